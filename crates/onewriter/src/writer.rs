@@ -1,0 +1,271 @@
+//! The writer thread: the one connection that writes, and group commit.
+//!
+//! The thread takes every job queued (up to `max_batch`) and runs them in one
+//! `BEGIN IMMEDIATE … COMMIT`, each inside its own `SAVEPOINT`, so one COMMIT (one fsync with
+//! `synchronous=FULL`) serves them all. A job that fails is rolled back to its savepoint alone.
+//! Callers are answered only after the COMMIT that holds their change has returned.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::ffi::c_int;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use rusqlite::hooks::Wal;
+
+use crate::checkpoint::{Checkpointer, Hint};
+use crate::connection::{JOB_SAVEPOINT, TxnGuard};
+use crate::db::Shared;
+use crate::error::Fail;
+use crate::job::{Job, Msg};
+use crate::stats::Counters;
+
+thread_local! {
+    /// Frames in the WAL after the last commit on this thread, as SQLite's WAL hook reports.
+    static WAL_FRAMES: Cell<c_int> = const { Cell::new(0) };
+}
+
+fn on_wal_commit(_: &Wal, frames: c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.set(frames);
+    Ok(())
+}
+
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    pub(crate) guard: TxnGuard,
+    pub(crate) rx: flume::Receiver<Msg>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) max_batch: usize,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) checkpointer: Checkpointer,
+    /// WAL size, in frames, past which the checkpointer is asked to truncate.
+    pub(crate) wal_limit_frames: c_int,
+}
+
+/// How one closure fared inside the shared transaction.
+enum Step {
+    Ran,
+    /// SQLite rolled back the whole transaction (disk full, I/O error): every job run so far in
+    /// it lost its changes.
+    TransactionLost,
+    /// A statement of the engine's own failed; the transaction cannot be trusted.
+    EngineFailed(Fail),
+}
+
+impl Writer {
+    pub(crate) fn install_wal_hook(conn: &Connection) {
+        // `wal_autocheckpoint` installs a WAL hook of its own, so this must come after the
+        // pragmas, which set it to 0.
+        conn.wal_hook(Some(on_wal_commit));
+    }
+
+    pub(crate) fn run(self) {
+        let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.max_batch);
+        let mut shutdown = false;
+        while !shutdown {
+            match self.rx.recv() {
+                Ok(Msg::Job(job)) => batch.push(job),
+                Ok(Msg::Shutdown) | Err(_) => break,
+            }
+            while batch.len() < self.max_batch {
+                match self.rx.try_recv() {
+                    Ok(Msg::Job(job)) => batch.push(job),
+                    Ok(Msg::Shutdown) => {
+                        shutdown = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.run_batch(&mut batch);
+            self.hint_checkpointer();
+        }
+        self.finish();
+    }
+
+    /// Runs the jobs of one batch; answers every one of them.
+    fn run_batch(&self, batch: &mut Vec<Box<dyn Job>>) {
+        let counters = &self.shared.counters;
+        let now = Instant::now();
+        let mut pending: VecDeque<Box<dyn Job>> = VecDeque::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            if job.cancelled() {
+                Counters::add(&counters.cancelled, 1);
+            } else if let Some(fail) = job.envelope().expired(now) {
+                Counters::add(&counters.overloaded, 1);
+                job.answer(Some(&fail));
+            } else {
+                pending.push_back(job);
+            }
+        }
+        while !pending.is_empty() {
+            if let Err(fail) = crate::busy::begin_immediate(&self.conn, self.busy_timeout, counters)
+            {
+                for job in pending.drain(..) {
+                    job.answer(Some(&fail));
+                }
+                return;
+            }
+            self.run_transaction(&mut pending);
+        }
+    }
+
+    /// Runs queued jobs inside the transaction just begun, then commits it. Jobs not reached
+    /// (because SQLite rolled the transaction back under them) stay in `pending`.
+    fn run_transaction(&self, pending: &mut VecDeque<Box<dyn Job>>) {
+        let counters = &self.shared.counters;
+        // A lone job needs no savepoint: the transaction itself is its unit of rollback.
+        let savepoints = pending.len() > 1;
+        let mut ran: Vec<(Box<dyn Job>, Instant)> = Vec::with_capacity(pending.len());
+        let mut succeeded = 0usize;
+        let mut failure: Option<Fail> = None;
+
+        while let Some(mut job) = pending.pop_front() {
+            if job.cancelled() {
+                Counters::add(&counters.cancelled, 1);
+                continue;
+            }
+            let started = Instant::now();
+            let (step, ok) = self.run_job(job.as_mut(), savepoints);
+            Counters::add(&counters.writes, 1);
+            if !ok {
+                Counters::add(&counters.write_errors, 1);
+            }
+            succeeded += usize::from(ok);
+            ran.push((job, started));
+            match step {
+                Step::Ran => {}
+                Step::TransactionLost => {
+                    failure = Some(Fail::RolledBack);
+                    break;
+                }
+                Step::EngineFailed(fail) => {
+                    failure = Some(fail);
+                    // The remaining jobs would run in a transaction we cannot trust.
+                    ran.extend(pending.drain(..).map(|j| (j, started)));
+                    break;
+                }
+            }
+        }
+
+        let failure = match failure {
+            Some(f) => {
+                self.rollback();
+                Some(f)
+            }
+            None if succeeded == 0 => {
+                // Nothing to keep: a rollback skips the sync a commit would cost.
+                self.rollback();
+                None
+            }
+            None => match self.commit() {
+                Ok(()) => {
+                    Counters::add(&counters.commits, 1);
+                    None
+                }
+                Err(fail) => {
+                    self.rollback();
+                    Some(fail)
+                }
+            },
+        };
+
+        let done = Instant::now();
+        self.shared.writer.with(|h| {
+            if failure.is_none() && succeeded > 0 {
+                h.batch.saturating_record(ran.len() as u64);
+            }
+            for (job, started) in &ran {
+                h.record_wait(started.saturating_duration_since(job.envelope().enqueued));
+                h.record_run(done.saturating_duration_since(*started));
+            }
+        });
+        for (job, _) in ran {
+            job.answer(failure.as_ref());
+        }
+    }
+
+    /// Runs one closure, in its own savepoint when it shares the transaction. Returns how the
+    /// transaction fared and whether the closure succeeded.
+    fn run_job(&self, job: &mut dyn Job, savepoint: bool) -> (Step, bool) {
+        if savepoint {
+            if let Err(e) = self.exec("SAVEPOINT onewriter_job") {
+                return (Step::EngineFailed(Fail::sqlite(e)), false);
+            }
+        }
+        let conn = &self.conn;
+        let ok = self.guard.run_closure(|| job.run(conn));
+        if self.conn.is_autocommit() {
+            // SQLite ends a transaction by itself after SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM
+            // and similar errors ("Response To Errors Within A Transaction"); the closure cannot
+            // end it through SQL because the guard refuses transaction control.
+            return (Step::TransactionLost, ok);
+        }
+        let ended = match (savepoint, ok) {
+            (true, true) => self.exec("RELEASE onewriter_job"),
+            (true, false) => self
+                .exec("ROLLBACK TO onewriter_job")
+                .and_then(|()| self.exec("RELEASE onewriter_job")),
+            (false, _) => Ok(()),
+        };
+        match ended {
+            Ok(()) => (Step::Ran, ok),
+            Err(e) => (Step::EngineFailed(Fail::sqlite(e)), ok),
+        }
+    }
+
+    /// Runs one of the engine's own statements through the statement cache: the hot path
+    /// prepares nothing.
+    fn exec(&self, sql: &'static str) -> rusqlite::Result<()> {
+        debug_assert!(
+            !sql.contains(';') && (!sql.contains("onewriter") || sql.contains(JOB_SAVEPOINT))
+        );
+        self.conn.prepare_cached(sql)?.execute([]).map(|_| ())
+    }
+
+    fn commit(&self) -> Result<(), Fail> {
+        self.exec("COMMIT").map_err(Fail::sqlite)
+    }
+
+    fn rollback(&self) {
+        if self.conn.is_autocommit() {
+            return;
+        }
+        if let Err(e) = self.exec("ROLLBACK") {
+            // SQLite documents that ROLLBACK can fail only while statements are still running;
+            // none of ours are. Log it: the next BEGIN will report the broken state.
+            tracing::error!(error = %e, "onewriter: ROLLBACK failed");
+        }
+    }
+
+    fn hint_checkpointer(&self) {
+        let frames = WAL_FRAMES.get();
+        if frames >= self.wal_limit_frames {
+            self.checkpointer.hint(Hint::Grown);
+        } else if frames > 0 && self.rx.is_empty() {
+            self.checkpointer.hint(Hint::Idle);
+        }
+    }
+
+    /// After the last job: stop the checkpointer, then checkpoint and truncate the WAL so the
+    /// file is complete on its own.
+    fn finish(self) {
+        self.checkpointer.stop();
+        let _ = self.conn.busy_timeout(self.busy_timeout);
+        match self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            }) {
+            Ok(0) => {}
+            Ok(_) => tracing::warn!(
+                "onewriter: final checkpoint could not complete (readers still open)"
+            ),
+            Err(e) => tracing::warn!(error = %e, "onewriter: final checkpoint failed"),
+        }
+        if let Err((_, e)) = self.conn.close() {
+            tracing::warn!(error = %e, "onewriter: closing the writer connection failed");
+        }
+    }
+}
