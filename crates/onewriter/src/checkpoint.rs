@@ -85,7 +85,15 @@ impl Checkpointer {
 fn run(conn: Connection, rx: flume::Receiver<Hint>, interval: Duration, shared: Arc<Shared>) {
     let mut last_passive: Option<Instant> = None;
     let mut truncate_not_before = Instant::now();
-    while let Ok(hint) = rx.recv() {
+    while let Ok(mut hint) = rx.recv() {
+        if let (Hint::Idle, Some(last)) = (hint, last_passive) {
+            // Let a burst of writes run on before copying pages that are about to change
+            // again; a `Grown` hint cuts the wait short.
+            match wait_out(&rx, last + interval) {
+                Some(h) => hint = h,
+                None => return,
+            }
+        }
         if hint == Hint::Grown && Instant::now() >= truncate_not_before {
             match checkpoint(&conn, "TRUNCATE") {
                 Ok(true) => Counters::add(&shared.counters.checkpoints, 1),
@@ -94,18 +102,28 @@ fn run(conn: Connection, rx: flume::Receiver<Hint>, interval: Duration, shared: 
             }
             continue;
         }
-        if let Some(last) = last_passive {
-            // Let a burst of writes run on before copying pages that are about to change again.
-            let since = last.elapsed();
-            if since < interval {
-                std::thread::sleep(interval - since);
-            }
-        }
         match checkpoint(&conn, "PASSIVE") {
             Ok(_) => Counters::add(&shared.counters.checkpoints, 1),
             Err(e) => tracing::warn!(error = %e, "onewriter: checkpoint failed"),
         }
         last_passive = Some(Instant::now());
+    }
+}
+
+/// Waits until `until` for a `Grown` hint. Returns the hint to act on, or `None` when the writer
+/// has gone.
+fn wait_out(rx: &flume::Receiver<Hint>, until: Instant) -> Option<Hint> {
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            return Some(Hint::Idle);
+        }
+        match rx.recv_timeout(until - now) {
+            Ok(Hint::Grown) => return Some(Hint::Grown),
+            Ok(Hint::Idle) => continue,
+            Err(flume::RecvTimeoutError::Timeout) => return Some(Hint::Idle),
+            Err(flume::RecvTimeoutError::Disconnected) => return None,
+        }
     }
 }
 

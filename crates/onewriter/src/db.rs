@@ -36,8 +36,13 @@ struct Inner {
     /// to reach zero before it queues the shutdown, so no job lands behind the shutdown and
     /// waits forever.
     submitting: AtomicUsize,
-    /// Reader threads, then the writer thread; taken by the first `close()`.
-    threads: tokio::sync::Mutex<Option<(Vec<JoinHandle<()>>, JoinHandle<()>)>>,
+    /// Taken by the first `close()`.
+    threads: tokio::sync::Mutex<Option<Threads>>,
+}
+
+struct Threads {
+    readers: Vec<JoinHandle<()>>,
+    writer: JoinHandle<()>,
 }
 
 /// A SQLite database served by one writer thread and a pool of reader threads.
@@ -146,7 +151,7 @@ impl Db {
                 shared,
                 closed: AtomicBool::new(false),
                 submitting: AtomicUsize::new(0),
-                threads: tokio::sync::Mutex::new(Some((readers, writer))),
+                threads: tokio::sync::Mutex::new(Some(Threads { readers, writer })),
             }),
         })
     }
@@ -194,7 +199,7 @@ impl Db {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (job, rx) = ClosureJob::new(f, self.envelope());
+        let (job, rx) = ClosureJob::boxed(f, self.envelope());
         self.submit(&self.inner.read_tx, job).await?;
         rx.await.unwrap_or(Err(Error::Closed))
     }
@@ -232,7 +237,7 @@ impl Db {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (job, rx) = ClosureJob::new(f, self.envelope());
+        let (job, rx) = ClosureJob::boxed(f, self.envelope());
         self.submit(&self.inner.write_tx, job).await?;
         rx.await.unwrap_or(Err(Error::Closed))
     }
@@ -272,25 +277,25 @@ impl Db {
         let c = &shared.counters;
         let writer = stats::merge([&shared.writer]);
         let readers = stats::merge(shared.readers.iter());
-        let mut s = Stats::default();
-        s.write_queue_depth = self.inner.write_tx.len();
-        s.read_queue_depth = self.inner.read_tx.len();
-        s.writes = stats::load(&c.writes);
-        s.write_errors = stats::load(&c.write_errors);
-        s.reads = stats::load(&c.reads);
-        s.read_errors = stats::load(&c.read_errors);
-        s.cancelled = stats::load(&c.cancelled);
-        s.overloaded = stats::load(&c.overloaded);
-        s.commits = stats::load(&c.commits);
-        s.busy_waits = stats::load(&c.busy_waits);
-        s.busy_timeouts = stats::load(&c.busy_timeouts);
-        s.checkpoints = stats::load(&c.checkpoints);
-        s.batch_size = stats::counts(&writer.batch);
-        s.write_wait = stats::durations(&writer.wait);
-        s.write_run = stats::durations(&writer.run);
-        s.read_wait = stats::durations(&readers.wait);
-        s.read_run = stats::durations(&readers.run);
-        s
+        Stats {
+            write_queue_depth: self.inner.write_tx.len(),
+            read_queue_depth: self.inner.read_tx.len(),
+            writes: stats::load(&c.writes),
+            write_errors: stats::load(&c.write_errors),
+            reads: stats::load(&c.reads),
+            read_errors: stats::load(&c.read_errors),
+            cancelled: stats::load(&c.cancelled),
+            overloaded: stats::load(&c.overloaded),
+            commits: stats::load(&c.commits),
+            busy_waits: stats::load(&c.busy_waits),
+            busy_timeouts: stats::load(&c.busy_timeouts),
+            checkpoints: stats::load(&c.checkpoints),
+            batch_size: stats::counts(&writer.batch),
+            write_wait: stats::durations(&writer.wait),
+            write_run: stats::durations(&writer.run),
+            read_wait: stats::durations(&readers.wait),
+            read_run: stats::durations(&readers.run),
+        }
     }
 
     /// Stops accepting calls, runs every job already queued, checkpoints the WAL into the
@@ -303,7 +308,7 @@ impl Db {
     /// never causes: closures' panics are caught).
     pub async fn close(&self) -> Result<(), Error> {
         let mut threads = self.inner.threads.lock().await;
-        let Some((readers, writer)) = threads.take() else {
+        let Some(Threads { readers, writer }) = threads.take() else {
             return Ok(());
         };
         self.inner.closed.store(true, Ordering::SeqCst);

@@ -41,6 +41,8 @@ pub(crate) trait Job: Send {
     fn answer(self: Box<Self>, fail: Option<&Fail>);
 }
 
+pub(crate) type Reply<T, E> = oneshot::Receiver<Result<T, Error<E>>>;
+
 pub(crate) struct ClosureJob<F, T, E> {
     envelope: Envelope,
     f: Option<F>,
@@ -54,10 +56,8 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    pub(crate) fn new(
-        f: F,
-        envelope: Envelope,
-    ) -> (Box<dyn Job>, oneshot::Receiver<Result<T, Error<E>>>) {
+    /// The job, ready for a queue, and the receiver its answer arrives on.
+    pub(crate) fn boxed(f: F, envelope: Envelope) -> (Box<dyn Job>, Reply<T, E>) {
         let (reply, rx) = oneshot::channel();
         let job = ClosureJob {
             envelope,

@@ -23,6 +23,8 @@ pub(crate) fn migrate(
     busy_timeout: Duration,
     counters: &Counters,
 ) -> Result<(), Error> {
+    // Even with nothing to apply, this write transaction is what makes SQLite create the `-wal`
+    // and `-shm` files of a new database, which read-only connections cannot create.
     crate::busy::begin_immediate(conn, busy_timeout, counters)?;
     let result = apply_pending(conn, guard, migrations);
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
@@ -33,6 +35,10 @@ pub(crate) fn migrate(
 }
 
 fn apply_pending(conn: &Connection, guard: &TxnGuard, migrations: &[&str]) -> Result<(), Error> {
+    if migrations.is_empty() {
+        // The caller manages the schema (and `user_version`) itself.
+        return Ok(());
+    }
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = migrations.len();
     let applied = usize::try_from(found).map_err(|_| {

@@ -167,7 +167,8 @@ impl Options {
 
     /// The schema migrations, in order. On open, the writer applies those the file has not seen
     /// yet (tracked in `PRAGMA user_version`) in one transaction. A migration must not contain
-    /// `BEGIN`, `COMMIT` or `ROLLBACK`: the engine owns the transaction.
+    /// `BEGIN`, `COMMIT` or `ROLLBACK`: the engine owns the transaction. With no migrations
+    /// (the default) the engine leaves the schema and `user_version` alone.
     pub fn migrations(mut self, migrations: &'static [&'static str]) -> Self {
         self.migrations = migrations;
         self

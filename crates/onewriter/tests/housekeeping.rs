@@ -1,0 +1,266 @@
+//! WAL checkpoints, close, backup and statistics.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{integrity_check, open_bank, temp_path, totals};
+use onewriter::rusqlite::{self, Connection};
+use onewriter::{Db, Error, Options};
+
+fn wal_len(path: &std::path::Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).map_or(0, |m| m.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_endless_reads_the_wal_stays_bounded() {
+    let t = temp_path();
+    const LIMIT: u64 = 512 * 1024;
+    let db = open_bank(
+        &t.path,
+        Options::new().readers(3).max_batch(1).wal_size_limit(LIMIT),
+        64,
+    )
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..6 {
+        let (db, stop) = (db.clone(), Arc::clone(&stop));
+        readers.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                db.read(|c| {
+                    c.query_row("SELECT max(id) FROM ledger", [], |r| {
+                        r.get::<_, Option<i64>>(0)
+                    })
+                })
+                .await
+                .unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut largest = 0;
+    let writes = 6000;
+    for i in 0..writes {
+        db.write(move |tx| {
+            tx.execute(
+                "INSERT INTO ledger (account, amount, note) VALUES (?1, 1, ?2)",
+                (i % 64 + 1, "x".repeat(200)),
+            )
+        })
+        .await
+        .unwrap();
+        largest = largest.max(wal_len(&t.path));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut reads = 0;
+    for r in readers {
+        reads += r.await.unwrap();
+    }
+    assert!(
+        reads > 1000,
+        "the reads must overlap the writes: only {reads}"
+    );
+    // Each transaction appends at least two pages: without checkpoints the WAL would pass
+    // 6000 * 2 * 4 KiB = 48 MiB.
+    assert!(
+        largest < 8 * LIMIT,
+        "the WAL grew to {largest} bytes with a bound of {LIMIT}"
+    );
+    assert!(db.stats().checkpoints > 0);
+}
+
+#[tokio::test]
+async fn close_runs_queued_jobs_then_checkpoints_and_truncates_the_wal() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new(), 1).await;
+    let mut pending = Vec::new();
+    for _ in 0..200 {
+        let db = db.clone();
+        pending.push(tokio::spawn(async move {
+            db.write(|tx| common::deposit(tx, 1, 1)).await
+        }));
+    }
+    tokio::task::yield_now().await;
+    db.close().await.unwrap();
+    let mut acknowledged = 0;
+    for p in pending {
+        match p.await.unwrap() {
+            Ok(_) => acknowledged += 1,
+            Err(Error::Closed) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(
+        wal_len(&t.path),
+        0,
+        "the WAL was checkpointed into the database file"
+    );
+    assert_eq!(totals(&t.path), (acknowledged, acknowledged, acknowledged));
+    assert!(acknowledged > 0, "jobs queued before close ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_online_backup_holds_every_write_acknowledged_before_it_started() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new(), 8).await;
+    for _ in 0..500 {
+        db.write(|tx| common::deposit(tx, 1, 1)).await.unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = tokio::spawn({
+        let (db, stop) = (db.clone(), Arc::clone(&stop));
+        async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                db.write(|tx| common::deposit(tx, 2, 1)).await.unwrap();
+                n += 1;
+            }
+            n
+        }
+    });
+    let mut backups = Vec::new();
+    for i in 0..5 {
+        let before: i64 = db
+            .read(|c| c.query_row("SELECT count(*) FROM ledger", [], |r| r.get(0)))
+            .await
+            .unwrap();
+        let dest = t.dir.path().join(format!("backup-{i}.db"));
+        db.backup(&dest).await.unwrap();
+        backups.push((dest, before));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let during = writer.await.unwrap();
+    assert!(during > 0, "writes went on during the backups");
+    for (dest, before) in backups {
+        assert_eq!(integrity_check(&dest), "ok");
+        let (balances, ledger, rows) = totals(&dest);
+        assert!(rows >= before, "{}: {rows} rows < {before}", dest.display());
+        assert_eq!(
+            (balances, ledger),
+            (rows, rows),
+            "the copy is one consistent snapshot"
+        );
+    }
+    // Nothing but finished backups beside the database.
+    let mut names: Vec<String> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("backup"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "backup-0.db",
+            "backup-1.db",
+            "backup-2.db",
+            "backup-3.db",
+            "backup-4.db"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_backup_that_cannot_be_written_fails_cleanly_and_leaves_nothing() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new(), 1).await;
+    let missing_dir = t.dir.path().join("no-such-dir").join("b.db");
+    let err = db.backup(&missing_dir).await.unwrap_err();
+    assert!(matches!(err, Error::Sqlite(_) | Error::Io(_)), "{err:?}");
+    let err = db.backup(&t.path).await.unwrap_err();
+    assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
+    assert_eq!(integrity_check(&t.path), "ok");
+    let leftovers = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+}
+
+#[tokio::test]
+async fn a_backup_replaces_an_older_one_at_the_same_path() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new(), 1).await;
+    let dest = t.dir.path().join("b.db");
+    db.backup(&dest).await.unwrap();
+    db.write(|tx| common::deposit(tx, 1, 3)).await.unwrap();
+    db.backup(&dest).await.unwrap();
+    assert_eq!(totals(&dest), (3, 3, 1));
+    let reopened = Db::open(&dest, Options::new()).await.unwrap();
+    let n: i64 = reopened
+        .read(|c| c.query_row("SELECT count(*) FROM account", [], |r| r.get(0)))
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "a backup opens as a database of its own");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stats_count_what_happened() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new(), 4).await;
+    let mut tasks = Vec::new();
+    for i in 0..200i64 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            db.write(move |tx| common::deposit(tx, i % 4 + 1, 1))
+                .await
+                .unwrap();
+            db.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let _ = db
+        .write(|c| c.execute("INSERT INTO nowhere VALUES (1)", []))
+        .await
+        .unwrap_err();
+    let s = db.stats();
+    assert_eq!(s.writes, 202, "the seed, 200 deposits and the failure");
+    assert_eq!(s.write_errors, 1);
+    assert_eq!(s.reads, 200);
+    assert_eq!(s.read_errors, 0);
+    assert!(s.commits >= 1 && s.commits <= 201, "{}", s.commits);
+    assert_eq!(s.batch_size.count, s.commits);
+    assert_eq!(s.write_wait.count, 202);
+    assert_eq!(s.read_run.count, 200);
+    assert!(s.write_run.max >= s.write_run.p50 && s.write_run.p50 > Duration::ZERO);
+    assert_eq!((s.write_queue_depth, s.read_queue_depth), (0, 0));
+}
+
+#[test]
+fn a_reopened_database_after_close_is_consistent() {
+    // A plain, synchronous check of the file format: WAL mode persists and no -wal remains.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let t = temp_path();
+    rt.block_on(async {
+        let db = open_bank(&t.path, Options::new(), 2).await;
+        db.write(|tx| common::deposit(tx, 2, 9)).await.unwrap();
+        db.close().await.unwrap();
+    });
+    let conn = Connection::open(&t.path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let b: i64 = conn
+        .query_row("SELECT balance FROM account WHERE id = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(b, 9);
+    let _ = rusqlite::version();
+}
