@@ -3,15 +3,17 @@
 //! In WAL mode every commit appends to the `-wal` file; a checkpoint copies those pages back
 //! into the database so the WAL can start over. SQLite's automatic checkpoint runs inside the
 //! COMMIT that crosses the threshold, so one unlucky caller pays for it (tens of milliseconds).
-//! Here the writer only drops a hint after its commits and this thread does the work:
+//! Here the checkpointer thread does the work on a connection of its own:
 //!
-//! - when the writer goes idle, a `PASSIVE` checkpoint (never blocks anyone), at most once per
-//!   `idle_checkpoint_interval`;
+//! - when the writer goes idle, a `PASSIVE` checkpoint (it never blocks anyone), at most once
+//!   per `idle_checkpoint_interval`;
 //! - when the WAL passes `wal_size_limit`, a `TRUNCATE` checkpoint. A passive checkpoint cannot
 //!   reset the WAL while some reader still uses it, and with reads that never stop there is
 //!   always one. `TRUNCATE` waits for the in-flight reads (new ones read from the database
-//!   file), so the WAL stays bounded. It holds the write lock while it waits, so its patience is
-//!   short and a failed attempt backs off.
+//!   file), so the WAL stays bounded. It needs the write lock, and a busy writer would win every
+//!   race for it, so the writer asks for it between two transactions and waits until it is
+//!   done: a handover, not a fight, and never a `SQLITE_BUSY` in our own process. Its patience
+//!   with slow readers is short, and a failed attempt backs off.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,20 +30,22 @@ use crate::stats::Counters;
 /// How long a `TRUNCATE` checkpoint waits for in-flight reads. The writer cannot commit
 /// meanwhile, so this bounds the stall a forced checkpoint can cause.
 const TRUNCATE_PATIENCE: Duration = Duration::from_millis(200);
-/// After a `TRUNCATE` checkpoint gave up (a long read), wait this long before the next one.
-const TRUNCATE_BACKOFF: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hint {
-    /// The writer has nothing queued.
+/// How long the writer waits after a `TRUNCATE` checkpoint gave up (a long read) before it
+/// asks for another.
+pub(crate) const TRUNCATE_BACKOFF: Duration = Duration::from_secs(1);
+
+enum Request {
+    /// The writer has nothing queued: a good moment for a passive checkpoint.
     Idle,
-    /// The WAL is past its size bound.
-    Grown,
+    /// The WAL is past its bound and the writer is waiting, between transactions, for a
+    /// `TRUNCATE` checkpoint; the answer says whether it completed.
+    Truncate(std::sync::mpsc::SyncSender<bool>),
 }
 
 /// The writer's handle on the checkpointer thread.
 pub(crate) struct Checkpointer {
-    hints: Option<flume::Sender<Hint>>,
+    requests: Option<flume::Sender<Request>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -53,75 +57,97 @@ impl Checkpointer {
     ) -> Result<Self, Error> {
         let conn = crate::connection::open(path, Role::Checkpointer, options)?;
         conn.busy_timeout(TRUNCATE_PATIENCE)?;
-        // One pending hint is enough: hints say "look at the WAL", and the latest one wins.
-        let (hints, rx) = flume::bounded(1);
+        // One pending request is enough: an idle hint means "look at the WAL", and a truncate
+        // request waits for room.
+        let (requests, rx) = flume::bounded(1);
         let interval = options.idle_checkpoint_interval;
         let thread = std::thread::Builder::new()
             .name("onewriter-checkpointer".into())
             .spawn(move || run(conn, rx, interval, shared))?;
         Ok(Checkpointer {
-            hints: Some(hints),
+            requests: Some(requests),
             thread: Some(thread),
         })
     }
 
-    pub(crate) fn hint(&self, hint: Hint) {
-        if let Some(tx) = &self.hints {
-            // Full means a hint is already pending, so the checkpointer will look at the WAL
-            // soon anyway; a dropped `Grown` is sent again after the next commit.
-            let _ = tx.try_send(hint);
+    /// Tells the checkpointer the writer is idle; never blocks.
+    pub(crate) fn idle(&self) {
+        if let Some(tx) = &self.requests {
+            // Full means a request is already pending; the checkpointer will look soon anyway.
+            let _ = tx.try_send(Request::Idle);
         }
+    }
+
+    /// Runs a `TRUNCATE` checkpoint and waits for it. Returns whether the WAL was truncated.
+    /// The caller must not be inside a transaction.
+    pub(crate) fn truncate(&self) -> bool {
+        let Some(tx) = &self.requests else {
+            return false;
+        };
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        if tx.send(Request::Truncate(done_tx)).is_err() {
+            return false;
+        }
+        done_rx.recv().unwrap_or(false)
     }
 
     /// Stops the thread after its current checkpoint.
     pub(crate) fn stop(mut self) {
-        self.hints.take();
+        self.requests.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn run(conn: Connection, rx: flume::Receiver<Hint>, interval: Duration, shared: Arc<Shared>) {
+fn run(conn: Connection, rx: flume::Receiver<Request>, interval: Duration, shared: Arc<Shared>) {
     let mut last_passive: Option<Instant> = None;
-    let mut truncate_not_before = Instant::now();
-    while let Ok(mut hint) = rx.recv() {
-        if let (Hint::Idle, Some(last)) = (hint, last_passive) {
+    while let Ok(mut request) = rx.recv() {
+        if let (Request::Idle, Some(last)) = (&request, last_passive) {
             // Let a burst of writes run on before copying pages that are about to change
-            // again; a `Grown` hint cuts the wait short.
+            // again; a truncate request cuts the wait short.
             match wait_out(&rx, last + interval) {
-                Some(h) => hint = h,
+                Some(r) => request = r,
                 None => return,
             }
         }
-        if hint == Hint::Grown && Instant::now() >= truncate_not_before {
-            match checkpoint(&conn, "TRUNCATE") {
-                Ok(true) => Counters::add(&shared.counters.checkpoints, 1),
-                Ok(false) => truncate_not_before = Instant::now() + TRUNCATE_BACKOFF,
-                Err(e) => tracing::warn!(error = %e, "onewriter: checkpoint failed"),
+        match request {
+            Request::Truncate(done) => {
+                let truncated = match checkpoint(&conn, "TRUNCATE") {
+                    Ok(completed) => completed,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "onewriter: checkpoint failed");
+                        false
+                    }
+                };
+                if truncated {
+                    Counters::add(&shared.counters.checkpoints, 1);
+                }
+                let _ = done.send(truncated);
             }
-            continue;
+            Request::Idle => {
+                match checkpoint(&conn, "PASSIVE") {
+                    Ok(_) => Counters::add(&shared.counters.checkpoints, 1),
+                    Err(e) => tracing::warn!(error = %e, "onewriter: checkpoint failed"),
+                }
+                last_passive = Some(Instant::now());
+            }
         }
-        match checkpoint(&conn, "PASSIVE") {
-            Ok(_) => Counters::add(&shared.counters.checkpoints, 1),
-            Err(e) => tracing::warn!(error = %e, "onewriter: checkpoint failed"),
-        }
-        last_passive = Some(Instant::now());
     }
 }
 
-/// Waits until `until` for a `Grown` hint. Returns the hint to act on, or `None` when the writer
-/// has gone.
-fn wait_out(rx: &flume::Receiver<Hint>, until: Instant) -> Option<Hint> {
+/// Waits until `until` unless a truncate request arrives first. Returns the request to act on,
+/// or `None` when the writer has gone.
+fn wait_out(rx: &flume::Receiver<Request>, until: Instant) -> Option<Request> {
     loop {
         let now = Instant::now();
         if now >= until {
-            return Some(Hint::Idle);
+            return Some(Request::Idle);
         }
         match rx.recv_timeout(until - now) {
-            Ok(Hint::Grown) => return Some(Hint::Grown),
-            Ok(Hint::Idle) => continue,
-            Err(flume::RecvTimeoutError::Timeout) => return Some(Hint::Idle),
+            Ok(Request::Idle) => continue,
+            Ok(truncate) => return Some(truncate),
+            Err(flume::RecvTimeoutError::Timeout) => return Some(Request::Idle),
             Err(flume::RecvTimeoutError::Disconnected) => return None,
         }
     }

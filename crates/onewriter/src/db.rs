@@ -457,5 +457,6 @@ fn start_writer(
         busy_timeout: options.busy_timeout,
         checkpointer,
         wal_limit_frames,
+        truncate_not_before: Instant::now(),
     })
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use rusqlite::hooks::Wal;
 
-use crate::checkpoint::{Checkpointer, Hint};
+use crate::checkpoint::{Checkpointer, TRUNCATE_BACKOFF};
 use crate::connection::{JOB_SAVEPOINT, TxnGuard};
 use crate::db::Shared;
 use crate::error::Fail;
@@ -41,6 +41,8 @@ pub(crate) struct Writer {
     pub(crate) checkpointer: Checkpointer,
     /// WAL size, in frames, past which the checkpointer is asked to truncate.
     pub(crate) wal_limit_frames: c_int,
+    /// No truncate request before this moment (after one that could not complete).
+    pub(crate) truncate_not_before: Instant,
 }
 
 /// How one closure fared inside the shared transaction.
@@ -60,7 +62,7 @@ impl Writer {
         conn.wal_hook(Some(on_wal_commit));
     }
 
-    pub(crate) fn run(self) {
+    pub(crate) fn run(mut self) {
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.max_batch);
         let mut shutdown = false;
         while !shutdown {
@@ -79,7 +81,7 @@ impl Writer {
                 }
             }
             self.run_batch(&mut batch);
-            self.hint_checkpointer();
+            self.housekeeping();
         }
         self.finish();
     }
@@ -239,12 +241,18 @@ impl Writer {
         }
     }
 
-    fn hint_checkpointer(&self) {
+    /// Between two transactions: have the WAL truncated if it grew past its bound, or tell the
+    /// checkpointer when there is nothing to do.
+    fn housekeeping(&mut self) {
         let frames = WAL_FRAMES.get();
-        if frames >= self.wal_limit_frames {
-            self.checkpointer.hint(Hint::Grown);
+        if frames >= self.wal_limit_frames && Instant::now() >= self.truncate_not_before {
+            if self.checkpointer.truncate() {
+                WAL_FRAMES.set(0);
+            } else {
+                self.truncate_not_before = Instant::now() + TRUNCATE_BACKOFF;
+            }
         } else if frames > 0 && self.rx.is_empty() {
-            self.checkpointer.hint(Hint::Idle);
+            self.checkpointer.idle();
         }
     }
 
