@@ -34,7 +34,7 @@
 //! 1. **"database is busy" under parallel writers.** A pool of many connections lets several
 //!    tasks try to write at once; all but one find the file locked. Here, exactly one
 //!    connection writes: in-process writers queue for it instead of fighting over the lock, and
-//!    no write of this process ever sees `SQLITE_BUSY`.
+//!    no write of this process fails with `SQLITE_BUSY`.
 //! 2. **Retry storms and latency spikes.** Raising the busy timeout and retrying whole
 //!    transactions makes tasks hold open transactions while they sleep or wait on the network.
 //!    Here a transaction is a synchronous closure: it cannot `.await`, so it never stays open

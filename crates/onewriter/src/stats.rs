@@ -41,7 +41,8 @@ pub struct Stats {
     /// Transactions committed by the writer.
     pub commits: u64,
     /// Times the writer found the write lock held by another connection when it began a
-    /// transaction.
+    /// transaction: mostly another process; rarely, for a moment, one of this process's own
+    /// readers recovering a torn wal-index header, as SQLite allows.
     pub busy_waits: u64,
     /// Transactions that failed because the lock stayed held past the busy timeout.
     pub busy_timeouts: u64,

@@ -75,10 +75,11 @@ async fn under_endless_reads_the_wal_stays_bounded() {
     );
     let stats = db.stats();
     assert!(stats.checkpoints > 0);
-    assert_eq!(
-        stats.busy_waits, 0,
-        "truncation is handed over between transactions, never fought for"
-    );
+    // Truncation is handed over between transactions, never fought for: no write waited out
+    // the busy timeout. (A brief wait is possible: SQLite lets a reader that sees a torn
+    // wal-index header take the write lock for a moment.)
+    assert_eq!(stats.busy_timeouts, 0);
+    assert_eq!(stats.write_errors, 0);
 }
 
 #[tokio::test]
