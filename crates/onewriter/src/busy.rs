@@ -1,9 +1,10 @@
 //! Taking the write lock when another process may hold it.
 //!
-//! The writer never meets a busy lock from inside its own process: it is the only writer. But a
-//! second process (an admin CLI, a backup tool, another server) may hold the lock, and so may
-//! a checkpoint that must wait for readers. `BEGIN IMMEDIATE` takes the lock before anything
-//! has run, so retrying it is always safe; nothing after it is ever retried.
+//! Inside its own process the writer is the only writer, and the checkpointer truncates the WAL
+//! only when the writer hands it over, so the lock is free but for a rare moment (SQLite lets a
+//! reader that sees a torn wal-index header take it briefly). A second process (an admin CLI, a
+//! backup tool, another server) may hold it for as long as it likes. `BEGIN IMMEDIATE` takes the
+//! lock before anything has run, so retrying it is always safe; nothing after it is retried.
 
 use std::time::{Duration, Instant};
 
