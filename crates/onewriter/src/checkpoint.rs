@@ -2,18 +2,22 @@
 //!
 //! In WAL mode every commit appends to the `-wal` file; a checkpoint copies those pages back
 //! into the database so the WAL can start over. SQLite's automatic checkpoint runs inside the
-//! COMMIT that crosses the threshold, so one unlucky caller pays for it (tens of milliseconds).
-//! Here the checkpointer thread does the work on a connection of its own:
+//! COMMIT that crosses the threshold, so one unlucky caller pays for all of it. Here the
+//! checkpointer thread does the work on a connection of its own:
 //!
 //! - when the writer goes idle, a `PASSIVE` checkpoint (it never blocks anyone), at most once
 //!   per `idle_checkpoint_interval`;
-//! - when the WAL passes `wal_size_limit`, a `TRUNCATE` checkpoint. A passive checkpoint cannot
-//!   reset the WAL while some reader still uses it, and with reads that never stop there is
-//!   always one. `TRUNCATE` waits for the in-flight reads (new ones read from the database
-//!   file), so the WAL stays bounded. It needs the write lock, and a busy writer would win every
-//!   race for it, so the writer asks for it between two transactions and waits until it is
-//!   done: a handover, not a fight, and never a `SQLITE_BUSY` in our own process. Its patience
-//!   with slow readers is short, and a failed attempt backs off.
+//! - when the WAL passes a quarter of `wal_size_limit`, a `PASSIVE` checkpoint at once, in the
+//!   background, so that little is left to copy when the limit is reached;
+//! - when the WAL reaches `wal_size_limit`, a *handover*. Under a steady write load a
+//!   background checkpoint never catches up (new frames keep arriving), and the WAL only starts
+//!   over once every frame is copied. So the writer pauses between two transactions and waits
+//!   while the checkpointer copies the last frames; the writer's next transaction then restarts
+//!   the WAL from its beginning. If a reader still uses old frames (reads that never stop), or
+//!   a handover did not lead to a restart, the checkpoint is a `TRUNCATE`, which waits for
+//!   in-flight reads (new ones read the database file), so the WAL stays bounded. It is a
+//!   handover, not a race for the lock: the writer never fights its own checkpointer, and a
+//!   failed attempt backs off.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,9 +42,20 @@ pub(crate) const TRUNCATE_BACKOFF: Duration = Duration::from_secs(1);
 enum Request {
     /// The writer has nothing queued: a good moment for a passive checkpoint.
     Idle,
-    /// The WAL is past its bound and the writer is waiting, between transactions, for a
-    /// `TRUNCATE` checkpoint; the answer says whether it completed.
-    Truncate(std::sync::mpsc::SyncSender<bool>),
+    /// The WAL is getting large: copy what can be copied now, without blocking anyone.
+    Growing,
+    /// The WAL reached its bound and the writer waits, between transactions, for this
+    /// checkpoint; the answer says whether every frame was copied.
+    Handover(Mode, std::sync::mpsc::SyncSender<bool>),
+}
+
+/// The checkpoint a handover asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Copy every frame; the writer's next transaction restarts the WAL.
+    Passive,
+    /// Copy every frame, wait for in-flight reads to leave the WAL, and truncate it.
+    Truncate,
 }
 
 /// The writer's handle on the checkpointer thread.
@@ -78,14 +93,21 @@ impl Checkpointer {
         }
     }
 
-    /// Runs a `TRUNCATE` checkpoint and waits for it. Returns whether the WAL was truncated.
-    /// The caller must not be inside a transaction.
-    pub(crate) fn truncate(&self) -> bool {
+    /// Tells the checkpointer the WAL is growing; never blocks.
+    pub(crate) fn growing(&self) {
+        if let Some(tx) = &self.requests {
+            let _ = tx.try_send(Request::Growing);
+        }
+    }
+
+    /// Runs a checkpoint while the caller (the writer, between two transactions) waits.
+    /// Returns whether every frame was copied.
+    pub(crate) fn handover(&self, mode: Mode) -> bool {
         let Some(tx) = &self.requests else {
             return false;
         };
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
-        if tx.send(Request::Truncate(done_tx)).is_err() {
+        if tx.send(Request::Handover(mode, done_tx)).is_err() {
             return false;
         }
         done_rx.recv().unwrap_or(false)
@@ -101,43 +123,43 @@ impl Checkpointer {
 }
 
 fn run(conn: Connection, rx: flume::Receiver<Request>, interval: Duration, shared: Arc<Shared>) {
-    let mut last_passive: Option<Instant> = None;
+    let mut last_idle: Option<Instant> = None;
+    let count = |done: bool| {
+        if done {
+            Counters::add(&shared.counters.checkpoints, 1);
+        }
+    };
     while let Ok(mut request) = rx.recv() {
-        if let (Request::Idle, Some(last)) = (&request, last_passive) {
+        if let (Request::Idle, Some(last)) = (&request, last_idle) {
             // Let a burst of writes run on before copying pages that are about to change
-            // again; a truncate request cuts the wait short.
+            // again; any other request cuts the wait short.
             match wait_out(&rx, last + interval) {
                 Some(r) => request = r,
                 None => return,
             }
         }
         match request {
-            Request::Truncate(done) => {
-                let truncated = match checkpoint(&conn, "TRUNCATE") {
-                    Ok(completed) => completed,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "onewriter: checkpoint failed");
-                        false
-                    }
+            Request::Handover(mode, done) => {
+                let complete = match mode {
+                    // A passive checkpoint cannot copy frames a reader still uses; TRUNCATE
+                    // waits for such readers.
+                    Mode::Passive => checkpoint(&conn, "PASSIVE") || checkpoint(&conn, "TRUNCATE"),
+                    Mode::Truncate => checkpoint(&conn, "TRUNCATE"),
                 };
-                if truncated {
-                    Counters::add(&shared.counters.checkpoints, 1);
-                }
-                let _ = done.send(truncated);
+                count(complete);
+                let _ = done.send(complete);
             }
+            Request::Growing => count(checkpoint(&conn, "PASSIVE")),
             Request::Idle => {
-                match checkpoint(&conn, "PASSIVE") {
-                    Ok(_) => Counters::add(&shared.counters.checkpoints, 1),
-                    Err(e) => tracing::warn!(error = %e, "onewriter: checkpoint failed"),
-                }
-                last_passive = Some(Instant::now());
+                count(checkpoint(&conn, "PASSIVE"));
+                last_idle = Some(Instant::now());
             }
         }
     }
 }
 
-/// Waits until `until` unless a truncate request arrives first. Returns the request to act on,
-/// or `None` when the writer has gone.
+/// Waits until `until` unless a request other than `Idle` arrives first. Returns the request
+/// to act on, or `None` when the writer has gone.
 fn wait_out(rx: &flume::Receiver<Request>, until: Instant) -> Option<Request> {
     loop {
         let now = Instant::now();
@@ -146,19 +168,30 @@ fn wait_out(rx: &flume::Receiver<Request>, until: Instant) -> Option<Request> {
         }
         match rx.recv_timeout(until - now) {
             Ok(Request::Idle) => continue,
-            Ok(truncate) => return Some(truncate),
+            Ok(other) => return Some(other),
             Err(flume::RecvTimeoutError::Timeout) => return Some(Request::Idle),
             Err(flume::RecvTimeoutError::Disconnected) => return None,
         }
     }
 }
 
-/// Runs one checkpoint; `Ok(false)` means it had to give up waiting for a lock.
-fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<bool> {
+/// Runs one checkpoint; returns whether it copied every frame in the WAL. A checkpoint that
+/// had to give up waiting for a lock, or failed, copied less.
+fn checkpoint(conn: &Connection, mode: &str) -> bool {
     let sql = format!("PRAGMA wal_checkpoint({mode})");
-    match conn.query_row(&sql, [], |r| r.get::<_, i64>(0)) {
-        Ok(busy) => Ok(busy == 0),
-        Err(e) if crate::error::is_busy(&e) => Ok(false),
-        Err(e) => Err(e),
+    let result = conn.query_row(&sql, [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    });
+    match result {
+        Ok((busy, log, checkpointed)) => busy == 0 && log == checkpointed,
+        Err(e) if crate::error::is_busy(&e) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, mode, "onewriter: checkpoint failed");
+            false
+        }
     }
 }

@@ -457,6 +457,8 @@ fn start_writer(
         busy_timeout: options.busy_timeout,
         checkpointer,
         wal_limit_frames,
-        truncate_not_before: Instant::now(),
+        handover_not_before: Instant::now(),
+        frames_at_handover: std::ffi::c_int::MAX,
+        wal_restarted: true,
     })
 }

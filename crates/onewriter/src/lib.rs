@@ -62,9 +62,10 @@
 //! # Housekeeping
 //!
 //! WAL checkpoints run on a connection and thread of their own, never inside a caller's
-//! `COMMIT`: a passive checkpoint when the writer goes idle, and a truncating one when the WAL
-//! passes [`wal_size_limit`](Options::wal_size_limit), so the WAL stays bounded even when reads
-//! never stop. [`Db::close`] finishes queued jobs and truncates the WAL.
+//! `COMMIT`: in the background when the writer goes idle or the WAL grows, and, when it reaches
+//! [`wal_size_limit`](Options::wal_size_limit), in a handover between two transactions that lets
+//! the WAL start over, so it stays bounded even when reads never stop. [`Db::close`] finishes
+//! queued jobs and truncates the WAL.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

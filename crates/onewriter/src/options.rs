@@ -151,9 +151,10 @@ impl Options {
         self
     }
 
-    /// When the WAL file passes this size, the checkpointer forces a `TRUNCATE` checkpoint,
-    /// which waits for in-flight reads to finish, so the WAL stays bounded even when reads
-    /// never stop.
+    /// The bound on the WAL file. Past a quarter of it the checkpointer copies frames back in
+    /// the background; at the bound the writer pauses between two transactions so the WAL can
+    /// start over (truncating it, after waiting for in-flight reads, if readers kept it from
+    /// starting over), so it stays bounded even when reads never stop.
     pub fn wal_size_limit(mut self, bytes: u64) -> Self {
         self.wal_size_limit = bytes.max(64 * 1024);
         self

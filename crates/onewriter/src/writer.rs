@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use rusqlite::hooks::Wal;
 
-use crate::checkpoint::{Checkpointer, TRUNCATE_BACKOFF};
+use crate::checkpoint::{Checkpointer, Mode, TRUNCATE_BACKOFF};
 use crate::connection::{JOB_SAVEPOINT, TxnGuard};
 use crate::db::Shared;
 use crate::error::Fail;
@@ -22,12 +22,13 @@ use crate::job::{Job, Msg};
 use crate::stats::Counters;
 
 thread_local! {
-    /// Frames in the WAL after the last commit on this thread, as SQLite's WAL hook reports.
-    static WAL_FRAMES: Cell<c_int> = const { Cell::new(0) };
+    /// Frames in the WAL after the last commit on this thread, as SQLite's WAL hook reports;
+    /// taken by the writer after each batch.
+    static WAL_FRAMES: Cell<Option<c_int>> = const { Cell::new(None) };
 }
 
 fn on_wal_commit(_: &Wal, frames: c_int) -> rusqlite::Result<()> {
-    WAL_FRAMES.set(frames);
+    WAL_FRAMES.set(Some(frames));
     Ok(())
 }
 
@@ -39,10 +40,14 @@ pub(crate) struct Writer {
     pub(crate) max_batch: usize,
     pub(crate) busy_timeout: Duration,
     pub(crate) checkpointer: Checkpointer,
-    /// WAL size, in frames, past which the checkpointer is asked to truncate.
+    /// WAL size, in frames, at which the writer hands the WAL over for a checkpoint.
     pub(crate) wal_limit_frames: c_int,
-    /// No truncate request before this moment (after one that could not complete).
-    pub(crate) truncate_not_before: Instant,
+    /// No handover before this moment (after one that could not complete).
+    pub(crate) handover_not_before: Instant,
+    /// WAL size at the last handover.
+    pub(crate) frames_at_handover: c_int,
+    /// Whether the WAL started over since the last handover (a commit reported fewer frames).
+    pub(crate) wal_restarted: bool,
 }
 
 /// How one closure fared inside the shared transaction.
@@ -241,17 +246,32 @@ impl Writer {
         }
     }
 
-    /// Between two transactions: have the WAL truncated if it grew past its bound, or tell the
-    /// checkpointer when there is nothing to do.
+    /// Between two transactions: keep the WAL bounded (see the `checkpoint` module).
     fn housekeeping(&mut self) {
-        let frames = WAL_FRAMES.get();
-        if frames >= self.wal_limit_frames && Instant::now() >= self.truncate_not_before {
-            if self.checkpointer.truncate() {
-                WAL_FRAMES.set(0);
+        let Some(frames) = WAL_FRAMES.take() else {
+            // Nothing was committed: the WAL did not change.
+            return;
+        };
+        if frames < self.frames_at_handover {
+            self.wal_restarted = true;
+        }
+        if frames >= self.wal_limit_frames && Instant::now() >= self.handover_not_before {
+            // If the WAL did not start over after the last handover, a reader held an old
+            // frame: this time wait for the readers and truncate.
+            let mode = if self.wal_restarted {
+                Mode::Passive
             } else {
-                self.truncate_not_before = Instant::now() + TRUNCATE_BACKOFF;
+                Mode::Truncate
+            };
+            if self.checkpointer.handover(mode) {
+                self.frames_at_handover = frames;
+                self.wal_restarted = false;
+            } else {
+                self.handover_not_before = Instant::now() + TRUNCATE_BACKOFF;
             }
-        } else if frames > 0 && self.rx.is_empty() {
+        } else if frames >= self.wal_limit_frames / 4 {
+            self.checkpointer.growing();
+        } else if self.rx.is_empty() {
             self.checkpointer.idle();
         }
     }
