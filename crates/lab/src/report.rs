@@ -1,0 +1,594 @@
+//! Turning runs into a table, a Markdown report, JSON and SVG charts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+use serde::Serialize;
+
+use crate::runner::{Run, Setting};
+use crate::workload::{ErrorKind, Sync, Workload};
+
+/// The repeats of one scenario under one setting, summarised.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub scenario: &'static str,
+    pub setting: Setting,
+    pub repeats: usize,
+    /// Median over repeats of successful operations per second.
+    pub ops_per_sec: f64,
+    pub ops_per_sec_min: f64,
+    pub ops_per_sec_max: f64,
+    pub errors: BTreeMap<ErrorKind, u64>,
+    pub first_error: Option<String>,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    /// Largest latency seen in any repeat.
+    pub max_us: u64,
+    /// What the end-of-run checks found wrong, over every repeat.
+    pub problems: Vec<String>,
+    /// Operations still running when the grace period after the deadline ran out, summed over
+    /// repeats: the scenario had wedged.
+    pub cut_off: u64,
+}
+
+impl Summary {
+    pub fn error_total(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn median_u64(v: impl Iterator<Item = u64>) -> u64 {
+    median(v.map(|x| x as f64).collect()).round() as u64
+}
+
+/// Summaries in the order settings and scenarios were given.
+pub fn summarise(runs: &[Run], settings: &[Setting], scenarios: &[&'static str]) -> Vec<Summary> {
+    let mut out = Vec::new();
+    for setting in settings {
+        for &scenario in scenarios {
+            let rs: Vec<&Run> = runs
+                .iter()
+                .filter(|r| r.scenario == scenario && r.setting == *setting)
+                .collect();
+            if rs.is_empty() {
+                continue;
+            }
+            let mut errors = BTreeMap::new();
+            for r in &rs {
+                for (k, n) in &r.errors {
+                    *errors.entry(*k).or_default() += n;
+                }
+            }
+            let mut problems: Vec<String> = Vec::new();
+            for r in &rs {
+                for p in r.check.problems() {
+                    if !problems.contains(&p) {
+                        problems.push(p);
+                    }
+                }
+            }
+            let rates: Vec<f64> = rs.iter().map(|r| r.ops_per_sec).collect();
+            out.push(Summary {
+                scenario,
+                setting: *setting,
+                repeats: rs.len(),
+                ops_per_sec: median(rates.clone()),
+                ops_per_sec_min: rates.iter().copied().fold(f64::INFINITY, f64::min),
+                ops_per_sec_max: rates.iter().copied().fold(0.0, f64::max),
+                errors,
+                first_error: rs.iter().find_map(|r| r.first_error.clone()),
+                p50_us: median_u64(rs.iter().map(|r| r.p50_us)),
+                p99_us: median_u64(rs.iter().map(|r| r.p99_us)),
+                p999_us: median_u64(rs.iter().map(|r| r.p999_us)),
+                max_us: rs.iter().map(|r| r.max_us).max().unwrap_or(0),
+                problems,
+                cut_off: rs.iter().map(|r| r.check.unfinished).sum(),
+            });
+        }
+    }
+    out
+}
+
+pub fn format_rate(x: f64) -> String {
+    if x >= 10_000.0 {
+        format!("{:.0}k", x / 1000.0)
+    } else if x >= 1000.0 {
+        format!("{:.1}k", x / 1000.0)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+pub fn format_us(us: u64) -> String {
+    if us >= 1_000_000 {
+        format!("{:.1} s", us as f64 / 1e6)
+    } else if us >= 1000 {
+        format!("{:.1} ms", us as f64 / 1e3)
+    } else {
+        format!("{us} µs")
+    }
+}
+
+fn errors_cell(s: &Summary) -> String {
+    let mut parts: Vec<String> = s
+        .errors
+        .iter()
+        .map(|(k, n)| format!("{n} {}", k.label()))
+        .collect();
+    if s.cut_off > 0 {
+        parts.push(format!("{} stuck", s.cut_off));
+    }
+    if parts.is_empty() {
+        "0".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn spread(s: &Summary) -> String {
+    if s.repeats < 2 || s.ops_per_sec <= 0.0 {
+        return String::new();
+    }
+    let half = (s.ops_per_sec_max - s.ops_per_sec_min) / 2.0 / s.ops_per_sec * 100.0;
+    format!(" ±{half:.0}%")
+}
+
+/// The plain-text table for a terminal. Problems are printed in red when `color` is set.
+pub fn table(summaries: &[Summary], color: bool) -> String {
+    let mut out = String::new();
+    let mut current: Option<Setting> = None;
+    for s in summaries {
+        if current != Some(s.setting) {
+            current = Some(s.setting);
+            let _ = writeln!(out, "\n{}", s.setting);
+            let _ = writeln!(
+                out,
+                "  {:<18} {:>14} {:>9} {:>9} {:>9} {:>9}  {:<28} check",
+                "scenario", "ops/s", "p50", "p99", "p99.9", "max", "errors"
+            );
+        }
+        let check = if s.problems.is_empty() {
+            "exact".to_owned()
+        } else if color {
+            format!("\x1b[31m{}\x1b[0m", s.problems.join("; "))
+        } else {
+            format!("WRONG: {}", s.problems.join("; "))
+        };
+        let _ = writeln!(
+            out,
+            "  {:<18} {:>14} {:>9} {:>9} {:>9} {:>9}  {:<28} {}",
+            s.scenario,
+            format!("{}{}", format_rate(s.ops_per_sec), spread(s)),
+            format_us(s.p50_us),
+            format_us(s.p99_us),
+            format_us(s.p999_us),
+            format_us(s.max_us),
+            errors_cell(s),
+            check
+        );
+    }
+    out
+}
+
+/// One target of the project, checked against the measured figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub name: String,
+    pub measured: String,
+    pub met: Option<bool>,
+}
+
+fn find<'a>(summaries: &'a [Summary], scenario: &str, setting: Setting) -> Option<&'a Summary> {
+    summaries
+        .iter()
+        .find(|s| s.scenario == scenario && s.setting == setting)
+}
+
+fn ratio_target(
+    summaries: &[Summary],
+    name: &str,
+    ours: &str,
+    theirs: &str,
+    setting: Setting,
+    at_least: f64,
+) -> Target {
+    let name = format!("{name} ({setting})");
+    match (
+        find(summaries, ours, setting),
+        find(summaries, theirs, setting),
+    ) {
+        (Some(a), Some(b)) if b.ops_per_sec > 0.0 => {
+            let r = a.ops_per_sec / b.ops_per_sec;
+            Target {
+                name,
+                measured: format!(
+                    "{r:.2}× ({} vs {} ops/s; target ≥ {at_least}×)",
+                    format_rate(a.ops_per_sec),
+                    format_rate(b.ops_per_sec)
+                ),
+                met: Some(r >= at_least),
+            }
+        }
+        _ => Target {
+            name,
+            measured: "not measured in this run".into(),
+            met: None,
+        },
+    }
+}
+
+/// The targets of the lab issue, at the largest worker count measured.
+pub fn targets(summaries: &[Summary], workers: usize) -> Vec<Target> {
+    let at = |workload, sync| Setting {
+        workload,
+        workers,
+        sync,
+    };
+    let mut t = vec![
+        ratio_target(
+            summaries,
+            "group commit vs the story's fix",
+            "onewriter-batched",
+            "split-sqlx",
+            at(Workload::Rmw, Sync::Normal),
+            8.0,
+        ),
+        ratio_target(
+            summaries,
+            "group commit vs the story's fix",
+            "onewriter-batched",
+            "split-sqlx",
+            at(Workload::Rmw, Sync::Full),
+            10.0,
+        ),
+        ratio_target(
+            summaries,
+            "group commit vs the 100-per-commit ceiling",
+            "onewriter-batched",
+            "raw-limit-100",
+            at(Workload::Rmw, Sync::Normal),
+            0.8,
+        ),
+        ratio_target(
+            summaries,
+            "group commit vs the 100-per-commit ceiling",
+            "onewriter-batched",
+            "raw-limit-100",
+            at(Workload::Rmw, Sync::Full),
+            0.8,
+        ),
+        ratio_target(
+            summaries,
+            "one commit per job vs the 1-per-commit ceiling",
+            "onewriter",
+            "raw-limit",
+            at(Workload::Rmw, Sync::Normal),
+            0.8,
+        ),
+        ratio_target(
+            summaries,
+            "one commit per job vs the 1-per-commit ceiling",
+            "onewriter",
+            "raw-limit",
+            at(Workload::Rmw, Sync::Full),
+            0.8,
+        ),
+        ratio_target(
+            summaries,
+            "reads vs the story's reader pool",
+            "onewriter-batched",
+            "split-sqlx",
+            at(Workload::Read, Sync::Normal),
+            3.0,
+        ),
+    ];
+    let ours: Vec<&Summary> = summaries
+        .iter()
+        .filter(|s| s.scenario.starts_with("onewriter"))
+        .collect();
+    if !ours.is_empty() {
+        let errors: u64 = ours.iter().map(|s| s.error_total() + s.cut_off).sum();
+        let wrong = ours.iter().filter(|s| !s.problems.is_empty()).count();
+        t.push(Target {
+            name: "zero errors and exact results for onewriter, every setting".into(),
+            measured: format!("{errors} errors, {wrong} settings with a wrong result"),
+            met: Some(errors == 0 && wrong == 0),
+        });
+    }
+    for sync in [Sync::Normal, Sync::Full] {
+        let setting = at(Workload::Rmw, sync);
+        if let (Some(a), Some(b)) = (
+            find(summaries, "onewriter-batched", setting),
+            find(summaries, "raw-limit", setting),
+        ) {
+            t.push(Target {
+                name: format!("write latency not dominated by checkpoint stalls ({setting})"),
+                measured: format!(
+                    "onewriter-batched max {} (p99.9 {}), raw-limit max {} (p99.9 {})",
+                    format_us(a.max_us),
+                    format_us(a.p999_us),
+                    format_us(b.max_us),
+                    format_us(b.p999_us)
+                ),
+                met: Some(a.max_us <= b.max_us.max(a.p999_us * 10)),
+            });
+        }
+    }
+    t
+}
+
+/// The Markdown report.
+pub fn markdown(
+    summaries: &[Summary],
+    targets: &[Target],
+    header: &str,
+    charts: &[(String, String)],
+) -> String {
+    let mut md = String::new();
+    md.push_str(header);
+    md.push_str("\n## Targets\n\n| target | measured | met |\n|---|---|---|\n");
+    for t in targets {
+        let met = match t.met {
+            Some(true) => "yes",
+            Some(false) => "🔴 **no**",
+            None => "n/a",
+        };
+        let _ = writeln!(md, "| {} | {} | {met} |", t.name, t.measured);
+    }
+    md.push_str("\n## Results\n\nOperations per second are the median over repeats (± half the spread between the slowest and fastest repeat). Latency is that of successful operations. The check compares the file with the acknowledged work: **exact** means nothing lost, nothing doubled, nothing half-applied. *Stuck* counts operations still waiting when the grace period after the run ran out.\n");
+    let mut current: Option<Setting> = None;
+    for s in summaries {
+        if current != Some(s.setting) {
+            current = Some(s.setting);
+            let _ = write!(
+                md,
+                "\n### {}\n\n| scenario | ops/s | p50 | p99 | p99.9 | max | errors | check |\n|---|---:|---:|---:|---:|---:|---|---|\n",
+                s.setting
+            );
+        }
+        let check = if s.problems.is_empty() {
+            "exact".to_owned()
+        } else {
+            format!("🔴 **{}**", s.problems.join("; "))
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {}{} | {} | {} | {} | {} | {} | {} |",
+            s.scenario,
+            format_rate(s.ops_per_sec),
+            spread(s),
+            format_us(s.p50_us),
+            format_us(s.p99_us),
+            format_us(s.p999_us),
+            format_us(s.max_us),
+            errors_cell(s),
+            check
+        );
+    }
+    let with_errors: Vec<&Summary> = summaries
+        .iter()
+        .filter(|s| s.first_error.is_some())
+        .collect();
+    if !with_errors.is_empty() {
+        md.push_str("\n### First error seen per scenario and setting\n\n");
+        for s in with_errors {
+            let _ = writeln!(
+                md,
+                "- {} ({}): `{}`",
+                s.scenario,
+                s.setting,
+                s.first_error.as_deref().unwrap_or("").replace('`', "'")
+            );
+        }
+    }
+    if !charts.is_empty() {
+        md.push_str("\n## Charts\n\n");
+        for (title, file) in charts {
+            let _ = writeln!(md, "### {title}\n\n![{title}]({file})\n");
+        }
+    }
+    md
+}
+
+const PALETTE: [RGBColor; 4] = [
+    RGBColor(66, 133, 244),
+    RGBColor(219, 68, 55),
+    RGBColor(244, 180, 0),
+    RGBColor(15, 157, 88),
+];
+
+/// Throughput per scenario for one workload and `synchronous` setting, one bar per worker
+/// count. Returns the SVG text.
+pub fn throughput_chart(
+    summaries: &[Summary],
+    workload: Workload,
+    sync: Sync,
+    scenarios: &[&'static str],
+    workers: &[usize],
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 540)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let value = |scenario: &str, w: usize| {
+            summaries
+                .iter()
+                .find(|s| {
+                    s.scenario == scenario
+                        && s.setting
+                            == Setting {
+                                workload,
+                                workers: w,
+                                sync,
+                            }
+                })
+                .map_or(0.0, |s| s.ops_per_sec)
+        };
+        let top = scenarios
+            .iter()
+            .flat_map(|s| workers.iter().map(move |w| value(s, *w)))
+            .fold(1.0f64, f64::max)
+            * 1.1;
+        let n = scenarios.len();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{workload}: successful operations per second (synchronous={sync})"),
+                ("sans-serif", 22),
+            )
+            .margin(12)
+            .x_label_area_size(120)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..n as f64, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_label_formatter(&|v| format_rate(*v))
+            .draw()?;
+        let width = 0.8 / workers.len().max(1) as f64;
+        for (wi, w) in workers.iter().enumerate() {
+            let color = PALETTE[wi % PALETTE.len()];
+            chart
+                .draw_series(scenarios.iter().enumerate().map(|(i, s)| {
+                    let x0 = i as f64 + 0.1 + wi as f64 * width;
+                    Rectangle::new([(x0, 0.0), (x0 + width, value(s, *w))], color.filled())
+                }))?
+                .label(format!("{w} workers"))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+        }
+        for (i, s) in scenarios.iter().enumerate() {
+            let pos = chart.backend_coord(&(i as f64 + 0.5, 0.0));
+            root.draw(&Text::new(
+                s.to_string(),
+                (pos.0 - 6, pos.1 + 8),
+                ("sans-serif", 14)
+                    .into_font()
+                    .transform(FontTransform::Rotate90),
+            ))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// p50, p99 and max latency per scenario (log scale) for one setting. Returns the SVG text.
+pub fn latency_chart(
+    summaries: &[Summary],
+    setting: Setting,
+    scenarios: &[&'static str],
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 540)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let rows: Vec<Option<&Summary>> = scenarios
+            .iter()
+            .map(|sc| find(summaries, sc, setting))
+            .collect();
+        let top = rows
+            .iter()
+            .flatten()
+            .map(|s| s.max_us)
+            .max()
+            .unwrap_or(1000)
+            .max(1000) as f64
+            * 2.0;
+        let n = scenarios.len();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("latency of successful operations ({setting})"),
+                ("sans-serif", 22),
+            )
+            .margin(12)
+            .x_label_area_size(120)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..n as f64, (1f64..top).log_scale())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_label_formatter(&|v| format_us(*v as u64))
+            .draw()?;
+        let series: [(&str, fn(&Summary) -> u64); 3] = [
+            ("p50", |s| s.p50_us),
+            ("p99", |s| s.p99_us),
+            ("max", |s| s.max_us),
+        ];
+        let width = 0.8 / series.len() as f64;
+        for (si, (label, get)) in series.iter().enumerate() {
+            let color = PALETTE[si % PALETTE.len()];
+            chart
+                .draw_series(rows.iter().enumerate().filter_map(|(i, s)| {
+                    let s = (*s)?;
+                    let x0 = i as f64 + 0.1 + si as f64 * width;
+                    Some(Rectangle::new(
+                        [(x0, 1.0), (x0 + width, get(s).max(1) as f64)],
+                        color.filled(),
+                    ))
+                }))?
+                .label(*label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+        }
+        for (i, s) in scenarios.iter().enumerate() {
+            let pos = chart.backend_coord(&(i as f64 + 0.5, 1.0));
+            root.draw(&Text::new(
+                s.to_string(),
+                (pos.0 - 6, pos.1 + 8),
+                ("sans-serif", 14)
+                    .into_font()
+                    .transform(FontTransform::Rotate90),
+            ))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// Writes every output file into `dir`, each to a temporary name first, then renamed, so a
+/// failure leaves no half-written report.
+pub fn write_all(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
+    let mut written = Vec::new();
+    for (name, content) in files {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        if let Err(e) = std::fs::write(&tmp, content) {
+            for t in &written {
+                let _ = std::fs::remove_file(t);
+            }
+            let _ = std::fs::remove_file(&tmp);
+            return Err(anyhow::anyhow!("cannot write {}: {e}", tmp.display()));
+        }
+        written.push(tmp);
+    }
+    for ((name, _), tmp) in files.iter().zip(&written) {
+        std::fs::rename(tmp, dir.join(name))?;
+    }
+    Ok(())
+}
