@@ -491,6 +491,9 @@ pub fn throughput_chart(
     Ok(svg)
 }
 
+/// Picks one figure out of a summary.
+type Pick = fn(&Summary) -> u64;
+
 /// p50, p99 and max latency per scenario (log scale) for one setting. Returns the SVG text.
 pub fn latency_chart(
     summaries: &[Summary],
@@ -529,7 +532,7 @@ pub fn latency_chart(
             .x_labels(0)
             .y_label_formatter(&|v| format_us(*v as u64))
             .draw()?;
-        let series: [(&str, fn(&Summary) -> u64); 3] = [
+        let series: [(&str, Pick); 3] = [
             ("p50", |s| s.p50_us),
             ("p99", |s| s.p99_us),
             ("max", |s| s.max_us),

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use rusqlite::Statement;
 
 use crate::error::{Fail, is_busy};
 use crate::stats::Counters;
@@ -18,10 +18,10 @@ use crate::stats::Counters;
 const FIRST_PAUSE: Duration = Duration::from_micros(100);
 const MAX_PAUSE: Duration = Duration::from_millis(10);
 
-/// Runs `BEGIN IMMEDIATE`, retrying while another connection holds the write lock, for at most
-/// `timeout`.
+/// Runs `begin` (a prepared `BEGIN IMMEDIATE`), retrying while another connection holds the
+/// write lock, for at most `timeout`.
 pub(crate) fn begin_immediate(
-    conn: &Connection,
+    begin: &mut Statement<'_>,
     timeout: Duration,
     counters: &Counters,
 ) -> Result<(), Fail> {
@@ -29,10 +29,7 @@ pub(crate) fn begin_immediate(
     let mut pause = FIRST_PAUSE;
     let mut counted = false;
     loop {
-        let err = match conn
-            .prepare_cached("BEGIN IMMEDIATE")
-            .and_then(|mut s| s.execute([]))
-        {
+        let err = match begin.execute([]) {
             Ok(_) => return Ok(()),
             Err(e) => e,
         };

@@ -35,6 +35,11 @@ use crate::stats::Counters;
 /// meanwhile, so this bounds the stall a forced checkpoint can cause.
 const TRUNCATE_PATIENCE: Duration = Duration::from_millis(200);
 
+/// Least time between two background checkpoints while the WAL grows. Each one syncs the
+/// database file, which competes with the writer's own syncs under `synchronous=FULL`; more
+/// often barely shortens the handover, less often leaves more for it.
+const GROWING_SPACING: Duration = Duration::from_millis(10);
+
 /// How long the writer waits after a `TRUNCATE` checkpoint gave up (a long read) before it
 /// asks for another.
 pub(crate) const TRUNCATE_BACKOFF: Duration = Duration::from_secs(1);
@@ -123,18 +128,24 @@ impl Checkpointer {
 }
 
 fn run(conn: Connection, rx: flume::Receiver<Request>, interval: Duration, shared: Arc<Shared>) {
-    let mut last_idle: Option<Instant> = None;
+    let mut last_passive: Option<Instant> = None;
     let count = |done: bool| {
         if done {
             Counters::add(&shared.counters.checkpoints, 1);
         }
     };
     while let Ok(mut request) = rx.recv() {
-        if let (Request::Idle, Some(last)) = (&request, last_idle) {
+        let spacing = match request {
+            Request::Idle => interval,
+            Request::Growing => GROWING_SPACING,
+            Request::Handover(..) => Duration::ZERO,
+        };
+        if let Some(last) = last_passive {
             // Let a burst of writes run on before copying pages that are about to change
-            // again; any other request cuts the wait short.
-            match wait_out(&rx, last + interval) {
-                Some(r) => request = r,
+            // again; a handover cuts the wait short.
+            match wait_out(&rx, last + spacing) {
+                Some(Request::Handover(mode, done)) => request = Request::Handover(mode, done),
+                Some(_) => {}
                 None => return,
             }
         }
@@ -149,17 +160,16 @@ fn run(conn: Connection, rx: flume::Receiver<Request>, interval: Duration, share
                 count(complete);
                 let _ = done.send(complete);
             }
-            Request::Growing => count(checkpoint(&conn, "PASSIVE")),
-            Request::Idle => {
+            Request::Idle | Request::Growing => {
                 count(checkpoint(&conn, "PASSIVE"));
-                last_idle = Some(Instant::now());
+                last_passive = Some(Instant::now());
             }
         }
     }
 }
 
-/// Waits until `until` unless a request other than `Idle` arrives first. Returns the request
-/// to act on, or `None` when the writer has gone.
+/// Waits until `until` unless a handover request arrives first. Returns the request to act on
+/// (`Idle` when the wait ran out), or `None` when the writer has gone.
 fn wait_out(rx: &flume::Receiver<Request>, until: Instant) -> Option<Request> {
     loop {
         let now = Instant::now();
@@ -167,7 +177,7 @@ fn wait_out(rx: &flume::Receiver<Request>, until: Instant) -> Option<Request> {
             return Some(Request::Idle);
         }
         match rx.recv_timeout(until - now) {
-            Ok(Request::Idle) => continue,
+            Ok(Request::Idle | Request::Growing) => continue,
             Ok(other) => return Some(other),
             Err(flume::RecvTimeoutError::Timeout) => return Some(Request::Idle),
             Err(flume::RecvTimeoutError::Disconnected) => return None,

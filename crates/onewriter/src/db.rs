@@ -457,8 +457,5 @@ fn start_writer(
         busy_timeout: options.busy_timeout,
         checkpointer,
         wal_limit_frames,
-        handover_not_before: Instant::now(),
-        frames_at_handover: std::ffi::c_int::MAX,
-        wal_restarted: true,
     })
 }

@@ -25,7 +25,8 @@ pub(crate) fn migrate(
 ) -> Result<(), Error> {
     // Even with nothing to apply, this write transaction is what makes SQLite create the `-wal`
     // and `-shm` files of a new database, which read-only connections cannot create.
-    crate::busy::begin_immediate(conn, busy_timeout, counters)?;
+    let mut begin = conn.prepare("BEGIN IMMEDIATE")?;
+    crate::busy::begin_immediate(&mut begin, busy_timeout, counters)?;
     let result = apply_pending(conn, guard, migrations);
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     let ended = conn.execute_batch(end);

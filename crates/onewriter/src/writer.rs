@@ -11,8 +11,8 @@ use std::ffi::c_int;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
 use rusqlite::hooks::Wal;
+use rusqlite::{Connection, Statement};
 
 use crate::checkpoint::{Checkpointer, Mode, TRUNCATE_BACKOFF};
 use crate::connection::{JOB_SAVEPOINT, TxnGuard};
@@ -42,12 +42,44 @@ pub(crate) struct Writer {
     pub(crate) checkpointer: Checkpointer,
     /// WAL size, in frames, at which the writer hands the WAL over for a checkpoint.
     pub(crate) wal_limit_frames: c_int,
+}
+
+/// What the writer remembers about the WAL between batches.
+struct WalWatch {
     /// No handover before this moment (after one that could not complete).
-    pub(crate) handover_not_before: Instant,
+    handover_not_before: Instant,
     /// WAL size at the last handover.
-    pub(crate) frames_at_handover: c_int,
+    frames_at_handover: c_int,
     /// Whether the WAL started over since the last handover (a commit reported fewer frames).
-    pub(crate) wal_restarted: bool,
+    restarted: bool,
+}
+
+/// The engine's own statements, prepared once: the hot path prepares and hashes nothing.
+/// SQLite re-prepares them by itself after a schema change.
+struct Statements<'c> {
+    begin: Statement<'c>,
+    commit: Statement<'c>,
+    rollback: Statement<'c>,
+    savepoint: Statement<'c>,
+    release: Statement<'c>,
+    rollback_to: Statement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(Statements {
+            begin: conn.prepare("BEGIN IMMEDIATE")?,
+            commit: conn.prepare("COMMIT")?,
+            rollback: conn.prepare("ROLLBACK")?,
+            savepoint: conn.prepare(&format!("SAVEPOINT {JOB_SAVEPOINT}"))?,
+            release: conn.prepare(&format!("RELEASE {JOB_SAVEPOINT}"))?,
+            rollback_to: conn.prepare(&format!("ROLLBACK TO {JOB_SAVEPOINT}"))?,
+        })
+    }
+}
+
+fn exec(stmt: &mut Statement<'_>) -> rusqlite::Result<()> {
+    stmt.execute([]).map(|_| ())
 }
 
 /// How one closure fared inside the shared transaction.
@@ -67,7 +99,23 @@ impl Writer {
         conn.wal_hook(Some(on_wal_commit));
     }
 
-    pub(crate) fn run(mut self) {
+    pub(crate) fn run(self) {
+        match Statements::prepare(&self.conn) {
+            Ok(mut stmts) => self.serve(&mut stmts),
+            Err(e) => {
+                // Only reachable if SQLite cannot prepare `COMMIT`; the callers see `Closed`.
+                tracing::error!(error = %e, "onewriter: the writer cannot prepare its statements");
+            }
+        }
+        self.finish();
+    }
+
+    fn serve(&self, stmts: &mut Statements<'_>) {
+        let mut wal = WalWatch {
+            handover_not_before: Instant::now(),
+            frames_at_handover: c_int::MAX,
+            restarted: true,
+        };
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.max_batch);
         let mut shutdown = false;
         while !shutdown {
@@ -85,14 +133,13 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.run_batch(&mut batch);
-            self.housekeeping();
+            self.run_batch(&mut batch, stmts);
+            self.housekeeping(&mut wal);
         }
-        self.finish();
     }
 
     /// Runs the jobs of one batch; answers every one of them.
-    fn run_batch(&self, batch: &mut Vec<Box<dyn Job>>) {
+    fn run_batch(&self, batch: &mut Vec<Box<dyn Job>>, stmts: &mut Statements<'_>) {
         let counters = &self.shared.counters;
         let now = Instant::now();
         let mut pending: VecDeque<Box<dyn Job>> = VecDeque::with_capacity(batch.len());
@@ -107,20 +154,21 @@ impl Writer {
             }
         }
         while !pending.is_empty() {
-            if let Err(fail) = crate::busy::begin_immediate(&self.conn, self.busy_timeout, counters)
+            if let Err(fail) =
+                crate::busy::begin_immediate(&mut stmts.begin, self.busy_timeout, counters)
             {
                 for job in pending.drain(..) {
                     job.answer(Some(&fail));
                 }
                 return;
             }
-            self.run_transaction(&mut pending);
+            self.run_transaction(&mut pending, stmts);
         }
     }
 
     /// Runs queued jobs inside the transaction just begun, then commits it. Jobs not reached
     /// (because SQLite rolled the transaction back under them) stay in `pending`.
-    fn run_transaction(&self, pending: &mut VecDeque<Box<dyn Job>>) {
+    fn run_transaction(&self, pending: &mut VecDeque<Box<dyn Job>>, stmts: &mut Statements<'_>) {
         let counters = &self.shared.counters;
         // A lone job needs no savepoint: the transaction itself is its unit of rollback.
         let savepoints = pending.len() > 1;
@@ -134,7 +182,7 @@ impl Writer {
                 continue;
             }
             let started = Instant::now();
-            let (step, ok) = self.run_job(job.as_mut(), savepoints);
+            let (step, ok) = self.run_job(job.as_mut(), savepoints, stmts);
             Counters::add(&counters.writes, 1);
             if !ok {
                 Counters::add(&counters.write_errors, 1);
@@ -158,22 +206,22 @@ impl Writer {
 
         let failure = match failure {
             Some(f) => {
-                self.rollback();
+                self.rollback(stmts);
                 Some(f)
             }
             None if succeeded == 0 => {
                 // Nothing to keep: a rollback skips the sync a commit would cost.
-                self.rollback();
+                self.rollback(stmts);
                 None
             }
-            None => match self.commit() {
+            None => match exec(&mut stmts.commit) {
                 Ok(()) => {
                     Counters::add(&counters.commits, 1);
                     None
                 }
-                Err(fail) => {
-                    self.rollback();
-                    Some(fail)
+                Err(e) => {
+                    self.rollback(stmts);
+                    Some(Fail::sqlite(e))
                 }
             },
         };
@@ -195,9 +243,14 @@ impl Writer {
 
     /// Runs one closure, in its own savepoint when it shares the transaction. Returns how the
     /// transaction fared and whether the closure succeeded.
-    fn run_job(&self, job: &mut dyn Job, savepoint: bool) -> (Step, bool) {
+    fn run_job(
+        &self,
+        job: &mut dyn Job,
+        savepoint: bool,
+        stmts: &mut Statements<'_>,
+    ) -> (Step, bool) {
         if savepoint {
-            if let Err(e) = self.exec("SAVEPOINT onewriter_job") {
+            if let Err(e) = exec(&mut stmts.savepoint) {
                 return (Step::EngineFailed(Fail::sqlite(e)), false);
             }
         }
@@ -210,10 +263,8 @@ impl Writer {
             return (Step::TransactionLost, ok);
         }
         let ended = match (savepoint, ok) {
-            (true, true) => self.exec("RELEASE onewriter_job"),
-            (true, false) => self
-                .exec("ROLLBACK TO onewriter_job")
-                .and_then(|()| self.exec("RELEASE onewriter_job")),
+            (true, true) => exec(&mut stmts.release),
+            (true, false) => exec(&mut stmts.rollback_to).and_then(|()| exec(&mut stmts.release)),
             (false, _) => Ok(()),
         };
         match ended {
@@ -222,24 +273,11 @@ impl Writer {
         }
     }
 
-    /// Runs one of the engine's own statements through the statement cache: the hot path
-    /// prepares nothing.
-    fn exec(&self, sql: &'static str) -> rusqlite::Result<()> {
-        debug_assert!(
-            !sql.contains(';') && (!sql.contains("onewriter") || sql.contains(JOB_SAVEPOINT))
-        );
-        self.conn.prepare_cached(sql)?.execute([]).map(|_| ())
-    }
-
-    fn commit(&self) -> Result<(), Fail> {
-        self.exec("COMMIT").map_err(Fail::sqlite)
-    }
-
-    fn rollback(&self) {
+    fn rollback(&self, stmts: &mut Statements<'_>) {
         if self.conn.is_autocommit() {
             return;
         }
-        if let Err(e) = self.exec("ROLLBACK") {
+        if let Err(e) = exec(&mut stmts.rollback) {
             // SQLite documents that ROLLBACK can fail only while statements are still running;
             // none of ours are. Log it: the next BEGIN will report the broken state.
             tracing::error!(error = %e, "onewriter: ROLLBACK failed");
@@ -247,27 +285,27 @@ impl Writer {
     }
 
     /// Between two transactions: keep the WAL bounded (see the `checkpoint` module).
-    fn housekeeping(&mut self) {
+    fn housekeeping(&self, wal: &mut WalWatch) {
         let Some(frames) = WAL_FRAMES.take() else {
             // Nothing was committed: the WAL did not change.
             return;
         };
-        if frames < self.frames_at_handover {
-            self.wal_restarted = true;
+        if frames < wal.frames_at_handover {
+            wal.restarted = true;
         }
-        if frames >= self.wal_limit_frames && Instant::now() >= self.handover_not_before {
+        if frames >= self.wal_limit_frames && Instant::now() >= wal.handover_not_before {
             // If the WAL did not start over after the last handover, a reader held an old
             // frame: this time wait for the readers and truncate.
-            let mode = if self.wal_restarted {
+            let mode = if wal.restarted {
                 Mode::Passive
             } else {
                 Mode::Truncate
             };
             if self.checkpointer.handover(mode) {
-                self.frames_at_handover = frames;
-                self.wal_restarted = false;
+                wal.frames_at_handover = frames;
+                wal.restarted = false;
             } else {
-                self.handover_not_before = Instant::now() + TRUNCATE_BACKOFF;
+                wal.handover_not_before = Instant::now() + TRUNCATE_BACKOFF;
             }
         } else if frames >= self.wal_limit_frames / 4 {
             self.checkpointer.growing();
