@@ -1,0 +1,97 @@
+//! The lab's command line: bad input is refused clearly, and a short run writes a complete
+//! report. No assertion here is about speed.
+
+use std::process::{Command, Output};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .output()
+        .expect("run the lab binary")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn an_unknown_scenario_is_refused_with_the_accepted_names() {
+    let o = lab(&["--scenarios", "onewriter,sqlite-magic"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("sqlite-magic"), "{e}");
+    assert!(e.contains("onewriter-batched") && e.contains("naive-pool"), "{e}");
+}
+
+#[test]
+fn an_unknown_workload_is_refused_with_the_accepted_names() {
+    let o = lab(&["--workloads", "rmw,writes"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("writes") && e.contains("rmw") && e.contains("mixed"), "{e}");
+}
+
+#[test]
+fn zero_workers_is_refused() {
+    let o = lab(&["--workers", "8,0"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("--workers") && e.contains('0'), "{e}");
+}
+
+#[test]
+fn an_unwritable_output_directory_fails_before_measuring_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let out = file.join("report");
+    let o = lab(&["--quick", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("output directory"), "{e}");
+    assert!(o.stdout.is_empty(), "nothing was measured");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a directory");
+}
+
+#[test]
+fn a_short_run_writes_a_report_json_and_charts() {
+    let out = tempfile::tempdir().unwrap();
+    let o = lab(&[
+        "--quick",
+        "--scenarios",
+        "onewriter-batched,split-sqlx,raw-limit",
+        "--seconds",
+        "0.1",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("onewriter-batched") && stdout.contains("exact"), "{stdout}");
+
+    let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(report.contains("## Targets") && report.contains("split-sqlx"), "{report}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "one run per scenario");
+    for run in runs {
+        let check = &run["check"];
+        assert_eq!(check["integrity"], "ok");
+        assert_eq!(
+            check["ledger_rows"].as_i64(),
+            check["acknowledged_writes"].as_i64(),
+            "{run}"
+        );
+    }
+    let svg = std::fs::read_to_string(out.path().join("throughput-rmw-normal.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("onewriter-batched"));
+    assert!(out.path().join("latency-rmw-8-normal.svg").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
