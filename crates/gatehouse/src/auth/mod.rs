@@ -1,0 +1,4 @@
+//! Accounts: password hashing and login sessions.
+
+pub mod passwords;
+pub mod session;

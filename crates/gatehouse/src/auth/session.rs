@@ -1,0 +1,54 @@
+//! Cookies: the login session and the CSRF token of the login form.
+
+use axum_extra::extract::cookie::{Cookie, SameSite};
+
+pub const SESSION_COOKIE: &str = "gatehouse_session";
+pub const CSRF_COOKIE: &str = "gatehouse_csrf";
+
+/// A cookie gatehouse sets: HttpOnly, SameSite=Lax, path `/`, Secure unless the issuer is plain
+/// http on a loopback host (a developer's laptop).
+pub fn cookie(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    max_age_secs: Option<i64>,
+) -> Cookie<'static> {
+    let mut c = Cookie::new(name, value);
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_path("/");
+    c.set_secure(secure);
+    if let Some(age) = max_age_secs {
+        c.set_max_age(time::Duration::seconds(age));
+    }
+    c
+}
+
+/// Whether cookies must be `Secure` for this issuer.
+pub fn secure_for(issuer: &url::Url) -> bool {
+    !(issuer.scheme() == "http"
+        && matches!(issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_unless_plain_http_on_loopback() {
+        let cases = [
+            ("https://sso.example", true),
+            ("http://sso.example", true),
+            ("http://127.0.0.1:8080", false),
+            ("http://localhost:8080", false),
+            ("https://localhost:8443", true),
+        ];
+        for (issuer, secure) in cases {
+            assert_eq!(
+                secure_for(&url::Url::parse(issuer).unwrap()),
+                secure,
+                "{issuer}"
+            );
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! The command line. Scripts and docs depend on these names: change them only with care.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::auth::passwords::Passwords;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, DatabaseArgs, ServeArgs};
+use crate::oidc::{redirect, scope, tokens};
+use crate::store::{self, Client, Store, User};
+
+/// Gatehouse: an OpenID Connect provider on one embedded SQLite file.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the OpenID Connect provider
+    Serve(ServeArgs),
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage clients (relying parties)
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Create or upgrade the database schema, then exit
+    Migrate,
+    /// Write a consistent copy of the database to PATH, while the server runs
+    Backup { path: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users
+    List,
+    /// Disable a user: they can no longer log in, and their tokens stop working
+    Disable { username: String },
+    /// Set a user's password, read from standard input
+    SetPassword { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed once
+    Add {
+        #[arg(long)]
+        client_id: String,
+        /// Where the client receives codes (exact match; repeat for several)
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where logout may return to (repeat for several)
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (a browser or native app) has no secret and must use PKCE
+        #[arg(long, conflicts_with = "secret_stdin")]
+        public: bool,
+        /// A first-party client skips the consent page
+        #[arg(long)]
+        first_party: bool,
+        /// Scopes the client may request [default: openid profile email offline_access]
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Grant types the client may use [default: authorization_code refresh_token]
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// Read the secret from standard input (at least 32 characters) instead of generating one
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// List clients
+    List,
+    /// Remove a client and everything issued to it
+    Remove { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new signing key; the old one keeps verifying tokens it signed until they expire
+    Rotate {
+        /// Lifetime of ID tokens in seconds, to know how long the old key stays published
+        #[arg(long, env = "GATEHOUSE_ID_TOKEN_TTL", default_value_t = 3600)]
+        id_token_ttl: i64,
+    },
+}
+
+/// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
+/// be safe to store it under a fast hash like the generated ones.
+pub const MIN_SECRET_LENGTH: usize = 32;
+
+const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.db.database_url, args).await,
+        command => {
+            let store = open(&cli.db.database_url).await?;
+            let result = admin(store.as_ref(), command).await;
+            store.close().await.context("closing the database")?;
+            result
+        }
+    }
+}
+
+async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    store::open(url)
+        .await
+        .with_context(|| format!("cannot open the database {url}"))
+}
+
+async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    match command {
+        Command::Serve(_) => unreachable!("handled by run"),
+        Command::Migrate => println!("the database schema is up to date"),
+        Command::Backup { path } => {
+            store.backup(&path).await?;
+            println!("backup written to {}", path.display());
+        }
+        Command::Keys(KeysCommand::Rotate { id_token_ttl }) => {
+            let kid = crate::keyring::rotate(store, now, id_token_ttl + 3600).await?;
+            println!("new signing key {kid} is active; servers pick it up within 10 seconds");
+        }
+        Command::User(cmd) => user(store, cmd, now).await?,
+        Command::Client(cmd) => client(store, cmd, now).await?,
+    }
+    Ok(())
+}
+
+async fn user(store: &dyn Store, cmd: UserCommand, now: i64) -> anyhow::Result<()> {
+    let passwords = Passwords::new(1);
+    match cmd {
+        UserCommand::Add {
+            username,
+            email,
+            name,
+        } => {
+            check_username(&username)?;
+            if !email.contains('@') || email.chars().any(char::is_whitespace) {
+                bail!("{email:?} is not an email address");
+            }
+            let password = read_secret("Password for the new user: ")?;
+            let password_hash = passwords.hash(password).await?;
+            let user = User {
+                id: tokens::new_id(),
+                username: username.clone(),
+                email,
+                name,
+                password_hash,
+                disabled: false,
+                created_at: now,
+            };
+            let id = user.id.clone();
+            store.create_user(user).await?;
+            println!("user {username} added (sub {id})");
+        }
+        UserCommand::List => {
+            for u in store.list_users().await? {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.username,
+                    u.email,
+                    u.name.unwrap_or_default(),
+                    state,
+                    u.id
+                );
+            }
+        }
+        UserCommand::Disable { username } => {
+            store.set_user_disabled(&username, true).await?;
+            println!("user {username} disabled");
+        }
+        UserCommand::SetPassword { username } => {
+            if store.user_by_username(&username).await?.is_none() {
+                bail!("user {username:?} not found");
+            }
+            let password = read_secret("New password: ")?;
+            let hash = passwords.hash(password).await?;
+            store.set_password_hash(&username, hash).await?;
+            println!("password of {username} changed");
+        }
+    }
+    Ok(())
+}
+
+async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Add {
+            client_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            first_party,
+            scopes,
+            grant_types,
+            secret_stdin,
+        } => {
+            check_client_id(&client_id)?;
+            for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
+                if let Some(problem) = redirect::registration_problem(uri) {
+                    bail!("redirect URI {uri:?} refused: {problem}");
+                }
+            }
+            let scopes = if scopes.is_empty() {
+                scope::SUPPORTED.iter().map(|s| s.to_string()).collect()
+            } else {
+                scopes
+            };
+            if let Some(s) = scopes
+                .iter()
+                .find(|s| !scope::SUPPORTED.contains(&s.as_str()))
+            {
+                bail!(
+                    "unknown scope {s:?}; known scopes: {}",
+                    scope::SUPPORTED.join(", ")
+                );
+            }
+            let grant_types = if grant_types.is_empty() {
+                GRANT_TYPES.iter().map(|s| s.to_string()).collect()
+            } else {
+                grant_types
+            };
+            if let Some(g) = grant_types
+                .iter()
+                .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+            {
+                bail!(
+                    "unknown grant type {g:?}; known grant types: {}",
+                    GRANT_TYPES.join(", ")
+                );
+            }
+            let secret = if public {
+                None
+            } else if secret_stdin {
+                let s = read_secret("Client secret: ")?;
+                if s.chars().count() < MIN_SECRET_LENGTH {
+                    bail!("a client secret must be at least {MIN_SECRET_LENGTH} characters");
+                }
+                Some(s)
+            } else {
+                Some(tokens::generate())
+            };
+            let c = Client {
+                client_id: client_id.clone(),
+                secret_hash: secret.as_deref().map(tokens::hash),
+                redirect_uris,
+                post_logout_redirect_uris,
+                scopes,
+                grant_types,
+                first_party,
+                created_at: now,
+            };
+            store.create_client(c).await?;
+            match (secret, secret_stdin) {
+                (Some(s), false) => println!(
+                    "client {client_id} added\nclient secret (shown once, store it now): {s}"
+                ),
+                _ => println!("client {client_id} added"),
+            }
+        }
+        ClientCommand::List => {
+            for c in store.list_clients().await? {
+                let kind = if c.is_public() {
+                    "public"
+                } else {
+                    "confidential"
+                };
+                println!(
+                    "{}\t{kind}\t{}\t{}",
+                    c.client_id,
+                    c.redirect_uris.join(" "),
+                    c.scopes.join(" ")
+                );
+            }
+        }
+        ClientCommand::Remove { client_id } => {
+            store.remove_client(&client_id).await?;
+            println!("client {client_id} removed");
+        }
+    }
+    Ok(())
+}
+
+fn check_username(u: &str) -> anyhow::Result<()> {
+    if u.is_empty() || u.len() > 64 || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!("a username is 1 to 64 characters without spaces");
+    }
+    Ok(())
+}
+
+fn check_client_id(id: &str) -> anyhow::Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+    if !ok {
+        bail!("a client id is 1 to 128 characters of letters, digits, '-', '_', '.' or '~'");
+    }
+    Ok(())
+}
+
+/// A secret from standard input: prompted without echo on a terminal, otherwise the first line.
+fn read_secret(prompt: &str) -> anyhow::Result<String> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).context("reading from the terminal")?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(64 * 1024)
+            .read_to_string(&mut s)
+            .context("reading standard input")?;
+        s.lines().next().unwrap_or_default().to_owned()
+    };
+    if value.is_empty() {
+        bail!("nothing was given on standard input");
+    }
+    Ok(value)
+}
+
+async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let config = Config::from_args(&args)?;
+    let store = open(url).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let created =
+        crate::keyring::ensure_active_key(store.as_ref(), clock.now(), config.key_publish_period())
+            .await?;
+    if created {
+        tracing::info!("created the first signing key");
+    }
+    if store.list_users().await?.is_empty() || store.list_clients().await?.is_empty() {
+        println!(
+            "gatehouse is empty. Add a user and a client with, for example:\n  \
+             echo 'a long password' | gatehouse --database-url {url} user add --username alice --email alice@example.com\n  \
+             gatehouse --database-url {url} client add --client-id my-app --redirect-uri http://localhost:3000/callback"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!(
+        "gatehouse listening on http://{} (issuer {})",
+        listener.local_addr()?,
+        config.issuer
+    );
+    let state = crate::http::AppState::new(Arc::clone(&store), config, clock);
+    axum::serve(listener, crate::http::app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")?;
+    store.close().await.context("closing the database")?;
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}

@@ -1,0 +1,125 @@
+//! Configuration: one documented struct, from flags and `GATEHOUSE_*` environment variables,
+//! with defaults that are safe and work on a laptop.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+
+/// The database every command works on.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Where gatehouse keeps its state: `sqlite://PATH` (one embedded file)
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE_URL",
+        default_value = "sqlite://gatehouse.db",
+        global = true
+    )]
+    pub database_url: String,
+}
+
+/// Settings of the server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// The issuer URL clients see (`iss`); defaults to http://LISTEN
+    #[arg(long, env = "GATEHOUSE_ISSUER")]
+    pub issuer: Option<url::Url>,
+
+    /// Seconds an access token is valid
+    #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_TTL", default_value_t = 600)]
+    pub access_token_ttl: i64,
+
+    /// Seconds an ID token is valid
+    #[arg(long, env = "GATEHOUSE_ID_TOKEN_TTL", default_value_t = 3600)]
+    pub id_token_ttl: i64,
+
+    /// Seconds a refresh token is valid (each rotation starts a new period)
+    #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl: i64,
+
+    /// Seconds a login session lasts
+    #[arg(long, env = "GATEHOUSE_SESSION_TTL", default_value_t = 12 * 3600)]
+    pub session_ttl: i64,
+
+    /// Password hashes computed at once at most (default: the number of cores)
+    #[arg(long, env = "GATEHOUSE_PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+}
+
+/// Everything the HTTP layer needs to know, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// No trailing slash: `iss` must equal it character for character.
+    pub issuer: String,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub session_ttl: i64,
+    /// Authorization codes live a minute: long enough for a redirect, short enough to be
+    /// useless when leaked in a log (RFC 6749 §4.1.2 recommends at most ten minutes).
+    pub code_ttl: i64,
+    pub secure_cookies: bool,
+    pub password_hash_concurrency: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the issuer {0} must be an http or https URL without query or fragment")]
+    BadIssuer(String),
+    #[error("{0} must be a positive number of seconds")]
+    BadTtl(&'static str),
+}
+
+impl Config {
+    pub fn from_args(args: &ServeArgs) -> Result<Config, ConfigError> {
+        let issuer = match &args.issuer {
+            Some(u) => u.clone(),
+            None => url::Url::parse(&format!("http://{}", args.listen))
+                .map_err(|_| ConfigError::BadIssuer(args.listen.to_string()))?,
+        };
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+            || issuer.cannot_be_a_base()
+        {
+            return Err(ConfigError::BadIssuer(issuer.to_string()));
+        }
+        for (name, v) in [
+            ("--access-token-ttl", args.access_token_ttl),
+            ("--id-token-ttl", args.id_token_ttl),
+            ("--refresh-token-ttl", args.refresh_token_ttl),
+            ("--session-ttl", args.session_ttl),
+        ] {
+            if v <= 0 {
+                return Err(ConfigError::BadTtl(name));
+            }
+        }
+        let secure_cookies = crate::auth::session::secure_for(&issuer);
+        Ok(Config {
+            issuer: issuer.as_str().trim_end_matches('/').to_owned(),
+            access_token_ttl: args.access_token_ttl,
+            id_token_ttl: args.id_token_ttl,
+            refresh_token_ttl: args.refresh_token_ttl,
+            session_ttl: args.session_ttl,
+            code_ttl: 60,
+            secure_cookies,
+            password_hash_concurrency: args
+                .password_hash_concurrency
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        })
+    }
+
+    /// How long a retired signing key stays in the JWKS: every ID token it signed has expired
+    /// by then, with a margin for clock skew and caches.
+    pub fn key_publish_period(&self) -> i64 {
+        self.id_token_ttl + 3600
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}

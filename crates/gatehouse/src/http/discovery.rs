@@ -1,0 +1,60 @@
+//! OpenID Connect Discovery 1.0 and the JWKS.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::{body, internal, store_error};
+use crate::keyring::KeyringError;
+use crate::oidc::scope;
+
+pub async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let c = &state.config;
+    Json(serde_json::json!({
+        "issuer": c.issuer,
+        "authorization_endpoint": c.endpoint("/authorize"),
+        "token_endpoint": c.endpoint("/token"),
+        "userinfo_endpoint": c.endpoint("/userinfo"),
+        "jwks_uri": c.endpoint("/jwks.json"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": scope::SUPPORTED,
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+                             "name", "preferred_username", "email", "email_verified"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+    }))
+}
+
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match state.keys.jwks(state.store.as_ref(), state.now()).await {
+        Ok(set) => {
+            let mut r = Json(set.as_ref().clone()).into_response();
+            // Short enough that a rotation reaches clients quickly.
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            );
+            r
+        }
+        Err(KeyringError::Store(e)) => {
+            let e = store_error(e);
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, body(&e)).into_response()
+        }
+        Err(e) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            body(&internal(e)),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,119 @@
+//! Where errors become responses: nowhere else builds an error body.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::oidc::OAuthError;
+use crate::store::StoreError;
+
+/// An error of the token endpoint (RFC 6749 §5.2).
+#[derive(Debug)]
+pub struct TokenError {
+    pub error: OAuthError,
+    /// Whether the client tried HTTP Basic authentication: then a client authentication
+    /// failure must be a 401 with `WWW-Authenticate`.
+    pub basic_auth: bool,
+}
+
+impl From<OAuthError> for TokenError {
+    fn from(error: OAuthError) -> Self {
+        TokenError {
+            error,
+            basic_auth: false,
+        }
+    }
+}
+
+impl From<StoreError> for TokenError {
+    fn from(e: StoreError) -> Self {
+        store_error(e).into()
+    }
+}
+
+/// A store failure as the client sees it: overload is worth retrying, the rest is ours.
+pub fn store_error(e: StoreError) -> OAuthError {
+    match e {
+        StoreError::Unavailable(_) => {
+            tracing::warn!(error = %e, "store unavailable");
+            OAuthError::TemporarilyUnavailable("the server is busy; try again shortly".into())
+        }
+        e => {
+            tracing::error!(error = %e, "store failure");
+            OAuthError::ServerError("internal error".into())
+        }
+    }
+}
+
+pub fn internal(e: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %e, "internal failure");
+    OAuthError::ServerError("internal error".into())
+}
+
+fn status(e: &OAuthError) -> StatusCode {
+    match e {
+        OAuthError::InvalidClient(_) | OAuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+        OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The JSON body of RFC 6749 §5.2.
+pub fn body(e: &OAuthError) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "error": e.code(), "error_description": e.description() }))
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1), on every token response.
+pub fn no_store(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let status = status(&self.error);
+        let mut r = (status, body(&self.error)).into_response();
+        if matches!(self.error, OAuthError::InvalidClient(_)) && self.basic_auth {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\""),
+            );
+        }
+        no_store(r)
+    }
+}
+
+/// An error of a resource protected by a bearer token (RFC 6750 §3).
+#[derive(Debug)]
+pub struct BearerError(pub OAuthError);
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let e = &self.0;
+        let status = match e {
+            OAuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            OAuthError::AccessDenied(_) => StatusCode::FORBIDDEN,
+            other => status(other),
+        };
+        let code = match e {
+            OAuthError::AccessDenied(_) => "insufficient_scope",
+            other => other.code(),
+        };
+        let challenge = format!(
+            "Bearer realm=\"gatehouse\", error=\"{code}\", error_description=\"{}\"",
+            e.description().replace(['"', '\\'], "'")
+        );
+        let mut r = (
+            status,
+            Json(serde_json::json!({ "error": code, "error_description": e.description() })),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        r
+    }
+}

@@ -1,0 +1,51 @@
+//! `/userinfo` (OpenID Connect Core §5.3), with a bearer access token (RFC 6750 §2.1).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::{BearerError, store_error};
+use crate::oidc::{OAuthError, claims, scope, tokens};
+
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match claims_for(&state, &headers).await {
+        Ok(c) => Json(c).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn claims_for(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<serde_json::Value, BearerError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            BearerError(OAuthError::InvalidToken(
+                "a Bearer access token is required".into(),
+            ))
+        })?;
+    let grant = state
+        .store
+        .access_token(&tokens::hash(token), state.now())
+        .await
+        .map_err(|e| BearerError(store_error(e)))?
+        .ok_or_else(|| {
+            BearerError(OAuthError::InvalidToken(
+                "the access token is invalid, expired or revoked".into(),
+            ))
+        })?;
+    if !scope::contains(&grant.scope, "openid") {
+        return Err(BearerError(OAuthError::AccessDenied(
+            "the token was not granted the openid scope".into(),
+        )));
+    }
+    Ok(claims::userinfo(&grant.user, &grant.scope))
+}

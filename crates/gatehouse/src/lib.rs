@@ -1,0 +1,18 @@
+//! Gatehouse: an OpenID Connect provider on one embedded SQLite file.
+//!
+//! Layers, from the outside in: `http` (axum handlers, one module per endpoint group) →
+//! `store` (the `Store` trait, in domain terms; `SqliteStore` on onewriter) and `oidc` (the
+//! protocol rules, pure functions). The binary (`main.rs`, `cli.rs`) is thin.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod keyring;
+pub mod oidc;
+pub mod store;
+
+pub use http::{AppState, app};

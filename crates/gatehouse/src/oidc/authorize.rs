@@ -1,0 +1,428 @@
+//! Validating an authorization request (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1,
+//! RFC 7636 §4.3).
+//!
+//! The order matters: until the client and its redirect URI are known to be good, an error must
+//! be shown to the user, never sent to the redirect URI, or gatehouse would be an open
+//! redirector (RFC 6749 §4.1.2.1). After that, errors go back to the client by redirect.
+
+use std::collections::HashMap;
+
+use super::OAuthError;
+use super::error::invalid_request;
+use super::{pkce, redirect, scope};
+use crate::store::Client;
+
+/// The query parameters of `/authorize`, each kept as given (repeated ones flagged).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub HashMap<String, Vec<String>>);
+
+impl Params {
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in pairs {
+            map.entry(k).or_default().push(v);
+        }
+        Params(map)
+    }
+
+    /// RFC 6749 §3.1: parameters must not be repeated; empty ones count as absent.
+    fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        match self.0.get(name).map(Vec::as_slice) {
+            None => Ok(None),
+            Some([v]) if v.is_empty() => Ok(None),
+            Some([v]) => Ok(Some(v.as_str())),
+            Some(_) => Err(invalid_request(format!("the {name} parameter is repeated"))),
+        }
+    }
+}
+
+/// `prompt` (OpenID Connect Core §3.1.2.1), the values gatehouse supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// Show no page: succeed with an existing session or fail with `login_required`.
+    None,
+    /// Ask for the password even if a session exists.
+    Login,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Option<Prompt>,
+    pub max_age: Option<i64>,
+}
+
+/// Why a request was refused, and where the refusal goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Shown on a page: the client or redirect URI cannot be trusted.
+    Page(OAuthError),
+    /// Sent to the (validated) redirect URI with the request's `state`.
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+/// Step one: which client, and which redirect URI. Errors here are shown on a page.
+pub fn client_and_redirect<'a>(
+    params: &'a Params,
+) -> Result<(&'a str, Option<&'a str>), OAuthError> {
+    let client_id = params
+        .one("client_id")?
+        .ok_or_else(|| invalid_request("the client_id parameter is missing"))?;
+    Ok((client_id, params.one("redirect_uri")?))
+}
+
+/// Step two, given the registered client: everything else.
+pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Refusal> {
+    let page = Refusal::Page;
+    let (_, redirect_uri) = client_and_redirect(params).map_err(page)?;
+    // OpenID Connect Core §3.1.2.1: redirect_uri is required, and RFC 9700 §4.1.3 wants an
+    // exact match against a registered one.
+    let redirect_uri = redirect_uri
+        .ok_or_else(|| invalid_request("the redirect_uri parameter is missing"))
+        .map_err(page)?;
+    if !redirect::is_registered(redirect_uri, &client.redirect_uris) {
+        return Err(Refusal::Page(invalid_request(
+            "the redirect_uri is not registered for this client",
+        )));
+    }
+    // From here on, errors go back to the client.
+    let state = params.one("state").ok().flatten().map(str::to_owned);
+    let refuse = |error: OAuthError| Refusal::Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        state: state.clone(),
+        error,
+    };
+    rest(params, client, redirect_uri, state.clone()).map_err(refuse)
+}
+
+fn rest(
+    params: &Params,
+    client: &Client,
+    redirect_uri: &str,
+    state: Option<String>,
+) -> Result<AuthorizeRequest, OAuthError> {
+    params.one("state")?;
+    match params.one("response_type")? {
+        None => return Err(invalid_request("the response_type parameter is missing")),
+        Some("code") => {}
+        Some(other) => {
+            return Err(OAuthError::UnsupportedResponseType(format!(
+                "response_type {other:?} is not supported; use code"
+            )));
+        }
+    }
+    if !client.allows_grant("authorization_code") {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the authorization code flow".into(),
+        ));
+    }
+    if let Some(mode) = params.one("response_mode")? {
+        if mode != "query" {
+            return Err(invalid_request(format!(
+                "response_mode {mode:?} is not supported; use query"
+            )));
+        }
+    }
+    for unsupported in ["request", "request_uri", "registration"] {
+        if params.one(unsupported)?.is_some() {
+            return Err(invalid_request(format!(
+                "the {unsupported} parameter is not supported"
+            )));
+        }
+    }
+    let requested = params.one("scope")?.unwrap_or("");
+    if !scope::is_valid_syntax(requested) {
+        return Err(OAuthError::InvalidScope(
+            "the scope parameter is malformed".into(),
+        ));
+    }
+    let scopes = scope::check(requested, &client.scopes).map_err(|s| {
+        OAuthError::InvalidScope(format!(
+            "scope {s:?} is unknown or not allowed for this client"
+        ))
+    })?;
+    if scopes.is_empty() {
+        return Err(OAuthError::InvalidScope(
+            "no scope requested; ask for at least openid".into(),
+        ));
+    }
+
+    let challenge = params.one("code_challenge")?;
+    let method = params.one("code_challenge_method")?;
+    let code_challenge = match (challenge, method) {
+        (None, None) if client.is_public() => {
+            // RFC 9700 §2.1.1: public clients must use PKCE.
+            return Err(invalid_request(
+                "a public client must send a PKCE code_challenge (S256)",
+            ));
+        }
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(invalid_request(
+                "code_challenge_method without code_challenge",
+            ));
+        }
+        (Some(c), Some("S256")) => {
+            if !pkce::is_valid_challenge(c) {
+                return Err(invalid_request(
+                    "the code_challenge is not a base64url SHA-256",
+                ));
+            }
+            Some(c.to_owned())
+        }
+        // RFC 7636 §4.3 defaults to plain, which we refuse, as we refuse it by name.
+        (Some(_), None | Some("plain")) => {
+            return Err(invalid_request(
+                "PKCE method plain is not supported; use S256",
+            ));
+        }
+        (Some(_), Some(m)) => {
+            return Err(invalid_request(format!(
+                "unknown code_challenge_method {m:?}"
+            )));
+        }
+    };
+
+    let prompt = match params.one("prompt")? {
+        None => None,
+        Some("none") => Some(Prompt::None),
+        Some("login") => Some(Prompt::Login),
+        Some(p) => {
+            let values: Vec<&str> = p.split(' ').collect();
+            if values.contains(&"none") && values.len() > 1 {
+                return Err(invalid_request(
+                    "prompt=none cannot be combined with other values",
+                ));
+            }
+            return Err(invalid_request(format!(
+                "prompt {p:?} is not supported; use none or login"
+            )));
+        }
+    };
+    let max_age = match params.one("max_age")? {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| invalid_request("max_age must be a non-negative integer"))?,
+        ),
+    };
+    let nonce = params.one("nonce")?.map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > 512) {
+        return Err(invalid_request("the nonce is longer than 512 characters"));
+    }
+    if state.as_ref().is_some_and(|s| s.len() > 2048) {
+        return Err(invalid_request("the state is longer than 2048 characters"));
+    }
+    Ok(AuthorizeRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scope: scopes.join(" "),
+        state,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+    })
+}
+
+/// OpenID Connect Core §3.1.2.1: whether a session that authenticated at `auth_time` is recent
+/// enough for `max_age`, at `now`.
+pub fn session_satisfies(max_age: Option<i64>, auth_time: i64, now: i64) -> bool {
+    max_age.is_none_or(|max| now - auth_time <= max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn client(public: bool) -> Client {
+        Client {
+            client_id: "app".into(),
+            secret_hash: (!public).then(|| "h".into()),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            scopes: ["openid", "profile", "email", "offline_access"]
+                .map(String::from)
+                .to_vec(),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            first_party: true,
+            created_at: 0,
+        }
+    }
+
+    fn params(extra: &[(&str, &str)]) -> Params {
+        let mut pairs = vec![
+            ("client_id", "app"),
+            ("redirect_uri", "https://app.example/cb"),
+            ("response_type", "code"),
+            ("scope", "openid profile"),
+            ("state", "xyz"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        for (k, v) in extra {
+            pairs.retain(|(pk, _)| pk != k);
+            if !v.is_empty() {
+                pairs.push((k, v));
+            }
+        }
+        Params::from_pairs(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    fn code(r: &Result<AuthorizeRequest, Refusal>) -> String {
+        match r {
+            Ok(_) => "ok".into(),
+            Err(Refusal::Page(e)) => format!("page:{}", e.code()),
+            Err(Refusal::Redirect { error, state, .. }) => {
+                format!(
+                    "redirect:{}:{}",
+                    error.code(),
+                    state.as_deref().unwrap_or("-")
+                )
+            }
+        }
+    }
+
+    #[test]
+    fn validation_table() {
+        let cases: Vec<(&[(&str, &str)], bool, &str)> = vec![
+            (&[], true, "ok"),
+            (&[], false, "ok"),
+            (&[("redirect_uri", "")], true, "page:invalid_request"),
+            (
+                &[("redirect_uri", "https://app.example/cb/")],
+                true,
+                "page:invalid_request",
+            ),
+            (
+                &[("redirect_uri", "https://evil.example/cb")],
+                true,
+                "page:invalid_request",
+            ),
+            (
+                &[("response_type", "token")],
+                true,
+                "redirect:unsupported_response_type:xyz",
+            ),
+            (
+                &[("response_type", "")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (
+                &[("scope", "openid admin")],
+                true,
+                "redirect:invalid_scope:xyz",
+            ),
+            (&[("scope", "")], true, "redirect:invalid_scope:xyz"),
+            (
+                &[("code_challenge", ""), ("code_challenge_method", "")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (
+                &[("code_challenge", ""), ("code_challenge_method", "")],
+                false,
+                "ok",
+            ),
+            (
+                &[("code_challenge_method", "plain")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (
+                &[("code_challenge_method", "")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (
+                &[("code_challenge", "abc")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (
+                &[("prompt", "consent")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (
+                &[("prompt", "none login")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (&[("max_age", "-1")], true, "redirect:invalid_request:xyz"),
+            (&[("max_age", "ten")], true, "redirect:invalid_request:xyz"),
+            (
+                &[("response_mode", "fragment")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (
+                &[("request", "eyJ...")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (&[("state", "")], true, "ok"),
+        ];
+        for (extra, public, expected) in cases {
+            let got = code(&validate(&params(extra), &client(public)));
+            assert_eq!(got, expected, "{extra:?} public={public}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused() {
+        let mut p = params(&[]);
+        p.0.get_mut("scope").unwrap().push("email".into());
+        assert_eq!(
+            code(&validate(&p, &client(true))),
+            "redirect:invalid_request:xyz"
+        );
+        let mut p = params(&[]);
+        p.0.get_mut("redirect_uri")
+            .unwrap()
+            .push("https://app.example/cb".into());
+        assert_eq!(code(&validate(&p, &client(true))), "page:invalid_request");
+    }
+
+    #[test]
+    fn a_valid_request_keeps_what_the_client_sent() {
+        let r = validate(
+            &params(&[("nonce", "n-1"), ("prompt", "login"), ("max_age", "60")]),
+            &client(true),
+        )
+        .unwrap();
+        assert_eq!(r.scope, "openid profile");
+        assert_eq!(r.nonce.as_deref(), Some("n-1"));
+        assert_eq!(r.prompt, Some(Prompt::Login));
+        assert_eq!(r.max_age, Some(60));
+        assert_eq!(r.code_challenge.as_deref(), Some(CHALLENGE));
+    }
+
+    #[test]
+    fn max_age_table() {
+        assert!(session_satisfies(None, 0, 1_000_000));
+        assert!(session_satisfies(Some(60), 1000, 1060));
+        assert!(!session_satisfies(Some(60), 1000, 1061));
+        assert!(!session_satisfies(Some(0), 1000, 1001));
+    }
+}

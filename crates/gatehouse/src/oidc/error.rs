@@ -1,0 +1,75 @@
+//! The one OAuth error type: its variants are the error codes of the specs, and it becomes an
+//! HTTP response in exactly one place (`http::error`).
+
+/// An error a client is told about, with the code the spec gives it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {}", self.code(), self.description())]
+pub enum OAuthError {
+    /// RFC 6749 §5.2 / §4.1.2.1: a parameter is missing, repeated or malformed.
+    InvalidRequest(String),
+    /// RFC 6749 §5.2: client authentication failed.
+    InvalidClient(String),
+    /// RFC 6749 §5.2: the code or refresh token is invalid, expired, revoked or not this
+    /// client's, or the redirect URI or PKCE verifier does not match.
+    InvalidGrant(String),
+    /// RFC 6749 §5.2: the client may not use this grant type or response type.
+    UnauthorizedClient(String),
+    /// RFC 6749 §5.2.
+    UnsupportedGrantType(String),
+    /// RFC 6749 §4.1.2.1.
+    UnsupportedResponseType(String),
+    /// RFC 6749 §5.2 / §4.1.2.1.
+    InvalidScope(String),
+    /// RFC 6749 §4.1.2.1: the user or the server refused.
+    AccessDenied(String),
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must log in.
+    LoginRequired(String),
+    /// RFC 6750 §3.1: the bearer token is invalid.
+    InvalidToken(String),
+    /// RFC 6749 §5.2: the server is overloaded; try again.
+    TemporarilyUnavailable(String),
+    /// RFC 6749 §4.1.2.1: an unexpected failure. The description never carries internals.
+    ServerError(String),
+}
+
+impl OAuthError {
+    /// The `error` code of the spec.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient(_) => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::UnsupportedResponseType(_) => "unsupported_response_type",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::AccessDenied(_) => "access_denied",
+            OAuthError::LoginRequired(_) => "login_required",
+            OAuthError::InvalidToken(_) => "invalid_token",
+            OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
+            OAuthError::ServerError(_) => "server_error",
+        }
+    }
+
+    /// The human-readable `error_description`.
+    pub fn description(&self) -> &str {
+        match self {
+            OAuthError::InvalidRequest(d)
+            | OAuthError::InvalidClient(d)
+            | OAuthError::InvalidGrant(d)
+            | OAuthError::UnauthorizedClient(d)
+            | OAuthError::UnsupportedGrantType(d)
+            | OAuthError::UnsupportedResponseType(d)
+            | OAuthError::InvalidScope(d)
+            | OAuthError::AccessDenied(d)
+            | OAuthError::LoginRequired(d)
+            | OAuthError::InvalidToken(d)
+            | OAuthError::TemporarilyUnavailable(d)
+            | OAuthError::ServerError(d) => d,
+        }
+    }
+}
+
+pub fn invalid_request(d: impl Into<String>) -> OAuthError {
+    OAuthError::InvalidRequest(d.into())
+}

@@ -1,0 +1,14 @@
+//! Protocol rules: pure functions over plain data, no HTTP and no SQL, tested with tables of
+//! cases. OpenID Connect Core 1.0, RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 9207 (`iss` in
+//! the authorization response), RFC 9700 (OAuth 2.0 security best practice).
+
+pub mod authorize;
+pub mod claims;
+pub mod error;
+pub mod keys;
+pub mod pkce;
+pub mod redirect;
+pub mod scope;
+pub mod tokens;
+
+pub use error::OAuthError;

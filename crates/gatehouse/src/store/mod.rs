@@ -1,0 +1,275 @@
+//! The storage contract, in domain terms: no SQL crosses this boundary.
+//!
+//! Every method that changes state is one atomic operation. The single-use ones are atomic in
+//! the trait itself (`redeem_authorization_code`, `rotate_refresh_token`): the reads that decide
+//! the write happen inside the same transaction, so two requests can never both win.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+
+/// A store failure. Domain outcomes (a replayed code, a reused refresh token) are not errors
+/// but variants of each method's result type.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The thing to create exists already (a username, a client id).
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The thing to change does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The database URL names a backend this build does not know, or is malformed.
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH")]
+    UnsupportedUrl(String),
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The database is overloaded or locked past its deadline; retrying later may work.
+    #[error("the database is busy: {0}")]
+    Unavailable(String),
+    /// Stored data could not be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A person who can log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable subject identifier (`sub`), never reused.
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub name: Option<String>,
+    /// An argon2id PHC string.
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: UnixTime,
+}
+
+/// A relying party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// SHA-256 of the secret, hex; `None` for a public client.
+    #[serde(skip_serializing)]
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<String>,
+    /// First-party clients skip the consent page.
+    pub first_party: bool,
+    pub created_at: UnixTime,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+}
+
+/// A server-side login session; the cookie holds the secret, the store its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A one-time authorization code (RFC 6749 §4.1.2) and what it was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge (RFC 7636), if the request carried one.
+    pub code_challenge: Option<String>,
+    pub auth_time: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// What the token request says about the code it presents (RFC 6749 §4.1.3, RFC 7636 §4.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRequest {
+    /// The authenticated client.
+    pub client_id: String,
+    /// Must equal the `redirect_uri` of the authorization request.
+    pub redirect_uri: Option<String>,
+    /// Must match the code's PKCE challenge, and be absent when it has none.
+    pub code_verifier: Option<String>,
+}
+
+/// Tokens to store when a grant succeeds: only their hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTokens {
+    pub access_token_hash: String,
+    pub access_expires_at: UnixTime,
+    /// `None` when the client gets no refresh token.
+    pub refresh_token_hash: Option<String>,
+    pub refresh_expires_at: UnixTime,
+}
+
+/// What a redeemed code or rotated refresh token was for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub user: User,
+    pub client_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub auth_time: UnixTime,
+    /// The refresh token family the new tokens belong to.
+    pub family_id: String,
+}
+
+/// The outcome of `redeem_authorization_code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The code was valid and unused; it is now used and the tokens are stored.
+    Issued(Grant, AuthorizationCode),
+    /// Unknown, expired, issued to another client, for another redirect URI, with a wrong PKCE
+    /// verifier, or its user is disabled. Nothing changed.
+    Invalid,
+    /// Used before: the tokens issued from it have now been revoked (RFC 6749 §4.1.2).
+    Replayed,
+}
+
+/// The outcome of `rotate_refresh_token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotated {
+    /// The token was current; it is now rotated and the new tokens are stored.
+    Issued(Grant),
+    /// Unknown, expired, revoked, issued to another client, or its user is disabled.
+    Invalid,
+    /// The requested scope is not within the token's scope (RFC 6749 §6).
+    ScopeExceeded,
+    /// Already rotated: its whole family is now revoked (RFC 9700 §4.14.2).
+    Reused,
+}
+
+/// A stored access token, as `/userinfo` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGrant {
+    pub user: User,
+    pub client_id: String,
+    pub scope: String,
+    pub expires_at: UnixTime,
+}
+
+/// A key that signs ID tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: String,
+    /// PKCS#8 DER of the private key.
+    pub private_der: Vec<u8>,
+    /// The public JWK, as JSON.
+    pub public_jwk: String,
+    pub created_at: UnixTime,
+    /// Set when a newer key took over: it signs nothing more.
+    pub retired_at: Option<UnixTime>,
+    /// When it leaves the JWKS (every token it signed has expired by then).
+    pub publish_until: Option<UnixTime>,
+}
+
+/// Storage of users and clients.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    async fn create_user(&self, user: User) -> StoreResult<()>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()>;
+    async fn set_password_hash(&self, username: &str, password_hash: String) -> StoreResult<()>;
+
+    async fn create_client(&self, client: Client) -> StoreResult<()>;
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    async fn remove_client(&self, client_id: &str) -> StoreResult<()>;
+}
+
+/// Storage of sessions, codes and tokens.
+#[async_trait]
+pub trait Grants: Send + Sync {
+    async fn create_session(&self, session: Session) -> StoreResult<()>;
+    /// The session, if it exists and has not expired at `now`.
+    async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>>;
+
+    async fn create_authorization_code(&self, code: AuthorizationCode) -> StoreResult<()>;
+    /// Checks the code against the token request and, if it passes, consumes it and stores the
+    /// tokens, atomically. A request that fails the checks changes nothing.
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        request: CodeRequest,
+        tokens: NewTokens,
+        now: UnixTime,
+    ) -> StoreResult<Redeemed>;
+    /// Rotates a refresh token and stores the new tokens, atomically. `scope`, when given, is
+    /// the narrowed scope of the new tokens (the caller checked it is a subset).
+    async fn rotate_refresh_token(
+        &self,
+        refresh_hash: &str,
+        client_id: &str,
+        scope: Option<String>,
+        tokens: NewTokens,
+        now: UnixTime,
+    ) -> StoreResult<Rotated>;
+    /// The access token, if it exists, is not revoked and has not expired at `now`.
+    async fn access_token(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<AccessGrant>>;
+}
+
+/// Storage of signing keys.
+#[async_trait]
+pub trait Keys: Send + Sync {
+    /// Every key still published at `now`, newest first.
+    async fn signing_keys(&self, now: UnixTime) -> StoreResult<Vec<SigningKey>>;
+    /// Adds `key` as the active key and retires the others at `key.created_at`; they stay
+    /// published for `publish_for` seconds more.
+    async fn rotate_signing_key(&self, key: SigningKey, publish_for: i64) -> StoreResult<()>;
+}
+
+/// Everything gatehouse stores.
+#[async_trait]
+pub trait Store: Directory + Grants + Keys {
+    /// A round trip through the write path (for readiness checks).
+    async fn ping(&self) -> StoreResult<()>;
+    /// Writes a consistent copy of the store to `path`.
+    async fn backup(&self, path: &std::path::Path) -> StoreResult<()>;
+    /// Flushes and closes.
+    async fn close(&self) -> StoreResult<()>;
+}
+
+/// Opens the store a database URL names: `sqlite://PATH` (a relative path is relative to the
+/// working directory; `sqlite:///abs/path` is absolute).
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        }
+        let store = sqlite::SqliteStore::open(std::path::Path::new(path)).await?;
+        return Ok(Arc::new(store));
+    }
+    Err(StoreError::UnsupportedUrl(url.to_owned()))
+}
