@@ -20,7 +20,10 @@ fn an_unknown_scenario_is_refused_with_the_accepted_names() {
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("sqlite-magic"), "{e}");
-    assert!(e.contains("onewriter-batched") && e.contains("naive-pool"), "{e}");
+    assert!(
+        e.contains("onewriter-batched") && e.contains("naive-pool"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -28,7 +31,10 @@ fn an_unknown_workload_is_refused_with_the_accepted_names() {
     let o = lab(&["--workloads", "rmw,writes"]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("writes") && e.contains("rmw") && e.contains("mixed"), "{e}");
+    assert!(
+        e.contains("writes") && e.contains("rmw") && e.contains("mixed"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -67,10 +73,16 @@ fn a_short_run_writes_a_report_json_and_charts() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("onewriter-batched") && stdout.contains("exact"), "{stdout}");
+    assert!(
+        stdout.contains("onewriter-batched") && stdout.contains("exact"),
+        "{stdout}"
+    );
 
     let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
-    assert!(report.contains("## Targets") && report.contains("split-sqlx"), "{report}");
+    assert!(
+        report.contains("## Targets") && report.contains("split-sqlx"),
+        "{report}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
             .unwrap();

@@ -1,0 +1,219 @@
+//! Helpers: a real server on port 0 over a real SQLite file, a browser that logs in through the
+//! HTML form, and users and clients created through the store.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use gatehouse::auth::passwords::Passwords;
+use gatehouse::clock::{Clock, SystemClock};
+use gatehouse::config::{Config, ServeArgs};
+use gatehouse::oidc::tokens;
+use gatehouse::store::{self, Client, Store, User};
+use gatehouse::{AppState, app};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+pub struct TestServer {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn serve_args(listen: SocketAddr) -> ServeArgs {
+    ServeArgs {
+        listen,
+        issuer: None,
+        access_token_ttl: 600,
+        id_token_ttl: 3600,
+        refresh_token_ttl: 86400,
+        session_ttl: 3600,
+        password_hash_concurrency: Some(2),
+    }
+}
+
+/// The application over a fresh SQLite file, with the given clock, for `oneshot` tests.
+pub async fn state_with_clock(clock: Arc<dyn Clock>) -> (AppState, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    let store = store::open(&url).await.unwrap();
+    let config = Config::from_args(&serve_args("127.0.0.1:8080".parse().unwrap())).unwrap();
+    gatehouse::keyring::ensure_active_key(store.as_ref(), clock.now(), config.key_publish_period())
+        .await
+        .unwrap();
+    (AppState::new(store, config, clock), dir)
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        let store = store::open(&url).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Config::from_args(&serve_args(addr)).unwrap();
+        gatehouse::keyring::ensure_active_key(
+            store.as_ref(),
+            SystemClock.now(),
+            config.key_publish_period(),
+        )
+        .await
+        .unwrap();
+        let state = AppState::new(Arc::clone(&store), config, Arc::new(SystemClock));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app(state))
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        TestServer {
+            base: format!("http://{addr}"),
+            store,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn db_url(&self) -> String {
+        format!(
+            "sqlite://{}",
+            self.dir.path().join("gatehouse.db").display()
+        )
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+        self.store.close().await.unwrap();
+    }
+}
+
+pub async fn add_user(store: &dyn Store, username: &str) -> User {
+    let hash = Passwords::new(1).hash(PASSWORD.into()).await.unwrap();
+    let user = User {
+        id: tokens::new_id(),
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        name: Some(format!("{username} Example")),
+        password_hash: hash,
+        disabled: false,
+        created_at: SystemClock.now(),
+    };
+    store.create_user(user.clone()).await.unwrap();
+    user
+}
+
+/// A confidential client; returns its secret.
+pub async fn add_client(store: &dyn Store, client_id: &str) -> String {
+    let secret = tokens::generate();
+    store
+        .create_client(client(client_id, Some(tokens::hash(&secret))))
+        .await
+        .unwrap();
+    secret
+}
+
+pub async fn add_public_client(store: &dyn Store, client_id: &str) {
+    store.create_client(client(client_id, None)).await.unwrap();
+}
+
+fn client(client_id: &str, secret_hash: Option<String>) -> Client {
+    Client {
+        client_id: client_id.into(),
+        secret_hash,
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: vec![],
+        scopes: ["openid", "profile", "email", "offline_access"]
+            .map(String::from)
+            .to_vec(),
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        first_party: true,
+        created_at: SystemClock.now(),
+    }
+}
+
+/// A browser: keeps cookies, does not follow redirects (the test reads them).
+pub struct Browser {
+    pub http: reqwest::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
+pub fn hidden_input(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} input in {html}"))
+        + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Browser {
+    /// Opens the authorization URL and, if the login form shows, signs in. Returns where the
+    /// server redirected to.
+    pub async fn authorize(
+        &self,
+        base: &str,
+        authorize_url: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = self.http.get(authorize_url).send().await.unwrap();
+        if page.status().is_redirection() {
+            return page;
+        }
+        assert_eq!(page.status(), 200, "the login form");
+        let html = page.text().await.unwrap();
+        let form = [
+            ("username", username.to_owned()),
+            ("password", password.to_owned()),
+            ("csrf", hidden_input(&html, "csrf")),
+            ("request", hidden_input(&html, "request")),
+        ];
+        self.http
+            .post(format!("{base}/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The query parameters of a redirect's `Location`.
+pub fn location_params(r: &reqwest::Response) -> std::collections::HashMap<String, String> {
+    assert_eq!(r.status(), 303, "expected a redirect, got {}", r.status());
+    let location = r.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}

@@ -1,0 +1,209 @@
+//! End to end with a real relying party: the `openidconnect` crate against a server on a port,
+//! over a real SQLite file.
+
+mod common;
+
+use common::{
+    Browser, PASSWORD, REDIRECT, TestServer, add_client, add_public_client, add_user,
+    location_params,
+};
+use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
+use openidconnect::{
+    AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope,
+    TokenResponse,
+};
+
+fn http() -> openidconnect::reqwest::Client {
+    openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes() {
+    let server = TestServer::start().await;
+    let user = add_user(server.store.as_ref(), "ada").await;
+    let secret = add_client(server.store.as_ref(), "web").await;
+    let http = http();
+
+    // Discovery.
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("web".into()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+
+    // Authorize through the login form, with PKCE and a nonce.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf, nonce) = client
+        .authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let browser = Browser::default();
+    let redirect = browser
+        .authorize(&server.base, url.as_str(), "ada", PASSWORD)
+        .await;
+    let params = location_params(&redirect);
+    assert_eq!(params["state"], *csrf.secret());
+    assert_eq!(params["iss"], server.base, "RFC 9207");
+
+    // Exchange the code; verify the ID token against the JWKS.
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().expect("an ID token");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the ID token verifies against the JWKS");
+    assert_eq!(claims.subject().as_str(), user.id);
+    assert!(claims.auth_time().is_some());
+    let expected_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&client.id_token_verifier()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&expected_hash), "at_hash");
+
+    // Userinfo with the access token.
+    let info: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("userinfo");
+    assert_eq!(info.subject().as_str(), user.id);
+    assert_eq!(info.email().map(|e| e.as_str()), Some("ada@example.com"));
+    assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("ada"));
+
+    // Refresh: rotated every time.
+    let first_refresh = tokens.refresh_token().expect("a refresh token").clone();
+    let refreshed = client
+        .exchange_refresh_token(&first_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    let second_refresh = refreshed
+        .refresh_token()
+        .expect("a new refresh token")
+        .clone();
+    assert_ne!(second_refresh.secret(), first_refresh.secret());
+    let works: CoreUserInfoClaims = client
+        .user_info(refreshed.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("the new access token works");
+    assert_eq!(works.subject().as_str(), user.id);
+
+    // Reuse of the rotated token: refused, and the whole family is revoked.
+    let reuse = client
+        .exchange_refresh_token(&first_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert!(reuse.is_err(), "a rotated refresh token is refused");
+    let after = client
+        .exchange_refresh_token(&second_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert!(
+        after.is_err(),
+        "the family was revoked, the newest token with it"
+    );
+    let userinfo: Result<CoreUserInfoClaims, _> = client
+        .user_info(refreshed.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert!(
+        userinfo.is_err(),
+        "access tokens of the family are revoked too"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
+    let server = TestServer::start().await;
+    add_user(server.store.as_ref(), "bob").await;
+    add_public_client(server.store.as_ref(), "spa").await;
+    let http = http();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new("spa".into()), None)
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let verifier_secret = verifier.secret().clone();
+    let (url, _, nonce) = client
+        .authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let redirect = Browser::default()
+        .authorize(&server.base, url.as_str(), "bob", PASSWORD)
+        .await;
+    let code = location_params(&redirect)["code"].clone();
+
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("the first exchange");
+    tokens
+        .id_token()
+        .unwrap()
+        .claims(&client.id_token_verifier(), &nonce)
+        .unwrap();
+
+    let replay = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(openidconnect::PkceCodeVerifier::new(verifier_secret))
+        .request_async(&http)
+        .await;
+    assert!(replay.is_err(), "a code is used once");
+    let refresh: &RefreshToken = tokens.refresh_token().unwrap();
+    assert!(
+        client
+            .exchange_refresh_token(refresh)
+            .unwrap()
+            .request_async(&http)
+            .await
+            .is_err(),
+        "the refresh token issued from the replayed code is revoked"
+    );
+    let userinfo: Result<CoreUserInfoClaims, _> = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert!(userinfo.is_err(), "so is the access token");
+    server.stop().await;
+}
