@@ -1,0 +1,490 @@
+//! Bad input, through the router without a socket and with a fixed clock: each is refused with
+//! the spec's error code and status, and changes nothing.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use common::{
+    PASSWORD, REDIRECT, add_client, add_public_client, add_user, hidden_input, state_with_clock,
+};
+use gatehouse::clock::FixedClock;
+use gatehouse::oidc::tokens;
+use gatehouse::{AppState, app};
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+const T0: i64 = 1_800_000_000;
+const CHALLENGE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct Fixture {
+    state: AppState,
+    clock: FixedClock,
+    secret: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let clock = FixedClock::at(T0);
+    let (state, dir) = state_with_clock(Arc::new(clock.clone())).await;
+    add_user(state.store.as_ref(), "ada").await;
+    let secret = add_client(state.store.as_ref(), "web").await;
+    add_public_client(state.store.as_ref(), "spa").await;
+    Fixture {
+        state,
+        clock,
+        secret,
+        _dir: dir,
+    }
+}
+
+async fn send(f: &Fixture, req: Request<Body>) -> Response {
+    app(f.state.clone()).oneshot(req).await.unwrap()
+}
+
+async fn body_text(r: Response) -> String {
+    String::from_utf8(
+        axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+async fn json(r: Response) -> serde_json::Value {
+    serde_json::from_str(&body_text(r).await).unwrap()
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn form(uri: &str) -> axum::http::request::Builder {
+    Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+}
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+fn authorize_uri(client_id: &str, extra: &str) -> String {
+    format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid&state=st&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"
+    )
+}
+
+fn location(r: &Response) -> HashMap<String, String> {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()[header::LOCATION].to_str().unwrap();
+    assert!(loc.starts_with(REDIRECT), "{loc}");
+    url::Url::parse(loc)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+fn cookies(r: &Response) -> String {
+    r.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Signs in through the form and returns the code.
+async fn code(f: &Fixture, client_id: &str) -> String {
+    let page = send(f, get(&authorize_uri(client_id, ""))).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookie = cookies(&page);
+    let html = body_text(page).await;
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+    ]);
+    let r = send(
+        f,
+        form("/login")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    location(&r)["code"].clone()
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+async fn exchange(f: &Fixture, code: &str, verifier: &str, redirect: &str) -> Response {
+    let body = encode(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("code_verifier", verifier),
+    ]);
+    send(
+        f,
+        form("/token")
+            .header(header::AUTHORIZATION, basic("web", &f.secret))
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected() {
+    let f = fixture().await;
+    for uri in [
+        authorize_uri("nobody", ""),
+        format!(
+            "/authorize?response_type=code&client_id=web&redirect_uri=https://evil.example/cb&scope=openid"
+        ),
+        format!(
+            "/authorize?response_type=code&client_id=web&redirect_uri={REDIRECT}/extra&scope=openid"
+        ),
+        "/authorize?response_type=code&redirect_uri=x".to_owned(),
+        format!("/authorize?client_id=web&client_id=spa&redirect_uri={REDIRECT}"),
+    ] {
+        let r = send(&f, get(&uri)).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{uri}");
+        assert!(r.headers().get(header::LOCATION).is_none(), "{uri}");
+        assert!(body_text(r).await.contains("invalid_request"), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
+    let f = fixture().await;
+    let cases = [
+        (
+            authorize_uri("web", "&response_type=token").replacen("response_type=code&", "", 1),
+            "unsupported_response_type",
+        ),
+        (
+            authorize_uri("web", "").replace(
+                "&code_challenge_method=S256",
+                "&code_challenge_method=plain",
+            ),
+            "invalid_request",
+        ),
+        (
+            authorize_uri("spa", "").replace(
+                &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+                "",
+            ),
+            "invalid_request",
+        ),
+        (
+            authorize_uri("web", "").replace("scope=openid", "scope=openid%20admin"),
+            "invalid_scope",
+        ),
+        (authorize_uri("web", "&prompt=none"), "login_required"),
+        (authorize_uri("web", "&max_age=soon"), "invalid_request"),
+    ];
+    for (uri, expected) in cases {
+        let r = send(&f, get(&uri)).await;
+        let params = location(&r);
+        assert_eq!(params["error"], expected, "{uri}");
+        assert_eq!(params["state"], "st", "{uri}");
+        assert_eq!(params["iss"], f.state.config.issuer, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn a_login_without_the_csrf_token_is_refused_and_makes_no_session() {
+    let f = fixture().await;
+    let page = send(&f, get(&authorize_uri("web", ""))).await;
+    let html = body_text(page).await;
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+    ]);
+    // No CSRF cookie: a cross-site form post.
+    let r = send(&f, form("/login").body(Body::from(body)).unwrap()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(cookies(&r).is_empty(), "no session cookie");
+}
+
+#[tokio::test]
+async fn wrong_passwords_unknown_and_disabled_users_get_the_same_answer() {
+    let f = fixture().await;
+    add_user(f.state.store.as_ref(), "eve").await;
+    f.state.store.set_user_disabled("eve", true).await.unwrap();
+    let mut bodies = Vec::new();
+    for (username, password) in [
+        ("ada", "wrong password!"),
+        ("nobody", PASSWORD),
+        ("eve", PASSWORD),
+    ] {
+        let page = send(&f, get(&authorize_uri("web", ""))).await;
+        let cookie = cookies(&page);
+        let html = body_text(page).await;
+        let body = encode(&[
+            ("username", username),
+            ("password", password),
+            ("csrf", &hidden_input(&html, "csrf")),
+            ("request", &hidden_input(&html, "request")),
+        ]);
+        let r = send(
+            &f,
+            form("/login")
+                .header(header::COOKIE, cookie)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{username}");
+        assert!(
+            !cookies(&r).contains("gatehouse_session"),
+            "{username}: no session"
+        );
+        let text = body_text(r).await;
+        assert!(text.contains("Wrong username or password."), "{username}");
+        let csrf = hidden_input(&text, "csrf");
+        bodies.push(text.replace(username, "USER").replace(&csrf, "CSRF"));
+    }
+    assert!(
+        bodies.iter().all(|b| b == &bodies[0]),
+        "the pages do not tell the cases apart"
+    );
+}
+
+#[tokio::test]
+async fn token_requests_with_bad_client_authentication_are_refused() {
+    let f = fixture().await;
+    let code = code(&f, "web").await;
+    let body = encode(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", CHALLENGE_VERIFIER),
+    ]);
+    let cases: Vec<(Option<String>, String, StatusCode, &str, bool)> = vec![
+        (
+            Some(basic("web", "wrong")),
+            body.clone(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            true,
+        ),
+        (
+            Some(basic("nobody", &f.secret)),
+            body.clone(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            true,
+        ),
+        (
+            Some("Basic !!!".into()),
+            body.clone(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            true,
+        ),
+        (
+            None,
+            format!("{body}&client_id=web&client_secret=wrong"),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            false,
+        ),
+        (
+            None,
+            body.clone(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            false,
+        ),
+        (
+            Some(basic("web", &f.secret)),
+            format!("{body}&client_secret={}", f.secret),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            false,
+        ),
+        (
+            None,
+            format!("{body}&client_id=spa&client_secret=anything"),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            false,
+        ),
+    ];
+    for (auth, body, status, error, challenge) in cases {
+        let mut req = form("/token");
+        if let Some(a) = &auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let r = send(&f, req.body(Body::from(body.clone())).unwrap()).await;
+        assert_eq!(r.status(), status, "{auth:?} {body}");
+        assert_eq!(
+            r.headers().contains_key(header::WWW_AUTHENTICATE),
+            challenge,
+            "{auth:?}"
+        );
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(json(r).await["error"], error, "{auth:?} {body}");
+    }
+    // None of that consumed the code.
+    assert_eq!(
+        exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_verifier_or_redirect_uri_fails_without_consuming_the_code() {
+    let f = fixture().await;
+    let code = code(&f, "web").await;
+    let other_verifier = tokens::generate();
+    for (verifier, redirect) in [
+        (other_verifier.as_str(), REDIRECT),
+        (CHALLENGE, REDIRECT),
+        (CHALLENGE_VERIFIER, "http://127.0.0.1:9/other"),
+    ] {
+        let r = exchange(&f, &code, verifier, redirect).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(json(r).await["error"], "invalid_grant");
+    }
+    let r = exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the code still works with the right verifier"
+    );
+    let r = exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await;
+    assert_eq!(json(r).await["error"], "invalid_grant", "and only once");
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let f = fixture().await;
+    let code = code(&f, "web").await;
+    f.clock.advance(61);
+    let r = exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(r).await["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn malformed_token_requests_name_the_problem() {
+    let f = fixture().await;
+    let auth = basic("web", &f.secret);
+    let cases = [
+        ("", "invalid_request"),
+        (
+            "grant_type=password&username=a&password=b",
+            "unsupported_grant_type",
+        ),
+        ("grant_type=authorization_code", "invalid_request"),
+        (
+            "grant_type=authorization_code&code=a&code=b",
+            "invalid_request",
+        ),
+        ("grant_type=refresh_token", "invalid_request"),
+        (
+            "grant_type=refresh_token&refresh_token=nonsense",
+            "invalid_grant",
+        ),
+        (
+            "grant_type=authorization_code&code=nonsense&redirect_uri=x",
+            "invalid_grant",
+        ),
+    ];
+    for (body, error) in cases {
+        let r = send(
+            &f,
+            form("/token")
+                .header(header::AUTHORIZATION, &auth)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+        let j = json(r).await;
+        assert_eq!(j["error"], error, "{body}");
+        assert!(
+            j["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
+    }
+}
+
+#[tokio::test]
+async fn userinfo_needs_a_valid_bearer_token() {
+    let f = fixture().await;
+    for auth in [
+        None,
+        Some("Bearer nonsense"),
+        Some("Basic abc"),
+        Some("Bearer "),
+    ] {
+        let mut req = Request::get("/userinfo");
+        if let Some(a) = auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let r = send(&f, req.body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        let challenge = r.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.starts_with("Bearer ") && challenge.contains("invalid_token"),
+            "{challenge}"
+        );
+    }
+    // An expired access token is refused too.
+    let code = code(&f, "web").await;
+    let tokens = json(exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let ok = send(
+        &f,
+        Request::get("/userinfo")
+            .header(header::AUTHORIZATION, format!("Bearer {access}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    f.clock.advance(601);
+    let expired = send(
+        &f,
+        Request::get("/userinfo")
+            .header(header::AUTHORIZATION, format!("Bearer {access}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn the_rfc_pkce_example_matches_our_constants() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    assert_eq!(
+        URL_SAFE_NO_PAD.encode(Sha256::digest(CHALLENGE_VERIFIER)),
+        CHALLENGE
+    );
+}

@@ -1,0 +1,152 @@
+//! The story's suite: one server, one SQLite file, 8 concurrent workers each running whole
+//! flows; and 32 concurrent requests with one refresh token. A pool of SQLite connections
+//! fails this with "database is busy"; gatehouse must not fail once.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Browser, PASSWORD, REDIRECT, TestServer, add_client, add_user, location_params};
+use gatehouse::oidc::tokens;
+use sha2::{Digest, Sha256};
+
+fn pkce() -> (String, String) {
+    use base64::Engine as _;
+    let verifier = tokens::generate();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// Logs `username` in through the form and exchanges the code; returns the token response.
+async fn sign_in(
+    server: &TestServer,
+    client_id: &str,
+    secret: &str,
+    username: &str,
+) -> HashMap<String, serde_json::Value> {
+    let (verifier, challenge) = pkce();
+    let url = format!(
+        "{}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
+        server.base
+    );
+    let browser = Browser::default();
+    let redirect = browser
+        .authorize(&server.base, &url, username, PASSWORD)
+        .await;
+    let code = location_params(&redirect)["code"].clone();
+    let response = browser
+        .http
+        .post(format!("{}/token", server.base))
+        .basic_auth(client_id, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "code exchange");
+    response.json().await.unwrap()
+}
+
+async fn refresh(
+    http: &reqwest::Client,
+    server: &TestServer,
+    client_id: &str,
+    secret: &str,
+    token: &str,
+) -> reqwest::Response {
+    http.post(format!("{}/token", server.base))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_workers_run_whole_flows_without_a_single_server_error() {
+    let server = std::sync::Arc::new(TestServer::start().await);
+    let secret = add_client(server.store.as_ref(), "suite").await;
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let server = std::sync::Arc::clone(&server);
+        let secret = secret.clone();
+        workers.push(tokio::spawn(async move {
+            let username = format!("worker{w}");
+            let user = add_user(server.store.as_ref(), &username).await;
+            let tokens = sign_in(&server, "suite", &secret, &username).await;
+            let http = reqwest::Client::new();
+            let mut refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+            let mut access_token = String::new();
+            for i in 0..50 {
+                let r = refresh(&http, &server, "suite", &secret, &refresh_token).await;
+                assert_eq!(r.status(), 200, "worker {w}, refresh {i}");
+                let body: HashMap<String, serde_json::Value> = r.json().await.unwrap();
+                refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
+                access_token = body["access_token"].as_str().unwrap().to_owned();
+            }
+            let info: serde_json::Value = http
+                .get(format!("{}/userinfo", server.base))
+                .bearer_auth(&access_token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(info["sub"], user.id.as_str());
+        }));
+    }
+    for w in workers {
+        w.await.expect("a worker failed");
+    }
+    let server = std::sync::Arc::into_inner(server).expect("workers done");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner() {
+    let server = TestServer::start().await;
+    add_user(server.store.as_ref(), "racer").await;
+    let secret = add_client(server.store.as_ref(), "race").await;
+    let tokens = sign_in(&server, "race", &secret, "racer").await;
+    let token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(32));
+    let mut racers = Vec::new();
+    for _ in 0..32 {
+        let (http, barrier) = (http.clone(), std::sync::Arc::clone(&barrier));
+        let (base, secret, token) = (server.base.clone(), secret.clone(), token.clone());
+        racers.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let r = http
+                .post(format!("{base}/token"))
+                .basic_auth("race", Some(&secret))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap();
+            (status, body)
+        }));
+    }
+    let mut winners = 0;
+    for r in racers {
+        let (status, body) = r.await.unwrap();
+        match status {
+            200 => winners += 1,
+            400 => assert_eq!(body["error"], "invalid_grant"),
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    assert_eq!(winners, 1, "exactly one request rotates the token");
+    server.stop().await;
+}
