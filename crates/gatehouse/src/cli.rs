@@ -340,8 +340,15 @@ fn read_secret(prompt: &str) -> anyhow::Result<String> {
     Ok(value)
 }
 
-async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(url: &str, mut args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
+    // Checked before anything is opened or bound, so a bad flag changes nothing.
+    Config::from_args(&args)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // With port 0 the system picks the port; the default issuer must name the real one.
+    args.listen = listener.local_addr()?;
     let config = Config::from_args(&args)?;
     let store = open(url).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -358,9 +365,6 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
              gatehouse --database-url {url} client add --client-id my-app --redirect-uri http://localhost:3000/callback"
         );
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
     println!(
         "gatehouse listening on http://{} (issuer {})",
         listener.local_addr()?,
@@ -368,13 +372,35 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     );
     let state = crate::http::AppState::new(Arc::clone(&store), config, clock);
     axum::serve(listener, crate::http::app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    // In-flight requests are done: finish queued writes and checkpoint the WAL.
     store.close().await.context("closing the database")?;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
 }
 
 fn init_tracing() {

@@ -152,9 +152,7 @@ async fn an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never
     let f = fixture().await;
     for uri in [
         authorize_uri("nobody", ""),
-        format!(
-            "/authorize?response_type=code&client_id=web&redirect_uri=https://evil.example/cb&scope=openid"
-        ),
+        "/authorize?response_type=code&client_id=web&redirect_uri=https://evil.example/cb&scope=openid".to_owned(),
         format!(
             "/authorize?response_type=code&client_id=web&redirect_uri={REDIRECT}/extra&scope=openid"
         ),

@@ -181,7 +181,7 @@ async fn authorization_code(
     let (access, refresh, stored) = new_tokens(state, client, now);
     // The code is consumed and the tokens stored in one transaction, before any token leaves.
     match state.store.redeem_authorization_code(&tokens::hash(code), request, stored, now).await? {
-        Redeemed::Issued(grant, _) => {
+        Redeemed::Issued(grant) => {
             let id_token = if scope::contains(&grant.scope, "openid") {
                 Some(id_token(state, &grant, &access, now).await?)
             } else {

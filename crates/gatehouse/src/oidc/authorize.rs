@@ -72,9 +72,7 @@ pub enum Refusal {
 }
 
 /// Step one: which client, and which redirect URI. Errors here are shown on a page.
-pub fn client_and_redirect<'a>(
-    params: &'a Params,
-) -> Result<(&'a str, Option<&'a str>), OAuthError> {
+pub fn client_and_redirect(params: &Params) -> Result<(&str, Option<&str>), OAuthError> {
     let client_id = params
         .one("client_id")?
         .ok_or_else(|| invalid_request("the client_id parameter is missing"))?;
@@ -304,7 +302,9 @@ mod tests {
 
     #[test]
     fn validation_table() {
-        let cases: Vec<(&[(&str, &str)], bool, &str)> = vec![
+        // (changed parameters, public client, outcome)
+        type Case<'a> = (&'a [(&'a str, &'a str)], bool, &'a str);
+        let cases: Vec<Case> = vec![
             (&[], true, "ok"),
             (&[], false, "ok"),
             (&[("redirect_uri", "")], true, "page:invalid_request"),

@@ -144,7 +144,7 @@ pub struct Grant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redeemed {
     /// The code was valid and unused; it is now used and the tokens are stored.
-    Issued(Grant, AuthorizationCode),
+    Issued(Box<Grant>),
     /// Unknown, expired, issued to another client, for another redirect URI, with a wrong PKCE
     /// verifier, or its user is disabled. Nothing changed.
     Invalid,
@@ -156,7 +156,7 @@ pub enum Redeemed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotated {
     /// The token was current; it is now rotated and the new tokens are stored.
-    Issued(Grant),
+    Issued(Box<Grant>),
     /// Unknown, expired, revoked, issued to another client, or its user is disabled.
     Invalid,
     /// The requested scope is not within the token's scope (RFC 6749 §6).

@@ -441,13 +441,13 @@ impl Grants for SqliteStore {
             .execute(params![code_hash, now, family_id])?;
             let grant = Grant {
                 user,
-                client_id: code.client_id.clone(),
-                scope: code.scope.clone(),
-                nonce: code.nonce.clone(),
+                client_id: code.client_id,
+                scope: code.scope,
+                nonce: code.nonce,
                 auth_time: code.auth_time,
                 family_id,
             };
-            Ok(Redeemed::Issued(grant, code))
+            Ok(Redeemed::Issued(Box::new(grant)))
         })
         .await
     }
@@ -521,14 +521,14 @@ impl Grants for SqliteStore {
             tx.prepare_cached("UPDATE refresh_token SET rotated_at = ?2 WHERE token_hash = ?1")?
                 .execute(params![refresh_hash, now])?;
             insert_tokens(tx, &family_id, &scope, &new, now)?;
-            Ok(Rotated::Issued(Grant {
+            Ok(Rotated::Issued(Box::new(Grant {
                 user,
                 client_id,
                 scope,
                 nonce,
                 auth_time,
                 family_id,
-            }))
+            })))
         })
         .await
     }

@@ -1,0 +1,441 @@
+//! The command-line contract, run as a second process against the same SQLite file while a
+//! server is serving it.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+
+use common::TestServer;
+
+fn gatehouse(db: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("--database-url")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn refused(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "expected a refusal");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains(needle), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
+    let server = TestServer::start().await;
+    let db = server.db_url();
+    let db = db.as_str();
+
+    let out = ok(&gatehouse(
+        db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--name",
+            "Alice",
+        ],
+        Some("a long password\n"),
+    ));
+    assert!(out.contains("user alice added"), "{out}");
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "user",
+                "add",
+                "--username",
+                "alice",
+                "--email",
+                "a@example.com",
+            ],
+            Some("another password\n"),
+        ),
+        "already exists",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "user",
+                "add",
+                "--username",
+                "bob",
+                "--email",
+                "bob@example.com",
+            ],
+            Some("short\n"),
+        ),
+        "at least 8",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "user",
+                "add",
+                "--username",
+                "bob",
+                "--email",
+                "not-an-email",
+            ],
+            Some("a long password\n"),
+        ),
+        "not an email",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "user",
+                "add",
+                "--username",
+                "bob",
+                "--email",
+                "bob@example.com",
+            ],
+            None,
+        ),
+        "standard input",
+    );
+
+    // The server sees the user at once.
+    let alice = server
+        .store
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .expect("alice");
+    assert_eq!(alice.name.as_deref(), Some("Alice"));
+    assert!(!alice.password_hash.contains("a long password"));
+
+    let list = ok(&gatehouse(db, &["user", "list"], None));
+    assert!(
+        list.contains("alice\talice@example.com\tAlice\tactive"),
+        "{list}"
+    );
+    ok(&gatehouse(
+        db,
+        &["user", "set-password", "alice"],
+        Some("a newer password\n"),
+    ));
+    assert_ne!(
+        server
+            .store
+            .user_by_username("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        alice.password_hash
+    );
+    ok(&gatehouse(db, &["user", "disable", "alice"], None));
+    assert!(
+        server
+            .store
+            .user_by_username("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    refused(
+        &gatehouse(db, &["user", "disable", "nobody"], None),
+        "not found",
+    );
+
+    let out = ok(&gatehouse(
+        db,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "web",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+        ],
+        None,
+    ));
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret (shown once, store it now): "))
+        .expect("a printed secret");
+    assert_eq!(secret.len(), 43);
+    let web = server.store.client("web").await.unwrap().unwrap();
+    assert!(gatehouse::oidc::tokens::matches(
+        secret,
+        web.secret_hash.as_deref().unwrap()
+    ));
+    assert_eq!(web.redirect_uris.len(), 2);
+
+    ok(&gatehouse(
+        db,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:5173/cb",
+            "--scope",
+            "openid",
+            "--first-party",
+        ],
+        None,
+    ));
+    let spa = server.store.client("spa").await.unwrap().unwrap();
+    assert!(spa.is_public() && spa.first_party && spa.scopes == ["openid"]);
+
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "short",
+                "--secret-stdin",
+                "--redirect-uri",
+                "https://a.example/cb",
+            ],
+            Some("too short\n"),
+        ),
+        "at least 32",
+    );
+    ok(&gatehouse(
+        db,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "ops",
+            "--secret-stdin",
+            "--redirect-uri",
+            "https://a.example/cb",
+        ],
+        Some("an operator supplied secret of 40 chars!\n"),
+    ));
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "bad",
+                "--redirect-uri",
+                "http://app.example/cb",
+            ],
+            None,
+        ),
+        "only allowed for localhost",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "bad",
+                "--redirect-uri",
+                "https://a.example/cb#x",
+            ],
+            None,
+        ),
+        "fragment",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "bad",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--scope",
+                "admin",
+            ],
+            None,
+        ),
+        "unknown scope",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "bad",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--grant-type",
+                "password",
+            ],
+            None,
+        ),
+        "unknown grant type",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "web",
+                "--redirect-uri",
+                "https://a.example/cb",
+            ],
+            None,
+        ),
+        "already exists",
+    );
+    assert!(
+        server.store.client("bad").await.unwrap().is_none(),
+        "nothing half-registered"
+    );
+
+    let list = ok(&gatehouse(db, &["client", "list"], None));
+    assert!(
+        list.contains("web\tconfidential")
+            && list.contains("spa\tpublic")
+            && list.contains("ops\tconfidential"),
+        "{list}"
+    );
+    ok(&gatehouse(db, &["client", "remove", "ops"], None));
+    assert!(server.store.client("ops").await.unwrap().is_none());
+    refused(
+        &gatehouse(db, &["client", "remove", "ops"], None),
+        "not found",
+    );
+
+    // Keys: a rotation adds a key; the old one stays published.
+    let before = server
+        .store
+        .signing_keys(gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock))
+        .await
+        .unwrap();
+    ok(&gatehouse(db, &["keys", "rotate"], None));
+    let after = server
+        .store
+        .signing_keys(gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock))
+        .await
+        .unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after.iter().filter(|k| k.retired_at.is_none()).count(), 1);
+
+    ok(&gatehouse(db, &["migrate"], None));
+    let backup = server.dir.path().join("copy.db");
+    ok(&gatehouse(db, &["backup", backup.to_str().unwrap()], None));
+    let copy = gatehouse::store::open(&format!("sqlite://{}", backup.display()))
+        .await
+        .unwrap();
+    assert!(
+        copy.client("web").await.unwrap().is_some(),
+        "the backup holds the clients"
+    );
+    copy.close().await.unwrap();
+    server.stop().await;
+}
+
+#[test]
+fn an_unsupported_database_url_is_refused_clearly() {
+    refused(
+        &gatehouse("mysql://localhost/x", &["user", "list"], None),
+        "unsupported database URL",
+    );
+    refused(
+        &gatehouse("sqlite://", &["user", "list"], None),
+        "unsupported database URL",
+    );
+}
+
+#[test]
+fn serve_starts_on_an_empty_database_and_answers_discovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+            .env("GATEHOUSE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let mut hint = false;
+    let addr = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        hint |= line.contains("user add");
+        if let Some(rest) = line.strip_prefix("gatehouse listening on http://") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    assert!(hint, "the first start says how to add a user and a client");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let doc: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("http://{addr}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(doc["issuer"], format!("http://{addr}"));
+    let jwks: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("http://{addr}/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        1,
+        "the first start created a signing key"
+    );
+}
+
+/// Kills the server when the test ends, passed or failed.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
