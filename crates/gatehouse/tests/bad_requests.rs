@@ -486,3 +486,124 @@ fn the_rfc_pkce_example_matches_our_constants() {
         CHALLENGE
     );
 }
+
+#[tokio::test]
+async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_its_tokens_expire() {
+    let f = fixture().await;
+    let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let jwks_kids = |f: &Fixture| {
+        let f = f.state.clone();
+        async move {
+            let r = app(f).oneshot(get("/jwks.json")).await.unwrap();
+            let j = json(r).await;
+            j["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let first =
+        json(exchange(&f, &code(&f, "web").await, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    let old_kid = kid(first["id_token"].as_str().unwrap());
+
+    let publish_for = f.state.config.key_publish_period();
+    let new_kid = gatehouse::keyring::rotate(f.state.store.as_ref(), T0, publish_for)
+        .await
+        .unwrap();
+    f.state.keys.invalidate().await;
+    let second =
+        json(exchange(&f, &code(&f, "web").await, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    assert_eq!(
+        kid(second["id_token"].as_str().unwrap()),
+        new_kid,
+        "new tokens use the new key"
+    );
+    let kids = jwks_kids(&f).await;
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "both published: {kids:?}"
+    );
+
+    // Once every token the old key signed has expired, it leaves the JWKS.
+    f.clock.advance(publish_for + 1);
+    f.state.keys.invalidate().await;
+    assert_eq!(jwks_kids(&f).await, vec![new_kid]);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site_lax() {
+    let f = fixture().await;
+    let page = send(&f, get(&authorize_uri("web", ""))).await;
+    let cookie = cookies(&page);
+    let html = body_text(page).await;
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+    ]);
+    let r = send(
+        &f,
+        form("/login")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    let session = r
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("gatehouse_session="))
+        .expect("a session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    // The issuer is http://127.0.0.1: a laptop, so not Secure.
+    assert!(!session.contains("Secure"), "{session}");
+
+    // With the session, the next authorization needs no password; with prompt=login it does.
+    let session_cookie = session.split(';').next().unwrap().to_owned();
+    let again = send(
+        &f,
+        Request::get(authorize_uri("web", ""))
+            .header(header::COOKIE, &session_cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(location(&again).contains_key("code"));
+    let forced = send(
+        &f,
+        Request::get(authorize_uri("web", "&prompt=login"))
+            .header(header::COOKIE, &session_cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(forced.status(), StatusCode::OK, "the login form again");
+    // max_age shorter than the session's age asks again too.
+    f.clock.advance(120);
+    let stale = send(
+        &f,
+        Request::get(authorize_uri("web", "&max_age=60"))
+            .header(header::COOKIE, &session_cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(stale.status(), StatusCode::OK);
+    let silent = send(
+        &f,
+        Request::get(authorize_uri("web", "&max_age=60&prompt=none"))
+            .header(header::COOKIE, &session_cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(location(&silent)["error"], "login_required");
+}

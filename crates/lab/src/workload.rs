@@ -86,6 +86,14 @@ pub fn rmw(conn: &rusqlite::Connection, account: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// One read-modify-write in its own `BEGIN IMMEDIATE … COMMIT`, as the rusqlite-based peers
+/// run it.
+pub fn rmw_immediate(conn: &mut rusqlite::Connection, account: i64) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    rmw(&tx, account)?;
+    tx.commit()
+}
+
 /// One point read on a rusqlite connection.
 pub fn read(conn: &rusqlite::Connection, account: i64) -> rusqlite::Result<i64> {
     conn.prepare_cached(SELECT_BALANCE)?

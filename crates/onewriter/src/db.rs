@@ -272,6 +272,13 @@ impl Db {
 
     /// Statistics since the database was opened: queue depths, counters and percentiles.
     /// Cheap: it merges a few small histograms and reads some counters.
+    ///
+    /// ```
+    /// # fn f(db: onewriter::Db) {
+    /// let s = db.stats();
+    /// println!("{} commits, batch p50 {}, write wait p99 {:?}", s.commits, s.batch_size.p50, s.write_wait.p99);
+    /// # }
+    /// ```
     pub fn stats(&self) -> Stats {
         let shared = &self.inner.shared;
         let c = &shared.counters;
@@ -301,6 +308,13 @@ impl Db {
     /// Stops accepting calls, runs every job already queued, checkpoints the WAL into the
     /// database file (`TRUNCATE`), and closes every connection. Calls made afterwards fail with
     /// [`Error::Closed`]. Calling it again is harmless.
+    ///
+    /// ```
+    /// # async fn f(db: onewriter::Db) -> Result<(), onewriter::Error> {
+    /// db.close().await?;
+    /// assert!(matches!(db.write(|tx| tx.execute("SELECT 1", [])).await, Err(onewriter::Error::Closed)));
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///

@@ -2,11 +2,9 @@
 //! own thread, picked round-robin. Writes from several connections contend for the lock and
 //! wait in SQLite's busy handler.
 
-use async_sqlite::{JournalMode, Pool, PoolBuilder};
-use rusqlite::TransactionBehavior;
-
 use super::{Contender, Opened, Setup};
 use crate::workload::{self, ErrorKind, OpError};
+use async_sqlite::{JournalMode, Pool, PoolBuilder};
 
 pub fn open(setup: Setup) -> Opened {
     Box::pin(async move {
@@ -44,11 +42,7 @@ fn unwrap(e: async_sqlite::Error) -> OpError {
 impl Contender for AsyncSqlite {
     async fn rmw(&self, account: i64) -> Result<(), OpError> {
         self.pool
-            .conn_mut(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                workload::rmw(&tx, account)?;
-                tx.commit()
-            })
+            .conn_mut(move |c| workload::rmw_immediate(c, account))
             .await
             .map_err(unwrap)
     }

@@ -2,11 +2,9 @@
 //! cores), each call an `interact` closure on a blocking thread. Writes from several
 //! connections contend for the lock and wait in SQLite's busy handler.
 
-use deadpool_sqlite::{Config, Hook, HookError, Pool, Runtime};
-use rusqlite::TransactionBehavior;
-
 use super::{Contender, Opened, Setup};
 use crate::workload::{self, ErrorKind, OpError};
+use deadpool_sqlite::{Config, Hook, HookError, Pool, Runtime};
 
 pub fn open(setup: Setup) -> Opened {
     Box::pin(async move {
@@ -52,12 +50,8 @@ impl DeadpoolSqlite {
 #[async_trait::async_trait]
 impl Contender for DeadpoolSqlite {
     async fn rmw(&self, account: i64) -> Result<(), OpError> {
-        self.interact(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            workload::rmw(&tx, account)?;
-            tx.commit()
-        })
-        .await
+        self.interact(move |c| workload::rmw_immediate(c, account))
+            .await
     }
 
     async fn read(&self, account: i64) -> Result<i64, OpError> {

@@ -3,7 +3,7 @@
 //! read and then write cannot both upgrade: one gets `SQLITE_BUSY` (or `SQLITE_BUSY_SNAPSHOT`,
 //! which no busy timeout waits out).
 
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{Contender, Opened, Setup};
 use crate::scenarios::split_sqlx::{connect_options, pool};
@@ -23,20 +23,26 @@ pub struct NaivePool {
 /// A deferred read-modify-write through sqlx's own transaction API.
 pub async fn deferred_rmw(pool: &SqlitePool, account: i64) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    rmw_statements(&mut tx, account).await?;
+    tx.commit().await
+}
+
+/// The three statements of a read-modify-write, on a connection already in a transaction.
+pub async fn rmw_statements(conn: &mut SqliteConnection, account: i64) -> Result<(), sqlx::Error> {
     let balance: i64 = sqlx::query_scalar(SELECT_BALANCE)
         .bind(account)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
     sqlx::query(UPDATE_BALANCE)
         .bind(balance + 1)
         .bind(account)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     sqlx::query(INSERT_LEDGER)
         .bind(account)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await
+    Ok(())
 }
 
 pub async fn point_read(pool: &SqlitePool, account: i64) -> Result<i64, sqlx::Error> {

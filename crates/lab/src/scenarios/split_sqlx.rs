@@ -8,9 +8,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::naive_pool::point_read;
+use super::naive_pool::{point_read, rmw_statements};
 use super::{Contender, Opened, Setup};
-use crate::workload::{INSERT_LEDGER, OpError, SELECT_BALANCE, Sync, UPDATE_BALANCE};
+use crate::workload::{OpError, Sync};
 
 /// sqlx's default pool size, used for the reader pool as the story did.
 const READERS: u32 = 10;
@@ -51,19 +51,7 @@ struct SplitSqlx {
 impl Contender for SplitSqlx {
     async fn rmw(&self, account: i64) -> Result<(), OpError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let balance: i64 = sqlx::query_scalar(SELECT_BALANCE)
-            .bind(account)
-            .fetch_one(&mut *tx)
-            .await?;
-        sqlx::query(UPDATE_BALANCE)
-            .bind(balance + 1)
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(INSERT_LEDGER)
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
+        rmw_statements(&mut tx, account).await?;
         tx.commit().await?;
         Ok(())
     }

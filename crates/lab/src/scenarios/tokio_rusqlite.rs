@@ -1,8 +1,6 @@
 //! tokio-rusqlite as its docs show it: one `Connection`, whose closures run on one background
 //! thread. Reads and writes share that thread, so reads cannot run while a write commits.
 
-use rusqlite::TransactionBehavior;
-
 use super::{Contender, Opened, Setup};
 use crate::workload::{self, OpError};
 
@@ -35,11 +33,7 @@ fn unwrap(e: tokio_rusqlite::Error<rusqlite::Error>) -> OpError {
 impl Contender for TokioRusqlite {
     async fn rmw(&self, account: i64) -> Result<(), OpError> {
         self.conn
-            .call(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                workload::rmw(&tx, account)?;
-                tx.commit()
-            })
+            .call(move |c| workload::rmw_immediate(c, account))
             .await
             .map_err(unwrap)
     }
