@@ -312,7 +312,7 @@ impl Db {
     /// ```
     /// # async fn f(db: onewriter::Db) -> Result<(), onewriter::Error> {
     /// db.close().await?;
-    /// assert!(matches!(db.write(|tx| tx.execute("SELECT 1", [])).await, Err(onewriter::Error::Closed)));
+    /// assert!(matches!(db.write(|tx| tx.execute_batch("SELECT 1")).await, Err(onewriter::Error::Closed)));
     /// # Ok(()) }
     /// ```
     ///

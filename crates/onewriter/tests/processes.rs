@@ -183,7 +183,7 @@ async fn a_lock_held_briefly_by_another_process_is_waited_for() {
         conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO entry (writer, seq) VALUES ('holder', 1)")
             .unwrap();
         println!("locked");
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(1000));
         conn.execute_batch("COMMIT").unwrap();
         return;
     }
@@ -200,7 +200,7 @@ async fn a_lock_held_briefly_by_another_process_is_waited_for() {
     wait_for_line(&mut child, "locked").await;
     db.write(|tx| tx.execute("INSERT INTO entry (writer, seq) VALUES ('parent', 1)", []))
         .await
-        .expect("the default 5 s busy timeout outlasts a 200 ms lock");
+        .expect("the default 5 s busy timeout outlasts a 1 s lock");
     assert!(db.stats().busy_waits >= 1);
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
