@@ -100,26 +100,31 @@ fn cookies(r: &Response) -> String {
         .join("; ")
 }
 
-/// Signs in through the form and returns the code.
-async fn code(f: &Fixture, client_id: &str) -> String {
-    let page = send(f, get(&authorize_uri(client_id, ""))).await;
-    assert_eq!(page.status(), StatusCode::OK);
+/// Opens the login form of `authorize` and posts `username` and `password` through it.
+async fn post_login(f: &Fixture, authorize: &str, username: &str, password: &str) -> Response {
+    let page = send(f, get(authorize)).await;
+    assert_eq!(page.status(), StatusCode::OK, "the login form");
     let cookie = cookies(&page);
     let html = body_text(page).await;
     let body = encode(&[
-        ("username", "ada"),
-        ("password", PASSWORD),
+        ("username", username),
+        ("password", password),
         ("csrf", &hidden_input(&html, "csrf")),
         ("request", &hidden_input(&html, "request")),
     ]);
-    let r = send(
+    send(
         f,
         form("/login")
             .header(header::COOKIE, cookie)
             .body(Body::from(body))
             .unwrap(),
     )
-    .await;
+    .await
+}
+
+/// Signs in through the form and returns the code.
+async fn code(f: &Fixture, client_id: &str) -> String {
+    let r = post_login(f, &authorize_uri(client_id, ""), "ada", PASSWORD).await;
     location(&r)["code"].clone()
 }
 
@@ -232,23 +237,7 @@ async fn wrong_passwords_unknown_and_disabled_users_get_the_same_answer() {
         ("nobody", PASSWORD),
         ("eve", PASSWORD),
     ] {
-        let page = send(&f, get(&authorize_uri("web", ""))).await;
-        let cookie = cookies(&page);
-        let html = body_text(page).await;
-        let body = encode(&[
-            ("username", username),
-            ("password", password),
-            ("csrf", &hidden_input(&html, "csrf")),
-            ("request", &hidden_input(&html, "request")),
-        ]);
-        let r = send(
-            &f,
-            form("/login")
-                .header(header::COOKIE, cookie)
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
+        let r = post_login(&f, &authorize_uri("web", ""), username, password).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{username}");
         assert!(
             !cookies(&r).contains("gatehouse_session"),
@@ -535,23 +524,7 @@ async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_it
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_same_site_lax() {
     let f = fixture().await;
-    let page = send(&f, get(&authorize_uri("web", ""))).await;
-    let cookie = cookies(&page);
-    let html = body_text(page).await;
-    let body = encode(&[
-        ("username", "ada"),
-        ("password", PASSWORD),
-        ("csrf", &hidden_input(&html, "csrf")),
-        ("request", &hidden_input(&html, "request")),
-    ]);
-    let r = send(
-        &f,
-        form("/login")
-            .header(header::COOKIE, cookie)
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await;
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
     let session = r
         .headers()
         .get_all(header::SET_COOKIE)
