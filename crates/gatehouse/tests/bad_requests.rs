@@ -446,25 +446,18 @@ async fn userinfo_needs_a_valid_bearer_token() {
     let code = code(&f, "web").await;
     let tokens = json(exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let ok = send(
-        &f,
+    let userinfo = || {
         Request::get("/userinfo")
             .header(header::AUTHORIZATION, format!("Bearer {access}"))
             .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(ok.status(), StatusCode::OK);
+            .unwrap()
+    };
+    assert_eq!(send(&f, userinfo()).await.status(), StatusCode::OK);
     f.clock.advance(601);
-    let expired = send(
-        &f,
-        Request::get("/userinfo")
-            .header(header::AUTHORIZATION, format!("Bearer {access}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&f, userinfo()).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[test]
@@ -541,41 +534,23 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
 
     // With the session, the next authorization needs no password; with prompt=login it does.
     let session_cookie = session.split(';').next().unwrap().to_owned();
-    let again = send(
-        &f,
-        Request::get(authorize_uri("web", ""))
+    let with_session = |uri: &str| {
+        Request::get(uri)
             .header(header::COOKIE, &session_cookie)
             .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+            .unwrap()
+    };
+    let again = send(&f, with_session(&authorize_uri("web", ""))).await;
     assert!(location(&again).contains_key("code"));
-    let forced = send(
-        &f,
-        Request::get(authorize_uri("web", "&prompt=login"))
-            .header(header::COOKIE, &session_cookie)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let forced = send(&f, with_session(&authorize_uri("web", "&prompt=login"))).await;
     assert_eq!(forced.status(), StatusCode::OK, "the login form again");
     // max_age shorter than the session's age asks again too.
     f.clock.advance(120);
-    let stale = send(
-        &f,
-        Request::get(authorize_uri("web", "&max_age=60"))
-            .header(header::COOKIE, &session_cookie)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let stale = send(&f, with_session(&authorize_uri("web", "&max_age=60"))).await;
     assert_eq!(stale.status(), StatusCode::OK);
     let silent = send(
         &f,
-        Request::get(authorize_uri("web", "&max_age=60&prompt=none"))
-            .header(header::COOKIE, &session_cookie)
-            .body(Body::empty())
-            .unwrap(),
+        with_session(&authorize_uri("web", "&max_age=60&prompt=none")),
     )
     .await;
     assert_eq!(location(&silent)["error"], "login_required");

@@ -86,6 +86,7 @@ async fn eight_workers_run_whole_flows_without_a_single_server_error() {
                 let r = refresh(&http, &server, "suite", &secret, &refresh_token).await;
                 assert_eq!(r.status(), 200, "worker {w}, refresh {i}");
                 let body: HashMap<String, serde_json::Value> = r.json().await.unwrap();
+                assert!(!body.contains_key("id_token"), "a refresh signs nothing");
                 refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
                 access_token = body["access_token"].as_str().unwrap().to_owned();
             }

@@ -38,6 +38,17 @@ async fn insert_entries(db: &Db, writer: &'static str, count: i64) {
     }
 }
 
+/// The child's part in the lock tests: a plain connection that takes the write lock, writes a
+/// row, says "locked", holds the lock for `hold`, then commits.
+fn hold_the_write_lock(path: &std::path::Path, hold: Duration) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO entry (writer, seq) VALUES ('holder', 1)")
+        .unwrap();
+    println!("locked");
+    std::thread::sleep(hold);
+    conn.execute_batch("COMMIT").unwrap();
+}
+
 /// Waits until the child prints a line ending in `marker` (the test harness writes
 /// `test NAME ... ` before the child's first line), then keeps draining its output in the
 /// background so the child never dies of a closed pipe.
@@ -107,13 +118,7 @@ async fn two_processes_writing_one_file_both_progress_and_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_held_by_another_process_past_the_busy_timeout_is_a_clear_busy_error() {
     if let Some((_, path)) = child_role() {
-        let hold = Duration::from_millis(std::env::var("HOLD_MS").unwrap().parse().unwrap());
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO entry (writer, seq) VALUES ('holder', 1)")
-            .unwrap();
-        println!("locked");
-        std::thread::sleep(hold);
-        conn.execute_batch("COMMIT").unwrap();
+        hold_the_write_lock(&path, Duration::from_millis(2500));
         return;
     }
     let t = temp_path();
@@ -129,7 +134,7 @@ async fn a_lock_held_by_another_process_past_the_busy_timeout_is_a_clear_busy_er
         "a_lock_held_by_another_process_past_the_busy_timeout_is_a_clear_busy_error",
         "holder",
         &t.path,
-        &[("HOLD_MS", "2500".to_owned())],
+        &[],
     );
     wait_for_line(&mut child, "locked").await;
 
@@ -179,12 +184,7 @@ async fn a_lock_held_by_another_process_past_the_busy_timeout_is_a_clear_busy_er
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_held_briefly_by_another_process_is_waited_for() {
     if let Some((_, path)) = child_role() {
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO entry (writer, seq) VALUES ('holder', 1)")
-            .unwrap();
-        println!("locked");
-        std::thread::sleep(Duration::from_millis(1000));
-        conn.execute_batch("COMMIT").unwrap();
+        hold_the_write_lock(&path, Duration::from_millis(1000));
         return;
     }
     let t = temp_path();
