@@ -112,6 +112,7 @@ pub async fn login(
         user_id: user.id.clone(),
         auth_time: now,
         expires_at: now + state.config.session_ttl,
+        last_seen_at: now,
     };
     if let Err(e) = state.store.create_session(session).await {
         return refuse(&state, redirect_error(&request, store_error(e)));

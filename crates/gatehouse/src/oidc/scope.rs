@@ -23,6 +23,17 @@ pub fn contains(s: &str, scope: &str) -> bool {
     parse(s).contains(&scope)
 }
 
+/// Every scope of `a` and of `b`, in canonical form.
+pub fn union(a: &str, b: &str) -> String {
+    let mut all = parse(a);
+    for s in parse(b) {
+        if !all.contains(&s) {
+            all.push(s);
+        }
+    }
+    all.join(" ")
+}
+
 /// Whether every scope of `requested` is in `granted` (RFC 6749 §6: a refresh may narrow).
 pub fn is_subset(requested: &str, granted: &str) -> bool {
     let granted = parse(granted);
@@ -93,6 +104,16 @@ mod tests {
         assert!(is_subset("profile openid", "openid profile"));
         assert!(!is_subset("openid email", "openid profile"));
         assert!(is_subset("", "openid"));
+    }
+
+    #[test]
+    fn union_keeps_each_scope_once() {
+        assert_eq!(
+            union("openid profile", "profile email"),
+            "openid profile email"
+        );
+        assert_eq!(union("", "openid"), "openid");
+        assert_eq!(union("openid", ""), "openid");
     }
 
     #[test]

@@ -89,7 +89,10 @@ pub struct Session {
     pub id_hash: String,
     pub user_id: String,
     pub auth_time: UnixTime,
+    /// The absolute end of the session.
     pub expires_at: UnixTime,
+    /// When the session was last used, for the idle timeout.
+    pub last_seen_at: UnixTime,
 }
 
 /// A one-time authorization code (RFC 6749 §4.1.2) and what it was issued for.
@@ -174,6 +177,125 @@ pub struct AccessGrant {
     pub expires_at: UnixTime,
 }
 
+/// An access token of the `client_credentials` grant (RFC 6749 §4.4): it acts for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientToken {
+    pub token_hash: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// Which kind of token a hash named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    /// The `token_type_hint` / `token_type` name (RFC 7009 §2.1, RFC 7662 §2.2).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access_token",
+            TokenKind::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// An active token, as introspection sees it (RFC 7662 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub kind: TokenKind,
+    pub client_id: String,
+    pub scope: String,
+    /// `None` for a `client_credentials` token.
+    pub user: Option<User>,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The outcome of `revoke_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// A refresh token: its whole family is revoked, access tokens included.
+    Family,
+    /// An access token, alone.
+    Access,
+    /// No token of this client has that value (it may be another client's): nothing changed.
+    NotFound,
+}
+
+/// What a user allowed a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub client_id: String,
+    pub scope: String,
+    pub granted_at: UnixTime,
+}
+
+/// What ending a user's sessions took away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct LoggedOut {
+    pub sessions: usize,
+    pub token_families: usize,
+}
+
+/// How failed logins against one key (an account, an address) slow down and then lock out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Failures allowed before any delay.
+    pub free_failures: u32,
+    /// From this many failures on, the key is locked for `lockout`.
+    pub lockout_after: u32,
+    pub lockout: i64,
+    /// Longest delay before the lockout.
+    pub max_delay: i64,
+    /// A failure this long after the previous one starts the count again.
+    pub window: i64,
+}
+
+impl ThrottlePolicy {
+    /// Until when the key is blocked after its `failures`-th failure at `now`: no delay within
+    /// the free failures, then 1, 2, 4… seconds (capped), then the lockout.
+    pub fn blocked_until(&self, failures: u32, now: UnixTime) -> UnixTime {
+        if failures >= self.lockout_after {
+            now + self.lockout
+        } else if failures > self.free_failures {
+            let doublings = (failures - self.free_failures - 1).min(30);
+            now + (1_i64 << doublings).min(self.max_delay)
+        } else {
+            now
+        }
+    }
+}
+
+/// Something worth an audit record: who did what to whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at: UnixTime,
+    /// What happened, dotted: `login.failed`, `token.issued`, `admin.user.created`…
+    pub kind: String,
+    /// Who did it: `user:ID`, `client:ID`, `cli`, `admin:CLIENT`, or `anonymous`.
+    pub actor: String,
+    /// What it was done to, when not the actor: a username, a client id, a token family.
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    /// Free-form detail; never a secret.
+    pub detail: Option<String>,
+}
+
+/// A stored audit record with its position in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Increases with every record.
+    pub id: i64,
+    #[serde(flatten)]
+    pub record: AuditRecord,
+}
+
 /// A key that signs ID tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKey {
@@ -190,6 +312,15 @@ pub struct SigningKey {
     pub publish_until: Option<UnixTime>,
 }
 
+/// One figure of the storage engine, exported as a Prometheus gauge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineMetric {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub labels: Vec<(&'static str, &'static str)>,
+    pub value: f64,
+}
+
 /// Storage of users and clients.
 #[async_trait]
 pub trait Directory: Send + Sync {
@@ -198,19 +329,49 @@ pub trait Directory: Send + Sync {
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()>;
     async fn set_password_hash(&self, username: &str, password_hash: String) -> StoreResult<()>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
 
     async fn create_client(&self, client: Client) -> StoreResult<()>;
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     async fn remove_client(&self, client_id: &str) -> StoreResult<()>;
+
+    /// The scope `user_id` allowed `client_id`, if any.
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
+    /// Adds `scope` to what the user allowed the client.
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    async fn consents(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
+    /// Withdraws the consent and revokes every token family the client holds for the user.
+    /// `NotFound` when there was no consent.
+    async fn revoke_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<()>;
 }
 
 /// Storage of sessions, codes and tokens.
 #[async_trait]
 pub trait Grants: Send + Sync {
     async fn create_session(&self, session: Session) -> StoreResult<()>;
-    /// The session, if it exists and has not expired at `now`.
+    /// The session, if it exists, has not reached its absolute expiry at `now`, and its user
+    /// is enabled. The idle timeout is the caller's to apply (`last_seen_at`).
     async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>>;
+    /// Records a use of the session, for the idle timeout.
+    async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
+    /// Ends one session (logout). Ending one that does not exist is not an error.
+    async fn end_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Ends every session of the user and revokes every refresh token family they hold.
+    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut>;
+    /// The user's unexpired sessions, newest first.
+    async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>>;
 
     async fn create_authorization_code(&self, code: AuthorizationCode) -> StoreResult<()>;
     /// Checks the code against the token request and, if it passes, consumes it and stores the
@@ -238,6 +399,51 @@ pub trait Grants: Send + Sync {
         token_hash: &str,
         now: UnixTime,
     ) -> StoreResult<Option<AccessGrant>>;
+
+    async fn create_client_token(&self, token: ClientToken) -> StoreResult<()>;
+    /// The token (access, client or refresh) if it is active at `now` (RFC 7662 §2.2: not
+    /// expired, not revoked, not rotated, its user enabled).
+    async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>>;
+    /// Revokes the token if `client_id` owns it (RFC 7009 §2.1), atomically.
+    async fn revoke_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Revocation>;
+    /// Deletes what expired before `now` (codes, sessions, tokens, stale throttle entries).
+    /// Returns the number of rows removed.
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize>;
+}
+
+/// Failed-login counters.
+#[async_trait]
+pub trait Throttle: Send + Sync {
+    /// The latest time any of `keys` is blocked until, if that is after `now`.
+    async fn login_blocked_until(
+        &self,
+        keys: Vec<String>,
+        now: UnixTime,
+    ) -> StoreResult<Option<UnixTime>>;
+    /// Counts a failure against each key under its policy, atomically; returns the latest time
+    /// any of them is now blocked until.
+    async fn record_login_failure(
+        &self,
+        keys: Vec<(String, ThrottlePolicy)>,
+        now: UnixTime,
+    ) -> StoreResult<UnixTime>;
+    /// Forgets the failures of `key` (after a successful login).
+    async fn clear_login_failures(&self, key: String) -> StoreResult<()>;
+}
+
+/// The audit log.
+#[async_trait]
+pub trait Audit: Send + Sync {
+    async fn record(&self, record: AuditRecord) -> StoreResult<()>;
+    /// Records after `after_id`, oldest first, at most `limit`.
+    async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+    /// The newest `limit` records, oldest first.
+    async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
 }
 
 /// Storage of signing keys.
@@ -252,13 +458,17 @@ pub trait Keys: Send + Sync {
 
 /// Everything gatehouse stores.
 #[async_trait]
-pub trait Store: Directory + Grants + Keys {
+pub trait Store: Directory + Grants + Keys + Throttle + Audit {
     /// A round trip through the write path (for readiness checks).
     async fn ping(&self) -> StoreResult<()>;
     /// Writes a consistent copy of the store to `path`.
     async fn backup(&self, path: &std::path::Path) -> StoreResult<()>;
     /// Flushes and closes.
     async fn close(&self) -> StoreResult<()>;
+    /// The engine's own gauges and counters, for `/metrics`: `(name, help, value)`.
+    fn engine_metrics(&self) -> Vec<EngineMetric> {
+        Vec::new()
+    }
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (a relative path is relative to the

@@ -13,13 +13,18 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
 use onewriter::{Db, Options, Synchronous};
 
 use super::{
-    AccessGrant, AuthorizationCode, Client, CodeRequest, Directory, Grant, Grants, Keys, NewTokens,
-    Redeemed, Rotated, Session, SigningKey, Store, StoreError, StoreResult, User,
+    AccessGrant, Audit, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken,
+    CodeRequest, Consent, Directory, EngineMetric, Grant, Grants, Keys, LoggedOut, NewTokens,
+    Redeemed, Revocation, Rotated, Session, SigningKey, Store, StoreError, StoreResult, Throttle,
+    ThrottlePolicy, TokenInfo, TokenKind, User,
 };
 use crate::clock::UnixTime;
 use crate::oidc::{pkce, scope, tokens};
 
-static MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+static MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_production.sql"),
+];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"
 /// instead of queueing without bound.
@@ -102,6 +107,18 @@ fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
         password_hash: row.get(at + 4)?,
         disabled: row.get(at + 5)?,
         created_at: row.get(at + 6)?,
+    })
+}
+
+const SESSION_COLUMNS: &str = "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at";
+
+fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id_hash: row.get(0)?,
+        user_id: row.get(1)?,
+        auth_time: row.get(2)?,
+        expires_at: row.get(3)?,
+        last_seen_at: row.get(4)?,
     })
 }
 
@@ -292,6 +309,98 @@ impl Directory for SqliteStore {
             .await?;
         found(changed, || format!("client {client_id:?}"))
     }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM user_account u WHERE u.id = ?1"
+            ))?
+            .query_row([id], |r| user_from(r, 0))
+            .optional()
+        })
+        .await
+    }
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        let (user_id, client_id) = (user_id.to_owned(), client_id.to_owned());
+        self.read(move |c| {
+            c.prepare_cached("SELECT scope FROM consent WHERE user_id = ?1 AND client_id = ?2")?
+                .query_row([user_id, client_id], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let (user_id, client_id, scope) =
+            (user_id.to_owned(), client_id.to_owned(), scope.to_owned());
+        self.write(move |tx| {
+            let before: Option<String> = tx
+                .prepare_cached("SELECT scope FROM consent WHERE user_id = ?1 AND client_id = ?2")?
+                .query_row([&user_id, &client_id], |r| r.get(0))
+                .optional()?;
+            let merged = scope::union(before.as_deref().unwrap_or(""), &scope);
+            tx.prepare_cached(
+                "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+            )?
+            .execute(params![user_id, client_id, merged, now])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT client_id, scope, granted_at FROM consent WHERE user_id = ?1 ORDER BY client_id",
+            )?
+            .query_map([user_id], |r| {
+                Ok(Consent {
+                    client_id: r.get(0)?,
+                    scope: r.get(1)?,
+                    granted_at: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn revoke_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let (uid, cid) = (user_id.to_owned(), client_id.to_owned());
+        let removed = self
+            .write(move |tx| {
+                let removed = tx.execute(
+                    "DELETE FROM consent WHERE user_id = ?1 AND client_id = ?2",
+                    [&uid, &cid],
+                )?;
+                // What the client got under the consent goes with it.
+                tx.execute(
+                    "UPDATE token_family SET revoked_at = ?3, revoked_reason = 'consent revoked'
+                     WHERE user_id = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                    params![uid, cid, now],
+                )?;
+                Ok(removed)
+            })
+            .await?;
+        found(removed, || {
+            format!("consent of user {user_id} for client {client_id:?}")
+        })
+    }
 }
 
 fn found(changed: usize, what: impl FnOnce() -> String) -> StoreResult<()> {
@@ -307,9 +416,16 @@ impl Grants for SqliteStore {
     async fn create_session(&self, session: Session) -> StoreResult<()> {
         self.write(move |tx| {
             tx.prepare_cached(
-                "INSERT INTO session (id_hash, user_id, auth_time, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![session.id_hash, session.user_id, session.auth_time, session.expires_at])
+            .execute(params![
+                session.id_hash,
+                session.user_id,
+                session.auth_time,
+                session.expires_at,
+                session.last_seen_at
+            ])
         })
         .await?;
         Ok(())
@@ -319,20 +435,12 @@ impl Grants for SqliteStore {
         let id_hash = id_hash.to_owned();
         self.read(move |c| {
             c.prepare_cached(&format!(
-                "SELECT s.id_hash, s.user_id, s.auth_time, s.expires_at, {USER_COLUMNS}
+                "SELECT {SESSION_COLUMNS}, {USER_COLUMNS}
                  FROM session s JOIN user_account u ON u.id = s.user_id
                  WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
             ))?
             .query_row(params![id_hash, now], |r| {
-                Ok((
-                    Session {
-                        id_hash: r.get(0)?,
-                        user_id: r.get(1)?,
-                        auth_time: r.get(2)?,
-                        expires_at: r.get(3)?,
-                    },
-                    user_from(r, 4)?,
-                ))
+                Ok((session_from(r)?, user_from(r, 5)?))
             })
             .optional()
         })
@@ -545,7 +653,8 @@ impl Grants for SqliteStore {
                  FROM access_token a
                  JOIN token_family f ON f.id = a.family_id
                  JOIN user_account u ON u.id = f.user_id
-                 WHERE a.token_hash = ?1 AND a.expires_at > ?2 AND f.revoked_at IS NULL AND u.disabled = 0"
+                 WHERE a.token_hash = ?1 AND a.expires_at > ?2 AND a.revoked_at IS NULL
+                   AND f.revoked_at IS NULL AND u.disabled = 0"
             ))?
             .query_row(params![token_hash, now], |r| {
                 Ok(AccessGrant {
@@ -559,7 +668,349 @@ impl Grants for SqliteStore {
         })
         .await
     }
+
+    async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
+        let id_hash = id_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("UPDATE session SET last_seen_at = ?2 WHERE id_hash = ?1")?
+                .execute(params![id_hash, now])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn end_session(&self, id_hash: &str) -> StoreResult<()> {
+        let id_hash = id_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM session WHERE id_hash = ?1")?
+                .execute([id_hash])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut> {
+        let user_id = user_id.to_owned();
+        self.write(move |tx| {
+            let sessions = tx.execute("DELETE FROM session WHERE user_id = ?1", [&user_id])?;
+            let token_families = tx.execute(
+                "UPDATE token_family SET revoked_at = ?2, revoked_reason = 'user logged out'
+                 WHERE user_id = ?1 AND revoked_at IS NULL",
+                params![user_id, now],
+            )?;
+            Ok(LoggedOut {
+                sessions,
+                token_families,
+            })
+        })
+        .await
+    }
+
+    async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM session s WHERE s.user_id = ?1 AND s.expires_at > ?2
+                 ORDER BY s.auth_time DESC"
+            ))?
+            .query_map(params![user_id, now], session_from)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn create_client_token(&self, token: ClientToken) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                token.token_hash,
+                token.client_id,
+                token.scope,
+                token.created_at,
+                token.expires_at
+            ])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            // A user's token is active only while its family stands and its user is enabled.
+            let user_token = |table: &str, kind: TokenKind, extra: &str| {
+                c.prepare_cached(&format!(
+                    "SELECT t.scope, t.created_at, t.expires_at, f.client_id, {USER_COLUMNS}
+                     FROM {table} t
+                     JOIN token_family f ON f.id = t.family_id
+                     JOIN user_account u ON u.id = f.user_id
+                     WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND {extra}
+                       AND f.revoked_at IS NULL AND u.disabled = 0"
+                ))?
+                .query_row(params![token_hash, now], |r| {
+                    Ok(TokenInfo {
+                        kind,
+                        scope: r.get(0)?,
+                        issued_at: r.get(1)?,
+                        expires_at: r.get(2)?,
+                        client_id: r.get(3)?,
+                        user: Some(user_from(r, 4)?),
+                    })
+                })
+                .optional()
+            };
+            if let Some(t) = user_token("access_token", TokenKind::Access, "t.revoked_at IS NULL")?
+            {
+                return Ok(Some(t));
+            }
+            if let Some(t) =
+                user_token("refresh_token", TokenKind::Refresh, "t.rotated_at IS NULL")?
+            {
+                return Ok(Some(t));
+            }
+            c.prepare_cached(
+                "SELECT scope, created_at, expires_at, client_id FROM client_token
+                 WHERE token_hash = ?1 AND expires_at > ?2 AND revoked_at IS NULL",
+            )?
+            .query_row(params![token_hash, now], |r| {
+                Ok(TokenInfo {
+                    kind: TokenKind::Access,
+                    scope: r.get(0)?,
+                    issued_at: r.get(1)?,
+                    expires_at: r.get(2)?,
+                    client_id: r.get(3)?,
+                    user: None,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn revoke_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Revocation> {
+        let (token_hash, client_id) = (token_hash.to_owned(), client_id.to_owned());
+        self.write(move |tx| {
+            // RFC 7009 §2.1: only the client the token was issued to may revoke it. The owner
+            // check is part of each statement, so there is no window between check and change.
+            let family: Option<String> = tx
+                .prepare_cached(
+                    "SELECT r.family_id FROM refresh_token r JOIN token_family f ON f.id = r.family_id
+                     WHERE r.token_hash = ?1 AND f.client_id = ?2",
+                )?
+                .query_row([&token_hash, &client_id], |r| r.get(0))
+                .optional()?;
+            if let Some(family) = family {
+                revoke_family(tx, &family, now, "refresh token revoked")?;
+                return Ok(Revocation::Family);
+            }
+            let access = tx
+                .prepare_cached(
+                    "UPDATE access_token SET revoked_at = ?3
+                     WHERE token_hash = ?1 AND revoked_at IS NULL
+                       AND family_id IN (SELECT id FROM token_family WHERE client_id = ?2)",
+                )?
+                .execute(params![token_hash, client_id, now])?
+                + tx.prepare_cached(
+                    "UPDATE client_token SET revoked_at = ?3
+                     WHERE token_hash = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                )?
+                .execute(params![token_hash, client_id, now])?;
+            Ok(if access > 0 {
+                Revocation::Access
+            } else {
+                Revocation::NotFound
+            })
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
+        let mut total = 0;
+        // Each statement deletes at most PURGE_BATCH rows per transaction; loop until a pass
+        // removes nothing, so requests interleave with a large sweep.
+        loop {
+            let removed = self
+                .write(move |tx| {
+                    let mut n = 0;
+                    for sql in [
+                        "DELETE FROM authorization_code WHERE rowid IN
+                           (SELECT rowid FROM authorization_code WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM session WHERE rowid IN
+                           (SELECT rowid FROM session WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM access_token WHERE rowid IN
+                           (SELECT rowid FROM access_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM client_token WHERE rowid IN
+                           (SELECT rowid FROM client_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM refresh_token WHERE rowid IN
+                           (SELECT rowid FROM refresh_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM login_throttle WHERE rowid IN
+                           (SELECT rowid FROM login_throttle WHERE blocked_until <= ?1
+                              AND last_failure_at <= ?1 - 86400 LIMIT ?2)",
+                    ] {
+                        n += tx.prepare_cached(sql)?.execute(params![now, PURGE_BATCH])?;
+                    }
+                    // A family with no token left can issue nothing more. Codes that name it
+                    // keep their replay detection until they expire (the FK sets NULL).
+                    n += tx
+                        .prepare_cached(
+                            "DELETE FROM token_family WHERE id IN
+                               (SELECT f.id FROM token_family f
+                                WHERE NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
+                                  AND NOT EXISTS (SELECT 1 FROM access_token a WHERE a.family_id = f.id)
+                                LIMIT ?1)",
+                        )?
+                        .execute([PURGE_BATCH])?;
+                    Ok(n)
+                })
+                .await?;
+            total += removed;
+            if removed == 0 {
+                return Ok(total);
+            }
+        }
+    }
 }
+
+#[async_trait]
+impl Throttle for SqliteStore {
+    async fn login_blocked_until(
+        &self,
+        keys: Vec<String>,
+        now: UnixTime,
+    ) -> StoreResult<Option<UnixTime>> {
+        self.read(move |c| {
+            let mut latest = None;
+            let mut stmt =
+                c.prepare_cached("SELECT blocked_until FROM login_throttle WHERE key = ?1")?;
+            for key in keys {
+                let until: Option<i64> = stmt.query_row([key], |r| r.get(0)).optional()?;
+                latest = latest.max(until.filter(|&u| u > now));
+            }
+            Ok(latest)
+        })
+        .await
+    }
+
+    async fn record_login_failure(
+        &self,
+        keys: Vec<(String, ThrottlePolicy)>,
+        now: UnixTime,
+    ) -> StoreResult<UnixTime> {
+        self.write(move |tx| {
+            let mut latest = now;
+            for (key, policy) in keys {
+                let before: Option<(u32, i64)> = tx
+                    .prepare_cached(
+                        "SELECT failures, last_failure_at FROM login_throttle WHERE key = ?1",
+                    )?
+                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let failures = match before {
+                    Some((n, last)) if now - last < policy.window => n.saturating_add(1),
+                    _ => 1,
+                };
+                let until = policy.blocked_until(failures, now);
+                tx.prepare_cached(
+                    "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+                       last_failure_at = excluded.last_failure_at, blocked_until = excluded.blocked_until",
+                )?
+                .execute(params![key, failures, now, until])?;
+                latest = latest.max(until);
+            }
+            Ok(latest)
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, key: String) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM login_throttle WHERE key = ?1")?
+                .execute([key])
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+const AUDIT_COLUMNS: &str = "id, at, kind, actor, subject, client_id, ip, detail";
+
+fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: r.get(0)?,
+        record: AuditRecord {
+            at: r.get(1)?,
+            kind: r.get(2)?,
+            actor: r.get(3)?,
+            subject: r.get(4)?,
+            client_id: r.get(5)?,
+            ip: r.get(6)?,
+            detail: r.get(7)?,
+        },
+    })
+}
+
+#[async_trait]
+impl Audit for SqliteStore {
+    async fn record(&self, e: AuditRecord) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                e.at,
+                e.kind,
+                e.actor,
+                e.subject,
+                e.client_id,
+                e.ip,
+                e.detail
+            ])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_event WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?
+            .query_map(params![after_id, limit], audit_from)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let mut events: Vec<AuditEvent> = c
+                .prepare_cached(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id DESC LIMIT ?1"
+                ))?
+                .query_map([limit], audit_from)?
+                .collect::<rusqlite::Result<_>>()?;
+            events.reverse();
+            Ok(events)
+        })
+        .await
+    }
+}
+
+/// Rows the expiry sweep deletes at most per transaction, so it never holds the writer long.
+const PURGE_BATCH: i64 = 1000;
 
 #[async_trait]
 impl Keys for SqliteStore {
@@ -617,5 +1068,112 @@ impl Store for SqliteStore {
 
     async fn close(&self) -> StoreResult<()> {
         self.db.close().await.map_err(engine_error)
+    }
+
+    fn engine_metrics(&self) -> Vec<EngineMetric> {
+        let s = self.db.stats();
+        let gauge = |name, help, value: f64| EngineMetric {
+            name,
+            help,
+            labels: Vec::new(),
+            value,
+        };
+        // p50, p99, p99.9 and max, as a Prometheus summary's quantiles.
+        let quantiles = |name, help, values: [f64; 4]| {
+            ["0.5", "0.99", "0.999", "1"]
+                .into_iter()
+                .zip(values)
+                .map(move |(q, value)| EngineMetric {
+                    name,
+                    help,
+                    labels: vec![("quantile", q)],
+                    value,
+                })
+        };
+        let secs = |p: &onewriter::Percentiles<Duration>| {
+            [p.p50, p.p99, p.p999, p.max].map(|d| d.as_secs_f64())
+        };
+        let b = &s.batch_size;
+        let batch = [b.p50, b.p99, b.p999, b.max].map(|n| n as f64);
+        let mut out = vec![
+            gauge(
+                "onewriter_write_queue_depth",
+                "Write jobs waiting for the writer",
+                s.write_queue_depth as f64,
+            ),
+            gauge(
+                "onewriter_read_queue_depth",
+                "Read jobs waiting for a reader",
+                s.read_queue_depth as f64,
+            ),
+            gauge("onewriter_writes_total", "Write jobs run", s.writes as f64),
+            gauge(
+                "onewriter_write_errors_total",
+                "Write jobs that failed",
+                s.write_errors as f64,
+            ),
+            gauge("onewriter_reads_total", "Read jobs run", s.reads as f64),
+            gauge(
+                "onewriter_read_errors_total",
+                "Read jobs that failed",
+                s.read_errors as f64,
+            ),
+            gauge(
+                "onewriter_cancelled_total",
+                "Jobs skipped because their caller left",
+                s.cancelled as f64,
+            ),
+            gauge(
+                "onewriter_overloaded_total",
+                "Jobs refused past their queue deadline",
+                s.overloaded as f64,
+            ),
+            gauge(
+                "onewriter_commits_total",
+                "Transactions committed by the writer",
+                s.commits as f64,
+            ),
+            gauge(
+                "onewriter_busy_waits_total",
+                "Times the writer waited for another process's lock",
+                s.busy_waits as f64,
+            ),
+            gauge(
+                "onewriter_busy_timeouts_total",
+                "Times the writer gave up waiting for another process",
+                s.busy_timeouts as f64,
+            ),
+            gauge(
+                "onewriter_checkpoints_total",
+                "WAL checkpoints run",
+                s.checkpoints as f64,
+            ),
+        ];
+        out.extend(quantiles(
+            "onewriter_batch_size",
+            "Write jobs per committed transaction",
+            batch,
+        ));
+        out.extend(quantiles(
+            "onewriter_write_wait_seconds",
+            "Time a write job waited in the queue",
+            secs(&s.write_wait),
+        ));
+        out.extend(quantiles(
+            "onewriter_write_run_seconds",
+            "Time a write job ran",
+            secs(&s.write_run),
+        ));
+        out.extend(quantiles(
+            "onewriter_read_wait_seconds",
+            "Time a read job waited in the queue",
+            secs(&s.read_wait),
+        ));
+        out.extend(quantiles(
+            "onewriter_read_run_seconds",
+            "Time a read job ran",
+            secs(&s.read_run),
+        ));
+        out
     }
 }
