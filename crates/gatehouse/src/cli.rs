@@ -67,8 +67,9 @@ pub enum ClientCommand {
     Add {
         #[arg(long)]
         client_id: String,
-        /// Where the client receives codes (exact match; repeat for several)
-        #[arg(long = "redirect-uri", required = true)]
+        /// Where the client receives codes (exact match; repeat for several); required unless
+        /// the client only uses client_credentials
+        #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         /// Where logout may return to (repeat for several)
         #[arg(long = "post-logout-redirect-uri")]
@@ -79,10 +80,12 @@ pub enum ClientCommand {
         /// A first-party client skips the consent page
         #[arg(long)]
         first_party: bool,
-        /// Scopes the client may request [default: openid profile email offline_access]
+        /// Scopes the client may request [default: openid profile email offline_access];
+        /// `admin` (the admin API) needs the client_credentials grant
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// Grant types the client may use [default: authorization_code refresh_token]
+        /// Grant types the client may use: authorization_code, refresh_token,
+        /// client_credentials [default: authorization_code refresh_token]
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
         /// Read the secret from standard input (at least 32 characters) instead of generating one
@@ -109,7 +112,9 @@ pub enum KeysCommand {
 /// be safe to store it under a fast hash like the generated ones.
 pub const MIN_SECRET_LENGTH: usize = 32;
 
-const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+const DEFAULT_GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -224,7 +229,7 @@ async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Resu
                 }
             }
             let scopes = if scopes.is_empty() {
-                scope::SUPPORTED.iter().map(|s| s.to_string()).collect()
+                DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
             } else {
                 scopes
             };
@@ -238,7 +243,7 @@ async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Resu
                 );
             }
             let grant_types = if grant_types.is_empty() {
-                GRANT_TYPES.iter().map(|s| s.to_string()).collect()
+                DEFAULT_GRANT_TYPES.iter().map(|s| s.to_string()).collect()
             } else {
                 grant_types
             };
@@ -250,6 +255,23 @@ async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Resu
                     "unknown grant type {g:?}; known grant types: {}",
                     GRANT_TYPES.join(", ")
                 );
+            }
+            let has = |g: &str| grant_types.iter().any(|x| x == g);
+            if has("client_credentials") && public {
+                bail!("a public client has no secret, so it cannot use client_credentials");
+            }
+            if let Some(s) = scopes
+                .iter()
+                .find(|s| scope::CLIENT_ONLY.contains(&s.as_str()))
+            {
+                if !has("client_credentials") {
+                    bail!(
+                        "scope {s:?} is only granted through client_credentials; add --grant-type client_credentials"
+                    );
+                }
+            }
+            if has("authorization_code") && redirect_uris.is_empty() {
+                bail!("a client using authorization_code needs at least one --redirect-uri");
             }
             let secret = if public {
                 None
@@ -371,10 +393,13 @@ async fn serve(url: &str, mut args: ServeArgs) -> anyhow::Result<()> {
         config.issuer
     );
     let state = crate::http::AppState::new(Arc::clone(&store), config, clock);
-    axum::serve(listener, crate::http::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    axum::serve(
+        listener,
+        crate::http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     // In-flight requests are done: finish queued writes and checkpoint the WAL.
     store.close().await.context("closing the database")?;
     Ok(())

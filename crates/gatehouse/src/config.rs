@@ -41,9 +41,13 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
     pub refresh_token_ttl: i64,
 
-    /// Seconds a login session lasts
+    /// Seconds a login session lasts at most, however active
     #[arg(long, env = "GATEHOUSE_SESSION_TTL", default_value_t = 12 * 3600)]
     pub session_ttl: i64,
+
+    /// Seconds a login session survives unused
+    #[arg(long, env = "GATEHOUSE_SESSION_IDLE_TIMEOUT", default_value_t = 3600)]
+    pub session_idle_timeout: i64,
 
     /// Password hashes computed at once at most (default: the number of cores)
     #[arg(long, env = "GATEHOUSE_PASSWORD_HASH_CONCURRENCY")]
@@ -59,6 +63,7 @@ pub struct Config {
     pub id_token_ttl: i64,
     pub refresh_token_ttl: i64,
     pub session_ttl: i64,
+    pub session_idle_timeout: i64,
     /// Authorization codes live a minute: long enough for a redirect, short enough to be
     /// useless when leaked in a log (RFC 6749 §4.1.2 recommends at most ten minutes).
     pub code_ttl: i64,
@@ -93,6 +98,7 @@ impl Config {
             ("--id-token-ttl", args.id_token_ttl),
             ("--refresh-token-ttl", args.refresh_token_ttl),
             ("--session-ttl", args.session_ttl),
+            ("--session-idle-timeout", args.session_idle_timeout),
         ] {
             if v <= 0 {
                 return Err(ConfigError::BadTtl(name));
@@ -105,6 +111,7 @@ impl Config {
             id_token_ttl: args.id_token_ttl,
             refresh_token_ttl: args.refresh_token_ttl,
             session_ttl: args.session_ttl,
+            session_idle_timeout: args.session_idle_timeout,
             code_ttl: 60,
             secure_cookies,
             password_hash_concurrency: args

@@ -284,11 +284,48 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
                 "--redirect-uri",
                 "https://a.example/cb",
                 "--scope",
-                "admin",
+                "root",
             ],
             None,
         ),
         "unknown scope",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "bad",
+                "--scope",
+                "admin",
+                "--redirect-uri",
+                "https://a.example/cb",
+            ],
+            None,
+        ),
+        "client_credentials",
+    );
+    refused(
+        &gatehouse(
+            db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "bad",
+                "--public",
+                "--grant-type",
+                "client_credentials",
+            ],
+            None,
+        ),
+        "public client",
+    );
+    refused(
+        &gatehouse(db, &["client", "add", "--client-id", "bad"], None),
+        "--redirect-uri",
     );
     refused(
         &gatehouse(
@@ -326,12 +363,31 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
         server.store.client("bad").await.unwrap().is_none(),
         "nothing half-registered"
     );
+    // A service client for the admin API needs no redirect URI.
+    let bot = ok(&gatehouse(
+        db,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "bot",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "admin",
+        ],
+        None,
+    ));
+    assert!(bot.contains("client secret"), "{bot}");
+    let bot = server.store.client("bot").await.unwrap().unwrap();
+    assert!(bot.redirect_uris.is_empty() && bot.scopes == ["admin"] && !bot.is_public());
 
     let list = ok(&gatehouse(db, &["client", "list"], None));
     assert!(
         list.contains("web\tconfidential")
             && list.contains("spa\tpublic")
-            && list.contains("ops\tconfidential"),
+            && list.contains("ops\tconfidential")
+            && list.contains("bot\tconfidential"),
         "{list}"
     );
     ok(&gatehouse(db, &["client", "remove", "ops"], None));

@@ -1,4 +1,5 @@
-//! Accounts: password hashing and login sessions.
+//! Accounts: password hashing, login sessions and brute-force protection.
 
 pub mod passwords;
 pub mod session;
+pub mod throttle;

@@ -24,6 +24,20 @@ pub fn cookie(
     c
 }
 
+/// A session's last use is written at most this often: the idle timeout needs minutes, not a
+/// write per request.
+pub const TOUCH_AFTER: i64 = 60;
+
+/// Whether the session has been idle for `idle_timeout` seconds at `now`.
+pub fn is_idle(last_seen_at: i64, now: i64, idle_timeout: i64) -> bool {
+    now - last_seen_at >= idle_timeout
+}
+
+/// Whether this use of the session should be recorded.
+pub fn needs_touch(last_seen_at: i64, now: i64) -> bool {
+    now - last_seen_at >= TOUCH_AFTER
+}
+
 /// Whether cookies must be `Secure` for this issuer.
 pub fn secure_for(issuer: &url::Url) -> bool {
     !(issuer.scheme() == "http"
@@ -33,6 +47,14 @@ pub fn secure_for(issuer: &url::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idle_timeout_and_touching() {
+        assert!(!is_idle(1000, 1000 + 1799, 1800));
+        assert!(is_idle(1000, 1000 + 1800, 1800));
+        assert!(!needs_touch(1000, 1059));
+        assert!(needs_touch(1000, 1060));
+    }
 
     #[test]
     fn secure_unless_plain_http_on_loopback() {

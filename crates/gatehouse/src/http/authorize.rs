@@ -1,4 +1,4 @@
-//! `/authorize` and the login form it shows (OpenID Connect Core §3.1.2).
+//! `/authorize` and the pages it shows: login and consent (OpenID Connect Core §3.1.2).
 
 use axum::Form;
 use axum::extract::{RawQuery, State};
@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
-use super::AppState;
 use super::error::store_error;
-use super::pages;
+use super::{AppState, Peer, pages};
 use crate::auth::session::{self, CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::throttle;
 use crate::oidc::authorize::{self, AuthorizeRequest, Params, Prompt, Refusal};
-use crate::oidc::{OAuthError, tokens};
-use crate::store::{AuthorizationCode, Session, User};
+use crate::oidc::{OAuthError, scope, tokens};
+use crate::store::{AuditRecord, AuthorizationCode, Session, User};
 
 /// GET /authorize
 pub async fn authorize(
@@ -34,11 +34,11 @@ pub async fn authorize(
     let fresh =
         session.filter(|(s, _)| authorize::session_satisfies(request.max_age, s.auth_time, now));
     match (request.prompt, fresh) {
-        (Some(Prompt::Login), _) | (None, None) => {
+        (Some(Prompt::Login), _) | (None | Some(Prompt::Consent), None) => {
             login_form(&state, jar, &request, &query, "", None, StatusCode::OK)
         }
-        (None | Some(Prompt::None), Some((session, user))) => {
-            issue_code(&state, &request, &user, session.auth_time).await
+        (_, Some((session, user))) => {
+            signed_in(&state, jar, &request, &query, &user, session.auth_time).await
         }
         (Some(Prompt::None), None) => refuse(
             &state,
@@ -65,26 +65,47 @@ pub struct LoginForm {
 /// POST /login
 pub async fn login(
     State(state): State<AppState>,
+    peer: Peer,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let csrf_ok = jar
-        .get(CSRF_COOKIE)
-        .is_some_and(|c| !form.csrf.is_empty() && tokens::constant_time_eq(c.value(), &form.csrf));
-    if !csrf_ok {
-        return pages::respond(
-            StatusCode::BAD_REQUEST,
-            pages::error(
-                "This sign-in form has expired",
-                "Go back to the application and start signing in again.",
-            ),
-        );
+    if !csrf_ok(&jar, &form.csrf) {
+        return expired_form();
     }
     let request = match checked_request(&state, &form.request).await {
         Ok(r) => r,
         Err(refusal) => return refuse(&state, refusal),
     };
     let username = form.username.trim().to_owned();
+    let now = state.now();
+    let retry = |status, message: &str| {
+        login_form(
+            &state,
+            jar.clone(),
+            &request,
+            &form.request,
+            &username,
+            Some(message),
+            status,
+        )
+    };
+    // Checked before the password: a blocked key gets no answer about it at all.
+    let throttle = throttle::keys(&username, peer.0);
+    let keys = throttle.iter().map(|(k, _)| k.clone()).collect();
+    match state.store.login_blocked_until(keys, now).await {
+        Ok(None) => {}
+        Ok(Some(until)) => {
+            metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
+            return retry(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Too many failed attempts. Try again in {}.",
+                    wait_in_words(until - now)
+                ),
+            );
+        }
+        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
+    }
     let user = match state.store.user_by_username(&username).await {
         Ok(u) => u.filter(|u| !u.disabled),
         Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
@@ -93,19 +114,21 @@ pub async fn login(
     // must not tell whether a username exists.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = state.passwords.verify(form.password, stored).await;
+    let audit = |kind: &str, actor: String| {
+        AuditRecord::new(now, kind, actor)
+            .subject(Some(username.as_str()))
+            .client(&request.client_id)
+            .ip(peer.0)
+    };
     let Some(user) = user.filter(|_| verified) else {
         tracing::info!(client_id = %request.client_id, "login failed");
-        return login_form(
-            &state,
-            jar,
-            &request,
-            &form.request,
-            &username,
-            Some("Wrong username or password."),
-            StatusCode::UNAUTHORIZED,
-        );
+        metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
+        if let Err(e) = state.store.record_login_failure(throttle, now).await {
+            return refuse(&state, redirect_error(&request, store_error(e)));
+        }
+        state.audit(audit("login.failed", "anonymous".into())).await;
+        return retry(StatusCode::UNAUTHORIZED, "Wrong username or password.");
     };
-    let now = state.now();
     let session_secret = tokens::generate();
     let session = Session {
         id_hash: tokens::hash(&session_secret),
@@ -117,7 +140,20 @@ pub async fn login(
     if let Err(e) = state.store.create_session(session).await {
         return refuse(&state, redirect_error(&request, store_error(e)));
     }
+    // The address counter is not reset: one good password must not buy a script more guesses
+    // at other accounts.
+    if let Err(e) = state
+        .store
+        .clear_login_failures(throttle::account_key(&username))
+        .await
+    {
+        tracing::warn!(error = %e, "could not reset the failed-login counter");
+    }
     tracing::info!(client_id = %request.client_id, user = %user.id, "login succeeded");
+    metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
+    state
+        .audit(audit("login.succeeded", format!("user:{}", user.id)))
+        .await;
     let jar = jar
         .add(session::cookie(
             SESSION_COOKIE,
@@ -131,7 +167,163 @@ pub async fn login(
             state.config.secure_cookies,
             None,
         ));
-    (jar, issue_code(&state, &request, &user, now).await).into_response()
+    signed_in(&state, jar, &request, &form.request, &user, now).await
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// POST /consent: the user allows or denies what the client asked for.
+pub async fn consent(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    if !csrf_ok(&jar, &form.csrf) {
+        return expired_form();
+    }
+    let request = match checked_request(&state, &form.request).await {
+        Ok(r) => r,
+        Err(refusal) => return refuse(&state, refusal),
+    };
+    let now = state.now();
+    // Consent is given by whoever holds the session, never by the form alone.
+    let (session, user) = match current_session(&state, &jar, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return login_form(
+                &state,
+                jar,
+                &request,
+                &form.request,
+                "",
+                None,
+                StatusCode::OK,
+            );
+        }
+        Err(e) => return refuse(&state, redirect_error(&request, e)),
+    };
+    let record = |kind: &str| {
+        AuditRecord::new(now, kind, format!("user:{}", user.id))
+            .subject(Some(user.username.as_str()))
+            .client(&request.client_id)
+            .ip(peer.0)
+            .detail(format!("scope={}", request.scope))
+    };
+    match form.decision.as_str() {
+        "allow" => {
+            if let Err(e) = state
+                .store
+                .grant_consent(&user.id, &request.client_id, &request.scope, now)
+                .await
+            {
+                return refuse(&state, redirect_error(&request, store_error(e)));
+            }
+            state.audit(record("consent.granted")).await;
+            issue_code(&state, &request, &user, session.auth_time).await
+        }
+        "deny" => {
+            state.audit(record("consent.denied")).await;
+            refuse(
+                &state,
+                redirect_error(
+                    &request,
+                    OAuthError::AccessDenied("the user denied the request".into()),
+                ),
+            )
+        }
+        _ => pages::respond(
+            StatusCode::BAD_REQUEST,
+            pages::error("This consent form is incomplete", "Choose Allow or Deny."),
+        ),
+    }
+}
+
+/// The user is signed in: ask for consent if the client needs it, otherwise issue the code.
+/// `jar` may carry a new session cookie: every answer keeps it.
+async fn signed_in(
+    state: &AppState,
+    jar: CookieJar,
+    request: &AuthorizeRequest,
+    query: &str,
+    user: &User,
+    auth_time: i64,
+) -> Response {
+    let ask = match needs_consent(state, request, user).await {
+        Ok(ask) => ask,
+        Err(refusal) => return (jar, refuse(state, refusal)).into_response(),
+    };
+    if !ask {
+        return (jar, issue_code(state, request, user, auth_time).await).into_response();
+    }
+    if request.prompt == Some(Prompt::None) {
+        let error = OAuthError::ConsentRequired("the user must allow this client".into());
+        return (jar, refuse(state, redirect_error(request, error))).into_response();
+    }
+    let (jar, csrf) = csrf_cookie(state, jar);
+    let scopes = scope::parse(&request.scope);
+    let html = pages::consent(&request.client_id, query, &csrf, &scopes);
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// Whether to show the consent page: never for a first-party client (the operator's own);
+/// otherwise when asked to (`prompt=consent`) or when the request goes beyond what the user
+/// allowed this client before.
+async fn needs_consent(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    user: &User,
+) -> Result<bool, Refusal> {
+    let client = state
+        .store
+        .client(&request.client_id)
+        .await
+        .map_err(|e| redirect_error(request, store_error(e)))?
+        .ok_or_else(|| Refusal::Page(OAuthError::InvalidRequest("unknown client_id".into())))?;
+    if client.first_party {
+        return Ok(false);
+    }
+    if request.prompt == Some(Prompt::Consent) {
+        return Ok(true);
+    }
+    let given = state
+        .store
+        .consent(&user.id, &client.client_id)
+        .await
+        .map_err(|e| redirect_error(request, store_error(e)))?;
+    Ok(!given.is_some_and(|g| scope::is_subset(&request.scope, &g)))
+}
+
+fn csrf_ok(jar: &CookieJar, presented: &str) -> bool {
+    jar.get(CSRF_COOKIE)
+        .is_some_and(|c| !presented.is_empty() && tokens::constant_time_eq(c.value(), presented))
+}
+
+pub(super) fn expired_form() -> Response {
+    pages::respond(
+        StatusCode::BAD_REQUEST,
+        pages::error(
+            "This form has expired",
+            "Go back to the application and start again.",
+        ),
+    )
+}
+
+/// "42 seconds", "3 minutes".
+fn wait_in_words(seconds: i64) -> String {
+    match seconds {
+        s if s <= 1 => "a second".into(),
+        s if s < 120 => format!("{s} seconds"),
+        s => format!("{} minutes", (s + 59) / 60),
+    }
 }
 
 /// Parses and validates the authorization request in `query`, looking up its client.
@@ -152,7 +344,9 @@ async fn checked_request(state: &AppState, query: &str) -> Result<AuthorizeReque
     authorize::validate(&params, &client)
 }
 
-async fn current_session(
+/// The signed-in user, if the session cookie names a live session: within its absolute
+/// lifetime and not idle for longer than the idle timeout. A use is recorded (coarsely).
+pub(super) async fn current_session(
     state: &AppState,
     jar: &CookieJar,
     now: i64,
@@ -160,24 +354,36 @@ async fn current_session(
     let Some(cookie) = jar.get(SESSION_COOKIE) else {
         return Ok(None);
     };
-    state
+    let id_hash = tokens::hash(cookie.value());
+    let Some((session, user)) = state
         .store
-        .session(&tokens::hash(cookie.value()), now)
+        .session(&id_hash, now)
         .await
-        .map_err(store_error)
+        .map_err(store_error)?
+    else {
+        return Ok(None);
+    };
+    if session::is_idle(session.last_seen_at, now, state.config.session_idle_timeout) {
+        state
+            .store
+            .end_session(&id_hash)
+            .await
+            .map_err(store_error)?;
+        return Ok(None);
+    }
+    if session::needs_touch(session.last_seen_at, now) {
+        state
+            .store
+            .touch_session(&id_hash, now)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(Some((session, user)))
 }
 
-fn login_form(
-    state: &AppState,
-    jar: CookieJar,
-    request: &AuthorizeRequest,
-    query: &str,
-    username: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    // Double-submit CSRF token: the form carries the cookie's value, which another site can
-    // neither read nor set.
+/// The CSRF cookie's value, set if missing. Double-submit: the form carries the cookie's value,
+/// which another site can neither read nor set.
+pub(super) fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     let csrf = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_owned())
@@ -189,6 +395,19 @@ fn login_form(
         state.config.secure_cookies,
         None,
     ));
+    (jar, csrf)
+}
+
+fn login_form(
+    state: &AppState,
+    jar: CookieJar,
+    request: &AuthorizeRequest,
+    query: &str,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let (jar, csrf) = csrf_cookie(state, jar);
     let html = pages::login(&request.client_id, query, &csrf, username, error);
     (jar, pages::respond(status, html)).into_response()
 }
@@ -233,7 +452,7 @@ fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> Refusal {
     }
 }
 
-fn refuse(state: &AppState, refusal: Refusal) -> Response {
+pub(super) fn refuse(state: &AppState, refusal: Refusal) -> Response {
     match refusal {
         Refusal::Page(e) => {
             let status = match e {
@@ -268,7 +487,7 @@ fn refuse(state: &AppState, refusal: Refusal) -> Response {
 }
 
 /// A 303 to `uri` with `params` added to its query (keeping any query it has).
-fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
+pub(super) fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     match url::Url::parse(uri) {
         Ok(mut u) => {
             u.query_pairs_mut().extend_pairs(params);

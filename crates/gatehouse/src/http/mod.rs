@@ -2,16 +2,21 @@
 //! [`AppState`], errors turned into responses in one place (`error`).
 
 mod authorize;
+mod client_auth;
 mod discovery;
 pub mod error;
 mod pages;
 mod token;
 mod userinfo;
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -21,7 +26,7 @@ use crate::auth::passwords::Passwords;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
-use crate::store::Store;
+use crate::store::{AuditRecord, Store};
 
 /// Largest request body accepted: forms and tokens are small.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -53,6 +58,33 @@ impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
+
+    /// Appends to the audit log. The operation it describes is done already, so a failure here
+    /// is logged, not turned into an error response.
+    pub async fn audit(&self, record: AuditRecord) {
+        if let Err(e) = self.store.record(record).await {
+            tracing::error!(error = %e, "could not write an audit record");
+        }
+    }
+}
+
+/// The address of the peer that sent the request, when the server was started with connect
+/// info (`into_make_service_with_connect_info`); `None` in tests that call the router directly.
+/// It keys the failed-login counters and goes into the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 /// The whole application, without a socket: tests call it with `oneshot`.
@@ -65,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .route("/jwks.json", get(discovery::jwks))
         .route("/authorize", get(authorize::authorize))
         .route("/login", post(authorize::login))
+        .route("/consent", post(authorize::consent))
         .route("/token", post(token::token))
         .route(
             "/userinfo",

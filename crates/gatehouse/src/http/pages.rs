@@ -1,5 +1,5 @@
-//! The two pages gatehouse shows people: the login form and an error page. Plain, accessible
-//! HTML with inline styles and no external assets.
+//! The pages gatehouse shows people: login, consent, logout confirmation, signed out, and
+//! errors. Plain, accessible HTML with inline styles and no external assets.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -27,7 +27,8 @@ h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-w
 input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #8a93a6;border-radius:.3rem}\
 input:focus{outline:3px solid #4d7cfe;outline-offset:1px}\
 button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:#2f5bd8;color:#fff;border:0;border-radius:.3rem;cursor:pointer}\
-.error{background:#fdecec;color:#8a1c1c;padding:.6rem;border-radius:.3rem}.muted{color:#5b6477;font-size:.9rem}";
+.error{background:#fdecec;color:#8a1c1c;padding:.6rem;border-radius:.3rem}.muted{color:#5b6477;font-size:.9rem}\
+button.secondary{background:#fff;color:#2f5bd8;border:1px solid #2f5bd8}ul{padding-left:1.2rem}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -66,6 +67,60 @@ pub fn login(
         username = escape(username),
     );
     page("Sign in", &body)
+}
+
+/// What a scope lets a client see, in words a person understands.
+fn describe_scope(scope: &str) -> &str {
+    match scope {
+        "openid" => "Know who you are",
+        "profile" => "See your name and username",
+        "email" => "See your email address",
+        "offline_access" => "Stay signed in when you are away",
+        other => other,
+    }
+}
+
+/// The consent page: what the client asks for, and a form to allow or deny it.
+pub fn consent(client_id: &str, request: &str, csrf: &str, scopes: &[&str]) -> String {
+    let items: String = scopes
+        .iter()
+        .map(|s| format!("<li>{}</li>", escape(describe_scope(s))))
+        .collect();
+    let body = format!(
+        "<h1>Allow access?</h1><p><strong>{client}</strong> would like to:</p><ul>{items}</ul>\
+         <form method=\"post\" action=\"consent\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>\
+         </form>",
+        client = escape(client_id),
+        csrf = escape(csrf),
+        request = escape(request),
+    );
+    page("Allow access?", &body)
+}
+
+/// Asks before signing out when the request cannot prove it comes from the user's application
+/// (no valid `id_token_hint`): a logout link on another site must not sign people out.
+pub fn logout_confirm(request: &str, csrf: &str) -> String {
+    let body = format!(
+        "<h1>Sign out?</h1><p>Do you want to sign out of gatehouse?</p>\
+         <form method=\"post\" action=\"logout\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <button type=\"submit\" name=\"confirm\" value=\"yes\">Sign out</button></form>",
+        csrf = escape(csrf),
+        request = escape(request),
+    );
+    page("Sign out?", &body)
+}
+
+pub fn signed_out() -> String {
+    page(
+        "Signed out",
+        "<h1>You are signed out</h1><p>You can close this window.</p>",
+    )
 }
 
 pub fn error(title: &str, detail: &str) -> String {

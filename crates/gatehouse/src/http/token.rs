@@ -3,50 +3,27 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 
-use super::AppState;
+use super::client_auth::{self, Form};
 use super::error::{TokenError, internal, no_store};
+use super::{AppState, Peer};
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::error::invalid_request;
 use crate::oidc::{OAuthError, scope, tokens};
-use crate::store::{Client, CodeRequest, Grant, NewTokens, Redeemed, Rotated};
-
-/// The form parameters, each at most once (RFC 6749 §3.2).
-struct Form(Vec<(String, String)>);
-
-impl Form {
-    fn parse(body: &[u8]) -> Result<Form, OAuthError> {
-        serde_urlencoded::from_bytes(body)
-            .map(Form)
-            .map_err(|_| invalid_request("the body must be application/x-www-form-urlencoded"))
-    }
-
-    fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
-        let mut values = self
-            .0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str());
-        match (values.next(), values.next()) {
-            (None, _) => Ok(None),
-            (Some(v), None) => Ok(Some(v).filter(|v| !v.is_empty())),
-            (Some(_), Some(_)) => Err(invalid_request(format!("the {name} parameter is repeated"))),
-        }
-    }
-
-    fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)?
-            .ok_or_else(|| invalid_request(format!("the {name} parameter is missing")))
-    }
-}
+use crate::store::{
+    AuditRecord, Client, ClientToken, CodeRequest, Grant, NewTokens, Redeemed, Rotated,
+};
 
 /// POST /token
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match grant(&state, &headers, &body).await {
+pub async fn token(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match grant(&state, peer, &headers, &body).await {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(
@@ -59,92 +36,28 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     }
 }
 
-async fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, TokenError> {
-    let basic = basic_credentials(headers);
-    let basic_auth = basic.is_some();
-    let with_basic = |error: OAuthError| TokenError { error, basic_auth };
-    let form = Form::parse(body).map_err(with_basic)?;
-    let client = authenticate(state, basic, &form)
-        .await
-        .map_err(with_basic)?;
-    match form.get("grant_type").map_err(with_basic)? {
-        Some("authorization_code") => authorization_code(state, &client, &form).await,
-        Some("refresh_token") => refresh_token(state, &client, &form).await,
+async fn grant(
+    state: &AppState,
+    peer: Peer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, TokenError> {
+    let (client, form) = client_auth::authenticated(state, headers, body).await?;
+    let cx = Context {
+        state,
+        client: &client,
+        form: &form,
+        peer,
+    };
+    match form.get("grant_type")? {
+        Some("authorization_code") => authorization_code(cx).await,
+        Some("refresh_token") => refresh_token(cx).await,
+        Some("client_credentials") => client_credentials(cx).await,
         Some(other) => Err(OAuthError::UnsupportedGrantType(format!(
             "grant_type {other:?} is not supported"
         ))
         .into()),
         None => Err(invalid_request("the grant_type parameter is missing").into()),
-    }
-}
-
-/// RFC 6749 §2.3.1: `Authorization: Basic base64(urlencode(id):urlencode(secret))`.
-/// `Some(Err)` when the header is there but malformed.
-fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), OAuthError>> {
-    let value = headers.get(header::AUTHORIZATION)?;
-    let malformed = || OAuthError::InvalidClient("malformed Basic authorization header".into());
-    let parse = || -> Result<(String, String), OAuthError> {
-        let value = value.to_str().map_err(|_| malformed())?;
-        let (scheme, encoded) = value.split_once(' ').ok_or_else(malformed)?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(malformed());
-        }
-        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-        let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-        let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-        let unescape = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        Ok((unescape(id), unescape(secret)))
-    };
-    Some(parse())
-}
-
-/// Client authentication: `client_secret_basic`, `client_secret_post`, or `none` for public
-/// clients. Exactly one method per request (RFC 6749 §2.3).
-async fn authenticate(
-    state: &AppState,
-    basic: Option<Result<(String, String), OAuthError>>,
-    form: &Form,
-) -> Result<Client, OAuthError> {
-    let form_id = form.get("client_id")?;
-    let form_secret = form.get("client_secret")?;
-    let (client_id, secret) = match basic {
-        Some(credentials) => {
-            let (id, secret) = credentials?;
-            if form_secret.is_some() {
-                return Err(invalid_request(
-                    "use one client authentication method, not two",
-                ));
-            }
-            if form_id.is_some_and(|f| f != id) {
-                return Err(invalid_request(
-                    "client_id differs from the authenticated client",
-                ));
-            }
-            (id, Some(secret))
-        }
-        None => {
-            let id = form_id.ok_or_else(|| {
-                OAuthError::InvalidClient("client authentication is missing".into())
-            })?;
-            (id.to_owned(), form_secret.map(str::to_owned))
-        }
-    };
-    let unknown = || OAuthError::InvalidClient("client authentication failed".into());
-    let client = state
-        .store
-        .client(&client_id)
-        .await
-        .map_err(super::error::store_error)?
-        .ok_or_else(unknown)?;
-    match (&client.secret_hash, secret) {
-        (Some(hash), Some(secret)) if tokens::matches(&secret, hash) => Ok(client),
-        (None, None) => Ok(client),
-        _ => Err(unknown()),
     }
 }
 
@@ -160,11 +73,33 @@ fn new_tokens(state: &AppState, client: &Client, now: i64) -> (String, Option<St
     (access, refresh, stored)
 }
 
-async fn authorization_code(
-    state: &AppState,
-    client: &Client,
-    form: &Form,
-) -> Result<Response, TokenError> {
+/// What every grant works with.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    state: &'a AppState,
+    client: &'a Client,
+    form: &'a Form,
+    peer: Peer,
+}
+
+impl Context<'_> {
+    async fn audit(&self, kind: &str, actor: String, subject: Option<&str>, detail: String) {
+        let record = AuditRecord::new(self.state.now(), kind, actor)
+            .client(&self.client.client_id)
+            .subject(subject)
+            .ip(self.peer.0)
+            .detail(detail);
+        self.state.audit(record).await;
+    }
+}
+
+async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
+    let Context {
+        state,
+        client,
+        form,
+        ..
+    } = cx;
     if !client.allows_grant("authorization_code") {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the authorization_code grant".into(),
@@ -187,6 +122,7 @@ async fn authorization_code(
             } else {
                 None
             };
+            issued(cx, &grant, "authorization_code").await;
             Ok(respond(state, &grant, access, refresh, id_token))
         }
         Redeemed::Invalid => Err(OAuthError::InvalidGrant(
@@ -195,16 +131,20 @@ async fn authorization_code(
         .into()),
         Redeemed::Replayed => {
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
+            metrics::counter!("gatehouse_code_replays_total").increment(1);
+            cx.audit("code.replayed", format!("client:{}", client.client_id), None, "the tokens issued with it are revoked".into()).await;
             Err(OAuthError::InvalidGrant("the code was already used; the tokens issued with it are revoked".into()).into())
         }
     }
 }
 
-async fn refresh_token(
-    state: &AppState,
-    client: &Client,
-    form: &Form,
-) -> Result<Response, TokenError> {
+async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
+    let Context {
+        state,
+        client,
+        form,
+        ..
+    } = cx;
     if !client.allows_grant("refresh_token") {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the refresh_token grant".into(),
@@ -234,7 +174,10 @@ async fn refresh_token(
     {
         // OpenID Connect Core §12.2 lets a refresh response omit the ID token: no signature
         // is spent on it.
-        Rotated::Issued(grant) => Ok(respond(state, &grant, access, refresh, None)),
+        Rotated::Issued(grant) => {
+            issued(cx, &grant, "refresh_token").await;
+            Ok(respond(state, &grant, access, refresh, None))
+        }
         Rotated::Invalid => Err(OAuthError::InvalidGrant(
             "the refresh token is invalid, expired or revoked".into(),
         )
@@ -245,12 +188,94 @@ async fn refresh_token(
         .into()),
         Rotated::Reused => {
             tracing::warn!(client_id = %client.client_id, "refresh token reused; its family is revoked");
+            metrics::counter!("gatehouse_refresh_reuse_detected_total").increment(1);
+            cx.audit(
+                "token.reuse_detected",
+                format!("client:{}", client.client_id),
+                None,
+                "a rotated refresh token was presented; its family is revoked".into(),
+            )
+            .await;
             Err(OAuthError::InvalidGrant(
                 "the refresh token was already used; its family is revoked".into(),
             )
             .into())
         }
     }
+}
+
+/// RFC 6749 §4.4: a confidential client asks for a token for itself, within the scopes it was
+/// registered with. No refresh token (§4.4.3) and no ID token: there is no user.
+async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
+    let Context {
+        state,
+        client,
+        form,
+        ..
+    } = cx;
+    if client.is_public() || !client.allows_grant("client_credentials") {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the client_credentials grant".into(),
+        )
+        .into());
+    }
+    let requested = form.get("scope")?;
+    if requested.is_some_and(|s| !scope::is_valid_syntax(s)) {
+        return Err(OAuthError::InvalidScope("the scope parameter is malformed".into()).into());
+    }
+    let granted = scope::for_client(requested, &client.scopes)
+        .map_err(|refusal| OAuthError::InvalidScope(refusal.to_string()))?;
+    if granted.is_empty() {
+        return Err(OAuthError::InvalidScope(
+            "this client has no scope it may hold for itself".into(),
+        )
+        .into());
+    }
+    let now = state.now();
+    let access = tokens::generate();
+    state
+        .store
+        .create_client_token(ClientToken {
+            token_hash: tokens::hash(&access),
+            client_id: client.client_id.clone(),
+            scope: granted.clone(),
+            created_at: now,
+            expires_at: now + state.config.access_token_ttl,
+        })
+        .await?;
+    metrics::counter!("gatehouse_tokens_issued_total", "grant" => "client_credentials")
+        .increment(1);
+    cx.audit(
+        "token.issued",
+        format!("client:{}", client.client_id),
+        None,
+        format!("grant=client_credentials scope={granted}"),
+    )
+    .await;
+    Ok(no_store(
+        Json(serde_json::json!({
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": state.config.access_token_ttl,
+            "scope": granted,
+        }))
+        .into_response(),
+    ))
+}
+
+/// Counts and records tokens issued to a user's grant.
+async fn issued(cx: Context<'_>, grant: &Grant, how: &'static str) {
+    metrics::counter!("gatehouse_tokens_issued_total", "grant" => how).increment(1);
+    cx.audit(
+        "token.issued",
+        format!("user:{}", grant.user.id),
+        Some(&grant.user.username),
+        format!(
+            "grant={how} scope={} family={}",
+            grant.scope, grant.family_id
+        ),
+    )
+    .await;
 }
 
 async fn id_token(

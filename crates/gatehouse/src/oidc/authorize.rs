@@ -43,6 +43,8 @@ pub enum Prompt {
     None,
     /// Ask for the password even if a session exists.
     Login,
+    /// Ask for consent even if it was given before.
+    Consent,
 }
 
 /// A validated authorization request.
@@ -154,6 +156,11 @@ fn rest(
             "no scope requested; ask for at least openid".into(),
         ));
     }
+    if let Some(s) = scopes.iter().find(|s| scope::CLIENT_ONLY.contains(s)) {
+        return Err(OAuthError::InvalidScope(format!(
+            "scope {s:?} is granted only to a client for itself (client_credentials)"
+        )));
+    }
 
     let challenge = params.one("code_challenge")?;
     let method = params.one("code_challenge_method")?;
@@ -195,6 +202,7 @@ fn rest(
         None => None,
         Some("none") => Some(Prompt::None),
         Some("login") => Some(Prompt::Login),
+        Some("consent") => Some(Prompt::Consent),
         Some(p) => {
             let values: Vec<&str> = p.split(' ').collect();
             if values.contains(&"none") && values.len() > 1 {
@@ -203,7 +211,7 @@ fn rest(
                 ));
             }
             return Err(invalid_request(format!(
-                "prompt {p:?} is not supported; use none or login"
+                "prompt {p:?} is not supported; use none, login or consent"
             )));
         }
     };
@@ -253,7 +261,8 @@ mod tests {
             secret_hash: (!public).then(|| "h".into()),
             redirect_uris: vec!["https://app.example/cb".into()],
             post_logout_redirect_uris: vec![],
-            scopes: ["openid", "profile", "email", "offline_access"]
+            // `admin` is registered, yet never granted through this endpoint.
+            scopes: ["openid", "profile", "email", "offline_access", "admin"]
                 .map(String::from)
                 .to_vec(),
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
@@ -359,8 +368,9 @@ mod tests {
                 true,
                 "redirect:invalid_request:xyz",
             ),
+            (&[("prompt", "consent")], true, "ok"),
             (
-                &[("prompt", "consent")],
+                &[("prompt", "select_account")],
                 true,
                 "redirect:invalid_request:xyz",
             ),

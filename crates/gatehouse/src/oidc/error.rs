@@ -24,6 +24,10 @@ pub enum OAuthError {
     AccessDenied(String),
     /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must log in.
     LoginRequired(String),
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must consent.
+    ConsentRequired(String),
+    /// RFC 7009 §2.2.1: the server cannot revoke this type of token.
+    UnsupportedTokenType(String),
     /// RFC 6750 §3.1: the bearer token is invalid.
     InvalidToken(String),
     /// RFC 6749 §5.2: the server is overloaded; try again.
@@ -45,6 +49,8 @@ impl OAuthError {
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::AccessDenied(_) => "access_denied",
             OAuthError::LoginRequired(_) => "login_required",
+            OAuthError::ConsentRequired(_) => "consent_required",
+            OAuthError::UnsupportedTokenType(_) => "unsupported_token_type",
             OAuthError::InvalidToken(_) => "invalid_token",
             OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
             OAuthError::ServerError(_) => "server_error",
@@ -63,6 +69,8 @@ impl OAuthError {
             | OAuthError::InvalidScope(d)
             | OAuthError::AccessDenied(d)
             | OAuthError::LoginRequired(d)
+            | OAuthError::ConsentRequired(d)
+            | OAuthError::UnsupportedTokenType(d)
             | OAuthError::InvalidToken(d)
             | OAuthError::TemporarilyUnavailable(d)
             | OAuthError::ServerError(d) => d,

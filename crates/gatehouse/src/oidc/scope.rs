@@ -1,7 +1,60 @@
 //! Scopes (RFC 6749 §3.3): space-delimited, order-insensitive.
 
 /// The scopes gatehouse knows.
-pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access", "admin"];
+
+/// Scopes that only make sense with a user: never granted to a client acting for itself.
+pub const USER_ONLY: &[&str] = &["openid", "offline_access"];
+
+/// Scopes a client gets only for itself (`client_credentials`), never on a user's behalf: the
+/// admin API acts with the server's full authority, which no user consent can hand out.
+pub const CLIENT_ONLY: &[&str] = &["admin"];
+
+/// Why a requested scope is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeRefusal<'a> {
+    Unknown(&'a str),
+    NotAllowed(&'a str),
+    NotForThisGrant(&'a str),
+}
+
+impl std::fmt::Display for ScopeRefusal<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScopeRefusal::Unknown(s) => write!(f, "scope {s:?} is unknown"),
+            ScopeRefusal::NotAllowed(s) => write!(f, "scope {s:?} is not allowed for this client"),
+            ScopeRefusal::NotForThisGrant(s) => write!(f, "scope {s:?} cannot be granted this way"),
+        }
+    }
+}
+
+/// The scope of a `client_credentials` token (RFC 6749 §4.4.2): what was asked for, or when
+/// nothing was, every registered scope a client may hold for itself.
+pub fn for_client<'a>(
+    requested: Option<&'a str>,
+    allowed: &'a [String],
+) -> Result<String, ScopeRefusal<'a>> {
+    let Some(requested) = requested else {
+        let all: Vec<&str> = allowed
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !USER_ONLY.contains(s))
+            .collect();
+        return Ok(all.join(" "));
+    };
+    for s in parse(requested) {
+        if !SUPPORTED.contains(&s) {
+            return Err(ScopeRefusal::Unknown(s));
+        }
+        if !allowed.iter().any(|a| a == s) {
+            return Err(ScopeRefusal::NotAllowed(s));
+        }
+        if USER_ONLY.contains(&s) {
+            return Err(ScopeRefusal::NotForThisGrant(s));
+        }
+    }
+    Ok(normalize(requested))
+}
 
 /// The scopes of a space-delimited string, without duplicates, in order of first appearance.
 pub fn parse(s: &str) -> Vec<&str> {
@@ -92,8 +145,8 @@ mod tests {
             "not allowed for this client"
         );
         assert_eq!(
-            check("openid admin", &allowed(&["openid", "admin"])),
-            Err("admin"),
+            check("openid root", &allowed(&["openid", "root"])),
+            Err("root"),
             "unknown to the server"
         );
     }
@@ -104,6 +157,26 @@ mod tests {
         assert!(is_subset("profile openid", "openid profile"));
         assert!(!is_subset("openid email", "openid profile"));
         assert!(is_subset("", "openid"));
+    }
+
+    #[test]
+    fn client_credentials_scopes() {
+        let client = allowed(&["openid", "profile", "admin", "offline_access"]);
+        assert_eq!(for_client(None, &client), Ok("profile admin".into()));
+        assert_eq!(for_client(Some("admin"), &client), Ok("admin".into()));
+        assert_eq!(
+            for_client(Some("admin openid"), &client),
+            Err(ScopeRefusal::NotForThisGrant("openid"))
+        );
+        assert_eq!(
+            for_client(Some("email"), &client),
+            Err(ScopeRefusal::NotAllowed("email"))
+        );
+        assert_eq!(
+            for_client(Some("root"), &client),
+            Err(ScopeRefusal::Unknown("root"))
+        );
+        assert_eq!(for_client(None, &allowed(&["openid"])), Ok(String::new()));
     }
 
     #[test]

@@ -287,6 +287,40 @@ pub struct AuditRecord {
     pub detail: Option<String>,
 }
 
+impl AuditRecord {
+    pub fn new(at: UnixTime, kind: &str, actor: impl Into<String>) -> Self {
+        AuditRecord {
+            at,
+            kind: kind.to_owned(),
+            actor: actor.into(),
+            subject: None,
+            client_id: None,
+            ip: None,
+            detail: None,
+        }
+    }
+
+    pub fn subject<S: Into<String>>(mut self, subject: Option<S>) -> Self {
+        self.subject = subject.map(Into::into);
+        self
+    }
+
+    pub fn client(mut self, client_id: &str) -> Self {
+        self.client_id = Some(client_id.to_owned());
+        self
+    }
+
+    pub fn ip(mut self, ip: Option<std::net::IpAddr>) -> Self {
+        self.ip = ip.map(|ip| ip.to_string());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
 /// A stored audit record with its position in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {

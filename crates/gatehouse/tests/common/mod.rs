@@ -31,6 +31,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         id_token_ttl: 3600,
         refresh_token_ttl: 86400,
         session_ttl: 3600,
+        session_idle_timeout: 1800,
         password_hash_concurrency: Some(2),
     }
 }
@@ -65,12 +66,15 @@ impl TestServer {
         let state = AppState::new(Arc::clone(&store), config, Arc::new(SystemClock));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
+            axum::serve(
+                listener,
+                app(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
         });
         TestServer {
             base: format!("http://{addr}"),

@@ -1,0 +1,128 @@
+//! Client authentication at the token, introspection and revocation endpoints
+//! (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`, or `none` for a public client.
+
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::AppState;
+use super::error::TokenError;
+use crate::oidc::error::invalid_request;
+use crate::oidc::{OAuthError, tokens};
+use crate::store::Client;
+
+/// The form parameters, each at most once (RFC 6749 §3.2).
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
+        serde_urlencoded::from_bytes(body)
+            .map(Form)
+            .map_err(|_| invalid_request("the body must be application/x-www-form-urlencoded"))
+    }
+
+    pub fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(v), None) => Ok(Some(v).filter(|v| !v.is_empty())),
+            (Some(_), Some(_)) => Err(invalid_request(format!("the {name} parameter is repeated"))),
+        }
+    }
+
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name)?
+            .ok_or_else(|| invalid_request(format!("the {name} parameter is missing")))
+    }
+}
+
+/// Parses the form and authenticates the client that sent it; failures are shaped for the
+/// endpoint's error response (a 401 with `WWW-Authenticate` when Basic was tried).
+pub async fn authenticated(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Client, Form), TokenError> {
+    let basic = basic_credentials(headers);
+    let basic_auth = basic.is_some();
+    let with_basic = |error: OAuthError| TokenError { error, basic_auth };
+    let form = Form::parse(body).map_err(with_basic)?;
+    let client = authenticate(state, basic, &form)
+        .await
+        .map_err(with_basic)?;
+    Ok((client, form))
+}
+
+/// RFC 6749 §2.3.1: `Authorization: Basic base64(urlencode(id):urlencode(secret))`.
+/// `Some(Err)` when the header is there but malformed.
+pub fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), OAuthError>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    let malformed = || OAuthError::InvalidClient("malformed Basic authorization header".into());
+    let parse = || -> Result<(String, String), OAuthError> {
+        let value = value.to_str().map_err(|_| malformed())?;
+        let (scheme, encoded) = value.split_once(' ').ok_or_else(malformed)?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(malformed());
+        }
+        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+        let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+        let unescape = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        Ok((unescape(id), unescape(secret)))
+    };
+    Some(parse())
+}
+
+/// Client authentication: `client_secret_basic`, `client_secret_post`, or `none` for public
+/// clients. Exactly one method per request (RFC 6749 §2.3).
+async fn authenticate(
+    state: &AppState,
+    basic: Option<Result<(String, String), OAuthError>>,
+    form: &Form,
+) -> Result<Client, OAuthError> {
+    let form_id = form.get("client_id")?;
+    let form_secret = form.get("client_secret")?;
+    let (client_id, secret) = match basic {
+        Some(credentials) => {
+            let (id, secret) = credentials?;
+            if form_secret.is_some() {
+                return Err(invalid_request(
+                    "use one client authentication method, not two",
+                ));
+            }
+            if form_id.is_some_and(|f| f != id) {
+                return Err(invalid_request(
+                    "client_id differs from the authenticated client",
+                ));
+            }
+            (id, Some(secret))
+        }
+        None => {
+            let id = form_id.ok_or_else(|| {
+                OAuthError::InvalidClient("client authentication is missing".into())
+            })?;
+            (id.to_owned(), form_secret.map(str::to_owned))
+        }
+    };
+    let unknown = || OAuthError::InvalidClient("client authentication failed".into());
+    let client = state
+        .store
+        .client(&client_id)
+        .await
+        .map_err(super::error::store_error)?
+        .ok_or_else(unknown)?;
+    match (&client.secret_hash, secret) {
+        (Some(hash), Some(secret)) if tokens::matches(&secret, hash) => Ok(client),
+        (None, None) => Ok(client),
+        _ => Err(unknown()),
+    }
+}
