@@ -3,154 +3,15 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use axum::response::Response;
 use base64::Engine as _;
-use common::{
-    PASSWORD, REDIRECT, add_client, add_public_client, add_user, hidden_input, state_with_clock,
-};
-use gatehouse::clock::FixedClock;
+use common::oneshot::*;
+use common::{PASSWORD, REDIRECT, add_user, hidden_input};
+use gatehouse::app;
 use gatehouse::oidc::tokens;
-use gatehouse::{AppState, app};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
-
-const T0: i64 = 1_800_000_000;
-const CHALLENGE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-struct Fixture {
-    state: AppState,
-    clock: FixedClock,
-    secret: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let clock = FixedClock::at(T0);
-    let (state, dir) = state_with_clock(Arc::new(clock.clone())).await;
-    add_user(state.store.as_ref(), "ada").await;
-    let secret = add_client(state.store.as_ref(), "web").await;
-    add_public_client(state.store.as_ref(), "spa").await;
-    Fixture {
-        state,
-        clock,
-        secret,
-        _dir: dir,
-    }
-}
-
-async fn send(f: &Fixture, req: Request<Body>) -> Response {
-    app(f.state.clone()).oneshot(req).await.unwrap()
-}
-
-async fn body_text(r: Response) -> String {
-    String::from_utf8(
-        axum::body::to_bytes(r.into_body(), 1 << 20)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap()
-}
-
-async fn json(r: Response) -> serde_json::Value {
-    serde_json::from_str(&body_text(r).await).unwrap()
-}
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap()
-}
-
-fn form(uri: &str) -> axum::http::request::Builder {
-    Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs).unwrap()
-}
-
-fn authorize_uri(client_id: &str, extra: &str) -> String {
-    format!(
-        "/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid&state=st&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"
-    )
-}
-
-fn location(r: &Response) -> HashMap<String, String> {
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let loc = r.headers()[header::LOCATION].to_str().unwrap();
-    assert!(loc.starts_with(REDIRECT), "{loc}");
-    url::Url::parse(loc)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
-fn cookies(r: &Response) -> String {
-    r.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Opens the login form of `authorize` and posts `username` and `password` through it.
-async fn post_login(f: &Fixture, authorize: &str, username: &str, password: &str) -> Response {
-    let page = send(f, get(authorize)).await;
-    assert_eq!(page.status(), StatusCode::OK, "the login form");
-    let cookie = cookies(&page);
-    let html = body_text(page).await;
-    let body = encode(&[
-        ("username", username),
-        ("password", password),
-        ("csrf", &hidden_input(&html, "csrf")),
-        ("request", &hidden_input(&html, "request")),
-    ]);
-    send(
-        f,
-        form("/login")
-            .header(header::COOKIE, cookie)
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
-}
-
-/// Signs in through the form and returns the code.
-async fn code(f: &Fixture, client_id: &str) -> String {
-    let r = post_login(f, &authorize_uri(client_id, ""), "ada", PASSWORD).await;
-    location(&r)["code"].clone()
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
-
-async fn exchange(f: &Fixture, code: &str, verifier: &str, redirect: &str) -> Response {
-    let body = encode(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect),
-        ("code_verifier", verifier),
-    ]);
-    send(
-        f,
-        form("/token")
-            .header(header::AUTHORIZATION, basic("web", &f.secret))
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
-}
 
 #[tokio::test]
 async fn an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected() {

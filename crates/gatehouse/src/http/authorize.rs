@@ -302,7 +302,7 @@ async fn needs_consent(
     Ok(!given.is_some_and(|g| scope::is_subset(&request.scope, &g)))
 }
 
-fn csrf_ok(jar: &CookieJar, presented: &str) -> bool {
+pub(super) fn csrf_ok(jar: &CookieJar, presented: &str) -> bool {
     jar.get(CSRF_COOKIE)
         .is_some_and(|c| !presented.is_empty() && tokens::constant_time_eq(c.value(), presented))
 }

@@ -5,6 +5,8 @@ mod authorize;
 mod client_auth;
 mod discovery;
 pub mod error;
+mod introspect;
+mod logout;
 mod pages;
 mod token;
 mod userinfo;
@@ -99,6 +101,12 @@ pub fn app(state: AppState) -> Router {
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
         .route("/token", post(token::token))
+        .route("/introspect", post(introspect::introspect))
+        .route("/revoke", post(introspect::revoke))
+        .route(
+            "/logout",
+            get(logout::logout).post(logout::logout_confirmed),
+        )
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

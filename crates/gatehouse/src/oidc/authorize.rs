@@ -26,7 +26,7 @@ impl Params {
     }
 
     /// RFC 6749 §3.1: parameters must not be repeated; empty ones count as absent.
-    fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+    pub fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
         match self.0.get(name).map(Vec::as_slice) {
             None => Ok(None),
             Some([v]) if v.is_empty() => Ok(None),

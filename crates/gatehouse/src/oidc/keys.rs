@@ -10,8 +10,8 @@ use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
     RSAKeyParameters, RSAKeyType,
 };
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde::Serialize;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::store::SigningKey;
@@ -24,6 +24,59 @@ pub enum KeyError {
     Unusable(String, String),
     #[error("signing failed: {0}")]
     Sign(String),
+}
+
+/// Why an `id_token_hint` was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the id_token_hint is not an ID token this server issued: {0}")]
+pub struct HintError(pub String);
+
+/// Who an `id_token_hint` names (OpenID Connect RP-Initiated Logout 1.0 §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    pub sub: String,
+    pub audiences: Vec<String>,
+}
+
+/// Verifies an `id_token_hint` against the published keys and the issuer. An expired token is
+/// still a good hint (RP-Initiated Logout §2: the OP should accept it), so only the signature,
+/// `iss`, `sub` and `aud` are checked.
+pub fn verify_hint(token: &str, jwks: &JwkSet, issuer: &str) -> Result<Hint, HintError> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Audience {
+        One(String),
+        Many(Vec<String>),
+    }
+    #[derive(Deserialize)]
+    struct Claims {
+        sub: String,
+        aud: Audience,
+    }
+    let bad = |e: &dyn std::fmt::Display| HintError(e.to_string());
+    let header = jsonwebtoken::decode_header(token).map_err(|e| bad(&e))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(HintError(format!("unexpected alg {:?}", header.alg)));
+    }
+    let kid = header.kid.ok_or_else(|| HintError("no kid".into()))?;
+    let jwk = jwks
+        .find(&kid)
+        .ok_or_else(|| HintError(format!("unknown kid {kid}")))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(&e))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| bad(&e))?;
+    let audiences = match data.claims.aud {
+        Audience::One(a) => vec![a],
+        Audience::Many(v) => v,
+    };
+    Ok(Hint {
+        sub: data.claims.sub,
+        audiences,
+    })
 }
 
 /// A new RS256 key, created at `now`.
@@ -148,6 +201,50 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn an_id_token_hint_is_verified_but_may_be_expired() {
+        let key = generate_rs256(1000).unwrap();
+        let set = jwks(std::slice::from_ref(&key)).unwrap();
+        let signer = Signer::new(&key).unwrap();
+        let sign = |claims: serde_json::Value| signer.sign(&claims).unwrap();
+        let iss = "https://sso.example";
+
+        let expired = sign(serde_json::json!({"iss": iss, "sub": "u1", "aud": "app", "exp": 1}));
+        let hint = verify_hint(&expired, &set, iss).unwrap();
+        assert_eq!(
+            hint,
+            Hint {
+                sub: "u1".into(),
+                audiences: vec!["app".into()]
+            }
+        );
+        let many = sign(serde_json::json!({"iss": iss, "sub": "u1", "aud": ["a", "b"], "exp": 1}));
+        assert_eq!(verify_hint(&many, &set, iss).unwrap().audiences, ["a", "b"]);
+
+        let refused = [
+            sign(
+                serde_json::json!({"iss": "https://evil.example", "sub": "u1", "aud": "app", "exp": 1}),
+            ),
+            sign(serde_json::json!({"iss": iss, "aud": "app", "exp": 1})),
+            "not.a.jwt".to_owned(),
+            String::new(),
+            // Signed by a key this server does not publish.
+            Signer::new(&generate_rs256(0).unwrap())
+                .unwrap()
+                .sign(&serde_json::json!({"iss": iss, "sub": "u1", "aud": "app", "exp": 1}))
+                .unwrap(),
+        ];
+        for token in refused {
+            assert!(verify_hint(&token, &set, iss).is_err(), "{token}");
+        }
+        // An unsigned token with the right kid is refused.
+        let parts: Vec<&str> = expired.split('.').collect();
+        let none_header =
+            URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"none\",\"kid\":\"{}\"}}", key.kid));
+        let unsigned = format!("{none_header}.{}.", parts[1]);
+        assert!(verify_hint(&unsigned, &set, iss).is_err());
     }
 
     #[test]

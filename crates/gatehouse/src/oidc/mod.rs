@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod claims;
 pub mod error;
 pub mod keys;
+pub mod logout;
 pub mod pkce;
 pub mod redirect;
 pub mod scope;

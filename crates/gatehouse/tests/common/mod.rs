@@ -2,6 +2,8 @@
 //! HTML form, and users and clients created through the store.
 #![allow(dead_code)]
 
+pub mod oneshot;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -125,6 +127,28 @@ pub async fn add_client(store: &dyn Store, client_id: &str) -> String {
         .create_client(client(client_id, Some(tokens::hash(&secret))))
         .await
         .unwrap();
+    secret
+}
+
+/// A confidential client that is not first-party: users see the consent page. Logout may
+/// return to `REDIRECT` with `/bye`. Returns its secret.
+pub async fn add_third_party_client(store: &dyn Store, client_id: &str) -> String {
+    let secret = tokens::generate();
+    let mut c = client(client_id, Some(tokens::hash(&secret)));
+    c.first_party = false;
+    c.post_logout_redirect_uris = vec![format!("{REDIRECT}/bye")];
+    store.create_client(c).await.unwrap();
+    secret
+}
+
+/// A client that only acts for itself (`client_credentials`) with `scopes`. Returns its secret.
+pub async fn add_service_client(store: &dyn Store, client_id: &str, scopes: &[&str]) -> String {
+    let secret = tokens::generate();
+    let mut c = client(client_id, Some(tokens::hash(&secret)));
+    c.redirect_uris = vec![];
+    c.grant_types = vec!["client_credentials".into()];
+    c.scopes = scopes.iter().map(|s| s.to_string()).collect();
+    store.create_client(c).await.unwrap();
     secret
 }
 

@@ -1,0 +1,117 @@
+//! `/introspect` (RFC 7662) and `/revoke` (RFC 7009): a client asks about, or withdraws, a
+//! token it holds. Both require client authentication, and a client only ever sees or
+//! touches its own tokens: another client's token is answered exactly like an unknown one.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::client_auth;
+use super::error::{TokenError, no_store};
+use super::{AppState, Peer};
+use crate::oidc::{OAuthError, tokens};
+use crate::store::{AuditRecord, Revocation, TokenKind};
+
+/// POST /introspect
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match introspection(&state, &headers, &body).await {
+        Ok(v) => no_store(Json(v).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn introspection(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Value, TokenError> {
+    let (client, form) = client_auth::authenticated(state, headers, body).await?;
+    // RFC 7662 §2.1: the endpoint must be protected; a public client proves nothing.
+    if client.is_public() {
+        return Err(OAuthError::InvalidClient(
+            "introspection requires a confidential client".into(),
+        )
+        .into());
+    }
+    let token = form.require("token")?;
+    let now = state.now();
+    let info = state
+        .store
+        .introspect(&tokens::hash(token), now)
+        .await?
+        .filter(|t| t.client_id == client.client_id);
+    let Some(info) = info else {
+        // RFC 7662 §2.2: nothing more than this for an inactive token.
+        return Ok(serde_json::json!({ "active": false }));
+    };
+    let mut body = serde_json::json!({
+        "active": true,
+        "scope": info.scope,
+        "client_id": info.client_id,
+        "exp": info.expires_at,
+        "iat": info.issued_at,
+        "iss": state.config.issuer,
+        "aud": info.client_id,
+    });
+    if info.kind == TokenKind::Access {
+        body["token_type"] = "Bearer".into();
+    }
+    match &info.user {
+        Some(user) => {
+            body["sub"] = user.id.clone().into();
+            body["username"] = user.username.clone().into();
+        }
+        // A client_credentials token acts for the client itself.
+        None => body["sub"] = info.client_id.clone().into(),
+    }
+    Ok(body)
+}
+
+/// POST /revoke
+pub async fn revoke(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match revocation(&state, peer, &headers, &body).await {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn revocation(
+    state: &AppState,
+    peer: Peer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), TokenError> {
+    // RFC 7009 §2.1: public clients may revoke their own tokens with their client_id.
+    let (client, form) = client_auth::authenticated(state, headers, body).await?;
+    let token = form.require("token")?;
+    // The hint only says where to look first (RFC 7009 §2.1); every kind is searched anyway.
+    form.get("token_type_hint")?;
+    let now = state.now();
+    let outcome = state
+        .store
+        .revoke_token(&tokens::hash(token), &client.client_id, now)
+        .await?;
+    let what = match outcome {
+        Revocation::Family => "a refresh token and its family",
+        Revocation::Access => "an access token",
+        // RFC 7009 §2.2: an invalid token is not an error; the client's goal is met.
+        Revocation::NotFound => return Ok(()),
+    };
+    let record = AuditRecord::new(now, "token.revoked", format!("client:{}", client.client_id))
+        .client(&client.client_id)
+        .ip(peer.0)
+        .detail(what);
+    state.audit(record).await;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! `/logout`, the `end_session_endpoint` (OpenID Connect RP-Initiated Logout 1.0).
+//!
+//! With a valid `id_token_hint` for the signed-in user, the session ends at once: the hint
+//! proves the request comes from an application the user signed in to. Without one, gatehouse
+//! asks first (a CSRF-protected form), so a link on any page cannot sign people out.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+
+use super::authorize::{csrf_cookie, csrf_ok, current_session, expired_form, redirect_with};
+use super::error::store_error;
+use super::{AppState, Peer, pages};
+use crate::auth::session::{self, SESSION_COOKIE};
+use crate::oidc::authorize::Params;
+use crate::oidc::logout::{self, LogoutRequest};
+use crate::oidc::{OAuthError, keys, tokens};
+use crate::store::AuditRecord;
+
+/// GET /logout
+pub async fn logout(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    requested(&state, peer, jar, &query.unwrap_or_default()).await
+}
+
+/// POST /logout: either the logout request itself, form-encoded (§2 allows POST), or the
+/// user's answer to the confirmation page, which carries `csrf` and the original request.
+pub async fn logout_confirmed(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
+    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return page_error(OAuthError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded".into(),
+        ));
+    };
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(csrf) = field("csrf") else {
+        let query = String::from_utf8_lossy(&body).into_owned();
+        return requested(&state, peer, jar, &query).await;
+    };
+    if !csrf_ok(&jar, csrf) || field("confirm") != Some("yes") {
+        return expired_form();
+    }
+    let query = field("request").unwrap_or_default().to_owned();
+    match checked(&state, &query).await {
+        Ok(request) => end(&state, peer, jar, request).await,
+        Err(e) => page_error(e),
+    }
+}
+
+async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) -> Response {
+    let request = match checked(state, query).await {
+        Ok(r) => r,
+        Err(e) => return page_error(e),
+    };
+    let now = state.now();
+    let signed_in = match current_session(state, &jar, now).await {
+        Ok(s) => s,
+        Err(e) => return page_error(e),
+    };
+    // The hint must name the user who is signed in; a hint for someone else proves nothing
+    // about this browser.
+    let proven = request
+        .hint
+        .as_ref()
+        .is_some_and(|h| signed_in.as_ref().is_none_or(|(_, u)| u.id == h.sub));
+    if proven || signed_in.is_none() {
+        return end(state, peer, jar, request).await;
+    }
+    let (jar, csrf) = csrf_cookie(state, jar);
+    let html = pages::logout_confirm(query, &csrf);
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// Parses and validates the logout request in `query`: the hint against the published keys,
+/// the client against the store.
+async fn checked(state: &AppState, query: &str) -> Result<LogoutRequest, OAuthError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
+        OAuthError::InvalidRequest("the request is not valid form-urlencoded".into())
+    })?;
+    let params = Params::from_pairs(pairs);
+    let hint = match params.one("id_token_hint")? {
+        None => None,
+        Some(token) => {
+            let jwks = state
+                .keys
+                .jwks(state.store.as_ref(), state.now())
+                .await
+                .map_err(|e| match e {
+                    crate::keyring::KeyringError::Store(e) => store_error(e),
+                    e => super::error::internal(e),
+                })?;
+            let hint = keys::verify_hint(token, &jwks, &state.config.issuer)
+                .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+            Some(hint)
+        }
+    };
+    let client = match logout::client_id(&params, hint.as_ref())? {
+        None => None,
+        Some(id) => state.store.client(&id).await.map_err(store_error)?,
+    };
+    logout::validate(&params, hint, client.as_ref())
+}
+
+/// Ends the browser's session, then sends it back to the client or shows a page.
+async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutRequest) -> Response {
+    let now = state.now();
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        let id_hash = tokens::hash(cookie.value());
+        let user = state.store.session(&id_hash, now).await.ok().flatten();
+        if let Err(e) = state.store.end_session(&id_hash).await {
+            return page_error(store_error(e));
+        }
+        if let Some((_, user)) = user {
+            let mut record = AuditRecord::new(now, "logout", format!("user:{}", user.id))
+                .subject(Some(user.username))
+                .ip(peer.0);
+            if let Some(client_id) = &request.client_id {
+                record = record.client(client_id);
+            }
+            state.audit(record).await;
+        }
+    }
+    let jar = jar.remove(session::cookie(
+        SESSION_COOKIE,
+        String::new(),
+        state.config.secure_cookies,
+        None,
+    ));
+    let response = match &request.post_logout_redirect_uri {
+        Some(uri) => {
+            let mut params = Vec::new();
+            if let Some(s) = &request.state {
+                params.push(("state", s.as_str()));
+            }
+            redirect_with(uri, &params)
+        }
+        None => pages::respond(StatusCode::OK, pages::signed_out()),
+    };
+    (jar, response).into_response()
+}
+
+fn page_error(e: OAuthError) -> Response {
+    let status = match e {
+        OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    pages::respond(
+        status,
+        pages::error(
+            "This sign-out request cannot be processed",
+            &format!("{} ({})", e.description(), e.code()),
+        ),
+    )
+}

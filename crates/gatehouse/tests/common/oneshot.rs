@@ -1,0 +1,175 @@
+//! The application through the router, without a socket, with a fixed clock: a fixture with a
+//! user `ada`, a confidential client `web` and a public client `spa`, and request helpers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use gatehouse::clock::FixedClock;
+use gatehouse::{AppState, app};
+use tower::ServiceExt;
+
+use super::{
+    PASSWORD, REDIRECT, add_client, add_public_client, add_user, hidden_input, state_with_clock,
+};
+
+pub const T0: i64 = 1_800_000_000;
+pub const CHALLENGE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct Fixture {
+    pub state: AppState,
+    pub clock: FixedClock,
+    pub secret: String,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn fixture() -> Fixture {
+    let clock = FixedClock::at(T0);
+    let (state, dir) = state_with_clock(Arc::new(clock.clone())).await;
+    add_user(state.store.as_ref(), "ada").await;
+    let secret = add_client(state.store.as_ref(), "web").await;
+    add_public_client(state.store.as_ref(), "spa").await;
+    Fixture {
+        state,
+        clock,
+        secret,
+        _dir: dir,
+    }
+}
+
+pub async fn send(f: &Fixture, req: Request<Body>) -> Response {
+    app(f.state.clone()).oneshot(req).await.unwrap()
+}
+
+pub async fn body_text(r: Response) -> String {
+    String::from_utf8(
+        axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+pub async fn json(r: Response) -> serde_json::Value {
+    serde_json::from_str(&body_text(r).await).unwrap()
+}
+
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+pub fn form(uri: &str) -> axum::http::request::Builder {
+    Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+}
+
+pub fn encode(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+pub fn authorize_uri(client_id: &str, extra: &str) -> String {
+    format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid&state=st&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}"
+    )
+}
+
+pub fn location(r: &Response) -> HashMap<String, String> {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()[header::LOCATION].to_str().unwrap();
+    assert!(loc.starts_with(REDIRECT), "{loc}");
+    url::Url::parse(loc)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+pub fn cookies(r: &Response) -> String {
+    r.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Opens the login form of `authorize` and posts `username` and `password` through it.
+pub async fn post_login(f: &Fixture, authorize: &str, username: &str, password: &str) -> Response {
+    let page = send(f, get(authorize)).await;
+    assert_eq!(page.status(), StatusCode::OK, "the login form");
+    let cookie = cookies(&page);
+    let html = body_text(page).await;
+    let body = encode(&[
+        ("username", username),
+        ("password", password),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+    ]);
+    send(
+        f,
+        form("/login")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+/// Signs in through the form and returns the code.
+pub async fn code(f: &Fixture, client_id: &str) -> String {
+    let r = post_login(f, &authorize_uri(client_id, ""), "ada", PASSWORD).await;
+    location(&r)["code"].clone()
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+pub async fn exchange(f: &Fixture, code: &str, verifier: &str, redirect: &str) -> Response {
+    let body = encode(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("code_verifier", verifier),
+    ]);
+    send(
+        f,
+        form("/token")
+            .header(header::AUTHORIZATION, basic("web", &f.secret))
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+/// A form POST to `uri` authenticated as `client_id` with HTTP Basic.
+pub async fn post_as(
+    f: &Fixture,
+    uri: &str,
+    client_id: &str,
+    secret: &str,
+    pairs: &[(&str, &str)],
+) -> Response {
+    send(
+        f,
+        form(uri)
+            .header(header::AUTHORIZATION, basic(client_id, secret))
+            .body(Body::from(encode(pairs)))
+            .unwrap(),
+    )
+    .await
+}
+
+/// Access and refresh tokens for `ada` at `web`, through the whole flow.
+pub async fn tokens_for_ada(f: &Fixture) -> (String, String, String) {
+    let r = json(exchange(f, &code(f, "web").await, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    let s = |k: &str| r[k].as_str().unwrap().to_owned();
+    (s("access_token"), s("refresh_token"), s("id_token"))
+}

@@ -1,0 +1,282 @@
+//! Introspection (RFC 7662), revocation (RFC 7009) and the client_credentials grant (RFC 6749
+//! §4.4), through the router with a fixed clock.
+
+mod common;
+
+use axum::http::{StatusCode, header};
+use common::oneshot::*;
+use common::{add_client, add_public_client, add_service_client};
+
+async fn introspect(f: &Fixture, client: &str, secret: &str, token: &str) -> serde_json::Value {
+    let r = post_as(f, "/introspect", client, secret, &[("token", token)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    json(r).await
+}
+
+async fn userinfo_status(f: &Fixture, access: &str) -> StatusCode {
+    let req = axum::http::Request::get("/userinfo")
+        .header(header::AUTHORIZATION, format!("Bearer {access}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    send(f, req).await.status()
+}
+
+#[tokio::test]
+async fn introspection_describes_active_tokens_to_their_client_only() {
+    let f = fixture().await;
+    let other_secret = add_client(f.state.store.as_ref(), "other").await;
+    let (access, refresh, _) = tokens_for_ada(&f).await;
+
+    let a = introspect(&f, "web", &f.secret, &access).await;
+    assert_eq!(a["active"], true);
+    assert_eq!(a["client_id"], "web");
+    assert_eq!(a["username"], "ada");
+    assert_eq!(a["scope"], "openid");
+    assert_eq!(a["token_type"], "Bearer");
+    assert_eq!(a["exp"], T0 + 600);
+    assert_eq!(a["iat"], T0);
+    assert!(a["sub"].as_str().is_some_and(|s| !s.is_empty()));
+
+    let r = introspect(&f, "web", &f.secret, &refresh).await;
+    assert_eq!(r["active"], true);
+    assert!(
+        r.get("token_type").is_none(),
+        "a refresh token is not a bearer token"
+    );
+
+    // Another client learns nothing, not even that the token exists.
+    let spy = introspect(&f, "other", &other_secret, &access).await;
+    assert_eq!(spy, serde_json::json!({ "active": false }));
+    let unknown = introspect(&f, "web", &f.secret, "no-such-token").await;
+    assert_eq!(unknown, serde_json::json!({ "active": false }));
+
+    // Expired tokens are inactive.
+    f.clock.advance(600);
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &access).await["active"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn introspection_needs_an_authenticated_confidential_client() {
+    let f = fixture().await;
+    let (access, _, _) = tokens_for_ada(&f).await;
+    let wrong = post_as(&f, "/introspect", "web", "wrong", &[("token", &access)]).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().contains_key(header::WWW_AUTHENTICATE));
+    assert_eq!(json(wrong).await["error"], "invalid_client");
+
+    let public = send(
+        &f,
+        form("/introspect")
+            .body(axum::body::Body::from(encode(&[
+                ("client_id", "spa"),
+                ("token", &access),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(public.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(public).await["error"], "invalid_client");
+
+    let missing = post_as(&f, "/introspect", "web", &f.secret, &[]).await;
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(missing).await["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_ends_its_family() {
+    let f = fixture().await;
+    let (access, refresh, _) = tokens_for_ada(&f).await;
+    let r = post_as(
+        &f,
+        "/revoke",
+        "web",
+        &f.secret,
+        &[("token", &refresh), ("token_type_hint", "refresh_token")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &refresh).await["active"],
+        false
+    );
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &access).await["active"],
+        false
+    );
+    assert_eq!(userinfo_status(&f, &access).await, StatusCode::UNAUTHORIZED);
+    let refreshed = post_as(
+        &f,
+        "/token",
+        "web",
+        &f.secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(json(refreshed).await["error"], "invalid_grant");
+
+    let log = f.state.store.audit_latest(10).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.record.kind == "token.revoked"),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn revoking_an_access_token_keeps_the_refresh_token() {
+    let f = fixture().await;
+    let (access, refresh, _) = tokens_for_ada(&f).await;
+    // A wrong hint does not stop the search (RFC 7009 §2.1).
+    let r = post_as(
+        &f,
+        "/revoke",
+        "web",
+        &f.secret,
+        &[("token", &access), ("token_type_hint", "refresh_token")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(userinfo_status(&f, &access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &refresh).await["active"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn another_clients_revocation_changes_nothing_and_reveals_nothing() {
+    let f = fixture().await;
+    let other_secret = add_client(f.state.store.as_ref(), "other").await;
+    let (access, refresh, _) = tokens_for_ada(&f).await;
+    for token in [&access, &refresh, &"no-such-token".to_owned()] {
+        let r = post_as(&f, "/revoke", "other", &other_secret, &[("token", token)]).await;
+        // The same 200 as for an unknown token.
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &access).await["active"],
+        true
+    );
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &refresh).await["active"],
+        true
+    );
+
+    let unauthenticated = post_as(&f, "/revoke", "other", "wrong", &[("token", &access)]).await;
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &access).await["active"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn a_public_client_may_revoke_its_own_tokens() {
+    let f = fixture().await;
+    add_public_client(f.state.store.as_ref(), "spa2").await;
+    let r = send(
+        &f,
+        form("/revoke")
+            .body(axum::body::Body::from(encode(&[
+                ("client_id", "spa2"),
+                ("token", "anything"),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn client_credentials_grants_only_registered_scopes_a_client_may_hold() {
+    let f = fixture().await;
+    let store = f.state.store.as_ref();
+    let secret = add_service_client(store, "bot", &["admin", "openid"]).await;
+
+    let r = post_as(
+        &f,
+        "/token",
+        "bot",
+        &secret,
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    let body = json(r).await;
+    assert_eq!(body["scope"], "admin", "openid needs a user: left out");
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+    let access = body["access_token"].as_str().unwrap();
+    let info = introspect(&f, "bot", &secret, access).await;
+    assert_eq!(info["active"], true);
+    assert_eq!(info["sub"], "bot");
+    assert!(info.get("username").is_none());
+    // Not a user's token: userinfo refuses it.
+    assert_ne!(userinfo_status(&f, access).await, StatusCode::OK);
+
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("scope", "admin email")], "invalid_scope"),
+        (&[("scope", "openid")], "invalid_scope"),
+        (&[("scope", "ad\"min")], "invalid_scope"),
+    ];
+    for (extra, error) in cases {
+        let mut pairs = vec![("grant_type", "client_credentials")];
+        pairs.extend_from_slice(extra);
+        let r = post_as(&f, "/token", "bot", &secret, &pairs).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{extra:?}");
+        assert_eq!(json(r).await["error"], error, "{extra:?}");
+    }
+
+    // A client not registered for the grant, and a public client, are refused.
+    let web = post_as(
+        &f,
+        "/token",
+        "web",
+        &f.secret,
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(json(web).await["error"], "unauthorized_client");
+    let spa = send(
+        &f,
+        form("/token")
+            .body(axum::body::Body::from(encode(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "spa"),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(json(spa).await["error"], "unauthorized_client");
+
+    // Revoked by its client, it stops working.
+    let r = post_as(&f, "/revoke", "bot", &secret, &[("token", access)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        introspect(&f, "bot", &secret, access).await["active"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn discovery_names_the_new_endpoints() {
+    let f = fixture().await;
+    let d = json(send(&f, get("/.well-known/openid-configuration")).await).await;
+    for (key, path) in [
+        ("introspection_endpoint", "/introspect"),
+        ("revocation_endpoint", "/revoke"),
+        ("end_session_endpoint", "/logout"),
+    ] {
+        assert_eq!(d[key], format!("{}{path}", f.state.config.issuer), "{key}");
+    }
+    assert!(
+        d["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"client_credentials".into())
+    );
+}
