@@ -1,0 +1,429 @@
+//! Consent, brute-force protection, session timeouts and logout, through the router with a
+//! fixed clock.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
+use common::oneshot::*;
+use common::{PASSWORD, REDIRECT, add_third_party_client, hidden_input};
+
+fn with_cookie(uri: &str, cookie: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// The `name=value` of the session cookie a response sets.
+fn session_cookie(r: &Response) -> String {
+    cookies(r)
+        .split("; ")
+        .find(|c| c.starts_with("gatehouse_session="))
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// Posts the consent form shown in `page` with `decision`.
+async fn decide(f: &Fixture, page: Response, session: &str, decision: &str) -> Response {
+    let cookie = format!("{session}; {}", cookies(&page));
+    let html = body_text(page).await;
+    let body = encode(&[
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+        ("decision", decision),
+    ]);
+    send(
+        f,
+        form("/consent")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_third_party_client_gets_consent_once_per_new_set_of_scopes() {
+    let f = fixture().await;
+    add_third_party_client(f.state.store.as_ref(), "partner").await;
+
+    // After the password, the consent page, not a code.
+    let page = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let session = session_cookie(&page);
+    let allowed = decide(&f, page, &session, "allow").await;
+    assert!(location(&allowed).contains_key("code"));
+
+    // The same scopes again: straight to a code. More scopes: asked again.
+    let again = send(&f, with_cookie(&authorize_uri("partner", ""), &session)).await;
+    assert!(location(&again).contains_key("code"));
+    let more = send(
+        &f,
+        with_cookie(
+            &authorize_uri("partner", "").replace("scope=openid", "scope=openid%20email"),
+            &session,
+        ),
+    )
+    .await;
+    assert_eq!(more.status(), StatusCode::OK);
+    assert!(body_text(more).await.contains("See your email address"));
+    // prompt=consent asks even for what was given; prompt=none cannot show the page.
+    let forced = send(
+        &f,
+        with_cookie(&authorize_uri("partner", "&prompt=consent"), &session),
+    )
+    .await;
+    assert_eq!(forced.status(), StatusCode::OK);
+    let silent = send(
+        &f,
+        with_cookie(
+            &authorize_uri("partner", "&prompt=none")
+                .replace("scope=openid", "scope=openid%20email"),
+            &session,
+        ),
+    )
+    .await;
+    assert_eq!(location(&silent)["error"], "consent_required");
+
+    // The first-party client never asks.
+    let first = send(&f, with_cookie(&authorize_uri("web", ""), &session)).await;
+    assert!(location(&first).contains_key("code"));
+
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    let consents = f.state.store.consents(&ada.id).await.unwrap();
+    assert_eq!(consents.len(), 1);
+    assert_eq!(
+        (consents[0].client_id.as_str(), consents[0].scope.as_str()),
+        ("partner", "openid")
+    );
+}
+
+#[tokio::test]
+async fn denying_consent_sends_access_denied_and_remembers_nothing() {
+    let f = fixture().await;
+    add_third_party_client(f.state.store.as_ref(), "partner").await;
+    let page = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
+    let session = session_cookie(&page);
+    let denied = decide(&f, page, &session, "deny").await;
+    let params = location(&denied);
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["state"], "st");
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(f.state.store.consents(&ada.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_consent_form_without_its_csrf_token_or_session_grants_nothing() {
+    let f = fixture().await;
+    add_third_party_client(f.state.store.as_ref(), "partner").await;
+    let page = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
+    let session = session_cookie(&page);
+    let csrf_cookie = cookies(&page)
+        .split("; ")
+        .filter(|c| c.starts_with("gatehouse_csrf="))
+        .collect::<String>();
+    let html = body_text(page).await;
+    let request = hidden_input(&html, "request");
+    let csrf = hidden_input(&html, "csrf");
+
+    let attempts = [
+        // Forged from another site: no CSRF cookie to match.
+        (session.clone(), csrf.clone()),
+        // A wrong token.
+        (format!("{session}; {csrf_cookie}"), "x".repeat(43)),
+    ];
+    for (cookie, token) in attempts {
+        let body = encode(&[
+            ("csrf", &token),
+            ("request", &request),
+            ("decision", "allow"),
+        ]);
+        let r = send(
+            &f,
+            form("/consent")
+                .header(header::COOKIE, cookie)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+    // With the CSRF token but no session: the login form, not a grant.
+    let body = encode(&[
+        ("csrf", &csrf),
+        ("request", &request),
+        ("decision", "allow"),
+    ]);
+    let r = send(
+        &f,
+        form("/consent")
+            .header(header::COOKIE, csrf_cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("Sign in"));
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(f.state.store.consents(&ada.id).await.unwrap().is_empty());
+}
+
+/// A login attempt from `ip` through the form.
+async fn attempt(f: &Fixture, username: &str, password: &str, ip: [u8; 4]) -> Response {
+    let page = send(f, get(&authorize_uri("web", ""))).await;
+    let cookie = cookies(&page);
+    let html = body_text(page).await;
+    let body = encode(&[
+        ("username", username),
+        ("password", password),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+    ]);
+    let mut req = form("/login")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    send(f, req).await
+}
+
+#[tokio::test]
+async fn failed_logins_slow_down_then_lock_an_account_without_revealing_it_exists() {
+    let f = fixture().await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(attempt(&f, "ada", "wrong", [10, 0, 0, 1]).await.status());
+    }
+    assert_eq!(statuses, [StatusCode::UNAUTHORIZED; 4]);
+    // The fourth failure imposed a one-second wait: even the right password is not checked.
+    let blocked = attempt(&f, "ada", PASSWORD, [10, 0, 0, 2]).await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        body_text(blocked)
+            .await
+            .contains("Too many failed attempts")
+    );
+    f.clock.advance(1);
+    let ok = attempt(&f, "ada", PASSWORD, [10, 0, 0, 2]).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER, "the wait is over");
+
+    // A username that does not exist is throttled exactly the same way.
+    for name in ["ada", "nobody"] {
+        let mut answers = Vec::new();
+        for i in 0..10 {
+            if i > 0 {
+                // Past each growing delay, so every attempt is checked.
+                f.clock.advance(61);
+            }
+            let r = attempt(&f, name, "wrong", [10, 0, 1, 1]).await;
+            answers.push(r.status());
+        }
+        assert_eq!(answers, [StatusCode::UNAUTHORIZED; 10], "{name}");
+        let locked = attempt(&f, name, PASSWORD, [10, 0, 1, 1]).await;
+        assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
+        assert!(body_text(locked).await.contains("15 minutes"), "{name}");
+    }
+    // The lockout is temporary.
+    f.clock.advance(15 * 60);
+    let r = attempt(&f, "ada", PASSWORD, [10, 0, 1, 1]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let log = f.state.store.audit_latest(100).await.unwrap();
+    let failed = log
+        .iter()
+        .filter(|e| e.record.kind == "login.failed")
+        .count();
+    assert_eq!(failed, 4 + 20);
+    assert!(
+        log.iter()
+            .any(|e| e.record.kind == "login.succeeded"
+                && e.record.ip.as_deref() == Some("10.0.1.1"))
+    );
+}
+
+#[tokio::test]
+async fn one_address_guessing_many_accounts_is_throttled() {
+    let f = fixture().await;
+    for i in 0..20 {
+        let r = attempt(&f, &format!("user{i}"), "wrong", [192, 0, 2, 7]).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = attempt(&f, "user20", "wrong", [192, 0, 2, 7]).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The 21st failure from the address imposes a wait on every account tried from it.
+    let r = attempt(&f, "ada", PASSWORD, [192, 0, 2, 7]).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not affected.
+    let r = attempt(&f, "ada", PASSWORD, [192, 0, 2, 8]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit() {
+    let f = fixture().await;
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    let session = session_cookie(&r);
+    let idle = f.state.config.session_idle_timeout;
+    let absolute = f.state.config.session_ttl;
+    assert!(idle < absolute);
+
+    // Used just before the idle timeout each time: the session lives on...
+    let mut elapsed = 0;
+    while elapsed + idle - 1 < absolute {
+        f.clock.advance(idle - 1);
+        elapsed += idle - 1;
+        let r = send(&f, with_cookie(&authorize_uri("web", ""), &session)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "at {elapsed}s");
+    }
+    // ...but not past its absolute lifetime.
+    f.clock.advance(absolute - elapsed);
+    let r = send(&f, with_cookie(&authorize_uri("web", ""), &session)).await;
+    assert_eq!(r.status(), StatusCode::OK, "the login form");
+
+    // A new session left idle ends.
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    let session = session_cookie(&r);
+    f.clock.advance(idle);
+    let r = send(
+        &f,
+        with_cookie(&authorize_uri("web", "&prompt=none"), &session),
+    )
+    .await;
+    assert_eq!(location(&r)["error"], "login_required");
+}
+
+#[tokio::test]
+async fn logout_with_an_id_token_hint_ends_the_session_and_returns_to_a_registered_uri() {
+    let f = fixture().await;
+    let partner_secret = add_third_party_client(f.state.store.as_ref(), "partner").await;
+    let page = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
+    let session = session_cookie(&page);
+    let code = location(&decide(&f, page, &session, "allow").await)["code"].clone();
+    let tokens = json(
+        post_as(
+            &f,
+            "/token",
+            "partner",
+            &partner_secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", CHALLENGE_VERIFIER),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let hint = tokens["id_token"].as_str().unwrap();
+
+    // An unregistered return address is refused on a page, and the session survives.
+    let evil =
+        format!("/logout?id_token_hint={hint}&post_logout_redirect_uri=https://evil.example/");
+    let r = send(&f, with_cookie(&evil, &session)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get(header::LOCATION).is_none());
+    let still = send(&f, with_cookie(&authorize_uri("web", ""), &session)).await;
+    assert!(location(&still).contains_key("code"));
+
+    let good =
+        format!("/logout?id_token_hint={hint}&post_logout_redirect_uri={REDIRECT}/bye&state=s9");
+    let r = send(&f, with_cookie(&good, &session)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()[header::LOCATION].to_str().unwrap();
+    assert_eq!(to, format!("{REDIRECT}/bye?state=s9"));
+    assert!(
+        cookies(&r).contains("gatehouse_session="),
+        "the cookie is cleared"
+    );
+    let after = send(
+        &f,
+        with_cookie(&authorize_uri("web", "&prompt=none"), &session),
+    )
+    .await;
+    assert_eq!(location(&after)["error"], "login_required");
+
+    let log = f.state.store.audit_latest(20).await.unwrap();
+    assert!(log.iter().any(|e| e.record.kind == "logout"));
+}
+
+#[tokio::test]
+async fn logout_without_a_hint_asks_first_and_a_forged_hint_is_refused() {
+    let f = fixture().await;
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    let session = session_cookie(&r);
+
+    let forged = "/logout?id_token_hint=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+    let r = send(&f, with_cookie(forged, &session)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // A bare link (another site could embed it) gets a confirmation page.
+    let page = send(&f, with_cookie("/logout", &session)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let still = send(&f, with_cookie(&authorize_uri("web", ""), &session)).await;
+    assert!(location(&still).contains_key("code"), "not signed out yet");
+
+    let cookie = format!("{session}; {}", cookies(&page));
+    let html = body_text(page).await;
+    let csrf = hidden_input(&html, "csrf");
+    let request = hidden_input(&html, "request");
+    // The confirmation without its CSRF token does nothing.
+    let body = encode(&[
+        ("csrf", "forged"),
+        ("request", &request),
+        ("confirm", "yes"),
+    ]);
+    let r = send(
+        &f,
+        form("/logout")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let still = send(&f, with_cookie(&authorize_uri("web", ""), &session)).await;
+    assert!(location(&still).contains_key("code"));
+
+    let body = encode(&[("csrf", &csrf), ("request", &request), ("confirm", "yes")]);
+    let r = send(
+        &f,
+        form("/logout")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("You are signed out"));
+    let after = send(
+        &f,
+        with_cookie(&authorize_uri("web", "&prompt=none"), &session),
+    )
+    .await;
+    assert_eq!(location(&after)["error"], "login_required");
+}
