@@ -11,7 +11,7 @@ use crate::auth::passwords::Passwords;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DatabaseArgs, ServeArgs};
 use crate::oidc::{redirect, scope, tokens};
-use crate::store::{self, Client, Store, User};
+use crate::store::{self, AuditEvent, AuditRecord, Client, Store, User};
 
 /// Gatehouse: an OpenID Connect provider on one embedded SQLite file.
 #[derive(Debug, Parser)]
@@ -36,6 +36,9 @@ pub enum Command {
     /// Manage signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Read the audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Create or upgrade the database schema, then exit
     Migrate,
     /// Write a consistent copy of the database to PATH, while the server runs
@@ -57,8 +60,32 @@ pub enum UserCommand {
     List,
     /// Disable a user: they can no longer log in, and their tokens stop working
     Disable { username: String },
+    /// Enable a disabled user again
+    Enable { username: String },
     /// Set a user's password, read from standard input
     SetPassword { username: String },
+    /// End every session of a user and revoke every refresh token they hold
+    Logout { username: String },
+    /// List what a user allowed third-party clients, or withdraw it
+    Consents {
+        username: String,
+        /// Withdraw the consent given to this client, revoking its tokens for the user
+        #[arg(long, value_name = "CLIENT_ID")]
+        revoke: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the newest audit records, oldest first
+    Tail {
+        /// How many records to print
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+        /// Keep printing new records as they are written, until interrupted
+        #[arg(short, long)]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,12 +172,87 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
         }
         Command::Keys(KeysCommand::Rotate { id_token_ttl }) => {
             let kid = crate::keyring::rotate(store, now, id_token_ttl + 3600).await?;
+            audit(store, now, "admin.key.rotated", Some(&kid)).await?;
             println!("new signing key {kid} is active; servers pick it up within 10 seconds");
+        }
+        Command::Audit(AuditCommand::Tail { lines, follow }) => {
+            audit_tail(store, lines, follow).await?;
         }
         Command::User(cmd) => user(store, cmd, now).await?,
         Command::Client(cmd) => client(store, cmd, now).await?,
     }
     Ok(())
+}
+
+/// Records an administrative change made from the command line.
+async fn audit(
+    store: &dyn Store,
+    now: i64,
+    kind: &str,
+    subject: Option<&str>,
+) -> anyhow::Result<()> {
+    store
+        .record(AuditRecord::new(now, kind, "cli").subject(subject))
+        .await
+        .context("writing the audit record")
+}
+
+/// How often `audit tail --follow` looks for new records.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+async fn audit_tail(store: &dyn Store, lines: usize, follow: bool) -> anyhow::Result<()> {
+    // At least one record is read, so `-n 0 --follow` knows where the log ends.
+    let latest = store.audit_latest(lines.max(1)).await?;
+    let mut last = latest.last().map_or(0, |e| e.id);
+    for event in &latest[latest.len().saturating_sub(lines)..] {
+        println!("{}", audit_line(event));
+    }
+    if !follow {
+        return Ok(());
+    }
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    loop {
+        tokio::select! {
+            _ = &mut interrupted => return Ok(()),
+            () = tokio::time::sleep(FOLLOW_EVERY) => {}
+        }
+        for event in store.audit_since(last, 1000).await? {
+            println!("{}", audit_line(&event));
+            last = event.id;
+        }
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+    }
+}
+
+/// One audit record on one line: time, kind, then the fields that are set.
+fn audit_line(e: &AuditEvent) -> String {
+    let r = &e.record;
+    let mut line = format!("{}  {:<22} actor={}", rfc3339(r.at), r.kind, r.actor);
+    for (name, value) in [
+        ("subject", &r.subject),
+        ("client", &r.client_id),
+        ("ip", &r.ip),
+    ] {
+        if let Some(v) = value {
+            line.push_str(&format!(" {name}={v}"));
+        }
+    }
+    if let Some(d) = &r.detail {
+        line.push_str(&format!("  {d}"));
+    }
+    line
+}
+
+fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
 }
 
 async fn user(store: &dyn Store, cmd: UserCommand, now: i64) -> anyhow::Result<()> {
@@ -178,6 +280,7 @@ async fn user(store: &dyn Store, cmd: UserCommand, now: i64) -> anyhow::Result<(
             };
             let id = user.id.clone();
             store.create_user(user).await?;
+            audit(store, now, "admin.user.created", Some(&username)).await?;
             println!("user {username} added (sub {id})");
         }
         UserCommand::List => {
@@ -195,7 +298,45 @@ async fn user(store: &dyn Store, cmd: UserCommand, now: i64) -> anyhow::Result<(
         }
         UserCommand::Disable { username } => {
             store.set_user_disabled(&username, true).await?;
+            audit(store, now, "admin.user.disabled", Some(&username)).await?;
             println!("user {username} disabled");
+        }
+        UserCommand::Enable { username } => {
+            store.set_user_disabled(&username, false).await?;
+            audit(store, now, "admin.user.enabled", Some(&username)).await?;
+            println!("user {username} enabled");
+        }
+        UserCommand::Logout { username } => {
+            let user = find_user(store, &username).await?;
+            let out = store.end_user_sessions(&user.id, now).await?;
+            audit(store, now, "admin.user.logged_out", Some(&username)).await?;
+            println!(
+                "{username}: {} sessions ended, {} token families revoked",
+                out.sessions, out.token_families
+            );
+        }
+        UserCommand::Consents { username, revoke } => {
+            let user = find_user(store, &username).await?;
+            match revoke {
+                Some(client_id) => {
+                    store.revoke_consent(&user.id, &client_id, now).await?;
+                    store
+                        .record(
+                            AuditRecord::new(now, "admin.consent.revoked", "cli")
+                                .subject(Some(username.as_str()))
+                                .client(&client_id),
+                        )
+                        .await?;
+                    println!(
+                        "consent of {username} for {client_id} withdrawn; its tokens are revoked"
+                    );
+                }
+                None => {
+                    for c in store.consents(&user.id).await? {
+                        println!("{}\t{}\t{}", c.client_id, c.scope, rfc3339(c.granted_at));
+                    }
+                }
+            }
         }
         UserCommand::SetPassword { username } => {
             if store.user_by_username(&username).await?.is_none() {
@@ -204,6 +345,7 @@ async fn user(store: &dyn Store, cmd: UserCommand, now: i64) -> anyhow::Result<(
             let password = read_secret("New password: ")?;
             let hash = passwords.hash(password).await?;
             store.set_password_hash(&username, hash).await?;
+            audit(store, now, "admin.user.password_set", Some(&username)).await?;
             println!("password of {username} changed");
         }
     }
@@ -295,6 +437,7 @@ async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Resu
                 created_at: now,
             };
             store.create_client(c).await?;
+            audit(store, now, "admin.client.created", Some(&client_id)).await?;
             match (secret, secret_stdin) {
                 (Some(s), false) => println!(
                     "client {client_id} added\nclient secret (shown once, store it now): {s}"
@@ -319,10 +462,18 @@ async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Resu
         }
         ClientCommand::Remove { client_id } => {
             store.remove_client(&client_id).await?;
+            audit(store, now, "admin.client.removed", Some(&client_id)).await?;
             println!("client {client_id} removed");
         }
     }
     Ok(())
+}
+
+async fn find_user(store: &dyn Store, username: &str) -> anyhow::Result<User> {
+    store
+        .user_by_username(username)
+        .await?
+        .with_context(|| format!("user {username:?} not found"))
 }
 
 fn check_username(u: &str) -> anyhow::Result<()> {
@@ -392,6 +543,7 @@ async fn serve(url: &str, mut args: ServeArgs) -> anyhow::Result<()> {
         listener.local_addr()?,
         config.issuer
     );
+    let sweeper = tokio::spawn(sweep_expired(Arc::clone(&store), Arc::clone(&clock)));
     let state = crate::http::AppState::new(Arc::clone(&store), config, clock);
     axum::serve(
         listener,
@@ -400,9 +552,27 @@ async fn serve(url: &str, mut args: ServeArgs) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving")?;
+    sweeper.abort();
     // In-flight requests are done: finish queued writes and checkpoint the WAL.
     store.close().await.context("closing the database")?;
     Ok(())
+}
+
+/// How often expired codes, sessions and tokens are deleted.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes what expired, now and then, so the database does not grow without bound. Several
+/// instances may sweep the same database: the deletes are idempotent.
+async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match store.purge_expired(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
+            Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.

@@ -6,7 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 
-use common::TestServer;
+use common::{Browser, TestServer, add_client, add_third_party_client, add_user, sign_in_with};
 
 fn gatehouse(db: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
@@ -436,6 +436,127 @@ fn an_unsupported_database_url_is_refused_clearly() {
         &gatehouse("sqlite://", &["user", "list"], None),
         "unsupported database URL",
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_log_tells() {
+    let server = TestServer::start().await;
+    let db = server.db_url();
+    let db = db.as_str();
+    let store = server.store.as_ref();
+    let ada = add_user(store, "ada").await;
+    let secret = add_client(store, "web").await;
+    add_third_party_client(store, "partner").await;
+    store
+        .grant_consent(&ada.id, "partner", "openid profile", 1)
+        .await
+        .unwrap();
+
+    // `audit tail --follow` runs alongside and must see what happens next, not what was before.
+    store
+        .record(gatehouse::store::AuditRecord::new(1, "earlier", "cli"))
+        .await
+        .unwrap();
+    let mut follower = Killed(
+        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["--database-url", db, "audit", "tail", "-n", "0", "--follow"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let followed = BufReader::new(follower.0.stdout.take().unwrap());
+
+    let browser = Browser::default();
+    let tokens = sign_in_with(&browser, &server, "web", &secret, "ada").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let userinfo = |token: String| {
+        let http = browser.http.clone();
+        let url = format!("{}/userinfo", server.base);
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(userinfo(access.to_owned()).await, 200);
+
+    let listed = ok(&gatehouse(db, &["user", "consents", "ada"], None));
+    assert!(listed.starts_with("partner\topenid profile\t"), "{listed}");
+    let out = ok(&gatehouse(db, &["user", "logout", "ada"], None));
+    assert!(
+        out.contains("1 sessions ended, 1 token families revoked"),
+        "{out}"
+    );
+    assert_eq!(userinfo(access.to_owned()).await, 401);
+    // The browser's session is gone: a silent authorization needs a login.
+    let silent = browser
+        .http
+        .get(format!(
+            "{}/authorize?response_type=code&client_id=web&redirect_uri={}&scope=openid&prompt=none",
+            server.base,
+            common::REDIRECT
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(common::location_params(&silent)["error"], "login_required");
+
+    ok(&gatehouse(
+        db,
+        &["user", "consents", "ada", "--revoke", "partner"],
+        None,
+    ));
+    assert_eq!(ok(&gatehouse(db, &["user", "consents", "ada"], None)), "");
+    refused(
+        &gatehouse(
+            db,
+            &["user", "consents", "ada", "--revoke", "partner"],
+            None,
+        ),
+        "not found",
+    );
+    refused(
+        &gatehouse(db, &["user", "logout", "nobody"], None),
+        "not found",
+    );
+
+    let tail = ok(&gatehouse(db, &["audit", "tail", "-n", "4"], None));
+    let kinds: Vec<&str> = tail
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "login.succeeded",
+            "token.issued",
+            "admin.user.logged_out",
+            "admin.consent.revoked"
+        ],
+        "{tail}"
+    );
+    assert!(tail.contains("actor=cli subject=ada"), "{tail}");
+
+    // The follower printed the same records as they were written.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in followed.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("the follower printed only {seen:?}"));
+        seen.push(line);
+    }
+    assert_eq!(seen.join("\n"), tail.trim_end());
 }
 
 #[test]

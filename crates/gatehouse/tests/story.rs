@@ -6,51 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Browser, PASSWORD, REDIRECT, TestServer, add_client, add_user, location_params};
-use gatehouse::oidc::tokens;
-use sha2::{Digest, Sha256};
-
-fn pkce() -> (String, String) {
-    use base64::Engine as _;
-    let verifier = tokens::generate();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-/// Logs `username` in through the form and exchanges the code; returns the token response.
-async fn sign_in(
-    server: &TestServer,
-    client_id: &str,
-    secret: &str,
-    username: &str,
-) -> HashMap<String, serde_json::Value> {
-    let (verifier, challenge) = pkce();
-    let url = format!(
-        "{}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
-        server.base
-    );
-    let browser = Browser::default();
-    let redirect = browser
-        .authorize(&server.base, &url, username, PASSWORD)
-        .await;
-    let code = location_params(&redirect)["code"].clone();
-    let response = browser
-        .http
-        .post(format!("{}/token", server.base))
-        .basic_auth(client_id, Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &verifier),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "code exchange");
-    response.json().await.unwrap()
-}
+use common::{TestServer, add_client, add_user, sign_in};
 
 async fn refresh(
     http: &reqwest::Client,

@@ -4,6 +4,7 @@
 
 pub mod oneshot;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -244,4 +245,57 @@ pub fn location_params(r: &reqwest::Response) -> std::collections::HashMap<Strin
         .query_pairs()
         .into_owned()
         .collect()
+}
+
+pub fn pkce() -> (String, String) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let verifier = tokens::generate();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// Logs `username` in through the form and exchanges the code; returns the token response.
+pub async fn sign_in(
+    server: &TestServer,
+    client_id: &str,
+    secret: &str,
+    username: &str,
+) -> HashMap<String, serde_json::Value> {
+    sign_in_with(&Browser::default(), server, client_id, secret, username).await
+}
+
+/// Like `sign_in`, in a given browser (which keeps the session cookie).
+pub async fn sign_in_with(
+    browser: &Browser,
+    server: &TestServer,
+    client_id: &str,
+    secret: &str,
+    username: &str,
+) -> HashMap<String, serde_json::Value> {
+    let (verifier, challenge) = pkce();
+    let url = format!(
+        "{}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
+        server.base
+    );
+    let redirect = browser
+        .authorize(&server.base, &url, username, PASSWORD)
+        .await;
+    let code = location_params(&redirect)["code"].clone();
+    let response = browser
+        .http
+        .post(format!("{}/token", server.base))
+        .basic_auth(client_id, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "code exchange");
+    response.json().await.unwrap()
 }
