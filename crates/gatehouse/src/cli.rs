@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::passwords::Passwords;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, DatabaseArgs, ServeArgs};
+use crate::config::{Config, DatabaseArgs, LogFormat, ServeArgs};
 use crate::oidc::{redirect, scope, tokens};
 use crate::store::{self, AuditEvent, AuditRecord, Client, Store, User};
 
@@ -514,7 +514,7 @@ fn read_secret(prompt: &str) -> anyhow::Result<String> {
 }
 
 async fn serve(url: &str, mut args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing();
+    init_tracing(args.log_format);
     // Checked before anything is opened or bound, so a bad flag changes nothing.
     Config::from_args(&args)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -598,8 +598,17 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Pretty => builder.try_init(),
+        // The request's span (with its id) goes on every line, flattened.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }

@@ -49,9 +49,22 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_SESSION_IDLE_TIMEOUT", default_value_t = 3600)]
     pub session_idle_timeout: i64,
 
+    /// Log lines as human-readable text or as one JSON object per line
+    #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
     /// Password hashes computed at once at most (default: the number of cores)
     #[arg(long, env = "GATEHOUSE_PASSWORD_HASH_CONCURRENCY")]
     pub password_hash_concurrency: Option<usize>,
+}
+
+/// How log lines look. Every line of a request carries its `request_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Text for a terminal
+    Pretty,
+    /// One JSON object per line, for a log pipeline
+    Json,
 }
 
 /// Everything the HTTP layer needs to know, resolved.

@@ -7,6 +7,7 @@ mod discovery;
 pub mod error;
 mod introspect;
 mod logout;
+pub mod ops;
 mod pages;
 mod token;
 mod userinfo;
@@ -21,6 +22,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -48,6 +50,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
         let passwords = Passwords::new(config.password_hash_concurrency);
+        // Installed before the first request counts anything.
+        ops::prometheus();
         AppState {
             store,
             config: Arc::new(config),
@@ -89,6 +93,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
+/// The span of one request: its id, method and path. Not the query string: it can carry an
+/// `id_token_hint` or other values that do not belong in logs.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
 /// The whole application, without a socket: tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
     Router::new()
@@ -111,12 +131,19 @@ pub fn app(state: AppState) -> Router {
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(TraceLayer::new_for_http())
+        .route_layer(axum::middleware::from_fn(ops::track))
+        // Outermost first: every request gets an id (kept if a proxy set one), every log line
+        // inside its span carries it, and the response echoes it.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }

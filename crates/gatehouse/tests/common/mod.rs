@@ -35,6 +35,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         refresh_token_ttl: 86400,
         session_ttl: 3600,
         session_idle_timeout: 1800,
+        log_format: gatehouse::config::LogFormat::Pretty,
         password_hash_concurrency: Some(2),
     }
 }
