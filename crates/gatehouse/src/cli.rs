@@ -7,11 +7,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+use crate::admin::{Admin, NewClient, NewUser};
 use crate::auth::passwords::Passwords;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DatabaseArgs, LogFormat, ServeArgs};
-use crate::oidc::{redirect, scope, tokens};
-use crate::store::{self, AuditEvent, AuditRecord, Client, Store, User};
+use crate::store::{self, AuditEvent, Store};
 
 /// Gatehouse: an OpenID Connect provider on one embedded SQLite file.
 #[derive(Debug, Parser)]
@@ -135,14 +135,6 @@ pub enum KeysCommand {
     },
 }
 
-/// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
-/// be safe to store it under a fast hash like the generated ones.
-pub const MIN_SECRET_LENGTH: usize = 32;
-
-const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
-const DEFAULT_GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
-const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&cli.db.database_url, args).await,
@@ -162,7 +154,7 @@ async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
-    let now = SystemClock.now();
+    let admin = Admin::new(store, "cli", None, SystemClock.now());
     match command {
         Command::Serve(_) => unreachable!("handled by run"),
         Command::Migrate => println!("the database schema is up to date"),
@@ -171,30 +163,16 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
             println!("backup written to {}", path.display());
         }
         Command::Keys(KeysCommand::Rotate { id_token_ttl }) => {
-            let kid = crate::keyring::rotate(store, now, id_token_ttl + 3600).await?;
-            audit(store, now, "admin.key.rotated", Some(&kid)).await?;
+            let kid = admin.rotate_key(id_token_ttl + 3600).await?;
             println!("new signing key {kid} is active; servers pick it up within 10 seconds");
         }
         Command::Audit(AuditCommand::Tail { lines, follow }) => {
             audit_tail(store, lines, follow).await?;
         }
-        Command::User(cmd) => user(store, cmd, now).await?,
-        Command::Client(cmd) => client(store, cmd, now).await?,
+        Command::User(cmd) => user(store, &admin, cmd).await?,
+        Command::Client(cmd) => client(store, &admin, cmd).await?,
     }
     Ok(())
-}
-
-/// Records an administrative change made from the command line.
-async fn audit(
-    store: &dyn Store,
-    now: i64,
-    kind: &str,
-    subject: Option<&str>,
-) -> anyhow::Result<()> {
-    store
-        .record(AuditRecord::new(now, kind, "cli").subject(subject))
-        .await
-        .context("writing the audit record")
 }
 
 /// How often `audit tail --follow` looks for new records.
@@ -255,7 +233,7 @@ fn rfc3339(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-async fn user(store: &dyn Store, cmd: UserCommand, now: i64) -> anyhow::Result<()> {
+async fn user(store: &dyn Store, admin: &Admin<'_>, cmd: UserCommand) -> anyhow::Result<()> {
     let passwords = Passwords::new(1);
     match cmd {
         UserCommand::Add {
@@ -263,25 +241,17 @@ async fn user(store: &dyn Store, cmd: UserCommand, now: i64) -> anyhow::Result<(
             email,
             name,
         } => {
-            check_username(&username)?;
-            if !email.contains('@') || email.chars().any(char::is_whitespace) {
-                bail!("{email:?} is not an email address");
-            }
+            // Checked before the password is asked for.
+            crate::admin::check_user_fields(&username, &email)?;
             let password = read_secret("Password for the new user: ")?;
-            let password_hash = passwords.hash(password).await?;
-            let user = User {
-                id: tokens::new_id(),
-                username: username.clone(),
+            let new = NewUser {
+                username,
                 email,
                 name,
-                password_hash,
-                disabled: false,
-                created_at: now,
+                password,
             };
-            let id = user.id.clone();
-            store.create_user(user).await?;
-            audit(store, now, "admin.user.created", Some(&username)).await?;
-            println!("user {username} added (sub {id})");
+            let user = admin.add_user(&passwords, new).await?;
+            println!("user {} added (sub {})", user.username, user.id);
         }
         UserCommand::List => {
             for u in store.list_users().await? {
@@ -297,62 +267,43 @@ async fn user(store: &dyn Store, cmd: UserCommand, now: i64) -> anyhow::Result<(
             }
         }
         UserCommand::Disable { username } => {
-            store.set_user_disabled(&username, true).await?;
-            audit(store, now, "admin.user.disabled", Some(&username)).await?;
+            admin.set_disabled(&username, true).await?;
             println!("user {username} disabled");
         }
         UserCommand::Enable { username } => {
-            store.set_user_disabled(&username, false).await?;
-            audit(store, now, "admin.user.enabled", Some(&username)).await?;
+            admin.set_disabled(&username, false).await?;
             println!("user {username} enabled");
         }
         UserCommand::Logout { username } => {
-            let user = find_user(store, &username).await?;
-            let out = store.end_user_sessions(&user.id, now).await?;
-            audit(store, now, "admin.user.logged_out", Some(&username)).await?;
+            let out = admin.logout(&username).await?;
             println!(
                 "{username}: {} sessions ended, {} token families revoked",
                 out.sessions, out.token_families
             );
         }
-        UserCommand::Consents { username, revoke } => {
-            let user = find_user(store, &username).await?;
-            match revoke {
-                Some(client_id) => {
-                    store.revoke_consent(&user.id, &client_id, now).await?;
-                    store
-                        .record(
-                            AuditRecord::new(now, "admin.consent.revoked", "cli")
-                                .subject(Some(username.as_str()))
-                                .client(&client_id),
-                        )
-                        .await?;
-                    println!(
-                        "consent of {username} for {client_id} withdrawn; its tokens are revoked"
-                    );
-                }
-                None => {
-                    for c in store.consents(&user.id).await? {
-                        println!("{}\t{}\t{}", c.client_id, c.scope, rfc3339(c.granted_at));
-                    }
+        UserCommand::Consents { username, revoke } => match revoke {
+            Some(client_id) => {
+                admin.revoke_consent(&username, &client_id).await?;
+                println!("consent of {username} for {client_id} withdrawn; its tokens are revoked");
+            }
+            None => {
+                let user = admin.user(&username).await?;
+                for c in store.consents(&user.id).await? {
+                    println!("{}\t{}\t{}", c.client_id, c.scope, rfc3339(c.granted_at));
                 }
             }
-        }
+        },
         UserCommand::SetPassword { username } => {
-            if store.user_by_username(&username).await?.is_none() {
-                bail!("user {username:?} not found");
-            }
+            admin.user(&username).await?;
             let password = read_secret("New password: ")?;
-            let hash = passwords.hash(password).await?;
-            store.set_password_hash(&username, hash).await?;
-            audit(store, now, "admin.user.password_set", Some(&username)).await?;
+            admin.set_password(&passwords, &username, password).await?;
             println!("password of {username} changed");
         }
     }
     Ok(())
 }
 
-async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Result<()> {
+async fn client(store: &dyn Store, admin: &Admin<'_>, cmd: ClientCommand) -> anyhow::Result<()> {
     match cmd {
         ClientCommand::Add {
             client_id,
@@ -364,85 +315,25 @@ async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Resu
             grant_types,
             secret_stdin,
         } => {
-            check_client_id(&client_id)?;
-            for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
-                if let Some(problem) = redirect::registration_problem(uri) {
-                    bail!("redirect URI {uri:?} refused: {problem}");
-                }
-            }
-            let scopes = if scopes.is_empty() {
-                DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
+            let secret = if secret_stdin {
+                Some(read_secret("Client secret: ")?)
             } else {
-                scopes
-            };
-            if let Some(s) = scopes
-                .iter()
-                .find(|s| !scope::SUPPORTED.contains(&s.as_str()))
-            {
-                bail!(
-                    "unknown scope {s:?}; known scopes: {}",
-                    scope::SUPPORTED.join(", ")
-                );
-            }
-            let grant_types = if grant_types.is_empty() {
-                DEFAULT_GRANT_TYPES.iter().map(|s| s.to_string()).collect()
-            } else {
-                grant_types
-            };
-            if let Some(g) = grant_types
-                .iter()
-                .find(|g| !GRANT_TYPES.contains(&g.as_str()))
-            {
-                bail!(
-                    "unknown grant type {g:?}; known grant types: {}",
-                    GRANT_TYPES.join(", ")
-                );
-            }
-            let has = |g: &str| grant_types.iter().any(|x| x == g);
-            if has("client_credentials") && public {
-                bail!("a public client has no secret, so it cannot use client_credentials");
-            }
-            if let Some(s) = scopes
-                .iter()
-                .find(|s| scope::CLIENT_ONLY.contains(&s.as_str()))
-            {
-                if !has("client_credentials") {
-                    bail!(
-                        "scope {s:?} is only granted through client_credentials; add --grant-type client_credentials"
-                    );
-                }
-            }
-            if has("authorization_code") && redirect_uris.is_empty() {
-                bail!("a client using authorization_code needs at least one --redirect-uri");
-            }
-            let secret = if public {
                 None
-            } else if secret_stdin {
-                let s = read_secret("Client secret: ")?;
-                if s.chars().count() < MIN_SECRET_LENGTH {
-                    bail!("a client secret must be at least {MIN_SECRET_LENGTH} characters");
-                }
-                Some(s)
-            } else {
-                Some(tokens::generate())
             };
-            let c = Client {
-                client_id: client_id.clone(),
-                secret_hash: secret.as_deref().map(tokens::hash),
+            let new = NewClient {
+                client_id,
                 redirect_uris,
                 post_logout_redirect_uris,
+                public,
+                first_party,
                 scopes,
                 grant_types,
-                first_party,
-                created_at: now,
+                secret,
             };
-            store.create_client(c).await?;
-            audit(store, now, "admin.client.created", Some(&client_id)).await?;
-            match (secret, secret_stdin) {
-                (Some(s), false) => println!(
-                    "client {client_id} added\nclient secret (shown once, store it now): {s}"
-                ),
-                _ => println!("client {client_id} added"),
+            let (client, generated) = admin.add_client(new).await?;
+            println!("client {} added", client.client_id);
+            if let Some(s) = generated {
+                println!("client secret (shown once, store it now): {s}");
             }
         }
         ClientCommand::List => {
@@ -461,36 +352,9 @@ async fn client(store: &dyn Store, cmd: ClientCommand, now: i64) -> anyhow::Resu
             }
         }
         ClientCommand::Remove { client_id } => {
-            store.remove_client(&client_id).await?;
-            audit(store, now, "admin.client.removed", Some(&client_id)).await?;
+            admin.remove_client(&client_id).await?;
             println!("client {client_id} removed");
         }
-    }
-    Ok(())
-}
-
-async fn find_user(store: &dyn Store, username: &str) -> anyhow::Result<User> {
-    store
-        .user_by_username(username)
-        .await?
-        .with_context(|| format!("user {username:?} not found"))
-}
-
-fn check_username(u: &str) -> anyhow::Result<()> {
-    if u.is_empty() || u.len() > 64 || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        bail!("a username is 1 to 64 characters without spaces");
-    }
-    Ok(())
-}
-
-fn check_client_id(id: &str) -> anyhow::Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
-    if !ok {
-        bail!("a client id is 1 to 128 characters of letters, digits, '-', '_', '.' or '~'");
     }
     Ok(())
 }

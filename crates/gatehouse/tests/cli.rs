@@ -325,7 +325,7 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     );
     refused(
         &gatehouse(db, &["client", "add", "--client-id", "bad"], None),
-        "--redirect-uri",
+        "at least one redirect URI",
     );
     refused(
         &gatehouse(

@@ -1,0 +1,408 @@
+//! Administrative operations, shared by the command line and the admin API: the same checks and
+//! the same audit records, whoever asks. Each change is recorded with its actor (`cli`, or
+//! `admin:CLIENT` for the API).
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+
+use crate::auth::passwords::{PasswordError, Passwords};
+use crate::clock::UnixTime;
+use crate::oidc::{redirect, scope, tokens};
+use crate::store::{AuditRecord, Client, LoggedOut, Store, StoreError, User};
+
+/// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
+/// be safe to store it under a fast hash like the generated ones.
+pub const MIN_SECRET_LENGTH: usize = 32;
+
+/// Every grant type gatehouse implements.
+pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+/// What a client gets when registered without `grant_types`.
+pub const DEFAULT_GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+/// What a client may ask for when registered without `scopes`.
+pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The request itself is wrong; the message says how.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(message: impl Into<String>) -> AdminError {
+    AdminError::Invalid(message.into())
+}
+
+/// A user to create.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// 1 to 64 characters, no whitespace.
+    pub username: String,
+    pub email: String,
+    pub name: Option<String>,
+    /// At least 8 characters; stored only as an argon2id hash.
+    pub password: String,
+}
+
+/// A client to register.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    /// 1 to 128 characters of letters, digits, `-`, `_`, `.` or `~`.
+    pub client_id: String,
+    /// Where the client receives codes (exact match); required with `authorization_code`.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Where logout may return to.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (browser or native app) has no secret and must use PKCE.
+    #[serde(default)]
+    pub public: bool,
+    /// A first-party client skips the consent page.
+    #[serde(default)]
+    pub first_party: bool,
+    /// Scopes the client may request; default `openid profile email offline_access`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Grant types the client may use; default `authorization_code refresh_token`.
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// The secret to use (at least 32 characters) instead of a generated one.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// Who is acting, for the audit log.
+pub struct Admin<'a> {
+    store: &'a dyn Store,
+    actor: String,
+    ip: Option<IpAddr>,
+    now: UnixTime,
+}
+
+impl<'a> Admin<'a> {
+    pub fn new(
+        store: &'a dyn Store,
+        actor: impl Into<String>,
+        ip: Option<IpAddr>,
+        now: UnixTime,
+    ) -> Self {
+        Admin {
+            store,
+            actor: actor.into(),
+            ip,
+            now,
+        }
+    }
+
+    async fn audit(
+        &self,
+        kind: &str,
+        subject: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), AdminError> {
+        let mut record = AuditRecord::new(self.now, kind, self.actor.clone())
+            .subject(Some(subject))
+            .ip(self.ip);
+        if let Some(c) = client_id {
+            record = record.client(c);
+        }
+        self.store.record(record).await?;
+        Ok(())
+    }
+
+    pub async fn user(&self, username: &str) -> Result<User, AdminError> {
+        self.store
+            .user_by_username(username)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")).into())
+    }
+
+    pub async fn add_user(&self, passwords: &Passwords, new: NewUser) -> Result<User, AdminError> {
+        check_user_fields(&new.username, &new.email)?;
+        let password_hash = passwords.hash(new.password).await?;
+        let user = User {
+            id: tokens::new_id(),
+            username: new.username,
+            email: new.email,
+            name: new.name.filter(|n| !n.trim().is_empty()),
+            password_hash,
+            disabled: false,
+            created_at: self.now,
+        };
+        self.store.create_user(user.clone()).await?;
+        self.audit("admin.user.created", &user.username, None)
+            .await?;
+        Ok(user)
+    }
+
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), AdminError> {
+        self.store.set_user_disabled(username, disabled).await?;
+        let kind = if disabled {
+            "admin.user.disabled"
+        } else {
+            "admin.user.enabled"
+        };
+        self.audit(kind, username, None).await
+    }
+
+    pub async fn set_password(
+        &self,
+        passwords: &Passwords,
+        username: &str,
+        password: String,
+    ) -> Result<(), AdminError> {
+        self.user(username).await?;
+        let hash = passwords.hash(password).await?;
+        self.store.set_password_hash(username, hash).await?;
+        self.audit("admin.user.password_set", username, None).await
+    }
+
+    /// Ends every session of the user and revokes every refresh token they hold.
+    pub async fn logout(&self, username: &str) -> Result<LoggedOut, AdminError> {
+        let user = self.user(username).await?;
+        let out = self.store.end_user_sessions(&user.id, self.now).await?;
+        self.audit("admin.user.logged_out", username, None).await?;
+        Ok(out)
+    }
+
+    /// Withdraws a consent, revoking what the client holds for the user.
+    pub async fn revoke_consent(&self, username: &str, client_id: &str) -> Result<(), AdminError> {
+        let user = self.user(username).await?;
+        self.store
+            .revoke_consent(&user.id, client_id, self.now)
+            .await?;
+        self.audit("admin.consent.revoked", username, Some(client_id))
+            .await
+    }
+
+    /// Registers a client. Returns it with its secret when one was generated (shown once).
+    pub async fn add_client(&self, new: NewClient) -> Result<(Client, Option<String>), AdminError> {
+        let (client, generated) = client_from(new, self.now)?;
+        self.store.create_client(client.clone()).await?;
+        self.audit(
+            "admin.client.created",
+            &client.client_id,
+            Some(&client.client_id),
+        )
+        .await?;
+        Ok((client, generated))
+    }
+
+    pub async fn remove_client(&self, client_id: &str) -> Result<(), AdminError> {
+        self.store.remove_client(client_id).await?;
+        self.audit("admin.client.removed", client_id, Some(client_id))
+            .await
+    }
+
+    /// Adds a new signing key; the old one stays published for `publish_for` seconds.
+    pub async fn rotate_key(&self, publish_for: i64) -> Result<String, AdminError> {
+        let kid = crate::keyring::rotate(self.store, self.now, publish_for)
+            .await
+            .map_err(|e| match e {
+                crate::keyring::KeyringError::Store(e) => AdminError::Store(e),
+                e => invalid(e.to_string()),
+            })?;
+        self.audit("admin.key.rotated", &kid, None).await?;
+        Ok(kid)
+    }
+}
+
+/// Checks a registration and builds the client; the pure half of `add_client`.
+fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>), AdminError> {
+    check_client_id(&new.client_id)?;
+    for uri in new
+        .redirect_uris
+        .iter()
+        .chain(&new.post_logout_redirect_uris)
+    {
+        if let Some(problem) = redirect::registration_problem(uri) {
+            return Err(invalid(format!("redirect URI {uri:?} refused: {problem}")));
+        }
+    }
+    let or_default = |given: Vec<String>, default: &[&str]| {
+        if given.is_empty() {
+            default.iter().map(|s| s.to_string()).collect()
+        } else {
+            given
+        }
+    };
+    let scopes = or_default(new.scopes, DEFAULT_SCOPES);
+    if let Some(s) = scopes
+        .iter()
+        .find(|s| !scope::SUPPORTED.contains(&s.as_str()))
+    {
+        return Err(invalid(format!(
+            "unknown scope {s:?}; known scopes: {}",
+            scope::SUPPORTED.join(", ")
+        )));
+    }
+    let grant_types = or_default(new.grant_types, DEFAULT_GRANT_TYPES);
+    if let Some(g) = grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(invalid(format!(
+            "unknown grant type {g:?}; known grant types: {}",
+            GRANT_TYPES.join(", ")
+        )));
+    }
+    let has = |g: &str| grant_types.iter().any(|x| x == g);
+    if has("client_credentials") && new.public {
+        return Err(invalid(
+            "a public client has no secret, so it cannot use client_credentials",
+        ));
+    }
+    if let Some(s) = scopes
+        .iter()
+        .find(|s| scope::CLIENT_ONLY.contains(&s.as_str()))
+    {
+        if !has("client_credentials") {
+            return Err(invalid(format!(
+                "scope {s:?} is only granted through client_credentials; add that grant type"
+            )));
+        }
+    }
+    if has("authorization_code") && new.redirect_uris.is_empty() {
+        return Err(invalid(
+            "a client using authorization_code needs at least one redirect URI",
+        ));
+    }
+    let (secret, generated) = match (new.public, new.secret) {
+        (true, Some(_)) => return Err(invalid("a public client has no secret")),
+        (true, None) => (None, None),
+        (false, Some(s)) if s.chars().count() < MIN_SECRET_LENGTH => {
+            return Err(invalid(format!(
+                "a client secret must be at least {MIN_SECRET_LENGTH} characters"
+            )));
+        }
+        (false, Some(s)) => (Some(s), None),
+        (false, None) => {
+            let s = tokens::generate();
+            (Some(s.clone()), Some(s))
+        }
+    };
+    let client = Client {
+        client_id: new.client_id,
+        secret_hash: secret.as_deref().map(tokens::hash),
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        scopes,
+        grant_types,
+        first_party: new.first_party,
+        created_at: now,
+    };
+    Ok((client, generated))
+}
+
+/// Checks a new user's username and email (the CLI does, before it asks for the password).
+pub fn check_user_fields(username: &str, email: &str) -> Result<(), AdminError> {
+    let u = username;
+    if u.is_empty() || u.len() > 64 || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("a username is 1 to 64 characters without spaces"));
+    }
+    if !email.contains('@') || email.chars().any(char::is_whitespace) {
+        return Err(invalid(format!("{email:?} is not an email address")));
+    }
+    Ok(())
+}
+
+fn check_client_id(id: &str) -> Result<(), AdminError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+    if !ok {
+        return Err(invalid(
+            "a client id is 1 to 128 characters of letters, digits, '-', '_', '.' or '~'",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(f: impl FnOnce(&mut NewClient)) -> NewClient {
+        let mut c = NewClient {
+            client_id: "app".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            ..NewClient::default()
+        };
+        f(&mut c);
+        c
+    }
+
+    #[test]
+    fn registrations_are_checked() {
+        let (c, secret) = client_from(spec(|_| {}), 7).unwrap();
+        assert_eq!(c.scopes, DEFAULT_SCOPES);
+        assert_eq!(c.grant_types, DEFAULT_GRANT_TYPES);
+        let secret = secret.expect("a generated secret");
+        assert!(tokens::matches(&secret, c.secret_hash.as_deref().unwrap()));
+
+        let (public, none) = client_from(spec(|c| c.public = true), 7).unwrap();
+        assert!(public.is_public() && none.is_none());
+        let (given, none) = client_from(spec(|c| c.secret = Some("s".repeat(32))), 7).unwrap();
+        assert!(
+            !given.is_public() && none.is_none(),
+            "a given secret is not echoed"
+        );
+
+        let refused: Vec<(NewClient, &str)> = vec![
+            (spec(|c| c.client_id = "has space".into()), "client id"),
+            (
+                spec(|c| c.redirect_uris = vec!["https://a.example/cb#x".into()]),
+                "fragment",
+            ),
+            (spec(|c| c.redirect_uris = vec![]), "redirect URI"),
+            (spec(|c| c.scopes = vec!["root".into()]), "unknown scope"),
+            (
+                spec(|c| c.grant_types = vec!["password".into()]),
+                "unknown grant type",
+            ),
+            (
+                spec(|c| c.scopes = vec!["admin".into()]),
+                "client_credentials",
+            ),
+            (
+                spec(|c| {
+                    c.public = true;
+                    c.grant_types = vec!["client_credentials".into()];
+                }),
+                "public client",
+            ),
+            (spec(|c| c.secret = Some("short".into())), "at least 32"),
+            (
+                spec(|c| {
+                    c.public = true;
+                    c.secret = Some("s".repeat(40));
+                }),
+                "no secret",
+            ),
+        ];
+        for (new, needle) in refused {
+            let e = client_from(new.clone(), 7).unwrap_err().to_string();
+            assert!(e.contains(needle), "{new:?}: {e}");
+        }
+
+        let (service, _) = client_from(
+            spec(|c| {
+                c.redirect_uris = vec![];
+                c.grant_types = vec!["client_credentials".into()];
+                c.scopes = vec!["admin".into()];
+            }),
+            7,
+        )
+        .unwrap();
+        assert_eq!(service.scopes, ["admin"]);
+    }
+}
