@@ -86,6 +86,22 @@ impl IntoResponse for TokenError {
     }
 }
 
+/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1).
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, BearerError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            BearerError(OAuthError::InvalidToken(
+                "a Bearer access token is required".into(),
+            ))
+        })
+}
+
 /// An error of a resource protected by a bearer token (RFC 6750 §3).
 #[derive(Debug)]
 pub struct BearerError(pub OAuthError);

@@ -1,6 +1,7 @@
 //! The HTTP shell around the protocol core: one module per endpoint group, one shared
 //! [`AppState`], errors turned into responses in one place (`error`).
 
+mod admin;
 mod authorize;
 mod client_auth;
 mod discovery;
@@ -111,7 +112,14 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 
 /// The whole application, without a socket: tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
+    let (admin_api, openapi) = admin::router().split_for_parts();
+    let openapi = Arc::new(openapi);
     Router::new()
+        .merge(admin_api)
+        .route(
+            "/admin/api/openapi.json",
+            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+        )
         .route(
             "/.well-known/openid-configuration",
             get(discovery::configuration),

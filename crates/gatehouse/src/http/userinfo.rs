@@ -2,11 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::error::{BearerError, store_error};
+use super::error::{BearerError, bearer_token, store_error};
 use crate::oidc::{OAuthError, claims, scope, tokens};
 
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -20,18 +20,7 @@ async fn claims_for(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<serde_json::Value, BearerError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            BearerError(OAuthError::InvalidToken(
-                "a Bearer access token is required".into(),
-            ))
-        })?;
+    let token = bearer_token(headers)?;
     let grant = state
         .store
         .access_token(&tokens::hash(token), state.now())

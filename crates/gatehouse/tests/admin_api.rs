@@ -1,0 +1,487 @@
+//! The admin API: who may call it, what it does, what it refuses, and that its OpenAPI
+//! document describes exactly the routes and response bodies the server has.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use axum::response::Response;
+use common::oneshot::*;
+use common::{add_service_client, add_third_party_client};
+use serde_json::{Value, json};
+
+/// The OpenAPI document and a token with the admin scope.
+struct Admin {
+    f: Fixture,
+    doc: Value,
+    token: String,
+}
+
+async fn service_token(f: &Fixture, client_id: &str, secret: &str) -> String {
+    let r = post_as(
+        f,
+        "/token",
+        client_id,
+        secret,
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    json(r).await["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn admin() -> Admin {
+    let f = fixture().await;
+    let secret = add_service_client(f.state.store.as_ref(), "ops", &["admin"]).await;
+    let token = service_token(&f, "ops", &secret).await;
+    let doc = json(send(&f, get("/admin/api/openapi.json")).await).await;
+    Admin { f, doc, token }
+}
+
+impl Admin {
+    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Response {
+        self.call_with(&self.token, method, uri, body).await
+    }
+
+    async fn call_with(
+        &self,
+        token: &str,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        send(&self.f, req.body(body).unwrap()).await
+    }
+
+    /// Calls the API and checks the answer against the document: the status is one it lists
+    /// for the operation, and a JSON body validates against the schema it gives.
+    async fn checked(
+        &self,
+        method: Method,
+        template: &str,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let r = self.call(method.clone(), uri, body).await;
+        let status = r.status();
+        let text = body_text(r).await;
+        let op = &self.doc["paths"][template][method.as_str().to_lowercase()];
+        assert!(op.is_object(), "{method} {template} is not documented");
+        let documented = &op["responses"][status.as_str()];
+        assert!(
+            documented.is_object(),
+            "{method} {uri} answered {status}, which the document does not list: {text}"
+        );
+        let value: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        match documented["content"]["application/json"]["schema"].clone() {
+            Value::Object(mut schema) => {
+                schema.insert("components".into(), self.doc["components"].clone());
+                let validator = jsonschema::validator_for(&Value::Object(schema)).unwrap();
+                let errors: Vec<String> = validator
+                    .iter_errors(&value)
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(errors.is_empty(), "{method} {uri}: {errors:?} in {value}");
+            }
+            _ => assert!(text.is_empty(), "{method} {uri}: undocumented body {text}"),
+        }
+        (status, value)
+    }
+}
+
+#[tokio::test]
+async fn only_a_client_credentials_token_with_the_admin_scope_gets_in() {
+    let a = admin().await;
+    let store = a.f.state.store.as_ref();
+    let (user_token, _, _) = tokens_for_ada(&a.f).await;
+    let secret = add_service_client(store, "reporter", &["profile"]).await;
+    let narrow = service_token(&a.f, "reporter", &secret).await;
+
+    let anonymous = send(&a.f, get("/admin/api/users")).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        anonymous.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    for (token, status) in [
+        ("not-a-token", StatusCode::UNAUTHORIZED),
+        (user_token.as_str(), StatusCode::FORBIDDEN),
+        (narrow.as_str(), StatusCode::FORBIDDEN),
+        (a.token.as_str(), StatusCode::OK),
+    ] {
+        let r = a
+            .call_with(token, Method::GET, "/admin/api/users", None)
+            .await;
+        assert_eq!(r.status(), status, "{token}");
+    }
+    // Revoked, the admin token stops working at once.
+    let ops_secret = add_service_client(store, "ops2", &["admin"]).await;
+    let t = service_token(&a.f, "ops2", &ops_secret).await;
+    let r = post_as(&a.f, "/revoke", "ops2", &ops_secret, &[("token", &t)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = a.call_with(&t, Method::GET, "/admin/api/users", None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn every_documented_operation_exists_and_asks_for_the_admin_token() {
+    let a = admin().await;
+    let paths = a.doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 8, "{paths:?}");
+    let all = ["get", "post", "put", "patch", "delete"];
+    for (template, ops) in paths {
+        assert!(template.starts_with("/admin/api/"), "{template}");
+        let uri = template
+            .replace("{username}", "ada")
+            .replace("{client_id}", "web");
+        for method in all {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let req = Request::builder()
+                .method(m)
+                .uri(&uri)
+                .body(Body::empty())
+                .unwrap();
+            let status = send(&a.f, req).await.status();
+            if ops.get(method).is_some() {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {template}");
+                let security = &ops[method]["security"];
+                assert_eq!(
+                    security,
+                    &json!([{ "admin_token": [] }]),
+                    "{method} {template}"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {template}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        a.doc["components"]["securitySchemes"]["admin_token"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test]
+async fn users_are_managed_through_the_api_as_documented() {
+    let a = admin().await;
+    let (s, created) = a
+        .checked(
+            Method::POST,
+            "/admin/api/users",
+            "/admin/api/users",
+            Some(json!({"username": "grace", "email": "grace@example.com", "name": "Grace", "password": "a long password"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(created["username"], "grace");
+    assert!(created.get("password_hash").is_none());
+
+    let (_, list) = a
+        .checked(Method::GET, "/admin/api/users", "/admin/api/users", None)
+        .await;
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ada", "grace"]);
+
+    let one = "/admin/api/users/{username}";
+    let (s, _) = a
+        .checked(Method::GET, one, "/admin/api/users/grace", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = a
+        .checked(Method::GET, one, "/admin/api/users/nobody", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Bad input is refused and changes nothing.
+    let refused = [
+        json!({"username": "x y", "email": "x@example.com", "password": "a long password"}),
+        json!({"username": "henry", "email": "nope", "password": "a long password"}),
+        json!({"username": "henry", "email": "h@example.com", "password": "short"}),
+        json!({"username": "henry", "email": "h@example.com"}),
+        json!({"username": "henry", "email": "h@example.com", "password": "a long password", "admin": true}),
+    ];
+    for body in refused {
+        let (s, e) = a
+            .checked(
+                Method::POST,
+                "/admin/api/users",
+                "/admin/api/users",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(e["error"], "invalid_request");
+    }
+    let r = a.call(Method::POST, "/admin/api/users", None).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no body");
+    let (s, _) = a
+        .checked(
+            Method::POST,
+            "/admin/api/users",
+            "/admin/api/users",
+            Some(json!({"username": "grace", "email": "g2@example.com", "password": "a long password"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        a.f.state
+            .store
+            .user_by_username("henry")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A refused password leaves the user as it was, disabled flag included.
+    let (s, _) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/users/grace",
+            Some(json!({"disabled": true, "password": "short"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        !a.f.state
+            .store
+            .user_by_username("grace")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    let (s, patched) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/users/grace",
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(patched["disabled"], true);
+
+    // Sessions and consents of ada, who signs in to a third-party client.
+    add_third_party_client(a.f.state.store.as_ref(), "partner").await;
+    let ada =
+        a.f.state
+            .store
+            .user_by_username("ada")
+            .await
+            .unwrap()
+            .unwrap();
+    a.f.state
+        .store
+        .grant_consent(&ada.id, "partner", "openid", T0)
+        .await
+        .unwrap();
+    tokens_for_ada(&a.f).await;
+    let sessions = "/admin/api/users/{username}/sessions";
+    let (_, live) = a
+        .checked(Method::GET, sessions, "/admin/api/users/ada/sessions", None)
+        .await;
+    assert_eq!(live.as_array().unwrap().len(), 1);
+    let consents = "/admin/api/users/{username}/consents";
+    let (_, given) = a
+        .checked(Method::GET, consents, "/admin/api/users/ada/consents", None)
+        .await;
+    assert_eq!(given[0]["client_id"], "partner");
+    let one_consent = "/admin/api/users/{username}/consents/{client_id}";
+    let (s, _) = a
+        .checked(
+            Method::DELETE,
+            one_consent,
+            "/admin/api/users/ada/consents/partner",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = a
+        .checked(
+            Method::DELETE,
+            one_consent,
+            "/admin/api/users/ada/consents/partner",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, out) = a
+        .checked(
+            Method::DELETE,
+            sessions,
+            "/admin/api/users/ada/sessions",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(out, json!({"sessions": 1, "token_families": 1}));
+    let (_, live) = a
+        .checked(Method::GET, sessions, "/admin/api/users/ada/sessions", None)
+        .await;
+    assert_eq!(live, json!([]));
+
+    // Every change is in the audit log, with the API client as the actor.
+    let (_, log) = a
+        .checked(
+            Method::GET,
+            "/admin/api/audit",
+            "/admin/api/audit?limit=1000",
+            None,
+        )
+        .await;
+    let by_admin: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "admin:ops")
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by_admin,
+        [
+            "admin.user.created",
+            "admin.user.disabled",
+            "admin.consent.revoked",
+            "admin.user.logged_out"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn clients_are_managed_through_the_api_as_documented() {
+    let a = admin().await;
+    let all = "/admin/api/clients";
+    let one = "/admin/api/clients/{client_id}";
+    let (s, created) = a
+        .checked(
+            Method::POST,
+            all,
+            all,
+            Some(json!({"client_id": "shop", "redirect_uris": ["https://shop.example/cb"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let secret = created["client_secret"].as_str().unwrap();
+    assert_eq!(created["client"]["public"], false);
+    // The secret works at the token endpoint.
+    let r = post_as(&a.f, "/introspect", "shop", secret, &[("token", "x")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let (s, public) = a
+        .checked(
+            Method::POST,
+            all,
+            all,
+            Some(json!({"client_id": "app", "public": true, "redirect_uris": ["http://127.0.0.1:5173/cb"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(public["client_secret"], Value::Null);
+
+    for body in [
+        json!({"client_id": "bad", "redirect_uris": ["https://x.example/cb#frag"]}),
+        json!({"client_id": "bad", "redirect_uris": ["https://x.example/cb"], "scopes": ["admin"]}),
+        json!({"client_id": "bad"}),
+        json!({"redirect_uris": ["https://x.example/cb"]}),
+        json!({"client_id": "bad", "redirect_uris": "https://x.example/cb"}),
+    ] {
+        let (s, _) = a.checked(Method::POST, all, all, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert!(a.f.state.store.client("bad").await.unwrap().is_none());
+    let (s, _) = a
+        .checked(
+            Method::POST,
+            all,
+            all,
+            Some(json!({"client_id": "shop", "redirect_uris": ["https://shop.example/cb"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    let (_, list) = a.checked(Method::GET, all, all, None).await;
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["app", "ops", "shop", "spa", "web"]);
+    let (s, shop) = a
+        .checked(Method::GET, one, "/admin/api/clients/shop", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(shop.get("secret_hash").is_none() && shop.get("client_secret").is_none());
+    let (s, _) = a
+        .checked(Method::DELETE, one, "/admin/api/clients/shop", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = a
+        .checked(Method::GET, one, "/admin/api/clients/shop", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = a
+        .checked(Method::DELETE, one, "/admin/api/clients/shop", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_and_refuses_bad_limits() {
+    let a = admin().await;
+    for i in 0..5 {
+        let body = json!({"client_id": format!("c{i}"), "public": true, "redirect_uris": ["http://127.0.0.1/cb"]});
+        a.call(Method::POST, "/admin/api/clients", Some(body)).await;
+    }
+    let t = "/admin/api/audit";
+    let (_, first) = a
+        .checked(Method::GET, t, "/admin/api/audit?after=0&limit=2", None)
+        .await;
+    let first = first.as_array().unwrap();
+    assert_eq!(first.len(), 2);
+    let after = first[1]["id"].as_i64().unwrap();
+    let (_, rest) = a
+        .checked(
+            Method::GET,
+            t,
+            &format!("/admin/api/audit?after={after}"),
+            None,
+        )
+        .await;
+    let rest = rest.as_array().unwrap();
+    assert!(rest.iter().all(|e| e["id"].as_i64().unwrap() > after));
+    let (_, newest) = a
+        .checked(Method::GET, t, "/admin/api/audit?limit=1", None)
+        .await;
+    assert_eq!(newest[0]["subject"], "c4");
+    for bad in ["limit=0", "limit=1001", "limit=ten", "after=x"] {
+        let (s, _) = a
+            .checked(Method::GET, t, &format!("/admin/api/audit?{bad}"), None)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
