@@ -49,6 +49,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_SESSION_IDLE_TIMEOUT", default_value_t = 3600)]
     pub session_idle_timeout: i64,
 
+    /// Take the client address from the last X-Forwarded-For entry (only behind a reverse
+    /// proxy that sets it: otherwise clients could pick their own address)
+    #[arg(long, env = "GATEHOUSE_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
     /// Log lines as human-readable text or as one JSON object per line
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -81,6 +86,8 @@ pub struct Config {
     /// useless when leaked in a log (RFC 6749 §4.1.2 recommends at most ten minutes).
     pub code_ttl: i64,
     pub secure_cookies: bool,
+    /// Whether the client address comes from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
     pub password_hash_concurrency: usize,
 }
 
@@ -127,6 +134,7 @@ impl Config {
             session_idle_timeout: args.session_idle_timeout,
             code_ttl: 60,
             secure_cookies,
+            trust_forwarded_for: args.trust_forwarded_for,
             password_hash_concurrency: args
                 .password_hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),

@@ -11,6 +11,8 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use common::oneshot::*;
 use common::{PASSWORD, REDIRECT, add_third_party_client, hidden_input};
+use gatehouse::app;
+use tower::ServiceExt;
 
 fn with_cookie(uri: &str, cookie: &str) -> Request<Body> {
     Request::get(uri)
@@ -426,4 +428,58 @@ async fn logout_without_a_hint_asks_first_and_a_forged_hint_is_refused() {
     )
     .await;
     assert_eq!(location(&after)["error"], "login_required");
+}
+
+#[tokio::test]
+async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted() {
+    let mut f = fixture().await;
+    let login_from = |f: &Fixture, forwarded: &'static str| {
+        let f_state = f.state.clone();
+        async move {
+            let page = app(f_state.clone())
+                .oneshot(get(&authorize_uri("web", "")))
+                .await
+                .unwrap();
+            let cookie = cookies(&page);
+            let html = body_text(page).await;
+            let body = encode(&[
+                ("username", "ada"),
+                ("password", "wrong"),
+                ("csrf", &hidden_input(&html, "csrf")),
+                ("request", &hidden_input(&html, "request")),
+            ]);
+            let mut req = form("/login")
+                .header(header::COOKIE, cookie)
+                .header("x-forwarded-for", forwarded)
+                .body(Body::from(body))
+                .unwrap();
+            req.extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from(([10, 9, 9, 9], 443))));
+            app(f_state.clone()).oneshot(req).await.unwrap();
+            let log = f_state.store.audit_latest(1).await.unwrap();
+            log[0].record.ip.clone()
+        }
+    };
+    // Not trusted (the default): whatever the client claims, the TCP peer counts.
+    assert_eq!(
+        login_from(&f, "203.0.113.5").await.as_deref(),
+        Some("10.9.9.9")
+    );
+    // Behind a trusted proxy: the address the proxy appended, not the client's own claim.
+    let mut config = (*f.state.config).clone();
+    config.trust_forwarded_for = true;
+    f.state = gatehouse::AppState::new(
+        f.state.store.clone(),
+        config,
+        std::sync::Arc::new(f.clock.clone()),
+    );
+    assert_eq!(
+        login_from(&f, "198.51.100.1, 203.0.113.5").await.as_deref(),
+        Some("203.0.113.5")
+    );
+    assert_eq!(
+        login_from(&f, "not an address").await.as_deref(),
+        Some("10.9.9.9"),
+        "a malformed header falls back to the peer"
+    );
 }

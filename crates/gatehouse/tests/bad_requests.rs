@@ -416,3 +416,21 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
     .await;
     assert_eq!(location(&silent)["error"], "login_required");
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_before_it_is_read() {
+    let f = fixture().await;
+    let huge = format!(
+        "grant_type=refresh_token&refresh_token={}",
+        "x".repeat(100 * 1024)
+    );
+    let r = send(
+        &f,
+        form("/token")
+            .header(header::AUTHORIZATION, basic("web", &f.secret))
+            .body(Body::from(huge))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

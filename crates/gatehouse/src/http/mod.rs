@@ -75,16 +75,34 @@ impl AppState {
     }
 }
 
-/// The address of the peer that sent the request, when the server was started with connect
-/// info (`into_make_service_with_connect_info`); `None` in tests that call the router directly.
-/// It keys the failed-login counters and goes into the audit log.
+/// The address of the client that sent the request: the TCP peer, or, behind a reverse proxy
+/// the operator trusts (`--trust-forwarded-for`), the last address of `X-Forwarded-For` (the
+/// one that proxy appended; earlier entries are whatever the client claimed). `None` when
+/// unknown, as in tests that call the router directly. It keys the failed-login counters and
+/// goes into the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
+impl FromRequestParts<AppState> for Peer {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.config.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .last()
+                .and_then(|last| last.trim().parse::<IpAddr>().ok());
+            if forwarded.is_some() {
+                return Ok(Peer(forwarded));
+            }
+        }
         Ok(Peer(
             parts
                 .extensions

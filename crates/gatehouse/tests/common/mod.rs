@@ -36,6 +36,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         session_ttl: 3600,
         session_idle_timeout: 1800,
         log_format: gatehouse::config::LogFormat::Pretty,
+        trust_forwarded_for: false,
         password_hash_concurrency: Some(2),
     }
 }
