@@ -57,3 +57,10 @@ CREATE INDEX session_expires ON session(expires_at);
 CREATE INDEX access_token_expires ON access_token(expires_at);
 CREATE INDEX refresh_token_expires ON refresh_token(expires_at);
 CREATE INDEX client_token_expires ON client_token(expires_at);
+
+-- One row, rewritten by every readiness check: a check that writes nothing would pass on a
+-- read-only file or a full disk.
+CREATE TABLE heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at INTEGER NOT NULL
+) STRICT;

@@ -493,7 +493,7 @@ pub trait Keys: Send + Sync {
 /// Everything gatehouse stores.
 #[async_trait]
 pub trait Store: Directory + Grants + Keys + Throttle + Audit {
-    /// A round trip through the write path (for readiness checks).
+    /// A real write through the write path (for readiness checks).
     async fn ping(&self) -> StoreResult<()>;
     /// Writes a consistent copy of the store to `path`.
     async fn backup(&self, path: &std::path::Path) -> StoreResult<()>;

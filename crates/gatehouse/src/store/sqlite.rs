@@ -1057,9 +1057,20 @@ impl Keys for SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        // A real round trip through the writer: a wedged writer shows here.
-        self.write(|tx| tx.query_row("SELECT 1", [], |_| Ok(())))
-            .await
+        // A real write through the writer: a wedged writer, a read-only file or a full disk
+        // shows here.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO heartbeat (id, at) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            )?
+            .execute([now])
+            .map(|_| ())
+        })
+        .await
     }
 
     async fn backup(&self, path: &Path) -> StoreResult<()> {
