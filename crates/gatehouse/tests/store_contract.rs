@@ -1,9 +1,13 @@
 //! The store contract: what every backend must do, written once against `dyn Store`.
 //!
-//! Each test gets a fresh store. The protocol flows are covered end to end elsewhere; these
+//! Each test runs on SQLite and on PostgreSQL, with a fresh store. The protocol flows are covered end to end elsewhere; these
 //! tests pin the atomic operations the HTTP layer relies on.
 
+mod common;
+
 use std::sync::Arc;
+
+use common::backend::Database;
 
 use gatehouse::oidc::tokens;
 use gatehouse::store::{
@@ -15,15 +19,13 @@ const NOW: i64 = 1_800_000_000;
 
 struct Fixture {
     store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _db: Database,
 }
 
-async fn sqlite() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+async fn open(db: Database) -> Fixture {
     Fixture {
-        store: store::open(&url).await.unwrap(),
-        _dir: dir,
+        store: store::open(&db.url).await.unwrap(),
+        _db: db,
     }
 }
 
@@ -105,9 +107,8 @@ fn h(t: &str, u: &str, c: &str) -> String {
     tokens::hash(&format!("{t}-{u}-{c}"))
 }
 
-#[tokio::test]
-async fn introspection_sees_only_active_tokens() {
-    let f = sqlite().await;
+async fn introspection_sees_only_active_tokens(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     let alice = issued(s, "alice", "app").await;
 
@@ -178,9 +179,8 @@ async fn introspection_sees_only_active_tokens() {
     );
 }
 
-#[tokio::test]
-async fn client_tokens_are_introspected_and_revoked_by_their_client_only() {
-    let f = sqlite().await;
+async fn client_tokens_are_introspected_and_revoked_by_their_client_only(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     s.create_client(client("svc")).await.unwrap();
     s.create_client(client("other")).await.unwrap();
@@ -234,9 +234,8 @@ async fn client_tokens_are_introspected_and_revoked_by_their_client_only() {
     assert_eq!(again, Revocation::NotFound);
 }
 
-#[tokio::test]
-async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client() {
-    let f = sqlite().await;
+async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     issued(s, "alice", "app").await;
     s.create_client(client("thief")).await.unwrap();
@@ -278,9 +277,8 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client() {
     assert_eq!(rotated, Rotated::Invalid);
 }
 
-#[tokio::test]
-async fn revoking_an_access_token_leaves_the_refresh_token() {
-    let f = sqlite().await;
+async fn revoking_an_access_token_leaves_the_refresh_token(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     issued(s, "alice", "app").await;
     let revoked = s
@@ -302,9 +300,8 @@ async fn revoking_an_access_token_leaves_the_refresh_token() {
     );
 }
 
-#[tokio::test]
-async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens() {
-    let f = sqlite().await;
+async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     let alice = issued(s, "alice", "app").await;
     issued_for_existing(s, &alice, "other").await;
@@ -389,9 +386,8 @@ async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
     assert!(matches!(r, Redeemed::Issued(_)));
 }
 
-#[tokio::test]
-async fn logging_a_user_out_ends_sessions_and_revokes_families() {
-    let f = sqlite().await;
+async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     let alice = issued(s, "alice", "app").await;
     let bob = issued(s, "bob", "app").await;
@@ -438,9 +434,8 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families() {
     );
 }
 
-#[tokio::test]
-async fn a_session_is_touched_and_ended() {
-    let f = sqlite().await;
+async fn a_session_is_touched_and_ended(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     let alice = user("alice");
     s.create_user(alice.clone()).await.unwrap();
@@ -472,9 +467,8 @@ const POLICY: ThrottlePolicy = ThrottlePolicy {
     window: 3600,
 };
 
-#[tokio::test]
-async fn login_failures_delay_then_lock_and_a_success_clears_them() {
-    let f = sqlite().await;
+async fn login_failures_delay_then_lock_and_a_success_clears_them(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     let key = || vec![("user:alice".to_owned(), POLICY)];
     let keys = || vec!["user:alice".to_owned()];
@@ -512,9 +506,8 @@ async fn login_failures_delay_then_lock_and_a_success_clears_them() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_login_failures_are_all_counted() {
-    let f = sqlite().await;
+async fn concurrent_login_failures_are_all_counted(db: Database) {
+    let f = open(db).await;
     let policy = ThrottlePolicy {
         lockout_after: 1000,
         max_delay: 1 << 40,
@@ -541,9 +534,8 @@ async fn concurrent_login_failures_are_all_counted() {
     assert_eq!(untils, expected);
 }
 
-#[tokio::test]
-async fn the_audit_log_keeps_order_and_pages() {
-    let f = sqlite().await;
+async fn the_audit_log_keeps_order_and_pages(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     for i in 0..25 {
         s.record(AuditRecord {
@@ -572,9 +564,8 @@ async fn the_audit_log_keeps_order_and_pages() {
     assert_eq!(subjects, ["user22", "user23", "user24"]);
 }
 
-#[tokio::test]
-async fn purging_removes_only_what_expired() {
-    let f = sqlite().await;
+async fn purging_removes_only_what_expired(db: Database) {
+    let f = open(db).await;
     let s = f.store.as_ref();
     issued(s, "alice", "app").await;
     // Nothing expired yet.
@@ -598,3 +589,17 @@ async fn purging_removes_only_what_expired() {
     assert!(s.user_by_username("alice").await.unwrap().is_some());
     assert!(s.client("app").await.unwrap().is_some());
 }
+
+on_both_backends!(();
+    introspection_sees_only_active_tokens,
+    client_tokens_are_introspected_and_revoked_by_their_client_only,
+    revoking_a_refresh_token_revokes_its_family_and_only_for_its_client,
+    revoking_an_access_token_leaves_the_refresh_token,
+    consent_accumulates_and_its_revocation_revokes_the_clients_tokens,
+    logging_a_user_out_ends_sessions_and_revokes_families,
+    a_session_is_touched_and_ended,
+    login_failures_delay_then_lock_and_a_success_clears_them,
+    concurrent_login_failures_are_all_counted,
+    the_audit_log_keeps_order_and_pages,
+    purging_removes_only_what_expired,
+);

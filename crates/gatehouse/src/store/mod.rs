@@ -4,6 +4,7 @@
 //! the trait itself (`redeem_authorization_code`, `rotate_refresh_token`): the reads that decide
 //! the write happen inside the same transaction, so two requests can never both win.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -25,8 +26,13 @@ pub enum StoreError {
     #[error("{0} not found")]
     NotFound(String),
     /// The database URL names a backend this build does not know, or is malformed.
-    #[error("unsupported database URL {0:?}: expected sqlite://PATH")]
+    #[error(
+        "unsupported database URL {0:?}: expected sqlite://PATH or postgres://USER@HOST/DATABASE"
+    )]
     UnsupportedUrl(String),
+    /// The backend cannot do this.
+    #[error("{0}")]
+    Unsupported(String),
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(String),
@@ -506,7 +512,9 @@ pub trait Store: Directory + Grants + Keys + Throttle + Audit {
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` (a relative path is relative to the
-/// working directory; `sqlite:///abs/path` is absolute).
+/// working directory; `sqlite:///abs/path` is absolute), or `postgres://…` /
+/// `postgresql://…` (any URL libpq would take, e.g.
+/// `postgres://gatehouse@db.internal/gatehouse?sslmode=disable`).
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() {
@@ -514,6 +522,9 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
         }
         let store = sqlite::SqliteStore::open(std::path::Path::new(path)).await?;
         return Ok(Arc::new(store));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PgStore::open(url).await?));
     }
     Err(StoreError::UnsupportedUrl(url.to_owned()))
 }

@@ -2,6 +2,7 @@
 //! HTML form, and users and clients created through the store.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod oneshot;
 
 use std::collections::HashMap;

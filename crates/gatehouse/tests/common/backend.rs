@@ -1,0 +1,143 @@
+//! The two backends the tests run against: a fresh SQLite file, or a fresh schema on the
+//! PostgreSQL test server.
+//!
+//! The PostgreSQL server is `GATEHOUSE_TEST_POSTGRES_URL` (default
+//! `postgres://root@127.0.0.1:5432/test`). When it cannot be reached, PostgreSQL tests print why
+//! and pass without running, unless `GATEHOUSE_REQUIRE_POSTGRES=1` (CI sets it), which makes
+//! them fail instead.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::Connection as _;
+
+pub const DEFAULT_POSTGRES: &str = "postgres://root@127.0.0.1:5432/test";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database for one test; removed when dropped.
+pub struct Database {
+    pub url: String,
+    pub backend: Backend,
+    /// The SQLite file's directory.
+    pub dir: tempfile::TempDir,
+    schema: Option<String>,
+}
+
+impl Database {
+    /// A fresh database on `backend`, or `None` when PostgreSQL is not available and not
+    /// required (the reason is printed).
+    pub async fn fresh(backend: Backend) -> Option<Database> {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => Some(Database {
+                url: format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+                backend,
+                dir,
+                schema: None,
+            }),
+            Backend::Postgres => {
+                let server = postgres_url();
+                let mut conn = match sqlx::PgConnection::connect(&server).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        skip_or_fail(&server, &e);
+                        return None;
+                    }
+                };
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                let schema = format!(
+                    "gatehouse_test_{}_{}_{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed),
+                    gatehouse::oidc::tokens::new_id()
+                );
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let sep = if server.contains('?') { '&' } else { '?' };
+                Some(Database {
+                    url: format!("{server}{sep}options=-c%20search_path%3D{schema}"),
+                    backend,
+                    dir,
+                    schema: Some(schema),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let Some(schema) = self.schema.take() else {
+            return;
+        };
+        // Dropped from async tests too: a thread of its own, with a runtime of its own.
+        let server = postgres_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
+                    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("GATEHOUSE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
+}
+
+fn skip_or_fail(server: &str, e: &sqlx::Error) {
+    let required = std::env::var("GATEHOUSE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    if required {
+        panic!(
+            "PostgreSQL is required (GATEHOUSE_REQUIRE_POSTGRES=1) but {server} is unreachable: {e}"
+        );
+    }
+    eprintln!(
+        "skipping a PostgreSQL test: cannot connect to {server} ({e}); set GATEHOUSE_TEST_POSTGRES_URL to run it"
+    );
+}
+
+/// Defines one `#[tokio::test]` per backend for each listed test function, in modules `sqlite`
+/// and `postgres`. Each function takes a fresh [`Database`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($flavor:tt; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test $flavor]
+                async fn $name() {
+                    let db = $crate::common::backend::Database::fresh($crate::common::backend::Backend::Sqlite)
+                        .await
+                        .unwrap();
+                    super::$name(db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test $flavor]
+                async fn $name() {
+                    let Some(db) = $crate::common::backend::Database::fresh($crate::common::backend::Backend::Postgres).await else {
+                        return;
+                    };
+                    super::$name(db).await;
+                }
+            )*
+        }
+    };
+}
