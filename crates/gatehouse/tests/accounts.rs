@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::backend::Database;
+
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -49,9 +51,8 @@ async fn decide(f: &Fixture, page: Response, session: &str, decision: &str) -> R
     .await
 }
 
-#[tokio::test]
-async fn a_third_party_client_gets_consent_once_per_new_set_of_scopes() {
-    let f = fixture().await;
+async fn a_third_party_client_gets_consent_once_per_new_set_of_scopes(db: Database) {
+    let f = fixture_on(db).await;
     add_third_party_client(f.state.store.as_ref(), "partner").await;
 
     // After the password, the consent page, not a code.
@@ -111,9 +112,8 @@ async fn a_third_party_client_gets_consent_once_per_new_set_of_scopes() {
     );
 }
 
-#[tokio::test]
-async fn denying_consent_sends_access_denied_and_remembers_nothing() {
-    let f = fixture().await;
+async fn denying_consent_sends_access_denied_and_remembers_nothing(db: Database) {
+    let f = fixture_on(db).await;
     add_third_party_client(f.state.store.as_ref(), "partner").await;
     let page = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
     let session = session_cookie(&page);
@@ -131,9 +131,8 @@ async fn denying_consent_sends_access_denied_and_remembers_nothing() {
     assert!(f.state.store.consents(&ada.id).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_consent_form_without_its_csrf_token_or_session_grants_nothing() {
-    let f = fixture().await;
+async fn a_consent_form_without_its_csrf_token_or_session_grants_nothing(db: Database) {
+    let f = fixture_on(db).await;
     add_third_party_client(f.state.store.as_ref(), "partner").await;
     let page = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
     let session = session_cookie(&page);
@@ -213,9 +212,8 @@ async fn attempt(f: &Fixture, username: &str, password: &str, ip: [u8; 4]) -> Re
     send(f, req).await
 }
 
-#[tokio::test]
-async fn failed_logins_slow_down_then_lock_an_account_without_revealing_it_exists() {
-    let f = fixture().await;
+async fn failed_logins_slow_down_then_lock_an_account_without_revealing_it_exists(db: Database) {
+    let f = fixture_on(db).await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
         statuses.push(attempt(&f, "ada", "wrong", [10, 0, 0, 1]).await.status());
@@ -267,9 +265,8 @@ async fn failed_logins_slow_down_then_lock_an_account_without_revealing_it_exist
     );
 }
 
-#[tokio::test]
-async fn one_address_guessing_many_accounts_is_throttled() {
-    let f = fixture().await;
+async fn one_address_guessing_many_accounts_is_throttled(db: Database) {
+    let f = fixture_on(db).await;
     for i in 0..20 {
         let r = attempt(&f, &format!("user{i}"), "wrong", [192, 0, 2, 7]).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
@@ -284,9 +281,8 @@ async fn one_address_guessing_many_accounts_is_throttled() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 
-#[tokio::test]
-async fn an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit() {
-    let f = fixture().await;
+async fn an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit(db: Database) {
+    let f = fixture_on(db).await;
     let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
     let session = session_cookie(&r);
     let idle = f.state.config.session_idle_timeout;
@@ -318,9 +314,10 @@ async fn an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit()
     assert_eq!(location(&r)["error"], "login_required");
 }
 
-#[tokio::test]
-async fn logout_with_an_id_token_hint_ends_the_session_and_returns_to_a_registered_uri() {
-    let f = fixture().await;
+async fn logout_with_an_id_token_hint_ends_the_session_and_returns_to_a_registered_uri(
+    db: Database,
+) {
+    let f = fixture_on(db).await;
     let partner_secret = add_third_party_client(f.state.store.as_ref(), "partner").await;
     let page = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
     let session = session_cookie(&page);
@@ -373,9 +370,8 @@ async fn logout_with_an_id_token_hint_ends_the_session_and_returns_to_a_register
     assert!(log.iter().any(|e| e.record.kind == "logout"));
 }
 
-#[tokio::test]
-async fn logout_without_a_hint_asks_first_and_a_forged_hint_is_refused() {
-    let f = fixture().await;
+async fn logout_without_a_hint_asks_first_and_a_forged_hint_is_refused(db: Database) {
+    let f = fixture_on(db).await;
     let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
     let session = session_cookie(&r);
 
@@ -430,9 +426,8 @@ async fn logout_without_a_hint_asks_first_and_a_forged_hint_is_refused() {
     assert_eq!(location(&after)["error"], "login_required");
 }
 
-#[tokio::test]
-async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted() {
-    let mut f = fixture().await;
+async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted(db: Database) {
+    let mut f = fixture_on(db).await;
     let login_from = |f: &Fixture, forwarded: &'static str| {
         let f_state = f.state.clone();
         async move {
@@ -483,3 +478,15 @@ async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted() {
         "a malformed header falls back to the peer"
     );
 }
+
+on_both_backends!(();
+    a_third_party_client_gets_consent_once_per_new_set_of_scopes,
+    denying_consent_sends_access_denied_and_remembers_nothing,
+    a_consent_form_without_its_csrf_token_or_session_grants_nothing,
+    failed_logins_slow_down_then_lock_an_account_without_revealing_it_exists,
+    one_address_guessing_many_accounts_is_throttled,
+    an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit,
+    logout_with_an_id_token_hint_ends_the_session_and_returns_to_a_registered_uri,
+    logout_without_a_hint_asks_first_and_a_forged_hint_is_refused,
+    the_client_address_comes_from_x_forwarded_for_only_when_trusted,
+);

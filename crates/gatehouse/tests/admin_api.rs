@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::backend::Database;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::Response;
@@ -30,8 +32,8 @@ async fn service_token(f: &Fixture, client_id: &str, secret: &str) -> String {
     json(r).await["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn admin() -> Admin {
-    let f = fixture().await;
+async fn admin(db: Database) -> Admin {
+    let f = fixture_on(db).await;
     let secret = add_service_client(f.state.store.as_ref(), "ops", &["admin"]).await;
     let token = service_token(&f, "ops", &secret).await;
     let doc = json(send(&f, get("/admin/api/openapi.json")).await).await;
@@ -101,9 +103,8 @@ impl Admin {
     }
 }
 
-#[tokio::test]
-async fn only_a_client_credentials_token_with_the_admin_scope_gets_in() {
-    let a = admin().await;
+async fn only_a_client_credentials_token_with_the_admin_scope_gets_in(db: Database) {
+    let a = admin(db).await;
     let store = a.f.state.store.as_ref();
     let (user_token, _, _) = tokens_for_ada(&a.f).await;
     let secret = add_service_client(store, "reporter", &["profile"]).await;
@@ -137,9 +138,8 @@ async fn only_a_client_credentials_token_with_the_admin_scope_gets_in() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn every_documented_operation_exists_and_asks_for_the_admin_token() {
-    let a = admin().await;
+async fn every_documented_operation_exists_and_asks_for_the_admin_token(db: Database) {
+    let a = admin(db).await;
     let paths = a.doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 8, "{paths:?}");
     let all = ["get", "post", "put", "patch", "delete"];
@@ -179,9 +179,8 @@ async fn every_documented_operation_exists_and_asks_for_the_admin_token() {
     );
 }
 
-#[tokio::test]
-async fn users_are_managed_through_the_api_as_documented() {
-    let a = admin().await;
+async fn users_are_managed_through_the_api_as_documented(db: Database) {
+    let a = admin(db).await;
     let (s, created) = a
         .checked(
             Method::POST,
@@ -371,9 +370,8 @@ async fn users_are_managed_through_the_api_as_documented() {
     );
 }
 
-#[tokio::test]
-async fn clients_are_managed_through_the_api_as_documented() {
-    let a = admin().await;
+async fn clients_are_managed_through_the_api_as_documented(db: Database) {
+    let a = admin(db).await;
     let all = "/admin/api/clients";
     let one = "/admin/api/clients/{client_id}";
     let (s, created) = a
@@ -450,9 +448,8 @@ async fn clients_are_managed_through_the_api_as_documented() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn the_audit_log_pages_and_refuses_bad_limits() {
-    let a = admin().await;
+async fn the_audit_log_pages_and_refuses_bad_limits(db: Database) {
+    let a = admin(db).await;
     for i in 0..5 {
         let body = json!({"client_id": format!("c{i}"), "public": true, "redirect_uris": ["http://127.0.0.1/cb"]});
         a.call(Method::POST, "/admin/api/clients", Some(body)).await;
@@ -485,3 +482,11 @@ async fn the_audit_log_pages_and_refuses_bad_limits() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+on_both_backends!(();
+    only_a_client_credentials_token_with_the_admin_scope_gets_in,
+    every_documented_operation_exists_and_asks_for_the_admin_token,
+    users_are_managed_through_the_api_as_documented,
+    clients_are_managed_through_the_api_as_documented,
+    the_audit_log_pages_and_refuses_bad_limits,
+);

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::backend::Database;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
@@ -13,9 +15,10 @@ use gatehouse::oidc::tokens;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-#[tokio::test]
-async fn an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected() {
-    let f = fixture().await;
+async fn an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected(
+    db: Database,
+) {
+    let f = fixture_on(db).await;
     for uri in [
         authorize_uri("nobody", ""),
         "/authorize?response_type=code&client_id=web&redirect_uri=https://evil.example/cb&scope=openid".to_owned(),
@@ -32,9 +35,8 @@ async fn an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never
     }
 }
 
-#[tokio::test]
-async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
-    let f = fixture().await;
+async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss(db: Database) {
+    let f = fixture_on(db).await;
     let cases = [
         (
             authorize_uri("web", "&response_type=token").replacen("response_type=code&", "", 1),
@@ -70,9 +72,8 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
     }
 }
 
-#[tokio::test]
-async fn a_login_without_the_csrf_token_is_refused_and_makes_no_session() {
-    let f = fixture().await;
+async fn a_login_without_the_csrf_token_is_refused_and_makes_no_session(db: Database) {
+    let f = fixture_on(db).await;
     let page = send(&f, get(&authorize_uri("web", ""))).await;
     let html = body_text(page).await;
     let body = encode(&[
@@ -87,9 +88,8 @@ async fn a_login_without_the_csrf_token_is_refused_and_makes_no_session() {
     assert!(cookies(&r).is_empty(), "no session cookie");
 }
 
-#[tokio::test]
-async fn wrong_passwords_unknown_and_disabled_users_get_the_same_answer() {
-    let f = fixture().await;
+async fn wrong_passwords_unknown_and_disabled_users_get_the_same_answer(db: Database) {
+    let f = fixture_on(db).await;
     add_user(f.state.store.as_ref(), "eve").await;
     f.state.store.set_user_disabled("eve", true).await.unwrap();
     let mut bodies = Vec::new();
@@ -115,9 +115,8 @@ async fn wrong_passwords_unknown_and_disabled_users_get_the_same_answer() {
     );
 }
 
-#[tokio::test]
-async fn token_requests_with_bad_client_authentication_are_refused() {
-    let f = fixture().await;
+async fn token_requests_with_bad_client_authentication_are_refused(db: Database) {
+    let f = fixture_on(db).await;
     let code = code(&f, "web").await;
     let body = encode(&[
         ("grant_type", "authorization_code"),
@@ -200,9 +199,8 @@ async fn token_requests_with_bad_client_authentication_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn a_wrong_verifier_or_redirect_uri_fails_without_consuming_the_code() {
-    let f = fixture().await;
+async fn a_wrong_verifier_or_redirect_uri_fails_without_consuming_the_code(db: Database) {
+    let f = fixture_on(db).await;
     let code = code(&f, "web").await;
     let other_verifier = tokens::generate();
     for (verifier, redirect) in [
@@ -224,9 +222,8 @@ async fn a_wrong_verifier_or_redirect_uri_fails_without_consuming_the_code() {
     assert_eq!(json(r).await["error"], "invalid_grant", "and only once");
 }
 
-#[tokio::test]
-async fn an_expired_code_is_refused() {
-    let f = fixture().await;
+async fn an_expired_code_is_refused(db: Database) {
+    let f = fixture_on(db).await;
     let code = code(&f, "web").await;
     f.clock.advance(61);
     let r = exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await;
@@ -234,9 +231,8 @@ async fn an_expired_code_is_refused() {
     assert_eq!(json(r).await["error"], "invalid_grant");
 }
 
-#[tokio::test]
-async fn malformed_token_requests_name_the_problem() {
-    let f = fixture().await;
+async fn malformed_token_requests_name_the_problem(db: Database) {
+    let f = fixture_on(db).await;
     let auth = basic("web", &f.secret);
     let cases = [
         ("", "invalid_request"),
@@ -279,9 +275,8 @@ async fn malformed_token_requests_name_the_problem() {
     }
 }
 
-#[tokio::test]
-async fn userinfo_needs_a_valid_bearer_token() {
-    let f = fixture().await;
+async fn userinfo_needs_a_valid_bearer_token(db: Database) {
+    let f = fixture_on(db).await;
     for auth in [
         None,
         Some("Bearer nonsense"),
@@ -330,9 +325,10 @@ fn the_rfc_pkce_example_matches_our_constants() {
     );
 }
 
-#[tokio::test]
-async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_its_tokens_expire() {
-    let f = fixture().await;
+async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_its_tokens_expire(
+    db: Database,
+) {
+    let f = fixture_on(db).await;
     let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
     let jwks_kids = |f: &Fixture| {
         let f = f.state.clone();
@@ -375,9 +371,8 @@ async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_it
     assert_eq!(jwks_kids(&f).await, vec![new_kid]);
 }
 
-#[tokio::test]
-async fn the_session_cookie_is_http_only_and_same_site_lax() {
-    let f = fixture().await;
+async fn the_session_cookie_is_http_only_and_same_site_lax(db: Database) {
+    let f = fixture_on(db).await;
     let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
     let session = r
         .headers()
@@ -417,9 +412,8 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
     assert_eq!(location(&silent)["error"], "login_required");
 }
 
-#[tokio::test]
-async fn an_oversized_body_is_refused_before_it_is_read() {
-    let f = fixture().await;
+async fn an_oversized_body_is_refused_before_it_is_read(db: Database) {
+    let f = fixture_on(db).await;
     let huge = format!(
         "grant_type=refresh_token&refresh_token={}",
         "x".repeat(100 * 1024)
@@ -434,3 +428,18 @@ async fn an_oversized_body_is_refused_before_it_is_read() {
     .await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+on_both_backends!(();
+    an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected,
+    errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss,
+    a_login_without_the_csrf_token_is_refused_and_makes_no_session,
+    wrong_passwords_unknown_and_disabled_users_get_the_same_answer,
+    token_requests_with_bad_client_authentication_are_refused,
+    a_wrong_verifier_or_redirect_uri_fails_without_consuming_the_code,
+    an_expired_code_is_refused,
+    malformed_token_requests_name_the_problem,
+    userinfo_needs_a_valid_bearer_token,
+    a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_its_tokens_expire,
+    the_session_cookie_is_http_only_and_same_site_lax,
+    an_oversized_body_is_refused_before_it_is_read,
+);

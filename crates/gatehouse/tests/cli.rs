@@ -413,7 +413,7 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     assert_eq!(after.iter().filter(|k| k.retired_at.is_none()).count(), 1);
 
     ok(&gatehouse(db, &["migrate"], None));
-    let backup = server.dir.path().join("copy.db");
+    let backup = server.db.dir.path().join("copy.db");
     ok(&gatehouse(db, &["backup", backup.to_str().unwrap()], None));
     let copy = gatehouse::store::open(&format!("sqlite://{}", backup.display()))
         .await

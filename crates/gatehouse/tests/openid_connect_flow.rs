@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::backend::Database;
+
 use common::{
     Browser, PASSWORD, REDIRECT, TestServer, add_client, add_public_client, add_user,
     location_params,
@@ -21,9 +23,8 @@ fn http() -> openidconnect::reqwest::Client {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes() {
-    let server = TestServer::start().await;
+async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes(db: Database) {
+    let server = TestServer::start_on(db).await;
     let user = add_user(server.store.as_ref(), "ada").await;
     let secret = add_client(server.store.as_ref(), "web").await;
     let http = http();
@@ -142,9 +143,8 @@ async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refre
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
-    let server = TestServer::start().await;
+async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it(db: Database) {
+    let server = TestServer::start_on(db).await;
     add_user(server.store.as_ref(), "bob").await;
     add_public_client(server.store.as_ref(), "spa").await;
     let http = http();
@@ -207,3 +207,8 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
     assert!(userinfo.is_err(), "so is the access token");
     server.stop().await;
 }
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes,
+    a_replayed_code_fails_and_revokes_the_tokens_issued_from_it,
+);

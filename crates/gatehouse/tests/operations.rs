@@ -27,7 +27,7 @@ async fn readiness_fails_while_another_process_holds_the_write_lock_and_recovers
     );
 
     // Another writer (a stuck script, a long migration) holds the database's write lock.
-    let path = server.dir.path().join("gatehouse.db");
+    let path = server.db.dir.path().join("gatehouse.db");
     let blocker = rusqlite::Connection::open(&path).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
 

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::backend::Database;
+
 use std::collections::HashMap;
 
 use common::{TestServer, add_client, add_user, sign_in};
@@ -23,9 +25,8 @@ async fn refresh(
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn eight_workers_run_whole_flows_without_a_single_server_error() {
-    let server = std::sync::Arc::new(TestServer::start().await);
+async fn eight_workers_run_whole_flows_without_a_single_server_error(db: Database) {
+    let server = std::sync::Arc::new(TestServer::start_on(db).await);
     let secret = add_client(server.store.as_ref(), "suite").await;
     let mut workers = Vec::new();
     for w in 0..8 {
@@ -65,9 +66,8 @@ async fn eight_workers_run_whole_flows_without_a_single_server_error() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner() {
-    let server = TestServer::start().await;
+async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner(db: Database) {
+    let server = TestServer::start_on(db).await;
     add_user(server.store.as_ref(), "racer").await;
     let secret = add_client(server.store.as_ref(), "race").await;
     let tokens = sign_in(&server, "race", &secret, "racer").await;
@@ -107,3 +107,8 @@ async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner(
     assert_eq!(winners, 1, "exactly one request rotates the token");
     server.stop().await;
 }
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 4);
+    eight_workers_run_whole_flows_without_a_single_server_error,
+    thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner,
+);

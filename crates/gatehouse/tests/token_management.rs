@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::backend::Database;
+
 use axum::http::{StatusCode, header};
 use common::oneshot::*;
 use common::{add_client, add_public_client, add_service_client};
@@ -22,9 +24,8 @@ async fn userinfo_status(f: &Fixture, access: &str) -> StatusCode {
     send(f, req).await.status()
 }
 
-#[tokio::test]
-async fn introspection_describes_active_tokens_to_their_client_only() {
-    let f = fixture().await;
+async fn introspection_describes_active_tokens_to_their_client_only(db: Database) {
+    let f = fixture_on(db).await;
     let other_secret = add_client(f.state.store.as_ref(), "other").await;
     let (access, refresh, _) = tokens_for_ada(&f).await;
 
@@ -59,9 +60,8 @@ async fn introspection_describes_active_tokens_to_their_client_only() {
     );
 }
 
-#[tokio::test]
-async fn introspection_needs_an_authenticated_confidential_client() {
-    let f = fixture().await;
+async fn introspection_needs_an_authenticated_confidential_client(db: Database) {
+    let f = fixture_on(db).await;
     let (access, _, _) = tokens_for_ada(&f).await;
     let wrong = post_as(&f, "/introspect", "web", "wrong", &[("token", &access)]).await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
@@ -86,9 +86,8 @@ async fn introspection_needs_an_authenticated_confidential_client() {
     assert_eq!(json(missing).await["error"], "invalid_request");
 }
 
-#[tokio::test]
-async fn revoking_a_refresh_token_ends_its_family() {
-    let f = fixture().await;
+async fn revoking_a_refresh_token_ends_its_family(db: Database) {
+    let f = fixture_on(db).await;
     let (access, refresh, _) = tokens_for_ada(&f).await;
     let r = post_as(
         &f,
@@ -125,9 +124,8 @@ async fn revoking_a_refresh_token_ends_its_family() {
     );
 }
 
-#[tokio::test]
-async fn revoking_an_access_token_keeps_the_refresh_token() {
-    let f = fixture().await;
+async fn revoking_an_access_token_keeps_the_refresh_token(db: Database) {
+    let f = fixture_on(db).await;
     let (access, refresh, _) = tokens_for_ada(&f).await;
     // A wrong hint does not stop the search (RFC 7009 §2.1).
     let r = post_as(
@@ -146,9 +144,8 @@ async fn revoking_an_access_token_keeps_the_refresh_token() {
     );
 }
 
-#[tokio::test]
-async fn another_clients_revocation_changes_nothing_and_reveals_nothing() {
-    let f = fixture().await;
+async fn another_clients_revocation_changes_nothing_and_reveals_nothing(db: Database) {
+    let f = fixture_on(db).await;
     let other_secret = add_client(f.state.store.as_ref(), "other").await;
     let (access, refresh, _) = tokens_for_ada(&f).await;
     for token in [&access, &refresh, &"no-such-token".to_owned()] {
@@ -173,9 +170,8 @@ async fn another_clients_revocation_changes_nothing_and_reveals_nothing() {
     );
 }
 
-#[tokio::test]
-async fn a_public_client_may_revoke_its_own_tokens() {
-    let f = fixture().await;
+async fn a_public_client_may_revoke_its_own_tokens(db: Database) {
+    let f = fixture_on(db).await;
     add_public_client(f.state.store.as_ref(), "spa2").await;
     let r = send(
         &f,
@@ -190,9 +186,8 @@ async fn a_public_client_may_revoke_its_own_tokens() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn client_credentials_grants_only_registered_scopes_a_client_may_hold() {
-    let f = fixture().await;
+async fn client_credentials_grants_only_registered_scopes_a_client_may_hold(db: Database) {
+    let f = fixture_on(db).await;
     let store = f.state.store.as_ref();
     let secret = add_service_client(store, "bot", &["admin", "openid"]).await;
 
@@ -262,9 +257,8 @@ async fn client_credentials_grants_only_registered_scopes_a_client_may_hold() {
     );
 }
 
-#[tokio::test]
-async fn discovery_names_the_new_endpoints() {
-    let f = fixture().await;
+async fn discovery_names_the_new_endpoints(db: Database) {
+    let f = fixture_on(db).await;
     let d = json(send(&f, get("/.well-known/openid-configuration")).await).await;
     for (key, path) in [
         ("introspection_endpoint", "/introspect"),
@@ -280,3 +274,14 @@ async fn discovery_names_the_new_endpoints() {
             .contains(&"client_credentials".into())
     );
 }
+
+on_both_backends!(();
+    introspection_describes_active_tokens_to_their_client_only,
+    introspection_needs_an_authenticated_confidential_client,
+    revoking_a_refresh_token_ends_its_family,
+    revoking_an_access_token_keeps_the_refresh_token,
+    another_clients_revocation_changes_nothing_and_reveals_nothing,
+    a_public_client_may_revoke_its_own_tokens,
+    client_credentials_grants_only_registered_scopes_a_client_may_hold,
+    discovery_names_the_new_endpoints,
+);

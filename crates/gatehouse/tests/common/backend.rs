@@ -107,9 +107,17 @@ fn skip_or_fail(server: &str, e: &sqlx::Error) {
             "PostgreSQL is required (GATEHOUSE_REQUIRE_POSTGRES=1) but {server} is unreachable: {e}"
         );
     }
-    eprintln!(
-        "skipping a PostgreSQL test: cannot connect to {server} ({e}); set GATEHOUSE_TEST_POSTGRES_URL to run it"
-    );
+    // Once per test binary, and past libtest's output capture (which only catches the print
+    // macros), so a plain `cargo test` shows why these tests did nothing.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nskipping the PostgreSQL tests of this binary: cannot connect to {server} ({e}); \
+             set GATEHOUSE_TEST_POSTGRES_URL to a server where the user may create schemas"
+        );
+    });
 }
 
 /// Defines one `#[tokio::test]` per backend for each listed test function, in modules `sqlite`

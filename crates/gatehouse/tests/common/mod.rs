@@ -22,7 +22,7 @@ pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
 pub struct TestServer {
     pub base: String,
     pub store: Arc<dyn Store>,
-    pub dir: tempfile::TempDir,
+    pub db: backend::Database,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -42,23 +42,31 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
     }
 }
 
-/// The application over a fresh SQLite file, with the given clock, for `oneshot` tests.
-pub async fn state_with_clock(clock: Arc<dyn Clock>) -> (AppState, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
-    let store = store::open(&url).await.unwrap();
+/// The application over a fresh database, with the given clock, for `oneshot` tests.
+pub async fn state_with_clock(
+    db: backend::Database,
+    clock: Arc<dyn Clock>,
+) -> (AppState, backend::Database) {
+    let store = store::open(&db.url).await.unwrap();
     let config = Config::from_args(&serve_args("127.0.0.1:8080".parse().unwrap())).unwrap();
     gatehouse::keyring::ensure_active_key(store.as_ref(), clock.now(), config.key_publish_period())
         .await
         .unwrap();
-    (AppState::new(store, config, clock), dir)
+    (AppState::new(store, config, clock), db)
 }
 
 impl TestServer {
+    /// A server on a fresh SQLite file.
     pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
-        let store = store::open(&url).await.unwrap();
+        let db = backend::Database::fresh(backend::Backend::Sqlite)
+            .await
+            .unwrap();
+        TestServer::start_on(db).await
+    }
+
+    /// A server on the given fresh database.
+    pub async fn start_on(db: backend::Database) -> TestServer {
+        let store = store::open(&db.url).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let config = Config::from_args(&serve_args(addr)).unwrap();
@@ -85,17 +93,14 @@ impl TestServer {
         TestServer {
             base: format!("http://{addr}"),
             store,
-            dir,
+            db,
             shutdown: Some(tx),
             task: Some(task),
         }
     }
 
     pub fn db_url(&self) -> String {
-        format!(
-            "sqlite://{}",
-            self.dir.path().join("gatehouse.db").display()
-        )
+        self.db.url.clone()
     }
 
     pub async fn stop(mut self) {

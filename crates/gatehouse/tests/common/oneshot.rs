@@ -24,12 +24,21 @@ pub struct Fixture {
     pub state: AppState,
     pub clock: FixedClock,
     pub secret: String,
-    pub _dir: tempfile::TempDir,
+    pub db: super::backend::Database,
 }
 
+/// The fixture on a fresh SQLite file.
 pub async fn fixture() -> Fixture {
+    let db = super::backend::Database::fresh(super::backend::Backend::Sqlite)
+        .await
+        .unwrap();
+    fixture_on(db).await
+}
+
+/// The fixture on the given fresh database.
+pub async fn fixture_on(db: super::backend::Database) -> Fixture {
     let clock = FixedClock::at(T0);
-    let (state, dir) = state_with_clock(Arc::new(clock.clone())).await;
+    let (state, db) = state_with_clock(db, Arc::new(clock.clone())).await;
     add_user(state.store.as_ref(), "ada").await;
     let secret = add_client(state.store.as_ref(), "web").await;
     add_public_client(state.store.as_ref(), "spa").await;
@@ -37,7 +46,7 @@ pub async fn fixture() -> Fixture {
         state,
         clock,
         secret,
-        _dir: dir,
+        db,
     }
 }
 
