@@ -6,6 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 
+use common::backend::{Backend, Database};
 use common::{Browser, TestServer, add_client, add_third_party_client, add_user, sign_in_with};
 
 fn gatehouse(db: &str, args: &[&str], stdin: Option<&str>) -> Output {
@@ -615,4 +616,106 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+#[test]
+fn every_command_works_on_postgresql() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(db) = rt.block_on(Database::fresh(Backend::Postgres)) else {
+        return;
+    };
+    let url = db.url.as_str();
+    assert!(ok(&gatehouse(url, &["migrate"], None)).contains("up to date"));
+    // Migrating twice is harmless.
+    ok(&gatehouse(url, &["migrate"], None));
+    ok(&gatehouse(
+        url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "ada",
+            "--email",
+            "ada@example.com",
+        ],
+        Some("a long password\n"),
+    ));
+    refused(
+        &gatehouse(
+            url,
+            &[
+                "user",
+                "add",
+                "--username",
+                "ada",
+                "--email",
+                "ada@example.com",
+            ],
+            Some("a long password\n"),
+        ),
+        "already exists",
+    );
+    ok(&gatehouse(
+        url,
+        &["user", "set-password", "ada"],
+        Some("a newer password\n"),
+    ));
+    ok(&gatehouse(url, &["user", "disable", "ada"], None));
+    assert!(
+        ok(&gatehouse(url, &["user", "list"], None)).contains("ada\tada@example.com\t\tdisabled")
+    );
+    ok(&gatehouse(url, &["user", "enable", "ada"], None));
+    let out = ok(&gatehouse(
+        url,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "web",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+        None,
+    ));
+    assert!(out.contains("client secret"), "{out}");
+    assert!(ok(&gatehouse(url, &["client", "list"], None)).starts_with("web\tconfidential"));
+    assert!(ok(&gatehouse(url, &["keys", "rotate"], None)).contains("new signing key"));
+    assert!(ok(&gatehouse(url, &["user", "logout", "ada"], None)).contains("0 sessions ended"));
+    assert_eq!(ok(&gatehouse(url, &["user", "consents", "ada"], None)), "");
+    ok(&gatehouse(url, &["client", "remove", "web"], None));
+    refused(
+        &gatehouse(url, &["client", "remove", "web"], None),
+        "not found",
+    );
+    refused(
+        &gatehouse(url, &["backup", "/tmp/never-written.db"], None),
+        "pg_dump",
+    );
+    let tail = ok(&gatehouse(url, &["audit", "tail", "-n", "100"], None));
+    let kinds: Vec<&str> = tail
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "admin.user.created",
+            "admin.user.password_set",
+            "admin.user.disabled",
+            "admin.user.enabled",
+            "admin.client.created",
+            "admin.key.rotated",
+            "admin.user.logged_out",
+            "admin.client.removed",
+        ],
+        "{tail}"
+    );
+    refused(
+        &gatehouse(
+            "postgres://nobody@127.0.0.1:1/none",
+            &["user", "list"],
+            None,
+        ),
+        "cannot open the database",
+    );
 }
