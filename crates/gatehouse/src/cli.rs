@@ -41,8 +41,20 @@ pub enum Command {
     Audit(AuditCommand),
     /// Create or upgrade the database schema, then exit
     Migrate,
-    /// Write a consistent copy of the database to PATH, while the server runs
+    /// Write a consistent copy of the database to PATH, while the server runs (SQLite)
     Backup { path: PathBuf },
+    /// Write the whole deployment as JSON, to move it to another database. The file holds
+    /// password hashes and private signing keys: it is created readable by its owner only
+    Export {
+        /// Where to write it (standard output if absent)
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Load an export into this database, which must hold no users, clients or keys yet
+    Import {
+        /// The export to load (`-` for standard input)
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,12 +178,77 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
             let kid = admin.rotate_key(id_token_ttl + 3600).await?;
             println!("new signing key {kid} is active; servers pick it up within 10 seconds");
         }
+        Command::Export { output } => export(store, output).await?,
+        Command::Import { path } => import(store, &path).await?,
         Command::Audit(AuditCommand::Tail { lines, follow }) => {
             audit_tail(store, lines, follow).await?;
         }
         Command::User(cmd) => user(store, &admin, cmd).await?,
         Command::Client(cmd) => client(store, &admin, cmd).await?,
     }
+    Ok(())
+}
+
+async fn export(store: &dyn Store, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let snapshot = store.export(SystemClock.now()).await?;
+    let json = serde_json::to_vec_pretty(&snapshot)?;
+    let Some(path) = output else {
+        use std::io::Write as _;
+        std::io::stdout().write_all(&json)?;
+        return Ok(());
+    };
+    write_private(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "exported {} users, {} clients, {} signing keys, {} token families and {} audit records to {}",
+        snapshot.users.len(),
+        snapshot.clients.len(),
+        snapshot.signing_keys.len(),
+        snapshot.token_families.len(),
+        snapshot.audit.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// Writes `bytes` to `path` readable by the owner only, whole or not at all (a temporary file
+/// renamed into place).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // NamedTempFile is created 0600 on Unix already; the rename keeps the mode.
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+async fn import(store: &dyn Store, path: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b)?;
+        b
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let snapshot: store::snapshot::Snapshot = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a gatehouse export", path.display()))?;
+    let summary = format!(
+        "imported {} users, {} clients, {} signing keys, {} token families and {} audit records",
+        snapshot.users.len(),
+        snapshot.clients.len(),
+        snapshot.signing_keys.len(),
+        snapshot.token_families.len(),
+        snapshot.audit.len(),
+    );
+    store.import(snapshot).await?;
+    let record =
+        store::AuditRecord::new(SystemClock.now(), "admin.imported", "cli").detail(summary.clone());
+    store.record(record).await?;
+    println!("{summary}");
     Ok(())
 }
 

@@ -3,45 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 use common::backend::{Backend, Database};
+use common::cli::{Killed, gatehouse, ok, refused};
 use common::{Browser, TestServer, add_client, add_third_party_client, add_user, sign_in_with};
-
-fn gatehouse(db: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .arg("--database-url")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn refused(o: &Output, needle: &str) {
-    assert!(!o.status.success(), "expected a refusal");
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains(needle), "{e}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
@@ -606,16 +573,6 @@ fn serve_starts_on_an_empty_database_and_answers_discovery() {
         1,
         "the first start created a signing key"
     );
-}
-
-/// Kills the server when the test ends, passed or failed.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

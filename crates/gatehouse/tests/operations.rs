@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::cli::Killed;
 use common::{TestServer, add_client, add_user, sign_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,16 +109,6 @@ async fn every_response_carries_a_request_id_and_keeps_one_it_was_given() {
         .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["x-request-id"], "from-the-proxy-1");
-}
-
-/// Kills the server when the test ends, passed or failed.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

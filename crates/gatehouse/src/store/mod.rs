@@ -5,6 +5,7 @@
 //! the write happen inside the same transaction, so two requests can never both win.
 
 pub mod postgres;
+pub mod snapshot;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -30,6 +31,11 @@ pub enum StoreError {
         "unsupported database URL {0:?}: expected sqlite://PATH or postgres://USER@HOST/DATABASE"
     )]
     UnsupportedUrl(String),
+    /// An import was aimed at a database that already holds a deployment.
+    #[error(
+        "the target database is not empty: import needs one without users, clients or signing keys"
+    )]
+    NotEmpty,
     /// The backend cannot do this.
     #[error("{0}")]
     Unsupported(String),
@@ -505,6 +511,11 @@ pub trait Store: Directory + Grants + Keys + Throttle + Audit {
     async fn backup(&self, path: &std::path::Path) -> StoreResult<()>;
     /// Flushes and closes.
     async fn close(&self) -> StoreResult<()>;
+    /// The whole deployment, read in one transaction (a consistent snapshot).
+    async fn export(&self, now: UnixTime) -> StoreResult<snapshot::Snapshot>;
+    /// Loads a snapshot into this store in one transaction: all of it or nothing. Refused with
+    /// `NotEmpty` unless the store holds no user, client or signing key.
+    async fn import(&self, snapshot: snapshot::Snapshot) -> StoreResult<()>;
     /// The engine's own gauges and counters, for `/metrics`: `(name, help, value)`.
     fn engine_metrics(&self) -> Vec<EngineMetric> {
         Vec::new()

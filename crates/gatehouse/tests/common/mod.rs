@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod cli;
 pub mod oneshot;
 
 use std::collections::HashMap;

@@ -1,0 +1,169 @@
+//! A whole deployment as one JSON document, for `gatehouse export` and `gatehouse import`:
+//! moving from SQLite to PostgreSQL (or back) keeps users with their password hashes, clients,
+//! signing keys, consents, sessions, token families with their tokens, and the audit log, so
+//! the same passwords log in and tokens issued before the move still verify and refresh.
+//!
+//! Left out on purpose: authorization codes (they live a minute), failed-login counters, and
+//! the readiness heartbeat. Audit records keep their order, not their ids.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use super::{AuditRecord, SigningKey};
+use crate::clock::UnixTime;
+
+/// What the `format` field must say.
+pub const FORMAT: &str = "gatehouse-export";
+/// The version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub format: String,
+    pub version: u32,
+    pub exported_at: UnixTime,
+    pub users: Vec<UserRow>,
+    pub clients: Vec<ClientRow>,
+    pub signing_keys: Vec<KeyRow>,
+    pub consents: Vec<ConsentRow>,
+    pub sessions: Vec<SessionRow>,
+    pub token_families: Vec<FamilyRow>,
+    pub refresh_tokens: Vec<TokenRow>,
+    pub access_tokens: Vec<TokenRow>,
+    pub client_tokens: Vec<ClientTokenRow>,
+    /// Oldest first.
+    pub audit: Vec<AuditRecord>,
+}
+
+impl Snapshot {
+    /// Why this document cannot be imported by this build, if it cannot.
+    pub fn incompatibility(&self) -> Option<String> {
+        if self.format != FORMAT {
+            return Some(format!("not a gatehouse export (format {:?})", self.format));
+        }
+        if self.version != VERSION {
+            return Some(format!(
+                "export version {} is not supported by this gatehouse (it reads version {VERSION})",
+                self.version
+            ));
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRow {
+    pub client_id: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub first_party: bool,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRow {
+    pub kid: String,
+    pub alg: String,
+    /// PKCS#8 DER, base64.
+    pub private_der: String,
+    pub public_jwk: String,
+    pub created_at: UnixTime,
+    pub retired_at: Option<UnixTime>,
+    pub publish_until: Option<UnixTime>,
+}
+
+impl From<SigningKey> for KeyRow {
+    fn from(k: SigningKey) -> Self {
+        KeyRow {
+            kid: k.kid,
+            alg: k.alg,
+            private_der: STANDARD.encode(&k.private_der),
+            public_jwk: k.public_jwk,
+            created_at: k.created_at,
+            retired_at: k.retired_at,
+            publish_until: k.publish_until,
+        }
+    }
+}
+
+impl KeyRow {
+    pub fn private_der(&self) -> Result<Vec<u8>, String> {
+        STANDARD
+            .decode(&self.private_der)
+            .map_err(|e| format!("signing key {}: {e}", self.kid))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRow {
+    pub user_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub granted_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub expires_at: UnixTime,
+    pub last_seen_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyRow {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub nonce: Option<String>,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+    pub revoked_reason: Option<String>,
+}
+
+/// A refresh token (`ended_at` = rotated) or an access token (`ended_at` = revoked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRow {
+    pub token_hash: String,
+    pub family_id: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub ended_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTokenRow {
+    pub token_hash: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}

@@ -1,0 +1,179 @@
+//! Moving a deployment between backends with `gatehouse export` and `gatehouse import`: after
+//! the move the same password logs in, and tokens issued before it still verify against the
+//! JWKS and still refresh.
+
+mod common;
+
+use common::backend::{Backend, Database};
+use common::cli::{gatehouse, ok, refused};
+use common::{TestServer, add_client, add_user, sign_in};
+
+/// Verifies `id_token`'s signature with the key `jwks` publishes under its `kid`.
+fn verifies(id_token: &str, jwks: &serde_json::Value, audience: &str) -> bool {
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let Some(jwk) = set.find(header.kid.as_deref().unwrap()) else {
+        return false;
+    };
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[audience]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    jsonwebtoken::decode::<serde_json::Value>(id_token, &key, &validation).is_ok()
+}
+
+async fn jwks(server: &TestServer) -> serde_json::Value {
+    reqwest::get(format!("{}/jwks.json", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn refresh(server: &TestServer, secret: &str, token: &str) -> serde_json::Value {
+    let r = reqwest::Client::new()
+        .post(format!("{}/token", server.base))
+        .basic_auth("web", Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the refresh token survived the move");
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
+    let Some(pg) = Database::fresh(Backend::Postgres).await else {
+        return;
+    };
+    let a = TestServer::start().await;
+    let ada = add_user(a.store.as_ref(), "ada").await;
+    let secret = add_client(a.store.as_ref(), "web").await;
+    add_client(a.store.as_ref(), "partner").await;
+    a.store
+        .grant_consent(&ada.id, "partner", "openid profile", 1)
+        .await
+        .unwrap();
+    let before = sign_in(&a, "web", &secret, "ada").await;
+    let id_token = before["id_token"].as_str().unwrap().to_owned();
+
+    // Export while the SQLite server runs; the file is the owner's alone.
+    let file = a.db.dir.path().join("export.json");
+    let file_arg = file.to_str().unwrap();
+    ok(&gatehouse(
+        &a.db_url(),
+        &["export", "--output", file_arg],
+        None,
+    ));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "an export holds secrets");
+    }
+    let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
+    assert!(
+        out.contains("imported 1 users, 2 clients, 1 signing keys, 1 token families"),
+        "{out}"
+    );
+
+    let b = TestServer::start_on(pg).await;
+    assert!(
+        verifies(&id_token, &jwks(&b).await, "web"),
+        "old ID tokens verify against the new JWKS"
+    );
+    let rotated = refresh(&b, &secret, before["refresh_token"].as_str().unwrap()).await;
+    // The same password signs in.
+    sign_in(&b, "web", &secret, "ada").await;
+    let consents = b.store.consents(&ada.id).await.unwrap();
+    assert_eq!(consents.len(), 1);
+    assert_eq!(consents[0].scope, "openid profile");
+    let log = b.store.audit_latest(100).await.unwrap();
+    let kinds: Vec<&str> = log.iter().map(|e| e.record.kind.as_str()).collect();
+    assert!(
+        kinds.starts_with(&["login.succeeded", "token.issued", "admin.imported"]),
+        "{kinds:?}"
+    );
+
+    // A second import into the now-populated database is refused and changes nothing.
+    refused(
+        &gatehouse(&b.db_url(), &["import", file_arg], None),
+        "not empty",
+    );
+    assert_eq!(b.store.list_users().await.unwrap().len(), 1);
+
+    // And back to a fresh SQLite file: the token rotated on PostgreSQL refreshes there.
+    let back = b.db.dir.path().join("back.json");
+    let back_arg = back.to_str().unwrap();
+    ok(&gatehouse(
+        &b.db_url(),
+        &["export", "--output", back_arg],
+        None,
+    ));
+    let sqlite = Database::fresh(Backend::Sqlite).await.unwrap();
+    ok(&gatehouse(&sqlite.url, &["import", back_arg], None));
+    let c = TestServer::start_on(sqlite).await;
+    assert!(verifies(&id_token, &jwks(&c).await, "web"));
+    refresh(&c, &secret, rotated["refresh_token"].as_str().unwrap()).await;
+    sign_in(&c, "web", &secret, "ada").await;
+}
+
+#[test]
+fn a_bad_export_file_is_refused_and_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("target.db").display());
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let garbage = write("garbage.json", "{ not json");
+    refused(
+        &gatehouse(&db, &["import", &garbage], None),
+        "not a gatehouse export",
+    );
+    let empty = r#"{"format":"gatehouse-export","version":VERSION,"exported_at":0,"users":[],"clients":[],
+        "signing_keys":[],"consents":[],"sessions":[],"token_families":[],"refresh_tokens":[],
+        "access_tokens":[],"client_tokens":[],"audit":[]}"#;
+    let future = write("future.json", &empty.replace("VERSION", "99"));
+    refused(&gatehouse(&db, &["import", &future], None), "version 99");
+    let other = write(
+        "other.json",
+        &empty
+            .replace("VERSION", "1")
+            .replace("gatehouse-export", "something-else"),
+    );
+    refused(
+        &gatehouse(&db, &["import", &other], None),
+        "not a gatehouse export",
+    );
+    refused(
+        &gatehouse(
+            &db,
+            &[
+                "import",
+                &dir.path().join("missing.json").display().to_string(),
+            ],
+            None,
+        ),
+        "reading",
+    );
+    // A file whose rows break the schema (a token of an unknown family) loads nothing at all.
+    let broken = write(
+        "broken.json",
+        &empty.replace("VERSION", "1").replace(
+            r#""users":[]"#,
+            r#""users":[{"id":"u1","username":"ada","email":"a@example.com","name":null,"password_hash":"x","disabled":false,"created_at":0}]"#,
+        ).replace(
+            r#""refresh_tokens":[]"#,
+            r#""refresh_tokens":[{"token_hash":"h","family_id":"nope","scope":"openid","created_at":0,"expires_at":9,"ended_at":null}]"#,
+        ),
+    );
+    refused(&gatehouse(&db, &["import", &broken], None), "FOREIGN KEY");
+    assert_eq!(
+        ok(&gatehouse(&db, &["user", "list"], None)),
+        "",
+        "all or nothing"
+    );
+}
