@@ -375,7 +375,6 @@ pub trait Directory: Send + Sync {
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()>;
     async fn set_password_hash(&self, username: &str, password_hash: String) -> StoreResult<()>;
-    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
 
     async fn create_client(&self, client: Client) -> StoreResult<()>;
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;

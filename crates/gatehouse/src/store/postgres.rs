@@ -304,17 +304,6 @@ impl Directory for PgStore {
         found(done.rows_affected(), || format!("user {username:?}"))
     }
 
-    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
-        sqlx::query(sql(format!(
-            "SELECT {USER_COLUMNS} FROM user_account u WHERE u.id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .and_then(|r| r.map(|r| user_from(&r, 0)).transpose())
-        .map_err(db_error)
-    }
-
     async fn create_client(&self, client: Client) -> StoreResult<()> {
         sqlx::query(sql(format!(
             "INSERT INTO client ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"

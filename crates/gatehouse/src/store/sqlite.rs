@@ -314,18 +314,6 @@ impl Directory for SqliteStore {
         found(changed, || format!("client {client_id:?}"))
     }
 
-    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
-        let id = id.to_owned();
-        self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM user_account u WHERE u.id = ?1"
-            ))?
-            .query_row([id], |r| user_from(r, 0))
-            .optional()
-        })
-        .await
-    }
-
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
         let (user_id, client_id) = (user_id.to_owned(), client_id.to_owned());
         self.read(move |c| {
