@@ -32,27 +32,12 @@ struct Loaded {
     jwks: Arc<JwkSet>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Keyring {
     cache: Arc<Mutex<Option<Loaded>>>,
-    reload_after: Duration,
-}
-
-impl Default for Keyring {
-    fn default() -> Self {
-        Keyring::reloading_after(RELOAD_AFTER)
-    }
 }
 
 impl Keyring {
-    /// A keyring whose cache is reloaded from the store when older than `reload_after`.
-    pub fn reloading_after(reload_after: Duration) -> Self {
-        Keyring {
-            cache: Arc::default(),
-            reload_after,
-        }
-    }
-
     /// The key that signs new tokens.
     pub async fn signer(&self, store: &dyn Store, now: UnixTime) -> Result<Signer, KeyringError> {
         self.with_loaded(store, now, |l| {
@@ -85,7 +70,7 @@ impl Keyring {
         let mut cache = self.cache.lock().await;
         if cache
             .as_ref()
-            .is_none_or(|l| l.at.elapsed() >= self.reload_after)
+            .is_none_or(|l| l.at.elapsed() >= RELOAD_AFTER)
         {
             let stored = store.signing_keys(now).await?;
             let active = stored.iter().find(|k| k.retired_at.is_none());

@@ -1,44 +1,100 @@
-//! Two gatehouse instances on one PostgreSQL database, with requests spread over both: what one
-//! decides, the other sees. (PostgreSQL only: SQLite is one machine by design.)
+//! Two `gatehouse serve` processes on one PostgreSQL database, with requests spread over both:
+//! what one decides, the other sees. (PostgreSQL only: SQLite is one machine by design.)
 
 mod common;
 
-use common::backend::{Backend, Database};
-use common::{
-    Browser, PASSWORD, REDIRECT, TestServer, add_client, add_user, location_params, sign_in_with,
-};
+use std::sync::Arc;
 
-/// Two servers on one fresh PostgreSQL schema, or `None` when PostgreSQL is not available.
-async fn two_instances() -> Option<(TestServer, TestServer)> {
+use common::backend::{Backend, Database};
+use common::cli::{ServerProcess, gatehouse, ok};
+use common::{Browser, PASSWORD, REDIRECT, add_client, add_user, location_params, pkce};
+use gatehouse::store::{self, Store};
+
+struct Deployment {
+    a: ServerProcess,
+    b: ServerProcess,
+    store: Arc<dyn Store>,
+    db: Database,
+}
+
+/// Two server processes on one fresh PostgreSQL schema, or `None` when PostgreSQL is not
+/// available.
+async fn two_instances() -> Option<Deployment> {
     let db = Database::fresh(Backend::Postgres).await?;
-    let a = TestServer::start_on(db).await;
-    let b = a.another().await;
-    Some((a, b))
+    let store = store::open(&db.url).await.unwrap();
+    let url = db.url.clone();
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        (ServerProcess::start(&url), ServerProcess::start(&url))
+    })
+    .await
+    .unwrap();
+    Some(Deployment { a, b, store, db })
+}
+
+fn authorize_url(base: &str, challenge: &str) -> String {
+    format!(
+        "{base}/authorize?response_type=code&client_id=web&redirect_uri={REDIRECT}&scope=openid&code_challenge={challenge}&code_challenge_method=S256"
+    )
+}
+
+/// Signs `ada` in at `login_at` and redeems the code at `redeem_at`; returns the token response.
+async fn sign_in(
+    browser: &Browser,
+    login_at: &str,
+    redeem_at: &str,
+    secret: &str,
+) -> serde_json::Value {
+    let (verifier, challenge) = pkce();
+    let r = browser
+        .authorize(
+            login_at,
+            &authorize_url(login_at, &challenge),
+            "ada",
+            PASSWORD,
+        )
+        .await;
+    let code = location_params(&r)["code"].clone();
+    let r = browser
+        .http
+        .post(format!("{redeem_at}/token"))
+        .basic_auth("web", Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_refresh_race_across_two_instances_has_exactly_one_winner() {
-    let Some((a, b)) = two_instances().await else {
+async fn a_refresh_race_across_two_processes_has_exactly_one_winner() {
+    let Some(d) = two_instances().await else {
         return;
     };
-    add_user(a.store.as_ref(), "racer").await;
-    let secret = add_client(a.store.as_ref(), "race").await;
-    let tokens = sign_in_with(&Browser::default(), &a, "race", &secret, "racer").await;
+    add_user(d.store.as_ref(), "ada").await;
+    let secret = add_client(d.store.as_ref(), "web").await;
+    // Signed in on A, code redeemed on B.
+    let tokens = sign_in(&Browser::default(), &d.a.base, &d.b.base, &secret).await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
     let http = reqwest::Client::new();
     let tasks: Vec<_> = (0..32)
         .map(|i| {
             let base = if i % 2 == 0 {
-                a.base.clone()
+                d.a.base.clone()
             } else {
-                b.base.clone()
+                d.b.base.clone()
             };
             let (http, secret, refresh) = (http.clone(), secret.clone(), refresh.clone());
             tokio::spawn(async move {
                 let r = http
                     .post(format!("{base}/token"))
-                    .basic_auth("race", Some(&secret))
+                    .basic_auth("web", Some(&secret))
                     .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
                     .send()
                     .await
@@ -61,13 +117,13 @@ async fn a_refresh_race_across_two_instances_has_exactly_one_winner() {
     assert_eq!(
         winners.len(),
         1,
-        "exactly one of 32 requests over two instances wins"
+        "exactly one of 32 requests over two processes wins"
     );
     // The losers were reuse: the family, the winner's new token included, is revoked.
     let next = winners[0]["refresh_token"].as_str().unwrap();
     let r = http
-        .post(format!("{}/token", b.base))
-        .basic_auth("race", Some(&secret))
+        .post(format!("{}/token", d.b.base))
+        .basic_auth("web", Some(&secret))
         .form(&[("grant_type", "refresh_token"), ("refresh_token", next)])
         .send()
         .await
@@ -76,35 +132,43 @@ async fn a_refresh_race_across_two_instances_has_exactly_one_winner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_logins_on_one_instance_lock_the_account_on_the_other() {
-    let Some((a, b)) = two_instances().await else {
+async fn failed_logins_on_one_process_lock_the_account_on_the_other() {
+    let Some(d) = two_instances().await else {
         return;
     };
-    add_user(a.store.as_ref(), "ada").await;
-    add_client(a.store.as_ref(), "web").await;
-    let url = |base: &str| {
-        format!(
-            "{base}/authorize?response_type=code&client_id=web&redirect_uri={REDIRECT}&scope=openid"
-        )
-    };
+    add_user(d.store.as_ref(), "ada").await;
+    add_client(d.store.as_ref(), "web").await;
+    let (_, challenge) = pkce();
     // Three free failures and a fourth, on A: the account must now wait before any attempt.
     for _ in 0..4 {
         let r = Browser::default()
-            .authorize(&a.base, &url(&a.base), "ada", "wrong password")
+            .authorize(
+                &d.a.base,
+                &authorize_url(&d.a.base, &challenge),
+                "ada",
+                "wrong password",
+            )
             .await;
         assert_eq!(r.status(), 401);
     }
     let r = Browser::default()
-        .authorize(&b.base, &url(&b.base), "ada", PASSWORD)
+        .authorize(
+            &d.b.base,
+            &authorize_url(&d.b.base, &challenge),
+            "ada",
+            PASSWORD,
+        )
         .await;
     assert_eq!(r.status(), 429, "B knows what happened on A");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_rotated_through_one_instance_is_served_and_used_by_the_other() {
-    let Some((a, b)) = two_instances().await else {
+async fn a_key_rotated_through_the_cli_is_served_and_used_by_both_processes() {
+    let Some(d) = two_instances().await else {
         return;
     };
+    add_user(d.store.as_ref(), "ada").await;
+    let secret = add_client(d.store.as_ref(), "web").await;
     let kids = |base: String| async move {
         let set: serde_json::Value = reqwest::get(format!("{base}/jwks.json"))
             .await
@@ -119,45 +183,47 @@ async fn a_key_rotated_through_one_instance_is_served_and_used_by_the_other() {
             .map(|k| k["kid"].as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
-    assert_eq!(kids(a.base.clone()).await, kids(b.base.clone()).await);
-    let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
-    let new_kid = gatehouse::keyring::rotate(a.store.as_ref(), now, 7200)
+    assert_eq!(kids(d.a.base.clone()).await, kids(d.b.base.clone()).await);
+    let url = d.db.url.clone();
+    let out = tokio::task::spawn_blocking(move || ok(&gatehouse(&url, &["keys", "rotate"], None)))
         .await
         .unwrap();
+    let new_kid = out.split_whitespace().nth(3).unwrap().to_owned();
 
-    let mut served = false;
-    for _ in 0..50 {
-        if kids(b.base.clone()).await.contains(&new_kid) {
-            served = true;
-            break;
+    // Each process reloads its keys within ten seconds.
+    for base in [&d.a.base, &d.b.base] {
+        let mut served = false;
+        for _ in 0..150 {
+            if kids(base.clone()).await.contains(&new_kid) {
+                served = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(served, "{base} publishes the rotated key");
     }
-    assert!(served, "B publishes the key rotated through A");
-    // And signs with it.
-    add_user(a.store.as_ref(), "ada").await;
-    let secret = add_client(a.store.as_ref(), "web").await;
-    let tokens = sign_in_with(&Browser::default(), &b, "web", &secret, "ada").await;
+    let tokens = sign_in(&Browser::default(), &d.b.base, &d.a.base, &secret).await;
     let header = jsonwebtoken::decode_header(tokens["id_token"].as_str().unwrap()).unwrap();
     assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_made_on_one_instance_is_valid_on_the_other() {
-    let Some((a, b)) = two_instances().await else {
+async fn a_session_made_on_one_process_is_valid_on_the_other() {
+    let Some(d) = two_instances().await else {
         return;
     };
-    add_user(a.store.as_ref(), "ada").await;
-    let secret = add_client(a.store.as_ref(), "web").await;
+    add_user(d.store.as_ref(), "ada").await;
+    let secret = add_client(d.store.as_ref(), "web").await;
     let browser = Browser::default();
-    sign_in_with(&browser, &a, "web", &secret, "ada").await;
+    sign_in(&browser, &d.a.base, &d.a.base, &secret).await;
 
-    // Same browser, other instance, no password: the session is in the shared database.
+    // Same browser, other process, no password: the session is in the shared database.
+    let (verifier, challenge) = pkce();
     let silent = browser
         .http
         .get(format!(
-            "{}/authorize?response_type=code&client_id=web&redirect_uri={REDIRECT}&scope=openid&prompt=none",
-            b.base
+            "{}&prompt=none",
+            authorize_url(&d.b.base, &challenge)
         ))
         .send()
         .await
@@ -166,12 +232,13 @@ async fn a_session_made_on_one_instance_is_valid_on_the_other() {
     // A code issued by B is redeemed at A.
     let r = browser
         .http
-        .post(format!("{}/token", a.base))
+        .post(format!("{}/token", d.a.base))
         .basic_auth("web", Some(&secret))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
         ])
         .send()
         .await

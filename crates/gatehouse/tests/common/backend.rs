@@ -71,18 +71,6 @@ impl Database {
     }
 }
 
-impl Database {
-    /// The same database again, for a second server: dropping it removes nothing.
-    pub fn shared(&self) -> Database {
-        Database {
-            url: self.url.clone(),
-            backend: self.backend,
-            dir: tempfile::tempdir().unwrap(),
-            schema: None,
-        }
-    }
-}
-
 impl Drop for Database {
     fn drop(&mut self) {
         let Some(schema) = self.schema.take() else {

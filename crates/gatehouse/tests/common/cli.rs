@@ -47,3 +47,37 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// `gatehouse serve` as a process of its own on `db_url`, on a port the system picks.
+pub struct ServerProcess {
+    pub base: String,
+    _child: Killed,
+}
+
+impl ServerProcess {
+    pub fn start(db_url: &str) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        let mut child = Killed(
+            Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+                .args(["--database-url", db_url, "serve", "--listen", "127.0.0.1:0"])
+                .env("GATEHOUSE_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("serve printed its address").unwrap();
+            if let Some(rest) = line.strip_prefix("gatehouse listening on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep reading, so a full pipe never blocks the server.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        ServerProcess {
+            base,
+            _child: child,
+        }
+    }
+}

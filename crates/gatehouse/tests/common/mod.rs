@@ -78,10 +78,7 @@ impl TestServer {
         )
         .await
         .unwrap();
-        let mut state = AppState::new(Arc::clone(&store), config, Arc::new(SystemClock));
-        // Another instance's key rotation shows within a test's patience.
-        state.keys =
-            gatehouse::keyring::Keyring::reloading_after(std::time::Duration::from_millis(200));
+        let state = AppState::new(Arc::clone(&store), config, Arc::new(SystemClock));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(
@@ -101,11 +98,6 @@ impl TestServer {
             shutdown: Some(tx),
             task: Some(task),
         }
-    }
-
-    /// A second server on the same database: another instance of the deployment.
-    pub async fn another(&self) -> TestServer {
-        TestServer::start_on(self.db.shared()).await
     }
 
     pub fn db_url(&self) -> String {
