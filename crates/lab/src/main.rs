@@ -5,6 +5,7 @@ mod machine;
 mod report;
 mod runner;
 mod scenarios;
+mod sso;
 mod workload;
 
 use std::io::IsTerminal;
@@ -23,7 +24,11 @@ use workload::{Sync, Workload};
 /// Run the story's SQLite failure modes and every peer library side by side, and report
 /// throughput, latency, errors and whether the database holds exactly the acknowledged work.
 #[derive(Debug, Parser)]
-#[command(name = "lab", version)]
+#[command(
+    name = "lab",
+    version,
+    after_help = "`lab sso --help`: the gatehouse server under load (SQLite, PostgreSQL, two instances)."
+)]
 struct Cli {
     /// Scenarios to run, comma-separated [default: all of them]
     #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(scenarios::names()))]
@@ -174,6 +179,14 @@ fn prepare_out(dir: &PathBuf) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // `lab sso …` measures the gatehouse server; everything else is the storage lab.
+    if std::env::args().nth(1).as_deref() == Some("sso") {
+        let args = std::env::args()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, a)| a);
+        return sso::main(args);
+    }
     let cli = Cli::parse();
     match tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")

@@ -107,3 +107,57 @@ fn a_short_run_writes_a_report_json_and_charts() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn lab_sso_refuses_bad_input_clearly() {
+    for (args, needle) in [
+        (&["sso", "--clients", "0"][..], "clients"),
+        (&["sso", "--deployments", "mysql"][..], "mysql"),
+        (&["sso", "--seconds", "0"][..], "0 s is outside"),
+        (&["sso", "--refreshes-per-login", "0"][..], "refreshes"),
+    ] {
+        let o = lab(args);
+        assert!(!o.status.success(), "{args:?}");
+        let e = stderr(&o);
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
+    let help = lab(&["sso", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: lab sso"));
+}
+
+#[test]
+fn lab_sso_drives_real_flows_and_writes_a_report() {
+    let out = tempfile::tempdir().unwrap();
+    let o = lab(&[
+        "sso",
+        "--deployments",
+        "sqlite",
+        "--clients",
+        "2",
+        "--seconds",
+        "0.5",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("sqlite with 2 clients"), "{stdout}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    let run = &results["runs"][0];
+    assert_eq!(run["server_errors"], 0);
+    let endpoints = run["endpoints"].as_array().unwrap();
+    let requests = |name: &str| {
+        endpoints.iter().find(|e| e["endpoint"] == name).unwrap()["requests"]
+            .as_u64()
+            .unwrap()
+    };
+    // Whole flows ran: every sign-in was followed by refreshes, userinfo and introspection.
+    assert!(requests("login") >= 2, "{run}");
+    assert!(requests("refresh") >= requests("login"), "{run}");
+    assert_eq!(requests("userinfo"), requests("refresh"), "{run}");
+    for f in ["report.md", "refresh-throughput.svg", "refresh-p99.svg"] {
+        assert!(out.path().join(f).exists(), "{f}");
+    }
+}

@@ -1,0 +1,302 @@
+//! What a `lab sso` run found: a table per run, the targets, Markdown, JSON and SVG charts.
+
+use std::fmt::Write as _;
+
+use plotters::prelude::*;
+use serde::Serialize;
+
+use super::flows::{ENDPOINTS, Tally};
+
+/// One endpoint in one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointSummary {
+    pub endpoint: &'static str,
+    pub requests: u64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Answers that were not 2xx or 3xx, by status.
+    pub errors: Vec<(u16, u64)>,
+}
+
+/// One deployment at one number of clients.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub deployment: &'static str,
+    pub clients: usize,
+    pub seconds: f64,
+    pub endpoints: Vec<EndpointSummary>,
+    pub server_errors: u64,
+    /// 503 answers: the store was overloaded or busy.
+    pub busy: u64,
+    pub transport_errors: u64,
+}
+
+impl RunSummary {
+    pub fn new(deployment: &'static str, clients: usize, seconds: f64, t: &Tally) -> Self {
+        let ms = |us: u64| us as f64 / 1000.0;
+        let endpoints = ENDPOINTS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let h = &t.latency[i];
+                EndpointSummary {
+                    endpoint: name,
+                    requests: h.len(),
+                    per_second: h.len() as f64 / seconds,
+                    p50_ms: ms(h.value_at_quantile(0.5)),
+                    p99_ms: ms(h.value_at_quantile(0.99)),
+                    max_ms: ms(h.max()),
+                    errors: t
+                        .statuses
+                        .iter()
+                        .filter(|((e, s), _)| *e == i && *s >= 400)
+                        .map(|((_, s), n)| (*s, *n))
+                        .collect(),
+                }
+            })
+            .collect();
+        RunSummary {
+            deployment,
+            clients,
+            seconds,
+            endpoints,
+            server_errors: (0..ENDPOINTS.len()).map(|i| t.count(i, 500..=599)).sum(),
+            busy: (0..ENDPOINTS.len()).map(|i| t.count(i, 503..=503)).sum(),
+            transport_errors: t.transport_errors,
+        }
+    }
+
+    pub fn endpoint(&self, name: &str) -> Option<&EndpointSummary> {
+        self.endpoints.iter().find(|e| e.endpoint == name)
+    }
+}
+
+/// A claim the report checks, and whether it held.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub claim: String,
+    pub measured: String,
+    pub met: bool,
+}
+
+pub fn targets(runs: &[RunSummary]) -> Vec<Target> {
+    let mut out = Vec::new();
+    for r in runs.iter().filter(|r| r.deployment == "sqlite") {
+        out.push(Target {
+            claim: format!(
+                "SQLite, {} clients: zero 5xx and zero busy errors",
+                r.clients
+            ),
+            measured: format!(
+                "{} 5xx ({} busy), {} transport errors",
+                r.server_errors, r.busy, r.transport_errors
+            ),
+            met: r.server_errors == 0 && r.busy == 0 && r.transport_errors == 0,
+        });
+    }
+    for s in runs.iter().filter(|r| r.deployment == "sqlite") {
+        let Some(p) = runs
+            .iter()
+            .find(|r| r.deployment == "postgres" && r.clients == s.clients)
+        else {
+            continue;
+        };
+        let (Some(sr), Some(pr)) = (s.endpoint("refresh"), p.endpoint("refresh")) else {
+            continue;
+        };
+        out.push(Target {
+            claim: format!(
+                "{} clients: refresh throughput on SQLite at least that of PostgreSQL",
+                s.clients
+            ),
+            measured: format!("{:.0}/s vs {:.0}/s", sr.per_second, pr.per_second),
+            met: sr.per_second >= pr.per_second,
+        });
+    }
+    if let Some(s) = runs
+        .iter()
+        .find(|r| r.deployment == "sqlite" && r.clients == 64)
+        .and_then(|r| r.endpoint("refresh"))
+    {
+        out.push(Target {
+            claim: "SQLite, 64 clients, logins alongside: p99 refresh latency under 25 ms".into(),
+            measured: format!("{:.1} ms", s.p99_ms),
+            met: s.p99_ms < 25.0,
+        });
+    }
+    out
+}
+
+fn errors_cell(e: &EndpointSummary) -> String {
+    if e.errors.is_empty() {
+        "0".into()
+    } else {
+        e.errors
+            .iter()
+            .map(|(s, n)| format!("{n}×{s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The run as a plain-text table for the terminal.
+pub fn table(r: &RunSummary) -> String {
+    let mut s = format!(
+        "{} with {} clients ({:.1} s): {} 5xx, {} busy, {} transport errors\n",
+        r.deployment, r.clients, r.seconds, r.server_errors, r.busy, r.transport_errors
+    );
+    let _ = writeln!(
+        s,
+        "  {:<11} {:>9} {:>9} {:>9} {:>9} {:>9}  errors",
+        "endpoint", "requests", "per sec", "p50 ms", "p99 ms", "max ms"
+    );
+    for e in &r.endpoints {
+        let _ = writeln!(
+            s,
+            "  {:<11} {:>9} {:>9.0} {:>9.2} {:>9.2} {:>9.1}  {}",
+            e.endpoint,
+            e.requests,
+            e.per_second,
+            e.p50_ms,
+            e.p99_ms,
+            e.max_ms,
+            errors_cell(e)
+        );
+    }
+    s
+}
+
+pub fn markdown(runs: &[RunSummary], targets: &[Target], machine: &str, command: &str) -> String {
+    let mut s = String::from("# gatehouse under load\n\n");
+    let _ = writeln!(s, "Command: `{command}`\n\nMachine: {machine}\n");
+    s.push_str(
+        "Each simulated client signs a user in through the login form (argon2id), exchanges the \
+         code, then refreshes its tokens, calling `/userinfo` and `/introspect` after each \
+         refresh, and signs in again. The servers run in the same process as the load generator, \
+         on runtimes of their own, so both share the machine's cores.\n\n## Targets\n\n\
+         | claim | measured | met |\n|---|---|---|\n",
+    );
+    for t in targets {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            t.claim,
+            t.measured,
+            if t.met { "yes" } else { "**no**" }
+        );
+    }
+    s.push_str(
+        "\n![refresh throughput](refresh-throughput.svg)\n\n![refresh p99](refresh-p99.svg)\n",
+    );
+    for r in runs {
+        let _ = writeln!(
+            s,
+            "\n## {} with {} clients\n\n{:.1} s; {} 5xx ({} busy), {} transport errors.\n\n\
+             | endpoint | requests | per second | p50 ms | p99 ms | max ms | errors |\n\
+             |---|---:|---:|---:|---:|---:|---|",
+            r.deployment, r.clients, r.seconds, r.server_errors, r.busy, r.transport_errors
+        );
+        for e in &r.endpoints {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} |",
+                e.endpoint,
+                e.requests,
+                e.per_second,
+                e.p50_ms,
+                e.p99_ms,
+                e.max_ms,
+                errors_cell(e)
+            );
+        }
+    }
+    s
+}
+
+const PALETTE: [RGBColor; 4] = [
+    RGBColor(47, 91, 216),
+    RGBColor(222, 110, 40),
+    RGBColor(60, 160, 90),
+    RGBColor(150, 70, 170),
+];
+
+/// Grouped bars: one group per number of clients, one bar per deployment. Returns SVG text.
+pub fn bar_chart(
+    runs: &[RunSummary],
+    title: &str,
+    unit: &str,
+    value: impl Fn(&RunSummary) -> f64,
+) -> anyhow::Result<String> {
+    let mut clients: Vec<usize> = runs.iter().map(|r| r.clients).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    let mut deployments: Vec<&str> = Vec::new();
+    for r in runs {
+        if !deployments.contains(&r.deployment) {
+            deployments.push(r.deployment);
+        }
+    }
+    let top = runs.iter().map(&value).fold(1e-9f64, f64::max) * 1.15;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 500)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..clients.len() as f64, 0f64..top)?;
+        let labels = clients.clone();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(clients.len() * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.floor() as usize;
+                if (x - i as f64 - 0.5).abs() < 0.01 {
+                    labels
+                        .get(i)
+                        .map_or(String::new(), |c| format!("{c} clients"))
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc(unit)
+            .draw()?;
+        let width = 0.8 / deployments.len().max(1) as f64;
+        for (di, d) in deployments.iter().enumerate() {
+            let color = PALETTE[di % PALETTE.len()];
+            let bars: Vec<_> = clients
+                .iter()
+                .enumerate()
+                .filter_map(|(ci, c)| {
+                    let r = runs
+                        .iter()
+                        .find(|r| r.deployment == *d && r.clients == *c)?;
+                    let x0 = ci as f64 + 0.1 + di as f64 * width;
+                    Some(Rectangle::new(
+                        [(x0, 0.0), (x0 + width, value(r))],
+                        color.filled(),
+                    ))
+                })
+                .collect();
+            chart
+                .draw_series(bars)?
+                .label(d.to_string())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
