@@ -265,6 +265,15 @@ async fn failed_logins_slow_down_then_lock_an_account_without_revealing_it_exist
     );
 }
 
+async fn an_overlong_username_is_counted_and_logged_cut_to_64_characters(db: Database) {
+    let f = fixture_on(db).await;
+    let long = "x".repeat(10_000);
+    let r = attempt(&f, &long, "wrong", [10, 0, 0, 9]).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let log = f.state.store.audit_latest(1).await.unwrap();
+    assert_eq!(log[0].record.subject.as_deref(), Some(&long[..64]));
+}
+
 async fn one_address_guessing_many_accounts_is_throttled(db: Database) {
     let f = fixture_on(db).await;
     for i in 0..20 {
@@ -480,6 +489,7 @@ async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted(db: Dat
 }
 
 on_both_backends!(();
+    an_overlong_username_is_counted_and_logged_cut_to_64_characters,
     a_third_party_client_gets_consent_once_per_new_set_of_scopes,
     denying_consent_sends_access_denied_and_remembers_nothing,
     a_consent_form_without_its_csrf_token_or_session_grants_nothing,

@@ -76,7 +76,9 @@ pub async fn login(
         Ok(r) => r,
         Err(refusal) => return refuse(&state, refusal),
     };
-    let username = form.username.trim().to_owned();
+    // No username is longer than 64 characters: a longer one cannot match, and cut to that
+    // length it cannot bloat the throttle table or the audit log either.
+    let username: String = form.username.trim().chars().take(64).collect();
     let now = state.now();
     let retry = |status, message: &str| {
         login_form(
