@@ -284,13 +284,8 @@ async fn needs_consent(
     request: &AuthorizeRequest,
     user: &User,
 ) -> Result<bool, Refusal> {
-    let client = state
-        .store
-        .client(&request.client_id)
-        .await
-        .map_err(|e| redirect_error(request, store_error(e)))?
-        .ok_or_else(|| Refusal::Page(OAuthError::InvalidRequest("unknown client_id".into())))?;
-    if client.first_party {
+    // Read with the client when the request was validated: no second lookup.
+    if request.first_party {
         return Ok(false);
     }
     if request.prompt == Some(Prompt::Consent) {
@@ -298,7 +293,7 @@ async fn needs_consent(
     }
     let given = state
         .store
-        .consent(&user.id, &client.client_id)
+        .consent(&user.id, &request.client_id)
         .await
         .map_err(|e| redirect_error(request, store_error(e)))?;
     Ok(!given.is_some_and(|g| scope::is_subset(&request.scope, &g)))

@@ -51,6 +51,8 @@ pub enum Prompt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
     pub client_id: String,
+    /// The client is the operator's own: no consent page.
+    pub first_party: bool,
     pub redirect_uri: String,
     pub scope: String,
     pub state: Option<String>,
@@ -233,6 +235,7 @@ fn rest(
     }
     Ok(AuthorizeRequest {
         client_id: client.client_id.clone(),
+        first_party: client.first_party,
         redirect_uri: redirect_uri.to_owned(),
         scope: scopes.join(" "),
         state,
