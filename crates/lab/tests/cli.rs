@@ -157,6 +157,11 @@ fn lab_sso_drives_real_flows_and_writes_a_report() {
     assert!(requests("login") >= 2, "{run}");
     assert!(requests("refresh") >= requests("login"), "{run}");
     assert_eq!(requests("userinfo"), requests("refresh"), "{run}");
+    // The storage engine's own figures come with the run: every refresh was a write.
+    let writes = run["engine"]["writes"].as_u64().unwrap();
+    assert!(writes >= requests("refresh"), "{run}");
+    assert!(run["engine"]["commits"].as_u64().unwrap() >= 1, "{run}");
+    assert!(stdout.contains("engine: "), "{stdout}");
     for f in ["report.md", "refresh-throughput.svg", "refresh-p99.svg"] {
         assert!(out.path().join(f).exists(), "{f}");
     }

@@ -48,6 +48,15 @@ pub struct Stats {
     pub busy_timeouts: u64,
     /// Checkpoints run by the checkpointer.
     pub checkpoints: u64,
+    /// Times the WAL reached `wal_size_limit` and the writer paused, between two transactions,
+    /// for the checkpointer to copy the last frames (see [`Options::wal_size_limit`]).
+    ///
+    /// [`Options::wal_size_limit`]: crate::Options::wal_size_limit
+    pub handovers: u64,
+    /// The writer's total pause for handovers: no transaction began meanwhile.
+    pub handover_time: Duration,
+    /// The writer's longest pause for one handover.
+    pub handover_max: Duration,
     /// Jobs per committed transaction.
     pub batch_size: Percentiles<u64>,
     /// Time a write job waited in the queue before it started.
@@ -88,11 +97,22 @@ pub(crate) struct Counters {
     pub(crate) busy_waits: AtomicU64,
     pub(crate) busy_timeouts: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
+    pub(crate) handovers: AtomicU64,
+    pub(crate) handover_micros: AtomicU64,
+    pub(crate) handover_max_micros: AtomicU64,
 }
 
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One handover that paused the writer for `d`.
+    pub(crate) fn handover(&self, d: Duration) {
+        let us = micros(d);
+        Counters::add(&self.handovers, 1);
+        Counters::add(&self.handover_micros, us);
+        self.handover_max_micros.fetch_max(us, Ordering::Relaxed);
     }
 }
 

@@ -301,7 +301,10 @@ impl Writer {
             } else {
                 Mode::Truncate
             };
-            if self.checkpointer.handover(mode) {
+            let paused = Instant::now();
+            let done = self.checkpointer.handover(mode);
+            self.shared.counters.handover(paused.elapsed());
+            if done {
                 wal.frames_at_handover = frames;
                 wal.restarted = false;
             } else {

@@ -75,6 +75,9 @@ async fn under_endless_reads_the_wal_stays_bounded() {
     );
     let stats = db.stats();
     assert!(stats.checkpoints > 0);
+    // The bound was reached and handed over, and the pauses are accounted for.
+    assert!(stats.handovers > 0, "{stats:?}");
+    assert!(stats.handover_max > Duration::ZERO && stats.handover_max <= stats.handover_time);
     // Truncation is handed over between transactions, never fought for: no write waited out
     // the busy timeout. (A brief wait is possible: SQLite lets a reader that sees a torn
     // wal-index header take the write lock for a moment.)

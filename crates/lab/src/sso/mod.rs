@@ -201,7 +201,13 @@ async fn measure(
         tally.merge(&t.await?);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let metrics = reqwest::get(format!("{}/metrics", deployment.bases[0]))
+        .await?
+        .text()
+        .await?;
     // Stops the servers and removes the database off the async threads.
     tokio::task::spawn_blocking(move || drop(deployment)).await?;
-    Ok(RunSummary::new(kind.label(), clients, elapsed, &tally))
+    let mut summary = RunSummary::new(kind.label(), clients, elapsed, &tally);
+    summary.engine = report::EngineSummary::from_metrics(&metrics);
+    Ok(summary)
 }

@@ -31,6 +31,73 @@ pub struct RunSummary {
     /// 503 answers: the store was overloaded or busy.
     pub busy: u64,
     pub transport_errors: u64,
+    /// What the storage engine saw (SQLite deployments), to explain a stall.
+    pub engine: Option<EngineSummary>,
+}
+
+/// onewriter's own figures for one run, read from the server's `/metrics` at its end.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EngineSummary {
+    /// Write jobs run (each a closure of one request).
+    pub writes: u64,
+    pub commits: u64,
+    pub batch_p50: f64,
+    pub batch_max: f64,
+    pub write_wait_p99_ms: f64,
+    pub write_wait_max_ms: f64,
+    pub write_run_max_ms: f64,
+    pub checkpoints: u64,
+    /// Pauses of the writer for a checkpoint at the WAL size limit.
+    pub wal_handovers: u64,
+    pub wal_handover_total_ms: f64,
+    pub wal_handover_max_ms: f64,
+    pub busy_waits: u64,
+}
+
+impl EngineSummary {
+    /// From Prometheus text; `None` when the server has no onewriter figures (PostgreSQL).
+    pub fn from_metrics(text: &str) -> Option<EngineSummary> {
+        let value = |name: &str| -> Option<f64> {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        };
+        let ms = |name: &str| value(name).map_or(0.0, |s| s * 1000.0);
+        Some(EngineSummary {
+            writes: value("onewriter_writes_total")? as u64,
+            commits: value("onewriter_commits_total")? as u64,
+            batch_p50: value(r#"onewriter_batch_size{quantile="0.5"}"#).unwrap_or(0.0),
+            batch_max: value(r#"onewriter_batch_size{quantile="1"}"#).unwrap_or(0.0),
+            write_wait_p99_ms: ms(r#"onewriter_write_wait_seconds{quantile="0.99"}"#),
+            write_wait_max_ms: ms(r#"onewriter_write_wait_seconds{quantile="1"}"#),
+            write_run_max_ms: ms(r#"onewriter_write_run_seconds{quantile="1"}"#),
+            checkpoints: value("onewriter_checkpoints_total").unwrap_or(0.0) as u64,
+            wal_handovers: value("onewriter_wal_handovers_total").unwrap_or(0.0) as u64,
+            wal_handover_total_ms: ms("onewriter_wal_handover_seconds_total"),
+            wal_handover_max_ms: ms("onewriter_wal_handover_max_seconds"),
+            busy_waits: value("onewriter_busy_waits_total").unwrap_or(0.0) as u64,
+        })
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{} writes in {} commits (batch p50 {:.0}, max {:.0}); write wait p99 {:.1} ms, max {:.1} ms; \
+             longest write {:.1} ms; {} checkpoints; {} WAL handovers ({:.1} ms in all, longest \
+             {:.1} ms); {} busy waits",
+            self.writes,
+            self.commits,
+            self.batch_p50,
+            self.batch_max,
+            self.write_wait_p99_ms,
+            self.write_wait_max_ms,
+            self.write_run_max_ms,
+            self.checkpoints,
+            self.wal_handovers,
+            self.wal_handover_total_ms,
+            self.wal_handover_max_ms,
+            self.busy_waits
+        )
+    }
 }
 
 impl RunSummary {
@@ -65,6 +132,7 @@ impl RunSummary {
             server_errors: (0..ENDPOINTS.len()).map(|i| t.count(i, 500..=599)).sum(),
             busy: (0..ENDPOINTS.len()).map(|i| t.count(i, 503..=503)).sum(),
             transport_errors: t.transport_errors,
+            engine: None,
         }
     }
 
@@ -165,6 +233,9 @@ pub fn table(r: &RunSummary) -> String {
             errors_cell(e)
         );
     }
+    if let Some(engine) = &r.engine {
+        let _ = writeln!(s, "  engine: {}", engine.line());
+    }
     s
 }
 
@@ -210,6 +281,9 @@ pub fn markdown(runs: &[RunSummary], targets: &[Target], machine: &str, command:
                 e.max_ms,
                 errors_cell(e)
             );
+        }
+        if let Some(engine) = &r.engine {
+            let _ = writeln!(s, "\nStorage engine: {}.", engine.line());
         }
     }
     s
