@@ -38,6 +38,12 @@ pub fn store_error(e: StoreError) -> OAuthError {
             tracing::warn!(error = %e, "store unavailable");
             OAuthError::TemporarilyUnavailable("the server is busy; try again shortly".into())
         }
+        StoreError::Storage(_) => {
+            tracing::error!(error = %e, "storage failure");
+            OAuthError::TemporarilyUnavailable(
+                "the server cannot store changes right now; try again later".into(),
+            )
+        }
         e => {
             tracing::error!(error = %e, "store failure");
             OAuthError::ServerError("internal error".into())

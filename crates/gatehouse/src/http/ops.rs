@@ -14,6 +14,7 @@ use metrics::Label;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
+use crate::store::StoreError;
 
 /// A store that cannot commit a trivial write within this time is not ready.
 const READY_WITHIN: Duration = Duration::from_secs(2);
@@ -102,9 +103,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(Ok(())) => (StatusCode::OK, serde_json::json!({ "status": "ready" })),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready");
+            // The operator's reason, without anything a request supplied.
+            let reason = match &e {
+                StoreError::Storage(_) | StoreError::Unavailable(_) => e.to_string(),
+                _ => "the store refused a write".to_owned(),
+            };
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({ "status": "unavailable", "reason": "the store refused a write" }),
+                serde_json::json!({ "status": "unavailable", "reason": reason }),
             )
         }
         Err(_) => {

@@ -45,6 +45,11 @@ pub enum StoreError {
     /// The database is overloaded or locked past its deadline; retrying later may work.
     #[error("the database is busy: {0}")]
     Unavailable(String),
+    /// The database cannot store changes: the disk is full, the file cannot be written, or the
+    /// storage failed. Nothing of the change was stored; reads may still work, and writes work
+    /// again once an operator removes the cause.
+    #[error("the database cannot store changes: {0}")]
+    Storage(String),
     /// Stored data could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

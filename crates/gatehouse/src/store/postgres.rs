@@ -119,6 +119,8 @@ fn db_error(e: sqlx::Error) -> StoreError {
         }
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some("23505") => StoreError::Conflict(db.constraint().unwrap_or("row").to_owned()),
+            // Disk full, or a read-only (standby) server: the operator's to fix.
+            Some("53100" | "25006") => StoreError::Storage(e.to_string()),
             // Too many connections, shutting down, cannot connect now: worth retrying later.
             Some(code)
                 if code.starts_with("53") || code.starts_with("57P") || code.starts_with("08") =>

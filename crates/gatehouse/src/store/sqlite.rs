@@ -74,13 +74,30 @@ impl SqliteStore {
 }
 
 fn engine_error(e: onewriter::Error) -> StoreError {
+    let sqlite = match &e {
+        onewriter::Error::Job(e) => Some(e),
+        onewriter::Error::Sqlite(e) => Some(e.as_ref()),
+        _ => None,
+    };
+    if sqlite.is_some_and(is_storage_failure) {
+        return StoreError::Storage(e.to_string());
+    }
     match e {
-        onewriter::Error::Job(e) => StoreError::Database(e.to_string()),
         e @ (onewriter::Error::Busy { .. } | onewriter::Error::Overloaded { .. }) => {
             StoreError::Unavailable(e.to_string())
         }
         e => StoreError::Database(e.to_string()),
     }
+}
+
+/// A full disk, a file that cannot be written, a failing device: the operator's to fix, not a
+/// fault of the request or of the program.
+fn is_storage_failure(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen)
+    )
 }
 
 fn is_unique_violation(e: &onewriter::Error) -> bool {
@@ -1419,6 +1436,21 @@ impl Store for SqliteStore {
                 "onewriter_checkpoints_total",
                 "WAL checkpoints run",
                 s.checkpoints as f64,
+            ),
+            gauge(
+                "onewriter_wal_handovers_total",
+                "Times the writer paused for a checkpoint at the WAL size limit",
+                s.handovers as f64,
+            ),
+            gauge(
+                "onewriter_wal_handover_seconds_total",
+                "The writer's total pause for WAL handovers",
+                s.handover_time.as_secs_f64(),
+            ),
+            gauge(
+                "onewriter_wal_handover_max_seconds",
+                "The writer's longest pause for one WAL handover",
+                s.handover_max.as_secs_f64(),
             ),
         ];
         out.extend(quantiles(

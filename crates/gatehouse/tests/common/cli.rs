@@ -51,7 +51,7 @@ impl Drop for Killed {
 /// `gatehouse serve` as a process of its own on `db_url`, on a port the system picks.
 pub struct ServerProcess {
     pub base: String,
-    _child: Killed,
+    child: Killed,
 }
 
 impl ServerProcess {
@@ -75,9 +75,17 @@ impl ServerProcess {
         };
         // Keep reading, so a full pipe never blocks the server.
         std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        ServerProcess {
-            base,
-            _child: child,
-        }
+        ServerProcess { base, child }
+    }
+
+    /// SIGKILL: the process dies at once, mid-request, closing nothing.
+    pub fn kill(mut self) {
+        self.child.0.kill().unwrap();
+        self.child.0.wait().unwrap();
+    }
+
+    /// Whether the process is still running (it has not crashed or exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child.0.try_wait().unwrap().is_none()
     }
 }

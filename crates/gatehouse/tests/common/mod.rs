@@ -283,18 +283,26 @@ pub async fn sign_in_with(
     secret: &str,
     username: &str,
 ) -> HashMap<String, serde_json::Value> {
+    sign_in_at(browser, &server.base, client_id, secret, username).await
+}
+
+/// Like `sign_in_with`, against the server at `base` (a server process, say).
+pub async fn sign_in_at(
+    browser: &Browser,
+    base: &str,
+    client_id: &str,
+    secret: &str,
+    username: &str,
+) -> HashMap<String, serde_json::Value> {
     let (verifier, challenge) = pkce();
     let url = format!(
-        "{}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
-        server.base
+        "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
     );
-    let redirect = browser
-        .authorize(&server.base, &url, username, PASSWORD)
-        .await;
+    let redirect = browser.authorize(base, &url, username, PASSWORD).await;
     let code = location_params(&redirect)["code"].clone();
     let response = browser
         .http
-        .post(format!("{}/token", server.base))
+        .post(format!("{base}/token"))
         .basic_auth(client_id, Some(secret))
         .form(&[
             ("grant_type", "authorization_code"),
