@@ -41,19 +41,34 @@ fn invalid(message: impl Into<String>) -> AdminError {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// 1 to 64 characters, no whitespace.
+    /// 1 to 64 characters, no whitespace or control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub username: String,
+    /// Contains an `@` and no whitespace.
+    #[schema(pattern = r"^\S*@\S*$")]
     pub email: String,
     pub name: Option<String>,
-    /// At least 8 characters; stored only as an argon2id hash.
+    /// 8 to 1024 characters; stored only as an argon2id hash.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
 /// A client to register.
+///
+/// Besides each field's own rules: a public client has no secret and cannot use
+/// `client_credentials`; the `admin` scope needs `client_credentials`; `authorization_code`
+/// needs at least one redirect URI. Redirect URIs are absolute, without a fragment, and use
+/// https, http on localhost/127.0.0.1/[::1], or a private-use scheme containing a dot
+/// (`com.example.app:/callback`).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
     /// 1 to 128 characters of letters, digits, `-`, `_`, `.` or `~`.
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._~-]+$")]
     pub client_id: String,
     /// Where the client receives codes (exact match); required with `authorization_code`.
     #[serde(default)]
@@ -69,13 +84,38 @@ pub struct NewClient {
     pub first_party: bool,
     /// Scopes the client may request; default `openid profile email offline_access`.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<ScopeName>)]
     pub scopes: Vec<String>,
     /// Grant types the client may use; default `authorization_code refresh_token`.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<GrantType>)]
     pub grant_types: Vec<String>,
     /// The secret to use (at least 32 characters) instead of a generated one.
     #[serde(default)]
+    #[schema(min_length = 32)]
     pub secret: Option<String>,
+}
+
+/// A scope a client may be registered for (documentation of `NewClient::scopes`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ScopeName {
+    Openid,
+    Profile,
+    Email,
+    OfflineAccess,
+    Admin,
+}
+
+/// A grant type a client may be registered for (documentation of `NewClient::grant_types`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
 }
 
 /// Who is acting, for the audit log.
@@ -304,7 +344,10 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
 /// Checks a new user's username and email (the CLI does, before it asks for the password).
 pub fn check_user_fields(username: &str, email: &str) -> Result<(), AdminError> {
     let u = username;
-    if u.is_empty() || u.len() > 64 || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if u.is_empty()
+        || u.chars().count() > 64
+        || u.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(invalid("a username is 1 to 64 characters without spaces"));
     }
     if !email.contains('@') || email.chars().any(char::is_whitespace) {

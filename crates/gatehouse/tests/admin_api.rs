@@ -203,6 +203,16 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         .map(|u| u["username"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["ada", "grace"]);
+    // Lengths are in characters, as the document's maxLength counts them.
+    let (s, _) = a
+        .checked(
+            Method::POST,
+            "/admin/api/users",
+            "/admin/api/users",
+            Some(json!({"username": "é".repeat(64), "email": "e@example.com", "password": "é".repeat(1024)})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
 
     let one = "/admin/api/users/{username}";
     let (s, _) = a
@@ -221,6 +231,8 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         json!({"username": "henry", "email": "h@example.com", "password": "short"}),
         json!({"username": "henry", "email": "h@example.com"}),
         json!({"username": "henry", "email": "h@example.com", "password": "a long password", "admin": true}),
+        json!({"username": "é".repeat(65), "email": "h@example.com", "password": "a long password"}),
+        json!({"username": "henry", "email": "h@example.com", "password": "é".repeat(1025)}),
     ];
     for body in refused {
         let (s, e) = a
@@ -363,6 +375,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         by_admin,
         [
             "admin.user.created",
+            "admin.user.created",
             "admin.user.disabled",
             "admin.consent.revoked",
             "admin.user.logged_out"
@@ -446,6 +459,14 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
         .checked(Method::DELETE, one, "/admin/api/clients/shop", None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // The caller cannot remove itself (its own token would die mid-session).
+    let (s, refusal) = a
+        .checked(Method::DELETE, one, "/admin/api/clients/ops", None)
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{refusal}");
+    assert!(a.f.state.store.client("ops").await.unwrap().is_some());
+    let (s, _) = a.checked(Method::GET, all, all, None).await;
+    assert_eq!(s, StatusCode::OK, "the caller's token still works");
 }
 
 async fn the_audit_log_pages_and_refuses_bad_limits(db: Database) {

@@ -93,7 +93,7 @@ pub fn check(password: &str) -> Result<(), PasswordError> {
     let n = password.chars().count();
     if n < MIN_LENGTH {
         Err(PasswordError::TooShort)
-    } else if password.len() > MAX_LENGTH {
+    } else if n > MAX_LENGTH {
         Err(PasswordError::TooLong)
     } else {
         Ok(())

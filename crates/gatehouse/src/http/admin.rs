@@ -237,7 +237,8 @@ impl From<User> for UserView {
 pub struct UserPatch {
     /// A disabled user cannot sign in, and their tokens stop working.
     pub disabled: Option<bool>,
-    /// A new password (at least 8 characters).
+    /// A new password (8 to 1024 characters).
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -371,6 +372,7 @@ pub struct AuditQuery {
     /// Only records after this id (default: the newest `limit` records).
     pub after: Option<i64>,
     /// At most this many records (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -601,6 +603,7 @@ async fn get_client(
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
         (status = 404, description = "No such client", body = ErrorBody),
+        (status = 409, description = "The client is the caller: an admin client cannot remove itself through its own token (the CLI can)", body = ErrorBody),
     ),
     security(("admin_token" = [])))]
 async fn remove_client(
@@ -608,6 +611,14 @@ async fn remove_client(
     caller: Caller,
     Path(client_id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    // Removing the caller would revoke the very token in use and lock the operator out.
+    if client_id == caller.client_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "a client cannot remove itself; use another admin client or the CLI",
+        ));
+    }
     caller.admin(&state).remove_client(&client_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
