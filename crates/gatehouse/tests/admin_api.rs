@@ -232,6 +232,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         json!({"username": "henry", "email": "h@example.com"}),
         json!({"username": "henry", "email": "h@example.com", "password": "a long password", "admin": true}),
         json!({"username": "é".repeat(65), "email": "h@example.com", "password": "a long password"}),
+        json!(["henry", "h@example.com", null, "a long password"]),
         json!({"username": "henry", "email": "h@example.com", "password": "é".repeat(1025)}),
     ];
     for body in refused {
@@ -285,6 +286,16 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
             .unwrap()
             .disabled
     );
+    // A body is an object: serde alone would read the struct from an array of its fields.
+    let (s, _) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/users/grace",
+            Some(json!([true, null])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, patched) = a
         .checked(
             Method::PATCH,

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -146,6 +146,32 @@ impl From<StoreError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", r.body_text())
+    }
+}
+
+/// A JSON request body that must be an object: serde alone would also read a struct from an
+/// array of its fields (`[null, null]`), which no client means.
+pub struct JsonObject<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonObject<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<serde_json::Value>::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the body must be a JSON object",
+            ));
+        }
+        serde_json::from_value(value).map(JsonObject).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("invalid body: {e}"),
+            )
+        })
     }
 }
 
@@ -402,9 +428,9 @@ async fn list_users(State(state): State<AppState>, _: Caller) -> ApiResult<Json<
 async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Json<NewUser>, JsonRejection>,
+    body: Result<JsonObject<NewUser>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    let Json(new) = body?;
+    let JsonObject(new) = body?;
     let user = caller.admin(&state).add_user(&state.passwords, new).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -440,9 +466,9 @@ async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(username): Path<String>,
-    body: Result<Json<UserPatch>, JsonRejection>,
+    body: Result<JsonObject<UserPatch>, ApiError>,
 ) -> ApiResult<Json<UserView>> {
-    let Json(patch) = body?;
+    let JsonObject(patch) = body?;
     let admin = caller.admin(&state);
     admin.user(&username).await?;
     // The password first: if it is refused, nothing changed.
@@ -563,9 +589,9 @@ async fn list_clients(
 async fn create_client(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Json<NewClient>, JsonRejection>,
+    body: Result<JsonObject<NewClient>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<CreatedClient>)> {
-    let Json(new) = body?;
+    let JsonObject(new) = body?;
     let (client, client_secret) = caller.admin(&state).add_client(new).await?;
     let created = CreatedClient {
         client: client.into(),
