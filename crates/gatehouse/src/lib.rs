@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod fuzzing;
 pub mod http;
 pub mod keyring;
 pub mod oidc;
