@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Password hashes computed at once at most (default: the number of cores)
     #[arg(long, env = "GATEHOUSE_PASSWORD_HASH_CONCURRENCY")]
     pub password_hash_concurrency: Option<usize>,
+
+    /// Seconds a request may take, its body included, before it is answered 408
+    #[arg(long, env = "GATEHOUSE_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: i64,
 }
 
 /// How log lines look. Every line of a request carries its `request_id`.
@@ -89,6 +93,8 @@ pub struct Config {
     /// Whether the client address comes from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
     pub password_hash_concurrency: usize,
+    /// A request that takes longer is answered 408 rather than held open.
+    pub request_timeout: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +125,7 @@ impl Config {
             ("--refresh-token-ttl", args.refresh_token_ttl),
             ("--session-ttl", args.session_ttl),
             ("--session-idle-timeout", args.session_idle_timeout),
+            ("--request-timeout", args.request_timeout),
         ] {
             if v <= 0 {
                 return Err(ConfigError::BadTtl(name));
@@ -138,6 +145,7 @@ impl Config {
             password_hash_concurrency: args
                 .password_hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout.unsigned_abs()),
         })
     }
 
@@ -149,5 +157,68 @@ impl Config {
 
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn config(args: &[&str]) -> Result<Config, ConfigError> {
+        let cli = Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .expect("arguments parse");
+        Config::from_args(&cli.serve)
+    }
+
+    #[test]
+    fn defaults_are_sane() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert_eq!(c.request_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(c.session_idle_timeout, 3600);
+        assert!(
+            !c.secure_cookies,
+            "plain http on localhost cannot set Secure cookies"
+        );
+    }
+
+    #[test]
+    fn a_duration_that_is_not_positive_is_refused_by_its_flag() {
+        for flag in [
+            "--access-token-ttl",
+            "--id-token-ttl",
+            "--refresh-token-ttl",
+            "--session-ttl",
+            "--session-idle-timeout",
+            "--request-timeout",
+        ] {
+            for value in ["0", "-5"] {
+                let arg = format!("{flag}={value}");
+                let e = config(&[&arg]).expect_err("refused").to_string();
+                assert_eq!(e, format!("{flag} must be a positive number of seconds"));
+            }
+        }
+    }
+
+    #[test]
+    fn an_issuer_with_a_query_or_another_scheme_is_refused() {
+        for issuer in [
+            "https://sso.example/?x=1",
+            "ftp://sso.example",
+            "https://sso.example/#f",
+        ] {
+            let e = config(&["--issuer", issuer]).expect_err("refused");
+            assert!(matches!(e, ConfigError::BadIssuer(_)), "{issuer}: {e}");
+        }
+        let c = config(&["--issuer", "https://sso.example/"]).unwrap();
+        assert_eq!(c.issuer, "https://sso.example", "no trailing slash");
+        assert!(c.secure_cookies);
     }
 }

@@ -140,6 +140,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         log_format: LogFormat::Pretty,
         trust_forwarded_for: true,
         password_hash_concurrency: Some(1),
+        request_timeout: 30,
     };
     let config = Config::from_args(&args).expect("a configuration");
     keyring::ensure_active_key(store.as_ref(), now, config.key_publish_period())

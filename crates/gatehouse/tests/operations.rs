@@ -112,6 +112,41 @@ async fn every_response_carries_a_request_id_and_keeps_one_it_was_given() {
 }
 
 #[test]
+fn a_request_whose_body_never_finishes_is_answered_408_after_the_request_timeout() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("slow.db").display());
+    let server = common::cli::ServerProcess::start_with(&db, &["--request-timeout", "1"]);
+    let addr = server.base.strip_prefix("http://").unwrap();
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // Headers promise 100 bytes; 11 arrive, then nothing.
+    conn.write_all(
+        b"POST /token HTTP/1.1\r\nHost: gatehouse\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+          grant_type=",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = [0u8; 64];
+    let n = conn.read(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the server held the request"
+    );
+    // A request on time is unaffected.
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: gatehouse\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
 fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("ops.db");

@@ -16,7 +16,6 @@ mod userinfo;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -35,8 +34,6 @@ use crate::store::{AuditRecord, Store};
 
 /// Largest request body accepted: forms and tokens are small.
 const BODY_LIMIT: usize = 64 * 1024;
-/// A request that takes longer than this is answered 408 rather than held open.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -130,6 +127,7 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 
 /// The whole application, without a socket: tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
+    let request_timeout = state.config.request_timeout;
     let (admin_api, openapi) = admin::router().split_for_parts();
     let openapi = Arc::new(openapi);
     Router::new()
@@ -163,7 +161,7 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            request_timeout,
         ))
         .route_layer(axum::middleware::from_fn(ops::track))
         // Outermost first: every request gets an id (kept if a proxy set one), every log line

@@ -56,10 +56,16 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(db_url: &str) -> ServerProcess {
+        ServerProcess::start_with(db_url, &[])
+    }
+
+    /// Like `start`, with more `serve` arguments.
+    pub fn start_with(db_url: &str, args: &[&str]) -> ServerProcess {
         use std::io::{BufRead, BufReader};
         let mut child = Killed(
             Command::new(env!("CARGO_BIN_EXE_gatehouse"))
                 .args(["--database-url", db_url, "serve", "--listen", "127.0.0.1:0"])
+                .args(args)
                 .env("GATEHOUSE_LOG", "warn")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())

@@ -40,6 +40,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         log_format: gatehouse::config::LogFormat::Pretty,
         trust_forwarded_for: false,
         password_hash_concurrency: Some(2),
+        request_timeout: 30,
     }
 }
 

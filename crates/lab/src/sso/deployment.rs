@@ -167,6 +167,7 @@ async fn serve(url: String) -> anyhow::Result<(String, Server)> {
                         trust_forwarded_for: false,
                         log_format: LogFormat::Pretty,
                         password_hash_concurrency: None,
+                        request_timeout: 30,
                     })?;
                     let store = store::open(&url).await?;
                     gatehouse::keyring::ensure_active_key(
