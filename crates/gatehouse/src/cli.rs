@@ -254,11 +254,17 @@ async fn import(store: &dyn Store, path: &std::path::Path) -> anyhow::Result<()>
 
 /// How often `audit tail --follow` looks for new records.
 const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long `--follow` keeps looking for a record whose id is missing below one it printed.
+const GAP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+/// Missing ids further than this below the newest printed one are not waited for.
+const MAX_GAP: i64 = 10_000;
+/// Records read per query.
+const FOLLOW_PAGE: usize = 1000;
 
 async fn audit_tail(store: &dyn Store, lines: usize, follow: bool) -> anyhow::Result<()> {
     // At least one record is read, so `-n 0 --follow` knows where the log ends.
     let latest = store.audit_latest(lines.max(1)).await?;
-    let mut last = latest.last().map_or(0, |e| e.id);
+    let mut follower = Follower::new(latest.last().map_or(0, |e| e.id));
     for event in &latest[latest.len().saturating_sub(lines)..] {
         println!("{}", audit_line(event));
     }
@@ -272,12 +278,81 @@ async fn audit_tail(store: &dyn Store, lines: usize, follow: bool) -> anyhow::Re
             _ = &mut interrupted => return Ok(()),
             () = tokio::time::sleep(FOLLOW_EVERY) => {}
         }
-        for event in store.audit_since(last, 1000).await? {
-            println!("{}", audit_line(&event));
-            last = event.id;
+        let mut after = follower.settled;
+        loop {
+            let page = store.audit_since(after, FOLLOW_PAGE).await?;
+            let full = page.len() == FOLLOW_PAGE;
+            after = page.last().map_or(after, |e| e.id);
+            for event in follower.accept(page, std::time::Instant::now()) {
+                println!("{}", audit_line(&event));
+            }
+            if !full {
+                break;
+            }
         }
         use std::io::Write as _;
         std::io::stdout().flush()?;
+    }
+}
+
+/// What `audit tail --follow` has printed.
+///
+/// An id is taken when a record is inserted but the record becomes visible when its
+/// transaction commits, so on PostgreSQL, with several writers, a record can appear after one
+/// with a higher id. Following "everything after the last id printed" would skip it for good.
+/// So the follower reads from the highest id below which it has printed everything
+/// (`settled`), prints only what it has not printed yet, and waits up to [`GAP_PATIENCE`] for
+/// a missing id before it gives up on it (a rolled-back insert leaves a gap for ever).
+struct Follower {
+    settled: i64,
+    printed: std::collections::BTreeSet<i64>,
+    missing_since: std::collections::BTreeMap<i64, std::time::Instant>,
+}
+
+impl Follower {
+    fn new(settled: i64) -> Self {
+        Follower {
+            settled,
+            printed: Default::default(),
+            missing_since: Default::default(),
+        }
+    }
+
+    /// The records of `page` (read after `settled`) not printed before, in id order.
+    fn accept(&mut self, page: Vec<AuditEvent>, now: std::time::Instant) -> Vec<AuditEvent> {
+        let settled = self.settled;
+        let fresh: Vec<AuditEvent> = page
+            .into_iter()
+            .filter(|e| e.id > settled && self.printed.insert(e.id))
+            .collect();
+        let Some(&newest) = self.printed.last() else {
+            return fresh;
+        };
+        if newest - self.settled > MAX_GAP {
+            self.settled = newest - MAX_GAP;
+            let settled = self.settled;
+            self.printed.retain(|id| *id > settled);
+            self.missing_since.retain(|id, _| *id > settled);
+        }
+        for id in self.settled + 1..newest {
+            if !self.printed.contains(&id) {
+                self.missing_since.entry(id).or_insert(now);
+            }
+        }
+        loop {
+            let next = self.settled + 1;
+            let waited_enough = self
+                .missing_since
+                .get(&next)
+                .is_some_and(|since| now.duration_since(*since) >= GAP_PATIENCE);
+            if self.printed.remove(&next) || waited_enough {
+                self.missing_since.remove(&next);
+                self.settled = next;
+            } else {
+                break;
+            }
+        }
+        fresh
     }
 }
 
@@ -552,4 +627,61 @@ fn init_tracing(format: LogFormat) {
             .with_span_list(false)
             .try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::store::AuditRecord;
+
+    fn events(ids: &[i64]) -> Vec<AuditEvent> {
+        ids.iter()
+            .map(|&id| AuditEvent {
+                id,
+                record: AuditRecord::new(0, "test", "cli"),
+            })
+            .collect()
+    }
+
+    fn ids(events: Vec<AuditEvent>) -> Vec<i64> {
+        events.into_iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn a_record_committed_after_a_higher_id_is_still_printed_once() {
+        let t0 = Instant::now();
+        let mut f = Follower::new(10);
+        // 12 and 13 committed; 11 is still in flight.
+        assert_eq!(ids(f.accept(events(&[12, 13]), t0)), [12, 13]);
+        assert_eq!(f.settled, 10, "11 is awaited");
+        // Asked again from 10: 12 and 13 are not printed twice; 11 arrives.
+        assert_eq!(ids(f.accept(events(&[12, 13]), t0)), Vec::<i64>::new());
+        assert_eq!(ids(f.accept(events(&[11, 12, 13, 14]), t0)), [11, 14]);
+        assert_eq!(f.settled, 14);
+        assert!(f.printed.is_empty() && f.missing_since.is_empty());
+    }
+
+    #[test]
+    fn a_gap_that_never_fills_is_given_up_after_the_patience() {
+        let t0 = Instant::now();
+        let mut f = Follower::new(0);
+        assert_eq!(ids(f.accept(events(&[1, 3]), t0)), [1, 3]);
+        assert_eq!(f.settled, 1);
+        let later = t0 + GAP_PATIENCE - Duration::from_millis(1);
+        assert_eq!(ids(f.accept(events(&[3]), later)), Vec::<i64>::new());
+        assert_eq!(f.settled, 1, "still waiting for 2");
+        assert_eq!(ids(f.accept(events(&[3, 4]), t0 + GAP_PATIENCE)), [4]);
+        assert_eq!(f.settled, 4, "2 given up, 3 and 4 settled");
+    }
+
+    #[test]
+    fn a_huge_jump_in_ids_waits_only_for_the_last_ids_below_it() {
+        let t0 = Instant::now();
+        let mut f = Follower::new(0);
+        assert_eq!(ids(f.accept(events(&[1_000_000]), t0)), [1_000_000]);
+        assert_eq!(f.settled, 1_000_000 - MAX_GAP);
+        assert_eq!(f.missing_since.len() as i64, MAX_GAP - 1);
+    }
 }
