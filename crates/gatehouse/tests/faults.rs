@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::cli::{ServerProcess, gatehouse, ok};
-use common::{Browser, add_client, add_user, sign_in_at};
+use common::{Browser, add_client, add_user, sign_in_at, skip_fault};
 use gatehouse::store;
 use serde_json::Value;
 
@@ -41,6 +42,15 @@ async fn start(url: &str) -> ServerProcess {
     tokio::task::spawn_blocking(move || ServerProcess::start(&url))
         .await
         .unwrap()
+}
+
+/// SQLite's own check of the file: every page and index consistent.
+fn assert_intact(path: &Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
 }
 
 fn http() -> reqwest::Client {
@@ -143,7 +153,7 @@ enum FamilyState {
     RevokeInFlight,
 }
 
-fn family(tokens: &std::collections::HashMap<String, Value>) -> Family {
+fn family(tokens: &HashMap<String, Value>) -> Family {
     Family {
         refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
         access: vec![tokens["access_token"].as_str().unwrap().to_owned()],
@@ -257,12 +267,7 @@ async fn a_server_killed_under_load_keeps_every_acknowledged_token_and_revocatio
     // The kill left committed transactions in the WAL, not yet in the database file.
     let wal = std::fs::metadata(dir.path().join("gatehouse.db-wal")).unwrap();
     assert!(wal.len() > 0, "the kill left a WAL to recover");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    drop(conn);
+    assert_intact(&path);
 
     let server = start(&url).await;
     let api = Api {
@@ -418,14 +423,9 @@ fn allowed(what: &str, outcome: std::io::Result<std::process::Output>) -> bool {
         Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
         Err(e) => e.to_string(),
     };
-    if std::env::var_os("GATEHOUSE_REQUIRE_FAULTS").is_some() {
-        panic!("cannot {what}: {why}");
-    }
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipped: cannot {what} ({why}); this test needs root on Linux"
-    );
+    skip_fault(&format!(
+        "cannot {what} ({why}); this test needs root on Linux"
+    ));
     false
 }
 
@@ -498,12 +498,26 @@ async fn refresh_until_refused(
     panic!("no refresh was refused in {attempts} attempts");
 }
 
+/// A server on a fresh database at `path`, with `user0` signed in to `web`: its tokens.
+async fn signed_in(path: &Path) -> (ServerProcess, Api, HashMap<String, Value>) {
+    let url = sqlite_url(path);
+    let secret = prepare(&url, 1).await;
+    let server = start(&url).await;
+    let api = Api {
+        http: http(),
+        base: server.base.clone(),
+        secret,
+    };
+    let tokens = sign_in_at(&Browser::default(), &api.base, "web", &api.secret, "user0").await;
+    (server, api, tokens)
+}
+
 /// While writes cannot be stored: a refresh is refused with a clear 503, `/readyz` says so,
 /// reads still work, the process stays up; once `heal` runs, the refused token refreshes.
 async fn writes_fail_cleanly_and_recover(
     server: &mut ServerProcess,
     api: &Api,
-    tokens: &std::collections::HashMap<String, Value>,
+    tokens: &HashMap<String, Value>,
     cause: impl FnOnce(),
     heal: impl FnOnce(),
 ) {
@@ -557,15 +571,7 @@ async fn a_full_disk_fails_writes_cleanly_and_the_server_recovers_when_space_ret
         return;
     };
     let path = disk.path().join("gatehouse.db");
-    let url = sqlite_url(&path);
-    let secret = prepare(&url, 1).await;
-    let mut server = start(&url).await;
-    let api = Api {
-        http: http(),
-        base: server.base.clone(),
-        secret,
-    };
-    let tokens = sign_in_at(&Browser::default(), &api.base, "web", &api.secret, "user0").await;
+    let (mut server, api, tokens) = signed_in(&path).await;
     let filler = disk.path().join("filler");
     let (fill_at, remove_at) = (filler.clone(), filler.clone());
     writes_fail_cleanly_and_recover(
@@ -579,11 +585,7 @@ async fn a_full_disk_fails_writes_cleanly_and_the_server_recovers_when_space_ret
     )
     .await;
     drop(server);
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_intact(&path);
 }
 
 fn chattr(flag: &str, paths: &[PathBuf]) -> std::io::Result<std::process::Output> {
@@ -594,15 +596,7 @@ fn chattr(flag: &str, paths: &[PathBuf]) -> std::io::Result<std::process::Output
 async fn a_database_file_made_read_only_fails_writes_cleanly_and_the_server_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gatehouse.db");
-    let url = sqlite_url(&path);
-    let secret = prepare(&url, 1).await;
-    let mut server = start(&url).await;
-    let api = Api {
-        http: http(),
-        base: server.base.clone(),
-        secret,
-    };
-    let tokens = sign_in_at(&Browser::default(), &api.base, "web", &api.secret, "user0").await;
+    let (mut server, api, tokens) = signed_in(&path).await;
     // The database and its WAL become immutable: no process, root included, may write them,
     // through the descriptors the server holds open as well.
     let files = vec![path.clone(), dir.path().join("gatehouse.db-wal")];
@@ -626,4 +620,6 @@ async fn a_database_file_made_read_only_fails_writes_cleanly_and_the_server_reco
     )
     .await;
     drop(guard);
+    drop(server);
+    assert_intact(&path);
 }

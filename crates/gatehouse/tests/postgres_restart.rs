@@ -17,21 +17,16 @@ use std::time::{Duration, Instant};
 
 use common::backend::{Backend, Database};
 use common::cli::ServerProcess;
-use common::{Browser, add_client, add_user, sign_in_at};
+use common::{Browser, add_client, add_user, sign_in_at, skip_fault};
 use gatehouse::store;
 use serde_json::Value;
 
 fn control(var: &str) -> Option<String> {
     let command = std::env::var(var).ok().filter(|c| !c.trim().is_empty());
     if command.is_none() {
-        if std::env::var_os("GATEHOUSE_REQUIRE_FAULTS").is_some() {
-            panic!("GATEHOUSE_REQUIRE_FAULTS is set but {var} is not");
-        }
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: set {var} (and its pair) to a shell command to run the PostgreSQL restart test"
-        );
+        skip_fault(&format!(
+            "{var} is not set; set it (and its pair) to a shell command to run the PostgreSQL restart test"
+        ));
     }
     command
 }

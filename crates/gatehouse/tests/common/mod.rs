@@ -18,6 +18,16 @@ use gatehouse::store::{self, Client, Store, User};
 use gatehouse::{AppState, app};
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A fault test that this environment cannot run: says why on stderr (past libtest's capture),
+/// or fails under `GATEHOUSE_REQUIRE_FAULTS=1`, which CI sets.
+pub fn skip_fault(why: &str) {
+    if std::env::var_os("GATEHOUSE_REQUIRE_FAULTS").is_some() {
+        panic!("GATEHOUSE_REQUIRE_FAULTS is set, but {why}");
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 pub struct TestServer {
