@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use common::backend::{Backend, Database};
 use common::cli::{ServerProcess, gatehouse, ok};
-use common::{Browser, PASSWORD, REDIRECT, add_client, add_user, location_params, pkce};
+use common::{
+    Browser, PASSWORD, REDIRECT, add_client, add_user, hidden_input, location_params, pkce,
+};
 use gatehouse::store::{self, Store};
 
 struct Deployment {
@@ -139,6 +141,18 @@ async fn failed_logins_on_one_process_lock_the_account_on_the_other() {
     add_user(d.store.as_ref(), "ada").await;
     add_client(d.store.as_ref(), "web").await;
     let (_, challenge) = pkce();
+    // B's login form is open before the failures, so B's attempt follows the fourth failure at
+    // once: the wait it imposes is one second.
+    let on_b = Browser::default();
+    let form = on_b
+        .http
+        .get(authorize_url(&d.b.base, &challenge))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     // Three free failures and a fourth, on A: the account must now wait before any attempt.
     for _ in 0..4 {
         let r = Browser::default()
@@ -151,14 +165,18 @@ async fn failed_logins_on_one_process_lock_the_account_on_the_other() {
             .await;
         assert_eq!(r.status(), 401);
     }
-    let r = Browser::default()
-        .authorize(
-            &d.b.base,
-            &authorize_url(&d.b.base, &challenge),
-            "ada",
-            PASSWORD,
-        )
-        .await;
+    let r = on_b
+        .http
+        .post(format!("{}/login", d.b.base))
+        .form(&[
+            ("username", "ada".to_owned()),
+            ("password", PASSWORD.to_owned()),
+            ("csrf", hidden_input(&form, "csrf")),
+            ("request", hidden_input(&form, "request")),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429, "B knows what happened on A");
 }
 
