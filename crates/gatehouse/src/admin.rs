@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 
 use crate::auth::passwords::{PasswordError, Passwords};
+use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::oidc::{redirect, scope, tokens};
 use crate::store::{AuditRecord, Client, LoggedOut, Store, StoreError, User};
@@ -41,7 +42,9 @@ fn invalid(message: impl Into<String>) -> AdminError {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// 1 to 64 characters, no whitespace or control characters.
+    /// 1 to 64 characters, no whitespace or control characters. Stored in its canonical form
+    /// (Unicode NFKC, lower case); refused when it holds invisible characters, mixes scripts,
+    /// or looks like an existing username.
     #[schema(
         min_length = 1,
         max_length = 64,
@@ -52,8 +55,9 @@ pub struct NewUser {
     #[schema(pattern = r"^\S*@\S*$")]
     pub email: String,
     pub name: Option<String>,
-    /// 8 to 1024 characters; stored only as an argon2id hash.
-    #[schema(min_length = 8, max_length = 1024)]
+    /// 12 to 1024 characters, not easy to guess (not a common password, a keyboard pattern or
+    /// the username); stored only as an argon2id hash.
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
 }
 
@@ -147,29 +151,60 @@ impl<'a> Admin<'a> {
         subject: &str,
         client_id: Option<&str>,
     ) -> Result<(), AdminError> {
+        self.audit_detail(kind, subject, client_id, None).await
+    }
+
+    async fn audit_detail(
+        &self,
+        kind: &str,
+        subject: &str,
+        client_id: Option<&str>,
+        detail: Option<String>,
+    ) -> Result<(), AdminError> {
         let mut record = AuditRecord::new(self.now, kind, self.actor.clone())
             .subject(Some(subject))
             .ip(self.ip);
         if let Some(c) = client_id {
             record = record.client(c);
         }
+        if let Some(d) = detail {
+            record = record.detail(d);
+        }
         self.store.record(record).await?;
         Ok(())
     }
 
+    /// The user named `username`, as typed: in its canonical form, or exactly (a name stored
+    /// before usernames were made canonical).
     pub async fn user(&self, username: &str) -> Result<User, AdminError> {
-        self.store
-            .user_by_username(username)
+        find_user(self.store, username)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")).into())
     }
 
     pub async fn add_user(&self, passwords: &Passwords, new: NewUser) -> Result<User, AdminError> {
-        check_user_fields(&new.username, &new.email)?;
-        let password_hash = passwords.hash(new.password).await?;
+        let username = check_user_fields(&new.username, &new.email)?;
+        // One account per name as people read it: a name that looks like an existing one is
+        // refused (UTS #39 skeletons; a few thousand users take well under a millisecond).
+        let key = username::look_alike_key(&username);
+        if let Some(existing) = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .find(|u| username::look_alike_key(&u.username.to_lowercase()) == key)
+        {
+            return Err(StoreError::Conflict(format!(
+                "user {:?}, or one that looks the same ({:?}),",
+                username, existing.username
+            ))
+            .into());
+        }
+        let inputs = vec![username.clone(), new.email.clone()];
+        let password_hash = passwords.hash(new.password, inputs).await?;
         let user = User {
             id: tokens::new_id(),
-            username: new.username,
+            username,
             email: new.email,
             name: new.name.filter(|n| !n.trim().is_empty()),
             password_hash,
@@ -182,14 +217,26 @@ impl<'a> Admin<'a> {
         Ok(user)
     }
 
-    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), AdminError> {
-        self.store.set_user_disabled(username, disabled).await?;
+    /// Disables or enables a user. Disabling ends the user's sessions and revokes their
+    /// tokens: enabling them again brings none of it back.
+    pub async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<LoggedOut, AdminError> {
+        let user = self.user(username).await?;
+        let out = self
+            .store
+            .set_user_disabled(&user.username, disabled, self.now)
+            .await?;
         let kind = if disabled {
             "admin.user.disabled"
         } else {
             "admin.user.enabled"
         };
-        self.audit(kind, username, None).await
+        self.audit_detail(kind, &user.username, None, ended(out))
+            .await?;
+        Ok(out)
     }
 
     pub async fn set_password(
@@ -197,11 +244,17 @@ impl<'a> Admin<'a> {
         passwords: &Passwords,
         username: &str,
         password: String,
-    ) -> Result<(), AdminError> {
-        self.user(username).await?;
-        let hash = passwords.hash(password).await?;
-        self.store.set_password_hash(username, hash).await?;
-        self.audit("admin.user.password_set", username, None).await
+    ) -> Result<LoggedOut, AdminError> {
+        let user = self.user(username).await?;
+        let inputs = vec![user.username.clone(), user.email.clone()];
+        let hash = passwords.hash(password, inputs).await?;
+        let out = self
+            .store
+            .set_password_hash(&user.username, hash, self.now)
+            .await?;
+        self.audit_detail("admin.user.password_set", &user.username, None, ended(out))
+            .await?;
+        Ok(out)
     }
 
     /// Ends every session of the user and revokes every refresh token they hold.
@@ -252,6 +305,16 @@ impl<'a> Admin<'a> {
         self.audit("admin.key.rotated", &kid, None).await?;
         Ok(kid)
     }
+}
+
+/// What an audit record says was ended, if anything was.
+fn ended(out: LoggedOut) -> Option<String> {
+    (out != LoggedOut::default()).then(|| {
+        format!(
+            "sessions ended: {}, token families revoked: {}",
+            out.sessions, out.token_families
+        )
+    })
 }
 
 /// Checks a registration and builds the client; the pure half of `add_client`.
@@ -341,19 +404,28 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
     Ok((client, generated))
 }
 
-/// Checks a new user's username and email (the CLI does, before it asks for the password).
-pub fn check_user_fields(username: &str, email: &str) -> Result<(), AdminError> {
-    let u = username;
-    if u.is_empty()
-        || u.chars().count() > 64
-        || u.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(invalid("a username is 1 to 64 characters without spaces"));
-    }
-    if !email.contains('@') || email.chars().any(char::is_whitespace) {
+/// Checks a new user's username and email (the CLI does, before it asks for the password);
+/// returns the username in its canonical form (`auth::username`).
+pub fn check_user_fields(username: &str, email: &str) -> Result<String, AdminError> {
+    let canonical = username::canonical(username).map_err(|e| invalid(e.to_string()))?;
+    if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid(format!("{email:?} is not an email address")));
     }
-    Ok(())
+    Ok(canonical)
+}
+
+/// The user a typed `username` names: by its canonical form first, then exactly as typed (a
+/// name stored before usernames were made canonical, such as `Alice` beside `alice`).
+pub async fn find_user(store: &dyn Store, typed: &str) -> Result<Option<User>, StoreError> {
+    if let Ok(canonical) = username::canonical(typed) {
+        if let Some(u) = store.user_by_username(&canonical).await? {
+            return Ok(Some(u));
+        }
+        if canonical == typed {
+            return Ok(None);
+        }
+    }
+    store.user_by_username(typed).await
 }
 
 fn check_client_id(id: &str) -> Result<(), AdminError> {

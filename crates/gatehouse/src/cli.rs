@@ -70,11 +70,13 @@ pub enum UserCommand {
     },
     /// List users
     List,
-    /// Disable a user: they can no longer log in, and their tokens stop working
+    /// Disable a user: they can no longer log in, their sessions end and their tokens are
+    /// revoked (enabling them again brings none of it back)
     Disable { username: String },
     /// Enable a disabled user again
     Enable { username: String },
-    /// Set a user's password, read from standard input
+    /// Set a user's password, read from standard input; their sessions end and their tokens
+    /// are revoked
     SetPassword { username: String },
     /// End every session of a user and revoke every refresh token they hold
     Logout { username: String },
@@ -357,22 +359,39 @@ impl Follower {
 }
 
 /// One audit record on one line: time, kind, then the fields that are set.
+/// One record as one line. Every value is printed inert (`text::inert`), and quoted when it
+/// holds a space, `=` or `"`, so a value cannot pose as another field, another line, or a
+/// terminal command, even in a record stored before values were escaped.
 fn audit_line(e: &AuditEvent) -> String {
     let r = &e.record;
-    let mut line = format!("{}  {:<22} actor={}", rfc3339(r.at), r.kind, r.actor);
+    let mut line = format!(
+        "{}  {:<22} actor={}",
+        rfc3339(r.at),
+        field(&r.kind),
+        field(&r.actor)
+    );
     for (name, value) in [
         ("subject", &r.subject),
         ("client", &r.client_id),
         ("ip", &r.ip),
     ] {
         if let Some(v) = value {
-            line.push_str(&format!(" {name}={v}"));
+            line.push_str(&format!(" {name}={}", field(v)));
         }
     }
     if let Some(d) = &r.detail {
-        line.push_str(&format!("  {d}"));
+        line.push_str(&format!("  {}", crate::text::inert(d.clone())));
     }
     line
+}
+
+fn field(v: &str) -> String {
+    if v.is_empty() || v.contains([' ', '=', '"', '\\']) || crate::text::inert(v.to_owned()) != v {
+        // Rust's string escapes (`\n`, `\u{1b}`, `\"`), and whatever they leave visible-less.
+        crate::text::inert(format!("{v:?}"))
+    } else {
+        v.to_owned()
+    }
 }
 
 fn rfc3339(t: i64) -> String {
@@ -419,8 +438,11 @@ async fn user(store: &dyn Store, admin: &Admin<'_>, cmd: UserCommand) -> anyhow:
             }
         }
         UserCommand::Disable { username } => {
-            admin.set_disabled(&username, true).await?;
-            println!("user {username} disabled");
+            let out = admin.set_disabled(&username, true).await?;
+            println!(
+                "user {username} disabled: {} sessions ended, {} token families revoked",
+                out.sessions, out.token_families
+            );
         }
         UserCommand::Enable { username } => {
             admin.set_disabled(&username, false).await?;
@@ -448,8 +470,11 @@ async fn user(store: &dyn Store, admin: &Admin<'_>, cmd: UserCommand) -> anyhow:
         UserCommand::SetPassword { username } => {
             admin.user(&username).await?;
             let password = read_secret("New password: ")?;
-            admin.set_password(&passwords, &username, password).await?;
-            println!("password of {username} changed");
+            let out = admin.set_password(&passwords, &username, password).await?;
+            println!(
+                "password of {username} changed: {} sessions ended, {} token families revoked",
+                out.sessions, out.token_families
+            );
         }
     }
     Ok(())
@@ -550,7 +575,7 @@ async fn serve(url: &str, mut args: ServeArgs) -> anyhow::Result<()> {
     if store.list_users().await?.is_empty() || store.list_clients().await?.is_empty() {
         println!(
             "gatehouse is empty. Add a user and a client with, for example:\n  \
-             echo 'a long password' | gatehouse --database-url {url} user add --username alice --email alice@example.com\n  \
+             echo 'glacier umbrella quantum tulip' | gatehouse --database-url {url} user add --username alice --email alice@example.com\n  \
              gatehouse --database-url {url} client add --client-id my-app --redirect-uri http://localhost:3000/callback"
         );
     }
@@ -683,5 +708,28 @@ mod tests {
         assert_eq!(ids(f.accept(events(&[1_000_000]), t0)), [1_000_000]);
         assert_eq!(f.settled, 1_000_000 - MAX_GAP);
         assert_eq!(f.missing_since.len() as i64, MAX_GAP - 1);
+    }
+
+    #[test]
+    fn an_audit_line_cannot_be_forged_by_what_a_user_typed() {
+        let typed = "alice\n2026-01-01T00:00:00Z  login.succeeded actor=user:1\u{1b}[2J";
+        let event = |record: AuditRecord| AuditEvent { id: 1, record };
+        // As stored now (escaped on the way in), and as a raw value stored before.
+        let escaped = AuditRecord::new(0, "login.failed", "anonymous").subject(Some(typed));
+        let mut raw = escaped.clone();
+        raw.subject = Some(typed.to_owned());
+        for record in [escaped, raw] {
+            let line = audit_line(&event(record));
+            assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
+            // The forged "actor=" stays inside the quoted subject.
+            let (before, subject) = line.split_once(" subject=").unwrap();
+            assert!(before.ends_with("actor=anonymous"), "{line}");
+            assert!(
+                subject.starts_with("\"alice\\") && subject.ends_with('"'),
+                "{line}"
+            );
+        }
+        let spaced = AuditRecord::new(0, "login.failed", "anonymous").subject(Some("a b=c"));
+        assert!(audit_line(&event(spaced)).ends_with(r#"subject="a b=c""#));
     }
 }

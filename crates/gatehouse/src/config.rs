@@ -158,6 +158,11 @@ impl Config {
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+
+    /// The names of the cookies gatehouse sets (`__Host-` prefixed when they are Secure).
+    pub fn cookie_names(&self) -> crate::auth::session::CookieNames {
+        crate::auth::session::cookie_names(self.secure_cookies)
+    }
 }
 
 #[cfg(test)]

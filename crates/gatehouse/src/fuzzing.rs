@@ -24,8 +24,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::JwkSet;
 use tower::ServiceExt as _;
 
+use crate::auth::forms::{self, Purpose};
 use crate::auth::passwords::Passwords;
-use crate::auth::session::{CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::session::CookieNames;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, LogFormat, ServeArgs};
 use crate::oidc::tokens;
@@ -38,7 +39,8 @@ const ISSUER: &str = "https://id.example.com";
 /// RFC 7636 appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const CSRF: &str = "fuzz-csrf-token";
+/// The browser's form cookie: login and sign-out form tokens are bound to it.
+const FORM_COOKIE: &str = "fuzz-form-cookie-fuzz-form-cookie-fuzz-form";
 
 /// A server over a SQLite file in a temporary directory (removed when the harness is dropped),
 /// with a user, clients, a session, a code and live tokens to aim at.
@@ -59,6 +61,9 @@ struct Known {
     access_token: String,
     refresh_token: String,
     user_id: String,
+    cookies: CookieNames,
+    /// A login form token for `FORM_COOKIE`.
+    login_form: String,
 }
 
 impl Harness {
@@ -152,7 +157,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         email: "ada@example.com".into(),
         name: Some("Ada".into()),
         password_hash: Passwords::new(1)
-            .hash(PASSWORD.into())
+            .hash(PASSWORD.into(), vec![])
             .await
             .expect("a hash"),
         disabled: false,
@@ -203,6 +208,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         nonce: Some("n".into()),
         code_challenge: Some(CHALLENGE.into()),
         auth_time: now,
+        session_id_hash: Some(tokens::hash(&session)),
         expires_at: now + 86400,
     };
     // One code is redeemed now for live tokens; the other waits for the fuzzer.
@@ -247,7 +253,17 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         .jwks(store.as_ref(), now)
         .await
         .expect("the key set");
+    let key = state.form_key().await.expect("the form key");
+    let login_form = forms::issue(
+        &key,
+        Purpose::Login {
+            browser: FORM_COOKIE,
+        },
+        now,
+    );
     let known = Known {
+        cookies: state.config.cookie_names(),
+        login_form,
         secret,
         session,
         code: second,
@@ -388,7 +404,7 @@ impl Value {
             Value::RefreshToken => k.refresh_token.clone(),
             Value::Ada => "ada".into(),
             Value::Password => PASSWORD.into(),
-            Value::Csrf => CSRF.into(),
+            Value::Csrf => k.login_form.clone(),
             Value::AuthorizeQuery => format!(
                 "response_type=code&client_id=web&redirect_uri={REDIRECT}&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256"
             ),
@@ -486,10 +502,10 @@ impl HttpInput {
         }
         for c in &self.cookies {
             let value = match c {
-                Cookie::Session => format!("{SESSION_COOKIE}={}", k.session).into_bytes(),
-                Cookie::SessionValue(v) => format!("{SESSION_COOKIE}={v}").into_bytes(),
-                Cookie::Csrf => format!("{CSRF_COOKIE}={CSRF}").into_bytes(),
-                Cookie::CsrfValue(v) => format!("{CSRF_COOKIE}={v}").into_bytes(),
+                Cookie::Session => format!("{}={}", k.cookies.session, k.session).into_bytes(),
+                Cookie::SessionValue(v) => format!("{}={v}", k.cookies.session).into_bytes(),
+                Cookie::Csrf => format!("{}={FORM_COOKIE}", k.cookies.form).into_bytes(),
+                Cookie::CsrfValue(v) => format!("{}={v}", k.cookies.form).into_bytes(),
                 Cookie::Raw(b) => b.clone(),
             };
             headers.append(header::COOKIE, HeaderValue::from_bytes(&value).ok()?);

@@ -16,5 +16,6 @@ pub mod http;
 pub mod keyring;
 pub mod oidc;
 pub mod store;
+pub mod text;
 
 pub use http::{AppState, app};

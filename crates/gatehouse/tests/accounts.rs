@@ -12,7 +12,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use common::oneshot::*;
-use common::{PASSWORD, REDIRECT, add_third_party_client, hidden_input};
+use common::{PASSWORD, REDIRECT, add_third_party_client, add_user, hidden_input};
 use gatehouse::app;
 use tower::ServiceExt;
 
@@ -131,57 +131,72 @@ async fn denying_consent_sends_access_denied_and_remembers_nothing(db: Database)
     assert!(f.state.store.consents(&ada.id).await.unwrap().is_empty());
 }
 
-async fn a_consent_form_without_its_csrf_token_or_session_grants_nothing(db: Database) {
+async fn a_consent_form_grants_only_with_its_own_token_in_its_own_session(db: Database) {
     let f = fixture_on(db).await;
     add_third_party_client(f.state.store.as_ref(), "partner").await;
-    let page = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
+    add_user(f.state.store.as_ref(), "eve").await;
+    let uri = authorize_uri("partner", "");
+    // Eve's consent page for the same request: a valid token, of another session.
+    let eves = post_login(&f, &uri, "eve", PASSWORD).await;
+    let eves_html = body_text(eves).await;
+
+    let login_page = send(&f, get(&uri)).await;
+    let login_cookie = cookies(&login_page);
+    let login_html = body_text(login_page).await;
+    let page = post_login(&f, &uri, "ada", PASSWORD).await;
     let session = session_cookie(&page);
-    let csrf_cookie = cookies(&page)
-        .split("; ")
-        .filter(|c| c.starts_with("gatehouse_csrf="))
-        .collect::<String>();
     let html = body_text(page).await;
     let request = hidden_input(&html, "request");
     let csrf = hidden_input(&html, "csrf");
 
     let attempts = [
-        // Forged from another site: no CSRF cookie to match.
-        (session.clone(), csrf.clone()),
-        // A wrong token.
-        (format!("{session}; {csrf_cookie}"), "x".repeat(43)),
+        ("no token", session.clone(), String::new(), request.clone()),
+        (
+            "a made-up token",
+            session.clone(),
+            "x".repeat(43),
+            request.clone(),
+        ),
+        // The login form's token (finding: it used to pass here, skipping prompt=login).
+        (
+            "the login form's token",
+            format!("{session}; {login_cookie}"),
+            hidden_input(&login_html, "csrf"),
+            request.clone(),
+        ),
+        (
+            "another session's token",
+            session.clone(),
+            hidden_input(&eves_html, "csrf"),
+            request.clone(),
+        ),
+        // The token with another request: it was shown for the one it names only.
+        (
+            "another request",
+            session.clone(),
+            csrf.clone(),
+            request.replace("state=st", "state=other"),
+        ),
+        // The token without the session: nobody is signed in to consent.
+        ("no session", String::new(), csrf.clone(), request.clone()),
     ];
-    for (cookie, token) in attempts {
+    for (what, cookie, token, request) in attempts {
         let body = encode(&[
             ("csrf", &token),
             ("request", &request),
             ("decision", "allow"),
         ]);
-        let r = send(
-            &f,
-            form("/consent")
-                .header(header::COOKIE, cookie)
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let mut r = form("/consent");
+        if !cookie.is_empty() {
+            r = r.header(header::COOKIE, cookie);
+        }
+        let r = send(&f, r.body(Body::from(body)).unwrap()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{what}");
+        assert!(
+            body_text(r).await.contains("This form has expired"),
+            "{what}"
+        );
     }
-    // With the CSRF token but no session: the login form, not a grant.
-    let body = encode(&[
-        ("csrf", &csrf),
-        ("request", &request),
-        ("decision", "allow"),
-    ]);
-    let r = send(
-        &f,
-        form("/consent")
-            .header(header::COOKIE, csrf_cookie)
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(body_text(r).await.contains("Sign in"));
     let ada = f
         .state
         .store
@@ -190,6 +205,22 @@ async fn a_consent_form_without_its_csrf_token_or_session_grants_nothing(db: Dat
         .unwrap()
         .unwrap();
     assert!(f.state.store.consents(&ada.id).await.unwrap().is_empty());
+
+    // Its own token, in its own session: granted.
+    let body = encode(&[
+        ("csrf", &csrf),
+        ("request", &request),
+        ("decision", "allow"),
+    ]);
+    let r = send(
+        &f,
+        form("/consent")
+            .header(header::COOKIE, session)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert!(location(&r).contains_key("code"));
 }
 
 /// A login attempt from `ip` through the form.
@@ -488,11 +519,225 @@ async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted(db: Dat
     );
 }
 
+async fn a_burst_of_parallel_guesses_is_held_to_the_limits(db: Database) {
+    let f = std::sync::Arc::new(fixture_on(db).await);
+    // One form, its token reused by every request, as a script would.
+    let page = send(&f, get(&authorize_uri("web", ""))).await;
+    let cookie = cookies(&page);
+    let html = body_text(page).await;
+    let (csrf, request) = (hidden_input(&html, "csrf"), hidden_input(&html, "request"));
+    // 200 at once from one address; the real password is among them.
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let f = std::sync::Arc::clone(&f);
+            let password = if i == 150 {
+                PASSWORD.to_owned()
+            } else {
+                format!("guess number {i}")
+            };
+            let body = encode(&[
+                ("username", "ada"),
+                ("password", &password),
+                ("csrf", &csrf),
+                ("request", &request),
+            ]);
+            let cookie = cookie.clone();
+            tokio::spawn(async move {
+                let mut req = form("/login")
+                    .header(header::COOKIE, cookie)
+                    .body(Body::from(body))
+                    .unwrap();
+                req.extensions_mut()
+                    .insert(ConnectInfo(SocketAddr::from(([10, 9, 9, 9], 40000))));
+                send(&f, req).await.status()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::TOO_MANY_REQUESTS => {}
+            StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER => checked += 1,
+            other => panic!("unexpected answer {other}"),
+        }
+    }
+    // The clock stands still: the three free attempts and the one that starts the delays,
+    // whatever the order the 200 arrived in. (Before attempts were counted up front, 199 were
+    // answered 401 and the real password signed in.)
+    assert_eq!(checked, 4);
+    let failed = f
+        .state
+        .store
+        .audit_latest(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind == "login.failed")
+        .count();
+    assert!(failed <= 4, "{failed} passwords were checked and failed");
+}
+
+/// Ada signed in: her session cookie, and tokens from a code issued in that session.
+async fn signed_in_with_tokens(f: &Fixture) -> (String, String, String) {
+    let r = post_login(
+        f,
+        &authorize_uri("web", "").replace("scope=openid", "scope=openid%20offline_access"),
+        "ada",
+        PASSWORD,
+    )
+    .await;
+    let session = session_cookie(&r);
+    let code = location(&r)["code"].clone();
+    let tokens = json(exchange(f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    let s = |k: &str| tokens[k].as_str().unwrap().to_owned();
+    (session, s("access_token"), s("refresh_token"))
+}
+
+/// What still works of a session cookie, an access token and a refresh token.
+async fn what_still_works(f: &Fixture, session: &str, access: &str, refresh: &str) -> [bool; 3] {
+    let page = send(f, with_cookie(&authorize_uri("web", ""), session)).await;
+    let session_works = page.status() == StatusCode::SEE_OTHER;
+    let userinfo = Request::get("/userinfo")
+        .header(header::AUTHORIZATION, format!("Bearer {access}"))
+        .body(Body::empty())
+        .unwrap();
+    let access_works = send(f, userinfo).await.status() == StatusCode::OK;
+    let refreshed = post_as(
+        f,
+        "/token",
+        "web",
+        &f.secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    [
+        session_works,
+        access_works,
+        refreshed.status() == StatusCode::OK,
+    ]
+}
+
+async fn disabling_then_enabling_or_a_new_password_brings_nothing_back(db: Database) {
+    let f = fixture_on(db).await;
+    let admin = || gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    let (session, access, refresh) = signed_in_with_tokens(&f).await;
+    assert_eq!(
+        what_still_works(&f, &session, &access, &refresh).await,
+        [true; 3]
+    );
+    let (session, access, refresh) = signed_in_with_tokens(&f).await;
+    admin().set_disabled("ada", true).await.unwrap();
+    admin().set_disabled("ada", false).await.unwrap();
+    assert_eq!(
+        what_still_works(&f, &session, &access, &refresh).await,
+        [false; 3]
+    );
+
+    let (session, access, refresh) = signed_in_with_tokens(&f).await;
+    let out = admin()
+        .set_password(&f.state.passwords, "ada", "a newer glacier umbrella".into())
+        .await
+        .unwrap();
+    assert_eq!((out.sessions, out.token_families), (1, 1));
+    assert_eq!(
+        what_still_works(&f, &session, &access, &refresh).await,
+        [false; 3]
+    );
+    let audit = f.state.store.audit_latest(5).await.unwrap();
+    let set = audit
+        .iter()
+        .find(|e| e.record.kind == "admin.user.password_set")
+        .unwrap();
+    assert_eq!(
+        set.record.detail.as_deref(),
+        Some("sessions ended: 1, token families revoked: 1")
+    );
+}
+
+async fn signing_in_again_or_out_ends_the_session_and_its_refresh_tokens(db: Database) {
+    let f = fixture_on(db).await;
+    // Without offline_access: the tokens belong to the session.
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    let first = session_cookie(&r);
+    let tokens =
+        json(exchange(&f, &location(&r)["code"], CHALLENGE_VERIFIER, REDIRECT).await).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // prompt=login in the same browser: a new session, and the old one is over.
+    let page = send(
+        &f,
+        with_cookie(&authorize_uri("web", "&prompt=login"), &first),
+    )
+    .await;
+    let form_cookie = cookies(&page);
+    let html = body_text(page).await;
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+    ]);
+    let again = send(
+        &f,
+        form("/login")
+            .header(header::COOKIE, format!("{first}; {form_cookie}"))
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    let second = session_cookie(&again);
+    assert_ne!(first, second);
+    let old = send(&f, with_cookie(&authorize_uri("web", ""), &first)).await;
+    assert_eq!(
+        old.status(),
+        StatusCode::OK,
+        "the old session shows the login form"
+    );
+    let refreshed = post_as(
+        &f,
+        "/token",
+        "web",
+        &f.secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(
+        refreshed.status(),
+        StatusCode::BAD_REQUEST,
+        "ended with its session"
+    );
+
+    // With offline_access, the tokens outlive a sign-out.
+    let (session, access, refresh) = signed_in_with_tokens(&f).await;
+    let confirm = send(&f, with_cookie("/logout", &session)).await;
+    let form_cookie = cookies(&confirm);
+    let html = body_text(confirm).await;
+    assert!(html.contains("Sign out?"));
+    let body = encode(&[
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", ""),
+        ("confirm", "yes"),
+    ]);
+    let signed_out = send(
+        &f,
+        form("/logout")
+            .header(header::COOKIE, format!("{session}; {form_cookie}"))
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert!(body_text(signed_out).await.contains("You are signed out"));
+    let works = what_still_works(&f, &session, &access, &refresh).await;
+    assert_eq!(works, [false, true, true]);
+}
+
 on_both_backends!(();
     an_overlong_username_is_counted_and_logged_cut_to_64_characters,
     a_third_party_client_gets_consent_once_per_new_set_of_scopes,
     denying_consent_sends_access_denied_and_remembers_nothing,
-    a_consent_form_without_its_csrf_token_or_session_grants_nothing,
+    a_consent_form_grants_only_with_its_own_token_in_its_own_session,
+    a_burst_of_parallel_guesses_is_held_to_the_limits,
+    disabling_then_enabling_or_a_new_password_brings_nothing_back,
+    signing_in_again_or_out_ends_the_session_and_its_refresh_tokens,
     failed_logins_slow_down_then_lock_an_account_without_revealing_it_exists,
     one_address_guessing_many_accounts_is_throttled,
     an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit,

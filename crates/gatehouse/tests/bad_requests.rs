@@ -5,6 +5,8 @@ mod common;
 
 use common::backend::Database;
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
@@ -62,6 +64,22 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss(db:
         ),
         (authorize_uri("web", "&prompt=none"), "login_required"),
         (authorize_uri("web", "&max_age=soon"), "invalid_request"),
+        (
+            authorize_uri("web", "&request=eyJ"),
+            "request_not_supported",
+        ),
+        (
+            authorize_uri("web", "&request_uri=https%3A%2F%2Fapp.example%2Fr"),
+            "request_uri_not_supported",
+        ),
+        (
+            authorize_uri("web", "&registration=%7B%7D"),
+            "registration_not_supported",
+        ),
+        (
+            authorize_uri("web", "&prompt=none%20login"),
+            "invalid_request",
+        ),
     ];
     for (uri, expected) in cases {
         let r = send(&f, get(&uri)).await;
@@ -91,7 +109,11 @@ async fn a_login_without_the_csrf_token_is_refused_and_makes_no_session(db: Data
 async fn wrong_passwords_unknown_and_disabled_users_get_the_same_answer(db: Database) {
     let f = fixture_on(db).await;
     add_user(f.state.store.as_ref(), "eve").await;
-    f.state.store.set_user_disabled("eve", true).await.unwrap();
+    f.state
+        .store
+        .set_user_disabled("eve", true, T0)
+        .await
+        .unwrap();
     let mut bodies = Vec::new();
     for (username, password) in [
         ("ada", "wrong password!"),
@@ -429,6 +451,102 @@ async fn an_oversized_body_is_refused_before_it_is_read(db: Database) {
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// 12,000 distinct scope values in one parameter: within the 64 KiB limits of a URI and of a
+/// body, and once most of a second of CPU each through a quadratic de-duplication.
+fn huge_scope() -> String {
+    (0..12_000)
+        .map(|i| format!("{i:x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn an_oversized_scope_is_refused_before_anything_reads_it(db: Database) {
+    let f = fixture_on(db).await;
+    let many = (0..65)
+        .map(|i| format!("s{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (scope, why) in [
+        (huge_scope(), "the scope parameter is too long"),
+        (many, "the scope parameter has too many values"),
+    ] {
+        let uri = authorize_uri("web", "").replace(
+            "scope=openid",
+            &format!("scope={}", encode(&[("s", &scope)])[2..].to_owned()),
+        );
+        let r = send(&f, get(&uri)).await;
+        let params = location(&r);
+        assert_eq!(params["error"], "invalid_scope");
+        assert_eq!(params["error_description"], why);
+    }
+
+    // On refresh: refused before the store's write transaction sees it, and the refresh token
+    // is not used up by the refusal.
+    let (_, refresh, _) = tokens_for_ada(&f).await;
+    let r = post_as(
+        &f,
+        "/token",
+        "web",
+        &f.secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("scope", &huge_scope()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body = json(r).await;
+    assert_eq!(body["error"], "invalid_scope");
+    assert_eq!(body["error_description"], "the scope parameter is too long");
+    let r = post_as(
+        &f,
+        "/token",
+        "web",
+        &f.secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "the refresh token still works");
+
+    // The same for a client acting for itself.
+    let r = post_as(
+        &f,
+        "/token",
+        "web",
+        &f.secret,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", &huge_scope()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn many_oversized_scopes_at_once_leave_other_requests_served(db: Database) {
+    let f = Arc::new(fixture_on(db).await);
+    let uri = authorize_uri("web", "").replace(
+        "scope=openid",
+        &format!("scope={}", &encode(&[("s", &huge_scope())])[2..]),
+    );
+    // A burst of attackers, and a person signing in at the same time.
+    let attackers: Vec<_> = (0..6)
+        .map(|_| {
+            let (f, uri) = (Arc::clone(&f), uri.clone());
+            tokio::spawn(async move { location(&send(&f, get(&uri)).await)["error"].clone() })
+        })
+        .collect();
+    let person = {
+        let f = Arc::clone(&f);
+        tokio::spawn(async move { code(&f, "web").await })
+    };
+    for a in attackers {
+        assert_eq!(a.await.unwrap(), "invalid_scope");
+    }
+    assert!(!person.await.unwrap().is_empty());
+}
+
 on_both_backends!(();
     an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected,
     errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss,
@@ -442,4 +560,6 @@ on_both_backends!(();
     a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_its_tokens_expire,
     the_session_cookie_is_http_only_and_same_site_lax,
     an_oversized_body_is_refused_before_it_is_read,
+    an_oversized_scope_is_refused_before_anything_reads_it,
+    many_oversized_scopes_at_once_leave_other_requests_served,
 );

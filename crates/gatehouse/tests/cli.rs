@@ -28,7 +28,7 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
             "--name",
             "Alice",
         ],
-        Some("a long password\n"),
+        Some("glacier umbrella quantum tulip\n"),
     ));
     assert!(out.contains("user alice added"), "{out}");
     refused(
@@ -59,8 +59,43 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
             ],
             Some("short\n"),
         ),
-        "at least 8",
+        "at least 12",
     );
+    for (username, password, why) in [
+        ("bob", "password1234\n", "too easy to guess"),
+        ("bob", "bob bob bob bob\n", "too easy to guess"),
+        (
+            "Alice",
+            "glacier umbrella quantum tulip\n",
+            "already exists",
+        ),
+        (
+            "\u{430}lice",
+            "glacier umbrella quantum tulip\n",
+            "cannot mix scripts",
+        ),
+        (
+            "bo\u{200b}b",
+            "glacier umbrella quantum tulip\n",
+            "invisible",
+        ),
+    ] {
+        refused(
+            &gatehouse(
+                db,
+                &[
+                    "user",
+                    "add",
+                    "--username",
+                    username,
+                    "--email",
+                    "bob@example.com",
+                ],
+                Some(password),
+            ),
+            why,
+        );
+    }
     refused(
         &gatehouse(
             db,
@@ -72,7 +107,7 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
                 "--email",
                 "not-an-email",
             ],
-            Some("a long password\n"),
+            Some("glacier umbrella quantum tulip\n"),
         ),
         "not an email",
     );
@@ -100,7 +135,11 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
         .unwrap()
         .expect("alice");
     assert_eq!(alice.name.as_deref(), Some("Alice"));
-    assert!(!alice.password_hash.contains("a long password"));
+    assert!(
+        !alice
+            .password_hash
+            .contains("glacier umbrella quantum tulip")
+    );
 
     let list = ok(&gatehouse(db, &["user", "list"], None));
     assert!(
@@ -110,7 +149,7 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     ok(&gatehouse(
         db,
         &["user", "set-password", "alice"],
-        Some("a newer password\n"),
+        Some("a newer glacier umbrella\n"),
     ));
     assert_ne!(
         server
@@ -595,7 +634,7 @@ fn every_command_works_on_postgresql() {
             "--email",
             "ada@example.com",
         ],
-        Some("a long password\n"),
+        Some("glacier umbrella quantum tulip\n"),
     ));
     refused(
         &gatehouse(
@@ -608,14 +647,14 @@ fn every_command_works_on_postgresql() {
                 "--email",
                 "ada@example.com",
             ],
-            Some("a long password\n"),
+            Some("glacier umbrella quantum tulip\n"),
         ),
         "already exists",
     );
     ok(&gatehouse(
         url,
         &["user", "set-password", "ada"],
-        Some("a newer password\n"),
+        Some("a newer glacier umbrella\n"),
     ));
     ok(&gatehouse(url, &["user", "disable", "ada"], None));
     assert!(

@@ -175,6 +175,7 @@ proptest! {
                 nonce: None,
                 code_challenge: None,
                 auth_time: T0,
+                session_id_hash: None,
                 expires_at: T0 + 60,
             })
             .await

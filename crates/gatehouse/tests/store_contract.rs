@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use common::backend::Database;
 
+use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::oidc::tokens;
 use gatehouse::store::{
     self, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, NewTokens, Redeemed,
-    Revocation, Rotated, Session, Store, StoreError, ThrottlePolicy, TokenKind, User,
+    Revocation, Rotated, Session, Store, StoreError, TokenKind, User,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -80,6 +81,7 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
         nonce: None,
         code_challenge: None,
         auth_time: NOW,
+        session_id_hash: None,
         expires_at: NOW + 60,
     })
     .await
@@ -170,7 +172,7 @@ async fn introspection_sees_only_active_tokens(db: Database) {
     );
 
     // A disabled user's tokens are inactive.
-    s.set_user_disabled("alice", true).await.unwrap();
+    s.set_user_disabled("alice", true, NOW + 1).await.unwrap();
     assert!(
         s.introspect(&tokens::hash("a2"), NOW + 1)
             .await
@@ -364,6 +366,7 @@ async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
         nonce: None,
         code_challenge: None,
         auth_time: NOW,
+        session_id_hash: None,
         expires_at: NOW + 60,
     })
     .await
@@ -434,6 +437,173 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
     );
 }
 
+/// Issues a code to `u` for `app` in session `session` with `scope` and redeems it: the
+/// family's refresh token is `tokens::hash(refresh)`.
+async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str, refresh: &str) {
+    let code = format!("code-{refresh}");
+    s.create_authorization_code(AuthorizationCode {
+        code_hash: tokens::hash(&code),
+        client_id: "app".into(),
+        user_id: u.id.clone(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: scope.into(),
+        nonce: None,
+        code_challenge: None,
+        auth_time: NOW,
+        session_id_hash: Some(tokens::hash(session)),
+        expires_at: NOW + 60,
+    })
+    .await
+    .unwrap();
+    let request = CodeRequest {
+        client_id: "app".into(),
+        redirect_uri: Some("https://app.example/cb".into()),
+        code_verifier: None,
+    };
+    let redeemed = s
+        .redeem_authorization_code(
+            &tokens::hash(&code),
+            request,
+            new_tokens(&format!("a-{refresh}"), refresh),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
+}
+
+async fn session(s: &dyn Store, u: &User, secret: &str, expires_at: i64) {
+    s.create_session(Session {
+        id_hash: tokens::hash(secret),
+        user_id: u.id.clone(),
+        auth_time: NOW,
+        expires_at,
+        last_seen_at: NOW,
+    })
+    .await
+    .unwrap();
+}
+
+async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
+    s.rotate_refresh_token(
+        &tokens::hash(refresh),
+        "app",
+        None,
+        new_tokens(&format!("a-{next}"), next),
+        now,
+    )
+    .await
+    .unwrap()
+}
+
+async fn refresh_tokens_without_offline_access_end_with_their_session(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = user("alice");
+    s.create_user(alice.clone()).await.unwrap();
+    s.create_client(client("app")).await.unwrap();
+    session(s, &alice, "s1", NOW + 3600).await;
+    redeemed_in_session(s, &alice, "s1", "openid", "bound").await;
+    redeemed_in_session(s, &alice, "s1", "openid offline_access", "offline").await;
+    assert!(matches!(
+        rotate(s, "bound", "bound-2", NOW + 1).await,
+        Rotated::Issued(_)
+    ));
+
+    // Signing out ends the session's family, its latest tokens included; the offline one
+    // lives on.
+    s.end_session(&tokens::hash("s1"), NOW + 2).await.unwrap();
+    let active = |t: &'static str| async move {
+        s.introspect(&tokens::hash(t), NOW + 3)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(!active("bound-2").await && !active("a-bound-2").await);
+    assert_eq!(
+        rotate(s, "bound-2", "bound-3", NOW + 3).await,
+        Rotated::Invalid
+    );
+    assert!(active("offline").await);
+    assert!(matches!(
+        rotate(s, "offline", "offline-2", NOW + 3).await,
+        Rotated::Issued(_)
+    ));
+
+    // A session that reaches its absolute end takes its family with it, ended or not.
+    session(s, &alice, "s2", NOW + 100).await;
+    redeemed_in_session(s, &alice, "s2", "openid", "short").await;
+    assert!(matches!(
+        rotate(s, "short", "short-2", NOW + 99).await,
+        Rotated::Issued(_)
+    ));
+    assert_eq!(
+        rotate(s, "short-2", "short-3", NOW + 100).await,
+        Rotated::Invalid
+    );
+}
+
+async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    for name in ["carol", "dave"] {
+        let u = issued(s, name, "app").await;
+        session(s, &u, &format!("session-{name}"), NOW + 3600).await;
+    }
+    let gone = |t: String| async move {
+        s.introspect(&tokens::hash(&t), NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    };
+
+    let out = s.set_user_disabled("carol", true, NOW + 1).await.unwrap();
+    assert_eq!((out.sessions, out.token_families), (1, 1));
+    let out = s.set_user_disabled("carol", false, NOW + 2).await.unwrap();
+    assert_eq!((out.sessions, out.token_families), (0, 0));
+    // Enabled again, yet nothing comes back.
+    assert!(gone("a1-carol-app".into()).await && gone("r1-carol-app".into()).await);
+    assert!(
+        s.session(&tokens::hash("session-carol"), NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let out = s
+        .set_password_hash("dave", "$argon2id$new".into(), NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!((out.sessions, out.token_families), (1, 1));
+    assert!(gone("a1-dave-app".into()).await && gone("r1-dave-app".into()).await);
+    assert!(
+        s.session(&tokens::hash("session-dave"), NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let dave = s.user_by_username("dave").await.unwrap().unwrap();
+    assert_eq!(dave.password_hash, "$argon2id$new");
+
+    for result in [
+        s.set_user_disabled("nobody", true, NOW).await,
+        s.set_password_hash("nobody", "x".into(), NOW).await,
+    ] {
+        assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
+    }
+}
+
+async fn a_server_secret_is_made_once_and_shared(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let first = s.server_secret("form_key", vec![1; 32], NOW).await.unwrap();
+    assert_eq!(first, vec![1; 32]);
+    let again = s.server_secret("form_key", vec![2; 32], NOW).await.unwrap();
+    assert_eq!(again, first, "the stored secret wins over a new candidate");
+    let other = s.server_secret("other", vec![3; 32], NOW).await.unwrap();
+    assert_eq!(other, vec![3; 32]);
+}
+
 async fn a_session_is_touched_and_ended(db: Database) {
     let f = open(db).await;
     let s = f.store.as_ref();
@@ -454,9 +624,9 @@ async fn a_session_is_touched_and_ended(db: Database) {
     assert_eq!(session.last_seen_at, NOW + 100);
     // The absolute expiry holds whatever the last use.
     assert!(s.session(&id, NOW + 3600).await.unwrap().is_none());
-    s.end_session(&id).await.unwrap();
+    s.end_session(&id, NOW + 100).await.unwrap();
     assert!(s.session(&id, NOW + 100).await.unwrap().is_none());
-    s.end_session(&id).await.unwrap();
+    s.end_session(&id, NOW + 100).await.unwrap();
 }
 
 const POLICY: ThrottlePolicy = ThrottlePolicy {
@@ -467,71 +637,98 @@ const POLICY: ThrottlePolicy = ThrottlePolicy {
     window: 3600,
 };
 
-async fn login_failures_delay_then_lock_and_a_success_clears_them(db: Database) {
-    let f = open(db).await;
-    let s = f.store.as_ref();
-    let key = || vec![("user:alice".to_owned(), POLICY)];
-    let keys = || vec!["user:alice".to_owned()];
-    let mut blocked = Vec::new();
-    for _ in 0..5 {
-        blocked.push(s.record_login_failure(key(), NOW).await.unwrap() - NOW);
+fn throttle_key(key: &str, policy: ThrottlePolicy, on_success: OnSuccess) -> ThrottleKey {
+    ThrottleKey {
+        key: key.into(),
+        policy,
+        on_success,
     }
-    assert_eq!(blocked, [0, 0, 1, 2, 900]);
-    assert_eq!(
-        s.login_blocked_until(keys(), NOW).await.unwrap(),
-        Some(NOW + 900)
-    );
-    assert_eq!(
-        s.login_blocked_until(keys(), NOW + 900).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        s.login_blocked_until(vec!["user:bob".into()], NOW)
-            .await
-            .unwrap(),
-        None
-    );
-
-    s.clear_login_failures("user:alice".into()).await.unwrap();
-    assert_eq!(s.login_blocked_until(keys(), NOW).await.unwrap(), None);
-    assert_eq!(s.record_login_failure(key(), NOW).await.unwrap(), NOW);
-
-    // A failure long after the previous one starts the count again.
-    for _ in 0..3 {
-        s.record_login_failure(key(), NOW).await.unwrap();
-    }
-    assert_eq!(
-        s.record_login_failure(key(), NOW + 3600).await.unwrap(),
-        NOW + 3600
-    );
 }
 
-async fn concurrent_login_failures_are_all_counted(db: Database) {
+/// How long the attempt must wait (`Err`), or `Ok(())` when it was admitted.
+async fn attempt(s: &dyn Store, keys: &[ThrottleKey], now: i64) -> Result<(), i64> {
+    match s.admit_login_attempt(keys.to_vec(), now).await.unwrap() {
+        Admission::Admitted(_) => Ok(()),
+        Admission::Blocked { until } => Err(until - now),
+    }
+}
+
+async fn login_attempts_are_counted_then_delayed_then_locked_and_a_success_settles_them(
+    db: Database,
+) {
     let f = open(db).await;
-    let policy = ThrottlePolicy {
-        lockout_after: 1000,
-        max_delay: 1 << 40,
-        free_failures: 0,
-        ..POLICY
-    };
-    let tasks: Vec<_> = (0..30)
+    let s = f.store.as_ref();
+    let alice = [throttle_key("user:alice", POLICY, OnSuccess::Forget)];
+    let mut waits = Vec::new();
+    for t in [0, 0, 0, 1, 1, 3, 3] {
+        waits.push(attempt(s, &alice, NOW + t).await);
+    }
+    // Two free, the third makes the next wait 1 s, the fourth 2 s, the fifth locks; a
+    // blocked attempt is not counted.
+    assert_eq!(
+        waits,
+        [Ok(()), Ok(()), Ok(()), Ok(()), Err(2), Ok(()), Err(900)]
+    );
+    assert_eq!(attempt(s, &alice, NOW + 903).await, Ok(()));
+    let bob = [throttle_key("user:bob", POLICY, OnSuccess::Forget)];
+    assert_eq!(
+        attempt(s, &bob, NOW).await,
+        Ok(()),
+        "keys are counted apart"
+    );
+
+    // A success forgets the account's count.
+    s.settle_login_success(alice.to_vec()).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(attempt(s, &alice, NOW + 904).await, Ok(()));
+    }
+    // A failure long after the previous one starts the count again.
+    assert_eq!(attempt(s, &alice, NOW + 904 + 3600).await, Ok(()));
+    assert_eq!(attempt(s, &alice, NOW + 904 + 3600).await, Ok(()));
+    assert_eq!(attempt(s, &alice, NOW + 904 + 3600).await, Ok(()));
+    assert_eq!(attempt(s, &alice, NOW + 904 + 3600).await, Err(1));
+
+    // An address is refunded one attempt per success, never wiped.
+    let office = [throttle_key("ip:10.0.0.1", POLICY, OnSuccess::Refund)];
+    for _ in 0..3 {
+        assert_eq!(attempt(s, &office, NOW).await, Ok(()));
+    }
+    s.settle_login_success(office.to_vec()).await.unwrap();
+    assert_eq!(
+        attempt(s, &office, NOW).await,
+        Ok(()),
+        "refunded: the third again"
+    );
+    assert_eq!(attempt(s, &office, NOW).await, Err(1));
+}
+
+async fn a_burst_of_attempts_is_admitted_only_as_far_as_the_limits_allow(db: Database) {
+    let f = open(db).await;
+    let keys = vec![
+        throttle_key("user:carol", POLICY, OnSuccess::Forget),
+        throttle_key(
+            "ip:10.0.0.2",
+            ThrottlePolicy {
+                free_failures: 20,
+                lockout_after: 100,
+                ..POLICY
+            },
+            OnSuccess::Refund,
+        ),
+    ];
+    let tasks: Vec<_> = (0..200)
         .map(|_| {
             let s = Arc::clone(&f.store);
-            tokio::spawn(async move {
-                s.record_login_failure(vec![("ip:10.0.0.1".into(), policy)], NOW)
-                    .await
-                    .unwrap()
-            })
+            let keys = keys.clone();
+            tokio::spawn(async move { attempt(s.as_ref(), &keys, NOW).await })
         })
         .collect();
-    let mut untils = Vec::new();
+    let mut admitted = 0;
     for t in tasks {
-        untils.push(t.await.unwrap() - NOW);
+        admitted += usize::from(t.await.unwrap().is_ok());
     }
-    untils.sort_unstable();
-    // Each failure saw the ones before it: 1, 2, 4 … 2^29 seconds.
-    let expected: Vec<i64> = (0..30).map(|i| 1_i64 << i).collect();
-    assert_eq!(untils, expected);
+    // At one instant: the free failures and the one that starts the delays, however many race.
+    assert_eq!(admitted, POLICY.free_failures as usize + 1);
 }
 
 async fn the_audit_log_keeps_order_and_pages(db: Database) {
@@ -597,9 +794,12 @@ on_both_backends!(();
     revoking_an_access_token_leaves_the_refresh_token,
     consent_accumulates_and_its_revocation_revokes_the_clients_tokens,
     logging_a_user_out_ends_sessions_and_revokes_families,
+    refresh_tokens_without_offline_access_end_with_their_session,
+    disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good,
+    a_server_secret_is_made_once_and_shared,
     a_session_is_touched_and_ended,
-    login_failures_delay_then_lock_and_a_success_clears_them,
-    concurrent_login_failures_are_all_counted,
+    login_attempts_are_counted_then_delayed_then_locked_and_a_success_settles_them,
+    a_burst_of_attempts_is_admitted_only_as_far_as_the_limits_allow,
     the_audit_log_keeps_order_and_pages,
     purging_removes_only_what_expired,
 );

@@ -263,3 +263,57 @@ async fn a_session_made_on_one_process_is_valid_on_the_other() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_guesses_split_across_two_processes_is_held_to_the_limits() {
+    let Some(d) = two_instances().await else {
+        return;
+    };
+    add_user(d.store.as_ref(), "ada").await;
+    add_client(d.store.as_ref(), "web").await;
+    let (_, challenge) = pkce();
+    // One browser per process, each with its login form loaded once.
+    let mut forms = Vec::new();
+    for base in [&d.a.base, &d.b.base] {
+        let browser = Browser::default();
+        let html = browser
+            .http
+            .get(authorize_url(base, &challenge))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        forms.push((base.clone(), browser, html));
+    }
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (base, browser, html) = &forms[i % 2];
+            let password = if i == 151 {
+                PASSWORD.to_owned()
+            } else {
+                format!("guess number {i}")
+            };
+            let request = browser.http.post(format!("{base}/login")).form(&[
+                ("username", "ada".to_owned()),
+                ("password", password),
+                ("csrf", hidden_input(html, "csrf")),
+                ("request", hidden_input(html, "request")),
+            ]);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            429 => {}
+            401 | 303 => checked += 1,
+            other => panic!("unexpected answer {other}"),
+        }
+    }
+    // However the burst is spread over time and processes, no more attempts reach the password
+    // check than the lockout allows in a window.
+    let limit = gatehouse::auth::throttle::PER_ACCOUNT.lockout_after;
+    assert!(checked <= limit, "{checked} attempts were checked");
+}

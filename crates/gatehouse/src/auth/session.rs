@@ -1,9 +1,32 @@
-//! Cookies: the login session and the CSRF token of the login form.
+//! Cookies: the login session, and the browser's form cookie that form tokens are bound to.
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
-pub const SESSION_COOKIE: &str = "gatehouse_session";
-pub const CSRF_COOKIE: &str = "gatehouse_csrf";
+/// The names of gatehouse's cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieNames {
+    /// Holds the session secret.
+    pub session: &'static str,
+    /// A random value per browser, which login and sign-out form tokens are bound to.
+    pub form: &'static str,
+}
+
+/// The cookie names for an issuer. With `Secure` cookies they carry the `__Host-` prefix: a
+/// browser then accepts them only when set with Secure, Path=/ and no Domain, so neither a
+/// sibling domain nor a plain-http page can plant one (RFC 6265bis §4.1.3.2).
+pub fn cookie_names(secure: bool) -> CookieNames {
+    if secure {
+        CookieNames {
+            session: "__Host-gatehouse_session",
+            form: "__Host-gatehouse_form",
+        }
+    } else {
+        CookieNames {
+            session: "gatehouse_session",
+            form: "gatehouse_form",
+        }
+    }
+}
 
 /// A cookie gatehouse sets: HttpOnly, SameSite=Lax, path `/`, Secure unless the issuer is plain
 /// http on a loopback host (a developer's laptop).
@@ -54,6 +77,17 @@ mod tests {
         assert!(is_idle(1000, 1000 + 1800, 1800));
         assert!(!needs_touch(1000, 1059));
         assert!(needs_touch(1000, 1060));
+    }
+
+    #[test]
+    fn secure_cookies_have_host_prefixed_names() {
+        assert_eq!(cookie_names(true).session, "__Host-gatehouse_session");
+        assert_eq!(cookie_names(false).form, "gatehouse_form");
+        // The prefix is only valid with the attributes a `cookie()` has.
+        let c = cookie(cookie_names(true).session, "v".into(), true, None);
+        assert_eq!(c.path(), Some("/"));
+        assert_eq!(c.secure(), Some(true));
+        assert_eq!(c.domain(), None);
     }
 
     #[test]

@@ -1,13 +1,139 @@
-//! Brute-force protection: failed logins are counted per account and per client address, in
+//! Brute-force protection: login attempts are counted per account and per client address, in
 //! the store, so the counts hold across restarts and across instances sharing a database.
 //!
 //! A few failures are free (typos); then each failure makes the key wait 1, 2, 4… seconds before
 //! the next attempt is even checked; then the key is locked for a while. The account key is the
 //! username as typed, whether or not it exists, so the answer never tells which usernames exist.
+//!
+//! **An attempt is counted before its password is checked**, in the same transaction that
+//! decides whether it may be checked at all ([`admit`]). Counting only after a wrong password
+//! would let a burst of parallel attempts all read "not blocked" before any of them recorded
+//! its failure, so no number of concurrent attempts could be held to the limits. A successful
+//! attempt is settled afterwards ([`settle_success`]): the account's count is forgotten, and the
+//! address is given back the one attempt it was charged, so an office behind one address is not
+//! locked out by its own successful sign-ins, while a good password still buys a script no more
+//! guesses at other accounts.
 
 use std::net::IpAddr;
 
-use crate::store::ThrottlePolicy;
+use crate::clock::UnixTime;
+
+/// How failed logins against one key (an account, an address) slow down and then lock out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Failures allowed before any delay.
+    pub free_failures: u32,
+    /// From this many failures on, the key is locked for `lockout`.
+    pub lockout_after: u32,
+    pub lockout: i64,
+    /// Longest delay before the lockout.
+    pub max_delay: i64,
+    /// A failure this long after the previous one starts the count again.
+    pub window: i64,
+}
+
+impl ThrottlePolicy {
+    /// Until when the key is blocked after its `failures`-th failure at `now`: no delay within
+    /// the free failures, then 1, 2, 4… seconds (capped), then the lockout.
+    pub fn blocked_until(&self, failures: u32, now: UnixTime) -> UnixTime {
+        if failures >= self.lockout_after {
+            now + self.lockout
+        } else if failures > self.free_failures {
+            let doublings = (failures - self.free_failures - 1).min(30);
+            now + (1_i64 << doublings).min(self.max_delay)
+        } else {
+            now
+        }
+    }
+}
+
+/// What a successful attempt does to a key's count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSuccess {
+    /// Forget every failure (the account: its owner has just proved who they are).
+    Forget,
+    /// Give back the one attempt charged for it (the address: one good password must not
+    /// wipe out a script's failures at other accounts).
+    Refund,
+}
+
+/// One key an attempt counts against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleKey {
+    pub key: String,
+    pub policy: ThrottlePolicy,
+    pub on_success: OnSuccess,
+}
+
+/// A key's stored count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub failures: u32,
+    pub last_failure_at: UnixTime,
+    pub blocked_until: UnixTime,
+}
+
+/// The decision on one login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The password may be checked. The attempt is counted as a failure until it is settled
+    /// as a success: store these counters (one per key, in the order given).
+    Admitted(Vec<Counter>),
+    /// A key is blocked until then; nothing is counted and no password is checked.
+    Blocked { until: UnixTime },
+}
+
+/// Decides one attempt against the `loaded` counter of each key (`None`: never failed), at
+/// `now`. Run inside the transaction that stores the result, so concurrent attempts are
+/// decided one after the other and each sees the ones before it.
+pub fn admit(loaded: &[(&ThrottleKey, Option<Counter>)], now: UnixTime) -> Admission {
+    let blocked = loaded
+        .iter()
+        .filter_map(|(_, c)| c.map(|c| c.blocked_until))
+        .filter(|&until| until > now)
+        .max();
+    if let Some(until) = blocked {
+        return Admission::Blocked { until };
+    }
+    let counters = loaded
+        .iter()
+        .map(|(key, before)| {
+            let failures = match before {
+                Some(c) if now - c.last_failure_at < key.policy.window => {
+                    c.failures.saturating_add(1)
+                }
+                _ => 1,
+            };
+            Counter {
+                failures,
+                last_failure_at: now,
+                blocked_until: key.policy.blocked_until(failures, now),
+            }
+        })
+        .collect();
+    Admission::Admitted(counters)
+}
+
+/// The counter of `key` after an admitted attempt turned out to be a success: `None` to delete
+/// it. The refund recomputes the block from the count that remains, as of the last failure.
+pub fn settle_success(key: &ThrottleKey, counter: Option<Counter>) -> Option<Counter> {
+    let counter = counter?;
+    match key.on_success {
+        OnSuccess::Forget => None,
+        OnSuccess::Refund if counter.failures <= 1 => None,
+        OnSuccess::Refund => {
+            let failures = counter.failures - 1;
+            Some(Counter {
+                failures,
+                last_failure_at: counter.last_failure_at,
+                blocked_until: key
+                    .policy
+                    .blocked_until(failures, counter.last_failure_at)
+                    .min(counter.blocked_until),
+            })
+        }
+    }
+}
 
 /// One account: a handful of guesses an hour, not the thousands a script would like.
 pub const PER_ACCOUNT: ThrottlePolicy = ThrottlePolicy {
@@ -27,9 +153,12 @@ pub const PER_ADDRESS: ThrottlePolicy = ThrottlePolicy {
     window: 3600,
 };
 
-/// The counter key of an account: case-folded, so `Alice` and `alice` share one.
+/// The counter key of an account: the username's canonical form (`auth::username`), so
+/// `Alice`, `ALICE` and `ａｌｉｃｅ` share one; a name that cannot be canonical (it can match no
+/// new account) is case-folded.
 pub fn account_key(username: &str) -> String {
-    format!("user:{}", username.to_lowercase())
+    let key = super::username::canonical(username).unwrap_or_else(|_| username.to_lowercase());
+    format!("user:{key}")
 }
 
 /// The counter key of an address. An IPv6 host usually owns a whole /64, so that is the unit.
@@ -46,11 +175,19 @@ pub fn address_key(ip: IpAddr) -> String {
     }
 }
 
-/// Every key a login attempt counts against, with its policy.
-pub fn keys(username: &str, ip: Option<IpAddr>) -> Vec<(String, ThrottlePolicy)> {
-    let mut keys = vec![(account_key(username), PER_ACCOUNT)];
+/// Every key a login attempt counts against.
+pub fn keys(username: &str, ip: Option<IpAddr>) -> Vec<ThrottleKey> {
+    let mut keys = vec![ThrottleKey {
+        key: account_key(username),
+        policy: PER_ACCOUNT,
+        on_success: OnSuccess::Forget,
+    }];
     if let Some(ip) = ip {
-        keys.push((address_key(ip), PER_ADDRESS));
+        keys.push(ThrottleKey {
+            key: address_key(ip),
+            policy: PER_ADDRESS,
+            on_success: OnSuccess::Refund,
+        });
     }
     keys
 }
@@ -58,6 +195,133 @@ pub fn keys(username: &str, ip: Option<IpAddr>) -> Vec<(String, ThrottlePolicy)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: UnixTime = 1_000_000;
+
+    fn key(policy: ThrottlePolicy, on_success: OnSuccess) -> ThrottleKey {
+        ThrottleKey {
+            key: "k".into(),
+            policy,
+            on_success,
+        }
+    }
+
+    /// Runs `n` attempts at `now` from an empty store, as the store would apply them.
+    fn attempts(k: &ThrottleKey, n: usize, now: UnixTime) -> (Vec<Admission>, Option<Counter>) {
+        let mut stored = None;
+        let mut decisions = Vec::new();
+        for _ in 0..n {
+            let decision = admit(&[(k, stored)], now);
+            if let Admission::Admitted(c) = &decision {
+                stored = Some(c[0]);
+            }
+            decisions.push(decision);
+        }
+        (decisions, stored)
+    }
+
+    #[test]
+    fn attempts_in_a_burst_are_admitted_only_within_the_free_failures_and_one_more() {
+        let k = key(PER_ACCOUNT, OnSuccess::Forget);
+        let (decisions, stored) = attempts(&k, 200, NOW);
+        let admitted = decisions
+            .iter()
+            .filter(|d| matches!(d, Admission::Admitted(_)))
+            .count();
+        // Three free, the fourth is checked and makes the next wait a second: all at one
+        // instant, 4 of 200 reach the password check.
+        assert_eq!(admitted, 4);
+        assert_eq!(decisions[4], Admission::Blocked { until: NOW + 1 });
+        assert_eq!(stored.unwrap().failures, 4);
+    }
+
+    #[test]
+    fn however_attempts_are_spread_no_more_than_the_lockout_count_are_checked() {
+        let k = key(PER_ACCOUNT, OnSuccess::Forget);
+        let mut stored = None;
+        let mut admitted = Vec::new();
+        // One attempt a second for the length of a lockout: each wait runs out in turn, until
+        // the tenth failure locks the account.
+        for t in 0..PER_ACCOUNT.lockout {
+            if let Admission::Admitted(c) = admit(&[(&k, stored)], NOW + t) {
+                stored = Some(c[0]);
+                admitted.push(t);
+            }
+        }
+        assert_eq!(admitted, [0, 1, 2, 3, 4, 6, 10, 18, 34, 66]);
+        assert_eq!(admitted.len() as u32, PER_ACCOUNT.lockout_after);
+    }
+
+    #[test]
+    fn the_most_blocked_key_decides_and_nothing_is_counted_when_blocked() {
+        let account = key(PER_ACCOUNT, OnSuccess::Forget);
+        let address = key(PER_ADDRESS, OnSuccess::Refund);
+        let blocked = Counter {
+            failures: 100,
+            last_failure_at: NOW,
+            blocked_until: NOW + 900,
+        };
+        assert_eq!(
+            admit(&[(&account, None), (&address, Some(blocked))], NOW + 10),
+            Admission::Blocked { until: NOW + 900 }
+        );
+        let Admission::Admitted(c) =
+            admit(&[(&account, None), (&address, Some(blocked))], NOW + 900)
+        else {
+            panic!("the lockout is over at its end");
+        };
+        assert_eq!(c[0].failures, 1);
+        assert_eq!(c[1].failures, 101, "the address window is still open");
+    }
+
+    #[test]
+    fn a_failure_after_the_window_starts_the_count_again() {
+        let k = key(PER_ACCOUNT, OnSuccess::Forget);
+        let old = Counter {
+            failures: 9,
+            last_failure_at: NOW,
+            blocked_until: NOW + 32,
+        };
+        let Admission::Admitted(c) = admit(&[(&k, Some(old))], NOW + 3600) else {
+            panic!("admitted");
+        };
+        assert_eq!(c[0].failures, 1);
+    }
+
+    #[test]
+    fn a_success_forgets_the_account_and_refunds_the_address() {
+        let counted = Counter {
+            failures: 22,
+            last_failure_at: NOW,
+            blocked_until: NOW + 2,
+        };
+        assert_eq!(
+            settle_success(&key(PER_ACCOUNT, OnSuccess::Forget), Some(counted)),
+            None
+        );
+        let refunded = settle_success(&key(PER_ADDRESS, OnSuccess::Refund), Some(counted));
+        assert_eq!(
+            refunded,
+            Some(Counter {
+                failures: 21,
+                last_failure_at: NOW,
+                blocked_until: NOW + 1,
+            })
+        );
+        let first = Counter {
+            failures: 1,
+            last_failure_at: NOW,
+            blocked_until: NOW,
+        };
+        assert_eq!(
+            settle_success(&key(PER_ADDRESS, OnSuccess::Refund), Some(first)),
+            None
+        );
+        assert_eq!(
+            settle_success(&key(PER_ADDRESS, OnSuccess::Refund), None),
+            None
+        );
+    }
 
     #[test]
     fn delays_grow_then_lock() {
@@ -77,6 +341,7 @@ mod tests {
     #[test]
     fn keys_fold_case_and_group_ipv6_hosts() {
         assert_eq!(account_key("Alice"), account_key("alice"));
+        assert_eq!(account_key("ａｌｉｃｅ"), account_key("alice"));
         let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();

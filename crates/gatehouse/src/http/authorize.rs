@@ -1,6 +1,7 @@
 //! `/authorize` and the pages it shows: login and consent (OpenID Connect Core §3.1.2).
 
 use axum::Form;
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,9 +10,10 @@ use serde::Deserialize;
 
 use super::error::store_error;
 use super::{AppState, Peer, pages};
-use crate::auth::session::{self, CSRF_COOKIE, SESSION_COOKIE};
-use crate::auth::throttle;
-use crate::oidc::authorize::{self, AuthorizeRequest, Params, Prompt, Refusal};
+use crate::auth::forms::{self, Purpose};
+use crate::auth::session;
+use crate::auth::throttle::{self, Admission};
+use crate::oidc::authorize::{self, AuthorizeRequest, Params, Refusal};
 use crate::oidc::{OAuthError, scope, tokens};
 use crate::store::{AuditRecord, AuthorizationCode, Session, User};
 
@@ -21,32 +23,52 @@ pub async fn authorize(
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = query.unwrap_or_default();
-    let request = match checked_request(&state, &query).await {
+    requested(&state, jar, &query.unwrap_or_default()).await
+}
+
+/// POST /authorize: the same request, form-encoded in the body (OpenID Connect Core §3.1.2.1).
+/// Cookies are `SameSite=Lax`, so a POST from another site arrives without the session, and
+/// the person is asked to sign in.
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
+    match std::str::from_utf8(&body) {
+        Ok(query) => requested(&state, jar, query).await,
+        Err(_) => refuse(
+            &state,
+            Refusal::Page(OAuthError::InvalidRequest(
+                "the request body is not valid UTF-8".into(),
+            )),
+        ),
+    }
+}
+
+async fn requested(state: &AppState, jar: CookieJar, query: &str) -> Response {
+    let request = match checked_request(state, query).await {
         Ok(r) => r,
-        Err(refusal) => return refuse(&state, refusal),
+        Err(refusal) => return refuse(state, refusal),
     };
     let now = state.now();
-    let session = match current_session(&state, &jar, now).await {
+    let session = match current_session(state, &jar, now).await {
         Ok(s) => s,
-        Err(e) => return refuse(&state, redirect_error(&request, e)),
+        Err(e) => return refuse(state, redirect_error(&request, e)),
     };
     let fresh =
         session.filter(|(s, _)| authorize::session_satisfies(request.max_age, s.auth_time, now));
-    match (request.prompt, fresh) {
-        (Some(Prompt::Login), _) | (None | Some(Prompt::Consent), None) => {
-            login_form(&state, jar, &request, &query, "", None, StatusCode::OK)
+    match fresh {
+        Some((session, user)) if !request.prompt.login => {
+            signed_in(state, jar, &request, query, &user, &session).await
         }
-        (_, Some((session, user))) => {
-            signed_in(&state, jar, &request, &query, &user, session.auth_time).await
-        }
-        (Some(Prompt::None), None) => refuse(
-            &state,
+        None if request.prompt.none => refuse(
+            state,
             redirect_error(
                 &request,
                 OAuthError::LoginRequired("the user must sign in".into()),
             ),
         ),
+        _ => login_form(state, jar, &request, query, "", None, StatusCode::OK).await,
     }
 }
 
@@ -69,8 +91,11 @@ pub async fn login(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !csrf_ok(&jar, &form.csrf) {
-        return expired_form();
+    let now = state.now();
+    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, now).await {
+        Ok(true) => {}
+        Ok(false) => return expired_form(&form.request),
+        Err(e) => return refuse(&state, Refusal::Page(e)),
     }
     let request = match checked_request(&state, &form.request).await {
         Ok(r) => r,
@@ -79,36 +104,31 @@ pub async fn login(
     // No username is longer than 64 characters: a longer one cannot match, and cut to that
     // length it cannot bloat the throttle table or the audit log either.
     let username: String = form.username.trim().chars().take(64).collect();
-    let now = state.now();
-    let retry = |status, message: &str| {
-        login_form(
-            &state,
-            jar.clone(),
-            &request,
-            &form.request,
-            &username,
-            Some(message),
-            status,
-        )
+    let retry = |status, message: String| {
+        let (state, jar, request, query) = (&state, jar.clone(), &request, &form.request);
+        let username = &username;
+        async move { login_form(state, jar, request, query, username, Some(&message), status).await }
     };
-    // Checked before the password: a blocked key gets no answer about it at all.
+    // Counted before the password is checked, in the transaction that decides whether it may
+    // be: a burst of parallel attempts is held to the limits (see `auth::throttle`). A blocked
+    // attempt gets no answer about the password at all.
     let throttle = throttle::keys(&username, peer.0);
-    let keys = throttle.iter().map(|(k, _)| k.clone()).collect();
-    match state.store.login_blocked_until(keys, now).await {
-        Ok(None) => {}
-        Ok(Some(until)) => {
+    match state.store.admit_login_attempt(throttle.clone(), now).await {
+        Ok(Admission::Admitted(_)) => {}
+        Ok(Admission::Blocked { until }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
             return retry(
                 StatusCode::TOO_MANY_REQUESTS,
-                &format!(
+                format!(
                     "Too many failed attempts. Try again in {}.",
                     wait_in_words(until - now)
                 ),
-            );
+            )
+            .await;
         }
         Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
     }
-    let user = match state.store.user_by_username(&username).await {
+    let user = match crate::admin::find_user(state.store.as_ref(), &username).await {
         Ok(u) => u.filter(|u| !u.disabled),
         Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
     };
@@ -125,11 +145,12 @@ pub async fn login(
     let Some(user) = user.filter(|_| verified) else {
         tracing::info!(client_id = %request.client_id, "login failed");
         metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
-        if let Err(e) = state.store.record_login_failure(throttle, now).await {
-            return refuse(&state, redirect_error(&request, store_error(e)));
-        }
         state.audit(audit("login.failed", "anonymous".into())).await;
-        return retry(StatusCode::UNAUTHORIZED, "Wrong username or password.");
+        return retry(
+            StatusCode::UNAUTHORIZED,
+            "Wrong username or password.".into(),
+        )
+        .await;
     };
     let session_secret = tokens::generate();
     let session = Session {
@@ -139,37 +160,36 @@ pub async fn login(
         expires_at: now + state.config.session_ttl,
         last_seen_at: now,
     };
-    if let Err(e) = state.store.create_session(session).await {
+    if let Err(e) = state.store.create_session(session.clone()).await {
         return refuse(&state, redirect_error(&request, store_error(e)));
     }
-    // The address counter is not reset: one good password must not buy a script more guesses
-    // at other accounts.
-    if let Err(e) = state
-        .store
-        .clear_login_failures(throttle::account_key(&username))
-        .await
-    {
-        tracing::warn!(error = %e, "could not reset the failed-login counter");
+    // A browser holds one session: the one it had (another user's, or the same user's before
+    // `prompt=login`) ends now, and the refresh tokens tied to it with it.
+    let names = state.config.cookie_names();
+    if let Some(old) = jar.get(names.session) {
+        if let Err(e) = state
+            .store
+            .end_session(&tokens::hash(old.value()), now)
+            .await
+        {
+            tracing::warn!(error = %e, "could not end the browser's previous session");
+        }
+    }
+    if let Err(e) = state.store.settle_login_success(throttle).await {
+        tracing::warn!(error = %e, "could not settle the login attempt counters");
     }
     tracing::info!(client_id = %request.client_id, user = %user.id, "login succeeded");
     metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
     state
         .audit(audit("login.succeeded", format!("user:{}", user.id)))
         .await;
-    let jar = jar
-        .add(session::cookie(
-            SESSION_COOKIE,
-            session_secret,
-            state.config.secure_cookies,
-            Some(state.config.session_ttl),
-        ))
-        .remove(session::cookie(
-            CSRF_COOKIE,
-            String::new(),
-            state.config.secure_cookies,
-            None,
-        ));
-    signed_in(&state, jar, &request, &form.request, &user, now).await
+    let jar = jar.add(session::cookie(
+        names.session,
+        session_secret,
+        state.config.secure_cookies,
+        Some(state.config.session_ttl),
+    ));
+    signed_in(&state, jar, &request, &form.request, &user, &session).await
 }
 
 #[derive(Deserialize)]
@@ -189,9 +209,6 @@ pub async fn consent(
     jar: CookieJar,
     Form(form): Form<ConsentForm>,
 ) -> Response {
-    if !csrf_ok(&jar, &form.csrf) {
-        return expired_form();
-    }
     let request = match checked_request(&state, &form.request).await {
         Ok(r) => r,
         Err(refusal) => return refuse(&state, refusal),
@@ -200,19 +217,25 @@ pub async fn consent(
     // Consent is given by whoever holds the session, never by the form alone.
     let (session, user) = match current_session(&state, &jar, now).await {
         Ok(Some(s)) => s,
-        Ok(None) => {
-            return login_form(
-                &state,
-                jar,
-                &request,
-                &form.request,
-                "",
-                None,
-                StatusCode::OK,
-            );
-        }
+        Ok(None) => return expired_form(&form.request),
         Err(e) => return refuse(&state, redirect_error(&request, e)),
     };
+    // The token proves this page was shown to this session for this very request, after the
+    // request's re-authentication rules (prompt=login, max_age) were checked: no other form's
+    // token, and no token of another session or request, gets a code here.
+    let key = match state.form_key().await {
+        Ok(k) => k,
+        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
+    };
+    let purpose = Purpose::Consent {
+        session: &session.id_hash,
+        request: &form.request,
+    };
+    if !forms::verify(&key, purpose, &form.csrf, now)
+        || !authorize::session_satisfies(request.max_age, session.auth_time, now)
+    {
+        return expired_form(&form.request);
+    }
     let record = |kind: &str| {
         AuditRecord::new(now, kind, format!("user:{}", user.id))
             .subject(Some(user.username.as_str()))
@@ -230,7 +253,7 @@ pub async fn consent(
                 return refuse(&state, redirect_error(&request, store_error(e)));
             }
             state.audit(record("consent.granted")).await;
-            issue_code(&state, &request, &user, session.auth_time).await
+            issue_code(&state, &request, &user, &session).await
         }
         "deny" => {
             state.audit(record("consent.denied")).await;
@@ -242,10 +265,16 @@ pub async fn consent(
                 ),
             )
         }
-        _ => pages::respond(
-            StatusCode::BAD_REQUEST,
-            pages::error("This consent form is incomplete", "Choose Allow or Deny."),
-        ),
+        _ => {
+            let page = pages::ErrorPage {
+                title: "This consent form is incomplete",
+                what_happened: "Neither Allow nor Deny was chosen, so nothing was decided.",
+                what_next: "Start again and choose Allow or Deny.",
+                link: Some(("Start again", restart_link(&form.request))),
+                detail: None,
+            };
+            pages::respond(StatusCode::BAD_REQUEST, page.render())
+        }
     }
 }
 
@@ -257,23 +286,34 @@ async fn signed_in(
     request: &AuthorizeRequest,
     query: &str,
     user: &User,
-    auth_time: i64,
+    session: &Session,
 ) -> Response {
     let ask = match needs_consent(state, request, user).await {
         Ok(ask) => ask,
         Err(refusal) => return (jar, refuse(state, refusal)).into_response(),
     };
     if !ask {
-        return (jar, issue_code(state, request, user, auth_time).await).into_response();
+        return (jar, issue_code(state, request, user, session).await).into_response();
     }
-    if request.prompt == Some(Prompt::None) {
+    if request.prompt.none {
         let error = OAuthError::ConsentRequired("the user must allow this client".into());
         return (jar, refuse(state, redirect_error(request, error))).into_response();
     }
-    let (jar, csrf) = csrf_cookie(state, jar);
+    let purpose = Purpose::Consent {
+        session: &session.id_hash,
+        request: query,
+    };
+    let csrf = match state.form_key().await {
+        Ok(key) => forms::issue(&key, purpose, state.now()),
+        Err(e) => {
+            let refusal = redirect_error(request, store_error(e));
+            return (jar, refuse(state, refusal)).into_response();
+        }
+    };
     let scopes = scope::parse(&request.scope);
     let html = pages::consent(&request.client_id, query, &csrf, &scopes);
-    (jar, pages::respond(StatusCode::OK, html)).into_response()
+    let page = pages::respond_with_form_target(StatusCode::OK, html, Some(&request.redirect_uri));
+    (jar, page).into_response()
 }
 
 /// Whether to show the consent page: never for a first-party client (the operator's own);
@@ -288,7 +328,7 @@ async fn needs_consent(
     if request.first_party {
         return Ok(false);
     }
-    if request.prompt == Some(Prompt::Consent) {
+    if request.prompt.consent {
         return Ok(true);
     }
     let given = state
@@ -299,19 +339,71 @@ async fn needs_consent(
     Ok(!given.is_some_and(|g| scope::is_subset(&request.scope, &g)))
 }
 
-pub(super) fn csrf_ok(jar: &CookieJar, presented: &str) -> bool {
-    jar.get(CSRF_COOKIE)
-        .is_some_and(|c| !presented.is_empty() && tokens::constant_time_eq(c.value(), presented))
+/// The forms bound to the browser's form cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FormKind {
+    Login,
+    Logout,
 }
 
-pub(super) fn expired_form() -> Response {
-    pages::respond(
-        StatusCode::BAD_REQUEST,
-        pages::error(
-            "This form has expired",
-            "Go back to the application and start again.",
-        ),
-    )
+/// Whether `presented` is a form token of `kind` that this deployment issued to this browser
+/// (bound to its form cookie) within the last hour. `Err` when the key cannot be read.
+pub(super) async fn browser_form_ok(
+    state: &AppState,
+    jar: &CookieJar,
+    kind: FormKind,
+    presented: &str,
+    now: i64,
+) -> Result<bool, OAuthError> {
+    let Some(cookie) = jar.get(state.config.cookie_names().form) else {
+        return Ok(false);
+    };
+    let key = state.form_key().await.map_err(store_error)?;
+    let browser = cookie.value();
+    let purpose = match kind {
+        FormKind::Login => Purpose::Login { browser },
+        FormKind::Logout => Purpose::Logout { browser },
+    };
+    Ok(forms::verify(&key, purpose, presented, now))
+}
+
+/// A form token of `kind` for this browser, with the form cookie it is bound to (set when
+/// missing: a random value that no other site can read or set).
+pub(super) async fn browser_form(
+    state: &AppState,
+    jar: CookieJar,
+    kind: FormKind,
+) -> Result<(CookieJar, String), OAuthError> {
+    let name = state.config.cookie_names().form;
+    let browser = jar
+        .get(name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43)
+        .unwrap_or_else(tokens::generate);
+    let key = state.form_key().await.map_err(store_error)?;
+    let purpose = match kind {
+        FormKind::Login => Purpose::Login { browser: &browser },
+        FormKind::Logout => Purpose::Logout { browser: &browser },
+    };
+    let token = forms::issue(&key, purpose, state.now());
+    let jar = jar.add(session::cookie(
+        name,
+        browser,
+        state.config.secure_cookies,
+        None,
+    ));
+    Ok((jar, token))
+}
+
+/// The expired-form page for a sign-in form that carried `request`.
+fn expired_form(request: &str) -> Response {
+    pages::expired_form(Some(restart_link(request)))
+}
+
+/// Gatehouse's own URL that starts the authorization request `request` again. It only ever
+/// leads to `/authorize`, which validates the request as if it were new.
+fn restart_link(request: &str) -> String {
+    format!("authorize?{request}")
 }
 
 /// "42 seconds", "3 minutes".
@@ -348,7 +440,7 @@ pub(super) async fn current_session(
     jar: &CookieJar,
     now: i64,
 ) -> Result<Option<(Session, User)>, OAuthError> {
-    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+    let Some(cookie) = jar.get(state.config.cookie_names().session) else {
         return Ok(None);
     };
     let id_hash = tokens::hash(cookie.value());
@@ -363,7 +455,7 @@ pub(super) async fn current_session(
     if session::is_idle(session.last_seen_at, now, state.config.session_idle_timeout) {
         state
             .store
-            .end_session(&id_hash)
+            .end_session(&id_hash, now)
             .await
             .map_err(store_error)?;
         return Ok(None);
@@ -378,24 +470,7 @@ pub(super) async fn current_session(
     Ok(Some((session, user)))
 }
 
-/// The CSRF cookie's value, set if missing. Double-submit: the form carries the cookie's value,
-/// which another site can neither read nor set.
-pub(super) fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    let csrf = jar
-        .get(CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
-        .unwrap_or_else(tokens::generate);
-    let jar = jar.add(session::cookie(
-        CSRF_COOKIE,
-        csrf.clone(),
-        state.config.secure_cookies,
-        None,
-    ));
-    (jar, csrf)
-}
-
-fn login_form(
+async fn login_form(
     state: &AppState,
     jar: CookieJar,
     request: &AuthorizeRequest,
@@ -404,9 +479,13 @@ fn login_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let (jar, csrf) = csrf_cookie(state, jar);
+    let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
+        Ok(issued) => issued,
+        Err(e) => return refuse(state, redirect_error(request, e)),
+    };
     let html = pages::login(&request.client_id, query, &csrf, username, error);
-    (jar, pages::respond(status, html)).into_response()
+    let page = pages::respond_with_form_target(status, html, Some(&request.redirect_uri));
+    (jar, page).into_response()
 }
 
 /// Stores a new one-time code and sends the browser back to the client with it.
@@ -414,7 +493,7 @@ async fn issue_code(
     state: &AppState,
     request: &AuthorizeRequest,
     user: &User,
-    auth_time: i64,
+    session: &Session,
 ) -> Response {
     let code = tokens::generate();
     let now = state.now();
@@ -426,7 +505,8 @@ async fn issue_code(
         scope: request.scope.clone(),
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
-        auth_time,
+        auth_time: session.auth_time,
+        session_id_hash: Some(session.id_hash.clone()),
         expires_at: now + state.config.code_ttl,
     };
     if let Err(e) = state.store.create_authorization_code(stored).await {
@@ -452,18 +532,8 @@ fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> Refusal {
 pub(super) fn refuse(state: &AppState, refusal: Refusal) -> Response {
     match refusal {
         Refusal::Page(e) => {
-            let status = match e {
-                OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            pages::respond(
-                status,
-                pages::error(
-                    "This sign-in request cannot be processed",
-                    &format!("{} ({})", e.description(), e.code()),
-                ),
-            )
+            let (status, page) = pages::ErrorPage::for_error(pages::Flow::SignIn, &e);
+            pages::respond(status, page.render())
         }
         Refusal::Redirect {
             redirect_uri,
@@ -483,8 +553,14 @@ pub(super) fn refuse(state: &AppState, refusal: Refusal) -> Response {
     }
 }
 
-/// A 303 to `uri` with `params` added to its query (keeping any query it has).
+/// A 303 to `uri` with `params` added to its query (keeping any query it has). With no
+/// params, to `uri` exactly as registered (not even an empty `?` added).
 pub(super) fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
+    // `Redirect::to` panics on a value a header cannot hold; such a URI is never registered
+    // (registration parses it), and falls through to the error below if the store was edited.
+    if params.is_empty() && axum::http::HeaderValue::from_str(uri).is_ok() {
+        return Redirect::to(uri).into_response();
+    }
     match url::Url::parse(uri) {
         Ok(mut u) => {
             u.query_pairs_mut().extend_pairs(params);
@@ -492,12 +568,11 @@ pub(super) fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
         }
         // Registered redirect URIs are validated when registered; this is unreachable unless
         // the store was edited by hand.
-        Err(_) => pages::respond(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            pages::error(
-                "Misconfigured client",
-                "The client's redirect URI is invalid.",
-            ),
-        ),
+        Err(_) => {
+            let error =
+                OAuthError::ServerError("the client's registered redirect URI is invalid".into());
+            let (status, page) = pages::ErrorPage::for_error(pages::Flow::SignIn, &error);
+            pages::respond(status, page.render())
+        }
     }
 }

@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
-use super::authorize::{csrf_cookie, csrf_ok, current_session, expired_form, redirect_with};
+use super::authorize::{FormKind, browser_form, browser_form_ok, current_session, redirect_with};
 use super::error::store_error;
 use super::{AppState, Peer, pages};
-use crate::auth::session::{self, SESSION_COOKIE};
+use crate::auth::session;
 use crate::oidc::authorize::Params;
 use crate::oidc::logout::{self, LogoutRequest};
 use crate::oidc::{OAuthError, keys, tokens};
@@ -52,8 +52,15 @@ pub async fn logout_confirmed(
         let query = String::from_utf8_lossy(&body).into_owned();
         return requested(&state, peer, jar, &query).await;
     };
-    if !csrf_ok(&jar, csrf) || field("confirm") != Some("yes") {
-        return expired_form();
+    let confirmed = match browser_form_ok(&state, &jar, FormKind::Logout, csrf, state.now()).await {
+        Ok(ok) => ok && field("confirm") == Some("yes"),
+        Err(e) => return page_error(e),
+    };
+    if !confirmed {
+        return pages::expired_form(Some(format!(
+            "logout?{}",
+            field("request").unwrap_or_default()
+        )));
     }
     let query = field("request").unwrap_or_default().to_owned();
     match checked(&state, &query).await {
@@ -81,9 +88,17 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
     if proven || signed_in.is_none() {
         return end(state, peer, jar, request).await;
     }
-    let (jar, csrf) = csrf_cookie(state, jar);
+    let (jar, csrf) = match browser_form(state, jar, FormKind::Logout).await {
+        Ok(issued) => issued,
+        Err(e) => return page_error(e),
+    };
     let html = pages::logout_confirm(query, &csrf);
-    (jar, pages::respond(StatusCode::OK, html)).into_response()
+    let page = pages::respond_with_form_target(
+        StatusCode::OK,
+        html,
+        request.post_logout_redirect_uri.as_deref(),
+    );
+    (jar, page).into_response()
 }
 
 /// Parses and validates the logout request in `query`: the hint against the published keys,
@@ -104,8 +119,13 @@ async fn checked(state: &AppState, query: &str) -> Result<LogoutRequest, OAuthEr
                     crate::keyring::KeyringError::Store(e) => store_error(e),
                     e => super::error::internal(e),
                 })?;
-            let hint = keys::verify_hint(token, &jwks, &state.config.issuer)
-                .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+            // The verifier's own message names library internals: logged, never shown.
+            let hint = keys::verify_hint(token, &jwks, &state.config.issuer).map_err(|e| {
+                tracing::info!(error = %e, "refused an id_token_hint");
+                OAuthError::InvalidRequest(
+                    "the id_token_hint is not a valid ID token issued by this server".into(),
+                )
+            })?;
             Some(hint)
         }
     };
@@ -119,10 +139,11 @@ async fn checked(state: &AppState, query: &str) -> Result<LogoutRequest, OAuthEr
 /// Ends the browser's session, then sends it back to the client or shows a page.
 async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutRequest) -> Response {
     let now = state.now();
-    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+    let names = state.config.cookie_names();
+    if let Some(cookie) = jar.get(names.session) {
         let id_hash = tokens::hash(cookie.value());
         let user = state.store.session(&id_hash, now).await.ok().flatten();
-        if let Err(e) = state.store.end_session(&id_hash).await {
+        if let Err(e) = state.store.end_session(&id_hash, now).await {
             return page_error(store_error(e));
         }
         if let Some((_, user)) = user {
@@ -136,7 +157,7 @@ async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutReques
         }
     }
     let jar = jar.remove(session::cookie(
-        SESSION_COOKIE,
+        names.session,
         String::new(),
         state.config.secure_cookies,
         None,
@@ -155,16 +176,6 @@ async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutReques
 }
 
 fn page_error(e: OAuthError) -> Response {
-    let status = match e {
-        OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    pages::respond(
-        status,
-        pages::error(
-            "This sign-out request cannot be processed",
-            &format!("{} ({})", e.description(), e.code()),
-        ),
-    )
+    let (status, page) = pages::ErrorPage::for_error(pages::Flow::SignOut, &e);
+    pages::respond(status, page.render())
 }

@@ -20,12 +20,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::forms::{self, FormKey};
 use crate::auth::passwords::Passwords;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -43,6 +46,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
     pub keys: Keyring,
+    /// The key of form tokens, read from the store on first use.
+    form_key: Arc<tokio::sync::OnceCell<FormKey>>,
 }
 
 impl AppState {
@@ -56,7 +61,24 @@ impl AppState {
             clock,
             passwords,
             keys: Keyring::default(),
+            form_key: Arc::default(),
         }
+    }
+
+    /// The deployment's key of form tokens: made once (by whichever instance is first) and
+    /// kept in the store, so a form shown by one instance can be posted to another.
+    pub async fn form_key(&self) -> Result<FormKey, crate::store::StoreError> {
+        self.form_key
+            .get_or_try_init(|| async {
+                let candidate = crate::oidc::tokens::random_bytes::<32>().to_vec();
+                let secret = self
+                    .store
+                    .server_secret(forms::KEY_NAME, candidate, self.now())
+                    .await?;
+                Ok(FormKey::new(&secret))
+            })
+            .await
+            .cloned()
     }
 
     pub fn now(&self) -> i64 {
@@ -130,8 +152,20 @@ pub fn app(state: AppState) -> Router {
     let request_timeout = state.config.request_timeout;
     let (admin_api, openapi) = admin::router().split_for_parts();
     let openapi = Arc::new(openapi);
-    Router::new()
+    // What answers with a person's data or a client's secrets is never stored by a cache
+    // (the admin API returns client secrets; /userinfo a person's claims).
+    let private = Router::new()
         .merge(admin_api)
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .merge(private)
         .route(
             "/admin/api/openapi.json",
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),
@@ -141,7 +175,10 @@ pub fn app(state: AppState) -> Router {
             get(discovery::configuration),
         )
         .route("/jwks.json", get(discovery::jwks))
-        .route("/authorize", get(authorize::authorize))
+        .route(
+            "/authorize",
+            get(authorize::authorize).post(authorize::authorize_post),
+        )
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
         .route("/token", post(token::token))
@@ -151,13 +188,10 @@ pub fn app(state: AppState) -> Router {
             "/logout",
             get(logout::logout).post(logout::logout_confirmed),
         )
-        .route(
-            "/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .fallback(pages::not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -4,6 +4,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::oidc::OAuthError;
+
 /// Escapes text for HTML element content and double-quoted attributes. Five characters are all
 /// HTML needs escaped here, which is why this is not a template engine.
 pub fn escape(s: &str) -> String {
@@ -22,13 +24,16 @@ pub fn escape(s: &str) -> String {
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2433;margin:0}\
-main{max-width:22rem;margin:8vh auto;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 4px #0002}\
+main{max-width:26rem;box-sizing:border-box;margin:8vh auto;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 4px #0002}\
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
 input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #8a93a6;border-radius:.3rem}\
 input:focus{outline:3px solid #4d7cfe;outline-offset:1px}\
 button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:#2f5bd8;color:#fff;border:0;border-radius:.3rem;cursor:pointer}\
 .error{background:#fdecec;color:#8a1c1c;padding:.6rem;border-radius:.3rem}.muted{color:#5b6477;font-size:.9rem}\
-button.secondary{background:#fff;color:#2f5bd8;border:1px solid #2f5bd8}ul{padding-left:1.2rem}";
+button.secondary{background:#fff;color:#2f5bd8;border:1px solid #2f5bd8}ul{padding-left:1.2rem}\
+a.button{display:block;text-align:center;margin-top:1.3rem;padding:.7rem;background:#2f5bd8;color:#fff;border-radius:.3rem;text-decoration:none}\
+code{overflow-wrap:anywhere}\
+@media (max-width:26rem){main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -123,24 +128,189 @@ pub fn signed_out() -> String {
     )
 }
 
-pub fn error(title: &str, detail: &str) -> String {
-    page(
-        title,
-        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(detail)),
-    )
+/// An error page as a person needs it: what happened in plain words, what to do next (with a
+/// link where there is somewhere safe to go), and the protocol detail last, for whoever debugs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorPage {
+    pub title: &'static str,
+    pub what_happened: &'static str,
+    pub what_next: &'static str,
+    /// `(text, href)`: only ever a link to gatehouse itself.
+    pub link: Option<(&'static str, String)>,
+    /// The OAuth error code and description, for an administrator.
+    pub detail: Option<String>,
 }
 
-/// An HTML response that is never cached and never framed (clickjacking).
+/// Which flow an error interrupted: the words differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    SignIn,
+    SignOut,
+}
+
+impl ErrorPage {
+    /// The page for a request gatehouse refused, and its status.
+    pub fn for_error(flow: Flow, e: &OAuthError) -> (StatusCode, ErrorPage) {
+        let detail = Some(format!("{}: {}", e.code(), e.description()));
+        let (status, title, what_happened, what_next) = match (e, flow) {
+            (OAuthError::TemporarilyUnavailable(_), _) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Gatehouse is busy",
+                "Your request could not be finished just now, and nothing was changed.",
+                "Wait a moment, then go back to the application and try again.",
+            ),
+            (OAuthError::ServerError(_), _) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Gatehouse could not finish your request.",
+                "Try again in a few minutes. If it keeps happening, tell your administrator.",
+            ),
+            (_, Flow::SignIn) => (
+                StatusCode::BAD_REQUEST,
+                "This sign-in link does not work",
+                "The application that sent you here asked for something gatehouse cannot do, \
+                 so you were not signed in to it.",
+                "Go back to the application and try again. If it keeps happening, tell the \
+                 application's administrator what is shown below.",
+            ),
+            (_, Flow::SignOut) => (
+                StatusCode::BAD_REQUEST,
+                "This sign-out link does not work",
+                "The link that brought you here is not valid, so gatehouse did not sign you out.",
+                "To sign out, use the application's sign-out button again, or close your browser.",
+            ),
+        };
+        let page = ErrorPage {
+            title,
+            what_happened,
+            what_next,
+            link: None,
+            detail,
+        };
+        (status, page)
+    }
+
+    pub fn render(&self) -> String {
+        let link = self
+            .link
+            .as_ref()
+            .map(|(text, href)| {
+                format!(
+                    "<p><a class=\"button\" href=\"{}\">{}</a></p>",
+                    escape(href),
+                    escape(text)
+                )
+            })
+            .unwrap_or_default();
+        let detail = self
+            .detail
+            .as_ref()
+            .map(|d| {
+                format!(
+                    "<p class=\"muted\">Detail for the administrator: <code>{}</code></p>",
+                    escape(d)
+                )
+            })
+            .unwrap_or_default();
+        page(
+            self.title,
+            &format!(
+                "<h1>{}</h1><p>{}</p><p>{}</p>{link}{detail}",
+                escape(self.title),
+                escape(self.what_happened),
+                escape(self.what_next),
+            ),
+        )
+    }
+}
+
+/// The answer to an address gatehouse has no page for (a mistyped or outdated link), instead
+/// of an empty 404 that a browser replaces with its own error screen.
+pub async fn not_found() -> Response {
+    let page = ErrorPage {
+        title: "There is no page here",
+        what_happened: "The address may be mistyped, or the link that brought you here is out \
+                        of date.",
+        what_next: "Go back to the application you were using and sign in from there.",
+        link: None,
+        detail: None,
+    };
+    respond(StatusCode::NOT_FOUND, page.render())
+}
+
+/// The answer to a form whose CSRF cookie is gone or does not match (it was opened too long
+/// ago, in another browser, or by another site). `restart` is gatehouse's own URL that starts
+/// the same request again, when the form said what it was.
+pub fn expired_form(restart: Option<String>) -> Response {
+    let page = ErrorPage {
+        title: "This form has expired",
+        what_happened: "It was opened too long ago or in another window, so it was not sent.",
+        what_next: "Start again: you will see a fresh form.",
+        link: restart.map(|href| ("Start again", href)),
+        detail: None,
+    };
+    respond(StatusCode::BAD_REQUEST, page.render())
+}
+
+/// An HTML response that is never cached and never framed (clickjacking), whose forms may
+/// only post to gatehouse itself.
 pub fn respond(status: StatusCode, html: String) -> Response {
+    respond_with_form_target(status, html, None)
+}
+
+/// Like [`respond`], for a page whose form is answered with a redirect to `destination` (the
+/// client's redirect URI after sign-in or consent, its post-logout URI after sign-out).
+/// Browsers apply CSP `form-action` to every redirect that follows a form submission
+/// (CSP Level 3 §6.3.1.1; Chromium enforces it), so the destination's origin must be allowed
+/// too, or the browser stops on gatehouse's page after the person clicked.
+pub fn respond_with_form_target(
+    status: StatusCode,
+    html: String,
+    destination: Option<&str>,
+) -> Response {
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
     );
+    let form_action = match destination.and_then(form_action_source) {
+        Some(source) => format!("'self' {source}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    // A source expression is built only from a parsed URL's scheme, host and port, which
+    // cannot hold the characters a header value forbids; `self` is the fallback all the same.
+    let value = HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        )
+    });
+    h.insert(header::CONTENT_SECURITY_POLICY, value);
     r
+}
+
+/// The CSP source expression (CSP Level 3 §2.3.1) that matches a redirect to `uri`: its origin
+/// for http(s) (any port for a loopback host, which native apps pick at run time, RFC 8252
+/// §7.3), or its scheme alone for a native app's private-use scheme (`com.example.app:`).
+pub fn form_action_source(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    match u.scheme() {
+        "http" | "https" => {
+            let host = u.host()?;
+            if crate::oidc::redirect::is_loopback_ip(&host) {
+                Some(format!("{}://{}:*", u.scheme(), host))
+            } else {
+                Some(u.origin().ascii_serialization())
+            }
+        }
+        scheme => Some(format!("{scheme}:")),
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +327,44 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(escape(input), expected);
         }
+    }
+
+    #[test]
+    fn form_action_sources() {
+        let cases = [
+            ("https://app.example/cb?x=1", Some("https://app.example")),
+            (
+                "https://app.example:8443/cb",
+                Some("https://app.example:8443"),
+            ),
+            ("http://127.0.0.1:9000/cb", Some("http://127.0.0.1:*")),
+            ("http://[::1]/cb", Some("http://[::1]:*")),
+            ("http://localhost:3000/cb", Some("http://localhost:3000")),
+            ("com.example.app:/oauth", Some("com.example.app:")),
+            ("not a uri", None),
+        ];
+        for (uri, expected) in cases {
+            assert_eq!(form_action_source(uri).as_deref(), expected, "{uri}");
+        }
+    }
+
+    #[test]
+    fn a_page_may_post_to_itself_and_be_redirected_to_its_destination_only() {
+        let csp = |r: &Response| {
+            r.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let plain = respond(StatusCode::OK, String::new());
+        assert!(csp(&plain).contains("form-action 'self';"));
+        let form = respond_with_form_target(
+            StatusCode::OK,
+            String::new(),
+            Some("https://app.example/callback"),
+        );
+        assert!(csp(&form).contains("form-action 'self' https://app.example;"));
+        assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-store");
     }
 
     #[test]

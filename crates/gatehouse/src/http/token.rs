@@ -152,13 +152,15 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         .into());
     }
     let presented = form.require("refresh_token")?;
-    let requested = form.get("scope")?.map(str::to_owned);
-    if requested
-        .as_deref()
-        .is_some_and(|s| !scope::is_valid_syntax(s))
-    {
-        return Err(OAuthError::InvalidScope("the scope parameter is malformed".into()).into());
-    }
+    // Checked and normalised here, before the store's write transaction sees it: the work
+    // done on the writer thread is bounded by what was granted, never by the request.
+    let requested = match form.get("scope")? {
+        None => None,
+        Some(s) => {
+            scope::check_syntax(s).map_err(|why| OAuthError::InvalidScope(why.into()))?;
+            Some(scope::normalize(s))
+        }
+    };
     let now = state.now();
     let (access, refresh, stored) = new_tokens(state, client, now);
     match state
@@ -220,8 +222,8 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
         .into());
     }
     let requested = form.get("scope")?;
-    if requested.is_some_and(|s| !scope::is_valid_syntax(s)) {
-        return Err(OAuthError::InvalidScope("the scope parameter is malformed".into()).into());
+    if let Some(s) = requested {
+        scope::check_syntax(s).map_err(|why| OAuthError::InvalidScope(why.into()))?;
     }
     let granted = scope::for_client(requested, &client.scopes)
         .map_err(|refusal| OAuthError::InvalidScope(refusal.to_string()))?;

@@ -36,15 +36,39 @@ impl Params {
     }
 }
 
-/// `prompt` (OpenID Connect Core §3.1.2.1), the values gatehouse supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prompt {
+/// `prompt` (OpenID Connect Core §3.1.2.1): a space-delimited set of the values gatehouse
+/// supports; `none` stands alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
     /// Show no page: succeed with an existing session or fail with `login_required`.
-    None,
+    pub none: bool,
     /// Ask for the password even if a session exists.
-    Login,
+    pub login: bool,
     /// Ask for consent even if it was given before.
-    Consent,
+    pub consent: bool,
+}
+
+impl Prompt {
+    /// Parses the parameter's value. `Err` says why, for the `error_description`.
+    pub fn parse(value: &str) -> Result<Prompt, String> {
+        let mut prompt = Prompt::default();
+        for v in value.split(' ').filter(|v| !v.is_empty()) {
+            match v {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                other => {
+                    return Err(format!(
+                        "prompt {other:?} is not supported; use none, login or consent"
+                    ));
+                }
+            }
+        }
+        if prompt.none && (prompt.login || prompt.consent) {
+            return Err("prompt=none cannot be combined with other values".into());
+        }
+        Ok(prompt)
+    }
 }
 
 /// A validated authorization request.
@@ -58,7 +82,7 @@ pub struct AuthorizeRequest {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
-    pub prompt: Option<Prompt>,
+    pub prompt: Prompt,
     pub max_age: Option<i64>,
 }
 
@@ -135,19 +159,25 @@ fn rest(
             )));
         }
     }
-    for unsupported in ["request", "request_uri", "registration"] {
-        if params.one(unsupported)?.is_some() {
-            return Err(invalid_request(format!(
-                "the {unsupported} parameter is not supported"
-            )));
-        }
-    }
-    let requested = params.one("scope")?.unwrap_or("");
-    if !scope::is_valid_syntax(requested) {
-        return Err(OAuthError::InvalidScope(
-            "the scope parameter is malformed".into(),
+    // OpenID Connect Core §3.1.2.6 gives each of these its own error code.
+    if params.one("request")?.is_some() {
+        return Err(OAuthError::RequestNotSupported(
+            "request objects are not supported; send the parameters in the query".into(),
         ));
     }
+    if params.one("request_uri")?.is_some() {
+        return Err(OAuthError::RequestUriNotSupported(
+            "the request_uri parameter is not supported".into(),
+        ));
+    }
+    if params.one("registration")?.is_some() {
+        return Err(OAuthError::RegistrationNotSupported(
+            "the registration parameter is not supported; clients are registered by an operator"
+                .into(),
+        ));
+    }
+    let requested = params.one("scope")?.unwrap_or("");
+    scope::check_syntax(requested).map_err(|why| OAuthError::InvalidScope(why.into()))?;
     let scopes = scope::check(requested, &client.scopes).map_err(|s| {
         OAuthError::InvalidScope(format!(
             "scope {s:?} is unknown or not allowed for this client"
@@ -201,21 +231,8 @@ fn rest(
     };
 
     let prompt = match params.one("prompt")? {
-        None => None,
-        Some("none") => Some(Prompt::None),
-        Some("login") => Some(Prompt::Login),
-        Some("consent") => Some(Prompt::Consent),
-        Some(p) => {
-            let values: Vec<&str> = p.split(' ').collect();
-            if values.contains(&"none") && values.len() > 1 {
-                return Err(invalid_request(
-                    "prompt=none cannot be combined with other values",
-                ));
-            }
-            return Err(invalid_request(format!(
-                "prompt {p:?} is not supported; use none, login or consent"
-            )));
-        }
+        None => Prompt::default(),
+        Some(p) => Prompt::parse(p).map_err(invalid_request)?,
     };
     let max_age = match params.one("max_age")? {
         None => None,
@@ -392,8 +409,19 @@ mod tests {
             (
                 &[("request", "eyJ...")],
                 true,
-                "redirect:invalid_request:xyz",
+                "redirect:request_not_supported:xyz",
             ),
+            (
+                &[("request_uri", "https://app.example/r")],
+                true,
+                "redirect:request_uri_not_supported:xyz",
+            ),
+            (
+                &[("registration", "{}")],
+                true,
+                "redirect:registration_not_supported:xyz",
+            ),
+            (&[("prompt", "login consent")], true, "ok"),
             (&[("state", "")], true, "ok"),
         ];
         for (extra, public, expected) in cases {
@@ -426,7 +454,13 @@ mod tests {
         .unwrap();
         assert_eq!(r.scope, "openid profile");
         assert_eq!(r.nonce.as_deref(), Some("n-1"));
-        assert_eq!(r.prompt, Some(Prompt::Login));
+        assert_eq!(
+            r.prompt,
+            Prompt {
+                login: true,
+                ..Prompt::default()
+            }
+        );
         assert_eq!(r.max_age, Some(60));
         assert_eq!(r.code_challenge.as_deref(), Some(CHALLENGE));
     }

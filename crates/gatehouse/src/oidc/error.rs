@@ -26,6 +26,12 @@ pub enum OAuthError {
     LoginRequired(String),
     /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must consent.
     ConsentRequired(String),
+    /// OpenID Connect Core §3.1.2.6: the `request` parameter (a request object).
+    RequestNotSupported(String),
+    /// OpenID Connect Core §3.1.2.6: the `request_uri` parameter.
+    RequestUriNotSupported(String),
+    /// OpenID Connect Core §3.1.2.6: the `registration` parameter.
+    RegistrationNotSupported(String),
     /// RFC 7009 §2.2.1: the server cannot revoke this type of token.
     UnsupportedTokenType(String),
     /// RFC 6750 §3.1: the bearer token is invalid.
@@ -50,6 +56,9 @@ impl OAuthError {
             OAuthError::AccessDenied(_) => "access_denied",
             OAuthError::LoginRequired(_) => "login_required",
             OAuthError::ConsentRequired(_) => "consent_required",
+            OAuthError::RequestNotSupported(_) => "request_not_supported",
+            OAuthError::RequestUriNotSupported(_) => "request_uri_not_supported",
+            OAuthError::RegistrationNotSupported(_) => "registration_not_supported",
             OAuthError::UnsupportedTokenType(_) => "unsupported_token_type",
             OAuthError::InvalidToken(_) => "invalid_token",
             OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
@@ -70,6 +79,9 @@ impl OAuthError {
             | OAuthError::AccessDenied(d)
             | OAuthError::LoginRequired(d)
             | OAuthError::ConsentRequired(d)
+            | OAuthError::RequestNotSupported(d)
+            | OAuthError::RequestUriNotSupported(d)
+            | OAuthError::RegistrationNotSupported(d)
             | OAuthError::UnsupportedTokenType(d)
             | OAuthError::InvalidToken(d)
             | OAuthError::TemporarilyUnavailable(d)

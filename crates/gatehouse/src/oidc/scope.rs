@@ -56,15 +56,19 @@ pub fn for_client<'a>(
     Ok(normalize(requested))
 }
 
+/// The longest `scope` parameter accepted, in bytes. Every scope gatehouse knows fits in a
+/// tenth of it; a longer one is an attack or a bug, refused before anything else looks at it.
+pub const MAX_LEN: usize = 1024;
+/// The most scope values accepted in one parameter, duplicates included.
+pub const MAX_VALUES: usize = 64;
+
 /// The scopes of a space-delimited string, without duplicates, in order of first appearance.
+/// Linear in the input: a set remembers what was seen.
 pub fn parse(s: &str) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for part in s.split(' ').filter(|p| !p.is_empty()) {
-        if !out.contains(&part) {
-            out.push(part);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    s.split(' ')
+        .filter(|p| !p.is_empty() && seen.insert(*p))
+        .collect()
 }
 
 /// The canonical form: deduplicated, single spaces.
@@ -74,6 +78,13 @@ pub fn normalize(s: &str) -> String {
 
 pub fn contains(s: &str, scope: &str) -> bool {
     parse(s).contains(&scope)
+}
+
+/// Whether tokens granted `scope` outlive the sign-in session they came from: only with
+/// `offline_access` (OpenID Connect Core §11). Without it, the refresh token family is tied
+/// to the session and revoked when the session ends.
+pub fn outlives_session(scope: &str) -> bool {
+    contains(scope, "offline_access")
 }
 
 /// Every scope of `a` and of `b`, in canonical form.
@@ -105,10 +116,28 @@ pub fn check<'a>(requested: &'a str, allowed: &[String]) -> Result<Vec<&'a str>,
     Ok(scopes)
 }
 
-/// RFC 6749 §3.3 scope-token syntax: printable ASCII except space, `"` and `\`.
-pub fn is_valid_syntax(s: &str) -> bool {
-    s.bytes()
+/// Checks a `scope` parameter before anything else reads it: its size (at most [`MAX_LEN`]
+/// bytes and [`MAX_VALUES`] values, so no request can make scope handling expensive) and RFC
+/// 6749 §3.3 scope-token syntax (printable ASCII except space, `"` and `\`). `Err` says why,
+/// for the `error_description`.
+pub fn check_syntax(s: &str) -> Result<(), &'static str> {
+    if s.len() > MAX_LEN {
+        return Err("the scope parameter is too long");
+    }
+    if s.split(' ')
+        .filter(|p| !p.is_empty())
+        .nth(MAX_VALUES)
+        .is_some()
+    {
+        return Err("the scope parameter has too many values");
+    }
+    if !s
+        .bytes()
         .all(|b| b == b' ' || (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+    {
+        return Err("the scope parameter is malformed");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -190,9 +219,29 @@ mod tests {
     }
 
     #[test]
-    fn syntax() {
-        assert!(is_valid_syntax("openid profile"));
-        assert!(!is_valid_syntax("openid \"x\""));
-        assert!(!is_valid_syntax("openid\tprofile"));
+    fn syntax_and_size() {
+        assert_eq!(check_syntax("openid profile"), Ok(()));
+        assert!(check_syntax("openid \"x\"").is_err());
+        assert!(check_syntax("openid\tprofile").is_err());
+        let many = vec!["openid"; MAX_VALUES].join(" ");
+        assert_eq!(check_syntax(&many), Ok(()));
+        assert_eq!(
+            check_syntax(&format!("{many} openid")),
+            Err("the scope parameter has too many values")
+        );
+        assert_eq!(
+            check_syntax(&"a".repeat(MAX_LEN + 1)),
+            Err("the scope parameter is too long")
+        );
+    }
+
+    #[test]
+    fn parsing_many_distinct_values_is_linear() {
+        // 17,000 distinct values: the old quadratic de-duplication took most of a second.
+        let many: Vec<String> = (0..17_000).map(|i| format!("s{i}")).collect();
+        let joined = many.join(" ");
+        let parsed = parse(&joined);
+        assert_eq!(parsed.len(), 17_000);
+        assert_eq!(parsed[16_999], "s16999");
     }
 }

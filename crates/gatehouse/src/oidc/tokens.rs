@@ -13,9 +13,14 @@ use subtle::ConstantTimeEq;
 
 /// A new secret: 32 bytes from the CSPRNG, base64url without padding (43 characters).
 pub fn generate() -> String {
-    let mut bytes = [0u8; 32];
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// `N` bytes from the CSPRNG (a key).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    bytes
 }
 
 /// A new identifier (user ids, token families): 128 random bits, hex.
@@ -33,11 +38,6 @@ pub fn hash(secret: &str) -> String {
 /// Whether `secret` hashes to `stored_hash`, compared in constant time.
 pub fn matches(secret: &str, stored_hash: &str) -> bool {
     hash(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
-}
-
-/// Constant-time equality of two strings (CSRF tokens).
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 fn hex(bytes: &[u8]) -> String {

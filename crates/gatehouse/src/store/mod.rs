@@ -13,6 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 
 /// A store failure. Domain outcomes (a replayed code, a reused refresh token) are not errors
@@ -124,6 +125,9 @@ pub struct AuthorizationCode {
     /// PKCE S256 challenge (RFC 7636), if the request carried one.
     pub code_challenge: Option<String>,
     pub auth_time: UnixTime,
+    /// The session the code was issued in. The tokens it yields end with that session unless
+    /// `offline_access` was granted (see `oidc::scope::outlives_session`).
+    pub session_id_hash: Option<String>,
     pub expires_at: UnixTime,
 }
 
@@ -259,35 +263,6 @@ pub struct LoggedOut {
     pub token_families: usize,
 }
 
-/// How failed logins against one key (an account, an address) slow down and then lock out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThrottlePolicy {
-    /// Failures allowed before any delay.
-    pub free_failures: u32,
-    /// From this many failures on, the key is locked for `lockout`.
-    pub lockout_after: u32,
-    pub lockout: i64,
-    /// Longest delay before the lockout.
-    pub max_delay: i64,
-    /// A failure this long after the previous one starts the count again.
-    pub window: i64,
-}
-
-impl ThrottlePolicy {
-    /// Until when the key is blocked after its `failures`-th failure at `now`: no delay within
-    /// the free failures, then 1, 2, 4… seconds (capped), then the lockout.
-    pub fn blocked_until(&self, failures: u32, now: UnixTime) -> UnixTime {
-        if failures >= self.lockout_after {
-            now + self.lockout
-        } else if failures > self.free_failures {
-            let doublings = (failures - self.free_failures - 1).min(30);
-            now + (1_i64 << doublings).min(self.max_delay)
-        } else {
-            now
-        }
-    }
-}
-
 /// Something worth an audit record: who did what to whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -317,8 +292,11 @@ impl AuditRecord {
         }
     }
 
+    /// What it was done to. Control and formatting characters are stored escaped (`\n`,
+    /// `\u{1b}`): a subject can be a username as an attacker typed it, and must not forge a
+    /// line or drive a terminal wherever the log is read.
     pub fn subject<S: Into<String>>(mut self, subject: Option<S>) -> Self {
-        self.subject = subject.map(Into::into);
+        self.subject = subject.map(|s| crate::text::inert(s.into()));
         self
     }
 
@@ -332,8 +310,9 @@ impl AuditRecord {
         self
     }
 
+    /// Free-form detail, stored like [`AuditRecord::subject`].
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.detail = Some(crate::text::inert(detail.into()));
         self
     }
 }
@@ -378,8 +357,23 @@ pub trait Directory: Send + Sync {
     async fn create_user(&self, user: User) -> StoreResult<()>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
-    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()>;
-    async fn set_password_hash(&self, username: &str, password_hash: String) -> StoreResult<()>;
+    /// Disables or enables the user. Disabling also ends every session of the user and revokes
+    /// every token family they hold, in the same transaction, so enabling them again brings
+    /// back none of it. Returns what was ended.
+    async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut>;
+    /// Sets the user's password hash, and ends every session and revokes every token family
+    /// of the user in the same transaction (whoever knew the old password is out).
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: String,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut>;
 
     async fn create_client(&self, client: Client) -> StoreResult<()>;
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
@@ -416,8 +410,10 @@ pub trait Grants: Send + Sync {
     async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>>;
     /// Records a use of the session, for the idle timeout.
     async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
-    /// Ends one session (logout). Ending one that does not exist is not an error.
-    async fn end_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Ends one session (logout, a new sign-in in the same browser, the idle timeout), and
+    /// revokes the token families tied to it (issued without `offline_access`). Ending one that
+    /// does not exist is not an error.
+    async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
     /// Ends every session of the user and revokes every refresh token family they hold.
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut>;
     /// The user's unexpired sessions, newest first.
@@ -466,24 +462,19 @@ pub trait Grants: Send + Sync {
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize>;
 }
 
-/// Failed-login counters.
+/// Login attempt counters (see `auth::throttle`).
 #[async_trait]
 pub trait Throttle: Send + Sync {
-    /// The latest time any of `keys` is blocked until, if that is after `now`.
-    async fn login_blocked_until(
+    /// Decides one login attempt with `auth::throttle::admit` against the counters of `keys`,
+    /// read in the same transaction, and stores the counts when it is admitted: concurrent
+    /// attempts are decided one after the other.
+    async fn admit_login_attempt(
         &self,
-        keys: Vec<String>,
+        keys: Vec<ThrottleKey>,
         now: UnixTime,
-    ) -> StoreResult<Option<UnixTime>>;
-    /// Counts a failure against each key under its policy, atomically; returns the latest time
-    /// any of them is now blocked until.
-    async fn record_login_failure(
-        &self,
-        keys: Vec<(String, ThrottlePolicy)>,
-        now: UnixTime,
-    ) -> StoreResult<UnixTime>;
-    /// Forgets the failures of `key` (after a successful login).
-    async fn clear_login_failures(&self, key: String) -> StoreResult<()>;
+    ) -> StoreResult<Admission>;
+    /// Settles an admitted attempt whose password was right (`auth::throttle::settle_success`).
+    async fn settle_login_success(&self, keys: Vec<ThrottleKey>) -> StoreResult<()>;
 }
 
 /// The audit log.
@@ -504,6 +495,14 @@ pub trait Keys: Send + Sync {
     /// Adds `key` as the active key and retires the others at `key.created_at`; they stay
     /// published for `publish_for` seconds more.
     async fn rotate_signing_key(&self, key: SigningKey, publish_for: i64) -> StoreResult<()>;
+    /// The deployment's secret `name`: the one stored, or else `candidate`, stored now. Every
+    /// instance sharing the database gets the same value.
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: Vec<u8>,
+        now: UnixTime,
+    ) -> StoreResult<Vec<u8>>;
 }
 
 /// Everything gatehouse stores.

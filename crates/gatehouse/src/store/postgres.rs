@@ -25,8 +25,9 @@ use super::{
     AccessGrant, Audit, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken,
     CodeRequest, Consent, Directory, EngineMetric, Grant, Grants, Keys, LoggedOut, NewTokens,
     Redeemed, Revocation, Rotated, Session, SigningKey, Store, StoreError, StoreResult, Throttle,
-    ThrottlePolicy, TokenInfo, TokenKind, User,
+    TokenInfo, TokenKind, User,
 };
+use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::oidc::{pkce, scope, tokens};
 
@@ -150,6 +151,8 @@ fn found(changed: u64, what: impl FnOnce() -> String) -> StoreResult<()> {
 
 const USER_COLUMNS: &str =
     "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at";
+/// How many columns `USER_COLUMNS` names.
+const USER_FIELDS: usize = 7;
 
 fn user_from(r: &PgRow, at: usize) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -244,6 +247,34 @@ fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(s)
 }
 
+/// Ends every session of the user and revokes every token family they hold.
+async fn log_out_user(
+    c: &mut PgConnection,
+    user_id: &str,
+    now: UnixTime,
+    reason: &str,
+) -> Result<LoggedOut, sqlx::Error> {
+    let sessions = sqlx::query("DELETE FROM session WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    let token_families = sqlx::query(
+        "UPDATE token_family SET revoked_at = $2, revoked_reason = $3
+         WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    Ok(LoggedOut {
+        sessions: sessions as usize,
+        token_families: token_families as usize,
+    })
+}
+
 #[async_trait]
 impl Directory for PgStore {
     async fn create_user(&self, user: User) -> StoreResult<()> {
@@ -286,24 +317,63 @@ impl Directory for PgStore {
         .map_err(db_error)
     }
 
-    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE user_account SET disabled = $2 WHERE username = $1")
-            .bind(username)
-            .bind(disabled)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        found(done.rows_affected(), || format!("user {username:?}"))
+    async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut> {
+        let out = with_retrying_transaction(&self.pool, |c| {
+            let username = username.to_owned();
+            Box::pin(async move {
+                let user_id: Option<String> = sqlx::query_scalar(
+                    "UPDATE user_account SET disabled = $2 WHERE username = $1 RETURNING id",
+                )
+                .bind(&username)
+                .bind(disabled)
+                .fetch_optional(&mut *c)
+                .await?;
+                match user_id {
+                    None => Ok(None),
+                    Some(_) if !disabled => Ok(Some(LoggedOut::default())),
+                    Some(id) => log_out_user(&mut *c, &id, now, "user disabled")
+                        .await
+                        .map(Some),
+                }
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
     }
 
-    async fn set_password_hash(&self, username: &str, password_hash: String) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE user_account SET password_hash = $2 WHERE username = $1")
-            .bind(username)
-            .bind(password_hash)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        found(done.rows_affected(), || format!("user {username:?}"))
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: String,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut> {
+        let out = with_retrying_transaction(&self.pool, |c| {
+            let (username, password_hash) = (username.to_owned(), password_hash.clone());
+            Box::pin(async move {
+                let user_id: Option<String> = sqlx::query_scalar(
+                    "UPDATE user_account SET password_hash = $2 WHERE username = $1 RETURNING id",
+                )
+                .bind(&username)
+                .bind(&password_hash)
+                .fetch_optional(&mut *c)
+                .await?;
+                match user_id {
+                    None => Ok(None),
+                    Some(id) => log_out_user(&mut *c, &id, now, "password changed")
+                        .await
+                        .map(Some),
+                }
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
     }
 
     async fn create_client(&self, client: Client) -> StoreResult<()> {
@@ -513,38 +583,33 @@ impl Grants for PgStore {
         Ok(())
     }
 
-    async fn end_session(&self, id_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM session WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+    async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let id_hash = id_hash.to_owned();
+            Box::pin(async move {
+                sqlx::query("DELETE FROM session WHERE id_hash = $1")
+                    .bind(&id_hash)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(
+                    "UPDATE token_family SET revoked_at = $2, revoked_reason = 'session ended'
+                     WHERE session_id_hash = $1 AND revoked_at IS NULL",
+                )
+                .bind(&id_hash)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(db_error)
     }
 
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut> {
         with_retrying_transaction(&self.pool, |c| {
             let user_id = user_id.to_owned();
-            Box::pin(async move {
-                let sessions = sqlx::query("DELETE FROM session WHERE user_id = $1")
-                    .bind(&user_id)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                let token_families = sqlx::query(
-                    "UPDATE token_family SET revoked_at = $2, revoked_reason = 'user logged out'
-                     WHERE user_id = $1 AND revoked_at IS NULL",
-                )
-                .bind(&user_id)
-                .bind(now)
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
-                Ok(LoggedOut {
-                    sessions: sessions as usize,
-                    token_families: token_families as usize,
-                })
-            })
+            Box::pin(async move { log_out_user(&mut *c, &user_id, now, "user logged out").await })
         })
         .await
         .map_err(db_error)
@@ -566,8 +631,9 @@ impl Grants for PgStore {
     async fn create_authorization_code(&self, code: AuthorizationCode) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO authorization_code
-             (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
+              expires_at, session_id_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&code.code_hash)
         .bind(&code.client_id)
@@ -578,6 +644,7 @@ impl Grants for PgStore {
         .bind(&code.code_challenge)
         .bind(code.auth_time)
         .bind(code.expires_at)
+        .bind(&code.session_id_hash)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;
@@ -598,7 +665,7 @@ impl Grants for PgStore {
                 let row = sqlx::query(sql(format!(
                     "SELECT c.code_hash, c.client_id, c.user_id, c.redirect_uri, c.scope, c.nonce,
                             c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.family_id,
-                            {USER_COLUMNS}
+                            c.session_id_hash, {USER_COLUMNS}
                      FROM authorization_code c JOIN user_account u ON u.id = c.user_id
                      WHERE c.code_hash = $1
                      FOR UPDATE OF c"
@@ -619,10 +686,11 @@ impl Grants for PgStore {
                     code_challenge: r.try_get(6)?,
                     auth_time: r.try_get(7)?,
                     expires_at: r.try_get(8)?,
+                    session_id_hash: r.try_get(11)?,
                 };
                 let used_at: Option<i64> = r.try_get(9)?;
                 let family_id: Option<String> = r.try_get(10)?;
-                let user = user_from(&r, 11)?;
+                let user = user_from(&r, 12)?;
                 if used_at.is_some() {
                     // RFC 6749 §4.1.2: a code is used once; a second use revokes what the first got.
                     if let Some(family) = family_id {
@@ -646,9 +714,14 @@ impl Grants for PgStore {
                     return Ok(Redeemed::Invalid);
                 }
                 let family_id = tokens::new_id();
+                let session = code
+                    .session_id_hash
+                    .as_ref()
+                    .filter(|_| !scope::outlives_session(&code.scope));
                 sqlx::query(
-                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+                                               session_id_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&family_id)
                 .bind(&code.client_id)
@@ -656,6 +729,7 @@ impl Grants for PgStore {
                 .bind(&code.nonce)
                 .bind(code.auth_time)
                 .bind(now)
+                .bind(session)
                 .execute(&mut *c)
                 .await?;
                 insert_tokens(c, &family_id, &code.scope, &new, now).await?;
@@ -701,14 +775,17 @@ impl Grants for PgStore {
                 // reads the first one's `rotated_at` and counts as reuse.
                 let row = sqlx::query(sql(format!(
                     "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at,
-                            f.client_id, f.nonce, f.auth_time, f.revoked_at, {USER_COLUMNS}
+                            f.client_id, f.nonce, f.auth_time, f.revoked_at, {USER_COLUMNS},
+                            f.session_id_hash IS NULL OR s.expires_at > $2
                      FROM refresh_token r
                      JOIN token_family f ON f.id = r.family_id
                      JOIN user_account u ON u.id = f.user_id
+                     LEFT JOIN session s ON s.id_hash = f.session_id_hash
                      WHERE r.token_hash = $1
                      FOR UPDATE OF r"
                 )))
                 .bind(&refresh_hash)
+                .bind(now)
                 .fetch_optional(&mut *c)
                 .await?;
                 let Some(r) = row else {
@@ -723,6 +800,10 @@ impl Grants for PgStore {
                 let auth_time: i64 = r.try_get(6)?;
                 let revoked_at: Option<i64> = r.try_get(7)?;
                 let user = user_from(&r, 8)?;
+                // NULL when the session row is gone: false.
+                let session_alive: bool = r
+                    .try_get::<Option<bool>, _>(8 + USER_FIELDS)?
+                    .unwrap_or(false);
                 if owner != client_id || revoked_at.is_some() {
                     return Ok(Rotated::Invalid);
                 }
@@ -731,7 +812,8 @@ impl Grants for PgStore {
                     revoke_family(c, &family_id, now, "refresh token reused").await?;
                     return Ok(Rotated::Reused);
                 }
-                if expires_at <= now || user.disabled {
+                // A family tied to a session ends with it (`scope::outlives_session`).
+                if expires_at <= now || user.disabled || !session_alive {
                     return Ok(Rotated::Invalid);
                 }
                 let scope = match requested_scope {
@@ -970,82 +1052,109 @@ impl Grants for PgStore {
     }
 }
 
+/// The counter of `key`, locked until the transaction ends. The row is created first if
+/// missing (`failures` 0 reads as "never failed"), so there is always a row to lock: two
+/// first attempts on a new key cannot both see nothing.
+async fn lock_counter(c: &mut PgConnection, key: &str) -> Result<Option<Counter>, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until)
+         VALUES ($1, 0, 0, 0) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .execute(&mut *c)
+    .await?;
+    let (failures, last_failure_at, blocked_until): (i32, i64, i64) = sqlx::query_as(
+        "SELECT failures, last_failure_at, blocked_until FROM login_throttle
+         WHERE key = $1 FOR UPDATE",
+    )
+    .bind(key)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok((failures > 0).then(|| Counter {
+        failures: u32::try_from(failures).unwrap_or(0),
+        last_failure_at,
+        blocked_until,
+    }))
+}
+
+async fn store_counter(
+    c: &mut PgConnection,
+    key: &str,
+    counter: Option<Counter>,
+) -> Result<(), sqlx::Error> {
+    match counter {
+        Some(n) => {
+            sqlx::query(
+                "UPDATE login_throttle SET failures = $2, last_failure_at = $3, blocked_until = $4
+             WHERE key = $1",
+            )
+            .bind(key)
+            .bind(i32::try_from(n.failures).unwrap_or(i32::MAX))
+            .bind(n.last_failure_at)
+            .bind(n.blocked_until)
+            .execute(&mut *c)
+            .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+                .bind(key)
+                .execute(&mut *c)
+                .await?
+        }
+    };
+    Ok(())
+}
+
+/// Keys in one order for every transaction, so two attempts that count against the same keys
+/// lock them in the same order and cannot deadlock.
+fn in_lock_order(mut keys: Vec<ThrottleKey>) -> Vec<ThrottleKey> {
+    keys.sort_by(|a, b| a.key.cmp(&b.key));
+    keys
+}
+
 #[async_trait]
 impl Throttle for PgStore {
-    async fn login_blocked_until(
+    async fn admit_login_attempt(
         &self,
-        keys: Vec<String>,
+        keys: Vec<ThrottleKey>,
         now: UnixTime,
-    ) -> StoreResult<Option<UnixTime>> {
-        sqlx::query_scalar(
-            "SELECT MAX(blocked_until) FROM login_throttle WHERE key = ANY($1) AND blocked_until > $2",
-        )
-        .bind(&keys)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_error)
-    }
-
-    async fn record_login_failure(
-        &self,
-        mut keys: Vec<(String, ThrottlePolicy)>,
-        now: UnixTime,
-    ) -> StoreResult<UnixTime> {
-        // Rows are locked in key order, so two failures counting against the same keys cannot
-        // deadlock each other.
-        keys.sort_by(|a, b| a.0.cmp(&b.0));
+    ) -> StoreResult<Admission> {
+        let keys = in_lock_order(keys);
         with_retrying_transaction(&self.pool, |c| {
             let keys = keys.clone();
             Box::pin(async move {
-                let mut latest = now;
-                for (key, policy) in keys {
-                    sqlx::query(
-                        "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until)
-                         VALUES ($1, 0, $2, 0) ON CONFLICT (key) DO NOTHING",
-                    )
-                    .bind(&key)
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
-                    let (failures, last): (i32, i64) = sqlx::query_as(
-                        "SELECT failures, last_failure_at FROM login_throttle WHERE key = $1 FOR UPDATE",
-                    )
-                    .bind(&key)
-                    .fetch_one(&mut *c)
-                    .await?;
-                    let failures = if failures > 0 && now - last < policy.window {
-                        (failures as u32).saturating_add(1)
-                    } else {
-                        1
-                    };
-                    let until = policy.blocked_until(failures, now);
-                    sqlx::query(
-                        "UPDATE login_throttle SET failures = $2, last_failure_at = $3, blocked_until = $4
-                         WHERE key = $1",
-                    )
-                    .bind(&key)
-                    .bind(i32::try_from(failures).unwrap_or(i32::MAX))
-                    .bind(now)
-                    .bind(until)
-                    .execute(&mut *c)
-                    .await?;
-                    latest = latest.max(until);
+                let mut counters = Vec::with_capacity(keys.len());
+                for k in &keys {
+                    counters.push(lock_counter(&mut *c, &k.key).await?);
                 }
-                Ok(latest)
+                let loaded: Vec<_> = keys.iter().zip(counters).collect();
+                let decision = throttle::admit(&loaded, now);
+                if let Admission::Admitted(new) = &decision {
+                    for (k, n) in keys.iter().zip(new) {
+                        store_counter(&mut *c, &k.key, Some(*n)).await?;
+                    }
+                }
+                Ok(decision)
             })
         })
         .await
         .map_err(db_error)
     }
 
-    async fn clear_login_failures(&self, key: String) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+    async fn settle_login_success(&self, keys: Vec<ThrottleKey>) -> StoreResult<()> {
+        let keys = in_lock_order(keys);
+        with_retrying_transaction(&self.pool, |c| {
+            let keys = keys.clone();
+            Box::pin(async move {
+                for k in &keys {
+                    let counter = lock_counter(&mut *c, &k.key).await?;
+                    store_counter(&mut *c, &k.key, throttle::settle_success(k, counter)).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+        .map_err(db_error)
     }
 }
 
@@ -1173,6 +1282,30 @@ impl Keys for PgStore {
         })
         .await
         .map_err(db_error)
+    }
+
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: Vec<u8>,
+        now: UnixTime,
+    ) -> StoreResult<Vec<u8>> {
+        // Two instances starting at once may both insert: the first wins, and both read it.
+        sqlx::query(
+            "INSERT INTO server_secret (name, value, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(&candidate)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        sqlx::query_scalar("SELECT value FROM server_secret WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)
     }
 }
 
@@ -1330,9 +1463,11 @@ impl Store for PgStore {
             i64,
             Option<i64>,
             Option<String>,
+            Option<String>,
         );
         let token_families = sqlx::query_as::<_, Family>(
-            "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason
+            "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
+                    session_id_hash
              FROM token_family ORDER BY created_at, id",
         )
         .fetch_all(&mut *c)
@@ -1340,17 +1475,26 @@ impl Store for PgStore {
         .map_err(db_error)?
         .into_iter()
         .map(
-            |(id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason)| {
-                FamilyRow {
-                    id,
-                    client_id,
-                    user_id,
-                    nonce,
-                    auth_time,
-                    created_at,
-                    revoked_at,
-                    revoked_reason,
-                }
+            |(
+                id,
+                client_id,
+                user_id,
+                nonce,
+                auth_time,
+                created_at,
+                revoked_at,
+                revoked_reason,
+                session_id_hash,
+            )| FamilyRow {
+                id,
+                client_id,
+                user_id,
+                nonce,
+                auth_time,
+                created_at,
+                revoked_at,
+                revoked_reason,
+                session_id_hash,
             },
         )
         .collect();
@@ -1532,8 +1676,8 @@ impl Store for PgStore {
             }
             for f in &s.token_families {
                 sqlx::query(
-                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&f.id)
                 .bind(&f.client_id)
@@ -1543,6 +1687,7 @@ impl Store for PgStore {
                 .bind(f.created_at)
                 .bind(f.revoked_at)
                 .bind(&f.revoked_reason)
+                .bind(&f.session_id_hash)
                 .execute(&mut *c)
                 .await?;
             }

@@ -143,6 +143,10 @@ pub struct FamilyRow {
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
     pub revoked_reason: Option<String>,
+    /// The session the family ends with (no `offline_access`); absent in exports of versions
+    /// that did not tie families to sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id_hash: Option<String>,
 }
 
 /// A refresh token (`ended_at` = rotated) or an access token (`ended_at` = revoked).

@@ -20,14 +20,16 @@ use super::{
     AccessGrant, Audit, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken,
     CodeRequest, Consent, Directory, EngineMetric, Grant, Grants, Keys, LoggedOut, NewTokens,
     Redeemed, Revocation, Rotated, Session, SigningKey, Store, StoreError, StoreResult, Throttle,
-    ThrottlePolicy, TokenInfo, TokenKind, User,
+    TokenInfo, TokenKind, User,
 };
+use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::oidc::{pkce, scope, tokens};
 
 static MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_production.sql"),
+    include_str!("../../migrations/sqlite/0003_sessions_and_forms.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"
@@ -118,6 +120,8 @@ fn parse_list(s: String) -> rusqlite::Result<Vec<String>> {
 
 const USER_COLUMNS: &str =
     "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at";
+/// How many columns `USER_COLUMNS` names.
+const USER_FIELDS: usize = 7;
 
 fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
     Ok(User {
@@ -169,6 +173,34 @@ fn revoke_family(
     )?
     .execute(params![family_id, now, reason])?;
     Ok(())
+}
+
+fn user_id_of(tx: &Connection, username: &str) -> rusqlite::Result<Option<String>> {
+    tx.prepare_cached("SELECT id FROM user_account WHERE username = ?1")?
+        .query_row([username], |r| r.get(0))
+        .optional()
+}
+
+/// Ends every session of the user and revokes every token family they hold.
+fn log_out_user(
+    tx: &Connection,
+    user_id: &str,
+    now: UnixTime,
+    reason: &str,
+) -> rusqlite::Result<LoggedOut> {
+    let sessions = tx
+        .prepare_cached("DELETE FROM session WHERE user_id = ?1")?
+        .execute([user_id])?;
+    let token_families = tx
+        .prepare_cached(
+            "UPDATE token_family SET revoked_at = ?2, revoked_reason = ?3
+             WHERE user_id = ?1 AND revoked_at IS NULL",
+        )?
+        .execute(params![user_id, now, reason])?;
+    Ok(LoggedOut {
+        sessions,
+        token_families,
+    })
 }
 
 fn insert_tokens(
@@ -245,30 +277,47 @@ impl Directory for SqliteStore {
         .await
     }
 
-    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()> {
+    async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut> {
         let name = username.to_owned();
-        let changed = self
+        let out = self
             .write(move |tx| {
-                tx.execute(
-                    "UPDATE user_account SET disabled = ?2 WHERE username = ?1",
-                    params![name, disabled],
-                )
+                let Some(user_id) = user_id_of(tx, &name)? else {
+                    return Ok(None);
+                };
+                tx.prepare_cached("UPDATE user_account SET disabled = ?2 WHERE id = ?1")?
+                    .execute(params![user_id, disabled])?;
+                if !disabled {
+                    return Ok(Some(LoggedOut::default()));
+                }
+                log_out_user(tx, &user_id, now, "user disabled").map(Some)
             })
             .await?;
-        found(changed, || format!("user {username:?}"))
+        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
     }
 
-    async fn set_password_hash(&self, username: &str, password_hash: String) -> StoreResult<()> {
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: String,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut> {
         let name = username.to_owned();
-        let changed = self
+        let out = self
             .write(move |tx| {
-                tx.execute(
-                    "UPDATE user_account SET password_hash = ?2 WHERE username = ?1",
-                    params![name, password_hash],
-                )
+                let Some(user_id) = user_id_of(tx, &name)? else {
+                    return Ok(None);
+                };
+                tx.prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
+                    .execute(params![user_id, password_hash])?;
+                log_out_user(tx, &user_id, now, "password changed").map(Some)
             })
             .await?;
-        found(changed, || format!("user {username:?}"))
+        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
     }
 
     async fn create_client(&self, client: Client) -> StoreResult<()> {
@@ -460,8 +509,9 @@ impl Grants for SqliteStore {
         self.write(move |tx| {
             tx.prepare_cached(
                 "INSERT INTO authorization_code
-                 (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
+                  expires_at, session_id_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 code.code_hash,
@@ -472,7 +522,8 @@ impl Grants for SqliteStore {
                 code.nonce,
                 code.code_challenge,
                 code.auth_time,
-                code.expires_at
+                code.expires_at,
+                code.session_id_hash
             ])
         })
         .await?;
@@ -492,7 +543,7 @@ impl Grants for SqliteStore {
                 .prepare_cached(&format!(
                     "SELECT c.code_hash, c.client_id, c.user_id, c.redirect_uri, c.scope, c.nonce,
                             c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.family_id,
-                            {USER_COLUMNS}
+                            c.session_id_hash, {USER_COLUMNS}
                      FROM authorization_code c JOIN user_account u ON u.id = c.user_id
                      WHERE c.code_hash = ?1"
                 ))?
@@ -507,10 +558,11 @@ impl Grants for SqliteStore {
                         code_challenge: r.get(6)?,
                         auth_time: r.get(7)?,
                         expires_at: r.get(8)?,
+                        session_id_hash: r.get(11)?,
                     };
                     let used_at: Option<i64> = r.get(9)?;
                     let family_id: Option<String> = r.get(10)?;
-                    Ok((code, used_at, family_id, user_from(r, 11)?))
+                    Ok((code, used_at, family_id, user_from(r, 12)?))
                 })
                 .optional()?;
             let Some((code, used_at, family_id, user)) = row else {
@@ -539,9 +591,14 @@ impl Grants for SqliteStore {
                 return Ok(Redeemed::Invalid);
             }
             let family_id = tokens::new_id();
+            let session = code
+                .session_id_hash
+                .as_ref()
+                .filter(|_| !scope::outlives_session(&code.scope));
             tx.prepare_cached(
-                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+                                           session_id_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 family_id,
@@ -549,7 +606,8 @@ impl Grants for SqliteStore {
                 code.user_id,
                 code.nonce,
                 code.auth_time,
-                now
+                now,
+                session
             ])?;
             insert_tokens(tx, &family_id, &code.scope, &new, now)?;
             tx.prepare_cached(
@@ -583,13 +641,15 @@ impl Grants for SqliteStore {
             let row = tx
                 .prepare_cached(&format!(
                     "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at,
-                            f.client_id, f.nonce, f.auth_time, f.revoked_at, {USER_COLUMNS}
+                            f.client_id, f.nonce, f.auth_time, f.revoked_at, {USER_COLUMNS},
+                            f.session_id_hash IS NULL OR s.expires_at > ?2
                      FROM refresh_token r
                      JOIN token_family f ON f.id = r.family_id
                      JOIN user_account u ON u.id = f.user_id
+                     LEFT JOIN session s ON s.id_hash = f.session_id_hash
                      WHERE r.token_hash = ?1"
                 ))?
-                .query_row([&refresh_hash], |r| {
+                .query_row(params![&refresh_hash, now], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
@@ -600,6 +660,8 @@ impl Grants for SqliteStore {
                         r.get::<_, i64>(6)?,
                         r.get::<_, Option<i64>>(7)?,
                         user_from(r, 8)?,
+                        // NULL when the session row is gone: false.
+                        r.get::<_, Option<bool>>(8 + USER_FIELDS)?.unwrap_or(false),
                     ))
                 })
                 .optional()?;
@@ -613,6 +675,7 @@ impl Grants for SqliteStore {
                 auth_time,
                 revoked_at,
                 user,
+                session_alive,
             )) = row
             else {
                 return Ok(Rotated::Invalid);
@@ -625,7 +688,8 @@ impl Grants for SqliteStore {
                 revoke_family(tx, &family_id, now, "refresh token reused")?;
                 return Ok(Rotated::Reused);
             }
-            if expires_at <= now || user.disabled {
+            // A family tied to a session ends with it (`scope::outlives_session`).
+            if expires_at <= now || user.disabled || !session_alive {
                 return Ok(Rotated::Invalid);
             }
             let scope = match requested_scope {
@@ -688,11 +752,16 @@ impl Grants for SqliteStore {
         Ok(())
     }
 
-    async fn end_session(&self, id_hash: &str) -> StoreResult<()> {
+    async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
         let id_hash = id_hash.to_owned();
         self.write(move |tx| {
             tx.prepare_cached("DELETE FROM session WHERE id_hash = ?1")?
-                .execute([id_hash])
+                .execute([&id_hash])?;
+            tx.prepare_cached(
+                "UPDATE token_family SET revoked_at = ?2, revoked_reason = 'session ended'
+                 WHERE session_id_hash = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![id_hash, now])
         })
         .await?;
         Ok(())
@@ -700,19 +769,8 @@ impl Grants for SqliteStore {
 
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut> {
         let user_id = user_id.to_owned();
-        self.write(move |tx| {
-            let sessions = tx.execute("DELETE FROM session WHERE user_id = ?1", [&user_id])?;
-            let token_families = tx.execute(
-                "UPDATE token_family SET revoked_at = ?2, revoked_reason = 'user logged out'
-                 WHERE user_id = ?1 AND revoked_at IS NULL",
-                params![user_id, now],
-            )?;
-            Ok(LoggedOut {
-                sessions,
-                token_families,
-            })
-        })
-        .await
+        self.write(move |tx| log_out_user(tx, &user_id, now, "user logged out"))
+            .await
     }
 
     async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
@@ -888,66 +946,70 @@ impl Grants for SqliteStore {
     }
 }
 
+/// The stored counter of `key`, inside the write transaction.
+fn load_counter(tx: &Connection, key: &str) -> rusqlite::Result<Option<Counter>> {
+    tx.prepare_cached(
+        "SELECT failures, last_failure_at, blocked_until FROM login_throttle WHERE key = ?1",
+    )?
+    .query_row([key], |r| {
+        Ok(Counter {
+            failures: r.get(0)?,
+            last_failure_at: r.get(1)?,
+            blocked_until: r.get(2)?,
+        })
+    })
+    .optional()
+}
+
+fn store_counter(tx: &Connection, key: &str, counter: Option<Counter>) -> rusqlite::Result<()> {
+    match counter {
+        Some(c) => tx
+            .prepare_cached(
+                "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+                   last_failure_at = excluded.last_failure_at, blocked_until = excluded.blocked_until",
+            )?
+            .execute(params![key, c.failures, c.last_failure_at, c.blocked_until])?,
+        None => tx
+            .prepare_cached("DELETE FROM login_throttle WHERE key = ?1")?
+            .execute([key])?,
+    };
+    Ok(())
+}
+
 #[async_trait]
 impl Throttle for SqliteStore {
-    async fn login_blocked_until(
+    async fn admit_login_attempt(
         &self,
-        keys: Vec<String>,
+        keys: Vec<ThrottleKey>,
         now: UnixTime,
-    ) -> StoreResult<Option<UnixTime>> {
-        self.read(move |c| {
-            let mut latest = None;
-            let mut stmt =
-                c.prepare_cached("SELECT blocked_until FROM login_throttle WHERE key = ?1")?;
-            for key in keys {
-                let until: Option<i64> = stmt.query_row([key], |r| r.get(0)).optional()?;
-                latest = latest.max(until.filter(|&u| u > now));
+    ) -> StoreResult<Admission> {
+        self.write(move |tx| {
+            let mut loaded = Vec::with_capacity(keys.len());
+            for k in &keys {
+                loaded.push((k, load_counter(tx, &k.key)?));
             }
-            Ok(latest)
+            let decision = throttle::admit(&loaded, now);
+            if let Admission::Admitted(counters) = &decision {
+                for (k, c) in keys.iter().zip(counters) {
+                    store_counter(tx, &k.key, Some(*c))?;
+                }
+            }
+            Ok(decision)
         })
         .await
     }
 
-    async fn record_login_failure(
-        &self,
-        keys: Vec<(String, ThrottlePolicy)>,
-        now: UnixTime,
-    ) -> StoreResult<UnixTime> {
+    async fn settle_login_success(&self, keys: Vec<ThrottleKey>) -> StoreResult<()> {
         self.write(move |tx| {
-            let mut latest = now;
-            for (key, policy) in keys {
-                let before: Option<(u32, i64)> = tx
-                    .prepare_cached(
-                        "SELECT failures, last_failure_at FROM login_throttle WHERE key = ?1",
-                    )?
-                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                let failures = match before {
-                    Some((n, last)) if now - last < policy.window => n.saturating_add(1),
-                    _ => 1,
-                };
-                let until = policy.blocked_until(failures, now);
-                tx.prepare_cached(
-                    "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-                       last_failure_at = excluded.last_failure_at, blocked_until = excluded.blocked_until",
-                )?
-                .execute(params![key, failures, now, until])?;
-                latest = latest.max(until);
+            for k in &keys {
+                let counter = load_counter(tx, &k.key)?;
+                store_counter(tx, &k.key, throttle::settle_success(k, counter))?;
             }
-            Ok(latest)
+            Ok(())
         })
         .await
-    }
-
-    async fn clear_login_failures(&self, key: String) -> StoreResult<()> {
-        self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM login_throttle WHERE key = ?1")?
-                .execute([key])
-        })
-        .await?;
-        Ok(())
     }
 }
 
@@ -1060,6 +1122,25 @@ impl Keys for SqliteStore {
         })
         .await?;
         Ok(())
+    }
+
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: Vec<u8>,
+        now: UnixTime,
+    ) -> StoreResult<Vec<u8>> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO server_secret (name, value, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO NOTHING",
+            )?
+            .execute(params![name, candidate, now])?;
+            tx.prepare_cached("SELECT value FROM server_secret WHERE name = ?1")?
+                .query_row([name], |r| r.get(0))
+        })
+        .await
     }
 }
 
@@ -1191,7 +1272,8 @@ impl Store for SqliteStore {
                 )?,
                 token_families: all(
                     c,
-                    "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason
+                    "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
+                            session_id_hash
                      FROM token_family ORDER BY created_at, id",
                     |r| {
                         Ok(FamilyRow {
@@ -1203,6 +1285,7 @@ impl Store for SqliteStore {
                             created_at: r.get(5)?,
                             revoked_at: r.get(6)?,
                             revoked_reason: r.get(7)?,
+                            session_id_hash: r.get(8)?,
                         })
                     },
                 )?,
@@ -1315,9 +1398,9 @@ impl Store for SqliteStore {
                 }
                 for f in &s.token_families {
                     tx.execute(
-                        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![f.id, f.client_id, f.user_id, f.nonce, f.auth_time, f.created_at, f.revoked_at, f.revoked_reason],
+                        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![f.id, f.client_id, f.user_id, f.nonce, f.auth_time, f.created_at, f.revoked_at, f.revoked_reason, f.session_id_hash],
                     )?;
                 }
                 for (table, ended, rows) in [

@@ -127,7 +127,10 @@ impl TestServer {
 }
 
 pub async fn add_user(store: &dyn Store, username: &str) -> User {
-    let hash = Passwords::new(1).hash(PASSWORD.into()).await.unwrap();
+    let hash = Passwords::new(1)
+        .hash(PASSWORD.into(), vec![])
+        .await
+        .unwrap();
     let user = User {
         id: tokens::new_id(),
         username: username.into(),

@@ -109,7 +109,12 @@ pub fn cookies(r: &Response) -> String {
 /// Opens the login form of `authorize` and posts `username` and `password` through it.
 pub async fn post_login(f: &Fixture, authorize: &str, username: &str, password: &str) -> Response {
     let page = send(f, get(authorize)).await;
-    assert_eq!(page.status(), StatusCode::OK, "the login form");
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the login form: {:?}",
+        page.headers().get(header::LOCATION)
+    );
     let cookie = cookies(&page);
     let html = body_text(page).await;
     let body = encode(&[

@@ -13,7 +13,7 @@ use gatehouse::store::{self, Client, Store, User};
 use sqlx::Connection as _;
 
 /// The password every load-test user has.
-pub const PASSWORD: &str = "load test password";
+pub const PASSWORD: &str = "load test glacier umbrella";
 /// Where codes are sent: nothing listens there; the load generator reads the redirect.
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
 pub const CLIENT_ID: &str = "bench";
@@ -101,7 +101,7 @@ impl Deployment {
 /// Users with one shared password hash (hashing it once keeps setup fast) and the client.
 async fn populate(store: &dyn Store, users: usize) -> anyhow::Result<String> {
     let hash = gatehouse::auth::passwords::Passwords::new(1)
-        .hash(PASSWORD.into())
+        .hash(PASSWORD.into(), vec![])
         .await?;
     let now = SystemClock.now();
     for i in 0..users {

@@ -1,0 +1,17 @@
+-- Gatehouse schema on PostgreSQL, version 2 (SQLite version 3): the key of form tokens, and
+-- refresh tokens that end with the sign-in session they came from.
+
+-- Secrets of the deployment that every instance shares (the key of form tokens). Created on
+-- first use; never exported, so a moved deployment starts with a new one.
+CREATE TABLE server_secret (
+    name       TEXT PRIMARY KEY,
+    value      BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+-- The session a code was issued in. A token family without offline_access belongs to it and
+-- is revoked when it ends; one with offline_access outlives it (OpenID Connect Core §11).
+ALTER TABLE authorization_code ADD COLUMN session_id_hash TEXT;
+ALTER TABLE token_family ADD COLUMN session_id_hash TEXT;
+CREATE INDEX token_family_session ON token_family(session_id_hash)
+    WHERE session_id_hash IS NOT NULL;

@@ -1,0 +1,163 @@
+"""Fixtures of the browser suite: a real `gatehouse serve` on http://127.0.0.1:PORT, relying
+parties on http://localhost:PORT (another origin, another site), and Debian's Chromium driven
+by Playwright.
+
+The gatehouse binary is GATEHOUSE_BIN, or target/debug/gatehouse of this workspace (built by
+`cargo test` or `cargo build -p gatehouse`). Chromium is CHROMIUM, or /usr/bin/chromium.
+"""
+
+import os
+import pathlib
+import secrets
+import subprocess
+import tempfile
+import threading
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from relying_party import RelyingParty
+
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+PASSWORD = "correct horse battery staple"
+SCREENSHOTS = ROOT / "target" / "browser-screenshots"
+
+
+def _binary() -> str:
+    path = os.environ.get("GATEHOUSE_BIN") or str(ROOT / "target" / "debug" / "gatehouse")
+    if not os.path.exists(path):
+        pytest.exit(f"{path} does not exist: run `cargo build -p gatehouse` first", returncode=2)
+    return path
+
+
+class Gatehouse:
+    """A running server and its command line, on one SQLite file."""
+
+    def __init__(self, directory: str):
+        self.bin = _binary()
+        self.url = f"sqlite://{directory}/gatehouse.db"
+        self.process = subprocess.Popen(
+            [self.bin, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "GATEHOUSE_LOG": "warn"})
+        for line in self.process.stdout:
+            if line.startswith("gatehouse listening on "):
+                self.issuer = line.split()[3]
+                break
+        else:
+            raise RuntimeError("gatehouse serve exited: " + self.process.stderr.read())
+        # Keep reading, so a full pipe never blocks the server.
+        self.log = []
+        for stream in (self.process.stdout, self.process.stderr):
+            threading.Thread(target=lambda s=stream: self.log.extend(s), daemon=True).start()
+
+    def cli(self, *args: str, stdin: str = "") -> str:
+        done = subprocess.run([self.bin, "--database-url", self.url, *args], input=stdin,
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"gatehouse {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def add_user(self, prefix: str = "user", name: str = None) -> str:
+        username = f"{prefix}{secrets.token_hex(4)}"
+        args = ["user", "add", "--username", username, "--email", f"{username}@example.com"]
+        if name:
+            args += ["--name", name]
+        self.cli(*args, stdin=PASSWORD + "\n")
+        return username
+
+    def add_client(self, rp: RelyingParty, client_id: str, first_party: bool):
+        args = ["client", "add", "--client-id", client_id,
+                "--redirect-uri", rp.redirect_uri,
+                "--post-logout-redirect-uri", rp.post_logout_redirect_uri]
+        if first_party:
+            args.append("--first-party")
+        out = self.cli(*args)
+        secret = next(line.split(": ", 1)[1].strip() for line in out.splitlines()
+                      if line.startswith("client secret"))
+        rp.configure(self.issuer, client_id, secret)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def gatehouse():
+    with tempfile.TemporaryDirectory() as directory:
+        server = Gatehouse(directory)
+        yield server
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def first_party(gatehouse):
+    """The operator's own application: no consent page."""
+    rp = RelyingParty("Team wiki")
+    gatehouse.add_client(rp, "team-wiki", first_party=True)
+    yield rp
+    rp.close()
+
+
+@pytest.fixture(scope="session")
+def third_party(gatehouse):
+    """Someone else's application: the person is asked before it sees anything."""
+    rp = RelyingParty("Photo printer")
+    gatehouse.add_client(rp, "photo-printer", first_party=False)
+    yield rp
+    rp.close()
+
+
+@pytest.fixture
+def user(gatehouse):
+    """A fresh account per test, so failures and sessions of one test touch no other."""
+    return gatehouse.add_user()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            headless=True, args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page whose console is recorded: a CSP violation or a script error fails the test."""
+
+    def __init__(self, page):
+        self.page = page
+        self.console = []
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+
+    def problems(self):
+        # Chromium logs a 4xx page's status as a console error ("Failed to load resource"):
+        # that is the page doing its job, not a problem with it.
+        return [m for m in self.console
+                if m.startswith(("error", "pageerror")) and "Failed to load resource" not in m]
+
+
+@pytest.fixture
+def browser_page(chromium, request):
+    """A new browser profile (no cookies) and its page, checked for console problems."""
+    context = chromium.new_context()
+    page = context.new_page()
+    watched = Watched(page)
+    yield page
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert watched.problems() == [], "the browser reported problems on the pages"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item, so a fixture can tell a failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)

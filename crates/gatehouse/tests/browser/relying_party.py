@@ -1,0 +1,235 @@
+"""A small relying party on its own origin, as a real application would be.
+
+It runs the authorization code flow with PKCE, state and nonce against gatehouse, redeems the
+code at the token endpoint with its client secret (client_secret_basic), checks the ID token's
+issuer, audience and nonce, and shows the person who they are. Its logout sends the browser to
+gatehouse's end_session_endpoint, with or without an id_token_hint.
+
+Pages (all GET):
+  /                       "Signed in as USERNAME" (from /userinfo) or "Not signed in"
+  /login?prompt=&max_age= starts a sign-in
+  /callback               the redirect URI: redeems the code, or shows the error it got
+  /logout?hint=0|1        starts an RP-initiated logout
+  /bye                    the post-logout redirect URI
+"""
+
+import base64
+import hashlib
+import html
+import json
+import secrets
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _claims(jwt: str) -> dict:
+    payload = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+class RelyingParty:
+    """One client of gatehouse, served on http://localhost:PORT (another origin than the
+    provider's http://127.0.0.1:PORT)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.client_id = None
+        self.client_secret = None
+        self.issuer = None
+        self.pending = {}  # state -> (nonce, code_verifier)
+        self.sessions = {}  # our cookie value -> {"claims": ..., "id_token": ...}
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.base = f"http://localhost:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.base}/callback"
+
+    @property
+    def post_logout_redirect_uri(self) -> str:
+        return f"{self.base}/bye"
+
+    def configure(self, issuer: str, client_id: str, client_secret: str):
+        self.issuer = issuer
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        rp = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+                route = {
+                    "/": rp._home,
+                    "/login": rp._login,
+                    "/callback": rp._callback,
+                    "/logout": rp._logout,
+                    "/bye": rp._bye,
+                }.get(url.path)
+                if route is None:
+                    self._page(404, "Not found", "<h1>Not found</h1>")
+                    return
+                route(self, query)
+
+            def _session(self):
+                for part in self.headers.get("Cookie", "").split(";"):
+                    name, _, value = part.strip().partition("=")
+                    if name == "rp_session":
+                        with rp.lock:
+                            return rp.sessions.get(value)
+                return None
+
+            def _page(self, status, title, body, headers=()):
+                data = (
+                    f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
+                    f"<body><p>{html.escape(rp.name)}</p>{body}</body></html>"
+                ).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _redirect(self, location, headers=()):
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.end_headers()
+
+        return Handler
+
+    def _home(self, h, query):
+        session = h._session()
+        if session:
+            name = session["claims"].get("preferred_username", session["claims"]["sub"])
+            h._page(200, "Home", f"<h1>Signed in as {html.escape(name)}</h1>"
+                    '<a href="/logout?hint=1">Sign out</a>')
+        else:
+            h._page(200, "Home", '<h1>Not signed in</h1><a href="/login">Sign in</a>')
+
+    def _login(self, h, query):
+        state = secrets.token_urlsafe(16)
+        nonce = secrets.token_urlsafe(16)
+        verifier = secrets.token_urlsafe(48)
+        with self.lock:
+            self.pending[state] = (nonce, verifier)
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": query.get("scope", "openid profile email"),
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
+            "code_challenge_method": "S256",
+        }
+        for extra in ("prompt", "max_age"):
+            if extra in query:
+                params[extra] = query[extra]
+        h._redirect(f"{self.issuer}/authorize?{urllib.parse.urlencode(params)}")
+
+    def _callback(self, h, query):
+        with self.lock:
+            pending = self.pending.pop(query.get("state", ""), None)
+        if pending is None:
+            h._page(400, "Sign-in failed", "<h1>Sign-in failed</h1><p id=error>unknown state</p>")
+            return
+        if query.get("iss") != self.issuer:
+            h._page(400, "Sign-in failed", "<h1>Sign-in failed</h1><p id=error>wrong iss</p>")
+            return
+        if "error" in query:
+            h._page(200, "Sign-in failed",
+                    f"<h1>Sign-in failed</h1><p id=error>{html.escape(query['error'])}</p>"
+                    f"<p id=description>{html.escape(query.get('error_description', ''))}</p>")
+            return
+        nonce, verifier = pending
+        form = urllib.parse.urlencode({
+            "grant_type": "authorization_code",
+            "code": query.get("code", ""),
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": verifier,
+        }).encode()
+        basic = base64.b64encode(
+            f"{urllib.parse.quote(self.client_id)}:{urllib.parse.quote(self.client_secret)}".encode()
+        ).decode()
+        request = urllib.request.Request(
+            f"{self.issuer}/token", data=form,
+            headers={"Authorization": f"Basic {basic}",
+                     "Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                tokens = json.load(r)
+        except urllib.error.HTTPError as e:
+            h._page(502, "Sign-in failed",
+                    f"<h1>Sign-in failed</h1><p id=error>token endpoint: {e.code}</p>")
+            return
+        claims = _claims(tokens["id_token"])
+        problems = []
+        if claims.get("iss") != self.issuer:
+            problems.append("iss")
+        if claims.get("aud") not in (self.client_id, [self.client_id]):
+            problems.append("aud")
+        if claims.get("nonce") != nonce:
+            problems.append("nonce")
+        if problems:
+            h._page(400, "Sign-in failed",
+                    f"<h1>Sign-in failed</h1><p id=error>bad ID token: {problems}</p>")
+            return
+        # The name to show comes from /userinfo, as most applications do it.
+        userinfo = urllib.request.Request(
+            f"{self.issuer}/userinfo",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        with urllib.request.urlopen(userinfo, timeout=10) as r:
+            info = json.load(r)
+        if info.get("sub") != claims["sub"]:
+            h._page(400, "Sign-in failed", "<h1>Sign-in failed</h1><p id=error>sub</p>")
+            return
+        claims = {**claims, **info}
+        cookie = secrets.token_urlsafe(16)
+        with self.lock:
+            self.sessions[cookie] = {"claims": claims, "id_token": tokens["id_token"]}
+        name = claims.get("preferred_username", claims["sub"])
+        h._page(200, "Signed in",
+                f"<h1>Signed in as {html.escape(name)}</h1>"
+                f"<p id=auth_time>{claims.get('auth_time')}</p>"
+                '<a href="/logout?hint=1">Sign out</a>',
+                headers=[("Set-Cookie", f"rp_session={cookie}; Path=/; HttpOnly")])
+
+    def _logout(self, h, query):
+        session = h._session()
+        state = secrets.token_urlsafe(8)
+        params = {"post_logout_redirect_uri": self.post_logout_redirect_uri, "state": state}
+        if query.get("hint") == "1" and session:
+            params["id_token_hint"] = session["id_token"]
+        else:
+            params["client_id"] = self.client_id
+        h._redirect(f"{self.issuer}/logout?{urllib.parse.urlencode(params)}",
+                    headers=[("Set-Cookie", "rp_session=; Path=/; Max-Age=0")])
+
+    def _bye(self, h, query):
+        h._page(200, "Signed out",
+                "<h1>You have signed out of the app</h1>"
+                f"<p id=state>{html.escape(query.get('state', ''))}</p>")

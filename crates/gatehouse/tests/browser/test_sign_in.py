@@ -1,0 +1,147 @@
+"""Signing in to applications, as a person does it in Chromium."""
+
+from playwright.sync_api import expect
+
+from conftest import PASSWORD
+
+
+def fill_login(page, username, password=PASSWORD):
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def start(page, rp, **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    page.goto(f"{rp.base}/login?{query}")
+
+
+def test_sign_in_to_a_first_party_app_goes_straight_back_to_it(browser_page, first_party, user,
+                                                                gatehouse):
+    page = browser_page
+    page.goto(first_party.base)
+    page.get_by_role("link", name="Sign in").click()
+    expect(page).to_have_title("Sign in")
+    assert page.url.startswith(gatehouse.issuer + "/authorize")
+    expect(page.get_by_text("to continue to")).to_contain_text("team-wiki")
+    fill_login(page, user)
+    # The redirect that follows the form's POST crosses to the app's origin: the browser must
+    # be allowed to follow it (CSP form-action).
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert page.url.startswith(first_party.base + "/callback")
+
+
+def test_a_third_party_app_needs_consent_and_gets_it(browser_page, third_party, user):
+    page = browser_page
+    start(page, third_party)
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text("Allow access?")
+    expect(page.locator("main")).to_contain_text("photo-printer")
+    expect(page.get_by_role("listitem")).to_have_text(
+        ["Know who you are", "See your name and username", "See your email address"])
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert page.url.startswith(third_party.base + "/callback")
+
+
+def test_denying_consent_sends_the_person_back_with_access_denied(browser_page, third_party,
+                                                                  user):
+    page = browser_page
+    start(page, third_party)
+    fill_login(page, user)
+    page.get_by_role("button", name="Deny").click()
+    expect(page.get_by_role("heading")).to_have_text("Sign-in failed")
+    expect(page.locator("#error")).to_have_text("access_denied")
+    assert page.url.startswith(third_party.base + "/callback")
+
+
+def test_a_second_sign_in_asks_for_nothing_once_consent_was_given(browser_page, third_party,
+                                                                  user, gatehouse):
+    page = browser_page
+    start(page, third_party)
+    fill_login(page, user)
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+    # This time gatehouse only redirects: no page of its own is shown.
+    shown = []
+    page.on("response", lambda r: shown.append(r.url) if r.status == 200
+            and r.url.startswith(gatehouse.issuer) else None)
+    start(page, third_party)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert shown == [], f"gatehouse showed pages: {shown}"
+
+
+def test_a_wrong_password_is_said_plainly_and_the_right_one_then_works(browser_page,
+                                                                       first_party, user):
+    page = browser_page
+    start(page, first_party)
+    fill_login(page, user, "not the password at all")
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    # What was typed as the username is kept; the password is not.
+    expect(page.get_by_label("Username")).to_have_value(user)
+    expect(page.get_by_label("Password")).to_have_value("")
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+
+def test_an_expired_form_says_so_and_what_to_do(browser_page, first_party, user):
+    page = browser_page
+    start(page, first_party)
+    # The form's CSRF cookie is gone, as after the browser was closed and reopened.
+    page.context.clear_cookies()
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text("This form has expired")
+    expect(page.locator("main")).to_contain_text("Start again")
+
+
+def test_prompt_login_asks_for_the_password_again(browser_page, first_party, user):
+    page = browser_page
+    start(page, first_party)
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    first_auth_time = int(page.locator("#auth_time").inner_text())
+
+    page.wait_for_timeout(1100)  # auth_time counts seconds
+    start(page, first_party, prompt="login")
+    expect(page).to_have_title("Sign in")
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert int(page.locator("#auth_time").inner_text()) > first_auth_time
+
+
+def test_the_pages_fit_a_phone(chromium, first_party, third_party, user):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                   has_touch=True)
+    page = context.new_page()
+    try:
+        start(page, third_party)
+        for step in ("login", "consent"):
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"the {step} page scrolls sideways ({width}px)"
+            button = page.get_by_role("button").first
+            box = button.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
+            assert box["height"] >= 40, "buttons are big enough to tap"
+            if step == "login":
+                fill_login(page, user)
+                expect(page.get_by_role("heading")).to_have_text("Allow access?")
+        page.get_by_role("button", name="Allow").tap()
+        expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    finally:
+        context.close()
+
+
+def test_the_sign_in_page_shows_no_console_errors_and_sends_a_strict_policy(browser_page,
+                                                                            first_party):
+    page = browser_page
+    responses = []
+    page.on("response", lambda r: responses.append(r))
+    start(page, first_party)
+    expect(page).to_have_title("Sign in")
+    authorize = next(r for r in responses if "/authorize" in r.url)
+    csp = authorize.headers["content-security-policy"]
+    # The form may post to gatehouse, and the redirect that answers it may go to the app only.
+    assert f"form-action 'self' {first_party.base};" in csp, csp
+    assert "frame-ancestors 'none'" in csp
+    assert authorize.headers["cache-control"] == "no-store"
