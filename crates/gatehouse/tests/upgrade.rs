@@ -1,0 +1,257 @@
+//! A database made by the previous release upgrades in place: its schema is migrated when the
+//! new version opens it, and what it held keeps working (sessions, tokens, an unused code, a
+//! username stored before usernames were made canonical).
+//!
+//! The previous release is rebuilt here as it shipped: its migrations (SQLite 1-2, PostgreSQL
+//! 1), then rows written with its columns only.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::backend::{Backend, Database};
+use common::oneshot::*;
+use common::{PASSWORD, REDIRECT, state_with_clock};
+use gatehouse::auth::passwords::Passwords;
+use gatehouse::clock::FixedClock;
+use gatehouse::oidc::tokens;
+use gatehouse::store::{self, CodeRequest, NewTokens, Redeemed, Rotated};
+use onewriter::rusqlite::params;
+
+/// What the previous release stored, by value: secrets in the clear here, hashed in the rows.
+struct Old {
+    user_id: &'static str,
+    password_hash: String,
+    client_secret: String,
+}
+
+const SESSION: &str = "old-session-secret";
+const REFRESH: &str = "old-refresh-token";
+const ACCESS: &str = "old-access-token";
+const CODE: &str = "old-unused-code";
+
+async fn old() -> Old {
+    Old {
+        user_id: "0123456789abcdef0123456789abcdef",
+        password_hash: Passwords::new(1)
+            .hash(PASSWORD.into(), vec![])
+            .await
+            .unwrap(),
+        client_secret: tokens::generate(),
+    }
+}
+
+/// The previous release's SQLite file: migrations 1 and 2, and its rows.
+async fn previous_sqlite(db: &Database, old: &Old) {
+    let path = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let migrations: &'static [&'static str] = &[
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/sqlite/0002_production.sql"),
+    ];
+    let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
+        .await
+        .unwrap();
+    let (user_id, hash) = (old.user_id, old.password_hash.clone());
+    let secret_hash = tokens::hash(&old.client_secret);
+    file.write(move |tx| {
+        tx.execute(
+            "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
+             VALUES (?1, 'Ada', 'ada@example.com', 'Ada', ?2, 0, ?3)",
+            params![user_id, hash, T0 - 100],
+        )?;
+        tx.execute(
+            "INSERT INTO client VALUES ('web', ?1, ?2, '[]',
+               '[\"openid\",\"profile\",\"email\",\"offline_access\"]',
+               '[\"authorization_code\",\"refresh_token\"]', 1, ?3)",
+            params![secret_hash, format!("[\"{REDIRECT}\"]"), T0 - 100],
+        )?;
+        tx.execute(
+            "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?3)",
+            params![tokens::hash(SESSION), user_id, T0 - 10, T0 + 3600],
+        )?;
+        tx.execute(
+            "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at)
+             VALUES ('family-1', 'web', ?1, NULL, ?2, ?2)",
+            params![user_id, T0 - 10],
+        )?;
+        tx.execute(
+            "INSERT INTO refresh_token (token_hash, family_id, scope, created_at, expires_at)
+             VALUES (?1, 'family-1', 'openid', ?2, ?3)",
+            params![tokens::hash(REFRESH), T0 - 10, T0 + 86400],
+        )?;
+        tx.execute(
+            "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
+             VALUES (?1, 'family-1', 'openid', ?2, ?3)",
+            params![tokens::hash(ACCESS), T0 - 10, T0 + 600],
+        )?;
+        tx.execute(
+            "INSERT INTO authorization_code (code_hash, client_id, user_id, redirect_uri, scope,
+               nonce, code_challenge, auth_time, expires_at)
+             VALUES (?1, 'web', ?2, ?3, 'openid', NULL, NULL, ?4, ?5)",
+            params![tokens::hash(CODE), user_id, REDIRECT, T0 - 10, T0 + 60],
+        )
+    })
+    .await
+    .unwrap();
+    file.close().await.unwrap();
+}
+
+/// The previous release's PostgreSQL schema: migration 1, and its rows.
+async fn previous_postgres(db: &Database, old: &Old) {
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations/postgres"
+    )))
+    .await
+    .unwrap();
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version == 1)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    migrator.run(&pool).await.unwrap();
+    let statements: [(&str, Vec<String>); 7] = [
+        (
+            "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
+             VALUES ($1, 'Ada', 'ada@example.com', 'Ada', $2, FALSE, 0)",
+            vec![old.user_id.into(), old.password_hash.clone()],
+        ),
+        (
+            "INSERT INTO client VALUES ('web', $1, ARRAY[$2], ARRAY[]::TEXT[],
+               ARRAY['openid','profile','email','offline_access'],
+               ARRAY['authorization_code','refresh_token'], TRUE, 0)",
+            vec![tokens::hash(&old.client_secret), REDIRECT.into()],
+        ),
+        (
+            "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
+             VALUES ($1, $2, 1799999990, 1800003600, 1799999990)",
+            vec![tokens::hash(SESSION), old.user_id.into()],
+        ),
+        (
+            "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at)
+             VALUES ('family-1', 'web', $1, NULL, 1799999990, 1799999990)",
+            vec![old.user_id.into()],
+        ),
+        (
+            "INSERT INTO refresh_token (token_hash, family_id, scope, created_at, expires_at)
+             VALUES ($1, 'family-1', 'openid', 1799999990, 1800086400)",
+            vec![tokens::hash(REFRESH)],
+        ),
+        (
+            "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
+             VALUES ($1, 'family-1', 'openid', 1799999990, 1800000600)",
+            vec![tokens::hash(ACCESS)],
+        ),
+        (
+            "INSERT INTO authorization_code (code_hash, client_id, user_id, redirect_uri, scope,
+               nonce, code_challenge, auth_time, expires_at)
+             VALUES ($1, 'web', $2, $3, 'openid', NULL, NULL, 1799999990, 1800000060)",
+            vec![tokens::hash(CODE), old.user_id.into(), REDIRECT.into()],
+        ),
+    ];
+    assert_eq!(T0, 1_800_000_000, "the times above are written out");
+    for (sql, binds) in statements {
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+}
+
+async fn a_database_of_the_previous_release_upgrades_in_place(backend: Backend) {
+    let Some(db) = Database::fresh(backend).await else {
+        return;
+    };
+    let old = old().await;
+    match backend {
+        Backend::Sqlite => previous_sqlite(&db, &old).await,
+        Backend::Postgres => previous_postgres(&db, &old).await,
+    }
+
+    // The new version opens it: the pending migrations run, and everything still works.
+    let clock = FixedClock::at(T0);
+    let (state, db) = state_with_clock(db, Arc::new(clock.clone())).await;
+    // Opened again (a restart, a second instance): nothing is migrated twice.
+    store::open(&db.url).await.unwrap().close().await.unwrap();
+    let s = state.store.as_ref();
+    assert!(
+        s.session(&tokens::hash(SESSION), T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.introspect(&tokens::hash(ACCESS), T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let fresh = |a: &str, r: &str| NewTokens {
+        access_token_hash: tokens::hash(a),
+        access_expires_at: T0 + 600,
+        refresh_token_hash: Some(tokens::hash(r)),
+        refresh_expires_at: T0 + 3600,
+    };
+    let rotated = s
+        .rotate_refresh_token(&tokens::hash(REFRESH), "web", None, fresh("a2", "r2"), T0)
+        .await
+        .unwrap();
+    assert!(matches!(rotated, Rotated::Issued(_)), "{rotated:?}");
+    let request = CodeRequest {
+        client_id: "web".into(),
+        redirect_uri: Some(REDIRECT.into()),
+        code_verifier: None,
+    };
+    let redeemed = s
+        .redeem_authorization_code(&tokens::hash(CODE), request, fresh("a3", "r3"), T0)
+        .await
+        .unwrap();
+    assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
+    // Ending the old session leaves the old families alone: they were never tied to it.
+    s.end_session(&tokens::hash(SESSION), T0).await.unwrap();
+    assert!(
+        s.introspect(&tokens::hash("r2"), T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // The old session cookie and a sign-in with the name as it was stored, through the pages.
+    let f = Fixture {
+        state,
+        clock,
+        secret: old.client_secret.clone(),
+        db,
+    };
+    let r = post_login(&f, &authorize_uri("web", ""), "Ada", PASSWORD).await;
+    let code = location(&r)["code"].clone();
+    let tokens = json(exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    let userinfo = Request::get("/userinfo")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", tokens["access_token"].as_str().unwrap()),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&f, userinfo).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json(r).await["sub"], old.user_id);
+}
+
+#[tokio::test]
+async fn sqlite() {
+    a_database_of_the_previous_release_upgrades_in_place(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    a_database_of_the_previous_release_upgrades_in_place(Backend::Postgres).await;
+}
