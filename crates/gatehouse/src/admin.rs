@@ -294,16 +294,28 @@ impl<'a> Admin<'a> {
             .await
     }
 
-    /// Adds a new signing key; the old one stays published for `publish_for` seconds.
-    pub async fn rotate_key(&self, publish_for: i64) -> Result<String, AdminError> {
-        let kid = crate::keyring::rotate(self.store, self.now, publish_for)
+    /// Adds a new signing key, as `rotation` says (`keyring::Rotation`).
+    pub async fn rotate_key(
+        &self,
+        rotation: crate::keyring::Rotation,
+    ) -> Result<crate::keyring::Rotated, AdminError> {
+        let rotated = crate::keyring::rotate(self.store, self.now, rotation)
             .await
             .map_err(|e| match e {
                 crate::keyring::KeyringError::Store(e) => AdminError::Store(e),
                 e => invalid(e.to_string()),
             })?;
-        self.audit("admin.key.rotated", &kid, None).await?;
-        Ok(kid)
+        let detail = match rotation {
+            crate::keyring::Rotation::Scheduled { .. } => {
+                format!("published now, signs from {}", rotated.signs_from)
+            }
+            crate::keyring::Rotation::Compromised => {
+                "signs at once; every older key was unpublished (compromised)".to_owned()
+            }
+        };
+        self.audit_detail("admin.key.rotated", &rotated.kid, None, Some(detail))
+            .await?;
+        Ok(rotated)
     }
 }
 

@@ -141,11 +141,18 @@ pub enum ClientCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Create a new signing key; the old one keeps verifying tokens it signed until they expire
+    /// Create a new signing key. It is published at once and starts signing five minutes
+    /// later, when relying parties' cached copies of the key set have expired; the old key
+    /// signs until then and stays published until every token it signed has expired
     Rotate {
         /// Lifetime of ID tokens in seconds, to know how long the old key stays published
         #[arg(long, env = "GATEHOUSE_ID_TOKEN_TTL", default_value_t = 3600)]
         id_token_ttl: i64,
+        /// The old keys may be compromised: the new key signs at once and every older key is
+        /// unpublished at once, so tokens they signed stop verifying (relying parties that
+        /// cached the key set fail until they fetch it again)
+        #[arg(long)]
+        compromised: bool,
     },
 }
 
@@ -176,9 +183,32 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
             store.backup(&path).await?;
             println!("backup written to {}", path.display());
         }
-        Command::Keys(KeysCommand::Rotate { id_token_ttl }) => {
-            let kid = admin.rotate_key(id_token_ttl + 3600).await?;
-            println!("new signing key {kid} is active; servers pick it up within 10 seconds");
+        Command::Keys(KeysCommand::Rotate {
+            id_token_ttl,
+            compromised,
+        }) => {
+            let rotation = if compromised {
+                crate::keyring::Rotation::Compromised
+            } else {
+                crate::keyring::Rotation::Scheduled {
+                    publish_for: id_token_ttl + 3600,
+                }
+            };
+            let rotated = admin.rotate_key(rotation).await?;
+            if compromised {
+                println!(
+                    "new signing key {} signs now; every older key is unpublished (servers pick \
+                     this up within 10 seconds)",
+                    rotated.kid
+                );
+            } else {
+                println!(
+                    "new signing key {} is published now and signs from {} (servers publish it \
+                     within 10 seconds; relying parties' cached key sets expire meanwhile)",
+                    rotated.kid,
+                    rfc3339(rotated.signs_from)
+                );
+            }
         }
         Command::Export { output } => export(store, output).await?,
         Command::Import { path } => import(store, &path).await?,

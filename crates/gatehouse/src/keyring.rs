@@ -11,10 +11,19 @@ use tokio::sync::Mutex;
 
 use crate::clock::UnixTime;
 use crate::oidc::keys::{self, KeyError, Signer};
-use crate::store::{Store, StoreError};
+use crate::store::{Retirement, SigningKey, Store, StoreError};
 
-/// How stale the cached keys may get: a rotated key is used and published within this time.
+/// How stale the cached keys may get: a rotated key is published within this time.
 pub const RELOAD_AFTER: Duration = Duration::from_secs(10);
+
+/// How long relying parties may cache `/jwks.json` (its `Cache-Control: max-age`).
+pub const JWKS_MAX_AGE: i64 = 300;
+
+/// How long a rotated key is published before it signs: every instance publishes it within
+/// [`RELOAD_AFTER`], and every copy of the key set a relying party cached before then has
+/// expired after [`JWKS_MAX_AGE`] more. So no token arrives signed by a key its relying party
+/// cannot find.
+pub const ACTIVATION_DELAY: i64 = JWKS_MAX_AGE + RELOAD_AFTER.as_secs() as i64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyringError {
@@ -73,7 +82,7 @@ impl Keyring {
             .is_none_or(|l| l.at.elapsed() >= RELOAD_AFTER)
         {
             let stored = store.signing_keys(now).await?;
-            let active = stored.iter().find(|k| k.retired_at.is_none());
+            let active = keys::signing_key(&stored, now);
             // Parsing an RSA key costs more than a signature: do it once per reload.
             let signer = match (active, cache.as_ref().and_then(|l| l.signer.as_ref())) {
                 (Some(k), Some(s)) if s.kid == k.kid => Some(s.clone()),
@@ -93,8 +102,8 @@ impl Keyring {
     }
 }
 
-/// Makes sure an active signing key exists (the first start creates one). Returns whether one
-/// was created.
+/// Makes sure a signing key exists (the first start creates one, which signs at once: no
+/// relying party can have cached a key set yet). Returns whether one was created.
 pub async fn ensure_active_key(
     store: &dyn Store,
     now: UnixTime,
@@ -108,22 +117,63 @@ pub async fn ensure_active_key(
     {
         return Ok(false);
     }
-    rotate(store, now, publish_for).await?;
+    let key = generate(now, now).await?;
+    store
+        .rotate_signing_key(
+            key,
+            Retirement::Gradual {
+                published_until: now + publish_for,
+            },
+        )
+        .await?;
     Ok(true)
 }
 
-/// Adds a new active key; the old one signs nothing more but stays published for
-/// `publish_for` seconds.
+/// How a rotation treats the keys before the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The new key is published now and signs after [`ACTIVATION_DELAY`]; until then the old
+    /// key signs, and it stays published `publish_for` seconds after that (every token it
+    /// signed has expired by then).
+    Scheduled { publish_for: i64 },
+    /// The old keys may be compromised: the new key signs at once and the old ones leave the
+    /// key set at once, so tokens they signed stop verifying. Relying parties that cached the
+    /// key set fail to verify new tokens until they fetch it again.
+    Compromised,
+}
+
+/// What a rotation did: the new key, and when it signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    pub kid: String,
+    pub signs_from: UnixTime,
+}
+
+/// Adds a new signing key, as `rotation` says.
 pub async fn rotate(
     store: &dyn Store,
     now: UnixTime,
-    publish_for: i64,
-) -> Result<String, KeyringError> {
+    rotation: Rotation,
+) -> Result<Rotated, KeyringError> {
+    let (signs_from, retirement) = match rotation {
+        Rotation::Scheduled { publish_for } => {
+            let signs_from = now + ACTIVATION_DELAY;
+            let published_until = signs_from + publish_for;
+            (signs_from, Retirement::Gradual { published_until })
+        }
+        Rotation::Compromised => (now, Retirement::Immediate),
+    };
+    let key = generate(now, signs_from).await?;
+    let kid = key.kid.clone();
+    store.rotate_signing_key(key, retirement).await?;
+    Ok(Rotated { kid, signs_from })
+}
+
+async fn generate(now: UnixTime, signs_from: UnixTime) -> Result<SigningKey, KeyringError> {
     // RSA key generation takes a while: not on the async threads.
-    let key = tokio::task::spawn_blocking(move || keys::generate_rs256(now))
+    let mut key = tokio::task::spawn_blocking(move || keys::generate_rs256(now))
         .await
         .map_err(|_| KeyError::Generate)??;
-    let kid = key.kid.clone();
-    store.rotate_signing_key(key, publish_for).await?;
-    Ok(kid)
+    key.signs_from = signs_from;
+    Ok(key)
 }

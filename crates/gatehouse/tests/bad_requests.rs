@@ -347,50 +347,81 @@ fn the_rfc_pkce_example_matches_our_constants() {
     );
 }
 
-async fn a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_its_tokens_expire(
+async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_tokens_expire(
     db: Database,
 ) {
+    use gatehouse::keyring::{ACTIVATION_DELAY, JWKS_MAX_AGE, Rotation, rotate};
     let f = fixture_on(db).await;
-    let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
-    let jwks_kids = |f: &Fixture| {
+    let kid = |token: &serde_json::Value| {
+        let token = token["id_token"].as_str().unwrap();
+        jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+    };
+    let jwks = |f: &Fixture| {
         let f = f.state.clone();
         async move {
             let r = app(f).oneshot(get("/jwks.json")).await.unwrap();
+            let cache = r.headers()[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .to_owned();
             let j = json(r).await;
-            j["keys"]
+            let kids = j["keys"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|k| k["kid"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
+                .collect::<std::collections::BTreeSet<_>>();
+            (kids, cache)
         }
     };
-    let first =
-        json(exchange(&f, &code(&f, "web").await, CHALLENGE_VERIFIER, REDIRECT).await).await;
-    let old_kid = kid(first["id_token"].as_str().unwrap());
+    async fn sign_in(f: &Fixture) -> serde_json::Value {
+        json(exchange(f, &code(f, "web").await, CHALLENGE_VERIFIER, REDIRECT).await).await
+    }
+    let old_kid = kid(&sign_in(&f).await);
+    let (kids, cache) = jwks(&f).await;
+    assert_eq!(kids, [old_kid.clone()].into());
+    assert_eq!(cache, format!("public, max-age={JWKS_MAX_AGE}"));
 
     let publish_for = f.state.config.key_publish_period();
-    let new_kid = gatehouse::keyring::rotate(f.state.store.as_ref(), T0, publish_for)
-        .await
-        .unwrap();
+    let new_kid = rotate(
+        f.state.store.as_ref(),
+        T0,
+        Rotation::Scheduled { publish_for },
+    )
+    .await
+    .unwrap()
+    .kid;
     f.state.keys.invalidate().await;
-    let second =
-        json(exchange(&f, &code(&f, "web").await, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    // Published at once, and for as long as a relying party may cache the set, not used: a
+    // relying party that fetched the set just before the rotation still knows the signer.
+    assert_eq!(jwks(&f).await.0, [new_kid.clone(), old_kid.clone()].into());
     assert_eq!(
-        kid(second["id_token"].as_str().unwrap()),
-        new_kid,
-        "new tokens use the new key"
+        kid(&sign_in(&f).await),
+        old_kid,
+        "the old key signs meanwhile"
     );
-    let kids = jwks_kids(&f).await;
-    assert!(
-        kids.contains(&old_kid) && kids.contains(&new_kid),
-        "both published: {kids:?}"
-    );
+    f.clock.advance(ACTIVATION_DELAY - 1);
+    f.state.keys.invalidate().await;
+    assert_eq!(kid(&sign_in(&f).await), old_kid);
+    f.clock.advance(1);
+    f.state.keys.invalidate().await;
+    assert_eq!(kid(&sign_in(&f).await), new_kid, "then the new key signs");
+    assert_eq!(jwks(&f).await.0, [new_kid.clone(), old_kid.clone()].into());
 
     // Once every token the old key signed has expired, it leaves the JWKS.
     f.clock.advance(publish_for + 1);
     f.state.keys.invalidate().await;
-    assert_eq!(jwks_kids(&f).await, vec![new_kid]);
+    assert_eq!(jwks(&f).await.0, [new_kid.clone()].into());
+
+    // A compromised key: the new one signs at once, and the old one is gone from the set.
+    let now = T0 + ACTIVATION_DELAY + publish_for + 1;
+    let newest = rotate(f.state.store.as_ref(), now, Rotation::Compromised)
+        .await
+        .unwrap();
+    assert_eq!(newest.signs_from, now);
+    f.state.keys.invalidate().await;
+    assert_eq!(jwks(&f).await.0, [newest.kid.clone()].into());
+    assert_eq!(kid(&sign_in(&f).await), newest.kid);
 }
 
 async fn the_session_cookie_is_http_only_and_same_site_lax(db: Database) {
@@ -557,7 +588,7 @@ on_both_backends!(();
     an_expired_code_is_refused,
     malformed_token_requests_name_the_problem,
     userinfo_needs_a_valid_bearer_token,
-    a_rotated_key_signs_new_tokens_and_the_old_one_stays_published_until_its_tokens_expire,
+    a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_tokens_expire,
     the_session_cookie_is_http_only_and_same_site_lax,
     an_oversized_body_is_refused_before_it_is_read,
     an_oversized_scope_is_refused_before_anything_reads_it,

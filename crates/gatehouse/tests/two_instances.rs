@@ -180,8 +180,11 @@ async fn failed_logins_on_one_process_lock_the_account_on_the_other() {
     assert_eq!(r.status(), 429, "B knows what happened on A");
 }
 
+/// What a process's key set must come to show.
+type KeySetCheck = Box<dyn Fn(&[String]) -> bool + Send + Sync>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_rotated_through_the_cli_is_served_and_used_by_both_processes() {
+async fn keys_rotated_through_the_cli_are_published_then_used_by_both_processes() {
     let Some(d) = two_instances().await else {
         return;
     };
@@ -201,28 +204,55 @@ async fn a_key_rotated_through_the_cli_is_served_and_used_by_both_processes() {
             .map(|k| k["kid"].as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
-    assert_eq!(kids(d.a.base.clone()).await, kids(d.b.base.clone()).await);
-    let url = d.db.url.clone();
-    let out = tokio::task::spawn_blocking(move || ok(&gatehouse(&url, &["keys", "rotate"], None)))
-        .await
-        .unwrap();
-    let new_kid = out.split_whitespace().nth(3).unwrap().to_owned();
-
-    // Each process reloads its keys within ten seconds.
-    for base in [&d.a.base, &d.b.base] {
-        let mut served = false;
-        for _ in 0..150 {
-            if kids(base.clone()).await.contains(&new_kid) {
-                served = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let first = kids(d.a.base.clone()).await;
+    assert_eq!(first, kids(d.b.base.clone()).await);
+    let rotate = |args: &'static [&'static str]| {
+        let url = d.db.url.clone();
+        async move {
+            let out = tokio::task::spawn_blocking(move || ok(&gatehouse(&url, args, None)))
+                .await
+                .unwrap();
+            out.split_whitespace().nth(3).unwrap().to_owned()
         }
-        assert!(served, "{base} publishes the rotated key");
-    }
-    let tokens = sign_in(&Browser::default(), &d.b.base, &d.a.base, &secret).await;
-    let header = jsonwebtoken::decode_header(tokens["id_token"].as_str().unwrap()).unwrap();
-    assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
+    };
+    // Each process reloads its keys within ten seconds: until `wanted` holds of the key set.
+    let until_both = |wanted: KeySetCheck| {
+        let bases = [d.a.base.clone(), d.b.base.clone()];
+        async move {
+            for base in bases {
+                let mut seen = Vec::new();
+                for _ in 0..150 {
+                    seen = kids(base.clone()).await;
+                    if wanted(&seen) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                assert!(wanted(&seen), "{base} serves {seen:?}");
+            }
+        }
+    };
+    let signer = |login_at: String, redeem_at: String| {
+        let secret = secret.clone();
+        async move {
+            let tokens = sign_in(&Browser::default(), &login_at, &redeem_at, &secret).await;
+            let token = tokens["id_token"].as_str().unwrap().to_owned();
+            jsonwebtoken::decode_header(&token).unwrap().kid.unwrap()
+        }
+    };
+
+    // A scheduled rotation: both publish the new key, and neither signs with it yet.
+    let scheduled = rotate(&["keys", "rotate"]).await;
+    until_both(Box::new(move |k| k.len() == 2 && k.contains(&scheduled))).await;
+    assert_eq!(signer(d.b.base.clone(), d.a.base.clone()).await, first[0]);
+    assert_eq!(signer(d.a.base.clone(), d.b.base.clone()).await, first[0]);
+
+    // A compromised key: both sign with the newest at once and publish nothing else.
+    let newest = rotate(&["keys", "rotate", "--compromised"]).await;
+    let only = newest.clone();
+    until_both(Box::new(move |k| k == [only.clone()])).await;
+    assert_eq!(signer(d.b.base.clone(), d.a.base.clone()).await, newest);
+    assert_eq!(signer(d.a.base.clone(), d.b.base.clone()).await, newest);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,11 +45,11 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     match state.keys.jwks(state.store.as_ref(), state.now()).await {
         Ok(set) => {
             let mut r = Json(set.as_ref().clone()).into_response();
-            // Short enough that a rotation reaches clients quickly.
-            r.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            );
+            // A rotated key is published this long before it signs (keyring::ACTIVATION_DELAY).
+            let cache = format!("public, max-age={}", crate::keyring::JWKS_MAX_AGE);
+            if let Ok(v) = HeaderValue::from_str(&cache) {
+                r.headers_mut().insert(header::CACHE_CONTROL, v);
+            }
             r
         }
         Err(KeyringError::Store(e)) => {

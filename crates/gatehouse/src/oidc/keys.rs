@@ -108,9 +108,19 @@ pub fn generate_rs256(now: UnixTime) -> Result<SigningKey, KeyError> {
         private_der: pkcs8.as_ref().to_vec(),
         public_jwk: serde_json::to_string(&jwk).map_err(|_| KeyError::Generate)?,
         created_at: now,
+        signs_from: now,
         retired_at: None,
         publish_until: None,
     })
+}
+
+/// The key that signs at `now` among the published `keys`: the newest whose signing time has
+/// come and that no newer key has replaced yet. A newly rotated key is published before it
+/// signs, so during that time the key before it goes on signing.
+pub fn signing_key(keys: &[SigningKey], now: UnixTime) -> Option<&SigningKey> {
+    keys.iter()
+        .filter(|k| k.signs_from <= now && k.retired_at.is_none_or(|r| r > now))
+        .max_by_key(|k| (k.signs_from, k.created_at))
 }
 
 /// The JWKS document: every published key's public half.
@@ -167,6 +177,47 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(kid: &str, signs_from: i64, retired_at: Option<i64>) -> SigningKey {
+        SigningKey {
+            kid: kid.into(),
+            alg: "RS256".into(),
+            private_der: vec![],
+            public_jwk: String::new(),
+            created_at: signs_from - 310,
+            signs_from,
+            retired_at,
+            publish_until: None,
+        }
+    }
+
+    #[test]
+    fn the_signer_is_the_newest_key_whose_time_has_come() {
+        // old signs until new starts at 1310; newer was rotated in at 1020 and starts at 1330.
+        let keys = [
+            key("old", 0, Some(1310)),
+            key("new", 1310, Some(1330)),
+            key("newer", 1330, None),
+        ];
+        let cases = [
+            (1000, Some("old")),
+            (1309, Some("old")),
+            (1310, Some("new")),
+            (1329, Some("new")),
+            (1330, Some("newer")),
+            (99999, Some("newer")),
+        ];
+        for (now, expected) in cases {
+            assert_eq!(
+                signing_key(&keys, now).map(|k| k.kid.as_str()),
+                expected,
+                "at {now}"
+            );
+        }
+        assert!(signing_key(&[], 0).is_none());
+        // Retired at once (compromised) and nothing newer yet: nothing signs.
+        assert!(signing_key(&[key("gone", 0, Some(5))], 5).is_none());
+    }
     use jsonwebtoken::{DecodingKey, Validation, decode};
 
     #[test]

@@ -335,11 +335,26 @@ pub struct SigningKey {
     pub private_der: Vec<u8>,
     /// The public JWK, as JSON.
     pub public_jwk: String,
+    /// When it was published.
     pub created_at: UnixTime,
-    /// Set when a newer key took over: it signs nothing more.
+    /// When it starts signing: after relying parties' cached copies of the key set have
+    /// expired (see `keyring::ACTIVATION_DELAY`), or at once for the first key.
+    pub signs_from: UnixTime,
+    /// When a newer key takes over: it signs nothing from then on.
     pub retired_at: Option<UnixTime>,
     /// When it leaves the JWKS (every token it signed has expired by then).
     pub publish_until: Option<UnixTime>,
+}
+
+/// What a new signing key does to the keys before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retirement {
+    /// They sign until the new key starts signing, and stay published until `published_until`
+    /// (when every token they signed has expired).
+    Gradual { published_until: UnixTime },
+    /// They stop signing and leave the key set at once, because they may be compromised:
+    /// every token they signed stops verifying.
+    Immediate,
 }
 
 /// One figure of the storage engine, exported as a Prometheus gauge.
@@ -492,9 +507,9 @@ pub trait Audit: Send + Sync {
 pub trait Keys: Send + Sync {
     /// Every key still published at `now`, newest first.
     async fn signing_keys(&self, now: UnixTime) -> StoreResult<Vec<SigningKey>>;
-    /// Adds `key` as the active key and retires the others at `key.created_at`; they stay
-    /// published for `publish_for` seconds more.
-    async fn rotate_signing_key(&self, key: SigningKey, publish_for: i64) -> StoreResult<()>;
+    /// Adds `key` (published now, signing from `key.signs_from`) and retires the keys before
+    /// it as `retirement` says, atomically.
+    async fn rotate_signing_key(&self, key: SigningKey, retirement: Retirement) -> StoreResult<()>;
     /// The deployment's secret `name`: the one stored, or else `candidate`, stored now. Every
     /// instance sharing the database gets the same value.
     async fn server_secret(

@@ -24,8 +24,8 @@ use super::snapshot::{
 use super::{
     AccessGrant, Audit, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken,
     CodeRequest, Consent, Directory, EngineMetric, Grant, Grants, Keys, LoggedOut, NewTokens,
-    Redeemed, Revocation, Rotated, Session, SigningKey, Store, StoreError, StoreResult, Throttle,
-    TokenInfo, TokenKind, User,
+    Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, Store, StoreError, StoreResult,
+    Throttle, TokenInfo, TokenKind, User,
 };
 use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
@@ -1225,7 +1225,8 @@ impl Audit for PgStore {
 impl Keys for PgStore {
     async fn signing_keys(&self, now: UnixTime) -> StoreResult<Vec<SigningKey>> {
         sqlx::query(
-            "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until
+            "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until,
+                    COALESCE(signs_from, created_at)
              FROM signing_key WHERE publish_until IS NULL OR publish_until > $1
              ORDER BY created_at DESC, kid",
         )
@@ -1243,6 +1244,7 @@ impl Keys for PgStore {
                         created_at: r.try_get(4)?,
                         retired_at: r.try_get(5)?,
                         publish_until: r.try_get(6)?,
+                        signs_from: r.try_get(7)?,
                     })
                 })
                 .collect()
@@ -1250,31 +1252,49 @@ impl Keys for PgStore {
         .map_err(db_error)
     }
 
-    async fn rotate_signing_key(&self, key: SigningKey, publish_for: i64) -> StoreResult<()> {
+    async fn rotate_signing_key(&self, key: SigningKey, retirement: Retirement) -> StoreResult<()> {
         with_retrying_transaction(&self.pool, |c| {
             let key = key.clone();
             Box::pin(async move {
-                let now = key.created_at;
                 // Serialises concurrent rotations (two instances starting on an empty
-                // database), so exactly one key stays active.
+                // database), so exactly one key is the newest.
                 sqlx::query("LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE")
                     .execute(&mut *c)
                     .await?;
+                match retirement {
+                    Retirement::Gradual { published_until } => {
+                        sqlx::query(
+                            "UPDATE signing_key SET retired_at = $1, publish_until = $2
+                             WHERE retired_at IS NULL OR retired_at > $1",
+                        )
+                        .bind(key.signs_from)
+                        .bind(published_until)
+                        .execute(&mut *c)
+                        .await?
+                    }
+                    Retirement::Immediate => {
+                        sqlx::query(
+                            "UPDATE signing_key
+                             SET retired_at = CASE WHEN retired_at IS NULL OR retired_at > $1
+                                                   THEN $1 ELSE retired_at END,
+                                 publish_until = $1
+                             WHERE publish_until IS NULL OR publish_until > $1",
+                        )
+                        .bind(key.created_at)
+                        .execute(&mut *c)
+                        .await?
+                    }
+                };
                 sqlx::query(
-                    "UPDATE signing_key SET retired_at = $1, publish_until = $2 WHERE retired_at IS NULL",
-                )
-                .bind(now)
-                .bind(now + publish_for)
-                .execute(&mut *c)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, signs_from)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&key.kid)
                 .bind(&key.alg)
                 .bind(&key.private_der)
                 .bind(&key.public_jwk)
                 .bind(key.created_at)
+                .bind(key.signs_from)
                 .execute(&mut *c)
                 .await?;
                 Ok(())
@@ -1399,9 +1419,11 @@ impl Store for PgStore {
                 i64,
                 Option<i64>,
                 Option<i64>,
+                i64,
             ),
         >(
-            "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until
+            "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until,
+                    COALESCE(signs_from, created_at)
              FROM signing_key ORDER BY created_at, kid",
         )
         .fetch_all(&mut *c)
@@ -1409,7 +1431,16 @@ impl Store for PgStore {
         .map_err(db_error)?
         .into_iter()
         .map(
-            |(kid, alg, private_der, public_jwk, created_at, retired_at, publish_until)| {
+            |(
+                kid,
+                alg,
+                private_der,
+                public_jwk,
+                created_at,
+                retired_at,
+                publish_until,
+                signs_from,
+            )| {
                 KeyRow::from(SigningKey {
                     kid,
                     alg,
@@ -1418,6 +1449,7 @@ impl Store for PgStore {
                     created_at,
                     retired_at,
                     publish_until,
+                    signs_from,
                 })
             },
         )
@@ -1637,8 +1669,8 @@ impl Store for PgStore {
             }
             for (k, der) in &keys {
                 sqlx::query(
-                    "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, retired_at, publish_until)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, retired_at, publish_until, signs_from)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&k.kid)
                 .bind(&k.alg)
@@ -1647,6 +1679,7 @@ impl Store for PgStore {
                 .bind(k.created_at)
                 .bind(k.retired_at)
                 .bind(k.publish_until)
+                .bind(k.signs_from())
                 .execute(&mut *c)
                 .await?;
             }

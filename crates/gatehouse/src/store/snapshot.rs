@@ -89,6 +89,10 @@ pub struct KeyRow {
     pub created_at: UnixTime,
     pub retired_at: Option<UnixTime>,
     pub publish_until: Option<UnixTime>,
+    /// When the key starts signing; absent in exports of versions that did not delay a new
+    /// key (it signed from `created_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signs_from: Option<UnixTime>,
 }
 
 impl From<SigningKey> for KeyRow {
@@ -101,11 +105,16 @@ impl From<SigningKey> for KeyRow {
             created_at: k.created_at,
             retired_at: k.retired_at,
             publish_until: k.publish_until,
+            signs_from: Some(k.signs_from),
         }
     }
 }
 
 impl KeyRow {
+    pub fn signs_from(&self) -> UnixTime {
+        self.signs_from.unwrap_or(self.created_at)
+    }
+
     pub fn private_der(&self) -> Result<Vec<u8>, String> {
         STANDARD
             .decode(&self.private_der)

@@ -19,8 +19,8 @@ use super::snapshot::{
 use super::{
     AccessGrant, Audit, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken,
     CodeRequest, Consent, Directory, EngineMetric, Grant, Grants, Keys, LoggedOut, NewTokens,
-    Redeemed, Revocation, Rotated, Session, SigningKey, Store, StoreError, StoreResult, Throttle,
-    TokenInfo, TokenKind, User,
+    Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, Store, StoreError, StoreResult,
+    Throttle, TokenInfo, TokenKind, User,
 };
 use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
@@ -29,7 +29,7 @@ use crate::oidc::{pkce, scope, tokens};
 static MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_production.sql"),
-    include_str!("../../migrations/sqlite/0003_sessions_and_forms.sql"),
+    include_str!("../../migrations/sqlite/0003_sessions_forms_keys.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"
@@ -1088,7 +1088,8 @@ impl Keys for SqliteStore {
     async fn signing_keys(&self, now: UnixTime) -> StoreResult<Vec<SigningKey>> {
         self.read(move |c| {
             c.prepare_cached(
-                "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until
+                "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until,
+                        COALESCE(signs_from, created_at)
                  FROM signing_key WHERE publish_until IS NULL OR publish_until > ?1
                  ORDER BY created_at DESC, kid",
             )?
@@ -1101,6 +1102,7 @@ impl Keys for SqliteStore {
                     created_at: r.get(4)?,
                     retired_at: r.get(5)?,
                     publish_until: r.get(6)?,
+                    signs_from: r.get(7)?,
                 })
             })?
             .collect()
@@ -1108,16 +1110,34 @@ impl Keys for SqliteStore {
         .await
     }
 
-    async fn rotate_signing_key(&self, key: SigningKey, publish_for: i64) -> StoreResult<()> {
+    async fn rotate_signing_key(&self, key: SigningKey, retirement: Retirement) -> StoreResult<()> {
         self.write(move |tx| {
-            let now = key.created_at;
+            match retirement {
+                Retirement::Gradual { published_until } => tx.execute(
+                    "UPDATE signing_key SET retired_at = ?1, publish_until = ?2
+                     WHERE retired_at IS NULL OR retired_at > ?1",
+                    params![key.signs_from, published_until],
+                )?,
+                Retirement::Immediate => tx.execute(
+                    "UPDATE signing_key
+                     SET retired_at = CASE WHEN retired_at IS NULL OR retired_at > ?1 THEN ?1
+                                           ELSE retired_at END,
+                         publish_until = ?1
+                     WHERE publish_until IS NULL OR publish_until > ?1",
+                    params![key.created_at],
+                )?,
+            };
             tx.execute(
-                "UPDATE signing_key SET retired_at = ?1, publish_until = ?2 WHERE retired_at IS NULL",
-                params![now, now + publish_for],
-            )?;
-            tx.execute(
-                "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![key.kid, key.alg, key.private_der, key.public_jwk, key.created_at],
+                "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, signs_from)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    key.kid,
+                    key.alg,
+                    key.private_der,
+                    key.public_jwk,
+                    key.created_at,
+                    key.signs_from
+                ],
             )
         })
         .await?;
@@ -1182,7 +1202,8 @@ impl Store for SqliteStore {
             }
             let keys: Vec<SigningKey> = all(
                 c,
-                "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until
+                "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until,
+                        COALESCE(signs_from, created_at)
                  FROM signing_key ORDER BY created_at, kid",
                 |r| {
                     Ok(SigningKey {
@@ -1193,6 +1214,7 @@ impl Store for SqliteStore {
                         created_at: r.get(4)?,
                         retired_at: r.get(5)?,
                         publish_until: r.get(6)?,
+                        signs_from: r.get(7)?,
                     })
                 },
             )?;
@@ -1378,9 +1400,9 @@ impl Store for SqliteStore {
                 }
                 for (k, der) in &keys {
                     tx.execute(
-                        "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, retired_at, publish_until)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![k.kid, k.alg, der, k.public_jwk, k.created_at, k.retired_at, k.publish_until],
+                        "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, retired_at, publish_until, signs_from)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![k.kid, k.alg, der, k.public_jwk, k.created_at, k.retired_at, k.publish_until, k.signs_from()],
                     )?;
                 }
                 for c in &s.consents {

@@ -1,5 +1,6 @@
--- Gatehouse schema, version 3: the key of form tokens, and refresh tokens that end with the
--- sign-in session they came from.
+-- Gatehouse schema, version 3: the key of form tokens, refresh tokens that end with the
+-- sign-in session they came from, and when a signing key starts signing.
+
 
 -- Secrets of the deployment that every instance shares (the key of form tokens). Created on
 -- first use; never exported, so a moved deployment starts with a new one (forms open at the
@@ -17,3 +18,8 @@ ALTER TABLE authorization_code ADD COLUMN session_id_hash TEXT;
 ALTER TABLE token_family ADD COLUMN session_id_hash TEXT;
 CREATE INDEX token_family_session ON token_family(session_id_hash)
     WHERE session_id_hash IS NOT NULL;
+
+-- When a key starts signing. A new key is published first and signs only once relying parties'
+-- cached copies of the key set have expired, so no token arrives signed by a key they do not
+-- know yet. Keys of earlier versions sign from their creation.
+ALTER TABLE signing_key ADD COLUMN signs_from INTEGER;
