@@ -9,11 +9,13 @@ use common::{
     Browser, PASSWORD, REDIRECT, TestServer, add_client, add_public_client, add_user,
     location_params,
 };
-use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreClient, CoreErrorResponseType, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
+};
 use openidconnect::{
     AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope,
-    TokenResponse,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, StandardErrorResponse, TokenResponse, UserInfoError,
 };
 
 fn http() -> openidconnect::reqwest::Client {
@@ -21,6 +23,30 @@ fn http() -> openidconnect::reqwest::Client {
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The OAuth error code (RFC 6749 §5.2) a refused token request got. Anything else (a refused
+/// connection, an unreadable answer, a success) fails the test: only the server's refusal
+/// proves the rule.
+fn refusal<T, RE: std::error::Error>(
+    r: Result<T, RequestTokenError<RE, StandardErrorResponse<CoreErrorResponseType>>>,
+) -> String {
+    match r {
+        Err(RequestTokenError::ServerResponse(e)) => e.error().as_ref().to_owned(),
+        Err(other) => panic!("expected an OAuth error response, got {other:?}"),
+        Ok(_) => panic!("expected a refusal, got tokens"),
+    }
+}
+
+/// The HTTP status a refused userinfo request got (a refused connection fails the test).
+fn userinfo_refusal<RE: std::error::Error>(
+    r: Result<CoreUserInfoClaims, UserInfoError<RE>>,
+) -> u16 {
+    match r {
+        Err(UserInfoError::Response(status, _, _)) => status.as_u16(),
+        Err(other) => panic!("expected a refusal from /userinfo, got {other:?}"),
+        Ok(_) => panic!("expected a refusal, got claims"),
+    }
 }
 
 async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes(db: Database) {
@@ -121,14 +147,19 @@ async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refre
         .unwrap()
         .request_async(&http)
         .await;
-    assert!(reuse.is_err(), "a rotated refresh token is refused");
+    assert_eq!(
+        refusal(reuse),
+        "invalid_grant",
+        "a rotated refresh token is refused"
+    );
     let after = client
         .exchange_refresh_token(&second_refresh)
         .unwrap()
         .request_async(&http)
         .await;
-    assert!(
-        after.is_err(),
+    assert_eq!(
+        refusal(after),
+        "invalid_grant",
         "the family was revoked, the newest token with it"
     );
     let userinfo: Result<CoreUserInfoClaims, _> = client
@@ -136,8 +167,9 @@ async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refre
         .unwrap()
         .request_async(&http)
         .await;
-    assert!(
-        userinfo.is_err(),
+    assert_eq!(
+        userinfo_refusal(userinfo),
+        401,
         "access tokens of the family are revoked too"
     );
     server.stop().await;
@@ -188,15 +220,16 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it(db: Databas
         .set_pkce_verifier(openidconnect::PkceCodeVerifier::new(verifier_secret))
         .request_async(&http)
         .await;
-    assert!(replay.is_err(), "a code is used once");
+    assert_eq!(refusal(replay), "invalid_grant", "a code is used once");
     let refresh: &RefreshToken = tokens.refresh_token().unwrap();
-    assert!(
-        client
-            .exchange_refresh_token(refresh)
-            .unwrap()
-            .request_async(&http)
-            .await
-            .is_err(),
+    let after = client
+        .exchange_refresh_token(refresh)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert_eq!(
+        refusal(after),
+        "invalid_grant",
         "the refresh token issued from the replayed code is revoked"
     );
     let userinfo: Result<CoreUserInfoClaims, _> = client
@@ -204,7 +237,7 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it(db: Databas
         .unwrap()
         .request_async(&http)
         .await;
-    assert!(userinfo.is_err(), "so is the access token");
+    assert_eq!(userinfo_refusal(userinfo), 401, "so is the access token");
     server.stop().await;
 }
 

@@ -1,8 +1,11 @@
 //! Properties of the protocol core, over generated inputs: PKCE, redirect URI matching, scopes,
 //! and the refresh token rotation state machine (checked against a model, on a real store).
 
+mod common;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::backend::{Backend, Database};
 use gatehouse::oidc::{pkce, redirect, scope, tokens};
 use gatehouse::store::{
     self, AuthorizationCode, Client, CodeRequest, NewTokens, Redeemed, Revocation, Rotated, User,
@@ -137,122 +140,155 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn refresh_rotation_follows_the_model(ops in prop::collection::vec(op(), 1..24)) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let s = store::open(&format!("sqlite://{}", dir.path().join("p.db").display()))
-                .await
-                .unwrap();
-            let user = User {
-                id: "u1".into(),
-                username: "ada".into(),
-                email: "ada@example.com".into(),
-                name: None,
-                password_hash: "x".into(),
-                disabled: false,
-                created_at: T0,
-            };
-            s.create_user(user).await.unwrap();
-            s.create_client(Client {
-                client_id: "app".into(),
-                secret_hash: None,
-                redirect_uris: vec!["https://app.example/cb".into()],
-                post_logout_redirect_uris: vec![],
-                scopes: vec!["openid".into()],
-                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-                first_party: true,
-                created_at: T0,
-            })
-            .await
-            .unwrap();
-            s.create_authorization_code(AuthorizationCode {
-                code_hash: tokens::hash("code"),
-                client_id: "app".into(),
-                user_id: "u1".into(),
-                redirect_uri: "https://app.example/cb".into(),
-                scope: "openid".into(),
-                nonce: None,
-                code_challenge: None,
-                auth_time: T0,
-                session_id_hash: None,
-                expires_at: T0 + 60,
-            })
-            .await
-            .unwrap();
-            let request = CodeRequest {
-                client_id: "app".into(),
-                redirect_uri: Some("https://app.example/cb".into()),
-                code_verifier: None,
-            };
-            let first = s
-                .redeem_authorization_code(&tokens::hash("code"), request, new_tokens("r0", T0), T0)
-                .await
-                .unwrap();
-            assert!(matches!(first, Redeemed::Issued(_)));
-            let mut model = Model { issued: vec![("r0".into(), T0 + TTL)], revoked: false };
-            let mut now = T0;
-            for (step, op) in ops.iter().enumerate() {
-                let next = format!("r{}", step + 1);
-                match op {
-                    Op::Wait { seconds } => now += seconds,
-                    Op::RotateCurrent | Op::RotateOld { .. } | Op::RotateUnknown => {
-                        let last = model.issued.len() - 1;
-                        let (presented, index) = match op {
-                            Op::RotateCurrent => (model.issued[last].0.clone(), Some(last)),
-                            Op::RotateOld { back } if *back <= last => {
-                                (model.issued[last - back].0.clone(), Some(last - back))
-                            }
-                            _ => ("never-issued".to_owned(), None),
-                        };
-                        let got = s
-                            .rotate_refresh_token(&tokens::hash(&presented), "app", None, new_tokens(&next, now), now)
-                            .await
-                            .unwrap();
-                        #[derive(Debug, PartialEq)]
-                        enum Outcome { Issued, Invalid, Reused }
-                        let expected = match index {
-                            None => Outcome::Invalid,
-                            Some(_) if model.revoked => Outcome::Invalid,
-                            // Reuse is detected even after the old token expired.
-                            Some(i) if i < last => {
-                                model.revoked = true;
-                                Outcome::Reused
-                            }
-                            Some(i) if model.issued[i].1 <= now => Outcome::Invalid,
-                            Some(_) => {
-                                model.issued.push((next.clone(), now + TTL));
-                                Outcome::Issued
-                            }
-                        };
-                        let outcome = match got {
-                            Rotated::Issued(_) => Outcome::Issued,
-                            Rotated::Invalid => Outcome::Invalid,
-                            Rotated::Reused => Outcome::Reused,
-                            Rotated::ScopeExceeded => panic!("no scope was requested"),
-                        };
-                        assert_eq!(outcome, expected, "step {step}: {op:?}");
-                    }
-                    Op::Revoke { back } => {
-                        let last = model.issued.len() - 1;
-                        let i = last.saturating_sub(*back);
-                        let got = s
-                            .revoke_token(&tokens::hash(&model.issued[i].0), "app", now)
-                            .await
-                            .unwrap();
-                        // A refresh token names its family whether or not it is still usable.
-                        assert_eq!(got, Revocation::Family, "step {step}");
-                        model.revoked = true;
-                    }
-                }
-                // Invariant: at most the newest token is usable, and only while the family stands.
-                for (i, (t, expires)) in model.issued.iter().enumerate() {
-                    let active = s.introspect(&tokens::hash(t), now).await.unwrap().is_some();
-                    let should = !model.revoked && i == model.issued.len() - 1 && *expires > now;
-                    assert_eq!(active, should, "step {step}: token {i} of {}", model.issued.len());
-                }
-            }
-            s.close().await.unwrap();
-        });
+    fn refresh_rotation_follows_the_model_on_sqlite(ops in prop::collection::vec(op(), 1..24)) {
+        run_model(Backend::Sqlite, &ops);
     }
+
+    #[test]
+    fn refresh_rotation_follows_the_model_on_postgres(ops in prop::collection::vec(op(), 1..24)) {
+        run_model(Backend::Postgres, &ops);
+    }
+}
+
+fn run_model(backend: Backend, ops: &[Op]) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(rotation_follows_the_model(backend, ops));
+}
+
+/// Runs `ops` against a fresh store on `backend` and checks every step against the model.
+async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
+    let Some(db) = Database::fresh(backend).await else {
+        return;
+    };
+    let s = store::open(&db.url).await.unwrap();
+    let user = User {
+        id: "u1".into(),
+        username: "ada".into(),
+        email: "ada@example.com".into(),
+        name: None,
+        password_hash: "x".into(),
+        disabled: false,
+        created_at: T0,
+    };
+    s.create_user(user).await.unwrap();
+    s.create_client(Client {
+        client_id: "app".into(),
+        secret_hash: None,
+        redirect_uris: vec!["https://app.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["openid".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        first_party: true,
+        created_at: T0,
+    })
+    .await
+    .unwrap();
+    s.create_authorization_code(AuthorizationCode {
+        code_hash: tokens::hash("code"),
+        client_id: "app".into(),
+        user_id: "u1".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: None,
+        auth_time: T0,
+        session_id_hash: None,
+        expires_at: T0 + 60,
+    })
+    .await
+    .unwrap();
+    let request = CodeRequest {
+        client_id: "app".into(),
+        redirect_uri: Some("https://app.example/cb".into()),
+        code_verifier: None,
+    };
+    let first = s
+        .redeem_authorization_code(&tokens::hash("code"), request, new_tokens("r0", T0), T0)
+        .await
+        .unwrap();
+    assert!(matches!(first, Redeemed::Issued(_)));
+    let mut model = Model {
+        issued: vec![("r0".into(), T0 + TTL)],
+        revoked: false,
+    };
+    let mut now = T0;
+    for (step, op) in ops.iter().enumerate() {
+        let next = format!("r{}", step + 1);
+        match op {
+            Op::Wait { seconds } => now += seconds,
+            Op::RotateCurrent | Op::RotateOld { .. } | Op::RotateUnknown => {
+                let last = model.issued.len() - 1;
+                let (presented, index) = match op {
+                    Op::RotateCurrent => (model.issued[last].0.clone(), Some(last)),
+                    Op::RotateOld { back } if *back <= last => {
+                        (model.issued[last - back].0.clone(), Some(last - back))
+                    }
+                    _ => ("never-issued".to_owned(), None),
+                };
+                let got = s
+                    .rotate_refresh_token(
+                        &tokens::hash(&presented),
+                        "app",
+                        None,
+                        new_tokens(&next, now),
+                        now,
+                    )
+                    .await
+                    .unwrap();
+                #[derive(Debug, PartialEq)]
+                enum Outcome {
+                    Issued,
+                    Invalid,
+                    Reused,
+                }
+                let expected = match index {
+                    None => Outcome::Invalid,
+                    Some(_) if model.revoked => Outcome::Invalid,
+                    // Reuse is detected even after the old token expired.
+                    Some(i) if i < last => {
+                        model.revoked = true;
+                        Outcome::Reused
+                    }
+                    Some(i) if model.issued[i].1 <= now => Outcome::Invalid,
+                    Some(_) => {
+                        model.issued.push((next.clone(), now + TTL));
+                        Outcome::Issued
+                    }
+                };
+                let outcome = match got {
+                    Rotated::Issued(_) => Outcome::Issued,
+                    Rotated::Invalid => Outcome::Invalid,
+                    Rotated::Reused => Outcome::Reused,
+                    Rotated::ScopeExceeded => panic!("no scope was requested"),
+                };
+                assert_eq!(outcome, expected, "step {step}: {op:?}");
+            }
+            Op::Revoke { back } => {
+                let last = model.issued.len() - 1;
+                let i = last.saturating_sub(*back);
+                let got = s
+                    .revoke_token(&tokens::hash(&model.issued[i].0), "app", now)
+                    .await
+                    .unwrap();
+                // A refresh token names its family whether or not it is still usable.
+                assert_eq!(got, Revocation::Family, "step {step}");
+                model.revoked = true;
+            }
+        }
+        // Invariant: at most the newest token is usable, and only while the family stands.
+        for (i, (t, expires)) in model.issued.iter().enumerate() {
+            let active = s.introspect(&tokens::hash(t), now).await.unwrap().is_some();
+            let should = !model.revoked && i == model.issued.len() - 1 && *expires > now;
+            assert_eq!(
+                active,
+                should,
+                "step {step}: token {i} of {}",
+                model.issued.len()
+            );
+        }
+    }
+    s.close().await.unwrap();
 }

@@ -787,6 +787,60 @@ async fn purging_removes_only_what_expired(db: Database) {
     assert!(s.client("app").await.unwrap().is_some());
 }
 
+async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = issued(s, "alice", "app").await;
+    // A rotated refresh token, still within its lifetime, and its successor.
+    assert!(matches!(
+        s.rotate_refresh_token(
+            &h("r1", "alice", "app"),
+            "app",
+            None,
+            new_tokens("a2", "r2"),
+            NOW + 1
+        )
+        .await
+        .unwrap(),
+        Rotated::Issued(_)
+    ));
+    // 2,500 sessions that ended long ago: more than two batches of the sweep.
+    for i in 0..2500 {
+        s.create_session(Session {
+            id_hash: tokens::hash(&format!("old-{i}")),
+            user_id: alice.id.clone(),
+            auth_time: NOW - 100,
+            expires_at: NOW - 10,
+            last_seen_at: NOW - 100,
+        })
+        .await
+        .unwrap();
+    }
+    let removed = s.purge_expired(NOW + 2).await.unwrap();
+    assert!(removed >= 2500, "{removed} rows removed");
+    assert!(s.sessions(&alice.id, NOW - 50).await.unwrap().is_empty());
+    assert_eq!(s.purge_expired(NOW + 2).await.unwrap(), 0, "nothing left");
+    // The rotated token is still known: presenting it again is reuse, and revokes the family.
+    assert_eq!(
+        s.rotate_refresh_token(
+            &h("r1", "alice", "app"),
+            "app",
+            None,
+            new_tokens("a3", "r3"),
+            NOW + 3
+        )
+        .await
+        .unwrap(),
+        Rotated::Reused
+    );
+    assert!(
+        s.introspect(&tokens::hash("r2"), NOW + 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 on_both_backends!(();
     introspection_sees_only_active_tokens,
     client_tokens_are_introspected_and_revoked_by_their_client_only,
@@ -802,4 +856,17 @@ on_both_backends!(();
     a_burst_of_attempts_is_admitted_only_as_far_as_the_limits_allow,
     the_audit_log_keeps_order_and_pages,
     purging_removes_only_what_expired,
+    purging_runs_in_batches_until_done_and_keeps_reuse_detection,
 );
+
+/// An acknowledged revocation must survive a power cut, not only a crash: the writer commits
+/// with `synchronous=FULL` (DESIGN: durable by default).
+#[tokio::test]
+async fn the_sqlite_writer_commits_with_synchronous_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store::sqlite::SqliteStore::open(&dir.path().join("durable.db"))
+        .await
+        .unwrap();
+    assert_eq!(s.synchronous().await.unwrap(), 2, "FULL");
+    s.close().await.unwrap();
+}

@@ -95,16 +95,50 @@ async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner(
             (status, body)
         }));
     }
-    let mut winners = 0;
+    let mut winners = Vec::new();
     for r in racers {
         let (status, body) = r.await.unwrap();
         match status {
-            200 => winners += 1,
+            200 => winners.push(body),
             400 => assert_eq!(body["error"], "invalid_grant"),
             other => panic!("unexpected status {other}: {body}"),
         }
     }
-    assert_eq!(winners, 1, "exactly one request rotates the token");
+    assert_eq!(winners.len(), 1, "exactly one request rotates the token");
+    // The 31 others presented a token that was already rotated: reuse (RFC 9700 §4.14.2). The
+    // family is revoked, the winner's new tokens included, and the reuse is in the audit log.
+    let winner = &winners[0];
+    let r = http
+        .post(format!("{}/token", server.base))
+        .basic_auth("race", Some(&secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", winner["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        400,
+        "the winner's refresh token is revoked with its family"
+    );
+    let r = http
+        .get(format!("{}/userinfo", server.base))
+        .bearer_auth(winner["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "and so is the winner's access token");
+    let reuses = server
+        .store
+        .audit_latest(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind == "token.reuse_detected")
+        .count();
+    assert!(reuses >= 1, "the reuse is audited");
     server.stop().await;
 }
 

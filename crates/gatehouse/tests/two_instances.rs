@@ -85,6 +85,8 @@ async fn a_refresh_race_across_two_processes_has_exactly_one_winner() {
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
     let http = reqwest::Client::new();
+    // All 32 wait for one another, then send at once.
+    let barrier = Arc::new(tokio::sync::Barrier::new(32));
     let tasks: Vec<_> = (0..32)
         .map(|i| {
             let base = if i % 2 == 0 {
@@ -93,7 +95,9 @@ async fn a_refresh_race_across_two_processes_has_exactly_one_winner() {
                 d.b.base.clone()
             };
             let (http, secret, refresh) = (http.clone(), secret.clone(), refresh.clone());
+            let barrier = Arc::clone(&barrier);
             tokio::spawn(async move {
+                barrier.wait().await;
                 let r = http
                     .post(format!("{base}/token"))
                     .basic_auth("web", Some(&secret))

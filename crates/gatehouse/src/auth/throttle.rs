@@ -253,6 +253,30 @@ mod tests {
     }
 
     #[test]
+    fn an_address_is_locked_at_its_hundredth_failure() {
+        let k = key(PER_ADDRESS, OnSuccess::Refund);
+        let (mut stored, mut t, mut checked) = (None, NOW, 0);
+        // A script that waits out every delay: the hundredth attempt locks the address.
+        loop {
+            match admit(&[(&k, stored)], t) {
+                Admission::Admitted(c) => {
+                    checked += 1;
+                    stored = Some(c[0]);
+                    if c[0].blocked_until - t == PER_ADDRESS.lockout {
+                        break;
+                    }
+                    t = c[0].blocked_until;
+                }
+                Admission::Blocked { until } => t = until,
+            }
+        }
+        assert_eq!(checked, PER_ADDRESS.lockout_after);
+        assert_eq!(checked, 100);
+        // Each wait is at most a minute, far inside the window, so the count never restarts.
+        assert_eq!(stored.unwrap().failures, 100);
+    }
+
+    #[test]
     fn the_most_blocked_key_decides_and_nothing_is_counted_when_blocked() {
         let account = key(PER_ACCOUNT, OnSuccess::Forget);
         let address = key(PER_ADDRESS, OnSuccess::Refund);

@@ -60,6 +60,14 @@ impl SqliteStore {
         self.db.stats()
     }
 
+    /// The `PRAGMA synchronous` level the writer commits with, as SQLite reports it on the
+    /// writer's own connection (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA): what an acknowledged write
+    /// survives.
+    pub async fn synchronous(&self) -> StoreResult<i64> {
+        self.write(|tx| tx.query_row("PRAGMA synchronous", [], |r| r.get(0)))
+            .await
+    }
+
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,

@@ -33,6 +33,10 @@ pub enum Endpoint {
     Introspect,
 }
 
+/// The answer each endpoint gives a well-behaved client: the login form, the redirect after a
+/// good password, and 200 for every token endpoint.
+const EXPECTED: [u16; 6] = [200, 303, 200, 200, 200, 200];
+
 /// What one or more clients saw.
 pub struct Tally {
     /// Latency of every answered request, in microseconds, per endpoint.
@@ -76,6 +80,17 @@ impl Tally {
     }
 
     /// Answers of `endpoint` with a status in `range`.
+    /// Answers below 500 that a well-behaved client should never get (a 4xx from a flow that
+    /// follows the protocol is a bug in the server or in the load generator, either way a run
+    /// that measures the wrong thing).
+    pub fn unexpected(&self) -> u64 {
+        self.statuses
+            .iter()
+            .filter(|((e, s), _)| *s < 500 && *s != EXPECTED[*e])
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     pub fn count(&self, endpoint: usize, range: std::ops::RangeInclusive<u16>) -> u64 {
         self.statuses
             .iter()
@@ -263,4 +278,34 @@ fn tokens_from((status, _, body): (u16, reqwest::header::HeaderMap, String)) -> 
         access: v["access_token"].as_str()?.to_owned(),
         refresh: v["refresh_token"].as_str()?.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_answers_a_protocol_following_client_expects_are_not_unexpected() {
+        let mut t = Tally::new();
+        let took = Duration::from_millis(1);
+        for (endpoint, status) in [
+            (Endpoint::Authorize, 200),
+            (Endpoint::Login, 303),
+            (Endpoint::Code, 200),
+            (Endpoint::Refresh, 200),
+            (Endpoint::Userinfo, 200),
+            (Endpoint::Introspect, 200),
+        ] {
+            t.record(endpoint, status, took);
+        }
+        assert_eq!(t.unexpected(), 0);
+        // Every sign-in refused, a refresh refused, a throttled login: all unexpected.
+        t.record(Endpoint::Login, 401, took);
+        t.record(Endpoint::Refresh, 400, took);
+        t.record(Endpoint::Login, 429, took);
+        assert_eq!(t.unexpected(), 3);
+        // 5xx are counted as server errors, not here.
+        t.record(Endpoint::Refresh, 503, took);
+        assert_eq!(t.unexpected(), 3);
+    }
 }

@@ -161,10 +161,17 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
         crate::report::write_all(out, &files)?;
         println!("report written to {}", out.display());
     }
-    // Server errors are a failure of gatehouse, whatever the speed.
+    // Server errors are a failure of gatehouse, whatever the speed; so is any answer a client
+    // following the protocol should not get (every sign-in refused would otherwise pass).
+    for r in runs.iter().filter(|r| r.unexpected > 0) {
+        eprintln!(
+            "{} with {} clients: {} unexpected answers (see the per-endpoint errors)",
+            r.deployment, r.clients, r.unexpected
+        );
+    }
     let broken = runs
         .iter()
-        .any(|r| r.server_errors > 0 || r.transport_errors > 0);
+        .any(|r| r.server_errors > 0 || r.transport_errors > 0 || r.unexpected > 0);
     Ok(if broken {
         ExitCode::from(2)
     } else {

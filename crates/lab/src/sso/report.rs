@@ -31,6 +31,8 @@ pub struct RunSummary {
     /// 503 answers: the store was overloaded or busy.
     pub busy: u64,
     pub transport_errors: u64,
+    /// Answers below 500 that a client following the protocol should never get.
+    pub unexpected: u64,
     /// What the storage engine saw (SQLite deployments), to explain a stall.
     pub engine: Option<EngineSummary>,
 }
@@ -132,6 +134,7 @@ impl RunSummary {
             server_errors: (0..ENDPOINTS.len()).map(|i| t.count(i, 500..=599)).sum(),
             busy: (0..ENDPOINTS.len()).map(|i| t.count(i, 503..=503)).sum(),
             transport_errors: t.transport_errors,
+            unexpected: t.unexpected(),
             engine: None,
         }
     }
