@@ -235,3 +235,138 @@ fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+/// SIGTERM while sign-ins are being processed: every request the server had accepted is
+/// answered, and what each wrote (its session, its audit record) is in the file afterwards.
+#[test]
+fn sigterm_lets_in_flight_requests_and_their_writes_finish() {
+    const USERS: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("term.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = gatehouse::store::open(&db).await.unwrap();
+        add_client(store.as_ref(), "web").await;
+        for i in 0..USERS {
+            add_user(store.as_ref(), &format!("user{i}")).await;
+        }
+        store.close().await.unwrap();
+    });
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--log-format", "json", "--password-hash-concurrency", "1"])
+            .env("GATEHOUSE_LOG", "warn,tower_http=debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("more output")
+    };
+    let base = loop {
+        let line = next();
+        if let Some(rest) = line.strip_prefix("gatehouse listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Each person has the login form open.
+    let (_, challenge) = common::pkce();
+    let url = format!(
+        "{base}/authorize?response_type=code&client_id=web&redirect_uri={}&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
+        common::REDIRECT
+    );
+    let forms: Vec<(common::Browser, String)> = rt.block_on(async {
+        let mut forms = Vec::new();
+        for _ in 0..USERS {
+            let b = common::Browser::default();
+            let html = b.http.get(&url).send().await.unwrap().text().await.unwrap();
+            forms.push((b, html));
+        }
+        forms
+    });
+    // Each request the server accepts logs "started processing request" (the span names no
+    // path in these lines), so count the ones of the forms before the sign-ins start.
+    let wait_started = |n: usize| {
+        let mut seen = 0;
+        while seen < n {
+            if next().contains("started processing request") {
+                seen += 1;
+            }
+        }
+    };
+    wait_started(USERS);
+    // All sign in at once; one password hash at a time keeps most of them in flight.
+    let posts: Vec<_> = forms
+        .into_iter()
+        .enumerate()
+        .map(|(i, (b, html))| {
+            let form = [
+                ("username", format!("user{i}")),
+                ("password", common::PASSWORD.to_owned()),
+                ("csrf", common::hidden_input(&html, "csrf")),
+                ("request", common::hidden_input(&html, "request")),
+            ];
+            let request = b.http.post(format!("{base}/login")).form(&form);
+            rt.spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    // Wait until the server has accepted every one of them, then ask it to stop.
+    wait_started(USERS);
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let statuses: Vec<u16> = posts
+        .into_iter()
+        .map(|p| {
+            rt.block_on(p)
+                .unwrap()
+                .expect("an accepted request is answered")
+        })
+        .collect();
+    assert_eq!(statuses, vec![303; USERS], "every sign-in finished");
+    let exit = child.0.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+
+    // What they wrote is there.
+    rt.block_on(async {
+        let store = gatehouse::store::open(&db).await.unwrap();
+        let succeeded = store
+            .audit_latest(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.record.kind == "login.succeeded")
+            .count();
+        assert_eq!(succeeded, USERS);
+        for i in 0..USERS {
+            let user = store
+                .user_by_username(&format!("user{i}"))
+                .await
+                .unwrap()
+                .unwrap();
+            let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
+            assert_eq!(
+                store.sessions(&user.id, now).await.unwrap().len(),
+                1,
+                "user{i}"
+            );
+        }
+        store.close().await.unwrap();
+    });
+}
