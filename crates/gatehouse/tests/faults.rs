@@ -161,30 +161,69 @@ fn family(tokens: &HashMap<String, Value>) -> Family {
     }
 }
 
-/// Refreshes its families in turn, reading userinfo with each new access token, revoking a
-/// family on the 10th and 20th round; `rounds: None` runs until the server stops answering.
-/// Every answer other than a transport error must be a success.
-async fn work(api: &Api, families: &mut [Family], rounds: Option<usize>, acked: &AtomicUsize) {
+/// How a worker's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// It ran its rounds.
+    Done,
+    /// The server died while one of its requests was on the wire or being processed.
+    InFlight,
+    /// The server was gone before its next request reached it (connection refused): nothing
+    /// of that request happened.
+    Refused,
+}
+
+/// Where an unanswered request was when the server died.
+fn unanswered(e: &reqwest::Error) -> End {
+    if e.is_connect() {
+        End::Refused
+    } else {
+        End::InFlight
+    }
+}
+
+/// Refreshes its families in turn, reading userinfo with each new access token. Every 5th
+/// round it revokes its oldest live family and signs in again for a new one, so refreshes,
+/// revocations and sign-ins all run until the server stops answering (`rounds: None`) or for
+/// `rounds` rounds. Every answer other than a transport error must be a success.
+async fn work(
+    api: &Api,
+    browser: &Browser,
+    user: &str,
+    families: &mut Vec<Family>,
+    rounds: Option<usize>,
+    acked: &AtomicUsize,
+) -> End {
     let mut round = 0;
     loop {
         if rounds.is_some_and(|n| round >= n) {
-            return;
+            return End::Done;
         }
         round += 1;
-        if round == 10 || round == 20 {
-            let Some(f) = families.iter_mut().find(|f| f.state == FamilyState::Live) else {
-                continue;
-            };
-            match api.revoke(&f.refresh).await {
-                Ok(r) => {
-                    assert_eq!(r.status(), 200, "revocation");
-                    f.state = FamilyState::Revoked;
+        if round % 5 == 0 {
+            if let Some(f) = families.iter_mut().find(|f| f.state == FamilyState::Live) {
+                match api.revoke(&f.refresh).await {
+                    Ok(r) => {
+                        assert_eq!(r.status(), 200, "revocation");
+                        f.state = FamilyState::Revoked;
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        let end = unanswered(&e);
+                        if end == End::InFlight {
+                            f.state = FamilyState::RevokeInFlight;
+                        }
+                        return end;
+                    }
+                }
+            }
+            match sign_in(api, browser, user).await {
+                Ok(tokens) => {
+                    families.push(family(&tokens));
                     acked.fetch_add(1, Ordering::SeqCst);
                 }
-                Err(_) => {
-                    f.state = FamilyState::RevokeInFlight;
-                    return;
-                }
+                // A sign-in cut short leaves nothing this worker knows of to check.
+                Err(end) => return end,
             }
         }
         for f in families.iter_mut() {
@@ -198,13 +237,16 @@ async fn work(api: &Api, families: &mut [Family], rounds: Option<usize>, acked: 
                         Ok(body) => body,
                         Err(_) => {
                             f.state = FamilyState::RefreshInFlight;
-                            return;
+                            return End::InFlight;
                         }
                     }
                 }
-                Err(_) => {
-                    f.state = FamilyState::RefreshInFlight;
-                    return;
+                Err(e) => {
+                    let end = unanswered(&e);
+                    if end == End::InFlight {
+                        f.state = FamilyState::RefreshInFlight;
+                    }
+                    return end;
                 }
             };
             f.refresh = body["refresh_token"].as_str().unwrap().to_owned();
@@ -213,10 +255,59 @@ async fn work(api: &Api, families: &mut [Family], rounds: Option<usize>, acked: 
             acked.fetch_add(1, Ordering::SeqCst);
             match api.userinfo(&access).await {
                 Ok(r) => assert_eq!(r.status(), 200, "userinfo"),
-                Err(_) => return,
+                Err(e) => return unanswered(&e),
             }
         }
     }
+}
+
+/// A sign-in through the form (or the browser's session) and the code exchange; `Err` says
+/// where it was when the server stopped answering.
+async fn sign_in(api: &Api, browser: &Browser, user: &str) -> Result<HashMap<String, Value>, End> {
+    let (verifier, challenge) = common::pkce();
+    let base = &api.base;
+    let url = format!(
+        "{base}/authorize?response_type=code&client_id=web&redirect_uri={}&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
+        common::REDIRECT
+    );
+    let mut r = browser
+        .http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| unanswered(&e))?;
+    if r.status() == 200 {
+        let html = r.text().await.map_err(|_| End::InFlight)?;
+        let form = [
+            ("username", user.to_owned()),
+            ("password", common::PASSWORD.to_owned()),
+            ("csrf", common::hidden_input(&html, "csrf")),
+            ("request", common::hidden_input(&html, "request")),
+        ];
+        r = browser
+            .http
+            .post(format!("{base}/login"))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| unanswered(&e))?;
+    }
+    let code = common::location_params(&r)["code"].clone();
+    let r = api
+        .http
+        .post(format!("{base}/token"))
+        .basic_auth("web", Some(&api.secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", common::REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .map_err(|e| unanswered(&e))?;
+    assert_eq!(r.status(), 200, "code exchange");
+    r.json().await.map_err(|_| End::InFlight)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -235,22 +326,22 @@ async fn a_server_killed_under_load_keeps_every_acknowledged_token_and_revocatio
 
     // Each worker signs in three times (three families) before the load starts. Half of them
     // then run a fixed number of rounds and stop, so their whole history is acknowledged; the
-    // other half run until the server dies under them.
+    // other half refresh, revoke and sign in until the server dies under them.
     let acked = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for w in 0..WORKERS {
         let (api, acked) = (Arc::clone(&api), Arc::clone(&acked));
         workers.push(tokio::spawn(async move {
             let browser = Browser::default();
+            let user = format!("user{w}");
             let mut families = Vec::new();
             for _ in 0..3 {
-                let tokens =
-                    sign_in_at(&browser, &api.base, "web", &api.secret, &format!("user{w}")).await;
+                let tokens = sign_in_at(&browser, &api.base, "web", &api.secret, &user).await;
                 families.push(family(&tokens));
             }
             let rounds = (w % 2 == 0).then_some(25);
-            work(&api, &mut families, rounds, &acked).await;
-            families
+            let end = work(&api, &browser, &user, &mut families, rounds, &acked).await;
+            (families, end)
         }));
     }
     // Kill once the bounded workers are done and the others have been acknowledged plenty.
@@ -260,9 +351,21 @@ async fn a_server_killed_under_load_keeps_every_acknowledged_token_and_revocatio
     }
     server.kill();
     let mut families = Vec::new();
+    let mut ends = Vec::new();
     for w in workers {
-        families.extend(w.await.expect("a worker saw a response other than success"));
+        let (f, end) = w.await.expect("a worker saw a response other than success");
+        families.extend(f);
+        ends.push(end);
     }
+    // The kill hit the server mid-work: the unbounded workers were all sending, continuously.
+    assert_eq!(
+        ends.iter().filter(|e| **e == End::Done).count(),
+        WORKERS / 2
+    );
+    assert!(
+        ends.contains(&End::InFlight),
+        "no request was in flight at the kill: {ends:?}"
+    );
 
     // The kill left committed transactions in the WAL, not yet in the database file.
     let wal = std::fs::metadata(dir.path().join("gatehouse.db-wal")).unwrap();
@@ -276,7 +379,11 @@ async fn a_server_killed_under_load_keeps_every_acknowledged_token_and_revocatio
         secret,
     };
     let count = |state| families.iter().filter(|f| f.state == state).count();
-    assert_eq!(count(FamilyState::Revoked), WORKERS * 2, "{families:#?}");
+    // Each bounded worker revoked on rounds 5 to 25, and every unbounded one at least once.
+    assert!(
+        count(FamilyState::Revoked) >= WORKERS / 2 * 5,
+        "{families:#?}"
+    );
     assert!(count(FamilyState::Live) >= WORKERS / 2, "{families:#?}");
     let mut checked = 0;
     for f in &families {
