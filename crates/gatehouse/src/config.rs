@@ -65,6 +65,15 @@ pub struct ServeArgs {
     /// Seconds a request may take, its body included, before it is answered 408
     #[arg(long, env = "GATEHOUSE_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: i64,
+
+    /// Failed sign-ins within an hour after which an account is locked (the first few are
+    /// free, then each waits 1, 2, 4… seconds)
+    #[arg(long, env = "GATEHOUSE_LOGIN_LOCKOUT_AFTER", default_value_t = 10)]
+    pub login_lockout_after: u32,
+
+    /// Seconds an account stays locked after its last allowed failure
+    #[arg(long, env = "GATEHOUSE_LOGIN_LOCKOUT", default_value_t = 900)]
+    pub login_lockout: i64,
 }
 
 /// How log lines look. Every line of a request carries its `request_id`.
@@ -95,6 +104,8 @@ pub struct Config {
     pub password_hash_concurrency: usize,
     /// A request that takes longer is answered 408 rather than held open.
     pub request_timeout: std::time::Duration,
+    /// How failed sign-ins slow down and lock an account.
+    pub account_throttle: crate::auth::throttle::ThrottlePolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +114,8 @@ pub enum ConfigError {
     BadIssuer(String),
     #[error("{0} must be a positive number of seconds")]
     BadTtl(&'static str),
+    #[error("--login-lockout-after must be at least 1")]
+    BadLockoutAfter,
 }
 
 impl Config {
@@ -126,10 +139,14 @@ impl Config {
             ("--session-ttl", args.session_ttl),
             ("--session-idle-timeout", args.session_idle_timeout),
             ("--request-timeout", args.request_timeout),
+            ("--login-lockout", args.login_lockout),
         ] {
             if v <= 0 {
                 return Err(ConfigError::BadTtl(name));
             }
+        }
+        if args.login_lockout_after == 0 {
+            return Err(ConfigError::BadLockoutAfter);
         }
         let secure_cookies = crate::auth::session::secure_for(&issuer);
         Ok(Config {
@@ -146,6 +163,10 @@ impl Config {
                 .password_hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             request_timeout: std::time::Duration::from_secs(args.request_timeout.unsigned_abs()),
+            account_throttle: crate::auth::throttle::account_policy(
+                args.login_lockout_after,
+                args.login_lockout,
+            ),
         })
     }
 

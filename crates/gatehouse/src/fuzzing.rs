@@ -146,6 +146,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         trust_forwarded_for: true,
         password_hash_concurrency: Some(1),
         request_timeout: 30,
+        login_lockout_after: 10,
+        login_lockout: 900,
     };
     let config = Config::from_args(&args).expect("a configuration");
     keyring::ensure_active_key(store.as_ref(), now, config.key_publish_period())

@@ -144,6 +144,20 @@ pub const PER_ACCOUNT: ThrottlePolicy = ThrottlePolicy {
     window: 3600,
 };
 
+/// The account policy with the lockout an operator chose (`--login-lockout-after`,
+/// `--login-lockout`): the free failures shrink to leave at least one delayed attempt before
+/// the lockout when the lockout comes early.
+pub fn account_policy(lockout_after: u32, lockout: i64) -> ThrottlePolicy {
+    ThrottlePolicy {
+        free_failures: PER_ACCOUNT
+            .free_failures
+            .min(lockout_after.saturating_sub(1)),
+        lockout_after,
+        lockout,
+        ..PER_ACCOUNT
+    }
+}
+
 /// One address may be an office behind NAT: more room, and the same shape.
 pub const PER_ADDRESS: ThrottlePolicy = ThrottlePolicy {
     free_failures: 20,
@@ -175,11 +189,12 @@ pub fn address_key(ip: IpAddr) -> String {
     }
 }
 
-/// Every key a login attempt counts against.
-pub fn keys(username: &str, ip: Option<IpAddr>) -> Vec<ThrottleKey> {
+/// Every key a login attempt counts against; the account under `account` (see
+/// [`account_policy`]).
+pub fn keys(username: &str, ip: Option<IpAddr>, account: ThrottlePolicy) -> Vec<ThrottleKey> {
     let mut keys = vec![ThrottleKey {
         key: account_key(username),
-        policy: PER_ACCOUNT,
+        policy: account,
         on_success: OnSuccess::Forget,
     }];
     if let Some(ip) = ip {
@@ -274,6 +289,29 @@ mod tests {
         assert_eq!(checked, 100);
         // Each wait is at most a minute, far inside the window, so the count never restarts.
         assert_eq!(stored.unwrap().failures, 100);
+    }
+
+    #[test]
+    fn an_earlier_lockout_keeps_one_delayed_attempt_before_it() {
+        assert_eq!(account_policy(10, 900), PER_ACCOUNT);
+        let early = account_policy(4, 600);
+        assert_eq!(
+            (early.free_failures, early.lockout_after, early.lockout),
+            (3, 4, 600)
+        );
+        let k = key(early, OnSuccess::Forget);
+        let (decisions, stored) = attempts(&k, 10, NOW);
+        let admitted = decisions
+            .iter()
+            .filter(|d| matches!(d, Admission::Admitted(_)))
+            .count();
+        assert_eq!(admitted, 4);
+        assert_eq!(
+            stored.unwrap().blocked_until,
+            NOW + 600,
+            "locked at the fourth"
+        );
+        assert_eq!(account_policy(1, 60).free_failures, 0);
     }
 
     #[test]
@@ -373,7 +411,7 @@ mod tests {
         assert_ne!(address_key(a), address_key(c));
         let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
         assert_eq!(address_key(mapped), "ip:10.1.2.3");
-        assert_eq!(keys("bob", None).len(), 1);
-        assert_eq!(keys("bob", Some(mapped)).len(), 2);
+        assert_eq!(keys("bob", None, PER_ACCOUNT).len(), 1);
+        assert_eq!(keys("bob", Some(mapped), PER_ACCOUNT).len(), 2);
     }
 }

@@ -112,7 +112,7 @@ pub async fn login(
     // Counted before the password is checked, in the transaction that decides whether it may
     // be: a burst of parallel attempts is held to the limits (see `auth::throttle`). A blocked
     // attempt gets no answer about the password at all.
-    let throttle = throttle::keys(&username, peer.0);
+    let throttle = throttle::keys(&username, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(throttle.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
         Ok(Admission::Blocked { until }) => {

@@ -51,6 +51,8 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         trust_forwarded_for: false,
         password_hash_concurrency: Some(2),
         request_timeout: 30,
+        login_lockout_after: 10,
+        login_lockout: 900,
     }
 }
 

@@ -168,6 +168,8 @@ async fn serve(url: String) -> anyhow::Result<(String, Server)> {
                         log_format: LogFormat::Pretty,
                         password_hash_concurrency: None,
                         request_timeout: 30,
+                        login_lockout_after: 10,
+                        login_lockout: 900,
                     })?;
                     let store = store::open(&url).await?;
                     gatehouse::keyring::ensure_active_key(
