@@ -155,7 +155,8 @@ fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
         Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
             .args(["--log-format", "json"])
-            .env("GATEHOUSE_LOG", "info")
+            // Everything gatehouse and its HTTP stack log, debug included.
+            .env("GATEHOUSE_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -195,6 +196,36 @@ fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
             .status()
     });
     assert_eq!(status, 401);
+    // Secrets in query strings and bodies, where a careless log line would pick them up.
+    let in_queries = [
+        "state-that-must-never-be-logged",
+        "hint-that-must-never-be-logged",
+        "refresh-token-that-must-never-be-logged",
+        "code-that-must-never-be-logged",
+    ];
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        for uri in [
+            format!("/authorize?client_id=nobody&state={}", in_queries[0]),
+            format!("/logout?id_token_hint={}", in_queries[1]),
+        ] {
+            http.get(format!("http://{addr}{uri}"))
+                .send()
+                .await
+                .unwrap();
+        }
+        for (grant, field, value) in [
+            ("refresh_token", "refresh_token", in_queries[2]),
+            ("authorization_code", "code", in_queries[3]),
+        ] {
+            http.post(format!("http://{addr}/token"))
+                .basic_auth("nobody", Some(secret))
+                .form(&[("grant_type", grant), (field, value)])
+                .send()
+                .await
+                .unwrap();
+        }
+    });
 
     let mut lines = Vec::new();
     let refused = loop {
@@ -222,8 +253,24 @@ fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
     );
     let exit = child.0.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
-    lines.extend(rx.try_iter());
+    // Every line, to the end of the output.
+    lines.extend(rx.iter());
+    let answered = lines
+        .iter()
+        .filter(|l| l.contains("finished processing request"))
+        .count();
+    assert!(answered >= 5, "each request was logged: {lines:#?}");
     assert!(lines.iter().all(|l| !l.contains(secret)), "{lines:#?}");
+    for value in in_queries {
+        assert!(
+            lines.iter().all(|l| !l.contains(value)),
+            "{value} was logged"
+        );
+    }
+    assert!(
+        lines.iter().all(|l| !l.contains('?')),
+        "a query string was logged: {lines:#?}"
+    );
     assert!(lines.iter().any(|l| l.contains("shutting down")));
     // Closed cleanly: the WAL was checkpointed into the database and truncated.
     let wal = dir.path().join("ops.db-wal");
@@ -369,4 +416,90 @@ fn sigterm_lets_in_flight_requests_and_their_writes_finish() {
         }
         store.close().await.unwrap();
     });
+}
+
+/// PostgreSQL: when every pooled connection is held by a transaction waiting on a row lock,
+/// further requests wait their turn for a bounded time and are answered a clear 503, the
+/// process stays up, and it serves again once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exhausted_postgresql_pool_answers_503_and_recovers() {
+    use sqlx::Connection as _;
+    const REQUESTS: usize = 24;
+    let Some(db) = common::backend::Database::fresh(common::backend::Backend::Postgres).await
+    else {
+        return;
+    };
+    let url = db.url.clone();
+    let server = TestServer::start_on(db).await;
+    add_user(server.store.as_ref(), "ada").await;
+    let secret = add_client(server.store.as_ref(), "web").await;
+    let tokens = sign_in(&server, "web", &secret, "ada").await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // Another session holds the refresh token's row: every rotation of it waits, each on a
+    // pooled connection of its own, and the pool (16) runs out.
+    let mut blocker = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("SELECT 1 FROM refresh_token WHERE token_hash = $1 FOR UPDATE")
+        .bind(gatehouse::oidc::tokens::hash(&refresh))
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let requests: Vec<_> = (0..REQUESTS)
+        .map(|_| {
+            let (http, base) = (http.clone(), server.base.clone());
+            let (secret, refresh) = (secret.clone(), refresh.clone());
+            tokio::spawn(async move {
+                let r = http
+                    .post(format!("{base}/token"))
+                    .basic_auth("web", Some(&secret))
+                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+                    .send()
+                    .await
+                    .expect("every request is answered");
+                let status = r.status().as_u16();
+                (status, r.json::<serde_json::Value>().await.unwrap())
+            })
+        })
+        .collect();
+    // Those that found no connection give up after the pool's deadline, while the lock holds.
+    let mut waited = 0;
+    while requests.iter().filter(|r| r.is_finished()).count() == 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+        assert!(waited < 300, "no request was answered within 30 s");
+    }
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", server.base))
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the process is fine"
+    );
+    sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+
+    let mut counts = std::collections::BTreeMap::new();
+    for r in requests {
+        let (status, body) = r.await.unwrap();
+        match status {
+            200 => {}
+            400 => assert_eq!(body["error"], "invalid_grant", "{body}"),
+            503 => assert_eq!(body["error"], "temporarily_unavailable", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+        *counts.entry(status).or_insert(0) += 1;
+    }
+    assert!(counts.get(&503).copied().unwrap_or(0) >= 1, "{counts:?}");
+    assert_eq!(
+        counts.get(&200).copied(),
+        Some(1),
+        "one rotation won: {counts:?}"
+    );
+    let ready = reqwest::get(format!("{}/readyz", server.base))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200, "it serves again");
+    server.stop().await;
 }
