@@ -89,24 +89,84 @@ impl Harness {
         }
     }
 
-    /// Sends the request `data` decodes to; panics on a 5xx answer.
+    /// Sends the request `data` decodes to, and panics when the answer breaks a rule: a 5xx; a
+    /// redirect anywhere but a registered redirect URI or gatehouse itself (an open
+    /// redirector); tokens from `/token` for a request without valid client credentials.
     pub fn http(&self, data: &[u8]) {
         let Ok(input) = HttpInput::arbitrary_take_rest(Unstructured::new(data)) else {
             return;
         };
-        let Some(request) = input.build(&self.known) else {
+        let Some((request, params)) = input.build(&self.known) else {
             return;
         };
         let (method, uri) = (request.method().clone(), request.uri().clone());
+        let authenticated = self.authenticates_a_client(&request, &params);
         let response = self
             .rt
             .block_on(self.router.clone().oneshot(request))
             .unwrap_or_else(|e| match e {});
+        let status = response.status();
         assert!(
-            !response.status().is_server_error(),
-            "{method} {uri} answered {}",
-            response.status()
+            !status.is_server_error(),
+            "{method} {uri} answered {status}"
         );
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default();
+            let internal = !location.contains("://") || location.starts_with(ISSUER);
+            assert!(
+                internal || location.starts_with(REDIRECT),
+                "{method} {uri} redirected to {location}"
+            );
+        }
+        if uri.path() == "/token" && status.is_success() {
+            assert!(
+                authenticated,
+                "{method} {uri} issued tokens without client credentials"
+            );
+        }
+    }
+
+    /// Whether the request carries the credentials of a registered client: the confidential
+    /// clients' secret (HTTP Basic or the form), or the public client's id (it has no secret;
+    /// PKCE binds its codes).
+    fn authenticates_a_client(&self, request: &Request<Body>, params: &str) -> bool {
+        let confidential =
+            |id: &str, secret: &str| matches!(id, "web" | "partner") && secret == self.known.secret;
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(params.as_bytes())
+            .into_owned()
+            .collect();
+        let field = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        // RFC 6749 §2.3.1: the scheme in any case, id and secret form-urlencoded.
+        let unescape = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let basic = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+            .and_then(|(_, b)| STANDARD.decode(b.trim()).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .is_some_and(|pair| {
+                pair.split_once(':')
+                    .is_some_and(|(id, secret)| confidential(&unescape(id), &unescape(secret)))
+            });
+        let posted = field("client_secret")
+            .zip(field("client_id"))
+            .is_some_and(|(secret, id)| confidential(id, secret));
+        basic || posted || field("client_id") == Some("spa")
     }
 
     /// Verifies the `id_token_hint` `data` decodes to; panics if a token the server did not
@@ -448,8 +508,9 @@ struct HttpInput {
 }
 
 impl HttpInput {
-    /// The request, or `None` when a header value is one no HTTP parser would let through.
-    fn build(&self, k: &Known) -> Option<Request<Body>> {
+    /// The request and its parameters (query or body), or `None` when a header value is one
+    /// no HTTP parser would let through.
+    fn build(&self, k: &Known) -> Option<(Request<Body>, String)> {
         let mut encoded = url::form_urlencoded::Serializer::new(String::new());
         for (key, value) in &self.params {
             encoded.append_pair(key.name(), &value.text(k));
@@ -518,9 +579,9 @@ impl HttpInput {
         let body = if get {
             Body::empty()
         } else {
-            Body::from(params)
+            Body::from(params.clone())
         };
-        request.body(body).ok()
+        request.body(body).ok().map(|r| (r, params))
     }
 }
 
