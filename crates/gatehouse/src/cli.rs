@@ -303,6 +303,12 @@ async fn audit_tail(store: &dyn Store, lines: usize, follow: bool) -> anyhow::Re
     if !follow {
         return Ok(());
     }
+    // On standard error, so what is piped from standard output stays records only; it also
+    // tells a script that records written from now on will be printed.
+    eprintln!(
+        "following the audit log after record {} (Ctrl-C to stop)",
+        follower.settled
+    );
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     loop {

@@ -468,10 +468,21 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
         Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["--database-url", db, "audit", "tail", "-n", "0", "--follow"])
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
     let followed = BufReader::new(follower.0.stdout.take().unwrap());
+    // It says when it has found the end of the log: what is written after that is its to print.
+    let mut errors = BufReader::new(follower.0.stderr.take().unwrap());
+    let mut said = String::new();
+    errors.read_line(&mut said).unwrap();
+    assert!(
+        said.starts_with("following the audit log after record"),
+        "{said}"
+    );
+    // Keep reading, so the pipe stays open for anything else it says.
+    std::thread::spawn(move || for _ in errors.lines() {});
 
     let browser = Browser::default();
     let tokens = sign_in_with(&browser, &server, "web", &secret, "ada").await;
