@@ -146,17 +146,19 @@ fn a_request_whose_body_never_finishes_is_answered_408_after_the_request_timeout
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
-#[test]
-fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("ops.db");
-    let db = format!("sqlite://{}", db_path.display());
+/// `gatehouse serve` on `db` with JSON logs at `log` level and more `args`: the process, every
+/// line it writes to standard output (as they come), and its base URL.
+fn serve_logging(
+    db: &str,
+    log: &str,
+    args: &[&str],
+) -> (Killed, std::sync::mpsc::Receiver<String>, String) {
     let mut child = Killed(
         Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-            .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--database-url", db, "serve", "--listen", "127.0.0.1:0"])
             .args(["--log-format", "json"])
-            // Everything gatehouse and its HTTP stack log, debug included.
-            .env("GATEHOUSE_LOG", "debug")
+            .args(args)
+            .env("GATEHOUSE_LOG", log)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -171,15 +173,28 @@ fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
             }
         }
     });
+    let base = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve printed its address");
+        if let Some(rest) = line.strip_prefix("gatehouse listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    (child, rx, base)
+}
+
+#[test]
+fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("ops.db");
+    let db = format!("sqlite://{}", db_path.display());
+    // Everything gatehouse and its HTTP stack log, debug included.
+    let (mut child, rx, base) = serve_logging(&db, "debug", &[]);
+    let addr = base.strip_prefix("http://").unwrap().to_owned();
     let next = || {
         rx.recv_timeout(Duration::from_secs(30))
             .expect("more output")
-    };
-    let addr = loop {
-        let line = next();
-        if let Some(rest) = line.strip_prefix("gatehouse listening on http://") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
     };
 
     let secret = "a-client-secret-that-must-never-be-logged";
@@ -299,34 +314,14 @@ fn sigterm_lets_in_flight_requests_and_their_writes_finish() {
         }
         store.close().await.unwrap();
     });
-    let mut child = Killed(
-        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-            .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
-            .args(["--log-format", "json", "--password-hash-concurrency", "1"])
-            .env("GATEHOUSE_LOG", "warn,tower_http=debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
+    let (mut child, rx, base) = serve_logging(
+        &db,
+        "warn,tower_http=debug",
+        &["--password-hash-concurrency", "1"],
     );
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stdout = child.0.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
     let next = || {
         rx.recv_timeout(Duration::from_secs(60))
             .expect("more output")
-    };
-    let base = loop {
-        let line = next();
-        if let Some(rest) = line.strip_prefix("gatehouse listening on ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
     };
     // Each person has the login form open.
     let (_, challenge) = common::pkce();
