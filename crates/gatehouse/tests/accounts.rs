@@ -408,6 +408,16 @@ async fn logout_with_an_id_token_hint_ends_the_session_and_returns_to_a_register
 
     let log = f.state.store.audit_latest(20).await.unwrap();
     assert!(log.iter().any(|e| e.record.kind == "logout"));
+
+    // Without state, the browser goes to the registered URI exactly (not even an empty `?`).
+    let again = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    let session = session_cookie(&again);
+    let bare = format!("/logout?id_token_hint={hint}&post_logout_redirect_uri={REDIRECT}/bye");
+    let r = send(&f, with_cookie(&bare, &session)).await;
+    assert_eq!(
+        r.headers()[header::LOCATION],
+        format!("{REDIRECT}/bye").as_str()
+    );
 }
 
 async fn logout_without_a_hint_asks_first_and_a_forged_hint_is_refused(db: Database) {

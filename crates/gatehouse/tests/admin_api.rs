@@ -74,6 +74,14 @@ impl Admin {
     ) -> (StatusCode, Value) {
         let r = self.call(method.clone(), uri, body).await;
         let status = r.status();
+        // Client secrets and people's data pass through here: no cache may keep an answer.
+        assert_eq!(
+            r.headers()
+                .get(header::CACHE_CONTROL)
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{method} {uri} answered {status} without Cache-Control: no-store"
+        );
         let text = body_text(r).await;
         let op = &self.doc["paths"][template][method.as_str().to_lowercase()];
         assert!(op.is_object(), "{method} {template} is not documented");

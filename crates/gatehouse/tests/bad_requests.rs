@@ -578,6 +578,76 @@ async fn many_oversized_scopes_at_once_leave_other_requests_served(db: Database)
     assert!(!person.await.unwrap().is_empty());
 }
 
+async fn a_form_token_planted_by_someone_else_never_signs_in(db: Database) {
+    let f = fixture_on(db).await;
+    let page = send(&f, get(&authorize_uri("web", ""))).await;
+    let html = body_text(page).await;
+    let request = hidden_input(&html, "request");
+    // A value of the attacker's choosing in both the cookie and the field (cookie tossing from
+    // a sibling domain, or a plain-http page): it matches itself, and proves nothing.
+    for planted in ["short", &"x".repeat(43), "1800000000.AAAA"] {
+        let body = encode(&[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("csrf", planted),
+            ("request", &request),
+        ]);
+        let r = send(
+            &f,
+            form("/login")
+                .header(header::COOKIE, format!("gatehouse_form={planted}"))
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{planted}");
+        assert!(cookies(&r).is_empty(), "no session for {planted}");
+    }
+}
+
+async fn post_authorize_works_like_get(db: Database) {
+    let f = fixture_on(db).await;
+    let query = authorize_uri("web", "")
+        .split_once('?')
+        .unwrap()
+        .1
+        .to_owned();
+    let r = send(&f, form("/authorize").body(Body::from(query)).unwrap()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(html.contains("Sign in"), "the login form");
+    // And a bad request is refused the same way.
+    let r = send(
+        &f,
+        form("/authorize")
+            .body(Body::from("client_id=nobody&response_type=code"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn a_native_apps_loopback_redirect_may_use_any_port(db: Database) {
+    let f = fixture_on(db).await;
+    // The fixture's redirect URI is http://127.0.0.1:9/callback.
+    let moved = authorize_uri("web", "").replace("127.0.0.1:9/", "127.0.0.1:51234/");
+    assert_ne!(moved, authorize_uri("web", ""), "the port was replaced");
+    let r = post_login(&f, &moved, "ada", PASSWORD).await;
+    let to = r.headers()[header::LOCATION].to_str().unwrap();
+    assert!(
+        to.starts_with("http://127.0.0.1:51234/callback?code="),
+        "{to}"
+    );
+    let csp = |r: &axum::response::Response| {
+        r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let page = send(&f, get(&moved)).await;
+    assert!(csp(&page).contains("form-action 'self' http://127.0.0.1:*;"));
+}
+
 on_both_backends!(();
     an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected,
     errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss,
@@ -593,4 +663,7 @@ on_both_backends!(();
     an_oversized_body_is_refused_before_it_is_read,
     an_oversized_scope_is_refused_before_anything_reads_it,
     many_oversized_scopes_at_once_leave_other_requests_served,
+    a_form_token_planted_by_someone_else_never_signs_in,
+    post_authorize_works_like_get,
+    a_native_apps_loopback_redirect_may_use_any_port,
 );

@@ -16,12 +16,16 @@ async fn introspect(f: &Fixture, client: &str, secret: &str, token: &str) -> ser
     json(r).await
 }
 
+/// The status `/userinfo` answers `access` with; every answer, claims or refusal, is one no
+/// cache may keep.
 async fn userinfo_status(f: &Fixture, access: &str) -> StatusCode {
     let req = axum::http::Request::get("/userinfo")
         .header(header::AUTHORIZATION, format!("Bearer {access}"))
         .body(axum::body::Body::empty())
         .unwrap();
-    send(f, req).await.status()
+    let r = send(f, req).await;
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    r.status()
 }
 
 async fn introspection_describes_active_tokens_to_their_client_only(db: Database) {
