@@ -5,8 +5,10 @@
 //! replays every input that once broke a property, so a fixed bug stays fixed. Each function
 //! panics when a property fails, which is what a fuzzer reports:
 //!
-//! - [`Harness::http`]: whatever arrives, the server answers with a status below 500 and does
-//!   not panic.
+//! - [`Harness::http`]: whatever arrives, the server answers with a status below 500, does not
+//!   panic, redirects only to the registered redirect URI or to itself, and issues tokens only
+//!   to a request with a registered client's credentials. Every input meets the database as it
+//!   was set up (a code not yet redeemed, tokens not yet rotated, no account locked).
 //! - [`Harness::id_token_hint`]: no token the input assembles verifies, unless it is a token
 //!   the server signed itself.
 //!
@@ -49,6 +51,11 @@ pub struct Harness {
     router: axum::Router,
     known: Known,
     jwks: JwkSet,
+    /// The database the server runs on, and a copy of it as set up: every input starts from
+    /// the copy, so a code redeemed, a token rotated or an account locked by one input does
+    /// not change what the next one meets.
+    /// Connections to both, kept open between inputs: (snapshot, live).
+    restore: std::sync::Mutex<(rusqlite::Connection, rusqlite::Connection)>,
     _dir: tempfile::TempDir,
 }
 
@@ -78,18 +85,43 @@ impl Harness {
         let dir = tempfile::tempdir_in("/dev/shm")
             .or_else(|_| tempfile::tempdir())
             .expect("a temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("fuzz.db").display());
+        let live = dir.path().join("fuzz.db");
+        let snapshot = dir.path().join("snapshot.db");
+        let url = format!("sqlite://{}", live.display());
         let (state, known, jwks) = rt.block_on(setup(&url));
+        rt.block_on(state.store.backup(&snapshot))
+            .expect("a copy of the set-up database");
+        let source = rusqlite::Connection::open_with_flags(
+            &snapshot,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("the snapshot opens");
+        let target = rusqlite::Connection::open(&live).expect("the database opens");
         Harness {
             rt,
             router: app(state),
             known,
             jwks,
+            restore: std::sync::Mutex::new((source, target)),
             _dir: dir,
         }
     }
 
-    /// Sends the request `data` decodes to, and panics when the answer breaks a rule: a 5xx; a
+    /// Puts the database back as it was set up, through SQLite's backup API (page by page,
+    /// under the database's own locks, so the server's connections see the result).
+    fn reset(&self) {
+        let mut guard = self.restore.lock().unwrap_or_else(|p| p.into_inner());
+        let (source, target) = &mut *guard;
+        let backup =
+            rusqlite::backup::Backup::new(source, target).expect("a backup to the database");
+        backup
+            // A few hundred pages: all of them in one step, retried while the writer checkpoints.
+            .run_to_completion(1 << 20, std::time::Duration::from_millis(1), None)
+            .expect("the database is put back");
+    }
+
+    /// Sends the request `data` decodes to, on the database as it was set up, and panics when
+    /// the answer breaks a rule: a 5xx; a
     /// redirect anywhere but a registered redirect URI or gatehouse itself (an open
     /// redirector); tokens from `/token` for a request without valid client credentials.
     pub fn http(&self, data: &[u8]) {
@@ -99,6 +131,7 @@ impl Harness {
         let Some((request, params)) = input.build(&self.known) else {
             return;
         };
+        self.reset();
         let (method, uri) = (request.method().clone(), request.uri().clone());
         let authenticated = self.authenticates_a_client(&request, &params);
         let response = self
@@ -700,5 +733,32 @@ mod tests {
         assert_eq!(token, h.known.id_token);
         // An all-zero input decodes to a bare GET /authorize.
         h.http(&[0; 64]);
+    }
+
+    #[test]
+    fn every_input_meets_the_database_as_it_was_set_up() {
+        let h = Harness::new();
+        let redeem = || {
+            let body = serde_urlencoded::to_string([
+                ("grant_type", "authorization_code"),
+                ("code", &h.known.code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ])
+            .unwrap();
+            let request = Request::post("/token")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::AUTHORIZATION, basic("web", &h.known.secret))
+                .body(Body::from(body))
+                .unwrap();
+            let response =
+                h.rt.block_on(h.router.clone().oneshot(request))
+                    .unwrap_or_else(|e| match e {});
+            response.status().as_u16()
+        };
+        assert_eq!(redeem(), 200);
+        assert_eq!(redeem(), 400, "a code is used once");
+        h.reset();
+        assert_eq!(redeem(), 200, "put back: the code is unused again");
     }
 }
