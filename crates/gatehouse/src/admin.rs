@@ -185,7 +185,9 @@ impl<'a> Admin<'a> {
     pub async fn add_user(&self, passwords: &Passwords, new: NewUser) -> Result<User, AdminError> {
         let username = check_user_fields(&new.username, &new.email)?;
         // One account per name as people read it: a name that looks like an existing one is
-        // refused (UTS #39 skeletons; a few thousand users take well under a millisecond).
+        // refused (UTS #39 skeletons, compared with every user: an administrative operation,
+        // linear in the users). Read before the insert, not in its transaction: two look-alikes
+        // created at the same instant could both pass; the same exact name still cannot.
         let key = username::look_alike_key(&username);
         if let Some(existing) = self
             .store
