@@ -55,6 +55,30 @@ impl SqliteStore {
         })
     }
 
+    /// Applies `change` to the user named `username` (given the user's id) and, with
+    /// `logout`, ends their sessions and revokes their tokens, in one transaction.
+    async fn change_user(
+        &self,
+        username: &str,
+        logout: Option<(UnixTime, &'static str)>,
+        change: impl FnOnce(&Connection, &str) -> rusqlite::Result<usize> + Send + 'static,
+    ) -> StoreResult<LoggedOut> {
+        let name = username.to_owned();
+        let out = self
+            .write(move |tx| {
+                let Some(user_id) = user_id_of(tx, &name)? else {
+                    return Ok(None);
+                };
+                change(tx, &user_id)?;
+                match logout {
+                    Some((now, reason)) => log_out_user(tx, &user_id, now, reason).map(Some),
+                    None => Ok(Some(LoggedOut::default())),
+                }
+            })
+            .await?;
+        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
+    }
+
     /// The engine's statistics, for metrics.
     pub fn stats(&self) -> onewriter::Stats {
         self.db.stats()
@@ -291,21 +315,12 @@ impl Directory for SqliteStore {
         disabled: bool,
         now: UnixTime,
     ) -> StoreResult<LoggedOut> {
-        let name = username.to_owned();
-        let out = self
-            .write(move |tx| {
-                let Some(user_id) = user_id_of(tx, &name)? else {
-                    return Ok(None);
-                };
-                tx.prepare_cached("UPDATE user_account SET disabled = ?2 WHERE id = ?1")?
-                    .execute(params![user_id, disabled])?;
-                if !disabled {
-                    return Ok(Some(LoggedOut::default()));
-                }
-                log_out_user(tx, &user_id, now, "user disabled").map(Some)
-            })
-            .await?;
-        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
+        let logout = disabled.then_some((now, "user disabled"));
+        self.change_user(username, logout, move |tx, id| {
+            tx.prepare_cached("UPDATE user_account SET disabled = ?2 WHERE id = ?1")?
+                .execute(params![id, disabled])
+        })
+        .await
     }
 
     async fn set_password_hash(
@@ -314,18 +329,11 @@ impl Directory for SqliteStore {
         password_hash: String,
         now: UnixTime,
     ) -> StoreResult<LoggedOut> {
-        let name = username.to_owned();
-        let out = self
-            .write(move |tx| {
-                let Some(user_id) = user_id_of(tx, &name)? else {
-                    return Ok(None);
-                };
-                tx.prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
-                    .execute(params![user_id, password_hash])?;
-                log_out_user(tx, &user_id, now, "password changed").map(Some)
-            })
-            .await?;
-        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
+        self.change_user(username, Some((now, "password changed")), move |tx, id| {
+            tx.prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
+                .execute(params![id, password_hash])
+        })
+        .await
     }
 
     async fn create_client(&self, client: Client) -> StoreResult<()> {
