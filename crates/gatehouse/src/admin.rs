@@ -9,17 +9,17 @@ use serde::Deserialize;
 use crate::auth::passwords::{PasswordError, Passwords};
 use crate::auth::username;
 use crate::clock::UnixTime;
+use crate::model::{AuditKind, AuditRecord, Client, GrantType, LoggedOut, User, UserChange};
 use crate::oidc::{redirect, scope, tokens};
-use crate::store::{AuditRecord, Client, LoggedOut, Store, StoreError, User};
+use crate::store::{Store, StoreError};
 
 /// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
 /// be safe to store it under a fast hash like the generated ones.
 pub const MIN_SECRET_LENGTH: usize = 32;
 
-/// Every grant type gatehouse implements.
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 /// What a client gets when registered without `grant_types`.
-pub const DEFAULT_GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+pub const DEFAULT_GRANT_TYPES: &[GrantType] =
+    &[GrantType::AuthorizationCode, GrantType::RefreshToken];
 /// What a client may ask for when registered without `scopes`.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
@@ -112,16 +112,6 @@ enum ScopeName {
     Admin,
 }
 
-/// A grant type a client may be registered for (documentation of `NewClient::grant_types`).
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum GrantType {
-    AuthorizationCode,
-    RefreshToken,
-    ClientCredentials,
-}
-
 /// Who is acting, for the audit log.
 pub struct Admin<'a> {
     store: &'a dyn Store,
@@ -147,7 +137,7 @@ impl<'a> Admin<'a> {
 
     async fn audit(
         &self,
-        kind: &str,
+        kind: AuditKind,
         subject: &str,
         client_id: Option<&str>,
     ) -> Result<(), AdminError> {
@@ -156,7 +146,7 @@ impl<'a> Admin<'a> {
 
     async fn audit_detail(
         &self,
-        kind: &str,
+        kind: AuditKind,
         subject: &str,
         client_id: Option<&str>,
         detail: Option<String>,
@@ -214,7 +204,7 @@ impl<'a> Admin<'a> {
             created_at: self.now,
         };
         self.store.create_user(user.clone()).await?;
-        self.audit("admin.user.created", &user.username, None)
+        self.audit(AuditKind::UserCreated, &user.username, None)
             .await?;
         Ok(user)
     }
@@ -229,12 +219,20 @@ impl<'a> Admin<'a> {
         let user = self.user(username).await?;
         let out = self
             .store
-            .set_user_disabled(&user.username, disabled, self.now)
+            .update_user(
+                &user.username,
+                if disabled {
+                    UserChange::Disable
+                } else {
+                    UserChange::Enable
+                },
+                self.now,
+            )
             .await?;
         let kind = if disabled {
-            "admin.user.disabled"
+            AuditKind::UserDisabled
         } else {
-            "admin.user.enabled"
+            AuditKind::UserEnabled
         };
         self.audit_detail(kind, &user.username, None, ended(out))
             .await?;
@@ -252,9 +250,9 @@ impl<'a> Admin<'a> {
         let hash = passwords.hash(password, inputs).await?;
         let out = self
             .store
-            .set_password_hash(&user.username, hash, self.now)
+            .update_user(&user.username, UserChange::SetPassword(hash), self.now)
             .await?;
-        self.audit_detail("admin.user.password_set", &user.username, None, ended(out))
+        self.audit_detail(AuditKind::PasswordSet, &user.username, None, ended(out))
             .await?;
         Ok(out)
     }
@@ -263,7 +261,7 @@ impl<'a> Admin<'a> {
     pub async fn logout(&self, username: &str) -> Result<LoggedOut, AdminError> {
         let user = self.user(username).await?;
         let out = self.store.end_user_sessions(&user.id, self.now).await?;
-        self.audit("admin.user.logged_out", username, None).await?;
+        self.audit(AuditKind::UserLoggedOut, username, None).await?;
         Ok(out)
     }
 
@@ -273,7 +271,7 @@ impl<'a> Admin<'a> {
         self.store
             .revoke_consent(&user.id, client_id, self.now)
             .await?;
-        self.audit("admin.consent.revoked", username, Some(client_id))
+        self.audit(AuditKind::ConsentRevoked, username, Some(client_id))
             .await
     }
 
@@ -282,7 +280,7 @@ impl<'a> Admin<'a> {
         let (client, generated) = client_from(new, self.now)?;
         self.store.create_client(client.clone()).await?;
         self.audit(
-            "admin.client.created",
+            AuditKind::ClientCreated,
             &client.client_id,
             Some(&client.client_id),
         )
@@ -292,7 +290,7 @@ impl<'a> Admin<'a> {
 
     pub async fn remove_client(&self, client_id: &str) -> Result<(), AdminError> {
         self.store.remove_client(client_id).await?;
-        self.audit("admin.client.removed", client_id, Some(client_id))
+        self.audit(AuditKind::ClientRemoved, client_id, Some(client_id))
             .await
     }
 
@@ -315,7 +313,7 @@ impl<'a> Admin<'a> {
                 "signs at once; every older key was unpublished (compromised)".to_owned()
             }
         };
-        self.audit_detail("admin.key.rotated", &rotated.kid, None, Some(detail))
+        self.audit_detail(AuditKind::KeyRotated, &rotated.kid, None, Some(detail))
             .await?;
         Ok(rotated)
     }
@@ -360,18 +358,24 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
             scope::SUPPORTED.join(", ")
         )));
     }
-    let grant_types = or_default(new.grant_types, DEFAULT_GRANT_TYPES);
-    if let Some(g) = grant_types
-        .iter()
-        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
-    {
-        return Err(invalid(format!(
-            "unknown grant type {g:?}; known grant types: {}",
-            GRANT_TYPES.join(", ")
-        )));
-    }
-    let has = |g: &str| grant_types.iter().any(|x| x == g);
-    if has("client_credentials") && new.public {
+    let grant_types: Vec<GrantType> = if new.grant_types.is_empty() {
+        DEFAULT_GRANT_TYPES.to_vec()
+    } else {
+        new.grant_types
+            .iter()
+            .map(|g| {
+                g.parse().map_err(|_| {
+                    let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+                    invalid(format!(
+                        "unknown grant type {g:?}; known grant types: {}",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let has = |g: GrantType| grant_types.contains(&g);
+    if has(GrantType::ClientCredentials) && new.public {
         return Err(invalid(
             "a public client has no secret, so it cannot use client_credentials",
         ));
@@ -380,13 +384,13 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         .iter()
         .find(|s| scope::CLIENT_ONLY.contains(&s.as_str()))
     {
-        if !has("client_credentials") {
+        if !has(GrantType::ClientCredentials) {
             return Err(invalid(format!(
                 "scope {s:?} is only granted through client_credentials; add that grant type"
             )));
         }
     }
-    if has("authorization_code") && new.redirect_uris.is_empty() {
+    if has(GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
         return Err(invalid(
             "a client using authorization_code needs at least one redirect URI",
         ));

@@ -11,7 +11,8 @@ use crate::admin::{Admin, NewClient, NewUser};
 use crate::auth::passwords::Passwords;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DatabaseArgs, LogFormat, ServeArgs};
-use crate::store::{self, AuditEvent, Store};
+use crate::model::{AuditEvent, AuditKind};
+use crate::store::{self, Store};
 
 /// Gatehouse: an OpenID Connect provider on one embedded SQLite file.
 #[derive(Debug, Parser)]
@@ -277,8 +278,8 @@ async fn import(store: &dyn Store, path: &std::path::Path) -> anyhow::Result<()>
         snapshot.audit.len(),
     );
     store.import(snapshot).await?;
-    let record =
-        store::AuditRecord::new(SystemClock.now(), "admin.imported", "cli").detail(summary.clone());
+    let record = crate::model::AuditRecord::new(SystemClock.now(), AuditKind::Imported, "cli")
+        .detail(summary.clone());
     store.record(record).await?;
     println!("{summary}");
     Ok(())
@@ -403,7 +404,7 @@ fn audit_line(e: &AuditEvent) -> String {
     let mut line = format!(
         "{}  {:<22} actor={}",
         rfc3339(r.at),
-        field(&r.kind),
+        field(r.kind.as_str()),
         field(&r.actor)
     );
     for (name, value) in [
@@ -695,13 +696,13 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::store::AuditRecord;
+    use crate::model::AuditRecord;
 
     fn events(ids: &[i64]) -> Vec<AuditEvent> {
         ids.iter()
             .map(|&id| AuditEvent {
                 id,
-                record: AuditRecord::new(0, "test", "cli"),
+                record: AuditRecord::new(0, AuditKind::Logout, "cli"),
             })
             .collect()
     }
@@ -751,7 +752,7 @@ mod tests {
         let typed = "alice\n2026-01-01T00:00:00Z  login.succeeded actor=user:1\u{1b}[2J";
         let event = |record: AuditRecord| AuditEvent { id: 1, record };
         // As stored now (escaped on the way in), and as a raw value stored before.
-        let escaped = AuditRecord::new(0, "login.failed", "anonymous").subject(Some(typed));
+        let escaped = AuditRecord::new(0, AuditKind::LoginFailed, "anonymous").subject(Some(typed));
         let mut raw = escaped.clone();
         raw.subject = Some(typed.to_owned());
         for record in [escaped, raw] {
@@ -765,7 +766,8 @@ mod tests {
                 "{line}"
             );
         }
-        let spaced = AuditRecord::new(0, "login.failed", "anonymous").subject(Some("a b=c"));
+        let spaced =
+            AuditRecord::new(0, AuditKind::LoginFailed, "anonymous").subject(Some("a b=c"));
         assert!(audit_line(&event(spaced)).ends_with(r#"subject="a b=c""#));
     }
 }

@@ -31,8 +31,9 @@ use crate::auth::passwords::Passwords;
 use crate::auth::session::CookieNames;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, LogFormat, ServeArgs};
+use crate::model::{AuthorizationCode, Client, GrantType, Session, User};
 use crate::oidc::tokens;
-use crate::store::{self, AuthorizationCode, Client, Session, User};
+use crate::store;
 use crate::{AppState, app, keyring};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -268,11 +269,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         scopes: ["openid", "profile", "email", "offline_access"]
             .map(String::from)
             .to_vec(),
-        grant_types: vec![
-            "authorization_code".into(),
-            "refresh_token".into(),
-            "client_credentials".into(),
-        ],
+        grant_types: GrantType::ALL.to_vec(),
         first_party,
         created_at: now,
     };
@@ -491,9 +488,9 @@ impl Value {
             Value::Challenge => CHALLENGE.into(),
             Value::Verifier => VERIFIER.into(),
             Value::S256 => "S256".into(),
-            Value::AuthorizationCode => "authorization_code".into(),
-            Value::RefreshTokenGrant => "refresh_token".into(),
-            Value::ClientCredentials => "client_credentials".into(),
+            Value::AuthorizationCode => GrantType::AuthorizationCode.as_str().into(),
+            Value::RefreshTokenGrant => GrantType::RefreshToken.as_str().into(),
+            Value::ClientCredentials => GrantType::ClientCredentials.as_str().into(),
             Value::IdToken => k.id_token.clone(),
             Value::AccessToken => k.access_token.clone(),
             Value::RefreshToken => k.refresh_token.clone(),

@@ -10,8 +10,9 @@ use jsonwebtoken::jwk::JwkSet;
 use tokio::sync::Mutex;
 
 use crate::clock::UnixTime;
+use crate::model::{Retirement, SigningKey};
 use crate::oidc::keys::{self, KeyError, Signer};
-use crate::store::{Retirement, SigningKey, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// How stale the cached keys may get: a rotated key is published within this time.
 pub const RELOAD_AFTER: Duration = Duration::from_secs(10);

@@ -14,6 +14,7 @@ pub mod config;
 pub mod fuzzing;
 pub mod http;
 pub mod keyring;
+pub mod model;
 pub mod oidc;
 pub mod store;
 pub mod text;

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use common::oneshot::*;
 use common::{PASSWORD, REDIRECT, add_user, hidden_input};
 use gatehouse::app;
+use gatehouse::model::UserChange;
 use gatehouse::oidc::tokens;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
@@ -111,7 +112,7 @@ async fn wrong_passwords_unknown_and_disabled_users_get_the_same_answer(db: Data
     add_user(f.state.store.as_ref(), "eve").await;
     f.state
         .store
-        .set_user_disabled("eve", true, T0)
+        .update_user("eve", UserChange::Disable, T0)
         .await
         .unwrap();
     let mut bodies = Vec::new();

@@ -461,7 +461,10 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
 
     // `audit tail --follow` runs alongside and must see what happens next, not what was before.
     store
-        .record(gatehouse::store::AuditRecord::new(1, "earlier", "cli"))
+        .record(
+            gatehouse::model::AuditRecord::new(1, gatehouse::model::AuditKind::Imported, "cli")
+                .detail("earlier"),
+        )
         .await
         .unwrap();
     let mut follower = Killed(

@@ -393,7 +393,7 @@ fn sigterm_lets_in_flight_requests_and_their_writes_finish() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.record.kind == "login.succeeded")
+            .filter(|e| e.record.kind.as_str() == "login.succeeded")
             .count();
         assert_eq!(succeeded, USERS);
         for i in 0..USERS {

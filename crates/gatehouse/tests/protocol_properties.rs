@@ -6,10 +6,12 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::backend::{Backend, Database};
-use gatehouse::oidc::{pkce, redirect, scope, tokens};
-use gatehouse::store::{
-    self, AuthorizationCode, Client, CodeRequest, NewTokens, Redeemed, Revocation, Rotated, User,
+use gatehouse::model::{
+    AuthorizationCode, Client, CodeRequest, GrantType, NewTokens, Redeemed, Revocation, Rotated,
+    User,
 };
+use gatehouse::oidc::{pkce, redirect, scope, tokens};
+use gatehouse::store;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -180,7 +182,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec![],
         scopes: vec!["openid".into()],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         first_party: true,
         created_at: T0,
     })

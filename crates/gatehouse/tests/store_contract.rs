@@ -10,11 +10,12 @@ use std::sync::Arc;
 use common::backend::Database;
 
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
-use gatehouse::oidc::tokens;
-use gatehouse::store::{
-    self, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, NewTokens, Redeemed,
-    Revocation, Rotated, Session, Store, StoreError, TokenKind, User,
+use gatehouse::model::{
+    AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, GrantType, NewTokens,
+    Redeemed, Revocation, Rotated, Session, TokenKind, User, UserChange,
 };
+use gatehouse::oidc::tokens;
+use gatehouse::store::{self, Store, StoreError};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -49,7 +50,7 @@ fn client(id: &str) -> Client {
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec![],
         scopes: vec!["openid".into(), "profile".into(), "offline_access".into()],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         first_party: false,
         created_at: NOW,
     }
@@ -172,7 +173,9 @@ async fn introspection_sees_only_active_tokens(db: Database) {
     );
 
     // A disabled user's tokens are inactive.
-    s.set_user_disabled("alice", true, NOW + 1).await.unwrap();
+    s.update_user("alice", UserChange::Disable, NOW + 1)
+        .await
+        .unwrap();
     assert!(
         s.introspect(&tokens::hash("a2"), NOW + 1)
             .await
@@ -557,9 +560,15 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
             .is_none()
     };
 
-    let out = s.set_user_disabled("carol", true, NOW + 1).await.unwrap();
+    let out = s
+        .update_user("carol", UserChange::Disable, NOW + 1)
+        .await
+        .unwrap();
     assert_eq!((out.sessions, out.token_families), (1, 1));
-    let out = s.set_user_disabled("carol", false, NOW + 2).await.unwrap();
+    let out = s
+        .update_user("carol", UserChange::Enable, NOW + 2)
+        .await
+        .unwrap();
     assert_eq!((out.sessions, out.token_families), (0, 0));
     // Enabled again, yet nothing comes back.
     assert!(gone("a1-carol-app".into()).await && gone("r1-carol-app".into()).await);
@@ -571,7 +580,11 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
     );
 
     let out = s
-        .set_password_hash("dave", "$argon2id$new".into(), NOW + 1)
+        .update_user(
+            "dave",
+            UserChange::SetPassword("$argon2id$new".into()),
+            NOW + 1,
+        )
         .await
         .unwrap();
     assert_eq!((out.sessions, out.token_families), (1, 1));
@@ -586,8 +599,9 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
     assert_eq!(dave.password_hash, "$argon2id$new");
 
     for result in [
-        s.set_user_disabled("nobody", true, NOW).await,
-        s.set_password_hash("nobody", "x".into(), NOW).await,
+        s.update_user("nobody", UserChange::Disable, NOW).await,
+        s.update_user("nobody", UserChange::SetPassword("x".into()), NOW)
+            .await,
     ] {
         assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
     }
@@ -737,7 +751,7 @@ async fn the_audit_log_keeps_order_and_pages(db: Database) {
     for i in 0..25 {
         s.record(AuditRecord {
             at: NOW + i,
-            kind: "login.failed".into(),
+            kind: gatehouse::model::AuditKind::LoginFailed,
             actor: "anonymous".into(),
             subject: Some(format!("user{i}")),
             client_id: None,

@@ -136,7 +136,7 @@ async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner(
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.record.kind == "token.reuse_detected")
+        .filter(|e| e.record.kind.as_str() == "token.reuse_detected")
         .count();
     assert!(reuses >= 1, "the reuse is audited");
     server.stop().await;

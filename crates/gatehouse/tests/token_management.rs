@@ -123,7 +123,8 @@ async fn revoking_a_refresh_token_ends_its_family(db: Database) {
 
     let log = f.state.store.audit_latest(10).await.unwrap();
     assert!(
-        log.iter().any(|e| e.record.kind == "token.revoked"),
+        log.iter()
+            .any(|e| e.record.kind.as_str() == "token.revoked"),
         "{log:?}"
     );
 }

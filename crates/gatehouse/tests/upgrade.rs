@@ -16,8 +16,9 @@ use common::oneshot::*;
 use common::{PASSWORD, REDIRECT, state_with_clock};
 use gatehouse::auth::passwords::Passwords;
 use gatehouse::clock::FixedClock;
+use gatehouse::model::{CodeRequest, NewTokens, Redeemed, Rotated};
 use gatehouse::oidc::tokens;
-use gatehouse::store::{self, CodeRequest, NewTokens, Redeemed, Rotated};
+use gatehouse::store;
 use onewriter::rusqlite::params;
 
 /// What the previous release stored, by value: secrets in the clear here, hashed in the rows.

@@ -19,8 +19,9 @@ use utoipa_axum::routes;
 use super::error::{BearerError, bearer_token, store_error};
 use super::{AppState, Peer};
 use crate::admin::{Admin, AdminError, NewClient, NewUser};
+use crate::model::{AuditEvent, Client, Consent, GrantType, LoggedOut, Session, TokenKind, User};
 use crate::oidc::{OAuthError, scope, tokens};
-use crate::store::{AuditEvent, Client, Consent, LoggedOut, Session, StoreError, TokenKind, User};
+use crate::store::StoreError;
 
 /// The most audit records one request returns.
 const MAX_AUDIT_PAGE: usize = 1000;
@@ -277,7 +278,7 @@ pub struct ClientView {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub first_party: bool,
     /// Unix time.
     pub created_at: i64,
@@ -382,7 +383,7 @@ impl From<AuditEvent> for AuditEventView {
         AuditEventView {
             id: e.id,
             at: r.at,
-            kind: r.kind,
+            kind: r.kind.to_string(),
             actor: r.actor,
             subject: r.subject,
             client_id: r.client_id,

@@ -13,9 +13,9 @@ use super::{AppState, Peer, pages};
 use crate::auth::forms::{self, Purpose};
 use crate::auth::session;
 use crate::auth::throttle::{self, Admission};
+use crate::model::{AuditKind, AuditRecord, AuthorizationCode, Session, User};
 use crate::oidc::authorize::{self, AuthorizeRequest, Params, Refusal};
 use crate::oidc::{OAuthError, scope, tokens};
-use crate::store::{AuditRecord, AuthorizationCode, Session, User};
 
 /// GET /authorize
 pub async fn authorize(
@@ -136,7 +136,7 @@ pub async fn login(
     // must not tell whether a username exists.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = state.passwords.verify(form.password, stored).await;
-    let audit = |kind: &str, actor: String| {
+    let audit = |kind: AuditKind, actor: String| {
         AuditRecord::new(now, kind, actor)
             .subject(Some(username.as_str()))
             .client(&request.client_id)
@@ -145,7 +145,9 @@ pub async fn login(
     let Some(user) = user.filter(|_| verified) else {
         tracing::info!(client_id = %request.client_id, "login failed");
         metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
-        state.audit(audit("login.failed", "anonymous".into())).await;
+        state
+            .audit(audit(AuditKind::LoginFailed, "anonymous".into()))
+            .await;
         return retry(
             StatusCode::UNAUTHORIZED,
             "Wrong username or password.".into(),
@@ -181,7 +183,10 @@ pub async fn login(
     tracing::info!(client_id = %request.client_id, user = %user.id, "login succeeded");
     metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
     state
-        .audit(audit("login.succeeded", format!("user:{}", user.id)))
+        .audit(audit(
+            AuditKind::LoginSucceeded,
+            format!("user:{}", user.id),
+        ))
         .await;
     let jar = jar.add(session::cookie(
         names.session,
@@ -236,7 +241,7 @@ pub async fn consent(
     {
         return expired_form(&form.request);
     }
-    let record = |kind: &str| {
+    let record = |kind: AuditKind| {
         AuditRecord::new(now, kind, format!("user:{}", user.id))
             .subject(Some(user.username.as_str()))
             .client(&request.client_id)
@@ -252,11 +257,11 @@ pub async fn consent(
             {
                 return refuse(&state, redirect_error(&request, store_error(e)));
             }
-            state.audit(record("consent.granted")).await;
+            state.audit(record(AuditKind::ConsentGranted)).await;
             issue_code(&state, &request, &user, &session).await
         }
         "deny" => {
-            state.audit(record("consent.denied")).await;
+            state.audit(record(AuditKind::ConsentDenied)).await;
             refuse(
                 &state,
                 redirect_error(

@@ -7,9 +7,9 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::AppState;
 use super::error::TokenError;
+use crate::model::Client;
 use crate::oidc::error::invalid_request;
 use crate::oidc::{OAuthError, tokens};
-use crate::store::Client;
 
 /// The form parameters, each at most once (RFC 6749 §3.2).
 pub struct Form(Vec<(String, String)>);

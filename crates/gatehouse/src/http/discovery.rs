@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::{body, internal, store_error};
 use crate::keyring::KeyringError;
+use crate::model::GrantType;
 use crate::oidc::scope;
 
 pub async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -23,7 +24,7 @@ pub async fn configuration(State(state): State<AppState>) -> Json<serde_json::Va
         "end_session_endpoint": c.endpoint("/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": GrantType::ALL,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": scope::SUPPORTED,

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth;
 use super::error::{TokenError, no_store};
 use super::{AppState, Peer};
+use crate::model::{AuditKind, AuditRecord, Revocation, TokenKind};
 use crate::oidc::{OAuthError, tokens};
-use crate::store::{AuditRecord, Revocation, TokenKind};
 
 /// POST /introspect
 pub async fn introspect(
@@ -108,10 +108,14 @@ async fn revocation(
         // RFC 7009 §2.2: an invalid token is not an error; the client's goal is met.
         Revocation::NotFound => return Ok(()),
     };
-    let record = AuditRecord::new(now, "token.revoked", format!("client:{}", client.client_id))
-        .client(&client.client_id)
-        .ip(peer.0)
-        .detail(what);
+    let record = AuditRecord::new(
+        now,
+        AuditKind::TokenRevoked,
+        format!("client:{}", client.client_id),
+    )
+    .client(&client.client_id)
+    .ip(peer.0)
+    .detail(what);
     state.audit(record).await;
     Ok(())
 }

@@ -14,10 +14,10 @@ use super::authorize::{FormKind, browser_form, browser_form_ok, current_session,
 use super::error::store_error;
 use super::{AppState, Peer, pages};
 use crate::auth::session;
+use crate::model::{AuditKind, AuditRecord};
 use crate::oidc::authorize::Params;
 use crate::oidc::logout::{self, LogoutRequest};
 use crate::oidc::{OAuthError, keys, tokens};
-use crate::store::AuditRecord;
 
 /// GET /logout
 pub async fn logout(
@@ -147,7 +147,7 @@ async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutReques
             return page_error(store_error(e));
         }
         if let Some((_, user)) = user {
-            let mut record = AuditRecord::new(now, "logout", format!("user:{}", user.id))
+            let mut record = AuditRecord::new(now, AuditKind::Logout, format!("user:{}", user.id))
                 .subject(Some(user.username))
                 .ip(peer.0);
             if let Some(client_id) = &request.client_id {

@@ -33,7 +33,8 @@ use crate::auth::passwords::Passwords;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
-use crate::store::{AuditRecord, Store};
+use crate::model::AuditRecord;
+use crate::store::Store;
 
 /// Largest request body accepted: forms and tokens are small.
 const BODY_LIMIT: usize = 64 * 1024;

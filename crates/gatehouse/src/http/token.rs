@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth::{self, Form};
 use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
+use crate::model::{
+    AuditKind, AuditRecord, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens,
+    Redeemed, Rotated,
+};
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::error::invalid_request;
-use crate::oidc::{OAuthError, scope, tokens};
-use crate::store::{
-    AuditRecord, Client, ClientToken, CodeRequest, Grant, NewTokens, Redeemed, Rotated,
-};
+use crate::oidc::{OAuthError, grant, scope, tokens};
 
 /// POST /token
 pub async fn token(
@@ -23,7 +24,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match grant(&state, peer, &headers, &body).await {
+    match dispatch(&state, peer, &headers, &body).await {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(
@@ -36,7 +37,7 @@ pub async fn token(
     }
 }
 
-async fn grant(
+async fn dispatch(
     state: &AppState,
     peer: Peer,
     headers: &HeaderMap,
@@ -49,21 +50,25 @@ async fn grant(
         form: &form,
         peer,
     };
-    match form.get("grant_type")? {
-        Some("authorization_code") => authorization_code(cx).await,
-        Some("refresh_token") => refresh_token(cx).await,
-        Some("client_credentials") => client_credentials(cx).await,
-        Some(other) => Err(OAuthError::UnsupportedGrantType(format!(
-            "grant_type {other:?} is not supported"
+    let Some(name) = form.get("grant_type")? else {
+        return Err(invalid_request("the grant_type parameter is missing").into());
+    };
+    match name.parse() {
+        Ok(GrantType::AuthorizationCode) => authorization_code(cx).await,
+        Ok(GrantType::RefreshToken) => refresh_token(cx).await,
+        Ok(GrantType::ClientCredentials) => client_credentials(cx).await,
+        Err(_) => Err(OAuthError::UnsupportedGrantType(format!(
+            "grant_type {name:?} is not supported"
         ))
         .into()),
-        None => Err(invalid_request("the grant_type parameter is missing").into()),
     }
 }
 
 fn new_tokens(state: &AppState, client: &Client, now: i64) -> (String, Option<String>, NewTokens) {
     let access = tokens::generate();
-    let refresh = client.allows_grant("refresh_token").then(tokens::generate);
+    let refresh = client
+        .allows_grant(GrantType::RefreshToken)
+        .then(tokens::generate);
     let stored = NewTokens {
         access_token_hash: tokens::hash(&access),
         access_expires_at: now + state.config.access_token_ttl,
@@ -83,7 +88,7 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    async fn audit(&self, kind: &str, actor: String, subject: Option<&str>, detail: String) {
+    async fn audit(&self, kind: AuditKind, actor: String, subject: Option<&str>, detail: String) {
         let record = AuditRecord::new(self.state.now(), kind, actor)
             .client(&self.client.client_id)
             .subject(subject)
@@ -100,7 +105,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
         form,
         ..
     } = cx;
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the authorization_code grant".into(),
         )
@@ -132,7 +137,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
         Redeemed::Replayed => {
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
             metrics::counter!("gatehouse_code_replays_total").increment(1);
-            cx.audit("code.replayed", format!("client:{}", client.client_id), None, "the tokens issued with it are revoked".into()).await;
+            cx.audit(AuditKind::CodeReplayed, format!("client:{}", client.client_id), None, "the tokens issued with it are revoked".into()).await;
             Err(OAuthError::InvalidGrant("the code was already used; the tokens issued with it are revoked".into()).into())
         }
     }
@@ -145,7 +150,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         form,
         ..
     } = cx;
-    if !client.allows_grant("refresh_token") {
+    if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the refresh_token grant".into(),
         )
@@ -192,7 +197,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             tracing::warn!(client_id = %client.client_id, "refresh token reused; its family is revoked");
             metrics::counter!("gatehouse_refresh_reuse_detected_total").increment(1);
             cx.audit(
-                "token.reuse_detected",
+                AuditKind::TokenReuseDetected,
                 format!("client:{}", client.client_id),
                 None,
                 "a rotated refresh token was presented; its family is revoked".into(),
@@ -215,24 +220,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
         form,
         ..
     } = cx;
-    if client.is_public() || !client.allows_grant("client_credentials") {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the client_credentials grant".into(),
-        )
-        .into());
-    }
-    let requested = form.get("scope")?;
-    if let Some(s) = requested {
-        scope::check_syntax(s).map_err(|why| OAuthError::InvalidScope(why.into()))?;
-    }
-    let granted = scope::for_client(requested, &client.scopes)
-        .map_err(|refusal| OAuthError::InvalidScope(refusal.to_string()))?;
-    if granted.is_empty() {
-        return Err(OAuthError::InvalidScope(
-            "this client has no scope it may hold for itself".into(),
-        )
-        .into());
-    }
+    let granted = grant::client_credentials::decide(client, form.get("scope")?)?;
     let now = state.now();
     let access = tokens::generate();
     state
@@ -248,7 +236,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
     metrics::counter!("gatehouse_tokens_issued_total", "grant" => "client_credentials")
         .increment(1);
     cx.audit(
-        "token.issued",
+        AuditKind::TokenIssued,
         format!("client:{}", client.client_id),
         None,
         format!("grant=client_credentials scope={granted}"),
@@ -269,7 +257,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
 async fn issued(cx: Context<'_>, grant: &Grant, how: &'static str) {
     metrics::counter!("gatehouse_tokens_issued_total", "grant" => how).increment(1);
     cx.audit(
-        "token.issued",
+        AuditKind::TokenIssued,
         format!("user:{}", grant.user.id),
         Some(&grant.user.username),
         format!(

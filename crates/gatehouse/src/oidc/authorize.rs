@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::OAuthError;
 use super::error::invalid_request;
 use super::{pkce, redirect, scope};
-use crate::store::Client;
+use crate::model::{Client, GrantType};
 
 /// The query parameters of `/authorize`, each kept as given (repeated ones flagged).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,7 +147,7 @@ fn rest(
             )));
         }
     }
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the authorization code flow".into(),
         ));
@@ -285,7 +285,7 @@ mod tests {
             scopes: ["openid", "profile", "email", "offline_access", "admin"]
                 .map(String::from)
                 .to_vec(),
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             first_party: true,
             created_at: 0,
         }

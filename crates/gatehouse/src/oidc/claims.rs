@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::scope;
-use crate::store::User;
+use crate::model::User;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IdTokenClaims {

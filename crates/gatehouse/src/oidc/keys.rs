@@ -14,7 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-use crate::store::SigningKey;
+use crate::model::SigningKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

@@ -9,7 +9,7 @@ use super::authorize::Params;
 use super::error::invalid_request;
 use super::keys::Hint;
 use super::redirect;
-use crate::store::Client;
+use crate::model::Client;
 
 /// A validated logout request.
 #[derive(Debug, Clone, PartialEq, Eq)]

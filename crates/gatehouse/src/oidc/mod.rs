@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod error;
+pub mod grant;
 pub mod keys;
 pub mod logout;
 pub mod pkce;

@@ -10,8 +10,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::{AuditRecord, SigningKey};
 use crate::clock::UnixTime;
+use crate::model::{AuditRecord, GrantType, RevokeReason, SigningKey};
 
 /// What the `format` field must say.
 pub const FORMAT: &str = "gatehouse-export";
@@ -73,7 +73,7 @@ pub struct ClientRow {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub first_party: bool,
     pub created_at: UnixTime,
 }
@@ -151,7 +151,7 @@ pub struct FamilyRow {
     pub auth_time: UnixTime,
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
-    pub revoked_reason: Option<String>,
+    pub revoked_reason: Option<RevokeReason>,
     /// The session the family ends with (no `offline_access`); absent in exports of versions
     /// that did not tie families to sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use gatehouse::auth::passwords::Passwords;
 use gatehouse::clock::{Clock, SystemClock};
 use gatehouse::config::{Config, ServeArgs};
+use gatehouse::model::{Client, GrantType, User};
 use gatehouse::oidc::tokens;
-use gatehouse::store::{self, Client, Store, User};
+use gatehouse::store::{self, Store};
 use gatehouse::{AppState, app};
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -172,7 +173,7 @@ pub async fn add_service_client(store: &dyn Store, client_id: &str, scopes: &[&s
     let secret = tokens::generate();
     let mut c = client(client_id, Some(tokens::hash(&secret)));
     c.redirect_uris = vec![];
-    c.grant_types = vec!["client_credentials".into()];
+    c.grant_types = vec![GrantType::ClientCredentials];
     c.scopes = scopes.iter().map(|s| s.to_string()).collect();
     store.create_client(c).await.unwrap();
     secret
@@ -191,7 +192,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         scopes: ["openid", "profile", "email", "offline_access"]
             .map(String::from)
             .to_vec(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         first_party: true,
         created_at: SystemClock.now(),
     }

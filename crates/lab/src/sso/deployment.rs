@@ -8,8 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use gatehouse::clock::{Clock, SystemClock};
 use gatehouse::config::{Config, LogFormat, ServeArgs};
+use gatehouse::model::{Client, GrantType, User};
 use gatehouse::oidc::tokens;
-use gatehouse::store::{self, Client, Store, User};
+use gatehouse::store::{self, Store};
 use sqlx::Connection as _;
 
 /// The password every load-test user has.
@@ -127,7 +128,7 @@ async fn populate(store: &dyn Store, users: usize) -> anyhow::Result<String> {
             scopes: ["openid", "profile", "email", "offline_access"]
                 .map(String::from)
                 .to_vec(),
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             first_party: true,
             created_at: now,
         })

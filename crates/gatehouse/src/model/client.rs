@@ -1,0 +1,43 @@
+use serde::{Deserialize, Serialize};
+
+use super::named;
+use crate::clock::UnixTime;
+
+named! {
+    /// An OAuth grant type a client may be registered for (RFC 6749 §4).
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum GrantType ("grant type") {
+        AuthorizationCode = "authorization_code",
+        RefreshToken = "refresh_token",
+        ClientCredentials = "client_credentials",
+    }
+}
+
+/// A relying party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// SHA-256 of the secret, hex; `None` for a public client.
+    #[serde(skip_serializing)]
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// First-party clients skip the consent page.
+    pub first_party: bool,
+    pub created_at: UnixTime,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}

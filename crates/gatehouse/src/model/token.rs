@@ -1,0 +1,157 @@
+use super::{User, named};
+use crate::clock::UnixTime;
+
+named! {
+    /// Why a refresh token family was revoked, as stored with it.
+    pub enum RevokeReason ("revocation reason") {
+        /// RFC 6749 §4.1.2: the code it was issued from was presented again.
+        CodeReplayed = "authorization code replayed",
+        /// RFC 9700 §4.14.2: a rotated refresh token of the family was presented again.
+        RefreshReused = "refresh token reused",
+        /// RFC 7009: the client revoked it.
+        RefreshRevoked = "refresh token revoked",
+        /// The sign-in session it was tied to ended.
+        SessionEnded = "session ended",
+        /// An administrator signed the user out everywhere.
+        UserLoggedOut = "user logged out",
+        ConsentRevoked = "consent revoked",
+        UserDisabled = "user disabled",
+        PasswordChanged = "password changed",
+    }
+}
+
+/// A one-time authorization code (RFC 6749 §4.1.2) and what it was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge (RFC 7636), if the request carried one.
+    pub code_challenge: Option<String>,
+    pub auth_time: UnixTime,
+    /// The session the code was issued in. The tokens it yields end with that session unless
+    /// `offline_access` was granted (see `oidc::scope::outlives_session`).
+    pub session_id_hash: Option<String>,
+    pub expires_at: UnixTime,
+}
+
+/// What the token request says about the code it presents (RFC 6749 §4.1.3, RFC 7636 §4.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRequest {
+    /// The authenticated client.
+    pub client_id: String,
+    /// Must equal the `redirect_uri` of the authorization request.
+    pub redirect_uri: Option<String>,
+    /// Must match the code's PKCE challenge, and be absent when it has none.
+    pub code_verifier: Option<String>,
+}
+
+/// Tokens to store when a grant succeeds: only their hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTokens {
+    pub access_token_hash: String,
+    pub access_expires_at: UnixTime,
+    /// `None` when the client gets no refresh token.
+    pub refresh_token_hash: Option<String>,
+    pub refresh_expires_at: UnixTime,
+}
+
+/// What a redeemed code or rotated refresh token was for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub user: User,
+    pub client_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub auth_time: UnixTime,
+    /// The refresh token family the new tokens belong to.
+    pub family_id: String,
+}
+
+/// The outcome of redeeming an authorization code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The code was valid and unused; it is now used and the tokens are stored.
+    Issued(Box<Grant>),
+    /// Unknown, expired, issued to another client, for another redirect URI, with a wrong PKCE
+    /// verifier, or its user is disabled. Nothing changed.
+    Invalid,
+    /// Used before: the tokens issued from it have now been revoked (RFC 6749 §4.1.2).
+    Replayed,
+}
+
+/// The outcome of rotating a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotated {
+    /// The token was current; it is now rotated and the new tokens are stored.
+    Issued(Box<Grant>),
+    /// Unknown, expired, revoked, issued to another client, its session ended, or its user is
+    /// disabled. Nothing changed.
+    Invalid,
+    /// The requested scope is not within the token's scope (RFC 6749 §6). Nothing changed.
+    ScopeExceeded,
+    /// Already rotated: its whole family is now revoked (RFC 9700 §4.14.2).
+    Reused,
+}
+
+/// A stored access token, as `/userinfo` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGrant {
+    pub user: User,
+    pub client_id: String,
+    pub scope: String,
+    pub expires_at: UnixTime,
+}
+
+/// An access token of the `client_credentials` grant (RFC 6749 §4.4): it acts for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientToken {
+    pub token_hash: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// Which kind of token a hash named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    /// The `token_type_hint` / `token_type` name (RFC 7009 §2.1, RFC 7662 §2.2).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access_token",
+            TokenKind::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// An active token, as introspection sees it (RFC 7662 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub kind: TokenKind,
+    pub client_id: String,
+    pub scope: String,
+    /// `None` for a `client_credentials` token.
+    pub user: Option<User>,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The outcome of revoking a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// A refresh token: its whole family is revoked, access tokens included.
+    Family,
+    /// An access token, alone.
+    Access,
+    /// No token of this client has that value (it may be another client's): nothing changed.
+    NotFound,
+}

@@ -1,0 +1,249 @@
+//! Redeeming an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9700 §2.1.1).
+
+use crate::clock::UnixTime;
+use crate::model::{AuthorizationCode, CodeRequest, Grant, User};
+use crate::oidc::{pkce, scope};
+
+/// What the store read about a presented code, in the transaction that will apply the
+/// decision (locked against concurrent redemptions where the backend needs it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRow {
+    pub code: AuthorizationCode,
+    /// Whether the code was redeemed before.
+    pub used: bool,
+    /// The token family the first redemption created, while it exists.
+    pub family_id: Option<String>,
+    /// The user the code was issued for.
+    pub user: User,
+}
+
+/// A token family to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFamily {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub nonce: Option<String>,
+    pub auth_time: UnixTime,
+    /// The session the family ends with; `None` when it outlives it (`offline_access`).
+    pub session_id_hash: Option<String>,
+}
+
+/// What to do with a presented code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// Create `family`, store the new tokens in it with the grant's scope, and mark the code
+    /// used by that family.
+    Issue { family: NewFamily, grant: Grant },
+    /// Change nothing.
+    Invalid,
+    /// Revoke the family the first redemption created, if it still exists.
+    Replayed { family: Option<String> },
+}
+
+/// Decides a redemption. `family_id` is the id the new family gets if one is issued.
+pub fn decide(
+    row: Option<CodeRow>,
+    request: &CodeRequest,
+    family_id: String,
+    now: UnixTime,
+) -> Redemption {
+    let Some(CodeRow {
+        code,
+        used,
+        family_id: first_family,
+        user,
+    }) = row
+    else {
+        return Redemption::Invalid;
+    };
+    // RFC 6749 §4.1.2: a code is used once; a second use revokes what the first got. This
+    // holds whoever presents it: the code leaked either way.
+    if used {
+        return Redemption::Replayed {
+            family: first_family,
+        };
+    }
+    let redirect_ok = request.redirect_uri.as_deref() == Some(code.redirect_uri.as_str());
+    let pkce_ok = match (&code.code_challenge, &request.code_verifier) {
+        (Some(challenge), Some(verifier)) => pkce::verify_s256(verifier, challenge),
+        (None, None) => true,
+        // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+        _ => false,
+    };
+    if code.client_id != request.client_id
+        || code.expires_at <= now
+        || user.disabled
+        || !redirect_ok
+        || !pkce_ok
+    {
+        return Redemption::Invalid;
+    }
+    let session_id_hash = code
+        .session_id_hash
+        .filter(|_| !scope::outlives_session(&code.scope));
+    let family = NewFamily {
+        id: family_id,
+        client_id: code.client_id,
+        user_id: code.user_id,
+        nonce: code.nonce,
+        auth_time: code.auth_time,
+        session_id_hash,
+    };
+    let grant = Grant {
+        user,
+        client_id: family.client_id.clone(),
+        scope: code.scope,
+        nonce: family.nonce.clone(),
+        auth_time: family.auth_time,
+        family_id: family.id.clone(),
+    };
+    Redemption::Issue { family, grant }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: UnixTime = 1_000_000;
+    // RFC 7636 Appendix B.
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn row() -> CodeRow {
+        CodeRow {
+            code: AuthorizationCode {
+                code_hash: "h".into(),
+                client_id: "app".into(),
+                user_id: "u1".into(),
+                redirect_uri: "https://app.example/cb".into(),
+                scope: "openid email".into(),
+                nonce: Some("n".into()),
+                code_challenge: Some(CHALLENGE.into()),
+                auth_time: NOW - 30,
+                session_id_hash: Some("s".into()),
+                expires_at: NOW + 60,
+            },
+            used: false,
+            family_id: None,
+            user: User {
+                id: "u1".into(),
+                username: "alice".into(),
+                email: "alice@example.com".into(),
+                name: None,
+                password_hash: String::new(),
+                disabled: false,
+                created_at: 0,
+            },
+        }
+    }
+
+    fn request() -> CodeRequest {
+        CodeRequest {
+            client_id: "app".into(),
+            redirect_uri: Some("https://app.example/cb".into()),
+            code_verifier: Some(VERIFIER.into()),
+        }
+    }
+
+    fn decide_with(row: Option<CodeRow>, request: &CodeRequest) -> Redemption {
+        decide(row, request, "f2".into(), NOW)
+    }
+
+    #[test]
+    fn a_valid_unused_code_issues_a_family_tied_to_its_session() {
+        let Redemption::Issue { family, grant } = decide_with(Some(row()), &request()) else {
+            panic!("not issued");
+        };
+        assert_eq!(
+            family,
+            NewFamily {
+                id: "f2".into(),
+                client_id: "app".into(),
+                user_id: "u1".into(),
+                nonce: Some("n".into()),
+                auth_time: NOW - 30,
+                session_id_hash: Some("s".into()),
+            }
+        );
+        assert_eq!(
+            (
+                grant.scope.as_str(),
+                grant.family_id.as_str(),
+                grant.user.id.as_str()
+            ),
+            ("openid email", "f2", "u1")
+        );
+    }
+
+    #[test]
+    fn offline_access_outlives_the_session() {
+        let mut r = row();
+        r.code.scope = "openid offline_access".into();
+        let Redemption::Issue { family, .. } = decide_with(Some(r), &request()) else {
+            panic!("not issued");
+        };
+        assert_eq!(family.session_id_hash, None);
+    }
+
+    #[test]
+    fn refusals() {
+        type Case = (&'static str, fn(&mut CodeRow, &mut CodeRequest));
+        let cases: &[Case] = &[
+            ("another client", |_, q| q.client_id = "other".into()),
+            ("expired at now", |r, _| r.code.expires_at = NOW),
+            ("disabled user", |r, _| r.user.disabled = true),
+            ("no redirect_uri", |_, q| q.redirect_uri = None),
+            ("other redirect_uri", |_, q| {
+                q.redirect_uri = Some("https://app.example/cb2".into())
+            }),
+            ("wrong verifier", |_, q| {
+                q.code_verifier = Some(VERIFIER.replace('d', "e"))
+            }),
+            ("no verifier for a challenge", |_, q| q.code_verifier = None),
+            ("verifier without a challenge (downgrade)", |r, _| {
+                r.code.code_challenge = None
+            }),
+        ];
+        for (name, change) in cases {
+            let (mut r, mut q) = (row(), request());
+            change(&mut r, &mut q);
+            assert_eq!(decide_with(Some(r), &q), Redemption::Invalid, "{name}");
+        }
+        assert_eq!(
+            decide_with(None, &request()),
+            Redemption::Invalid,
+            "unknown code"
+        );
+    }
+
+    #[test]
+    fn no_pkce_on_either_side_is_accepted() {
+        let mut r = row();
+        r.code.code_challenge = None;
+        let mut q = request();
+        q.code_verifier = None;
+        assert!(matches!(decide_with(Some(r), &q), Redemption::Issue { .. }));
+    }
+
+    #[test]
+    fn a_used_code_is_a_replay_whoever_presents_it_and_revokes_the_first_family() {
+        let mut r = row();
+        r.used = true;
+        r.family_id = Some("f1".into());
+        let mut q = request();
+        q.client_id = "other".into();
+        assert_eq!(
+            decide_with(Some(r.clone()), &q),
+            Redemption::Replayed {
+                family: Some("f1".into())
+            }
+        );
+        r.family_id = None;
+        assert_eq!(
+            decide_with(Some(r), &request()),
+            Redemption::Replayed { family: None },
+            "the family is gone (expired and purged): nothing left to revoke"
+        );
+    }
+}

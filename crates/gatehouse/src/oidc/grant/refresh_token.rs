@@ -1,0 +1,236 @@
+//! Rotating a refresh token (RFC 6749 §6, RFC 9700 §4.14.2).
+
+use crate::clock::UnixTime;
+use crate::model::{Grant, User};
+use crate::oidc::scope;
+
+/// What the store read about a presented refresh token and its family, in the transaction
+/// that will apply the decision (locked against concurrent rotations where the backend needs
+/// it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRow {
+    pub family_id: String,
+    /// The scope the token carries.
+    pub scope: String,
+    pub expires_at: UnixTime,
+    /// Whether the token was rotated before.
+    pub rotated: bool,
+    /// The client the family was issued to.
+    pub client_id: String,
+    pub nonce: Option<String>,
+    pub auth_time: UnixTime,
+    pub family_revoked: bool,
+    pub user: User,
+    /// The family outlives sessions (`offline_access`), or the session it is tied to has not
+    /// expired.
+    pub session_alive: bool,
+}
+
+/// The token request (RFC 6749 §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshRequest<'a> {
+    /// The authenticated client.
+    pub client_id: &'a str,
+    /// A narrower scope for the new tokens, if asked for.
+    pub scope: Option<&'a str>,
+}
+
+/// What to do with a presented refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// Mark the token rotated and store the new tokens in `grant.family_id` with `grant.scope`.
+    Issue(Grant),
+    /// Change nothing.
+    Invalid,
+    /// Change nothing: the requested scope is not within the token's.
+    ScopeExceeded,
+    /// Revoke the family: a rotated token came back, so it leaked.
+    Reuse { family: String },
+}
+
+/// Decides a rotation.
+pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTime) -> Rotation {
+    let Some(row) = row else {
+        return Rotation::Invalid;
+    };
+    // Another client's token is not evidence of anything about this family (RFC 6749 §6: the
+    // token is bound to its client), and a revoked family has nothing left to protect.
+    if row.client_id != request.client_id || row.family_revoked {
+        return Rotation::Invalid;
+    }
+    // RFC 9700 §4.14.2: a rotated token used again means it leaked; revoke the family, the
+    // legitimate holder's current token included.
+    if row.rotated {
+        return Rotation::Reuse {
+            family: row.family_id,
+        };
+    }
+    // A family tied to a session ends with it (`scope::outlives_session`).
+    if row.expires_at <= now || row.user.disabled || !row.session_alive {
+        return Rotation::Invalid;
+    }
+    let scope = match request.scope {
+        Some(requested) if !scope::is_subset(requested, &row.scope) => {
+            return Rotation::ScopeExceeded;
+        }
+        Some(requested) => scope::normalize(requested),
+        None => row.scope,
+    };
+    Rotation::Issue(Grant {
+        user: row.user,
+        client_id: row.client_id,
+        scope,
+        nonce: row.nonce,
+        auth_time: row.auth_time,
+        family_id: row.family_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: UnixTime = 1_000_000;
+
+    fn row() -> RefreshRow {
+        RefreshRow {
+            family_id: "f".into(),
+            scope: "openid email offline_access".into(),
+            expires_at: NOW + 3600,
+            rotated: false,
+            client_id: "app".into(),
+            nonce: Some("n".into()),
+            auth_time: NOW - 100,
+            family_revoked: false,
+            user: User {
+                id: "u1".into(),
+                username: "alice".into(),
+                email: "alice@example.com".into(),
+                name: None,
+                password_hash: String::new(),
+                disabled: false,
+                created_at: 0,
+            },
+            session_alive: true,
+        }
+    }
+
+    const APP: RefreshRequest<'static> = RefreshRequest {
+        client_id: "app",
+        scope: None,
+    };
+
+    #[test]
+    fn a_current_token_rotates_with_its_scope_or_a_narrower_one() {
+        let Rotation::Issue(grant) = decide(Some(row()), APP, NOW) else {
+            panic!("not issued");
+        };
+        assert_eq!(
+            (
+                grant.family_id.as_str(),
+                grant.scope.as_str(),
+                grant.nonce.as_deref()
+            ),
+            ("f", "openid email offline_access", Some("n"))
+        );
+        let narrower = RefreshRequest {
+            scope: Some("email  openid"),
+            ..APP
+        };
+        let Rotation::Issue(grant) = decide(Some(row()), narrower, NOW) else {
+            panic!("not issued");
+        };
+        assert_eq!(grant.scope, "email openid");
+    }
+
+    #[test]
+    fn outcomes() {
+        type Case = (
+            &'static str,
+            fn(&mut RefreshRow),
+            RefreshRequest<'static>,
+            Rotation,
+        );
+        let reuse = Rotation::Reuse { family: "f".into() };
+        let cases: Vec<Case> = vec![
+            ("rotated before", |r| r.rotated = true, APP, reuse.clone()),
+            // A rotated token is reuse even once expired or when its user is disabled: the
+            // leak is the news, and revoking a dead family costs nothing.
+            (
+                "rotated and expired",
+                |r| {
+                    r.rotated = true;
+                    r.expires_at = NOW - 1;
+                },
+                APP,
+                reuse.clone(),
+            ),
+            (
+                "another client's",
+                |_| {},
+                RefreshRequest {
+                    client_id: "other",
+                    scope: None,
+                },
+                Rotation::Invalid,
+            ),
+            (
+                "another client's, rotated: not reuse",
+                |r| r.rotated = true,
+                RefreshRequest {
+                    client_id: "other",
+                    scope: None,
+                },
+                Rotation::Invalid,
+            ),
+            (
+                "family revoked",
+                |r| r.family_revoked = true,
+                APP,
+                Rotation::Invalid,
+            ),
+            (
+                "family revoked, rotated: already handled",
+                |r| {
+                    r.family_revoked = true;
+                    r.rotated = true;
+                },
+                APP,
+                Rotation::Invalid,
+            ),
+            (
+                "expired at now",
+                |r| r.expires_at = NOW,
+                APP,
+                Rotation::Invalid,
+            ),
+            (
+                "user disabled",
+                |r| r.user.disabled = true,
+                APP,
+                Rotation::Invalid,
+            ),
+            (
+                "session ended",
+                |r| r.session_alive = false,
+                APP,
+                Rotation::Invalid,
+            ),
+            (
+                "wider scope",
+                |_| {},
+                RefreshRequest {
+                    client_id: "app",
+                    scope: Some("openid profile"),
+                },
+                Rotation::ScopeExceeded,
+            ),
+        ];
+        for (name, change, request, expected) in cases {
+            let mut r = row();
+            change(&mut r);
+            assert_eq!(decide(Some(r), request, NOW), expected, "{name}");
+        }
+        assert_eq!(decide(None, APP, NOW), Rotation::Invalid, "unknown token");
+    }
+}

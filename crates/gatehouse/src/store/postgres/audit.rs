@@ -1,0 +1,54 @@
+//! The audit log.
+
+use async_trait::async_trait;
+
+use super::rows::*;
+use super::*;
+use crate::model::{AuditEvent, AuditRecord};
+use crate::store::{Audit, StoreResult};
+
+#[async_trait]
+impl Audit for PgStore {
+    async fn record(&self, e: AuditRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(e.at)
+        .bind(&e.kind)
+        .bind(&e.actor)
+        .bind(&e.subject)
+        .bind(&e.client_id)
+        .bind(&e.ip)
+        .bind(&e.detail)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        sqlx::query(sql(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2"
+        )))
+        .bind(after_id)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(audit_from).collect())
+        .map_err(db_error)
+    }
+
+    async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let mut events: Vec<AuditEvent> = sqlx::query(sql(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id DESC LIMIT $1"
+        )))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(audit_from).collect())
+        .map_err(db_error)?;
+        events.reverse();
+        Ok(events)
+    }
+}

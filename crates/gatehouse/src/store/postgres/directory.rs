@@ -1,0 +1,252 @@
+//! Users, clients and consents.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::rows::*;
+use super::sessions::log_out_user;
+use super::transaction::*;
+use super::*;
+use crate::clock::UnixTime;
+use crate::model::UserChange;
+use crate::model::{Client, Consent, LoggedOut, User};
+use crate::oidc::scope;
+use crate::store::{Directory, StoreError, StoreResult};
+
+#[async_trait]
+impl Directory for PgStore {
+    async fn create_user(&self, user: User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&user.id)
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(user.disabled)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)
+        .map_err(conflict_as(format!("user {:?}", user.username)))?;
+        Ok(())
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        sqlx::query(sql(format!(
+            "SELECT {USER_COLUMNS} FROM user_account u WHERE u.username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .and_then(|r| r.map(|r| user_from(&r, 0)).transpose())
+        .map_err(db_error)
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        sqlx::query(sql(format!(
+            "SELECT {USER_COLUMNS} FROM user_account u ORDER BY u.username"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(|r| user_from(r, 0)).collect())
+        .map_err(db_error)
+    }
+
+    async fn update_user(
+        &self,
+        username: &str,
+        change: UserChange,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut> {
+        let out = with_retrying_transaction(&self.pool, |c| {
+            let (username, change) = (username.to_owned(), change.clone());
+            Box::pin(async move {
+                let logout = change.signs_out();
+                let user_id: Option<String> = match change {
+                    UserChange::Disable | UserChange::Enable => sqlx::query_scalar(
+                        "UPDATE user_account SET disabled = $2 WHERE username = $1 RETURNING id",
+                    )
+                    .bind(&username)
+                    .bind(change == UserChange::Disable),
+                    UserChange::SetPassword(hash) => sqlx::query_scalar(
+                        "UPDATE user_account SET password_hash = $2 WHERE username = $1 RETURNING id",
+                    )
+                    .bind(&username)
+                    .bind(hash),
+                }
+                .fetch_optional(&mut *c)
+                .await?;
+                match (user_id, logout) {
+                    (None, _) => Ok(None),
+                    (Some(id), Some(reason)) => log_out_user(&mut *c, &id, now, reason).await.map(Some),
+                    (Some(_), None) => Ok(Some(LoggedOut::default())),
+                }
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
+    }
+
+    async fn create_client(&self, client: Client) -> StoreResult<()> {
+        sqlx::query(sql(format!(
+            "INSERT INTO client ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )))
+        .bind(&client.client_id)
+        .bind(&client.secret_hash)
+        .bind(&client.redirect_uris)
+        .bind(&client.post_logout_redirect_uris)
+        .bind(&client.scopes)
+        .bind(&client.grant_types)
+        .bind(client.first_party)
+        .bind(client.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)
+        .map_err(conflict_as(format!("client {:?}", client.client_id)))?;
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        sqlx::query(sql(format!(
+            "SELECT {CLIENT_COLUMNS} FROM client WHERE client_id = $1"
+        )))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .and_then(|r| r.map(|r| client_from(&r)).transpose())
+        .map_err(db_error)
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        sqlx::query(sql(format!(
+            "SELECT {CLIENT_COLUMNS} FROM client ORDER BY client_id"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(client_from).collect())
+        .map_err(db_error)
+    }
+
+    async fn remove_client(&self, client_id: &str) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM client WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        found(done.rows_affected(), || format!("client {client_id:?}"))
+    }
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT scope FROM consent WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (user_id, client_id, scope) =
+                (user_id.to_owned(), client_id.to_owned(), scope.to_owned());
+            Box::pin(async move {
+                // Make sure the row exists, then lock it: two grants racing merge, in turn.
+                sqlx::query(
+                    "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES ($1, $2, '', $3)
+                     ON CONFLICT (user_id, client_id) DO NOTHING",
+                )
+                .bind(&user_id)
+                .bind(&client_id)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                let before: String = sqlx::query_scalar(
+                    "SELECT scope FROM consent WHERE user_id = $1 AND client_id = $2 FOR UPDATE",
+                )
+                .bind(&user_id)
+                .bind(&client_id)
+                .fetch_one(&mut *c)
+                .await?;
+                sqlx::query(
+                    "UPDATE consent SET scope = $3, granted_at = $4 WHERE user_id = $1 AND client_id = $2",
+                )
+                .bind(&user_id)
+                .bind(&client_id)
+                .bind(scope::union(&before, &scope))
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
+    async fn consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        sqlx::query(
+            "SELECT client_id, scope, granted_at FROM consent WHERE user_id = $1 ORDER BY client_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| {
+            rows.iter()
+                .map(|r| {
+                    Ok(Consent {
+                        client_id: r.try_get(0)?,
+                        scope: r.try_get(1)?,
+                        granted_at: r.try_get(2)?,
+                    })
+                })
+                .collect()
+        })
+        .map_err(db_error)
+    }
+
+    async fn revoke_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let removed = with_retrying_transaction(&self.pool, |c| {
+            let (uid, cid) = (user_id.to_owned(), client_id.to_owned());
+            Box::pin(async move {
+                let removed =
+                    sqlx::query("DELETE FROM consent WHERE user_id = $1 AND client_id = $2")
+                        .bind(&uid)
+                        .bind(&cid)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                // What the client got under the consent goes with it.
+                sqlx::query(
+                    "UPDATE token_family SET revoked_at = $3, revoked_reason = 'consent revoked'
+                     WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(&uid)
+                .bind(&cid)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(removed)
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        found(removed, || {
+            format!("consent of user {user_id} for client {client_id:?}")
+        })
+    }
+}

@@ -1,0 +1,441 @@
+//! `export` and `import`: the whole deployment in one transaction each way.
+
+use super::rows::*;
+use super::*;
+use crate::clock::UnixTime;
+use crate::model::{RevokeReason, SigningKey};
+use crate::store::snapshot::{
+    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, KeyRow, SessionRow, Snapshot, TokenRow,
+    UserRow,
+};
+use crate::store::{StoreError, StoreResult};
+
+impl PgStore {
+    pub(super) async fn export_snapshot(&self, now: UnixTime) -> StoreResult<Snapshot> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // One snapshot of every table, however long the export takes.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let c = &mut *tx;
+        let users = sqlx::query(sql(format!(
+            "SELECT {USER_COLUMNS} FROM user_account u ORDER BY u.created_at, u.id"
+        )))
+        .fetch_all(&mut *c)
+        .await
+        .and_then(|rows| {
+            rows.iter()
+                .map(|r| {
+                    let u = user_from(r, 0)?;
+                    Ok(UserRow {
+                        id: u.id,
+                        username: u.username,
+                        email: u.email,
+                        name: u.name,
+                        password_hash: u.password_hash,
+                        disabled: u.disabled,
+                        created_at: u.created_at,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+        })
+        .map_err(db_error)?;
+        let clients = sqlx::query(sql(format!(
+            "SELECT {CLIENT_COLUMNS} FROM client ORDER BY client_id"
+        )))
+        .fetch_all(&mut *c)
+        .await
+        .and_then(|rows| {
+            rows.iter()
+                .map(|r| {
+                    let c = client_from(r)?;
+                    Ok(ClientRow {
+                        client_id: c.client_id,
+                        secret_hash: c.secret_hash,
+                        redirect_uris: c.redirect_uris,
+                        post_logout_redirect_uris: c.post_logout_redirect_uris,
+                        scopes: c.scopes,
+                        grant_types: c.grant_types,
+                        first_party: c.first_party,
+                        created_at: c.created_at,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+        })
+        .map_err(db_error)?;
+        let signing_keys: Vec<KeyRow> = sqlx::query_as::<
+            _,
+            (
+                String,
+                String,
+                Vec<u8>,
+                String,
+                i64,
+                Option<i64>,
+                Option<i64>,
+                i64,
+            ),
+        >(
+            "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until,
+                    COALESCE(signs_from, created_at)
+             FROM signing_key ORDER BY created_at, kid",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(
+            |(
+                kid,
+                alg,
+                private_der,
+                public_jwk,
+                created_at,
+                retired_at,
+                publish_until,
+                signs_from,
+            )| {
+                KeyRow::from(SigningKey {
+                    kid,
+                    alg,
+                    private_der,
+                    public_jwk,
+                    created_at,
+                    retired_at,
+                    publish_until,
+                    signs_from,
+                })
+            },
+        )
+        .collect();
+        let consents = sqlx::query_as::<_, (String, String, String, i64)>(
+            "SELECT user_id, client_id, scope, granted_at FROM consent ORDER BY user_id, client_id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(user_id, client_id, scope, granted_at)| ConsentRow {
+            user_id,
+            client_id,
+            scope,
+            granted_at,
+        })
+        .collect();
+        let sessions = sqlx::query_as::<_, (String, String, i64, i64, i64)>(
+            "SELECT id_hash, user_id, auth_time, expires_at, last_seen_at FROM session
+             ORDER BY auth_time, id_hash",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(
+            |(id_hash, user_id, auth_time, expires_at, last_seen_at)| SessionRow {
+                id_hash,
+                user_id,
+                auth_time,
+                expires_at,
+                last_seen_at,
+            },
+        )
+        .collect();
+        type Family = (
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            i64,
+            Option<i64>,
+            Option<RevokeReason>,
+            Option<String>,
+        );
+        let token_families = sqlx::query_as::<_, Family>(
+            "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
+                    session_id_hash
+             FROM token_family ORDER BY created_at, id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(
+            |(
+                id,
+                client_id,
+                user_id,
+                nonce,
+                auth_time,
+                created_at,
+                revoked_at,
+                revoked_reason,
+                session_id_hash,
+            )| FamilyRow {
+                id,
+                client_id,
+                user_id,
+                nonce,
+                auth_time,
+                created_at,
+                revoked_at,
+                revoked_reason,
+                session_id_hash,
+            },
+        )
+        .collect();
+        type Token = (String, String, String, i64, i64, Option<i64>);
+        let token_row =
+            |(token_hash, family_id, scope, created_at, expires_at, ended_at): Token| TokenRow {
+                token_hash,
+                family_id,
+                scope,
+                created_at,
+                expires_at,
+                ended_at,
+            };
+        let refresh_tokens = sqlx::query_as::<_, Token>(
+            "SELECT token_hash, family_id, scope, created_at, expires_at, rotated_at
+             FROM refresh_token ORDER BY created_at, token_hash",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(token_row)
+        .collect();
+        let access_tokens = sqlx::query_as::<_, Token>(
+            "SELECT token_hash, family_id, scope, created_at, expires_at, revoked_at
+             FROM access_token ORDER BY created_at, token_hash",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(token_row)
+        .collect();
+        let client_tokens = sqlx::query_as::<_, Token>(
+            "SELECT token_hash, client_id, scope, created_at, expires_at, revoked_at
+             FROM client_token ORDER BY created_at, token_hash",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(
+            |(token_hash, client_id, scope, created_at, expires_at, revoked_at)| ClientTokenRow {
+                token_hash,
+                client_id,
+                scope,
+                created_at,
+                expires_at,
+                revoked_at,
+            },
+        )
+        .collect();
+        let audit = sqlx::query(sql(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id"
+        )))
+        .fetch_all(&mut *c)
+        .await
+        .and_then(|rows| {
+            rows.iter()
+                .map(|r| audit_from(r).map(|e| e.record))
+                .collect()
+        })
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Snapshot {
+            format: snapshot::FORMAT.into(),
+            version: snapshot::VERSION,
+            exported_at: now,
+            users,
+            clients,
+            signing_keys,
+            consents,
+            sessions,
+            token_families,
+            refresh_tokens,
+            access_tokens,
+            client_tokens,
+            audit,
+        })
+    }
+
+    pub(super) async fn import_snapshot(&self, snapshot: Snapshot) -> StoreResult<()> {
+        if let Some(problem) = snapshot.incompatibility() {
+            return Err(StoreError::Corrupt(problem));
+        }
+        let mut keys = Vec::new();
+        for k in &snapshot.signing_keys {
+            keys.push((k.clone(), k.private_der().map_err(StoreError::Corrupt)?));
+        }
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // Nobody else may start writing a deployment while this one is loaded.
+        for table in ["user_account", "client", "signing_key"] {
+            sqlx::query(sql(format!("LOCK TABLE {table} IN EXCLUSIVE MODE")))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        let occupied: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM user_account) + (SELECT count(*) FROM client)
+                  + (SELECT count(*) FROM signing_key)",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if occupied > 0 {
+            return Err(StoreError::NotEmpty);
+        }
+        let c = &mut *tx;
+        let s = snapshot;
+        let result: Result<(), sqlx::Error> = async {
+            for u in &s.users {
+                sqlx::query(
+                    "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&u.id)
+                .bind(&u.username)
+                .bind(&u.email)
+                .bind(&u.name)
+                .bind(&u.password_hash)
+                .bind(u.disabled)
+                .bind(u.created_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for cl in &s.clients {
+                sqlx::query(sql(format!(
+                    "INSERT INTO client ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                )))
+                .bind(&cl.client_id)
+                .bind(&cl.secret_hash)
+                .bind(&cl.redirect_uris)
+                .bind(&cl.post_logout_redirect_uris)
+                .bind(&cl.scopes)
+                .bind(&cl.grant_types)
+                .bind(cl.first_party)
+                .bind(cl.created_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for (k, der) in &keys {
+                sqlx::query(
+                    "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, retired_at, publish_until, signs_from)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&k.kid)
+                .bind(&k.alg)
+                .bind(der)
+                .bind(&k.public_jwk)
+                .bind(k.created_at)
+                .bind(k.retired_at)
+                .bind(k.publish_until)
+                .bind(k.signs_from())
+                .execute(&mut *c)
+                .await?;
+            }
+            for x in &s.consents {
+                sqlx::query(
+                    "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&x.user_id)
+                .bind(&x.client_id)
+                .bind(&x.scope)
+                .bind(x.granted_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for x in &s.sessions {
+                sqlx::query(
+                    "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&x.id_hash)
+                .bind(&x.user_id)
+                .bind(x.auth_time)
+                .bind(x.expires_at)
+                .bind(x.last_seen_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for f in &s.token_families {
+                sqlx::query(
+                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&f.id)
+                .bind(&f.client_id)
+                .bind(&f.user_id)
+                .bind(&f.nonce)
+                .bind(f.auth_time)
+                .bind(f.created_at)
+                .bind(f.revoked_at)
+                .bind(&f.revoked_reason)
+                .bind(&f.session_id_hash)
+                .execute(&mut *c)
+                .await?;
+            }
+            for (insert, rows) in [
+                (
+                    "INSERT INTO refresh_token (token_hash, family_id, scope, created_at, expires_at, rotated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &s.refresh_tokens,
+                ),
+                (
+                    "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at, revoked_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &s.access_tokens,
+                ),
+            ] {
+                for t in rows {
+                    sqlx::query(insert)
+                        .bind(&t.token_hash)
+                        .bind(&t.family_id)
+                        .bind(&t.scope)
+                        .bind(t.created_at)
+                        .bind(t.expires_at)
+                        .bind(t.ended_at)
+                        .execute(&mut *c)
+                        .await?;
+                }
+            }
+            for t in &s.client_tokens {
+                sqlx::query(
+                    "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at, revoked_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&t.token_hash)
+                .bind(&t.client_id)
+                .bind(&t.scope)
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .bind(t.revoked_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for e in &s.audit {
+                sqlx::query(
+                    "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(e.at)
+                .bind(&e.kind)
+                .bind(&e.actor)
+                .bind(&e.subject)
+                .bind(&e.client_id)
+                .bind(&e.ip)
+                .bind(&e.detail)
+                .execute(&mut *c)
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        result.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)
+    }
+}

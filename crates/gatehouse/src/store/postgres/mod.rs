@@ -1,0 +1,146 @@
+//! The PostgreSQL store, for deployments that outgrow one machine: several gatehouse instances
+//! share one database.
+//!
+//! Without SQLite's single writer, concurrent requests really run at once, so every decision
+//! that a later write depends on is taken under a row lock (`SELECT … FOR UPDATE`) inside the
+//! transaction that writes: two requests racing for one code or refresh token queue on its row,
+//! and the second one reads what the first wrote. Transactions run through
+//! [`with_retrying_transaction`], which retries the whole closure on a serialization failure or
+//! a deadlock.
+
+mod audit;
+mod directory;
+mod export;
+mod grants;
+mod keys;
+mod login_throttle;
+mod metrics;
+mod rows;
+mod sessions;
+mod transaction;
+
+pub use transaction::with_retrying_transaction;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::snapshot::Snapshot;
+use super::{EngineMetric, Store, StoreError, StoreResult};
+use crate::clock::UnixTime;
+
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a request waits for a pooled connection before it is answered "temporarily
+/// unavailable", as with SQLite's queue deadline.
+pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections per instance: enough to keep PostgreSQL busy, few enough that several
+/// instances stay under its default `max_connections` of 100.
+pub(super) const MAX_CONNECTIONS: u32 = 16;
+/// Attempts of a transaction that keeps hitting serialization failures or deadlocks.
+pub(super) const MAX_ATTEMPTS: u32 = 6;
+/// Rows the expiry sweep deletes at most per statement.
+pub(super) const PURGE_BATCH: i64 = 1000;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects and applies migrations. Instances starting together are safe: the migrator
+    /// takes an advisory lock.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+        Ok(PgStore { pool })
+    }
+}
+
+pub(super) fn db_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("23505") => StoreError::Conflict(db.constraint().unwrap_or("row").to_owned()),
+            // Disk full, or a read-only (standby) server: the operator's to fix.
+            Some("53100" | "25006") => StoreError::Storage(e.to_string()),
+            // Too many connections, shutting down, cannot connect now: worth retrying later.
+            Some(code)
+                if code.starts_with("53") || code.starts_with("57P") || code.starts_with("08") =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Database(e.to_string()),
+        },
+        _ => StoreError::Database(e.to_string()),
+    }
+}
+
+pub(super) fn conflict_as(what: String) -> impl FnOnce(StoreError) -> StoreError {
+    move |e| match e {
+        StoreError::Conflict(_) => StoreError::Conflict(what),
+        e => e,
+    }
+}
+
+pub(super) fn found(changed: u64, what: impl FnOnce() -> String) -> StoreResult<()> {
+    if changed == 0 {
+        Err(StoreError::NotFound(what()))
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        sqlx::query(
+            "INSERT INTO heartbeat (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn backup(&self, _path: &std::path::Path) -> StoreResult<()> {
+        Err(StoreError::Unsupported(
+            "backup copies an SQLite file; for PostgreSQL use pg_dump, or gatehouse export".into(),
+        ))
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        self.pool.close().await;
+        Ok(())
+    }
+
+    async fn export(&self, now: UnixTime) -> StoreResult<Snapshot> {
+        self.export_snapshot(now).await
+    }
+
+    async fn import(&self, snapshot: Snapshot) -> StoreResult<()> {
+        self.import_snapshot(snapshot).await
+    }
+
+    fn engine_metrics(&self) -> Vec<EngineMetric> {
+        self.metrics()
+    }
+}

@@ -1,0 +1,134 @@
+//! Sign-in sessions.
+
+use async_trait::async_trait;
+use sqlx::PgConnection;
+
+use super::rows::*;
+use super::transaction::*;
+use super::*;
+use crate::clock::UnixTime;
+use crate::model::{LoggedOut, RevokeReason, Session, User};
+use crate::store::{Sessions, StoreResult};
+
+/// Ends every session of the user and revokes every token family they hold.
+pub(super) async fn log_out_user(
+    c: &mut PgConnection,
+    user_id: &str,
+    now: UnixTime,
+    reason: RevokeReason,
+) -> Result<LoggedOut, sqlx::Error> {
+    let sessions = sqlx::query("DELETE FROM session WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    let token_families = sqlx::query(
+        "UPDATE token_family SET revoked_at = $2, revoked_reason = $3
+         WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    Ok(LoggedOut {
+        sessions: sessions as usize,
+        token_families: token_families as usize,
+    })
+}
+
+#[async_trait]
+impl Sessions for PgStore {
+    async fn create_session(&self, s: Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.user_id)
+        .bind(s.auth_time)
+        .bind(s.expires_at)
+        .bind(s.last_seen_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>> {
+        sqlx::query(sql(format!(
+            "SELECT {SESSION_COLUMNS}, {USER_COLUMNS}
+             FROM session s JOIN user_account u ON u.id = s.user_id
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
+        )))
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .and_then(|r| {
+            r.map(|r| Ok((session_from(&r)?, user_from(&r, 5)?)))
+                .transpose()
+        })
+        .map_err(db_error)
+    }
+
+    async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE session SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let id_hash = id_hash.to_owned();
+            Box::pin(async move {
+                sqlx::query("DELETE FROM session WHERE id_hash = $1")
+                    .bind(&id_hash)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(
+                    "UPDATE token_family SET revoked_at = $2, revoked_reason = 'session ended'
+                     WHERE session_id_hash = $1 AND revoked_at IS NULL",
+                )
+                .bind(&id_hash)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
+    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut> {
+        with_retrying_transaction(&self.pool, |c| {
+            let user_id = user_id.to_owned();
+            Box::pin(async move {
+                log_out_user(&mut *c, &user_id, now, RevokeReason::UserLoggedOut).await
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
+    async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
+        sqlx::query(sql(format!(
+            "SELECT {SESSION_COLUMNS} FROM session s WHERE s.user_id = $1 AND s.expires_at > $2
+             ORDER BY s.auth_time DESC"
+        )))
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(session_from).collect())
+        .map_err(db_error)
+    }
+}

@@ -1,0 +1,59 @@
+//! The audit log.
+
+use async_trait::async_trait;
+use onewriter::rusqlite::{self, params};
+
+use super::rows::*;
+use super::*;
+use crate::model::{AuditEvent, AuditRecord};
+use crate::store::{Audit, StoreResult};
+
+#[async_trait]
+impl Audit for SqliteStore {
+    async fn record(&self, e: AuditRecord) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                e.at,
+                e.kind,
+                e.actor,
+                e.subject,
+                e.client_id,
+                e.ip,
+                e.detail
+            ])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_event WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?
+            .query_map(params![after_id, limit], audit_from)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let mut events: Vec<AuditEvent> = c
+                .prepare_cached(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id DESC LIMIT ?1"
+                ))?
+                .query_map([limit], audit_from)?
+                .collect::<rusqlite::Result<_>>()?;
+            events.reverse();
+            Ok(events)
+        })
+        .await
+    }
+}

@@ -1,0 +1,244 @@
+//! Users, clients and consents.
+
+use async_trait::async_trait;
+use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
+
+use super::rows::*;
+use super::sessions::log_out_user;
+use super::*;
+use crate::clock::UnixTime;
+use crate::model::UserChange;
+use crate::model::{Client, Consent, LoggedOut, User};
+use crate::oidc::scope;
+use crate::store::{Directory, StoreError, StoreResult};
+
+pub(super) fn user_id_of(tx: &Connection, username: &str) -> rusqlite::Result<Option<String>> {
+    tx.prepare_cached("SELECT id FROM user_account WHERE username = ?1")?
+        .query_row([username], |r| r.get(0))
+        .optional()
+}
+
+#[async_trait]
+impl Directory for SqliteStore {
+    async fn create_user(&self, user: User) -> StoreResult<()> {
+        let username = user.username.clone();
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    user.id,
+                    user.username,
+                    user.email,
+                    user.name,
+                    user.password_hash,
+                    user.disabled,
+                    user.created_at
+                ])
+            })
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("user {username:?}"))
+                } else {
+                    engine_error(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM user_account u WHERE u.username = ?1"
+            ))?
+            .query_row([username], |r| user_from(r, 0))
+            .optional()
+        })
+        .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM user_account u ORDER BY u.username"
+            ))?
+            .query_map([], |r| user_from(r, 0))?
+            .collect()
+        })
+        .await
+    }
+
+    async fn update_user(
+        &self,
+        username: &str,
+        change: UserChange,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut> {
+        let name = username.to_owned();
+        let out = self
+            .write(move |tx| {
+                let Some(user_id) = user_id_of(tx, &name)? else {
+                    return Ok(None);
+                };
+                let logout = change.signs_out();
+                match change {
+                    UserChange::Disable | UserChange::Enable => tx
+                        .prepare_cached("UPDATE user_account SET disabled = ?2 WHERE id = ?1")?
+                        .execute(params![user_id, change == UserChange::Disable])?,
+                    UserChange::SetPassword(hash) => tx
+                        .prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
+                        .execute(params![user_id, hash])?,
+                };
+                match logout {
+                    Some(reason) => log_out_user(tx, &user_id, now, reason).map(Some),
+                    None => Ok(Some(LoggedOut::default())),
+                }
+            })
+            .await?;
+        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
+    }
+
+    async fn create_client(&self, client: Client) -> StoreResult<()> {
+        let client_id = client.client_id.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    &format!("INSERT INTO client ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                    params![
+                        client.client_id,
+                        client.secret_hash,
+                        json_list(&client.redirect_uris),
+                        json_list(&client.post_logout_redirect_uris),
+                        json_list(&client.scopes),
+                        json_list(&client.grant_types),
+                        client.first_party,
+                        client.created_at
+                    ],
+                )
+            })
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("client {client_id:?}"))
+                } else {
+                    engine_error(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let client_id = client_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {CLIENT_COLUMNS} FROM client WHERE client_id = ?1"
+            ))?
+            .query_row([client_id], client_from)
+            .optional()
+        })
+        .await
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {CLIENT_COLUMNS} FROM client ORDER BY client_id"
+            ))?
+            .query_map([], client_from)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn remove_client(&self, client_id: &str) -> StoreResult<()> {
+        let id = client_id.to_owned();
+        let changed = self
+            .write(move |tx| tx.execute("DELETE FROM client WHERE client_id = ?1", [id]))
+            .await?;
+        found(changed, || format!("client {client_id:?}"))
+    }
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        let (user_id, client_id) = (user_id.to_owned(), client_id.to_owned());
+        self.read(move |c| {
+            c.prepare_cached("SELECT scope FROM consent WHERE user_id = ?1 AND client_id = ?2")?
+                .query_row([user_id, client_id], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let (user_id, client_id, scope) =
+            (user_id.to_owned(), client_id.to_owned(), scope.to_owned());
+        self.write(move |tx| {
+            let before: Option<String> = tx
+                .prepare_cached("SELECT scope FROM consent WHERE user_id = ?1 AND client_id = ?2")?
+                .query_row([&user_id, &client_id], |r| r.get(0))
+                .optional()?;
+            let merged = scope::union(before.as_deref().unwrap_or(""), &scope);
+            tx.prepare_cached(
+                "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+            )?
+            .execute(params![user_id, client_id, merged, now])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT client_id, scope, granted_at FROM consent WHERE user_id = ?1 ORDER BY client_id",
+            )?
+            .query_map([user_id], |r| {
+                Ok(Consent {
+                    client_id: r.get(0)?,
+                    scope: r.get(1)?,
+                    granted_at: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn revoke_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let (uid, cid) = (user_id.to_owned(), client_id.to_owned());
+        let removed = self
+            .write(move |tx| {
+                let removed = tx.execute(
+                    "DELETE FROM consent WHERE user_id = ?1 AND client_id = ?2",
+                    [&uid, &cid],
+                )?;
+                // What the client got under the consent goes with it.
+                tx.execute(
+                    "UPDATE token_family SET revoked_at = ?3, revoked_reason = 'consent revoked'
+                     WHERE user_id = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                    params![uid, cid, now],
+                )?;
+                Ok(removed)
+            })
+            .await?;
+        found(removed, || {
+            format!("consent of user {user_id} for client {client_id:?}")
+        })
+    }
+}

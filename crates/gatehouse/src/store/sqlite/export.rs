@@ -1,0 +1,289 @@
+//! `export` and `import`: the whole deployment in one read transaction, or loaded in one
+//! write transaction.
+
+use onewriter::rusqlite::{self, Connection, Row, params};
+
+use super::rows::*;
+use super::*;
+use crate::clock::UnixTime;
+use crate::model::SigningKey;
+use crate::store::snapshot::{
+    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, KeyRow, SessionRow, Snapshot, TokenRow,
+    UserRow,
+};
+use crate::store::{StoreError, StoreResult};
+
+impl SqliteStore {
+    pub(super) async fn export_snapshot(&self, now: UnixTime) -> StoreResult<Snapshot> {
+        self.read(move |c| {
+            fn all<T>(
+                c: &Connection,
+                sql: &str,
+                row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+            ) -> rusqlite::Result<Vec<T>> {
+                c.prepare(sql)?.query_map([], row)?.collect()
+            }
+            let keys: Vec<SigningKey> = all(
+                c,
+                "SELECT kid, alg, private_der, public_jwk, created_at, retired_at, publish_until,
+                        COALESCE(signs_from, created_at)
+                 FROM signing_key ORDER BY created_at, kid",
+                |r| {
+                    Ok(SigningKey {
+                        kid: r.get(0)?,
+                        alg: r.get(1)?,
+                        private_der: r.get(2)?,
+                        public_jwk: r.get(3)?,
+                        created_at: r.get(4)?,
+                        retired_at: r.get(5)?,
+                        publish_until: r.get(6)?,
+                        signs_from: r.get(7)?,
+                    })
+                },
+            )?;
+            let token = |r: &Row<'_>| {
+                Ok(TokenRow {
+                    token_hash: r.get(0)?,
+                    family_id: r.get(1)?,
+                    scope: r.get(2)?,
+                    created_at: r.get(3)?,
+                    expires_at: r.get(4)?,
+                    ended_at: r.get(5)?,
+                })
+            };
+            Ok(Snapshot {
+                format: snapshot::FORMAT.into(),
+                version: snapshot::VERSION,
+                exported_at: now,
+                users: all(
+                    c,
+                    &format!("SELECT {USER_COLUMNS} FROM user_account u ORDER BY u.created_at, u.id"),
+                    |r| {
+                        let u = user_from(r, 0)?;
+                        Ok(UserRow {
+                            id: u.id,
+                            username: u.username,
+                            email: u.email,
+                            name: u.name,
+                            password_hash: u.password_hash,
+                            disabled: u.disabled,
+                            created_at: u.created_at,
+                        })
+                    },
+                )?,
+                clients: all(
+                    c,
+                    &format!("SELECT {CLIENT_COLUMNS} FROM client ORDER BY client_id"),
+                    |r| {
+                        let c = client_from(r)?;
+                        Ok(ClientRow {
+                            client_id: c.client_id,
+                            secret_hash: c.secret_hash,
+                            redirect_uris: c.redirect_uris,
+                            post_logout_redirect_uris: c.post_logout_redirect_uris,
+                            scopes: c.scopes,
+                            grant_types: c.grant_types,
+                            first_party: c.first_party,
+                            created_at: c.created_at,
+                        })
+                    },
+                )?,
+                signing_keys: keys.into_iter().map(KeyRow::from).collect(),
+                consents: all(
+                    c,
+                    "SELECT user_id, client_id, scope, granted_at FROM consent ORDER BY user_id, client_id",
+                    |r| {
+                        Ok(ConsentRow {
+                            user_id: r.get(0)?,
+                            client_id: r.get(1)?,
+                            scope: r.get(2)?,
+                            granted_at: r.get(3)?,
+                        })
+                    },
+                )?,
+                sessions: all(
+                    c,
+                    &format!("SELECT {SESSION_COLUMNS} FROM session s ORDER BY s.auth_time, s.id_hash"),
+                    |r| {
+                        let s = session_from(r)?;
+                        Ok(SessionRow {
+                            id_hash: s.id_hash,
+                            user_id: s.user_id,
+                            auth_time: s.auth_time,
+                            expires_at: s.expires_at,
+                            last_seen_at: s.last_seen_at,
+                        })
+                    },
+                )?,
+                token_families: all(
+                    c,
+                    "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
+                            session_id_hash
+                     FROM token_family ORDER BY created_at, id",
+                    |r| {
+                        Ok(FamilyRow {
+                            id: r.get(0)?,
+                            client_id: r.get(1)?,
+                            user_id: r.get(2)?,
+                            nonce: r.get(3)?,
+                            auth_time: r.get(4)?,
+                            created_at: r.get(5)?,
+                            revoked_at: r.get(6)?,
+                            revoked_reason: r.get(7)?,
+                            session_id_hash: r.get(8)?,
+                        })
+                    },
+                )?,
+                refresh_tokens: all(
+                    c,
+                    "SELECT token_hash, family_id, scope, created_at, expires_at, rotated_at
+                     FROM refresh_token ORDER BY created_at, token_hash",
+                    token,
+                )?,
+                access_tokens: all(
+                    c,
+                    "SELECT token_hash, family_id, scope, created_at, expires_at, revoked_at
+                     FROM access_token ORDER BY created_at, token_hash",
+                    token,
+                )?,
+                client_tokens: all(
+                    c,
+                    "SELECT token_hash, client_id, scope, created_at, expires_at, revoked_at
+                     FROM client_token ORDER BY created_at, token_hash",
+                    |r| {
+                        Ok(ClientTokenRow {
+                            token_hash: r.get(0)?,
+                            client_id: r.get(1)?,
+                            scope: r.get(2)?,
+                            created_at: r.get(3)?,
+                            expires_at: r.get(4)?,
+                            revoked_at: r.get(5)?,
+                        })
+                    },
+                )?,
+                audit: all(
+                    c,
+                    &format!("SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id"),
+                    audit_from,
+                )?
+                .into_iter()
+                .map(|e| e.record)
+                .collect(),
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn import_snapshot(&self, snapshot: Snapshot) -> StoreResult<()> {
+        if let Some(problem) = snapshot.incompatibility() {
+            return Err(StoreError::Corrupt(problem));
+        }
+        let keys = snapshot
+            .signing_keys
+            .iter()
+            .map(|k| k.private_der().map(|der| (k, der)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::Corrupt)?
+            .into_iter()
+            .map(|(k, der)| (k.clone(), der))
+            .collect::<Vec<_>>();
+        let imported = self
+            .write(move |tx| {
+                let occupied: i64 = tx.query_row(
+                    "SELECT (SELECT count(*) FROM user_account) + (SELECT count(*) FROM client)
+                          + (SELECT count(*) FROM signing_key)",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if occupied > 0 {
+                    return Ok(false);
+                }
+                let s = snapshot;
+                for u in &s.users {
+                    tx.execute(
+                        "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at],
+                    )?;
+                }
+                for c in &s.clients {
+                    tx.execute(
+                        &format!("INSERT INTO client ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                        params![
+                            c.client_id,
+                            c.secret_hash,
+                            json_list(&c.redirect_uris),
+                            json_list(&c.post_logout_redirect_uris),
+                            json_list(&c.scopes),
+                            json_list(&c.grant_types),
+                            c.first_party,
+                            c.created_at
+                        ],
+                    )?;
+                }
+                for (k, der) in &keys {
+                    tx.execute(
+                        "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, retired_at, publish_until, signs_from)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![k.kid, k.alg, der, k.public_jwk, k.created_at, k.retired_at, k.publish_until, k.signs_from()],
+                    )?;
+                }
+                for c in &s.consents {
+                    tx.execute(
+                        "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![c.user_id, c.client_id, c.scope, c.granted_at],
+                    )?;
+                }
+                for x in &s.sessions {
+                    tx.execute(
+                        "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![x.id_hash, x.user_id, x.auth_time, x.expires_at, x.last_seen_at],
+                    )?;
+                }
+                for f in &s.token_families {
+                    tx.execute(
+                        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![f.id, f.client_id, f.user_id, f.nonce, f.auth_time, f.created_at, f.revoked_at, f.revoked_reason, f.session_id_hash],
+                    )?;
+                }
+                for (table, ended, rows) in [
+                    ("refresh_token", "rotated_at", &s.refresh_tokens),
+                    ("access_token", "revoked_at", &s.access_tokens),
+                ] {
+                    let sql = format!(
+                        "INSERT INTO {table} (token_hash, family_id, scope, created_at, expires_at, {ended})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                    );
+                    for t in rows {
+                        tx.execute(
+                            &sql,
+                            params![t.token_hash, t.family_id, t.scope, t.created_at, t.expires_at, t.ended_at],
+                        )?;
+                    }
+                }
+                for t in &s.client_tokens {
+                    tx.execute(
+                        "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at, revoked_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![t.token_hash, t.client_id, t.scope, t.created_at, t.expires_at, t.revoked_at],
+                    )?;
+                }
+                for e in &s.audit {
+                    tx.execute(
+                        "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![e.at, e.kind, e.actor, e.subject, e.client_id, e.ip, e.detail],
+                    )?;
+                }
+                Ok(true)
+            })
+            .await?;
+        if imported {
+            Ok(())
+        } else {
+            Err(StoreError::NotEmpty)
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! Authorization codes and tokens: loaded and locked here, decided in `oidc::grant`, applied here.
+
+use async_trait::async_trait;
+use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
+
+use super::rows::*;
+use super::*;
+use crate::clock::UnixTime;
+use crate::model::{
+    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
+    Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+};
+use crate::oidc::{pkce, scope, tokens};
+use crate::store::{Grants, StoreResult};
+
+pub(super) fn revoke_family(
+    tx: &Connection,
+    family_id: &str,
+    now: UnixTime,
+    reason: RevokeReason,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE token_family SET revoked_at = ?2, revoked_reason = ?3 WHERE id = ?1 AND revoked_at IS NULL",
+    )?
+    .execute(params![family_id, now, reason])?;
+    Ok(())
+}
+
+pub(super) fn insert_tokens(
+    tx: &Connection,
+    family_id: &str,
+    scope: &str,
+    tokens: &NewTokens,
+    now: UnixTime,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![tokens.access_token_hash, family_id, scope, now, tokens.access_expires_at])?;
+    if let Some(refresh) = &tokens.refresh_token_hash {
+        tx.prepare_cached(
+            "INSERT INTO refresh_token (token_hash, family_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![refresh, family_id, scope, now, tokens.refresh_expires_at])?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Grants for SqliteStore {
+    async fn create_authorization_code(&self, code: AuthorizationCode) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO authorization_code
+                 (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
+                  expires_at, session_id_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                code.code_hash,
+                code.client_id,
+                code.user_id,
+                code.redirect_uri,
+                code.scope,
+                code.nonce,
+                code.code_challenge,
+                code.auth_time,
+                code.expires_at,
+                code.session_id_hash
+            ])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        request: CodeRequest,
+        new: NewTokens,
+        now: UnixTime,
+    ) -> StoreResult<Redeemed> {
+        let code_hash = code_hash.to_owned();
+        self.write(move |tx| {
+            let row = tx
+                .prepare_cached(&format!(
+                    "SELECT c.code_hash, c.client_id, c.user_id, c.redirect_uri, c.scope, c.nonce,
+                            c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.family_id,
+                            c.session_id_hash, {USER_COLUMNS}
+                     FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+                     WHERE c.code_hash = ?1"
+                ))?
+                .query_row([&code_hash], |r| {
+                    let code = AuthorizationCode {
+                        code_hash: r.get(0)?,
+                        client_id: r.get(1)?,
+                        user_id: r.get(2)?,
+                        redirect_uri: r.get(3)?,
+                        scope: r.get(4)?,
+                        nonce: r.get(5)?,
+                        code_challenge: r.get(6)?,
+                        auth_time: r.get(7)?,
+                        expires_at: r.get(8)?,
+                        session_id_hash: r.get(11)?,
+                    };
+                    let used_at: Option<i64> = r.get(9)?;
+                    let family_id: Option<String> = r.get(10)?;
+                    Ok((code, used_at, family_id, user_from(r, 12)?))
+                })
+                .optional()?;
+            let Some((code, used_at, family_id, user)) = row else {
+                return Ok(Redeemed::Invalid);
+            };
+            if used_at.is_some() {
+                // RFC 6749 §4.1.2: a code is used once; a second use revokes what the first got.
+                if let Some(family) = family_id {
+                    revoke_family(tx, &family, now, RevokeReason::CodeReplayed)?;
+                }
+                return Ok(Redeemed::Replayed);
+            }
+            let redirect_ok = request.redirect_uri.as_deref() == Some(code.redirect_uri.as_str());
+            let pkce_ok = match (&code.code_challenge, &request.code_verifier) {
+                (Some(challenge), Some(verifier)) => pkce::verify_s256(verifier, challenge),
+                (None, None) => true,
+                // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+                _ => false,
+            };
+            if code.client_id != request.client_id
+                || code.expires_at <= now
+                || user.disabled
+                || !redirect_ok
+                || !pkce_ok
+            {
+                return Ok(Redeemed::Invalid);
+            }
+            let family_id = tokens::new_id();
+            let session = code
+                .session_id_hash
+                .as_ref()
+                .filter(|_| !scope::outlives_session(&code.scope));
+            tx.prepare_cached(
+                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+                                           session_id_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                family_id,
+                code.client_id,
+                code.user_id,
+                code.nonce,
+                code.auth_time,
+                now,
+                session
+            ])?;
+            insert_tokens(tx, &family_id, &code.scope, &new, now)?;
+            tx.prepare_cached(
+                "UPDATE authorization_code SET used_at = ?2, family_id = ?3 WHERE code_hash = ?1",
+            )?
+            .execute(params![code_hash, now, family_id])?;
+            let grant = Grant {
+                user,
+                client_id: code.client_id,
+                scope: code.scope,
+                nonce: code.nonce,
+                auth_time: code.auth_time,
+                family_id,
+            };
+            Ok(Redeemed::Issued(Box::new(grant)))
+        })
+        .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        refresh_hash: &str,
+        client_id: &str,
+        requested_scope: Option<String>,
+        new: NewTokens,
+        now: UnixTime,
+    ) -> StoreResult<Rotated> {
+        let refresh_hash = refresh_hash.to_owned();
+        let client_id = client_id.to_owned();
+        self.write(move |tx| {
+            let row = tx
+                .prepare_cached(&format!(
+                    "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at,
+                            f.client_id, f.nonce, f.auth_time, f.revoked_at, {USER_COLUMNS},
+                            f.session_id_hash IS NULL OR s.expires_at > ?2
+                     FROM refresh_token r
+                     JOIN token_family f ON f.id = r.family_id
+                     JOIN user_account u ON u.id = f.user_id
+                     LEFT JOIN session s ON s.id_hash = f.session_id_hash
+                     WHERE r.token_hash = ?1"
+                ))?
+                .query_row(params![&refresh_hash, now], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                        user_from(r, 8)?,
+                        // NULL when the session row is gone: false.
+                        r.get::<_, Option<bool>>(8 + USER_FIELDS)?.unwrap_or(false),
+                    ))
+                })
+                .optional()?;
+            let Some((
+                family_id,
+                granted,
+                expires_at,
+                rotated_at,
+                owner,
+                nonce,
+                auth_time,
+                revoked_at,
+                user,
+                session_alive,
+            )) = row
+            else {
+                return Ok(Rotated::Invalid);
+            };
+            if owner != client_id || revoked_at.is_some() {
+                return Ok(Rotated::Invalid);
+            }
+            if rotated_at.is_some() {
+                // RFC 9700 §4.14.2: a rotated token used again means it leaked; revoke the family.
+                revoke_family(tx, &family_id, now, RevokeReason::RefreshReused)?;
+                return Ok(Rotated::Reused);
+            }
+            // A family tied to a session ends with it (`scope::outlives_session`).
+            if expires_at <= now || user.disabled || !session_alive {
+                return Ok(Rotated::Invalid);
+            }
+            let scope = match requested_scope {
+                Some(requested) if !scope::is_subset(&requested, &granted) => {
+                    return Ok(Rotated::ScopeExceeded);
+                }
+                Some(requested) => scope::normalize(&requested),
+                None => granted,
+            };
+            tx.prepare_cached("UPDATE refresh_token SET rotated_at = ?2 WHERE token_hash = ?1")?
+                .execute(params![refresh_hash, now])?;
+            insert_tokens(tx, &family_id, &scope, &new, now)?;
+            Ok(Rotated::Issued(Box::new(Grant {
+                user,
+                client_id,
+                scope,
+                nonce,
+                auth_time,
+                family_id,
+            })))
+        })
+        .await
+    }
+
+    async fn access_token(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<AccessGrant>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT a.scope, a.expires_at, f.client_id, {USER_COLUMNS}
+                 FROM access_token a
+                 JOIN token_family f ON f.id = a.family_id
+                 JOIN user_account u ON u.id = f.user_id
+                 WHERE a.token_hash = ?1 AND a.expires_at > ?2 AND a.revoked_at IS NULL
+                   AND f.revoked_at IS NULL AND u.disabled = 0"
+            ))?
+            .query_row(params![token_hash, now], |r| {
+                Ok(AccessGrant {
+                    scope: r.get(0)?,
+                    expires_at: r.get(1)?,
+                    client_id: r.get(2)?,
+                    user: user_from(r, 3)?,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn create_client_token(&self, token: ClientToken) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                token.token_hash,
+                token.client_id,
+                token.scope,
+                token.created_at,
+                token.expires_at
+            ])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            // A user's token is active only while its family stands and its user is enabled.
+            let user_token = |table: &str, kind: TokenKind, extra: &str| {
+                c.prepare_cached(&format!(
+                    "SELECT t.scope, t.created_at, t.expires_at, f.client_id, {USER_COLUMNS}
+                     FROM {table} t
+                     JOIN token_family f ON f.id = t.family_id
+                     JOIN user_account u ON u.id = f.user_id
+                     WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND {extra}
+                       AND f.revoked_at IS NULL AND u.disabled = 0"
+                ))?
+                .query_row(params![token_hash, now], |r| {
+                    Ok(TokenInfo {
+                        kind,
+                        scope: r.get(0)?,
+                        issued_at: r.get(1)?,
+                        expires_at: r.get(2)?,
+                        client_id: r.get(3)?,
+                        user: Some(user_from(r, 4)?),
+                    })
+                })
+                .optional()
+            };
+            if let Some(t) = user_token("access_token", TokenKind::Access, "t.revoked_at IS NULL")?
+            {
+                return Ok(Some(t));
+            }
+            if let Some(t) =
+                user_token("refresh_token", TokenKind::Refresh, "t.rotated_at IS NULL")?
+            {
+                return Ok(Some(t));
+            }
+            c.prepare_cached(
+                "SELECT scope, created_at, expires_at, client_id FROM client_token
+                 WHERE token_hash = ?1 AND expires_at > ?2 AND revoked_at IS NULL",
+            )?
+            .query_row(params![token_hash, now], |r| {
+                Ok(TokenInfo {
+                    kind: TokenKind::Access,
+                    scope: r.get(0)?,
+                    issued_at: r.get(1)?,
+                    expires_at: r.get(2)?,
+                    client_id: r.get(3)?,
+                    user: None,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn revoke_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Revocation> {
+        let (token_hash, client_id) = (token_hash.to_owned(), client_id.to_owned());
+        self.write(move |tx| {
+            // RFC 7009 §2.1: only the client the token was issued to may revoke it. The owner
+            // check is part of each statement, so there is no window between check and change.
+            let family: Option<String> = tx
+                .prepare_cached(
+                    "SELECT r.family_id FROM refresh_token r JOIN token_family f ON f.id = r.family_id
+                     WHERE r.token_hash = ?1 AND f.client_id = ?2",
+                )?
+                .query_row([&token_hash, &client_id], |r| r.get(0))
+                .optional()?;
+            if let Some(family) = family {
+                revoke_family(tx, &family, now, RevokeReason::RefreshRevoked)?;
+                return Ok(Revocation::Family);
+            }
+            let access = tx
+                .prepare_cached(
+                    "UPDATE access_token SET revoked_at = ?3
+                     WHERE token_hash = ?1 AND revoked_at IS NULL
+                       AND family_id IN (SELECT id FROM token_family WHERE client_id = ?2)",
+                )?
+                .execute(params![token_hash, client_id, now])?
+                + tx.prepare_cached(
+                    "UPDATE client_token SET revoked_at = ?3
+                     WHERE token_hash = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                )?
+                .execute(params![token_hash, client_id, now])?;
+            Ok(if access > 0 {
+                Revocation::Access
+            } else {
+                Revocation::NotFound
+            })
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
+        let mut total = 0;
+        // Each statement deletes at most PURGE_BATCH rows per transaction; loop until a pass
+        // removes nothing, so requests interleave with a large sweep.
+        loop {
+            let removed = self
+                .write(move |tx| {
+                    let mut n = 0;
+                    for sql in [
+                        "DELETE FROM authorization_code WHERE rowid IN
+                           (SELECT rowid FROM authorization_code WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM session WHERE rowid IN
+                           (SELECT rowid FROM session WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM access_token WHERE rowid IN
+                           (SELECT rowid FROM access_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM client_token WHERE rowid IN
+                           (SELECT rowid FROM client_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM refresh_token WHERE rowid IN
+                           (SELECT rowid FROM refresh_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM login_throttle WHERE rowid IN
+                           (SELECT rowid FROM login_throttle WHERE blocked_until <= ?1
+                              AND last_failure_at <= ?1 - 86400 LIMIT ?2)",
+                    ] {
+                        n += tx.prepare_cached(sql)?.execute(params![now, PURGE_BATCH])?;
+                    }
+                    // A family with no token left can issue nothing more. Codes that name it
+                    // keep their replay detection until they expire (the FK sets NULL).
+                    n += tx
+                        .prepare_cached(
+                            "DELETE FROM token_family WHERE id IN
+                               (SELECT f.id FROM token_family f
+                                WHERE NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
+                                  AND NOT EXISTS (SELECT 1 FROM access_token a WHERE a.family_id = f.id)
+                                LIMIT ?1)",
+                        )?
+                        .execute([PURGE_BATCH])?;
+                    Ok(n)
+                })
+                .await?;
+            total += removed;
+            if removed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// Rows the expiry sweep deletes at most per transaction, so it never holds the writer long.
+pub(super) const PURGE_BATCH: i64 = 1000;

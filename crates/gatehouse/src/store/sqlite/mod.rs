@@ -1,0 +1,165 @@
+//! The embedded store: one SQLite file served by onewriter.
+//!
+//! Reads go to `db.read`; every state change is one `db.write` closure, so each domain
+//! operation is one transaction, and the reads that decide it run inside it, on the one writer
+//! thread: two requests racing for the same code or refresh token are simply run one after the
+//! other, and the second sees what the first did.
+
+mod audit;
+mod directory;
+mod export;
+mod grants;
+mod keys;
+mod login_throttle;
+mod metrics;
+mod rows;
+mod sessions;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use onewriter::rusqlite::{self, Connection};
+use onewriter::{Db, Options, Synchronous};
+
+use super::snapshot::Snapshot;
+use super::{EngineMetric, Store, StoreError, StoreResult};
+use crate::clock::UnixTime;
+
+pub(super) static MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/sqlite/0002_production.sql"),
+    include_str!("../../../migrations/sqlite/0003_sessions_forms_keys.sql"),
+];
+
+/// How long a request waits for the database before it is answered "temporarily unavailable"
+/// instead of queueing without bound.
+pub(super) const DEADLINE: Duration = Duration::from_secs(5);
+
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    ///
+    /// Durable by default: `synchronous=FULL`, so an acknowledged revocation survives a power
+    /// cut; group commit keeps that cheap.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let options = Options::new()
+            .synchronous(Synchronous::Full)
+            .migrations(MIGRATIONS);
+        let db = Db::open(path, options).await.map_err(engine_error)?;
+        Ok(SqliteStore {
+            db: db.with_deadline(DEADLINE),
+        })
+    }
+
+    /// The engine's statistics, for metrics.
+    pub fn stats(&self) -> onewriter::Stats {
+        self.db.stats()
+    }
+
+    /// The `PRAGMA synchronous` level the writer commits with, as SQLite reports it on the
+    /// writer's own connection (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA): what an acknowledged write
+    /// survives.
+    pub async fn synchronous(&self) -> StoreResult<i64> {
+        self.write(|tx| tx.query_row("PRAGMA synchronous", [], |r| r.get(0)))
+            .await
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.db.read(f).await.map_err(engine_error)
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.db.write(f).await.map_err(engine_error)
+    }
+}
+
+pub(super) fn engine_error(e: onewriter::Error) -> StoreError {
+    let sqlite = match &e {
+        onewriter::Error::Job(e) => Some(e),
+        onewriter::Error::Sqlite(e) => Some(e.as_ref()),
+        _ => None,
+    };
+    if sqlite.is_some_and(is_storage_failure) {
+        return StoreError::Storage(e.to_string());
+    }
+    match e {
+        e @ (onewriter::Error::Busy { .. } | onewriter::Error::Overloaded { .. }) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        e => StoreError::Database(e.to_string()),
+    }
+}
+
+/// A full disk, a file that cannot be written, a failing device: the operator's to fix, not a
+/// fault of the request or of the program.
+pub(super) fn is_storage_failure(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen)
+    )
+}
+
+pub(super) fn is_unique_violation(e: &onewriter::Error) -> bool {
+    matches!(e, onewriter::Error::Job(rusqlite::Error::SqliteFailure(f, _))
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+pub(super) fn found(changed: usize, what: impl FnOnce() -> String) -> StoreResult<()> {
+    if changed == 0 {
+        Err(StoreError::NotFound(what()))
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        // A real write through the writer: a wedged writer, a read-only file or a full disk
+        // shows here.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO heartbeat (id, at) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            )?
+            .execute([now])
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn backup(&self, path: &Path) -> StoreResult<()> {
+        self.db.backup(path).await.map_err(engine_error)
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        self.db.close().await.map_err(engine_error)
+    }
+
+    async fn export(&self, now: UnixTime) -> StoreResult<Snapshot> {
+        self.export_snapshot(now).await
+    }
+
+    async fn import(&self, snapshot: Snapshot) -> StoreResult<()> {
+        self.import_snapshot(snapshot).await
+    }
+
+    fn engine_metrics(&self) -> Vec<EngineMetric> {
+        self.metrics()
+    }
+}

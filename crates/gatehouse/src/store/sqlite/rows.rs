@@ -1,0 +1,98 @@
+//! Row mappers and the column lists they read.
+
+use onewriter::rusqlite::{self, Row};
+
+use crate::model::{AuditEvent, AuditKind, AuditRecord, Client, RevokeReason, Session, User};
+
+/// The closed sets are stored as their names (`model::named!`); a name this build does not
+/// know reads as a conversion failure, reported as corrupt data.
+macro_rules! stored_as_name {
+    ($($t:ty),+) => {$(
+        impl rusqlite::types::ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $t {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                v.as_str()?
+                    .parse()
+                    .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
+    )+};
+}
+stored_as_name!(AuditKind, RevokeReason);
+
+pub(super) fn json_list<T: serde::Serialize>(v: &[T]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+pub(super) fn parse_list<T: serde::de::DeserializeOwned>(s: String) -> rusqlite::Result<Vec<T>> {
+    serde_json::from_str(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at";
+/// How many columns `USER_COLUMNS` names.
+pub(super) const USER_FIELDS: usize = 7;
+
+pub(super) fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(at)?,
+        username: row.get(at + 1)?,
+        email: row.get(at + 2)?,
+        name: row.get(at + 3)?,
+        password_hash: row.get(at + 4)?,
+        disabled: row.get(at + 5)?,
+        created_at: row.get(at + 6)?,
+    })
+}
+
+pub(super) const SESSION_COLUMNS: &str =
+    "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at";
+
+pub(super) fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id_hash: row.get(0)?,
+        user_id: row.get(1)?,
+        auth_time: row.get(2)?,
+        expires_at: row.get(3)?,
+        last_seen_at: row.get(4)?,
+    })
+}
+
+pub(super) const CLIENT_COLUMNS: &str = "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, grant_types, first_party, created_at";
+
+pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
+    Ok(Client {
+        client_id: row.get(0)?,
+        secret_hash: row.get(1)?,
+        redirect_uris: parse_list(row.get(2)?)?,
+        post_logout_redirect_uris: parse_list(row.get(3)?)?,
+        scopes: parse_list(row.get(4)?)?,
+        grant_types: parse_list(row.get(5)?)?,
+        first_party: row.get(6)?,
+        created_at: row.get(7)?,
+    })
+}
+
+pub(super) const AUDIT_COLUMNS: &str = "id, at, kind, actor, subject, client_id, ip, detail";
+
+pub(super) fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: r.get(0)?,
+        record: AuditRecord {
+            at: r.get(1)?,
+            kind: r.get(2)?,
+            actor: r.get(3)?,
+            subject: r.get(4)?,
+            client_id: r.get(5)?,
+            ip: r.get(6)?,
+            detail: r.get(7)?,
+        },
+    })
+}

@@ -1,0 +1,113 @@
+//! Sign-in sessions.
+
+use async_trait::async_trait;
+use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
+
+use super::rows::*;
+use super::*;
+use crate::clock::UnixTime;
+use crate::model::{LoggedOut, RevokeReason, Session, User};
+use crate::store::{Sessions, StoreResult};
+
+/// Ends every session of the user and revokes every token family they hold.
+pub(super) fn log_out_user(
+    tx: &Connection,
+    user_id: &str,
+    now: UnixTime,
+    reason: RevokeReason,
+) -> rusqlite::Result<LoggedOut> {
+    let sessions = tx
+        .prepare_cached("DELETE FROM session WHERE user_id = ?1")?
+        .execute([user_id])?;
+    let token_families = tx
+        .prepare_cached(
+            "UPDATE token_family SET revoked_at = ?2, revoked_reason = ?3
+             WHERE user_id = ?1 AND revoked_at IS NULL",
+        )?
+        .execute(params![user_id, now, reason])?;
+    Ok(LoggedOut {
+        sessions,
+        token_families,
+    })
+}
+
+#[async_trait]
+impl Sessions for SqliteStore {
+    async fn create_session(&self, session: Session) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                session.id_hash,
+                session.user_id,
+                session.auth_time,
+                session.expires_at,
+                session.last_seen_at
+            ])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>> {
+        let id_hash = id_hash.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS}, {USER_COLUMNS}
+                 FROM session s JOIN user_account u ON u.id = s.user_id
+                 WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
+            ))?
+            .query_row(params![id_hash, now], |r| {
+                Ok((session_from(r)?, user_from(r, 5)?))
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
+        let id_hash = id_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("UPDATE session SET last_seen_at = ?2 WHERE id_hash = ?1")?
+                .execute(params![id_hash, now])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
+        let id_hash = id_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM session WHERE id_hash = ?1")?
+                .execute([&id_hash])?;
+            tx.prepare_cached(
+                "UPDATE token_family SET revoked_at = ?2, revoked_reason = 'session ended'
+                 WHERE session_id_hash = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![id_hash, now])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut> {
+        let user_id = user_id.to_owned();
+        self.write(move |tx| log_out_user(tx, &user_id, now, RevokeReason::UserLoggedOut))
+            .await
+    }
+
+    async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM session s WHERE s.user_id = ?1 AND s.expires_at > ?2
+                 ORDER BY s.auth_time DESC"
+            ))?
+            .query_map(params![user_id, now], session_from)?
+            .collect()
+        })
+        .await
+    }
+}
