@@ -636,6 +636,10 @@ async fn a_session_is_touched_and_ended(db: Database) {
     s.touch_session(&id, NOW + 100).await.unwrap();
     let (session, _) = s.session(&id, NOW + 100).await.unwrap().unwrap();
     assert_eq!(session.last_seen_at, NOW + 100);
+    // Two requests of one browser finish out of order: the later use stands.
+    s.touch_session(&id, NOW + 50).await.unwrap();
+    let (session, _) = s.session(&id, NOW + 100).await.unwrap().unwrap();
+    assert_eq!(session.last_seen_at, NOW + 100, "last use never moves back");
     // The absolute expiry holds whatever the last use.
     assert!(s.session(&id, NOW + 3600).await.unwrap().is_none());
     s.end_session(&id, NOW + 100).await.unwrap();

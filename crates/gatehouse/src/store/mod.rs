@@ -4,6 +4,7 @@
 //! the trait itself (`redeem_authorization_code`, `rotate_refresh_token`): the reads that decide
 //! the write happen inside the same transaction, so two requests can never both win.
 
+mod columns;
 pub mod postgres;
 pub mod snapshot;
 pub mod sqlite;
@@ -136,8 +137,9 @@ pub trait Sessions: Send + Sync {
 #[async_trait]
 pub trait Grants: Send + Sync {
     async fn create_authorization_code(&self, code: AuthorizationCode) -> StoreResult<()>;
-    /// Checks the code against the token request and, if it passes, consumes it and stores the
-    /// tokens, atomically. A request that fails the checks changes nothing.
+    /// Loads the code inside one transaction, lets `oidc::grant::authorization_code::decide`
+    /// judge it against the token request, and applies the decision: consume the code and
+    /// store the tokens, revoke what a replayed code issued, or change nothing.
     async fn redeem_authorization_code(
         &self,
         code_hash: &str,
@@ -145,8 +147,10 @@ pub trait Grants: Send + Sync {
         tokens: NewTokens,
         now: UnixTime,
     ) -> StoreResult<Redeemed>;
-    /// Rotates a refresh token and stores the new tokens, atomically. `scope`, when given, is
-    /// the narrowed scope of the new tokens (the caller checked it is a subset).
+    /// Loads the refresh token inside one transaction, lets
+    /// `oidc::grant::refresh_token::decide` judge it (`scope`, when given, is the narrower
+    /// scope asked for, syntax-checked by the caller), and applies the decision: rotate and
+    /// store the new tokens, revoke the family on reuse, or change nothing.
     async fn rotate_refresh_token(
         &self,
         refresh_hash: &str,

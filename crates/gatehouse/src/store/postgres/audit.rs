@@ -1,5 +1,6 @@
 //! The audit log.
 
+use crate::store::columns::audit_columns;
 use async_trait::async_trait;
 
 use super::rows::*;
@@ -28,9 +29,11 @@ impl Audit for PgStore {
     }
 
     async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>> {
-        sqlx::query(sql(format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2"
-        )))
+        sqlx::query(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
         .bind(after_id)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
@@ -40,9 +43,11 @@ impl Audit for PgStore {
     }
 
     async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>> {
-        let mut events: Vec<AuditEvent> = sqlx::query(sql(format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id DESC LIMIT $1"
-        )))
+        let mut events: Vec<AuditEvent> = sqlx::query(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_event ORDER BY id DESC LIMIT $1"
+        ))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await

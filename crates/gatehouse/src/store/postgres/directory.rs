@@ -1,5 +1,6 @@
 //! Users, clients and consents.
 
+use crate::store::columns::{client_columns, user_columns};
 use async_trait::async_trait;
 use sqlx::Row;
 
@@ -35,9 +36,11 @@ impl Directory for PgStore {
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        sqlx::query(sql(format!(
-            "SELECT {USER_COLUMNS} FROM user_account u WHERE u.username = $1"
-        )))
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM user_account u WHERE u.username = $1"
+        ))
         .bind(username)
         .fetch_optional(&self.pool)
         .await
@@ -46,9 +49,11 @@ impl Directory for PgStore {
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        sqlx::query(sql(format!(
-            "SELECT {USER_COLUMNS} FROM user_account u ORDER BY u.username"
-        )))
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM user_account u ORDER BY u.username"
+        ))
         .fetch_all(&self.pool)
         .await
         .and_then(|rows| rows.iter().map(|r| user_from(r, 0)).collect())
@@ -92,9 +97,11 @@ impl Directory for PgStore {
     }
 
     async fn create_client(&self, client: Client) -> StoreResult<()> {
-        sqlx::query(sql(format!(
-            "INSERT INTO client ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        )))
+        sqlx::query(concat!(
+            "INSERT INTO client (",
+            client_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
         .bind(&client.client_id)
         .bind(&client.secret_hash)
         .bind(&client.redirect_uris)
@@ -111,9 +118,11 @@ impl Directory for PgStore {
     }
 
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        sqlx::query(sql(format!(
-            "SELECT {CLIENT_COLUMNS} FROM client WHERE client_id = $1"
-        )))
+        sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM client WHERE client_id = $1"
+        ))
         .bind(client_id)
         .fetch_optional(&self.pool)
         .await
@@ -122,9 +131,11 @@ impl Directory for PgStore {
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
-        sqlx::query(sql(format!(
-            "SELECT {CLIENT_COLUMNS} FROM client ORDER BY client_id"
-        )))
+        sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM client ORDER BY client_id"
+        ))
         .fetch_all(&self.pool)
         .await
         .and_then(|rows| rows.iter().map(client_from).collect())

@@ -4,6 +4,7 @@ use super::rows::*;
 use super::*;
 use crate::clock::UnixTime;
 use crate::model::{RevokeReason, SigningKey};
+use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, KeyRow, SessionRow, Snapshot, TokenRow,
     UserRow,
@@ -19,9 +20,11 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         let c = &mut *tx;
-        let users = sqlx::query(sql(format!(
-            "SELECT {USER_COLUMNS} FROM user_account u ORDER BY u.created_at, u.id"
-        )))
+        let users = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM user_account u ORDER BY u.created_at, u.id"
+        ))
         .fetch_all(&mut *c)
         .await
         .and_then(|rows| {
@@ -41,9 +44,11 @@ impl PgStore {
                 .collect::<Result<Vec<_>, sqlx::Error>>()
         })
         .map_err(db_error)?;
-        let clients = sqlx::query(sql(format!(
-            "SELECT {CLIENT_COLUMNS} FROM client ORDER BY client_id"
-        )))
+        let clients = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM client ORDER BY client_id"
+        ))
         .fetch_all(&mut *c)
         .await
         .and_then(|rows| {
@@ -234,9 +239,11 @@ impl PgStore {
             },
         )
         .collect();
-        let audit = sqlx::query(sql(format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id"
-        )))
+        let audit = sqlx::query(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_event ORDER BY id"
+        ))
         .fetch_all(&mut *c)
         .await
         .and_then(|rows| {
@@ -308,9 +315,7 @@ impl PgStore {
                 .await?;
             }
             for cl in &s.clients {
-                sqlx::query(sql(format!(
-                    "INSERT INTO client ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                )))
+                sqlx::query(concat!("INSERT INTO client (", client_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
                 .bind(&cl.client_id)
                 .bind(&cl.secret_hash)
                 .bind(&cl.redirect_uris)

@@ -1,5 +1,6 @@
 //! Authorization codes and tokens: loaded and locked here (`FOR UPDATE`), decided in `oidc::grant`, applied here.
 
+use crate::store::columns::{USER_FIELDS, user_columns};
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
@@ -8,10 +9,12 @@ use super::transaction::*;
 use super::*;
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
-    Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed, Revocation,
+    RevokeReason, Rotated, TokenInfo, TokenKind,
 };
-use crate::oidc::{pkce, scope, tokens};
+use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
+use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, Rotation};
+use crate::oidc::tokens;
 use crate::store::{Grants, StoreResult};
 
 pub(super) async fn revoke_family(
@@ -63,6 +66,158 @@ pub(super) async fn insert_tokens(
     Ok(())
 }
 
+/// A user's token of `$table` that is active at `$2`: unexpired, `$current` (not revoked,
+/// not rotated), its family standing and its user enabled (RFC 7662 §2.2). The one place
+/// this predicate is written for PostgreSQL.
+macro_rules! active_user_token {
+    ($table:literal, $current:literal) => {
+        concat!(
+            "SELECT t.scope, t.created_at, t.expires_at, f.client_id, ",
+            user_columns!(),
+            " FROM ",
+            $table,
+            " t
+             JOIN token_family f ON f.id = t.family_id
+             JOIN user_account u ON u.id = f.user_id
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND ",
+            $current,
+            "
+               AND f.revoked_at IS NULL AND NOT u.disabled"
+        )
+    };
+}
+
+const ACTIVE_ACCESS_TOKEN: &str = active_user_token!("access_token", "t.revoked_at IS NULL");
+const ACTIVE_REFRESH_TOKEN: &str = active_user_token!("refresh_token", "t.rotated_at IS NULL");
+
+async fn active_user_token(
+    c: &mut PgConnection,
+    sql: &'static str,
+    kind: TokenKind,
+    token_hash: &str,
+    now: UnixTime,
+) -> Result<Option<TokenInfo>, sqlx::Error> {
+    sqlx::query(sql)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(c)
+        .await?
+        .map(|r| {
+            Ok(TokenInfo {
+                kind,
+                scope: r.try_get(0)?,
+                issued_at: r.try_get(1)?,
+                expires_at: r.try_get(2)?,
+                client_id: r.try_get(3)?,
+                user: Some(user_from(&r, 4)?),
+            })
+        })
+        .transpose()
+}
+
+/// The presented code, whether it was used, the family it made and its user. The row lock
+/// makes concurrent redemptions of one code take turns: the second reads the first's use.
+async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeRow>, sqlx::Error> {
+    sqlx::query(concat!(
+        "SELECT c.code_hash, c.client_id, c.user_id, c.redirect_uri, c.scope, c.nonce,
+                c.code_challenge, c.auth_time, c.expires_at, c.used_at IS NOT NULL, c.family_id,
+                c.session_id_hash, ",
+        user_columns!(),
+        " FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+         WHERE c.code_hash = $1
+         FOR UPDATE OF c"
+    ))
+    .bind(code_hash)
+    .fetch_optional(c)
+    .await?
+    .map(|r| {
+        Ok(CodeRow {
+            code: AuthorizationCode {
+                code_hash: r.try_get(0)?,
+                client_id: r.try_get(1)?,
+                user_id: r.try_get(2)?,
+                redirect_uri: r.try_get(3)?,
+                scope: r.try_get(4)?,
+                nonce: r.try_get(5)?,
+                code_challenge: r.try_get(6)?,
+                auth_time: r.try_get(7)?,
+                expires_at: r.try_get(8)?,
+                session_id_hash: r.try_get(11)?,
+            },
+            used: r.try_get(9)?,
+            family_id: r.try_get(10)?,
+            user: user_from(&r, 12)?,
+        })
+    })
+    .transpose()
+}
+
+/// The presented refresh token with its family, its user, and whether its session lives. The
+/// row lock makes concurrent rotations of one token take turns: the second reads the first's
+/// `rotated_at` and counts as reuse.
+async fn lock_refresh(
+    c: &mut PgConnection,
+    refresh_hash: &str,
+    now: UnixTime,
+) -> Result<Option<RefreshRow>, sqlx::Error> {
+    sqlx::query(concat!(
+        "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL,
+                f.client_id, f.nonce, f.auth_time, f.revoked_at IS NOT NULL, ",
+        user_columns!(),
+        ", f.session_id_hash IS NULL OR s.expires_at > $2
+         FROM refresh_token r
+         JOIN token_family f ON f.id = r.family_id
+         JOIN user_account u ON u.id = f.user_id
+         LEFT JOIN session s ON s.id_hash = f.session_id_hash
+         WHERE r.token_hash = $1
+         FOR UPDATE OF r"
+    ))
+    .bind(refresh_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await?
+    .map(|r| {
+        Ok(RefreshRow {
+            family_id: r.try_get(0)?,
+            scope: r.try_get(1)?,
+            expires_at: r.try_get(2)?,
+            rotated: r.try_get(3)?,
+            client_id: r.try_get(4)?,
+            nonce: r.try_get(5)?,
+            auth_time: r.try_get(6)?,
+            family_revoked: r.try_get(7)?,
+            user: user_from(&r, 8)?,
+            // NULL when the session row is gone: not alive.
+            session_alive: r
+                .try_get::<Option<bool>, _>(8 + USER_FIELDS)?
+                .unwrap_or(false),
+        })
+    })
+    .transpose()
+}
+
+async fn insert_family(
+    c: &mut PgConnection,
+    family: &NewFamily,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+                                   session_id_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&family.id)
+    .bind(&family.client_id)
+    .bind(&family.user_id)
+    .bind(&family.nonce)
+    .bind(family.auth_time)
+    .bind(now)
+    .bind(&family.session_id_hash)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Grants for PgStore {
     async fn create_authorization_code(&self, code: AuthorizationCode) -> StoreResult<()> {
@@ -98,94 +253,30 @@ impl Grants for PgStore {
         with_retrying_transaction(&self.pool, |c| {
             let (code_hash, request, new) = (code_hash.to_owned(), request.clone(), new.clone());
             Box::pin(async move {
-                // The row lock makes concurrent redemptions of one code take turns.
-                let row = sqlx::query(sql(format!(
-                    "SELECT c.code_hash, c.client_id, c.user_id, c.redirect_uri, c.scope, c.nonce,
-                            c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.family_id,
-                            c.session_id_hash, {USER_COLUMNS}
-                     FROM authorization_code c JOIN user_account u ON u.id = c.user_id
-                     WHERE c.code_hash = $1
-                     FOR UPDATE OF c"
-                )))
-                .bind(&code_hash)
-                .fetch_optional(&mut *c)
-                .await?;
-                let Some(r) = row else {
-                    return Ok(Redeemed::Invalid);
-                };
-                let code = AuthorizationCode {
-                    code_hash: r.try_get(0)?,
-                    client_id: r.try_get(1)?,
-                    user_id: r.try_get(2)?,
-                    redirect_uri: r.try_get(3)?,
-                    scope: r.try_get(4)?,
-                    nonce: r.try_get(5)?,
-                    code_challenge: r.try_get(6)?,
-                    auth_time: r.try_get(7)?,
-                    expires_at: r.try_get(8)?,
-                    session_id_hash: r.try_get(11)?,
-                };
-                let used_at: Option<i64> = r.try_get(9)?;
-                let family_id: Option<String> = r.try_get(10)?;
-                let user = user_from(&r, 12)?;
-                if used_at.is_some() {
-                    // RFC 6749 §4.1.2: a code is used once; a second use revokes what the first got.
-                    if let Some(family) = family_id {
-                        revoke_family(c, &family, now, RevokeReason::CodeReplayed).await?;
+                let row = lock_code(c, &code_hash).await?;
+                match authorization_code::decide(row, &request, tokens::new_id(), now) {
+                    Redemption::Issue { family, grant } => {
+                        insert_family(c, &family, now).await?;
+                        insert_tokens(c, &family.id, &grant.scope, &new, now).await?;
+                        sqlx::query(
+                            "UPDATE authorization_code SET used_at = $2, family_id = $3
+                             WHERE code_hash = $1",
+                        )
+                        .bind(&code_hash)
+                        .bind(now)
+                        .bind(&family.id)
+                        .execute(&mut *c)
+                        .await?;
+                        Ok(Redeemed::Issued(Box::new(grant)))
                     }
-                    return Ok(Redeemed::Replayed);
+                    Redemption::Invalid => Ok(Redeemed::Invalid),
+                    Redemption::Replayed { family } => {
+                        if let Some(family) = family {
+                            revoke_family(c, &family, now, RevokeReason::CodeReplayed).await?;
+                        }
+                        Ok(Redeemed::Replayed)
+                    }
                 }
-                let redirect_ok = request.redirect_uri.as_deref() == Some(code.redirect_uri.as_str());
-                let pkce_ok = match (&code.code_challenge, &request.code_verifier) {
-                    (Some(challenge), Some(verifier)) => pkce::verify_s256(verifier, challenge),
-                    (None, None) => true,
-                    // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
-                    _ => false,
-                };
-                if code.client_id != request.client_id
-                    || code.expires_at <= now
-                    || user.disabled
-                    || !redirect_ok
-                    || !pkce_ok
-                {
-                    return Ok(Redeemed::Invalid);
-                }
-                let family_id = tokens::new_id();
-                let session = code
-                    .session_id_hash
-                    .as_ref()
-                    .filter(|_| !scope::outlives_session(&code.scope));
-                sqlx::query(
-                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-                                               session_id_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&family_id)
-                .bind(&code.client_id)
-                .bind(&code.user_id)
-                .bind(&code.nonce)
-                .bind(code.auth_time)
-                .bind(now)
-                .bind(session)
-                .execute(&mut *c)
-                .await?;
-                insert_tokens(c, &family_id, &code.scope, &new, now).await?;
-                sqlx::query(
-                    "UPDATE authorization_code SET used_at = $2, family_id = $3 WHERE code_hash = $1",
-                )
-                .bind(&code_hash)
-                .bind(now)
-                .bind(&family_id)
-                .execute(&mut *c)
-                .await?;
-                Ok(Redeemed::Issued(Box::new(Grant {
-                    user,
-                    client_id: code.client_id,
-                    scope: code.scope,
-                    nonce: code.nonce,
-                    auth_time: code.auth_time,
-                    family_id,
-                })))
             })
         })
         .await
@@ -196,84 +287,42 @@ impl Grants for PgStore {
         &self,
         refresh_hash: &str,
         client_id: &str,
-        requested_scope: Option<String>,
+        scope: Option<String>,
         new: NewTokens,
         now: UnixTime,
     ) -> StoreResult<Rotated> {
         with_retrying_transaction(&self.pool, |c| {
-            let (refresh_hash, client_id, requested_scope, new) = (
+            let (refresh_hash, client_id, scope, new) = (
                 refresh_hash.to_owned(),
                 client_id.to_owned(),
-                requested_scope.clone(),
+                scope.clone(),
                 new.clone(),
             );
             Box::pin(async move {
-                // The row lock makes concurrent rotations of one token take turns: the second
-                // reads the first one's `rotated_at` and counts as reuse.
-                let row = sqlx::query(sql(format!(
-                    "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at,
-                            f.client_id, f.nonce, f.auth_time, f.revoked_at, {USER_COLUMNS},
-                            f.session_id_hash IS NULL OR s.expires_at > $2
-                     FROM refresh_token r
-                     JOIN token_family f ON f.id = r.family_id
-                     JOIN user_account u ON u.id = f.user_id
-                     LEFT JOIN session s ON s.id_hash = f.session_id_hash
-                     WHERE r.token_hash = $1
-                     FOR UPDATE OF r"
-                )))
-                .bind(&refresh_hash)
-                .bind(now)
-                .fetch_optional(&mut *c)
-                .await?;
-                let Some(r) = row else {
-                    return Ok(Rotated::Invalid);
+                let row = lock_refresh(c, &refresh_hash, now).await?;
+                let request = RefreshRequest {
+                    client_id: &client_id,
+                    scope: scope.as_deref(),
                 };
-                let family_id: String = r.try_get(0)?;
-                let granted: String = r.try_get(1)?;
-                let expires_at: i64 = r.try_get(2)?;
-                let rotated_at: Option<i64> = r.try_get(3)?;
-                let owner: String = r.try_get(4)?;
-                let nonce: Option<String> = r.try_get(5)?;
-                let auth_time: i64 = r.try_get(6)?;
-                let revoked_at: Option<i64> = r.try_get(7)?;
-                let user = user_from(&r, 8)?;
-                // NULL when the session row is gone: false.
-                let session_alive: bool = r
-                    .try_get::<Option<bool>, _>(8 + USER_FIELDS)?
-                    .unwrap_or(false);
-                if owner != client_id || revoked_at.is_some() {
-                    return Ok(Rotated::Invalid);
-                }
-                if rotated_at.is_some() {
-                    // RFC 9700 §4.14.2: a rotated token used again means it leaked.
-                    revoke_family(c, &family_id, now, RevokeReason::RefreshReused).await?;
-                    return Ok(Rotated::Reused);
-                }
-                // A family tied to a session ends with it (`scope::outlives_session`).
-                if expires_at <= now || user.disabled || !session_alive {
-                    return Ok(Rotated::Invalid);
-                }
-                let scope = match requested_scope {
-                    Some(requested) if !scope::is_subset(&requested, &granted) => {
-                        return Ok(Rotated::ScopeExceeded);
+                match refresh_token::decide(row, request, now) {
+                    Rotation::Issue(grant) => {
+                        sqlx::query(
+                            "UPDATE refresh_token SET rotated_at = $2 WHERE token_hash = $1",
+                        )
+                        .bind(&refresh_hash)
+                        .bind(now)
+                        .execute(&mut *c)
+                        .await?;
+                        insert_tokens(c, &grant.family_id, &grant.scope, &new, now).await?;
+                        Ok(Rotated::Issued(Box::new(grant)))
                     }
-                    Some(requested) => scope::normalize(&requested),
-                    None => granted,
-                };
-                sqlx::query("UPDATE refresh_token SET rotated_at = $2 WHERE token_hash = $1")
-                    .bind(&refresh_hash)
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
-                insert_tokens(c, &family_id, &scope, &new, now).await?;
-                Ok(Rotated::Issued(Box::new(Grant {
-                    user,
-                    client_id,
-                    scope,
-                    nonce,
-                    auth_time,
-                    family_id,
-                })))
+                    Rotation::Invalid => Ok(Rotated::Invalid),
+                    Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
+                    Rotation::Reuse { family } => {
+                        revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
+                        Ok(Rotated::Reused)
+                    }
+                }
             })
         })
         .await
@@ -285,30 +334,24 @@ impl Grants for PgStore {
         token_hash: &str,
         now: UnixTime,
     ) -> StoreResult<Option<AccessGrant>> {
-        sqlx::query(sql(format!(
-            "SELECT a.scope, a.expires_at, f.client_id, {USER_COLUMNS}
-             FROM access_token a
-             JOIN token_family f ON f.id = a.family_id
-             JOIN user_account u ON u.id = f.user_id
-             WHERE a.token_hash = $1 AND a.expires_at > $2 AND a.revoked_at IS NULL
-               AND f.revoked_at IS NULL AND NOT u.disabled"
-        )))
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
+        let mut c = self.pool.acquire().await.map_err(db_error)?;
+        let token = active_user_token(
+            &mut c,
+            ACTIVE_ACCESS_TOKEN,
+            TokenKind::Access,
+            token_hash,
+            now,
+        )
         .await
-        .and_then(|r| {
-            r.map(|r| {
-                Ok(AccessGrant {
-                    scope: r.try_get(0)?,
-                    expires_at: r.try_get(1)?,
-                    client_id: r.try_get(2)?,
-                    user: user_from(&r, 3)?,
-                })
+        .map_err(db_error)?;
+        Ok(token.and_then(|t| {
+            Some(AccessGrant {
+                user: t.user?,
+                client_id: t.client_id,
+                scope: t.scope,
+                expires_at: t.expires_at,
             })
-            .transpose()
-        })
-        .map_err(db_error)
+        }))
     }
 
     async fn create_client_token(&self, t: ClientToken) -> StoreResult<()> {
@@ -328,49 +371,44 @@ impl Grants for PgStore {
     }
 
     async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>> {
-        for (table, kind, extra) in [
-            ("access_token", TokenKind::Access, "t.revoked_at IS NULL"),
-            ("refresh_token", TokenKind::Refresh, "t.rotated_at IS NULL"),
-        ] {
-            // A user's token is active only while its family stands and its user is enabled.
-            let row = sqlx::query(sql(format!(
-                "SELECT t.scope, t.created_at, t.expires_at, f.client_id, {USER_COLUMNS}
-                 FROM {table} t
-                 JOIN token_family f ON f.id = t.family_id
-                 JOIN user_account u ON u.id = f.user_id
-                 WHERE t.token_hash = $1 AND t.expires_at > $2 AND {extra}
-                   AND f.revoked_at IS NULL AND NOT u.disabled"
-            )))
+        // One snapshot for the three lookups, as one SQLite read job sees: under PostgreSQL's
+        // default READ COMMITTED every statement would see its own.
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let found = async {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            if let Some(t) = active_user_token(
+                &mut tx,
+                ACTIVE_ACCESS_TOKEN,
+                TokenKind::Access,
+                token_hash,
+                now,
+            )
+            .await?
+            {
+                return Ok(Some(t));
+            }
+            if let Some(t) = active_user_token(
+                &mut tx,
+                ACTIVE_REFRESH_TOKEN,
+                TokenKind::Refresh,
+                token_hash,
+                now,
+            )
+            .await?
+            {
+                return Ok(Some(t));
+            }
+            sqlx::query(
+                "SELECT scope, created_at, expires_at, client_id FROM client_token
+                 WHERE token_hash = $1 AND expires_at > $2 AND revoked_at IS NULL",
+            )
             .bind(token_hash)
             .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-            if let Some(r) = row {
-                let info = (|| {
-                    Ok::<_, sqlx::Error>(TokenInfo {
-                        kind,
-                        scope: r.try_get(0)?,
-                        issued_at: r.try_get(1)?,
-                        expires_at: r.try_get(2)?,
-                        client_id: r.try_get(3)?,
-                        user: Some(user_from(&r, 4)?),
-                    })
-                })()
-                .map_err(db_error)?;
-                return Ok(Some(info));
-            }
-        }
-        sqlx::query(
-            "SELECT scope, created_at, expires_at, client_id FROM client_token
-             WHERE token_hash = $1 AND expires_at > $2 AND revoked_at IS NULL",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .and_then(|r| {
-            r.map(|r| {
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| {
                 Ok(TokenInfo {
                     kind: TokenKind::Access,
                     scope: r.try_get(0)?,
@@ -381,8 +419,11 @@ impl Grants for PgStore {
                 })
             })
             .transpose()
-        })
-        .map_err(db_error)
+        }
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(found)
     }
 
     async fn revoke_token(

@@ -41,11 +41,6 @@ macro_rules! stored_as_name {
 }
 stored_as_name!(AuditKind, GrantType, RevokeReason);
 
-pub(super) const USER_COLUMNS: &str =
-    "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at";
-/// How many columns `USER_COLUMNS` names.
-pub(super) const USER_FIELDS: usize = 7;
-
 pub(super) fn user_from(r: &PgRow, at: usize) -> Result<User, sqlx::Error> {
     Ok(User {
         id: r.try_get(at)?,
@@ -57,8 +52,6 @@ pub(super) fn user_from(r: &PgRow, at: usize) -> Result<User, sqlx::Error> {
         created_at: r.try_get(at + 6)?,
     })
 }
-
-pub(super) const CLIENT_COLUMNS: &str = "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, grant_types, first_party, created_at";
 
 pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
     Ok(Client {
@@ -72,9 +65,6 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         created_at: r.try_get(7)?,
     })
 }
-
-pub(super) const SESSION_COLUMNS: &str =
-    "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at";
 
 pub(super) fn session_from(r: &PgRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -90,8 +80,6 @@ pub(super) fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
     // Only ever built from the constant column lists of this module, never from input.
     sqlx::AssertSqlSafe(s)
 }
-
-pub(super) const AUDIT_COLUMNS: &str = "id, at, kind, actor, subject, client_id, ip, detail";
 
 pub(super) fn audit_from(r: &PgRow) -> Result<AuditEvent, sqlx::Error> {
     Ok(AuditEvent {

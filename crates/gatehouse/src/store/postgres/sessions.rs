@@ -1,5 +1,6 @@
 //! Sign-in sessions.
 
+use crate::store::columns::{session_columns, user_columns};
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
@@ -57,11 +58,15 @@ impl Sessions for PgStore {
     }
 
     async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>> {
-        sqlx::query(sql(format!(
-            "SELECT {SESSION_COLUMNS}, {USER_COLUMNS}
+        sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            ", ",
+            user_columns!(),
+            "
              FROM session s JOIN user_account u ON u.id = s.user_id
              WHERE s.id_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
-        )))
+        ))
         .bind(id_hash)
         .bind(now)
         .fetch_optional(&self.pool)
@@ -120,10 +125,12 @@ impl Sessions for PgStore {
     }
 
     async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
-        sqlx::query(sql(format!(
-            "SELECT {SESSION_COLUMNS} FROM session s WHERE s.user_id = $1 AND s.expires_at > $2
+        sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM session s WHERE s.user_id = $1 AND s.expires_at > $2
              ORDER BY s.auth_time DESC"
-        )))
+        ))
         .bind(user_id)
         .bind(now)
         .fetch_all(&self.pool)

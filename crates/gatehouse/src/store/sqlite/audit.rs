@@ -1,5 +1,6 @@
 //! The audit log.
 
+use crate::store::columns::audit_columns;
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, params};
 
@@ -33,8 +34,10 @@ impl Audit for SqliteStore {
     async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit_event WHERE id > ?1 ORDER BY id LIMIT ?2"
+            c.prepare_cached(concat!(
+                "SELECT ",
+                audit_columns!(),
+                " FROM audit_event WHERE id > ?1 ORDER BY id LIMIT ?2"
             ))?
             .query_map(params![after_id, limit], audit_from)?
             .collect()
@@ -46,8 +49,10 @@ impl Audit for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             let mut events: Vec<AuditEvent> = c
-                .prepare_cached(&format!(
-                    "SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id DESC LIMIT ?1"
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    audit_columns!(),
+                    " FROM audit_event ORDER BY id DESC LIMIT ?1"
                 ))?
                 .query_map([limit], audit_from)?
                 .collect::<rusqlite::Result<_>>()?;

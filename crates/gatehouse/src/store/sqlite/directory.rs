@@ -1,5 +1,6 @@
 //! Users, clients and consents.
 
+use crate::store::columns::{client_columns, user_columns};
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
@@ -52,8 +53,10 @@ impl Directory for SqliteStore {
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM user_account u WHERE u.username = ?1"
+            c.prepare_cached(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM user_account u WHERE u.username = ?1"
             ))?
             .query_row([username], |r| user_from(r, 0))
             .optional()
@@ -63,8 +66,10 @@ impl Directory for SqliteStore {
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM user_account u ORDER BY u.username"
+            c.prepare_cached(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM user_account u ORDER BY u.username"
             ))?
             .query_map([], |r| user_from(r, 0))?
             .collect()
@@ -107,7 +112,11 @@ impl Directory for SqliteStore {
         self.db
             .write(move |tx| {
                 tx.execute(
-                    &format!("INSERT INTO client ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                    concat!(
+                        "INSERT INTO client (",
+                        client_columns!(),
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    ),
                     params![
                         client.client_id,
                         client.secret_hash,
@@ -134,8 +143,10 @@ impl Directory for SqliteStore {
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         let client_id = client_id.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {CLIENT_COLUMNS} FROM client WHERE client_id = ?1"
+            c.prepare_cached(concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM client WHERE client_id = ?1"
             ))?
             .query_row([client_id], client_from)
             .optional()
@@ -145,8 +156,10 @@ impl Directory for SqliteStore {
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {CLIENT_COLUMNS} FROM client ORDER BY client_id"
+            c.prepare_cached(concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM client ORDER BY client_id"
             ))?
             .query_map([], client_from)?
             .collect()

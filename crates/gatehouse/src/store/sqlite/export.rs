@@ -1,6 +1,7 @@
 //! `export` and `import`: the whole deployment in one read transaction, or loaded in one
 //! write transaction.
 
+use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use onewriter::rusqlite::{self, Connection, Row, params};
 
 use super::rows::*;
@@ -57,7 +58,7 @@ impl SqliteStore {
                 exported_at: now,
                 users: all(
                     c,
-                    &format!("SELECT {USER_COLUMNS} FROM user_account u ORDER BY u.created_at, u.id"),
+                    concat!("SELECT ", user_columns!(), " FROM user_account u ORDER BY u.created_at, u.id"),
                     |r| {
                         let u = user_from(r, 0)?;
                         Ok(UserRow {
@@ -73,7 +74,7 @@ impl SqliteStore {
                 )?,
                 clients: all(
                     c,
-                    &format!("SELECT {CLIENT_COLUMNS} FROM client ORDER BY client_id"),
+                    concat!("SELECT ", client_columns!(), " FROM client ORDER BY client_id"),
                     |r| {
                         let c = client_from(r)?;
                         Ok(ClientRow {
@@ -103,7 +104,7 @@ impl SqliteStore {
                 )?,
                 sessions: all(
                     c,
-                    &format!("SELECT {SESSION_COLUMNS} FROM session s ORDER BY s.auth_time, s.id_hash"),
+                    concat!("SELECT ", session_columns!(), " FROM session s ORDER BY s.auth_time, s.id_hash"),
                     |r| {
                         let s = session_from(r)?;
                         Ok(SessionRow {
@@ -163,7 +164,7 @@ impl SqliteStore {
                 )?,
                 audit: all(
                     c,
-                    &format!("SELECT {AUDIT_COLUMNS} FROM audit_event ORDER BY id"),
+                    concat!("SELECT ", audit_columns!(), " FROM audit_event ORDER BY id"),
                     audit_from,
                 )?
                 .into_iter()
@@ -208,7 +209,7 @@ impl SqliteStore {
                 }
                 for c in &s.clients {
                     tx.execute(
-                        &format!("INSERT INTO client ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                        concat!("INSERT INTO client (", client_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                         params![
                             c.client_id,
                             c.secret_hash,

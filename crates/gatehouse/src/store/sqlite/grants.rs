@@ -1,5 +1,6 @@
 //! Authorization codes and tokens: loaded and locked here, decided in `oidc::grant`, applied here.
 
+use crate::store::columns::{USER_FIELDS, user_columns};
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
@@ -7,10 +8,12 @@ use super::rows::*;
 use super::*;
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
-    Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed, Revocation,
+    RevokeReason, Rotated, TokenInfo, TokenKind,
 };
-use crate::oidc::{pkce, scope, tokens};
+use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
+use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, Rotation};
+use crate::oidc::tokens;
 use crate::store::{Grants, StoreResult};
 
 pub(super) fn revoke_family(
@@ -43,6 +46,136 @@ pub(super) fn insert_tokens(
         )?
         .execute(params![refresh, family_id, scope, now, tokens.refresh_expires_at])?;
     }
+    Ok(())
+}
+
+/// A user's token of `$table` that is active at `?2`: unexpired, `$current` (not revoked,
+/// not rotated), its family standing and its user enabled (RFC 7662 §2.2). The one place
+/// this predicate is written for SQLite.
+macro_rules! active_user_token {
+    ($table:literal, $current:literal) => {
+        concat!(
+            "SELECT t.scope, t.created_at, t.expires_at, f.client_id, ",
+            user_columns!(),
+            " FROM ",
+            $table,
+            " t
+             JOIN token_family f ON f.id = t.family_id
+             JOIN user_account u ON u.id = f.user_id
+             WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND ",
+            $current,
+            "
+               AND f.revoked_at IS NULL AND u.disabled = 0"
+        )
+    };
+}
+
+const ACTIVE_ACCESS_TOKEN: &str = active_user_token!("access_token", "t.revoked_at IS NULL");
+const ACTIVE_REFRESH_TOKEN: &str = active_user_token!("refresh_token", "t.rotated_at IS NULL");
+
+fn active_user_token(
+    c: &Connection,
+    sql: &'static str,
+    kind: TokenKind,
+    token_hash: &str,
+    now: UnixTime,
+) -> rusqlite::Result<Option<TokenInfo>> {
+    c.prepare_cached(sql)?
+        .query_row(params![token_hash, now], |r| {
+            Ok(TokenInfo {
+                kind,
+                scope: r.get(0)?,
+                issued_at: r.get(1)?,
+                expires_at: r.get(2)?,
+                client_id: r.get(3)?,
+                user: Some(user_from(r, 4)?),
+            })
+        })
+        .optional()
+}
+
+/// The presented code, whether it was used, the family it made and its user.
+fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRow>> {
+    tx.prepare_cached(concat!(
+        "SELECT c.code_hash, c.client_id, c.user_id, c.redirect_uri, c.scope, c.nonce,
+                c.code_challenge, c.auth_time, c.expires_at, c.used_at IS NOT NULL, c.family_id,
+                c.session_id_hash, ",
+        user_columns!(),
+        " FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+         WHERE c.code_hash = ?1"
+    ))?
+    .query_row([code_hash], |r| {
+        Ok(CodeRow {
+            code: AuthorizationCode {
+                code_hash: r.get(0)?,
+                client_id: r.get(1)?,
+                user_id: r.get(2)?,
+                redirect_uri: r.get(3)?,
+                scope: r.get(4)?,
+                nonce: r.get(5)?,
+                code_challenge: r.get(6)?,
+                auth_time: r.get(7)?,
+                expires_at: r.get(8)?,
+                session_id_hash: r.get(11)?,
+            },
+            used: r.get(9)?,
+            family_id: r.get(10)?,
+            user: user_from(r, 12)?,
+        })
+    })
+    .optional()
+}
+
+/// The presented refresh token with its family, its user, and whether its session lives.
+fn load_refresh(
+    tx: &Connection,
+    refresh_hash: &str,
+    now: UnixTime,
+) -> rusqlite::Result<Option<RefreshRow>> {
+    tx.prepare_cached(concat!(
+        "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL,
+                f.client_id, f.nonce, f.auth_time, f.revoked_at IS NOT NULL, ",
+        user_columns!(),
+        ", f.session_id_hash IS NULL OR s.expires_at > ?2
+         FROM refresh_token r
+         JOIN token_family f ON f.id = r.family_id
+         JOIN user_account u ON u.id = f.user_id
+         LEFT JOIN session s ON s.id_hash = f.session_id_hash
+         WHERE r.token_hash = ?1"
+    ))?
+    .query_row(params![refresh_hash, now], |r| {
+        Ok(RefreshRow {
+            family_id: r.get(0)?,
+            scope: r.get(1)?,
+            expires_at: r.get(2)?,
+            rotated: r.get(3)?,
+            client_id: r.get(4)?,
+            nonce: r.get(5)?,
+            auth_time: r.get(6)?,
+            family_revoked: r.get(7)?,
+            user: user_from(r, 8)?,
+            // NULL when the session row is gone: not alive.
+            session_alive: r.get::<_, Option<bool>>(8 + USER_FIELDS)?.unwrap_or(false),
+        })
+    })
+    .optional()
+}
+
+fn insert_family(tx: &Connection, family: &NewFamily, now: UnixTime) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+                                   session_id_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        family.id,
+        family.client_id,
+        family.user_id,
+        family.nonce,
+        family.auth_time,
+        now,
+        family.session_id_hash
+    ])?;
     Ok(())
 }
 
@@ -82,90 +215,25 @@ impl Grants for SqliteStore {
     ) -> StoreResult<Redeemed> {
         let code_hash = code_hash.to_owned();
         self.write(move |tx| {
-            let row = tx
-                .prepare_cached(&format!(
-                    "SELECT c.code_hash, c.client_id, c.user_id, c.redirect_uri, c.scope, c.nonce,
-                            c.code_challenge, c.auth_time, c.expires_at, c.used_at, c.family_id,
-                            c.session_id_hash, {USER_COLUMNS}
-                     FROM authorization_code c JOIN user_account u ON u.id = c.user_id
-                     WHERE c.code_hash = ?1"
-                ))?
-                .query_row([&code_hash], |r| {
-                    let code = AuthorizationCode {
-                        code_hash: r.get(0)?,
-                        client_id: r.get(1)?,
-                        user_id: r.get(2)?,
-                        redirect_uri: r.get(3)?,
-                        scope: r.get(4)?,
-                        nonce: r.get(5)?,
-                        code_challenge: r.get(6)?,
-                        auth_time: r.get(7)?,
-                        expires_at: r.get(8)?,
-                        session_id_hash: r.get(11)?,
-                    };
-                    let used_at: Option<i64> = r.get(9)?;
-                    let family_id: Option<String> = r.get(10)?;
-                    Ok((code, used_at, family_id, user_from(r, 12)?))
-                })
-                .optional()?;
-            let Some((code, used_at, family_id, user)) = row else {
-                return Ok(Redeemed::Invalid);
-            };
-            if used_at.is_some() {
-                // RFC 6749 §4.1.2: a code is used once; a second use revokes what the first got.
-                if let Some(family) = family_id {
-                    revoke_family(tx, &family, now, RevokeReason::CodeReplayed)?;
+            let row = load_code(tx, &code_hash)?;
+            match authorization_code::decide(row, &request, tokens::new_id(), now) {
+                Redemption::Issue { family, grant } => {
+                    insert_family(tx, &family, now)?;
+                    insert_tokens(tx, &family.id, &grant.scope, &new, now)?;
+                    tx.prepare_cached(
+                        "UPDATE authorization_code SET used_at = ?2, family_id = ?3 WHERE code_hash = ?1",
+                    )?
+                    .execute(params![code_hash, now, family.id])?;
+                    Ok(Redeemed::Issued(Box::new(grant)))
                 }
-                return Ok(Redeemed::Replayed);
+                Redemption::Invalid => Ok(Redeemed::Invalid),
+                Redemption::Replayed { family } => {
+                    if let Some(family) = family {
+                        revoke_family(tx, &family, now, RevokeReason::CodeReplayed)?;
+                    }
+                    Ok(Redeemed::Replayed)
+                }
             }
-            let redirect_ok = request.redirect_uri.as_deref() == Some(code.redirect_uri.as_str());
-            let pkce_ok = match (&code.code_challenge, &request.code_verifier) {
-                (Some(challenge), Some(verifier)) => pkce::verify_s256(verifier, challenge),
-                (None, None) => true,
-                // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
-                _ => false,
-            };
-            if code.client_id != request.client_id
-                || code.expires_at <= now
-                || user.disabled
-                || !redirect_ok
-                || !pkce_ok
-            {
-                return Ok(Redeemed::Invalid);
-            }
-            let family_id = tokens::new_id();
-            let session = code
-                .session_id_hash
-                .as_ref()
-                .filter(|_| !scope::outlives_session(&code.scope));
-            tx.prepare_cached(
-                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-                                           session_id_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                family_id,
-                code.client_id,
-                code.user_id,
-                code.nonce,
-                code.auth_time,
-                now,
-                session
-            ])?;
-            insert_tokens(tx, &family_id, &code.scope, &new, now)?;
-            tx.prepare_cached(
-                "UPDATE authorization_code SET used_at = ?2, family_id = ?3 WHERE code_hash = ?1",
-            )?
-            .execute(params![code_hash, now, family_id])?;
-            let grant = Grant {
-                user,
-                client_id: code.client_id,
-                scope: code.scope,
-                nonce: code.nonce,
-                auth_time: code.auth_time,
-                family_id,
-            };
-            Ok(Redeemed::Issued(Box::new(grant)))
         })
         .await
     }
@@ -174,85 +242,33 @@ impl Grants for SqliteStore {
         &self,
         refresh_hash: &str,
         client_id: &str,
-        requested_scope: Option<String>,
+        scope: Option<String>,
         new: NewTokens,
         now: UnixTime,
     ) -> StoreResult<Rotated> {
-        let refresh_hash = refresh_hash.to_owned();
-        let client_id = client_id.to_owned();
+        let (refresh_hash, client_id) = (refresh_hash.to_owned(), client_id.to_owned());
         self.write(move |tx| {
-            let row = tx
-                .prepare_cached(&format!(
-                    "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at,
-                            f.client_id, f.nonce, f.auth_time, f.revoked_at, {USER_COLUMNS},
-                            f.session_id_hash IS NULL OR s.expires_at > ?2
-                     FROM refresh_token r
-                     JOIN token_family f ON f.id = r.family_id
-                     JOIN user_account u ON u.id = f.user_id
-                     LEFT JOIN session s ON s.id_hash = f.session_id_hash
-                     WHERE r.token_hash = ?1"
-                ))?
-                .query_row(params![&refresh_hash, now], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, Option<i64>>(7)?,
-                        user_from(r, 8)?,
-                        // NULL when the session row is gone: false.
-                        r.get::<_, Option<bool>>(8 + USER_FIELDS)?.unwrap_or(false),
-                    ))
-                })
-                .optional()?;
-            let Some((
-                family_id,
-                granted,
-                expires_at,
-                rotated_at,
-                owner,
-                nonce,
-                auth_time,
-                revoked_at,
-                user,
-                session_alive,
-            )) = row
-            else {
-                return Ok(Rotated::Invalid);
+            let row = load_refresh(tx, &refresh_hash, now)?;
+            let request = RefreshRequest {
+                client_id: &client_id,
+                scope: scope.as_deref(),
             };
-            if owner != client_id || revoked_at.is_some() {
-                return Ok(Rotated::Invalid);
-            }
-            if rotated_at.is_some() {
-                // RFC 9700 §4.14.2: a rotated token used again means it leaked; revoke the family.
-                revoke_family(tx, &family_id, now, RevokeReason::RefreshReused)?;
-                return Ok(Rotated::Reused);
-            }
-            // A family tied to a session ends with it (`scope::outlives_session`).
-            if expires_at <= now || user.disabled || !session_alive {
-                return Ok(Rotated::Invalid);
-            }
-            let scope = match requested_scope {
-                Some(requested) if !scope::is_subset(&requested, &granted) => {
-                    return Ok(Rotated::ScopeExceeded);
+            match refresh_token::decide(row, request, now) {
+                Rotation::Issue(grant) => {
+                    tx.prepare_cached(
+                        "UPDATE refresh_token SET rotated_at = ?2 WHERE token_hash = ?1",
+                    )?
+                    .execute(params![refresh_hash, now])?;
+                    insert_tokens(tx, &grant.family_id, &grant.scope, &new, now)?;
+                    Ok(Rotated::Issued(Box::new(grant)))
                 }
-                Some(requested) => scope::normalize(&requested),
-                None => granted,
-            };
-            tx.prepare_cached("UPDATE refresh_token SET rotated_at = ?2 WHERE token_hash = ?1")?
-                .execute(params![refresh_hash, now])?;
-            insert_tokens(tx, &family_id, &scope, &new, now)?;
-            Ok(Rotated::Issued(Box::new(Grant {
-                user,
-                client_id,
-                scope,
-                nonce,
-                auth_time,
-                family_id,
-            })))
+                Rotation::Invalid => Ok(Rotated::Invalid),
+                Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
+                Rotation::Reuse { family } => {
+                    revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;
+                    Ok(Rotated::Reused)
+                }
+            }
         })
         .await
     }
@@ -264,23 +280,17 @@ impl Grants for SqliteStore {
     ) -> StoreResult<Option<AccessGrant>> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT a.scope, a.expires_at, f.client_id, {USER_COLUMNS}
-                 FROM access_token a
-                 JOIN token_family f ON f.id = a.family_id
-                 JOIN user_account u ON u.id = f.user_id
-                 WHERE a.token_hash = ?1 AND a.expires_at > ?2 AND a.revoked_at IS NULL
-                   AND f.revoked_at IS NULL AND u.disabled = 0"
-            ))?
-            .query_row(params![token_hash, now], |r| {
-                Ok(AccessGrant {
-                    scope: r.get(0)?,
-                    expires_at: r.get(1)?,
-                    client_id: r.get(2)?,
-                    user: user_from(r, 3)?,
-                })
-            })
-            .optional()
+            Ok(
+                active_user_token(c, ACTIVE_ACCESS_TOKEN, TokenKind::Access, &token_hash, now)?
+                    .and_then(|t| {
+                        Some(AccessGrant {
+                            user: t.user?,
+                            client_id: t.client_id,
+                            scope: t.scope,
+                            expires_at: t.expires_at,
+                        })
+                    }),
+            )
         })
         .await
     }
@@ -305,36 +315,20 @@ impl Grants for SqliteStore {
 
     async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>> {
         let token_hash = token_hash.to_owned();
+        // One read job is one read transaction: the three lookups see one snapshot.
         self.read(move |c| {
-            // A user's token is active only while its family stands and its user is enabled.
-            let user_token = |table: &str, kind: TokenKind, extra: &str| {
-                c.prepare_cached(&format!(
-                    "SELECT t.scope, t.created_at, t.expires_at, f.client_id, {USER_COLUMNS}
-                     FROM {table} t
-                     JOIN token_family f ON f.id = t.family_id
-                     JOIN user_account u ON u.id = f.user_id
-                     WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND {extra}
-                       AND f.revoked_at IS NULL AND u.disabled = 0"
-                ))?
-                .query_row(params![token_hash, now], |r| {
-                    Ok(TokenInfo {
-                        kind,
-                        scope: r.get(0)?,
-                        issued_at: r.get(1)?,
-                        expires_at: r.get(2)?,
-                        client_id: r.get(3)?,
-                        user: Some(user_from(r, 4)?),
-                    })
-                })
-                .optional()
-            };
-            if let Some(t) = user_token("access_token", TokenKind::Access, "t.revoked_at IS NULL")?
+            if let Some(t) =
+                active_user_token(c, ACTIVE_ACCESS_TOKEN, TokenKind::Access, &token_hash, now)?
             {
                 return Ok(Some(t));
             }
-            if let Some(t) =
-                user_token("refresh_token", TokenKind::Refresh, "t.rotated_at IS NULL")?
-            {
+            if let Some(t) = active_user_token(
+                c,
+                ACTIVE_REFRESH_TOKEN,
+                TokenKind::Refresh,
+                &token_hash,
+                now,
+            )? {
                 return Ok(Some(t));
             }
             c.prepare_cached(

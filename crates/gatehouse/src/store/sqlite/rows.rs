@@ -35,11 +35,6 @@ pub(super) fn parse_list<T: serde::de::DeserializeOwned>(s: String) -> rusqlite:
     })
 }
 
-pub(super) const USER_COLUMNS: &str =
-    "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at";
-/// How many columns `USER_COLUMNS` names.
-pub(super) const USER_FIELDS: usize = 7;
-
 pub(super) fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(at)?,
@@ -52,9 +47,6 @@ pub(super) fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
     })
 }
 
-pub(super) const SESSION_COLUMNS: &str =
-    "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at";
-
 pub(super) fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
         id_hash: row.get(0)?,
@@ -64,8 +56,6 @@ pub(super) fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
         last_seen_at: row.get(4)?,
     })
 }
-
-pub(super) const CLIENT_COLUMNS: &str = "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, grant_types, first_party, created_at";
 
 pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
     Ok(Client {
@@ -79,8 +69,6 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
         created_at: row.get(7)?,
     })
 }
-
-pub(super) const AUDIT_COLUMNS: &str = "id, at, kind, actor, subject, client_id, ip, detail";
 
 pub(super) fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditEvent> {
     Ok(AuditEvent {

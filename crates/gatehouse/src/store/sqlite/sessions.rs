@@ -1,5 +1,6 @@
 //! Sign-in sessions.
 
+use crate::store::columns::{session_columns, user_columns};
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
@@ -54,8 +55,12 @@ impl Sessions for SqliteStore {
     async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>> {
         let id_hash = id_hash.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {SESSION_COLUMNS}, {USER_COLUMNS}
+            c.prepare_cached(concat!(
+                "SELECT ",
+                session_columns!(),
+                ", ",
+                user_columns!(),
+                "
                  FROM session s JOIN user_account u ON u.id = s.user_id
                  WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
             ))?
@@ -70,8 +75,10 @@ impl Sessions for SqliteStore {
     async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
         let id_hash = id_hash.to_owned();
         self.write(move |tx| {
-            tx.prepare_cached("UPDATE session SET last_seen_at = ?2 WHERE id_hash = ?1")?
-                .execute(params![id_hash, now])
+            tx.prepare_cached(
+                "UPDATE session SET last_seen_at = MAX(last_seen_at, ?2) WHERE id_hash = ?1",
+            )?
+            .execute(params![id_hash, now])
         })
         .await?;
         Ok(())
@@ -101,8 +108,10 @@ impl Sessions for SqliteStore {
     async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
         let user_id = user_id.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {SESSION_COLUMNS} FROM session s WHERE s.user_id = ?1 AND s.expires_at > ?2
+            c.prepare_cached(concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM session s WHERE s.user_id = ?1 AND s.expires_at > ?2
                  ORDER BY s.auth_time DESC"
             ))?
             .query_map(params![user_id, now], session_from)?

@@ -1,0 +1,37 @@
+//! The column lists both backends read, as macros that expand to string literals, so every
+//! statement that names them is one `&'static str` built at compile time (`concat!`), prepared
+//! once and cached, never formatted per request. The row mappers (`sqlite/rows.rs`,
+//! `postgres/rows.rs`) read the columns in this order.
+
+/// A user's columns, from `user_account u`; [`USER_FIELDS`] of them.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at"
+    };
+}
+
+/// A session's columns, from `session s`.
+macro_rules! session_columns {
+    () => {
+        "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at"
+    };
+}
+
+/// A client's columns, from `client`.
+macro_rules! client_columns {
+    () => {
+        "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, grant_types, first_party, created_at"
+    };
+}
+
+/// An audit event's columns, from `audit_event`.
+macro_rules! audit_columns {
+    () => {
+        "id, at, kind, actor, subject, client_id, ip, detail"
+    };
+}
+
+pub(crate) use {audit_columns, client_columns, session_columns, user_columns};
+
+/// How many columns `user_columns!` names: where the next column starts after them.
+pub(crate) const USER_FIELDS: usize = 7;
