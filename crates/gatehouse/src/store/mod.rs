@@ -47,21 +47,25 @@ pub enum StoreError {
     Unsupported(String),
     /// The database refused or failed.
     #[error("database error: {0}")]
-    Database(String),
+    Database(#[source] BoxError),
     /// The database is overloaded or locked past its deadline; retrying later may work.
     #[error("the database is busy: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] BoxError),
     /// The database cannot store changes: the disk is full, the file cannot be written, or the
     /// storage failed. Nothing of the change was stored; reads may still work, and writes work
     /// again once an operator removes the cause.
     #[error("the database cannot store changes: {0}")]
-    Storage(String),
+    Storage(#[source] BoxError),
     /// Stored data could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The driver's own error, kept as the source of a [`StoreError`] (a `sqlx::Error`, an
+/// `onewriter::Error`, …) so a caller can inspect it, not only read its message.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// One figure of the storage engine, exported as a Prometheus gauge.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,8 +9,8 @@ use super::sessions::log_out_user;
 use super::transaction::*;
 use super::*;
 use crate::clock::UnixTime;
-use crate::model::UserChange;
 use crate::model::{Client, Consent, LoggedOut, User};
+use crate::model::{RevokeReason, UserChange};
 use crate::oidc::scope;
 use crate::store::{Directory, StoreError, StoreResult};
 
@@ -243,12 +243,13 @@ impl Directory for PgStore {
                         .rows_affected();
                 // What the client got under the consent goes with it.
                 sqlx::query(
-                    "UPDATE token_family SET revoked_at = $3, revoked_reason = 'consent revoked'
+                    "UPDATE token_family SET revoked_at = $3, revoked_reason = $4
                      WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
                 )
                 .bind(&uid)
                 .bind(&cid)
                 .bind(now)
+                .bind(RevokeReason::ConsentRevoked)
                 .execute(&mut *c)
                 .await?;
                 Ok(removed)

@@ -64,29 +64,36 @@ impl PgStore {
         MIGRATOR
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
         Ok(PgStore { pool })
     }
 }
 
 pub(super) fn db_error(e: sqlx::Error) -> StoreError {
-    match &e {
+    let code = match &e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
+            return StoreError::Unavailable(Box::new(e));
         }
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some("23505") => StoreError::Conflict(db.constraint().unwrap_or("row").to_owned()),
-            // Disk full, or a read-only (standby) server: the operator's to fix.
-            Some("53100" | "25006") => StoreError::Storage(e.to_string()),
-            // Too many connections, shutting down, cannot connect now: worth retrying later.
-            Some(code)
-                if code.starts_with("53") || code.starts_with("57P") || code.starts_with("08") =>
-            {
-                StoreError::Unavailable(e.to_string())
-            }
-            _ => StoreError::Database(e.to_string()),
-        },
-        _ => StoreError::Database(e.to_string()),
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    };
+    match code.as_deref() {
+        Some("23505") => {
+            let constraint = match &e {
+                sqlx::Error::Database(db) => db.constraint().unwrap_or("row").to_owned(),
+                _ => "row".to_owned(),
+            };
+            StoreError::Conflict(constraint)
+        }
+        // Disk full, or a read-only (standby) server: the operator's to fix.
+        Some("53100" | "25006") => StoreError::Storage(Box::new(e)),
+        // Too many connections, shutting down, cannot connect now: worth retrying later.
+        Some(code)
+            if code.starts_with("53") || code.starts_with("57P") || code.starts_with("08") =>
+        {
+            StoreError::Unavailable(Box::new(e))
+        }
+        _ => StoreError::Database(Box::new(e)),
     }
 }
 

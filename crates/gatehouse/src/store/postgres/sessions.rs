@@ -99,11 +99,12 @@ impl Sessions for PgStore {
                     .execute(&mut *c)
                     .await?;
                 sqlx::query(
-                    "UPDATE token_family SET revoked_at = $2, revoked_reason = 'session ended'
+                    "UPDATE token_family SET revoked_at = $2, revoked_reason = $3
                      WHERE session_id_hash = $1 AND revoked_at IS NULL",
                 )
                 .bind(&id_hash)
                 .bind(now)
+                .bind(RevokeReason::SessionEnded)
                 .execute(&mut *c)
                 .await?;
                 Ok(())

@@ -8,8 +8,8 @@ use super::rows::*;
 use super::sessions::log_out_user;
 use super::*;
 use crate::clock::UnixTime;
-use crate::model::UserChange;
 use crate::model::{Client, Consent, LoggedOut, User};
+use crate::model::{RevokeReason, UserChange};
 use crate::oidc::scope;
 use crate::store::{Directory, StoreError, StoreResult};
 
@@ -243,9 +243,9 @@ impl Directory for SqliteStore {
                 )?;
                 // What the client got under the consent goes with it.
                 tx.execute(
-                    "UPDATE token_family SET revoked_at = ?3, revoked_reason = 'consent revoked'
+                    "UPDATE token_family SET revoked_at = ?3, revoked_reason = ?4
                      WHERE user_id = ?1 AND client_id = ?2 AND revoked_at IS NULL",
-                    params![uid, cid, now],
+                    params![uid, cid, now, RevokeReason::ConsentRevoked],
                 )?;
                 Ok(removed)
             })

@@ -90,13 +90,13 @@ pub(super) fn engine_error(e: onewriter::Error) -> StoreError {
         _ => None,
     };
     if sqlite.is_some_and(is_storage_failure) {
-        return StoreError::Storage(e.to_string());
+        return StoreError::Storage(Box::new(e));
     }
     match e {
         e @ (onewriter::Error::Busy { .. } | onewriter::Error::Overloaded { .. }) => {
-            StoreError::Unavailable(e.to_string())
+            StoreError::Unavailable(Box::new(e))
         }
-        e => StoreError::Database(e.to_string()),
+        e => StoreError::Database(Box::new(e)),
     }
 }
 

@@ -90,10 +90,10 @@ impl Sessions for SqliteStore {
             tx.prepare_cached("DELETE FROM session WHERE id_hash = ?1")?
                 .execute([&id_hash])?;
             tx.prepare_cached(
-                "UPDATE token_family SET revoked_at = ?2, revoked_reason = 'session ended'
+                "UPDATE token_family SET revoked_at = ?2, revoked_reason = ?3
                  WHERE session_id_hash = ?1 AND revoked_at IS NULL",
             )?
-            .execute(params![id_hash, now])
+            .execute(params![id_hash, now, RevokeReason::SessionEnded])
         })
         .await?;
         Ok(())
