@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::admin::{Admin, NewClient, NewUser};
 use crate::auth::passwords::Passwords;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, DatabaseArgs, LogFormat, ServeArgs};
+use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
 use crate::model::{AuditEvent, AuditKind};
 use crate::store::{self, Store};
 
@@ -591,24 +591,10 @@ fn read_secret(prompt: &str) -> anyhow::Result<String> {
     Ok(value)
 }
 
-async fn serve(url: &str, mut args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format);
-    // Checked before anything is opened or bound, so a bad flag changes nothing.
-    Config::from_args(&args)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    // With port 0 the system picks the port; the default issuer must name the real one.
-    args.listen = listener.local_addr()?;
-    let config = Config::from_args(&args)?;
+    let (listener, config) = crate::server::bind(args).await?;
     let store = open(url).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let created =
-        crate::keyring::ensure_active_key(store.as_ref(), clock.now(), config.key_publish_period())
-            .await?;
-    if created {
-        tracing::info!("created the first signing key");
-    }
     if store.list_users().await?.is_empty() || store.list_clients().await?.is_empty() {
         println!(
             "gatehouse is empty. Add a user and a client with, for example:\n  \
@@ -616,41 +602,13 @@ async fn serve(url: &str, mut args: ServeArgs) -> anyhow::Result<()> {
              gatehouse --database-url {url} client add --client-id my-app --redirect-uri http://localhost:3000/callback"
         );
     }
+    let state = crate::server::prepare(store, config, Arc::new(SystemClock)).await?;
     println!(
         "gatehouse listening on http://{} (issuer {})",
         listener.local_addr()?,
-        config.issuer
+        state.config.issuer
     );
-    let sweeper = tokio::spawn(sweep_expired(Arc::clone(&store), Arc::clone(&clock)));
-    let state = crate::http::AppState::new(Arc::clone(&store), config, clock);
-    axum::serve(
-        listener,
-        crate::http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving")?;
-    sweeper.abort();
-    // In-flight requests are done: finish queued writes and checkpoint the WAL.
-    store.close().await.context("closing the database")?;
-    Ok(())
-}
-
-/// How often expired codes, sessions and tokens are deleted.
-const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Deletes what expired, now and then, so the database does not grow without bound. Several
-/// instances may sweep the same database: the deletes are idempotent.
-async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
-    let mut every = tokio::time::interval(SWEEP_EVERY);
-    loop {
-        every.tick().await;
-        match store.purge_expired(clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
-            Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
-        }
-    }
+    crate::server::run(listener, state, shutdown_signal()).await
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.

@@ -34,7 +34,7 @@ use crate::config::{Config, LogFormat, ServeArgs};
 use crate::model::{AuthorizationCode, Client, GrantType, Session, User};
 use crate::oidc::tokens;
 use crate::store;
-use crate::{AppState, app, keyring};
+use crate::{AppState, app, server};
 
 const PASSWORD: &str = "correct horse battery staple";
 const REDIRECT: &str = "https://rp.example.com/callback";
@@ -244,7 +244,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         login_lockout: 900,
     };
     let config = Config::from_args(&args).expect("a configuration");
-    keyring::ensure_active_key(store.as_ref(), now, config.key_publish_period())
+    let state = server::prepare(Arc::clone(&store), config, Arc::new(SystemClock))
         .await
         .expect("a signing key");
     let user = User {
@@ -313,7 +313,6 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         .create_authorization_code(code(&second))
         .await
         .expect("a code");
-    let state = AppState::new(Arc::clone(&store), config, Arc::new(SystemClock));
     let body = serde_urlencoded::to_string([
         ("grant_type", "authorization_code"),
         ("code", &first),

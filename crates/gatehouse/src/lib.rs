@@ -11,11 +11,13 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod http;
 pub mod keyring;
 pub mod model;
 pub mod oidc;
+pub mod server;
 pub mod store;
 pub mod text;
 

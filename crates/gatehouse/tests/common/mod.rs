@@ -10,13 +10,13 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use gatehouse::AppState;
 use gatehouse::auth::passwords::Passwords;
 use gatehouse::clock::{Clock, SystemClock};
 use gatehouse::config::{Config, ServeArgs};
 use gatehouse::model::{Client, GrantType, User};
 use gatehouse::oidc::tokens;
 use gatehouse::store::{self, Store};
-use gatehouse::{AppState, app};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -64,10 +64,10 @@ pub async fn state_with_clock(
 ) -> (AppState, backend::Database) {
     let store = store::open(&db.url).await.unwrap();
     let config = Config::from_args(&serve_args("127.0.0.1:8080".parse().unwrap())).unwrap();
-    gatehouse::keyring::ensure_active_key(store.as_ref(), clock.now(), config.key_publish_period())
+    let state = gatehouse::server::prepare(store, config, clock)
         .await
         .unwrap();
-    (AppState::new(store, config, clock), db)
+    (state, db)
 }
 
 impl TestServer {
@@ -82,24 +82,17 @@ impl TestServer {
     /// A server on the given fresh database.
     pub async fn start_on(db: backend::Database) -> TestServer {
         let store = store::open(&db.url).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (listener, config) =
+            gatehouse::server::bind(serve_args("127.0.0.1:0".parse().unwrap()))
+                .await
+                .unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config::from_args(&serve_args(addr)).unwrap();
-        gatehouse::keyring::ensure_active_key(
-            store.as_ref(),
-            SystemClock.now(),
-            config.key_publish_period(),
-        )
-        .await
-        .unwrap();
-        let state = AppState::new(Arc::clone(&store), config, Arc::new(SystemClock));
+        let state = gatehouse::server::prepare(Arc::clone(&store), config, Arc::new(SystemClock))
+            .await
+            .unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
+            gatehouse::server::run(listener, state, async {
                 let _ = rx.await;
             })
             .await
@@ -122,10 +115,10 @@ impl TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // The server closes the store once its requests are done.
         if let Some(t) = self.task.take() {
             t.await.unwrap();
         }
-        self.store.close().await.unwrap();
     }
 }
 

@@ -1,0 +1,108 @@
+//! The one start-up: `gatehouse serve`, the tests and the fuzzing harness all make their
+//! server here, so what a test runs is what an operator runs.
+//!
+//! Three steps, each usable alone: [`bind`] (the listener, and the configuration that names
+//! the port it really got), [`prepare`] (a store that can sign: the first signing key is made
+//! here), and [`run`] (serve until `shutdown`, sweeping expired rows meanwhile, then let
+//! in-flight requests finish and close the store).
+//!
+//! ```no_run
+//! # async fn start(args: gatehouse::config::ServeArgs) -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! use gatehouse::{clock::SystemClock, server, store};
+//!
+//! let (listener, config) = server::bind(args).await?;
+//! let store = store::open("sqlite://gatehouse.db").await?;
+//! let state = server::prepare(store, config, Arc::new(SystemClock)).await?;
+//! server::run(listener, state, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::{Config, ServeArgs};
+use crate::http::{AppState, app};
+use crate::keyring;
+use crate::store::Store;
+
+/// How often expired codes, sessions and tokens are deleted.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Checks the configuration, then binds its address. With port 0 the system picks the port,
+/// and the configuration (its default issuer) names the port it picked.
+///
+/// # Errors
+/// A configuration that does not hold together (checked before anything is bound), or an
+/// address that cannot be bound.
+pub async fn bind(mut args: ServeArgs) -> anyhow::Result<(TcpListener, Config)> {
+    Config::from_args(&args)?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    args.listen = listener.local_addr()?;
+    Ok((listener, Config::from_args(&args)?))
+}
+
+/// The application's state over an open store, with a signing key that signs now (the first
+/// start makes one).
+///
+/// # Errors
+/// The store cannot be read or written, or a key cannot be made.
+pub async fn prepare(
+    store: Arc<dyn Store>,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
+    let created =
+        keyring::ensure_active_key(store.as_ref(), clock.now(), config.key_publish_period())
+            .await?;
+    if created {
+        tracing::info!("created the first signing key");
+    }
+    Ok(AppState::new(store, config, clock))
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish, and closes the store (queued writes done, the WAL checkpointed).
+///
+/// # Errors
+/// The listener fails, or the store cannot be closed cleanly.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Arc::clone(&state.store);
+    let sweeper = tokio::spawn(sweep_expired(Arc::clone(&store), Arc::clone(&state.clock)));
+    let served = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving");
+    sweeper.abort();
+    store.close().await.context("closing the database")?;
+    served
+}
+
+/// Deletes what expired, now and then, so the database does not grow without bound. Several
+/// instances may sweep the same database: the deletes are idempotent.
+async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match store.purge_expired(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
+            Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
+        }
+    }
+}
