@@ -115,6 +115,15 @@ fn lab_sso_refuses_bad_input_clearly() {
         (&["sso", "--deployments", "mysql"][..], "mysql"),
         (&["sso", "--seconds", "0"][..], "0 s is outside"),
         (&["sso", "--refreshes-per-login", "0"][..], "refreshes"),
+        (
+            &[
+                "sso",
+                "--quick",
+                "--gatehouse-bin",
+                "/nonexistent/gatehouse",
+            ][..],
+            "cargo build --release -p gatehouse",
+        ),
     ] {
         let o = lab(args);
         assert!(!o.status.success(), "{args:?}");

@@ -1,16 +1,19 @@
-//! The servers under load: gatehouse on a fresh SQLite file, on a fresh PostgreSQL schema, or
-//! as two instances on one PostgreSQL schema. Each server runs on a tokio runtime of its own
-//! (its own threads), so the load generator's work is not counted as the server's.
+//! The servers under load: the `gatehouse` binary, as an operator runs it, on a fresh SQLite
+//! file, on a fresh PostgreSQL schema, or as two processes on one PostgreSQL schema. The lab
+//! seeds each database through `gatehouse import` and then speaks only HTTP to the servers:
+//! it measures the program people deploy, in processes of its own (so the load generator's
+//! work is not counted as the server's), and does not link gatehouse's code.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use gatehouse::clock::{Clock, SystemClock};
-use gatehouse::config::{Config, LogFormat, ServeArgs};
-use gatehouse::model::{Client, GrantType, User};
-use gatehouse::oidc::tokens;
-use gatehouse::store::{self, Store};
+use anyhow::{Context, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use sha2::{Digest, Sha256};
 use sqlx::Connection as _;
 
 /// The password every load-test user has.
@@ -18,6 +21,10 @@ pub const PASSWORD: &str = "load test glacier umbrella";
 /// Where codes are sent: nothing listens there; the load generator reads the redirect.
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
 pub const CLIENT_ID: &str = "bench";
+/// How long a server may take from start to listening.
+const START_WITHIN: Duration = Duration::from_secs(60);
+/// How long a server may take to stop after SIGTERM before it is killed.
+const STOP_WITHIN: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
@@ -40,24 +47,55 @@ impl Kind {
     }
 }
 
+/// A random secret, base64url: 32 bytes, as gatehouse makes them.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Where the `gatehouse` binary is: `given` (`--gatehouse-bin` or `GATEHOUSE_BIN`), else next
+/// to this `lab` binary, where cargo builds both.
+///
+/// # Errors
+/// When there is no such file, with the command that builds it.
+pub fn gatehouse_bin(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let path = match given {
+        Some(p) => p,
+        None => std::env::current_exe()
+            .context("cannot find the lab binary's directory")?
+            .with_file_name(format!("gatehouse{}", std::env::consts::EXE_SUFFIX)),
+    };
+    if !path.is_file() {
+        bail!(
+            "no gatehouse binary at {}: build it with `cargo build --release -p gatehouse` \
+             (the same profile as lab), or pass --gatehouse-bin",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
 /// A running deployment; dropping it stops the servers and removes the database.
 pub struct Deployment {
     /// Base URLs of the servers, e.g. `http://127.0.0.1:43121`.
     pub bases: Vec<String>,
     pub secret: String,
-    servers: Vec<Server>,
+    /// The servers' process ids, for their CPU time.
+    pub pids: Vec<u32>,
+    servers: Vec<Child>,
     _dir: tempfile::TempDir,
     schema: Option<(String, String)>,
 }
 
-struct Server {
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
 impl Deployment {
     /// Starts `kind` with `users` users (`bench-0`, `bench-1`, …) and one confidential client.
-    pub async fn start(kind: Kind, users: usize, postgres_url: &str) -> anyhow::Result<Deployment> {
+    pub async fn start(
+        kind: Kind,
+        users: usize,
+        postgres_url: &str,
+        bin: &Path,
+    ) -> anyhow::Result<Deployment> {
         let dir = tempfile::tempdir()?;
         let (url, schema) = match kind {
             Kind::Sqlite => (
@@ -68,7 +106,9 @@ impl Deployment {
                 let mut conn = sqlx::PgConnection::connect(postgres_url)
                     .await
                     .with_context(|| format!("cannot connect to PostgreSQL at {postgres_url}"))?;
-                let schema = format!("lab_sso_{}", tokens::new_id());
+                let mut id = [0u8; 8];
+                rand::rng().fill_bytes(&mut id);
+                let schema = format!("lab_sso_{}", hex(&id));
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
                     .execute(&mut conn)
                     .await?;
@@ -82,145 +122,173 @@ impl Deployment {
         let instances = if kind == Kind::PostgresX2 { 2 } else { 1 };
         let mut deployment = Deployment {
             bases: Vec::new(),
-            secret: String::new(),
+            secret: random_secret(),
+            pids: Vec::new(),
             servers: Vec::new(),
             _dir: dir,
             schema,
         };
-        let store = store::open(&url).await?;
-        deployment.secret = populate(store.as_ref(), users).await?;
-        store.close().await?;
-        for _ in 0..instances {
-            let (base, server) = serve(url.clone()).await?;
+        let seed = deployment._dir.path().join("seed.json");
+        let document = seed_document(users, &deployment.secret)?;
+        let bin = bin.to_owned();
+        let servers = tokio::task::spawn_blocking(move || {
+            std::fs::write(&seed, document)?;
+            gatehouse(&bin, &url, &["import", &seed.display().to_string()])?;
+            (0..instances)
+                .map(|_| serve(&bin, &url))
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await??;
+        for (base, child) in servers {
             deployment.bases.push(base);
-            deployment.servers.push(server);
+            deployment.pids.push(child.id());
+            deployment.servers.push(child);
         }
         Ok(deployment)
     }
 }
 
-/// Users with one shared password hash (hashing it once keeps setup fast) and the client.
-async fn populate(store: &dyn Store, users: usize) -> anyhow::Result<String> {
-    let hash = gatehouse::auth::passwords::Passwords::new(1)
-        .hash(PASSWORD.into(), vec![])
-        .await?;
-    let now = SystemClock.now();
-    for i in 0..users {
-        store
-            .create_user(User {
-                id: tokens::new_id(),
-                username: format!("bench-{i}"),
-                email: format!("bench-{i}@example.com"),
-                name: None,
-                password_hash: hash.clone(),
-                disabled: false,
-                created_at: now,
+/// A `gatehouse import` document (the format `gatehouse export` writes): the users, with one
+/// shared password hash (hashing it once keeps setup fast), and the client.
+fn seed_document(users: usize, secret: &str) -> anyhow::Result<String> {
+    use argon2::PasswordHasher as _;
+    let salt =
+        argon2::password_hash::SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    // Argon2id, 19 MiB, 2 passes: gatehouse's own parameters (OWASP's minimum).
+    let hash = argon2::Argon2::default()
+        .hash_password(PASSWORD.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?
+        .to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let users: Vec<_> = (0..users)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("bench-user-{i}"),
+                "username": format!("bench-{i}"),
+                "email": format!("bench-{i}@example.com"),
+                "name": null,
+                "password_hash": hash,
+                "disabled": false,
+                "created_at": now,
             })
-            .await?;
-    }
-    let secret = tokens::generate();
-    store
-        .create_client(Client {
-            client_id: CLIENT_ID.into(),
-            secret_hash: Some(tokens::hash(&secret)),
-            redirect_uris: vec![REDIRECT.into()],
-            post_logout_redirect_uris: vec![],
-            scopes: ["openid", "profile", "email", "offline_access"]
-                .map(String::from)
-                .to_vec(),
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            first_party: true,
-            created_at: now,
         })
-        .await?;
-    Ok(secret)
+        .collect();
+    let client = serde_json::json!({
+        "client_id": CLIENT_ID,
+        "secret_hash": hex(&Sha256::digest(secret.as_bytes())),
+        "redirect_uris": [REDIRECT],
+        "post_logout_redirect_uris": [],
+        "scopes": ["openid", "profile", "email", "offline_access"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "first_party": true,
+        "created_at": now,
+    });
+    let document = serde_json::json!({
+        "format": "gatehouse-export",
+        "version": 1,
+        "exported_at": now,
+        "users": users,
+        "clients": [client],
+        "signing_keys": [],
+        "consents": [],
+        "sessions": [],
+        "token_families": [],
+        "refresh_tokens": [],
+        "access_tokens": [],
+        "client_tokens": [],
+        "audit": [],
+    });
+    Ok(serde_json::to_string(&document)?)
 }
 
-/// One gatehouse server on its own runtime; returns its base URL once it listens.
-async fn serve(url: String) -> anyhow::Result<(String, Server)> {
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<SocketAddr>>();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("gatehouse-server".into())
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.into()));
-                    return;
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs one `gatehouse` command to completion.
+fn gatehouse(bin: &Path, url: &str, args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new(bin)
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "gatehouse {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Starts `gatehouse serve` on a port the system picks; returns its base URL once it listens.
+/// Its output is read to the end on a thread of its own, so a full pipe never stalls it.
+fn serve(bin: &Path, url: &str) -> anyhow::Result<(String, Child)> {
+    let mut child = Command::new(bin)
+        .arg("--database-url")
+        .arg(url)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        // Warnings and errors only: a line per request would be the lab measuring logging.
+        .env("GATEHOUSE_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let stdout = child.stdout.take().context("the server's output")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // "gatehouse listening on http://127.0.0.1:PORT (issuer …)"
+            if let Some(rest) = line.strip_prefix("gatehouse listening on ") {
+                let base = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(base);
                 }
-            };
-            rt.block_on(async move {
-                let started = async {
-                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                    let addr = listener.local_addr()?;
-                    let config = Config::from_args(&ServeArgs {
-                        listen: addr,
-                        issuer: None,
-                        access_token_ttl: 600,
-                        id_token_ttl: 3600,
-                        refresh_token_ttl: 86400,
-                        session_ttl: 3600,
-                        session_idle_timeout: 1800,
-                        trust_forwarded_for: false,
-                        log_format: LogFormat::Pretty,
-                        password_hash_concurrency: None,
-                        request_timeout: 30,
-                        login_lockout_after: 10,
-                        login_lockout: 900,
-                    })?;
-                    let store = store::open(&url).await?;
-                    gatehouse::keyring::ensure_active_key(
-                        store.as_ref(),
-                        SystemClock.now(),
-                        config.key_publish_period(),
-                    )
-                    .await?;
-                    anyhow::Ok((listener, addr, config, store))
-                };
-                let (listener, addr, config, store) = match started.await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let state =
-                    gatehouse::AppState::new(Arc::clone(&store), config, Arc::new(SystemClock));
-                let _ = ready_tx.send(Ok(addr));
-                let app = gatehouse::app(state).into_make_service_with_connect_info::<SocketAddr>();
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
-                let _ = store.close().await;
-            });
-        })?;
-    let addr = ready_rx.await.context("the server thread ended early")??;
-    Ok((
-        format!("http://{addr}"),
-        Server {
-            shutdown: Some(stop_tx),
-            thread: Some(thread),
-        },
-    ))
+            } else if tx.is_none() {
+                eprintln!("gatehouse: {line}");
+            }
+        }
+    });
+    match rx.recv_timeout(START_WITHIN) {
+        Ok(base) => Ok((base, child)),
+        Err(_) => {
+            let _ = child.kill();
+            let status = child.wait()?;
+            bail!("gatehouse serve did not start within {START_WITHIN:?} ({status})")
+        }
+    }
+}
+
+/// SIGTERM, as a service manager stops it; killed if it has not stopped in time.
+fn stop(child: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + STOP_WITHIN;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl Drop for Deployment {
     fn drop(&mut self) {
-        for s in &mut self.servers {
-            if let Some(tx) = s.shutdown.take() {
-                let _ = tx.send(());
-            }
-        }
-        for s in &mut self.servers {
-            if let Some(t) = s.thread.take() {
-                let _ = t.join();
-            }
+        for child in &mut self.servers {
+            stop(child);
         }
         if let Some((server, schema)) = self.schema.take() {
             // Dropped inside the load generator's runtime: a thread with a runtime of its own.

@@ -200,7 +200,7 @@ struct Client {
 
 impl Client {
     async fn sign_in(&self, tally: &mut Tally) -> Option<Tokens> {
-        let verifier = gatehouse::oidc::tokens::generate();
+        let verifier = super::deployment::random_secret();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         // prompt=login: the password every time, as a new user would.
         let url = format!(

@@ -53,6 +53,10 @@ pub struct SsoCli {
     #[arg(long)]
     out: Option<PathBuf>,
 
+    /// The gatehouse binary to run [default: the one next to this lab binary]
+    #[arg(long, env = "GATEHOUSE_BIN")]
+    gatehouse_bin: Option<PathBuf>,
+
     /// A smoke test: SQLite only, 4 clients, 1 s
     #[arg(long)]
     quick: bool,
@@ -73,6 +77,7 @@ pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
 }
 
 async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
+    let bin = deployment::gatehouse_bin(cli.gatehouse_bin.clone())?;
     let deployments = match (cli.deployments.is_empty(), cli.quick) {
         (false, _) => cli.deployments.clone(),
         (true, true) => vec![Kind::Sqlite],
@@ -105,9 +110,16 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
     for &kind in &deployments {
         for &c in &clients {
             bar.set_message(format!("{} with {c} clients", kind.label()));
-            let summary = measure(kind, c, seconds, cli.refreshes_per_login, &cli.postgres_url)
-                .await
-                .with_context(|| format!("{} with {c} clients", kind.label()))?;
+            let summary = measure(
+                &bin,
+                kind,
+                c,
+                seconds,
+                cli.refreshes_per_login,
+                &cli.postgres_url,
+            )
+            .await
+            .with_context(|| format!("{} with {c} clients", kind.label()))?;
             bar.suspend(|| println!("{}", report::table(&summary)));
             runs.push(summary);
             bar.inc(1);
@@ -181,13 +193,14 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
 
 /// One deployment with `clients` clients for `seconds`.
 async fn measure(
+    bin: &std::path::Path,
     kind: Kind,
     clients: usize,
     seconds: Duration,
     refreshes: u32,
     postgres_url: &str,
 ) -> anyhow::Result<RunSummary> {
-    let deployment = Deployment::start(kind, clients, postgres_url).await?;
+    let deployment = Deployment::start(kind, clients, postgres_url, bin).await?;
     let started = Instant::now();
     let deadline = started + seconds;
     let tasks: Vec<_> = (0..clients)

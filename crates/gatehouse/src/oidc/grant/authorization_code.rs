@@ -34,7 +34,10 @@ pub struct NewFamily {
 pub enum Redemption {
     /// Create `family`, store the new tokens in it with the grant's scope, and mark the code
     /// used by that family.
-    Issue { family: NewFamily, grant: Grant },
+    Issue {
+        family: NewFamily,
+        grant: Box<Grant>,
+    },
     /// Change nothing.
     Invalid,
     /// Revoke the family the first redemption created, if it still exists.
@@ -90,14 +93,14 @@ pub fn decide(
         auth_time: code.auth_time,
         session_id_hash,
     };
-    let grant = Grant {
+    let grant = Box::new(Grant {
         user,
         client_id: family.client_id.clone(),
         scope: code.scope,
         nonce: family.nonce.clone(),
         auth_time: family.auth_time,
         family_id: family.id.clone(),
-    };
+    });
     Redemption::Issue { family, grant }
 }
 

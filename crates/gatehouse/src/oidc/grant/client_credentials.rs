@@ -53,7 +53,9 @@ mod tests {
         use GrantType::*;
         let long = "a ".repeat(600);
         let svc = client(false, &[ClientCredentials], &["openid", "email", "admin"]);
-        let cases: Vec<(&str, Client, Option<&str>, Result<&str, &str>)> = vec![
+        /// Name, client, requested scope, and the scope granted or the error code.
+        type Case<'a> = (&'a str, Client, Option<&'a str>, Result<&'a str, &'a str>);
+        let cases: Vec<Case> = vec![
             (
                 "everything it may hold for itself",
                 svc.clone(),

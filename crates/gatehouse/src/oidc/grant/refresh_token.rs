@@ -39,7 +39,7 @@ pub struct RefreshRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// Mark the token rotated and store the new tokens in `grant.family_id` with `grant.scope`.
-    Issue(Grant),
+    Issue(Box<Grant>),
     /// Change nothing.
     Invalid,
     /// Change nothing: the requested scope is not within the token's.
@@ -76,14 +76,14 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
         Some(requested) => scope::normalize(requested),
         None => row.scope,
     };
-    Rotation::Issue(Grant {
+    Rotation::Issue(Box::new(Grant {
         user: row.user,
         client_id: row.client_id,
         scope,
         nonce: row.nonce,
         auth_time: row.auth_time,
         family_id: row.family_id,
-    })
+    }))
 }
 
 #[cfg(test)]

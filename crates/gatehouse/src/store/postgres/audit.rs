@@ -16,7 +16,7 @@ impl Audit for PgStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(e.at)
-        .bind(&e.kind)
+        .bind(e.kind)
         .bind(&e.actor)
         .bind(&e.subject)
         .bind(&e.client_id)

@@ -379,7 +379,7 @@ impl PgStore {
                 .bind(f.auth_time)
                 .bind(f.created_at)
                 .bind(f.revoked_at)
-                .bind(&f.revoked_reason)
+                .bind(f.revoked_reason)
                 .bind(&f.session_id_hash)
                 .execute(&mut *c)
                 .await?;
@@ -428,7 +428,7 @@ impl PgStore {
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(e.at)
-                .bind(&e.kind)
+                .bind(e.kind)
                 .bind(&e.actor)
                 .bind(&e.subject)
                 .bind(&e.client_id)

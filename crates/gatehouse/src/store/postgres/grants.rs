@@ -267,7 +267,7 @@ impl Grants for PgStore {
                         .bind(&family.id)
                         .execute(&mut *c)
                         .await?;
-                        Ok(Redeemed::Issued(Box::new(grant)))
+                        Ok(Redeemed::Issued(grant))
                     }
                     Redemption::Invalid => Ok(Redeemed::Invalid),
                     Redemption::Replayed { family } => {
@@ -314,7 +314,7 @@ impl Grants for PgStore {
                         .execute(&mut *c)
                         .await?;
                         insert_tokens(c, &grant.family_id, &grant.scope, &new, now).await?;
-                        Ok(Rotated::Issued(Box::new(grant)))
+                        Ok(Rotated::Issued(grant))
                     }
                     Rotation::Invalid => Ok(Rotated::Invalid),
                     Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),

@@ -224,7 +224,7 @@ impl Grants for SqliteStore {
                         "UPDATE authorization_code SET used_at = ?2, family_id = ?3 WHERE code_hash = ?1",
                     )?
                     .execute(params![code_hash, now, family.id])?;
-                    Ok(Redeemed::Issued(Box::new(grant)))
+                    Ok(Redeemed::Issued(grant))
                 }
                 Redemption::Invalid => Ok(Redeemed::Invalid),
                 Redemption::Replayed { family } => {
@@ -260,7 +260,7 @@ impl Grants for SqliteStore {
                     )?
                     .execute(params![refresh_hash, now])?;
                     insert_tokens(tx, &grant.family_id, &grant.scope, &new, now)?;
-                    Ok(Rotated::Issued(Box::new(grant)))
+                    Ok(Rotated::Issued(grant))
                 }
                 Rotation::Invalid => Ok(Rotated::Invalid),
                 Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
