@@ -31,7 +31,32 @@ macro_rules! audit_columns {
     };
 }
 
-pub(crate) use {audit_columns, client_columns, session_columns, user_columns};
+/// A user's token in `$table` that is active: the hash matches parameter `$hash`, it has not
+/// expired at parameter `$now`, it is `$current` (not revoked, not rotated), its family
+/// stands and its user is enabled (RFC 7662 §2.2). Selects scope, issue time, expiry, client
+/// and the user's columns. The one place this rule is written; each backend passes its own
+/// placeholders.
+macro_rules! active_user_token {
+    ($table:literal, $current:literal, $hash:literal, $now:literal) => {
+        concat!(
+            "SELECT t.scope, t.created_at, t.expires_at, f.client_id, ",
+            $crate::store::columns::user_columns!(),
+            " FROM ",
+            $table,
+            " t JOIN token_family f ON f.id = t.family_id
+                JOIN user_account u ON u.id = f.user_id
+              WHERE t.token_hash = ",
+            $hash,
+            " AND t.expires_at > ",
+            $now,
+            " AND ",
+            $current,
+            " AND f.revoked_at IS NULL AND NOT u.disabled"
+        )
+    };
+}
+
+pub(crate) use {active_user_token, audit_columns, client_columns, session_columns, user_columns};
 
 /// How many columns `user_columns!` names: where the next column starts after them.
 pub(crate) const USER_FIELDS: usize = 7;

@@ -67,6 +67,18 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// `onewriter::Error`, …) so a caller can inspect it, not only read its message.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// `NotFound(what)` when a change touched no row: the thing to change does not exist.
+pub(crate) fn found<N: Default + PartialEq>(
+    changed: N,
+    what: impl FnOnce() -> String,
+) -> StoreResult<()> {
+    if changed == N::default() {
+        Err(StoreError::NotFound(what()))
+    } else {
+        Ok(())
+    }
+}
+
 /// One figure of the storage engine, exported as a Prometheus gauge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineMetric {

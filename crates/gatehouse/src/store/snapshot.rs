@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, GrantType, RevokeReason, SigningKey};
+use crate::model::{AuditRecord, Client, GrantType, RevokeReason, Session, SigningKey, User};
 
 /// What the `format` field must say.
 pub const FORMAT: &str = "gatehouse-export";
@@ -93,6 +93,47 @@ pub struct KeyRow {
     /// key (it signed from `created_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signs_from: Option<UnixTime>,
+}
+
+impl From<User> for UserRow {
+    fn from(u: User) -> Self {
+        UserRow {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            name: u.name,
+            password_hash: u.password_hash,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+impl From<Client> for ClientRow {
+    fn from(c: Client) -> Self {
+        ClientRow {
+            client_id: c.client_id,
+            secret_hash: c.secret_hash,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            scopes: c.scopes,
+            grant_types: c.grant_types,
+            first_party: c.first_party,
+            created_at: c.created_at,
+        }
+    }
+}
+
+impl From<Session> for SessionRow {
+    fn from(s: Session) -> Self {
+        SessionRow {
+            id_hash: s.id_hash,
+            user_id: s.user_id,
+            auth_time: s.auth_time,
+            expires_at: s.expires_at,
+            last_seen_at: s.last_seen_at,
+        }
+    }
 }
 
 impl From<SigningKey> for KeyRow {

@@ -1,6 +1,7 @@
 //! Users, clients and consents.
 
 use crate::store::columns::{client_columns, user_columns};
+use crate::store::found;
 use async_trait::async_trait;
 use sqlx::Row;
 

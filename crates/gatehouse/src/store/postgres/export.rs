@@ -29,18 +29,7 @@ impl PgStore {
         .await
         .and_then(|rows| {
             rows.iter()
-                .map(|r| {
-                    let u = user_from(r, 0)?;
-                    Ok(UserRow {
-                        id: u.id,
-                        username: u.username,
-                        email: u.email,
-                        name: u.name,
-                        password_hash: u.password_hash,
-                        disabled: u.disabled,
-                        created_at: u.created_at,
-                    })
-                })
+                .map(|r| Ok(UserRow::from(user_from(r, 0)?)))
                 .collect::<Result<Vec<_>, sqlx::Error>>()
         })
         .map_err(db_error)?;
@@ -53,19 +42,7 @@ impl PgStore {
         .await
         .and_then(|rows| {
             rows.iter()
-                .map(|r| {
-                    let c = client_from(r)?;
-                    Ok(ClientRow {
-                        client_id: c.client_id,
-                        secret_hash: c.secret_hash,
-                        redirect_uris: c.redirect_uris,
-                        post_logout_redirect_uris: c.post_logout_redirect_uris,
-                        scopes: c.scopes,
-                        grant_types: c.grant_types,
-                        first_party: c.first_party,
-                        created_at: c.created_at,
-                    })
-                })
+                .map(|r| Ok(ClientRow::from(client_from(r)?)))
                 .collect::<Result<Vec<_>, sqlx::Error>>()
         })
         .map_err(db_error)?;

@@ -1,6 +1,6 @@
 //! Authorization codes and tokens: loaded and locked here (`FOR UPDATE`), decided in `oidc::grant`, applied here.
 
-use crate::store::columns::{USER_FIELDS, user_columns};
+use crate::store::columns::{USER_FIELDS, active_user_token, user_columns};
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
@@ -66,29 +66,10 @@ pub(super) async fn insert_tokens(
     Ok(())
 }
 
-/// A user's token of `$table` that is active at `$2`: unexpired, `$current` (not revoked,
-/// not rotated), its family standing and its user enabled (RFC 7662 §2.2). The one place
-/// this predicate is written for PostgreSQL.
-macro_rules! active_user_token {
-    ($table:literal, $current:literal) => {
-        concat!(
-            "SELECT t.scope, t.created_at, t.expires_at, f.client_id, ",
-            user_columns!(),
-            " FROM ",
-            $table,
-            " t
-             JOIN token_family f ON f.id = t.family_id
-             JOIN user_account u ON u.id = f.user_id
-             WHERE t.token_hash = $1 AND t.expires_at > $2 AND ",
-            $current,
-            "
-               AND f.revoked_at IS NULL AND NOT u.disabled"
-        )
-    };
-}
-
-const ACTIVE_ACCESS_TOKEN: &str = active_user_token!("access_token", "t.revoked_at IS NULL");
-const ACTIVE_REFRESH_TOKEN: &str = active_user_token!("refresh_token", "t.rotated_at IS NULL");
+const ACTIVE_ACCESS_TOKEN: &str =
+    active_user_token!("access_token", "t.revoked_at IS NULL", "$1", "$2");
+const ACTIVE_REFRESH_TOKEN: &str =
+    active_user_token!("refresh_token", "t.rotated_at IS NULL", "$1", "$2");
 
 async fn active_user_token(
     c: &mut PgConnection,

@@ -104,14 +104,6 @@ pub(super) fn conflict_as(what: String) -> impl FnOnce(StoreError) -> StoreError
     }
 }
 
-pub(super) fn found(changed: u64, what: impl FnOnce() -> String) -> StoreResult<()> {
-    if changed == 0 {
-        Err(StoreError::NotFound(what()))
-    } else {
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {

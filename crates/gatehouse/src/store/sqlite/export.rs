@@ -60,33 +60,14 @@ impl SqliteStore {
                     c,
                     concat!("SELECT ", user_columns!(), " FROM user_account u ORDER BY u.created_at, u.id"),
                     |r| {
-                        let u = user_from(r, 0)?;
-                        Ok(UserRow {
-                            id: u.id,
-                            username: u.username,
-                            email: u.email,
-                            name: u.name,
-                            password_hash: u.password_hash,
-                            disabled: u.disabled,
-                            created_at: u.created_at,
-                        })
+                        Ok(UserRow::from(user_from(r, 0)?))
                     },
                 )?,
                 clients: all(
                     c,
                     concat!("SELECT ", client_columns!(), " FROM client ORDER BY client_id"),
                     |r| {
-                        let c = client_from(r)?;
-                        Ok(ClientRow {
-                            client_id: c.client_id,
-                            secret_hash: c.secret_hash,
-                            redirect_uris: c.redirect_uris,
-                            post_logout_redirect_uris: c.post_logout_redirect_uris,
-                            scopes: c.scopes,
-                            grant_types: c.grant_types,
-                            first_party: c.first_party,
-                            created_at: c.created_at,
-                        })
+                        Ok(ClientRow::from(client_from(r)?))
                     },
                 )?,
                 signing_keys: keys.into_iter().map(KeyRow::from).collect(),
@@ -106,14 +87,7 @@ impl SqliteStore {
                     c,
                     concat!("SELECT ", session_columns!(), " FROM session s ORDER BY s.auth_time, s.id_hash"),
                     |r| {
-                        let s = session_from(r)?;
-                        Ok(SessionRow {
-                            id_hash: s.id_hash,
-                            user_id: s.user_id,
-                            auth_time: s.auth_time,
-                            expires_at: s.expires_at,
-                            last_seen_at: s.last_seen_at,
-                        })
+                        Ok(SessionRow::from(session_from(r)?))
                     },
                 )?,
                 token_families: all(

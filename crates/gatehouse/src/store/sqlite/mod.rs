@@ -116,14 +116,6 @@ pub(super) fn is_unique_violation(e: &onewriter::Error) -> bool {
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
-pub(super) fn found(changed: usize, what: impl FnOnce() -> String) -> StoreResult<()> {
-    if changed == 0 {
-        Err(StoreError::NotFound(what()))
-    } else {
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
