@@ -3,11 +3,10 @@
 //! Keys live in the store so that a rotation made by the CLI (or by another instance) reaches
 //! every server: the cache is reloaded when it is older than [`RELOAD_AFTER`].
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
-use tokio::sync::Mutex;
 
 use crate::clock::UnixTime;
 use crate::model::{Retirement, SigningKey};
@@ -34,26 +33,39 @@ pub enum KeyringError {
     Key(#[from] KeyError),
     #[error("there is no active signing key; run `gatehouse keys rotate`")]
     NoActiveKey,
+    /// The thread parsing the keys panicked or was cancelled (the runtime shutting down).
+    #[error("loading the signing keys was interrupted: {0}")]
+    Interrupted(String),
 }
 
+/// The keys as last read from the store, parsed.
 struct Loaded {
     at: Instant,
     signer: Option<Signer>,
     jwks: Arc<JwkSet>,
 }
 
+impl Loaded {
+    fn is_fresh(&self) -> bool {
+        self.at.elapsed() < RELOAD_AFTER
+    }
+}
+
+/// The cached keys. A request takes the current copy (an `Arc` cloned under a lock held for
+/// nothing else, never across an await); when it is stale, one request reloads it, parses the
+/// keys on a blocking thread, and swaps the new copy in, while the others go on with the old
+/// one.
 #[derive(Clone, Default)]
 pub struct Keyring {
-    cache: Arc<Mutex<Option<Loaded>>>,
+    current: Arc<RwLock<Option<Arc<Loaded>>>>,
+    reloading: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Keyring {
     /// The key that signs new tokens.
     pub async fn signer(&self, store: &dyn Store, now: UnixTime) -> Result<Signer, KeyringError> {
-        self.with_loaded(store, now, |l| {
-            l.signer.clone().ok_or(KeyringError::NoActiveKey)
-        })
-        .await
+        let loaded = self.loaded(store, now).await?;
+        loaded.signer.clone().ok_or(KeyringError::NoActiveKey)
     }
 
     /// The published keys (active and recently retired).
@@ -62,44 +74,57 @@ impl Keyring {
         store: &dyn Store,
         now: UnixTime,
     ) -> Result<Arc<JwkSet>, KeyringError> {
-        self.with_loaded(store, now, |l| Ok(Arc::clone(&l.jwks)))
-            .await
+        Ok(Arc::clone(&self.loaded(store, now).await?.jwks))
     }
 
     /// Forgets the cache, so the next use reloads (after a rotation in this process).
-    pub async fn invalidate(&self) {
-        *self.cache.lock().await = None;
+    pub fn invalidate(&self) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    async fn with_loaded<T>(
-        &self,
-        store: &dyn Store,
-        now: UnixTime,
-        f: impl FnOnce(&Loaded) -> Result<T, KeyringError>,
-    ) -> Result<T, KeyringError> {
-        let mut cache = self.cache.lock().await;
-        if cache
-            .as_ref()
-            .is_none_or(|l| l.at.elapsed() >= RELOAD_AFTER)
-        {
-            let stored = store.signing_keys(now).await?;
-            let active = keys::signing_key(&stored, now);
-            // Parsing an RSA key costs more than a signature: do it once per reload.
-            let signer = match (active, cache.as_ref().and_then(|l| l.signer.as_ref())) {
-                (Some(k), Some(s)) if s.kid == k.kid => Some(s.clone()),
+    fn current(&self) -> Option<Arc<Loaded>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    async fn loaded(&self, store: &dyn Store, now: UnixTime) -> Result<Arc<Loaded>, KeyringError> {
+        let current = self.current();
+        if let Some(l) = current.as_ref().filter(|l| l.is_fresh()) {
+            return Ok(Arc::clone(l));
+        }
+        // Stale: whoever gets the reload does it; the rest keep the stale copy meanwhile.
+        // With no copy at all (the first requests) they wait for the one reload.
+        let _reload = match (self.reloading.try_lock(), &current) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(stale)) => return Ok(Arc::clone(stale)),
+            (Err(_), None) => self.reloading.lock().await,
+        };
+        if let Some(l) = self.current().filter(|l| l.is_fresh()) {
+            return Ok(l);
+        }
+        let stored = store.signing_keys(now).await?;
+        let previous = current.and_then(|l| l.signer.clone());
+        // Parsing an RSA key costs more than a signature: once per reload, and off the async
+        // threads; the key in use is kept as it is when it has not changed.
+        let (signer, jwks) = tokio::task::spawn_blocking(move || {
+            let signer = match (keys::signing_key(&stored, now), previous) {
+                (Some(k), Some(s)) if s.kid == k.kid => Some(s),
                 (Some(k), _) => Some(Signer::new(k)?),
                 (None, _) => None,
             };
-            *cache = Some(Loaded {
-                at: Instant::now(),
-                signer,
-                jwks: Arc::new(keys::jwks(&stored)?),
-            });
-        }
-        match cache.as_ref() {
-            Some(loaded) => f(loaded),
-            None => Err(KeyringError::NoActiveKey),
-        }
+            Ok::<_, KeyError>((signer, keys::jwks(&stored)?))
+        })
+        .await
+        .map_err(|e| KeyringError::Interrupted(e.to_string()))??;
+        let loaded = Arc::new(Loaded {
+            at: Instant::now(),
+            signer,
+            jwks: Arc::new(jwks),
+        });
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&loaded));
+        Ok(loaded)
     }
 }
 

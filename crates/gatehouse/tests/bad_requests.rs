@@ -392,7 +392,7 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
     .await
     .unwrap()
     .kid;
-    f.state.keys.invalidate().await;
+    f.state.keys.invalidate();
     // Published at once, and for as long as a relying party may cache the set, not used: a
     // relying party that fetched the set just before the rotation still knows the signer.
     assert_eq!(jwks(&f).await.0, [new_kid.clone(), old_kid.clone()].into());
@@ -402,16 +402,16 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
         "the old key signs meanwhile"
     );
     f.clock.advance(ACTIVATION_DELAY - 1);
-    f.state.keys.invalidate().await;
+    f.state.keys.invalidate();
     assert_eq!(kid(&sign_in(&f).await), old_kid);
     f.clock.advance(1);
-    f.state.keys.invalidate().await;
+    f.state.keys.invalidate();
     assert_eq!(kid(&sign_in(&f).await), new_kid, "then the new key signs");
     assert_eq!(jwks(&f).await.0, [new_kid.clone(), old_kid.clone()].into());
 
     // Once every token the old key signed has expired, it leaves the JWKS.
     f.clock.advance(publish_for + 1);
-    f.state.keys.invalidate().await;
+    f.state.keys.invalidate();
     assert_eq!(jwks(&f).await.0, [new_kid.clone()].into());
 
     // A compromised key: the new one signs at once, and the old one is gone from the set.
@@ -420,7 +420,7 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
         .await
         .unwrap();
     assert_eq!(newest.signs_from, now);
-    f.state.keys.invalidate().await;
+    f.state.keys.invalidate();
     assert_eq!(jwks(&f).await.0, [newest.kid.clone()].into());
     assert_eq!(kid(&sign_in(&f).await), newest.kid);
 }

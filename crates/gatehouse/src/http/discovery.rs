@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::error::{body, internal, store_error};
+use super::error::{internal, store_error};
 use crate::keyring::KeyringError;
 use crate::model::GrantType;
 use crate::oidc::scope;
@@ -53,14 +53,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
             }
             r
         }
-        Err(KeyringError::Store(e)) => {
-            let e = store_error(e);
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, body(&e)).into_response()
-        }
-        Err(e) => (
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            body(&internal(e)),
-        )
-            .into_response(),
+        Err(KeyringError::Store(e)) => store_error(e).into_response(),
+        Err(e) => internal(e).into_response(),
     }
 }

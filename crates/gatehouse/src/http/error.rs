@@ -65,9 +65,18 @@ fn status(e: &OAuthError) -> StatusCode {
     }
 }
 
-/// The JSON body of RFC 6749 §5.2.
-pub fn body(e: &OAuthError) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "error": e.code(), "error_description": e.description() }))
+/// The JSON error of RFC 6749 §5.2 (`{error, error_description}`): every error body of the
+/// protocol endpoints is made here.
+fn json(status: StatusCode, code: &str, description: &str) -> Response {
+    let body = serde_json::json!({ "error": code, "error_description": description });
+    (status, Json(body)).into_response()
+}
+
+/// An OAuth error as a JSON response, with the status its code calls for.
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        json(status(&self), self.code(), self.description())
+    }
 }
 
 /// `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1), on every token response.
@@ -80,9 +89,9 @@ pub fn no_store(mut r: Response) -> Response {
 
 impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
-        let status = status(&self.error);
-        let mut r = (status, body(&self.error)).into_response();
-        if matches!(self.error, OAuthError::InvalidClient(_)) && self.basic_auth {
+        let challenge = matches!(self.error, OAuthError::InvalidClient(_)) && self.basic_auth;
+        let mut r = self.error.into_response();
+        if challenge {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\""),
@@ -128,11 +137,7 @@ impl IntoResponse for BearerError {
             "Bearer realm=\"gatehouse\", error=\"{code}\", error_description=\"{}\"",
             e.description().replace(['"', '\\'], "'")
         );
-        let mut r = (
-            status,
-            Json(serde_json::json!({ "error": code, "error_description": e.description() })),
-        )
-            .into_response();
+        let mut r = json(status, code, e.description());
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
