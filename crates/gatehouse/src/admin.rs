@@ -166,12 +166,21 @@ impl<'a> Admin<'a> {
 
     /// The user named `username`, as typed: in its canonical form, or exactly (a name stored
     /// before usernames were made canonical).
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
     pub async fn user(&self, username: &str) -> Result<User, AdminError> {
         find_user(self.store, username)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")).into())
     }
 
+    /// Creates a user from `new`, with its password hashed, and audits it.
+    ///
+    /// # Errors
+    /// `Invalid` for a malformed username or email, or a name that looks like an existing one;
+    /// `Password` for a password too short or too easy to guess; `Conflict` when the name is taken;
+    /// a store failure.
     pub async fn add_user(&self, passwords: &Passwords, new: NewUser) -> Result<User, AdminError> {
         let username = check_user_fields(&new.username, &new.email)?;
         // One account per name as people read it: a name that looks like an existing one is
@@ -211,6 +220,9 @@ impl<'a> Admin<'a> {
 
     /// Disables or enables a user. Disabling ends the user's sessions and revokes their
     /// tokens: enabling them again brings none of it back.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
     pub async fn set_disabled(
         &self,
         username: &str,
@@ -239,6 +251,11 @@ impl<'a> Admin<'a> {
         Ok(out)
     }
 
+    /// Sets a user's password, which signs them out everywhere, and audits it.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; `Password` for a password too short or too easy to
+    /// guess; a store failure.
     pub async fn set_password(
         &self,
         passwords: &Passwords,
@@ -258,6 +275,9 @@ impl<'a> Admin<'a> {
     }
 
     /// Ends every session of the user and revokes every refresh token they hold.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
     pub async fn logout(&self, username: &str) -> Result<LoggedOut, AdminError> {
         let user = self.user(username).await?;
         let out = self.store.end_user_sessions(&user.id, self.now).await?;
@@ -266,6 +286,9 @@ impl<'a> Admin<'a> {
     }
 
     /// Withdraws a consent, revoking what the client holds for the user.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such user or no such consent; a store failure.
     pub async fn revoke_consent(&self, username: &str, client_id: &str) -> Result<(), AdminError> {
         let user = self.user(username).await?;
         self.store
@@ -276,6 +299,10 @@ impl<'a> Admin<'a> {
     }
 
     /// Registers a client. Returns it with its secret when one was generated (shown once).
+    ///
+    /// # Errors
+    /// `Invalid` when the registration does not hold together (see [`NewClient`]); `Conflict` when
+    /// the client id is taken; a store failure.
     pub async fn add_client(&self, new: NewClient) -> Result<(Client, Option<String>), AdminError> {
         let (client, generated) = client_from(new, self.now)?;
         self.store.create_client(client.clone()).await?;
@@ -288,6 +315,10 @@ impl<'a> Admin<'a> {
         Ok((client, generated))
     }
 
+    /// Removes a client (its tokens go with it) and audits it.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such client; a store failure.
     pub async fn remove_client(&self, client_id: &str) -> Result<(), AdminError> {
         self.store.remove_client(client_id).await?;
         self.audit(AuditKind::ClientRemoved, client_id, Some(client_id))
@@ -295,6 +326,9 @@ impl<'a> Admin<'a> {
     }
 
     /// Adds a new signing key, as `rotation` says (`keyring::Rotation`).
+    ///
+    /// # Errors
+    /// `Invalid` when a key cannot be made; a store failure.
     pub async fn rotate_key(
         &self,
         rotation: crate::keyring::Rotation,
@@ -424,6 +458,9 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
 
 /// Checks a new user's username and email (the CLI does, before it asks for the password);
 /// returns the username in its canonical form (`auth::username`).
+///
+/// # Errors
+/// `Invalid`, saying what is wrong with the username or the email address.
 pub fn check_user_fields(username: &str, email: &str) -> Result<String, AdminError> {
     let canonical = username::canonical(username).map_err(|e| invalid(e.to_string()))?;
     if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -434,6 +471,9 @@ pub fn check_user_fields(username: &str, email: &str) -> Result<String, AdminErr
 
 /// The user a typed `username` names: by its canonical form first, then exactly as typed (a
 /// name stored before usernames were made canonical, such as `Alice` beside `alice`).
+///
+/// # Errors
+/// A store failure; no such user is `Ok(None)`.
 pub async fn find_user(store: &dyn Store, typed: &str) -> Result<Option<User>, StoreError> {
     if let Ok(canonical) = username::canonical(typed) {
         if let Some(u) = store.user_by_username(&canonical).await? {

@@ -157,6 +157,11 @@ pub enum KeysCommand {
     },
 }
 
+/// Runs one command of the `gatehouse` binary.
+///
+/// # Errors
+/// Whatever stops the command: a bad argument, a store that cannot be opened or written, an address
+/// that cannot be bound; the message says which, for a person at a terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&cli.db.database_url, args).await,

@@ -119,6 +119,11 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The configuration the flags describe, checked as a whole.
+    ///
+    /// # Errors
+    /// An issuer that is not an http(s) URL without query or fragment, a time that is not a
+    /// positive number of seconds, or `--login-lockout-after 0`.
     pub fn from_args(args: &ServeArgs) -> Result<Config, ConfigError> {
         let issuer = match &args.issuer {
             Some(u) => u.clone(),

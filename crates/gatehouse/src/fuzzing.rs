@@ -16,6 +16,11 @@
 //! endpoints know (a registered client, its redirect URI, a valid PKCE pair, live tokens, a
 //! session cookie) mixed with arbitrary text, so mutations reach past the first check.
 
+#![allow(
+    clippy::expect_used,
+    reason = "the harness has nothing to fuzz when its set-up fails: a panic says why"
+)]
+
 use std::sync::Arc;
 
 use arbitrary::{Arbitrary, Unstructured};

@@ -63,12 +63,18 @@ pub struct Keyring {
 
 impl Keyring {
     /// The key that signs new tokens.
+    ///
+    /// # Errors
+    /// A store failure while the keys are reloaded; `NoActiveKey` when no key signs now.
     pub async fn signer(&self, store: &dyn Store, now: UnixTime) -> Result<Signer, KeyringError> {
         let loaded = self.loaded(store, now).await?;
         loaded.signer.clone().ok_or(KeyringError::NoActiveKey)
     }
 
     /// The published keys (active and recently retired).
+    ///
+    /// # Errors
+    /// A store failure while the keys are reloaded, or a stored key that cannot be published.
     pub async fn jwks(
         &self,
         store: &dyn Store,
@@ -130,6 +136,9 @@ impl Keyring {
 
 /// Makes sure a signing key exists (the first start creates one, which signs at once: no
 /// relying party can have cached a key set yet). Returns whether one was created.
+///
+/// # Errors
+/// A store failure, or a key that cannot be made.
 pub async fn ensure_active_key(
     store: &dyn Store,
     now: UnixTime,
@@ -176,6 +185,9 @@ pub struct Rotated {
 }
 
 /// Adds a new signing key, as `rotation` says.
+///
+/// # Errors
+/// A store failure, or a key that cannot be made.
 pub async fn rotate(
     store: &dyn Store,
     now: UnixTime,

@@ -1,6 +1,13 @@
 //! Consent, brute-force protection, session timeouts and logout, through the router with a
 //! fixed clock.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::backend::Database;

@@ -1,6 +1,13 @@
 //! The admin API: who may call it, what it does, what it refuses, and that its OpenAPI
 //! document describes exactly the routes and response bodies the server has.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::backend::Database;

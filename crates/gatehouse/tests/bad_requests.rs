@@ -1,6 +1,13 @@
 //! Bad input, through the router without a socket and with a fixed clock: each is refused with
 //! the spec's error code and status, and changes nothing.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::backend::Database;

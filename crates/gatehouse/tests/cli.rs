@@ -1,6 +1,13 @@
 //! The command-line contract, run as a second process against the same SQLite file while a
 //! server is serving it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

@@ -7,6 +7,13 @@
 //! (`chattr +i`, ext4 and similar), which root can do; elsewhere they print why they did nothing.
 //! CI sets `GATEHOUSE_REQUIRE_FAULTS=1`, which turns that into a failure.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::collections::HashMap;

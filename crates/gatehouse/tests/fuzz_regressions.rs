@@ -2,6 +2,13 @@
 //! (`gatehouse::fuzzing`): the seed corpus, and every input that once broke a property, kept
 //! under `fuzz/regressions/<target>/` so a fixed bug stays fixed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 use std::path::{Path, PathBuf};
 
 use gatehouse::fuzzing::Harness;

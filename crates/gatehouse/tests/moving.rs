@@ -2,6 +2,13 @@
 //! the move the same password logs in, and tokens issued before it still verify against the
 //! JWKS and still refresh.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::backend::{Backend, Database};

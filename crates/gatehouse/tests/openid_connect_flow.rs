@@ -1,6 +1,13 @@
 //! End to end with a real relying party: the `openidconnect` crate against a server on a port,
 //! over a real SQLite file.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::backend::Database;

@@ -1,6 +1,13 @@
 //! What operators rely on: readiness that sees a wedged writer, Prometheus metrics, request ids
 //! in responses and in every log line, JSON logs without secrets, and a clean stop on SIGTERM.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

@@ -2,6 +2,13 @@
 //! serialization failure (40001) or a deadlock (40P01) are run again until they commit, and a
 //! closure's error that is not one of those is returned at once.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::sync::Arc;

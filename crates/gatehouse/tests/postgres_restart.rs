@@ -8,6 +8,13 @@
 //! `GATEHOUSE_REQUIRE_FAULTS=1`. It is the only test in this binary, so no other test of the
 //! run loses its database; test binaries run one after another.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::process::Command;

@@ -1,6 +1,13 @@
 //! Properties of the protocol core, over generated inputs: PKCE, redirect URI matching, scopes,
 //! and the refresh token rotation state machine (checked against a model, on a real store).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use base64::Engine as _;

@@ -3,6 +3,13 @@
 //! Each test runs on SQLite and on PostgreSQL, with a fresh store. The protocol flows are covered end to end elsewhere; these
 //! tests pin the atomic operations the HTTP layer relies on.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::sync::Arc;

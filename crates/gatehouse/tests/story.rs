@@ -2,6 +2,13 @@
 //! flows; and 32 concurrent requests with one refresh token. A pool of SQLite connections
 //! fails this with "database is busy"; gatehouse must not fail once.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::backend::Database;

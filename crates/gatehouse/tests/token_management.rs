@@ -1,6 +1,13 @@
 //! Introspection (RFC 7662), revocation (RFC 7009) and the client_credentials grant (RFC 6749
 //! §4.4), through the router with a fixed clock.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::backend::Database;

@@ -1,6 +1,13 @@
 //! Two `gatehouse serve` processes on one PostgreSQL database, with requests spread over both:
 //! what one decides, the other sees. (PostgreSQL only: SQLite is one machine by design.)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::sync::Arc;

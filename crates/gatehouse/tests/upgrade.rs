@@ -5,6 +5,13 @@
 //! The previous release is rebuilt here as it shipped: its migrations (SQLite 1-2, PostgreSQL
 //! 1), then rows written with its columns only.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::sync::Arc;

@@ -1,5 +1,12 @@
 //! Bounded queues, deadlines and cancellation.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::time::Duration;

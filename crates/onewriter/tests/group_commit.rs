@@ -1,5 +1,12 @@
 //! Group commit: queued writes share one transaction, each in its own savepoint.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::{Gate, open_bank, temp_path, totals, wait_for_write_queue};

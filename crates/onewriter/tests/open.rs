@@ -1,5 +1,12 @@
 //! Opening a database: pragmas, hooks and migrations.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::sync::Arc;

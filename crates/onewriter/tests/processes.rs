@@ -1,6 +1,13 @@
 //! Other processes on the same file, and crashes. Each test re-runs this test binary as a real
 //! second process (see `common::spawn_child`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

@@ -2,6 +2,13 @@
 //! transactions on one file. A pool of connections fails this with "database is busy"; one
 //! writer must pass it with zero errors and exactly the acknowledged work on disk.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
 mod common;
 
 use common::{open_bank, temp_path, totals};

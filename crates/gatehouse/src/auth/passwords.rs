@@ -52,6 +52,9 @@ impl Passwords {
     /// An argon2id PHC string for a new `password`, after checking it is long and hard enough
     /// to guess ([`check`]); `user_inputs` are what the password must not be built from (the
     /// username, the email address).
+    ///
+    /// # Errors
+    /// A password too short, too long or too easy to guess ([`check`]), or a hashing failure.
     pub async fn hash(
         &self,
         password: String,
@@ -114,6 +117,9 @@ impl Passwords {
 
 /// Whether `password` may be set for a user with `user_inputs` (username, email): long
 /// enough, short enough, and hard enough to guess. `Err` says why, in words for a person.
+///
+/// # Errors
+/// What makes the password unacceptable.
 pub fn check(password: &str, user_inputs: &[String]) -> Result<(), PasswordError> {
     check_length(password)?;
     check_strength(password, user_inputs)

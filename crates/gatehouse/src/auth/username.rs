@@ -30,6 +30,10 @@ pub enum UsernameError {
 }
 
 /// The canonical form of `raw`, or why it cannot be a username.
+///
+/// # Errors
+/// Why `raw` cannot be a username: its length, an invisible or restricted character, or
+/// letters of more than one script.
 pub fn canonical(raw: &str) -> Result<String, UsernameError> {
     let folded: String = raw
         .nfkc()

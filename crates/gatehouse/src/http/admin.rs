@@ -63,7 +63,7 @@ impl Modify for BearerAuth {
 }
 
 /// The admin routes, rooted at `/admin/api`, and their OpenAPI document.
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user))
@@ -78,7 +78,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// An error of the admin API.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
+pub(super) struct ErrorBody {
     /// `invalid_request`, `invalid_token`, `insufficient_scope`, `not_found`, `conflict`,
     /// `temporarily_unavailable` or `server_error`.
     pub error: String,
@@ -86,7 +86,7 @@ pub struct ErrorBody {
 }
 
 #[derive(Debug)]
-pub struct ApiError {
+pub(super) struct ApiError {
     status: StatusCode,
     body: ErrorBody,
 }
@@ -152,7 +152,7 @@ impl From<JsonRejection> for ApiError {
 
 /// A JSON request body that must be an object: serde alone would also read a struct from an
 /// array of its fields (`[null, null]`), which no client means.
-pub struct JsonObject<T>(pub T);
+pub(super) struct JsonObject<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonObject<T> {
     type Rejection = ApiError;
@@ -184,7 +184,7 @@ impl IntoResponse for ApiError {
 
 /// The authenticated caller: a client holding a `client_credentials` token with the `admin`
 /// scope. Its id becomes the actor of every audit record the request writes.
-pub struct Caller {
+pub(super) struct Caller {
     pub client_id: String,
     pub peer: Peer,
 }
@@ -234,7 +234,7 @@ impl Caller {
 
 /// A user, without the password hash.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct UserView {
+pub(super) struct UserView {
     /// The subject identifier (`sub`).
     pub id: String,
     pub username: String,
@@ -261,7 +261,7 @@ impl From<User> for UserView {
 /// Changes to a user; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UserPatch {
+pub(super) struct UserPatch {
     /// A disabled user cannot sign in, and their tokens stop working.
     pub disabled: Option<bool>,
     /// A new password (8 to 1024 characters).
@@ -271,7 +271,7 @@ pub struct UserPatch {
 
 /// A client, without its secret.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ClientView {
+pub(super) struct ClientView {
     pub client_id: String,
     /// A public client has no secret.
     pub public: bool,
@@ -301,14 +301,14 @@ impl From<Client> for ClientView {
 
 /// A registered client and, when gatehouse generated it, its secret: shown this once.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CreatedClient {
+pub(super) struct CreatedClient {
     pub client: ClientView,
     pub client_secret: Option<String>,
 }
 
 /// A login session (its secret is never shown).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SessionView {
+pub(super) struct SessionView {
     /// Unix times.
     pub auth_time: i64,
     pub last_seen_at: i64,
@@ -327,7 +327,7 @@ impl From<Session> for SessionView {
 
 /// What ending a user's sessions took away.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct LoggedOutView {
+pub(super) struct LoggedOutView {
     pub sessions: usize,
     pub token_families: usize,
 }
@@ -343,7 +343,7 @@ impl From<LoggedOut> for LoggedOutView {
 
 /// What a user allowed a client.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ConsentView {
+pub(super) struct ConsentView {
     pub client_id: String,
     pub scope: String,
     /// Unix time.
@@ -362,7 +362,7 @@ impl From<Consent> for ConsentView {
 
 /// One audit record.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditEventView {
+pub(super) struct AuditEventView {
     /// Increases with every record: pass the last one seen as `after` to page on.
     pub id: i64,
     /// Unix time.
@@ -395,7 +395,7 @@ impl From<AuditEvent> for AuditEventView {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct AuditQuery {
+pub(super) struct AuditQuery {
     /// Only records after this id (default: the newest `limit` records).
     pub after: Option<i64>,
     /// At most this many records (default 100, at most 1000).

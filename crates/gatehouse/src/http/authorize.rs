@@ -18,7 +18,7 @@ use crate::oidc::authorize::{self, AuthorizeRequest, Params, Refusal};
 use crate::oidc::{OAuthError, scope, tokens};
 
 /// GET /authorize
-pub async fn authorize(
+pub(super) async fn authorize(
     State(state): State<AppState>,
     jar: CookieJar,
     RawQuery(query): RawQuery,
@@ -29,7 +29,7 @@ pub async fn authorize(
 /// POST /authorize: the same request, form-encoded in the body (OpenID Connect Core §3.1.2.1).
 /// Cookies are `SameSite=Lax`, so a POST from another site arrives without the session, and
 /// the person is asked to sign in.
-pub async fn authorize_post(
+pub(super) async fn authorize_post(
     State(state): State<AppState>,
     jar: CookieJar,
     body: Bytes,
@@ -73,7 +73,7 @@ async fn requested(state: &AppState, jar: CookieJar, query: &str) -> Response {
 }
 
 #[derive(Deserialize)]
-pub struct LoginForm {
+pub(super) struct LoginForm {
     #[serde(default)]
     username: String,
     #[serde(default)]
@@ -85,7 +85,7 @@ pub struct LoginForm {
 }
 
 /// POST /login
-pub async fn login(
+pub(super) async fn login(
     State(state): State<AppState>,
     peer: Peer,
     jar: CookieJar,
@@ -198,7 +198,7 @@ pub async fn login(
 }
 
 #[derive(Deserialize)]
-pub struct ConsentForm {
+pub(super) struct ConsentForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -208,7 +208,7 @@ pub struct ConsentForm {
 }
 
 /// POST /consent: the user allows or denies what the client asked for.
-pub async fn consent(
+pub(super) async fn consent(
     State(state): State<AppState>,
     peer: Peer,
     jar: CookieJar,

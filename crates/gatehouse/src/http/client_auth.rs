@@ -12,16 +12,16 @@ use crate::oidc::error::invalid_request;
 use crate::oidc::{OAuthError, tokens};
 
 /// The form parameters, each at most once (RFC 6749 §3.2).
-pub struct Form(Vec<(String, String)>);
+pub(super) struct Form(Vec<(String, String)>);
 
 impl Form {
-    pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
+    pub(super) fn parse(body: &[u8]) -> Result<Form, OAuthError> {
         serde_urlencoded::from_bytes(body)
             .map(Form)
             .map_err(|_| invalid_request("the body must be application/x-www-form-urlencoded"))
     }
 
-    pub fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+    pub(super) fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
         let mut values = self
             .0
             .iter()
@@ -34,7 +34,7 @@ impl Form {
         }
     }
 
-    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+    pub(super) fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)?
             .ok_or_else(|| invalid_request(format!("the {name} parameter is missing")))
     }
@@ -42,7 +42,7 @@ impl Form {
 
 /// Parses the form and authenticates the client that sent it; failures are shaped for the
 /// endpoint's error response (a 401 with `WWW-Authenticate` when Basic was tried).
-pub async fn authenticated(
+pub(super) async fn authenticated(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
@@ -59,7 +59,9 @@ pub async fn authenticated(
 
 /// RFC 6749 §2.3.1: `Authorization: Basic base64(urlencode(id):urlencode(secret))`.
 /// `Some(Err)` when the header is there but malformed.
-pub fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), OAuthError>> {
+pub(super) fn basic_credentials(
+    headers: &HeaderMap,
+) -> Option<Result<(String, String), OAuthError>> {
     let value = headers.get(header::AUTHORIZATION)?;
     let malformed = || OAuthError::InvalidClient("malformed Basic authorization header".into());
     let parse = || -> Result<(String, String), OAuthError> {

@@ -11,7 +11,7 @@ use crate::keyring::KeyringError;
 use crate::model::GrantType;
 use crate::oidc::scope;
 
-pub async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
+pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
     let c = &state.config;
     Json(serde_json::json!({
         "issuer": c.issuer,
@@ -42,7 +42,7 @@ pub async fn configuration(State(state): State<AppState>) -> Json<serde_json::Va
     }))
 }
 
-pub async fn jwks(State(state): State<AppState>) -> Response {
+pub(super) async fn jwks(State(state): State<AppState>) -> Response {
     match state.keys.jwks(state.store.as_ref(), state.now()).await {
         Ok(set) => {
             let mut r = Json(set.as_ref().clone()).into_response();

@@ -102,6 +102,9 @@ impl IntoResponse for TokenError {
 }
 
 /// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1).
+///
+/// # Errors
+/// `invalid_token` when the header is missing, not `Bearer`, or empty.
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, BearerError> {
     headers
         .get(header::AUTHORIZATION)

@@ -15,7 +15,7 @@ use crate::model::{AuditKind, AuditRecord, Revocation, TokenKind};
 use crate::oidc::{OAuthError, tokens};
 
 /// POST /introspect
-pub async fn introspect(
+pub(super) async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
@@ -74,7 +74,7 @@ async fn introspection(
 }
 
 /// POST /revoke
-pub async fn revoke(
+pub(super) async fn revoke(
     State(state): State<AppState>,
     peer: Peer,
     headers: HeaderMap,

@@ -20,7 +20,7 @@ use crate::oidc::logout::{self, LogoutRequest};
 use crate::oidc::{OAuthError, keys, tokens};
 
 /// GET /logout
-pub async fn logout(
+pub(super) async fn logout(
     State(state): State<AppState>,
     peer: Peer,
     jar: CookieJar,
@@ -31,7 +31,7 @@ pub async fn logout(
 
 /// POST /logout: either the logout request itself, form-encoded (§2 allows POST), or the
 /// user's answer to the confirmation page, which carries `csrf` and the original request.
-pub async fn logout_confirmed(
+pub(super) async fn logout_confirmed(
     State(state): State<AppState>,
     peer: Peer,
     jar: CookieJar,

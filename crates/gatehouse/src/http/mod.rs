@@ -68,6 +68,9 @@ impl AppState {
 
     /// The deployment's key of form tokens: made once (by whichever instance is first) and
     /// kept in the store, so a form shown by one instance can be posted to another.
+    ///
+    /// # Errors
+    /// A store failure while the key is read or stored (the first time only).
     pub async fn form_key(&self) -> Result<FormKey, crate::store::StoreError> {
         self.form_key
             .get_or_try_init(|| async {

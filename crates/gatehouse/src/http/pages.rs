@@ -8,7 +8,7 @@ use crate::oidc::OAuthError;
 
 /// Escapes text for HTML element content and double-quoted attributes. Five characters are all
 /// HTML needs escaped here, which is why this is not a template engine.
-pub fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -46,7 +46,7 @@ fn page(title: &str, body: &str) -> String {
 
 /// The login form. `request` is the authorization request's query string, carried through the
 /// form so the POST can validate it again; `csrf` matches the CSRF cookie.
-pub fn login(
+pub(super) fn login(
     client_id: &str,
     request: &str,
     csrf: &str,
@@ -86,7 +86,7 @@ fn describe_scope(scope: &str) -> &str {
 }
 
 /// The consent page: what the client asks for, and a form to allow or deny it.
-pub fn consent(client_id: &str, request: &str, csrf: &str, scopes: &[&str]) -> String {
+pub(super) fn consent(client_id: &str, request: &str, csrf: &str, scopes: &[&str]) -> String {
     let items: String = scopes
         .iter()
         .map(|s| format!("<li>{}</li>", escape(describe_scope(s))))
@@ -108,7 +108,7 @@ pub fn consent(client_id: &str, request: &str, csrf: &str, scopes: &[&str]) -> S
 
 /// Asks before signing out when the request cannot prove it comes from the user's application
 /// (no valid `id_token_hint`): a logout link on another site must not sign people out.
-pub fn logout_confirm(request: &str, csrf: &str) -> String {
+pub(super) fn logout_confirm(request: &str, csrf: &str) -> String {
     let body = format!(
         "<h1>Sign out?</h1><p>Do you want to sign out of gatehouse?</p>\
          <form method=\"post\" action=\"logout\">\
@@ -121,7 +121,7 @@ pub fn logout_confirm(request: &str, csrf: &str) -> String {
     page("Sign out?", &body)
 }
 
-pub fn signed_out() -> String {
+pub(super) fn signed_out() -> String {
     page(
         "Signed out",
         "<h1>You are signed out</h1><p>You can close this window.</p>",
@@ -131,7 +131,7 @@ pub fn signed_out() -> String {
 /// An error page as a person needs it: what happened in plain words, what to do next (with a
 /// link where there is somewhere safe to go), and the protocol detail last, for whoever debugs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorPage {
+pub(super) struct ErrorPage {
     pub title: &'static str,
     pub what_happened: &'static str,
     pub what_next: &'static str,
@@ -143,14 +143,14 @@ pub struct ErrorPage {
 
 /// Which flow an error interrupted: the words differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
+pub(super) enum Flow {
     SignIn,
     SignOut,
 }
 
 impl ErrorPage {
     /// The page for a request gatehouse refused, and its status.
-    pub fn for_error(flow: Flow, e: &OAuthError) -> (StatusCode, ErrorPage) {
+    pub(super) fn for_error(flow: Flow, e: &OAuthError) -> (StatusCode, ErrorPage) {
         let detail = Some(format!("{}: {}", e.code(), e.description()));
         let (status, title, what_happened, what_next) = match (e, flow) {
             (OAuthError::TemporarilyUnavailable(_), _) => (
@@ -190,7 +190,7 @@ impl ErrorPage {
         (status, page)
     }
 
-    pub fn render(&self) -> String {
+    pub(super) fn render(&self) -> String {
         let link = self
             .link
             .as_ref()
@@ -226,7 +226,7 @@ impl ErrorPage {
 
 /// The answer to an address gatehouse has no page for (a mistyped or outdated link), instead
 /// of an empty 404 that a browser replaces with its own error screen.
-pub async fn not_found() -> Response {
+pub(super) async fn not_found() -> Response {
     let page = ErrorPage {
         title: "There is no page here",
         what_happened: "The address may be mistyped, or the link that brought you here is out \
@@ -241,7 +241,7 @@ pub async fn not_found() -> Response {
 /// The answer to a form whose CSRF cookie is gone or does not match (it was opened too long
 /// ago, in another browser, or by another site). `restart` is gatehouse's own URL that starts
 /// the same request again, when the form said what it was.
-pub fn expired_form(restart: Option<String>) -> Response {
+pub(super) fn expired_form(restart: Option<String>) -> Response {
     let page = ErrorPage {
         title: "This form has expired",
         what_happened: "It was opened too long ago or in another window, so it was not sent.",
@@ -254,7 +254,7 @@ pub fn expired_form(restart: Option<String>) -> Response {
 
 /// An HTML response that is never cached and never framed (clickjacking), whose forms may
 /// only post to gatehouse itself.
-pub fn respond(status: StatusCode, html: String) -> Response {
+pub(super) fn respond(status: StatusCode, html: String) -> Response {
     respond_with_form_target(status, html, None)
 }
 
@@ -263,7 +263,7 @@ pub fn respond(status: StatusCode, html: String) -> Response {
 /// Browsers apply CSP `form-action` to every redirect that follows a form submission
 /// (CSP Level 3 §6.3.1.1; Chromium enforces it), so the destination's origin must be allowed
 /// too, or the browser stops on gatehouse's page after the person clicked.
-pub fn respond_with_form_target(
+pub(super) fn respond_with_form_target(
     status: StatusCode,
     html: String,
     destination: Option<&str>,
@@ -298,7 +298,7 @@ pub fn respond_with_form_target(
 /// The CSP source expression (CSP Level 3 §2.3.1) that matches a redirect to `uri`: its origin
 /// for http(s) (any port for a loopback host, which native apps pick at run time, RFC 8252
 /// §7.3), or its scheme alone for a native app's private-use scheme (`com.example.app:`).
-pub fn form_action_source(uri: &str) -> Option<String> {
+pub(super) fn form_action_source(uri: &str) -> Option<String> {
     let u = url::Url::parse(uri).ok()?;
     match u.scheme() {
         "http" | "https" => {

@@ -18,7 +18,7 @@ use crate::oidc::error::invalid_request;
 use crate::oidc::{OAuthError, grant, scope, tokens};
 
 /// POST /token
-pub async fn token(
+pub(super) async fn token(
     State(state): State<AppState>,
     peer: Peer,
     headers: HeaderMap,

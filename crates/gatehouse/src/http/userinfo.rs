@@ -9,7 +9,7 @@ use super::AppState;
 use super::error::{BearerError, bearer_token, store_error};
 use crate::oidc::{OAuthError, claims, scope, tokens};
 
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match claims_for(&state, &headers).await {
         Ok(c) => Json(c).into_response(),
         Err(e) => e.into_response(),

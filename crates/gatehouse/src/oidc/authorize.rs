@@ -26,6 +26,9 @@ impl Params {
     }
 
     /// RFC 6749 §3.1: parameters must not be repeated; empty ones count as absent.
+    ///
+    /// # Errors
+    /// `invalid_request` when the parameter is repeated.
     pub fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
         match self.0.get(name).map(Vec::as_slice) {
             None => Ok(None),
@@ -50,6 +53,9 @@ pub struct Prompt {
 
 impl Prompt {
     /// Parses the parameter's value. `Err` says why, for the `error_description`.
+    ///
+    /// # Errors
+    /// An unknown value, or `none` together with another value (OpenID Connect Core §3.1.2.1).
     pub fn parse(value: &str) -> Result<Prompt, String> {
         let mut prompt = Prompt::default();
         for v in value.split(' ').filter(|v| !v.is_empty()) {
@@ -100,6 +106,9 @@ pub enum Refusal {
 }
 
 /// Step one: which client, and which redirect URI. Errors here are shown on a page.
+///
+/// # Errors
+/// `invalid_request` when `client_id` is missing or a parameter is repeated.
 pub fn client_and_redirect(params: &Params) -> Result<(&str, Option<&str>), OAuthError> {
     let client_id = params
         .one("client_id")?
@@ -108,6 +117,10 @@ pub fn client_and_redirect(params: &Params) -> Result<(&str, Option<&str>), OAut
 }
 
 /// Step two, given the registered client: everything else.
+///
+/// # Errors
+/// `Refusal::Page` when the redirect URI cannot be trusted (shown to the person);
+/// `Refusal::Redirect` for everything else (sent to the client).
 pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Refusal> {
     let page = Refusal::Page;
     let (_, redirect_uri) = client_and_redirect(params).map_err(page)?;

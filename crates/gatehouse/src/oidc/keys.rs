@@ -41,6 +41,9 @@ pub struct Hint {
 /// Verifies an `id_token_hint` against the published keys and the issuer. An expired token is
 /// still a good hint (RP-Initiated Logout §2: the OP should accept it), so only the signature,
 /// `iss`, `sub` and `aud` are checked.
+///
+/// # Errors
+/// A malformed token, an unknown key, a bad signature, or a wrong issuer or subject.
 pub fn verify_hint(token: &str, jwks: &JwkSet, issuer: &str) -> Result<Hint, HintError> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -80,6 +83,9 @@ pub fn verify_hint(token: &str, jwks: &JwkSet, issuer: &str) -> Result<Hint, Hin
 }
 
 /// A new RS256 key, created at `now`.
+///
+/// # Errors
+/// The crypto library cannot make or encode a key.
 pub fn generate_rs256(now: UnixTime) -> Result<SigningKey, KeyError> {
     use aws_lc_rs::encoding::AsDer;
     use aws_lc_rs::signature::KeyPair as _;
@@ -124,6 +130,9 @@ pub fn signing_key(keys: &[SigningKey], now: UnixTime) -> Option<&SigningKey> {
 }
 
 /// The JWKS document: every published key's public half.
+///
+/// # Errors
+/// A stored public key that is not a valid JWK.
 pub fn jwks(keys: &[SigningKey]) -> Result<JwkSet, KeyError> {
     let keys = keys
         .iter()
@@ -143,6 +152,10 @@ pub struct Signer {
 }
 
 impl Signer {
+    /// A signer for `key`.
+    ///
+    /// # Errors
+    /// `Unusable` for an algorithm other than RS256 or a private key that cannot be read.
     pub fn new(key: &SigningKey) -> Result<Self, KeyError> {
         if key.alg != "RS256" {
             return Err(KeyError::Unusable(
@@ -167,6 +180,9 @@ impl Signer {
     }
 
     /// A compact JWS of `claims`, with this key's `kid` in the header.
+    ///
+    /// # Errors
+    /// `Sign` when the claims cannot be serialised or signed.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());

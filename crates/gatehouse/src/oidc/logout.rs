@@ -23,6 +23,9 @@ pub struct LogoutRequest {
 }
 
 /// Step one: which client the request is about, from `client_id` or the hint's audience.
+///
+/// # Errors
+/// `invalid_request` when `client_id` is repeated or is not an audience of the hint.
 pub fn client_id(params: &Params, hint: Option<&Hint>) -> Result<Option<String>, OAuthError> {
     let given = params.one("client_id")?;
     match (given, hint) {
@@ -37,6 +40,11 @@ pub fn client_id(params: &Params, hint: Option<&Hint>) -> Result<Option<String>,
 }
 
 /// Step two, given the registered client (if any): the redirect and `state`.
+///
+/// # Errors
+/// `invalid_request` for an unknown client, a repeated parameter, a `state` over 2048
+/// characters, or a post-logout redirect URI that is not registered or has no client to check
+/// it against.
 pub fn validate(
     params: &Params,
     hint: Option<Hint>,

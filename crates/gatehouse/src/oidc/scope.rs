@@ -30,6 +30,9 @@ impl std::fmt::Display for ScopeRefusal<'_> {
 
 /// The scope of a `client_credentials` token (RFC 6749 §4.4.2): what was asked for, or when
 /// nothing was, every registered scope a client may hold for itself.
+///
+/// # Errors
+/// The first requested scope that is unknown, not registered for the client, or only for a user.
 pub fn for_client<'a>(
     requested: Option<&'a str>,
     allowed: &'a [String],
@@ -106,6 +109,9 @@ pub fn is_subset(requested: &str, granted: &str) -> bool {
 
 /// RFC 6749 §3.3: the requested scopes, if every one is known and allowed for the client.
 /// `Err` names the first one that is not.
+///
+/// # Errors
+/// The first scope that is unknown or not allowed for the client.
 pub fn check<'a>(requested: &'a str, allowed: &[String]) -> Result<Vec<&'a str>, &'a str> {
     let scopes = parse(requested);
     for s in &scopes {
@@ -120,6 +126,9 @@ pub fn check<'a>(requested: &'a str, allowed: &[String]) -> Result<Vec<&'a str>,
 /// bytes and [`MAX_VALUES`] values, so no request can make scope handling expensive) and RFC
 /// 6749 §3.3 scope-token syntax (printable ASCII except space, `"` and `\`). `Err` says why,
 /// for the `error_description`.
+///
+/// # Errors
+/// Why the parameter is refused.
 pub fn check_syntax(s: &str) -> Result<(), &'static str> {
     if s.len() > MAX_LEN {
         return Err("the scope parameter is too long");

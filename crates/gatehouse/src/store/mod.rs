@@ -265,6 +265,9 @@ pub trait Store: Directory + Sessions + Grants + Keys + Throttle + Audit {
 /// working directory; `sqlite:///abs/path` is absolute), or `postgres://…` /
 /// `postgresql://…` (any URL libpq would take, e.g.
 /// `postgres://gatehouse@db.internal/gatehouse?sslmode=disable`).
+///
+/// # Errors
+/// `UnsupportedUrl` for a URL of neither backend; whatever opening that backend's store returns.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() {

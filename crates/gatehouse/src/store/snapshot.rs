@@ -156,6 +156,10 @@ impl KeyRow {
         self.signs_from.unwrap_or(self.created_at)
     }
 
+    /// The private key, decoded from base64.
+    ///
+    /// # Errors
+    /// When `private_der` is not base64, naming the key.
     pub fn private_der(&self) -> Result<Vec<u8>, String> {
         STANDARD
             .decode(&self.private_der)

@@ -51,6 +51,10 @@ pub struct PgStore {
 impl PgStore {
     /// Connects and applies migrations. Instances starting together are safe: the migrator
     /// takes an advisory lock.
+    ///
+    /// # Errors
+    /// `UnsupportedUrl` for a malformed URL; `Unavailable` when the server cannot be reached;
+    /// `Database` when a migration fails.
     pub async fn open(url: &str) -> StoreResult<Self> {
         let options: PgConnectOptions = url
             .parse()

@@ -16,6 +16,10 @@ type TxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Sen
 /// a short, jittered, growing pause, up to [`MAX_ATTEMPTS`] times. `f` must therefore be safe to
 /// run more than once: everything it decides, it decides from what it reads in the
 /// transaction.
+///
+/// # Errors
+/// The first error that is not a serialization failure or a deadlock, or the last one after
+/// [`MAX_ATTEMPTS`] attempts.
 pub async fn with_retrying_transaction<T, F>(pool: &PgPool, mut f: F) -> Result<T, sqlx::Error>
 where
     F: for<'c> FnMut(&'c mut PgConnection) -> TxFuture<'c, T>,

@@ -45,6 +45,9 @@ impl SqliteStore {
     ///
     /// Durable by default: `synchronous=FULL`, so an acknowledged revocation survives a power
     /// cut; group commit keeps that cheap.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or created, is not a SQLite database, or a migration fails.
     pub async fn open(path: &Path) -> StoreResult<Self> {
         let options = Options::new()
             .synchronous(Synchronous::Full)
@@ -63,6 +66,9 @@ impl SqliteStore {
     /// The `PRAGMA synchronous` level the writer commits with, as SQLite reports it on the
     /// writer's own connection (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA): what an acknowledged write
     /// survives.
+    ///
+    /// # Errors
+    /// A store failure.
     pub async fn synchronous(&self) -> StoreResult<i64> {
         self.write(|tx| tx.query_row("PRAGMA synchronous", [], |r| r.get(0)))
             .await
