@@ -1,8 +1,10 @@
 //! Gatehouse: an OpenID Connect provider on one embedded SQLite file.
 //!
-//! Layers, from the outside in: `http` (axum handlers, one module per endpoint group) →
-//! `store` (the `Store` trait, in domain terms; `SqliteStore` on onewriter) and `oidc` (the
-//! protocol rules, pure functions). The binary (`main.rs`, `cli.rs`) is thin.
+//! Layers, from the outside in: `server` (the one start-up) → `http` (axum handlers, one
+//! module per endpoint group) → `oidc` and `auth` (the rules, pure functions that decide) and
+//! `store` (role traits in domain terms; `sqlite/` on onewriter and `postgres/` on sqlx, each
+//! loading and applying what the rules decide) → `model` (the domain types). The binary
+//! (`main.rs`, `cli.rs`) is thin. See `docs/architecture.md`.
 
 #![forbid(unsafe_code)]
 
