@@ -1,11 +1,11 @@
 //! The audit log.
 
-use crate::store::columns::audit_columns;
 use async_trait::async_trait;
 
-use super::rows::*;
-use super::*;
+use super::rows::audit_from;
+use super::{PgStore, db_error};
 use crate::model::{AuditEvent, AuditRecord};
+use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
 
 #[async_trait]

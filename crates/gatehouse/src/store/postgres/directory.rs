@@ -1,19 +1,17 @@
 //! Users, clients and consents.
 
-use crate::store::columns::{client_columns, user_columns};
-use crate::store::found;
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::rows::*;
+use super::rows::{client_from, user_from};
 use super::sessions::log_out_user;
-use super::transaction::*;
-use super::*;
+use super::transaction::with_retrying_transaction;
+use super::{PgStore, conflict_as, db_error};
 use crate::clock::UnixTime;
-use crate::model::{Client, Consent, LoggedOut, User};
-use crate::model::{RevokeReason, UserChange};
+use crate::model::{Client, Consent, LoggedOut, RevokeReason, User, UserChange};
 use crate::oidc::scope;
-use crate::store::{Directory, StoreError, StoreResult};
+use crate::store::columns::{client_columns, user_columns};
+use crate::store::{Directory, StoreError, StoreResult, found};
 
 #[async_trait]
 impl Directory for PgStore {

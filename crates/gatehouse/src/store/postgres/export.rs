@@ -1,7 +1,7 @@
 //! `export` and `import`: the whole deployment in one transaction each way.
 
-use super::rows::*;
-use super::*;
+use super::rows::{audit_from, client_from, sql, user_from};
+use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{RevokeReason, SigningKey};
 use crate::store::columns::{audit_columns, client_columns, user_columns};

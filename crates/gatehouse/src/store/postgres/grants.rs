@@ -1,12 +1,11 @@
 //! Authorization codes and tokens: loaded and locked here (`FOR UPDATE`), decided in `oidc::grant`, applied here.
 
-use crate::store::columns::{USER_FIELDS, active_user_token, user_columns};
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
-use super::rows::*;
-use super::transaction::*;
-use super::*;
+use super::rows::user_from;
+use super::transaction::with_retrying_transaction;
+use super::{PURGE_BATCH, PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed, Revocation,
@@ -15,6 +14,7 @@ use crate::model::{
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
 use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, Rotation};
 use crate::oidc::tokens;
+use crate::store::columns::{USER_FIELDS, active_user_token, user_columns};
 use crate::store::{Grants, StoreResult};
 
 pub(super) async fn revoke_family(

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::transaction::*;
-use super::*;
+use super::transaction::with_retrying_transaction;
+use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{Retirement, SigningKey};
 use crate::store::{Keys, StoreResult};

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
-use super::transaction::*;
-use super::*;
+use super::transaction::with_retrying_transaction;
+use super::{PgStore, db_error};
 use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::store::{StoreResult, Throttle};

@@ -1,6 +1,6 @@
 //! The connection pool's figures as Prometheus gauges, for `/metrics`.
 
-use super::*;
+use super::PgStore;
 use crate::store::EngineMetric;
 
 impl PgStore {

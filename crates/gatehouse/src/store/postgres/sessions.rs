@@ -1,14 +1,14 @@
 //! Sign-in sessions.
 
-use crate::store::columns::{session_columns, user_columns};
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
-use super::rows::*;
-use super::transaction::*;
-use super::*;
+use super::rows::{session_from, user_from};
+use super::transaction::with_retrying_transaction;
+use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{LoggedOut, RevokeReason, Session, User};
+use crate::store::columns::{session_columns, user_columns};
 use crate::store::{Sessions, StoreResult};
 
 /// Ends every session of the user and revokes every token family they hold.

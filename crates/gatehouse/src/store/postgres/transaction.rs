@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::Rng as _;
 use sqlx::{PgConnection, PgPool};
 
-use super::*;
+use super::MAX_ATTEMPTS;
 
 type TxFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
 

@@ -1,12 +1,12 @@
 //! The audit log.
 
-use crate::store::columns::audit_columns;
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, params};
 
-use super::rows::*;
-use super::*;
+use super::SqliteStore;
+use super::rows::audit_from;
 use crate::model::{AuditEvent, AuditRecord};
+use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
 
 #[async_trait]

@@ -1,18 +1,16 @@
 //! Users, clients and consents.
 
-use crate::store::columns::{client_columns, user_columns};
-use crate::store::found;
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
-use super::rows::*;
+use super::rows::{client_from, json_list, user_from};
 use super::sessions::log_out_user;
-use super::*;
+use super::{SqliteStore, engine_error, is_unique_violation};
 use crate::clock::UnixTime;
-use crate::model::{Client, Consent, LoggedOut, User};
-use crate::model::{RevokeReason, UserChange};
+use crate::model::{Client, Consent, LoggedOut, RevokeReason, User, UserChange};
 use crate::oidc::scope;
-use crate::store::{Directory, StoreError, StoreResult};
+use crate::store::columns::{client_columns, user_columns};
+use crate::store::{Directory, StoreError, StoreResult, found};
 
 pub(super) fn user_id_of(tx: &Connection, username: &str) -> rusqlite::Result<Option<String>> {
     tx.prepare_cached("SELECT id FROM user_account WHERE username = ?1")?

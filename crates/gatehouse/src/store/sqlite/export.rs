@@ -1,13 +1,13 @@
 //! `export` and `import`: the whole deployment in one read transaction, or loaded in one
 //! write transaction.
 
-use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use onewriter::rusqlite::{self, Connection, Row, params};
 
-use super::rows::*;
-use super::*;
+use super::SqliteStore;
+use super::rows::{audit_from, client_from, json_list, session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::SigningKey;
+use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, KeyRow, SessionRow, Snapshot, TokenRow,
     UserRow,

@@ -1,11 +1,10 @@
 //! Authorization codes and tokens: loaded and locked here, decided in `oidc::grant`, applied here.
 
-use crate::store::columns::{USER_FIELDS, active_user_token, user_columns};
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
-use super::rows::*;
-use super::*;
+use super::SqliteStore;
+use super::rows::user_from;
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed, Revocation,
@@ -14,6 +13,7 @@ use crate::model::{
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
 use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, Rotation};
 use crate::oidc::tokens;
+use crate::store::columns::{USER_FIELDS, active_user_token, user_columns};
 use crate::store::{Grants, StoreResult};
 
 pub(super) fn revoke_family(

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use onewriter::rusqlite::params;
 
-use super::*;
+use super::SqliteStore;
 use crate::clock::UnixTime;
 use crate::model::{Retirement, SigningKey};
 use crate::store::{Keys, StoreResult};

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
-use super::*;
+use super::SqliteStore;
 use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::store::{StoreResult, Throttle};

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::*;
+use super::SqliteStore;
 use crate::store::EngineMetric;
 
 impl SqliteStore {

@@ -1,13 +1,13 @@
 //! Sign-in sessions.
 
-use crate::store::columns::{session_columns, user_columns};
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
-use super::rows::*;
-use super::*;
+use super::SqliteStore;
+use super::rows::{session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::{LoggedOut, RevokeReason, Session, User};
+use crate::store::columns::{session_columns, user_columns};
 use crate::store::{Sessions, StoreResult};
 
 /// Ends every session of the user and revokes every token family they hold.
