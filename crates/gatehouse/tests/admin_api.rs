@@ -535,10 +535,175 @@ async fn the_audit_log_pages_and_refuses_bad_limits(db: Database) {
     }
 }
 
+async fn groups_and_members_are_managed_through_the_api_as_documented(db: Database) {
+    let a = admin(db).await;
+    let all = "/admin/api/groups";
+    let one = "/admin/api/groups/{name}";
+    let member = "/admin/api/groups/{name}/members/{username}";
+    let (s, created) = a
+        .checked(
+            Method::POST,
+            all,
+            all,
+            Some(json!({"name": "grafana-admins", "description": "Admins in Grafana"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(created["name"], "grafana-admins");
+    let (s, _) = a
+        .checked(
+            Method::POST,
+            all,
+            all,
+            Some(json!({"name": "grafana-admins"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // Names applications could confuse, and fields that are not there, are refused.
+    for body in [
+        json!({"name": "Grafana-Admins"}),
+        json!({"name": "grafana admins"}),
+        json!({"name": "аdmins"}),
+        json!({"name": ""}),
+        json!({"name": "x".repeat(65)}),
+        json!({"name": "ok", "description": "two\nlines"}),
+        json!({"name": "ok", "description": "x".repeat(1025)}),
+        json!({"name": "ok", "members": ["ada"]}),
+        json!(["ok"]),
+    ] {
+        let (s, e) = a.checked(Method::POST, all, all, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {e}");
+    }
+
+    let (s, m) = a
+        .checked(
+            Method::PUT,
+            member,
+            "/admin/api/groups/grafana-admins/members/ada",
+            None,
+        )
+        .await;
+    assert_eq!((s, m["changed"].clone()), (StatusCode::OK, json!(true)));
+    let (_, m) = a
+        .checked(
+            Method::PUT,
+            member,
+            "/admin/api/groups/grafana-admins/members/ada",
+            None,
+        )
+        .await;
+    assert_eq!(m["changed"], false, "already a member");
+    for uri in [
+        "/admin/api/groups/grafana-admins/members/nobody",
+        "/admin/api/groups/nothing/members/ada",
+    ] {
+        let (s, _) = a.checked(Method::PUT, member, uri, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{uri}");
+    }
+
+    // A rename keeps the members; the old name is gone.
+    let (s, renamed) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/groups/grafana-admins",
+            Some(json!({"name": "grafana-editors", "description": null})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        renamed["description"],
+        Value::Null,
+        "null removes the description"
+    );
+    let (s, _) = a
+        .checked(Method::GET, one, "/admin/api/groups/grafana-admins", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, members) = a
+        .checked(
+            Method::GET,
+            "/admin/api/groups/{name}/members",
+            "/admin/api/groups/grafana-editors/members",
+            None,
+        )
+        .await;
+    assert_eq!(members[0]["username"], "ada");
+    let (_, groups) = a
+        .checked(
+            Method::GET,
+            "/admin/api/users/{username}/groups",
+            "/admin/api/users/ada/groups",
+            None,
+        )
+        .await;
+    assert_eq!(groups[0]["name"], "grafana-editors");
+
+    let (_, m) = a
+        .checked(
+            Method::DELETE,
+            member,
+            "/admin/api/groups/grafana-editors/members/ada",
+            None,
+        )
+        .await;
+    assert_eq!(m["changed"], true);
+    let (_, m) = a
+        .checked(
+            Method::DELETE,
+            member,
+            "/admin/api/groups/grafana-editors/members/ada",
+            None,
+        )
+        .await;
+    assert_eq!(m["changed"], false, "not a member any more");
+    let (s, _) = a
+        .checked(
+            Method::DELETE,
+            one,
+            "/admin/api/groups/grafana-editors",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = a
+        .checked(
+            Method::DELETE,
+            one,
+            "/admin/api/groups/grafana-editors",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Every change is in the audit log, with the admin client as its actor.
+    let (_, log) = a
+        .checked(Method::GET, "/admin/api/audit", "/admin/api/audit", None)
+        .await;
+    let kinds: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "admin:ops")
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "admin.group.created",
+            "admin.group.member_added",
+            "admin.group.updated",
+            "admin.group.member_removed",
+            "admin.group.deleted",
+        ]
+    );
+}
+
 on_both_backends!(();
     only_a_client_credentials_token_with_the_admin_scope_gets_in,
     every_documented_operation_exists_and_asks_for_the_admin_token,
     users_are_managed_through_the_api_as_documented,
     clients_are_managed_through_the_api_as_documented,
     the_audit_log_pages_and_refuses_bad_limits,
+    groups_and_members_are_managed_through_the_api_as_documented,
 );

@@ -28,6 +28,11 @@ named! {
         ClientRemoved = "admin.client.removed",
         KeyRotated = "admin.key.rotated",
         Imported = "admin.imported",
+        GroupCreated = "admin.group.created",
+        GroupUpdated = "admin.group.updated",
+        GroupDeleted = "admin.group.deleted",
+        MemberAdded = "admin.group.member_added",
+        MemberRemoved = "admin.group.member_removed",
     }
 }
 

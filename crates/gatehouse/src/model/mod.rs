@@ -8,6 +8,7 @@
 mod audit;
 mod client;
 mod consent;
+mod group;
 mod key;
 mod session;
 mod token;
@@ -16,6 +17,7 @@ mod user;
 pub use audit::{AuditEvent, AuditKind, AuditRecord};
 pub use client::{Client, GrantType};
 pub use consent::Consent;
+pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem};
 pub use key::{Retirement, SigningKey};
 pub use session::{LoggedOut, Session};
 pub use token::{

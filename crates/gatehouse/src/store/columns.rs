@@ -24,6 +24,13 @@ macro_rules! client_columns {
     };
 }
 
+/// A group's columns, from `user_group g`.
+macro_rules! group_columns {
+    () => {
+        "g.id, g.name, g.description, g.created_at"
+    };
+}
+
 /// An audit event's columns, from `audit_event`.
 macro_rules! audit_columns {
     () => {
@@ -56,7 +63,9 @@ macro_rules! active_user_token {
     };
 }
 
-pub(crate) use {active_user_token, audit_columns, client_columns, session_columns, user_columns};
+pub(crate) use {
+    active_user_token, audit_columns, client_columns, group_columns, session_columns, user_columns,
+};
 
 /// How many columns `user_columns!` names: where the next column starts after them.
 pub(crate) const USER_FIELDS: usize = 7;

@@ -17,8 +17,8 @@ use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest,
-    Consent, LoggedOut, NewTokens, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey,
-    TokenInfo, User, UserChange,
+    Consent, Group, GroupChange, LoggedOut, NewTokens, Redeemed, Retirement, Revocation, Rotated,
+    Session, SigningKey, TokenInfo, User, UserChange,
 };
 
 /// A store failure. Domain outcomes (a replayed code, a reused refresh token) are not errors
@@ -128,6 +128,31 @@ pub trait Directory: Send + Sync {
         client_id: &str,
         now: UnixTime,
     ) -> StoreResult<()>;
+}
+
+/// Groups of users and their members.
+#[async_trait]
+pub trait Groups: Send + Sync {
+    /// `Conflict` when a group has that name.
+    async fn create_group(&self, group: Group) -> StoreResult<()>;
+    async fn group(&self, name: &str) -> StoreResult<Option<Group>>;
+    /// Every group, by name.
+    async fn list_groups(&self) -> StoreResult<Vec<Group>>;
+    /// Applies `change` and returns the group as it is now. `NotFound` when there is no such
+    /// group; `Conflict` when the new name is taken.
+    async fn update_group(&self, name: &str, change: GroupChange) -> StoreResult<Group>;
+    /// Deletes the group and its memberships. `NotFound` when there is no such group.
+    async fn delete_group(&self, name: &str) -> StoreResult<()>;
+    /// Adds the user to the group: `false` when they were a member already. `NotFound` when
+    /// there is no such group or user.
+    async fn add_member(&self, group: &str, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Removes the user from the group: `false` when they were not a member. `NotFound` when
+    /// there is no such group.
+    async fn remove_member(&self, group: &str, user_id: &str) -> StoreResult<bool>;
+    /// The group's members by username; `None` when there is no such group.
+    async fn members(&self, group: &str) -> StoreResult<Option<Vec<User>>>;
+    /// The user's groups, by name.
+    async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
 }
 
 /// Sign-in sessions.
@@ -243,7 +268,7 @@ pub trait Keys: Send + Sync {
 
 /// Everything gatehouse stores.
 #[async_trait]
-pub trait Store: Directory + Sessions + Grants + Keys + Throttle + Audit {
+pub trait Store: Directory + Groups + Sessions + Grants + Keys + Throttle + Audit {
     /// A real write through the write path (for readiness checks).
     async fn ping(&self) -> StoreResult<()>;
     /// Writes a consistent copy of the store to `path`.

@@ -15,8 +15,9 @@ use crate::model::{AuditRecord, Client, GrantType, RevokeReason, Session, Signin
 
 /// What the `format` field must say.
 pub const FORMAT: &str = "gatehouse-export";
-/// The version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The version this build writes. It reads this one and every earlier one: version 1 had no
+/// groups.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +29,12 @@ pub struct Snapshot {
     pub clients: Vec<ClientRow>,
     pub signing_keys: Vec<KeyRow>,
     pub consents: Vec<ConsentRow>,
+    /// Absent in version 1.
+    #[serde(default)]
+    pub groups: Vec<GroupRow>,
+    /// Absent in version 1.
+    #[serde(default)]
+    pub group_members: Vec<MemberRow>,
     pub sessions: Vec<SessionRow>,
     pub token_families: Vec<FamilyRow>,
     pub refresh_tokens: Vec<TokenRow>,
@@ -43,7 +50,7 @@ impl Snapshot {
         if self.format != FORMAT {
             return Some(format!("not a gatehouse export (format {:?})", self.format));
         }
-        if self.version != VERSION {
+        if !(1..=VERSION).contains(&self.version) {
             return Some(format!(
                 "export version {} is not supported by this gatehouse (it reads version {VERSION})",
                 self.version
@@ -174,6 +181,23 @@ pub struct ConsentRow {
     pub client_id: String,
     pub scope: String,
     pub granted_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRow {
+    pub group_id: String,
+    pub user_id: String,
+    pub added_at: UnixTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@ use crate::clock::UnixTime;
 use crate::model::{RevokeReason, SigningKey};
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, KeyRow, SessionRow, Snapshot, TokenRow,
-    UserRow,
+    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow,
+    SessionRow, Snapshot, TokenRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -103,6 +103,33 @@ impl PgStore {
             client_id,
             scope,
             granted_at,
+        })
+        .collect();
+        let groups = sqlx::query_as::<_, (String, String, Option<String>, i64)>(
+            "SELECT id, name, description, created_at FROM user_group ORDER BY name",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(id, name, description, created_at)| GroupRow {
+            id,
+            name,
+            description,
+            created_at,
+        })
+        .collect();
+        let group_members = sqlx::query_as::<_, (String, String, i64)>(
+            "SELECT group_id, user_id, added_at FROM group_member ORDER BY group_id, user_id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(group_id, user_id, added_at)| MemberRow {
+            group_id,
+            user_id,
+            added_at,
         })
         .collect();
         let sessions = sqlx::query_as::<_, (String, String, i64, i64, i64)>(
@@ -238,6 +265,8 @@ impl PgStore {
             clients,
             signing_keys,
             consents,
+            groups,
+            group_members,
             sessions,
             token_families,
             refresh_tokens,
@@ -328,6 +357,27 @@ impl PgStore {
                 .bind(&x.client_id)
                 .bind(&x.scope)
                 .bind(x.granted_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for g in &s.groups {
+                sqlx::query(
+                    "INSERT INTO user_group (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&g.id)
+                .bind(&g.name)
+                .bind(&g.description)
+                .bind(g.created_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for m in &s.group_members {
+                sqlx::query(
+                    "INSERT INTO group_member (group_id, user_id, added_at) VALUES ($1, $2, $3)",
+                )
+                .bind(&m.group_id)
+                .bind(&m.user_id)
+                .bind(m.added_at)
                 .execute(&mut *c)
                 .await?;
             }

@@ -12,6 +12,7 @@ mod audit;
 mod directory;
 mod export;
 mod grants;
+mod groups;
 mod keys;
 mod login_throttle;
 mod metrics;

@@ -9,8 +9,8 @@ use crate::clock::UnixTime;
 use crate::model::SigningKey;
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, KeyRow, SessionRow, Snapshot, TokenRow,
-    UserRow,
+    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow,
+    SessionRow, Snapshot, TokenRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -80,6 +80,29 @@ impl SqliteStore {
                             client_id: r.get(1)?,
                             scope: r.get(2)?,
                             granted_at: r.get(3)?,
+                        })
+                    },
+                )?,
+                groups: all(
+                    c,
+                    "SELECT id, name, description, created_at FROM user_group ORDER BY name",
+                    |r| {
+                        Ok(GroupRow {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            description: r.get(2)?,
+                            created_at: r.get(3)?,
+                        })
+                    },
+                )?,
+                group_members: all(
+                    c,
+                    "SELECT group_id, user_id, added_at FROM group_member ORDER BY group_id, user_id",
+                    |r| {
+                        Ok(MemberRow {
+                            group_id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            added_at: r.get(2)?,
                         })
                     },
                 )?,
@@ -207,6 +230,18 @@ impl SqliteStore {
                     tx.execute(
                         "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES (?1, ?2, ?3, ?4)",
                         params![c.user_id, c.client_id, c.scope, c.granted_at],
+                    )?;
+                }
+                for g in &s.groups {
+                    tx.execute(
+                        "INSERT INTO user_group (id, name, description, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![g.id, g.name, g.description, g.created_at],
+                    )?;
+                }
+                for m in &s.group_members {
+                    tx.execute(
+                        "INSERT INTO group_member (group_id, user_id, added_at) VALUES (?1, ?2, ?3)",
+                        params![m.group_id, m.user_id, m.added_at],
                     )?;
                 }
                 for x in &s.sessions {

@@ -9,6 +9,7 @@ mod audit;
 mod directory;
 mod export;
 mod grants;
+mod groups;
 mod keys;
 mod login_throttle;
 mod metrics;
@@ -30,6 +31,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_production.sql"),
     include_str!("../../../migrations/sqlite/0003_sessions_forms_keys.sql"),
+    include_str!("../../../migrations/sqlite/0004_groups.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

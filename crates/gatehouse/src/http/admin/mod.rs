@@ -1,8 +1,11 @@
-//! The admin API under `/admin/api/`: users, clients, sessions, consents and the audit log.
+//! The admin API under `/admin/api/`: users, groups, clients, sessions, consents and the audit
+//! log.
 //!
 //! Callers authenticate with a bearer access token from the `client_credentials` grant that
 //! carries the `admin` scope. The OpenAPI document at `/admin/api/openapi.json` is generated
 //! from the same annotations that register the routes, so the two cannot drift apart.
+
+mod groups;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -30,13 +33,14 @@ const MAX_AUDIT_PAGE: usize = 1000;
 #[openapi(
     info(
         title = "Gatehouse admin API",
-        description = "Manage users, clients, sessions, consents, and read the audit log. \
+        description = "Manage users, groups, clients, sessions, consents, and read the audit log. \
                        Authenticate with a bearer access token from `POST /token` \
                        (`grant_type=client_credentials`, `scope=admin`).",
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "users", description = "People who sign in"),
+        (name = "groups", description = "Groups of users, and their members"),
         (name = "clients", description = "Relying parties"),
         (name = "audit", description = "The audit log"),
     )
@@ -73,6 +77,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_clients, create_client))
         .routes(routes!(get_client, remove_client))
         .routes(routes!(audit));
+    let api = groups::routes(api);
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/admin/api", api)
 }
 
@@ -264,8 +269,8 @@ impl From<User> for UserView {
 pub(super) struct UserPatch {
     /// A disabled user cannot sign in, and their tokens stop working.
     pub disabled: Option<bool>,
-    /// A new password (8 to 1024 characters).
-    #[schema(min_length = 8, max_length = 1024)]
+    /// A new password: 12 to 1024 characters, not easy to guess (see `NewUser`).
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: Option<String>,
 }
 

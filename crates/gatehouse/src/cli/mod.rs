@@ -1,5 +1,7 @@
 //! The command line. Scripts and docs depend on these names: change them only with care.
 
+mod groups;
+
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
 use crate::model::{AuditEvent, AuditKind};
 use crate::store::{self, Store};
+pub use groups::GroupCommand;
 
 /// Gatehouse: an OpenID Connect provider on one embedded SQLite file.
 #[derive(Debug, Parser)]
@@ -31,6 +34,9 @@ pub enum Command {
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage groups of users and their members
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Manage clients (relying parties)
     #[command(subcommand)]
     Client(ClientCommand),
@@ -81,6 +87,8 @@ pub enum UserCommand {
     SetPassword { username: String },
     /// End every session of a user and revoke every refresh token they hold
     Logout { username: String },
+    /// List the groups a user is in
+    Groups { username: String },
     /// List what a user allowed third-party clients, or withdraw it
     Consents {
         username: String,
@@ -222,6 +230,7 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
             audit_tail(store, lines, follow).await?;
         }
         Command::User(cmd) => user(store, &admin, cmd).await?,
+        Command::Group(cmd) => groups::group(store, &admin, cmd).await?,
         Command::Client(cmd) => client(store, &admin, cmd).await?,
     }
     Ok(())
@@ -489,6 +498,11 @@ async fn user(store: &dyn Store, admin: &Admin<'_>, cmd: UserCommand) -> anyhow:
         UserCommand::Enable { username } => {
             admin.set_disabled(&username, false).await?;
             println!("user {username} enabled");
+        }
+        UserCommand::Groups { username } => {
+            for g in admin.user_groups(&username).await? {
+                println!("{}", g.name);
+            }
         }
         UserCommand::Logout { username } => {
             let out = admin.logout(&username).await?;

@@ -2,6 +2,8 @@
 //! the same audit records, whoever asks. Each change is recorded with its actor (`cli`, or
 //! `admin:CLIENT` for the API).
 
+mod groups;
+
 use std::net::IpAddr;
 
 use serde::Deserialize;
@@ -33,6 +35,8 @@ pub enum AdminError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+pub use groups::{GroupPatch, MAX_DESCRIPTION, NewGroup};
 
 fn invalid(message: impl Into<String>) -> AdminError {
     AdminError::Invalid(message.into())

@@ -1,0 +1,20 @@
+-- Gatehouse schema on PostgreSQL, version 3 (SQLite version 4): groups of users.
+
+-- A named set of users. The id is stable, so a rename keeps the members and every reference.
+CREATE TABLE user_group (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    description TEXT,
+    created_at  BIGINT NOT NULL
+);
+
+-- Who is in which group. Deleting a group or a user removes their memberships.
+CREATE TABLE group_member (
+    group_id TEXT NOT NULL REFERENCES user_group(id) ON DELETE CASCADE,
+    user_id  TEXT NOT NULL REFERENCES user_account(id) ON DELETE CASCADE,
+    added_at BIGINT NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+
+-- A user's groups, for the groups claim and access checks at every sign-in and refresh.
+CREATE INDEX group_member_user ON group_member(user_id, group_id);

@@ -1,0 +1,209 @@
+//! Groups and their members, as administrators manage them: checked, stored, audited.
+
+use serde::{Deserialize, Deserializer};
+
+use super::{Admin, AdminError, invalid};
+use crate::model::{AuditKind, Group, GroupChange, User, group_name_problem};
+use crate::oidc::tokens;
+
+/// The longest group description.
+pub const MAX_DESCRIPTION: usize = 1024;
+
+/// A group to create.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroup {
+    /// 1 to 64 characters of lower-case letters, digits, `.`, `_` or `-`: what applications
+    /// see in the `groups` claim.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[a-z0-9._-]+$")]
+    pub name: String,
+    /// What the group is for, for people (at most 1024 characters, no control characters).
+    #[serde(default)]
+    #[schema(max_length = 1024)]
+    pub description: Option<String>,
+}
+
+/// Changes to a group; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPatch {
+    /// A new name (the members stay).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[a-z0-9._-]+$")]
+    pub name: Option<String>,
+    /// A new description; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 1024)]
+    pub description: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`: `Some(None)`; an absent one is `None` (serde's
+/// `default`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+fn check_name(name: &str) -> Result<(), AdminError> {
+    match group_name_problem(name) {
+        Some(problem) => Err(invalid(problem)),
+        None => Ok(()),
+    }
+}
+
+fn check_description(d: Option<&str>) -> Result<(), AdminError> {
+    match d {
+        Some(d) if d.chars().count() > MAX_DESCRIPTION => Err(invalid(format!(
+            "a description is at most {MAX_DESCRIPTION} characters"
+        ))),
+        Some(d)
+            if d.chars()
+                .any(|c| c.is_control() || crate::text::is_invisible(c)) =>
+        {
+            Err(invalid(
+                "a description cannot hold control or invisible characters",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Admin<'_> {
+    /// Creates a group, and audits it.
+    ///
+    /// # Errors
+    /// `Invalid` for a malformed name or description; `Conflict` when the name is taken; a
+    /// store failure.
+    pub async fn add_group(&self, new: NewGroup) -> Result<Group, AdminError> {
+        check_name(&new.name)?;
+        check_description(new.description.as_deref())?;
+        let group = Group {
+            id: tokens::new_id(),
+            name: new.name,
+            description: new.description.filter(|d| !d.is_empty()),
+            created_at: self.now,
+        };
+        self.store.create_group(group.clone()).await?;
+        self.audit(AuditKind::GroupCreated, &group.name, None)
+            .await?;
+        Ok(group)
+    }
+
+    /// The group named `name`.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such group; a store failure.
+    pub async fn group(&self, name: &str) -> Result<Group, AdminError> {
+        self.store.group(name).await?.ok_or_else(|| no_group(name))
+    }
+
+    /// Renames or re-describes a group (its members stay), and audits what changed.
+    ///
+    /// # Errors
+    /// `Invalid` for a malformed name or description; `NotFound` when there is no such group;
+    /// `Conflict` when the new name is taken; a store failure.
+    pub async fn update_group(&self, name: &str, patch: GroupPatch) -> Result<Group, AdminError> {
+        if let Some(n) = &patch.name {
+            check_name(n)?;
+        }
+        if let Some(d) = &patch.description {
+            check_description(d.as_deref())?;
+        }
+        let mut changed = Vec::new();
+        if let Some(n) = patch.name.as_ref().filter(|n| *n != name) {
+            changed.push(format!("renamed from {name} to {n}"));
+        }
+        if patch.description.is_some() {
+            changed.push("description changed".to_owned());
+        }
+        let change = GroupChange {
+            name: patch.name,
+            description: patch.description.map(|d| d.filter(|d| !d.is_empty())),
+        };
+        let group = self.store.update_group(name, change).await?;
+        if !changed.is_empty() {
+            self.audit_detail(
+                AuditKind::GroupUpdated,
+                &group.name,
+                None,
+                Some(changed.join("; ")),
+            )
+            .await?;
+        }
+        Ok(group)
+    }
+
+    /// Deletes a group and its memberships, and audits it.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such group; a store failure.
+    pub async fn delete_group(&self, name: &str) -> Result<(), AdminError> {
+        self.store.delete_group(name).await?;
+        self.audit(AuditKind::GroupDeleted, name, None).await
+    }
+
+    /// The group's members, by username.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such group; a store failure.
+    pub async fn members(&self, group: &str) -> Result<Vec<User>, AdminError> {
+        self.store
+            .members(group)
+            .await?
+            .ok_or_else(|| no_group(group))
+    }
+
+    /// The groups of the user named `username`.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such user; a store failure.
+    pub async fn user_groups(&self, username: &str) -> Result<Vec<Group>, AdminError> {
+        let user = self.user(username).await?;
+        Ok(self.store.user_groups(&user.id).await?)
+    }
+
+    /// Adds the user named `username` to `group`: `false` when they were a member already
+    /// (then nothing is audited).
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such group or user; a store failure.
+    pub async fn add_member(&self, group: &str, username: &str) -> Result<bool, AdminError> {
+        let user = self.user(username).await?;
+        let added = self.store.add_member(group, &user.id, self.now).await?;
+        if added {
+            self.audit_detail(
+                AuditKind::MemberAdded,
+                &user.username,
+                None,
+                Some(format!("group={group}")),
+            )
+            .await?;
+        }
+        Ok(added)
+    }
+
+    /// Removes the user named `username` from `group`: `false` when they were not a member
+    /// (then nothing is audited).
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such group or user; a store failure.
+    pub async fn remove_member(&self, group: &str, username: &str) -> Result<bool, AdminError> {
+        let user = self.user(username).await?;
+        let removed = self.store.remove_member(group, &user.id).await?;
+        if removed {
+            self.audit_detail(
+                AuditKind::MemberRemoved,
+                &user.username,
+                None,
+                Some(format!("group={group}")),
+            )
+            .await?;
+        }
+        Ok(removed)
+    }
+}
+
+fn no_group(name: &str) -> AdminError {
+    AdminError::Store(crate::store::StoreError::NotFound(format!(
+        "group {name:?}"
+    )))
+}

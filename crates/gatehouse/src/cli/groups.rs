@@ -1,0 +1,107 @@
+//! `gatehouse group …`: groups and their members from the command line.
+
+use clap::Subcommand;
+
+use crate::admin::{Admin, GroupPatch, NewGroup};
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group
+    Add {
+        /// 1 to 64 characters of lower-case letters, digits, '.', '_' or '-'; applications
+        /// see it in the groups claim
+        name: String,
+        /// What the group is for, for people
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List groups
+    List,
+    /// Rename a group; its members stay
+    Rename { name: String, new_name: String },
+    /// Set a group's description, or remove it when none is given
+    Describe {
+        name: String,
+        description: Option<String>,
+    },
+    /// Delete a group and its memberships
+    Remove { name: String },
+    /// List a group's members
+    Members { name: String },
+    /// Add users to a group
+    AddMember {
+        name: String,
+        #[arg(required = true)]
+        usernames: Vec<String>,
+    },
+    /// Remove users from a group
+    RemoveMember {
+        name: String,
+        #[arg(required = true)]
+        usernames: Vec<String>,
+    },
+}
+
+pub(super) async fn group(
+    store: &dyn Store,
+    admin: &Admin<'_>,
+    cmd: GroupCommand,
+) -> anyhow::Result<()> {
+    match cmd {
+        GroupCommand::Add { name, description } => {
+            let group = admin.add_group(NewGroup { name, description }).await?;
+            println!("group {} added", group.name);
+        }
+        GroupCommand::List => {
+            println!("NAME\tDESCRIPTION");
+            for g in store.list_groups().await? {
+                println!("{}\t{}", g.name, g.description.unwrap_or_default());
+            }
+        }
+        GroupCommand::Rename { name, new_name } => {
+            let patch = GroupPatch {
+                name: Some(new_name),
+                ..GroupPatch::default()
+            };
+            let group = admin.update_group(&name, patch).await?;
+            println!("group {name} renamed to {}", group.name);
+        }
+        GroupCommand::Describe { name, description } => {
+            let patch = GroupPatch {
+                description: Some(description),
+                ..GroupPatch::default()
+            };
+            admin.update_group(&name, patch).await?;
+            println!("group {name} described");
+        }
+        GroupCommand::Remove { name } => {
+            admin.delete_group(&name).await?;
+            println!("group {name} removed");
+        }
+        GroupCommand::Members { name } => {
+            for u in admin.members(&name).await? {
+                println!("{}", u.username);
+            }
+        }
+        GroupCommand::AddMember { name, usernames } => {
+            for username in usernames {
+                if admin.add_member(&name, &username).await? {
+                    println!("{username} added to {name}");
+                } else {
+                    println!("{username} was a member of {name} already");
+                }
+            }
+        }
+        GroupCommand::RemoveMember { name, usernames } => {
+            for username in usernames {
+                if admin.remove_member(&name, &username).await? {
+                    println!("{username} removed from {name}");
+                } else {
+                    println!("{username} was not a member of {name}");
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! `/admin/api/groups`: groups and their members, and a user's groups.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject, UserView};
+use crate::admin::{GroupPatch, NewGroup};
+use crate::http::AppState;
+use crate::model::Group;
+
+/// The group routes, to nest under `/admin/api`.
+pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    api.routes(routes!(list_groups, create_group))
+        .routes(routes!(get_group, update_group, delete_group))
+        .routes(routes!(list_members))
+        .routes(routes!(add_member, remove_member))
+        .routes(routes!(user_groups))
+}
+
+/// A group.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct GroupView {
+    pub name: String,
+    pub description: Option<String>,
+    /// Unix time.
+    pub created_at: i64,
+}
+
+impl From<Group> for GroupView {
+    fn from(g: Group) -> Self {
+        GroupView {
+            name: g.name,
+            description: g.description,
+            created_at: g.created_at,
+        }
+    }
+}
+
+/// What adding or removing a member did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct MembershipView {
+    pub group: String,
+    pub username: String,
+    /// `false` when the request changed nothing (already a member, or not one).
+    pub changed: bool,
+}
+
+#[utoipa::path(get, path = "/groups", tag = "groups",
+    responses(
+        (status = 200, description = "Every group, by name", body = [GroupView]),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn list_groups(State(state): State<AppState>, _: Caller) -> ApiResult<Json<Vec<GroupView>>> {
+    let groups = state.store.list_groups().await?;
+    Ok(Json(groups.into_iter().map(GroupView::from).collect()))
+}
+
+#[utoipa::path(post, path = "/groups", tag = "groups", request_body = NewGroup,
+    responses(
+        (status = 201, description = "The group was created", body = GroupView),
+        (status = 400, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn create_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<JsonObject<NewGroup>, ApiError>,
+) -> ApiResult<(StatusCode, Json<GroupView>)> {
+    let JsonObject(new) = body?;
+    let group = caller.admin(&state).add_group(new).await?;
+    Ok((StatusCode::CREATED, Json(group.into())))
+}
+
+#[utoipa::path(get, path = "/groups/{name}", tag = "groups",
+    params(("name" = String, Path, description = "The group's name")),
+    responses(
+        (status = 200, description = "The group", body = GroupView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such group", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn get_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<GroupView>> {
+    Ok(Json(caller.admin(&state).group(&name).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/groups/{name}", tag = "groups", request_body = GroupPatch,
+    params(("name" = String, Path, description = "The group's name")),
+    responses(
+        (status = 200, description = "The group, changed", body = GroupView),
+        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such group", body = ErrorBody),
+        (status = 409, description = "The new name is taken", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn update_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Result<JsonObject<GroupPatch>, ApiError>,
+) -> ApiResult<Json<GroupView>> {
+    let JsonObject(patch) = body?;
+    let group = caller.admin(&state).update_group(&name, patch).await?;
+    Ok(Json(group.into()))
+}
+
+#[utoipa::path(delete, path = "/groups/{name}", tag = "groups",
+    params(("name" = String, Path, description = "The group's name")),
+    responses(
+        (status = 204, description = "The group and its memberships are gone"),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such group", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn delete_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.admin(&state).delete_group(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/groups/{name}/members", tag = "groups",
+    params(("name" = String, Path, description = "The group's name")),
+    responses(
+        (status = 200, description = "The group's members, by username", body = [UserView]),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such group", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<UserView>>> {
+    let members = caller.admin(&state).members(&name).await?;
+    Ok(Json(members.into_iter().map(UserView::from).collect()))
+}
+
+#[utoipa::path(put, path = "/groups/{name}/members/{username}", tag = "groups",
+    params(
+        ("name" = String, Path, description = "The group's name"),
+        ("username" = String, Path, description = "The username"),
+    ),
+    responses(
+        (status = 200, description = "The user is a member (`changed` says whether they were already)", body = MembershipView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such group or user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, username)): Path<(String, String)>,
+) -> ApiResult<Json<MembershipView>> {
+    let changed = caller.admin(&state).add_member(&name, &username).await?;
+    Ok(Json(MembershipView {
+        group: name,
+        username,
+        changed,
+    }))
+}
+
+#[utoipa::path(delete, path = "/groups/{name}/members/{username}", tag = "groups",
+    params(
+        ("name" = String, Path, description = "The group's name"),
+        ("username" = String, Path, description = "The username"),
+    ),
+    responses(
+        (status = 200, description = "The user is not a member (`changed` says whether they were)", body = MembershipView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such group or user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, username)): Path<(String, String)>,
+) -> ApiResult<Json<MembershipView>> {
+    let changed = caller.admin(&state).remove_member(&name, &username).await?;
+    Ok(Json(MembershipView {
+        group: name,
+        username,
+        changed,
+    }))
+}
+
+#[utoipa::path(get, path = "/users/{username}/groups", tag = "groups",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "The user's groups, by name", body = [GroupView]),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn user_groups(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Vec<GroupView>>> {
+    let groups = caller.admin(&state).user_groups(&username).await?;
+    Ok(Json(groups.into_iter().map(GroupView::from).collect()))
+}

@@ -1,0 +1,74 @@
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+
+/// A named set of users: what applications map to roles (a `groups` claim), and what a client
+/// may require of the people who use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Stable identifier: a rename keeps the members.
+    pub id: String,
+    /// 1 to 64 characters of lower-case letters, digits, `.`, `_` or `-` (see
+    /// [`group_name_problem`]): what applications see.
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: UnixTime,
+}
+
+/// A change to a group: each field given is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupChange {
+    /// A new name (checked with [`group_name_problem`]).
+    pub name: Option<String>,
+    /// A new description; `Some(None)` removes it.
+    pub description: Option<Option<String>>,
+}
+
+/// The longest group name.
+pub const MAX_GROUP_NAME: usize = 64;
+
+/// Why `name` cannot name a group, if it cannot. Names are plain ASCII in lower case, so two
+/// groups can never look alike and an application's role mapping matches them exactly.
+pub fn group_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > MAX_GROUP_NAME {
+        return Some(format!("a group name is 1 to {MAX_GROUP_NAME} characters"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+    {
+        return Some(format!(
+            "a group name holds lower-case letters, digits, '.', '_' and '-', not {c:?}"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names() {
+        for ok in [
+            "admins",
+            "grafana-editors",
+            "team.ops_2",
+            "a",
+            &"x".repeat(64),
+        ] {
+            assert_eq!(group_name_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "Admins",
+            "ops team",
+            "ops/team",
+            "аdmins",
+            "admins\n",
+            &"x".repeat(65),
+        ] {
+            assert!(group_name_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Groups and their members.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use super::rows::user_from;
+use super::transaction::with_retrying_transaction;
+use super::{PgStore, conflict_as, db_error};
+use crate::clock::UnixTime;
+use crate::model::{Group, GroupChange, User};
+use crate::store::columns::{group_columns, user_columns};
+use crate::store::{Groups, StoreError, StoreResult};
+
+fn group_from(r: &PgRow) -> Result<Group, sqlx::Error> {
+    Ok(Group {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        description: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+    })
+}
+
+/// The group named `name`, locked for the rest of the transaction when `for_update`: a rename
+/// or a new member waits for a concurrent delete, and sees whether the group is still there.
+async fn load_group(
+    c: &mut PgConnection,
+    name: &str,
+    for_update: bool,
+) -> Result<Option<Group>, sqlx::Error> {
+    let sql = if for_update {
+        concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM user_group g WHERE g.name = $1 FOR UPDATE"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM user_group g WHERE g.name = $1"
+        )
+    };
+    sqlx::query(sql)
+        .bind(name)
+        .fetch_optional(c)
+        .await?
+        .map(|r| group_from(&r))
+        .transpose()
+}
+
+fn no_group(name: &str) -> StoreError {
+    StoreError::NotFound(format!("group {name:?}"))
+}
+
+#[async_trait]
+impl Groups for PgStore {
+    async fn create_group(&self, group: Group) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO user_group (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&group.id)
+        .bind(&group.name)
+        .bind(&group.description)
+        .bind(group.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)
+        .map_err(conflict_as(format!("group {:?}", group.name)))?;
+        Ok(())
+    }
+
+    async fn group(&self, name: &str) -> StoreResult<Option<Group>> {
+        let mut c = self.pool.acquire().await.map_err(db_error)?;
+        load_group(&mut c, name, false).await.map_err(db_error)
+    }
+
+    async fn list_groups(&self) -> StoreResult<Vec<Group>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM user_group g ORDER BY g.name"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(group_from).collect())
+        .map_err(db_error)
+    }
+
+    async fn update_group(&self, name: &str, change: GroupChange) -> StoreResult<Group> {
+        let updated = with_retrying_transaction(&self.pool, |c| {
+            let (name, change) = (name.to_owned(), change.clone());
+            Box::pin(async move {
+                let Some(mut group) = load_group(c, &name, true).await? else {
+                    return Ok(None);
+                };
+                if let Some(name) = change.name {
+                    group.name = name;
+                }
+                if let Some(description) = change.description {
+                    group.description = description;
+                }
+                sqlx::query("UPDATE user_group SET name = $2, description = $3 WHERE id = $1")
+                    .bind(&group.id)
+                    .bind(&group.name)
+                    .bind(&group.description)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(Some(group))
+            })
+        })
+        .await
+        .map_err(db_error)
+        .map_err(conflict_as(format!(
+            "group {:?}",
+            change.name.clone().unwrap_or_default()
+        )))?;
+        updated.ok_or_else(|| no_group(name))
+    }
+
+    async fn delete_group(&self, name: &str) -> StoreResult<()> {
+        let deleted = sqlx::query("DELETE FROM user_group WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(no_group(name));
+        }
+        Ok(())
+    }
+
+    async fn add_member(&self, group: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+        let added = with_retrying_transaction(&self.pool, |c| {
+            let (name, user) = (group.to_owned(), user_id.to_owned());
+            Box::pin(async move {
+                let Some(group) = load_group(c, &name, true).await? else {
+                    return Ok(None);
+                };
+                let user_exists: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM user_account WHERE id = $1)")
+                        .bind(&user)
+                        .fetch_one(&mut *c)
+                        .await?;
+                if !user_exists {
+                    return Ok(Some(None));
+                }
+                let added = sqlx::query(
+                    "INSERT INTO group_member (group_id, user_id, added_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (group_id, user_id) DO NOTHING",
+                )
+                .bind(&group.id)
+                .bind(&user)
+                .bind(now)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                Ok(Some(Some(added > 0)))
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        match added {
+            None => Err(no_group(group)),
+            Some(None) => Err(StoreError::NotFound(format!("user {user_id}"))),
+            Some(Some(added)) => Ok(added),
+        }
+    }
+
+    async fn remove_member(&self, group: &str, user_id: &str) -> StoreResult<bool> {
+        let removed = with_retrying_transaction(&self.pool, |c| {
+            let (name, user) = (group.to_owned(), user_id.to_owned());
+            Box::pin(async move {
+                let Some(group) = load_group(c, &name, true).await? else {
+                    return Ok(None);
+                };
+                let removed =
+                    sqlx::query("DELETE FROM group_member WHERE group_id = $1 AND user_id = $2")
+                        .bind(&group.id)
+                        .bind(&user)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                Ok(Some(removed > 0))
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        removed.ok_or_else(|| no_group(group))
+    }
+
+    async fn members(&self, group: &str) -> StoreResult<Option<Vec<User>>> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let members = async {
+            // One snapshot: the group and its members as they were together.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            let Some(group) = load_group(&mut tx, group, false).await? else {
+                return Ok(None);
+            };
+            sqlx::query(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM group_member m JOIN user_account u ON u.id = m.user_id
+                 WHERE m.group_id = $1 ORDER BY u.username"
+            ))
+            .bind(&group.id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| user_from(r, 0))
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map(Some)
+        }
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(members)
+    }
+
+    async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM group_member m JOIN user_group g ON g.id = m.group_id
+             WHERE m.user_id = $1 ORDER BY g.name"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(group_from).collect())
+        .map_err(db_error)
+    }
+}

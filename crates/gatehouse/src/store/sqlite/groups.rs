@@ -1,0 +1,207 @@
+//! Groups and their members.
+
+use async_trait::async_trait;
+use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
+
+use super::rows::user_from;
+use super::{SqliteStore, engine_error, is_unique_violation};
+use crate::clock::UnixTime;
+use crate::model::{Group, GroupChange, User};
+use crate::store::columns::{group_columns, user_columns};
+use crate::store::{Groups, StoreError, StoreResult};
+
+fn group_from(r: &Row<'_>) -> rusqlite::Result<Group> {
+    Ok(Group {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        created_at: r.get(3)?,
+    })
+}
+
+fn load_group(c: &Connection, name: &str) -> rusqlite::Result<Option<Group>> {
+    c.prepare_cached(concat!(
+        "SELECT ",
+        group_columns!(),
+        " FROM user_group g WHERE g.name = ?1"
+    ))?
+    .query_row([name], group_from)
+    .optional()
+}
+
+fn no_group(name: &str) -> StoreError {
+    StoreError::NotFound(format!("group {name:?}"))
+}
+
+#[async_trait]
+impl Groups for SqliteStore {
+    async fn create_group(&self, group: Group) -> StoreResult<()> {
+        let name = group.name.clone();
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO user_group (id, name, description, created_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    group.id,
+                    group.name,
+                    group.description,
+                    group.created_at
+                ])
+            })
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("group {name:?}"))
+                } else {
+                    engine_error(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn group(&self, name: &str) -> StoreResult<Option<Group>> {
+        let name = name.to_owned();
+        self.read(move |c| load_group(c, &name)).await
+    }
+
+    async fn list_groups(&self) -> StoreResult<Vec<Group>> {
+        self.read(|c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                group_columns!(),
+                " FROM user_group g ORDER BY g.name"
+            ))?
+            .query_map([], group_from)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn update_group(&self, name: &str, change: GroupChange) -> StoreResult<Group> {
+        let (old, new_name) = (name.to_owned(), change.name.clone());
+        let updated = self
+            .db
+            .write(move |tx| {
+                let Some(mut group) = load_group(tx, &old)? else {
+                    return Ok(None);
+                };
+                if let Some(name) = change.name {
+                    group.name = name;
+                }
+                if let Some(description) = change.description {
+                    group.description = description;
+                }
+                tx.prepare_cached(
+                    "UPDATE user_group SET name = ?2, description = ?3 WHERE id = ?1",
+                )?
+                .execute(params![group.id, group.name, group.description])?;
+                Ok(Some(group))
+            })
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("group {:?}", new_name.unwrap_or_default()))
+                } else {
+                    engine_error(e)
+                }
+            })?;
+        updated.ok_or_else(|| no_group(name))
+    }
+
+    async fn delete_group(&self, name: &str) -> StoreResult<()> {
+        let owned = name.to_owned();
+        let deleted = self
+            .write(move |tx| {
+                tx.prepare_cached("DELETE FROM user_group WHERE name = ?1")?
+                    .execute([owned])
+            })
+            .await?;
+        if deleted == 0 {
+            return Err(no_group(name));
+        }
+        Ok(())
+    }
+
+    async fn add_member(&self, group: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+        let (name, user) = (group.to_owned(), user_id.to_owned());
+        let added = self
+            .write(move |tx| {
+                let Some(group) = load_group(tx, &name)? else {
+                    return Ok(None);
+                };
+                let user_exists = tx
+                    .prepare_cached("SELECT 1 FROM user_account WHERE id = ?1")?
+                    .exists([&user])?;
+                if !user_exists {
+                    return Ok(Some(None));
+                }
+                let added = tx
+                    .prepare_cached(
+                        "INSERT INTO group_member (group_id, user_id, added_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (group_id, user_id) DO NOTHING",
+                    )?
+                    .execute(params![group.id, user, now])?;
+                Ok(Some(Some(added > 0)))
+            })
+            .await?;
+        match added {
+            None => Err(no_group(group)),
+            Some(None) => Err(StoreError::NotFound(format!("user {user_id}"))),
+            Some(Some(added)) => Ok(added),
+        }
+    }
+
+    async fn remove_member(&self, group: &str, user_id: &str) -> StoreResult<bool> {
+        let (name, user) = (group.to_owned(), user_id.to_owned());
+        let removed = self
+            .write(move |tx| {
+                let Some(group) = load_group(tx, &name)? else {
+                    return Ok(None);
+                };
+                let removed = tx
+                    .prepare_cached(
+                        "DELETE FROM group_member WHERE group_id = ?1 AND user_id = ?2",
+                    )?
+                    .execute(params![group.id, user])?;
+                Ok(Some(removed > 0))
+            })
+            .await?;
+        removed.ok_or_else(|| no_group(group))
+    }
+
+    async fn members(&self, group: &str) -> StoreResult<Option<Vec<User>>> {
+        let name = group.to_owned();
+        self.read(move |c| {
+            let Some(group) = load_group(c, &name)? else {
+                return Ok(None);
+            };
+            c.prepare_cached(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM group_member m JOIN user_account u ON u.id = m.user_id
+                 WHERE m.group_id = ?1 ORDER BY u.username"
+            ))?
+            .query_map([group.id], |r| user_from(r, 0))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map(Some)
+        })
+        .await
+    }
+
+    async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>> {
+        let user = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                group_columns!(),
+                " FROM group_member m JOIN user_group g ON g.id = m.group_id
+                 WHERE m.user_id = ?1 ORDER BY g.name"
+            ))?
+            .query_map([user], group_from)?
+            .collect()
+        })
+        .await
+    }
+}
