@@ -62,6 +62,12 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         .grant_consent(&ada.id, "partner", "openid profile", 1)
         .await
         .unwrap();
+    ok(&gatehouse(&a.db_url(), &["group", "add", "staff"], None));
+    ok(&gatehouse(
+        &a.db_url(),
+        &["group", "add-member", "staff", "ada"],
+        None,
+    ));
     let before = sign_in(&a, "web", &secret, "ada").await;
     let id_token = before["id_token"].as_str().unwrap().to_owned();
 
@@ -81,7 +87,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     }
     let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
     assert!(
-        out.contains("imported 1 users, 2 clients, 1 signing keys, 1 token families"),
+        out.contains("imported 1 users, 1 groups, 2 clients, 1 signing keys, 1 token families"),
         "{out}"
     );
 
@@ -96,10 +102,21 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     let consents = b.store.consents(&ada.id).await.unwrap();
     assert_eq!(consents.len(), 1);
     assert_eq!(consents[0].scope, "openid profile");
+    let groups = b.store.user_groups(&ada.id).await.unwrap();
+    assert_eq!(
+        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["staff"]
+    );
     let log = b.store.audit_latest(100).await.unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.record.kind.as_str()).collect();
     assert!(
-        kinds.starts_with(&["login.succeeded", "token.issued", "admin.imported"]),
+        kinds.starts_with(&[
+            "admin.group.created",
+            "admin.group.member_added",
+            "login.succeeded",
+            "token.issued",
+            "admin.imported"
+        ]),
         "{kinds:?}"
     );
 
@@ -124,6 +141,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     assert!(verifies(&id_token, &jwks(&c).await, "web"));
     refresh(&c, &secret, rotated["refresh_token"].as_str().unwrap()).await;
     sign_in(&c, "web", &secret, "ada").await;
+    let members = c.store.members("staff").await.unwrap().unwrap();
+    assert_eq!(members[0].id, ada.id, "groups come back with their members");
 }
 
 #[test]

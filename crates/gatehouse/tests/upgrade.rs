@@ -2,8 +2,10 @@
 //! new version opens it, and what it held keeps working (sessions, tokens, an unused code, a
 //! username stored before usernames were made canonical).
 //!
-//! The previous release is rebuilt here as it shipped: its migrations (SQLite 1-2, PostgreSQL
-//! 1), then rows written with its columns only.
+//! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
+//! the columns every release has. Two of them: the previous release (before groups: SQLite 1-3,
+//! PostgreSQL 1-2) and the one before (before sessions were tied to tokens: SQLite 1-2,
+//! PostgreSQL 1).
 
 #![allow(
     clippy::unwrap_used,
@@ -23,7 +25,7 @@ use common::oneshot::*;
 use common::{PASSWORD, REDIRECT, state_with_clock};
 use gatehouse::auth::passwords::Passwords;
 use gatehouse::clock::FixedClock;
-use gatehouse::model::{CodeRequest, NewTokens, Redeemed, Rotated};
+use gatehouse::model::{CodeRequest, Group, NewTokens, Redeemed, Rotated};
 use gatehouse::oidc::tokens;
 use gatehouse::store;
 use onewriter::rusqlite::params;
@@ -52,12 +54,41 @@ async fn old() -> Old {
 }
 
 /// The previous release's SQLite file: migrations 1 and 2, and its rows.
-async fn previous_sqlite(db: &Database, old: &Old) {
+/// A release this one must upgrade from.
+#[derive(Debug, Clone, Copy)]
+enum Release {
+    /// Before refresh tokens were tied to their session.
+    BeforeSessions,
+    /// Before groups: the previous release.
+    BeforeGroups,
+}
+
+impl Release {
+    /// How many of the SQLite migrations it shipped.
+    fn sqlite_migrations(self) -> usize {
+        match self {
+            Release::BeforeSessions => 2,
+            Release::BeforeGroups => 3,
+        }
+    }
+
+    /// The newest PostgreSQL migration it shipped.
+    fn postgres_version(self) -> i64 {
+        match self {
+            Release::BeforeSessions => 1,
+            Release::BeforeGroups => 2,
+        }
+    }
+}
+
+async fn previous_sqlite(db: &Database, old: &Old, release: Release) {
     let path = db.url.strip_prefix("sqlite://").unwrap().to_owned();
-    let migrations: &'static [&'static str] = &[
+    let all: &'static [&'static str] = &[
         include_str!("../migrations/sqlite/0001_init.sql"),
         include_str!("../migrations/sqlite/0002_production.sql"),
+        include_str!("../migrations/sqlite/0003_sessions_forms_keys.sql"),
     ];
+    let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
         .await
         .unwrap();
@@ -107,8 +138,8 @@ async fn previous_sqlite(db: &Database, old: &Old) {
     file.close().await.unwrap();
 }
 
-/// The previous release's PostgreSQL schema: migration 1, and its rows.
-async fn previous_postgres(db: &Database, old: &Old) {
+/// An earlier release's PostgreSQL schema, and its rows.
+async fn previous_postgres(db: &Database, old: &Old, release: Release) {
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -119,7 +150,7 @@ async fn previous_postgres(db: &Database, old: &Old) {
     migrator.migrations = migrator
         .migrations
         .iter()
-        .filter(|m| m.version == 1)
+        .filter(|m| m.version <= release.postgres_version())
         .cloned()
         .collect::<Vec<_>>()
         .into();
@@ -174,14 +205,14 @@ async fn previous_postgres(db: &Database, old: &Old) {
     pool.close().await;
 }
 
-async fn a_database_of_the_previous_release_upgrades_in_place(backend: Backend) {
+async fn a_database_of_an_earlier_release_upgrades_in_place(backend: Backend, release: Release) {
     let Some(db) = Database::fresh(backend).await else {
         return;
     };
     let old = old().await;
     match backend {
-        Backend::Sqlite => previous_sqlite(&db, &old).await,
-        Backend::Postgres => previous_postgres(&db, &old).await,
+        Backend::Sqlite => previous_sqlite(&db, &old, release).await,
+        Backend::Postgres => previous_postgres(&db, &old, release).await,
     }
 
     // The new version opens it: the pending migrations run, and everything still works.
@@ -252,14 +283,45 @@ async fn a_database_of_the_previous_release_upgrades_in_place(backend: Backend) 
     let r = send(&f, userinfo).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["sub"], old.user_id);
+
+    // What this release added works on the upgraded database: the old user joins a group.
+    let s = f.state.store.as_ref();
+    s.create_group(Group {
+        id: "g1".into(),
+        name: "staff".into(),
+        description: None,
+        created_at: T0,
+    })
+    .await
+    .unwrap();
+    assert!(s.add_member("staff", old.user_id, T0).await.unwrap());
+    let groups = s.user_groups(old.user_id).await.unwrap();
+    assert_eq!(
+        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["staff"]
+    );
 }
 
 #[tokio::test]
-async fn sqlite() {
-    a_database_of_the_previous_release_upgrades_in_place(Backend::Sqlite).await;
+async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, Release::BeforeGroups)
+        .await;
 }
 
 #[tokio::test]
-async fn postgres() {
-    a_database_of_the_previous_release_upgrades_in_place(Backend::Postgres).await;
+async fn sqlite_of_the_release_before() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, Release::BeforeSessions)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, Release::BeforeGroups)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, Release::BeforeSessions)
+        .await;
 }

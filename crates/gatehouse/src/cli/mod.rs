@@ -284,8 +284,9 @@ async fn import(store: &dyn Store, path: &std::path::Path) -> anyhow::Result<()>
     let snapshot: store::snapshot::Snapshot = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a gatehouse export", path.display()))?;
     let summary = format!(
-        "imported {} users, {} clients, {} signing keys, {} token families and {} audit records",
+        "imported {} users, {} groups, {} clients, {} signing keys, {} token families and {} audit records",
         snapshot.users.len(),
+        snapshot.groups.len(),
         snapshot.clients.len(),
         snapshot.signing_keys.len(),
         snapshot.token_families.len(),

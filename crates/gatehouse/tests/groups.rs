@@ -1,0 +1,298 @@
+//! Groups: the store's rules on both backends (names unique, renames keep members, a member
+//! once, deletes take the memberships), under bursts of parallel requests, and from the
+//! command line.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::add_user;
+use common::backend::Database;
+use common::cli::{gatehouse, ok, refused};
+use gatehouse::model::{Group, GroupChange};
+use gatehouse::oidc::tokens;
+use gatehouse::store::{self, Store, StoreError};
+
+const NOW: i64 = 1_800_000_000;
+
+fn group(name: &str) -> Group {
+    Group {
+        id: tokens::new_id(),
+        name: name.into(),
+        description: None,
+        created_at: NOW,
+    }
+}
+
+fn names(groups: &[Group]) -> Vec<&str> {
+    groups.iter().map(|g| g.name.as_str()).collect()
+}
+
+async fn open(db: &Database) -> Arc<dyn Store> {
+    store::open(&db.url).await.unwrap()
+}
+
+async fn groups_are_named_once_and_renames_keep_their_members(db: Database) {
+    let s = open(&db).await;
+    let ada = add_user(s.as_ref(), "ada").await;
+    s.create_group(group("admins")).await.unwrap();
+    s.create_group(group("staff")).await.unwrap();
+    assert!(matches!(
+        s.create_group(group("admins")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.add_member("admins", &ada.id, NOW).await.unwrap());
+
+    let renamed = s
+        .update_group(
+            "admins",
+            GroupChange {
+                name: Some("operators".into()),
+                description: Some(Some("Run the servers".into())),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.description.as_deref(), Some("Run the servers"));
+    assert!(s.group("admins").await.unwrap().is_none());
+    assert_eq!(
+        names(&s.user_groups(&ada.id).await.unwrap()),
+        ["operators"],
+        "the member stays through a rename"
+    );
+    // A rename onto another group's name is refused and changes nothing.
+    let onto = GroupChange {
+        name: Some("staff".into()),
+        ..GroupChange::default()
+    };
+    assert!(matches!(
+        s.update_group("operators", onto).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        names(&s.list_groups().await.unwrap()),
+        ["operators", "staff"]
+    );
+    // Only the description: the name stays; `Some(None)` removes it.
+    let cleared = s
+        .update_group(
+            "operators",
+            GroupChange {
+                description: Some(None),
+                ..GroupChange::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (cleared.name.as_str(), cleared.description),
+        ("operators", None)
+    );
+    assert!(matches!(
+        s.update_group("nothing", GroupChange::default()).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    s.delete_group("operators").await.unwrap();
+    assert!(
+        s.user_groups(&ada.id).await.unwrap().is_empty(),
+        "memberships go with it"
+    );
+    assert!(matches!(
+        s.delete_group("operators").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn members_are_added_once_and_removed(db: Database) {
+    let s = open(&db).await;
+    let ada = add_user(s.as_ref(), "ada").await;
+    let bob = add_user(s.as_ref(), "bob").await;
+    s.create_group(group("staff")).await.unwrap();
+    assert!(s.add_member("staff", &bob.id, NOW).await.unwrap());
+    assert!(s.add_member("staff", &ada.id, NOW).await.unwrap());
+    assert!(
+        !s.add_member("staff", &ada.id, NOW).await.unwrap(),
+        "a member once"
+    );
+    let members = s.members("staff").await.unwrap().unwrap();
+    let usernames: Vec<&str> = members.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(usernames, ["ada", "bob"], "by username");
+    assert!(matches!(
+        s.add_member("nothing", &ada.id, NOW).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.add_member("staff", "no-such-user-id", NOW).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s.members("nothing").await.unwrap().is_none());
+
+    assert!(s.remove_member("staff", &ada.id).await.unwrap());
+    assert!(
+        !s.remove_member("staff", &ada.id).await.unwrap(),
+        "not a member any more"
+    );
+    assert!(matches!(
+        s.remove_member("nothing", &ada.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s.user_groups(&ada.id).await.unwrap().is_empty());
+    assert_eq!(names(&s.user_groups(&bob.id).await.unwrap()), ["staff"]);
+}
+
+async fn parallel_changes_neither_double_nor_lose_a_membership(db: Database) {
+    let s = open(&db).await;
+    let ada = add_user(s.as_ref(), "ada").await;
+    let mut others = Vec::new();
+    for i in 0..40 {
+        others.push(add_user(s.as_ref(), &format!("user{i}")).await);
+    }
+    s.create_group(group("staff")).await.unwrap();
+
+    // 40 requests add the same person at once: exactly one of them did it.
+    let same: Vec<_> = (0..40)
+        .map(|_| {
+            let (s, id) = (Arc::clone(&s), ada.id.clone());
+            tokio::spawn(async move { s.add_member("staff", &id, NOW).await.unwrap() })
+        })
+        .collect();
+    let mut added = 0;
+    for t in same {
+        added += usize::from(t.await.unwrap());
+    }
+    assert_eq!(added, 1);
+
+    // 40 different people at once: every one is a member, once.
+    let many: Vec<_> = others
+        .iter()
+        .map(|u| {
+            let (s, id) = (Arc::clone(&s), u.id.clone());
+            tokio::spawn(async move { s.add_member("staff", &id, NOW).await.unwrap() })
+        })
+        .collect();
+    for t in many {
+        assert!(t.await.unwrap());
+    }
+    assert_eq!(s.members("staff").await.unwrap().unwrap().len(), 41);
+
+    // A delete racing with additions: afterwards no membership is left without its group.
+    s.create_group(group("short-lived")).await.unwrap();
+    let adds: Vec<_> = others
+        .iter()
+        .map(|u| {
+            let (s, id) = (Arc::clone(&s), u.id.clone());
+            tokio::spawn(async move { s.add_member("short-lived", &id, NOW).await })
+        })
+        .collect();
+    s.delete_group("short-lived").await.unwrap();
+    for t in adds {
+        match t.await.unwrap() {
+            Ok(_) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    for u in &others {
+        assert_eq!(names(&s.user_groups(&u.id).await.unwrap()), ["staff"]);
+    }
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 4);
+    groups_are_named_once_and_renames_keep_their_members,
+    members_are_added_once_and_removed,
+    parallel_changes_neither_double_nor_lose_a_membership,
+);
+
+#[tokio::test]
+async fn groups_are_managed_from_the_command_line() {
+    let db = Database::fresh(common::backend::Backend::Sqlite)
+        .await
+        .unwrap();
+    let s = open(&db).await;
+    add_user(s.as_ref(), "ada").await;
+    add_user(s.as_ref(), "bob").await;
+    s.close().await.unwrap();
+    let run = |args: &[&str]| gatehouse(&db.url, args, None);
+
+    ok(&run(&[
+        "group",
+        "add",
+        "grafana-admins",
+        "--description",
+        "Admins in Grafana",
+    ]));
+    refused(&run(&["group", "add", "grafana-admins"]), "already exists");
+    refused(
+        &run(&["group", "add", "Grafana Admins"]),
+        "lower-case letters",
+    );
+    let out = ok(&run(&[
+        "group",
+        "add-member",
+        "grafana-admins",
+        "ada",
+        "bob",
+    ]));
+    assert_eq!(
+        out,
+        "ada added to grafana-admins\nbob added to grafana-admins\n"
+    );
+    let out = ok(&run(&["group", "add-member", "grafana-admins", "ada"]));
+    assert_eq!(out, "ada was a member of grafana-admins already\n");
+    refused(
+        &run(&["group", "add-member", "grafana-admins", "carol"]),
+        "not found",
+    );
+    refused(
+        &run(&["group", "add-member", "nothing", "ada"]),
+        "not found",
+    );
+
+    ok(&run(&[
+        "group",
+        "rename",
+        "grafana-admins",
+        "grafana-editors",
+    ]));
+    let out = ok(&run(&["group", "list"]));
+    assert_eq!(
+        out,
+        "NAME\tDESCRIPTION\ngrafana-editors\tAdmins in Grafana\n"
+    );
+    ok(&run(&["group", "describe", "grafana-editors"]));
+    let out = ok(&run(&["group", "list"]));
+    assert_eq!(
+        out, "NAME\tDESCRIPTION\ngrafana-editors\t\n",
+        "the description is gone"
+    );
+    assert_eq!(
+        ok(&run(&["group", "members", "grafana-editors"])),
+        "ada\nbob\n"
+    );
+    assert_eq!(ok(&run(&["user", "groups", "ada"])), "grafana-editors\n");
+
+    let out = ok(&run(&["group", "remove-member", "grafana-editors", "ada"]));
+    assert_eq!(out, "ada removed from grafana-editors\n");
+    assert_eq!(ok(&run(&["user", "groups", "ada"])), "");
+    ok(&run(&["group", "remove", "grafana-editors"]));
+    refused(&run(&["group", "members", "grafana-editors"]), "not found");
+    assert_eq!(ok(&run(&["user", "groups", "bob"])), "");
+
+    let log = ok(&run(&["audit", "tail", "-n", "20"]));
+    for kind in [
+        "admin.group.created",
+        "admin.group.member_added",
+        "admin.group.updated",
+        "admin.group.member_removed",
+        "admin.group.deleted",
+    ] {
+        assert!(log.contains(kind), "{kind} in {log}");
+    }
+}
