@@ -1,8 +1,8 @@
 //! A whole deployment as one JSON document, for `gatehouse export` and `gatehouse import`:
 //! moving from SQLite to PostgreSQL (or back) keeps users with their password hashes, clients,
 //! signing keys, consents, groups and their members, sessions, token families with their
-//! tokens, and the audit log, so
-//! the same passwords log in and tokens issued before the move still verify and refresh.
+//! tokens, and the audit log, so the same passwords log in and tokens issued before the move
+//! still verify and refresh.
 //!
 //! Left out on purpose: authorization codes (they live a minute), failed-login counters, and
 //! the readiness heartbeat. Audit records keep their order, not their ids.
