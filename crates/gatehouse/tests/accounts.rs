@@ -75,13 +75,15 @@ async fn a_third_party_client_gets_consent_once_per_new_set_of_scopes(db: Databa
     let more = send(
         &f,
         with_cookie(
-            &authorize_uri("partner", "").replace("scope=openid", "scope=openid%20email"),
+            &authorize_uri("partner", "").replace("scope=openid", "scope=openid%20email%20groups"),
             &session,
         ),
     )
     .await;
     assert_eq!(more.status(), StatusCode::OK);
-    assert!(body_text(more).await.contains("See your email address"));
+    let asked = body_text(more).await;
+    assert!(asked.contains("See your email address"), "{asked}");
+    assert!(asked.contains("See which groups you are in"), "{asked}");
     // prompt=consent asks even for what was given; prompt=none cannot show the page.
     let forced = send(
         &f,

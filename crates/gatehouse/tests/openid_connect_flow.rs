@@ -248,7 +248,132 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it(db: Databas
     server.stop().await;
 }
 
+/// The `groups` claim as a relying party declares it to `openidconnect`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Groups {
+    #[serde(default)]
+    groups: Option<Vec<String>>,
+}
+
+impl openidconnect::AdditionalClaims for Groups {}
+
+type GroupsIdToken = openidconnect::IdToken<
+    Groups,
+    openidconnect::core::CoreGenderClaim,
+    openidconnect::core::CoreJweContentEncryptionAlgorithm,
+    openidconnect::core::CoreJwsSigningAlgorithm,
+>;
+
+async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let user = add_user(server.store.as_ref(), "ada").await;
+    let secret = add_client(server.store.as_ref(), "grafana").await;
+    for name in ["grafana-admins", "staff", "unrelated"] {
+        server
+            .store
+            .create_group(gatehouse::model::Group {
+                id: format!("id-{name}"),
+                name: name.into(),
+                description: None,
+                created_at: 0,
+            })
+            .await
+            .unwrap();
+    }
+    for name in ["staff", "grafana-admins"] {
+        assert!(server.store.add_member(name, &user.id, 0).await.unwrap());
+    }
+    let http = http();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    assert!(
+        metadata
+            .scopes_supported()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str() == "groups"),
+        "discovery lists the groups scope"
+    );
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("grafana".into()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+
+    let sign_in = |scopes: &'static [&'static str]| {
+        let (client, server, http) = (client.clone(), &server, &http);
+        async move {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            let mut request = client.authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            );
+            for s in scopes {
+                request = request.add_scope(Scope::new((*s).into()));
+            }
+            let (url, _, nonce) = request.set_pkce_challenge(challenge).url();
+            let redirect = Browser::default()
+                .authorize(&server.base, url.as_str(), "ada", PASSWORD)
+                .await;
+            let code = location_params(&redirect)["code"].clone();
+            let tokens = client
+                .exchange_code(AuthorizationCode::new(code))
+                .unwrap()
+                .set_pkce_verifier(verifier)
+                .request_async(http)
+                .await
+                .unwrap();
+            // The same ID token, read with the groups claim declared.
+            let raw = serde_json::to_value(tokens.id_token().unwrap()).unwrap();
+            let id_token: GroupsIdToken = serde_json::from_value(raw).unwrap();
+            let claims = id_token
+                .claims(&client.id_token_verifier(), &nonce)
+                .expect("the ID token verifies")
+                .clone();
+            (tokens, claims)
+        }
+    };
+
+    let (tokens, claims) = sign_in(&["profile", "email", "groups"]).await;
+    assert_eq!(
+        claims.additional_claims().groups.as_deref(),
+        Some(&["grafana-admins".to_owned(), "staff".to_owned()][..]),
+        "the user's groups, by name, in the ID token"
+    );
+    assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some("ada"));
+    assert_eq!(claims.email().map(|e| e.as_str()), Some("ada@example.com"));
+    let info: openidconnect::UserInfoClaims<Groups, openidconnect::core::CoreGenderClaim> = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(
+        info.additional_claims().groups.as_deref(),
+        Some(&["grafana-admins".to_owned(), "staff".to_owned()][..]),
+        "and at /userinfo"
+    );
+
+    // Without the scopes, none of it: not in the ID token, not at /userinfo.
+    let (tokens, claims) = sign_in(&[]).await;
+    assert_eq!(claims.additional_claims().groups, None);
+    assert_eq!(claims.email(), None);
+    let info: openidconnect::UserInfoClaims<Groups, openidconnect::core::CoreGenderClaim> = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(info.additional_claims().groups, None);
+    assert_eq!(info.email(), None);
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes,
     a_replayed_code_fails_and_revokes_the_tokens_issued_from_it,
+    a_relying_party_gets_the_groups_and_profile_claims_it_asked_for,
 );

@@ -23,7 +23,7 @@ pub const MIN_SECRET_LENGTH: usize = 32;
 pub const DEFAULT_GRANT_TYPES: &[GrantType] =
     &[GrantType::AuthorizationCode, GrantType::RefreshToken];
 /// What a client may ask for when registered without `scopes`.
-pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -90,7 +90,7 @@ pub struct NewClient {
     /// A first-party client skips the consent page.
     #[serde(default)]
     pub first_party: bool,
-    /// Scopes the client may request; default `openid profile email offline_access`.
+    /// Scopes the client may request; default `openid profile email groups offline_access`.
     #[serde(default)]
     #[schema(inline, value_type = Vec<ScopeName>)]
     pub scopes: Vec<String>,
@@ -110,6 +110,7 @@ pub struct NewClient {
 #[allow(dead_code)]
 enum ScopeName {
     Openid,
+    Groups,
     Profile,
     Email,
     OfflineAccess,

@@ -66,6 +66,23 @@ impl AppState {
         }
     }
 
+    /// The names of the user's groups when the `granted` scopes release them (the `groups`
+    /// scope), else none: only then are they read.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn group_names(
+        &self,
+        user_id: &str,
+        granted: &str,
+    ) -> Result<Vec<String>, crate::store::StoreError> {
+        if !crate::oidc::claims::wants_groups(granted) {
+            return Ok(Vec::new());
+        }
+        let groups = self.store.user_groups(user_id).await?;
+        Ok(groups.into_iter().map(|g| g.name).collect())
+    }
+
     /// The deployment's key of form tokens: made once (by whichever instance is first) and
     /// kept in the store, so a form shown by one instance can be posted to another.
     ///

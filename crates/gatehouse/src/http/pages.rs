@@ -80,6 +80,7 @@ fn describe_scope(scope: &str) -> &str {
         "openid" => "Know who you are",
         "profile" => "See your name and username",
         "email" => "See your email address",
+        "groups" => "See which groups you are in",
         "offline_access" => "Stay signed in when you are away",
         other => other,
     }

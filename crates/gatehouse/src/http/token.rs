@@ -274,6 +274,7 @@ async fn id_token(
     access: &str,
     now: i64,
 ) -> Result<String, TokenError> {
+    let groups = state.group_names(&grant.user.id, &grant.scope).await?;
     let claims = IdTokenClaims {
         iss: state.config.issuer.clone(),
         sub: grant.user.id.clone(),
@@ -283,6 +284,7 @@ async fn id_token(
         auth_time: grant.auth_time,
         nonce: grant.nonce.clone(),
         at_hash: Some(claims::at_hash(access)),
+        scoped: claims::scoped(&grant.user, &groups, &grant.scope),
     };
     let signer = state
         .keys

@@ -36,5 +36,9 @@ async fn claims_for(
             "the token was not granted the openid scope".into(),
         )));
     }
-    Ok(claims::userinfo(&grant.user, &grant.scope))
+    let groups = state
+        .group_names(&grant.user.id, &grant.scope)
+        .await
+        .map_err(|e| BearerError(store_error(e)))?;
+    Ok(claims::userinfo(&grant.user, &groups, &grant.scope))
 }

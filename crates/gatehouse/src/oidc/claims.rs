@@ -20,6 +20,11 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
+    /// What the granted scopes release ([`scoped`]): in the ID token too, as Keycloak and
+    /// Pocket ID do, so an application that reads only the ID token (most do) sees the name,
+    /// the email address and the groups it asked for.
+    #[serde(flatten)]
+    pub scoped: serde_json::Map<String, serde_json::Value>,
 }
 
 /// OpenID Connect Core §3.1.3.6: the base64url of the left half of the SHA-256 of the access
@@ -29,11 +34,16 @@ pub fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-/// The claims of `/userinfo` for a user and the granted scope: `sub` always, `profile` and
-/// `email` claims when those scopes were granted.
-pub fn userinfo(user: &User, granted: &str) -> serde_json::Value {
+/// The claims the `granted` scopes release about `user` (OpenID Connect Core §5.4):
+/// `profile` gives `preferred_username` and `name`; `email` gives `email` and
+/// `email_verified`; `groups` gives `groups`, the names of the user's `groups` (always an
+/// array, empty when they are in none).
+pub fn scoped(
+    user: &User,
+    groups: &[String],
+    granted: &str,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut claims = serde_json::Map::new();
-    claims.insert("sub".into(), user.id.clone().into());
     if scope::contains(granted, "profile") {
         claims.insert("preferred_username".into(), user.username.clone().into());
         if let Some(name) = &user.name {
@@ -45,6 +55,22 @@ pub fn userinfo(user: &User, granted: &str) -> serde_json::Value {
         // Gatehouse does not verify addresses; saying so is part of the claim's contract.
         claims.insert("email_verified".into(), false.into());
     }
+    if scope::contains(granted, "groups") {
+        claims.insert("groups".into(), groups.into());
+    }
+    claims
+}
+
+/// Whether the `granted` scopes release the user's groups: only then are they looked up.
+pub fn wants_groups(granted: &str) -> bool {
+    scope::contains(granted, "groups")
+}
+
+/// The claims of `/userinfo` for a user and the granted scope: `sub` always, and what the
+/// scopes release ([`scoped`]).
+pub fn userinfo(user: &User, groups: &[String], granted: &str) -> serde_json::Value {
+    let mut claims = scoped(user, groups, granted);
+    claims.insert("sub".into(), user.id.clone().into());
     serde_json::Value::Object(claims)
 }
 
@@ -75,8 +101,20 @@ mod tests {
 
     #[test]
     fn userinfo_claims_follow_the_granted_scopes() {
-        let cases: [(&str, &[&str]); 4] = [
+        let cases: [(&str, &[&str]); 6] = [
             ("openid", &["sub"]),
+            ("openid groups", &["groups", "sub"]),
+            (
+                "openid profile email groups",
+                &[
+                    "email",
+                    "email_verified",
+                    "groups",
+                    "name",
+                    "preferred_username",
+                    "sub",
+                ],
+            ),
             ("openid profile", &["name", "preferred_username", "sub"]),
             ("openid email", &["email", "email_verified", "sub"]),
             (
@@ -91,7 +129,7 @@ mod tests {
             ),
         ];
         for (granted, expected) in cases {
-            let claims = userinfo(&user(), granted);
+            let claims = userinfo(&user(), &["staff".into()], granted);
             let mut keys: Vec<&str> = claims
                 .as_object()
                 .unwrap()
@@ -114,8 +152,14 @@ mod tests {
             auth_time: 1,
             nonce: None,
             at_hash: None,
+            scoped: scoped(&user(), &[], "openid groups"),
         };
         let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            json["groups"],
+            serde_json::json!([]),
+            "no groups is an empty list"
+        );
         assert!(json.get("nonce").is_none() && json.get("at_hash").is_none());
     }
 }

@@ -1,7 +1,14 @@
 //! Scopes (RFC 6749 §3.3): space-delimited, order-insensitive.
 
 /// The scopes gatehouse knows.
-pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access", "admin"];
+pub const SUPPORTED: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "groups",
+    "offline_access",
+    "admin",
+];
 
 /// Scopes that only make sense with a user: never granted to a client acting for itself.
 pub const USER_ONLY: &[&str] = &["openid", "offline_access"];

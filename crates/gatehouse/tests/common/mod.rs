@@ -182,7 +182,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         secret_hash,
         redirect_uris: vec![REDIRECT.into()],
         post_logout_redirect_uris: vec![],
-        scopes: ["openid", "profile", "email", "offline_access"]
+        scopes: ["openid", "profile", "email", "groups", "offline_access"]
             .map(String::from)
             .to_vec(),
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
