@@ -657,6 +657,80 @@ async fn groups_and_members_are_managed_through_the_api_as_documented(db: Databa
         )
         .await;
     assert_eq!(m["changed"], false, "not a member any more");
+    // A group that decides who may use a client cannot go while it does.
+    let access = "/admin/api/clients/{client_id}/access-groups";
+    let (s, now) = a
+        .checked(
+            Method::PUT,
+            access,
+            "/admin/api/clients/web/access-groups",
+            Some(json!({"groups": ["grafana-editors"]})),
+        )
+        .await;
+    assert_eq!(
+        (s, now[0]["name"].clone()),
+        (StatusCode::OK, json!("grafana-editors"))
+    );
+    let (s, e) = a
+        .checked(
+            Method::DELETE,
+            one,
+            "/admin/api/groups/grafana-editors",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"].clone()),
+        (StatusCode::CONFLICT, json!("in_use"))
+    );
+    for (uri, body, status) in [
+        (
+            "/admin/api/clients/web/access-groups",
+            json!({"groups": ["nothing"]}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/admin/api/clients/nothing/access-groups",
+            json!({"groups": []}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/admin/api/clients/web/access-groups",
+            json!({"groups": "grafana-editors"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/admin/api/clients/web/access-groups",
+            json!({}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, _) = a
+            .checked(Method::PUT, access, uri, Some(body.clone()))
+            .await;
+        assert_eq!(s, status, "{uri} {body}");
+    }
+    let (_, still) = a
+        .checked(
+            Method::GET,
+            access,
+            "/admin/api/clients/web/access-groups",
+            None,
+        )
+        .await;
+    assert_eq!(
+        still[0]["name"], "grafana-editors",
+        "a refused change changed nothing"
+    );
+    let (_, open) = a
+        .checked(
+            Method::PUT,
+            access,
+            "/admin/api/clients/web/access-groups",
+            Some(json!({"groups": []})),
+        )
+        .await;
+    assert_eq!(open, json!([]), "every user again");
     let (s, _) = a
         .checked(
             Method::DELETE,
@@ -694,6 +768,8 @@ async fn groups_and_members_are_managed_through_the_api_as_documented(db: Databa
             "admin.group.member_added",
             "admin.group.updated",
             "admin.group.member_removed",
+            "admin.client.access_set",
+            "admin.client.access_set",
             "admin.group.deleted",
         ]
     );

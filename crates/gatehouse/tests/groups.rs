@@ -1,6 +1,7 @@
 //! Groups: the store's rules on both backends (names unique, renames keep members, a member
 //! once, deletes take the memberships), under bursts of parallel requests, and from the
-//! command line.
+//! command line; and who may use which client: refused at sign-in, at code redemption and at
+//! refresh for anyone outside the client's groups.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,9 +14,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::add_user;
+use axum::http::{StatusCode, header};
 use common::backend::Database;
 use common::cli::{gatehouse, ok, refused};
+use common::oneshot::*;
+use common::{PASSWORD, REDIRECT, add_user};
 use gatehouse::model::{Group, GroupChange};
 use gatehouse::oidc::tokens;
 use gatehouse::store::{self, Store, StoreError};
@@ -204,7 +207,172 @@ async fn parallel_changes_neither_double_nor_lose_a_membership(db: Database) {
     }
 }
 
+/// `web` (the fixture's first-party client) for members of `staff` only; ada is not one yet.
+async fn restricted(db: Database) -> Fixture {
+    let f = fixture_on(db).await;
+    let s = f.state.store.as_ref();
+    s.create_group(group("staff")).await.unwrap();
+    s.set_client_access("web", vec!["staff".into()])
+        .await
+        .unwrap();
+    f
+}
+
+async fn ada_id(f: &Fixture) -> String {
+    f.state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn a_person_outside_the_clients_groups_is_refused_at_sign_in(db: Database) {
+    let f = restricted(db).await;
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let session = cookies(&r);
+    let html = body_text(r).await;
+    assert!(
+        html.replace("&#39;", "'")
+            .contains("You don't have access to web"),
+        "{html}"
+    );
+    assert!(html.contains("Ask your administrator"), "{html}");
+    // The way back tells the application what happened, with its state and the issuer.
+    let back = html
+        .split("href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(back.starts_with(REDIRECT), "{back}");
+    let params: std::collections::HashMap<String, String> = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["state"], "st");
+    assert!(!params.contains_key("code"));
+
+    // Signed in already, with prompt=none: straight back to the application with the error.
+    let silent = send(
+        &f,
+        axum::http::Request::get(authorize_uri("web", "&prompt=none"))
+            .header(header::COOKIE, &session)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(location(&silent)["error"], "access_denied");
+
+    // A member gets in, with the same session.
+    let ada = ada_id(&f).await;
+    f.state.store.add_member("staff", &ada, T0).await.unwrap();
+    let again = send(
+        &f,
+        axum::http::Request::get(authorize_uri("web", ""))
+            .header(header::COOKIE, &session)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(location(&again).contains_key("code"));
+    let log = f.state.store.audit_latest(20).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.record.kind.as_str() == "access.denied"
+            && e.record.subject.as_deref() == Some("ada")),
+        "the refusal is in the audit log"
+    );
+}
+
+async fn taking_someone_out_of_the_group_stops_their_code_and_refreshes(db: Database) {
+    let f = restricted(db).await;
+    let ada = ada_id(&f).await;
+    let s = f.state.store.as_ref();
+    s.add_member("staff", &ada, T0).await.unwrap();
+    let (_, refresh, _) = tokens_for_ada(&f).await;
+    let code = code(&f, "web").await;
+
+    // Out of the group: the code issued before no longer redeems, the refresh token no longer
+    // refreshes.
+    assert!(s.remove_member("staff", &ada).await.unwrap());
+    let r = exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(r).await["error"], "invalid_grant");
+    let refresh_with = |token: String| {
+        let f = &f;
+        async move {
+            post_as(
+                f,
+                "/token",
+                "web",
+                &f.secret,
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
+    };
+    let r = refresh_with(refresh.clone()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let e = json(r).await;
+    assert_eq!(e["error"], "invalid_grant");
+    assert!(
+        e["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("may not use this application")
+    );
+
+    // Back in the group: the same refresh token works (a refusal changed nothing).
+    s.add_member("staff", &ada, T0).await.unwrap();
+    let r = refresh_with(refresh).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Opened to everyone again: no group needed.
+    s.remove_member("staff", &ada).await.unwrap();
+    s.set_client_access("web", vec![]).await.unwrap();
+    let next = json(r).await["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(refresh_with(next).await.status(), StatusCode::OK);
+}
+
+async fn a_group_that_guards_a_client_cannot_be_deleted(db: Database) {
+    let f = restricted(db).await;
+    let s = f.state.store.as_ref();
+    match s.delete_group("staff").await {
+        Err(StoreError::InUse(why)) => assert!(why.contains("web"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        s.group("staff").await.unwrap().is_some(),
+        "nothing was deleted"
+    );
+    assert_eq!(names(&s.client_access("web").await.unwrap()), ["staff"]);
+    // Unknown client or group: refused, and the access stays as it was.
+    assert!(matches!(
+        s.set_client_access("web", vec!["staff".into(), "nothing".into()])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.set_client_access("nothing", vec![]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.client_access("nothing").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(names(&s.client_access("web").await.unwrap()), ["staff"]);
+    // Taken off the client first, it can go.
+    s.set_client_access("web", vec![]).await.unwrap();
+    s.delete_group("staff").await.unwrap();
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
+    a_person_outside_the_clients_groups_is_refused_at_sign_in,
+    taking_someone_out_of_the_group_stops_their_code_and_refreshes,
+    a_group_that_guards_a_client_cannot_be_deleted,
     groups_are_named_once_and_renames_keep_their_members,
     members_are_added_once_and_removed,
     parallel_changes_neither_double_nor_lose_a_membership,
@@ -277,6 +445,44 @@ async fn groups_are_managed_from_the_command_line() {
         "ada\nbob\n"
     );
     assert_eq!(ok(&run(&["user", "groups", "ada"])), "grafana-editors\n");
+
+    // Only the group's members may use a client, until it is opened again.
+    ok(&gatehouse(
+        &db.url,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "grafana",
+            "--redirect-uri",
+            REDIRECT,
+        ],
+        None,
+    ));
+    assert_eq!(
+        ok(&run(&["client", "access", "grafana"])),
+        "every user may use grafana\n"
+    );
+    let out = ok(&run(&[
+        "client",
+        "access",
+        "grafana",
+        "--group",
+        "grafana-editors",
+    ]));
+    assert_eq!(out, "only members of grafana-editors may use grafana\n");
+    refused(
+        &run(&["client", "access", "grafana", "--group", "nothing"]),
+        "not found",
+    );
+    refused(
+        &run(&["group", "remove", "grafana-editors"]),
+        "decides who may use grafana",
+    );
+    assert_eq!(
+        ok(&run(&["client", "access", "grafana", "--everyone"])),
+        "every user may use grafana\n"
+    );
 
     let out = ok(&run(&["group", "remove-member", "grafana-editors", "ada"]));
     assert_eq!(out, "ada removed from grafana-editors\n");

@@ -272,6 +272,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                     Rotated::Invalid => Outcome::Invalid,
                     Rotated::Reused => Outcome::Reused,
                     Rotated::ScopeExceeded => panic!("no scope was requested"),
+                    Rotated::Denied => panic!("the client names no groups"),
                 };
                 assert_eq!(outcome, expected, "step {step}: {op:?}");
             }

@@ -202,6 +202,48 @@ impl Admin<'_> {
     }
 }
 
+impl Admin<'_> {
+    /// The groups whose members may use the client: none means every user.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such client; a store failure.
+    pub async fn client_access(&self, client_id: &str) -> Result<Vec<Group>, AdminError> {
+        Ok(self.store.client_access(client_id).await?)
+    }
+
+    /// Sets the groups whose members may use the client (none: every user), and audits it.
+    /// Takes effect at once: people outside them are refused at sign-in, code redemption and
+    /// refresh.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such client or group, and then nothing changed; a store
+    /// failure.
+    pub async fn set_client_access(
+        &self,
+        client_id: &str,
+        mut groups: Vec<String>,
+    ) -> Result<Vec<Group>, AdminError> {
+        groups.sort();
+        groups.dedup();
+        self.store
+            .set_client_access(client_id, groups.clone())
+            .await?;
+        let detail = if groups.is_empty() {
+            "every user".to_owned()
+        } else {
+            format!("groups={}", groups.join(","))
+        };
+        self.audit_detail(
+            AuditKind::ClientAccessSet,
+            client_id,
+            Some(client_id),
+            Some(detail),
+        )
+        .await?;
+        self.client_access(client_id).await
+    }
+}
+
 fn no_group(name: &str) -> AdminError {
     AdminError::Store(crate::store::StoreError::NotFound(format!(
         "group {name:?}"

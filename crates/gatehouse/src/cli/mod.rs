@@ -144,6 +144,17 @@ pub enum ClientCommand {
     },
     /// List clients
     List,
+    /// Show or set which groups' members may use a client (by default, every user)
+    Access {
+        client_id: String,
+        /// Only members of this group may use it (repeat for several); replaces the groups
+        /// set before
+        #[arg(long = "group", conflicts_with = "everyone")]
+        groups: Vec<String>,
+        /// Every user may use it again
+        #[arg(long)]
+        everyone: bool,
+    },
     /// Remove a client and everything issued to it
     Remove { client_id: String },
 }
@@ -583,6 +594,23 @@ async fn client(store: &dyn Store, admin: &Admin<'_>, cmd: ClientCommand) -> any
                     c.redirect_uris.join(" "),
                     c.scopes.join(" ")
                 );
+            }
+        }
+        ClientCommand::Access {
+            client_id,
+            groups,
+            everyone,
+        } => {
+            let now = if groups.is_empty() && !everyone {
+                admin.client_access(&client_id).await?
+            } else {
+                admin.set_client_access(&client_id, groups).await?
+            };
+            if now.is_empty() {
+                println!("every user may use {client_id}");
+            } else {
+                let names: Vec<&str> = now.iter().map(|g| g.name.as_str()).collect();
+                println!("only members of {} may use {client_id}", names.join(", "));
             }
         }
         ClientCommand::Remove { client_id } => {

@@ -293,6 +293,15 @@ async fn signed_in(
     user: &User,
     session: &Session,
 ) -> Response {
+    // Who may use the client comes before anything else is asked or issued.
+    match state.store.may_use(&user.id, &request.client_id).await {
+        Ok(true) => {}
+        Ok(false) => return (jar, no_access(state, request, user).await).into_response(),
+        Err(e) => {
+            let refusal = redirect_error(request, store_error(e));
+            return (jar, refuse(state, refusal)).into_response();
+        }
+    }
     let ask = match needs_consent(state, request, user).await {
         Ok(ask) => ask,
         Err(refusal) => return (jar, refuse(state, refusal)).into_response(),
@@ -319,6 +328,36 @@ async fn signed_in(
     let html = pages::consent(&request.client_id, query, &csrf, &scopes);
     let page = pages::respond_with_form_target(StatusCode::OK, html, Some(&request.redirect_uri));
     (jar, page).into_response()
+}
+
+/// The answer to a signed-in user outside the client's groups: a page that says so, with a
+/// way back that tells the client `access_denied`; with `prompt=none`, that redirect at once.
+async fn no_access(state: &AppState, request: &AuthorizeRequest, user: &User) -> Response {
+    let record = AuditRecord::new(
+        state.now(),
+        AuditKind::AccessDenied,
+        format!("user:{}", user.id),
+    )
+    .subject(Some(user.username.as_str()))
+    .client(&request.client_id)
+    .detail("not in a group that may use this client");
+    state.audit(record).await;
+    let error = OAuthError::AccessDenied("the user may not use this application".into());
+    if request.prompt.none {
+        return refuse(state, redirect_error(request, error));
+    }
+    let mut back = url::Url::parse(&request.redirect_uri).ok();
+    if let Some(u) = back.as_mut() {
+        let mut q = u.query_pairs_mut();
+        q.append_pair("error", error.code());
+        q.append_pair("error_description", error.description());
+        if let Some(s) = &request.state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", &state.config.issuer);
+    }
+    let html = pages::no_access(&request.client_id, back.as_ref().map(url::Url::as_str));
+    pages::respond(StatusCode::FORBIDDEN, html)
 }
 
 /// Whether to show the consent page: never for a first-party client (the operator's own);

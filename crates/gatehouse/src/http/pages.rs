@@ -225,6 +225,30 @@ impl ErrorPage {
     }
 }
 
+/// The page for a signed-in person outside the groups that may use `client`. `back` is the
+/// client's registered redirect URI carrying `error=access_denied`, so the application learns
+/// what happened when the person goes back.
+pub(super) fn no_access(client: &str, back: Option<&str>) -> String {
+    let link = back
+        .map(|href| {
+            format!(
+                "<p><a class=\"button\" href=\"{}\">Back to {}</a></p>",
+                escape(href),
+                escape(client)
+            )
+        })
+        .unwrap_or_default();
+    let title = format!("You don't have access to {client}");
+    page(
+        &title,
+        &format!(
+            "<h1>{}</h1><p>You are signed in, but your account is not in a group that may use \
+             this application.</p><p>Ask your administrator for access.</p>{link}",
+            escape(&title)
+        ),
+    )
+}
+
 /// The answer to an address gatehouse has no page for (a mistyped or outdated link), instead
 /// of an empty 404 that a browser replaces with its own error screen.
 pub(super) async fn not_found() -> Response {

@@ -134,6 +134,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
             "the code is invalid, expired, or does not match this client, redirect_uri or code_verifier".into(),
         )
         .into()),
+        Redeemed::Denied => Err(denied(cx).await),
         Redeemed::Replayed => {
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
             metrics::counter!("gatehouse_code_replays_total").increment(1);
@@ -189,6 +190,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             "the refresh token is invalid, expired or revoked".into(),
         )
         .into()),
+        Rotated::Denied => Err(denied(cx).await),
         Rotated::ScopeExceeded => Err(OAuthError::InvalidScope(
             "the requested scope exceeds the granted scope".into(),
         )
@@ -251,6 +253,22 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
         }))
         .into_response(),
     ))
+}
+
+/// A grant for a user outside the client's groups: recorded, and refused as the grant's own
+/// error (RFC 6749 §5.2 has no `access_denied` for the token endpoint).
+async fn denied(cx: Context<'_>) -> TokenError {
+    cx.audit(
+        AuditKind::AccessDenied,
+        format!("client:{}", cx.client.client_id),
+        None,
+        "a token was refused: the user is not in a group that may use this client".into(),
+    )
+    .await;
+    OAuthError::InvalidGrant(
+        "the user may not use this application; an administrator can give access".into(),
+    )
+    .into()
 }
 
 /// Counts and records tokens issued to a user's grant.

@@ -12,6 +12,8 @@ named! {
         Logout = "logout",
         ConsentGranted = "consent.granted",
         ConsentDenied = "consent.denied",
+        /// A user outside a client's groups tried to use it.
+        AccessDenied = "access.denied",
         TokenIssued = "token.issued",
         TokenRevoked = "token.revoked",
         /// A rotated refresh token came back: its family is revoked (RFC 9700 §4.14.2).
@@ -26,6 +28,8 @@ named! {
         ConsentRevoked = "admin.consent.revoked",
         ClientCreated = "admin.client.created",
         ClientRemoved = "admin.client.removed",
+        /// Which groups may use a client changed.
+        ClientAccessSet = "admin.client.access_set",
         KeyRotated = "admin.key.rotated",
         Imported = "admin.imported",
         GroupCreated = "admin.group.created",

@@ -79,6 +79,8 @@ pub enum Redeemed {
     /// Unknown, expired, issued to another client, for another redirect URI, with a wrong PKCE
     /// verifier, or its user is disabled. Nothing changed.
     Invalid,
+    /// The user may not use the client (any more). Nothing changed.
+    Denied,
     /// Used before: the tokens issued from it have now been revoked (RFC 6749 §4.1.2).
     Replayed,
 }
@@ -93,6 +95,8 @@ pub enum Rotated {
     Invalid,
     /// The requested scope is not within the token's scope (RFC 6749 §6). Nothing changed.
     ScopeExceeded,
+    /// The user may not use the client (any more). Nothing changed.
+    Denied,
     /// Already rotated: its whole family is now revoked (RFC 9700 §4.14.2).
     Reused,
 }

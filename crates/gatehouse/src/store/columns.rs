@@ -63,8 +63,28 @@ macro_rules! active_user_token {
     };
 }
 
+/// Whether the user `$user` (a column or expression) may use the client `$client`: the client
+/// names no group, or the user is a member of one it names. The one place this rule is
+/// written; code redemption, refresh and `/authorize` all use it.
+macro_rules! may_use_client {
+    ($client:literal, $user:literal) => {
+        concat!(
+            "(NOT EXISTS (SELECT 1 FROM client_access_group a WHERE a.client_id = ",
+            $client,
+            ") OR EXISTS (SELECT 1 FROM client_access_group a
+                 JOIN group_member m ON m.group_id = a.group_id
+                 WHERE a.client_id = ",
+            $client,
+            " AND m.user_id = ",
+            $user,
+            "))"
+        )
+    };
+}
+
 pub(crate) use {
-    active_user_token, audit_columns, client_columns, group_columns, session_columns, user_columns,
+    active_user_token, audit_columns, client_columns, group_columns, may_use_client,
+    session_columns, user_columns,
 };
 
 /// How many columns `user_columns!` names: where the next column starts after them.

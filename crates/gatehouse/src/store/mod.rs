@@ -32,6 +32,9 @@ pub enum StoreError {
     /// The thing to change does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The thing to delete is still needed; the message says by what, and what to do first.
+    #[error("{0}")]
+    InUse(String),
     /// The database URL names a backend this build does not know, or is malformed.
     #[error(
         "unsupported database URL {0:?}: expected sqlite://PATH or postgres://USER@HOST/DATABASE"
@@ -77,6 +80,21 @@ pub(crate) fn found<N: Default + PartialEq>(
     } else {
         Ok(())
     }
+}
+
+/// `InUse` for a group that clients still restrict their users to.
+pub(crate) fn in_use(group: &str, clients: &[String]) -> StoreError {
+    StoreError::InUse(format!(
+        "group {group:?} decides who may use {}: take it off {} first (deleting it would open \
+         {} to every user)",
+        clients.join(", "),
+        if clients.len() == 1 {
+            "that client"
+        } else {
+            "those clients"
+        },
+        if clients.len() == 1 { "it" } else { "them" },
+    ))
 }
 
 /// One figure of the storage engine, exported as a Prometheus gauge.
@@ -141,7 +159,9 @@ pub trait Groups: Send + Sync {
     /// Applies `change` and returns the group as it is now. `NotFound` when there is no such
     /// group; `Conflict` when the new name is taken.
     async fn update_group(&self, name: &str, change: GroupChange) -> StoreResult<Group>;
-    /// Deletes the group and its memberships. `NotFound` when there is no such group.
+    /// Deletes the group and its memberships. `NotFound` when there is no such group; `InUse`
+    /// when a client names it among the groups that may use it (deleting it would open the
+    /// client to everyone).
     async fn delete_group(&self, name: &str) -> StoreResult<()>;
     /// Adds the user to the group: `false` when they were a member already. `NotFound` when
     /// there is no such group or user.
@@ -153,6 +173,15 @@ pub trait Groups: Send + Sync {
     async fn members(&self, group: &str) -> StoreResult<Option<Vec<User>>>;
     /// The user's groups, by name.
     async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
+    /// The groups whose members may use the client, by name: none means every user.
+    /// `NotFound` when there is no such client.
+    async fn client_access(&self, client_id: &str) -> StoreResult<Vec<Group>>;
+    /// Sets the groups whose members may use the client (by name), replacing the ones before;
+    /// none opens it to every user. `NotFound` when the client or one of the groups does not
+    /// exist, and then nothing changed.
+    async fn set_client_access(&self, client_id: &str, groups: Vec<String>) -> StoreResult<()>;
+    /// Whether the user may use the client (`store::columns::may_use_client!`).
+    async fn may_use(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
 }
 
 /// Sign-in sessions.

@@ -20,6 +20,15 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(list_members))
         .routes(routes!(add_member, remove_member))
         .routes(routes!(user_groups))
+        .routes(routes!(get_client_access, set_client_access))
+}
+
+/// The groups whose members may use a client.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccessGroups {
+    /// Group names; an empty list opens the client to every user.
+    pub groups: Vec<String>,
 }
 
 /// A group.
@@ -127,6 +136,7 @@ async fn update_group(
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
         (status = 404, description = "No such group", body = ErrorBody),
+        (status = 409, description = "A client lets only this group's members use it: take the group off the client first", body = ErrorBody),
     ),
     security(("admin_token" = [])))]
 async fn delete_group(
@@ -204,6 +214,49 @@ async fn remove_member(
         username,
         changed,
     }))
+}
+
+#[utoipa::path(get, path = "/clients/{client_id}/access-groups", tag = "clients",
+    params(("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "The groups whose members may use the client, by name; none means every user", body = [GroupView]),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn get_client_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+) -> ApiResult<Json<Vec<GroupView>>> {
+    let groups = caller.admin(&state).client_access(&client_id).await?;
+    Ok(Json(groups.into_iter().map(GroupView::from).collect()))
+}
+
+#[utoipa::path(put, path = "/clients/{client_id}/access-groups", tag = "clients",
+    request_body = AccessGroups,
+    params(("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "Only members of these groups may use the client now (every user when none)", body = [GroupView]),
+        (status = 400, description = "The body is invalid", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client or group; nothing changed", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn set_client_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    body: Result<JsonObject<AccessGroups>, ApiError>,
+) -> ApiResult<Json<Vec<GroupView>>> {
+    let JsonObject(access) = body?;
+    let groups = caller
+        .admin(&state)
+        .set_client_access(&client_id, access.groups)
+        .await?;
+    Ok(Json(groups.into_iter().map(GroupView::from).collect()))
 }
 
 #[utoipa::path(get, path = "/users/{username}/groups", tag = "groups",

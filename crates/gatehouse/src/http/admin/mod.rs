@@ -133,6 +133,7 @@ impl From<StoreError> for ApiError {
                 "conflict",
                 format!("{what} already exists"),
             ),
+            StoreError::InUse(why) => ApiError::new(StatusCode::CONFLICT, "in_use", why),
             e => match store_error(e) {
                 OAuthError::TemporarilyUnavailable(d) => ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -15,6 +15,9 @@ pub struct CodeRow {
     pub family_id: Option<String>,
     /// The user the code was issued for.
     pub user: User,
+    /// Whether the user may use the client now (`store::columns::may_use_client!`): they may
+    /// have been taken out of its groups since the code was issued.
+    pub access_allowed: bool,
 }
 
 /// A token family to create.
@@ -40,6 +43,8 @@ pub enum Redemption {
     },
     /// Change nothing.
     Invalid,
+    /// Change nothing: the user may not use this client (any more).
+    Denied,
     /// Revoke the family the first redemption created, if it still exists.
     Replayed { family: Option<String> },
 }
@@ -56,6 +61,7 @@ pub fn decide(
         used,
         family_id: first_family,
         user,
+        access_allowed,
     }) = row
     else {
         return Redemption::Invalid;
@@ -81,6 +87,9 @@ pub fn decide(
         || !pkce_ok
     {
         return Redemption::Invalid;
+    }
+    if !access_allowed {
+        return Redemption::Denied;
     }
     let session_id_hash = code
         .session_id_hash
@@ -138,6 +147,7 @@ mod tests {
                 disabled: false,
                 created_at: 0,
             },
+            access_allowed: true,
         }
     }
 
@@ -217,6 +227,28 @@ mod tests {
             decide_with(None, &request()),
             Redemption::Invalid,
             "unknown code"
+        );
+    }
+
+    #[test]
+    fn a_user_outside_the_clients_groups_is_denied_but_a_replay_still_revokes() {
+        let mut r = row();
+        r.access_allowed = false;
+        assert_eq!(decide_with(Some(r.clone()), &request()), Redemption::Denied);
+        let mut q = request();
+        q.client_id = "other".into();
+        assert_eq!(
+            decide_with(Some(r.clone()), &q),
+            Redemption::Invalid,
+            "another client's code says nothing about access"
+        );
+        r.used = true;
+        r.family_id = Some("f1".into());
+        assert_eq!(
+            decide_with(Some(r), &request()),
+            Redemption::Replayed {
+                family: Some("f1".into())
+            }
         );
     }
 

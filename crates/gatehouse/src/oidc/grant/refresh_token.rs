@@ -24,6 +24,9 @@ pub struct RefreshRow {
     /// The family outlives sessions (`offline_access`), or the session it is tied to has not
     /// expired.
     pub session_alive: bool,
+    /// Whether the user may use the client now (`store::columns::may_use_client!`): taking
+    /// someone out of a client's groups stops their refreshes.
+    pub access_allowed: bool,
 }
 
 /// The token request (RFC 6749 §6).
@@ -44,6 +47,9 @@ pub enum Rotation {
     Invalid,
     /// Change nothing: the requested scope is not within the token's.
     ScopeExceeded,
+    /// Change nothing: the user may not use this client (any more). The family stays, so
+    /// giving the access back lets it refresh again.
+    Denied,
     /// Revoke the family: a rotated token came back, so it leaked.
     Reuse { family: String },
 }
@@ -68,6 +74,9 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
     // A family tied to a session ends with it (`scope::outlives_session`).
     if row.expires_at <= now || row.user.disabled || !row.session_alive {
         return Rotation::Invalid;
+    }
+    if !row.access_allowed {
+        return Rotation::Denied;
     }
     let scope = match request.scope {
         Some(requested) if !scope::is_subset(requested, &row.scope) => {
@@ -112,6 +121,7 @@ mod tests {
                 created_at: 0,
             },
             session_alive: true,
+            access_allowed: true,
         }
     }
 
@@ -215,6 +225,22 @@ mod tests {
                 |r| r.session_alive = false,
                 APP,
                 Rotation::Invalid,
+            ),
+            (
+                "outside the client's groups",
+                |r| r.access_allowed = false,
+                APP,
+                Rotation::Denied,
+            ),
+            // Reuse is news whoever may use the client now.
+            (
+                "outside the groups, rotated",
+                |r| {
+                    r.access_allowed = false;
+                    r.rotated = true;
+                },
+                APP,
+                reuse.clone(),
             ),
             (
                 "wider scope",

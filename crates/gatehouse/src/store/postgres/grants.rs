@@ -14,7 +14,7 @@ use crate::model::{
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
 use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, Rotation};
 use crate::oidc::tokens;
-use crate::store::columns::{USER_FIELDS, active_user_token, user_columns};
+use crate::store::columns::{USER_FIELDS, active_user_token, may_use_client, user_columns};
 use crate::store::{Grants, StoreResult};
 
 pub(super) async fn revoke_family(
@@ -104,6 +104,8 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
                 c.code_challenge, c.auth_time, c.expires_at, c.used_at IS NOT NULL, c.family_id,
                 c.session_id_hash, ",
         user_columns!(),
+        ", ",
+        may_use_client!("c.client_id", "c.user_id"),
         " FROM authorization_code c JOIN user_account u ON u.id = c.user_id
          WHERE c.code_hash = $1
          FOR UPDATE OF c"
@@ -128,6 +130,7 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
             used: r.try_get(9)?,
             family_id: r.try_get(10)?,
             user: user_from(&r, 12)?,
+            access_allowed: r.try_get(12 + USER_FIELDS)?,
         })
     })
     .transpose()
@@ -145,6 +148,8 @@ async fn lock_refresh(
         "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL,
                 f.client_id, f.nonce, f.auth_time, f.revoked_at IS NOT NULL, ",
         user_columns!(),
+        ", ",
+        may_use_client!("f.client_id", "f.user_id"),
         ", f.session_id_hash IS NULL OR s.expires_at > $2
          FROM refresh_token r
          JOIN token_family f ON f.id = r.family_id
@@ -170,8 +175,9 @@ async fn lock_refresh(
             user: user_from(&r, 8)?,
             // NULL when the session row is gone: not alive.
             session_alive: r
-                .try_get::<Option<bool>, _>(8 + USER_FIELDS)?
+                .try_get::<Option<bool>, _>(9 + USER_FIELDS)?
                 .unwrap_or(false),
+            access_allowed: r.try_get(8 + USER_FIELDS)?,
         })
     })
     .transpose()
@@ -251,6 +257,7 @@ impl Grants for PgStore {
                         Ok(Redeemed::Issued(grant))
                     }
                     Redemption::Invalid => Ok(Redeemed::Invalid),
+                    Redemption::Denied => Ok(Redeemed::Denied),
                     Redemption::Replayed { family } => {
                         if let Some(family) = family {
                             revoke_family(c, &family, now, RevokeReason::CodeReplayed).await?;
@@ -299,6 +306,7 @@ impl Grants for PgStore {
                     }
                     Rotation::Invalid => Ok(Rotated::Invalid),
                     Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
+                    Rotation::Denied => Ok(Rotated::Denied),
                     Rotation::Reuse { family } => {
                         revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
                         Ok(Rotated::Reused)

@@ -9,8 +9,8 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::clock::UnixTime;
 use crate::model::{Group, GroupChange, User};
-use crate::store::columns::{group_columns, user_columns};
-use crate::store::{Groups, StoreError, StoreResult};
+use crate::store::columns::{group_columns, may_use_client, user_columns};
+use crate::store::{Groups, StoreError, StoreResult, in_use};
 
 fn group_from(r: &PgRow) -> Result<Group, sqlx::Error> {
     Ok(Group {
@@ -119,16 +119,37 @@ impl Groups for PgStore {
     }
 
     async fn delete_group(&self, name: &str) -> StoreResult<()> {
-        let deleted = sqlx::query("DELETE FROM user_group WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(no_group(name));
+        let outcome = with_retrying_transaction(&self.pool, |c| {
+            let name = name.to_owned();
+            Box::pin(async move {
+                // Locked: a client cannot be restricted to it between the check and the delete.
+                let Some(group) = load_group(c, &name, true).await? else {
+                    return Ok(Err(None));
+                };
+                let clients: Vec<String> = sqlx::query_scalar(
+                    "SELECT client_id FROM client_access_group WHERE group_id = $1
+                     ORDER BY client_id",
+                )
+                .bind(&group.id)
+                .fetch_all(&mut *c)
+                .await?;
+                if !clients.is_empty() {
+                    return Ok(Err(Some(clients)));
+                }
+                sqlx::query("DELETE FROM user_group WHERE id = $1")
+                    .bind(&group.id)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(Ok(()))
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(None) => Err(no_group(name)),
+            Err(Some(clients)) => Err(in_use(name, &clients)),
         }
-        Ok(())
     }
 
     async fn add_member(&self, group: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
@@ -232,5 +253,96 @@ impl Groups for PgStore {
         .await
         .and_then(|rows| rows.iter().map(group_from).collect())
         .map_err(db_error)
+    }
+
+    async fn client_access(&self, client_id: &str) -> StoreResult<Vec<Group>> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let groups = async {
+            // One snapshot: the client and the groups it names, as they were together.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM client WHERE client_id = $1)")
+                    .bind(client_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if !exists {
+                return Ok(None);
+            }
+            sqlx::query(concat!(
+                "SELECT ",
+                group_columns!(),
+                " FROM client_access_group a JOIN user_group g ON g.id = a.group_id
+                 WHERE a.client_id = $1 ORDER BY g.name"
+            ))
+            .bind(client_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(group_from)
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map(Some)
+        }
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        groups.ok_or_else(|| StoreError::NotFound(format!("client {client_id:?}")))
+    }
+
+    async fn set_client_access(&self, client_id: &str, groups: Vec<String>) -> StoreResult<()> {
+        let missing = with_retrying_transaction(&self.pool, |c| {
+            let (id, groups) = (client_id.to_owned(), groups.clone());
+            Box::pin(async move {
+                // Locked: two changes of one client's groups take turns.
+                let client: Option<String> = sqlx::query_scalar(
+                    "SELECT client_id FROM client WHERE client_id = $1 FOR UPDATE",
+                )
+                .bind(&id)
+                .fetch_optional(&mut *c)
+                .await?;
+                if client.is_none() {
+                    return Ok(Some(format!("client {id:?}")));
+                }
+                let mut ids = Vec::with_capacity(groups.len());
+                for name in &groups {
+                    // Locked: the group cannot be deleted before this commits.
+                    match load_group(c, name, true).await? {
+                        Some(g) => ids.push(g.id),
+                        None => return Ok(Some(format!("group {name:?}"))),
+                    }
+                }
+                sqlx::query("DELETE FROM client_access_group WHERE client_id = $1")
+                    .bind(&id)
+                    .execute(&mut *c)
+                    .await?;
+                for group_id in ids {
+                    sqlx::query(
+                        "INSERT INTO client_access_group (client_id, group_id) VALUES ($1, $2)
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&id)
+                    .bind(&group_id)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                Ok(None)
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        match missing {
+            Some(what) => Err(StoreError::NotFound(what)),
+            None => Ok(()),
+        }
+    }
+
+    async fn may_use(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        sqlx::query_scalar(concat!("SELECT ", may_use_client!("$1", "$2")))
+            .bind(client_id)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)
     }
 }

@@ -13,7 +13,7 @@ use crate::model::{
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
 use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, Rotation};
 use crate::oidc::tokens;
-use crate::store::columns::{USER_FIELDS, active_user_token, user_columns};
+use crate::store::columns::{USER_FIELDS, active_user_token, may_use_client, user_columns};
 use crate::store::{Grants, StoreResult};
 
 pub(super) fn revoke_family(
@@ -82,6 +82,8 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
                 c.code_challenge, c.auth_time, c.expires_at, c.used_at IS NOT NULL, c.family_id,
                 c.session_id_hash, ",
         user_columns!(),
+        ", ",
+        may_use_client!("c.client_id", "c.user_id"),
         " FROM authorization_code c JOIN user_account u ON u.id = c.user_id
          WHERE c.code_hash = ?1"
     ))?
@@ -102,6 +104,7 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
             used: r.get(9)?,
             family_id: r.get(10)?,
             user: user_from(r, 12)?,
+            access_allowed: r.get(12 + USER_FIELDS)?,
         })
     })
     .optional()
@@ -117,6 +120,8 @@ fn load_refresh(
         "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL,
                 f.client_id, f.nonce, f.auth_time, f.revoked_at IS NOT NULL, ",
         user_columns!(),
+        ", ",
+        may_use_client!("f.client_id", "f.user_id"),
         ", f.session_id_hash IS NULL OR s.expires_at > ?2
          FROM refresh_token r
          JOIN token_family f ON f.id = r.family_id
@@ -136,7 +141,8 @@ fn load_refresh(
             family_revoked: r.get(7)?,
             user: user_from(r, 8)?,
             // NULL when the session row is gone: not alive.
-            session_alive: r.get::<_, Option<bool>>(8 + USER_FIELDS)?.unwrap_or(false),
+            session_alive: r.get::<_, Option<bool>>(9 + USER_FIELDS)?.unwrap_or(false),
+            access_allowed: r.get(8 + USER_FIELDS)?,
         })
     })
     .optional()
@@ -208,6 +214,7 @@ impl Grants for SqliteStore {
                     Ok(Redeemed::Issued(grant))
                 }
                 Redemption::Invalid => Ok(Redeemed::Invalid),
+                Redemption::Denied => Ok(Redeemed::Denied),
                 Redemption::Replayed { family } => {
                     if let Some(family) = family {
                         revoke_family(tx, &family, now, RevokeReason::CodeReplayed)?;
@@ -245,6 +252,7 @@ impl Grants for SqliteStore {
                 }
                 Rotation::Invalid => Ok(Rotated::Invalid),
                 Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
+                Rotation::Denied => Ok(Rotated::Denied),
                 Rotation::Reuse { family } => {
                     revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;
                     Ok(Rotated::Reused)

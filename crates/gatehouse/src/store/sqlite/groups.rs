@@ -7,8 +7,8 @@ use super::rows::user_from;
 use super::{SqliteStore, engine_error, is_unique_violation};
 use crate::clock::UnixTime;
 use crate::model::{Group, GroupChange, User};
-use crate::store::columns::{group_columns, user_columns};
-use crate::store::{Groups, StoreError, StoreResult};
+use crate::store::columns::{group_columns, may_use_client, user_columns};
+use crate::store::{Groups, StoreError, StoreResult, in_use};
 
 fn group_from(r: &Row<'_>) -> rusqlite::Result<Group> {
     Ok(Group {
@@ -27,6 +27,15 @@ fn load_group(c: &Connection, name: &str) -> rusqlite::Result<Option<Group>> {
     ))?
     .query_row([name], group_from)
     .optional()
+}
+
+/// The clients that only members of the group may use.
+fn clients_restricted_to(c: &Connection, group_id: &str) -> rusqlite::Result<Vec<String>> {
+    c.prepare_cached(
+        "SELECT client_id FROM client_access_group WHERE group_id = ?1 ORDER BY client_id",
+    )?
+    .query_map([group_id], |r| r.get(0))?
+    .collect()
 }
 
 fn no_group(name: &str) -> StoreError {
@@ -112,16 +121,25 @@ impl Groups for SqliteStore {
 
     async fn delete_group(&self, name: &str) -> StoreResult<()> {
         let owned = name.to_owned();
-        let deleted = self
+        let outcome = self
             .write(move |tx| {
-                tx.prepare_cached("DELETE FROM user_group WHERE name = ?1")?
-                    .execute([owned])
+                let Some(group) = load_group(tx, &owned)? else {
+                    return Ok(Err(None));
+                };
+                let clients = clients_restricted_to(tx, &group.id)?;
+                if !clients.is_empty() {
+                    return Ok(Err(Some(clients)));
+                }
+                tx.prepare_cached("DELETE FROM user_group WHERE id = ?1")?
+                    .execute([&group.id])?;
+                Ok(Ok(()))
             })
             .await?;
-        if deleted == 0 {
-            return Err(no_group(name));
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(None) => Err(no_group(name)),
+            Err(Some(clients)) => Err(in_use(name, &clients)),
         }
-        Ok(())
     }
 
     async fn add_member(&self, group: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
@@ -201,6 +219,74 @@ impl Groups for SqliteStore {
             ))?
             .query_map([user], group_from)?
             .collect()
+        })
+        .await
+    }
+
+    async fn client_access(&self, client_id: &str) -> StoreResult<Vec<Group>> {
+        let id = client_id.to_owned();
+        let groups = self
+            .read(move |c| {
+                let exists = c
+                    .prepare_cached("SELECT 1 FROM client WHERE client_id = ?1")?
+                    .exists([&id])?;
+                if !exists {
+                    return Ok(None);
+                }
+                c.prepare_cached(concat!(
+                    "SELECT ",
+                    group_columns!(),
+                    " FROM client_access_group a JOIN user_group g ON g.id = a.group_id
+                     WHERE a.client_id = ?1 ORDER BY g.name"
+                ))?
+                .query_map([&id], group_from)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(Some)
+            })
+            .await?;
+        groups.ok_or_else(|| StoreError::NotFound(format!("client {client_id:?}")))
+    }
+
+    async fn set_client_access(&self, client_id: &str, groups: Vec<String>) -> StoreResult<()> {
+        let id = client_id.to_owned();
+        let missing = self
+            .write(move |tx| {
+                let exists = tx
+                    .prepare_cached("SELECT 1 FROM client WHERE client_id = ?1")?
+                    .exists([&id])?;
+                if !exists {
+                    return Ok(Some(format!("client {id:?}")));
+                }
+                let mut ids = Vec::with_capacity(groups.len());
+                for name in &groups {
+                    match load_group(tx, name)? {
+                        Some(g) => ids.push(g.id),
+                        None => return Ok(Some(format!("group {name:?}"))),
+                    }
+                }
+                tx.prepare_cached("DELETE FROM client_access_group WHERE client_id = ?1")?
+                    .execute([&id])?;
+                for group_id in ids {
+                    tx.prepare_cached(
+                        "INSERT INTO client_access_group (client_id, group_id) VALUES (?1, ?2)
+                         ON CONFLICT DO NOTHING",
+                    )?
+                    .execute([&id, &group_id])?;
+                }
+                Ok(None)
+            })
+            .await?;
+        match missing {
+            Some(what) => Err(StoreError::NotFound(what)),
+            None => Ok(()),
+        }
+    }
+
+    async fn may_use(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        let (user, client) = (user_id.to_owned(), client_id.to_owned());
+        self.read(move |c| {
+            c.prepare_cached(concat!("SELECT ", may_use_client!("?1", "?2")))?
+                .query_row([client, user], |r| r.get(0))
         })
         .await
     }
