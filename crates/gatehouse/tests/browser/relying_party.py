@@ -207,6 +207,8 @@ class RelyingParty:
         if info.get("sub") != claims["sub"]:
             h._page(400, "Sign-in failed", "<h1>Sign-in failed</h1><p id=error>sub</p>")
             return
+        # The groups the ID token itself carries (what most applications read for roles).
+        id_groups = claims.get("groups", [])
         claims = {**claims, **info}
         cookie = secrets.token_urlsafe(16)
         with self.lock:
@@ -215,6 +217,7 @@ class RelyingParty:
         h._page(200, "Signed in",
                 f"<h1>Signed in as {html.escape(name)}</h1>"
                 f"<p id=auth_time>{claims.get('auth_time')}</p>"
+                f"<p id=groups>{html.escape(' '.join(id_groups))}</p>"
                 '<a href="/logout?hint=1">Sign out</a>',
                 headers=[("Set-Cookie", f"rp_session={cookie}; Path=/; HttpOnly")])
 
