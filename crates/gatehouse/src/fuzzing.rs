@@ -263,6 +263,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
             .expect("a hash"),
         disabled: false,
         created_at: now,
+        email_verified: false,
+        profile: crate::model::Profile::default(),
     };
     store.create_user(user.clone()).await.expect("a user");
     let secret = tokens::generate();

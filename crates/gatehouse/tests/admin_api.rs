@@ -327,6 +327,70 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(patched["disabled"], true);
 
+    // The profile and the address: set, cleared with null, kept when absent.
+    let (s, patched) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/users/grace",
+            Some(
+                json!({"given_name": "Grace", "family_name": "Hopper", "locale": "en-US",
+                        "picture": "https://example.com/grace.png", "email_verified": true}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            patched["given_name"].clone(),
+            patched["locale"].clone(),
+            patched["email_verified"].clone()
+        ),
+        (json!("Grace"), json!("en-US"), json!(true))
+    );
+    assert_eq!(patched["updated_at"], json!(T0), "the fixed clock's now");
+    let (_, patched) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/users/grace",
+            Some(json!({"picture": null, "email": "grace@navy.example"})),
+        )
+        .await;
+    assert_eq!(patched["picture"], Value::Null);
+    assert_eq!(patched["given_name"], "Grace", "absent fields stay");
+    assert_eq!(
+        patched["email_verified"], false,
+        "a new address is not verified"
+    );
+    // A refused field changes nothing, the others in the same request included.
+    for body in [
+        json!({"locale": "English!", "given_name": "G"}),
+        json!({"picture": "http://example.com/a.png", "given_name": "G"}),
+        json!({"picture": "javascript:alert(1)"}),
+        json!({"given_name": "two\nlines"}),
+        json!({"family_name": "x".repeat(257)}),
+        json!({"email": "nope", "given_name": "G"}),
+        json!({"given_name": 7}),
+    ] {
+        let (s, _) = a
+            .checked(
+                Method::PATCH,
+                one,
+                "/admin/api/users/grace",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    }
+    let (_, still) = a
+        .checked(Method::GET, one, "/admin/api/users/grace", None)
+        .await;
+    assert_eq!(
+        (still["given_name"].clone(), still["email"].clone()),
+        (json!("Grace"), json!("grace@navy.example"))
+    );
+
     // Sessions and consents of ada, who signs in to a third-party client.
     add_third_party_client(a.f.state.store.as_ref(), "partner").await;
     let ada =
@@ -408,6 +472,10 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
             "admin.user.created",
             "admin.user.created",
             "admin.user.disabled",
+            "admin.user.email_set",
+            "admin.user.profile_updated",
+            "admin.user.email_set",
+            "admin.user.profile_updated",
             "admin.consent.revoked",
             "admin.user.logged_out"
         ]

@@ -736,3 +736,114 @@ fn every_command_works_on_postgresql() {
         "cannot open the database",
     );
 }
+
+#[tokio::test]
+async fn a_profile_and_a_verified_address_are_set_from_the_cli() {
+    let db = Database::fresh(Backend::Sqlite).await.unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| gatehouse(&db.url, args, stdin);
+    let password = Some("glacier umbrella quantum tulip\n");
+    // Refused before the password is asked for: nothing is created.
+    refused(
+        &run(
+            &[
+                "user",
+                "add",
+                "--username",
+                "ada",
+                "--email",
+                "ada@example.com",
+                "--locale",
+                "English!",
+            ],
+            password,
+        ),
+        "not a language tag",
+    );
+    ok(&run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "ada",
+            "--email",
+            "ada@example.com",
+            "--email-verified",
+            "--given-name",
+            "Ada",
+            "--family-name",
+            "Lovelace",
+            "--locale",
+            "en-GB",
+        ],
+        password,
+    ));
+    let store = gatehouse::store::open(&db.url).await.unwrap();
+    let ada = store.user_by_username("ada").await.unwrap().unwrap();
+    assert!(ada.email_verified);
+    assert_eq!(ada.profile.given_name.as_deref(), Some("Ada"));
+    assert_eq!(
+        ada.profile.updated_at, None,
+        "not changed since it was made"
+    );
+    store.close().await.unwrap();
+
+    // A new address is unverified unless said otherwise; a cleared field is gone, the others
+    // stay.
+    let out = ok(&run(
+        &[
+            "user",
+            "update",
+            "ada",
+            "--email",
+            "ada@lovelace.example",
+            "--clear",
+            "locale",
+            "--picture",
+            "https://example.com/ada.png",
+        ],
+        None,
+    ));
+    assert_eq!(out, "user ada updated (ada@lovelace.example, unverified)\n");
+    refused(
+        &run(
+            &[
+                "user",
+                "update",
+                "ada",
+                "--picture",
+                "http://example.com/a.png",
+            ],
+            None,
+        ),
+        "not an https URL",
+    );
+    refused(
+        &run(&["user", "update", "nobody", "--given-name", "X"], None),
+        "not found",
+    );
+    let out = ok(&run(&["user", "update", "ada", "--email-verified"], None));
+    assert_eq!(out, "user ada updated (ada@lovelace.example, verified)\n");
+    let store = gatehouse::store::open(&db.url).await.unwrap();
+    let ada = store.user_by_username("ada").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            ada.profile.locale,
+            ada.profile.given_name.as_deref(),
+            ada.profile.picture.as_deref()
+        ),
+        (None, Some("Ada"), Some("https://example.com/ada.png"))
+    );
+    assert!(ada.profile.updated_at.is_some());
+    let log = store.audit_latest(10).await.unwrap();
+    let kinds: Vec<&str> = log.iter().map(|e| e.record.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "admin.user.created",
+            "admin.user.email_set",
+            "admin.user.profile_updated",
+            "admin.user.email_set"
+        ]
+    );
+    store.close().await.unwrap();
+}

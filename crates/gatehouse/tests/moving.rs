@@ -65,6 +65,18 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     ok(&gatehouse(&a.db_url(), &["group", "add", "staff"], None));
     ok(&gatehouse(
         &a.db_url(),
+        &[
+            "user",
+            "update",
+            "ada",
+            "--given-name",
+            "Ada",
+            "--email-verified",
+        ],
+        None,
+    ));
+    ok(&gatehouse(
+        &a.db_url(),
         &["group", "add-member", "staff", "ada"],
         None,
     ));
@@ -102,6 +114,13 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     let consents = b.store.consents(&ada.id).await.unwrap();
     assert_eq!(consents.len(), 1);
     assert_eq!(consents[0].scope, "openid profile");
+    let moved = b.store.user_by_username("ada").await.unwrap().unwrap();
+    assert!(moved.email_verified, "the verified address moves");
+    assert_eq!(
+        moved.profile.given_name.as_deref(),
+        Some("Ada"),
+        "and the profile"
+    );
     let groups = b.store.user_groups(&ada.id).await.unwrap();
     assert_eq!(
         groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
@@ -112,6 +131,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     assert!(
         kinds.starts_with(&[
             "admin.group.created",
+            "admin.user.email_set",
+            "admin.user.profile_updated",
             "admin.group.member_added",
             "login.succeeded",
             "token.issued",

@@ -283,6 +283,17 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
     for name in ["staff", "grafana-admins"] {
         assert!(server.store.add_member(name, &user.id, 0).await.unwrap());
     }
+    // What an administrator sets is what the claims say.
+    let admin = gatehouse::admin::Admin::new(server.store.as_ref(), "cli", None, 1_900_000_000);
+    admin.set_email("ada", None, Some(true)).await.unwrap();
+    let change = gatehouse::admin::ProfileChange {
+        given_name: Some(Some("Ada".into())),
+        family_name: Some(Some("Lovelace".into())),
+        locale: Some(Some("en-GB".into())),
+        picture: Some(Some("https://example.com/ada.png".into())),
+        ..Default::default()
+    };
+    admin.update_profile("ada", change).await.unwrap();
     let http = http();
     let metadata =
         CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http)
@@ -346,6 +357,35 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
     );
     assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some("ada"));
     assert_eq!(claims.email().map(|e| e.as_str()), Some("ada@example.com"));
+    assert_eq!(
+        claims.email_verified(),
+        Some(true),
+        "set by the administrator"
+    );
+    let first = |c: Option<&openidconnect::LocalizedClaim<openidconnect::EndUserGivenName>>| {
+        c.and_then(|c| c.get(None)).map(|n| n.as_str().to_owned())
+    };
+    assert_eq!(first(claims.given_name()), Some("Ada".into()));
+    assert_eq!(
+        claims
+            .family_name()
+            .and_then(|c| c.get(None))
+            .map(|n| n.as_str()),
+        Some("Lovelace")
+    );
+    assert_eq!(claims.locale().map(|l| l.as_str()), Some("en-GB"));
+    assert_eq!(
+        claims
+            .picture()
+            .and_then(|c| c.get(None))
+            .map(|p| p.as_str()),
+        Some("https://example.com/ada.png")
+    );
+    assert_eq!(
+        claims.updated_at().map(|t| t.timestamp()),
+        Some(1_900_000_000),
+        "when the profile changed"
+    );
     let info: openidconnect::UserInfoClaims<Groups, openidconnect::core::CoreGenderClaim> = client
         .user_info(tokens.access_token().clone(), None)
         .unwrap()

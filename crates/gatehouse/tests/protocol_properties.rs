@@ -181,6 +181,8 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         password_hash: "x".into(),
         disabled: false,
         created_at: T0,
+        email_verified: false,
+        profile: gatehouse::model::Profile::default(),
     };
     s.create_user(user).await.unwrap();
     s.create_client(Client {

@@ -47,6 +47,8 @@ fn user(name: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
         disabled: false,
         created_at: NOW,
+        email_verified: false,
+        profile: gatehouse::model::Profile::default(),
     }
 }
 

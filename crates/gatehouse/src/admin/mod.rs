@@ -3,6 +3,7 @@
 //! `admin:CLIENT` for the API).
 
 mod groups;
+mod profile;
 
 use std::net::IpAddr;
 
@@ -11,7 +12,9 @@ use serde::Deserialize;
 use crate::auth::passwords::{PasswordError, Passwords};
 use crate::auth::username;
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, Client, GrantType, LoggedOut, User, UserChange};
+use crate::model::{
+    AuditKind, AuditRecord, Client, GrantType, LoggedOut, Profile, User, UserChange,
+};
 use crate::oidc::{redirect, scope, tokens};
 use crate::store::{Store, StoreError};
 
@@ -37,6 +40,7 @@ pub enum AdminError {
 }
 
 pub use groups::{GroupPatch, MAX_DESCRIPTION, NewGroup};
+pub use profile::{MAX_NAME, MAX_PICTURE, ProfileChange, check_profile};
 
 fn invalid(message: impl Into<String>) -> AdminError {
     AdminError::Invalid(message.into())
@@ -58,7 +62,28 @@ pub struct NewUser {
     /// Contains an `@` and no whitespace.
     #[schema(pattern = r"^\S*@\S*$")]
     pub email: String,
+    /// Whether the address is known to be the person's (the `email_verified` claim).
+    #[serde(default)]
+    pub email_verified: bool,
+    /// The display name (at most 256 characters, no control characters).
+    #[schema(max_length = 256)]
     pub name: Option<String>,
+    /// At most 256 characters.
+    #[serde(default)]
+    #[schema(max_length = 256)]
+    pub given_name: Option<String>,
+    /// At most 256 characters.
+    #[serde(default)]
+    #[schema(max_length = 256)]
+    pub family_name: Option<String>,
+    /// A BCP 47 language tag, such as `en-GB`.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub locale: Option<String>,
+    /// An https URL of a picture of the person.
+    #[serde(default)]
+    #[schema(max_length = 2048)]
+    pub picture: Option<String>,
     /// 12 to 1024 characters, not easy to guess (not a common password, a keyboard pattern or
     /// the username); stored only as an argon2id hash.
     #[schema(min_length = 12, max_length = 1024)]
@@ -184,10 +209,18 @@ impl<'a> Admin<'a> {
     ///
     /// # Errors
     /// `Invalid` for a malformed username or email, or a name that looks like an existing one;
-    /// `Password` for a password too short or too easy to guess; `Conflict` when the name is taken;
-    /// a store failure.
+    /// `Invalid` for a profile field that is refused; `Password` for a password too short or too
+    /// easy to guess; `Conflict` when the name is taken; a store failure.
     pub async fn add_user(&self, passwords: &Passwords, new: NewUser) -> Result<User, AdminError> {
         let username = check_user_fields(&new.username, &new.email)?;
+        let profile = Profile {
+            given_name: profile::given(new.given_name),
+            family_name: profile::given(new.family_name),
+            locale: profile::given(new.locale),
+            picture: profile::given(new.picture),
+            updated_at: None,
+        };
+        check_profile(new.name.as_deref(), &profile)?;
         // One account per name as people read it: a name that looks like an existing one is
         // refused (UTS #39 skeletons, compared with every user: an administrative operation,
         // linear in the users). Read before the insert, not in its transaction: two look-alikes
@@ -212,10 +245,12 @@ impl<'a> Admin<'a> {
             id: tokens::new_id(),
             username,
             email: new.email,
-            name: new.name.filter(|n| !n.trim().is_empty()),
+            name: profile::given(new.name),
             password_hash,
             disabled: false,
             created_at: self.now,
+            email_verified: new.email_verified,
+            profile,
         };
         self.store.create_user(user.clone()).await?;
         self.audit(AuditKind::UserCreated, &user.username, None)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-use crate::admin::{Admin, NewClient, NewUser};
+use crate::admin::{Admin, NewClient, NewUser, ProfileChange};
 use crate::auth::passwords::Passwords;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
@@ -68,15 +68,43 @@ pub enum Command {
 pub enum UserCommand {
     /// Add a user; the password is read from standard input
     Add {
+        /// 1 to 64 characters; stored in lower case (Unicode NFKC)
         #[arg(long)]
         username: String,
         #[arg(long)]
         email: String,
+        /// The address is known to be the person's (the email_verified claim)
+        #[arg(long)]
+        email_verified: bool,
+        /// The display name (the name claim)
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// List users
     List,
+    /// Change a user's email address or profile; what is not given stays
+    Update {
+        username: String,
+        /// A new address (unverified unless --email-verified is given too)
+        #[arg(long)]
+        email: Option<String>,
+        /// The address is known to be the person's
+        #[arg(long, conflicts_with = "email_unverified")]
+        email_verified: bool,
+        /// The address is not known to be the person's
+        #[arg(long)]
+        email_unverified: bool,
+        /// The display name
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        /// Remove these fields: name, given-name, family-name, locale, picture (repeat for several)
+        #[arg(long, value_name = "FIELD")]
+        clear: Vec<ProfileField>,
+    },
     /// Disable a user: they can no longer log in, their sessions end and their tokens are
     /// revoked (enabling them again brings none of it back)
     Disable { username: String },
@@ -96,6 +124,33 @@ pub enum UserCommand {
         #[arg(long, value_name = "CLIENT_ID")]
         revoke: Option<String>,
     },
+}
+
+/// The profile claims a user may carry (OpenID Connect Core §5.1).
+#[derive(Debug, clap::Args)]
+pub struct ProfileArgs {
+    /// The given_name claim
+    #[arg(long)]
+    given_name: Option<String>,
+    /// The family_name claim
+    #[arg(long)]
+    family_name: Option<String>,
+    /// A BCP 47 language tag, such as en-GB (the locale claim)
+    #[arg(long)]
+    locale: Option<String>,
+    /// An https URL of a picture of the person (the picture claim)
+    #[arg(long)]
+    picture: Option<String>,
+}
+
+/// A profile field `user update --clear` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileField {
+    Name,
+    GivenName,
+    FamilyName,
+    Locale,
+    Picture,
 }
 
 #[derive(Debug, Subcommand)]
@@ -473,15 +528,30 @@ async fn user(store: &dyn Store, admin: &Admin<'_>, cmd: UserCommand) -> anyhow:
         UserCommand::Add {
             username,
             email,
+            email_verified,
             name,
+            profile,
         } => {
             // Checked before the password is asked for.
             crate::admin::check_user_fields(&username, &email)?;
+            let checked = crate::model::Profile {
+                given_name: profile.given_name.clone(),
+                family_name: profile.family_name.clone(),
+                locale: profile.locale.clone(),
+                picture: profile.picture.clone(),
+                updated_at: None,
+            };
+            crate::admin::check_profile(name.as_deref(), &checked)?;
             let password = read_secret("Password for the new user: ")?;
             let new = NewUser {
                 username,
                 email,
+                email_verified,
                 name,
+                given_name: profile.given_name,
+                family_name: profile.family_name,
+                locale: profile.locale,
+                picture: profile.picture,
                 password,
             };
             let user = admin.add_user(&passwords, new).await?;
@@ -510,6 +580,48 @@ async fn user(store: &dyn Store, admin: &Admin<'_>, cmd: UserCommand) -> anyhow:
         UserCommand::Enable { username } => {
             admin.set_disabled(&username, false).await?;
             println!("user {username} enabled");
+        }
+        UserCommand::Update {
+            username,
+            email,
+            email_verified,
+            email_unverified,
+            name,
+            profile,
+            clear,
+        } => {
+            let field = |given: Option<String>, which: ProfileField| {
+                if clear.contains(&which) {
+                    Some(None)
+                } else {
+                    given.map(Some)
+                }
+            };
+            let change = ProfileChange {
+                name: field(name, ProfileField::Name),
+                given_name: field(profile.given_name, ProfileField::GivenName),
+                family_name: field(profile.family_name, ProfileField::FamilyName),
+                locale: field(profile.locale, ProfileField::Locale),
+                picture: field(profile.picture, ProfileField::Picture),
+            };
+            let verified = match (email_verified, email_unverified) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            if email.is_some() || verified.is_some() {
+                admin.set_email(&username, email, verified).await?;
+            }
+            let user = admin.update_profile(&username, change).await?;
+            let verified = if user.email_verified {
+                "verified"
+            } else {
+                "unverified"
+            };
+            println!(
+                "user {} updated ({}, {verified})",
+                user.username, user.email
+            );
         }
         UserCommand::Groups { username } => {
             for g in admin.user_groups(&username).await? {

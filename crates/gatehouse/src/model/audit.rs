@@ -24,6 +24,8 @@ named! {
         UserDisabled = "admin.user.disabled",
         UserEnabled = "admin.user.enabled",
         PasswordSet = "admin.user.password_set",
+        ProfileUpdated = "admin.user.profile_updated",
+        EmailSet = "admin.user.email_set",
         UserLoggedOut = "admin.user.logged_out",
         ConsentRevoked = "admin.consent.revoked",
         ClientCreated = "admin.client.created",

@@ -24,7 +24,7 @@ pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
     Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
-pub use user::{User, UserChange};
+pub use user::{Profile, User, UserChange};
 
 /// A stored name that is not one of a closed set's values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

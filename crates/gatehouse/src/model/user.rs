@@ -16,6 +16,24 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: UnixTime,
+    /// Whether the address is known to be the person's (the `email_verified` claim): set by an
+    /// administrator.
+    pub email_verified: bool,
+    pub profile: Profile,
+}
+
+/// What a person's profile says beyond their username, name and email address (OpenID
+/// Connect Core §5.1): released with the `profile` scope.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Profile {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// A BCP 47 language tag, such as `en-GB`.
+    pub locale: Option<String>,
+    /// The URL of a picture of the person (https, or http on localhost).
+    pub picture: Option<String>,
+    /// When the profile last changed; `None` when not since the account was made.
+    pub updated_at: Option<UnixTime>,
 }
 
 /// A change an administrator makes to an account.
@@ -25,6 +43,16 @@ pub enum UserChange {
     Enable,
     /// A new argon2id PHC string.
     SetPassword(String),
+    /// A new email address, or the same one, and whether it is known to be the person's.
+    SetEmail {
+        email: String,
+        verified: bool,
+    },
+    /// A new display name and profile (its `updated_at` set by the caller).
+    SetProfile {
+        name: Option<String>,
+        profile: Profile,
+    },
 }
 
 impl UserChange {
@@ -37,6 +65,7 @@ impl UserChange {
             UserChange::Disable => Some(RevokeReason::UserDisabled),
             UserChange::Enable => None,
             UserChange::SetPassword(_) => Some(RevokeReason::PasswordChanged),
+            UserChange::SetEmail { .. } | UserChange::SetProfile { .. } => None,
         }
     }
 }

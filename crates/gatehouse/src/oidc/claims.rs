@@ -35,7 +35,8 @@ pub fn at_hash(access_token: &str) -> String {
 }
 
 /// The claims the `granted` scopes release about `user` (OpenID Connect Core §5.4):
-/// `profile` gives `preferred_username` and `name`; `email` gives `email` and
+/// `profile` gives `preferred_username`, `updated_at`, and those of `name`, `given_name`,
+/// `family_name`, `locale` and `picture` the user has; `email` gives `email` and
 /// `email_verified`; `groups` gives `groups`, the names of the user's `groups` (always an
 /// array, empty when they are in none).
 pub fn scoped(
@@ -44,16 +45,29 @@ pub fn scoped(
     granted: &str,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut claims = serde_json::Map::new();
-    if scope::contains(granted, "profile") {
-        claims.insert("preferred_username".into(), user.username.clone().into());
-        if let Some(name) = &user.name {
-            claims.insert("name".into(), name.clone().into());
+    let mut put = |claim: &str, value: Option<serde_json::Value>| {
+        if let Some(v) = value {
+            claims.insert(claim.into(), v);
         }
+    };
+    if scope::contains(granted, "profile") {
+        let p = &user.profile;
+        put("preferred_username", Some(user.username.clone().into()));
+        put("name", user.name.clone().map(Into::into));
+        put("given_name", p.given_name.clone().map(Into::into));
+        put("family_name", p.family_name.clone().map(Into::into));
+        put("locale", p.locale.clone().map(Into::into));
+        put("picture", p.picture.clone().map(Into::into));
+        // §5.1: seconds since the epoch when the information was last updated.
+        put(
+            "updated_at",
+            Some(p.updated_at.unwrap_or(user.created_at).into()),
+        );
     }
     if scope::contains(granted, "email") {
-        claims.insert("email".into(), user.email.clone().into());
-        // Gatehouse does not verify addresses; saying so is part of the claim's contract.
-        claims.insert("email_verified".into(), false.into());
+        put("email", Some(user.email.clone().into()));
+        // Set by an administrator (the CLI or the admin API); false until then.
+        put("email_verified", Some(user.email_verified.into()));
     }
     if scope::contains(granted, "groups") {
         claims.insert("groups".into(), groups.into());
@@ -86,7 +100,13 @@ mod tests {
             name: Some("Ada Lovelace".into()),
             password_hash: "x".into(),
             disabled: false,
-            created_at: 0,
+            created_at: 7,
+            email_verified: true,
+            profile: crate::model::Profile {
+                given_name: Some("Ada".into()),
+                locale: Some("en-GB".into()),
+                ..Default::default()
+            },
         }
     }
 
@@ -101,30 +121,31 @@ mod tests {
 
     #[test]
     fn userinfo_claims_follow_the_granted_scopes() {
-        let cases: [(&str, &[&str]); 6] = [
+        let profile: &[&str] = &[
+            "given_name",
+            "locale",
+            "name",
+            "preferred_username",
+            "sub",
+            "updated_at",
+        ];
+        let cases: [(&str, &[&str]); 5] = [
             ("openid", &["sub"]),
             ("openid groups", &["groups", "sub"]),
+            ("openid email", &["email", "email_verified", "sub"]),
+            ("openid profile", profile),
             (
                 "openid profile email groups",
                 &[
                     "email",
                     "email_verified",
+                    "given_name",
                     "groups",
+                    "locale",
                     "name",
                     "preferred_username",
                     "sub",
-                ],
-            ),
-            ("openid profile", &["name", "preferred_username", "sub"]),
-            ("openid email", &["email", "email_verified", "sub"]),
-            (
-                "openid profile email",
-                &[
-                    "email",
-                    "email_verified",
-                    "name",
-                    "preferred_username",
-                    "sub",
+                    "updated_at",
                 ],
             ),
         ];
@@ -139,6 +160,13 @@ mod tests {
             keys.sort_unstable();
             assert_eq!(keys, expected, "{granted}");
         }
+        let all = userinfo(&user(), &["staff".into()], "openid profile email groups");
+        assert_eq!(all["email_verified"], true, "as the administrator set it");
+        assert_eq!(
+            all["updated_at"], 7,
+            "never updated: when the account was made"
+        );
+        assert_eq!(all["groups"], serde_json::json!(["staff"]));
     }
 
     #[test]

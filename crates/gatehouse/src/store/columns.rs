@@ -6,7 +6,8 @@
 /// A user's columns, from `user_account u`; [`USER_FIELDS`] of them.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at"
+        "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at, \
+         u.email_verified, u.given_name, u.family_name, u.locale, u.picture, u.updated_at"
     };
 }
 
@@ -88,4 +89,4 @@ pub(crate) use {
 };
 
 /// How many columns `user_columns!` names: where the next column starts after them.
-pub(crate) const USER_FIELDS: usize = 7;
+pub(crate) const USER_FIELDS: usize = 13;

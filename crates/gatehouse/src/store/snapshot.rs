@@ -12,12 +12,14 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Client, GrantType, RevokeReason, Session, SigningKey, User};
+use crate::model::{
+    AuditRecord, Client, GrantType, Profile, RevokeReason, Session, SigningKey, User,
+};
 
 /// What the `format` field must say.
 pub const FORMAT: &str = "gatehouse-export";
 /// The version this build writes. It reads this one and every earlier one: version 1 had no
-/// groups.
+/// groups, email verification or profiles.
 pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +73,12 @@ pub struct UserRow {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: UnixTime,
+    /// Absent in version 1 (then false).
+    #[serde(default)]
+    pub email_verified: bool,
+    /// Absent in version 1 (then empty).
+    #[serde(default)]
+    pub profile: Profile,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +121,8 @@ impl From<User> for UserRow {
             password_hash: u.password_hash,
             disabled: u.disabled,
             created_at: u.created_at,
+            email_verified: u.email_verified,
+            profile: u.profile,
         }
     }
 }

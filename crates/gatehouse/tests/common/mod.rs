@@ -135,6 +135,8 @@ pub async fn add_user(store: &dyn Store, username: &str) -> User {
         password_hash: hash,
         disabled: false,
         created_at: SystemClock.now(),
+        email_verified: false,
+        profile: gatehouse::model::Profile::default(),
     };
     store.create_user(user.clone()).await.unwrap();
     user

@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 use super::error::{BearerError, bearer_token, store_error};
 use super::{AppState, Peer};
-use crate::admin::{Admin, AdminError, NewClient, NewUser};
+use crate::admin::{Admin, AdminError, NewClient, NewUser, ProfileChange, check_profile};
 use crate::model::{AuditEvent, Client, Consent, GrantType, LoggedOut, Session, TokenKind, User};
 use crate::oidc::{OAuthError, scope, tokens};
 use crate::store::StoreError;
@@ -245,10 +245,20 @@ pub(super) struct UserView {
     pub id: String,
     pub username: String,
     pub email: String,
+    /// Whether the address is known to be the person's.
+    pub email_verified: bool,
     pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// A BCP 47 language tag.
+    pub locale: Option<String>,
+    /// An https URL of a picture of the person.
+    pub picture: Option<String>,
     pub disabled: bool,
     /// Unix time.
     pub created_at: i64,
+    /// Unix time the profile last changed (the `updated_at` claim).
+    pub updated_at: i64,
 }
 
 impl From<User> for UserView {
@@ -257,9 +267,15 @@ impl From<User> for UserView {
             id: u.id,
             username: u.username,
             email: u.email,
+            email_verified: u.email_verified,
             name: u.name,
+            given_name: u.profile.given_name,
+            family_name: u.profile.family_name,
+            locale: u.profile.locale,
+            picture: u.profile.picture,
             disabled: u.disabled,
             created_at: u.created_at,
+            updated_at: u.profile.updated_at.unwrap_or(u.created_at),
         }
     }
 }
@@ -273,6 +289,31 @@ pub(super) struct UserPatch {
     /// A new password: 12 to 1024 characters, not easy to guess (see `NewUser`).
     #[schema(min_length = 12, max_length = 1024)]
     pub password: Option<String>,
+    /// A new address: unverified unless `email_verified` says otherwise.
+    #[schema(pattern = r"^\S*@\S*$")]
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    /// For each profile field: a value sets it, `null` clears it, absent keeps it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 256)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 256)]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 256)]
+    pub family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 64)]
+    pub locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 2048)]
+    pub picture: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`: `Some(None)`; an absent one is `None`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// A client, without its secret.
@@ -477,8 +518,33 @@ async fn update_user(
 ) -> ApiResult<Json<UserView>> {
     let JsonObject(patch) = body?;
     let admin = caller.admin(&state);
-    admin.user(&username).await?;
-    // The password first: if it is refused, nothing changed.
+    let profile = ProfileChange {
+        name: patch.name,
+        given_name: patch.given_name,
+        family_name: patch.family_name,
+        locale: patch.locale,
+        picture: patch.picture,
+    };
+    // Every field is checked before anything changes, so a refused one changes nothing.
+    let current = admin.user(&username).await?;
+    let mut preview = current.profile.clone();
+    let mut name = current.name.clone();
+    for (slot, value) in [
+        (&mut name, &profile.name),
+        (&mut preview.given_name, &profile.given_name),
+        (&mut preview.family_name, &profile.family_name),
+        (&mut preview.locale, &profile.locale),
+        (&mut preview.picture, &profile.picture),
+    ] {
+        if let Some(v) = value {
+            slot.clone_from(v);
+        }
+    }
+    check_profile(name.as_deref(), &preview)?;
+    if let Some(email) = &patch.email {
+        crate::admin::check_user_fields(&current.username, email)?;
+    }
+    // Then the password: if it is refused, nothing changed either.
     if let Some(password) = patch.password {
         admin
             .set_password(&state.passwords, &username, password)
@@ -487,6 +553,12 @@ async fn update_user(
     if let Some(disabled) = patch.disabled {
         admin.set_disabled(&username, disabled).await?;
     }
+    if patch.email.is_some() || patch.email_verified.is_some() {
+        admin
+            .set_email(&username, patch.email, patch.email_verified)
+            .await?;
+    }
+    admin.update_profile(&username, profile).await?;
     Ok(Json(admin.user(&username).await?.into()))
 }
 

@@ -146,6 +146,8 @@ mod tests {
                 password_hash: String::new(),
                 disabled: false,
                 created_at: 0,
+                email_verified: false,
+                profile: crate::model::Profile::default(),
             },
             access_allowed: true,
         }

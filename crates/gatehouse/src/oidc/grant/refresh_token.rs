@@ -119,6 +119,8 @@ mod tests {
                 password_hash: String::new(),
                 disabled: false,
                 created_at: 0,
+                email_verified: false,
+                profile: crate::model::Profile::default(),
             },
             session_alive: true,
             access_allowed: true,

@@ -17,8 +17,9 @@ use crate::store::{Directory, StoreError, StoreResult, found};
 impl Directory for PgStore {
     async fn create_user(&self, user: User) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
+                 email_verified, given_name, family_name, locale, picture, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&user.id)
         .bind(&user.username)
@@ -27,6 +28,12 @@ impl Directory for PgStore {
         .bind(&user.password_hash)
         .bind(user.disabled)
         .bind(user.created_at)
+        .bind(user.email_verified)
+        .bind(&user.profile.given_name)
+        .bind(&user.profile.family_name)
+        .bind(&user.profile.locale)
+        .bind(&user.profile.picture)
+        .bind(user.profile.updated_at)
         .execute(&self.pool)
         .await
         .map_err(db_error)
@@ -80,6 +87,25 @@ impl Directory for PgStore {
                     )
                     .bind(&username)
                     .bind(hash),
+                    UserChange::SetEmail { email, verified } => sqlx::query_scalar(
+                        "UPDATE user_account SET email = $2, email_verified = $3
+                         WHERE username = $1 RETURNING id",
+                    )
+                    .bind(&username)
+                    .bind(email)
+                    .bind(verified),
+                    UserChange::SetProfile { name, profile } => sqlx::query_scalar(
+                        "UPDATE user_account SET name = $2, given_name = $3, family_name = $4,
+                             locale = $5, picture = $6, updated_at = $7
+                         WHERE username = $1 RETURNING id",
+                    )
+                    .bind(&username)
+                    .bind(name)
+                    .bind(profile.given_name)
+                    .bind(profile.family_name)
+                    .bind(profile.locale)
+                    .bind(profile.picture)
+                    .bind(profile.updated_at),
                 }
                 .fetch_optional(&mut *c)
                 .await?;

@@ -307,8 +307,9 @@ impl PgStore {
         let result: Result<(), sqlx::Error> = async {
             for u in &s.users {
                 sqlx::query(
-                    "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
+                         email_verified, given_name, family_name, locale, picture, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&u.id)
                 .bind(&u.username)
@@ -317,6 +318,12 @@ impl PgStore {
                 .bind(&u.password_hash)
                 .bind(u.disabled)
                 .bind(u.created_at)
+                .bind(u.email_verified)
+                .bind(&u.profile.given_name)
+                .bind(&u.profile.family_name)
+                .bind(&u.profile.locale)
+                .bind(&u.profile.picture)
+                .bind(u.profile.updated_at)
                 .execute(&mut *c)
                 .await?;
             }

@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::model::{
-    AuditEvent, AuditKind, AuditRecord, Client, GrantType, RevokeReason, Session, User,
+    AuditEvent, AuditKind, AuditRecord, Client, GrantType, Profile, RevokeReason, Session, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`
@@ -50,6 +50,14 @@ pub(super) fn user_from(r: &PgRow, at: usize) -> Result<User, sqlx::Error> {
         password_hash: r.try_get(at + 4)?,
         disabled: r.try_get(at + 5)?,
         created_at: r.try_get(at + 6)?,
+        email_verified: r.try_get(at + 7)?,
+        profile: Profile {
+            given_name: r.try_get(at + 8)?,
+            family_name: r.try_get(at + 9)?,
+            locale: r.try_get(at + 10)?,
+            picture: r.try_get(at + 11)?,
+            updated_at: r.try_get(at + 12)?,
+        },
     })
 }
 

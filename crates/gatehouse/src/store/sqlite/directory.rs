@@ -25,8 +25,10 @@ impl Directory for SqliteStore {
         self.db
             .write(move |tx| {
                 tx.prepare_cached(
-                    "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO user_account (id, username, email, name, password_hash, disabled,
+                         created_at, email_verified, given_name, family_name, locale, picture,
+                         updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )?
                 .execute(params![
                     user.id,
@@ -35,7 +37,13 @@ impl Directory for SqliteStore {
                     user.name,
                     user.password_hash,
                     user.disabled,
-                    user.created_at
+                    user.created_at,
+                    user.email_verified,
+                    user.profile.given_name,
+                    user.profile.family_name,
+                    user.profile.locale,
+                    user.profile.picture,
+                    user.profile.updated_at
                 ])
             })
             .await
@@ -96,6 +104,26 @@ impl Directory for SqliteStore {
                     UserChange::SetPassword(hash) => tx
                         .prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
                         .execute(params![user_id, hash])?,
+                    UserChange::SetEmail { email, verified } => tx
+                        .prepare_cached(
+                            "UPDATE user_account SET email = ?2, email_verified = ?3 WHERE id = ?1",
+                        )?
+                        .execute(params![user_id, email, verified])?,
+                    UserChange::SetProfile { name, profile } => tx
+                        .prepare_cached(
+                            "UPDATE user_account SET name = ?2, given_name = ?3, family_name = ?4,
+                                 locale = ?5, picture = ?6, updated_at = ?7
+                             WHERE id = ?1",
+                        )?
+                        .execute(params![
+                            user_id,
+                            name,
+                            profile.given_name,
+                            profile.family_name,
+                            profile.locale,
+                            profile.picture,
+                            profile.updated_at
+                        ])?,
                 };
                 match logout {
                     Some(reason) => log_out_user(tx, &user_id, now, reason).map(Some),

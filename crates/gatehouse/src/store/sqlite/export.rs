@@ -199,9 +199,12 @@ impl SqliteStore {
                 let s = snapshot;
                 for u in &s.users {
                     tx.execute(
-                        "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at],
+                        "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
+                             email_verified, given_name, family_name, locale, picture, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                        params![u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at,
+                                u.email_verified, u.profile.given_name, u.profile.family_name,
+                                u.profile.locale, u.profile.picture, u.profile.updated_at],
                     )?;
                 }
                 for c in &s.clients {

@@ -2,7 +2,9 @@
 
 use onewriter::rusqlite::{self, Row};
 
-use crate::model::{AuditEvent, AuditKind, AuditRecord, Client, RevokeReason, Session, User};
+use crate::model::{
+    AuditEvent, AuditKind, AuditRecord, Client, Profile, RevokeReason, Session, User,
+};
 
 /// The closed sets are stored as their names (`model::named!`); a name this build does not
 /// know reads as a conversion failure, reported as corrupt data.
@@ -44,6 +46,14 @@ pub(super) fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
         password_hash: row.get(at + 4)?,
         disabled: row.get(at + 5)?,
         created_at: row.get(at + 6)?,
+        email_verified: row.get(at + 7)?,
+        profile: Profile {
+            given_name: row.get(at + 8)?,
+            family_name: row.get(at + 9)?,
+            locale: row.get(at + 10)?,
+            picture: row.get(at + 11)?,
+            updated_at: row.get(at + 12)?,
+        },
     })
 }
 
