@@ -279,6 +279,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         grant_types: GrantType::ALL.to_vec(),
         first_party,
         created_at: now,
+        display: crate::model::ClientDisplay::default(),
+        previous_secret: None,
     };
     for c in [
         client("web", Some(tokens::hash(&secret)), true),

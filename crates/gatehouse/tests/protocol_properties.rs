@@ -194,6 +194,8 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         first_party: true,
         created_at: T0,
+        display: gatehouse::model::ClientDisplay::default(),
+        previous_secret: None,
     })
     .await
     .unwrap();

@@ -62,6 +62,8 @@ fn client(id: &str) -> Client {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         first_party: false,
         created_at: NOW,
+        display: gatehouse::model::ClientDisplay::default(),
+        previous_secret: None,
     }
 }
 

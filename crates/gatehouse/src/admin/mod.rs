@@ -2,6 +2,7 @@
 //! the same audit records, whoever asks. Each change is recorded with its actor (`cli`, or
 //! `admin:CLIENT` for the API).
 
+mod clients;
 mod groups;
 mod profile;
 
@@ -12,21 +13,9 @@ use serde::Deserialize;
 use crate::auth::passwords::{PasswordError, Passwords};
 use crate::auth::username;
 use crate::clock::UnixTime;
-use crate::model::{
-    AuditKind, AuditRecord, Client, GrantType, LoggedOut, Profile, User, UserChange,
-};
-use crate::oidc::{redirect, scope, tokens};
+use crate::model::{AuditKind, AuditRecord, LoggedOut, Profile, User, UserChange};
+use crate::oidc::tokens;
 use crate::store::{Store, StoreError};
-
-/// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
-/// be safe to store it under a fast hash like the generated ones.
-pub const MIN_SECRET_LENGTH: usize = 32;
-
-/// What a client gets when registered without `grant_types`.
-pub const DEFAULT_GRANT_TYPES: &[GrantType] =
-    &[GrantType::AuthorizationCode, GrantType::RefreshToken];
-/// What a client may ask for when registered without `scopes`.
-pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -39,6 +28,10 @@ pub enum AdminError {
     Store(#[from] StoreError),
 }
 
+pub use clients::{
+    ClientPatch, DEFAULT_GRANT_TYPES, DEFAULT_SCOPES, DEFAULT_SECRET_OVERLAP, MAX_DISPLAY_NAME,
+    MAX_SECRET_OVERLAP, MIN_SECRET_LENGTH, NewClient,
+};
 pub use groups::{GroupPatch, MAX_DESCRIPTION, NewGroup};
 pub use profile::{MAX_NAME, MAX_PICTURE, ProfileChange, check_profile};
 
@@ -88,58 +81,6 @@ pub struct NewUser {
     /// the username); stored only as an argon2id hash.
     #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
-}
-
-/// A client to register.
-///
-/// Besides each field's own rules: a public client has no secret and cannot use
-/// `client_credentials`; the `admin` scope needs `client_credentials`; `authorization_code`
-/// needs at least one redirect URI. Redirect URIs are absolute, without a fragment, and use
-/// https, http on localhost/127.0.0.1/[::1], or a private-use scheme containing a dot
-/// (`com.example.app:/callback`).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewClient {
-    /// 1 to 128 characters of letters, digits, `-`, `_`, `.` or `~`.
-    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._~-]+$")]
-    pub client_id: String,
-    /// Where the client receives codes (exact match); required with `authorization_code`.
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    /// Where logout may return to.
-    #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
-    /// A public client (browser or native app) has no secret and must use PKCE.
-    #[serde(default)]
-    pub public: bool,
-    /// A first-party client skips the consent page.
-    #[serde(default)]
-    pub first_party: bool,
-    /// Scopes the client may request; default `openid profile email groups offline_access`.
-    #[serde(default)]
-    #[schema(inline, value_type = Vec<ScopeName>)]
-    pub scopes: Vec<String>,
-    /// Grant types the client may use; default `authorization_code refresh_token`.
-    #[serde(default)]
-    #[schema(inline, value_type = Vec<GrantType>)]
-    pub grant_types: Vec<String>,
-    /// The secret to use (at least 32 characters) instead of a generated one.
-    #[serde(default)]
-    #[schema(min_length = 32)]
-    pub secret: Option<String>,
-}
-
-/// A scope a client may be registered for (documentation of `NewClient::scopes`).
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum ScopeName {
-    Openid,
-    Groups,
-    Profile,
-    Email,
-    OfflineAccess,
-    Admin,
 }
 
 /// Who is acting, for the audit log.
@@ -338,33 +279,6 @@ impl<'a> Admin<'a> {
             .await
     }
 
-    /// Registers a client. Returns it with its secret when one was generated (shown once).
-    ///
-    /// # Errors
-    /// `Invalid` when the registration does not hold together (see [`NewClient`]); `Conflict` when
-    /// the client id is taken; a store failure.
-    pub async fn add_client(&self, new: NewClient) -> Result<(Client, Option<String>), AdminError> {
-        let (client, generated) = client_from(new, self.now)?;
-        self.store.create_client(client.clone()).await?;
-        self.audit(
-            AuditKind::ClientCreated,
-            &client.client_id,
-            Some(&client.client_id),
-        )
-        .await?;
-        Ok((client, generated))
-    }
-
-    /// Removes a client (its tokens go with it) and audits it.
-    ///
-    /// # Errors
-    /// `NotFound` when there is no such client; a store failure.
-    pub async fn remove_client(&self, client_id: &str) -> Result<(), AdminError> {
-        self.store.remove_client(client_id).await?;
-        self.audit(AuditKind::ClientRemoved, client_id, Some(client_id))
-            .await
-    }
-
     /// Adds a new signing key, as `rotation` says (`keyring::Rotation`).
     ///
     /// # Errors
@@ -404,98 +318,6 @@ fn ended(out: LoggedOut) -> Option<String> {
 }
 
 /// Checks a registration and builds the client; the pure half of `add_client`.
-fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>), AdminError> {
-    check_client_id(&new.client_id)?;
-    for uri in new
-        .redirect_uris
-        .iter()
-        .chain(&new.post_logout_redirect_uris)
-    {
-        if let Some(problem) = redirect::registration_problem(uri) {
-            return Err(invalid(format!("redirect URI {uri:?} refused: {problem}")));
-        }
-    }
-    let or_default = |given: Vec<String>, default: &[&str]| {
-        if given.is_empty() {
-            default.iter().map(|s| s.to_string()).collect()
-        } else {
-            given
-        }
-    };
-    let scopes = or_default(new.scopes, DEFAULT_SCOPES);
-    if let Some(s) = scopes
-        .iter()
-        .find(|s| !scope::SUPPORTED.contains(&s.as_str()))
-    {
-        return Err(invalid(format!(
-            "unknown scope {s:?}; known scopes: {}",
-            scope::SUPPORTED.join(", ")
-        )));
-    }
-    let grant_types: Vec<GrantType> = if new.grant_types.is_empty() {
-        DEFAULT_GRANT_TYPES.to_vec()
-    } else {
-        new.grant_types
-            .iter()
-            .map(|g| {
-                g.parse().map_err(|_| {
-                    let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
-                    invalid(format!(
-                        "unknown grant type {g:?}; known grant types: {}",
-                        known.join(", ")
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    let has = |g: GrantType| grant_types.contains(&g);
-    if has(GrantType::ClientCredentials) && new.public {
-        return Err(invalid(
-            "a public client has no secret, so it cannot use client_credentials",
-        ));
-    }
-    if let Some(s) = scopes
-        .iter()
-        .find(|s| scope::CLIENT_ONLY.contains(&s.as_str()))
-    {
-        if !has(GrantType::ClientCredentials) {
-            return Err(invalid(format!(
-                "scope {s:?} is only granted through client_credentials; add that grant type"
-            )));
-        }
-    }
-    if has(GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
-        return Err(invalid(
-            "a client using authorization_code needs at least one redirect URI",
-        ));
-    }
-    let (secret, generated) = match (new.public, new.secret) {
-        (true, Some(_)) => return Err(invalid("a public client has no secret")),
-        (true, None) => (None, None),
-        (false, Some(s)) if s.chars().count() < MIN_SECRET_LENGTH => {
-            return Err(invalid(format!(
-                "a client secret must be at least {MIN_SECRET_LENGTH} characters"
-            )));
-        }
-        (false, Some(s)) => (Some(s), None),
-        (false, None) => {
-            let s = tokens::generate();
-            (Some(s.clone()), Some(s))
-        }
-    };
-    let client = Client {
-        client_id: new.client_id,
-        secret_hash: secret.as_deref().map(tokens::hash),
-        redirect_uris: new.redirect_uris,
-        post_logout_redirect_uris: new.post_logout_redirect_uris,
-        scopes,
-        grant_types,
-        first_party: new.first_party,
-        created_at: now,
-    };
-    Ok((client, generated))
-}
-
 /// Checks a new user's username and email (the CLI does, before it asks for the password);
 /// returns the username in its canonical form (`auth::username`).
 ///
@@ -524,98 +346,4 @@ pub async fn find_user(store: &dyn Store, typed: &str) -> Result<Option<User>, S
         }
     }
     store.user_by_username(typed).await
-}
-
-fn check_client_id(id: &str) -> Result<(), AdminError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
-    if !ok {
-        return Err(invalid(
-            "a client id is 1 to 128 characters of letters, digits, '-', '_', '.' or '~'",
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(f: impl FnOnce(&mut NewClient)) -> NewClient {
-        let mut c = NewClient {
-            client_id: "app".into(),
-            redirect_uris: vec!["https://app.example/cb".into()],
-            ..NewClient::default()
-        };
-        f(&mut c);
-        c
-    }
-
-    #[test]
-    fn registrations_are_checked() {
-        let (c, secret) = client_from(spec(|_| {}), 7).unwrap();
-        assert_eq!(c.scopes, DEFAULT_SCOPES);
-        assert_eq!(c.grant_types, DEFAULT_GRANT_TYPES);
-        let secret = secret.expect("a generated secret");
-        assert!(tokens::matches(&secret, c.secret_hash.as_deref().unwrap()));
-
-        let (public, none) = client_from(spec(|c| c.public = true), 7).unwrap();
-        assert!(public.is_public() && none.is_none());
-        let (given, none) = client_from(spec(|c| c.secret = Some("s".repeat(32))), 7).unwrap();
-        assert!(
-            !given.is_public() && none.is_none(),
-            "a given secret is not echoed"
-        );
-
-        let refused: Vec<(NewClient, &str)> = vec![
-            (spec(|c| c.client_id = "has space".into()), "client id"),
-            (
-                spec(|c| c.redirect_uris = vec!["https://a.example/cb#x".into()]),
-                "fragment",
-            ),
-            (spec(|c| c.redirect_uris = vec![]), "redirect URI"),
-            (spec(|c| c.scopes = vec!["root".into()]), "unknown scope"),
-            (
-                spec(|c| c.grant_types = vec!["password".into()]),
-                "unknown grant type",
-            ),
-            (
-                spec(|c| c.scopes = vec!["admin".into()]),
-                "client_credentials",
-            ),
-            (
-                spec(|c| {
-                    c.public = true;
-                    c.grant_types = vec!["client_credentials".into()];
-                }),
-                "public client",
-            ),
-            (spec(|c| c.secret = Some("short".into())), "at least 32"),
-            (
-                spec(|c| {
-                    c.public = true;
-                    c.secret = Some("s".repeat(40));
-                }),
-                "no secret",
-            ),
-        ];
-        for (new, needle) in refused {
-            let e = client_from(new.clone(), 7).unwrap_err().to_string();
-            assert!(e.contains(needle), "{new:?}: {e}");
-        }
-
-        let (service, _) = client_from(
-            spec(|c| {
-                c.redirect_uris = vec![];
-                c.grant_types = vec!["client_credentials".into()];
-                c.scopes = vec!["admin".into()];
-            }),
-            7,
-        )
-        .unwrap();
-        assert_eq!(service.scopes, ["admin"]);
-    }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-use crate::admin::{Admin, NewClient, NewUser, ProfileChange};
+use crate::admin::{Admin, ClientPatch, NewClient, NewUser, ProfileChange};
 use crate::auth::passwords::Passwords;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
@@ -196,9 +196,44 @@ pub enum ClientCommand {
         /// Read the secret from standard input (at least 32 characters) instead of generating one
         #[arg(long)]
         secret_stdin: bool,
+        #[command(flatten)]
+        display: ClientDisplayArgs,
     },
     /// List clients
     List,
+    /// Change a client: its id, secret, consents and tokens stay; what is not given stays too
+    Update {
+        client_id: String,
+        /// Replace the redirect URIs with these (repeat for several)
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Replace the post-logout redirect URIs with these (repeat for several)
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Replace the scopes with these (repeat for several)
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Replace the grant types with these (repeat for several)
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// First-party (no consent page): true or false
+        #[arg(long)]
+        first_party: Option<bool>,
+        #[command(flatten)]
+        display: ClientDisplayArgs,
+        /// Remove these: display-name, logo-uri, home-uri, post-logout-redirect-uris (repeat
+        /// for several)
+        #[arg(long, value_name = "FIELD")]
+        clear: Vec<ClientField>,
+    },
+    /// Give a confidential client a new secret (printed once); the old one keeps working for
+    /// the overlap, so every instance of the client can switch
+    RotateSecret {
+        client_id: String,
+        /// How long the old secret keeps working, in seconds (0: not at all, after a leak)
+        #[arg(long, default_value_t = crate::admin::DEFAULT_SECRET_OVERLAP)]
+        overlap: i64,
+    },
     /// Show or set which groups' members may use a client (by default, every user)
     Access {
         client_id: String,
@@ -212,6 +247,29 @@ pub enum ClientCommand {
     },
     /// Remove a client and everything issued to it
     Remove { client_id: String },
+}
+
+/// What people see of a client.
+#[derive(Debug, clap::Args)]
+pub struct ClientDisplayArgs {
+    /// The name people see on the sign-in and consent pages (default: the client id)
+    #[arg(long)]
+    display_name: Option<String>,
+    /// An https URL of the application's logo
+    #[arg(long)]
+    logo_uri: Option<String>,
+    /// An https URL of the application's home page
+    #[arg(long)]
+    home_uri: Option<String>,
+}
+
+/// A field `client update --clear` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientField {
+    DisplayName,
+    LogoUri,
+    HomeUri,
+    PostLogoutRedirectUris,
 }
 
 #[derive(Debug, Subcommand)]
@@ -671,6 +729,7 @@ async fn client(store: &dyn Store, admin: &Admin<'_>, cmd: ClientCommand) -> any
             scopes,
             grant_types,
             secret_stdin,
+            display,
         } => {
             let secret = if secret_stdin {
                 Some(read_secret("Client secret: ")?)
@@ -686,6 +745,9 @@ async fn client(store: &dyn Store, admin: &Admin<'_>, cmd: ClientCommand) -> any
                 scopes,
                 grant_types,
                 secret,
+                display_name: display.display_name,
+                logo_uri: display.logo_uri,
+                home_uri: display.home_uri,
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -723,6 +785,55 @@ async fn client(store: &dyn Store, admin: &Admin<'_>, cmd: ClientCommand) -> any
             } else {
                 let names: Vec<&str> = now.iter().map(|g| g.name.as_str()).collect();
                 println!("only members of {} may use {client_id}", names.join(", "));
+            }
+        }
+        ClientCommand::Update {
+            client_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            scopes,
+            grant_types,
+            first_party,
+            display,
+            clear,
+        } => {
+            let given = |v: Vec<String>| (!v.is_empty()).then_some(v);
+            let field = |v: Option<String>, which: ClientField| {
+                if clear.contains(&which) {
+                    Some(None)
+                } else {
+                    v.map(Some)
+                }
+            };
+            let post_logout = if clear.contains(&ClientField::PostLogoutRedirectUris) {
+                Some(Vec::new())
+            } else {
+                given(post_logout_redirect_uris)
+            };
+            let patch = ClientPatch {
+                redirect_uris: given(redirect_uris),
+                post_logout_redirect_uris: post_logout,
+                scopes: given(scopes),
+                grant_types: given(grant_types),
+                first_party,
+                display_name: field(display.display_name, ClientField::DisplayName),
+                logo_uri: field(display.logo_uri, ClientField::LogoUri),
+                home_uri: field(display.home_uri, ClientField::HomeUri),
+            };
+            let client = admin.update_client(&client_id, patch).await?;
+            println!(
+                "client {} updated ({})",
+                client.client_id,
+                client.display_name()
+            );
+        }
+        ClientCommand::RotateSecret { client_id, overlap } => {
+            let (secret, until) = admin.rotate_client_secret(&client_id, overlap).await?;
+            println!("new client secret (shown once, store it now): {secret}");
+            if overlap > 0 {
+                println!("the previous secret keeps working until {}", rfc3339(until));
+            } else {
+                println!("the previous secret no longer works");
             }
         }
         ClientCommand::Remove { client_id } => {

@@ -325,7 +325,7 @@ async fn signed_in(
         }
     };
     let scopes = scope::parse(&request.scope);
-    let html = pages::consent(&request.client_id, query, &csrf, &scopes);
+    let html = pages::consent(&request.client_name, query, &csrf, &scopes);
     let page = pages::respond_with_form_target(StatusCode::OK, html, Some(&request.redirect_uri));
     (jar, page).into_response()
 }
@@ -356,7 +356,7 @@ async fn no_access(state: &AppState, request: &AuthorizeRequest, user: &User) ->
         }
         q.append_pair("iss", &state.config.issuer);
     }
-    let html = pages::no_access(&request.client_id, back.as_ref().map(url::Url::as_str));
+    let html = pages::no_access(&request.client_name, back.as_ref().map(url::Url::as_str));
     pages::respond(StatusCode::FORBIDDEN, html)
 }
 
@@ -527,7 +527,7 @@ async fn login_form(
         Ok(issued) => issued,
         Err(e) => return refuse(state, redirect_error(request, e)),
     };
-    let html = pages::login(&request.client_id, query, &csrf, username, error);
+    let html = pages::login(&request.client_name, query, &csrf, username, error);
     let page = pages::respond_with_form_target(status, html, Some(&request.redirect_uri));
     (jar, page).into_response()
 }

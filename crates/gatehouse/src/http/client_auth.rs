@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use super::AppState;
 use super::error::TokenError;
 use crate::model::Client;
+use crate::oidc::OAuthError;
 use crate::oidc::error::invalid_request;
-use crate::oidc::{OAuthError, tokens};
 
 /// The form parameters, each at most once (RFC 6749 §3.2).
 pub(super) struct Form(Vec<(String, String)>);
@@ -122,9 +122,9 @@ async fn authenticate(
         .await
         .map_err(super::error::store_error)?
         .ok_or_else(unknown)?;
-    match (&client.secret_hash, secret) {
-        (Some(hash), Some(secret)) if tokens::matches(&secret, hash) => Ok(client),
-        (None, None) => Ok(client),
-        _ => Err(unknown()),
+    if crate::oidc::client_auth::authenticates(&client, secret.as_deref(), state.now()) {
+        Ok(client)
+    } else {
+        Err(unknown())
     }
 }

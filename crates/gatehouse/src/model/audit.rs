@@ -30,6 +30,8 @@ named! {
         ConsentRevoked = "admin.consent.revoked",
         ClientCreated = "admin.client.created",
         ClientRemoved = "admin.client.removed",
+        ClientUpdated = "admin.client.updated",
+        ClientSecretRotated = "admin.client.secret_rotated",
         /// Which groups may use a client changed.
         ClientAccessSet = "admin.client.access_set",
         KeyRotated = "admin.key.rotated",

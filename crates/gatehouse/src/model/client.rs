@@ -30,6 +30,29 @@ pub struct Client {
     /// First-party clients skip the consent page.
     pub first_party: bool,
     pub created_at: UnixTime,
+    /// What people see of it.
+    pub display: ClientDisplay,
+    /// The secret a rotation replaced, while it still works.
+    #[serde(skip_serializing)]
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+/// What people see of a client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientDisplay {
+    /// Shown on the sign-in and consent pages instead of the client id.
+    pub name: Option<String>,
+    pub logo_uri: Option<String>,
+    pub home_uri: Option<String>,
+}
+
+/// A client secret replaced by a rotation, accepted until `until` (the overlap in which every
+/// instance of the client switches to the new one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    /// SHA-256 of the secret, hex.
+    pub hash: String,
+    pub until: UnixTime,
 }
 
 impl Client {
@@ -39,5 +62,10 @@ impl Client {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// The name people see: the display name, else the client id.
+    pub fn display_name(&self) -> &str {
+        self.display.name.as_deref().unwrap_or(&self.client_id)
     }
 }

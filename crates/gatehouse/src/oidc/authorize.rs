@@ -81,6 +81,8 @@ impl Prompt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
     pub client_id: String,
+    /// What people see the client called (its display name, else its id).
+    pub client_name: String,
     /// The client is the operator's own: no consent page.
     pub first_party: bool,
     pub redirect_uri: String,
@@ -265,6 +267,7 @@ fn rest(
     }
     Ok(AuthorizeRequest {
         client_id: client.client_id.clone(),
+        client_name: client.display_name().to_owned(),
         first_party: client.first_party,
         redirect_uri: redirect_uri.to_owned(),
         scope: scopes.join(" "),
@@ -301,6 +304,8 @@ mod tests {
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             first_party: true,
             created_at: 0,
+            display: crate::model::ClientDisplay::default(),
+            previous_secret: None,
         }
     }
 

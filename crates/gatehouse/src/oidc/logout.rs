@@ -97,6 +97,8 @@ mod tests {
             grant_types: vec![],
             first_party: false,
             created_at: 0,
+            display: crate::model::ClientDisplay::default(),
+            previous_secret: None,
         }
     }
 

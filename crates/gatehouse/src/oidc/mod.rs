@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod claims;
+pub mod client_auth;
 pub mod error;
 pub mod grant;
 pub mod keys;

@@ -125,6 +125,9 @@ pub trait Directory: Send + Sync {
     async fn create_client(&self, client: Client) -> StoreResult<()>;
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// Replaces every field of the client but its id and creation time: its consents, tokens
+    /// and access groups stay. `NotFound` when there is no such client.
+    async fn update_client(&self, client: Client) -> StoreResult<()>;
     async fn remove_client(&self, client_id: &str) -> StoreResult<()>;
 
     /// The scope `user_id` allowed `client_id`, if any.

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, GrantType, Profile, RevokeReason, Session, SigningKey, User,
+    AuditRecord, Client, ClientDisplay, GrantType, PreviousSecret, Profile, RevokeReason, Session,
+    SigningKey, User,
 };
 
 /// What the `format` field must say.
@@ -92,6 +93,29 @@ pub struct ClientRow {
     pub grant_types: Vec<GrantType>,
     pub first_party: bool,
     pub created_at: UnixTime,
+    /// Absent in version 1 (then none).
+    #[serde(default)]
+    pub display: ClientDisplay,
+    /// Absent in version 1 (then none).
+    #[serde(default)]
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+impl From<ClientRow> for Client {
+    fn from(c: ClientRow) -> Self {
+        Client {
+            client_id: c.client_id,
+            secret_hash: c.secret_hash,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            scopes: c.scopes,
+            grant_types: c.grant_types,
+            first_party: c.first_party,
+            created_at: c.created_at,
+            display: c.display,
+            previous_secret: c.previous_secret,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +162,8 @@ impl From<Client> for ClientRow {
             grant_types: c.grant_types,
             first_party: c.first_party,
             created_at: c.created_at,
+            display: c.display,
+            previous_secret: c.previous_secret,
         }
     }
 }

@@ -190,6 +190,8 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         first_party: true,
         created_at: SystemClock.now(),
+        display: gatehouse::model::ClientDisplay::default(),
+        previous_secret: None,
     }
 }
 

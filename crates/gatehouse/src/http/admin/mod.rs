@@ -21,7 +21,9 @@ use utoipa_axum::routes;
 
 use super::error::{BearerError, bearer_token, store_error};
 use super::{AppState, Peer};
-use crate::admin::{Admin, AdminError, NewClient, NewUser, ProfileChange, check_profile};
+use crate::admin::{
+    Admin, AdminError, ClientPatch, NewClient, NewUser, ProfileChange, check_profile,
+};
 use crate::model::{AuditEvent, Client, Consent, GrantType, LoggedOut, Session, TokenKind, User};
 use crate::oidc::{OAuthError, scope, tokens};
 use crate::store::StoreError;
@@ -75,7 +77,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_consents))
         .routes(routes!(revoke_consent))
         .routes(routes!(list_clients, create_client))
-        .routes(routes!(get_client, remove_client))
+        .routes(routes!(get_client, update_client, remove_client))
+        .routes(routes!(rotate_client_secret))
         .routes(routes!(audit));
     let api = groups::routes(api);
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/admin/api", api)
@@ -329,12 +332,22 @@ pub(super) struct ClientView {
     pub first_party: bool,
     /// Unix time.
     pub created_at: i64,
+    /// The name people see (the client id when none was given).
+    pub display_name: String,
+    pub logo_uri: Option<String>,
+    pub home_uri: Option<String>,
+    /// Unix time until which the secret before the last rotation still works, while it does.
+    pub previous_secret_until: Option<i64>,
 }
 
 impl From<Client> for ClientView {
     fn from(c: Client) -> Self {
         ClientView {
             public: c.is_public(),
+            display_name: c.display_name().to_owned(),
+            logo_uri: c.display.logo_uri,
+            home_uri: c.display.home_uri,
+            previous_secret_until: c.previous_secret.map(|p| p.until),
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,
@@ -677,6 +690,78 @@ async fn create_client(
         client_secret,
     };
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(patch, path = "/clients/{client_id}", tag = "clients", request_body = ClientPatch,
+    params(("client_id" = String, Path, description = "The client")),
+    responses(
+        (status = 200, description = "The client, changed; its secret, consents and tokens stay", body = ClientView),
+        (status = 400, description = "The change does not hold together", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn update_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    body: Result<JsonObject<ClientPatch>, ApiError>,
+) -> ApiResult<Json<ClientView>> {
+    let JsonObject(patch) = body?;
+    let client = caller
+        .admin(&state)
+        .update_client(&client_id, patch)
+        .await?;
+    Ok(Json(client.into()))
+}
+
+/// How long the secret before a rotation keeps working.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SecretRotation {
+    /// Seconds, 0 to a week (default an hour); 0 when the old secret leaked.
+    #[schema(minimum = 0, maximum = 604800)]
+    pub overlap: Option<i64>,
+}
+
+/// A new client secret: shown this once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct RotatedSecret {
+    pub client_secret: String,
+    /// Unix time until which the previous secret still works.
+    pub previous_secret_until: i64,
+}
+
+#[utoipa::path(post, path = "/clients/{client_id}/secret", tag = "clients",
+    request_body = SecretRotation,
+    params(("client_id" = String, Path, description = "The client")),
+    responses(
+        (status = 200, description = "The new secret (shown once); the old one works until previous_secret_until", body = RotatedSecret),
+        (status = 400, description = "A public client, or an overlap out of range", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn rotate_client_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    body: Result<JsonObject<SecretRotation>, ApiError>,
+) -> ApiResult<Json<RotatedSecret>> {
+    let JsonObject(rotation) = body?;
+    let overlap = rotation
+        .overlap
+        .unwrap_or(crate::admin::DEFAULT_SECRET_OVERLAP);
+    let (client_secret, previous_secret_until) = caller
+        .admin(&state)
+        .rotate_client_secret(&client_id, overlap)
+        .await?;
+    Ok(Json(RotatedSecret {
+        client_secret,
+        previous_secret_until,
+    }))
 }
 
 #[utoipa::path(get, path = "/clients/{client_id}", tag = "clients",

@@ -45,6 +45,8 @@ mod tests {
             grant_types: grants.to_vec(),
             first_party: false,
             created_at: 0,
+            display: crate::model::ClientDisplay::default(),
+            previous_secret: None,
         }
     }
 

@@ -13,6 +13,33 @@ use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
 
+/// Every column of the client, for a new one or an import.
+pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    c: &Client,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query(concat!(
+        "INSERT INTO client (",
+        client_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ))
+    .bind(&c.client_id)
+    .bind(&c.secret_hash)
+    .bind(&c.redirect_uris)
+    .bind(&c.post_logout_redirect_uris)
+    .bind(&c.scopes)
+    .bind(&c.grant_types)
+    .bind(c.first_party)
+    .bind(c.created_at)
+    .bind(&c.display.name)
+    .bind(&c.display.logo_uri)
+    .bind(&c.display.home_uri)
+    .bind(c.previous_secret.as_ref().map(|p| &p.hash))
+    .bind(c.previous_secret.as_ref().map(|p| p.until))
+    .execute(executor)
+    .await
+}
+
 #[async_trait]
 impl Directory for PgStore {
     async fn create_user(&self, user: User) -> StoreResult<()> {
@@ -122,23 +149,10 @@ impl Directory for PgStore {
     }
 
     async fn create_client(&self, client: Client) -> StoreResult<()> {
-        sqlx::query(concat!(
-            "INSERT INTO client (",
-            client_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        ))
-        .bind(&client.client_id)
-        .bind(&client.secret_hash)
-        .bind(&client.redirect_uris)
-        .bind(&client.post_logout_redirect_uris)
-        .bind(&client.scopes)
-        .bind(&client.grant_types)
-        .bind(client.first_party)
-        .bind(client.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)
-        .map_err(conflict_as(format!("client {:?}", client.client_id)))?;
+        insert_client(&self.pool, &client)
+            .await
+            .map_err(db_error)
+            .map_err(conflict_as(format!("client {:?}", client.client_id)))?;
         Ok(())
     }
 
@@ -165,6 +179,32 @@ impl Directory for PgStore {
         .await
         .and_then(|rows| rows.iter().map(client_from).collect())
         .map_err(db_error)
+    }
+
+    async fn update_client(&self, c: Client) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE client SET secret_hash = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
+                 scopes = $5, grant_types = $6, first_party = $7, display_name = $8,
+                 logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
+                 previous_secret_until = $12
+             WHERE client_id = $1",
+        )
+        .bind(&c.client_id)
+        .bind(&c.secret_hash)
+        .bind(&c.redirect_uris)
+        .bind(&c.post_logout_redirect_uris)
+        .bind(&c.scopes)
+        .bind(&c.grant_types)
+        .bind(c.first_party)
+        .bind(&c.display.name)
+        .bind(&c.display.logo_uri)
+        .bind(&c.display.home_uri)
+        .bind(c.previous_secret.as_ref().map(|p| &p.hash))
+        .bind(c.previous_secret.as_ref().map(|p| p.until))
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        found(done.rows_affected(), || format!("client {:?}", c.client_id))
     }
 
     async fn remove_client(&self, client_id: &str) -> StoreResult<()> {

@@ -1,9 +1,10 @@
 //! `export` and `import`: the whole deployment in one transaction each way.
 
+use super::directory::insert_client;
 use super::rows::{audit_from, client_from, sql, user_from};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{RevokeReason, SigningKey};
+use crate::model::{Client, RevokeReason, SigningKey};
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow,
@@ -328,17 +329,7 @@ impl PgStore {
                 .await?;
             }
             for cl in &s.clients {
-                sqlx::query(concat!("INSERT INTO client (", client_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-                .bind(&cl.client_id)
-                .bind(&cl.secret_hash)
-                .bind(&cl.redirect_uris)
-                .bind(&cl.post_logout_redirect_uris)
-                .bind(&cl.scopes)
-                .bind(&cl.grant_types)
-                .bind(cl.first_party)
-                .bind(cl.created_at)
-                .execute(&mut *c)
-                .await?;
+                insert_client(&mut *c, &Client::from(cl.clone())).await?;
             }
             for (k, der) in &keys {
                 sqlx::query(

@@ -4,7 +4,8 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::model::{
-    AuditEvent, AuditKind, AuditRecord, Client, GrantType, Profile, RevokeReason, Session, User,
+    AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, GrantType, PreviousSecret, Profile,
+    RevokeReason, Session, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`
@@ -71,6 +72,15 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         grant_types: r.try_get(5)?,
         first_party: r.try_get(6)?,
         created_at: r.try_get(7)?,
+        display: ClientDisplay {
+            name: r.try_get(8)?,
+            logo_uri: r.try_get(9)?,
+            home_uri: r.try_get(10)?,
+        },
+        previous_secret: match (r.try_get(11)?, r.try_get(12)?) {
+            (Some(hash), Some(until)) => Some(PreviousSecret { hash, until }),
+            _ => None,
+        },
     })
 }
 

@@ -12,6 +12,30 @@ use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
 
+/// Every column of the client, for a new one or an import.
+pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usize> {
+    tx.prepare_cached(concat!(
+        "INSERT INTO client (",
+        client_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    ))?
+    .execute(params![
+        c.client_id,
+        c.secret_hash,
+        json_list(&c.redirect_uris),
+        json_list(&c.post_logout_redirect_uris),
+        json_list(&c.scopes),
+        json_list(&c.grant_types),
+        c.first_party,
+        c.created_at,
+        c.display.name,
+        c.display.logo_uri,
+        c.display.home_uri,
+        c.previous_secret.as_ref().map(|p| &p.hash),
+        c.previous_secret.as_ref().map(|p| p.until),
+    ])
+}
+
 pub(super) fn user_id_of(tx: &Connection, username: &str) -> rusqlite::Result<Option<String>> {
     tx.prepare_cached("SELECT id FROM user_account WHERE username = ?1")?
         .query_row([username], |r| r.get(0))
@@ -137,25 +161,7 @@ impl Directory for SqliteStore {
     async fn create_client(&self, client: Client) -> StoreResult<()> {
         let client_id = client.client_id.clone();
         self.db
-            .write(move |tx| {
-                tx.execute(
-                    concat!(
-                        "INSERT INTO client (",
-                        client_columns!(),
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                    ),
-                    params![
-                        client.client_id,
-                        client.secret_hash,
-                        json_list(&client.redirect_uris),
-                        json_list(&client.post_logout_redirect_uris),
-                        json_list(&client.scopes),
-                        json_list(&client.grant_types),
-                        client.first_party,
-                        client.created_at
-                    ],
-                )
-            })
+            .write(move |tx| insert_client(tx, &client))
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -192,6 +198,36 @@ impl Directory for SqliteStore {
             .collect()
         })
         .await
+    }
+
+    async fn update_client(&self, c: Client) -> StoreResult<()> {
+        let client_id = c.client_id.clone();
+        let changed = self
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "UPDATE client SET secret_hash = ?2, redirect_uris = ?3,
+                         post_logout_redirect_uris = ?4, scopes = ?5, grant_types = ?6,
+                         first_party = ?7, display_name = ?8, logo_uri = ?9, home_uri = ?10,
+                         previous_secret_hash = ?11, previous_secret_until = ?12
+                     WHERE client_id = ?1",
+                )?
+                .execute(params![
+                    c.client_id,
+                    c.secret_hash,
+                    json_list(&c.redirect_uris),
+                    json_list(&c.post_logout_redirect_uris),
+                    json_list(&c.scopes),
+                    json_list(&c.grant_types),
+                    c.first_party,
+                    c.display.name,
+                    c.display.logo_uri,
+                    c.display.home_uri,
+                    c.previous_secret.as_ref().map(|p| &p.hash),
+                    c.previous_secret.as_ref().map(|p| p.until),
+                ])
+            })
+            .await?;
+        found(changed, || format!("client {client_id:?}"))
     }
 
     async fn remove_client(&self, client_id: &str) -> StoreResult<()> {

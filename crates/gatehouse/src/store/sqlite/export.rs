@@ -4,8 +4,10 @@
 use onewriter::rusqlite::{self, Connection, Row, params};
 
 use super::SqliteStore;
-use super::rows::{audit_from, client_from, json_list, session_from, user_from};
+use super::directory::insert_client;
+use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
+use crate::model::Client;
 use crate::model::SigningKey;
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
@@ -208,19 +210,7 @@ impl SqliteStore {
                     )?;
                 }
                 for c in &s.clients {
-                    tx.execute(
-                        concat!("INSERT INTO client (", client_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                        params![
-                            c.client_id,
-                            c.secret_hash,
-                            json_list(&c.redirect_uris),
-                            json_list(&c.post_logout_redirect_uris),
-                            json_list(&c.scopes),
-                            json_list(&c.grant_types),
-                            c.first_party,
-                            c.created_at
-                        ],
-                    )?;
+                    insert_client(tx, &Client::from(c.clone()))?;
                 }
                 for (k, der) in &keys {
                     tx.execute(

@@ -33,6 +33,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0003_sessions_forms_keys.sql"),
     include_str!("../../../migrations/sqlite/0004_groups.sql"),
     include_str!("../../../migrations/sqlite/0005_profiles.sql"),
+    include_str!("../../../migrations/sqlite/0006_clients.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

@@ -3,7 +3,8 @@
 use onewriter::rusqlite::{self, Row};
 
 use crate::model::{
-    AuditEvent, AuditKind, AuditRecord, Client, Profile, RevokeReason, Session, User,
+    AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, PreviousSecret, Profile,
+    RevokeReason, Session, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`); a name this build does not
@@ -77,6 +78,15 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
         grant_types: parse_list(row.get(5)?)?,
         first_party: row.get(6)?,
         created_at: row.get(7)?,
+        display: ClientDisplay {
+            name: row.get(8)?,
+            logo_uri: row.get(9)?,
+            home_uri: row.get(10)?,
+        },
+        previous_secret: match (row.get(11)?, row.get(12)?) {
+            (Some(hash), Some(until)) => Some(PreviousSecret { hash, until }),
+            _ => None,
+        },
     })
 }
 

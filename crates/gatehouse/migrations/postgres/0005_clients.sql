@@ -1,0 +1,8 @@
+-- Gatehouse schema on PostgreSQL, version 5 (SQLite version 6): clients as people see them (a
+-- display name, a logo, a home page), and the secret a rotation replaced, still accepted until
+-- the end of its overlap.
+ALTER TABLE client ADD COLUMN display_name TEXT;
+ALTER TABLE client ADD COLUMN logo_uri TEXT;
+ALTER TABLE client ADD COLUMN home_uri TEXT;
+ALTER TABLE client ADD COLUMN previous_secret_hash TEXT;
+ALTER TABLE client ADD COLUMN previous_secret_until BIGINT;

@@ -1,0 +1,494 @@
+//! Clients (relying parties), as administrators register, change and remove them: checked,
+//! stored, audited.
+
+use serde::{Deserialize, Deserializer};
+
+use super::{Admin, AdminError, invalid};
+use crate::clock::UnixTime;
+use crate::model::{AuditKind, Client, ClientDisplay, GrantType, PreviousSecret};
+use crate::oidc::{redirect, scope, tokens};
+
+/// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
+/// be safe to store it under a fast hash like the generated ones.
+pub const MIN_SECRET_LENGTH: usize = 32;
+
+/// What a client gets when registered without `grant_types`.
+pub const DEFAULT_GRANT_TYPES: &[GrantType] =
+    &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+/// What a client may ask for when registered without `scopes`.
+pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
+
+/// A client to register.
+///
+/// Besides each field's own rules: a public client has no secret and cannot use
+/// `client_credentials`; the `admin` scope needs `client_credentials`; `authorization_code`
+/// needs at least one redirect URI. Redirect URIs are absolute, without a fragment, and use
+/// https, http on localhost/127.0.0.1/[::1], or a private-use scheme containing a dot
+/// (`com.example.app:/callback`).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    /// 1 to 128 characters of letters, digits, `-`, `_`, `.` or `~`.
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._~-]+$")]
+    pub client_id: String,
+    /// Where the client receives codes (exact match); required with `authorization_code`.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Where logout may return to.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (browser or native app) has no secret and must use PKCE.
+    #[serde(default)]
+    pub public: bool,
+    /// A first-party client skips the consent page.
+    #[serde(default)]
+    pub first_party: bool,
+    /// Scopes the client may request; default `openid profile email groups offline_access`.
+    #[serde(default)]
+    #[schema(inline, value_type = Vec<ScopeName>)]
+    pub scopes: Vec<String>,
+    /// Grant types the client may use; default `authorization_code refresh_token`.
+    #[serde(default)]
+    #[schema(inline, value_type = Vec<GrantType>)]
+    pub grant_types: Vec<String>,
+    /// The secret to use (at least 32 characters) instead of a generated one.
+    #[serde(default)]
+    #[schema(min_length = 32)]
+    pub secret: Option<String>,
+    /// The name people see on the sign-in and consent pages (default: the client id).
+    #[serde(default)]
+    #[schema(max_length = 128)]
+    pub display_name: Option<String>,
+    /// An https URL of the application's logo.
+    #[serde(default)]
+    #[schema(max_length = 2048)]
+    pub logo_uri: Option<String>,
+    /// An https URL of the application's home page.
+    #[serde(default)]
+    #[schema(max_length = 2048)]
+    pub home_uri: Option<String>,
+}
+
+/// The longest display name of a client.
+pub const MAX_DISPLAY_NAME: usize = 128;
+
+/// Changes to a client; absent fields stay as they are. The client keeps its id, secret,
+/// consents and tokens.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    /// Replaces the redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Option<Vec<String>>,
+    /// Replaces the post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Replaces the scopes (an empty list: the default ones).
+    #[serde(default)]
+    #[schema(inline, value_type = Option<Vec<ScopeName>>)]
+    pub scopes: Option<Vec<String>>,
+    /// Replaces the grant types (an empty list: the default ones).
+    #[serde(default)]
+    #[schema(inline, value_type = Option<Vec<GrantType>>)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub first_party: Option<bool>,
+    /// `null` removes it (the client id is shown).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 128)]
+    pub display_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 2048)]
+    pub logo_uri: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 2048)]
+    pub home_uri: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`: `Some(None)`; an absent one is `None`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// How long the secret before a rotation keeps working by default: an hour, for every
+/// instance of the client to pick up the new one.
+pub const DEFAULT_SECRET_OVERLAP: i64 = 3600;
+/// The longest overlap of two secrets: a week.
+pub const MAX_SECRET_OVERLAP: i64 = 7 * 24 * 3600;
+
+/// A scope a client may be registered for (documentation of `NewClient::scopes`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ScopeName {
+    Openid,
+    Groups,
+    Profile,
+    Email,
+    OfflineAccess,
+    Admin,
+}
+
+impl Admin<'_> {
+    /// Changes a registered client: its id, secret, consents and tokens stay. Checked as a
+    /// whole, like a registration, before anything changes; audited with the fields changed.
+    ///
+    /// # Errors
+    /// `Invalid` when the result does not hold together; `NotFound` when there is no such
+    /// client; a store failure.
+    pub async fn update_client(
+        &self,
+        client_id: &str,
+        patch: ClientPatch,
+    ) -> Result<Client, AdminError> {
+        let mut client =
+            self.store.client(client_id).await?.ok_or_else(|| {
+                crate::store::StoreError::NotFound(format!("client {client_id:?}"))
+            })?;
+        let mut changed = Vec::new();
+        if let Some(v) = patch.redirect_uris {
+            client.redirect_uris = v;
+            changed.push("redirect_uris");
+        }
+        if let Some(v) = patch.post_logout_redirect_uris {
+            client.post_logout_redirect_uris = v;
+            changed.push("post_logout_redirect_uris");
+        }
+        if let Some(v) = patch.scopes {
+            client.scopes = scopes(v);
+            changed.push("scopes");
+        }
+        if let Some(v) = patch.grant_types {
+            client.grant_types = grant_types(&v)?;
+            changed.push("grant_types");
+        }
+        if let Some(v) = patch.first_party {
+            client.first_party = v;
+            changed.push("first_party");
+        }
+        let display = &mut client.display;
+        for (field, slot, value) in [
+            ("display_name", &mut display.name, patch.display_name),
+            ("logo_uri", &mut display.logo_uri, patch.logo_uri),
+            ("home_uri", &mut display.home_uri, patch.home_uri),
+        ] {
+            if let Some(v) = value {
+                *slot = super::profile::given(v);
+                changed.push(field);
+            }
+        }
+        check_client(&client)?;
+        if changed.is_empty() {
+            return Ok(client);
+        }
+        self.store.update_client(client.clone()).await?;
+        self.audit_detail(
+            AuditKind::ClientUpdated,
+            client_id,
+            Some(client_id),
+            Some(format!("fields={}", changed.join(","))),
+        )
+        .await?;
+        Ok(client)
+    }
+
+    /// Gives a confidential client a new, generated secret. The one before keeps working for
+    /// `overlap` seconds, so every instance of the client can switch without a failed request;
+    /// 0 ends it at once (a leaked secret). Returns the new secret (shown once) and when the
+    /// old one stops working.
+    ///
+    /// # Errors
+    /// `Invalid` for a public client or an overlap over a week; `NotFound` when there is no such
+    /// client; a store failure.
+    pub async fn rotate_client_secret(
+        &self,
+        client_id: &str,
+        overlap: i64,
+    ) -> Result<(String, UnixTime), AdminError> {
+        if !(0..=MAX_SECRET_OVERLAP).contains(&overlap) {
+            return Err(invalid(format!(
+                "the overlap is 0 to {MAX_SECRET_OVERLAP} seconds"
+            )));
+        }
+        let mut client =
+            self.store.client(client_id).await?.ok_or_else(|| {
+                crate::store::StoreError::NotFound(format!("client {client_id:?}"))
+            })?;
+        let Some(old) = client.secret_hash.take() else {
+            return Err(invalid("a public client has no secret to rotate"));
+        };
+        let secret = tokens::generate();
+        let until = self.now + overlap;
+        client.secret_hash = Some(tokens::hash(&secret));
+        client.previous_secret = (overlap > 0).then_some(PreviousSecret { hash: old, until });
+        self.store.update_client(client).await?;
+        self.audit_detail(
+            AuditKind::ClientSecretRotated,
+            client_id,
+            Some(client_id),
+            Some(format!("the previous secret works until {until}")),
+        )
+        .await?;
+        Ok((secret, until))
+    }
+
+    /// Registers a client. Returns it with its secret when one was generated (shown once).
+    ///
+    /// # Errors
+    /// `Invalid` when the registration does not hold together (see [`NewClient`]); `Conflict` when
+    /// the client id is taken; a store failure.
+    pub async fn add_client(&self, new: NewClient) -> Result<(Client, Option<String>), AdminError> {
+        let (client, generated) = client_from(new, self.now)?;
+        self.store.create_client(client.clone()).await?;
+        self.audit(
+            AuditKind::ClientCreated,
+            &client.client_id,
+            Some(&client.client_id),
+        )
+        .await?;
+        Ok((client, generated))
+    }
+
+    /// Removes a client (its tokens go with it) and audits it.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such client; a store failure.
+    pub async fn remove_client(&self, client_id: &str) -> Result<(), AdminError> {
+        self.store.remove_client(client_id).await?;
+        self.audit(AuditKind::ClientRemoved, client_id, Some(client_id))
+            .await
+    }
+}
+
+/// The grant types named, or the default when none are.
+fn grant_types(names: &[String]) -> Result<Vec<GrantType>, AdminError> {
+    if names.is_empty() {
+        return Ok(DEFAULT_GRANT_TYPES.to_vec());
+    }
+    names
+        .iter()
+        .map(|g| {
+            g.parse().map_err(|_| {
+                let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+                invalid(format!(
+                    "unknown grant type {g:?}; known grant types: {}",
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The scopes named, or the default when none are.
+fn scopes(names: Vec<String>) -> Vec<String> {
+    if names.is_empty() {
+        DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
+    } else {
+        names
+    }
+}
+
+/// The rules a client must follow, whether new or changed (see [`NewClient`]).
+fn check_client(c: &Client) -> Result<(), AdminError> {
+    check_client_id(&c.client_id)?;
+    for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+        if let Some(problem) = redirect::registration_problem(uri) {
+            return Err(invalid(format!("redirect URI {uri:?} refused: {problem}")));
+        }
+    }
+    if let Some(s) = c
+        .scopes
+        .iter()
+        .find(|s| !scope::SUPPORTED.contains(&s.as_str()))
+    {
+        return Err(invalid(format!(
+            "unknown scope {s:?}; known scopes: {}",
+            scope::SUPPORTED.join(", ")
+        )));
+    }
+    if c.allows_grant(GrantType::ClientCredentials) && c.is_public() {
+        return Err(invalid(
+            "a public client has no secret, so it cannot use client_credentials",
+        ));
+    }
+    if let Some(s) = c
+        .scopes
+        .iter()
+        .find(|s| scope::CLIENT_ONLY.contains(&s.as_str()))
+    {
+        if !c.allows_grant(GrantType::ClientCredentials) {
+            return Err(invalid(format!(
+                "scope {s:?} is only granted through client_credentials; add that grant type"
+            )));
+        }
+    }
+    if c.allows_grant(GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
+        return Err(invalid(
+            "a client using authorization_code needs at least one redirect URI",
+        ));
+    }
+    check_display(&c.display)
+}
+
+/// A display name people read on the sign-in and consent pages; URIs of a logo and a home
+/// page, https (or http on the local machine).
+fn check_display(d: &ClientDisplay) -> Result<(), AdminError> {
+    if let Some(name) = &d.name {
+        if name.chars().count() > MAX_DISPLAY_NAME
+            || name
+                .chars()
+                .any(|c| c.is_control() || crate::text::is_invisible(c))
+        {
+            return Err(invalid(format!(
+                "a display name is 1 to {MAX_DISPLAY_NAME} characters, without control or \
+                 invisible characters"
+            )));
+        }
+    }
+    for (what, uri) in [("logo", &d.logo_uri), ("home", &d.home_uri)] {
+        if let Some(uri) = uri {
+            let local =
+                |u: &url::Url| matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            match url::Url::parse(uri) {
+                Ok(u)
+                    if uri.len() <= 2048
+                        && (u.scheme() == "https" || (u.scheme() == "http" && local(&u))) => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "the {what} URI {uri:?} is not an https URL"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>), AdminError> {
+    let (secret, generated) = match (new.public, new.secret) {
+        (true, Some(_)) => return Err(invalid("a public client has no secret")),
+        (true, None) => (None, None),
+        (false, Some(s)) if s.chars().count() < MIN_SECRET_LENGTH => {
+            return Err(invalid(format!(
+                "a client secret must be at least {MIN_SECRET_LENGTH} characters"
+            )));
+        }
+        (false, Some(s)) => (Some(s), None),
+        (false, None) => {
+            let s = tokens::generate();
+            (Some(s.clone()), Some(s))
+        }
+    };
+    let client = Client {
+        client_id: new.client_id,
+        secret_hash: secret.as_deref().map(tokens::hash),
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        scopes: scopes(new.scopes),
+        grant_types: grant_types(&new.grant_types)?,
+        first_party: new.first_party,
+        created_at: now,
+        display: ClientDisplay {
+            name: super::profile::given(new.display_name),
+            logo_uri: super::profile::given(new.logo_uri),
+            home_uri: super::profile::given(new.home_uri),
+        },
+        previous_secret: None,
+    };
+    check_client(&client)?;
+    Ok((client, generated))
+}
+
+fn check_client_id(id: &str) -> Result<(), AdminError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+    if !ok {
+        return Err(invalid(
+            "a client id is 1 to 128 characters of letters, digits, '-', '_', '.' or '~'",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(f: impl FnOnce(&mut NewClient)) -> NewClient {
+        let mut c = NewClient {
+            client_id: "app".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            ..NewClient::default()
+        };
+        f(&mut c);
+        c
+    }
+
+    #[test]
+    fn registrations_are_checked() {
+        let (c, secret) = client_from(spec(|_| {}), 7).unwrap();
+        assert_eq!(c.scopes, DEFAULT_SCOPES);
+        assert_eq!(c.grant_types, DEFAULT_GRANT_TYPES);
+        let secret = secret.expect("a generated secret");
+        assert!(tokens::matches(&secret, c.secret_hash.as_deref().unwrap()));
+
+        let (public, none) = client_from(spec(|c| c.public = true), 7).unwrap();
+        assert!(public.is_public() && none.is_none());
+        let (given, none) = client_from(spec(|c| c.secret = Some("s".repeat(32))), 7).unwrap();
+        assert!(
+            !given.is_public() && none.is_none(),
+            "a given secret is not echoed"
+        );
+
+        let refused: Vec<(NewClient, &str)> = vec![
+            (spec(|c| c.client_id = "has space".into()), "client id"),
+            (
+                spec(|c| c.redirect_uris = vec!["https://a.example/cb#x".into()]),
+                "fragment",
+            ),
+            (spec(|c| c.redirect_uris = vec![]), "redirect URI"),
+            (spec(|c| c.scopes = vec!["root".into()]), "unknown scope"),
+            (
+                spec(|c| c.grant_types = vec!["password".into()]),
+                "unknown grant type",
+            ),
+            (
+                spec(|c| c.scopes = vec!["admin".into()]),
+                "client_credentials",
+            ),
+            (
+                spec(|c| {
+                    c.public = true;
+                    c.grant_types = vec!["client_credentials".into()];
+                }),
+                "public client",
+            ),
+            (spec(|c| c.secret = Some("short".into())), "at least 32"),
+            (
+                spec(|c| {
+                    c.public = true;
+                    c.secret = Some("s".repeat(40));
+                }),
+                "no secret",
+            ),
+        ];
+        for (new, needle) in refused {
+            let e = client_from(new.clone(), 7).unwrap_err().to_string();
+            assert!(e.contains(needle), "{new:?}: {e}");
+        }
+
+        let (service, _) = client_from(
+            spec(|c| {
+                c.redirect_uris = vec![];
+                c.grant_types = vec!["client_credentials".into()];
+                c.scopes = vec!["admin".into()];
+            }),
+            7,
+        )
+        .unwrap();
+        assert_eq!(service.scopes, ["admin"]);
+    }
+}

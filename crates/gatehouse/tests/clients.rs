@@ -1,0 +1,220 @@
+//! Clients as administrators manage them: a change keeps the client's tokens and consents, a
+//! rotated secret and the one before both work during the overlap and only then, and people
+//! see the client's display name.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use axum::http::StatusCode;
+use common::REDIRECT;
+use common::backend::{Backend, Database};
+use common::cli::{gatehouse, ok, refused};
+use common::oneshot::*;
+use gatehouse::admin::{Admin, ClientPatch};
+
+fn admin(f: &Fixture) -> Admin<'_> {
+    Admin::new(f.state.store.as_ref(), "cli", None, T0)
+}
+
+async fn refresh(f: &Fixture, secret: &str, token: &str) -> axum::response::Response {
+    post_as(
+        f,
+        "/token",
+        "web",
+        secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+async fn a_changed_client_keeps_its_tokens_and_says_its_name(db: Database) {
+    let f = fixture_on(db).await;
+    let (_, refresh_token, _) = tokens_for_ada(&f).await;
+    let patch = ClientPatch {
+        redirect_uris: Some(vec![REDIRECT.into(), "https://web.example/callback".into()]),
+        display_name: Some(Some("Team Wiki".into())),
+        home_uri: Some(Some("https://web.example/".into())),
+        ..ClientPatch::default()
+    };
+    let client = admin(&f).update_client("web", patch).await.unwrap();
+    assert_eq!(client.display_name(), "Team Wiki");
+    assert_eq!(client.redirect_uris.len(), 2);
+    // The refresh token issued before the change still refreshes, with the same secret.
+    let r = refresh(&f, &f.secret, &refresh_token).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // People see the display name, not the id.
+    let page = body_text(send(&f, get(&authorize_uri("web", ""))).await).await;
+    assert!(page.contains("Team Wiki"), "{page}");
+
+    // A change that does not hold together changes nothing.
+    for patch in [
+        ClientPatch {
+            redirect_uris: Some(vec![]),
+            ..ClientPatch::default()
+        },
+        ClientPatch {
+            redirect_uris: Some(vec!["https://web.example/cb#fragment".into()]),
+            ..ClientPatch::default()
+        },
+        ClientPatch {
+            scopes: Some(vec!["root".into()]),
+            ..ClientPatch::default()
+        },
+        ClientPatch {
+            logo_uri: Some(Some("javascript:alert(1)".into())),
+            ..ClientPatch::default()
+        },
+        ClientPatch {
+            display_name: Some(Some("two\nlines".into())),
+            ..ClientPatch::default()
+        },
+    ] {
+        assert!(
+            admin(&f).update_client("web", patch.clone()).await.is_err(),
+            "{patch:?}"
+        );
+    }
+    let kept = f.state.store.client("web").await.unwrap().unwrap();
+    assert_eq!(kept, client, "nothing changed");
+    assert!(
+        admin(&f)
+            .update_client("nothing", ClientPatch::default())
+            .await
+            .is_err()
+    );
+}
+
+async fn both_secrets_work_during_the_overlap_and_only_the_new_one_after(db: Database) {
+    let f = fixture_on(db).await;
+    let (_, first, _) = tokens_for_ada(&f).await;
+    let (new, until) = admin(&f).rotate_client_secret("web", 60).await.unwrap();
+    assert_eq!(until, T0 + 60);
+    let r = refresh(&f, &f.secret, &first).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the old secret during the overlap"
+    );
+    let second = json(r).await["refresh_token"].as_str().unwrap().to_owned();
+    let r = refresh(&f, &new, &second).await;
+    assert_eq!(r.status(), StatusCode::OK, "the new one");
+    let third = json(r).await["refresh_token"].as_str().unwrap().to_owned();
+
+    f.clock.advance(60);
+    let r = refresh(&f, &f.secret, &third).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old secret after the overlap"
+    );
+    assert_eq!(json(r).await["error"], "invalid_client");
+    assert_eq!(refresh(&f, &new, &third).await.status(), StatusCode::OK);
+
+    // After a leak: no overlap, the old secret stops at once.
+    let (newest, _) = admin(&f).rotate_client_secret("web", 0).await.unwrap();
+    let code = code(&f, "web").await;
+    let r = post_as(
+        &f,
+        "/token",
+        "web",
+        &new,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", CHALLENGE_VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(!newest.is_empty());
+    // A public client has no secret to rotate; an overlap over a week is refused.
+    assert!(admin(&f).rotate_client_secret("spa", 60).await.is_err());
+    assert!(
+        admin(&f)
+            .rotate_client_secret("web", 8 * 24 * 3600)
+            .await
+            .is_err()
+    );
+}
+
+on_both_backends!(();
+    a_changed_client_keeps_its_tokens_and_says_its_name,
+    both_secrets_work_during_the_overlap_and_only_the_new_one_after,
+);
+
+#[tokio::test]
+async fn clients_are_changed_and_their_secrets_rotated_from_the_cli() {
+    let db = Database::fresh(Backend::Sqlite).await.unwrap();
+    let run = |args: &[&str]| gatehouse(&db.url, args, None);
+    ok(&run(&[
+        "client",
+        "add",
+        "--client-id",
+        "wiki",
+        "--redirect-uri",
+        REDIRECT,
+        "--display-name",
+        "Wiki",
+    ]));
+    let out = ok(&run(&[
+        "client",
+        "update",
+        "wiki",
+        "--display-name",
+        "Team Wiki",
+        "--first-party",
+        "true",
+    ]));
+    assert_eq!(out, "client wiki updated (Team Wiki)\n");
+    let out = ok(&run(&[
+        "client",
+        "update",
+        "wiki",
+        "--clear",
+        "display-name",
+    ]));
+    assert_eq!(
+        out, "client wiki updated (wiki)\n",
+        "without a display name, the id"
+    );
+    refused(
+        &run(&[
+            "client",
+            "update",
+            "wiki",
+            "--home-uri",
+            "ftp://example.com",
+        ]),
+        "not an https URL",
+    );
+    refused(
+        &run(&["client", "update", "nothing", "--first-party", "true"]),
+        "not found",
+    );
+    let out = ok(&run(&[
+        "client",
+        "rotate-secret",
+        "wiki",
+        "--overlap",
+        "120",
+    ]));
+    assert!(
+        out.starts_with("new client secret (shown once, store it now): "),
+        "{out}"
+    );
+    assert!(
+        out.contains("the previous secret keeps working until"),
+        "{out}"
+    );
+    let log = ok(&run(&["audit", "tail"]));
+    for kind in ["admin.client.updated", "admin.client.secret_rotated"] {
+        assert!(log.contains(kind), "{kind}: {log}");
+    }
+}
