@@ -523,6 +523,71 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     }
     assert!(a.f.state.store.client("bad").await.unwrap().is_none());
+
+    // A change keeps the secret; a rotation gives a new one, and the old one works for the
+    // overlap.
+    let (s, changed) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/shop",
+            Some(
+                json!({"display_name": "The Shop", "redirect_uris": ["https://shop.example/cb2"]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(changed["display_name"], "The Shop");
+    let r = post_as(&a.f, "/introspect", "shop", secret, &[("token", "x")]).await;
+    assert_eq!(r.status(), StatusCode::OK, "the secret stays");
+    for body in [
+        json!({"redirect_uris": []}),
+        json!({"logo_uri": "http://example.com/logo.png"}),
+        json!({"client_id": "other"}),
+        json!({"scopes": "openid"}),
+    ] {
+        let (s, _) = a
+            .checked(
+                Method::PATCH,
+                one,
+                "/admin/api/clients/shop",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    }
+    let rotate = "/admin/api/clients/{client_id}/secret";
+    let (s, rotated) = a
+        .checked(
+            Method::POST,
+            rotate,
+            "/admin/api/clients/shop/secret",
+            Some(json!({"overlap": 30})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    for (secret, what) in [(secret, "the old secret"), (new_secret, "the new one")] {
+        let r = post_as(&a.f, "/introspect", "shop", secret, &[("token", "x")]).await;
+        assert_eq!(r.status(), StatusCode::OK, "{what} during the overlap");
+    }
+    a.f.clock.advance(30);
+    let r = post_as(&a.f, "/introspect", "shop", secret, &[("token", "x")]).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old secret after it"
+    );
+    for (uri, body) in [
+        ("/admin/api/clients/app/secret", json!({})),
+        ("/admin/api/clients/shop/secret", json!({"overlap": -1})),
+        ("/admin/api/clients/shop/secret", json!({"overlap": 604801})),
+    ] {
+        let (s, _) = a
+            .checked(Method::POST, rotate, uri, Some(body.clone()))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri} {body}");
+    }
     let (s, _) = a
         .checked(
             Method::POST,
