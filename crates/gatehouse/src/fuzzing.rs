@@ -281,6 +281,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         created_at: now,
         display: crate::model::ClientDisplay::default(),
         previous_secret: None,
+        id_token_claims: None,
     };
     for c in [
         client("web", Some(tokens::hash(&secret)), true),

@@ -74,6 +74,10 @@ async fn a_changed_client_keeps_its_tokens_and_says_its_name(db: Database) {
             display_name: Some(Some("two\nlines".into())),
             ..ClientPatch::default()
         },
+        ClientPatch {
+            id_token_claims: Some(Some(vec!["password_hash".into()])),
+            ..ClientPatch::default()
+        },
     ] {
         assert!(
             admin(&f).update_client("web", patch.clone()).await.is_err(),

@@ -410,6 +410,24 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
         .unwrap();
     assert_eq!(info.additional_claims().groups, None);
     assert_eq!(info.email(), None);
+
+    // A client that takes only some claims in its ID token: the rest stay at /userinfo.
+    let only = gatehouse::admin::ClientPatch {
+        id_token_claims: Some(Some(vec!["groups".into()])),
+        ..Default::default()
+    };
+    admin.update_client("grafana", only).await.unwrap();
+    let (tokens, claims) = sign_in(&["profile", "email", "groups"]).await;
+    assert!(claims.additional_claims().groups.is_some());
+    assert_eq!(claims.email(), None, "not chosen for the ID token");
+    assert_eq!(claims.preferred_username(), None);
+    let info: openidconnect::UserInfoClaims<Groups, openidconnect::core::CoreGenderClaim> = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(info.email().map(|e| e.as_str()), Some("ada@example.com"));
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);

@@ -196,6 +196,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         created_at: T0,
         display: gatehouse::model::ClientDisplay::default(),
         previous_secret: None,
+        id_token_claims: None,
     })
     .await
     .unwrap();

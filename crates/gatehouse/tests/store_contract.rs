@@ -64,6 +64,7 @@ fn client(id: &str) -> Client {
         created_at: NOW,
         display: gatehouse::model::ClientDisplay::default(),
         previous_secret: None,
+        id_token_claims: None,
     }
 }
 

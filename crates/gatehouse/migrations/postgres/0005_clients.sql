@@ -6,3 +6,6 @@ ALTER TABLE client ADD COLUMN logo_uri TEXT;
 ALTER TABLE client ADD COLUMN home_uri TEXT;
 ALTER TABLE client ADD COLUMN previous_secret_hash TEXT;
 ALTER TABLE client ADD COLUMN previous_secret_until BIGINT;
+-- Which of the claims its granted scopes release a client gets in the ID token ; NULL:
+-- all of them (they are at /userinfo either way).
+ALTER TABLE client ADD COLUMN id_token_claims TEXT[];

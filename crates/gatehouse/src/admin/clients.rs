@@ -67,6 +67,10 @@ pub struct NewClient {
     #[serde(default)]
     #[schema(max_length = 2048)]
     pub home_uri: Option<String>,
+    /// Which of the claims its granted scopes release go into its ID tokens (`name`, `email`,
+    /// `groups`, …); absent: all of them. `/userinfo` has them all either way.
+    #[serde(default)]
+    pub id_token_claims: Option<Vec<String>>,
 }
 
 /// The longest display name of a client.
@@ -103,6 +107,14 @@ pub struct ClientPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(max_length = 2048)]
     pub home_uri: Option<Option<String>>,
+    /// Which scoped claims go into its ID tokens; `null`: all of them again.
+    #[serde(default, deserialize_with = "present_list")]
+    pub id_token_claims: Option<Option<Vec<String>>>,
+}
+
+/// Like [`present`], for a list.
+fn present_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Vec<String>>>, D::Error> {
+    Option::<Vec<String>>::deserialize(d).map(Some)
 }
 
 /// A field that is present, even as `null`: `Some(None)`; an absent one is `None`.
@@ -176,6 +188,10 @@ impl Admin<'_> {
                 *slot = super::profile::given(v);
                 changed.push(field);
             }
+        }
+        if let Some(v) = patch.id_token_claims {
+            client.id_token_claims = v;
+            changed.push("id_token_claims");
         }
         check_client(&client)?;
         if changed.is_empty() {
@@ -327,6 +343,17 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
             "a client using authorization_code needs at least one redirect URI",
         ));
     }
+    if let Some(claim) = c
+        .id_token_claims
+        .iter()
+        .flatten()
+        .find(|claim| !crate::oidc::claims::SCOPED_CLAIMS.contains(&claim.as_str()))
+    {
+        return Err(invalid(format!(
+            "unknown ID token claim {claim:?}; known claims: {}",
+            crate::oidc::claims::SCOPED_CLAIMS.join(", ")
+        )));
+    }
     check_display(&c.display)
 }
 
@@ -394,6 +421,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
             home_uri: super::profile::given(new.home_uri),
         },
         previous_secret: None,
+        id_token_claims: new.id_token_claims,
     };
     check_client(&client)?;
     Ok((client, generated))

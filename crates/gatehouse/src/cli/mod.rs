@@ -261,6 +261,10 @@ pub struct ClientDisplayArgs {
     /// An https URL of the application's home page
     #[arg(long)]
     home_uri: Option<String>,
+    /// Put only this claim of those its scopes release in its ID tokens (repeat for several:
+    /// name, email, groups, …); without it, all of them
+    #[arg(long = "id-token-claim", value_name = "CLAIM")]
+    id_token_claims: Vec<String>,
 }
 
 /// A field `client update --clear` removes.
@@ -270,6 +274,8 @@ pub enum ClientField {
     LogoUri,
     HomeUri,
     PostLogoutRedirectUris,
+    /// Every claim its scopes release goes into its ID tokens again
+    IdTokenClaims,
 }
 
 #[derive(Debug, Subcommand)]
@@ -748,6 +754,8 @@ async fn client(store: &dyn Store, admin: &Admin<'_>, cmd: ClientCommand) -> any
                 display_name: display.display_name,
                 logo_uri: display.logo_uri,
                 home_uri: display.home_uri,
+                id_token_claims: (!display.id_token_claims.is_empty())
+                    .then_some(display.id_token_claims),
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -819,6 +827,11 @@ async fn client(store: &dyn Store, admin: &Admin<'_>, cmd: ClientCommand) -> any
                 display_name: field(display.display_name, ClientField::DisplayName),
                 logo_uri: field(display.logo_uri, ClientField::LogoUri),
                 home_uri: field(display.home_uri, ClientField::HomeUri),
+                id_token_claims: if clear.contains(&ClientField::IdTokenClaims) {
+                    Some(None)
+                } else {
+                    given(display.id_token_claims).map(Some)
+                },
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

@@ -123,7 +123,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
     match state.store.redeem_authorization_code(&tokens::hash(code), request, stored, now).await? {
         Redeemed::Issued(grant) => {
             let id_token = if scope::contains(&grant.scope, "openid") {
-                Some(id_token(state, &grant, &access, now).await?)
+                Some(id_token(state, client, &grant, &access, now).await?)
             } else {
                 None
             };
@@ -288,6 +288,7 @@ async fn issued(cx: Context<'_>, grant: &Grant, how: &'static str) {
 
 async fn id_token(
     state: &AppState,
+    client: &Client,
     grant: &Grant,
     access: &str,
     now: i64,
@@ -302,7 +303,10 @@ async fn id_token(
         auth_time: grant.auth_time,
         nonce: grant.nonce.clone(),
         at_hash: Some(claims::at_hash(access)),
-        scoped: claims::scoped(&grant.user, &groups, &grant.scope),
+        scoped: claims::for_id_token(
+            claims::scoped(&grant.user, &groups, &grant.scope),
+            client.id_token_claims.as_deref(),
+        ),
     };
     let signer = state
         .keys

@@ -35,6 +35,9 @@ pub struct Client {
     /// The secret a rotation replaced, while it still works.
     #[serde(skip_serializing)]
     pub previous_secret: Option<PreviousSecret>,
+    /// Which of the claims its granted scopes release go into its ID tokens; `None`: all of
+    /// them (see `oidc::claims::for_id_token`).
+    pub id_token_claims: Option<Vec<String>>,
 }
 
 /// What people see of a client.

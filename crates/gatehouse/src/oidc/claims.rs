@@ -75,6 +75,33 @@ pub fn scoped(
     claims
 }
 
+/// Every claim a scope can release, by the names a client may choose for its ID token.
+pub const SCOPED_CLAIMS: &[&str] = &[
+    "preferred_username",
+    "name",
+    "given_name",
+    "family_name",
+    "locale",
+    "picture",
+    "updated_at",
+    "email",
+    "email_verified",
+    "groups",
+];
+
+/// The scoped claims that go into a client's ID token: all of them (`chosen` is `None`, the
+/// default, as Keycloak and Pocket ID do), or only those the client chose; `/userinfo` has
+/// them all either way.
+pub fn for_id_token(
+    mut scoped: serde_json::Map<String, serde_json::Value>,
+    chosen: Option<&[String]>,
+) -> serde_json::Map<String, serde_json::Value> {
+    if let Some(chosen) = chosen {
+        scoped.retain(|claim, _| chosen.iter().any(|c| c == claim));
+    }
+    scoped
+}
+
 /// Whether the `granted` scopes release the user's groups: only then are they looked up.
 pub fn wants_groups(granted: &str) -> bool {
     scope::contains(granted, "groups")
@@ -167,6 +194,32 @@ mod tests {
             "never updated: when the account was made"
         );
         assert_eq!(all["groups"], serde_json::json!(["staff"]));
+    }
+
+    #[test]
+    fn a_client_may_take_fewer_claims_in_its_id_token() {
+        let all = scoped(&user(), &["staff".into()], "openid profile email groups");
+        assert_eq!(
+            for_id_token(all.clone(), None),
+            all,
+            "by default, everything granted"
+        );
+        let chosen = [
+            "email".to_owned(),
+            "groups".to_owned(),
+            "picture".to_owned(),
+        ];
+        let some = for_id_token(all.clone(), Some(&chosen));
+        let keys: Vec<&str> = some.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["email", "groups"],
+            "what was chosen and granted (no picture set)"
+        );
+        assert!(
+            for_id_token(all, Some(&[])).is_empty(),
+            "none: all at /userinfo only"
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ mod tests {
                 hash: tokens::hash(s),
                 until,
             }),
+            id_token_claims: None,
         }
     }
 

@@ -99,6 +99,9 @@ pub struct ClientRow {
     /// Absent in version 1 (then none).
     #[serde(default)]
     pub previous_secret: Option<PreviousSecret>,
+    /// Absent in version 1 (then all).
+    #[serde(default)]
+    pub id_token_claims: Option<Vec<String>>,
 }
 
 impl From<ClientRow> for Client {
@@ -114,6 +117,7 @@ impl From<ClientRow> for Client {
             created_at: c.created_at,
             display: c.display,
             previous_secret: c.previous_secret,
+            id_token_claims: c.id_token_claims,
         }
     }
 }
@@ -164,6 +168,7 @@ impl From<Client> for ClientRow {
             created_at: c.created_at,
             display: c.display,
             previous_secret: c.previous_secret,
+            id_token_claims: c.id_token_claims,
         }
     }
 }

@@ -192,6 +192,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         created_at: SystemClock.now(),
         display: gatehouse::model::ClientDisplay::default(),
         previous_secret: None,
+        id_token_claims: None,
     }
 }
 

@@ -338,6 +338,8 @@ pub(super) struct ClientView {
     pub home_uri: Option<String>,
     /// Unix time until which the secret before the last rotation still works, while it does.
     pub previous_secret_until: Option<i64>,
+    /// Which scoped claims go into its ID tokens; absent: all of them.
+    pub id_token_claims: Option<Vec<String>>,
 }
 
 impl From<Client> for ClientView {
@@ -348,6 +350,7 @@ impl From<Client> for ClientView {
             logo_uri: c.display.logo_uri,
             home_uri: c.display.home_uri,
             previous_secret_until: c.previous_secret.map(|p| p.until),
+            id_token_claims: c.id_token_claims,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,

@@ -47,6 +47,7 @@ mod tests {
             created_at: 0,
             display: crate::model::ClientDisplay::default(),
             previous_secret: None,
+            id_token_claims: None,
         }
     }
 

@@ -21,7 +21,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     sqlx::query(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -36,6 +36,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(&c.display.home_uri)
     .bind(c.previous_secret.as_ref().map(|p| &p.hash))
     .bind(c.previous_secret.as_ref().map(|p| p.until))
+    .bind(&c.id_token_claims)
     .execute(executor)
     .await
 }
@@ -186,7 +187,7 @@ impl Directory for PgStore {
             "UPDATE client SET secret_hash = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
                  scopes = $5, grant_types = $6, first_party = $7, display_name = $8,
                  logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
-                 previous_secret_until = $12
+                 previous_secret_until = $12, id_token_claims = $13
              WHERE client_id = $1",
         )
         .bind(&c.client_id)
@@ -201,6 +202,7 @@ impl Directory for PgStore {
         .bind(&c.display.home_uri)
         .bind(c.previous_secret.as_ref().map(|p| &p.hash))
         .bind(c.previous_secret.as_ref().map(|p| p.until))
+        .bind(&c.id_token_claims)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

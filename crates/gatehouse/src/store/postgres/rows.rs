@@ -81,6 +81,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
             (Some(hash), Some(until)) => Some(PreviousSecret { hash, until }),
             _ => None,
         },
+        id_token_claims: r.try_get(13)?,
     })
 }
 

@@ -87,6 +87,10 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             (Some(hash), Some(until)) => Some(PreviousSecret { hash, until }),
             _ => None,
         },
+        id_token_claims: row
+            .get::<_, Option<String>>(13)?
+            .map(parse_list)
+            .transpose()?,
     })
 }
 
