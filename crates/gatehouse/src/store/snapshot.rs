@@ -155,6 +155,22 @@ impl From<User> for UserRow {
     }
 }
 
+impl From<UserRow> for User {
+    fn from(u: UserRow) -> Self {
+        User {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            name: u.name,
+            password_hash: u.password_hash,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            email_verified: u.email_verified,
+            profile: u.profile,
+        }
+    }
+}
+
 impl From<Client> for ClientRow {
     fn from(c: Client) -> Self {
         ClientRow {

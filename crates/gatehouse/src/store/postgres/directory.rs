@@ -13,6 +13,33 @@ use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
 
+/// Every column of the user, for a new one or an import.
+pub(super) async fn insert_user<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    u: &User,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
+             email_verified, given_name, family_name, locale, picture, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&u.id)
+    .bind(&u.username)
+    .bind(&u.email)
+    .bind(&u.name)
+    .bind(&u.password_hash)
+    .bind(u.disabled)
+    .bind(u.created_at)
+    .bind(u.email_verified)
+    .bind(&u.profile.given_name)
+    .bind(&u.profile.family_name)
+    .bind(&u.profile.locale)
+    .bind(&u.profile.picture)
+    .bind(u.profile.updated_at)
+    .execute(executor)
+    .await
+}
+
 /// Every column of the client, for a new one or an import.
 pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
@@ -44,28 +71,10 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
 #[async_trait]
 impl Directory for PgStore {
     async fn create_user(&self, user: User) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
-                 email_verified, given_name, family_name, locale, picture, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&user.id)
-        .bind(&user.username)
-        .bind(&user.email)
-        .bind(&user.name)
-        .bind(&user.password_hash)
-        .bind(user.disabled)
-        .bind(user.created_at)
-        .bind(user.email_verified)
-        .bind(&user.profile.given_name)
-        .bind(&user.profile.family_name)
-        .bind(&user.profile.locale)
-        .bind(&user.profile.picture)
-        .bind(user.profile.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)
-        .map_err(conflict_as(format!("user {:?}", user.username)))?;
+        insert_user(&self.pool, &user)
+            .await
+            .map_err(db_error)
+            .map_err(conflict_as(format!("user {:?}", user.username)))?;
         Ok(())
     }
 

@@ -1,10 +1,10 @@
 //! `export` and `import`: the whole deployment in one transaction each way.
 
-use super::directory::insert_client;
+use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, sql, user_from};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{Client, RevokeReason, SigningKey};
+use crate::model::{Client, RevokeReason, SigningKey, User};
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow,
@@ -307,26 +307,7 @@ impl PgStore {
         let s = snapshot;
         let result: Result<(), sqlx::Error> = async {
             for u in &s.users {
-                sqlx::query(
-                    "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
-                         email_verified, given_name, family_name, locale, picture, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(&u.id)
-                .bind(&u.username)
-                .bind(&u.email)
-                .bind(&u.name)
-                .bind(&u.password_hash)
-                .bind(u.disabled)
-                .bind(u.created_at)
-                .bind(u.email_verified)
-                .bind(&u.profile.given_name)
-                .bind(&u.profile.family_name)
-                .bind(&u.profile.locale)
-                .bind(&u.profile.picture)
-                .bind(u.profile.updated_at)
-                .execute(&mut *c)
-                .await?;
+                insert_user(&mut *c, &User::from(u.clone())).await?;
             }
             for cl in &s.clients {
                 insert_client(&mut *c, &Client::from(cl.clone())).await?;

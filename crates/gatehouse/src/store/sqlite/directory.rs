@@ -12,6 +12,30 @@ use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
 
+/// Every column of the user, for a new one or an import.
+pub(super) fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
+             email_verified, given_name, family_name, locale, picture, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        u.id,
+        u.username,
+        u.email,
+        u.name,
+        u.password_hash,
+        u.disabled,
+        u.created_at,
+        u.email_verified,
+        u.profile.given_name,
+        u.profile.family_name,
+        u.profile.locale,
+        u.profile.picture,
+        u.profile.updated_at
+    ])
+}
+
 /// Every column of the client, for a new one or an import.
 pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usize> {
     tx.prepare_cached(concat!(
@@ -48,29 +72,7 @@ impl Directory for SqliteStore {
     async fn create_user(&self, user: User) -> StoreResult<()> {
         let username = user.username.clone();
         self.db
-            .write(move |tx| {
-                tx.prepare_cached(
-                    "INSERT INTO user_account (id, username, email, name, password_hash, disabled,
-                         created_at, email_verified, given_name, family_name, locale, picture,
-                         updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )?
-                .execute(params![
-                    user.id,
-                    user.username,
-                    user.email,
-                    user.name,
-                    user.password_hash,
-                    user.disabled,
-                    user.created_at,
-                    user.email_verified,
-                    user.profile.given_name,
-                    user.profile.family_name,
-                    user.profile.locale,
-                    user.profile.picture,
-                    user.profile.updated_at
-                ])
-            })
+            .write(move |tx| insert_user(tx, &user))
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {

@@ -4,11 +4,11 @@
 use onewriter::rusqlite::{self, Connection, Row, params};
 
 use super::SqliteStore;
-use super::directory::insert_client;
+use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
-use crate::model::Client;
 use crate::model::SigningKey;
+use crate::model::{Client, User};
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow,
@@ -200,14 +200,7 @@ impl SqliteStore {
                 }
                 let s = snapshot;
                 for u in &s.users {
-                    tx.execute(
-                        "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
-                             email_verified, given_name, family_name, locale, picture, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                        params![u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at,
-                                u.email_verified, u.profile.given_name, u.profile.family_name,
-                                u.profile.locale, u.profile.picture, u.profile.updated_at],
-                    )?;
+                    insert_user(tx, &User::from(u.clone()))?;
                 }
                 for c in &s.clients {
                     insert_client(tx, &Client::from(c.clone()))?;
