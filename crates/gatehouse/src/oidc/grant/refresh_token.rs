@@ -25,7 +25,9 @@ pub struct RefreshRow {
     /// expired.
     pub session_alive: bool,
     /// Whether the user may use the client now (`store::columns::may_use_client!`): taking
-    /// someone out of a client's groups stops their refreshes.
+    /// someone out of a client's groups stops their refreshes. The membership is read, not
+    /// locked: a removal committed while a refresh is in flight lets that one refresh through,
+    /// and stops the next.
     pub access_allowed: bool,
 }
 
