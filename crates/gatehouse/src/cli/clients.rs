@@ -1,0 +1,256 @@
+//! `gatehouse client …`: relying parties from the command line.
+
+use clap::Subcommand;
+
+use super::{read_secret, rfc3339};
+use crate::admin::{Admin, ClientPatch, NewClient};
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed once
+    Add {
+        #[arg(long)]
+        client_id: String,
+        /// Where the client receives codes (exact match; repeat for several); required unless
+        /// the client only uses client_credentials
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Where logout may return to (repeat for several)
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (a browser or native app) has no secret and must use PKCE
+        #[arg(long, conflicts_with = "secret_stdin")]
+        public: bool,
+        /// A first-party client skips the consent page
+        #[arg(long)]
+        first_party: bool,
+        /// Scopes the client may request [default: openid profile email offline_access];
+        /// `admin` (the admin API) needs the client_credentials grant
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Grant types the client may use: authorization_code, refresh_token,
+        /// client_credentials [default: authorization_code refresh_token]
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// Read the secret from standard input (at least 32 characters) instead of generating one
+        #[arg(long)]
+        secret_stdin: bool,
+        #[command(flatten)]
+        display: ClientDisplayArgs,
+    },
+    /// List clients
+    List,
+    /// Change a client: its id, secret, consents and tokens stay; what is not given stays too
+    Update {
+        client_id: String,
+        /// Replace the redirect URIs with these (repeat for several)
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Replace the post-logout redirect URIs with these (repeat for several)
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Replace the scopes with these (repeat for several)
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Replace the grant types with these (repeat for several)
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// First-party (no consent page): true or false
+        #[arg(long)]
+        first_party: Option<bool>,
+        #[command(flatten)]
+        display: ClientDisplayArgs,
+        /// Remove these: display-name, logo-uri, home-uri, post-logout-redirect-uris (repeat
+        /// for several)
+        #[arg(long, value_name = "FIELD")]
+        clear: Vec<ClientField>,
+    },
+    /// Give a confidential client a new secret (printed once); the old one keeps working for
+    /// the overlap, so every instance of the client can switch
+    RotateSecret {
+        client_id: String,
+        /// How long the old secret keeps working, in seconds (0: not at all, after a leak)
+        #[arg(long, default_value_t = crate::admin::DEFAULT_SECRET_OVERLAP)]
+        overlap: i64,
+    },
+    /// Show or set which groups' members may use a client (by default, every user)
+    Access {
+        client_id: String,
+        /// Only members of this group may use it (repeat for several); replaces the groups
+        /// set before
+        #[arg(long = "group", conflicts_with = "everyone")]
+        groups: Vec<String>,
+        /// Every user may use it again
+        #[arg(long)]
+        everyone: bool,
+    },
+    /// Remove a client and everything issued to it
+    Remove { client_id: String },
+}
+
+/// What people see of a client.
+#[derive(Debug, clap::Args)]
+pub struct ClientDisplayArgs {
+    /// The name people see on the sign-in and consent pages (default: the client id)
+    #[arg(long)]
+    display_name: Option<String>,
+    /// An https URL of the application's logo
+    #[arg(long)]
+    logo_uri: Option<String>,
+    /// An https URL of the application's home page
+    #[arg(long)]
+    home_uri: Option<String>,
+    /// Put only this claim of those its scopes release in its ID tokens (repeat for several:
+    /// name, email, groups, …); without it, all of them
+    #[arg(long = "id-token-claim", value_name = "CLAIM")]
+    id_token_claims: Vec<String>,
+}
+
+/// A field `client update --clear` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientField {
+    DisplayName,
+    LogoUri,
+    HomeUri,
+    PostLogoutRedirectUris,
+    /// Every claim its scopes release goes into its ID tokens again
+    IdTokenClaims,
+}
+
+pub(super) async fn client(
+    store: &dyn Store,
+    admin: &Admin<'_>,
+    cmd: ClientCommand,
+) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Add {
+            client_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            first_party,
+            scopes,
+            grant_types,
+            secret_stdin,
+            display,
+        } => {
+            let secret = if secret_stdin {
+                Some(read_secret("Client secret: ")?)
+            } else {
+                None
+            };
+            let new = NewClient {
+                client_id,
+                redirect_uris,
+                post_logout_redirect_uris,
+                public,
+                first_party,
+                scopes,
+                grant_types,
+                secret,
+                display_name: display.display_name,
+                logo_uri: display.logo_uri,
+                home_uri: display.home_uri,
+                id_token_claims: (!display.id_token_claims.is_empty())
+                    .then_some(display.id_token_claims),
+            };
+            let (client, generated) = admin.add_client(new).await?;
+            println!("client {} added", client.client_id);
+            if let Some(s) = generated {
+                println!("client secret (shown once, store it now): {s}");
+            }
+        }
+        ClientCommand::List => {
+            for c in store.list_clients().await? {
+                let kind = if c.is_public() {
+                    "public"
+                } else {
+                    "confidential"
+                };
+                println!(
+                    "{}\t{kind}\t{}\t{}",
+                    c.client_id,
+                    c.redirect_uris.join(" "),
+                    c.scopes.join(" ")
+                );
+            }
+        }
+        ClientCommand::Access {
+            client_id,
+            groups,
+            everyone,
+        } => {
+            let now = if groups.is_empty() && !everyone {
+                admin.client_access(&client_id).await?
+            } else {
+                admin.set_client_access(&client_id, groups).await?
+            };
+            if now.is_empty() {
+                println!("every user may use {client_id}");
+            } else {
+                let names: Vec<&str> = now.iter().map(|g| g.name.as_str()).collect();
+                println!("only members of {} may use {client_id}", names.join(", "));
+            }
+        }
+        ClientCommand::Update {
+            client_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            scopes,
+            grant_types,
+            first_party,
+            display,
+            clear,
+        } => {
+            let given = |v: Vec<String>| (!v.is_empty()).then_some(v);
+            let field = |v: Option<String>, which: ClientField| {
+                if clear.contains(&which) {
+                    Some(None)
+                } else {
+                    v.map(Some)
+                }
+            };
+            let post_logout = if clear.contains(&ClientField::PostLogoutRedirectUris) {
+                Some(Vec::new())
+            } else {
+                given(post_logout_redirect_uris)
+            };
+            let patch = ClientPatch {
+                redirect_uris: given(redirect_uris),
+                post_logout_redirect_uris: post_logout,
+                scopes: given(scopes),
+                grant_types: given(grant_types),
+                first_party,
+                display_name: field(display.display_name, ClientField::DisplayName),
+                logo_uri: field(display.logo_uri, ClientField::LogoUri),
+                home_uri: field(display.home_uri, ClientField::HomeUri),
+                id_token_claims: if clear.contains(&ClientField::IdTokenClaims) {
+                    Some(None)
+                } else {
+                    given(display.id_token_claims).map(Some)
+                },
+            };
+            let client = admin.update_client(&client_id, patch).await?;
+            println!(
+                "client {} updated ({})",
+                client.client_id,
+                client.display_name()
+            );
+        }
+        ClientCommand::RotateSecret { client_id, overlap } => {
+            let (secret, until) = admin.rotate_client_secret(&client_id, overlap).await?;
+            println!("new client secret (shown once, store it now): {secret}");
+            if overlap > 0 {
+                println!("the previous secret keeps working until {}", rfc3339(until));
+            } else {
+                println!("the previous secret no longer works");
+            }
+        }
+        ClientCommand::Remove { client_id } => {
+            admin.remove_client(&client_id).await?;
+            println!("client {client_id} removed");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! `gatehouse user …`: accounts, passwords, profiles, sessions and consents from the command
+//! line.
+
+use clap::Subcommand;
+
+use super::{read_secret, rfc3339};
+use crate::admin::{Admin, NewUser, ProfileChange};
+use crate::auth::passwords::Passwords;
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input
+    Add {
+        /// 1 to 64 characters; stored in lower case (Unicode NFKC)
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// The address is known to be the person's (the email_verified claim)
+        #[arg(long)]
+        email_verified: bool,
+        /// The display name (the name claim)
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
+    /// List users
+    List,
+    /// Change a user's email address or profile; what is not given stays
+    Update {
+        username: String,
+        /// A new address (unverified unless --email-verified is given too)
+        #[arg(long)]
+        email: Option<String>,
+        /// The address is known to be the person's
+        #[arg(long, conflicts_with = "email_unverified")]
+        email_verified: bool,
+        /// The address is not known to be the person's
+        #[arg(long)]
+        email_unverified: bool,
+        /// The display name
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        /// Remove these fields: name, given-name, family-name, locale, picture (repeat for several)
+        #[arg(long, value_name = "FIELD")]
+        clear: Vec<ProfileField>,
+    },
+    /// Disable a user: they can no longer log in, their sessions end and their tokens are
+    /// revoked (enabling them again brings none of it back)
+    Disable { username: String },
+    /// Enable a disabled user again
+    Enable { username: String },
+    /// Set a user's password, read from standard input; their sessions end and their tokens
+    /// are revoked
+    SetPassword { username: String },
+    /// End every session of a user and revoke every refresh token they hold
+    Logout { username: String },
+    /// List the groups a user is in
+    Groups { username: String },
+    /// List what a user allowed third-party clients, or withdraw it
+    Consents {
+        username: String,
+        /// Withdraw the consent given to this client, revoking its tokens for the user
+        #[arg(long, value_name = "CLIENT_ID")]
+        revoke: Option<String>,
+    },
+}
+
+/// The profile claims a user may carry (OpenID Connect Core §5.1).
+#[derive(Debug, clap::Args)]
+pub struct ProfileArgs {
+    /// The given_name claim
+    #[arg(long)]
+    given_name: Option<String>,
+    /// The family_name claim
+    #[arg(long)]
+    family_name: Option<String>,
+    /// A BCP 47 language tag, such as en-GB (the locale claim)
+    #[arg(long)]
+    locale: Option<String>,
+    /// An https URL of a picture of the person (the picture claim)
+    #[arg(long)]
+    picture: Option<String>,
+}
+
+/// A profile field `user update --clear` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileField {
+    Name,
+    GivenName,
+    FamilyName,
+    Locale,
+    Picture,
+}
+
+pub(super) async fn user(
+    store: &dyn Store,
+    admin: &Admin<'_>,
+    cmd: UserCommand,
+) -> anyhow::Result<()> {
+    let passwords = Passwords::new(1);
+    match cmd {
+        UserCommand::Add {
+            username,
+            email,
+            email_verified,
+            name,
+            profile,
+        } => {
+            // Checked before the password is asked for.
+            crate::admin::check_user_fields(&username, &email)?;
+            let checked = crate::model::Profile {
+                given_name: profile.given_name.clone(),
+                family_name: profile.family_name.clone(),
+                locale: profile.locale.clone(),
+                picture: profile.picture.clone(),
+                updated_at: None,
+            };
+            crate::admin::check_profile(name.as_deref(), &checked)?;
+            let password = read_secret("Password for the new user: ")?;
+            let new = NewUser {
+                username,
+                email,
+                email_verified,
+                name,
+                given_name: profile.given_name,
+                family_name: profile.family_name,
+                locale: profile.locale,
+                picture: profile.picture,
+                password,
+            };
+            let user = admin.add_user(&passwords, new).await?;
+            println!("user {} added (sub {})", user.username, user.id);
+        }
+        UserCommand::List => {
+            for u in store.list_users().await? {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.username,
+                    u.email,
+                    u.name.unwrap_or_default(),
+                    state,
+                    u.id
+                );
+            }
+        }
+        UserCommand::Disable { username } => {
+            let out = admin.set_disabled(&username, true).await?;
+            println!(
+                "user {username} disabled: {} sessions ended, {} token families revoked",
+                out.sessions, out.token_families
+            );
+        }
+        UserCommand::Enable { username } => {
+            admin.set_disabled(&username, false).await?;
+            println!("user {username} enabled");
+        }
+        UserCommand::Update {
+            username,
+            email,
+            email_verified,
+            email_unverified,
+            name,
+            profile,
+            clear,
+        } => {
+            let field = |given: Option<String>, which: ProfileField| {
+                if clear.contains(&which) {
+                    Some(None)
+                } else {
+                    given.map(Some)
+                }
+            };
+            let change = ProfileChange {
+                name: field(name, ProfileField::Name),
+                given_name: field(profile.given_name, ProfileField::GivenName),
+                family_name: field(profile.family_name, ProfileField::FamilyName),
+                locale: field(profile.locale, ProfileField::Locale),
+                picture: field(profile.picture, ProfileField::Picture),
+            };
+            let verified = match (email_verified, email_unverified) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            if email.is_some() || verified.is_some() {
+                admin.set_email(&username, email, verified).await?;
+            }
+            let user = admin.update_profile(&username, change).await?;
+            let verified = if user.email_verified {
+                "verified"
+            } else {
+                "unverified"
+            };
+            println!(
+                "user {} updated ({}, {verified})",
+                user.username, user.email
+            );
+        }
+        UserCommand::Groups { username } => {
+            for g in admin.user_groups(&username).await? {
+                println!("{}", g.name);
+            }
+        }
+        UserCommand::Logout { username } => {
+            let out = admin.logout(&username).await?;
+            println!(
+                "{username}: {} sessions ended, {} token families revoked",
+                out.sessions, out.token_families
+            );
+        }
+        UserCommand::Consents { username, revoke } => match revoke {
+            Some(client_id) => {
+                admin.revoke_consent(&username, &client_id).await?;
+                println!("consent of {username} for {client_id} withdrawn; its tokens are revoked");
+            }
+            None => {
+                let user = admin.user(&username).await?;
+                for c in store.consents(&user.id).await? {
+                    println!("{}\t{}\t{}", c.client_id, c.scope, rfc3339(c.granted_at));
+                }
+            }
+        },
+        UserCommand::SetPassword { username } => {
+            admin.user(&username).await?;
+            let password = read_secret("New password: ")?;
+            let out = admin.set_password(&passwords, &username, password).await?;
+            println!(
+                "password of {username} changed: {} sessions ended, {} token families revoked",
+                out.sessions, out.token_families
+            );
+        }
+    }
+    Ok(())
+}
