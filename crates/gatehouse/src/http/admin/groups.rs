@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject, UserView};
+use super::users::UserView;
+use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
 use crate::admin::{GroupPatch, NewGroup};
 use crate::http::AppState;
 use crate::model::Group;

@@ -1,0 +1,231 @@
+//! `/admin/api/clients`: relying parties, their changes and their secrets.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
+use crate::admin::{ClientPatch, NewClient};
+use crate::http::AppState;
+use crate::model::{Client, GrantType};
+use crate::store::StoreError;
+
+/// The client routes, to nest under `/admin/api`.
+pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    api.routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client, update_client, remove_client))
+        .routes(routes!(rotate_client_secret))
+}
+
+/// A client, without its secret.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct ClientView {
+    pub client_id: String,
+    /// A public client has no secret.
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub first_party: bool,
+    /// Unix time.
+    pub created_at: i64,
+    /// The name people see (the client id when none was given).
+    pub display_name: String,
+    pub logo_uri: Option<String>,
+    pub home_uri: Option<String>,
+    /// Unix time until which the secret before the last rotation still works, while it does.
+    pub previous_secret_until: Option<i64>,
+    /// Which scoped claims go into its ID tokens; absent: all of them.
+    pub id_token_claims: Option<Vec<String>>,
+}
+
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
+        ClientView {
+            public: c.is_public(),
+            display_name: c.display_name().to_owned(),
+            logo_uri: c.display.logo_uri,
+            home_uri: c.display.home_uri,
+            previous_secret_until: c.previous_secret.map(|p| p.until),
+            id_token_claims: c.id_token_claims,
+            client_id: c.client_id,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            scopes: c.scopes,
+            grant_types: c.grant_types,
+            first_party: c.first_party,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A registered client and, when gatehouse generated it, its secret: shown this once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct CreatedClient {
+    pub client: ClientView,
+    pub client_secret: Option<String>,
+}
+
+#[utoipa::path(get, path = "/clients", tag = "clients",
+    responses(
+        (status = 200, description = "Every client, by id", body = [ClientView]),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn list_clients(
+    State(state): State<AppState>,
+    _: Caller,
+) -> ApiResult<Json<Vec<ClientView>>> {
+    let clients = state.store.list_clients().await?;
+    Ok(Json(clients.into_iter().map(ClientView::from).collect()))
+}
+
+#[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClient,
+    responses(
+        (status = 201, description = "The client was registered", body = CreatedClient),
+        (status = 400, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 409, description = "The client id is taken", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn create_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<JsonObject<NewClient>, ApiError>,
+) -> ApiResult<(StatusCode, Json<CreatedClient>)> {
+    let JsonObject(new) = body?;
+    let (client, client_secret) = caller.admin(&state).add_client(new).await?;
+    let created = CreatedClient {
+        client: client.into(),
+        client_secret,
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(patch, path = "/clients/{client_id}", tag = "clients", request_body = ClientPatch,
+    params(("client_id" = String, Path, description = "The client")),
+    responses(
+        (status = 200, description = "The client, changed; its secret, consents and tokens stay", body = ClientView),
+        (status = 400, description = "The change does not hold together", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn update_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    body: Result<JsonObject<ClientPatch>, ApiError>,
+) -> ApiResult<Json<ClientView>> {
+    let JsonObject(patch) = body?;
+    let client = caller
+        .admin(&state)
+        .update_client(&client_id, patch)
+        .await?;
+    Ok(Json(client.into()))
+}
+
+/// How long the secret before a rotation keeps working.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SecretRotation {
+    /// Seconds, 0 to a week (default an hour); 0 when the old secret leaked.
+    #[schema(minimum = 0, maximum = 604800)]
+    pub overlap: Option<i64>,
+}
+
+/// A new client secret: shown this once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct RotatedSecret {
+    pub client_secret: String,
+    /// Unix time until which the previous secret still works.
+    pub previous_secret_until: i64,
+}
+
+#[utoipa::path(post, path = "/clients/{client_id}/secret", tag = "clients",
+    request_body = SecretRotation,
+    params(("client_id" = String, Path, description = "The client")),
+    responses(
+        (status = 200, description = "The new secret (shown once); the old one works until previous_secret_until", body = RotatedSecret),
+        (status = 400, description = "A public client, or an overlap out of range", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn rotate_client_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    body: Result<JsonObject<SecretRotation>, ApiError>,
+) -> ApiResult<Json<RotatedSecret>> {
+    let JsonObject(rotation) = body?;
+    let overlap = rotation
+        .overlap
+        .unwrap_or(crate::admin::DEFAULT_SECRET_OVERLAP);
+    let (client_secret, previous_secret_until) = caller
+        .admin(&state)
+        .rotate_client_secret(&client_id, overlap)
+        .await?;
+    Ok(Json(RotatedSecret {
+        client_secret,
+        previous_secret_until,
+    }))
+}
+
+#[utoipa::path(get, path = "/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path, description = "The client")),
+    responses(
+        (status = 200, description = "The client", body = ClientView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn get_client(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(client_id): Path<String>,
+) -> ApiResult<Json<ClientView>> {
+    let client = state
+        .store
+        .client(&client_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("client {client_id:?}")))?;
+    Ok(Json(client.into()))
+}
+
+#[utoipa::path(delete, path = "/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path, description = "The client")),
+    responses(
+        (status = 204, description = "The client and everything issued to it are gone"),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+        (status = 409, description = "The client is the caller: an admin client cannot remove itself through its own token (the CLI can)", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn remove_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    // Removing the caller would revoke the very token in use and lock the operator out.
+    if client_id == caller.client_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "a client cannot remove itself; use another admin client or the CLI",
+        ));
+    }
+    caller.admin(&state).remove_client(&client_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,344 @@
+//! `/admin/api/users`: people, their sessions and their consents.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
+use crate::admin::{NewUser, ProfileChange, check_profile};
+use crate::http::AppState;
+use crate::model::{Consent, LoggedOut, Session, User};
+
+/// The user routes, to nest under `/admin/api`.
+pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    api.routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(list_sessions, end_sessions))
+        .routes(routes!(list_consents))
+        .routes(routes!(revoke_consent))
+}
+
+/// A user, without the password hash.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct UserView {
+    /// The subject identifier (`sub`).
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    /// Whether the address is known to be the person's.
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// A BCP 47 language tag.
+    pub locale: Option<String>,
+    /// An https URL of a picture of the person.
+    pub picture: Option<String>,
+    pub disabled: bool,
+    /// Unix time.
+    pub created_at: i64,
+    /// Unix time the profile last changed (the `updated_at` claim).
+    pub updated_at: i64,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            email_verified: u.email_verified,
+            name: u.name,
+            given_name: u.profile.given_name,
+            family_name: u.profile.family_name,
+            locale: u.profile.locale,
+            picture: u.profile.picture,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            updated_at: u.profile.updated_at.unwrap_or(u.created_at),
+        }
+    }
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UserPatch {
+    /// A disabled user cannot sign in, and their tokens stop working.
+    pub disabled: Option<bool>,
+    /// A new password: 12 to 1024 characters, not easy to guess (see `NewUser`).
+    #[schema(min_length = 12, max_length = 1024)]
+    pub password: Option<String>,
+    /// A new address: unverified unless `email_verified` says otherwise.
+    #[schema(pattern = r"^\S*@\S*$")]
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    /// For each profile field: a value sets it, `null` clears it, absent keeps it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 256)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 256)]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 256)]
+    pub family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 64)]
+    pub locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 2048)]
+    pub picture: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`: `Some(None)`; an absent one is `None`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A login session (its secret is never shown).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct SessionView {
+    /// Unix times.
+    pub auth_time: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+impl From<Session> for SessionView {
+    fn from(s: Session) -> Self {
+        SessionView {
+            auth_time: s.auth_time,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// What ending a user's sessions took away.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct LoggedOutView {
+    pub sessions: usize,
+    pub token_families: usize,
+}
+
+impl From<LoggedOut> for LoggedOutView {
+    fn from(o: LoggedOut) -> Self {
+        LoggedOutView {
+            sessions: o.sessions,
+            token_families: o.token_families,
+        }
+    }
+}
+
+/// What a user allowed a client.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct ConsentView {
+    pub client_id: String,
+    pub scope: String,
+    /// Unix time.
+    pub granted_at: i64,
+}
+
+impl From<Consent> for ConsentView {
+    fn from(c: Consent) -> Self {
+        ConsentView {
+            client_id: c.client_id,
+            scope: c.scope,
+            granted_at: c.granted_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/users", tag = "users",
+    responses(
+        (status = 200, description = "Every user, by username", body = [UserView]),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn list_users(State(state): State<AppState>, _: Caller) -> ApiResult<Json<Vec<UserView>>> {
+    let users = state.store.list_users().await?;
+    Ok(Json(users.into_iter().map(UserView::from).collect()))
+}
+
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,
+    responses(
+        (status = 201, description = "The user was created", body = UserView),
+        (status = 400, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 409, description = "The username is taken", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<JsonObject<NewUser>, ApiError>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let JsonObject(new) = body?;
+    let user = caller.admin(&state).add_user(&state.passwords, new).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+#[utoipa::path(get, path = "/users/{username}", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(caller.admin(&state).user(&username).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/users/{username}", tag = "users", request_body = UserPatch,
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "The user, changed", body = UserView),
+        (status = 400, description = "A field is invalid", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+    body: Result<JsonObject<UserPatch>, ApiError>,
+) -> ApiResult<Json<UserView>> {
+    let JsonObject(patch) = body?;
+    let admin = caller.admin(&state);
+    let profile = ProfileChange {
+        name: patch.name,
+        given_name: patch.given_name,
+        family_name: patch.family_name,
+        locale: patch.locale,
+        picture: patch.picture,
+    };
+    // Every field is checked before anything changes, so a refused one changes nothing.
+    let current = admin.user(&username).await?;
+    let mut preview = current.profile.clone();
+    let mut name = current.name.clone();
+    for (slot, value) in [
+        (&mut name, &profile.name),
+        (&mut preview.given_name, &profile.given_name),
+        (&mut preview.family_name, &profile.family_name),
+        (&mut preview.locale, &profile.locale),
+        (&mut preview.picture, &profile.picture),
+    ] {
+        if let Some(v) = value {
+            slot.clone_from(v);
+        }
+    }
+    check_profile(name.as_deref(), &preview)?;
+    if let Some(email) = &patch.email {
+        crate::admin::check_user_fields(&current.username, email)?;
+    }
+    // Then the password: if it is refused, nothing changed either.
+    if let Some(password) = patch.password {
+        admin
+            .set_password(&state.passwords, &username, password)
+            .await?;
+    }
+    if let Some(disabled) = patch.disabled {
+        admin.set_disabled(&username, disabled).await?;
+    }
+    if patch.email.is_some() || patch.email_verified.is_some() {
+        admin
+            .set_email(&username, patch.email, patch.email_verified)
+            .await?;
+    }
+    admin.update_profile(&username, profile).await?;
+    Ok(Json(admin.user(&username).await?.into()))
+}
+
+#[utoipa::path(get, path = "/users/{username}/sessions", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "The user's live sessions, newest first", body = [SessionView]),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Vec<SessionView>>> {
+    let user = caller.admin(&state).user(&username).await?;
+    let sessions = state.store.sessions(&user.id, state.now()).await?;
+    Ok(Json(sessions.into_iter().map(SessionView::from).collect()))
+}
+
+#[utoipa::path(delete, path = "/users/{username}/sessions", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "Every session ended and every refresh token revoked", body = LoggedOutView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn end_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<LoggedOutView>> {
+    Ok(Json(caller.admin(&state).logout(&username).await?.into()))
+}
+
+#[utoipa::path(get, path = "/users/{username}/consents", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "What the user allowed each client", body = [ConsentView]),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn list_consents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Vec<ConsentView>>> {
+    let user = caller.admin(&state).user(&username).await?;
+    let consents = state.store.consents(&user.id).await?;
+    Ok(Json(consents.into_iter().map(ConsentView::from).collect()))
+}
+
+#[utoipa::path(delete, path = "/users/{username}/consents/{client_id}", tag = "users",
+    params(
+        ("username" = String, Path, description = "The username"),
+        ("client_id" = String, Path, description = "The client"),
+    ),
+    responses(
+        (status = 204, description = "The consent is withdrawn and the client's tokens for the user revoked"),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user or consent", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn revoke_consent(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((username, client_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller
+        .admin(&state)
+        .revoke_consent(&username, &client_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
