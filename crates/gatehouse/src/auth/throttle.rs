@@ -33,8 +33,9 @@ pub struct ThrottlePolicy {
 }
 
 impl ThrottlePolicy {
-    /// Until when the key is blocked after its `failures`-th failure at `now`: no delay within
-    /// the free failures, then 1, 2, 4… seconds (capped), then the lockout.
+    /// Until when the key is blocked after its `failures`-th failure at `now`: not at all
+    /// within the free failures ([`NOT_BLOCKED`]), then 1, 2, 4… seconds (capped), then the
+    /// lockout.
     pub fn blocked_until(&self, failures: u32, now: UnixTime) -> UnixTime {
         if failures >= self.lockout_after {
             now + self.lockout
@@ -42,10 +43,15 @@ impl ThrottlePolicy {
             let doublings = (failures - self.free_failures - 1).min(30);
             now + (1_i64 << doublings).min(self.max_delay)
         } else {
-            now
+            NOT_BLOCKED
         }
     }
 }
+
+/// The `blocked_until` of a key that is not blocked: before any time a request can read. Not
+/// `now`: concurrent requests take their `now` when they start, so one that started a second
+/// earlier than the attempt that wrote the counter would read `now` as a block still running.
+pub const NOT_BLOCKED: UnixTime = 0;
 
 /// What a successful attempt does to a key's count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -385,13 +391,28 @@ mod tests {
         );
     }
 
+    /// Two concurrent attempts: the one that started a second earlier commits second. A free
+    /// failure the other one wrote must not read as a block.
+    #[test]
+    fn an_earlier_now_is_not_blocked_by_a_free_failure_written_later() {
+        let k = key(PER_ADDRESS, OnSuccess::Refund);
+        let Admission::Admitted(written) = admit(&[(&k, None)], NOW + 1) else {
+            panic!("the first attempt is admitted");
+        };
+        assert!(matches!(
+            admit(&[(&k, Some(written[0]))], NOW),
+            Admission::Admitted(_)
+        ));
+    }
+
     #[test]
     fn delays_grow_then_lock() {
         let now = 1000;
         let waits: Vec<i64> = (1..=11)
-            .map(|n| PER_ACCOUNT.blocked_until(n, now) - now)
+            .map(|n| (PER_ACCOUNT.blocked_until(n, now) - now).max(0))
             .collect();
         assert_eq!(waits, [0, 0, 0, 1, 2, 4, 8, 16, 32, 900, 900]);
+        assert_eq!(PER_ACCOUNT.blocked_until(3, now), NOT_BLOCKED);
         // The delay is capped below the lockout.
         let long = ThrottlePolicy {
             lockout_after: 50,
