@@ -5,7 +5,7 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::rows::{client_from, json_list, user_from};
 use super::sessions::log_out_user;
-use super::{SqliteStore, engine_error, is_unique_violation};
+use super::{SqliteStore, conflict_as};
 use crate::clock::UnixTime;
 use crate::model::{Client, Consent, LoggedOut, RevokeReason, User, UserChange};
 use crate::oidc::scope;
@@ -74,13 +74,7 @@ impl Directory for SqliteStore {
         self.db
             .write(move |tx| insert_user(tx, &user))
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("user {username:?}"))
-                } else {
-                    engine_error(e)
-                }
-            })?;
+            .map_err(conflict_as(format!("user {username:?}")))?;
         Ok(())
     }
 
@@ -166,13 +160,7 @@ impl Directory for SqliteStore {
         self.db
             .write(move |tx| insert_client(tx, &client))
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("client {client_id:?}"))
-                } else {
-                    engine_error(e)
-                }
-            })?;
+            .map_err(conflict_as(format!("client {client_id:?}")))?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
 
 use super::rows::user_from;
-use super::{SqliteStore, engine_error, is_unique_violation};
+use super::{SqliteStore, conflict_as};
 use crate::clock::UnixTime;
 use crate::model::{Group, GroupChange, User};
 use crate::store::columns::{group_columns, may_use_client, user_columns};
@@ -60,13 +60,7 @@ impl Groups for SqliteStore {
                 ])
             })
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("group {name:?}"))
-                } else {
-                    engine_error(e)
-                }
-            })?;
+            .map_err(conflict_as(format!("group {name:?}")))?;
         Ok(())
     }
 
@@ -109,13 +103,10 @@ impl Groups for SqliteStore {
                 Ok(Some(group))
             })
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("group {:?}", new_name.unwrap_or_default()))
-                } else {
-                    engine_error(e)
-                }
-            })?;
+            .map_err(conflict_as(format!(
+                "group {:?}",
+                new_name.unwrap_or_default()
+            )))?;
         updated.ok_or_else(|| no_group(name))
     }
 

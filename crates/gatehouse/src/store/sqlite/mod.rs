@@ -93,6 +93,17 @@ impl SqliteStore {
     }
 }
 
+/// `Conflict(what)` for a unique violation (the thing exists already), else the engine's error.
+pub(super) fn conflict_as(what: String) -> impl FnOnce(onewriter::Error) -> StoreError {
+    move |e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(what)
+        } else {
+            engine_error(e)
+        }
+    }
+}
+
 pub(super) fn engine_error(e: onewriter::Error) -> StoreError {
     let sqlite = match &e {
         onewriter::Error::Job(e) => Some(e),
