@@ -282,6 +282,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         display: crate::model::ClientDisplay::default(),
         previous_secret: None,
         id_token_claims: None,
+        id_token_signed_response_alg: Default::default(),
     };
     for c in [
         client("web", Some(tokens::hash(&secret)), true),

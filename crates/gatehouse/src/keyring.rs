@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::JwkSet;
 
 use crate::clock::UnixTime;
-use crate::model::{Retirement, SigningKey};
+use crate::model::{Retirement, SigningAlg, SigningKey};
 use crate::oidc::keys::{self, KeyError, Signer};
 use crate::store::{Store, StoreError};
 
@@ -31,8 +31,8 @@ pub enum KeyringError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("there is no active signing key; run `gatehouse keys rotate`")]
-    NoActiveKey,
+    #[error("there is no active {0} signing key; run `gatehouse keys rotate --alg {0}`")]
+    NoActiveKey(SigningAlg),
     /// The thread parsing the keys panicked or was cancelled (the runtime shutting down).
     #[error("loading the signing keys was interrupted: {0}")]
     Interrupted(String),
@@ -41,7 +41,8 @@ pub enum KeyringError {
 /// The keys as last read from the store, parsed.
 struct Loaded {
     at: Instant,
-    signer: Option<Signer>,
+    /// The key signing now, for each algorithm that has one.
+    signers: Vec<Signer>,
     jwks: Arc<JwkSet>,
 }
 
@@ -62,13 +63,24 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// The key that signs new tokens.
+    /// The key that signs new tokens with `alg`.
     ///
     /// # Errors
-    /// A store failure while the keys are reloaded; `NoActiveKey` when no key signs now.
-    pub async fn signer(&self, store: &dyn Store, now: UnixTime) -> Result<Signer, KeyringError> {
+    /// A store failure while the keys are reloaded; `NoActiveKey` when no key of `alg` signs
+    /// now.
+    pub async fn signer(
+        &self,
+        store: &dyn Store,
+        alg: SigningAlg,
+        now: UnixTime,
+    ) -> Result<Signer, KeyringError> {
         let loaded = self.loaded(store, now).await?;
-        loaded.signer.clone().ok_or(KeyringError::NoActiveKey)
+        loaded
+            .signers
+            .iter()
+            .find(|s| s.alg == alg)
+            .cloned()
+            .ok_or(KeyringError::NoActiveKey(alg))
     }
 
     /// The published keys (active and recently retired).
@@ -111,22 +123,25 @@ impl Keyring {
             return Ok(l);
         }
         let stored = store.signing_keys(now).await?;
-        let previous = current.and_then(|l| l.signer.clone());
+        let previous = current.map(|l| l.signers.clone()).unwrap_or_default();
         // Parsing an RSA key costs more than a signature: once per reload, and off the async
-        // threads; the key in use is kept as it is when it has not changed.
-        let (signer, jwks) = tokio::task::spawn_blocking(move || {
-            let signer = match (keys::signing_key(&stored, now), previous) {
-                (Some(k), Some(s)) if s.kid == k.kid => Some(s),
-                (Some(k), _) => Some(Signer::new(k)?),
-                (None, _) => None,
-            };
-            Ok::<_, KeyError>((signer, keys::jwks(&stored)?))
+        // threads; a key in use is kept as it is when it has not changed.
+        let (signers, jwks) = tokio::task::spawn_blocking(move || {
+            let signers = SigningAlg::ALL
+                .iter()
+                .filter_map(|&alg| keys::signing_key(&stored, alg, now))
+                .map(|k| match previous.iter().find(|s| s.kid == k.kid) {
+                    Some(s) => Ok(s.clone()),
+                    None => Signer::new(k),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, KeyError>((signers, keys::jwks(&stored)?))
         })
         .await
         .map_err(|e| KeyringError::Interrupted(e.to_string()))??;
         let loaded = Arc::new(Loaded {
             at: Instant::now(),
-            signer,
+            signers,
             jwks: Arc::new(jwks),
         });
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&loaded));
@@ -134,34 +149,39 @@ impl Keyring {
     }
 }
 
-/// Makes sure a signing key exists (the first start creates one, which signs at once: no
-/// relying party can have cached a key set yet). Returns whether one was created.
+/// Makes sure every algorithm has a signing key: the first start creates them, and so does
+/// the first start of a release that adds an algorithm. Such a key signs at once: no relying
+/// party can have cached a key set that lacks it while asking for its algorithm, since no
+/// client could choose the algorithm before. Returns the algorithms a key was created for.
 ///
 /// # Errors
 /// A store failure, or a key that cannot be made.
-pub async fn ensure_active_key(
+pub async fn ensure_active_keys(
     store: &dyn Store,
     now: UnixTime,
     publish_for: i64,
-) -> Result<bool, KeyringError> {
-    if store
-        .signing_keys(now)
-        .await?
-        .iter()
-        .any(|k| k.retired_at.is_none())
-    {
-        return Ok(false);
+) -> Result<Vec<SigningAlg>, KeyringError> {
+    let stored = store.signing_keys(now).await?;
+    let mut created = Vec::new();
+    for &alg in SigningAlg::ALL {
+        if stored
+            .iter()
+            .any(|k| k.alg == alg && k.retired_at.is_none())
+        {
+            continue;
+        }
+        let key = generate(alg, now, now).await?;
+        store
+            .rotate_signing_key(
+                key,
+                Retirement::Gradual {
+                    published_until: now + publish_for,
+                },
+            )
+            .await?;
+        created.push(alg);
     }
-    let key = generate(now, now).await?;
-    store
-        .rotate_signing_key(
-            key,
-            Retirement::Gradual {
-                published_until: now + publish_for,
-            },
-        )
-        .await?;
-    Ok(true)
+    Ok(created)
 }
 
 /// How a rotation treats the keys before the new one.
@@ -181,15 +201,18 @@ pub enum Rotation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotated {
     pub kid: String,
+    pub alg: SigningAlg,
     pub signs_from: UnixTime,
 }
 
-/// Adds a new signing key, as `rotation` says.
+/// Adds a new signing key for `alg`, as `rotation` says; the keys of other algorithms are left
+/// as they are.
 ///
 /// # Errors
 /// A store failure, or a key that cannot be made.
 pub async fn rotate(
     store: &dyn Store,
+    alg: SigningAlg,
     now: UnixTime,
     rotation: Rotation,
 ) -> Result<Rotated, KeyringError> {
@@ -201,15 +224,23 @@ pub async fn rotate(
         }
         Rotation::Compromised => (now, Retirement::Immediate),
     };
-    let key = generate(now, signs_from).await?;
+    let key = generate(alg, now, signs_from).await?;
     let kid = key.kid.clone();
     store.rotate_signing_key(key, retirement).await?;
-    Ok(Rotated { kid, signs_from })
+    Ok(Rotated {
+        kid,
+        alg,
+        signs_from,
+    })
 }
 
-async fn generate(now: UnixTime, signs_from: UnixTime) -> Result<SigningKey, KeyringError> {
+async fn generate(
+    alg: SigningAlg,
+    now: UnixTime,
+    signs_from: UnixTime,
+) -> Result<SigningKey, KeyringError> {
     // RSA key generation takes a while: not on the async threads.
-    let mut key = tokio::task::spawn_blocking(move || keys::generate_rs256(now))
+    let mut key = tokio::task::spawn_blocking(move || keys::generate(alg, now))
         .await
         .map_err(|_| KeyError::Generate)??;
     key.signs_from = signs_from;

@@ -50,8 +50,8 @@ pub async fn bind(mut args: ServeArgs) -> anyhow::Result<(TcpListener, Config)> 
     Ok((listener, Config::from_args(&args)?))
 }
 
-/// The application's state over an open store, with a signing key that signs now (the first
-/// start makes one).
+/// The application's state over an open store, with a signing key for each algorithm that
+/// signs now (the first start makes them).
 ///
 /// # Errors
 /// The store cannot be read or written, or a key cannot be made.
@@ -61,10 +61,10 @@ pub async fn prepare(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<AppState> {
     let created =
-        keyring::ensure_active_key(store.as_ref(), clock.now(), config.key_publish_period())
+        keyring::ensure_active_keys(store.as_ref(), clock.now(), config.key_publish_period())
             .await?;
-    if created {
-        tracing::info!("created the first signing key");
+    for alg in created {
+        tracing::info!(%alg, "created the first {alg} signing key");
     }
     Ok(AppState::new(store, config, clock))
 }

@@ -532,12 +532,14 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
             one,
             "/admin/api/clients/shop",
             Some(
-                json!({"display_name": "The Shop", "redirect_uris": ["https://shop.example/cb2"]}),
+                json!({"display_name": "The Shop", "redirect_uris": ["https://shop.example/cb2"],
+                       "id_token_signed_response_alg": "EdDSA"}),
             ),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(changed["display_name"], "The Shop");
+    assert_eq!(changed["id_token_signed_response_alg"], "EdDSA");
     let r = post_as(&a.f, "/introspect", "shop", secret, &[("token", "x")]).await;
     assert_eq!(r.status(), StatusCode::OK, "the secret stays");
     for body in [
@@ -545,6 +547,11 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
         json!({"logo_uri": "http://example.com/logo.png"}),
         json!({"client_id": "other"}),
         json!({"scopes": "openid"}),
+        // Only the algorithms it has keys for; never a symmetric one or none.
+        json!({"id_token_signed_response_alg": "HS256"}),
+        json!({"id_token_signed_response_alg": "none"}),
+        json!({"id_token_signed_response_alg": "eddsa"}),
+        json!({"id_token_signed_response_alg": 256}),
     ] {
         let (s, _) = a
             .checked(

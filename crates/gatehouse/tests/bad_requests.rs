@@ -359,11 +359,13 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
     db: Database,
 ) {
     use gatehouse::keyring::{ACTIVATION_DELAY, JWKS_MAX_AGE, Rotation, rotate};
+    use gatehouse::model::SigningAlg;
     let f = fixture_on(db).await;
     let kid = |token: &serde_json::Value| {
         let token = token["id_token"].as_str().unwrap();
         jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
     };
+    // The published keys as (alg, kid), and the Cache-Control of the set.
     let jwks = |f: &Fixture| {
         let f = f.state.clone();
         async move {
@@ -373,26 +375,52 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
                 .unwrap()
                 .to_owned();
             let j = json(r).await;
-            let kids = j["keys"]
+            let keys = j["keys"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .map(|k| {
+                    let field = |name: &str| k[name].as_str().unwrap().to_owned();
+                    (field("alg"), field("kid"))
+                })
                 .collect::<std::collections::BTreeSet<_>>();
-            (kids, cache)
+            (keys, cache)
         }
+    };
+    // The RS256 key ids among them; the keys of the other algorithms.
+    let rs256 = |keys: &std::collections::BTreeSet<(String, String)>| {
+        keys.iter()
+            .filter(|(alg, _)| alg == "RS256")
+            .map(|(_, kid)| kid.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let others = |keys: &std::collections::BTreeSet<(String, String)>| {
+        keys.iter()
+            .filter(|(alg, _)| alg != "RS256")
+            .cloned()
+            .collect::<Vec<_>>()
     };
     async fn sign_in(f: &Fixture) -> serde_json::Value {
         json(exchange(f, &code(f, "web").await, CHALLENGE_VERIFIER, REDIRECT).await).await
     }
     let old_kid = kid(&sign_in(&f).await);
-    let (kids, cache) = jwks(&f).await;
-    assert_eq!(kids, [old_kid.clone()].into());
+    let (keys, cache) = jwks(&f).await;
+    assert_eq!(rs256(&keys), [old_kid.clone()].into());
     assert_eq!(cache, format!("public, max-age={JWKS_MAX_AGE}"));
+    // One key for each algorithm from the first start; rotating RS256 leaves them alone.
+    let other_keys = others(&keys);
+    assert_eq!(
+        other_keys
+            .iter()
+            .map(|(alg, _)| alg.as_str())
+            .collect::<Vec<_>>(),
+        ["ES256", "EdDSA"]
+    );
 
     let publish_for = f.state.config.key_publish_period();
     let new_kid = rotate(
         f.state.store.as_ref(),
+        SigningAlg::Rs256,
         T0,
         Rotation::Scheduled { publish_for },
     )
@@ -402,7 +430,9 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
     f.state.keys.invalidate();
     // Published at once, and for as long as a relying party may cache the set, not used: a
     // relying party that fetched the set just before the rotation still knows the signer.
-    assert_eq!(jwks(&f).await.0, [new_kid.clone(), old_kid.clone()].into());
+    let (keys, _) = jwks(&f).await;
+    assert_eq!(rs256(&keys), [new_kid.clone(), old_kid.clone()].into());
+    assert_eq!(others(&keys), other_keys);
     assert_eq!(
         kid(&sign_in(&f).await),
         old_kid,
@@ -414,21 +444,33 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
     f.clock.advance(1);
     f.state.keys.invalidate();
     assert_eq!(kid(&sign_in(&f).await), new_kid, "then the new key signs");
-    assert_eq!(jwks(&f).await.0, [new_kid.clone(), old_kid.clone()].into());
+    assert_eq!(
+        rs256(&jwks(&f).await.0),
+        [new_kid.clone(), old_kid.clone()].into()
+    );
 
     // Once every token the old key signed has expired, it leaves the JWKS.
     f.clock.advance(publish_for + 1);
     f.state.keys.invalidate();
-    assert_eq!(jwks(&f).await.0, [new_kid.clone()].into());
+    let (keys, _) = jwks(&f).await;
+    assert_eq!(rs256(&keys), [new_kid.clone()].into());
+    assert_eq!(others(&keys), other_keys, "other algorithms' keys stay");
 
     // A compromised key: the new one signs at once, and the old one is gone from the set.
     let now = T0 + ACTIVATION_DELAY + publish_for + 1;
-    let newest = rotate(f.state.store.as_ref(), now, Rotation::Compromised)
-        .await
-        .unwrap();
+    let newest = rotate(
+        f.state.store.as_ref(),
+        SigningAlg::Rs256,
+        now,
+        Rotation::Compromised,
+    )
+    .await
+    .unwrap();
     assert_eq!(newest.signs_from, now);
     f.state.keys.invalidate();
-    assert_eq!(jwks(&f).await.0, [newest.kid.clone()].into());
+    let (keys, _) = jwks(&f).await;
+    assert_eq!(rs256(&keys), [newest.kid.clone()].into());
+    assert_eq!(others(&keys), other_keys);
     assert_eq!(kid(&sign_in(&f).await), newest.kid);
 }
 

@@ -411,20 +411,47 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
         "not found",
     );
 
-    // Keys: a rotation adds a key; the old one stays published.
-    let before = server
-        .store
-        .signing_keys(gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock))
-        .await
-        .unwrap();
-    ok(&gatehouse(db, &["keys", "rotate"], None));
-    let after = server
-        .store
-        .signing_keys(gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock))
-        .await
-        .unwrap();
-    assert_eq!(after.len(), before.len() + 1);
-    assert_eq!(after.iter().filter(|k| k.retired_at.is_none()).count(), 1);
+    // Keys: a rotation adds a key for each algorithm, or for the one named; the old ones stay
+    // published, and keep signing until the new ones start.
+    use gatehouse::model::SigningAlg;
+    let keys = || {
+        let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
+        let store = server.store.clone();
+        async move { store.signing_keys(now).await.unwrap() }
+    };
+    let count = |keys: &[gatehouse::model::SigningKey], alg: SigningAlg| {
+        keys.iter().filter(|k| k.alg == alg).count()
+    };
+    let before = keys().await;
+    assert_eq!(before.len(), 3, "one key per algorithm");
+    let out = ok(&gatehouse(db, &["keys", "rotate", "--alg", "ES256"], None));
+    assert!(out.contains("new ES256 signing key"), "{out}");
+    let after = keys().await;
+    assert_eq!(count(&after, SigningAlg::Es256), 2);
+    assert_eq!(count(&after, SigningAlg::Rs256), 1, "other algorithms stay");
+    assert_eq!(count(&after, SigningAlg::EdDsa), 1);
+    let out = ok(&gatehouse(db, &["keys", "rotate"], None));
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let after = keys().await;
+    for (alg, n) in [
+        (SigningAlg::Rs256, 2),
+        (SigningAlg::Es256, 3),
+        (SigningAlg::EdDsa, 2),
+    ] {
+        assert_eq!(count(&after, alg), n, "{alg}");
+        let unretired = after
+            .iter()
+            .filter(|k| k.alg == alg && k.retired_at.is_none())
+            .count();
+        assert_eq!(unretired, 1, "{alg}: only the newest is not retired");
+    }
+    let list = ok(&gatehouse(db, &["keys", "list"], None));
+    assert!(list.starts_with("ALG "), "a header: {list}");
+    assert_eq!(list.lines().count(), 1 + 7, "{list}");
+    refused(
+        &gatehouse(db, &["keys", "rotate", "--alg", "HS256"], None),
+        "unknown signing algorithm",
+    );
 
     ok(&gatehouse(db, &["migrate"], None));
     let backup = server.db.dir.path().join("copy.db");
@@ -628,11 +655,20 @@ fn serve_starts_on_an_empty_database_and_answers_discovery() {
             .await
             .unwrap()
     });
+    let algs: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        jwks["keys"].as_array().unwrap().len(),
-        1,
-        "the first start created a signing key"
+        algs.len(),
+        3,
+        "the first start created a signing key for each algorithm: {algs:?}"
     );
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        assert!(algs.contains(&alg), "{alg} in {algs:?}");
+    }
 }
 
 #[test]
@@ -696,7 +732,8 @@ fn every_command_works_on_postgresql() {
     ));
     assert!(out.contains("client secret"), "{out}");
     assert!(ok(&gatehouse(url, &["client", "list"], None)).starts_with("web\tconfidential"));
-    assert!(ok(&gatehouse(url, &["keys", "rotate"], None)).contains("new signing key"));
+    assert!(ok(&gatehouse(url, &["keys", "rotate"], None)).contains("new RS256 signing key"));
+    assert!(ok(&gatehouse(url, &["keys", "list"], None)).contains("EdDSA"));
     assert!(ok(&gatehouse(url, &["user", "logout", "ada"], None)).contains("0 sessions ended"));
     assert_eq!(ok(&gatehouse(url, &["user", "consents", "ada"], None)), "");
     ok(&gatehouse(url, &["client", "remove", "web"], None));
@@ -721,6 +758,8 @@ fn every_command_works_on_postgresql() {
             "admin.user.disabled",
             "admin.user.enabled",
             "admin.client.created",
+            "admin.key.rotated",
+            "admin.key.rotated",
             "admin.key.rotated",
             "admin.user.logged_out",
             "admin.client.removed",

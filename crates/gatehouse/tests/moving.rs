@@ -80,6 +80,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         &["group", "add-member", "staff", "ada"],
         None,
     ));
+    ok(&gatehouse(
+        &a.db_url(),
+        &["client", "update", "partner", "--id-token-alg", "ES256"],
+        None,
+    ));
     let before = sign_in(&a, "web", &secret, "ada").await;
     let id_token = before["id_token"].as_str().unwrap().to_owned();
 
@@ -99,7 +104,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     }
     let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
     assert!(
-        out.contains("imported 1 users, 1 groups, 2 clients, 1 signing keys, 1 token families"),
+        out.contains("imported 1 users, 1 groups, 2 clients, 3 signing keys, 1 token families"),
         "{out}"
     );
 
@@ -126,6 +131,15 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
         ["staff"]
     );
+    let partner = b.store.client("partner").await.unwrap().unwrap();
+    assert_eq!(
+        partner.id_token_signed_response_alg,
+        gatehouse::model::SigningAlg::Es256,
+        "a client's algorithm moves"
+    );
+    let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
+    let keys = b.store.signing_keys(now).await.unwrap();
+    assert_eq!(keys.len(), 3, "with a key for each algorithm");
     let log = b.store.audit_latest(100).await.unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.record.kind.as_str()).collect();
     assert!(
@@ -134,6 +148,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "admin.user.email_set",
             "admin.user.profile_updated",
             "admin.group.member_added",
+            "admin.client.updated",
             "login.succeeded",
             "token.issued",
             "admin.imported"

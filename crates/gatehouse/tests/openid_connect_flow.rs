@@ -21,9 +21,45 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken,
-    RequestTokenError, Scope, StandardErrorResponse, TokenResponse, UserInfoError,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardErrorResponse, TokenResponse, UserInfoError,
 };
+
+/// The client `from_provider_metadata` makes: the authorization endpoint known, the token and
+/// userinfo endpoints as discovery gives them.
+type Rp = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// Signs `username` in through the login form for `rp`, asking for `scopes` (besides `openid`)
+/// with PKCE and a nonce: the code, its verifier and the nonce.
+async fn authorize(
+    rp: &Rp,
+    base: &str,
+    username: &str,
+    scopes: &[&str],
+) -> (String, PkceCodeVerifier, Nonce) {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = rp.authorize_url(
+        AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
+    for s in scopes {
+        request = request.add_scope(Scope::new((*s).into()));
+    }
+    let (url, _, nonce) = request.set_pkce_challenge(challenge).url();
+    let redirect = Browser::default()
+        .authorize(base, url.as_str(), username, PASSWORD)
+        .await;
+    (location_params(&redirect)["code"].clone(), verifier, nonce)
+}
 
 fn http() -> openidconnect::reqwest::Client {
     openidconnect::reqwest::ClientBuilder::new()
@@ -193,20 +229,8 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it(db: Databas
             .unwrap();
     let client = CoreClient::from_provider_metadata(metadata, ClientId::new("spa".into()), None)
         .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (code, verifier, nonce) = authorize(&client, &server.base, "bob", &[]).await;
     let verifier_secret = verifier.secret().clone();
-    let (url, _, nonce) = client
-        .authorize_url(
-            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(challenge)
-        .url();
-    let redirect = Browser::default()
-        .authorize(&server.base, url.as_str(), "bob", PASSWORD)
-        .await;
-    let code = location_params(&redirect)["code"].clone();
 
     let tokens = client
         .exchange_code(AuthorizationCode::new(code.clone()))
@@ -317,20 +341,7 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
     let sign_in = |scopes: &'static [&'static str]| {
         let (client, server, http) = (client.clone(), &server, &http);
         async move {
-            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-            let mut request = client.authorize_url(
-                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            );
-            for s in scopes {
-                request = request.add_scope(Scope::new((*s).into()));
-            }
-            let (url, _, nonce) = request.set_pkce_challenge(challenge).url();
-            let redirect = Browser::default()
-                .authorize(&server.base, url.as_str(), "ada", PASSWORD)
-                .await;
-            let code = location_params(&redirect)["code"].clone();
+            let (code, verifier, nonce) = authorize(&client, &server.base, "ada", scopes).await;
             let tokens = client
                 .exchange_code(AuthorizationCode::new(code))
                 .unwrap()
@@ -430,8 +441,92 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
     assert_eq!(info.email().map(|e| e.as_str()), Some("ada@example.com"));
 }
 
+/// A client registered for ES256 or EdDSA gets ID tokens signed so, which `openidconnect`
+/// verifies against the published keys (at_hash included), and which a verifier expecting
+/// RS256 refuses: the algorithm really is the one chosen.
+async fn a_client_that_chooses_es256_or_eddsa_gets_id_tokens_a_standard_library_verifies(
+    db: Database,
+) {
+    use gatehouse::model::SigningAlg;
+    use openidconnect::core::CoreJwsSigningAlgorithm as Jws;
+
+    let server = TestServer::start_on(db).await;
+    let user = add_user(server.store.as_ref(), "ada").await;
+    let secret = add_client(server.store.as_ref(), "web").await;
+    let http = http();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    assert_eq!(
+        metadata.id_token_signing_alg_values_supported(),
+        &[Jws::RsaSsaPkcs1V15Sha256, Jws::EcdsaP256Sha256, Jws::EdDsa],
+        "discovery lists every algorithm"
+    );
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("web".into()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+    let admin = gatehouse::admin::Admin::new(server.store.as_ref(), "cli", None, 1_900_000_000);
+
+    for (alg, jws) in [
+        (SigningAlg::Es256, Jws::EcdsaP256Sha256),
+        (SigningAlg::EdDsa, Jws::EdDsa),
+        (SigningAlg::Rs256, Jws::RsaSsaPkcs1V15Sha256),
+    ] {
+        let patch = gatehouse::admin::ClientPatch {
+            id_token_signed_response_alg: Some(alg),
+            ..Default::default()
+        };
+        admin.update_client("web", patch).await.unwrap();
+
+        let (code, verifier, nonce) = authorize(&client, &server.base, "ada", &[]).await;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .unwrap();
+        let id_token = tokens.id_token().expect("an ID token");
+        assert_eq!(id_token.signing_alg().unwrap(), &jws, "{alg}");
+
+        let accepting = client.id_token_verifier().set_allowed_algs([jws.clone()]);
+        let claims = id_token
+            .claims(&accepting, &nonce)
+            .unwrap_or_else(|e| panic!("the {alg} ID token verifies: {e}"));
+        assert_eq!(claims.subject().as_str(), user.id);
+        let expected_hash = AccessTokenHash::from_token(
+            tokens.access_token(),
+            id_token.signing_alg().unwrap(),
+            id_token.signing_key(&accepting).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            claims.access_token_hash(),
+            Some(&expected_hash),
+            "{alg} at_hash"
+        );
+        // A client set up from discovery accepts what discovery lists; one that expects
+        // RS256 only refuses another algorithm.
+        assert!(id_token.claims(&client.id_token_verifier(), &nonce).is_ok());
+        if alg != SigningAlg::Rs256 {
+            let rs256_only = client
+                .id_token_verifier()
+                .set_allowed_algs([Jws::RsaSsaPkcs1V15Sha256]);
+            assert!(
+                id_token.claims(&rs256_only, &nonce).is_err(),
+                "a verifier expecting RS256 refuses the {alg} token"
+            );
+        }
+    }
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes,
     a_replayed_code_fails_and_revokes_the_tokens_issued_from_it,
     a_relying_party_gets_the_groups_and_profile_claims_it_asked_for,
+    a_client_that_chooses_es256_or_eddsa_gets_id_tokens_a_standard_library_verifies,
 );

@@ -197,6 +197,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         display: gatehouse::model::ClientDisplay::default(),
         previous_secret: None,
         id_token_claims: None,
+        id_token_signed_response_alg: Default::default(),
     })
     .await
     .unwrap();

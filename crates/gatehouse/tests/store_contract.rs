@@ -65,6 +65,7 @@ fn client(id: &str) -> Client {
         display: gatehouse::model::ClientDisplay::default(),
         previous_secret: None,
         id_token_claims: None,
+        id_token_signed_response_alg: Default::default(),
     }
 }
 

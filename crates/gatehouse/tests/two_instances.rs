@@ -195,6 +195,7 @@ async fn keys_rotated_through_the_cli_are_published_then_used_by_both_processes(
     };
     add_user(d.store.as_ref(), "ada").await;
     let secret = add_client(d.store.as_ref(), "web").await;
+    // The RS256 keys a process publishes (the clients here take RS256).
     let kids = |base: String| async move {
         let set: serde_json::Value = reqwest::get(format!("{base}/jwks.json"))
             .await
@@ -206,6 +207,7 @@ async fn keys_rotated_through_the_cli_are_published_then_used_by_both_processes(
             .as_array()
             .unwrap()
             .iter()
+            .filter(|k| k["alg"] == "RS256")
             .map(|k| k["kid"].as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
@@ -217,7 +219,8 @@ async fn keys_rotated_through_the_cli_are_published_then_used_by_both_processes(
             let out = tokio::task::spawn_blocking(move || ok(&gatehouse(&url, args, None)))
                 .await
                 .unwrap();
-            out.split_whitespace().nth(3).unwrap().to_owned()
+            // "new RS256 signing key KID …"
+            out.split_whitespace().nth(4).unwrap().to_owned()
         }
     };
     // Each process reloads its keys within ten seconds: until `wanted` holds of the key set.
@@ -247,13 +250,13 @@ async fn keys_rotated_through_the_cli_are_published_then_used_by_both_processes(
     };
 
     // A scheduled rotation: both publish the new key, and neither signs with it yet.
-    let scheduled = rotate(&["keys", "rotate"]).await;
+    let scheduled = rotate(&["keys", "rotate", "--alg", "RS256"]).await;
     until_both(Box::new(move |k| k.len() == 2 && k.contains(&scheduled))).await;
     assert_eq!(signer(d.b.base.clone(), d.a.base.clone()).await, first[0]);
     assert_eq!(signer(d.a.base.clone(), d.b.base.clone()).await, first[0]);
 
     // A compromised key: both sign with the newest at once and publish nothing else.
-    let newest = rotate(&["keys", "rotate", "--compromised"]).await;
+    let newest = rotate(&["keys", "rotate", "--alg", "RS256", "--compromised"]).await;
     let only = newest.clone();
     until_both(Box::new(move |k| k == [only.clone()])).await;
     assert_eq!(signer(d.b.base.clone(), d.a.base.clone()).await, newest);

@@ -3,9 +3,10 @@
 //! username stored before usernames were made canonical).
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has. Two of them: the previous release (before groups: SQLite 1-3,
-//! PostgreSQL 1-2) and the one before (before sessions were tied to tokens: SQLite 1-2,
-//! PostgreSQL 1).
+//! the columns every release has. Three of them: the previous release (before ES256 and EdDSA:
+//! SQLite 1-6, PostgreSQL 1-5), which also holds what it added (a group and its member, a client's
+//! display name, an RS256 signing key); the one before (before groups: SQLite 1-3, PostgreSQL
+//! 1-2); and the one before that (before sessions were tied to tokens: SQLite 1-2, PostgreSQL 1).
 
 #![allow(
     clippy::unwrap_used,
@@ -35,6 +36,8 @@ struct Old {
     user_id: &'static str,
     password_hash: String,
     client_secret: String,
+    /// Its RS256 key (stored by the previous release only; the earlier ones had none yet).
+    key: gatehouse::model::SigningKey,
 }
 
 const SESSION: &str = "old-session-secret";
@@ -50,43 +53,56 @@ async fn old() -> Old {
             .await
             .unwrap(),
         client_secret: tokens::generate(),
+        key: gatehouse::oidc::keys::generate(gatehouse::model::SigningAlg::Rs256, T0 - 100)
+            .unwrap(),
     }
 }
 
 /// The previous release's SQLite file: migrations 1 and 2, and its rows.
 /// A release this one must upgrade from.
 #[derive(Debug, Clone, Copy)]
-enum Release {
+enum ReleaseBefore {
     /// Before refresh tokens were tied to their session.
-    BeforeSessions,
-    /// Before groups: the previous release.
-    BeforeGroups,
+    Sessions,
+    /// Before groups.
+    Groups,
+    /// Before ES256 and EdDSA: the previous release, with groups, profiles and client display.
+    SigningAlgs,
 }
 
-impl Release {
+impl ReleaseBefore {
     /// How many of the SQLite migrations it shipped.
     fn sqlite_migrations(self) -> usize {
         match self {
-            Release::BeforeSessions => 2,
-            Release::BeforeGroups => 3,
+            ReleaseBefore::Sessions => 2,
+            ReleaseBefore::Groups => 3,
+            ReleaseBefore::SigningAlgs => 6,
         }
     }
 
     /// The newest PostgreSQL migration it shipped.
     fn postgres_version(self) -> i64 {
         match self {
-            Release::BeforeSessions => 1,
-            Release::BeforeGroups => 2,
+            ReleaseBefore::Sessions => 1,
+            ReleaseBefore::Groups => 2,
+            ReleaseBefore::SigningAlgs => 5,
         }
+    }
+
+    fn has_groups(self) -> bool {
+        matches!(self, ReleaseBefore::SigningAlgs)
     }
 }
 
-async fn previous_sqlite(db: &Database, old: &Old, release: Release) {
+async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
     let path = db.url.strip_prefix("sqlite://").unwrap().to_owned();
     let all: &'static [&'static str] = &[
         include_str!("../migrations/sqlite/0001_init.sql"),
         include_str!("../migrations/sqlite/0002_production.sql"),
         include_str!("../migrations/sqlite/0003_sessions_forms_keys.sql"),
+        include_str!("../migrations/sqlite/0004_groups.sql"),
+        include_str!("../migrations/sqlite/0005_profiles.sql"),
+        include_str!("../migrations/sqlite/0006_clients.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -101,7 +117,9 @@ async fn previous_sqlite(db: &Database, old: &Old, release: Release) {
             params![user_id, hash, T0 - 100],
         )?;
         tx.execute(
-            "INSERT INTO client VALUES ('web', ?1, ?2, '[]',
+            "INSERT INTO client (client_id, secret_hash, redirect_uris, post_logout_redirect_uris,
+               scopes, grant_types, first_party, created_at)
+             VALUES ('web', ?1, ?2, '[]',
                '[\"openid\",\"profile\",\"email\",\"offline_access\"]',
                '[\"authorization_code\",\"refresh_token\"]', 1, ?3)",
             params![secret_hash, format!("[\"{REDIRECT}\"]"), T0 - 100],
@@ -135,11 +153,36 @@ async fn previous_sqlite(db: &Database, old: &Old, release: Release) {
     })
     .await
     .unwrap();
+    if release.has_groups() {
+        let key = old.key.clone();
+        file.write(move |tx| {
+            tx.execute(
+                "INSERT INTO user_group (id, name, description, created_at)
+                 VALUES ('g-ops', 'ops', 'Operations', ?1)",
+                [T0 - 50],
+            )?;
+            tx.execute(
+                "INSERT INTO group_member (group_id, user_id, added_at) VALUES ('g-ops', ?1, ?2)",
+                params![user_id, T0 - 50],
+            )?;
+            tx.execute(
+                "UPDATE client SET display_name = 'Web app' WHERE client_id = 'web'",
+                [],
+            )?;
+            tx.execute(
+                "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, signs_from)
+                 VALUES (?1, 'RS256', ?2, ?3, ?4, ?4)",
+                params![key.kid, key.private_der, key.public_jwk, key.created_at],
+            )
+        })
+        .await
+        .unwrap();
+    }
     file.close().await.unwrap();
 }
 
 /// An earlier release's PostgreSQL schema, and its rows.
-async fn previous_postgres(db: &Database, old: &Old, release: Release) {
+async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -162,7 +205,9 @@ async fn previous_postgres(db: &Database, old: &Old, release: Release) {
             vec![old.user_id.into(), old.password_hash.clone()],
         ),
         (
-            "INSERT INTO client VALUES ('web', $1, ARRAY[$2], ARRAY[]::TEXT[],
+            "INSERT INTO client (client_id, secret_hash, redirect_uris, post_logout_redirect_uris,
+               scopes, grant_types, first_party, created_at)
+             VALUES ('web', $1, ARRAY[$2], ARRAY[]::TEXT[],
                ARRAY['openid','profile','email','offline_access'],
                ARRAY['authorization_code','refresh_token'], TRUE, 0)",
             vec![tokens::hash(&old.client_secret), REDIRECT.into()],
@@ -202,10 +247,48 @@ async fn previous_postgres(db: &Database, old: &Old, release: Release) {
         }
         q.execute(&pool).await.unwrap();
     }
+    if release.has_groups() {
+        for (sql, binds) in [
+            (
+                "INSERT INTO user_group (id, name, description, created_at)
+                 VALUES ('g-ops', 'ops', 'Operations', 1799999950)",
+                vec![],
+            ),
+            (
+                "INSERT INTO group_member (group_id, user_id, added_at)
+                 VALUES ('g-ops', $1, 1799999950)",
+                vec![old.user_id],
+            ),
+            (
+                "UPDATE client SET display_name = 'Web app' WHERE client_id = 'web'",
+                vec![],
+            ),
+        ] {
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.execute(&pool).await.unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, signs_from)
+             VALUES ($1, 'RS256', $2, $3, $4, $4)",
+        )
+        .bind(&old.key.kid)
+        .bind(&old.key.private_der)
+        .bind(&old.key.public_jwk)
+        .bind(old.key.created_at)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
     pool.close().await;
 }
 
-async fn a_database_of_an_earlier_release_upgrades_in_place(backend: Backend, release: Release) {
+async fn a_database_of_an_earlier_release_upgrades_in_place(
+    backend: Backend,
+    release: ReleaseBefore,
+) {
     let Some(db) = Database::fresh(backend).await else {
         return;
     };
@@ -284,7 +367,32 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(backend: Backend, re
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["sub"], old.user_id);
 
-    // What this release added works on the upgraded database: the old user joins a group.
+    // The previous release's RS256 key goes on signing; the first start of this one added a
+    // key for each new algorithm beside it.
+    let kid = |token: &serde_json::Value| {
+        let header = jsonwebtoken::decode_header(token["id_token"].as_str().unwrap()).unwrap();
+        (format!("{:?}", header.alg), header.kid.unwrap())
+    };
+    let published: Vec<(String, String)> = f
+        .state
+        .store
+        .signing_keys(T0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.alg.to_string(), k.kid))
+        .collect();
+    let mut algs: Vec<&str> = published.iter().map(|(alg, _)| alg.as_str()).collect();
+    algs.sort_unstable();
+    assert_eq!(algs, ["ES256", "EdDSA", "RS256"]);
+    if release.has_groups() {
+        assert_eq!(kid(&tokens), ("RS256".into(), old.key.kid.clone()));
+        let web = f.state.store.client("web").await.unwrap().unwrap();
+        assert_eq!(web.display_name(), "Web app");
+    }
+
+    // What the later releases added works on the upgraded database: the old user joins a
+    // group (beside the one they were in, if their release had groups) ...
     let s = f.state.store.as_ref();
     s.create_group(Group {
         id: "g1".into(),
@@ -296,32 +404,65 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(backend: Backend, re
     .unwrap();
     assert!(s.add_member("staff", old.user_id, T0).await.unwrap());
     let groups = s.user_groups(old.user_id).await.unwrap();
+    let expected: &[&str] = if release.has_groups() {
+        &["ops", "staff"]
+    } else {
+        &["staff"]
+    };
     assert_eq!(
         groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
-        ["staff"]
+        expected
     );
+
+    // ... and the old client chooses EdDSA for its ID tokens.
+    let admin = gatehouse::admin::Admin::new(s, "cli", None, T0);
+    let patch = gatehouse::admin::ClientPatch {
+        id_token_signed_response_alg: Some(gatehouse::model::SigningAlg::EdDsa),
+        ..Default::default()
+    };
+    admin.update_client("web", patch).await.unwrap();
+    let r = post_login(&f, &authorize_uri("web", ""), "Ada", PASSWORD).await;
+    let code = location(&r)["code"].clone();
+    let tokens = json(exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    let eddsa_key = published.iter().find(|(alg, _)| alg == "EdDSA").unwrap();
+    assert_eq!(kid(&tokens), ("EdDSA".into(), eddsa_key.1.clone()));
 }
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
-    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, Release::BeforeGroups)
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::SigningAlgs)
         .await;
 }
 
 #[tokio::test]
-async fn sqlite_of_the_release_before() {
-    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, Release::BeforeSessions)
+async fn sqlite_of_the_release_before_groups() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::Groups)
         .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
-    a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, Release::BeforeGroups)
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::SigningAlgs,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_groups() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, ReleaseBefore::Groups)
         .await;
 }
 
 #[tokio::test]
-async fn postgres_of_the_release_before() {
-    a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, Release::BeforeSessions)
+async fn sqlite_of_the_release_before_sessions() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::Sessions)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_sessions() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, ReleaseBefore::Sessions)
         .await;
 }

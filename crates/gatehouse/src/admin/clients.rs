@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::{Admin, AdminError, invalid};
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, Client, ClientDisplay, GrantType, PreviousSecret};
+use crate::model::{AuditKind, Client, ClientDisplay, GrantType, PreviousSecret, SigningAlg};
 use crate::oidc::{redirect, scope, tokens};
 
 /// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
@@ -71,6 +71,9 @@ pub struct NewClient {
     /// `groups`, …); absent: all of them. `/userinfo` has them all either way.
     #[serde(default)]
     pub id_token_claims: Option<Vec<String>>,
+    /// What its ID tokens are signed with (default RS256, which every client library supports).
+    #[serde(default)]
+    pub id_token_signed_response_alg: SigningAlg,
 }
 
 /// The longest display name of a client.
@@ -110,6 +113,9 @@ pub struct ClientPatch {
     /// Which scoped claims go into its ID tokens; `null`: all of them again.
     #[serde(default, deserialize_with = "present_list")]
     pub id_token_claims: Option<Option<Vec<String>>>,
+    /// What its ID tokens are signed with from now on; tokens signed before still verify.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 /// Like [`present`], for a list.
@@ -192,6 +198,10 @@ impl Admin<'_> {
         if let Some(v) = patch.id_token_claims {
             client.id_token_claims = v;
             changed.push("id_token_claims");
+        }
+        if let Some(alg) = patch.id_token_signed_response_alg {
+            client.id_token_signed_response_alg = alg;
+            changed.push("id_token_signed_response_alg");
         }
         check_client(&client)?;
         if changed.is_empty() {
@@ -422,6 +432,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         },
         previous_secret: None,
         id_token_claims: new.id_token_claims,
+        id_token_signed_response_alg: new.id_token_signed_response_alg,
     };
     check_client(&client)?;
     Ok((client, generated))

@@ -279,15 +279,17 @@ impl<'a> Admin<'a> {
             .await
     }
 
-    /// Adds a new signing key, as `rotation` says (`keyring::Rotation`).
+    /// Adds a new signing key for `alg`, as `rotation` says (`keyring::Rotation`); other
+    /// algorithms' keys are left as they are.
     ///
     /// # Errors
     /// `Invalid` when a key cannot be made; a store failure.
     pub async fn rotate_key(
         &self,
+        alg: crate::model::SigningAlg,
         rotation: crate::keyring::Rotation,
     ) -> Result<crate::keyring::Rotated, AdminError> {
-        let rotated = crate::keyring::rotate(self.store, self.now, rotation)
+        let rotated = crate::keyring::rotate(self.store, alg, self.now, rotation)
             .await
             .map_err(|e| match e {
                 crate::keyring::KeyringError::Store(e) => AdminError::Store(e),
@@ -295,10 +297,10 @@ impl<'a> Admin<'a> {
             })?;
         let detail = match rotation {
             crate::keyring::Rotation::Scheduled { .. } => {
-                format!("published now, signs from {}", rotated.signs_from)
+                format!("{alg}: published now, signs from {}", rotated.signs_from)
             }
             crate::keyring::Rotation::Compromised => {
-                "signs at once; every older key was unpublished (compromised)".to_owned()
+                format!("{alg}: signs at once; every older {alg} key was unpublished (compromised)")
             }
         };
         self.audit_detail(AuditKind::KeyRotated, &rotated.kid, None, Some(detail))

@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use super::{read_secret, rfc3339};
 use crate::admin::{Admin, ClientPatch, NewClient};
+use crate::model::SigningAlg;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +106,10 @@ pub struct ClientDisplayArgs {
     /// name, email, groups, …); without it, all of them
     #[arg(long = "id-token-claim", value_name = "CLAIM")]
     id_token_claims: Vec<String>,
+    /// Sign its ID tokens with this algorithm: RS256 (the default, which every client library
+    /// supports), ES256 or EdDSA
+    #[arg(long = "id-token-alg", value_name = "ALG")]
+    id_token_alg: Option<SigningAlg>,
 }
 
 /// A field `client update --clear` removes.
@@ -154,6 +159,7 @@ pub(super) async fn client(
                 home_uri: display.home_uri,
                 id_token_claims: (!display.id_token_claims.is_empty())
                     .then_some(display.id_token_claims),
+                id_token_signed_response_alg: display.id_token_alg.unwrap_or_default(),
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -230,6 +236,7 @@ pub(super) async fn client(
                 } else {
                     given(display.id_token_claims).map(Some)
                 },
+                id_token_signed_response_alg: display.id_token_alg,
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::admin::Admin;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
-use crate::model::AuditKind;
+use crate::model::{AuditKind, SigningAlg};
 use crate::store::{self, Store};
 pub use audit::AuditCommand;
 pub use clients::{ClientCommand, ClientDisplayArgs, ClientField};
@@ -71,19 +71,25 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Create a new signing key. It is published at once and starts signing five minutes
-    /// later, when relying parties' cached copies of the key set have expired; the old key
-    /// signs until then and stays published until every token it signed has expired
+    /// Create a new signing key for each algorithm (or for `--alg` only). It is published at
+    /// once and starts signing five minutes later, when relying parties' cached copies of the
+    /// key set have expired; the old key of its algorithm signs until then and stays published
+    /// until every token it signed has expired
     Rotate {
+        /// Rotate this algorithm's key only (RS256, ES256 or EdDSA); may be repeated
+        #[arg(long = "alg", value_name = "ALG")]
+        algs: Vec<SigningAlg>,
         /// Lifetime of ID tokens in seconds, to know how long the old key stays published
         #[arg(long, env = "GATEHOUSE_ID_TOKEN_TTL", default_value_t = 3600)]
         id_token_ttl: i64,
-        /// The old keys may be compromised: the new key signs at once and every older key is
-        /// unpublished at once, so tokens they signed stop verifying (relying parties that
-        /// cached the key set fail until they fetch it again)
+        /// The old keys may be compromised: the new key signs at once and every older key of
+        /// its algorithm is unpublished at once, so tokens they signed stop verifying (relying
+        /// parties that cached the key set fail until they fetch it again)
         #[arg(long)]
         compromised: bool,
     },
+    /// List the published signing keys: algorithm, key id, when each signs and leaves the key set
+    List,
 }
 
 /// Runs one command of the `gatehouse` binary.
@@ -119,6 +125,7 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
             println!("backup written to {}", path.display());
         }
         Command::Keys(KeysCommand::Rotate {
+            algs,
             id_token_ttl,
             compromised,
         }) => {
@@ -129,19 +136,45 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
                     publish_for: id_token_ttl + 3600,
                 }
             };
-            let rotated = admin.rotate_key(rotation).await?;
-            if compromised {
-                println!(
-                    "new signing key {} signs now; every older key is unpublished (servers pick \
-                     this up within 10 seconds)",
-                    rotated.kid
-                );
+            let algs = if algs.is_empty() {
+                SigningAlg::ALL.to_vec()
             } else {
+                algs
+            };
+            for alg in algs {
+                let rotated = admin.rotate_key(alg, rotation).await?;
+                if compromised {
+                    println!(
+                        "new {alg} signing key {} signs now; every older {alg} key is \
+                         unpublished (servers pick this up within 10 seconds)",
+                        rotated.kid
+                    );
+                } else {
+                    println!(
+                        "new {alg} signing key {} is published now and signs from {} (servers \
+                         publish it within 10 seconds; relying parties' cached key sets expire \
+                         meanwhile)",
+                        rotated.kid,
+                        rfc3339(rotated.signs_from)
+                    );
+                }
+            }
+        }
+        Command::Keys(KeysCommand::List) => {
+            let now = SystemClock.now();
+            println!(
+                "{:<6} {:<32} {:<20} {:<20} LEAVES KEY SET",
+                "ALG", "KID", "SIGNS FROM", "SIGNS UNTIL"
+            );
+            for k in store.signing_keys(now).await? {
+                let signs_until = k.retired_at.map_or_else(|| "-".to_owned(), rfc3339);
+                let leaves = k.publish_until.map_or_else(|| "-".to_owned(), rfc3339);
                 println!(
-                    "new signing key {} is published now and signs from {} (servers publish it \
-                     within 10 seconds; relying parties' cached key sets expire meanwhile)",
-                    rotated.kid,
-                    rfc3339(rotated.signs_from)
+                    "{:<6} {:<32} {:<20} {:<20} {leaves}",
+                    k.alg.as_str(),
+                    k.kid,
+                    rfc3339(k.signs_from),
+                    signs_until
                 );
             }
         }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::{internal, store_error};
 use crate::keyring::KeyringError;
-use crate::model::GrantType;
+use crate::model::{GrantType, SigningAlg};
 use crate::oidc::scope;
 
 pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -26,7 +26,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "response_modes_supported": ["query"],
         "grant_types_supported": GrantType::ALL,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": SigningAlg::ALL,
         "scopes_supported": scope::SUPPORTED,
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
                              "name", "preferred_username", "email", "email_verified", "groups"],

@@ -302,7 +302,7 @@ async fn id_token(
         iat: now,
         auth_time: grant.auth_time,
         nonce: grant.nonce.clone(),
-        at_hash: Some(claims::at_hash(access)),
+        at_hash: Some(claims::at_hash(access, client.id_token_signed_response_alg)),
         scoped: claims::for_id_token(
             claims::scoped(&grant.user, &groups, &grant.scope),
             client.id_token_claims.as_deref(),
@@ -310,7 +310,11 @@ async fn id_token(
     };
     let signer = state
         .keys
-        .signer(state.store.as_ref(), now)
+        .signer(
+            state.store.as_ref(),
+            client.id_token_signed_response_alg,
+            now,
+        )
         .await
         .map_err(internal)?;
     // An RSA signature takes about a millisecond of CPU: off the async threads.

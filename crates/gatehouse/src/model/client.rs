@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::named;
+use super::{SigningAlg, named};
 use crate::clock::UnixTime;
 
 named! {
@@ -38,6 +38,9 @@ pub struct Client {
     /// Which of the claims its granted scopes release go into its ID tokens; `None`: all of
     /// them (see `oidc::claims::for_id_token`).
     pub id_token_claims: Option<Vec<String>>,
+    /// What its ID tokens are signed with (OpenID Connect Dynamic Client Registration §2);
+    /// RS256 unless it asks for another.
+    pub id_token_signed_response_alg: SigningAlg,
 }
 
 /// What people see of a client.

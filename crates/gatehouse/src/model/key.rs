@@ -1,10 +1,31 @@
+use super::named;
 use crate::clock::UnixTime;
+
+named! {
+    /// A JWS algorithm ID tokens are signed with (RFC 7518 §3.1; EdDSA with Ed25519, RFC 8037).
+    /// Each has keys of its own, rotated on their own.
+    #[derive(Default, utoipa::ToSchema)]
+    pub enum SigningAlg ("signing algorithm") {
+        /// RSASSA-PKCS1-v1_5 with SHA-256, RSA-2048: the default, the algorithm OpenID Connect
+        /// Core §15.1 requires of every provider and assumes for a client that names none
+        /// (`id_token_signed_response_alg`).
+        #[default]
+        #[schema(rename = "RS256")]
+        Rs256 = "RS256",
+        /// ECDSA on P-256 with SHA-256.
+        #[schema(rename = "ES256")]
+        Es256 = "ES256",
+        /// EdDSA on Ed25519.
+        #[schema(rename = "EdDSA")]
+        EdDsa = "EdDSA",
+    }
+}
 
 /// A key that signs ID tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKey {
     pub kid: String,
-    pub alg: String,
+    pub alg: SigningAlg,
     /// PKCS#8 DER of the private key.
     pub private_der: Vec<u8>,
     /// The public JWK, as JSON.

@@ -18,7 +18,7 @@ pub use audit::{AuditEvent, AuditKind, AuditRecord};
 pub use client::{Client, ClientDisplay, GrantType, PreviousSecret};
 pub use consent::Consent;
 pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem};
-pub use key::{Retirement, SigningKey};
+pub use key::{Retirement, SigningAlg, SigningKey};
 pub use session::{LoggedOut, Session};
 pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
@@ -115,6 +115,7 @@ mod tests {
         check(GrantType::ALL, GrantType::as_str);
         check(RevokeReason::ALL, RevokeReason::as_str);
         check(AuditKind::ALL, AuditKind::as_str);
+        check(SigningAlg::ALL, SigningAlg::as_str);
         assert_eq!(
             "password".parse::<GrantType>(),
             Err(UnknownName {

@@ -3,10 +3,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use super::scope;
-use crate::model::User;
+use crate::model::{SigningAlg, User};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IdTokenClaims {
@@ -27,11 +27,18 @@ pub struct IdTokenClaims {
     pub scoped: serde_json::Map<String, serde_json::Value>,
 }
 
-/// OpenID Connect Core §3.1.3.6: the base64url of the left half of the SHA-256 of the access
-/// token (for RS256 and ES256, whose hash is SHA-256).
-pub fn at_hash(access_token: &str) -> String {
-    let digest = Sha256::digest(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
+/// OpenID Connect Core §3.1.3.6: the base64url of the left half of the hash of the access
+/// token, with the hash of the ID token's algorithm: SHA-256 for RS256 and ES256, SHA-512 for
+/// EdDSA on Ed25519 (the hash Ed25519 uses, as OpenID Connect's errata and the client
+/// libraries read it).
+pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
+    let token = access_token.as_bytes();
+    match alg {
+        SigningAlg::Rs256 | SigningAlg::Es256 => {
+            URL_SAFE_NO_PAD.encode(&Sha256::digest(token)[..16])
+        }
+        SigningAlg::EdDsa => URL_SAFE_NO_PAD.encode(&Sha512::digest(token)[..32]),
+    }
 }
 
 /// The claims the `granted` scopes release about `user` (OpenID Connect Core §5.4):
@@ -139,11 +146,21 @@ mod tests {
 
     #[test]
     fn at_hash_of_the_specs_example() {
-        // OpenID Connect Core, Appendix A.3 (the RS256 example's access token and at_hash).
-        assert_eq!(
-            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
-        );
+        // OpenID Connect Core, Appendix A.3: the RS256 example's access token and at_hash;
+        // ES256 hashes alike, EdDSA takes half of SHA-512 (computed apart, with Python's
+        // hashlib).
+        let token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        let cases = [
+            (SigningAlg::Rs256, "77QmUPtjPfzWtF2AnpK9RQ"),
+            (SigningAlg::Es256, "77QmUPtjPfzWtF2AnpK9RQ"),
+            (
+                SigningAlg::EdDsa,
+                "q7nS86GgvvFaZkzALLWqJYaJIKw2wCDAVfCAsm5CrBM",
+            ),
+        ];
+        for (alg, expected) in cases {
+            assert_eq!(at_hash(token, alg), expected, "{alg}");
+        }
     }
 
     #[test]

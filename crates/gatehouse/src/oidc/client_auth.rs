@@ -43,6 +43,7 @@ mod tests {
                 until,
             }),
             id_token_claims: None,
+            id_token_signed_response_alg: Default::default(),
         }
     }
 

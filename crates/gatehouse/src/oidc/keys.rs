@@ -1,5 +1,6 @@
-//! Signing keys: RS256 (RSA-2048, PKCS#1 v1.5 with SHA-256), the one algorithm OpenID Connect
-//! requires every provider to support.
+//! Signing keys, one kind per [`SigningAlg`]: RS256 (RSA-2048, PKCS#1 v1.5 with SHA-256), the
+//! algorithm OpenID Connect requires every provider to support and the default; ES256 (ECDSA on
+//! P-256); EdDSA (Ed25519). Each algorithm has its own keys, rotated on their own.
 //!
 //! Keys are generated with aws-lc-rs and used through `jsonwebtoken` (on its aws-lc-rs
 //! backend). The private key is stored as PKCS#8 DER; the public half is published as a JWK.
@@ -7,14 +8,33 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-    RSAKeyParameters, RSAKeyType,
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
+    EllipticCurveKeyType, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
+    PublicKeyUse, RSAKeyParameters, RSAKeyType,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-use crate::model::SigningKey;
+use crate::model::{SigningAlg, SigningKey};
+
+/// The algorithm as `jsonwebtoken` names it.
+fn jws(alg: SigningAlg) -> Algorithm {
+    match alg {
+        SigningAlg::Rs256 => Algorithm::RS256,
+        SigningAlg::Es256 => Algorithm::ES256,
+        SigningAlg::EdDsa => Algorithm::EdDSA,
+    }
+}
+
+/// The algorithm a JWK is published for.
+fn jwk_alg(alg: SigningAlg) -> KeyAlgorithm {
+    match alg {
+        SigningAlg::Rs256 => KeyAlgorithm::RS256,
+        SigningAlg::Es256 => KeyAlgorithm::ES256,
+        SigningAlg::EdDsa => KeyAlgorithm::EdDSA,
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -58,15 +78,25 @@ pub fn verify_hint(token: &str, jwks: &JwkSet, issuer: &str) -> Result<Hint, Hin
     }
     let bad = |e: &dyn std::fmt::Display| HintError(e.to_string());
     let header = jsonwebtoken::decode_header(token).map_err(|e| bad(&e))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(HintError(format!("unexpected alg {:?}", header.alg)));
-    }
     let kid = header.kid.ok_or_else(|| HintError("no kid".into()))?;
     let jwk = jwks
         .find(&kid)
         .ok_or_else(|| HintError(format!("unknown kid {kid}")))?;
+    // The algorithm is the one the named key is published for, never what the token's header
+    // chooses: a header that names another one is refused.
+    let alg = SigningAlg::ALL
+        .iter()
+        .find(|&&a| jwk.common.key_algorithm == Some(jwk_alg(a)))
+        .map(|&a| jws(a))
+        .ok_or_else(|| HintError(format!("key {kid} has no algorithm this server signs with")))?;
+    if header.alg != alg {
+        return Err(HintError(format!(
+            "alg {:?} is not the algorithm of key {kid}",
+            header.alg
+        )));
+    }
     let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(&e))?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    let mut validation = Validation::new(alg);
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_issuer(&[issuer]);
@@ -82,36 +112,74 @@ pub fn verify_hint(token: &str, jwks: &JwkSet, issuer: &str) -> Result<Hint, Hin
     })
 }
 
-/// A new RS256 key, created at `now`.
+/// A new key for `alg`, created at `now` and signing from then.
 ///
 /// # Errors
 /// The crypto library cannot make or encode a key.
-pub fn generate_rs256(now: UnixTime) -> Result<SigningKey, KeyError> {
+pub fn generate(alg: SigningAlg, now: UnixTime) -> Result<SigningKey, KeyError> {
     use aws_lc_rs::encoding::AsDer;
     use aws_lc_rs::signature::KeyPair as _;
 
-    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-        .map_err(|_| KeyError::Generate)?;
-    let pkcs8 = pair.as_der().map_err(|_| KeyError::Generate)?;
-    let public = pair.public_key();
+    let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    let (private_der, algorithm) = match alg {
+        SigningAlg::Rs256 => {
+            let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .map_err(|_| KeyError::Generate)?;
+            let public = pair.public_key();
+            let params = AlgorithmParameters::RSA(RSAKeyParameters {
+                key_type: RSAKeyType::RSA,
+                n: b64(public.modulus().big_endian_without_leading_zero()),
+                e: b64(public.exponent().big_endian_without_leading_zero()),
+            });
+            let der = pair.as_der().map_err(|_| KeyError::Generate)?;
+            (der.as_ref().to_vec(), params)
+        }
+        SigningAlg::Es256 => {
+            let pair = aws_lc_rs::signature::EcdsaKeyPair::generate(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            )
+            .map_err(|_| KeyError::Generate)?;
+            // The uncompressed point: 0x04, then x and y of 32 bytes each (SEC 1 §2.3.3).
+            let point = pair.public_key().as_ref();
+            let (x, y) = match point {
+                [0x04, xy @ ..] if xy.len() == 64 => xy.split_at(32),
+                _ => return Err(KeyError::Generate),
+            };
+            let params = AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                key_type: EllipticCurveKeyType::EC,
+                curve: EllipticCurve::P256,
+                x: b64(x),
+                y: b64(y),
+            });
+            let der = pair.to_pkcs8v1().map_err(|_| KeyError::Generate)?;
+            (der.as_ref().to_vec(), params)
+        }
+        SigningAlg::EdDsa => {
+            let pair =
+                aws_lc_rs::signature::Ed25519KeyPair::generate().map_err(|_| KeyError::Generate)?;
+            let params = AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                key_type: OctetKeyPairType::OctetKeyPair,
+                curve: EllipticCurve::Ed25519,
+                x: b64(pair.public_key().as_ref()),
+            });
+            let der = pair.to_pkcs8().map_err(|_| KeyError::Generate)?;
+            (der.as_ref().to_vec(), params)
+        }
+    };
     let kid = crate::oidc::tokens::new_id();
     let jwk = Jwk {
         common: CommonParameters {
             public_key_use: Some(PublicKeyUse::Signature),
             key_id: Some(kid.clone()),
-            key_algorithm: Some(KeyAlgorithm::RS256),
+            key_algorithm: Some(jwk_alg(alg)),
             ..CommonParameters::default()
         },
-        algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
-            key_type: RSAKeyType::RSA,
-            n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-            e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-        }),
+        algorithm,
     };
     Ok(SigningKey {
         kid,
-        alg: "RS256".into(),
-        private_der: pkcs8.as_ref().to_vec(),
+        alg,
+        private_der,
         public_jwk: serde_json::to_string(&jwk).map_err(|_| KeyError::Generate)?,
         created_at: now,
         signs_from: now,
@@ -120,12 +188,13 @@ pub fn generate_rs256(now: UnixTime) -> Result<SigningKey, KeyError> {
     })
 }
 
-/// The key that signs at `now` among the published `keys`: the newest whose signing time has
-/// come and that no newer key has replaced yet. A newly rotated key is published before it
-/// signs, so during that time the key before it goes on signing.
-pub fn signing_key(keys: &[SigningKey], now: UnixTime) -> Option<&SigningKey> {
+/// The key that signs with `alg` at `now` among the published `keys`: the newest of that
+/// algorithm whose signing time has come and that no newer key has replaced yet. A newly
+/// rotated key is published before it signs, so during that time the key before it goes on
+/// signing.
+pub fn signing_key(keys: &[SigningKey], alg: SigningAlg, now: UnixTime) -> Option<&SigningKey> {
     keys.iter()
-        .filter(|k| k.signs_from <= now && k.retired_at.is_none_or(|r| r > now))
+        .filter(|k| k.alg == alg && k.signs_from <= now && k.retired_at.is_none_or(|r| r > now))
         .max_by_key(|k| (k.signs_from, k.created_at))
 }
 
@@ -148,6 +217,7 @@ pub fn jwks(keys: &[SigningKey]) -> Result<JwkSet, KeyError> {
 #[derive(Clone)]
 pub struct Signer {
     pub kid: String,
+    pub alg: SigningAlg,
     key: EncodingKey,
 }
 
@@ -155,27 +225,42 @@ impl Signer {
     /// A signer for `key`.
     ///
     /// # Errors
-    /// `Unusable` for an algorithm other than RS256 or a private key that cannot be read.
+    /// `Unusable` for a private key that cannot be read.
     pub fn new(key: &SigningKey) -> Result<Self, KeyError> {
-        if key.alg != "RS256" {
-            return Err(KeyError::Unusable(
-                key.kid.clone(),
-                format!("unsupported alg {}", key.alg),
-            ));
-        }
-        // jsonwebtoken takes PKCS#8 as PEM and finds the RSA key inside.
-        let b64 = STANDARD.encode(&key.private_der);
-        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(line));
-            pem.push('\n');
-        }
-        pem.push_str("-----END PRIVATE KEY-----\n");
-        let key_material = EncodingKey::from_rsa_pem(pem.as_bytes())
-            .map_err(|e| KeyError::Unusable(key.kid.clone(), e.to_string()))?;
+        let unusable =
+            |e: &dyn std::fmt::Display| KeyError::Unusable(key.kid.clone(), e.to_string());
+        let material = match key.alg {
+            // jsonwebtoken takes an RSA key in PKCS#8 as PEM and finds the key inside.
+            SigningAlg::Rs256 => {
+                let b64 = STANDARD.encode(&key.private_der);
+                let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+                for line in b64.as_bytes().chunks(64) {
+                    pem.push_str(&String::from_utf8_lossy(line));
+                    pem.push('\n');
+                }
+                pem.push_str("-----END PRIVATE KEY-----\n");
+                EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| unusable(&e))?
+            }
+            // These take PKCS#8 DER as it is, and read it only when signing: read it now, so a
+            // corrupt key is refused here and not at the first sign-in.
+            SigningAlg::Es256 => {
+                aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &key.private_der,
+                )
+                .map_err(|e| unusable(&e))?;
+                EncodingKey::from_ec_der(&key.private_der)
+            }
+            SigningAlg::EdDsa => {
+                aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&key.private_der)
+                    .map_err(|e| unusable(&e))?;
+                EncodingKey::from_ed_der(&key.private_der)
+            }
+        };
         Ok(Signer {
             kid: key.kid.clone(),
-            key: key_material,
+            alg: key.alg,
+            key: material,
         })
     }
 
@@ -184,7 +269,7 @@ impl Signer {
     /// # Errors
     /// `Sign` when the claims cannot be serialised or signed.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
-        let mut header = Header::new(Algorithm::RS256);
+        let mut header = Header::new(jws(self.alg));
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| KeyError::Sign(e.to_string()))
     }
@@ -193,11 +278,12 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::{DecodingKey, Validation, decode};
 
-    fn key(kid: &str, signs_from: i64, retired_at: Option<i64>) -> SigningKey {
+    fn key(kid: &str, alg: SigningAlg, signs_from: i64, retired_at: Option<i64>) -> SigningKey {
         SigningKey {
             kid: kid.into(),
-            alg: "RS256".into(),
+            alg,
             private_der: vec![],
             public_jwk: String::new(),
             created_at: signs_from - 310,
@@ -208,116 +294,162 @@ mod tests {
     }
 
     #[test]
-    fn the_signer_is_the_newest_key_whose_time_has_come() {
-        // old signs until new starts at 1310; newer was rotated in at 1020 and starts at 1330.
+    fn the_signer_is_the_newest_key_of_its_algorithm_whose_time_has_come() {
+        use SigningAlg::{EdDsa, Es256, Rs256};
+        // RS256: old signs until new starts at 1310; newer was rotated in at 1020 and starts
+        // at 1330. ES256 has one key throughout, rotated on its own; EdDSA has none.
         let keys = [
-            key("old", 0, Some(1310)),
-            key("new", 1310, Some(1330)),
-            key("newer", 1330, None),
+            key("old", Rs256, 0, Some(1310)),
+            key("new", Rs256, 1310, Some(1330)),
+            key("newer", Rs256, 1330, None),
+            key("ec", Es256, 1000, None),
         ];
         let cases = [
-            (1000, Some("old")),
-            (1309, Some("old")),
-            (1310, Some("new")),
-            (1329, Some("new")),
-            (1330, Some("newer")),
-            (99999, Some("newer")),
+            (Rs256, 1000, Some("old")),
+            (Rs256, 1309, Some("old")),
+            (Rs256, 1310, Some("new")),
+            (Rs256, 1329, Some("new")),
+            (Rs256, 1330, Some("newer")),
+            (Rs256, 99999, Some("newer")),
+            (Es256, 999, None),
+            (Es256, 1000, Some("ec")),
+            (Es256, 99999, Some("ec")),
+            (EdDsa, 1330, None),
         ];
-        for (now, expected) in cases {
+        for (alg, now, expected) in cases {
             assert_eq!(
-                signing_key(&keys, now).map(|k| k.kid.as_str()),
+                signing_key(&keys, alg, now).map(|k| k.kid.as_str()),
                 expected,
-                "at {now}"
+                "{alg} at {now}"
             );
         }
-        assert!(signing_key(&[], 0).is_none());
+        assert!(signing_key(&[], Rs256, 0).is_none());
         // Retired at once (compromised) and nothing newer yet: nothing signs.
-        assert!(signing_key(&[key("gone", 0, Some(5))], 5).is_none());
+        assert!(signing_key(&[key("gone", Rs256, 0, Some(5))], Rs256, 5).is_none());
     }
-    use jsonwebtoken::{DecodingKey, Validation, decode};
 
     #[test]
-    fn a_generated_key_signs_what_its_jwk_verifies() {
-        let key = generate_rs256(1000).unwrap();
-        let set = jwks(std::slice::from_ref(&key)).unwrap();
-        assert_eq!(set.keys.len(), 1);
-        let jwk = &set.keys[0];
-        assert_eq!(jwk.common.key_id.as_deref(), Some(key.kid.as_str()));
+    fn a_generated_key_of_each_algorithm_signs_what_its_jwk_verifies() {
+        for &alg in SigningAlg::ALL {
+            let key = generate(alg, 1000).unwrap();
+            assert_eq!(key.alg, alg);
+            let set = jwks(std::slice::from_ref(&key)).unwrap();
+            assert_eq!(set.keys.len(), 1);
+            let jwk = &set.keys[0];
+            assert_eq!(jwk.common.key_id.as_deref(), Some(key.kid.as_str()));
+            assert_eq!(jwk.common.key_algorithm, Some(jwk_alg(alg)));
 
-        let signer = Signer::new(&key).unwrap();
-        let token = signer
-            .sign(&serde_json::json!({"sub": "u1", "aud": "app", "exp": 4_000_000_000i64}))
-            .unwrap();
-        let header = jsonwebtoken::decode_header(&token).unwrap();
-        assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_audience(&["app"]);
-        let data =
-            decode::<serde_json::Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            let signer = Signer::new(&key).unwrap();
+            let token = signer
+                .sign(&serde_json::json!({"sub": "u1", "aud": "app", "exp": 4_000_000_000i64}))
                 .unwrap();
-        assert_eq!(data.claims["sub"], "u1");
-
-        // Another key's JWK does not verify it.
-        let other = generate_rs256(1000).unwrap();
-        let other_jwk = &jwks(&[other]).unwrap().keys[0];
-        assert!(
-            decode::<serde_json::Value>(
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+            assert_eq!(header.alg, jws(alg));
+            let mut validation = Validation::new(jws(alg));
+            validation.set_audience(&["app"]);
+            let data = decode::<serde_json::Value>(
                 &token,
-                &DecodingKey::from_jwk(other_jwk).unwrap(),
-                &validation
+                &DecodingKey::from_jwk(jwk).unwrap(),
+                &validation,
             )
-            .is_err()
-        );
+            .unwrap();
+            assert_eq!(data.claims["sub"], "u1", "{alg}");
+
+            // Another key's JWK does not verify it.
+            let other = generate(alg, 1000).unwrap();
+            let other_jwk = &jwks(&[other]).unwrap().keys[0];
+            assert!(
+                decode::<serde_json::Value>(
+                    &token,
+                    &DecodingKey::from_jwk(other_jwk).unwrap(),
+                    &validation
+                )
+                .is_err(),
+                "{alg}"
+            );
+        }
     }
 
     #[test]
     fn an_id_token_hint_is_verified_but_may_be_expired() {
-        let key = generate_rs256(1000).unwrap();
-        let set = jwks(std::slice::from_ref(&key)).unwrap();
-        let signer = Signer::new(&key).unwrap();
-        let sign = |claims: serde_json::Value| signer.sign(&claims).unwrap();
         let iss = "https://sso.example";
+        let keys: Vec<SigningKey> = SigningAlg::ALL
+            .iter()
+            .map(|&alg| generate(alg, 1000).unwrap())
+            .collect();
+        let set = jwks(&keys).unwrap();
+        for key in &keys {
+            let signer = Signer::new(key).unwrap();
+            let sign = |claims: serde_json::Value| signer.sign(&claims).unwrap();
 
-        let expired = sign(serde_json::json!({"iss": iss, "sub": "u1", "aud": "app", "exp": 1}));
-        let hint = verify_hint(&expired, &set, iss).unwrap();
-        assert_eq!(
-            hint,
-            Hint {
-                sub: "u1".into(),
-                audiences: vec!["app".into()]
+            let expired =
+                sign(serde_json::json!({"iss": iss, "sub": "u1", "aud": "app", "exp": 1}));
+            let hint = verify_hint(&expired, &set, iss).unwrap();
+            assert_eq!(
+                hint,
+                Hint {
+                    sub: "u1".into(),
+                    audiences: vec!["app".into()]
+                }
+            );
+            let many =
+                sign(serde_json::json!({"iss": iss, "sub": "u1", "aud": ["a", "b"], "exp": 1}));
+            assert_eq!(verify_hint(&many, &set, iss).unwrap().audiences, ["a", "b"]);
+
+            let refused = [
+                sign(
+                    serde_json::json!({"iss": "https://evil.example", "sub": "u1", "aud": "app", "exp": 1}),
+                ),
+                sign(serde_json::json!({"iss": iss, "aud": "app", "exp": 1})),
+                "not.a.jwt".to_owned(),
+                String::new(),
+                // Signed by a key this server does not publish.
+                Signer::new(&generate(key.alg, 0).unwrap())
+                    .unwrap()
+                    .sign(&serde_json::json!({"iss": iss, "sub": "u1", "aud": "app", "exp": 1}))
+                    .unwrap(),
+            ];
+            for token in refused {
+                assert!(verify_hint(&token, &set, iss).is_err(), "{token}");
             }
-        );
-        let many = sign(serde_json::json!({"iss": iss, "sub": "u1", "aud": ["a", "b"], "exp": 1}));
-        assert_eq!(verify_hint(&many, &set, iss).unwrap().audiences, ["a", "b"]);
-
-        let refused = [
-            sign(
-                serde_json::json!({"iss": "https://evil.example", "sub": "u1", "aud": "app", "exp": 1}),
-            ),
-            sign(serde_json::json!({"iss": iss, "aud": "app", "exp": 1})),
-            "not.a.jwt".to_owned(),
-            String::new(),
-            // Signed by a key this server does not publish.
-            Signer::new(&generate_rs256(0).unwrap())
-                .unwrap()
-                .sign(&serde_json::json!({"iss": iss, "sub": "u1", "aud": "app", "exp": 1}))
-                .unwrap(),
-        ];
-        for token in refused {
-            assert!(verify_hint(&token, &set, iss).is_err(), "{token}");
+            let parts: Vec<&str> = expired.split('.').collect();
+            // An unsigned token with the right kid is refused, and so is one whose header
+            // names another algorithm than its key's (alg confusion: HS256 keyed with the
+            // public key, or another asymmetric algorithm).
+            for other in ["none", "HS256", "RS256", "ES256", "EdDSA"] {
+                if other == key.alg.as_str() {
+                    continue;
+                }
+                let header = URL_SAFE_NO_PAD
+                    .encode(format!("{{\"alg\":\"{other}\",\"kid\":\"{}\"}}", key.kid));
+                let forged = format!("{header}.{}.{}", parts[1], parts[2]);
+                assert!(
+                    verify_hint(&forged, &set, iss).is_err(),
+                    "{} key, header {other}",
+                    key.alg
+                );
+            }
         }
-        // An unsigned token with the right kid is refused.
-        let parts: Vec<&str> = expired.split('.').collect();
-        let none_header =
-            URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"none\",\"kid\":\"{}\"}}", key.kid));
-        let unsigned = format!("{none_header}.{}.", parts[1]);
-        assert!(verify_hint(&unsigned, &set, iss).is_err());
     }
 
     #[test]
     fn a_corrupt_stored_key_is_refused_clearly() {
-        let mut key = generate_rs256(0).unwrap();
-        key.private_der = vec![1, 2, 3];
-        assert!(matches!(Signer::new(&key), Err(KeyError::Unusable(..))));
+        for &alg in SigningAlg::ALL {
+            let mut key = generate(alg, 0).unwrap();
+            key.private_der = vec![1, 2, 3];
+            assert!(
+                matches!(Signer::new(&key), Err(KeyError::Unusable(..))),
+                "{alg}"
+            );
+            // A key of one algorithm stored as another's is refused too.
+            let mut key = generate(alg, 0).unwrap();
+            key.alg = SigningAlg::ALL.iter().copied().find(|&a| a != alg).unwrap();
+            assert!(
+                matches!(Signer::new(&key), Err(KeyError::Unusable(..))),
+                "{alg} as {}",
+                key.alg
+            );
+        }
     }
 }

@@ -100,6 +100,7 @@ mod tests {
             display: crate::model::ClientDisplay::default(),
             previous_secret: None,
             id_token_claims: None,
+            id_token_signed_response_alg: Default::default(),
         }
     }
 

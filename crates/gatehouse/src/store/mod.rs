@@ -285,8 +285,8 @@ pub trait Audit: Send + Sync {
 pub trait Keys: Send + Sync {
     /// Every key still published at `now`, newest first.
     async fn signing_keys(&self, now: UnixTime) -> StoreResult<Vec<SigningKey>>;
-    /// Adds `key` (published now, signing from `key.signs_from`) and retires the keys before
-    /// it as `retirement` says, atomically.
+    /// Adds `key` (published now, signing from `key.signs_from`) and retires the keys of its
+    /// algorithm before it as `retirement` says, atomically; other algorithms' keys stay.
     async fn rotate_signing_key(&self, key: SigningKey, retirement: Retirement) -> StoreResult<()>;
     /// The deployment's secret `name`: the one stored, or else `candidate`, stored now. Every
     /// instance sharing the database gets the same value.

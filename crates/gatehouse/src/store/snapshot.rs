@@ -14,14 +14,15 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 use crate::model::{
     AuditRecord, Client, ClientDisplay, GrantType, PreviousSecret, Profile, RevokeReason, Session,
-    SigningKey, User,
+    SigningAlg, SigningKey, User,
 };
 
 /// What the `format` field must say.
 pub const FORMAT: &str = "gatehouse-export";
 /// The version this build writes. It reads this one and every earlier one: version 1 had no
-/// groups, email verification or profiles.
-pub const VERSION: u32 = 2;
+/// groups, email verification or profiles; version 2 had RS256 keys only and no client chose
+/// its ID token's algorithm.
+pub const VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +103,9 @@ pub struct ClientRow {
     /// Absent in version 1 (then all).
     #[serde(default)]
     pub id_token_claims: Option<Vec<String>>,
+    /// Absent before version 3 (then RS256).
+    #[serde(default)]
+    pub id_token_signed_response_alg: SigningAlg,
 }
 
 impl From<ClientRow> for Client {
@@ -118,6 +122,7 @@ impl From<ClientRow> for Client {
             display: c.display,
             previous_secret: c.previous_secret,
             id_token_claims: c.id_token_claims,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
         }
     }
 }
@@ -126,7 +131,7 @@ impl From<ClientRow> for Client {
 #[serde(deny_unknown_fields)]
 pub struct KeyRow {
     pub kid: String,
-    pub alg: String,
+    pub alg: SigningAlg,
     /// PKCS#8 DER, base64.
     pub private_der: String,
     pub public_jwk: String,
@@ -185,6 +190,7 @@ impl From<Client> for ClientRow {
             display: c.display,
             previous_secret: c.previous_secret,
             id_token_claims: c.id_token_claims,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
         }
     }
 }

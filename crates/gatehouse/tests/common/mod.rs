@@ -193,6 +193,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         display: gatehouse::model::ClientDisplay::default(),
         previous_secret: None,
         id_token_claims: None,
+        id_token_signed_response_alg: Default::default(),
     }
 }
 

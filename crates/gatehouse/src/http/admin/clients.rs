@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
 use crate::admin::{ClientPatch, NewClient};
 use crate::http::AppState;
-use crate::model::{Client, GrantType};
+use crate::model::{Client, GrantType, SigningAlg};
 use crate::store::StoreError;
 
 /// The client routes, to nest under `/admin/api`.
@@ -42,6 +42,7 @@ pub(super) struct ClientView {
     pub previous_secret_until: Option<i64>,
     /// Which scoped claims go into its ID tokens; absent: all of them.
     pub id_token_claims: Option<Vec<String>>,
+    pub id_token_signed_response_alg: SigningAlg,
 }
 
 impl From<Client> for ClientView {
@@ -53,6 +54,7 @@ impl From<Client> for ClientView {
             home_uri: c.display.home_uri,
             previous_secret_until: c.previous_secret.map(|p| p.until),
             id_token_claims: c.id_token_claims,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,

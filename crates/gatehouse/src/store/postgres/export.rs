@@ -4,7 +4,7 @@ use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, sql, user_from};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{Client, RevokeReason, SigningKey, User};
+use crate::model::{Client, RevokeReason, SigningAlg, SigningKey, User};
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow,
@@ -51,7 +51,7 @@ impl PgStore {
             _,
             (
                 String,
-                String,
+                SigningAlg,
                 Vec<u8>,
                 String,
                 i64,
@@ -318,7 +318,7 @@ impl PgStore {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&k.kid)
-                .bind(&k.alg)
+                .bind(k.alg)
                 .bind(der)
                 .bind(&k.public_jwk)
                 .bind(k.created_at)

@@ -53,10 +53,11 @@ impl Keys for PgStore {
                     Retirement::Gradual { published_until } => {
                         sqlx::query(
                             "UPDATE signing_key SET retired_at = $1, publish_until = $2
-                             WHERE retired_at IS NULL OR retired_at > $1",
+                             WHERE alg = $3 AND (retired_at IS NULL OR retired_at > $1)",
                         )
                         .bind(key.signs_from)
                         .bind(published_until)
+                        .bind(key.alg)
                         .execute(&mut *c)
                         .await?
                     }
@@ -66,9 +67,10 @@ impl Keys for PgStore {
                              SET retired_at = CASE WHEN retired_at IS NULL OR retired_at > $1
                                                    THEN $1 ELSE retired_at END,
                                  publish_until = $1
-                             WHERE publish_until IS NULL OR publish_until > $1",
+                             WHERE alg = $2 AND (publish_until IS NULL OR publish_until > $1)",
                         )
                         .bind(key.created_at)
+                        .bind(key.alg)
                         .execute(&mut *c)
                         .await?
                     }
@@ -78,7 +80,7 @@ impl Keys for PgStore {
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&key.kid)
-                .bind(&key.alg)
+                .bind(key.alg)
                 .bind(&key.private_der)
                 .bind(&key.public_jwk)
                 .bind(key.created_at)

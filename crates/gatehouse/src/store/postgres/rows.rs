@@ -5,7 +5,7 @@ use sqlx::postgres::PgRow;
 
 use crate::model::{
     AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, GrantType, PreviousSecret, Profile,
-    RevokeReason, Session, User,
+    RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`
@@ -40,7 +40,7 @@ macro_rules! stored_as_name {
         }
     )+};
 }
-stored_as_name!(AuditKind, GrantType, RevokeReason);
+stored_as_name!(AuditKind, GrantType, RevokeReason, SigningAlg);
 
 pub(super) fn user_from(r: &PgRow, at: usize) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -82,6 +82,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
             _ => None,
         },
         id_token_claims: r.try_get(13)?,
+        id_token_signed_response_alg: r.try_get(14)?,
     })
 }
 

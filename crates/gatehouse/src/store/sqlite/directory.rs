@@ -41,7 +41,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
     tx.prepare_cached(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     ))?
     .execute(params![
         c.client_id,
@@ -58,6 +58,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.previous_secret.as_ref().map(|p| &p.hash),
         c.previous_secret.as_ref().map(|p| p.until),
         c.id_token_claims.as_deref().map(json_list),
+        c.id_token_signed_response_alg,
     ])
 }
 
@@ -200,7 +201,7 @@ impl Directory for SqliteStore {
                          post_logout_redirect_uris = ?4, scopes = ?5, grant_types = ?6,
                          first_party = ?7, display_name = ?8, logo_uri = ?9, home_uri = ?10,
                          previous_secret_hash = ?11, previous_secret_until = ?12,
-                         id_token_claims = ?13
+                         id_token_claims = ?13, id_token_signed_response_alg = ?14
                      WHERE client_id = ?1",
                 )?
                 .execute(params![
@@ -217,6 +218,7 @@ impl Directory for SqliteStore {
                     c.previous_secret.as_ref().map(|p| &p.hash),
                     c.previous_secret.as_ref().map(|p| p.until),
                     c.id_token_claims.as_deref().map(json_list),
+                    c.id_token_signed_response_alg,
                 ])
             })
             .await?;

@@ -40,16 +40,16 @@ impl Keys for SqliteStore {
             match retirement {
                 Retirement::Gradual { published_until } => tx.execute(
                     "UPDATE signing_key SET retired_at = ?1, publish_until = ?2
-                     WHERE retired_at IS NULL OR retired_at > ?1",
-                    params![key.signs_from, published_until],
+                     WHERE alg = ?3 AND (retired_at IS NULL OR retired_at > ?1)",
+                    params![key.signs_from, published_until, key.alg],
                 )?,
                 Retirement::Immediate => tx.execute(
                     "UPDATE signing_key
                      SET retired_at = CASE WHEN retired_at IS NULL OR retired_at > ?1 THEN ?1
                                            ELSE retired_at END,
                          publish_until = ?1
-                     WHERE publish_until IS NULL OR publish_until > ?1",
-                    params![key.created_at],
+                     WHERE alg = ?2 AND (publish_until IS NULL OR publish_until > ?1)",
+                    params![key.created_at, key.alg],
                 )?,
             };
             tx.execute(

@@ -34,6 +34,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0004_groups.sql"),
     include_str!("../../../migrations/sqlite/0005_profiles.sql"),
     include_str!("../../../migrations/sqlite/0006_clients.sql"),
+    include_str!("../../../migrations/sqlite/0007_signing_algs.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

@@ -4,7 +4,7 @@ use onewriter::rusqlite::{self, Row};
 
 use crate::model::{
     AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, PreviousSecret, Profile,
-    RevokeReason, Session, User,
+    RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`); a name this build does not
@@ -26,7 +26,7 @@ macro_rules! stored_as_name {
         }
     )+};
 }
-stored_as_name!(AuditKind, RevokeReason);
+stored_as_name!(AuditKind, RevokeReason, SigningAlg);
 
 pub(super) fn json_list<T: serde::Serialize>(v: &[T]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -91,6 +91,7 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             .get::<_, Option<String>>(13)?
             .map(parse_list)
             .transpose()?,
+        id_token_signed_response_alg: row.get(14)?,
     })
 }
 
