@@ -41,6 +41,12 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
     pub refresh_token_ttl: i64,
 
+    /// Seconds in which a retry of a refresh request (same client, same refresh token, the new
+    /// one not used yet) gets the same new tokens instead of revoking them as reuse; 0 makes
+    /// every second presentation reuse. At most 60
+    #[arg(long, env = "GATEHOUSE_REFRESH_RETRY_WINDOW", default_value_t = DEFAULT_REFRESH_RETRY_WINDOW)]
+    pub refresh_retry_window: i64,
+
     /// Seconds a login session lasts at most, however active
     #[arg(long, env = "GATEHOUSE_SESSION_TTL", default_value_t = 12 * 3600)]
     pub session_ttl: i64,
@@ -93,6 +99,8 @@ pub struct Config {
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// Seconds a rotation's answer is kept for a retry of its request (0: none).
+    pub refresh_retry_window: i64,
     pub session_ttl: i64,
     pub session_idle_timeout: i64,
     /// Authorization codes live a minute: long enough for a redirect, short enough to be
@@ -116,7 +124,16 @@ pub enum ConfigError {
     BadTtl(&'static str),
     #[error("--login-lockout-after must be at least 1")]
     BadLockoutAfter,
+    #[error("--refresh-retry-window must be 0 to {MAX_REFRESH_RETRY_WINDOW} seconds")]
+    BadRetryWindow,
 }
+
+/// How long a retry of a refresh request gets the same answer by default: longer than a
+/// browser's or a proxy's retry after a lost answer takes, short enough that a thief replaying
+/// a stolen token later meets reuse detection.
+pub const DEFAULT_REFRESH_RETRY_WINDOW: i64 = 5;
+/// The longest retry window allowed.
+pub const MAX_REFRESH_RETRY_WINDOW: i64 = 60;
 
 impl Config {
     /// The configuration the flags describe, checked as a whole.
@@ -153,12 +170,16 @@ impl Config {
         if args.login_lockout_after == 0 {
             return Err(ConfigError::BadLockoutAfter);
         }
+        if !(0..=MAX_REFRESH_RETRY_WINDOW).contains(&args.refresh_retry_window) {
+            return Err(ConfigError::BadRetryWindow);
+        }
         let secure_cookies = crate::auth::session::secure_for(&issuer);
         Ok(Config {
             issuer: issuer.as_str().trim_end_matches('/').to_owned(),
             access_token_ttl: args.access_token_ttl,
             id_token_ttl: args.id_token_ttl,
             refresh_token_ttl: args.refresh_token_ttl,
+            refresh_retry_window: args.refresh_retry_window,
             session_ttl: args.session_ttl,
             session_idle_timeout: args.session_idle_timeout,
             code_ttl: 60,

@@ -239,6 +239,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         access_token_ttl: 600,
         id_token_ttl: 3600,
         refresh_token_ttl: 86400,
+        refresh_retry_window: crate::config::DEFAULT_REFRESH_RETRY_WINDOW,
         session_ttl: 3600,
         session_idle_timeout: 1800,
         log_format: LogFormat::Pretty,

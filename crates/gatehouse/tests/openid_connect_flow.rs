@@ -184,7 +184,32 @@ async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refre
         .expect("the new access token works");
     assert_eq!(works.subject().as_str(), user.id);
 
-    // Reuse of the rotated token: refused, and the whole family is revoked.
+    // A retry of that refresh, moments later: the same answer (a lost response, a second tab).
+    let retried = client
+        .exchange_refresh_token(&first_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("a retry in the window");
+    assert_eq!(
+        retried.refresh_token().unwrap().secret(),
+        second_refresh.secret()
+    );
+    assert_eq!(
+        retried.access_token().secret(),
+        refreshed.access_token().secret()
+    );
+
+    // The client moves on: the second token rotates to a third.
+    let third = client
+        .exchange_refresh_token(&second_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    let third_refresh = third.refresh_token().expect("a new refresh token").clone();
+
+    // Reuse of the first token now: refused, and the whole family is revoked.
     let reuse = client
         .exchange_refresh_token(&first_refresh)
         .unwrap()
@@ -196,7 +221,7 @@ async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refre
         "a rotated refresh token is refused"
     );
     let after = client
-        .exchange_refresh_token(&second_refresh)
+        .exchange_refresh_token(&third_refresh)
         .unwrap()
         .request_async(&http)
         .await;
@@ -206,7 +231,7 @@ async fn a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refre
         "the family was revoked, the newest token with it"
     );
     let userinfo: Result<CoreUserInfoClaims, _> = client
-        .user_info(refreshed.access_token().clone(), None)
+        .user_info(third.access_token().clone(), None)
         .unwrap()
         .request_async(&http)
         .await;

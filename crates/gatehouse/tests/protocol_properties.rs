@@ -142,6 +142,7 @@ fn new_tokens(refresh: &str, now: i64) -> NewTokens {
         access_expires_at: now + 60,
         refresh_token_hash: Some(tokens::hash(refresh)),
         refresh_expires_at: now + TTL,
+        retry: None,
     }
 }
 
@@ -279,6 +280,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                     Rotated::Reused => Outcome::Reused,
                     Rotated::ScopeExceeded => panic!("no scope was requested"),
                     Rotated::Denied => panic!("the client names no groups"),
+                    Rotated::Retried { .. } => panic!("no answer is kept: no retry window"),
                 };
                 assert_eq!(outcome, expected, "step {step}: {op:?}");
             }

@@ -75,6 +75,7 @@ fn new_tokens(access: &str, refresh: &str) -> NewTokens {
         access_expires_at: NOW + 600,
         refresh_token_hash: Some(tokens::hash(refresh)),
         refresh_expires_at: NOW + 3600,
+        retry: None,
     }
 }
 

@@ -73,18 +73,14 @@ async fn eight_workers_run_whole_flows_without_a_single_server_error(db: Databas
     server.stop().await;
 }
 
-async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner(db: Database) {
-    let server = TestServer::start_on(db).await;
-    add_user(server.store.as_ref(), "racer").await;
-    let secret = add_client(server.store.as_ref(), "race").await;
-    let tokens = sign_in(&server, "race", &secret, "racer").await;
-    let token = tokens["refresh_token"].as_str().unwrap().to_owned();
+/// 32 requests with one refresh token, released at once; each one's status and answer.
+async fn race(server: &TestServer, secret: &str, token: &str) -> Vec<(u16, serde_json::Value)> {
     let http = reqwest::Client::new();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(32));
     let mut racers = Vec::new();
     for _ in 0..32 {
         let (http, barrier) = (http.clone(), std::sync::Arc::clone(&barrier));
-        let (base, secret, token) = (server.base.clone(), secret.clone(), token.clone());
+        let (base, secret, token) = (server.base.clone(), secret.to_owned(), token.to_owned());
         racers.push(tokio::spawn(async move {
             barrier.wait().await;
             let r = http
@@ -102,9 +98,83 @@ async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner(
             (status, body)
         }));
     }
-    let mut winners = Vec::new();
+    let mut answers = Vec::new();
     for r in racers {
-        let (status, body) = r.await.unwrap();
+        answers.push(r.await.unwrap());
+    }
+    answers
+}
+
+/// How many reuses the audit log holds.
+async fn reuses_audited(server: &TestServer) -> usize {
+    server
+        .store
+        .audit_latest(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind.as_str() == "token.reuse_detected")
+        .count()
+}
+
+async fn thirty_two_concurrent_refreshes_with_one_token_all_get_the_same_new_tokens(db: Database) {
+    let server = TestServer::start_on(db).await;
+    add_user(server.store.as_ref(), "racer").await;
+    let secret = add_client(server.store.as_ref(), "race").await;
+    let tokens = sign_in(&server, "race", &secret, "racer").await;
+    let token = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // Two tabs, a proxy's replicas: one request rotates the token, and the others, retries of
+    // it within the window, get its answer. One branch, nothing revoked.
+    let answers = race(&server, &secret, &token).await;
+    let pair = |a: &serde_json::Value| {
+        (
+            a["access_token"].as_str().unwrap().to_owned(),
+            a["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    };
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    let first = pair(&answers[0].1);
+    assert!(
+        answers.iter().all(|(_, body)| pair(body) == first),
+        "every request got the same pair"
+    );
+    assert_eq!(reuses_audited(&server).await, 0);
+
+    // The pair works, and its refresh token rotates as usual.
+    let http = reqwest::Client::new();
+    let r = refresh(&http, &server, "race", &secret, &first.1).await;
+    assert_eq!(r.status(), 200);
+    let next: serde_json::Value = r.json().await.unwrap();
+
+    // Now that the client moved on, the first token coming back is a leak: the family goes.
+    let r = refresh(&http, &server, "race", &secret, &token).await;
+    assert_eq!(r.status(), 400);
+    let r = refresh(
+        &http,
+        &server,
+        "race",
+        &secret,
+        next["refresh_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "the family is revoked");
+    assert!(reuses_audited(&server).await >= 1, "the reuse is audited");
+    server.stop().await;
+}
+
+async fn without_a_retry_window_thirty_two_concurrent_refreshes_have_exactly_one_winner(
+    db: Database,
+) {
+    let server = TestServer::start_with(db, |args| args.refresh_retry_window = 0).await;
+    add_user(server.store.as_ref(), "racer").await;
+    let secret = add_client(server.store.as_ref(), "race").await;
+    let tokens = sign_in(&server, "race", &secret, "racer").await;
+    let token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let mut winners = Vec::new();
+    for (status, body) in race(&server, &secret, &token).await {
         match status {
             200 => winners.push(body),
             400 => assert_eq!(body["error"], "invalid_grant"),
@@ -115,16 +185,15 @@ async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner(
     // The 31 others presented a token that was already rotated: reuse (RFC 9700 §4.14.2). The
     // family is revoked, the winner's new tokens included, and the reuse is in the audit log.
     let winner = &winners[0];
-    let r = http
-        .post(format!("{}/token", server.base))
-        .basic_auth("race", Some(&secret))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", winner["refresh_token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let http = reqwest::Client::new();
+    let r = refresh(
+        &http,
+        &server,
+        "race",
+        &secret,
+        winner["refresh_token"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(
         r.status(),
         400,
@@ -137,19 +206,12 @@ async fn thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner(
         .await
         .unwrap();
     assert_eq!(r.status(), 401, "and so is the winner's access token");
-    let reuses = server
-        .store
-        .audit_latest(1000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.record.kind.as_str() == "token.reuse_detected")
-        .count();
-    assert!(reuses >= 1, "the reuse is audited");
+    assert!(reuses_audited(&server).await >= 1, "the reuse is audited");
     server.stop().await;
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     eight_workers_run_whole_flows_without_a_single_server_error,
-    thirty_two_concurrent_refreshes_with_one_token_have_exactly_one_winner,
+    thirty_two_concurrent_refreshes_with_one_token_all_get_the_same_new_tokens,
+    without_a_retry_window_thirty_two_concurrent_refreshes_have_exactly_one_winner,
 );

@@ -287,6 +287,101 @@ async fn discovery_names_the_new_endpoints(db: Database) {
     );
 }
 
+/// Presents refresh token `token` as `client`; the status and the JSON answer.
+async fn refresh_as(
+    f: &Fixture,
+    client: &str,
+    secret: &str,
+    token: &str,
+) -> (StatusCode, serde_json::Value) {
+    let pairs = [("grant_type", "refresh_token"), ("refresh_token", token)];
+    let r = post_as(f, "/token", client, secret, &pairs).await;
+    (r.status(), json(r).await)
+}
+
+async fn a_retried_refresh_gets_the_same_tokens_within_the_window_and_reuse_after_it(db: Database) {
+    use gatehouse::config::DEFAULT_REFRESH_RETRY_WINDOW;
+    let f = fixture_on(db).await;
+    let other = add_client(f.state.store.as_ref(), "other").await;
+    let (_, first, _) = tokens_for_ada(&f).await;
+    let (status, answer) = refresh_as(&f, "web", &f.secret, &first).await;
+    assert_eq!(status, StatusCode::OK);
+    let pair = |a: &serde_json::Value| {
+        (
+            a["access_token"].as_str().unwrap().to_owned(),
+            a["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (access, refresh) = pair(&answer);
+
+    // The same request again: the same tokens, nothing new.
+    let (status, again) = refresh_as(&f, "web", &f.secret, &first).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(pair(&again), (access.clone(), refresh.clone()));
+    assert_eq!(again["scope"], answer["scope"]);
+    assert_eq!(again["token_type"], "Bearer");
+
+    // Another client presenting it gets nothing, and revokes nothing.
+    let (status, refused) = refresh_as(&f, "other", &other, &first).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"], "invalid_grant");
+    // In the window's last second, still the same; the access token works.
+    f.clock.advance(DEFAULT_REFRESH_RETRY_WINDOW - 1);
+    let (status, late) = refresh_as(&f, "web", &f.secret, &first).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(pair(&late), (access.clone(), refresh.clone()));
+    assert_eq!(
+        late["expires_in"].as_i64().unwrap(),
+        answer["expires_in"].as_i64().unwrap() - (DEFAULT_REFRESH_RETRY_WINDOW - 1),
+        "the same access token, with the time it has left"
+    );
+    assert_eq!(userinfo_status(&f, &access).await, StatusCode::OK);
+
+    // Once the window has passed, the rotated token is reuse again: the family is revoked,
+    // the new tokens included.
+    f.clock.advance(1);
+    let (status, reused) = refresh_as(&f, "web", &f.secret, &first).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reused["error"], "invalid_grant");
+    assert_eq!(userinfo_status(&f, &access).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = refresh_as(&f, "web", &f.secret, &refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the new refresh token too");
+}
+
+async fn once_the_new_refresh_token_is_used_the_old_one_is_reuse_even_in_the_window(db: Database) {
+    let f = fixture_on(db).await;
+    let (_, first, _) = tokens_for_ada(&f).await;
+    let (_, second) = refresh_as(&f, "web", &f.secret, &first).await;
+    let second = second["refresh_token"].as_str().unwrap().to_owned();
+    let (status, third) = refresh_as(&f, "web", &f.secret, &second).await;
+    assert_eq!(status, StatusCode::OK);
+    let third_access = third["access_token"].as_str().unwrap().to_owned();
+
+    // The client moved on; the first token coming back now is a leak.
+    let (status, reused) = refresh_as(&f, "web", &f.secret, &first).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reused["error"], "invalid_grant");
+    assert_eq!(
+        userinfo_status(&f, &third_access).await,
+        StatusCode::UNAUTHORIZED,
+        "the family is revoked"
+    );
+
+    // A retry asking for another scope than the request it repeats is no retry either.
+    let (_, first, _) = tokens_for_ada(&f).await;
+    let (_, answer) = refresh_as(&f, "web", &f.secret, &first).await;
+    let access = answer["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(answer["scope"], "openid");
+    let pairs = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", first.as_str()),
+        ("scope", "openid email"),
+    ];
+    let r = post_as(&f, "/token", "web", &f.secret, &pairs).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(userinfo_status(&f, &access).await, StatusCode::UNAUTHORIZED);
+}
+
 on_both_backends!(();
     introspection_describes_active_tokens_to_their_client_only,
     introspection_needs_an_authenticated_confidential_client,
@@ -296,4 +391,6 @@ on_both_backends!(();
     a_public_client_may_revoke_its_own_tokens,
     client_credentials_grants_only_registered_scopes_a_client_may_hold,
     discovery_names_the_new_endpoints,
+    a_retried_refresh_gets_the_same_tokens_within_the_window_and_reuse_after_it,
+    once_the_new_refresh_token_is_used_the_old_one_is_reuse_even_in_the_window,
 );

@@ -88,14 +88,11 @@ async fn sign_in(
     r.json().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_refresh_race_across_two_processes_has_exactly_one_winner() {
-    let Some(d) = two_instances().await else {
-        return;
-    };
+/// Signs `ada` in (on A, the code redeemed on B), then sends 32 requests with her refresh
+/// token at once, half to each process: the client's secret and each answer.
+async fn race_across(d: &Deployment) -> (String, Vec<(u16, serde_json::Value)>) {
     add_user(d.store.as_ref(), "ada").await;
     let secret = add_client(d.store.as_ref(), "web").await;
-    // Signed in on A, code redeemed on B.
     let tokens = sign_in(&Browser::default(), &d.a.base, &d.b.base, &secret).await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
@@ -126,9 +123,53 @@ async fn a_refresh_race_across_two_processes_has_exactly_one_winner() {
             })
         })
         .collect();
-    let mut winners = Vec::new();
+    let mut answers = Vec::new();
     for t in tasks {
-        let (status, body) = t.await.unwrap();
+        answers.push(t.await.unwrap());
+    }
+    (secret, answers)
+}
+
+/// Refreshes with `token` at `base`; the status.
+async fn refresh_status(base: &str, secret: &str, token: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .basic_auth("web", Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_race_across_two_processes_gives_every_request_the_same_pair() {
+    let Some(d) = two_instances().await else {
+        return;
+    };
+    let (secret, answers) = race_across(&d).await;
+    let pair = |a: &serde_json::Value| (a["access_token"].clone(), a["refresh_token"].clone());
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    assert!(
+        answers.iter().all(|(_, b)| pair(b) == pair(&answers[0].1)),
+        "one pair for all 32, whichever process answered"
+    );
+    // One branch: the pair refreshes on either process.
+    let next = answers[0].1["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh_status(&d.a.base, &secret, next).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_retry_window_a_refresh_race_across_two_processes_has_exactly_one_winner() {
+    let Some(d) = two_instances_with(&["--refresh-retry-window", "0"]).await else {
+        return;
+    };
+    let (secret, answers) = race_across(&d).await;
+    let mut winners = Vec::new();
+    for (status, body) in answers {
         match status {
             200 => winners.push(body),
             400 => assert_eq!(body["error"], "invalid_grant"),
@@ -142,14 +183,7 @@ async fn a_refresh_race_across_two_processes_has_exactly_one_winner() {
     );
     // The losers were reuse: the family, the winner's new token included, is revoked.
     let next = winners[0]["refresh_token"].as_str().unwrap();
-    let r = http
-        .post(format!("{}/token", d.b.base))
-        .basic_auth("web", Some(&secret))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", next)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(refresh_status(&d.b.base, &secret, next).await, 400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -321,6 +321,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         access_expires_at: T0 + 600,
         refresh_token_hash: Some(tokens::hash(r)),
         refresh_expires_at: T0 + 3600,
+        retry: None,
     };
     let rotated = s
         .rotate_refresh_token(&tokens::hash(REFRESH), "web", None, fresh("a2", "r2"), T0)

@@ -34,6 +34,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::model::AuditRecord;
+use crate::oidc::retry::RetryKey;
 use crate::store::Store;
 
 /// Largest request body accepted: forms and tokens are small.
@@ -49,6 +50,8 @@ pub struct AppState {
     pub keys: Keyring,
     /// The key of form tokens, read from the store on first use.
     form_key: Arc<tokio::sync::OnceCell<FormKey>>,
+    /// The key that seals a rotation's answer for a retry, read from the store on first use.
+    retry_key: Arc<tokio::sync::OnceCell<RetryKey>>,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             passwords,
             keys: Keyring::default(),
             form_key: Arc::default(),
+            retry_key: Arc::default(),
         }
     }
 
@@ -91,15 +95,35 @@ impl AppState {
     pub async fn form_key(&self) -> Result<FormKey, crate::store::StoreError> {
         self.form_key
             .get_or_try_init(|| async {
-                let candidate = crate::oidc::tokens::random_bytes::<32>().to_vec();
-                let secret = self
-                    .store
-                    .server_secret(forms::KEY_NAME, candidate, self.now())
-                    .await?;
+                let secret = self.deployment_secret(forms::KEY_NAME).await?;
                 Ok(FormKey::new(&secret))
             })
             .await
             .cloned()
+    }
+
+    /// The deployment's key that seals a refresh rotation's answer for a retry
+    /// (`oidc::retry`): made once and kept in the store, so a retry that reaches another
+    /// instance opens what this one sealed.
+    ///
+    /// # Errors
+    /// A store failure while the key is read or stored (the first time only), or a stored
+    /// key of the wrong length.
+    pub async fn retry_key(&self) -> Result<RetryKey, crate::store::StoreError> {
+        self.retry_key
+            .get_or_try_init(|| async {
+                let secret = self.deployment_secret(crate::oidc::retry::KEY_NAME).await?;
+                RetryKey::new(&secret).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The deployment's 32-byte secret `name`: the stored one, or a random one stored now by
+    /// whichever instance asks first.
+    async fn deployment_secret(&self, name: &str) -> Result<Vec<u8>, crate::store::StoreError> {
+        let candidate = crate::oidc::tokens::random_bytes::<32>().to_vec();
+        self.store.server_secret(name, candidate, self.now()).await
     }
 
     pub fn now(&self) -> i64 {

@@ -11,10 +11,11 @@ use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
 use crate::model::{
     AuditKind, AuditRecord, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens,
-    Redeemed, Rotated,
+    Redeemed, RetryCopy, Rotated,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::error::invalid_request;
+use crate::oidc::retry::Successor;
 use crate::oidc::{OAuthError, grant, scope, tokens};
 
 /// POST /token
@@ -74,6 +75,7 @@ fn new_tokens(state: &AppState, client: &Client, now: i64) -> (String, Option<St
         access_expires_at: now + state.config.access_token_ttl,
         refresh_token_hash: refresh.as_deref().map(tokens::hash),
         refresh_expires_at: now + state.config.refresh_token_ttl,
+        retry: None,
     };
     (access, refresh, stored)
 }
@@ -128,7 +130,8 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
                 None
             };
             issued(cx, &grant, "authorization_code").await;
-            Ok(respond(state, &grant, access, refresh, id_token))
+            let expires_in = state.config.access_token_ttl;
+            Ok(respond(expires_in, &grant.scope, access, refresh, id_token))
         }
         Redeemed::Invalid => Err(OAuthError::InvalidGrant(
             "the code is invalid, expired, or does not match this client, redirect_uri or code_verifier".into(),
@@ -168,23 +171,52 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         }
     };
     let now = state.now();
-    let (access, refresh, stored) = new_tokens(state, client, now);
+    let presented_hash = tokens::hash(presented);
+    let (access, refresh, mut stored) = new_tokens(state, client, now);
+    let window = state.config.refresh_retry_window;
+    if let (Some(refresh), true) = (&refresh, window > 0) {
+        // The answer, sealed for a retry of this request (`oidc::retry`).
+        let successor = Successor {
+            access_token: access.clone(),
+            refresh_token: refresh.clone(),
+            access_expires_at: stored.access_expires_at,
+        };
+        let key = state.retry_key().await?;
+        stored.retry = Some(RetryCopy {
+            sealed: key.seal(&successor, &presented_hash),
+            until: now + window,
+        });
+    }
     match state
         .store
-        .rotate_refresh_token(
-            &tokens::hash(presented),
-            &client.client_id,
-            requested,
-            stored,
-            now,
-        )
+        .rotate_refresh_token(&presented_hash, &client.client_id, requested, stored, now)
         .await?
     {
         // OpenID Connect Core §12.2 lets a refresh response omit the ID token: no signature
         // is spent on it.
         Rotated::Issued(grant) => {
             issued(cx, &grant, "refresh_token").await;
-            Ok(respond(state, &grant, access, refresh, None))
+            let expires_in = state.config.access_token_ttl;
+            Ok(respond(expires_in, &grant.scope, access, refresh, None))
+        }
+        // The same request again (two tabs, a retry after a lost answer): the same answer,
+        // nothing new issued.
+        Rotated::Retried { sealed, scope } => {
+            let key = state.retry_key().await?;
+            let Some(successor) = key.open(&sealed, &presented_hash) else {
+                return Err(
+                    internal("a kept refresh answer does not open with the retry key").into(),
+                );
+            };
+            metrics::counter!("gatehouse_refresh_retries_total").increment(1);
+            let expires_in = (successor.access_expires_at - now).max(0);
+            Ok(respond(
+                expires_in,
+                &scope,
+                successor.access_token,
+                Some(successor.refresh_token),
+                None,
+            ))
         }
         Rotated::Invalid => Err(OAuthError::InvalidGrant(
             "the refresh token is invalid, expired or revoked".into(),
@@ -325,8 +357,8 @@ async fn id_token(
 }
 
 fn respond(
-    state: &AppState,
-    grant: &Grant,
+    expires_in: i64,
+    scope: &str,
     access: String,
     refresh: Option<String>,
     id_token: Option<String>,
@@ -334,8 +366,8 @@ fn respond(
     let mut body = serde_json::json!({
         "access_token": access,
         "token_type": "Bearer",
-        "expires_in": state.config.access_token_ttl,
-        "scope": grant.scope,
+        "expires_in": expires_in,
+        "scope": scope,
     });
     if let Some(r) = refresh {
         body["refresh_token"] = r.into();

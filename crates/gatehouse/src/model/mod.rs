@@ -22,7 +22,7 @@ pub use key::{Retirement, SigningAlg, SigningKey};
 pub use session::{LoggedOut, Session};
 pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
-    Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
 pub use user::{Profile, User, UserChange};
 

@@ -57,6 +57,16 @@ pub struct NewTokens {
     /// `None` when the client gets no refresh token.
     pub refresh_token_hash: Option<String>,
     pub refresh_expires_at: UnixTime,
+    /// For a refresh: the new pair sealed (`oidc::retry`), kept beside the rotated token until
+    /// `until` for a retry of the same request. `None`: no retry window.
+    pub retry: Option<RetryCopy>,
+}
+
+/// A rotation's answer, sealed, and until when a retry gets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryCopy {
+    pub sealed: Vec<u8>,
+    pub until: UnixTime,
 }
 
 /// What a redeemed code or rotated refresh token was for.
@@ -99,6 +109,9 @@ pub enum Rotated {
     Denied,
     /// Already rotated: its whole family is now revoked (RFC 9700 §4.14.2).
     Reused,
+    /// Already rotated by the same request moments ago: the answer it got, `sealed`, with
+    /// the `scope` of its tokens. Nothing changed.
+    Retried { sealed: Vec<u8>, scope: String },
 }
 
 /// A stored access token, as `/userinfo` sees it.

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod logout;
 pub mod pkce;
 pub mod redirect;
+pub mod retry;
 pub mod scope;
 pub mod tokens;
 

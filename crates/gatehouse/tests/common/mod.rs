@@ -46,6 +46,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         access_token_ttl: 600,
         id_token_ttl: 3600,
         refresh_token_ttl: 86400,
+        refresh_retry_window: gatehouse::config::DEFAULT_REFRESH_RETRY_WINDOW,
         session_ttl: 3600,
         session_idle_timeout: 1800,
         log_format: gatehouse::config::LogFormat::Pretty,
@@ -81,11 +82,15 @@ impl TestServer {
 
     /// A server on the given fresh database.
     pub async fn start_on(db: backend::Database) -> TestServer {
+        TestServer::start_with(db, |_| {}).await
+    }
+
+    /// A server on the given fresh database, with the settings `set` changes.
+    pub async fn start_with(db: backend::Database, set: impl FnOnce(&mut ServeArgs)) -> TestServer {
         let store = store::open(&db.url).await.unwrap();
-        let (listener, config) =
-            gatehouse::server::bind(serve_args("127.0.0.1:0".parse().unwrap()))
-                .await
-                .unwrap();
+        let mut args = serve_args("127.0.0.1:0".parse().unwrap());
+        set(&mut args);
+        let (listener, config) = gatehouse::server::bind(args).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = gatehouse::server::prepare(Arc::clone(&store), config, Arc::new(SystemClock))
             .await

@@ -29,6 +29,23 @@ pub struct RefreshRow {
     /// locked: a removal committed while a refresh is in flight lets that one refresh through,
     /// and stops the next.
     pub access_allowed: bool,
+    /// For a rotated token, the answer its rotation gave, while it is kept for a retry.
+    pub retry: Option<RetryRow>,
+}
+
+/// The answer a rotation gave, kept for a retry of the same request
+/// (`oidc::retry`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryRow {
+    /// Until when a retry gets it (the rotation's time plus the window).
+    pub until: UnixTime,
+    /// Whether the new refresh token has been used since: then the old one coming back is
+    /// reuse again.
+    pub successor_used: bool,
+    /// The scope the new tokens carry.
+    pub successor_scope: String,
+    /// The new pair, sealed.
+    pub sealed: Vec<u8>,
 }
 
 /// The token request (RFC 6749 §6).
@@ -54,6 +71,11 @@ pub enum Rotation {
     Denied,
     /// Revoke the family: a rotated token came back, so it leaked.
     Reuse { family: String },
+    /// Change nothing: the request is a retry of the one that rotated the token, within the
+    /// window and before the new refresh token was used. It gets the same answer, `sealed`
+    /// with its `scope`, so concurrent requests with one token all succeed, without a second
+    /// branch in the family.
+    Replay { sealed: Vec<u8>, scope: String },
 }
 
 /// Decides a rotation.
@@ -67,18 +89,38 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
         return Rotation::Invalid;
     }
     // RFC 9700 §4.14.2: a rotated token used again means it leaked; revoke the family, the
-    // legitimate holder's current token included.
-    if row.rotated {
-        return Rotation::Reuse {
-            family: row.family_id,
-        };
-    }
+    // legitimate holder's current token included. Unless it is a retry of the request that
+    // rotated it: the same scope asked for, within the window, the new token not used yet.
+    let replay = match (row.rotated, &row.retry) {
+        (false, _) => None,
+        (true, Some(retry))
+            if now < retry.until
+                && !retry.successor_used
+                && retry.successor_scope
+                    == request
+                        .scope
+                        .map_or_else(|| row.scope.clone(), scope::normalize) =>
+        {
+            Some(retry.clone())
+        }
+        (true, _) => {
+            return Rotation::Reuse {
+                family: row.family_id,
+            };
+        }
+    };
     // A family tied to a session ends with it (`scope::outlives_session`).
     if row.expires_at <= now || row.user.disabled || !row.session_alive {
         return Rotation::Invalid;
     }
     if !row.access_allowed {
         return Rotation::Denied;
+    }
+    if let Some(retry) = replay {
+        return Rotation::Replay {
+            sealed: retry.sealed,
+            scope: retry.successor_scope,
+        };
     }
     let scope = match request.scope {
         Some(requested) if !scope::is_subset(requested, &row.scope) => {
@@ -126,6 +168,7 @@ mod tests {
             },
             session_alive: true,
             access_allowed: true,
+            retry: None,
         }
     }
 
@@ -157,6 +200,21 @@ mod tests {
         assert_eq!(grant.scope, "email openid");
     }
 
+    /// Rotated by a request a moment ago, its answer kept for five seconds.
+    fn retried(r: &mut RefreshRow) {
+        r.rotated = true;
+        r.retry = Some(RetryRow {
+            until: NOW + 5,
+            successor_used: false,
+            successor_scope: r.scope.clone(),
+            sealed: vec![1, 2, 3],
+        });
+    }
+
+    fn retry(r: &mut RefreshRow) -> &mut RetryRow {
+        r.retry.as_mut().unwrap()
+    }
+
     #[test]
     fn outcomes() {
         type Case = (
@@ -166,7 +224,108 @@ mod tests {
             Rotation,
         );
         let reuse = Rotation::Reuse { family: "f".into() };
+        let replay = Rotation::Replay {
+            sealed: vec![1, 2, 3],
+            scope: "openid email offline_access".into(),
+        };
         let cases: Vec<Case> = vec![
+            ("a retry within the window", retried, APP, replay.clone()),
+            (
+                "a retry in the window's last second",
+                |r| {
+                    retried(r);
+                    retry(r).until = NOW + 1;
+                },
+                APP,
+                replay,
+            ),
+            (
+                "a retry at the window's end",
+                |r| {
+                    retried(r);
+                    retry(r).until = NOW;
+                },
+                APP,
+                reuse.clone(),
+            ),
+            (
+                "a retry after the new token was used",
+                |r| {
+                    retried(r);
+                    retry(r).successor_used = true;
+                },
+                APP,
+                reuse.clone(),
+            ),
+            (
+                "a retry asking for another scope",
+                retried,
+                RefreshRequest {
+                    client_id: "app",
+                    scope: Some("openid"),
+                },
+                reuse.clone(),
+            ),
+            (
+                "a retry asking again for the narrower scope it got",
+                |r| {
+                    retried(r);
+                    retry(r).successor_scope = "email openid".into();
+                },
+                RefreshRequest {
+                    client_id: "app",
+                    scope: Some("email  openid"),
+                },
+                Rotation::Replay {
+                    sealed: vec![1, 2, 3],
+                    scope: "email openid".into(),
+                },
+            ),
+            (
+                "a retry without the narrower scope it got",
+                |r| {
+                    retried(r);
+                    retry(r).successor_scope = "email openid".into();
+                },
+                APP,
+                reuse.clone(),
+            ),
+            (
+                "another client's retry",
+                retried,
+                RefreshRequest {
+                    client_id: "other",
+                    scope: None,
+                },
+                Rotation::Invalid,
+            ),
+            (
+                "a retry once the family is revoked",
+                |r| {
+                    retried(r);
+                    r.family_revoked = true;
+                },
+                APP,
+                Rotation::Invalid,
+            ),
+            (
+                "a retry once the session ended",
+                |r| {
+                    retried(r);
+                    r.session_alive = false;
+                },
+                APP,
+                Rotation::Invalid,
+            ),
+            (
+                "a retry once outside the client's groups",
+                |r| {
+                    retried(r);
+                    r.access_allowed = false;
+                },
+                APP,
+                Rotation::Denied,
+            ),
             ("rotated before", |r| r.rotated = true, APP, reuse.clone()),
             // A rotated token is reuse even once expired or when its user is disabled: the
             // leak is the news, and revoking a dead family costs nothing.

@@ -12,7 +12,7 @@ use crate::model::{
     RevokeReason, Rotated, TokenInfo, TokenKind,
 };
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
-use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, Rotation};
+use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, RetryRow, Rotation};
 use crate::oidc::tokens;
 use crate::store::columns::{USER_FIELDS, active_user_token, may_use_client, user_columns};
 use crate::store::{Grants, StoreResult};
@@ -144,13 +144,14 @@ async fn lock_refresh(
     refresh_hash: &str,
     now: UnixTime,
 ) -> Result<Option<RefreshRow>, sqlx::Error> {
-    sqlx::query(concat!(
+    let row = sqlx::query(concat!(
         "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL,
                 f.client_id, f.nonce, f.auth_time, f.revoked_at IS NOT NULL, ",
         user_columns!(),
         ", ",
         may_use_client!("f.client_id", "f.user_id"),
-        ", f.session_id_hash IS NULL OR s.expires_at > $2
+        ", f.session_id_hash IS NULL OR s.expires_at > $2,
+           r.retry_until, r.retry_sealed, r.successor_hash
          FROM refresh_token r
          JOIN token_family f ON f.id = r.family_id
          JOIN user_account u ON u.id = f.user_id
@@ -160,27 +161,49 @@ async fn lock_refresh(
     ))
     .bind(refresh_hash)
     .bind(now)
-    .fetch_optional(c)
-    .await?
-    .map(|r| {
-        Ok(RefreshRow {
-            family_id: r.try_get(0)?,
-            scope: r.try_get(1)?,
-            expires_at: r.try_get(2)?,
-            rotated: r.try_get(3)?,
-            client_id: r.try_get(4)?,
-            nonce: r.try_get(5)?,
-            auth_time: r.try_get(6)?,
-            family_revoked: r.try_get(7)?,
-            user: user_from(&r, 8)?,
-            // NULL when the session row is gone: not alive.
-            session_alive: r
-                .try_get::<Option<bool>, _>(9 + USER_FIELDS)?
-                .unwrap_or(false),
-            access_allowed: r.try_get(8 + USER_FIELDS)?,
-        })
-    })
-    .transpose()
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let at = 10 + USER_FIELDS;
+    let kept: (Option<UnixTime>, Option<Vec<u8>>, Option<String>) =
+        (r.try_get(at)?, r.try_get(at + 1)?, r.try_get(at + 2)?);
+    // The successor is read by a statement of its own: under READ COMMITTED it sees the
+    // rotation that this one waited for on the lock, which a join in the locking statement
+    // would not (its other tables are read from the snapshot taken before the wait).
+    let retry = match kept {
+        (Some(until), Some(sealed), Some(successor)) => sqlx::query_as::<_, (bool, String)>(
+            "SELECT rotated_at IS NOT NULL, scope FROM refresh_token WHERE token_hash = $1",
+        )
+        .bind(successor)
+        .fetch_optional(&mut *c)
+        .await?
+        .map(|(successor_used, successor_scope)| RetryRow {
+            until,
+            successor_used,
+            successor_scope,
+            sealed,
+        }),
+        _ => None,
+    };
+    Ok(Some(RefreshRow {
+        family_id: r.try_get(0)?,
+        scope: r.try_get(1)?,
+        expires_at: r.try_get(2)?,
+        rotated: r.try_get(3)?,
+        client_id: r.try_get(4)?,
+        nonce: r.try_get(5)?,
+        auth_time: r.try_get(6)?,
+        family_revoked: r.try_get(7)?,
+        user: user_from(&r, 8)?,
+        // NULL when the session row is gone: not alive.
+        session_alive: r
+            .try_get::<Option<bool>, _>(9 + USER_FIELDS)?
+            .unwrap_or(false),
+        access_allowed: r.try_get(8 + USER_FIELDS)?,
+        retry,
+    }))
 }
 
 async fn insert_family(
@@ -294,11 +317,17 @@ impl Grants for PgStore {
                 };
                 match refresh_token::decide(row, request, now) {
                     Rotation::Issue(grant) => {
+                        let retry = new.retry.as_ref();
                         sqlx::query(
-                            "UPDATE refresh_token SET rotated_at = $2 WHERE token_hash = $1",
+                            "UPDATE refresh_token SET rotated_at = $2, successor_hash = $3,
+                                 retry_sealed = $4, retry_until = $5
+                             WHERE token_hash = $1",
                         )
                         .bind(&refresh_hash)
                         .bind(now)
+                        .bind(&new.refresh_token_hash)
+                        .bind(retry.map(|r| &r.sealed))
+                        .bind(retry.map(|r| r.until))
                         .execute(&mut *c)
                         .await?;
                         insert_tokens(c, &grant.family_id, &grant.scope, &new, now).await?;
@@ -311,6 +340,7 @@ impl Grants for PgStore {
                         revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
                         Ok(Rotated::Reused)
                     }
+                    Rotation::Replay { sealed, scope } => Ok(Rotated::Retried { sealed, scope }),
                 }
             })
         })
@@ -471,7 +501,7 @@ impl Grants for PgStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 6] = [
+        const EXPIRING: [&str; 7] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM session WHERE id_hash IN
@@ -482,6 +512,11 @@ impl Grants for PgStore {
                (SELECT token_hash FROM client_token WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM refresh_token WHERE token_hash IN
                (SELECT token_hash FROM refresh_token WHERE expires_at <= $1 LIMIT $2)",
+            // A rotation's answer is kept for its retry window only.
+            "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
+             WHERE token_hash IN (SELECT token_hash FROM refresh_token
+                                  WHERE retry_sealed IS NOT NULL AND retry_until <= $1
+                                  LIMIT $2)",
             "DELETE FROM login_throttle WHERE key IN
                (SELECT key FROM login_throttle WHERE blocked_until <= $1
                   AND last_failure_at <= $1 - 86400 LIMIT $2)",

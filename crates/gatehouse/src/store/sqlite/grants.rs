@@ -11,7 +11,7 @@ use crate::model::{
     RevokeReason, Rotated, TokenInfo, TokenKind,
 };
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
-use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, Rotation};
+use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, RetryRow, Rotation};
 use crate::oidc::tokens;
 use crate::store::columns::{USER_FIELDS, active_user_token, may_use_client, user_columns};
 use crate::store::{Grants, StoreResult};
@@ -122,14 +122,17 @@ fn load_refresh(
         user_columns!(),
         ", ",
         may_use_client!("f.client_id", "f.user_id"),
-        ", f.session_id_hash IS NULL OR s.expires_at > ?2
+        ", f.session_id_hash IS NULL OR s.expires_at > ?2,
+           r.retry_until, r.retry_sealed, n.rotated_at IS NOT NULL, n.scope
          FROM refresh_token r
          JOIN token_family f ON f.id = r.family_id
          JOIN user_account u ON u.id = f.user_id
          LEFT JOIN session s ON s.id_hash = f.session_id_hash
+         LEFT JOIN refresh_token n ON n.token_hash = r.successor_hash
          WHERE r.token_hash = ?1"
     ))?
     .query_row(params![refresh_hash, now], |r| {
+        let at = 10 + USER_FIELDS;
         Ok(RefreshRow {
             family_id: r.get(0)?,
             scope: r.get(1)?,
@@ -143,6 +146,16 @@ fn load_refresh(
             // NULL when the session row is gone: not alive.
             session_alive: r.get::<_, Option<bool>>(9 + USER_FIELDS)?.unwrap_or(false),
             access_allowed: r.get(8 + USER_FIELDS)?,
+            // Kept only while the window lasts and the successor row exists.
+            retry: match (r.get(at)?, r.get(at + 1)?, r.get(at + 3)?) {
+                (Some(until), Some(sealed), Some(successor_scope)) => Some(RetryRow {
+                    until,
+                    sealed,
+                    successor_used: r.get(at + 2)?,
+                    successor_scope,
+                }),
+                _ => None,
+            },
         })
     })
     .optional()
@@ -243,10 +256,19 @@ impl Grants for SqliteStore {
             };
             match refresh_token::decide(row, request, now) {
                 Rotation::Issue(grant) => {
+                    let retry = new.retry.as_ref();
                     tx.prepare_cached(
-                        "UPDATE refresh_token SET rotated_at = ?2 WHERE token_hash = ?1",
+                        "UPDATE refresh_token SET rotated_at = ?2, successor_hash = ?3,
+                             retry_sealed = ?4, retry_until = ?5
+                         WHERE token_hash = ?1",
                     )?
-                    .execute(params![refresh_hash, now])?;
+                    .execute(params![
+                        refresh_hash,
+                        now,
+                        new.refresh_token_hash,
+                        retry.map(|r| &r.sealed),
+                        retry.map(|r| r.until)
+                    ])?;
                     insert_tokens(tx, &grant.family_id, &grant.scope, &new, now)?;
                     Ok(Rotated::Issued(grant))
                 }
@@ -257,6 +279,7 @@ impl Grants for SqliteStore {
                     revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;
                     Ok(Rotated::Reused)
                 }
+                Rotation::Replay { sealed, scope } => Ok(Rotated::Retried { sealed, scope }),
             }
         })
         .await
@@ -400,6 +423,11 @@ impl Grants for SqliteStore {
                            (SELECT rowid FROM client_token WHERE expires_at <= ?1 LIMIT ?2)",
                         "DELETE FROM refresh_token WHERE rowid IN
                            (SELECT rowid FROM refresh_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        // A rotation's answer is kept for its retry window only.
+                        "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
+                         WHERE rowid IN (SELECT rowid FROM refresh_token
+                                         WHERE retry_sealed IS NOT NULL AND retry_until <= ?1
+                                         LIMIT ?2)",
                         "DELETE FROM login_throttle WHERE rowid IN
                            (SELECT rowid FROM login_throttle WHERE blocked_until <= ?1
                               AND last_failure_at <= ?1 - 86400 LIMIT ?2)",

@@ -35,6 +35,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0005_profiles.sql"),
     include_str!("../../../migrations/sqlite/0006_clients.sql"),
     include_str!("../../../migrations/sqlite/0007_signing_algs.sql"),
+    include_str!("../../../migrations/sqlite/0008_refresh_retry.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

@@ -1,0 +1,127 @@
+//! Idempotent refresh: a client that sends one refresh request twice (two tabs, two replicas
+//! of a proxy, a retry after a lost answer) gets the same answer twice, not a revoked family.
+//!
+//! When a refresh token is rotated, the new pair is kept beside the rotated token for a short
+//! window, sealed with AES-256-GCM under a key of the deployment (stored like the form key, so
+//! every instance opens what another sealed) and bound to the rotated token's hash. The pure
+//! rule of when a retry gets it back is in [`super::grant::refresh_token::decide`].
+
+use std::sync::Arc;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+
+/// The name of the sealing key among the deployment's secrets.
+pub const KEY_NAME: &str = "refresh-retry";
+
+/// What a retry gets back: the pair the first request got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Successor {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub access_expires_at: UnixTime,
+}
+
+/// The key that seals successors.
+#[derive(Clone)]
+pub struct RetryKey(Arc<RandomizedNonceKey>);
+
+impl std::fmt::Debug for RetryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RetryKey(..)")
+    }
+}
+
+/// A key that is not 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the refresh retry key must be 32 bytes")]
+pub struct BadKey;
+
+impl RetryKey {
+    /// A key from 32 bytes of the deployment's secret.
+    ///
+    /// # Errors
+    /// `BadKey` for a secret of another length.
+    pub fn new(secret: &[u8]) -> Result<Self, BadKey> {
+        RandomizedNonceKey::new(&AES_256_GCM, secret)
+            .map(|k| RetryKey(Arc::new(k)))
+            .map_err(|_| BadKey)
+    }
+
+    /// `successor` sealed for the rotated token `rotated_hash`: a random nonce, then the
+    /// ciphertext and its tag.
+    pub fn seal(&self, successor: &Successor, rotated_hash: &str) -> Vec<u8> {
+        // Serialising three plain fields cannot fail.
+        let mut data = serde_json::to_vec(successor).unwrap_or_default();
+        match self
+            .0
+            .seal_in_place_append_tag(Aad::from(rotated_hash.as_bytes()), &mut data)
+        {
+            Ok(nonce) => {
+                let mut sealed = nonce.as_ref().to_vec();
+                sealed.extend_from_slice(&data);
+                sealed
+            }
+            // AES-GCM sealing fails only on inputs of gigabytes: keep nothing, and the retry
+            // is treated as reuse, as without a window.
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The successor sealed in `sealed` for `rotated_hash`, or `None` when it was sealed for
+    /// another token, with another key, or altered.
+    pub fn open(&self, sealed: &[u8], rotated_hash: &str) -> Option<Successor> {
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, data) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut data = data.to_vec();
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::from(rotated_hash.as_bytes()), &mut data)
+            .ok()?;
+        serde_json::from_slice(plain).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn successor() -> Successor {
+        Successor {
+            access_token: "access".into(),
+            refresh_token: "refresh".into(),
+            access_expires_at: 1_000_600,
+        }
+    }
+
+    #[test]
+    fn a_sealed_successor_opens_only_for_its_token_and_key() {
+        let key = RetryKey::new(&[7; 32]).unwrap();
+        let sealed = key.seal(&successor(), "hash-of-old");
+        assert_eq!(key.open(&sealed, "hash-of-old"), Some(successor()));
+        // Never the plaintext on disk, and a new nonce each time.
+        assert!(!String::from_utf8_lossy(&sealed).contains("refresh"));
+        assert_ne!(sealed, key.seal(&successor(), "hash-of-old"));
+
+        assert_eq!(
+            key.open(&sealed, "hash-of-another"),
+            None,
+            "bound to its token"
+        );
+        let other = RetryKey::new(&[8; 32]).unwrap();
+        assert_eq!(other.open(&sealed, "hash-of-old"), None, "another key");
+        for i in [0, NONCE_LEN, sealed.len() - 1] {
+            let mut altered = sealed.clone();
+            altered[i] ^= 1;
+            assert_eq!(key.open(&altered, "hash-of-old"), None, "byte {i} altered");
+        }
+        assert_eq!(key.open(&sealed[..NONCE_LEN + 3], "hash-of-old"), None);
+        assert_eq!(key.open(&[], "hash-of-old"), None);
+        assert!(RetryKey::new(&[0; 16]).is_err());
+    }
+}
