@@ -8,7 +8,8 @@ use clap::Args;
 /// The database every command works on.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// Where gatehouse keeps its state: `sqlite://PATH` (one embedded file)
+    /// Where gatehouse keeps its state: `sqlite://PATH` (one embedded file, the default) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (several instances may share it)
     #[arg(
         long,
         env = "GATEHOUSE_DATABASE_URL",
@@ -25,9 +26,15 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The issuer URL clients see (`iss`); defaults to http://LISTEN
+    /// The issuer URL clients see (`iss`); defaults to http://LISTEN. Plain http only on
+    /// localhost, unless `--insecure-http-issuer`
     #[arg(long, env = "GATEHOUSE_ISSUER")]
     pub issuer: Option<url::Url>,
+
+    /// Allow a plain-http issuer on a host other than localhost (a test network): cookies are
+    /// then sent without `Secure`, so anyone on the network path can read and reuse sessions
+    #[arg(long, env = "GATEHOUSE_INSECURE_HTTP_ISSUER")]
+    pub insecure_http_issuer: bool,
 
     /// Seconds an access token is valid
     #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_TTL", default_value_t = 600)]
@@ -126,6 +133,13 @@ pub enum ConfigError {
     BadLockoutAfter,
     #[error("--refresh-retry-window must be 0 to {MAX_REFRESH_RETRY_WINDOW} seconds")]
     BadRetryWindow,
+    #[error(
+        "the issuer {0} is plain http on a host other than localhost: browsers drop the Secure \
+         session cookie there, and signing in would fail with \"This form has expired\". Use an \
+         https issuer (gatehouse behind a TLS reverse proxy), or, on a test network, pass \
+         --insecure-http-issuer to send cookies without Secure"
+    )]
+    InsecureIssuer(String),
 }
 
 /// How long a retry of a refresh request gets the same answer by default: longer than a
@@ -174,6 +188,11 @@ impl Config {
             return Err(ConfigError::BadRetryWindow);
         }
         let secure_cookies = crate::auth::session::secure_for(&issuer);
+        let insecure_http = issuer.scheme() == "http" && secure_cookies;
+        if insecure_http && !args.insecure_http_issuer {
+            return Err(ConfigError::InsecureIssuer(issuer.to_string()));
+        }
+        let secure_cookies = secure_cookies && !insecure_http;
         Ok(Config {
             issuer: issuer.as_str().trim_end_matches('/').to_owned(),
             access_token_ttl: args.access_token_ttl,
@@ -204,6 +223,69 @@ impl Config {
 
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// What an operator should know before people sign in: settings that work but are
+    /// risky, or that browsers will trip over. `listen` is the address bound.
+    pub fn warnings(&self, listen: SocketAddr) -> Vec<String> {
+        let mut out = Vec::new();
+        let Ok(issuer) = url::Url::parse(&self.issuer) else {
+            return out;
+        };
+        if issuer.scheme() == "http" && crate::auth::session::secure_for(&issuer) {
+            out.push(format!(
+                "the issuer {} is plain http: cookies are sent without Secure \
+                 (--insecure-http-issuer); use an https issuer outside a test network",
+                self.issuer
+            ));
+        }
+        // On the machine itself there is no proxy to map ports: a browser sent to the issuer
+        // reaches another port than the one gatehouse listens on.
+        let loopback = matches!(issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if loopback && issuer.port_or_known_default() != Some(listen.port()) {
+            out.push(format!(
+                "the issuer {} names port {} on this machine, but gatehouse listens on {listen}: \
+                 browsers and clients sent to the issuer will not reach it; set --issuer to \
+                 http://127.0.0.1:{} or listen on the issuer's port",
+                self.issuer,
+                issuer.port_or_known_default().unwrap_or_default(),
+                listen.port()
+            ));
+        }
+        out
+    }
+
+    /// The effective settings, one `name = value` per line, for the start-up log. Nothing in
+    /// them is secret.
+    pub fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("issuer", self.issuer.clone()),
+            ("secure cookies", self.secure_cookies.to_string()),
+            ("access token ttl", format!("{}s", self.access_token_ttl)),
+            ("id token ttl", format!("{}s", self.id_token_ttl)),
+            ("refresh token ttl", format!("{}s", self.refresh_token_ttl)),
+            (
+                "refresh retry window",
+                format!("{}s", self.refresh_retry_window),
+            ),
+            ("session ttl", format!("{}s", self.session_ttl)),
+            (
+                "session idle timeout",
+                format!("{}s", self.session_idle_timeout),
+            ),
+            (
+                "trust X-Forwarded-For",
+                self.trust_forwarded_for.to_string(),
+            ),
+            (
+                "password hash concurrency",
+                self.password_hash_concurrency.to_string(),
+            ),
+            (
+                "request timeout",
+                format!("{}s", self.request_timeout.as_secs()),
+            ),
+        ]
     }
 
     /// The names of the cookies gatehouse sets (`__Host-` prefixed when they are Secure).
@@ -272,5 +354,63 @@ mod tests {
         let c = config(&["--issuer", "https://sso.example/"]).unwrap();
         assert_eq!(c.issuer, "https://sso.example", "no trailing slash");
         assert!(c.secure_cookies);
+    }
+
+    #[test]
+    fn a_plain_http_issuer_off_localhost_is_refused_unless_allowed_and_then_warned_of() {
+        let listen: SocketAddr = "0.0.0.0:8081".parse().unwrap();
+        let e = config(&["--issuer", "http://sso.lan:8081"]).expect_err("refused");
+        assert!(matches!(e, ConfigError::InsecureIssuer(_)), "{e}");
+        assert!(e.to_string().contains("--insecure-http-issuer"), "{e}");
+
+        let c = config(&["--issuer", "http://sso.lan:8081", "--insecure-http-issuer"]).unwrap();
+        assert!(!c.secure_cookies, "a Secure cookie would never come back");
+        let warnings = c.warnings(listen);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("without Secure"), "{warnings:?}");
+
+        // https anywhere, and http on this machine, need no flag and warn of nothing.
+        for (issuer, listen) in [
+            ("https://sso.example", "0.0.0.0:8080"),
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("http://localhost:8080", "127.0.0.1:8080"),
+        ] {
+            let c = config(&["--issuer", issuer]).unwrap();
+            assert_eq!(
+                c.warnings(listen.parse().unwrap()),
+                Vec::<String>::new(),
+                "{issuer}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_issuer_on_this_machine_with_another_port_than_the_listener_is_warned_of() {
+        let c = config(&["--issuer", "http://127.0.0.1:9000"]).unwrap();
+        let warnings = c.warnings("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("port 9000"), "{warnings:?}");
+        // Behind a proxy the issuer's port is the proxy's: nothing to say.
+        let c = config(&["--issuer", "https://sso.example"]).unwrap();
+        assert!(c.warnings("127.0.0.1:8080".parse().unwrap()).is_empty());
+        // The default issuer is the listen address itself.
+        let c = config(&["--listen", "127.0.0.1:8099"]).unwrap();
+        assert!(c.warnings("127.0.0.1:8099".parse().unwrap()).is_empty());
+    }
+
+    #[test]
+    fn the_summary_names_every_setting_and_no_secret() {
+        let c = config(&[]).unwrap();
+        let summary = c.summary();
+        assert!(
+            summary
+                .iter()
+                .any(|(k, v)| *k == "issuer" && v == "http://127.0.0.1:8080")
+        );
+        assert!(
+            summary
+                .iter()
+                .any(|(k, v)| *k == "refresh retry window" && v == "5s")
+        );
     }
 }

@@ -236,6 +236,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
     let args = ServeArgs {
         listen: "127.0.0.1:8080".parse().expect("an address"),
         issuer: Some(ISSUER.parse().expect("an issuer URL")),
+        insecure_http_issuer: false,
         access_token_ttl: 600,
         id_token_ttl: 3600,
         refresh_token_ttl: 86400,

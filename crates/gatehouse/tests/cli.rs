@@ -468,6 +468,20 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
 }
 
 #[test]
+fn a_plain_http_issuer_off_this_machine_is_refused_at_start_with_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("refused.db").display());
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--issuer",
+        "http://sso.lan:8081",
+    ];
+    refused(&gatehouse(&db, &args, None), "--insecure-http-issuer");
+}
+
+#[test]
 fn an_unsupported_database_url_is_refused_clearly() {
     refused(
         &gatehouse("mysql://localhost/x", &["user", "list"], None),
@@ -621,22 +635,35 @@ fn serve_starts_on_an_empty_database_and_answers_discovery() {
     let mut child = Killed(
         Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
-            .env("GATEHOUSE_LOG", "warn")
+            .env("GATEHOUSE_LOG", "info")
+            .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap(),
     );
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let mut hint = false;
+    let (mut hint, mut settings) = (false, None);
     let addr = loop {
         let line = lines.next().expect("serve printed its address").unwrap();
+        assert!(!line.contains('\u{1b}'), "no colours into a pipe: {line:?}");
         hint |= line.contains("user add");
+        if line.contains("configuration: ") {
+            settings = Some(line.clone());
+        }
         if let Some(rest) = line.strip_prefix("gatehouse listening on http://") {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
     assert!(hint, "the first start says how to add a user and a client");
+    let settings = settings.expect("the effective configuration is logged at start");
+    for name in [
+        "issuer=http://127.0.0.1:",
+        "secure cookies=false",
+        "refresh retry window=5s",
+    ] {
+        assert!(settings.contains(name), "{name} in {settings}");
+    }
     let rt = tokio::runtime::Runtime::new().unwrap();
     let doc: serde_json::Value = rt.block_on(async {
         reqwest::get(format!("http://{addr}/.well-known/openid-configuration"))

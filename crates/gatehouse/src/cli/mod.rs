@@ -294,12 +294,34 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let state = crate::server::prepare(store, config, Arc::new(SystemClock)).await?;
+    let listen = listener.local_addr()?;
+    let settings = state
+        .config
+        .summary()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::info!(database = %without_password(url), "configuration: {settings}");
+    for warning in state.config.warnings(listen) {
+        tracing::warn!("{warning}");
+    }
     println!(
-        "gatehouse listening on http://{} (issuer {})",
-        listener.local_addr()?,
+        "gatehouse listening on http://{listen} (issuer {})",
         state.config.issuer
     );
     crate::server::run(listener, state, shutdown_signal()).await
+}
+
+/// A database URL as it may be logged: its password replaced.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.
@@ -328,7 +350,11 @@ async fn shutdown_signal() {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours for a person at a terminal only: not in a file or a journal, nor with NO_COLOR.
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour);
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
         // The request's span (with its id) goes on every line, flattened.
@@ -338,4 +364,25 @@ fn init_tracing(format: LogFormat) {
             .with_span_list(false)
             .try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_logged_database_url_keeps_everything_but_the_password() {
+        assert_eq!(
+            without_password("postgres://gatehouse:s3cret@db.internal:5432/sso"),
+            "postgres://gatehouse:***@db.internal:5432/sso"
+        );
+        assert_eq!(
+            without_password("postgres://gatehouse@db.internal/sso"),
+            "postgres://gatehouse@db.internal/sso"
+        );
+        assert_eq!(
+            without_password("sqlite://gatehouse.db"),
+            "sqlite://gatehouse.db"
+        );
+    }
 }

@@ -43,6 +43,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
     ServeArgs {
         listen,
         issuer: None,
+        insecure_http_issuer: false,
         access_token_ttl: 600,
         id_token_ttl: 3600,
         refresh_token_ttl: 86400,
