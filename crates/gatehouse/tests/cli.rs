@@ -149,8 +149,19 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     );
 
     let list = ok(&gatehouse(db, &["user", "list"], None));
+    let lines: Vec<Vec<&str>> = list
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        ["USERNAME", "EMAIL", "VERIFIED", "NAME", "STATE", "ID"],
+        "a header: {list}"
+    );
     assert!(
-        list.contains("alice\talice@example.com\tAlice\tactive"),
+        lines
+            .iter()
+            .any(|l| l[..5] == ["alice", "alice@example.com", "no", "Alice", "active"]),
         "{list}"
     );
     ok(&gatehouse(
@@ -397,13 +408,33 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     assert!(bot.redirect_uris.is_empty() && bot.scopes == ["admin"] && !bot.is_public());
 
     let list = ok(&gatehouse(db, &["client", "list"], None));
-    assert!(
-        list.contains("web\tconfidential")
-            && list.contains("spa\tpublic")
-            && list.contains("ops\tconfidential")
-            && list.contains("bot\tconfidential"),
-        "{list}"
-    );
+    assert!(list.starts_with("CLIENT ID  "), "a header: {list}");
+    let kinds: Vec<(&str, &str)> = list
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            (cells[0], cells[2])
+        })
+        .collect();
+    for expected in [
+        ("web", "confidential"),
+        ("spa", "public"),
+        ("ops", "confidential"),
+        ("bot", "confidential"),
+    ] {
+        assert!(kinds.contains(&expected), "{expected:?} in {list}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&gatehouse(db, &["client", "list", "--json"], None))).unwrap();
+    let spa = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == "spa")
+        .unwrap();
+    assert_eq!(spa["public"], true);
+    assert!(spa.get("secret_hash").is_none(), "{spa}");
     ok(&gatehouse(db, &["client", "remove", "ops"], None));
     assert!(server.store.client("ops").await.unwrap().is_none());
     refused(
@@ -741,9 +772,11 @@ fn every_command_works_on_postgresql() {
         Some("a newer glacier umbrella\n"),
     ));
     ok(&gatehouse(url, &["user", "disable", "ada"], None));
-    assert!(
-        ok(&gatehouse(url, &["user", "list"], None)).contains("ada\tada@example.com\t\tdisabled")
-    );
+    let users: serde_json::Value =
+        serde_json::from_str(&ok(&gatehouse(url, &["user", "list", "--json"], None))).unwrap();
+    assert_eq!(users[0]["username"], "ada");
+    assert_eq!(users[0]["disabled"], true);
+    assert!(users[0].get("password_hash").is_none(), "{users}");
     ok(&gatehouse(url, &["user", "enable", "ada"], None));
     let out = ok(&gatehouse(
         url,
@@ -758,7 +791,30 @@ fn every_command_works_on_postgresql() {
         None,
     ));
     assert!(out.contains("client secret"), "{out}");
-    assert!(ok(&gatehouse(url, &["client", "list"], None)).starts_with("web\tconfidential"));
+    let clients = ok(&gatehouse(url, &["client", "list"], None));
+    assert_eq!(
+        clients
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        [
+            "web",
+            "web",
+            "confidential",
+            "no",
+            "authorization_code",
+            "refresh_token",
+            "openid",
+            "profile",
+            "email",
+            "groups",
+            "offline_access",
+            "https://app.example/cb"
+        ],
+        "{clients}"
+    );
     assert!(ok(&gatehouse(url, &["keys", "rotate"], None)).contains("new RS256 signing key"));
     assert!(ok(&gatehouse(url, &["keys", "list"], None)).contains("EdDSA"));
     assert!(ok(&gatehouse(url, &["user", "logout", "ada"], None)).contains("0 sessions ended"));

@@ -432,12 +432,12 @@ async fn groups_are_managed_from_the_command_line() {
     let out = ok(&run(&["group", "list"]));
     assert_eq!(
         out,
-        "NAME\tDESCRIPTION\ngrafana-editors\tAdmins in Grafana\n"
+        "NAME             DESCRIPTION\ngrafana-editors  Admins in Grafana\n"
     );
     ok(&run(&["group", "describe", "grafana-editors"]));
     let out = ok(&run(&["group", "list"]));
     assert_eq!(
-        out, "NAME\tDESCRIPTION\ngrafana-editors\t\n",
+        out, "NAME             DESCRIPTION\ngrafana-editors\n",
         "the description is gone"
     );
     assert_eq!(

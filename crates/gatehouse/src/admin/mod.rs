@@ -5,6 +5,7 @@
 mod clients;
 mod groups;
 mod profile;
+mod views;
 
 use std::net::IpAddr;
 
@@ -34,6 +35,7 @@ pub use clients::{
 };
 pub use groups::{GroupPatch, MAX_DESCRIPTION, NewGroup};
 pub use profile::{MAX_NAME, MAX_PICTURE, ProfileChange, check_profile};
+pub use views::{ClientView, UserView};
 
 fn invalid(message: impl Into<String>) -> AdminError {
     AdminError::Invalid(message.into())

@@ -3,7 +3,8 @@
 use clap::Subcommand;
 
 use super::{read_secret, rfc3339};
-use crate::admin::{Admin, ClientPatch, NewClient};
+use super::{table, yes_no};
+use crate::admin::{Admin, ClientPatch, ClientView, NewClient};
 use crate::model::SigningAlg;
 use crate::store::Store;
 
@@ -11,6 +12,7 @@ use crate::store::Store;
 pub enum ClientCommand {
     /// Register a client; a confidential client's secret is printed once
     Add {
+        /// The client, by id
         #[arg(long)]
         client_id: String,
         /// Where the client receives codes (exact match; repeat for several); required unless
@@ -40,10 +42,15 @@ pub enum ClientCommand {
         #[command(flatten)]
         display: ClientDisplayArgs,
     },
-    /// List clients
-    List,
+    /// List clients as a table: id, name, type, first-party, grant types, scopes, redirect URIs
+    List {
+        /// One JSON array instead, as the admin API shows clients
+        #[arg(long)]
+        json: bool,
+    },
     /// Change a client: its id, secret, consents and tokens stay; what is not given stays too
     Update {
+        /// The client, by id
         client_id: String,
         /// Replace the redirect URIs with these (repeat for several)
         #[arg(long = "redirect-uri")]
@@ -70,6 +77,7 @@ pub enum ClientCommand {
     /// Give a confidential client a new secret (printed once); the old one keeps working for
     /// the overlap, so every instance of the client can switch
     RotateSecret {
+        /// The client, by id
         client_id: String,
         /// How long the old secret keeps working, in seconds (0: not at all, after a leak)
         #[arg(long, default_value_t = crate::admin::DEFAULT_SECRET_OVERLAP)]
@@ -77,6 +85,7 @@ pub enum ClientCommand {
     },
     /// Show or set which groups' members may use a client (by default, every user)
     Access {
+        /// The client, by id
         client_id: String,
         /// Only members of this group may use it (repeat for several); replaces the groups
         /// set before
@@ -87,7 +96,10 @@ pub enum ClientCommand {
         everyone: bool,
     },
     /// Remove a client and everything issued to it
-    Remove { client_id: String },
+    Remove {
+        /// The client, by id
+        client_id: String,
+    },
 }
 
 /// What people see of a client.
@@ -167,20 +179,43 @@ pub(super) async fn client(
                 println!("client secret (shown once, store it now): {s}");
             }
         }
-        ClientCommand::List => {
-            for c in store.list_clients().await? {
-                let kind = if c.is_public() {
-                    "public"
-                } else {
-                    "confidential"
-                };
-                println!(
-                    "{}\t{kind}\t{}\t{}",
-                    c.client_id,
-                    c.redirect_uris.join(" "),
-                    c.scopes.join(" ")
-                );
+        ClientCommand::List { json } => {
+            let clients = store.list_clients().await?;
+            if json {
+                let views: Vec<ClientView> = clients.into_iter().map(ClientView::from).collect();
+                println!("{}", serde_json::to_string_pretty(&views)?);
+                return Ok(());
             }
+            let rows: Vec<Vec<String>> = clients
+                .into_iter()
+                .map(|c| {
+                    let kind = if c.is_public() {
+                        "public"
+                    } else {
+                        "confidential"
+                    };
+                    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+                    vec![
+                        c.client_id.clone(),
+                        c.display_name().to_owned(),
+                        kind.to_owned(),
+                        yes_no(c.first_party),
+                        grants.join(" "),
+                        c.scopes.join(" "),
+                        c.redirect_uris.join(" "),
+                    ]
+                })
+                .collect();
+            let header = [
+                "CLIENT ID",
+                "NAME",
+                "TYPE",
+                "FIRST-PARTY",
+                "GRANT TYPES",
+                "SCOPES",
+                "REDIRECT URIS",
+            ];
+            print!("{}", table(&header, &rows));
         }
         ClientCommand::Access {
             client_id,

@@ -19,25 +19,42 @@ pub enum GroupCommand {
     /// List groups
     List,
     /// Rename a group; its members stay
-    Rename { name: String, new_name: String },
+    Rename {
+        /// The group, by name
+        name: String,
+        /// Its new name
+        new_name: String,
+    },
     /// Set a group's description, or remove it when none is given
     Describe {
+        /// The group, by name
         name: String,
+        /// The new description (none: remove it)
         description: Option<String>,
     },
     /// Delete a group and its memberships
-    Remove { name: String },
+    Remove {
+        /// The group, by name
+        name: String,
+    },
     /// List a group's members
-    Members { name: String },
+    Members {
+        /// The group, by name
+        name: String,
+    },
     /// Add users to a group
     AddMember {
+        /// The group, by name
         name: String,
+        /// The users, by username
         #[arg(required = true)]
         usernames: Vec<String>,
     },
     /// Remove users from a group
     RemoveMember {
+        /// The group, by name
         name: String,
+        /// The users, by username
         #[arg(required = true)]
         usernames: Vec<String>,
     },
@@ -54,10 +71,13 @@ pub(super) async fn group(
             println!("group {} added", group.name);
         }
         GroupCommand::List => {
-            println!("NAME\tDESCRIPTION");
-            for g in store.list_groups().await? {
-                println!("{}\t{}", g.name, g.description.unwrap_or_default());
-            }
+            let rows: Vec<Vec<String>> = store
+                .list_groups()
+                .await?
+                .into_iter()
+                .map(|g| vec![g.name, g.description.unwrap_or_default()])
+                .collect();
+            print!("{}", super::table(&["NAME", "DESCRIPTION"], &rows));
         }
         GroupCommand::Rename { name, new_name } => {
             let patch = GroupPatch {

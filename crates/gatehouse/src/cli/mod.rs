@@ -54,7 +54,10 @@ pub enum Command {
     /// Create or upgrade the database schema, then exit
     Migrate,
     /// Write a consistent copy of the database to PATH, while the server runs (SQLite)
-    Backup { path: PathBuf },
+    Backup {
+        /// Where to write the copy
+        path: PathBuf,
+    },
     /// Write the whole deployment as JSON, to move it to another database. The file holds
     /// password hashes and private signing keys: it is created readable by its owner only
     Export {
@@ -161,22 +164,23 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Keys(KeysCommand::List) => {
-            let now = SystemClock.now();
-            println!(
-                "{:<6} {:<32} {:<20} {:<20} LEAVES KEY SET",
-                "ALG", "KID", "SIGNS FROM", "SIGNS UNTIL"
-            );
-            for k in store.signing_keys(now).await? {
-                let signs_until = k.retired_at.map_or_else(|| "-".to_owned(), rfc3339);
-                let leaves = k.publish_until.map_or_else(|| "-".to_owned(), rfc3339);
-                println!(
-                    "{:<6} {:<32} {:<20} {:<20} {leaves}",
-                    k.alg.as_str(),
-                    k.kid,
-                    rfc3339(k.signs_from),
-                    signs_until
-                );
-            }
+            let rows: Vec<Vec<String>> = store
+                .signing_keys(SystemClock.now())
+                .await?
+                .into_iter()
+                .map(|k| {
+                    let or_dash = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), rfc3339);
+                    vec![
+                        k.alg.to_string(),
+                        k.kid,
+                        rfc3339(k.signs_from),
+                        or_dash(k.retired_at),
+                        or_dash(k.publish_until),
+                    ]
+                })
+                .collect();
+            let header = ["ALG", "KID", "SIGNS FROM", "SIGNS UNTIL", "LEAVES KEY SET"];
+            print!("{}", table(&header, &rows));
         }
         Command::Export { output } => export(store, output).await?,
         Command::Import { path } => import(store, &path).await?,
@@ -313,6 +317,41 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     crate::server::run(listener, state, shutdown_signal()).await
 }
 
+/// Rows under a header, each column as wide as its widest cell, two spaces apart; the last
+/// column is not padded. (A dozen lines: a table crate would bring borders, wrapping and
+/// styles that a list read by people and `grep` does not want.)
+pub(super) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let width = |i: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(i))
+            .map(|c| c.chars().count())
+            .chain(std::iter::once(header[i].chars().count()))
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..header.len()).map(width).collect();
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i + 1 < widths.len() {
+                out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            } else {
+                out.push_str(cell);
+            }
+        }
+        out.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(&mut header.iter().copied());
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+pub(super) fn yes_no(b: bool) -> String {
+    (if b { "yes" } else { "no" }).to_owned()
+}
+
 /// A database URL as it may be logged: its password replaced.
 fn without_password(url: &str) -> String {
     match url::Url::parse(url) {
@@ -368,7 +407,49 @@ fn init_tracing(format: LogFormat) {
 
 #[cfg(test)]
 mod tests {
-    use super::without_password;
+    use super::{table, without_password};
+
+    /// `--help` explains every option and argument of every command.
+    #[test]
+    fn every_option_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if !matches!(id, "help" | "version") && arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(
+            &<super::Cli as clap::CommandFactory>::command(),
+            "gatehouse",
+            &mut missing,
+        );
+        assert!(missing.is_empty(), "without help: {missing:#?}");
+    }
+
+    #[test]
+    fn a_table_aligns_its_columns_under_the_header() {
+        let rows = vec![
+            vec![
+                "alice".to_owned(),
+                "a@example.com".to_owned(),
+                "x".to_owned(),
+            ],
+            vec!["björn".to_owned(), "b@e.x".to_owned(), String::new()],
+        ];
+        assert_eq!(
+            table(&["USER", "EMAIL", "NOTE"], &rows),
+            "USER   EMAIL          NOTE\n\
+             alice  a@example.com  x\n\
+             björn  b@e.x\n"
+        );
+        assert_eq!(table(&["A", "B"], &[]), "A  B\n");
+    }
 
     #[test]
     fn a_logged_database_url_keeps_everything_but_the_password() {

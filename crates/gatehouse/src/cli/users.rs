@@ -3,8 +3,8 @@
 
 use clap::Subcommand;
 
-use super::{read_secret, rfc3339};
-use crate::admin::{Admin, NewUser, ProfileChange};
+use super::{read_secret, rfc3339, table, yes_no};
+use crate::admin::{Admin, NewUser, ProfileChange, UserView};
 use crate::auth::passwords::Passwords;
 use crate::store::Store;
 
@@ -15,6 +15,7 @@ pub enum UserCommand {
         /// 1 to 64 characters; stored in lower case (Unicode NFKC)
         #[arg(long)]
         username: String,
+        /// The email address (the email claim; unverified unless --email-verified)
         #[arg(long)]
         email: String,
         /// The address is known to be the person's (the email_verified claim)
@@ -26,10 +27,15 @@ pub enum UserCommand {
         #[command(flatten)]
         profile: ProfileArgs,
     },
-    /// List users
-    List,
+    /// List users as a table: username, email, whether it is verified, name, state, id
+    List {
+        /// One JSON array instead, as the admin API shows users
+        #[arg(long)]
+        json: bool,
+    },
     /// Change a user's email address or profile; what is not given stays
     Update {
+        /// The user, by username
         username: String,
         /// A new address (unverified unless --email-verified is given too)
         #[arg(long)]
@@ -51,18 +57,34 @@ pub enum UserCommand {
     },
     /// Disable a user: they can no longer log in, their sessions end and their tokens are
     /// revoked (enabling them again brings none of it back)
-    Disable { username: String },
+    Disable {
+        /// The user, by username
+        username: String,
+    },
     /// Enable a disabled user again
-    Enable { username: String },
+    Enable {
+        /// The user, by username
+        username: String,
+    },
     /// Set a user's password, read from standard input; their sessions end and their tokens
     /// are revoked
-    SetPassword { username: String },
+    SetPassword {
+        /// The user, by username
+        username: String,
+    },
     /// End every session of a user and revoke every refresh token they hold
-    Logout { username: String },
+    Logout {
+        /// The user, by username
+        username: String,
+    },
     /// List the groups a user is in
-    Groups { username: String },
+    Groups {
+        /// The user, by username
+        username: String,
+    },
     /// List what a user allowed third-party clients, or withdraw it
     Consents {
+        /// The user, by username
         username: String,
         /// Withdraw the consent given to this client, revoking its tokens for the user
         #[arg(long, value_name = "CLIENT_ID")]
@@ -136,18 +158,28 @@ pub(super) async fn user(
             let user = admin.add_user(&passwords, new).await?;
             println!("user {} added (sub {})", user.username, user.id);
         }
-        UserCommand::List => {
-            for u in store.list_users().await? {
-                let state = if u.disabled { "disabled" } else { "active" };
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    u.username,
-                    u.email,
-                    u.name.unwrap_or_default(),
-                    state,
-                    u.id
-                );
+        UserCommand::List { json } => {
+            let users = store.list_users().await?;
+            if json {
+                let views: Vec<UserView> = users.into_iter().map(UserView::from).collect();
+                println!("{}", serde_json::to_string_pretty(&views)?);
+                return Ok(());
             }
+            let rows: Vec<Vec<String>> = users
+                .into_iter()
+                .map(|u| {
+                    vec![
+                        u.username,
+                        u.email,
+                        yes_no(u.email_verified),
+                        u.name.unwrap_or_default(),
+                        (if u.disabled { "disabled" } else { "active" }).to_owned(),
+                        u.id,
+                    ]
+                })
+                .collect();
+            let header = ["USERNAME", "EMAIL", "VERIFIED", "NAME", "STATE", "ID"];
+            print!("{}", table(&header, &rows));
         }
         UserCommand::Disable { username } => {
             let out = admin.set_disabled(&username, true).await?;

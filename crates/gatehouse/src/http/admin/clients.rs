@@ -9,9 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
-use crate::admin::{ClientPatch, NewClient};
+use crate::admin::{ClientPatch, ClientView, NewClient};
 use crate::http::AppState;
-use crate::model::{Client, GrantType, SigningAlg};
 use crate::store::StoreError;
 
 /// The client routes, to nest under `/admin/api`.
@@ -19,51 +18,6 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list_clients, create_client))
         .routes(routes!(get_client, update_client, remove_client))
         .routes(routes!(rotate_client_secret))
-}
-
-/// A client, without its secret.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(super) struct ClientView {
-    pub client_id: String,
-    /// A public client has no secret.
-    pub public: bool,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub scopes: Vec<String>,
-    pub grant_types: Vec<GrantType>,
-    pub first_party: bool,
-    /// Unix time.
-    pub created_at: i64,
-    /// The name people see (the client id when none was given).
-    pub display_name: String,
-    pub logo_uri: Option<String>,
-    pub home_uri: Option<String>,
-    /// Unix time until which the secret before the last rotation still works, while it does.
-    pub previous_secret_until: Option<i64>,
-    /// Which scoped claims go into its ID tokens; absent: all of them.
-    pub id_token_claims: Option<Vec<String>>,
-    pub id_token_signed_response_alg: SigningAlg,
-}
-
-impl From<Client> for ClientView {
-    fn from(c: Client) -> Self {
-        ClientView {
-            public: c.is_public(),
-            display_name: c.display_name().to_owned(),
-            logo_uri: c.display.logo_uri,
-            home_uri: c.display.home_uri,
-            previous_secret_until: c.previous_secret.map(|p| p.until),
-            id_token_claims: c.id_token_claims,
-            id_token_signed_response_alg: c.id_token_signed_response_alg,
-            client_id: c.client_id,
-            redirect_uris: c.redirect_uris,
-            post_logout_redirect_uris: c.post_logout_redirect_uris,
-            scopes: c.scopes,
-            grant_types: c.grant_types,
-            first_party: c.first_party,
-            created_at: c.created_at,
-        }
-    }
 }
 
 /// A registered client and, when gatehouse generated it, its secret: shown this once.

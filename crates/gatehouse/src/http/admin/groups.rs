@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::users::UserView;
 use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
+use crate::admin::UserView;
 use crate::admin::{GroupPatch, NewGroup};
 use crate::http::AppState;
 use crate::model::Group;

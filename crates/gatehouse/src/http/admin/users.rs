@@ -9,9 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
-use crate::admin::{NewUser, ProfileChange, check_profile};
+use crate::admin::{NewUser, ProfileChange, UserView, check_profile};
 use crate::http::AppState;
-use crate::model::{Consent, LoggedOut, Session, User};
+use crate::model::{Consent, LoggedOut, Session};
 
 /// The user routes, to nest under `/admin/api`.
 pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -20,48 +20,6 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(list_sessions, end_sessions))
         .routes(routes!(list_consents))
         .routes(routes!(revoke_consent))
-}
-
-/// A user, without the password hash.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub(super) struct UserView {
-    /// The subject identifier (`sub`).
-    pub id: String,
-    pub username: String,
-    pub email: String,
-    /// Whether the address is known to be the person's.
-    pub email_verified: bool,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    /// A BCP 47 language tag.
-    pub locale: Option<String>,
-    /// An https URL of a picture of the person.
-    pub picture: Option<String>,
-    pub disabled: bool,
-    /// Unix time.
-    pub created_at: i64,
-    /// Unix time the profile last changed (the `updated_at` claim).
-    pub updated_at: i64,
-}
-
-impl From<User> for UserView {
-    fn from(u: User) -> Self {
-        UserView {
-            id: u.id,
-            username: u.username,
-            email: u.email,
-            email_verified: u.email_verified,
-            name: u.name,
-            given_name: u.profile.given_name,
-            family_name: u.profile.family_name,
-            locale: u.profile.locale,
-            picture: u.profile.picture,
-            disabled: u.disabled,
-            created_at: u.created_at,
-            updated_at: u.profile.updated_at.unwrap_or(u.created_at),
-        }
-    }
 }
 
 /// Changes to a user; absent fields stay as they are.

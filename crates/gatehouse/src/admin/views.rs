@@ -1,0 +1,94 @@
+//! How users and clients are shown outside: the admin API's bodies, and the CLI's `--json`.
+//! Secrets (password hashes, client secret hashes) are never part of them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::model::{Client, GrantType, SigningAlg, User};
+
+/// A user, without the password hash.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    /// The subject identifier (`sub`).
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    /// Whether the address is known to be the person's.
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// A BCP 47 language tag.
+    pub locale: Option<String>,
+    /// An https URL of a picture of the person.
+    pub picture: Option<String>,
+    pub disabled: bool,
+    /// Unix time.
+    pub created_at: i64,
+    /// Unix time the profile last changed (the `updated_at` claim).
+    pub updated_at: i64,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            email_verified: u.email_verified,
+            name: u.name,
+            given_name: u.profile.given_name,
+            family_name: u.profile.family_name,
+            locale: u.profile.locale,
+            picture: u.profile.picture,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            updated_at: u.profile.updated_at.unwrap_or(u.created_at),
+        }
+    }
+}
+
+/// A client, without its secret.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientView {
+    pub client_id: String,
+    /// A public client has no secret.
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub first_party: bool,
+    /// Unix time.
+    pub created_at: i64,
+    /// The name people see (the client id when none was given).
+    pub display_name: String,
+    pub logo_uri: Option<String>,
+    pub home_uri: Option<String>,
+    /// Unix time until which the secret before the last rotation still works, while it does.
+    pub previous_secret_until: Option<i64>,
+    /// Which scoped claims go into its ID tokens; absent: all of them.
+    pub id_token_claims: Option<Vec<String>>,
+    pub id_token_signed_response_alg: SigningAlg,
+}
+
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
+        ClientView {
+            public: c.is_public(),
+            display_name: c.display_name().to_owned(),
+            logo_uri: c.display.logo_uri,
+            home_uri: c.display.home_uri,
+            previous_secret_until: c.previous_secret.map(|p| p.until),
+            id_token_claims: c.id_token_claims,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
+            client_id: c.client_id,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            scopes: c.scopes,
+            grant_types: c.grant_types,
+            first_party: c.first_party,
+            created_at: c.created_at,
+        }
+    }
+}
