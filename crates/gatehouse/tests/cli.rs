@@ -678,7 +678,11 @@ fn serve_starts_on_an_empty_database_and_answers_discovery() {
     let addr = loop {
         let line = lines.next().expect("serve printed its address").unwrap();
         assert!(!line.contains('\u{1b}'), "no colours into a pipe: {line:?}");
-        hint |= line.contains("user add");
+        // The hint names the program as started, which works as pasted (no PATH needed).
+        hint |= line.contains(&format!(
+            "{} --database-url",
+            env!("CARGO_BIN_EXE_gatehouse")
+        )) && line.contains("user add");
         if line.contains("configuration: ") {
             settings = Some(line.clone());
         }

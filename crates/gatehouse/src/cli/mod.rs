@@ -291,10 +291,15 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let (listener, config) = crate::server::bind(args).await?;
     let store = open(url).await?;
     if store.list_users().await?.is_empty() || store.list_clients().await?.is_empty() {
+        // The program as it was started (`target/release/gatehouse` under `cargo run`), so the
+        // commands work as pasted from the same directory, on the PATH or not.
+        let me = std::env::args()
+            .next()
+            .unwrap_or_else(|| "gatehouse".to_owned());
         println!(
             "gatehouse is empty. Add a user and a client with, for example:\n  \
-             echo 'glacier umbrella quantum tulip' | gatehouse --database-url {url} user add --username alice --email alice@example.com\n  \
-             gatehouse --database-url {url} client add --client-id my-app --redirect-uri http://localhost:3000/callback"
+             echo 'glacier umbrella quantum tulip' | {me} --database-url {url} user add --username alice --email alice@example.com\n  \
+             {me} --database-url {url} client add --client-id my-app --redirect-uri http://localhost:3000/callback --first-party"
         );
     }
     let state = crate::server::prepare(store, config, Arc::new(SystemClock)).await?;
