@@ -382,6 +382,76 @@ async fn once_the_new_refresh_token_is_used_the_old_one_is_reuse_even_in_the_win
     assert_eq!(userinfo_status(&f, &access).await, StatusCode::UNAUTHORIZED);
 }
 
+/// A browser application (a public client) calls the token endpoint, the key set, discovery,
+/// `/userinfo` and `/revoke` from its own origin; no other origin may, nor a confidential
+/// client's.
+async fn browser_applications_may_call_from_their_own_origin_and_no_other(db: Database) {
+    use axum::http::Method;
+    let f = fixture_on(db).await;
+    let admin = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    let server = gatehouse::admin::NewClient {
+        client_id: "server-app".into(),
+        redirect_uris: vec!["https://server.example.com/cb".into()],
+        ..Default::default()
+    };
+    admin.add_client(server).await.unwrap();
+    // The public client `spa` redirects to REDIRECT, on this origin.
+    let spa = "http://127.0.0.1:9";
+    let preflight = |path: &str, origin: &str| {
+        axum::http::Request::builder()
+            .method(Method::OPTIONS)
+            .uri(path)
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let allowed = |r: &axum::response::Response| {
+        r.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    for path in [
+        "/token",
+        "/revoke",
+        "/userinfo",
+        "/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
+        let r = send(&f, preflight(path, spa)).await;
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        assert_eq!(allowed(&r).as_deref(), Some(spa), "{path}");
+        let methods = r.headers()[header::ACCESS_CONTROL_ALLOW_METHODS]
+            .to_str()
+            .unwrap();
+        assert!(methods.contains("POST"), "{path}: {methods}");
+        for origin in ["https://evil.example", "https://server.example.com", "null"] {
+            let r = send(&f, preflight(path, origin)).await;
+            assert_eq!(allowed(&r), None, "{path} from {origin}");
+        }
+    }
+    // The answers themselves carry it, refusals included, so the application can read them.
+    let token = form("/token")
+        .header(header::ORIGIN, spa)
+        .body(axum::body::Body::from(
+            "grant_type=refresh_token&refresh_token=x&client_id=spa",
+        ))
+        .unwrap();
+    let r = send(&f, token).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(allowed(&r).as_deref(), Some(spa));
+    let mut keys = get("/jwks.json");
+    keys.headers_mut()
+        .insert(header::ORIGIN, spa.parse().unwrap());
+    assert_eq!(allowed(&send(&f, keys).await).as_deref(), Some(spa));
+    // Pages and the confidential endpoints allow no origin at all.
+    for path in ["/authorize", "/login", "/introspect", "/admin/api/users"] {
+        let r = send(&f, preflight(path, spa)).await;
+        assert_eq!(allowed(&r), None, "{path}");
+    }
+}
+
 on_both_backends!(();
     introspection_describes_active_tokens_to_their_client_only,
     introspection_needs_an_authenticated_confidential_client,
@@ -393,4 +463,5 @@ on_both_backends!(();
     discovery_names_the_new_endpoints,
     a_retried_refresh_gets_the_same_tokens_within_the_window_and_reuse_after_it,
     once_the_new_refresh_token_is_used_the_old_one_is_reuse_even_in_the_window,
+    browser_applications_may_call_from_their_own_origin_and_no_other,
 );

@@ -4,6 +4,7 @@
 mod admin;
 mod authorize;
 mod client_auth;
+mod cors;
 mod discovery;
 pub mod error;
 mod introspect;
@@ -197,13 +198,17 @@ pub fn app(state: AppState) -> Router {
     let request_timeout = state.config.request_timeout;
     let (admin_api, openapi) = admin::router().split_for_parts();
     let openapi = Arc::new(openapi);
+    // What a browser application calls from its own origin (`cors`); nothing else.
+    let cors = cors::layer(Arc::clone(&state.store));
     // What answers with a person's data or a client's secrets is never stored by a cache
     // (the admin API returns client secrets; /userinfo a person's claims).
     let private = Router::new()
         .merge(admin_api)
         .route(
             "/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .layer(cors.clone()),
         )
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -217,18 +222,18 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/.well-known/openid-configuration",
-            get(discovery::configuration),
+            get(discovery::configuration).layer(cors.clone()),
         )
-        .route("/jwks.json", get(discovery::jwks))
+        .route("/jwks.json", get(discovery::jwks).layer(cors.clone()))
         .route(
             "/authorize",
             get(authorize::authorize).post(authorize::authorize_post),
         )
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
-        .route("/token", post(token::token))
+        .route("/token", post(token::token).layer(cors.clone()))
         .route("/introspect", post(introspect::introspect))
-        .route("/revoke", post(introspect::revoke))
+        .route("/revoke", post(introspect::revoke).layer(cors))
         .route(
             "/logout",
             get(logout::logout).post(logout::logout_confirmed),

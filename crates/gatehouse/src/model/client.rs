@@ -61,6 +61,28 @@ pub struct PreviousSecret {
     pub until: UnixTime,
 }
 
+#[cfg(test)]
+impl Client {
+    /// A client for unit tests: its id, public (no secret) or confidential, and nothing else;
+    /// a test sets what it needs with `Client { field, ..Client::example(..) }`.
+    pub(crate) fn example(client_id: &str, public: bool) -> Client {
+        Client {
+            client_id: client_id.into(),
+            secret_hash: (!public).then(|| "hash".into()),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scopes: vec![],
+            grant_types: vec![],
+            first_party: false,
+            created_at: 0,
+            display: ClientDisplay::default(),
+            previous_secret: None,
+            id_token_claims: None,
+            id_token_signed_response_alg: SigningAlg::default(),
+        }
+    }
+}
+
 impl Client {
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()

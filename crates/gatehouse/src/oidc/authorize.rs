@@ -293,21 +293,14 @@ mod tests {
 
     fn client(public: bool) -> Client {
         Client {
-            client_id: "app".into(),
-            secret_hash: (!public).then(|| "h".into()),
             redirect_uris: vec!["https://app.example/cb".into()],
-            post_logout_redirect_uris: vec![],
             // `admin` is registered, yet never granted through this endpoint.
             scopes: ["openid", "profile", "email", "offline_access", "admin"]
                 .map(String::from)
                 .to_vec(),
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             first_party: true,
-            created_at: 0,
-            display: crate::model::ClientDisplay::default(),
-            previous_secret: None,
-            id_token_claims: None,
-            id_token_signed_response_alg: Default::default(),
+            ..Client::example("app", public)
         }
     }
 

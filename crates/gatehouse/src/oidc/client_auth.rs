@@ -25,25 +25,16 @@ pub fn authenticates(client: &Client, secret: Option<&str>, now: UnixTime) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClientDisplay, PreviousSecret};
+    use crate::model::PreviousSecret;
 
     fn client(secret: Option<&str>, previous: Option<(&str, UnixTime)>) -> Client {
         Client {
-            client_id: "app".into(),
             secret_hash: secret.map(tokens::hash),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            scopes: vec![],
-            grant_types: vec![],
-            first_party: false,
-            created_at: 0,
-            display: ClientDisplay::default(),
             previous_secret: previous.map(|(s, until)| PreviousSecret {
                 hash: tokens::hash(s),
                 until,
             }),
-            id_token_claims: None,
-            id_token_signed_response_alg: Default::default(),
+            ..Client::example("app", secret.is_none())
         }
     }
 

@@ -89,18 +89,8 @@ mod tests {
 
     fn client() -> Client {
         Client {
-            client_id: "app".into(),
-            secret_hash: None,
-            redirect_uris: vec![],
             post_logout_redirect_uris: vec!["https://app.example/bye".into()],
-            scopes: vec![],
-            grant_types: vec![],
-            first_party: false,
-            created_at: 0,
-            display: crate::model::ClientDisplay::default(),
-            previous_secret: None,
-            id_token_claims: None,
-            id_token_signed_response_alg: Default::default(),
+            ..Client::example("app", true)
         }
     }
 

@@ -37,18 +37,9 @@ mod tests {
 
     fn client(public: bool, grants: &[GrantType], scopes: &[&str]) -> Client {
         Client {
-            client_id: "svc".into(),
-            secret_hash: (!public).then(|| "h".into()),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             grant_types: grants.to_vec(),
-            first_party: false,
-            created_at: 0,
-            display: crate::model::ClientDisplay::default(),
-            previous_secret: None,
-            id_token_claims: None,
-            id_token_signed_response_alg: Default::default(),
+            ..Client::example("svc", public)
         }
     }
 
