@@ -34,6 +34,9 @@ use crate::store::Store;
 
 /// How often expired codes, sessions and tokens are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// How often the answers kept for refresh retries are cleared once their window has passed:
+/// they hold live tokens (sealed), so they go within this time.
+const RETRY_SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 /// Checks the configuration, then binds its address. With port 0 the system picks the port,
 /// and the configuration (its default issuer) names the port it picked.
@@ -93,16 +96,24 @@ pub async fn run(
     served
 }
 
-/// Deletes what expired, now and then, so the database does not grow without bound. Several
-/// instances may sweep the same database: the deletes are idempotent.
+/// Deletes what expired, now and then, so the database does not grow without bound, and the
+/// answers kept for refresh retries soon after their window. Several instances may sweep the
+/// same database: the deletes are idempotent.
 async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
-    let mut every = tokio::time::interval(SWEEP_EVERY);
+    let mut retries = tokio::time::interval(RETRY_SWEEP_EVERY);
+    let mut expired = tokio::time::interval(SWEEP_EVERY);
     loop {
-        every.tick().await;
-        match store.purge_expired(clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
-            Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
+        tokio::select! {
+            _ = retries.tick() => {
+                if let Err(e) = store.forget_retry_answers(clock.now()).await {
+                    tracing::warn!(error = %e, "clearing kept refresh answers failed; retrying later");
+                }
+            }
+            _ = expired.tick() => match store.purge_expired(clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
+                Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
+            },
         }
     }
 }

@@ -819,6 +819,45 @@ async fn purging_removes_only_what_expired(db: Database) {
     assert!(s.client("app").await.unwrap().is_some());
 }
 
+/// The answer kept for a retry is given back within its window, and cleared once it has
+/// passed: then the rotated token is plain reuse again.
+async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: Database) {
+    use gatehouse::model::RetryCopy;
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    issued(s, "alice", "app").await;
+    let with_retry = NewTokens {
+        retry: Some(RetryCopy {
+            sealed: vec![9, 9, 9],
+            until: NOW + 5,
+        }),
+        ..new_tokens("a2", "r2")
+    };
+    let r1 = h("r1", "alice", "app");
+    let rotate = |t: NewTokens, now| s.rotate_refresh_token(&r1, "app", None, t, now);
+    assert!(matches!(
+        rotate(with_retry, NOW).await.unwrap(),
+        Rotated::Issued(_)
+    ));
+    let retried = rotate(new_tokens("a3", "r3"), NOW + 1).await.unwrap();
+    assert_eq!(
+        retried,
+        Rotated::Retried {
+            sealed: vec![9, 9, 9],
+            scope: "openid offline_access".into()
+        }
+    );
+    // Nothing is cleared before the window's end; everything after.
+    assert_eq!(s.forget_retry_answers(NOW + 4).await.unwrap(), 0);
+    assert_eq!(s.forget_retry_answers(NOW + 5).await.unwrap(), 1);
+    assert_eq!(s.forget_retry_answers(NOW + 5).await.unwrap(), 0);
+    // Cleared: the same presentation, even at a time inside the old window, is reuse.
+    assert_eq!(
+        rotate(new_tokens("a4", "r4"), NOW + 1).await.unwrap(),
+        Rotated::Reused
+    );
+}
+
 async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Database) {
     let f = open(db).await;
     let s = f.store.as_ref();
@@ -889,6 +928,7 @@ on_both_backends!(();
     the_audit_log_keeps_order_and_pages,
     purging_removes_only_what_expired,
     purging_runs_in_batches_until_done_and_keeps_reuse_detection,
+    a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after,
 );
 
 /// An acknowledged revocation must survive a power cut, not only a crash: the writer commits

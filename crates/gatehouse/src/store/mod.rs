@@ -253,6 +253,10 @@ pub trait Grants: Send + Sync {
     /// Deletes what expired before `now` (codes, sessions, tokens, stale throttle entries).
     /// Returns the number of rows removed.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize>;
+    /// Clears the answers kept for refresh retries (`oidc::retry`) whose window has passed by
+    /// `now`, in batches; returns how many. They hold live tokens (sealed), so they go soon
+    /// after they stop being useful, not with the slower expiry sweep.
+    async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize>;
 }
 
 /// Login attempt counters (see `auth::throttle`).

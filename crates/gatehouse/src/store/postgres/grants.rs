@@ -500,8 +500,30 @@ impl Grants for PgStore {
         .map_err(db_error)
     }
 
+    async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize> {
+        let mut total = 0;
+        loop {
+            let cleared = sqlx::query(
+                "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
+                 WHERE token_hash IN (SELECT token_hash FROM refresh_token
+                                      WHERE retry_sealed IS NOT NULL AND retry_until <= $1
+                                      LIMIT $2)",
+            )
+            .bind(now)
+            .bind(PURGE_BATCH)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+            total += cleared as usize;
+            if cleared == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 7] = [
+        const EXPIRING: [&str; 6] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM session WHERE id_hash IN
@@ -512,11 +534,6 @@ impl Grants for PgStore {
                (SELECT token_hash FROM client_token WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM refresh_token WHERE token_hash IN
                (SELECT token_hash FROM refresh_token WHERE expires_at <= $1 LIMIT $2)",
-            // A rotation's answer is kept for its retry window only.
-            "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
-             WHERE token_hash IN (SELECT token_hash FROM refresh_token
-                                  WHERE retry_sealed IS NOT NULL AND retry_until <= $1
-                                  LIMIT $2)",
             "DELETE FROM login_throttle WHERE key IN
                (SELECT key FROM login_throttle WHERE blocked_until <= $1
                   AND last_failure_at <= $1 - 86400 LIMIT $2)",

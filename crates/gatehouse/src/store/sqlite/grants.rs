@@ -404,6 +404,27 @@ impl Grants for SqliteStore {
         .await
     }
 
+    async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize> {
+        let mut total = 0;
+        loop {
+            let cleared = self
+                .write(move |tx| {
+                    tx.prepare_cached(
+                        "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
+                         WHERE rowid IN (SELECT rowid FROM refresh_token
+                                         WHERE retry_sealed IS NOT NULL AND retry_until <= ?1
+                                         LIMIT ?2)",
+                    )?
+                    .execute(params![now, PURGE_BATCH])
+                })
+                .await?;
+            total += cleared;
+            if cleared == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
         let mut total = 0;
         // Each statement deletes at most PURGE_BATCH rows per transaction; loop until a pass
@@ -423,11 +444,6 @@ impl Grants for SqliteStore {
                            (SELECT rowid FROM client_token WHERE expires_at <= ?1 LIMIT ?2)",
                         "DELETE FROM refresh_token WHERE rowid IN
                            (SELECT rowid FROM refresh_token WHERE expires_at <= ?1 LIMIT ?2)",
-                        // A rotation's answer is kept for its retry window only.
-                        "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
-                         WHERE rowid IN (SELECT rowid FROM refresh_token
-                                         WHERE retry_sealed IS NOT NULL AND retry_until <= ?1
-                                         LIMIT ?2)",
                         "DELETE FROM login_throttle WHERE rowid IN
                            (SELECT rowid FROM login_throttle WHERE blocked_until <= ?1
                               AND last_failure_at <= ?1 - 86400 LIMIT ?2)",
