@@ -285,6 +285,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         previous_secret: None,
         id_token_claims: None,
         id_token_signed_response_alg: Default::default(),
+        backchannel_logout_uri: None,
     };
     for c in [
         client("web", Some(tokens::hash(&secret)), true),

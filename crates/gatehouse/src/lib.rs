@@ -17,6 +17,7 @@ pub mod config;
 pub mod fuzzing;
 pub mod http;
 pub mod keyring;
+pub mod logout_sender;
 pub mod model;
 pub mod oidc;
 pub mod server;

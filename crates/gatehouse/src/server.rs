@@ -3,8 +3,8 @@
 //!
 //! Three steps, each usable alone: [`bind`] (the listener, and the configuration that names
 //! the port it really got), [`prepare`] (a store that can sign: the first signing key is made
-//! here), and [`run`] (serve until `shutdown`, sweeping expired rows meanwhile, then let
-//! in-flight requests finish and close the store).
+//! here), and [`run`] (serve until `shutdown`, sweeping expired rows and sending back-channel
+//! logout notices meanwhile, then let in-flight requests finish and close the store).
 //!
 //! ```no_run
 //! # async fn start(args: gatehouse::config::ServeArgs) -> anyhow::Result<()> {
@@ -83,7 +83,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = Arc::clone(&state.store);
+    let http = crate::logout_sender::http_client()
+        .context("preparing the HTTP client of back-channel logout")?;
     let sweeper = tokio::spawn(sweep_expired(Arc::clone(&store), Arc::clone(&state.clock)));
+    let sender = tokio::spawn(crate::logout_sender::run(state.clone(), http));
     let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -92,6 +95,8 @@ pub async fn run(
     .await
     .context("serving");
     sweeper.abort();
+    // A notice being sent now stays in the outbox, and is sent again after the next start.
+    sender.abort();
     store.close().await.context("closing the database")?;
     served
 }

@@ -87,6 +87,22 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     ));
     let before = sign_in(&a, "web", &secret, "ada").await;
     let id_token = before["id_token"].as_str().unwrap().to_owned();
+    // The web app hears of logouts, and is down: Bob's logout waits in the outbox.
+    ok(&gatehouse(
+        &a.db_url(),
+        &[
+            "client",
+            "update",
+            "web",
+            "--backchannel-logout-uri",
+            "http://127.0.0.1:9/backchannel",
+        ],
+        None,
+    ));
+    let bob = add_user(a.store.as_ref(), "bob").await;
+    sign_in(&a, "web", &secret, "bob").await;
+    let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
+    a.store.end_user_sessions(&bob.id, now).await.unwrap();
 
     // Export while the SQLite server runs; the file is the owner's alone.
     let file = a.db.dir.path().join("export.json");
@@ -104,7 +120,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     }
     let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
     assert!(
-        out.contains("imported 1 users, 1 groups, 2 clients, 3 signing keys, 1 token families"),
+        out.contains("imported 2 users, 1 groups, 2 clients, 3 signing keys, 2 token families"),
         "{out}"
     );
 
@@ -137,7 +153,6 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         gatehouse::model::SigningAlg::Es256,
         "a client's algorithm moves"
     );
-    let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
     let keys = b.store.signing_keys(now).await.unwrap();
     assert_eq!(keys.len(), 3, "with a key for each algorithm");
     let log = b.store.audit_latest(100).await.unwrap();
@@ -151,6 +166,9 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "admin.client.updated",
             "login.succeeded",
             "token.issued",
+            "admin.client.updated",
+            "login.succeeded",
+            "token.issued",
             "admin.imported"
         ]),
         "{kinds:?}"
@@ -161,7 +179,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         &gatehouse(&b.db_url(), &["import", file_arg], None),
         "not empty",
     );
-    assert_eq!(b.store.list_users().await.unwrap().len(), 1);
+    assert_eq!(b.store.list_users().await.unwrap().len(), 2);
 
     // And back to a fresh SQLite file: the token rotated on PostgreSQL refreshes there.
     let back = b.db.dir.path().join("back.json");
@@ -171,6 +189,31 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         &["export", "--output", back_arg],
         None,
     ));
+    // Back-channel logout moves with it: which apps Ada's session signed in to, and Bob's
+    // notice, still undelivered.
+    let moved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&back).unwrap()).unwrap();
+    let told = &moved["session_clients"];
+    assert!(
+        told.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["client_id"] == "web"),
+        "{told}"
+    );
+    let notices = moved["logout_notices"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["user_id"], bob.id.as_str());
+    assert_eq!(
+        b.store
+            .client("web")
+            .await
+            .unwrap()
+            .unwrap()
+            .backchannel_logout_uri
+            .as_deref(),
+        Some("http://127.0.0.1:9/backchannel")
+    );
     let sqlite = Database::fresh(Backend::Sqlite).await.unwrap();
     ok(&gatehouse(&sqlite.url, &["import", back_arg], None));
     let c = TestServer::start_on(sqlite).await;

@@ -199,6 +199,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         previous_secret: None,
         id_token_claims: None,
         id_token_signed_response_alg: Default::default(),
+        backchannel_logout_uri: None,
     })
     .await
     .unwrap();

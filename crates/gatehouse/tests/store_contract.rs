@@ -66,6 +66,7 @@ fn client(id: &str) -> Client {
         previous_secret: None,
         id_token_claims: None,
         id_token_signed_response_alg: Default::default(),
+        backchannel_logout_uri: None,
     }
 }
 

@@ -66,8 +66,11 @@ enum ReleaseBefore {
     Sessions,
     /// Before groups.
     Groups,
-    /// Before ES256 and EdDSA: the previous release, with groups, profiles and client display.
+    /// Before ES256 and EdDSA, with groups, profiles and client display.
     SigningAlgs,
+    /// Before back-channel logout: the previous release, with ES256 and EdDSA and the refresh
+    /// retry window.
+    BackchannelLogout,
 }
 
 impl ReleaseBefore {
@@ -77,6 +80,7 @@ impl ReleaseBefore {
             ReleaseBefore::Sessions => 2,
             ReleaseBefore::Groups => 3,
             ReleaseBefore::SigningAlgs => 6,
+            ReleaseBefore::BackchannelLogout => 8,
         }
     }
 
@@ -86,11 +90,15 @@ impl ReleaseBefore {
             ReleaseBefore::Sessions => 1,
             ReleaseBefore::Groups => 2,
             ReleaseBefore::SigningAlgs => 5,
+            ReleaseBefore::BackchannelLogout => 7,
         }
     }
 
     fn has_groups(self) -> bool {
-        matches!(self, ReleaseBefore::SigningAlgs)
+        matches!(
+            self,
+            ReleaseBefore::SigningAlgs | ReleaseBefore::BackchannelLogout
+        )
     }
 }
 
@@ -103,6 +111,8 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0004_groups.sql"),
         include_str!("../migrations/sqlite/0005_profiles.sql"),
         include_str!("../migrations/sqlite/0006_clients.sql"),
+        include_str!("../migrations/sqlite/0007_signing_algs.sql"),
+        include_str!("../migrations/sqlite/0008_refresh_retry.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -427,10 +437,37 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     let tokens = json(exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
     let eddsa_key = published.iter().find(|(alg, _)| alg == "EdDSA").unwrap();
     assert_eq!(kid(&tokens), ("EdDSA".into(), eddsa_key.1.clone()));
+
+    // ... and is told of logouts: a sign-in, then its session ends, and a notice waits.
+    let patch = gatehouse::admin::ClientPatch {
+        backchannel_logout_uri: Some(Some("https://web.example/backchannel".into())),
+        ..Default::default()
+    };
+    admin.update_client("web", patch).await.unwrap();
+    let r = post_login(&f, &authorize_uri("web", ""), "Ada", PASSWORD).await;
+    let code = location(&r)["code"].clone();
+    json(exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    s.end_user_sessions(old.user_id, T0).await.unwrap();
+    let notices = s.claim_logout_notices(T0, 10).await.unwrap();
+    assert!(
+        notices.iter().any(|n| n.client_id == "web"
+            && n.user_id == old.user_id
+            && n.uri == "https://web.example/backchannel"),
+        "{notices:?}"
+    );
 }
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::BackchannelLogout,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_signing_algorithms() {
     a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::SigningAlgs)
         .await;
 }
@@ -443,6 +480,15 @@ async fn sqlite_of_the_release_before_groups() {
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::BackchannelLogout,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_signing_algorithms() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::SigningAlgs,

@@ -74,6 +74,12 @@ pub struct NewClient {
     /// What its ID tokens are signed with (default RS256, which every client library supports).
     #[serde(default)]
     pub id_token_signed_response_alg: SigningAlg,
+    /// Where the client is told, by a signed logout token, that a sign-in session it received
+    /// an ID token in has ended (OpenID Connect Back-Channel Logout 1.0): an absolute http or
+    /// https URL without a fragment.
+    #[serde(default)]
+    #[schema(max_length = 2048)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// The longest display name of a client.
@@ -116,6 +122,10 @@ pub struct ClientPatch {
     /// What its ID tokens are signed with from now on; tokens signed before still verify.
     #[serde(default)]
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// `null`: it is no longer told of logouts; notices still waiting for it are not sent.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(max_length = 2048)]
+    pub backchannel_logout_uri: Option<Option<String>>,
 }
 
 /// Like [`present`], for a list.
@@ -202,6 +212,10 @@ impl Admin<'_> {
         if let Some(alg) = patch.id_token_signed_response_alg {
             client.id_token_signed_response_alg = alg;
             changed.push("id_token_signed_response_alg");
+        }
+        if let Some(v) = patch.backchannel_logout_uri {
+            client.backchannel_logout_uri = super::profile::given(v);
+            changed.push("backchannel_logout_uri");
         }
         check_client(&client)?;
         if changed.is_empty() {
@@ -364,6 +378,13 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
             crate::oidc::claims::SCOPED_CLAIMS.join(", ")
         )));
     }
+    if let Some(uri) = &c.backchannel_logout_uri {
+        if let Some(problem) = crate::oidc::backchannel::uri_problem(uri) {
+            return Err(invalid(format!(
+                "back-channel logout URI {uri:?} refused: {problem}"
+            )));
+        }
+    }
     check_display(&c.display)
 }
 
@@ -433,6 +454,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         previous_secret: None,
         id_token_claims: new.id_token_claims,
         id_token_signed_response_alg: new.id_token_signed_response_alg,
+        backchannel_logout_uri: super::profile::given(new.backchannel_logout_uri),
     };
     check_client(&client)?;
     Ok((client, generated))

@@ -70,6 +70,8 @@ pub struct ClientView {
     /// Which scoped claims go into its ID tokens; absent: all of them.
     pub id_token_claims: Option<Vec<String>>,
     pub id_token_signed_response_alg: SigningAlg,
+    /// Where it is told of ended sessions (back-channel logout); absent: it is not.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl From<Client> for ClientView {
@@ -82,6 +84,7 @@ impl From<Client> for ClientView {
             previous_secret_until: c.previous_secret.map(|p| p.until),
             id_token_claims: c.id_token_claims,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
+            backchannel_logout_uri: c.backchannel_logout_uri,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,

@@ -102,7 +102,8 @@ pub enum ClientCommand {
     },
 }
 
-/// What people see of a client.
+/// What people see of a client, what its ID tokens hold, and where it hears of logouts:
+/// options `client add` and `client update` share.
 #[derive(Debug, clap::Args)]
 pub struct ClientDisplayArgs {
     /// The name people see on the sign-in and consent pages (default: the client id)
@@ -122,6 +123,10 @@ pub struct ClientDisplayArgs {
     /// supports), ES256 or EdDSA
     #[arg(long = "id-token-alg", value_name = "ALG")]
     id_token_alg: Option<SigningAlg>,
+    /// Tell the client at this URL when a sign-in session it received an ID token in ends
+    /// (OpenID Connect Back-Channel Logout); http or https
+    #[arg(long, value_name = "URL")]
+    backchannel_logout_uri: Option<String>,
 }
 
 /// A field `client update --clear` removes.
@@ -133,6 +138,8 @@ pub enum ClientField {
     PostLogoutRedirectUris,
     /// Every claim its scopes release goes into its ID tokens again
     IdTokenClaims,
+    /// It is no longer told of logouts
+    BackchannelLogoutUri,
 }
 
 pub(super) async fn client(
@@ -172,6 +179,7 @@ pub(super) async fn client(
                 id_token_claims: (!display.id_token_claims.is_empty())
                     .then_some(display.id_token_claims),
                 id_token_signed_response_alg: display.id_token_alg.unwrap_or_default(),
+                backchannel_logout_uri: display.backchannel_logout_uri,
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -272,6 +280,10 @@ pub(super) async fn client(
                     given(display.id_token_claims).map(Some)
                 },
                 id_token_signed_response_alg: display.id_token_alg,
+                backchannel_logout_uri: field(
+                    display.backchannel_logout_uri,
+                    ClientField::BackchannelLogoutUri,
+                ),
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

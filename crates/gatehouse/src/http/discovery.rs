@@ -29,7 +29,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "id_token_signing_alg_values_supported": SigningAlg::ALL,
         "scopes_supported": scope::SUPPORTED,
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-                             "name", "preferred_username", "email", "email_verified", "groups"],
+                             "sid", "name", "preferred_username", "email", "email_verified", "groups"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -39,6 +39,8 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     }))
 }
 

@@ -335,6 +335,10 @@ async fn id_token(
         auth_time: grant.auth_time,
         nonce: grant.nonce.clone(),
         at_hash: Some(claims::at_hash(access, client.id_token_signed_response_alg)),
+        sid: grant
+            .session_id_hash
+            .as_deref()
+            .map(crate::oidc::backchannel::sid),
         scoped: claims::for_id_token(
             claims::scoped(&grant.user, &groups, &grant.scope),
             client.id_token_claims.as_deref(),

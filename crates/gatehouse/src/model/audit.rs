@@ -10,6 +10,9 @@ named! {
         LoginSucceeded = "login.succeeded",
         LoginFailed = "login.failed",
         Logout = "logout",
+        /// A back-channel logout notice was given up: the client refused it or could not be
+        /// reached for a day.
+        LogoutUndelivered = "logout.undelivered",
         ConsentGranted = "consent.granted",
         ConsentDenied = "consent.denied",
         /// A user outside a client's groups tried to use it.

@@ -41,6 +41,9 @@ pub struct Client {
     /// What its ID tokens are signed with (OpenID Connect Dynamic Client Registration §2);
     /// RS256 unless it asks for another.
     pub id_token_signed_response_alg: SigningAlg,
+    /// Where it is told that a session it signed in to has ended (OpenID Connect Back-Channel
+    /// Logout 1.0 §2.2); `None`: it is not told.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// What people see of a client.
@@ -79,6 +82,7 @@ impl Client {
             previous_secret: None,
             id_token_claims: None,
             id_token_signed_response_alg: SigningAlg::default(),
+            backchannel_logout_uri: None,
         }
     }
 }

@@ -19,7 +19,7 @@ pub use client::{Client, ClientDisplay, GrantType, PreviousSecret};
 pub use consent::Consent;
 pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem};
 pub use key::{Retirement, SigningAlg, SigningKey};
-pub use session::{LoggedOut, Session};
+pub use session::{LoggedOut, LogoutNotice, Session};
 pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
     RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,

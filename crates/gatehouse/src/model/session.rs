@@ -1,5 +1,6 @@
 use serde::Serialize;
 
+use super::SigningAlg;
 use crate::clock::UnixTime;
 
 /// A server-side sign-in session; the cookie holds the secret, the store its hash.
@@ -19,4 +20,26 @@ pub struct Session {
 pub struct LoggedOut {
     pub sessions: usize,
     pub token_families: usize,
+}
+
+/// A back-channel logout notice waiting to be delivered (`oidc::backchannel`): written in the
+/// transaction that ended the session, claimed by a sender, forgotten once delivered or given
+/// up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutNotice {
+    pub id: i64,
+    /// The client to tell, at its `backchannel_logout_uri`.
+    pub client_id: String,
+    pub uri: String,
+    /// What the client's tokens are signed with.
+    pub alg: SigningAlg,
+    /// Whose session ended, and which one.
+    pub user_id: String,
+    pub session_id_hash: String,
+    /// Fixed when the notice is written, so every attempt sends the same `jti` and a client
+    /// that saw the first can recognise a retry.
+    pub jti: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub created_at: UnixTime,
 }

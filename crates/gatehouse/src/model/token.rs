@@ -79,6 +79,10 @@ pub struct Grant {
     pub auth_time: UnixTime,
     /// The refresh token family the new tokens belong to.
     pub family_id: String,
+    /// At a code's redemption, the sign-in session the code was issued in: the client is now
+    /// signed in to it (told by back-channel logout when it ends), and the ID token names it
+    /// (`sid`). `None` on refresh.
+    pub session_id_hash: Option<String>,
 }
 
 /// The outcome of redeeming an authorization code.

@@ -20,6 +20,9 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
+    /// The sign-in session (`oidc::backchannel::sid`), which a logout token names when it ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// What the granted scopes release ([`scoped`]): in the ID token too, as Keycloak and
     /// Pocket ID do, so an application that reads only the ID token (most do) sees the name,
     /// the email address and the groups it asked for.
@@ -250,6 +253,7 @@ mod tests {
             auth_time: 1,
             nonce: None,
             at_hash: None,
+            sid: None,
             scoped: scoped(&user(), &[], "openid groups"),
         };
         let json = serde_json::to_value(&c).unwrap();
@@ -258,6 +262,10 @@ mod tests {
             serde_json::json!([]),
             "no groups is an empty list"
         );
-        assert!(json.get("nonce").is_none() && json.get("at_hash").is_none());
+        assert!(
+            json.get("nonce").is_none()
+                && json.get("at_hash").is_none()
+                && json.get("sid").is_none()
+        );
     }
 }

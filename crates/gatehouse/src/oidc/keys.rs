@@ -269,8 +269,18 @@ impl Signer {
     /// # Errors
     /// `Sign` when the claims cannot be serialised or signed.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        self.sign_typed("JWT", claims)
+    }
+
+    /// Like [`Signer::sign`], with `typ` in the header (explicit typing, RFC 8725 §3.11: a
+    /// logout token says `logout+jwt`, so it cannot pass for an ID token).
+    ///
+    /// # Errors
+    /// `Sign` when the claims cannot be serialised or signed.
+    pub fn sign_typed<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
         let mut header = Header::new(jws(self.alg));
         header.kid = Some(self.kid.clone());
+        header.typ = Some(typ.to_owned());
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| KeyError::Sign(e.to_string()))
     }
 }

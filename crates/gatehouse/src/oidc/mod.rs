@@ -3,6 +3,7 @@
 //! the authorization response), RFC 9700 (OAuth 2.0 security best practice).
 
 pub mod authorize;
+pub mod backchannel;
 pub mod claims;
 pub mod client_auth;
 pub mod error;

@@ -23,7 +23,8 @@ macro_rules! client_columns {
     () => {
         "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, grant_types, \
          first_party, created_at, display_name, logo_uri, home_uri, previous_secret_hash, \
-         previous_secret_until, id_token_claims, id_token_signed_response_alg"
+         previous_secret_until, id_token_claims, id_token_signed_response_alg, \
+         backchannel_logout_uri"
     };
 }
 
@@ -85,9 +86,43 @@ macro_rules! may_use_client {
     };
 }
 
+/// Writes a back-channel logout notice (`oidc::backchannel`) for every client that received an
+/// ID token in one of the sessions `s` that `$which` selects and registered a logout URI, due
+/// at `$now`, each with a fresh `jti` from the backend's random expression `$jti`. Run before
+/// the sessions are deleted (their `session_client` rows go with them). The one place the
+/// rule of who is told is written.
+macro_rules! insert_logout_notices {
+    ($which:literal, $now:literal, $jti:expr) => {
+        concat!(
+            "INSERT INTO logout_notice
+                 (client_id, user_id, session_id_hash, jti, created_at, next_attempt_at)
+             SELECT sc.client_id, s.user_id, s.id_hash, ",
+            $jti,
+            ", ",
+            $now,
+            ", ",
+            $now,
+            " FROM session s
+               JOIN session_client sc ON sc.session_id_hash = s.id_hash
+               JOIN client c ON c.client_id = sc.client_id
+              WHERE c.backchannel_logout_uri IS NOT NULL AND ",
+            $which
+        )
+    };
+}
+
+/// A logout notice's columns with its client's URI and algorithm, from `logout_notice n JOIN
+/// client c`.
+macro_rules! notice_columns {
+    () => {
+        "n.id, n.client_id, c.backchannel_logout_uri, c.id_token_signed_response_alg, n.user_id, \
+         n.session_id_hash, n.jti, n.attempts, n.created_at"
+    };
+}
+
 pub(crate) use {
-    active_user_token, audit_columns, client_columns, group_columns, may_use_client,
-    session_columns, user_columns,
+    active_user_token, audit_columns, client_columns, group_columns, insert_logout_notices,
+    may_use_client, notice_columns, session_columns, user_columns,
 };
 
 /// How many columns `user_columns!` names: where the next column starts after them.

@@ -17,9 +17,10 @@ use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest,
-    Consent, Group, GroupChange, LoggedOut, NewTokens, Redeemed, Retirement, Revocation, Rotated,
-    Session, SigningKey, TokenInfo, User, UserChange,
+    Consent, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens, Redeemed, Retirement,
+    Revocation, Rotated, Session, SigningKey, TokenInfo, User, UserChange,
 };
+use crate::oidc::backchannel::Settlement;
 
 /// A store failure. Domain outcomes (a replayed code, a reused refresh token) are not errors
 /// but variants of each method's result type.
@@ -188,6 +189,11 @@ pub trait Groups: Send + Sync {
 }
 
 /// Sign-in sessions.
+///
+/// Whatever ends a session (here, or `Directory::update_user` when a change signs the user
+/// out) writes, in the same transaction, a back-channel logout notice for every client that
+/// received an ID token in it and registered a `backchannel_logout_uri` (see
+/// [`LogoutOutbox`]). A session that merely expires is swept without notices.
 #[async_trait]
 pub trait Sessions: Send + Sync {
     async fn create_session(&self, session: Session) -> StoreResult<()>;
@@ -259,6 +265,29 @@ pub trait Grants: Send + Sync {
     async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize>;
 }
 
+/// Back-channel logout notices waiting to be delivered (`oidc::backchannel`). Several senders
+/// (instances) may share them: a claim leases notices to one sender until
+/// `oidc::backchannel::LEASE` passes.
+#[async_trait]
+pub trait LogoutOutbox: Send + Sync {
+    /// Claims up to `limit` notices due at `now` (oldest first), leasing them to the caller
+    /// until `now + LEASE`; none when none is due (without a write).
+    async fn claim_logout_notices(
+        &self,
+        now: UnixTime,
+        limit: usize,
+    ) -> StoreResult<Vec<LogoutNotice>>;
+    /// Applies what followed an attempt: forget a delivered notice, count the attempt and
+    /// schedule the next, or forget it and record `logout.undelivered` in the audit log in the
+    /// same transaction.
+    async fn settle_logout_notice(
+        &self,
+        notice: &LogoutNotice,
+        settlement: Settlement,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+}
+
 /// Login attempt counters (see `auth::throttle`).
 #[async_trait]
 pub trait Throttle: Send + Sync {
@@ -304,7 +333,9 @@ pub trait Keys: Send + Sync {
 
 /// Everything gatehouse stores.
 #[async_trait]
-pub trait Store: Directory + Groups + Sessions + Grants + Keys + Throttle + Audit {
+pub trait Store:
+    Directory + Groups + Sessions + LogoutOutbox + Grants + Keys + Throttle + Audit
+{
     /// A real write through the write path (for readiness checks).
     async fn ping(&self) -> StoreResult<()>;
     /// Writes a consistent copy of the store to `path`.

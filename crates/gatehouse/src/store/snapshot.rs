@@ -21,8 +21,8 @@ use crate::model::{
 pub const FORMAT: &str = "gatehouse-export";
 /// The version this build writes. It reads this one and every earlier one: version 1 had no
 /// groups, email verification or profiles; version 2 had RS256 keys only and no client chose
-/// its ID token's algorithm.
-pub const VERSION: u32 = 3;
+/// its ID token's algorithm; version 3 had no back-channel logout.
+pub const VERSION: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +45,13 @@ pub struct Snapshot {
     pub refresh_tokens: Vec<TokenRow>,
     pub access_tokens: Vec<TokenRow>,
     pub client_tokens: Vec<ClientTokenRow>,
+    /// Which clients each session signed in to (for back-channel logout); absent before
+    /// version 4.
+    #[serde(default)]
+    pub session_clients: Vec<SessionClientRow>,
+    /// Back-channel logout notices not yet delivered; absent before version 4.
+    #[serde(default)]
+    pub logout_notices: Vec<NoticeRow>,
     /// Oldest first.
     pub audit: Vec<AuditRecord>,
 }
@@ -106,6 +113,9 @@ pub struct ClientRow {
     /// Absent before version 3 (then RS256).
     #[serde(default)]
     pub id_token_signed_response_alg: SigningAlg,
+    /// Absent before version 4 (then none).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl From<ClientRow> for Client {
@@ -123,6 +133,7 @@ impl From<ClientRow> for Client {
             previous_secret: c.previous_secret,
             id_token_claims: c.id_token_claims,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
+            backchannel_logout_uri: c.backchannel_logout_uri,
         }
     }
 }
@@ -191,6 +202,7 @@ impl From<Client> for ClientRow {
             previous_secret: c.previous_secret,
             id_token_claims: c.id_token_claims,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
+            backchannel_logout_uri: c.backchannel_logout_uri,
         }
     }
 }
@@ -312,4 +324,24 @@ pub struct ClientTokenRow {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionClientRow {
+    pub session_id_hash: String,
+    pub client_id: String,
+}
+
+/// A back-channel logout notice; it is retried from `next_attempt_at` after the import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeRow {
+    pub client_id: String,
+    pub user_id: String,
+    pub session_id_hash: String,
+    pub jti: String,
+    pub created_at: UnixTime,
+    pub attempts: u32,
+    pub next_attempt_at: UnixTime,
 }

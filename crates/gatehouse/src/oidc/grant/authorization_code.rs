@@ -91,8 +91,11 @@ pub fn decide(
     if !access_allowed {
         return Redemption::Denied;
     }
-    let session_id_hash = code
-        .session_id_hash
+    // Even tokens that outlive the session (offline_access) were issued in it: the client is
+    // signed in to it, and is told when it ends.
+    let signed_in = code.session_id_hash;
+    let session_id_hash = signed_in
+        .clone()
         .filter(|_| !scope::outlives_session(&code.scope));
     let family = NewFamily {
         id: family_id,
@@ -109,6 +112,7 @@ pub fn decide(
         nonce: family.nonce.clone(),
         auth_time: family.auth_time,
         family_id: family.id.clone(),
+        session_id_hash: signed_in,
     });
     Redemption::Issue { family, grant }
 }
@@ -189,16 +193,19 @@ mod tests {
             ),
             ("openid email", "f2", "u1")
         );
+        assert_eq!(grant.session_id_hash.as_deref(), Some("s"));
     }
 
     #[test]
     fn offline_access_outlives_the_session() {
         let mut r = row();
         r.code.scope = "openid offline_access".into();
-        let Redemption::Issue { family, .. } = decide_with(Some(r), &request()) else {
+        let Redemption::Issue { family, grant } = decide_with(Some(r), &request()) else {
             panic!("not issued");
         };
         assert_eq!(family.session_id_hash, None);
+        // Still issued in the session: the client hears when it ends.
+        assert_eq!(grant.session_id_hash.as_deref(), Some("s"));
     }
 
     #[test]

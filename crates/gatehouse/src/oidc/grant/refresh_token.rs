@@ -136,6 +136,7 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
         nonce: row.nonce,
         auth_time: row.auth_time,
         family_id: row.family_id,
+        session_id_hash: None,
     }))
 }
 

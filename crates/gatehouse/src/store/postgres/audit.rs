@@ -8,23 +8,30 @@ use crate::model::{AuditEvent, AuditRecord};
 use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
 
+/// Appends `e` to the audit log, in the caller's transaction (or alone, given the pool).
+pub(super) async fn insert_audit<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    e: &AuditRecord,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(e.at)
+    .bind(e.kind)
+    .bind(&e.actor)
+    .bind(&e.subject)
+    .bind(&e.client_id)
+    .bind(&e.ip)
+    .bind(&e.detail)
+    .execute(executor)
+    .await
+}
+
 #[async_trait]
 impl Audit for PgStore {
     async fn record(&self, e: AuditRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(e.at)
-        .bind(e.kind)
-        .bind(&e.actor)
-        .bind(&e.subject)
-        .bind(&e.client_id)
-        .bind(&e.ip)
-        .bind(&e.detail)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        insert_audit(&self.pool, &e).await.map_err(db_error)?;
         Ok(())
     }
 

@@ -48,7 +48,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     sqlx::query(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -65,6 +65,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(c.previous_secret.as_ref().map(|p| p.until))
     .bind(&c.id_token_claims)
     .bind(c.id_token_signed_response_alg)
+    .bind(&c.backchannel_logout_uri)
     .execute(executor)
     .await
 }
@@ -198,7 +199,7 @@ impl Directory for PgStore {
                  scopes = $5, grant_types = $6, first_party = $7, display_name = $8,
                  logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
                  previous_secret_until = $12, id_token_claims = $13,
-                 id_token_signed_response_alg = $14
+                 id_token_signed_response_alg = $14, backchannel_logout_uri = $15
              WHERE client_id = $1",
         )
         .bind(&c.client_id)
@@ -215,6 +216,7 @@ impl Directory for PgStore {
         .bind(c.previous_secret.as_ref().map(|p| p.until))
         .bind(&c.id_token_claims)
         .bind(c.id_token_signed_response_alg)
+        .bind(&c.backchannel_logout_uri)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

@@ -1,5 +1,6 @@
 //! `export` and `import`: the whole deployment in one transaction each way.
 
+use super::audit::insert_audit;
 use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, sql, user_from};
 use super::{PgStore, db_error};
@@ -7,8 +8,8 @@ use crate::clock::UnixTime;
 use crate::model::{Client, RevokeReason, SigningAlg, SigningKey, User};
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow,
-    SessionRow, Snapshot, TokenRow, UserRow,
+    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow,
+    SessionClientRow, SessionRow, Snapshot, TokenRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -244,6 +245,40 @@ impl PgStore {
             },
         )
         .collect();
+        let session_clients = sqlx::query_as::<_, (String, String)>(
+            "SELECT session_id_hash, client_id FROM session_client
+             ORDER BY session_id_hash, client_id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(session_id_hash, client_id)| SessionClientRow {
+            session_id_hash,
+            client_id,
+        })
+        .collect();
+        let logout_notices = sqlx::query_as::<_, (String, String, String, String, i64, i32, i64)>(
+            "SELECT client_id, user_id, session_id_hash, jti, created_at, attempts,
+                        next_attempt_at
+                 FROM logout_notice ORDER BY id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(
+            |(client_id, user_id, session_id_hash, jti, created_at, attempts, next)| NoticeRow {
+                client_id,
+                user_id,
+                session_id_hash,
+                jti,
+                created_at,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+                next_attempt_at: next,
+            },
+        )
+        .collect();
         let audit = sqlx::query(concat!(
             "SELECT ",
             audit_columns!(),
@@ -273,6 +308,8 @@ impl PgStore {
             refresh_tokens,
             access_tokens,
             client_tokens,
+            session_clients,
+            logout_notices,
             audit,
         })
     }
@@ -428,20 +465,30 @@ impl PgStore {
                 .execute(&mut *c)
                 .await?;
             }
-            for e in &s.audit {
+            for x in &s.session_clients {
+                sqlx::query("INSERT INTO session_client (session_id_hash, client_id) VALUES ($1, $2)")
+                    .bind(&x.session_id_hash)
+                    .bind(&x.client_id)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            for n in &s.logout_notices {
                 sqlx::query(
-                    "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+                    "INSERT INTO logout_notice (client_id, user_id, session_id_hash, jti, created_at, attempts, next_attempt_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
-                .bind(e.at)
-                .bind(e.kind)
-                .bind(&e.actor)
-                .bind(&e.subject)
-                .bind(&e.client_id)
-                .bind(&e.ip)
-                .bind(&e.detail)
+                .bind(&n.client_id)
+                .bind(&n.user_id)
+                .bind(&n.session_id_hash)
+                .bind(&n.jti)
+                .bind(n.created_at)
+                .bind(i32::try_from(n.attempts).unwrap_or(i32::MAX))
+                .bind(n.next_attempt_at)
                 .execute(&mut *c)
                 .await?;
+            }
+            for e in &s.audit {
+                insert_audit(&mut *c, e).await?;
             }
             Ok(())
         }

@@ -277,6 +277,20 @@ impl Grants for PgStore {
                         .bind(&family.id)
                         .execute(&mut *c)
                         .await?;
+                        if let Some(session) = &grant.session_id_hash {
+                            // The lock waits for a logout ending the session right now; after
+                            // it there is no row, and nothing to record.
+                            sqlx::query(
+                                "INSERT INTO session_client (session_id_hash, client_id)
+                                 SELECT id_hash, $2 FROM session WHERE id_hash = $1
+                                 FOR KEY SHARE
+                                 ON CONFLICT DO NOTHING",
+                            )
+                            .bind(session)
+                            .bind(&grant.client_id)
+                            .execute(&mut *c)
+                            .await?;
+                        }
                         Ok(Redeemed::Issued(grant))
                     }
                     Redemption::Invalid => Ok(Redeemed::Invalid),
@@ -523,7 +537,7 @@ impl Grants for PgStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 6] = [
+        const EXPIRING: [&str; 7] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM session WHERE id_hash IN
@@ -537,6 +551,10 @@ impl Grants for PgStore {
             "DELETE FROM login_throttle WHERE key IN
                (SELECT key FROM login_throttle WHERE blocked_until <= $1
                   AND last_failure_at <= $1 - 86400 LIMIT $2)",
+            // A sender gives a notice up after a day (oidc::backchannel::GIVE_UP_AFTER); one
+            // still here an hour later has no sender, e.g. its client lost its logout URI.
+            "DELETE FROM logout_notice WHERE id IN
+               (SELECT id FROM logout_notice WHERE created_at <= $1 - 90000 LIMIT $2)",
         ];
         let mut total = 0;
         loop {

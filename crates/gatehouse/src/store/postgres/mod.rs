@@ -16,6 +16,7 @@ mod groups;
 mod keys;
 mod login_throttle;
 mod metrics;
+mod outbox;
 mod rows;
 mod sessions;
 mod transaction;

@@ -4,8 +4,8 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::model::{
-    AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, GrantType, PreviousSecret, Profile,
-    RevokeReason, Session, SigningAlg, User,
+    AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, GrantType, LogoutNotice,
+    PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`
@@ -83,6 +83,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         },
         id_token_claims: r.try_get(13)?,
         id_token_signed_response_alg: r.try_get(14)?,
+        backchannel_logout_uri: r.try_get(15)?,
     })
 }
 
@@ -113,5 +114,20 @@ pub(super) fn audit_from(r: &PgRow) -> Result<AuditEvent, sqlx::Error> {
             ip: r.try_get(6)?,
             detail: r.try_get(7)?,
         },
+    })
+}
+
+/// A logout notice, from `notice_columns!`.
+pub(super) fn notice_from(r: &PgRow) -> Result<LogoutNotice, sqlx::Error> {
+    Ok(LogoutNotice {
+        id: r.try_get(0)?,
+        client_id: r.try_get(1)?,
+        uri: r.try_get(2)?,
+        alg: r.try_get(3)?,
+        user_id: r.try_get(4)?,
+        session_id_hash: r.try_get(5)?,
+        jti: r.try_get(6)?,
+        attempts: u32::try_from(r.try_get::<i32, _>(7)?).unwrap_or(0),
+        created_at: r.try_get(8)?,
     })
 }

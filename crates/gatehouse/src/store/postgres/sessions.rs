@@ -8,16 +8,39 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{LoggedOut, RevokeReason, Session, User};
-use crate::store::columns::{session_columns, user_columns};
+use crate::store::columns::{insert_logout_notices, session_columns, user_columns};
 use crate::store::{Sessions, StoreResult};
 
-/// Ends every session of the user and revokes every token family they hold.
+/// PostgreSQL's random `jti` of a logout notice: 122 random bits, hex.
+macro_rules! random_jti {
+    () => {
+        "replace(gen_random_uuid()::text, '-', '')"
+    };
+}
+
+/// Ends every session of the user (telling the clients signed in to them) and revokes every
+/// token family they hold.
 pub(super) async fn log_out_user(
     c: &mut PgConnection,
     user_id: &str,
     now: UnixTime,
     reason: RevokeReason,
 ) -> Result<LoggedOut, sqlx::Error> {
+    // Locked first: a concurrent logout of the same sessions waits here, then finds them
+    // gone and writes no second notice (the insert alone reads a snapshot both would share).
+    sqlx::query("SELECT 1 FROM session WHERE user_id = $1 FOR UPDATE")
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(insert_logout_notices!(
+        "s.user_id = $1",
+        "$2",
+        random_jti!()
+    ))
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
     let sessions = sqlx::query("DELETE FROM session WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *c)
@@ -94,6 +117,20 @@ impl Sessions for PgStore {
         with_retrying_transaction(&self.pool, |c| {
             let id_hash = id_hash.to_owned();
             Box::pin(async move {
+                // Locked first, as in `log_out_user`: one notice however many logouts race.
+                sqlx::query("SELECT 1 FROM session WHERE id_hash = $1 FOR UPDATE")
+                    .bind(&id_hash)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(insert_logout_notices!(
+                    "s.id_hash = $1",
+                    "$2",
+                    random_jti!()
+                ))
+                .bind(&id_hash)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
                 sqlx::query("DELETE FROM session WHERE id_hash = $1")
                     .bind(&id_hash)
                     .execute(&mut *c)

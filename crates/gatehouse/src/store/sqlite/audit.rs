@@ -1,7 +1,7 @@
 //! The audit log.
 
 use async_trait::async_trait;
-use onewriter::rusqlite::{self, params};
+use onewriter::rusqlite::{self, Connection, params};
 
 use super::SqliteStore;
 use super::rows::audit_from;
@@ -9,25 +9,27 @@ use crate::model::{AuditEvent, AuditRecord};
 use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
 
+/// Appends `e` to the audit log, in the caller's transaction.
+pub(super) fn insert_audit(tx: &Connection, e: &AuditRecord) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.at,
+        e.kind,
+        e.actor,
+        e.subject,
+        e.client_id,
+        e.ip,
+        e.detail
+    ])
+}
+
 #[async_trait]
 impl Audit for SqliteStore {
     async fn record(&self, e: AuditRecord) -> StoreResult<()> {
-        self.write(move |tx| {
-            tx.prepare_cached(
-                "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                e.at,
-                e.kind,
-                e.actor,
-                e.subject,
-                e.client_id,
-                e.ip,
-                e.detail
-            ])
-        })
-        .await?;
+        self.write(move |tx| insert_audit(tx, &e)).await?;
         Ok(())
     }
 

@@ -41,7 +41,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
     tx.prepare_cached(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     ))?
     .execute(params![
         c.client_id,
@@ -59,6 +59,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.previous_secret.as_ref().map(|p| p.until),
         c.id_token_claims.as_deref().map(json_list),
         c.id_token_signed_response_alg,
+        c.backchannel_logout_uri,
     ])
 }
 
@@ -201,7 +202,8 @@ impl Directory for SqliteStore {
                          post_logout_redirect_uris = ?4, scopes = ?5, grant_types = ?6,
                          first_party = ?7, display_name = ?8, logo_uri = ?9, home_uri = ?10,
                          previous_secret_hash = ?11, previous_secret_until = ?12,
-                         id_token_claims = ?13, id_token_signed_response_alg = ?14
+                         id_token_claims = ?13, id_token_signed_response_alg = ?14,
+                         backchannel_logout_uri = ?15
                      WHERE client_id = ?1",
                 )?
                 .execute(params![
@@ -219,6 +221,7 @@ impl Directory for SqliteStore {
                     c.previous_secret.as_ref().map(|p| p.until),
                     c.id_token_claims.as_deref().map(json_list),
                     c.id_token_signed_response_alg,
+                    c.backchannel_logout_uri,
                 ])
             })
             .await?;

@@ -4,6 +4,7 @@
 use onewriter::rusqlite::{self, Connection, Row, params};
 
 use super::SqliteStore;
+use super::audit::insert_audit;
 use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
@@ -11,8 +12,8 @@ use crate::model::SigningKey;
 use crate::model::{Client, User};
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow,
-    SessionRow, Snapshot, TokenRow, UserRow,
+    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow,
+    SessionClientRow, SessionRow, Snapshot, TokenRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -161,6 +162,34 @@ impl SqliteStore {
                         })
                     },
                 )?,
+                session_clients: all(
+                    c,
+                    "SELECT session_id_hash, client_id FROM session_client
+                     ORDER BY session_id_hash, client_id",
+                    |r| {
+                        Ok(SessionClientRow {
+                            session_id_hash: r.get(0)?,
+                            client_id: r.get(1)?,
+                        })
+                    },
+                )?,
+                logout_notices: all(
+                    c,
+                    "SELECT client_id, user_id, session_id_hash, jti, created_at, attempts,
+                            next_attempt_at
+                     FROM logout_notice ORDER BY id",
+                    |r| {
+                        Ok(NoticeRow {
+                            client_id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            session_id_hash: r.get(2)?,
+                            jti: r.get(3)?,
+                            created_at: r.get(4)?,
+                            attempts: r.get(5)?,
+                            next_attempt_at: r.get(6)?,
+                        })
+                    },
+                )?,
                 audit: all(
                     c,
                     concat!("SELECT ", audit_columns!(), " FROM audit_event ORDER BY id"),
@@ -266,12 +295,21 @@ impl SqliteStore {
                         params![t.token_hash, t.client_id, t.scope, t.created_at, t.expires_at, t.revoked_at],
                     )?;
                 }
-                for e in &s.audit {
+                for x in &s.session_clients {
                     tx.execute(
-                        "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![e.at, e.kind, e.actor, e.subject, e.client_id, e.ip, e.detail],
+                        "INSERT INTO session_client (session_id_hash, client_id) VALUES (?1, ?2)",
+                        params![x.session_id_hash, x.client_id],
                     )?;
+                }
+                for n in &s.logout_notices {
+                    tx.execute(
+                        "INSERT INTO logout_notice (client_id, user_id, session_id_hash, jti, created_at, attempts, next_attempt_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![n.client_id, n.user_id, n.session_id_hash, n.jti, n.created_at, n.attempts, n.next_attempt_at],
+                    )?;
+                }
+                for e in &s.audit {
+                    insert_audit(tx, e)?;
                 }
                 Ok(true)
             })

@@ -224,6 +224,14 @@ impl Grants for SqliteStore {
                         "UPDATE authorization_code SET used_at = ?2, family_id = ?3 WHERE code_hash = ?1",
                     )?
                     .execute(params![code_hash, now, family.id])?;
+                    if let Some(session) = &grant.session_id_hash {
+                        // Only while the session exists: one that ended has nobody to tell.
+                        tx.prepare_cached(
+                            "INSERT OR IGNORE INTO session_client (session_id_hash, client_id)
+                             SELECT id_hash, ?2 FROM session WHERE id_hash = ?1",
+                        )?
+                        .execute(params![session, grant.client_id])?;
+                    }
                     Ok(Redeemed::Issued(grant))
                 }
                 Redemption::Invalid => Ok(Redeemed::Invalid),
@@ -447,6 +455,11 @@ impl Grants for SqliteStore {
                         "DELETE FROM login_throttle WHERE rowid IN
                            (SELECT rowid FROM login_throttle WHERE blocked_until <= ?1
                               AND last_failure_at <= ?1 - 86400 LIMIT ?2)",
+                        // A sender gives a notice up after a day (backchannel::GIVE_UP_AFTER);
+                        // one still here an hour later has no sender, e.g. its client lost
+                        // its logout URI.
+                        "DELETE FROM logout_notice WHERE id IN
+                           (SELECT id FROM logout_notice WHERE created_at <= ?1 - 90000 LIMIT ?2)",
                     ] {
                         n += tx.prepare_cached(sql)?.execute(params![now, PURGE_BATCH])?;
                     }

@@ -13,6 +13,7 @@ mod groups;
 mod keys;
 mod login_throttle;
 mod metrics;
+mod outbox;
 mod rows;
 mod sessions;
 
@@ -36,6 +37,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0006_clients.sql"),
     include_str!("../../../migrations/sqlite/0007_signing_algs.sql"),
     include_str!("../../../migrations/sqlite/0008_refresh_retry.sql"),
+    include_str!("../../../migrations/sqlite/0009_backchannel_logout.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

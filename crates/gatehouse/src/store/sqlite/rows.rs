@@ -3,8 +3,8 @@
 use onewriter::rusqlite::{self, Row};
 
 use crate::model::{
-    AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, PreviousSecret, Profile,
-    RevokeReason, Session, SigningAlg, User,
+    AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, LogoutNotice, PreviousSecret,
+    Profile, RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`); a name this build does not
@@ -92,6 +92,7 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             .map(parse_list)
             .transpose()?,
         id_token_signed_response_alg: row.get(14)?,
+        backchannel_logout_uri: row.get(15)?,
     })
 }
 
@@ -107,5 +108,20 @@ pub(super) fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditEvent> {
             ip: r.get(6)?,
             detail: r.get(7)?,
         },
+    })
+}
+
+/// A logout notice, from `notice_columns!`.
+pub(super) fn notice_from(r: &Row<'_>) -> rusqlite::Result<LogoutNotice> {
+    Ok(LogoutNotice {
+        id: r.get(0)?,
+        client_id: r.get(1)?,
+        uri: r.get(2)?,
+        alg: r.get(3)?,
+        user_id: r.get(4)?,
+        session_id_hash: r.get(5)?,
+        jti: r.get(6)?,
+        attempts: r.get(7)?,
+        created_at: r.get(8)?,
     })
 }

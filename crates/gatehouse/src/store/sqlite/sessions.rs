@@ -7,16 +7,30 @@ use super::SqliteStore;
 use super::rows::{session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::{LoggedOut, RevokeReason, Session, User};
-use crate::store::columns::{session_columns, user_columns};
+use crate::store::columns::{insert_logout_notices, session_columns, user_columns};
 use crate::store::{Sessions, StoreResult};
 
-/// Ends every session of the user and revokes every token family they hold.
+/// SQLite's random `jti` of a logout notice: 128 bits, hex.
+macro_rules! random_jti {
+    () => {
+        "lower(hex(randomblob(16)))"
+    };
+}
+
+/// Ends every session of the user (telling the clients signed in to them) and revokes every
+/// token family they hold.
 pub(super) fn log_out_user(
     tx: &Connection,
     user_id: &str,
     now: UnixTime,
     reason: RevokeReason,
 ) -> rusqlite::Result<LoggedOut> {
+    tx.prepare_cached(insert_logout_notices!(
+        "s.user_id = ?1",
+        "?2",
+        random_jti!()
+    ))?
+    .execute(params![user_id, now])?;
     let sessions = tx
         .prepare_cached("DELETE FROM session WHERE user_id = ?1")?
         .execute([user_id])?;
@@ -87,6 +101,12 @@ impl Sessions for SqliteStore {
     async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
         let id_hash = id_hash.to_owned();
         self.write(move |tx| {
+            tx.prepare_cached(insert_logout_notices!(
+                "s.id_hash = ?1",
+                "?2",
+                random_jti!()
+            ))?
+            .execute(params![id_hash, now])?;
             tx.prepare_cached("DELETE FROM session WHERE id_hash = ?1")?
                 .execute([&id_hash])?;
             tx.prepare_cached(
