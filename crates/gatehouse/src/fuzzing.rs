@@ -286,6 +286,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         id_token_claims: None,
         id_token_signed_response_alg: Default::default(),
         backchannel_logout_uri: None,
+        access_token_format: Default::default(),
     };
     for c in [
         client("web", Some(tokens::hash(&secret)), true),

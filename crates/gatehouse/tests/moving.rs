@@ -82,7 +82,15 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     ));
     ok(&gatehouse(
         &a.db_url(),
-        &["client", "update", "partner", "--id-token-alg", "ES256"],
+        &[
+            "client",
+            "update",
+            "partner",
+            "--id-token-alg",
+            "ES256",
+            "--access-token-format",
+            "jwt",
+        ],
         None,
     ));
     let before = sign_in(&a, "web", &secret, "ada").await;
@@ -152,6 +160,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         partner.id_token_signed_response_alg,
         gatehouse::model::SigningAlg::Es256,
         "a client's algorithm moves"
+    );
+    assert_eq!(
+        partner.access_token_format,
+        gatehouse::model::AccessTokenFormat::Jwt,
+        "and its access token format"
     );
     let keys = b.store.signing_keys(now).await.unwrap();
     assert_eq!(keys.len(), 3, "with a key for each algorithm");

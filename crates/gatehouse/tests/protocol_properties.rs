@@ -200,6 +200,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         id_token_claims: None,
         id_token_signed_response_alg: Default::default(),
         backchannel_logout_uri: None,
+        access_token_format: Default::default(),
     })
     .await
     .unwrap();

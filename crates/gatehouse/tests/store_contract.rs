@@ -67,6 +67,7 @@ fn client(id: &str) -> Client {
         id_token_claims: None,
         id_token_signed_response_alg: Default::default(),
         backchannel_logout_uri: None,
+        access_token_format: Default::default(),
     }
 }
 

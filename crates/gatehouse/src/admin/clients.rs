@@ -5,7 +5,9 @@ use serde::{Deserialize, Deserializer};
 
 use super::{Admin, AdminError, invalid};
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, Client, ClientDisplay, GrantType, PreviousSecret, SigningAlg};
+use crate::model::{
+    AccessTokenFormat, AuditKind, Client, ClientDisplay, GrantType, PreviousSecret, SigningAlg,
+};
 use crate::oidc::{redirect, scope, tokens};
 
 /// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
@@ -80,6 +82,10 @@ pub struct NewClient {
     #[serde(default)]
     #[schema(max_length = 2048)]
     pub backchannel_logout_uri: Option<String>,
+    /// `opaque` (the default: revoking one takes effect at once) or `jwt` (RFC 9068: resource
+    /// servers check it offline, so a revoked one works until it expires).
+    #[serde(default)]
+    pub access_token_format: AccessTokenFormat,
 }
 
 /// The longest display name of a client.
@@ -126,6 +132,9 @@ pub struct ClientPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(max_length = 2048)]
     pub backchannel_logout_uri: Option<Option<String>>,
+    /// What its access tokens are from now on; those issued before stay as they are.
+    #[serde(default)]
+    pub access_token_format: Option<AccessTokenFormat>,
 }
 
 /// Like [`present`], for a list.
@@ -216,6 +225,10 @@ impl Admin<'_> {
         if let Some(v) = patch.backchannel_logout_uri {
             client.backchannel_logout_uri = super::profile::given(v);
             changed.push("backchannel_logout_uri");
+        }
+        if let Some(f) = patch.access_token_format {
+            client.access_token_format = f;
+            changed.push("access_token_format");
         }
         check_client(&client)?;
         if changed.is_empty() {
@@ -455,6 +468,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         id_token_claims: new.id_token_claims,
         id_token_signed_response_alg: new.id_token_signed_response_alg,
         backchannel_logout_uri: super::profile::given(new.backchannel_logout_uri),
+        access_token_format: new.access_token_format,
     };
     check_client(&client)?;
     Ok((client, generated))

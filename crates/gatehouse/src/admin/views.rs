@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{Client, GrantType, SigningAlg, User};
+use crate::model::{AccessTokenFormat, Client, GrantType, SigningAlg, User};
 
 /// A user, without the password hash.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -72,6 +72,7 @@ pub struct ClientView {
     pub id_token_signed_response_alg: SigningAlg,
     /// Where it is told of ended sessions (back-channel logout); absent: it is not.
     pub backchannel_logout_uri: Option<String>,
+    pub access_token_format: AccessTokenFormat,
 }
 
 impl From<Client> for ClientView {
@@ -85,6 +86,7 @@ impl From<Client> for ClientView {
             id_token_claims: c.id_token_claims,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             backchannel_logout_uri: c.backchannel_logout_uri,
+            access_token_format: c.access_token_format,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::{read_secret, rfc3339};
 use super::{table, yes_no};
 use crate::admin::{Admin, ClientPatch, ClientView, NewClient};
-use crate::model::SigningAlg;
+use crate::model::{AccessTokenFormat, SigningAlg};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +127,10 @@ pub struct ClientDisplayArgs {
     /// (OpenID Connect Back-Channel Logout); http or https
     #[arg(long, value_name = "URL")]
     backchannel_logout_uri: Option<String>,
+    /// Its access tokens: opaque (the default; revoking one takes effect at once) or jwt
+    /// (RFC 9068, for APIs that check tokens offline; a revoked one works until it expires)
+    #[arg(long, value_name = "FORMAT")]
+    access_token_format: Option<AccessTokenFormat>,
 }
 
 /// A field `client update --clear` removes.
@@ -180,6 +184,7 @@ pub(super) async fn client(
                     .then_some(display.id_token_claims),
                 id_token_signed_response_alg: display.id_token_alg.unwrap_or_default(),
                 backchannel_logout_uri: display.backchannel_logout_uri,
+                access_token_format: display.access_token_format.unwrap_or_default(),
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -284,6 +289,7 @@ pub(super) async fn client(
                     display.backchannel_logout_uri,
                     ClientField::BackchannelLogoutUri,
                 ),
+                access_token_format: display.access_token_format,
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

@@ -12,7 +12,7 @@ use super::client_auth;
 use super::error::{TokenError, no_store};
 use super::{AppState, Peer};
 use crate::model::{AuditKind, AuditRecord, Revocation, TokenKind};
-use crate::oidc::{OAuthError, tokens};
+use crate::oidc::OAuthError;
 
 /// POST /introspect
 pub(super) async fn introspect(
@@ -41,9 +41,10 @@ async fn introspection(
     }
     let token = form.require("token")?;
     let now = state.now();
+    let key = state.presented_token_key(token).await?;
     let info = state
         .store
-        .introspect(&tokens::hash(token), now)
+        .introspect(&key, now)
         .await?
         .filter(|t| t.client_id == client.client_id);
     let Some(info) = info else {
@@ -98,9 +99,10 @@ async fn revocation(
     // The hint only says where to look first (RFC 7009 §2.1); every kind is searched anyway.
     form.get("token_type_hint")?;
     let now = state.now();
+    let key = state.presented_token_key(token).await?;
     let outcome = state
         .store
-        .revoke_token(&tokens::hash(token), &client.client_id, now)
+        .revoke_token(&key, &client.client_id, now)
         .await?;
     let what = match outcome {
         Revocation::Family => "a refresh token and its family",

@@ -131,6 +131,32 @@ impl AppState {
         self.clock.now()
     }
 
+    /// The stored key of a token a client presents (`/userinfo`, introspection, revocation,
+    /// the admin API): a JWT access token this issuer signed (`oidc::access_token`) by its
+    /// `jti`, anything else by its hash. A JWT-shaped token that does not verify gets the hash
+    /// of itself, which names no stored token.
+    ///
+    /// # Errors
+    /// A store failure while the published keys are reloaded.
+    pub async fn presented_token_key(
+        &self,
+        token: &str,
+    ) -> Result<String, crate::store::StoreError> {
+        use crate::oidc::{access_token, tokens};
+        if !access_token::looks_like_jwt(token) {
+            return Ok(tokens::hash(token));
+        }
+        let jwks = match self.keys.jwks(self.store.as_ref(), self.now()).await {
+            Ok(set) => set,
+            Err(crate::keyring::KeyringError::Store(e)) => return Err(e),
+            Err(e) => return Err(crate::store::StoreError::Corrupt(e.to_string())),
+        };
+        Ok(
+            access_token::verified_key(token, &jwks, &self.config.issuer)
+                .unwrap_or_else(|| tokens::hash(token)),
+        )
+    }
+
     /// Appends to the audit log. The operation it describes is done already, so a failure here
     /// is logged, not turned into an error response.
     pub async fn audit(&self, record: AuditRecord) {

@@ -10,13 +10,13 @@ use super::client_auth::{self, Form};
 use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
 use crate::model::{
-    AuditKind, AuditRecord, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens,
-    Redeemed, RetryCopy, Rotated,
+    AccessTokenFormat, AuditKind, AuditRecord, Client, ClientToken, CodeRequest, Grant, GrantType,
+    NewTokens, Redeemed, RetryCopy, Rotated,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::error::invalid_request;
 use crate::oidc::retry::Successor;
-use crate::oidc::{OAuthError, grant, scope, tokens};
+use crate::oidc::{OAuthError, access_token, grant, scope, tokens};
 
 /// POST /token
 pub(super) async fn token(
@@ -65,19 +65,82 @@ async fn dispatch(
     }
 }
 
+/// The tokens to store for a grant: an opaque access token (stored hashed) or, for a client
+/// that takes JWTs, the `jti` of one (stored under `access_token::key`; the JWT is signed by
+/// [`issue_access`] once the grant is known), and a refresh token if the client uses them.
 fn new_tokens(state: &AppState, client: &Client, now: i64) -> (String, Option<String>, NewTokens) {
     let access = tokens::generate();
     let refresh = client
         .allows_grant(GrantType::RefreshToken)
         .then(tokens::generate);
     let stored = NewTokens {
-        access_token_hash: tokens::hash(&access),
+        access_token_hash: access_key(client, &access),
         access_expires_at: now + state.config.access_token_ttl,
         refresh_token_hash: refresh.as_deref().map(tokens::hash),
         refresh_expires_at: now + state.config.refresh_token_ttl,
         retry: None,
     };
     (access, refresh, stored)
+}
+
+/// Where an access token from [`new_tokens`] is stored.
+fn access_key(client: &Client, access: &str) -> String {
+    match client.access_token_format {
+        AccessTokenFormat::Opaque => tokens::hash(access),
+        AccessTokenFormat::Jwt => access_token::key(access),
+    }
+}
+
+/// The access token as the client receives it: the opaque one as it is, or the JWT (RFC 9068)
+/// of the `jti`, signed like the client's ID tokens.
+async fn issue_access(
+    state: &AppState,
+    client: &Client,
+    user_id: Option<&str>,
+    scope: &str,
+    (access, issued_at, expires_at): (String, i64, i64),
+) -> Result<String, TokenError> {
+    if client.access_token_format == AccessTokenFormat::Opaque {
+        return Ok(access);
+    }
+    let groups = match user_id {
+        Some(u) => state.group_names(u, scope).await?,
+        None => Vec::new(),
+    };
+    let claims = access_token::claims(&access_token::Issue {
+        issuer: &state.config.issuer,
+        client_id: &client.client_id,
+        user_id,
+        scope,
+        groups: &groups,
+        jti: &access,
+        issued_at,
+        expires_at,
+    });
+    sign(state, client, access_token::TOKEN_TYPE, claims).await
+}
+
+/// Signs `claims` with the client's algorithm, off the async threads (an RSA signature takes
+/// about a millisecond of CPU).
+async fn sign<T: serde::Serialize + Send + 'static>(
+    state: &AppState,
+    client: &Client,
+    typ: &'static str,
+    claims: T,
+) -> Result<String, TokenError> {
+    let signer = state
+        .keys
+        .signer(
+            state.store.as_ref(),
+            client.id_token_signed_response_alg,
+            state.now(),
+        )
+        .await
+        .map_err(internal)?;
+    tokio::task::spawn_blocking(move || signer.sign_typed(typ, &claims))
+        .await
+        .map_err(internal)?
+        .map_err(|e| internal(e).into())
 }
 
 /// What every grant works with.
@@ -124,6 +187,8 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
     // The code is consumed and the tokens stored in one transaction, before any token leaves.
     match state.store.redeem_authorization_code(&tokens::hash(code), request, stored, now).await? {
         Redeemed::Issued(grant) => {
+            let expires_at = now + state.config.access_token_ttl;
+            let access = issue_access(state, client, Some(&grant.user.id), &grant.scope, (access, now, expires_at)).await?;
             let id_token = if scope::contains(&grant.scope, "openid") {
                 Some(id_token(state, client, &grant, &access, now).await?)
             } else {
@@ -180,6 +245,8 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             access_token: access.clone(),
             refresh_token: refresh.clone(),
             access_expires_at: stored.access_expires_at,
+            access_jwt: client.access_token_format == AccessTokenFormat::Jwt,
+            access_issued_at: now,
         };
         let key = state.retry_key().await?;
         stored.retry = Some(RetryCopy {
@@ -195,6 +262,15 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         // OpenID Connect Core §12.2 lets a refresh response omit the ID token: no signature
         // is spent on it.
         Rotated::Issued(grant) => {
+            let expires_at = now + state.config.access_token_ttl;
+            let access = issue_access(
+                state,
+                client,
+                Some(&grant.user.id),
+                &grant.scope,
+                (access, now, expires_at),
+            )
+            .await?;
             issued(cx, &grant, "refresh_token").await;
             let expires_in = state.config.access_token_ttl;
             Ok(respond(expires_in, &grant.scope, access, refresh, None))
@@ -210,10 +286,35 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             };
             metrics::counter!("gatehouse_refresh_retries_total").increment(1);
             let expires_in = (successor.access_expires_at - now).max(0);
+            let access = if successor.access_jwt {
+                // The same JWT again: the same claims, read back from the stored grant.
+                let key = access_token::key(&successor.access_token);
+                let Some(grant) = state.store.access_token(&key, now).await? else {
+                    return Err(OAuthError::InvalidGrant(
+                        "the refresh token is invalid, expired or revoked".into(),
+                    )
+                    .into());
+                };
+                let jwt = Client {
+                    access_token_format: AccessTokenFormat::Jwt,
+                    ..client.clone()
+                };
+                let times = (successor.access_issued_at, successor.access_expires_at);
+                issue_access(
+                    state,
+                    &jwt,
+                    Some(&grant.user.id),
+                    &scope,
+                    (successor.access_token, times.0, times.1),
+                )
+                .await?
+            } else {
+                successor.access_token
+            };
             Ok(respond(
                 expires_in,
                 &scope,
-                successor.access_token,
+                access,
                 Some(successor.refresh_token),
                 None,
             ))
@@ -257,16 +358,18 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
     let granted = grant::client_credentials::decide(client, form.get("scope")?)?;
     let now = state.now();
     let access = tokens::generate();
+    let expires_at = now + state.config.access_token_ttl;
     state
         .store
         .create_client_token(ClientToken {
-            token_hash: tokens::hash(&access),
+            token_hash: access_key(client, &access),
             client_id: client.client_id.clone(),
             scope: granted.clone(),
             created_at: now,
-            expires_at: now + state.config.access_token_ttl,
+            expires_at,
         })
         .await?;
+    let access = issue_access(state, client, None, &granted, (access, now, expires_at)).await?;
     metrics::counter!("gatehouse_tokens_issued_total", "grant" => "client_credentials")
         .increment(1);
     cx.audit(
@@ -344,20 +447,7 @@ async fn id_token(
             client.id_token_claims.as_deref(),
         ),
     };
-    let signer = state
-        .keys
-        .signer(
-            state.store.as_ref(),
-            client.id_token_signed_response_alg,
-            now,
-        )
-        .await
-        .map_err(internal)?;
-    // An RSA signature takes about a millisecond of CPU: off the async threads.
-    tokio::task::spawn_blocking(move || signer.sign(&claims))
-        .await
-        .map_err(internal)?
-        .map_err(|e| internal(e).into())
+    sign(state, client, "JWT", claims).await
 }
 
 fn respond(

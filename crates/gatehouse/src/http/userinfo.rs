@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{BearerError, bearer_token, store_error};
-use crate::oidc::{OAuthError, claims, scope, tokens};
+use crate::oidc::{OAuthError, claims, scope};
 
 pub(super) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match claims_for(&state, &headers).await {
@@ -21,9 +21,13 @@ async fn claims_for(
     headers: &HeaderMap,
 ) -> Result<serde_json::Value, BearerError> {
     let token = bearer_token(headers)?;
+    let key = state
+        .presented_token_key(token)
+        .await
+        .map_err(|e| BearerError(store_error(e)))?;
     let grant = state
         .store
-        .access_token(&tokens::hash(token), state.now())
+        .access_token(&key, state.now())
         .await
         .map_err(|e| BearerError(store_error(e)))?
         .ok_or_else(|| {

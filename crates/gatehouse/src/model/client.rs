@@ -14,6 +14,20 @@ named! {
     }
 }
 
+named! {
+    /// What a client's access tokens are (`client add --access-token-format`).
+    #[derive(Default, utoipa::ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum AccessTokenFormat ("access token format") {
+        /// 256 random bits, looked up on every use: revoking it takes effect at once.
+        #[default]
+        Opaque = "opaque",
+        /// A signed JWT (RFC 9068) a resource server can check offline, until it expires,
+        /// revoked or not.
+        Jwt = "jwt",
+    }
+}
+
 /// A relying party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
@@ -44,6 +58,8 @@ pub struct Client {
     /// Where it is told that a session it signed in to has ended (OpenID Connect Back-Channel
     /// Logout 1.0 §2.2); `None`: it is not told.
     pub backchannel_logout_uri: Option<String>,
+    /// What its access tokens are: opaque unless it asks for JWTs (RFC 9068).
+    pub access_token_format: AccessTokenFormat,
 }
 
 /// What people see of a client.
@@ -83,6 +99,7 @@ impl Client {
             id_token_claims: None,
             id_token_signed_response_alg: SigningAlg::default(),
             backchannel_logout_uri: None,
+            access_token_format: AccessTokenFormat::default(),
         }
     }
 }

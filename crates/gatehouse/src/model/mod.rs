@@ -15,7 +15,7 @@ mod token;
 mod user;
 
 pub use audit::{AuditEvent, AuditKind, AuditRecord};
-pub use client::{Client, ClientDisplay, GrantType, PreviousSecret};
+pub use client::{AccessTokenFormat, Client, ClientDisplay, GrantType, PreviousSecret};
 pub use consent::Consent;
 pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem};
 pub use key::{Retirement, SigningAlg, SigningKey};

@@ -76,6 +76,30 @@ pub fn verify_hint(token: &str, jwks: &JwkSet, issuer: &str) -> Result<Hint, Hin
         sub: String,
         aud: Audience,
     }
+    let data = verify::<Claims>(token, jwks, issuer, &["iss", "sub", "aud"])?;
+    let audiences = match data.claims.aud {
+        Audience::One(a) => vec![a],
+        Audience::Many(v) => v,
+    };
+    Ok(Hint {
+        sub: data.claims.sub,
+        audiences,
+    })
+}
+
+/// Verifies a token this issuer signed, as `verify_hint` and the JWT access tokens need it:
+/// the key its `kid` names, with that key's algorithm (never the header's choice), and `iss`;
+/// not the expiry or audience, which each caller judges.
+///
+/// # Errors
+/// A malformed token, an unknown key, an algorithm not the key's, a bad signature, a wrong
+/// issuer, or a missing `required` claim.
+pub fn verify<T: serde::de::DeserializeOwned>(
+    token: &str,
+    jwks: &JwkSet,
+    issuer: &str,
+    required: &[&str],
+) -> Result<jsonwebtoken::TokenData<T>, HintError> {
     let bad = |e: &dyn std::fmt::Display| HintError(e.to_string());
     let header = jsonwebtoken::decode_header(token).map_err(|e| bad(&e))?;
     let kid = header.kid.ok_or_else(|| HintError("no kid".into()))?;
@@ -100,16 +124,8 @@ pub fn verify_hint(token: &str, jwks: &JwkSet, issuer: &str) -> Result<Hint, Hin
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
-    let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| bad(&e))?;
-    let audiences = match data.claims.aud {
-        Audience::One(a) => vec![a],
-        Audience::Many(v) => v,
-    };
-    Ok(Hint {
-        sub: data.claims.sub,
-        audiences,
-    })
+    validation.set_required_spec_claims(required);
+    jsonwebtoken::decode::<T>(token, &key, &validation).map_err(|e| bad(&e))
 }
 
 /// A new key for `alg`, created at `now` and signing from then.

@@ -2,6 +2,7 @@
 //! cases. OpenID Connect Core 1.0, RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 9207 (`iss` in
 //! the authorization response), RFC 9700 (OAuth 2.0 security best practice).
 
+pub mod access_token;
 pub mod authorize;
 pub mod backchannel;
 pub mod claims;

@@ -19,9 +19,16 @@ pub const KEY_NAME: &str = "refresh-retry";
 /// What a retry gets back: the pair the first request got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Successor {
+    /// The opaque access token; for a JWT access token, its `jti`: the JWT is signed again
+    /// from the stored grant (`access_jwt`).
     pub access_token: String,
     pub refresh_token: String,
     pub access_expires_at: UnixTime,
+    /// Whether the access token is a JWT (RFC 9068), and when it was issued.
+    #[serde(default)]
+    pub access_jwt: bool,
+    #[serde(default)]
+    pub access_issued_at: UnixTime,
 }
 
 /// The key that seals successors.
@@ -96,6 +103,8 @@ mod tests {
             access_token: "access".into(),
             refresh_token: "refresh".into(),
             access_expires_at: 1_000_600,
+            access_jwt: false,
+            access_issued_at: 1_000_000,
         }
     }
 

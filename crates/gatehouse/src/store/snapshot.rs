@@ -13,15 +13,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, ClientDisplay, GrantType, PreviousSecret, Profile, RevokeReason, Session,
-    SigningAlg, SigningKey, User,
+    AccessTokenFormat, AuditRecord, Client, ClientDisplay, GrantType, PreviousSecret, Profile,
+    RevokeReason, Session, SigningAlg, SigningKey, User,
 };
 
 /// What the `format` field must say.
 pub const FORMAT: &str = "gatehouse-export";
 /// The version this build writes. It reads this one and every earlier one: version 1 had no
 /// groups, email verification or profiles; version 2 had RS256 keys only and no client chose
-/// its ID token's algorithm; version 3 had no back-channel logout.
+/// its ID token's algorithm; version 3 had no back-channel logout and no JWT access tokens.
 pub const VERSION: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +116,9 @@ pub struct ClientRow {
     /// Absent before version 4 (then none).
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
+    /// Absent before version 4 (then opaque).
+    #[serde(default)]
+    pub access_token_format: AccessTokenFormat,
 }
 
 impl From<ClientRow> for Client {
@@ -134,6 +137,7 @@ impl From<ClientRow> for Client {
             id_token_claims: c.id_token_claims,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             backchannel_logout_uri: c.backchannel_logout_uri,
+            access_token_format: c.access_token_format,
         }
     }
 }
@@ -203,6 +207,7 @@ impl From<Client> for ClientRow {
             id_token_claims: c.id_token_claims,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             backchannel_logout_uri: c.backchannel_logout_uri,
+            access_token_format: c.access_token_format,
         }
     }
 }

@@ -201,6 +201,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         id_token_claims: None,
         id_token_signed_response_alg: Default::default(),
         backchannel_logout_uri: None,
+        access_token_format: Default::default(),
     }
 }
 

@@ -25,7 +25,7 @@ use super::error::{BearerError, bearer_token, store_error};
 use super::{AppState, Peer};
 use crate::admin::{Admin, AdminError};
 use crate::model::{AuditEvent, TokenKind};
-use crate::oidc::{OAuthError, scope, tokens};
+use crate::oidc::{OAuthError, scope};
 use crate::store::StoreError;
 
 /// The most audit records one request returns.
@@ -195,9 +195,13 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, BearerError> {
         let Ok(peer) = Peer::from_request_parts(parts, state).await;
         let token = bearer_token(&parts.headers)?;
+        let key = state
+            .presented_token_key(token)
+            .await
+            .map_err(|e| BearerError(store_error(e)))?;
         let info = state
             .store
-            .introspect(&tokens::hash(token), state.now())
+            .introspect(&key, state.now())
             .await
             .map_err(|e| BearerError(store_error(e)))?
             .ok_or_else(|| {

@@ -48,7 +48,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     sqlx::query(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -66,6 +66,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(&c.id_token_claims)
     .bind(c.id_token_signed_response_alg)
     .bind(&c.backchannel_logout_uri)
+    .bind(c.access_token_format)
     .execute(executor)
     .await
 }
@@ -199,7 +200,8 @@ impl Directory for PgStore {
                  scopes = $5, grant_types = $6, first_party = $7, display_name = $8,
                  logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
                  previous_secret_until = $12, id_token_claims = $13,
-                 id_token_signed_response_alg = $14, backchannel_logout_uri = $15
+                 id_token_signed_response_alg = $14, backchannel_logout_uri = $15,
+                 access_token_format = $16
              WHERE client_id = $1",
         )
         .bind(&c.client_id)
@@ -217,6 +219,7 @@ impl Directory for PgStore {
         .bind(&c.id_token_claims)
         .bind(c.id_token_signed_response_alg)
         .bind(&c.backchannel_logout_uri)
+        .bind(c.access_token_format)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

@@ -4,8 +4,8 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::model::{
-    AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, GrantType, LogoutNotice,
-    PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
+    AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, GrantType,
+    LogoutNotice, PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`
@@ -40,7 +40,13 @@ macro_rules! stored_as_name {
         }
     )+};
 }
-stored_as_name!(AuditKind, GrantType, RevokeReason, SigningAlg);
+stored_as_name!(
+    AccessTokenFormat,
+    AuditKind,
+    GrantType,
+    RevokeReason,
+    SigningAlg
+);
 
 pub(super) fn user_from(r: &PgRow, at: usize) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -84,6 +90,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         id_token_claims: r.try_get(13)?,
         id_token_signed_response_alg: r.try_get(14)?,
         backchannel_logout_uri: r.try_get(15)?,
+        access_token_format: r.try_get(16)?,
     })
 }
 

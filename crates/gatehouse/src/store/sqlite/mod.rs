@@ -38,6 +38,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0007_signing_algs.sql"),
     include_str!("../../../migrations/sqlite/0008_refresh_retry.sql"),
     include_str!("../../../migrations/sqlite/0009_backchannel_logout.sql"),
+    include_str!("../../../migrations/sqlite/0010_access_token_format.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

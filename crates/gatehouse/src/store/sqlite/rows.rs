@@ -3,8 +3,8 @@
 use onewriter::rusqlite::{self, Row};
 
 use crate::model::{
-    AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, LogoutNotice, PreviousSecret,
-    Profile, RevokeReason, Session, SigningAlg, User,
+    AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, LogoutNotice,
+    PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`); a name this build does not
@@ -26,7 +26,7 @@ macro_rules! stored_as_name {
         }
     )+};
 }
-stored_as_name!(AuditKind, RevokeReason, SigningAlg);
+stored_as_name!(AccessTokenFormat, AuditKind, RevokeReason, SigningAlg);
 
 pub(super) fn json_list<T: serde::Serialize>(v: &[T]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -93,6 +93,7 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             .transpose()?,
         id_token_signed_response_alg: row.get(14)?,
         backchannel_logout_uri: row.get(15)?,
+        access_token_format: row.get(16)?,
     })
 }
 
