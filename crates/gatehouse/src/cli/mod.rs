@@ -1,6 +1,7 @@
 //! The command line. Scripts and docs depend on these names: change them only with care.
 
 mod audit;
+mod backup;
 mod clients;
 mod groups;
 mod users;
@@ -53,10 +54,25 @@ pub enum Command {
     Audit(AuditCommand),
     /// Create or upgrade the database schema, then exit
     Migrate,
-    /// Write a consistent copy of the database to PATH, while the server runs (SQLite)
+    /// Write a consistent copy of the database to PATH, or into a directory, while the server
+    /// runs (SQLite)
     Backup {
         /// Where to write the copy
-        path: PathBuf,
+        #[arg(required_unless_present = "into", conflicts_with = "into")]
+        path: Option<PathBuf>,
+        /// Write it into DIR as gatehouse-YYYYMMDDTHHMMSSZ.db (UTC), creating DIR if needed
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+        /// With --into: then remove the oldest of those backups beyond the newest N
+        #[arg(long, value_name = "N", requires = "into", value_parser = clap::value_parser!(u32).range(1..))]
+        keep: Option<u32>,
+    },
+    /// Put a backup back in place of the database (SQLite; gatehouse must be stopped). The
+    /// backup is checked first; the file it replaces is kept beside it as
+    /// NAME.before-restore-TIME
+    Restore {
+        /// The backup to restore
+        backup: PathBuf,
     },
     /// Write the whole deployment as JSON, to move it to another database. The file holds
     /// password hashes and private signing keys: it is created readable by its owner only
@@ -103,6 +119,8 @@ pub enum KeysCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&cli.db.database_url, args).await,
+        // Never through an open store: the database must be closed by everyone.
+        Command::Restore { backup } => restore(&cli.db.database_url, backup).await,
         command => {
             let store = open(&cli.db.database_url).await?;
             let result = admin(store.as_ref(), command).await;
@@ -110,6 +128,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
     }
+}
+
+async fn restore(url: &str, backup: PathBuf) -> anyhow::Result<()> {
+    let Some(path) = url.strip_prefix("sqlite://").filter(|p| !p.is_empty()) else {
+        bail!(
+            "restore puts back a SQLite backup; on PostgreSQL restore with pg_restore, or move \
+             a deployment with gatehouse export and import"
+        );
+    };
+    let target = PathBuf::from(path);
+    let now = SystemClock.now();
+    let kept = {
+        let target = target.clone();
+        let backup = backup.clone();
+        tokio::task::spawn_blocking(move || store::sqlite::restore::restore(&target, &backup, now))
+            .await
+            .context("the restore was interrupted")??
+    };
+    println!("restored {} from {}", target.display(), backup.display());
+    if let Some(kept) = kept {
+        println!("the database it replaced is kept as {}", kept.display());
+    }
+    Ok(())
 }
 
 async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
@@ -121,11 +162,22 @@ async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
     let admin = Admin::new(store, "cli", None, SystemClock.now());
     match command {
-        Command::Serve(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Restore { .. } => unreachable!("handled by run"),
         Command::Migrate => println!("the database schema is up to date"),
-        Command::Backup { path } => {
+        Command::Backup {
+            path: Some(path), ..
+        } => {
             store.backup(&path).await?;
             println!("backup written to {}", path.display());
+        }
+        Command::Backup { into, keep, .. } => {
+            let dir = into.context("a backup needs PATH or --into DIR")?;
+            let keep = keep.map(|k| k as usize);
+            let (path, removed) = backup::into_dir(store, &dir, keep, SystemClock.now()).await?;
+            println!("backup written to {}", path.display());
+            for old in removed {
+                println!("removed the older backup {}", old.display());
+            }
         }
         Command::Keys(KeysCommand::Rotate {
             algs,

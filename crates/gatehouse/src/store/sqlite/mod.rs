@@ -14,6 +14,7 @@ mod keys;
 mod login_throttle;
 mod metrics;
 mod outbox;
+pub mod restore;
 mod rows;
 mod sessions;
 
