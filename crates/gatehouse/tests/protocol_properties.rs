@@ -1,5 +1,6 @@
 //! Properties of the protocol core, over generated inputs: PKCE, redirect URI matching, scopes,
-//! and the refresh token rotation state machine (checked against a model, on a real store).
+//! and the refresh token rotation state machine with its retry window (checked against a model,
+//! on a real store).
 
 #![allow(
     clippy::unwrap_used,
@@ -112,6 +113,8 @@ enum Op {
     Revoke { back: usize },
     /// Let time pass.
     Wait { seconds: i64 },
+    /// Run the sweep that clears kept answers after their window.
+    Sweep,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -121,19 +124,33 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::RotateUnknown),
         1 => (0usize..3).prop_map(|back| Op::Revoke { back }),
         1 => (0i64..200).prop_map(|seconds| Op::Wait { seconds }),
+        // Within the retry window as often as past it.
+        1 => (0i64..2 * WINDOW).prop_map(|seconds| Op::Wait { seconds }),
+        // The window's edge: a retry exactly then is too late.
+        1 => Just(Op::Wait { seconds: WINDOW }),
+        1 => Just(Op::Sweep),
     ]
 }
 
 /// The rules, as plainly as they can be said: a family is a list of refresh tokens whose last
-/// is current; using the current one appends a new one; using an older one revokes the family;
-/// a revoked family or an expired token issues nothing.
+/// is current; using the current one appends a new one; using an older one revokes the family,
+/// except the one just rotated, within the retry window, which gets the answer its rotation
+/// gave (nothing new); a revoked family or an expired token issues nothing.
 #[derive(Debug, Default)]
 struct Model {
-    issued: Vec<(String, i64)>,
+    /// Each token, when it expires, and (once rotated) until when a retry gets its answer.
+    issued: Vec<(String, i64, Option<i64>)>,
     revoked: bool,
 }
 
 const TTL: i64 = 300;
+/// The retry window (`--refresh-retry-window`).
+const WINDOW: i64 = 5;
+
+/// What the rotation that issued `refresh` answered, as the store keeps it for a retry.
+fn answer(refresh: &str) -> Vec<u8> {
+    format!("answer-{refresh}").into_bytes()
+}
 const T0: i64 = 1_800_000_000;
 
 fn new_tokens(refresh: &str, now: i64) -> NewTokens {
@@ -142,7 +159,10 @@ fn new_tokens(refresh: &str, now: i64) -> NewTokens {
         access_expires_at: now + 60,
         refresh_token_hash: Some(tokens::hash(refresh)),
         refresh_expires_at: now + TTL,
-        retry: None,
+        retry: Some(gatehouse::model::RetryCopy {
+            sealed: answer(refresh),
+            until: now + WINDOW,
+        }),
     }
 }
 
@@ -229,7 +249,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         .unwrap();
     assert!(matches!(first, Redeemed::Issued(_)));
     let mut model = Model {
-        issued: vec![("r0".into(), T0 + TTL)],
+        issued: vec![("r0".into(), T0 + TTL, None)],
         revoked: false,
     };
     let mut now = T0;
@@ -237,6 +257,9 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         let next = format!("r{}", step + 1);
         match op {
             Op::Wait { seconds } => now += seconds,
+            Op::Sweep => {
+                s.forget_retry_answers(now).await.unwrap();
+            }
             Op::RotateCurrent | Op::RotateOld { .. } | Op::RotateUnknown => {
                 let last = model.issued.len() - 1;
                 let (presented, index) = match op {
@@ -261,18 +284,30 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                     Issued,
                     Invalid,
                     Reused,
+                    /// The answer the rotation of this token gave.
+                    Retried(Vec<u8>),
                 }
                 let expected = match index {
                     None => Outcome::Invalid,
                     Some(_) if model.revoked => Outcome::Invalid,
+                    // The token just rotated, within the window (its successor is the current
+                    // one, so unused): a retry, answered again if the token is still valid.
+                    Some(i) if i + 1 == last && model.issued[i].2.is_some_and(|u| now < u) => {
+                        if model.issued[i].1 <= now {
+                            Outcome::Invalid
+                        } else {
+                            Outcome::Retried(answer(&model.issued[last].0))
+                        }
+                    }
                     // Reuse is detected even after the old token expired.
                     Some(i) if i < last => {
                         model.revoked = true;
                         Outcome::Reused
                     }
                     Some(i) if model.issued[i].1 <= now => Outcome::Invalid,
-                    Some(_) => {
-                        model.issued.push((next.clone(), now + TTL));
+                    Some(i) => {
+                        model.issued[i].2 = Some(now + WINDOW);
+                        model.issued.push((next.clone(), now + TTL, None));
                         Outcome::Issued
                     }
                 };
@@ -280,9 +315,12 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                     Rotated::Issued(_) => Outcome::Issued,
                     Rotated::Invalid => Outcome::Invalid,
                     Rotated::Reused => Outcome::Reused,
+                    Rotated::Retried { sealed, scope } => {
+                        assert_eq!(scope, "openid", "step {step}");
+                        Outcome::Retried(sealed)
+                    }
                     Rotated::ScopeExceeded => panic!("no scope was requested"),
                     Rotated::Denied => panic!("the client names no groups"),
-                    Rotated::Retried { .. } => panic!("no answer is kept: no retry window"),
                 };
                 assert_eq!(outcome, expected, "step {step}: {op:?}");
             }
@@ -299,7 +337,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             }
         }
         // Invariant: at most the newest token is usable, and only while the family stands.
-        for (i, (t, expires)) in model.issued.iter().enumerate() {
+        for (i, (t, expires, _)) in model.issued.iter().enumerate() {
             let active = s.introspect(&tokens::hash(t), now).await.unwrap().is_some();
             let should = !model.revoked && i == model.issued.len() - 1 && *expires > now;
             assert_eq!(
