@@ -288,8 +288,15 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         backchannel_logout_uri: None,
         access_token_format: Default::default(),
     };
+    // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the
+    // JWT verification of /userinfo, introspection and revocation; refresh tokens and the
+    // other clients' tokens stay opaque.
+    let jwt = |c: Client| Client {
+        access_token_format: crate::model::AccessTokenFormat::Jwt,
+        ..c
+    };
     for c in [
-        client("web", Some(tokens::hash(&secret)), true),
+        jwt(client("web", Some(tokens::hash(&secret)), true)),
         client("partner", Some(tokens::hash(&secret)), false),
         client("spa", None, true),
     ] {
