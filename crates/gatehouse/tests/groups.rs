@@ -262,6 +262,11 @@ async fn a_person_outside_the_clients_groups_is_refused_at_sign_in(db: Database)
         &f,
         axum::http::Request::get(authorize_uri("web", "&prompt=none"))
             .header(header::COOKIE, &session)
+            // From this address, which the audit record names.
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [192, 0, 2, 7],
+                40000,
+            ))))
             .body(axum::body::Body::empty())
             .unwrap(),
     )
@@ -285,6 +290,11 @@ async fn a_person_outside_the_clients_groups_is_refused_at_sign_in(db: Database)
         log.iter().any(|e| e.record.kind.as_str() == "access.denied"
             && e.record.subject.as_deref() == Some("ada")),
         "the refusal is in the audit log"
+    );
+    assert!(
+        log.iter().any(|e| e.record.kind.as_str() == "access.denied"
+            && e.record.ip.as_deref() == Some("192.0.2.7")),
+        "with the address it came from"
     );
 }
 

@@ -20,10 +20,11 @@ use crate::oidc::{OAuthError, scope, tokens};
 /// GET /authorize
 pub(super) async fn authorize(
     State(state): State<AppState>,
+    peer: Peer,
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    requested(&state, jar, &query.unwrap_or_default()).await
+    requested(&state, peer, jar, &query.unwrap_or_default()).await
 }
 
 /// POST /authorize: the same request, form-encoded in the body (OpenID Connect Core §3.1.2.1).
@@ -31,11 +32,12 @@ pub(super) async fn authorize(
 /// the person is asked to sign in.
 pub(super) async fn authorize_post(
     State(state): State<AppState>,
+    peer: Peer,
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
     match std::str::from_utf8(&body) {
-        Ok(query) => requested(&state, jar, query).await,
+        Ok(query) => requested(&state, peer, jar, query).await,
         Err(_) => refuse(
             &state,
             Refusal::Page(OAuthError::InvalidRequest(
@@ -45,7 +47,7 @@ pub(super) async fn authorize_post(
     }
 }
 
-async fn requested(state: &AppState, jar: CookieJar, query: &str) -> Response {
+async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) -> Response {
     let request = match checked_request(state, query).await {
         Ok(r) => r,
         Err(refusal) => return refuse(state, refusal),
@@ -59,7 +61,7 @@ async fn requested(state: &AppState, jar: CookieJar, query: &str) -> Response {
         session.filter(|(s, _)| authorize::session_satisfies(request.max_age, s.auth_time, now));
     match fresh {
         Some((session, user)) if !request.prompt.login => {
-            signed_in(state, jar, &request, query, &user, &session).await
+            signed_in(state, peer, jar, &request, query, &user, &session).await
         }
         None if request.prompt.none => refuse(
             state,
@@ -194,7 +196,7 @@ pub(super) async fn login(
         state.config.secure_cookies,
         Some(state.config.session_ttl),
     ));
-    signed_in(&state, jar, &request, &form.request, &user, &session).await
+    signed_in(&state, peer, jar, &request, &form.request, &user, &session).await
 }
 
 #[derive(Deserialize)]
@@ -287,6 +289,7 @@ pub(super) async fn consent(
 /// `jar` may carry a new session cookie: every answer keeps it.
 async fn signed_in(
     state: &AppState,
+    peer: Peer,
     jar: CookieJar,
     request: &AuthorizeRequest,
     query: &str,
@@ -296,7 +299,7 @@ async fn signed_in(
     // Who may use the client comes before anything else is asked or issued.
     match state.store.may_use(&user.id, &request.client_id).await {
         Ok(true) => {}
-        Ok(false) => return (jar, no_access(state, request, user).await).into_response(),
+        Ok(false) => return (jar, no_access(state, peer, request, user).await).into_response(),
         Err(e) => {
             let refusal = redirect_error(request, store_error(e));
             return (jar, refuse(state, refusal)).into_response();
@@ -332,7 +335,12 @@ async fn signed_in(
 
 /// The answer to a signed-in user outside the client's groups: a page that says so, with a
 /// way back that tells the client `access_denied`; with `prompt=none`, that redirect at once.
-async fn no_access(state: &AppState, request: &AuthorizeRequest, user: &User) -> Response {
+async fn no_access(
+    state: &AppState,
+    peer: Peer,
+    request: &AuthorizeRequest,
+    user: &User,
+) -> Response {
     let record = AuditRecord::new(
         state.now(),
         AuditKind::AccessDenied,
@@ -340,6 +348,7 @@ async fn no_access(state: &AppState, request: &AuthorizeRequest, user: &User) ->
     )
     .subject(Some(user.username.as_str()))
     .client(&request.client_id)
+    .ip(peer.0)
     .detail("not in a group that may use this client");
     state.audit(record).await;
     let error = OAuthError::AccessDenied("the user may not use this application".into());
