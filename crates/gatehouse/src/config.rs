@@ -62,10 +62,22 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_SESSION_IDLE_TIMEOUT", default_value_t = 3600)]
     pub session_idle_timeout: i64,
 
-    /// Take the client address from the last X-Forwarded-For entry (only behind a reverse
-    /// proxy that sets it: otherwise clients could pick their own address)
+    /// Take the client address from the last X-Forwarded-For entry of every request, whoever
+    /// connects (only if nothing but the proxy can reach gatehouse: otherwise clients could
+    /// pick their own address); prefer --trusted-proxy
     #[arg(long, env = "GATEHOUSE_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+
+    /// The address of a reverse proxy (repeat, or comma-separate, for several): a request that
+    /// comes from one has its client address taken from X-Forwarded-For, skipping the entries
+    /// of the proxies themselves; anyone else's X-Forwarded-For is ignored
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "ADDR",
+        env = "GATEHOUSE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// Log lines as human-readable text or as one JSON object per line
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -114,8 +126,10 @@ pub struct Config {
     /// useless when leaked in a log (RFC 6749 §4.1.2 recommends at most ten minutes).
     pub code_ttl: i64,
     pub secure_cookies: bool,
-    /// Whether the client address comes from `X-Forwarded-For`.
+    /// Whether the client address comes from `X-Forwarded-For`, whoever sends it.
     pub trust_forwarded_for: bool,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub password_hash_concurrency: usize,
     /// A request that takes longer is answered 408 rather than held open.
     pub request_timeout: std::time::Duration,
@@ -204,6 +218,7 @@ impl Config {
             code_ttl: 60,
             secure_cookies,
             trust_forwarded_for: args.trust_forwarded_for,
+            trusted_proxies: args.trusted_proxies.clone(),
             password_hash_concurrency: args
                 .password_hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -229,6 +244,14 @@ impl Config {
     /// risky, or that browsers will trip over. `listen` is the address bound.
     pub fn warnings(&self, listen: SocketAddr) -> Vec<String> {
         let mut out = Vec::new();
+        if self.trust_forwarded_for {
+            out.push(
+                "--trust-forwarded-for believes X-Forwarded-For from any client: anyone who \
+                 reaches gatehouse without the proxy picks the address its failed sign-ins \
+                 count against; name the proxy with --trusted-proxy instead"
+                    .to_owned(),
+            );
+        }
         let Ok(issuer) = url::Url::parse(&self.issuer) else {
             return out;
         };
@@ -275,7 +298,15 @@ impl Config {
             ),
             (
                 "trust X-Forwarded-For",
-                self.trust_forwarded_for.to_string(),
+                if self.trust_forwarded_for {
+                    "from anyone".to_owned()
+                } else if self.trusted_proxies.is_empty() {
+                    "no".to_owned()
+                } else {
+                    let proxies: Vec<String> =
+                        self.trusted_proxies.iter().map(|p| p.to_string()).collect();
+                    format!("from {}", proxies.join(", "))
+                },
             ),
             (
                 "password hash concurrency",
@@ -396,6 +427,29 @@ mod tests {
         // The default issuer is the listen address itself.
         let c = config(&["--listen", "127.0.0.1:8099"]).unwrap();
         assert!(c.warnings("127.0.0.1:8099".parse().unwrap()).is_empty());
+    }
+
+    #[test]
+    fn proxies_are_named_by_address_and_trusting_anyone_is_warned_of() {
+        let listen = "127.0.0.1:8080".parse().unwrap();
+        let c = config(&["--trusted-proxy", "10.0.0.2", "--trusted-proxy", "::1"]).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(c.warnings(listen).is_empty());
+        let summary = c.summary();
+        assert!(
+            summary
+                .iter()
+                .any(|(k, v)| *k == "trust X-Forwarded-For" && v == "from 10.0.0.2, ::1"),
+            "{summary:?}"
+        );
+        // An address, not a name: a name could resolve to anyone.
+        assert!(Cli::try_parse_from(["serve", "--trusted-proxy", "proxy.lan"]).is_err());
+        let c = config(&["--trust-forwarded-for"]).unwrap();
+        let warnings = c.warnings(listen);
+        assert!(
+            warnings.len() == 1 && warnings[0].contains("--trusted-proxy"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -245,6 +245,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         session_idle_timeout: 1800,
         log_format: LogFormat::Pretty,
         trust_forwarded_for: true,
+        trusted_proxies: vec![],
         password_hash_concurrency: Some(1),
         request_timeout: 30,
         login_lockout_after: 10,

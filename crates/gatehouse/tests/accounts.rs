@@ -488,7 +488,7 @@ async fn logout_without_a_hint_asks_first_and_a_forged_hint_is_refused(db: Datab
 async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted(db: Database) {
     let mut f = fixture_on(db).await;
     let login_from = |f: &Fixture, forwarded: &'static str| {
-        let f_state = f.state.clone();
+        let (f_state, f_clock) = (f.state.clone(), f.clock.clone());
         async move {
             let page = app(f_state.clone())
                 .oneshot(get(&authorize_uri("web", "")))
@@ -510,6 +510,8 @@ async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted(db: Dat
             req.extensions_mut()
                 .insert(ConnectInfo(SocketAddr::from(([10, 9, 9, 9], 443))));
             app(f_state.clone()).oneshot(req).await.unwrap();
+            // Past any slow-down the failures so far earned, so the next attempt is heard.
+            f_clock.advance(3600);
             let log = f_state.store.audit_latest(1).await.unwrap();
             log[0].record.ip.clone()
         }
@@ -519,8 +521,31 @@ async fn the_client_address_comes_from_x_forwarded_for_only_when_trusted(db: Dat
         login_from(&f, "203.0.113.5").await.as_deref(),
         Some("10.9.9.9")
     );
-    // Behind a trusted proxy: the address the proxy appended, not the client's own claim.
+    // A proxy at another address is named: the peer is not it, so its claim is ignored.
     let mut config = (*f.state.config).clone();
+    config.trusted_proxies = vec!["10.0.0.2".parse().unwrap()];
+    f.state = gatehouse::AppState::new(
+        f.state.store.clone(),
+        config.clone(),
+        std::sync::Arc::new(f.clock.clone()),
+    );
+    assert_eq!(
+        login_from(&f, "203.0.113.5").await.as_deref(),
+        Some("10.9.9.9")
+    );
+    // The peer is the named proxy: the address it appended, not the client's own claim.
+    config.trusted_proxies = vec!["10.9.9.9".parse().unwrap()];
+    f.state = gatehouse::AppState::new(
+        f.state.store.clone(),
+        config.clone(),
+        std::sync::Arc::new(f.clock.clone()),
+    );
+    assert_eq!(
+        login_from(&f, "198.51.100.1, 203.0.113.5").await.as_deref(),
+        Some("203.0.113.5")
+    );
+    // --trust-forwarded-for believes anyone: the address the proxy appended.
+    config.trusted_proxies = vec![];
     config.trust_forwarded_for = true;
     f.state = gatehouse::AppState::new(
         f.state.store.clone(),

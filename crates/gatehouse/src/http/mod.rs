@@ -166,13 +166,43 @@ impl AppState {
     }
 }
 
-/// The address of the client that sent the request: the TCP peer, or, behind a reverse proxy
-/// the operator trusts (`--trust-forwarded-for`), the last address of `X-Forwarded-For` (the
-/// one that proxy appended; earlier entries are whatever the client claimed). `None` when
-/// unknown, as in tests that call the router directly. It keys the failed-login counters and
-/// goes into the audit log.
+/// The address of the client that sent the request ([`client_address`]). `None` when unknown,
+/// as in tests that call the router directly. It keys the failed-login counters and goes into
+/// the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub Option<IpAddr>);
+
+/// Who sent a request that arrived from `peer` with these `X-Forwarded-For` entries (in order,
+/// from every such header): the peer itself, unless it is a proxy the operator named
+/// (`trusted`), and then the last entry that is not one of those proxies (each proxy appends the
+/// address it saw; entries before that are whatever the client claimed). With `trust_all`
+/// (`--trust-forwarded-for`), the last entry whoever the peer is. An entry that is not an
+/// address leaves the proxy's own address.
+pub fn client_address(
+    peer: Option<IpAddr>,
+    forwarded: &[&str],
+    trust_all: bool,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let parsed = |e: &&str| e.trim().parse::<IpAddr>().ok();
+    if trust_all {
+        if let Some(last) = forwarded.last().and_then(parsed) {
+            return Some(last);
+        }
+        return peer;
+    }
+    if !peer.is_some_and(|p| trusted.contains(&p)) {
+        return peer;
+    }
+    for entry in forwarded.iter().rev() {
+        match parsed(entry) {
+            Some(ip) if trusted.contains(&ip) => continue,
+            Some(ip) => return Some(ip),
+            None => return peer,
+        }
+    }
+    peer
+}
 
 impl FromRequestParts<AppState> for Peer {
     type Rejection = Infallible;
@@ -181,25 +211,24 @@ impl FromRequestParts<AppState> for Peer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if state.config.trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .last()
-                .and_then(|last| last.trim().parse::<IpAddr>().ok());
-            if forwarded.is_some() {
-                return Ok(Peer(forwarded));
-            }
-        }
-        Ok(Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        let c = &state.config;
+        Ok(Peer(client_address(
+            peer,
+            &forwarded,
+            c.trust_forwarded_for,
+            &c.trusted_proxies,
+        )))
     }
 }
 
@@ -280,4 +309,65 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_address_is_believed_only_from_a_named_proxy() {
+        let proxy = ip("10.0.0.2");
+        let inner = ip("10.0.0.3");
+        let trusted = [proxy, inner];
+        let some = |s: &str| Some(ip(s));
+        let cases: &[(&str, &[&str], Option<IpAddr>)] = &[
+            // Straight from a client: its own address, whatever it claims.
+            ("198.51.100.7", &["203.0.113.9"], some("198.51.100.7")),
+            ("198.51.100.7", &[], some("198.51.100.7")),
+            // Through the proxy: the address the proxy saw (the last entry).
+            ("10.0.0.2", &["203.0.113.9"], some("203.0.113.9")),
+            (
+                "10.0.0.2",
+                &["6.6.6.6", " 203.0.113.9"],
+                some("203.0.113.9"),
+            ),
+            // Through two proxies: the entries of proxies are skipped.
+            (
+                "10.0.0.2",
+                &["6.6.6.6", "203.0.113.9", "10.0.0.3"],
+                some("203.0.113.9"),
+            ),
+            // Nothing forwarded, or garbage: the proxy's own address.
+            ("10.0.0.2", &[], some("10.0.0.2")),
+            ("10.0.0.2", &["not-an-ip"], some("10.0.0.2")),
+            ("10.0.0.2", &["203.0.113.9", "unknown"], some("10.0.0.2")),
+            ("10.0.0.2", &["10.0.0.3"], some("10.0.0.2")),
+        ];
+        for (peer, forwarded, want) in cases {
+            assert_eq!(
+                client_address(Some(ip(peer)), forwarded, false, &trusted),
+                *want,
+                "{peer} {forwarded:?}"
+            );
+        }
+        assert_eq!(
+            client_address(None, &["203.0.113.9"], false, &trusted),
+            None
+        );
+        // --trust-forwarded-for: the last entry, whoever sent it.
+        assert_eq!(
+            client_address(Some(ip("198.51.100.7")), &["6.6.6.6"], true, &[]),
+            some("6.6.6.6")
+        );
+        assert_eq!(
+            client_address(Some(ip("198.51.100.7")), &["x"], true, &[]),
+            some("198.51.100.7")
+        );
+    }
 }

@@ -52,6 +52,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         session_idle_timeout: 1800,
         log_format: gatehouse::config::LogFormat::Pretty,
         trust_forwarded_for: false,
+        trusted_proxies: vec![],
         password_hash_concurrency: Some(2),
         request_timeout: 30,
         login_lockout_after: 10,
