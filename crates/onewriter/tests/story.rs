@@ -65,9 +65,16 @@ async fn concurrent_read_modify_write(workers: i64, per_worker: i64, options: Op
         "no lost update: balances match the ledger"
     );
     assert_eq!(stats.write_errors, 0);
-    assert_eq!(
-        stats.busy_waits, 0,
-        "one writer never meets a busy lock in its own process"
+    // One writer never waits out a busy lock in its own process. It may find the lock taken
+    // for a moment: SQLite lets a reader that sees a torn wal-index header take the write lock
+    // while it rebuilds the index (`Stats::busy_waits`); the writer retries its `BEGIN
+    // IMMEDIATE` and nobody sees it. Rare, never a timeout.
+    assert_eq!(stats.busy_timeouts, 0, "no caller ever saw a busy lock");
+    assert!(
+        stats.busy_waits * 100 <= (workers * per_worker) as u64,
+        "the lock was found taken at most once in a hundred transactions: {} in {}",
+        stats.busy_waits,
+        workers * per_worker
     );
 }
 
