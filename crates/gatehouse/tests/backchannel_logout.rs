@@ -24,7 +24,6 @@ use common::cli::{ServerProcess, gatehouse, ok, refused};
 use common::*;
 use gatehouse::model::{AuditKind, UserChange};
 use gatehouse::store::Store;
-use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use serde_json::Value;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -104,23 +103,14 @@ async fn add_client_told_at(store: &dyn Store, client_id: &str, uri: Option<&str
 /// published keys, `typ`, issuer, audience, and the rules of §2.6 (an event, a `sid`, no
 /// `nonce`).
 async fn verify(base: &str, token: &str, audience: &str) -> Value {
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
-    let jwks: JwkSet = reqwest::get(format!("{base}/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
-    let mut validation = Validation::new(header.alg);
-    validation.set_audience(&[audience]);
-    validation.set_issuer(&[base]);
-    validation.set_required_spec_claims(&["iss", "aud", "iat", "exp"]);
-    let claims =
-        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
-            .unwrap()
-            .claims;
+    let claims = verify_jwt(
+        base,
+        token,
+        "logout+jwt",
+        audience,
+        &["iss", "aud", "iat", "exp"],
+    )
+    .await;
     assert!(claims["events"][EVENT].is_object(), "{claims}");
     assert!(claims.get("nonce").is_none(), "{claims}");
     assert!(
@@ -174,7 +164,7 @@ async fn signing_out_tells_each_app_of_that_session_once(db: Database) {
     let server = TestServer::start_on(db).await;
     let s = server.store.as_ref();
     let ada = add_user(s, "ada").await;
-    let bob = add_user(s, "bob").await;
+    add_user(s, "bob").await;
     let (wiki, chat) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
     let wiki_secret = add_client_told_at(s, "wiki", Some(&wiki.url)).await;
     add_client_told_at(s, "chat", Some(&chat.url)).await;
@@ -204,19 +194,12 @@ async fn signing_out_tells_each_app_of_that_session_once(db: Database) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(wiki.tokens().len(), 1);
     assert!(chat.tokens().is_empty(), "chat was not signed in to");
-    let bob_refresh = bob_browser
-        .http
-        .post(format!("{}/token", server.base))
-        .basic_auth("wiki", Some(&wiki_secret))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", bob_wiki["refresh_token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bob_refresh.status(), 200, "Bob is still signed in");
-    let _ = bob;
+    let bob_token = bob_wiki["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        refresh_status(&server.base, "wiki", &wiki_secret, bob_token).await,
+        200,
+        "Bob is still signed in"
+    );
     server.stop().await;
 }
 
@@ -346,38 +329,8 @@ async fn a_notice_survives_a_crash_of_the_server(db: Database) {
     let port = parked.local_addr().unwrap().port();
     drop(parked);
     let uri = format!("http://127.0.0.1:{port}/oidc/backchannel");
-    ok(&gatehouse(
-        &db.url,
-        &[
-            "user",
-            "add",
-            "--username",
-            "ada",
-            "--email",
-            "ada@example.com",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    ));
-    let added = ok(&gatehouse(
-        &db.url,
-        &[
-            "client",
-            "add",
-            "--client-id",
-            "wiki",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-            "--backchannel-logout-uri",
-            &uri,
-        ],
-        None,
-    ));
-    let secret = added
-        .lines()
-        .find_map(|l| l.strip_prefix("client secret (shown once, store it now): "))
-        .unwrap()
-        .to_owned();
+    common::cli::add_user(&db.url, "ada");
+    let secret = common::cli::add_client(&db.url, "wiki", &["--backchannel-logout-uri", &uri]);
 
     let server = ServerProcess::start(&db.url);
     let browser = Browser::default();

@@ -20,7 +20,6 @@ use common::backend::Database;
 use common::*;
 use gatehouse::model::{AccessTokenFormat, GrantType};
 use gatehouse::store::Store;
-use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use serde_json::Value;
 
 /// Makes `client_id` take JWT access tokens.
@@ -33,22 +32,14 @@ async fn take_jwts(store: &dyn Store, client_id: &str) {
 /// Checks an access token as a resource server does, offline: `typ`, signature with the
 /// published key, issuer, audience, expiry. Returns its claims.
 async fn check_offline(base: &str, token: &str, audience: &str) -> Value {
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-    let jwks: JwkSet = reqwest::get(format!("{base}/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
-    let mut validation = Validation::new(header.alg);
-    validation.set_audience(&[audience]);
-    validation.set_issuer(&[base]);
-    validation.set_required_spec_claims(&["iss", "aud", "exp", "sub"]);
-    jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
-        .unwrap()
-        .claims
+    verify_jwt(
+        base,
+        token,
+        "at+jwt",
+        audience,
+        &["iss", "aud", "exp", "sub"],
+    )
+    .await
 }
 
 async fn userinfo(base: &str, token: &str) -> reqwest::StatusCode {

@@ -17,7 +17,7 @@ use std::process::Command;
 
 use common::backend::{Backend, Database};
 use common::cli::{ServerProcess, gatehouse, ok, refused};
-use common::{Browser, PASSWORD, REDIRECT, sign_in_at};
+use common::{Browser, sign_in_at};
 
 const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contrib/systemd");
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
@@ -131,17 +131,6 @@ fn the_backup_units_command_keeps_the_newest_backups() {
     );
 }
 
-async fn refresh(base: &str, secret: &str, token: &str) -> reqwest::StatusCode {
-    reqwest::Client::new()
-        .post(format!("{base}/token"))
-        .basic_auth("web", Some(secret))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 fn usernames(url: &str) -> Vec<String> {
     let users: serde_json::Value =
         serde_json::from_str(&ok(&gatehouse(url, &["user", "list", "--json"], None))).unwrap();
@@ -158,39 +147,9 @@ async fn a_backup_taken_while_serving_restores_after_a_crash() {
     let db = Database::fresh(Backend::Sqlite).await.unwrap();
     let url = db.url.clone();
     let file = db.dir.path().join("gatehouse.db");
-    let add_user = |name: &str| {
-        ok(&gatehouse(
-            &url,
-            &[
-                "user",
-                "add",
-                "--username",
-                name,
-                "--email",
-                &format!("{name}@example.com"),
-            ],
-            Some(&format!("{PASSWORD}\n")),
-        ))
-    };
+    let add_user = |name: &str| common::cli::add_user(&url, name);
     add_user("ada");
-    let added = ok(&gatehouse(
-        &url,
-        &[
-            "client",
-            "add",
-            "--client-id",
-            "web",
-            "--redirect-uri",
-            REDIRECT,
-            "--first-party",
-        ],
-        None,
-    ));
-    let secret = added
-        .lines()
-        .find_map(|l| l.strip_prefix("client secret (shown once, store it now): "))
-        .unwrap()
-        .to_owned();
+    let secret = common::cli::add_client(&url, "web", &[]);
 
     let server = ServerProcess::start(&url);
     let before = sign_in_at(&Browser::default(), &server.base, "web", &secret, "ada").await;
@@ -231,8 +190,9 @@ async fn a_backup_taken_while_serving_restores_after_a_crash() {
         "as it was when the backup was taken"
     );
     assert_eq!(
-        refresh(
+        common::refresh_status(
             &server.base,
+            "web",
             &secret,
             before["refresh_token"].as_str().unwrap()
         )
@@ -249,18 +209,7 @@ fn restore_refuses_what_is_not_a_whole_gatehouse_backup() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
     ok(&gatehouse(&url, &["migrate"], None));
-    ok(&gatehouse(
-        &url,
-        &[
-            "user",
-            "add",
-            "--username",
-            "ada",
-            "--email",
-            "ada@example.com",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    ));
+    common::cli::add_user(&url, "ada");
     let good = dir.path().join("good.db");
     ok(&gatehouse(&url, &["backup", good.to_str().unwrap()], None));
 

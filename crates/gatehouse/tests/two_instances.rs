@@ -130,19 +130,6 @@ async fn race_across(d: &Deployment) -> (String, Vec<(u16, serde_json::Value)>) 
     (secret, answers)
 }
 
-/// Refreshes with `token` at `base`; the status.
-async fn refresh_status(base: &str, secret: &str, token: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{base}/token"))
-        .basic_auth("web", Some(secret))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refresh_race_across_two_processes_gives_every_request_the_same_pair() {
     let Some(d) = two_instances().await else {
@@ -159,7 +146,10 @@ async fn a_refresh_race_across_two_processes_gives_every_request_the_same_pair()
     );
     // One branch: the pair refreshes on either process.
     let next = answers[0].1["refresh_token"].as_str().unwrap();
-    assert_eq!(refresh_status(&d.a.base, &secret, next).await, 200);
+    assert_eq!(
+        common::refresh_status(&d.a.base, "web", &secret, next).await,
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -183,7 +173,10 @@ async fn without_a_retry_window_a_refresh_race_across_two_processes_has_exactly_
     );
     // The losers were reuse: the family, the winner's new token included, is revoked.
     let next = winners[0]["refresh_token"].as_str().unwrap();
-    assert_eq!(refresh_status(&d.b.base, &secret, next).await, 400);
+    assert_eq!(
+        common::refresh_status(&d.b.base, "web", &secret, next).await,
+        400
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

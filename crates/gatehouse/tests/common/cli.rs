@@ -32,6 +32,42 @@ pub fn ok(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
+/// `user add USERNAME` with the test password and `USERNAME@example.com`.
+pub fn add_user(db: &str, username: &str) {
+    ok(&gatehouse(
+        db,
+        &[
+            "user",
+            "add",
+            "--username",
+            username,
+            "--email",
+            &format!("{username}@example.com"),
+        ],
+        Some(&format!("{}\n", super::PASSWORD)),
+    ));
+}
+
+/// `client add --client-id ID` (first-party, redirecting to `REDIRECT`) with `extra`
+/// arguments; returns the secret it printed once.
+pub fn add_client(db: &str, client_id: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "client",
+        "add",
+        "--client-id",
+        client_id,
+        "--redirect-uri",
+        super::REDIRECT,
+        "--first-party",
+    ];
+    args.extend_from_slice(extra);
+    let out = ok(&gatehouse(db, &args, None));
+    out.lines()
+        .find_map(|l| l.strip_prefix("client secret (shown once, store it now): "))
+        .unwrap_or_else(|| panic!("no secret in {out}"))
+        .to_owned()
+}
+
 pub fn refused(o: &Output, needle: &str) {
     assert!(!o.status.success(), "expected a refusal");
     let e = String::from_utf8_lossy(&o.stderr);

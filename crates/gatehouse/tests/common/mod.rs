@@ -341,3 +341,48 @@ pub async fn sign_in_at(
     assert_eq!(response.status(), 200, "code exchange");
     response.json().await.unwrap()
 }
+
+/// Checks a JWT as a relying party or an API does, offline: the `typ` header, the signature
+/// with the key the server publishes under its `kid`, the issuer (`base`), the audience and
+/// `required` claims. Returns its claims.
+pub async fn verify_jwt(
+    base: &str,
+    token: &str,
+    typ: &str,
+    audience: &str,
+    required: &[&str],
+) -> serde_json::Value {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some(typ));
+    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{base}/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[base]);
+    validation.set_required_spec_claims(required);
+    jsonwebtoken::decode::<serde_json::Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims
+}
+
+/// Refreshes with `token` as the confidential client `client_id`; the status.
+pub async fn refresh_status(base: &str, client_id: &str, secret: &str, token: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
