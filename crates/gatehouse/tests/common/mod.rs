@@ -324,7 +324,10 @@ pub async fn sign_in_at(
         "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
     );
     let redirect = browser.authorize(base, &url, username, PASSWORD).await;
-    let code = location_params(&redirect)["code"].clone();
+    let params = location_params(&redirect);
+    let Some(code) = params.get("code").cloned() else {
+        panic!("sign-in of {username} redirected without a code: {params:?}");
+    };
     let response = browser
         .http
         .post(format!("{base}/token"))
