@@ -313,7 +313,8 @@ impl Admin<'_> {
     }
 }
 
-/// The grant types named, or the default when none are.
+/// The grant types named (the device grant also as `device_code`), or the default when none
+/// are.
 fn grant_types(names: &[String]) -> Result<Vec<GrantType>, AdminError> {
     if names.is_empty() {
         return Ok(DEFAULT_GRANT_TYPES.to_vec());
@@ -321,6 +322,10 @@ fn grant_types(names: &[String]) -> Result<Vec<GrantType>, AdminError> {
     names
         .iter()
         .map(|g| {
+            // The device grant's registered name is a URN; its last part is what people type.
+            if g == "device_code" {
+                return Ok(GrantType::DeviceCode);
+            }
             g.parse().map_err(|_| {
                 let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
                 invalid(format!(

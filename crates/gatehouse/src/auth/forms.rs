@@ -53,6 +53,11 @@ pub enum Purpose<'a> {
     /// The consent form, bound to the session (its id hash) and the authorization request
     /// (its query string) it was shown for.
     Consent { session: &'a str, request: &'a str },
+    /// The form a signed-in person types a device's user code into, bound to the session.
+    DeviceEntry { session: &'a str },
+    /// The answer to a device's request, bound to the session and the request (its user
+    /// code's hash) it was shown for.
+    DeviceAnswer { session: &'a str, user_code: &'a str },
 }
 
 impl Purpose<'_> {
@@ -63,6 +68,8 @@ impl Purpose<'_> {
             Purpose::Login { browser } => ["login", browser, ""],
             Purpose::Logout { browser } => ["logout", browser, ""],
             Purpose::Consent { session, request } => ["consent", session, request],
+            Purpose::DeviceEntry { session } => ["device-entry", session, ""],
+            Purpose::DeviceAnswer { session, user_code } => ["device-answer", session, user_code],
         };
         let mut m = Vec::with_capacity(64 + parts.iter().map(|p| p.len()).sum::<usize>());
         for p in parts {

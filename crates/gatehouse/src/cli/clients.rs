@@ -33,7 +33,8 @@ pub enum ClientCommand {
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// Grant types the client may use: authorization_code, refresh_token,
-        /// client_credentials [default: authorization_code refresh_token]
+        /// client_credentials, device_code (RFC 8628, for devices without a browser)
+        /// [default: authorization_code refresh_token]
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
         /// Read the secret from standard input (at least 32 characters) instead of generating one

@@ -82,8 +82,15 @@ pub(super) struct LoginForm {
     password: String,
     #[serde(default)]
     csrf: String,
+    /// The authorization request the sign-in continues (its query string).
     #[serde(default)]
     request: String,
+    /// `device` when the sign-in continues a device's request (`http::device`) instead.
+    #[serde(default)]
+    flow: String,
+    /// The device's user code as typed or prefilled, for `flow=device`.
+    #[serde(default)]
+    user_code: String,
 }
 
 /// POST /login
@@ -94,67 +101,124 @@ pub(super) async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let now = state.now();
+    let device = form.flow == "device";
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, now).await {
         Ok(true) => {}
+        Ok(false) if device => return super::device::expired_form(&form.user_code),
         Ok(false) => return expired_form(&form.request),
         Err(e) => return refuse(&state, Refusal::Page(e)),
+    }
+    // No username is longer than 64 characters: a longer one cannot match, and cut to that
+    // length it cannot bloat the throttle table or the audit log either.
+    let username: String = form.username.trim().chars().take(64).collect();
+    if device {
+        let attempt = Attempt {
+            peer,
+            username: &username,
+            password: form.password,
+            client_id: None,
+        };
+        return super::device::login(&state, jar, attempt, &form.user_code).await;
     }
     let request = match checked_request(&state, &form.request).await {
         Ok(r) => r,
         Err(refusal) => return refuse(&state, refusal),
     };
-    // No username is longer than 64 characters: a longer one cannot match, and cut to that
-    // length it cannot bloat the throttle table or the audit log either.
-    let username: String = form.username.trim().chars().take(64).collect();
-    let retry = |status, message: String| {
-        let (state, jar, request, query) = (&state, jar.clone(), &request, &form.request);
-        let username = &username;
-        async move { login_form(state, jar, request, query, username, Some(&message), status).await }
+    let attempt = Attempt {
+        peer,
+        username: &username,
+        password: form.password,
+        client_id: Some(&request.client_id),
     };
+    match password_sign_in(&state, jar.clone(), attempt).await {
+        Ok((jar, user, session)) => {
+            signed_in(&state, peer, jar, &request, &form.request, &user, &session).await
+        }
+        Err(SignInRefused::Retry(status, message)) => {
+            let query = &form.request;
+            login_form(&state, jar, &request, query, &username, Some(&message), status).await
+        }
+        Err(SignInRefused::Failed(e)) => refuse(&state, redirect_error(&request, e)),
+    }
+}
+
+/// A sign-in with a username and password, from the login form.
+pub(super) struct Attempt<'a> {
+    pub peer: Peer,
+    /// As typed, trimmed and cut to 64 characters.
+    pub username: &'a str,
+    pub password: String,
+    /// The application the person is signing in to, when known (for the audit log).
+    pub client_id: Option<&'a str>,
+}
+
+/// Why [`password_sign_in`] signed nobody in.
+pub(super) enum SignInRefused {
+    /// Show the form again with this status and message (wrong password, throttled).
+    Retry(StatusCode, String),
+    /// The store failed.
+    Failed(OAuthError),
+}
+
+/// Checks a password sign-in: throttled, audited, and on success a new session, whose cookie
+/// `jar` gets, replacing the browser's previous one.
+pub(super) async fn password_sign_in(
+    state: &AppState,
+    jar: CookieJar,
+    attempt: Attempt<'_>,
+) -> Result<(CookieJar, User, Session), SignInRefused> {
+    let now = state.now();
+    let Attempt {
+        peer,
+        username,
+        password,
+        client_id,
+    } = attempt;
     // Counted before the password is checked, in the transaction that decides whether it may
     // be: a burst of parallel attempts is held to the limits (see `auth::throttle`). A blocked
     // attempt gets no answer about the password at all.
-    let throttle = throttle::keys(&username, peer.0, state.config.account_throttle);
+    let throttle = throttle::keys(username, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(throttle.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
         Ok(Admission::Blocked { until }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
-            return retry(
+            return Err(SignInRefused::Retry(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
                     "Too many failed attempts. Try again in {}.",
                     wait_in_words(until - now)
                 ),
-            )
-            .await;
+            ));
         }
-        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
+        Err(e) => return Err(SignInRefused::Failed(store_error(e))),
     }
-    let user = match crate::admin::find_user(state.store.as_ref(), &username).await {
+    let user = match crate::admin::find_user(state.store.as_ref(), username).await {
         Ok(u) => u.filter(|u| !u.disabled),
-        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
+        Err(e) => return Err(SignInRefused::Failed(store_error(e))),
     };
     // Verify even when there is no such user (against a dummy hash): the answer and its timing
     // must not tell whether a username exists.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = state.passwords.verify(form.password, stored).await;
+    let verified = state.passwords.verify(password, stored).await;
     let audit = |kind: AuditKind, actor: String| {
-        AuditRecord::new(now, kind, actor)
-            .subject(Some(username.as_str()))
-            .client(&request.client_id)
-            .ip(peer.0)
+        let record = AuditRecord::new(now, kind, actor)
+            .subject(Some(username))
+            .ip(peer.0);
+        match client_id {
+            Some(c) => record.client(c),
+            None => record,
+        }
     };
     let Some(user) = user.filter(|_| verified) else {
-        tracing::info!(client_id = %request.client_id, "login failed");
+        tracing::info!(client_id = client_id.unwrap_or("-"), "login failed");
         metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
         state
             .audit(audit(AuditKind::LoginFailed, "anonymous".into()))
             .await;
-        return retry(
+        return Err(SignInRefused::Retry(
             StatusCode::UNAUTHORIZED,
             "Wrong username or password.".into(),
-        )
-        .await;
+        ));
     };
     let session_secret = tokens::generate();
     let session = Session {
@@ -165,7 +229,7 @@ pub(super) async fn login(
         last_seen_at: now,
     };
     if let Err(e) = state.store.create_session(session.clone()).await {
-        return refuse(&state, redirect_error(&request, store_error(e)));
+        return Err(SignInRefused::Failed(store_error(e)));
     }
     // A browser holds one session: the one it had (another user's, or the same user's before
     // `prompt=login`) ends now, and the refresh tokens tied to it with it.
@@ -182,7 +246,7 @@ pub(super) async fn login(
     if let Err(e) = state.store.settle_login_success(throttle).await {
         tracing::warn!(error = %e, "could not settle the login attempt counters");
     }
-    tracing::info!(client_id = %request.client_id, user = %user.id, "login succeeded");
+    tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
     metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
     state
         .audit(audit(
@@ -196,7 +260,7 @@ pub(super) async fn login(
         state.config.secure_cookies,
         Some(state.config.session_ttl),
     ));
-    signed_in(&state, peer, jar, &request, &form.request, &user, &session).await
+    Ok((jar, user, session))
 }
 
 #[derive(Deserialize)]
@@ -460,7 +524,7 @@ fn restart_link(request: &str) -> String {
 }
 
 /// "42 seconds", "3 minutes".
-fn wait_in_words(seconds: i64) -> String {
+pub(super) fn wait_in_words(seconds: i64) -> String {
     match seconds {
         s if s <= 1 => "a second".into(),
         s if s < 120 => format!("{s} seconds"),
@@ -536,7 +600,8 @@ async fn login_form(
         Ok(issued) => issued,
         Err(e) => return refuse(state, redirect_error(request, e)),
     };
-    let html = pages::login(&request.client_name, query, &csrf, username, error);
+    let hidden = [("request", query)];
+    let html = pages::login(&request.client_name, &hidden, &csrf, username, error);
     let page = pages::respond_with_form_target(status, html, Some(&request.redirect_uri));
     (jar, page).into_response()
 }

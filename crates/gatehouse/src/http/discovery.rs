@@ -22,6 +22,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "introspection_endpoint": c.endpoint("/introspect"),
         "revocation_endpoint": c.endpoint("/revoke"),
         "end_session_endpoint": c.endpoint("/logout"),
+        "device_authorization_endpoint": c.endpoint("/device_authorization"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": GrantType::ALL,

@@ -5,6 +5,7 @@ mod admin;
 mod authorize;
 mod client_auth;
 mod cors;
+mod device;
 mod discovery;
 pub mod error;
 mod introspect;
@@ -286,6 +287,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
+        .route("/device_authorization", post(device::authorization))
+        .route("/device", get(device::page).post(device::entered))
+        .route("/device/answer", post(device::answer))
         .route("/token", post(token::token).layer(cors.clone()))
         .route("/introspect", post(introspect::introspect))
         .route("/revoke", post(introspect::revoke).layer(cors))

@@ -44,11 +44,12 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// The login form. `request` is the authorization request's query string, carried through the
-/// form so the POST can validate it again; `csrf` matches the CSRF cookie.
+/// The login form, for signing in to continue to `to` (an application's name). `hidden` is
+/// what the form carries through to the POST (the authorization request's query string, or a
+/// device's user code), validated again there; `csrf` matches the form cookie.
 pub(super) fn login(
-    client_id: &str,
-    request: &str,
+    to: &str,
+    hidden: &[(&str, &str)],
     csrf: &str,
     username: &str,
     error: Option<&str>,
@@ -56,19 +57,27 @@ pub(super) fn login(
     let error = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
+    let hidden: String = hidden
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
     let body = format!(
-        "<h1>Sign in</h1><p class=\"muted\">to continue to <strong>{client}</strong></p>{error}\
+        "<h1>Sign in</h1><p class=\"muted\">to continue to <strong>{to}</strong></p>{error}\
          <form method=\"post\" action=\"login\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
          <label for=\"username\">Username</label>\
          <input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus value=\"{username}\">\
          <label for=\"password\">Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Sign in</button></form>",
-        client = escape(client_id),
+        to = escape(to),
         csrf = escape(csrf),
-        request = escape(request),
         username = escape(username),
     );
     page("Sign in", &body)
@@ -105,6 +114,84 @@ pub(super) fn consent(client_id: &str, request: &str, csrf: &str, scopes: &[&str
         request = escape(request),
     );
     page("Allow access?", &body)
+}
+
+/// The form a signed-in person types a device's code into. `code` prefills it (from the
+/// link the device showed), `error` says what was wrong with the last one.
+pub(super) fn device_entry(csrf: &str, code: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Connect a device</h1>\
+         <p>Enter the code your device shows to sign it in with your account.</p>{error}\
+         <form method=\"post\" action=\"device\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"user_code\">Code</label>\
+         <input id=\"user_code\" name=\"user_code\" value=\"{code}\" required autofocus \
+         autocomplete=\"off\" autocapitalize=\"characters\" spellcheck=\"false\" \
+         placeholder=\"WDJB-MJHT\" aria-describedby=\"code-help\">\
+         <p id=\"code-help\" class=\"muted\">8 letters; dashes and case do not matter.</p>\
+         <button type=\"submit\">Continue</button></form>",
+        csrf = escape(csrf),
+        code = escape(code),
+    );
+    page("Connect a device", &body)
+}
+
+/// Asks the person whether the device showing `code` may sign in as them to `client`, with
+/// what it asks for. It warns against approving a code someone else sent them: that is how a
+/// device sign-in is phished (RFC 8628 §5.4).
+pub(super) fn device_confirm(
+    client: &str,
+    code: &str,
+    scopes: &[&str],
+    csrf: &str,
+    user_code: &str,
+) -> String {
+    let items: String = scopes
+        .iter()
+        .map(|s| format!("<li>{}</li>", escape(describe_scope(s))))
+        .collect();
+    let body = format!(
+        "<h1>Sign in on your device?</h1>\
+         <p>A device is asking to use <strong>{client}</strong> as you. Check that it shows \
+         <strong class=\"code\">{code}</strong>.</p><p>It will be able to:</p><ul>{items}</ul>\
+         <p class=\"muted\">Only allow this if you started the sign-in yourself, on a device \
+         you have with you. If someone sent you this code, deny it.</p>\
+         <form method=\"post\" action=\"device/answer\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"user_code\" value=\"{user_code}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>\
+         </form>",
+        client = escape(client),
+        code = escape(code),
+        csrf = escape(csrf),
+        user_code = escape(user_code),
+    );
+    page("Sign in on your device?", &body)
+}
+
+/// What the person sees once they answered a device.
+pub(super) fn device_done(client: &str, allowed: bool) -> String {
+    let (title, text) = if allowed {
+        (
+            "Your device is signed in",
+            format!(
+                "<strong>{}</strong> on your device is now signed in as you. You can close this \
+                 window and go back to the device.",
+                escape(client)
+            ),
+        )
+    } else {
+        (
+            "The device was not signed in",
+            "You denied the request, so the device got no access. You can close this window."
+                .to_owned(),
+        )
+    };
+    page(title, &format!("<h1>{title}</h1><p>{text}</p>"))
 }
 
 /// Asks before signing out when the request cannot prove it comes from the user's application
@@ -394,7 +481,13 @@ mod tests {
 
     #[test]
     fn the_login_form_escapes_what_it_echoes() {
-        let html = login("app\"><script>", "a=1&b=<x>", "tok", "<img>", Some("<b>"));
+        let html = login(
+            "app\"><script>",
+            &[("request", "a=1&b=<x>")],
+            "tok",
+            "<img>",
+            Some("<b>"),
+        );
         assert!(!html.contains("<script>") && !html.contains("<img>") && !html.contains("<b>"));
         assert!(html.contains("name=\"csrf\" value=\"tok\""));
         assert!(html.contains("value=\"a=1&amp;b=&lt;x&gt;\""));

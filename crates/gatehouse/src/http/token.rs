@@ -1,4 +1,5 @@
-//! `/token` (RFC 6749 §3.2): the authorization code and refresh token grants.
+//! `/token` (RFC 6749 §3.2): the authorization code, refresh token, client credentials and
+//! device code (RFC 8628) grants.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,7 +12,7 @@ use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
 use crate::model::{
     AccessTokenFormat, AuditKind, AuditRecord, Client, ClientToken, CodeRequest, Grant, GrantType,
-    NewTokens, Redeemed, RetryCopy, Rotated,
+    NewTokens, Polled, Redeemed, RetryCopy, Rotated,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::error::invalid_request;
@@ -58,6 +59,7 @@ async fn dispatch(
         Ok(GrantType::AuthorizationCode) => authorization_code(cx).await,
         Ok(GrantType::RefreshToken) => refresh_token(cx).await,
         Ok(GrantType::ClientCredentials) => client_credentials(cx).await,
+        Ok(GrantType::DeviceCode) => device_code(cx).await,
         Err(_) => Err(OAuthError::UnsupportedGrantType(format!(
             "grant_type {name:?} is not supported"
         ))
@@ -187,16 +189,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
     // The code is consumed and the tokens stored in one transaction, before any token leaves.
     match state.store.redeem_authorization_code(&tokens::hash(code), request, stored, now).await? {
         Redeemed::Issued(grant) => {
-            let expires_at = now + state.config.access_token_ttl;
-            let access = issue_access(state, client, Some(&grant.user.id), &grant.scope, (access, now, expires_at)).await?;
-            let id_token = if scope::contains(&grant.scope, "openid") {
-                Some(id_token(state, client, &grant, &access, now).await?)
-            } else {
-                None
-            };
-            issued(cx, &grant, "authorization_code").await;
-            let expires_in = state.config.access_token_ttl;
-            Ok(respond(expires_in, &grant.scope, access, refresh, id_token))
+            signed_in(cx, &grant, (access, refresh), now, "authorization_code").await
         }
         Redeemed::Invalid => Err(OAuthError::InvalidGrant(
             "the code is invalid, expired, or does not match this client, redirect_uri or code_verifier".into(),
@@ -209,6 +202,94 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
             cx.audit(AuditKind::CodeReplayed, format!("client:{}", client.client_id), None, "the tokens issued with it are revoked".into()).await;
             Err(OAuthError::InvalidGrant("the code was already used; the tokens issued with it are revoked".into()).into())
         }
+    }
+}
+
+/// The answer to a grant that signed a user in (a code, a device): the access token as the
+/// client takes it, an ID token when `openid` was granted, the refresh token if any.
+async fn signed_in(
+    cx: Context<'_>,
+    grant: &Grant,
+    (access, refresh): (String, Option<String>),
+    now: i64,
+    how: &'static str,
+) -> Result<Response, TokenError> {
+    let Context { state, client, .. } = cx;
+    let expires_at = now + state.config.access_token_ttl;
+    let access = issue_access(
+        state,
+        client,
+        Some(&grant.user.id),
+        &grant.scope,
+        (access, now, expires_at),
+    )
+    .await?;
+    let id_token = if scope::contains(&grant.scope, "openid") {
+        Some(id_token(state, client, grant, &access, now).await?)
+    } else {
+        None
+    };
+    issued(cx, grant, how).await;
+    let expires_in = state.config.access_token_ttl;
+    Ok(respond(expires_in, &grant.scope, access, refresh, id_token))
+}
+
+/// RFC 8628 §3.4: a device polls with its device code until the person answers.
+async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
+    let Context {
+        state,
+        client,
+        form,
+        ..
+    } = cx;
+    if !client.allows_grant(GrantType::DeviceCode) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the device_code grant".into(),
+        )
+        .into());
+    }
+    let code = form.require("device_code")?;
+    let now = state.now();
+    let (access, refresh, stored) = new_tokens(state, client, now);
+    let polled = state
+        .store
+        .poll_device_code(&tokens::hash(code), &client.client_id, stored, now)
+        .await?;
+    match polled {
+        Polled::Issued(grant) => signed_in(cx, &grant, (access, refresh), now, "device_code").await,
+        Polled::Pending => Err(OAuthError::AuthorizationPending(
+            "the user has not answered yet; poll again after the interval".into(),
+        )
+        .into()),
+        Polled::SlowDown { interval } => Err(OAuthError::SlowDown(format!(
+            "polling too often; wait at least {interval} seconds between polls"
+        ))
+        .into()),
+        Polled::Denied => Err(OAuthError::AccessDenied(
+            "the user refused the device's request".into(),
+        )
+        .into()),
+        Polled::NoAccess => {
+            cx.audit(
+                AuditKind::AccessDenied,
+                format!("client:{}", client.client_id),
+                None,
+                "a device's tokens were refused: the user is not in a group that may use this client".into(),
+            )
+            .await;
+            Err(OAuthError::AccessDenied(
+                "the user may not use this application; an administrator can give access".into(),
+            )
+            .into())
+        }
+        Polled::Expired => Err(OAuthError::ExpiredToken(
+            "the device code expired; start the sign-in again".into(),
+        )
+        .into()),
+        Polled::Invalid => Err(OAuthError::InvalidGrant(
+            "the device code is invalid, already used, or not this client's".into(),
+        )
+        .into()),
     }
 }
 

@@ -17,6 +17,10 @@ named! {
         ConsentDenied = "consent.denied",
         /// A user outside a client's groups tried to use it.
         AccessDenied = "access.denied",
+        /// A person allowed a device to sign in (RFC 8628).
+        DeviceApproved = "device.approved",
+        /// A person refused a device's sign-in.
+        DeviceDenied = "device.denied",
         TokenIssued = "token.issued",
         TokenRevoked = "token.revoked",
         /// A rotated refresh token came back: its family is revoked (RFC 9700 §4.14.2).

@@ -11,6 +11,9 @@ named! {
         AuthorizationCode = "authorization_code",
         RefreshToken = "refresh_token",
         ClientCredentials = "client_credentials",
+        /// RFC 8628: a device without a browser, approved by a person on another one.
+        #[schema(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+        DeviceCode = "urn:ietf:params:oauth:grant-type:device_code",
     }
 }
 

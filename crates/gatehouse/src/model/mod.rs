@@ -8,6 +8,7 @@
 mod audit;
 mod client;
 mod consent;
+mod device;
 mod group;
 mod key;
 mod session;
@@ -17,6 +18,7 @@ mod user;
 pub use audit::{AuditEvent, AuditKind, AuditRecord};
 pub use client::{AccessTokenFormat, Client, ClientDisplay, GrantType, PreviousSecret};
 pub use consent::Consent;
+pub use device::{DeviceAnswer, DeviceAuthorization, Polled};
 pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem};
 pub use key::{Retirement, SigningAlg, SigningKey};
 pub use session::{LoggedOut, LogoutNotice, Session};

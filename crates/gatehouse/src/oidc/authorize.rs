@@ -191,23 +191,7 @@ fn rest(
                 .into(),
         ));
     }
-    let requested = params.one("scope")?.unwrap_or("");
-    scope::check_syntax(requested).map_err(|why| OAuthError::InvalidScope(why.into()))?;
-    let scopes = scope::check(requested, &client.scopes).map_err(|s| {
-        OAuthError::InvalidScope(format!(
-            "scope {s:?} is unknown or not allowed for this client"
-        ))
-    })?;
-    if scopes.is_empty() {
-        return Err(OAuthError::InvalidScope(
-            "no scope requested; ask for at least openid".into(),
-        ));
-    }
-    if let Some(s) = scopes.iter().find(|s| scope::CLIENT_ONLY.contains(s)) {
-        return Err(OAuthError::InvalidScope(format!(
-            "scope {s:?} is granted only to a client for itself (client_credentials)"
-        )));
-    }
+    let scopes = user_scopes(params.one("scope")?.unwrap_or(""), client)?;
 
     let challenge = params.one("code_challenge")?;
     let method = params.one("code_challenge_method")?;
@@ -277,6 +261,32 @@ fn rest(
         prompt,
         max_age,
     })
+}
+
+/// The scopes a client asks a person for (at `/authorize`, or a device's request): well
+/// formed, each registered for the client, at least one, and none that only a client gets for
+/// itself. Returned in order, without repeats, ready to join.
+///
+/// # Errors
+/// `invalid_scope` saying which rule the request broke.
+pub fn user_scopes<'a>(requested: &'a str, client: &Client) -> Result<Vec<&'a str>, OAuthError> {
+    scope::check_syntax(requested).map_err(|why| OAuthError::InvalidScope(why.into()))?;
+    let scopes = scope::check(requested, &client.scopes).map_err(|s| {
+        OAuthError::InvalidScope(format!(
+            "scope {s:?} is unknown or not allowed for this client"
+        ))
+    })?;
+    if scopes.is_empty() {
+        return Err(OAuthError::InvalidScope(
+            "no scope requested; ask for at least openid".into(),
+        ));
+    }
+    if let Some(s) = scopes.iter().find(|s| scope::CLIENT_ONLY.contains(s)) {
+        return Err(OAuthError::InvalidScope(format!(
+            "scope {s:?} is granted only to a client for itself (client_credentials)"
+        )));
+    }
+    Ok(scopes)
 }
 
 /// OpenID Connect Core §3.1.2.1: whether a session that authenticated at `auth_time` is recent

@@ -36,6 +36,12 @@ pub enum OAuthError {
     UnsupportedTokenType(String),
     /// RFC 6750 §3.1: the bearer token is invalid.
     InvalidToken(String),
+    /// RFC 8628 §3.5: nobody has answered the device's request yet; poll again.
+    AuthorizationPending(String),
+    /// RFC 8628 §3.5: the device polls too often; poll again, more slowly.
+    SlowDown(String),
+    /// RFC 8628 §3.5: the device code expired; the device must start again.
+    ExpiredToken(String),
     /// RFC 6749 §5.2: the server is overloaded; try again.
     TemporarilyUnavailable(String),
     /// RFC 6749 §4.1.2.1: an unexpected failure. The description never carries internals.
@@ -61,6 +67,9 @@ impl OAuthError {
             OAuthError::RegistrationNotSupported(_) => "registration_not_supported",
             OAuthError::UnsupportedTokenType(_) => "unsupported_token_type",
             OAuthError::InvalidToken(_) => "invalid_token",
+            OAuthError::AuthorizationPending(_) => "authorization_pending",
+            OAuthError::SlowDown(_) => "slow_down",
+            OAuthError::ExpiredToken(_) => "expired_token",
             OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
             OAuthError::ServerError(_) => "server_error",
         }
@@ -84,6 +93,9 @@ impl OAuthError {
             | OAuthError::RegistrationNotSupported(d)
             | OAuthError::UnsupportedTokenType(d)
             | OAuthError::InvalidToken(d)
+            | OAuthError::AuthorizationPending(d)
+            | OAuthError::SlowDown(d)
+            | OAuthError::ExpiredToken(d)
             | OAuthError::TemporarilyUnavailable(d)
             | OAuthError::ServerError(d) => d,
         }

@@ -120,10 +120,22 @@ macro_rules! notice_columns {
     };
 }
 
+/// A device authorization's columns (`model::DeviceAuthorization`), from
+/// `device_authorization d`.
+macro_rules! device_columns {
+    () => {
+        "d.device_code_hash, d.user_code_hash, d.client_id, d.scope, d.created_at, d.expires_at, \
+         d.poll_interval, d.last_polled_at, d.answer, d.user_id, d.auth_time"
+    };
+}
+
 pub(crate) use {
-    active_user_token, audit_columns, client_columns, group_columns, insert_logout_notices,
-    may_use_client, notice_columns, session_columns, user_columns,
+    active_user_token, audit_columns, client_columns, device_columns, group_columns,
+    insert_logout_notices, may_use_client, notice_columns, session_columns, user_columns,
 };
+
+/// How many columns `device_columns!` names.
+pub(crate) const DEVICE_FIELDS: usize = 11;
 
 /// How many columns `user_columns!` names: where the next column starts after them.
 pub(crate) const USER_FIELDS: usize = 13;

@@ -17,7 +17,7 @@ use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest,
-    Consent, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens, Redeemed, Retirement,
+    Consent, DeviceAnswer, DeviceAuthorization, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens, Polled, Redeemed, Retirement,
     Revocation, Rotated, Session, SigningKey, TokenInfo, User, UserChange,
 };
 use crate::oidc::backchannel::Settlement;
@@ -265,6 +265,43 @@ pub trait Grants: Send + Sync {
     async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize>;
 }
 
+/// The device authorization grant (RFC 8628): requests waiting for a person's answer, and the
+/// device's polls.
+#[async_trait]
+pub trait DeviceGrants: Send + Sync {
+    /// Stores a new device authorization. `false`, with nothing stored, when its user code is
+    /// already taken (the caller draws another).
+    async fn create_device_authorization(
+        &self,
+        authorization: DeviceAuthorization,
+    ) -> StoreResult<bool>;
+    /// The authorization whose user code hashes to `user_code_hash`, if it is still waiting
+    /// for an answer and has not expired at `now`.
+    async fn pending_device_authorization(
+        &self,
+        user_code_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<DeviceAuthorization>>;
+    /// Records the person's answer to that authorization, if it is still waiting and has not
+    /// expired at `now`; `false` when it is not (answered already, expired, or gone).
+    async fn answer_device_authorization(
+        &self,
+        user_code_hash: &str,
+        answer: DeviceAnswer,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Loads the authorization of a polled device code inside one transaction, lets
+    /// `oidc::grant::device_code::decide` judge the poll, and applies the decision: record the
+    /// poll, consume it and store the tokens, or forget a refused one.
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &str,
+        client_id: &str,
+        tokens: NewTokens,
+        now: UnixTime,
+    ) -> StoreResult<Polled>;
+}
+
 /// Back-channel logout notices waiting to be delivered (`oidc::backchannel`). Several senders
 /// (instances) may share them: a claim leases notices to one sender until
 /// `oidc::backchannel::LEASE` passes.
@@ -334,7 +371,7 @@ pub trait Keys: Send + Sync {
 /// Everything gatehouse stores.
 #[async_trait]
 pub trait Store:
-    Directory + Groups + Sessions + LogoutOutbox + Grants + Keys + Throttle + Audit
+    Directory + Groups + Sessions + LogoutOutbox + Grants + DeviceGrants + Keys + Throttle + Audit
 {
     /// A real write through the write path (for readiness checks).
     async fn ping(&self) -> StoreResult<()>;

@@ -206,7 +206,7 @@ async fn lock_refresh(
     }))
 }
 
-async fn insert_family(
+pub(super) async fn insert_family(
     c: &mut PgConnection,
     family: &NewFamily,
     now: UnixTime,
@@ -537,9 +537,11 @@ impl Grants for PgStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 7] = [
+        const EXPIRING: [&str; 8] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
+            "DELETE FROM device_authorization WHERE device_code_hash IN
+               (SELECT device_code_hash FROM device_authorization WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM session WHERE id_hash IN
                (SELECT id_hash FROM session WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM access_token WHERE token_hash IN

@@ -9,6 +9,7 @@
 //! a deadlock.
 
 mod audit;
+mod device;
 mod directory;
 mod export;
 mod grants;

@@ -4,8 +4,8 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::model::{
-    AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, GrantType,
-    LogoutNotice, PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
+    AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, DeviceAnswer,
+    DeviceAuthorization, GrantType, LogoutNotice, PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`
@@ -47,6 +47,27 @@ stored_as_name!(
     RevokeReason,
     SigningAlg
 );
+
+/// A device authorization from `device_columns!`, starting at column `at`.
+pub(super) fn device_from(r: &PgRow, at: usize) -> Result<DeviceAuthorization, sqlx::Error> {
+    let answer: String = r.try_get(at + 8)?;
+    let answer = DeviceAnswer::from_stored(&answer, r.try_get(at + 9)?, r.try_get(at + 10)?)
+        .ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "answer".into(),
+            source: format!("device authorization answer {answer:?} without its user").into(),
+        })?;
+    Ok(DeviceAuthorization {
+        device_code_hash: r.try_get(at)?,
+        user_code_hash: r.try_get(at + 1)?,
+        client_id: r.try_get(at + 2)?,
+        scope: r.try_get(at + 3)?,
+        created_at: r.try_get(at + 4)?,
+        expires_at: r.try_get(at + 5)?,
+        interval: r.try_get(at + 6)?,
+        last_polled_at: r.try_get(at + 7)?,
+        answer,
+    })
+}
 
 pub(super) fn user_from(r: &PgRow, at: usize) -> Result<User, sqlx::Error> {
     Ok(User {

@@ -161,7 +161,7 @@ fn load_refresh(
     .optional()
 }
 
-fn insert_family(tx: &Connection, family: &NewFamily, now: UnixTime) -> rusqlite::Result<()> {
+pub(super) fn insert_family(tx: &Connection, family: &NewFamily, now: UnixTime) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
                                    session_id_hash)
@@ -444,6 +444,9 @@ impl Grants for SqliteStore {
                     for sql in [
                         "DELETE FROM authorization_code WHERE rowid IN
                            (SELECT rowid FROM authorization_code WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM device_authorization WHERE device_code_hash IN
+                           (SELECT device_code_hash FROM device_authorization
+                            WHERE expires_at <= ?1 LIMIT ?2)",
                         "DELETE FROM session WHERE rowid IN
                            (SELECT rowid FROM session WHERE expires_at <= ?1 LIMIT ?2)",
                         "DELETE FROM access_token WHERE rowid IN

@@ -6,6 +6,7 @@
 //! other, and the second sees what the first did.
 
 mod audit;
+mod device;
 mod directory;
 mod export;
 mod grants;
@@ -40,6 +41,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0008_refresh_retry.sql"),
     include_str!("../../../migrations/sqlite/0009_backchannel_logout.sql"),
     include_str!("../../../migrations/sqlite/0010_access_token_format.sql"),
+    include_str!("../../../migrations/sqlite/0011_device_authorization.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

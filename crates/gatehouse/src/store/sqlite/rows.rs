@@ -3,7 +3,8 @@
 use onewriter::rusqlite::{self, Row};
 
 use crate::model::{
-    AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, LogoutNotice,
+    AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, DeviceAnswer,
+    DeviceAuthorization, LogoutNotice,
     PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
 };
 
@@ -55,6 +56,31 @@ pub(super) fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
             picture: row.get(at + 11)?,
             updated_at: row.get(at + 12)?,
         },
+    })
+}
+
+/// A device authorization from `device_columns!`, starting at column `at`.
+pub(super) fn device_from(row: &Row<'_>, at: usize) -> rusqlite::Result<DeviceAuthorization> {
+    let answer: String = row.get(at + 8)?;
+    let answer = DeviceAnswer::from_stored(&answer, row.get(at + 9)?, row.get(at + 10)?)
+        .ok_or_else(|| {
+            let e = format!("device authorization answer {answer:?} without its user");
+            rusqlite::Error::FromSqlConversionFailure(
+                at + 8,
+                rusqlite::types::Type::Text,
+                e.into(),
+            )
+        })?;
+    Ok(DeviceAuthorization {
+        device_code_hash: row.get(at)?,
+        user_code_hash: row.get(at + 1)?,
+        client_id: row.get(at + 2)?,
+        scope: row.get(at + 3)?,
+        created_at: row.get(at + 4)?,
+        expires_at: row.get(at + 5)?,
+        interval: row.get(at + 6)?,
+        last_polled_at: row.get(at + 7)?,
+        answer,
     })
 }
 

@@ -1,0 +1,462 @@
+//! The device authorization grant (RFC 8628): `/device_authorization`, where a device asks
+//! for a sign-in, and `/device`, the verification page where a person signs in, types the
+//! code the device shows, and allows or denies it. The device then polls `/token`
+//! (`http::token`).
+
+use axum::Form;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::authorize::{
+    Attempt, FormKind, SignInRefused, browser_form, current_session, password_sign_in,
+    wait_in_words,
+};
+use super::client_auth;
+use super::error::{TokenError, no_store, store_error};
+use super::{AppState, Peer, pages};
+use crate::auth::forms::{self, Purpose};
+use crate::auth::throttle::{self, Admission};
+use crate::model::{
+    AuditKind, AuditRecord, DeviceAnswer, DeviceAuthorization, GrantType, Session, User,
+};
+use crate::oidc::{OAuthError, authorize, device, scope, tokens};
+
+/// POST /device_authorization (RFC 8628 §3.1): the device authenticates as the token endpoint
+/// asks (a public client sends its `client_id`) and gets its codes.
+pub(super) async fn authorization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match start(&state, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(
+                error = e.error.code(),
+                description = e.error.description(),
+                "device authorization refused"
+            );
+            e.into_response()
+        }
+    }
+}
+
+async fn start(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, TokenError> {
+    let (client, form) = client_auth::authenticated(state, headers, body).await?;
+    if !client.allows_grant(GrantType::DeviceCode) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the device authorization grant".into(),
+        )
+        .into());
+    }
+    let scope = authorize::user_scopes(form.get("scope")?.unwrap_or(""), &client)?.join(" ");
+    let now = state.now();
+    // A user code is one of 20^8: taken by a live request about never, but then draw again.
+    for _ in 0..3 {
+        let (device_code, user_code) = (tokens::generate(), device::new_user_code());
+        let created = state
+            .store
+            .create_device_authorization(DeviceAuthorization {
+                device_code_hash: tokens::hash(&device_code),
+                user_code_hash: tokens::hash(&user_code),
+                client_id: client.client_id.clone(),
+                scope: scope.clone(),
+                created_at: now,
+                expires_at: now + device::EXPIRES_IN,
+                interval: device::INTERVAL,
+                last_polled_at: None,
+                answer: DeviceAnswer::Pending,
+            })
+            .await?;
+        if created {
+            metrics::counter!("gatehouse_device_authorizations_total").increment(1);
+            let verification_uri = format!("{}/device", state.config.issuer);
+            let shown = device::display(&user_code);
+            let complete = format!("{verification_uri}?user_code={shown}");
+            let body = serde_json::json!({
+                "device_code": device_code,
+                "user_code": shown,
+                "verification_uri": verification_uri,
+                "verification_uri_complete": complete,
+                "expires_in": device::EXPIRES_IN,
+                "interval": device::INTERVAL,
+            });
+            return Ok(no_store(Json(body).into_response()));
+        }
+    }
+    Err(super::error::internal("three user codes in a row were taken").into())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Prefill {
+    #[serde(default)]
+    user_code: String,
+}
+
+/// GET /device: the verification page. Signed out, the login form (which comes back here);
+/// signed in, the form for the code, prefilled from `verification_uri_complete`. Looking a
+/// code up is a POST: a link alone never spends a person's tries.
+pub(super) async fn page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(prefill): Query<Prefill>,
+) -> Response {
+    let typed = prefill_value(&prefill.user_code);
+    let now = state.now();
+    match current_session(&state, &jar, now).await {
+        Ok(Some((session, _))) => entry_page(&state, jar, &session, &typed, None, StatusCode::OK).await,
+        Ok(None) => login_page(&state, jar, &typed, "", None, StatusCode::OK).await,
+        Err(e) => failed(e),
+    }
+}
+
+/// A prefilled code as it is shown: normalised when it is one, else as given, at most 64
+/// characters.
+fn prefill_value(typed: &str) -> String {
+    match device::normalize(typed) {
+        Some(code) => device::display(&code),
+        None => typed.chars().take(64).collect(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct EntryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user_code: String,
+}
+
+/// POST /device: the code the person typed.
+pub(super) async fn entered(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<EntryForm>,
+) -> Response {
+    let now = state.now();
+    let (session, user) = match current_session(&state, &jar, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let typed = prefill_value(&form.user_code);
+            return login_page(&state, jar, &typed, "", None, StatusCode::OK).await;
+        }
+        Err(e) => return failed(e),
+    };
+    let key = match state.form_key().await {
+        Ok(k) => k,
+        Err(e) => return failed(store_error(e)),
+    };
+    let purpose = Purpose::DeviceEntry {
+        session: &session.id_hash,
+    };
+    if !forms::verify(&key, purpose, &form.csrf, now) {
+        return expired_form(&form.user_code);
+    }
+    look_up(&state, peer, jar, &session, &user, &form.user_code).await
+}
+
+/// The login form's answer when it continued a device's request (`http::authorize::login`).
+pub(super) async fn login(
+    state: &AppState,
+    jar: CookieJar,
+    attempt: Attempt<'_>,
+    typed: &str,
+) -> Response {
+    let (peer, username) = (attempt.peer, attempt.username.to_owned());
+    match password_sign_in(state, jar.clone(), attempt).await {
+        Ok((jar, user, session)) if device::normalize(typed).is_some() => {
+            look_up(state, peer, jar, &session, &user, typed).await
+        }
+        Ok((jar, _, session)) => {
+            let typed = prefill_value(typed);
+            entry_page(state, jar, &session, &typed, None, StatusCode::OK).await
+        }
+        Err(SignInRefused::Retry(status, message)) => {
+            let typed = prefill_value(typed);
+            login_page(state, jar, &typed, &username, Some(&message), status).await
+        }
+        Err(SignInRefused::Failed(e)) => failed(e),
+    }
+}
+
+/// Finds the request a typed code names, counting the try (`auth::throttle::user_code_keys`),
+/// and asks the person to allow or deny it.
+async fn look_up(
+    state: &AppState,
+    peer: Peer,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    typed: &str,
+) -> Response {
+    let now = state.now();
+    let again = |status, message: &str| {
+        let (typed, jar) = (prefill_value(typed), jar.clone());
+        let message = message.to_owned();
+        async move { entry_page(state, jar, session, &typed, Some(&message), status).await }
+    };
+    let Some(code) = device::normalize(typed) else {
+        return again(
+            StatusCode::BAD_REQUEST,
+            "That is not a device code: it has 8 letters, like WDJB-MJHT.",
+        )
+        .await;
+    };
+    let keys = throttle::user_code_keys(&user.id, peer.0);
+    match state.store.admit_login_attempt(keys.clone(), now).await {
+        Ok(Admission::Admitted(_)) => {}
+        Ok(Admission::Blocked { until }) => {
+            let message = format!(
+                "Too many wrong codes. Try again in {}.",
+                wait_in_words(until - now)
+            );
+            return again(StatusCode::TOO_MANY_REQUESTS, &message).await;
+        }
+        Err(e) => return failed(store_error(e)),
+    }
+    let user_code_hash = tokens::hash(&code);
+    let found = match state
+        .store
+        .pending_device_authorization(&user_code_hash, now)
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => return failed(store_error(e)),
+    };
+    let client = match &found {
+        Some(a) => match state.store.client(&a.client_id).await {
+            Ok(c) => c,
+            Err(e) => return failed(store_error(e)),
+        },
+        None => None,
+    };
+    let (Some(authorization), Some(client)) = (found, client) else {
+        return again(
+            StatusCode::BAD_REQUEST,
+            "That code is not valid, or it has expired. Check the code on your device; if it \
+             has expired, start again there.",
+        )
+        .await;
+    };
+    if let Err(e) = state.store.settle_login_success(keys).await {
+        tracing::warn!(error = %e, "could not settle the user code attempt counters");
+    }
+    match state.store.may_use(&user.id, &client.client_id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let record = AuditRecord::new(now, AuditKind::AccessDenied, format!("user:{}", user.id))
+                .subject(Some(user.username.as_str()))
+                .client(&client.client_id)
+                .ip(peer.0)
+                .detail("a device: not in a group that may use this client");
+            state.audit(record).await;
+            let html = pages::no_access(client.display_name(), None);
+            return (jar, pages::respond(StatusCode::FORBIDDEN, html)).into_response();
+        }
+        Err(e) => return failed(store_error(e)),
+    }
+    let csrf = match state.form_key().await {
+        Ok(key) => {
+            let purpose = Purpose::DeviceAnswer {
+                session: &session.id_hash,
+                user_code: &user_code_hash,
+            };
+            forms::issue(&key, purpose, now)
+        }
+        Err(e) => return failed(store_error(e)),
+    };
+    let scopes = scope::parse(&authorization.scope);
+    let shown = device::display(&code);
+    let html = pages::device_confirm(client.display_name(), &shown, &scopes, &csrf, &code);
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct AnswerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user_code: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// POST /device/answer: the person allows or denies the device.
+pub(super) async fn answer(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let now = state.now();
+    // Answered by whoever holds the session, never by the form alone.
+    let (session, user) = match current_session(&state, &jar, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return expired_form(&form.user_code),
+        Err(e) => return failed(e),
+    };
+    let Some(code) = device::normalize(&form.user_code) else {
+        return expired_form("");
+    };
+    let user_code_hash = tokens::hash(&code);
+    // The token proves this page was shown to this session for this very request, after its
+    // code was looked up (and counted): no other form's token gets an answer recorded.
+    let key = match state.form_key().await {
+        Ok(k) => k,
+        Err(e) => return failed(store_error(e)),
+    };
+    let purpose = Purpose::DeviceAnswer {
+        session: &session.id_hash,
+        user_code: &user_code_hash,
+    };
+    if !forms::verify(&key, purpose, &form.csrf, now) {
+        return expired_form(&form.user_code);
+    }
+    let allow = match form.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        _ => {
+            let page = pages::ErrorPage {
+                title: "This form is incomplete",
+                what_happened: "Neither Allow nor Deny was chosen, so nothing was decided.",
+                what_next: "Start again and choose Allow or Deny.",
+                link: Some(("Start again", restart_link(&form.user_code))),
+                detail: None,
+            };
+            return pages::respond(StatusCode::BAD_REQUEST, page.render());
+        }
+    };
+    let pending = match state
+        .store
+        .pending_device_authorization(&user_code_hash, now)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return failed(store_error(e)),
+    };
+    let client = match &pending {
+        Some(a) => match state.store.client(&a.client_id).await {
+            Ok(c) => c,
+            Err(e) => return failed(store_error(e)),
+        },
+        None => None,
+    };
+    let answer = if allow {
+        DeviceAnswer::Approved {
+            user_id: user.id.clone(),
+            auth_time: session.auth_time,
+        }
+    } else {
+        DeviceAnswer::Denied
+    };
+    let recorded = match (&pending, &client) {
+        (Some(_), Some(_)) => match state
+            .store
+            .answer_device_authorization(&user_code_hash, answer, now)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return failed(store_error(e)),
+        },
+        _ => false,
+    };
+    let (Some(authorization), Some(client), true) = (pending, client, recorded) else {
+        let page = pages::ErrorPage {
+            title: "This code can no longer be used",
+            what_happened: "It expired, or it was already answered, so nothing was changed.",
+            what_next: "Start the sign-in again on your device; it will show a new code.",
+            link: None,
+            detail: None,
+        };
+        return pages::respond(StatusCode::BAD_REQUEST, page.render());
+    };
+    // Allowing an application for a device is consent like any other: it is remembered, and
+    // the person can withdraw it.
+    if allow && !client.first_party {
+        if let Err(e) = state
+            .store
+            .grant_consent(&user.id, &client.client_id, &authorization.scope, now)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the consent given for a device");
+        }
+    }
+    let kind = if allow {
+        AuditKind::DeviceApproved
+    } else {
+        AuditKind::DeviceDenied
+    };
+    let record = AuditRecord::new(now, kind, format!("user:{}", user.id))
+        .subject(Some(user.username.as_str()))
+        .client(&client.client_id)
+        .ip(peer.0)
+        .detail(format!("scope={}", authorization.scope));
+    state.audit(record).await;
+    let html = pages::device_done(client.display_name(), allow);
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// The code form, with a token bound to the session.
+async fn entry_page(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    typed: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let csrf = match state.form_key().await {
+        Ok(key) => {
+            let purpose = Purpose::DeviceEntry {
+                session: &session.id_hash,
+            };
+            forms::issue(&key, purpose, state.now())
+        }
+        Err(e) => return failed(store_error(e)),
+    };
+    let html = pages::device_entry(&csrf, typed, error);
+    (jar, pages::respond(status, html)).into_response()
+}
+
+/// The login form, continuing to the device's code.
+async fn login_page(
+    state: &AppState,
+    jar: CookieJar,
+    typed: &str,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
+        Ok(issued) => issued,
+        Err(e) => return failed(e),
+    };
+    let hidden = [("flow", "device"), ("user_code", typed)];
+    let html = pages::login("your device", &hidden, &csrf, username, error);
+    (jar, pages::respond(status, html)).into_response()
+}
+
+/// The expired-form page of a device form, with a way to start again with the same code.
+pub(super) fn expired_form(typed: &str) -> Response {
+    pages::expired_form(Some(restart_link(typed)))
+}
+
+/// Gatehouse's own verification page, with the code prefilled when there is one.
+fn restart_link(typed: &str) -> String {
+    match device::normalize(typed) {
+        Some(code) => format!("device?user_code={}", device::display(&code)),
+        None => "device".to_owned(),
+    }
+}
+
+/// A failure of the store or the keys, as a page.
+fn failed(e: OAuthError) -> Response {
+    let (status, page) = pages::ErrorPage::for_error(pages::Flow::SignIn, &e);
+    pages::respond(status, page.render())
+}

@@ -1,0 +1,107 @@
+//! The device authorization grant (RFC 8628): a device without a browser asks for a sign-in,
+//! and a person approves it on another device.
+
+use crate::clock::UnixTime;
+
+/// A device authorization request (RFC 8628 §3.1) and the person's answer to it, as stored.
+/// Both codes are kept as hashes only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuthorization {
+    /// What the device polls with (`device_code`), hashed.
+    pub device_code_hash: String,
+    /// What the person types (`user_code`, normalised by `oidc::device::normalize`), hashed.
+    pub user_code_hash: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    /// Seconds the device must wait between polls; grows by 5 with each `slow_down`.
+    pub interval: i64,
+    pub last_polled_at: Option<UnixTime>,
+    pub answer: DeviceAnswer,
+}
+
+/// What the person said on the verification page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceAnswer {
+    /// Nothing yet.
+    Pending,
+    /// Allowed, by this user, signed in at `auth_time`.
+    Approved { user_id: String, auth_time: UnixTime },
+    /// Refused.
+    Denied,
+}
+
+/// The outcome of a poll at the token endpoint (RFC 8628 §3.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Polled {
+    /// Approved: the authorization is consumed and the tokens are stored.
+    Issued(Box<super::Grant>),
+    /// `authorization_pending`: nobody has answered yet.
+    Pending,
+    /// `slow_down`: polled before the interval passed; the interval is now this long.
+    SlowDown { interval: i64 },
+    /// `access_denied`: the person refused. The authorization is gone.
+    Denied,
+    /// The person is not (any more) in a group that may use the client. The authorization is
+    /// gone.
+    NoAccess,
+    /// `expired_token`.
+    Expired,
+    /// Unknown, already used, or another client's: `invalid_grant`.
+    Invalid,
+}
+
+impl DeviceAnswer {
+    /// How it is stored: `(answer, user_id, auth_time)`.
+    pub fn stored(&self) -> (&'static str, Option<&str>, Option<UnixTime>) {
+        match self {
+            DeviceAnswer::Pending => ("pending", None, None),
+            DeviceAnswer::Approved { user_id, auth_time } => {
+                ("approved", Some(user_id), Some(*auth_time))
+            }
+            DeviceAnswer::Denied => ("denied", None, None),
+        }
+    }
+
+    /// Reads what [`DeviceAnswer::stored`] wrote; `None` for anything else.
+    pub fn from_stored(
+        answer: &str,
+        user_id: Option<String>,
+        auth_time: Option<UnixTime>,
+    ) -> Option<DeviceAnswer> {
+        match (answer, user_id, auth_time) {
+            ("pending", _, _) => Some(DeviceAnswer::Pending),
+            ("denied", _, _) => Some(DeviceAnswer::Denied),
+            ("approved", Some(user_id), Some(auth_time)) => {
+                Some(DeviceAnswer::Approved { user_id, auth_time })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_read_back_as_stored() {
+        for answer in [
+            DeviceAnswer::Pending,
+            DeviceAnswer::Denied,
+            DeviceAnswer::Approved {
+                user_id: "u1".into(),
+                auth_time: 42,
+            },
+        ] {
+            let (a, u, t) = answer.stored();
+            assert_eq!(
+                DeviceAnswer::from_stored(a, u.map(str::to_owned), t),
+                Some(answer)
+            );
+        }
+        assert_eq!(DeviceAnswer::from_stored("approved", None, Some(1)), None);
+        assert_eq!(DeviceAnswer::from_stored("maybe", None, None), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! The device authorization grant (RFC 8628): loaded and locked here (`FOR UPDATE`), decided
+//! in `oidc::grant::device_code`, applied here.
+
+use async_trait::async_trait;
+use sqlx::{PgConnection, Row};
+
+use super::grants::{insert_family, insert_tokens};
+use super::rows::{device_from, user_from};
+use super::transaction::with_retrying_transaction;
+use super::{PgStore, db_error};
+use crate::clock::UnixTime;
+use crate::model::{DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
+use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
+use crate::oidc::tokens;
+use crate::store::columns::{
+    DEVICE_FIELDS, USER_FIELDS, device_columns, may_use_client, user_columns,
+};
+use crate::store::{DeviceGrants, StoreResult};
+
+/// The polled authorization, locked, with the user who approved it and whether they may use
+/// the client now. The lock makes concurrent polls of one code take turns: the second reads
+/// what the first did (its poll time, or that the code is gone).
+async fn lock_device(
+    c: &mut PgConnection,
+    device_code_hash: &str,
+) -> Result<Option<DeviceRow>, sqlx::Error> {
+    sqlx::query(concat!(
+        "SELECT ",
+        device_columns!(),
+        ", ",
+        user_columns!(),
+        ", ",
+        may_use_client!("d.client_id", "d.user_id"),
+        " FROM device_authorization d LEFT JOIN user_account u ON u.id = d.user_id
+         WHERE d.device_code_hash = $1
+         FOR UPDATE OF d"
+    ))
+    .bind(device_code_hash)
+    .fetch_optional(c)
+    .await?
+    .map(|r| {
+        let user = match r.try_get::<Option<String>, _>(DEVICE_FIELDS)? {
+            Some(_) => Some(user_from(&r, DEVICE_FIELDS)?),
+            None => None,
+        };
+        Ok(DeviceRow {
+            authorization: device_from(&r, 0)?,
+            user,
+            access_allowed: r.try_get(DEVICE_FIELDS + USER_FIELDS)?,
+        })
+    })
+    .transpose()
+}
+
+#[async_trait]
+impl DeviceGrants for PgStore {
+    async fn create_device_authorization(&self, a: DeviceAuthorization) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO device_authorization
+             (device_code_hash, user_code_hash, client_id, scope, created_at, expires_at,
+              poll_interval)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&a.device_code_hash)
+        .bind(&a.user_code_hash)
+        .bind(&a.client_id)
+        .bind(&a.scope)
+        .bind(a.created_at)
+        .bind(a.expires_at)
+        .bind(a.interval)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn pending_device_authorization(
+        &self,
+        user_code_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<DeviceAuthorization>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM device_authorization d
+             WHERE d.user_code_hash = $1 AND d.answer = 'pending' AND d.expires_at > $2"
+        ))
+        .bind(user_code_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .and_then(|r| r.map(|r| device_from(&r, 0)).transpose())
+        .map_err(db_error)
+    }
+
+    async fn answer_device_authorization(
+        &self,
+        user_code_hash: &str,
+        answer: DeviceAnswer,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let (answer, user_id, auth_time) = answer.stored();
+        // One statement: of two answers at once, the second finds it answered.
+        let changed = sqlx::query(
+            "UPDATE device_authorization SET answer = $2, user_id = $3, auth_time = $4
+             WHERE user_code_hash = $1 AND answer = 'pending' AND expires_at > $5",
+        )
+        .bind(user_code_hash)
+        .bind(answer)
+        .bind(user_id)
+        .bind(auth_time)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &str,
+        client_id: &str,
+        new: NewTokens,
+        now: UnixTime,
+    ) -> StoreResult<Polled> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (hash, client_id, new) = (
+                device_code_hash.to_owned(),
+                client_id.to_owned(),
+                new.clone(),
+            );
+            Box::pin(async move {
+                let row = lock_device(c, &hash).await?;
+                let decision = device_code::decide(row, &client_id, tokens::new_id(), now);
+                if decision.consumes() {
+                    sqlx::query("DELETE FROM device_authorization WHERE device_code_hash = $1")
+                        .bind(&hash)
+                        .execute(&mut *c)
+                        .await?;
+                }
+                if let Some(interval) = decision.recorded() {
+                    sqlx::query(
+                        "UPDATE device_authorization
+                         SET last_polled_at = $2, poll_interval = coalesce($3, poll_interval)
+                         WHERE device_code_hash = $1",
+                    )
+                    .bind(&hash)
+                    .bind(now)
+                    .bind(interval)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                if let Poll::Issue { family, grant } = &decision {
+                    insert_family(c, family, now).await?;
+                    insert_tokens(c, &family.id, &grant.scope, &new, now).await?;
+                }
+                Ok(decision.into())
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+}
