@@ -57,7 +57,10 @@ pub enum Purpose<'a> {
     DeviceEntry { session: &'a str },
     /// The answer to a device's request, bound to the session and the request (its user
     /// code's hash) it was shown for.
-    DeviceAnswer { session: &'a str, user_code: &'a str },
+    DeviceAnswer {
+        session: &'a str,
+        user_code: &'a str,
+    },
 }
 
 impl Purpose<'_> {

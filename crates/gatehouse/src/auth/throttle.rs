@@ -213,24 +213,20 @@ pub fn keys(username: &str, ip: Option<IpAddr>, account: ThrottlePolicy) -> Vec<
     keys
 }
 
-/// Typing device user codes (`oidc::device`), per signed-in person: a few typos are free, then
-/// the same slowing down and lockout as passwords. Guessing someone else's code means finding
-/// one of the few live ones among 20^8 in ten minutes; this keeps that at a few dozen tries.
-pub const USER_CODE: ThrottlePolicy = ThrottlePolicy {
-    free_failures: 5,
-    lockout_after: 20,
-    lockout: 15 * 60,
-    max_delay: 60,
-    window: 3600,
-};
-
-/// Every key a user code lookup counts against: the person and their address, counted apart
-/// from passwords. A right code refunds only its own attempt on both, so entering codes of
-/// one's own buys no more guesses at others'.
-pub fn user_code_keys(user_id: &str, ip: Option<IpAddr>) -> Vec<ThrottleKey> {
+/// Every key a device user code lookup (`oidc::device`) counts against: the signed-in person,
+/// under the account policy (`account`, as the operator set it for passwords), and their
+/// address, counted apart from passwords. A right code refunds only its own attempt on both,
+/// so entering codes of one's own buys no more guesses at others'. Guessing someone else's
+/// code means finding one of the few live ones among 20^8 in ten minutes, so the handful of
+/// tries an hour this leaves is nothing.
+pub fn user_code_keys(
+    user_id: &str,
+    ip: Option<IpAddr>,
+    account: ThrottlePolicy,
+) -> Vec<ThrottleKey> {
     let mut keys = vec![ThrottleKey {
         key: format!("device-user:{user_id}"),
-        policy: USER_CODE,
+        policy: account,
         on_success: OnSuccess::Refund,
     }];
     if let Some(ip) = ip {

@@ -136,7 +136,16 @@ pub(super) async fn login(
         }
         Err(SignInRefused::Retry(status, message)) => {
             let query = &form.request;
-            login_form(&state, jar, &request, query, &username, Some(&message), status).await
+            login_form(
+                &state,
+                jar,
+                &request,
+                query,
+                &username,
+                Some(&message),
+                status,
+            )
+            .await
         }
         Err(SignInRefused::Failed(e)) => refuse(&state, redirect_error(&request, e)),
     }

@@ -109,7 +109,9 @@ pub(super) async fn page(
     let typed = prefill_value(&prefill.user_code);
     let now = state.now();
     match current_session(&state, &jar, now).await {
-        Ok(Some((session, _))) => entry_page(&state, jar, &session, &typed, None, StatusCode::OK).await,
+        Ok(Some((session, _))) => {
+            entry_page(&state, jar, &session, &typed, None, StatusCode::OK).await
+        }
         Ok(None) => login_page(&state, jar, &typed, "", None, StatusCode::OK).await,
         Err(e) => failed(e),
     }
@@ -208,7 +210,7 @@ async fn look_up(
         )
         .await;
     };
-    let keys = throttle::user_code_keys(&user.id, peer.0);
+    let keys = throttle::user_code_keys(&user.id, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(keys.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
         Ok(Admission::Blocked { until }) => {
@@ -250,11 +252,12 @@ async fn look_up(
     match state.store.may_use(&user.id, &client.client_id).await {
         Ok(true) => {}
         Ok(false) => {
-            let record = AuditRecord::new(now, AuditKind::AccessDenied, format!("user:{}", user.id))
-                .subject(Some(user.username.as_str()))
-                .client(&client.client_id)
-                .ip(peer.0)
-                .detail("a device: not in a group that may use this client");
+            let record =
+                AuditRecord::new(now, AuditKind::AccessDenied, format!("user:{}", user.id))
+                    .subject(Some(user.username.as_str()))
+                    .client(&client.client_id)
+                    .ip(peer.0)
+                    .detail("a device: not in a group that may use this client");
             state.audit(record).await;
             let html = pages::no_access(client.display_name(), None);
             return (jar, pages::respond(StatusCode::FORBIDDEN, html)).into_response();

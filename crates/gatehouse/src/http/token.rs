@@ -265,10 +265,9 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
             "polling too often; wait at least {interval} seconds between polls"
         ))
         .into()),
-        Polled::Denied => Err(OAuthError::AccessDenied(
-            "the user refused the device's request".into(),
-        )
-        .into()),
+        Polled::Denied => {
+            Err(OAuthError::AccessDenied("the user refused the device's request".into()).into())
+        }
         Polled::NoAccess => {
             cx.audit(
                 AuditKind::AccessDenied,

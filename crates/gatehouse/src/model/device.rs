@@ -27,7 +27,10 @@ pub enum DeviceAnswer {
     /// Nothing yet.
     Pending,
     /// Allowed, by this user, signed in at `auth_time`.
-    Approved { user_id: String, auth_time: UnixTime },
+    Approved {
+        user_id: String,
+        auth_time: UnixTime,
+    },
     /// Refused.
     Denied,
 }

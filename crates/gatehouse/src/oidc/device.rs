@@ -122,7 +122,11 @@ mod tests {
             (Some(92), 10, 100, true),
         ];
         for (last, interval, now, want) in cases {
-            assert_eq!(too_fast(last, interval, now), want, "{last:?} {interval} {now}");
+            assert_eq!(
+                too_fast(last, interval, now),
+                want,
+                "{last:?} {interval} {now}"
+            );
         }
     }
 }

@@ -17,8 +17,9 @@ use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest,
-    Consent, DeviceAnswer, DeviceAuthorization, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens, Polled, Redeemed, Retirement,
-    Revocation, Rotated, Session, SigningKey, TokenInfo, User, UserChange,
+    Consent, DeviceAnswer, DeviceAuthorization, Group, GroupChange, LoggedOut, LogoutNotice,
+    NewTokens, Polled, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, TokenInfo,
+    User, UserChange,
 };
 use crate::oidc::backchannel::Settlement;
 

@@ -220,19 +220,38 @@ mod tests {
             ("pending", row(DeviceAnswer::Pending), "tv", Poll::Pending),
             ("first poll", first, "tv", Poll::Pending),
             ("too fast", fast, "tv", Poll::SlowDown { interval: 10 }),
-            ("too fast again", slowed, "tv", Poll::SlowDown { interval: 15 }),
+            (
+                "too fast again",
+                slowed,
+                "tv",
+                Poll::SlowDown { interval: 15 },
+            ),
             ("denied", row(DeviceAnswer::Denied), "tv", Poll::Denied),
             ("no access", no_access, "tv", Poll::NoAccess),
             ("disabled user", disabled, "tv", Poll::Invalid),
             ("user deleted", gone, "tv", Poll::Invalid),
-            ("expired at now", expired_approved.clone(), "tv", Poll::Expired),
+            (
+                "expired at now",
+                expired_approved.clone(),
+                "tv",
+                Poll::Expired,
+            ),
             ("another client", row(approved()), "other", Poll::Invalid),
-            ("another client, expired", expired_approved, "other", Poll::Invalid),
+            (
+                "another client, expired",
+                expired_approved,
+                "other",
+                Poll::Invalid,
+            ),
         ];
         for (name, r, client, want) in cases {
             assert_eq!(decide_at(r, client, NOW), want, "{name}");
         }
-        assert_eq!(decide(None, "tv", "f1".into(), NOW), Poll::Invalid, "unknown");
+        assert_eq!(
+            decide(None, "tv", "f1".into(), NOW),
+            Poll::Invalid,
+            "unknown"
+        );
     }
 
     #[test]

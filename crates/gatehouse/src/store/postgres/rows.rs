@@ -5,7 +5,8 @@ use sqlx::postgres::PgRow;
 
 use crate::model::{
     AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, DeviceAnswer,
-    DeviceAuthorization, GrantType, LogoutNotice, PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
+    DeviceAuthorization, GrantType, LogoutNotice, PreviousSecret, Profile, RevokeReason, Session,
+    SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`

@@ -161,7 +161,11 @@ fn load_refresh(
     .optional()
 }
 
-pub(super) fn insert_family(tx: &Connection, family: &NewFamily, now: UnixTime) -> rusqlite::Result<()> {
+pub(super) fn insert_family(
+    tx: &Connection,
+    family: &NewFamily,
+    now: UnixTime,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
                                    session_id_hash)

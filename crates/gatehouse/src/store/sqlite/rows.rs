@@ -4,8 +4,8 @@ use onewriter::rusqlite::{self, Row};
 
 use crate::model::{
     AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, DeviceAnswer,
-    DeviceAuthorization, LogoutNotice,
-    PreviousSecret, Profile, RevokeReason, Session, SigningAlg, User,
+    DeviceAuthorization, LogoutNotice, PreviousSecret, Profile, RevokeReason, Session, SigningAlg,
+    User,
 };
 
 /// The closed sets are stored as their names (`model::named!`); a name this build does not
@@ -65,11 +65,7 @@ pub(super) fn device_from(row: &Row<'_>, at: usize) -> rusqlite::Result<DeviceAu
     let answer = DeviceAnswer::from_stored(&answer, row.get(at + 9)?, row.get(at + 10)?)
         .ok_or_else(|| {
             let e = format!("device authorization answer {answer:?} without its user");
-            rusqlite::Error::FromSqlConversionFailure(
-                at + 8,
-                rusqlite::types::Type::Text,
-                e.into(),
-            )
+            rusqlite::Error::FromSqlConversionFailure(at + 8, rusqlite::types::Type::Text, e.into())
         })?;
     Ok(DeviceAuthorization {
         device_code_hash: row.get(at)?,
