@@ -33,16 +33,19 @@ def _binary() -> str:
 class Gatehouse:
     """A running server and its command line, on one SQLite file."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, *serve_args: str):
         self.bin = _binary()
         self.url = f"sqlite://{directory}/gatehouse.db"
         self.process = subprocess.Popen(
-            [self.bin, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0"],
+            [self.bin, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0",
+             *serve_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "GATEHOUSE_LOG": "warn"})
         for line in self.process.stdout:
+            # "gatehouse listening on http://ADDRESS (issuer URL)"
             if line.startswith("gatehouse listening on "):
-                self.issuer = line.split()[3]
+                self.listen = line.split()[3]
+                self.issuer = line.split("(issuer ", 1)[1].split(")", 1)[0]
                 break
         else:
             raise RuntimeError("gatehouse serve exited: " + self.process.stderr.read())
@@ -66,7 +69,8 @@ class Gatehouse:
         self.cli(*args, stdin=PASSWORD + "\n")
         return username
 
-    def add_client(self, rp: RelyingParty, client_id: str, first_party: bool):
+    def add_client(self, rp: RelyingParty, client_id: str, first_party: bool,
+                   cafile: str = None):
         args = ["client", "add", "--client-id", client_id,
                 "--redirect-uri", rp.redirect_uri,
                 "--post-logout-redirect-uri", rp.post_logout_redirect_uri]
@@ -75,7 +79,7 @@ class Gatehouse:
         out = self.cli(*args)
         secret = next(line.split(": ", 1)[1].strip() for line in out.splitlines()
                       if line.startswith("client secret"))
-        rp.configure(self.issuer, client_id, secret)
+        rp.configure(self.issuer, client_id, secret, cafile)
 
     def stop(self):
         self.process.terminate()

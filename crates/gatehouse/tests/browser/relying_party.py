@@ -18,6 +18,7 @@ import hashlib
 import html
 import json
 import secrets
+import ssl
 import threading
 import urllib.error
 import urllib.parse
@@ -43,6 +44,7 @@ class RelyingParty:
         self.client_id = None
         self.client_secret = None
         self.issuer = None
+        self.tls = None
         self.pending = {}  # state -> (nonce, code_verifier)
         self.sessions = {}  # our cookie value -> {"claims": ..., "id_token": ...}
         self.lock = threading.Lock()
@@ -59,7 +61,9 @@ class RelyingParty:
     def post_logout_redirect_uri(self) -> str:
         return f"{self.base}/bye"
 
-    def configure(self, issuer: str, client_id: str, client_secret: str):
+    def configure(self, issuer: str, client_id: str, client_secret: str, cafile: str = None):
+        """`cafile`: the CA that signs the issuer's https certificate, when not a public one."""
+        self.tls = ssl.create_default_context(cafile=cafile) if cafile else None
         self.issuer = issuer
         self.client_id = client_id
         self.client_secret = client_secret
@@ -180,7 +184,7 @@ class RelyingParty:
             headers={"Authorization": f"Basic {basic}",
                      "Content-Type": "application/x-www-form-urlencoded"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as r:
+            with urllib.request.urlopen(request, timeout=10, context=self.tls) as r:
                 tokens = json.load(r)
         except urllib.error.HTTPError as e:
             h._page(502, "Sign-in failed",
@@ -202,7 +206,7 @@ class RelyingParty:
         userinfo = urllib.request.Request(
             f"{self.issuer}/userinfo",
             headers={"Authorization": f"Bearer {tokens['access_token']}"})
-        with urllib.request.urlopen(userinfo, timeout=10) as r:
+        with urllib.request.urlopen(userinfo, timeout=10, context=self.tls) as r:
             info = json.load(r)
         if info.get("sub") != claims["sub"]:
             h._page(400, "Sign-in failed", "<h1>Sign-in failed</h1><p id=error>sub</p>")

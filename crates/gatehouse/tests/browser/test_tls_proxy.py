@@ -1,0 +1,168 @@
+"""The TLS recipe (docs/gatehouse/tls.md), end to end: Debian's Caddy terminates https with its
+own internal CA in front of gatehouse; Chromium trusts that CA (and nothing is waved through),
+signs in to an application through the proxy, and gets `Secure`, `__Host-` cookies. Gatehouse
+listens on loopback only and believes X-Forwarded-For from the proxy alone.
+
+Needs the Debian packages caddy and libnss3-tools (CI installs them); without them these tests
+are skipped, unless GATEHOUSE_REQUIRE_FAULTS is set (CI), which fails them.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import Gatehouse, Watched
+from relying_party import RelyingParty
+from test_sign_in import fill_login
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, what: str, log=lambda: ""):
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start: {log()}")
+
+
+class Caddy:
+    """Caddy with the recipe's site block, on its own port, data and CA."""
+
+    def __init__(self, directory: pathlib.Path, port: int, upstream: str):
+        self.home = directory / "caddy-home"
+        self.home.mkdir()
+        self.env = {**os.environ, "HOME": str(self.home),
+                    "XDG_DATA_HOME": str(self.home / "data"),
+                    "XDG_CONFIG_HOME": str(self.home / "config")}
+        caddyfile = directory / "Caddyfile"
+        # The recipe's block, with `tls internal` (no public name here) and a port of its own.
+        caddyfile.write_text(f"""{{
+    admin off
+    skip_install_trust
+    auto_https disable_redirects
+}}
+
+https://localhost:{port} {{
+    tls internal
+    reverse_proxy {upstream}
+}}
+""")
+        self.log = directory / "caddy.log"
+        self.process = subprocess.Popen(
+            ["caddy", "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+            stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=self.env)
+        _wait_for_port(port, "Caddy", lambda: self.log.read_text())
+        self.root = self.home / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+        for _ in range(100):
+            if self.root.exists():
+                break
+            time.sleep(0.1)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def behind_caddy():
+    """Gatehouse at https://localhost:PORT through Caddy, and an application configured for
+    it; yields (gatehouse, rp, the CA's root certificate)."""
+    missing = [tool for tool in ("caddy", "certutil") if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("GATEHOUSE_REQUIRE_FAULTS"):
+            pytest.fail(f"{', '.join(missing)} must be installed (caddy, libnss3-tools)")
+        pytest.skip(f"{', '.join(missing)} not installed")
+    with tempfile.TemporaryDirectory() as directory:
+        directory = pathlib.Path(directory)
+        port = _free_port()
+        issuer = f"https://localhost:{port}"
+        server = Gatehouse(str(directory), "--issuer", issuer, "--trusted-proxy", "127.0.0.1")
+        caddy = Caddy(directory, port, server.listen.removeprefix("http://"))
+        rp = RelyingParty("Team wiki behind TLS")
+        server.add_client(rp, "tls-wiki", first_party=True, cafile=str(caddy.root))
+        yield server, rp, caddy.root
+        rp.close()
+        caddy.stop()
+        server.stop()
+
+
+@pytest.fixture
+def trusting_page(chromium, behind_caddy, request):
+    """A Chromium whose certificate store (an NSS database in its own HOME) trusts Caddy's CA,
+    and only that on top of the system's: no certificate error is ignored."""
+    server, _, root = behind_caddy
+    with tempfile.TemporaryDirectory() as home:
+        nssdb = pathlib.Path(home) / ".pki" / "nssdb"
+        nssdb.mkdir(parents=True)
+        subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
+        subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-t", "C,,", "-n", "caddy-local",
+                        "-i", str(root)], check=True)
+        # The person reaches the proxy over IPv6, the proxy reaches gatehouse over IPv4: the
+        # address in the audit log tells which one gatehouse believed.
+        proxy = server.issuer.removeprefix("https://")
+        browser = chromium.browser_type.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            headless=True, args=["--no-sandbox", "--disable-gpu",
+                                 f"--host-resolver-rules=MAP {proxy} [::1]:{proxy.split(':')[1]}"],
+            env={**os.environ, "HOME": home})
+        context = browser.new_context()
+        page = context.new_page()
+        watched = Watched(page)
+        yield page
+        context.close()
+        browser.close()
+        assert watched.problems() == [], "the browser reported problems on the pages"
+
+
+def test_a_person_signs_in_through_the_tls_proxy_with_host_only_secure_cookies(
+        trusting_page, behind_caddy):
+    server, rp, _ = behind_caddy
+    user = server.add_user()
+    page = trusting_page
+    page.goto(f"{rp.base}/login")
+    expect(page).to_have_title("Sign in")
+    assert page.url.startswith(server.issuer + "/authorize"), page.url
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+    # Cookies are per host, not per port: the application's own cookie is here too.
+    cookies = {c["name"]: c for c in page.context.cookies(server.issuer)
+               if c["name"] != "rp_session"}
+    assert set(cookies) == {"__Host-gatehouse_session", "__Host-gatehouse_form"}, cookies
+    for cookie in cookies.values():
+        assert cookie["secure"] and cookie["httpOnly"], cookie
+        assert cookie["path"] == "/" and cookie["domain"] == "localhost", cookie
+    # Discovery, through the proxy, names the https endpoints.
+    page.goto(f"{server.issuer}/.well-known/openid-configuration")
+    document = json.loads(page.locator("body").inner_text())
+    assert document["issuer"] == server.issuer
+    assert document["token_endpoint"] == f"{server.issuer}/token"
+    # The sign-in is recorded with the person's address as Caddy saw it (::1), taken from
+    # X-Forwarded-For because the proxy (127.0.0.1) is trusted.
+    log = server.cli("audit", "tail", "--lines", "20")
+    line = next(l for l in log.splitlines() if "login.succeeded" in l and user in l)
+    assert line.endswith("ip=::1"), line
+
+
+def test_a_browser_that_does_not_trust_the_ca_gets_no_page(chromium, behind_caddy):
+    server, _, _ = behind_caddy
+    context = chromium.new_context()
+    page = context.new_page()
+    with pytest.raises(Exception, match="ERR_CERT_AUTHORITY_INVALID"):
+        page.goto(f"{server.issuer}/.well-known/openid-configuration")
+    context.close()
