@@ -525,6 +525,15 @@ async fn guessing_user_codes_is_throttled_like_passwords(db: Database) {
     let link = codes["verification_uri_complete"].as_str().unwrap();
     let (_, page) = sign_in_for(&server.base, link, "ada").await;
     assert!(page.contains("Sign in on your device?"), "{page}");
+    // A mangled link still gets the page, with what it carried.
+    let mangled = browser
+        .http
+        .get(format!("{}/device?user_code=%ZZ%&user_code=x", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mangled.status(), 200);
+    assert!(mangled.text().await.unwrap().contains("Connect a device"));
     // What cannot be a code is refused without a lookup.
     let (status, html) = enter(&browser, &server.base, "not a code").await;
     assert_eq!(status, 400);

@@ -6,7 +6,7 @@
 use axum::Form;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -92,21 +92,20 @@ async fn start(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
     Err(super::error::internal("three user codes in a row were taken").into())
 }
 
-#[derive(Deserialize)]
-pub(super) struct Prefill {
-    #[serde(default)]
-    user_code: String,
-}
-
 /// GET /device: the verification page. Signed out, the login form (which comes back here);
 /// signed in, the form for the code, prefilled from `verification_uri_complete`. Looking a
 /// code up is a POST: a link alone never spends a person's tries.
 pub(super) async fn page(
     State(state): State<AppState>,
     jar: CookieJar,
-    Query(prefill): Query<Prefill>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    let typed = prefill_value(&prefill.user_code);
+    // Read leniently: a mangled link still gets the page, with whatever code it carried.
+    let prefill = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "user_code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let typed = prefill_value(&prefill);
     let now = state.now();
     match current_session(&state, &jar, now).await {
         Ok(Some((session, _))) => {
