@@ -17,6 +17,7 @@ mod groups;
 mod keys;
 mod login_throttle;
 mod metrics;
+mod migrations;
 mod outbox;
 mod rows;
 mod sessions;
@@ -33,8 +34,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use super::snapshot::Snapshot;
 use super::{EngineMetric, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
-
-pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How long a request waits for a pooled connection before it is answered "temporarily
 /// unavailable", as with SQLite's queue deadline.
@@ -68,7 +67,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(db_error)?;
-        MIGRATOR
+        migrations::migrator()
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
