@@ -24,7 +24,7 @@ use crate::auth::throttle::{self, Admission};
 use crate::model::{
     AuditKind, AuditRecord, DeviceAnswer, DeviceAuthorization, GrantType, Session, User,
 };
-use crate::oidc::{OAuthError, authorize, device, scope, tokens};
+use crate::oidc::{OAuthError, authorize, device, grant, scope, tokens};
 
 /// POST /device_authorization (RFC 8628 §3.1): the device authenticates as the token endpoint
 /// asks (a public client sends its `client_id`) and gets its codes.
@@ -48,12 +48,7 @@ pub(super) async fn authorization(
 
 async fn start(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, TokenError> {
     let (client, form) = client_auth::authenticated(state, headers, body).await?;
-    if !client.allows_grant(GrantType::DeviceCode) {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the device authorization grant".into(),
-        )
-        .into());
-    }
+    grant::permitted(&client, GrantType::DeviceCode)?;
     let scope = authorize::user_scopes(form.get("scope")?.unwrap_or(""), &client)?.join(" ");
     let now = state.now();
     // A user code is one of 20^8: taken by a live request about never, but then draw again.

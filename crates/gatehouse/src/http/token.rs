@@ -55,15 +55,18 @@ async fn dispatch(
     let Some(name) = form.get("grant_type")? else {
         return Err(invalid_request("the grant_type parameter is missing").into());
     };
-    match name.parse() {
-        Ok(GrantType::AuthorizationCode) => authorization_code(cx).await,
-        Ok(GrantType::RefreshToken) => refresh_token(cx).await,
-        Ok(GrantType::ClientCredentials) => client_credentials(cx).await,
-        Ok(GrantType::DeviceCode) => device_code(cx).await,
-        Err(_) => Err(OAuthError::UnsupportedGrantType(format!(
+    let Ok(grant_type) = name.parse() else {
+        return Err(OAuthError::UnsupportedGrantType(format!(
             "grant_type {name:?} is not supported"
         ))
-        .into()),
+        .into());
+    };
+    grant::permitted(&client, grant_type)?;
+    match grant_type {
+        GrantType::AuthorizationCode => authorization_code(cx).await,
+        GrantType::RefreshToken => refresh_token(cx).await,
+        GrantType::ClientCredentials => client_credentials(cx).await,
+        GrantType::DeviceCode => device_code(cx).await,
     }
 }
 
@@ -172,12 +175,6 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
         form,
         ..
     } = cx;
-    if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the authorization_code grant".into(),
-        )
-        .into());
-    }
     let code = form.require("code")?;
     let request = CodeRequest {
         client_id: client.client_id.clone(),
@@ -242,12 +239,6 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
         form,
         ..
     } = cx;
-    if !client.allows_grant(GrantType::DeviceCode) {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the device_code grant".into(),
-        )
-        .into());
-    }
     let code = form.require("device_code")?;
     let now = state.now();
     let (access, refresh, stored) = new_tokens(state, client, now);
@@ -299,12 +290,6 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         form,
         ..
     } = cx;
-    if !client.allows_grant(GrantType::RefreshToken) {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the refresh_token grant".into(),
-        )
-        .into());
-    }
     let presented = form.require("refresh_token")?;
     // Checked and normalised here, before the store's write transaction sees it: the work
     // done on the writer thread is bounded by what was granted, never by the request.

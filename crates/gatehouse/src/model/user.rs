@@ -22,6 +22,24 @@ pub struct User {
     pub profile: Profile,
 }
 
+#[cfg(test)]
+impl User {
+    /// A person for unit tests: alice, enabled, with no password hash.
+    pub(crate) fn example() -> User {
+        User {
+            id: "u1".into(),
+            username: "alice".into(),
+            email: "alice@example.com".into(),
+            name: None,
+            password_hash: String::new(),
+            disabled: false,
+            created_at: 0,
+            email_verified: false,
+            profile: Profile::default(),
+        }
+    }
+}
+
 /// What a person's profile says beyond their username, name and email address (OpenID
 /// Connect Core §5.1): released with the `profile` scope.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -162,11 +162,7 @@ fn rest(
             )));
         }
     }
-    if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the authorization code flow".into(),
-        ));
-    }
+    super::grant::permitted(client, GrantType::AuthorizationCode)?;
     if let Some(mode) = params.one("response_mode")? {
         if mode != "query" {
             return Err(invalid_request(format!(

@@ -142,17 +142,7 @@ mod tests {
             },
             used: false,
             family_id: None,
-            user: User {
-                id: "u1".into(),
-                username: "alice".into(),
-                email: "alice@example.com".into(),
-                name: None,
-                password_hash: String::new(),
-                disabled: false,
-                created_at: 0,
-                email_verified: false,
-                profile: crate::model::Profile::default(),
-            },
+            user: User::example(),
             access_allowed: true,
         }
     }

@@ -3,21 +3,16 @@
 //! token: there is no user. Nothing is loaded, so nothing is locked: the store only inserts
 //! the token.
 
-use crate::model::{Client, GrantType};
+use crate::model::Client;
 use crate::oidc::{OAuthError, scope};
 
-/// The scope to grant `client`, which asked for `requested`.
+/// The scope to grant `client`, which asked for `requested`; whether it may use the grant at
+/// all is [`super::permitted`].
 ///
 /// # Errors
-/// `unauthorized_client` for a public client or one not registered for the grant;
 /// `invalid_scope` for a malformed, unknown, unregistered or user-only scope, or when the
 /// client may hold no scope for itself.
 pub fn decide(client: &Client, requested: Option<&str>) -> Result<String, OAuthError> {
-    if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the client_credentials grant".into(),
-        ));
-    }
     if let Some(s) = requested {
         scope::check_syntax(s).map_err(|why| OAuthError::InvalidScope(why.into()))?;
     }
@@ -34,6 +29,7 @@ pub fn decide(client: &Client, requested: Option<&str>) -> Result<String, OAuthE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::GrantType;
 
     fn client(public: bool, grants: &[GrantType], scopes: &[&str]) -> Client {
         Client {
@@ -62,18 +58,6 @@ mod tests {
                 svc.clone(),
                 Some("admin  admin"),
                 Ok("admin"),
-            ),
-            (
-                "a public client",
-                client(true, &[ClientCredentials], &["email"]),
-                None,
-                Err("unauthorized_client"),
-            ),
-            (
-                "not registered for the grant",
-                client(false, &[AuthorizationCode], &["email"]),
-                None,
-                Err("unauthorized_client"),
             ),
             (
                 "a user-only scope",

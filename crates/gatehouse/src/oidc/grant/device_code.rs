@@ -134,20 +134,6 @@ mod tests {
 
     const NOW: UnixTime = 1_000_000;
 
-    fn user() -> User {
-        User {
-            id: "u1".into(),
-            username: "alice".into(),
-            email: "alice@example.com".into(),
-            name: None,
-            password_hash: String::new(),
-            disabled: false,
-            created_at: 0,
-            email_verified: false,
-            profile: crate::model::Profile::default(),
-        }
-    }
-
     fn row(answer: DeviceAnswer) -> DeviceRow {
         let approved = matches!(answer, DeviceAnswer::Approved { .. });
         DeviceRow {
@@ -162,7 +148,7 @@ mod tests {
                 last_polled_at: Some(NOW - 5),
                 answer,
             },
-            user: approved.then(user),
+            user: approved.then(User::example),
             access_allowed: true,
         }
     }
