@@ -99,6 +99,11 @@ pub struct ServeArgs {
     /// Seconds an account stays locked after its last allowed failure
     #[arg(long, env = "GATEHOUSE_LOGIN_LOCKOUT", default_value_t = 900)]
     pub login_lockout: i64,
+
+    /// Days an audit record is kept; older ones are deleted by the sweep that runs at start
+    /// and every 10 minutes. 0 keeps them forever
+    #[arg(long, env = "GATEHOUSE_AUDIT_RETENTION_DAYS", default_value_t = DEFAULT_AUDIT_RETENTION_DAYS)]
+    pub audit_retention_days: u32,
 }
 
 /// How log lines look. Every line of a request carries its `request_id`.
@@ -135,6 +140,8 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// How failed sign-ins slow down and lock an account.
     pub account_throttle: crate::auth::throttle::ThrottlePolicy,
+    /// Seconds an audit record is kept; `None`: forever.
+    pub audit_retention: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +167,9 @@ pub enum ConfigError {
 /// browser's or a proxy's retry after a lost answer takes, short enough that a thief replaying
 /// a stolen token later meets reuse detection.
 pub const DEFAULT_REFRESH_RETRY_WINDOW: i64 = 5;
+/// How long audit records are kept by default: a year, as long as an investigation of an
+/// account's history usually reaches back (and what PCI DSS asks of audit trails).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 /// The longest retry window allowed.
 pub const MAX_REFRESH_RETRY_WINDOW: i64 = 60;
 
@@ -227,7 +237,15 @@ impl Config {
                 args.login_lockout_after,
                 args.login_lockout,
             ),
+            audit_retention: (args.audit_retention_days > 0)
+                .then(|| i64::from(args.audit_retention_days) * 86_400),
         })
+    }
+
+    /// Audit records from before this time are deleted at `now`; `None` when they are kept
+    /// forever.
+    pub fn audit_cutoff(&self, now: crate::clock::UnixTime) -> Option<crate::clock::UnixTime> {
+        self.audit_retention.map(|kept| now - kept)
     }
 
     /// How long a retired signing key stays in the JWKS: every ID token it signed has expired
@@ -316,6 +334,13 @@ impl Config {
                 "request timeout",
                 format!("{}s", self.request_timeout.as_secs()),
             ),
+            (
+                "audit retention",
+                match self.audit_retention {
+                    Some(s) => format!("{} days", s / 86_400),
+                    None => "forever".to_owned(),
+                },
+            ),
         ]
     }
 
@@ -351,6 +376,32 @@ mod tests {
         assert!(
             !c.secure_cookies,
             "plain http on localhost cannot set Secure cookies"
+        );
+    }
+
+    #[test]
+    fn audit_records_are_kept_a_year_by_default_the_days_given_or_forever() {
+        let now = 1_800_000_000;
+        let cases = [
+            (vec![], Some(now - 365 * 86_400), "365 days"),
+            (
+                vec!["--audit-retention-days", "30"],
+                Some(now - 30 * 86_400),
+                "30 days",
+            ),
+            (vec!["--audit-retention-days", "0"], None, "forever"),
+        ];
+        for (args, cutoff, shown) in cases {
+            let c = config(&args).unwrap();
+            assert_eq!(c.audit_cutoff(now), cutoff, "{args:?}");
+            assert!(
+                c.summary().contains(&("audit retention", shown.to_owned())),
+                "{args:?}"
+            );
+        }
+        assert!(
+            Cli::try_parse_from(["serve", "--audit-retention-days", "-1"]).is_err(),
+            "a negative retention is refused"
         );
     }
 

@@ -250,6 +250,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         request_timeout: 30,
         login_lockout_after: 10,
         login_lockout: 900,
+        audit_retention_days: crate::config::DEFAULT_AUDIT_RETENTION_DAYS,
     };
     let config = Config::from_args(&args).expect("a configuration");
     let state = server::prepare(Arc::clone(&store), config, Arc::new(SystemClock))

@@ -85,7 +85,11 @@ pub async fn run(
     let store = Arc::clone(&state.store);
     let http = crate::logout_sender::http_client()
         .context("preparing the HTTP client of back-channel logout")?;
-    let sweeper = tokio::spawn(sweep_expired(Arc::clone(&store), Arc::clone(&state.clock)));
+    let sweeper = tokio::spawn(sweep_expired(
+        Arc::clone(&store),
+        Arc::clone(&state.clock),
+        Arc::clone(&state.config),
+    ));
     let sender = tokio::spawn(crate::logout_sender::run(state.clone(), http));
     let served = axum::serve(
         listener,
@@ -101,10 +105,11 @@ pub async fn run(
     served
 }
 
-/// Deletes what expired, now and then, so the database does not grow without bound, and the
-/// answers kept for refresh retries soon after their window. Several instances may sweep the
-/// same database: the deletes are idempotent.
-async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
+/// Deletes what expired, now and then, so the database does not grow without bound: expired
+/// rows and audit records past their retention at start and every [`SWEEP_EVERY`], the answers
+/// kept for refresh retries soon after their window. Several instances may sweep the same
+/// database: the deletes are idempotent.
+async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Arc<Config>) {
     let mut retries = tokio::time::interval(RETRY_SWEEP_EVERY);
     let mut expired = tokio::time::interval(SWEEP_EVERY);
     loop {
@@ -114,11 +119,20 @@ async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
                     tracing::warn!(error = %e, "clearing kept refresh answers failed; retrying later");
                 }
             }
-            _ = expired.tick() => match store.purge_expired(clock.now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
-                Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
-            },
+            _ = expired.tick() => {
+                match store.purge_expired(clock.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
+                    Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
+                }
+                if let Some(before) = config.audit_cutoff(clock.now()) {
+                    match store.purge_audit(before).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(records = n, "audit records past their retention deleted"),
+                        Err(e) => tracing::warn!(error = %e, "the audit sweep failed; retrying later"),
+                    }
+                }
+            }
         }
     }
 }

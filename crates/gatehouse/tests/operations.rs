@@ -1,5 +1,6 @@
 //! What operators rely on: readiness that sees a wedged writer, Prometheus metrics, request ids
-//! in responses and in every log line, JSON logs without secrets, and a clean stop on SIGTERM.
+//! in responses and in every log line, JSON logs without secrets, a clean stop on SIGTERM, and
+//! an audit log kept as long as configured.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,8 +15,51 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::backend::Database;
 use common::cli::Killed;
 use common::{TestServer, add_client, add_user, sign_in};
+use gatehouse::clock::Clock as _;
+use gatehouse::model::{AuditKind, AuditRecord};
+
+/// The server sweeps audit records older than `--audit-retention-days` at start (and every ten
+/// minutes), and keeps the rest.
+async fn the_audit_log_is_kept_as_long_as_configured(db: Database) {
+    let now = gatehouse::clock::SystemClock.now();
+    let store = gatehouse::store::open(&db.url).await.unwrap();
+    for (days, subject) in [
+        (400, "last year"),
+        (31, "last month"),
+        (29, "this month"),
+        (0, "today"),
+    ] {
+        let record = AuditRecord::new(now - days * 86_400, AuditKind::LoginFailed, "anonymous")
+            .subject(Some(subject));
+        store.record(record).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let server = TestServer::start_with(db, |args| args.audit_retention_days = 30).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let kept = loop {
+        let kept: Vec<String> = server
+            .store
+            .audit_latest(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| e.record.subject)
+            .collect();
+        if kept.len() < 4 || std::time::Instant::now() > deadline {
+            break kept;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(kept, ["this month", "today"]);
+    server.stop().await;
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    the_audit_log_is_kept_as_long_as_configured,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_another_process_holds_the_write_lock_and_recovers() {

@@ -349,6 +349,10 @@ pub trait Audit: Send + Sync {
     async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>>;
     /// The newest `limit` records, oldest first.
     async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes the records written before `before`, oldest first, at most a purge batch per
+    /// transaction so requests interleave with a long sweep; returns how many. Ids are never
+    /// reused, so a reader following the log by id is not confused.
+    async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize>;
 }
 
 /// Storage of signing keys.

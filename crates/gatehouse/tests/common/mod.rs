@@ -57,6 +57,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         request_timeout: 30,
         login_lockout_after: 10,
         login_lockout: 900,
+        audit_retention_days: gatehouse::config::DEFAULT_AUDIT_RETENTION_DAYS,
     }
 }
 

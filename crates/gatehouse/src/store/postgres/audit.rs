@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use super::rows::audit_from;
-use super::{PgStore, db_error};
+use super::{PURGE_BATCH, PgStore, db_error};
+use crate::clock::UnixTime;
 use crate::model::{AuditEvent, AuditRecord};
 use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
@@ -62,5 +63,25 @@ impl Audit for PgStore {
         .map_err(db_error)?;
         events.reverse();
         Ok(events)
+    }
+
+    async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize> {
+        let mut total = 0;
+        loop {
+            let removed = sqlx::query(
+                "DELETE FROM audit_event WHERE id IN
+                   (SELECT id FROM audit_event WHERE at < $1 ORDER BY at LIMIT $2)",
+            )
+            .bind(before)
+            .bind(PURGE_BATCH)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+            total += usize::try_from(removed).unwrap_or(usize::MAX);
+            if removed == 0 {
+                return Ok(total);
+            }
+        }
     }
 }

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, params};
 
 use super::SqliteStore;
+use super::grants::PURGE_BATCH;
 use super::rows::audit_from;
+use crate::clock::UnixTime;
 use crate::model::{AuditEvent, AuditRecord};
 use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
@@ -62,5 +64,24 @@ impl Audit for SqliteStore {
             Ok(events)
         })
         .await
+    }
+
+    async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize> {
+        let mut total = 0;
+        loop {
+            let removed = self
+                .write(move |tx| {
+                    tx.prepare_cached(
+                        "DELETE FROM audit_event WHERE id IN
+                           (SELECT id FROM audit_event WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                    )?
+                    .execute(params![before, PURGE_BATCH])
+                })
+                .await?;
+            total += removed;
+            if removed == 0 {
+                return Ok(total);
+            }
+        }
     }
 }
