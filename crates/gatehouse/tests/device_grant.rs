@@ -651,6 +651,71 @@ async fn a_person_outside_the_clients_groups_cannot_allow_it(db: Database) {
     server.stop().await;
 }
 
+/// Each start stores a request for ten minutes, and a public client's id is no secret: one
+/// address gets a burst of 10, then waits. Refused requests store nothing and do not count.
+async fn one_address_starting_device_sign_ins_in_a_burst_is_told_to_wait(db: Database) {
+    let server = TestServer::start_on(db).await;
+    tv(server.store.as_ref()).await;
+    for _ in 0..5 {
+        let (status, body) = post(
+            &server.base,
+            "/device_authorization",
+            &[("client_id", "tv"), ("scope", "openid root")],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope"))
+        );
+    }
+    let burst: Vec<_> = (0..16)
+        .map(|_| {
+            let base = server.base.clone();
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(format!("{base}/device_authorization"))
+                    .form(&[("client_id", "tv"), ("scope", "openid")])
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut user_codes = std::collections::HashSet::new();
+    let mut device_codes = Vec::new();
+    let mut waits = 0;
+    for r in burst {
+        let r = r.await.unwrap();
+        match r.status().as_u16() {
+            200 => {
+                let body: Value = r.json().await.unwrap();
+                user_codes.insert(body["user_code"].as_str().unwrap().to_owned());
+                device_codes.push(body["device_code"].as_str().unwrap().to_owned());
+            }
+            429 => {
+                let retry_after: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((1..=6).contains(&retry_after), "Retry-After: {retry_after}");
+                let body: Value = r.json().await.unwrap();
+                assert_eq!(body["error"], "slow_down");
+                waits += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((user_codes.len(), waits), (10, 6));
+    // Polling is not starting: a device given its codes polls as usual.
+    let device_code = device_codes[0].clone();
+    let polled = poll(&server.base, "tv", &device_code).await;
+    assert_eq!(
+        (polled.0, error_of(&polled)),
+        (400, "authorization_pending")
+    );
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_device_signs_in_with_a_real_client_once_the_person_allows_it,
     polling_too_fast_is_told_to_slow_down_and_the_interval_grows,
@@ -660,6 +725,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     an_answer_needs_the_session_its_form_was_shown_to,
     racing_polls_after_approval_get_one_set_of_tokens,
     a_person_outside_the_clients_groups_cannot_allow_it,
+    one_address_starting_device_sign_ins_in_a_burst_is_told_to_wait,
 );
 
 /// Expiry, with a fixed clock: the device is told its code expired, and the person can no

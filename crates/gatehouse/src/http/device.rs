@@ -7,10 +7,12 @@ use axum::Form;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
+use std::num::NonZeroU32;
+use std::time::Duration;
 
 use super::authorize::{
     Attempt, FormKind, SignInRefused, browser_form, current_session, password_sign_in,
@@ -26,14 +28,21 @@ use crate::model::{
 };
 use crate::oidc::{OAuthError, authorize, device, grant, scope, tokens};
 
+/// Device sign-ins one address may start at once, then one more every [`STARTS_PERIOD`]: each
+/// stores a request for ten minutes, and a public client's id is no secret. A household or an
+/// office behind one address starts a few; a script filling the database is told to wait.
+pub(super) const STARTS_BURST: NonZeroU32 = NonZeroU32::MIN.saturating_add(9);
+pub(super) const STARTS_PERIOD: Duration = Duration::from_secs(6);
+
 /// POST /device_authorization (RFC 8628 §3.1): the device authenticates as the token endpoint
 /// asks (a public client sends its `client_id`) and gets its codes.
 pub(super) async fn authorization(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match start(&state, &headers, &body).await {
+    match start(&state, peer, &headers, &body).await {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(
@@ -46,10 +55,27 @@ pub(super) async fn authorization(
     }
 }
 
-async fn start(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, TokenError> {
+async fn start(
+    state: &AppState,
+    peer: Peer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, TokenError> {
     let (client, form) = client_auth::authenticated(state, headers, body).await?;
     grant::permitted(&client, GrantType::DeviceCode)?;
     let scope = authorize::user_scopes(form.get("scope")?.unwrap_or(""), &client)?.join(" ");
+    // Counted only for requests that would store one: nothing else costs a write.
+    if let Err(wait) = state.device_starts.admit(peer.0) {
+        metrics::counter!("gatehouse_device_authorizations_limited_total").increment(1);
+        let error = OAuthError::SlowDown(format!(
+            "too many device sign-ins started from this address; try again in {wait} seconds"
+        ));
+        let mut r = TokenError::from(error).into_response();
+        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        r.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(r);
+    }
     let now = state.now();
     // A user code is one of 20^8: taken by a live request about never, but then draw again.
     for _ in 0..3 {

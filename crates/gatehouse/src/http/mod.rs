@@ -9,6 +9,7 @@ mod device;
 mod discovery;
 pub mod error;
 mod introspect;
+mod limits;
 mod logout;
 pub mod ops;
 mod pages;
@@ -54,6 +55,8 @@ pub struct AppState {
     form_key: Arc<tokio::sync::OnceCell<FormKey>>,
     /// The key that seals a rotation's answer for a retry, read from the store on first use.
     retry_key: Arc<tokio::sync::OnceCell<RetryKey>>,
+    /// Device sign-ins started per address (`device::STARTS_BURST`).
+    device_starts: Arc<limits::StartLimiter>,
 }
 
 impl AppState {
@@ -69,6 +72,10 @@ impl AppState {
             keys: Keyring::default(),
             form_key: Arc::default(),
             retry_key: Arc::default(),
+            device_starts: Arc::new(limits::StartLimiter::new(
+                device::STARTS_BURST,
+                device::STARTS_PERIOD,
+            )),
         }
     }
 
