@@ -3,6 +3,9 @@
 //! code the device shows, and allows or denies it. The device then polls `/token`
 //! (`http::token`).
 
+use std::num::NonZeroU32;
+use std::time::Duration;
+
 use axum::Form;
 use axum::Json;
 use axum::body::Bytes;
@@ -11,8 +14,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use std::num::NonZeroU32;
-use std::time::Duration;
 
 use super::authorize::{
     Attempt, FormKind, SignInRefused, browser_form, current_session, password_sign_in,
