@@ -276,6 +276,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                         None,
                         new_tokens(&next, now),
                         now,
+                        None,
                     )
                     .await
                     .unwrap();

@@ -171,6 +171,7 @@ async fn introspection_sees_only_active_tokens(db: Database) {
             None,
             new_tokens("a2", "r2"),
             NOW + 1,
+            None,
         )
         .await
         .unwrap();
@@ -292,6 +293,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
             None,
             new_tokens("a2", "r2"),
             NOW,
+            None,
         )
         .await
         .unwrap();
@@ -510,6 +512,7 @@ async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
         None,
         new_tokens(&format!("a-{next}"), next),
         now,
+        None,
     )
     .await
     .unwrap()
@@ -795,6 +798,58 @@ async fn the_audit_log_keeps_order_and_pages(db: Database) {
     assert_eq!(subjects, ["user22", "user23", "user24"]);
 }
 
+/// A refresh's audit record is written in the rotation's transaction: issued and reuse are
+/// recorded with the request's address, what changed nothing is not.
+async fn a_refresh_is_audited_in_its_own_transaction(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    issued(s, "alice", "app").await;
+    let before = s.audit_latest(1).await.unwrap().last().map_or(0, |e| e.id);
+    let ip = Some("192.0.2.9".parse().unwrap());
+    let r1 = h("r1", "alice", "app");
+    let rotate = |presented: String, t: NewTokens| async move {
+        s.rotate_refresh_token(&presented, "app", None, t, NOW + 1, ip)
+            .await
+            .unwrap()
+    };
+    assert!(matches!(
+        rotate(r1.clone(), new_tokens("a2", "r2")).await,
+        Rotated::Issued(_)
+    ));
+    assert_eq!(
+        rotate(tokens::hash("unknown"), new_tokens("a3", "r3")).await,
+        Rotated::Invalid
+    );
+    assert_eq!(rotate(r1, new_tokens("a4", "r4")).await, Rotated::Reused);
+    let records: Vec<AuditRecord> = s
+        .audit_since(before, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.record)
+        .collect();
+    let kinds: Vec<_> = records.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            gatehouse::model::AuditKind::TokenIssued,
+            gatehouse::model::AuditKind::TokenReuseDetected
+        ]
+    );
+    assert!(records.iter().all(|r| r.ip.as_deref() == Some("192.0.2.9")
+        && r.client_id.as_deref() == Some("app")
+        && r.at == NOW + 1));
+    assert_eq!(records[0].subject.as_deref(), Some("alice"));
+    assert!(
+        records[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("grant=refresh_token scope=openid offline_access family="),
+        "{records:?}"
+    );
+}
+
 fn audit_at(at: i64, subject: String) -> AuditRecord {
     AuditRecord {
         at,
@@ -889,7 +944,7 @@ async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: D
         ..new_tokens("a2", "r2")
     };
     let r1 = h("r1", "alice", "app");
-    let rotate = |t: NewTokens, now| s.rotate_refresh_token(&r1, "app", None, t, now);
+    let rotate = |t: NewTokens, now| s.rotate_refresh_token(&r1, "app", None, t, now, None);
     assert!(matches!(
         rotate(with_retry, NOW).await.unwrap(),
         Rotated::Issued(_)
@@ -924,7 +979,8 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
             "app",
             None,
             new_tokens("a2", "r2"),
-            NOW + 1
+            NOW + 1,
+            None
         )
         .await
         .unwrap(),
@@ -953,7 +1009,8 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
             "app",
             None,
             new_tokens("a3", "r3"),
-            NOW + 3
+            NOW + 3,
+            None
         )
         .await
         .unwrap(),
@@ -982,6 +1039,7 @@ on_both_backends!(();
     a_burst_of_attempts_is_admitted_only_as_far_as_the_limits_allow,
     the_audit_log_keeps_order_and_pages,
     audit_records_past_their_retention_are_purged_in_batches,
+    a_refresh_is_audited_in_its_own_transaction,
     purging_removes_only_what_expired,
     purging_runs_in_batches_until_done_and_keeps_reuse_detection,
     a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after,

@@ -334,7 +334,14 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         retry: None,
     };
     let rotated = s
-        .rotate_refresh_token(&tokens::hash(REFRESH), "web", None, fresh("a2", "r2"), T0)
+        .rotate_refresh_token(
+            &tokens::hash(REFRESH),
+            "web",
+            None,
+            fresh("a2", "r2"),
+            T0,
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(rotated, Rotated::Issued(_)), "{rotated:?}");

@@ -11,11 +11,12 @@ use super::client_auth::{self, Form};
 use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
 use crate::model::{
-    AccessTokenFormat, AuditKind, AuditRecord, Client, ClientToken, CodeRequest, Grant, GrantType,
-    NewTokens, Polled, Redeemed, RetryCopy, Rotated,
+    AccessTokenFormat, AuditKind, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens,
+    Polled, Redeemed, RetryCopy, Rotated,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::error::invalid_request;
+use crate::oidc::grant::audit;
 use crate::oidc::retry::Successor;
 use crate::oidc::{OAuthError, access_token, grant, scope, tokens};
 
@@ -158,11 +159,19 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
+    fn requester(&self) -> audit::Requester<'_> {
+        audit::Requester {
+            at: self.state.now(),
+            client_id: &self.client.client_id,
+            ip: self.peer.0,
+        }
+    }
+
     async fn audit(&self, kind: AuditKind, actor: String, subject: Option<&str>, detail: String) {
-        let record = AuditRecord::new(self.state.now(), kind, actor)
-            .client(&self.client.client_id)
+        let record = self
+            .requester()
+            .record(kind, actor)
             .subject(subject)
-            .ip(self.peer.0)
             .detail(detail);
         self.state.audit(record).await;
     }
@@ -321,7 +330,14 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
     }
     match state
         .store
-        .rotate_refresh_token(&presented_hash, &client.client_id, requested, stored, now)
+        .rotate_refresh_token(
+            &presented_hash,
+            &client.client_id,
+            requested,
+            stored,
+            now,
+            cx.peer.0,
+        )
         .await?
     {
         // OpenID Connect Core §12.2 lets a refresh response omit the ID token: no signature
@@ -336,7 +352,8 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
                 (access, now, expires_at),
             )
             .await?;
-            issued(cx, &grant, "refresh_token").await;
+            // Audited by the store, with the rotation.
+            count_issued("refresh_token");
             let expires_in = state.config.access_token_ttl;
             Ok(respond(expires_in, &grant.scope, access, refresh, None))
         }
@@ -388,7 +405,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             "the refresh token is invalid, expired or revoked".into(),
         )
         .into()),
-        Rotated::Denied => Err(denied(cx).await),
+        Rotated::Denied => Err(no_access()),
         Rotated::ScopeExceeded => Err(OAuthError::InvalidScope(
             "the requested scope exceeds the granted scope".into(),
         )
@@ -396,13 +413,6 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         Rotated::Reused => {
             tracing::warn!(client_id = %client.client_id, "refresh token reused; its family is revoked");
             metrics::counter!("gatehouse_refresh_reuse_detected_total").increment(1);
-            cx.audit(
-                AuditKind::TokenReuseDetected,
-                format!("client:{}", client.client_id),
-                None,
-                "a rotated refresh token was presented; its family is revoked".into(),
-            )
-            .await;
             Err(OAuthError::InvalidGrant(
                 "the refresh token was already used; its family is revoked".into(),
             )
@@ -458,32 +468,29 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
 /// A grant for a user outside the client's groups: recorded, and refused as the grant's own
 /// error (RFC 6749 §5.2 has no `access_denied` for the token endpoint).
 async fn denied(cx: Context<'_>) -> TokenError {
-    cx.audit(
-        AuditKind::AccessDenied,
-        format!("client:{}", cx.client.client_id),
-        None,
-        "a token was refused: the user is not in a group that may use this client".into(),
-    )
-    .await;
+    cx.state.audit(audit::denied(&cx.requester())).await;
+    no_access()
+}
+
+/// The refusal of a grant whose person may not use the client (any more).
+fn no_access() -> TokenError {
     OAuthError::InvalidGrant(
         "the user may not use this application; an administrator can give access".into(),
     )
     .into()
 }
 
-/// Counts and records tokens issued to a user's grant.
-async fn issued(cx: Context<'_>, grant: &Grant, how: &'static str) {
+fn count_issued(how: &'static str) {
     metrics::counter!("gatehouse_tokens_issued_total", "grant" => how).increment(1);
-    cx.audit(
-        AuditKind::TokenIssued,
-        format!("user:{}", grant.user.id),
-        Some(&grant.user.username),
-        format!(
-            "grant={how} scope={} family={}",
-            grant.scope, grant.family_id
-        ),
-    )
-    .await;
+}
+
+/// Counts and records tokens issued to a person's grant (a code, a device; a refresh is
+/// recorded by the store, with its rotation).
+async fn issued(cx: Context<'_>, grant: &Grant, how: &'static str) {
+    count_issued(how);
+    cx.state
+        .audit(audit::issued(&cx.requester(), grant, how))
+        .await;
 }
 
 async fn id_token(

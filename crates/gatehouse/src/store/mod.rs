@@ -11,6 +11,8 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 
 use crate::auth::throttle::{Admission, ThrottleKey};
@@ -230,7 +232,9 @@ pub trait Grants: Send + Sync {
     /// Loads the refresh token inside one transaction, lets
     /// `oidc::grant::refresh_token::decide` judge it (`scope`, when given, is the narrower
     /// scope asked for, syntax-checked by the caller), and applies the decision: rotate and
-    /// store the new tokens, revoke the family on reuse, or change nothing.
+    /// store the new tokens, revoke the family on reuse, or change nothing. The outcome's
+    /// audit record (`oidc::grant::audit::refresh`, the request from `ip`) is written in the
+    /// same transaction: one writer job, and no change without its record.
     async fn rotate_refresh_token(
         &self,
         refresh_hash: &str,
@@ -238,6 +242,7 @@ pub trait Grants: Send + Sync {
         scope: Option<String>,
         tokens: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Rotated>;
     /// The access token, if it exists, is not revoked and has not expired at `now`.
     async fn access_token(

@@ -3,6 +3,7 @@
 //! once, runs the same on every backend, and is tested with tables of cases. The stores only
 //! load the rows and apply the decision (see `docs/architecture.md`).
 
+pub mod audit;
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;

@@ -1,8 +1,11 @@
 //! Authorization codes and tokens: loaded and locked here (`FOR UPDATE`), decided in `oidc::grant`, applied here.
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
+use super::audit::insert_audit;
 use super::rows::user_from;
 use super::transaction::with_retrying_transaction;
 use super::{PURGE_BATCH, PgStore, db_error};
@@ -11,6 +14,7 @@ use crate::model::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed, Revocation,
     RevokeReason, Rotated, TokenInfo, TokenKind,
 };
+use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
 use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, RetryRow, Rotation};
 use crate::oidc::tokens;
@@ -315,6 +319,7 @@ impl Grants for PgStore {
         scope: Option<String>,
         new: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Rotated> {
         with_retrying_transaction(&self.pool, |c| {
             let (refresh_hash, client_id, scope, new) = (
@@ -329,7 +334,7 @@ impl Grants for PgStore {
                     client_id: &client_id,
                     scope: scope.as_deref(),
                 };
-                match refresh_token::decide(row, request, now) {
+                let rotated = match refresh_token::decide(row, request, now) {
                     Rotation::Issue(grant) => {
                         let retry = new.retry.as_ref();
                         sqlx::query(
@@ -345,17 +350,26 @@ impl Grants for PgStore {
                         .execute(&mut *c)
                         .await?;
                         insert_tokens(c, &grant.family_id, &grant.scope, &new, now).await?;
-                        Ok(Rotated::Issued(grant))
+                        Rotated::Issued(grant)
                     }
-                    Rotation::Invalid => Ok(Rotated::Invalid),
-                    Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
-                    Rotation::Denied => Ok(Rotated::Denied),
+                    Rotation::Invalid => Rotated::Invalid,
+                    Rotation::ScopeExceeded => Rotated::ScopeExceeded,
+                    Rotation::Denied => Rotated::Denied,
                     Rotation::Reuse { family } => {
                         revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
-                        Ok(Rotated::Reused)
+                        Rotated::Reused
                     }
-                    Rotation::Replay { sealed, scope } => Ok(Rotated::Retried { sealed, scope }),
+                    Rotation::Replay { sealed, scope } => Rotated::Retried { sealed, scope },
+                };
+                let requester = Requester {
+                    at: now,
+                    client_id: &client_id,
+                    ip,
+                };
+                if let Some(record) = audit::refresh(&rotated, &requester) {
+                    insert_audit(&mut *c, &record).await?;
                 }
+                Ok(rotated)
             })
         })
         .await

@@ -1,15 +1,19 @@
 //! Authorization codes and tokens: loaded and locked here, decided in `oidc::grant`, applied here.
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
+use super::audit::insert_audit;
 use super::rows::user_from;
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed, Revocation,
     RevokeReason, Rotated, TokenInfo, TokenKind,
 };
+use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
 use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, RetryRow, Rotation};
 use crate::oidc::tokens;
@@ -258,6 +262,7 @@ impl Grants for SqliteStore {
         scope: Option<String>,
         new: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Rotated> {
         let (refresh_hash, client_id) = (refresh_hash.to_owned(), client_id.to_owned());
         self.write(move |tx| {
@@ -266,33 +271,22 @@ impl Grants for SqliteStore {
                 client_id: &client_id,
                 scope: scope.as_deref(),
             };
-            match refresh_token::decide(row, request, now) {
-                Rotation::Issue(grant) => {
-                    let retry = new.retry.as_ref();
-                    tx.prepare_cached(
-                        "UPDATE refresh_token SET rotated_at = ?2, successor_hash = ?3,
-                             retry_sealed = ?4, retry_until = ?5
-                         WHERE token_hash = ?1",
-                    )?
-                    .execute(params![
-                        refresh_hash,
-                        now,
-                        new.refresh_token_hash,
-                        retry.map(|r| &r.sealed),
-                        retry.map(|r| r.until)
-                    ])?;
-                    insert_tokens(tx, &grant.family_id, &grant.scope, &new, now)?;
-                    Ok(Rotated::Issued(grant))
-                }
-                Rotation::Invalid => Ok(Rotated::Invalid),
-                Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
-                Rotation::Denied => Ok(Rotated::Denied),
-                Rotation::Reuse { family } => {
-                    revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;
-                    Ok(Rotated::Reused)
-                }
-                Rotation::Replay { sealed, scope } => Ok(Rotated::Retried { sealed, scope }),
+            let rotated = apply_rotation(
+                tx,
+                refresh_token::decide(row, request, now),
+                &refresh_hash,
+                &new,
+                now,
+            )?;
+            let requester = Requester {
+                at: now,
+                client_id: &client_id,
+                ip,
+            };
+            if let Some(record) = audit::refresh(&rotated, &requester) {
+                insert_audit(tx, &record)?;
             }
+            Ok(rotated)
         })
         .await
     }
@@ -489,6 +483,43 @@ impl Grants for SqliteStore {
                 return Ok(total);
             }
         }
+    }
+}
+
+/// Applies a refresh decision in the caller's transaction.
+fn apply_rotation(
+    tx: &Connection,
+    rotation: Rotation,
+    refresh_hash: &str,
+    new: &NewTokens,
+    now: UnixTime,
+) -> rusqlite::Result<Rotated> {
+    match rotation {
+        Rotation::Issue(grant) => {
+            let retry = new.retry.as_ref();
+            tx.prepare_cached(
+                "UPDATE refresh_token SET rotated_at = ?2, successor_hash = ?3,
+                     retry_sealed = ?4, retry_until = ?5
+                 WHERE token_hash = ?1",
+            )?
+            .execute(params![
+                refresh_hash,
+                now,
+                new.refresh_token_hash,
+                retry.map(|r| &r.sealed),
+                retry.map(|r| r.until)
+            ])?;
+            insert_tokens(tx, &grant.family_id, &grant.scope, new, now)?;
+            Ok(Rotated::Issued(grant))
+        }
+        Rotation::Invalid => Ok(Rotated::Invalid),
+        Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
+        Rotation::Denied => Ok(Rotated::Denied),
+        Rotation::Reuse { family } => {
+            revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;
+            Ok(Rotated::Reused)
+        }
+        Rotation::Replay { sealed, scope } => Ok(Rotated::Retried { sealed, scope }),
     }
 }
 

@@ -1,0 +1,122 @@
+//! What the audit log says about a token request, written once for every grant and for both
+//! ways a record reaches the store: in the transaction of the change it describes (a refresh,
+//! one writer job for both), or after it.
+
+use std::net::IpAddr;
+
+use crate::clock::UnixTime;
+use crate::model::{AuditKind, AuditRecord, Grant, Rotated};
+
+/// Who asked, from where, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    pub at: UnixTime,
+    pub client_id: &'a str,
+    pub ip: Option<IpAddr>,
+}
+
+impl Requester<'_> {
+    /// A record of `kind` by `actor`, with the client and the address.
+    pub fn record(&self, kind: AuditKind, actor: String) -> AuditRecord {
+        AuditRecord::new(self.at, kind, actor)
+            .client(self.client_id)
+            .ip(self.ip)
+    }
+}
+
+/// Tokens issued to a person's grant; `how` is the grant type.
+pub fn issued(r: &Requester<'_>, grant: &Grant, how: &str) -> AuditRecord {
+    r.record(AuditKind::TokenIssued, format!("user:{}", grant.user.id))
+        .subject(Some(&grant.user.username))
+        .detail(format!(
+            "grant={how} scope={} family={}",
+            grant.scope, grant.family_id
+        ))
+}
+
+/// Tokens refused because the person may no longer use the client (its groups).
+pub fn denied(r: &Requester<'_>) -> AuditRecord {
+    r.record(AuditKind::AccessDenied, format!("client:{}", r.client_id))
+        .detail("a token was refused: the user is not in a group that may use this client")
+}
+
+/// A rotated refresh token presented again: its family is revoked.
+pub fn reuse_detected(r: &Requester<'_>) -> AuditRecord {
+    r.record(
+        AuditKind::TokenReuseDetected,
+        format!("client:{}", r.client_id),
+    )
+    .detail("a rotated refresh token was presented; its family is revoked")
+}
+
+/// The record of a refresh's outcome, if it is one the log keeps: an issue, a refusal for lack
+/// of access, a reuse. Invalid tokens, scopes too wide and retries of one request are not
+/// audited (they change nothing, and a retry was audited when it was first answered).
+pub fn refresh(outcome: &Rotated, r: &Requester<'_>) -> Option<AuditRecord> {
+    match outcome {
+        Rotated::Issued(grant) => Some(issued(r, grant, "refresh_token")),
+        Rotated::Denied => Some(denied(r)),
+        Rotated::Reused => Some(reuse_detected(r)),
+        Rotated::Invalid | Rotated::ScopeExceeded | Rotated::Retried { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::User;
+
+    #[test]
+    fn a_refresh_is_audited_when_it_issues_refuses_access_or_meets_reuse() {
+        let r = Requester {
+            at: 1_000,
+            client_id: "app",
+            ip: Some([192, 0, 2, 7].into()),
+        };
+        let grant = Grant {
+            user: User::example(),
+            client_id: "app".into(),
+            scope: "openid offline_access".into(),
+            nonce: None,
+            auth_time: 900,
+            family_id: "f1".into(),
+            session_id_hash: None,
+        };
+        let issued = refresh(&Rotated::Issued(Box::new(grant)), &r).unwrap();
+        assert_eq!(
+            issued,
+            AuditRecord {
+                at: 1_000,
+                kind: AuditKind::TokenIssued,
+                actor: "user:u1".into(),
+                subject: Some("alice".into()),
+                client_id: Some("app".into()),
+                ip: Some("192.0.2.7".into()),
+                detail: Some("grant=refresh_token scope=openid offline_access family=f1".into()),
+            }
+        );
+        let kinds = [
+            (Rotated::Denied, Some(AuditKind::AccessDenied)),
+            (Rotated::Reused, Some(AuditKind::TokenReuseDetected)),
+            (Rotated::Invalid, None),
+            (Rotated::ScopeExceeded, None),
+            (
+                Rotated::Retried {
+                    sealed: vec![1],
+                    scope: "openid".into(),
+                },
+                None,
+            ),
+        ];
+        for (outcome, kind) in kinds {
+            let record = refresh(&outcome, &r);
+            assert_eq!(record.as_ref().map(|a| a.kind), kind, "{outcome:?}");
+            if let Some(a) = record {
+                assert_eq!(
+                    (a.actor.as_str(), a.ip.as_deref()),
+                    ("client:app", Some("192.0.2.7"))
+                );
+            }
+        }
+    }
+}
