@@ -304,6 +304,15 @@ async fn a_device_signs_in_with_a_real_client_once_the_person_allows_it(db: Data
                 && e.record.subject.as_deref() == Some("ada")
                 && e.record.client_id.as_deref() == Some("tv"))
     );
+    // The poll that got the tokens is audited with them, from the device's address.
+    assert!(log.iter().any(|e| {
+        e.record.kind.as_str() == "token.issued"
+            && e.record
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("grant=device_code "))
+            && e.record.ip.as_deref() == Some("127.0.0.1")
+    }));
     server.stop().await;
 }
 

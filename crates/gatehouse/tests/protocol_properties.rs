@@ -244,7 +244,13 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         code_verifier: None,
     };
     let first = s
-        .redeem_authorization_code(&tokens::hash("code"), request, new_tokens("r0", T0), T0)
+        .redeem_authorization_code(
+            &tokens::hash("code"),
+            request,
+            new_tokens("r0", T0),
+            T0,
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(first, Redeemed::Issued(_)));

@@ -115,6 +115,7 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
             request,
             new_tokens(&tokens_for("a1"), &tokens_for("r1")),
             NOW,
+            None,
         )
         .await
         .unwrap();
@@ -404,6 +405,7 @@ async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
             request,
             new_tokens(&t("a1"), &t("r1")),
             NOW,
+            None,
         )
         .await
         .unwrap();
@@ -487,6 +489,7 @@ async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str
             request,
             new_tokens(&format!("a-{refresh}"), refresh),
             NOW,
+            None,
         )
         .await
         .unwrap();
@@ -798,13 +801,31 @@ async fn the_audit_log_keeps_order_and_pages(db: Database) {
     assert_eq!(subjects, ["user22", "user23", "user24"]);
 }
 
-/// A refresh's audit record is written in the rotation's transaction: issued and reuse are
-/// recorded with the request's address, what changed nothing is not.
+/// A code's redemption and a refresh are audited in their own transactions: issued and reuse
+/// are recorded with the request's address, what changed nothing is not.
 async fn a_refresh_is_audited_in_its_own_transaction(db: Database) {
     let f = open(db).await;
     let s = f.store.as_ref();
-    issued(s, "alice", "app").await;
-    let before = s.audit_latest(1).await.unwrap().last().map_or(0, |e| e.id);
+    let alice = issued(s, "alice", "app").await;
+    // The code's redemption was audited with it.
+    let redeemed = s.audit_latest(1).await.unwrap().remove(0);
+    assert_eq!(
+        (redeemed.record.kind, redeemed.record.actor.clone()),
+        (
+            gatehouse::model::AuditKind::TokenIssued,
+            format!("user:{}", alice.id)
+        )
+    );
+    assert!(
+        redeemed
+            .record
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("grant=authorization_code "),
+        "{redeemed:?}"
+    );
+    let before = redeemed.id;
     let ip = Some("192.0.2.9".parse().unwrap());
     let r1 = h("r1", "alice", "app");
     let rotate = |presented: String, t: NewTokens| async move {

@@ -351,7 +351,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         code_verifier: None,
     };
     let redeemed = s
-        .redeem_authorization_code(&tokens::hash(CODE), request, fresh("a3", "r3"), T0)
+        .redeem_authorization_code(&tokens::hash(CODE), request, fresh("a3", "r3"), T0, None)
         .await
         .unwrap();
     assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");

@@ -192,8 +192,13 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
     };
     let now = state.now();
     let (access, refresh, stored) = new_tokens(state, client, now);
-    // The code is consumed and the tokens stored in one transaction, before any token leaves.
-    match state.store.redeem_authorization_code(&tokens::hash(code), request, stored, now).await? {
+    // The code is consumed, the tokens stored and the outcome audited in one transaction,
+    // before any token leaves.
+    let redeemed = state
+        .store
+        .redeem_authorization_code(&tokens::hash(code), request, stored, now, cx.peer.0)
+        .await?;
+    match redeemed {
         Redeemed::Issued(grant) => {
             signed_in(cx, &grant, (access, refresh), now, "authorization_code").await
         }
@@ -201,11 +206,10 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
             "the code is invalid, expired, or does not match this client, redirect_uri or code_verifier".into(),
         )
         .into()),
-        Redeemed::Denied => Err(denied(cx).await),
+        Redeemed::Denied => Err(no_access()),
         Redeemed::Replayed => {
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
             metrics::counter!("gatehouse_code_replays_total").increment(1);
-            cx.audit(AuditKind::CodeReplayed, format!("client:{}", client.client_id), None, "the tokens issued with it are revoked".into()).await;
             Err(OAuthError::InvalidGrant("the code was already used; the tokens issued with it are revoked".into()).into())
         }
     }
@@ -235,7 +239,8 @@ async fn signed_in(
     } else {
         None
     };
-    issued(cx, grant, how).await;
+    // Audited by the store, with the grant.
+    count_issued(how);
     let expires_in = state.config.access_token_ttl;
     Ok(respond(expires_in, &grant.scope, access, refresh, id_token))
 }
@@ -253,7 +258,13 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
     let (access, refresh, stored) = new_tokens(state, client, now);
     let polled = state
         .store
-        .poll_device_code(&tokens::hash(code), &client.client_id, stored, now)
+        .poll_device_code(
+            &tokens::hash(code),
+            &client.client_id,
+            stored,
+            now,
+            cx.peer.0,
+        )
         .await?;
     match polled {
         Polled::Issued(grant) => signed_in(cx, &grant, (access, refresh), now, "device_code").await,
@@ -268,19 +279,10 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
         Polled::Denied => {
             Err(OAuthError::AccessDenied("the user refused the device's request".into()).into())
         }
-        Polled::NoAccess => {
-            cx.audit(
-                AuditKind::AccessDenied,
-                format!("client:{}", client.client_id),
-                None,
-                "a device's tokens were refused: the user is not in a group that may use this client".into(),
-            )
-            .await;
-            Err(OAuthError::AccessDenied(
-                "the user may not use this application; an administrator can give access".into(),
-            )
-            .into())
-        }
+        Polled::NoAccess => Err(OAuthError::AccessDenied(
+            "the user may not use this application; an administrator can give access".into(),
+        )
+        .into()),
         Polled::Expired => Err(OAuthError::ExpiredToken(
             "the device code expired; start the sign-in again".into(),
         )
@@ -467,11 +469,6 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
 
 /// A grant for a user outside the client's groups: recorded, and refused as the grant's own
 /// error (RFC 6749 §5.2 has no `access_denied` for the token endpoint).
-async fn denied(cx: Context<'_>) -> TokenError {
-    cx.state.audit(audit::denied(&cx.requester())).await;
-    no_access()
-}
-
 /// The refusal of a grant whose person may not use the client (any more).
 fn no_access() -> TokenError {
     OAuthError::InvalidGrant(
@@ -482,15 +479,6 @@ fn no_access() -> TokenError {
 
 fn count_issued(how: &'static str) {
     metrics::counter!("gatehouse_tokens_issued_total", "grant" => how).increment(1);
-}
-
-/// Counts and records tokens issued to a person's grant (a code, a device; a refresh is
-/// recorded by the store, with its rotation).
-async fn issued(cx: Context<'_>, grant: &Grant, how: &'static str) {
-    count_issued(how);
-    cx.state
-        .audit(audit::issued(&cx.requester(), grant, how))
-        .await;
 }
 
 async fn id_token(

@@ -221,13 +221,15 @@ pub trait Grants: Send + Sync {
     async fn create_authorization_code(&self, code: AuthorizationCode) -> StoreResult<()>;
     /// Loads the code inside one transaction, lets `oidc::grant::authorization_code::decide`
     /// judge it against the token request, and applies the decision: consume the code and
-    /// store the tokens, revoke what a replayed code issued, or change nothing.
+    /// store the tokens, revoke what a replayed code issued, or change nothing; with the
+    /// outcome's audit record (`oidc::grant::audit::redemption`) in the same transaction.
     async fn redeem_authorization_code(
         &self,
         code_hash: &str,
         request: CodeRequest,
         tokens: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Redeemed>;
     /// Loads the refresh token inside one transaction, lets
     /// `oidc::grant::refresh_token::decide` judge it (`scope`, when given, is the narrower
@@ -298,13 +300,15 @@ pub trait DeviceGrants: Send + Sync {
     ) -> StoreResult<bool>;
     /// Loads the authorization of a polled device code inside one transaction, lets
     /// `oidc::grant::device_code::decide` judge the poll, and applies the decision: record the
-    /// poll, consume it and store the tokens, or forget a refused one.
+    /// poll, consume it and store the tokens, or forget a refused one; with the outcome's audit
+    /// record (`oidc::grant::audit::poll`) in the same transaction.
     async fn poll_device_code(
         &self,
         device_code_hash: &str,
         client_id: &str,
         tokens: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Polled>;
 }
 

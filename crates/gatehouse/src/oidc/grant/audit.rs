@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, Grant, Rotated};
+use crate::model::{AuditKind, AuditRecord, Grant, Polled, Redeemed, Rotated};
 
 /// Who asked, from where, and when.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +49,38 @@ pub fn reuse_detected(r: &Requester<'_>) -> AuditRecord {
     .detail("a rotated refresh token was presented; its family is revoked")
 }
 
+/// A used authorization code presented again: the tokens issued with it are revoked.
+pub fn code_replayed(r: &Requester<'_>) -> AuditRecord {
+    r.record(AuditKind::CodeReplayed, format!("client:{}", r.client_id))
+        .detail("the tokens issued with it are revoked")
+}
+
+/// The record of a code's redemption, if the log keeps it: an issue, a refusal for lack of
+/// access, a replay. An invalid code changes nothing and is not audited.
+pub fn redemption(outcome: &Redeemed, r: &Requester<'_>) -> Option<AuditRecord> {
+    match outcome {
+        Redeemed::Issued(grant) => Some(issued(r, grant, "authorization_code")),
+        Redeemed::Denied => Some(denied(r)),
+        Redeemed::Replayed => Some(code_replayed(r)),
+        Redeemed::Invalid => None,
+    }
+}
+
+/// The record of a device's poll, if the log keeps it: an issue, or a refusal for lack of
+/// access (the person's own answer was audited when given). Waiting, polling too fast, expiry
+/// and unknown codes are not audited.
+pub fn poll(outcome: &Polled, r: &Requester<'_>) -> Option<AuditRecord> {
+    match outcome {
+        Polled::Issued(grant) => Some(issued(r, grant, "device_code")),
+        Polled::NoAccess => Some(denied(r)),
+        Polled::Pending
+        | Polled::SlowDown { .. }
+        | Polled::Denied
+        | Polled::Expired
+        | Polled::Invalid => None,
+    }
+}
+
 /// The record of a refresh's outcome, if it is one the log keeps: an issue, a refusal for lack
 /// of access, a reuse. Invalid tokens, scopes too wide and retries of one request are not
 /// audited (they change nothing, and a retry was audited when it was first answered).
@@ -65,6 +97,58 @@ pub fn refresh(outcome: &Rotated, r: &Requester<'_>) -> Option<AuditRecord> {
 mod tests {
     use super::*;
     use crate::model::User;
+
+    #[test]
+    fn a_redemption_and_a_poll_are_audited_when_they_issue_refuse_access_or_meet_a_replay() {
+        let r = Requester {
+            at: 1_000,
+            client_id: "tv",
+            ip: None,
+        };
+        let grant = || {
+            Box::new(Grant {
+                user: User::example(),
+                client_id: "tv".into(),
+                scope: "openid".into(),
+                nonce: None,
+                auth_time: 900,
+                family_id: "f2".into(),
+                session_id_hash: None,
+            })
+        };
+        let detail = |a: Option<AuditRecord>| a.and_then(|a| a.detail);
+        assert_eq!(
+            detail(redemption(&Redeemed::Issued(grant()), &r)).as_deref(),
+            Some("grant=authorization_code scope=openid family=f2")
+        );
+        assert_eq!(
+            detail(poll(&Polled::Issued(grant()), &r)).as_deref(),
+            Some("grant=device_code scope=openid family=f2")
+        );
+        let kind = |a: Option<AuditRecord>| a.map(|a| a.kind);
+        assert_eq!(
+            kind(redemption(&Redeemed::Denied, &r)),
+            Some(AuditKind::AccessDenied)
+        );
+        assert_eq!(
+            kind(redemption(&Redeemed::Replayed, &r)),
+            Some(AuditKind::CodeReplayed)
+        );
+        assert_eq!(kind(redemption(&Redeemed::Invalid, &r)), None);
+        assert_eq!(
+            kind(poll(&Polled::NoAccess, &r)),
+            Some(AuditKind::AccessDenied)
+        );
+        for quiet in [
+            Polled::Pending,
+            Polled::SlowDown { interval: 10 },
+            Polled::Denied,
+            Polled::Expired,
+            Polled::Invalid,
+        ] {
+            assert_eq!(kind(poll(&quiet, &r)), None, "{quiet:?}");
+        }
+    }
 
     #[test]
     fn a_refresh_is_audited_when_it_issues_refuses_access_or_meets_reuse() {

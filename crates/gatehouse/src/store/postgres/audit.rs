@@ -29,6 +29,17 @@ pub(super) async fn insert_audit<'e, E: sqlx::PgExecutor<'e>>(
     .await
 }
 
+/// Appends the record of a decision's outcome, if it has one, in the caller's transaction.
+pub(super) async fn insert_outcome_audit(
+    c: &mut sqlx::PgConnection,
+    record: Option<AuditRecord>,
+) -> Result<(), sqlx::Error> {
+    if let Some(record) = record {
+        insert_audit(c, &record).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Audit for PgStore {
     async fn record(&self, e: AuditRecord) -> StoreResult<()> {

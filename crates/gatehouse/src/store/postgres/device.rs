@@ -1,15 +1,19 @@
 //! The device authorization grant (RFC 8628): loaded and locked here (`FOR UPDATE`), decided
 //! in `oidc::grant::device_code`, applied here.
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
+use super::audit::insert_outcome_audit;
 use super::grants::{insert_family, insert_tokens};
 use super::rows::{device_from, user_from};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
+use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
 use crate::oidc::tokens;
 use crate::store::columns::{
@@ -123,6 +127,7 @@ impl DeviceGrants for PgStore {
         client_id: &str,
         new: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Polled> {
         with_retrying_transaction(&self.pool, |c| {
             let (hash, client_id, new) = (
@@ -155,7 +160,14 @@ impl DeviceGrants for PgStore {
                     insert_family(c, family, now).await?;
                     insert_tokens(c, &family.id, &grant.scope, &new, now).await?;
                 }
-                Ok(decision.into())
+                let polled = Polled::from(decision);
+                let requester = Requester {
+                    at: now,
+                    client_id: &client_id,
+                    ip,
+                };
+                insert_outcome_audit(&mut *c, audit::poll(&polled, &requester)).await?;
+                Ok(polled)
             })
         })
         .await

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
-use super::audit::insert_audit;
+use super::audit::insert_outcome_audit;
 use super::rows::user_from;
 use super::transaction::with_retrying_transaction;
 use super::{PURGE_BATCH, PgStore, db_error};
@@ -263,49 +263,58 @@ impl Grants for PgStore {
         request: CodeRequest,
         new: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Redeemed> {
         with_retrying_transaction(&self.pool, |c| {
             let (code_hash, request, new) = (code_hash.to_owned(), request.clone(), new.clone());
             Box::pin(async move {
                 let row = lock_code(c, &code_hash).await?;
-                match authorization_code::decide(row, &request, tokens::new_id(), now) {
-                    Redemption::Issue { family, grant } => {
-                        insert_family(c, &family, now).await?;
-                        insert_tokens(c, &family.id, &grant.scope, &new, now).await?;
-                        sqlx::query(
-                            "UPDATE authorization_code SET used_at = $2, family_id = $3
-                             WHERE code_hash = $1",
-                        )
-                        .bind(&code_hash)
-                        .bind(now)
-                        .bind(&family.id)
-                        .execute(&mut *c)
-                        .await?;
-                        if let Some(session) = &grant.session_id_hash {
-                            // The lock waits for a logout ending the session right now; after
-                            // it there is no row, and nothing to record.
+                let redeemed =
+                    match authorization_code::decide(row, &request, tokens::new_id(), now) {
+                        Redemption::Issue { family, grant } => {
+                            insert_family(c, &family, now).await?;
+                            insert_tokens(c, &family.id, &grant.scope, &new, now).await?;
                             sqlx::query(
-                                "INSERT INTO session_client (session_id_hash, client_id)
+                                "UPDATE authorization_code SET used_at = $2, family_id = $3
+                             WHERE code_hash = $1",
+                            )
+                            .bind(&code_hash)
+                            .bind(now)
+                            .bind(&family.id)
+                            .execute(&mut *c)
+                            .await?;
+                            if let Some(session) = &grant.session_id_hash {
+                                // The lock waits for a logout ending the session right now; after
+                                // it there is no row, and nothing to record.
+                                sqlx::query(
+                                    "INSERT INTO session_client (session_id_hash, client_id)
                                  SELECT id_hash, $2 FROM session WHERE id_hash = $1
                                  FOR KEY SHARE
                                  ON CONFLICT DO NOTHING",
-                            )
-                            .bind(session)
-                            .bind(&grant.client_id)
-                            .execute(&mut *c)
-                            .await?;
+                                )
+                                .bind(session)
+                                .bind(&grant.client_id)
+                                .execute(&mut *c)
+                                .await?;
+                            }
+                            Redeemed::Issued(grant)
                         }
-                        Ok(Redeemed::Issued(grant))
-                    }
-                    Redemption::Invalid => Ok(Redeemed::Invalid),
-                    Redemption::Denied => Ok(Redeemed::Denied),
-                    Redemption::Replayed { family } => {
-                        if let Some(family) = family {
-                            revoke_family(c, &family, now, RevokeReason::CodeReplayed).await?;
+                        Redemption::Invalid => Redeemed::Invalid,
+                        Redemption::Denied => Redeemed::Denied,
+                        Redemption::Replayed { family } => {
+                            if let Some(family) = family {
+                                revoke_family(c, &family, now, RevokeReason::CodeReplayed).await?;
+                            }
+                            Redeemed::Replayed
                         }
-                        Ok(Redeemed::Replayed)
-                    }
-                }
+                    };
+                let requester = Requester {
+                    at: now,
+                    client_id: &request.client_id,
+                    ip,
+                };
+                insert_outcome_audit(&mut *c, audit::redemption(&redeemed, &requester)).await?;
+                Ok(redeemed)
             })
         })
         .await
@@ -366,9 +375,7 @@ impl Grants for PgStore {
                     client_id: &client_id,
                     ip,
                 };
-                if let Some(record) = audit::refresh(&rotated, &requester) {
-                    insert_audit(&mut *c, &record).await?;
-                }
+                insert_outcome_audit(&mut *c, audit::refresh(&rotated, &requester)).await?;
                 Ok(rotated)
             })
         })

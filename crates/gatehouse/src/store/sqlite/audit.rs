@@ -28,6 +28,17 @@ pub(super) fn insert_audit(tx: &Connection, e: &AuditRecord) -> rusqlite::Result
     ])
 }
 
+/// Appends the record of a decision's outcome, if it has one, in the caller's transaction.
+pub(super) fn insert_outcome_audit(
+    tx: &Connection,
+    record: Option<AuditRecord>,
+) -> rusqlite::Result<()> {
+    if let Some(record) = record {
+        insert_audit(tx, &record)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Audit for SqliteStore {
     async fn record(&self, e: AuditRecord) -> StoreResult<()> {

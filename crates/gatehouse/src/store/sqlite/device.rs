@@ -1,14 +1,18 @@
 //! The device authorization grant (RFC 8628): loaded here, decided in
 //! `oidc::grant::device_code`, applied here.
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
+use super::audit::insert_outcome_audit;
 use super::grants::{insert_family, insert_tokens};
 use super::rows::{device_from, user_from};
 use super::{SqliteStore, engine_error, is_unique_violation};
 use crate::clock::UnixTime;
 use crate::model::{DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
+use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
 use crate::oidc::tokens;
 use crate::store::columns::{DEVICE_FIELDS, device_columns, may_use_client, user_columns};
@@ -116,6 +120,7 @@ impl DeviceGrants for SqliteStore {
         client_id: &str,
         new: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Polled> {
         let (hash, client_id) = (device_code_hash.to_owned(), client_id.to_owned());
         self.write(move |tx| {
@@ -137,7 +142,14 @@ impl DeviceGrants for SqliteStore {
                 insert_family(tx, family, now)?;
                 insert_tokens(tx, &family.id, &grant.scope, &new, now)?;
             }
-            Ok(decision.into())
+            let polled = Polled::from(decision);
+            let requester = Requester {
+                at: now,
+                client_id: &client_id,
+                ip,
+            };
+            insert_outcome_audit(tx, audit::poll(&polled, &requester))?;
+            Ok(polled)
         })
         .await
     }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use super::audit::insert_audit;
+use super::audit::insert_outcome_audit;
 use super::rows::user_from;
 use crate::clock::UnixTime;
 use crate::model::{
@@ -220,11 +220,12 @@ impl Grants for SqliteStore {
         request: CodeRequest,
         new: NewTokens,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Redeemed> {
         let code_hash = code_hash.to_owned();
         self.write(move |tx| {
             let row = load_code(tx, &code_hash)?;
-            match authorization_code::decide(row, &request, tokens::new_id(), now) {
+            let redeemed = match authorization_code::decide(row, &request, tokens::new_id(), now) {
                 Redemption::Issue { family, grant } => {
                     insert_family(tx, &family, now)?;
                     insert_tokens(tx, &family.id, &grant.scope, &new, now)?;
@@ -240,17 +241,19 @@ impl Grants for SqliteStore {
                         )?
                         .execute(params![session, grant.client_id])?;
                     }
-                    Ok(Redeemed::Issued(grant))
+                    Redeemed::Issued(grant)
                 }
-                Redemption::Invalid => Ok(Redeemed::Invalid),
-                Redemption::Denied => Ok(Redeemed::Denied),
+                Redemption::Invalid => Redeemed::Invalid,
+                Redemption::Denied => Redeemed::Denied,
                 Redemption::Replayed { family } => {
                     if let Some(family) = family {
                         revoke_family(tx, &family, now, RevokeReason::CodeReplayed)?;
                     }
-                    Ok(Redeemed::Replayed)
+                    Redeemed::Replayed
                 }
-            }
+            };
+            insert_outcome_audit(tx, audit::redemption(&redeemed, &Requester { at: now, client_id: &request.client_id, ip }))?;
+            Ok(redeemed)
         })
         .await
     }
@@ -283,9 +286,7 @@ impl Grants for SqliteStore {
                 client_id: &client_id,
                 ip,
             };
-            if let Some(record) = audit::refresh(&rotated, &requester) {
-                insert_audit(tx, &record)?;
-            }
+            insert_outcome_audit(tx, audit::refresh(&rotated, &requester))?;
             Ok(rotated)
         })
         .await
