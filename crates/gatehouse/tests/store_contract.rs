@@ -207,15 +207,24 @@ async fn client_tokens_are_introspected_and_revoked_by_their_client_only(db: Dat
     let s = f.store.as_ref();
     s.create_client(client("svc")).await.unwrap();
     s.create_client(client("other")).await.unwrap();
-    s.create_client_token(ClientToken {
-        token_hash: tokens::hash("ct"),
-        client_id: "svc".into(),
-        scope: "admin".into(),
-        created_at: NOW,
-        expires_at: NOW + 600,
-    })
+    let issued = AuditRecord::new(NOW, gatehouse::model::AuditKind::TokenIssued, "client:svc")
+        .client("svc")
+        .detail("grant=client_credentials scope=admin");
+    s.create_client_token(
+        ClientToken {
+            token_hash: tokens::hash("ct"),
+            client_id: "svc".into(),
+            scope: "admin".into(),
+            created_at: NOW,
+            expires_at: NOW + 600,
+        },
+        issued.clone(),
+    )
     .await
     .unwrap();
+    // Stored with its audit record, in one transaction.
+    let log = s.audit_latest(1).await.unwrap();
+    assert_eq!(log[0].record, issued);
     let info = s
         .introspect(&tokens::hash("ct"), NOW)
         .await

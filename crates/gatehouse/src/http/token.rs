@@ -11,8 +11,8 @@ use super::client_auth::{self, Form};
 use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
 use crate::model::{
-    AccessTokenFormat, AuditKind, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens,
-    Polled, Redeemed, RetryCopy, Rotated,
+    AccessTokenFormat, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens, Polled,
+    Redeemed, RetryCopy, Rotated,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::error::invalid_request;
@@ -165,15 +165,6 @@ impl Context<'_> {
             client_id: &self.client.client_id,
             ip: self.peer.0,
         }
-    }
-
-    async fn audit(&self, kind: AuditKind, actor: String, subject: Option<&str>, detail: String) {
-        let record = self
-            .requester()
-            .record(kind, actor)
-            .subject(subject)
-            .detail(detail);
-        self.state.audit(record).await;
     }
 }
 
@@ -438,24 +429,19 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
     let expires_at = now + state.config.access_token_ttl;
     state
         .store
-        .create_client_token(ClientToken {
-            token_hash: access_key(client, &access),
-            client_id: client.client_id.clone(),
-            scope: granted.clone(),
-            created_at: now,
-            expires_at,
-        })
+        .create_client_token(
+            ClientToken {
+                token_hash: access_key(client, &access),
+                client_id: client.client_id.clone(),
+                scope: granted.clone(),
+                created_at: now,
+                expires_at,
+            },
+            audit::client_token_issued(&cx.requester(), &granted),
+        )
         .await?;
     let access = issue_access(state, client, None, &granted, (access, now, expires_at)).await?;
-    metrics::counter!("gatehouse_tokens_issued_total", "grant" => "client_credentials")
-        .increment(1);
-    cx.audit(
-        AuditKind::TokenIssued,
-        format!("client:{}", client.client_id),
-        None,
-        format!("grant=client_credentials scope={granted}"),
-    )
-    .await;
+    count_issued("client_credentials");
     Ok(no_store(
         Json(serde_json::json!({
             "access_token": access,

@@ -253,7 +253,8 @@ pub trait Grants: Send + Sync {
         now: UnixTime,
     ) -> StoreResult<Option<AccessGrant>>;
 
-    async fn create_client_token(&self, token: ClientToken) -> StoreResult<()>;
+    /// Stores a client credentials token and its audit record, in one transaction.
+    async fn create_client_token(&self, token: ClientToken, audit: AuditRecord) -> StoreResult<()>;
     /// The token (access, client or refresh) if it is active at `now` (RFC 7662 §2.2: not
     /// expired, not revoked, not rotated, its user enabled).
     async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>>;

@@ -17,7 +17,7 @@ pub struct Requester<'a> {
 
 impl Requester<'_> {
     /// A record of `kind` by `actor`, with the client and the address.
-    pub fn record(&self, kind: AuditKind, actor: String) -> AuditRecord {
+    fn record(&self, kind: AuditKind, actor: String) -> AuditRecord {
         AuditRecord::new(self.at, kind, actor)
             .client(self.client_id)
             .ip(self.ip)
@@ -32,6 +32,12 @@ pub fn issued(r: &Requester<'_>, grant: &Grant, how: &str) -> AuditRecord {
             "grant={how} scope={} family={}",
             grant.scope, grant.family_id
         ))
+}
+
+/// A token a client asked for itself (client credentials), with the scope granted.
+pub fn client_token_issued(r: &Requester<'_>, scope: &str) -> AuditRecord {
+    r.record(AuditKind::TokenIssued, format!("client:{}", r.client_id))
+        .detail(format!("grant=client_credentials scope={scope}"))
 }
 
 /// Tokens refused because the person may no longer use the client (its groups).

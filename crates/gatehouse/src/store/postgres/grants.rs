@@ -5,14 +5,14 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
-use super::audit::insert_outcome_audit;
+use super::audit::{insert_audit, insert_outcome_audit};
 use super::rows::user_from;
 use super::transaction::with_retrying_transaction;
 use super::{PURGE_BATCH, PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed, Revocation,
-    RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed,
+    Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
@@ -408,7 +408,8 @@ impl Grants for PgStore {
         }))
     }
 
-    async fn create_client_token(&self, t: ClientToken) -> StoreResult<()> {
+    async fn create_client_token(&self, t: ClientToken, record: AuditRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query(
             "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -418,10 +419,11 @@ impl Grants for PgStore {
         .bind(&t.scope)
         .bind(t.created_at)
         .bind(t.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        Ok(())
+        insert_audit(&mut *tx, &record).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)
     }
 
     async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>> {

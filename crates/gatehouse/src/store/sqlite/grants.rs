@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use super::audit::insert_outcome_audit;
+use super::audit::{insert_audit, insert_outcome_audit};
 use super::rows::user_from;
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed, Revocation,
-    RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed,
+    Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
@@ -314,8 +314,13 @@ impl Grants for SqliteStore {
         .await
     }
 
-    async fn create_client_token(&self, token: ClientToken) -> StoreResult<()> {
+    async fn create_client_token(
+        &self,
+        token: ClientToken,
+        record: AuditRecord,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
+            insert_audit(tx, &record)?;
             tx.prepare_cached(
                 "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
