@@ -6,14 +6,21 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock as _, DefaultClock};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 /// Addresses remembered before the ones back at a full burst are forgotten.
 const FORGET_ABOVE: usize = 10_000;
+/// Forgetting scans every address: at most this often, however many requests arrive.
+const FORGET_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct StartLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// When the addresses were last scanned for ones to forget.
+    forgotten_at: Mutex<Option<Instant>>,
 }
 
 impl StartLimiter {
@@ -24,6 +31,7 @@ impl StartLimiter {
             .allow_burst(burst);
         StartLimiter {
             limiter: DefaultKeyedRateLimiter::keyed(quota),
+            forgotten_at: Mutex::new(None),
         }
     }
 
@@ -37,12 +45,27 @@ impl StartLimiter {
             return Ok(());
         };
         if self.limiter.len() > FORGET_ABOVE {
-            self.limiter.retain_recent();
+            self.forget_idle();
         }
         self.limiter.check_key(&key(addr)).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let wait = not_until.wait_time_from(self.limiter.clock().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
         })
+    }
+}
+
+impl StartLimiter {
+    /// Forgets the addresses back at a full burst, unless that was done less than
+    /// [`FORGET_EVERY`] ago (or is being done right now by another request).
+    fn forget_idle(&self) {
+        let Ok(mut at) = self.forgotten_at.try_lock() else {
+            return;
+        };
+        if at.is_some_and(|t| t.elapsed() < FORGET_EVERY) {
+            return;
+        }
+        self.limiter.retain_recent();
+        *at = Some(Instant::now());
     }
 }
 
@@ -78,6 +101,22 @@ mod tests {
         assert!((1..=6).contains(&wait), "{wait}");
         assert_eq!(limits.admit(ip("192.0.2.2")), Ok(()), "another address");
         assert_eq!(limits.admit(None), Ok(()), "no address: not limited");
+    }
+
+    #[test]
+    fn addresses_back_at_a_full_burst_are_forgotten_once_there_are_many() {
+        let limits = StartLimiter::new(NonZeroU32::MIN, Duration::from_millis(1));
+        for i in 0..=FORGET_ABOVE as u32 {
+            assert_eq!(limits.admit(Some(IpAddr::V4(i.into()))), Ok(()));
+        }
+        assert_eq!(limits.limiter.len(), FORGET_ABOVE + 1);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(limits.admit(ip("192.0.2.1")), Ok(()));
+        assert!(
+            limits.limiter.len() <= 2,
+            "{} remembered",
+            limits.limiter.len()
+        );
     }
 
     #[test]

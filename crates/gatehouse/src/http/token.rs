@@ -158,16 +158,6 @@ struct Context<'a> {
     peer: Peer,
 }
 
-impl Context<'_> {
-    fn requester(&self) -> audit::Requester<'_> {
-        audit::Requester {
-            at: self.state.now(),
-            client_id: &self.client.client_id,
-            ip: self.peer.0,
-        }
-    }
-}
-
 async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
     let Context {
         state,
@@ -437,7 +427,14 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
                 created_at: now,
                 expires_at,
             },
-            audit::client_token_issued(&cx.requester(), &granted),
+            audit::client_token_issued(
+                &audit::Requester {
+                    at: now,
+                    client_id: &client.client_id,
+                    ip: cx.peer.0,
+                },
+                &granted,
+            ),
         )
         .await?;
     let access = issue_access(state, client, None, &granted, (access, now, expires_at)).await?;

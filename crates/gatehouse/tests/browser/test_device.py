@@ -120,3 +120,17 @@ def test_a_wrong_code_says_so_and_keeps_what_was_typed(browser_page, gatehouse, 
     page.get_by_label("Code").fill("hello")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("alert")).to_contain_text("That is not a device code")
+
+
+def test_a_mangled_link_still_opens_the_page(browser_page, gatehouse, device_client, user):
+    """A link cut or re-encoded on its way (a chat app, a QR reader) must not end in a bare
+    error: the person still gets the page and can type the code."""
+    page = browser_page
+    page.goto(f"{gatehouse.issuer}/device?user_code=%ZZ%&user_code=x")
+    expect(page).to_have_title("Sign in")
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text("Connect a device")
+    device = start_device(gatehouse, device_client)
+    page.get_by_label("Code").fill(device["user_code"])
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading")).to_have_text("Sign in on your device?")

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::rows::audit_from;
-use super::{PURGE_BATCH, PgStore, db_error};
+use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{AuditEvent, AuditRecord};
 use crate::store::columns::audit_columns;
@@ -77,22 +77,11 @@ impl Audit for PgStore {
     }
 
     async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize> {
-        let mut total = 0;
-        loop {
-            let removed = sqlx::query(
-                "DELETE FROM audit_event WHERE id IN
-                   (SELECT id FROM audit_event WHERE at < $1 ORDER BY at LIMIT $2)",
-            )
-            .bind(before)
-            .bind(PURGE_BATCH)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-            total += usize::try_from(removed).unwrap_or(usize::MAX);
-            if removed == 0 {
-                return Ok(total);
-            }
-        }
+        self.in_batches(
+            "DELETE FROM audit_event WHERE id IN
+               (SELECT id FROM audit_event WHERE at < $1 ORDER BY at LIMIT $2)",
+            before,
+        )
+        .await
     }
 }

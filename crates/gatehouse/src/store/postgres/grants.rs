@@ -8,7 +8,7 @@ use sqlx::{PgConnection, Row};
 use super::audit::{insert_audit, insert_outcome_audit};
 use super::rows::user_from;
 use super::transaction::with_retrying_transaction;
-use super::{PURGE_BATCH, PgStore, db_error};
+use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed,
@@ -538,29 +538,18 @@ impl Grants for PgStore {
     }
 
     async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize> {
-        let mut total = 0;
-        loop {
-            let cleared = sqlx::query(
-                "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
-                 WHERE token_hash IN (SELECT token_hash FROM refresh_token
-                                      WHERE retry_sealed IS NOT NULL AND retry_until <= $1
-                                      LIMIT $2)",
-            )
-            .bind(now)
-            .bind(PURGE_BATCH)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-            total += cleared as usize;
-            if cleared == 0 {
-                return Ok(total);
-            }
-        }
+        self.in_batches(
+            "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
+             WHERE token_hash IN (SELECT token_hash FROM refresh_token
+                                  WHERE retry_sealed IS NOT NULL AND retry_until <= $1
+                                  LIMIT $2)",
+            now,
+        )
+        .await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 8] = [
+        const EXPIRING: [&str; 9] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM device_authorization WHERE device_code_hash IN
@@ -580,36 +569,18 @@ impl Grants for PgStore {
             // still here an hour later has no sender, e.g. its client lost its logout URI.
             "DELETE FROM logout_notice WHERE id IN
                (SELECT id FROM logout_notice WHERE created_at <= $1 - 90000 LIMIT $2)",
+            // Last: a family with no token left can issue nothing more.
+            "DELETE FROM token_family WHERE id IN
+               (SELECT f.id FROM token_family f
+                WHERE f.created_at <= $1
+                  AND NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
+                  AND NOT EXISTS (SELECT 1 FROM access_token a WHERE a.family_id = f.id)
+                LIMIT $2)",
         ];
         let mut total = 0;
-        loop {
-            let mut removed = 0;
-            for statement in EXPIRING {
-                removed += sqlx::query(statement)
-                    .bind(now)
-                    .bind(PURGE_BATCH)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_error)?
-                    .rows_affected();
-            }
-            // A family with no token left can issue nothing more.
-            removed += sqlx::query(
-                "DELETE FROM token_family WHERE id IN
-                   (SELECT f.id FROM token_family f
-                    WHERE NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
-                      AND NOT EXISTS (SELECT 1 FROM access_token a WHERE a.family_id = f.id)
-                    LIMIT $1)",
-            )
-            .bind(PURGE_BATCH)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-            total += removed as usize;
-            if removed == 0 {
-                return Ok(total);
-            }
+        for statement in EXPIRING {
+            total += self.in_batches(statement, now).await?;
         }
+        Ok(total)
     }
 }

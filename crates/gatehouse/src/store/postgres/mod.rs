@@ -75,6 +75,28 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Runs `statement`, which changes at most a purge batch of rows (`$1` its parameter, `$2`
+    /// the batch size), again and again until it changes nothing, so requests interleave with
+    /// a long sweep. Returns the rows changed in all.
+    async fn in_batches(&self, statement: &'static str, parameter: i64) -> StoreResult<usize> {
+        let mut total = 0;
+        loop {
+            let changed = sqlx::query(statement)
+                .bind(parameter)
+                .bind(PURGE_BATCH)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+            total += usize::try_from(changed).unwrap_or(usize::MAX);
+            if changed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
 pub(super) fn db_error(e: sqlx::Error) -> StoreError {
     let code = match &e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {

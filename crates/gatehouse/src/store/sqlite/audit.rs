@@ -78,21 +78,13 @@ impl Audit for SqliteStore {
     }
 
     async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize> {
-        let mut total = 0;
-        loop {
-            let removed = self
-                .write(move |tx| {
-                    tx.prepare_cached(
-                        "DELETE FROM audit_event WHERE id IN
-                           (SELECT id FROM audit_event WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                    )?
-                    .execute(params![before, PURGE_BATCH])
-                })
-                .await?;
-            total += removed;
-            if removed == 0 {
-                return Ok(total);
-            }
-        }
+        self.in_batches(move |tx| {
+            tx.prepare_cached(
+                "DELETE FROM audit_event WHERE id IN
+                   (SELECT id FROM audit_event WHERE at < ?1 ORDER BY at LIMIT ?2)",
+            )?
+            .execute(params![before, PURGE_BATCH])
+        })
+        .await
     }
 }

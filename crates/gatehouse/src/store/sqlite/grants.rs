@@ -417,33 +417,21 @@ impl Grants for SqliteStore {
     }
 
     async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize> {
-        let mut total = 0;
-        loop {
-            let cleared = self
-                .write(move |tx| {
-                    tx.prepare_cached(
-                        "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
-                         WHERE rowid IN (SELECT rowid FROM refresh_token
-                                         WHERE retry_sealed IS NOT NULL AND retry_until <= ?1
-                                         LIMIT ?2)",
-                    )?
-                    .execute(params![now, PURGE_BATCH])
-                })
-                .await?;
-            total += cleared;
-            if cleared == 0 {
-                return Ok(total);
-            }
-        }
+        self.in_batches(move |tx| {
+            tx.prepare_cached(
+                "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
+                 WHERE rowid IN (SELECT rowid FROM refresh_token
+                                 WHERE retry_sealed IS NOT NULL AND retry_until <= ?1
+                                 LIMIT ?2)",
+            )?
+            .execute(params![now, PURGE_BATCH])
+        })
+        .await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        let mut total = 0;
-        // Each statement deletes at most PURGE_BATCH rows per transaction; loop until a pass
-        // removes nothing, so requests interleave with a large sweep.
-        loop {
-            let removed = self
-                .write(move |tx| {
+        // Each statement deletes at most PURGE_BATCH rows per transaction.
+        self.in_batches(move |tx| {
                     let mut n = 0;
                     for sql in [
                         "DELETE FROM authorization_code WHERE rowid IN
@@ -482,13 +470,8 @@ impl Grants for SqliteStore {
                         )?
                         .execute([PURGE_BATCH])?;
                     Ok(n)
-                })
-                .await?;
-            total += removed;
-            if removed == 0 {
-                return Ok(total);
-            }
-        }
+        })
+        .await
     }
 }
 

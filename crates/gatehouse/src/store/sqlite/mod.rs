@@ -99,6 +99,23 @@ impl SqliteStore {
     ) -> StoreResult<T> {
         self.db.write(f).await.map_err(engine_error)
     }
+
+    /// Runs `batch`, a write that changes at most a purge batch of rows, each time in a
+    /// transaction of its own until one changes nothing, so requests interleave with a long
+    /// sweep. Returns the rows changed in all.
+    async fn in_batches(
+        &self,
+        batch: impl Fn(&Connection) -> rusqlite::Result<usize> + Clone + Send + 'static,
+    ) -> StoreResult<usize> {
+        let mut total = 0;
+        loop {
+            let changed = self.write(batch.clone()).await?;
+            total += changed;
+            if changed == 0 {
+                return Ok(total);
+            }
+        }
+    }
 }
 
 /// `Conflict(what)` for a unique violation (the thing exists already), else the engine's error.
