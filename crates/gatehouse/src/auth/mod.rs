@@ -1,8 +1,12 @@
-//! Accounts: usernames, password hashing and strength, login sessions, form tokens and
+//! Accounts: usernames, password hashing and strength, second factors (authenticator apps,
+//! recovery codes) and the policy that asks for them, login sessions, form tokens and
 //! brute-force protection.
 
 pub mod forms;
 pub mod passwords;
+pub mod policy;
+pub mod recovery;
 pub mod session;
 pub mod throttle;
+pub mod totp;
 pub mod username;

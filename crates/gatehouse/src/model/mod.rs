@@ -9,6 +9,7 @@ mod audit;
 mod client;
 mod consent;
 mod device;
+mod factor;
 mod group;
 mod key;
 mod session;
@@ -19,6 +20,7 @@ pub use audit::{AuditEvent, AuditKind, AuditRecord};
 pub use client::{AccessTokenFormat, Client, ClientDisplay, GrantType, PreviousSecret};
 pub use consent::Consent;
 pub use device::{DeviceAnswer, DeviceAuthorization, Polled};
+pub use factor::{Amr, AuthPolicy, Factors, SecondFactorKind, TotpFactor};
 pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem};
 pub use key::{Retirement, SigningAlg, SigningKey};
 pub use session::{LoggedOut, LogoutNotice, Session};
@@ -118,6 +120,7 @@ mod tests {
         check(RevokeReason::ALL, RevokeReason::as_str);
         check(AuditKind::ALL, AuditKind::as_str);
         check(SigningAlg::ALL, SigningAlg::as_str);
+        check(AuthPolicy::ALL, AuthPolicy::as_str);
         assert_eq!(
             "password".parse::<GrantType>(),
             Err(UnknownName {

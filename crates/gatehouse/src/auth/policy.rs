@@ -1,0 +1,151 @@
+//! What a sign-in must prove, and what comes after the password.
+//!
+//! Each client and each group has an [`AuthPolicy`]; a request may ask for more with
+//! `acr_values`. The strictest that applies wins ([`required`]). Then, after a right password
+//! ([`after_password`]):
+//!
+//! - a person who enrolled a second factor is **always** asked for it, whatever the policy:
+//!   they set it up to protect their account, and a password alone must not open it;
+//! - a person who has none, where one is required, enrols one there and then (and gets their
+//!   recovery codes) instead of being locked out;
+//! - otherwise the password is enough.
+//!
+//! A session remembers how it was made ([`Amr`]); one that is not strong enough for a request
+//! ([`satisfies`]) signs in again, like `prompt=login`.
+
+use crate::model::{Amr, AuthPolicy, Factors};
+
+/// The policy a sign-in to `client` must meet: the client's, every one of the person's
+/// groups', and what the request asked for (`acr`), whichever is strictest.
+pub fn required(
+    client: AuthPolicy,
+    groups: impl IntoIterator<Item = AuthPolicy>,
+    acr: Option<AuthPolicy>,
+) -> AuthPolicy {
+    groups.into_iter().chain(acr).fold(client, std::cmp::max)
+}
+
+/// The policy an `acr_values` parameter asks for (OpenID Connect Core §3.1.2.1): the values
+/// are in order of preference and any of them will do, so the weakest one gatehouse knows.
+/// Values it does not know are ignored (the parameter is voluntary); `None` when none is
+/// known.
+pub fn requested(acr_values: &str) -> Option<AuthPolicy> {
+    acr_values
+        .split(' ')
+        .filter_map(|v| v.parse::<AuthPolicy>().ok())
+        .min()
+}
+
+/// Whether a sign-in made with `amr` meets `required`.
+pub fn satisfies(amr: Amr, required: AuthPolicy) -> bool {
+    amr.level().is_some_and(|level| level >= required)
+}
+
+/// What follows a right password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterPassword {
+    /// Signed in with this.
+    SignedIn(Amr),
+    /// Ask for the second factor the person has.
+    SecondFactor,
+    /// A second factor is required and the person has none: enrol one now.
+    Enrol,
+}
+
+/// The step after a right password, for a person with `factors`, where `required` applies.
+pub fn after_password(required: AuthPolicy, factors: &Factors) -> AfterPassword {
+    if factors.has_second_factor() {
+        AfterPassword::SecondFactor
+    } else if required >= AuthPolicy::TwoFactor {
+        AfterPassword::Enrol
+    } else {
+        AfterPassword::SignedIn(Amr::PASSWORD)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AuthPolicy::{Password, TwoFactor};
+
+    #[test]
+    fn the_strictest_policy_wins() {
+        for (client, groups, acr, expected) in [
+            (Password, &[][..], None, Password),
+            (TwoFactor, &[][..], None, TwoFactor),
+            (Password, &[Password, TwoFactor][..], None, TwoFactor),
+            (Password, &[Password][..], Some(TwoFactor), TwoFactor),
+            // A request cannot ask for less than the client or a group requires.
+            (TwoFactor, &[][..], Some(Password), TwoFactor),
+            (Password, &[TwoFactor][..], Some(Password), TwoFactor),
+        ] {
+            assert_eq!(
+                required(client, groups.iter().copied(), acr),
+                expected,
+                "{client:?} {groups:?} {acr:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn acr_values_ask_for_the_weakest_known_value() {
+        for (values, expected) in [
+            ("", None),
+            ("two_factor", Some(TwoFactor)),
+            ("password", Some(Password)),
+            ("two_factor password", Some(Password)),
+            ("urn:other:loa:3 two_factor", Some(TwoFactor)),
+            ("urn:other:loa:3", None),
+            ("TWO_FACTOR", None),
+            ("  two_factor  ", Some(TwoFactor)),
+        ] {
+            assert_eq!(requested(values), expected, "{values:?}");
+        }
+    }
+
+    #[test]
+    fn after_the_password() {
+        let none = Factors::default();
+        let app = Factors {
+            totp_enrolled_at: Some(1),
+            recovery_codes_left: 10,
+        };
+        // Recovery codes alone are no factor to be asked for (they come with the app).
+        let codes_only = Factors {
+            totp_enrolled_at: None,
+            recovery_codes_left: 10,
+        };
+        for (required, factors, expected) in [
+            (Password, &none, AfterPassword::SignedIn(Amr::PASSWORD)),
+            (
+                Password,
+                &codes_only,
+                AfterPassword::SignedIn(Amr::PASSWORD),
+            ),
+            (TwoFactor, &none, AfterPassword::Enrol),
+            (TwoFactor, &codes_only, AfterPassword::Enrol),
+            // Whoever enrolled an app is asked for it, even where a password would do.
+            (Password, &app, AfterPassword::SecondFactor),
+            (TwoFactor, &app, AfterPassword::SecondFactor),
+        ] {
+            assert_eq!(
+                after_password(required, factors),
+                expected,
+                "{required:?} {factors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_session_satisfies_what_it_proved_and_less() {
+        for (amr, required, expected) in [
+            (Amr::PASSWORD, Password, true),
+            (Amr::PASSWORD, TwoFactor, false),
+            (Amr::PASSWORD_AND_OTP, Password, true),
+            (Amr::PASSWORD_AND_OTP, TwoFactor, true),
+            (Amr::default(), Password, false),
+        ] {
+            assert_eq!(satisfies(amr, required), expected, "{amr:?} {required:?}");
+        }
+    }
+}
