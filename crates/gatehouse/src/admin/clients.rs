@@ -6,7 +6,8 @@ use serde::{Deserialize, Deserializer};
 use super::{Admin, AdminError, invalid};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessTokenFormat, AuditKind, Client, ClientDisplay, GrantType, PreviousSecret, SigningAlg,
+    AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, GrantType, PreviousSecret,
+    SigningAlg,
 };
 use crate::oidc::{redirect, scope, tokens};
 
@@ -86,6 +87,10 @@ pub struct NewClient {
     /// servers check it offline, so a revoked one works until it expires).
     #[serde(default)]
     pub access_token_format: AccessTokenFormat,
+    /// What a sign-in must prove to use it: `password` (the default) or `two_factor`. The
+    /// strictest of this and the person's groups' policies applies.
+    #[serde(default)]
+    pub auth_policy: AuthPolicy,
 }
 
 /// The longest display name of a client.
@@ -135,6 +140,9 @@ pub struct ClientPatch {
     /// What its access tokens are from now on; those issued before stay as they are.
     #[serde(default)]
     pub access_token_format: Option<AccessTokenFormat>,
+    /// What a sign-in must prove to use it from now on; sessions that proved less sign in again.
+    #[serde(default)]
+    pub auth_policy: Option<AuthPolicy>,
 }
 
 /// Like [`present`], for a list.
@@ -229,6 +237,10 @@ impl Admin<'_> {
         if let Some(f) = patch.access_token_format {
             client.access_token_format = f;
             changed.push("access_token_format");
+        }
+        if let Some(p) = patch.auth_policy {
+            client.auth_policy = p;
+            changed.push("auth_policy");
         }
         check_client(&client)?;
         if changed.is_empty() {
@@ -474,6 +486,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         id_token_signed_response_alg: new.id_token_signed_response_alg,
         backchannel_logout_uri: super::profile::given(new.backchannel_logout_uri),
         access_token_format: new.access_token_format,
+        auth_policy: new.auth_policy,
     };
     check_client(&client)?;
     Ok((client, generated))

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer};
 
 use super::{Admin, AdminError, invalid};
-use crate::model::{AuditKind, Group, GroupChange, User, group_name_problem};
+use crate::model::{AuditKind, AuthPolicy, Group, GroupChange, User, group_name_problem};
 use crate::oidc::tokens;
 
 /// The longest group description.
@@ -21,6 +21,10 @@ pub struct NewGroup {
     #[serde(default)]
     #[schema(max_length = 1024)]
     pub description: Option<String>,
+    /// What its members must prove to sign in anywhere: `password` (the default) or
+    /// `two_factor`.
+    #[serde(default)]
+    pub auth_policy: AuthPolicy,
 }
 
 /// Changes to a group; absent fields stay as they are.
@@ -35,6 +39,10 @@ pub struct GroupPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(max_length = 1024)]
     pub description: Option<Option<String>>,
+    /// What its members must prove to sign in from now on; sessions that proved less sign in
+    /// again.
+    #[serde(default)]
+    pub auth_policy: Option<AuthPolicy>,
 }
 
 /// A field that is present, even as `null`: `Some(None)`; an absent one is `None` (serde's
@@ -81,6 +89,7 @@ impl Admin<'_> {
             name: new.name,
             description: new.description.filter(|d| !d.is_empty()),
             created_at: self.now,
+            auth_policy: new.auth_policy,
         };
         self.store.create_group(group.clone()).await?;
         self.audit(AuditKind::GroupCreated, &group.name, None)
@@ -115,9 +124,13 @@ impl Admin<'_> {
         if patch.description.is_some() {
             changed.push("description changed".to_owned());
         }
+        if let Some(p) = patch.auth_policy {
+            changed.push(format!("auth_policy set to {p}"));
+        }
         let change = GroupChange {
             name: patch.name,
             description: patch.description.map(|d| d.filter(|d| !d.is_empty())),
+            auth_policy: patch.auth_policy,
         };
         let group = self.store.update_group(name, change).await?;
         if !changed.is_empty() {

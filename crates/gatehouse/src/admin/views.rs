@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{AccessTokenFormat, Client, GrantType, SigningAlg, User};
+use crate::model::{AccessTokenFormat, AuthPolicy, Client, GrantType, SigningAlg, User};
 
 /// A user, without the password hash.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -73,6 +73,7 @@ pub struct ClientView {
     /// Where it is told of ended sessions (back-channel logout); absent: it is not.
     pub backchannel_logout_uri: Option<String>,
     pub access_token_format: AccessTokenFormat,
+    pub auth_policy: AuthPolicy,
 }
 
 impl From<Client> for ClientView {
@@ -87,6 +88,7 @@ impl From<Client> for ClientView {
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             backchannel_logout_uri: c.backchannel_logout_uri,
             access_token_format: c.access_token_format,
+            auth_policy: c.auth_policy,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,

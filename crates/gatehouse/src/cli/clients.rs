@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::{read_secret, rfc3339};
 use super::{table, yes_no};
 use crate::admin::{Admin, ClientPatch, ClientView, NewClient};
-use crate::model::{AccessTokenFormat, SigningAlg};
+use crate::model::{AccessTokenFormat, AuthPolicy, SigningAlg};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +132,10 @@ pub struct ClientDisplayArgs {
     /// (RFC 9068, for APIs that check tokens offline; a revoked one works until it expires)
     #[arg(long, value_name = "FORMAT")]
     access_token_format: Option<AccessTokenFormat>,
+    /// What a sign-in must prove to use it: password (the default) or two_factor (an
+    /// authenticator app's code too; people without one enrol one when they next sign in)
+    #[arg(long, value_name = "POLICY")]
+    auth_policy: Option<AuthPolicy>,
 }
 
 /// A field `client update --clear` removes.
@@ -186,6 +190,7 @@ pub(super) async fn client(
                 id_token_signed_response_alg: display.id_token_alg.unwrap_or_default(),
                 backchannel_logout_uri: display.backchannel_logout_uri,
                 access_token_format: display.access_token_format.unwrap_or_default(),
+                auth_policy: display.auth_policy.unwrap_or_default(),
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -291,6 +296,7 @@ pub(super) async fn client(
                     ClientField::BackchannelLogoutUri,
                 ),
                 access_token_format: display.access_token_format,
+                auth_policy: display.auth_policy,
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 
 use crate::admin::{Admin, GroupPatch, NewGroup};
+use crate::model::AuthPolicy;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -15,6 +16,10 @@ pub enum GroupCommand {
         /// What the group is for, for people
         #[arg(long)]
         description: Option<String>,
+        /// What its members must prove to sign in anywhere: password (the default) or
+        /// two_factor
+        #[arg(long, value_name = "POLICY")]
+        auth_policy: Option<AuthPolicy>,
     },
     /// List groups
     List,
@@ -31,6 +36,15 @@ pub enum GroupCommand {
         name: String,
         /// The new description (none: remove it)
         description: Option<String>,
+    },
+    /// Set what a group's members must prove to sign in anywhere (the strictest of their
+    /// groups' and the client's policies applies)
+    Policy {
+        /// The group, by name
+        name: String,
+        /// password, or two_factor (an authenticator app's code too; members without one enrol
+        /// one when they next sign in)
+        policy: AuthPolicy,
     },
     /// Delete a group and its memberships
     Remove {
@@ -66,8 +80,17 @@ pub(super) async fn group(
     cmd: GroupCommand,
 ) -> anyhow::Result<()> {
     match cmd {
-        GroupCommand::Add { name, description } => {
-            let group = admin.add_group(NewGroup { name, description }).await?;
+        GroupCommand::Add {
+            name,
+            description,
+            auth_policy,
+        } => {
+            let new = NewGroup {
+                name,
+                description,
+                auth_policy: auth_policy.unwrap_or_default(),
+            };
+            let group = admin.add_group(new).await?;
             println!("group {} added", group.name);
         }
         GroupCommand::List => {
@@ -75,9 +98,18 @@ pub(super) async fn group(
                 .list_groups()
                 .await?
                 .into_iter()
-                .map(|g| vec![g.name, g.description.unwrap_or_default()])
+                .map(|g| {
+                    vec![
+                        g.name,
+                        g.auth_policy.to_string(),
+                        g.description.unwrap_or_default(),
+                    ]
+                })
                 .collect();
-            print!("{}", super::table(&["NAME", "DESCRIPTION"], &rows));
+            print!(
+                "{}",
+                super::table(&["NAME", "SIGN-IN", "DESCRIPTION"], &rows)
+            );
         }
         GroupCommand::Rename { name, new_name } => {
             let patch = GroupPatch {
@@ -94,6 +126,14 @@ pub(super) async fn group(
             };
             admin.update_group(&name, patch).await?;
             println!("group {name} described");
+        }
+        GroupCommand::Policy { name, policy } => {
+            let patch = GroupPatch {
+                auth_policy: Some(policy),
+                ..GroupPatch::default()
+            };
+            admin.update_group(&name, patch).await?;
+            println!("group {name}: sign-ins of its members need {policy}");
         }
         GroupCommand::Remove { name } => {
             admin.delete_group(&name).await?;

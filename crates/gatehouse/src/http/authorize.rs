@@ -234,6 +234,7 @@ pub(super) async fn password_sign_in(
         id_hash: tokens::hash(&session_secret),
         user_id: user.id.clone(),
         auth_time: now,
+        amr: crate::model::Amr::PASSWORD,
         expires_at: now + state.config.session_ttl,
         last_seen_at: now,
     };
@@ -633,6 +634,7 @@ async fn issue_code(
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         auth_time: session.auth_time,
+        amr: session.amr,
         session_id_hash: Some(session.id_hash.clone()),
         expires_at: now + state.config.code_ttl,
     };

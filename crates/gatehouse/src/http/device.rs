@@ -375,6 +375,7 @@ pub(super) async fn answer(
         DeviceAnswer::Approved {
             user_id: user.id.clone(),
             auth_time: session.auth_time,
+            amr: session.amr,
         }
     } else {
         DeviceAnswer::Denied

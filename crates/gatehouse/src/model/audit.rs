@@ -9,6 +9,14 @@ named! {
     pub enum AuditKind ("audit kind") {
         LoginSucceeded = "login.succeeded",
         LoginFailed = "login.failed",
+        /// A right password, then a wrong (or already used) second factor.
+        SecondFactorFailed = "login.second_factor_failed",
+        /// A recovery code was spent to sign in.
+        RecoveryCodeUsed = "login.recovery_code_used",
+        /// A person enrolled an authenticator app (and got recovery codes).
+        TotpEnrolled = "account.totp_enrolled",
+        /// A person's recovery codes were replaced by a new set.
+        RecoveryCodesRegenerated = "account.recovery_codes_regenerated",
         Logout = "logout",
         /// A back-channel logout notice was given up: the client refused it or could not be
         /// reached for a day.
@@ -34,6 +42,8 @@ named! {
         ProfileUpdated = "admin.user.profile_updated",
         EmailSet = "admin.user.email_set",
         UserLoggedOut = "admin.user.logged_out",
+        /// An administrator removed a person's second factors (a lost phone).
+        FactorsReset = "admin.user.factors_reset",
         ConsentRevoked = "admin.consent.revoked",
         ClientCreated = "admin.client.created",
         ClientRemoved = "admin.client.removed",

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{SigningAlg, named};
+use super::{AuthPolicy, SigningAlg, named};
 use crate::clock::UnixTime;
 
 named! {
@@ -63,6 +63,10 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// What its access tokens are: opaque unless it asks for JWTs (RFC 9068).
     pub access_token_format: AccessTokenFormat,
+    /// What a sign-in must prove to use it (the strictest of this and the person's groups'
+    /// applies, `auth::policy::required`).
+    #[serde(default)]
+    pub auth_policy: AuthPolicy,
 }
 
 /// What people see of a client.
@@ -103,6 +107,7 @@ impl Client {
             id_token_signed_response_alg: SigningAlg::default(),
             backchannel_logout_uri: None,
             access_token_format: AccessTokenFormat::default(),
+            auth_policy: AuthPolicy::default(),
         }
     }
 }

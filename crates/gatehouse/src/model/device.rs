@@ -26,10 +26,11 @@ pub struct DeviceAuthorization {
 pub enum DeviceAnswer {
     /// Nothing yet.
     Pending,
-    /// Allowed, by this user, signed in at `auth_time`.
+    /// Allowed, by this user, signed in at `auth_time` with `amr`.
     Approved {
         user_id: String,
         auth_time: UnixTime,
+        amr: super::Amr,
     },
     /// Refused.
     Denied,
@@ -56,29 +57,40 @@ pub enum Polled {
 }
 
 impl DeviceAnswer {
-    /// How it is stored: `(answer, user_id, auth_time)`.
-    pub fn stored(&self) -> (&'static str, Option<&str>, Option<UnixTime>) {
+    /// How it is stored: `(answer, user_id, auth_time, amr)`.
+    pub fn stored(&self) -> (&'static str, Option<&str>, Option<UnixTime>, Option<String>) {
         match self {
-            DeviceAnswer::Pending => ("pending", None, None),
-            DeviceAnswer::Approved { user_id, auth_time } => {
-                ("approved", Some(user_id), Some(*auth_time))
-            }
-            DeviceAnswer::Denied => ("denied", None, None),
+            DeviceAnswer::Pending => ("pending", None, None, None),
+            DeviceAnswer::Approved {
+                user_id,
+                auth_time,
+                amr,
+            } => (
+                "approved",
+                Some(user_id),
+                Some(*auth_time),
+                Some(amr.stored()),
+            ),
+            DeviceAnswer::Denied => ("denied", None, None, None),
         }
     }
 
-    /// Reads what [`DeviceAnswer::stored`] wrote; `None` for anything else.
+    /// Reads what [`DeviceAnswer::stored`] wrote; `None` for anything else. An approval
+    /// stored before sign-ins recorded their methods was made with a password.
     pub fn from_stored(
         answer: &str,
         user_id: Option<String>,
         auth_time: Option<UnixTime>,
+        amr: Option<String>,
     ) -> Option<DeviceAnswer> {
         match (answer, user_id, auth_time) {
             ("pending", _, _) => Some(DeviceAnswer::Pending),
             ("denied", _, _) => Some(DeviceAnswer::Denied),
-            ("approved", Some(user_id), Some(auth_time)) => {
-                Some(DeviceAnswer::Approved { user_id, auth_time })
-            }
+            ("approved", Some(user_id), Some(auth_time)) => Some(DeviceAnswer::Approved {
+                user_id,
+                auth_time,
+                amr: amr.map_or(super::Amr::PASSWORD, |a| super::Amr::from_stored(&a)),
+            }),
             _ => None,
         }
     }
@@ -96,15 +108,28 @@ mod tests {
             DeviceAnswer::Approved {
                 user_id: "u1".into(),
                 auth_time: 42,
+                amr: super::super::Amr::PASSWORD_AND_OTP,
             },
         ] {
-            let (a, u, t) = answer.stored();
+            let (a, u, t, m) = answer.stored();
             assert_eq!(
-                DeviceAnswer::from_stored(a, u.map(str::to_owned), t),
+                DeviceAnswer::from_stored(a, u.map(str::to_owned), t, m),
                 Some(answer)
             );
         }
-        assert_eq!(DeviceAnswer::from_stored("approved", None, Some(1)), None);
-        assert_eq!(DeviceAnswer::from_stored("maybe", None, None), None);
+        assert_eq!(
+            DeviceAnswer::from_stored("approved", None, Some(1), None),
+            None
+        );
+        assert_eq!(DeviceAnswer::from_stored("maybe", None, None, None), None);
+        // Approved before sign-ins recorded their methods: with a password.
+        assert_eq!(
+            DeviceAnswer::from_stored("approved", Some("u1".into()), Some(1), None),
+            Some(DeviceAnswer::Approved {
+                user_id: "u1".into(),
+                auth_time: 1,
+                amr: super::super::Amr::PASSWORD,
+            })
+        );
     }
 }

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::AuthPolicy;
 use crate::clock::UnixTime;
 
 /// A named set of users: what applications map to roles (a `groups` claim), and what a client
@@ -13,6 +14,9 @@ pub struct Group {
     pub name: String,
     pub description: Option<String>,
     pub created_at: UnixTime,
+    /// What its members must prove to sign in to any client (`auth::policy::required`).
+    #[serde(default)]
+    pub auth_policy: AuthPolicy,
 }
 
 /// A change to a group: each field given is set.
@@ -22,6 +26,24 @@ pub struct GroupChange {
     pub name: Option<String>,
     /// A new description; `Some(None)` removes it.
     pub description: Option<Option<String>>,
+    /// A new authentication policy for its members.
+    pub auth_policy: Option<AuthPolicy>,
+}
+
+impl GroupChange {
+    /// The group with the change applied.
+    pub fn apply(self, mut group: Group) -> Group {
+        if let Some(name) = self.name {
+            group.name = name;
+        }
+        if let Some(description) = self.description {
+            group.description = description;
+        }
+        if let Some(policy) = self.auth_policy {
+            group.auth_policy = policy;
+        }
+        group
+    }
 }
 
 /// The longest group name.

@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use super::SigningAlg;
+use super::{Amr, SigningAlg};
 use crate::clock::UnixTime;
 
 /// A server-side sign-in session; the cookie holds the secret, the store its hash.
@@ -9,6 +9,8 @@ pub struct Session {
     pub id_hash: String,
     pub user_id: String,
     pub auth_time: UnixTime,
+    /// How the person proved who they are when it began.
+    pub amr: Amr,
     /// The absolute end of the session.
     pub expires_at: UnixTime,
     /// When the session was last used, for the idle timeout.

@@ -1,4 +1,4 @@
-use super::{User, named};
+use super::{Amr, User, named};
 use crate::clock::UnixTime;
 
 named! {
@@ -32,6 +32,8 @@ pub struct AuthorizationCode {
     /// PKCE S256 challenge (RFC 7636), if the request carried one.
     pub code_challenge: Option<String>,
     pub auth_time: UnixTime,
+    /// How the person signed in (the session's).
+    pub amr: Amr,
     /// The session the code was issued in. The tokens it yields end with that session unless
     /// `offline_access` was granted (see `oidc::scope::outlives_session`).
     pub session_id_hash: Option<String>,
@@ -77,6 +79,8 @@ pub struct Grant {
     pub scope: String,
     pub nonce: Option<String>,
     pub auth_time: UnixTime,
+    /// How the person signed in: the ID token's `amr` and `acr`.
+    pub amr: Amr,
     /// The refresh token family the new tokens belong to.
     pub family_id: String,
     /// At a code's redemption, the sign-in session the code was issued in: the client is now

@@ -14,7 +14,7 @@ macro_rules! user_columns {
 /// A session's columns, from `session s`.
 macro_rules! session_columns {
     () => {
-        "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at"
+        "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at, s.amr"
     };
 }
 
@@ -24,14 +24,14 @@ macro_rules! client_columns {
         "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, grant_types, \
          first_party, created_at, display_name, logo_uri, home_uri, previous_secret_hash, \
          previous_secret_until, id_token_claims, id_token_signed_response_alg, \
-         backchannel_logout_uri, access_token_format"
+         backchannel_logout_uri, access_token_format, auth_policy"
     };
 }
 
 /// A group's columns, from `user_group g`.
 macro_rules! group_columns {
     () => {
-        "g.id, g.name, g.description, g.created_at"
+        "g.id, g.name, g.description, g.created_at, g.auth_policy"
     };
 }
 
@@ -125,7 +125,7 @@ macro_rules! notice_columns {
 macro_rules! device_columns {
     () => {
         "d.device_code_hash, d.user_code_hash, d.client_id, d.scope, d.created_at, d.expires_at, \
-         d.poll_interval, d.last_polled_at, d.answer, d.user_id, d.auth_time"
+         d.poll_interval, d.last_polled_at, d.answer, d.user_id, d.auth_time, d.amr"
     };
 }
 
@@ -135,7 +135,7 @@ pub(crate) use {
 };
 
 /// How many columns `device_columns!` names.
-pub(crate) const DEVICE_FIELDS: usize = 11;
+pub(crate) const DEVICE_FIELDS: usize = 12;
 
 /// How many columns `user_columns!` names: where the next column starts after them.
 pub(crate) const USER_FIELDS: usize = 13;

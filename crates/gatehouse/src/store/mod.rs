@@ -19,9 +19,9 @@ use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest,
-    Consent, DeviceAnswer, DeviceAuthorization, Group, GroupChange, LoggedOut, LogoutNotice,
-    NewTokens, Polled, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, TokenInfo,
-    User, UserChange,
+    Consent, DeviceAnswer, DeviceAuthorization, Factors, Group, GroupChange, LoggedOut,
+    LogoutNotice, NewTokens, Polled, Redeemed, Retirement, Revocation, Rotated, Session,
+    SigningKey, TokenInfo, TotpFactor, User, UserChange,
 };
 use crate::oidc::backchannel::Settlement;
 
@@ -351,6 +351,50 @@ pub trait Throttle: Send + Sync {
     async fn settle_login_success(&self, keys: Vec<ThrottleKey>) -> StoreResult<()>;
 }
 
+/// Second factors: a person's authenticator app and recovery codes. Nothing here checks a
+/// code: `auth::totp` and `auth::recovery` do, off the writer; the store only claims what a
+/// check accepted, atomically, so a code is never accepted twice.
+#[async_trait]
+pub trait SecondFactors: Send + Sync {
+    /// What the user has enrolled (no secret).
+    async fn factors(&self, user_id: &str) -> StoreResult<Factors>;
+    /// The user's authenticator app with its secret, to check a code against.
+    async fn totp_factor(&self, user_id: &str) -> StoreResult<Option<TotpFactor>>;
+    /// Records `step` as the last one a code of the user's app was accepted for, if it is
+    /// later than the one before. `false`, with nothing changed, when it is not (a concurrent
+    /// sign-in used this code, or a later one) or the user has no app (any more).
+    async fn claim_totp_step(&self, user_id: &str, step: i64) -> StoreResult<bool>;
+    /// Enrols the user's authenticator app with a fresh set of recovery codes (their hashes),
+    /// replacing any codes before, and writes `audit`, in one transaction. `false`, with
+    /// nothing changed, when the user has an app already (enrolled meanwhile elsewhere).
+    async fn enrol_totp(
+        &self,
+        factor: TotpFactor,
+        recovery_hashes: Vec<String>,
+        audit: AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Spends the user's recovery code with this hash, writing `audit` in the same
+    /// transaction. `false`, with nothing changed, when there is no such unused code.
+    async fn use_recovery_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Replaces the user's recovery codes with these (hashes), writing `audit` in the same
+    /// transaction.
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        hashes: Vec<String>,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<()>;
+    /// Removes the user's app and recovery codes, writing `audit` in the same transaction;
+    /// returns what they had.
+    async fn remove_factors(&self, user_id: &str, audit: AuditRecord) -> StoreResult<Factors>;
+}
+
 /// The audit log.
 #[async_trait]
 pub trait Audit: Send + Sync {
@@ -386,7 +430,16 @@ pub trait Keys: Send + Sync {
 /// Everything gatehouse stores.
 #[async_trait]
 pub trait Store:
-    Directory + Groups + Sessions + LogoutOutbox + Grants + DeviceGrants + Keys + Throttle + Audit
+    Directory
+    + Groups
+    + Sessions
+    + SecondFactors
+    + LogoutOutbox
+    + Grants
+    + DeviceGrants
+    + Keys
+    + Throttle
+    + Audit
 {
     /// A real write through the write path (for readiness checks).
     async fn ping(&self) -> StoreResult<()>;

@@ -1,7 +1,7 @@
 //! A whole deployment as one JSON document, for `gatehouse export` and `gatehouse import`:
 //! moving from SQLite to PostgreSQL (or back) keeps users with their password hashes, clients,
-//! signing keys, consents, groups and their members, sessions, token families with their
-//! tokens, and the audit log, so the same passwords log in and tokens issued before the move
+//! signing keys, consents, groups and their members, second factors (authenticator apps and
+//! unused recovery codes), sessions, token families with their tokens, and the audit log, so the same passwords log in and tokens issued before the move
 //! still verify and refresh.
 //!
 //! Left out on purpose: authorization codes (they live a minute), failed-login counters, and
@@ -13,16 +13,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessTokenFormat, AuditRecord, Client, ClientDisplay, GrantType, PreviousSecret, Profile,
-    RevokeReason, Session, SigningAlg, SigningKey, User,
+    AccessTokenFormat, AuditRecord, AuthPolicy, Client, ClientDisplay, GrantType, PreviousSecret,
+    Profile, RevokeReason, Session, SigningAlg, SigningKey, TotpFactor, User,
 };
 
 /// What the `format` field must say.
 pub const FORMAT: &str = "gatehouse-export";
 /// The version this build writes. It reads this one and every earlier one: version 1 had no
 /// groups, email verification or profiles; version 2 had RS256 keys only and no client chose
-/// its ID token's algorithm; version 3 had no back-channel logout and no JWT access tokens.
-pub const VERSION: u32 = 4;
+/// its ID token's algorithm; version 3 had no back-channel logout and no JWT access tokens;
+/// version 4 had no second factors, no authentication policies, and every sign-in was made
+/// with a password.
+pub const VERSION: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +54,12 @@ pub struct Snapshot {
     /// Back-channel logout notices not yet delivered; absent before version 4.
     #[serde(default)]
     pub logout_notices: Vec<NoticeRow>,
+    /// Authenticator apps; absent before version 5.
+    #[serde(default)]
+    pub totp_factors: Vec<TotpRow>,
+    /// Unused recovery codes (hashes); absent before version 5.
+    #[serde(default)]
+    pub recovery_codes: Vec<RecoveryCodeRow>,
     /// Oldest first.
     pub audit: Vec<AuditRecord>,
 }
@@ -119,6 +127,9 @@ pub struct ClientRow {
     /// Absent before version 4 (then opaque).
     #[serde(default)]
     pub access_token_format: AccessTokenFormat,
+    /// Absent before version 5 (then password).
+    #[serde(default)]
+    pub auth_policy: AuthPolicy,
 }
 
 impl From<ClientRow> for Client {
@@ -138,6 +149,7 @@ impl From<ClientRow> for Client {
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             backchannel_logout_uri: c.backchannel_logout_uri,
             access_token_format: c.access_token_format,
+            auth_policy: c.auth_policy,
         }
     }
 }
@@ -208,6 +220,7 @@ impl From<Client> for ClientRow {
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             backchannel_logout_uri: c.backchannel_logout_uri,
             access_token_format: c.access_token_format,
+            auth_policy: c.auth_policy,
         }
     }
 }
@@ -220,6 +233,7 @@ impl From<Session> for SessionRow {
             auth_time: s.auth_time,
             expires_at: s.expires_at,
             last_seen_at: s.last_seen_at,
+            amr: s.amr.stored(),
         }
     }
 }
@@ -271,6 +285,9 @@ pub struct GroupRow {
     pub name: String,
     pub description: Option<String>,
     pub created_at: UnixTime,
+    /// Absent before version 5 (then password).
+    #[serde(default)]
+    pub auth_policy: AuthPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +306,9 @@ pub struct SessionRow {
     pub auth_time: UnixTime,
     pub expires_at: UnixTime,
     pub last_seen_at: UnixTime,
+    /// How the sign-in was made (`model::Amr::stored`); absent before version 5 (then `pwd`).
+    #[serde(default = "password_amr")]
+    pub amr: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,6 +326,62 @@ pub struct FamilyRow {
     /// that did not tie families to sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id_hash: Option<String>,
+    /// How the sign-in it came from was made; absent before version 5 (then `pwd`).
+    #[serde(default = "password_amr")]
+    pub amr: String,
+}
+
+/// What every sign-in before version 5 was made with.
+fn password_amr() -> String {
+    crate::model::Amr::PASSWORD.stored()
+}
+
+/// A person's authenticator app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpRow {
+    pub user_id: String,
+    /// The shared secret, base64.
+    pub secret: String,
+    pub created_at: UnixTime,
+    pub last_step: Option<i64>,
+}
+
+impl From<TotpFactor> for TotpRow {
+    fn from(t: TotpFactor) -> Self {
+        TotpRow {
+            user_id: t.user_id,
+            secret: STANDARD.encode(&t.secret),
+            created_at: t.created_at,
+            last_step: t.last_step,
+        }
+    }
+}
+
+impl TotpRow {
+    /// The factor, its secret decoded from base64.
+    ///
+    /// # Errors
+    /// When `secret` is not base64, naming the user.
+    pub fn factor(&self) -> Result<TotpFactor, String> {
+        Ok(TotpFactor {
+            user_id: self.user_id.clone(),
+            secret: STANDARD
+                .decode(&self.secret)
+                .map_err(|e| format!("authenticator app of user {}: {e}", self.user_id))?,
+            created_at: self.created_at,
+            last_step: self.last_step,
+        })
+    }
+}
+
+/// An unused recovery code: its hash only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryCodeRow {
+    pub user_id: String,
+    pub code_hash: String,
+    pub created_at: UnixTime,
 }
 
 /// A refresh token (`ended_at` = rotated) or an access token (`ended_at` = revoked).

@@ -28,6 +28,7 @@ pub struct NewFamily {
     pub user_id: String,
     pub nonce: Option<String>,
     pub auth_time: UnixTime,
+    pub amr: crate::model::Amr,
     /// The session the family ends with; `None` when it outlives it (`offline_access`).
     pub session_id_hash: Option<String>,
 }
@@ -103,6 +104,7 @@ pub fn decide(
         user_id: code.user_id,
         nonce: code.nonce,
         auth_time: code.auth_time,
+        amr: code.amr,
         session_id_hash,
     };
     let grant = Box::new(Grant {
@@ -111,6 +113,7 @@ pub fn decide(
         scope: code.scope,
         nonce: family.nonce.clone(),
         auth_time: family.auth_time,
+        amr: family.amr,
         family_id: family.id.clone(),
         session_id_hash: signed_in,
     });

@@ -99,7 +99,11 @@ pub fn decide(row: Option<DeviceRow>, client_id: &str, family_id: String, now: U
         }
         DeviceAnswer::Pending => Poll::Pending,
         DeviceAnswer::Denied => Poll::Denied,
-        DeviceAnswer::Approved { user_id, auth_time } => {
+        DeviceAnswer::Approved {
+            user_id,
+            auth_time,
+            amr,
+        } => {
             let Some(user) = user.filter(|u| u.id == user_id && !u.disabled) else {
                 return Poll::Invalid;
             };
@@ -112,6 +116,7 @@ pub fn decide(row: Option<DeviceRow>, client_id: &str, family_id: String, now: U
                 user_id,
                 nonce: None,
                 auth_time,
+                amr,
                 session_id_hash: None,
             };
             let grant = Box::new(Grant {
@@ -120,6 +125,7 @@ pub fn decide(row: Option<DeviceRow>, client_id: &str, family_id: String, now: U
                 scope: a.scope,
                 nonce: None,
                 auth_time,
+                amr,
                 family_id: family.id.clone(),
                 session_id_hash: None,
             });

@@ -19,6 +19,7 @@ pub struct RefreshRow {
     pub client_id: String,
     pub nonce: Option<String>,
     pub auth_time: UnixTime,
+    pub amr: crate::model::Amr,
     pub family_revoked: bool,
     pub user: User,
     /// The family outlives sessions (`offline_access`), or the session it is tied to has not
@@ -135,6 +136,7 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
         scope,
         nonce: row.nonce,
         auth_time: row.auth_time,
+        amr: row.amr,
         family_id: row.family_id,
         session_id_hash: None,
     }))

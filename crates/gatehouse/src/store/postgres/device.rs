@@ -104,10 +104,11 @@ impl DeviceGrants for PgStore {
         answer: DeviceAnswer,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let (answer, user_id, auth_time) = answer.stored();
+        let (answer, user_id, auth_time, amr) = answer.stored();
         // One statement: of two answers at once, the second finds it answered.
         let changed = sqlx::query(
-            "UPDATE device_authorization SET answer = $2, user_id = $3, auth_time = $4
+            "UPDATE device_authorization
+             SET answer = $2, user_id = $3, auth_time = $4, amr = $6
              WHERE user_code_hash = $1 AND answer = 'pending' AND expires_at > $5",
         )
         .bind(user_code_hash)
@@ -115,6 +116,7 @@ impl DeviceGrants for PgStore {
         .bind(user_id)
         .bind(auth_time)
         .bind(now)
+        .bind(amr)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

@@ -48,7 +48,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     sqlx::query(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -67,6 +67,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(c.id_token_signed_response_alg)
     .bind(&c.backchannel_logout_uri)
     .bind(c.access_token_format)
+    .bind(c.auth_policy)
     .execute(executor)
     .await
 }
@@ -201,7 +202,7 @@ impl Directory for PgStore {
                  logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
                  previous_secret_until = $12, id_token_claims = $13,
                  id_token_signed_response_alg = $14, backchannel_logout_uri = $15,
-                 access_token_format = $16
+                 access_token_format = $16, auth_policy = $17
              WHERE client_id = $1",
         )
         .bind(&c.client_id)
@@ -220,6 +221,7 @@ impl Directory for PgStore {
         .bind(c.id_token_signed_response_alg)
         .bind(&c.backchannel_logout_uri)
         .bind(c.access_token_format)
+        .bind(c.auth_policy)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

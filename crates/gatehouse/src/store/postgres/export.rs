@@ -5,11 +5,11 @@ use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, sql, user_from};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{Client, RevokeReason, SigningAlg, SigningKey, User};
+use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow,
-    SessionClientRow, SessionRow, Snapshot, TokenRow, UserRow,
+    RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot, TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -107,19 +107,22 @@ impl PgStore {
             granted_at,
         })
         .collect();
-        let groups = sqlx::query_as::<_, (String, String, Option<String>, i64)>(
-            "SELECT id, name, description, created_at FROM user_group ORDER BY name",
+        let groups = sqlx::query_as::<_, (String, String, Option<String>, i64, AuthPolicy)>(
+            "SELECT id, name, description, created_at, auth_policy FROM user_group ORDER BY name",
         )
         .fetch_all(&mut *c)
         .await
         .map_err(db_error)?
         .into_iter()
-        .map(|(id, name, description, created_at)| GroupRow {
-            id,
-            name,
-            description,
-            created_at,
-        })
+        .map(
+            |(id, name, description, created_at, auth_policy)| GroupRow {
+                id,
+                name,
+                description,
+                created_at,
+                auth_policy,
+            },
+        )
         .collect();
         let group_members = sqlx::query_as::<_, (String, String, i64)>(
             "SELECT group_id, user_id, added_at FROM group_member ORDER BY group_id, user_id",
@@ -134,8 +137,8 @@ impl PgStore {
             added_at,
         })
         .collect();
-        let sessions = sqlx::query_as::<_, (String, String, i64, i64, i64)>(
-            "SELECT id_hash, user_id, auth_time, expires_at, last_seen_at FROM session
+        let sessions = sqlx::query_as::<_, (String, String, i64, i64, i64, String)>(
+            "SELECT id_hash, user_id, auth_time, expires_at, last_seen_at, amr FROM session
              ORDER BY auth_time, id_hash",
         )
         .fetch_all(&mut *c)
@@ -143,12 +146,13 @@ impl PgStore {
         .map_err(db_error)?
         .into_iter()
         .map(
-            |(id_hash, user_id, auth_time, expires_at, last_seen_at)| SessionRow {
+            |(id_hash, user_id, auth_time, expires_at, last_seen_at, amr)| SessionRow {
                 id_hash,
                 user_id,
                 auth_time,
                 expires_at,
                 last_seen_at,
+                amr,
             },
         )
         .collect();
@@ -162,10 +166,11 @@ impl PgStore {
             Option<i64>,
             Option<RevokeReason>,
             Option<String>,
+            String,
         );
         let token_families = sqlx::query_as::<_, Family>(
             "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
-                    session_id_hash
+                    session_id_hash, amr
              FROM token_family ORDER BY created_at, id",
         )
         .fetch_all(&mut *c)
@@ -183,6 +188,7 @@ impl PgStore {
                 revoked_at,
                 revoked_reason,
                 session_id_hash,
+                amr,
             )| FamilyRow {
                 id,
                 client_id,
@@ -193,6 +199,7 @@ impl PgStore {
                 revoked_at,
                 revoked_reason,
                 session_id_hash,
+                amr,
             },
         )
         .collect();
@@ -279,6 +286,35 @@ impl PgStore {
             },
         )
         .collect();
+        let totp_factors = sqlx::query_as::<_, (String, Vec<u8>, i64, Option<i64>)>(
+            "SELECT user_id, secret, created_at, last_step FROM totp_factor ORDER BY user_id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(user_id, secret, created_at, last_step)| {
+            TotpRow::from(TotpFactor {
+                user_id,
+                secret,
+                created_at,
+                last_step,
+            })
+        })
+        .collect();
+        let recovery_codes = sqlx::query_as::<_, (String, String, i64)>(
+            "SELECT user_id, code_hash, created_at FROM recovery_code ORDER BY user_id, code_hash",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(user_id, code_hash, created_at)| RecoveryCodeRow {
+            user_id,
+            code_hash,
+            created_at,
+        })
+        .collect();
         let audit = sqlx::query(concat!(
             "SELECT ",
             audit_columns!(),
@@ -310,6 +346,8 @@ impl PgStore {
             client_tokens,
             session_clients,
             logout_notices,
+            totp_factors,
+            recovery_codes,
             audit,
         })
     }
@@ -322,6 +360,12 @@ impl PgStore {
         for k in &snapshot.signing_keys {
             keys.push((k.clone(), k.private_der().map_err(StoreError::Corrupt)?));
         }
+        let totp = snapshot
+            .totp_factors
+            .iter()
+            .map(TotpRow::factor)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::Corrupt)?;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         // Nobody else may start writing a deployment while this one is loaded.
         for table in ["user_account", "client", "signing_key"] {
@@ -378,12 +422,14 @@ impl PgStore {
             }
             for g in &s.groups {
                 sqlx::query(
-                    "INSERT INTO user_group (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO user_group (id, name, description, created_at, auth_policy)
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(&g.id)
                 .bind(&g.name)
                 .bind(&g.description)
                 .bind(g.created_at)
+                .bind(g.auth_policy)
                 .execute(&mut *c)
                 .await?;
             }
@@ -399,21 +445,22 @@ impl PgStore {
             }
             for x in &s.sessions {
                 sqlx::query(
-                    "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&x.id_hash)
                 .bind(&x.user_id)
                 .bind(x.auth_time)
                 .bind(x.expires_at)
                 .bind(x.last_seen_at)
+                .bind(&x.amr)
                 .execute(&mut *c)
                 .await?;
             }
             for f in &s.token_families {
                 sqlx::query(
-                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash, amr)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(&f.id)
                 .bind(&f.client_id)
@@ -424,6 +471,7 @@ impl PgStore {
                 .bind(f.revoked_at)
                 .bind(f.revoked_reason)
                 .bind(&f.session_id_hash)
+                .bind(&f.amr)
                 .execute(&mut *c)
                 .await?;
             }
@@ -484,6 +532,28 @@ impl PgStore {
                 .bind(n.created_at)
                 .bind(i32::try_from(n.attempts).unwrap_or(i32::MAX))
                 .bind(n.next_attempt_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for t in &totp {
+                sqlx::query(
+                    "INSERT INTO totp_factor (user_id, secret, created_at, last_step)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&t.user_id)
+                .bind(&t.secret)
+                .bind(t.created_at)
+                .bind(t.last_step)
+                .execute(&mut *c)
+                .await?;
+            }
+            for r in &s.recovery_codes {
+                sqlx::query(
+                    "INSERT INTO recovery_code (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+                )
+                .bind(&r.user_id)
+                .bind(&r.code_hash)
+                .bind(r.created_at)
                 .execute(&mut *c)
                 .await?;
             }

@@ -11,8 +11,8 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed,
-    Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens,
+    Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
@@ -110,7 +110,7 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
         user_columns!(),
         ", ",
         may_use_client!("c.client_id", "c.user_id"),
-        " FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+        ", c.amr FROM authorization_code c JOIN user_account u ON u.id = c.user_id
          WHERE c.code_hash = $1
          FOR UPDATE OF c"
     ))
@@ -128,6 +128,7 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
                 nonce: r.try_get(5)?,
                 code_challenge: r.try_get(6)?,
                 auth_time: r.try_get(7)?,
+                amr: Amr::from_stored(r.try_get::<&str, _>(13 + USER_FIELDS)?),
                 expires_at: r.try_get(8)?,
                 session_id_hash: r.try_get(11)?,
             },
@@ -155,7 +156,7 @@ async fn lock_refresh(
         ", ",
         may_use_client!("f.client_id", "f.user_id"),
         ", f.session_id_hash IS NULL OR s.expires_at > $2,
-           r.retry_until, r.retry_sealed, r.successor_hash
+           r.retry_until, r.retry_sealed, r.successor_hash, f.amr
          FROM refresh_token r
          JOIN token_family f ON f.id = r.family_id
          JOIN user_account u ON u.id = f.user_id
@@ -198,6 +199,7 @@ async fn lock_refresh(
         rotated: r.try_get(3)?,
         client_id: r.try_get(4)?,
         nonce: r.try_get(5)?,
+        amr: Amr::from_stored(r.try_get::<&str, _>(at + 3)?),
         auth_time: r.try_get(6)?,
         family_revoked: r.try_get(7)?,
         user: user_from(&r, 8)?,
@@ -217,8 +219,8 @@ pub(super) async fn insert_family(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-                                   session_id_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                   session_id_hash, amr)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&family.id)
     .bind(&family.client_id)
@@ -227,6 +229,7 @@ pub(super) async fn insert_family(
     .bind(family.auth_time)
     .bind(now)
     .bind(&family.session_id_hash)
+    .bind(family.amr.stored())
     .execute(c)
     .await?;
     Ok(())
@@ -238,8 +241,8 @@ impl Grants for PgStore {
         sqlx::query(
             "INSERT INTO authorization_code
              (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-              expires_at, session_id_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+              expires_at, session_id_hash, amr)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&code.code_hash)
         .bind(&code.client_id)
@@ -251,6 +254,7 @@ impl Grants for PgStore {
         .bind(code.auth_time)
         .bind(code.expires_at)
         .bind(&code.session_id_hash)
+        .bind(code.amr.stored())
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

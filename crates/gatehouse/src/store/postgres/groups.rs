@@ -18,6 +18,7 @@ fn group_from(r: &PgRow) -> Result<Group, sqlx::Error> {
         name: r.try_get(1)?,
         description: r.try_get(2)?,
         created_at: r.try_get(3)?,
+        auth_policy: r.try_get(4)?,
     })
 }
 
@@ -57,12 +58,14 @@ fn no_group(name: &str) -> StoreError {
 impl Groups for PgStore {
     async fn create_group(&self, group: Group) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO user_group (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO user_group (id, name, description, created_at, auth_policy)
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&group.id)
         .bind(&group.name)
         .bind(&group.description)
         .bind(group.created_at)
+        .bind(group.auth_policy)
         .execute(&self.pool)
         .await
         .map_err(db_error)
@@ -91,21 +94,20 @@ impl Groups for PgStore {
         let updated = with_retrying_transaction(&self.pool, |c| {
             let (name, change) = (name.to_owned(), change.clone());
             Box::pin(async move {
-                let Some(mut group) = load_group(c, &name, true).await? else {
+                let Some(group) = load_group(c, &name, true).await? else {
                     return Ok(None);
                 };
-                if let Some(name) = change.name {
-                    group.name = name;
-                }
-                if let Some(description) = change.description {
-                    group.description = description;
-                }
-                sqlx::query("UPDATE user_group SET name = $2, description = $3 WHERE id = $1")
-                    .bind(&group.id)
-                    .bind(&group.name)
-                    .bind(&group.description)
-                    .execute(&mut *c)
-                    .await?;
+                let group = change.apply(group);
+                sqlx::query(
+                    "UPDATE user_group SET name = $2, description = $3, auth_policy = $4
+                     WHERE id = $1",
+                )
+                .bind(&group.id)
+                .bind(&group.name)
+                .bind(&group.description)
+                .bind(group.auth_policy)
+                .execute(&mut *c)
+                .await?;
                 Ok(Some(group))
             })
         })

@@ -64,6 +64,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "device authorization",
         include_str!("../../../migrations/postgres/0010_device_authorization.sql"),
     ),
+    (
+        11,
+        "second factors",
+        include_str!("../../../migrations/postgres/0011_second_factors.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

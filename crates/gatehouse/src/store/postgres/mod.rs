@@ -12,6 +12,7 @@ mod audit;
 mod device;
 mod directory;
 mod export;
+mod factors;
 mod grants;
 mod groups;
 mod keys;

@@ -4,9 +4,9 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::model::{
-    AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, DeviceAnswer,
-    DeviceAuthorization, GrantType, LogoutNotice, PreviousSecret, Profile, RevokeReason, Session,
-    SigningAlg, User,
+    AccessTokenFormat, Amr, AuditEvent, AuditKind, AuditRecord, AuthPolicy, Client, ClientDisplay,
+    DeviceAnswer, DeviceAuthorization, GrantType, LogoutNotice, PreviousSecret, Profile,
+    RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`
@@ -44,6 +44,7 @@ macro_rules! stored_as_name {
 stored_as_name!(
     AccessTokenFormat,
     AuditKind,
+    AuthPolicy,
     GrantType,
     RevokeReason,
     SigningAlg
@@ -52,11 +53,16 @@ stored_as_name!(
 /// A device authorization from `device_columns!`, starting at column `at`.
 pub(super) fn device_from(r: &PgRow, at: usize) -> Result<DeviceAuthorization, sqlx::Error> {
     let answer: String = r.try_get(at + 8)?;
-    let answer = DeviceAnswer::from_stored(&answer, r.try_get(at + 9)?, r.try_get(at + 10)?)
-        .ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: "answer".into(),
-            source: format!("device authorization answer {answer:?} without its user").into(),
-        })?;
+    let answer = DeviceAnswer::from_stored(
+        &answer,
+        r.try_get(at + 9)?,
+        r.try_get(at + 10)?,
+        r.try_get(at + 11)?,
+    )
+    .ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "answer".into(),
+        source: format!("device authorization answer {answer:?} without its user").into(),
+    })?;
     Ok(DeviceAuthorization {
         device_code_hash: r.try_get(at)?,
         user_code_hash: r.try_get(at + 1)?,
@@ -113,6 +119,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         id_token_signed_response_alg: r.try_get(14)?,
         backchannel_logout_uri: r.try_get(15)?,
         access_token_format: r.try_get(16)?,
+        auth_policy: r.try_get(17)?,
     })
 }
 
@@ -123,6 +130,7 @@ pub(super) fn session_from(r: &PgRow) -> Result<Session, sqlx::Error> {
         auth_time: r.try_get(2)?,
         expires_at: r.try_get(3)?,
         last_seen_at: r.try_get(4)?,
+        amr: Amr::from_stored(r.try_get::<&str, _>(5)?),
     })
 }
 

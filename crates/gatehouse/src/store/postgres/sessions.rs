@@ -66,14 +66,15 @@ pub(super) async fn log_out_user(
 impl Sessions for PgStore {
     async fn create_session(&self, s: Session) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&s.id_hash)
         .bind(&s.user_id)
         .bind(s.auth_time)
         .bind(s.expires_at)
         .bind(s.last_seen_at)
+        .bind(s.amr.stored())
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

@@ -102,13 +102,21 @@ impl DeviceGrants for SqliteStore {
     ) -> StoreResult<bool> {
         let user_code_hash = user_code_hash.to_owned();
         self.write(move |tx| {
-            let (answer, user_id, auth_time) = answer.stored();
+            let (answer, user_id, auth_time, amr) = answer.stored();
             let changed = tx
                 .prepare_cached(
-                    "UPDATE device_authorization SET answer = ?2, user_id = ?3, auth_time = ?4
+                    "UPDATE device_authorization
+                     SET answer = ?2, user_id = ?3, auth_time = ?4, amr = ?6
                      WHERE user_code_hash = ?1 AND answer = 'pending' AND expires_at > ?5",
                 )?
-                .execute(params![user_code_hash, answer, user_id, auth_time, now])?;
+                .execute(params![
+                    user_code_hash,
+                    answer,
+                    user_id,
+                    auth_time,
+                    now,
+                    amr
+                ])?;
             Ok(changed == 1)
         })
         .await

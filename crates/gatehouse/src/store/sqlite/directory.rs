@@ -41,7 +41,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
     tx.prepare_cached(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     ))?
     .execute(params![
         c.client_id,
@@ -61,6 +61,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.id_token_signed_response_alg,
         c.backchannel_logout_uri,
         c.access_token_format,
+        c.auth_policy,
     ])
 }
 
@@ -204,7 +205,8 @@ impl Directory for SqliteStore {
                          first_party = ?7, display_name = ?8, logo_uri = ?9, home_uri = ?10,
                          previous_secret_hash = ?11, previous_secret_until = ?12,
                          id_token_claims = ?13, id_token_signed_response_alg = ?14,
-                         backchannel_logout_uri = ?15, access_token_format = ?16
+                         backchannel_logout_uri = ?15, access_token_format = ?16,
+                         auth_policy = ?17
                      WHERE client_id = ?1",
                 )?
                 .execute(params![
@@ -224,6 +226,7 @@ impl Directory for SqliteStore {
                     c.id_token_signed_response_alg,
                     c.backchannel_logout_uri,
                     c.access_token_format,
+                    c.auth_policy,
                 ])
             })
             .await?;

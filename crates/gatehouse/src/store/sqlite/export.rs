@@ -8,12 +8,11 @@ use super::audit::insert_audit;
 use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
-use crate::model::SigningKey;
-use crate::model::{Client, User};
+use crate::model::{Client, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow,
-    SessionClientRow, SessionRow, Snapshot, TokenRow, UserRow,
+    RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot, TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -88,13 +87,14 @@ impl SqliteStore {
                 )?,
                 groups: all(
                     c,
-                    "SELECT id, name, description, created_at FROM user_group ORDER BY name",
+                    "SELECT id, name, description, created_at, auth_policy FROM user_group ORDER BY name",
                     |r| {
                         Ok(GroupRow {
                             id: r.get(0)?,
                             name: r.get(1)?,
                             description: r.get(2)?,
                             created_at: r.get(3)?,
+                            auth_policy: r.get(4)?,
                         })
                     },
                 )?,
@@ -119,7 +119,7 @@ impl SqliteStore {
                 token_families: all(
                     c,
                     "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
-                            session_id_hash
+                            session_id_hash, amr
                      FROM token_family ORDER BY created_at, id",
                     |r| {
                         Ok(FamilyRow {
@@ -132,6 +132,7 @@ impl SqliteStore {
                             revoked_at: r.get(6)?,
                             revoked_reason: r.get(7)?,
                             session_id_hash: r.get(8)?,
+                            amr: r.get(9)?,
                         })
                     },
                 )?,
@@ -190,6 +191,30 @@ impl SqliteStore {
                         })
                     },
                 )?,
+                totp_factors: all(
+                    c,
+                    "SELECT user_id, secret, created_at, last_step FROM totp_factor ORDER BY user_id",
+                    |r| {
+                        Ok(TotpRow::from(TotpFactor {
+                            user_id: r.get(0)?,
+                            secret: r.get(1)?,
+                            created_at: r.get(2)?,
+                            last_step: r.get(3)?,
+                        }))
+                    },
+                )?,
+                recovery_codes: all(
+                    c,
+                    "SELECT user_id, code_hash, created_at FROM recovery_code
+                     ORDER BY user_id, code_hash",
+                    |r| {
+                        Ok(RecoveryCodeRow {
+                            user_id: r.get(0)?,
+                            code_hash: r.get(1)?,
+                            created_at: r.get(2)?,
+                        })
+                    },
+                )?,
                 audit: all(
                     c,
                     concat!("SELECT ", audit_columns!(), " FROM audit_event ORDER BY id"),
@@ -216,6 +241,12 @@ impl SqliteStore {
             .into_iter()
             .map(|(k, der)| (k.clone(), der))
             .collect::<Vec<_>>();
+        let totp = snapshot
+            .totp_factors
+            .iter()
+            .map(TotpRow::factor)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::Corrupt)?;
         let imported = self
             .write(move |tx| {
                 let occupied: i64 = tx.query_row(
@@ -249,8 +280,9 @@ impl SqliteStore {
                 }
                 for g in &s.groups {
                     tx.execute(
-                        "INSERT INTO user_group (id, name, description, created_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![g.id, g.name, g.description, g.created_at],
+                        "INSERT INTO user_group (id, name, description, created_at, auth_policy)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![g.id, g.name, g.description, g.created_at, g.auth_policy],
                     )?;
                 }
                 for m in &s.group_members {
@@ -261,16 +293,16 @@ impl SqliteStore {
                 }
                 for x in &s.sessions {
                     tx.execute(
-                        "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![x.id_hash, x.user_id, x.auth_time, x.expires_at, x.last_seen_at],
+                        "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![x.id_hash, x.user_id, x.auth_time, x.expires_at, x.last_seen_at, x.amr],
                     )?;
                 }
                 for f in &s.token_families {
                     tx.execute(
-                        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![f.id, f.client_id, f.user_id, f.nonce, f.auth_time, f.created_at, f.revoked_at, f.revoked_reason, f.session_id_hash],
+                        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash, amr)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        params![f.id, f.client_id, f.user_id, f.nonce, f.auth_time, f.created_at, f.revoked_at, f.revoked_reason, f.session_id_hash, f.amr],
                     )?;
                 }
                 for (table, ended, rows) in [
@@ -306,6 +338,19 @@ impl SqliteStore {
                         "INSERT INTO logout_notice (client_id, user_id, session_id_hash, jti, created_at, attempts, next_attempt_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         params![n.client_id, n.user_id, n.session_id_hash, n.jti, n.created_at, n.attempts, n.next_attempt_at],
+                    )?;
+                }
+                for t in &totp {
+                    tx.execute(
+                        "INSERT INTO totp_factor (user_id, secret, created_at, last_step)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![t.user_id, t.secret, t.created_at, t.last_step],
+                    )?;
+                }
+                for r in &s.recovery_codes {
+                    tx.execute(
+                        "INSERT INTO recovery_code (user_id, code_hash, created_at) VALUES (?1, ?2, ?3)",
+                        params![r.user_id, r.code_hash, r.created_at],
                     )?;
                 }
                 for e in &s.audit {

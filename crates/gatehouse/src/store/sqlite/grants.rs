@@ -10,8 +10,8 @@ use super::audit::{insert_audit, insert_outcome_audit};
 use super::rows::user_from;
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, Redeemed,
-    Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens,
+    Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
@@ -88,7 +88,7 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
         user_columns!(),
         ", ",
         may_use_client!("c.client_id", "c.user_id"),
-        " FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+        ", c.amr FROM authorization_code c JOIN user_account u ON u.id = c.user_id
          WHERE c.code_hash = ?1"
     ))?
     .query_row([code_hash], |r| {
@@ -102,6 +102,7 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
                 nonce: r.get(5)?,
                 code_challenge: r.get(6)?,
                 auth_time: r.get(7)?,
+                amr: Amr::from_stored(&r.get::<_, String>(13 + USER_FIELDS)?),
                 expires_at: r.get(8)?,
                 session_id_hash: r.get(11)?,
             },
@@ -127,7 +128,7 @@ fn load_refresh(
         ", ",
         may_use_client!("f.client_id", "f.user_id"),
         ", f.session_id_hash IS NULL OR s.expires_at > ?2,
-           r.retry_until, r.retry_sealed, n.rotated_at IS NOT NULL, n.scope
+           r.retry_until, r.retry_sealed, n.rotated_at IS NOT NULL, n.scope, f.amr
          FROM refresh_token r
          JOIN token_family f ON f.id = r.family_id
          JOIN user_account u ON u.id = f.user_id
@@ -145,6 +146,7 @@ fn load_refresh(
             client_id: r.get(4)?,
             nonce: r.get(5)?,
             auth_time: r.get(6)?,
+            amr: Amr::from_stored(&r.get::<_, String>(at + 4)?),
             family_revoked: r.get(7)?,
             user: user_from(r, 8)?,
             // NULL when the session row is gone: not alive.
@@ -172,8 +174,8 @@ pub(super) fn insert_family(
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-                                   session_id_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                   session_id_hash, amr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         family.id,
@@ -182,7 +184,8 @@ pub(super) fn insert_family(
         family.nonce,
         family.auth_time,
         now,
-        family.session_id_hash
+        family.session_id_hash,
+        family.amr.stored()
     ])?;
     Ok(())
 }
@@ -194,8 +197,8 @@ impl Grants for SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO authorization_code
                  (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-                  expires_at, session_id_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  expires_at, session_id_hash, amr)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 code.code_hash,
@@ -207,7 +210,8 @@ impl Grants for SqliteStore {
                 code.code_challenge,
                 code.auth_time,
                 code.expires_at,
-                code.session_id_hash
+                code.session_id_hash,
+                code.amr.stored()
             ])
         })
         .await?;

@@ -16,6 +16,7 @@ fn group_from(r: &Row<'_>) -> rusqlite::Result<Group> {
         name: r.get(1)?,
         description: r.get(2)?,
         created_at: r.get(3)?,
+        auth_policy: r.get(4)?,
     })
 }
 
@@ -49,14 +50,15 @@ impl Groups for SqliteStore {
         self.db
             .write(move |tx| {
                 tx.prepare_cached(
-                    "INSERT INTO user_group (id, name, description, created_at)
-                     VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO user_group (id, name, description, created_at, auth_policy)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
                 .execute(params![
                     group.id,
                     group.name,
                     group.description,
-                    group.created_at
+                    group.created_at,
+                    group.auth_policy
                 ])
             })
             .await
@@ -87,19 +89,20 @@ impl Groups for SqliteStore {
         let updated = self
             .db
             .write(move |tx| {
-                let Some(mut group) = load_group(tx, &old)? else {
+                let Some(group) = load_group(tx, &old)? else {
                     return Ok(None);
                 };
-                if let Some(name) = change.name {
-                    group.name = name;
-                }
-                if let Some(description) = change.description {
-                    group.description = description;
-                }
+                let group = change.apply(group);
                 tx.prepare_cached(
-                    "UPDATE user_group SET name = ?2, description = ?3 WHERE id = ?1",
+                    "UPDATE user_group SET name = ?2, description = ?3, auth_policy = ?4
+                     WHERE id = ?1",
                 )?
-                .execute(params![group.id, group.name, group.description])?;
+                .execute(params![
+                    group.id,
+                    group.name,
+                    group.description,
+                    group.auth_policy
+                ])?;
                 Ok(Some(group))
             })
             .await

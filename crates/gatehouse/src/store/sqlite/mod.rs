@@ -9,6 +9,7 @@ mod audit;
 mod device;
 mod directory;
 mod export;
+mod factors;
 mod grants;
 mod groups;
 mod keys;
@@ -42,6 +43,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0009_backchannel_logout.sql"),
     include_str!("../../../migrations/sqlite/0010_access_token_format.sql"),
     include_str!("../../../migrations/sqlite/0011_device_authorization.sql"),
+    include_str!("../../../migrations/sqlite/0012_second_factors.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

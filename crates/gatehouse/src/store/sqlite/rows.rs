@@ -3,9 +3,9 @@
 use onewriter::rusqlite::{self, Row};
 
 use crate::model::{
-    AccessTokenFormat, AuditEvent, AuditKind, AuditRecord, Client, ClientDisplay, DeviceAnswer,
-    DeviceAuthorization, LogoutNotice, PreviousSecret, Profile, RevokeReason, Session, SigningAlg,
-    User,
+    AccessTokenFormat, Amr, AuditEvent, AuditKind, AuditRecord, AuthPolicy, Client, ClientDisplay,
+    DeviceAnswer, DeviceAuthorization, LogoutNotice, PreviousSecret, Profile, RevokeReason,
+    Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`); a name this build does not
@@ -27,7 +27,13 @@ macro_rules! stored_as_name {
         }
     )+};
 }
-stored_as_name!(AccessTokenFormat, AuditKind, RevokeReason, SigningAlg);
+stored_as_name!(
+    AccessTokenFormat,
+    AuditKind,
+    AuthPolicy,
+    RevokeReason,
+    SigningAlg
+);
 
 pub(super) fn json_list<T: serde::Serialize>(v: &[T]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -62,11 +68,16 @@ pub(super) fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
 /// A device authorization from `device_columns!`, starting at column `at`.
 pub(super) fn device_from(row: &Row<'_>, at: usize) -> rusqlite::Result<DeviceAuthorization> {
     let answer: String = row.get(at + 8)?;
-    let answer = DeviceAnswer::from_stored(&answer, row.get(at + 9)?, row.get(at + 10)?)
-        .ok_or_else(|| {
-            let e = format!("device authorization answer {answer:?} without its user");
-            rusqlite::Error::FromSqlConversionFailure(at + 8, rusqlite::types::Type::Text, e.into())
-        })?;
+    let answer = DeviceAnswer::from_stored(
+        &answer,
+        row.get(at + 9)?,
+        row.get(at + 10)?,
+        row.get(at + 11)?,
+    )
+    .ok_or_else(|| {
+        let e = format!("device authorization answer {answer:?} without its user");
+        rusqlite::Error::FromSqlConversionFailure(at + 8, rusqlite::types::Type::Text, e.into())
+    })?;
     Ok(DeviceAuthorization {
         device_code_hash: row.get(at)?,
         user_code_hash: row.get(at + 1)?,
@@ -87,6 +98,7 @@ pub(super) fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
         auth_time: row.get(2)?,
         expires_at: row.get(3)?,
         last_seen_at: row.get(4)?,
+        amr: Amr::from_stored(&row.get::<_, String>(5)?),
     })
 }
 
@@ -116,6 +128,7 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
         id_token_signed_response_alg: row.get(14)?,
         backchannel_logout_uri: row.get(15)?,
         access_token_format: row.get(16)?,
+        auth_policy: row.get(17)?,
     })
 }
 

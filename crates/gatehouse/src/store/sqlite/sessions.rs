@@ -51,15 +51,16 @@ impl Sessions for SqliteStore {
     async fn create_session(&self, session: Session) -> StoreResult<()> {
         self.write(move |tx| {
             tx.prepare_cached(
-                "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 session.id_hash,
                 session.user_id,
                 session.auth_time,
                 session.expires_at,
-                session.last_seen_at
+                session.last_seen_at,
+                session.amr.stored()
             ])
         })
         .await?;
