@@ -289,6 +289,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         id_token_signed_response_alg: Default::default(),
         backchannel_logout_uri: None,
         access_token_format: Default::default(),
+        auth_policy: Default::default(),
     };
     // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the
     // JWT verification of /userinfo, introspection and revocation; refresh tokens and the
@@ -310,6 +311,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
             id_hash: tokens::hash(&session),
             user_id: user.id.clone(),
             auth_time: now,
+            amr: crate::model::Amr::PASSWORD,
             expires_at: now + 86400,
             last_seen_at: now,
         })
@@ -324,6 +326,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         nonce: Some("n".into()),
         code_challenge: Some(CHALLENGE.into()),
         auth_time: now,
+        amr: crate::model::Amr::PASSWORD,
         session_id_hash: Some(tokens::hash(&session)),
         expires_at: now + 86400,
     };

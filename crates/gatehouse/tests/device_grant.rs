@@ -613,6 +613,7 @@ async fn a_person_outside_the_clients_groups_cannot_allow_it(db: Database) {
         name: "staff".into(),
         description: None,
         created_at: 0,
+        auth_policy: Default::default(),
     })
     .await
     .unwrap();
@@ -781,6 +782,7 @@ async fn an_expired_device_code_is_told_so_and_cannot_be_answered() {
     let approved = DeviceAnswer::Approved {
         user_id: ada.id,
         auth_time: now,
+        amr: gatehouse::model::Amr::PASSWORD,
     };
     assert!(
         !s.answer_device_authorization(&hash, approved, now)

@@ -31,6 +31,7 @@ fn group(name: &str) -> Group {
         name: name.into(),
         description: None,
         created_at: NOW,
+        auth_policy: Default::default(),
     }
 }
 
@@ -59,11 +60,17 @@ async fn groups_are_named_once_and_renames_keep_their_members(db: Database) {
             GroupChange {
                 name: Some("operators".into()),
                 description: Some(Some("Run the servers".into())),
+                auth_policy: Some(gatehouse::model::AuthPolicy::TwoFactor),
             },
         )
         .await
         .unwrap();
     assert_eq!(renamed.description.as_deref(), Some("Run the servers"));
+    // The policy is stored with the group, and read back with the person's groups.
+    assert_eq!(
+        s.user_groups(&ada.id).await.unwrap()[0].auth_policy,
+        gatehouse::model::AuthPolicy::TwoFactor
+    );
     assert!(s.group("admins").await.unwrap().is_none());
     assert_eq!(
         names(&s.user_groups(&ada.id).await.unwrap()),
@@ -442,13 +449,27 @@ async fn groups_are_managed_from_the_command_line() {
     let out = ok(&run(&["group", "list"]));
     assert_eq!(
         out,
-        "NAME             DESCRIPTION\ngrafana-editors  Admins in Grafana\n"
+        "NAME             SIGN-IN   DESCRIPTION\ngrafana-editors  password  Admins in Grafana\n"
     );
     ok(&run(&["group", "describe", "grafana-editors"]));
     let out = ok(&run(&["group", "list"]));
     assert_eq!(
-        out, "NAME             DESCRIPTION\ngrafana-editors\n",
+        out, "NAME             SIGN-IN   DESCRIPTION\ngrafana-editors  password\n",
         "the description is gone"
+    );
+    // What its members must prove to sign in.
+    assert_eq!(
+        ok(&run(&["group", "policy", "grafana-editors", "two_factor"])),
+        "group grafana-editors: sign-ins of its members need two_factor\n"
+    );
+    refused(
+        &run(&["group", "policy", "grafana-editors", "retina_scan"]),
+        "unknown authentication policy",
+    );
+    let out = ok(&run(&["group", "list"]));
+    assert_eq!(
+        out,
+        "NAME             SIGN-IN     DESCRIPTION\ngrafana-editors  two_factor\n"
     );
     assert_eq!(
         ok(&run(&["group", "members", "grafana-editors"])),

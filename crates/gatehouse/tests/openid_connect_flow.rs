@@ -325,6 +325,7 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
                 name: name.into(),
                 description: None,
                 created_at: 0,
+                auth_policy: Default::default(),
             })
             .await
             .unwrap();

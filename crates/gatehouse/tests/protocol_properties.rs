@@ -221,6 +221,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         id_token_signed_response_alg: Default::default(),
         backchannel_logout_uri: None,
         access_token_format: Default::default(),
+        auth_policy: Default::default(),
     })
     .await
     .unwrap();
@@ -233,6 +234,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         nonce: None,
         code_challenge: None,
         auth_time: T0,
+        amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: None,
         expires_at: T0 + 60,
     })

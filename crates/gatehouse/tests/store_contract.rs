@@ -68,6 +68,7 @@ fn client(id: &str) -> Client {
         id_token_signed_response_alg: Default::default(),
         backchannel_logout_uri: None,
         access_token_format: Default::default(),
+        auth_policy: Default::default(),
     }
 }
 
@@ -98,6 +99,7 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
         nonce: None,
         code_challenge: None,
         auth_time: NOW,
+        amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: None,
         expires_at: NOW + 60,
     })
@@ -397,6 +399,7 @@ async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
         nonce: None,
         code_challenge: None,
         auth_time: NOW,
+        amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: None,
         expires_at: NOW + 60,
     })
@@ -431,6 +434,7 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
             id_hash: tokens::hash(&format!("session-{i}")),
             user_id: u.id.clone(),
             auth_time: NOW,
+            amr: gatehouse::model::Amr::PASSWORD,
             expires_at: NOW + 3600,
             last_seen_at: NOW,
         })
@@ -482,6 +486,7 @@ async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str
         nonce: None,
         code_challenge: None,
         auth_time: NOW,
+        amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: Some(tokens::hash(session)),
         expires_at: NOW + 60,
     })
@@ -510,6 +515,7 @@ async fn session(s: &dyn Store, u: &User, secret: &str, expires_at: i64) {
         id_hash: tokens::hash(secret),
         user_id: u.id.clone(),
         auth_time: NOW,
+        amr: gatehouse::model::Amr::PASSWORD,
         expires_at,
         last_seen_at: NOW,
     })
@@ -659,6 +665,7 @@ async fn a_session_is_touched_and_ended(db: Database) {
         id_hash: id.clone(),
         user_id: alice.id.clone(),
         auth_time: NOW,
+        amr: gatehouse::model::Amr::PASSWORD,
         expires_at: NOW + 3600,
         last_seen_at: NOW,
     })
@@ -1022,6 +1029,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
             id_hash: tokens::hash(&format!("old-{i}")),
             user_id: alice.id.clone(),
             auth_time: NOW - 100,
+            amr: gatehouse::model::Amr::PASSWORD,
             expires_at: NOW - 10,
             last_seen_at: NOW - 100,
         })

@@ -417,6 +417,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         name: "staff".into(),
         description: None,
         created_at: T0,
+        auth_policy: Default::default(),
     })
     .await
     .unwrap();

@@ -61,21 +61,61 @@ pub enum Purpose<'a> {
         session: &'a str,
         user_code: &'a str,
     },
+    /// The second step of a sign-in, after a right password: bound to the browser, the person
+    /// whose password it was, and what the sign-in continues. Valid for [`STEP_MAX_AGE`] after
+    /// the password: holding it is proof of the password, nothing more.
+    SecondFactor {
+        browser: &'a str,
+        username: &'a str,
+        continuation: &'a str,
+    },
+    /// Enrolling an authenticator app during a sign-in, after a right password: bound like
+    /// [`Purpose::SecondFactor`] and to the secret the page showed, so the app enrolled is the
+    /// one the person scanned and no other.
+    Enrol {
+        browser: &'a str,
+        username: &'a str,
+        continuation: &'a str,
+        secret: &'a str,
+    },
 }
 
+/// How long after a right password its second step may be completed: time to find a phone,
+/// or to install an app and scan a code.
+pub const STEP_MAX_AGE: i64 = 900;
+
 impl Purpose<'_> {
+    /// How long a token for it stays valid.
+    fn max_age(&self) -> i64 {
+        match self {
+            Purpose::SecondFactor { .. } | Purpose::Enrol { .. } => STEP_MAX_AGE,
+            _ => MAX_AGE,
+        }
+    }
+
     /// The MAC's input: every part length-prefixed, so no two purposes or bindings can be
     /// made to read the same.
     fn message(&self, issued_at: UnixTime) -> Vec<u8> {
-        let parts: [&str; 3] = match self {
-            Purpose::Login { browser } => ["login", browser, ""],
-            Purpose::Logout { browser } => ["logout", browser, ""],
-            Purpose::Consent { session, request } => ["consent", session, request],
-            Purpose::DeviceEntry { session } => ["device-entry", session, ""],
-            Purpose::DeviceAnswer { session, user_code } => ["device-answer", session, user_code],
+        let parts: &[&str] = match self {
+            Purpose::Login { browser } => &["login", browser, ""],
+            Purpose::Logout { browser } => &["logout", browser, ""],
+            Purpose::Consent { session, request } => &["consent", session, request],
+            Purpose::DeviceEntry { session } => &["device-entry", session, ""],
+            Purpose::DeviceAnswer { session, user_code } => &["device-answer", session, user_code],
+            Purpose::SecondFactor {
+                browser,
+                username,
+                continuation,
+            } => &["second-factor", browser, username, continuation],
+            Purpose::Enrol {
+                browser,
+                username,
+                continuation,
+                secret,
+            } => &["enrol", browser, username, continuation, secret],
         };
         let mut m = Vec::with_capacity(64 + parts.iter().map(|p| p.len()).sum::<usize>());
-        for p in parts {
+        for p in parts.iter() {
             m.extend_from_slice(&(p.len() as u64).to_be_bytes());
             m.extend_from_slice(p.as_bytes());
         }
@@ -91,7 +131,7 @@ pub fn issue(key: &FormKey, purpose: Purpose<'_>, now: UnixTime) -> String {
 }
 
 /// Whether `token` was issued by this deployment for `purpose`, at most [`MAX_AGE`] seconds
-/// before `now` (and not in the future beyond a minute of clock skew between instances).
+/// ([`STEP_MAX_AGE`] for a sign-in's second step) before `now` (and not in the future beyond a minute of clock skew between instances).
 /// The MAC is compared in constant time.
 pub fn verify(key: &FormKey, purpose: Purpose<'_>, token: &str, now: UnixTime) -> bool {
     let Some((issued_at, tag)) = token.split_once('.') else {
@@ -100,7 +140,7 @@ pub fn verify(key: &FormKey, purpose: Purpose<'_>, token: &str, now: UnixTime) -
     let Ok(issued_at) = issued_at.parse::<UnixTime>() else {
         return false;
     };
-    if now - issued_at > MAX_AGE || issued_at - now > 60 {
+    if now - issued_at > purpose.max_age() || issued_at - now > 60 {
         return false;
     }
     let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
@@ -189,5 +229,55 @@ mod tests {
         assert!(verify(&key(), login, &token, NOW + MAX_AGE));
         assert!(!verify(&key(), login, &token, NOW + MAX_AGE + 1), "expired");
         assert!(!verify(&key(), login, &token, NOW - 61), "from the future");
+    }
+
+    #[test]
+    fn a_second_step_token_is_bound_to_its_person_flow_and_secret_and_lasts_minutes() {
+        let step = Purpose::SecondFactor {
+            browser: "b1",
+            username: "alice",
+            continuation: "authorize:client_id=a",
+        };
+        let token = issue(&key(), step, NOW);
+        assert!(verify(&key(), step, &token, NOW + STEP_MAX_AGE));
+        assert!(
+            !verify(&key(), step, &token, NOW + STEP_MAX_AGE + 1),
+            "expired"
+        );
+        for other in [
+            Purpose::SecondFactor {
+                browser: "b2",
+                username: "alice",
+                continuation: "authorize:client_id=a",
+            },
+            Purpose::SecondFactor {
+                browser: "b1",
+                username: "mallory",
+                continuation: "authorize:client_id=a",
+            },
+            Purpose::SecondFactor {
+                browser: "b1",
+                username: "alice",
+                continuation: "authorize:client_id=b",
+            },
+            Purpose::Enrol {
+                browser: "b1",
+                username: "alice",
+                continuation: "authorize:client_id=a",
+                secret: "",
+            },
+            Purpose::Login { browser: "b1" },
+        ] {
+            assert!(!verify(&key(), other, &token, NOW), "{other:?}");
+        }
+        let enrol = |secret| Purpose::Enrol {
+            browser: "b1",
+            username: "alice",
+            continuation: "device:",
+            secret,
+        };
+        let token = issue(&key(), enrol("S1"), NOW);
+        assert!(verify(&key(), enrol("S1"), &token, NOW));
+        assert!(!verify(&key(), enrol("S2"), &token, NOW), "another secret");
     }
 }

@@ -213,6 +213,31 @@ pub fn keys(username: &str, ip: Option<IpAddr>, account: ThrottlePolicy) -> Vec<
     keys
 }
 
+/// Every key a second factor's code (`auth::totp`, `auth::recovery`) counts against: the
+/// person, under the account policy (`account`) and apart from their password's count, which
+/// the right password has just cleared; and their address, shared with passwords, since a
+/// guess is a guess. Six digits are one in a million, and this leaves a handful of tries an
+/// hour; a right code clears the person's count.
+pub fn second_factor_keys(
+    user_id: &str,
+    ip: Option<IpAddr>,
+    account: ThrottlePolicy,
+) -> Vec<ThrottleKey> {
+    let mut keys = vec![ThrottleKey {
+        key: format!("second-factor:{user_id}"),
+        policy: account,
+        on_success: OnSuccess::Forget,
+    }];
+    if let Some(ip) = ip {
+        keys.push(ThrottleKey {
+            key: address_key(ip),
+            policy: PER_ADDRESS,
+            on_success: OnSuccess::Refund,
+        });
+    }
+    keys
+}
+
 /// Every key a device user code lookup (`oidc::device`) counts against: the signed-in person,
 /// under the account policy (`account`, as the operator set it for passwords), and their
 /// address, counted apart from passwords. A right code refunds only its own attempt on both,

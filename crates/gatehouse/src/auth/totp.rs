@@ -113,6 +113,19 @@ pub fn provisioning_uri(secret: &[u8], issuer: &str, account: &str) -> String {
     })
 }
 
+/// The secret from its text form (base32, spaces ignored, any case); `None` when it is not
+/// one.
+pub fn secret_from_text(text: &str) -> Option<Vec<u8>> {
+    let b32: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let secret = Secret::try_from_base32(b32).ok()?;
+    let bytes = secret.as_bytes().to_vec();
+    (bytes.len() == SECRET_BYTES).then_some(bytes)
+}
+
 /// The secret as a person types it into an app: base32, in groups of four.
 pub fn secret_text(secret: &[u8]) -> String {
     let b32 = Secret::new(secret.to_vec().into_boxed_slice()).to_base32();
@@ -212,5 +225,16 @@ mod tests {
             secret_text(b"12345678901234567890"),
             "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ"
         );
+        assert_eq!(
+            secret_from_text(&secret_text(&secret)),
+            Some(secret.clone())
+        );
+        assert_eq!(
+            secret_from_text(&secret_text(&secret).to_lowercase()),
+            Some(secret)
+        );
+        for bad in ["", "GEZD", "not base32!", &"A".repeat(100_000)] {
+            assert_eq!(secret_from_text(bad), None, "{bad:?}");
+        }
     }
 }

@@ -9,8 +9,10 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::error::store_error;
+use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::auth::forms::{self, Purpose};
+use crate::auth::policy;
 use crate::auth::session;
 use crate::auth::throttle::{self, Admission};
 use crate::model::{AuditKind, AuditRecord, AuthorizationCode, Session, User};
@@ -59,6 +61,15 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
     };
     let fresh =
         session.filter(|(s, _)| authorize::session_satisfies(request.max_age, s.auth_time, now));
+    // A session that proved less than this client, the person's groups or the request ask
+    // for signs in again, like `prompt=login`.
+    let fresh = match fresh {
+        Some((s, user)) => match signin::required_of(state, &user, request.required()).await {
+            Ok(required) => policy::satisfies(s.amr, required).then_some((s, user)),
+            Err(e) => return refuse(state, redirect_error(&request, e)),
+        },
+        None => None,
+    };
     match fresh {
         Some((session, user)) if !request.prompt.login => {
             signed_in(state, peer, jar, &request, query, &user, &session).await
@@ -91,6 +102,10 @@ pub(super) struct LoginForm {
     /// The device's user code as typed or prefilled, for `flow=device`.
     #[serde(default)]
     user_code: String,
+    /// What the device's application requires, for `flow=device` when it sent the person
+    /// back to sign in again (`http::device`).
+    #[serde(default)]
+    require: String,
 }
 
 /// POST /login
@@ -118,7 +133,8 @@ pub(super) async fn login(
             password: form.password,
             client_id: None,
         };
-        return super::device::login(&state, jar, attempt, &form.user_code).await;
+        let require = form.require.parse().unwrap_or_default();
+        return super::device::login(&state, jar, attempt, &form.user_code, require).await;
     }
     let request = match checked_request(&state, &form.request).await {
         Ok(r) => r,
@@ -130,13 +146,11 @@ pub(super) async fn login(
         password: form.password,
         client_id: Some(&request.client_id),
     };
-    match password_sign_in(&state, jar.clone(), attempt).await {
-        Ok((jar, user, session)) => {
-            signed_in(&state, peer, jar, &request, &form.request, &user, &session).await
-        }
+    let user = match check_password(&state, attempt).await {
+        Ok(user) => user,
         Err(SignInRefused::Retry(status, message)) => {
             let query = &form.request;
-            login_form(
+            return login_form(
                 &state,
                 jar,
                 &request,
@@ -145,9 +159,23 @@ pub(super) async fn login(
                 Some(&message),
                 status,
             )
-            .await
+            .await;
         }
-        Err(SignInRefused::Failed(e)) => refuse(&state, redirect_error(&request, e)),
+        Err(SignInRefused::Failed(e)) => return refuse(&state, redirect_error(&request, e)),
+    };
+    let continuation = Continuation::Authorize(form.request.clone());
+    let to = Destination {
+        continuation: &continuation,
+        to: &request.client_name,
+        redirect_uri: Some(&request.redirect_uri),
+        client_id: Some(&request.client_id),
+    };
+    match signin::after_password(&state, jar, peer, &user, request.required(), &to).await {
+        Ok(SignIn::Done(jar, session)) => {
+            signed_in(&state, peer, jar, &request, &form.request, &user, &session).await
+        }
+        Ok(SignIn::Page(page)) => page,
+        Err(e) => refuse(&state, redirect_error(&request, e)),
     }
 }
 
@@ -169,13 +197,12 @@ pub(super) enum SignInRefused {
     Failed(OAuthError),
 }
 
-/// Checks a password sign-in: throttled, audited, and on success a new session, whose cookie
-/// `jar` gets, replacing the browser's previous one.
-pub(super) async fn password_sign_in(
+/// Checks a password: throttled, and audited when it is wrong. The person whose password it
+/// is, when it is right; what follows is `signin::after_password`'s.
+pub(super) async fn check_password(
     state: &AppState,
-    jar: CookieJar,
     attempt: Attempt<'_>,
-) -> Result<(CookieJar, User, Session), SignInRefused> {
+) -> Result<User, SignInRefused> {
     let now = state.now();
     let Attempt {
         peer,
@@ -229,48 +256,10 @@ pub(super) async fn password_sign_in(
             "Wrong username or password.".into(),
         ));
     };
-    let session_secret = tokens::generate();
-    let session = Session {
-        id_hash: tokens::hash(&session_secret),
-        user_id: user.id.clone(),
-        auth_time: now,
-        amr: crate::model::Amr::PASSWORD,
-        expires_at: now + state.config.session_ttl,
-        last_seen_at: now,
-    };
-    if let Err(e) = state.store.create_session(session.clone()).await {
-        return Err(SignInRefused::Failed(store_error(e)));
-    }
-    // A browser holds one session: the one it had (another user's, or the same user's before
-    // `prompt=login`) ends now, and the refresh tokens tied to it with it.
-    let names = state.config.cookie_names();
-    if let Some(old) = jar.get(names.session) {
-        if let Err(e) = state
-            .store
-            .end_session(&tokens::hash(old.value()), now)
-            .await
-        {
-            tracing::warn!(error = %e, "could not end the browser's previous session");
-        }
-    }
     if let Err(e) = state.store.settle_login_success(throttle).await {
         tracing::warn!(error = %e, "could not settle the login attempt counters");
     }
-    tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
-    metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
-    state
-        .audit(audit(
-            AuditKind::LoginSucceeded,
-            format!("user:{}", user.id),
-        ))
-        .await;
-    let jar = jar.add(session::cookie(
-        names.session,
-        session_secret,
-        state.config.secure_cookies,
-        Some(state.config.session_ttl),
-    ));
-    Ok((jar, user, session))
+    Ok(user)
 }
 
 #[derive(Deserialize)]
@@ -361,7 +350,7 @@ pub(super) async fn consent(
 
 /// The user is signed in: ask for consent if the client needs it, otherwise issue the code.
 /// `jar` may carry a new session cookie: every answer keeps it.
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
     peer: Peer,
     jar: CookieJar,
@@ -543,7 +532,10 @@ pub(super) fn wait_in_words(seconds: i64) -> String {
 }
 
 /// Parses and validates the authorization request in `query`, looking up its client.
-async fn checked_request(state: &AppState, query: &str) -> Result<AuthorizeRequest, Refusal> {
+pub(super) async fn checked_request(
+    state: &AppState,
+    query: &str,
+) -> Result<AuthorizeRequest, Refusal> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
         Refusal::Page(OAuthError::InvalidRequest(
             "the request is not valid form-urlencoded".into(),
@@ -650,7 +642,7 @@ async fn issue_code(
     redirect_with(&request.redirect_uri, &params)
 }
 
-fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> Refusal {
+pub(super) fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> Refusal {
     Refusal::Redirect {
         redirect_uri: request.redirect_uri.clone(),
         state: request.state.clone(),

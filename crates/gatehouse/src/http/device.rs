@@ -16,16 +16,17 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::authorize::{
-    Attempt, FormKind, SignInRefused, browser_form, current_session, password_sign_in,
-    wait_in_words,
+    Attempt, FormKind, SignInRefused, browser_form, check_password, current_session, wait_in_words,
 };
 use super::client_auth;
 use super::error::{TokenError, no_store, store_error};
+use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::auth::forms::{self, Purpose};
+use crate::auth::policy;
 use crate::auth::throttle::{self, Admission};
 use crate::model::{
-    AuditKind, AuditRecord, DeviceAnswer, DeviceAuthorization, GrantType, Session, User,
+    AuditKind, AuditRecord, AuthPolicy, DeviceAnswer, DeviceAuthorization, GrantType, Session, User,
 };
 use crate::oidc::{OAuthError, authorize, device, grant, scope, tokens};
 
@@ -133,7 +134,7 @@ pub(super) async fn page(
         Ok(Some((session, _))) => {
             entry_page(&state, jar, &session, &typed, None, StatusCode::OK).await
         }
-        Ok(None) => login_page(&state, jar, &typed, "", None, StatusCode::OK).await,
+        Ok(None) => login_page(&state, jar, &typed, LoginAgain::default(), StatusCode::OK).await,
         Err(e) => failed(e),
     }
 }
@@ -167,7 +168,7 @@ pub(super) async fn entered(
         Ok(Some(s)) => s,
         Ok(None) => {
             let typed = prefill_value(&form.user_code);
-            return login_page(&state, jar, &typed, "", None, StatusCode::OK).await;
+            return login_page(&state, jar, &typed, LoginAgain::default(), StatusCode::OK).await;
         }
         Err(e) => return failed(e),
     };
@@ -190,21 +191,54 @@ pub(super) async fn login(
     jar: CookieJar,
     attempt: Attempt<'_>,
     typed: &str,
+    require: AuthPolicy,
 ) -> Response {
     let (peer, username) = (attempt.peer, attempt.username.to_owned());
-    match password_sign_in(state, jar.clone(), attempt).await {
-        Ok((jar, user, session)) if device::normalize(typed).is_some() => {
-            look_up(state, peer, jar, &session, &user, typed).await
-        }
-        Ok((jar, _, session)) => {
-            let typed = prefill_value(typed);
-            entry_page(state, jar, &session, &typed, None, StatusCode::OK).await
-        }
+    let user = match check_password(state, attempt).await {
+        Ok(user) => user,
         Err(SignInRefused::Retry(status, message)) => {
             let typed = prefill_value(typed);
-            login_page(state, jar, &typed, &username, Some(&message), status).await
+            let again = LoginAgain {
+                username: &username,
+                error: Some(&message),
+                require,
+            };
+            return login_page(state, jar, &typed, again, status).await;
         }
-        Err(SignInRefused::Failed(e)) => failed(e),
+        Err(SignInRefused::Failed(e)) => return failed(e),
+    };
+    let continuation = Continuation::Device {
+        user_code: prefill_value(typed),
+        require,
+    };
+    let to = Destination {
+        continuation: &continuation,
+        to: "your device",
+        redirect_uri: None,
+        client_id: None,
+    };
+    match signin::after_password(state, jar, peer, &user, require, &to).await {
+        Ok(SignIn::Done(jar, session)) => signed_in(state, peer, jar, &session, &user, typed).await,
+        Ok(SignIn::Page(page)) => page,
+        Err(e) => failed(e),
+    }
+}
+
+/// Signed in (by the login form or its second step): on to the code, looked up at once when
+/// one was typed or prefilled.
+pub(super) async fn signed_in(
+    state: &AppState,
+    peer: Peer,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    typed: &str,
+) -> Response {
+    if device::normalize(typed).is_some() {
+        look_up(state, peer, jar, session, user, typed).await
+    } else {
+        let typed = prefill_value(typed);
+        entry_page(state, jar, session, &typed, None, StatusCode::OK).await
     }
 }
 
@@ -269,6 +303,24 @@ async fn look_up(
     };
     if let Err(e) = state.store.settle_login_success(keys).await {
         tracing::warn!(error = %e, "could not settle the user code attempt counters");
+    }
+    // The application may ask more of a sign-in than this session proved (its policy, or the
+    // person's groups'): then the person signs in again for it, and comes back here.
+    let required = match signin::required_of(state, user, client.auth_policy).await {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    if !policy::satisfies(session.amr, required) {
+        let message = format!(
+            "{} asks for two-step verification. Sign in again to continue.",
+            client.display_name()
+        );
+        let again = LoginAgain {
+            username: &user.username,
+            error: Some(&message),
+            require: required,
+        };
+        return login_page(state, jar, &device::display(&code), again, StatusCode::OK).await;
     }
     match state.store.may_use(&user.id, &client.client_id).await {
         Ok(true) => {}
@@ -449,21 +501,38 @@ async fn entry_page(
     (jar, pages::respond(status, html)).into_response()
 }
 
+/// What the login form shows when it is shown again.
+#[derive(Default)]
+struct LoginAgain<'a> {
+    username: &'a str,
+    error: Option<&'a str>,
+    /// What the device's application requires (carried through the sign-in).
+    require: AuthPolicy,
+}
+
 /// The login form, continuing to the device's code.
 async fn login_page(
     state: &AppState,
     jar: CookieJar,
     typed: &str,
-    username: &str,
-    error: Option<&str>,
+    again: LoginAgain<'_>,
     status: StatusCode,
 ) -> Response {
     let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
         Ok(issued) => issued,
         Err(e) => return failed(e),
     };
-    let hidden = [("flow", "device"), ("user_code", typed)];
-    let html = pages::login("your device", &hidden, &csrf, username, error);
+    let continuation = Continuation::Device {
+        user_code: typed.to_owned(),
+        require: again.require,
+    };
+    let html = pages::login(
+        "your device",
+        &continuation.hidden(),
+        &csrf,
+        again.username,
+        again.error,
+    );
     (jar, pages::respond(status, html)).into_response()
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::{internal, store_error};
 use crate::keyring::KeyringError;
-use crate::model::{GrantType, SigningAlg};
+use crate::model::{AuthPolicy, GrantType, SigningAlg};
 use crate::oidc::scope;
 
 pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -30,12 +30,13 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "id_token_signing_alg_values_supported": SigningAlg::ALL,
         "scopes_supported": scope::SUPPORTED,
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-                             "sid", "name", "preferred_username", "email", "email_verified", "groups"],
+                             "sid", "acr", "amr", "name", "preferred_username", "email", "email_verified", "groups"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": AuthPolicy::ALL,
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -13,6 +13,7 @@ mod limits;
 mod logout;
 pub mod ops;
 mod pages;
+mod signin;
 mod token;
 mod userinfo;
 
@@ -293,6 +294,8 @@ pub fn app(state: AppState) -> Router {
             get(authorize::authorize).post(authorize::authorize_post),
         )
         .route("/login", post(authorize::login))
+        .route("/verify", post(signin::verify))
+        .route("/enrol", post(signin::enrol))
         .route("/consent", post(authorize::consent))
         .route("/device_authorization", post(device::authorization))
         .route("/device", get(device::page).post(device::entered))

@@ -33,6 +33,8 @@ button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:#2f5
 button.secondary{background:#fff;color:#2f5bd8;border:1px solid #2f5bd8}ul{padding-left:1.2rem}\
 a.button{display:block;text-align:center;margin-top:1.3rem;padding:.7rem;background:#2f5bd8;color:#fff;border-radius:.3rem;text-decoration:none}\
 code{overflow-wrap:anywhere}\
+figure.qr{margin:1rem 0;text-align:center}figure.qr svg{width:12.5rem;height:auto}\
+ul.codes{columns:2;list-style:none;padding:0;font-size:1.05rem}ul.codes li{margin:.3rem 0}\
 @media (max-width:26rem){main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}}";
 
 fn page(title: &str, body: &str) -> String {
@@ -54,19 +56,8 @@ pub(super) fn login(
     username: &str,
     error: Option<&str>,
 ) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let hidden: String = hidden
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                escape(name),
-                escape(value)
-            )
-        })
-        .collect();
+    let error = alert(error);
+    let hidden = hidden_fields(hidden);
     let body = format!(
         "<h1>Sign in</h1><p class=\"muted\">to continue to <strong>{to}</strong></p>{error}\
          <form method=\"post\" action=\"login\">\
@@ -81,6 +72,125 @@ pub(super) fn login(
         username = escape(username),
     );
     page("Sign in", &body)
+}
+
+/// Hidden form fields, escaped.
+fn hidden_fields(hidden: &[(&str, &str)]) -> String {
+    hidden
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect()
+}
+
+fn alert(error: Option<&str>) -> String {
+    error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default()
+}
+
+/// The second step of a sign-in: a code from the person's authenticator app, or one of their
+/// recovery codes, in one field.
+pub(super) fn second_factor(
+    to: &str,
+    hidden: &[(&str, &str)],
+    csrf: &str,
+    error: Option<&str>,
+) -> String {
+    let body = format!(
+        "<h1>Two-step verification</h1><p class=\"muted\">to continue to <strong>{to}</strong></p>\
+         {error}<form method=\"post\" action=\"verify\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
+         <label for=\"code\">Code from your authenticator app</label>\
+         <input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" required autofocus \
+         maxlength=\"64\" spellcheck=\"false\" aria-describedby=\"code-help\">\
+         <p id=\"code-help\" class=\"muted\">Lost your phone? Enter one of your recovery codes \
+         instead.</p><button type=\"submit\">Verify</button></form>",
+        to = escape(to),
+        error = alert(error),
+        csrf = escape(csrf),
+        hidden = hidden_fields(hidden),
+    );
+    page("Two-step verification", &body)
+}
+
+/// Enrolling an authenticator app during a sign-in: the QR code (`qr`, an SVG drawn here from
+/// the `otpauth://` URI), the same secret as text, and a field for the first code.
+pub(super) fn enrol_totp(
+    to: &str,
+    hidden: &[(&str, &str)],
+    csrf: &str,
+    qr: &str,
+    secret_text: &str,
+    error: Option<&str>,
+) -> String {
+    let body = format!(
+        "<h1>Set up two-step verification</h1>\
+         <p>To continue to <strong>{to}</strong>, your account needs a code from an \
+         authenticator app as well as your password.</p>{error}\
+         <p>1. In an authenticator app on your phone (such as Aegis, Google Authenticator, \
+         Microsoft Authenticator or 1Password), add an account by scanning this code:</p>\
+         <figure class=\"qr\">{qr}</figure>\
+         <p class=\"muted\">Cannot scan it? Enter this key instead: \
+         <code id=\"secret\">{secret_text}</code></p>\
+         <form method=\"post\" action=\"enrol\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
+         <label for=\"code\">2. Enter the 6-digit code the app shows</label>\
+         <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
+         required autofocus maxlength=\"16\" spellcheck=\"false\">\
+         <button type=\"submit\">Turn on two-step verification</button></form>",
+        to = escape(to),
+        error = alert(error),
+        csrf = escape(csrf),
+        hidden = hidden_fields(hidden),
+        secret_text = escape(secret_text),
+    );
+    page("Set up two-step verification", &body)
+}
+
+/// A QR code of `text` as inline SVG, labelled for screen readers. `None` when the text is
+/// too long for a QR code (an `otpauth://` URI never is).
+pub(super) fn qr_svg(text: &str) -> Option<String> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let drawn = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // Inline in HTML: the XML declaration has no place there.
+    let start = drawn.find("<svg")?;
+    Some(drawn[start..].replacen(
+        "<svg",
+        "<svg role=\"img\" aria-label=\"QR code for your authenticator app\"",
+        1,
+    ))
+}
+
+/// The recovery codes of a new enrolment, shown once, and the way on.
+pub(super) fn recovery_codes(to: &str, codes: &[String], next: &str) -> String {
+    let items: String = codes
+        .iter()
+        .map(|c| format!("<li><code>{}</code></li>", escape(c)))
+        .collect();
+    let body = format!(
+        "<h1>Save your recovery codes</h1>\
+         <p>Two-step verification is on. If you lose your phone, each of these codes signs you \
+         in once, in place of a code from the app.</p>\
+         <ul class=\"codes\" aria-label=\"Recovery codes\">{items}</ul>\
+         <p><strong>They are shown only now.</strong> Keep them somewhere safe, such as a \
+         password manager or a printout.</p>\
+         <a class=\"button\" href=\"{next}\">I have saved them, continue to {to}</a>",
+        to = escape(to),
+        next = escape(next),
+    );
+    page("Save your recovery codes", &body)
 }
 
 /// What a scope lets a client see, in words a person understands.
@@ -119,9 +229,7 @@ pub(super) fn consent(client_id: &str, request: &str, csrf: &str, scopes: &[&str
 /// The form a signed-in person types a device's code into. `code` prefills it (from the
 /// link the device showed), `error` says what was wrong with the last one.
 pub(super) fn device_entry(csrf: &str, code: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
+    let error = alert(error);
     let body = format!(
         "<h1>Connect a device</h1>\
          <p>Enter the code your device shows to sign it in with your account.</p>{error}\

@@ -485,6 +485,8 @@ async fn id_token(
             .session_id_hash
             .as_deref()
             .map(crate::oidc::backchannel::sid),
+        acr: grant.amr.level().map(crate::model::AuthPolicy::as_str),
+        amr: grant.amr.values(),
         scoped: claims::for_id_token(
             claims::scoped(&grant.user, &groups, &grant.scope),
             client.id_token_claims.as_deref(),

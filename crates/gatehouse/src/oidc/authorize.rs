@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use super::OAuthError;
 use super::error::invalid_request;
 use super::{pkce, redirect, scope};
-use crate::model::{Client, GrantType};
+use crate::auth::policy;
+use crate::model::{AuthPolicy, Client, GrantType};
 
 /// The query parameters of `/authorize`, each kept as given (repeated ones flagged).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,6 +93,18 @@ pub struct AuthorizeRequest {
     pub code_challenge: Option<String>,
     pub prompt: Prompt,
     pub max_age: Option<i64>,
+    /// What the client requires of a sign-in (its authentication policy).
+    pub auth_policy: AuthPolicy,
+    /// What the request asked for with `acr_values`, if it named a value gatehouse knows.
+    pub acr: Option<AuthPolicy>,
+}
+
+impl AuthorizeRequest {
+    /// What a sign-in for this request must prove, before the person's groups are known: the
+    /// client's policy or what `acr_values` asked, whichever is stricter.
+    pub fn required(&self) -> AuthPolicy {
+        policy::required(self.auth_policy, [], self.acr)
+    }
 }
 
 /// Why a request was refused, and where the refusal goes.
@@ -256,6 +269,8 @@ fn rest(
         code_challenge,
         prompt,
         max_age,
+        auth_policy: client.auth_policy,
+        acr: params.one("acr_values")?.and_then(policy::requested),
     })
 }
 

@@ -23,6 +23,12 @@ pub struct IdTokenClaims {
     /// The sign-in session (`oidc::backchannel::sid`), which a logout token names when it ends.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The strongest authentication policy the sign-in met (`model::AuthPolicy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<&'static str>,
+    /// How the person signed in (RFC 8176).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<&'static str>,
     /// What the granted scopes release ([`scoped`]): in the ID token too, as Keycloak and
     /// Pocket ID do, so an application that reads only the ID token (most do) sees the name,
     /// the email address and the groups it asked for.
@@ -254,6 +260,8 @@ mod tests {
             nonce: None,
             at_hash: None,
             sid: None,
+            acr: None,
+            amr: vec![],
             scoped: scoped(&user(), &[], "openid groups"),
         };
         let json = serde_json::to_value(&c).unwrap();

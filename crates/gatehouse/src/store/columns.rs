@@ -134,6 +134,9 @@ pub(crate) use {
     insert_logout_notices, may_use_client, notice_columns, session_columns, user_columns,
 };
 
+/// How many columns `session_columns!` names: where the next column starts after them.
+pub(crate) const SESSION_FIELDS: usize = 6;
+
 /// How many columns `device_columns!` names.
 pub(crate) const DEVICE_FIELDS: usize = 12;
 

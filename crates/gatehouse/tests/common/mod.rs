@@ -204,6 +204,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         id_token_signed_response_alg: Default::default(),
         backchannel_logout_uri: None,
         access_token_format: Default::default(),
+        auth_policy: Default::default(),
     }
 }
 

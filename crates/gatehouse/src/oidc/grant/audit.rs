@@ -118,6 +118,7 @@ mod tests {
                 scope: "openid".into(),
                 nonce: None,
                 auth_time: 900,
+                amr: crate::model::Amr::PASSWORD,
                 family_id: "f2".into(),
                 session_id_hash: None,
             })
@@ -169,6 +170,7 @@ mod tests {
             scope: "openid offline_access".into(),
             nonce: None,
             auth_time: 900,
+            amr: crate::model::Amr::PASSWORD,
             family_id: "f1".into(),
             session_id_hash: None,
         };

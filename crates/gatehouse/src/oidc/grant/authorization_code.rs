@@ -140,6 +140,7 @@ mod tests {
                 nonce: Some("n".into()),
                 code_challenge: Some(CHALLENGE.into()),
                 auth_time: NOW - 30,
+                amr: crate::model::Amr::PASSWORD,
                 session_id_hash: Some("s".into()),
                 expires_at: NOW + 60,
             },
@@ -175,6 +176,7 @@ mod tests {
                 user_id: "u1".into(),
                 nonce: Some("n".into()),
                 auth_time: NOW - 30,
+                amr: crate::model::Amr::PASSWORD,
                 session_id_hash: Some("s".into()),
             }
         );

@@ -163,6 +163,7 @@ mod tests {
         DeviceAnswer::Approved {
             user_id: "u1".into(),
             auth_time: NOW - 100,
+            amr: crate::model::Amr::PASSWORD,
         }
     }
 
@@ -183,6 +184,7 @@ mod tests {
                 user_id: "u1".into(),
                 nonce: None,
                 auth_time: NOW - 100,
+                amr: crate::model::Amr::PASSWORD,
                 session_id_hash: None,
             }
         );

@@ -157,6 +157,7 @@ mod tests {
             client_id: "app".into(),
             nonce: Some("n".into()),
             auth_time: NOW - 100,
+            amr: crate::model::Amr::PASSWORD,
             family_revoked: false,
             user: User::example(),
             session_alive: true,

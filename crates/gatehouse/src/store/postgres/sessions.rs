@@ -8,7 +8,7 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{LoggedOut, RevokeReason, Session, User};
-use crate::store::columns::{insert_logout_notices, session_columns, user_columns};
+use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
 use crate::store::{Sessions, StoreResult};
 
 /// PostgreSQL's random `jti` of a logout notice: 122 random bits, hex.
@@ -96,7 +96,7 @@ impl Sessions for PgStore {
         .fetch_optional(&self.pool)
         .await
         .and_then(|r| {
-            r.map(|r| Ok((session_from(&r)?, user_from(&r, 5)?)))
+            r.map(|r| Ok((session_from(&r)?, user_from(&r, SESSION_FIELDS)?)))
                 .transpose()
         })
         .map_err(db_error)

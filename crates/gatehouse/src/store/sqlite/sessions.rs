@@ -7,7 +7,7 @@ use super::SqliteStore;
 use super::rows::{session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::{LoggedOut, RevokeReason, Session, User};
-use crate::store::columns::{insert_logout_notices, session_columns, user_columns};
+use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
 use crate::store::{Sessions, StoreResult};
 
 /// SQLite's random `jti` of a logout notice: 128 bits, hex.
@@ -80,7 +80,7 @@ impl Sessions for SqliteStore {
                  WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
             ))?
             .query_row(params![id_hash, now], |r| {
-                Ok((session_from(r)?, user_from(r, 5)?))
+                Ok((session_from(r)?, user_from(r, SESSION_FIELDS)?))
             })
             .optional()
         })

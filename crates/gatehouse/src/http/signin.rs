@@ -1,0 +1,607 @@
+//! The steps of a sign-in after a right password (`auth::policy`): the second factor
+//! (`POST /verify`), or enrolling an authenticator app where one is required (`POST /enrol`),
+//! then the session, then whatever the sign-in continues: an authorization request or a
+//! device's.
+//!
+//! Between the steps nothing is stored: the page of the next step carries a form token bound
+//! to the browser, the person and the continuation (`auth::forms::Purpose::SecondFactor`),
+//! valid for `auth::forms::STEP_MAX_AGE` after the password. Holding one proves the password
+//! and nothing more: the session starts only when the second step is done.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::authorize::{self, wait_in_words};
+use super::error::store_error;
+use super::{AppState, Peer, pages};
+use crate::auth::forms::{self, Purpose};
+use crate::auth::policy::{self, AfterPassword};
+use crate::auth::throttle::{self, Admission};
+use crate::auth::{recovery, session, totp};
+use crate::model::{
+    Amr, AuditKind, AuditRecord, AuthPolicy, SecondFactorKind, Session, TotpFactor, User,
+};
+use crate::oidc::authorize::{AuthorizeRequest, Refusal};
+use crate::oidc::{OAuthError, tokens};
+
+/// What a sign-in continues once the person is signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Continuation {
+    /// An authorization request: its query string, validated again at every step.
+    Authorize(String),
+    /// A device's request (`http::device`): the code as typed (maybe empty, maybe wrong), and
+    /// what the device's application asked of the sign-in when the person was sent back to
+    /// sign in again for it (it can only raise what is required).
+    Device {
+        user_code: String,
+        require: AuthPolicy,
+    },
+}
+
+impl Continuation {
+    /// From the fields a sign-in form carries.
+    fn from_form(form: &StepForm) -> Continuation {
+        if form.flow == "device" {
+            Continuation::Device {
+                user_code: form.user_code.chars().take(64).collect(),
+                require: form.require.parse().unwrap_or_default(),
+            }
+        } else {
+            Continuation::Authorize(form.request.clone())
+        }
+    }
+
+    /// What a form token binds.
+    fn bound(&self) -> String {
+        match self {
+            Continuation::Authorize(q) => format!("authorize:{q}"),
+            Continuation::Device { user_code, require } => format!("device:{require}:{user_code}"),
+        }
+    }
+
+    /// The hidden fields that carry it through a form.
+    pub(super) fn hidden(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            Continuation::Authorize(q) => vec![("request", q.as_str())],
+            Continuation::Device { user_code, require } => vec![
+                ("flow", "device"),
+                ("user_code", user_code.as_str()),
+                ("require", require.as_str()),
+            ],
+        }
+    }
+
+    /// Gatehouse's own URL that picks it up again (after the recovery codes were shown).
+    fn link(&self) -> String {
+        match self {
+            Continuation::Authorize(q) => format!("authorize?{q}"),
+            Continuation::Device { user_code, .. } => {
+                let code = crate::oidc::device::normalize(user_code)
+                    .map(|c| crate::oidc::device::display(&c));
+                match code {
+                    Some(c) => format!("device?user_code={c}"),
+                    None => "device".to_owned(),
+                }
+            }
+        }
+    }
+}
+
+/// Where a sign-in goes: what it continues, for whom the pages name, and the client's
+/// redirect URI when a step's form is answered with a redirect to it (CSP `form-action`).
+pub(super) struct Destination<'a> {
+    pub continuation: &'a Continuation,
+    /// The application people see named on the pages.
+    pub to: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    /// The client, for the audit log, when known.
+    pub client_id: Option<&'a str>,
+}
+
+/// What a right password led to.
+pub(super) enum SignIn {
+    /// Signed in: a new session, whose cookie the jar holds.
+    Done(CookieJar, Session),
+    /// The page of the next step, to send as it is.
+    Page(Response),
+}
+
+/// What `user` must prove to sign in where `required` applies, with their groups' policies.
+pub(super) async fn required_of(
+    state: &AppState,
+    user: &User,
+    required: AuthPolicy,
+) -> Result<AuthPolicy, OAuthError> {
+    let groups = state
+        .store
+        .user_groups(&user.id)
+        .await
+        .map_err(store_error)?;
+    Ok(policy::required(
+        required,
+        groups.iter().map(|g| g.auth_policy),
+        None,
+    ))
+}
+
+/// After a right password: the session, or the page of the step the policy asks for next.
+pub(super) async fn after_password(
+    state: &AppState,
+    jar: CookieJar,
+    peer: Peer,
+    user: &User,
+    required: AuthPolicy,
+    to: &Destination<'_>,
+) -> Result<SignIn, OAuthError> {
+    let required = required_of(state, user, required).await?;
+    let factors = state.store.factors(&user.id).await.map_err(store_error)?;
+    match policy::after_password(required, &factors) {
+        AfterPassword::SignedIn(amr) => {
+            let (jar, session) = start_session(state, jar, peer, user, amr, to.client_id).await?;
+            Ok(SignIn::Done(jar, session))
+        }
+        AfterPassword::SecondFactor => {
+            let page = second_factor_page(state, jar, user, to, None, StatusCode::OK).await?;
+            Ok(SignIn::Page(page))
+        }
+        AfterPassword::Enrol => {
+            let secret = totp::new_secret();
+            let page = enrol_page(state, jar, user, to, &secret, None, StatusCode::OK).await?;
+            Ok(SignIn::Page(page))
+        }
+    }
+}
+
+/// Starts a session for `user`, signed in with `amr`, replacing the browser's previous one
+/// (and the refresh tokens tied to it), and audits the sign-in.
+pub(super) async fn start_session(
+    state: &AppState,
+    jar: CookieJar,
+    peer: Peer,
+    user: &User,
+    amr: Amr,
+    client_id: Option<&str>,
+) -> Result<(CookieJar, Session), OAuthError> {
+    let now = state.now();
+    let secret = tokens::generate();
+    let session = Session {
+        id_hash: tokens::hash(&secret),
+        user_id: user.id.clone(),
+        auth_time: now,
+        amr,
+        expires_at: now + state.config.session_ttl,
+        last_seen_at: now,
+    };
+    state
+        .store
+        .create_session(session.clone())
+        .await
+        .map_err(store_error)?;
+    // A browser holds one session: the one it had (another user's, or the same user's before
+    // `prompt=login`) ends now, and the refresh tokens tied to it with it.
+    let names = state.config.cookie_names();
+    if let Some(old) = jar.get(names.session) {
+        if let Err(e) = state
+            .store
+            .end_session(&tokens::hash(old.value()), now)
+            .await
+        {
+            tracing::warn!(error = %e, "could not end the browser's previous session");
+        }
+    }
+    tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
+    metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
+    let mut record = AuditRecord::new(now, AuditKind::LoginSucceeded, format!("user:{}", user.id))
+        .subject(Some(user.username.as_str()))
+        .ip(peer.0)
+        .detail(format!("amr={}", amr.stored()));
+    if let Some(c) = client_id {
+        record = record.client(c);
+    }
+    state.audit(record).await;
+    let jar = jar.add(session::cookie(
+        names.session,
+        secret,
+        state.config.secure_cookies,
+        Some(state.config.session_ttl),
+    ));
+    Ok((jar, session))
+}
+
+/// The browser's form cookie, which step tokens are bound to; the login form set it.
+fn browser(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(state.config.cookie_names().form)
+        .map(|c| c.value().to_owned())
+}
+
+async fn second_factor_page(
+    state: &AppState,
+    jar: CookieJar,
+    user: &User,
+    to: &Destination<'_>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    let Some(browser) = browser(state, &jar) else {
+        return Ok(expired(to.continuation));
+    };
+    let key = state.form_key().await.map_err(store_error)?;
+    let bound = to.continuation.bound();
+    let purpose = Purpose::SecondFactor {
+        browser: &browser,
+        username: &user.username,
+        continuation: &bound,
+    };
+    let csrf = forms::issue(&key, purpose, state.now());
+    let mut hidden = to.continuation.hidden();
+    hidden.push(("username", &user.username));
+    let html = pages::second_factor(to.to, &hidden, &csrf, error);
+    let page = pages::respond_with_form_target(status, html, to.redirect_uri);
+    Ok((jar, page).into_response())
+}
+
+async fn enrol_page(
+    state: &AppState,
+    jar: CookieJar,
+    user: &User,
+    to: &Destination<'_>,
+    secret: &[u8],
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    let Some(browser) = browser(state, &jar) else {
+        return Ok(expired(to.continuation));
+    };
+    let key = state.form_key().await.map_err(store_error)?;
+    let bound = to.continuation.bound();
+    let text = totp::secret_text(secret);
+    let compact = text.replace(' ', "");
+    let purpose = Purpose::Enrol {
+        browser: &browser,
+        username: &user.username,
+        continuation: &bound,
+        secret: &compact,
+    };
+    let csrf = forms::issue(&key, purpose, state.now());
+    let uri = totp::provisioning_uri(secret, &app_label(&state.config.issuer), &user.username);
+    let qr = pages::qr_svg(&uri)
+        .ok_or_else(|| super::error::internal("the authenticator URI does not fit a QR code"))?;
+    let mut hidden = to.continuation.hidden();
+    hidden.push(("username", &user.username));
+    hidden.push(("secret", &compact));
+    let html = pages::enrol_totp(to.to, &hidden, &csrf, &qr, &text, error);
+    let page = pages::respond_with_form_target(status, html, to.redirect_uri);
+    Ok((jar, page).into_response())
+}
+
+/// What an authenticator app calls the account's issuer: the host people sign in at.
+fn app_label(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "gatehouse".to_owned())
+}
+
+/// The expired-form page of a step, with a way to start the sign-in again.
+fn expired(continuation: &Continuation) -> Response {
+    pages::expired_form(Some(continuation.link()))
+}
+
+/// The fields of the second-step forms.
+#[derive(Deserialize)]
+pub(super) struct StepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    code: String,
+    /// The enrolment page's secret (base32).
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    flow: String,
+    #[serde(default)]
+    user_code: String,
+    #[serde(default)]
+    require: String,
+}
+
+/// A step's form, checked: the continuation it carries (with its request validated, for an
+/// authorization request), and the person it was issued for, still enabled.
+struct Step {
+    continuation: Continuation,
+    request: Option<AuthorizeRequest>,
+    user: User,
+}
+
+impl Step {
+    fn destination(&self) -> Destination<'_> {
+        match &self.request {
+            Some(r) => Destination {
+                continuation: &self.continuation,
+                to: &r.client_name,
+                redirect_uri: Some(&r.redirect_uri),
+                client_id: Some(&r.client_id),
+            },
+            None => Destination {
+                continuation: &self.continuation,
+                to: "your device",
+                redirect_uri: None,
+                client_id: None,
+            },
+        }
+    }
+}
+
+/// Checks a step's form token for `purpose` (built from the form) and loads what it names.
+/// `Err` is the response to send: an expired form, or a refused request.
+async fn checked_step(
+    state: &AppState,
+    jar: &CookieJar,
+    form: &StepForm,
+    secret: Option<&str>,
+) -> Result<Step, Response> {
+    let continuation = Continuation::from_form(form);
+    let request = match &continuation {
+        Continuation::Authorize(q) => Some(
+            authorize::checked_request(state, q)
+                .await
+                .map_err(|refusal| authorize::refuse(state, refusal))?,
+        ),
+        Continuation::Device { .. } => None,
+    };
+    let failed = |e: OAuthError| match &request {
+        Some(r) => authorize::refuse(state, authorize::redirect_error(r, e)),
+        None => authorize::refuse(state, Refusal::Page(e)),
+    };
+    let Some(browser) = browser(state, jar) else {
+        return Err(expired(&continuation));
+    };
+    let key = state.form_key().await.map_err(|e| failed(store_error(e)))?;
+    let bound = continuation.bound();
+    let purpose = match secret {
+        None => Purpose::SecondFactor {
+            browser: &browser,
+            username: &form.username,
+            continuation: &bound,
+        },
+        Some(secret) => Purpose::Enrol {
+            browser: &browser,
+            username: &form.username,
+            continuation: &bound,
+            secret,
+        },
+    };
+    if !forms::verify(&key, purpose, &form.csrf, state.now()) {
+        return Err(expired(&continuation));
+    }
+    // Disabled or removed since the password: the sign-in cannot be finished.
+    let user = state
+        .store
+        .user_by_username(&form.username)
+        .await
+        .map_err(|e| failed(store_error(e)))?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| expired(&continuation))?;
+    Ok(Step {
+        continuation,
+        request,
+        user,
+    })
+}
+
+/// POST /verify: the second factor.
+pub(super) async fn verify(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let step = match checked_step(&state, &jar, &form, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let to = step.destination();
+    let user = &step.user;
+    let now = state.now();
+    let keys = throttle::second_factor_keys(&user.id, peer.0, state.config.account_throttle);
+    match state.store.admit_login_attempt(keys.clone(), now).await {
+        Ok(Admission::Admitted(_)) => {}
+        Ok(Admission::Blocked { until }) => {
+            metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
+            let message = format!(
+                "Too many wrong codes. Try again in {}.",
+                wait_in_words(until - now)
+            );
+            return ask_again(
+                &state,
+                jar,
+                user,
+                &to,
+                &message,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
+        Err(e) => return authorize::refuse(&state, Refusal::Page(store_error(e))),
+    }
+    let record = |kind: AuditKind| {
+        let r = AuditRecord::new(now, kind, format!("user:{}", user.id))
+            .subject(Some(user.username.as_str()))
+            .ip(peer.0);
+        match to.client_id {
+            Some(c) => r.client(c),
+            None => r,
+        }
+    };
+    let accepted = match spend_code(&state, user, &form.code, now, record).await {
+        Ok(a) => a,
+        Err(e) => return authorize::refuse(&state, Refusal::Page(store_error(e))),
+    };
+    let Ok(kind) = accepted else {
+        let why = accepted.err().unwrap_or("wrong");
+        tracing::info!(user = %user.id, why, "second factor refused");
+        metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
+        state
+            .audit(record(AuditKind::SecondFactorFailed).detail(why))
+            .await;
+        let message =
+            "That code is not right, or it was used already. Enter the code the app shows now.";
+        return ask_again(&state, jar, user, &to, message, StatusCode::UNAUTHORIZED).await;
+    };
+    if let Err(e) = state.store.settle_login_success(keys).await {
+        tracing::warn!(error = %e, "could not settle the second factor's counters");
+    }
+    tracing::debug!(user = %user.id, ?kind, "second factor accepted");
+    let (jar, session) =
+        match start_session(&state, jar, peer, user, Amr::PASSWORD_AND_OTP, to.client_id).await {
+            Ok(s) => s,
+            Err(e) => return authorize::refuse(&state, Refusal::Page(e)),
+        };
+    signed_in(&state, peer, jar, &step, &session).await
+}
+
+/// The second-factor page again, saying what went wrong.
+async fn ask_again(
+    state: &AppState,
+    jar: CookieJar,
+    user: &User,
+    to: &Destination<'_>,
+    error: &str,
+    status: StatusCode,
+) -> Response {
+    second_factor_page(state, jar, user, to, Some(error), status)
+        .await
+        .unwrap_or_else(|e| authorize::refuse(state, Refusal::Page(e)))
+}
+
+/// Checks `typed` against the person's factors and spends it: a recovery code by its hash,
+/// an app's code by claiming its time step. `Ok(Err(why))` when it is refused.
+async fn spend_code(
+    state: &AppState,
+    user: &User,
+    typed: &str,
+    now: i64,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Result<Result<SecondFactorKind, &'static str>, crate::store::StoreError> {
+    if let Some(hash) = recovery::hash(typed) {
+        let used = state
+            .store
+            .use_recovery_code(&user.id, &hash, record(AuditKind::RecoveryCodeUsed))
+            .await?;
+        return Ok(if used {
+            Ok(SecondFactorKind::RecoveryCode)
+        } else {
+            Err("unknown or used recovery code")
+        });
+    }
+    let Some(factor) = state.store.totp_factor(&user.id).await? else {
+        return Ok(Err("no authenticator app"));
+    };
+    Ok(
+        match totp::check(&factor.secret, typed, now, factor.last_step) {
+            totp::Check::Accepted { step } => {
+                if state.store.claim_totp_step(&user.id, step).await? {
+                    Ok(SecondFactorKind::Totp)
+                } else {
+                    Err("code used by a concurrent sign-in")
+                }
+            }
+            totp::Check::Replayed => Err("code used before"),
+            totp::Check::Wrong => Err("wrong code"),
+        },
+    )
+}
+
+/// POST /enrol: the first code of a new authenticator app.
+pub(super) async fn enrol(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let compact: String = form.secret.chars().take(64).collect();
+    let step = match checked_step(&state, &jar, &form, Some(&compact)).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let to = step.destination();
+    let user = &step.user;
+    let now = state.now();
+    let Some(secret) = totp::secret_from_text(&compact) else {
+        return expired(&step.continuation);
+    };
+    let totp::Check::Accepted { step: first_step } = totp::check(&secret, &form.code, now, None)
+    else {
+        let error = "That code is not right. Check that the app added the account, and enter \
+                     the code it shows now.";
+        return enrol_page(
+            &state,
+            jar,
+            user,
+            &to,
+            &secret,
+            Some(error),
+            StatusCode::BAD_REQUEST,
+        )
+        .await
+        .unwrap_or_else(|e| authorize::refuse(&state, Refusal::Page(e)));
+    };
+    let codes = recovery::generate();
+    let hashes = codes.iter().filter_map(|c| recovery::hash(c)).collect();
+    let factor = TotpFactor {
+        user_id: user.id.clone(),
+        secret,
+        created_at: now,
+        last_step: Some(first_step),
+    };
+    let mut record = AuditRecord::new(now, AuditKind::TotpEnrolled, format!("user:{}", user.id))
+        .subject(Some(user.username.as_str()))
+        .ip(peer.0);
+    if let Some(c) = to.client_id {
+        record = record.client(c);
+    }
+    match state.store.enrol_totp(factor, hashes, record).await {
+        Ok(true) => {}
+        // Enrolled meanwhile (another window): that app is the one to use now.
+        Ok(false) => {
+            let error = "An authenticator app was set up for your account meanwhile, in \
+                         another window. Enter a code from that app.";
+            return ask_again(&state, jar, user, &to, error, StatusCode::CONFLICT).await;
+        }
+        Err(e) => return authorize::refuse(&state, Refusal::Page(store_error(e))),
+    }
+    let (jar, _) =
+        match start_session(&state, jar, peer, user, Amr::PASSWORD_AND_OTP, to.client_id).await {
+            Ok(s) => s,
+            Err(e) => return authorize::refuse(&state, Refusal::Page(e)),
+        };
+    let html = pages::recovery_codes(to.to, &codes, &step.continuation.link());
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// Signed in at the end of a step: on to what the sign-in continues.
+async fn signed_in(
+    state: &AppState,
+    peer: Peer,
+    jar: CookieJar,
+    step: &Step,
+    session: &Session,
+) -> Response {
+    match (&step.continuation, &step.request) {
+        (Continuation::Authorize(query), Some(request)) => {
+            authorize::signed_in(state, peer, jar, request, query, &step.user, session).await
+        }
+        (Continuation::Device { user_code, .. }, _) => {
+            super::device::signed_in(state, peer, jar, session, &step.user, user_code).await
+        }
+        (Continuation::Authorize(_), None) => expired(&step.continuation),
+    }
+}
