@@ -18,8 +18,9 @@ use common::backend::Database;
 
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
-    AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, GrantType, NewTokens,
-    Redeemed, Revocation, Rotated, Session, TokenKind, User, UserChange,
+    AuditKind, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, Factors,
+    GrantType, NewTokens, Redeemed, Revocation, Rotated, Session, TokenKind, TotpFactor, User,
+    UserChange,
 };
 use gatehouse::oidc::tokens;
 use gatehouse::store::{self, Store, StoreError};
@@ -1062,7 +1063,139 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
     );
 }
 
+/// A time step and a recovery code are each spent once, however many race for them; enrolling
+/// twice keeps the first app; removing takes both, with its record.
+async fn second_factors_are_spent_once_and_enrolled_once(db: Database) {
+    let f = open(db).await;
+    let ada = user("ada");
+    f.store.create_user(ada.clone()).await.unwrap();
+    let record = |kind| AuditRecord::new(NOW, kind, "test");
+    let factor = |secret: u8| TotpFactor {
+        user_id: ada.id.clone(),
+        secret: vec![secret; 20],
+        created_at: NOW,
+        last_step: Some(100),
+    };
+    let codes = vec!["h1".to_owned(), "h2".to_owned(), "h1".to_owned()];
+    assert!(
+        f.store
+            .enrol_totp(factor(1), codes, record(AuditKind::TotpEnrolled))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .enrol_totp(
+                factor(2),
+                vec!["h9".into()],
+                record(AuditKind::TotpEnrolled)
+            )
+            .await
+            .unwrap(),
+        "an app is enrolled already"
+    );
+    let stored = f.store.totp_factor(&ada.id).await.unwrap().unwrap();
+    assert_eq!(stored.secret, vec![1; 20], "the first app stays");
+    let factors = f.store.factors(&ada.id).await.unwrap();
+    assert_eq!(factors.totp_enrolled_at, Some(NOW));
+    assert_eq!(factors.recovery_codes_left, 2, "the codes of the first");
+
+    // Steps only move forward, once each.
+    assert!(!f.store.claim_totp_step(&ada.id, 100).await.unwrap());
+    assert!(!f.store.claim_totp_step(&ada.id, 99).await.unwrap());
+    let race = |step: i64| {
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (s, id) = (Arc::clone(&f.store), ada.id.clone());
+                tokio::spawn(async move { s.claim_totp_step(&id, step).await.unwrap() })
+            })
+            .collect();
+        async move {
+            let mut won = 0;
+            for t in tasks {
+                won += usize::from(t.await.unwrap());
+            }
+            won
+        }
+    };
+    assert_eq!(race(101).await, 1);
+    assert_eq!(race(103).await, 1);
+    assert!(!f.store.claim_totp_step(&ada.id, 102).await.unwrap());
+    assert!(!f.store.claim_totp_step("nobody", 500).await.unwrap());
+
+    // A recovery code: spent once, with its record; another person's hash spends nothing.
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (s, id) = (Arc::clone(&f.store), ada.id.clone());
+            tokio::spawn(async move {
+                s.use_recovery_code(
+                    &id,
+                    "h1",
+                    AuditRecord::new(NOW, AuditKind::RecoveryCodeUsed, "t"),
+                )
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    let bob = user("bob");
+    f.store.create_user(bob.clone()).await.unwrap();
+    assert!(
+        !f.store
+            .use_recovery_code(&bob.id, "h2", record(AuditKind::RecoveryCodeUsed))
+            .await
+            .unwrap()
+    );
+    let used = f
+        .store
+        .audit_latest(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind == AuditKind::RecoveryCodeUsed)
+        .count();
+    assert_eq!(used, 1, "one record, for the one use");
+
+    // A new set replaces the old one.
+    f.store
+        .replace_recovery_codes(
+            &ada.id,
+            vec!["n1".into(), "n2".into(), "n3".into()],
+            NOW,
+            record(AuditKind::RecoveryCodesRegenerated),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !f.store
+            .use_recovery_code(&ada.id, "h2", record(AuditKind::RecoveryCodeUsed))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store.factors(&ada.id).await.unwrap().recovery_codes_left,
+        3
+    );
+
+    // Removed: both, and what there was is returned.
+    let had = f
+        .store
+        .remove_factors(&ada.id, record(AuditKind::FactorsReset))
+        .await
+        .unwrap();
+    assert_eq!(had.recovery_codes_left, 3);
+    assert!(had.has_second_factor());
+    assert_eq!(f.store.factors(&ada.id).await.unwrap(), Factors::default());
+    assert!(f.store.totp_factor(&ada.id).await.unwrap().is_none());
+}
+
 on_both_backends!(();
+    second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,
     client_tokens_are_introspected_and_revoked_by_their_client_only,
     revoking_a_refresh_token_revokes_its_family_and_only_for_its_client,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::auth::passwords::{PasswordError, Passwords};
 use crate::auth::username;
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, LoggedOut, Profile, User, UserChange};
+use crate::model::{AuditKind, AuditRecord, Factors, LoggedOut, Profile, User, UserChange};
 use crate::oidc::tokens;
 use crate::store::{Store, StoreError};
 
@@ -266,6 +266,29 @@ impl<'a> Admin<'a> {
         let out = self.store.end_user_sessions(&user.id, self.now).await?;
         self.audit(AuditKind::UserLoggedOut, username, None).await?;
         Ok(out)
+    }
+
+    /// What second factors the user has (never a secret).
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn factors(&self, username: &str) -> Result<Factors, AdminError> {
+        let user = self.user(username).await?;
+        Ok(self.store.factors(&user.id).await?)
+    }
+
+    /// Removes the user's authenticator app and recovery codes (a lost phone), audited in the
+    /// same transaction. Their sessions stay; where a policy requires a second factor, they
+    /// enrol a new app at their next sign-in. Returns what they had.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn reset_factors(&self, username: &str) -> Result<Factors, AdminError> {
+        let user = self.user(username).await?;
+        let record = AuditRecord::new(self.now, AuditKind::FactorsReset, self.actor.clone())
+            .subject(Some(user.username.as_str()))
+            .ip(self.ip);
+        Ok(self.store.remove_factors(&user.id, record).await?)
     }
 
     /// Withdraws a consent, revoking what the client holds for the user.

@@ -77,6 +77,18 @@ pub enum UserCommand {
         /// The user, by username
         username: String,
     },
+    /// Show a user's second factors: their authenticator app and how many recovery codes are
+    /// left (never a secret)
+    Factors {
+        /// The user, by username
+        username: String,
+    },
+    /// Remove a user's authenticator app and recovery codes (a lost phone); where a policy
+    /// requires a second factor, they set up a new app at their next sign-in
+    ResetFactors {
+        /// The user, by username
+        username: String,
+    },
     /// List the groups a user is in
     Groups {
         /// The user, by username
@@ -244,6 +256,26 @@ pub(super) async fn user(
             println!(
                 "{username}: {} sessions ended, {} token families revoked",
                 out.sessions, out.token_families
+            );
+        }
+        UserCommand::Factors { username } => {
+            let f = admin.factors(&username).await?;
+            match f.totp_enrolled_at {
+                Some(at) => println!("authenticator app: enrolled {}", rfc3339(at)),
+                None => println!("authenticator app: none"),
+            }
+            println!("recovery codes left: {}", f.recovery_codes_left);
+        }
+        UserCommand::ResetFactors { username } => {
+            let had = admin.reset_factors(&username).await?;
+            let app = if had.has_second_factor() {
+                "authenticator app"
+            } else {
+                "no authenticator app"
+            };
+            println!(
+                "{username}: {app} and {} recovery codes removed",
+                had.recovery_codes_left
             );
         }
         UserCommand::Consents { username, revoke } => match revoke {

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
 use crate::admin::{NewUser, ProfileChange, UserView, check_profile};
 use crate::http::AppState;
-use crate::model::{Consent, LoggedOut, Session};
+use crate::model::{Consent, Factors, LoggedOut, Session};
 
 /// The user routes, to nest under `/admin/api`.
 pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -19,6 +19,7 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user))
         .routes(routes!(list_sessions, end_sessions))
         .routes(routes!(list_consents))
+        .routes(routes!(get_factors, reset_factors))
         .routes(routes!(revoke_consent))
 }
 
@@ -256,6 +257,40 @@ async fn end_sessions(
     Path(username): Path<String>,
 ) -> ApiResult<Json<LoggedOutView>> {
     Ok(Json(caller.admin(&state).logout(&username).await?.into()))
+}
+
+#[utoipa::path(get, path = "/users/{username}/factors", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "The user's second factors (never a secret)", body = Factors),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn get_factors(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Factors>> {
+    Ok(Json(caller.admin(&state).factors(&username).await?))
+}
+
+#[utoipa::path(delete, path = "/users/{username}/factors", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "The authenticator app and recovery codes removed (a lost phone); what the user had", body = Factors),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn reset_factors(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Factors>> {
+    Ok(Json(caller.admin(&state).reset_factors(&username).await?))
 }
 
 #[utoipa::path(get, path = "/users/{username}/consents", tag = "users",
