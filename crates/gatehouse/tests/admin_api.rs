@@ -450,6 +450,57 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         .await;
     assert_eq!(live, json!([]));
 
+    // Second factors: listed without a secret, and reset (a lost phone).
+    let secret = vec![7; 20];
+    let factor = gatehouse::model::TotpFactor {
+        user_id: ada.id.clone(),
+        secret: secret.clone(),
+        created_at: T0,
+        last_step: None,
+    };
+    let enrolled =
+        gatehouse::model::AuditRecord::new(T0, gatehouse::model::AuditKind::TotpEnrolled, "test");
+    a.f.state
+        .store
+        .enrol_totp(factor, vec!["h1".into(), "h2".into()], enrolled)
+        .await
+        .unwrap();
+    let factors = "/admin/api/users/{username}/factors";
+    let (s, had) = a
+        .checked(Method::GET, factors, "/admin/api/users/ada/factors", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        had,
+        json!({"totp_enrolled_at": T0, "recovery_codes_left": 2})
+    );
+    let (s, removed) = a
+        .checked(
+            Method::DELETE,
+            factors,
+            "/admin/api/users/ada/factors",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(removed, had);
+    let (_, now) = a
+        .checked(Method::GET, factors, "/admin/api/users/ada/factors", None)
+        .await;
+    assert_eq!(
+        now,
+        json!({"totp_enrolled_at": null, "recovery_codes_left": 0})
+    );
+    let (s, _) = a
+        .checked(
+            Method::DELETE,
+            factors,
+            "/admin/api/users/nobody/factors",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
     // Every change is in the audit log, with the API client as the actor.
     let (_, log) = a
         .checked(
@@ -477,7 +528,8 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
             "admin.user.email_set",
             "admin.user.profile_updated",
             "admin.consent.revoked",
-            "admin.user.logged_out"
+            "admin.user.logged_out",
+            "admin.user.factors_reset"
         ]
     );
 }

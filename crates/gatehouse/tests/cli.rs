@@ -823,6 +823,34 @@ fn every_command_works_on_postgresql() {
     assert!(ok(&gatehouse(url, &["keys", "list"], None)).contains("EdDSA"));
     assert!(ok(&gatehouse(url, &["user", "logout", "ada"], None)).contains("0 sessions ended"));
     assert_eq!(ok(&gatehouse(url, &["user", "consents", "ada"], None)), "");
+    assert_eq!(
+        ok(&gatehouse(url, &["user", "factors", "ada"], None)),
+        "authenticator app: none\nrecovery codes left: 0\n"
+    );
+    assert_eq!(
+        ok(&gatehouse(url, &["user", "reset-factors", "ada"], None)),
+        "ada: no authenticator app and 0 recovery codes removed\n"
+    );
+    refused(
+        &gatehouse(url, &["user", "factors", "nobody"], None),
+        "not found",
+    );
+    ok(&gatehouse(
+        url,
+        &["client", "update", "web", "--auth-policy", "two_factor"],
+        None,
+    ));
+    let clients: serde_json::Value =
+        serde_json::from_str(&ok(&gatehouse(url, &["client", "list", "--json"], None))).unwrap();
+    assert_eq!(clients[0]["auth_policy"], "two_factor");
+    refused(
+        &gatehouse(
+            url,
+            &["client", "update", "web", "--auth-policy", "sometimes"],
+            None,
+        ),
+        "unknown authentication policy",
+    );
     ok(&gatehouse(url, &["client", "remove", "web"], None));
     refused(
         &gatehouse(url, &["client", "remove", "web"], None),
@@ -849,6 +877,8 @@ fn every_command_works_on_postgresql() {
             "admin.key.rotated",
             "admin.key.rotated",
             "admin.user.logged_out",
+            "admin.user.factors_reset",
+            "admin.client.updated",
             "admin.client.removed",
         ],
         "{tail}"

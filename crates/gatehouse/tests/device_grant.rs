@@ -726,7 +726,90 @@ async fn one_address_starting_device_sign_ins_in_a_burst_is_told_to_wait(db: Dat
     );
 }
 
+/// A device's application that requires two factors: the person, signed in with a password
+/// alone, is sent to sign in again for it, enrols an authenticator app after the password, and
+/// comes back to the device's code; the device's ID token says how they signed in.
+async fn a_device_app_that_requires_two_factors_has_the_person_enrol_one(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let base = server.base.as_str();
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    tv(s).await;
+    let mut c = s.client("tv").await.unwrap().unwrap();
+    c.auth_policy = gatehouse::model::AuthPolicy::TwoFactor;
+    s.update_client(c).await.unwrap();
+    let codes = start(base, "tv", "openid").await;
+    let link = codes["verification_uri_complete"].as_str().unwrap();
+    let device_code = codes["device_code"].as_str().unwrap();
+
+    // Signed in with a password: not enough for this application.
+    let (browser, html) = sign_in_for(base, link, "ada").await;
+    assert!(
+        html.contains("asks for two-step verification. Sign in again"),
+        "{html}"
+    );
+    assert_eq!(hidden_input(&html, "require"), "two_factor");
+    let r = browser
+        .http
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("csrf", &hidden_input(&html, "csrf")),
+            ("flow", "device"),
+            ("user_code", &hidden_input(&html, "user_code")),
+            ("require", "two_factor"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let enrol = r.text().await.unwrap();
+    assert!(enrol.contains("Set up two-step verification"), "{enrol}");
+    let secret = gatehouse::auth::totp::secret_from_text(&hidden_input(&enrol, "secret")).unwrap();
+    let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
+    let fields = ["csrf", "username", "secret", "flow", "user_code", "require"]
+        .map(|n| (n, hidden_input(&enrol, n)));
+    let mut form: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let code = gatehouse::auth::totp::code_at(&secret, now);
+    form.push(("code", &code));
+    let r = browser
+        .http
+        .post(format!("{base}/enrol"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let saved = r.text().await.unwrap();
+    assert!(saved.contains("Save your recovery codes"), "{saved}");
+    let shown = codes["user_code"].as_str().unwrap();
+    assert!(
+        saved.contains(&format!("href=\"device?user_code={shown}\"")),
+        "{saved}"
+    );
+    // Back to the code, now with two factors: the device may be allowed.
+    let (status, confirm) = enter(&browser, base, shown).await;
+    assert_eq!(status, 200, "{confirm}");
+    assert!(confirm.contains("Sign in on your device?"), "{confirm}");
+    let (status, _) = answer(&browser, base, &confirm, "allow").await;
+    assert_eq!(status, 200);
+    let (status, tokens) = poll(base, "tv", device_code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            id_token.split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["acr"], "two_factor");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_device_app_that_requires_two_factors_has_the_person_enrol_one,
     a_device_signs_in_with_a_real_client_once_the_person_allows_it,
     polling_too_fast_is_told_to_slow_down_and_the_interval_grows,
     a_refused_device_is_told_so_once_and_its_code_is_gone,

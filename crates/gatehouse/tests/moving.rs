@@ -65,6 +65,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     ok(&gatehouse(&a.db_url(), &["group", "add", "staff"], None));
     ok(&gatehouse(
         &a.db_url(),
+        &["group", "add", "auditors", "--auth-policy", "two_factor"],
+        None,
+    ));
+    ok(&gatehouse(
+        &a.db_url(),
         &[
             "user",
             "update",
@@ -90,6 +95,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "ES256",
             "--access-token-format",
             "jwt",
+            "--auth-policy",
+            "two_factor",
         ],
         None,
     ));
@@ -111,6 +118,24 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     sign_in(&a, "web", &secret, "bob").await;
     let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
     a.store.end_user_sessions(&bob.id, now).await.unwrap();
+    // Bob has an authenticator app, with two recovery codes left.
+    let bob_app = gatehouse::model::TotpFactor {
+        user_id: bob.id.clone(),
+        secret: vec![42; 20],
+        created_at: now,
+        last_step: Some(now / 30),
+    };
+    let enrolled = gatehouse::model::AuditRecord::new(
+        now,
+        gatehouse::model::AuditKind::TotpEnrolled,
+        format!("user:{}", bob.id),
+    );
+    assert!(
+        a.store
+            .enrol_totp(bob_app.clone(), vec!["r1".into(), "r2".into()], enrolled)
+            .await
+            .unwrap()
+    );
 
     // Export while the SQLite server runs; the file is the owner's alone.
     let file = a.db.dir.path().join("export.json");
@@ -128,7 +153,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     }
     let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
     assert!(
-        out.contains("imported 2 users, 1 groups, 2 clients, 3 signing keys, 2 token families"),
+        out.contains("imported 2 users, 2 groups, 2 clients, 3 signing keys, 2 token families"),
         "{out}"
     );
 
@@ -166,12 +191,37 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         gatehouse::model::AccessTokenFormat::Jwt,
         "and its access token format"
     );
+    assert_eq!(
+        partner.auth_policy,
+        gatehouse::model::AuthPolicy::TwoFactor,
+        "and its authentication policy"
+    );
+    assert_eq!(
+        b.store
+            .group("auditors")
+            .await
+            .unwrap()
+            .unwrap()
+            .auth_policy,
+        gatehouse::model::AuthPolicy::TwoFactor,
+        "a group's too"
+    );
+    assert_eq!(
+        b.store.totp_factor(&bob.id).await.unwrap(),
+        Some(bob_app.clone()),
+        "an authenticator app moves, with the last step it accepted"
+    );
+    assert_eq!(
+        b.store.factors(&bob.id).await.unwrap().recovery_codes_left,
+        2
+    );
     let keys = b.store.signing_keys(now).await.unwrap();
     assert_eq!(keys.len(), 3, "with a key for each algorithm");
     let log = b.store.audit_latest(100).await.unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.record.kind.as_str()).collect();
     assert!(
         kinds.starts_with(&[
+            "admin.group.created",
             "admin.group.created",
             "admin.user.email_set",
             "admin.user.profile_updated",
@@ -182,6 +232,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "admin.client.updated",
             "login.succeeded",
             "token.issued",
+            "account.totp_enrolled",
             "admin.imported"
         ]),
         "{kinds:?}"
@@ -233,6 +284,18 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     assert!(verifies(&id_token, &jwks(&c).await, "web"));
     refresh(&c, &secret, rotated["refresh_token"].as_str().unwrap()).await;
     sign_in(&c, "web", &secret, "ada").await;
+    assert_eq!(c.store.totp_factor(&bob.id).await.unwrap(), Some(bob_app));
+    let spent = gatehouse::model::AuditRecord::new(
+        now,
+        gatehouse::model::AuditKind::RecoveryCodeUsed,
+        "test",
+    );
+    assert!(
+        c.store
+            .use_recovery_code(&bob.id, "r2", spent)
+            .await
+            .unwrap()
+    );
     let members = c.store.members("staff").await.unwrap().unwrap();
     assert_eq!(members[0].id, ada.id, "groups come back with their members");
 }

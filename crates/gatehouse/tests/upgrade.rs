@@ -3,10 +3,12 @@
 //! username stored before usernames were made canonical).
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has. Three of them: the previous release (before ES256 and EdDSA:
-//! SQLite 1-6, PostgreSQL 1-5), which also holds what it added (a group and its member, a client's
-//! display name, an RS256 signing key); the one before (before groups: SQLite 1-3, PostgreSQL
-//! 1-2); and the one before that (before sessions were tied to tokens: SQLite 1-2, PostgreSQL 1).
+//! the columns every release has: the previous release (before second factors: SQLite 1-11,
+//! PostgreSQL 1-10); the releases before back-channel logout (SQLite 1-8, PostgreSQL 1-7) and
+//! before ES256 and EdDSA (SQLite 1-6, PostgreSQL 1-5), which also hold what they added (a group
+//! and its member, a client's display name, an RS256 signing key); the one before groups
+//! (SQLite 1-3, PostgreSQL 1-2); and the one before sessions were tied to tokens (SQLite 1-2,
+//! PostgreSQL 1).
 
 #![allow(
     clippy::unwrap_used,
@@ -68,9 +70,11 @@ enum ReleaseBefore {
     Groups,
     /// Before ES256 and EdDSA, with groups, profiles and client display.
     SigningAlgs,
-    /// Before back-channel logout: the previous release, with ES256 and EdDSA and the refresh
-    /// retry window.
+    /// Before back-channel logout, with ES256 and EdDSA and the refresh retry window.
     BackchannelLogout,
+    /// Before second factors: the previous release, with back-channel logout, JWT access
+    /// tokens and the device grant.
+    SecondFactors,
 }
 
 impl ReleaseBefore {
@@ -81,6 +85,7 @@ impl ReleaseBefore {
             ReleaseBefore::Groups => 3,
             ReleaseBefore::SigningAlgs => 6,
             ReleaseBefore::BackchannelLogout => 8,
+            ReleaseBefore::SecondFactors => 11,
         }
     }
 
@@ -91,13 +96,16 @@ impl ReleaseBefore {
             ReleaseBefore::Groups => 2,
             ReleaseBefore::SigningAlgs => 5,
             ReleaseBefore::BackchannelLogout => 7,
+            ReleaseBefore::SecondFactors => 10,
         }
     }
 
     fn has_groups(self) -> bool {
         matches!(
             self,
-            ReleaseBefore::SigningAlgs | ReleaseBefore::BackchannelLogout
+            ReleaseBefore::SigningAlgs
+                | ReleaseBefore::BackchannelLogout
+                | ReleaseBefore::SecondFactors
         )
     }
 }
@@ -113,6 +121,9 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0006_clients.sql"),
         include_str!("../migrations/sqlite/0007_signing_algs.sql"),
         include_str!("../migrations/sqlite/0008_refresh_retry.sql"),
+        include_str!("../migrations/sqlite/0009_backchannel_logout.sql"),
+        include_str!("../migrations/sqlite/0010_access_token_format.sql"),
+        include_str!("../migrations/sqlite/0011_device_authorization.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -314,12 +325,13 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // Opened again (a restart, a second instance): nothing is migrated twice.
     store::open(&db.url).await.unwrap().close().await.unwrap();
     let s = state.store.as_ref();
-    assert!(
-        s.session(&tokens::hash(SESSION), T0)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let (session, _) = s
+        .session(&tokens::hash(SESSION), T0)
+        .await
+        .unwrap()
+        .expect("the old session");
+    // Every sign-in before second factors was made with a password.
+    assert_eq!(session.amr, gatehouse::model::Amr::PASSWORD);
     assert!(
         s.introspect(&tokens::hash(ACCESS), T0)
             .await
@@ -344,7 +356,10 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         )
         .await
         .unwrap();
-    assert!(matches!(rotated, Rotated::Issued(_)), "{rotated:?}");
+    let Rotated::Issued(grant) = rotated else {
+        panic!("{rotated:?}")
+    };
+    assert_eq!(grant.amr, gatehouse::model::Amr::PASSWORD);
     let request = CodeRequest {
         client_id: "web".into(),
         redirect_uri: Some(REDIRECT.into()),
@@ -463,10 +478,33 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             && n.uri == "https://web.example/backchannel"),
         "{notices:?}"
     );
+
+    // ... and enrols an authenticator app, which the next sign-in asks for.
+    let app = gatehouse::model::TotpFactor {
+        user_id: old.user_id.into(),
+        secret: vec![9; 20],
+        created_at: T0,
+        last_step: None,
+    };
+    let record =
+        gatehouse::model::AuditRecord::new(T0, gatehouse::model::AuditKind::TotpEnrolled, "test");
+    assert!(s.enrol_totp(app, vec![], record).await.unwrap());
+    let r = post_login(&f, &authorize_uri("web", "&prompt=login"), "Ada", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("Two-step verification"));
 }
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::SecondFactors,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_backchannel_logout() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
         ReleaseBefore::BackchannelLogout,
@@ -488,6 +526,15 @@ async fn sqlite_of_the_release_before_groups() {
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::SecondFactors,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_backchannel_logout() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::BackchannelLogout,
