@@ -70,10 +70,10 @@ class Gatehouse:
         return username
 
     def add_client(self, rp: RelyingParty, client_id: str, first_party: bool,
-                   cafile: str = None):
+                   cafile: str = None, extra: tuple = ()):
         args = ["client", "add", "--client-id", client_id,
                 "--redirect-uri", rp.redirect_uri,
-                "--post-logout-redirect-uri", rp.post_logout_redirect_uri]
+                "--post-logout-redirect-uri", rp.post_logout_redirect_uri, *extra]
         if first_party:
             args.append("--first-party")
         out = self.cli(*args)

@@ -150,7 +150,7 @@ class RelyingParty:
             "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         }
-        for extra in ("prompt", "max_age"):
+        for extra in ("prompt", "max_age", "acr_values"):
             if extra in query:
                 params[extra] = query[extra]
         h._redirect(f"{self.issuer}/authorize?{urllib.parse.urlencode(params)}")
@@ -221,6 +221,8 @@ class RelyingParty:
         h._page(200, "Signed in",
                 f"<h1>Signed in as {html.escape(name)}</h1>"
                 f"<p id=auth_time>{claims.get('auth_time')}</p>"
+                f"<p id=acr>{html.escape(str(claims.get('acr', '')))}</p>"
+                f"<p id=amr>{html.escape(' '.join(claims.get('amr', [])))}</p>"
                 f"<p id=groups>{html.escape(' '.join(id_groups))}</p>"
                 '<a href="/logout?hint=1">Sign out</a>',
                 headers=[("Set-Cookie", f"rp_session={cookie}; Path=/; HttpOnly")])
