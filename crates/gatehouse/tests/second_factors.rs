@@ -558,6 +558,311 @@ async fn an_administrator_lists_and_resets_a_persons_factors(db: Database) {
     assert_eq!(reset.record.subject.as_deref(), Some("ada"));
 }
 
+/// Signs `username` in through the account page's login form; the browser's cookies.
+async fn account_sign_in(f: &Fixture, username: &str) -> String {
+    let page = send(f, get("/account")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let form_cookie = common::oneshot::cookies(&page);
+    let html = body_text(page).await;
+    assert!(
+        html.contains("to continue to <strong>your account</strong>"),
+        "{html}"
+    );
+    assert_eq!(hidden_input(&html, "flow"), "account");
+    let body = encode(&[
+        ("username", username),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("flow", "account"),
+    ]);
+    let r = send(
+        f,
+        form("/login")
+            .header(header::COOKIE, &form_cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "account");
+    format!("{form_cookie}; {}", common::oneshot::cookies(&r))
+}
+
+/// Signs `username`, who has a second factor, in through the account page's login form and the
+/// second step with `code`; the browser's cookies.
+async fn account_sign_in_2fa(f: &Fixture, username: &str, code: &str) -> String {
+    let page = send(f, get("/account")).await;
+    let form_cookie = common::oneshot::cookies(&page);
+    let html = body_text(page).await;
+    let r = send(
+        f,
+        form("/login")
+            .header(header::COOKIE, &form_cookie)
+            .body(Body::from(encode(&[
+                ("username", username),
+                ("password", PASSWORD),
+                ("csrf", &hidden_input(&html, "csrf")),
+                ("flow", "account"),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    let step = step(r, &form_cookie).await;
+    assert!(step.html.contains("Two-step verification"), "{}", step.html);
+    assert_eq!(hidden_input(&step.html, "flow"), "account");
+    let r = send(
+        f,
+        form("/verify")
+            .header(header::COOKIE, &step.cookies)
+            .body(Body::from(encode(&[
+                ("csrf", &hidden_input(&step.html, "csrf")),
+                ("username", username),
+                ("flow", "account"),
+                ("code", code),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.headers()[header::LOCATION], "account");
+    format!("{}; {}", step.cookies, common::oneshot::cookies(&r))
+}
+
+async fn spend(f: &Fixture, user: &User, code: &str) -> bool {
+    let hash = recovery::hash(code).unwrap();
+    f.state
+        .store
+        .use_recovery_code(&user.id, &hash, record(user))
+        .await
+        .unwrap()
+}
+
+async fn account_page(f: &Fixture, cookies: &str) -> String {
+    let r = send(
+        f,
+        axum::http::Request::get("/account")
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    body_text(r).await
+}
+
+/// Posts the account page's form with `fields`.
+async fn account_post(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
+    send(
+        f,
+        form("/account")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(fields)))
+            .unwrap(),
+    )
+    .await
+}
+
+fn codes_on(html: &str) -> Vec<String> {
+    html.split("<li><code>")
+        .skip(1)
+        .map(|s| s[..s.find('<').unwrap()].to_owned())
+        .collect()
+}
+
+async fn a_person_sets_up_replaces_and_removes_their_app_from_the_account_page(db: Database) {
+    let f = fixture_on(db).await;
+    let user = ada(&f).await;
+    let cookies = account_sign_in(&f, "ada").await;
+    let html = account_page(&f, &cookies).await;
+    assert!(
+        html.contains("Signing in takes your password only."),
+        "{html}"
+    );
+    let csrf = hidden_input(&html, "csrf");
+
+    let r = account_post(&f, &cookies, &[("csrf", &csrf), ("action", "setup_app")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let setup = body_text(r).await;
+    assert!(setup.contains("Set up two-step verification"));
+    let shown = hidden_input(&setup, "secret");
+    let secret = totp::secret_from_text(&shown).unwrap();
+    let confirm = |code: String| {
+        let (setup, shown) = (setup.clone(), shown.clone());
+        let cookies = cookies.clone();
+        let f = &f;
+        async move {
+            account_post(
+                f,
+                &cookies,
+                &[
+                    ("csrf", &hidden_input(&setup, "csrf")),
+                    ("action", "confirm_app"),
+                    ("secret", &shown),
+                    ("code", &code),
+                ],
+            )
+            .await
+        }
+    };
+    let r = confirm("000000".into()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        !f.state
+            .store
+            .factors(&user.id)
+            .await
+            .unwrap()
+            .has_second_factor()
+    );
+    let r = confirm(totp::code_at(&secret, T0)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let first = codes_on(&body_text(r).await);
+    assert_eq!(first.len(), 10);
+    let html = account_page(&f, &cookies).await;
+    assert!(
+        html.contains("Recovery codes left: <strong>10</strong>"),
+        "{html}"
+    );
+
+    // New recovery codes: the old ones stop working.
+    let r = account_post(&f, &cookies, &[("csrf", &csrf), ("action", "new_codes")]).await;
+    let second = codes_on(&body_text(r).await);
+    assert_eq!(second.len(), 10);
+    assert!(!spend(&f, &user, &first[0]).await, "replaced");
+    assert!(spend(&f, &user, &second[0]).await);
+
+    // A new app in place of the old: the old app's codes stop working.
+    let r = account_post(&f, &cookies, &[("csrf", &csrf), ("action", "setup_app")]).await;
+    let setup = body_text(r).await;
+    let newer = totp::secret_from_text(&hidden_input(&setup, "secret")).unwrap();
+    f.clock.advance(30);
+    let r = account_post(
+        &f,
+        &cookies,
+        &[
+            ("csrf", &hidden_input(&setup, "csrf")),
+            ("action", "confirm_app"),
+            ("secret", &hidden_input(&setup, "secret")),
+            ("code", &totp::code_at(&newer, T0 + 30)),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let stored = f.state.store.totp_factor(&user.id).await.unwrap().unwrap();
+    assert_eq!(stored.secret, newer);
+
+    // Turned off.
+    let r = account_post(&f, &cookies, &[("csrf", &csrf), ("action", "remove_app")]).await;
+    assert!(
+        body_text(r)
+            .await
+            .contains("signing in takes your password only")
+    );
+    assert_eq!(
+        f.state.store.factors(&user.id).await.unwrap(),
+        gatehouse::model::Factors::default()
+    );
+    let kinds = kinds(&f).await;
+    for kind in [
+        AuditKind::TotpEnrolled,
+        AuditKind::RecoveryCodesRegenerated,
+        AuditKind::TotpReplaced,
+        AuditKind::TotpRemoved,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} in {kinds:?}");
+    }
+}
+
+async fn account_changes_need_a_recent_sign_in_and_the_sessions_own_form(db: Database) {
+    let f = fixture_on(db).await;
+    let user = ada(&f).await;
+    let secret = enrol(&f, &user, &["abcd-efgh-jkmn-pqrs"]).await;
+    add_user(f.state.store.as_ref(), "bob").await;
+    let bobs = account_sign_in(&f, "bob").await;
+    let bob_csrf = hidden_input(&account_page(&f, &bobs).await, "csrf");
+
+    // Ada's session: her password, then her second factor.
+    let cookies = account_sign_in_2fa(&f, "ada", "abcd-efgh-jkmn-pqrs").await;
+    let csrf = hidden_input(&account_page(&f, &cookies).await, "csrf");
+
+    // Bob's form, or none, changes nothing on Ada's account.
+    for forged in [bob_csrf.as_str(), "", "1800000000.AAAA"] {
+        let r = account_post(&f, &cookies, &[("csrf", forged), ("action", "remove_app")]).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{forged:?}");
+    }
+    // A setup confirmed with another secret than the one shown.
+    let r = account_post(&f, &cookies, &[("csrf", &csrf), ("action", "setup_app")]).await;
+    let setup = body_text(r).await;
+    let mine = totp::new_secret();
+    let r = account_post(
+        &f,
+        &cookies,
+        &[
+            ("csrf", &hidden_input(&setup, "csrf")),
+            ("action", "confirm_app"),
+            ("secret", &totp::secret_text(&mine).replace(' ', "")),
+            ("code", &totp::code_at(&mine, T0)),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        f.state
+            .store
+            .factors(&user.id)
+            .await
+            .unwrap()
+            .has_second_factor()
+    );
+
+    // Eleven minutes later the session still works, but changes need a fresh sign-in.
+    f.clock.advance(660);
+    let html = account_page(&f, &cookies).await;
+    assert!(html.contains("To change this, sign in again"), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+    let r = account_post(&f, &cookies, &[("csrf", &csrf), ("action", "remove_app")]).await;
+    assert!(body_text(r).await.contains("Sign in again first"));
+    assert!(
+        f.state
+            .store
+            .factors(&user.id)
+            .await
+            .unwrap()
+            .has_second_factor()
+    );
+
+    // A group that requires an app: it cannot be removed, even right after signing in.
+    f.state
+        .store
+        .create_group(gatehouse::model::Group {
+            id: "g1".into(),
+            name: "admins".into(),
+            description: None,
+            created_at: T0,
+            auth_policy: AuthPolicy::TwoFactor,
+        })
+        .await
+        .unwrap();
+    f.state
+        .store
+        .add_member("admins", &user.id, T0)
+        .await
+        .unwrap();
+    let fresh = account_sign_in_2fa(&f, "ada", &totp::code_at(&secret, T0 + 660)).await;
+    let html = account_page(&f, &fresh).await;
+    assert!(!html.contains("remove_app"), "no button for it");
+    let csrf = hidden_input(&html, "csrf");
+    let r = account_post(&f, &fresh, &[("csrf", &csrf), ("action", "remove_app")]).await;
+    assert!(body_text(r).await.contains("cannot be removed"));
+    assert!(
+        f.state
+            .store
+            .factors(&user.id)
+            .await
+            .unwrap()
+            .has_second_factor()
+    );
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     an_app_code_completes_the_sign_in_once,
     a_burst_of_one_code_signs_in_once,
@@ -568,4 +873,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     a_session_that_proved_less_signs_in_again,
     a_group_that_requires_a_second_factor_applies_to_every_client,
     an_administrator_lists_and_resets_a_persons_factors,
+    a_person_sets_up_replaces_and_removes_their_app_from_the_account_page,
+    account_changes_need_a_recent_sign_in_and_the_sessions_own_form,
 );

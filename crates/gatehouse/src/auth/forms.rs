@@ -78,6 +78,11 @@ pub enum Purpose<'a> {
         continuation: &'a str,
         secret: &'a str,
     },
+    /// A form of the person's own account page, bound to the session.
+    Account { session: &'a str },
+    /// Setting up an authenticator app from the account page: bound to the session and the
+    /// secret the page showed.
+    AccountEnrol { session: &'a str, secret: &'a str },
 }
 
 /// How long after a right password its second step may be completed: time to find a phone,
@@ -88,7 +93,10 @@ impl Purpose<'_> {
     /// How long a token for it stays valid.
     fn max_age(&self) -> i64 {
         match self {
-            Purpose::SecondFactor { .. } | Purpose::Enrol { .. } => STEP_MAX_AGE,
+            Purpose::SecondFactor { .. }
+            | Purpose::Enrol { .. }
+            | Purpose::Account { .. }
+            | Purpose::AccountEnrol { .. } => STEP_MAX_AGE,
             _ => MAX_AGE,
         }
     }
@@ -113,6 +121,8 @@ impl Purpose<'_> {
                 continuation,
                 secret,
             } => &["enrol", browser, username, continuation, secret],
+            Purpose::Account { session } => &["account", session, ""],
+            Purpose::AccountEnrol { session, secret } => &["account-enrol", session, secret],
         };
         let mut m = Vec::with_capacity(64 + parts.iter().map(|p| p.len()).sum::<usize>());
         for p in parts.iter() {

@@ -120,6 +120,9 @@ pub(super) async fn login(
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, now).await {
         Ok(true) => {}
         Ok(false) if device => return super::device::expired_form(&form.user_code),
+        Ok(false) if form.flow == "account" => {
+            return pages::expired_form(Some("account".to_owned()));
+        }
         Ok(false) => return expired_form(&form.request),
         Err(e) => return refuse(&state, Refusal::Page(e)),
     }
@@ -135,6 +138,15 @@ pub(super) async fn login(
         };
         let require = form.require.parse().unwrap_or_default();
         return super::device::login(&state, jar, attempt, &form.user_code, require).await;
+    }
+    if form.flow == "account" {
+        let attempt = Attempt {
+            peer,
+            username: &username,
+            password: form.password,
+            client_id: None,
+        };
+        return super::account::login(&state, jar, attempt).await;
     }
     let request = match checked_request(&state, &form.request).await {
         Ok(r) => r,

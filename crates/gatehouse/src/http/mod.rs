@@ -1,6 +1,7 @@
 //! The HTTP shell around the protocol core: one module per endpoint group, one shared
 //! [`AppState`], errors turned into responses in one place (`error`).
 
+mod account;
 mod admin;
 mod authorize;
 mod client_auth;
@@ -297,6 +298,7 @@ pub fn app(state: AppState) -> Router {
         .route("/verify", post(signin::verify))
         .route("/enrol", post(signin::enrol))
         .route("/consent", post(authorize::consent))
+        .route("/account", get(account::page).post(account::act))
         .route("/device_authorization", post(device::authorization))
         .route("/device", get(device::page).post(device::entered))
         .route("/device/answer", post(device::answer))

@@ -29,7 +29,8 @@ h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-w
 input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #8a93a6;border-radius:.3rem}\
 input:focus{outline:3px solid #4d7cfe;outline-offset:1px}\
 button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:#2f5bd8;color:#fff;border:0;border-radius:.3rem;cursor:pointer}\
-.error{background:#fdecec;color:#8a1c1c;padding:.6rem;border-radius:.3rem}.muted{color:#5b6477;font-size:.9rem}\
+.error{background:#fdecec;color:#8a1c1c;padding:.6rem;border-radius:.3rem}\
+.notice{background:#e8f3ec;color:#14532d;padding:.6rem;border-radius:.3rem}h2{font-size:1.1rem;margin-top:1.5rem}.muted{color:#5b6477;font-size:.9rem}\
 button.secondary{background:#fff;color:#2f5bd8;border:1px solid #2f5bd8}ul{padding-left:1.2rem}\
 a.button{display:block;text-align:center;margin-top:1.3rem;padding:.7rem;background:#2f5bd8;color:#fff;border-radius:.3rem;text-decoration:none}\
 code{overflow-wrap:anywhere}\
@@ -119,12 +120,19 @@ pub(super) fn second_factor(
     page("Two-step verification", &body)
 }
 
-/// Enrolling an authenticator app during a sign-in: the QR code (`qr`, an SVG drawn here from
-/// the `otpauth://` URI), the same secret as text, and a field for the first code.
+/// Where the setup page's form goes, and what it carries.
+pub(super) struct EnrolForm<'a> {
+    /// `enrol` during a sign-in, `account` from the account page.
+    pub action: &'a str,
+    pub hidden: &'a [(&'a str, &'a str)],
+    pub csrf: &'a str,
+}
+
+/// Setting up an authenticator app: the QR code (`qr`, an SVG drawn here from the
+/// `otpauth://` URI), the same secret as text, and a field for the first code.
 pub(super) fn enrol_totp(
     to: &str,
-    hidden: &[(&str, &str)],
-    csrf: &str,
+    form: &EnrolForm<'_>,
     qr: &str,
     secret_text: &str,
     error: Option<&str>,
@@ -138,7 +146,7 @@ pub(super) fn enrol_totp(
          <figure class=\"qr\">{qr}</figure>\
          <p class=\"muted\">Cannot scan it? Enter this key instead: \
          <code id=\"secret\">{secret_text}</code></p>\
-         <form method=\"post\" action=\"enrol\">\
+         <form method=\"post\" action=\"{action}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
          <label for=\"code\">2. Enter the 6-digit code the app shows</label>\
          <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
@@ -146,8 +154,9 @@ pub(super) fn enrol_totp(
          <button type=\"submit\">Turn on two-step verification</button></form>",
         to = escape(to),
         error = alert(error),
-        csrf = escape(csrf),
-        hidden = hidden_fields(hidden),
+        action = escape(form.action),
+        csrf = escape(form.csrf),
+        hidden = hidden_fields(form.hidden),
         secret_text = escape(secret_text),
     );
     page("Set up two-step verification", &body)
@@ -191,6 +200,97 @@ pub(super) fn recovery_codes(to: &str, codes: &[String], next: &str) -> String {
         next = escape(next),
     );
     page("Save your recovery codes", &body)
+}
+
+/// What the account page shows.
+pub(super) struct AccountView<'a> {
+    pub username: &'a str,
+    pub factors: &'a crate::model::Factors,
+    /// A group the person is in requires a second factor: the app cannot be removed.
+    pub app_required: bool,
+    /// The session's sign-in is recent enough to change things.
+    pub recent: bool,
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
+}
+
+/// A day as people read it, in UTC: `2026-12-01`.
+fn day(t: crate::clock::UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|d| d.date().to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// The person's own page: two-step verification, and what they can change.
+pub(super) fn account(v: &AccountView<'_>) -> String {
+    let notice = v
+        .notice
+        .map(|n| format!("<p class=\"notice\" role=\"status\">{}</p>", escape(n)))
+        .unwrap_or_default();
+    let button = |action: &str, label: &str, secondary: bool| {
+        format!(
+            "<form method=\"post\" action=\"account\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"action\" value=\"{action}\">\
+             <button type=\"submit\"{class}>{label}</button></form>",
+            csrf = escape(v.csrf),
+            class = if secondary {
+                " class=\"secondary\""
+            } else {
+                ""
+            },
+        )
+    };
+    let (status, actions) = match v.factors.totp_enrolled_at {
+        Some(at) => {
+            let mut actions = button("setup_app", "Set up a new app in its place", true);
+            actions.push_str(&button("new_codes", "Make new recovery codes", true));
+            if !v.app_required {
+                actions.push_str(&button(
+                    "remove_app",
+                    "Turn off two-step verification",
+                    true,
+                ));
+            }
+            (
+                format!(
+                    "<p><strong>On.</strong> Signing in takes your password and a code from the \
+                     authenticator app you set up on {}.</p>\
+                     <p>Recovery codes left: <strong>{}</strong>.</p>",
+                    day(at),
+                    v.factors.recovery_codes_left
+                ),
+                actions,
+            )
+        }
+        None => (
+            format!(
+                "<p><strong>Off.</strong> Signing in takes your password only.{}</p>",
+                if v.app_required {
+                    " A group you are in requires an authenticator app: set one up now, or \
+                     when you next sign in."
+                } else {
+                    ""
+                }
+            ),
+            button("setup_app", "Set up an authenticator app", false),
+        ),
+    };
+    let actions = if v.recent {
+        actions
+    } else {
+        format!(
+            "<p class=\"muted\">To change this, sign in again: your last sign-in was more than \
+             10 minutes ago.</p>{}",
+            button("sign_in_again", "Sign in again", false)
+        )
+    };
+    let body = format!(
+        "<h1>Your account</h1><p class=\"muted\">Signed in as <strong>{user}</strong></p>\
+         {notice}<h2>Two-step verification</h2>{status}{actions}",
+        user = escape(v.username),
+    );
+    page("Your account", &body)
 }
 
 /// What a scope lets a client see, in words a person understands.

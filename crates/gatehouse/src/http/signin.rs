@@ -40,18 +40,20 @@ pub(super) enum Continuation {
         user_code: String,
         require: AuthPolicy,
     },
+    /// The person's own account page (`http::account`).
+    Account,
 }
 
 impl Continuation {
     /// From the fields a sign-in form carries.
     fn from_form(form: &StepForm) -> Continuation {
-        if form.flow == "device" {
-            Continuation::Device {
+        match form.flow.as_str() {
+            "device" => Continuation::Device {
                 user_code: form.user_code.chars().take(64).collect(),
                 require: form.require.parse().unwrap_or_default(),
-            }
-        } else {
-            Continuation::Authorize(form.request.clone())
+            },
+            "account" => Continuation::Account,
+            _ => Continuation::Authorize(form.request.clone()),
         }
     }
 
@@ -60,6 +62,7 @@ impl Continuation {
         match self {
             Continuation::Authorize(q) => format!("authorize:{q}"),
             Continuation::Device { user_code, require } => format!("device:{require}:{user_code}"),
+            Continuation::Account => "account:".to_owned(),
         }
     }
 
@@ -72,6 +75,7 @@ impl Continuation {
                 ("user_code", user_code.as_str()),
                 ("require", require.as_str()),
             ],
+            Continuation::Account => vec![("flow", "account")],
         }
     }
 
@@ -87,6 +91,7 @@ impl Continuation {
                     None => "device".to_owned(),
                 }
             }
+            Continuation::Account => "account".to_owned(),
         }
     }
 }
@@ -273,13 +278,18 @@ async fn enrol_page(
     let mut hidden = to.continuation.hidden();
     hidden.push(("username", &user.username));
     hidden.push(("secret", &compact));
-    let html = pages::enrol_totp(to.to, &hidden, &csrf, &qr, &text, error);
+    let form = pages::EnrolForm {
+        action: "enrol",
+        hidden: &hidden,
+        csrf: &csrf,
+    };
+    let html = pages::enrol_totp(to.to, &form, &qr, &text, error);
     let page = pages::respond_with_form_target(status, html, to.redirect_uri);
     Ok((jar, page).into_response())
 }
 
 /// What an authenticator app calls the account's issuer: the host people sign in at.
-fn app_label(issuer: &str) -> String {
+pub(super) fn app_label(issuer: &str) -> String {
     url::Url::parse(issuer)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -332,7 +342,10 @@ impl Step {
             },
             None => Destination {
                 continuation: &self.continuation,
-                to: "your device",
+                to: match self.continuation {
+                    Continuation::Account => "your account",
+                    _ => "your device",
+                },
                 redirect_uri: None,
                 client_id: None,
             },
@@ -355,7 +368,7 @@ async fn checked_step(
                 .await
                 .map_err(|refusal| authorize::refuse(state, refusal))?,
         ),
-        Continuation::Device { .. } => None,
+        Continuation::Device { .. } | Continuation::Account => None,
     };
     let failed = |e: OAuthError| match &request {
         Some(r) => authorize::refuse(state, authorize::redirect_error(r, e)),
@@ -602,6 +615,7 @@ async fn signed_in(
         (Continuation::Device { user_code, .. }, _) => {
             super::device::signed_in(state, peer, jar, session, &step.user, user_code).await
         }
+        (Continuation::Account, _) => super::account::signed_in(jar),
         (Continuation::Authorize(_), None) => expired(&step.continuation),
     }
 }

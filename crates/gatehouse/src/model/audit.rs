@@ -15,6 +15,10 @@ named! {
         RecoveryCodeUsed = "login.recovery_code_used",
         /// A person enrolled an authenticator app (and got recovery codes).
         TotpEnrolled = "account.totp_enrolled",
+        /// A person replaced their authenticator app with a new one.
+        TotpReplaced = "account.totp_replaced",
+        /// A person removed their authenticator app (and its recovery codes).
+        TotpRemoved = "account.totp_removed",
         /// A person's recovery codes were replaced by a new set.
         RecoveryCodesRegenerated = "account.recovery_codes_regenerated",
         Logout = "logout",

@@ -373,6 +373,14 @@ pub trait SecondFactors: Send + Sync {
         recovery_hashes: Vec<String>,
         audit: AuditRecord,
     ) -> StoreResult<bool>;
+    /// Replaces the user's authenticator app (or enrols one) and their recovery codes, writing
+    /// `audit`, in one transaction: the old app's codes stop working as the new one's start.
+    async fn replace_totp(
+        &self,
+        factor: TotpFactor,
+        recovery_hashes: Vec<String>,
+        audit: AuditRecord,
+    ) -> StoreResult<()>;
     /// Spends the user's recovery code with this hash, writing `audit` in the same
     /// transaction. `false`, with nothing changed, when there is no such unused code.
     async fn use_recovery_code(

@@ -118,6 +118,36 @@ impl SecondFactors for PgStore {
         .map_err(db_error)
     }
 
+    async fn replace_totp(
+        &self,
+        factor: TotpFactor,
+        recovery_hashes: Vec<String>,
+        audit: AuditRecord,
+    ) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (factor, hashes, audit) = (factor.clone(), recovery_hashes.clone(), audit.clone());
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO totp_factor (user_id, secret, created_at, last_step)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret,
+                         created_at = excluded.created_at, last_step = excluded.last_step",
+                )
+                .bind(&factor.user_id)
+                .bind(&factor.secret)
+                .bind(factor.created_at)
+                .bind(factor.last_step)
+                .execute(&mut *c)
+                .await?;
+                insert_recovery_codes(c, &factor.user_id, &hashes, factor.created_at).await?;
+                insert_audit(&mut *c, &audit).await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
     async fn use_recovery_code(
         &self,
         user_id: &str,

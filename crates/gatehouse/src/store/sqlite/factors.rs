@@ -107,6 +107,32 @@ impl SecondFactors for SqliteStore {
         .await
     }
 
+    async fn replace_totp(
+        &self,
+        factor: TotpFactor,
+        recovery_hashes: Vec<String>,
+        audit: AuditRecord,
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO totp_factor (user_id, secret, created_at, last_step)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret,
+                     created_at = excluded.created_at, last_step = excluded.last_step",
+            )?
+            .execute(params![
+                factor.user_id,
+                factor.secret,
+                factor.created_at,
+                factor.last_step
+            ])?;
+            insert_recovery_codes(tx, &factor.user_id, &recovery_hashes, factor.created_at)?;
+            insert_audit(tx, &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn use_recovery_code(
         &self,
         user_id: &str,
