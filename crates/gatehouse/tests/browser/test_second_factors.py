@@ -158,3 +158,38 @@ def test_the_setup_page_fits_a_phone(chromium, payroll, user):
     qr = page.get_by_role("img", name="QR code for your authenticator app").bounding_box()
     assert qr["width"] >= 150, qr
     context.close()
+
+
+def test_a_person_turns_two_step_verification_on_and_off_on_their_account_page(browser_page,
+                                                                               gatehouse, user):
+    page = browser_page
+    page.goto(f"{gatehouse.issuer}/account")
+    expect(page).to_have_title("Sign in")
+    expect(page.get_by_text("to continue to")).to_contain_text("your account")
+    fill_login(page, user)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(page.locator("main")).to_contain_text("Off. Signing in takes your password only.")
+
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page.get_by_role("heading")).to_have_text("Set up two-step verification")
+    key = page.locator("#secret").inner_text()
+    page.get_by_label("Enter the 6-digit code the app shows").fill(totp(key))
+    page.get_by_role("button", name="Turn on two-step verification").click()
+    expect(page.get_by_role("heading")).to_have_text("Save your recovery codes")
+    first = page.get_by_role("list", name="Recovery codes").get_by_role("listitem").all_inner_texts()
+    page.get_by_role("link", name="I have saved them, continue to your account").click()
+    expect(page.locator("main")).to_contain_text("On. Signing in takes your password and a code")
+    expect(page.locator("main")).to_contain_text("Recovery codes left: 10")
+
+    page.get_by_role("button", name="Make new recovery codes").click()
+    second = page.get_by_role("list", name="Recovery codes").get_by_role("listitem").all_inner_texts()
+    assert len(second) == 10 and not set(first) & set(second)
+    page.get_by_role("link", name="I have saved them, continue to your account").click()
+
+    page.get_by_role("button", name="Turn off two-step verification").click()
+    expect(page.get_by_role("status")).to_contain_text("removed")
+    expect(page.locator("main")).to_contain_text("Off. Signing in takes your password only.")
+    kinds = gatehouse.cli("audit", "tail", "-n", "20")
+    for kind in ("account.totp_enrolled", "account.recovery_codes_regenerated",
+                 "account.totp_removed"):
+        assert kind in kinds, kinds
