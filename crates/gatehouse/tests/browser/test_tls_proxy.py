@@ -156,7 +156,7 @@ def test_a_person_signs_in_through_the_tls_proxy_with_host_only_secure_cookies(
     # X-Forwarded-For because the proxy (127.0.0.1) is trusted.
     log = server.cli("audit", "tail", "--lines", "20")
     line = next(l for l in log.splitlines() if "login.succeeded" in l and user in l)
-    assert line.endswith("ip=::1"), line
+    assert "ip=::1" in line.split(), line
 
 
 def test_a_browser_that_does_not_trust_the_ca_gets_no_page(chromium, behind_caddy):
