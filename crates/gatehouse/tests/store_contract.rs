@@ -1194,7 +1194,131 @@ async fn second_factors_are_spent_once_and_enrolled_once(db: Database) {
     assert!(f.store.totp_factor(&ada.id).await.unwrap().is_none());
 }
 
+/// A credential id belongs to one account; only its owner removes it; a challenge is taken
+/// once, and not after it expires or as another ceremony.
+async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Database) {
+    use gatehouse::model::{Challenge, ChallengeKind, StoredPasskey};
+    let f = open(db).await;
+    let (ada, bob) = (user("ada"), user("bob"));
+    f.store.create_user(ada.clone()).await.unwrap();
+    f.store.create_user(bob.clone()).await.unwrap();
+    let record = || AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test");
+    let key = |user: &User, id: &str| StoredPasskey {
+        credential_id: id.into(),
+        user_id: user.id.clone(),
+        name: "Phone".into(),
+        data: "{}".into(),
+        created_at: NOW,
+        last_used_at: None,
+    };
+    assert!(
+        f.store
+            .add_passkey(key(&ada, "c1"), record())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .add_passkey(key(&bob, "c1"), record())
+            .await
+            .unwrap(),
+        "registered to another account"
+    );
+    assert_eq!(
+        f.store.passkey("c1").await.unwrap().unwrap().user_id,
+        ada.id
+    );
+    assert!(
+        f.store
+            .passkey_used("c1", "{\"n\":1}".into(), NOW + 5)
+            .await
+            .unwrap()
+    );
+    let used = f.store.passkey("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (used.data.as_str(), used.last_used_at),
+        ("{\"n\":1}", Some(NOW + 5))
+    );
+    assert!(
+        !f.store
+            .remove_passkey(&bob.id, "c1", record())
+            .await
+            .unwrap(),
+        "not bob's"
+    );
+    assert_eq!(f.store.passkeys(&ada.id).await.unwrap().len(), 1);
+    assert!(
+        f.store
+            .remove_passkey(&ada.id, "c1", record())
+            .await
+            .unwrap()
+    );
+    assert!(f.store.passkeys(&ada.id).await.unwrap().is_empty());
+
+    let challenge = |id: &str, expires_at| Challenge {
+        id_hash: id.into(),
+        kind: ChallengeKind::Authenticate,
+        user_id: None,
+        state: "{}".into(),
+        expires_at,
+    };
+    f.store
+        .create_challenge(challenge("h1", NOW + 300))
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .take_challenge("h1", ChallengeKind::Register, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "another ceremony"
+    );
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = Arc::clone(&f.store);
+            tokio::spawn(async move {
+                s.take_challenge("h1", ChallengeKind::Authenticate, NOW)
+                    .await
+                    .unwrap()
+                    .is_some()
+            })
+        })
+        .collect();
+    let mut taken = 0;
+    for t in tasks {
+        taken += usize::from(t.await.unwrap());
+    }
+    assert_eq!(taken, 1);
+    f.store
+        .create_challenge(challenge("h2", NOW + 300))
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .take_challenge("h2", ChallengeKind::Authenticate, NOW + 300)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    f.store
+        .create_challenge(challenge("h3", NOW + 300))
+        .await
+        .unwrap();
+    assert!(f.store.purge_expired(NOW + 301).await.unwrap() >= 1);
+    assert!(
+        f.store
+            .take_challenge("h3", ChallengeKind::Authenticate, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "swept"
+    );
+}
+
 on_both_backends!(();
+    passkeys_belong_to_one_account_and_challenges_are_taken_once,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,
     client_tokens_are_introspected_and_revoked_by_their_client_only,

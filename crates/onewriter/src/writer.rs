@@ -249,10 +249,8 @@ impl Writer {
         savepoint: bool,
         stmts: &mut Statements<'_>,
     ) -> (Step, bool) {
-        if savepoint {
-            if let Err(e) = exec(&mut stmts.savepoint) {
-                return (Step::EngineFailed(Fail::sqlite(e)), false);
-            }
+        if savepoint && let Err(e) = exec(&mut stmts.savepoint) {
+            return (Step::EngineFailed(Fail::sqlite(e)), false);
         }
         let conn = &self.conn;
         let ok = self.guard.run_closure(|| job.run(conn));

@@ -65,10 +65,10 @@ async fn wait_for_line(child: &mut Child, marker: &'static str) {
     std::thread::spawn(move || {
         let mut seen_tx = Some(seen_tx);
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.ends_with(marker) {
-                if let Some(tx) = seen_tx.take() {
-                    let _ = tx.send(());
-                }
+            if line.ends_with(marker)
+                && let Some(tx) = seen_tx.take()
+            {
+                let _ = tx.send(());
             }
         }
     });

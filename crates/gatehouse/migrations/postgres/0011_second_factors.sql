@@ -1,5 +1,5 @@
--- Gatehouse schema on PostgreSQL, version 11 (SQLite version 12): second factors and
--- authentication policies.
+-- Gatehouse schema on PostgreSQL, version 11 (SQLite version 12): second factors (authenticator
+-- apps, recovery codes, passkeys) and authentication policies.
 --
 -- A person's authenticator app (RFC 6238): the shared secret and the last time step a code was
 -- accepted for, so no code is accepted twice. One app per person.
@@ -28,3 +28,25 @@ ALTER TABLE client ADD COLUMN auth_policy TEXT NOT NULL DEFAULT 'password'
     CHECK (auth_policy IN ('password', 'two_factor'));
 ALTER TABLE user_group ADD COLUMN auth_policy TEXT NOT NULL DEFAULT 'password'
     CHECK (auth_policy IN ('password', 'two_factor'));
+-- Passkeys (WebAuthn): a person's credentials, each named, with the state the WebAuthn library
+-- keeps of it (public key, signature counter, backup state) as JSON. A credential id belongs
+-- to one account only.
+CREATE TABLE passkey (
+    credential_id TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES user_account(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    data          TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    last_used_at  BIGINT
+);
+CREATE INDEX passkey_user ON passkey(user_id);
+-- A WebAuthn ceremony in progress: the challenge's state, kept server-side and taken once, so
+-- a replayed response finds nothing. Its id is given to the browser, stored hashed.
+CREATE TABLE webauthn_challenge (
+    id_hash    TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('register', 'authenticate')),
+    user_id    TEXT REFERENCES user_account(id) ON DELETE CASCADE,
+    state      TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX webauthn_challenge_expires ON webauthn_challenge(expires_at);

@@ -385,12 +385,11 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
         .scopes
         .iter()
         .find(|s| scope::CLIENT_ONLY.contains(&s.as_str()))
+        && !c.allows_grant(GrantType::ClientCredentials)
     {
-        if !c.allows_grant(GrantType::ClientCredentials) {
-            return Err(invalid(format!(
-                "scope {s:?} is only granted through client_credentials; add that grant type"
-            )));
-        }
+        return Err(invalid(format!(
+            "scope {s:?} is only granted through client_credentials; add that grant type"
+        )));
     }
     if c.allows_grant(GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
         return Err(invalid(
@@ -408,12 +407,12 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
             crate::oidc::claims::SCOPED_CLAIMS.join(", ")
         )));
     }
-    if let Some(uri) = &c.backchannel_logout_uri {
-        if let Some(problem) = crate::oidc::backchannel::uri_problem(uri) {
-            return Err(invalid(format!(
-                "back-channel logout URI {uri:?} refused: {problem}"
-            )));
-        }
+    if let Some(uri) = &c.backchannel_logout_uri
+        && let Some(problem) = crate::oidc::backchannel::uri_problem(uri)
+    {
+        return Err(invalid(format!(
+            "back-channel logout URI {uri:?} refused: {problem}"
+        )));
     }
     check_display(&c.display)
 }
@@ -421,17 +420,16 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
 /// A display name people read on the sign-in and consent pages; URIs of a logo and a home
 /// page, https (or http on the local machine).
 fn check_display(d: &ClientDisplay) -> Result<(), AdminError> {
-    if let Some(name) = &d.name {
-        if name.chars().count() > MAX_DISPLAY_NAME
+    if let Some(name) = &d.name
+        && (name.chars().count() > MAX_DISPLAY_NAME
             || name
                 .chars()
-                .any(|c| c.is_control() || crate::text::is_invisible(c))
-        {
-            return Err(invalid(format!(
-                "a display name is 1 to {MAX_DISPLAY_NAME} characters, without control or \
+                .any(|c| c.is_control() || crate::text::is_invisible(c)))
+    {
+        return Err(invalid(format!(
+            "a display name is 1 to {MAX_DISPLAY_NAME} characters, without control or \
                  invisible characters"
-            )));
-        }
+        )));
     }
     for (what, uri) in [("logo", &d.logo_uri), ("home", &d.home_uri)] {
         if let Some(uri) = uri {

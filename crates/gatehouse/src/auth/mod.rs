@@ -1,8 +1,9 @@
 //! Accounts: usernames, password hashing and strength, second factors (authenticator apps,
-//! recovery codes) and the policy that asks for them, login sessions, form tokens and
+//! recovery codes), passkeys and the policy that asks for them, login sessions, form tokens and
 //! brute-force protection.
 
 pub mod forms;
+pub mod passkeys;
 pub mod passwords;
 pub mod policy;
 pub mod recovery;

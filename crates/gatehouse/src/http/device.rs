@@ -455,14 +455,14 @@ pub(super) async fn answer(
     };
     // Allowing an application for a device is consent like any other: it is remembered, and
     // the person can withdraw it.
-    if allow && !client.first_party {
-        if let Err(e) = state
+    if allow
+        && !client.first_party
+        && let Err(e) = state
             .store
             .grant_consent(&user.id, &client.client_id, &authorization.scope, now)
             .await
-        {
-            tracing::warn!(error = %e, "could not record the consent given for a device");
-        }
+    {
+        tracing::warn!(error = %e, "could not record the consent given for a device");
     }
     let kind = if allow {
         AuditKind::DeviceApproved

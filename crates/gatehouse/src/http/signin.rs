@@ -189,14 +189,13 @@ pub(super) async fn start_session(
     // A browser holds one session: the one it had (another user's, or the same user's before
     // `prompt=login`) ends now, and the refresh tokens tied to it with it.
     let names = state.config.cookie_names();
-    if let Some(old) = jar.get(names.session) {
-        if let Err(e) = state
+    if let Some(old) = jar.get(names.session)
+        && let Err(e) = state
             .store
             .end_session(&tokens::hash(old.value()), now)
             .await
-        {
-            tracing::warn!(error = %e, "could not end the browser's previous session");
-        }
+    {
+        tracing::warn!(error = %e, "could not end the browser's previous session");
     }
     tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
     metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);

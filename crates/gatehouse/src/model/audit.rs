@@ -19,6 +19,12 @@ named! {
         TotpReplaced = "account.totp_replaced",
         /// A person removed their authenticator app (and its recovery codes).
         TotpRemoved = "account.totp_removed",
+        /// A person added a passkey.
+        PasskeyAdded = "account.passkey_added",
+        /// A person removed a passkey.
+        PasskeyRemoved = "account.passkey_removed",
+        /// A passkey was refused at sign-in (a bad signature, a counter that went backwards).
+        PasskeyRefused = "login.passkey_refused",
         /// A person's recovery codes were replaced by a new set.
         RecoveryCodesRegenerated = "account.recovery_codes_regenerated",
         Logout = "logout",

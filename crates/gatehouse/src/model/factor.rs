@@ -27,6 +27,9 @@ pub struct Amr {
     pub password: bool,
     /// `otp`: a one-time code (RFC 6238 TOTP, or a single-use recovery code).
     pub otp: bool,
+    /// `hwk` and `user`: a passkey, with user verification (a PIN or a fingerprint on the
+    /// authenticator): two factors in one.
+    pub passkey: bool,
 }
 
 impl Amr {
@@ -34,11 +37,19 @@ impl Amr {
     pub const PASSWORD: Amr = Amr {
         password: true,
         otp: false,
+        passkey: false,
     };
     /// A password and a one-time code.
     pub const PASSWORD_AND_OTP: Amr = Amr {
         password: true,
         otp: true,
+        passkey: false,
+    };
+    /// A passkey alone.
+    pub const PASSKEY: Amr = Amr {
+        password: false,
+        otp: false,
+        passkey: true,
     };
 
     /// The `amr` claim's values (RFC 8176 §2), `mfa` added when more than one factor was used.
@@ -50,6 +61,9 @@ impl Amr {
         if self.otp {
             v.push("otp");
         }
+        if self.passkey {
+            v.extend(["hwk", "user"]);
+        }
         if v.len() > 1 {
             v.push("mfa");
         }
@@ -60,7 +74,7 @@ impl Amr {
     pub fn stored(self) -> String {
         self.values()
             .into_iter()
-            .filter(|m| *m != "mfa")
+            .filter(|m| !matches!(*m, "mfa" | "user"))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -73,6 +87,7 @@ impl Amr {
             match m {
                 "pwd" => amr.password = true,
                 "otp" => amr.otp = true,
+                "hwk" => amr.passkey = true,
                 _ => {}
             }
         }
@@ -80,11 +95,16 @@ impl Amr {
     }
 
     /// The strongest policy this sign-in satisfies: the `acr` claim. `None` when it satisfies
-    /// none (no password: nothing gatehouse issues today).
+    /// none (a one-time code alone: nothing gatehouse issues).
     pub fn level(self) -> Option<AuthPolicy> {
-        match (self.password, self.otp) {
-            (true, true) => Some(AuthPolicy::TwoFactor),
-            (true, false) => Some(AuthPolicy::Password),
+        match self {
+            Amr { passkey: true, .. }
+            | Amr {
+                password: true,
+                otp: true,
+                ..
+            } => Some(AuthPolicy::TwoFactor),
+            Amr { password: true, .. } => Some(AuthPolicy::Password),
             _ => None,
         }
     }
@@ -144,6 +164,12 @@ mod tests {
                 &["pwd", "otp", "mfa"][..],
                 Some(AuthPolicy::TwoFactor),
             ),
+            (
+                Amr::PASSKEY,
+                "hwk",
+                &["hwk", "user", "mfa"][..],
+                Some(AuthPolicy::TwoFactor),
+            ),
             (Amr::default(), "", &[][..], None),
         ] {
             assert_eq!(amr.stored(), stored);
@@ -152,7 +178,7 @@ mod tests {
             assert_eq!(amr.level(), level);
         }
         // A method this release does not know counts for nothing.
-        assert_eq!(Amr::from_stored("pwd hwk"), Amr::PASSWORD);
+        assert_eq!(Amr::from_stored("pwd smartcard"), Amr::PASSWORD);
         assert!(AuthPolicy::Password < AuthPolicy::TwoFactor);
     }
 }

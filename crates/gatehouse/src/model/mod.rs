@@ -12,6 +12,7 @@ mod device;
 mod factor;
 mod group;
 mod key;
+mod passkey;
 mod session;
 mod token;
 mod user;
@@ -23,6 +24,7 @@ pub use device::{DeviceAnswer, DeviceAuthorization, Polled};
 pub use factor::{Amr, AuthPolicy, Factors, SecondFactorKind, TotpFactor};
 pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem};
 pub use key::{Retirement, SigningAlg, SigningKey};
+pub use passkey::{Challenge, ChallengeKind, PasskeyView, StoredPasskey};
 pub use session::{LoggedOut, LogoutNotice, Session};
 pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,

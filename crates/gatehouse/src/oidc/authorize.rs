@@ -176,12 +176,12 @@ fn rest(
         }
     }
     super::grant::permitted(client, GrantType::AuthorizationCode)?;
-    if let Some(mode) = params.one("response_mode")? {
-        if mode != "query" {
-            return Err(invalid_request(format!(
-                "response_mode {mode:?} is not supported; use query"
-            )));
-        }
+    if let Some(mode) = params.one("response_mode")?
+        && mode != "query"
+    {
+        return Err(invalid_request(format!(
+            "response_mode {mode:?} is not supported; use query"
+        )));
     }
     // OpenID Connect Core §3.1.2.6 gives each of these its own error code.
     if params.one("request")?.is_some() {

@@ -18,10 +18,10 @@ use async_trait::async_trait;
 use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuditEvent, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest,
-    Consent, DeviceAnswer, DeviceAuthorization, Factors, Group, GroupChange, LoggedOut,
-    LogoutNotice, NewTokens, Polled, Redeemed, Retirement, Revocation, Rotated, Session,
-    SigningKey, TokenInfo, TotpFactor, User, UserChange,
+    AccessGrant, AuditEvent, AuditRecord, AuthorizationCode, Challenge, ChallengeKind, Client,
+    ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization, Factors, Group,
+    GroupChange, LoggedOut, LogoutNotice, NewTokens, Polled, Redeemed, Retirement, Revocation,
+    Rotated, Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor, User, UserChange,
 };
 use crate::oidc::backchannel::Settlement;
 
@@ -403,6 +403,47 @@ pub trait SecondFactors: Send + Sync {
     async fn remove_factors(&self, user_id: &str, audit: AuditRecord) -> StoreResult<Factors>;
 }
 
+/// Passkeys (WebAuthn credentials) and the ceremonies in progress. The library's checks run in
+/// `auth::passkeys`, off the writer; the store keeps what they need and takes each challenge
+/// once.
+#[async_trait]
+pub trait Passkeys: Send + Sync {
+    /// The user's passkeys, oldest first.
+    async fn passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>>;
+    /// The passkey with this credential id, whoever's it is.
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<StoredPasskey>>;
+    /// Adds a passkey and writes `audit`, in one transaction. `false`, with nothing changed,
+    /// when its credential id is registered already (to this account or another).
+    async fn add_passkey(&self, passkey: StoredPasskey, audit: AuditRecord) -> StoreResult<bool>;
+    /// Records a sign-in with the passkey: its new library state (the signature counter) and
+    /// the time. `false` when it is gone.
+    async fn passkey_used(
+        &self,
+        credential_id: &str,
+        data: String,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Removes the user's passkey and writes `audit`, in one transaction. `false`, with nothing
+    /// changed, when the user has no passkey with that id (another person's is never removed).
+    async fn remove_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<bool>;
+    /// Keeps a ceremony's state until its expiry.
+    async fn create_challenge(&self, challenge: Challenge) -> StoreResult<()>;
+    /// Takes the challenge of `kind` with this id hash: it is deleted in the same statement, so
+    /// of two responses to one challenge only one finds it. `None` when it is unknown, taken,
+    /// of another kind, or expired at `now`.
+    async fn take_challenge(
+        &self,
+        id_hash: &str,
+        kind: ChallengeKind,
+        now: UnixTime,
+    ) -> StoreResult<Option<Challenge>>;
+}
+
 /// The audit log.
 #[async_trait]
 pub trait Audit: Send + Sync {
@@ -442,6 +483,7 @@ pub trait Store:
     + Groups
     + Sessions
     + SecondFactors
+    + Passkeys
     + LogoutOutbox
     + Grants
     + DeviceGrants

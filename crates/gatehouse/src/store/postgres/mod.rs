@@ -20,6 +20,7 @@ mod login_throttle;
 mod metrics;
 mod migrations;
 mod outbox;
+mod passkeys;
 mod rows;
 mod sessions;
 mod transaction;

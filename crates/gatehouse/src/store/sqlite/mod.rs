@@ -16,6 +16,7 @@ mod keys;
 mod login_throttle;
 mod metrics;
 mod outbox;
+mod passkeys;
 pub mod restore;
 mod rows;
 mod sessions;

@@ -1,0 +1,319 @@
+//! Passkeys: WebAuthn credentials, checked by `webauthn-rs` (the library Kanidm's server is
+//! built on), for signing in without a password.
+//!
+//! Two ceremonies, each in two requests: the server makes a challenge (its state is kept in the
+//! store and taken once, so a replayed response finds nothing), the browser has the
+//! authenticator sign it, and the server checks the answer against the state: the origin and
+//! relying party id (this deployment's issuer), the challenge, user verification (a PIN or a
+//! fingerprint: a passkey is two factors in one), the signature, and the signature counter (a
+//! counter that goes backwards means a cloned authenticator, and the sign-in is refused, as
+//! WebAuthn §7.2 step 21 recommends).
+//!
+//! Registration asks for a *discoverable* credential, so the person can sign in without typing
+//! a username: the authenticator says whose passkey it is.
+//!
+//! Everything here is pure computation over the library's types and JSON; the store keeps the
+//! JSON (`model::StoredPasskey`, `model::Challenge`).
+
+use url::Url;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Uuid, Webauthn,
+    WebauthnBuilder,
+};
+use webauthn_rs_proto::{ResidentKeyRequirement, UserVerificationPolicy};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// How long a ceremony may take: long enough to find a security key, as WebAuthn suggests.
+pub const CEREMONY_SECONDS: i64 = 300;
+
+/// The longest name a person may give a passkey.
+pub const MAX_NAME: usize = 64;
+
+/// Why a passkey was refused. The message is for the person; the detail goes to the log.
+#[derive(Debug, thiserror::Error)]
+pub enum PasskeyError {
+    /// The browser's answer is not WebAuthn JSON at all.
+    #[error("the answer is not a WebAuthn credential")]
+    Malformed(String),
+    /// The library refused it: wrong origin or relying party, wrong challenge, no user
+    /// verification, a bad signature, a counter that went backwards.
+    #[error("the passkey could not be verified")]
+    Refused(String),
+}
+
+/// This deployment as a WebAuthn relying party.
+pub struct Authority {
+    webauthn: Webauthn,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("passkeys::Authority(..)")
+    }
+}
+
+impl Authority {
+    /// The relying party of `issuer`: its host is the relying party id, its origin the only
+    /// one accepted.
+    ///
+    /// # Errors
+    /// Why passkeys cannot work there: browsers only accept a domain name (not an IP address)
+    /// as a relying party id.
+    pub fn new(issuer: &str) -> Result<Authority, String> {
+        let origin = Url::parse(issuer).map_err(|e| format!("the issuer is not a URL: {e}"))?;
+        let Some(rp_id) = origin.domain().map(str::to_owned) else {
+            return Err(format!(
+                "passkeys need the issuer to be reached by a domain name, and {issuer} is not \
+                 (browsers refuse an IP address as a WebAuthn relying party)"
+            ));
+        };
+        let origin = Url::parse(&origin.origin().ascii_serialization())
+            .map_err(|e| format!("the issuer's origin is not a URL: {e}"))?;
+        let webauthn = WebauthnBuilder::new(&rp_id, &origin)
+            .and_then(|b| {
+                b.rp_name(&rp_id)
+                    .timeout(std::time::Duration::from_secs(
+                        CEREMONY_SECONDS.unsigned_abs(),
+                    ))
+                    .build()
+            })
+            .map_err(|e| format!("passkeys cannot be set up for {issuer}: {e}"))?;
+        Ok(Authority { webauthn })
+    }
+
+    /// Starts registering a passkey for the person whose handle is `user`: the options for
+    /// the browser (`navigator.credentials.create`), and the state to keep. `exclude` are the
+    /// credential ids (base64url) the person has already, so an authenticator is not
+    /// registered twice.
+    ///
+    /// # Errors
+    /// When the library cannot make a challenge (it has no reason to).
+    pub fn start_registration(
+        &self,
+        user: Uuid,
+        username: &str,
+        display_name: &str,
+        exclude: &[String],
+    ) -> Result<(serde_json::Value, String), PasskeyError> {
+        let exclude: Vec<_> = exclude
+            .iter()
+            .filter_map(|id| URL_SAFE_NO_PAD.decode(id).ok())
+            .collect();
+        let (mut options, state): (CreationChallengeResponse, PasskeyRegistration) = self
+            .webauthn
+            .start_passkey_registration(
+                user,
+                username,
+                display_name,
+                (!exclude.is_empty()).then_some(exclude),
+            )
+            .map_err(|e| PasskeyError::Refused(e.to_string()))?;
+        // Discoverable, so it signs in without a username. The library checks the answer the
+        // same either way; this only asks the authenticator to keep the credential.
+        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+            selection.resident_key = Some(ResidentKeyRequirement::Required);
+            selection.require_resident_key = true;
+            selection.user_verification = UserVerificationPolicy::Required;
+        }
+        Ok((json(&options)?, json_text(&state)?))
+    }
+
+    /// Finishes a registration: the new passkey's credential id (base64url) and its state to
+    /// store.
+    ///
+    /// # Errors
+    /// `Malformed` for an answer that is not a WebAuthn registration, `Refused` for one that
+    /// does not verify against `state`.
+    pub fn finish_registration(
+        &self,
+        answer: &str,
+        state: &str,
+    ) -> Result<(String, String), PasskeyError> {
+        let answer: RegisterPublicKeyCredential =
+            serde_json::from_str(answer).map_err(|e| PasskeyError::Malformed(e.to_string()))?;
+        let state: PasskeyRegistration =
+            serde_json::from_str(state).map_err(|e| PasskeyError::Refused(e.to_string()))?;
+        let passkey = self
+            .webauthn
+            .finish_passkey_registration(&answer, &state)
+            .map_err(|e| PasskeyError::Refused(e.to_string()))?;
+        let id = URL_SAFE_NO_PAD.encode(passkey.cred_id().as_slice());
+        Ok((id, json_text(&passkey)?))
+    }
+
+    /// Starts a sign-in with any passkey the browser has for this site: the options for
+    /// `navigator.credentials.get`, and the state to keep.
+    ///
+    /// # Errors
+    /// When the library cannot make a challenge (it has no reason to).
+    pub fn start_sign_in(&self) -> Result<(serde_json::Value, String), PasskeyError> {
+        let (mut options, state): (RequestChallengeResponse, DiscoverableAuthentication) = self
+            .webauthn
+            .start_discoverable_authentication()
+            .map_err(|e| PasskeyError::Refused(e.to_string()))?;
+        // A button the person pressed, not the autofill of the username field.
+        options.mediation = None;
+        Ok((json(&options)?, json_text(&state)?))
+    }
+
+    /// Which passkey a sign-in answer says it is: the person's handle and the credential id
+    /// (base64url), for the store to look up. Nothing is verified yet.
+    ///
+    /// # Errors
+    /// `Malformed` for an answer that is not a WebAuthn assertion with a user handle.
+    pub fn identify(&self, answer: &str) -> Result<(Uuid, String), PasskeyError> {
+        let answer: PublicKeyCredential =
+            serde_json::from_str(answer).map_err(|e| PasskeyError::Malformed(e.to_string()))?;
+        let (user, id) = self
+            .webauthn
+            .identify_discoverable_authentication(&answer)
+            .map_err(|e| PasskeyError::Malformed(e.to_string()))?;
+        Ok((user, URL_SAFE_NO_PAD.encode(id)))
+    }
+
+    /// Finishes a sign-in with the stored passkey `stored`: its state updated (the signature
+    /// counter, the backup flags), to store.
+    ///
+    /// # Errors
+    /// `Malformed` for an answer that is not a WebAuthn assertion; `Refused` for one that does
+    /// not verify (another challenge, origin or key, no user verification, a counter that
+    /// went backwards).
+    pub fn finish_sign_in(
+        &self,
+        answer: &str,
+        state: &str,
+        stored: &str,
+    ) -> Result<String, PasskeyError> {
+        let answer: PublicKeyCredential =
+            serde_json::from_str(answer).map_err(|e| PasskeyError::Malformed(e.to_string()))?;
+        let state: DiscoverableAuthentication =
+            serde_json::from_str(state).map_err(|e| PasskeyError::Refused(e.to_string()))?;
+        let mut passkey: Passkey =
+            serde_json::from_str(stored).map_err(|e| PasskeyError::Refused(e.to_string()))?;
+        let result = self
+            .webauthn
+            .finish_discoverable_authentication_v2(&answer, state, &passkey)
+            .map_err(|e| PasskeyError::Refused(e.to_string()))?;
+        if !result.user_verified() {
+            return Err(PasskeyError::Refused("no user verification".into()));
+        }
+        passkey.update_credential(&result);
+        json_text(&passkey)
+    }
+}
+
+/// The WebAuthn user handle of a person: their id, which is 128 random bits in hex, read as a
+/// UUID; an id of another shape (none is made today) is hashed to one.
+pub fn user_handle(user_id: &str) -> Uuid {
+    Uuid::try_parse(user_id).unwrap_or_else(|_| {
+        let digest = crate::oidc::tokens::hash(user_id);
+        let bytes: [u8; 16] =
+            std::array::from_fn(|i| u8::from_str_radix(&digest[2 * i..2 * i + 2], 16).unwrap_or(0));
+        Uuid::from_bytes(bytes)
+    })
+}
+
+/// A passkey's name as the person typed it: trimmed, at most [`MAX_NAME`] characters, no
+/// control or invisible characters; empty becomes "Passkey".
+///
+/// # Errors
+/// Why the name cannot be used.
+pub fn clean_name(typed: &str) -> Result<String, String> {
+    let name = typed.trim();
+    if name.chars().count() > MAX_NAME {
+        return Err(format!("a passkey's name is at most {MAX_NAME} characters"));
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || crate::text::is_invisible(c))
+    {
+        return Err("a passkey's name cannot hold control or invisible characters".into());
+    }
+    Ok(if name.is_empty() {
+        "Passkey".to_owned()
+    } else {
+        name.to_owned()
+    })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, PasskeyError> {
+    serde_json::to_value(v).map_err(|e| PasskeyError::Refused(e.to_string()))
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> Result<String, PasskeyError> {
+    serde_json::to_string(v).map_err(|e| PasskeyError::Refused(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relying_party_is_the_issuers_domain() {
+        assert!(Authority::new("https://sso.example.com").is_ok());
+        assert!(Authority::new("http://localhost:8080").is_ok());
+        let refused = Authority::new("http://127.0.0.1:8080").unwrap_err();
+        assert!(refused.contains("domain name"), "{refused}");
+        assert!(Authority::new("not a url").is_err());
+    }
+
+    #[test]
+    fn registration_asks_for_a_discoverable_verified_credential() {
+        let a = Authority::new("https://sso.example.com").unwrap();
+        let user = user_handle("0123456789abcdef0123456789abcdef");
+        let (options, state) = a
+            .start_registration(user, "ada", "Ada", &["AAEC".into()])
+            .unwrap();
+        let pk = &options["publicKey"];
+        assert_eq!(pk["rp"]["id"], "sso.example.com");
+        assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+        assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
+        assert_eq!(pk["excludeCredentials"][0]["id"], "AAEC");
+        assert!(state.contains("challenge"), "{state}");
+    }
+
+    #[test]
+    fn malformed_and_unrelated_answers_are_refused() {
+        let a = Authority::new("https://sso.example.com").unwrap();
+        let (_, state) = a
+            .start_registration(user_handle("u1"), "ada", "Ada", &[])
+            .unwrap();
+        for answer in ["", "{}", "[]", "null", &"x".repeat(10_000)] {
+            assert!(matches!(
+                a.finish_registration(answer, &state),
+                Err(PasskeyError::Malformed(_))
+            ));
+            assert!(matches!(
+                a.identify(answer),
+                Err(PasskeyError::Malformed(_))
+            ));
+        }
+        // Well-formed JSON whose client data is garbage: refused by the library.
+        let bogus = r#"{"id":"AAEC","rawId":"AAEC","type":"public-key",
+            "response":{"attestationObject":"AAEC","clientDataJSON":"AAEC"}}"#;
+        assert!(matches!(
+            a.finish_registration(bogus, &state),
+            Err(PasskeyError::Refused(_))
+        ));
+    }
+
+    #[test]
+    fn user_handles_are_the_ids_or_their_hash() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(user_handle(id).simple().to_string(), id);
+        assert_eq!(user_handle("legacy"), user_handle("legacy"));
+        assert_ne!(user_handle("legacy"), user_handle("other"));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(clean_name("  Phone ").unwrap(), "Phone");
+        assert_eq!(clean_name("").unwrap(), "Passkey");
+        assert!(clean_name(&"x".repeat(65)).is_err());
+        assert!(clean_name("a\u{200b}b").is_err());
+        assert!(clean_name("a\nb").is_err());
+    }
+}

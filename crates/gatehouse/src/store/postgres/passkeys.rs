@@ -1,0 +1,166 @@
+//! Passkeys and WebAuthn challenges.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::audit::insert_audit;
+use super::transaction::with_retrying_transaction;
+use super::{PgStore, db_error};
+use crate::clock::UnixTime;
+use crate::model::{AuditRecord, Challenge, ChallengeKind, StoredPasskey};
+use crate::store::{Passkeys, StoreResult};
+
+fn passkey_from(r: &PgRow) -> Result<StoredPasskey, sqlx::Error> {
+    Ok(StoredPasskey {
+        credential_id: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        data: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+        last_used_at: r.try_get(5)?,
+    })
+}
+
+#[async_trait]
+impl Passkeys for PgStore {
+    async fn passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>> {
+        sqlx::query(
+            "SELECT credential_id, user_id, name, data, created_at, last_used_at FROM passkey
+             WHERE user_id = $1 ORDER BY created_at, credential_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(passkey_from).collect())
+        .map_err(db_error)
+    }
+
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<StoredPasskey>> {
+        sqlx::query(
+            "SELECT credential_id, user_id, name, data, created_at, last_used_at FROM passkey
+             WHERE credential_id = $1",
+        )
+        .bind(credential_id)
+        .fetch_optional(&self.pool)
+        .await
+        .and_then(|r| r.as_ref().map(passkey_from).transpose())
+        .map_err(db_error)
+    }
+
+    async fn add_passkey(&self, p: StoredPasskey, audit: AuditRecord) -> StoreResult<bool> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (p, audit) = (p.clone(), audit.clone());
+            Box::pin(async move {
+                let added = sqlx::query(
+                    "INSERT INTO passkey
+                       (credential_id, user_id, name, data, created_at, last_used_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING",
+                )
+                .bind(&p.credential_id)
+                .bind(&p.user_id)
+                .bind(&p.name)
+                .bind(&p.data)
+                .bind(p.created_at)
+                .bind(p.last_used_at)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+                    == 1;
+                if added {
+                    insert_audit(&mut *c, &audit).await?;
+                }
+                Ok(added)
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
+    async fn passkey_used(
+        &self,
+        credential_id: &str,
+        data: String,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE passkey SET data = $2, last_used_at = $3 WHERE credential_id = $1")
+                .bind(credential_id)
+                .bind(data)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn remove_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<bool> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (user_id, credential_id, audit) =
+                (user_id.to_owned(), credential_id.to_owned(), audit.clone());
+            Box::pin(async move {
+                let removed =
+                    sqlx::query("DELETE FROM passkey WHERE user_id = $1 AND credential_id = $2")
+                        .bind(&user_id)
+                        .bind(&credential_id)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected()
+                        == 1;
+                if removed {
+                    insert_audit(&mut *c, &audit).await?;
+                }
+                Ok(removed)
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
+    async fn create_challenge(&self, ch: Challenge) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webauthn_challenge (id_hash, kind, user_id, state, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&ch.id_hash)
+        .bind(ch.kind.as_str())
+        .bind(&ch.user_id)
+        .bind(&ch.state)
+        .bind(ch.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn take_challenge(
+        &self,
+        id_hash: &str,
+        kind: ChallengeKind,
+        now: UnixTime,
+    ) -> StoreResult<Option<Challenge>> {
+        let row: Option<(String, Option<String>, String, i64)> = sqlx::query_as(
+            "DELETE FROM webauthn_challenge WHERE id_hash = $1 AND kind = $2
+             RETURNING id_hash, user_id, state, expires_at",
+        )
+        .bind(id_hash)
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(row
+            .map(|(id_hash, user_id, state, expires_at)| Challenge {
+                id_hash,
+                kind,
+                user_id,
+                state,
+                expires_at,
+            })
+            .filter(|c| c.expires_at > now))
+    }
+}

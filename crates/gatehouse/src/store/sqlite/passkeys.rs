@@ -1,0 +1,156 @@
+//! Passkeys and WebAuthn challenges.
+
+use async_trait::async_trait;
+use onewriter::rusqlite::{self, OptionalExtension, Row, params};
+
+use super::SqliteStore;
+use super::audit::insert_audit;
+use crate::clock::UnixTime;
+use crate::model::{AuditRecord, Challenge, ChallengeKind, StoredPasskey};
+use crate::store::{Passkeys, StoreResult};
+
+const PASSKEY_COLUMNS: &str = "credential_id, user_id, name, data, created_at, last_used_at";
+
+fn passkey_from(r: &Row<'_>) -> rusqlite::Result<StoredPasskey> {
+    Ok(StoredPasskey {
+        credential_id: r.get(0)?,
+        user_id: r.get(1)?,
+        name: r.get(2)?,
+        data: r.get(3)?,
+        created_at: r.get(4)?,
+        last_used_at: r.get(5)?,
+    })
+}
+
+#[async_trait]
+impl Passkeys for SqliteStore {
+    async fn passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {PASSKEY_COLUMNS} FROM passkey WHERE user_id = ?1
+                 ORDER BY created_at, credential_id"
+            ))?
+            .query_map([user_id], passkey_from)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<StoredPasskey>> {
+        let credential_id = credential_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {PASSKEY_COLUMNS} FROM passkey WHERE credential_id = ?1"
+            ))?
+            .query_row([credential_id], passkey_from)
+            .optional()
+        })
+        .await
+    }
+
+    async fn add_passkey(&self, p: StoredPasskey, audit: AuditRecord) -> StoreResult<bool> {
+        self.write(move |tx| {
+            let added = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO passkey ({PASSKEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (credential_id) DO NOTHING"
+                ))?
+                .execute(params![
+                    p.credential_id,
+                    p.user_id,
+                    p.name,
+                    p.data,
+                    p.created_at,
+                    p.last_used_at
+                ])?;
+            if added == 1 {
+                insert_audit(tx, &audit)?;
+            }
+            Ok(added == 1)
+        })
+        .await
+    }
+
+    async fn passkey_used(
+        &self,
+        credential_id: &str,
+        data: String,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let credential_id = credential_id.to_owned();
+        let changed = self
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "UPDATE passkey SET data = ?2, last_used_at = ?3 WHERE credential_id = ?1",
+                )?
+                .execute(params![credential_id, data, now])
+            })
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn remove_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<bool> {
+        let (user_id, credential_id) = (user_id.to_owned(), credential_id.to_owned());
+        self.write(move |tx| {
+            let removed = tx
+                .prepare_cached("DELETE FROM passkey WHERE user_id = ?1 AND credential_id = ?2")?
+                .execute(params![user_id, credential_id])?;
+            if removed == 1 {
+                insert_audit(tx, &audit)?;
+            }
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn create_challenge(&self, c: Challenge) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO webauthn_challenge (id_hash, kind, user_id, state, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                c.id_hash,
+                c.kind.as_str(),
+                c.user_id,
+                c.state,
+                c.expires_at
+            ])
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn take_challenge(
+        &self,
+        id_hash: &str,
+        kind: ChallengeKind,
+        now: UnixTime,
+    ) -> StoreResult<Option<Challenge>> {
+        let id_hash = id_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "DELETE FROM webauthn_challenge WHERE id_hash = ?1 AND kind = ?2
+                 RETURNING id_hash, user_id, state, expires_at",
+            )?
+            .query_row(params![id_hash, kind.as_str()], |r| {
+                Ok(Challenge {
+                    id_hash: r.get(0)?,
+                    kind,
+                    user_id: r.get(1)?,
+                    state: r.get(2)?,
+                    expires_at: r.get(3)?,
+                })
+            })
+            .optional()
+            .map(|c| c.filter(|c| c.expires_at > now))
+        })
+        .await
+    }
+}
