@@ -1224,17 +1224,15 @@ async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Databa
             .unwrap(),
         "registered to another account"
     );
-    assert_eq!(
-        f.store.passkey("c1").await.unwrap().unwrap().user_id,
-        ada.id
-    );
+    let (stored, owner) = f.store.passkey("c1").await.unwrap().unwrap();
+    assert_eq!((&stored.user_id, &owner.id), (&ada.id, &ada.id));
     assert!(
         f.store
             .passkey_used("c1", "{\"n\":1}".into(), NOW + 5)
             .await
             .unwrap()
     );
-    let used = f.store.passkey("c1").await.unwrap().unwrap();
+    let (used, _) = f.store.passkey("c1").await.unwrap().unwrap();
     assert_eq!(
         (used.data.as_str(), used.last_used_at),
         ("{\"n\":1}", Some(NOW + 5))

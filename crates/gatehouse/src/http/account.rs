@@ -21,10 +21,13 @@ use super::error::store_error;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::auth::forms::{self, Purpose};
-use crate::auth::{recovery, totp};
-use crate::model::{AuditKind, AuditRecord, AuthPolicy, Session, TotpFactor, User};
-use crate::oidc::OAuthError;
+use crate::auth::{passkeys, recovery, totp};
+use crate::model::{
+    AuditKind, AuditRecord, AuthPolicy, ChallengeKind, PasskeyView, Session, StoredPasskey,
+    TotpFactor, User,
+};
 use crate::oidc::authorize::Refusal;
+use crate::oidc::{OAuthError, tokens};
 
 /// How recent a sign-in must be to change what protects the account.
 pub(super) const RECENT: i64 = 600;
@@ -76,6 +79,16 @@ pub(super) struct AccountForm {
     code: String,
     #[serde(default)]
     secret: String,
+    /// A new passkey's name, the ceremony it answers, and the browser's answer.
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    challenge_id: String,
+    #[serde(default)]
+    credential: String,
+    /// The passkey to remove.
+    #[serde(default)]
+    credential_id: String,
 }
 
 /// POST /account: one of the page's buttons.
@@ -179,6 +192,29 @@ pub(super) async fn act(
                           takes your password only.";
             show(&state, jar, &session, &user, Some(notice)).await
         }
+        "add_passkey" => {
+            let notice = add_passkey(&state, &user, &form, record(AuditKind::PasskeyAdded)).await;
+            show(&state, jar, &session, &user, Some(&notice)).await
+        }
+        "remove_passkey" => {
+            let removed = state
+                .store
+                .remove_passkey(
+                    &user.id,
+                    &form.credential_id,
+                    record(AuditKind::PasskeyRemoved).detail(format!(
+                        "credential {}",
+                        form.credential_id.chars().take(128).collect::<String>()
+                    )),
+                )
+                .await;
+            let notice = match removed {
+                Ok(true) => "The passkey is removed: it no longer signs you in.",
+                Ok(false) => "There is no such passkey on your account.",
+                Err(e) => return failed(&state, store_error(e)),
+            };
+            show(&state, jar, &session, &user, Some(notice)).await
+        }
         "new_codes" if factors.has_second_factor() => {
             let codes = recovery::generate();
             let hashes = codes.iter().filter_map(|c| recovery::hash(c)).collect();
@@ -210,6 +246,69 @@ pub(super) async fn act(
     }
 }
 
+/// Finishes adding a passkey from the account page's form; what to tell the person.
+async fn add_passkey(
+    state: &AppState,
+    user: &User,
+    form: &AccountForm,
+    record: AuditRecord,
+) -> String {
+    let Ok(authority) = state.passkeys() else {
+        return "Passkeys are not available here.".into();
+    };
+    if form.credential.is_empty() {
+        return "Your browser did not create a passkey: adding one needs JavaScript and a \
+                browser that supports passkeys."
+            .into();
+    }
+    let name = match passkeys::clean_name(&form.name) {
+        Ok(n) => n,
+        Err(why) => return format!("The passkey was not added: {why}."),
+    };
+    let now = state.now();
+    let taken = state
+        .store
+        .take_challenge(
+            &tokens::hash(&form.challenge_id),
+            ChallengeKind::Register,
+            now,
+        )
+        .await;
+    let challenge = match taken {
+        Ok(Some(c)) if c.user_id.as_deref() == Some(user.id.as_str()) => c,
+        Ok(_) => return "Adding the passkey took too long, or was done already. Try again.".into(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not take a passkey challenge");
+            return "Gatehouse is busy: the passkey was not added. Try again.".into();
+        }
+    };
+    let (credential_id, data) =
+        match authority.finish_registration(&form.credential, &challenge.state) {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::info!(user = %user.id, error = ?e, "passkey registration refused");
+                return "The passkey could not be verified, so it was not added. Try again.".into();
+            }
+        };
+    let passkey = StoredPasskey {
+        credential_id,
+        user_id: user.id.clone(),
+        name: name.clone(),
+        data,
+        created_at: now,
+        last_used_at: None,
+    };
+    let record = record.detail(format!("passkey {name:?}"));
+    match state.store.add_passkey(passkey, record).await {
+        Ok(true) => format!("The passkey “{name}” is added: it signs you in from now on."),
+        Ok(false) => "That passkey is registered already.".into(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store a passkey");
+            "Gatehouse is busy: the passkey was not added. Try again.".into()
+        }
+    }
+}
+
 /// The account page, with `notice` at the top when something was done or refused.
 async fn show(
     state: &AppState,
@@ -236,6 +335,13 @@ async fn show(
         ),
         Err(e) => return failed(state, store_error(e)),
     };
+    let passkeys = match state.passkeys() {
+        Ok(_) => match state.store.passkeys(&user.id).await {
+            Ok(keys) => Some(keys.into_iter().map(PasskeyView::from).collect::<Vec<_>>()),
+            Err(e) => return failed(state, store_error(e)),
+        },
+        Err(_) => None,
+    };
     let view = pages::AccountView {
         username: &user.username,
         factors: &factors,
@@ -243,6 +349,7 @@ async fn show(
         recent: state.now() - session.auth_time <= RECENT,
         csrf: &csrf,
         notice,
+        passkeys: passkeys.as_deref(),
     };
     (jar, pages::respond(StatusCode::OK, pages::account(&view))).into_response()
 }
@@ -295,7 +402,7 @@ async fn enrol_page(
 }
 
 /// The login form, coming back to the account page.
-async fn login_page(
+pub(super) async fn login_page(
     state: &AppState,
     jar: CookieJar,
     username: &str,
@@ -307,7 +414,8 @@ async fn login_page(
         Err(e) => return failed(state, e),
     };
     let hidden = Continuation::Account.hidden();
-    let html = pages::login("your account", &hidden, &csrf, username, error);
+    let passkeys = state.passkeys().is_ok();
+    let html = pages::login("your account", &hidden, &csrf, username, error, passkeys);
     (jar, pages::respond(status, html)).into_response()
 }
 

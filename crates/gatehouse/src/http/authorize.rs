@@ -601,7 +601,7 @@ pub(super) async fn current_session(
     Ok(Some((session, user)))
 }
 
-async fn login_form(
+pub(super) async fn login_form(
     state: &AppState,
     jar: CookieJar,
     request: &AuthorizeRequest,
@@ -615,7 +615,15 @@ async fn login_form(
         Err(e) => return refuse(state, redirect_error(request, e)),
     };
     let hidden = [("request", query)];
-    let html = pages::login(&request.client_name, &hidden, &csrf, username, error);
+    let passkeys = state.passkeys().is_ok();
+    let html = pages::login(
+        &request.client_name,
+        &hidden,
+        &csrf,
+        username,
+        error,
+        passkeys,
+    );
     let page = pages::respond_with_form_target(status, html, Some(&request.redirect_uri));
     (jar, page).into_response()
 }

@@ -503,15 +503,15 @@ async fn entry_page(
 
 /// What the login form shows when it is shown again.
 #[derive(Default)]
-struct LoginAgain<'a> {
-    username: &'a str,
-    error: Option<&'a str>,
+pub(super) struct LoginAgain<'a> {
+    pub username: &'a str,
+    pub error: Option<&'a str>,
     /// What the device's application requires (carried through the sign-in).
-    require: AuthPolicy,
+    pub require: AuthPolicy,
 }
 
 /// The login form, continuing to the device's code.
-async fn login_page(
+pub(super) async fn login_page(
     state: &AppState,
     jar: CookieJar,
     typed: &str,
@@ -532,6 +532,7 @@ async fn login_page(
         &csrf,
         again.username,
         again.error,
+        state.passkeys().is_ok(),
     );
     (jar, pages::respond(status, html)).into_response()
 }

@@ -14,6 +14,7 @@ mod limits;
 mod logout;
 pub mod ops;
 mod pages;
+mod passkey;
 mod signin;
 mod token;
 mod userinfo;
@@ -59,11 +60,16 @@ pub struct AppState {
     retry_key: Arc<tokio::sync::OnceCell<RetryKey>>,
     /// Device sign-ins started per address (`device::STARTS_BURST`).
     device_starts: Arc<limits::StartLimiter>,
+    /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.
+    passkeys: Arc<Result<crate::auth::passkeys::Authority, String>>,
+    /// Passkey sign-ins started per address (`passkey::STARTS_BURST`).
+    passkey_starts: Arc<limits::StartLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
         let passwords = Passwords::new(config.password_hash_concurrency);
+        let config_issuer = config.issuer.clone();
         // Installed before the first request counts anything.
         ops::prometheus();
         AppState {
@@ -78,7 +84,20 @@ impl AppState {
                 device::STARTS_BURST,
                 device::STARTS_PERIOD,
             )),
+            passkeys: Arc::new(crate::auth::passkeys::Authority::new(&config_issuer)),
+            passkey_starts: Arc::new(limits::StartLimiter::new(
+                passkey::STARTS_BURST,
+                passkey::STARTS_PERIOD,
+            )),
         }
+    }
+
+    /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.
+    ///
+    /// # Errors
+    /// Why passkeys cannot work with this issuer (an IP address).
+    pub fn passkeys(&self) -> Result<&crate::auth::passkeys::Authority, &str> {
+        self.passkeys.as_ref().as_ref().map_err(String::as_str)
     }
 
     /// The names of the user's groups when the `granted` scopes release them (the `groups`
@@ -298,6 +317,10 @@ pub fn app(state: AppState) -> Router {
         .route("/verify", post(signin::verify))
         .route("/enrol", post(signin::enrol))
         .route("/consent", post(authorize::consent))
+        .route("/passkey", post(passkey::sign_in))
+        .route("/passkey/options", post(passkey::options))
+        .route("/passkey/register-options", post(passkey::register_options))
+        .route("/static/passkeys.js", get(passkey::script))
         .route("/account", get(account::page).post(account::act))
         .route("/device_authorization", post(device::authorization))
         .route("/device", get(device::page).post(device::entered))

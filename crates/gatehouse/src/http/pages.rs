@@ -33,7 +33,9 @@ button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:#2f5
 .notice{background:#e8f3ec;color:#14532d;padding:.6rem;border-radius:.3rem}h2{font-size:1.1rem;margin-top:1.5rem}.muted{color:#5b6477;font-size:.9rem}\
 button.secondary{background:#fff;color:#2f5bd8;border:1px solid #2f5bd8}ul{padding-left:1.2rem}\
 a.button{display:block;text-align:center;margin-top:1.3rem;padding:.7rem;background:#2f5bd8;color:#fff;border-radius:.3rem;text-decoration:none}\
-code{overflow-wrap:anywhere}\
+code{overflow-wrap:anywhere}[hidden]{display:none!important}\
+table.keys{width:100%;border-collapse:collapse;margin:.5rem 0}table.keys td{padding:.3rem 0;vertical-align:middle}\
+table.keys form button{margin:0;width:auto;padding:.35rem .7rem;font-size:.9rem}\
 figure.qr{margin:1rem 0;text-align:center}figure.qr svg{width:12.5rem;height:auto}\
 ul.codes{columns:2;list-style:none;padding:0;font-size:1.05rem}ul.codes li{margin:.3rem 0}\
 @media (max-width:26rem){main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}}";
@@ -56,9 +58,27 @@ pub(super) fn login(
     csrf: &str,
     username: &str,
     error: Option<&str>,
+    passkeys: bool,
 ) -> String {
     let error = alert(error);
     let hidden = hidden_fields(hidden);
+    // Signing in with a passkey needs WebAuthn, which is JavaScript: the button shows itself
+    // when the browser has it, and its form carries what the password form carries.
+    let passkey = if passkeys {
+        format!(
+            "<button type=\"button\" id=\"passkey-sign-in\" class=\"secondary\" hidden>\
+             Sign in with a passkey</button>\
+             <p id=\"passkey-error\" class=\"error\" role=\"alert\" hidden></p>\
+             <form id=\"passkey-form\" method=\"post\" action=\"passkey\" hidden>\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
+             <input type=\"hidden\" name=\"challenge_id\" value=\"\">\
+             <input type=\"hidden\" name=\"credential\" value=\"\"></form>\
+             <script src=\"static/passkeys.js\" defer></script>",
+            csrf = escape(csrf),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
         "<h1>Sign in</h1><p class=\"muted\">to continue to <strong>{to}</strong></p>{error}\
          <form method=\"post\" action=\"login\">\
@@ -67,7 +87,7 @@ pub(super) fn login(
          <input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus value=\"{username}\">\
          <label for=\"password\">Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Sign in</button></form>",
+         <button type=\"submit\">Sign in</button></form>{passkey}",
         to = escape(to),
         csrf = escape(csrf),
         username = escape(username),
@@ -212,6 +232,8 @@ pub(super) struct AccountView<'a> {
     pub recent: bool,
     pub csrf: &'a str,
     pub notice: Option<&'a str>,
+    /// The person's passkeys; `None` when passkeys cannot work here (an IP-address issuer).
+    pub passkeys: Option<&'a [crate::model::PasskeyView]>,
 }
 
 /// A day as people read it, in UTC: `2026-12-01`.
@@ -285,12 +307,74 @@ pub(super) fn account(v: &AccountView<'_>) -> String {
             button("sign_in_again", "Sign in again", false)
         )
     };
+    let passkeys = match v.passkeys {
+        None => String::new(),
+        Some(keys) => passkey_section(v, keys),
+    };
     let body = format!(
         "<h1>Your account</h1><p class=\"muted\">Signed in as <strong>{user}</strong></p>\
-         {notice}<h2>Two-step verification</h2>{status}{actions}",
+         {notice}<h2>Passkeys</h2>{passkeys}<h2>Two-step verification</h2>{status}{actions}",
         user = escape(v.username),
     );
     page("Your account", &body)
+}
+
+/// The account page's passkeys: each with when it was added and last used, a button to remove
+/// it, and the form that adds one (with the script that does WebAuthn).
+fn passkey_section(v: &AccountView<'_>, keys: &[crate::model::PasskeyView]) -> String {
+    let intro = if keys.is_empty() {
+        "<p>A passkey signs you in with your fingerprint, face or screen lock instead of a \
+         password and a code.</p>"
+            .to_owned()
+    } else {
+        let rows: String = keys
+            .iter()
+            .map(|k| {
+                let used = k.last_used_at.map_or_else(
+                    || "never used".to_owned(),
+                    |t| format!("last used {}", day(t)),
+                );
+                let remove = if v.recent {
+                    format!(
+                        "<form method=\"post\" action=\"account\">\
+                         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                         <input type=\"hidden\" name=\"action\" value=\"remove_passkey\">\
+                         <input type=\"hidden\" name=\"credential_id\" value=\"{id}\">\
+                         <button type=\"submit\" class=\"secondary\" \
+                         aria-label=\"Remove {name}\">Remove</button></form>",
+                        csrf = escape(v.csrf),
+                        id = escape(&k.credential_id),
+                        name = escape(&k.name),
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "<tr><td><strong>{name}</strong><br><span class=\"muted\">added {added}, \
+                     {used}</span></td><td>{remove}</td></tr>",
+                    name = escape(&k.name),
+                    added = day(k.created_at),
+                )
+            })
+            .collect();
+        format!("<table class=\"keys\" aria-label=\"Your passkeys\">{rows}</table>")
+    };
+    if !v.recent {
+        return intro;
+    }
+    format!(
+        "{intro}<form id=\"add-passkey\" method=\"post\" action=\"account\" hidden>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"action\" value=\"add_passkey\">\
+         <input type=\"hidden\" name=\"challenge_id\" value=\"\">\
+         <input type=\"hidden\" name=\"credential\" value=\"\">\
+         <label for=\"passkey-name\">Name of the new passkey</label>\
+         <input id=\"passkey-name\" name=\"name\" maxlength=\"64\" placeholder=\"Phone\">\
+         <button type=\"submit\">Add a passkey</button></form>\
+         <p id=\"passkey-error\" class=\"error\" role=\"alert\" hidden></p>\
+         <script src=\"static/passkeys.js\" defer></script>",
+        csrf = escape(v.csrf),
+    )
 }
 
 /// What a scope lets a client see, in words a person understands.
@@ -601,8 +685,8 @@ pub(super) fn respond_with_form_target(
         None => "'self'".to_owned(),
     };
     let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
-         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+         img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     );
     // A source expression is built only from a parsed URL's scheme, host and port, which
     // cannot hold the characters a header value forbids; `self` is the fallback all the same.
@@ -695,8 +779,11 @@ mod tests {
             "tok",
             "<img>",
             Some("<b>"),
+            true,
         );
         assert!(!html.contains("<script>") && !html.contains("<img>") && !html.contains("<b>"));
+        // The passkey form carries the same fields, escaped the same.
+        assert_eq!(html.matches("value=\"a=1&amp;b=&lt;x&gt;\"").count(), 2);
         assert!(html.contains("name=\"csrf\" value=\"tok\""));
         assert!(html.contains("value=\"a=1&amp;b=&lt;x&gt;\""));
     }

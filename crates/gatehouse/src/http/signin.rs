@@ -47,13 +47,23 @@ pub(super) enum Continuation {
 impl Continuation {
     /// From the fields a sign-in form carries.
     fn from_form(form: &StepForm) -> Continuation {
-        match form.flow.as_str() {
+        Continuation::from_fields(&form.flow, &form.request, &form.user_code, &form.require)
+    }
+
+    /// From the hidden fields a sign-in form carries ([`Continuation::hidden`]).
+    pub(super) fn from_fields(
+        flow: &str,
+        request: &str,
+        user_code: &str,
+        require: &str,
+    ) -> Continuation {
+        match flow {
             "device" => Continuation::Device {
-                user_code: form.user_code.chars().take(64).collect(),
-                require: form.require.parse().unwrap_or_default(),
+                user_code: user_code.chars().take(64).collect(),
+                require: require.parse().unwrap_or_default(),
             },
             "account" => Continuation::Account,
-            _ => Continuation::Authorize(form.request.clone()),
+            _ => Continuation::Authorize(request.to_owned()),
         }
     }
 
@@ -296,8 +306,50 @@ pub(super) fn app_label(issuer: &str) -> String {
 }
 
 /// The expired-form page of a step, with a way to start the sign-in again.
-fn expired(continuation: &Continuation) -> Response {
+pub(super) fn expired(continuation: &Continuation) -> Response {
     pages::expired_form(Some(continuation.link()))
+}
+
+/// Why the login form is shown again.
+pub(super) struct LoginAgain {
+    pub message: &'static str,
+    pub status: StatusCode,
+}
+
+/// The login form of what a sign-in continues, again, saying why (a refused passkey).
+pub(super) async fn login_page(
+    state: &AppState,
+    jar: CookieJar,
+    continuation: &Continuation,
+    request: Option<&AuthorizeRequest>,
+    again: LoginAgain,
+) -> Response {
+    match (continuation, request) {
+        (Continuation::Authorize(query), Some(request)) => {
+            authorize::login_form(
+                state,
+                jar,
+                request,
+                query,
+                "",
+                Some(again.message),
+                again.status,
+            )
+            .await
+        }
+        (Continuation::Device { user_code, require }, _) => {
+            let shown = super::device::LoginAgain {
+                username: "",
+                error: Some(again.message),
+                require: *require,
+            };
+            super::device::login_page(state, jar, user_code, shown, again.status).await
+        }
+        (Continuation::Account, _) => {
+            super::account::login_page(state, jar, "", Some(again.message), again.status).await
+        }
+        (Continuation::Authorize(_), None) => expired(continuation),
+    }
 }
 
 /// The fields of the second-step forms.
@@ -607,14 +659,37 @@ async fn signed_in(
     step: &Step,
     session: &Session,
 ) -> Response {
-    match (&step.continuation, &step.request) {
+    let request = step.request.as_ref();
+    continue_after(
+        state,
+        peer,
+        jar,
+        &step.continuation,
+        request,
+        &step.user,
+        session,
+    )
+    .await
+}
+
+/// Signed in (by a step, or a passkey): on to what the sign-in continues.
+pub(super) async fn continue_after(
+    state: &AppState,
+    peer: Peer,
+    jar: CookieJar,
+    continuation: &Continuation,
+    request: Option<&AuthorizeRequest>,
+    user: &User,
+    session: &Session,
+) -> Response {
+    match (continuation, request) {
         (Continuation::Authorize(query), Some(request)) => {
-            authorize::signed_in(state, peer, jar, request, query, &step.user, session).await
+            authorize::signed_in(state, peer, jar, request, query, user, session).await
         }
         (Continuation::Device { user_code, .. }, _) => {
-            super::device::signed_in(state, peer, jar, session, &step.user, user_code).await
+            super::device::signed_in(state, peer, jar, session, user, user_code).await
         }
         (Continuation::Account, _) => super::account::signed_in(jar),
-        (Continuation::Authorize(_), None) => expired(&step.continuation),
+        (Continuation::Authorize(_), None) => expired(continuation),
     }
 }

@@ -410,8 +410,8 @@ pub trait SecondFactors: Send + Sync {
 pub trait Passkeys: Send + Sync {
     /// The user's passkeys, oldest first.
     async fn passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>>;
-    /// The passkey with this credential id, whoever's it is.
-    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<StoredPasskey>>;
+    /// The passkey with this credential id, with the person whose it is.
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<(StoredPasskey, User)>>;
     /// Adds a passkey and writes `audit`, in one transaction. `false`, with nothing changed,
     /// when its credential id is registered already (to this account or another).
     async fn add_passkey(&self, passkey: StoredPasskey, audit: AuditRecord) -> StoreResult<bool>;

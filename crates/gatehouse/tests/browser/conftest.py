@@ -36,9 +36,9 @@ class Gatehouse:
     def __init__(self, directory: str, *serve_args: str):
         self.bin = _binary()
         self.url = f"sqlite://{directory}/gatehouse.db"
+        listen = [] if "--listen" in serve_args else ["--listen", "127.0.0.1:0"]
         self.process = subprocess.Popen(
-            [self.bin, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0",
-             *serve_args],
+            [self.bin, "--database-url", self.url, "serve", *listen, *serve_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "GATEHOUSE_LOG": "warn"})
         for line in self.process.stdout:

@@ -8,7 +8,7 @@ from conftest import PASSWORD
 def fill_login(page, username, password=PASSWORD):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def start(page, rp, **params):

@@ -22,7 +22,7 @@ def test_a_single_page_app_signs_in_and_refreshes_across_origins(browser_page, n
     page = browser_page
     page.goto(notes.base + "/")
     expect(page.get_by_role("heading")).to_have_text("Not signed in")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     fill_login(page, user)
     # Back on the app: the code was redeemed and /userinfo read by the page's script.
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")

@@ -5,10 +5,12 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::audit::insert_audit;
+use super::rows::user_from;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Challenge, ChallengeKind, StoredPasskey};
+use crate::model::{AuditRecord, Challenge, ChallengeKind, StoredPasskey, User};
+use crate::store::columns::user_columns;
 use crate::store::{Passkeys, StoreResult};
 
 fn passkey_from(r: &PgRow) -> Result<StoredPasskey, sqlx::Error> {
@@ -36,15 +38,21 @@ impl Passkeys for PgStore {
         .map_err(db_error)
     }
 
-    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<StoredPasskey>> {
-        sqlx::query(
-            "SELECT credential_id, user_id, name, data, created_at, last_used_at FROM passkey
-             WHERE credential_id = $1",
-        )
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<(StoredPasskey, User)>> {
+        sqlx::query(concat!(
+            "SELECT p.credential_id, p.user_id, p.name, p.data, p.created_at, p.last_used_at, ",
+            user_columns!(),
+            " FROM passkey p JOIN user_account u ON u.id = p.user_id
+              WHERE p.credential_id = $1"
+        ))
         .bind(credential_id)
         .fetch_optional(&self.pool)
         .await
-        .and_then(|r| r.as_ref().map(passkey_from).transpose())
+        .and_then(|r| {
+            r.as_ref()
+                .map(|r| Ok((passkey_from(r)?, user_from(r, 6)?)))
+                .transpose()
+        })
         .map_err(db_error)
     }
 

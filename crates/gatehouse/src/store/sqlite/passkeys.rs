@@ -5,8 +5,10 @@ use onewriter::rusqlite::{self, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use super::audit::insert_audit;
+use super::rows::user_from;
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Challenge, ChallengeKind, StoredPasskey};
+use crate::model::{AuditRecord, Challenge, ChallengeKind, StoredPasskey, User};
+use crate::store::columns::user_columns;
 use crate::store::{Passkeys, StoreResult};
 
 const PASSKEY_COLUMNS: &str = "credential_id, user_id, name, data, created_at, last_used_at";
@@ -37,13 +39,18 @@ impl Passkeys for SqliteStore {
         .await
     }
 
-    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<StoredPasskey>> {
+    async fn passkey(&self, credential_id: &str) -> StoreResult<Option<(StoredPasskey, User)>> {
         let credential_id = credential_id.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {PASSKEY_COLUMNS} FROM passkey WHERE credential_id = ?1"
+            c.prepare_cached(concat!(
+                "SELECT p.credential_id, p.user_id, p.name, p.data, p.created_at, p.last_used_at, ",
+                user_columns!(),
+                " FROM passkey p JOIN user_account u ON u.id = p.user_id
+                  WHERE p.credential_id = ?1"
             ))?
-            .query_row([credential_id], passkey_from)
+            .query_row([credential_id], |r| {
+                Ok((passkey_from(r)?, user_from(r, 6)?))
+            })
             .optional()
         })
         .await

@@ -1,0 +1,341 @@
+//! Passkeys over HTTP: a challenge for the login page's button (`POST /passkey/options`) and
+//! its answer (`POST /passkey`, an ordinary form that signs the person in and continues like
+//! the password form), a challenge for the account page's "Add a passkey"
+//! (`POST /passkey/register-options`, whose answer the account page takes), and the script
+//! both pages load (`GET /static/passkeys.js`). The checks are `auth::passkeys`'.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::Form;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::authorize::{self, FormKind, browser_form_ok, current_session};
+use super::error::{no_store, store_error};
+use super::signin::{self, Continuation};
+use super::{AppState, Peer};
+use crate::auth::forms::{self, Purpose};
+use crate::auth::passkeys::{self, CEREMONY_SECONDS, PasskeyError};
+use crate::model::{Amr, AuditKind, AuditRecord, Challenge, ChallengeKind};
+use crate::oidc::authorize::Refusal;
+use crate::oidc::tokens;
+
+/// Passkey sign-ins one address may start at once, then one more every [`STARTS_PERIOD`]:
+/// each keeps a challenge for five minutes, and anyone may ask.
+pub(super) const STARTS_BURST: NonZeroU32 = NonZeroU32::MIN.saturating_add(19);
+pub(super) const STARTS_PERIOD: Duration = Duration::from_secs(3);
+
+/// GET /static/passkeys.js
+pub(super) async fn script() -> Response {
+    let mut r = include_str!("../../static/passkeys.js").into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+/// A JSON refusal the page's script shows as it is.
+fn refused(status: StatusCode, message: &str) -> Response {
+    no_store((status, Json(serde_json::json!({ "error": message }))).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct OptionsForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Keeps a ceremony's state and answers the page with the options for the browser.
+async fn challenge(
+    state: &AppState,
+    kind: ChallengeKind,
+    user_id: Option<String>,
+    options: serde_json::Value,
+    kept: String,
+) -> Response {
+    let id = tokens::generate();
+    let challenge = Challenge {
+        id_hash: tokens::hash(&id),
+        kind,
+        user_id,
+        state: kept,
+        expires_at: state.now() + CEREMONY_SECONDS,
+    };
+    if let Err(e) = state.store.create_challenge(challenge).await {
+        tracing::warn!(error = %e, "could not keep a passkey challenge");
+        return refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Gatehouse is busy. Try again in a moment.",
+        );
+    }
+    no_store(Json(serde_json::json!({ "challenge_id": id, "options": options })).into_response())
+}
+
+/// POST /passkey/options: a sign-in challenge, for a login form gatehouse showed this browser.
+pub(super) async fn options(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<OptionsForm>,
+) -> Response {
+    let Ok(authority) = state.passkeys() else {
+        return refused(StatusCode::NOT_FOUND, "Passkeys are not available here.");
+    };
+    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                "This page has expired. Reload it and try again.",
+            );
+        }
+        Err(_) => {
+            return refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Gatehouse is busy. Try again in a moment.",
+            );
+        }
+    }
+    if let Err(wait) = state.passkey_starts.admit(peer.0) {
+        let mut r = refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too many passkey sign-ins from here. Try again in {wait} seconds."),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return r;
+    }
+    match authority.start_sign_in() {
+        Ok((options, kept)) => {
+            challenge(&state, ChallengeKind::Authenticate, None, options, kept).await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "could not make a passkey challenge");
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The passkey could not be used.",
+            )
+        }
+    }
+}
+
+/// POST /passkey/register-options: a registration challenge for the signed-in person, from
+/// their account page (its form's token, and a recent sign-in).
+pub(super) async fn register_options(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<OptionsForm>,
+) -> Response {
+    let Ok(authority) = state.passkeys() else {
+        return refused(StatusCode::NOT_FOUND, "Passkeys are not available here.");
+    };
+    let now = state.now();
+    let Ok(Some((session, user))) = current_session(&state, &jar, now).await else {
+        return refused(
+            StatusCode::UNAUTHORIZED,
+            "You are signed out. Reload the page to sign in.",
+        );
+    };
+    let Ok(key) = state.form_key().await else {
+        return refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Gatehouse is busy. Try again in a moment.",
+        );
+    };
+    let purpose = Purpose::Account {
+        session: &session.id_hash,
+    };
+    if !forms::verify(&key, purpose, &form.csrf, now) {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            "This page has expired. Reload it and try again.",
+        );
+    }
+    if now - session.auth_time > super::account::RECENT {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "Sign in again first: your last sign-in was more than 10 minutes ago.",
+        );
+    }
+    let existing = match state.store.passkeys(&user.id).await {
+        Ok(keys) => keys
+            .into_iter()
+            .map(|k| k.credential_id)
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the person's passkeys");
+            return refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Gatehouse is busy. Try again in a moment.",
+            );
+        }
+    };
+    let display = user.name.clone().unwrap_or_else(|| user.username.clone());
+    match authority.start_registration(
+        passkeys::user_handle(&user.id),
+        &user.username,
+        &display,
+        &existing,
+    ) {
+        Ok((options, kept)) => {
+            challenge(
+                &state,
+                ChallengeKind::Register,
+                Some(user.id),
+                options,
+                kept,
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "could not make a passkey registration challenge");
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The passkey could not be added.",
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    challenge_id: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    flow: String,
+    #[serde(default)]
+    user_code: String,
+    #[serde(default)]
+    require: String,
+}
+
+/// POST /passkey: the answer to a sign-in challenge. A right one signs the person in (both
+/// factors at once) and continues like the password form; any other shows the login form
+/// again, saying why, with nothing changed.
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let continuation =
+        Continuation::from_fields(&form.flow, &form.request, &form.user_code, &form.require);
+    let request = match &continuation {
+        Continuation::Authorize(q) => match authorize::checked_request(&state, q).await {
+            Ok(r) => Some(r),
+            Err(refusal) => return authorize::refuse(&state, refusal),
+        },
+        _ => None,
+    };
+    let now = state.now();
+    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, now).await {
+        Ok(true) => {}
+        Ok(false) => return signin::expired(&continuation),
+        Err(e) => return authorize::refuse(&state, Refusal::Page(e)),
+    }
+    let again = |message: &'static str| signin::LoginAgain {
+        message,
+        status: StatusCode::UNAUTHORIZED,
+    };
+    let Ok(authority) = state.passkeys() else {
+        let a = again("Passkeys are not available here. Sign in with your password.");
+        return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
+    };
+    let taken = state
+        .store
+        .take_challenge(
+            &tokens::hash(&form.challenge_id),
+            ChallengeKind::Authenticate,
+            now,
+        )
+        .await;
+    let challenge = match taken {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            let a = again("That passkey sign-in took too long or was used already. Try again.");
+            return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
+        }
+        Err(e) => return authorize::refuse(&state, Refusal::Page(store_error(e))),
+    };
+    let found = match authority.identify(&form.credential) {
+        Ok((handle, id)) => match state.store.passkey(&id).await {
+            Ok(found) => found.filter(|(key, user)| {
+                passkeys::user_handle(&key.user_id) == handle && !user.disabled
+            }),
+            Err(e) => return authorize::refuse(&state, Refusal::Page(store_error(e))),
+        },
+        Err(e) => {
+            tracing::info!(error = %e, detail = ?e, "passkey answer refused");
+            None
+        }
+    };
+    let Some((key, user)) = found else {
+        let a = again(
+            "That passkey is not registered here (it may have been removed). Sign in with your \
+             password.",
+        );
+        return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
+    };
+    let client_id = request.as_ref().map(|r| r.client_id.as_str());
+    let updated = match authority.finish_sign_in(&form.credential, &challenge.state, &key.data) {
+        Ok(updated) => updated,
+        Err(e) => {
+            let detail = match &e {
+                PasskeyError::Malformed(d) | PasskeyError::Refused(d) => d.clone(),
+            };
+            tracing::info!(user = %user.id, detail, "passkey refused");
+            let mut record =
+                AuditRecord::new(now, AuditKind::PasskeyRefused, format!("user:{}", user.id))
+                    .subject(Some(user.username.as_str()))
+                    .ip(peer.0)
+                    .detail(format!("passkey {:?}: {detail}", key.name));
+            if let Some(c) = client_id {
+                record = record.client(c);
+            }
+            state.audit(record).await;
+            let a = again(
+                "That passkey could not be verified. Try again, or sign in with your password.",
+            );
+            return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
+        }
+    };
+    if let Err(e) = state
+        .store
+        .passkey_used(&key.credential_id, updated, now)
+        .await
+    {
+        tracing::warn!(error = %e, "could not record the passkey's use");
+    }
+    match signin::start_session(&state, jar, peer, &user, Amr::PASSKEY, client_id).await {
+        Ok((jar, session)) => {
+            signin::continue_after(
+                &state,
+                peer,
+                jar,
+                &continuation,
+                request.as_ref(),
+                &user,
+                &session,
+            )
+            .await
+        }
+        Err(e) => authorize::refuse(&state, Refusal::Page(e)),
+    }
+}

@@ -1,0 +1,131 @@
+// Passkeys on gatehouse's pages: the "Sign in with a passkey" button of the login page and the
+// "Add a passkey" form of the account page. Each asks gatehouse for a challenge, has the
+// browser's authenticator answer it (WebAuthn), and sends the answer with an ordinary form, so
+// what follows is a normal page. Without WebAuthn, nothing here shows itself.
+(function () {
+  "use strict";
+
+  function decode(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const raw = atob(b64 + "===".slice((b64.length + 3) % 4));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0)).buffer;
+  }
+
+  function encode(buffer) {
+    let raw = "";
+    new Uint8Array(buffer).forEach((b) => { raw += String.fromCharCode(b); });
+    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  // The library's JSON for navigator.credentials.create/get: binary fields are base64url.
+  function creationOptions(options) {
+    const pk = options.publicKey;
+    pk.challenge = decode(pk.challenge);
+    pk.user.id = decode(pk.user.id);
+    (pk.excludeCredentials || []).forEach((c) => { c.id = decode(c.id); });
+    return { publicKey: pk };
+  }
+
+  function requestOptions(options) {
+    const pk = options.publicKey;
+    pk.challenge = decode(pk.challenge);
+    (pk.allowCredentials || []).forEach((c) => { c.id = decode(c.id); });
+    return { publicKey: pk };
+  }
+
+  // The authenticator's answer as the library reads it.
+  function answer(credential) {
+    const r = credential.response;
+    const response = { clientDataJSON: encode(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = encode(r.attestationObject);
+    }
+    if (r.authenticatorData) {
+      response.authenticatorData = encode(r.authenticatorData);
+      response.signature = encode(r.signature);
+      response.userHandle = r.userHandle ? encode(r.userHandle) : null;
+    }
+    return JSON.stringify({
+      id: credential.id,
+      rawId: encode(credential.rawId),
+      type: credential.type,
+      response: response,
+      extensions: {},
+    });
+  }
+
+  async function challenge(url, form) {
+    const reply = await fetch(url, {
+      method: "POST",
+      body: new URLSearchParams({ csrf: form.elements.csrf.value }),
+      credentials: "same-origin",
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (!reply.ok) {
+      throw new Error(body.error || "Gatehouse could not start this. Reload the page and try again.");
+    }
+    return body;
+  }
+
+  function say(message) {
+    const p = document.getElementById("passkey-error");
+    if (p) {
+      p.textContent = message;
+      p.hidden = false;
+    }
+  }
+
+  function why(error) {
+    // The person closed the browser's dialog, or it timed out: nothing to explain.
+    if (error && error.name === "NotAllowedError") {
+      return "No passkey was used. Try again, or sign in with your password.";
+    }
+    if (error && error.name === "InvalidStateError") {
+      return "This authenticator has a passkey for your account already.";
+    }
+    return (error && error.message) || "The passkey could not be used.";
+  }
+
+  if (!window.PublicKeyCredential) {
+    return;
+  }
+
+  const signIn = document.getElementById("passkey-sign-in");
+  const signInForm = document.getElementById("passkey-form");
+  if (signIn && signInForm) {
+    signIn.hidden = false;
+    signIn.addEventListener("click", async () => {
+      signIn.disabled = true;
+      try {
+        const c = await challenge("passkey/options", signInForm);
+        const credential = await navigator.credentials.get(requestOptions(c.options));
+        signInForm.elements.challenge_id.value = c.challenge_id;
+        signInForm.elements.credential.value = answer(credential);
+        signInForm.submit();
+      } catch (error) {
+        say(why(error));
+        signIn.disabled = false;
+      }
+    });
+  }
+
+  const add = document.getElementById("add-passkey");
+  if (add) {
+    add.hidden = false;
+    add.addEventListener("submit", async (event) => {
+      if (add.elements.credential.value) {
+        return;
+      }
+      event.preventDefault();
+      try {
+        const c = await challenge("passkey/register-options", add);
+        const credential = await navigator.credentials.create(creationOptions(c.options));
+        add.elements.challenge_id.value = c.challenge_id;
+        add.elements.credential.value = answer(credential);
+        add.submit();
+      } catch (error) {
+        say(why(error));
+      }
+    });
+  }
+})();

@@ -1,0 +1,122 @@
+"""Passkeys in Chromium, with the DevTools protocol's virtual authenticator (a platform
+authenticator that keeps discoverable credentials and verifies the person): a person adds a
+passkey on their account page, signs out, signs in with it and no password, and removes it;
+a cloned authenticator (its signature counter gone backwards) is refused and audited.
+
+WebAuthn needs a domain name as the relying party, so this server's issuer is
+http://localhost:PORT (browsers treat localhost as a secure context)."""
+
+import socket
+import tempfile
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import Gatehouse
+from test_sign_in import fill_login
+
+
+@pytest.fixture(scope="module")
+def on_localhost():
+    with tempfile.TemporaryDirectory() as directory:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = Gatehouse(directory, "--listen", f"127.0.0.1:{port}",
+                           "--issuer", f"http://localhost:{port}")
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def authenticator(browser_page):
+    """A virtual platform authenticator attached to the page's browser."""
+    cdp = browser_page.context.new_cdp_session(browser_page)
+    cdp.send("WebAuthn.enable")
+    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True}})
+    yield cdp, added["authenticatorId"]
+
+
+def sign_in_with_password(page, server, user):
+    page.goto(f"{server.issuer}/account")
+    fill_login(page, user)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+
+def add_passkey(page, name):
+    page.get_by_label("Name of the new passkey").fill(name)
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("status")).to_contain_text(f"The passkey “{name}” is added")
+
+
+def sign_in_with_passkey(page, server):
+    page.context.clear_cookies()
+    page.goto(f"{server.issuer}/account")
+    expect(page).to_have_title("Sign in")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+
+def test_a_person_adds_a_passkey_signs_in_with_it_alone_and_removes_it(browser_page,
+                                                                      on_localhost,
+                                                                      authenticator):
+    page, server = browser_page, on_localhost
+    cdp, authenticator_id = authenticator
+    user = server.add_user()
+    sign_in_with_password(page, server, user)
+    expect(page.locator("main")).to_contain_text("A passkey signs you in")
+    add_passkey(page, "Laptop")
+    expect(page.get_by_role("table", name="Your passkeys")).to_contain_text("Laptop")
+    stored = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
+    assert [c["isResidentCredential"] for c in stored["credentials"]] == [True]
+
+    # Signed out: the passkey alone signs in, no username, no password.
+    sign_in_with_passkey(page, server)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(page.locator("main")).to_contain_text(f"Signed in as {user}")
+    expect(page.get_by_role("table", name="Your passkeys")).to_contain_text("last used")
+    log = server.cli("audit", "tail", "-n", "20")
+    assert "account.passkey_added" in log, log
+    assert any("login.succeeded" in line and "amr=hwk" in line and user in line
+               for line in log.splitlines()), log
+
+    # Removed: it signs in no more.
+    page.get_by_role("button", name="Remove Laptop").click()
+    expect(page.get_by_role("status")).to_contain_text("The passkey is removed")
+    sign_in_with_passkey(page, server)
+    expect(page.get_by_role("alert")).to_contain_text("That passkey is not registered here")
+    expect(page).to_have_title("Sign in")
+    assert "account.passkey_removed" in server.cli("audit", "tail", "-n", "20")
+
+
+def test_a_cloned_authenticator_is_refused_and_audited(browser_page, on_localhost,
+                                                       authenticator):
+    page, server = browser_page, on_localhost
+    cdp, authenticator_id = authenticator
+    user = server.add_user()
+    sign_in_with_password(page, server, user)
+    add_passkey(page, "Security key")
+    sign_in_with_passkey(page, server)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+    # A copy of the key made before that sign-in: its counter is behind the one gatehouse saw.
+    credential = cdp.send("WebAuthn.getCredentials",
+                          {"authenticatorId": authenticator_id})["credentials"][0]
+    assert credential["signCount"] >= 1, credential
+    cdp.send("WebAuthn.removeCredential", {"authenticatorId": authenticator_id,
+                                           "credentialId": credential["credentialId"]})
+    cdp.send("WebAuthn.addCredential", {"authenticatorId": authenticator_id,
+                                        "credential": {**credential, "signCount": 0}})
+    sign_in_with_passkey(page, server)
+    expect(page.get_by_role("alert")).to_contain_text("That passkey could not be verified")
+    expect(page).to_have_title("Sign in")
+    assert "login.passkey_refused" in server.cli("audit", "tail", "-n", "20")
+
+
+def test_without_webauthn_the_login_page_offers_no_passkey(browser_page, on_localhost):
+    page, server = browser_page, on_localhost
+    page.add_init_script("delete window.PublicKeyCredential")
+    page.goto(f"{server.issuer}/account")
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
