@@ -472,7 +472,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         had,
-        json!({"totp_enrolled_at": T0, "recovery_codes_left": 2})
+        json!({"totp_enrolled_at": T0, "recovery_codes_left": 2, "passkeys": []})
     );
     let (s, removed) = a
         .checked(
@@ -489,7 +489,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         .await;
     assert_eq!(
         now,
-        json!({"totp_enrolled_at": null, "recovery_codes_left": 0})
+        json!({"totp_enrolled_at": null, "recovery_codes_left": 0, "passkeys": []})
     );
     let (s, _) = a
         .checked(

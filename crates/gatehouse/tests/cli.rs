@@ -829,7 +829,7 @@ fn every_command_works_on_postgresql() {
     );
     assert_eq!(
         ok(&gatehouse(url, &["user", "reset-factors", "ada"], None)),
-        "ada: no authenticator app and 0 recovery codes removed\n"
+        "ada: no authenticator app, 0 recovery codes and 0 passkeys removed\n"
     );
     refused(
         &gatehouse(url, &["user", "factors", "nobody"], None),

@@ -381,14 +381,7 @@ async fn a_client_that_requires_a_second_factor_has_one_enrolled_after_the_passw
     let again = body_text(r).await;
     assert!(again.contains("That code is not right"));
     assert_eq!(hidden_input(&again, "secret"), shown);
-    assert!(
-        !f.state
-            .store
-            .factors(&user.id)
-            .await
-            .unwrap()
-            .has_second_factor()
-    );
+    assert!(!f.state.store.factors(&user.id).await.unwrap().has_app());
 
     // Another secret than the one shown (the form's token is bound to it).
     let mine = totp::new_secret();
@@ -402,14 +395,7 @@ async fn a_client_that_requires_a_second_factor_has_one_enrolled_after_the_passw
     )
     .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        !f.state
-            .store
-            .factors(&user.id)
-            .await
-            .unwrap()
-            .has_second_factor()
-    );
+    assert!(!f.state.store.factors(&user.id).await.unwrap().has_app());
 
     // The app's first code: enrolled, signed in, recovery codes shown once, and a link on.
     let r = submit(&f, &page, "/enrol", &totp::code_at(&secret, T0), &[]).await;
@@ -429,7 +415,7 @@ async fn a_client_that_requires_a_second_factor_has_one_enrolled_after_the_passw
         .collect();
     assert_eq!(codes.len(), 10);
     let factors = f.state.store.factors(&user.id).await.unwrap();
-    assert!(factors.has_second_factor());
+    assert!(factors.has_app());
     assert_eq!(factors.recovery_codes_left, 10);
 
     // On to the application, signed in with both factors.
@@ -705,14 +691,7 @@ async fn a_person_sets_up_replaces_and_removes_their_app_from_the_account_page(d
     };
     let r = confirm("000000".into()).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        !f.state
-            .store
-            .factors(&user.id)
-            .await
-            .unwrap()
-            .has_second_factor()
-    );
+    assert!(!f.state.store.factors(&user.id).await.unwrap().has_app());
     let r = confirm(totp::code_at(&secret, T0)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let first = codes_on(&body_text(r).await);
@@ -805,14 +784,7 @@ async fn account_changes_need_a_recent_sign_in_and_the_sessions_own_form(db: Dat
     )
     .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        f.state
-            .store
-            .factors(&user.id)
-            .await
-            .unwrap()
-            .has_second_factor()
-    );
+    assert!(f.state.store.factors(&user.id).await.unwrap().has_app());
 
     // Eleven minutes later the session still works, but changes need a fresh sign-in.
     f.clock.advance(660);
@@ -821,14 +793,7 @@ async fn account_changes_need_a_recent_sign_in_and_the_sessions_own_form(db: Dat
     let csrf = hidden_input(&html, "csrf");
     let r = account_post(&f, &cookies, &[("csrf", &csrf), ("action", "remove_app")]).await;
     assert!(body_text(r).await.contains("Sign in again first"));
-    assert!(
-        f.state
-            .store
-            .factors(&user.id)
-            .await
-            .unwrap()
-            .has_second_factor()
-    );
+    assert!(f.state.store.factors(&user.id).await.unwrap().has_app());
 
     // A group that requires an app: it cannot be removed, even right after signing in.
     f.state
@@ -853,14 +818,7 @@ async fn account_changes_need_a_recent_sign_in_and_the_sessions_own_form(db: Dat
     let csrf = hidden_input(&html, "csrf");
     let r = account_post(&f, &fresh, &[("csrf", &csrf), ("action", "remove_app")]).await;
     assert!(body_text(r).await.contains("cannot be removed"));
-    assert!(
-        f.state
-            .store
-            .factors(&user.id)
-            .await
-            .unwrap()
-            .has_second_factor()
-    );
+    assert!(f.state.store.factors(&user.id).await.unwrap().has_app());
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);

@@ -1189,7 +1189,7 @@ async fn second_factors_are_spent_once_and_enrolled_once(db: Database) {
         .await
         .unwrap();
     assert_eq!(had.recovery_codes_left, 3);
-    assert!(had.has_second_factor());
+    assert!(had.has_app());
     assert_eq!(f.store.factors(&ada.id).await.unwrap(), Factors::default());
     assert!(f.store.totp_factor(&ada.id).await.unwrap().is_none());
 }

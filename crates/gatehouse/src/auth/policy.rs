@@ -109,11 +109,23 @@ mod tests {
         let app = Factors {
             totp_enrolled_at: Some(1),
             recovery_codes_left: 10,
+            passkeys: vec![],
+        };
+        // A passkey is asked for after a password too.
+        let passkey = Factors {
+            passkeys: vec![crate::model::PasskeyView {
+                credential_id: "c1".into(),
+                name: "Phone".into(),
+                created_at: 1,
+                last_used_at: None,
+            }],
+            ..Factors::default()
         };
         // Recovery codes alone are no factor to be asked for (they come with the app).
         let codes_only = Factors {
             totp_enrolled_at: None,
             recovery_codes_left: 10,
+            passkeys: vec![],
         };
         for (required, factors, expected) in [
             (Password, &none, AfterPassword::SignedIn(Amr::PASSWORD)),
@@ -127,6 +139,8 @@ mod tests {
             // Whoever enrolled an app is asked for it, even where a password would do.
             (Password, &app, AfterPassword::SecondFactor),
             (TwoFactor, &app, AfterPassword::SecondFactor),
+            (Password, &passkey, AfterPassword::SecondFactor),
+            (TwoFactor, &passkey, AfterPassword::SecondFactor),
         ] {
             assert_eq!(
                 after_password(required, factors),
@@ -143,6 +157,7 @@ mod tests {
             (Amr::PASSWORD, TwoFactor, false),
             (Amr::PASSWORD_AND_OTP, Password, true),
             (Amr::PASSWORD_AND_OTP, TwoFactor, true),
+            (Amr::PASSKEY, TwoFactor, true),
             (Amr::default(), Password, false),
         ] {
             assert_eq!(satisfies(amr, required), expected, "{amr:?} {required:?}");

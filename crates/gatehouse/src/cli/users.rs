@@ -265,17 +265,26 @@ pub(super) async fn user(
                 None => println!("authenticator app: none"),
             }
             println!("recovery codes left: {}", f.recovery_codes_left);
+            for k in &f.passkeys {
+                let used = k.last_used_at.map_or_else(|| "never".to_owned(), rfc3339);
+                println!(
+                    "passkey: {:?} added {}, last used {used}",
+                    k.name,
+                    rfc3339(k.created_at)
+                );
+            }
         }
         UserCommand::ResetFactors { username } => {
             let had = admin.reset_factors(&username).await?;
-            let app = if had.has_second_factor() {
+            let app = if had.has_app() {
                 "authenticator app"
             } else {
                 "no authenticator app"
             };
             println!(
-                "{username}: {app} and {} recovery codes removed",
-                had.recovery_codes_left
+                "{username}: {app}, {} recovery codes and {} passkeys removed",
+                had.recovery_codes_left,
+                had.passkeys.len()
             );
         }
         UserCommand::Consents { username, revoke } => match revoke {

@@ -160,7 +160,7 @@ pub(super) async fn act(
                 created_at: now,
                 last_step: Some(step),
             };
-            let kind = if factors.has_second_factor() {
+            let kind = if factors.has_app() {
                 AuditKind::TotpReplaced
             } else {
                 AuditKind::TotpEnrolled
@@ -176,20 +176,27 @@ pub(super) async fn act(
                 Ok(r) => r,
                 Err(e) => return failed(&state, e),
             };
-            if required >= AuthPolicy::TwoFactor {
+            // A passkey is a second factor too: with one, the app may go.
+            if required >= AuthPolicy::TwoFactor && factors.passkeys.is_empty() {
                 let notice = "A group you are in requires two-step verification, so the app \
-                              cannot be removed. You can set up a new app in its place.";
+                              cannot be removed. You can set up a new app in its place, or add \
+                              a passkey first.";
                 return show(&state, jar, &session, &user, Some(notice)).await;
             }
             if let Err(e) = state
                 .store
-                .remove_factors(&user.id, record(AuditKind::TotpRemoved))
+                .remove_totp(&user.id, record(AuditKind::TotpRemoved))
                 .await
             {
                 return failed(&state, store_error(e));
             }
-            let notice = "The authenticator app and your recovery codes are removed: signing in \
-                          takes your password only.";
+            let notice = if factors.passkeys.is_empty() {
+                "The authenticator app and your recovery codes are removed: signing in takes \
+                 your password only."
+            } else {
+                "The authenticator app and your recovery codes are removed: after your \
+                 password, you use your passkey."
+            };
             show(&state, jar, &session, &user, Some(notice)).await
         }
         "add_passkey" => {
@@ -215,7 +222,7 @@ pub(super) async fn act(
             };
             show(&state, jar, &session, &user, Some(notice)).await
         }
-        "new_codes" if factors.has_second_factor() => {
+        "new_codes" if factors.has_app() => {
             let codes = recovery::generate();
             let hashes = codes.iter().filter_map(|c| recovery::hash(c)).collect();
             if let Err(e) = state
@@ -345,7 +352,7 @@ async fn show(
     let view = pages::AccountView {
         username: &user.username,
         factors: &factors,
-        app_required: required >= AuthPolicy::TwoFactor,
+        app_required: required >= AuthPolicy::TwoFactor && factors.passkeys.is_empty(),
         recent: state.now() - session.auth_time <= RECENT,
         csrf: &csrf,
         notice,

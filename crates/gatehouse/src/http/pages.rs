@@ -62,20 +62,8 @@ pub(super) fn login(
 ) -> String {
     let error = alert(error);
     let hidden = hidden_fields(hidden);
-    // Signing in with a passkey needs WebAuthn, which is JavaScript: the button shows itself
-    // when the browser has it, and its form carries what the password form carries.
     let passkey = if passkeys {
-        format!(
-            "<button type=\"button\" id=\"passkey-sign-in\" class=\"secondary\" hidden>\
-             Sign in with a passkey</button>\
-             <p id=\"passkey-error\" class=\"error\" role=\"alert\" hidden></p>\
-             <form id=\"passkey-form\" method=\"post\" action=\"passkey\" hidden>\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
-             <input type=\"hidden\" name=\"challenge_id\" value=\"\">\
-             <input type=\"hidden\" name=\"credential\" value=\"\"></form>\
-             <script src=\"static/passkeys.js\" defer></script>",
-            csrf = escape(csrf),
-        )
+        passkey_button("Sign in with a passkey", csrf, &hidden)
     } else {
         String::new()
     };
@@ -93,6 +81,24 @@ pub(super) fn login(
         username = escape(username),
     );
     page("Sign in", &body)
+}
+
+/// The button that signs in with a passkey, and the form it sends (`csrf` a login form's token,
+/// `hidden` the escaped fields of what the sign-in continues). Signing in with a passkey needs
+/// WebAuthn, which is JavaScript: the button shows itself when the browser has it.
+fn passkey_button(label: &str, csrf: &str, hidden: &str) -> String {
+    format!(
+        "<button type=\"button\" id=\"passkey-sign-in\" class=\"secondary\" hidden>\
+         {label}</button>\
+         <p id=\"passkey-error\" class=\"error\" role=\"alert\" hidden></p>\
+         <form id=\"passkey-form\" method=\"post\" action=\"passkey\" hidden>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
+         <input type=\"hidden\" name=\"challenge_id\" value=\"\">\
+         <input type=\"hidden\" name=\"credential\" value=\"\"></form>\
+         <script src=\"static/passkeys.js\" defer></script>",
+        label = escape(label),
+        csrf = escape(csrf),
+    )
 }
 
 /// Hidden form fields, escaped.
@@ -115,27 +121,46 @@ fn alert(error: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The second step of a sign-in: a code from the person's authenticator app, or one of their
-/// recovery codes, in one field.
+/// The second step of a sign-in: a code from the person's authenticator app or one of their
+/// recovery codes, in one field (`code`, when they have an app), and their passkey (`passkey`:
+/// a login form's token, when they have one and passkeys work here).
 pub(super) fn second_factor(
     to: &str,
     hidden: &[(&str, &str)],
     csrf: &str,
     error: Option<&str>,
+    code: bool,
+    passkey: Option<&str>,
 ) -> String {
+    let fields = hidden_fields(hidden);
+    let code = if code {
+        format!(
+            "<form method=\"post\" action=\"verify\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{fields}\
+             <label for=\"code\">Code from your authenticator app</label>\
+             <input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" required autofocus \
+             maxlength=\"64\" spellcheck=\"false\" aria-describedby=\"code-help\">\
+             <p id=\"code-help\" class=\"muted\">Lost your phone? Enter one of your recovery \
+             codes instead.</p><button type=\"submit\">Verify</button></form>",
+            csrf = escape(csrf),
+        )
+    } else {
+        "<p>Use your passkey to finish signing in.</p>".to_owned()
+    };
+    // The passkey form carries what the sign-in continues, not the step's own fields.
+    let continuation: Vec<(&str, &str)> = hidden
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != "username")
+        .collect();
+    let passkey = passkey
+        .map(|token| passkey_button("Use a passkey", token, &hidden_fields(&continuation)))
+        .unwrap_or_default();
     let body = format!(
         "<h1>Two-step verification</h1><p class=\"muted\">to continue to <strong>{to}</strong></p>\
-         {error}<form method=\"post\" action=\"verify\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
-         <label for=\"code\">Code from your authenticator app</label>\
-         <input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" required autofocus \
-         maxlength=\"64\" spellcheck=\"false\" aria-describedby=\"code-help\">\
-         <p id=\"code-help\" class=\"muted\">Lost your phone? Enter one of your recovery codes \
-         instead.</p><button type=\"submit\">Verify</button></form>",
+         {error}{code}{passkey}",
         to = escape(to),
         error = alert(error),
-        csrf = escape(csrf),
-        hidden = hidden_fields(hidden),
     );
     page("Two-step verification", &body)
 }
@@ -285,6 +310,11 @@ pub(super) fn account(v: &AccountView<'_>) -> String {
                 actions,
             )
         }
+        None if v.passkeys.is_some_and(|k| !k.is_empty()) => (
+            "<p><strong>No authenticator app.</strong> After your password, you use a passkey.</p>"
+                .to_owned(),
+            button("setup_app", "Set up an authenticator app", false),
+        ),
         None => (
             format!(
                 "<p><strong>Off.</strong> Signing in takes your password only.{}</p>",

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
-use super::authorize::{self, wait_in_words};
+use super::authorize::{self, FormKind, wait_in_words};
 use super::error::store_error;
 use super::{AppState, Peer, pages};
 use crate::auth::forms::{self, Purpose};
@@ -251,9 +251,25 @@ async fn second_factor_page(
         continuation: &bound,
     };
     let csrf = forms::issue(&key, purpose, state.now());
+    let factors = state.store.factors(&user.id).await.map_err(store_error)?;
+    // A passkey signs the person in by itself, through the login form's own route: it needs
+    // that form's token.
+    let (jar, passkey) = if !factors.passkeys.is_empty() && state.passkeys().is_ok() {
+        let (jar, token) = authorize::browser_form(state, jar, FormKind::Login).await?;
+        (jar, Some(token))
+    } else {
+        (jar, None)
+    };
     let mut hidden = to.continuation.hidden();
     hidden.push(("username", &user.username));
-    let html = pages::second_factor(to.to, &hidden, &csrf, error);
+    let html = pages::second_factor(
+        to.to,
+        &hidden,
+        &csrf,
+        error,
+        factors.has_app(),
+        passkey.as_deref(),
+    );
     let page = pages::respond_with_form_target(status, html, to.redirect_uri);
     Ok((jar, page).into_response())
 }

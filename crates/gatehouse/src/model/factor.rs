@@ -129,12 +129,21 @@ pub struct Factors {
     pub totp_enrolled_at: Option<UnixTime>,
     /// Recovery codes not used yet.
     pub recovery_codes_left: u32,
+    /// Passkeys, oldest first.
+    #[serde(default)]
+    pub passkeys: Vec<super::PasskeyView>,
 }
 
 impl Factors {
-    /// Whether the person has a second factor to be asked for.
-    pub fn has_second_factor(&self) -> bool {
+    /// Whether the person has an authenticator app.
+    pub fn has_app(&self) -> bool {
         self.totp_enrolled_at.is_some()
+    }
+
+    /// Whether the person has a second factor to be asked for after their password: an
+    /// authenticator app, or a passkey.
+    pub fn has_second_factor(&self) -> bool {
+        self.has_app() || !self.passkeys.is_empty()
     }
 }
 

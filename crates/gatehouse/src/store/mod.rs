@@ -398,9 +398,12 @@ pub trait SecondFactors: Send + Sync {
         now: UnixTime,
         audit: AuditRecord,
     ) -> StoreResult<()>;
-    /// Removes the user's app and recovery codes, writing `audit` in the same transaction;
-    /// returns what they had.
+    /// Removes the user's app, recovery codes and passkeys (an administrator's reset), writing
+    /// `audit` in the same transaction; returns what they had.
     async fn remove_factors(&self, user_id: &str, audit: AuditRecord) -> StoreResult<Factors>;
+    /// Removes the user's app and its recovery codes, and nothing else, writing `audit` in the
+    /// same transaction.
+    async fn remove_totp(&self, user_id: &str, audit: AuditRecord) -> StoreResult<()>;
 }
 
 /// Passkeys (WebAuthn credentials) and the ceremonies in progress. The library's checks run in

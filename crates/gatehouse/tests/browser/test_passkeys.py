@@ -120,3 +120,28 @@ def test_without_webauthn_the_login_page_offers_no_passkey(browser_page, on_loca
     page.goto(f"{server.issuer}/account")
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
+
+
+def test_after_a_password_a_passkey_is_the_second_step_and_an_admin_reset_removes_it(
+        browser_page, on_localhost, authenticator):
+    page, server = browser_page, on_localhost
+    user = server.add_user()
+    sign_in_with_password(page, server, user)
+    add_passkey(page, "Phone")
+    out = server.cli("user", "factors", user)
+    assert 'passkey: "Phone" added' in out, out
+
+    # Signing in with the password: the passkey is asked for after it.
+    page.context.clear_cookies()
+    page.goto(f"{server.issuer}/account")
+    fill_login(page, user)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-step verification")
+    expect(page.get_by_label("Code from your authenticator app")).to_have_count(0)
+    page.get_by_role("button", name="Use a passkey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+    # A lost phone: the administrator's reset takes the passkey too.
+    out = server.cli("user", "reset-factors", user)
+    assert out.strip() == f"{user}: no authenticator app, 0 recovery codes and 1 passkeys removed", out
+    sign_in_with_passkey(page, server)
+    expect(page.get_by_role("alert")).to_contain_text("That passkey is not registered here")

@@ -137,7 +137,7 @@ def test_an_administrator_resets_a_lost_app_and_the_person_sets_up_a_new_one(chr
     enrol(context.new_page(), payroll, user)
     context.close()
     out = gatehouse.cli("user", "reset-factors", user)
-    assert out.strip() == f"{user}: authenticator app and 10 recovery codes removed", out
+    assert out.strip() == f"{user}: authenticator app, 10 recovery codes and 0 passkeys removed", out
     context = chromium.new_context()
     page = context.new_page()
     key, codes = enrol(page, payroll, user)

@@ -7,7 +7,7 @@ use super::audit::insert_audit;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Factors, TotpFactor};
+use crate::model::{AuditRecord, Factors, PasskeyView, TotpFactor};
 use crate::store::{SecondFactors, StoreResult};
 
 async fn load_factors(c: &mut PgConnection, user_id: &str) -> Result<Factors, sqlx::Error> {
@@ -16,11 +16,29 @@ async fn load_factors(c: &mut PgConnection, user_id: &str) -> Result<Factors, sq
                 (SELECT count(*) FROM recovery_code WHERE user_id = $1)",
     )
     .bind(user_id)
-    .fetch_one(c)
+    .fetch_one(&mut *c)
     .await?;
+    let passkeys = sqlx::query_as::<_, (String, String, i64, Option<i64>)>(
+        "SELECT credential_id, name, created_at, last_used_at FROM passkey
+         WHERE user_id = $1 ORDER BY created_at, credential_id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *c)
+    .await?
+    .into_iter()
+    .map(
+        |(credential_id, name, created_at, last_used_at)| PasskeyView {
+            credential_id,
+            name,
+            created_at,
+            last_used_at,
+        },
+    )
+    .collect();
     Ok(Factors {
         totp_enrolled_at,
         recovery_codes_left: u32::try_from(left).unwrap_or(u32::MAX),
+        passkeys,
     })
 }
 
@@ -195,6 +213,24 @@ impl SecondFactors for PgStore {
         .map_err(db_error)
     }
 
+    async fn remove_totp(&self, user_id: &str, audit: AuditRecord) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (user_id, audit) = (user_id.to_owned(), audit.clone());
+            Box::pin(async move {
+                for sql in [
+                    "DELETE FROM totp_factor WHERE user_id = $1",
+                    "DELETE FROM recovery_code WHERE user_id = $1",
+                ] {
+                    sqlx::query(sql).bind(&user_id).execute(&mut *c).await?;
+                }
+                insert_audit(&mut *c, &audit).await?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
     async fn remove_factors(&self, user_id: &str, audit: AuditRecord) -> StoreResult<Factors> {
         with_retrying_transaction(&self.pool, |c| {
             let (user_id, audit) = (user_id.to_owned(), audit.clone());
@@ -205,6 +241,10 @@ impl SecondFactors for PgStore {
                     .execute(&mut *c)
                     .await?;
                 sqlx::query("DELETE FROM recovery_code WHERE user_id = $1")
+                    .bind(&user_id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM passkey WHERE user_id = $1")
                     .bind(&user_id)
                     .execute(&mut *c)
                     .await?;

@@ -6,10 +6,24 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 use super::SqliteStore;
 use super::audit::insert_audit;
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Factors, TotpFactor};
+use crate::model::{AuditRecord, Factors, PasskeyView, TotpFactor};
 use crate::store::{SecondFactors, StoreResult};
 
 fn load_factors(c: &Connection, user_id: &str) -> rusqlite::Result<Factors> {
+    let passkeys = c
+        .prepare_cached(
+            "SELECT credential_id, name, created_at, last_used_at FROM passkey
+             WHERE user_id = ?1 ORDER BY created_at, credential_id",
+        )?
+        .query_map([user_id], |r| {
+            Ok(PasskeyView {
+                credential_id: r.get(0)?,
+                name: r.get(1)?,
+                created_at: r.get(2)?,
+                last_used_at: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     c.prepare_cached(
         "SELECT (SELECT created_at FROM totp_factor WHERE user_id = ?1),
                 (SELECT count(*) FROM recovery_code WHERE user_id = ?1)",
@@ -18,6 +32,7 @@ fn load_factors(c: &Connection, user_id: &str) -> rusqlite::Result<Factors> {
         Ok(Factors {
             totp_enrolled_at: r.get(0)?,
             recovery_codes_left: r.get(1)?,
+            passkeys,
         })
     })
 }
@@ -168,6 +183,19 @@ impl SecondFactors for SqliteStore {
         .await
     }
 
+    async fn remove_totp(&self, user_id: &str, audit: AuditRecord) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM totp_factor WHERE user_id = ?1")?
+                .execute([&user_id])?;
+            tx.prepare_cached("DELETE FROM recovery_code WHERE user_id = ?1")?
+                .execute([&user_id])?;
+            insert_audit(tx, &audit)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn remove_factors(&self, user_id: &str, audit: AuditRecord) -> StoreResult<Factors> {
         let user_id = user_id.to_owned();
         self.write(move |tx| {
@@ -175,6 +203,8 @@ impl SecondFactors for SqliteStore {
             tx.prepare_cached("DELETE FROM totp_factor WHERE user_id = ?1")?
                 .execute([&user_id])?;
             tx.prepare_cached("DELETE FROM recovery_code WHERE user_id = ?1")?
+                .execute([&user_id])?;
+            tx.prepare_cached("DELETE FROM passkey WHERE user_id = ?1")?
                 .execute([&user_id])?;
             insert_audit(tx, &audit)?;
             Ok(had)
