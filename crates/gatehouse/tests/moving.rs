@@ -132,7 +132,26 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     );
     assert!(
         a.store
-            .enrol_totp(bob_app.clone(), vec!["r1".into(), "r2".into()], enrolled)
+            .enrol_totp(
+                bob_app.clone(),
+                vec!["r1".into(), "r2".into()],
+                enrolled.clone()
+            )
+            .await
+            .unwrap()
+    );
+    // And a passkey.
+    let bob_key = gatehouse::model::StoredPasskey {
+        credential_id: "cred-1".into(),
+        user_id: bob.id.clone(),
+        name: "Phone".into(),
+        data: r#"{"cred":"kept as is"}"#.into(),
+        created_at: now,
+        last_used_at: Some(now),
+    };
+    assert!(
+        a.store
+            .add_passkey(bob_key.clone(), enrolled)
             .await
             .unwrap()
     );
@@ -215,6 +234,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         b.store.factors(&bob.id).await.unwrap().recovery_codes_left,
         2
     );
+    assert_eq!(
+        b.store.passkey("cred-1").await.unwrap().map(|(k, _)| k),
+        Some(bob_key.clone()),
+        "a passkey moves"
+    );
     let keys = b.store.signing_keys(now).await.unwrap();
     assert_eq!(keys.len(), 3, "with a key for each algorithm");
     let log = b.store.audit_latest(100).await.unwrap();
@@ -232,6 +256,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "admin.client.updated",
             "login.succeeded",
             "token.issued",
+            "account.totp_enrolled",
             "account.totp_enrolled",
             "admin.imported"
         ]),
@@ -285,6 +310,10 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     refresh(&c, &secret, rotated["refresh_token"].as_str().unwrap()).await;
     sign_in(&c, "web", &secret, "ada").await;
     assert_eq!(c.store.totp_factor(&bob.id).await.unwrap(), Some(bob_app));
+    assert_eq!(
+        c.store.passkey("cred-1").await.unwrap().map(|(k, _)| k),
+        Some(bob_key)
+    );
     let spent = gatehouse::model::AuditRecord::new(
         now,
         gatehouse::model::AuditKind::RecoveryCodeUsed,

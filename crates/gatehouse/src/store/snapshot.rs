@@ -1,7 +1,7 @@
 //! A whole deployment as one JSON document, for `gatehouse export` and `gatehouse import`:
 //! moving from SQLite to PostgreSQL (or back) keeps users with their password hashes, clients,
-//! signing keys, consents, groups and their members, second factors (authenticator apps and
-//! unused recovery codes), sessions, token families with their tokens, and the audit log, so the same passwords log in and tokens issued before the move
+//! signing keys, consents, groups and their members, second factors (authenticator apps,
+//! unused recovery codes and passkeys), sessions, token families with their tokens, and the audit log, so the same passwords log in and tokens issued before the move
 //! still verify and refresh.
 //!
 //! Left out on purpose: authorization codes (they live a minute), failed-login counters, and
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessTokenFormat, AuditRecord, AuthPolicy, Client, ClientDisplay, GrantType, PreviousSecret,
-    Profile, RevokeReason, Session, SigningAlg, SigningKey, TotpFactor, User,
+    Profile, RevokeReason, Session, SigningAlg, SigningKey, StoredPasskey, TotpFactor, User,
 };
 
 /// What the `format` field must say.
@@ -60,6 +60,9 @@ pub struct Snapshot {
     /// Unused recovery codes (hashes); absent before version 5.
     #[serde(default)]
     pub recovery_codes: Vec<RecoveryCodeRow>,
+    /// Passkeys (public keys and their counters); absent before version 5.
+    #[serde(default)]
+    pub passkeys: Vec<PasskeyRow>,
     /// Oldest first.
     pub audit: Vec<AuditRecord>,
 }
@@ -372,6 +375,44 @@ impl TotpRow {
             created_at: self.created_at,
             last_step: self.last_step,
         })
+    }
+}
+
+/// A passkey: its credential id, owner, name, and the WebAuthn library's state of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRow {
+    pub credential_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub data: String,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
+impl From<StoredPasskey> for PasskeyRow {
+    fn from(p: StoredPasskey) -> Self {
+        PasskeyRow {
+            credential_id: p.credential_id,
+            user_id: p.user_id,
+            name: p.name,
+            data: p.data,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        }
+    }
+}
+
+impl From<PasskeyRow> for StoredPasskey {
+    fn from(p: PasskeyRow) -> Self {
+        StoredPasskey {
+            credential_id: p.credential_id,
+            user_id: p.user_id,
+            name: p.name,
+            data: p.data,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        }
     }
 }
 

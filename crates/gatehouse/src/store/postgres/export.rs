@@ -9,7 +9,8 @@ use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, Tot
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow,
-    RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot, TokenRow, TotpRow, UserRow,
+    PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot, TokenRow, TotpRow,
+    UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -315,6 +316,26 @@ impl PgStore {
             created_at,
         })
         .collect();
+        type Passkey = (String, String, String, String, i64, Option<i64>);
+        let passkeys = sqlx::query_as::<_, Passkey>(
+            "SELECT credential_id, user_id, name, data, created_at, last_used_at
+             FROM passkey ORDER BY user_id, created_at, credential_id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(
+            |(credential_id, user_id, name, data, created_at, last_used_at)| PasskeyRow {
+                credential_id,
+                user_id,
+                name,
+                data,
+                created_at,
+                last_used_at,
+            },
+        )
+        .collect();
         let audit = sqlx::query(concat!(
             "SELECT ",
             audit_columns!(),
@@ -348,6 +369,7 @@ impl PgStore {
             logout_notices,
             totp_factors,
             recovery_codes,
+            passkeys,
             audit,
         })
     }
@@ -554,6 +576,20 @@ impl PgStore {
                 .bind(&r.user_id)
                 .bind(&r.code_hash)
                 .bind(r.created_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for p in &s.passkeys {
+                sqlx::query(
+                    "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&p.credential_id)
+                .bind(&p.user_id)
+                .bind(&p.name)
+                .bind(&p.data)
+                .bind(p.created_at)
+                .bind(p.last_used_at)
                 .execute(&mut *c)
                 .await?;
             }

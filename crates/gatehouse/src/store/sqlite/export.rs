@@ -12,7 +12,8 @@ use crate::model::{Client, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
     self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow,
-    RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot, TokenRow, TotpRow, UserRow,
+    PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot, TokenRow, TotpRow,
+    UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -215,6 +216,21 @@ impl SqliteStore {
                         })
                     },
                 )?,
+                passkeys: all(
+                    c,
+                    "SELECT credential_id, user_id, name, data, created_at, last_used_at
+                     FROM passkey ORDER BY user_id, created_at, credential_id",
+                    |r| {
+                        Ok(PasskeyRow {
+                            credential_id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            name: r.get(2)?,
+                            data: r.get(3)?,
+                            created_at: r.get(4)?,
+                            last_used_at: r.get(5)?,
+                        })
+                    },
+                )?,
                 audit: all(
                     c,
                     concat!("SELECT ", audit_columns!(), " FROM audit_event ORDER BY id"),
@@ -351,6 +367,13 @@ impl SqliteStore {
                     tx.execute(
                         "INSERT INTO recovery_code (user_id, code_hash, created_at) VALUES (?1, ?2, ?3)",
                         params![r.user_id, r.code_hash, r.created_at],
+                    )?;
+                }
+                for p in &s.passkeys {
+                    tx.execute(
+                        "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![p.credential_id, p.user_id, p.name, p.data, p.created_at, p.last_used_at],
                     )?;
                 }
                 for e in &s.audit {
