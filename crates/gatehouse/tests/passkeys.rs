@@ -1,0 +1,426 @@
+//! Passkeys through the router with a fixed clock, as an attacker would try them: challenges
+//! only for pages gatehouse showed, taken once, a burst of them limited; malformed, unknown and
+//! replayed answers refused with nothing changed; registration only for a recent sign-in of
+//! the session's own person; another person's passkey never removed; no passkeys at all where
+//! the issuer is an IP address. (The ceremonies that succeed need an authenticator: they are
+//! tested in Chromium, `tests/browser/test_passkeys.py`.)
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
+use common::backend::Database;
+use common::oneshot::*;
+use common::{PASSWORD, add_user, hidden_input, serve_args};
+use gatehouse::clock::FixedClock;
+use gatehouse::config::Config;
+use gatehouse::model::{AuditKind, AuditRecord, StoredPasskey};
+use gatehouse::store;
+
+/// The usual fixture, but with the issuer `http://localhost:8080`: a relying party id
+/// browsers accept.
+async fn on_localhost(db: Database) -> Fixture {
+    let clock = FixedClock::at(T0);
+    let s = store::open(&db.url).await.unwrap();
+    let mut args = serve_args("127.0.0.1:8080".parse().unwrap());
+    args.issuer = Some("http://localhost:8080".parse().unwrap());
+    let config = Config::from_args(&args).unwrap();
+    let state = gatehouse::server::prepare(s, config, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    add_user(state.store.as_ref(), "ada").await;
+    Fixture {
+        state,
+        clock,
+        secret: String::new(),
+        db,
+    }
+}
+
+/// The account page's login form: its cookies and its token.
+async fn login_form(f: &Fixture) -> (String, String, String) {
+    let page = send(f, get("/account")).await;
+    let cookies = cookies(&page);
+    let html = body_text(page).await;
+    let csrf = hidden_input(&html, "csrf");
+    (cookies, csrf, html)
+}
+
+async fn post(f: &Fixture, uri: &str, cookies: &str, fields: &[(&str, &str)]) -> Response {
+    send(
+        f,
+        form(uri)
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(fields)))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn account_session(f: &Fixture, username: &str) -> String {
+    let (form_cookie, csrf, _) = login_form(f).await;
+    let r = post(
+        f,
+        "/login",
+        &form_cookie,
+        &[
+            ("username", username),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+            ("flow", "account"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    format!("{form_cookie}; {}", cookies(&r))
+}
+
+async fn account_csrf(f: &Fixture, cookies: &str) -> String {
+    let r = send(
+        f,
+        Request::get("/account")
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    hidden_input(&body_text(r).await, "csrf")
+}
+
+fn a_passkey(user_id: &str, id: &str) -> StoredPasskey {
+    StoredPasskey {
+        credential_id: id.into(),
+        user_id: user_id.into(),
+        name: "Phone".into(),
+        data: "{}".into(),
+        created_at: T0,
+        last_used_at: None,
+    }
+}
+
+fn record() -> AuditRecord {
+    AuditRecord::new(T0, AuditKind::PasskeyAdded, "test")
+}
+
+async fn a_sign_in_challenge_needs_the_login_page_and_is_taken_once(db: Database) {
+    let f = on_localhost(db).await;
+    let (cookies, csrf, html) = login_form(&f).await;
+    assert!(html.contains("Sign in with a passkey"), "{html}");
+    assert!(html.contains("<script src=\"static/passkeys.js\" defer></script>"));
+
+    // Without the page's token (another site's script, a bare request): refused.
+    for (cookie, token) in [
+        ("", csrf.as_str()),
+        (cookies.as_str(), ""),
+        (cookies.as_str(), "1.x"),
+    ] {
+        let r = post(&f, "/passkey/options", cookie, &[("csrf", token)]).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{cookie:?} {token:?}");
+        assert!(json(r).await["error"].as_str().unwrap().contains("expired"));
+    }
+    let r = post(&f, "/passkey/options", &cookies, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    let c = json(r).await;
+    assert_eq!(c["options"]["publicKey"]["rpId"], "localhost");
+    assert_eq!(c["options"]["publicKey"]["userVerification"], "required");
+    let challenge = c["challenge_id"].as_str().unwrap().to_owned();
+
+    // A malformed answer: the login form again, nothing signed in; the challenge is spent.
+    let answer = |credential: &str, challenge: &str| {
+        let (cookies, csrf) = (cookies.clone(), csrf.clone());
+        let (credential, challenge) = (credential.to_owned(), challenge.to_owned());
+        let f = &f;
+        async move {
+            post(
+                f,
+                "/passkey",
+                &cookies,
+                &[
+                    ("csrf", &csrf),
+                    ("flow", "account"),
+                    ("challenge_id", &challenge),
+                    ("credential", &credential),
+                ],
+            )
+            .await
+        }
+    };
+    let r = answer("{not json", &challenge).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        r.headers()
+            .get(header::SET_COOKIE)
+            .is_none_or(|c| !c.to_str().unwrap().contains("gatehouse_session"))
+    );
+    assert!(body_text(r).await.contains("not registered here"));
+    let r = answer("{not json", &challenge).await;
+    assert!(
+        body_text(r)
+            .await
+            .contains("took too long or was used already")
+    );
+    // A made-up challenge id.
+    let r = answer("{}", "nothing").await;
+    assert!(
+        body_text(r)
+            .await
+            .contains("took too long or was used already")
+    );
+
+    // An answer naming a credential nobody has (well-formed, with a user handle).
+    let c = json(post(&f, "/passkey/options", &cookies, &[("csrf", &csrf)]).await).await;
+    let stranger = r#"{"id":"AAEC","rawId":"AAEC","type":"public-key","response":{
+        "authenticatorData":"AAEC","clientDataJSON":"AAEC","signature":"AAEC",
+        "userHandle":"ASNFZ4mrze8BI0VniavN7w"}}"#;
+    let r = answer(stranger, c["challenge_id"].as_str().unwrap()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(body_text(r).await.contains("not registered here"));
+
+    // Ada's credential id, answered with garbage: refused, and audited as hers.
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    f.state
+        .store
+        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .await
+        .unwrap();
+    let handle = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        gatehouse::auth::passkeys::user_handle(&ada.id).as_bytes(),
+    );
+    let forged = stranger.replace("ASNFZ4mrze8BI0VniavN7w", &handle);
+    let c = json(post(&f, "/passkey/options", &cookies, &[("csrf", &csrf)]).await).await;
+    let r = answer(&forged, c["challenge_id"].as_str().unwrap()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(body_text(r).await.contains("could not be verified"));
+    let refused = f.state.store.audit_latest(10).await.unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|e| e.record.kind == AuditKind::PasskeyRefused
+                && e.record.subject.as_deref() == Some("ada"))
+    );
+    let (key, _) = f.state.store.passkey("AAEC").await.unwrap().unwrap();
+    assert_eq!(key.last_used_at, None, "nothing recorded as a use");
+}
+
+async fn a_burst_of_sign_in_challenges_from_one_address_is_held_back(db: Database) {
+    let f = on_localhost(db).await;
+    let (cookies, csrf, _) = login_form(&f).await;
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        let req = form("/passkey/options")
+            .header(header::COOKIE, &cookies)
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [203, 0, 113, 9],
+                4000,
+            ))))
+            .body(Body::from(encode(&[("csrf", &csrf)])))
+            .unwrap();
+        statuses.push(send(&f, req).await.status());
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 20, "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS));
+}
+
+async fn registration_is_for_a_recent_sign_in_of_the_sessions_own_person(db: Database) {
+    let f = on_localhost(db).await;
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = add_user(f.state.store.as_ref(), "bob").await;
+    // No session: refused.
+    let (cookies, csrf, _) = login_form(&f).await;
+    let r = post(
+        &f,
+        "/passkey/register-options",
+        &cookies,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let session = account_session(&f, "ada").await;
+    let csrf = account_csrf(&f, &session).await;
+    // The login form's token is not the account page's.
+    let (_, login_csrf, _) = login_form(&f).await;
+    let r = post(
+        &f,
+        "/passkey/register-options",
+        &session,
+        &[("csrf", &login_csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Ada has a passkey: a new registration excludes it.
+    f.state
+        .store
+        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .await
+        .unwrap();
+    let r = post(
+        &f,
+        "/passkey/register-options",
+        &session,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let c = json(r).await;
+    let pk = &c["options"]["publicKey"];
+    assert_eq!(pk["excludeCredentials"][0]["id"], "AAEC");
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+    assert_eq!(pk["user"]["name"], "ada");
+
+    // The answer: empty (no JavaScript), malformed, or to a challenge already taken.
+    let add = |credential: &str, challenge: &str| {
+        let (session, csrf) = (session.clone(), csrf.clone());
+        let (credential, challenge) = (credential.to_owned(), challenge.to_owned());
+        let f = &f;
+        async move {
+            let r = post(
+                f,
+                "/account",
+                &session,
+                &[
+                    ("csrf", &csrf),
+                    ("action", "add_passkey"),
+                    ("name", "Laptop"),
+                    ("challenge_id", &challenge),
+                    ("credential", &credential),
+                ],
+            )
+            .await;
+            body_text(r).await
+        }
+    };
+    let challenge = c["challenge_id"].as_str().unwrap();
+    assert!(
+        add("", challenge)
+            .await
+            .contains("did not create a passkey")
+    );
+    assert!(
+        add("{\"id\":1}", challenge)
+            .await
+            .contains("could not be verified")
+    );
+    assert!(add("{\"id\":1}", challenge).await.contains("took too long"));
+    assert_eq!(f.state.store.passkeys(&ada.id).await.unwrap().len(), 1);
+
+    // A name with invisible characters is refused before anything is taken.
+    let c = json(
+        post(
+            &f,
+            "/passkey/register-options",
+            &session,
+            &[("csrf", &csrf)],
+        )
+        .await,
+    )
+    .await;
+    let r = post(
+        &f,
+        "/account",
+        &session,
+        &[
+            ("csrf", &csrf),
+            ("action", "add_passkey"),
+            ("name", "Lap\u{200b}top"),
+            ("challenge_id", c["challenge_id"].as_str().unwrap()),
+            ("credential", "{}"),
+        ],
+    )
+    .await;
+    assert!(body_text(r).await.contains("invisible characters"));
+
+    // Bob's passkey, named in Ada's form: not hers, not removed.
+    f.state
+        .store
+        .add_passkey(a_passkey(&bob.id, "BOB1"), record())
+        .await
+        .unwrap();
+    let r = post(
+        &f,
+        "/account",
+        &session,
+        &[
+            ("csrf", &csrf),
+            ("action", "remove_passkey"),
+            ("credential_id", "BOB1"),
+        ],
+    )
+    .await;
+    assert!(body_text(r).await.contains("no such passkey"));
+    assert_eq!(f.state.store.passkeys(&bob.id).await.unwrap().len(), 1);
+    // Her own: removed.
+    let r = post(
+        &f,
+        "/account",
+        &session,
+        &[
+            ("csrf", &csrf),
+            ("action", "remove_passkey"),
+            ("credential_id", "AAEC"),
+        ],
+    )
+    .await;
+    assert!(body_text(r).await.contains("The passkey is removed"));
+    assert!(f.state.store.passkeys(&ada.id).await.unwrap().is_empty());
+
+    // Eleven minutes on: no registration without signing in again.
+    f.clock.advance(660);
+    let r = post(
+        &f,
+        "/passkey/register-options",
+        &session,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn an_ip_address_issuer_offers_no_passkeys(db: Database) {
+    let f = fixture_on(db).await;
+    let page = send(&f, get("/account")).await;
+    let cookies = cookies(&page);
+    let html = body_text(page).await;
+    assert!(!html.contains("passkey"), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+    let r = post(&f, "/passkey/options", &cookies, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(
+        json(r).await["error"]
+            .as_str()
+            .unwrap()
+            .contains("not available")
+    );
+}
+
+on_both_backends!(();
+    a_sign_in_challenge_needs_the_login_page_and_is_taken_once,
+    a_burst_of_sign_in_challenges_from_one_address_is_held_back,
+    registration_is_for_a_recent_sign_in_of_the_sessions_own_person,
+    an_ip_address_issuer_offers_no_passkeys,
+);
