@@ -1315,7 +1315,37 @@ async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Databa
     );
 }
 
+/// Attempts racing the success that clears their counter (its row deleted meanwhile) are all
+/// decided: none fails for want of a row.
+async fn attempts_racing_a_success_are_all_decided(db: Database) {
+    let f = open(db).await;
+    let keys = vec![throttle_key("user:race", POLICY, OnSuccess::Forget)];
+    for round in 0..5 {
+        let tasks: Vec<_> = (0..24)
+            .map(|i| {
+                let (s, keys) = (Arc::clone(&f.store), keys.clone());
+                tokio::spawn(async move {
+                    if i % 3 == 0 {
+                        s.settle_login_success(keys).await.map(|_| ())
+                    } else {
+                        s.admit_login_attempt(keys, NOW + round).await.map(|_| ())
+                    }
+                })
+            })
+            .collect();
+        let all = async {
+            for t in tasks {
+                t.await.unwrap().unwrap();
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), all)
+            .await
+            .expect("every attempt decided within a minute");
+    }
+}
+
 on_both_backends!(();
+    attempts_racing_a_success_are_all_decided,
     passkeys_belong_to_one_account_and_challenges_are_taken_once,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,

@@ -9,23 +9,21 @@ use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::store::{StoreResult, Throttle};
 
-/// The counter of `key`, locked until the transaction ends. The row is created first if
-/// missing (`failures` 0 reads as "never failed"), so there is always a row to lock: two
-/// first attempts on a new key cannot both see nothing.
+/// The counter of `key`, locked until the transaction ends. One statement inserts the row if
+/// it is missing (`failures` 0 reads as "never failed") or locks it if it is there, so there is
+/// always a row to lock: two first attempts on a new key cannot both see nothing, and an
+/// attempt racing a success that deletes the row (`settle_login_success`) waits for it and
+/// then inserts afresh. (An `INSERT … DO NOTHING` then `SELECT … FOR UPDATE` would find no row
+/// at all in that race: the delete commits between the two statements.)
 pub(super) async fn lock_counter(
     c: &mut PgConnection,
     key: &str,
 ) -> Result<Option<Counter>, sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until)
-         VALUES ($1, 0, 0, 0) ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(key)
-    .execute(&mut *c)
-    .await?;
     let (failures, last_failure_at, blocked_until): (i32, i64, i64) = sqlx::query_as(
-        "SELECT failures, last_failure_at, blocked_until FROM login_throttle
-         WHERE key = $1 FOR UPDATE",
+        "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until)
+         VALUES ($1, 0, 0, 0)
+         ON CONFLICT (key) DO UPDATE SET key = excluded.key
+         RETURNING failures, last_failure_at, blocked_until",
     )
     .bind(key)
     .fetch_one(&mut *c)
