@@ -57,7 +57,7 @@
   async function challenge(url, form) {
     const reply = await fetch(url, {
       method: "POST",
-      body: new URLSearchParams({ csrf: form.elements.csrf.value }),
+      body: new URLSearchParams(new FormData(form)),
       credentials: "same-origin",
     });
     const body = await reply.json().catch(() => ({}));
@@ -109,23 +109,28 @@
     });
   }
 
-  const add = document.getElementById("add-passkey");
-  if (add) {
-    add.hidden = false;
-    add.addEventListener("submit", async (event) => {
-      if (add.elements.credential.value) {
+  // Adding a passkey: on the account page, or as the step a sign-in needs.
+  [["add-passkey", "passkey/register-options"], ["enrol-passkey", "passkey/enrol-options"]]
+    .forEach(([id, url]) => {
+      const add = document.getElementById(id);
+      if (!add) {
         return;
       }
-      event.preventDefault();
-      try {
-        const c = await challenge("passkey/register-options", add);
-        const credential = await navigator.credentials.create(creationOptions(c.options));
-        add.elements.challenge_id.value = c.challenge_id;
-        add.elements.credential.value = answer(credential);
-        add.submit();
-      } catch (error) {
-        say(why(error));
-      }
+      add.hidden = false;
+      add.addEventListener("submit", async (event) => {
+        if (add.elements.credential.value) {
+          return;
+        }
+        event.preventDefault();
+        try {
+          const c = await challenge(url, add);
+          const credential = await navigator.credentials.create(creationOptions(c.options));
+          add.elements.challenge_id.value = c.challenge_id;
+          add.elements.credential.value = answer(credential);
+          add.submit();
+        } catch (error) {
+          say(why(error));
+        }
+      });
     });
-  }
 })();

@@ -418,7 +418,153 @@ async fn an_ip_address_issuer_offers_no_passkeys(db: Database) {
     );
 }
 
+/// Sets the client's authentication policy.
+async fn require(f: &Fixture, client_id: &str, policy: gatehouse::model::AuthPolicy) {
+    let mut c = f.state.store.client(client_id).await.unwrap().unwrap();
+    c.auth_policy = policy;
+    f.state.store.update_client(c).await.unwrap();
+}
+
+/// The password through the login form of `authorize`: the next page's status, cookies and
+/// text.
+async fn password(f: &Fixture, authorize: &str, username: &str) -> (StatusCode, String, String) {
+    let page = send(f, get(authorize)).await;
+    let form_cookie = cookies(&page);
+    let html = body_text(page).await;
+    let r = post(
+        f,
+        "/login",
+        &form_cookie,
+        &[
+            ("username", username),
+            ("password", PASSWORD),
+            ("csrf", &hidden_input(&html, "csrf")),
+            ("request", &hidden_input(&html, "request")),
+        ],
+    )
+    .await;
+    let status = r.status();
+    let jar = format!("{form_cookie}; {}", cookies(&r));
+    (status, jar, body_text(r).await)
+}
+
+async fn where_a_passkey_is_required_a_password_and_an_app_are_not_enough(db: Database) {
+    use gatehouse::model::{AuthPolicy, TotpFactor};
+    let f = on_localhost(db).await;
+    add_client_web(&f).await;
+    require(&f, "web", AuthPolicy::Passkey).await;
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    // Ada has an authenticator app: not enough here, she is asked to add a passkey.
+    let app = TotpFactor {
+        user_id: ada.id.clone(),
+        secret: vec![1; 20],
+        created_at: T0,
+        last_step: None,
+    };
+    f.state
+        .store
+        .enrol_totp(app, vec![], record())
+        .await
+        .unwrap();
+    let (status, jar, html) = password(&f, &authorize_uri("web", ""), "ada").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>Add a passkey</h1>"), "{html}");
+    assert!(!jar.contains("gatehouse_session"), "no session yet");
+    let step = |name: &str| hidden_input(&html, name);
+    let fields = [
+        ("csrf", step("csrf")),
+        ("username", step("username")),
+        ("request", step("request")),
+    ];
+    let with = |changes: &[(&str, &str)]| {
+        let mut v: Vec<(String, String)> = fields
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), v.clone()))
+            .collect();
+        for (n, val) in changes {
+            v.retain(|(k, _)| k != n);
+            v.push(((*n).to_owned(), (*val).to_owned()));
+        }
+        v
+    };
+    let send_form = |uri: &'static str, fields: Vec<(String, String)>| {
+        let jar = jar.clone();
+        let f = &f;
+        async move {
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            post(f, uri, &jar, &pairs).await
+        }
+    };
+    // A registration challenge for the step's person; not for another name on the same token.
+    let r = send_form("/passkey/enrol-options", with(&[])).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let c = json(r).await;
+    assert_eq!(c["options"]["publicKey"]["user"]["name"], "ada");
+    let r = send_form("/passkey/enrol-options", with(&[("username", "bob")])).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // A bogus answer: the page again, saying so; nothing added, nobody signed in.
+    let challenge = c["challenge_id"].as_str().unwrap().to_owned();
+    let r = send_form(
+        "/enrol-passkey",
+        with(&[("challenge_id", &challenge), ("credential", "{\"id\":1}")]),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get(header::SET_COOKIE).is_none());
+    assert!(body_text(r).await.contains("could not be verified"));
+    assert!(f.state.store.passkeys(&ada.id).await.unwrap().is_empty());
+
+    // With a passkey, the password leads to it, and nothing else.
+    f.state
+        .store
+        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .await
+        .unwrap();
+    let (status, _, html) = password(&f, &authorize_uri("web", "&prompt=login"), "ada").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>Use your passkey</h1>"), "{html}");
+    assert!(html.contains("Use a passkey"));
+    assert!(
+        !html.contains("name=\"code\""),
+        "no code field: an app's code will not do"
+    );
+}
+
+async fn a_passkey_policy_on_an_ip_address_issuer_says_what_is_wrong(db: Database) {
+    let f = fixture_on(db).await;
+    require(&f, "web", gatehouse::model::AuthPolicy::Passkey).await;
+    // The application is told (it is a valid client), with the reason for its administrator.
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    let answer = location(&r);
+    assert_eq!(answer["error"], "server_error");
+    assert!(
+        answer["error_description"].contains("passkeys cannot work"),
+        "{answer:?}"
+    );
+    assert!(
+        r.headers()
+            .get(header::SET_COOKIE)
+            .is_none_or(|c| !c.to_str().unwrap().contains("gatehouse_session"))
+    );
+}
+
+/// The `web` client of the usual fixture (this fixture has none).
+async fn add_client_web(f: &Fixture) {
+    common::add_client(f.state.store.as_ref(), "web").await;
+}
+
 on_both_backends!(();
+    where_a_passkey_is_required_a_password_and_an_app_are_not_enough,
+    a_passkey_policy_on_an_ip_address_issuer_says_what_is_wrong,
     a_sign_in_challenge_needs_the_login_page_and_is_taken_once,
     a_burst_of_sign_in_challenges_from_one_address_is_held_back,
     registration_is_for_a_recent_sign_in_of_the_sessions_own_person,

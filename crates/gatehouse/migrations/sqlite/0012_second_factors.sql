@@ -23,11 +23,10 @@ ALTER TABLE authorization_code ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
 ALTER TABLE token_family ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
 ALTER TABLE device_authorization ADD COLUMN amr TEXT;
 -- What a sign-in must prove to use a client, and what a group's members must prove to sign in
--- anywhere: 'password' or 'two_factor'.
-ALTER TABLE client ADD COLUMN auth_policy TEXT NOT NULL DEFAULT 'password'
-    CHECK (auth_policy IN ('password', 'two_factor'));
-ALTER TABLE user_group ADD COLUMN auth_policy TEXT NOT NULL DEFAULT 'password'
-    CHECK (auth_policy IN ('password', 'two_factor'));
+-- anywhere: 'password', 'two_factor' or 'passkey' (model::AuthPolicy; no CHECK, so a later
+-- policy needs no table rebuild on SQLite).
+ALTER TABLE client ADD COLUMN auth_policy TEXT NOT NULL DEFAULT 'password';
+ALTER TABLE user_group ADD COLUMN auth_policy TEXT NOT NULL DEFAULT 'password';
 -- Passkeys (WebAuthn): a person's credentials, each named, with the state the WebAuthn library
 -- keeps of it (public key, signature counter, backup state) as JSON. A credential id belongs
 -- to one account only.

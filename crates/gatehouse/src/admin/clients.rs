@@ -87,8 +87,8 @@ pub struct NewClient {
     /// servers check it offline, so a revoked one works until it expires).
     #[serde(default)]
     pub access_token_format: AccessTokenFormat,
-    /// What a sign-in must prove to use it: `password` (the default) or `two_factor`. The
-    /// strictest of this and the person's groups' policies applies.
+    /// What a sign-in must prove to use it: `password` (the default), `two_factor` or
+    /// `passkey`. The strictest of this and the person's groups' policies applies.
     #[serde(default)]
     pub auth_policy: AuthPolicy,
 }

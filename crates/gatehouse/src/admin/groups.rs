@@ -21,8 +21,8 @@ pub struct NewGroup {
     #[serde(default)]
     #[schema(max_length = 1024)]
     pub description: Option<String>,
-    /// What its members must prove to sign in anywhere: `password` (the default) or
-    /// `two_factor`.
+    /// What its members must prove to sign in anywhere: `password` (the default),
+    /// `two_factor` or `passkey`.
     #[serde(default)]
     pub auth_policy: AuthPolicy,
 }

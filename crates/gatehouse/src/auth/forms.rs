@@ -78,6 +78,13 @@ pub enum Purpose<'a> {
         continuation: &'a str,
         secret: &'a str,
     },
+    /// Adding a passkey during a sign-in, after a right password, where one is required: bound
+    /// like [`Purpose::SecondFactor`].
+    PasskeyEnrol {
+        browser: &'a str,
+        username: &'a str,
+        continuation: &'a str,
+    },
     /// A form of the person's own account page, bound to the session.
     Account { session: &'a str },
     /// Setting up an authenticator app from the account page: bound to the session and the
@@ -95,6 +102,7 @@ impl Purpose<'_> {
         match self {
             Purpose::SecondFactor { .. }
             | Purpose::Enrol { .. }
+            | Purpose::PasskeyEnrol { .. }
             | Purpose::Account { .. }
             | Purpose::AccountEnrol { .. } => STEP_MAX_AGE,
             _ => MAX_AGE,
@@ -121,6 +129,11 @@ impl Purpose<'_> {
                 continuation,
                 secret,
             } => &["enrol", browser, username, continuation, secret],
+            Purpose::PasskeyEnrol {
+                browser,
+                username,
+                continuation,
+            } => &["passkey-enrol", browser, username, continuation],
             Purpose::Account { session } => &["account", session, ""],
             Purpose::AccountEnrol { session, secret } => &["account-enrol", session, secret],
         };

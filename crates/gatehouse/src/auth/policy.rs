@@ -48,25 +48,29 @@ pub enum AfterPassword {
     SignedIn(Amr),
     /// Ask for the second factor the person has.
     SecondFactor,
-    /// A second factor is required and the person has none: enrol one now.
+    /// A second factor is required and the person has none: enrol an app now.
     Enrol,
+    /// A passkey is required: ask for the person's.
+    Passkey,
+    /// A passkey is required and the person has none: add one now.
+    AddPasskey,
 }
 
 /// The step after a right password, for a person with `factors`, where `required` applies.
 pub fn after_password(required: AuthPolicy, factors: &Factors) -> AfterPassword {
-    if factors.has_second_factor() {
-        AfterPassword::SecondFactor
-    } else if required >= AuthPolicy::TwoFactor {
-        AfterPassword::Enrol
-    } else {
-        AfterPassword::SignedIn(Amr::PASSWORD)
+    match required {
+        AuthPolicy::Passkey if factors.passkeys.is_empty() => AfterPassword::AddPasskey,
+        AuthPolicy::Passkey => AfterPassword::Passkey,
+        _ if factors.has_second_factor() => AfterPassword::SecondFactor,
+        AuthPolicy::TwoFactor => AfterPassword::Enrol,
+        AuthPolicy::Password => AfterPassword::SignedIn(Amr::PASSWORD),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use AuthPolicy::{Password, TwoFactor};
+    use AuthPolicy::{Passkey, Password, TwoFactor};
 
     #[test]
     fn the_strictest_policy_wins() {
@@ -94,6 +98,8 @@ mod tests {
             ("two_factor", Some(TwoFactor)),
             ("password", Some(Password)),
             ("two_factor password", Some(Password)),
+            ("passkey", Some(Passkey)),
+            ("passkey two_factor", Some(TwoFactor)),
             ("urn:other:loa:3 two_factor", Some(TwoFactor)),
             ("urn:other:loa:3", None),
             ("TWO_FACTOR", None),
@@ -141,6 +147,10 @@ mod tests {
             (TwoFactor, &app, AfterPassword::SecondFactor),
             (Password, &passkey, AfterPassword::SecondFactor),
             (TwoFactor, &passkey, AfterPassword::SecondFactor),
+            // Where a passkey is required, an app's code is not enough.
+            (Passkey, &passkey, AfterPassword::Passkey),
+            (Passkey, &app, AfterPassword::AddPasskey),
+            (Passkey, &none, AfterPassword::AddPasskey),
         ] {
             assert_eq!(
                 after_password(required, factors),
@@ -158,6 +168,8 @@ mod tests {
             (Amr::PASSWORD_AND_OTP, Password, true),
             (Amr::PASSWORD_AND_OTP, TwoFactor, true),
             (Amr::PASSKEY, TwoFactor, true),
+            (Amr::PASSKEY, Passkey, true),
+            (Amr::PASSWORD_AND_OTP, Passkey, false),
             (Amr::default(), Password, false),
         ] {
             assert_eq!(satisfies(amr, required), expected, "{amr:?} {required:?}");

@@ -132,8 +132,9 @@ pub struct ClientDisplayArgs {
     /// (RFC 9068, for APIs that check tokens offline; a revoked one works until it expires)
     #[arg(long, value_name = "FORMAT")]
     access_token_format: Option<AccessTokenFormat>,
-    /// What a sign-in must prove to use it: password (the default) or two_factor (an
-    /// authenticator app's code too; people without one enrol one when they next sign in)
+    /// What a sign-in must prove to use it: password (the default), two_factor (an
+    /// authenticator app's code or a passkey too; people without either set up an app when they
+    /// next sign in) or passkey (a passkey; people without one add one when they next sign in)
     #[arg(long, value_name = "POLICY")]
     auth_policy: Option<AuthPolicy>,
 }

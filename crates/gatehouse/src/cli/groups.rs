@@ -16,8 +16,8 @@ pub enum GroupCommand {
         /// What the group is for, for people
         #[arg(long)]
         description: Option<String>,
-        /// What its members must prove to sign in anywhere: password (the default) or
-        /// two_factor
+        /// What its members must prove to sign in anywhere: password (the default), two_factor
+        /// or passkey
         #[arg(long, value_name = "POLICY")]
         auth_policy: Option<AuthPolicy>,
     },
@@ -42,8 +42,9 @@ pub enum GroupCommand {
     Policy {
         /// The group, by name
         name: String,
-        /// password, or two_factor (an authenticator app's code too; members without one enrol
-        /// one when they next sign in)
+        /// password; two_factor (an authenticator app's code or a passkey too; members without
+        /// either set up an app when they next sign in); or passkey (members without one add one
+        /// when they next sign in)
         policy: AuthPolicy,
     },
     /// Delete a group and its memberships

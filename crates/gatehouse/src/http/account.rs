@@ -21,13 +21,10 @@ use super::error::store_error;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::auth::forms::{self, Purpose};
-use crate::auth::{passkeys, recovery, totp};
-use crate::model::{
-    AuditKind, AuditRecord, AuthPolicy, ChallengeKind, PasskeyView, Session, StoredPasskey,
-    TotpFactor, User,
-};
+use crate::auth::{recovery, totp};
+use crate::model::{AuditKind, AuditRecord, AuthPolicy, PasskeyView, Session, TotpFactor, User};
+use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
-use crate::oidc::{OAuthError, tokens};
 
 /// How recent a sign-in must be to change what protects the account.
 pub(super) const RECENT: i64 = 600;
@@ -260,59 +257,14 @@ async fn add_passkey(
     form: &AccountForm,
     record: AuditRecord,
 ) -> String {
-    let Ok(authority) = state.passkeys() else {
-        return "Passkeys are not available here.".into();
+    let new = super::passkey::NewPasskey {
+        name: &form.name,
+        challenge_id: &form.challenge_id,
+        credential: &form.credential,
     };
-    if form.credential.is_empty() {
-        return "Your browser did not create a passkey: adding one needs JavaScript and a \
-                browser that supports passkeys."
-            .into();
-    }
-    let name = match passkeys::clean_name(&form.name) {
-        Ok(n) => n,
-        Err(why) => return format!("The passkey was not added: {why}."),
-    };
-    let now = state.now();
-    let taken = state
-        .store
-        .take_challenge(
-            &tokens::hash(&form.challenge_id),
-            ChallengeKind::Register,
-            now,
-        )
-        .await;
-    let challenge = match taken {
-        Ok(Some(c)) if c.user_id.as_deref() == Some(user.id.as_str()) => c,
-        Ok(_) => return "Adding the passkey took too long, or was done already. Try again.".into(),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not take a passkey challenge");
-            return "Gatehouse is busy: the passkey was not added. Try again.".into();
-        }
-    };
-    let (credential_id, data) =
-        match authority.finish_registration(&form.credential, &challenge.state) {
-            Ok(done) => done,
-            Err(e) => {
-                tracing::info!(user = %user.id, error = ?e, "passkey registration refused");
-                return "The passkey could not be verified, so it was not added. Try again.".into();
-            }
-        };
-    let passkey = StoredPasskey {
-        credential_id,
-        user_id: user.id.clone(),
-        name: name.clone(),
-        data,
-        created_at: now,
-        last_used_at: None,
-    };
-    let record = record.detail(format!("passkey {name:?}"));
-    match state.store.add_passkey(passkey, record).await {
-        Ok(true) => format!("The passkey “{name}” is added: it signs you in from now on."),
-        Ok(false) => "That passkey is registered already.".into(),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not store a passkey");
-            "Gatehouse is busy: the passkey was not added. Try again.".into()
-        }
+    match super::passkey::finish_registration(state, user, new, record).await {
+        Ok(name) => format!("The passkey “{name}” is added: it signs you in from now on."),
+        Err(message) => message,
     }
 }
 

@@ -320,6 +320,11 @@ pub fn app(state: AppState) -> Router {
         .route("/passkey", post(passkey::sign_in))
         .route("/passkey/options", post(passkey::options))
         .route("/passkey/register-options", post(passkey::register_options))
+        .route(
+            "/passkey/enrol-options",
+            post(signin::passkey_enrol_options),
+        )
+        .route("/enrol-passkey", post(signin::enrol_passkey))
         .route("/static/passkeys.js", get(passkey::script))
         .route("/account", get(account::page).post(account::act))
         .route("/device_authorization", post(device::authorization))

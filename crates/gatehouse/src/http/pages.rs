@@ -165,6 +165,47 @@ pub(super) fn second_factor(
     page("Two-step verification", &body)
 }
 
+/// Where a passkey is required: use the person's (`token` a login form's, `hidden` what the
+/// sign-in continues).
+pub(super) fn passkey_required(to: &str, hidden: &[(&str, &str)], token: &str) -> String {
+    let body = format!(
+        "<h1>Use your passkey</h1><p class=\"muted\">to continue to <strong>{to_e}</strong></p>\
+         <p><strong>{to_e}</strong> asks you to sign in with a passkey.</p>{button}",
+        to_e = escape(to),
+        button = passkey_button("Use a passkey", token, &hidden_fields(hidden)),
+    );
+    page("Use your passkey", &body)
+}
+
+/// Where a passkey is required and the person has none: add one now (`csrf` the step's token,
+/// `hidden` what the sign-in continues and whose it is).
+pub(super) fn add_passkey_required(
+    to: &str,
+    hidden: &[(&str, &str)],
+    csrf: &str,
+    error: Option<&str>,
+) -> String {
+    let body = format!(
+        "<h1>Add a passkey</h1><p class=\"muted\">to continue to <strong>{to_e}</strong></p>\
+         <p><strong>{to_e}</strong> asks you to sign in with a passkey, and your account has \
+         none yet. Add one now: your device asks for your fingerprint, face or screen lock.</p>\
+         {error}<p id=\"passkey-error\" class=\"error\" role=\"alert\" hidden></p>\
+         <form id=\"enrol-passkey\" method=\"post\" action=\"enrol-passkey\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
+         <input type=\"hidden\" name=\"challenge_id\" value=\"\">\
+         <input type=\"hidden\" name=\"credential\" value=\"\">\
+         <label for=\"passkey-name\">Name of the new passkey</label>\
+         <input id=\"passkey-name\" name=\"name\" maxlength=\"64\" placeholder=\"Phone\">\
+         <button type=\"submit\">Add a passkey</button></form>\
+         <script src=\"static/passkeys.js\" defer></script>",
+        to_e = escape(to),
+        error = alert(error),
+        csrf = escape(csrf),
+        hidden = hidden_fields(hidden),
+    );
+    page("Add a passkey", &body)
+}
+
 /// Where the setup page's form goes, and what it carries.
 pub(super) struct EnrolForm<'a> {
     /// `enrol` during a sign-in, `account` from the account page.

@@ -21,7 +21,7 @@ use super::signin::{self, Continuation};
 use super::{AppState, Peer};
 use crate::auth::forms::{self, Purpose};
 use crate::auth::passkeys::{self, CEREMONY_SECONDS, PasskeyError};
-use crate::model::{Amr, AuditKind, AuditRecord, Challenge, ChallengeKind};
+use crate::model::{Amr, AuditKind, AuditRecord, Challenge, ChallengeKind, StoredPasskey, User};
 use crate::oidc::authorize::Refusal;
 use crate::oidc::tokens;
 
@@ -46,7 +46,7 @@ pub(super) async fn script() -> Response {
 }
 
 /// A JSON refusal the page's script shows as it is.
-fn refused(status: StatusCode, message: &str) -> Response {
+pub(super) fn refused(status: StatusCode, message: &str) -> Response {
     no_store((status, Json(serde_json::json!({ "error": message }))).into_response())
 }
 
@@ -137,9 +137,9 @@ pub(super) async fn register_options(
     jar: CookieJar,
     Form(form): Form<OptionsForm>,
 ) -> Response {
-    let Ok(authority) = state.passkeys() else {
+    if state.passkeys().is_err() {
         return refused(StatusCode::NOT_FOUND, "Passkeys are not available here.");
-    };
+    }
     let now = state.now();
     let Ok(Some((session, user))) = current_session(&state, &jar, now).await else {
         return refused(
@@ -168,6 +168,15 @@ pub(super) async fn register_options(
             "Sign in again first: your last sign-in was more than 10 minutes ago.",
         );
     }
+    registration_challenge(&state, &user).await
+}
+
+/// A registration challenge for `user` (whose right to one the caller checked), excluding the
+/// passkeys they have: the options for the page's script.
+pub(super) async fn registration_challenge(state: &AppState, user: &User) -> Response {
+    let Ok(authority) = state.passkeys() else {
+        return refused(StatusCode::NOT_FOUND, "Passkeys are not available here.");
+    };
     let existing = match state.store.passkeys(&user.id).await {
         Ok(keys) => keys
             .into_iter()
@@ -189,14 +198,8 @@ pub(super) async fn register_options(
         &existing,
     ) {
         Ok((options, kept)) => {
-            challenge(
-                &state,
-                ChallengeKind::Register,
-                Some(user.id),
-                options,
-                kept,
-            )
-            .await
+            let user_id = Some(user.id.clone());
+            challenge(state, ChallengeKind::Register, user_id, options, kept).await
         }
         Err(e) => {
             tracing::error!(error = ?e, "could not make a passkey registration challenge");
@@ -204,6 +207,80 @@ pub(super) async fn register_options(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The passkey could not be added.",
             )
+        }
+    }
+}
+
+/// What a page sends to add a passkey: its name, the ceremony it answers, the browser's answer.
+pub(super) struct NewPasskey<'a> {
+    pub name: &'a str,
+    pub challenge_id: &'a str,
+    pub credential: &'a str,
+}
+
+/// Finishes adding a passkey for `user`: checked, stored, audited with `record`. The name it
+/// got, or what to tell the person.
+///
+/// # Errors
+/// Why it was not added, in words for the person.
+pub(super) async fn finish_registration(
+    state: &AppState,
+    user: &User,
+    new: NewPasskey<'_>,
+    record: AuditRecord,
+) -> Result<String, String> {
+    let Ok(authority) = state.passkeys() else {
+        return Err("Passkeys are not available here.".into());
+    };
+    if new.credential.is_empty() {
+        return Err(
+            "Your browser did not create a passkey: adding one needs JavaScript and a \
+                    browser that supports passkeys."
+                .into(),
+        );
+    }
+    let name = passkeys::clean_name(new.name)
+        .map_err(|why| format!("The passkey was not added: {why}."))?;
+    let now = state.now();
+    let taken = state
+        .store
+        .take_challenge(
+            &tokens::hash(new.challenge_id),
+            ChallengeKind::Register,
+            now,
+        )
+        .await;
+    let challenge = match taken {
+        Ok(Some(c)) if c.user_id.as_deref() == Some(user.id.as_str()) => c,
+        Ok(_) => {
+            return Err("Adding the passkey took too long, or was done already. Try again.".into());
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not take a passkey challenge");
+            return Err("Gatehouse is busy: the passkey was not added. Try again.".into());
+        }
+    };
+    let (credential_id, data) = authority
+        .finish_registration(new.credential, &challenge.state)
+        .map_err(|e| {
+            tracing::info!(user = %user.id, error = ?e, "passkey registration refused");
+            "The passkey could not be verified, so it was not added. Try again.".to_owned()
+        })?;
+    let passkey = StoredPasskey {
+        credential_id,
+        user_id: user.id.clone(),
+        name: name.clone(),
+        data,
+        created_at: now,
+        last_used_at: None,
+    };
+    let record = record.detail(format!("passkey {name:?}"));
+    match state.store.add_passkey(passkey, record).await {
+        Ok(true) => Ok(name),
+        Ok(false) => Err("That passkey is registered already.".into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store a passkey");
+            Err("Gatehouse is busy: the passkey was not added. Try again.".into())
         }
     }
 }

@@ -168,6 +168,167 @@ pub(super) async fn after_password(
             let page = enrol_page(state, jar, user, to, &secret, None, StatusCode::OK).await?;
             Ok(SignIn::Page(page))
         }
+        AfterPassword::Passkey | AfterPassword::AddPasskey if state.passkeys().is_err() => {
+            Err(OAuthError::ServerError(
+                "this application requires a passkey, and passkeys cannot work with this \
+                 server's issuer (it is an IP address): an administrator must give it a domain \
+                 name or change the policy"
+                    .into(),
+            ))
+        }
+        AfterPassword::Passkey => {
+            let (jar, token) = authorize::browser_form(state, jar, FormKind::Login).await?;
+            let hidden = to.continuation.hidden();
+            let html = pages::passkey_required(to.to, &hidden, &token);
+            let page = pages::respond_with_form_target(StatusCode::OK, html, to.redirect_uri);
+            Ok(SignIn::Page((jar, page).into_response()))
+        }
+        AfterPassword::AddPasskey => {
+            let page = passkey_enrol_page(state, jar, user, to, None).await?;
+            Ok(SignIn::Page(page))
+        }
+    }
+}
+
+/// The page that adds a passkey during a sign-in where one is required.
+async fn passkey_enrol_page(
+    state: &AppState,
+    jar: CookieJar,
+    user: &User,
+    to: &Destination<'_>,
+    error: Option<&str>,
+) -> Result<Response, OAuthError> {
+    let Some(browser) = browser(state, &jar) else {
+        return Ok(expired(to.continuation));
+    };
+    let key = state.form_key().await.map_err(store_error)?;
+    let bound = to.continuation.bound();
+    let purpose = Purpose::PasskeyEnrol {
+        browser: &browser,
+        username: &user.username,
+        continuation: &bound,
+    };
+    let csrf = forms::issue(&key, purpose, state.now());
+    let mut hidden = to.continuation.hidden();
+    hidden.push(("username", &user.username));
+    let html = pages::add_passkey_required(to.to, &hidden, &csrf, error);
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = pages::respond_with_form_target(status, html, to.redirect_uri);
+    Ok((jar, page).into_response())
+}
+
+/// Checks the token of a passkey-adding step (`POST /passkey/enrol-options`,
+/// `POST /enrol-passkey`), and loads what it names.
+async fn checked_passkey_step(
+    state: &AppState,
+    jar: &CookieJar,
+    form: &StepForm,
+) -> Result<Step, Response> {
+    let continuation = Continuation::from_form(form);
+    let request = match &continuation {
+        Continuation::Authorize(q) => Some(
+            authorize::checked_request(state, q)
+                .await
+                .map_err(|refusal| authorize::refuse(state, refusal))?,
+        ),
+        Continuation::Device { .. } | Continuation::Account => None,
+    };
+    let Some(browser) = browser(state, jar) else {
+        return Err(expired(&continuation));
+    };
+    let key = state
+        .form_key()
+        .await
+        .map_err(|e| authorize::refuse(state, Refusal::Page(store_error(e))))?;
+    let bound = continuation.bound();
+    let purpose = Purpose::PasskeyEnrol {
+        browser: &browser,
+        username: &form.username,
+        continuation: &bound,
+    };
+    if !forms::verify(&key, purpose, &form.csrf, state.now()) {
+        return Err(expired(&continuation));
+    }
+    let user = state
+        .store
+        .user_by_username(&form.username)
+        .await
+        .map_err(|e| authorize::refuse(state, Refusal::Page(store_error(e))))?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| expired(&continuation))?;
+    Ok(Step {
+        continuation,
+        request,
+        user,
+    })
+}
+
+/// POST /passkey/enrol-options: a registration challenge for the person of a passkey-adding
+/// step (JSON, for the page's script).
+pub(super) async fn passkey_enrol_options(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<StepForm>,
+) -> Response {
+    match checked_passkey_step(&state, &jar, &form).await {
+        Ok(step) => super::passkey::registration_challenge(&state, &step.user).await,
+        Err(_) => super::passkey::refused(
+            StatusCode::BAD_REQUEST,
+            "This page has expired. Start signing in again.",
+        ),
+    }
+}
+
+/// POST /enrol-passkey: the new passkey of a passkey-adding step. Added, it signs the person in
+/// (their password, and a passkey they just made with their fingerprint, face or PIN).
+pub(super) async fn enrol_passkey(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let step = match checked_passkey_step(&state, &jar, &form).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let to = step.destination();
+    let mut record = AuditRecord::new(
+        state.now(),
+        AuditKind::PasskeyAdded,
+        format!("user:{}", step.user.id),
+    )
+    .subject(Some(step.user.username.as_str()))
+    .ip(peer.0);
+    if let Some(c) = to.client_id {
+        record = record.client(c);
+    }
+    let added = super::passkey::finish_registration(
+        &state,
+        &step.user,
+        super::passkey::NewPasskey {
+            name: &form.name,
+            challenge_id: &form.challenge_id,
+            credential: &form.credential,
+        },
+        record,
+    )
+    .await;
+    if let Err(message) = added {
+        return passkey_enrol_page(&state, jar, &step.user, &to, Some(&message))
+            .await
+            .unwrap_or_else(|e| authorize::refuse(&state, Refusal::Page(e)));
+    }
+    let amr = Amr {
+        password: true,
+        ..Amr::PASSKEY
+    };
+    match start_session(&state, jar, peer, &step.user, amr, to.client_id).await {
+        Ok((jar, session)) => signed_in(&state, peer, jar, &step, &session).await,
+        Err(e) => authorize::refuse(&state, Refusal::Page(e)),
     }
 }
 
@@ -388,6 +549,13 @@ pub(super) struct StepForm {
     user_code: String,
     #[serde(default)]
     require: String,
+    /// A new passkey's name, its ceremony, and the browser's answer (`POST /enrol-passkey`).
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    challenge_id: String,
+    #[serde(default)]
+    credential: String,
 }
 
 /// A step's form, checked: the continuation it carries (with its request validated, for an

@@ -13,9 +13,13 @@ named! {
         /// A password. A person who enrolled a second factor is still asked for it.
         #[default]
         Password = "password",
-        /// A password and a second factor (an authenticator app's code, or a recovery code).
-        /// A person who has none enrols one right after their password.
+        /// A password and a second factor (an authenticator app's code, a recovery code, or a
+        /// passkey), or a passkey alone. A person who has none enrols an app right after their
+        /// password.
         TwoFactor = "two_factor",
+        /// A passkey: phishing-resistant, since it answers only this deployment's origin. A
+        /// person who has none adds one right after their password.
+        Passkey = "passkey",
     }
 }
 
@@ -98,8 +102,8 @@ impl Amr {
     /// none (a one-time code alone: nothing gatehouse issues).
     pub fn level(self) -> Option<AuthPolicy> {
         match self {
-            Amr { passkey: true, .. }
-            | Amr {
+            Amr { passkey: true, .. } => Some(AuthPolicy::Passkey),
+            Amr {
                 password: true,
                 otp: true,
                 ..
@@ -177,7 +181,7 @@ mod tests {
                 Amr::PASSKEY,
                 "hwk",
                 &["hwk", "user", "mfa"][..],
-                Some(AuthPolicy::TwoFactor),
+                Some(AuthPolicy::Passkey),
             ),
             (Amr::default(), "", &[][..], None),
         ] {
@@ -189,5 +193,6 @@ mod tests {
         // A method this release does not know counts for nothing.
         assert_eq!(Amr::from_stored("pwd smartcard"), Amr::PASSWORD);
         assert!(AuthPolicy::Password < AuthPolicy::TwoFactor);
+        assert!(AuthPolicy::TwoFactor < AuthPolicy::Passkey);
     }
 }

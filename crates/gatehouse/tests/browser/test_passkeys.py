@@ -145,3 +145,38 @@ def test_after_a_password_a_passkey_is_the_second_step_and_an_admin_reset_remove
     assert out.strip() == f"{user}: no authenticator app, 0 recovery codes and 1 passkeys removed", out
     sign_in_with_passkey(page, server)
     expect(page.get_by_role("alert")).to_contain_text("That passkey is not registered here")
+
+
+@pytest.fixture(scope="module")
+def vault(on_localhost):
+    """An application that requires a passkey of everyone who signs in to it."""
+    from relying_party import RelyingParty
+    rp = RelyingParty("Vault")
+    on_localhost.add_client(rp, "vault", first_party=True, extra=("--auth-policy", "passkey"))
+    yield rp
+    rp.close()
+
+
+def test_an_app_that_requires_a_passkey_has_the_person_add_one_then_use_it(
+        browser_page, on_localhost, authenticator, vault):
+    page, server = browser_page, on_localhost
+    user = server.add_user()
+    page.goto(f"{vault.base}/login")
+    fill_login(page, user)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a passkey")
+    expect(page.locator("main")).to_contain_text("vault asks you to sign in with a passkey")
+    page.get_by_label("Name of the new passkey").fill("Laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    expect(page.locator("#acr")).to_have_text("passkey")
+    expect(page.locator("#amr")).to_have_text("pwd hwk user mfa")
+
+    # Next time, after the password: the passkey, and nothing else will do.
+    page.context.clear_cookies()
+    page.goto(f"{vault.base}/login")
+    fill_login(page, user)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Use your passkey")
+    page.get_by_role("button", name="Use a passkey").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    expect(page.locator("#acr")).to_have_text("passkey")
+    expect(page.locator("#amr")).to_have_text("hwk user mfa")
