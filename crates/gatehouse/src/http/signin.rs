@@ -221,52 +221,6 @@ async fn passkey_enrol_page(
     Ok((jar, page).into_response())
 }
 
-/// Checks the token of a passkey-adding step (`POST /passkey/enrol-options`,
-/// `POST /enrol-passkey`), and loads what it names.
-async fn checked_passkey_step(
-    state: &AppState,
-    jar: &CookieJar,
-    form: &StepForm,
-) -> Result<Step, Response> {
-    let continuation = Continuation::from_form(form);
-    let request = match &continuation {
-        Continuation::Authorize(q) => Some(
-            authorize::checked_request(state, q)
-                .await
-                .map_err(|refusal| authorize::refuse(state, refusal))?,
-        ),
-        Continuation::Device { .. } | Continuation::Account => None,
-    };
-    let Some(browser) = browser(state, jar) else {
-        return Err(expired(&continuation));
-    };
-    let key = state
-        .form_key()
-        .await
-        .map_err(|e| authorize::refuse(state, Refusal::Page(store_error(e))))?;
-    let bound = continuation.bound();
-    let purpose = Purpose::PasskeyEnrol {
-        browser: &browser,
-        username: &form.username,
-        continuation: &bound,
-    };
-    if !forms::verify(&key, purpose, &form.csrf, state.now()) {
-        return Err(expired(&continuation));
-    }
-    let user = state
-        .store
-        .user_by_username(&form.username)
-        .await
-        .map_err(|e| authorize::refuse(state, Refusal::Page(store_error(e))))?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| expired(&continuation))?;
-    Ok(Step {
-        continuation,
-        request,
-        user,
-    })
-}
-
 /// POST /passkey/enrol-options: a registration challenge for the person of a passkey-adding
 /// step (JSON, for the page's script).
 pub(super) async fn passkey_enrol_options(
@@ -274,7 +228,7 @@ pub(super) async fn passkey_enrol_options(
     jar: CookieJar,
     Form(form): Form<StepForm>,
 ) -> Response {
-    match checked_passkey_step(&state, &jar, &form).await {
+    match checked_step(&state, &jar, &form, StepKind::AddPasskey).await {
         Ok(step) => super::passkey::registration_challenge(&state, &step.user).await,
         Err(_) => super::passkey::refused(
             StatusCode::BAD_REQUEST,
@@ -291,7 +245,7 @@ pub(super) async fn enrol_passkey(
     jar: CookieJar,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let step = match checked_passkey_step(&state, &jar, &form).await {
+    let step = match checked_step(&state, &jar, &form, StepKind::AddPasskey).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -588,13 +542,26 @@ impl Step {
     }
 }
 
-/// Checks a step's form token for `purpose` (built from the form) and loads what it names.
-/// `Err` is the response to send: an expired form, or a refused request.
+/// Which step a form is for: what its token is bound to besides the person and the flow.
+#[derive(Debug, Clone, Copy)]
+enum StepKind<'a> {
+    SecondFactor,
+    /// Setting up an app, with the secret the page showed.
+    Enrol {
+        secret: &'a str,
+    },
+    /// Adding a passkey where one is required.
+    AddPasskey,
+}
+
+/// Checks a step's form token for `kind` (bound to the browser, the person and what the
+/// sign-in continues) and loads what it names. `Err` is the response to send: an expired form,
+/// or a refused request.
 async fn checked_step(
     state: &AppState,
     jar: &CookieJar,
     form: &StepForm,
-    secret: Option<&str>,
+    kind: StepKind<'_>,
 ) -> Result<Step, Response> {
     let continuation = Continuation::from_form(form);
     let request = match &continuation {
@@ -614,17 +581,23 @@ async fn checked_step(
     };
     let key = state.form_key().await.map_err(|e| failed(store_error(e)))?;
     let bound = continuation.bound();
-    let purpose = match secret {
-        None => Purpose::SecondFactor {
-            browser: &browser,
-            username: &form.username,
+    let (browser, username) = (browser.as_str(), form.username.as_str());
+    let purpose = match kind {
+        StepKind::SecondFactor => Purpose::SecondFactor {
+            browser,
+            username,
             continuation: &bound,
         },
-        Some(secret) => Purpose::Enrol {
-            browser: &browser,
-            username: &form.username,
+        StepKind::Enrol { secret } => Purpose::Enrol {
+            browser,
+            username,
             continuation: &bound,
             secret,
+        },
+        StepKind::AddPasskey => Purpose::PasskeyEnrol {
+            browser,
+            username,
+            continuation: &bound,
         },
     };
     if !forms::verify(&key, purpose, &form.csrf, state.now()) {
@@ -652,7 +625,7 @@ pub(super) async fn verify(
     jar: CookieJar,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let step = match checked_step(&state, &jar, &form, None).await {
+    let step = match checked_step(&state, &jar, &form, StepKind::SecondFactor).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -776,7 +749,7 @@ pub(super) async fn enrol(
     Form(form): Form<StepForm>,
 ) -> Response {
     let compact: String = form.secret.chars().take(64).collect();
-    let step = match checked_step(&state, &jar, &form, Some(&compact)).await {
+    let step = match checked_step(&state, &jar, &form, StepKind::Enrol { secret: &compact }).await {
         Ok(s) => s,
         Err(r) => return r,
     };
