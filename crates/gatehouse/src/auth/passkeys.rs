@@ -300,6 +300,154 @@ mod tests {
         ));
     }
 
+    /// A software authenticator (webauthn-authenticator-rs, as a browser and a passkey would
+    /// answer) registers and signs in; every forgery and replay of its answers is refused.
+    mod software_authenticator {
+        use super::*;
+        use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+        use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+        use webauthn_rs_proto::AllowCredentials;
+
+        const ISSUER: &str = "https://sso.example.com";
+
+        fn url(s: &str) -> Url {
+            Url::parse(s).unwrap()
+        }
+
+        /// The registration options, for an authenticator that keeps no resident keys (the
+        /// software one): the server checks the answer the same either way.
+        fn creation(options: serde_json::Value, rp_id: Option<&str>) -> CreationChallengeResponse {
+            let mut o: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+            if let Some(s) = o.public_key.authenticator_selection.as_mut() {
+                s.require_resident_key = false;
+                s.resident_key = Some(ResidentKeyRequirement::Discouraged);
+            }
+            if let Some(id) = rp_id {
+                o.public_key.rp.id = id.into();
+            }
+            o
+        }
+
+        /// The sign-in options, naming the credential (the software authenticator does not
+        /// discover it), for `rp_id`.
+        fn request(options: serde_json::Value, id: &str, rp_id: &str) -> RequestChallengeResponse {
+            let mut o: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+            o.public_key.allow_credentials = vec![AllowCredentials {
+                type_: "public-key".into(),
+                id: URL_SAFE_NO_PAD.decode(id).unwrap(),
+                transports: None,
+            }];
+            o.public_key.rp_id = rp_id.into();
+            o
+        }
+
+        /// The assertion as a browser sends it, with the user handle a discoverable
+        /// credential returns (it is not signed: the server checks it against the stored key).
+        fn with_handle(assertion: &PublicKeyCredential, user: Uuid) -> String {
+            let mut v = serde_json::to_value(assertion).unwrap();
+            v["response"]["userHandle"] = URL_SAFE_NO_PAD.encode(user.as_bytes()).into();
+            v.to_string()
+        }
+
+        #[test]
+        fn registers_signs_in_and_refuses_forgeries_and_replays() {
+            let a = Authority::new(ISSUER).unwrap();
+            let user = user_handle("0123456789abcdef0123456789abcdef");
+            let mut key = SoftPasskey::new(true);
+
+            let (options, state) = a.start_registration(user, "ada", "Ada", &[]).unwrap();
+            let answer = key
+                .do_registration(url(ISSUER), creation(options, None))
+                .unwrap();
+            let answer = serde_json::to_string(&answer).unwrap();
+            let (id, data) = a.finish_registration(&answer, &state).unwrap();
+            // The same answer to another ceremony: another challenge, refused.
+            let (_, other) = a.start_registration(user, "ada", "Ada", &[]).unwrap();
+            assert!(matches!(
+                a.finish_registration(&answer, &other),
+                Err(PasskeyError::Refused(_))
+            ));
+
+            // Signing in.
+            let (options, state) = a.start_sign_in().unwrap();
+            let assertion = key
+                .do_authentication(url(ISSUER), request(options, &id, "sso.example.com"))
+                .unwrap();
+            let assertion = with_handle(&assertion, user);
+            assert_eq!(a.identify(&assertion).unwrap(), (user, id.clone()));
+            let data = a.finish_sign_in(&assertion, &state, &data).unwrap();
+            // Replayed: to a new challenge, refused; to its own, the counter has not moved on.
+            let (_, fresh) = a.start_sign_in().unwrap();
+            assert!(a.finish_sign_in(&assertion, &fresh, &data).is_err());
+            assert!(a.finish_sign_in(&assertion, &state, &data).is_err());
+
+            // Another site's page (its origin and relying party id) gets nothing usable.
+            let (options, state) = a.start_sign_in().unwrap();
+            let phished = key
+                .do_authentication(
+                    url("https://sso-example.evil"),
+                    request(options, &id, "sso-example.evil"),
+                )
+                .unwrap();
+            assert!(matches!(
+                a.finish_sign_in(&with_handle(&phished, user), &state, &data),
+                Err(PasskeyError::Refused(_))
+            ));
+            let (options, state) = a.start_registration(user, "ada", "Ada", &[]).unwrap();
+            let forged = key
+                .do_registration(
+                    url("https://sso-example.evil"),
+                    creation(options, Some("sso-example.evil")),
+                )
+                .unwrap();
+            assert!(matches!(
+                a.finish_registration(&serde_json::to_string(&forged).unwrap(), &state),
+                Err(PasskeyError::Refused(_))
+            ));
+
+            // Another key's answer, claiming this credential: a bad signature.
+            let mut other_key = SoftPasskey::new(true);
+            let (options, state) = a.start_registration(user, "bob", "Bob", &[]).unwrap();
+            let bobs = other_key
+                .do_registration(url(ISSUER), creation(options, None))
+                .unwrap();
+            let (bob_id, _) = a
+                .finish_registration(&serde_json::to_string(&bobs).unwrap(), &state)
+                .unwrap();
+            let (options, state) = a.start_sign_in().unwrap();
+            let signed = other_key
+                .do_authentication(url(ISSUER), request(options, &bob_id, "sso.example.com"))
+                .unwrap();
+            let mut claimed = serde_json::to_value(&signed).unwrap();
+            claimed["id"] = id.clone().into();
+            claimed["rawId"] = id.clone().into();
+            claimed["response"]["userHandle"] = URL_SAFE_NO_PAD.encode(user.as_bytes()).into();
+            assert!(
+                a.finish_sign_in(&claimed.to_string(), &state, &data)
+                    .is_err()
+            );
+        }
+
+        #[test]
+        fn an_authenticator_that_did_not_verify_the_person_is_refused() {
+            let a = Authority::new(ISSUER).unwrap();
+            let user = user_handle("u1");
+            let mut key = SoftPasskey::new(false);
+            let (options, state) = a.start_registration(user, "ada", "Ada", &[]).unwrap();
+            // A page that asked for less than gatehouse requires (the authenticator would
+            // refuse the request as it was made).
+            let mut lowered = creation(options, None);
+            if let Some(s) = lowered.public_key.authenticator_selection.as_mut() {
+                s.user_verification = UserVerificationPolicy::Discouraged_DO_NOT_USE;
+            }
+            let answer = key.do_registration(url(ISSUER), lowered).unwrap();
+            assert!(matches!(
+                a.finish_registration(&serde_json::to_string(&answer).unwrap(), &state),
+                Err(PasskeyError::Refused(_))
+            ));
+        }
+    }
+
     #[test]
     fn user_handles_are_the_ids_or_their_hash() {
         let id = "0123456789abcdef0123456789abcdef";
