@@ -198,17 +198,9 @@ async fn passkey_enrol_page(
     to: &Destination<'_>,
     error: Option<&str>,
 ) -> Result<Response, OAuthError> {
-    let Some(browser) = browser(state, &jar) else {
+    let Some(csrf) = step_token(state, &jar, user, to, StepKind::AddPasskey).await? else {
         return Ok(expired(to.continuation));
     };
-    let key = state.form_key().await.map_err(store_error)?;
-    let bound = to.continuation.bound();
-    let purpose = Purpose::PasskeyEnrol {
-        browser: &browser,
-        username: &user.username,
-        continuation: &bound,
-    };
-    let csrf = forms::issue(&key, purpose, state.now());
     let mut hidden = to.continuation.hidden();
     hidden.push(("username", &user.username));
     let html = pages::add_passkey_required(to.to, &hidden, &csrf, error);
@@ -355,17 +347,9 @@ async fn second_factor_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
-    let Some(browser) = browser(state, &jar) else {
+    let Some(csrf) = step_token(state, &jar, user, to, StepKind::SecondFactor).await? else {
         return Ok(expired(to.continuation));
     };
-    let key = state.form_key().await.map_err(store_error)?;
-    let bound = to.continuation.bound();
-    let purpose = Purpose::SecondFactor {
-        browser: &browser,
-        username: &user.username,
-        continuation: &bound,
-    };
-    let csrf = forms::issue(&key, purpose, state.now());
     let factors = state.store.factors(&user.id).await.map_err(store_error)?;
     // A passkey signs the person in by itself, through the login form's own route: it needs
     // that form's token.
@@ -398,20 +382,13 @@ async fn enrol_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
-    let Some(browser) = browser(state, &jar) else {
-        return Ok(expired(to.continuation));
-    };
-    let key = state.form_key().await.map_err(store_error)?;
-    let bound = to.continuation.bound();
     let text = totp::secret_text(secret);
     let compact = text.replace(' ', "");
-    let purpose = Purpose::Enrol {
-        browser: &browser,
-        username: &user.username,
-        continuation: &bound,
-        secret: &compact,
+    let Some(csrf) =
+        step_token(state, &jar, user, to, StepKind::Enrol { secret: &compact }).await?
+    else {
+        return Ok(expired(to.continuation));
     };
-    let csrf = forms::issue(&key, purpose, state.now());
     let uri = totp::provisioning_uri(secret, &app_label(&state.config.issuer), &user.username);
     let qr = pages::qr_svg(&uri)
         .ok_or_else(|| super::error::internal("the authenticator URI does not fit a QR code"))?;
@@ -554,6 +531,48 @@ enum StepKind<'a> {
     AddPasskey,
 }
 
+impl<'a> StepKind<'a> {
+    /// The form-token purpose of this step for `browser`, `username` and the continuation.
+    fn purpose(self, browser: &'a str, username: &'a str, continuation: &'a str) -> Purpose<'a> {
+        match self {
+            StepKind::SecondFactor => Purpose::SecondFactor {
+                browser,
+                username,
+                continuation,
+            },
+            StepKind::Enrol { secret } => Purpose::Enrol {
+                browser,
+                username,
+                continuation,
+                secret,
+            },
+            StepKind::AddPasskey => Purpose::PasskeyEnrol {
+                browser,
+                username,
+                continuation,
+            },
+        }
+    }
+}
+
+/// The form token of `user`'s step `kind` towards `to`, bound to this browser; `None` when the
+/// browser has no form cookie (the login form sets it, so the form is stale).
+async fn step_token(
+    state: &AppState,
+    jar: &CookieJar,
+    user: &User,
+    to: &Destination<'_>,
+    kind: StepKind<'_>,
+) -> Result<Option<String>, OAuthError> {
+    let Some(browser) = browser(state, jar) else {
+        return Ok(None);
+    };
+    let key = state.form_key().await.map_err(store_error)?;
+    let bound = to.continuation.bound();
+    let purpose = kind.purpose(&browser, &user.username, &bound);
+    Ok(Some(forms::issue(&key, purpose, state.now())))
+}
+
 /// Checks a step's form token for `kind` (bound to the browser, the person and what the
 /// sign-in continues) and loads what it names. `Err` is the response to send: an expired form,
 /// or a refused request.
@@ -581,25 +600,7 @@ async fn checked_step(
     };
     let key = state.form_key().await.map_err(|e| failed(store_error(e)))?;
     let bound = continuation.bound();
-    let (browser, username) = (browser.as_str(), form.username.as_str());
-    let purpose = match kind {
-        StepKind::SecondFactor => Purpose::SecondFactor {
-            browser,
-            username,
-            continuation: &bound,
-        },
-        StepKind::Enrol { secret } => Purpose::Enrol {
-            browser,
-            username,
-            continuation: &bound,
-            secret,
-        },
-        StepKind::AddPasskey => Purpose::PasskeyEnrol {
-            browser,
-            username,
-            continuation: &bound,
-        },
-    };
+    let purpose = kind.purpose(&browser, &form.username, &bound);
     if !forms::verify(&key, purpose, &form.csrf, state.now()) {
         return Err(expired(&continuation));
     }
