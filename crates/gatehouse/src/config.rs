@@ -104,6 +104,20 @@ pub struct ServeArgs {
     /// and every 10 minutes. 0 keeps them forever
     #[arg(long, env = "GATEHOUSE_AUDIT_RETENTION_DAYS", default_value_t = DEFAULT_AUDIT_RETENTION_DAYS)]
     pub audit_retention_days: u32,
+
+    /// The name pages show people (in the header and the tab's title)
+    #[arg(long, env = "GATEHOUSE_PRODUCT_NAME", default_value = crate::branding::DEFAULT_PRODUCT_NAME)]
+    pub product_name: String,
+
+    /// The colour of buttons and links on the pages, written #rrggbb; white text must be
+    /// readable on it (a contrast of 4.5:1 at least)
+    #[arg(long, env = "GATEHOUSE_ACCENT_COLOUR", value_name = "#RRGGBB")]
+    pub accent_colour: Option<String>,
+
+    /// An image shown above every page (PNG, JPEG, WebP or SVG, at most 256 KiB), read at
+    /// start and served by gatehouse
+    #[arg(long, env = "GATEHOUSE_LOGO", value_name = "FILE")]
+    pub logo: Option<std::path::PathBuf>,
 }
 
 /// How log lines look. Every line of a request carries its `request_id`.
@@ -142,6 +156,8 @@ pub struct Config {
     pub account_throttle: crate::auth::throttle::ThrottlePolicy,
     /// Seconds an audit record is kept; `None`: forever.
     pub audit_retention: Option<i64>,
+    /// How the pages look: product name, accent colour, logo.
+    pub branding: crate::branding::Branding,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +177,8 @@ pub enum ConfigError {
          --insecure-http-issuer to send cookies without Secure"
     )]
     InsecureIssuer(String),
+    #[error(transparent)]
+    Branding(#[from] crate::branding::BrandingError),
 }
 
 /// How long a retry of a refresh request gets the same answer by default: longer than a
@@ -239,6 +257,11 @@ impl Config {
             ),
             audit_retention: (args.audit_retention_days > 0)
                 .then(|| i64::from(args.audit_retention_days) * 86_400),
+            branding: crate::branding::Branding::new(
+                Some(&args.product_name),
+                args.accent_colour.as_deref(),
+                args.logo.as_deref(),
+            )?,
         })
     }
 

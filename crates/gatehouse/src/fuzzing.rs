@@ -251,6 +251,9 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         login_lockout_after: 10,
         login_lockout: 900,
         audit_retention_days: crate::config::DEFAULT_AUDIT_RETENTION_DAYS,
+        product_name: crate::branding::DEFAULT_PRODUCT_NAME.to_owned(),
+        accent_colour: None,
+        logo: None,
     };
     let config = Config::from_args(&args).expect("a configuration");
     let state = server::prepare(Arc::clone(&store), config, Arc::new(SystemClock))

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod branding;
 pub mod cli;
 pub mod clock;
 pub mod config;

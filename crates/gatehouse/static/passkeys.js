@@ -62,9 +62,15 @@
     });
     const body = await reply.json().catch(() => ({}));
     if (!reply.ok) {
-      throw new Error(body.error || "Gatehouse could not start this. Reload the page and try again.");
+      throw new Error(body.error || words("unavailable"));
     }
     return body;
+  }
+
+  // The page's words (its catalogue), carried by the element errors are written into.
+  function words(name) {
+    const p = document.getElementById("passkey-error");
+    return (p && p.dataset[name]) || "";
   }
 
   function say(message) {
@@ -78,12 +84,12 @@
   function why(error) {
     // The person closed the browser's dialog, or it timed out: nothing to explain.
     if (error && error.name === "NotAllowedError") {
-      return "No passkey was used. Try again, or sign in with your password.";
+      return words("cancelled");
     }
     if (error && error.name === "InvalidStateError") {
-      return "This authenticator has a passkey for your account already.";
+      return words("duplicate");
     }
-    return (error && error.message) || "The passkey could not be used.";
+    return (error && error.message) || words("failed");
   }
 
   if (!window.PublicKeyCredential) {

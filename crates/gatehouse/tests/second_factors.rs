@@ -544,36 +544,6 @@ async fn an_administrator_lists_and_resets_a_persons_factors(db: Database) {
     assert_eq!(reset.record.subject.as_deref(), Some("ada"));
 }
 
-/// Signs `username` in through the account page's login form; the browser's cookies.
-async fn account_sign_in(f: &Fixture, username: &str) -> String {
-    let page = send(f, get("/account")).await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let form_cookie = common::oneshot::cookies(&page);
-    let html = body_text(page).await;
-    assert!(
-        html.contains("to continue to <strong>your account</strong>"),
-        "{html}"
-    );
-    assert_eq!(hidden_input(&html, "flow"), "account");
-    let body = encode(&[
-        ("username", username),
-        ("password", PASSWORD),
-        ("csrf", &hidden_input(&html, "csrf")),
-        ("flow", "account"),
-    ]);
-    let r = send(
-        f,
-        form("/login")
-            .header(header::COOKIE, &form_cookie)
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()[header::LOCATION], "account");
-    format!("{form_cookie}; {}", common::oneshot::cookies(&r))
-}
-
 /// Signs `username`, who has a second factor, in through the account page's login form and the
 /// second step with `code`; the browser's cookies.
 async fn account_sign_in_2fa(f: &Fixture, username: &str, code: &str) -> String {
@@ -620,31 +590,6 @@ async fn spend(f: &Fixture, user: &User, code: &str) -> bool {
         .use_recovery_code(&user.id, &hash, record(user))
         .await
         .unwrap()
-}
-
-async fn account_page(f: &Fixture, cookies: &str) -> String {
-    let r = send(
-        f,
-        axum::http::Request::get("/account")
-            .header(header::COOKIE, cookies)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    body_text(r).await
-}
-
-/// Posts the account page's form with `fields`.
-async fn account_post(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
-    send(
-        f,
-        form("/account")
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(fields)))
-            .unwrap(),
-    )
-    .await
 }
 
 fn codes_on(html: &str) -> Vec<String> {

@@ -72,9 +72,12 @@ enum ReleaseBefore {
     SigningAlgs,
     /// Before back-channel logout, with ES256 and EdDSA and the refresh retry window.
     BackchannelLogout,
-    /// Before second factors: the previous release, with back-channel logout, JWT access
-    /// tokens and the device grant.
+    /// Before second factors, with back-channel logout, JWT access tokens and the device
+    /// grant.
     SecondFactors,
+    /// Before the account page's activity: the previous release, with second factors and
+    /// passkeys.
+    AccountActivity,
 }
 
 impl ReleaseBefore {
@@ -86,6 +89,7 @@ impl ReleaseBefore {
             ReleaseBefore::SigningAlgs => 6,
             ReleaseBefore::BackchannelLogout => 8,
             ReleaseBefore::SecondFactors => 11,
+            ReleaseBefore::AccountActivity => 12,
         }
     }
 
@@ -97,6 +101,7 @@ impl ReleaseBefore {
             ReleaseBefore::SigningAlgs => 5,
             ReleaseBefore::BackchannelLogout => 7,
             ReleaseBefore::SecondFactors => 10,
+            ReleaseBefore::AccountActivity => 11,
         }
     }
 
@@ -106,6 +111,7 @@ impl ReleaseBefore {
             ReleaseBefore::SigningAlgs
                 | ReleaseBefore::BackchannelLogout
                 | ReleaseBefore::SecondFactors
+                | ReleaseBefore::AccountActivity
         )
     }
 }
@@ -124,6 +130,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0009_backchannel_logout.sql"),
         include_str!("../migrations/sqlite/0010_access_token_format.sql"),
         include_str!("../migrations/sqlite/0011_device_authorization.sql"),
+        include_str!("../migrations/sqlite/0012_second_factors.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -498,6 +505,15 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
+        ReleaseBefore::AccountActivity,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_second_factors() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
         ReleaseBefore::SecondFactors,
     )
     .await;
@@ -526,6 +542,15 @@ async fn sqlite_of_the_release_before_groups() {
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::AccountActivity,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_second_factors() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::SecondFactors,

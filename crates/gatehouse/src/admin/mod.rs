@@ -352,10 +352,28 @@ fn ended(out: LoggedOut) -> Option<String> {
 /// `Invalid`, saying what is wrong with the username or the email address.
 pub fn check_user_fields(username: &str, email: &str) -> Result<String, AdminError> {
     let canonical = username::canonical(username).map_err(|e| invalid(e.to_string()))?;
-    if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    check_email(email)?;
+    Ok(canonical)
+}
+
+/// The longest email address (RFC 5321 §4.5.3.1.3: a path of 256 octets, less its brackets).
+pub const MAX_EMAIL: usize = 254;
+
+/// Checks an email address as a person or an administrator typed it: one `@`, at most
+/// [`MAX_EMAIL`] characters, nothing invisible.
+///
+/// # Errors
+/// `Invalid`, saying what is wrong.
+pub fn check_email(email: &str) -> Result<(), AdminError> {
+    let bad = !email.contains('@')
+        || email.chars().count() > MAX_EMAIL
+        || email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || crate::text::is_invisible(c));
+    if bad {
         return Err(invalid(format!("{email:?} is not an email address")));
     }
-    Ok(canonical)
+    Ok(())
 }
 
 /// The user a typed `username` names: by its canonical form first, then exactly as typed (a

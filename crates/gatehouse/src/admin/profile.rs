@@ -1,7 +1,7 @@
 //! A person's profile and email address, as administrators set them: checked, stored,
 //! audited. What the claims then say is `oidc::claims`.
 
-use super::{Admin, AdminError, check_user_fields, invalid};
+use super::{Admin, AdminError, check_email, invalid};
 use crate::model::{AuditKind, Profile, User, UserChange};
 
 /// The longest name, given name or family name.
@@ -155,7 +155,7 @@ impl Admin<'_> {
     ) -> Result<User, AdminError> {
         let user = self.user(username).await?;
         let email = email.unwrap_or_else(|| user.email.clone());
-        check_user_fields(&user.username, &email)?;
+        check_email(&email)?;
         let verified = verified.unwrap_or(email == user.email && user.email_verified);
         if email == user.email && verified == user.email_verified {
             return Ok(user);

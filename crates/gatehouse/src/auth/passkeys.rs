@@ -217,26 +217,31 @@ pub fn user_handle(user_id: &str) -> Uuid {
 }
 
 /// A passkey's name as the person typed it: trimmed, at most [`MAX_NAME`] characters, no
-/// control or invisible characters; empty becomes "Passkey".
+/// control or invisible characters; `None` when nothing was typed (the page names it).
 ///
 /// # Errors
 /// Why the name cannot be used.
-pub fn clean_name(typed: &str) -> Result<String, String> {
+pub fn clean_name(typed: &str) -> Result<Option<String>, NameProblem> {
     let name = typed.trim();
     if name.chars().count() > MAX_NAME {
-        return Err(format!("a passkey's name is at most {MAX_NAME} characters"));
+        return Err(NameProblem::TooLong);
     }
     if name
         .chars()
         .any(|c| c.is_control() || crate::text::is_invisible(c))
     {
-        return Err("a passkey's name cannot hold control or invisible characters".into());
+        return Err(NameProblem::Unprintable);
     }
-    Ok(if name.is_empty() {
-        "Passkey".to_owned()
-    } else {
-        name.to_owned()
-    })
+    Ok((!name.is_empty()).then(|| name.to_owned()))
+}
+
+/// Why a passkey's name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameProblem {
+    /// Longer than [`MAX_NAME`] characters.
+    TooLong,
+    /// It holds control or invisible characters.
+    Unprintable,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, PasskeyError> {
@@ -458,10 +463,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(clean_name("  Phone ").unwrap(), "Phone");
-        assert_eq!(clean_name("").unwrap(), "Passkey");
-        assert!(clean_name(&"x".repeat(65)).is_err());
-        assert!(clean_name("a\u{200b}b").is_err());
-        assert!(clean_name("a\nb").is_err());
+        assert_eq!(clean_name("  Phone ").unwrap().as_deref(), Some("Phone"));
+        assert_eq!(clean_name(" ").unwrap(), None);
+        assert_eq!(clean_name(&"x".repeat(65)), Err(NameProblem::TooLong));
+        assert_eq!(clean_name("a\u{200b}b"), Err(NameProblem::Unprintable));
+        assert_eq!(clean_name("a\nb"), Err(NameProblem::Unprintable));
     }
 }

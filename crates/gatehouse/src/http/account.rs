@@ -1,11 +1,18 @@
-//! `/account`: the signed-in person's own page. Today it holds two-step verification: setting
-//! up an authenticator app (or a new one in place of the old), removing it where no group
-//! requires one, and making new recovery codes.
+//! `/account`: the signed-in person's own page. Their profile (name, email address), their
+//! password, passkeys and two-step verification, where they are signed in (and signing out
+//! elsewhere), the applications they allowed (and withdrawing them), and their recent
+//! activity.
 //!
-//! Every form is bound to the session (`auth::forms::Purpose::Account`), and a change needs a
-//! recent sign-in ([`RECENT`]): a session left open on a shared computer, or one stolen, cannot
-//! take the second factor off the account or read a fresh set of recovery codes without the
-//! password (and the app) again.
+//! Every form is bound to the session (`auth::forms::Purpose::Account`). What protects or
+//! identifies the account (second factors, passkeys, the profile) changes only after a recent
+//! sign-in ([`RECENT`]): a session left open on a shared computer, or one stolen, cannot take
+//! the second factor off, read a fresh set of recovery codes or redirect the email address
+//! without the password (and the app) again. A new password needs the current one instead,
+//! checked and throttled like a sign-in. What only takes access away (signing out sessions,
+//! withdrawing an application) needs neither.
+//!
+//! Ids in the forms (a session, an application, a passkey) are looked up among the person's
+//! own: another person's id changes nothing.
 
 use axum::Form;
 use axum::extract::State;
@@ -18,21 +25,30 @@ use super::authorize::{
     Attempt, FormKind, SignInRefused, browser_form, check_password, current_session, refuse,
 };
 use super::error::store_error;
+use super::pages::Section;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
+use crate::admin;
 use crate::auth::forms::{self, Purpose};
+use crate::auth::passwords::PasswordError;
 use crate::auth::{recovery, totp};
-use crate::model::{AuditKind, AuditRecord, AuthPolicy, PasskeyView, Session, TotpFactor, User};
+use crate::model::{
+    AuditKind, AuditRecord, AuthPolicy, PasskeyView, Session, TotpFactor, User, UserChange,
+};
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
+use crate::store::StoreError;
 
 /// How recent a sign-in must be to change what protects the account.
 pub(super) const RECENT: i64 = 600;
 
+/// How many records of their recent activity a person sees.
+const ACTIVITY_SHOWN: usize = 20;
+
 /// GET /account: the page, or the login form that comes back to it.
 pub(super) async fn page(State(state): State<AppState>, jar: CookieJar) -> Response {
     match current_session(&state, &jar, state.now()).await {
-        Ok(Some((session, user))) => show(&state, jar, &session, &user, None).await,
+        Ok(Some((session, user))) => show(&state, jar, &session, &user, Shown::default()).await,
         Ok(None) => login_page(&state, jar, "", None, StatusCode::OK).await,
         Err(e) => failed(&state, e),
     }
@@ -50,7 +66,7 @@ pub(super) async fn login(state: &AppState, jar: CookieJar, attempt: Attempt<'_>
     };
     let to = Destination {
         continuation: &Continuation::Account,
-        to: "your account",
+        to: state.look.text.sign_in.your_account,
         redirect_uri: None,
         client_id: None,
     };
@@ -76,7 +92,8 @@ pub(super) struct AccountForm {
     code: String,
     #[serde(default)]
     secret: String,
-    /// A new passkey's name, the ceremony it answers, and the browser's answer.
+    /// A new passkey's name, the ceremony it answers, and the browser's answer; or the
+    /// person's name, for the profile.
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -86,9 +103,46 @@ pub(super) struct AccountForm {
     /// The passkey to remove.
     #[serde(default)]
     credential_id: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    repeat_password: String,
+    /// The session to sign out (its id hash, as the page listed it).
+    #[serde(default)]
+    session: String,
+    /// The application whose access to withdraw.
+    #[serde(default)]
+    client_id: String,
 }
 
-/// POST /account: one of the page's buttons.
+/// What the page says above its sections, or in one of them.
+#[derive(Default)]
+struct Shown<'a> {
+    notice: Option<&'a str>,
+    error: Option<(Section, &'a str)>,
+}
+
+impl<'a> Shown<'a> {
+    fn notice(text: &'a str) -> Self {
+        Shown {
+            notice: Some(text),
+            error: None,
+        }
+    }
+
+    fn error(section: Section, text: &'a str) -> Self {
+        Shown {
+            notice: None,
+            error: Some((section, text)),
+        }
+    }
+}
+
+/// POST /account: one of the page's forms.
 pub(super) async fn act(
     State(state): State<AppState>,
     peer: Peer,
@@ -96,10 +150,11 @@ pub(super) async fn act(
     Form(form): Form<AccountForm>,
 ) -> Response {
     let now = state.now();
+    let t = &state.look.text;
     let (session, user) = match current_session(&state, &jar, now).await {
         Ok(Some(s)) => s,
         Ok(None) => {
-            let message = "You are signed out. Sign in to manage your account.";
+            let message = t.sign_in.signed_out_for_account;
             return login_page(&state, jar, "", Some(message), StatusCode::OK).await;
         }
         Err(e) => return failed(&state, e),
@@ -120,33 +175,49 @@ pub(super) async fn act(
         }
     };
     if !forms::verify(&key, purpose, &form.csrf, now) {
-        return pages::expired_form(Some("account".to_owned()));
-    }
-    if form.action == "sign_in_again" {
-        return login_page(&state, jar, &user.username, None, StatusCode::OK).await;
-    }
-    if now - session.auth_time > RECENT {
-        let notice = "Sign in again first: your last sign-in was more than 10 minutes ago.";
-        return show(&state, jar, &session, &user, Some(notice)).await;
+        return pages::expired_form(&state.look, Some("account".to_owned()));
     }
     let record = |kind| {
         AuditRecord::new(now, kind, format!("user:{}", user.id))
             .subject(Some(user.username.as_str()))
             .ip(peer.0)
     };
+    // What takes access away, or proves the password itself, needs no recent sign-in.
+    match form.action.as_str() {
+        "sign_in_again" => {
+            return login_page(&state, jar, &user.username, None, StatusCode::OK).await;
+        }
+        "change_password" => {
+            return change_password(&state, jar, peer, &session, &user, &form, record).await;
+        }
+        "end_session" => {
+            return end_sessions(&state, jar, &session, &user, Some(&form.session), record).await;
+        }
+        "end_other_sessions" => {
+            return end_sessions(&state, jar, &session, &user, None, record).await;
+        }
+        "withdraw_consent" => {
+            return withdraw(&state, jar, &session, &user, &form.client_id, record).await;
+        }
+        _ => {}
+    }
+    if now - session.auth_time > RECENT {
+        let notice = t.account.sign_in_again_first;
+        return show(&state, jar, &session, &user, Shown::notice(notice)).await;
+    }
     let factors = match state.store.factors(&user.id).await {
         Ok(f) => f,
         Err(e) => return failed(&state, store_error(e)),
     };
     match form.action.as_str() {
+        "save_profile" => save_profile(&state, jar, &session, &user, &form, record).await,
         "setup_app" => enrol_page(&state, jar, &session, &user, &totp::new_secret(), None).await,
         "confirm_app" => {
             let Some(bytes) = totp::secret_from_text(&secret) else {
-                return pages::expired_form(Some("account".to_owned()));
+                return pages::expired_form(&state.look, Some("account".to_owned()));
             };
             let totp::Check::Accepted { step } = totp::check(&bytes, &form.code, now, None) else {
-                let error = "That code is not right. Check that the app added the account, \
-                             and enter the code it shows now.";
+                let error = t.app.wrong_setup_code;
                 return enrol_page(&state, jar, &session, &user, &bytes, Some(error)).await;
             };
             let codes = recovery::generate();
@@ -165,7 +236,8 @@ pub(super) async fn act(
             if let Err(e) = state.store.replace_totp(factor, hashes, record(kind)).await {
                 return failed(&state, store_error(e));
             }
-            let html = pages::recovery_codes("your account", &codes, "account");
+            let to = t.sign_in.your_account;
+            let html = pages::recovery_codes(&state.look, to, &codes, "account");
             (jar, pages::respond(StatusCode::OK, html)).into_response()
         }
         "remove_app" => {
@@ -175,10 +247,8 @@ pub(super) async fn act(
             };
             // A passkey is a second factor too: with one, the app may go.
             if required >= AuthPolicy::TwoFactor && factors.passkeys.is_empty() {
-                let notice = "A group you are in requires two-step verification, so the app \
-                              cannot be removed. You can set up a new app in its place, or add \
-                              a passkey first.";
-                return show(&state, jar, &session, &user, Some(notice)).await;
+                let notice = t.account.app_required_cannot_remove;
+                return show(&state, jar, &session, &user, Shown::notice(notice)).await;
             }
             if let Err(e) = state
                 .store
@@ -188,17 +258,15 @@ pub(super) async fn act(
                 return failed(&state, store_error(e));
             }
             let notice = if factors.passkeys.is_empty() {
-                "The authenticator app and your recovery codes are removed: signing in takes \
-                 your password only."
+                t.account.app_removed
             } else {
-                "The authenticator app and your recovery codes are removed: after your \
-                 password, you use your passkey."
+                t.account.app_removed_passkey_left
             };
-            show(&state, jar, &session, &user, Some(notice)).await
+            show(&state, jar, &session, &user, Shown::notice(notice)).await
         }
         "add_passkey" => {
             let notice = add_passkey(&state, &user, &form, record(AuditKind::PasskeyAdded)).await;
-            show(&state, jar, &session, &user, Some(&notice)).await
+            show(&state, jar, &session, &user, Shown::notice(&notice)).await
         }
         "remove_passkey" => {
             let removed = state
@@ -213,11 +281,11 @@ pub(super) async fn act(
                 )
                 .await;
             let notice = match removed {
-                Ok(true) => "The passkey is removed: it no longer signs you in.",
-                Ok(false) => "There is no such passkey on your account.",
+                Ok(true) => t.passkey.removed,
+                Ok(false) => t.passkey.no_such_passkey,
                 Err(e) => return failed(&state, store_error(e)),
             };
-            show(&state, jar, &session, &user, Some(notice)).await
+            show(&state, jar, &session, &user, Shown::notice(notice)).await
         }
         "new_codes" if factors.has_app() => {
             let codes = recovery::generate();
@@ -234,20 +302,241 @@ pub(super) async fn act(
             {
                 return failed(&state, store_error(e));
             }
-            let html = pages::recovery_codes("your account", &codes, "account");
+            let to = t.sign_in.your_account;
+            let html = pages::recovery_codes(&state.look, to, &codes, "account");
             (jar, pages::respond(StatusCode::OK, html)).into_response()
         }
         _ => {
-            let page = pages::ErrorPage {
-                title: "This form is incomplete",
-                what_happened: "It did not say what to do, so nothing was changed.",
-                what_next: "Go back to your account and choose again.",
-                link: Some(("Back to your account", "account".to_owned())),
-                detail: None,
-            };
-            pages::respond(StatusCode::BAD_REQUEST, page.render())
+            let t = &t.errors;
+            let page = pages::ErrorPage::new(t.account_form_incomplete)
+                .link(t.back_to_account, "account".to_owned());
+            pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
         }
     }
+}
+
+/// A new name or email address. A new address is not confirmed (`email_verified` false) until
+/// an administrator confirms it: applications that trust the claim must not take the person's
+/// word for it.
+async fn save_profile(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    form: &AccountForm,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    let t = &state.look.text.account;
+    let name = form.name.trim();
+    let name = (!name.is_empty()).then(|| name.to_owned());
+    let email = form.email.trim();
+    let refused = if admin::check_profile(name.as_deref(), &user.profile).is_err() {
+        Some(t.bad_name)
+    } else if admin::check_email(email).is_err() {
+        Some(t.bad_email)
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        let shown = Shown::error(Section::Profile, why);
+        return show(state, jar, session, user, shown).await;
+    }
+    let now = state.now();
+    let mut changed = Vec::new();
+    if name != user.name {
+        let profile = crate::model::Profile {
+            updated_at: Some(now),
+            ..user.profile.clone()
+        };
+        let change = UserChange::SetProfile { name, profile };
+        if let Err(e) = state.store.update_user(&user.username, change, now).await {
+            return failed(state, store_error(e));
+        }
+        changed.push("name");
+    }
+    if email != user.email {
+        let change = UserChange::SetEmail {
+            email: email.to_owned(),
+            verified: false,
+        };
+        if let Err(e) = state.store.update_user(&user.username, change, now).await {
+            return failed(state, store_error(e));
+        }
+        changed.push("email");
+    }
+    if changed.is_empty() {
+        return show(
+            state,
+            jar,
+            session,
+            user,
+            Shown::notice(t.profile_unchanged),
+        )
+        .await;
+    }
+    state
+        .audit(record(AuditKind::ProfileChanged).detail(changed.join(" ")))
+        .await;
+    // Shown as stored now.
+    let user = match state.store.session(&session.id_hash, now).await {
+        Ok(Some((_, u))) => u,
+        Ok(None) => user.clone(),
+        Err(e) => return failed(state, store_error(e)),
+    };
+    show(state, jar, session, &user, Shown::notice(t.profile_saved)).await
+}
+
+/// A new password, given the current one. Every session of the person ends and every token
+/// family they hold is revoked (whoever knew the old password is out), and this browser gets a
+/// new session in place of its own.
+async fn change_password(
+    state: &AppState,
+    jar: CookieJar,
+    peer: Peer,
+    session: &Session,
+    user: &User,
+    form: &AccountForm,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    let t = &state.look.text.account;
+    let refuse = |message: String| {
+        let jar = jar.clone();
+        async move {
+            let shown = Shown::error(Section::Password, &message);
+            show(state, jar, session, user, shown).await
+        }
+    };
+    if form.new_password != form.repeat_password {
+        return refuse(t.passwords_differ.to_owned()).await;
+    }
+    // The current password, throttled and audited like a sign-in: a stolen session cannot
+    // guess it any faster than the login form can.
+    let attempt = Attempt {
+        peer,
+        username: &user.username,
+        password: form.current_password.clone(),
+        client_id: None,
+    };
+    match check_password(state, attempt).await {
+        Ok(checked) if checked.id == user.id => {}
+        Ok(_) | Err(SignInRefused::Retry(StatusCode::UNAUTHORIZED, _)) => {
+            return refuse(t.wrong_current_password.to_owned()).await;
+        }
+        Err(SignInRefused::Retry(_, message)) => return refuse(message).await,
+        Err(SignInRefused::Failed(e)) => return failed(state, e),
+    }
+    if form.new_password == form.current_password {
+        return refuse(t.password_same.to_owned()).await;
+    }
+    let inputs = vec![user.username.clone(), user.email.clone()];
+    let hash = match state
+        .passwords
+        .hash(form.new_password.clone(), inputs)
+        .await
+    {
+        Ok(h) => h,
+        Err(PasswordError::TooShort) => {
+            return refuse((t.password_too_short)(crate::auth::passwords::MIN_LENGTH)).await;
+        }
+        Err(PasswordError::TooLong) => {
+            return refuse((t.password_too_long)(crate::auth::passwords::MAX_LENGTH)).await;
+        }
+        Err(PasswordError::TooWeak(why)) => return refuse((t.password_too_weak)(&why)).await,
+        Err(e @ PasswordError::Hash(_)) => {
+            return failed(state, super::error::internal(e.to_string()));
+        }
+    };
+    let now = state.now();
+    let change = UserChange::SetPassword(hash);
+    let out = match state.store.update_user(&user.username, change, now).await {
+        Ok(out) => out,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let (jar, renewed) = match signin::open_session(state, jar, user, session.amr, now).await {
+        Ok(s) => s,
+        Err(e) => return failed(state, e),
+    };
+    state
+        .audit(record(AuditKind::PasswordChanged).detail(format!(
+            "sessions ended: {}, token families revoked: {}",
+            out.sessions, out.token_families
+        )))
+        .await;
+    let notice = (t.password_changed)(out.sessions.saturating_sub(1));
+    show(state, jar, &renewed, user, Shown::notice(&notice)).await
+}
+
+/// Signs out one of the person's other sessions (`Some(id hash)`, as the page listed it), or
+/// all of them (`None`). A session that is not theirs, or is this browser's, is left alone.
+async fn end_sessions(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    which: Option<&str>,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    let t = &state.look.text.account;
+    let now = state.now();
+    let sessions = match state.store.sessions(&user.id, now).await {
+        Ok(s) => s,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let chosen: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| s.id_hash != session.id_hash)
+        .filter(|s| which.is_none_or(|id| s.id_hash == id))
+        .collect();
+    for s in &chosen {
+        if let Err(e) = state.store.end_session(&s.id_hash, now).await {
+            return failed(state, store_error(e));
+        }
+    }
+    let notice = match (which, chosen.len()) {
+        (Some(_), 0) => {
+            return show(state, jar, session, user, Shown::notice(t.no_such_session)).await;
+        }
+        (Some(_), _) => t.session_ended.to_owned(),
+        (None, n) => (t.other_sessions_ended)(n),
+    };
+    if !chosen.is_empty() {
+        let detail = format!("sessions ended: {}", chosen.len());
+        state
+            .audit(record(AuditKind::SessionsEnded).detail(detail))
+            .await;
+    }
+    show(state, jar, session, user, Shown::notice(&notice)).await
+}
+
+/// Withdraws what the person allowed `client_id`, and signs the application out of their
+/// account (its token families revoked).
+async fn withdraw(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    client_id: &str,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    let t = &state.look.text.account;
+    let now = state.now();
+    match state.store.revoke_consent(&user.id, client_id, now).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound(_)) => {
+            return show(state, jar, session, user, Shown::notice(t.no_such_app)).await;
+        }
+        Err(e) => return failed(state, store_error(e)),
+    }
+    state
+        .audit(record(AuditKind::ConsentWithdrawn).client(client_id))
+        .await;
+    let name = match state.store.client(client_id).await {
+        Ok(Some(c)) => c.display_name().to_owned(),
+        Ok(None) => client_id.to_owned(),
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let notice = (t.withdrawn)(&name);
+    show(state, jar, session, user, Shown::notice(&notice)).await
 }
 
 /// Finishes adding a passkey from the account page's form; what to tell the person.
@@ -263,54 +552,89 @@ async fn add_passkey(
         credential: &form.credential,
     };
     match super::passkey::finish_registration(state, user, new, record).await {
-        Ok(name) => format!("The passkey “{name}” is added: it signs you in from now on."),
+        Ok(name) => (state.look.text.passkey.added)(&name),
         Err(message) => message,
     }
 }
 
-/// The account page, with `notice` at the top when something was done or refused.
+/// The account page, with what was done or refused.
 async fn show(
     state: &AppState,
     jar: CookieJar,
     session: &Session,
     user: &User,
-    notice: Option<&str>,
+    shown: Shown<'_>,
 ) -> Response {
-    let factors = match state.store.factors(&user.id).await {
-        Ok(f) => f,
-        Err(e) => return failed(state, store_error(e)),
+    let status = if shown.error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
     };
-    let required = match signin::required_of(state, user, AuthPolicy::Password).await {
-        Ok(r) => r,
-        Err(e) => return failed(state, e),
-    };
-    let csrf = match state.form_key().await {
-        Ok(key) => forms::issue(
-            &key,
-            Purpose::Account {
-                session: &session.id_hash,
-            },
-            state.now(),
-        ),
-        Err(e) => return failed(state, store_error(e)),
-    };
-    let passkeys = match state.passkeys() {
-        Ok(_) => match state.store.passkeys(&user.id).await {
-            Ok(keys) => Some(keys.into_iter().map(PasskeyView::from).collect::<Vec<_>>()),
-            Err(e) => return failed(state, store_error(e)),
+    match account_page(state, session, user, shown).await {
+        Ok(html) => (jar, pages::respond(status, html)).into_response(),
+        Err(e) => failed(state, e),
+    }
+}
+
+async fn account_page(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    shown: Shown<'_>,
+) -> Result<String, OAuthError> {
+    let now = state.now();
+    let store = &state.store;
+    let factors = store.factors(&user.id).await.map_err(store_error)?;
+    let required = signin::required_of(state, user, AuthPolicy::Password).await?;
+    let key = state.form_key().await.map_err(store_error)?;
+    let csrf = forms::issue(
+        &key,
+        Purpose::Account {
+            session: &session.id_hash,
         },
+        now,
+    );
+    let passkeys = match state.passkeys() {
+        Ok(_) => {
+            let keys = store.passkeys(&user.id).await.map_err(store_error)?;
+            Some(keys.into_iter().map(PasskeyView::from).collect::<Vec<_>>())
+        }
         Err(_) => None,
     };
+    let mut sessions = store.sessions(&user.id, now).await.map_err(store_error)?;
+    // This browser's first, then the others, newest first (the store's order).
+    sessions.sort_by_key(|s| s.id_hash != session.id_hash);
+    let mut apps = Vec::new();
+    for consent in store.consents(&user.id).await.map_err(store_error)? {
+        let name = match store
+            .client(&consent.client_id)
+            .await
+            .map_err(store_error)?
+        {
+            Some(c) => c.display_name().to_owned(),
+            None => consent.client_id.clone(),
+        };
+        apps.push((consent, name));
+    }
+    let activity = store
+        .audit_about(&user.username, AuditKind::PERSONAL, ACTIVITY_SHOWN)
+        .await
+        .map_err(store_error)?;
     let view = pages::AccountView {
-        username: &user.username,
+        user,
         factors: &factors,
         app_required: required >= AuthPolicy::TwoFactor && factors.passkeys.is_empty(),
-        recent: state.now() - session.auth_time <= RECENT,
+        recent: now - session.auth_time <= RECENT,
         csrf: &csrf,
-        notice,
+        notice: shown.notice,
+        error: shown.error,
         passkeys: passkeys.as_deref(),
+        sessions: &sessions,
+        this_session: &session.id_hash,
+        apps: &apps,
+        activity: &activity,
     };
-    (jar, pages::respond(StatusCode::OK, pages::account(&view))).into_response()
+    Ok(pages::account(&state.look, &view))
 }
 
 async fn enrol_page(
@@ -339,7 +663,7 @@ async fn enrol_page(
         &signin::app_label(&state.config.issuer),
         &user.username,
     );
-    let Some(qr) = pages::qr_svg(&uri) else {
+    let Some(qr) = pages::qr_svg(&state.look, &uri) else {
         return failed(
             state,
             super::error::internal("the authenticator URI does not fit a QR code"),
@@ -356,7 +680,8 @@ async fn enrol_page(
     } else {
         StatusCode::OK
     };
-    let html = pages::enrol_totp("your account", &form, &qr, &text, error);
+    let to = state.look.text.sign_in.your_account;
+    let html = pages::enrol_totp(&state.look, to, &form, &qr, &text, error);
     (jar, pages::respond(status, html)).into_response()
 }
 
@@ -374,7 +699,8 @@ pub(super) async fn login_page(
     };
     let hidden = Continuation::Account.hidden();
     let passkeys = state.passkeys().is_ok();
-    let html = pages::login("your account", &hidden, &csrf, username, error, passkeys);
+    let to = state.look.text.sign_in.your_account;
+    let html = pages::login(&state.look, to, &hidden, &csrf, username, error, passkeys);
     (jar, pages::respond(status, html)).into_response()
 }
 

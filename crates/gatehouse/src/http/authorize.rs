@@ -119,11 +119,11 @@ pub(super) async fn login(
     let device = form.flow == "device";
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, now).await {
         Ok(true) => {}
-        Ok(false) if device => return super::device::expired_form(&form.user_code),
+        Ok(false) if device => return super::device::expired_form(&state, &form.user_code),
         Ok(false) if form.flow == "account" => {
-            return pages::expired_form(Some("account".to_owned()));
+            return pages::expired_form(&state.look, Some("account".to_owned()));
         }
-        Ok(false) => return expired_form(&form.request),
+        Ok(false) => return expired_form(&state, &form.request),
         Err(e) => return refuse(&state, Refusal::Page(e)),
     }
     // No username is longer than 64 characters: a longer one cannot match, and cut to that
@@ -230,12 +230,10 @@ pub(super) async fn check_password(
         Ok(Admission::Admitted(_)) => {}
         Ok(Admission::Blocked { until }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
+            let t = &state.look.text.sign_in;
             return Err(SignInRefused::Retry(
                 StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Too many failed attempts. Try again in {}.",
-                    wait_in_words(until - now)
-                ),
+                (t.too_many_attempts)(&(t.wait)(until - now)),
             ));
         }
         Err(e) => return Err(SignInRefused::Failed(store_error(e))),
@@ -265,7 +263,7 @@ pub(super) async fn check_password(
             .await;
         return Err(SignInRefused::Retry(
             StatusCode::UNAUTHORIZED,
-            "Wrong username or password.".into(),
+            state.look.text.sign_in.wrong_password.to_owned(),
         ));
     };
     if let Err(e) = state.store.settle_login_success(throttle).await {
@@ -299,7 +297,7 @@ pub(super) async fn consent(
     // Consent is given by whoever holds the session, never by the form alone.
     let (session, user) = match current_session(&state, &jar, now).await {
         Ok(Some(s)) => s,
-        Ok(None) => return expired_form(&form.request),
+        Ok(None) => return expired_form(&state, &form.request),
         Err(e) => return refuse(&state, redirect_error(&request, e)),
     };
     // The token proves this page was shown to this session for this very request, after the
@@ -316,7 +314,7 @@ pub(super) async fn consent(
     if !forms::verify(&key, purpose, &form.csrf, now)
         || !authorize::session_satisfies(request.max_age, session.auth_time, now)
     {
-        return expired_form(&form.request);
+        return expired_form(&state, &form.request);
     }
     let record = |kind: AuditKind| {
         AuditRecord::new(now, kind, format!("user:{}", user.id))
@@ -348,14 +346,10 @@ pub(super) async fn consent(
             )
         }
         _ => {
-            let page = pages::ErrorPage {
-                title: "This consent form is incomplete",
-                what_happened: "Neither Allow nor Deny was chosen, so nothing was decided.",
-                what_next: "Start again and choose Allow or Deny.",
-                link: Some(("Start again", restart_link(&form.request))),
-                detail: None,
-            };
-            pages::respond(StatusCode::BAD_REQUEST, page.render())
+            let t = &state.look.text.errors;
+            let page = pages::ErrorPage::new(t.consent_form_incomplete)
+                .link(t.start_again, restart_link(&form.request));
+            pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
         }
     }
 }
@@ -403,7 +397,7 @@ pub(super) async fn signed_in(
         }
     };
     let scopes = scope::parse(&request.scope);
-    let html = pages::consent(&request.client_name, query, &csrf, &scopes);
+    let html = pages::consent(&state.look, &request.client_name, query, &csrf, &scopes);
     let page = pages::respond_with_form_target(StatusCode::OK, html, Some(&request.redirect_uri));
     (jar, page).into_response()
 }
@@ -440,7 +434,11 @@ async fn no_access(
         }
         q.append_pair("iss", &state.config.issuer);
     }
-    let html = pages::no_access(&request.client_name, back.as_ref().map(url::Url::as_str));
+    let html = pages::no_access(
+        &state.look,
+        &request.client_name,
+        back.as_ref().map(url::Url::as_str),
+    );
     pages::respond(StatusCode::FORBIDDEN, html)
 }
 
@@ -524,23 +522,14 @@ pub(super) async fn browser_form(
 }
 
 /// The expired-form page for a sign-in form that carried `request`.
-fn expired_form(request: &str) -> Response {
-    pages::expired_form(Some(restart_link(request)))
+fn expired_form(state: &AppState, request: &str) -> Response {
+    pages::expired_form(&state.look, Some(restart_link(request)))
 }
 
 /// Gatehouse's own URL that starts the authorization request `request` again. It only ever
 /// leads to `/authorize`, which validates the request as if it were new.
 fn restart_link(request: &str) -> String {
     format!("authorize?{request}")
-}
-
-/// "42 seconds", "3 minutes".
-pub(super) fn wait_in_words(seconds: i64) -> String {
-    match seconds {
-        s if s <= 1 => "a second".into(),
-        s if s < 120 => format!("{s} seconds"),
-        s => format!("{} minutes", (s + 59) / 60),
-    }
 }
 
 /// Parses and validates the authorization request in `query`, looking up its client.
@@ -617,6 +606,7 @@ pub(super) async fn login_form(
     let hidden = [("request", query)];
     let passkeys = state.passkeys().is_ok();
     let html = pages::login(
+        &state.look,
         &request.client_name,
         &hidden,
         &csrf,
@@ -659,7 +649,7 @@ async fn issue_code(
     }
     // RFC 9207: say who issued the response, against mix-up attacks.
     params.push(("iss", &state.config.issuer));
-    redirect_with(&request.redirect_uri, &params)
+    redirect_with(state, &request.redirect_uri, &params)
 }
 
 pub(super) fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> Refusal {
@@ -673,8 +663,8 @@ pub(super) fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> R
 pub(super) fn refuse(state: &AppState, refusal: Refusal) -> Response {
     match refusal {
         Refusal::Page(e) => {
-            let (status, page) = pages::ErrorPage::for_error(pages::Flow::SignIn, &e);
-            pages::respond(status, page.render())
+            let (status, page) = pages::ErrorPage::for_error(&state.look, pages::Flow::SignIn, &e);
+            pages::respond(status, page.render(&state.look))
         }
         Refusal::Redirect {
             redirect_uri,
@@ -689,14 +679,14 @@ pub(super) fn refuse(state: &AppState, refusal: Refusal) -> Response {
                 params.push(("state", s));
             }
             params.push(("iss", &state.config.issuer));
-            redirect_with(&redirect_uri, &params)
+            redirect_with(state, &redirect_uri, &params)
         }
     }
 }
 
 /// A 303 to `uri` with `params` added to its query (keeping any query it has). With no
 /// params, to `uri` exactly as registered (not even an empty `?` added).
-pub(super) fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
+pub(super) fn redirect_with(state: &AppState, uri: &str, params: &[(&str, &str)]) -> Response {
     // `Redirect::to` panics on a value a header cannot hold; such a URI is never registered
     // (registration parses it), and falls through to the error below if the store was edited.
     if params.is_empty() && axum::http::HeaderValue::from_str(uri).is_ok() {
@@ -712,8 +702,9 @@ pub(super) fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
         Err(_) => {
             let error =
                 OAuthError::ServerError("the client's registered redirect URI is invalid".into());
-            let (status, page) = pages::ErrorPage::for_error(pages::Flow::SignIn, &error);
-            pages::respond(status, page.render())
+            let (status, page) =
+                pages::ErrorPage::for_error(&state.look, pages::Flow::SignIn, &error);
+            pages::respond(status, page.render(&state.look))
         }
     }
 }

@@ -16,7 +16,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::authorize::{
-    Attempt, FormKind, SignInRefused, browser_form, check_password, current_session, wait_in_words,
+    Attempt, FormKind, SignInRefused, browser_form, check_password, current_session,
 };
 use super::client_auth;
 use super::error::{TokenError, no_store, store_error};
@@ -135,7 +135,7 @@ pub(super) async fn page(
             entry_page(&state, jar, &session, &typed, None, StatusCode::OK).await
         }
         Ok(None) => login_page(&state, jar, &typed, LoginAgain::default(), StatusCode::OK).await,
-        Err(e) => failed(e),
+        Err(e) => failed(&state, e),
     }
 }
 
@@ -170,17 +170,17 @@ pub(super) async fn entered(
             let typed = prefill_value(&form.user_code);
             return login_page(&state, jar, &typed, LoginAgain::default(), StatusCode::OK).await;
         }
-        Err(e) => return failed(e),
+        Err(e) => return failed(&state, e),
     };
     let key = match state.form_key().await {
         Ok(k) => k,
-        Err(e) => return failed(store_error(e)),
+        Err(e) => return failed(&state, store_error(e)),
     };
     let purpose = Purpose::DeviceEntry {
         session: &session.id_hash,
     };
     if !forms::verify(&key, purpose, &form.csrf, now) {
-        return expired_form(&form.user_code);
+        return expired_form(&state, &form.user_code);
     }
     look_up(&state, peer, jar, &session, &user, &form.user_code).await
 }
@@ -205,7 +205,7 @@ pub(super) async fn login(
             };
             return login_page(state, jar, &typed, again, status).await;
         }
-        Err(SignInRefused::Failed(e)) => return failed(e),
+        Err(SignInRefused::Failed(e)) => return failed(state, e),
     };
     let continuation = Continuation::Device {
         user_code: prefill_value(typed),
@@ -213,14 +213,14 @@ pub(super) async fn login(
     };
     let to = Destination {
         continuation: &continuation,
-        to: "your device",
+        to: state.look.text.device.your_device,
         redirect_uri: None,
         client_id: None,
     };
     match signin::after_password(state, jar, peer, &user, require, &to).await {
         Ok(SignIn::Done(jar, session)) => signed_in(state, peer, jar, &session, &user, typed).await,
         Ok(SignIn::Page(page)) => page,
-        Err(e) => failed(e),
+        Err(e) => failed(state, e),
     }
 }
 
@@ -259,23 +259,17 @@ async fn look_up(
         async move { entry_page(state, jar, session, &typed, Some(&message), status).await }
     };
     let Some(code) = device::normalize(typed) else {
-        return again(
-            StatusCode::BAD_REQUEST,
-            "That is not a device code: it has 8 letters, like WDJB-MJHT.",
-        )
-        .await;
+        return again(StatusCode::BAD_REQUEST, state.look.text.device.not_a_code).await;
     };
     let keys = throttle::user_code_keys(&user.id, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(keys.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
         Ok(Admission::Blocked { until }) => {
-            let message = format!(
-                "Too many wrong codes. Try again in {}.",
-                wait_in_words(until - now)
-            );
+            let t = &state.look.text;
+            let message = (t.device.too_many_codes)(&(t.sign_in.wait)(until - now));
             return again(StatusCode::TOO_MANY_REQUESTS, &message).await;
         }
-        Err(e) => return failed(store_error(e)),
+        Err(e) => return failed(state, store_error(e)),
     }
     let user_code_hash = tokens::hash(&code);
     let found = match state
@@ -284,20 +278,19 @@ async fn look_up(
         .await
     {
         Ok(f) => f,
-        Err(e) => return failed(store_error(e)),
+        Err(e) => return failed(state, store_error(e)),
     };
     let client = match &found {
         Some(a) => match state.store.client(&a.client_id).await {
             Ok(c) => c,
-            Err(e) => return failed(store_error(e)),
+            Err(e) => return failed(state, store_error(e)),
         },
         None => None,
     };
     let (Some(authorization), Some(client)) = (found, client) else {
         return again(
             StatusCode::BAD_REQUEST,
-            "That code is not valid, or it has expired. Check the code on your device; if it \
-             has expired, start again there.",
+            state.look.text.device.code_not_valid,
         )
         .await;
     };
@@ -308,7 +301,7 @@ async fn look_up(
     // person's groups'): then the person signs in again for it, and comes back here.
     let required = match signin::required_of(state, user, client.auth_policy).await {
         Ok(r) => r,
-        Err(e) => return failed(e),
+        Err(e) => return failed(state, e),
     };
     if !policy::satisfies(session.amr, required) {
         let message = format!(
@@ -332,10 +325,10 @@ async fn look_up(
                     .ip(peer.0)
                     .detail("a device: not in a group that may use this client");
             state.audit(record).await;
-            let html = pages::no_access(client.display_name(), None);
+            let html = pages::no_access(&state.look, client.display_name(), None);
             return (jar, pages::respond(StatusCode::FORBIDDEN, html)).into_response();
         }
-        Err(e) => return failed(store_error(e)),
+        Err(e) => return failed(state, store_error(e)),
     }
     let csrf = match state.form_key().await {
         Ok(key) => {
@@ -345,11 +338,18 @@ async fn look_up(
             };
             forms::issue(&key, purpose, now)
         }
-        Err(e) => return failed(store_error(e)),
+        Err(e) => return failed(state, store_error(e)),
     };
     let scopes = scope::parse(&authorization.scope);
     let shown = device::display(&code);
-    let html = pages::device_confirm(client.display_name(), &shown, &scopes, &csrf, &code);
+    let html = pages::device_confirm(
+        &state.look,
+        client.display_name(),
+        &shown,
+        &scopes,
+        &csrf,
+        &code,
+    );
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
 
@@ -374,38 +374,34 @@ pub(super) async fn answer(
     // Answered by whoever holds the session, never by the form alone.
     let (session, user) = match current_session(&state, &jar, now).await {
         Ok(Some(s)) => s,
-        Ok(None) => return expired_form(&form.user_code),
-        Err(e) => return failed(e),
+        Ok(None) => return expired_form(&state, &form.user_code),
+        Err(e) => return failed(&state, e),
     };
     let Some(code) = device::normalize(&form.user_code) else {
-        return expired_form("");
+        return expired_form(&state, "");
     };
     let user_code_hash = tokens::hash(&code);
     // The token proves this page was shown to this session for this very request, after its
     // code was looked up (and counted): no other form's token gets an answer recorded.
     let key = match state.form_key().await {
         Ok(k) => k,
-        Err(e) => return failed(store_error(e)),
+        Err(e) => return failed(&state, store_error(e)),
     };
     let purpose = Purpose::DeviceAnswer {
         session: &session.id_hash,
         user_code: &user_code_hash,
     };
     if !forms::verify(&key, purpose, &form.csrf, now) {
-        return expired_form(&form.user_code);
+        return expired_form(&state, &form.user_code);
     }
     let allow = match form.decision.as_str() {
         "allow" => true,
         "deny" => false,
         _ => {
-            let page = pages::ErrorPage {
-                title: "This form is incomplete",
-                what_happened: "Neither Allow nor Deny was chosen, so nothing was decided.",
-                what_next: "Start again and choose Allow or Deny.",
-                link: Some(("Start again", restart_link(&form.user_code))),
-                detail: None,
-            };
-            return pages::respond(StatusCode::BAD_REQUEST, page.render());
+            let t = &state.look.text.errors;
+            let page = pages::ErrorPage::new(t.device_form_incomplete)
+                .link(t.start_again, restart_link(&form.user_code));
+            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
         }
     };
     let pending = match state
@@ -414,12 +410,12 @@ pub(super) async fn answer(
         .await
     {
         Ok(p) => p,
-        Err(e) => return failed(store_error(e)),
+        Err(e) => return failed(&state, store_error(e)),
     };
     let client = match &pending {
         Some(a) => match state.store.client(&a.client_id).await {
             Ok(c) => c,
-            Err(e) => return failed(store_error(e)),
+            Err(e) => return failed(&state, store_error(e)),
         },
         None => None,
     };
@@ -439,19 +435,13 @@ pub(super) async fn answer(
             .await
         {
             Ok(r) => r,
-            Err(e) => return failed(store_error(e)),
+            Err(e) => return failed(&state, store_error(e)),
         },
         _ => false,
     };
     let (Some(authorization), Some(client), true) = (pending, client, recorded) else {
-        let page = pages::ErrorPage {
-            title: "This code can no longer be used",
-            what_happened: "It expired, or it was already answered, so nothing was changed.",
-            what_next: "Start the sign-in again on your device; it will show a new code.",
-            link: None,
-            detail: None,
-        };
-        return pages::respond(StatusCode::BAD_REQUEST, page.render());
+        let page = pages::ErrorPage::new(state.look.text.errors.device_code_used);
+        return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
     };
     // Allowing an application for a device is consent like any other: it is remembered, and
     // the person can withdraw it.
@@ -475,7 +465,7 @@ pub(super) async fn answer(
         .ip(peer.0)
         .detail(format!("scope={}", authorization.scope));
     state.audit(record).await;
-    let html = pages::device_done(client.display_name(), allow);
+    let html = pages::device_done(&state.look, client.display_name(), allow);
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
 
@@ -495,9 +485,9 @@ async fn entry_page(
             };
             forms::issue(&key, purpose, state.now())
         }
-        Err(e) => return failed(store_error(e)),
+        Err(e) => return failed(state, store_error(e)),
     };
-    let html = pages::device_entry(&csrf, typed, error);
+    let html = pages::device_entry(&state.look, &csrf, typed, error);
     (jar, pages::respond(status, html)).into_response()
 }
 
@@ -520,14 +510,15 @@ pub(super) async fn login_page(
 ) -> Response {
     let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
         Ok(issued) => issued,
-        Err(e) => return failed(e),
+        Err(e) => return failed(state, e),
     };
     let continuation = Continuation::Device {
         user_code: typed.to_owned(),
         require: again.require,
     };
     let html = pages::login(
-        "your device",
+        &state.look,
+        state.look.text.device.your_device,
         &continuation.hidden(),
         &csrf,
         again.username,
@@ -538,8 +529,8 @@ pub(super) async fn login_page(
 }
 
 /// The expired-form page of a device form, with a way to start again with the same code.
-pub(super) fn expired_form(typed: &str) -> Response {
-    pages::expired_form(Some(restart_link(typed)))
+pub(super) fn expired_form(state: &AppState, typed: &str) -> Response {
+    pages::expired_form(&state.look, Some(restart_link(typed)))
 }
 
 /// Gatehouse's own verification page, with the code prefilled when there is one.
@@ -551,7 +542,7 @@ fn restart_link(typed: &str) -> String {
 }
 
 /// A failure of the store or the keys, as a page.
-fn failed(e: OAuthError) -> Response {
-    let (status, page) = pages::ErrorPage::for_error(pages::Flow::SignIn, &e);
-    pages::respond(status, page.render())
+fn failed(state: &AppState, e: OAuthError) -> Response {
+    let (status, page) = pages::ErrorPage::for_error(&state.look, pages::Flow::SignIn, &e);
+    pages::respond(status, page.render(&state.look))
 }

@@ -38,9 +38,10 @@ pub(super) async fn logout_confirmed(
     body: Bytes,
 ) -> Response {
     let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return page_error(OAuthError::InvalidRequest(
-            "the body must be application/x-www-form-urlencoded".into(),
-        ));
+        return page_error(
+            &state,
+            OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded".into()),
+        );
     };
     let field = |name: &str| {
         pairs
@@ -54,30 +55,30 @@ pub(super) async fn logout_confirmed(
     };
     let confirmed = match browser_form_ok(&state, &jar, FormKind::Logout, csrf, state.now()).await {
         Ok(ok) => ok && field("confirm") == Some("yes"),
-        Err(e) => return page_error(e),
+        Err(e) => return page_error(&state, e),
     };
     if !confirmed {
-        return pages::expired_form(Some(format!(
-            "logout?{}",
-            field("request").unwrap_or_default()
-        )));
+        return pages::expired_form(
+            &state.look,
+            Some(format!("logout?{}", field("request").unwrap_or_default())),
+        );
     }
     let query = field("request").unwrap_or_default().to_owned();
     match checked(&state, &query).await {
         Ok(request) => end(&state, peer, jar, request).await,
-        Err(e) => page_error(e),
+        Err(e) => page_error(&state, e),
     }
 }
 
 async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) -> Response {
     let request = match checked(state, query).await {
         Ok(r) => r,
-        Err(e) => return page_error(e),
+        Err(e) => return page_error(state, e),
     };
     let now = state.now();
     let signed_in = match current_session(state, &jar, now).await {
         Ok(s) => s,
-        Err(e) => return page_error(e),
+        Err(e) => return page_error(state, e),
     };
     // The hint must name the user who is signed in; a hint for someone else proves nothing
     // about this browser.
@@ -90,9 +91,9 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
     }
     let (jar, csrf) = match browser_form(state, jar, FormKind::Logout).await {
         Ok(issued) => issued,
-        Err(e) => return page_error(e),
+        Err(e) => return page_error(state, e),
     };
-    let html = pages::logout_confirm(query, &csrf);
+    let html = pages::logout_confirm(&state.look, query, &csrf);
     let page = pages::respond_with_form_target(
         StatusCode::OK,
         html,
@@ -144,7 +145,7 @@ async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutReques
         let id_hash = tokens::hash(cookie.value());
         let user = state.store.session(&id_hash, now).await.ok().flatten();
         if let Err(e) = state.store.end_session(&id_hash, now).await {
-            return page_error(store_error(e));
+            return page_error(state, store_error(e));
         }
         if let Some((_, user)) = user {
             let mut record = AuditRecord::new(now, AuditKind::Logout, format!("user:{}", user.id))
@@ -168,14 +169,14 @@ async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutReques
             if let Some(s) = &request.state {
                 params.push(("state", s.as_str()));
             }
-            redirect_with(uri, &params)
+            redirect_with(state, uri, &params)
         }
-        None => pages::respond(StatusCode::OK, pages::signed_out()),
+        None => pages::respond(StatusCode::OK, pages::signed_out(&state.look)),
     };
     (jar, response).into_response()
 }
 
-fn page_error(e: OAuthError) -> Response {
-    let (status, page) = pages::ErrorPage::for_error(pages::Flow::SignOut, &e);
-    pages::respond(status, page.render())
+fn page_error(state: &AppState, e: OAuthError) -> Response {
+    let (status, page) = pages::ErrorPage::for_error(&state.look, pages::Flow::SignOut, &e);
+    pages::respond(status, page.render(&state.look))
 }

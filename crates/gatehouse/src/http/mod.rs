@@ -64,12 +64,15 @@ pub struct AppState {
     passkeys: Arc<Result<crate::auth::passkeys::Authority, String>>,
     /// Passkey sign-ins started per address (`passkey::STARTS_BURST`).
     passkey_starts: Arc<limits::StartLimiter>,
+    /// How the pages look and speak.
+    look: Arc<pages::Look>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
         let passwords = Passwords::new(config.password_hash_concurrency);
         let config_issuer = config.issuer.clone();
+        let look = Arc::new(pages::Look::new(config.branding.clone(), &config.issuer));
         // Installed before the first request counts anything.
         ops::prometheus();
         AppState {
@@ -89,6 +92,7 @@ impl AppState {
                 passkey::STARTS_BURST,
                 passkey::STARTS_PERIOD,
             )),
+            look,
         }
     }
 
@@ -326,6 +330,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/enrol-passkey", post(signin::enrol_passkey))
         .route("/static/passkeys.js", get(passkey::script))
+        .route(pages::LOGO_PATH, get(pages::logo))
         .route("/account", get(account::page).post(account::act))
         .route("/device_authorization", post(device::authorization))
         .route("/device", get(device::page).post(device::entered))

@@ -76,7 +76,7 @@ async fn challenge(
         tracing::warn!(error = %e, "could not keep a passkey challenge");
         return refused(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Gatehouse is busy. Try again in a moment.",
+            state.look.text.passkey.busy,
         );
     }
     no_store(Json(serde_json::json!({ "challenge_id": id, "options": options })).into_response())
@@ -90,27 +90,27 @@ pub(super) async fn options(
     Form(form): Form<OptionsForm>,
 ) -> Response {
     let Ok(authority) = state.passkeys() else {
-        return refused(StatusCode::NOT_FOUND, "Passkeys are not available here.");
+        return refused(StatusCode::NOT_FOUND, state.look.text.passkey.unavailable);
     };
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
         Ok(true) => {}
         Ok(false) => {
             return refused(
                 StatusCode::BAD_REQUEST,
-                "This page has expired. Reload it and try again.",
+                state.look.text.passkey.page_expired,
             );
         }
         Err(_) => {
             return refused(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Gatehouse is busy. Try again in a moment.",
+                state.look.text.passkey.busy,
             );
         }
     }
     if let Err(wait) = state.passkey_starts.admit(peer.0) {
         let mut r = refused(
             StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too many passkey sign-ins from here. Try again in {wait} seconds."),
+            &(state.look.text.passkey.too_many_starts)(wait),
         );
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
@@ -124,7 +124,7 @@ pub(super) async fn options(
             tracing::error!(error = ?e, "could not make a passkey challenge");
             refused(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "The passkey could not be used.",
+                state.look.text.passkey.could_not_use,
             )
         }
     }
@@ -138,19 +138,19 @@ pub(super) async fn register_options(
     Form(form): Form<OptionsForm>,
 ) -> Response {
     if state.passkeys().is_err() {
-        return refused(StatusCode::NOT_FOUND, "Passkeys are not available here.");
+        return refused(StatusCode::NOT_FOUND, state.look.text.passkey.unavailable);
     }
     let now = state.now();
     let Ok(Some((session, user))) = current_session(&state, &jar, now).await else {
         return refused(
             StatusCode::UNAUTHORIZED,
-            "You are signed out. Reload the page to sign in.",
+            state.look.text.passkey.signed_out_reload,
         );
     };
     let Ok(key) = state.form_key().await else {
         return refused(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Gatehouse is busy. Try again in a moment.",
+            state.look.text.passkey.busy,
         );
     };
     let purpose = Purpose::Account {
@@ -159,13 +159,13 @@ pub(super) async fn register_options(
     if !forms::verify(&key, purpose, &form.csrf, now) {
         return refused(
             StatusCode::BAD_REQUEST,
-            "This page has expired. Reload it and try again.",
+            state.look.text.passkey.page_expired,
         );
     }
     if now - session.auth_time > super::account::RECENT {
         return refused(
             StatusCode::FORBIDDEN,
-            "Sign in again first: your last sign-in was more than 10 minutes ago.",
+            state.look.text.account.sign_in_again_first,
         );
     }
     registration_challenge(&state, &user).await
@@ -175,7 +175,7 @@ pub(super) async fn register_options(
 /// passkeys they have: the options for the page's script.
 pub(super) async fn registration_challenge(state: &AppState, user: &User) -> Response {
     let Ok(authority) = state.passkeys() else {
-        return refused(StatusCode::NOT_FOUND, "Passkeys are not available here.");
+        return refused(StatusCode::NOT_FOUND, state.look.text.passkey.unavailable);
     };
     let existing = match state.store.passkeys(&user.id).await {
         Ok(keys) => keys
@@ -186,7 +186,7 @@ pub(super) async fn registration_challenge(state: &AppState, user: &User) -> Res
             tracing::warn!(error = %e, "could not read the person's passkeys");
             return refused(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Gatehouse is busy. Try again in a moment.",
+                state.look.text.passkey.busy,
             );
         }
     };
@@ -205,7 +205,7 @@ pub(super) async fn registration_challenge(state: &AppState, user: &User) -> Res
             tracing::error!(error = ?e, "could not make a passkey registration challenge");
             refused(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "The passkey could not be added.",
+                state.look.text.passkey.could_not_add,
             )
         }
     }
@@ -230,17 +230,18 @@ pub(super) async fn finish_registration(
     record: AuditRecord,
 ) -> Result<String, String> {
     let Ok(authority) = state.passkeys() else {
-        return Err("Passkeys are not available here.".into());
+        return Err(state.look.text.passkey.unavailable.into());
     };
     if new.credential.is_empty() {
-        return Err(
-            "Your browser did not create a passkey: adding one needs JavaScript and a \
-                    browser that supports passkeys."
-                .into(),
-        );
+        return Err(state.look.text.passkey.no_browser_answer.into());
     }
-    let name = passkeys::clean_name(new.name)
-        .map_err(|why| format!("The passkey was not added: {why}."))?;
+    let t = &state.look.text.passkey;
+    let name = match passkeys::clean_name(new.name) {
+        Ok(Some(name)) => name,
+        Ok(None) => t.default_name.to_owned(),
+        Err(passkeys::NameProblem::TooLong) => return Err((t.name_too_long)(passkeys::MAX_NAME)),
+        Err(passkeys::NameProblem::Unprintable) => return Err(t.name_unprintable.to_owned()),
+    };
     let now = state.now();
     let taken = state
         .store
@@ -253,18 +254,18 @@ pub(super) async fn finish_registration(
     let challenge = match taken {
         Ok(Some(c)) if c.user_id.as_deref() == Some(user.id.as_str()) => c,
         Ok(_) => {
-            return Err("Adding the passkey took too long, or was done already. Try again.".into());
+            return Err(state.look.text.passkey.add_took_too_long.into());
         }
         Err(e) => {
             tracing::warn!(error = %e, "could not take a passkey challenge");
-            return Err("Gatehouse is busy: the passkey was not added. Try again.".into());
+            return Err(state.look.text.passkey.busy_not_added.into());
         }
     };
     let (credential_id, data) = authority
         .finish_registration(new.credential, &challenge.state)
         .map_err(|e| {
             tracing::info!(user = %user.id, error = ?e, "passkey registration refused");
-            "The passkey could not be verified, so it was not added. Try again.".to_owned()
+            state.look.text.passkey.not_verified_not_added.to_owned()
         })?;
     let passkey = StoredPasskey {
         credential_id,
@@ -277,10 +278,10 @@ pub(super) async fn finish_registration(
     let record = record.detail(format!("passkey {name:?}"));
     match state.store.add_passkey(passkey, record).await {
         Ok(true) => Ok(name),
-        Ok(false) => Err("That passkey is registered already.".into()),
+        Ok(false) => Err(state.look.text.passkey.registered_already.into()),
         Err(e) => {
             tracing::warn!(error = %e, "could not store a passkey");
-            Err("Gatehouse is busy: the passkey was not added. Try again.".into())
+            Err(state.look.text.passkey.busy_not_added.into())
         }
     }
 }
@@ -324,7 +325,7 @@ pub(super) async fn sign_in(
     let now = state.now();
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, now).await {
         Ok(true) => {}
-        Ok(false) => return signin::expired(&continuation),
+        Ok(false) => return signin::expired(&state, &continuation),
         Err(e) => return authorize::refuse(&state, Refusal::Page(e)),
     }
     let again = |message: &'static str| signin::LoginAgain {
@@ -332,7 +333,7 @@ pub(super) async fn sign_in(
         status: StatusCode::UNAUTHORIZED,
     };
     let Ok(authority) = state.passkeys() else {
-        let a = again("Passkeys are not available here. Sign in with your password.");
+        let a = again(state.look.text.passkey.unavailable_use_password);
         return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
     };
     let taken = state
@@ -346,7 +347,7 @@ pub(super) async fn sign_in(
     let challenge = match taken {
         Ok(Some(c)) => c,
         Ok(None) => {
-            let a = again("That passkey sign-in took too long or was used already. Try again.");
+            let a = again(state.look.text.passkey.sign_in_took_too_long);
             return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
         }
         Err(e) => return authorize::refuse(&state, Refusal::Page(store_error(e))),
@@ -364,10 +365,7 @@ pub(super) async fn sign_in(
         }
     };
     let Some((key, user)) = found else {
-        let a = again(
-            "That passkey is not registered here (it may have been removed). Sign in with your \
-             password.",
-        );
+        let a = again(state.look.text.passkey.not_registered);
         return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
     };
     let client_id = request.as_ref().map(|r| r.client_id.as_str());
@@ -387,9 +385,7 @@ pub(super) async fn sign_in(
                 record = record.client(c);
             }
             state.audit(record).await;
-            let a = again(
-                "That passkey could not be verified. Try again, or sign in with your password.",
-            );
+            let a = again(state.look.text.passkey.not_verified);
             return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
         }
     };

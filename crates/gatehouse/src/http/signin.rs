@@ -15,13 +15,14 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
-use super::authorize::{self, FormKind, wait_in_words};
+use super::authorize::{self, FormKind};
 use super::error::store_error;
 use super::{AppState, Peer, pages};
 use crate::auth::forms::{self, Purpose};
 use crate::auth::policy::{self, AfterPassword};
 use crate::auth::throttle::{self, Admission};
 use crate::auth::{recovery, session, totp};
+use crate::clock::UnixTime;
 use crate::model::{
     Amr, AuditKind, AuditRecord, AuthPolicy, SecondFactorKind, Session, TotpFactor, User,
 };
@@ -179,7 +180,7 @@ pub(super) async fn after_password(
         AfterPassword::Passkey => {
             let (jar, token) = authorize::browser_form(state, jar, FormKind::Login).await?;
             let hidden = to.continuation.hidden();
-            let html = pages::passkey_required(to.to, &hidden, &token);
+            let html = pages::passkey_required(&state.look, to.to, &hidden, &token);
             let page = pages::respond_with_form_target(StatusCode::OK, html, to.redirect_uri);
             Ok(SignIn::Page((jar, page).into_response()))
         }
@@ -199,11 +200,11 @@ async fn passkey_enrol_page(
     error: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let Some(csrf) = step_token(state, &jar, user, to, StepKind::AddPasskey).await? else {
-        return Ok(expired(to.continuation));
+        return Ok(expired(state, to.continuation));
     };
     let mut hidden = to.continuation.hidden();
     hidden.push(("username", &user.username));
-    let html = pages::add_passkey_required(to.to, &hidden, &csrf, error);
+    let html = pages::add_passkey_required(&state.look, to.to, &hidden, &csrf, error);
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -224,7 +225,7 @@ pub(super) async fn passkey_enrol_options(
         Ok(step) => super::passkey::registration_challenge(&state, &step.user).await,
         Err(_) => super::passkey::refused(
             StatusCode::BAD_REQUEST,
-            "This page has expired. Start signing in again.",
+            state.look.text.sign_in.expired_start_again,
         ),
     }
 }
@@ -241,7 +242,7 @@ pub(super) async fn enrol_passkey(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let to = step.destination();
+    let to = step.destination(state.look.text);
     let mut record = AuditRecord::new(
         state.now(),
         AuditKind::PasskeyAdded,
@@ -289,11 +290,37 @@ pub(super) async fn start_session(
     client_id: Option<&str>,
 ) -> Result<(CookieJar, Session), OAuthError> {
     let now = state.now();
+    let (jar, session) = open_session(state, jar, user, amr, now).await?;
+    tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
+    metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
+    let mut record = AuditRecord::new(now, AuditKind::LoginSucceeded, format!("user:{}", user.id))
+        .subject(Some(user.username.as_str()))
+        .ip(peer.0)
+        .detail(format!("amr={}", amr.stored()));
+    if let Some(c) = client_id {
+        record = record.client(c);
+    }
+    state.audit(record).await;
+    Ok((jar, session))
+}
+
+/// A new session for `user` in this browser, which proved `amr` at `auth_time`: stored, set
+/// as the browser's cookie, and the browser's previous session (with the refresh tokens tied
+/// to it) ended. A sign-in does this, and so does a password change for the browser that made
+/// it (every other session of the person ends).
+pub(super) async fn open_session(
+    state: &AppState,
+    jar: CookieJar,
+    user: &User,
+    amr: Amr,
+    auth_time: UnixTime,
+) -> Result<(CookieJar, Session), OAuthError> {
+    let now = state.now();
     let secret = tokens::generate();
     let session = Session {
         id_hash: tokens::hash(&secret),
         user_id: user.id.clone(),
-        auth_time: now,
+        auth_time,
         amr,
         expires_at: now + state.config.session_ttl,
         last_seen_at: now,
@@ -314,16 +341,6 @@ pub(super) async fn start_session(
     {
         tracing::warn!(error = %e, "could not end the browser's previous session");
     }
-    tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
-    metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
-    let mut record = AuditRecord::new(now, AuditKind::LoginSucceeded, format!("user:{}", user.id))
-        .subject(Some(user.username.as_str()))
-        .ip(peer.0)
-        .detail(format!("amr={}", amr.stored()));
-    if let Some(c) = client_id {
-        record = record.client(c);
-    }
-    state.audit(record).await;
     let jar = jar.add(session::cookie(
         names.session,
         secret,
@@ -348,7 +365,7 @@ async fn second_factor_page(
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
     let Some(csrf) = step_token(state, &jar, user, to, StepKind::SecondFactor).await? else {
-        return Ok(expired(to.continuation));
+        return Ok(expired(state, to.continuation));
     };
     let factors = state.store.factors(&user.id).await.map_err(store_error)?;
     // A passkey signs the person in by itself, through the login form's own route: it needs
@@ -362,6 +379,7 @@ async fn second_factor_page(
     let mut hidden = to.continuation.hidden();
     hidden.push(("username", &user.username));
     let html = pages::second_factor(
+        &state.look,
         to.to,
         &hidden,
         &csrf,
@@ -387,10 +405,10 @@ async fn enrol_page(
     let Some(csrf) =
         step_token(state, &jar, user, to, StepKind::Enrol { secret: &compact }).await?
     else {
-        return Ok(expired(to.continuation));
+        return Ok(expired(state, to.continuation));
     };
     let uri = totp::provisioning_uri(secret, &app_label(&state.config.issuer), &user.username);
-    let qr = pages::qr_svg(&uri)
+    let qr = pages::qr_svg(&state.look, &uri)
         .ok_or_else(|| super::error::internal("the authenticator URI does not fit a QR code"))?;
     let mut hidden = to.continuation.hidden();
     hidden.push(("username", &user.username));
@@ -400,7 +418,7 @@ async fn enrol_page(
         hidden: &hidden,
         csrf: &csrf,
     };
-    let html = pages::enrol_totp(to.to, &form, &qr, &text, error);
+    let html = pages::enrol_totp(&state.look, to.to, &form, &qr, &text, error);
     let page = pages::respond_with_form_target(status, html, to.redirect_uri);
     Ok((jar, page).into_response())
 }
@@ -414,8 +432,8 @@ pub(super) fn app_label(issuer: &str) -> String {
 }
 
 /// The expired-form page of a step, with a way to start the sign-in again.
-pub(super) fn expired(continuation: &Continuation) -> Response {
-    pages::expired_form(Some(continuation.link()))
+pub(super) fn expired(state: &AppState, continuation: &Continuation) -> Response {
+    pages::expired_form(&state.look, Some(continuation.link()))
 }
 
 /// Why the login form is shown again.
@@ -456,7 +474,7 @@ pub(super) async fn login_page(
         (Continuation::Account, _) => {
             super::account::login_page(state, jar, "", Some(again.message), again.status).await
         }
-        (Continuation::Authorize(_), None) => expired(continuation),
+        (Continuation::Authorize(_), None) => expired(state, continuation),
     }
 }
 
@@ -498,7 +516,7 @@ struct Step {
 }
 
 impl Step {
-    fn destination(&self) -> Destination<'_> {
+    fn destination(&self, text: &'static pages::catalogue::Text) -> Destination<'_> {
         match &self.request {
             Some(r) => Destination {
                 continuation: &self.continuation,
@@ -509,8 +527,8 @@ impl Step {
             None => Destination {
                 continuation: &self.continuation,
                 to: match self.continuation {
-                    Continuation::Account => "your account",
-                    _ => "your device",
+                    Continuation::Account => text.sign_in.your_account,
+                    _ => text.device.your_device,
                 },
                 redirect_uri: None,
                 client_id: None,
@@ -596,13 +614,13 @@ async fn checked_step(
         None => authorize::refuse(state, Refusal::Page(e)),
     };
     let Some(browser) = browser(state, jar) else {
-        return Err(expired(&continuation));
+        return Err(expired(state, &continuation));
     };
     let key = state.form_key().await.map_err(|e| failed(store_error(e)))?;
     let bound = continuation.bound();
     let purpose = kind.purpose(&browser, &form.username, &bound);
     if !forms::verify(&key, purpose, &form.csrf, state.now()) {
-        return Err(expired(&continuation));
+        return Err(expired(state, &continuation));
     }
     // Disabled or removed since the password: the sign-in cannot be finished.
     let user = state
@@ -611,7 +629,7 @@ async fn checked_step(
         .await
         .map_err(|e| failed(store_error(e)))?
         .filter(|u| !u.disabled)
-        .ok_or_else(|| expired(&continuation))?;
+        .ok_or_else(|| expired(state, &continuation))?;
     Ok(Step {
         continuation,
         request,
@@ -630,7 +648,7 @@ pub(super) async fn verify(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let to = step.destination();
+    let to = step.destination(state.look.text);
     let user = &step.user;
     let now = state.now();
     let keys = throttle::second_factor_keys(&user.id, peer.0, state.config.account_throttle);
@@ -638,10 +656,8 @@ pub(super) async fn verify(
         Ok(Admission::Admitted(_)) => {}
         Ok(Admission::Blocked { until }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
-            let message = format!(
-                "Too many wrong codes. Try again in {}.",
-                wait_in_words(until - now)
-            );
+            let t = &state.look.text;
+            let message = (t.second_factor.too_many_codes)(&(t.sign_in.wait)(until - now));
             return ask_again(
                 &state,
                 jar,
@@ -674,8 +690,7 @@ pub(super) async fn verify(
         state
             .audit(record(AuditKind::SecondFactorFailed).detail(why))
             .await;
-        let message =
-            "That code is not right, or it was used already. Enter the code the app shows now.";
+        let message = state.look.text.second_factor.wrong_code;
         return ask_again(&state, jar, user, &to, message, StatusCode::UNAUTHORIZED).await;
     };
     if let Err(e) = state.store.settle_login_success(keys).await {
@@ -754,16 +769,15 @@ pub(super) async fn enrol(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let to = step.destination();
+    let to = step.destination(state.look.text);
     let user = &step.user;
     let now = state.now();
     let Some(secret) = totp::secret_from_text(&compact) else {
-        return expired(&step.continuation);
+        return expired(&state, &step.continuation);
     };
     let totp::Check::Accepted { step: first_step } = totp::check(&secret, &form.code, now, None)
     else {
-        let error = "That code is not right. Check that the app added the account, and enter \
-                     the code it shows now.";
+        let error = state.look.text.app.wrong_setup_code;
         return enrol_page(
             &state,
             jar,
@@ -794,8 +808,7 @@ pub(super) async fn enrol(
         Ok(true) => {}
         // Enrolled meanwhile (another window): that app is the one to use now.
         Ok(false) => {
-            let error = "An authenticator app was set up for your account meanwhile, in \
-                         another window. Enter a code from that app.";
+            let error = state.look.text.second_factor.app_set_up_meanwhile;
             return ask_again(&state, jar, user, &to, error, StatusCode::CONFLICT).await;
         }
         Err(e) => return authorize::refuse(&state, Refusal::Page(store_error(e))),
@@ -805,7 +818,7 @@ pub(super) async fn enrol(
             Ok(s) => s,
             Err(e) => return authorize::refuse(&state, Refusal::Page(e)),
         };
-    let html = pages::recovery_codes(to.to, &codes, &step.continuation.link());
+    let html = pages::recovery_codes(&state.look, to.to, &codes, &step.continuation.link());
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
 
@@ -848,6 +861,6 @@ pub(super) async fn continue_after(
             super::device::signed_in(state, peer, jar, session, user, user_code).await
         }
         (Continuation::Account, _) => super::account::signed_in(jar),
-        (Continuation::Authorize(_), None) => expired(continuation),
+        (Continuation::Authorize(_), None) => expired(state, continuation),
     }
 }

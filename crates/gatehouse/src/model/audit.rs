@@ -27,6 +27,14 @@ named! {
         PasskeyRefused = "login.passkey_refused",
         /// A person's recovery codes were replaced by a new set.
         RecoveryCodesRegenerated = "account.recovery_codes_regenerated",
+        /// A person changed their own password (their other sessions are signed out).
+        PasswordChanged = "account.password_changed",
+        /// A person changed their own name or email address.
+        ProfileChanged = "account.profile_changed",
+        /// A person signed out one or all of their other sessions.
+        SessionsEnded = "account.sessions_ended",
+        /// A person withdrew an application's access from their account page.
+        ConsentWithdrawn = "account.consent_withdrawn",
         Logout = "logout",
         /// A back-channel logout notice was given up: the client refused it or could not be
         /// reached for a day.
@@ -69,6 +77,45 @@ named! {
         MemberAdded = "admin.group.member_added",
         MemberRemoved = "admin.group.member_removed",
     }
+}
+
+impl AuditKind {
+    /// What a person is shown of the records about them, on their account page: sign-ins and
+    /// their failures, changes to their account (by them or an administrator), the
+    /// applications and devices they allowed. Not the records of every token issued.
+    pub const PERSONAL: &'static [AuditKind] = &[
+        AuditKind::LoginSucceeded,
+        AuditKind::LoginFailed,
+        AuditKind::SecondFactorFailed,
+        AuditKind::RecoveryCodeUsed,
+        AuditKind::PasskeyRefused,
+        AuditKind::TotpEnrolled,
+        AuditKind::TotpReplaced,
+        AuditKind::TotpRemoved,
+        AuditKind::PasskeyAdded,
+        AuditKind::PasskeyRemoved,
+        AuditKind::RecoveryCodesRegenerated,
+        AuditKind::PasswordChanged,
+        AuditKind::ProfileChanged,
+        AuditKind::SessionsEnded,
+        AuditKind::ConsentWithdrawn,
+        AuditKind::Logout,
+        AuditKind::ConsentGranted,
+        AuditKind::ConsentDenied,
+        AuditKind::ConsentRevoked,
+        AuditKind::AccessDenied,
+        AuditKind::DeviceApproved,
+        AuditKind::DeviceDenied,
+        AuditKind::TokenReuseDetected,
+        AuditKind::UserCreated,
+        AuditKind::UserDisabled,
+        AuditKind::UserEnabled,
+        AuditKind::PasswordSet,
+        AuditKind::ProfileUpdated,
+        AuditKind::EmailSet,
+        AuditKind::UserLoggedOut,
+        AuditKind::FactorsReset,
+    ];
 }
 
 /// Something worth an audit record: who did what to whom.

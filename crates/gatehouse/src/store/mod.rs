@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuditEvent, AuditRecord, AuthorizationCode, Challenge, ChallengeKind, Client,
-    ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization, Factors, Group,
+    AccessGrant, AuditEvent, AuditKind, AuditRecord, AuthorizationCode, Challenge, ChallengeKind,
+    Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization, Factors, Group,
     GroupChange, LoggedOut, LogoutNotice, NewTokens, Polled, Redeemed, Retirement, Revocation,
     Rotated, Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor, User, UserChange,
 };
@@ -455,6 +455,14 @@ pub trait Audit: Send + Sync {
     async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>>;
     /// The newest `limit` records, oldest first.
     async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+    /// The newest `limit` records about `subject` (a username) of the given kinds, newest
+    /// first: a person's own activity (`AuditKind::PERSONAL`).
+    async fn audit_about(
+        &self,
+        subject: &str,
+        kinds: &[AuditKind],
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEvent>>;
     /// Deletes the records written before `before`, oldest first, at most a purge batch per
     /// transaction so requests interleave with a long sweep; returns how many. Ids are never
     /// reused, so a reader following the log by id is not confused.

@@ -57,7 +57,7 @@ def test_a_person_types_the_code_signs_in_and_the_device_gets_tokens(browser_pag
 
     # The person opens the address the television shows and signs in first.
     page.goto(device["verification_uri"])
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     expect(page.get_by_text("to continue to")).to_contain_text("your device")
     fill_login(page, user)
 
@@ -127,7 +127,7 @@ def test_a_mangled_link_still_opens_the_page(browser_page, gatehouse, device_cli
     error: the person still gets the page and can type the code."""
     page = browser_page
     page.goto(f"{gatehouse.issuer}/device?user_code=%ZZ%&user_code=x")
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     fill_login(page, user)
     expect(page.get_by_role("heading")).to_have_text("Connect a device")
     device = start_device(gatehouse, device_client)

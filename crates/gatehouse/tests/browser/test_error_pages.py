@@ -69,7 +69,7 @@ def test_a_forged_id_token_hint_is_explained_without_library_words(browser_page,
     forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."
     response = page.goto(f"{gatehouse.issuer}/logout?id_token_hint={forged}")
     assert response.status == 400
-    assert_humane(page, "This sign-out link does not work", "did not sign you out",
+    assert_humane(page, "This sign-out link does not work", "you were not signed out",
                   "not a valid ID token issued by this server")
 
 
@@ -80,7 +80,7 @@ def test_an_expired_login_form_offers_a_fresh_one(browser_page, first_party, use
     fill_login(page, user)
     assert_humane(page, "This form has expired", "Start again")
     page.get_by_role("link", name="Start again").click()
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     fill_login(page, user)
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
 

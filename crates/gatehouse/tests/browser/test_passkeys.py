@@ -54,7 +54,7 @@ def add_passkey(page, name):
 def sign_in_with_passkey(page, server):
     page.context.clear_cookies()
     page.goto(f"{server.issuer}/account")
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     page.get_by_role("button", name="Sign in with a passkey").click()
 
 
@@ -86,7 +86,7 @@ def test_a_person_adds_a_passkey_signs_in_with_it_alone_and_removes_it(browser_p
     expect(page.get_by_role("status")).to_contain_text("The passkey is removed")
     sign_in_with_passkey(page, server)
     expect(page.get_by_role("alert")).to_contain_text("That passkey is not registered here")
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     assert "account.passkey_removed" in server.cli("audit", "tail", "-n", "20")
 
 
@@ -110,7 +110,7 @@ def test_a_cloned_authenticator_is_refused_and_audited(browser_page, on_localhos
                                         "credential": {**credential, "signCount": 0}})
     sign_in_with_passkey(page, server)
     expect(page.get_by_role("alert")).to_contain_text("That passkey could not be verified")
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     assert "login.passkey_refused" in server.cli("audit", "tail", "-n", "20")
 
 

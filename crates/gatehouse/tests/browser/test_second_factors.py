@@ -164,7 +164,7 @@ def test_a_person_turns_two_step_verification_on_and_off_on_their_account_page(b
                                                                                gatehouse, user):
     page = browser_page
     page.goto(f"{gatehouse.issuer}/account")
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     expect(page.get_by_text("to continue to")).to_contain_text("your account")
     fill_login(page, user)
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")

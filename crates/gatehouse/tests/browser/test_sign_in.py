@@ -21,7 +21,7 @@ def test_sign_in_to_a_first_party_app_goes_straight_back_to_it(browser_page, fir
     page = browser_page
     page.goto(first_party.base)
     page.get_by_role("link", name="Sign in").click()
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     assert page.url.startswith(gatehouse.issuer + "/authorize")
     expect(page.get_by_text("to continue to")).to_contain_text("team-wiki")
     fill_login(page, user)
@@ -104,7 +104,7 @@ def test_prompt_login_asks_for_the_password_again(browser_page, first_party, use
 
     page.wait_for_timeout(1100)  # auth_time counts seconds
     start(page, first_party, prompt="login")
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     fill_login(page, user)
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
     assert int(page.locator("#auth_time").inner_text()) > first_auth_time
@@ -138,7 +138,7 @@ def test_the_sign_in_page_shows_no_console_errors_and_sends_a_strict_policy(brow
     responses = []
     page.on("response", lambda r: responses.append(r))
     start(page, first_party)
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     authorize = next(r for r in responses if "/authorize" in r.url)
     csp = authorize.headers["content-security-policy"]
     # The form may post to gatehouse, and the redirect that answers it may go to the app only.

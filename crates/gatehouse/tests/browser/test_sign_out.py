@@ -20,7 +20,7 @@ def test_logout_with_an_id_token_hint_goes_straight_back_to_the_app(browser_page
     assert page.url.startswith(first_party.post_logout_redirect_uri + "?state=")
     # The session at gatehouse is over: signing in again asks for the password.
     start(page, first_party)
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
 
 
 def test_logout_without_a_hint_asks_first_then_returns_to_the_app(browser_page, first_party,
@@ -32,7 +32,7 @@ def test_logout_without_a_hint_asks_first_then_returns_to_the_app(browser_page, 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading")).to_have_text("You have signed out of the app")
     start(page, first_party)
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
 
 
 def test_a_logout_link_on_another_site_signs_nobody_out_without_asking(browser_page,

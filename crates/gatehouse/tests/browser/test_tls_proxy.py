@@ -135,7 +135,7 @@ def test_a_person_signs_in_through_the_tls_proxy_with_host_only_secure_cookies(
     user = server.add_user()
     page = trusting_page
     page.goto(f"{rp.base}/login")
-    expect(page).to_have_title("Sign in")
+    expect(page).to_have_title("Sign in · Gatehouse")
     assert page.url.startswith(server.issuer + "/authorize"), page.url
     fill_login(page, user)
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")

@@ -181,9 +181,80 @@ pub async fn post_as(
     .await
 }
 
+/// `web` presents `refresh_token` at the token endpoint.
+pub async fn refresh_at_web(f: &Fixture, refresh_token: &str) -> Response {
+    post_as(
+        f,
+        "/token",
+        "web",
+        &f.secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
 /// Access and refresh tokens for `ada` at `web`, through the whole flow.
 pub async fn tokens_for_ada(f: &Fixture) -> (String, String, String) {
     let r = json(exchange(f, &code(f, "web").await, CHALLENGE_VERIFIER, REDIRECT).await).await;
     let s = |k: &str| r[k].as_str().unwrap().to_owned();
     (s("access_token"), s("refresh_token"), s("id_token"))
+}
+
+/// Signs `username` in through the account page's login form; the browser's cookies.
+pub async fn account_sign_in(f: &Fixture, username: &str) -> String {
+    let page = send(f, get("/account")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let form_cookie = cookies(&page);
+    let html = body_text(page).await;
+    assert!(
+        html.contains("to continue to <strong>your account</strong>"),
+        "{html}"
+    );
+    assert_eq!(hidden_input(&html, "flow"), "account");
+    let body = encode(&[
+        ("username", username),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("flow", "account"),
+    ]);
+    let r = send(
+        f,
+        form("/login")
+            .header(header::COOKIE, &form_cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "account");
+    format!("{form_cookie}; {}", cookies(&r))
+}
+
+/// The account page as the browser with `cookies` sees it; it must answer 200.
+pub async fn account_page(f: &Fixture, cookies: &str) -> String {
+    let r = send(
+        f,
+        axum::http::Request::get("/account")
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    body_text(r).await
+}
+
+/// Posts the account page's form with `fields`.
+pub async fn account_post(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
+    send(
+        f,
+        form("/account")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(fields)))
+            .unwrap(),
+    )
+    .await
 }

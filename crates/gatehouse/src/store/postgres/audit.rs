@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::rows::audit_from;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{AuditEvent, AuditRecord};
+use crate::model::{AuditEvent, AuditKind, AuditRecord};
 use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
 
@@ -74,6 +74,28 @@ impl Audit for PgStore {
         .map_err(db_error)?;
         events.reverse();
         Ok(events)
+    }
+
+    async fn audit_about(
+        &self,
+        subject: &str,
+        kinds: &[AuditKind],
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        sqlx::query(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_event WHERE subject = $1 AND kind = ANY($2)
+              ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(subject)
+        .bind(kinds)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(audit_from).collect())
+        .map_err(db_error)
     }
 
     async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize> {

@@ -69,6 +69,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "second factors",
         include_str!("../../../migrations/postgres/0011_second_factors.sql"),
     ),
+    (
+        12,
+        "account activity",
+        include_str!("../../../migrations/postgres/0012_account_activity.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -7,7 +7,7 @@ use super::SqliteStore;
 use super::grants::PURGE_BATCH;
 use super::rows::audit_from;
 use crate::clock::UnixTime;
-use crate::model::{AuditEvent, AuditRecord};
+use crate::model::{AuditEvent, AuditKind, AuditRecord};
 use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
 
@@ -37,6 +37,12 @@ pub(super) fn insert_outcome_audit(
         insert_audit(tx, &record)?;
     }
     Ok(())
+}
+
+/// Kinds as a JSON array of their names, for `json_each`.
+fn kinds_json(kinds: &[AuditKind]) -> String {
+    serde_json::to_string(&kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".to_owned())
 }
 
 #[async_trait]
@@ -73,6 +79,29 @@ impl Audit for SqliteStore {
                 .collect::<rusqlite::Result<_>>()?;
             events.reverse();
             Ok(events)
+        })
+        .await
+    }
+
+    async fn audit_about(
+        &self,
+        subject: &str,
+        kinds: &[AuditKind],
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let subject = subject.to_owned();
+        let kinds = kinds_json(kinds);
+        self.read(move |c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                audit_columns!(),
+                " FROM audit_event
+                  WHERE subject = ?1 AND kind IN (SELECT value FROM json_each(?2))
+                  ORDER BY id DESC LIMIT ?3"
+            ))?
+            .query_map(params![subject, kinds, limit], audit_from)?
+            .collect()
         })
         .await
     }

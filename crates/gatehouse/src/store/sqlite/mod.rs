@@ -45,6 +45,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0010_access_token_format.sql"),
     include_str!("../../../migrations/sqlite/0011_device_authorization.sql"),
     include_str!("../../../migrations/sqlite/0012_second_factors.sql"),
+    include_str!("../../../migrations/sqlite/0013_account_activity.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

@@ -1,0 +1,345 @@
+//! The account page: the signed-in person's profile, password, passkeys, two-step
+//! verification, sessions, the applications they allowed, and their recent activity.
+
+use maud::{Markup, html};
+
+use super::signin::new_passkey_fields;
+use super::{Look, Width, alert, day, moment, notice, page, passkey_script};
+use crate::model::{Amr, AuditEvent, Consent, Factors, PasskeyView, Session, User};
+
+/// What the account page shows.
+pub(in crate::http) struct AccountView<'a> {
+    pub user: &'a User,
+    pub factors: &'a Factors,
+    /// A group the person is in requires a second factor: the app cannot be removed.
+    pub app_required: bool,
+    /// The session's sign-in is recent enough to change things.
+    pub recent: bool,
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
+    /// What was wrong with the last form, and which section it belongs to.
+    pub error: Option<(Section, &'a str)>,
+    /// The person's passkeys; `None` when passkeys cannot work here (an IP-address issuer).
+    pub passkeys: Option<&'a [PasskeyView]>,
+    /// The person's sessions, newest first, and which one is this browser's.
+    pub sessions: &'a [Session],
+    pub this_session: &'a str,
+    /// The applications the person allowed, with their names.
+    pub apps: &'a [(Consent, String)],
+    /// The person's recent activity, newest first.
+    pub activity: &'a [AuditEvent],
+}
+
+/// A section of the account page, which an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::http) enum Section {
+    Profile,
+    Password,
+}
+
+/// The person's own page.
+pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
+    let t = &look.text.account;
+    let error = |section| v.error.filter(|(s, _)| *s == section).map(|(_, e)| e);
+    let body = html! {
+        h1 { (t.title) }
+        p.muted { ((t.signed_in_as)(&v.user.username)) " · " a href="logout" { (t.sign_out) } }
+        nav.sections aria-label=(t.sections) {
+            a href="#profile" { (t.profile) }
+            a href="#password" { (t.password) }
+            @if v.passkeys.is_some() { a href="#passkeys" { (t.passkeys) } }
+            a href="#two-step" { (t.two_step) }
+            a href="#sessions" { (t.sessions) }
+            a href="#apps" { (t.apps) }
+            a href="#activity" { (t.activity) }
+        }
+        (notice(v.notice))
+        h2 #profile { (t.profile) }
+        (profile_section(look, v, error(Section::Profile)))
+        h2 #password { (t.password) }
+        (password_section(look, v, error(Section::Password)))
+        @if let Some(keys) = v.passkeys {
+            h2 #passkeys { (t.passkeys) }
+            (passkey_section(look, v, keys))
+        }
+        h2 #two-step { (t.two_step) }
+        (two_step_section(look, v))
+        h2 #sessions { (t.sessions) }
+        (sessions_section(look, v))
+        h2 #apps { (t.apps) }
+        (apps_section(look, v))
+        h2 #activity { (t.activity) }
+        (activity_section(look, v))
+    };
+    page(look, t.title, Width::Wide, body)
+}
+
+/// A form of the account page that does `action`, with `fields` and a submit button.
+fn form(v: &AccountView<'_>, action: &str, fields: Markup) -> Markup {
+    html! {
+        form method="post" action="account" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            input type="hidden" name="action" value=(action);
+            (fields)
+        }
+    }
+}
+
+/// A one-button form.
+fn button(v: &AccountView<'_>, action: &str, label: &str, secondary: bool) -> Markup {
+    form(
+        v,
+        action,
+        html! { button type="submit" class=[secondary.then_some("secondary")] { (label) } },
+    )
+}
+
+/// What a section shows instead of its forms when the last sign-in is not recent.
+fn sign_in_again(look: &Look, v: &AccountView<'_>) -> Markup {
+    let t = &look.text.account;
+    html! {
+        p.muted { (t.not_recent) }
+        (button(v, "sign_in_again", t.sign_in_again, false))
+    }
+}
+
+fn profile_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Markup {
+    let t = &look.text.account;
+    let user = v.user;
+    let verified = if user.email_verified {
+        t.email_verified
+    } else {
+        t.email_unverified
+    };
+    if !v.recent {
+        return html! {
+            p { (user.name.as_deref().unwrap_or(&user.username)) }
+            p { (user.email) " " span.muted { "(" (verified) ")" } }
+            (sign_in_again(look, v))
+        };
+    }
+    html! {
+        (alert(error))
+        (form(v, "save_profile", html! {
+            label for="name" { (t.name_label) }
+            input #name name="name" autocomplete="name" maxlength="256"
+                value=(user.name.as_deref().unwrap_or_default());
+            label for="email" { (t.email_label) }
+            input #email name="email" type="email" autocomplete="email" required maxlength="254"
+                value=(user.email) aria-describedby="email-help";
+            p #email-help .muted { (verified) ". " (t.email_help) }
+            button type="submit" { (t.save_profile) }
+        }))
+    }
+}
+
+fn password_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Markup {
+    let t = &look.text.account;
+    html! {
+        (alert(error))
+        (form(v, "change_password", html! {
+            // For password managers: whose password this is.
+            input type="text" name="username" autocomplete="username" value=(v.user.username)
+                hidden;
+            label for="current-password" { (t.current_password) }
+            input #current-password name="current_password" type="password"
+                autocomplete="current-password" required;
+            label for="new-password" { (t.new_password) }
+            input #new-password name="new_password" type="password" autocomplete="new-password"
+                required minlength=(crate::auth::passwords::MIN_LENGTH)
+                aria-describedby="new-password-help";
+            p #new-password-help .muted { (t.new_password_help) }
+            label for="repeat-password" { (t.repeat_password) }
+            input #repeat-password name="repeat_password" type="password"
+                autocomplete="new-password" required;
+            button type="submit" { (t.change_password) }
+        }))
+    }
+}
+
+fn two_step_section(look: &Look, v: &AccountView<'_>) -> Markup {
+    let t = &look.text.account;
+    let has_passkeys = v.passkeys.is_some_and(|k| !k.is_empty());
+    let status = match v.factors.totp_enrolled_at {
+        Some(at) => html! {
+            p { strong { (t.two_step_on) } " " ((t.two_step_on_since)(&day(at))) }
+            p { ((t.recovery_codes_left)(v.factors.recovery_codes_left)) }
+        },
+        None if has_passkeys => html! {
+            p { strong { (t.no_app) } " " (t.no_app_passkey) }
+        },
+        None => html! {
+            p {
+                strong { (t.two_step_off) } " " (t.two_step_off_what)
+                @if v.app_required { " " (t.two_step_required) }
+            }
+        },
+    };
+    let actions = if !v.recent {
+        sign_in_again(look, v)
+    } else if v.factors.has_app() {
+        html! {
+            (button(v, "setup_app", t.replace_app, true))
+            (button(v, "new_codes", t.new_codes, true))
+            @if !v.app_required { (button(v, "remove_app", t.remove_app, true)) }
+        }
+    } else {
+        button(v, "setup_app", t.setup_app, !has_passkeys)
+    };
+    html! { (status) (actions) }
+}
+
+/// The passkeys: each with when it was added and last used, a button to remove it, and the
+/// form that adds one (with the script that does WebAuthn).
+fn passkey_section(look: &Look, v: &AccountView<'_>, keys: &[PasskeyView]) -> Markup {
+    let t = &look.text.account;
+    html! {
+        @if keys.is_empty() {
+            p { (t.passkeys_what) }
+        } @else {
+            table.list aria-label=(t.your_passkeys) {
+                @for k in keys {
+                    tr {
+                        td {
+                            strong { (k.name) } br;
+                            span.muted {
+                                ((t.passkey_added)(&day(k.created_at))) ", "
+                                @match k.last_used_at {
+                                    Some(at) => ((t.passkey_last_used)(&day(at))),
+                                    None => (t.passkey_never_used),
+                                }
+                            }
+                        }
+                        td {
+                            @if v.recent {
+                                (form(v, "remove_passkey", html! {
+                                    input type="hidden" name="credential_id"
+                                        value=(k.credential_id);
+                                    button type="submit" .secondary
+                                        aria-label=((t.remove_named)(&k.name)) { (t.remove) }
+                                }))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if v.recent {
+            form #add-passkey method="post" action="account" hidden {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="action" value="add_passkey";
+                (new_passkey_fields(look))
+            }
+            (passkey_script(look))
+        }
+    }
+}
+
+/// How a sign-in was made, in words.
+fn how(look: &Look, amr: Amr) -> &'static str {
+    let t = &look.text.account;
+    match (amr.passkey, amr.password, amr.otp) {
+        (true, _, _) => t.with_passkey,
+        (false, true, true) => t.with_password_and_code,
+        (false, true, false) => t.with_password,
+        _ => t.with_other,
+    }
+}
+
+fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
+    let t = &look.text.account;
+    let others = v
+        .sessions
+        .iter()
+        .filter(|s| s.id_hash != v.this_session)
+        .count();
+    html! {
+        table.list aria-label=(t.your_sessions) {
+            @for s in v.sessions {
+                tr {
+                    td {
+                        @if s.id_hash == v.this_session {
+                            strong { (t.this_browser) } br;
+                        }
+                        ((t.session_started)(&moment(s.auth_time), how(look, s.amr))) br;
+                        span.muted { ((t.session_last_active)(&moment(s.last_seen_at))) }
+                    }
+                    td {
+                        @if s.id_hash != v.this_session {
+                            (form(v, "end_session", html! {
+                                input type="hidden" name="session" value=(s.id_hash);
+                                button type="submit" .secondary
+                                    aria-label=((t.sign_out_session)(&moment(s.auth_time))) {
+                                    (t.sign_out)
+                                }
+                            }))
+                        }
+                    }
+                }
+            }
+        }
+        @if others > 0 {
+            (button(v, "end_other_sessions", t.sign_out_everywhere_else, true))
+        } @else {
+            p.muted { (t.no_other_sessions) }
+        }
+    }
+}
+
+fn apps_section(look: &Look, v: &AccountView<'_>) -> Markup {
+    let t = &look.text.account;
+    if v.apps.is_empty() {
+        return html! { p.muted { (t.no_apps) } };
+    }
+    html! {
+        table.list aria-label=(t.apps_you_allowed) {
+            @for (consent, name) in v.apps {
+                tr {
+                    td {
+                        strong { (name) } br;
+                        span.muted {
+                            ((t.allowed_on)(&day(consent.granted_at))) ": "
+                            (consent.scope.split(' ').filter(|s| !s.is_empty())
+                                .map(|s| look.text.consent.describe_scope(s))
+                                .collect::<Vec<_>>().join(", "))
+                        }
+                    }
+                    td {
+                        (form(v, "withdraw_consent", html! {
+                            input type="hidden" name="client_id" value=(consent.client_id);
+                            button type="submit" .secondary aria-label=((t.withdraw_named)(name)) {
+                                (t.withdraw)
+                            }
+                        }))
+                    }
+                }
+            }
+        }
+        p.muted { (t.withdraw_help) }
+    }
+}
+
+fn activity_section(look: &Look, v: &AccountView<'_>) -> Markup {
+    let t = &look.text.account;
+    if v.activity.is_empty() {
+        return html! { p.muted { (t.no_activity) } };
+    }
+    html! {
+        table.list aria-label=(t.recent_activity) {
+            @for e in v.activity {
+                tr {
+                    td {
+                        ((t.event)(e.record.kind))
+                        @if let Some(client) = &e.record.client_id { " · " (client) }
+                        br;
+                        span.muted {
+                            (moment(e.record.at))
+                            @if let Some(ip) = &e.record.ip { " · " ((t.from_address)(ip)) }
+                        }
+                    }
+                }
+            }
+        }
+        p.muted { (t.activity_help) }
+    }
+}

@@ -1,0 +1,672 @@
+//! Every word gatehouse's pages say, in one place: the templates and handlers name a field of
+//! [`Text`], never a sentence. A translation is another `Text` value: the compiler insists it
+//! is complete (a missing or misspelt entry does not build, which a key-based catalogue such as
+//! Fluent's only finds at run time), and sentences that hold a value (an application's name, a
+//! count) are functions, so each language orders and inflects them its own way. The markup
+//! such a function returns is `maud`'s, so what it holds is escaped like any template's.
+
+use maud::{Markup, html};
+
+use crate::model::AuditKind;
+
+/// What a page says when something did not work: what happened, and what to do now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::http) struct Problem {
+    pub title: &'static str,
+    pub what_happened: &'static str,
+    pub what_next: &'static str,
+}
+
+/// A page's words, in one language.
+pub(in crate::http) struct Text {
+    /// The BCP 47 tag of the language (`<html lang>`).
+    pub language: &'static str,
+    pub sign_in: SignInText,
+    pub second_factor: SecondFactorText,
+    pub passkey: PasskeyText,
+    pub app: AppText,
+    pub consent: ConsentText,
+    pub device: DeviceText,
+    pub sign_out: SignOutText,
+    pub no_access: NoAccessText,
+    pub account: AccountText,
+    pub errors: ErrorText,
+}
+
+pub(in crate::http) struct SignInText {
+    pub title: &'static str,
+    pub to_continue_to: fn(&str) -> Markup,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub submit: &'static str,
+    pub wrong_password: &'static str,
+    pub too_many_attempts: fn(&str) -> String,
+    /// How long to wait, in words: "42 seconds", "3 minutes".
+    pub wait: fn(i64) -> String,
+    /// Where a sign-in for the account page continues to.
+    pub your_account: &'static str,
+    pub signed_out_for_account: &'static str,
+    pub expired_start_again: &'static str,
+}
+
+pub(in crate::http) struct SecondFactorText {
+    pub title: &'static str,
+    pub code_label: &'static str,
+    pub code_help: &'static str,
+    pub verify: &'static str,
+    pub use_passkey_to_finish: &'static str,
+    pub wrong_code: &'static str,
+    pub too_many_codes: fn(&str) -> String,
+    pub app_set_up_meanwhile: &'static str,
+}
+
+pub(in crate::http) struct PasskeyText {
+    pub sign_in_with: &'static str,
+    pub use_one: &'static str,
+    pub required_title: &'static str,
+    pub required_by: fn(&str) -> Markup,
+    pub add_title: &'static str,
+    pub required_none_yet: fn(&str) -> Markup,
+    pub name_label: &'static str,
+    pub name_placeholder: &'static str,
+    /// The name of a passkey given none.
+    pub default_name: &'static str,
+    pub add: &'static str,
+    pub added: fn(&str) -> String,
+    pub removed: &'static str,
+    pub no_such_passkey: &'static str,
+    pub script_cancelled: &'static str,
+    pub script_duplicate: &'static str,
+    pub script_failed: &'static str,
+    pub script_start_failed: &'static str,
+    pub unavailable: &'static str,
+    pub unavailable_use_password: &'static str,
+    pub busy: &'static str,
+    pub page_expired: &'static str,
+    pub too_many_starts: fn(u64) -> String,
+    pub could_not_use: &'static str,
+    pub could_not_add: &'static str,
+    pub signed_out_reload: &'static str,
+    pub no_browser_answer: &'static str,
+    pub name_too_long: fn(usize) -> String,
+    pub name_unprintable: &'static str,
+    pub add_took_too_long: &'static str,
+    pub busy_not_added: &'static str,
+    pub not_verified_not_added: &'static str,
+    pub registered_already: &'static str,
+    pub sign_in_took_too_long: &'static str,
+    pub not_registered: &'static str,
+    pub not_verified: &'static str,
+}
+
+pub(in crate::http) struct AppText {
+    pub setup_title: &'static str,
+    pub setup_why: fn(&str) -> Markup,
+    pub setup_scan: &'static str,
+    pub setup_cannot_scan: &'static str,
+    pub setup_code_label: &'static str,
+    pub setup_submit: &'static str,
+    pub wrong_setup_code: &'static str,
+    pub qr_label: &'static str,
+    pub codes_title: &'static str,
+    pub codes_what: &'static str,
+    pub codes_label: &'static str,
+    pub codes_shown_once: &'static str,
+    pub codes_keep: &'static str,
+    pub codes_continue: fn(&str) -> Markup,
+}
+
+pub(in crate::http) struct ConsentText {
+    pub title: &'static str,
+    pub would_like_to: fn(&str) -> Markup,
+    pub allow: &'static str,
+    pub deny: &'static str,
+    pub openid: &'static str,
+    pub profile: &'static str,
+    pub email: &'static str,
+    pub groups: &'static str,
+    pub offline_access: &'static str,
+}
+
+impl ConsentText {
+    /// What a scope lets a client see, in words a person understands; a scope gatehouse does
+    /// not describe is shown as it is.
+    pub(in crate::http) fn describe_scope<'a>(&self, scope: &'a str) -> &'a str {
+        match scope {
+            "openid" => self.openid,
+            "profile" => self.profile,
+            "email" => self.email,
+            "groups" => self.groups,
+            "offline_access" => self.offline_access,
+            other => other,
+        }
+    }
+}
+
+pub(in crate::http) struct DeviceText {
+    pub entry_title: &'static str,
+    pub entry_what: &'static str,
+    pub code_label: &'static str,
+    pub code_help: &'static str,
+    pub next: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_check: fn(&str, &str) -> Markup,
+    pub it_will_be_able_to: &'static str,
+    pub phishing_warning: &'static str,
+    pub allowed_title: &'static str,
+    pub allowed: fn(&str) -> Markup,
+    pub denied_title: &'static str,
+    pub denied: &'static str,
+    pub not_a_code: &'static str,
+    pub too_many_codes: fn(&str) -> String,
+    pub code_not_valid: &'static str,
+    /// Where a device sign-in continues to.
+    pub your_device: &'static str,
+}
+
+pub(in crate::http) struct SignOutText {
+    pub confirm_title: &'static str,
+    pub confirm_question: fn(&str) -> Markup,
+    pub sign_out: &'static str,
+    pub done_title: &'static str,
+    pub done_heading: &'static str,
+    pub close_window: &'static str,
+}
+
+pub(in crate::http) struct NoAccessText {
+    pub title: fn(&str) -> String,
+    pub why: &'static str,
+    pub ask: &'static str,
+    pub back_to: fn(&str) -> Markup,
+}
+
+pub(in crate::http) struct AccountText {
+    pub title: &'static str,
+    pub signed_in_as: fn(&str) -> Markup,
+    pub sign_out: &'static str,
+    pub sections: &'static str,
+    pub profile: &'static str,
+    pub password: &'static str,
+    pub passkeys: &'static str,
+    pub two_step: &'static str,
+    pub sessions: &'static str,
+    pub apps: &'static str,
+    pub activity: &'static str,
+    pub not_recent: &'static str,
+    pub sign_in_again: &'static str,
+    pub sign_in_again_first: &'static str,
+    pub name_label: &'static str,
+    pub email_label: &'static str,
+    pub email_verified: &'static str,
+    pub email_unverified: &'static str,
+    pub email_help: &'static str,
+    pub save_profile: &'static str,
+    pub profile_saved: &'static str,
+    pub profile_unchanged: &'static str,
+    pub bad_name: &'static str,
+    pub bad_email: &'static str,
+    pub current_password: &'static str,
+    pub new_password: &'static str,
+    pub new_password_help: &'static str,
+    pub repeat_password: &'static str,
+    pub change_password: &'static str,
+    pub wrong_current_password: &'static str,
+    pub passwords_differ: &'static str,
+    pub password_too_short: fn(usize) -> String,
+    pub password_too_long: fn(usize) -> String,
+    pub password_too_weak: fn(&str) -> String,
+    pub password_same: &'static str,
+    pub password_changed: fn(usize) -> String,
+    pub two_step_on: &'static str,
+    pub two_step_on_since: fn(&str) -> String,
+    pub recovery_codes_left: fn(u32) -> Markup,
+    pub no_app: &'static str,
+    pub no_app_passkey: &'static str,
+    pub two_step_off: &'static str,
+    pub two_step_off_what: &'static str,
+    pub two_step_required: &'static str,
+    pub replace_app: &'static str,
+    pub new_codes: &'static str,
+    pub remove_app: &'static str,
+    pub setup_app: &'static str,
+    pub app_required_cannot_remove: &'static str,
+    pub app_removed: &'static str,
+    pub app_removed_passkey_left: &'static str,
+    pub passkeys_what: &'static str,
+    pub your_passkeys: &'static str,
+    pub passkey_added: fn(&str) -> String,
+    pub passkey_last_used: fn(&str) -> String,
+    pub passkey_never_used: &'static str,
+    pub remove: &'static str,
+    pub remove_named: fn(&str) -> String,
+    pub with_passkey: &'static str,
+    pub with_password_and_code: &'static str,
+    pub with_password: &'static str,
+    pub with_other: &'static str,
+    pub your_sessions: &'static str,
+    pub this_browser: &'static str,
+    pub session_started: fn(&str, &str) -> String,
+    pub session_last_active: fn(&str) -> String,
+    pub sign_out_session: fn(&str) -> String,
+    pub sign_out_everywhere_else: &'static str,
+    pub no_other_sessions: &'static str,
+    pub session_ended: &'static str,
+    pub no_such_session: &'static str,
+    pub other_sessions_ended: fn(usize) -> String,
+    pub no_apps: &'static str,
+    pub apps_you_allowed: &'static str,
+    pub allowed_on: fn(&str) -> String,
+    pub withdraw: &'static str,
+    pub withdraw_named: fn(&str) -> String,
+    pub withdraw_help: &'static str,
+    pub withdrawn: fn(&str) -> String,
+    pub no_such_app: &'static str,
+    pub no_activity: &'static str,
+    pub recent_activity: &'static str,
+    pub from_address: fn(&str) -> String,
+    pub activity_help: &'static str,
+    /// What an audit record of the person's own account says, in their words.
+    pub event: fn(AuditKind) -> &'static str,
+}
+
+pub(in crate::http) struct ErrorText {
+    pub busy: Problem,
+    pub failed: Problem,
+    pub bad_sign_in_link: Problem,
+    pub bad_sign_out_link: Problem,
+    pub no_page: Problem,
+    pub expired_form: Problem,
+    pub account_form_incomplete: Problem,
+    pub consent_form_incomplete: Problem,
+    pub device_form_incomplete: Problem,
+    pub device_code_used: Problem,
+    pub detail_for_admin: &'static str,
+    pub start_again: &'static str,
+    pub back_to_account: &'static str,
+}
+
+/// English.
+pub(in crate::http) static ENGLISH: Text = Text {
+    language: "en",
+    sign_in: SignInText {
+        title: "Sign in",
+        to_continue_to: |app| html! { "to continue to " strong { (app) } },
+        username: "Username",
+        password: "Password",
+        submit: "Sign in",
+        wrong_password: "Wrong username or password.",
+        too_many_attempts: |wait| format!("Too many failed attempts. Try again in {wait}."),
+        wait: |seconds| match seconds {
+            s if s <= 1 => "a second".into(),
+            s if s < 120 => format!("{s} seconds"),
+            s => format!("{} minutes", (s + 59) / 60),
+        },
+        your_account: "your account",
+        signed_out_for_account: "You are signed out. Sign in to manage your account.",
+        expired_start_again: "This page has expired. Start signing in again.",
+    },
+    second_factor: SecondFactorText {
+        title: "Two-step verification",
+        code_label: "Code from your authenticator app",
+        code_help: "Lost your phone? Enter one of your recovery codes instead.",
+        verify: "Verify",
+        use_passkey_to_finish: "Use your passkey to finish signing in.",
+        wrong_code: "That code is not right, or it was used already. Enter the code the app \
+                     shows now.",
+        too_many_codes: |wait| format!("Too many wrong codes. Try again in {wait}."),
+        app_set_up_meanwhile: "An authenticator app was set up for your account meanwhile, in \
+                               another window. Enter a code from that app.",
+    },
+    passkey: PasskeyText {
+        sign_in_with: "Sign in with a passkey",
+        use_one: "Use a passkey",
+        required_title: "Use your passkey",
+        required_by: |app| html! { strong { (app) } " asks you to sign in with a passkey." },
+        add_title: "Add a passkey",
+        required_none_yet: |app| {
+            html! {
+                strong { (app) } " asks you to sign in with a passkey, and your account has \
+                none yet. Add one now: your device asks for your fingerprint, face or screen \
+                lock."
+            }
+        },
+        name_label: "Name of the new passkey",
+        name_placeholder: "Phone",
+        default_name: "Passkey",
+        add: "Add a passkey",
+        added: |name| format!("The passkey “{name}” is added: it signs you in from now on."),
+        removed: "The passkey is removed: it no longer signs you in.",
+        no_such_passkey: "There is no such passkey on your account.",
+        script_cancelled: "No passkey was used. Try again, or sign in with your password.",
+        script_duplicate: "This authenticator has a passkey for your account already.",
+        script_failed: "The passkey could not be used.",
+        script_start_failed: "This could not be started. Reload the page and try again.",
+        unavailable: "Passkeys are not available here.",
+        unavailable_use_password: "Passkeys are not available here. Sign in with your password.",
+        busy: "The service is busy. Try again in a moment.",
+        page_expired: "This page has expired. Reload it and try again.",
+        too_many_starts: |wait| {
+            format!("Too many passkey sign-ins from here. Try again in {wait} seconds.")
+        },
+        could_not_use: "The passkey could not be used.",
+        could_not_add: "The passkey could not be added.",
+        signed_out_reload: "You are signed out. Reload the page to sign in.",
+        no_browser_answer: "Your browser did not create a passkey: adding one needs \
+                            JavaScript and a browser that supports passkeys.",
+        name_too_long: |max| {
+            format!("The passkey was not added: a passkey's name is at most {max} characters.")
+        },
+        name_unprintable: "The passkey was not added: a passkey's name cannot hold control or \
+                           invisible characters.",
+        add_took_too_long: "Adding the passkey took too long, or was done already. Try again.",
+        busy_not_added: "The service is busy: the passkey was not added. Try again.",
+        not_verified_not_added: "The passkey could not be verified, so it was not added. Try \
+                                 again.",
+        registered_already: "That passkey is registered already.",
+        sign_in_took_too_long: "That passkey sign-in took too long or was used already. Try \
+                                again.",
+        not_registered: "That passkey is not registered here (it may have been removed). Sign \
+                         in with your password.",
+        not_verified: "That passkey could not be verified. Try again, or sign in with your \
+                       password.",
+    },
+    app: AppText {
+        setup_title: "Set up two-step verification",
+        setup_why: |app| {
+            html! {
+                "To continue to " strong { (app) } ", your account needs a code from an \
+                authenticator app as well as your password."
+            }
+        },
+        setup_scan: "1. In an authenticator app on your phone (such as Aegis, Google \
+                     Authenticator, Microsoft Authenticator or 1Password), add an account by \
+                     scanning this code:",
+        setup_cannot_scan: "Cannot scan it? Enter this key instead:",
+        setup_code_label: "2. Enter the 6-digit code the app shows",
+        setup_submit: "Turn on two-step verification",
+        wrong_setup_code: "That code is not right. Check that the app added the account, and \
+                           enter the code it shows now.",
+        qr_label: "QR code for your authenticator app",
+        codes_title: "Save your recovery codes",
+        codes_what: "Two-step verification is on. If you lose your phone, each of these codes \
+                     signs you in once, in place of a code from the app.",
+        codes_label: "Recovery codes",
+        codes_shown_once: "They are shown only now.",
+        codes_keep: "Keep them somewhere safe, such as a password manager or a printout.",
+        codes_continue: |to| html! { "I have saved them, continue to " (to) },
+    },
+    consent: ConsentText {
+        title: "Allow access?",
+        would_like_to: |client| html! { strong { (client) } " would like to:" },
+        allow: "Allow",
+        deny: "Deny",
+        openid: "Know who you are",
+        profile: "See your name and username",
+        email: "See your email address",
+        groups: "See which groups you are in",
+        offline_access: "Stay signed in when you are away",
+    },
+    device: DeviceText {
+        entry_title: "Connect a device",
+        entry_what: "Enter the code your device shows to sign it in with your account.",
+        code_label: "Code",
+        code_help: "8 letters; dashes and case do not matter.",
+        next: "Continue",
+        confirm_title: "Sign in on your device?",
+        confirm_check: |client, code| {
+            html! {
+                "A device is asking to use " strong { (client) } " as you. Check that it shows "
+                strong.code { (code) } "."
+            }
+        },
+        it_will_be_able_to: "It will be able to:",
+        phishing_warning: "Only allow this if you started the sign-in yourself, on a device \
+                           you have with you. If someone sent you this code, deny it.",
+        allowed_title: "Your device is signed in",
+        allowed: |client| {
+            html! {
+                strong { (client) } " on your device is now signed in as you. You can close \
+                this window and go back to the device."
+            }
+        },
+        denied_title: "The device was not signed in",
+        denied: "You denied the request, so the device got no access. You can close this \
+                 window.",
+        not_a_code: "That is not a device code: it has 8 letters, like WDJB-MJHT.",
+        too_many_codes: |wait| format!("Too many wrong codes. Try again in {wait}."),
+        code_not_valid: "That code is not valid, or it has expired. Check the code on your \
+                         device; if it has expired, start again there.",
+        your_device: "your device",
+    },
+    sign_out: SignOutText {
+        confirm_title: "Sign out?",
+        confirm_question: |product| html! { "Do you want to sign out of " (product) "?" },
+        sign_out: "Sign out",
+        done_title: "Signed out",
+        done_heading: "You are signed out",
+        close_window: "You can close this window.",
+    },
+    no_access: NoAccessText {
+        title: |client| format!("You don't have access to {client}"),
+        why: "You are signed in, but your account is not in a group that may use this \
+              application.",
+        ask: "Ask your administrator for access.",
+        back_to: |client| html! { "Back to " (client) },
+    },
+    account: AccountText {
+        title: "Your account",
+        signed_in_as: |user| html! { "Signed in as " strong { (user) } },
+        sign_out: "Sign out",
+        sections: "Sections of your account",
+        profile: "Profile",
+        password: "Password",
+        passkeys: "Passkeys",
+        two_step: "Two-step verification",
+        sessions: "Where you are signed in",
+        apps: "Applications you allowed",
+        activity: "Recent activity",
+        not_recent: "To change this, sign in again: your last sign-in was more than 10 minutes \
+                     ago.",
+        sign_in_again: "Sign in again",
+        sign_in_again_first: "Sign in again first: your last sign-in was more than 10 minutes \
+                              ago.",
+        name_label: "Name",
+        email_label: "Email address",
+        email_verified: "Confirmed",
+        email_unverified: "Not confirmed",
+        email_help: "Applications you allowed to see your email address receive it. A new \
+                     address is not confirmed until an administrator confirms it.",
+        save_profile: "Save",
+        profile_saved: "Your profile is saved.",
+        profile_unchanged: "Nothing was changed.",
+        bad_name: "A name is at most 256 characters, without control or invisible characters.",
+        bad_email: "That is not an email address.",
+        current_password: "Current password",
+        new_password: "New password",
+        new_password_help: "At least 12 characters. A few unrelated words make a strong \
+                            password that is easy to remember.",
+        repeat_password: "New password again",
+        change_password: "Change password",
+        wrong_current_password: "Your current password is not right, so nothing was changed.",
+        passwords_differ: "The two new passwords are not the same.",
+        password_too_short: |min| {
+            format!("The new password is too short: use at least {min} characters.")
+        },
+        password_too_long: |max| {
+            format!("The new password is too long: use at most {max} characters.")
+        },
+        password_too_weak: |why| format!("That password is too easy to guess: {why}"),
+        password_same: "The new password is the one you have now.",
+        password_changed: |others| match others {
+            0 => "Your password is changed.".to_owned(),
+            1 => "Your password is changed, and your one other session is signed out.".to_owned(),
+            n => format!("Your password is changed, and your {n} other sessions are signed out."),
+        },
+        two_step_on: "On.",
+        two_step_on_since: |day| {
+            format!(
+                "Signing in takes your password and a code from the authenticator app you set \
+                 up on {day}."
+            )
+        },
+        recovery_codes_left: |n| html! { "Recovery codes left: " strong { (n) } "." },
+        no_app: "No authenticator app.",
+        no_app_passkey: "After your password, you use a passkey.",
+        two_step_off: "Off.",
+        two_step_off_what: "Signing in takes your password only.",
+        two_step_required: "A group you are in requires an authenticator app: set one up now, \
+                            or when you next sign in.",
+        replace_app: "Set up a new app in its place",
+        new_codes: "Make new recovery codes",
+        remove_app: "Turn off two-step verification",
+        setup_app: "Set up an authenticator app",
+        app_required_cannot_remove: "A group you are in requires two-step verification, so the \
+                                     app cannot be removed. You can set up a new app in its \
+                                     place, or add a passkey first.",
+        app_removed: "The authenticator app and your recovery codes are removed: signing in \
+                      takes your password only.",
+        app_removed_passkey_left: "The authenticator app and your recovery codes are removed: \
+                                   after your password, you use your passkey.",
+        passkeys_what: "A passkey signs you in with your fingerprint, face or screen lock \
+                        instead of a password and a code.",
+        your_passkeys: "Your passkeys",
+        passkey_added: |day| format!("added {day}"),
+        passkey_last_used: |day| format!("last used {day}"),
+        passkey_never_used: "never used",
+        remove: "Remove",
+        remove_named: |name| format!("Remove {name}"),
+        with_passkey: "with a passkey",
+        with_password_and_code: "with your password and a code",
+        with_password: "with your password",
+        with_other: "another way",
+        your_sessions: "Your sessions",
+        this_browser: "This browser",
+        session_started: |at, how| format!("Signed in {at} {how}"),
+        session_last_active: |at| format!("last active {at}"),
+        sign_out_session: |at| format!("Sign out the session that signed in {at}"),
+        sign_out_everywhere_else: "Sign out everywhere else",
+        no_other_sessions: "You are signed in nowhere else.",
+        session_ended: "That session is signed out.",
+        no_such_session: "That session has ended already.",
+        other_sessions_ended: |n| match n {
+            0 => "You were signed in nowhere else.".to_owned(),
+            1 => "Your other session is signed out.".to_owned(),
+            n => format!("Your {n} other sessions are signed out."),
+        },
+        no_apps: "You have not allowed any application to see your account.",
+        apps_you_allowed: "Applications you allowed",
+        allowed_on: |day| format!("allowed {day}"),
+        withdraw: "Withdraw",
+        withdraw_named: |app| format!("Withdraw access of {app}"),
+        withdraw_help: "Withdrawing signs the application out of your account; it asks again \
+                        the next time you use it.",
+        withdrawn: |app| format!("{app} no longer has access to your account."),
+        no_such_app: "That application has no access to your account.",
+        no_activity: "Nothing yet.",
+        recent_activity: "Your recent activity",
+        from_address: |ip| format!("from {ip}"),
+        activity_help: "If you see a sign-in you do not recognise, change your password and \
+                        sign out everywhere else.",
+        event: english_event,
+    },
+    errors: ErrorText {
+        busy: Problem {
+            title: "The service is busy",
+            what_happened: "Your request could not be finished just now, and nothing was \
+                            changed.",
+            what_next: "Wait a moment, then go back to the application and try again.",
+        },
+        failed: Problem {
+            title: "Something went wrong",
+            what_happened: "Your request could not be finished.",
+            what_next: "Try again in a few minutes. If it keeps happening, tell your \
+                        administrator.",
+        },
+        bad_sign_in_link: Problem {
+            title: "This sign-in link does not work",
+            what_happened: "The application that sent you here asked for something that \
+                            cannot be done, so you were not signed in to it.",
+            what_next: "Go back to the application and try again. If it keeps happening, tell \
+                        the application's administrator what is shown below.",
+        },
+        bad_sign_out_link: Problem {
+            title: "This sign-out link does not work",
+            what_happened: "The link that brought you here is not valid, so you were not \
+                            signed out.",
+            what_next: "To sign out, use the application's sign-out button again, or close \
+                        your browser.",
+        },
+        no_page: Problem {
+            title: "There is no page here",
+            what_happened: "The address may be mistyped, or the link that brought you here is \
+                            out of date.",
+            what_next: "Go back to the application you were using and sign in from there.",
+        },
+        expired_form: Problem {
+            title: "This form has expired",
+            what_happened: "It was opened too long ago or in another window, so it was not \
+                            sent.",
+            what_next: "Start again: you will see a fresh form.",
+        },
+        account_form_incomplete: Problem {
+            title: "This form is incomplete",
+            what_happened: "It did not say what to do, so nothing was changed.",
+            what_next: "Go back to your account and choose again.",
+        },
+        consent_form_incomplete: Problem {
+            title: "This consent form is incomplete",
+            what_happened: "Neither Allow nor Deny was chosen, so nothing was decided.",
+            what_next: "Start again and choose Allow or Deny.",
+        },
+        device_form_incomplete: Problem {
+            title: "This form is incomplete",
+            what_happened: "Neither Allow nor Deny was chosen, so nothing was decided.",
+            what_next: "Start again and choose Allow or Deny.",
+        },
+        device_code_used: Problem {
+            title: "This code can no longer be used",
+            what_happened: "It expired, or it was already answered, so nothing was changed.",
+            what_next: "Start the sign-in again on your device; it will show a new code.",
+        },
+        detail_for_admin: "Detail for the administrator:",
+        start_again: "Start again",
+        back_to_account: "Back to your account",
+    },
+};
+
+/// What an audit record of a person's own account says, in English.
+fn english_event(kind: AuditKind) -> &'static str {
+    use AuditKind as K;
+    match kind {
+        K::LoginSucceeded => "Signed in",
+        K::LoginFailed => "A sign-in failed: wrong password",
+        K::SecondFactorFailed => "A sign-in failed: wrong code after the right password",
+        K::RecoveryCodeUsed => "Signed in with a recovery code",
+        K::PasskeyRefused => "A passkey was refused",
+        K::TotpEnrolled => "Two-step verification turned on",
+        K::TotpReplaced => "A new authenticator app set up",
+        K::TotpRemoved => "Two-step verification turned off",
+        K::PasskeyAdded => "Passkey added",
+        K::PasskeyRemoved => "Passkey removed",
+        K::RecoveryCodesRegenerated => "New recovery codes made",
+        K::Logout => "Signed out",
+        K::ConsentGranted => "Allowed an application",
+        K::ConsentDenied => "Denied an application",
+        K::ConsentRevoked | K::ConsentWithdrawn => "Withdrew an application's access",
+        K::AccessDenied => "Refused an application: not in its groups",
+        K::DeviceApproved => "Signed in a device",
+        K::DeviceDenied => "Denied a device",
+        K::PasswordSet => "Password set by an administrator",
+        K::PasswordChanged => "Password changed",
+        K::ProfileUpdated | K::ProfileChanged => "Profile changed",
+        K::EmailSet => "Email address changed",
+        K::UserLoggedOut => "Signed out everywhere by an administrator",
+        K::SessionsEnded => "Signed out other sessions",
+        K::FactorsReset => "Second factors removed by an administrator",
+        K::UserCreated => "Account created",
+        K::UserDisabled => "Account disabled",
+        K::UserEnabled => "Account enabled",
+        K::TokenReuseDetected => "An application's sign-in was ended: a used token came back",
+        other => other.as_str(),
+    }
+}

@@ -1,0 +1,404 @@
+//! The pages gatehouse shows people: sign-in and its steps, consent, devices, the account
+//! page, sign-out and errors. Server-rendered HTML from `maud` templates (checked when the crate
+//! compiles, every value escaped unless a template says otherwise), with every word taken from
+//! the catalogue ([`catalogue`]) and the deployment's look ([`Look`]): product name, logo and
+//! accent colour. Inline styles only, one script (passkeys), nothing from another origin.
+
+mod account;
+pub(super) mod catalogue;
+mod grants;
+mod signin;
+
+pub(super) use account::{AccountView, Section, account};
+pub(super) use grants::{
+    consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,
+};
+pub(super) use signin::{
+    EnrolForm, add_passkey_required, enrol_totp, login, passkey_required, qr_svg, recovery_codes,
+    second_factor,
+};
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use self::catalogue::{Problem, Text};
+use super::AppState;
+use crate::branding::Branding;
+use crate::oidc::OAuthError;
+
+/// How a deployment's pages look and speak: its branding and the catalogue of its words.
+#[derive(Clone)]
+pub(in crate::http) struct Look {
+    pub branding: Branding,
+    pub text: &'static Text,
+    /// Where the logo is served (`/branding/logo` under the issuer), when there is one.
+    logo_url: Option<String>,
+}
+
+impl Look {
+    pub(in crate::http) fn new(branding: Branding, issuer: &str) -> Look {
+        let logo_url = branding
+            .logo
+            .as_ref()
+            .map(|_| format!("{issuer}{LOGO_PATH}"));
+        Look {
+            branding,
+            text: &catalogue::ENGLISH,
+            logo_url,
+        }
+    }
+
+    /// The product's name, as pages say it.
+    pub(in crate::http) fn product(&self) -> &str {
+        &self.branding.product_name
+    }
+}
+
+/// Where the deployment's logo is served.
+pub(super) const LOGO_PATH: &str = "/branding/logo";
+
+/// GET /branding/logo: the operator's logo, or 404. An SVG is sandboxed should someone open it
+/// on its own (an `<img>` never runs its scripts anyway).
+pub(super) async fn logo(State(state): State<AppState>) -> Response {
+    let Some(logo) = state.look.branding.logo.clone() else {
+        return not_found(State(state)).await;
+    };
+    let mut r = (StatusCode::OK, logo.bytes.to_vec()).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(logo.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    r
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2433;margin:0}\
+header{max-width:26rem;margin:6vh auto 0;display:flex;align-items:center;gap:.6rem;padding:0 .25rem;font-weight:600;color:#1d2433}\
+header img{max-height:2.5rem;max-width:10rem}\
+main{max-width:26rem;box-sizing:border-box;margin:1rem auto 8vh;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 4px #0002}\
+body.wide header,body.wide main{max-width:44rem}\
+h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
+input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #8a93a6;border-radius:.3rem}\
+input:focus,button:focus-visible,a:focus-visible{outline:3px solid var(--accent);outline-offset:2px}\
+a{color:var(--accent)}\
+button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:var(--accent);color:#fff;border:0;border-radius:.3rem;cursor:pointer}\
+.error{background:#fdecec;color:#8a1c1c;padding:.6rem;border-radius:.3rem}\
+.notice{background:#e8f3ec;color:#14532d;padding:.6rem;border-radius:.3rem}h2{font-size:1.1rem;margin-top:1.8rem}.muted{color:#5b6477;font-size:.9rem}\
+button.secondary{background:#fff;color:var(--accent);border:1px solid var(--accent)}ul{padding-left:1.2rem}\
+a.button{display:block;text-align:center;margin-top:1.3rem;padding:.7rem;background:var(--accent);color:#fff;border-radius:.3rem;text-decoration:none}\
+code{overflow-wrap:anywhere}[hidden]{display:none!important}\
+table.list{width:100%;border-collapse:collapse;margin:.5rem 0}table.list td{padding:.45rem 0;vertical-align:middle;border-top:1px solid #e3e6ec}\
+table.list td:last-child{text-align:right}\
+table.list form button{margin:0;width:auto;padding:.35rem .7rem;font-size:.9rem}\
+nav.sections{display:flex;flex-wrap:wrap;gap:.4rem 1rem;margin:.5rem 0 0}\
+figure.qr{margin:1rem 0;text-align:center}figure.qr svg{width:12.5rem;height:auto}\
+ul.codes{columns:2;list-style:none;padding:0;font-size:1.05rem}ul.codes li{margin:.3rem 0}\
+@media (max-width:44rem){body.wide main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}body.wide header{margin-top:1rem}}\
+@media (max-width:26rem){main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}header{margin-top:1rem}}";
+
+/// Whether a page needs the width of the account page's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Width {
+    Narrow,
+    Wide,
+}
+
+/// A whole page: `title` in the tab (with the product's name), the product's header, `body`.
+pub(super) fn page(look: &Look, title: &str, width: Width, body: Markup) -> String {
+    let accent = format!(":root{{--accent:{}}}", look.branding.accent);
+    html! {
+        (DOCTYPE)
+        html lang=(look.text.language) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (look.product()) }
+                @if let Some(src) = &look.logo_url {
+                    link rel="icon" href=(src);
+                }
+                // The colour is an `Rgb`, written #rrggbb: nothing in it can end the element.
+                style { (PreEscaped(accent)) (PreEscaped(STYLE)) }
+            }
+            body class=[(width == Width::Wide).then_some("wide")] {
+                header {
+                    @if let Some(src) = &look.logo_url {
+                        img src=(src) alt="";
+                    }
+                    span { (look.product()) }
+                }
+                main { (body) }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// Hidden form fields.
+pub(super) fn hidden_fields(hidden: &[(&str, &str)]) -> Markup {
+    html! {
+        @for (name, value) in hidden {
+            input type="hidden" name=(name) value=(value);
+        }
+    }
+}
+
+/// An error a person must read before anything else, announced by screen readers.
+pub(super) fn alert(error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(e) = error {
+            p.error role="alert" { (e) }
+        }
+    }
+}
+
+/// What just happened, announced politely.
+pub(super) fn notice(text: Option<&str>) -> Markup {
+    html! {
+        @if let Some(n) = text {
+            p.notice role="status" { (n) }
+        }
+    }
+}
+
+/// The script that does WebAuthn, and the element it writes its errors into: the words it may
+/// need come from the catalogue, as data attributes.
+pub(super) fn passkey_script(look: &Look) -> Markup {
+    let t = &look.text.passkey;
+    html! {
+        p #passkey-error .error role="alert" hidden
+            data-cancelled=(t.script_cancelled)
+            data-duplicate=(t.script_duplicate)
+            data-failed=(t.script_failed)
+            data-unavailable=(t.script_start_failed) {}
+        script src="static/passkeys.js" defer {}
+    }
+}
+
+/// A day as people read it, in UTC: `2026-12-01`.
+pub(super) fn day(t: crate::clock::UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|d| d.date().to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// A moment as people read it, in UTC: `2026-12-01 14:05 UTC`.
+pub(super) fn moment(t: crate::clock::UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|d| {
+            format!(
+                "{} {:02}:{:02} UTC",
+                d.date(),
+                d.time().hour(),
+                d.time().minute()
+            )
+        })
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// An error page as a person needs it: what happened in plain words, what to do next (with a
+/// link where there is somewhere safe to go), and the protocol detail last, for whoever debugs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ErrorPage {
+    pub problem: Problem,
+    /// `(text, href)`: only ever a link to gatehouse itself.
+    pub link: Option<(&'static str, String)>,
+    /// The OAuth error code and description, for an administrator.
+    pub detail: Option<String>,
+}
+
+/// Which flow an error interrupted: the words differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flow {
+    SignIn,
+    SignOut,
+}
+
+impl ErrorPage {
+    /// A page that says `problem`, with no link and no detail.
+    pub(super) fn new(problem: Problem) -> ErrorPage {
+        ErrorPage {
+            problem,
+            link: None,
+            detail: None,
+        }
+    }
+
+    /// The same page with a link to `href` (on gatehouse).
+    pub(super) fn link(self, text: &'static str, href: String) -> ErrorPage {
+        ErrorPage {
+            link: Some((text, href)),
+            ..self
+        }
+    }
+
+    /// The page for a request gatehouse refused, and its status.
+    pub(super) fn for_error(look: &Look, flow: Flow, e: &OAuthError) -> (StatusCode, ErrorPage) {
+        let t = &look.text.errors;
+        let (status, problem) = match (e, flow) {
+            (OAuthError::TemporarilyUnavailable(_), _) => (StatusCode::SERVICE_UNAVAILABLE, t.busy),
+            (OAuthError::ServerError(_), _) => (StatusCode::INTERNAL_SERVER_ERROR, t.failed),
+            (_, Flow::SignIn) => (StatusCode::BAD_REQUEST, t.bad_sign_in_link),
+            (_, Flow::SignOut) => (StatusCode::BAD_REQUEST, t.bad_sign_out_link),
+        };
+        let page = ErrorPage {
+            problem,
+            link: None,
+            detail: Some(format!("{}: {}", e.code(), e.description())),
+        };
+        (status, page)
+    }
+
+    pub(super) fn render(&self, look: &Look) -> String {
+        let p = &self.problem;
+        let body = html! {
+            h1 { (p.title) }
+            p { (p.what_happened) }
+            p { (p.what_next) }
+            @if let Some((text, href)) = &self.link {
+                p { a.button href=(href) { (text) } }
+            }
+            @if let Some(detail) = &self.detail {
+                p.muted { (look.text.errors.detail_for_admin) " " code { (detail) } }
+            }
+        };
+        page(look, p.title, Width::Narrow, body)
+    }
+}
+
+/// The answer to an address gatehouse has no page for (a mistyped or outdated link), instead
+/// of an empty 404 that a browser replaces with its own error screen.
+pub(super) async fn not_found(State(state): State<AppState>) -> Response {
+    let page = ErrorPage::new(state.look.text.errors.no_page);
+    respond(StatusCode::NOT_FOUND, page.render(&state.look))
+}
+
+/// The answer to a form whose CSRF cookie is gone or does not match (it was opened too long
+/// ago, in another browser, or by another site). `restart` is gatehouse's own URL that starts
+/// the same request again, when the form said what it was.
+pub(super) fn expired_form(look: &Look, restart: Option<String>) -> Response {
+    let t = &look.text.errors;
+    let page = ErrorPage {
+        problem: t.expired_form,
+        link: restart.map(|href| (t.start_again, href)),
+        detail: None,
+    };
+    respond(StatusCode::BAD_REQUEST, page.render(look))
+}
+
+/// An HTML response that is never cached and never framed (clickjacking), whose forms may
+/// only post to gatehouse itself.
+pub(super) fn respond(status: StatusCode, html: String) -> Response {
+    respond_with_form_target(status, html, None)
+}
+
+/// Like [`respond`], for a page whose form is answered with a redirect to `destination` (the
+/// client's redirect URI after sign-in or consent, its post-logout URI after sign-out).
+/// Browsers apply CSP `form-action` to every redirect that follows a form submission
+/// (CSP Level 3 §6.3.1.1; Chromium enforces it), so the destination's origin must be allowed
+/// too, or the browser stops on gatehouse's page after the person clicked.
+pub(super) fn respond_with_form_target(
+    status: StatusCode,
+    html: String,
+    destination: Option<&str>,
+) -> Response {
+    let mut r = (status, Html(html)).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    let form_action = match destination.and_then(form_action_source) {
+        Some(source) => format!("'self' {source}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+         img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    // A source expression is built only from a parsed URL's scheme, host and port, which
+    // cannot hold the characters a header value forbids; `self` is the fallback all the same.
+    let value = HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        )
+    });
+    h.insert(header::CONTENT_SECURITY_POLICY, value);
+    r
+}
+
+/// The CSP source expression (CSP Level 3 §2.3.1) that matches a redirect to `uri`: its origin
+/// for http(s) (any port for a loopback host, which native apps pick at run time, RFC 8252
+/// §7.3), or its scheme alone for a native app's private-use scheme (`com.example.app:`).
+pub(super) fn form_action_source(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    match u.scheme() {
+        "http" | "https" => {
+            let host = u.host()?;
+            if crate::oidc::redirect::is_loopback_ip(&host) {
+                Some(format!("{}://{}:*", u.scheme(), host))
+            } else {
+                Some(u.origin().ascii_serialization())
+            }
+        }
+        scheme => Some(format!("{scheme}:")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_action_sources() {
+        let cases = [
+            ("https://app.example/cb?x=1", Some("https://app.example")),
+            (
+                "https://app.example:8443/cb",
+                Some("https://app.example:8443"),
+            ),
+            ("http://127.0.0.1:9000/cb", Some("http://127.0.0.1:*")),
+            ("http://[::1]/cb", Some("http://[::1]:*")),
+            ("http://localhost:3000/cb", Some("http://localhost:3000")),
+            ("com.example.app:/oauth", Some("com.example.app:")),
+            ("not a uri", None),
+        ];
+        for (uri, expected) in cases {
+            assert_eq!(form_action_source(uri).as_deref(), expected, "{uri}");
+        }
+    }
+
+    #[test]
+    fn a_page_may_post_to_itself_and_be_redirected_to_its_destination_only() {
+        let csp = |r: &Response| {
+            r.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let plain = respond(StatusCode::OK, String::new());
+        assert!(csp(&plain).contains("form-action 'self';"));
+        let form = respond_with_form_target(
+            StatusCode::OK,
+            String::new(),
+            Some("https://app.example/callback"),
+        );
+        assert!(csp(&form).contains("form-action 'self' https://app.example;"));
+        assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-store");
+    }
+}

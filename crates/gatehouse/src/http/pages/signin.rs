@@ -1,0 +1,268 @@
+//! The sign-in pages: the login form, the second step (a code or a passkey), setting up an
+//! authenticator app or a passkey where a policy needs one, and the recovery codes.
+
+use maud::{Markup, PreEscaped, html};
+
+use super::{Look, Width, alert, hidden_fields, page, passkey_script};
+
+/// The login form, for signing in to continue to `to` (an application's name). `hidden` is
+/// what the form carries through to the POST (the authorization request's query string, or a
+/// device's user code), validated again there; `csrf` matches the form cookie.
+pub(in crate::http) fn login(
+    look: &Look,
+    to: &str,
+    hidden: &[(&str, &str)],
+    csrf: &str,
+    username: &str,
+    error: Option<&str>,
+    passkeys: bool,
+) -> String {
+    let t = &look.text.sign_in;
+    let body = html! {
+        h1 { (t.title) }
+        p.muted { ((t.to_continue_to)(to)) }
+        (alert(error))
+        form method="post" action="login" {
+            input type="hidden" name="csrf" value=(csrf);
+            (hidden_fields(hidden))
+            label for="username" { (t.username) }
+            input #username name="username" autocomplete="username" required autofocus
+                value=(username);
+            label for="password" { (t.password) }
+            input #password name="password" type="password" autocomplete="current-password"
+                required;
+            button type="submit" { (t.submit) }
+        }
+        @if passkeys {
+            (passkey_button(look, look.text.passkey.sign_in_with, csrf, hidden))
+        }
+    };
+    page(look, t.title, Width::Narrow, body)
+}
+
+/// The button that signs in with a passkey, and the form it sends (`csrf` a login form's token,
+/// `hidden` the fields of what the sign-in continues). Signing in with a passkey needs
+/// WebAuthn, which is JavaScript: the button shows itself when the browser has it.
+fn passkey_button(look: &Look, label: &str, csrf: &str, hidden: &[(&str, &str)]) -> Markup {
+    html! {
+        button type="button" #passkey-sign-in .secondary hidden { (label) }
+        form #passkey-form method="post" action="passkey" hidden {
+            input type="hidden" name="csrf" value=(csrf);
+            (hidden_fields(hidden))
+            input type="hidden" name="challenge_id" value="";
+            input type="hidden" name="credential" value="";
+        }
+        (passkey_script(look))
+    }
+}
+
+/// The second step of a sign-in: a code from the person's authenticator app or one of their
+/// recovery codes, in one field (`code`, when they have an app), and their passkey (`passkey`:
+/// a login form's token, when they have one and passkeys work here).
+pub(in crate::http) fn second_factor(
+    look: &Look,
+    to: &str,
+    hidden: &[(&str, &str)],
+    csrf: &str,
+    error: Option<&str>,
+    code: bool,
+    passkey: Option<&str>,
+) -> String {
+    let t = &look.text.second_factor;
+    // The passkey form carries what the sign-in continues, not the step's own fields.
+    let continuation: Vec<(&str, &str)> = hidden
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != "username")
+        .collect();
+    let body = html! {
+        h1 { (t.title) }
+        p.muted { ((look.text.sign_in.to_continue_to)(to)) }
+        (alert(error))
+        @if code {
+            form method="post" action="verify" {
+                input type="hidden" name="csrf" value=(csrf);
+                (hidden_fields(hidden))
+                label for="code" { (t.code_label) }
+                input #code name="code" autocomplete="one-time-code" required autofocus
+                    maxlength="64" spellcheck="false" aria-describedby="code-help";
+                p #code-help .muted { (t.code_help) }
+                button type="submit" { (t.verify) }
+            }
+        } @else {
+            p { (t.use_passkey_to_finish) }
+        }
+        @if let Some(token) = passkey {
+            (passkey_button(look, look.text.passkey.use_one, token, &continuation))
+        }
+    };
+    page(look, t.title, Width::Narrow, body)
+}
+
+/// Where a passkey is required: use the person's (`token` a login form's, `hidden` what the
+/// sign-in continues).
+pub(in crate::http) fn passkey_required(
+    look: &Look,
+    to: &str,
+    hidden: &[(&str, &str)],
+    token: &str,
+) -> String {
+    let t = &look.text.passkey;
+    let body = html! {
+        h1 { (t.required_title) }
+        p.muted { ((look.text.sign_in.to_continue_to)(to)) }
+        p { ((t.required_by)(to)) }
+        (passkey_button(look, t.use_one, token, hidden))
+    };
+    page(look, t.required_title, Width::Narrow, body)
+}
+
+/// Where a passkey is required and the person has none: add one now (`csrf` the step's token,
+/// `hidden` what the sign-in continues and whose it is).
+pub(in crate::http) fn add_passkey_required(
+    look: &Look,
+    to: &str,
+    hidden: &[(&str, &str)],
+    csrf: &str,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.passkey;
+    let body = html! {
+        h1 { (t.add_title) }
+        p.muted { ((look.text.sign_in.to_continue_to)(to)) }
+        p { ((t.required_none_yet)(to)) }
+        (alert(error))
+        form #enrol-passkey method="post" action="enrol-passkey" {
+            input type="hidden" name="csrf" value=(csrf);
+            (hidden_fields(hidden))
+            (new_passkey_fields(look))
+        }
+        (passkey_script(look))
+    };
+    page(look, t.add_title, Width::Narrow, body)
+}
+
+/// The fields and button of a form that adds a passkey: the script fills the ceremony's fields.
+pub(super) fn new_passkey_fields(look: &Look) -> Markup {
+    let t = &look.text.passkey;
+    html! {
+        input type="hidden" name="challenge_id" value="";
+        input type="hidden" name="credential" value="";
+        label for="passkey-name" { (t.name_label) }
+        input #passkey-name name="name" maxlength="64" placeholder=(t.name_placeholder);
+        button type="submit" { (t.add) }
+    }
+}
+
+/// Where the setup page's form goes, and what it carries.
+pub(in crate::http) struct EnrolForm<'a> {
+    /// `enrol` during a sign-in, `account` from the account page.
+    pub action: &'a str,
+    pub hidden: &'a [(&'a str, &'a str)],
+    pub csrf: &'a str,
+}
+
+/// Setting up an authenticator app: the QR code (`qr`, an SVG drawn here from the
+/// `otpauth://` URI), the same secret as text, and a field for the first code.
+pub(in crate::http) fn enrol_totp(
+    look: &Look,
+    to: &str,
+    form: &EnrolForm<'_>,
+    qr: &str,
+    secret_text: &str,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.app;
+    let body = html! {
+        h1 { (t.setup_title) }
+        p { ((t.setup_why)(to)) }
+        (alert(error))
+        p { (t.setup_scan) }
+        // Drawn by `qr_svg` from the URI: the `qrcode` crate's SVG, no outside text in it.
+        figure.qr { (PreEscaped(qr)) }
+        p.muted { (t.setup_cannot_scan) " " code #secret { (secret_text) } }
+        form method="post" action=(form.action) {
+            input type="hidden" name="csrf" value=(form.csrf);
+            (hidden_fields(form.hidden))
+            label for="code" { (t.setup_code_label) }
+            input #code name="code" inputmode="numeric" autocomplete="one-time-code" required
+                autofocus maxlength="16" spellcheck="false";
+            button type="submit" { (t.setup_submit) }
+        }
+    };
+    page(look, t.setup_title, Width::Narrow, body)
+}
+
+/// A QR code of `text` as inline SVG, labelled for screen readers (`label`). `None` when the
+/// text is too long for a QR code (an `otpauth://` URI never is).
+pub(in crate::http) fn qr_svg(look: &Look, text: &str) -> Option<String> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let drawn = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // Inline in HTML: the XML declaration has no place there.
+    let start = drawn.find("<svg")?;
+    let label = html! { svg role="img" aria-label=(look.text.app.qr_label) {} }.into_string();
+    let open = label.strip_suffix("></svg>")?;
+    Some(drawn[start..].replacen("<svg", open, 1))
+}
+
+/// The recovery codes of a new enrolment, shown once, and the way on.
+pub(in crate::http) fn recovery_codes(
+    look: &Look,
+    to: &str,
+    codes: &[String],
+    next: &str,
+) -> String {
+    let t = &look.text.app;
+    let body = html! {
+        h1 { (t.codes_title) }
+        p { (t.codes_what) }
+        ul.codes aria-label=(t.codes_label) {
+            @for c in codes {
+                li { code { (c) } }
+            }
+        }
+        p { strong { (t.codes_shown_once) } " " (t.codes_keep) }
+        a.button href=(next) { ((t.codes_continue)(to)) }
+    };
+    page(look, t.codes_title, Width::Narrow, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::branding::Branding;
+
+    #[test]
+    fn the_login_form_escapes_what_it_echoes() {
+        let look = Look::new(Branding::default(), "https://id.example");
+        let html = login(
+            &look,
+            "app\"><script>",
+            &[("request", "a=1&b=<x>")],
+            "tok",
+            "<img>",
+            Some("<b>"),
+            true,
+        );
+        assert!(!html.contains("<script>") && !html.contains("<img>") && !html.contains("<b>"));
+        // The passkey form carries the same fields, escaped the same.
+        assert_eq!(html.matches("value=\"a=1&amp;b=&lt;x&gt;\"").count(), 2);
+        assert!(html.contains("name=\"csrf\" value=\"tok\""));
+    }
+
+    #[test]
+    fn the_qr_code_is_labelled_for_screen_readers() {
+        let look = Look::new(Branding::default(), "https://id.example");
+        let svg = qr_svg(&look, "otpauth://totp/x?secret=AAAA").unwrap();
+        assert!(
+            svg.starts_with("<svg role=\"img\" aria-label=\"QR code for your authenticator app\"")
+        );
+        assert_eq!(svg.matches("<svg").count(), 1);
+    }
+}

@@ -1,0 +1,440 @@
+//! The account page beyond second factors, through the router with a fixed clock, as a person
+//! and as an attacker would use it: changing the password (the current one required, guesses
+//! throttled, every other session signed out), the profile (a new address unconfirmed),
+//! sessions signed out one by one or all at once, applications withdrawn, and the person's own
+//! activity. Another person's ids in the forms change nothing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use common::backend::Database;
+use common::oneshot::*;
+use common::{PASSWORD, add_user, hidden_input};
+use gatehouse::model::{AuditKind, UserChange};
+
+const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
+
+/// `cookies` with those the response set in place of the ones of the same name.
+fn merged(cookies: &str, r: &Response) -> String {
+    let set = common::oneshot::cookies(r);
+    let name = |c: &str| c.split('=').next().unwrap_or_default().to_owned();
+    let new: Vec<&str> = set.split("; ").filter(|c| !c.is_empty()).collect();
+    let mut out: Vec<&str> = cookies
+        .split("; ")
+        .filter(|c| !new.iter().any(|n| name(n) == name(c)))
+        .collect();
+    out.extend(new);
+    out.join("; ")
+}
+
+/// Whether the browser with `cookies` is signed in: the account page, not its login form.
+async fn signed_in(f: &Fixture, cookies: &str) -> bool {
+    let r = send(
+        f,
+        axum::http::Request::get("/account")
+            .header(header::COOKIE, cookies)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    body_text(r).await.contains("<h1>Your account</h1>")
+}
+
+async fn change_password(
+    f: &Fixture,
+    cookies: &str,
+    csrf: &str,
+    current: &str,
+    new: &str,
+    repeat: &str,
+) -> Response {
+    account_post(
+        f,
+        cookies,
+        &[
+            ("csrf", csrf),
+            ("action", "change_password"),
+            ("current_password", current),
+            ("new_password", new),
+            ("repeat_password", repeat),
+        ],
+    )
+    .await
+}
+
+/// Whether `password` signs `username` in at the login form.
+async fn password_works(f: &Fixture, username: &str, password: &str) -> bool {
+    let r = post_login(f, &authorize_uri("web", ""), username, password).await;
+    r.status() == StatusCode::SEE_OTHER
+}
+
+async fn a_new_password_needs_the_current_one_and_signs_out_every_other_session(db: Database) {
+    let f = fixture_on(db).await;
+    let here = account_sign_in(&f, "ada").await;
+    let elsewhere = account_sign_in(&f, "ada").await;
+    let (_, refresh, _) = tokens_for_ada(&f).await;
+    let csrf = hidden_input(&account_page(&f, &here).await, "csrf");
+
+    let refused = [
+        (
+            "wrong current password",
+            "not the password",
+            NEW_PASSWORD,
+            NEW_PASSWORD,
+        ),
+        (
+            "repeated differently",
+            PASSWORD,
+            NEW_PASSWORD,
+            "plum orbit lantern",
+        ),
+        ("too short", PASSWORD, "short", "short"),
+        ("too easy", PASSWORD, "password123456", "password123456"),
+        ("the same", PASSWORD, PASSWORD, PASSWORD),
+    ];
+    let messages = [
+        "Your current password is not right",
+        "The two new passwords are not the same",
+        "too short",
+        "too easy to guess",
+        "the one you have now",
+    ];
+    for ((why, current, new, repeat), message) in refused.into_iter().zip(messages) {
+        let r = change_password(&f, &here, &csrf, current, new, repeat).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{why}");
+        let html = body_text(r).await;
+        assert!(html.contains(message), "{why}: {html}");
+        assert!(password_works(&f, "ada", PASSWORD).await, "{why}");
+        assert!(signed_in(&f, &elsewhere).await, "{why}");
+    }
+
+    // Signed in here, in the other browser, and by each login above.
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    let others = f.state.store.sessions(&ada.id, T0).await.unwrap().len() - 1;
+    assert!(others > 1);
+    let r = change_password(&f, &here, &csrf, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let here = merged(&here, &r);
+    let html = body_text(r).await;
+    let told =
+        format!("Your password is changed, and your {others} other sessions are signed out.");
+    assert!(html.contains(&told), "{html}");
+    assert!(signed_in(&f, &here).await, "this browser stays signed in");
+    assert!(!signed_in(&f, &elsewhere).await, "the other session ended");
+    assert!(!password_works(&f, "ada", PASSWORD).await);
+    assert!(password_works(&f, "ada", NEW_PASSWORD).await);
+    // Whoever held a refresh token from before holds nothing now.
+    let r = refresh_at_web(&f, &refresh).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let kinds: Vec<AuditKind> = f
+        .state
+        .store
+        .audit_latest(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.record.kind)
+        .collect();
+    assert!(kinds.contains(&AuditKind::PasswordChanged), "{kinds:?}");
+}
+
+async fn guessing_the_current_password_is_throttled_like_a_sign_in(db: Database) {
+    let f = fixture_on(db).await;
+    let cookies = account_sign_in(&f, "ada").await;
+    let csrf = hidden_input(&account_page(&f, &cookies).await, "csrf");
+    let mut throttled = false;
+    for i in 0..12 {
+        let guess = format!("guess number {i}");
+        let r = change_password(&f, &cookies, &csrf, &guess, NEW_PASSWORD, NEW_PASSWORD).await;
+        if body_text(r).await.contains("Too many failed attempts") {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "guesses are slowed down");
+    // Held back: not even the right password gets through now.
+    let r = change_password(&f, &cookies, &csrf, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert!(body_text(r).await.contains("Too many failed attempts"));
+    assert!(password_works_later(&f).await);
+}
+
+/// After the throttle's wait, the old password is still the one (nothing was changed).
+async fn password_works_later(f: &Fixture) -> bool {
+    f.clock.advance(3600);
+    password_works(f, "ada", PASSWORD).await
+}
+
+async fn sessions_are_listed_and_signed_out_one_by_one_or_all_at_once(db: Database) {
+    let f = fixture_on(db).await;
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    add_user(f.state.store.as_ref(), "bob").await;
+    let bob = f
+        .state
+        .store
+        .user_by_username("bob")
+        .await
+        .unwrap()
+        .unwrap();
+    let here = account_sign_in(&f, "ada").await;
+    f.clock.advance(5);
+    let second = account_sign_in(&f, "ada").await;
+    f.clock.advance(5);
+    let third = account_sign_in(&f, "ada").await;
+    let bobs = account_sign_in(&f, "bob").await;
+
+    let html = account_page(&f, &here).await;
+    assert_eq!(html.matches("Signed in 20").count(), 3, "{html}");
+    assert_eq!(html.matches("This browser").count(), 1);
+    let csrf = hidden_input(&html, "csrf");
+    let ada_sessions = f.state.store.sessions(&ada.id, T0 + 10).await.unwrap();
+    let bob_session = &f.state.store.sessions(&bob.id, T0 + 10).await.unwrap()[0];
+
+    // Another person's session id: nothing ends.
+    let end = |id: String| {
+        let (here, csrf) = (here.clone(), csrf.clone());
+        let f = &f;
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("action", "end_session"),
+                ("session", id.as_str()),
+            ];
+            body_text(account_post(f, &here, &fields).await).await
+        }
+    };
+    let html = end(bob_session.id_hash.clone()).await;
+    assert!(html.contains("That session has ended already."), "{html}");
+    assert!(signed_in(&f, &bobs).await);
+
+    // The second browser's session (newest first: the third, the second, this one).
+    assert_eq!(ada_sessions.len(), 3);
+    let html = end(ada_sessions[1].id_hash.clone()).await;
+    assert!(html.contains("That session is signed out."), "{html}");
+    assert!(!signed_in(&f, &second).await);
+    assert!(signed_in(&f, &third).await);
+
+    let r = account_post(
+        &f,
+        &here,
+        &[("csrf", &csrf), ("action", "end_other_sessions")],
+    )
+    .await;
+    let html = body_text(r).await;
+    assert!(html.contains("Your other session is signed out."), "{html}");
+    assert!(html.contains("You are signed in nowhere else."));
+    assert!(!signed_in(&f, &third).await);
+    assert!(signed_in(&f, &here).await, "this browser stays");
+    assert!(signed_in(&f, &bobs).await, "another person's sessions stay");
+    // Signing out is open to an old sign-in: it only takes access away.
+    f.clock.advance(700);
+    let r = account_post(
+        &f,
+        &here,
+        &[("csrf", &csrf), ("action", "end_other_sessions")],
+    )
+    .await;
+    assert!(
+        body_text(r)
+            .await
+            .contains("You were signed in nowhere else.")
+    );
+}
+
+async fn an_application_is_withdrawn_and_its_tokens_stop_working(db: Database) {
+    let f = fixture_on(db).await;
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    add_user(f.state.store.as_ref(), "bob").await;
+    let store = f.state.store.as_ref();
+    store
+        .grant_consent(&ada.id, "web", "openid profile", T0)
+        .await
+        .unwrap();
+    let (_, refresh, _) = tokens_for_ada(&f).await;
+    let cookies = account_sign_in(&f, "ada").await;
+    let html = account_page(&f, &cookies).await;
+    assert!(html.contains("See your name and username"), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+
+    // Bob withdrawing "web" from his own account touches nothing of Ada's.
+    let bobs = account_sign_in(&f, "bob").await;
+    let bob_csrf = hidden_input(&account_page(&f, &bobs).await, "csrf");
+    let fields = [
+        ("csrf", bob_csrf.as_str()),
+        ("action", "withdraw_consent"),
+        ("client_id", "web"),
+    ];
+    let html = body_text(account_post(&f, &bobs, &fields).await).await;
+    assert!(html.contains("That application has no access"), "{html}");
+    assert!(store.consent(&ada.id, "web").await.unwrap().is_some());
+
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "withdraw_consent"),
+        ("client_id", "web"),
+    ];
+    let html = body_text(account_post(&f, &cookies, &fields).await).await;
+    assert!(
+        html.contains("no longer has access to your account"),
+        "{html}"
+    );
+    assert!(html.contains("You have not allowed any application"));
+    assert!(store.consent(&ada.id, "web").await.unwrap().is_none());
+    let r = refresh_at_web(&f, &refresh).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "the app's tokens end");
+}
+
+async fn a_profile_changes_after_a_recent_sign_in_and_a_new_address_is_unconfirmed(db: Database) {
+    let f = fixture_on(db).await;
+    let store = f.state.store.as_ref();
+    let confirmed = UserChange::SetEmail {
+        email: "ada@example.com".into(),
+        verified: true,
+    };
+    store.update_user("ada", confirmed, T0).await.unwrap();
+    let cookies = account_sign_in(&f, "ada").await;
+    let html = account_page(&f, &cookies).await;
+    assert!(html.contains("Confirmed"), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+    let save = |name: &'static str, email: &'static str| {
+        let (cookies, csrf) = (cookies.clone(), csrf.clone());
+        let f = &f;
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("action", "save_profile"),
+                ("name", name),
+                ("email", email),
+            ];
+            account_post(f, &cookies, &fields).await
+        }
+    };
+    let ada = || async { store.user_by_username("ada").await.unwrap().unwrap() };
+
+    for (name, email, message) in [
+        ("Ada", "not an address", "That is not an email address."),
+        (
+            "Ada",
+            "ada@\u{200b}example.com",
+            "That is not an email address.",
+        ),
+        (
+            "Ada\u{202e}",
+            "ada@example.com",
+            "A name is at most 256 characters",
+        ),
+    ] {
+        let r = save(name, email).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{email}");
+        assert!(body_text(r).await.contains(message), "{name} {email}");
+        let now = ada().await;
+        assert_eq!(now.email, "ada@example.com");
+        assert!(now.email_verified);
+    }
+
+    let r = save("Ada Lovelace", "ada@example.org").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(html.contains("Your profile is saved."), "{html}");
+    assert!(html.contains("Not confirmed"), "{html}");
+    let now = ada().await;
+    assert_eq!(now.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(now.email, "ada@example.org");
+    assert!(
+        !now.email_verified,
+        "a new address is not confirmed by its owner's word"
+    );
+
+    // Ten minutes on, the address cannot be redirected without signing in again.
+    f.clock.advance(601);
+    let html = body_text(save("Mallory", "mallory@example.net").await).await;
+    assert!(html.contains("Sign in again first"), "{html}");
+    assert_eq!(ada().await.email, "ada@example.org");
+}
+
+async fn a_person_sees_their_own_activity_and_no_one_elses(db: Database) {
+    let f = fixture_on(db).await;
+    add_user(f.state.store.as_ref(), "bob").await;
+    assert!(!password_works(&f, "ada", "a wrong guess").await);
+    let _ = tokens_for_ada(&f).await;
+    let _ = account_sign_in(&f, "bob").await;
+    assert!(!password_works(&f, "bob", "another wrong guess").await);
+    let cookies = account_sign_in(&f, "ada").await;
+
+    let store = f.state.store.as_ref();
+    let mine = store
+        .audit_about("ada", AuditKind::PERSONAL, 20)
+        .await
+        .unwrap();
+    assert!(
+        mine.iter()
+            .all(|e| e.record.subject.as_deref() == Some("ada"))
+    );
+    let kinds: Vec<AuditKind> = mine.iter().map(|e| e.record.kind).collect();
+    assert!(kinds.contains(&AuditKind::LoginFailed), "{kinds:?}");
+    assert!(kinds.contains(&AuditKind::LoginSucceeded), "{kinds:?}");
+    assert!(
+        !kinds.contains(&AuditKind::TokenIssued),
+        "tokens are not activity"
+    );
+    assert!(mine.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+
+    let html = account_page(&f, &cookies).await;
+    assert_eq!(
+        html.matches("A sign-in failed: wrong password").count(),
+        1,
+        "{html}"
+    );
+    assert!(html.contains("Signed in"));
+}
+
+async fn a_forged_account_form_changes_nothing(db: Database) {
+    let f = fixture_on(db).await;
+    let ada_cookies = account_sign_in(&f, "ada").await;
+    let other = account_sign_in(&f, "ada").await;
+    add_user(f.state.store.as_ref(), "bob").await;
+    let bobs = account_sign_in(&f, "bob").await;
+    let bob_csrf = hidden_input(&account_page(&f, &bobs).await, "csrf");
+    for csrf in ["", "forged", bob_csrf.as_str()] {
+        let fields = [("csrf", csrf), ("action", "end_other_sessions")];
+        let r = account_post(&f, &ada_cookies, &fields).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{csrf:?}");
+        assert!(body_text(r).await.contains("This form has expired"));
+        assert!(signed_in(&f, &other).await, "{csrf:?}");
+    }
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_new_password_needs_the_current_one_and_signs_out_every_other_session,
+    guessing_the_current_password_is_throttled_like_a_sign_in,
+    sessions_are_listed_and_signed_out_one_by_one_or_all_at_once,
+    an_application_is_withdrawn_and_its_tokens_stop_working,
+    a_profile_changes_after_a_recent_sign_in_and_a_new_address_is_unconfirmed,
+    a_person_sees_their_own_activity_and_no_one_elses,
+    a_forged_account_form_changes_nothing,
+);

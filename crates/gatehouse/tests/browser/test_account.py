@@ -1,0 +1,159 @@
+"""The account page in Chromium, as a person uses it: changing their password (the other
+browser is signed out, this one stays), their profile, where they are signed in, the
+applications they allowed (withdrawn, and asked for again), and their recent activity; and a
+deployment's branding (name, logo, accent colour) on every page, readable at 390 px."""
+
+import tempfile
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD, Gatehouse
+from test_sign_in import fill_login, start
+
+NEW_PASSWORD = "plum orbit lantern vivid kettle"
+
+
+def open_account(page, server, user, password=PASSWORD):
+    page.goto(f"{server.issuer}/account")
+    fill_login(page, user, password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+
+def test_a_new_password_signs_out_the_other_browser_and_keeps_this_one(
+        browser_page, chromium, gatehouse, user):
+    page = browser_page
+    other = chromium.new_context().new_page()
+    open_account(other, gatehouse, user)
+    open_account(page, gatehouse, user)
+    sessions = page.get_by_role("table", name="Your sessions").get_by_role("row")
+    expect(sessions).to_have_count(2)
+    expect(sessions.first).to_contain_text("This browser")
+
+    page.get_by_label("Current password").fill("not my password")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Your current password is not right, so nothing was changed.")
+
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Your password is changed, and your one other session is signed out.")
+    expect(page.get_by_role("table", name="Your sessions").get_by_role("row")).to_have_count(1)
+
+    other.reload()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Sign in")
+    fill_login(other, user, PASSWORD)
+    expect(other.get_by_role("alert")).to_have_text("Wrong username or password.")
+    fill_login(other, user, NEW_PASSWORD)
+    expect(other.get_by_role("heading", level=1)).to_have_text("Your account")
+    other.context.close()
+
+    # Opened again (a reload would send the password form once more).
+    page.goto(f"{gatehouse.issuer}/account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    activity = page.get_by_role("table", name="Your recent activity")
+    expect(activity).to_contain_text("Password changed")
+    expect(activity).to_contain_text("A sign-in failed: wrong password")
+
+
+def test_a_person_signs_out_another_browser_from_their_list(browser_page, chromium, gatehouse,
+                                                            user):
+    page = browser_page
+    other = chromium.new_context().new_page()
+    open_account(other, gatehouse, user)
+    open_account(page, gatehouse, user)
+    page.get_by_role("button", name="Sign out everywhere else").click()
+    expect(page.get_by_role("status")).to_have_text("Your other session is signed out.")
+    expect(page.locator("main")).to_contain_text("You are signed in nowhere else.")
+    other.reload()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Sign in")
+    other.context.close()
+
+
+def test_a_person_withdraws_an_application_and_is_asked_again(browser_page, gatehouse,
+                                                              third_party, user):
+    page = browser_page
+    start(page, third_party)
+    fill_login(page, user)
+    page.get_by_role("button", name="Allow").click()
+    expect(page.locator("body")).to_contain_text("Signed in as")
+
+    page.goto(f"{gatehouse.issuer}/account")
+    apps = page.get_by_role("table", name="Applications you allowed")
+    expect(apps).to_contain_text("photo-printer")
+    expect(apps).to_contain_text("Know who you are")
+    apps.get_by_role("button", name="Withdraw access of photo-printer").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "photo-printer no longer has access to your account.")
+    expect(page.locator("main")).to_contain_text(
+        "You have not allowed any application to see your account.")
+    expect(page.get_by_role("table", name="Your recent activity")).to_contain_text(
+        "Withdrew an application's access")
+    assert "account.consent_withdrawn" in gatehouse.cli("audit", "tail", "-n", "20")
+
+    # The application asks again.
+    start(page, third_party)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Allow access?")
+
+
+def test_a_person_changes_their_name_and_address(browser_page, gatehouse, user):
+    page = browser_page
+    open_account(page, gatehouse, user)
+    page.get_by_label("Email address").fill("somewhere else")
+    page.get_by_label("Name", exact=True).fill("Grace Hopper")
+    # The browser's own check stops an address without @ before it is sent.
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_count(0)
+    page.get_by_label("Email address").fill(f"{user}@example.org")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Your profile is saved.")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Grace Hopper")
+    expect(page.locator("#email-help")).to_contain_text("Not confirmed")
+    listed = next(line for line in gatehouse.cli("user", "list").splitlines() if user in line)
+    assert f"{user}@example.org" in listed and "Grace Hopper" in listed, listed
+
+
+@pytest.fixture(scope="module")
+def branded():
+    with tempfile.TemporaryDirectory() as directory:
+        logo = f"{directory}/logo.svg"
+        with open(logo, "w") as f:
+            f.write('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
+                    '<circle cx="20" cy="20" r="18" fill="#005a32"/></svg>')
+        server = Gatehouse(directory, "--product-name", "Acme ID", "--accent-colour", "#005a32",
+                           "--logo", logo)
+        yield server
+        server.stop()
+
+
+def test_a_deployment_shows_its_own_name_logo_and_colour(chromium, branded):
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    problems = []
+    # A 4xx answer is logged as "Failed to load resource": not a problem of the page.
+    page.on("console", lambda m: problems.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text else None)
+    user = branded.add_user()
+    page.goto(f"{branded.issuer}/account")
+    expect(page).to_have_title("Sign in · Acme ID")
+    expect(page.get_by_role("banner")).to_have_text("Acme ID")
+    logo = page.get_by_role("banner").locator("img")
+    expect(logo).to_be_visible()
+    assert page.evaluate("img => img.naturalWidth", logo.element_handle()) > 0
+    button = page.get_by_role("button", name="Sign in", exact=True)
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(0, 90, 50)"
+
+    fill_login(page, user)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(page).to_have_title("Your account · Acme ID")
+    # Nothing wider than a phone: no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("link", name="Sign out").click()
+    expect(page.locator("main")).to_contain_text("Do you want to sign out of Acme ID?")
+    assert problems == [], problems
+    context.close()
