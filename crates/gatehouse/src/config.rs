@@ -118,6 +118,22 @@ pub struct ServeArgs {
     /// start and served by gatehouse
     #[arg(long, env = "GATEHOUSE_LOGO", value_name = "FILE")]
     pub logo: Option<std::path::PathBuf>,
+
+    /// The SMTP server that sends address confirmations and password resets:
+    /// smtps://[USER:PASSWORD@]HOST[:PORT], or smtp://…?tls=required for STARTTLS (plain
+    /// smtp:// only to a relay on this machine). Without it, those links are not offered
+    #[arg(
+        long,
+        env = "GATEHOUSE_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+
+    /// The sender of that mail, such as "Acme ID <id@acme.example>" (default: noreply@ the
+    /// issuer's host, named by --product-name)
+    #[arg(long, env = "GATEHOUSE_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
 }
 
 /// How log lines look. Every line of a request carries its `request_id`.
@@ -158,6 +174,8 @@ pub struct Config {
     pub audit_retention: Option<i64>,
     /// How the pages look: product name, accent colour, logo.
     pub branding: crate::branding::Branding,
+    /// Where mail goes out, when it does.
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +197,8 @@ pub enum ConfigError {
     InsecureIssuer(String),
     #[error(transparent)]
     Branding(#[from] crate::branding::BrandingError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// How long a retry of a refresh request gets the same answer by default: longer than a
@@ -235,6 +255,20 @@ impl Config {
             return Err(ConfigError::InsecureIssuer(issuer.to_string()));
         }
         let secure_cookies = secure_cookies && !insecure_http;
+        let branding = crate::branding::Branding::new(
+            Some(&args.product_name),
+            args.accent_colour.as_deref(),
+            args.logo.as_deref(),
+        )?;
+        let mail = match &args.smtp_url {
+            Some(url) => Some(crate::mail::MailSettings::new(
+                url,
+                args.mail_from.as_deref(),
+                issuer.host_str().unwrap_or_default(),
+                &branding.product_name,
+            )?),
+            None => None,
+        };
         Ok(Config {
             issuer: issuer.as_str().trim_end_matches('/').to_owned(),
             access_token_ttl: args.access_token_ttl,
@@ -257,11 +291,8 @@ impl Config {
             ),
             audit_retention: (args.audit_retention_days > 0)
                 .then(|| i64::from(args.audit_retention_days) * 86_400),
-            branding: crate::branding::Branding::new(
-                Some(&args.product_name),
-                args.accent_colour.as_deref(),
-                args.logo.as_deref(),
-            )?,
+            branding,
+            mail,
         })
     }
 
@@ -292,6 +323,13 @@ impl Config {
                  count against; name the proxy with --trusted-proxy instead"
                     .to_owned(),
             );
+        }
+        if let Some(mail) = self.mail.as_ref().filter(|m| m.plaintext()) {
+            out.push(format!(
+                "mail goes to {} without TLS: fine for a relay on this machine, not across a \
+                 network",
+                mail.redacted()
+            ));
         }
         let Ok(issuer) = url::Url::parse(&self.issuer) else {
             return out;

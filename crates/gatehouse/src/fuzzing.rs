@@ -254,6 +254,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         product_name: crate::branding::DEFAULT_PRODUCT_NAME.to_owned(),
         accent_colour: None,
         logo: None,
+        smtp_url: None,
+        mail_from: None,
     };
     let config = Config::from_args(&args).expect("a configuration");
     let state = server::prepare(Arc::clone(&store), config, Arc::new(SystemClock))

@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod keyring;
 pub mod logout_sender;
+pub mod mail;
 pub mod model;
 pub mod oidc;
 pub mod server;

@@ -30,10 +30,11 @@ use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::admin;
 use crate::auth::forms::{self, Purpose};
-use crate::auth::passwords::PasswordError;
+use crate::auth::passwords::{self, PasswordError};
 use crate::auth::{recovery, totp};
 use crate::model::{
-    AuditKind, AuditRecord, AuthPolicy, PasskeyView, Session, TotpFactor, User, UserChange,
+    AuditKind, AuditRecord, AuthPolicy, EmailPurpose, PasskeyView, Session, TotpFactor, User,
+    UserChange,
 };
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
@@ -198,6 +199,16 @@ pub(super) async fn act(
         }
         "withdraw_consent" => {
             return withdraw(&state, jar, &session, &user, &form.client_id, record).await;
+        }
+        // Mail to the address the account has: nothing about the account changes.
+        "send_confirmation" if state.mailer.is_some() => {
+            let sent = super::email::send_link(&state, peer, &user, EmailPurpose::Confirm).await;
+            let notice = match sent {
+                Ok(true) => (t.email.confirmation_sent)(&user.email),
+                Ok(false) => (t.email.confirmation_sent_recently)(&user.email),
+                Err(e) => return failed(&state, store_error(e)),
+            };
+            return show(&state, jar, &session, &user, Shown::notice(&notice)).await;
         }
         _ => {}
     }
@@ -428,23 +439,10 @@ async fn change_password(
     if form.new_password == form.current_password {
         return refuse(t.password_same.to_owned()).await;
     }
-    let inputs = vec![user.username.clone(), user.email.clone()];
-    let hash = match state
-        .passwords
-        .hash(form.new_password.clone(), inputs)
-        .await
-    {
+    let hash = match new_password_hash(state, user, &form.new_password).await {
         Ok(h) => h,
-        Err(PasswordError::TooShort) => {
-            return refuse((t.password_too_short)(crate::auth::passwords::MIN_LENGTH)).await;
-        }
-        Err(PasswordError::TooLong) => {
-            return refuse((t.password_too_long)(crate::auth::passwords::MAX_LENGTH)).await;
-        }
-        Err(PasswordError::TooWeak(why)) => return refuse((t.password_too_weak)(&why)).await,
-        Err(e @ PasswordError::Hash(_)) => {
-            return failed(state, super::error::internal(e.to_string()));
-        }
+        Err(NewPassword::Refused(why)) => return refuse(why).await,
+        Err(NewPassword::Failed(e)) => return failed(state, e),
     };
     let now = state.now();
     let change = UserChange::SetPassword(hash);
@@ -464,6 +462,41 @@ async fn change_password(
         .await;
     let notice = (t.password_changed)(out.sessions.saturating_sub(1));
     show(state, jar, &renewed, user, Shown::notice(&notice)).await
+}
+
+/// Why a new password was not hashed.
+pub(super) enum NewPassword {
+    /// Too short, too long or too easy to guess: why, in the person's words.
+    Refused(String),
+    /// Hashing failed.
+    Failed(OAuthError),
+}
+
+/// The argon2id hash of `new`, a new password for `user`, after checking it (not built from
+/// their username or address either).
+pub(super) async fn new_password_hash(
+    state: &AppState,
+    user: &User,
+    new: &str,
+) -> Result<String, NewPassword> {
+    let t = &state.look.text.account;
+    let inputs = vec![user.username.clone(), user.email.clone()];
+    state
+        .passwords
+        .hash(new.to_owned(), inputs)
+        .await
+        .map_err(|e| match e {
+            PasswordError::TooShort => {
+                NewPassword::Refused((t.password_too_short)(passwords::MIN_LENGTH))
+            }
+            PasswordError::TooLong => {
+                NewPassword::Refused((t.password_too_long)(passwords::MAX_LENGTH))
+            }
+            PasswordError::TooWeak(why) => NewPassword::Refused((t.password_too_weak)(&why)),
+            e @ PasswordError::Hash(_) => {
+                NewPassword::Failed(super::error::internal(e.to_string()))
+            }
+        })
 }
 
 /// Signs out one of the person's other sessions (`Some(id hash)`, as the page listed it), or

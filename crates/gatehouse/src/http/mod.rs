@@ -8,6 +8,7 @@ mod client_auth;
 mod cors;
 mod device;
 mod discovery;
+mod email;
 pub mod error;
 mod introspect;
 mod limits;
@@ -66,13 +67,27 @@ pub struct AppState {
     passkey_starts: Arc<limits::StartLimiter>,
     /// How the pages look and speak.
     look: Arc<pages::Look>,
+    /// Sends mail, when the operator set up SMTP.
+    mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Password reset requests per address (`email::STARTS_BURST`).
+    reset_starts: Arc<limits::StartLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
         let passwords = Passwords::new(config.password_hash_concurrency);
         let config_issuer = config.issuer.clone();
-        let look = Arc::new(pages::Look::new(config.branding.clone(), &config.issuer));
+        let mailer = config.mail.as_ref().and_then(|settings| {
+            crate::mail::Mailer::new(settings)
+                .map_err(|e| tracing::error!(error = %e, "mail is off"))
+                .ok()
+                .map(Arc::new)
+        });
+        let look = Arc::new(pages::Look::new(
+            config.branding.clone(),
+            &config.issuer,
+            mailer.is_some(),
+        ));
         // Installed before the first request counts anything.
         ops::prometheus();
         AppState {
@@ -93,6 +108,11 @@ impl AppState {
                 passkey::STARTS_PERIOD,
             )),
             look,
+            mailer,
+            reset_starts: Arc::new(limits::StartLimiter::new(
+                email::STARTS_BURST,
+                email::STARTS_PERIOD,
+            )),
         }
     }
 
@@ -331,6 +351,11 @@ pub fn app(state: AppState) -> Router {
         .route("/enrol-passkey", post(signin::enrol_passkey))
         .route("/static/passkeys.js", get(passkey::script))
         .route(pages::LOGO_PATH, get(pages::logo))
+        .route("/reset", get(email::reset_page).post(email::reset))
+        .route(
+            "/confirm-email",
+            get(email::confirm_page).post(email::confirm),
+        )
         .route("/account", get(account::page).post(account::act))
         .route("/device_authorization", post(device::authorization))
         .route("/device", get(device::page).post(device::entered))

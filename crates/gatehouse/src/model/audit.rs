@@ -35,6 +35,12 @@ named! {
         SessionsEnded = "account.sessions_ended",
         /// A person withdrew an application's access from their account page.
         ConsentWithdrawn = "account.consent_withdrawn",
+        /// A person confirmed their email address by the link sent to it.
+        EmailConfirmed = "account.email_confirmed",
+        /// A person set a new password by the link sent to their address.
+        PasswordReset = "account.password_reset",
+        /// A link was sent to a person's address (which, in the detail).
+        EmailSent = "account.email_sent",
         Logout = "logout",
         /// A back-channel logout notice was given up: the client refused it or could not be
         /// reached for a day.
@@ -99,6 +105,9 @@ impl AuditKind {
         AuditKind::ProfileChanged,
         AuditKind::SessionsEnded,
         AuditKind::ConsentWithdrawn,
+        AuditKind::EmailConfirmed,
+        AuditKind::PasswordReset,
+        AuditKind::EmailSent,
         AuditKind::Logout,
         AuditKind::ConsentGranted,
         AuditKind::ConsentDenied,

@@ -19,9 +19,10 @@ use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditKind, AuditRecord, AuthorizationCode, Challenge, ChallengeKind,
-    Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization, Factors, Group,
-    GroupChange, LoggedOut, LogoutNotice, NewTokens, Polled, Redeemed, Retirement, Revocation,
-    Rotated, Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor, User, UserChange,
+    Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization, EmailPurpose,
+    EmailToken, Factors, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens, Polled, Redeemed,
+    Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor,
+    User, UserChange,
 };
 use crate::oidc::backchannel::Settlement;
 
@@ -447,6 +448,34 @@ pub trait Passkeys: Send + Sync {
     ) -> StoreResult<Option<Challenge>>;
 }
 
+/// Links sent by email: confirming an address, resetting a password.
+#[async_trait]
+pub trait EmailLinks: Send + Sync {
+    /// Keeps `token` and writes `audit`, in one transaction, unless the person was sent a link
+    /// of the same purpose too recently (`auth::email_links::may_send` over their newest
+    /// unexpired one): then nothing is kept and the answer is `false`. A new link replaces the
+    /// person's earlier ones of its purpose.
+    async fn issue_email_token(&self, token: EmailToken, audit: AuditRecord) -> StoreResult<bool>;
+    /// The link whose hash is `token_hash`, of `purpose`, and its person, left in place: what
+    /// a page shows before the link is used. Expired ones too, for `auth::email_links::check`
+    /// to refuse.
+    async fn email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+    ) -> StoreResult<Option<(EmailToken, User)>>;
+    /// The link whose hash is `token_hash`, of `purpose`, removed as it is given out (a link
+    /// is used once); expired ones too, for `auth::email_links::check` to refuse. `None` when
+    /// there is none (unknown, or used already).
+    async fn take_email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+    ) -> StoreResult<Option<EmailToken>>;
+    /// The users whose address is `email`, compared without regard to ASCII case.
+    async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
+}
+
 /// The audit log.
 #[async_trait]
 pub trait Audit: Send + Sync {
@@ -501,6 +530,7 @@ pub trait Store:
     + Keys
     + Throttle
     + Audit
+    + EmailLinks
 {
     /// A real write through the write path (for readiness checks).
     async fn ping(&self) -> StoreResult<()>;

@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod cli;
 pub mod oneshot;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -61,6 +62,8 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         product_name: gatehouse::branding::DEFAULT_PRODUCT_NAME.to_owned(),
         accent_colour: None,
         logo: None,
+        smtp_url: None,
+        mail_from: None,
     }
 }
 
@@ -69,8 +72,19 @@ pub async fn state_with_clock(
     db: backend::Database,
     clock: Arc<dyn Clock>,
 ) -> (AppState, backend::Database) {
+    state_with(db, clock, |_| {}).await
+}
+
+/// The state of a server whose settings `adjust` changed.
+pub async fn state_with(
+    db: backend::Database,
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut ServeArgs),
+) -> (AppState, backend::Database) {
     let store = store::open(&db.url).await.unwrap();
-    let config = Config::from_args(&serve_args("127.0.0.1:8080".parse().unwrap())).unwrap();
+    let mut args = serve_args("127.0.0.1:8080".parse().unwrap());
+    adjust(&mut args);
+    let config = Config::from_args(&args).unwrap();
     let state = gatehouse::server::prepare(store, config, clock)
         .await
         .unwrap();

@@ -12,9 +12,7 @@ use gatehouse::clock::FixedClock;
 use gatehouse::{AppState, app};
 use tower::ServiceExt;
 
-use super::{
-    PASSWORD, REDIRECT, add_client, add_public_client, add_user, hidden_input, state_with_clock,
-};
+use super::{PASSWORD, REDIRECT, add_client, add_public_client, add_user, hidden_input};
 
 pub const T0: i64 = 1_800_000_000;
 pub const CHALLENGE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -37,8 +35,16 @@ pub async fn fixture() -> Fixture {
 
 /// The fixture on the given fresh database.
 pub async fn fixture_on(db: super::backend::Database) -> Fixture {
+    fixture_with(db, |_| {}).await
+}
+
+/// The fixture on `db`, with the server's settings changed by `adjust`.
+pub async fn fixture_with(
+    db: super::backend::Database,
+    adjust: impl FnOnce(&mut gatehouse::config::ServeArgs),
+) -> Fixture {
     let clock = FixedClock::at(T0);
-    let (state, db) = state_with_clock(db, Arc::new(clock.clone())).await;
+    let (state, db) = super::state_with(db, Arc::new(clock.clone()), adjust).await;
     add_user(state.store.as_ref(), "ada").await;
     let secret = add_client(state.store.as_ref(), "web").await;
     add_public_client(state.store.as_ref(), "spa").await;

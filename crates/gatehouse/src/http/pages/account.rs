@@ -111,10 +111,16 @@ fn profile_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Mar
     } else {
         t.email_unverified
     };
+    let confirm = html! {
+        @if look.mail && !user.email_verified {
+            (button(v, "send_confirmation", look.text.email.send_confirmation, true))
+        }
+    };
     if !v.recent {
         return html! {
             p { (user.name.as_deref().unwrap_or(&user.username)) }
             p { (user.email) " " span.muted { "(" (verified) ")" } }
+            (confirm)
             (sign_in_again(look, v))
         };
     }
@@ -130,6 +136,7 @@ fn profile_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Mar
             p #email-help .muted { (verified) ". " (t.email_help) }
             button type="submit" { (t.save_profile) }
         }))
+        (confirm)
     }
 }
 
@@ -144,14 +151,7 @@ fn password_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Ma
             label for="current-password" { (t.current_password) }
             input #current-password name="current_password" type="password"
                 autocomplete="current-password" required;
-            label for="new-password" { (t.new_password) }
-            input #new-password name="new_password" type="password" autocomplete="new-password"
-                required minlength=(crate::auth::passwords::MIN_LENGTH)
-                aria-describedby="new-password-help";
-            p #new-password-help .muted { (t.new_password_help) }
-            label for="repeat-password" { (t.repeat_password) }
-            input #repeat-password name="repeat_password" type="password"
-                autocomplete="new-password" required;
+            (new_password_fields(look, false))
             button type="submit" { (t.change_password) }
         }))
     }
@@ -341,5 +341,20 @@ fn activity_section(look: &Look, v: &AccountView<'_>) -> Markup {
             }
         }
         p.muted { (t.activity_help) }
+    }
+}
+
+/// The fields of a new password, typed twice, with what makes a good one.
+pub(super) fn new_password_fields(look: &Look, autofocus: bool) -> Markup {
+    let t = &look.text.account;
+    html! {
+        label for="new-password" { (t.new_password) }
+        input #new-password name="new_password" type="password" autocomplete="new-password"
+            required autofocus[autofocus] minlength=(crate::auth::passwords::MIN_LENGTH)
+            aria-describedby="new-password-help";
+        p #new-password-help .muted { (t.new_password_help) }
+        label for="repeat-password" { (t.repeat_password) }
+        input #repeat-password name="repeat_password" type="password"
+            autocomplete="new-password" required;
     }
 }

@@ -30,6 +30,7 @@ pub(in crate::http) struct Text {
     pub sign_out: SignOutText,
     pub no_access: NoAccessText,
     pub account: AccountText,
+    pub email: EmailText,
     pub errors: ErrorText,
 }
 
@@ -269,6 +270,38 @@ pub(in crate::http) struct AccountText {
     pub event: fn(AuditKind) -> &'static str,
 }
 
+pub(in crate::http) struct EmailText {
+    pub forgot_password: &'static str,
+    pub reset_title: &'static str,
+    pub reset_what: &'static str,
+    pub identifier_label: &'static str,
+    pub send_reset_link: &'static str,
+    pub check_your_mail: &'static str,
+    pub reset_sent: &'static str,
+    pub reset_sent_nothing: &'static str,
+    pub too_many_requests: fn(u64) -> String,
+    pub new_password_title: &'static str,
+    pub set_new_password: &'static str,
+    pub reset_done_title: &'static str,
+    pub reset_done: &'static str,
+    pub to_your_account: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_question: fn(&str) -> Markup,
+    pub confirm: &'static str,
+    pub confirmed_title: &'static str,
+    pub confirmed: fn(&str) -> String,
+    pub send_confirmation: &'static str,
+    pub confirmation_sent: fn(&str) -> String,
+    pub confirmation_sent_recently: fn(&str) -> String,
+    /// The subject and text of the mail with a reset link: product, username, link, minutes.
+    pub reset_subject: fn(&str) -> String,
+    pub reset_body: fn(&str, &str, &str, i64) -> String,
+    /// The subject and text of the mail with a confirmation link: product, username, link,
+    /// hours.
+    pub confirm_subject: fn(&str) -> String,
+    pub confirm_body: fn(&str, &str, &str, i64) -> String,
+}
+
 pub(in crate::http) struct ErrorText {
     pub busy: Problem,
     pub failed: Problem,
@@ -280,6 +313,10 @@ pub(in crate::http) struct ErrorText {
     pub consent_form_incomplete: Problem,
     pub device_form_incomplete: Problem,
     pub device_code_used: Problem,
+    pub no_mail: Problem,
+    pub reset_link_void: Problem,
+    pub confirm_link_void: Problem,
+    pub ask_for_a_new_link: &'static str,
     pub detail_for_admin: &'static str,
     pub start_again: &'static str,
     pub back_to_account: &'static str,
@@ -569,6 +606,56 @@ pub(in crate::http) static ENGLISH: Text = Text {
                         sign out everywhere else.",
         event: english_event,
     },
+    email: EmailText {
+        forgot_password: "Forgot your password?",
+        reset_title: "Reset your password",
+        reset_what: "Enter your username or email address. We send a link to set a new password \
+                     to the address of your account.",
+        identifier_label: "Username or email address",
+        send_reset_link: "Send a reset link",
+        check_your_mail: "Check your email",
+        reset_sent: "If an account has that username or address, a link to set a new password \
+                     is on its way to the account's email address. It works for 30 minutes.",
+        reset_sent_nothing: "Nothing arrived? Check your spam folder, wait a minute and ask \
+                             again, or ask your administrator.",
+        too_many_requests: |wait| {
+            format!("Too many reset requests from here. Try again in {wait} seconds.")
+        },
+        new_password_title: "Choose a new password",
+        set_new_password: "Set the new password",
+        reset_done_title: "Your password is changed",
+        reset_done: "Sign in with your new password. Every session you had is signed out, and \
+                     applications will ask you to sign in again.",
+        to_your_account: "Go to your account",
+        confirm_title: "Confirm your email address",
+        confirm_question: |email| html! { "Confirm that " strong { (email) } " is your address." },
+        confirm: "Confirm",
+        confirmed_title: "Your address is confirmed",
+        confirmed: |email| format!("{email} is confirmed as your address."),
+        send_confirmation: "Send me a confirmation link",
+        confirmation_sent: |email| format!("A confirmation link is on its way to {email}."),
+        confirmation_sent_recently: |email| {
+            format!("A link was sent to {email} less than a minute ago: check your mailbox.")
+        },
+        reset_subject: |product| format!("Reset your {product} password"),
+        reset_body: |product, username, link, minutes| {
+            format!(
+                "Hello {username},\n\n\
+                 someone (we hope you) asked to reset the password of your {product} account. \
+                 To choose a new one, open this link within {minutes} minutes:\n\n{link}\n\n\
+                 If it was not you, ignore this mail: your password stays as it is.\n"
+            )
+        },
+        confirm_subject: |product| format!("Confirm your email address for {product}"),
+        confirm_body: |product, username, link, hours| {
+            format!(
+                "Hello {username},\n\n\
+                 to confirm that this is the address of your {product} account, open this link \
+                 within {hours} hours:\n\n{link}\n\n\
+                 If you did not ask for this, ignore this mail.\n"
+            )
+        },
+    },
     errors: ErrorText {
         busy: Problem {
             title: "The service is busy",
@@ -628,6 +715,24 @@ pub(in crate::http) static ENGLISH: Text = Text {
             what_happened: "It expired, or it was already answered, so nothing was changed.",
             what_next: "Start the sign-in again on your device; it will show a new code.",
         },
+        no_mail: Problem {
+            title: "Password reset is not set up here",
+            what_happened: "This server sends no mail, so it cannot send you a link.",
+            what_next: "Ask your administrator to set a new password for you.",
+        },
+        reset_link_void: Problem {
+            title: "This link does not work",
+            what_happened: "It was used already, it expired, or a newer link was sent, so \
+                            nothing was changed.",
+            what_next: "Ask for a new link and use the newest mail.",
+        },
+        confirm_link_void: Problem {
+            title: "This link does not work",
+            what_happened: "It was used already, it expired, or your address changed since it \
+                            was sent, so nothing was confirmed.",
+            what_next: "Send yourself a new link from your account page.",
+        },
+        ask_for_a_new_link: "Ask for a new link",
         detail_for_admin: "Detail for the administrator:",
         start_again: "Start again",
         back_to_account: "Back to your account",
@@ -666,6 +771,9 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::UserCreated => "Account created",
         K::UserDisabled => "Account disabled",
         K::UserEnabled => "Account enabled",
+        K::EmailConfirmed => "Email address confirmed",
+        K::PasswordReset => "Password reset by email",
+        K::EmailSent => "A link was sent to your email address",
         K::TokenReuseDetected => "An application's sign-in was ended: a used token came back",
         other => other.as_str(),
     }

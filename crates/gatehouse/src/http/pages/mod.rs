@@ -6,10 +6,12 @@
 
 mod account;
 pub(super) mod catalogue;
+mod email;
 mod grants;
 mod signin;
 
 pub(super) use account::{AccountView, Section, account};
+pub(super) use email::{confirm, confirmed, reset_done, reset_form, reset_request, reset_sent};
 pub(super) use grants::{
     consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,
 };
@@ -35,10 +37,12 @@ pub(in crate::http) struct Look {
     pub text: &'static Text,
     /// Where the logo is served (`/branding/logo` under the issuer), when there is one.
     logo_url: Option<String>,
+    /// Whether mail goes out: pages offer links sent by email only then.
+    pub mail: bool,
 }
 
 impl Look {
-    pub(in crate::http) fn new(branding: Branding, issuer: &str) -> Look {
+    pub(in crate::http) fn new(branding: Branding, issuer: &str, mail: bool) -> Look {
         let logo_url = branding
             .logo
             .as_ref()
@@ -47,6 +51,7 @@ impl Look {
             branding,
             text: &catalogue::ENGLISH,
             logo_url,
+            mail,
         }
     }
 

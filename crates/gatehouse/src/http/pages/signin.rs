@@ -33,6 +33,9 @@ pub(in crate::http) fn login(
                 required;
             button type="submit" { (t.submit) }
         }
+        @if look.mail {
+            p.muted { a href="reset" { (look.text.email.forgot_password) } }
+        }
         @if passkeys {
             (passkey_button(look, look.text.passkey.sign_in_with, csrf, hidden))
         }
@@ -240,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_login_form_escapes_what_it_echoes() {
-        let look = Look::new(Branding::default(), "https://id.example");
+        let look = Look::new(Branding::default(), "https://id.example", false);
         let html = login(
             &look,
             "app\"><script>",
@@ -258,7 +261,7 @@ mod tests {
 
     #[test]
     fn the_qr_code_is_labelled_for_screen_readers() {
-        let look = Look::new(Branding::default(), "https://id.example");
+        let look = Look::new(Branding::default(), "https://id.example", false);
         let svg = qr_svg(&look, "otpauth://totp/x?secret=AAAA").unwrap();
         assert!(
             svg.starts_with("<svg role=\"img\" aria-label=\"QR code for your authenticator app\"")

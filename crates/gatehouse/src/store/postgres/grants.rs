@@ -553,7 +553,7 @@ impl Grants for PgStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 10] = [
+        const EXPIRING: [&str; 11] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM device_authorization WHERE device_code_hash IN
@@ -571,6 +571,8 @@ impl Grants for PgStore {
                   AND last_failure_at <= $1 - 86400 LIMIT $2)",
             "DELETE FROM webauthn_challenge WHERE id_hash IN
                (SELECT id_hash FROM webauthn_challenge WHERE expires_at <= $1 LIMIT $2)",
+            "DELETE FROM email_token WHERE token_hash IN
+               (SELECT token_hash FROM email_token WHERE expires_at <= $1 LIMIT $2)",
             // A sender gives a notice up after a day (oidc::backchannel::GIVE_UP_AFTER); one
             // still here an hour later has no sender, e.g. its client lost its logout URI.
             "DELETE FROM logout_notice WHERE id IN

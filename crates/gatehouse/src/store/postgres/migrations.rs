@@ -71,8 +71,8 @@ static SOURCES: &[(i64, &str, &str)] = &[
     ),
     (
         12,
-        "account activity",
-        include_str!("../../../migrations/postgres/0012_account_activity.sql"),
+        "account page and email",
+        include_str!("../../../migrations/postgres/0012_account_and_email.sql"),
     ),
 ];
 

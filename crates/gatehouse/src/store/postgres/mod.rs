@@ -11,6 +11,7 @@
 mod audit;
 mod device;
 mod directory;
+mod email;
 mod export;
 mod factors;
 mod grants;

@@ -456,6 +456,8 @@ impl Grants for SqliteStore {
                               AND last_failure_at <= ?1 - 86400 LIMIT ?2)",
                         "DELETE FROM webauthn_challenge WHERE id_hash IN
                            (SELECT id_hash FROM webauthn_challenge WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM email_token WHERE token_hash IN
+                           (SELECT token_hash FROM email_token WHERE expires_at <= ?1 LIMIT ?2)",
                         // A sender gives a notice up after a day (backchannel::GIVE_UP_AFTER);
                         // one still here an hour later has no sender, e.g. its client lost
                         // its logout URI.

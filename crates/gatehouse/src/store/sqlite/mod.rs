@@ -8,6 +8,7 @@
 mod audit;
 mod device;
 mod directory;
+mod email;
 mod export;
 mod factors;
 mod grants;
@@ -45,7 +46,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0010_access_token_format.sql"),
     include_str!("../../../migrations/sqlite/0011_device_authorization.sql"),
     include_str!("../../../migrations/sqlite/0012_second_factors.sql"),
-    include_str!("../../../migrations/sqlite/0013_account_activity.sql"),
+    include_str!("../../../migrations/sqlite/0013_account_and_email.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"

@@ -1,0 +1,168 @@
+//! The rules of links sent by email (confirming an address, resetting a password), decided
+//! over plain data with the caller's clock: how long each works, how often one may be sent to
+//! the same person, and whether a link that comes back may be used.
+
+use crate::clock::UnixTime;
+use crate::model::{EmailPurpose, EmailToken, User};
+
+/// How long a password reset link works: long enough to find the mail, short enough that an
+/// old mail in a mailbox someone reads later is useless.
+pub const RESET_TTL: i64 = 30 * 60;
+/// How long an address confirmation link works.
+pub const CONFIRM_TTL: i64 = 24 * 3600;
+/// The least time between two links of one purpose to one person: someone who types another
+/// person's name again and again sends them one mail a minute at most.
+pub const RESEND_AFTER: i64 = 60;
+
+/// How long a link of `purpose` works.
+pub fn ttl(purpose: EmailPurpose) -> i64 {
+    match purpose {
+        EmailPurpose::Confirm => CONFIRM_TTL,
+        EmailPurpose::Reset => RESET_TTL,
+    }
+}
+
+/// Whether a new link may be sent at `now`, given when the person's newest unexpired link of
+/// the same purpose was made (`None`: there is none).
+pub fn may_send(newest: Option<UnixTime>, now: UnixTime) -> bool {
+    newest.is_none_or(|at| now - at >= RESEND_AFTER)
+}
+
+/// Why a link that came back cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Unknown, used already, or expired: the store gives it out once, while it works.
+    Unknown,
+    /// Its person is gone or disabled.
+    NoAccount,
+    /// The person's address is no longer the one it was sent to.
+    AddressChanged,
+}
+
+/// Decides whether a link (as the store gave it, once) may be used by `user` (its person, as
+/// stored now).
+///
+/// # Errors
+/// Why it cannot.
+pub fn check(
+    token: Option<&EmailToken>,
+    user: Option<&User>,
+    now: UnixTime,
+) -> Result<(), Refused> {
+    let token = token
+        .filter(|t| t.expires_at > now)
+        .ok_or(Refused::Unknown)?;
+    let user = user
+        .filter(|u| u.id == token.user_id && !u.disabled)
+        .ok_or(Refused::NoAccount)?;
+    if !user.email.eq_ignore_ascii_case(&token.email) {
+        return Err(Refused::AddressChanged);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(expires_at: UnixTime) -> EmailToken {
+        EmailToken {
+            token_hash: "h".into(),
+            user_id: "u1".into(),
+            purpose: EmailPurpose::Reset,
+            email: "alice@example.com".into(),
+            created_at: 0,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn a_link_works_once_while_it_lasts_for_its_person_at_its_address() {
+        let alice = User::example();
+        let disabled = User {
+            disabled: true,
+            ..User::example()
+        };
+        let moved = User {
+            email: "alice@elsewhere.example".into(),
+            ..User::example()
+        };
+        let shouting = User {
+            email: "Alice@Example.com".into(),
+            ..User::example()
+        };
+        let someone_else = User {
+            id: "u2".into(),
+            ..User::example()
+        };
+        let cases = [
+            ("fresh", Some(token(100)), Some(&alice), 99, Ok(())),
+            (
+                "the address in other case",
+                Some(token(100)),
+                Some(&shouting),
+                0,
+                Ok(()),
+            ),
+            (
+                "expired",
+                Some(token(100)),
+                Some(&alice),
+                100,
+                Err(Refused::Unknown),
+            ),
+            (
+                "used or unknown",
+                None,
+                Some(&alice),
+                0,
+                Err(Refused::Unknown),
+            ),
+            (
+                "account gone",
+                Some(token(100)),
+                None,
+                0,
+                Err(Refused::NoAccount),
+            ),
+            (
+                "disabled",
+                Some(token(100)),
+                Some(&disabled),
+                0,
+                Err(Refused::NoAccount),
+            ),
+            (
+                "another person",
+                Some(token(100)),
+                Some(&someone_else),
+                0,
+                Err(Refused::NoAccount),
+            ),
+            (
+                "address changed",
+                Some(token(100)),
+                Some(&moved),
+                0,
+                Err(Refused::AddressChanged),
+            ),
+        ];
+        for (why, token, user, now, expected) in cases {
+            assert_eq!(check(token.as_ref(), user, now), expected, "{why}");
+        }
+    }
+
+    #[test]
+    fn a_person_gets_one_link_a_minute_at_most() {
+        let cases = [
+            (None, 0, true),
+            (Some(0), 59, false),
+            (Some(0), 60, true),
+            (Some(100), 10, false),
+        ];
+        for (newest, now, expected) in cases {
+            assert_eq!(may_send(newest, now), expected, "{newest:?} at {now}");
+        }
+        assert!(ttl(EmailPurpose::Reset) < ttl(EmailPurpose::Confirm));
+    }
+}

@@ -1,0 +1,389 @@
+//! Links sent by email: a password reset (`/reset`) and an address confirmation
+//! (`/confirm-email`, asked for on the account page).
+//!
+//! A reset request gets the same answer whether or not the username or address exists, and
+//! the mail goes out after the answer (`mail::Mailer::send_later`), so neither the page nor its
+//! timing tells who has an account. Requests are limited per address, and each person gets at
+//! most one link a minute (`auth::email_links`). A link is a 256-bit token kept as its hash,
+//! used once, void once the person's address changes; opening it shows a form, and only
+//! sending that form uses it, so a mail scanner that follows links changes nothing. A reset
+//! ends every session and token family of the person; signing in afterwards still needs their
+//! second factor.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::account::NewPassword;
+use super::authorize::{FormKind, browser_form, browser_form_ok, refuse};
+use super::error::store_error;
+use super::{AppState, Peer, pages};
+use crate::auth::email_links;
+use crate::mail::Mail;
+use crate::model::{AuditKind, AuditRecord, EmailPurpose, EmailToken, User, UserChange};
+use crate::oidc::authorize::Refusal;
+use crate::oidc::{OAuthError, tokens};
+
+/// Reset requests per address before they are limited: a few typos' worth.
+pub(super) const STARTS_BURST: NonZeroU32 = NonZeroU32::MIN.saturating_add(4);
+/// Then one every this long.
+pub(super) const STARTS_PERIOD: Duration = Duration::from_secs(20);
+
+#[derive(Deserialize)]
+pub(super) struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// GET /reset: the request form, or (from a mailed link) the new password's.
+pub(super) async fn reset_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    if state.mailer.is_none() {
+        return no_mail(&state);
+    }
+    let (jar, csrf) = match browser_form(&state, jar, FormKind::Login).await {
+        Ok(issued) => issued,
+        Err(e) => return failed(&state, e),
+    };
+    let html = if q.token.is_empty() {
+        pages::reset_request(&state.look, &csrf, None)
+    } else {
+        pages::reset_form(&state.look, &csrf, &q.token, None)
+    };
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct ResetForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    repeat_password: String,
+}
+
+/// POST /reset: a request for a link, or the new password with the link's token.
+pub(super) async fn reset(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    if state.mailer.is_none() {
+        return no_mail(&state);
+    }
+    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let restart = if form.token.is_empty() {
+                "reset".to_owned()
+            } else {
+                format!("reset?token={}", url_escape(&form.token))
+            };
+            return pages::expired_form(&state.look, Some(restart));
+        }
+        Err(e) => return failed(&state, e),
+    }
+    match form.action.as_str() {
+        "request" => request(&state, peer, jar, &form.identifier).await,
+        "set" => set_password(&state, peer, jar, &form).await,
+        _ => {
+            let t = &state.look.text.errors;
+            let page = pages::ErrorPage::new(t.account_form_incomplete)
+                .link(t.start_again, "reset".to_owned());
+            pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
+        }
+    }
+}
+
+/// Sends a reset link to every account the username or address names (an address can be
+/// several people's), then answers the same whatever was found.
+async fn request(state: &AppState, peer: Peer, jar: CookieJar, identifier: &str) -> Response {
+    if let Err(wait) = state.reset_starts.admit(peer.0) {
+        let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
+            Ok(issued) => issued,
+            Err(e) => return failed(state, e),
+        };
+        let message = (state.look.text.email.too_many_requests)(wait);
+        let html = pages::reset_request(&state.look, &csrf, Some(&message));
+        let mut r = (jar, pages::respond(StatusCode::TOO_MANY_REQUESTS, html)).into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return r;
+    }
+    let identifier: String = identifier.trim().chars().take(254).collect();
+    let users = match people_named(state, &identifier).await {
+        Ok(users) => users,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    for user in users.iter().filter(|u| !u.disabled) {
+        if let Err(e) = send_link(state, peer, user, EmailPurpose::Reset).await {
+            return failed(state, store_error(e));
+        }
+    }
+    (
+        jar,
+        pages::respond(StatusCode::OK, pages::reset_sent(&state.look)),
+    )
+        .into_response()
+}
+
+/// The accounts a typed username or email address names.
+async fn people_named(
+    state: &AppState,
+    identifier: &str,
+) -> Result<Vec<User>, crate::store::StoreError> {
+    if identifier.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Some(user) = crate::admin::find_user(state.store.as_ref(), identifier).await? {
+        return Ok(vec![user]);
+    }
+    if identifier.contains('@') {
+        return state.store.users_by_email(identifier).await;
+    }
+    Ok(Vec::new())
+}
+
+/// Makes a link of `purpose` for `user` and mails it to their address, unless they were sent
+/// one less than a minute ago. Whether it was sent.
+pub(super) async fn send_link(
+    state: &AppState,
+    peer: Peer,
+    user: &User,
+    purpose: EmailPurpose,
+) -> Result<bool, crate::store::StoreError> {
+    let Some(mailer) = &state.mailer else {
+        return Ok(false);
+    };
+    let now = state.now();
+    let secret = tokens::generate();
+    let ttl = email_links::ttl(purpose);
+    let token = EmailToken {
+        token_hash: tokens::hash(&secret),
+        user_id: user.id.clone(),
+        purpose,
+        email: user.email.clone(),
+        created_at: now,
+        expires_at: now + ttl,
+    };
+    let audit = AuditRecord::new(now, AuditKind::EmailSent, format!("user:{}", user.id))
+        .subject(Some(user.username.as_str()))
+        .ip(peer.0)
+        .detail(format!("{} link to {}", purpose.as_str(), user.email));
+    if !state.store.issue_email_token(token, audit).await? {
+        return Ok(false);
+    }
+    let t = &state.look.text.email;
+    let product = state.look.product();
+    let (subject, body) = match purpose {
+        EmailPurpose::Reset => {
+            let link = state
+                .config
+                .endpoint(&format!("/reset?token={}", url_escape(&secret)));
+            (
+                (t.reset_subject)(product),
+                (t.reset_body)(product, &user.username, &link, ttl / 60),
+            )
+        }
+        EmailPurpose::Confirm => {
+            let link = state
+                .config
+                .endpoint(&format!("/confirm-email?token={}", url_escape(&secret)));
+            (
+                (t.confirm_subject)(product),
+                (t.confirm_body)(product, &user.username, &link, ttl / 3600),
+            )
+        }
+    };
+    mailer.send_later(Mail {
+        to: user.email.clone(),
+        subject,
+        body,
+    });
+    Ok(true)
+}
+
+/// Sets the new password with the link's token. The link is read first and the password
+/// checked against its person (a weak password leaves the link as it was, for another try);
+/// only then is the link taken, and the change ends every session and token family of the
+/// person.
+async fn set_password(state: &AppState, peer: Peer, jar: CookieJar, form: &ResetForm) -> Response {
+    let t = &state.look.text;
+    let again = |message: String| {
+        let jar = jar.clone();
+        async move {
+            let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
+                Ok(issued) => issued,
+                Err(e) => return failed(state, e),
+            };
+            let html = pages::reset_form(&state.look, &csrf, &form.token, Some(&message));
+            (jar, pages::respond(StatusCode::BAD_REQUEST, html)).into_response()
+        }
+    };
+    let Some((token, user)) = (match usable(state, &form.token, EmailPurpose::Reset).await {
+        Ok(found) => found,
+        Err(e) => return failed(state, e),
+    }) else {
+        return void_link(state, t.errors.reset_link_void, "reset");
+    };
+    if form.new_password != form.repeat_password {
+        return again(t.account.passwords_differ.to_owned()).await;
+    }
+    let hash = match super::account::new_password_hash(state, &user, &form.new_password).await {
+        Ok(h) => h,
+        Err(NewPassword::Refused(why)) => return again(why).await,
+        Err(NewPassword::Failed(e)) => return failed(state, e),
+    };
+    // Taken now: of two forms sent with the same link, one sets its password.
+    match state
+        .store
+        .take_email_token(&token.token_hash, EmailPurpose::Reset)
+        .await
+    {
+        Ok(Some(taken)) if taken == token => {}
+        Ok(_) => return void_link(state, t.errors.reset_link_void, "reset"),
+        Err(e) => return failed(state, store_error(e)),
+    }
+    let now = state.now();
+    let change = UserChange::SetPassword(hash);
+    let out = match state.store.update_user(&user.username, change, now).await {
+        Ok(out) => out,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    state
+        .audit(
+            AuditRecord::new(now, AuditKind::PasswordReset, format!("user:{}", user.id))
+                .subject(Some(user.username.as_str()))
+                .ip(peer.0)
+                .detail(format!(
+                    "sessions ended: {}, token families revoked: {}",
+                    out.sessions, out.token_families
+                )),
+        )
+        .await;
+    (
+        jar,
+        pages::respond(StatusCode::OK, pages::reset_done(&state.look)),
+    )
+        .into_response()
+}
+
+/// The link `secret` of `purpose` and its person, when it may be used now
+/// (`auth::email_links::check`); left in place.
+async fn usable(
+    state: &AppState,
+    secret: &str,
+    purpose: EmailPurpose,
+) -> Result<Option<(EmailToken, User)>, OAuthError> {
+    let found = state
+        .store
+        .email_token(&tokens::hash(secret), purpose)
+        .await
+        .map_err(store_error)?;
+    let ok = found.as_ref().is_some_and(|(token, user)| {
+        email_links::check(Some(token), Some(user), state.now()).is_ok()
+    });
+    Ok(found.filter(|_| ok))
+}
+
+#[derive(Deserialize)]
+pub(super) struct ConfirmForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// GET /confirm-email: asks before confirming (a scanner that opens the link confirms
+/// nothing).
+pub(super) async fn confirm_page(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    match usable(&state, &q.token, EmailPurpose::Confirm).await {
+        Ok(Some((token, _))) => {
+            let html = pages::confirm(&state.look, &token.email, &q.token);
+            pages::respond(StatusCode::OK, html)
+        }
+        Ok(None) => void_link(&state, state.look.text.errors.confirm_link_void, "account"),
+        Err(e) => failed(&state, e),
+    }
+}
+
+/// POST /confirm-email: the link's token; the address is confirmed if it is still the
+/// person's.
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    peer: Peer,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    let void = || void_link(&state, state.look.text.errors.confirm_link_void, "account");
+    let (token, user) = match usable(&state, &form.token, EmailPurpose::Confirm).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return void(),
+        Err(e) => return failed(&state, e),
+    };
+    match state
+        .store
+        .take_email_token(&token.token_hash, EmailPurpose::Confirm)
+        .await
+    {
+        Ok(Some(taken)) if taken == token => {}
+        Ok(_) => return void(),
+        Err(e) => return failed(&state, store_error(e)),
+    }
+    let now = state.now();
+    let change = UserChange::SetEmail {
+        email: token.email.clone(),
+        verified: true,
+    };
+    if let Err(e) = state.store.update_user(&user.username, change, now).await {
+        return failed(&state, store_error(e));
+    }
+    state
+        .audit(
+            AuditRecord::new(now, AuditKind::EmailConfirmed, format!("user:{}", user.id))
+                .subject(Some(user.username.as_str()))
+                .ip(peer.0)
+                .detail(token.email.clone()),
+        )
+        .await;
+    pages::respond(StatusCode::OK, pages::confirmed(&state.look, &token.email))
+}
+
+/// A link that cannot be used: said plainly, with the way to a new one.
+fn void_link(state: &AppState, problem: pages::catalogue::Problem, again: &str) -> Response {
+    let page = pages::ErrorPage::new(problem)
+        .link(state.look.text.errors.ask_for_a_new_link, again.to_owned());
+    pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
+}
+
+fn no_mail(state: &AppState) -> Response {
+    let page = pages::ErrorPage::new(state.look.text.errors.no_mail);
+    pages::respond(StatusCode::NOT_FOUND, page.render(&state.look))
+}
+
+fn failed(state: &AppState, e: OAuthError) -> Response {
+    refuse(state, Refusal::Page(e))
+}
+
+/// A token in a URL's query: tokens are base64url, which needs no escaping, but a mangled one
+/// typed into a link must not break the URL it is put back into.
+fn url_escape(token: &str) -> String {
+    url::form_urlencoded::byte_serialize(token.as_bytes()).collect()
+}

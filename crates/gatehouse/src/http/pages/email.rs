@@ -1,0 +1,95 @@
+//! The pages of links sent by email: asking for a password reset, choosing the new password,
+//! and confirming an address.
+
+use maud::html;
+
+use super::account::new_password_fields;
+use super::{Look, Width, alert, page};
+
+/// Asks for the username or address whose password to reset.
+pub(in crate::http) fn reset_request(look: &Look, csrf: &str, error: Option<&str>) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.reset_title) }
+        p { (t.reset_what) }
+        (alert(error))
+        form method="post" action="reset" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="action" value="request";
+            label for="identifier" { (t.identifier_label) }
+            input #identifier name="identifier" autocomplete="username" required autofocus
+                maxlength="254";
+            button type="submit" { (t.send_reset_link) }
+        }
+    };
+    page(look, t.reset_title, Width::Narrow, body)
+}
+
+/// The same answer whoever was asked for: a link is on its way if there is an account.
+pub(in crate::http) fn reset_sent(look: &Look) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.check_your_mail) }
+        p role="status" { (t.reset_sent) }
+        p.muted { (t.reset_sent_nothing) }
+    };
+    page(look, t.check_your_mail, Width::Narrow, body)
+}
+
+/// The new password, for the link `token` (carried through the form, used when it is sent).
+pub(in crate::http) fn reset_form(
+    look: &Look,
+    csrf: &str,
+    token: &str,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.new_password_title) }
+        (alert(error))
+        form method="post" action="reset" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="action" value="set";
+            input type="hidden" name="token" value=(token);
+            (new_password_fields(look, true))
+            button type="submit" { (t.set_new_password) }
+        }
+    };
+    page(look, t.new_password_title, Width::Narrow, body)
+}
+
+/// The new password is set.
+pub(in crate::http) fn reset_done(look: &Look) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.reset_done_title) }
+        p role="status" { (t.reset_done) }
+        a.button href="account" { (t.to_your_account) }
+    };
+    page(look, t.reset_done_title, Width::Narrow, body)
+}
+
+/// Asks before confirming `email`: a link opened by a mail scanner confirms nothing.
+pub(in crate::http) fn confirm(look: &Look, email: &str, token: &str) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.confirm_title) }
+        p { ((t.confirm_question)(email)) }
+        form method="post" action="confirm-email" {
+            input type="hidden" name="token" value=(token);
+            button type="submit" { (t.confirm) }
+        }
+    };
+    page(look, t.confirm_title, Width::Narrow, body)
+}
+
+/// The address is confirmed.
+pub(in crate::http) fn confirmed(look: &Look, email: &str) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.confirmed_title) }
+        p role="status" { ((t.confirmed)(email)) }
+        a.button href="account" { (t.to_your_account) }
+    };
+    page(look, t.confirmed_title, Width::Narrow, body)
+}

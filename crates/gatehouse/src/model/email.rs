@@ -1,0 +1,25 @@
+use super::named;
+use crate::clock::UnixTime;
+
+named! {
+    /// What an emailed link is for.
+    pub enum EmailPurpose ("email link purpose") {
+        /// Confirms that the person receives mail at their address (`email_verified`).
+        Confirm = "confirm",
+        /// Lets the person set a new password without the old one.
+        Reset = "reset",
+    }
+}
+
+/// A single-use link sent by email: the store keeps only its hash, for whom and to which
+/// address it was sent, and until when it works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailToken {
+    pub token_hash: String,
+    pub user_id: String,
+    pub purpose: EmailPurpose,
+    /// The address it was sent to: the link is void once the person's address is another.
+    pub email: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}

@@ -1,0 +1,94 @@
+"""Links sent by email, in Chromium with a real SMTP server: a person who forgot their password
+asks for a link from the login page, reads the mail, follows the link and sets a new one; a
+person confirms their address from the account page. The relying party is not involved: these
+are gatehouse's own pages."""
+
+import tempfile
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD, Gatehouse
+from mail_sink import MailSink
+from test_sign_in import fill_login
+
+NEW_PASSWORD = "plum orbit lantern vivid kettle"
+
+
+@pytest.fixture(scope="module")
+def sink():
+    s = MailSink()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def server(sink):
+    with tempfile.TemporaryDirectory() as directory:
+        server = Gatehouse(directory, "--smtp-url", sink.url,
+                           "--mail-from", "Gatehouse <id@example.com>")
+        yield server
+        server.stop()
+
+
+def test_a_forgotten_password_is_reset_by_the_mailed_link(browser_page, server, sink):
+    page = browser_page
+    user = server.add_user()
+    page.goto(f"{server.issuer}/account")
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reset your password")
+    field = page.get_by_label("Username or email address")
+    expect(field).to_be_focused()
+    field.fill(user)
+    page.get_by_role("button", name="Send a reset link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+
+    to, message = sink.next()
+    assert to == [f"{user}@example.com"], to
+    assert message["Subject"] == "Reset your Gatehouse password"
+    link = MailSink.link(message, f"{server.issuer}/reset?token=")
+
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    page.get_by_label("New password", exact=True).fill("password123456")
+    page.get_by_label("New password again").fill("password123456")
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("alert")).to_contain_text("too easy to guess")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your password is changed")
+
+    page.get_by_role("link", name="Go to your account").click()
+    fill_login(page, user, PASSWORD)
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    fill_login(page, user, NEW_PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+    # The link worked once.
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD + " again")
+    page.get_by_label("New password again").fill(NEW_PASSWORD + " again")
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+
+
+def test_a_person_confirms_their_address(browser_page, server, sink):
+    page = browser_page
+    user = server.add_user()
+    page.goto(f"{server.issuer}/account")
+    fill_login(page, user)
+    expect(page.locator("#email-help")).to_contain_text("Not confirmed")
+    page.get_by_role("button", name="Send me a confirmation link").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"A confirmation link is on its way to {user}@example.com.")
+
+    to, message = sink.next()
+    assert to == [f"{user}@example.com"], to
+    page.goto(MailSink.link(message, f"{server.issuer}/confirm-email?token="))
+    expect(page.locator("main")).to_contain_text(f"Confirm that {user}@example.com is your address.")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your address is confirmed")
+    page.get_by_role("link", name="Go to your account").click()
+    expect(page.locator("#email-help")).to_contain_text("Confirmed")
+    expect(page.get_by_role("button", name="Send me a confirmation link")).to_have_count(0)

@@ -1,0 +1,132 @@
+//! A mail sink for the tests: a real SMTP server on a local port that accepts every message and
+//! keeps it, so a test reads what gatehouse sent (through `lettre`, over a socket) and follows
+//! its link. Written here because it is a few dozen lines of RFC 5321's happy path; nothing in
+//! it is trusted by the server under test.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// A received message: its recipients and its text (headers and body, as sent).
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+impl Received {
+    /// A header's value, such as `Subject`.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let (head, _) = self.data.split_once("\r\n\r\n")?;
+        head.split("\r\n").find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+
+    /// The text of the body, decoded (7bit, quoted-printable or base64, as lettre chose).
+    pub fn text(&self) -> String {
+        use base64::Engine as _;
+        let body = self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        match self.header("Content-Transfer-Encoding").as_deref() {
+            Some("base64") => {
+                let joined: String = body.split_whitespace().collect();
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(joined)
+                    .unwrap();
+                String::from_utf8(bytes).unwrap()
+            }
+            Some("quoted-printable") => body.replace("=\r\n", "").replace("=3D", "="),
+            _ => body.to_owned(),
+        }
+    }
+
+    /// The first link in the message that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> String {
+        let text = self.text();
+        let start = text
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no link {prefix} in {}", self.data));
+        text[start..]
+            .split(|c: char| c.is_whitespace())
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+pub struct Sink {
+    /// `smtp://127.0.0.1:PORT`, for `--smtp-url`.
+    pub url: String,
+    received: mpsc::UnboundedReceiver<Received>,
+}
+
+impl Sink {
+    pub async fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let (tx, received) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut to = Vec::new();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250 sink\r\n",
+                            "RCPT" => {
+                                let address = line.split(['<', '>']).nth(1).unwrap_or_default();
+                                to.push(address.to_owned());
+                                b"250 OK\r\n"
+                            }
+                            "DATA" => {
+                                let _ = write.write_all(b"354 go on\r\n").await;
+                                let mut data = String::new();
+                                while let Ok(Some(l)) = lines.next_line().await {
+                                    if l == "." {
+                                        break;
+                                    }
+                                    data.push_str(&l);
+                                    data.push_str("\r\n");
+                                }
+                                let _ = tx.send(Received {
+                                    to: std::mem::take(&mut to),
+                                    data,
+                                });
+                                b"250 kept\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                break;
+                            }
+                            _ => b"250 OK\r\n",
+                        };
+                        let _ = write.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        Sink { url, received }
+    }
+
+    /// The next message, waiting up to 10 s for it.
+    pub async fn next(&mut self) -> Received {
+        tokio::time::timeout(Duration::from_secs(10), self.received.recv())
+            .await
+            .expect("a message within 10 s")
+            .expect("the sink is running")
+    }
+
+    /// Whether a message arrives within `wait`.
+    pub async fn nothing_within(&mut self, wait: Duration) -> bool {
+        tokio::time::timeout(wait, self.received.recv())
+            .await
+            .is_err()
+    }
+}

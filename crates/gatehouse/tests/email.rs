@@ -1,0 +1,327 @@
+//! Links sent by email, through the router with a fixed clock and a real SMTP sink: a password
+//! reset (the same answer for anyone, one link a minute, a link used once, void when it expires
+//! or the address changes, requests per address limited), an address confirmed by the link
+//! sent to it, and nothing offered without SMTP.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use common::backend::Database;
+use common::oneshot::*;
+use common::smtp::{Received, Sink};
+use common::{PASSWORD, hidden_input};
+use gatehouse::model::{AuditKind, UserChange};
+
+const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
+
+async fn with_mail(db: Database) -> (Fixture, Sink) {
+    let sink = Sink::start().await;
+    let url = sink.url.clone();
+    let f = fixture_with(db, |args| {
+        args.smtp_url = Some(url);
+        args.mail_from = Some("Gatehouse <id@example.com>".into());
+    })
+    .await;
+    (f, sink)
+}
+
+/// The reset form's cookies and token.
+async fn reset_form(f: &Fixture, path: &str) -> (String, String) {
+    let r = send(f, get(path)).await;
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    let cookies = cookies(&r);
+    let html = body_text(r).await;
+    (cookies, hidden_input(&html, "csrf"))
+}
+
+/// Asks for a reset link for `identifier` from the address `ip`.
+async fn ask(f: &Fixture, identifier: &str, ip: [u8; 4]) -> Response {
+    let (cookies, csrf) = reset_form(f, "/reset").await;
+    let mut request = form("/reset")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(encode(&[
+            ("csrf", &csrf),
+            ("action", "request"),
+            ("identifier", identifier),
+        ])))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    send(f, request).await
+}
+
+/// The path and query of a link in a mail (`http://127.0.0.1:8080/reset?token=…`).
+fn path_of(link: &str) -> String {
+    let u = url::Url::parse(link).unwrap();
+    format!("{}?{}", u.path(), u.query().unwrap_or_default())
+}
+
+/// Sends the new-password form of the reset link `link`.
+async fn set(f: &Fixture, link: &str, new: &str, repeat: &str) -> Response {
+    let (cookies, csrf) = reset_form(f, &path_of(link)).await;
+    let token = url::Url::parse(link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned();
+    send(
+        f,
+        form("/reset")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(&[
+                ("csrf", &csrf),
+                ("action", "set"),
+                ("token", &token),
+                ("new_password", new),
+                ("repeat_password", repeat),
+            ])))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn password_works(f: &Fixture, password: &str) -> bool {
+    let r = post_login(f, &authorize_uri("web", ""), "ada", password).await;
+    r.status() == StatusCode::SEE_OTHER
+}
+
+fn reset_link(mail: &Received) -> String {
+    mail.link("http://127.0.0.1:8080/reset?token=")
+}
+
+async fn a_forgotten_password_is_reset_once_by_the_mailed_link(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let elsewhere = account_sign_in(&f, "ada").await;
+    let r = ask(&f, "ada", [192, 0, 2, 1]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("Check your email"));
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("Reset your Gatehouse password")
+    );
+    assert!(mail.text().contains("within 30 minutes"), "{}", mail.text());
+    let link = reset_link(&mail);
+
+    // A weak password leaves the link as it was.
+    let r = set(&f, &link, "password123456", "password123456").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r).await.contains("too easy to guess"));
+    let r = set(&f, &link, NEW_PASSWORD, "something else entirely").await;
+    assert!(body_text(r).await.contains("not the same"));
+    assert!(password_works(&f, PASSWORD).await);
+
+    let r = set(&f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("Your password is changed"));
+    assert!(!password_works(&f, PASSWORD).await);
+    assert!(password_works(&f, NEW_PASSWORD).await);
+    // Every session the person had is over.
+    let r = send(
+        &f,
+        axum::http::Request::get("/account")
+            .header(header::COOKIE, &elsewhere)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(body_text(r).await.contains("<h1>Sign in</h1>"));
+
+    // Used once.
+    let r = set(
+        &f,
+        &link,
+        "another fine long passphrase",
+        "another fine long passphrase",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r).await.contains("This link does not work"));
+    assert!(password_works(&f, NEW_PASSWORD).await);
+    let kinds: Vec<AuditKind> = f
+        .state
+        .store
+        .audit_about("ada", AuditKind::PERSONAL, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.record.kind)
+        .collect();
+    assert!(kinds.contains(&AuditKind::EmailSent), "{kinds:?}");
+    assert!(kinds.contains(&AuditKind::PasswordReset), "{kinds:?}");
+}
+
+async fn the_answer_is_the_same_whoever_is_asked_for(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let known = body_text(ask(&f, "ada", [192, 0, 2, 1]).await).await;
+    let _ = sink.next().await;
+    for identifier in ["nobody", "nobody@example.com", "", "<script>"] {
+        let r = ask(&f, identifier, [192, 0, 2, 2]).await;
+        assert_eq!(r.status(), StatusCode::OK, "{identifier}");
+        assert_eq!(body_text(r).await, known, "{identifier}");
+    }
+    assert!(sink.nothing_within(Duration::from_millis(500)).await);
+    // By address, in any case: to the account's own address.
+    f.clock.advance(60);
+    let _ = ask(&f, "ADA@example.com", [192, 0, 2, 3]).await;
+    assert_eq!(sink.next().await.to, ["ada@example.com"]);
+}
+
+async fn a_person_gets_one_link_a_minute_and_only_the_newest_works(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let _ = ask(&f, "ada", [192, 0, 2, 1]).await;
+    let first = reset_link(&sink.next().await);
+    let _ = ask(&f, "ada", [192, 0, 2, 2]).await;
+    assert!(sink.nothing_within(Duration::from_millis(500)).await);
+    f.clock.advance(60);
+    let _ = ask(&f, "ada", [192, 0, 2, 3]).await;
+    let second = reset_link(&sink.next().await);
+    assert_ne!(first, second);
+    let r = set(&f, &first, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert!(body_text(r).await.contains("This link does not work"));
+    let r = set(&f, &second, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+async fn a_link_expires_and_is_void_once_the_address_changes(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let _ = ask(&f, "ada", [192, 0, 2, 1]).await;
+    let link = reset_link(&sink.next().await);
+    f.clock.advance(30 * 60);
+    let r = send(&f, get(&path_of(&link))).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the form shows; sending it tells"
+    );
+    let r = set(&f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert!(body_text(r).await.contains("This link does not work"));
+
+    let _ = ask(&f, "ada", [192, 0, 2, 1]).await;
+    let link = reset_link(&sink.next().await);
+    let moved = UserChange::SetEmail {
+        email: "ada@elsewhere.example".into(),
+        verified: false,
+    };
+    f.state.store.update_user("ada", moved, T0).await.unwrap();
+    let r = set(&f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert!(body_text(r).await.contains("This link does not work"));
+    assert!(password_works(&f, PASSWORD).await);
+}
+
+async fn requests_from_one_address_are_limited(db: Database) {
+    let (f, _sink) = with_mail(db).await;
+    for i in 0..5 {
+        let r = ask(&f, &format!("someone{i}"), [198, 51, 100, 7]).await;
+        assert_eq!(r.status(), StatusCode::OK, "request {i}");
+    }
+    let r = ask(&f, "someone", [198, 51, 100, 7]).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key(header::RETRY_AFTER));
+    assert!(
+        body_text(r)
+            .await
+            .contains("Too many reset requests from here")
+    );
+    let r = ask(&f, "someone", [198, 51, 100, 8]).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "another address is not held back"
+    );
+}
+
+async fn an_address_is_confirmed_by_the_link_sent_to_it(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let cookies = account_sign_in(&f, "ada").await;
+    let html = account_page(&f, &cookies).await;
+    assert!(html.contains("Send me a confirmation link"), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+    let fields = [("csrf", csrf.as_str()), ("action", "send_confirmation")];
+    let html = body_text(account_post(&f, &cookies, &fields).await).await;
+    assert!(
+        html.contains("A confirmation link is on its way to ada@example.com."),
+        "{html}"
+    );
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    let link = mail.link("http://127.0.0.1:8080/confirm-email?token=");
+
+    // Opening the link (a mail scanner does) confirms nothing.
+    let html = body_text(send(&f, get(&path_of(&link))).await).await;
+    assert!(html.contains("Confirm that <strong>ada@example.com</strong> is your address."));
+    let ada = || async {
+        f.state
+            .store
+            .user_by_username("ada")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(!ada().await.email_verified);
+
+    let token = hidden_input(&html, "token");
+    let confirm = || {
+        send(
+            &f,
+            form("/confirm-email")
+                .body(Body::from(encode(&[("token", &token)])))
+                .unwrap(),
+        )
+    };
+    let r = confirm().await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("ada@example.com is confirmed"));
+    assert!(ada().await.email_verified);
+    let r = confirm().await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "used once");
+    let html = account_page(&f, &cookies).await;
+    assert!(!html.contains("Send me a confirmation link"));
+}
+
+async fn without_smtp_no_link_is_offered(db: Database) {
+    let f = fixture_on(db).await;
+    let html = body_text(send(&f, get(&authorize_uri("web", ""))).await).await;
+    assert!(html.contains("<h1>Sign in</h1>"));
+    assert!(!html.contains("Forgot your password?"));
+    let r = send(&f, get("/reset")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(
+        body_text(r)
+            .await
+            .contains("Password reset is not set up here")
+    );
+    let cookies = account_sign_in(&f, "ada").await;
+    assert!(
+        !account_page(&f, &cookies)
+            .await
+            .contains("confirmation link")
+    );
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_forgotten_password_is_reset_once_by_the_mailed_link,
+    the_answer_is_the_same_whoever_is_asked_for,
+    a_person_gets_one_link_a_minute_and_only_the_newest_works,
+    a_link_expires_and_is_void_once_the_address_changes,
+    requests_from_one_address_are_limited,
+    an_address_is_confirmed_by_the_link_sent_to_it,
+    without_smtp_no_link_is_offered,
+);
