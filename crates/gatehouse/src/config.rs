@@ -134,7 +134,15 @@ pub struct ServeArgs {
     /// issuer's host, named by --product-name)
     #[arg(long, env = "GATEHOUSE_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+
+    /// The group whose members may use the administration pages (/admin); make it and add the
+    /// first administrator with the CLI (`group add`, `group add-member`)
+    #[arg(long, env = "GATEHOUSE_ADMIN_GROUP", default_value = DEFAULT_ADMIN_GROUP)]
+    pub admin_group: String,
 }
+
+/// The group of administrators when the operator names none.
+pub const DEFAULT_ADMIN_GROUP: &str = "admins";
 
 /// How log lines look. Every line of a request carries its `request_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -176,6 +184,8 @@ pub struct Config {
     pub branding: crate::branding::Branding,
     /// Where mail goes out, when it does.
     pub mail: Option<crate::mail::MailSettings>,
+    /// Whose members may use the administration pages.
+    pub admin_group: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,6 +209,8 @@ pub enum ConfigError {
     Branding(#[from] crate::branding::BrandingError),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    #[error("--admin-group {0:?}: {1}")]
+    AdminGroup(String, String),
 }
 
 /// How long a retry of a refresh request gets the same answer by default: longer than a
@@ -269,6 +281,9 @@ impl Config {
             )?),
             None => None,
         };
+        if let Some(problem) = crate::model::group_name_problem(&args.admin_group) {
+            return Err(ConfigError::AdminGroup(args.admin_group.clone(), problem));
+        }
         Ok(Config {
             issuer: issuer.as_str().trim_end_matches('/').to_owned(),
             access_token_ttl: args.access_token_ttl,
@@ -293,6 +308,7 @@ impl Config {
                 .then(|| i64::from(args.audit_retention_days) * 86_400),
             branding,
             mail,
+            admin_group: args.admin_group.clone(),
         })
     }
 

@@ -256,6 +256,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         logo: None,
         smtp_url: None,
         mail_from: None,
+        admin_group: crate::config::DEFAULT_ADMIN_GROUP.to_owned(),
     };
     let config = Config::from_args(&args).expect("a configuration");
     let state = server::prepare(Arc::clone(&store), config, Arc::new(SystemClock))

@@ -90,6 +90,8 @@ pub enum Purpose<'a> {
     /// Setting up an authenticator app from the account page: bound to the session and the
     /// secret the page showed.
     AccountEnrol { session: &'a str, secret: &'a str },
+    /// A form of the administration pages, bound to the (administrator's) session.
+    Admin { session: &'a str },
 }
 
 /// How long after a right password its second step may be completed: time to find a phone,
@@ -104,7 +106,8 @@ impl Purpose<'_> {
             | Purpose::Enrol { .. }
             | Purpose::PasskeyEnrol { .. }
             | Purpose::Account { .. }
-            | Purpose::AccountEnrol { .. } => STEP_MAX_AGE,
+            | Purpose::AccountEnrol { .. }
+            | Purpose::Admin { .. } => STEP_MAX_AGE,
             _ => MAX_AGE,
         }
     }
@@ -136,6 +139,7 @@ impl Purpose<'_> {
             } => &["passkey-enrol", browser, username, continuation],
             Purpose::Account { session } => &["account", session, ""],
             Purpose::AccountEnrol { session, secret } => &["account-enrol", session, secret],
+            Purpose::Admin { session } => &["admin", session, ""],
         };
         let mut m = Vec::with_capacity(64 + parts.iter().map(|p| p.len()).sum::<usize>());
         for p in parts.iter() {

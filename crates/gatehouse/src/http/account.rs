@@ -653,6 +653,9 @@ async fn account_page(
         .audit_about(&user.username, AuditKind::PERSONAL, ACTIVITY_SHOWN)
         .await
         .map_err(store_error)?;
+    let administration = super::console::is_administrator(state, user)
+        .await?
+        .then(|| state.config.endpoint("/admin"));
     let view = pages::AccountView {
         user,
         factors: &factors,
@@ -666,6 +669,7 @@ async fn account_page(
         this_session: &session.id_hash,
         apps: &apps,
         activity: &activity,
+        administration: administration.as_deref(),
     };
     Ok(pages::account(&state.look, &view))
 }

@@ -304,10 +304,7 @@ async fn look_up(
         Err(e) => return failed(state, e),
     };
     if !policy::satisfies(session.amr, required) {
-        let message = format!(
-            "{} asks for two-step verification. Sign in again to continue.",
-            client.display_name()
-        );
+        let message = (state.look.text.device.asks_for_more)(client.display_name());
         let again = LoginAgain {
             username: &user.username,
             error: Some(&message),

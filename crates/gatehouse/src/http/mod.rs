@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod authorize;
 mod client_auth;
+mod console;
 mod cors;
 mod device;
 mod discovery;
@@ -352,6 +353,12 @@ pub fn app(state: AppState) -> Router {
         .route("/static/passkeys.js", get(passkey::script))
         .route(pages::LOGO_PATH, get(pages::logo))
         .route("/reset", get(email::reset_page).post(email::reset))
+        .route("/admin", get(console::people))
+        .route("/admin/audit", get(console::audit))
+        .route(
+            "/admin/users/{username}",
+            get(console::person).post(console::act),
+        )
         .route(
             "/confirm-email",
             get(email::confirm_page).post(email::confirm),

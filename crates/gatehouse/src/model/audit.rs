@@ -76,6 +76,9 @@ named! {
         /// Which groups may use a client changed.
         ClientAccessSet = "admin.client.access_set",
         KeyRotated = "admin.key.rotated",
+        /// Someone signed in but outside the administrators' group opened an administration
+        /// page.
+        ConsoleRefused = "admin.console_refused",
         Imported = "admin.imported",
         GroupCreated = "admin.group.created",
         GroupUpdated = "admin.group.updated",
@@ -178,6 +181,20 @@ impl AuditRecord {
         self.detail = Some(crate::text::inert(detail.into()));
         self
     }
+}
+
+/// Which audit records to read, newest first: each filter given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The kind's name starts with this (`login.`, `admin.user.`).
+    pub kind_prefix: Option<String>,
+    /// Exactly this subject (a username, a client id).
+    pub subject: Option<String>,
+    /// Exactly this actor (`user:ID`, `cli`, `admin:CLIENT`).
+    pub actor: Option<String>,
+    /// Only records older than this id (the next page).
+    pub before: Option<i64>,
+    pub limit: usize,
 }
 
 /// A stored audit record with its position in the log.

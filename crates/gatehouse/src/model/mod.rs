@@ -18,7 +18,7 @@ mod session;
 mod token;
 mod user;
 
-pub use audit::{AuditEvent, AuditKind, AuditRecord};
+pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 pub use client::{AccessTokenFormat, Client, ClientDisplay, GrantType, PreviousSecret};
 pub use consent::Consent;
 pub use device::{DeviceAnswer, DeviceAuthorization, Polled};

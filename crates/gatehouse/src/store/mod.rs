@@ -18,11 +18,11 @@ use async_trait::async_trait;
 use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuditEvent, AuditKind, AuditRecord, AuthorizationCode, Challenge, ChallengeKind,
-    Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization, EmailPurpose,
-    EmailToken, Factors, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens, Polled, Redeemed,
-    Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor,
-    User, UserChange,
+    AccessGrant, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode, Challenge,
+    ChallengeKind, Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization,
+    EmailPurpose, EmailToken, Factors, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens,
+    Polled, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey,
+    TokenInfo, TotpFactor, User, UserChange,
 };
 use crate::oidc::backchannel::Settlement;
 
@@ -100,6 +100,19 @@ pub(crate) fn in_use(group: &str, clients: &[String]) -> StoreError {
         },
         if clients.len() == 1 { "it" } else { "them" },
     ))
+}
+
+/// A LIKE pattern matching what starts with `prefix` (its `%`, `_` and `\` taken literally).
+pub(crate) fn like_prefix(prefix: &str) -> String {
+    let mut p = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 /// One figure of the storage engine, exported as a Prometheus gauge.
@@ -484,6 +497,8 @@ pub trait Audit: Send + Sync {
     async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>>;
     /// The newest `limit` records, oldest first.
     async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+    /// The records `query` asks for, newest first.
+    async fn audit_query(&self, query: AuditQuery) -> StoreResult<Vec<AuditEvent>>;
     /// The newest `limit` records about `subject` (a username) of the given kinds, newest
     /// first: a person's own activity (`AuditKind::PERSONAL`).
     async fn audit_about(

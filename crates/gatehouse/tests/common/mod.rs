@@ -64,6 +64,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         logo: None,
         smtp_url: None,
         mail_from: None,
+        admin_group: gatehouse::config::DEFAULT_ADMIN_GROUP.to_owned(),
     }
 }
 

@@ -28,6 +28,8 @@ pub(in crate::http) struct AccountView<'a> {
     pub apps: &'a [(Consent, String)],
     /// The person's recent activity, newest first.
     pub activity: &'a [AuditEvent],
+    /// Where the administration pages are, for an administrator.
+    pub administration: Option<&'a str>,
 }
 
 /// A section of the account page, which an error belongs to.
@@ -43,7 +45,12 @@ pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
     let error = |section| v.error.filter(|(s, _)| *s == section).map(|(_, e)| e);
     let body = html! {
         h1 { (t.title) }
-        p.muted { ((t.signed_in_as)(&v.user.username)) " · " a href="logout" { (t.sign_out) } }
+        p.muted {
+            ((t.signed_in_as)(&v.user.username)) " · " a href="logout" { (t.sign_out) }
+            @if let Some(href) = v.administration {
+                " · " a href=(href) { (look.text.console.administration) }
+            }
+        }
         nav.sections aria-label=(t.sections) {
             a href="#profile" { (t.profile) }
             a href="#password" { (t.password) }
@@ -133,7 +140,9 @@ fn profile_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Mar
             label for="email" { (t.email_label) }
             input #email name="email" type="email" autocomplete="email" required maxlength="254"
                 value=(user.email) aria-describedby="email-help";
-            p #email-help .muted { (verified) ". " (t.email_help) }
+            p #email-help .muted {
+                (verified) ". " (if look.mail { t.email_help_mail } else { t.email_help })
+            }
             button type="submit" { (t.save_profile) }
         }))
         (confirm)

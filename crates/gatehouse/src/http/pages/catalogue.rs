@@ -31,6 +31,7 @@ pub(in crate::http) struct Text {
     pub no_access: NoAccessText,
     pub account: AccountText,
     pub email: EmailText,
+    pub console: ConsoleText,
     pub errors: ErrorText,
 }
 
@@ -161,6 +162,8 @@ pub(in crate::http) struct DeviceText {
     pub not_a_code: &'static str,
     pub too_many_codes: fn(&str) -> String,
     pub code_not_valid: &'static str,
+    /// The device's application asks more of a sign-in than the session proved.
+    pub asks_for_more: fn(&str) -> String,
     /// Where a device sign-in continues to.
     pub your_device: &'static str,
 }
@@ -201,6 +204,8 @@ pub(in crate::http) struct AccountText {
     pub email_verified: &'static str,
     pub email_unverified: &'static str,
     pub email_help: &'static str,
+    /// The same, where mail goes out and people confirm their own address.
+    pub email_help_mail: &'static str,
     pub save_profile: &'static str,
     pub profile_saved: &'static str,
     pub profile_unchanged: &'static str,
@@ -300,6 +305,56 @@ pub(in crate::http) struct EmailText {
     /// hours.
     pub confirm_subject: fn(&str) -> String,
     pub confirm_body: fn(&str, &str, &str, i64) -> String,
+}
+
+pub(in crate::http) struct ConsoleText {
+    /// The account page's link to the administration pages.
+    pub administration: &'static str,
+    pub sections: &'static str,
+    pub people: &'static str,
+    pub audit_log: &'static str,
+    pub search_label: &'static str,
+    pub search: &'static str,
+    pub nobody_found: &'static str,
+    pub more_people: &'static str,
+    pub disabled: &'static str,
+    pub enabled: &'static str,
+    pub account: &'static str,
+    pub name: &'static str,
+    pub state: &'static str,
+    pub created: &'static str,
+    pub groups: &'static str,
+    pub app: &'static str,
+    pub no_app: &'static str,
+    pub passkeys: fn(usize) -> String,
+    pub actions: &'static str,
+    pub not_recent: &'static str,
+    pub enable: &'static str,
+    pub disable: &'static str,
+    pub sign_out_everywhere: &'static str,
+    pub reset_factors: &'static str,
+    pub confirm_email: &'static str,
+    pub unconfirm_email: &'static str,
+    pub send_reset: &'static str,
+    pub their_activity: &'static str,
+    pub kind_label: &'static str,
+    pub subject_label: &'static str,
+    pub actor_label: &'static str,
+    pub filter: &'static str,
+    pub no_records: &'static str,
+    pub older: &'static str,
+    pub refused_title: &'static str,
+    pub refused: &'static str,
+    pub done_disabled: fn(usize) -> String,
+    pub done_enabled: &'static str,
+    pub done_logout: fn(usize) -> String,
+    pub done_reset_factors: &'static str,
+    pub done_confirmed: &'static str,
+    pub done_unconfirmed: &'static str,
+    pub done_reset_sent: fn(&str) -> String,
+    pub reset_sent_recently: fn(&str) -> String,
+    pub cannot_disable_self: &'static str,
+    pub no_such_person: Problem,
 }
 
 pub(in crate::http) struct ErrorText {
@@ -474,6 +529,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
         code_not_valid: "That code is not valid, or it has expired. Check the code on your \
                          device; if it has expired, start again there.",
         your_device: "your device",
+        asks_for_more: |app| {
+            format!("{app} asks for two-step verification. Sign in again to continue.")
+        },
     },
     sign_out: SignOutText {
         confirm_title: "Sign out?",
@@ -513,6 +571,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         email_unverified: "Not confirmed",
         email_help: "Applications you allowed to see your email address receive it. A new \
                      address is not confirmed until an administrator confirms it.",
+        email_help_mail: "Applications you allowed to see your email address receive it. A new \
+                          address is not confirmed until you follow the link we send to it.",
         save_profile: "Save",
         profile_saved: "Your profile is saved.",
         profile_unchanged: "Nothing was changed.",
@@ -656,6 +716,74 @@ pub(in crate::http) static ENGLISH: Text = Text {
             )
         },
     },
+    console: ConsoleText {
+        administration: "Administration",
+        sections: "Administration",
+        people: "People",
+        audit_log: "Audit log",
+        search_label: "Username, name or email address",
+        search: "Search",
+        nobody_found: "Nobody matches.",
+        more_people: "More people match: narrow the search to see them.",
+        disabled: "Disabled",
+        enabled: "Enabled",
+        account: "Account",
+        name: "Name",
+        state: "State",
+        created: "Created",
+        groups: "Groups",
+        app: "Authenticator app",
+        no_app: "No authenticator app",
+        passkeys: |n| match n {
+            1 => "1 passkey".to_owned(),
+            n => format!("{n} passkeys"),
+        },
+        actions: "What you can do",
+        not_recent: "To change an account, sign in again: your last sign-in was more than 10 \
+                     minutes ago.",
+        enable: "Enable the account",
+        disable: "Disable the account",
+        sign_out_everywhere: "Sign out everywhere",
+        reset_factors: "Remove the authenticator app and passkeys",
+        confirm_email: "Mark the address confirmed",
+        unconfirm_email: "Mark the address not confirmed",
+        send_reset: "Send a password reset link",
+        their_activity: "Their activity in the audit log",
+        kind_label: "Kind starts with",
+        subject_label: "Subject",
+        actor_label: "Actor",
+        filter: "Filter",
+        no_records: "No records match.",
+        older: "Older records",
+        refused_title: "This page is for administrators",
+        refused: "You are signed in, but you are not an administrator here. This visit is in \
+                  the audit log.",
+        done_disabled: |n| match n {
+            0 => "The account is disabled.".to_owned(),
+            1 => "The account is disabled, and its one session is signed out.".to_owned(),
+            n => format!("The account is disabled, and its {n} sessions are signed out."),
+        },
+        done_enabled: "The account is enabled again.",
+        done_logout: |n| match n {
+            0 => "There was no session to sign out; every token is revoked.".to_owned(),
+            1 => "The one session is signed out, and every token revoked.".to_owned(),
+            n => format!("{n} sessions are signed out, and every token revoked."),
+        },
+        done_reset_factors: "The authenticator app, recovery codes and passkeys are removed. \
+                             Where a policy needs a second factor, they set one up at their \
+                             next sign-in.",
+        done_confirmed: "The address is marked confirmed.",
+        done_unconfirmed: "The address is marked not confirmed.",
+        done_reset_sent: |email| format!("A password reset link is on its way to {email}."),
+        reset_sent_recently: |email| format!("A link was sent to {email} less than a minute ago."),
+        cannot_disable_self: "You cannot disable your own account here: another administrator \
+                              can, or the command line.",
+        no_such_person: Problem {
+            title: "There is nobody by that name",
+            what_happened: "No account has that username.",
+            what_next: "Search for them among the people.",
+        },
+    },
     errors: ErrorText {
         busy: Problem {
             title: "The service is busy",
@@ -772,6 +900,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::UserDisabled => "Account disabled",
         K::UserEnabled => "Account enabled",
         K::EmailConfirmed => "Email address confirmed",
+        K::ConsoleRefused => "Refused an administration page",
         K::PasswordReset => "Password reset by email",
         K::EmailSent => "A link was sent to your email address",
         K::TokenReuseDetected => "An application's sign-in was ended: a used token came back",

@@ -6,11 +6,16 @@
 
 mod account;
 pub(super) mod catalogue;
+mod console;
 mod email;
 mod grants;
 mod signin;
 
 pub(super) use account::{AccountView, Section, account};
+pub(super) use console::{
+    AuditFilters, ConsoleBase, PersonView, audit as console_audit, people as console_people,
+    person as console_person, refused as console_refused,
+};
 pub(super) use email::{confirm, confirmed, reset_done, reset_form, reset_request, reset_sent};
 pub(super) use grants::{
     consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,
@@ -107,13 +112,13 @@ button.secondary{background:#fff;color:var(--accent);border:1px solid var(--acce
 a.button{display:block;text-align:center;margin-top:1.3rem;padding:.7rem;background:var(--accent);color:#fff;border-radius:.3rem;text-decoration:none}\
 code{overflow-wrap:anywhere}[hidden]{display:none!important}\
 table.list{width:100%;border-collapse:collapse;margin:.5rem 0}table.list td{padding:.45rem 0;vertical-align:middle;border-top:1px solid #e3e6ec}\
-table.list td:last-child{text-align:right}\
+table.list td:last-child:not(:first-child){text-align:right}\
 table.list form button{margin:0;width:auto;padding:.35rem .7rem;font-size:.9rem}\
 nav.sections{display:flex;flex-wrap:wrap;gap:.4rem 1rem;margin:.5rem 0 0}\
 figure.qr{margin:1rem 0;text-align:center}figure.qr svg{width:12.5rem;height:auto}\
 ul.codes{columns:2;list-style:none;padding:0;font-size:1.05rem}ul.codes li{margin:.3rem 0}\
-@media (max-width:44rem){body.wide main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}body.wide header{margin-top:1rem}}\
-@media (max-width:26rem){main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}header{margin-top:1rem}}";
+@media (max-width:44rem){body.wide main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}body.wide header{margin:0;padding:.8rem 1.25rem;background:#fff;border-bottom:1px solid #e3e6ec}}\
+@media (max-width:26rem){main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}header{margin:0;padding:.8rem 1.25rem;background:#fff;border-bottom:1px solid #e3e6ec}}";
 
 /// Whether a page needs the width of the account page's tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::rows::audit_from;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{AuditEvent, AuditKind, AuditRecord};
+use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
 
@@ -74,6 +74,29 @@ impl Audit for PgStore {
         .map_err(db_error)?;
         events.reverse();
         Ok(events)
+    }
+
+    async fn audit_query(&self, q: AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        let prefix = q.kind_prefix.map(|p| crate::store::like_prefix(&p));
+        sqlx::query(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_event
+              WHERE ($1::text IS NULL OR kind LIKE $1 ESCAPE '\\')
+                AND ($2::text IS NULL OR subject = $2)
+                AND ($3::text IS NULL OR actor = $3)
+                AND ($4::bigint IS NULL OR id < $4)
+              ORDER BY id DESC LIMIT $5"
+        ))
+        .bind(prefix)
+        .bind(q.subject)
+        .bind(q.actor)
+        .bind(q.before)
+        .bind(i64::try_from(q.limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(audit_from).collect())
+        .map_err(db_error)
     }
 
     async fn audit_about(

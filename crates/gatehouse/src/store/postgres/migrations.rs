@@ -71,7 +71,7 @@ static SOURCES: &[(i64, &str, &str)] = &[
     ),
     (
         12,
-        "account page and email",
+        "account and email",
         include_str!("../../../migrations/postgres/0012_account_and_email.sql"),
     ),
 ];

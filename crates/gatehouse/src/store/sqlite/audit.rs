@@ -7,7 +7,7 @@ use super::SqliteStore;
 use super::grants::PURGE_BATCH;
 use super::rows::audit_from;
 use crate::clock::UnixTime;
-use crate::model::{AuditEvent, AuditKind, AuditRecord};
+use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 use crate::store::columns::audit_columns;
 use crate::store::{Audit, StoreResult};
 
@@ -79,6 +79,29 @@ impl Audit for SqliteStore {
                 .collect::<rusqlite::Result<_>>()?;
             events.reverse();
             Ok(events)
+        })
+        .await
+    }
+
+    async fn audit_query(&self, q: AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let prefix = q.kind_prefix.map(|p| crate::store::like_prefix(&p));
+        self.read(move |c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                audit_columns!(),
+                " FROM audit_event
+                  WHERE (?1 IS NULL OR kind LIKE ?1 ESCAPE '\\')
+                    AND (?2 IS NULL OR subject = ?2)
+                    AND (?3 IS NULL OR actor = ?3)
+                    AND (?4 IS NULL OR id < ?4)
+                  ORDER BY id DESC LIMIT ?5"
+            ))?
+            .query_map(
+                params![prefix, q.subject, q.actor, q.before, limit],
+                audit_from,
+            )?
+            .collect()
         })
         .await
     }

@@ -1,0 +1,387 @@
+//! The administration pages, `/admin`: for people in the administrators' group
+//! (`--admin-group`, `admins` by default; the first administrator is made with the CLI). Anyone
+//! else signed in gets a 403 page, and the visit is audited (`admin.console_refused`); someone
+//! signed out is sent to sign in on their account page.
+//!
+//! Every change goes through `admin::Admin`, the same operations (and checks, and audit
+//! records) as the CLI and the admin API, with the administrator as the actor (`user:ID`). A
+//! change needs the administrator's recent sign-in and a form bound to their session
+//! (`auth::forms::Purpose::Admin`).
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::account::RECENT;
+use super::authorize::{current_session, refuse};
+use super::error::store_error;
+use super::pages::{AuditFilters, ConsoleBase, PersonView};
+use super::{AppState, Peer, pages};
+use crate::admin::{Admin, AdminError};
+use crate::auth::forms::{self, Purpose};
+use crate::model::{AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, User};
+use crate::oidc::OAuthError;
+use crate::oidc::authorize::Refusal;
+
+/// People shown on one page of a search.
+const PEOPLE_SHOWN: usize = 50;
+/// Audit records on one page.
+const RECORDS_SHOWN: usize = 50;
+
+/// An administrator, signed in, and their form token.
+struct Administrator {
+    session: Session,
+    user: User,
+    csrf: String,
+}
+
+impl Administrator {
+    fn base<'a>(&'a self, state: &'a AppState) -> ConsoleBase<'a> {
+        ConsoleBase {
+            issuer: &state.config.issuer,
+            csrf: &self.csrf,
+            recent: state.now() - self.session.auth_time <= RECENT,
+        }
+    }
+}
+
+/// The administrator this browser is signed in as, or the answer for anyone else.
+async fn administrator(
+    state: &AppState,
+    jar: &CookieJar,
+    peer: Peer,
+) -> Result<Administrator, Response> {
+    let now = state.now();
+    let (session, user) = match current_session(state, jar, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Err(Redirect::to(&state.config.endpoint("/account")).into_response());
+        }
+        Err(e) => return Err(failed(state, e)),
+    };
+    let groups = match state.store.user_groups(&user.id).await {
+        Ok(g) => g,
+        Err(e) => return Err(failed(state, store_error(e))),
+    };
+    let key = match state.form_key().await {
+        Ok(k) => k,
+        Err(e) => return Err(failed(state, store_error(e))),
+    };
+    let csrf = forms::issue(
+        &key,
+        Purpose::Admin {
+            session: &session.id_hash,
+        },
+        now,
+    );
+    let admin = Administrator {
+        session,
+        user,
+        csrf,
+    };
+    if !groups.iter().any(|g| g.name == state.config.admin_group) {
+        state
+            .audit(
+                AuditRecord::new(
+                    now,
+                    AuditKind::ConsoleRefused,
+                    format!("user:{}", admin.user.id),
+                )
+                .subject(Some(admin.user.username.as_str()))
+                .ip(peer.0),
+            )
+            .await;
+        let html = pages::console_refused(&state.look, &admin.base(state));
+        return Err(pages::respond(StatusCode::FORBIDDEN, html));
+    }
+    Ok(admin)
+}
+
+/// Whether `user` may use the administration pages (for the account page's link).
+pub(super) async fn is_administrator(state: &AppState, user: &User) -> Result<bool, OAuthError> {
+    let groups = state
+        .store
+        .user_groups(&user.id)
+        .await
+        .map_err(store_error)?;
+    Ok(groups.iter().any(|g| g.name == state.config.admin_group))
+}
+
+#[derive(Deserialize)]
+pub(super) struct PeopleQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// GET /admin: people, found by username, name or address.
+pub(super) async fn people(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Query(query): Query<PeopleQuery>,
+) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let q: String = query.q.trim().chars().take(254).collect();
+    let users = match state.store.list_users().await {
+        Ok(u) => u,
+        Err(e) => return failed(&state, store_error(e)),
+    };
+    let needle = q.to_lowercase();
+    let mut found: Vec<User> = users
+        .into_iter()
+        .filter(|u| {
+            needle.is_empty()
+                || u.username.to_lowercase().contains(&needle)
+                || u.email.to_lowercase().contains(&needle)
+                || u.name
+                    .as_ref()
+                    .is_some_and(|n| n.to_lowercase().contains(&needle))
+        })
+        .take(PEOPLE_SHOWN + 1)
+        .collect();
+    let more = found.len() > PEOPLE_SHOWN;
+    found.truncate(PEOPLE_SHOWN);
+    let html = pages::console_people(&state.look, &admin.base(&state), &q, &found, more);
+    pages::respond(StatusCode::OK, html)
+}
+
+/// GET /admin/users/{username}: one person.
+pub(super) async fn person(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Path(username): Path<String>,
+) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    show_person(&state, &admin, &username, None, None).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct PersonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// POST /admin/users/{username}: one of the person page's buttons.
+pub(super) async fn act(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Path(username): Path<String>,
+    Form(form): Form<PersonForm>,
+) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let now = state.now();
+    let key = match state.form_key().await {
+        Ok(k) => k,
+        Err(e) => return failed(&state, store_error(e)),
+    };
+    let purpose = Purpose::Admin {
+        session: &admin.session.id_hash,
+    };
+    if !forms::verify(&key, purpose, &form.csrf, now) {
+        return pages::expired_form(&state.look, Some(state.config.endpoint("/admin")));
+    }
+    let t = &state.look.text.console;
+    if !admin.base(&state).recent {
+        return show_person(&state, &admin, &username, None, Some(t.not_recent)).await;
+    }
+    let ops = Admin::new(
+        state.store.as_ref(),
+        format!("user:{}", admin.user.id),
+        peer.0,
+        now,
+    );
+    let target = match ops.user(&username).await {
+        Ok(u) => u,
+        Err(e) => return admin_failed(&state, e),
+    };
+    let done: Result<String, AdminError> = match form.action.as_str() {
+        "disable" if target.id == admin.user.id => {
+            return show_person(&state, &admin, &username, None, Some(t.cannot_disable_self)).await;
+        }
+        "disable" => ops
+            .set_disabled(&target.username, true)
+            .await
+            .map(|out| (t.done_disabled)(out.sessions)),
+        "enable" => ops
+            .set_disabled(&target.username, false)
+            .await
+            .map(|_| t.done_enabled.to_owned()),
+        "logout" => ops
+            .logout(&target.username)
+            .await
+            .map(|out| (t.done_logout)(out.sessions)),
+        "reset_factors" => ops
+            .reset_factors(&target.username)
+            .await
+            .map(|_| t.done_reset_factors.to_owned()),
+        "confirm_email" | "unconfirm_email" => {
+            let confirmed = form.action == "confirm_email";
+            ops.set_email(&target.username, None, Some(confirmed))
+                .await
+                .map(|_| {
+                    if confirmed {
+                        t.done_confirmed.to_owned()
+                    } else {
+                        t.done_unconfirmed.to_owned()
+                    }
+                })
+        }
+        "send_reset" if state.mailer.is_some() && !target.disabled => {
+            match super::email::send_link(&state, peer, &target, EmailPurpose::Reset).await {
+                Ok(true) => Ok((t.done_reset_sent)(&target.email)),
+                Ok(false) => Ok((t.reset_sent_recently)(&target.email)),
+                Err(e) => Err(AdminError::Store(e)),
+            }
+        }
+        _ => {
+            let errors = &state.look.text.errors;
+            let page = pages::ErrorPage::new(errors.account_form_incomplete)
+                .link(errors.start_again, state.config.endpoint("/admin"));
+            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
+        }
+    };
+    match done {
+        Ok(notice) => show_person(&state, &admin, &target.username, Some(&notice), None).await,
+        Err(e) => admin_failed(&state, e),
+    }
+}
+
+async fn show_person(
+    state: &AppState,
+    admin: &Administrator,
+    username: &str,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let ops = Admin::new(state.store.as_ref(), "", None, state.now());
+    let user = match ops.user(username).await {
+        Ok(u) => u,
+        Err(e) => return admin_failed(state, e),
+    };
+    let store = &state.store;
+    let loaded = async {
+        let groups = store.user_groups(&user.id).await?;
+        let factors = store.factors(&user.id).await?;
+        let sessions = store.sessions(&user.id, state.now()).await?.len();
+        Ok::<_, crate::store::StoreError>((groups, factors, sessions))
+    };
+    let (groups, factors, sessions) = match loaded.await {
+        Ok(l) => l,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let view = PersonView {
+        user: &user,
+        groups: &groups,
+        factors: &factors,
+        sessions,
+        notice,
+        error,
+        own: user.id == admin.user.id,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let html = pages::console_person(&state.look, &admin.base(state), &view);
+    pages::respond(status, html)
+}
+
+#[derive(Deserialize)]
+pub(super) struct AuditParams {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    actor: String,
+    before: Option<i64>,
+}
+
+/// GET /admin/audit: the audit log, newest first, filtered, a page at a time.
+pub(super) async fn audit(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Query(params): Query<AuditParams>,
+) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let given = |s: &str| {
+        let s: String = s.trim().chars().take(254).collect();
+        (!s.is_empty()).then_some(s)
+    };
+    let query = AuditQuery {
+        kind_prefix: given(&params.kind),
+        subject: given(&params.subject),
+        actor: given(&params.actor),
+        before: params.before,
+        limit: RECORDS_SHOWN + 1,
+    };
+    let mut events = match state.store.audit_query(query.clone()).await {
+        Ok(e) => e,
+        Err(e) => return failed(&state, store_error(e)),
+    };
+    let older = (events.len() > RECORDS_SHOWN).then(|| {
+        events.truncate(RECORDS_SHOWN);
+        let last = events.last().map_or(0, |e| e.id);
+        let mut link = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("kind", &query.kind_prefix),
+            ("subject", &query.subject),
+            ("actor", &query.actor),
+        ] {
+            if let Some(v) = value {
+                link.append_pair(name, v);
+            }
+        }
+        link.append_pair("before", &last.to_string());
+        state
+            .config
+            .endpoint(&format!("/admin/audit?{}", link.finish()))
+    });
+    let filters = AuditFilters {
+        kind: query.kind_prefix.as_deref().unwrap_or_default(),
+        subject: query.subject.as_deref().unwrap_or_default(),
+        actor: query.actor.as_deref().unwrap_or_default(),
+    };
+    let html = pages::console_audit(&state.look, &admin.base(&state), &filters, &events, older);
+    pages::respond(StatusCode::OK, html)
+}
+
+/// An administrative operation's failure as a page: nobody by that name (404), or the store.
+fn admin_failed(state: &AppState, e: AdminError) -> Response {
+    match e {
+        AdminError::Store(crate::store::StoreError::NotFound(_)) => {
+            let page = pages::ErrorPage::new(state.look.text.console.no_such_person).link(
+                state.look.text.console.people,
+                state.config.endpoint("/admin"),
+            );
+            pages::respond(StatusCode::NOT_FOUND, page.render(&state.look))
+        }
+        AdminError::Store(e) => failed(state, store_error(e)),
+        other => failed(state, super::error::internal(other.to_string())),
+    }
+}
+
+fn failed(state: &AppState, e: OAuthError) -> Response {
+    refuse(state, Refusal::Page(e))
+}

@@ -1,0 +1,240 @@
+//! The administration pages (`/admin`), for members of the administrators' group: people
+//! (search, one person's account and what can be done to it) and the audit log (filtered,
+//! page by page). Links and form targets are absolute (under the issuer): the pages live at
+//! several depths.
+
+use maud::{Markup, html};
+
+use super::{Look, Width, alert, moment, notice, page};
+use crate::model::{AuditEvent, Factors, Group, User};
+
+/// Where the administration pages are, and the administrator's session form token.
+pub(in crate::http) struct ConsoleBase<'a> {
+    /// The issuer URL (no trailing slash).
+    pub issuer: &'a str,
+    pub csrf: &'a str,
+    /// The administrator's sign-in is recent enough to change things.
+    pub recent: bool,
+}
+
+impl ConsoleBase<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    fn user_url(&self, username: &str) -> String {
+        let escaped: String = url::form_urlencoded::byte_serialize(username.as_bytes()).collect();
+        self.url(&format!("/admin/users/{}", escaped.replace('+', "%20")))
+    }
+}
+
+/// The navigation of every administration page.
+fn nav(look: &Look, base: &ConsoleBase<'_>) -> Markup {
+    let t = &look.text.console;
+    html! {
+        nav.sections aria-label=(t.sections) {
+            a href=(base.url("/admin")) { (t.people) }
+            a href=(base.url("/admin/audit")) { (t.audit_log) }
+            a href=(base.url("/account")) { (look.text.account.title) }
+        }
+    }
+}
+
+/// People, found by `query` (all of them when it is empty).
+pub(in crate::http) fn people(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    query: &str,
+    users: &[User],
+    more: bool,
+) -> String {
+    let t = &look.text.console;
+    let body = html! {
+        h1 { (t.people) }
+        (nav(look, base))
+        form method="get" action=(base.url("/admin")) role="search" {
+            label for="q" { (t.search_label) }
+            input #q name="q" type="search" value=(query) maxlength="254";
+            button type="submit" .secondary { (t.search) }
+        }
+        @if users.is_empty() {
+            p.muted { (t.nobody_found) }
+        } @else {
+            table.list aria-label=(t.people) {
+                @for u in users {
+                    tr {
+                        td {
+                            a href=(base.user_url(&u.username)) { strong { (u.username) } }
+                            @if let Some(name) = &u.name { " · " (name) }
+                            br;
+                            span.muted {
+                                (u.email) " · "
+                                (if u.email_verified { look.text.account.email_verified } else { look.text.account.email_unverified })
+                                @if u.disabled { " · " strong { (t.disabled) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if more { p.muted { (t.more_people) } }
+        }
+    };
+    page(look, t.people, Width::Wide, body)
+}
+
+/// What one person's page shows.
+pub(in crate::http) struct PersonView<'a> {
+    pub user: &'a User,
+    pub groups: &'a [Group],
+    pub factors: &'a Factors,
+    pub sessions: usize,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// Whether this is the administrator's own account (which cannot be disabled here).
+    pub own: bool,
+}
+
+/// One person: their account, and what an administrator can do to it.
+pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonView<'_>) -> String {
+    let t = &look.text.console;
+    let u = v.user;
+    let action = base.user_url(&u.username);
+    let button = |name: &str, label: &str| {
+        html! {
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value=(name);
+                button type="submit" .secondary { (label) }
+            }
+        }
+    };
+    let body = html! {
+        h1 { (u.username) }
+        (nav(look, base))
+        (notice(v.notice))
+        (alert(v.error))
+        table.list aria-label=(t.account) {
+            tr { td { (t.name) } td { (u.name.as_deref().unwrap_or("—")) } }
+            tr {
+                td { (look.text.account.email_label) }
+                td {
+                    (u.email) " · "
+                    (if u.email_verified { look.text.account.email_verified } else { look.text.account.email_unverified })
+                }
+            }
+            tr { td { (t.state) } td { (if u.disabled { t.disabled } else { t.enabled }) } }
+            tr { td { (t.created) } td { (moment(u.created_at)) } }
+            tr {
+                td { (t.groups) }
+                td {
+                    @if v.groups.is_empty() { "—" }
+                    @for (i, g) in v.groups.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (g.name)
+                    }
+                }
+            }
+            tr {
+                td { (look.text.account.two_step) }
+                td {
+                    @if v.factors.has_app() { (t.app) } @else { (t.no_app) }
+                    " · " ((t.passkeys)(v.factors.passkeys.len()))
+                }
+            }
+            tr { td { (look.text.account.sessions) } td { (v.sessions) } }
+        }
+        h2 { (t.actions) }
+        @if !base.recent {
+            p.muted { (t.not_recent) }
+            a.button href=(base.url("/account")) { (look.text.account.sign_in_again) }
+        } @else {
+            @if u.disabled {
+                (button("enable", t.enable))
+            } @else if !v.own {
+                (button("disable", t.disable))
+            }
+            (button("logout", t.sign_out_everywhere))
+            @if v.factors.has_app() || !v.factors.passkeys.is_empty() {
+                (button("reset_factors", t.reset_factors))
+            }
+            @if u.email_verified {
+                (button("unconfirm_email", t.unconfirm_email))
+            } @else {
+                (button("confirm_email", t.confirm_email))
+            }
+            @if look.mail && !u.disabled {
+                (button("send_reset", t.send_reset))
+            }
+        }
+        p { a href=(base.url(&format!("/admin/audit?subject={}", url::form_urlencoded::byte_serialize(u.username.as_bytes()).collect::<String>()))) { (t.their_activity) } }
+    };
+    page(look, &u.username, Width::Wide, body)
+}
+
+/// The audit log's filters, as the form shows them.
+pub(in crate::http) struct AuditFilters<'a> {
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub actor: &'a str,
+}
+
+/// A page of the audit log, newest first; `older` the link to the next page.
+pub(in crate::http) fn audit(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    filters: &AuditFilters<'_>,
+    events: &[AuditEvent],
+    older: Option<String>,
+) -> String {
+    let t = &look.text.console;
+    let body = html! {
+        h1 { (t.audit_log) }
+        (nav(look, base))
+        form method="get" action=(base.url("/admin/audit")) role="search" {
+            label for="kind" { (t.kind_label) }
+            input #kind name="kind" value=(filters.kind) maxlength="64" placeholder="login." ;
+            label for="subject" { (t.subject_label) }
+            input #subject name="subject" value=(filters.subject) maxlength="254";
+            label for="actor" { (t.actor_label) }
+            input #actor name="actor" value=(filters.actor) maxlength="254" placeholder="cli";
+            button type="submit" .secondary { (t.filter) }
+        }
+        @if events.is_empty() {
+            p.muted { (t.no_records) }
+        } @else {
+            table.list aria-label=(t.audit_log) {
+                @for e in events {
+                    @let r = &e.record;
+                    tr {
+                        td {
+                            code { (r.kind.as_str()) }
+                            @if let Some(s) = &r.subject { " · " (s) }
+                            @if let Some(c) = &r.client_id { " · " (c) }
+                            br;
+                            span.muted {
+                                (moment(r.at)) " · " (r.actor)
+                                @if let Some(ip) = &r.ip { " · " (ip) }
+                                @if let Some(d) = &r.detail { " · " (d) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(href) = older {
+            p { a href=(href) { (t.older) } }
+        }
+    };
+    page(look, t.audit_log, Width::Wide, body)
+}
+
+/// A signed-in person outside the administrators' group.
+pub(in crate::http) fn refused(look: &Look, base: &ConsoleBase<'_>) -> String {
+    let t = &look.text.console;
+    let body = html! {
+        h1 { (t.refused_title) }
+        p { (t.refused) }
+        a.button href=(base.url("/account")) { (look.text.email.to_your_account) }
+    };
+    page(look, t.refused_title, Width::Narrow, body)
+}

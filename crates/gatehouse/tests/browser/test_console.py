@@ -1,0 +1,54 @@
+"""The administration pages in Chromium: the first administrator is made with the command line;
+they find a person, disable their account (who can then no longer sign in), and see it in the
+audit log under their own name; someone else who opens the pages is told they are not for them."""
+
+from playwright.sync_api import expect
+
+from test_sign_in import fill_login
+
+
+def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
+        browser_page, chromium, gatehouse):
+    page = browser_page
+    admin = gatehouse.add_user("admin")
+    person = gatehouse.add_user("person")
+    if "admins" not in gatehouse.cli("group", "list"):
+        gatehouse.cli("group", "add", "admins")
+    gatehouse.cli("group", "add-member", "admins", admin)
+
+    page.goto(f"{gatehouse.issuer}/account")
+    fill_login(page, admin)
+    page.get_by_role("link", name="Administration").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("People")
+    page.get_by_label("Username, name or email address").fill(person)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=person).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(person)
+    page.get_by_role("button", name="Disable the account").click()
+    expect(page.get_by_role("status")).to_have_text("The account is disabled.")
+
+    other = chromium.new_context().new_page()
+    other.goto(f"{gatehouse.issuer}/account")
+    fill_login(other, person)
+    expect(other.get_by_role("alert")).to_have_text("Wrong username or password.")
+    other.context.close()
+
+    page.get_by_role("link", name="Their activity in the audit log").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
+    records = page.get_by_role("table", name="Audit log")
+    disabled = records.get_by_role("row").filter(has_text="admin.user.disabled")
+    expect(disabled).to_have_count(1)
+    expect(disabled).to_contain_text("user:")
+    # The failed sign-in came after, and is listed above it.
+    expect(records.get_by_role("row").first).to_contain_text("login.failed")
+
+
+def test_the_pages_are_not_for_everyone(browser_page, gatehouse, user):
+    page = browser_page
+    page.goto(f"{gatehouse.issuer}/account")
+    fill_login(page, user)
+    expect(page.get_by_role("link", name="Administration")).to_have_count(0)
+    response = page.goto(f"{gatehouse.issuer}/admin")
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("This page is for administrators")
+    assert "admin.console_refused" in gatehouse.cli("audit", "tail", "-n", "10")

@@ -1,0 +1,71 @@
+"""The main pages as people see them, on a desktop and on a phone: each is opened, checked for
+its heading, and photographed. The pictures go to target/browser-screenshots/pages, or to the
+directory GATEHOUSE_SCREENSHOTS names (docs/screenshots refreshes the committed ones:
+`GATEHOUSE_SCREENSHOTS=docs/screenshots scripts/browser-tests -k screenshots`)."""
+
+import os
+import pathlib
+import tempfile
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD, ROOT, Gatehouse
+from mail_sink import MailSink
+from relying_party import RelyingParty
+from test_sign_in import fill_login, start
+
+SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
+# One person per size, each meeting the consent page for the first time.
+PEOPLE = {"desktop": ("ada", "Ada Lovelace"), "phone": ("grace", "Grace Hopper")}
+
+
+@pytest.fixture(scope="module")
+def shots():
+    directory = pathlib.Path(os.environ.get("GATEHOUSE_SCREENSHOTS")
+                             or ROOT / "target" / "browser-screenshots" / "pages")
+    if not directory.is_absolute():
+        directory = ROOT / directory
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def server():
+    sink = MailSink()
+    with tempfile.TemporaryDirectory() as directory:
+        server = Gatehouse(directory, "--smtp-url", sink.url,
+                           "--mail-from", "Gatehouse <id@example.com>")
+        for username, name in PEOPLE.values():
+            server.cli("user", "add", "--username", username, "--email",
+                       f"{username}@example.com", "--name", name, stdin=PASSWORD + "\n")
+        rp = RelyingParty("Photo printer")
+        server.add_client(rp, "photo-printer", first_party=False)
+        server.rp = rp
+        yield server
+        server.stop()
+        rp.close()
+    sink.stop()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_main_pages(chromium, server, shots, size):
+    context = chromium.new_context(viewport=SIZES[size])
+    page = context.new_page()
+
+    def shoot(name, heading):
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        page.screenshot(path=str(shots / f"{name}-{size}.png"), full_page=True)
+
+    start(page, server.rp)
+    shoot("sign-in", "Sign in")
+    fill_login(page, PEOPLE[size][0])
+    shoot("consent", "Allow access?")
+    page.get_by_role("button", name="Allow").click()
+    expect(page.locator("body")).to_contain_text("Signed in as")
+
+    page.goto(f"{server.issuer}/account")
+    shoot("account", "Your account")
+    page.goto(f"{server.issuer}/reset")
+    shoot("reset", "Reset your password")
+    context.close()

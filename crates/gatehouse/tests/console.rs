@@ -1,0 +1,298 @@
+//! The administration pages through the router with a fixed clock: only the administrators'
+//! group gets in (anyone else: 403, audited), changes go through the same operations as the
+//! CLI with the administrator as the actor, need a recent sign-in and the administrator's own
+//! form, and the audit log is filtered and paged.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use common::backend::Database;
+use common::oneshot::*;
+use common::{add_user, hidden_input};
+use gatehouse::admin::{Admin, NewGroup};
+use gatehouse::model::{AuditKind, AuditQuery, AuditRecord};
+
+/// Ada, an administrator (in `admins`), and Bob, who is not; Ada's browser.
+async fn with_admin(db: Database) -> (Fixture, String) {
+    let f = fixture_on(db).await;
+    let store = f.state.store.as_ref();
+    add_user(store, "bob").await;
+    let ops = Admin::new(store, "cli", None, T0);
+    ops.add_group(NewGroup {
+        name: "admins".into(),
+        description: None,
+        auth_policy: gatehouse::model::AuthPolicy::Password,
+    })
+    .await
+    .unwrap();
+    ops.add_member("admins", "ada").await.unwrap();
+    let cookies = account_sign_in(&f, "ada").await;
+    (f, cookies)
+}
+
+async fn get_as(f: &Fixture, cookies: &str, path: &str) -> Response {
+    send(
+        f,
+        axum::http::Request::get(path)
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+async fn post_as_admin(
+    f: &Fixture,
+    cookies: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    send(
+        f,
+        form(path)
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(fields)))
+            .unwrap(),
+    )
+    .await
+}
+
+/// The audit records whose kind starts with `prefix`, newest first.
+async fn records(f: &Fixture, prefix: &str) -> Vec<gatehouse::model::AuditEvent> {
+    let query = AuditQuery {
+        kind_prefix: Some(prefix.into()),
+        limit: 50,
+        ..AuditQuery::default()
+    };
+    f.state.store.audit_query(query).await.unwrap()
+}
+
+async fn only_administrators_get_in(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let r = send(&f, get("/admin")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "signed out: to sign in");
+    assert!(
+        r.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .ends_with("/account")
+    );
+
+    let bob = account_sign_in(&f, "bob").await;
+    for path in ["/admin", "/admin/audit", "/admin/users/ada"] {
+        let r = get_as(&f, &bob, path).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            body_text(r)
+                .await
+                .contains("This page is for administrators")
+        );
+    }
+    let r = post_as_admin(&f, &bob, "/admin/users/ada", &[("action", "disable")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let refused = records(&f, "admin.console_refused").await;
+    assert_eq!(refused.len(), 4);
+    assert!(
+        refused
+            .iter()
+            .all(|e| e.record.subject.as_deref() == Some("bob"))
+    );
+    assert!(
+        !f.state
+            .store
+            .user_by_username("ada")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+
+    let html = body_text(get_as(&f, &ada, "/admin").await).await;
+    assert!(html.contains("<h1>People</h1>"), "{html}");
+    assert!(html.contains(">ada<") && html.contains(">bob<"));
+    let html = body_text(get_as(&f, &ada, "/admin?q=BOB").await).await;
+    assert!(html.contains(">bob<") && !html.contains(">ada<"), "{html}");
+    // The account page links to the administration pages, for administrators only.
+    assert!(account_page(&f, &ada).await.contains("Administration"));
+    assert!(!account_page(&f, &bob).await.contains("Administration"));
+}
+
+async fn an_administrator_disables_an_account_as_themselves(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let ada_id = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let bobs = account_sign_in(&f, "bob").await;
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(html.contains("Disable the account"), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+
+    for forged in ["", "forged"] {
+        let r = post_as_admin(
+            &f,
+            &ada,
+            "/admin/users/bob",
+            &[("csrf", forged), ("action", "disable")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            !f.state
+                .store
+                .user_by_username("bob")
+                .await
+                .unwrap()
+                .unwrap()
+                .disabled
+        );
+    }
+    // Bob's own account-page token is not an administrator's form.
+    let bob_csrf = hidden_input(&account_page(&f, &bobs).await, "csrf");
+    let r = post_as_admin(
+        &f,
+        &ada,
+        "/admin/users/bob",
+        &[("csrf", &bob_csrf), ("action", "disable")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let r = post_as_admin(
+        &f,
+        &ada,
+        "/admin/users/bob",
+        &[("csrf", &csrf), ("action", "disable")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        body_text(r)
+            .await
+            .contains("The account is disabled, and its one session is signed out.")
+    );
+    assert!(
+        f.state
+            .store
+            .user_by_username("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    assert!(
+        !body_text(get_as(&f, &bobs, "/account").await)
+            .await
+            .contains("Your account")
+    );
+    let record = records(&f, "admin.user.disabled").await.pop().unwrap();
+    assert_eq!(record.record.actor, format!("user:{ada_id}"));
+    assert_eq!(record.record.subject.as_deref(), Some("bob"));
+
+    // Not their own account; nobody who does not exist.
+    let r = post_as_admin(
+        &f,
+        &ada,
+        "/admin/users/ada",
+        &[("csrf", &csrf), ("action", "disable")],
+    )
+    .await;
+    assert!(
+        body_text(r)
+            .await
+            .contains("You cannot disable your own account here")
+    );
+    assert!(
+        !f.state
+            .store
+            .user_by_username("ada")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    let r = post_as_admin(
+        &f,
+        &ada,
+        "/admin/users/nobody",
+        &[("csrf", &csrf), ("action", "disable")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(body_text(r).await.contains("There is nobody by that name"));
+
+    // Ten minutes on, a change needs a new sign-in.
+    f.clock.advance(601);
+    let r = post_as_admin(
+        &f,
+        &ada,
+        "/admin/users/bob",
+        &[("csrf", &csrf), ("action", "enable")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r).await.contains("sign in again"));
+    assert!(
+        f.state
+            .store
+            .user_by_username("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+}
+
+async fn the_audit_log_is_filtered_and_paged(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    for i in 0..60 {
+        let record =
+            AuditRecord::new(T0 + i, AuditKind::LoginFailed, "anonymous").subject(Some("mallory"));
+        f.state.store.record(record).await.unwrap();
+    }
+    let html = body_text(get_as(&f, &ada, "/admin/audit?kind=login.&subject=mallory").await).await;
+    assert_eq!(
+        html.matches("<code>login.failed</code>").count(),
+        50,
+        "{html}"
+    );
+    let start = html
+        .find("href=\"http://127.0.0.1:8080/admin/audit?")
+        .expect("a link to older ones");
+    let older = &html[start + 6..];
+    let older = older[..older.find('"').unwrap()].replace("&amp;", "&");
+    let path = older.trim_start_matches("http://127.0.0.1:8080");
+    let html = body_text(get_as(&f, &ada, path).await).await;
+    assert_eq!(
+        html.matches("<code>login.failed</code>").count(),
+        10,
+        "{html}"
+    );
+    assert!(!html.contains("Older records"));
+
+    // A filter's wildcard characters are taken as they are.
+    let html = body_text(get_as(&f, &ada, "/admin/audit?kind=%25").await).await;
+    assert!(html.contains("No records match."), "{html}");
+    let html = body_text(get_as(&f, &ada, "/admin/audit?actor=cli").await).await;
+    assert!(html.contains("admin.group.member_added"), "{html}");
+    assert!(!html.contains("login.failed"));
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    only_administrators_get_in,
+    an_administrator_disables_an_account_as_themselves,
+    the_audit_log_is_filtered_and_paged,
+);
