@@ -296,6 +296,165 @@ async fn an_address_is_confirmed_by_the_link_sent_to_it(db: Database) {
     assert!(!html.contains("Send me a confirmation link"));
 }
 
+/// Makes ada an administrator and signs her in; her browser and an administration form token.
+async fn administrator(f: &Fixture) -> (String, String) {
+    let ops = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    ops.add_group(gatehouse::admin::NewGroup {
+        name: "admins".into(),
+        description: None,
+        auth_policy: gatehouse::model::AuthPolicy::Password,
+    })
+    .await
+    .unwrap();
+    ops.add_member("admins", "ada").await.unwrap();
+    let cookies = account_sign_in(f, "ada").await;
+    let r = send(
+        f,
+        axum::http::Request::get("/admin")
+            .header(header::COOKIE, &cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let csrf = hidden_input(&body_text(r).await, "csrf");
+    (cookies, csrf)
+}
+
+async fn add_person(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
+    send(
+        f,
+        form("/admin")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(fields)))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn an_invited_person_chooses_their_password_by_the_mailed_link(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let (cookies, csrf) = administrator(&f).await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("username", "carol"),
+        ("email", "carol@example.com"),
+        ("name", "Carol"),
+    ];
+    let r = add_person(&f, &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        body_text(r)
+            .await
+            .contains("an invitation is on its way to carol@example.com")
+    );
+    // The same name again is refused.
+    let r = add_person(&f, &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r).await.contains("exists already"));
+
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["carol@example.com"]);
+    assert!(
+        mail.text().contains("with the username carol"),
+        "{}",
+        mail.text()
+    );
+    let link = mail.link("http://127.0.0.1:8080/welcome?token=");
+    let (form_cookies, form_csrf) = reset_form(&f, &path_of(&link)).await;
+    let token = hidden_input(
+        &body_text(send(&f, get(&path_of(&link))).await).await,
+        "token",
+    );
+    let choose = || {
+        send(
+            &f,
+            form("/welcome")
+                .header(header::COOKIE, &form_cookies)
+                .body(Body::from(encode(&[
+                    ("csrf", &form_csrf),
+                    ("token", &token),
+                    ("new_password", NEW_PASSWORD),
+                    ("repeat_password", NEW_PASSWORD),
+                ])))
+                .unwrap(),
+        )
+    };
+    let r = choose().await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("Your account is ready"));
+    let carol = f
+        .state
+        .store
+        .user_by_username("carol")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(carol.email_verified, "the invitation came to that address");
+    let r = post_login(&f, &authorize_uri("web", ""), "carol", NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = choose().await;
+    assert!(
+        body_text(r).await.contains("This link does not work"),
+        "used once"
+    );
+    let created = f
+        .state
+        .store
+        .audit_about("carol", AuditKind::PERSONAL, 10)
+        .await
+        .unwrap();
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    let made = created
+        .iter()
+        .find(|e| e.record.kind == AuditKind::UserCreated)
+        .unwrap();
+    assert_eq!(made.record.actor, format!("user:{}", ada.id));
+    assert!(
+        created
+            .iter()
+            .any(|e| e.record.kind == AuditKind::InvitationAccepted)
+    );
+}
+
+async fn without_mail_an_administrator_gives_the_first_password(db: Database) {
+    let f = fixture_on(db).await;
+    let (cookies, csrf) = administrator(&f).await;
+    let person = |password: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("username", "dave".to_owned()),
+            ("email", "dave@example.com".to_owned()),
+            ("password", password.to_owned()),
+        ]
+    };
+    let weak = person("password123456");
+    let fields: Vec<(&str, &str)> = weak.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = add_person(&f, &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r).await.contains("too easy to guess"));
+    assert!(
+        f.state
+            .store
+            .user_by_username("dave")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let strong = person(NEW_PASSWORD);
+    let fields: Vec<(&str, &str)> = strong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = add_person(&f, &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("The account is made."));
+    let r = post_login(&f, &authorize_uri("web", ""), "dave", NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
 async fn without_smtp_no_link_is_offered(db: Database) {
     let f = fixture_on(db).await;
     let html = body_text(send(&f, get(&authorize_uri("web", ""))).await).await;
@@ -324,4 +483,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     requests_from_one_address_are_limited,
     an_address_is_confirmed_by_the_link_sent_to_it,
     without_smtp_no_link_is_offered,
+    an_invited_person_chooses_their_password_by_the_mailed_link,
+    without_mail_an_administrator_gives_the_first_password,
 );

@@ -10,6 +10,8 @@ use crate::model::{EmailPurpose, EmailToken, User};
 pub const RESET_TTL: i64 = 30 * 60;
 /// How long an address confirmation link works.
 pub const CONFIRM_TTL: i64 = 24 * 3600;
+/// How long an invitation works: a person added on Friday may open it on Monday.
+pub const INVITE_TTL: i64 = 7 * 24 * 3600;
 /// The least time between two links of one purpose to one person: someone who types another
 /// person's name again and again sends them one mail a minute at most.
 pub const RESEND_AFTER: i64 = 60;
@@ -19,6 +21,7 @@ pub fn ttl(purpose: EmailPurpose) -> i64 {
     match purpose {
         EmailPurpose::Confirm => CONFIRM_TTL,
         EmailPurpose::Reset => RESET_TTL,
+        EmailPurpose::Invite => INVITE_TTL,
     }
 }
 
@@ -164,5 +167,6 @@ mod tests {
             assert_eq!(may_send(newest, now), expected, "{newest:?} at {now}");
         }
         assert!(ttl(EmailPurpose::Reset) < ttl(EmailPurpose::Confirm));
+        assert!(ttl(EmailPurpose::Confirm) < ttl(EmailPurpose::Invite));
     }
 }

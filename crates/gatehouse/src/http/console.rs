@@ -18,13 +18,14 @@ use serde::Deserialize;
 use super::account::RECENT;
 use super::authorize::{current_session, refuse};
 use super::error::store_error;
-use super::pages::{AuditFilters, ConsoleBase, PersonView};
+use super::pages::{AuditFilters, ConsoleBase, NewPerson, PersonView};
 use super::{AppState, Peer, pages};
-use crate::admin::{Admin, AdminError};
+use crate::admin::{Admin, AdminError, NewUser};
 use crate::auth::forms::{self, Purpose};
 use crate::model::{AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, User};
-use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
+use crate::oidc::{OAuthError, tokens};
+use crate::store::StoreError;
 
 /// People shown on one page of a search.
 const PEOPLE_SHOWN: usize = 50;
@@ -100,6 +101,29 @@ async fn administrator(
     Ok(admin)
 }
 
+/// The administrator who sent a form with token `csrf` (bound to their session), or the
+/// answer for anyone else and for a form that is not theirs.
+async fn sent_by_administrator(
+    state: &AppState,
+    jar: &CookieJar,
+    peer: Peer,
+    csrf: &str,
+) -> Result<Administrator, Response> {
+    let admin = administrator(state, jar, peer).await?;
+    let key = state
+        .form_key()
+        .await
+        .map_err(|e| failed(state, store_error(e)))?;
+    let purpose = Purpose::Admin {
+        session: &admin.session.id_hash,
+    };
+    if !forms::verify(&key, purpose, csrf, state.now()) {
+        let restart = Some(state.config.endpoint("/admin"));
+        return Err(pages::expired_form(&state.look, restart));
+    }
+    Ok(admin)
+}
+
 /// Whether `user` may use the administration pages (for the account page's link).
 pub(super) async fn is_administrator(state: &AppState, user: &User) -> Result<bool, OAuthError> {
     let groups = state
@@ -128,9 +152,20 @@ pub(super) async fn people(
         Err(r) => return r,
     };
     let q: String = query.q.trim().chars().take(254).collect();
+    people_page(&state, &admin, &q, &NewPerson::default(), StatusCode::OK).await
+}
+
+/// The people page: those `q` finds, and the form that adds one (`new`, as last sent).
+async fn people_page(
+    state: &AppState,
+    admin: &Administrator,
+    q: &str,
+    new: &NewPerson<'_>,
+    status: StatusCode,
+) -> Response {
     let users = match state.store.list_users().await {
         Ok(u) => u,
-        Err(e) => return failed(&state, store_error(e)),
+        Err(e) => return failed(state, store_error(e)),
     };
     let needle = q.to_lowercase();
     let mut found: Vec<User> = users
@@ -147,8 +182,99 @@ pub(super) async fn people(
         .collect();
     let more = found.len() > PEOPLE_SHOWN;
     found.truncate(PEOPLE_SHOWN);
-    let html = pages::console_people(&state.look, &admin.base(&state), &q, &found, more);
-    pages::respond(StatusCode::OK, html)
+    let html = pages::console_people(&state.look, &admin.base(state), q, &found, more, new);
+    pages::respond(status, html)
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewPersonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    /// Their first password, where no mail goes out to invite them.
+    #[serde(default)]
+    password: String,
+}
+
+/// POST /admin: adds a person. Where mail goes out they are invited to choose their password
+/// (the account is made with a random one nobody knows); otherwise the administrator gives
+/// the first password.
+pub(super) async fn add_person(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<NewPersonForm>,
+) -> Response {
+    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let now = state.now();
+    let t = &state.look.text.console;
+    let refused = |error: String| {
+        let form = &form;
+        let admin = &admin;
+        let state = &state;
+        async move {
+            let new = NewPerson {
+                username: &form.username,
+                email: &form.email,
+                name: &form.name,
+                error: Some(&error),
+            };
+            people_page(state, admin, "", &new, StatusCode::BAD_REQUEST).await
+        }
+    };
+    if !admin.base(&state).recent {
+        return refused(t.not_recent.to_owned()).await;
+    }
+    let invite = state.mailer.is_some();
+    let password = if invite {
+        tokens::generate()
+    } else {
+        form.password.clone()
+    };
+    let name = form.name.trim();
+    let new = NewUser {
+        username: form.username.trim().to_owned(),
+        email: form.email.trim().to_owned(),
+        email_verified: false,
+        name: (!name.is_empty()).then(|| name.to_owned()),
+        given_name: None,
+        family_name: None,
+        locale: None,
+        picture: None,
+        password,
+    };
+    let ops = Admin::new(
+        state.store.as_ref(),
+        format!("user:{}", admin.user.id),
+        peer.0,
+        now,
+    );
+    let user = match ops.add_user(&state.passwords, new).await {
+        Ok(u) => u,
+        Err(AdminError::Store(StoreError::Conflict(what))) => {
+            return refused((t.exists_already)(&what)).await;
+        }
+        Err(AdminError::Invalid(why)) => return refused(why).await,
+        Err(AdminError::Password(e)) => return refused(e.to_string()).await,
+        Err(e) => return admin_failed(&state, e),
+    };
+    let notice = if invite {
+        match super::email::send_link(&state, peer, &user, EmailPurpose::Invite).await {
+            Ok(_) => (t.done_invited)(&user.email),
+            Err(e) => return failed(&state, store_error(e)),
+        }
+    } else {
+        t.done_created.to_owned()
+    };
+    show_person(&state, &admin, &user.username, Some(&notice), None).await
 }
 
 /// GET /admin/users/{username}: one person.
@@ -181,21 +307,11 @@ pub(super) async fn act(
     Path(username): Path<String>,
     Form(form): Form<PersonForm>,
 ) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
+    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
         Ok(a) => a,
         Err(r) => return r,
     };
     let now = state.now();
-    let key = match state.form_key().await {
-        Ok(k) => k,
-        Err(e) => return failed(&state, store_error(e)),
-    };
-    let purpose = Purpose::Admin {
-        session: &admin.session.id_hash,
-    };
-    if !forms::verify(&key, purpose, &form.csrf, now) {
-        return pages::expired_form(&state.look, Some(state.config.endpoint("/admin")));
-    }
     let t = &state.look.text.console;
     if !admin.base(&state).recent {
         return show_person(&state, &admin, &username, None, Some(t.not_recent)).await;

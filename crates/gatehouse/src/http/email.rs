@@ -57,7 +57,7 @@ pub(super) async fn reset_page(
     let html = if q.token.is_empty() {
         pages::reset_request(&state.look, &csrf, None)
     } else {
-        pages::reset_form(&state.look, &csrf, &q.token, None)
+        pages::password_form(&state.look, false, &csrf, &q.token, None)
     };
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
@@ -76,6 +76,38 @@ pub(super) struct ResetForm {
     new_password: String,
     #[serde(default)]
     repeat_password: String,
+}
+
+/// GET /welcome: an invitation's link, where the person chooses their first password.
+pub(super) async fn welcome_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let (jar, csrf) = match browser_form(&state, jar, FormKind::Login).await {
+        Ok(issued) => issued,
+        Err(e) => return failed(&state, e),
+    };
+    let html = pages::password_form(&state.look, true, &csrf, &q.token, None);
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// POST /welcome: the first password, with the invitation's token.
+pub(super) async fn welcome(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let restart = format!("welcome?token={}", url_escape(&form.token));
+            return pages::expired_form(&state.look, Some(restart));
+        }
+        Err(e) => return failed(&state, e),
+    }
+    set_password(&state, peer, jar, &form, EmailPurpose::Invite).await
 }
 
 /// POST /reset: a request for a link, or the new password with the link's token.
@@ -102,7 +134,7 @@ pub(super) async fn reset(
     }
     match form.action.as_str() {
         "request" => request(&state, peer, jar, &form.identifier).await,
-        "set" => set_password(&state, peer, jar, &form).await,
+        "set" => set_password(&state, peer, jar, &form, EmailPurpose::Reset).await,
         _ => {
             let t = &state.look.text.errors;
             let page = pages::ErrorPage::new(t.account_form_incomplete)
@@ -211,6 +243,15 @@ pub(super) async fn send_link(
                 (t.confirm_body)(product, &user.username, &link, ttl / 3600),
             )
         }
+        EmailPurpose::Invite => {
+            let link = state
+                .config
+                .endpoint(&format!("/welcome?token={}", url_escape(&secret)));
+            (
+                (t.invite_subject)(product),
+                (t.invite_body)(product, &user.username, &link, ttl / 86_400),
+            )
+        }
     };
     mailer.send_later(Mail {
         to: user.email.clone(),
@@ -220,11 +261,19 @@ pub(super) async fn send_link(
     Ok(true)
 }
 
-/// Sets the new password with the link's token. The link is read first and the password
-/// checked against its person (a weak password leaves the link as it was, for another try);
-/// only then is the link taken, and the change ends every session and token family of the
-/// person.
-async fn set_password(state: &AppState, peer: Peer, jar: CookieJar, form: &ResetForm) -> Response {
+/// Sets the new password with the link's token (`purpose`: a reset's or an invitation's).
+/// The link is read first and the password checked against its person (a weak password leaves
+/// the link as it was, for another try); only then is the link taken, and the change ends
+/// every session and token family of the person. An invitation's link also confirms the
+/// address it came to.
+async fn set_password(
+    state: &AppState,
+    peer: Peer,
+    jar: CookieJar,
+    form: &ResetForm,
+    purpose: EmailPurpose,
+) -> Response {
+    let invitation = purpose == EmailPurpose::Invite;
     let t = &state.look.text;
     let again = |message: String| {
         let jar = jar.clone();
@@ -233,11 +282,12 @@ async fn set_password(state: &AppState, peer: Peer, jar: CookieJar, form: &Reset
                 Ok(issued) => issued,
                 Err(e) => return failed(state, e),
             };
-            let html = pages::reset_form(&state.look, &csrf, &form.token, Some(&message));
+            let html =
+                pages::password_form(&state.look, invitation, &csrf, &form.token, Some(&message));
             (jar, pages::respond(StatusCode::BAD_REQUEST, html)).into_response()
         }
     };
-    let Some((token, user)) = (match usable(state, &form.token, EmailPurpose::Reset).await {
+    let Some((token, user)) = (match usable(state, &form.token, purpose).await {
         Ok(found) => found,
         Err(e) => return failed(state, e),
     }) else {
@@ -254,7 +304,7 @@ async fn set_password(state: &AppState, peer: Peer, jar: CookieJar, form: &Reset
     // Taken now: of two forms sent with the same link, one sets its password.
     match state
         .store
-        .take_email_token(&token.token_hash, EmailPurpose::Reset)
+        .take_email_token(&token.token_hash, purpose)
         .await
     {
         Ok(Some(taken)) if taken == token => {}
@@ -267,9 +317,27 @@ async fn set_password(state: &AppState, peer: Peer, jar: CookieJar, form: &Reset
         Ok(out) => out,
         Err(e) => return failed(state, store_error(e)),
     };
+    if invitation && !user.email_verified {
+        let confirmed = UserChange::SetEmail {
+            email: token.email.clone(),
+            verified: true,
+        };
+        if let Err(e) = state
+            .store
+            .update_user(&user.username, confirmed, now)
+            .await
+        {
+            return failed(state, store_error(e));
+        }
+    }
+    let kind = if invitation {
+        AuditKind::InvitationAccepted
+    } else {
+        AuditKind::PasswordReset
+    };
     state
         .audit(
-            AuditRecord::new(now, AuditKind::PasswordReset, format!("user:{}", user.id))
+            AuditRecord::new(now, kind, format!("user:{}", user.id))
                 .subject(Some(user.username.as_str()))
                 .ip(peer.0)
                 .detail(format!(
@@ -280,7 +348,7 @@ async fn set_password(state: &AppState, peer: Peer, jar: CookieJar, form: &Reset
         .await;
     (
         jar,
-        pages::respond(StatusCode::OK, pages::reset_done(&state.look)),
+        pages::respond(StatusCode::OK, pages::reset_done(&state.look, invitation)),
     )
         .into_response()
 }

@@ -353,7 +353,8 @@ pub fn app(state: AppState) -> Router {
         .route("/static/passkeys.js", get(passkey::script))
         .route(pages::LOGO_PATH, get(pages::logo))
         .route("/reset", get(email::reset_page).post(email::reset))
-        .route("/admin", get(console::people))
+        .route("/admin", get(console::people).post(console::add_person))
+        .route("/welcome", get(email::welcome_page).post(email::welcome))
         .route("/admin/audit", get(console::audit))
         .route(
             "/admin/users/{username}",

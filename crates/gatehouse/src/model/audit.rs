@@ -41,6 +41,8 @@ named! {
         PasswordReset = "account.password_reset",
         /// A link was sent to a person's address (which, in the detail).
         EmailSent = "account.email_sent",
+        /// A person an administrator added chose their password by the invitation's link.
+        InvitationAccepted = "account.invitation_accepted",
         Logout = "logout",
         /// A back-channel logout notice was given up: the client refused it or could not be
         /// reached for a day.
@@ -111,6 +113,7 @@ impl AuditKind {
         AuditKind::EmailConfirmed,
         AuditKind::PasswordReset,
         AuditKind::EmailSent,
+        AuditKind::InvitationAccepted,
         AuditKind::Logout,
         AuditKind::ConsentGranted,
         AuditKind::ConsentDenied,

@@ -8,6 +8,9 @@ named! {
         Confirm = "confirm",
         /// Lets the person set a new password without the old one.
         Reset = "reset",
+        /// Lets a person an administrator added choose their first password (and confirms
+        /// their address).
+        Invite = "invite",
     }
 }
 

@@ -92,3 +92,38 @@ def test_a_person_confirms_their_address(browser_page, server, sink):
     page.get_by_role("link", name="Go to your account").click()
     expect(page.locator("#email-help")).to_contain_text("Confirmed")
     expect(page.get_by_role("button", name="Send me a confirmation link")).to_have_count(0)
+
+
+def test_an_administrator_invites_a_person_who_chooses_their_password(browser_page, chromium,
+                                                                      server, sink):
+    page = browser_page
+    admin = server.add_user("admin")
+    if "admins" not in server.cli("group", "list"):
+        server.cli("group", "add", "admins")
+    server.cli("group", "add-member", "admins", admin)
+    # Signed out, the administration pages send people to sign in on their account page.
+    page.goto(f"{server.issuer}/admin")
+    fill_login(page, admin)
+    page.get_by_role("link", name="Administration").click()
+    page.get_by_label("Username", exact=True).fill("carol")
+    page.get_by_label("Email address", exact=True).fill("carol@example.com")
+    page.get_by_label("Name", exact=True).fill("Carol Shaw")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(
+        "The account is made, and an invitation is on its way to carol@example.com.")
+
+    to, message = sink.next()
+    assert to == ["carol@example.com"], to
+    link = MailSink.link(message, f"{server.issuer}/welcome?token=")
+    invited = chromium.new_context().new_page()
+    invited.goto(link)
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Choose your password")
+    invited.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    invited.get_by_label("New password again").fill(NEW_PASSWORD)
+    invited.get_by_role("button", name="Set the new password").click()
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Your account is ready")
+    invited.get_by_role("link", name="Go to your account").click()
+    fill_login(invited, "carol", NEW_PASSWORD)
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(invited.locator("#email-help")).to_contain_text("Confirmed")
+    invited.context.close()

@@ -305,6 +305,14 @@ pub(in crate::http) struct EmailText {
     /// hours.
     pub confirm_subject: fn(&str) -> String,
     pub confirm_body: fn(&str, &str, &str, i64) -> String,
+    /// The page an invitation's link opens.
+    pub welcome_title: &'static str,
+    pub welcome: fn(&str) -> Markup,
+    pub welcome_done_title: &'static str,
+    pub welcome_done: &'static str,
+    /// The subject and text of an invitation: product, username, link, days.
+    pub invite_subject: fn(&str) -> String,
+    pub invite_body: fn(&str, &str, &str, i64) -> String,
 }
 
 pub(in crate::http) struct ConsoleText {
@@ -354,6 +362,16 @@ pub(in crate::http) struct ConsoleText {
     pub done_reset_sent: fn(&str) -> String,
     pub reset_sent_recently: fn(&str) -> String,
     pub cannot_disable_self: &'static str,
+    pub add_person: &'static str,
+    pub username_label: &'static str,
+    pub initial_password: &'static str,
+    pub initial_password_help: &'static str,
+    pub invite_help: &'static str,
+    pub add: &'static str,
+    pub done_invited: fn(&str) -> String,
+    pub done_created: &'static str,
+    /// A username taken: the store's words for what exists.
+    pub exists_already: fn(&str) -> String,
     pub no_such_person: Problem,
 }
 
@@ -715,6 +733,26 @@ pub(in crate::http) static ENGLISH: Text = Text {
                  If you did not ask for this, ignore this mail.\n"
             )
         },
+        welcome_title: "Choose your password",
+        welcome: |product| {
+            html! {
+                "An account was made for you at " strong { (product) } ". Choose the password \
+                you will sign in with."
+            }
+        },
+        welcome_done_title: "Your account is ready",
+        welcome_done: "Sign in with your username and the password you chose. Your address is \
+                       confirmed too.",
+        invite_subject: |product| format!("Your {product} account"),
+        invite_body: |product, username, link, days| {
+            format!(
+                "Hello,\n\n\
+                 an administrator made a {product} account for you, with the username \
+                 {username}. To choose your password, open this link within {days} days:\n\n\
+                 {link}\n\n\
+                 If you did not expect this, ignore this mail.\n"
+            )
+        },
     },
     console: ConsoleText {
         administration: "Administration",
@@ -778,6 +816,19 @@ pub(in crate::http) static ENGLISH: Text = Text {
         reset_sent_recently: |email| format!("A link was sent to {email} less than a minute ago."),
         cannot_disable_self: "You cannot disable your own account here: another administrator \
                               can, or the command line.",
+        add_person: "Add a person",
+        username_label: "Username",
+        initial_password: "Their first password",
+        initial_password_help: "Tell it to them another way than by email; they can change it \
+                                on their account page.",
+        invite_help: "They get an email with a link to choose their password (it works for 7 \
+                      days).",
+        add: "Add",
+        done_invited: |email| {
+            format!("The account is made, and an invitation is on its way to {email}.")
+        },
+        done_created: "The account is made.",
+        exists_already: |what| format!("{what} exists already."),
         no_such_person: Problem {
             title: "There is nobody by that name",
             what_happened: "No account has that username.",
@@ -900,6 +951,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::UserDisabled => "Account disabled",
         K::UserEnabled => "Account enabled",
         K::EmailConfirmed => "Email address confirmed",
+        K::InvitationAccepted => "Password chosen from the invitation",
         K::ConsoleRefused => "Refused an administration page",
         K::PasswordReset => "Password reset by email",
         K::EmailSent => "A link was sent to your email address",

@@ -40,13 +40,23 @@ fn nav(look: &Look, base: &ConsoleBase<'_>) -> Markup {
     }
 }
 
-/// People, found by `query` (all of them when it is empty).
+/// What the form that adds a person shows again after a refusal.
+#[derive(Default)]
+pub(in crate::http) struct NewPerson<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// People, found by `query` (all of them when it is empty), and the form that adds one.
 pub(in crate::http) fn people(
     look: &Look,
     base: &ConsoleBase<'_>,
     query: &str,
     users: &[User],
     more: bool,
+    new: &NewPerson<'_>,
 ) -> String {
     let t = &look.text.console;
     let body = html! {
@@ -77,6 +87,35 @@ pub(in crate::http) fn people(
                 }
             }
             @if more { p.muted { (t.more_people) } }
+        }
+        h2 #add { (t.add_person) }
+        @if base.recent {
+            (alert(new.error))
+            form method="post" action=(base.url("/admin")) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                label for="new-username" { (t.username_label) }
+                input #new-username name="username" required maxlength="64" autocomplete="off"
+                    value=(new.username);
+                label for="new-email" { (look.text.account.email_label) }
+                input #new-email name="email" type="email" required maxlength="254"
+                    autocomplete="off" value=(new.email);
+                label for="new-name" { (t.name) }
+                input #new-name name="name" maxlength="256" autocomplete="off" value=(new.name);
+                @if look.mail {
+                    p.muted { (t.invite_help) }
+                } @else {
+                    label for="new-password" { (t.initial_password) }
+                    input #new-password name="password" type="password" required
+                        autocomplete="new-password"
+                        minlength=(crate::auth::passwords::MIN_LENGTH)
+                        aria-describedby="new-password-help";
+                    p #new-password-help .muted { (t.initial_password_help) }
+                }
+                button type="submit" { (t.add) }
+            }
+        } @else {
+            p.muted { (t.not_recent) }
+            a.button href=(base.url("/account")) { (look.text.account.sign_in_again) }
         }
     };
     page(look, t.people, Width::Wide, body)

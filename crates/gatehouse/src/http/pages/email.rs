@@ -36,18 +36,26 @@ pub(in crate::http) fn reset_sent(look: &Look) -> String {
     page(look, t.check_your_mail, Width::Narrow, body)
 }
 
-/// The new password, for the link `token` (carried through the form, used when it is sent).
-pub(in crate::http) fn reset_form(
+/// The new password, for the link `token` (carried through the form, used when it is sent):
+/// a reset's (`invitation` false, the form goes to `reset`) or an invitation's (`welcome`).
+pub(in crate::http) fn password_form(
     look: &Look,
+    invitation: bool,
     csrf: &str,
     token: &str,
     error: Option<&str>,
 ) -> String {
     let t = &look.text.email;
+    let (title, action) = if invitation {
+        (t.welcome_title, "welcome")
+    } else {
+        (t.new_password_title, "reset")
+    };
     let body = html! {
-        h1 { (t.new_password_title) }
+        h1 { (title) }
+        @if invitation { p { ((t.welcome)(look.product())) } }
         (alert(error))
-        form method="post" action="reset" {
+        form method="post" action=(action) {
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="action" value="set";
             input type="hidden" name="token" value=(token);
@@ -55,18 +63,23 @@ pub(in crate::http) fn reset_form(
             button type="submit" { (t.set_new_password) }
         }
     };
-    page(look, t.new_password_title, Width::Narrow, body)
+    page(look, title, Width::Narrow, body)
 }
 
-/// The new password is set.
-pub(in crate::http) fn reset_done(look: &Look) -> String {
+/// The new password is set (by a reset's link, or an invitation's).
+pub(in crate::http) fn reset_done(look: &Look, invitation: bool) -> String {
     let t = &look.text.email;
+    let (title, text) = if invitation {
+        (t.welcome_done_title, t.welcome_done)
+    } else {
+        (t.reset_done_title, t.reset_done)
+    };
     let body = html! {
-        h1 { (t.reset_done_title) }
-        p role="status" { (t.reset_done) }
+        h1 { (title) }
+        p role="status" { (text) }
         a.button href="account" { (t.to_your_account) }
     };
-    page(look, t.reset_done_title, Width::Narrow, body)
+    page(look, title, Width::Narrow, body)
 }
 
 /// Asks before confirming `email`: a link opened by a mail scanner confirms nothing.

@@ -13,10 +13,10 @@ mod signin;
 
 pub(super) use account::{AccountView, Section, account};
 pub(super) use console::{
-    AuditFilters, ConsoleBase, PersonView, audit as console_audit, people as console_people,
-    person as console_person, refused as console_refused,
+    AuditFilters, ConsoleBase, NewPerson, PersonView, audit as console_audit,
+    people as console_people, person as console_person, refused as console_refused,
 };
-pub(super) use email::{confirm, confirmed, reset_done, reset_form, reset_request, reset_sent};
+pub(super) use email::{confirm, confirmed, password_form, reset_done, reset_request, reset_sent};
 pub(super) use grants::{
     consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,
 };
