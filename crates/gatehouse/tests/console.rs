@@ -291,8 +291,117 @@ async fn the_audit_log_is_filtered_and_paged(db: Database) {
     assert!(!html.contains("login.failed"));
 }
 
+async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    let csrf = hidden_input(
+        &body_text(get_as(&f, &ada, "/admin/groups").await).await,
+        "csrf",
+    );
+    let post = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let ada = ada.clone();
+        let f = &f;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            body_text(post_as_admin(f, &ada, path, &fields).await).await
+        }
+    };
+    let c = || ("csrf", csrf.clone());
+    let html = post(
+        "/admin/groups",
+        vec![
+            c(),
+            ("name", "staff".into()),
+            ("auth_policy", "two_factor".into()),
+        ],
+    )
+    .await;
+    assert!(html.contains("The group is added."), "{html}");
+    assert!(html.contains("two-step verification"));
+    let html = post("/admin/groups", vec![c(), ("name", "Staff Room".into())]).await;
+    assert!(html.contains("lower-case"), "{html}");
+
+    let member = |action: &'static str, who: &'static str| {
+        post(
+            "/admin/groups/staff",
+            vec![c(), ("action", action.into()), ("username", who.into())],
+        )
+    };
+    assert!(
+        member("add_member", "bob")
+            .await
+            .contains("bob is in the group now.")
+    );
+    assert!(
+        member("add_member", "bob")
+            .await
+            .contains("bob was in the group already.")
+    );
+    assert!(
+        member("add_member", "nobody")
+            .await
+            .contains("There is no user")
+    );
+    let members = store.members("staff").await.unwrap().unwrap();
+    assert_eq!(
+        members
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
+        ["bob"]
+    );
+
+    let html = post(
+        "/admin/groups/staff",
+        vec![
+            c(),
+            ("action", "set_policy".into()),
+            ("auth_policy", "passkey".into()),
+        ],
+    )
+    .await;
+    assert!(html.contains("sign-in policy is saved"), "{html}");
+    assert_eq!(
+        store.group("staff").await.unwrap().unwrap().auth_policy,
+        gatehouse::model::AuthPolicy::Passkey
+    );
+
+    let delete = |typed: &'static str| {
+        post(
+            "/admin/groups/staff",
+            vec![c(), ("action", "delete".into()), ("confirm", typed.into())],
+        )
+    };
+    assert!(delete("admins").await.contains("it was not removed"));
+    assert!(store.group("staff").await.unwrap().is_some());
+    assert!(
+        delete("staff")
+            .await
+            .contains("The group staff is removed.")
+    );
+    assert!(store.group("staff").await.unwrap().is_none());
+    let r = get_as(&f, &ada, "/admin/groups/staff").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let ada_id = store.user_by_username("ada").await.unwrap().unwrap().id;
+    for kind in [
+        "admin.group.created",
+        "admin.group.member_added",
+        "admin.group.deleted",
+    ] {
+        let record = records(&f, kind).await.remove(0);
+        assert_eq!(record.record.actor, format!("user:{ada_id}"), "{kind}");
+    }
+    // Bob may not.
+    let bob = account_sign_in(&f, "bob").await;
+    let r = post_as_admin(&f, &bob, "/admin/groups", &[("name", "bobs")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(store.group("bobs").await.unwrap().is_none());
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     only_administrators_get_in,
     an_administrator_disables_an_account_as_themselves,
     the_audit_log_is_filtered_and_paged,
+    groups_are_made_and_changed_by_an_administrator,
 );

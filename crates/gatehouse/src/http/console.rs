@@ -20,7 +20,7 @@ use super::authorize::{current_session, refuse};
 use super::error::store_error;
 use super::pages::{AuditFilters, ConsoleBase, NewPerson, PersonView};
 use super::{AppState, Peer, pages};
-use crate::admin::{Admin, AdminError, NewUser};
+use crate::admin::{Admin, AdminError, GroupPatch, NewGroup, NewUser};
 use crate::auth::forms::{self, Purpose};
 use crate::model::{AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, User};
 use crate::oidc::authorize::Refusal;
@@ -40,6 +40,16 @@ struct Administrator {
 }
 
 impl Administrator {
+    /// The administrative operations, done as this administrator.
+    fn ops<'a>(&self, state: &'a AppState, peer: Peer) -> Admin<'a> {
+        Admin::new(
+            state.store.as_ref(),
+            format!("user:{}", self.user.id),
+            peer.0,
+            state.now(),
+        )
+    }
+
     fn base<'a>(&'a self, state: &'a AppState) -> ConsoleBase<'a> {
         ConsoleBase {
             issuer: &state.config.issuer,
@@ -214,7 +224,6 @@ pub(super) async fn add_person(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let now = state.now();
     let t = &state.look.text.console;
     let refused = |error: String| {
         let form = &form;
@@ -251,12 +260,7 @@ pub(super) async fn add_person(
         picture: None,
         password,
     };
-    let ops = Admin::new(
-        state.store.as_ref(),
-        format!("user:{}", admin.user.id),
-        peer.0,
-        now,
-    );
+    let ops = admin.ops(&state, peer);
     let user = match ops.add_user(&state.passwords, new).await {
         Ok(u) => u,
         Err(AdminError::Store(StoreError::Conflict(what))) => {
@@ -311,17 +315,11 @@ pub(super) async fn act(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let now = state.now();
     let t = &state.look.text.console;
     if !admin.base(&state).recent {
         return show_person(&state, &admin, &username, None, Some(t.not_recent)).await;
     }
-    let ops = Admin::new(
-        state.store.as_ref(),
-        format!("user:{}", admin.user.id),
-        peer.0,
-        now,
-    );
+    let ops = admin.ops(&state, peer);
     let target = match ops.user(&username).await {
         Ok(u) => u,
         Err(e) => return admin_failed(&state, e),
@@ -385,7 +383,7 @@ async fn show_person(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
-    let ops = Admin::new(state.store.as_ref(), "", None, state.now());
+    let ops = admin.ops(state, Peer(None));
     let user = match ops.user(username).await {
         Ok(u) => u,
         Err(e) => return admin_failed(state, e),
@@ -416,6 +414,219 @@ async fn show_person(
         StatusCode::OK
     };
     let html = pages::console_person(&state.look, &admin.base(state), &view);
+    pages::respond(status, html)
+}
+
+/// GET /admin/groups: the groups, with how many members each has.
+pub(super) async fn groups(State(state): State<AppState>, peer: Peer, jar: CookieJar) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    groups_page(&state, &admin, None, None, StatusCode::OK).await
+}
+
+async fn groups_page(
+    state: &AppState,
+    admin: &Administrator,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let store = &state.store;
+    let listed = async {
+        let mut out = Vec::new();
+        for g in store.list_groups().await? {
+            let members = store.members(&g.name).await?.map_or(0, |m| m.len());
+            out.push((g, members));
+        }
+        Ok::<_, StoreError>(out)
+    };
+    let groups = match listed.await {
+        Ok(g) => g,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let html = pages::console_groups(&state.look, &admin.base(state), &groups, notice, error);
+    pages::respond(status, html)
+}
+
+#[derive(Deserialize)]
+pub(super) struct GroupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    auth_policy: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// POST /admin/groups: adds a group.
+pub(super) async fn add_group(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<GroupForm>,
+) -> Response {
+    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let t = &state.look.text.console;
+    if !admin.base(&state).recent {
+        return groups_page(
+            &state,
+            &admin,
+            None,
+            Some(t.not_recent),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
+    let description = form.description.trim();
+    let new = NewGroup {
+        name: form.name.trim().to_owned(),
+        description: (!description.is_empty()).then(|| description.to_owned()),
+        auth_policy: form.auth_policy.parse().unwrap_or_default(),
+    };
+    let ops = admin.ops(&state, peer);
+    match ops.add_group(new).await {
+        Ok(group) => show_group(&state, &admin, &group.name, Some(t.done_group_added), None).await,
+        Err(AdminError::Store(StoreError::Conflict(what))) => {
+            let error = (t.exists_already)(&what);
+            groups_page(&state, &admin, None, Some(&error), StatusCode::BAD_REQUEST).await
+        }
+        Err(AdminError::Invalid(why)) => {
+            groups_page(&state, &admin, None, Some(&why), StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => admin_failed(&state, e),
+    }
+}
+
+/// GET /admin/groups/{name}: one group.
+pub(super) async fn group(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Path(name): Path<String>,
+) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    show_group(&state, &admin, &name, None, None).await
+}
+
+/// POST /admin/groups/{name}: adds or removes a member, sets the policy, or removes the group
+/// (when its name is typed to confirm).
+pub(super) async fn change_group(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Path(name): Path<String>,
+    Form(form): Form<GroupForm>,
+) -> Response {
+    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let t = &state.look.text.console;
+    if !admin.base(&state).recent {
+        return show_group(&state, &admin, &name, None, Some(t.not_recent)).await;
+    }
+    let ops = admin.ops(&state, peer);
+    let username = form.username.trim();
+    let done: Result<String, AdminError> = match form.action.as_str() {
+        "add_member" => ops.add_member(&name, username).await.map(|added| {
+            if added {
+                (t.done_member_added)(username)
+            } else {
+                (t.done_member_already)(username)
+            }
+        }),
+        "remove_member" => ops.remove_member(&name, username).await.map(|removed| {
+            if removed {
+                (t.done_member_removed)(username)
+            } else {
+                (t.done_not_member)(username)
+            }
+        }),
+        "set_policy" => {
+            let patch = GroupPatch {
+                auth_policy: form.auth_policy.parse().ok(),
+                ..GroupPatch::default()
+            };
+            ops.update_group(&name, patch)
+                .await
+                .map(|_| t.done_policy.to_owned())
+        }
+        "delete" if form.confirm.trim() != name => {
+            return show_group(&state, &admin, &name, None, Some(t.confirm_mismatch)).await;
+        }
+        "delete" => match ops.delete_group(&name).await {
+            Ok(()) => {
+                let notice = (t.done_group_removed)(&name);
+                return groups_page(&state, &admin, Some(&notice), None, StatusCode::OK).await;
+            }
+            Err(e) => Err(e),
+        },
+        _ => {
+            let errors = &state.look.text.errors;
+            let page = pages::ErrorPage::new(errors.account_form_incomplete)
+                .link(errors.start_again, state.config.endpoint("/admin/groups"));
+            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
+        }
+    };
+    match done {
+        Ok(notice) => show_group(&state, &admin, &name, Some(&notice), None).await,
+        // A username that names nobody, or a member that cannot be added: said on the page.
+        Err(AdminError::Store(StoreError::NotFound(what))) if form.action != "set_policy" => {
+            let error = (t.not_found)(&what);
+            show_group(&state, &admin, &name, None, Some(&error)).await
+        }
+        Err(AdminError::Invalid(why)) => show_group(&state, &admin, &name, None, Some(&why)).await,
+        Err(e) => admin_failed(&state, e),
+    }
+}
+
+async fn show_group(
+    state: &AppState,
+    admin: &Administrator,
+    name: &str,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let ops = admin.ops(state, Peer(None));
+    let (group, members) = match (ops.group(name).await, ops.members(name).await) {
+        (Ok(g), Ok(m)) => (g, m),
+        (Err(AdminError::Store(StoreError::NotFound(_))), _) => {
+            let c = &state.look.text.console;
+            let page = pages::ErrorPage::new(c.no_such_group)
+                .link(c.groups, state.config.endpoint("/admin/groups"));
+            return pages::respond(StatusCode::NOT_FOUND, page.render(&state.look));
+        }
+        (Err(e), _) | (_, Err(e)) => return admin_failed(state, e),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let html = pages::console_group(
+        &state.look,
+        &admin.base(state),
+        &group,
+        &members,
+        notice,
+        error,
+    );
     pages::respond(status, html)
 }
 

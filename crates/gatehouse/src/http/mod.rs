@@ -357,6 +357,14 @@ pub fn app(state: AppState) -> Router {
         .route("/welcome", get(email::welcome_page).post(email::welcome))
         .route("/admin/audit", get(console::audit))
         .route(
+            "/admin/groups",
+            get(console::groups).post(console::add_group),
+        )
+        .route(
+            "/admin/groups/{name}",
+            get(console::group).post(console::change_group),
+        )
+        .route(
             "/admin/users/{username}",
             get(console::person).post(console::act),
         )

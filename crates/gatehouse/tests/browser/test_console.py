@@ -52,3 +52,27 @@ def test_the_pages_are_not_for_everyone(browser_page, gatehouse, user):
     assert response.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("This page is for administrators")
     assert "admin.console_refused" in gatehouse.cli("audit", "tail", "-n", "10")
+
+
+def test_an_administrator_makes_a_group_and_adds_a_member(browser_page, gatehouse):
+    page = browser_page
+    admin = gatehouse.add_user("admin")
+    member = gatehouse.add_user("member")
+    if "admins" not in gatehouse.cli("group", "list"):
+        gatehouse.cli("group", "add", "admins")
+    gatehouse.cli("group", "add-member", "admins", admin)
+    page.goto(f"{gatehouse.issuer}/account")
+    fill_login(page, admin)
+    page.goto(f"{gatehouse.issuer}/admin/groups")
+    name = f"team-{member[-8:]}"
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Signing in takes").select_option("two_factor")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(page.get_by_role("status")).to_have_text("The group is added.")
+    expect(page.locator("main")).to_contain_text("Signing in takes: two-step verification")
+    page.get_by_label("Add a member (username)").fill(member)
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(f"{member} is in the group now.")
+    expect(page.get_by_role("table", name="Members")).to_contain_text(member)
+    assert member in gatehouse.cli("group", "members", name)

@@ -7,7 +7,7 @@
 
 use maud::{Markup, html};
 
-use crate::model::AuditKind;
+use crate::model::{AuditKind, AuthPolicy};
 
 /// What a page says when something did not work: what happened, and what to do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,6 +373,35 @@ pub(in crate::http) struct ConsoleText {
     /// A username taken: the store's words for what exists.
     pub exists_already: fn(&str) -> String,
     pub no_such_person: Problem,
+    pub no_groups: &'static str,
+    pub members_count: fn(usize) -> String,
+    /// A sign-in policy, in words.
+    pub policy: fn(AuthPolicy) -> &'static str,
+    pub add_group: &'static str,
+    pub group_name: &'static str,
+    pub group_name_help: &'static str,
+    pub description: &'static str,
+    pub sign_in_policy: &'static str,
+    pub policy_label: &'static str,
+    pub save_policy: &'static str,
+    pub members: &'static str,
+    pub no_members: &'static str,
+    pub add_member: &'static str,
+    pub remove_member: fn(&str) -> String,
+    pub remove_group: &'static str,
+    pub remove_group_what: fn(&str, usize) -> String,
+    pub type_to_confirm: fn(&str) -> String,
+    pub done_group_added: &'static str,
+    pub done_member_added: fn(&str) -> String,
+    pub done_member_already: fn(&str) -> String,
+    pub done_member_removed: fn(&str) -> String,
+    pub done_not_member: fn(&str) -> String,
+    pub done_policy: &'static str,
+    pub done_group_removed: fn(&str) -> String,
+    pub confirm_mismatch: &'static str,
+    /// Something named in a form does not exist: the store's words for it.
+    pub not_found: fn(&str) -> String,
+    pub no_such_group: Problem,
 }
 
 pub(in crate::http) struct ErrorText {
@@ -833,6 +862,51 @@ pub(in crate::http) static ENGLISH: Text = Text {
             title: "There is nobody by that name",
             what_happened: "No account has that username.",
             what_next: "Search for them among the people.",
+        },
+        no_groups: "There are no groups yet.",
+        members_count: |n| match n {
+            1 => "1 member".to_owned(),
+            n => format!("{n} members"),
+        },
+        policy: |p| match p {
+            AuthPolicy::Password => "a password",
+            AuthPolicy::TwoFactor => "two-step verification",
+            AuthPolicy::Passkey => "a passkey",
+        },
+        add_group: "Add a group",
+        group_name: "Name",
+        group_name_help: "Lower-case letters, digits, dots, dashes and underscores: \
+                          applications see it in the groups claim.",
+        description: "Description",
+        sign_in_policy: "Signing in takes",
+        policy_label: "Every member signs in with at least",
+        save_policy: "Save",
+        members: "Members",
+        no_members: "Nobody is in this group yet.",
+        add_member: "Add a member (username)",
+        remove_member: |username| format!("Remove {username} from the group"),
+        remove_group: "Remove the group",
+        remove_group_what: |name, members| {
+            format!(
+                "Removing {name} takes its {members} members out of it: applications open only \
+                 to it refuse them, and it leaves their groups claim. Nobody's account is removed."
+            )
+        },
+        type_to_confirm: |name| format!("Type {name} to confirm"),
+        done_group_added: "The group is added.",
+        done_member_added: |username| format!("{username} is in the group now."),
+        done_member_already: |username| format!("{username} was in the group already."),
+        done_member_removed: |username| format!("{username} is out of the group."),
+        done_not_member: |username| format!("{username} was not in the group."),
+        done_policy: "The group's sign-in policy is saved; it applies from each member's next \
+                      sign-in.",
+        done_group_removed: |name| format!("The group {name} is removed."),
+        confirm_mismatch: "The name typed is not the group's, so it was not removed.",
+        not_found: |what| format!("There is no {what}."),
+        no_such_group: Problem {
+            title: "There is no group by that name",
+            what_happened: "It may have been renamed or removed.",
+            what_next: "Find it among the groups.",
         },
     },
     errors: ErrorText {

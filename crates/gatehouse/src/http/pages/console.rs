@@ -6,7 +6,7 @@
 use maud::{Markup, html};
 
 use super::{Look, Width, alert, moment, notice, page};
-use crate::model::{AuditEvent, Factors, Group, User};
+use crate::model::{AuditEvent, AuthPolicy, Factors, Group, User};
 
 /// Where the administration pages are, and the administrator's session form token.
 pub(in crate::http) struct ConsoleBase<'a> {
@@ -23,10 +23,33 @@ impl ConsoleBase<'_> {
     }
 
     fn user_url(&self, username: &str) -> String {
-        let escaped: String = url::form_urlencoded::byte_serialize(username.as_bytes()).collect();
-        self.url(&format!("/admin/users/{}", escaped.replace('+', "%20")))
+        self.url(&format!("/admin/users/{}", path_segment(username)))
+    }
+
+    fn group_url(&self, name: &str) -> String {
+        self.url(&format!("/admin/groups/{}", path_segment(name)))
     }
 }
+
+/// `s` as one segment of a URL's path.
+fn path_segment(s: &str) -> String {
+    let escaped: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+    escaped.replace('+', "%20")
+}
+
+/// A select of sign-in policies, `current` chosen.
+fn policy_select(look: &Look, id: &str, current: AuthPolicy) -> Markup {
+    let t = &look.text.console;
+    html! {
+        select #(id) name="auth_policy" {
+            @for p in AuthPolicy::ALL {
+                option value=(p.as_str()) selected[*p == current] { ((t.policy)(*p)) }
+            }
+        }
+    }
+}
+
+impl ConsoleBase<'_> {}
 
 /// The navigation of every administration page.
 fn nav(look: &Look, base: &ConsoleBase<'_>) -> Markup {
@@ -34,6 +57,7 @@ fn nav(look: &Look, base: &ConsoleBase<'_>) -> Markup {
     html! {
         nav.sections aria-label=(t.sections) {
             a href=(base.url("/admin")) { (t.people) }
+            a href=(base.url("/admin/groups")) { (t.groups) }
             a href=(base.url("/admin/audit")) { (t.audit_log) }
             a href=(base.url("/account")) { (look.text.account.title) }
         }
@@ -169,7 +193,7 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                     @if v.groups.is_empty() { "—" }
                     @for (i, g) in v.groups.iter().enumerate() {
                         @if i > 0 { ", " }
-                        (g.name)
+                        a href=(base.group_url(&g.name)) { (g.name) }
                     }
                 }
             }
@@ -276,4 +300,134 @@ pub(in crate::http) fn refused(look: &Look, base: &ConsoleBase<'_>) -> String {
         a.button href=(base.url("/account")) { (look.text.email.to_your_account) }
     };
     page(look, t.refused_title, Width::Narrow, body)
+}
+
+/// The groups, and the form that adds one.
+pub(in crate::http) fn groups(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    groups: &[(Group, usize)],
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.console;
+    let body = html! {
+        h1 { (t.groups) }
+        (nav(look, base))
+        (super::notice(notice))
+        @if groups.is_empty() {
+            p.muted { (t.no_groups) }
+        } @else {
+            table.list aria-label=(t.groups) {
+                @for (g, members) in groups {
+                    tr {
+                        td {
+                            a href=(base.group_url(&g.name)) { strong { (g.name) } }
+                            @if let Some(d) = &g.description { " · " (d) }
+                            br;
+                            span.muted { ((t.members_count)(*members)) " · " ((t.policy)(g.auth_policy)) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t.add_group) }
+        @if base.recent {
+            (alert(error))
+            form method="post" action=(base.url("/admin/groups")) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                label for="group-name" { (t.group_name) }
+                input #group-name name="name" required maxlength="64" pattern="[a-z0-9._\\-]+"
+                    aria-describedby="group-name-help" autocomplete="off";
+                p #group-name-help .muted { (t.group_name_help) }
+                label for="group-description" { (t.description) }
+                input #group-description name="description" maxlength="1024" autocomplete="off";
+                label for="group-policy" { (t.sign_in_policy) }
+                (policy_select(look, "group-policy", AuthPolicy::Password))
+                button type="submit" { (t.add) }
+            }
+        } @else {
+            p.muted { (t.not_recent) }
+        }
+    };
+    page(look, t.groups, Width::Wide, body)
+}
+
+/// One group: its members (each removable), adding one, its policy, and removing it.
+pub(in crate::http) fn group(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    group: &Group,
+    members: &[User],
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.console;
+    let action = base.group_url(&group.name);
+    let body = html! {
+        h1 { (group.name) }
+        (nav(look, base))
+        (super::notice(notice))
+        (alert(error))
+        @if let Some(d) = &group.description { p { (d) } }
+        p { (t.sign_in_policy) ": " strong { ((t.policy)(group.auth_policy)) } }
+        h2 { (t.members) }
+        @if members.is_empty() {
+            p.muted { (t.no_members) }
+        } @else {
+            table.list aria-label=(t.members) {
+                @for u in members {
+                    tr {
+                        td {
+                            a href=(base.user_url(&u.username)) { (u.username) }
+                            @if let Some(name) = &u.name { " · " (name) }
+                        }
+                        td {
+                            @if base.recent {
+                                form method="post" action=(action) {
+                                    input type="hidden" name="csrf" value=(base.csrf);
+                                    input type="hidden" name="action" value="remove_member";
+                                    input type="hidden" name="username" value=(u.username);
+                                    button type="submit" .secondary
+                                        aria-label=((t.remove_member)(&u.username)) {
+                                        (look.text.account.remove)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if base.recent {
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="add_member";
+                label for="member" { (t.add_member) }
+                input #member name="username" required maxlength="64" autocomplete="off";
+                button type="submit" .secondary { (t.add) }
+            }
+            h2 { (t.sign_in_policy) }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="set_policy";
+                label for="policy" { (t.policy_label) }
+                (policy_select(look, "policy", group.auth_policy))
+                button type="submit" .secondary { (t.save_policy) }
+            }
+            h2 { (t.remove_group) }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="delete";
+                p { ((t.remove_group_what)(&group.name, members.len())) }
+                label for="confirm" { ((t.type_to_confirm)(&group.name)) }
+                input #confirm name="confirm" required autocomplete="off";
+                button type="submit" .secondary { (t.remove_group) }
+            }
+        } @else {
+            p.muted { (t.not_recent) }
+            a.button href=(base.url("/account")) { (look.text.account.sign_in_again) }
+        }
+    };
+    page(look, &group.name, Width::Wide, body)
 }

@@ -14,7 +14,8 @@ mod signin;
 pub(super) use account::{AccountView, Section, account};
 pub(super) use console::{
     AuditFilters, ConsoleBase, NewPerson, PersonView, audit as console_audit,
-    people as console_people, person as console_person, refused as console_refused,
+    group as console_group, groups as console_groups, people as console_people,
+    person as console_person, refused as console_refused,
 };
 pub(super) use email::{confirm, confirmed, password_form, reset_done, reset_request, reset_sent};
 pub(super) use grants::{
