@@ -399,9 +399,135 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
     assert!(store.group("bobs").await.unwrap().is_none());
 }
 
+/// The secret a page shows once.
+fn shown_secret(html: &str) -> String {
+    let marker = "id=\"client-secret\">";
+    let start = html.find(marker).expect("a secret shown") + marker.len();
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+async fn applications_are_registered_given_access_new_secrets_and_removed(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    let csrf = hidden_input(
+        &body_text(get_as(&f, &ada, "/admin/clients").await).await,
+        "csrf",
+    );
+    let register = |id: &'static str, uri: &'static str| {
+        let (ada, csrf) = (ada.clone(), csrf.clone());
+        let f = &f;
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("client_id", id),
+                ("display_name", "Reports"),
+                ("redirect_uris", uri),
+            ];
+            post_as_admin(f, &ada, "/admin/clients", &fields).await
+        }
+    };
+    let r = register("reports", "http://reports.example/cb").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "plain http elsewhere than localhost"
+    );
+    assert!(store.client("reports").await.unwrap().is_none());
+
+    let html = body_text(register("reports", "https://reports.example/cb\n").await).await;
+    assert!(html.contains("It is shown only now"), "{html}");
+    let secret = shown_secret(&html);
+    let client = store.client("reports").await.unwrap().unwrap();
+    assert_eq!(
+        client.secret_hash,
+        Some(gatehouse::oidc::tokens::hash(&secret))
+    );
+    assert_eq!(client.redirect_uris, ["https://reports.example/cb"]);
+    assert!(
+        body_text(register("reports", "https://reports.example/cb").await)
+            .await
+            .contains("exists already")
+    );
+
+    let change = |fields: Vec<(&'static str, &'static str)>| {
+        let (ada, csrf) = (ada.clone(), csrf.clone());
+        let f = &f;
+        async move {
+            let mut all = vec![("csrf", csrf.as_str())];
+            all.extend(fields);
+            body_text(post_as_admin(f, &ada, "/admin/clients/reports", &all).await).await
+        }
+    };
+    // Who may use it: the groups ticked (each its own field).
+    let html = change(vec![("action", "access"), ("groups", "admins")]).await;
+    assert!(html.contains("Who may use it is saved."), "{html}");
+    let access = store.client_access("reports").await.unwrap();
+    assert_eq!(
+        access.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["admins"]
+    );
+    let html = change(vec![("action", "access"), ("groups", "nope")]).await;
+    assert!(html.contains("There is no group"), "{html}");
+    let html = change(vec![("action", "access")]).await;
+    assert!(html.contains("Who may use it is saved."));
+    assert!(
+        store.client_access("reports").await.unwrap().is_empty(),
+        "everyone again"
+    );
+
+    // A new secret: the old one overlaps, unless it leaked.
+    let newer = shown_secret(&change(vec![("action", "rotate")]).await);
+    let client = store.client("reports").await.unwrap().unwrap();
+    assert_eq!(
+        client.secret_hash,
+        Some(gatehouse::oidc::tokens::hash(&newer))
+    );
+    assert!(client.previous_secret.is_some());
+    let newest = shown_secret(&change(vec![("action", "rotate"), ("leaked", "yes")]).await);
+    let client = store.client("reports").await.unwrap().unwrap();
+    assert_eq!(
+        client.secret_hash,
+        Some(gatehouse::oidc::tokens::hash(&newest))
+    );
+    assert!(
+        client.previous_secret.is_none(),
+        "a leaked secret stops at once"
+    );
+
+    let html = change(vec![("action", "delete"), ("confirm", "report")]).await;
+    assert!(html.contains("it was not removed"), "{html}");
+    assert!(store.client("reports").await.unwrap().is_some());
+    let html = change(vec![("action", "delete"), ("confirm", "reports")]).await;
+    assert!(
+        html.contains("The application reports is removed."),
+        "{html}"
+    );
+    assert!(store.client("reports").await.unwrap().is_none());
+    let ada_id = store.user_by_username("ada").await.unwrap().unwrap().id;
+    for kind in [
+        "admin.client.created",
+        "admin.client.secret_rotated",
+        "admin.client.removed",
+    ] {
+        let record = records(&f, kind).await.remove(0);
+        assert_eq!(record.record.actor, format!("user:{ada_id}"), "{kind}");
+    }
+    let bob = account_sign_in(&f, "bob").await;
+    let r = post_as_admin(
+        &f,
+        &bob,
+        "/admin/clients/web",
+        &[("action", "delete"), ("confirm", "web")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(store.client("web").await.unwrap().is_some());
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     only_administrators_get_in,
     an_administrator_disables_an_account_as_themselves,
     the_audit_log_is_filtered_and_paged,
     groups_are_made_and_changed_by_an_administrator,
+    applications_are_registered_given_access_new_secrets_and_removed,
 );

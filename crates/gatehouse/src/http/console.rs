@@ -20,7 +20,9 @@ use super::authorize::{current_session, refuse};
 use super::error::store_error;
 use super::pages::{AuditFilters, ConsoleBase, NewPerson, PersonView};
 use super::{AppState, Peer, pages};
-use crate::admin::{Admin, AdminError, GroupPatch, NewGroup, NewUser};
+use crate::admin::{
+    Admin, AdminError, DEFAULT_SECRET_OVERLAP, GroupPatch, NewClient, NewGroup, NewUser,
+};
 use crate::auth::forms::{self, Purpose};
 use crate::model::{AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, User};
 use crate::oidc::authorize::Refusal;
@@ -624,6 +626,251 @@ async fn show_group(
         &admin.base(state),
         &group,
         &members,
+        notice,
+        error,
+    );
+    pages::respond(status, html)
+}
+
+/// GET /admin/clients: the applications.
+pub(super) async fn clients(State(state): State<AppState>, peer: Peer, jar: CookieJar) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    clients_page(&state, &admin, None, None, StatusCode::OK).await
+}
+
+async fn clients_page(
+    state: &AppState,
+    admin: &Administrator,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let clients = match state.store.list_clients().await {
+        Ok(c) => c,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let html = pages::console_clients(&state.look, &admin.base(state), &clients, notice, error);
+    pages::respond(status, html)
+}
+
+#[derive(Deserialize)]
+pub(super) struct ClientForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    redirect_uris: String,
+    #[serde(default)]
+    first_party: Option<String>,
+    #[serde(default)]
+    public: Option<String>,
+    /// The groups ticked (a checkbox each, so the name repeats).
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    leaked: Option<String>,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// POST /admin/clients: registers an application; a generated secret is shown once.
+pub(super) async fn add_client(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<ClientForm>,
+) -> Response {
+    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let t = &state.look.text.console;
+    let refused = |why: String| {
+        let (state, admin) = (&state, &admin);
+        async move { clients_page(state, admin, None, Some(&why), StatusCode::BAD_REQUEST).await }
+    };
+    if !admin.base(&state).recent {
+        return refused(t.not_recent.to_owned()).await;
+    }
+    let name = form.display_name.trim();
+    let new = NewClient {
+        client_id: form.client_id.trim().to_owned(),
+        redirect_uris: form
+            .redirect_uris
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        public: form.public.is_some(),
+        first_party: form.first_party.is_some(),
+        display_name: (!name.is_empty()).then(|| name.to_owned()),
+        ..NewClient::default()
+    };
+    match admin.ops(&state, peer).add_client(new).await {
+        Ok((client, Some(secret))) => {
+            let html = pages::console_client_secret(
+                &state.look,
+                &admin.base(&state),
+                &client,
+                &secret,
+                t.done_registered,
+            );
+            pages::respond(StatusCode::OK, html)
+        }
+        Ok((client, None)) => {
+            show_client(
+                &state,
+                &admin,
+                &client.client_id,
+                Some(t.done_registered),
+                None,
+            )
+            .await
+        }
+        Err(AdminError::Store(StoreError::Conflict(what))) => {
+            refused((t.exists_already)(&what)).await
+        }
+        Err(AdminError::Invalid(why)) => refused(why).await,
+        Err(e) => admin_failed(&state, e),
+    }
+}
+
+/// GET /admin/clients/{client_id}: one application.
+pub(super) async fn client(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Path(client_id): Path<String>,
+) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    show_client(&state, &admin, &client_id, None, None).await
+}
+
+/// POST /admin/clients/{client_id}: who may use it, a new secret, or removing it (when its id
+/// is typed to confirm).
+pub(super) async fn change_client(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Path(client_id): Path<String>,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<ClientForm>,
+) -> Response {
+    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let t = &state.look.text.console;
+    if !admin.base(&state).recent {
+        return show_client(&state, &admin, &client_id, None, Some(t.not_recent)).await;
+    }
+    let ops = admin.ops(&state, peer);
+    let done = match form.action.as_str() {
+        "access" => ops
+            .set_client_access(&client_id, form.groups.clone())
+            .await
+            .map(|_| t.done_access.to_owned()),
+        "rotate" => {
+            let at_once = form.leaked.is_some();
+            let overlap = if at_once { 0 } else { DEFAULT_SECRET_OVERLAP };
+            match ops.rotate_client_secret(&client_id, overlap).await {
+                Ok((secret, _)) => {
+                    let client = match state.store.client(&client_id).await {
+                        Ok(Some(c)) => c,
+                        Ok(None) => {
+                            return show_client(&state, &admin, &client_id, None, None).await;
+                        }
+                        Err(e) => return failed(&state, store_error(e)),
+                    };
+                    let notice = (t.done_rotated)(at_once);
+                    let html = pages::console_client_secret(
+                        &state.look,
+                        &admin.base(&state),
+                        &client,
+                        &secret,
+                        &notice,
+                    );
+                    return pages::respond(StatusCode::OK, html);
+                }
+                Err(e) => Err(e),
+            }
+        }
+        "delete" if form.confirm.trim() != client_id => {
+            return show_client(&state, &admin, &client_id, None, Some(t.confirm_mismatch)).await;
+        }
+        "delete" => match ops.remove_client(&client_id).await {
+            Ok(()) => {
+                let notice = (t.done_client_removed)(&client_id);
+                return clients_page(&state, &admin, Some(&notice), None, StatusCode::OK).await;
+            }
+            Err(e) => Err(e),
+        },
+        _ => {
+            let errors = &state.look.text.errors;
+            let page = pages::ErrorPage::new(errors.account_form_incomplete)
+                .link(errors.start_again, state.config.endpoint("/admin/clients"));
+            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
+        }
+    };
+    match done {
+        Ok(notice) => show_client(&state, &admin, &client_id, Some(&notice), None).await,
+        Err(AdminError::Invalid(why)) => {
+            show_client(&state, &admin, &client_id, None, Some(&why)).await
+        }
+        Err(AdminError::Store(StoreError::NotFound(what))) if form.action == "access" => {
+            let error = (t.not_found)(&what);
+            show_client(&state, &admin, &client_id, None, Some(&error)).await
+        }
+        Err(e) => admin_failed(&state, e),
+    }
+}
+
+async fn show_client(
+    state: &AppState,
+    admin: &Administrator,
+    client_id: &str,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let store = &state.store;
+    let loaded = async {
+        let client = store.client(client_id).await?;
+        let access = store.client_access(client_id).await?;
+        let groups = store.list_groups().await?;
+        Ok::<_, StoreError>((client, access, groups))
+    };
+    let (client, access, groups) = match loaded.await {
+        Ok((Some(c), a, g)) => (c, a, g),
+        Ok((None, _, _)) => {
+            let c = &state.look.text.console;
+            let page = pages::ErrorPage::new(c.no_such_client)
+                .link(c.applications, state.config.endpoint("/admin/clients"));
+            return pages::respond(StatusCode::NOT_FOUND, page.render(&state.look));
+        }
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let html = pages::console_client(
+        &state.look,
+        &admin.base(state),
+        &client,
+        &access,
+        &groups,
         notice,
         error,
     );

@@ -357,6 +357,14 @@ pub fn app(state: AppState) -> Router {
         .route("/welcome", get(email::welcome_page).post(email::welcome))
         .route("/admin/audit", get(console::audit))
         .route(
+            "/admin/clients",
+            get(console::clients).post(console::add_client),
+        )
+        .route(
+            "/admin/clients/{client_id}",
+            get(console::client).post(console::change_client),
+        )
+        .route(
             "/admin/groups",
             get(console::groups).post(console::add_group),
         )

@@ -7,17 +7,23 @@ from playwright.sync_api import expect
 from test_sign_in import fill_login
 
 
+def sign_in_as_administrator(page, server) -> str:
+    """A new administrator (the first one is made with the command line, as an operator
+    does), signed in on `page`; their username."""
+    admin = server.add_user("admin")
+    if "admins" not in server.cli("group", "list"):
+        server.cli("group", "add", "admins")
+    server.cli("group", "add-member", "admins", admin)
+    page.goto(f"{server.issuer}/account")
+    fill_login(page, admin)
+    return admin
+
+
 def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
         browser_page, chromium, gatehouse):
     page = browser_page
-    admin = gatehouse.add_user("admin")
     person = gatehouse.add_user("person")
-    if "admins" not in gatehouse.cli("group", "list"):
-        gatehouse.cli("group", "add", "admins")
-    gatehouse.cli("group", "add-member", "admins", admin)
-
-    page.goto(f"{gatehouse.issuer}/account")
-    fill_login(page, admin)
+    sign_in_as_administrator(page, gatehouse)
     page.get_by_role("link", name="Administration").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("People")
     page.get_by_label("Username, name or email address").fill(person)
@@ -56,13 +62,8 @@ def test_the_pages_are_not_for_everyone(browser_page, gatehouse, user):
 
 def test_an_administrator_makes_a_group_and_adds_a_member(browser_page, gatehouse):
     page = browser_page
-    admin = gatehouse.add_user("admin")
     member = gatehouse.add_user("member")
-    if "admins" not in gatehouse.cli("group", "list"):
-        gatehouse.cli("group", "add", "admins")
-    gatehouse.cli("group", "add-member", "admins", admin)
-    page.goto(f"{gatehouse.issuer}/account")
-    fill_login(page, admin)
+    sign_in_as_administrator(page, gatehouse)
     page.goto(f"{gatehouse.issuer}/admin/groups")
     name = f"team-{member[-8:]}"
     page.get_by_label("Name", exact=True).fill(name)
@@ -76,3 +77,26 @@ def test_an_administrator_makes_a_group_and_adds_a_member(browser_page, gatehous
     expect(page.get_by_role("status")).to_have_text(f"{member} is in the group now.")
     expect(page.get_by_role("table", name="Members")).to_contain_text(member)
     assert member in gatehouse.cli("group", "members", name)
+
+
+def test_an_administrator_registers_an_application_and_sees_its_secret_once(browser_page,
+                                                                           gatehouse):
+    page = browser_page
+    admin = sign_in_as_administrator(page, gatehouse)
+    page.goto(f"{gatehouse.issuer}/admin/clients")
+    client_id = f"wiki-{admin[-8:]}"
+    page.get_by_label("Client id").fill(client_id)
+    page.get_by_label("Name people see").fill("Team wiki")
+    page.get_by_label("Redirect URIs").fill("https://wiki.example/callback")
+    page.get_by_label("First-party").check()
+    page.get_by_role("button", name="Register an application").click()
+    expect(page.get_by_role("status")).to_have_text("The application is registered.")
+    secret = page.locator("#client-secret").inner_text()
+    assert len(secret) == 43, secret
+    page.get_by_role("link", name="I have put it into the application").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Team wiki")
+    assert secret not in page.content(), "shown once"
+    page.get_by_label("admins").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Who may use it is saved.")
+    assert "admins" in gatehouse.cli("client", "access", client_id)

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from conftest import PASSWORD, Gatehouse
 from mail_sink import MailSink
+from test_console import sign_in_as_administrator
 from test_sign_in import fill_login
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
@@ -97,13 +98,7 @@ def test_a_person_confirms_their_address(browser_page, server, sink):
 def test_an_administrator_invites_a_person_who_chooses_their_password(browser_page, chromium,
                                                                       server, sink):
     page = browser_page
-    admin = server.add_user("admin")
-    if "admins" not in server.cli("group", "list"):
-        server.cli("group", "add", "admins")
-    server.cli("group", "add-member", "admins", admin)
-    # Signed out, the administration pages send people to sign in on their account page.
-    page.goto(f"{server.issuer}/admin")
-    fill_login(page, admin)
+    sign_in_as_administrator(page, server)
     page.get_by_role("link", name="Administration").click()
     page.get_by_label("Username", exact=True).fill("carol")
     page.get_by_label("Email address", exact=True).fill("carol@example.com")

@@ -402,6 +402,33 @@ pub(in crate::http) struct ConsoleText {
     /// Something named in a form does not exist: the store's words for it.
     pub not_found: fn(&str) -> String,
     pub no_such_group: Problem,
+    pub applications: &'static str,
+    pub no_applications: &'static str,
+    /// What kind of client: public or confidential, first-party or not.
+    pub client_kind: fn(bool, bool) -> String,
+    pub register: &'static str,
+    pub client_id: &'static str,
+    pub display_name: &'static str,
+    pub redirect_uris: &'static str,
+    pub redirect_help: &'static str,
+    pub first_party: &'static str,
+    pub public_client: &'static str,
+    pub kind: &'static str,
+    pub secret_once: &'static str,
+    pub secret_saved: &'static str,
+    pub done_registered: &'static str,
+    pub who_may_use: &'static str,
+    pub access_help: &'static str,
+    pub save_access: &'static str,
+    pub done_access: &'static str,
+    pub new_secret: &'static str,
+    pub new_secret_help: &'static str,
+    pub secret_leaked: &'static str,
+    pub done_rotated: fn(bool) -> String,
+    pub remove_client: &'static str,
+    pub remove_client_what: fn(&str) -> String,
+    pub done_client_removed: fn(&str) -> String,
+    pub no_such_client: Problem,
 }
 
 pub(in crate::http) struct ErrorText {
@@ -903,6 +930,61 @@ pub(in crate::http) static ENGLISH: Text = Text {
         done_group_removed: |name| format!("The group {name} is removed."),
         confirm_mismatch: "The name typed is not the group's, so it was not removed.",
         not_found: |what| format!("There is no {what}."),
+        applications: "Applications",
+        no_applications: "No application is registered yet.",
+        client_kind: |public, first_party| {
+            let kind = if public {
+                "public (no secret: a single-page or native app)"
+            } else {
+                "confidential (has a secret)"
+            };
+            if first_party {
+                format!("{kind}, first-party (no consent page)")
+            } else {
+                format!("{kind}, asks people's consent")
+            }
+        },
+        register: "Register an application",
+        client_id: "Client id",
+        display_name: "Name people see",
+        redirect_uris: "Redirect URIs",
+        redirect_help: "One per line: where people come back after signing in, exactly as the \
+                        application sends it.",
+        first_party: "First-party: your own application, no consent page",
+        public_client: "Public: a single-page or native app that cannot keep a secret (PKCE)",
+        kind: "Kind",
+        secret_once: "This is the application's secret. It is shown only now: put it into the \
+                      application's settings before you leave this page.",
+        secret_saved: "I have put it into the application",
+        done_registered: "The application is registered.",
+        who_may_use: "Who may use it",
+        access_help: "Members of the groups ticked, or everyone when none is.",
+        save_access: "Save",
+        done_access: "Who may use it is saved.",
+        new_secret: "Make a new secret",
+        new_secret_help: "The old secret keeps working for an hour, so every instance of the \
+                          application can switch.",
+        secret_leaked: "The old secret leaked: stop it at once",
+        done_rotated: |at_once| {
+            if at_once {
+                "A new secret is made, and the old one works no more.".to_owned()
+            } else {
+                "A new secret is made; the old one works for an hour more.".to_owned()
+            }
+        },
+        remove_client: "Remove the application",
+        remove_client_what: |name| {
+            format!(
+                "Removing {name} ends every sign-in to it: its tokens stop working, and the \
+                 consents people gave it and its access groups go with it."
+            )
+        },
+        done_client_removed: |name| format!("The application {name} is removed."),
+        no_such_client: Problem {
+            title: "There is no application by that id",
+            what_happened: "It may have been removed.",
+            what_next: "Find it among the applications.",
+        },
         no_such_group: Problem {
             title: "There is no group by that name",
             what_happened: "It may have been renamed or removed.",

@@ -6,7 +6,7 @@
 use maud::{Markup, html};
 
 use super::{Look, Width, alert, moment, notice, page};
-use crate::model::{AuditEvent, AuthPolicy, Factors, Group, User};
+use crate::model::{AuditEvent, AuthPolicy, Client, Factors, Group, User};
 
 /// Where the administration pages are, and the administrator's session form token.
 pub(in crate::http) struct ConsoleBase<'a> {
@@ -24,6 +24,10 @@ impl ConsoleBase<'_> {
 
     fn user_url(&self, username: &str) -> String {
         self.url(&format!("/admin/users/{}", path_segment(username)))
+    }
+
+    fn client_url(&self, client_id: &str) -> String {
+        self.url(&format!("/admin/clients/{}", path_segment(client_id)))
     }
 
     fn group_url(&self, name: &str) -> String {
@@ -58,6 +62,7 @@ fn nav(look: &Look, base: &ConsoleBase<'_>) -> Markup {
         nav.sections aria-label=(t.sections) {
             a href=(base.url("/admin")) { (t.people) }
             a href=(base.url("/admin/groups")) { (t.groups) }
+            a href=(base.url("/admin/clients")) { (t.applications) }
             a href=(base.url("/admin/audit")) { (t.audit_log) }
             a href=(base.url("/account")) { (look.text.account.title) }
         }
@@ -430,4 +435,149 @@ pub(in crate::http) fn group(
         }
     };
     page(look, &group.name, Width::Wide, body)
+}
+
+/// The applications (clients), and the form that registers one.
+pub(in crate::http) fn clients(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    clients: &[Client],
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.console;
+    let body = html! {
+        h1 { (t.applications) }
+        (nav(look, base))
+        (super::notice(notice))
+        @if clients.is_empty() {
+            p.muted { (t.no_applications) }
+        } @else {
+            table.list aria-label=(t.applications) {
+                @for c in clients {
+                    tr {
+                        td {
+                            a href=(base.client_url(&c.client_id)) { strong { (c.display_name()) } }
+                            " · " code { (c.client_id) }
+                            br;
+                            span.muted { ((t.client_kind)(c.secret_hash.is_none(), c.first_party)) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t.register) }
+        @if base.recent {
+            (alert(error))
+            form method="post" action=(base.url("/admin/clients")) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                label for="client-id" { (t.client_id) }
+                input #client-id name="client_id" required maxlength="128" autocomplete="off";
+                label for="client-name" { (t.display_name) }
+                input #client-name name="display_name" maxlength="128" autocomplete="off";
+                label for="redirect-uris" { (t.redirect_uris) }
+                textarea #redirect-uris name="redirect_uris" rows="3" required
+                    aria-describedby="redirect-help" {}
+                p #redirect-help .muted { (t.redirect_help) }
+                label { input type="checkbox" name="first_party" value="yes"; " " (t.first_party) }
+                label { input type="checkbox" name="public" value="yes"; " " (t.public_client) }
+                button type="submit" { (t.register) }
+            }
+        } @else {
+            p.muted { (t.not_recent) }
+        }
+    };
+    page(look, t.applications, Width::Wide, body)
+}
+
+/// A client's secret, shown once, right after it was made.
+pub(in crate::http) fn client_secret(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    client: &Client,
+    secret: &str,
+    notice: &str,
+) -> String {
+    let t = &look.text.console;
+    let body = html! {
+        h1 { (client.display_name()) }
+        (nav(look, base))
+        p.notice role="status" { (notice) }
+        p { (t.secret_once) }
+        p { code #client-secret { (secret) } }
+        a.button href=(base.client_url(&client.client_id)) { (t.secret_saved) }
+    };
+    page(look, client.display_name(), Width::Wide, body)
+}
+
+/// One client: what it is, which groups may use it, a new secret, removing it.
+pub(in crate::http) fn client(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    client: &Client,
+    access: &[Group],
+    groups: &[Group],
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.console;
+    let action = base.client_url(&client.client_id);
+    let body = html! {
+        h1 { (client.display_name()) }
+        (nav(look, base))
+        (super::notice(notice))
+        (alert(error))
+        table.list aria-label=(t.applications) {
+            tr { td { (t.client_id) } td { code { (client.client_id) } } }
+            tr { td { (t.kind) } td { ((t.client_kind)(client.secret_hash.is_none(), client.first_party)) } }
+            tr {
+                td { (t.redirect_uris) }
+                td { @for uri in &client.redirect_uris { code { (uri) } br; } }
+            }
+            tr { td { (t.sign_in_policy) } td { ((t.policy)(client.auth_policy)) } }
+            tr { td { (t.created) } td { (moment(client.created_at)) } }
+        }
+        @if base.recent {
+            h2 { (t.who_may_use) }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="access";
+                p.muted { (t.access_help) }
+                @for g in groups {
+                    label {
+                        input type="checkbox" name="groups" value=(g.name)
+                            checked[access.iter().any(|a| a.id == g.id)];
+                        " " (g.name)
+                    }
+                }
+                button type="submit" .secondary { (t.save_access) }
+            }
+            @if client.secret_hash.is_some() {
+                h2 { (t.new_secret) }
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(base.csrf);
+                    input type="hidden" name="action" value="rotate";
+                    p.muted { (t.new_secret_help) }
+                    label {
+                        input type="checkbox" name="leaked" value="yes";
+                        " " (t.secret_leaked)
+                    }
+                    button type="submit" .secondary { (t.new_secret) }
+                }
+            }
+            h2 { (t.remove_client) }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="delete";
+                p { ((t.remove_client_what)(client.display_name())) }
+                label for="confirm" { ((t.type_to_confirm)(&client.client_id)) }
+                input #confirm name="confirm" required autocomplete="off";
+                button type="submit" .secondary { (t.remove_client) }
+            }
+        } @else {
+            p.muted { (t.not_recent) }
+            a.button href=(base.url("/account")) { (look.text.account.sign_in_again) }
+        }
+    };
+    page(look, client.display_name(), Width::Wide, body)
 }

@@ -14,6 +14,7 @@ mod signin;
 pub(super) use account::{AccountView, Section, account};
 pub(super) use console::{
     AuditFilters, ConsoleBase, NewPerson, PersonView, audit as console_audit,
+    client as console_client, client_secret as console_client_secret, clients as console_clients,
     group as console_group, groups as console_groups, people as console_people,
     person as console_person, refused as console_refused,
 };
@@ -103,8 +104,9 @@ header img{max-height:2.5rem;max-width:10rem}\
 main{max-width:26rem;box-sizing:border-box;margin:1rem auto 8vh;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 4px #0002}\
 body.wide header,body.wide main{max-width:44rem}\
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
-input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #8a93a6;border-radius:.3rem}\
-input:focus,button:focus-visible,a:focus-visible{outline:3px solid var(--accent);outline-offset:2px}\
+input,textarea,select{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #8a93a6;border-radius:.3rem}\
+input[type=checkbox]{width:auto;margin:0 .3rem 0 0}label:has(input[type=checkbox]){font-weight:400}\
+input:focus,textarea:focus,select:focus,button:focus-visible,a:focus-visible{outline:3px solid var(--accent);outline-offset:2px}\
 a{color:var(--accent)}\
 button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:var(--accent);color:#fff;border:0;border-radius:.3rem;cursor:pointer}\
 .error{background:#fdecec;color:#8a1c1c;padding:.6rem;border-radius:.3rem}\
