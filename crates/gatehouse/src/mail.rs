@@ -1,8 +1,8 @@
 //! Email over SMTP, with `lettre`: the links that confirm an address and reset a password.
 //! The operator names the server with one URL (`--smtp-url`) and the sender (`--mail-from`);
 //! both are checked when gatehouse starts. Mail is sent after the answer, never while a
-//! request waits: whether a message went out (or how long the server took) tells the person
-//! at the browser nothing about whose address it was.
+//! request waits: how long the mail server takes, or whether it answers, shows nowhere in the
+//! page.
 
 use std::time::Duration;
 

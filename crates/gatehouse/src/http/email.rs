@@ -2,8 +2,9 @@
 //! (`/confirm-email`, asked for on the account page).
 //!
 //! A reset request gets the same answer whether or not the username or address exists, and
-//! the mail goes out after the answer (`mail::Mailer::send_later`), so neither the page nor its
-//! timing tells who has an account. Requests are limited per address, and each person gets at
+//! the mail goes out after the answer (`mail::Mailer::send_later`), so the page neither says
+//! who has an account nor waits on the mail server (keeping the link is one small write more
+//! for an account that exists). Requests are limited per address, and each person gets at
 //! most one link a minute (`auth::email_links`). A link is a 256-bit token kept as its hash,
 //! used once, void once the person's address changes; opening it shows a form, and only
 //! sending that form uses it, so a mail scanner that follows links changes nothing. A reset
