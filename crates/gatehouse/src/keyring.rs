@@ -197,6 +197,16 @@ pub enum Rotation {
     Compromised,
 }
 
+impl Rotation {
+    /// A scheduled rotation whose old key stays published until every ID token it signed (valid
+    /// `id_token_ttl` seconds) has expired, and an hour more.
+    pub fn scheduled(id_token_ttl: i64) -> Rotation {
+        Rotation::Scheduled {
+            publish_for: id_token_ttl + 3600,
+        }
+    }
+}
+
 /// What a rotation did: the new key, and when it signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotated {

@@ -524,10 +524,81 @@ async fn applications_are_registered_given_access_new_secrets_and_removed(db: Da
     assert!(store.client("web").await.unwrap().is_some());
 }
 
+async fn signing_keys_are_rotated_on_schedule_or_at_once(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    let html = body_text(get_as(&f, &ada, "/admin/keys").await).await;
+    let before = store.signing_keys(T0).await.unwrap();
+    for k in &before {
+        assert!(html.contains(&k.kid), "{html}");
+    }
+    assert!(!html.contains("private"), "never the private half");
+    let csrf = hidden_input(&html, "csrf");
+    let rotate = |fields: Vec<(&'static str, &'static str)>| {
+        let (ada, csrf) = (ada.clone(), csrf.clone());
+        let f = &f;
+        async move {
+            let mut all = vec![("csrf", csrf.as_str())];
+            all.extend(fields);
+            post_as_admin(f, &ada, "/admin/keys", &all).await
+        }
+    };
+    let r = rotate(vec![("alg", "none")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(store.signing_keys(T0).await.unwrap().len(), before.len());
+
+    let html = body_text(rotate(vec![("alg", "ES256")]).await).await;
+    assert!(
+        html.contains("A new key is published; it signs in five minutes."),
+        "{html}"
+    );
+    let es256: Vec<_> = store
+        .signing_keys(T0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.alg == gatehouse::model::SigningAlg::Es256)
+        .collect();
+    assert!(
+        es256.iter().any(|k| k.signs_from > T0),
+        "the new one signs later"
+    );
+
+    let html = body_text(rotate(vec![("alg", "RS256"), ("compromised", "yes")]).await).await;
+    assert!(
+        html.contains("A new key signs now; the old one is unpublished."),
+        "{html}"
+    );
+    let rs256: Vec<_> = store
+        .signing_keys(T0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.alg == gatehouse::model::SigningAlg::Rs256)
+        .collect();
+    assert!(
+        rs256
+            .iter()
+            .any(|k| k.signs_from <= T0 && k.retired_at.is_none())
+    );
+    let ada_id = store.user_by_username("ada").await.unwrap().unwrap().id;
+    let rotated = records(&f, "admin.key.rotated").await;
+    assert_eq!(rotated.len(), 2);
+    assert!(
+        rotated
+            .iter()
+            .all(|e| e.record.actor == format!("user:{ada_id}"))
+    );
+    let bob = account_sign_in(&f, "bob").await;
+    let r = post_as_admin(&f, &bob, "/admin/keys", &[("alg", "RS256")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     only_administrators_get_in,
     an_administrator_disables_an_account_as_themselves,
     the_audit_log_is_filtered_and_paged,
     groups_are_made_and_changed_by_an_administrator,
     applications_are_registered_given_access_new_secrets_and_removed,
+    signing_keys_are_rotated_on_schedule_or_at_once,
 );

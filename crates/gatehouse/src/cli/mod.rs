@@ -187,9 +187,7 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
             let rotation = if compromised {
                 crate::keyring::Rotation::Compromised
             } else {
-                crate::keyring::Rotation::Scheduled {
-                    publish_for: id_token_ttl + 3600,
-                }
+                crate::keyring::Rotation::scheduled(id_token_ttl)
             };
             let algs = if algs.is_empty() {
                 SigningAlg::ALL.to_vec()

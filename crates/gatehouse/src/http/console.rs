@@ -24,7 +24,8 @@ use crate::admin::{
     Admin, AdminError, DEFAULT_SECRET_OVERLAP, GroupPatch, NewClient, NewGroup, NewUser,
 };
 use crate::auth::forms::{self, Purpose};
-use crate::model::{AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, User};
+use crate::keyring::Rotation;
+use crate::model::{AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, SigningAlg, User};
 use crate::oidc::authorize::Refusal;
 use crate::oidc::{OAuthError, tokens};
 use crate::store::StoreError;
@@ -875,6 +876,90 @@ async fn show_client(
         error,
     );
     pages::respond(status, html)
+}
+
+/// GET /admin/keys: the signing keys.
+pub(super) async fn keys(State(state): State<AppState>, peer: Peer, jar: CookieJar) -> Response {
+    let admin = match administrator(&state, &jar, peer).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    keys_page(&state, &admin, None, None, StatusCode::OK).await
+}
+
+async fn keys_page(
+    state: &AppState,
+    admin: &Administrator,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let keys = match state.store.signing_keys(state.now()).await {
+        Ok(k) => k,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let html = pages::console_keys(&state.look, &admin.base(state), &keys, notice, error);
+    pages::respond(status, html)
+}
+
+#[derive(Deserialize)]
+pub(super) struct KeysForm {
+    #[serde(default)]
+    csrf: String,
+    /// One algorithm, or empty for all.
+    #[serde(default)]
+    alg: String,
+    #[serde(default)]
+    compromised: Option<String>,
+}
+
+/// POST /admin/keys: new signing keys, on the same schedule as `gatehouse keys rotate`.
+pub(super) async fn rotate_keys(
+    State(state): State<AppState>,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<KeysForm>,
+) -> Response {
+    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let t = &state.look.text.console;
+    if !admin.base(&state).recent {
+        return keys_page(
+            &state,
+            &admin,
+            None,
+            Some(t.not_recent),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
+    let algs = if form.alg.is_empty() {
+        SigningAlg::ALL.to_vec()
+    } else {
+        match form.alg.parse::<SigningAlg>() {
+            Ok(alg) => vec![alg],
+            Err(e) => {
+                let why = e.to_string();
+                return keys_page(&state, &admin, None, Some(&why), StatusCode::BAD_REQUEST).await;
+            }
+        }
+    };
+    let compromised = form.compromised.is_some();
+    let rotation = if compromised {
+        Rotation::Compromised
+    } else {
+        Rotation::scheduled(state.config.id_token_ttl)
+    };
+    let ops = admin.ops(&state, peer);
+    for alg in &algs {
+        if let Err(e) = ops.rotate_key(*alg, rotation).await {
+            return admin_failed(&state, e);
+        }
+    }
+    let notice = (t.done_rotated_keys)(algs.len(), compromised);
+    keys_page(&state, &admin, Some(&notice), None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]

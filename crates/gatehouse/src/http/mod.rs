@@ -356,6 +356,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin", get(console::people).post(console::add_person))
         .route("/welcome", get(email::welcome_page).post(email::welcome))
         .route("/admin/audit", get(console::audit))
+        .route("/admin/keys", get(console::keys).post(console::rotate_keys))
         .route(
             "/admin/clients",
             get(console::clients).post(console::add_client),

@@ -100,3 +100,16 @@ def test_an_administrator_registers_an_application_and_sees_its_secret_once(brow
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Who may use it is saved.")
     assert "admins" in gatehouse.cli("client", "access", client_id)
+
+
+def test_an_administrator_rotates_a_signing_key(browser_page, gatehouse):
+    page = browser_page
+    sign_in_as_administrator(page, gatehouse)
+    page.goto(f"{gatehouse.issuer}/admin")
+    page.get_by_role("link", name="Signing keys").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signing keys")
+    page.get_by_label("Keys to replace").select_option("ES256")
+    page.get_by_role("button", name="Rotate").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "A new key is published; it signs in five minutes.")
+    assert "admin.key.rotated" in gatehouse.cli("audit", "tail", "-n", "5")

@@ -429,6 +429,16 @@ pub(in crate::http) struct ConsoleText {
     pub remove_client_what: fn(&str) -> String,
     pub done_client_removed: fn(&str) -> String,
     pub no_such_client: Problem,
+    pub signing_keys: &'static str,
+    /// When a key signs: from, until ("—" while it is the one signing).
+    pub key_signs: fn(&str, &str) -> String,
+    pub key_published_until: fn(&str) -> String,
+    pub rotate: &'static str,
+    pub which_keys: &'static str,
+    pub every_algorithm: &'static str,
+    pub rotate_help: &'static str,
+    pub compromised: &'static str,
+    pub done_rotated_keys: fn(usize, bool) -> String,
 }
 
 pub(in crate::http) struct ErrorText {
@@ -984,6 +994,23 @@ pub(in crate::http) static ENGLISH: Text = Text {
             title: "There is no application by that id",
             what_happened: "It may have been removed.",
             what_next: "Find it among the applications.",
+        },
+        signing_keys: "Signing keys",
+        key_signs: |from, until| format!("signs from {from} until {until}"),
+        key_published_until: |at| format!("published until {at}"),
+        rotate: "Rotate",
+        which_keys: "Keys to replace",
+        every_algorithm: "Every algorithm",
+        rotate_help: "A new key is published at once and signs five minutes later, when every \
+                      application's cached key set has expired; the old key stays published \
+                      until every token it signed has expired.",
+        compromised: "The keys may be stolen: the new key signs at once, and tokens the old ones \
+                      signed stop working",
+        done_rotated_keys: |n, compromised| match (n, compromised) {
+            (1, false) => "A new key is published; it signs in five minutes.".to_owned(),
+            (n, false) => format!("{n} new keys are published; they sign in five minutes."),
+            (1, true) => "A new key signs now; the old one is unpublished.".to_owned(),
+            (n, true) => format!("{n} new keys sign now; the old ones are unpublished."),
         },
         no_such_group: Problem {
             title: "There is no group by that name",

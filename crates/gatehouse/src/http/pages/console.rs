@@ -6,7 +6,7 @@
 use maud::{Markup, html};
 
 use super::{Look, Width, alert, moment, notice, page};
-use crate::model::{AuditEvent, AuthPolicy, Client, Factors, Group, User};
+use crate::model::{AuditEvent, AuthPolicy, Client, Factors, Group, SigningAlg, SigningKey, User};
 
 /// Where the administration pages are, and the administrator's session form token.
 pub(in crate::http) struct ConsoleBase<'a> {
@@ -63,6 +63,7 @@ fn nav(look: &Look, base: &ConsoleBase<'_>) -> Markup {
             a href=(base.url("/admin")) { (t.people) }
             a href=(base.url("/admin/groups")) { (t.groups) }
             a href=(base.url("/admin/clients")) { (t.applications) }
+            a href=(base.url("/admin/keys")) { (t.signing_keys) }
             a href=(base.url("/admin/audit")) { (t.audit_log) }
             a href=(base.url("/account")) { (look.text.account.title) }
         }
@@ -580,4 +581,60 @@ pub(in crate::http) fn client(
         }
     };
     page(look, client.display_name(), Width::Wide, body)
+}
+
+/// The signing keys (never their private half), and the form that rotates them.
+pub(in crate::http) fn keys(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    keys: &[SigningKey],
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.console;
+    let when = |at: Option<i64>| at.map_or_else(|| "—".to_owned(), moment);
+    let body = html! {
+        h1 { (t.signing_keys) }
+        (nav(look, base))
+        (super::notice(notice))
+        (alert(error))
+        table.list aria-label=(t.signing_keys) {
+            @for k in keys {
+                tr {
+                    td {
+                        strong { (k.alg.as_str()) } " · " code { (k.kid) } br;
+                        span.muted {
+                            ((t.key_signs)(&moment(k.signs_from), &when(k.retired_at)))
+                            @if let Some(until) = k.publish_until {
+                                " · " ((t.key_published_until)(&moment(until)))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t.rotate) }
+        @if base.recent {
+            form method="post" action=(base.url("/admin/keys")) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                label for="alg" { (t.which_keys) }
+                select #alg name="alg" {
+                    option value="" { (t.every_algorithm) }
+                    @for alg in SigningAlg::ALL {
+                        option value=(alg.as_str()) { (alg.as_str()) }
+                    }
+                }
+                p.muted { (t.rotate_help) }
+                label {
+                    input type="checkbox" name="compromised" value="yes";
+                    " " (t.compromised)
+                }
+                button type="submit" .secondary { (t.rotate) }
+            }
+        } @else {
+            p.muted { (t.not_recent) }
+            a.button href=(base.url("/account")) { (look.text.account.sign_in_again) }
+        }
+    };
+    page(look, t.signing_keys, Width::Wide, body)
 }

@@ -15,8 +15,8 @@ pub(super) use account::{AccountView, Section, account};
 pub(super) use console::{
     AuditFilters, ConsoleBase, NewPerson, PersonView, audit as console_audit,
     client as console_client, client_secret as console_client_secret, clients as console_clients,
-    group as console_group, groups as console_groups, people as console_people,
-    person as console_person, refused as console_refused,
+    group as console_group, groups as console_groups, keys as console_keys,
+    people as console_people, person as console_person, refused as console_refused,
 };
 pub(super) use email::{confirm, confirmed, password_form, reset_done, reset_request, reset_sent};
 pub(super) use grants::{
