@@ -26,6 +26,14 @@ impl ConsoleBase<'_> {
         self.url(&format!("/admin/users/{}", path_segment(username)))
     }
 
+    /// The audit log of the records about `subject`.
+    fn audit_url(&self, subject: &str) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("subject", subject)
+            .finish();
+        self.url(&format!("/admin/audit?{query}"))
+    }
+
     fn client_url(&self, client_id: &str) -> String {
         self.url(&format!("/admin/clients/{}", path_segment(client_id)))
     }
@@ -39,6 +47,16 @@ impl ConsoleBase<'_> {
 fn path_segment(s: &str) -> String {
     let escaped: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
     escaped.replace('+', "%20")
+}
+
+/// Whether `user`'s address is confirmed, in words.
+fn confirmed(look: &Look, user: &User) -> &'static str {
+    let t = &look.text.account;
+    if user.email_verified {
+        t.email_verified
+    } else {
+        t.email_unverified
+    }
 }
 
 /// A select of sign-in policies, `current` chosen.
@@ -108,8 +126,7 @@ pub(in crate::http) fn people(
                             @if let Some(name) = &u.name { " · " (name) }
                             br;
                             span.muted {
-                                (u.email) " · "
-                                (if u.email_verified { look.text.account.email_verified } else { look.text.account.email_unverified })
+                                (u.email) " · " (confirmed(look, u))
                                 @if u.disabled { " · " strong { (t.disabled) } }
                             }
                         }
@@ -187,8 +204,7 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
             tr {
                 td { (look.text.account.email_label) }
                 td {
-                    (u.email) " · "
-                    (if u.email_verified { look.text.account.email_verified } else { look.text.account.email_unverified })
+                    (u.email) " · " (confirmed(look, u))
                 }
             }
             tr { td { (t.state) } td { (if u.disabled { t.disabled } else { t.enabled }) } }
@@ -235,7 +251,7 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 (button("send_reset", t.send_reset))
             }
         }
-        p { a href=(base.url(&format!("/admin/audit?subject={}", url::form_urlencoded::byte_serialize(u.username.as_bytes()).collect::<String>()))) { (t.their_activity) } }
+        p { a href=(base.audit_url(&u.username)) { (t.their_activity) } }
     };
     page(look, &u.username, Width::Wide, body)
 }
