@@ -524,6 +524,186 @@ async fn applications_are_registered_given_access_new_secrets_and_removed(db: Da
     assert!(store.client("web").await.unwrap().is_some());
 }
 
+/// The settings form of an application: everything it shows, sent back changed.
+fn settings<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("csrf", csrf),
+        ("action", "settings"),
+        ("display_name", "Reports"),
+        ("home_uri", ""),
+        ("logo_uri", ""),
+        ("redirect_uris", "https://reports.example/cb"),
+        ("post_logout_redirect_uris", ""),
+        ("backchannel_logout_uri", ""),
+        ("scopes", "openid"),
+        ("scopes", "profile"),
+        ("grant_types", "authorization_code"),
+        ("access_token_format", "opaque"),
+        ("id_token_alg", "RS256"),
+        ("auth_policy", "password"),
+    ];
+    for (name, value) in changes {
+        if !matches!(*name, "scopes" | "grant_types") {
+            fields.retain(|(n, _)| n != name);
+        }
+        fields.push((name, value));
+    }
+    fields
+}
+
+async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    let ops = Admin::new(store, "cli", None, T0);
+    ops.add_client(gatehouse::admin::NewClient {
+        client_id: "reports".into(),
+        redirect_uris: vec!["https://reports.example/cb".into()],
+        scopes: vec!["openid".into(), "profile".into()],
+        grant_types: vec!["authorization_code".into()],
+        display_name: Some("Reports".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let page = body_text(get_as(&f, &ada, "/admin/clients/reports").await).await;
+    assert!(
+        page.contains(">https://reports.example/cb</textarea>"),
+        "the form shows what is: {page}"
+    );
+    assert!(page.contains(r#"value="profile" checked"#), "{page}");
+    assert!(!page.contains(r#"value="email" checked"#), "{page}");
+    let csrf = hidden_input(&page, "csrf");
+    let before = store.client("reports").await.unwrap().unwrap();
+    let post = |changes: Vec<(&'static str, &'static str)>| {
+        let (ada, csrf, f) = (ada.clone(), csrf.clone(), &f);
+        async move {
+            let r = post_as_admin(
+                f,
+                &ada,
+                "/admin/clients/reports",
+                &settings(&csrf, &changes),
+            )
+            .await;
+            (r.status(), body_text(r).await)
+        }
+    };
+
+    // Refused as a whole, nothing changed: a rule of the registration, a missing choice, an
+    // oversized name, a choice the form does not offer.
+    for (changes, status, says) in [
+        (
+            vec![("scopes", "admin")],
+            StatusCode::BAD_REQUEST,
+            "only granted through client_credentials",
+        ),
+        (
+            vec![("redirect_uris", "http://reports.example/cb")],
+            StatusCode::BAD_REQUEST,
+            "refused",
+        ),
+        (
+            vec![("home_uri", "javascript:alert(1)")],
+            StatusCode::BAD_REQUEST,
+            "is not an https URL",
+        ),
+        (
+            vec![("display_name", &*"R".repeat(129).leak())],
+            StatusCode::BAD_REQUEST,
+            "a display name is 1 to 128 characters",
+        ),
+        (
+            vec![("access_token_format", "plaintext")],
+            StatusCode::BAD_REQUEST,
+            "incomplete",
+        ),
+        (
+            vec![("auth_policy", "none")],
+            StatusCode::BAD_REQUEST,
+            "incomplete",
+        ),
+    ] {
+        let (got, html) = post(changes.clone()).await;
+        assert_eq!(got, status, "{changes:?}: {html}");
+        assert!(html.contains(says), "{changes:?}: {html}");
+        assert_eq!(store.client("reports").await.unwrap().unwrap(), before);
+    }
+    let mut no_scopes = settings(&csrf, &[]);
+    no_scopes.retain(|(n, _)| *n != "scopes");
+    let r = post_as_admin(&f, &ada, "/admin/clients/reports", &no_scopes).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        body_text(r)
+            .await
+            .contains("Tick at least one thing it may ask for.")
+    );
+    assert_eq!(store.client("reports").await.unwrap().unwrap(), before);
+    assert!(records(&f, "admin.client.updated").await.is_empty());
+
+    let changed = vec![
+        ("display_name", "Quarterly reports"),
+        (
+            "redirect_uris",
+            "https://reports.example/cb\r\n\r\nhttps://reports.example/cb2 ",
+        ),
+        ("post_logout_redirect_uris", "https://reports.example/"),
+        ("scopes", "offline_access"),
+        ("grant_types", "refresh_token"),
+        ("access_token_format", "jwt"),
+        ("id_token_alg", "ES256"),
+        ("auth_policy", "two_factor"),
+    ];
+    let (status, html) = post(changed.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("The settings are saved."), "{html}");
+    let after = store.client("reports").await.unwrap().unwrap();
+    assert_eq!(after.display.name.as_deref(), Some("Quarterly reports"));
+    assert_eq!(
+        after.redirect_uris,
+        ["https://reports.example/cb", "https://reports.example/cb2"]
+    );
+    assert_eq!(
+        after.post_logout_redirect_uris,
+        ["https://reports.example/"]
+    );
+    assert_eq!(after.scopes, ["openid", "profile", "offline_access"]);
+    assert!(after.allows_grant(gatehouse::model::GrantType::RefreshToken));
+    assert_eq!(
+        after.access_token_format,
+        gatehouse::model::AccessTokenFormat::Jwt
+    );
+    assert_eq!(
+        after.id_token_signed_response_alg,
+        gatehouse::model::SigningAlg::Es256
+    );
+    assert_eq!(after.auth_policy, gatehouse::model::AuthPolicy::TwoFactor);
+    assert_eq!(after.secret_hash, before.secret_hash, "the secret stays");
+    let updated = records(&f, "admin.client.updated").await;
+    assert_eq!(updated.len(), 1);
+    let ada_id = store.user_by_username("ada").await.unwrap().unwrap().id;
+    assert_eq!(updated[0].record.actor, format!("user:{ada_id}"));
+    assert_eq!(
+        updated[0].record.detail.as_deref(),
+        Some(
+            "fields=redirect_uris,post_logout_redirect_uris,scopes,grant_types,display_name,\
+             id_token_signed_response_alg,access_token_format,auth_policy"
+        ),
+        "only what changed is named"
+    );
+
+    // The same form again changes nothing and is not audited again.
+    let (status, _) = post(changed).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(records(&f, "admin.client.updated").await.len(), 1);
+
+    // Only an administrator, with their own form.
+    let bob = account_sign_in(&f, "bob").await;
+    let r = post_as_admin(&f, &bob, "/admin/clients/reports", &settings(&csrf, &[])).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post_as_admin(&f, &ada, "/admin/clients/reports", &settings("forged", &[])).await;
+    assert_ne!(r.status(), StatusCode::OK);
+    assert_eq!(store.client("reports").await.unwrap().unwrap(), after);
+}
+
 async fn signing_keys_are_rotated_on_schedule_or_at_once(db: Database) {
     let (f, ada) = with_admin(db).await;
     let store = f.state.store.as_ref();
@@ -600,5 +780,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     the_audit_log_is_filtered_and_paged,
     groups_are_made_and_changed_by_an_administrator,
     applications_are_registered_given_access_new_secrets_and_removed,
+    an_applications_settings_are_changed_as_a_whole_and_checked,
     signing_keys_are_rotated_on_schedule_or_at_once,
 );

@@ -176,7 +176,8 @@ enum ScopeName {
 
 impl Admin<'_> {
     /// Changes a registered client: its id, secret, consents and tokens stay. Checked as a
-    /// whole, like a registration, before anything changes; audited with the fields changed.
+    /// whole, like a registration, before anything changes; audited with the fields whose
+    /// value changed (a patch that changes nothing is not audited).
     ///
     /// # Errors
     /// `Invalid` when the result does not hold together; `NotFound` when there is no such
@@ -191,57 +192,71 @@ impl Admin<'_> {
                 crate::store::StoreError::NotFound(format!("client {client_id:?}"))
             })?;
         let mut changed = Vec::new();
-        if let Some(v) = patch.redirect_uris {
-            client.redirect_uris = v;
-            changed.push("redirect_uris");
-        }
-        if let Some(v) = patch.post_logout_redirect_uris {
-            client.post_logout_redirect_uris = v;
-            changed.push("post_logout_redirect_uris");
-        }
-        if let Some(v) = patch.scopes {
-            client.scopes = scopes(v);
-            changed.push("scopes");
-        }
-        if let Some(v) = patch.grant_types {
-            client.grant_types = grant_types(&v)?;
-            changed.push("grant_types");
-        }
-        if let Some(v) = patch.first_party {
-            client.first_party = v;
-            changed.push("first_party");
-        }
-        let display = &mut client.display;
+        let c = &mut client;
+        set(
+            &mut c.redirect_uris,
+            patch.redirect_uris,
+            "redirect_uris",
+            &mut changed,
+        );
+        set(
+            &mut c.post_logout_redirect_uris,
+            patch.post_logout_redirect_uris,
+            "post_logout_redirect_uris",
+            &mut changed,
+        );
+        set(
+            &mut c.scopes,
+            patch.scopes.map(scopes),
+            "scopes",
+            &mut changed,
+        );
+        let grants = patch.grant_types.map(|v| grant_types(&v)).transpose()?;
+        set(&mut c.grant_types, grants, "grant_types", &mut changed);
+        set(
+            &mut c.first_party,
+            patch.first_party,
+            "first_party",
+            &mut changed,
+        );
+        let display = &mut c.display;
         for (field, slot, value) in [
             ("display_name", &mut display.name, patch.display_name),
             ("logo_uri", &mut display.logo_uri, patch.logo_uri),
             ("home_uri", &mut display.home_uri, patch.home_uri),
         ] {
-            if let Some(v) = value {
-                *slot = super::profile::given(v);
-                changed.push(field);
-            }
+            set(slot, value.map(super::profile::given), field, &mut changed);
         }
-        if let Some(v) = patch.id_token_claims {
-            client.id_token_claims = v;
-            changed.push("id_token_claims");
-        }
-        if let Some(alg) = patch.id_token_signed_response_alg {
-            client.id_token_signed_response_alg = alg;
-            changed.push("id_token_signed_response_alg");
-        }
-        if let Some(v) = patch.backchannel_logout_uri {
-            client.backchannel_logout_uri = super::profile::given(v);
-            changed.push("backchannel_logout_uri");
-        }
-        if let Some(f) = patch.access_token_format {
-            client.access_token_format = f;
-            changed.push("access_token_format");
-        }
-        if let Some(p) = patch.auth_policy {
-            client.auth_policy = p;
-            changed.push("auth_policy");
-        }
+        set(
+            &mut c.id_token_claims,
+            patch.id_token_claims,
+            "id_token_claims",
+            &mut changed,
+        );
+        set(
+            &mut c.id_token_signed_response_alg,
+            patch.id_token_signed_response_alg,
+            "id_token_signed_response_alg",
+            &mut changed,
+        );
+        set(
+            &mut c.backchannel_logout_uri,
+            patch.backchannel_logout_uri.map(super::profile::given),
+            "backchannel_logout_uri",
+            &mut changed,
+        );
+        set(
+            &mut c.access_token_format,
+            patch.access_token_format,
+            "access_token_format",
+            &mut changed,
+        );
+        set(
+            &mut c.auth_policy,
+            patch.auth_policy,
+            "auth_policy",
+            &mut changed,
+        );
         check_client(&client)?;
         if changed.is_empty() {
             return Ok(client);
@@ -322,6 +337,21 @@ impl Admin<'_> {
         self.store.remove_client(client_id).await?;
         self.audit(AuditKind::ClientRemoved, client_id, Some(client_id))
             .await
+    }
+}
+
+/// Puts `value`, when given and different, into `slot`, and names `field` among those changed.
+fn set<T: PartialEq>(
+    slot: &mut T,
+    value: Option<T>,
+    field: &'static str,
+    changed: &mut Vec<&'static str>,
+) {
+    if let Some(v) = value
+        && *slot != v
+    {
+        *slot = v;
+        changed.push(field);
     }
 }
 

@@ -18,10 +18,12 @@ use serde::Deserialize;
 use super::account::RECENT;
 use super::authorize::{current_session, refuse};
 use super::error::store_error;
+use super::pages::catalogue::ConsoleText;
 use super::pages::{AuditFilters, ConsoleBase, NewPerson, PersonView};
 use super::{AppState, Peer, pages};
 use crate::admin::{
-    Admin, AdminError, DEFAULT_SECRET_OVERLAP, GroupPatch, NewClient, NewGroup, NewUser,
+    Admin, AdminError, ClientPatch, DEFAULT_SECRET_OVERLAP, GroupPatch, NewClient, NewGroup,
+    NewUser,
 };
 use crate::auth::forms::{self, Purpose};
 use crate::keyring::Rotation;
@@ -680,6 +682,66 @@ pub(super) struct ClientForm {
     leaked: Option<String>,
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    home_uri: String,
+    #[serde(default)]
+    logo_uri: String,
+    #[serde(default)]
+    post_logout_redirect_uris: String,
+    #[serde(default)]
+    backchannel_logout_uri: String,
+    /// The scopes ticked.
+    #[serde(default)]
+    scopes: Vec<String>,
+    /// The grant types ticked.
+    #[serde(default)]
+    grant_types: Vec<String>,
+    #[serde(default)]
+    access_token_format: String,
+    #[serde(default)]
+    id_token_alg: String,
+    #[serde(default)]
+    auth_policy: String,
+}
+
+/// One URI a line, blank lines left out.
+fn uri_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl ClientForm {
+    /// The settings form as a change to the client: every field it shows, given. `None` when a
+    /// choice is not one the form offers (a forged form); `Err` names what is missing.
+    fn settings(&self, t: &ConsoleText) -> Option<Result<ClientPatch, &'static str>> {
+        let access_token_format = self.access_token_format.parse().ok()?;
+        let alg = self.id_token_alg.parse().ok()?;
+        let auth_policy = self.auth_policy.parse().ok()?;
+        if self.scopes.is_empty() {
+            return Some(Err(t.choose_scope));
+        }
+        if self.grant_types.is_empty() {
+            return Some(Err(t.choose_grant));
+        }
+        Some(Ok(ClientPatch {
+            redirect_uris: Some(uri_lines(&self.redirect_uris)),
+            post_logout_redirect_uris: Some(uri_lines(&self.post_logout_redirect_uris)),
+            scopes: Some(self.scopes.clone()),
+            grant_types: Some(self.grant_types.clone()),
+            first_party: Some(self.first_party.is_some()),
+            display_name: Some(Some(self.display_name.clone())),
+            logo_uri: Some(Some(self.logo_uri.clone())),
+            home_uri: Some(Some(self.home_uri.clone())),
+            id_token_claims: None,
+            id_token_signed_response_alg: Some(alg),
+            backchannel_logout_uri: Some(Some(self.backchannel_logout_uri.clone())),
+            access_token_format: Some(access_token_format),
+            auth_policy: Some(auth_policy),
+        }))
+    }
 }
 
 /// POST /admin/clients: registers an application; a generated secret is shown once.
@@ -704,13 +766,7 @@ pub(super) async fn add_client(
     let name = form.display_name.trim();
     let new = NewClient {
         client_id: form.client_id.trim().to_owned(),
-        redirect_uris: form
-            .redirect_uris
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        redirect_uris: uri_lines(&form.redirect_uris),
         public: form.public.is_some(),
         first_party: form.first_party.is_some(),
         display_name: (!name.is_empty()).then(|| name.to_owned()),
@@ -777,7 +833,23 @@ pub(super) async fn change_client(
         return show_client(&state, &admin, &client_id, None, Some(t.not_recent)).await;
     }
     let ops = admin.ops(&state, peer);
+    let incomplete = || {
+        let errors = &state.look.text.errors;
+        let page = pages::ErrorPage::new(errors.account_form_incomplete)
+            .link(errors.start_again, state.config.endpoint("/admin/clients"));
+        pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
+    };
     let done = match form.action.as_str() {
+        "settings" => match form.settings(t) {
+            None => return incomplete(),
+            Some(Err(why)) => {
+                return show_client(&state, &admin, &client_id, None, Some(why)).await;
+            }
+            Some(Ok(patch)) => ops
+                .update_client(&client_id, patch)
+                .await
+                .map(|_| t.done_settings.to_owned()),
+        },
         "access" => ops
             .set_client_access(&client_id, form.groups.clone())
             .await
@@ -817,12 +889,7 @@ pub(super) async fn change_client(
             }
             Err(e) => Err(e),
         },
-        _ => {
-            let errors = &state.look.text.errors;
-            let page = pages::ErrorPage::new(errors.account_form_incomplete)
-                .link(errors.start_again, state.config.endpoint("/admin/clients"));
-            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
-        }
+        _ => return incomplete(),
     };
     match done {
         Ok(notice) => show_client(&state, &admin, &client_id, Some(&notice), None).await,

@@ -97,9 +97,39 @@ def test_an_administrator_registers_an_application_and_sees_its_secret_once(brow
     expect(page.get_by_role("heading", level=1)).to_have_text("Team wiki")
     assert secret not in page.content(), "shown once"
     page.get_by_label("admins").check()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Who may use it is saved.")
     assert "admins" in gatehouse.cli("client", "access", client_id)
+
+
+def test_an_administrator_changes_an_applications_settings(browser_page, gatehouse):
+    page = browser_page
+    admin = sign_in_as_administrator(page, gatehouse)
+    client_id = f"board-{admin[-8:]}"
+    gatehouse.cli("client", "add", "--client-id", client_id, "--public",
+                  "--redirect-uri", "http://localhost:9/cb")
+    page.goto(f"{gatehouse.issuer}/admin/clients/{client_id}")
+    expect(page.get_by_label("Redirect URIs")).to_have_value("http://localhost:9/cb")
+    # A rule broken: said at the top, nothing changed, the form as it was.
+    page.get_by_label("Redirect URIs").fill("http://board.example/cb")
+    page.get_by_role("button", name="Save the settings").click()
+    expect(page.get_by_role("alert")).to_contain_text("refused")
+    expect(page.get_by_label("Redirect URIs")).to_have_value("http://localhost:9/cb")
+
+    page.get_by_label("Name people see").fill("Project board")
+    page.get_by_label("Redirect URIs").fill("http://localhost:9/cb\nhttps://board.example/cb")
+    page.get_by_label("email: their email address").uncheck()
+    page.get_by_label("Signing in takes").select_option("passkey")
+    page.get_by_role("button", name="Save the settings").click()
+    expect(page.get_by_role("status")).to_have_text("The settings are saved.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Project board")
+    expect(page.get_by_label("Redirect URIs")).to_have_value(
+        "http://localhost:9/cb\nhttps://board.example/cb")
+    expect(page.get_by_label("email: their email address")).not_to_be_checked()
+    expect(page.get_by_label("Signing in takes")).to_have_value("passkey")
+    listed = gatehouse.cli("client", "list")
+    assert "https://board.example/cb" in listed, listed
+    assert "admin.client.updated" in gatehouse.cli("audit", "tail", "-n", "5")
 
 
 def test_an_administrator_rotates_a_signing_key(browser_page, gatehouse):

@@ -7,7 +7,7 @@
 
 use maud::{Markup, html};
 
-use crate::model::{AuditKind, AuthPolicy};
+use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, GrantType};
 
 /// What a page says when something did not work: what happened, and what to do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -421,6 +421,26 @@ pub(in crate::http) struct ConsoleText {
     pub access_help: &'static str,
     pub save_access: &'static str,
     pub done_access: &'static str,
+    pub settings: &'static str,
+    pub settings_help: &'static str,
+    pub home_uri: &'static str,
+    pub logo_uri: &'static str,
+    pub post_logout_uris: &'static str,
+    pub post_logout_help: &'static str,
+    pub backchannel_uri: &'static str,
+    pub backchannel_help: &'static str,
+    pub scopes: &'static str,
+    /// What a scope lets an application ask for.
+    pub scope: fn(&str) -> &'static str,
+    pub grant_types: &'static str,
+    pub grant_type: fn(GrantType) -> &'static str,
+    pub token_format: &'static str,
+    pub token_format_is: fn(AccessTokenFormat) -> &'static str,
+    pub id_token_alg: &'static str,
+    pub save_settings: &'static str,
+    pub done_settings: &'static str,
+    pub choose_scope: &'static str,
+    pub choose_grant: &'static str,
     pub new_secret: &'static str,
     pub new_secret_help: &'static str,
     pub secret_leaked: &'static str,
@@ -971,6 +991,49 @@ pub(in crate::http) static ENGLISH: Text = Text {
         access_help: "Members of the groups ticked, or everyone when none is.",
         save_access: "Save",
         done_access: "Who may use it is saved.",
+        settings: "Settings",
+        settings_help: "What people see of it, where it may send them and what it may ask \
+                        for. Its id, secret, consents and tokens stay; a stricter sign-in \
+                        policy applies from each person's next request.",
+        home_uri: "Home page (an https address)",
+        logo_uri: "Logo (an https address)",
+        post_logout_uris: "After signing out",
+        post_logout_help: "One per line: where the application may send people after they \
+                           sign out.",
+        backchannel_uri: "Back-channel logout address",
+        backchannel_help: "Where the application is told that a sign-in to it has ended; \
+                           empty when it is not told.",
+        scopes: "What it may ask for",
+        scope: |s| match s {
+            "openid" => "openid: who the person is (an ID token)",
+            "profile" => "profile: their name and username",
+            "email" => "email: their email address",
+            "groups" => "groups: the groups they are in",
+            "offline_access" => "offline_access: staying signed in (refresh tokens)",
+            "admin" => "admin: the administration API (as itself only, by client credentials)",
+            _ => "another scope",
+        },
+        grant_types: "How it gets tokens",
+        grant_type: |g| match g {
+            GrantType::AuthorizationCode => {
+                "Signing people in through a browser (authorization code)"
+            }
+            GrantType::RefreshToken => "Refreshing them (refresh tokens)",
+            GrantType::ClientCredentials => "As itself, with its secret (client credentials)",
+            GrantType::DeviceCode => "On devices without a browser (device code)",
+        },
+        token_format: "Access tokens",
+        token_format_is: |f| match f {
+            AccessTokenFormat::Opaque => "Opaque: looked up on every use, revoked at once",
+            AccessTokenFormat::Jwt => {
+                "JWT (RFC 9068): checked offline, valid until they expire even when revoked"
+            }
+        },
+        id_token_alg: "ID tokens are signed with",
+        save_settings: "Save the settings",
+        done_settings: "The settings are saved.",
+        choose_scope: "Tick at least one thing it may ask for.",
+        choose_grant: "Tick at least one way it gets tokens.",
         new_secret: "Make a new secret",
         new_secret_help: "The old secret keeps working for an hour, so every instance of the \
                           application can switch.",

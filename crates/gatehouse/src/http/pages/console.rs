@@ -6,7 +6,11 @@
 use maud::{Markup, html};
 
 use super::{Look, Width, alert, moment, notice, page};
-use crate::model::{AuditEvent, AuthPolicy, Client, Factors, Group, SigningAlg, SigningKey, User};
+use crate::model::{
+    AccessTokenFormat, AuditEvent, AuthPolicy, Client, Factors, GrantType, Group, SigningAlg,
+    SigningKey, User,
+};
+use crate::oidc::scope;
 
 /// Where the administration pages are, and the administrator's session form token.
 pub(in crate::http) struct ConsoleBase<'a> {
@@ -555,6 +559,7 @@ pub(in crate::http) fn client(
             tr { td { (t.created) } td { (moment(client.created_at)) } }
         }
         @if base.recent {
+            (client_settings(look, base, client))
             h2 { (t.who_may_use) }
             form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(base.csrf);
@@ -597,6 +602,86 @@ pub(in crate::http) fn client(
         }
     };
     page(look, client.display_name(), Width::Wide, body)
+}
+
+/// The form that changes a client's settings, filled with what they are.
+fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Markup {
+    let t = &look.text.console;
+    let lines = |uris: &[String]| uris.join("\n");
+    let display = &client.display;
+    html! {
+        h2 { (t.settings) }
+        form method="post" action=(base.client_url(&client.client_id)) {
+            input type="hidden" name="csrf" value=(base.csrf);
+            input type="hidden" name="action" value="settings";
+            p.muted { (t.settings_help) }
+            label for="client-name" { (t.display_name) }
+            input #client-name name="display_name" maxlength="128" autocomplete="off"
+                value=(display.name.as_deref().unwrap_or_default());
+            label for="home-uri" { (t.home_uri) }
+            input #home-uri name="home_uri" type="url" maxlength="2048" autocomplete="off"
+                value=(display.home_uri.as_deref().unwrap_or_default());
+            label for="logo-uri" { (t.logo_uri) }
+            input #logo-uri name="logo_uri" type="url" maxlength="2048" autocomplete="off"
+                value=(display.logo_uri.as_deref().unwrap_or_default());
+            label for="redirect-uris" { (t.redirect_uris) }
+            textarea #redirect-uris name="redirect_uris" rows="3"
+                aria-describedby="redirect-help" { (lines(&client.redirect_uris)) }
+            p #redirect-help .muted { (t.redirect_help) }
+            label for="logout-uris" { (t.post_logout_uris) }
+            textarea #logout-uris name="post_logout_redirect_uris" rows="2"
+                aria-describedby="logout-help" { (lines(&client.post_logout_redirect_uris)) }
+            p #logout-help .muted { (t.post_logout_help) }
+            label for="backchannel-uri" { (t.backchannel_uri) }
+            input #backchannel-uri name="backchannel_logout_uri" type="url" maxlength="2048"
+                autocomplete="off" aria-describedby="backchannel-help"
+                value=(client.backchannel_logout_uri.as_deref().unwrap_or_default());
+            p #backchannel-help .muted { (t.backchannel_help) }
+            fieldset {
+                legend { (t.scopes) }
+                @for s in scope::SUPPORTED {
+                    label {
+                        input type="checkbox" name="scopes" value=(s)
+                            checked[client.scopes.iter().any(|c| c == s)];
+                        " " ((t.scope)(s))
+                    }
+                }
+            }
+            fieldset {
+                legend { (t.grant_types) }
+                @for g in GrantType::ALL {
+                    label {
+                        input type="checkbox" name="grant_types" value=(g.as_str())
+                            checked[client.allows_grant(*g)];
+                        " " ((t.grant_type)(*g))
+                    }
+                }
+            }
+            label {
+                input type="checkbox" name="first_party" value="yes" checked[client.first_party];
+                " " (t.first_party)
+            }
+            label for="token-format" { (t.token_format) }
+            select #token-format name="access_token_format" {
+                @for f in AccessTokenFormat::ALL {
+                    option value=(f.as_str()) selected[*f == client.access_token_format] {
+                        ((t.token_format_is)(*f))
+                    }
+                }
+            }
+            label for="id-token-alg" { (t.id_token_alg) }
+            select #id-token-alg name="id_token_alg" {
+                @for a in SigningAlg::ALL {
+                    option value=(a.as_str()) selected[*a == client.id_token_signed_response_alg] {
+                        (a.as_str())
+                    }
+                }
+            }
+            label for="client-policy" { (t.sign_in_policy) }
+            (policy_select(look, "client-policy", client.auth_policy))
+            button type="submit" { (t.save_settings) }
+        }
+    }
 }
 
 /// The signing keys (never their private half), and the form that rotates them.
