@@ -22,7 +22,7 @@ use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
 use common::smtp::{Received, Sink};
-use common::{PASSWORD, hidden_input};
+use common::{PASSWORD, add_user, hidden_input};
 use gatehouse::model::{AuditKind, UserChange};
 
 const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
@@ -455,6 +455,103 @@ async fn without_mail_an_administrator_gives_the_first_password(db: Database) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 
+async fn without_mail_an_administrator_hands_over_a_reset_link(db: Database) {
+    let f = fixture_on(db).await;
+    let (cookies, csrf) = administrator(&f).await;
+    add_user(f.state.store.as_ref(), "dave").await;
+    let make = || {
+        let (f, cookies, csrf) = (&f, cookies.clone(), csrf.clone());
+        async move {
+            send(
+                f,
+                form("/admin/users/dave")
+                    .header(header::COOKIE, cookies)
+                    .body(Body::from(encode(&[
+                        ("csrf", &csrf),
+                        ("action", "reset_link"),
+                    ])))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let r = make().await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("A password reset link for dave is made."),
+        "{html}"
+    );
+    let marker = "id=\"reset-link\">";
+    let start = html.find(marker).unwrap() + marker.len();
+    let link = html[start..start + html[start..].find('<').unwrap()].replace("&amp;", "&");
+    assert!(
+        link.starts_with("http://127.0.0.1:8080/reset?token="),
+        "{link}"
+    );
+    let r = make().await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "one link a minute");
+    assert!(body_text(r).await.contains("less than a minute ago"));
+
+    // The person opens it and chooses a password; the link works once, and nothing can be
+    // asked for by mail.
+    let r = set(&f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = post_login(&f, &authorize_uri("web", ""), "dave", NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = set(
+        &f,
+        &link,
+        "another lantern orbit vivid",
+        "another lantern orbit vivid",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "used once");
+    assert_eq!(
+        send(&f, get("/reset")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    let made = f
+        .state
+        .store
+        .audit_latest(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.record.kind == AuditKind::ResetLinkMade)
+        .expect("audited");
+    assert_eq!(made.record.actor, format!("user:{}", ada.id));
+    assert_eq!(made.record.subject.as_deref(), Some("dave"));
+}
+
+/// Where mail goes out, the link is mailed to the person, never shown to the administrator.
+async fn with_mail_no_link_is_shown_to_an_administrator(db: Database) {
+    let (f, _sink) = with_mail(db).await;
+    let (cookies, csrf) = administrator(&f).await;
+    add_user(f.state.store.as_ref(), "dave").await;
+    let r = send(
+        &f,
+        form("/admin/users/dave")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(&[
+                ("csrf", &csrf),
+                ("action", "reset_link"),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(!body_text(r).await.contains("reset?token="));
+}
+
 async fn without_smtp_no_link_is_offered(db: Database) {
     let f = fixture_on(db).await;
     let html = body_text(send(&f, get(&authorize_uri("web", ""))).await).await;
@@ -485,4 +582,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     without_smtp_no_link_is_offered,
     an_invited_person_chooses_their_password_by_the_mailed_link,
     without_mail_an_administrator_gives_the_first_password,
+    without_mail_an_administrator_hands_over_a_reset_link,
+    with_mail_no_link_is_shown_to_an_administrator,
 );

@@ -9,7 +9,8 @@
 //! used once, void once the person's address changes; opening it shows a form, and only
 //! sending that form uses it, so a mail scanner that follows links changes nothing. A reset
 //! ends every session and token family of the person; signing in afterwards still needs their
-//! second factor.
+//! second factor. Where no mail goes out, an administrator can make the same link on the
+//! person's administration page and hand it over themselves.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -48,7 +49,8 @@ pub(super) async fn reset_page(
     jar: CookieJar,
     Query(q): Query<TokenQuery>,
 ) -> Response {
-    if state.mailer.is_none() {
+    // Without mail no link can be asked for here; one an administrator handed over still works.
+    if state.mailer.is_none() && q.token.is_empty() {
         return no_mail(&state);
     }
     let (jar, csrf) = match browser_form(&state, jar, FormKind::Login).await {
@@ -118,7 +120,7 @@ pub(super) async fn reset(
     jar: CookieJar,
     Form(form): Form<ResetForm>,
 ) -> Response {
-    if state.mailer.is_none() {
+    if state.mailer.is_none() && form.action != "set" {
         return no_mail(&state);
     }
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
@@ -205,54 +207,33 @@ pub(super) async fn send_link(
     let Some(mailer) = &state.mailer else {
         return Ok(false);
     };
-    let now = state.now();
-    let secret = tokens::generate();
-    let ttl = email_links::ttl(purpose);
-    let token = EmailToken {
-        token_hash: tokens::hash(&secret),
-        user_id: user.id.clone(),
-        purpose,
-        email: user.email.clone(),
-        created_at: now,
-        expires_at: now + ttl,
-    };
-    let audit = AuditRecord::new(now, AuditKind::EmailSent, format!("user:{}", user.id))
-        .subject(Some(user.username.as_str()))
-        .ip(peer.0)
-        .detail(format!("{} link to {}", purpose.as_str(), user.email));
-    if !state.store.issue_email_token(token, audit).await? {
+    let audit = AuditRecord::new(
+        state.now(),
+        AuditKind::EmailSent,
+        format!("user:{}", user.id),
+    )
+    .subject(Some(user.username.as_str()))
+    .ip(peer.0)
+    .detail(format!("{} link to {}", purpose.as_str(), user.email));
+    let Some(link) = new_link(state, user, purpose, audit).await? else {
         return Ok(false);
-    }
+    };
     let t = &state.look.text.email;
     let product = state.look.product();
+    let ttl = email_links::ttl(purpose);
     let (subject, body) = match purpose {
-        EmailPurpose::Reset => {
-            let link = state
-                .config
-                .endpoint(&format!("/reset?token={}", url_escape(&secret)));
-            (
-                (t.reset_subject)(product),
-                (t.reset_body)(product, &user.username, &link, ttl / 60),
-            )
-        }
-        EmailPurpose::Confirm => {
-            let link = state
-                .config
-                .endpoint(&format!("/confirm-email?token={}", url_escape(&secret)));
-            (
-                (t.confirm_subject)(product),
-                (t.confirm_body)(product, &user.username, &link, ttl / 3600),
-            )
-        }
-        EmailPurpose::Invite => {
-            let link = state
-                .config
-                .endpoint(&format!("/welcome?token={}", url_escape(&secret)));
-            (
-                (t.invite_subject)(product),
-                (t.invite_body)(product, &user.username, &link, ttl / 86_400),
-            )
-        }
+        EmailPurpose::Reset => (
+            (t.reset_subject)(product),
+            (t.reset_body)(product, &user.username, &link, ttl / 60),
+        ),
+        EmailPurpose::Confirm => (
+            (t.confirm_subject)(product),
+            (t.confirm_body)(product, &user.username, &link, ttl / 3600),
+        ),
+        EmailPurpose::Invite => (
+            (t.invite_subject)(product),
+            (t.invite_body)(product, &user.username, &link, ttl / 86_400),
+        ),
     };
     mailer.send_later(Mail {
         to: user.email.clone(),
@@ -260,6 +241,36 @@ pub(super) async fn send_link(
         body,
     });
     Ok(true)
+}
+
+/// A new single-use link of `purpose` for `user`, its token kept hashed, with `audit` in the
+/// same transaction; `None` when one was made for them less than a minute ago.
+pub(super) async fn new_link(
+    state: &AppState,
+    user: &User,
+    purpose: EmailPurpose,
+    audit: AuditRecord,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let now = state.now();
+    let secret = tokens::generate();
+    let token = EmailToken {
+        token_hash: tokens::hash(&secret),
+        user_id: user.id.clone(),
+        purpose,
+        email: user.email.clone(),
+        created_at: now,
+        expires_at: now + email_links::ttl(purpose),
+    };
+    if !state.store.issue_email_token(token, audit).await? {
+        return Ok(None);
+    }
+    let path = match purpose {
+        EmailPurpose::Reset => "/reset",
+        EmailPurpose::Confirm => "/confirm-email",
+        EmailPurpose::Invite => "/welcome",
+    };
+    let query = format!("{path}?token={}", url_escape(&secret));
+    Ok(Some(state.config.endpoint(&query)))
 }
 
 /// Sets the new password with the link's token (`purpose`: a reset's or an invitation's).

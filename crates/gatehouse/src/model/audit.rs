@@ -70,6 +70,9 @@ named! {
         UserLoggedOut = "admin.user.logged_out",
         /// An administrator removed a person's second factors (a lost phone).
         FactorsReset = "admin.user.factors_reset",
+        /// An administrator made a password reset link to hand to a person themselves (no
+        /// mail goes out).
+        ResetLinkMade = "admin.user.reset_link_made",
         ConsentRevoked = "admin.consent.revoked",
         ClientCreated = "admin.client.created",
         ClientRemoved = "admin.client.removed",
@@ -130,6 +133,7 @@ impl AuditKind {
         AuditKind::EmailSet,
         AuditKind::UserLoggedOut,
         AuditKind::FactorsReset,
+        AuditKind::ResetLinkMade,
     ];
 }
 

@@ -143,3 +143,32 @@ def test_an_administrator_rotates_a_signing_key(browser_page, gatehouse):
     expect(page.get_by_role("status")).to_have_text(
         "A new key is published; it signs in five minutes.")
     assert "admin.key.rotated" in gatehouse.cli("audit", "tail", "-n", "5")
+
+
+def test_without_mail_an_administrator_hands_over_a_reset_link(browser_page, chromium,
+                                                                gatehouse):
+    page = browser_page
+    person = gatehouse.add_user("forgetful")
+    sign_in_as_administrator(page, gatehouse)
+    page.goto(f"{gatehouse.issuer}/admin/users/{person}")
+    expect(page.get_by_role("button", name="Send a password reset link")).to_have_count(0)
+    page.get_by_role("button", name="Make a password reset link").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"A password reset link for {person} is made.")
+    link = page.locator("#reset-link").inner_text()
+    page.get_by_role("link", name="I have given it to them").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(person)
+    assert link not in page.content(), "shown once"
+
+    theirs = chromium.new_context().new_page()
+    theirs.goto(link)
+    expect(theirs.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    theirs.get_by_label("New password", exact=True).fill("lantern orbit plum vivid kettle")
+    theirs.get_by_label("New password again").fill("lantern orbit plum vivid kettle")
+    theirs.get_by_role("button", name="Set the new password").click()
+    expect(theirs.get_by_role("heading", level=1)).to_have_text("Your password is changed")
+    theirs.get_by_role("link", name="Go to your account").click()
+    fill_login(theirs, person, "lantern orbit plum vivid kettle")
+    expect(theirs.get_by_role("heading", level=1)).to_have_text("Your account")
+    theirs.context.close()
+    assert "admin.user.reset_link_made" in gatehouse.cli("audit", "tail", "-n", "10")

@@ -343,6 +343,12 @@ pub(in crate::http) struct ConsoleText {
     pub reset_factors: &'static str,
     pub confirm_email: &'static str,
     pub unconfirm_email: &'static str,
+    pub make_reset_link: &'static str,
+    pub done_reset_link: fn(&str) -> String,
+    /// What a hand-over link does and how long it works (minutes).
+    pub reset_link_once: fn(i64) -> String,
+    pub reset_link_given: &'static str,
+    pub reset_link_recently: fn(&str) -> String,
     pub send_reset: &'static str,
     pub their_activity: &'static str,
     pub kind_label: &'static str,
@@ -872,6 +878,19 @@ pub(in crate::http) static ENGLISH: Text = Text {
         confirm_email: "Mark the address confirmed",
         unconfirm_email: "Mark the address not confirmed",
         send_reset: "Send a password reset link",
+        make_reset_link: "Make a password reset link",
+        done_reset_link: |username| format!("A password reset link for {username} is made."),
+        reset_link_once: |minutes| {
+            format!(
+                "No mail goes out from here: give it to them yourself, over a channel you trust. \
+                 Whoever opens it can choose the account's password, once, within {minutes} \
+                 minutes (their second factor is still asked at sign-in). It is shown only now."
+            )
+        },
+        reset_link_given: "I have given it to them",
+        reset_link_recently: |username| {
+            format!("A link for {username} was made less than a minute ago; try again in a minute.")
+        },
         their_activity: "Their activity in the audit log",
         kind_label: "Kind starts with",
         subject_label: "Subject",

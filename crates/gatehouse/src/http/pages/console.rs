@@ -251,13 +251,37 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
             } @else {
                 (button("confirm_email", t.confirm_email))
             }
-            @if look.mail && !u.disabled {
-                (button("send_reset", t.send_reset))
+            @if !u.disabled {
+                @if look.mail {
+                    (button("send_reset", t.send_reset))
+                } @else {
+                    (button("reset_link", t.make_reset_link))
+                }
             }
         }
         p { a href=(base.audit_url(&u.username)) { (t.their_activity) } }
     };
     page(look, &u.username, Width::Wide, body)
+}
+
+/// A password reset link for `user`, shown once to the administrator who made it.
+pub(in crate::http) fn reset_link(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    user: &User,
+    link: &str,
+    minutes: i64,
+) -> String {
+    let t = &look.text.console;
+    let body = html! {
+        h1 { (user.username) }
+        (nav(look, base))
+        p.notice role="status" { ((t.done_reset_link)(&user.username)) }
+        p { ((t.reset_link_once)(minutes)) }
+        p { code #reset-link { (link) } }
+        a.button href=(base.user_url(&user.username)) { (t.reset_link_given) }
+    };
+    page(look, &user.username, Width::Wide, body)
 }
 
 /// The audit log's filters, as the form shows them.

@@ -17,6 +17,7 @@ pub(super) use console::{
     client as console_client, client_secret as console_client_secret, clients as console_clients,
     group as console_group, groups as console_groups, keys as console_keys,
     people as console_people, person as console_person, refused as console_refused,
+    reset_link as console_reset_link,
 };
 pub(super) use email::{confirm, confirmed, password_form, reset_done, reset_request, reset_sent};
 pub(super) use grants::{
