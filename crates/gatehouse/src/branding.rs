@@ -23,7 +23,12 @@ pub struct Branding {
     pub product_name: String,
     pub accent: Rgb,
     pub logo: Option<Logo>,
+    /// The BCP 47 tag of the catalogue the pages and mails speak from (`--language`).
+    pub language: String,
 }
+
+/// The language pages speak when none is chosen.
+pub const DEFAULT_LANGUAGE: &str = "en";
 
 impl Default for Branding {
     fn default() -> Self {
@@ -31,6 +36,7 @@ impl Default for Branding {
             product_name: DEFAULT_PRODUCT_NAME.to_owned(),
             accent: DEFAULT_ACCENT,
             logo: None,
+            language: DEFAULT_LANGUAGE.to_owned(),
         }
     }
 }
@@ -59,6 +65,11 @@ pub enum BrandingError {
     ColourContrast { colour: String, ratio: f64 },
     #[error("--logo {path}: {reason}")]
     Logo { path: String, reason: String },
+    #[error(
+        "--language {given:?}: the pages have no words in it; the languages there are: {known} \
+         (a translation is a catalogue in crates/gatehouse/src/http/pages/catalogue.rs)"
+    )]
+    Language { given: String, known: String },
 }
 
 impl Branding {
@@ -101,6 +112,25 @@ impl Branding {
             product_name: product_name.to_owned(),
             accent,
             logo,
+            language: DEFAULT_LANGUAGE.to_owned(),
+        })
+    }
+
+    /// This look, its pages speaking `language`: one of the catalogues gatehouse has.
+    ///
+    /// # Errors
+    /// A language without a catalogue (the error lists those there are).
+    pub fn speaking(self, language: &str) -> Result<Branding, BrandingError> {
+        let known = crate::http::languages();
+        if !known.contains(&language) {
+            return Err(BrandingError::Language {
+                given: language.to_owned(),
+                known: known.join(", "),
+            });
+        }
+        Ok(Branding {
+            language: language.to_owned(),
+            ..self
         })
     }
 }
@@ -221,6 +251,17 @@ mod tests {
         let white = Rgb(255, 255, 255).contrast_with_white();
         let black = Rgb(0, 0, 0).contrast_with_white();
         assert!((white - 1.0).abs() < 1e-9 && (black - 21.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn only_a_language_with_a_catalogue_is_spoken() {
+        let english = Branding::default().speaking("en").unwrap();
+        assert_eq!(english.language, "en");
+        let refused = Branding::default().speaking("tlh").unwrap_err();
+        assert!(
+            refused.to_string().contains("the languages there are: en"),
+            "{refused}"
+        );
     }
 
     #[test]

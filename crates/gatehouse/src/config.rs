@@ -119,6 +119,10 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_LOGO", value_name = "FILE")]
     pub logo: Option<std::path::PathBuf>,
 
+    /// The language of the pages and mails (a BCP 47 tag with a catalogue: en)
+    #[arg(long, env = "GATEHOUSE_LANGUAGE", default_value = crate::branding::DEFAULT_LANGUAGE)]
+    pub language: String,
+
     /// The SMTP server that sends address confirmations and password resets:
     /// smtps://[USER:PASSWORD@]HOST[:PORT], or smtp://…?tls=required for STARTTLS (plain
     /// smtp:// only to a relay on this machine). Without it, those links are not offered
@@ -271,7 +275,8 @@ impl Config {
             Some(&args.product_name),
             args.accent_colour.as_deref(),
             args.logo.as_deref(),
-        )?;
+        )?
+        .speaking(&args.language)?;
         let mail = match &args.smtp_url {
             Some(url) => Some(crate::mail::MailSettings::new(
                 url,

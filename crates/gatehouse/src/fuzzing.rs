@@ -254,6 +254,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         product_name: crate::branding::DEFAULT_PRODUCT_NAME.to_owned(),
         accent_colour: None,
         logo: None,
+        language: crate::branding::DEFAULT_LANGUAGE.to_owned(),
         smtp_url: None,
         mail_from: None,
         admin_group: crate::config::DEFAULT_ADMIN_GROUP.to_owned(),

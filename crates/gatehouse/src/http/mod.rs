@@ -74,6 +74,14 @@ pub struct AppState {
     reset_starts: Arc<limits::StartLimiter>,
 }
 
+/// The languages the pages can speak (`--language`): those with a catalogue.
+pub(crate) fn languages() -> Vec<&'static str> {
+    pages::catalogue::CATALOGUES
+        .iter()
+        .map(|t| t.language)
+        .collect()
+}
+
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
         let passwords = Passwords::new(config.password_hash_concurrency);

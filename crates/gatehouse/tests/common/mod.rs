@@ -62,6 +62,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         product_name: gatehouse::branding::DEFAULT_PRODUCT_NAME.to_owned(),
         accent_colour: None,
         logo: None,
+        language: gatehouse::branding::DEFAULT_LANGUAGE.to_owned(),
         smtp_url: None,
         mail_from: None,
         admin_group: gatehouse::config::DEFAULT_ADMIN_GROUP.to_owned(),

@@ -9,6 +9,14 @@ use maud::{Markup, html};
 
 use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, GrantType};
 
+/// Every catalogue there is. A translation is added here, and `--language` chooses it.
+pub(in crate::http) static CATALOGUES: &[&Text] = &[&ENGLISH];
+
+/// The catalogue of `language` (a BCP 47 tag), if there is one.
+pub(in crate::http) fn speaking(language: &str) -> Option<&'static Text> {
+    CATALOGUES.iter().copied().find(|t| t.language == language)
+}
+
 /// What a page says when something did not work: what happened, and what to do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::http) struct Problem {

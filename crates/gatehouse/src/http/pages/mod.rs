@@ -55,9 +55,11 @@ impl Look {
             .logo
             .as_ref()
             .map(|_| format!("{issuer}{LOGO_PATH}"));
+        // `--language` was checked against the catalogues when the configuration was read.
+        let text = catalogue::speaking(&branding.language).unwrap_or(&catalogue::ENGLISH);
         Look {
             branding,
-            text: &catalogue::ENGLISH,
+            text,
             logo_url,
             mail,
         }
