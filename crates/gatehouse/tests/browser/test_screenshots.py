@@ -1,4 +1,4 @@
-"""The main pages as people see them, on a desktop and on a phone: each is opened, checked for
+"""The main pages as people and administrators see them, on a desktop and on a phone: each is opened, checked for
 its heading, and photographed. The pictures go to target/browser-screenshots/pages, or to the
 directory GATEHOUSE_SCREENSHOTS names (docs/screenshots refreshes the committed ones:
 `GATEHOUSE_SCREENSHOTS=docs/screenshots scripts/browser-tests -k screenshots`)."""
@@ -39,6 +39,9 @@ def server():
         for username, name in PEOPLE.values():
             server.cli("user", "add", "--username", username, "--email",
                        f"{username}@example.com", "--name", name, stdin=PASSWORD + "\n")
+        server.cli("group", "add", "admins")
+        for username, _ in PEOPLE.values():
+            server.cli("group", "add-member", "admins", username)
         rp = RelyingParty("Photo printer")
         server.add_client(rp, "photo-printer", first_party=False)
         server.rp = rp
@@ -66,6 +69,10 @@ def test_the_main_pages(chromium, server, shots, size):
 
     page.goto(f"{server.issuer}/account")
     shoot("account", "Your account")
+    page.get_by_role("link", name="Administration").click()
+    shoot("admin-people", "People")
+    page.goto(f"{server.issuer}/admin/clients/photo-printer")
+    shoot("admin-application", "photo-printer")
     page.goto(f"{server.issuer}/reset")
     shoot("reset", "Reset your password")
     context.close()
