@@ -141,8 +141,12 @@ fn lab_sso_drives_real_flows_and_writes_a_report() {
         "sso",
         "--deployments",
         "sqlite",
+        "--workloads",
+        "refresh,flow",
         "--clients",
         "2",
+        "--rate",
+        "20",
         "--seconds",
         "0.5",
         "--out",
@@ -150,28 +154,79 @@ fn lab_sso_drives_real_flows_and_writes_a_report() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("sqlite with 2 clients"), "{stdout}");
+    for run in [
+        "sqlite, refresh, 2 clients",
+        "sqlite, refresh, 20/s",
+        "sqlite, flow, 2 clients",
+    ] {
+        assert!(stdout.contains(run), "{run}: {stdout}");
+    }
+    assert!(
+        !stdout.contains("sqlite, flow, 20/s"),
+        "a flow is not open loop"
+    );
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
             .unwrap();
-    let run = &results["runs"][0];
-    assert_eq!(run["server_errors"], 0);
-    let endpoints = run["endpoints"].as_array().unwrap();
-    let requests = |name: &str| {
-        endpoints.iter().find(|e| e["endpoint"] == name).unwrap()["requests"]
-            .as_u64()
-            .unwrap()
+    let runs = results["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    let run = |workload: &str, load: &str| {
+        runs.iter()
+            .find(|r| r["workload"] == workload && r["load"] == load)
+            .unwrap_or_else(|| panic!("{workload} {load}"))
     };
+    let requests = |run: &serde_json::Value, name: &str| {
+        run["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["endpoint"] == name)
+            .map_or(0, |e| e["requests"].as_u64().unwrap())
+    };
+    for r in runs {
+        assert_eq!(r["server_errors"], 0, "{r}");
+        assert_eq!(r["unexpected"], 0, "{r}");
+    }
+
     // Whole flows ran: every sign-in was followed by refreshes, userinfo and introspection.
-    assert!(requests("login") >= 2, "{run}");
-    assert!(requests("refresh") >= requests("login"), "{run}");
-    assert_eq!(requests("userinfo"), requests("refresh"), "{run}");
-    // The storage engine's own figures come with the run: every refresh was a write.
-    let writes = run["engine"]["writes"].as_u64().unwrap();
-    assert!(writes >= requests("refresh"), "{run}");
-    assert!(run["engine"]["commits"].as_u64().unwrap() >= 1, "{run}");
+    let flow = run("flow", "2 clients");
+    assert!(requests(flow, "login") >= 2, "{flow}");
+    assert!(
+        requests(flow, "refresh") >= requests(flow, "login"),
+        "{flow}"
+    );
+    assert_eq!(
+        requests(flow, "userinfo"),
+        requests(flow, "refresh"),
+        "{flow}"
+    );
+
+    // Token chains: refreshes only in the measured time (the sign-ins came before it); what
+    // the server spent and stored comes with the run, and every refresh was a write.
+    let chains = run("refresh", "2 clients");
+    assert!(requests(chains, "refresh") >= 2, "{chains}");
+    assert_eq!(requests(chains, "login"), 0, "{chains}");
+    assert!(
+        chains["server_cpu_ms_per_request"].as_f64().unwrap() > 0.0,
+        "{chains}"
+    );
+    assert!(
+        chains["bytes_per_refresh"].as_f64().unwrap() > 0.0,
+        "{chains}"
+    );
+    let writes = chains["engine"]["writes"].as_u64().unwrap();
+    assert!(writes >= requests(chains, "refresh"), "{chains}");
     assert!(stdout.contains("engine: "), "{stdout}");
+
+    // Open loop: 20 a second for half a second is 10 requests, whatever the answers.
+    let open = run("refresh", "20/s");
+    assert_eq!(open["rate"], 20);
+    assert_eq!(requests(open, "refresh"), 10, "{open}");
+
     for f in ["report.md", "refresh-throughput.svg", "refresh-p99.svg"] {
         assert!(out.path().join(f).exists(), "{f}");
     }
+    let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(report.contains("## sqlite, refresh, 20/s"), "{report}");
+    assert!(report.contains("of server CPU a request"), "{report}");
 }

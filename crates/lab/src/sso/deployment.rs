@@ -86,6 +86,8 @@ pub struct Deployment {
     servers: Vec<Child>,
     _dir: tempfile::TempDir,
     schema: Option<(String, String)>,
+    /// The SQLite file, for a SQLite deployment.
+    sqlite_file: Option<PathBuf>,
 }
 
 impl Deployment {
@@ -120,6 +122,7 @@ impl Deployment {
             }
         };
         let instances = if kind == Kind::PostgresX2 { 2 } else { 1 };
+        let sqlite_file = (kind == Kind::Sqlite).then(|| dir.path().join("gatehouse.db"));
         let mut deployment = Deployment {
             bases: Vec::new(),
             secret: random_secret(),
@@ -127,6 +130,7 @@ impl Deployment {
             servers: Vec::new(),
             _dir: dir,
             schema,
+            sqlite_file,
         };
         let seed = deployment._dir.path().join("seed.json");
         let document = seed_document(users, &deployment.secret)?;
@@ -145,6 +149,63 @@ impl Deployment {
             deployment.servers.push(child);
         }
         Ok(deployment)
+    }
+}
+
+impl Deployment {
+    /// CPU seconds (user and system, every thread) the servers have used so far.
+    ///
+    /// # Errors
+    /// When a server's `/proc/PID/stat` cannot be read.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)?
+            .context("the clock tick is unknown")? as f64;
+        let mut total = 0.0;
+        for pid in &self.pids {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+            // After the command's name, in parentheses (which may hold spaces): the state is
+            // field 3, utime and stime fields 14 and 15.
+            let rest = stat.rsplit_once(')').context("a stat line")?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let field = |n: usize| -> anyhow::Result<f64> {
+                Ok(fields.get(n - 3).context("a stat field")?.parse::<f64>()?)
+            };
+            total += (field(14)? + field(15)?) / ticks;
+        }
+        Ok(total)
+    }
+
+    /// The bytes the database holds: SQLite's pages in use (the WAL's newest included), or
+    /// PostgreSQL's tables with their indexes and TOAST.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn stored_bytes(&self) -> anyhow::Result<u64> {
+        if let Some(file) = &self.sqlite_file {
+            let file = file.clone();
+            return tokio::task::spawn_blocking(move || {
+                let db = rusqlite::Connection::open_with_flags(
+                    &file,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )?;
+                let pragma = |name: &str| -> rusqlite::Result<u64> {
+                    db.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                };
+                let used = pragma("page_count")? - pragma("freelist_count")?;
+                Ok(used * pragma("page_size")?)
+            })
+            .await?;
+        }
+        let (server, schema) = self.schema.as_ref().context("a database")?;
+        let mut conn = sqlx::PgConnection::connect(server).await?;
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+        )
+        .bind(schema)
+        .fetch_one(&mut conn)
+        .await?;
+        Ok(u64::try_from(bytes)?)
     }
 }
 

@@ -1,7 +1,8 @@
-//! One simulated client: it signs a user in through the real login form (argon2 included),
-//! exchanges the code, then refreshes its tokens a few times, calling `/userinfo` and
-//! `/introspect` after each refresh, and signs in again. Every request is timed and its status
-//! counted, per endpoint.
+//! One simulated client and what it does: sign a user in through the real login form (argon2
+//! included) and exchange the code; refresh a token chain; or the whole flow, a sign-in then a
+//! few refreshes, each followed by `/userinfo` and `/introspect`, and again. Every request is
+//! timed and its status counted, per endpoint; an open-loop request is timed from when it was
+//! meant to be sent, so a stall that delays sending is not hidden.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -100,13 +101,15 @@ impl Tally {
     }
 }
 
-/// One request: its status and body, timed into `tally`. `None` when no answer came.
+/// One request: its status and body, timed into `tally` from `since` (now, or when an
+/// open-loop schedule meant it to be sent). `None` when no answer came.
 async fn timed(
     tally: &mut Tally,
     endpoint: Endpoint,
     request: reqwest::RequestBuilder,
+    since: Instant,
 ) -> Option<(u16, reqwest::header::HeaderMap, String)> {
-    let started = Instant::now();
+    let started = since;
     let result = async {
         let r = request.send().await?;
         let status = r.status().as_u16();
@@ -141,37 +144,17 @@ fn hidden_input(html: &str, name: &str) -> Option<String> {
     )
 }
 
-struct Tokens {
+pub struct Tokens {
     access: String,
     refresh: String,
 }
 
-/// Runs one client against `base` as `username` until `deadline`.
-pub async fn run(
-    base: String,
-    username: String,
-    secret: String,
-    refreshes_per_login: u32,
-    deadline: Instant,
-) -> Tally {
+/// The whole flow for `client` until `deadline`: sign in, then `refreshes_per_login` refreshes
+/// each followed by `/userinfo` and `/introspect`, and again.
+pub async fn run_flow(client: Client, refreshes_per_login: u32, deadline: Instant) -> Tally {
     let mut tally = Tally::new();
-    let Ok(http) = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .build()
-    else {
-        tally.transport_errors += 1;
-        return tally;
-    };
-    let c = Client {
-        http,
-        base,
-        username,
-        secret,
-    };
     while Instant::now() < deadline {
-        let Some(mut tokens) = c.sign_in(&mut tally).await else {
+        let Some(mut tokens) = client.sign_in(&mut tally, Instant::now()).await else {
             // An error was counted; a short pause keeps a failing server from being hammered.
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
@@ -180,18 +163,43 @@ pub async fn run(
             if Instant::now() >= deadline {
                 break;
             }
-            let Some(next) = c.refresh(&mut tally, &tokens.refresh).await else {
+            let Some(next) = client.refresh(&mut tally, &tokens, Instant::now()).await else {
                 break;
             };
             tokens = next;
-            c.userinfo(&mut tally, &tokens.access).await;
-            c.introspect(&mut tally, &tokens.access).await;
+            client.userinfo(&mut tally, &tokens.access).await;
+            client.introspect(&mut tally, &tokens.access).await;
         }
     }
     tally
 }
 
-struct Client {
+/// A token chain until `deadline`: each refresh sends the refresh token the one before got.
+pub async fn run_chain(client: Client, mut tokens: Tokens, deadline: Instant) -> Tally {
+    let mut tally = Tally::new();
+    while Instant::now() < deadline {
+        match client.refresh(&mut tally, &tokens, Instant::now()).await {
+            Some(next) => tokens = next,
+            // The chain is broken (counted); it cannot go on.
+            None => break,
+        }
+    }
+    tally
+}
+
+/// Sign-ins, one after the other, until `deadline`.
+pub async fn run_logins(client: Client, deadline: Instant) -> Tally {
+    let mut tally = Tally::new();
+    while Instant::now() < deadline {
+        if client.sign_in(&mut tally, Instant::now()).await.is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    tally
+}
+
+/// A user of the load test, with a cookie jar of its own.
+pub struct Client {
     http: reqwest::Client,
     base: String,
     username: String,
@@ -199,7 +207,27 @@ struct Client {
 }
 
 impl Client {
-    async fn sign_in(&self, tally: &mut Tally) -> Option<Tokens> {
+    /// `username` signing in at `base`, the client's secret `secret`.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(base: String, username: String, secret: String) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Client {
+            http,
+            base,
+            username,
+            secret,
+        })
+    }
+
+    /// The authorization request, the login form, the code exchange; the first request timed
+    /// from `since`.
+    pub async fn sign_in(&self, tally: &mut Tally, since: Instant) -> Option<Tokens> {
         let verifier = super::deployment::random_secret();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         // prompt=login: the password every time, as a new user would.
@@ -207,7 +235,8 @@ impl Client {
             "{}/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&code_challenge={challenge}&code_challenge_method=S256&prompt=login",
             self.base
         );
-        let (status, _, html) = timed(tally, Endpoint::Authorize, self.http.get(url)).await?;
+        let (status, _, html) =
+            timed(tally, Endpoint::Authorize, self.http.get(url), since).await?;
         if status != 200 {
             return None;
         }
@@ -218,7 +247,7 @@ impl Client {
             ("request", hidden_input(&html, "request")?),
         ];
         let login = self.http.post(format!("{}/login", self.base)).form(&form);
-        let (status, headers, _) = timed(tally, Endpoint::Login, login).await?;
+        let (status, headers, _) = timed(tally, Endpoint::Login, login, Instant::now()).await?;
         if status != 303 {
             return None;
         }
@@ -239,16 +268,25 @@ impl Client {
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", &verifier),
             ]);
-        tokens_from(timed(tally, Endpoint::Code, exchange).await?)
+        tokens_from(timed(tally, Endpoint::Code, exchange, Instant::now()).await?)
     }
 
-    async fn refresh(&self, tally: &mut Tally, refresh: &str) -> Option<Tokens> {
+    /// A refresh with the chain's last refresh token, timed from `since`.
+    pub async fn refresh(
+        &self,
+        tally: &mut Tally,
+        tokens: &Tokens,
+        since: Instant,
+    ) -> Option<Tokens> {
         let request = self
             .http
             .post(format!("{}/token", self.base))
             .basic_auth(CLIENT_ID, Some(&self.secret))
-            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)]);
-        tokens_from(timed(tally, Endpoint::Refresh, request).await?)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &tokens.refresh),
+            ]);
+        tokens_from(timed(tally, Endpoint::Refresh, request, since).await?)
     }
 
     async fn userinfo(&self, tally: &mut Tally, access: &str) {
@@ -256,7 +294,7 @@ impl Client {
             .http
             .get(format!("{}/userinfo", self.base))
             .bearer_auth(access);
-        timed(tally, Endpoint::Userinfo, request).await;
+        timed(tally, Endpoint::Userinfo, request, Instant::now()).await;
     }
 
     async fn introspect(&self, tally: &mut Tally, access: &str) {
@@ -265,7 +303,7 @@ impl Client {
             .post(format!("{}/introspect", self.base))
             .basic_auth(CLIENT_ID, Some(&self.secret))
             .form(&[("token", access)]);
-        timed(tally, Endpoint::Introspect, request).await;
+        timed(tally, Endpoint::Introspect, request, Instant::now()).await;
     }
 }
 

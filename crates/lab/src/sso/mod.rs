@@ -1,7 +1,11 @@
 //! `lab sso`: the gatehouse server under load. Starts each deployment (one server on SQLite,
-//! one on PostgreSQL, two on one PostgreSQL), creates users and a client, drives C concurrent
-//! clients through whole flows for a set time, and reports requests per second and latency per
-//! endpoint, and errors by status, with Markdown, JSON and SVG charts.
+//! one on PostgreSQL, two on one PostgreSQL), creates users and a client, and drives one
+//! workload for a set time: token chains refreshing (`refresh`), sign-ins (`login`), or whole
+//! flows (`flow`); either C concurrent clients each sending its next request when the last is
+//! answered (closed loop), or requests at a fixed rate whatever the answers (open loop, timed
+//! from when each was meant to be sent). It reports requests per second, latency per endpoint,
+//! errors by status, the servers' CPU seconds per request, the bytes stored per refresh and
+//! onewriter's figures, with Markdown, JSON and SVG charts.
 
 mod deployment;
 mod flows;
@@ -17,8 +21,44 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use deployment::{Deployment, Kind};
-use flows::Tally;
+use flows::{Client, Tally, Tokens};
 use report::RunSummary;
+
+/// What the clients do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Token chains: each signs in once before the clock starts, then refreshes, sending the
+    /// refresh token the last refresh returned
+    Refresh,
+    /// Sign-ins: the authorization request, the login form (argon2id), the code exchange
+    Login,
+    /// Whole flows: a sign-in, then refreshes each followed by /userinfo and /introspect
+    Flow,
+}
+
+impl Workload {
+    pub fn label(self) -> &'static str {
+        match self {
+            Workload::Refresh => "refresh",
+            Workload::Login => "login",
+            Workload::Flow => "flow",
+        }
+    }
+}
+
+/// How the load is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// This many clients, each sending its next request when the last is answered.
+    Closed(usize),
+    /// This many requests (refreshes, or sign-ins) a second, whatever the answers.
+    Open(u32),
+}
+
+/// Token chains (or users) an open-loop run draws from: a request waits for a free one, and
+/// the wait counts in its latency.
+const OPEN_LOOP_POOL: usize = 256;
 
 /// Measure the gatehouse server under load: SQLite, PostgreSQL, and two instances on one
 /// PostgreSQL, side by side.
@@ -29,15 +69,25 @@ pub struct SsoCli {
     #[arg(long, value_delimiter = ',', value_enum)]
     deployments: Vec<Kind>,
 
-    /// Concurrent clients, comma-separated [default: 8,64,256]
+    /// Workloads, comma-separated [default: refresh,login,flow]
+    #[arg(long, value_delimiter = ',', value_enum)]
+    workloads: Vec<Workload>,
+
+    /// Concurrent clients of closed-loop runs, comma-separated [default: 8,64,256, none when
+    /// --rate is given alone]
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
     clients: Vec<u32>,
+
+    /// Open-loop runs: requests a second (refreshes, or sign-ins), comma-separated; the
+    /// latency of each is measured from when it was meant to be sent. Not for `flow`
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    rate: Vec<u32>,
 
     /// Seconds each run lasts [default: 10]
     #[arg(long, value_parser = crate::parse_seconds)]
     seconds: Option<Duration>,
 
-    /// Refreshes per sign-in, each followed by a userinfo and an introspection call
+    /// Refreshes per sign-in in the `flow` workload
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     refreshes_per_login: u32,
 
@@ -57,7 +107,7 @@ pub struct SsoCli {
     #[arg(long, env = "GATEHOUSE_BIN")]
     gatehouse_bin: Option<PathBuf>,
 
-    /// A smoke test: SQLite only, 4 clients, 1 s
+    /// A smoke test: SQLite only, every workload with 4 clients and refresh at 50/s, 1 s each
     #[arg(long)]
     quick: bool,
 }
@@ -83,11 +133,23 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
         (true, true) => vec![Kind::Sqlite],
         (true, false) => vec![Kind::Sqlite, Kind::Postgres, Kind::PostgresX2],
     };
-    let clients: Vec<usize> = match (cli.clients.is_empty(), cli.quick) {
-        (false, _) => cli.clients.iter().map(|c| *c as usize).collect(),
-        (true, true) => vec![4],
-        (true, false) => vec![8, 64, 256],
+    let workloads = match (cli.workloads.is_empty(), cli.quick) {
+        (false, _) => cli.workloads.clone(),
+        (true, _) => vec![Workload::Refresh, Workload::Login, Workload::Flow],
     };
+    let clients: Vec<usize> = match (cli.clients.is_empty(), cli.rate.is_empty(), cli.quick) {
+        (false, _, _) => cli.clients.iter().map(|c| *c as usize).collect(),
+        (true, _, true) => vec![4],
+        (true, true, false) => vec![8, 64, 256],
+        (true, false, false) => Vec::new(),
+    };
+    let rates = match (cli.rate.is_empty(), cli.quick) {
+        (true, true) => vec![50],
+        _ => cli.rate.clone(),
+    };
+    if workloads == [Workload::Flow] && !rates.is_empty() {
+        anyhow::bail!("--rate is for the refresh and login workloads: a flow is many requests");
+    }
     let seconds = cli.seconds.unwrap_or(if cli.quick {
         Duration::from_secs(1)
     } else {
@@ -96,9 +158,17 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
     if let Some(out) = &cli.out {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     }
-    let total = (deployments.len() * clients.len()) as u64;
+    let mut plan = Vec::new();
+    for &kind in &deployments {
+        for &workload in &workloads {
+            plan.extend(clients.iter().map(|&c| (kind, workload, Load::Closed(c))));
+            if workload != Workload::Flow {
+                plan.extend(rates.iter().map(|&r| (kind, workload, Load::Open(r))));
+            }
+        }
+    }
     let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(total)
+        ProgressBar::new(plan.len() as u64)
     } else {
         ProgressBar::hidden()
     };
@@ -107,23 +177,28 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut runs = Vec::new();
-    for &kind in &deployments {
-        for &c in &clients {
-            bar.set_message(format!("{} with {c} clients", kind.label()));
-            let summary = measure(
-                &bin,
-                kind,
-                c,
-                seconds,
-                cli.refreshes_per_login,
-                &cli.postgres_url,
-            )
-            .await
-            .with_context(|| format!("{} with {c} clients", kind.label()))?;
-            bar.suspend(|| println!("{}", report::table(&summary)));
-            runs.push(summary);
-            bar.inc(1);
-        }
+    for (kind, workload, load) in plan {
+        let what = format!(
+            "{}, {}, {}",
+            kind.label(),
+            workload.label(),
+            report::load_label(load)
+        );
+        bar.set_message(what.clone());
+        let run = Run {
+            bin: &bin,
+            kind,
+            workload,
+            load,
+            seconds,
+            refreshes: cli.refreshes_per_login,
+            postgres_url: &cli.postgres_url,
+            quick: cli.quick,
+        };
+        let summary = measure(run).await.with_context(|| what)?;
+        bar.suspend(|| println!("{}", report::table(&summary)));
+        runs.push(summary);
+        bar.inc(1);
     }
     bar.finish_and_clear();
     let targets = report::targets(&runs);
@@ -142,6 +217,12 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
             m.cores, m.cpu, m.memory_gib, m.kernel, m.sqlite, m.date
         );
         let command = std::env::args().collect::<Vec<_>>().join(" ");
+        // The charts compare deployments on the closed-loop refresh runs.
+        let chains: Vec<RunSummary> = runs
+            .iter()
+            .filter(|r| r.workload == "refresh" && r.rate.is_none())
+            .cloned()
+            .collect();
         let files = vec![
             (
                 "report.md".to_owned(),
@@ -153,19 +234,23 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
                     "machine": m,
                     "seconds": seconds.as_secs_f64(),
                     "refreshes_per_login": cli.refreshes_per_login,
+                    "open_loop_pool": OPEN_LOOP_POOL,
                     "runs": runs,
                     "targets": targets,
                 }))?,
             ),
             (
                 "refresh-throughput.svg".to_owned(),
-                report::bar_chart(&runs, "Refreshes per second", "refreshes/s", |r| {
-                    r.endpoint("refresh").map_or(0.0, |e| e.per_second)
-                })?,
+                report::bar_chart(
+                    &chains,
+                    "Refreshes per second (token chains)",
+                    "refreshes/s",
+                    |r| r.endpoint("refresh").map_or(0.0, |e| e.per_second),
+                )?,
             ),
             (
                 "refresh-p99.svg".to_owned(),
-                report::bar_chart(&runs, "p99 refresh latency", "ms", |r| {
+                report::bar_chart(&chains, "p99 refresh latency (token chains)", "ms", |r| {
                     r.endpoint("refresh").map_or(0.0, |e| e.p99_ms)
                 })?,
             ),
@@ -177,8 +262,8 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
     // following the protocol should not get (every sign-in refused would otherwise pass).
     for r in runs.iter().filter(|r| r.unexpected > 0) {
         eprintln!(
-            "{} with {} clients: {} unexpected answers (see the per-endpoint errors)",
-            r.deployment, r.clients, r.unexpected
+            "{}, {}, {}: {} unexpected answers (see the per-endpoint errors)",
+            r.deployment, r.workload, r.load, r.unexpected
         );
     }
     let broken = runs
@@ -191,43 +276,166 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// One deployment with `clients` clients for `seconds`.
-async fn measure(
-    bin: &std::path::Path,
+/// One run: a deployment, a workload, a load, for `seconds`.
+struct Run<'a> {
+    bin: &'a std::path::Path,
     kind: Kind,
-    clients: usize,
+    workload: Workload,
+    load: Load,
     seconds: Duration,
     refreshes: u32,
-    postgres_url: &str,
-) -> anyhow::Result<RunSummary> {
-    let deployment = Deployment::start(kind, clients, postgres_url, bin).await?;
-    let started = Instant::now();
-    let deadline = started + seconds;
-    let tasks: Vec<_> = (0..clients)
+    postgres_url: &'a str,
+    quick: bool,
+}
+
+/// Starts the deployment, prepares the clients (and, for `refresh`, signs each chain in before
+/// the clock starts), runs the load, and reads what the servers spent.
+async fn measure(run: Run<'_>) -> anyhow::Result<RunSummary> {
+    let users = match run.load {
+        Load::Closed(c) => c,
+        Load::Open(_) if run.quick => 16,
+        Load::Open(_) => OPEN_LOOP_POOL,
+    };
+    let deployment = Deployment::start(run.kind, users, run.postgres_url, run.bin).await?;
+    let clients = (0..users)
         .map(|i| {
             let base = deployment.bases[i % deployment.bases.len()].clone();
-            let secret = deployment.secret.clone();
-            tokio::spawn(flows::run(
-                base,
-                format!("bench-{i}"),
-                secret,
-                refreshes,
-                deadline,
-            ))
+            Client::new(base, format!("bench-{i}"), deployment.secret.clone())
         })
-        .collect();
-    let mut tally = Tally::new();
-    for t in tasks {
-        tally.merge(&t.await?);
-    }
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let chains = if run.workload == Workload::Refresh {
+        Some(sign_in_all(&clients).await?)
+    } else {
+        None
+    };
+    let bytes_before = deployment.stored_bytes().await?;
+    let cpu_before = deployment.cpu_seconds()?;
+    let started = Instant::now();
+    let deadline = started + run.seconds;
+    let tally = match (run.load, chains) {
+        (Load::Closed(_), Some(chains)) => {
+            let tasks = clients
+                .into_iter()
+                .zip(chains)
+                .map(|(c, t)| tokio::spawn(flows::run_chain(c, t, deadline)));
+            gather(tasks).await?
+        }
+        (Load::Closed(_), None) => {
+            let tasks = clients.into_iter().map(|c| match run.workload {
+                Workload::Login => tokio::spawn(flows::run_logins(c, deadline)),
+                _ => tokio::spawn(flows::run_flow(c, run.refreshes, deadline)),
+            });
+            gather(tasks).await?
+        }
+        (Load::Open(rate), chains) => {
+            let pool: Vec<(Client, Option<Tokens>)> = match chains {
+                Some(chains) => clients
+                    .into_iter()
+                    .zip(chains.into_iter().map(Some))
+                    .collect(),
+                None => clients.into_iter().map(|c| (c, None)).collect(),
+            };
+            open_loop(pool, rate, started, deadline).await?
+        }
+    };
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = deployment.cpu_seconds()? - cpu_before;
+    let bytes_after = deployment.stored_bytes().await?;
     let metrics = reqwest::get(format!("{}/metrics", deployment.bases[0]))
         .await?
         .text()
         .await?;
     // Stops the servers and removes the database off the async threads.
     tokio::task::spawn_blocking(move || drop(deployment)).await?;
-    let mut summary = RunSummary::new(kind.label(), clients, elapsed, &tally);
+    let mut summary = RunSummary::new(
+        run.kind.label(),
+        run.workload,
+        run.load,
+        users,
+        elapsed,
+        &tally,
+    );
+    summary.set_costs(cpu, bytes_after.saturating_sub(bytes_before));
     summary.engine = report::EngineSummary::from_metrics(&metrics);
     Ok(summary)
+}
+
+/// Signs every client in once, a few at a time: the token chains a `refresh` run starts from.
+async fn sign_in_all(clients: &[Client]) -> anyhow::Result<Vec<Tokens>> {
+    let mut out = Vec::with_capacity(clients.len());
+    for batch in clients.chunks(16) {
+        let signed = futures::future::join_all(batch.iter().map(|c| async move {
+            let mut setup = Tally::new();
+            c.sign_in(&mut setup, Instant::now()).await
+        }))
+        .await;
+        for tokens in signed {
+            out.push(tokens.context("a sign-in before the run failed")?);
+        }
+    }
+    Ok(out)
+}
+
+async fn gather(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<Tally>>,
+) -> anyhow::Result<Tally> {
+    let mut tally = Tally::new();
+    for t in tasks.collect::<Vec<_>>() {
+        tally.merge(&t.await?);
+    }
+    Ok(tally)
+}
+
+/// Requests at `rate` a second from `started` until `deadline`, whatever the answers: each
+/// takes a free client from the pool (waiting for one if none is free) and is timed from when
+/// it was meant to be sent. A client with tokens refreshes its chain; one without signs in.
+async fn open_loop(
+    pool: Vec<(Client, Option<Tokens>)>,
+    rate: u32,
+    started: Instant,
+    deadline: Instant,
+) -> anyhow::Result<Tally> {
+    let (free_tx, mut free_rx) = tokio::sync::mpsc::unbounded_channel();
+    for member in pool {
+        free_tx.send(member)?;
+    }
+    let tally = std::sync::Arc::new(std::sync::Mutex::new(Tally::new()));
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let mut tasks = Vec::new();
+    for i in 0u32.. {
+        let intended = started + interval * i;
+        if intended >= deadline {
+            break;
+        }
+        tokio::time::sleep_until(intended.into()).await;
+        // A broken chain is not returned: the pool shrinks, and the wait shows in latency.
+        let Some((client, tokens)) = free_rx.recv().await else {
+            break;
+        };
+        let (free_tx, tally) = (free_tx.clone(), tally.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Tally::new();
+            let next = match &tokens {
+                Some(t) => client.refresh(&mut mine, t, intended).await.map(Some),
+                None => client.sign_in(&mut mine, intended).await.map(|_| None),
+            };
+            if let Ok(mut all) = tally.lock() {
+                all.merge(&mine);
+            }
+            if let Some(next) = next {
+                let _ = free_tx.send((client, next));
+            } else if tokens.is_none() {
+                // A failed sign-in leaves the user able to try again.
+                let _ = free_tx.send((client, None));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let tally = std::sync::Arc::try_unwrap(tally)
+        .map_err(|_| anyhow::anyhow!("the tally is still shared"))?
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a request panicked"))?;
+    Ok(tally)
 }
