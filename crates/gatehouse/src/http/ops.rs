@@ -133,7 +133,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let handle = prometheus();
     for m in state.store.engine_metrics() {
         let labels: Vec<Label> = m.labels.iter().map(|(k, v)| Label::new(*k, *v)).collect();
-        if m.name.ends_with("_total") {
+        // A Prometheus counter here holds whole numbers: a total of seconds is a gauge that
+        // only grows, so its fractions are not cut off.
+        if m.name.ends_with("_total") && !m.name.ends_with("_seconds_total") {
             metrics::describe_counter!(m.name, m.help);
             metrics::counter!(m.name, labels).absolute(m.value as u64);
         } else {
