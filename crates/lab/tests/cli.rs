@@ -222,6 +222,7 @@ fn lab_sso_drives_real_flows_and_writes_a_report() {
     let open = run("refresh", "20/s");
     assert_eq!(open["rate"], 20);
     assert_eq!(requests(open, "refresh"), 10, "{open}");
+    assert_eq!(open["unsent"], 0, "{open}");
 
     for f in ["report.md", "refresh-throughput.svg", "refresh-p99.svg"] {
         assert!(out.path().join(f).exists(), "{f}");

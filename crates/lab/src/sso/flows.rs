@@ -46,6 +46,9 @@ pub struct Tally {
     pub statuses: BTreeMap<(usize, u16), u64>,
     /// Requests that got no HTTP answer (connection refused or reset, timeout).
     pub transport_errors: u64,
+    /// Open loop: requests due before the end that were never sent, because no user or chain
+    /// of the pool came free in time (the server could not keep up with the rate).
+    pub unsent: u64,
 }
 
 impl Tally {
@@ -58,6 +61,7 @@ impl Tally {
                 .collect(),
             statuses: BTreeMap::new(),
             transport_errors: 0,
+            unsent: 0,
         }
     }
 
@@ -78,6 +82,7 @@ impl Tally {
             *self.statuses.entry(*k).or_default() += v;
         }
         self.transport_errors += other.transport_errors;
+        self.unsent += other.unsent;
     }
 
     /// Answers of `endpoint` with a status in `range`.

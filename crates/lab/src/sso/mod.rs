@@ -269,6 +269,12 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
     let broken = runs
         .iter()
         .any(|r| r.server_errors > 0 || r.transport_errors > 0 || r.unexpected > 0);
+    for r in runs.iter().filter(|r| r.unsent > 0) {
+        eprintln!(
+            "{}, {}, {}: {} requests due were never sent (the server fell behind the rate)",
+            r.deployment, r.workload, r.load, r.unsent
+        );
+    }
     Ok(if broken {
         ExitCode::from(2)
     } else {
@@ -402,6 +408,9 @@ async fn open_loop(
     let tally = std::sync::Arc::new(std::sync::Mutex::new(Tally::new()));
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
     let mut tasks = Vec::new();
+    let due = (deadline - started).as_secs_f64() * f64::from(rate);
+    let due = due.ceil() as u64;
+    let mut sent = 0u64;
     for i in 0u32.. {
         let intended = started + interval * i;
         if intended >= deadline {
@@ -409,9 +418,12 @@ async fn open_loop(
         }
         tokio::time::sleep_until(intended.into()).await;
         // A broken chain is not returned: the pool shrinks, and the wait shows in latency.
-        let Some((client, tokens)) = free_rx.recv().await else {
+        // A server that cannot keep up leaves requests unsent at the end, counted as such.
+        let free = tokio::time::timeout_at(deadline.into(), free_rx.recv()).await;
+        let Ok(Some((client, tokens))) = free else {
             break;
         };
+        sent += 1;
         let (free_tx, tally) = (free_tx.clone(), tally.clone());
         tasks.push(tokio::spawn(async move {
             let mut mine = Tally::new();
@@ -433,9 +445,10 @@ async fn open_loop(
     for t in tasks {
         t.await?;
     }
-    let tally = std::sync::Arc::try_unwrap(tally)
+    let mut tally = std::sync::Arc::try_unwrap(tally)
         .map_err(|_| anyhow::anyhow!("the tally is still shared"))?
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a request panicked"))?;
+    tally.unsent = due.saturating_sub(sent);
     Ok(tally)
 }

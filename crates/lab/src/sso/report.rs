@@ -56,6 +56,8 @@ pub struct RunSummary {
     /// 503 answers: the store was overloaded or busy.
     pub busy: u64,
     pub transport_errors: u64,
+    /// Open loop: requests due that were never sent (no user or chain came free in time).
+    pub unsent: u64,
     /// Answers below 500 that a client following the protocol should never get.
     pub unexpected: u64,
     /// What the storage engine saw (SQLite deployments), to explain a stall.
@@ -178,6 +180,7 @@ impl RunSummary {
             server_errors: (0..ENDPOINTS.len()).map(|i| t.count(i, 500..=599)).sum(),
             busy: (0..ENDPOINTS.len()).map(|i| t.count(i, 503..=503)).sum(),
             transport_errors: t.transport_errors,
+            unsent: t.unsent,
             unexpected: t.unexpected(),
             engine: None,
         }
@@ -215,6 +218,9 @@ impl RunSummary {
         );
         if let Some(b) = self.bytes_per_refresh {
             let _ = write!(line, "; the database grew {b:.0} bytes a refresh");
+        }
+        if self.unsent > 0 {
+            let _ = write!(line, "; {} requests due never sent", self.unsent);
         }
         line
     }
@@ -281,8 +287,11 @@ pub fn targets(runs: &[RunSummary]) -> Vec<Target> {
                 claim:
                     "SQLite, refresh, open loop at 1,000/s: p99 at most 10 ms, max at most 50 ms"
                         .into(),
-                measured: format!("p99 {:.1} ms, max {:.1} ms", e.p99_ms, e.max_ms),
-                met: e.p99_ms <= 10.0 && e.max_ms <= 50.0,
+                measured: format!(
+                    "p99 {:.1} ms, max {:.1} ms, {} unsent",
+                    e.p99_ms, e.max_ms, r.unsent
+                ),
+                met: e.p99_ms <= 10.0 && e.max_ms <= 50.0 && r.unsent == 0,
             });
         }
     }
