@@ -314,14 +314,18 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
     }
     let session = tokens::generate();
     store
-        .create_session(Session {
-            id_hash: tokens::hash(&session),
-            user_id: user.id.clone(),
-            auth_time: now,
-            amr: crate::model::Amr::PASSWORD,
-            expires_at: now + 86400,
-            last_seen_at: now,
-        })
+        .create_session(
+            Session {
+                id_hash: tokens::hash(&session),
+                user_id: user.id.clone(),
+                auth_time: now,
+                amr: crate::model::Amr::PASSWORD,
+                expires_at: now + 86400,
+                last_seen_at: now,
+            },
+            None,
+            None,
+        )
         .await
         .expect("a session");
     let code = |code: &str| AuthorizationCode {

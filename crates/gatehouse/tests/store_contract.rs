@@ -431,14 +431,18 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
     let alice = issued(s, "alice", "app").await;
     let bob = issued(s, "bob", "app").await;
     for (i, u) in [&alice, &alice, &bob].into_iter().enumerate() {
-        s.create_session(Session {
-            id_hash: tokens::hash(&format!("session-{i}")),
-            user_id: u.id.clone(),
-            auth_time: NOW,
-            amr: gatehouse::model::Amr::PASSWORD,
-            expires_at: NOW + 3600,
-            last_seen_at: NOW,
-        })
+        s.create_session(
+            Session {
+                id_hash: tokens::hash(&format!("session-{i}")),
+                user_id: u.id.clone(),
+                auth_time: NOW,
+                amr: gatehouse::model::Amr::PASSWORD,
+                expires_at: NOW + 3600,
+                last_seen_at: NOW,
+            },
+            None,
+            None,
+        )
         .await
         .unwrap();
     }
@@ -512,14 +516,18 @@ async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str
 }
 
 async fn session(s: &dyn Store, u: &User, secret: &str, expires_at: i64) {
-    s.create_session(Session {
-        id_hash: tokens::hash(secret),
-        user_id: u.id.clone(),
-        auth_time: NOW,
-        amr: gatehouse::model::Amr::PASSWORD,
-        expires_at,
-        last_seen_at: NOW,
-    })
+    s.create_session(
+        Session {
+            id_hash: tokens::hash(secret),
+            user_id: u.id.clone(),
+            auth_time: NOW,
+            amr: gatehouse::model::Amr::PASSWORD,
+            expires_at,
+            last_seen_at: NOW,
+        },
+        None,
+        None,
+    )
     .await
     .unwrap();
 }
@@ -535,6 +543,82 @@ async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
     )
     .await
     .unwrap()
+}
+
+/// A sign-in in a browser that had a session: the new session, the old one's end (its bound
+/// tokens with it) and the sign-in's record are one transaction.
+async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = user("alice");
+    s.create_user(alice.clone()).await.unwrap();
+    s.create_client(client("app")).await.unwrap();
+    session(s, &alice, "old", NOW + 3600).await;
+    redeemed_in_session(s, &alice, "old", "openid", "bound").await;
+    let record = AuditRecord::new(NOW + 5, AuditKind::LoginSucceeded, "user:alice".to_owned());
+    s.create_session(
+        Session {
+            id_hash: tokens::hash("new"),
+            user_id: alice.id.clone(),
+            auth_time: NOW + 5,
+            amr: gatehouse::model::Amr::PASSWORD,
+            expires_at: NOW + 3600,
+            last_seen_at: NOW + 5,
+        },
+        Some(tokens::hash("old")),
+        Some(record.clone()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.session(&tokens::hash("new"), NOW + 6)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.session(&tokens::hash("old"), NOW + 6)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.introspect(&tokens::hash("bound"), NOW + 6)
+            .await
+            .unwrap()
+            .is_none(),
+        "the old session's tokens end with it"
+    );
+    let latest = s.audit_latest(1).await.unwrap();
+    assert_eq!(latest[0].record, record);
+    // Another browser's session is none of this one's business.
+    session(s, &alice, "elsewhere", NOW + 3600).await;
+    s.create_session(
+        Session {
+            id_hash: tokens::hash("newer"),
+            user_id: alice.id.clone(),
+            auth_time: NOW + 7,
+            amr: gatehouse::model::Amr::PASSWORD,
+            expires_at: NOW + 3600,
+            last_seen_at: NOW + 7,
+        },
+        Some(tokens::hash("new")),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.session(&tokens::hash("elsewhere"), NOW + 8)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.session(&tokens::hash("new"), NOW + 8)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn refresh_tokens_without_offline_access_end_with_their_session(db: Database) {
@@ -662,14 +746,18 @@ async fn a_session_is_touched_and_ended(db: Database) {
     let alice = user("alice");
     s.create_user(alice.clone()).await.unwrap();
     let id = tokens::hash("sid");
-    s.create_session(Session {
-        id_hash: id.clone(),
-        user_id: alice.id.clone(),
-        auth_time: NOW,
-        amr: gatehouse::model::Amr::PASSWORD,
-        expires_at: NOW + 3600,
-        last_seen_at: NOW,
-    })
+    s.create_session(
+        Session {
+            id_hash: id.clone(),
+            user_id: alice.id.clone(),
+            auth_time: NOW,
+            amr: gatehouse::model::Amr::PASSWORD,
+            expires_at: NOW + 3600,
+            last_seen_at: NOW,
+        },
+        None,
+        None,
+    )
     .await
     .unwrap();
     s.touch_session(&id, NOW + 100).await.unwrap();
@@ -1026,14 +1114,18 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
     ));
     // 2,500 sessions that ended long ago: more than two batches of the sweep.
     for i in 0..2500 {
-        s.create_session(Session {
-            id_hash: tokens::hash(&format!("old-{i}")),
-            user_id: alice.id.clone(),
-            auth_time: NOW - 100,
-            amr: gatehouse::model::Amr::PASSWORD,
-            expires_at: NOW - 10,
-            last_seen_at: NOW - 100,
-        })
+        s.create_session(
+            Session {
+                id_hash: tokens::hash(&format!("old-{i}")),
+                user_id: alice.id.clone(),
+                auth_time: NOW - 100,
+                amr: gatehouse::model::Amr::PASSWORD,
+                expires_at: NOW - 10,
+                last_seen_at: NOW - 100,
+            },
+            None,
+            None,
+        )
         .await
         .unwrap();
     }
@@ -1345,6 +1437,7 @@ async fn attempts_racing_a_success_are_all_decided(db: Database) {
 }
 
 on_both_backends!(();
+    a_new_session_replaces_the_browsers_old_one_with_its_record,
     attempts_racing_a_success_are_all_decided,
     passkeys_belong_to_one_account_and_challenges_are_taken_once,
     second_factors_are_spent_once_and_enrolled_once,

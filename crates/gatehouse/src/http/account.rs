@@ -450,7 +450,8 @@ async fn change_password(
         Ok(out) => out,
         Err(e) => return failed(state, store_error(e)),
     };
-    let (jar, renewed) = match signin::open_session(state, jar, user, session.amr, now).await {
+    let (jar, renewed) = match signin::open_session(state, jar, user, session.amr, now, None).await
+    {
         Ok(s) => s,
         Err(e) => return failed(state, e),
     };

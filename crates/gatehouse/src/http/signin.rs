@@ -280,7 +280,7 @@ pub(super) async fn enrol_passkey(
 }
 
 /// Starts a session for `user`, signed in with `amr`, replacing the browser's previous one
-/// (and the refresh tokens tied to it), and audits the sign-in.
+/// (and the refresh tokens tied to it), with the sign-in's audit record in the same writer job.
 pub(super) async fn start_session(
     state: &AppState,
     jar: CookieJar,
@@ -290,9 +290,6 @@ pub(super) async fn start_session(
     client_id: Option<&str>,
 ) -> Result<(CookieJar, Session), OAuthError> {
     let now = state.now();
-    let (jar, session) = open_session(state, jar, user, amr, now).await?;
-    tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
-    metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
     let mut record = AuditRecord::new(now, AuditKind::LoginSucceeded, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
         .ip(peer.0)
@@ -300,20 +297,23 @@ pub(super) async fn start_session(
     if let Some(c) = client_id {
         record = record.client(c);
     }
-    state.audit(record).await;
+    let (jar, session) = open_session(state, jar, user, amr, now, Some(record)).await?;
+    tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
+    metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
     Ok((jar, session))
 }
 
 /// A new session for `user` in this browser, which proved `amr` at `auth_time`: stored, set
 /// as the browser's cookie, and the browser's previous session (with the refresh tokens tied
-/// to it) ended. A sign-in does this, and so does a password change for the browser that made
-/// it (every other session of the person ends).
+/// to it) ended, with `audit` in the same transaction. A sign-in does this, and so does a
+/// password change for the browser that made it (every other session of the person ends).
 pub(super) async fn open_session(
     state: &AppState,
     jar: CookieJar,
     user: &User,
     amr: Amr,
     auth_time: UnixTime,
+    audit: Option<AuditRecord>,
 ) -> Result<(CookieJar, Session), OAuthError> {
     let now = state.now();
     let secret = tokens::generate();
@@ -325,22 +325,15 @@ pub(super) async fn open_session(
         expires_at: now + state.config.session_ttl,
         last_seen_at: now,
     };
-    state
-        .store
-        .create_session(session.clone())
-        .await
-        .map_err(store_error)?;
     // A browser holds one session: the one it had (another user's, or the same user's before
     // `prompt=login`) ends now, and the refresh tokens tied to it with it.
     let names = state.config.cookie_names();
-    if let Some(old) = jar.get(names.session)
-        && let Err(e) = state
-            .store
-            .end_session(&tokens::hash(old.value()), now)
-            .await
-    {
-        tracing::warn!(error = %e, "could not end the browser's previous session");
-    }
+    let replaces = jar.get(names.session).map(|old| tokens::hash(old.value()));
+    state
+        .store
+        .create_session(session.clone(), replaces, audit)
+        .await
+        .map_err(store_error)?;
     let jar = jar.add(session::cookie(
         names.session,
         secret,

@@ -213,7 +213,16 @@ pub trait Groups: Send + Sync {
 /// [`LogoutOutbox`]). A session that merely expires is swept without notices.
 #[async_trait]
 pub trait Sessions: Send + Sync {
-    async fn create_session(&self, session: Session) -> StoreResult<()>;
+    /// Stores a new session, ends `replaces` (the browser's previous session, as
+    /// [`end_session`](Sessions::end_session) does: its token families revoked, its logout
+    /// notices queued) and appends `audit`, in one transaction: a sign-in is one writer job,
+    /// and its record cannot be lost without it.
+    async fn create_session(
+        &self,
+        session: Session,
+        replaces: Option<String>,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()>;
     /// The session, if it exists, has not reached its absolute expiry at `now`, and its user
     /// is enabled. The idle timeout is the caller's to apply (`last_seen_at`).
     async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>>;

@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
+use super::audit::insert_outcome_audit;
 use super::rows::{session_from, user_from};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{LoggedOut, RevokeReason, Session, User};
+use crate::model::{AuditRecord, LoggedOut, RevokeReason, Session, User};
 use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
 use crate::store::{Sessions, StoreResult};
 
@@ -62,23 +63,74 @@ pub(super) async fn log_out_user(
     })
 }
 
+/// Ends one session: the clients signed in to it are told, its token families revoked.
+async fn end_session(
+    c: &mut PgConnection,
+    id_hash: &str,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    // Locked first, as in `log_out_user`: one notice however many logouts race.
+    sqlx::query("SELECT 1 FROM session WHERE id_hash = $1 FOR UPDATE")
+        .bind(id_hash)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(insert_logout_notices!(
+        "s.id_hash = $1",
+        "$2",
+        random_jti!()
+    ))
+    .bind(id_hash)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("DELETE FROM session WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(
+        "UPDATE token_family SET revoked_at = $2, revoked_reason = $3
+         WHERE session_id_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(id_hash)
+    .bind(now)
+    .bind(RevokeReason::SessionEnded)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Sessions for PgStore {
-    async fn create_session(&self, s: Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&s.id_hash)
-        .bind(&s.user_id)
-        .bind(s.auth_time)
-        .bind(s.expires_at)
-        .bind(s.last_seen_at)
-        .bind(s.amr.stored())
-        .execute(&self.pool)
+    async fn create_session(
+        &self,
+        s: Session,
+        replaces: Option<String>,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (s, replaces, audit) = (s.clone(), replaces.clone(), audit.clone());
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&s.id_hash)
+                .bind(&s.user_id)
+                .bind(s.auth_time)
+                .bind(s.expires_at)
+                .bind(s.last_seen_at)
+                .bind(s.amr.stored())
+                .execute(&mut *c)
+                .await?;
+                // Ended as the new session starts (its `last_seen_at` is now).
+                if let Some(old) = replaces {
+                    end_session(&mut *c, &old, s.last_seen_at).await?;
+                }
+                insert_outcome_audit(&mut *c, audit).await
+            })
+        })
         .await
-        .map_err(db_error)?;
-        Ok(())
+        .map_err(db_error)
     }
 
     async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>> {
@@ -117,36 +169,7 @@ impl Sessions for PgStore {
     async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
         with_retrying_transaction(&self.pool, |c| {
             let id_hash = id_hash.to_owned();
-            Box::pin(async move {
-                // Locked first, as in `log_out_user`: one notice however many logouts race.
-                sqlx::query("SELECT 1 FROM session WHERE id_hash = $1 FOR UPDATE")
-                    .bind(&id_hash)
-                    .execute(&mut *c)
-                    .await?;
-                sqlx::query(insert_logout_notices!(
-                    "s.id_hash = $1",
-                    "$2",
-                    random_jti!()
-                ))
-                .bind(&id_hash)
-                .bind(now)
-                .execute(&mut *c)
-                .await?;
-                sqlx::query("DELETE FROM session WHERE id_hash = $1")
-                    .bind(&id_hash)
-                    .execute(&mut *c)
-                    .await?;
-                sqlx::query(
-                    "UPDATE token_family SET revoked_at = $2, revoked_reason = $3
-                     WHERE session_id_hash = $1 AND revoked_at IS NULL",
-                )
-                .bind(&id_hash)
-                .bind(now)
-                .bind(RevokeReason::SessionEnded)
-                .execute(&mut *c)
-                .await?;
-                Ok(())
-            })
+            Box::pin(async move { end_session(&mut *c, &id_hash, now).await })
         })
         .await
         .map_err(db_error)

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
+use super::audit::insert_outcome_audit;
 use super::rows::{session_from, user_from};
 use crate::clock::UnixTime;
-use crate::model::{LoggedOut, RevokeReason, Session, User};
+use crate::model::{AuditRecord, LoggedOut, RevokeReason, Session, User};
 use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
 use crate::store::{Sessions, StoreResult};
 
@@ -46,9 +47,31 @@ pub(super) fn log_out_user(
     })
 }
 
+/// Ends one session: the clients signed in to it are told, its token families revoked.
+fn end_session(tx: &Connection, id_hash: &str, now: UnixTime) -> rusqlite::Result<usize> {
+    tx.prepare_cached(insert_logout_notices!(
+        "s.id_hash = ?1",
+        "?2",
+        random_jti!()
+    ))?
+    .execute(params![id_hash, now])?;
+    tx.prepare_cached("DELETE FROM session WHERE id_hash = ?1")?
+        .execute([id_hash])?;
+    tx.prepare_cached(
+        "UPDATE token_family SET revoked_at = ?2, revoked_reason = ?3
+         WHERE session_id_hash = ?1 AND revoked_at IS NULL",
+    )?
+    .execute(params![id_hash, now, RevokeReason::SessionEnded])
+}
+
 #[async_trait]
 impl Sessions for SqliteStore {
-    async fn create_session(&self, session: Session) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        session: Session,
+        replaces: Option<String>,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             tx.prepare_cached(
                 "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
@@ -61,7 +84,12 @@ impl Sessions for SqliteStore {
                 session.expires_at,
                 session.last_seen_at,
                 session.amr.stored()
-            ])
+            ])?;
+            // Ended as the new session starts (its `last_seen_at` is now).
+            if let Some(old) = replaces {
+                end_session(tx, &old, session.last_seen_at)?;
+            }
+            insert_outcome_audit(tx, audit)
         })
         .await?;
         Ok(())
@@ -101,22 +129,7 @@ impl Sessions for SqliteStore {
 
     async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
         let id_hash = id_hash.to_owned();
-        self.write(move |tx| {
-            tx.prepare_cached(insert_logout_notices!(
-                "s.id_hash = ?1",
-                "?2",
-                random_jti!()
-            ))?
-            .execute(params![id_hash, now])?;
-            tx.prepare_cached("DELETE FROM session WHERE id_hash = ?1")?
-                .execute([&id_hash])?;
-            tx.prepare_cached(
-                "UPDATE token_family SET revoked_at = ?2, revoked_reason = ?3
-                 WHERE session_id_hash = ?1 AND revoked_at IS NULL",
-            )?
-            .execute(params![id_hash, now, RevokeReason::SessionEnded])
-        })
-        .await?;
+        self.write(move |tx| end_session(tx, &id_hash, now)).await?;
         Ok(())
     }
 
