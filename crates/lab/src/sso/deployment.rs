@@ -176,11 +176,12 @@ impl Deployment {
     }
 
     /// The bytes the database holds: SQLite's pages in use (the WAL's newest included), or
-    /// PostgreSQL's tables with their indexes and TOAST.
+    /// PostgreSQL's tables with their indexes and TOAST; by table (its indexes counted with
+    /// it), and in all.
     ///
     /// # Errors
     /// When the database cannot be read.
-    pub async fn stored_bytes(&self) -> anyhow::Result<u64> {
+    pub async fn stored_bytes(&self) -> anyhow::Result<Stored> {
         if let Some(file) = &self.sqlite_file {
             let file = file.clone();
             return tokio::task::spawn_blocking(move || {
@@ -192,20 +193,60 @@ impl Deployment {
                     db.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
                 };
                 let used = pragma("page_count")? - pragma("freelist_count")?;
-                Ok(used * pragma("page_size")?)
+                let total = used * pragma("page_size")?;
+                // dbstat: every b-tree's pages, an index's under its table's name.
+                let by_table = db
+                    .prepare(
+                        "SELECT coalesce(s.tbl_name, d.name), sum(d.pgsize) FROM dbstat d
+                         LEFT JOIN sqlite_schema s ON s.name = d.name GROUP BY 1",
+                    )?
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(Stored { total, by_table })
             })
             .await?;
         }
         let (server, schema) = self.schema.as_ref().context("a database")?;
         let mut conn = sqlx::PgConnection::connect(server).await?;
-        let bytes: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT c.relname::text, pg_total_relation_size(c.oid)::bigint FROM pg_class c \
              JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
         )
         .bind(schema)
-        .fetch_one(&mut conn)
+        .fetch_all(&mut conn)
         .await?;
-        Ok(u64::try_from(bytes)?)
+        let by_table: std::collections::BTreeMap<String, u64> = rows
+            .into_iter()
+            .map(|(t, b)| (t, u64::try_from(b).unwrap_or(0)))
+            .collect();
+        Ok(Stored {
+            total: by_table.values().sum(),
+            by_table,
+        })
+    }
+}
+
+/// What a database holds, in bytes.
+pub struct Stored {
+    pub total: u64,
+    /// Per table, its indexes included.
+    pub by_table: std::collections::BTreeMap<String, u64>,
+}
+
+impl Stored {
+    /// What grew from `before` to this, per table (those that grew), largest first.
+    pub fn growth_since(&self, before: &Stored) -> Vec<(String, u64)> {
+        let mut grown: Vec<(String, u64)> = self
+            .by_table
+            .iter()
+            .map(|(t, b)| {
+                let was = before.by_table.get(t).copied().unwrap_or(0);
+                (t.clone(), b.saturating_sub(was))
+            })
+            .filter(|(_, g)| *g > 0)
+            .collect();
+        grown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        grown
     }
 }
 

@@ -361,7 +361,11 @@ async fn measure(run: Run<'_>) -> anyhow::Result<RunSummary> {
         elapsed,
         &tally,
     );
-    summary.set_costs(cpu, bytes_after.saturating_sub(bytes_before));
+    summary.set_costs(
+        cpu,
+        bytes_after.total.saturating_sub(bytes_before.total),
+        &bytes_after.growth_since(&bytes_before),
+    );
     summary.engine = report::EngineSummary::from_metrics(&metrics);
     Ok(summary)
 }

@@ -51,6 +51,8 @@ pub struct RunSummary {
     /// How much the database grew per refresh in the run (rows live or kept for reuse
     /// detection, indexes, audit records): `refresh` runs only.
     pub bytes_per_refresh: Option<f64>,
+    /// `bytes_per_refresh` by table (its indexes included), largest first.
+    pub bytes_per_refresh_by_table: Vec<(String, f64)>,
     pub endpoints: Vec<EndpointSummary>,
     pub server_errors: u64,
     /// 503 answers: the store was overloaded or busy.
@@ -176,6 +178,7 @@ impl RunSummary {
             server_cpu_seconds: 0.0,
             server_cpu_ms_per_request: 0.0,
             bytes_per_refresh: None,
+            bytes_per_refresh_by_table: Vec::new(),
             endpoints,
             server_errors: (0..ENDPOINTS.len()).map(|i| t.count(i, 500..=599)).sum(),
             busy: (0..ENDPOINTS.len()).map(|i| t.count(i, 503..=503)).sum(),
@@ -187,12 +190,16 @@ impl RunSummary {
     }
 
     /// What the servers spent: `cpu` seconds, and `grown` bytes of database.
-    pub fn set_costs(&mut self, cpu: f64, grown: u64) {
+    pub fn set_costs(&mut self, cpu: f64, grown: u64, by_table: &[(String, u64)]) {
         self.server_cpu_seconds = cpu;
         self.server_cpu_ms_per_request = cpu * 1000.0 / self.requests.max(1) as f64;
         if self.workload == "refresh" {
-            let refreshes = self.endpoint("refresh").map_or(0, |e| e.requests);
-            self.bytes_per_refresh = Some(grown as f64 / refreshes.max(1) as f64);
+            let refreshes = self.endpoint("refresh").map_or(0, |e| e.requests).max(1) as f64;
+            self.bytes_per_refresh = Some(grown as f64 / refreshes);
+            self.bytes_per_refresh_by_table = by_table
+                .iter()
+                .map(|(t, b)| (t.clone(), *b as f64 / refreshes))
+                .collect();
         }
     }
 
@@ -218,6 +225,14 @@ impl RunSummary {
         );
         if let Some(b) = self.bytes_per_refresh {
             let _ = write!(line, "; the database grew {b:.0} bytes a refresh");
+            let parts: Vec<String> = self
+                .bytes_per_refresh_by_table
+                .iter()
+                .map(|(t, b)| format!("{t} {b:.0}"))
+                .collect();
+            if !parts.is_empty() {
+                let _ = write!(line, " ({})", parts.join(", "));
+            }
         }
         if self.unsent > 0 {
             let _ = write!(line, "; {} requests due never sent", self.unsent);
