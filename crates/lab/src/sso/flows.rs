@@ -212,12 +212,21 @@ pub struct Client {
 }
 
 impl Client {
-    /// `username` signing in at `base`, the client's secret `secret`.
+    /// `username` signing in at `base` from an address of their own (`address`, sent as a
+    /// proxy would in `X-Forwarded-For`), the client's secret `secret`.
     ///
     /// # Errors
     /// When the HTTP client cannot be built.
-    pub fn new(base: String, username: String, secret: String) -> anyhow::Result<Client> {
+    pub fn new(
+        base: String,
+        username: String,
+        address: std::net::Ipv4Addr,
+        secret: String,
+    ) -> anyhow::Result<Client> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.to_string().parse()?);
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))

@@ -306,7 +306,15 @@ async fn measure(run: Run<'_>) -> anyhow::Result<RunSummary> {
     let clients = (0..users)
         .map(|i| {
             let base = deployment.bases[i % deployment.bases.len()].clone();
-            Client::new(base, format!("bench-{i}"), deployment.secret.clone())
+            // 10.0.0.1, 10.0.0.2, …: one address per person.
+            let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let address = std::net::Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff));
+            Client::new(
+                base,
+                format!("bench-{i}"),
+                address,
+                deployment.secret.clone(),
+            )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let chains = if run.workload == Workload::Refresh {

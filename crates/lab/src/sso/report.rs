@@ -368,7 +368,9 @@ pub fn markdown(runs: &[RunSummary], targets: &[Target], machine: &str, command:
          run has N clients, each sending its next request when the last is answered; an \
          open-loop run sends requests at a fixed rate whatever the answers, timing each from \
          when it was meant to be sent, so a stall shows in full. The servers are `gatehouse \
-         serve` processes on the same machine as the load generator; their CPU time is read \
+         serve` processes on the same machine as the load generator, behind no proxy but \
+         trusting 127.0.0.1 as one, each simulated person sending their own address in \
+         `X-Forwarded-For`; their CPU time is read \
          from the kernel, and the database's size from the database.\n\n## Targets\n\n\
          | claim | measured | met |\n|---|---|---|\n",
     );
