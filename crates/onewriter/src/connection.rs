@@ -51,6 +51,12 @@ fn apply_pragmas(conn: &Connection, role: Role, options: &Options) -> Result<(),
         // The engine retries BEGIN IMMEDIATE itself, counting busy waits; SQLite's own busy
         // handler would hide them and cannot tell a retryable BEGIN from anything else.
         conn.busy_timeout(std::time::Duration::ZERO)?;
+        // A job in a batch runs in a savepoint; a page it changes that the batch changed
+        // before is first copied to the savepoint's sub-journal. Kept in memory, that is a
+        // copy; in a temporary file (SQLite's default once it passes 64 KiB), a write system
+        // call for each page: some 11% of a refresh-heavy server's CPU, measured with perf.
+        // The sub-journal holds at most the pages one batch touches.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
     } else {
         // Readers and the checkpointer let SQLite wait for the rare locks they need.
         conn.busy_timeout(options.busy_timeout)?;

@@ -30,20 +30,21 @@ async fn open_creates_a_wal_database_with_foreign_keys_on() {
         t.dir.path().join("test.db-wal").exists(),
         "the writer creates the WAL"
     );
-    let (mode, fk, sync): (String, i64, i64) = db
+    let (mode, fk, sync, temp): (String, i64, i64, i64) = db
         .write(|c| {
             c.query_row(
-                "SELECT * FROM pragma_journal_mode, pragma_foreign_keys, pragma_synchronous",
+                "SELECT * FROM pragma_journal_mode, pragma_foreign_keys, pragma_synchronous,
+                               pragma_temp_store",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
         })
         .await
         .unwrap();
     assert_eq!(
-        (mode.as_str(), fk, sync),
-        ("wal", 1, 1),
-        "WAL, FKs on, NORMAL"
+        (mode.as_str(), fk, sync, temp),
+        ("wal", 1, 1, 2),
+        "WAL, FKs on, NORMAL, savepoint sub-journals in memory"
     );
     let (fk, query_only): (i64, i64) = db
         .read(|c| {
