@@ -272,7 +272,7 @@ async fn an_application_is_withdrawn_and_its_tokens_stop_working(db: Database) {
     add_user(f.state.store.as_ref(), "bob").await;
     let store = f.state.store.as_ref();
     store
-        .grant_consent(&ada.id, "web", "openid profile", T0)
+        .grant_consent(&ada.id, "web", "openid profile", T0, None)
         .await
         .unwrap();
     let (_, refresh, _) = tokens_for_ada(&f).await;

@@ -402,7 +402,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
             .unwrap();
     a.f.state
         .store
-        .grant_consent(&ada.id, "partner", "openid", T0)
+        .grant_consent(&ada.id, "partner", "openid", T0, None)
         .await
         .unwrap();
     tokens_for_ada(&a.f).await;

@@ -534,7 +534,7 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
     let secret = add_client(store, "web").await;
     add_third_party_client(store, "partner").await;
     store
-        .grant_consent(&ada.id, "partner", "openid profile", 1)
+        .grant_consent(&ada.id, "partner", "openid profile", 1, None)
         .await
         .unwrap();
 

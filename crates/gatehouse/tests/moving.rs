@@ -59,7 +59,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     let secret = add_client(a.store.as_ref(), "web").await;
     add_client(a.store.as_ref(), "partner").await;
     a.store
-        .grant_consent(&ada.id, "partner", "openid profile", 1)
+        .grant_consent(&ada.id, "partner", "openid profile", 1, None)
         .await
         .unwrap();
     ok(&gatehouse(&a.db_url(), &["group", "add", "staff"], None));

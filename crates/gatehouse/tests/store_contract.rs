@@ -343,17 +343,17 @@ async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens(db: D
     issued_for_existing(s, &alice, "other").await;
 
     assert_eq!(s.consent(&alice.id, "app").await.unwrap(), None);
-    s.grant_consent(&alice.id, "app", "openid profile", NOW)
+    s.grant_consent(&alice.id, "app", "openid profile", NOW, None)
         .await
         .unwrap();
-    s.grant_consent(&alice.id, "app", "profile email", NOW + 5)
+    s.grant_consent(&alice.id, "app", "profile email", NOW + 5, None)
         .await
         .unwrap();
     assert_eq!(
         s.consent(&alice.id, "app").await.unwrap().as_deref(),
         Some("openid profile email")
     );
-    s.grant_consent(&alice.id, "other", "openid", NOW)
+    s.grant_consent(&alice.id, "other", "openid", NOW, None)
         .await
         .unwrap();
     let listed = s.consents(&alice.id).await.unwrap();
@@ -545,6 +545,36 @@ async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
     .unwrap()
 }
 
+/// A consent and a logout are written with their records, one transaction each.
+async fn a_consent_and_a_logout_are_written_with_their_records(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = user("alice");
+    s.create_user(alice.clone()).await.unwrap();
+    s.create_client(client("app")).await.unwrap();
+    let granted = AuditRecord::new(NOW, AuditKind::ConsentGranted, "user:alice".to_owned());
+    s.grant_consent(&alice.id, "app", "openid", NOW, Some(granted.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.consent(&alice.id, "app").await.unwrap().as_deref(),
+        Some("openid")
+    );
+    assert_eq!(s.audit_latest(1).await.unwrap()[0].record, granted);
+    session(s, &alice, "s", NOW + 3600).await;
+    let logout = AuditRecord::new(NOW + 1, AuditKind::Logout, "user:alice".to_owned());
+    s.end_session(&tokens::hash("s"), NOW + 1, Some(logout.clone()))
+        .await
+        .unwrap();
+    assert!(
+        s.session(&tokens::hash("s"), NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(s.audit_latest(1).await.unwrap()[0].record, logout);
+}
+
 /// A sign-in in a browser that had a session: the new session, the old one's end (its bound
 /// tokens with it) and the sign-in's record are one transaction.
 async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Database) {
@@ -637,7 +667,9 @@ async fn refresh_tokens_without_offline_access_end_with_their_session(db: Databa
 
     // Signing out ends the session's family, its latest tokens included; the offline one
     // lives on.
-    s.end_session(&tokens::hash("s1"), NOW + 2).await.unwrap();
+    s.end_session(&tokens::hash("s1"), NOW + 2, None)
+        .await
+        .unwrap();
     let active = |t: &'static str| async move {
         s.introspect(&tokens::hash(t), NOW + 3)
             .await
@@ -769,9 +801,9 @@ async fn a_session_is_touched_and_ended(db: Database) {
     assert_eq!(session.last_seen_at, NOW + 100, "last use never moves back");
     // The absolute expiry holds whatever the last use.
     assert!(s.session(&id, NOW + 3600).await.unwrap().is_none());
-    s.end_session(&id, NOW + 100).await.unwrap();
+    s.end_session(&id, NOW + 100, None).await.unwrap();
     assert!(s.session(&id, NOW + 100).await.unwrap().is_none());
-    s.end_session(&id, NOW + 100).await.unwrap();
+    s.end_session(&id, NOW + 100, None).await.unwrap();
 }
 
 const POLICY: ThrottlePolicy = ThrottlePolicy {
@@ -1437,6 +1469,7 @@ async fn attempts_racing_a_success_are_all_decided(db: Database) {
 }
 
 on_both_backends!(();
+    a_consent_and_a_logout_are_written_with_their_records,
     a_new_session_replaces_the_browsers_old_one_with_its_record,
     attempts_racing_a_success_are_all_decided,
     passkeys_belong_to_one_account_and_challenges_are_taken_once,

@@ -378,7 +378,9 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         .unwrap();
     assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
     // Ending the old session leaves the old families alone: they were never tied to it.
-    s.end_session(&tokens::hash(SESSION), T0).await.unwrap();
+    s.end_session(&tokens::hash(SESSION), T0, None)
+        .await
+        .unwrap();
     assert!(
         s.introspect(&tokens::hash("r2"), T0)
             .await

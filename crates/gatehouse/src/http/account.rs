@@ -522,7 +522,7 @@ async fn end_sessions(
         .filter(|s| which.is_none_or(|id| s.id_hash == id))
         .collect();
     for s in &chosen {
-        if let Err(e) = state.store.end_session(&s.id_hash, now).await {
+        if let Err(e) = state.store.end_session(&s.id_hash, now, None).await {
             return failed(state, store_error(e));
         }
     }

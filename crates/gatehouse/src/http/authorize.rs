@@ -325,14 +325,20 @@ pub(super) async fn consent(
     };
     match form.decision.as_str() {
         "allow" => {
+            let granted = record(AuditKind::ConsentGranted);
             if let Err(e) = state
                 .store
-                .grant_consent(&user.id, &request.client_id, &request.scope, now)
+                .grant_consent(
+                    &user.id,
+                    &request.client_id,
+                    &request.scope,
+                    now,
+                    Some(granted),
+                )
                 .await
             {
                 return refuse(&state, redirect_error(&request, store_error(e)));
             }
-            state.audit(record(AuditKind::ConsentGranted)).await;
             issue_code(&state, &request, &user, &session).await
         }
         "deny" => {
@@ -575,7 +581,7 @@ pub(super) async fn current_session(
     if session::is_idle(session.last_seen_at, now, state.config.session_idle_timeout) {
         state
             .store
-            .end_session(&id_hash, now)
+            .end_session(&id_hash, now, None)
             .await
             .map_err(store_error)?;
         return Ok(None);

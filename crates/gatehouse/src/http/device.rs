@@ -446,7 +446,7 @@ pub(super) async fn answer(
         && !client.first_party
         && let Err(e) = state
             .store
-            .grant_consent(&user.id, &client.client_id, &authorization.scope, now)
+            .grant_consent(&user.id, &client.client_id, &authorization.scope, now, None)
             .await
     {
         tracing::warn!(error = %e, "could not record the consent given for a device");

@@ -144,17 +144,18 @@ async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutReques
     if let Some(cookie) = jar.get(names.session) {
         let id_hash = tokens::hash(cookie.value());
         let user = state.store.session(&id_hash, now).await.ok().flatten();
-        if let Err(e) = state.store.end_session(&id_hash, now).await {
-            return page_error(state, store_error(e));
-        }
-        if let Some((_, user)) = user {
-            let mut record = AuditRecord::new(now, AuditKind::Logout, format!("user:{}", user.id))
+        // The logout's record is written with the session's end, when there was one to end.
+        let record = user.map(|(_, user)| {
+            let record = AuditRecord::new(now, AuditKind::Logout, format!("user:{}", user.id))
                 .subject(Some(user.username))
                 .ip(peer.0);
-            if let Some(client_id) = &request.client_id {
-                record = record.client(client_id);
+            match &request.client_id {
+                Some(client_id) => record.client(client_id),
+                None => record,
             }
-            state.audit(record).await;
+        });
+        if let Err(e) = state.store.end_session(&id_hash, now, record).await {
+            return page_error(state, store_error(e));
         }
     }
     let jar = jar.remove(session::cookie(

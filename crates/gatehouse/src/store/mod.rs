@@ -150,13 +150,14 @@ pub trait Directory: Send + Sync {
 
     /// The scope `user_id` allowed `client_id`, if any.
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
-    /// Adds `scope` to what the user allowed the client.
+    /// Adds `scope` to what the user allowed the client, with `audit` in the same transaction.
     async fn grant_consent(
         &self,
         user_id: &str,
         client_id: &str,
         scope: &str,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<()>;
     async fn consents(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
     /// Withdraws the consent and revokes every token family the client holds for the user.
@@ -230,8 +231,14 @@ pub trait Sessions: Send + Sync {
     async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
     /// Ends one session (logout, a new sign-in in the same browser, the idle timeout), and
     /// revokes the token families tied to it (issued without `offline_access`). Ending one that
-    /// does not exist is not an error.
-    async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
+    /// does not exist is not an error. `audit` (a logout's record) is written in the same
+    /// transaction.
+    async fn end_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()>;
     /// Ends every session of the user and revokes every refresh token family they hold.
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut>;
     /// The user's unexpired sessions, newest first.

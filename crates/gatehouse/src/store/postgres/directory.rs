@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::audit::insert_outcome_audit;
 use super::rows::{client_from, user_from};
 use super::sessions::log_out_user;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::clock::UnixTime;
-use crate::model::{Client, Consent, LoggedOut, RevokeReason, User, UserChange};
+use crate::model::{AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange};
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
@@ -252,11 +253,14 @@ impl Directory for PgStore {
         client_id: &str,
         scope: &str,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<()> {
         with_retrying_transaction(&self.pool, |c| {
             let (user_id, client_id, scope) =
                 (user_id.to_owned(), client_id.to_owned(), scope.to_owned());
+            let audit = audit.clone();
             Box::pin(async move {
+                insert_outcome_audit(&mut *c, audit).await?;
                 // Make sure the row exists, then lock it: two grants racing merge, in turn.
                 sqlx::query(
                     "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES ($1, $2, '', $3)

@@ -166,10 +166,18 @@ impl Sessions for PgStore {
         Ok(())
     }
 
-    async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
+    async fn end_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()> {
         with_retrying_transaction(&self.pool, |c| {
-            let id_hash = id_hash.to_owned();
-            Box::pin(async move { end_session(&mut *c, &id_hash, now).await })
+            let (id_hash, audit) = (id_hash.to_owned(), audit.clone());
+            Box::pin(async move {
+                end_session(&mut *c, &id_hash, now).await?;
+                insert_outcome_audit(&mut *c, audit).await
+            })
         })
         .await
         .map_err(db_error)

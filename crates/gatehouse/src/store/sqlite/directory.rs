@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
+use super::audit::insert_outcome_audit;
 use super::rows::{client_from, json_list, user_from};
 use super::sessions::log_out_user;
 use super::{SqliteStore, conflict_as};
 use crate::clock::UnixTime;
-use crate::model::{Client, Consent, LoggedOut, RevokeReason, User, UserChange};
+use crate::model::{AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange};
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
@@ -257,10 +258,12 @@ impl Directory for SqliteStore {
         client_id: &str,
         scope: &str,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<()> {
         let (user_id, client_id, scope) =
             (user_id.to_owned(), client_id.to_owned(), scope.to_owned());
         self.write(move |tx| {
+            insert_outcome_audit(tx, audit)?;
             let before: Option<String> = tx
                 .prepare_cached("SELECT scope FROM consent WHERE user_id = ?1 AND client_id = ?2")?
                 .query_row([&user_id, &client_id], |r| r.get(0))

@@ -127,9 +127,18 @@ impl Sessions for SqliteStore {
         Ok(())
     }
 
-    async fn end_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
+    async fn end_session(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()> {
         let id_hash = id_hash.to_owned();
-        self.write(move |tx| end_session(tx, &id_hash, now)).await?;
+        self.write(move |tx| {
+            end_session(tx, &id_hash, now)?;
+            insert_outcome_audit(tx, audit)
+        })
+        .await?;
         Ok(())
     }
 
