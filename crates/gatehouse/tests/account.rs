@@ -316,7 +316,7 @@ async fn a_profile_changes_after_a_recent_sign_in_and_a_new_address_is_unconfirm
         email: "ada@example.com".into(),
         verified: true,
     };
-    store.update_user("ada", confirmed, T0).await.unwrap();
+    store.update_user("ada", confirmed, T0, None).await.unwrap();
     let cookies = account_sign_in(&f, "ada").await;
     let html = account_page(&f, &cookies).await;
     assert!(html.contains("Confirmed"), "{html}");

@@ -278,6 +278,7 @@ async fn disabling_a_user_tells_the_apps_of_every_session(db: Database) {
         "ada",
         UserChange::Disable,
         gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock),
+        None,
     )
     .await
     .unwrap();

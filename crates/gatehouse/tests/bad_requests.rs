@@ -119,7 +119,7 @@ async fn wrong_passwords_unknown_and_disabled_users_get_the_same_answer(db: Data
     add_user(f.state.store.as_ref(), "eve").await;
     f.state
         .store
-        .update_user("eve", UserChange::Disable, T0)
+        .update_user("eve", UserChange::Disable, T0, None)
         .await
         .unwrap();
     let mut bodies = Vec::new();

@@ -220,7 +220,11 @@ async fn a_link_expires_and_is_void_once_the_address_changes(db: Database) {
         email: "ada@elsewhere.example".into(),
         verified: false,
     };
-    f.state.store.update_user("ada", moved, T0).await.unwrap();
+    f.state
+        .store
+        .update_user("ada", moved, T0, None)
+        .await
+        .unwrap();
     let r = set(&f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
     assert!(body_text(r).await.contains("This link does not work"));
     assert!(password_works(&f, PASSWORD).await);

@@ -194,7 +194,7 @@ async fn introspection_sees_only_active_tokens(db: Database) {
     );
 
     // A disabled user's tokens are inactive.
-    s.update_user("alice", UserChange::Disable, NOW + 1)
+    s.update_user("alice", UserChange::Disable, NOW + 1, None)
         .await
         .unwrap();
     assert!(
@@ -545,6 +545,39 @@ async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
     .unwrap()
 }
 
+/// A change to a user is written with its record, which says what the change signed out; a
+/// change to nobody writes no record.
+async fn a_user_change_is_written_with_its_record(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = user("alice");
+    s.create_user(alice.clone()).await.unwrap();
+    session(s, &alice, "s", NOW + 3600).await;
+    let record = AuditRecord::new(NOW, AuditKind::UserDisabled, "cli".to_owned());
+    let out = s
+        .update_user("alice", UserChange::Disable, NOW, Some(record.clone()))
+        .await
+        .unwrap();
+    assert_eq!(out.sessions, 1);
+    let written = s.audit_latest(1).await.unwrap().remove(0).record;
+    assert_eq!(
+        written.detail.as_deref(),
+        Some("sessions ended: 1, token families revoked: 0")
+    );
+    assert_eq!((written.kind, written.actor), (record.kind, record.actor));
+    let nobody = AuditRecord::new(NOW, AuditKind::UserDisabled, "cli".to_owned());
+    assert!(
+        s.update_user("nobody", UserChange::Disable, NOW, Some(nobody))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        s.audit_latest(10).await.unwrap().len(),
+        1,
+        "no record of nothing"
+    );
+}
+
 /// A consent and a logout are written with their records, one transaction each.
 async fn a_consent_and_a_logout_are_written_with_their_records(db: Database) {
     let f = open(db).await;
@@ -715,12 +748,12 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
     };
 
     let out = s
-        .update_user("carol", UserChange::Disable, NOW + 1)
+        .update_user("carol", UserChange::Disable, NOW + 1, None)
         .await
         .unwrap();
     assert_eq!((out.sessions, out.token_families), (1, 1));
     let out = s
-        .update_user("carol", UserChange::Enable, NOW + 2)
+        .update_user("carol", UserChange::Enable, NOW + 2, None)
         .await
         .unwrap();
     assert_eq!((out.sessions, out.token_families), (0, 0));
@@ -738,6 +771,7 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
             "dave",
             UserChange::SetPassword("$argon2id$new".into()),
             NOW + 1,
+            None,
         )
         .await
         .unwrap();
@@ -753,8 +787,9 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
     assert_eq!(dave.password_hash, "$argon2id$new");
 
     for result in [
-        s.update_user("nobody", UserChange::Disable, NOW).await,
-        s.update_user("nobody", UserChange::SetPassword("x".into()), NOW)
+        s.update_user("nobody", UserChange::Disable, NOW, None)
+            .await,
+        s.update_user("nobody", UserChange::SetPassword("x".into()), NOW, None)
             .await,
     ] {
         assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
@@ -1469,6 +1504,7 @@ async fn attempts_racing_a_success_are_all_decided(db: Database) {
 }
 
 on_both_backends!(();
+    a_user_change_is_written_with_its_record,
     a_consent_and_a_logout_are_written_with_their_records,
     a_new_session_replaces_the_browsers_old_one_with_its_record,
     attempts_racing_a_success_are_all_decided,

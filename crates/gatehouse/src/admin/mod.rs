@@ -124,6 +124,20 @@ impl<'a> Admin<'a> {
         client_id: Option<&str>,
         detail: Option<String>,
     ) -> Result<(), AdminError> {
+        self.store
+            .record(self.record(kind, subject, client_id, detail))
+            .await?;
+        Ok(())
+    }
+
+    /// The record of an operation done by this actor, from this address, now.
+    fn record(
+        &self,
+        kind: AuditKind,
+        subject: &str,
+        client_id: Option<&str>,
+        detail: Option<String>,
+    ) -> AuditRecord {
         let mut record = AuditRecord::new(self.now, kind, self.actor.clone())
             .subject(Some(subject))
             .ip(self.ip);
@@ -133,8 +147,7 @@ impl<'a> Admin<'a> {
         if let Some(d) = detail {
             record = record.detail(d);
         }
-        self.store.record(record).await?;
-        Ok(())
+        record
     }
 
     /// The user named `username`, as typed: in its canonical form, or exactly (a name stored
@@ -212,24 +225,15 @@ impl<'a> Admin<'a> {
         disabled: bool,
     ) -> Result<LoggedOut, AdminError> {
         let user = self.user(username).await?;
+        let (change, kind) = if disabled {
+            (UserChange::Disable, AuditKind::UserDisabled)
+        } else {
+            (UserChange::Enable, AuditKind::UserEnabled)
+        };
+        let record = self.record(kind, &user.username, None, None);
         let out = self
             .store
-            .update_user(
-                &user.username,
-                if disabled {
-                    UserChange::Disable
-                } else {
-                    UserChange::Enable
-                },
-                self.now,
-            )
-            .await?;
-        let kind = if disabled {
-            AuditKind::UserDisabled
-        } else {
-            AuditKind::UserEnabled
-        };
-        self.audit_detail(kind, &user.username, None, ended(out))
+            .update_user(&user.username, change, self.now, Some(record))
             .await?;
         Ok(out)
     }
@@ -248,11 +252,11 @@ impl<'a> Admin<'a> {
         let user = self.user(username).await?;
         let inputs = vec![user.username.clone(), user.email.clone()];
         let hash = passwords.hash(password, inputs).await?;
+        let record = self.record(AuditKind::PasswordSet, &user.username, None, None);
+        let change = UserChange::SetPassword(hash);
         let out = self
             .store
-            .update_user(&user.username, UserChange::SetPassword(hash), self.now)
-            .await?;
-        self.audit_detail(AuditKind::PasswordSet, &user.username, None, ended(out))
+            .update_user(&user.username, change, self.now, Some(record))
             .await?;
         Ok(out)
     }
@@ -332,16 +336,6 @@ impl<'a> Admin<'a> {
             .await?;
         Ok(rotated)
     }
-}
-
-/// What an audit record says was ended, if anything was.
-fn ended(out: LoggedOut) -> Option<String> {
-    (out != LoggedOut::default()).then(|| {
-        format!(
-            "sessions ended: {}, token families revoked: {}",
-            out.sessions, out.token_families
-        )
-    })
 }
 
 /// Checks a registration and builds the client; the pure half of `add_client`.

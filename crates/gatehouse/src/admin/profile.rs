@@ -124,20 +124,16 @@ impl Admin<'_> {
         set("picture", &mut profile.picture, change.picture);
         check_profile(name.as_deref(), &profile)?;
         profile.updated_at = Some(self.now);
+        let detail = Some(format!("fields={}", fields.join(",")));
+        let record = self.record(AuditKind::ProfileUpdated, &user.username, None, detail);
         self.store
             .update_user(
                 &user.username,
                 UserChange::SetProfile { name, profile },
                 self.now,
+                Some(record),
             )
             .await?;
-        self.audit_detail(
-            AuditKind::ProfileUpdated,
-            &user.username,
-            None,
-            Some(format!("fields={}", fields.join(","))),
-        )
-        .await?;
         self.user(&user.username).await
     }
 
@@ -160,6 +156,12 @@ impl Admin<'_> {
         if email == user.email && verified == user.email_verified {
             return Ok(user);
         }
+        let detail = if email == user.email {
+            format!("verified={verified}")
+        } else {
+            format!("address changed, verified={verified}")
+        };
+        let record = self.record(AuditKind::EmailSet, &user.username, None, Some(detail));
         self.store
             .update_user(
                 &user.username,
@@ -168,14 +170,8 @@ impl Admin<'_> {
                     verified,
                 },
                 self.now,
+                Some(record),
             )
-            .await?;
-        let detail = if email == user.email {
-            format!("verified={verified}")
-        } else {
-            format!("address changed, verified={verified}")
-        };
-        self.audit_detail(AuditKind::EmailSet, &user.username, None, Some(detail))
             .await?;
         self.user(&user.username).await
     }

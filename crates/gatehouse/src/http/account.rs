@@ -353,27 +353,41 @@ async fn save_profile(
         return show(state, jar, session, user, shown).await;
     }
     let now = state.now();
-    let mut changed = Vec::new();
-    if name != user.name {
+    let (new_name, new_email) = (name != user.name, email != user.email);
+    let changed: Vec<&str> = [(new_name, "name"), (new_email, "email")]
+        .into_iter()
+        .filter_map(|(changed, field)| changed.then_some(field))
+        .collect();
+    // The record goes with the last change: one writer job when one field changed.
+    let audit = record(AuditKind::ProfileChanged).detail(changed.join(" "));
+    if new_name {
         let profile = crate::model::Profile {
             updated_at: Some(now),
             ..user.profile.clone()
         };
         let change = UserChange::SetProfile { name, profile };
-        if let Err(e) = state.store.update_user(&user.username, change, now).await {
+        let audit = (!new_email).then(|| audit.clone());
+        if let Err(e) = state
+            .store
+            .update_user(&user.username, change, now, audit)
+            .await
+        {
             return failed(state, store_error(e));
         }
-        changed.push("name");
     }
-    if email != user.email {
+    if new_email {
         let change = UserChange::SetEmail {
             email: email.to_owned(),
             verified: false,
         };
-        if let Err(e) = state.store.update_user(&user.username, change, now).await {
+        let audit = Some(audit.clone());
+        if let Err(e) = state
+            .store
+            .update_user(&user.username, change, now, audit)
+            .await
+        {
             return failed(state, store_error(e));
         }
-        changed.push("email");
     }
     if changed.is_empty() {
         return show(
@@ -385,9 +399,6 @@ async fn save_profile(
         )
         .await;
     }
-    state
-        .audit(record(AuditKind::ProfileChanged).detail(changed.join(" ")))
-        .await;
     // Shown as stored now.
     let user = match state.store.session(&session.id_hash, now).await {
         Ok(Some((_, u))) => u,
@@ -446,7 +457,12 @@ async fn change_password(
     };
     let now = state.now();
     let change = UserChange::SetPassword(hash);
-    let out = match state.store.update_user(&user.username, change, now).await {
+    let audit = Some(record(AuditKind::PasswordChanged));
+    let out = match state
+        .store
+        .update_user(&user.username, change, now, audit)
+        .await
+    {
         Ok(out) => out,
         Err(e) => return failed(state, store_error(e)),
     };
@@ -455,12 +471,6 @@ async fn change_password(
         Ok(s) => s,
         Err(e) => return failed(state, e),
     };
-    state
-        .audit(record(AuditKind::PasswordChanged).detail(format!(
-            "sessions ended: {}, token families revoked: {}",
-            out.sessions, out.token_families
-        )))
-        .await;
     let notice = (t.password_changed)(out.sessions.saturating_sub(1));
     show(state, jar, &renewed, user, Shown::notice(&notice)).await
 }

@@ -324,11 +324,22 @@ async fn set_password(
         Err(e) => return failed(state, store_error(e)),
     }
     let now = state.now();
-    let change = UserChange::SetPassword(hash);
-    let out = match state.store.update_user(&user.username, change, now).await {
-        Ok(out) => out,
-        Err(e) => return failed(state, store_error(e)),
+    let kind = if invitation {
+        AuditKind::InvitationAccepted
+    } else {
+        AuditKind::PasswordReset
     };
+    let record = AuditRecord::new(now, kind, format!("user:{}", user.id))
+        .subject(Some(user.username.as_str()))
+        .ip(peer.0);
+    let change = UserChange::SetPassword(hash);
+    if let Err(e) = state
+        .store
+        .update_user(&user.username, change, now, Some(record))
+        .await
+    {
+        return failed(state, store_error(e));
+    }
     if invitation && !user.email_verified {
         let confirmed = UserChange::SetEmail {
             email: token.email.clone(),
@@ -336,28 +347,12 @@ async fn set_password(
         };
         if let Err(e) = state
             .store
-            .update_user(&user.username, confirmed, now)
+            .update_user(&user.username, confirmed, now, None)
             .await
         {
             return failed(state, store_error(e));
         }
     }
-    let kind = if invitation {
-        AuditKind::InvitationAccepted
-    } else {
-        AuditKind::PasswordReset
-    };
-    state
-        .audit(
-            AuditRecord::new(now, kind, format!("user:{}", user.id))
-                .subject(Some(user.username.as_str()))
-                .ip(peer.0)
-                .detail(format!(
-                    "sessions ended: {}, token families revoked: {}",
-                    out.sessions, out.token_families
-                )),
-        )
-        .await;
     (
         jar,
         pages::respond(StatusCode::OK, pages::reset_done(&state.look, invitation)),
@@ -432,17 +427,17 @@ pub(super) async fn confirm(
         email: token.email.clone(),
         verified: true,
     };
-    if let Err(e) = state.store.update_user(&user.username, change, now).await {
+    let record = AuditRecord::new(now, AuditKind::EmailConfirmed, format!("user:{}", user.id))
+        .subject(Some(user.username.as_str()))
+        .ip(peer.0)
+        .detail(token.email.clone());
+    if let Err(e) = state
+        .store
+        .update_user(&user.username, change, now, Some(record))
+        .await
+    {
         return failed(&state, store_error(e));
     }
-    state
-        .audit(
-            AuditRecord::new(now, AuditKind::EmailConfirmed, format!("user:{}", user.id))
-                .subject(Some(user.username.as_str()))
-                .ip(peer.0)
-                .detail(token.email.clone()),
-        )
-        .await;
     pages::respond(StatusCode::OK, pages::confirmed(&state.look, &token.email))
 }
 

@@ -138,6 +138,9 @@ impl AuditKind {
 }
 
 /// Something worth an audit record: who did what to whom.
+///
+/// A record of a change that signed someone out ends its detail with what was ended
+/// ([`AuditRecord::ended`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub at: UnixTime,
@@ -187,6 +190,15 @@ impl AuditRecord {
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(crate::text::inert(detail.into()));
         self
+    }
+
+    /// This record, its detail ending with what `out` ended (nothing added when nothing was).
+    pub fn ended(self, out: &super::LoggedOut) -> Self {
+        match (out.describe(), self.detail.clone()) {
+            (None, _) => self,
+            (Some(ended), None) => self.detail(ended),
+            (Some(ended), Some(before)) => self.detail(format!("{before}; {ended}")),
+        }
     }
 }
 

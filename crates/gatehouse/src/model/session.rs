@@ -24,6 +24,18 @@ pub struct LoggedOut {
     pub token_families: usize,
 }
 
+impl LoggedOut {
+    /// What was ended, for an audit record's detail; `None` when nothing was.
+    pub fn describe(&self) -> Option<String> {
+        (*self != LoggedOut::default()).then(|| {
+            format!(
+                "sessions ended: {}, token families revoked: {}",
+                self.sessions, self.token_families
+            )
+        })
+    }
+}
+
 /// A back-channel logout notice waiting to be delivered (`oidc::backchannel`): written in the
 /// transaction that ended the session, claimed by a sender, forgotten once delivered or given
 /// up.

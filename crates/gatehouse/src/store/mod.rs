@@ -132,12 +132,14 @@ pub trait Directory: Send + Sync {
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Applies `change` to the user named `username` and, when the change signs them out
     /// (`UserChange::signs_out`), ends every session and revokes every token family of the
-    /// user in the same transaction. Returns what was ended.
+    /// user, with `audit` (its detail ending with what was ended, [`AuditRecord::ended`]), all
+    /// in the same transaction. Returns what was ended.
     async fn update_user(
         &self,
         username: &str,
         change: UserChange,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<LoggedOut>;
 
     async fn create_client(&self, client: Client) -> StoreResult<()>;

@@ -113,9 +113,10 @@ impl Directory for PgStore {
         username: &str,
         change: UserChange,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<LoggedOut> {
         let out = with_retrying_transaction(&self.pool, |c| {
-            let (username, change) = (username.to_owned(), change.clone());
+            let (username, change, audit) = (username.to_owned(), change.clone(), audit.clone());
             Box::pin(async move {
                 let logout = change.signs_out();
                 let user_id: Option<String> = match change {
@@ -151,11 +152,13 @@ impl Directory for PgStore {
                 }
                 .fetch_optional(&mut *c)
                 .await?;
-                match (user_id, logout) {
-                    (None, _) => Ok(None),
-                    (Some(id), Some(reason)) => log_out_user(&mut *c, &id, now, reason).await.map(Some),
-                    (Some(_), None) => Ok(Some(LoggedOut::default())),
-                }
+                let out = match (user_id, logout) {
+                    (None, _) => return Ok(None),
+                    (Some(id), Some(reason)) => log_out_user(&mut *c, &id, now, reason).await?,
+                    (Some(_), None) => LoggedOut::default(),
+                };
+                insert_outcome_audit(&mut *c, audit.map(|r| r.ended(&out))).await?;
+                Ok(Some(out))
             })
         })
         .await

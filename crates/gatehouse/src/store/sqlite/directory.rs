@@ -115,6 +115,7 @@ impl Directory for SqliteStore {
         username: &str,
         change: UserChange,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<LoggedOut> {
         let name = username.to_owned();
         let out = self
@@ -151,10 +152,12 @@ impl Directory for SqliteStore {
                             profile.updated_at
                         ])?,
                 };
-                match logout {
-                    Some(reason) => log_out_user(tx, &user_id, now, reason).map(Some),
-                    None => Ok(Some(LoggedOut::default())),
-                }
+                let out = match logout {
+                    Some(reason) => log_out_user(tx, &user_id, now, reason)?,
+                    None => LoggedOut::default(),
+                };
+                insert_outcome_audit(tx, audit.map(|r| r.ended(&out)))?;
+                Ok(Some(out))
             })
             .await?;
         out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
