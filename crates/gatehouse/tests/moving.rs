@@ -117,7 +117,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     let bob = add_user(a.store.as_ref(), "bob").await;
     sign_in(&a, "web", &secret, "bob").await;
     let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
-    a.store.end_user_sessions(&bob.id, now).await.unwrap();
+    a.store.end_user_sessions(&bob.id, now, None).await.unwrap();
     // Bob has an authenticator app, with two recovery codes left.
     let bob_app = gatehouse::model::TotpFactor {
         user_id: bob.id.clone(),

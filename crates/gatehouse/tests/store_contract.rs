@@ -366,7 +366,9 @@ async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens(db: D
     );
     assert_eq!(listed[0].granted_at, NOW + 5);
 
-    s.revoke_consent(&alice.id, "app", NOW + 10).await.unwrap();
+    s.revoke_consent(&alice.id, "app", NOW + 10, None)
+        .await
+        .unwrap();
     assert_eq!(s.consent(&alice.id, "app").await.unwrap(), None);
     assert!(
         s.access_token(&h("a1", "alice", "app"), NOW + 10)
@@ -383,7 +385,7 @@ async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens(db: D
             .is_some()
     );
 
-    let again = s.revoke_consent(&alice.id, "app", NOW + 10).await;
+    let again = s.revoke_consent(&alice.id, "app", NOW + 10, None).await;
     assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
 }
 
@@ -448,7 +450,7 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
     }
     assert_eq!(s.sessions(&alice.id, NOW).await.unwrap().len(), 2);
 
-    let out = s.end_user_sessions(&alice.id, NOW + 1).await.unwrap();
+    let out = s.end_user_sessions(&alice.id, NOW + 1, None).await.unwrap();
     assert_eq!((out.sessions, out.token_families), (2, 1));
     assert!(s.sessions(&alice.id, NOW).await.unwrap().is_empty());
     assert!(
@@ -606,6 +608,25 @@ async fn a_consent_and_a_logout_are_written_with_their_records(db: Database) {
             .is_none()
     );
     assert_eq!(s.audit_latest(1).await.unwrap()[0].record, logout);
+    // A withdrawal is written with its record; one of nothing writes none.
+    let withdrawn = AuditRecord::new(
+        NOW + 3,
+        AuditKind::ConsentWithdrawn,
+        "user:alice".to_owned(),
+    );
+    s.revoke_consent(&alice.id, "app", NOW + 3, Some(withdrawn.clone()))
+        .await
+        .unwrap();
+    assert_eq!(s.audit_latest(1).await.unwrap()[0].record, withdrawn);
+    let again = s
+        .revoke_consent(&alice.id, "app", NOW + 4, Some(withdrawn.clone()))
+        .await;
+    assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
+    assert_eq!(
+        s.audit_latest(10).await.unwrap().len(),
+        3,
+        "no record of nothing"
+    );
 }
 
 /// A sign-in in a browser that had a session: the new session, the old one's end (its bound

@@ -479,7 +479,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     let r = post_login(&f, &authorize_uri("web", ""), "Ada", PASSWORD).await;
     let code = location(&r)["code"].clone();
     json(exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
-    s.end_user_sessions(old.user_id, T0).await.unwrap();
+    s.end_user_sessions(old.user_id, T0, None).await.unwrap();
     let notices = s.claim_logout_notices(T0, 10).await.unwrap();
     assert!(
         notices.iter().any(|n| n.client_id == "web"

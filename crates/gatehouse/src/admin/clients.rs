@@ -334,9 +334,9 @@ impl Admin<'_> {
     /// # Errors
     /// `NotFound` when there is no such client; a store failure.
     pub async fn remove_client(&self, client_id: &str) -> Result<(), AdminError> {
-        self.store.remove_client(client_id).await?;
-        self.audit(AuditKind::ClientRemoved, client_id, Some(client_id))
-            .await
+        let record = self.record(AuditKind::ClientRemoved, client_id, Some(client_id), None);
+        self.store.remove_client(client_id, Some(record)).await?;
+        Ok(())
     }
 }
 

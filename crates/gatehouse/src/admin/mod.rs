@@ -267,8 +267,11 @@ impl<'a> Admin<'a> {
     /// `NotFound` when no user has that name; a store failure.
     pub async fn logout(&self, username: &str) -> Result<LoggedOut, AdminError> {
         let user = self.user(username).await?;
-        let out = self.store.end_user_sessions(&user.id, self.now).await?;
-        self.audit(AuditKind::UserLoggedOut, username, None).await?;
+        let record = self.record(AuditKind::UserLoggedOut, username, None, None);
+        let out = self
+            .store
+            .end_user_sessions(&user.id, self.now, Some(record))
+            .await?;
         Ok(out)
     }
 
@@ -301,11 +304,11 @@ impl<'a> Admin<'a> {
     /// `NotFound` when there is no such user or no such consent; a store failure.
     pub async fn revoke_consent(&self, username: &str, client_id: &str) -> Result<(), AdminError> {
         let user = self.user(username).await?;
+        let record = self.record(AuditKind::ConsentRevoked, username, Some(client_id), None);
         self.store
-            .revoke_consent(&user.id, client_id, self.now)
+            .revoke_consent(&user.id, client_id, self.now, Some(record))
             .await?;
-        self.audit(AuditKind::ConsentRevoked, username, Some(client_id))
-            .await
+        Ok(())
     }
 
     /// Adds a new signing key for `alg`, as `rotation` says (`keyring::Rotation`); other

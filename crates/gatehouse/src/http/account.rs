@@ -564,16 +564,18 @@ async fn withdraw(
 ) -> Response {
     let t = &state.look.text.account;
     let now = state.now();
-    match state.store.revoke_consent(&user.id, client_id, now).await {
+    let audit = Some(record(AuditKind::ConsentWithdrawn).client(client_id));
+    match state
+        .store
+        .revoke_consent(&user.id, client_id, now, audit)
+        .await
+    {
         Ok(()) => {}
         Err(StoreError::NotFound(_)) => {
             return show(state, jar, session, user, Shown::notice(t.no_such_app)).await;
         }
         Err(e) => return failed(state, store_error(e)),
     }
-    state
-        .audit(record(AuditKind::ConsentWithdrawn).client(client_id))
-        .await;
     let name = match state.store.client(client_id).await {
         Ok(Some(c)) => c.display_name().to_owned(),
         Ok(None) => client_id.to_owned(),

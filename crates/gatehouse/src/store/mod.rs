@@ -148,7 +148,9 @@ pub trait Directory: Send + Sync {
     /// Replaces every field of the client but its id and creation time: its consents, tokens
     /// and access groups stay. `NotFound` when there is no such client.
     async fn update_client(&self, client: Client) -> StoreResult<()>;
-    async fn remove_client(&self, client_id: &str) -> StoreResult<()>;
+    /// Removes the client (its tokens, consents and access groups go with it), with `audit` in
+    /// the same transaction. `NotFound` (and no record) when there is no such client.
+    async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()>;
 
     /// The scope `user_id` allowed `client_id`, if any.
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
@@ -162,13 +164,15 @@ pub trait Directory: Send + Sync {
         audit: Option<AuditRecord>,
     ) -> StoreResult<()>;
     async fn consents(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
-    /// Withdraws the consent and revokes every token family the client holds for the user.
-    /// `NotFound` when there was no consent.
+    /// Withdraws the consent and revokes every token family the client holds for the user,
+    /// with `audit` in the same transaction. `NotFound` (and no record) when there was no
+    /// consent.
     async fn revoke_consent(
         &self,
         user_id: &str,
         client_id: &str,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<()>;
 }
 
@@ -241,8 +245,14 @@ pub trait Sessions: Send + Sync {
         now: UnixTime,
         audit: Option<AuditRecord>,
     ) -> StoreResult<()>;
-    /// Ends every session of the user and revokes every refresh token family they hold.
-    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut>;
+    /// Ends every session of the user and revokes every refresh token family they hold, with
+    /// `audit` (its detail ending with what was ended) in the same transaction.
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<LoggedOut>;
     /// The user's unexpired sessions, newest first.
     async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>>;
 }

@@ -232,13 +232,24 @@ impl Directory for PgStore {
         found(done.rows_affected(), || format!("client {:?}", c.client_id))
     }
 
-    async fn remove_client(&self, client_id: &str) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM client WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        found(done.rows_affected(), || format!("client {client_id:?}"))
+    async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()> {
+        let removed = with_retrying_transaction(&self.pool, |c| {
+            let (id, audit) = (client_id.to_owned(), audit.clone());
+            Box::pin(async move {
+                let removed = sqlx::query("DELETE FROM client WHERE client_id = $1")
+                    .bind(&id)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                if removed > 0 {
+                    insert_outcome_audit(&mut *c, audit).await?;
+                }
+                Ok(removed)
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        found(removed, || format!("client {client_id:?}"))
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
@@ -323,9 +334,10 @@ impl Directory for PgStore {
         user_id: &str,
         client_id: &str,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<()> {
         let removed = with_retrying_transaction(&self.pool, |c| {
-            let (uid, cid) = (user_id.to_owned(), client_id.to_owned());
+            let (uid, cid, audit) = (user_id.to_owned(), client_id.to_owned(), audit.clone());
             Box::pin(async move {
                 let removed =
                     sqlx::query("DELETE FROM consent WHERE user_id = $1 AND client_id = $2")
@@ -345,6 +357,9 @@ impl Directory for PgStore {
                 .bind(RevokeReason::ConsentRevoked)
                 .execute(&mut *c)
                 .await?;
+                if removed > 0 {
+                    insert_outcome_audit(&mut *c, audit).await?;
+                }
                 Ok(removed)
             })
         })

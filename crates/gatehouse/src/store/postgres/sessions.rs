@@ -183,11 +183,18 @@ impl Sessions for PgStore {
         .map_err(db_error)
     }
 
-    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut> {
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<LoggedOut> {
         with_retrying_transaction(&self.pool, |c| {
-            let user_id = user_id.to_owned();
+            let (user_id, audit) = (user_id.to_owned(), audit.clone());
             Box::pin(async move {
-                log_out_user(&mut *c, &user_id, now, RevokeReason::UserLoggedOut).await
+                let out = log_out_user(&mut *c, &user_id, now, RevokeReason::UserLoggedOut).await?;
+                insert_outcome_audit(&mut *c, audit.map(|r| r.ended(&out))).await?;
+                Ok(out)
             })
         })
         .await

@@ -237,10 +237,16 @@ impl Directory for SqliteStore {
         found(changed, || format!("client {client_id:?}"))
     }
 
-    async fn remove_client(&self, client_id: &str) -> StoreResult<()> {
+    async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()> {
         let id = client_id.to_owned();
         let changed = self
-            .write(move |tx| tx.execute("DELETE FROM client WHERE client_id = ?1", [id]))
+            .write(move |tx| {
+                let changed = tx.execute("DELETE FROM client WHERE client_id = ?1", [id])?;
+                if changed > 0 {
+                    insert_outcome_audit(tx, audit)?;
+                }
+                Ok(changed)
+            })
             .await?;
         found(changed, || format!("client {client_id:?}"))
     }
@@ -305,6 +311,7 @@ impl Directory for SqliteStore {
         user_id: &str,
         client_id: &str,
         now: UnixTime,
+        audit: Option<AuditRecord>,
     ) -> StoreResult<()> {
         let (uid, cid) = (user_id.to_owned(), client_id.to_owned());
         let removed = self
@@ -319,6 +326,9 @@ impl Directory for SqliteStore {
                      WHERE user_id = ?1 AND client_id = ?2 AND revoked_at IS NULL",
                     params![uid, cid, now, RevokeReason::ConsentRevoked],
                 )?;
+                if removed > 0 {
+                    insert_outcome_audit(tx, audit)?;
+                }
                 Ok(removed)
             })
             .await?;

@@ -142,10 +142,19 @@ impl Sessions for SqliteStore {
         Ok(())
     }
 
-    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<LoggedOut> {
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<LoggedOut> {
         let user_id = user_id.to_owned();
-        self.write(move |tx| log_out_user(tx, &user_id, now, RevokeReason::UserLoggedOut))
-            .await
+        self.write(move |tx| {
+            let out = log_out_user(tx, &user_id, now, RevokeReason::UserLoggedOut)?;
+            insert_outcome_audit(tx, audit.map(|r| r.ended(&out)))?;
+            Ok(out)
+        })
+        .await
     }
 
     async fn sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
