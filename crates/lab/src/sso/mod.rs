@@ -107,7 +107,8 @@ pub struct SsoCli {
     #[arg(long, env = "GATEHOUSE_BIN")]
     gatehouse_bin: Option<PathBuf>,
 
-    /// A smoke test: SQLite only, every workload with 4 clients and refresh at 50/s, 1 s each
+    /// A smoke test: SQLite only, every workload with 4 clients, refresh and login also at
+    /// 50/s (open loop), 1 s each
     #[arg(long)]
     quick: bool,
 }
