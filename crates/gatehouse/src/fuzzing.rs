@@ -310,7 +310,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         client("partner", Some(tokens::hash(&secret)), false),
         client("spa", None, true),
     ] {
-        store.create_client(c).await.expect("a client");
+        store.create_client(c, None).await.expect("a client");
     }
     let session = tokens::generate();
     store

@@ -95,7 +95,7 @@ async fn add_client_told_at(store: &dyn Store, client_id: &str, uri: Option<&str
     let secret = add_client(store, client_id).await;
     let mut c = store.client(client_id).await.unwrap().unwrap();
     c.backchannel_logout_uri = uri.map(str::to_owned);
-    store.update_client(c).await.unwrap();
+    store.update_client(c, None).await.unwrap();
     secret
 }
 

@@ -32,7 +32,7 @@ async fn allow_devices(store: &dyn Store, client_id: &str) {
     let mut c = store.client(client_id).await.unwrap().unwrap();
     c.grant_types = vec![GrantType::DeviceCode, GrantType::RefreshToken];
     c.redirect_uris = vec![];
-    store.update_client(c).await.unwrap();
+    store.update_client(c, None).await.unwrap();
 }
 
 /// A public device client `tv`.
@@ -163,7 +163,7 @@ async fn a_device_signs_in_with_a_real_client_once_the_person_allows_it(db: Data
         let secret = tokens::generate();
         let mut c = s.client("tv").await.unwrap().unwrap();
         c.secret_hash = Some(tokens::hash(&secret));
-        s.update_client(c).await.unwrap();
+        s.update_client(c, None).await.unwrap();
         secret
     };
     let http = openidconnect::reqwest::ClientBuilder::new()
@@ -737,7 +737,7 @@ async fn a_device_app_that_requires_two_factors_has_the_person_enrol_one(db: Dat
     tv(s).await;
     let mut c = s.client("tv").await.unwrap().unwrap();
     c.auth_policy = gatehouse::model::AuthPolicy::TwoFactor;
-    s.update_client(c).await.unwrap();
+    s.update_client(c, None).await.unwrap();
     let codes = start(base, "tv", "openid").await;
     let link = codes["verification_uri_complete"].as_str().unwrap();
     let device_code = codes["device_code"].as_str().unwrap();

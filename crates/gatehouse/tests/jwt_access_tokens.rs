@@ -26,7 +26,7 @@ use serde_json::Value;
 async fn take_jwts(store: &dyn Store, client_id: &str) {
     let mut c = store.client(client_id).await.unwrap().unwrap();
     c.access_token_format = AccessTokenFormat::Jwt;
-    store.update_client(c).await.unwrap();
+    store.update_client(c, None).await.unwrap();
 }
 
 /// Checks an access token as a resource server does, offline: `typ`, signature with the
@@ -196,7 +196,7 @@ async fn a_service_gets_a_jwt_naming_itself(db: Database) {
     c.grant_types = vec![GrantType::ClientCredentials];
     c.redirect_uris = vec![];
     c.scopes = vec!["admin".into()];
-    s.update_client(c).await.unwrap();
+    s.update_client(c, None).await.unwrap();
 
     let r: Value = post(
         &server.base,

@@ -422,7 +422,7 @@ async fn an_ip_address_issuer_offers_no_passkeys(db: Database) {
 async fn require(f: &Fixture, client_id: &str, policy: gatehouse::model::AuthPolicy) {
     let mut c = f.state.store.client(client_id).await.unwrap().unwrap();
     c.auth_policy = policy;
-    f.state.store.update_client(c).await.unwrap();
+    f.state.store.update_client(c, None).await.unwrap();
 }
 
 /// The password through the login form of `authorize`: the next page's status, cookies and

@@ -206,23 +206,26 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         profile: gatehouse::model::Profile::default(),
     };
     s.create_user(user).await.unwrap();
-    s.create_client(Client {
-        client_id: "app".into(),
-        secret_hash: None,
-        redirect_uris: vec!["https://app.example/cb".into()],
-        post_logout_redirect_uris: vec![],
-        scopes: vec!["openid".into()],
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        first_party: true,
-        created_at: T0,
-        display: gatehouse::model::ClientDisplay::default(),
-        previous_secret: None,
-        id_token_claims: None,
-        id_token_signed_response_alg: Default::default(),
-        backchannel_logout_uri: None,
-        access_token_format: Default::default(),
-        auth_policy: Default::default(),
-    })
+    s.create_client(
+        Client {
+            client_id: "app".into(),
+            secret_hash: None,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            scopes: vec!["openid".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            first_party: true,
+            created_at: T0,
+            display: gatehouse::model::ClientDisplay::default(),
+            previous_secret: None,
+            id_token_claims: None,
+            id_token_signed_response_alg: Default::default(),
+            backchannel_logout_uri: None,
+            access_token_format: Default::default(),
+            auth_policy: Default::default(),
+        },
+        None,
+    )
     .await
     .unwrap();
     s.create_authorization_code(AuthorizationCode {

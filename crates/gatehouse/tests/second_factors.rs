@@ -361,7 +361,7 @@ async fn a_step_form_is_bound_to_its_person_and_flow(db: Database) {
 async fn require(f: &Fixture, client_id: &str, policy: AuthPolicy) {
     let mut c = f.state.store.client(client_id).await.unwrap().unwrap();
     c.auth_policy = policy;
-    f.state.store.update_client(c).await.unwrap();
+    f.state.store.update_client(c, None).await.unwrap();
 }
 
 async fn a_client_that_requires_a_second_factor_has_one_enrolled_after_the_password(db: Database) {

@@ -88,7 +88,7 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
     let u = user(username);
     s.create_user(u.clone()).await.unwrap();
     if s.client(client_id).await.unwrap().is_none() {
-        s.create_client(client(client_id)).await.unwrap();
+        s.create_client(client(client_id), None).await.unwrap();
     }
     let code = format!("code-{username}-{client_id}");
     s.create_authorization_code(AuthorizationCode {
@@ -208,8 +208,8 @@ async fn introspection_sees_only_active_tokens(db: Database) {
 async fn client_tokens_are_introspected_and_revoked_by_their_client_only(db: Database) {
     let f = open(db).await;
     let s = f.store.as_ref();
-    s.create_client(client("svc")).await.unwrap();
-    s.create_client(client("other")).await.unwrap();
+    s.create_client(client("svc"), None).await.unwrap();
+    s.create_client(client("other"), None).await.unwrap();
     let issued = AuditRecord::new(NOW, gatehouse::model::AuditKind::TokenIssued, "client:svc")
         .client("svc")
         .detail("grant=client_credentials scope=admin");
@@ -273,7 +273,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
     let f = open(db).await;
     let s = f.store.as_ref();
     issued(s, "alice", "app").await;
-    s.create_client(client("thief")).await.unwrap();
+    s.create_client(client("thief"), None).await.unwrap();
 
     let stolen = s
         .revoke_token(&h("r1", "alice", "app"), "thief", NOW)
@@ -391,7 +391,7 @@ async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens(db: D
 
 /// Like `issued`, for a user that already exists.
 async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
-    s.create_client(client(client_id)).await.unwrap();
+    s.create_client(client(client_id), None).await.unwrap();
     let code = format!("code-{}-{client_id}", u.username);
     s.create_authorization_code(AuthorizationCode {
         code_hash: tokens::hash(&code),
@@ -580,13 +580,43 @@ async fn a_user_change_is_written_with_its_record(db: Database) {
     );
 }
 
+/// A client registered or changed is written with its record; a refused one writes none.
+async fn a_client_change_is_written_with_its_record(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let created = AuditRecord::new(NOW, AuditKind::ClientCreated, "cli".to_owned());
+    s.create_client(client("app"), Some(created.clone()))
+        .await
+        .unwrap();
+    assert_eq!(s.audit_latest(1).await.unwrap()[0].record, created);
+    let taken = s.create_client(client("app"), Some(created.clone())).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let updated = AuditRecord::new(NOW + 1, AuditKind::ClientUpdated, "cli".to_owned());
+    let mut changed = client("app");
+    changed.first_party = true;
+    s.update_client(changed, Some(updated.clone()))
+        .await
+        .unwrap();
+    assert_eq!(s.audit_latest(1).await.unwrap()[0].record, updated);
+    let missing = s.update_client(client("nothing"), Some(updated)).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+    assert_eq!(
+        s.audit_latest(10).await.unwrap().len(),
+        2,
+        "no record of a refusal"
+    );
+}
+
 /// A consent and a logout are written with their records, one transaction each.
 async fn a_consent_and_a_logout_are_written_with_their_records(db: Database) {
     let f = open(db).await;
     let s = f.store.as_ref();
     let alice = user("alice");
     s.create_user(alice.clone()).await.unwrap();
-    s.create_client(client("app")).await.unwrap();
+    s.create_client(client("app"), None).await.unwrap();
     let granted = AuditRecord::new(NOW, AuditKind::ConsentGranted, "user:alice".to_owned());
     s.grant_consent(&alice.id, "app", "openid", NOW, Some(granted.clone()))
         .await
@@ -636,7 +666,7 @@ async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Databas
     let s = f.store.as_ref();
     let alice = user("alice");
     s.create_user(alice.clone()).await.unwrap();
-    s.create_client(client("app")).await.unwrap();
+    s.create_client(client("app"), None).await.unwrap();
     session(s, &alice, "old", NOW + 3600).await;
     redeemed_in_session(s, &alice, "old", "openid", "bound").await;
     let record = AuditRecord::new(NOW + 5, AuditKind::LoginSucceeded, "user:alice".to_owned());
@@ -710,7 +740,7 @@ async fn refresh_tokens_without_offline_access_end_with_their_session(db: Databa
     let s = f.store.as_ref();
     let alice = user("alice");
     s.create_user(alice.clone()).await.unwrap();
-    s.create_client(client("app")).await.unwrap();
+    s.create_client(client("app"), None).await.unwrap();
     session(s, &alice, "s1", NOW + 3600).await;
     redeemed_in_session(s, &alice, "s1", "openid", "bound").await;
     redeemed_in_session(s, &alice, "s1", "openid offline_access", "offline").await;
@@ -1525,6 +1555,7 @@ async fn attempts_racing_a_success_are_all_decided(db: Database) {
 }
 
 on_both_backends!(();
+    a_client_change_is_written_with_its_record,
     a_user_change_is_written_with_its_record,
     a_consent_and_a_logout_are_written_with_their_records,
     a_new_session_replaces_the_browsers_old_one_with_its_record,

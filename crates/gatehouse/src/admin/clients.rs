@@ -261,14 +261,11 @@ impl Admin<'_> {
         if changed.is_empty() {
             return Ok(client);
         }
-        self.store.update_client(client.clone()).await?;
-        self.audit_detail(
-            AuditKind::ClientUpdated,
-            client_id,
-            Some(client_id),
-            Some(format!("fields={}", changed.join(","))),
-        )
-        .await?;
+        let detail = Some(format!("fields={}", changed.join(",")));
+        let record = self.record(AuditKind::ClientUpdated, client_id, Some(client_id), detail);
+        self.store
+            .update_client(client.clone(), Some(record))
+            .await?;
         Ok(client)
     }
 
@@ -301,14 +298,14 @@ impl Admin<'_> {
         let until = self.now + overlap;
         client.secret_hash = Some(tokens::hash(&secret));
         client.previous_secret = (overlap > 0).then_some(PreviousSecret { hash: old, until });
-        self.store.update_client(client).await?;
-        self.audit_detail(
+        let detail = Some(format!("the previous secret works until {until}"));
+        let record = self.record(
             AuditKind::ClientSecretRotated,
             client_id,
             Some(client_id),
-            Some(format!("the previous secret works until {until}")),
-        )
-        .await?;
+            detail,
+        );
+        self.store.update_client(client, Some(record)).await?;
         Ok((secret, until))
     }
 
@@ -319,13 +316,11 @@ impl Admin<'_> {
     /// the client id is taken; a store failure.
     pub async fn add_client(&self, new: NewClient) -> Result<(Client, Option<String>), AdminError> {
         let (client, generated) = client_from(new, self.now)?;
-        self.store.create_client(client.clone()).await?;
-        self.audit(
-            AuditKind::ClientCreated,
-            &client.client_id,
-            Some(&client.client_id),
-        )
-        .await?;
+        let id = client.client_id.as_str();
+        let record = self.record(AuditKind::ClientCreated, id, Some(id), None);
+        self.store
+            .create_client(client.clone(), Some(record))
+            .await?;
         Ok((client, generated))
     }
 

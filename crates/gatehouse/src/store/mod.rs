@@ -142,12 +142,15 @@ pub trait Directory: Send + Sync {
         audit: Option<AuditRecord>,
     ) -> StoreResult<LoggedOut>;
 
-    async fn create_client(&self, client: Client) -> StoreResult<()>;
+    /// Registers the client, with `audit` in the same transaction. `Conflict` when its id is
+    /// taken.
+    async fn create_client(&self, client: Client, audit: Option<AuditRecord>) -> StoreResult<()>;
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// Replaces every field of the client but its id and creation time: its consents, tokens
-    /// and access groups stay. `NotFound` when there is no such client.
-    async fn update_client(&self, client: Client) -> StoreResult<()>;
+    /// and access groups stay; `audit` is written in the same transaction. `NotFound` (and no
+    /// record) when there is no such client.
+    async fn update_client(&self, client: Client, audit: Option<AuditRecord>) -> StoreResult<()>;
     /// Removes the client (its tokens, consents and access groups go with it), with `audit` in
     /// the same transaction. `NotFound` (and no record) when there is no such client.
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()>;

@@ -173,7 +173,7 @@ pub async fn add_user(store: &dyn Store, username: &str) -> User {
 pub async fn add_client(store: &dyn Store, client_id: &str) -> String {
     let secret = tokens::generate();
     store
-        .create_client(client(client_id, Some(tokens::hash(&secret))))
+        .create_client(client(client_id, Some(tokens::hash(&secret))), None)
         .await
         .unwrap();
     secret
@@ -186,7 +186,7 @@ pub async fn add_third_party_client(store: &dyn Store, client_id: &str) -> Strin
     let mut c = client(client_id, Some(tokens::hash(&secret)));
     c.first_party = false;
     c.post_logout_redirect_uris = vec![format!("{REDIRECT}/bye")];
-    store.create_client(c).await.unwrap();
+    store.create_client(c, None).await.unwrap();
     secret
 }
 
@@ -197,12 +197,15 @@ pub async fn add_service_client(store: &dyn Store, client_id: &str, scopes: &[&s
     c.redirect_uris = vec![];
     c.grant_types = vec![GrantType::ClientCredentials];
     c.scopes = scopes.iter().map(|s| s.to_string()).collect();
-    store.create_client(c).await.unwrap();
+    store.create_client(c, None).await.unwrap();
     secret
 }
 
 pub async fn add_public_client(store: &dyn Store, client_id: &str) {
-    store.create_client(client(client_id, None)).await.unwrap();
+    store
+        .create_client(client(client_id, None), None)
+        .await
+        .unwrap();
 }
 
 fn client(client_id: &str, secret_hash: Option<String>) -> Client {

@@ -166,11 +166,17 @@ impl Directory for PgStore {
         out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
     }
 
-    async fn create_client(&self, client: Client) -> StoreResult<()> {
-        insert_client(&self.pool, &client)
-            .await
-            .map_err(db_error)
-            .map_err(conflict_as(format!("client {:?}", client.client_id)))?;
+    async fn create_client(&self, client: Client, audit: Option<AuditRecord>) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |tx| {
+            let (client, audit) = (client.clone(), audit.clone());
+            Box::pin(async move {
+                insert_client(&mut *tx, &client).await?;
+                insert_outcome_audit(&mut *tx, audit).await
+            })
+        })
+        .await
+        .map_err(db_error)
+        .map_err(conflict_as(format!("client {:?}", client.client_id)))?;
         Ok(())
     }
 
@@ -199,8 +205,11 @@ impl Directory for PgStore {
         .map_err(db_error)
     }
 
-    async fn update_client(&self, c: Client) -> StoreResult<()> {
-        let done = sqlx::query(
+    async fn update_client(&self, c: Client, audit: Option<AuditRecord>) -> StoreResult<()> {
+        let changed = with_retrying_transaction(&self.pool, |tx| {
+            let (c, audit) = (c.clone(), audit.clone());
+            Box::pin(async move {
+                let changed = sqlx::query(
             "UPDATE client SET secret_hash = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
                  scopes = $5, grant_types = $6, first_party = $7, display_name = $8,
                  logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
@@ -226,10 +235,18 @@ impl Directory for PgStore {
         .bind(&c.backchannel_logout_uri)
         .bind(c.access_token_format)
         .bind(c.auth_policy)
-        .execute(&self.pool)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+                if changed > 0 {
+                    insert_outcome_audit(&mut *tx, audit).await?;
+                }
+                Ok(changed)
+            })
+        })
         .await
         .map_err(db_error)?;
-        found(done.rows_affected(), || format!("client {:?}", c.client_id))
+        found(changed, || format!("client {:?}", c.client_id))
     }
 
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()> {

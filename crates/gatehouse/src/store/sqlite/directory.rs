@@ -163,10 +163,13 @@ impl Directory for SqliteStore {
         out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
     }
 
-    async fn create_client(&self, client: Client) -> StoreResult<()> {
+    async fn create_client(&self, client: Client, audit: Option<AuditRecord>) -> StoreResult<()> {
         let client_id = client.client_id.clone();
         self.db
-            .write(move |tx| insert_client(tx, &client))
+            .write(move |tx| {
+                insert_client(tx, &client)?;
+                insert_outcome_audit(tx, audit)
+            })
             .await
             .map_err(conflict_as(format!("client {client_id:?}")))?;
         Ok(())
@@ -199,12 +202,13 @@ impl Directory for SqliteStore {
         .await
     }
 
-    async fn update_client(&self, c: Client) -> StoreResult<()> {
+    async fn update_client(&self, c: Client, audit: Option<AuditRecord>) -> StoreResult<()> {
         let client_id = c.client_id.clone();
         let changed = self
             .write(move |tx| {
-                tx.prepare_cached(
-                    "UPDATE client SET secret_hash = ?2, redirect_uris = ?3,
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE client SET secret_hash = ?2, redirect_uris = ?3,
                          post_logout_redirect_uris = ?4, scopes = ?5, grant_types = ?6,
                          first_party = ?7, display_name = ?8, logo_uri = ?9, home_uri = ?10,
                          previous_secret_hash = ?11, previous_secret_until = ?12,
@@ -212,26 +216,30 @@ impl Directory for SqliteStore {
                          backchannel_logout_uri = ?15, access_token_format = ?16,
                          auth_policy = ?17
                      WHERE client_id = ?1",
-                )?
-                .execute(params![
-                    c.client_id,
-                    c.secret_hash,
-                    json_list(&c.redirect_uris),
-                    json_list(&c.post_logout_redirect_uris),
-                    json_list(&c.scopes),
-                    json_list(&c.grant_types),
-                    c.first_party,
-                    c.display.name,
-                    c.display.logo_uri,
-                    c.display.home_uri,
-                    c.previous_secret.as_ref().map(|p| &p.hash),
-                    c.previous_secret.as_ref().map(|p| p.until),
-                    c.id_token_claims.as_deref().map(json_list),
-                    c.id_token_signed_response_alg,
-                    c.backchannel_logout_uri,
-                    c.access_token_format,
-                    c.auth_policy,
-                ])
+                    )?
+                    .execute(params![
+                        c.client_id,
+                        c.secret_hash,
+                        json_list(&c.redirect_uris),
+                        json_list(&c.post_logout_redirect_uris),
+                        json_list(&c.scopes),
+                        json_list(&c.grant_types),
+                        c.first_party,
+                        c.display.name,
+                        c.display.logo_uri,
+                        c.display.home_uri,
+                        c.previous_secret.as_ref().map(|p| &p.hash),
+                        c.previous_secret.as_ref().map(|p| p.until),
+                        c.id_token_claims.as_deref().map(json_list),
+                        c.id_token_signed_response_alg,
+                        c.backchannel_logout_uri,
+                        c.access_token_format,
+                        c.auth_policy,
+                    ])?;
+                if changed > 0 {
+                    insert_outcome_audit(tx, audit)?;
+                }
+                Ok(changed)
             })
             .await?;
         found(changed, || format!("client {client_id:?}"))
