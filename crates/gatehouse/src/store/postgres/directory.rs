@@ -210,34 +210,34 @@ impl Directory for PgStore {
             let (c, audit) = (c.clone(), audit.clone());
             Box::pin(async move {
                 let changed = sqlx::query(
-            "UPDATE client SET secret_hash = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
-                 scopes = $5, grant_types = $6, first_party = $7, display_name = $8,
-                 logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
-                 previous_secret_until = $12, id_token_claims = $13,
-                 id_token_signed_response_alg = $14, backchannel_logout_uri = $15,
-                 access_token_format = $16, auth_policy = $17
-             WHERE client_id = $1",
-        )
-        .bind(&c.client_id)
-        .bind(&c.secret_hash)
-        .bind(&c.redirect_uris)
-        .bind(&c.post_logout_redirect_uris)
-        .bind(&c.scopes)
-        .bind(&c.grant_types)
-        .bind(c.first_party)
-        .bind(&c.display.name)
-        .bind(&c.display.logo_uri)
-        .bind(&c.display.home_uri)
-        .bind(c.previous_secret.as_ref().map(|p| &p.hash))
-        .bind(c.previous_secret.as_ref().map(|p| p.until))
-        .bind(&c.id_token_claims)
-        .bind(c.id_token_signed_response_alg)
-        .bind(&c.backchannel_logout_uri)
-        .bind(c.access_token_format)
-        .bind(c.auth_policy)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+                    "UPDATE client SET secret_hash = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
+                         scopes = $5, grant_types = $6, first_party = $7, display_name = $8,
+                         logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
+                         previous_secret_until = $12, id_token_claims = $13,
+                         id_token_signed_response_alg = $14, backchannel_logout_uri = $15,
+                         access_token_format = $16, auth_policy = $17
+                     WHERE client_id = $1",
+                )
+                .bind(&c.client_id)
+                .bind(&c.secret_hash)
+                .bind(&c.redirect_uris)
+                .bind(&c.post_logout_redirect_uris)
+                .bind(&c.scopes)
+                .bind(&c.grant_types)
+                .bind(c.first_party)
+                .bind(&c.display.name)
+                .bind(&c.display.logo_uri)
+                .bind(&c.display.home_uri)
+                .bind(c.previous_secret.as_ref().map(|p| &p.hash))
+                .bind(c.previous_secret.as_ref().map(|p| p.until))
+                .bind(&c.id_token_claims)
+                .bind(c.id_token_signed_response_alg)
+                .bind(&c.backchannel_logout_uri)
+                .bind(c.access_token_format)
+                .bind(c.auth_policy)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 if changed > 0 {
                     insert_outcome_audit(&mut *tx, audit).await?;
                 }
