@@ -518,20 +518,11 @@ async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str
 }
 
 async fn session(s: &dyn Store, u: &User, secret: &str, expires_at: i64) {
-    s.create_session(
-        Session {
-            id_hash: tokens::hash(secret),
-            user_id: u.id.clone(),
-            auth_time: NOW,
-            amr: gatehouse::model::Amr::PASSWORD,
-            expires_at,
-            last_seen_at: NOW,
-        },
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let started = Session {
+        expires_at,
+        ..session_of(u, secret, NOW)
+    };
+    s.create_session(started, None, None).await.unwrap();
 }
 
 async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
@@ -669,33 +660,22 @@ async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Databas
     s.create_client(client("app"), None).await.unwrap();
     session(s, &alice, "old", NOW + 3600).await;
     redeemed_in_session(s, &alice, "old", "openid", "bound").await;
+    let alive = |secret: &'static str, at: i64| async move {
+        s.session(&tokens::hash(secret), at)
+            .await
+            .unwrap()
+            .is_some()
+    };
     let record = AuditRecord::new(NOW + 5, AuditKind::LoginSucceeded, "user:alice".to_owned());
     s.create_session(
-        Session {
-            id_hash: tokens::hash("new"),
-            user_id: alice.id.clone(),
-            auth_time: NOW + 5,
-            amr: gatehouse::model::Amr::PASSWORD,
-            expires_at: NOW + 3600,
-            last_seen_at: NOW + 5,
-        },
+        session_of(&alice, "new", NOW + 5),
         Some(tokens::hash("old")),
         Some(record.clone()),
     )
     .await
     .unwrap();
-    assert!(
-        s.session(&tokens::hash("new"), NOW + 6)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        s.session(&tokens::hash("old"), NOW + 6)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(alive("new", NOW + 6).await);
+    assert!(!alive("old", NOW + 6).await);
     assert!(
         s.introspect(&tokens::hash("bound"), NOW + 6)
             .await
@@ -708,31 +688,26 @@ async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Databas
     // Another browser's session is none of this one's business.
     session(s, &alice, "elsewhere", NOW + 3600).await;
     s.create_session(
-        Session {
-            id_hash: tokens::hash("newer"),
-            user_id: alice.id.clone(),
-            auth_time: NOW + 7,
-            amr: gatehouse::model::Amr::PASSWORD,
-            expires_at: NOW + 3600,
-            last_seen_at: NOW + 7,
-        },
+        session_of(&alice, "newer", NOW + 7),
         Some(tokens::hash("new")),
         None,
     )
     .await
     .unwrap();
-    assert!(
-        s.session(&tokens::hash("elsewhere"), NOW + 8)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        s.session(&tokens::hash("new"), NOW + 8)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(alive("elsewhere", NOW + 8).await);
+    assert!(!alive("new", NOW + 8).await);
+}
+
+/// A session of `u` started at `at` with the cookie `secret`, for an hour.
+fn session_of(u: &User, secret: &str, at: i64) -> Session {
+    Session {
+        id_hash: tokens::hash(secret),
+        user_id: u.id.clone(),
+        auth_time: at,
+        amr: gatehouse::model::Amr::PASSWORD,
+        expires_at: at + 3600,
+        last_seen_at: at,
+    }
 }
 
 async fn refresh_tokens_without_offline_access_end_with_their_session(db: Database) {
