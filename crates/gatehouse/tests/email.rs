@@ -325,9 +325,14 @@ async fn administrator(f: &Fixture) -> (String, String) {
 }
 
 async fn add_person(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
+    admin_post(f, cookies, "/admin", fields).await
+}
+
+/// A form of the administration pages at `path`, sent with the administrator's cookies.
+async fn admin_post(f: &Fixture, cookies: &str, path: &str, fields: &[(&str, &str)]) -> Response {
     send(
         f,
-        form("/admin")
+        form(path)
             .header(header::COOKIE, cookies)
             .body(Body::from(encode(fields)))
             .unwrap(),
@@ -464,20 +469,9 @@ async fn without_mail_an_administrator_hands_over_a_reset_link(db: Database) {
     let (cookies, csrf) = administrator(&f).await;
     add_user(f.state.store.as_ref(), "dave").await;
     let make = || {
-        let (f, cookies, csrf) = (&f, cookies.clone(), csrf.clone());
-        async move {
-            send(
-                f,
-                form("/admin/users/dave")
-                    .header(header::COOKIE, cookies)
-                    .body(Body::from(encode(&[
-                        ("csrf", &csrf),
-                        ("action", "reset_link"),
-                    ])))
-                    .unwrap(),
-            )
-            .await
-        }
+        let fields = [("csrf", csrf.as_str()), ("action", "reset_link")];
+        let (f, cookies) = (&f, cookies.clone());
+        async move { admin_post(f, &cookies, "/admin/users/dave", &fields).await }
     };
     let r = make().await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -541,17 +535,8 @@ async fn with_mail_no_link_is_shown_to_an_administrator(db: Database) {
     let (f, _sink) = with_mail(db).await;
     let (cookies, csrf) = administrator(&f).await;
     add_user(f.state.store.as_ref(), "dave").await;
-    let r = send(
-        &f,
-        form("/admin/users/dave")
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(&[
-                ("csrf", &csrf),
-                ("action", "reset_link"),
-            ])))
-            .unwrap(),
-    )
-    .await;
+    let fields = [("csrf", csrf.as_str()), ("action", "reset_link")];
+    let r = admin_post(&f, &cookies, "/admin/users/dave", &fields).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(!body_text(r).await.contains("reset?token="));
 }
