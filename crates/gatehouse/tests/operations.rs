@@ -484,11 +484,11 @@ async fn an_exhausted_postgresql_pool_answers_503_and_recovers() {
     let tokens = sign_in(&server, "web", &secret, "ada").await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
-    // Another session holds the refresh token's row: every rotation of it waits, each on a
+    // Another session holds the refresh token's family row: every rotation of it waits, each on a
     // pooled connection of its own, and the pool (16) runs out.
     let mut blocker = sqlx::PgConnection::connect(&url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
-    sqlx::query("SELECT 1 FROM refresh_token WHERE token_hash = $1 FOR UPDATE")
+    sqlx::query("SELECT 1 FROM token_family WHERE refresh_hash = $1 FOR UPDATE")
         .bind(gatehouse::oidc::tokens::hash(&refresh))
         .execute(&mut blocker)
         .await

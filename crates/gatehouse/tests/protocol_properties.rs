@@ -18,6 +18,7 @@ use gatehouse::model::{
     AuthorizationCode, Client, CodeRequest, GrantType, NewTokens, Redeemed, Revocation, Rotated,
     User,
 };
+use gatehouse::oidc::family_token::{FamilyKey, Presented};
 use gatehouse::oidc::{pkce, redirect, scope, tokens};
 use gatehouse::store;
 use proptest::prelude::*;
@@ -153,8 +154,15 @@ fn answer(refresh: &str) -> Vec<u8> {
 }
 const T0: i64 = 1_800_000_000;
 
+/// The family every token of the model belongs to, and the deployment's key of refresh tokens.
+const FAMILY: &str = "0123456789abcdef0123456789abcdef";
+fn family_key() -> FamilyKey {
+    FamilyKey::new(&[5; 32])
+}
+
 fn new_tokens(refresh: &str, now: i64) -> NewTokens {
     NewTokens {
+        family_id: FAMILY.into(),
         access_token_hash: tokens::hash(&format!("access-{refresh}")),
         access_expires_at: now + 60,
         refresh_token_hash: Some(tokens::hash(refresh)),
@@ -248,11 +256,13 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
     };
+    let key = family_key();
+    let first_token = key.mint(FAMILY);
     let first = s
         .redeem_authorization_code(
             &tokens::hash("code"),
             request,
-            new_tokens("r0", T0),
+            new_tokens(&first_token, T0),
             T0,
             None,
         )
@@ -260,12 +270,12 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         .unwrap();
     assert!(matches!(first, Redeemed::Issued(_)));
     let mut model = Model {
-        issued: vec![("r0".into(), T0 + TTL, None)],
+        issued: vec![(first_token, T0 + TTL, None)],
         revoked: false,
     };
     let mut now = T0;
     for (step, op) in ops.iter().enumerate() {
-        let next = format!("r{}", step + 1);
+        let next = key.mint(FAMILY);
         match op {
             Op::Wait { seconds } => now += seconds,
             Op::Sweep => {
@@ -278,11 +288,15 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                     Op::RotateOld { back } if *back <= last => {
                         (model.issued[last - back].0.clone(), Some(last - back))
                     }
-                    _ => ("never-issued".to_owned(), None),
+                    // Its MAC does not verify: nobody issued it.
+                    _ => (
+                        format!("{FAMILY}.never-issued.AAAAAAAAAAAAAAAAAAAAAA"),
+                        None,
+                    ),
                 };
                 let got = s
                     .rotate_refresh_token(
-                        &tokens::hash(&presented),
+                        &Presented::new(&presented, &key),
                         "app",
                         None,
                         new_tokens(&next, now),
@@ -340,7 +354,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                 let last = model.issued.len() - 1;
                 let i = last.saturating_sub(*back);
                 let got = s
-                    .revoke_token(&tokens::hash(&model.issued[i].0), "app", now)
+                    .revoke_token(&Presented::new(&model.issued[i].0, &key), "app", now)
                     .await
                     .unwrap();
                 // A refresh token names its family whether or not it is still usable.
@@ -350,7 +364,11 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         }
         // Invariant: at most the newest token is usable, and only while the family stands.
         for (i, (t, expires, _)) in model.issued.iter().enumerate() {
-            let active = s.introspect(&tokens::hash(t), now).await.unwrap().is_some();
+            let active = s
+                .introspect(&Presented::new(t, &key), now)
+                .await
+                .unwrap()
+                .is_some();
             let should = !model.revoked && i == model.issued.len() - 1 && *expires > now;
             assert_eq!(
                 active,

@@ -22,6 +22,7 @@ use gatehouse::model::{
     GrantType, NewTokens, Redeemed, Revocation, Rotated, Session, TokenKind, TotpFactor, User,
     UserChange,
 };
+use gatehouse::oidc::family_token::{FamilyKey, Presented};
 use gatehouse::oidc::tokens;
 use gatehouse::store::{self, Store, StoreError};
 
@@ -73,11 +74,50 @@ fn client(id: &str) -> Client {
     }
 }
 
+thread_local! {
+    /// The refresh tokens this test minted, by the names it gives them.
+    static REFRESH: std::cell::RefCell<std::collections::HashMap<String, String>> =
+        Default::default();
+}
+
+fn family_key() -> FamilyKey {
+    FamilyKey::new(&[3; 32])
+}
+
+/// Mints the refresh token called `name` in `family`, and remembers it by that name.
+fn mint(name: &str, family: &str) -> String {
+    let token = family_key().mint(family);
+    REFRESH.with(|m| m.borrow_mut().insert(name.to_owned(), token.clone()));
+    token
+}
+
+/// The token called `name` as a client presents it: a refresh token this test minted by that
+/// name, or any other token by its hash.
+fn p(name: &str) -> Presented {
+    match REFRESH.with(|m| m.borrow().get(name).cloned()) {
+        Some(token) => Presented::new(&token, &family_key()),
+        None => Presented::by_hash(tokens::hash(name)),
+    }
+}
+
+/// The tokens a code redemption stores: access token `access` and refresh token `refresh` in
+/// a new family.
 fn new_tokens(access: &str, refresh: &str) -> NewTokens {
+    tokens_in(&tokens::new_id(), access, refresh)
+}
+
+/// The tokens a rotation of the refresh token called `from` stores, in its family.
+fn next_tokens(from: &str, access: &str, refresh: &str) -> NewTokens {
+    let family = p(from).family_id.expect("a refresh token minted here");
+    tokens_in(&family, access, refresh)
+}
+
+fn tokens_in(family: &str, access: &str, refresh: &str) -> NewTokens {
     NewTokens {
+        family_id: family.to_owned(),
         access_token_hash: tokens::hash(access),
         access_expires_at: NOW + 600,
-        refresh_token_hash: Some(tokens::hash(refresh)),
+        refresh_token_hash: Some(tokens::hash(&mint(refresh, family))),
         refresh_expires_at: NOW + 3600,
         retry: None,
     }
@@ -126,8 +166,8 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
     u
 }
 
-fn h(t: &str, u: &str, c: &str) -> String {
-    tokens::hash(&format!("{t}-{u}-{c}"))
+fn h(t: &str, u: &str, c: &str) -> Presented {
+    p(&format!("{t}-{u}-{c}"))
 }
 
 async fn introspection_sees_only_active_tokens(db: Database) {
@@ -160,12 +200,7 @@ async fn introspection_sees_only_active_tokens(db: Database) {
             .unwrap()
             .is_none()
     );
-    assert!(
-        s.introspect(&tokens::hash("nope"), NOW)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.introspect(&p("nope"), NOW).await.unwrap().is_none());
 
     // A rotated refresh token is no longer active; its successor is.
     let rotated = s
@@ -173,7 +208,7 @@ async fn introspection_sees_only_active_tokens(db: Database) {
             &h("r1", "alice", "app"),
             "app",
             None,
-            new_tokens("a2", "r2"),
+            next_tokens("r1-alice-app", "a2", "r2"),
             NOW + 1,
             None,
         )
@@ -186,23 +221,13 @@ async fn introspection_sees_only_active_tokens(db: Database) {
             .unwrap()
             .is_none()
     );
-    assert!(
-        s.introspect(&tokens::hash("r2"), NOW + 1)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(s.introspect(&p("r2"), NOW + 1).await.unwrap().is_some());
 
     // A disabled user's tokens are inactive.
     s.update_user("alice", UserChange::Disable, NOW + 1, None)
         .await
         .unwrap();
-    assert!(
-        s.introspect(&tokens::hash("a2"), NOW + 1)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.introspect(&p("a2"), NOW + 1).await.unwrap().is_none());
 }
 
 async fn client_tokens_are_introspected_and_revoked_by_their_client_only(db: Database) {
@@ -228,44 +253,21 @@ async fn client_tokens_are_introspected_and_revoked_by_their_client_only(db: Dat
     // Stored with its audit record, in one transaction.
     let log = s.audit_latest(1).await.unwrap();
     assert_eq!(log[0].record, issued);
-    let info = s
-        .introspect(&tokens::hash("ct"), NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let info = s.introspect(&p("ct"), NOW).await.unwrap().unwrap();
     assert_eq!(
         (info.kind, info.user, info.client_id.as_str()),
         (TokenKind::Access, None, "svc")
     );
 
-    let by_other = s
-        .revoke_token(&tokens::hash("ct"), "other", NOW)
-        .await
-        .unwrap();
+    let by_other = s.revoke_token(&p("ct"), "other", NOW).await.unwrap();
     assert_eq!(by_other, Revocation::NotFound);
-    assert!(
-        s.introspect(&tokens::hash("ct"), NOW)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(s.introspect(&p("ct"), NOW).await.unwrap().is_some());
 
-    let by_owner = s
-        .revoke_token(&tokens::hash("ct"), "svc", NOW)
-        .await
-        .unwrap();
+    let by_owner = s.revoke_token(&p("ct"), "svc", NOW).await.unwrap();
     assert_eq!(by_owner, Revocation::Access);
-    assert!(
-        s.introspect(&tokens::hash("ct"), NOW)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.introspect(&p("ct"), NOW).await.unwrap().is_none());
     // Revoking twice changes nothing and says so.
-    let again = s
-        .revoke_token(&tokens::hash("ct"), "svc", NOW)
-        .await
-        .unwrap();
+    let again = s.revoke_token(&p("ct"), "svc", NOW).await.unwrap();
     assert_eq!(again, Revocation::NotFound);
 }
 
@@ -281,7 +283,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
         .unwrap();
     assert_eq!(stolen, Revocation::NotFound);
     assert!(
-        s.access_token(&h("a1", "alice", "app"), NOW)
+        s.access_token(&h("a1", "alice", "app").hash, NOW)
             .await
             .unwrap()
             .is_some()
@@ -294,7 +296,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
     assert_eq!(revoked, Revocation::Family);
     // The family's access token died with it, and the refresh token no longer rotates.
     assert!(
-        s.access_token(&h("a1", "alice", "app"), NOW)
+        s.access_token(&h("a1", "alice", "app").hash, NOW)
             .await
             .unwrap()
             .is_none()
@@ -304,7 +306,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
             &h("r1", "alice", "app"),
             "app",
             None,
-            new_tokens("a2", "r2"),
+            next_tokens("r1-alice-app", "a2", "r2"),
             NOW,
             None,
         )
@@ -323,7 +325,7 @@ async fn revoking_an_access_token_leaves_the_refresh_token(db: Database) {
         .unwrap();
     assert_eq!(revoked, Revocation::Access);
     assert!(
-        s.access_token(&h("a1", "alice", "app"), NOW)
+        s.access_token(&h("a1", "alice", "app").hash, NOW)
             .await
             .unwrap()
             .is_none()
@@ -371,7 +373,7 @@ async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens(db: D
         .unwrap();
     assert_eq!(s.consent(&alice.id, "app").await.unwrap(), None);
     assert!(
-        s.access_token(&h("a1", "alice", "app"), NOW + 10)
+        s.access_token(&h("a1", "alice", "app").hash, NOW + 10)
             .await
             .unwrap()
             .is_none()
@@ -379,7 +381,7 @@ async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens(db: D
     // The other client keeps its consent and its tokens.
     assert!(s.consent(&alice.id, "other").await.unwrap().is_some());
     assert!(
-        s.access_token(&h("a1", "alice", "other"), NOW + 10)
+        s.access_token(&h("a1", "alice", "other").hash, NOW + 10)
             .await
             .unwrap()
             .is_some()
@@ -527,10 +529,10 @@ async fn session(s: &dyn Store, u: &User, secret: &str, expires_at: i64) {
 
 async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
     s.rotate_refresh_token(
-        &tokens::hash(refresh),
+        &p(refresh),
         "app",
         None,
-        new_tokens(&format!("a-{next}"), next),
+        next_tokens(refresh, &format!("a-{next}"), next),
         now,
         None,
     )
@@ -677,10 +679,7 @@ async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Databas
     assert!(alive("new", NOW + 6).await);
     assert!(!alive("old", NOW + 6).await);
     assert!(
-        s.introspect(&tokens::hash("bound"), NOW + 6)
-            .await
-            .unwrap()
-            .is_none(),
+        s.introspect(&p("bound"), NOW + 6).await.unwrap().is_none(),
         "the old session's tokens end with it"
     );
     let latest = s.audit_latest(1).await.unwrap();
@@ -729,12 +728,8 @@ async fn refresh_tokens_without_offline_access_end_with_their_session(db: Databa
     s.end_session(&tokens::hash("s1"), NOW + 2, None)
         .await
         .unwrap();
-    let active = |t: &'static str| async move {
-        s.introspect(&tokens::hash(t), NOW + 3)
-            .await
-            .unwrap()
-            .is_some()
-    };
+    let active =
+        |t: &'static str| async move { s.introspect(&p(t), NOW + 3).await.unwrap().is_some() };
     assert!(!active("bound-2").await && !active("a-bound-2").await);
     assert_eq!(
         rotate(s, "bound-2", "bound-3", NOW + 3).await,
@@ -766,12 +761,7 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
         let u = issued(s, name, "app").await;
         session(s, &u, &format!("session-{name}"), NOW + 3600).await;
     }
-    let gone = |t: String| async move {
-        s.introspect(&tokens::hash(&t), NOW + 2)
-            .await
-            .unwrap()
-            .is_none()
-    };
+    let gone = |t: String| async move { s.introspect(&p(&t), NOW + 2).await.unwrap().is_none() };
 
     let out = s
         .update_user("carol", UserChange::Disable, NOW + 1, None)
@@ -1026,20 +1016,23 @@ async fn a_refresh_is_audited_in_its_own_transaction(db: Database) {
     let before = redeemed.id;
     let ip = Some("192.0.2.9".parse().unwrap());
     let r1 = h("r1", "alice", "app");
-    let rotate = |presented: String, t: NewTokens| async move {
+    let rotate = |presented: Presented, t: NewTokens| async move {
         s.rotate_refresh_token(&presented, "app", None, t, NOW + 1, ip)
             .await
             .unwrap()
     };
     assert!(matches!(
-        rotate(r1.clone(), new_tokens("a2", "r2")).await,
+        rotate(r1.clone(), next_tokens("r1-alice-app", "a2", "r2")).await,
         Rotated::Issued(_)
     ));
     assert_eq!(
-        rotate(tokens::hash("unknown"), new_tokens("a3", "r3")).await,
+        rotate(p("unknown"), next_tokens("r1-alice-app", "a3", "r3")).await,
         Rotated::Invalid
     );
-    assert_eq!(rotate(r1, new_tokens("a4", "r4")).await, Rotated::Reused);
+    assert_eq!(
+        rotate(r1, next_tokens("r1-alice-app", "a4", "r4")).await,
+        Rotated::Reused
+    );
     let records: Vec<AuditRecord> = s
         .audit_since(before, 100)
         .await
@@ -1134,9 +1127,10 @@ async fn purging_removes_only_what_expired(db: Database) {
             .unwrap()
             .is_some()
     );
-    // After the refresh token's expiry: code, access token, refresh token, family.
+    // After the refresh token's expiry: code, access token, and the family with its refresh
+    // token.
     let removed = s.purge_expired(NOW + 3600).await.unwrap();
-    assert_eq!(removed, 4);
+    assert_eq!(removed, 3);
     assert!(
         s.introspect(&h("r1", "alice", "app"), NOW)
             .await
@@ -1160,7 +1154,7 @@ async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: D
             sealed: vec![9, 9, 9],
             until: NOW + 5,
         }),
-        ..new_tokens("a2", "r2")
+        ..next_tokens("r1-alice-app", "a2", "r2")
     };
     let r1 = h("r1", "alice", "app");
     let rotate = |t: NewTokens, now| s.rotate_refresh_token(&r1, "app", None, t, now, None);
@@ -1168,7 +1162,9 @@ async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: D
         rotate(with_retry, NOW).await.unwrap(),
         Rotated::Issued(_)
     ));
-    let retried = rotate(new_tokens("a3", "r3"), NOW + 1).await.unwrap();
+    let retried = rotate(next_tokens("r1-alice-app", "a3", "r3"), NOW + 1)
+        .await
+        .unwrap();
     assert_eq!(
         retried,
         Rotated::Retried {
@@ -1182,7 +1178,9 @@ async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: D
     assert_eq!(s.forget_retry_answers(NOW + 5).await.unwrap(), 0);
     // Cleared: the same presentation, even at a time inside the old window, is reuse.
     assert_eq!(
-        rotate(new_tokens("a4", "r4"), NOW + 1).await.unwrap(),
+        rotate(next_tokens("r1-alice-app", "a4", "r4"), NOW + 1)
+            .await
+            .unwrap(),
         Rotated::Reused
     );
 }
@@ -1197,7 +1195,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
             &h("r1", "alice", "app"),
             "app",
             None,
-            new_tokens("a2", "r2"),
+            next_tokens("r1-alice-app", "a2", "r2"),
             NOW + 1,
             None
         )
@@ -1232,7 +1230,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
             &h("r1", "alice", "app"),
             "app",
             None,
-            new_tokens("a3", "r3"),
+            next_tokens("r1-alice-app", "a3", "r3"),
             NOW + 3,
             None
         )
@@ -1240,12 +1238,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
         .unwrap(),
         Rotated::Reused
     );
-    assert!(
-        s.introspect(&tokens::hash("r2"), NOW + 3)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.introspect(&p("r2"), NOW + 3).await.unwrap().is_none());
 }
 
 /// A time step and a recovery code are each spent once, however many race for them; enrolling

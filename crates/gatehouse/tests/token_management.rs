@@ -382,6 +382,60 @@ async fn once_the_new_refresh_token_is_used_the_old_one_is_reuse_even_in_the_win
     assert_eq!(userinfo_status(&f, &access).await, StatusCode::UNAUTHORIZED);
 }
 
+/// A refresh token names its family and carries a MAC: one made up from a real family id (it
+/// is in audit records) is refused without touching the family, while a real token of an older
+/// generation, of which nothing is stored, is still recognised as reuse.
+async fn a_forged_refresh_token_of_a_real_family_is_refused_and_revokes_nothing(db: Database) {
+    let f = fixture_on(db).await;
+    let (_, first, _) = tokens_for_ada(&f).await;
+    let parts: Vec<&str> = first.split('.').collect();
+    assert_eq!(parts.len(), 3, "family.secret.mac: {first}");
+    let (family, secret, mac) = (parts[0], parts[1], parts[2]);
+    let forgeries = [
+        format!("{family}.{}.{mac}", gatehouse::oidc::tokens::generate()),
+        format!("{family}.{secret}.{}", "A".repeat(mac.len())),
+        format!("{family}.{secret}"),
+        format!("{family}.{secret}.{mac}.{mac}"),
+    ];
+    for forged in &forgeries {
+        let (status, refused) = refresh_as(&f, "web", &f.secret, forged).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{forged}");
+        assert_eq!(refused["error"], "invalid_grant");
+        let (status, _) = refresh_as(&f, "web", &f.secret, forged).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{forged}");
+    }
+    // The family stands: its token rotates, twice, each successor in the same family.
+    let (status, second) = refresh_as(&f, "web", &f.secret, &first).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let second = second["refresh_token"].as_str().unwrap().to_owned();
+    assert!(second.starts_with(&format!("{family}.")), "{second}");
+    let (status, third) = refresh_as(&f, "web", &f.secret, &second).await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    let third = third["refresh_token"].as_str().unwrap().to_owned();
+    // Only the current token is kept, and the one before it for a retry: none per rotation.
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &third).await["active"],
+        true
+    );
+    assert_eq!(
+        introspect(&f, "web", &f.secret, &first).await["active"],
+        false
+    );
+    // The first generation, kept nowhere, is recognised by its MAC: reuse, the family ends.
+    let (status, reused) = refresh_as(&f, "web", &f.secret, &first).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reused["error_description"],
+        "the refresh token was already used; its family is revoked"
+    );
+    let (status, _) = refresh_as(&f, "web", &f.secret, &third).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the current token ended with it"
+    );
+}
+
 /// A browser application (a public client) calls the token endpoint, the key set, discovery,
 /// `/userinfo` and `/revoke` from its own origin; no other origin may, nor a confidential
 /// client's.
@@ -463,5 +517,6 @@ on_both_backends!(();
     discovery_names_the_new_endpoints,
     a_retried_refresh_gets_the_same_tokens_within_the_window_and_reuse_after_it,
     once_the_new_refresh_token_is_used_the_old_one_is_reuse_even_in_the_window,
+    a_forged_refresh_token_of_a_real_family_is_refused_and_revokes_nothing,
     browser_applications_may_call_from_their_own_origin_and_no_other,
 );

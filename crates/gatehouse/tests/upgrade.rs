@@ -3,8 +3,11 @@
 //! username stored before usernames were made canonical).
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before second factors: SQLite 1-11,
-//! PostgreSQL 1-10); the releases before back-channel logout (SQLite 1-8, PostgreSQL 1-7) and
+//! the columns every release has: the previous release (before refresh tokens named their
+//! family: SQLite 1-13, PostgreSQL 1-12), whose refresh token rotates into the family format and
+//! is then recognised as reuse; the releases before the account page's activity (SQLite 1-12,
+//! PostgreSQL 1-11) and before second factors (SQLite 1-11, PostgreSQL 1-10); the releases
+//! before back-channel logout (SQLite 1-8, PostgreSQL 1-7) and
 //! before ES256 and EdDSA (SQLite 1-6, PostgreSQL 1-5), which also hold what they added (a group
 //! and its member, a client's display name, an RS256 signing key); the one before groups
 //! (SQLite 1-3, PostgreSQL 1-2); and the one before sessions were tied to tokens (SQLite 1-2,
@@ -29,6 +32,7 @@ use common::{PASSWORD, REDIRECT, state_with_clock};
 use gatehouse::auth::passwords::Passwords;
 use gatehouse::clock::FixedClock;
 use gatehouse::model::{CodeRequest, Group, NewTokens, Redeemed, Rotated};
+use gatehouse::oidc::family_token::Presented;
 use gatehouse::oidc::tokens;
 use gatehouse::store;
 use onewriter::rusqlite::params;
@@ -75,9 +79,11 @@ enum ReleaseBefore {
     /// Before second factors, with back-channel logout, JWT access tokens and the device
     /// grant.
     SecondFactors,
-    /// Before the account page's activity: the previous release, with second factors and
-    /// passkeys.
+    /// Before the account page's activity, with second factors and passkeys.
     AccountActivity,
+    /// Before refresh tokens named their family: the previous release, with the account
+    /// page's activity. Its refresh tokens are rows of their own.
+    FamilyTokens,
 }
 
 impl ReleaseBefore {
@@ -90,6 +96,7 @@ impl ReleaseBefore {
             ReleaseBefore::BackchannelLogout => 8,
             ReleaseBefore::SecondFactors => 11,
             ReleaseBefore::AccountActivity => 12,
+            ReleaseBefore::FamilyTokens => 13,
         }
     }
 
@@ -102,6 +109,7 @@ impl ReleaseBefore {
             ReleaseBefore::BackchannelLogout => 7,
             ReleaseBefore::SecondFactors => 10,
             ReleaseBefore::AccountActivity => 11,
+            ReleaseBefore::FamilyTokens => 12,
         }
     }
 
@@ -112,6 +120,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::BackchannelLogout
                 | ReleaseBefore::SecondFactors
                 | ReleaseBefore::AccountActivity
+                | ReleaseBefore::FamilyTokens
         )
     }
 }
@@ -131,6 +140,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0010_access_token_format.sql"),
         include_str!("../migrations/sqlite/0011_device_authorization.sql"),
         include_str!("../migrations/sqlite/0012_second_factors.sql"),
+        include_str!("../migrations/sqlite/0013_account_and_email.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -340,27 +350,32 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // Every sign-in before second factors was made with a password.
     assert_eq!(session.amr, gatehouse::model::Amr::PASSWORD);
     assert!(
-        s.introspect(&tokens::hash(ACCESS), T0)
+        s.introspect(&Presented::by_hash(tokens::hash(ACCESS)), T0)
             .await
             .unwrap()
             .is_some()
     );
-    let fresh = |a: &str, r: &str| NewTokens {
+    // The old refresh token names no family: it is found by its hash, and its successor is a
+    // token of the family format, in its family.
+    let key = state.family_key().await.unwrap();
+    let legacy = Presented::new(REFRESH, &key);
+    assert_eq!(legacy, Presented::by_hash(tokens::hash(REFRESH)));
+    let family = s
+        .refresh_token_family(&legacy.hash)
+        .await
+        .unwrap()
+        .expect("the old token's family");
+    let fresh = |family: &str, a: &str, r: &str| NewTokens {
+        family_id: family.to_owned(),
         access_token_hash: tokens::hash(a),
         access_expires_at: T0 + 600,
         refresh_token_hash: Some(tokens::hash(r)),
         refresh_expires_at: T0 + 3600,
         retry: None,
     };
+    let r2 = key.mint(&family);
     let rotated = s
-        .rotate_refresh_token(
-            &tokens::hash(REFRESH),
-            "web",
-            None,
-            fresh("a2", "r2"),
-            T0,
-            None,
-        )
+        .rotate_refresh_token(&legacy, "web", None, fresh(&family, "a2", &r2), T0, None)
         .await
         .unwrap();
     let Rotated::Issued(grant) = rotated else {
@@ -372,8 +387,16 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         redirect_uri: Some(REDIRECT.into()),
         code_verifier: None,
     };
+    let new_family = tokens::new_id();
+    let r3 = key.mint(&new_family);
     let redeemed = s
-        .redeem_authorization_code(&tokens::hash(CODE), request, fresh("a3", "r3"), T0, None)
+        .redeem_authorization_code(
+            &tokens::hash(CODE),
+            request,
+            fresh(&new_family, "a3", &r3),
+            T0,
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
@@ -381,12 +404,20 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     s.end_session(&tokens::hash(SESSION), T0, None)
         .await
         .unwrap();
-    assert!(
-        s.introspect(&tokens::hash("r2"), T0)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let active = |token: String| {
+        let presented = Presented::new(&token, &key);
+        async move { s.introspect(&presented, T0).await.unwrap().is_some() }
+    };
+    assert!(active(r2.clone()).await);
+    // The old token, rotated, is still known: presented again, it is reuse, and its family's
+    // current token ends with it.
+    let reused = s
+        .rotate_refresh_token(&legacy, "web", None, fresh(&family, "a4", "r4"), T0, None)
+        .await
+        .unwrap();
+    assert_eq!(reused, Rotated::Reused);
+    assert!(!active(r2).await);
+    assert!(active(r3).await);
 
     // The old session cookie and a sign-in with the name as it was stored, through the pages.
     let f = Fixture {
@@ -507,6 +538,15 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
+        ReleaseBefore::FamilyTokens,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_account_activity() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
         ReleaseBefore::AccountActivity,
     )
     .await;
@@ -544,6 +584,15 @@ async fn sqlite_of_the_release_before_groups() {
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::FamilyTokens,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_account_activity() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::AccountActivity,

@@ -42,6 +42,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::model::AuditRecord;
+use crate::oidc::family_token::{FamilyKey, Presented};
 use crate::oidc::retry::RetryKey;
 use crate::store::Store;
 
@@ -60,6 +61,8 @@ pub struct AppState {
     form_key: Arc<tokio::sync::OnceCell<FormKey>>,
     /// The key that seals a rotation's answer for a retry, read from the store on first use.
     retry_key: Arc<tokio::sync::OnceCell<RetryKey>>,
+    /// The key refresh tokens are authenticated with, read from the store on first use.
+    family_key: Arc<tokio::sync::OnceCell<FamilyKey>>,
     /// Device sign-ins started per address (`device::STARTS_BURST`).
     device_starts: Arc<limits::StartLimiter>,
     /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.
@@ -107,6 +110,7 @@ impl AppState {
             keys: Keyring::default(),
             form_key: Arc::default(),
             retry_key: Arc::default(),
+            family_key: Arc::default(),
             device_starts: Arc::new(limits::StartLimiter::new(
                 device::STARTS_BURST,
                 device::STARTS_PERIOD,
@@ -182,6 +186,23 @@ impl AppState {
             .cloned()
     }
 
+    /// The deployment's key of refresh tokens (`oidc::family_token`): made once and kept in
+    /// the store (and in exports), so every instance verifies what another minted.
+    ///
+    /// # Errors
+    /// A store failure while the key is read or stored (the first time only).
+    pub async fn family_key(&self) -> Result<FamilyKey, crate::store::StoreError> {
+        self.family_key
+            .get_or_try_init(|| async {
+                let secret = self
+                    .deployment_secret(crate::oidc::family_token::KEY_NAME)
+                    .await?;
+                Ok(FamilyKey::new(&secret))
+            })
+            .await
+            .cloned()
+    }
+
     /// The deployment's 32-byte secret `name`: the stored one, or a random one stored now by
     /// whichever instance asks first.
     async fn deployment_secret(&self, name: &str) -> Result<Vec<u8>, crate::store::StoreError> {
@@ -200,23 +221,25 @@ impl AppState {
     ///
     /// # Errors
     /// A store failure while the published keys are reloaded.
+    /// A refresh token of the family format names its family (`Presented::new`).
     pub async fn presented_token_key(
         &self,
         token: &str,
-    ) -> Result<String, crate::store::StoreError> {
+    ) -> Result<Presented, crate::store::StoreError> {
         use crate::oidc::{access_token, tokens};
-        if !access_token::looks_like_jwt(token) {
-            return Ok(tokens::hash(token));
+        let presented = Presented::new(token, &self.family_key().await?);
+        if presented.family_id.is_some() || !access_token::looks_like_jwt(token) {
+            return Ok(presented);
         }
         let jwks = match self.keys.jwks(self.store.as_ref(), self.now()).await {
             Ok(set) => set,
             Err(crate::keyring::KeyringError::Store(e)) => return Err(e),
             Err(e) => return Err(crate::store::StoreError::Corrupt(e.to_string())),
         };
-        Ok(
+        Ok(Presented::by_hash(
             access_token::verified_key(token, &jwks, &self.config.issuer)
                 .unwrap_or_else(|| tokens::hash(token)),
-        )
+        ))
     }
 
     /// Appends to the audit log. The operation it describes is done already, so a failure here

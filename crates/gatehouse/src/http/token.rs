@@ -16,6 +16,7 @@ use crate::model::{
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::error::invalid_request;
+use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit;
 use crate::oidc::retry::Successor;
 use crate::oidc::{OAuthError, access_token, grant, scope, tokens};
@@ -71,22 +72,30 @@ async fn dispatch(
     }
 }
 
-/// The tokens to store for a grant: an opaque access token (stored hashed) or, for a client
-/// that takes JWTs, the `jti` of one (stored under `access_token::key`; the JWT is signed by
-/// [`issue_access`] once the grant is known), and a refresh token if the client uses them.
-fn new_tokens(state: &AppState, client: &Client, now: i64) -> (String, Option<String>, NewTokens) {
+/// The tokens to store for a grant in the token family `family_id`: an opaque access token
+/// (stored hashed) or, for a client that takes JWTs, the `jti` of one (stored under
+/// `access_token::key`; the JWT is signed by [`issue_access`] once the grant is known), and a
+/// refresh token of that family (`oidc::family_token`) if the client uses them.
+async fn new_tokens(
+    state: &AppState,
+    client: &Client,
+    family_id: String,
+    now: i64,
+) -> Result<(String, Option<String>, NewTokens), TokenError> {
     let access = tokens::generate();
-    let refresh = client
-        .allows_grant(GrantType::RefreshToken)
-        .then(tokens::generate);
+    let refresh = match client.allows_grant(GrantType::RefreshToken) {
+        true => Some(state.family_key().await?.mint(&family_id)),
+        false => None,
+    };
     let stored = NewTokens {
+        family_id,
         access_token_hash: access_key(client, &access),
         access_expires_at: now + state.config.access_token_ttl,
         refresh_token_hash: refresh.as_deref().map(tokens::hash),
         refresh_expires_at: now + state.config.refresh_token_ttl,
         retry: None,
     };
-    (access, refresh, stored)
+    Ok((access, refresh, stored))
 }
 
 /// Where an access token from [`new_tokens`] is stored.
@@ -172,7 +181,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
         code_verifier: form.get("code_verifier")?.map(str::to_owned),
     };
     let now = state.now();
-    let (access, refresh, stored) = new_tokens(state, client, now);
+    let (access, refresh, stored) = new_tokens(state, client, tokens::new_id(), now).await?;
     // The code is consumed, the tokens stored and the outcome audited in one transaction,
     // before any token leaves.
     let redeemed = state
@@ -236,7 +245,7 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
     } = cx;
     let code = form.require("device_code")?;
     let now = state.now();
-    let (access, refresh, stored) = new_tokens(state, client, now);
+    let (access, refresh, stored) = new_tokens(state, client, tokens::new_id(), now).await?;
     let polled = state
         .store
         .poll_device_code(
@@ -293,8 +302,20 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         }
     };
     let now = state.now();
-    let presented_hash = tokens::hash(presented);
-    let (access, refresh, mut stored) = new_tokens(state, client, now);
+    let presented = Presented::new(presented, &state.family_key().await?);
+    // The new refresh token names the family of the presented one. One of an earlier release
+    // names none: its family is read first (a token nobody issued gets a family of its own,
+    // and the store finds the token unknown).
+    let family_id = match &presented.family_id {
+        Some(family) => family.clone(),
+        None => state
+            .store
+            .refresh_token_family(&presented.hash)
+            .await?
+            .unwrap_or_else(tokens::new_id),
+    };
+    let presented_hash = presented.hash.clone();
+    let (access, refresh, mut stored) = new_tokens(state, client, family_id, now).await?;
     let window = state.config.refresh_retry_window;
     if let (Some(refresh), true) = (&refresh, window > 0) {
         // The answer, sealed for a retry of this request (`oidc::retry`).
@@ -314,7 +335,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
     match state
         .store
         .rotate_refresh_token(
-            &presented_hash,
+            &presented,
             &client.client_id,
             requested,
             stored,

@@ -27,7 +27,7 @@ async fn claims_for(
         .map_err(|e| BearerError(store_error(e)))?;
     let grant = state
         .store
-        .access_token(&key, state.now())
+        .access_token(&key.hash, state.now())
         .await
         .map_err(|e| BearerError(store_error(e)))?
         .ok_or_else(|| {

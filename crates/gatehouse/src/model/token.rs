@@ -54,6 +54,10 @@ pub struct CodeRequest {
 /// Tokens to store when a grant succeeds: only their hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTokens {
+    /// The family the tokens belong to, which the refresh token names
+    /// (`oidc::family_token`): a new one for a code or device grant, the presented token's
+    /// on refresh.
+    pub family_id: String,
     pub access_token_hash: String,
     pub access_expires_at: UnixTime,
     /// `None` when the client gets no refresh token.

@@ -9,6 +9,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod device;
 pub mod error;
+pub mod family_token;
 pub mod grant;
 pub mod keys;
 pub mod logout;

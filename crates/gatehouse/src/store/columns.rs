@@ -47,7 +47,24 @@ macro_rules! audit_columns {
 /// stands and its user is enabled (RFC 7662 §2.2). Selects scope, issue time, expiry, client
 /// and the user's columns. The one place this rule is written; each backend passes its own
 /// placeholders.
+///
+/// `family` form: the current refresh token of the family format (`oidc::family_token`) of
+/// family `$id`, kept on the family's row, on the same terms.
 macro_rules! active_user_token {
+    (family $id:literal, $hash:literal, $now:literal) => {
+        concat!(
+            "SELECT f.refresh_scope, f.refresh_created_at, f.refresh_expires_at, f.client_id, ",
+            $crate::store::columns::user_columns!(),
+            " FROM token_family f JOIN user_account u ON u.id = f.user_id
+              WHERE f.id = ",
+            $id,
+            " AND f.refresh_hash = ",
+            $hash,
+            " AND f.refresh_expires_at > ",
+            $now,
+            " AND f.revoked_at IS NULL AND NOT u.disabled"
+        )
+    };
     ($table:literal, $current:literal, $hash:literal, $now:literal) => {
         concat!(
             "SELECT t.scope, t.created_at, t.expires_at, f.client_id, ",
@@ -129,9 +146,74 @@ macro_rules! device_columns {
     };
 }
 
+/// What a refresh decision (`oidc::grant::refresh_token::RefreshRow`) reads of a token's
+/// family `f`, joined to `user_account u` and, left, `session s`: its client, nonce and sign-in
+/// time, whether it is revoked, the user's columns, whether they may use the client, whether
+/// the session lives at `$now`, and how they signed in; [`REFRESH_FAMILY_FIELDS`] of them.
+macro_rules! refresh_family_columns {
+    ($now:literal) => {
+        concat!(
+            "f.client_id, f.nonce, f.auth_time, f.revoked_at IS NOT NULL, ",
+            $crate::store::columns::user_columns!(),
+            ", ",
+            $crate::store::columns::may_use_client!("f.client_id", "f.user_id"),
+            ", f.session_id_hash IS NULL OR s.expires_at > ",
+            $now,
+            ", f.amr"
+        )
+    };
+}
+
+/// A family's refresh tokens of the family format, from `token_family f`, in the order
+/// [`family_tokens`] takes them.
+macro_rules! family_token_columns {
+    () => {
+        "f.refresh_hash, f.refresh_scope, f.refresh_expires_at, f.previous_hash, \
+         f.previous_scope, f.previous_expires_at, f.retry_sealed, f.retry_until"
+    };
+}
+
+/// How many columns `refresh_family_columns!` names.
+pub(crate) const REFRESH_FAMILY_FIELDS: usize = 7 + USER_FIELDS;
+
+/// The columns of `family_token_columns!`, as read.
+pub(crate) type FamilyTokenColumns = (
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<i64>,
+);
+
+/// The tokens `family_token_columns!` read: the previous one only with its kept answer.
+pub(crate) fn family_tokens(
+    (hash, scope, expires_at, p_hash, p_scope, p_expires_at, sealed, until): FamilyTokenColumns,
+) -> crate::oidc::grant::refresh_token::FamilyTokens {
+    use crate::oidc::grant::refresh_token::{FamilyTokens, StoredToken};
+    let stored = |hash, scope, expires_at| match (hash, scope, expires_at) {
+        (Some(hash), Some(scope), Some(expires_at)) => Some(StoredToken {
+            hash,
+            scope,
+            expires_at,
+        }),
+        _ => None,
+    };
+    FamilyTokens {
+        current: stored(hash, scope, expires_at),
+        previous: match (stored(p_hash, p_scope, p_expires_at), sealed, until) {
+            (Some(previous), Some(sealed), Some(until)) => Some((previous, sealed, until)),
+            _ => None,
+        },
+    }
+}
+
 pub(crate) use {
-    active_user_token, audit_columns, client_columns, device_columns, group_columns,
-    insert_logout_notices, may_use_client, notice_columns, session_columns, user_columns,
+    active_user_token, audit_columns, client_columns, device_columns, family_token_columns,
+    group_columns, insert_logout_notices, may_use_client, notice_columns, refresh_family_columns,
+    session_columns, user_columns,
 };
 
 /// How many columns `session_columns!` names: where the next column starts after them.

@@ -25,6 +25,7 @@ use crate::model::{
     TokenInfo, TotpFactor, User, UserChange,
 };
 use crate::oidc::backchannel::Settlement;
+use crate::oidc::family_token::Presented;
 
 /// A store failure. Domain outcomes (a replayed code, a reused refresh token) are not errors
 /// but variants of each method's result type.
@@ -282,9 +283,15 @@ pub trait Grants: Send + Sync {
     /// store the new tokens, revoke the family on reuse, or change nothing. The outcome's
     /// audit record (`oidc::grant::audit::refresh`, the request from `ip`) is written in the
     /// same transaction: one writer job, and no change without its record.
+    ///
+    /// A token of the family format (`presented.family_id`) is judged from its family's row
+    /// (`refresh_token::generation`); one of an earlier release by its own row, and its
+    /// successor is of the family format. `tokens.family_id` must be the family the presented
+    /// token belongs to (for an earlier release's, read with `refresh_token_family`): new
+    /// tokens are stored only into the family the decision names, and only if that is it.
     async fn rotate_refresh_token(
         &self,
-        refresh_hash: &str,
+        presented: &Presented,
         client_id: &str,
         scope: Option<String>,
         tokens: NewTokens,
@@ -300,13 +307,21 @@ pub trait Grants: Send + Sync {
 
     /// Stores a client credentials token and its audit record, in one transaction.
     async fn create_client_token(&self, token: ClientToken, audit: AuditRecord) -> StoreResult<()>;
+    /// The family a refresh token of an earlier release (not of the family format) belongs
+    /// to, whether or not it is still current; `None` for a hash no such token has.
+    async fn refresh_token_family(&self, token_hash: &str) -> StoreResult<Option<String>>;
     /// The token (access, client or refresh) if it is active at `now` (RFC 7662 §2.2: not
     /// expired, not revoked, not rotated, its user enabled).
-    async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>>;
-    /// Revokes the token if `client_id` owns it (RFC 7009 §2.1), atomically.
+    async fn introspect(
+        &self,
+        presented: &Presented,
+        now: UnixTime,
+    ) -> StoreResult<Option<TokenInfo>>;
+    /// Revokes the token if `client_id` owns it (RFC 7009 §2.1), atomically. Any refresh token
+    /// of a family, rotated or current, revokes the family.
     async fn revoke_token(
         &self,
-        token_hash: &str,
+        presented: &Presented,
         client_id: &str,
         now: UnixTime,
     ) -> StoreResult<Revocation>;

@@ -23,8 +23,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// groups, email verification or profiles; version 2 had RS256 keys only and no client chose
 /// its ID token's algorithm; version 3 had no back-channel logout and no JWT access tokens;
 /// version 4 had no second factors, no authentication policies, and every sign-in was made
-/// with a password.
-pub const VERSION: u32 = 5;
+/// with a password; version 5 kept every refresh token in a row of its own (each row of
+/// `refresh_tokens`), and had no key of refresh tokens.
+pub const VERSION: u32 = 6;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +64,11 @@ pub struct Snapshot {
     /// Passkeys (public keys and their counters); absent before version 5.
     #[serde(default)]
     pub passkeys: Vec<PasskeyRow>,
+    /// The key refresh tokens of the family format are authenticated with
+    /// (`oidc::family_token`), base64: without it they would stop refreshing after the move.
+    /// Absent before version 6, or when no such token was ever issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_key: Option<String>,
     /// Oldest first.
     pub audit: Vec<AuditRecord>,
 }
@@ -81,6 +87,25 @@ impl Snapshot {
         }
         None
     }
+
+    /// The refresh token key (`refresh_token_key`), decoded.
+    ///
+    /// # Errors
+    /// When it is not base64 of 32 bytes.
+    pub fn refresh_key(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(text) = &self.refresh_token_key else {
+            return Ok(None);
+        };
+        match STANDARD.decode(text) {
+            Ok(key) if key.len() == 32 => Ok(Some(key)),
+            _ => Err("refresh_token_key is not base64 of 32 bytes".into()),
+        }
+    }
+}
+
+/// The refresh token key as `refresh_token_key` holds it.
+pub fn refresh_key_text(key: &[u8]) -> String {
+    STANDARD.encode(key)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -332,6 +357,38 @@ pub struct FamilyRow {
     /// How the sign-in it came from was made; absent before version 5 (then `pwd`).
     #[serde(default = "password_amr")]
     pub amr: String,
+    /// Its current refresh token of the family format, if any; absent before version 6 (then
+    /// its tokens are in `refresh_tokens`). The one before it, kept for a retry, is not
+    /// exported: a retry across the move counts as reuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<FamilyRefreshRow>,
+}
+
+/// A family's current refresh token: its hash, scope, issue time and expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyRefreshRow {
+    pub token_hash: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+impl FamilyRefreshRow {
+    /// The row from a family's four refresh columns, when it has a token.
+    pub fn from_columns(
+        token_hash: Option<String>,
+        scope: Option<String>,
+        created_at: Option<UnixTime>,
+        expires_at: Option<UnixTime>,
+    ) -> Option<FamilyRefreshRow> {
+        Some(FamilyRefreshRow {
+            token_hash: token_hash?,
+            scope: scope?,
+            created_at: created_at?,
+            expires_at: expires_at?,
+        })
+    }
 }
 
 /// What every sign-in before version 5 was made with.

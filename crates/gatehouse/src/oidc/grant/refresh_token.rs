@@ -49,6 +49,72 @@ pub struct RetryRow {
     pub sealed: Vec<u8>,
 }
 
+/// A family's refresh tokens of the family format (`oidc::family_token`), as its row keeps
+/// them: the current token and the one it replaced, by hash. Older generations are kept
+/// nowhere: the token's MAC proves they were issued to the family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyTokens {
+    /// `None` while the family has no token of the family format (one of an earlier release,
+    /// or a family without refresh tokens).
+    pub current: Option<StoredToken>,
+    /// The token the last rotation replaced, while the answer to that rotation is kept for a
+    /// retry: with the sealed answer, and until when.
+    pub previous: Option<(StoredToken, Vec<u8>, UnixTime)>,
+}
+
+/// A refresh token's hash with the scope it carries and its expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub hash: String,
+    pub scope: String,
+    pub expires_at: UnixTime,
+}
+
+/// What `decide` needs of the presented token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentedState {
+    pub scope: String,
+    pub expires_at: UnixTime,
+    pub rotated: bool,
+    pub retry: Option<RetryRow>,
+}
+
+/// Which of the family's tokens a token whose MAC names the family is, from its hash: the
+/// current one; the one before it, with the answer its rotation gave while that is kept (its
+/// successor is the current token, so it has not been used); or an older one, rotated before.
+pub fn generation(family: &FamilyTokens, presented_hash: &str) -> PresentedState {
+    if let Some(current) = family.current.as_ref().filter(|c| c.hash == presented_hash) {
+        return PresentedState {
+            scope: current.scope.clone(),
+            expires_at: current.expires_at,
+            rotated: false,
+            retry: None,
+        };
+    }
+    if let (Some((previous, sealed, until)), Some(current)) = (&family.previous, &family.current)
+        && previous.hash == presented_hash
+    {
+        return PresentedState {
+            scope: previous.scope.clone(),
+            expires_at: previous.expires_at,
+            rotated: true,
+            retry: Some(RetryRow {
+                until: *until,
+                successor_used: false,
+                successor_scope: current.scope.clone(),
+                sealed: sealed.clone(),
+            }),
+        };
+    }
+    // An older generation: `decide` reads only that it was rotated, and calls it reuse.
+    PresentedState {
+        scope: String::new(),
+        expires_at: 0,
+        rotated: true,
+        retry: None,
+    }
+}
+
 /// The token request (RFC 6749 §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshRequest<'a> {
@@ -415,5 +481,78 @@ mod tests {
             assert_eq!(decide(Some(r), request, NOW), expected, "{name}");
         }
         assert_eq!(decide(None, APP, NOW), Rotation::Invalid, "unknown token");
+    }
+
+    fn stored(hash: &str, scope: &str) -> StoredToken {
+        StoredToken {
+            hash: hash.into(),
+            scope: scope.into(),
+            expires_at: NOW + 3600,
+        }
+    }
+
+    /// Generation 3 is current, narrowed from generation 2, whose rotation's answer is kept.
+    fn family() -> FamilyTokens {
+        FamilyTokens {
+            current: Some(stored("g3", "openid")),
+            previous: Some((
+                stored("g2", "openid email offline_access"),
+                vec![4, 5],
+                NOW + 5,
+            )),
+        }
+    }
+
+    #[test]
+    fn a_token_of_the_family_format_is_judged_by_its_generation() {
+        let judged = |family: &FamilyTokens, hash: &str, request| {
+            let state = generation(family, hash);
+            let row = RefreshRow {
+                scope: state.scope,
+                expires_at: state.expires_at,
+                rotated: state.rotated,
+                retry: state.retry,
+                ..row()
+            };
+            decide(Some(row), request, NOW)
+        };
+        let reuse = Rotation::Reuse { family: "f".into() };
+        let Rotation::Issue(grant) = judged(&family(), "g3", APP) else {
+            panic!("the current token does not rotate");
+        };
+        assert_eq!(grant.scope, "openid");
+        // The one before: a retry of the request that rotated it gets that answer.
+        let narrowed = RefreshRequest {
+            scope: Some("openid"),
+            ..APP
+        };
+        assert_eq!(
+            judged(&family(), "g2", narrowed),
+            Rotation::Replay {
+                sealed: vec![4, 5],
+                scope: "openid".into()
+            }
+        );
+        // ... but not another request, nor once its answer is forgotten.
+        assert_eq!(judged(&family(), "g2", APP), reuse);
+        let forgotten = FamilyTokens {
+            previous: None,
+            ..family()
+        };
+        assert_eq!(judged(&forgotten, "g2", narrowed), reuse);
+        // Any other token the family's MAC vouches for was rotated before.
+        assert_eq!(judged(&family(), "g1", APP), reuse);
+        assert_eq!(judged(&forgotten, "g3", APP), judged(&family(), "g3", APP));
+        // A family that has no token of this format yet knows none of them as current.
+        let none = FamilyTokens {
+            current: None,
+            previous: None,
+        };
+        assert_eq!(judged(&none, "g3", APP), reuse);
+        assert_eq!(
+            generation(&family(), "g2").expires_at,
+            NOW + 3600,
+            "the previous token keeps its own expiry"
+        );
     }
 }

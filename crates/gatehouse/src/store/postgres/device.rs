@@ -15,7 +15,6 @@ use crate::clock::UnixTime;
 use crate::model::{DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
-use crate::oidc::tokens;
 use crate::store::columns::{
     DEVICE_FIELDS, USER_FIELDS, device_columns, may_use_client, user_columns,
 };
@@ -139,7 +138,7 @@ impl DeviceGrants for PgStore {
             );
             Box::pin(async move {
                 let row = lock_device(c, &hash).await?;
-                let decision = device_code::decide(row, &client_id, tokens::new_id(), now);
+                let decision = device_code::decide(row, &client_id, new.family_id.clone(), now);
                 if decision.consumes() {
                     sqlx::query("DELETE FROM device_authorization WHERE device_code_hash = $1")
                         .bind(&hash)

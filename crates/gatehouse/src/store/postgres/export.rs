@@ -6,11 +6,12 @@ use super::rows::{audit_from, client_from, sql, user_from};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, TotpFactor, User};
+use crate::oidc::family_token;
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow,
-    PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot, TokenRow, TotpRow,
-    UserRow,
+    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow, KeyRow,
+    MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot,
+    TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -168,10 +169,15 @@ impl PgStore {
             Option<RevokeReason>,
             Option<String>,
             String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
         );
         let token_families = sqlx::query_as::<_, Family>(
             "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
-                    session_id_hash, amr
+                    session_id_hash, amr, refresh_hash, refresh_scope, refresh_created_at,
+                    refresh_expires_at
              FROM token_family ORDER BY created_at, id",
         )
         .fetch_all(&mut *c)
@@ -190,6 +196,10 @@ impl PgStore {
                 revoked_reason,
                 session_id_hash,
                 amr,
+                refresh_hash,
+                refresh_scope,
+                refresh_created_at,
+                refresh_expires_at,
             )| FamilyRow {
                 id,
                 client_id,
@@ -201,6 +211,12 @@ impl PgStore {
                 revoked_reason,
                 session_id_hash,
                 amr,
+                refresh: FamilyRefreshRow::from_columns(
+                    refresh_hash,
+                    refresh_scope,
+                    refresh_created_at,
+                    refresh_expires_at,
+                ),
             },
         )
         .collect();
@@ -349,6 +365,12 @@ impl PgStore {
                 .collect()
         })
         .map_err(db_error)?;
+        let refresh_token_key: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT value FROM server_secret WHERE name = $1")
+                .bind(family_token::KEY_NAME)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(Snapshot {
             format: snapshot::FORMAT.into(),
@@ -370,6 +392,7 @@ impl PgStore {
             totp_factors,
             recovery_codes,
             passkeys,
+            refresh_token_key: refresh_token_key.map(|key| snapshot::refresh_key_text(&key)),
             audit,
         })
     }
@@ -388,6 +411,7 @@ impl PgStore {
             .map(TotpRow::factor)
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::Corrupt)?;
+        let refresh_key = snapshot.refresh_key().map_err(StoreError::Corrupt)?;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         // Nobody else may start writing a deployment while this one is loaded.
         for table in ["user_account", "client", "signing_key"] {
@@ -480,9 +504,11 @@ impl PgStore {
                 .await?;
             }
             for f in &s.token_families {
+                let refresh = f.refresh.as_ref();
                 sqlx::query(
-                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash, amr)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash, amr,
+                                               refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(&f.id)
                 .bind(&f.client_id)
@@ -494,6 +520,21 @@ impl PgStore {
                 .bind(f.revoked_reason)
                 .bind(&f.session_id_hash)
                 .bind(&f.amr)
+                .bind(refresh.map(|r| &r.token_hash))
+                .bind(refresh.map(|r| &r.scope))
+                .bind(refresh.map(|r| r.created_at))
+                .bind(refresh.map(|r| r.expires_at))
+                .execute(&mut *c)
+                .await?;
+            }
+            if let Some(key) = &refresh_key {
+                sqlx::query(
+                    "INSERT INTO server_secret (name, value, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )
+                .bind(family_token::KEY_NAME)
+                .bind(key)
+                .bind(s.exported_at)
                 .execute(&mut *c)
                 .await?;
             }

@@ -14,11 +14,16 @@ use crate::model::{
     AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens,
     Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
+use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
-use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, RetryRow, Rotation};
-use crate::oidc::tokens;
-use crate::store::columns::{USER_FIELDS, active_user_token, may_use_client, user_columns};
+use crate::oidc::grant::refresh_token::{
+    self, PresentedState, RefreshRequest, RefreshRow, RetryRow, Rotation,
+};
+use crate::store::columns::{
+    REFRESH_FAMILY_FIELDS, USER_FIELDS, active_user_token, family_token_columns, family_tokens,
+    may_use_client, refresh_family_columns, user_columns,
+};
 use crate::store::{Grants, StoreResult};
 
 pub(super) async fn revoke_family(
@@ -38,12 +43,27 @@ pub(super) async fn revoke_family(
     Ok(())
 }
 
+/// Stores the access token, and the refresh token as its family's current one (the family
+/// row exists); no previous token is kept.
 pub(super) async fn insert_tokens(
     c: &mut PgConnection,
     family_id: &str,
     scope: &str,
     tokens: &NewTokens,
     now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    store_tokens(c, family_id, scope, tokens, now, false).await
+}
+
+/// As [`insert_tokens`]; `keep_previous`: the family's current token is the one this rotation
+/// replaces, kept with the answer in `tokens.retry` for a retry (`oidc::retry`).
+async fn store_tokens(
+    c: &mut PgConnection,
+    family_id: &str,
+    scope: &str,
+    tokens: &NewTokens,
+    now: UnixTime,
+    keep_previous: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
@@ -56,14 +76,27 @@ pub(super) async fn insert_tokens(
     .execute(&mut *c)
     .await?;
     if let Some(refresh) = &tokens.refresh_token_hash {
+        let retry = tokens.retry.as_ref().filter(|_| keep_previous);
+        // The right-hand sides read the row as it was: the previous token is the one current
+        // until now.
         sqlx::query(
-            "INSERT INTO refresh_token (token_hash, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "UPDATE token_family SET
+                 previous_hash = CASE WHEN $6::BYTEA IS NULL THEN NULL ELSE refresh_hash END,
+                 previous_scope = CASE WHEN $6::BYTEA IS NULL THEN NULL ELSE refresh_scope END,
+                 previous_expires_at =
+                     CASE WHEN $6::BYTEA IS NULL THEN NULL ELSE refresh_expires_at END,
+                 retry_sealed = $6, retry_until = $7,
+                 refresh_hash = $2, refresh_scope = $3, refresh_created_at = $4,
+                 refresh_expires_at = $5
+             WHERE id = $1",
         )
-        .bind(refresh)
         .bind(family_id)
+        .bind(refresh)
         .bind(scope)
         .bind(now)
         .bind(tokens.refresh_expires_at)
+        .bind(retry.map(|r| &r.sealed))
+        .bind(retry.map(|r| r.until))
         .execute(&mut *c)
         .await?;
     }
@@ -74,16 +107,22 @@ const ACTIVE_ACCESS_TOKEN: &str =
     active_user_token!("access_token", "t.revoked_at IS NULL", "$1", "$2");
 const ACTIVE_REFRESH_TOKEN: &str =
     active_user_token!("refresh_token", "t.rotated_at IS NULL", "$1", "$2");
+const ACTIVE_FAMILY_REFRESH_TOKEN: &str = active_user_token!(family "$1", "$2", "$3");
 
+/// A token `sql` finds by `keys` (its hash or, for the family format, its family and hash),
+/// then `now`.
 async fn active_user_token(
     c: &mut PgConnection,
     sql: &'static str,
     kind: TokenKind,
-    token_hash: &str,
+    keys: &[&str],
     now: UnixTime,
 ) -> Result<Option<TokenInfo>, sqlx::Error> {
-    sqlx::query(sql)
-        .bind(token_hash)
+    let mut query = sqlx::query(sql);
+    for key in keys {
+        query = query.bind(*key);
+    }
+    query
         .bind(now)
         .fetch_optional(c)
         .await?
@@ -141,22 +180,87 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
     .transpose()
 }
 
-/// The presented refresh token with its family, its user, and whether its session lives. The
-/// row lock makes concurrent rotations of one token take turns: the second reads the first's
-/// `rotated_at` and counts as reuse.
-async fn lock_refresh(
+/// The family's part of a refresh decision (`refresh_family_columns!`, from column 0), with
+/// the presented token's own state.
+fn refresh_row(
+    r: &sqlx::postgres::PgRow,
+    family_id: String,
+    token: PresentedState,
+) -> Result<RefreshRow, sqlx::Error> {
+    Ok(RefreshRow {
+        family_id,
+        scope: token.scope,
+        expires_at: token.expires_at,
+        rotated: token.rotated,
+        retry: token.retry,
+        client_id: r.try_get(0)?,
+        nonce: r.try_get(1)?,
+        auth_time: r.try_get(2)?,
+        family_revoked: r.try_get(3)?,
+        user: user_from(r, 4)?,
+        access_allowed: r.try_get(4 + USER_FIELDS)?,
+        // NULL when the session row is gone: not alive.
+        session_alive: r
+            .try_get::<Option<bool>, _>(5 + USER_FIELDS)?
+            .unwrap_or(false),
+        amr: Amr::from_stored(r.try_get::<&str, _>(6 + USER_FIELDS)?),
+    })
+}
+
+/// A token of the family format, judged by its family's row (`refresh_token::generation`).
+/// The row lock makes concurrent rotations in one family take turns: under READ COMMITTED the
+/// second reads the locked row as the first left it, so it finds its token rotated.
+async fn lock_family_refresh(
+    c: &mut PgConnection,
+    family_id: &str,
+    presented_hash: &str,
+    now: UnixTime,
+) -> Result<Option<RefreshRow>, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        refresh_family_columns!("$2"),
+        ", ",
+        family_token_columns!(),
+        " FROM token_family f
+         JOIN user_account u ON u.id = f.user_id
+         LEFT JOIN session s ON s.id_hash = f.session_id_hash
+         WHERE f.id = $1
+         FOR UPDATE OF f"
+    ))
+    .bind(family_id)
+    .bind(now)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let at = REFRESH_FAMILY_FIELDS;
+    let tokens = family_tokens((
+        r.try_get(at)?,
+        r.try_get(at + 1)?,
+        r.try_get(at + 2)?,
+        r.try_get(at + 3)?,
+        r.try_get(at + 4)?,
+        r.try_get(at + 5)?,
+        r.try_get(at + 6)?,
+        r.try_get(at + 7)?,
+    ));
+    let token = refresh_token::generation(&tokens, presented_hash);
+    refresh_row(&r, family_id.to_owned(), token).map(Some)
+}
+
+/// A refresh token of an earlier release, by its own row, locked: concurrent rotations of it
+/// take turns, the second reading the first's `rotated_at`.
+async fn lock_legacy_refresh(
     c: &mut PgConnection,
     refresh_hash: &str,
     now: UnixTime,
 ) -> Result<Option<RefreshRow>, sqlx::Error> {
     let row = sqlx::query(concat!(
-        "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL,
-                f.client_id, f.nonce, f.auth_time, f.revoked_at IS NOT NULL, ",
-        user_columns!(),
-        ", ",
-        may_use_client!("f.client_id", "f.user_id"),
-        ", f.session_id_hash IS NULL OR s.expires_at > $2,
-           r.retry_until, r.retry_sealed, r.successor_hash, f.amr
+        "SELECT ",
+        refresh_family_columns!("$2"),
+        ", r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL, r.retry_until,
+           r.retry_sealed, r.successor_hash
          FROM refresh_token r
          JOIN token_family f ON f.id = r.family_id
          JOIN user_account u ON u.id = f.user_id
@@ -171,45 +275,46 @@ async fn lock_refresh(
     let Some(r) = row else {
         return Ok(None);
     };
-    let at = 10 + USER_FIELDS;
+    let at = REFRESH_FAMILY_FIELDS;
+    let family_id: String = r.try_get(at)?;
     let kept: (Option<UnixTime>, Option<Vec<u8>>, Option<String>) =
-        (r.try_get(at)?, r.try_get(at + 1)?, r.try_get(at + 2)?);
+        (r.try_get(at + 4)?, r.try_get(at + 5)?, r.try_get(at + 6)?);
     // The successor is read by a statement of its own: under READ COMMITTED it sees the
     // rotation that this one waited for on the lock, which a join in the locking statement
-    // would not (its other tables are read from the snapshot taken before the wait).
+    // would not (its other tables are read from the snapshot taken before the wait). It is
+    // the family's current token (of the family format) or, for a rotation made before the
+    // upgrade, a row of its own.
     let retry = match kept {
-        (Some(until), Some(sealed), Some(successor)) => sqlx::query_as::<_, (bool, String)>(
-            "SELECT rotated_at IS NOT NULL, scope FROM refresh_token WHERE token_hash = $1",
-        )
-        .bind(successor)
-        .fetch_optional(&mut *c)
-        .await?
-        .map(|(successor_used, successor_scope)| RetryRow {
-            until,
-            successor_used,
-            successor_scope,
-            sealed,
-        }),
+        (Some(until), Some(sealed), Some(successor)) => {
+            sqlx::query_as::<_, (bool, Option<String>)>(
+                "SELECT CASE WHEN n.token_hash IS NOT NULL THEN n.rotated_at IS NOT NULL
+                             ELSE f.refresh_hash IS DISTINCT FROM $2 END,
+                        COALESCE(n.scope, f.refresh_scope)
+                 FROM token_family f LEFT JOIN refresh_token n ON n.token_hash = $2
+                 WHERE f.id = $1",
+            )
+            .bind(&family_id)
+            .bind(successor)
+            .fetch_optional(&mut *c)
+            .await?
+            .and_then(|(successor_used, scope)| {
+                Some(RetryRow {
+                    until,
+                    successor_used,
+                    successor_scope: scope?,
+                    sealed,
+                })
+            })
+        }
         _ => None,
     };
-    Ok(Some(RefreshRow {
-        family_id: r.try_get(0)?,
-        scope: r.try_get(1)?,
-        expires_at: r.try_get(2)?,
-        rotated: r.try_get(3)?,
-        client_id: r.try_get(4)?,
-        nonce: r.try_get(5)?,
-        amr: Amr::from_stored(r.try_get::<&str, _>(at + 3)?),
-        auth_time: r.try_get(6)?,
-        family_revoked: r.try_get(7)?,
-        user: user_from(&r, 8)?,
-        // NULL when the session row is gone: not alive.
-        session_alive: r
-            .try_get::<Option<bool>, _>(9 + USER_FIELDS)?
-            .unwrap_or(false),
-        access_allowed: r.try_get(8 + USER_FIELDS)?,
+    let token = PresentedState {
+        scope: r.try_get(at + 1)?,
+        expires_at: r.try_get(at + 2)?,
+        rotated: r.try_get(at + 3)?,
         retry,
-    }))
+    };
+    refresh_row(&r, family_id, token).map(Some)
 }
 
 pub(super) async fn insert_family(
@@ -274,7 +379,7 @@ impl Grants for PgStore {
             Box::pin(async move {
                 let row = lock_code(c, &code_hash).await?;
                 let redeemed =
-                    match authorization_code::decide(row, &request, tokens::new_id(), now) {
+                    match authorization_code::decide(row, &request, new.family_id.clone(), now) {
                         Redemption::Issue { family, grant } => {
                             insert_family(c, &family, now).await?;
                             insert_tokens(c, &family.id, &grant.scope, &new, now).await?;
@@ -327,7 +432,7 @@ impl Grants for PgStore {
 
     async fn rotate_refresh_token(
         &self,
-        refresh_hash: &str,
+        presented: &Presented,
         client_id: &str,
         scope: Option<String>,
         new: NewTokens,
@@ -335,34 +440,45 @@ impl Grants for PgStore {
         ip: Option<IpAddr>,
     ) -> StoreResult<Rotated> {
         with_retrying_transaction(&self.pool, |c| {
-            let (refresh_hash, client_id, scope, new) = (
-                refresh_hash.to_owned(),
+            let (presented, client_id, scope, new) = (
+                presented.clone(),
                 client_id.to_owned(),
                 scope.clone(),
                 new.clone(),
             );
             Box::pin(async move {
-                let row = lock_refresh(c, &refresh_hash, now).await?;
+                let row = match &presented.family_id {
+                    Some(family) => lock_family_refresh(c, family, &presented.hash, now).await?,
+                    None => lock_legacy_refresh(c, &presented.hash, now).await?,
+                };
                 let request = RefreshRequest {
                     client_id: &client_id,
                     scope: scope.as_deref(),
                 };
                 let rotated = match refresh_token::decide(row, request, now) {
+                    // New tokens go only into the family they were minted for.
+                    Rotation::Issue(grant) if grant.family_id != new.family_id => Rotated::Invalid,
                     Rotation::Issue(grant) => {
-                        let retry = new.retry.as_ref();
-                        sqlx::query(
-                            "UPDATE refresh_token SET rotated_at = $2, successor_hash = $3,
-                                 retry_sealed = $4, retry_until = $5
-                             WHERE token_hash = $1",
-                        )
-                        .bind(&refresh_hash)
-                        .bind(now)
-                        .bind(&new.refresh_token_hash)
-                        .bind(retry.map(|r| &r.sealed))
-                        .bind(retry.map(|r| r.until))
-                        .execute(&mut *c)
-                        .await?;
-                        insert_tokens(c, &grant.family_id, &grant.scope, &new, now).await?;
+                        if presented.family_id.is_none() {
+                            // A token of an earlier release: its row records the rotation,
+                            // its successor and the answer for a retry.
+                            let retry = new.retry.as_ref();
+                            sqlx::query(
+                                "UPDATE refresh_token SET rotated_at = $2, successor_hash = $3,
+                                     retry_sealed = $4, retry_until = $5
+                                 WHERE token_hash = $1",
+                            )
+                            .bind(&presented.hash)
+                            .bind(now)
+                            .bind(&new.refresh_token_hash)
+                            .bind(retry.map(|r| &r.sealed))
+                            .bind(retry.map(|r| r.until))
+                            .execute(&mut *c)
+                            .await?;
+                        }
+                        let keep_previous = presented.family_id.is_some();
+                        store_tokens(c, &grant.family_id, &grant.scope, &new, now, keep_previous)
+                            .await?;
                         Rotated::Issued(grant)
                     }
                     Rotation::Invalid => Rotated::Invalid,
@@ -387,6 +503,14 @@ impl Grants for PgStore {
         .map_err(db_error)
     }
 
+    async fn refresh_token_family(&self, token_hash: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT family_id FROM refresh_token WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
     async fn access_token(
         &self,
         token_hash: &str,
@@ -397,7 +521,7 @@ impl Grants for PgStore {
             &mut c,
             ACTIVE_ACCESS_TOKEN,
             TokenKind::Access,
-            token_hash,
+            &[token_hash],
             now,
         )
         .await
@@ -430,7 +554,12 @@ impl Grants for PgStore {
         tx.commit().await.map_err(db_error)
     }
 
-    async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>> {
+    async fn introspect(
+        &self,
+        presented: &Presented,
+        now: UnixTime,
+    ) -> StoreResult<Option<TokenInfo>> {
+        let token_hash = presented.hash.as_str();
         // One snapshot for the three lookups, as one SQLite read job sees: under PostgreSQL's
         // default READ COMMITTED every statement would see its own.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
@@ -438,11 +567,21 @@ impl Grants for PgStore {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(&mut *tx)
                 .await?;
+            if let Some(family) = &presented.family_id {
+                return active_user_token(
+                    &mut tx,
+                    ACTIVE_FAMILY_REFRESH_TOKEN,
+                    TokenKind::Refresh,
+                    &[family, token_hash],
+                    now,
+                )
+                .await;
+            }
             if let Some(t) = active_user_token(
                 &mut tx,
                 ACTIVE_ACCESS_TOKEN,
                 TokenKind::Access,
-                token_hash,
+                &[token_hash],
                 now,
             )
             .await?
@@ -453,7 +592,7 @@ impl Grants for PgStore {
                 &mut tx,
                 ACTIVE_REFRESH_TOKEN,
                 TokenKind::Refresh,
-                token_hash,
+                &[token_hash],
                 now,
             )
             .await?
@@ -488,23 +627,40 @@ impl Grants for PgStore {
 
     async fn revoke_token(
         &self,
-        token_hash: &str,
+        presented: &Presented,
         client_id: &str,
         now: UnixTime,
     ) -> StoreResult<Revocation> {
         with_retrying_transaction(&self.pool, |c| {
-            let (token_hash, client_id) = (token_hash.to_owned(), client_id.to_owned());
+            let (presented, client_id) = (presented.clone(), client_id.to_owned());
             Box::pin(async move {
+                let token_hash = presented.hash;
                 // RFC 7009 §2.1: only the client the token was issued to may revoke it; the
-                // owner check is part of each statement.
-                let family: Option<String> = sqlx::query_scalar(
-                    "SELECT r.family_id FROM refresh_token r JOIN token_family f ON f.id = r.family_id
-                     WHERE r.token_hash = $1 AND f.client_id = $2",
-                )
-                .bind(&token_hash)
-                .bind(&client_id)
-                .fetch_optional(&mut *c)
-                .await?;
+                // owner check is part of each statement. A token of the family format names
+                // its family (its MAC verified), whichever generation it is; one of an earlier
+                // release is found by its hash.
+                let family: Option<String> = match presented.family_id {
+                    Some(family) => {
+                        sqlx::query_scalar(
+                            "SELECT id FROM token_family WHERE id = $1 AND client_id = $2",
+                        )
+                        .bind(family)
+                        .bind(&client_id)
+                        .fetch_optional(&mut *c)
+                        .await?
+                    }
+                    None => {
+                        sqlx::query_scalar(
+                            "SELECT r.family_id FROM refresh_token r
+                             JOIN token_family f ON f.id = r.family_id
+                             WHERE r.token_hash = $1 AND f.client_id = $2",
+                        )
+                        .bind(&token_hash)
+                        .bind(&client_id)
+                        .fetch_optional(&mut *c)
+                        .await?
+                    }
+                };
                 if let Some(family) = family {
                     revoke_family(c, &family, now, RevokeReason::RefreshRevoked).await?;
                     return Ok(Revocation::Family);
@@ -542,14 +698,27 @@ impl Grants for PgStore {
     }
 
     async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize> {
-        self.in_batches(
-            "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
-             WHERE token_hash IN (SELECT token_hash FROM refresh_token
-                                  WHERE retry_sealed IS NOT NULL AND retry_until <= $1
-                                  LIMIT $2)",
-            now,
-        )
-        .await
+        // Once forgotten, the token before the current one is an older generation like any
+        // other: presented again, it is reuse.
+        Ok(self
+            .in_batches(
+                "UPDATE token_family SET previous_hash = NULL, previous_scope = NULL,
+                     previous_expires_at = NULL, retry_sealed = NULL, retry_until = NULL
+                 WHERE id IN (SELECT id FROM token_family
+                              WHERE retry_sealed IS NOT NULL AND retry_until <= $1
+                              LIMIT $2)",
+                now,
+            )
+            .await?
+            + self
+                .in_batches(
+                    "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
+                     WHERE token_hash IN (SELECT token_hash FROM refresh_token
+                                          WHERE retry_sealed IS NOT NULL AND retry_until <= $1
+                                          LIMIT $2)",
+                    now,
+                )
+                .await?)
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
@@ -577,10 +746,13 @@ impl Grants for PgStore {
             // still here an hour later has no sender, e.g. its client lost its logout URI.
             "DELETE FROM logout_notice WHERE id IN
                (SELECT id FROM logout_notice WHERE created_at <= $1 - 90000 LIMIT $2)",
-            // Last: a family with no token left can issue nothing more.
+            // Last: a family with no token left can issue nothing more: its current refresh
+            // token expired, and no token of an earlier release or access token is left. Then
+            // its older tokens are unknown, as expired ones are.
             "DELETE FROM token_family WHERE id IN
                (SELECT f.id FROM token_family f
                 WHERE f.created_at <= $1
+                  AND (f.refresh_expires_at IS NULL OR f.refresh_expires_at <= $1)
                   AND NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
                   AND NOT EXISTS (SELECT 1 FROM access_token a WHERE a.family_id = f.id)
                 LIMIT $2)",

@@ -74,6 +74,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "account and email",
         include_str!("../../../migrations/postgres/0012_account_and_email.sql"),
     ),
+    (
+        13,
+        "refresh per family",
+        include_str!("../../../migrations/postgres/0013_refresh_per_family.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

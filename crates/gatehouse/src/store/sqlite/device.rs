@@ -14,7 +14,6 @@ use crate::clock::UnixTime;
 use crate::model::{DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
-use crate::oidc::tokens;
 use crate::store::columns::{DEVICE_FIELDS, device_columns, may_use_client, user_columns};
 use crate::store::{DeviceGrants, StoreResult};
 
@@ -133,7 +132,7 @@ impl DeviceGrants for SqliteStore {
         let (hash, client_id) = (device_code_hash.to_owned(), client_id.to_owned());
         self.write(move |tx| {
             let row = load_device(tx, &hash)?;
-            let decision = device_code::decide(row, &client_id, tokens::new_id(), now);
+            let decision = device_code::decide(row, &client_id, new.family_id.clone(), now);
             if decision.consumes() {
                 tx.prepare_cached("DELETE FROM device_authorization WHERE device_code_hash = ?1")?
                     .execute([&hash])?;

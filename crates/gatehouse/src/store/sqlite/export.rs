@@ -1,7 +1,7 @@
 //! `export` and `import`: the whole deployment in one read transaction, or loaded in one
 //! write transaction.
 
-use onewriter::rusqlite::{self, Connection, Row, params};
+use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use super::audit::insert_audit;
@@ -9,11 +9,12 @@ use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::{Client, SigningKey, TotpFactor, User};
+use crate::oidc::family_token;
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow,
-    PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot, TokenRow, TotpRow,
-    UserRow,
+    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow, KeyRow,
+    MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot,
+    TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -120,7 +121,8 @@ impl SqliteStore {
                 token_families: all(
                     c,
                     "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
-                            session_id_hash, amr
+                            session_id_hash, amr, refresh_hash, refresh_scope, refresh_created_at,
+                            refresh_expires_at
                      FROM token_family ORDER BY created_at, id",
                     |r| {
                         Ok(FamilyRow {
@@ -134,6 +136,12 @@ impl SqliteStore {
                             revoked_reason: r.get(7)?,
                             session_id_hash: r.get(8)?,
                             amr: r.get(9)?,
+                            refresh: FamilyRefreshRow::from_columns(
+                                r.get(10)?,
+                                r.get(11)?,
+                                r.get(12)?,
+                                r.get(13)?,
+                            ),
                         })
                     },
                 )?,
@@ -231,6 +239,14 @@ impl SqliteStore {
                         })
                     },
                 )?,
+                refresh_token_key: c
+                    .query_row(
+                        "SELECT value FROM server_secret WHERE name = ?1",
+                        [family_token::KEY_NAME],
+                        |r| r.get::<_, Vec<u8>>(0),
+                    )
+                    .optional()?
+                    .map(|key| snapshot::refresh_key_text(&key)),
                 audit: all(
                     c,
                     concat!("SELECT ", audit_columns!(), " FROM audit_event ORDER BY id"),
@@ -263,6 +279,7 @@ impl SqliteStore {
             .map(TotpRow::factor)
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::Corrupt)?;
+        let refresh_key = snapshot.refresh_key().map_err(StoreError::Corrupt)?;
         let imported = self
             .write(move |tx| {
                 let occupied: i64 = tx.query_row(
@@ -315,10 +332,20 @@ impl SqliteStore {
                     )?;
                 }
                 for f in &s.token_families {
+                    let refresh = f.refresh.as_ref();
                     tx.execute(
-                        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash, amr)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                        params![f.id, f.client_id, f.user_id, f.nonce, f.auth_time, f.created_at, f.revoked_at, f.revoked_reason, f.session_id_hash, f.amr],
+                        "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash, amr,
+                                                   refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                        params![f.id, f.client_id, f.user_id, f.nonce, f.auth_time, f.created_at, f.revoked_at, f.revoked_reason, f.session_id_hash, f.amr,
+                                refresh.map(|r| &r.token_hash), refresh.map(|r| &r.scope), refresh.map(|r| r.created_at), refresh.map(|r| r.expires_at)],
+                    )?;
+                }
+                if let Some(key) = &refresh_key {
+                    tx.execute(
+                        "INSERT INTO server_secret (name, value, created_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                        params![family_token::KEY_NAME, key, s.exported_at],
                     )?;
                 }
                 for (table, ended, rows) in [

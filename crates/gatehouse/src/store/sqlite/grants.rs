@@ -13,11 +13,16 @@ use crate::model::{
     AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens,
     Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
+use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
-use crate::oidc::grant::refresh_token::{self, RefreshRequest, RefreshRow, RetryRow, Rotation};
-use crate::oidc::tokens;
-use crate::store::columns::{USER_FIELDS, active_user_token, may_use_client, user_columns};
+use crate::oidc::grant::refresh_token::{
+    self, PresentedState, RefreshRequest, RefreshRow, RetryRow, Rotation,
+};
+use crate::store::columns::{
+    REFRESH_FAMILY_FIELDS, USER_FIELDS, active_user_token, family_token_columns, family_tokens,
+    may_use_client, refresh_family_columns, user_columns,
+};
 use crate::store::{Grants, StoreResult};
 
 pub(super) fn revoke_family(
@@ -33,6 +38,10 @@ pub(super) fn revoke_family(
     Ok(())
 }
 
+/// Stores the access token, and the refresh token as its family's current one (the family
+/// row exists). `keep_previous`: the family's current token is the one this rotation replaces,
+/// kept with the answer in `tokens.retry` for a retry (`oidc::retry`); otherwise no previous
+/// token is kept.
 pub(super) fn insert_tokens(
     tx: &Connection,
     family_id: &str,
@@ -40,33 +49,65 @@ pub(super) fn insert_tokens(
     tokens: &NewTokens,
     now: UnixTime,
 ) -> rusqlite::Result<()> {
+    store_tokens(tx, family_id, scope, tokens, now, false)
+}
+
+fn store_tokens(
+    tx: &Connection,
+    family_id: &str,
+    scope: &str,
+    tokens: &NewTokens,
+    now: UnixTime,
+    keep_previous: bool,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![tokens.access_token_hash, family_id, scope, now, tokens.access_expires_at])?;
     if let Some(refresh) = &tokens.refresh_token_hash {
+        let retry = tokens.retry.as_ref().filter(|_| keep_previous);
+        // The right-hand sides read the row as it was: the previous token is the one current
+        // until now.
         tx.prepare_cached(
-            "INSERT INTO refresh_token (token_hash, family_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "UPDATE token_family SET
+                 previous_hash = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_hash END,
+                 previous_scope = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_scope END,
+                 previous_expires_at = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_expires_at END,
+                 retry_sealed = ?6, retry_until = ?7,
+                 refresh_hash = ?2, refresh_scope = ?3, refresh_created_at = ?4,
+                 refresh_expires_at = ?5
+             WHERE id = ?1",
         )?
-        .execute(params![refresh, family_id, scope, now, tokens.refresh_expires_at])?;
+        .execute(params![
+            family_id,
+            refresh,
+            scope,
+            now,
+            tokens.refresh_expires_at,
+            retry.map(|r| &r.sealed),
+            retry.map(|r| r.until)
+        ])?;
     }
     Ok(())
 }
 
 const ACTIVE_ACCESS_TOKEN: &str =
-    active_user_token!("access_token", "t.revoked_at IS NULL", "?1", "?2");
+    active_user_token!("access_token", "t.revoked_at IS NULL", "?1", "?3");
 const ACTIVE_REFRESH_TOKEN: &str =
-    active_user_token!("refresh_token", "t.rotated_at IS NULL", "?1", "?2");
+    active_user_token!("refresh_token", "t.rotated_at IS NULL", "?1", "?3");
+const ACTIVE_FAMILY_REFRESH_TOKEN: &str = active_user_token!(family "?1", "?2", "?3");
 
+/// A token `sql` finds by `keys` (its hash and, for the family format, its family; `?3` is
+/// `now`).
 fn active_user_token(
     c: &Connection,
     sql: &'static str,
     kind: TokenKind,
-    token_hash: &str,
+    keys: (&str, &str),
     now: UnixTime,
 ) -> rusqlite::Result<Option<TokenInfo>> {
     c.prepare_cached(sql)?
-        .query_row(params![token_hash, now], |r| {
+        .query_row(params![keys.0, keys.1, now], |r| {
             Ok(TokenInfo {
                 kind,
                 scope: r.get(0)?,
@@ -115,20 +156,85 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
     .optional()
 }
 
-/// The presented refresh token with its family, its user, and whether its session lives.
-fn load_refresh(
+/// The family's part of a refresh decision (`refresh_family_columns!`, from column 0), with
+/// the presented token's own state.
+fn refresh_row(
+    r: &rusqlite::Row<'_>,
+    family_id: String,
+    token: PresentedState,
+) -> rusqlite::Result<RefreshRow> {
+    Ok(RefreshRow {
+        family_id,
+        scope: token.scope,
+        expires_at: token.expires_at,
+        rotated: token.rotated,
+        retry: token.retry,
+        client_id: r.get(0)?,
+        nonce: r.get(1)?,
+        auth_time: r.get(2)?,
+        family_revoked: r.get(3)?,
+        user: user_from(r, 4)?,
+        access_allowed: r.get(4 + USER_FIELDS)?,
+        // NULL when the session row is gone: not alive.
+        session_alive: r.get::<_, Option<bool>>(5 + USER_FIELDS)?.unwrap_or(false),
+        amr: Amr::from_stored(&r.get::<_, String>(6 + USER_FIELDS)?),
+    })
+}
+
+/// A token of the family format, judged by its family's row (`refresh_token::generation`).
+fn load_family_refresh(
+    tx: &Connection,
+    family_id: &str,
+    presented_hash: &str,
+    now: UnixTime,
+) -> rusqlite::Result<Option<RefreshRow>> {
+    tx.prepare_cached(concat!(
+        "SELECT ",
+        refresh_family_columns!("?2"),
+        ", ",
+        family_token_columns!(),
+        " FROM token_family f
+         JOIN user_account u ON u.id = f.user_id
+         LEFT JOIN session s ON s.id_hash = f.session_id_hash
+         WHERE f.id = ?1"
+    ))?
+    .query_row(params![family_id, now], |r| {
+        let at = REFRESH_FAMILY_FIELDS;
+        let tokens = family_tokens((
+            r.get(at)?,
+            r.get(at + 1)?,
+            r.get(at + 2)?,
+            r.get(at + 3)?,
+            r.get(at + 4)?,
+            r.get(at + 5)?,
+            r.get(at + 6)?,
+            r.get(at + 7)?,
+        ));
+        refresh_row(
+            r,
+            family_id.to_owned(),
+            refresh_token::generation(&tokens, presented_hash),
+        )
+    })
+    .optional()
+}
+
+/// A refresh token of an earlier release, by its own row. Its successor is the family's
+/// current token (of the family format) or, for a rotation made before the upgrade, a row of
+/// its own: either tells whether it was used since.
+fn load_legacy_refresh(
     tx: &Connection,
     refresh_hash: &str,
     now: UnixTime,
 ) -> rusqlite::Result<Option<RefreshRow>> {
     tx.prepare_cached(concat!(
-        "SELECT r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL,
-                f.client_id, f.nonce, f.auth_time, f.revoked_at IS NOT NULL, ",
-        user_columns!(),
-        ", ",
-        may_use_client!("f.client_id", "f.user_id"),
-        ", f.session_id_hash IS NULL OR s.expires_at > ?2,
-           r.retry_until, r.retry_sealed, n.rotated_at IS NOT NULL, n.scope, f.amr
+        "SELECT ",
+        refresh_family_columns!("?2"),
+        ", r.family_id, r.scope, r.expires_at, r.rotated_at IS NOT NULL, r.retry_until,
+           r.retry_sealed,
+           CASE WHEN n.token_hash IS NOT NULL THEN n.rotated_at IS NOT NULL
+                ELSE f.refresh_hash IS NOT r.successor_hash END,
+           COALESCE(n.scope, f.refresh_scope)
          FROM refresh_token r
          JOIN token_family f ON f.id = r.family_id
          JOIN user_account u ON u.id = f.user_id
@@ -137,32 +243,24 @@ fn load_refresh(
          WHERE r.token_hash = ?1"
     ))?
     .query_row(params![refresh_hash, now], |r| {
-        let at = 10 + USER_FIELDS;
-        Ok(RefreshRow {
-            family_id: r.get(0)?,
-            scope: r.get(1)?,
-            expires_at: r.get(2)?,
-            rotated: r.get(3)?,
-            client_id: r.get(4)?,
-            nonce: r.get(5)?,
-            auth_time: r.get(6)?,
-            amr: Amr::from_stored(&r.get::<_, String>(at + 4)?),
-            family_revoked: r.get(7)?,
-            user: user_from(r, 8)?,
-            // NULL when the session row is gone: not alive.
-            session_alive: r.get::<_, Option<bool>>(9 + USER_FIELDS)?.unwrap_or(false),
-            access_allowed: r.get(8 + USER_FIELDS)?,
-            // Kept only while the window lasts and the successor row exists.
-            retry: match (r.get(at)?, r.get(at + 1)?, r.get(at + 3)?) {
-                (Some(until), Some(sealed), Some(successor_scope)) => Some(RetryRow {
-                    until,
-                    sealed,
-                    successor_used: r.get(at + 2)?,
-                    successor_scope,
-                }),
-                _ => None,
-            },
-        })
+        let at = REFRESH_FAMILY_FIELDS;
+        // Kept only while the window lasts and the successor is known.
+        let retry = match (r.get(at + 4)?, r.get(at + 5)?, r.get(at + 7)?) {
+            (Some(until), Some(sealed), Some(successor_scope)) => Some(RetryRow {
+                until,
+                sealed,
+                successor_used: r.get(at + 6)?,
+                successor_scope,
+            }),
+            _ => None,
+        };
+        let token = PresentedState {
+            scope: r.get(at + 1)?,
+            expires_at: r.get(at + 2)?,
+            rotated: r.get(at + 3)?,
+            retry,
+        };
+        refresh_row(r, r.get(at)?, token)
     })
     .optional()
 }
@@ -229,7 +327,7 @@ impl Grants for SqliteStore {
         let code_hash = code_hash.to_owned();
         self.write(move |tx| {
             let row = load_code(tx, &code_hash)?;
-            let redeemed = match authorization_code::decide(row, &request, tokens::new_id(), now) {
+            let redeemed = match authorization_code::decide(row, &request, new.family_id.clone(), now) {
                 Redemption::Issue { family, grant } => {
                     insert_family(tx, &family, now)?;
                     insert_tokens(tx, &family.id, &grant.scope, &new, now)?;
@@ -264,16 +362,19 @@ impl Grants for SqliteStore {
 
     async fn rotate_refresh_token(
         &self,
-        refresh_hash: &str,
+        presented: &Presented,
         client_id: &str,
         scope: Option<String>,
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
     ) -> StoreResult<Rotated> {
-        let (refresh_hash, client_id) = (refresh_hash.to_owned(), client_id.to_owned());
+        let (presented, client_id) = (presented.clone(), client_id.to_owned());
         self.write(move |tx| {
-            let row = load_refresh(tx, &refresh_hash, now)?;
+            let row = match &presented.family_id {
+                Some(family) => load_family_refresh(tx, family, &presented.hash, now)?,
+                None => load_legacy_refresh(tx, &presented.hash, now)?,
+            };
             let request = RefreshRequest {
                 client_id: &client_id,
                 scope: scope.as_deref(),
@@ -281,7 +382,7 @@ impl Grants for SqliteStore {
             let rotated = apply_rotation(
                 tx,
                 refresh_token::decide(row, request, now),
-                &refresh_hash,
+                &presented,
                 &new,
                 now,
             )?;
@@ -296,6 +397,16 @@ impl Grants for SqliteStore {
         .await
     }
 
+    async fn refresh_token_family(&self, token_hash: &str) -> StoreResult<Option<String>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            c.prepare_cached("SELECT family_id FROM refresh_token WHERE token_hash = ?1")?
+                .query_row([token_hash], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
     async fn access_token(
         &self,
         token_hash: &str,
@@ -303,17 +414,21 @@ impl Grants for SqliteStore {
     ) -> StoreResult<Option<AccessGrant>> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {
-            Ok(
-                active_user_token(c, ACTIVE_ACCESS_TOKEN, TokenKind::Access, &token_hash, now)?
-                    .and_then(|t| {
-                        Some(AccessGrant {
-                            user: t.user?,
-                            client_id: t.client_id,
-                            scope: t.scope,
-                            expires_at: t.expires_at,
-                        })
-                    }),
-            )
+            Ok(active_user_token(
+                c,
+                ACTIVE_ACCESS_TOKEN,
+                TokenKind::Access,
+                (&token_hash, ""),
+                now,
+            )?
+            .and_then(|t| {
+                Some(AccessGrant {
+                    user: t.user?,
+                    client_id: t.client_id,
+                    scope: t.scope,
+                    expires_at: t.expires_at,
+                })
+            }))
         })
         .await
     }
@@ -341,20 +456,38 @@ impl Grants for SqliteStore {
         Ok(())
     }
 
-    async fn introspect(&self, token_hash: &str, now: UnixTime) -> StoreResult<Option<TokenInfo>> {
-        let token_hash = token_hash.to_owned();
-        // One read job is one read transaction: the three lookups see one snapshot.
+    async fn introspect(
+        &self,
+        presented: &Presented,
+        now: UnixTime,
+    ) -> StoreResult<Option<TokenInfo>> {
+        let presented = presented.clone();
+        // One read job is one read transaction: the lookups see one snapshot.
         self.read(move |c| {
-            if let Some(t) =
-                active_user_token(c, ACTIVE_ACCESS_TOKEN, TokenKind::Access, &token_hash, now)?
-            {
+            let token_hash = presented.hash;
+            if let Some(family) = presented.family_id {
+                return active_user_token(
+                    c,
+                    ACTIVE_FAMILY_REFRESH_TOKEN,
+                    TokenKind::Refresh,
+                    (&family, &token_hash),
+                    now,
+                );
+            }
+            if let Some(t) = active_user_token(
+                c,
+                ACTIVE_ACCESS_TOKEN,
+                TokenKind::Access,
+                (&token_hash, ""),
+                now,
+            )? {
                 return Ok(Some(t));
             }
             if let Some(t) = active_user_token(
                 c,
                 ACTIVE_REFRESH_TOKEN,
                 TokenKind::Refresh,
-                &token_hash,
+                (&token_hash, ""),
                 now,
             )? {
                 return Ok(Some(t));
@@ -380,21 +513,30 @@ impl Grants for SqliteStore {
 
     async fn revoke_token(
         &self,
-        token_hash: &str,
+        presented: &Presented,
         client_id: &str,
         now: UnixTime,
     ) -> StoreResult<Revocation> {
-        let (token_hash, client_id) = (token_hash.to_owned(), client_id.to_owned());
+        let (presented, client_id) = (presented.clone(), client_id.to_owned());
         self.write(move |tx| {
+            let token_hash = presented.hash;
             // RFC 7009 §2.1: only the client the token was issued to may revoke it. The owner
             // check is part of each statement, so there is no window between check and change.
-            let family: Option<String> = tx
-                .prepare_cached(
-                    "SELECT r.family_id FROM refresh_token r JOIN token_family f ON f.id = r.family_id
-                     WHERE r.token_hash = ?1 AND f.client_id = ?2",
-                )?
-                .query_row([&token_hash, &client_id], |r| r.get(0))
-                .optional()?;
+            // A token of the family format names its family (its MAC verified), whichever
+            // generation it is; one of an earlier release is found by its hash.
+            let family: Option<String> = match presented.family_id {
+                Some(family) => tx
+                    .prepare_cached("SELECT id FROM token_family WHERE id = ?1 AND client_id = ?2")?
+                    .query_row([&family, &client_id], |r| r.get(0))
+                    .optional()?,
+                None => tx
+                    .prepare_cached(
+                        "SELECT r.family_id FROM refresh_token r JOIN token_family f ON f.id = r.family_id
+                         WHERE r.token_hash = ?1 AND f.client_id = ?2",
+                    )?
+                    .query_row([&token_hash, &client_id], |r| r.get(0))
+                    .optional()?,
+            };
             if let Some(family) = family {
                 revoke_family(tx, &family, now, RevokeReason::RefreshRevoked)?;
                 return Ok(Revocation::Family);
@@ -422,13 +564,24 @@ impl Grants for SqliteStore {
 
     async fn forget_retry_answers(&self, now: UnixTime) -> StoreResult<usize> {
         self.in_batches(move |tx| {
-            tx.prepare_cached(
-                "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
-                 WHERE rowid IN (SELECT rowid FROM refresh_token
-                                 WHERE retry_sealed IS NOT NULL AND retry_until <= ?1
-                                 LIMIT ?2)",
-            )?
-            .execute(params![now, PURGE_BATCH])
+            // Once forgotten, the token before the current one is an older generation like
+            // any other: presented again, it is reuse.
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE token_family SET previous_hash = NULL, previous_scope = NULL,
+                         previous_expires_at = NULL, retry_sealed = NULL, retry_until = NULL
+                     WHERE rowid IN (SELECT rowid FROM token_family
+                                     WHERE retry_sealed IS NOT NULL AND retry_until <= ?1
+                                     LIMIT ?2)",
+                )?
+                .execute(params![now, PURGE_BATCH])?
+                + tx.prepare_cached(
+                    "UPDATE refresh_token SET retry_sealed = NULL, retry_until = NULL
+                     WHERE rowid IN (SELECT rowid FROM refresh_token
+                                     WHERE retry_sealed IS NOT NULL AND retry_until <= ?1
+                                     LIMIT ?2)",
+                )?
+                .execute(params![now, PURGE_BATCH])?)
         })
         .await
     }
@@ -466,17 +619,20 @@ impl Grants for SqliteStore {
                     ] {
                         n += tx.prepare_cached(sql)?.execute(params![now, PURGE_BATCH])?;
                     }
-                    // A family with no token left can issue nothing more. Codes that name it
-                    // keep their replay detection until they expire (the FK sets NULL).
+                    // A family with no token left can issue nothing more: its current refresh
+                    // token expired, and no token of an earlier release or access token is
+                    // left. Then its older tokens are unknown, as expired ones are. Codes that
+                    // name it keep their replay detection until they expire (the FK sets NULL).
                     n += tx
                         .prepare_cached(
                             "DELETE FROM token_family WHERE id IN
                                (SELECT f.id FROM token_family f
-                                WHERE NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
+                                WHERE (f.refresh_expires_at IS NULL OR f.refresh_expires_at <= ?1)
+                                  AND NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
                                   AND NOT EXISTS (SELECT 1 FROM access_token a WHERE a.family_id = f.id)
-                                LIMIT ?1)",
+                                LIMIT ?2)",
                         )?
-                        .execute([PURGE_BATCH])?;
+                        .execute(params![now, PURGE_BATCH])?;
                     Ok(n)
         })
         .await
@@ -487,26 +643,33 @@ impl Grants for SqliteStore {
 fn apply_rotation(
     tx: &Connection,
     rotation: Rotation,
-    refresh_hash: &str,
+    presented: &Presented,
     new: &NewTokens,
     now: UnixTime,
 ) -> rusqlite::Result<Rotated> {
     match rotation {
+        // New tokens go only into the family they were minted for.
+        Rotation::Issue(grant) if grant.family_id != new.family_id => Ok(Rotated::Invalid),
         Rotation::Issue(grant) => {
-            let retry = new.retry.as_ref();
-            tx.prepare_cached(
-                "UPDATE refresh_token SET rotated_at = ?2, successor_hash = ?3,
-                     retry_sealed = ?4, retry_until = ?5
-                 WHERE token_hash = ?1",
-            )?
-            .execute(params![
-                refresh_hash,
-                now,
-                new.refresh_token_hash,
-                retry.map(|r| &r.sealed),
-                retry.map(|r| r.until)
-            ])?;
-            insert_tokens(tx, &grant.family_id, &grant.scope, new, now)?;
+            if presented.family_id.is_none() {
+                // A token of an earlier release: its row records the rotation, its successor
+                // and the answer for a retry.
+                let retry = new.retry.as_ref();
+                tx.prepare_cached(
+                    "UPDATE refresh_token SET rotated_at = ?2, successor_hash = ?3,
+                         retry_sealed = ?4, retry_until = ?5
+                     WHERE token_hash = ?1",
+                )?
+                .execute(params![
+                    presented.hash,
+                    now,
+                    new.refresh_token_hash,
+                    retry.map(|r| &r.sealed),
+                    retry.map(|r| r.until)
+                ])?;
+            }
+            let keep_previous = presented.family_id.is_some();
+            store_tokens(tx, &grant.family_id, &grant.scope, new, now, keep_previous)?;
             Ok(Rotated::Issued(grant))
         }
         Rotation::Invalid => Ok(Rotated::Invalid),
