@@ -17,7 +17,9 @@
 //!   a handover did not lead to a restart, the checkpoint is a `TRUNCATE`, which waits for
 //!   in-flight reads (new ones read the database file), so the WAL stays bounded. It is a
 //!   handover, not a race for the lock: the writer never fights its own checkpointer, and a
-//!   failed attempt backs off.
+//!   failed attempt backs off. The writer's pause is bounded too: while the WAL is under twice
+//!   its bound it waits at most [`HANDOVER_PATIENCE`], and a slower checkpoint (a slow sync)
+//!   finishes in the background while it commits again.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
+use std::ffi::c_int;
 
 use crate::db::Shared;
 use crate::error::Error;
@@ -44,6 +47,35 @@ const GROWING_SPACING: Duration = Duration::from_millis(10);
 /// asks for another.
 pub(crate) const TRUNCATE_BACKOFF: Duration = Duration::from_secs(1);
 
+/// The longest the writer pauses for a handover while the WAL is under twice its bound. A
+/// handover that takes longer (a slow sync of the database file) goes on in the background,
+/// as any passive checkpoint does, while the writer commits again; the next one, after
+/// [`HANDOVER_RETRY`], has only what was written meanwhile to copy.
+pub(crate) const HANDOVER_PATIENCE: Duration = Duration::from_millis(20);
+
+/// How long the writer commits on after a handover it cut short before it asks again.
+pub(crate) const HANDOVER_RETRY: Duration = Duration::from_millis(40);
+
+/// How long the writer may wait for a handover of `mode` with the WAL at `frames` of its
+/// `limit`: [`HANDOVER_PATIENCE`], or without a bound once the WAL has reached twice its
+/// bound (the bound on the file wins over the bound on the pause) or when the handover must
+/// truncate past a reader (`TRUNCATE_PATIENCE` bounds that one).
+pub(crate) fn patience(frames: c_int, limit: c_int, mode: Mode) -> Option<Duration> {
+    (mode == Mode::Passive && frames < limit.saturating_mul(2)).then_some(HANDOVER_PATIENCE)
+}
+
+/// How a handover ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handover {
+    /// Every frame was copied: the writer's next transaction restarts the WAL.
+    Complete,
+    /// The checkpoint could not copy every frame (a reader held them, or it failed).
+    Incomplete,
+    /// The writer stopped waiting after its patience; the checkpoint goes on in the
+    /// background.
+    CutShort,
+}
+
 enum Request {
     /// The writer has nothing queued: a good moment for a passive checkpoint.
     Idle,
@@ -51,7 +83,7 @@ enum Request {
     Growing,
     /// The WAL reached its bound and the writer waits, between transactions, for this
     /// checkpoint; the answer says whether every frame was copied.
-    Handover(Mode, std::sync::mpsc::SyncSender<bool>),
+    Handover(Mode, flume::Sender<bool>),
 }
 
 /// The checkpoint a handover asks for.
@@ -105,17 +137,38 @@ impl Checkpointer {
         }
     }
 
-    /// Runs a checkpoint while the caller (the writer, between two transactions) waits.
-    /// Returns whether every frame was copied.
-    pub(crate) fn handover(&self, mode: Mode) -> bool {
+    /// Runs a checkpoint while the caller (the writer, between two transactions) waits, at
+    /// most `patience` when given ([`patience`]).
+    pub(crate) fn handover(&self, mode: Mode, patience: Option<Duration>) -> Handover {
         let Some(tx) = &self.requests else {
-            return false;
+            return Handover::Incomplete;
         };
-        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
-        if tx.send(Request::Handover(mode, done_tx)).is_err() {
-            return false;
+        let (done_tx, done_rx) = flume::bounded(1);
+        let request = Request::Handover(mode, done_tx);
+        let answer = match patience {
+            None => match tx.send(request) {
+                Ok(()) => done_rx.recv().ok(),
+                Err(_) => Some(false),
+            },
+            Some(patience) => {
+                let deadline = Instant::now() + patience;
+                match tx.send_deadline(request, deadline) {
+                    Ok(()) => match done_rx.recv_deadline(deadline) {
+                        Ok(done) => Some(done),
+                        Err(flume::RecvTimeoutError::Timeout) => None,
+                        Err(flume::RecvTimeoutError::Disconnected) => Some(false),
+                    },
+                    // Still busy with an earlier checkpoint.
+                    Err(flume::SendTimeoutError::Timeout(_)) => None,
+                    Err(flume::SendTimeoutError::Disconnected(_)) => Some(false),
+                }
+            }
+        };
+        match answer {
+            Some(true) => Handover::Complete,
+            Some(false) => Handover::Incomplete,
+            None => Handover::CutShort,
         }
-        done_rx.recv().unwrap_or(false)
     }
 
     /// Stops the thread after its current checkpoint.
@@ -153,8 +206,12 @@ fn run(conn: Connection, rx: flume::Receiver<Request>, interval: Duration, share
             Request::Handover(mode, done) => {
                 let complete = match mode {
                     // A passive checkpoint cannot copy frames a reader still uses; TRUNCATE
-                    // waits for such readers.
-                    Mode::Passive => checkpoint(&conn, "PASSIVE") || checkpoint(&conn, "TRUNCATE"),
+                    // waits for such readers. Not once the writer stopped waiting: it is
+                    // committing again, and TRUNCATE would hold it up.
+                    Mode::Passive => {
+                        checkpoint(&conn, "PASSIVE")
+                            || (!done.is_disconnected() && checkpoint(&conn, "TRUNCATE"))
+                    }
                     Mode::Truncate => checkpoint(&conn, "TRUNCATE"),
                 };
                 count(complete);
@@ -202,6 +259,25 @@ fn checkpoint(conn: &Connection, mode: &str) -> bool {
         Err(e) => {
             tracing::warn!(error = %e, mode, "onewriter: checkpoint failed");
             false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handover_waits_a_bounded_time_until_the_wal_is_twice_its_bound() {
+        let limit = 1000;
+        for (frames, mode, expected) in [
+            (1000, Mode::Passive, Some(HANDOVER_PATIENCE)),
+            (1999, Mode::Passive, Some(HANDOVER_PATIENCE)),
+            (2000, Mode::Passive, None),
+            (5000, Mode::Passive, None),
+            (1000, Mode::Truncate, None),
+        ] {
+            assert_eq!(patience(frames, limit, mode), expected, "{frames} {mode:?}");
         }
     }
 }

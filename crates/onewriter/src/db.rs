@@ -300,6 +300,7 @@ impl Db {
             handovers: stats::load(&c.handovers),
             handover_time: Duration::from_micros(stats::load(&c.handover_micros)),
             handover_max: Duration::from_micros(stats::load(&c.handover_max_micros)),
+            handovers_cut_short: stats::load(&c.handovers_cut_short),
             batch_size: stats::counts(&writer.batch),
             write_wait: stats::durations(&writer.wait),
             write_run: stats::durations(&writer.run),

@@ -154,7 +154,9 @@ impl Options {
     /// The bound on the WAL file. Past a quarter of it the checkpointer copies frames back in
     /// the background; at the bound the writer pauses between two transactions so the WAL can
     /// start over (truncating it, after waiting for in-flight reads, if readers kept it from
-    /// starting over), so it stays bounded even when reads never stop.
+    /// starting over), so it stays bounded even when reads never stop. The writer waits at
+    /// most 20 ms for that while the WAL is under twice the bound, and lets a slower
+    /// checkpoint finish in the background; past twice the bound it waits until it is done.
     pub fn wal_size_limit(mut self, bytes: u64) -> Self {
         self.wal_size_limit = bytes.max(64 * 1024);
         self

@@ -57,6 +57,9 @@ pub struct Stats {
     pub handover_time: Duration,
     /// The writer's longest pause for one handover.
     pub handover_max: Duration,
+    /// Handovers the writer stopped waiting for after its patience (20 ms, while the WAL is
+    /// under twice its bound); their checkpoints went on in the background.
+    pub handovers_cut_short: u64,
     /// Jobs per committed transaction.
     pub batch_size: Percentiles<u64>,
     /// Time a write job waited in the queue before it started.
@@ -100,6 +103,7 @@ pub(crate) struct Counters {
     pub(crate) handovers: AtomicU64,
     pub(crate) handover_micros: AtomicU64,
     pub(crate) handover_max_micros: AtomicU64,
+    pub(crate) handovers_cut_short: AtomicU64,
 }
 
 impl Counters {
@@ -107,10 +111,11 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// One handover that paused the writer for `d`.
-    pub(crate) fn handover(&self, d: Duration) {
+    /// One handover that paused the writer for `d`; `cut_short` when it stopped waiting.
+    pub(crate) fn handover(&self, d: Duration, cut_short: bool) {
         let us = micros(d);
         Counters::add(&self.handovers, 1);
+        Counters::add(&self.handovers_cut_short, u64::from(cut_short));
         Counters::add(&self.handover_micros, us);
         self.handover_max_micros.fetch_max(us, Ordering::Relaxed);
     }

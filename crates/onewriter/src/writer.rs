@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::hooks::Wal;
 use rusqlite::{Connection, Statement};
 
-use crate::checkpoint::{Checkpointer, Mode, TRUNCATE_BACKOFF};
+use crate::checkpoint::{self, Checkpointer, HANDOVER_RETRY, Handover, Mode, TRUNCATE_BACKOFF};
 use crate::connection::{JOB_SAVEPOINT, TxnGuard};
 use crate::db::Shared;
 use crate::error::Fail;
@@ -299,14 +299,23 @@ impl Writer {
             } else {
                 Mode::Truncate
             };
+            let patience = checkpoint::patience(frames, self.wal_limit_frames, mode);
             let paused = Instant::now();
-            let done = self.checkpointer.handover(mode);
-            self.shared.counters.handover(paused.elapsed());
-            if done {
-                wal.frames_at_handover = frames;
-                wal.restarted = false;
-            } else {
-                wal.handover_not_before = Instant::now() + TRUNCATE_BACKOFF;
+            let outcome = self.checkpointer.handover(mode, patience);
+            self.shared
+                .counters
+                .handover(paused.elapsed(), outcome == Handover::CutShort);
+            match outcome {
+                Handover::Complete => {
+                    wal.frames_at_handover = frames;
+                    wal.restarted = false;
+                }
+                Handover::Incomplete => {
+                    wal.handover_not_before = Instant::now() + TRUNCATE_BACKOFF;
+                }
+                Handover::CutShort => {
+                    wal.handover_not_before = Instant::now() + HANDOVER_RETRY;
+                }
             }
         } else if frames >= self.wal_limit_frames / 4 {
             self.checkpointer.growing();

@@ -99,6 +99,11 @@ impl SqliteStore {
                 "The writer's longest pause for one WAL handover",
                 s.handover_max.as_secs_f64(),
             ),
+            gauge(
+                "onewriter_wal_handovers_cut_short_total",
+                "WAL handovers the writer stopped waiting for, their checkpoints going on in the background",
+                s.handovers_cut_short as f64,
+            ),
         ];
         out.extend(quantiles(
             "onewriter_batch_size",
