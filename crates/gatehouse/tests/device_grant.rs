@@ -863,15 +863,29 @@ async fn an_expired_device_code_is_told_so_and_cannot_be_answered() {
     );
     let ada = s.user_by_username("ada").await.unwrap().unwrap();
     let approved = DeviceAnswer::Approved {
-        user_id: ada.id,
+        user_id: ada.id.clone(),
         auth_time: now,
         amr: gatehouse::model::Amr::PASSWORD,
     };
+    let consent = gatehouse::model::Consent {
+        client_id: "spa".into(),
+        scope: "openid".into(),
+        granted_at: now,
+    };
+    let record = gatehouse::model::AuditRecord::new(
+        now,
+        gatehouse::model::AuditKind::DeviceApproved,
+        format!("user:{}", ada.id),
+    );
+    let before = s.audit_latest(1).await.unwrap();
     assert!(
-        !s.answer_device_authorization(&hash, approved, now)
+        !s.answer_device_authorization(&hash, approved, Some(consent), record, now)
             .await
             .unwrap()
     );
+    // Nothing was answered, so nothing was allowed or recorded.
+    assert!(s.consents(&ada.id).await.unwrap().is_empty());
+    assert_eq!(s.audit_latest(1).await.unwrap(), before);
     // The sweep removes it; then the code is simply unknown.
     s.purge_expired(now).await.unwrap();
     assert_eq!(poll(&f).await["error"], "invalid_grant");

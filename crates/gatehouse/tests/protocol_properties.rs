@@ -354,7 +354,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                 let last = model.issued.len() - 1;
                 let i = last.saturating_sub(*back);
                 let got = s
-                    .revoke_token(&Presented::new(&model.issued[i].0, &key), "app", now)
+                    .revoke_token(&Presented::new(&model.issued[i].0, &key), "app", now, None)
                     .await
                     .unwrap();
                 // A refresh token names its family whether or not it is still usable.

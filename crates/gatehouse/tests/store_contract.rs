@@ -259,15 +259,15 @@ async fn client_tokens_are_introspected_and_revoked_by_their_client_only(db: Dat
         (TokenKind::Access, None, "svc")
     );
 
-    let by_other = s.revoke_token(&p("ct"), "other", NOW).await.unwrap();
+    let by_other = s.revoke_token(&p("ct"), "other", NOW, None).await.unwrap();
     assert_eq!(by_other, Revocation::NotFound);
     assert!(s.introspect(&p("ct"), NOW).await.unwrap().is_some());
 
-    let by_owner = s.revoke_token(&p("ct"), "svc", NOW).await.unwrap();
+    let by_owner = s.revoke_token(&p("ct"), "svc", NOW, None).await.unwrap();
     assert_eq!(by_owner, Revocation::Access);
     assert!(s.introspect(&p("ct"), NOW).await.unwrap().is_none());
     // Revoking twice changes nothing and says so.
-    let again = s.revoke_token(&p("ct"), "svc", NOW).await.unwrap();
+    let again = s.revoke_token(&p("ct"), "svc", NOW, None).await.unwrap();
     assert_eq!(again, Revocation::NotFound);
 }
 
@@ -277,11 +277,14 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
     issued(s, "alice", "app").await;
     s.create_client(client("thief"), None).await.unwrap();
 
+    let latest = || async { s.audit_latest(1).await.unwrap()[0].record.clone() };
+    let before = latest().await;
     let stolen = s
-        .revoke_token(&h("r1", "alice", "app"), "thief", NOW)
+        .revoke_token(&h("r1", "alice", "app"), "thief", NOW, None)
         .await
         .unwrap();
     assert_eq!(stolen, Revocation::NotFound);
+    assert_eq!(latest().await, before, "nothing revoked, nothing recorded");
     assert!(
         s.access_token(&h("a1", "alice", "app").hash, NOW)
             .await
@@ -289,11 +292,28 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
             .is_some()
     );
 
+    let ip = Some("192.0.2.4".parse().unwrap());
     let revoked = s
-        .revoke_token(&h("r1", "alice", "app"), "app", NOW)
+        .revoke_token(&h("r1", "alice", "app"), "app", NOW, ip)
         .await
         .unwrap();
     assert_eq!(revoked, Revocation::Family);
+    // Recorded with the revocation, in its transaction.
+    let record = latest().await;
+    assert_eq!(
+        (
+            record.kind,
+            record.client_id.as_deref(),
+            record.ip.as_deref(),
+            record.detail.as_deref()
+        ),
+        (
+            AuditKind::TokenRevoked,
+            Some("app"),
+            Some("192.0.2.4"),
+            Some("a refresh token and its family")
+        )
+    );
     // The family's access token died with it, and the refresh token no longer rotates.
     assert!(
         s.access_token(&h("a1", "alice", "app").hash, NOW)
@@ -320,7 +340,7 @@ async fn revoking_an_access_token_leaves_the_refresh_token(db: Database) {
     let s = f.store.as_ref();
     issued(s, "alice", "app").await;
     let revoked = s
-        .revoke_token(&h("a1", "alice", "app"), "app", NOW)
+        .revoke_token(&h("a1", "alice", "app"), "app", NOW, None)
         .await
         .unwrap();
     assert_eq!(revoked, Revocation::Access);

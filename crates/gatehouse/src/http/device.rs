@@ -425,32 +425,17 @@ pub(super) async fn answer(
     } else {
         DeviceAnswer::Denied
     };
-    let recorded = match (&pending, &client) {
-        (Some(_), Some(_)) => match state
-            .store
-            .answer_device_authorization(&user_code_hash, answer, now)
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return failed(&state, store_error(e)),
-        },
-        _ => false,
-    };
-    let (Some(authorization), Some(client), true) = (pending, client, recorded) else {
+    let (Some(authorization), Some(client)) = (pending, client) else {
         let page = pages::ErrorPage::new(state.look.text.errors.device_code_used);
         return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
     };
     // Allowing an application for a device is consent like any other: it is remembered, and
-    // the person can withdraw it.
-    if allow
-        && !client.first_party
-        && let Err(e) = state
-            .store
-            .grant_consent(&user.id, &client.client_id, &authorization.scope, now, None)
-            .await
-    {
-        tracing::warn!(error = %e, "could not record the consent given for a device");
-    }
+    // the person can withdraw it. The answer, the consent and the record are one transaction.
+    let consent = (allow && !client.first_party).then(|| crate::model::Consent {
+        client_id: client.client_id.clone(),
+        scope: authorization.scope.clone(),
+        granted_at: now,
+    });
     let kind = if allow {
         AuditKind::DeviceApproved
     } else {
@@ -461,7 +446,18 @@ pub(super) async fn answer(
         .client(&client.client_id)
         .ip(peer.0)
         .detail(format!("scope={}", authorization.scope));
-    state.audit(record).await;
+    match state
+        .store
+        .answer_device_authorization(&user_code_hash, answer, consent, record, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            let page = pages::ErrorPage::new(state.look.text.errors.device_code_used);
+            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
+        }
+        Err(e) => return failed(&state, store_error(e)),
+    }
     let html = pages::device_done(&state.look, client.display_name(), allow);
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth;
 use super::error::{TokenError, no_store};
 use super::{AppState, Peer};
-use crate::model::{AuditKind, AuditRecord, Revocation, TokenKind};
+use crate::model::TokenKind;
 use crate::oidc::OAuthError;
 
 /// POST /introspect
@@ -100,24 +100,11 @@ async fn revocation(
     form.get("token_type_hint")?;
     let now = state.now();
     let key = state.presented_token_key(token).await?;
-    let outcome = state
+    // Audited by the store, with the revocation. RFC 7009 §2.2: an invalid token is not an
+    // error; the client's goal is met.
+    state
         .store
-        .revoke_token(&key, &client.client_id, now)
+        .revoke_token(&key, &client.client_id, now, peer.0)
         .await?;
-    let what = match outcome {
-        Revocation::Family => "a refresh token and its family",
-        Revocation::Access => "an access token",
-        // RFC 7009 §2.2: an invalid token is not an error; the client's goal is met.
-        Revocation::NotFound => return Ok(()),
-    };
-    let record = AuditRecord::new(
-        now,
-        AuditKind::TokenRevoked,
-        format!("client:{}", client.client_id),
-    )
-    .client(&client.client_id)
-    .ip(peer.0)
-    .detail(what);
-    state.audit(record).await;
     Ok(())
 }

@@ -318,12 +318,15 @@ pub trait Grants: Send + Sync {
         now: UnixTime,
     ) -> StoreResult<Option<TokenInfo>>;
     /// Revokes the token if `client_id` owns it (RFC 7009 §2.1), atomically. Any refresh token
-    /// of a family, rotated or current, revokes the family.
+    /// of a family, rotated or current, revokes the family. The outcome's record
+    /// (`oidc::grant::audit::revocation`, the request from `ip`) is written in the same
+    /// transaction.
     async fn revoke_token(
         &self,
         presented: &Presented,
         client_id: &str,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Revocation>;
     /// Deletes what expired before `now` (codes, sessions, tokens, stale throttle entries).
     /// Returns the number of rows removed.
@@ -352,11 +355,16 @@ pub trait DeviceGrants: Send + Sync {
         now: UnixTime,
     ) -> StoreResult<Option<DeviceAuthorization>>;
     /// Records the person's answer to that authorization, if it is still waiting and has not
-    /// expired at `now`; `false` when it is not (answered already, expired, or gone).
+    /// expired at `now`; `false`, with nothing written, when it is not (answered already,
+    /// expired, or gone). In the same transaction: `consent` (what an approving person allowed
+    /// the client, merged into what they allowed it before, as `grant_consent` does) and
+    /// `record`.
     async fn answer_device_authorization(
         &self,
         user_code_hash: &str,
         answer: DeviceAnswer,
+        consent: Option<Consent>,
+        record: AuditRecord,
         now: UnixTime,
     ) -> StoreResult<bool>;
     /// Loads the authorization of a polled device code inside one transaction, lets

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, Grant, Polled, Redeemed, Rotated};
+use crate::model::{AuditKind, AuditRecord, Grant, Polled, Redeemed, Revocation, Rotated};
 
 /// Who asked, from where, and when.
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +99,20 @@ pub fn refresh(outcome: &Rotated, r: &Requester<'_>) -> Option<AuditRecord> {
     }
 }
 
+/// The record of a revocation (RFC 7009), if it revoked something: a token of another client,
+/// or none, changes nothing and is not audited.
+pub fn revocation(outcome: Revocation, r: &Requester<'_>) -> Option<AuditRecord> {
+    let what = match outcome {
+        Revocation::Family => "a refresh token and its family",
+        Revocation::Access => "an access token",
+        Revocation::NotFound => return None,
+    };
+    Some(
+        r.record(AuditKind::TokenRevoked, format!("client:{}", r.client_id))
+            .detail(what),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +169,34 @@ mod tests {
         ] {
             assert_eq!(kind(poll(&quiet, &r)), None, "{quiet:?}");
         }
+    }
+
+    #[test]
+    fn a_revocation_is_audited_when_it_revoked_something() {
+        let r = Requester {
+            at: 1_000,
+            client_id: "app",
+            ip: None,
+        };
+        let detail = |o| revocation(o, &r).and_then(|a| a.detail);
+        assert_eq!(
+            detail(Revocation::Family).as_deref(),
+            Some("a refresh token and its family")
+        );
+        assert_eq!(
+            detail(Revocation::Access).as_deref(),
+            Some("an access token")
+        );
+        assert_eq!(revocation(Revocation::NotFound, &r), None);
+        let record = revocation(Revocation::Access, &r).unwrap();
+        assert_eq!(
+            (
+                record.kind,
+                record.actor.as_str(),
+                record.client_id.as_deref()
+            ),
+            (AuditKind::TokenRevoked, "client:app", Some("app"))
+        );
     }
 
     #[test]

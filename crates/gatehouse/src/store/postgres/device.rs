@@ -6,13 +6,14 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
-use super::audit::insert_outcome_audit;
+use super::audit::{insert_audit, insert_outcome_audit};
+use super::directory::merge_consent;
 use super::grants::{insert_family, insert_tokens};
 use super::rows::{device_from, user_from};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
+use crate::model::{AuditRecord, Consent, DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
 use crate::store::columns::{
@@ -101,25 +102,51 @@ impl DeviceGrants for PgStore {
         &self,
         user_code_hash: &str,
         answer: DeviceAnswer,
+        consent: Option<Consent>,
+        record: AuditRecord,
         now: UnixTime,
     ) -> StoreResult<bool> {
+        let approver = match &answer {
+            DeviceAnswer::Approved { user_id, .. } => Some(user_id.clone()),
+            DeviceAnswer::Pending | DeviceAnswer::Denied => None,
+        };
         let (answer, user_id, auth_time, amr) = answer.stored();
-        // One statement: of two answers at once, the second finds it answered.
-        let changed = sqlx::query(
-            "UPDATE device_authorization
-             SET answer = $2, user_id = $3, auth_time = $4, amr = $6
-             WHERE user_code_hash = $1 AND answer = 'pending' AND expires_at > $5",
-        )
-        .bind(user_code_hash)
-        .bind(answer)
-        .bind(user_id)
-        .bind(auth_time)
-        .bind(now)
-        .bind(amr)
-        .execute(&self.pool)
+        let user_id = user_id.map(str::to_owned);
+        with_retrying_transaction(&self.pool, |c| {
+            let (user_code_hash, answer, user_id, amr) = (
+                user_code_hash.to_owned(),
+                answer.to_owned(),
+                user_id.clone(),
+                amr.clone(),
+            );
+            let (consent, approver, record) = (consent.clone(), approver.clone(), record.clone());
+            Box::pin(async move {
+                // One statement: of two answers at once, the second finds it answered.
+                let changed = sqlx::query(
+                    "UPDATE device_authorization
+                     SET answer = $2, user_id = $3, auth_time = $4, amr = $6
+                     WHERE user_code_hash = $1 AND answer = 'pending' AND expires_at > $5",
+                )
+                .bind(&user_code_hash)
+                .bind(&answer)
+                .bind(&user_id)
+                .bind(auth_time)
+                .bind(now)
+                .bind(&amr)
+                .execute(&mut *c)
+                .await?;
+                if changed.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                if let (Some(consent), Some(user_id)) = (consent, approver) {
+                    merge_consent(c, &user_id, &consent.client_id, &consent.scope, now).await?;
+                }
+                insert_audit(&mut *c, &record).await?;
+                Ok(true)
+            })
+        })
         .await
-        .map_err(db_error)?;
-        Ok(changed.rows_affected() == 1)
+        .map_err(db_error)
     }
 
     async fn poll_device_code(

@@ -1,7 +1,7 @@
 //! Users, clients and consents.
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{PgConnection, Row};
 
 use super::audit::insert_outcome_audit;
 use super::rows::{client_from, user_from};
@@ -292,33 +292,7 @@ impl Directory for PgStore {
             let audit = audit.clone();
             Box::pin(async move {
                 insert_outcome_audit(&mut *c, audit).await?;
-                // Make sure the row exists, then lock it: two grants racing merge, in turn.
-                sqlx::query(
-                    "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES ($1, $2, '', $3)
-                     ON CONFLICT (user_id, client_id) DO NOTHING",
-                )
-                .bind(&user_id)
-                .bind(&client_id)
-                .bind(now)
-                .execute(&mut *c)
-                .await?;
-                let before: String = sqlx::query_scalar(
-                    "SELECT scope FROM consent WHERE user_id = $1 AND client_id = $2 FOR UPDATE",
-                )
-                .bind(&user_id)
-                .bind(&client_id)
-                .fetch_one(&mut *c)
-                .await?;
-                sqlx::query(
-                    "UPDATE consent SET scope = $3, granted_at = $4 WHERE user_id = $1 AND client_id = $2",
-                )
-                .bind(&user_id)
-                .bind(&client_id)
-                .bind(scope::union(&before, &scope))
-                .bind(now)
-                .execute(&mut *c)
-                .await?;
-                Ok(())
+                merge_consent(c, &user_id, &client_id, &scope, now).await
             })
         })
         .await
@@ -386,4 +360,41 @@ impl Directory for PgStore {
             format!("consent of user {user_id} for client {client_id:?}")
         })
     }
+}
+
+/// Adds `scope` to what `user_id` allowed `client_id` (`scope::union`), as of `now`.
+pub(super) async fn merge_consent(
+    c: &mut PgConnection,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    // Make sure the row exists, then lock it: two grants racing merge, in turn.
+    sqlx::query(
+        "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES ($1, $2, '', $3)
+         ON CONFLICT (user_id, client_id) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(client_id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    let before: String = sqlx::query_scalar(
+        "SELECT scope FROM consent WHERE user_id = $1 AND client_id = $2 FOR UPDATE",
+    )
+    .bind(user_id)
+    .bind(client_id)
+    .fetch_one(&mut *c)
+    .await?;
+    sqlx::query(
+        "UPDATE consent SET scope = $3, granted_at = $4 WHERE user_id = $1 AND client_id = $2",
+    )
+    .bind(user_id)
+    .bind(client_id)
+    .bind(scope::union(&before, scope))
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
 }

@@ -317,6 +317,23 @@ async fn lock_legacy_refresh(
     refresh_row(&r, family_id, token).map(Some)
 }
 
+/// Writes the record of a revocation's `outcome` (`audit::revocation`), and returns it.
+async fn revoked(
+    c: &mut PgConnection,
+    outcome: Revocation,
+    client_id: &str,
+    now: UnixTime,
+    ip: Option<IpAddr>,
+) -> Result<Revocation, sqlx::Error> {
+    let requester = Requester {
+        at: now,
+        client_id,
+        ip,
+    };
+    insert_outcome_audit(&mut *c, audit::revocation(outcome, &requester)).await?;
+    Ok(outcome)
+}
+
 pub(super) async fn insert_family(
     c: &mut PgConnection,
     family: &NewFamily,
@@ -630,6 +647,7 @@ impl Grants for PgStore {
         presented: &Presented,
         client_id: &str,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Revocation> {
         with_retrying_transaction(&self.pool, |c| {
             let (presented, client_id) = (presented.clone(), client_id.to_owned());
@@ -663,7 +681,7 @@ impl Grants for PgStore {
                 };
                 if let Some(family) = family {
                     revoke_family(c, &family, now, RevokeReason::RefreshRevoked).await?;
-                    return Ok(Revocation::Family);
+                    return revoked(c, Revocation::Family, &client_id, now, ip).await;
                 }
                 let access = sqlx::query(
                     "UPDATE access_token SET revoked_at = $3
@@ -686,11 +704,12 @@ impl Grants for PgStore {
                     .execute(&mut *c)
                     .await?
                     .rows_affected();
-                Ok(if access > 0 {
+                let outcome = if access > 0 {
                     Revocation::Access
                 } else {
                     Revocation::NotFound
-                })
+                };
+                revoked(c, outcome, &client_id, now, ip).await
             })
         })
         .await

@@ -6,12 +6,13 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
-use super::audit::insert_outcome_audit;
+use super::audit::{insert_audit, insert_outcome_audit};
+use super::directory::merge_consent;
 use super::grants::{insert_family, insert_tokens};
 use super::rows::{device_from, user_from};
 use super::{SqliteStore, engine_error, is_unique_violation};
 use crate::clock::UnixTime;
-use crate::model::{DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
+use crate::model::{AuditRecord, Consent, DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
 use crate::store::columns::{DEVICE_FIELDS, device_columns, may_use_client, user_columns};
@@ -97,10 +98,16 @@ impl DeviceGrants for SqliteStore {
         &self,
         user_code_hash: &str,
         answer: DeviceAnswer,
+        consent: Option<Consent>,
+        record: AuditRecord,
         now: UnixTime,
     ) -> StoreResult<bool> {
         let user_code_hash = user_code_hash.to_owned();
         self.write(move |tx| {
+            let approver = match &answer {
+                DeviceAnswer::Approved { user_id, .. } => Some(user_id.clone()),
+                DeviceAnswer::Pending | DeviceAnswer::Denied => None,
+            };
             let (answer, user_id, auth_time, amr) = answer.stored();
             let changed = tx
                 .prepare_cached(
@@ -116,7 +123,14 @@ impl DeviceGrants for SqliteStore {
                     now,
                     amr
                 ])?;
-            Ok(changed == 1)
+            if changed != 1 {
+                return Ok(false);
+            }
+            if let (Some(consent), Some(user_id)) = (consent, approver) {
+                merge_consent(tx, &user_id, &consent.client_id, &consent.scope, now)?;
+            }
+            insert_audit(tx, &record)?;
+            Ok(true)
         })
         .await
     }

@@ -281,19 +281,9 @@ impl Directory for SqliteStore {
             (user_id.to_owned(), client_id.to_owned(), scope.to_owned());
         self.write(move |tx| {
             insert_outcome_audit(tx, audit)?;
-            let before: Option<String> = tx
-                .prepare_cached("SELECT scope FROM consent WHERE user_id = ?1 AND client_id = ?2")?
-                .query_row([&user_id, &client_id], |r| r.get(0))
-                .optional()?;
-            let merged = scope::union(before.as_deref().unwrap_or(""), &scope);
-            tx.prepare_cached(
-                "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
-            )?
-            .execute(params![user_id, client_id, merged, now])
+            merge_consent(tx, &user_id, &client_id, &scope, now)
         })
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
@@ -344,4 +334,25 @@ impl Directory for SqliteStore {
             format!("consent of user {user_id} for client {client_id:?}")
         })
     }
+}
+
+/// Adds `scope` to what `user_id` allowed `client_id` (`scope::union`), as of `now`.
+pub(super) fn merge_consent(
+    tx: &Connection,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: UnixTime,
+) -> rusqlite::Result<()> {
+    let before: Option<String> = tx
+        .prepare_cached("SELECT scope FROM consent WHERE user_id = ?1 AND client_id = ?2")?
+        .query_row([user_id, client_id], |r| r.get(0))
+        .optional()?;
+    let merged = scope::union(before.as_deref().unwrap_or(""), scope);
+    tx.prepare_cached(
+        "INSERT INTO consent (user_id, client_id, scope, granted_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+    )?
+    .execute(params![user_id, client_id, merged, now])?;
+    Ok(())
 }

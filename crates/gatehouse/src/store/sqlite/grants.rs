@@ -516,48 +516,18 @@ impl Grants for SqliteStore {
         presented: &Presented,
         client_id: &str,
         now: UnixTime,
+        ip: Option<IpAddr>,
     ) -> StoreResult<Revocation> {
         let (presented, client_id) = (presented.clone(), client_id.to_owned());
         self.write(move |tx| {
-            let token_hash = presented.hash;
-            // RFC 7009 §2.1: only the client the token was issued to may revoke it. The owner
-            // check is part of each statement, so there is no window between check and change.
-            // A token of the family format names its family (its MAC verified), whichever
-            // generation it is; one of an earlier release is found by its hash.
-            let family: Option<String> = match presented.family_id {
-                Some(family) => tx
-                    .prepare_cached("SELECT id FROM token_family WHERE id = ?1 AND client_id = ?2")?
-                    .query_row([&family, &client_id], |r| r.get(0))
-                    .optional()?,
-                None => tx
-                    .prepare_cached(
-                        "SELECT r.family_id FROM refresh_token r JOIN token_family f ON f.id = r.family_id
-                         WHERE r.token_hash = ?1 AND f.client_id = ?2",
-                    )?
-                    .query_row([&token_hash, &client_id], |r| r.get(0))
-                    .optional()?,
+            let outcome = revoke(tx, presented, &client_id, now)?;
+            let requester = Requester {
+                at: now,
+                client_id: &client_id,
+                ip,
             };
-            if let Some(family) = family {
-                revoke_family(tx, &family, now, RevokeReason::RefreshRevoked)?;
-                return Ok(Revocation::Family);
-            }
-            let access = tx
-                .prepare_cached(
-                    "UPDATE access_token SET revoked_at = ?3
-                     WHERE token_hash = ?1 AND revoked_at IS NULL
-                       AND family_id IN (SELECT id FROM token_family WHERE client_id = ?2)",
-                )?
-                .execute(params![token_hash, client_id, now])?
-                + tx.prepare_cached(
-                    "UPDATE client_token SET revoked_at = ?3
-                     WHERE token_hash = ?1 AND client_id = ?2 AND revoked_at IS NULL",
-                )?
-                .execute(params![token_hash, client_id, now])?;
-            Ok(if access > 0 {
-                Revocation::Access
-            } else {
-                Revocation::NotFound
-            })
+            insert_outcome_audit(tx, audit::revocation(outcome, &requester))?;
+            Ok(outcome)
         })
         .await
     }
@@ -637,6 +607,54 @@ impl Grants for SqliteStore {
         })
         .await
     }
+}
+
+/// Revokes what `presented` names if `client_id` owns it (RFC 7009 §2.1).
+fn revoke(
+    tx: &Connection,
+    presented: Presented,
+    client_id: &str,
+    now: UnixTime,
+) -> rusqlite::Result<Revocation> {
+    let token_hash = presented.hash;
+    // RFC 7009 §2.1: only the client the token was issued to may revoke it. The owner
+    // check is part of each statement, so there is no window between check and change.
+    // A token of the family format names its family (its MAC verified), whichever
+    // generation it is; one of an earlier release is found by its hash.
+    let family: Option<String> = match presented.family_id {
+        Some(family) => tx
+            .prepare_cached("SELECT id FROM token_family WHERE id = ?1 AND client_id = ?2")?
+            .query_row(params![family, client_id], |r| r.get(0))
+            .optional()?,
+        None => tx
+            .prepare_cached(
+                "SELECT r.family_id FROM refresh_token r JOIN token_family f ON f.id = r.family_id
+                     WHERE r.token_hash = ?1 AND f.client_id = ?2",
+            )?
+            .query_row(params![token_hash, client_id], |r| r.get(0))
+            .optional()?,
+    };
+    if let Some(family) = family {
+        revoke_family(tx, &family, now, RevokeReason::RefreshRevoked)?;
+        return Ok(Revocation::Family);
+    }
+    let access = tx
+        .prepare_cached(
+            "UPDATE access_token SET revoked_at = ?3
+                 WHERE token_hash = ?1 AND revoked_at IS NULL
+                   AND family_id IN (SELECT id FROM token_family WHERE client_id = ?2)",
+        )?
+        .execute(params![token_hash, client_id, now])?
+        + tx.prepare_cached(
+            "UPDATE client_token SET revoked_at = ?3
+                 WHERE token_hash = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+        )?
+        .execute(params![token_hash, client_id, now])?;
+    Ok(if access > 0 {
+        Revocation::Access
+    } else {
+        Revocation::NotFound
+    })
 }
 
 /// Applies a refresh decision in the caller's transaction.
