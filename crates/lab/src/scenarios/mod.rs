@@ -9,6 +9,7 @@ pub mod raw_limit;
 mod retry_storm;
 mod split_sqlx;
 mod tokio_rusqlite;
+mod turso;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -93,6 +94,16 @@ pub static ALL: &[Scenario] = &[
         name: "deadpool-sqlite",
         about: "deadpool-sqlite's pool (default size) with interact(), IMMEDIATE transactions",
         kind: Kind::Async(deadpool_sqlite::open),
+    },
+    Scenario {
+        name: "turso",
+        about: "turso (the Rust rewrite of SQLite): 64 connections of one Database, BEGIN IMMEDIATE, retried while busy",
+        kind: Kind::Async(turso::open_wal),
+    },
+    Scenario {
+        name: "turso-mvcc",
+        about: "turso with journal_mode 'mvcc' (experimental): BEGIN CONCURRENT, retried on busy and on write conflicts",
+        kind: Kind::Async(turso::open_mvcc),
     },
     Scenario {
         name: "onewriter",
