@@ -232,6 +232,20 @@ async fn sessions_are_listed_and_signed_out_one_by_one_or_all_at_once(db: Databa
     assert!(html.contains("That session is signed out."), "{html}");
     assert!(!signed_in(&f, &second).await);
     assert!(signed_in(&f, &third).await);
+    // Recorded with the session's end.
+    let latest = f.state.store.audit_latest(1).await.unwrap();
+    assert_eq!(
+        (
+            latest[0].record.kind,
+            latest[0].record.subject.as_deref(),
+            latest[0].record.detail.as_deref()
+        ),
+        (
+            gatehouse::model::AuditKind::SessionsEnded,
+            Some("ada"),
+            Some("sessions ended: 1")
+        )
+    );
 
     let r = account_post(
         &f,

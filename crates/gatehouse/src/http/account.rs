@@ -531,8 +531,13 @@ async fn end_sessions(
         .filter(|s| s.id_hash != session.id_hash)
         .filter(|s| which.is_none_or(|id| s.id_hash == id))
         .collect();
-    for s in &chosen {
-        if let Err(e) = state.store.end_session(&s.id_hash, now, None).await {
+    // The record goes with the last session's end, in its transaction: it exists only once
+    // every session it counts has ended.
+    let detail = format!("sessions ended: {}", chosen.len());
+    for (i, s) in chosen.iter().enumerate() {
+        let audit = (i + 1 == chosen.len())
+            .then(|| record(AuditKind::SessionsEnded).detail(detail.as_str()));
+        if let Err(e) = state.store.end_session(&s.id_hash, now, audit).await {
             return failed(state, store_error(e));
         }
     }
@@ -543,12 +548,6 @@ async fn end_sessions(
         (Some(_), _) => t.session_ended.to_owned(),
         (None, n) => (t.other_sessions_ended)(n),
     };
-    if !chosen.is_empty() {
-        let detail = format!("sessions ended: {}", chosen.len());
-        state
-            .audit(record(AuditKind::SessionsEnded).detail(detail))
-            .await;
-    }
     show(state, jar, session, user, Shown::notice(&notice)).await
 }
 

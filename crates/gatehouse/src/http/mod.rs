@@ -219,9 +219,10 @@ impl AppState {
     /// `jti`, anything else by its hash. A JWT-shaped token that does not verify gets the hash
     /// of itself, which names no stored token.
     ///
+    /// A refresh token of the family format names its family (`Presented::new`).
+    ///
     /// # Errors
     /// A store failure while the published keys are reloaded.
-    /// A refresh token of the family format names its family (`Presented::new`).
     pub async fn presented_token_key(
         &self,
         token: &str,

@@ -83,9 +83,10 @@ async fn new_tokens(
     now: i64,
 ) -> Result<(String, Option<String>, NewTokens), TokenError> {
     let access = tokens::generate();
-    let refresh = match client.allows_grant(GrantType::RefreshToken) {
-        true => Some(state.family_key().await?.mint(&family_id)),
-        false => None,
+    let refresh = if client.allows_grant(GrantType::RefreshToken) {
+        Some(state.family_key().await?.mint(&family_id))
+    } else {
+        None
     };
     let stored = NewTokens {
         family_id,

@@ -39,9 +39,7 @@ pub(super) fn revoke_family(
 }
 
 /// Stores the access token, and the refresh token as its family's current one (the family
-/// row exists). `keep_previous`: the family's current token is the one this rotation replaces,
-/// kept with the answer in `tokens.retry` for a retry (`oidc::retry`); otherwise no previous
-/// token is kept.
+/// row exists); no previous token is kept.
 pub(super) fn insert_tokens(
     tx: &Connection,
     family_id: &str,
@@ -52,6 +50,8 @@ pub(super) fn insert_tokens(
     store_tokens(tx, family_id, scope, tokens, now, false)
 }
 
+/// As [`insert_tokens`]; `keep_previous`: the family's current token is the one this rotation
+/// replaces, kept with the answer in `tokens.retry` for a retry (`oidc::retry`).
 fn store_tokens(
     tx: &Connection,
     family_id: &str,
