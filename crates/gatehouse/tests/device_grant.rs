@@ -608,16 +608,19 @@ async fn a_person_outside_the_clients_groups_cannot_allow_it(db: Database) {
     let s = server.store.as_ref();
     add_user(s, "ada").await;
     tv(s).await;
-    s.create_group(gatehouse::model::Group {
-        id: tokens::new_id(),
-        name: "staff".into(),
-        description: None,
-        created_at: 0,
-        auth_policy: Default::default(),
-    })
+    s.create_group(
+        gatehouse::model::Group {
+            id: tokens::new_id(),
+            name: "staff".into(),
+            description: None,
+            created_at: 0,
+            auth_policy: Default::default(),
+        },
+        None,
+    )
     .await
     .unwrap();
-    s.set_client_access("tv", vec!["staff".into()])
+    s.set_client_access("tv", vec!["staff".into()], None)
         .await
         .unwrap();
     let codes = start(&server.base, "tv", "openid").await;

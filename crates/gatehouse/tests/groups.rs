@@ -46,13 +46,13 @@ async fn open(db: &Database) -> Arc<dyn Store> {
 async fn groups_are_named_once_and_renames_keep_their_members(db: Database) {
     let s = open(&db).await;
     let ada = add_user(s.as_ref(), "ada").await;
-    s.create_group(group("admins")).await.unwrap();
-    s.create_group(group("staff")).await.unwrap();
+    s.create_group(group("admins"), None).await.unwrap();
+    s.create_group(group("staff"), None).await.unwrap();
     assert!(matches!(
-        s.create_group(group("admins")).await,
+        s.create_group(group("admins"), None).await,
         Err(StoreError::Conflict(_))
     ));
-    assert!(s.add_member("admins", &ada.id, NOW).await.unwrap());
+    assert!(s.add_member("admins", &ada.id, NOW, None).await.unwrap());
 
     let renamed = s
         .update_group(
@@ -62,6 +62,7 @@ async fn groups_are_named_once_and_renames_keep_their_members(db: Database) {
                 description: Some(Some("Run the servers".into())),
                 auth_policy: Some(gatehouse::model::AuthPolicy::TwoFactor),
             },
+            None,
         )
         .await
         .unwrap();
@@ -83,7 +84,7 @@ async fn groups_are_named_once_and_renames_keep_their_members(db: Database) {
         ..GroupChange::default()
     };
     assert!(matches!(
-        s.update_group("operators", onto).await,
+        s.update_group("operators", onto, None).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -98,6 +99,7 @@ async fn groups_are_named_once_and_renames_keep_their_members(db: Database) {
                 description: Some(None),
                 ..GroupChange::default()
             },
+            None,
         )
         .await
         .unwrap();
@@ -106,17 +108,18 @@ async fn groups_are_named_once_and_renames_keep_their_members(db: Database) {
         ("operators", None)
     );
     assert!(matches!(
-        s.update_group("nothing", GroupChange::default()).await,
+        s.update_group("nothing", GroupChange::default(), None)
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
-    s.delete_group("operators").await.unwrap();
+    s.delete_group("operators", None).await.unwrap();
     assert!(
         s.user_groups(&ada.id).await.unwrap().is_empty(),
         "memberships go with it"
     );
     assert!(matches!(
-        s.delete_group("operators").await,
+        s.delete_group("operators", None).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -125,33 +128,33 @@ async fn members_are_added_once_and_removed(db: Database) {
     let s = open(&db).await;
     let ada = add_user(s.as_ref(), "ada").await;
     let bob = add_user(s.as_ref(), "bob").await;
-    s.create_group(group("staff")).await.unwrap();
-    assert!(s.add_member("staff", &bob.id, NOW).await.unwrap());
-    assert!(s.add_member("staff", &ada.id, NOW).await.unwrap());
+    s.create_group(group("staff"), None).await.unwrap();
+    assert!(s.add_member("staff", &bob.id, NOW, None).await.unwrap());
+    assert!(s.add_member("staff", &ada.id, NOW, None).await.unwrap());
     assert!(
-        !s.add_member("staff", &ada.id, NOW).await.unwrap(),
+        !s.add_member("staff", &ada.id, NOW, None).await.unwrap(),
         "a member once"
     );
     let members = s.members("staff").await.unwrap().unwrap();
     let usernames: Vec<&str> = members.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(usernames, ["ada", "bob"], "by username");
     assert!(matches!(
-        s.add_member("nothing", &ada.id, NOW).await,
+        s.add_member("nothing", &ada.id, NOW, None).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        s.add_member("staff", "no-such-user-id", NOW).await,
+        s.add_member("staff", "no-such-user-id", NOW, None).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(s.members("nothing").await.unwrap().is_none());
 
-    assert!(s.remove_member("staff", &ada.id).await.unwrap());
+    assert!(s.remove_member("staff", &ada.id, None).await.unwrap());
     assert!(
-        !s.remove_member("staff", &ada.id).await.unwrap(),
+        !s.remove_member("staff", &ada.id, None).await.unwrap(),
         "not a member any more"
     );
     assert!(matches!(
-        s.remove_member("nothing", &ada.id).await,
+        s.remove_member("nothing", &ada.id, None).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(s.user_groups(&ada.id).await.unwrap().is_empty());
@@ -165,13 +168,13 @@ async fn parallel_changes_neither_double_nor_lose_a_membership(db: Database) {
     for i in 0..40 {
         others.push(add_user(s.as_ref(), &format!("user{i}")).await);
     }
-    s.create_group(group("staff")).await.unwrap();
+    s.create_group(group("staff"), None).await.unwrap();
 
     // 40 requests add the same person at once: exactly one of them did it.
     let same: Vec<_> = (0..40)
         .map(|_| {
             let (s, id) = (Arc::clone(&s), ada.id.clone());
-            tokio::spawn(async move { s.add_member("staff", &id, NOW).await.unwrap() })
+            tokio::spawn(async move { s.add_member("staff", &id, NOW, None).await.unwrap() })
         })
         .collect();
     let mut added = 0;
@@ -185,7 +188,7 @@ async fn parallel_changes_neither_double_nor_lose_a_membership(db: Database) {
         .iter()
         .map(|u| {
             let (s, id) = (Arc::clone(&s), u.id.clone());
-            tokio::spawn(async move { s.add_member("staff", &id, NOW).await.unwrap() })
+            tokio::spawn(async move { s.add_member("staff", &id, NOW, None).await.unwrap() })
         })
         .collect();
     for t in many {
@@ -194,15 +197,15 @@ async fn parallel_changes_neither_double_nor_lose_a_membership(db: Database) {
     assert_eq!(s.members("staff").await.unwrap().unwrap().len(), 41);
 
     // A delete racing with additions: afterwards no membership is left without its group.
-    s.create_group(group("short-lived")).await.unwrap();
+    s.create_group(group("short-lived"), None).await.unwrap();
     let adds: Vec<_> = others
         .iter()
         .map(|u| {
             let (s, id) = (Arc::clone(&s), u.id.clone());
-            tokio::spawn(async move { s.add_member("short-lived", &id, NOW).await })
+            tokio::spawn(async move { s.add_member("short-lived", &id, NOW, None).await })
         })
         .collect();
-    s.delete_group("short-lived").await.unwrap();
+    s.delete_group("short-lived", None).await.unwrap();
     for t in adds {
         match t.await.unwrap() {
             Ok(_) | Err(StoreError::NotFound(_)) => {}
@@ -218,8 +221,8 @@ async fn parallel_changes_neither_double_nor_lose_a_membership(db: Database) {
 async fn restricted(db: Database) -> Fixture {
     let f = fixture_on(db).await;
     let s = f.state.store.as_ref();
-    s.create_group(group("staff")).await.unwrap();
-    s.set_client_access("web", vec!["staff".into()])
+    s.create_group(group("staff"), None).await.unwrap();
+    s.set_client_access("web", vec!["staff".into()], None)
         .await
         .unwrap();
     f
@@ -282,7 +285,11 @@ async fn a_person_outside_the_clients_groups_is_refused_at_sign_in(db: Database)
 
     // A member gets in, with the same session.
     let ada = ada_id(&f).await;
-    f.state.store.add_member("staff", &ada, T0).await.unwrap();
+    f.state
+        .store
+        .add_member("staff", &ada, T0, None)
+        .await
+        .unwrap();
     let again = send(
         &f,
         axum::http::Request::get(authorize_uri("web", ""))
@@ -309,13 +316,13 @@ async fn taking_someone_out_of_the_group_stops_their_code_and_refreshes(db: Data
     let f = restricted(db).await;
     let ada = ada_id(&f).await;
     let s = f.state.store.as_ref();
-    s.add_member("staff", &ada, T0).await.unwrap();
+    s.add_member("staff", &ada, T0, None).await.unwrap();
     let (_, refresh, _) = tokens_for_ada(&f).await;
     let code = code(&f, "web").await;
 
     // Out of the group: the code issued before no longer redeems, the refresh token no longer
     // refreshes.
-    assert!(s.remove_member("staff", &ada).await.unwrap());
+    assert!(s.remove_member("staff", &ada, None).await.unwrap());
     let r = exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(r).await["error"], "invalid_grant");
@@ -344,12 +351,12 @@ async fn taking_someone_out_of_the_group_stops_their_code_and_refreshes(db: Data
     );
 
     // Back in the group: the same refresh token works (a refusal changed nothing).
-    s.add_member("staff", &ada, T0).await.unwrap();
+    s.add_member("staff", &ada, T0, None).await.unwrap();
     let r = refresh_with(refresh).await;
     assert_eq!(r.status(), StatusCode::OK);
     // Opened to everyone again: no group needed.
-    s.remove_member("staff", &ada).await.unwrap();
-    s.set_client_access("web", vec![]).await.unwrap();
+    s.remove_member("staff", &ada, None).await.unwrap();
+    s.set_client_access("web", vec![], None).await.unwrap();
     let next = json(r).await["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(refresh_with(next).await.status(), StatusCode::OK);
 }
@@ -357,7 +364,7 @@ async fn taking_someone_out_of_the_group_stops_their_code_and_refreshes(db: Data
 async fn a_group_that_guards_a_client_cannot_be_deleted(db: Database) {
     let f = restricted(db).await;
     let s = f.state.store.as_ref();
-    match s.delete_group("staff").await {
+    match s.delete_group("staff", None).await {
         Err(StoreError::InUse(why)) => assert!(why.contains("web"), "{why}"),
         other => panic!("{other:?}"),
     }
@@ -368,12 +375,12 @@ async fn a_group_that_guards_a_client_cannot_be_deleted(db: Database) {
     assert_eq!(names(&s.client_access("web").await.unwrap()), ["staff"]);
     // Unknown client or group: refused, and the access stays as it was.
     assert!(matches!(
-        s.set_client_access("web", vec!["staff".into(), "nothing".into()])
+        s.set_client_access("web", vec!["staff".into(), "nothing".into()], None)
             .await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        s.set_client_access("nothing", vec![]).await,
+        s.set_client_access("nothing", vec![], None).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
@@ -382,8 +389,8 @@ async fn a_group_that_guards_a_client_cannot_be_deleted(db: Database) {
     ));
     assert_eq!(names(&s.client_access("web").await.unwrap()), ["staff"]);
     // Taken off the client first, it can go.
-    s.set_client_access("web", vec![]).await.unwrap();
-    s.delete_group("staff").await.unwrap();
+    s.set_client_access("web", vec![], None).await.unwrap();
+    s.delete_group("staff", None).await.unwrap();
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);

@@ -320,18 +320,27 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
     for name in ["grafana-admins", "staff", "unrelated"] {
         server
             .store
-            .create_group(gatehouse::model::Group {
-                id: format!("id-{name}"),
-                name: name.into(),
-                description: None,
-                created_at: 0,
-                auth_policy: Default::default(),
-            })
+            .create_group(
+                gatehouse::model::Group {
+                    id: format!("id-{name}"),
+                    name: name.into(),
+                    description: None,
+                    created_at: 0,
+                    auth_policy: Default::default(),
+                },
+                None,
+            )
             .await
             .unwrap();
     }
     for name in ["staff", "grafana-admins"] {
-        assert!(server.store.add_member(name, &user.id, 0).await.unwrap());
+        assert!(
+            server
+                .store
+                .add_member(name, &user.id, 0, None)
+                .await
+                .unwrap()
+        );
     }
     // What an administrator sets is what the claims say.
     let admin = gatehouse::admin::Admin::new(server.store.as_ref(), "cli", None, 1_900_000_000);

@@ -497,19 +497,22 @@ async fn a_group_that_requires_a_second_factor_applies_to_every_client(db: Datab
     let f = fixture_on(db).await;
     let user = ada(&f).await;
     let s = f.state.store.as_ref();
-    s.create_group(gatehouse::model::Group {
-        id: "g1".into(),
-        name: "admins".into(),
-        description: None,
-        created_at: T0,
-        auth_policy: AuthPolicy::TwoFactor,
-    })
+    s.create_group(
+        gatehouse::model::Group {
+            id: "g1".into(),
+            name: "admins".into(),
+            description: None,
+            created_at: T0,
+            auth_policy: AuthPolicy::TwoFactor,
+        },
+        None,
+    )
     .await
     .unwrap();
     // Not a member yet: a password will do.
     let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
     assert!(location(&r).contains_key("code"));
-    s.add_member("admins", &user.id, T0).await.unwrap();
+    s.add_member("admins", &user.id, T0, None).await.unwrap();
     let page = password(&f, &authorize_uri("spa", "&prompt=login"), "ada").await;
     assert!(page.html.contains("Set up two-step verification"));
 }
@@ -743,18 +746,21 @@ async fn account_changes_need_a_recent_sign_in_and_the_sessions_own_form(db: Dat
     // A group that requires an app: it cannot be removed, even right after signing in.
     f.state
         .store
-        .create_group(gatehouse::model::Group {
-            id: "g1".into(),
-            name: "admins".into(),
-            description: None,
-            created_at: T0,
-            auth_policy: AuthPolicy::TwoFactor,
-        })
+        .create_group(
+            gatehouse::model::Group {
+                id: "g1".into(),
+                name: "admins".into(),
+                description: None,
+                created_at: T0,
+                auth_policy: AuthPolicy::TwoFactor,
+            },
+            None,
+        )
         .await
         .unwrap();
     f.state
         .store
-        .add_member("admins", &user.id, T0)
+        .add_member("admins", &user.id, T0, None)
         .await
         .unwrap();
     let fresh = account_sign_in_2fa(&f, "ada", &totp::code_at(&secret, T0 + 660)).await;

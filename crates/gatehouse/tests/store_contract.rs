@@ -1542,7 +1542,102 @@ async fn attempts_racing_a_success_are_all_decided(db: Database) {
     }
 }
 
+/// A change to groups, or to who may use a client, writes its record in its transaction;
+/// a change that changes nothing, or is refused, writes none.
+async fn group_changes_are_written_with_their_records(db: Database) {
+    use gatehouse::model::{Group, GroupChange};
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = user("alice");
+    s.create_user(alice.clone()).await.unwrap();
+    s.create_client(client("app"), None).await.unwrap();
+    let rec = |what: &str| {
+        AuditRecord::new(NOW, AuditKind::MemberAdded, "cli".to_owned()).subject(Some(what))
+    };
+    let last = || async {
+        s.audit_latest(1).await.unwrap()[0]
+            .record
+            .subject
+            .clone()
+            .unwrap_or_default()
+    };
+    let group = Group {
+        id: "g1".into(),
+        name: "staff".into(),
+        description: None,
+        created_at: NOW,
+        auth_policy: Default::default(),
+    };
+    s.create_group(group.clone(), Some(rec("created")))
+        .await
+        .unwrap();
+    assert_eq!(last().await, "created");
+    let taken = Group {
+        id: "g2".into(),
+        ..group
+    };
+    assert!(s.create_group(taken, Some(rec("taken"))).await.is_err());
+    assert_eq!(
+        last().await,
+        "created",
+        "a refused creation records nothing"
+    );
+
+    assert!(
+        s.add_member("staff", &alice.id, NOW, Some(rec("added")))
+            .await
+            .unwrap()
+    );
+    assert_eq!(last().await, "added");
+    assert!(
+        !s.add_member("staff", &alice.id, NOW, Some(rec("again")))
+            .await
+            .unwrap()
+    );
+    assert_eq!(last().await, "added", "a member already: nothing recorded");
+
+    s.set_client_access("app", vec!["staff".into()], Some(rec("access")))
+        .await
+        .unwrap();
+    assert_eq!(last().await, "access");
+    assert!(
+        s.set_client_access("app", vec!["nope".into()], Some(rec("nope")))
+            .await
+            .is_err()
+    );
+    assert!(s.delete_group("staff", Some(rec("in use"))).await.is_err());
+    assert_eq!(last().await, "access", "refused changes record nothing");
+
+    assert!(
+        s.remove_member("staff", &alice.id, Some(rec("removed")))
+            .await
+            .unwrap()
+    );
+    assert_eq!(last().await, "removed");
+    assert!(
+        !s.remove_member("staff", &alice.id, Some(rec("gone")))
+            .await
+            .unwrap()
+    );
+    assert_eq!(last().await, "removed", "not a member: nothing recorded");
+
+    let rename = GroupChange {
+        name: Some("team".into()),
+        ..GroupChange::default()
+    };
+    s.update_group("staff", rename, Some(rec("renamed")))
+        .await
+        .unwrap();
+    assert_eq!(last().await, "renamed");
+    s.set_client_access("app", vec![], Some(rec("open")))
+        .await
+        .unwrap();
+    s.delete_group("team", Some(rec("deleted"))).await.unwrap();
+    assert_eq!(last().await, "deleted");
+}
+
 on_both_backends!(();
+    group_changes_are_written_with_their_records,
     a_client_change_is_written_with_its_record,
     a_user_change_is_written_with_its_record,
     a_consent_and_a_logout_are_written_with_their_records,

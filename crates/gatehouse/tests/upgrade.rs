@@ -467,16 +467,19 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // What the later releases added works on the upgraded database: the old user joins a
     // group (beside the one they were in, if their release had groups) ...
     let s = f.state.store.as_ref();
-    s.create_group(Group {
-        id: "g1".into(),
-        name: "staff".into(),
-        description: None,
-        created_at: T0,
-        auth_policy: Default::default(),
-    })
+    s.create_group(
+        Group {
+            id: "g1".into(),
+            name: "staff".into(),
+            description: None,
+            created_at: T0,
+            auth_policy: Default::default(),
+        },
+        None,
+    )
     .await
     .unwrap();
-    assert!(s.add_member("staff", old.user_id, T0).await.unwrap());
+    assert!(s.add_member("staff", old.user_id, T0, None).await.unwrap());
     let groups = s.user_groups(old.user_id).await.unwrap();
     let expected: &[&str] = if release.has_groups() {
         &["ops", "staff"]

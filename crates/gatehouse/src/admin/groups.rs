@@ -91,9 +91,8 @@ impl Admin<'_> {
             created_at: self.now,
             auth_policy: new.auth_policy,
         };
-        self.store.create_group(group.clone()).await?;
-        self.audit(AuditKind::GroupCreated, &group.name, None)
-            .await?;
+        let record = self.record(AuditKind::GroupCreated, &group.name, None, None);
+        self.store.create_group(group.clone(), Some(record)).await?;
         Ok(group)
     }
 
@@ -132,17 +131,17 @@ impl Admin<'_> {
             description: patch.description.map(|d| d.filter(|d| !d.is_empty())),
             auth_policy: patch.auth_policy,
         };
-        let group = self.store.update_group(name, change).await?;
-        if !changed.is_empty() {
-            self.audit_detail(
+        // Recorded under the name the group has after the change.
+        let now_named = change.name.as_deref().unwrap_or(name);
+        let record = (!changed.is_empty()).then(|| {
+            self.record(
                 AuditKind::GroupUpdated,
-                &group.name,
+                now_named,
                 None,
                 Some(changed.join("; ")),
             )
-            .await?;
-        }
-        Ok(group)
+        });
+        Ok(self.store.update_group(name, change, record).await?)
     }
 
     /// Deletes a group and its memberships, and audits it.
@@ -150,8 +149,8 @@ impl Admin<'_> {
     /// # Errors
     /// `NotFound` when there is no such group; a store failure.
     pub async fn delete_group(&self, name: &str) -> Result<(), AdminError> {
-        self.store.delete_group(name).await?;
-        self.audit(AuditKind::GroupDeleted, name, None).await
+        let record = self.record(AuditKind::GroupDeleted, name, None, None);
+        Ok(self.store.delete_group(name, Some(record)).await?)
     }
 
     /// The group's members, by username.
@@ -181,17 +180,16 @@ impl Admin<'_> {
     /// `NotFound` when there is no such group or user; a store failure.
     pub async fn add_member(&self, group: &str, username: &str) -> Result<bool, AdminError> {
         let user = self.user(username).await?;
-        let added = self.store.add_member(group, &user.id, self.now).await?;
-        if added {
-            self.audit_detail(
-                AuditKind::MemberAdded,
-                &user.username,
-                None,
-                Some(format!("group={group}")),
-            )
-            .await?;
-        }
-        Ok(added)
+        let record = self.record(
+            AuditKind::MemberAdded,
+            &user.username,
+            None,
+            Some(format!("group={group}")),
+        );
+        Ok(self
+            .store
+            .add_member(group, &user.id, self.now, Some(record))
+            .await?)
     }
 
     /// Removes the user named `username` from `group`: `false` when they were not a member
@@ -201,17 +199,16 @@ impl Admin<'_> {
     /// `NotFound` when there is no such group or user; a store failure.
     pub async fn remove_member(&self, group: &str, username: &str) -> Result<bool, AdminError> {
         let user = self.user(username).await?;
-        let removed = self.store.remove_member(group, &user.id).await?;
-        if removed {
-            self.audit_detail(
-                AuditKind::MemberRemoved,
-                &user.username,
-                None,
-                Some(format!("group={group}")),
-            )
-            .await?;
-        }
-        Ok(removed)
+        let record = self.record(
+            AuditKind::MemberRemoved,
+            &user.username,
+            None,
+            Some(format!("group={group}")),
+        );
+        Ok(self
+            .store
+            .remove_member(group, &user.id, Some(record))
+            .await?)
     }
 }
 
@@ -238,21 +235,20 @@ impl Admin<'_> {
     ) -> Result<Vec<Group>, AdminError> {
         groups.sort();
         groups.dedup();
-        self.store
-            .set_client_access(client_id, groups.clone())
-            .await?;
         let detail = if groups.is_empty() {
             "every user".to_owned()
         } else {
             format!("groups={}", groups.join(","))
         };
-        self.audit_detail(
+        let record = self.record(
             AuditKind::ClientAccessSet,
             client_id,
             Some(client_id),
             Some(detail),
-        )
-        .await?;
+        );
+        self.store
+            .set_client_access(client_id, groups, Some(record))
+            .await?;
         self.client_access(client_id).await
     }
 }

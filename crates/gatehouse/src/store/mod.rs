@@ -181,26 +181,46 @@ pub trait Directory: Send + Sync {
 }
 
 /// Groups of users and their members.
+///
+/// Every change takes its audit record and writes it in the change's transaction: only when
+/// something changed (a member added who was not one, removed who was), never for a refused
+/// change.
 #[async_trait]
 pub trait Groups: Send + Sync {
     /// `Conflict` when a group has that name.
-    async fn create_group(&self, group: Group) -> StoreResult<()>;
+    async fn create_group(&self, group: Group, audit: Option<AuditRecord>) -> StoreResult<()>;
     async fn group(&self, name: &str) -> StoreResult<Option<Group>>;
     /// Every group, by name.
     async fn list_groups(&self) -> StoreResult<Vec<Group>>;
     /// Applies `change` and returns the group as it is now. `NotFound` when there is no such
     /// group; `Conflict` when the new name is taken.
-    async fn update_group(&self, name: &str, change: GroupChange) -> StoreResult<Group>;
+    async fn update_group(
+        &self,
+        name: &str,
+        change: GroupChange,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Group>;
     /// Deletes the group and its memberships. `NotFound` when there is no such group; `InUse`
     /// when a client names it among the groups that may use it (deleting it would open the
     /// client to everyone).
-    async fn delete_group(&self, name: &str) -> StoreResult<()>;
+    async fn delete_group(&self, name: &str, audit: Option<AuditRecord>) -> StoreResult<()>;
     /// Adds the user to the group: `false` when they were a member already. `NotFound` when
     /// there is no such group or user.
-    async fn add_member(&self, group: &str, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    async fn add_member(
+        &self,
+        group: &str,
+        user_id: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool>;
     /// Removes the user from the group: `false` when they were not a member. `NotFound` when
     /// there is no such group.
-    async fn remove_member(&self, group: &str, user_id: &str) -> StoreResult<bool>;
+    async fn remove_member(
+        &self,
+        group: &str,
+        user_id: &str,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool>;
     /// The group's members by username; `None` when there is no such group.
     async fn members(&self, group: &str) -> StoreResult<Option<Vec<User>>>;
     /// The user's groups, by name.
@@ -211,7 +231,12 @@ pub trait Groups: Send + Sync {
     /// Sets the groups whose members may use the client (by name), replacing the ones before;
     /// none opens it to every user. `NotFound` when the client or one of the groups does not
     /// exist, and then nothing changed.
-    async fn set_client_access(&self, client_id: &str, groups: Vec<String>) -> StoreResult<()>;
+    async fn set_client_access(
+        &self,
+        client_id: &str,
+        groups: Vec<String>,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()>;
     /// Whether the user may use the client (`store::columns::may_use_client!`).
     async fn may_use(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
 }

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+use super::audit::insert_outcome_audit;
 use super::rows::user_from;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::clock::UnixTime;
-use crate::model::{Group, GroupChange, User};
+use crate::model::{AuditRecord, Group, GroupChange, User};
 use crate::store::columns::{group_columns, may_use_client, user_columns};
 use crate::store::{Groups, StoreError, StoreResult, in_use};
 
@@ -56,21 +57,27 @@ fn no_group(name: &str) -> StoreError {
 
 #[async_trait]
 impl Groups for PgStore {
-    async fn create_group(&self, group: Group) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO user_group (id, name, description, created_at, auth_policy)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&group.id)
-        .bind(&group.name)
-        .bind(&group.description)
-        .bind(group.created_at)
-        .bind(group.auth_policy)
-        .execute(&self.pool)
+    async fn create_group(&self, group: Group, audit: Option<AuditRecord>) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (group, audit) = (group.clone(), audit.clone());
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO user_group (id, name, description, created_at, auth_policy)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&group.id)
+                .bind(&group.name)
+                .bind(&group.description)
+                .bind(group.created_at)
+                .bind(group.auth_policy)
+                .execute(&mut *c)
+                .await?;
+                insert_outcome_audit(&mut *c, audit).await
+            })
+        })
         .await
         .map_err(db_error)
-        .map_err(conflict_as(format!("group {:?}", group.name)))?;
-        Ok(())
+        .map_err(conflict_as(format!("group {:?}", group.name)))
     }
 
     async fn group(&self, name: &str) -> StoreResult<Option<Group>> {
@@ -90,9 +97,14 @@ impl Groups for PgStore {
         .map_err(db_error)
     }
 
-    async fn update_group(&self, name: &str, change: GroupChange) -> StoreResult<Group> {
+    async fn update_group(
+        &self,
+        name: &str,
+        change: GroupChange,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Group> {
         let updated = with_retrying_transaction(&self.pool, |c| {
-            let (name, change) = (name.to_owned(), change.clone());
+            let (name, change, audit) = (name.to_owned(), change.clone(), audit.clone());
             Box::pin(async move {
                 let Some(group) = load_group(c, &name, true).await? else {
                     return Ok(None);
@@ -108,6 +120,7 @@ impl Groups for PgStore {
                 .bind(group.auth_policy)
                 .execute(&mut *c)
                 .await?;
+                insert_outcome_audit(&mut *c, audit).await?;
                 Ok(Some(group))
             })
         })
@@ -120,9 +133,9 @@ impl Groups for PgStore {
         updated.ok_or_else(|| no_group(name))
     }
 
-    async fn delete_group(&self, name: &str) -> StoreResult<()> {
+    async fn delete_group(&self, name: &str, audit: Option<AuditRecord>) -> StoreResult<()> {
         let outcome = with_retrying_transaction(&self.pool, |c| {
-            let name = name.to_owned();
+            let (name, audit) = (name.to_owned(), audit.clone());
             Box::pin(async move {
                 // Locked: a client cannot be restricted to it between the check and the delete.
                 let Some(group) = load_group(c, &name, true).await? else {
@@ -142,6 +155,7 @@ impl Groups for PgStore {
                     .bind(&group.id)
                     .execute(&mut *c)
                     .await?;
+                insert_outcome_audit(&mut *c, audit).await?;
                 Ok(Ok(()))
             })
         })
@@ -154,9 +168,15 @@ impl Groups for PgStore {
         }
     }
 
-    async fn add_member(&self, group: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+    async fn add_member(
+        &self,
+        group: &str,
+        user_id: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool> {
         let added = with_retrying_transaction(&self.pool, |c| {
-            let (name, user) = (group.to_owned(), user_id.to_owned());
+            let (name, user, audit) = (group.to_owned(), user_id.to_owned(), audit.clone());
             Box::pin(async move {
                 let Some(group) = load_group(c, &name, true).await? else {
                     return Ok(None);
@@ -179,6 +199,9 @@ impl Groups for PgStore {
                 .execute(&mut *c)
                 .await?
                 .rows_affected();
+                if added > 0 {
+                    insert_outcome_audit(&mut *c, audit).await?;
+                }
                 Ok(Some(Some(added > 0)))
             })
         })
@@ -191,9 +214,14 @@ impl Groups for PgStore {
         }
     }
 
-    async fn remove_member(&self, group: &str, user_id: &str) -> StoreResult<bool> {
+    async fn remove_member(
+        &self,
+        group: &str,
+        user_id: &str,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool> {
         let removed = with_retrying_transaction(&self.pool, |c| {
-            let (name, user) = (group.to_owned(), user_id.to_owned());
+            let (name, user, audit) = (group.to_owned(), user_id.to_owned(), audit.clone());
             Box::pin(async move {
                 let Some(group) = load_group(c, &name, true).await? else {
                     return Ok(None);
@@ -205,6 +233,9 @@ impl Groups for PgStore {
                         .execute(&mut *c)
                         .await?
                         .rows_affected();
+                if removed > 0 {
+                    insert_outcome_audit(&mut *c, audit).await?;
+                }
                 Ok(Some(removed > 0))
             })
         })
@@ -292,9 +323,14 @@ impl Groups for PgStore {
         groups.ok_or_else(|| StoreError::NotFound(format!("client {client_id:?}")))
     }
 
-    async fn set_client_access(&self, client_id: &str, groups: Vec<String>) -> StoreResult<()> {
+    async fn set_client_access(
+        &self,
+        client_id: &str,
+        groups: Vec<String>,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()> {
         let missing = with_retrying_transaction(&self.pool, |c| {
-            let (id, groups) = (client_id.to_owned(), groups.clone());
+            let (id, groups, audit) = (client_id.to_owned(), groups.clone(), audit.clone());
             Box::pin(async move {
                 // Locked: two changes of one client's groups take turns.
                 let client: Option<String> = sqlx::query_scalar(
@@ -328,6 +364,7 @@ impl Groups for PgStore {
                     .execute(&mut *c)
                     .await?;
                 }
+                insert_outcome_audit(&mut *c, audit).await?;
                 Ok(None)
             })
         })

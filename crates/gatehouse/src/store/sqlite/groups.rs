@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
 
+use super::audit::insert_outcome_audit;
 use super::rows::user_from;
 use super::{SqliteStore, conflict_as};
 use crate::clock::UnixTime;
-use crate::model::{Group, GroupChange, User};
+use crate::model::{AuditRecord, Group, GroupChange, User};
 use crate::store::columns::{group_columns, may_use_client, user_columns};
 use crate::store::{Groups, StoreError, StoreResult, in_use};
 
@@ -45,7 +46,7 @@ fn no_group(name: &str) -> StoreError {
 
 #[async_trait]
 impl Groups for SqliteStore {
-    async fn create_group(&self, group: Group) -> StoreResult<()> {
+    async fn create_group(&self, group: Group, audit: Option<AuditRecord>) -> StoreResult<()> {
         let name = group.name.clone();
         self.db
             .write(move |tx| {
@@ -59,7 +60,8 @@ impl Groups for SqliteStore {
                     group.description,
                     group.created_at,
                     group.auth_policy
-                ])
+                ])?;
+                insert_outcome_audit(tx, audit)
             })
             .await
             .map_err(conflict_as(format!("group {name:?}")))?;
@@ -84,7 +86,12 @@ impl Groups for SqliteStore {
         .await
     }
 
-    async fn update_group(&self, name: &str, change: GroupChange) -> StoreResult<Group> {
+    async fn update_group(
+        &self,
+        name: &str,
+        change: GroupChange,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Group> {
         let (old, new_name) = (name.to_owned(), change.name.clone());
         let updated = self
             .db
@@ -103,6 +110,7 @@ impl Groups for SqliteStore {
                     group.description,
                     group.auth_policy
                 ])?;
+                insert_outcome_audit(tx, audit)?;
                 Ok(Some(group))
             })
             .await
@@ -113,7 +121,7 @@ impl Groups for SqliteStore {
         updated.ok_or_else(|| no_group(name))
     }
 
-    async fn delete_group(&self, name: &str) -> StoreResult<()> {
+    async fn delete_group(&self, name: &str, audit: Option<AuditRecord>) -> StoreResult<()> {
         let owned = name.to_owned();
         let outcome = self
             .write(move |tx| {
@@ -126,6 +134,7 @@ impl Groups for SqliteStore {
                 }
                 tx.prepare_cached("DELETE FROM user_group WHERE id = ?1")?
                     .execute([&group.id])?;
+                insert_outcome_audit(tx, audit)?;
                 Ok(Ok(()))
             })
             .await?;
@@ -136,7 +145,13 @@ impl Groups for SqliteStore {
         }
     }
 
-    async fn add_member(&self, group: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+    async fn add_member(
+        &self,
+        group: &str,
+        user_id: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool> {
         let (name, user) = (group.to_owned(), user_id.to_owned());
         let added = self
             .write(move |tx| {
@@ -155,6 +170,9 @@ impl Groups for SqliteStore {
                          ON CONFLICT (group_id, user_id) DO NOTHING",
                     )?
                     .execute(params![group.id, user, now])?;
+                if added > 0 {
+                    insert_outcome_audit(tx, audit)?;
+                }
                 Ok(Some(Some(added > 0)))
             })
             .await?;
@@ -165,7 +183,12 @@ impl Groups for SqliteStore {
         }
     }
 
-    async fn remove_member(&self, group: &str, user_id: &str) -> StoreResult<bool> {
+    async fn remove_member(
+        &self,
+        group: &str,
+        user_id: &str,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool> {
         let (name, user) = (group.to_owned(), user_id.to_owned());
         let removed = self
             .write(move |tx| {
@@ -177,6 +200,9 @@ impl Groups for SqliteStore {
                         "DELETE FROM group_member WHERE group_id = ?1 AND user_id = ?2",
                     )?
                     .execute(params![group.id, user])?;
+                if removed > 0 {
+                    insert_outcome_audit(tx, audit)?;
+                }
                 Ok(Some(removed > 0))
             })
             .await?;
@@ -241,7 +267,12 @@ impl Groups for SqliteStore {
         groups.ok_or_else(|| StoreError::NotFound(format!("client {client_id:?}")))
     }
 
-    async fn set_client_access(&self, client_id: &str, groups: Vec<String>) -> StoreResult<()> {
+    async fn set_client_access(
+        &self,
+        client_id: &str,
+        groups: Vec<String>,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()> {
         let id = client_id.to_owned();
         let missing = self
             .write(move |tx| {
@@ -267,6 +298,7 @@ impl Groups for SqliteStore {
                     )?
                     .execute([&id, &group_id])?;
                 }
+                insert_outcome_audit(tx, audit)?;
                 Ok(None)
             })
             .await?;
