@@ -10,7 +10,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::Error;
 use crate::options::{Options, Role};
 
-/// The savepoint each job of a group commit runs in. A closure may use savepoints of its own
+/// The savepoint each job of a guarded batch runs in. A closure may use savepoints of its own
 /// but not this one.
 pub(crate) const JOB_SAVEPOINT: &str = "onewriter_job";
 
@@ -51,8 +51,8 @@ fn apply_pragmas(conn: &Connection, role: Role, options: &Options) -> Result<(),
         // The engine retries BEGIN IMMEDIATE itself, counting busy waits; SQLite's own busy
         // handler would hide them and cannot tell a retryable BEGIN from anything else.
         conn.busy_timeout(std::time::Duration::ZERO)?;
-        // A job in a batch runs in a savepoint; a page it changes that the batch changed
-        // before is first copied to the savepoint's sub-journal. Kept in memory, that is a
+        // A job in a guarded batch runs in a savepoint; a page it changes that the batch
+        // changed before is first copied to the savepoint's sub-journal. Kept in memory, that is a
         // copy; in a temporary file (SQLite's default once it passes 64 KiB), a write system
         // call for each page: some 11% of a refresh-heavy server's CPU, measured with perf.
         // The sub-journal holds at most the pages one batch touches.

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use crate::checkpoint::Checkpointer;
 use crate::connection::{self, TxnGuard};
 use crate::error::Error;
-use crate::job::{ClosureJob, Envelope, Job, Msg};
+use crate::job::{self, Envelope, Job, Msg};
 use crate::options::{Options, Role};
 use crate::reader::Reader;
 use crate::stats::{self, Counters, Recorder, Stats};
@@ -199,7 +199,7 @@ impl Db {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (job, rx) = ClosureJob::boxed(f, self.envelope());
+        let (job, rx) = job::once(f, self.envelope());
         self.submit(&self.inner.read_tx, job).await?;
         rx.await.unwrap_or(Err(Error::Closed))
     }
@@ -209,9 +209,21 @@ impl Db {
     ///
     /// If `f` returns an error or panics, its changes are rolled back, and only its own. When
     /// several jobs are queued, up to [`max_batch`](crate::Options::max_batch) of them share
-    /// one transaction, each in its own savepoint (group commit); each caller is answered only
-    /// after the COMMIT that holds its change returned. The closure cannot end the transaction
-    /// itself: `BEGIN`, `COMMIT` and `ROLLBACK` fail with `SQLITE_AUTH` ("not authorized").
+    /// one transaction (group commit); each caller is answered only after the COMMIT that
+    /// holds its change returned. The closure cannot end the transaction itself: `BEGIN`,
+    /// `COMMIT` and `ROLLBACK` fail with `SQLITE_AUTH` ("not authorized").
+    ///
+    /// # `f` may run more than once
+    ///
+    /// The writer runs a batch's closures back to back, with no savepoint between them. If
+    /// one fails, it rolls the whole batch back and runs it again, each closure in a savepoint
+    /// of its own this time, so that the failure undoes only its own changes (and keeps doing
+    /// so while failures keep coming). That is why `f` is `Fn`: it must be able to run again,
+    /// and each run must stand on its own. Everything it does through the connection is rolled
+    /// back with the batch; what it does elsewhere (a message sent, a counter bumped) is not,
+    /// so keep such effects out of `f`, after the `await`. The value returned is that of the
+    /// run that committed (or, for a failing `f`, of its last run). Move values into `f` and
+    /// use them by reference; clone one inside `f` when a call needs it owned.
     ///
     /// ```
     /// # async fn f(db: onewriter::Db) -> Result<(), onewriter::Error> {
@@ -233,11 +245,11 @@ impl Db {
     /// [`Error::Closed`] and [`Error::Overloaded`] (not run).
     pub async fn write<F, T, E>(&self, f: F) -> Result<T, Error<E>>
     where
-        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (job, rx) = ClosureJob::boxed(f, self.envelope());
+        let (job, rx) = job::repeatable(f, self.envelope());
         self.submit(&self.inner.write_tx, job).await?;
         rx.await.unwrap_or(Err(Error::Closed))
     }
@@ -294,6 +306,7 @@ impl Db {
             cancelled: stats::load(&c.cancelled),
             overloaded: stats::load(&c.overloaded),
             commits: stats::load(&c.commits),
+            batches_run_again: stats::load(&c.batches_run_again),
             busy_waits: stats::load(&c.busy_waits),
             busy_timeouts: stats::load(&c.busy_timeouts),
             checkpoints: stats::load(&c.checkpoints),
@@ -475,5 +488,6 @@ fn start_writer(
         busy_timeout: options.busy_timeout,
         checkpointer,
         wal_limit_frames,
+        isolation: std::cell::Cell::new(crate::writer::Isolation::Optimistic),
     })
 }

@@ -33,7 +33,8 @@ pub(crate) trait Job: Send {
     /// Whether the caller dropped its future, so the job must be skipped if it has not started.
     fn cancelled(&self) -> bool;
 
-    /// Runs the closure once and keeps its outcome; returns whether it succeeded.
+    /// Runs the closure and keeps its outcome; returns whether it succeeded. A write's closure
+    /// may run again after its batch was rolled back; the last run's outcome is kept.
     fn run(&mut self, conn: &Connection) -> bool;
 
     /// Answers the caller: with `fail` if the transaction did not commit and the closure had
@@ -43,25 +44,55 @@ pub(crate) trait Job: Send {
 
 pub(crate) type Reply<T, E> = oneshot::Receiver<Result<T, Error<E>>>;
 
-pub(crate) struct ClosureJob<F, T, E> {
+/// A caller's closure as a job calls it.
+pub(crate) trait Body<T, E>: Send + 'static {
+    /// Calls the closure; `None` if it cannot be called again.
+    fn call(&mut self, conn: &Connection) -> Option<Result<T, E>>;
+}
+
+/// A closure that runs once: a read.
+pub(crate) struct Once<F>(Option<F>);
+
+impl<F, T, E> Body<T, E> for Once<F>
+where
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+{
+    fn call(&mut self, conn: &Connection) -> Option<Result<T, E>> {
+        self.0.take().map(|f| f(conn))
+    }
+}
+
+/// A closure the writer may run again, after rolling back the batch it ran in (see the
+/// `writer` module): a write.
+pub(crate) struct Repeatable<F>(F);
+
+impl<F, T, E> Body<T, E> for Repeatable<F>
+where
+    F: Fn(&Connection) -> Result<T, E> + Send + 'static,
+{
+    fn call(&mut self, conn: &Connection) -> Option<Result<T, E>> {
+        Some((self.0)(conn))
+    }
+}
+
+pub(crate) struct ClosureJob<B, T, E> {
     envelope: Envelope,
-    f: Option<F>,
+    body: B,
     outcome: Option<Result<T, Error<E>>>,
     reply: oneshot::Sender<Result<T, Error<E>>>,
 }
 
-impl<F, T, E> ClosureJob<F, T, E>
+impl<B, T, E> ClosureJob<B, T, E>
 where
-    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    B: Body<T, E>,
     T: Send + 'static,
     E: Send + 'static,
 {
-    /// The job, ready for a queue, and the receiver its answer arrives on.
-    pub(crate) fn boxed(f: F, envelope: Envelope) -> (Box<dyn Job>, Reply<T, E>) {
+    fn boxed(body: B, envelope: Envelope) -> (Box<dyn Job>, Reply<T, E>) {
         let (reply, rx) = oneshot::channel();
         let job = ClosureJob {
             envelope,
-            f: Some(f),
+            body,
             outcome: None,
             reply,
         };
@@ -69,9 +100,30 @@ where
     }
 }
 
-impl<F, T, E> Job for ClosureJob<F, T, E>
+/// A job that runs `f` once, and the receiver its answer arrives on.
+pub(crate) fn once<F, T, E>(f: F, envelope: Envelope) -> (Box<dyn Job>, Reply<T, E>)
 where
     F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    ClosureJob::boxed(Once(Some(f)), envelope)
+}
+
+/// A job that runs `f` as many times as the writer needs, and the receiver its answer (the
+/// last run's outcome) arrives on.
+pub(crate) fn repeatable<F, T, E>(f: F, envelope: Envelope) -> (Box<dyn Job>, Reply<T, E>)
+where
+    F: Fn(&Connection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    ClosureJob::boxed(Repeatable(f), envelope)
+}
+
+impl<B, T, E> Job for ClosureJob<B, T, E>
+where
+    B: Body<T, E>,
     T: Send + 'static,
     E: Send + 'static,
 {
@@ -84,17 +136,16 @@ where
     }
 
     fn run(&mut self, conn: &Connection) -> bool {
-        let Some(f) = self.f.take() else {
-            return false;
-        };
         // The closure's state is dropped with the job and the connection is rolled back to
         // before it ran, so nothing it touched is observed after a panic.
-        let outcome = match catch_unwind(AssertUnwindSafe(|| f(conn))) {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Error::Job(e)),
+        let outcome = match catch_unwind(AssertUnwindSafe(|| self.body.call(conn))) {
+            Ok(None) => return false,
+            Ok(Some(Ok(v))) => Ok(v),
+            Ok(Some(Err(e))) => Err(Error::Job(e)),
             Err(payload) => Err(Error::Panicked(panic_message(payload.as_ref()))),
         };
         let ok = outcome.is_ok();
+        // A run again replaces the outcome of the run before it, which was rolled back.
         self.outcome = Some(outcome);
         ok
     }

@@ -53,8 +53,9 @@
 //! # Group commit
 //!
 //! When several writes are queued, the writer runs up to
-//! [`max_batch`](Options::max_batch) of them in one transaction, each inside its own
-//! `SAVEPOINT`. A job that fails is rolled back to its savepoint alone; the others commit.
+//! [`max_batch`](Options::max_batch) of them in one transaction, back to back. A job that
+//! fails is rolled back alone; the others commit: the batch runs again with each job in a
+//! `SAVEPOINT` of its own, which is why a write's closure is `Fn` (see [`Db::write`]).
 //! Every caller is answered after the shared `COMMIT` returned, so one sync serves the batch:
 //! this is what makes `synchronous=FULL` affordable. If the `COMMIT` itself fails, no caller of
 //! the batch is told its write succeeded.

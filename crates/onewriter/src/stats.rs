@@ -26,9 +26,9 @@ pub struct Stats {
     pub write_queue_depth: usize,
     /// Read jobs waiting in the queue now.
     pub read_queue_depth: usize,
-    /// Write closures run (successfully or not).
+    /// Write jobs run to their end (successfully or not); a job run again counts once.
     pub writes: u64,
-    /// Write closures that returned an error or panicked.
+    /// Write jobs whose closure returned an error or panicked.
     pub write_errors: u64,
     /// Read closures run (successfully or not).
     pub reads: u64,
@@ -40,6 +40,9 @@ pub struct Stats {
     pub overloaded: u64,
     /// Transactions committed by the writer.
     pub commits: u64,
+    /// Batches rolled back and run again, each job in a savepoint of its own, because a job
+    /// failed while they ran without savepoints (see [`Db::write`](crate::Db::write)).
+    pub batches_run_again: u64,
     /// Times the writer found the write lock held by another connection when it began a
     /// transaction: mostly another process; rarely, for a moment, one of this process's own
     /// readers recovering a torn wal-index header, as SQLite allows.
@@ -97,6 +100,7 @@ pub(crate) struct Counters {
     pub(crate) cancelled: AtomicU64,
     pub(crate) overloaded: AtomicU64,
     pub(crate) commits: AtomicU64,
+    pub(crate) batches_run_again: AtomicU64,
     pub(crate) busy_waits: AtomicU64,
     pub(crate) busy_timeouts: AtomicU64,
     pub(crate) checkpoints: AtomicU64,

@@ -261,13 +261,16 @@ async fn a_write_cancelled_after_it_started_runs_to_commit() {
         .await
         .unwrap();
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let started_tx = std::sync::Mutex::new(Some(started_tx));
     let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
     let caller = tokio::spawn({
         let db = db.clone();
         async move {
             db.write(move |tx| {
                 tx.execute("INSERT INTO debit (id) VALUES (1)", [])?;
-                let _ = started_tx.send(());
+                if let Some(started) = started_tx.lock().unwrap().take() {
+                    let _ = started.send(());
+                }
                 let _ = finish_rx.recv();
                 tx.execute("INSERT INTO credit (id) VALUES (1)", [])
             })

@@ -1,4 +1,4 @@
-//! Group commit: queued writes share one transaction, each in its own savepoint.
+//! Group commit: queued writes share one transaction; a failing one is rolled back alone.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,6 +8,9 @@
 )]
 
 mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Gate, open_bank, temp_path, totals, wait_for_write_queue};
 use onewriter::rusqlite;
@@ -156,4 +159,134 @@ async fn when_the_shared_commit_fails_no_caller_is_told_it_succeeded() {
     db.write(|tx| tx.execute("INSERT INTO parent (id) VALUES (100)", []))
         .await
         .unwrap();
+}
+
+/// A batch queued behind a gate: job `i` deposits 1 into account 1 and returns the balance it
+/// left, or fails after depositing when `fails(i)`; `runs[i]` counts the runs of its closure.
+struct Counted {
+    handles: Vec<tokio::task::JoinHandle<Result<i64, Error<String>>>>,
+    runs: Vec<Arc<AtomicUsize>>,
+}
+
+async fn queue_counted(db: &onewriter::Db, n: usize, fails: impl Fn(usize) -> bool) -> Counted {
+    let (mut handles, mut runs) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let (db2, count, fail) = (db.clone(), Arc::new(AtomicUsize::new(0)), fails(i));
+        runs.push(Arc::clone(&count));
+        handles.push(tokio::spawn(async move {
+            db2.write(move |tx| {
+                count.fetch_add(1, Ordering::SeqCst);
+                let balance = common::deposit(tx, 1, 1).map_err(|e| e.to_string())?;
+                if fail {
+                    return Err(format!("job {i} refuses"));
+                }
+                Ok(balance)
+            })
+            .await
+        }));
+        wait_for_write_queue(db, i + 1).await;
+    }
+    Counted { handles, runs }
+}
+
+impl Counted {
+    /// Every job's answer, and how many times each closure ran.
+    async fn finish(self) -> (Vec<Result<i64, String>>, Vec<usize>) {
+        let mut answers = Vec::new();
+        for h in self.handles {
+            answers.push(h.await.unwrap().map_err(|e| e.to_string()));
+        }
+        let runs = self.runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
+        (answers, runs)
+    }
+}
+
+/// The balances the successful jobs report, in job order, are exactly those of the committed
+/// deposits one after the other: each answer comes from the run that committed.
+fn assert_balances_follow_each_other(answers: &[Result<i64, String>], from: i64) {
+    let balances: Vec<i64> = answers.iter().filter_map(|a| a.clone().ok()).collect();
+    let expected: Vec<i64> = (from..from + balances.len() as i64).collect();
+    assert_eq!(balances, expected, "answers: {answers:?}");
+}
+
+#[tokio::test]
+async fn a_batch_without_a_failure_runs_each_closure_once() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
+    let gate = Gate::close(&db).await;
+    let queued = queue_counted(&db, 40, |_| false).await;
+    gate.open().await;
+    let (answers, runs) = queued.finish().await;
+    assert_balances_follow_each_other(&answers, 1);
+    assert!(runs.iter().all(|&r| r == 1), "runs: {runs:?}");
+    assert_eq!(db.stats().batches_run_again, 0);
+    assert!(db.stats().batch_size.max >= 40);
+    assert_eq!(totals(&t.path), (40, 40, 40));
+}
+
+#[tokio::test]
+async fn a_failure_runs_the_jobs_before_it_again_each_alone_and_only_its_change_is_lost() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
+    let gate = Gate::close(&db).await;
+    let queued = queue_counted(&db, 30, |i| i == 12).await;
+    gate.open().await;
+    let (answers, runs) = queued.finish().await;
+    assert_eq!(answers[12], Err("job 12 refuses".to_owned()));
+    assert_balances_follow_each_other(&answers, 1);
+    // The failure came after jobs 0..=11 had run without savepoints: they, and job 12, ran
+    // again, each in its own savepoint; the jobs after it ran once.
+    let expected: Vec<usize> = (0..30).map(|i| if i <= 12 { 2 } else { 1 }).collect();
+    assert_eq!(runs, expected);
+    let stats = db.stats();
+    assert_eq!(stats.batches_run_again, 1);
+    assert_eq!(
+        (stats.write_errors, stats.writes - 2),
+        (1, 30),
+        "each job counts once (the gate and the seed aside)"
+    );
+    assert_eq!(totals(&t.path), (29, 29, 29), "all but job 12's deposit");
+}
+
+#[tokio::test]
+async fn a_failing_first_job_is_rolled_back_alone_without_running_its_batch_again() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
+    let gate = Gate::close(&db).await;
+    let queued = queue_counted(&db, 10, |i| i == 0).await;
+    gate.open().await;
+    let (answers, runs) = queued.finish().await;
+    assert_eq!(answers[0], Err("job 0 refuses".to_owned()));
+    assert_balances_follow_each_other(&answers, 1);
+    assert!(runs.iter().all(|&r| r == 1), "runs: {runs:?}");
+    assert_eq!(db.stats().batches_run_again, 0);
+    assert_eq!(totals(&t.path), (9, 9, 9));
+}
+
+#[tokio::test]
+async fn after_a_failure_batches_run_guarded_so_a_stream_of_failures_is_never_run_twice() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
+    // The gate's own job fails: the batch after it starts guarded, and its failure rolls back
+    // to that job's savepoint without running anything again.
+    let gate = Gate::close_with(&db, Err("the gate refuses")).await;
+    let queued = queue_counted(&db, 20, |i| i == 7).await;
+    gate.open().await;
+    let (answers, runs) = queued.finish().await;
+    assert_eq!(answers[7], Err("job 7 refuses".to_owned()));
+    assert!(runs.iter().all(|&r| r == 1), "runs: {runs:?}");
+    assert_eq!(db.stats().batches_run_again, 0);
+    // That batch had a failure, so the next one (behind a gate that succeeds, alone) is
+    // guarded too; after a clean batch, the next runs optimistically again.
+    let gate = Gate::close(&db).await;
+    let queued = queue_counted(&db, 20, |i| i == 3).await;
+    gate.open().await;
+    let (_, runs) = queued.finish().await;
+    assert_eq!(
+        runs.iter().filter(|&&r| r == 2).count(),
+        4,
+        "jobs 0..=3 ran again: the gate's clean batch made the next optimistic: {runs:?}"
+    );
+    assert_eq!(db.stats().batches_run_again, 1);
+    assert_eq!(totals(&t.path), (38, 38, 38));
 }

@@ -105,16 +105,27 @@ pub struct Gate {
 
 impl Gate {
     pub async fn close(db: &Db) -> Gate {
+        Gate::close_with(db, Ok(())).await
+    }
+
+    /// A gate whose own job ends with `outcome` once released.
+    pub async fn close_with(db: &Db, outcome: Result<(), &'static str>) -> Gate {
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
         let db = db.clone();
+        // A write's closure is `Fn`: the one-shot sender is taken out on the first run.
+        let entered = std::sync::Mutex::new(Some(entered_tx));
         let done = tokio::spawn(async move {
             db.write(move |_| {
-                let _ = entered_tx.send(());
+                if let Some(entered) = entered.lock().expect("gate").take() {
+                    let _ = entered.send(());
+                }
                 let _ = wait.recv();
-                Ok::<_, onewriter::rusqlite::Error>(())
+                outcome
             })
             .await
+            .map_err(|e| e.to_string())
+            .or_else(|e| if outcome.is_err() { Ok(()) } else { Err(e) })
             .expect("gate job");
         });
         entered_rx.await.expect("gate entered");

@@ -31,10 +31,10 @@ pub(super) fn insert_audit(tx: &Connection, e: &AuditRecord) -> rusqlite::Result
 /// Appends the record of a decision's outcome, if it has one, in the caller's transaction.
 pub(super) fn insert_outcome_audit(
     tx: &Connection,
-    record: Option<AuditRecord>,
+    record: Option<&AuditRecord>,
 ) -> rusqlite::Result<()> {
     if let Some(record) = record {
-        insert_audit(tx, &record)?;
+        insert_audit(tx, record)?;
     }
     Ok(())
 }

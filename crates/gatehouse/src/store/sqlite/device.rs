@@ -126,8 +126,8 @@ impl DeviceGrants for SqliteStore {
             if changed != 1 {
                 return Ok(false);
             }
-            if let (Some(consent), Some(user_id)) = (consent, approver) {
-                merge_consent(tx, &user_id, &consent.client_id, &consent.scope, now)?;
+            if let (Some(consent), Some(user_id)) = (&consent, &approver) {
+                merge_consent(tx, user_id, &consent.client_id, &consent.scope, now)?;
             }
             insert_audit(tx, &record)?;
             Ok(true)
@@ -169,7 +169,7 @@ impl DeviceGrants for SqliteStore {
                 client_id: &client_id,
                 ip,
             };
-            insert_outcome_audit(tx, audit::poll(&polled, &requester))?;
+            insert_outcome_audit(tx, audit::poll(&polled, &requester).as_ref())?;
             Ok(polled)
         })
         .await

@@ -124,7 +124,7 @@ impl Directory for SqliteStore {
                     return Ok(None);
                 };
                 let logout = change.signs_out();
-                match change {
+                match &change {
                     UserChange::Disable | UserChange::Enable => tx
                         .prepare_cached("UPDATE user_account SET disabled = ?2 WHERE id = ?1")?
                         .execute(params![user_id, change == UserChange::Disable])?,
@@ -156,7 +156,7 @@ impl Directory for SqliteStore {
                     Some(reason) => log_out_user(tx, &user_id, now, reason)?,
                     None => LoggedOut::default(),
                 };
-                insert_outcome_audit(tx, audit.map(|r| r.ended(&out)))?;
+                insert_outcome_audit(tx, audit.clone().map(|r| r.ended(&out)).as_ref())?;
                 Ok(Some(out))
             })
             .await?;
@@ -168,7 +168,7 @@ impl Directory for SqliteStore {
         self.db
             .write(move |tx| {
                 insert_client(tx, &client)?;
-                insert_outcome_audit(tx, audit)
+                insert_outcome_audit(tx, audit.as_ref())
             })
             .await
             .map_err(conflict_as(format!("client {client_id:?}")))?;
@@ -237,7 +237,7 @@ impl Directory for SqliteStore {
                         c.auth_policy,
                     ])?;
                 if changed > 0 {
-                    insert_outcome_audit(tx, audit)?;
+                    insert_outcome_audit(tx, audit.as_ref())?;
                 }
                 Ok(changed)
             })
@@ -249,9 +249,9 @@ impl Directory for SqliteStore {
         let id = client_id.to_owned();
         let changed = self
             .write(move |tx| {
-                let changed = tx.execute("DELETE FROM client WHERE client_id = ?1", [id])?;
+                let changed = tx.execute("DELETE FROM client WHERE client_id = ?1", [&id])?;
                 if changed > 0 {
-                    insert_outcome_audit(tx, audit)?;
+                    insert_outcome_audit(tx, audit.as_ref())?;
                 }
                 Ok(changed)
             })
@@ -280,7 +280,7 @@ impl Directory for SqliteStore {
         let (user_id, client_id, scope) =
             (user_id.to_owned(), client_id.to_owned(), scope.to_owned());
         self.write(move |tx| {
-            insert_outcome_audit(tx, audit)?;
+            insert_outcome_audit(tx, audit.as_ref())?;
             merge_consent(tx, &user_id, &client_id, &scope, now)
         })
         .await
@@ -325,7 +325,7 @@ impl Directory for SqliteStore {
                     params![uid, cid, now, RevokeReason::ConsentRevoked],
                 )?;
                 if removed > 0 {
-                    insert_outcome_audit(tx, audit)?;
+                    insert_outcome_audit(tx, audit.as_ref())?;
                 }
                 Ok(removed)
             })

@@ -291,7 +291,7 @@ impl SqliteStore {
                 if occupied > 0 {
                     return Ok(false);
                 }
-                let s = snapshot;
+                let s = &snapshot;
                 for u in &s.users {
                     insert_user(tx, &User::from(u.clone()))?;
                 }

@@ -354,7 +354,7 @@ impl Grants for SqliteStore {
                     Redeemed::Replayed
                 }
             };
-            insert_outcome_audit(tx, audit::redemption(&redeemed, &Requester { at: now, client_id: &request.client_id, ip }))?;
+            insert_outcome_audit(tx, audit::redemption(&redeemed, &Requester { at: now, client_id: &request.client_id, ip }).as_ref())?;
             Ok(redeemed)
         })
         .await
@@ -391,7 +391,7 @@ impl Grants for SqliteStore {
                 client_id: &client_id,
                 ip,
             };
-            insert_outcome_audit(tx, audit::refresh(&rotated, &requester))?;
+            insert_outcome_audit(tx, audit::refresh(&rotated, &requester).as_ref())?;
             Ok(rotated)
         })
         .await
@@ -520,13 +520,13 @@ impl Grants for SqliteStore {
     ) -> StoreResult<Revocation> {
         let (presented, client_id) = (presented.clone(), client_id.to_owned());
         self.write(move |tx| {
-            let outcome = revoke(tx, presented, &client_id, now)?;
+            let outcome = revoke(tx, &presented, &client_id, now)?;
             let requester = Requester {
                 at: now,
                 client_id: &client_id,
                 ip,
             };
-            insert_outcome_audit(tx, audit::revocation(outcome, &requester))?;
+            insert_outcome_audit(tx, audit::revocation(outcome, &requester).as_ref())?;
             Ok(outcome)
         })
         .await
@@ -612,16 +612,16 @@ impl Grants for SqliteStore {
 /// Revokes what `presented` names if `client_id` owns it (RFC 7009 §2.1).
 fn revoke(
     tx: &Connection,
-    presented: Presented,
+    presented: &Presented,
     client_id: &str,
     now: UnixTime,
 ) -> rusqlite::Result<Revocation> {
-    let token_hash = presented.hash;
+    let token_hash = &presented.hash;
     // RFC 7009 §2.1: only the client the token was issued to may revoke it. The owner
     // check is part of each statement, so there is no window between check and change.
     // A token of the family format names its family (its MAC verified), whichever
     // generation it is; one of an earlier release is found by its hash.
-    let family: Option<String> = match presented.family_id {
+    let family: Option<String> = match &presented.family_id {
         Some(family) => tx
             .prepare_cached("SELECT id FROM token_family WHERE id = ?1 AND client_id = ?2")?
             .query_row(params![family, client_id], |r| r.get(0))

@@ -61,7 +61,7 @@ impl Groups for SqliteStore {
                     group.created_at,
                     group.auth_policy
                 ])?;
-                insert_outcome_audit(tx, audit)
+                insert_outcome_audit(tx, audit.as_ref())
             })
             .await
             .map_err(conflict_as(format!("group {name:?}")))?;
@@ -99,7 +99,7 @@ impl Groups for SqliteStore {
                 let Some(group) = load_group(tx, &old)? else {
                     return Ok(None);
                 };
-                let group = change.apply(group);
+                let group = change.clone().apply(group);
                 tx.prepare_cached(
                     "UPDATE user_group SET name = ?2, description = ?3, auth_policy = ?4
                      WHERE id = ?1",
@@ -110,7 +110,7 @@ impl Groups for SqliteStore {
                     group.description,
                     group.auth_policy
                 ])?;
-                insert_outcome_audit(tx, audit)?;
+                insert_outcome_audit(tx, audit.as_ref())?;
                 Ok(Some(group))
             })
             .await
@@ -134,7 +134,7 @@ impl Groups for SqliteStore {
                 }
                 tx.prepare_cached("DELETE FROM user_group WHERE id = ?1")?
                     .execute([&group.id])?;
-                insert_outcome_audit(tx, audit)?;
+                insert_outcome_audit(tx, audit.as_ref())?;
                 Ok(Ok(()))
             })
             .await?;
@@ -171,7 +171,7 @@ impl Groups for SqliteStore {
                     )?
                     .execute(params![group.id, user, now])?;
                 if added > 0 {
-                    insert_outcome_audit(tx, audit)?;
+                    insert_outcome_audit(tx, audit.as_ref())?;
                 }
                 Ok(Some(Some(added > 0)))
             })
@@ -201,7 +201,7 @@ impl Groups for SqliteStore {
                     )?
                     .execute(params![group.id, user])?;
                 if removed > 0 {
-                    insert_outcome_audit(tx, audit)?;
+                    insert_outcome_audit(tx, audit.as_ref())?;
                 }
                 Ok(Some(removed > 0))
             })
@@ -298,7 +298,7 @@ impl Groups for SqliteStore {
                     )?
                     .execute([&id, &group_id])?;
                 }
-                insert_outcome_audit(tx, audit)?;
+                insert_outcome_audit(tx, audit.as_ref())?;
                 Ok(None)
             })
             .await?;

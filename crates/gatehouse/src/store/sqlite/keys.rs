@@ -81,9 +81,9 @@ impl Keys for SqliteStore {
                 "INSERT INTO server_secret (name, value, created_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (name) DO NOTHING",
             )?
-            .execute(params![name, candidate, now])?;
+            .execute(params![&name, &candidate, now])?;
             tx.prepare_cached("SELECT value FROM server_secret WHERE name = ?1")?
-                .query_row([name], |r| r.get(0))
+                .query_row([&name], |r| r.get(0))
         })
         .await
     }

@@ -99,9 +99,11 @@ impl SqliteStore {
         self.db.read(f).await.map_err(engine_error)
     }
 
+    /// Runs `f` on the writer; it may run more than once (see `onewriter::Db::write`), so it
+    /// works on what it captured by reference.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        f: impl Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
         self.db.write(f).await.map_err(engine_error)
     }

@@ -63,7 +63,7 @@ impl LogoutOutbox for SqliteStore {
     ) -> StoreResult<()> {
         let notice = notice.clone();
         self.write(move |tx| {
-            match settlement {
+            match &settlement {
                 Settlement::Delivered => {
                     tx.prepare_cached("DELETE FROM logout_notice WHERE id = ?1")?
                         .execute([notice.id])?;
@@ -78,7 +78,7 @@ impl LogoutOutbox for SqliteStore {
                 Settlement::GiveUp(why) => {
                     tx.prepare_cached("DELETE FROM logout_notice WHERE id = ?1")?
                         .execute([notice.id])?;
-                    insert_audit(tx, &backchannel::undelivered(&notice, &why, now))?;
+                    insert_audit(tx, &backchannel::undelivered(&notice, why, now))?;
                 }
             }
             Ok(())

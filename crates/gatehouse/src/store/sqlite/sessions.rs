@@ -86,10 +86,10 @@ impl Sessions for SqliteStore {
                 session.amr.stored()
             ])?;
             // Ended as the new session starts (its `last_seen_at` is now).
-            if let Some(old) = replaces {
-                end_session(tx, &old, session.last_seen_at)?;
+            if let Some(old) = &replaces {
+                end_session(tx, old, session.last_seen_at)?;
             }
-            insert_outcome_audit(tx, audit)
+            insert_outcome_audit(tx, audit.as_ref())
         })
         .await?;
         Ok(())
@@ -136,7 +136,7 @@ impl Sessions for SqliteStore {
         let id_hash = id_hash.to_owned();
         self.write(move |tx| {
             end_session(tx, &id_hash, now)?;
-            insert_outcome_audit(tx, audit)
+            insert_outcome_audit(tx, audit.as_ref())
         })
         .await?;
         Ok(())
@@ -151,7 +151,7 @@ impl Sessions for SqliteStore {
         let user_id = user_id.to_owned();
         self.write(move |tx| {
             let out = log_out_user(tx, &user_id, now, RevokeReason::UserLoggedOut)?;
-            insert_outcome_audit(tx, audit.map(|r| r.ended(&out)))?;
+            insert_outcome_audit(tx, audit.clone().map(|r| r.ended(&out)).as_ref())?;
             Ok(out)
         })
         .await
