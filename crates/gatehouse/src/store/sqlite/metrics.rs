@@ -70,6 +70,11 @@ impl SqliteStore {
                 s.commits as f64,
             ),
             gauge(
+                "onewriter_batches_run_again_total",
+                "Batches rolled back and run again with a savepoint per job after a job failed",
+                s.batches_run_again as f64,
+            ),
+            gauge(
                 "onewriter_busy_waits_total",
                 "Times the writer waited for another process's lock",
                 s.busy_waits as f64,
