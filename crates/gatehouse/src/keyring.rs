@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::JwkSet;
 
 use crate::clock::UnixTime;
-use crate::model::{Retirement, SigningAlg, SigningKey};
+use crate::model::{AuditRecord, Retirement, SigningAlg, SigningKey};
 use crate::oidc::keys::{self, KeyError, Signer};
 use crate::store::{Store, StoreError};
 
@@ -177,6 +177,7 @@ pub async fn ensure_active_keys(
                 Retirement::Gradual {
                     published_until: now + publish_for,
                 },
+                None,
             )
             .await?;
         created.push(alg);
@@ -216,7 +217,8 @@ pub struct Rotated {
 }
 
 /// Adds a new signing key for `alg`, as `rotation` says; the keys of other algorithms are left
-/// as they are.
+/// as they are. `record` describes the rotation for the audit log, which the store writes in
+/// the rotation's transaction.
 ///
 /// # Errors
 /// A store failure, or a key that cannot be made.
@@ -225,6 +227,7 @@ pub async fn rotate(
     alg: SigningAlg,
     now: UnixTime,
     rotation: Rotation,
+    record: impl FnOnce(&Rotated) -> AuditRecord,
 ) -> Result<Rotated, KeyringError> {
     let (signs_from, retirement) = match rotation {
         Rotation::Scheduled { publish_for } => {
@@ -235,13 +238,15 @@ pub async fn rotate(
         Rotation::Compromised => (now, Retirement::Immediate),
     };
     let key = generate(alg, now, signs_from).await?;
-    let kid = key.kid.clone();
-    store.rotate_signing_key(key, retirement).await?;
-    Ok(Rotated {
-        kid,
+    let rotated = Rotated {
+        kid: key.kid.clone(),
         alg,
         signs_from,
-    })
+    };
+    store
+        .rotate_signing_key(key, retirement, Some(record(&rotated)))
+        .await?;
+    Ok(rotated)
 }
 
 async fn generate(

@@ -21,6 +21,16 @@ use common::oneshot::*;
 use common::{PASSWORD, REDIRECT, add_user, hidden_input};
 use gatehouse::app;
 use gatehouse::model::UserChange;
+
+/// The audit record of a key rotation made by a test.
+fn rotation_record(rotated: &gatehouse::keyring::Rotated) -> gatehouse::model::AuditRecord {
+    gatehouse::model::AuditRecord::new(
+        rotated.signs_from,
+        gatehouse::model::AuditKind::KeyRotated,
+        "cli".to_owned(),
+    )
+    .subject(Some(&rotated.kid))
+}
 use gatehouse::oidc::tokens;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
@@ -423,6 +433,7 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
         SigningAlg::Rs256,
         T0,
         Rotation::Scheduled { publish_for },
+        rotation_record,
     )
     .await
     .unwrap()
@@ -463,6 +474,7 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_to
         SigningAlg::Rs256,
         now,
         Rotation::Compromised,
+        rotation_record,
     )
     .await
     .unwrap();

@@ -1636,8 +1636,50 @@ async fn group_changes_are_written_with_their_records(db: Database) {
     assert_eq!(last().await, "deleted");
 }
 
+/// A signing key rotation writes its record in its transaction; one that fails (the same key
+/// twice) writes none, and leaves the key it would have retired as it was.
+async fn a_key_rotation_is_written_with_its_record(db: Database) {
+    use gatehouse::model::{Retirement, SigningAlg};
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let rec = |what: &str| {
+        AuditRecord::new(NOW, AuditKind::KeyRotated, "cli".to_owned()).subject(Some(what))
+    };
+    let last = || async {
+        s.audit_latest(1)
+            .await
+            .unwrap()
+            .first()
+            .and_then(|e| e.record.subject.clone())
+    };
+    let key = gatehouse::oidc::keys::generate(SigningAlg::Es256, NOW).unwrap();
+    s.rotate_signing_key(key.clone(), Retirement::Immediate, Some(rec("rotated")))
+        .await
+        .unwrap();
+    assert_eq!(last().await.as_deref(), Some("rotated"));
+    assert!(
+        s.rotate_signing_key(key.clone(), Retirement::Immediate, Some(rec("again")))
+            .await
+            .is_err(),
+        "the same key id twice"
+    );
+    assert_eq!(
+        last().await.as_deref(),
+        Some("rotated"),
+        "a failed rotation records nothing"
+    );
+    let published = s.signing_keys(NOW).await.unwrap();
+    assert!(
+        published
+            .iter()
+            .any(|k| k.kid == key.kid && k.retired_at.is_none()),
+        "the failed rotation's retirement of the key was rolled back: {published:?}"
+    );
+}
+
 on_both_backends!(();
     group_changes_are_written_with_their_records,
+    a_key_rotation_is_written_with_its_record,
     a_client_change_is_written_with_its_record,
     a_user_change_is_written_with_its_record,
     a_consent_and_a_logout_are_written_with_their_records,

@@ -321,23 +321,25 @@ impl<'a> Admin<'a> {
         alg: crate::model::SigningAlg,
         rotation: crate::keyring::Rotation,
     ) -> Result<crate::keyring::Rotated, AdminError> {
-        let rotated = crate::keyring::rotate(self.store, alg, self.now, rotation)
+        let record = |rotated: &crate::keyring::Rotated| {
+            let detail = match rotation {
+                crate::keyring::Rotation::Scheduled { .. } => {
+                    format!("{alg}: published now, signs from {}", rotated.signs_from)
+                }
+                crate::keyring::Rotation::Compromised => {
+                    format!(
+                        "{alg}: signs at once; every older {alg} key was unpublished (compromised)"
+                    )
+                }
+            };
+            self.record(AuditKind::KeyRotated, &rotated.kid, None, Some(detail))
+        };
+        crate::keyring::rotate(self.store, alg, self.now, rotation, record)
             .await
             .map_err(|e| match e {
                 crate::keyring::KeyringError::Store(e) => AdminError::Store(e),
                 e => invalid(e.to_string()),
-            })?;
-        let detail = match rotation {
-            crate::keyring::Rotation::Scheduled { .. } => {
-                format!("{alg}: published now, signs from {}", rotated.signs_from)
-            }
-            crate::keyring::Rotation::Compromised => {
-                format!("{alg}: signs at once; every older {alg} key was unpublished (compromised)")
-            }
-        };
-        self.audit_detail(AuditKind::KeyRotated, &rotated.kid, None, Some(detail))
-            .await?;
-        Ok(rotated)
+            })
     }
 }
 

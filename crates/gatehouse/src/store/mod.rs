@@ -599,7 +599,13 @@ pub trait Keys: Send + Sync {
     async fn signing_keys(&self, now: UnixTime) -> StoreResult<Vec<SigningKey>>;
     /// Adds `key` (published now, signing from `key.signs_from`) and retires the keys of its
     /// algorithm before it as `retirement` says, atomically; other algorithms' keys stay.
-    async fn rotate_signing_key(&self, key: SigningKey, retirement: Retirement) -> StoreResult<()>;
+    /// `audit`, if given, is written in the same transaction.
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKey,
+        retirement: Retirement,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()>;
     /// The deployment's secret `name`: the one stored, or else `candidate`, stored now. Every
     /// instance sharing the database gets the same value.
     async fn server_secret(

@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::audit::insert_outcome_audit;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{Retirement, SigningKey};
+use crate::model::{AuditRecord, Retirement, SigningKey};
 use crate::store::{Keys, StoreResult};
 
 #[async_trait]
@@ -40,9 +41,14 @@ impl Keys for PgStore {
         .map_err(db_error)
     }
 
-    async fn rotate_signing_key(&self, key: SigningKey, retirement: Retirement) -> StoreResult<()> {
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKey,
+        retirement: Retirement,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()> {
         with_retrying_transaction(&self.pool, |c| {
-            let key = key.clone();
+            let (key, audit) = (key.clone(), audit.clone());
             Box::pin(async move {
                 // Serialises concurrent rotations (two instances starting on an empty
                 // database), so exactly one key is the newest.
@@ -87,7 +93,7 @@ impl Keys for PgStore {
                 .bind(key.signs_from)
                 .execute(&mut *c)
                 .await?;
-                Ok(())
+                insert_outcome_audit(&mut *c, audit).await
             })
         })
         .await

@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use onewriter::rusqlite::params;
 
 use super::SqliteStore;
+use super::audit::insert_outcome_audit;
 use crate::clock::UnixTime;
-use crate::model::{Retirement, SigningKey};
+use crate::model::{AuditRecord, Retirement, SigningKey};
 use crate::store::{Keys, StoreResult};
 
 #[async_trait]
@@ -35,7 +36,12 @@ impl Keys for SqliteStore {
         .await
     }
 
-    async fn rotate_signing_key(&self, key: SigningKey, retirement: Retirement) -> StoreResult<()> {
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKey,
+        retirement: Retirement,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             match retirement {
                 Retirement::Gradual { published_until } => tx.execute(
@@ -63,7 +69,8 @@ impl Keys for SqliteStore {
                     key.created_at,
                     key.signs_from
                 ],
-            )
+            )?;
+            insert_outcome_audit(tx, audit.as_ref())
         })
         .await?;
         Ok(())
