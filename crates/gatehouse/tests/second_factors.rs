@@ -493,22 +493,24 @@ async fn a_session_that_proved_less_signs_in_again(db: Database) {
     assert_eq!(location(&r)["error"], "login_required");
 }
 
+/// The group `admins`, whose members must sign in with a second factor.
+fn admins_requiring_two_factors() -> gatehouse::model::Group {
+    gatehouse::model::Group {
+        id: "g1".into(),
+        name: "admins".into(),
+        description: None,
+        created_at: T0,
+        auth_policy: AuthPolicy::TwoFactor,
+    }
+}
+
 async fn a_group_that_requires_a_second_factor_applies_to_every_client(db: Database) {
     let f = fixture_on(db).await;
     let user = ada(&f).await;
     let s = f.state.store.as_ref();
-    s.create_group(
-        gatehouse::model::Group {
-            id: "g1".into(),
-            name: "admins".into(),
-            description: None,
-            created_at: T0,
-            auth_policy: AuthPolicy::TwoFactor,
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    s.create_group(admins_requiring_two_factors(), None)
+        .await
+        .unwrap();
     // Not a member yet: a password will do.
     let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
     assert!(location(&r).contains_key("code"));
@@ -746,16 +748,7 @@ async fn account_changes_need_a_recent_sign_in_and_the_sessions_own_form(db: Dat
     // A group that requires an app: it cannot be removed, even right after signing in.
     f.state
         .store
-        .create_group(
-            gatehouse::model::Group {
-                id: "g1".into(),
-                name: "admins".into(),
-                description: None,
-                created_at: T0,
-                auth_policy: AuthPolicy::TwoFactor,
-            },
-            None,
-        )
+        .create_group(admins_requiring_two_factors(), None)
         .await
         .unwrap();
     f.state

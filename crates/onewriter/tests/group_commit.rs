@@ -189,6 +189,26 @@ async fn queue_counted(db: &onewriter::Db, n: usize, fails: impl Fn(usize) -> bo
     Counted { handles, runs }
 }
 
+/// A database of one account, batches of up to 64.
+async fn bank() -> (common::TempDb, onewriter::Db) {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
+    (t, db)
+}
+
+/// Queues `n` counted deposits behind a gate (see [`queue_counted`]), lets them run as one
+/// batch, and returns their answers and runs.
+async fn gated_batch(
+    db: &onewriter::Db,
+    n: usize,
+    fails: impl Fn(usize) -> bool,
+) -> (Vec<Result<i64, String>>, Vec<usize>) {
+    let gate = Gate::close(db).await;
+    let queued = queue_counted(db, n, fails).await;
+    gate.open().await;
+    queued.finish().await
+}
+
 impl Counted {
     /// Every job's answer, and how many times each closure ran.
     async fn finish(self) -> (Vec<Result<i64, String>>, Vec<usize>) {
@@ -211,12 +231,8 @@ fn assert_balances_follow_each_other(answers: &[Result<i64, String>], from: i64)
 
 #[tokio::test]
 async fn a_batch_without_a_failure_runs_each_closure_once() {
-    let t = temp_path();
-    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
-    let gate = Gate::close(&db).await;
-    let queued = queue_counted(&db, 40, |_| false).await;
-    gate.open().await;
-    let (answers, runs) = queued.finish().await;
+    let (t, db) = bank().await;
+    let (answers, runs) = gated_batch(&db, 40, |_| false).await;
     assert_balances_follow_each_other(&answers, 1);
     assert!(runs.iter().all(|&r| r == 1), "runs: {runs:?}");
     assert_eq!(db.stats().batches_run_again, 0);
@@ -226,12 +242,8 @@ async fn a_batch_without_a_failure_runs_each_closure_once() {
 
 #[tokio::test]
 async fn a_failure_runs_the_jobs_before_it_again_each_alone_and_only_its_change_is_lost() {
-    let t = temp_path();
-    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
-    let gate = Gate::close(&db).await;
-    let queued = queue_counted(&db, 30, |i| i == 12).await;
-    gate.open().await;
-    let (answers, runs) = queued.finish().await;
+    let (t, db) = bank().await;
+    let (answers, runs) = gated_batch(&db, 30, |i| i == 12).await;
     assert_eq!(answers[12], Err("job 12 refuses".to_owned()));
     assert_balances_follow_each_other(&answers, 1);
     // The failure came after jobs 0..=11 had run without savepoints: they, and job 12, ran
@@ -250,12 +262,8 @@ async fn a_failure_runs_the_jobs_before_it_again_each_alone_and_only_its_change_
 
 #[tokio::test]
 async fn a_failing_first_job_is_rolled_back_alone_without_running_its_batch_again() {
-    let t = temp_path();
-    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
-    let gate = Gate::close(&db).await;
-    let queued = queue_counted(&db, 10, |i| i == 0).await;
-    gate.open().await;
-    let (answers, runs) = queued.finish().await;
+    let (t, db) = bank().await;
+    let (answers, runs) = gated_batch(&db, 10, |i| i == 0).await;
     assert_eq!(answers[0], Err("job 0 refuses".to_owned()));
     assert_balances_follow_each_other(&answers, 1);
     assert!(runs.iter().all(|&r| r == 1), "runs: {runs:?}");
@@ -265,8 +273,7 @@ async fn a_failing_first_job_is_rolled_back_alone_without_running_its_batch_agai
 
 #[tokio::test]
 async fn after_a_failure_batches_run_guarded_so_a_stream_of_failures_is_never_run_twice() {
-    let t = temp_path();
-    let db = open_bank(&t.path, Options::new().max_batch(64), 1).await;
+    let (t, db) = bank().await;
     // The gate's own job fails: the batch after it starts guarded, and its failure rolls back
     // to that job's savepoint without running anything again.
     let gate = Gate::close_with(&db, Err("the gate refuses")).await;
@@ -278,10 +285,7 @@ async fn after_a_failure_batches_run_guarded_so_a_stream_of_failures_is_never_ru
     assert_eq!(db.stats().batches_run_again, 0);
     // That batch had a failure, so the next one (behind a gate that succeeds, alone) is
     // guarded too; after a clean batch, the next runs optimistically again.
-    let gate = Gate::close(&db).await;
-    let queued = queue_counted(&db, 20, |i| i == 3).await;
-    gate.open().await;
-    let (_, runs) = queued.finish().await;
+    let (_, runs) = gated_batch(&db, 20, |i| i == 3).await;
     assert_eq!(
         runs.iter().filter(|&&r| r == 2).count(),
         4,

@@ -116,17 +116,20 @@ impl Gate {
         // A write's closure is `Fn`: the one-shot sender is taken out on the first run.
         let entered = std::sync::Mutex::new(Some(entered_tx));
         let done = tokio::spawn(async move {
-            db.write(move |_| {
-                if let Some(entered) = entered.lock().expect("gate").take() {
-                    let _ = entered.send(());
-                }
-                let _ = wait.recv();
-                outcome
-            })
-            .await
-            .map_err(|e| e.to_string())
-            .or_else(|e| if outcome.is_err() { Ok(()) } else { Err(e) })
-            .expect("gate job");
+            let answered = db
+                .write(move |_| {
+                    if let Some(entered) = entered.lock().expect("gate").take() {
+                        let _ = entered.send(());
+                    }
+                    let _ = wait.recv();
+                    outcome
+                })
+                .await;
+            match (answered, outcome) {
+                (Ok(()), Ok(())) => {}
+                (Err(onewriter::Error::Job(got)), Err(expected)) => assert_eq!(got, expected),
+                (got, _) => panic!("gate job: {got:?}"),
+            }
         });
         entered_rx.await.expect("gate entered");
         Gate { release, done }
