@@ -1715,6 +1715,6 @@ async fn the_sqlite_writer_commits_with_synchronous_full() {
     let s = store::sqlite::SqliteStore::open(&dir.path().join("durable.db"))
         .await
         .unwrap();
-    assert_eq!(s.synchronous().await.unwrap(), 2, "FULL");
+    assert_eq!(s.synchronous(), onewriter::Synchronous::Full);
     s.close().await.unwrap();
 }

@@ -13,8 +13,14 @@ use rusqlite::backup::{Backup, StepResult};
 
 use crate::error::Error;
 use crate::options::{Options, Role};
+use crate::syncer::Durability;
 
-pub(crate) fn run(source: &Path, dest: &Path, options: &Options) -> Result<(), Error> {
+pub(crate) fn run(
+    source: &Path,
+    dest: &Path,
+    options: &Options,
+    durability: &Durability,
+) -> Result<(), Error> {
     if same_file(source, dest) {
         return Err(Error::Unsupported(format!(
             "the backup destination {} is the database itself",
@@ -23,6 +29,9 @@ pub(crate) fn run(source: &Path, dest: &Path, options: &Options) -> Result<(), E
     }
     let partial = partial_path(dest);
     let result = copy(source, &partial, options).and_then(|()| {
+        // Every commit the copy holds is synced in the source too (with FULL, see the `syncer`
+        // module): a backup never holds a change the database itself could lose.
+        durability.wait_for_begun()?;
         // Durable before it becomes visible under its real name.
         std::fs::File::open(&partial)?.sync_all()?;
         std::fs::rename(&partial, dest)?;

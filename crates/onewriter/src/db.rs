@@ -13,9 +13,10 @@ use crate::checkpoint::Checkpointer;
 use crate::connection::{self, TxnGuard};
 use crate::error::Error;
 use crate::job::{self, Envelope, Job, Msg};
-use crate::options::{Options, Role};
+use crate::options::{Options, Role, Synchronous};
 use crate::reader::Reader;
 use crate::stats::{self, Counters, Recorder, Stats};
+use crate::syncer::Syncer;
 use crate::writer::Writer;
 
 /// State shared by the handle and the worker threads.
@@ -23,6 +24,7 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) writer: Recorder,
     pub(crate) readers: Vec<Recorder>,
+    pub(crate) durability: crate::syncer::Durability,
 }
 
 struct Inner {
@@ -107,6 +109,7 @@ impl Db {
             counters: Counters::default(),
             writer: Recorder::new(),
             readers: (0..options.readers).map(|_| Recorder::new()).collect(),
+            durability: crate::syncer::Durability::new(options.synchronous == Synchronous::Full),
         });
         let (write_tx, write_rx) = flume::bounded(options.write_queue);
         let (read_tx, read_rx) = flume::bounded(options.read_queue);
@@ -154,6 +157,16 @@ impl Db {
                 threads: tokio::sync::Mutex::new(Some(Threads { readers, writer })),
             }),
         })
+    }
+
+    /// What an acknowledged write survives: the setting this database was opened with.
+    pub fn synchronous(&self) -> Synchronous {
+        self.inner.options.synchronous
+    }
+
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner.shared
     }
 
     /// A handle on the same database whose calls fail with [`Error::Overloaded`] when their job
@@ -277,9 +290,11 @@ impl Db {
         }
         let inner = Arc::clone(&self.inner);
         let dest = dest.as_ref().to_path_buf();
-        tokio::task::spawn_blocking(move || crate::backup::run(&inner.path, &dest, &inner.options))
-            .await
-            .map_err(|e| Error::Panicked(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            crate::backup::run(&inner.path, &dest, &inner.options, &inner.shared.durability)
+        })
+        .await
+        .map_err(|e| Error::Panicked(e.to_string()))?
     }
 
     /// Statistics since the database was opened: queue depths, counters and percentiles.
@@ -479,6 +494,19 @@ fn start_writer(
     let frame = u64::try_from(page_size).unwrap_or(4096) + 24;
     let wal_limit_frames = i32::try_from(options.wal_size_limit / frame).unwrap_or(i32::MAX);
     let checkpointer = Checkpointer::start(path, options, Arc::clone(&shared))?;
+    // Migrations committed with the caller's setting; from here on, with FULL, the syncer
+    // thread syncs each commit while the writer runs the next batch (see the `syncer` module).
+    let syncer = if shared.durability.pipelined() {
+        conn.pragma_update(None, "synchronous", Synchronous::Normal.pragma_value())?;
+        let db_file = conn
+            .path()
+            .map_or_else(|| path.to_path_buf(), PathBuf::from);
+        let mut wal = db_file.into_os_string();
+        wal.push("-wal");
+        Some(Syncer::start(PathBuf::from(wal), Arc::clone(&shared))?)
+    } else {
+        None
+    };
     Ok(Writer {
         conn,
         guard,
@@ -487,6 +515,7 @@ fn start_writer(
         max_batch: options.max_batch,
         busy_timeout: options.busy_timeout,
         checkpointer,
+        syncer,
         wal_limit_frames,
         isolation: std::cell::Cell::new(crate::writer::Isolation::Optimistic),
     })

@@ -88,7 +88,11 @@ pub enum Error<E = rusqlite::Error> {
     #[error("unsupported database: {0}")]
     Unsupported(String),
 
-    /// A file system operation of the engine (creating a backup file, renaming it) failed.
+    /// A file system operation of the engine failed: creating a backup file or renaming it,
+    /// or, with [`Synchronous::Full`](crate::Synchronous::Full), syncing the WAL after a
+    /// commit. In that last case the write was committed but may not survive a power cut, and
+    /// every later write, and every read that would see such a commit, fails the same way
+    /// until the database is closed and opened again.
     #[error("I/O error: {0}")]
     Io(#[source] Arc<std::io::Error>),
 }
@@ -122,6 +126,7 @@ pub(crate) enum Fail {
     Busy { waited: Duration },
     RolledBack,
     Sqlite(Arc<rusqlite::Error>),
+    Io(Arc<std::io::Error>),
 }
 
 impl Fail {
@@ -137,6 +142,7 @@ impl<E> From<Fail> for Error<E> {
             Fail::Busy { waited } => Error::Busy { waited },
             Fail::RolledBack => Error::RolledBack,
             Fail::Sqlite(e) => Error::Sqlite(e),
+            Fail::Io(e) => Error::Io(e),
         }
     }
 }

@@ -60,6 +60,11 @@
 //! this is what makes `synchronous=FULL` affordable. If the `COMMIT` itself fails, no caller of
 //! the batch is told its write succeeded.
 //!
+//! With [`Synchronous::Full`], the sync does not stop the writer either: a thread of its own
+//! syncs the WAL after each commit and then answers the callers, while the writer runs the next
+//! batch. A caller is answered, and a read of this `Db` sees a commit, only once it is synced
+//! (see [`Synchronous::Full`]).
+//!
 //! # Housekeeping
 //!
 //! WAL checkpoints run on a connection and thread of their own, never inside a caller's
@@ -82,6 +87,7 @@ mod migrate;
 mod options;
 mod reader;
 mod stats;
+mod syncer;
 mod writer;
 
 pub use db::Db;

@@ -48,6 +48,11 @@ impl Reader {
             job.answer(Some(&Fail::sqlite(e)));
             return;
         }
+        if let Err(fail) = self.wait_until_durable() {
+            let _ = self.exec("ROLLBACK");
+            job.answer(Some(&fail));
+            return;
+        }
         let conn = &self.conn;
         let ok = self.guard.run_closure(|| job.run(conn));
         let ended = if self.conn.is_autocommit() {
@@ -68,6 +73,22 @@ impl Reader {
             h.record_run(started.elapsed());
         });
         job.answer(ended.err().map(Fail::sqlite).as_ref());
+    }
+
+    /// With `synchronous=FULL`, fixes the snapshot now and waits until every commit it may
+    /// hold is synced (see the `syncer` module), so that no read shows a change a power cut
+    /// could take back.
+    fn wait_until_durable(&self) -> Result<(), Fail> {
+        let durability = &self.shared.durability;
+        if !durability.pipelined() {
+            return Ok(());
+        }
+        // Reading the header starts the read transaction: its snapshot is fixed from here.
+        self.conn
+            .prepare_cached("PRAGMA schema_version")
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .map_err(Fail::sqlite)?;
+        durability.wait_for_begun()
     }
 
     fn exec(&self, sql: &'static str) -> rusqlite::Result<()> {

@@ -29,6 +29,7 @@ use crate::db::Shared;
 use crate::error::Fail;
 use crate::job::{Job, Msg};
 use crate::stats::Counters;
+use crate::syncer::{Ended, Syncer};
 
 thread_local! {
     /// Frames in the WAL after the last commit on this thread, as SQLite's WAL hook reports;
@@ -52,6 +53,8 @@ pub(crate) struct Writer {
     pub(crate) max_batch: usize,
     pub(crate) busy_timeout: Duration,
     pub(crate) checkpointer: Checkpointer,
+    /// Syncs commits and answers their callers, with `synchronous=FULL`.
+    pub(crate) syncer: Option<Syncer>,
     /// WAL size, in frames, at which the writer hands the WAL over for a checkpoint.
     pub(crate) wal_limit_frames: c_int,
     /// How the next batch starts: guarded after a batch that held a failing job.
@@ -223,6 +226,15 @@ impl Writer {
                 pending.push_back(job);
             }
         }
+        if self.syncer.is_some()
+            && let Some(fail) = self.shared.durability.failure()
+        {
+            // A sync failed: no write may be acknowledged until the database is reopened.
+            for job in pending.drain(..) {
+                job.answer(Some(&fail));
+            }
+            return;
+        }
         let mut isolation = self.isolation.get();
         let mut failed = false;
         while !pending.is_empty() {
@@ -267,6 +279,8 @@ impl Writer {
         let mut ran: Vec<Ran> = Vec::with_capacity(pending.len());
         let mut succeeded = 0usize;
         let mut failure: Option<Fail> = None;
+        // The number of the COMMIT run, if one was.
+        let mut commit_seq = None;
 
         while let Some(mut job) = pending.pop_front() {
             if job.cancelled() {
@@ -285,7 +299,7 @@ impl Writer {
                         started,
                         ok: Some(false),
                     };
-                    self.answer(vec![only], None, false);
+                    self.answer(vec![only], None, false, None);
                     return TxnEnd::Failed;
                 }
                 // The jobs before it ran in that transaction: all of them run again, guarded.
@@ -330,16 +344,21 @@ impl Writer {
                 self.rollback(stmts);
                 None
             }
-            None => match exec(&mut stmts.commit) {
-                Ok(()) => {
-                    Counters::add(&counters.commits, 1);
-                    None
-                }
-                Err(e) => {
-                    self.rollback(stmts);
-                    Some(Fail::sqlite(e))
-                }
-            },
+            None => {
+                let seq = self.shared.durability.begin_commit();
+                let failure = match exec(&mut stmts.commit) {
+                    Ok(()) => {
+                        Counters::add(&counters.commits, 1);
+                        None
+                    }
+                    Err(e) => {
+                        self.rollback(stmts);
+                        Some(Fail::sqlite(e))
+                    }
+                };
+                commit_seq = Some(seq);
+                failure
+            }
         };
         let end = if failure.is_none() && succeeded == ran.len() {
             TxnEnd::Clean
@@ -347,12 +366,21 @@ impl Writer {
             TxnEnd::Failed
         };
 
-        self.answer(ran, failure.as_ref(), failure.is_none() && succeeded > 0);
+        let committed = failure.is_none() && succeeded > 0;
+        self.answer(ran, failure.as_ref(), committed, commit_seq);
         end
     }
 
-    /// Records the jobs of a transaction that ended, `committed` or not, and answers them.
-    fn answer(&self, ran: Vec<Ran>, failure: Option<&Fail>, committed: bool) {
+    /// Records the jobs of a transaction that ended, `committed` or not, and answers them, or,
+    /// when a syncer syncs commits, has it answer them once the commit numbered `commit_seq`
+    /// is synced.
+    fn answer(
+        &self,
+        ran: Vec<Ran>,
+        failure: Option<&Fail>,
+        committed: bool,
+        commit_seq: Option<u64>,
+    ) {
         let counters = &self.shared.counters;
         let done = Instant::now();
         self.shared.writer.with(|h| {
@@ -367,14 +395,32 @@ impl Writer {
                 h.record_run(done.saturating_duration_since(r.started));
             }
         });
-        for r in ran {
+        for r in &ran {
             if let Some(ok) = r.ok {
                 Counters::add(&counters.writes, 1);
                 if !ok {
                     Counters::add(&counters.write_errors, 1);
                 }
             }
-            r.job.answer(failure);
+        }
+        let jobs = ran.into_iter().map(|r| r.job);
+        match (&self.syncer, commit_seq) {
+            (Some(syncer), Some(seq)) => {
+                let jobs = if committed {
+                    jobs.collect()
+                } else {
+                    // Nothing of theirs to sync; the number still goes, in order, so that
+                    // readers waiting for it stop waiting.
+                    jobs.for_each(|job| job.answer(failure));
+                    Vec::new()
+                };
+                syncer.send(Ended {
+                    seq,
+                    committed,
+                    jobs,
+                });
+            }
+            _ => jobs.for_each(|job| job.answer(failure)),
         }
     }
 
@@ -463,7 +509,10 @@ impl Writer {
 
     /// After the last job: stop the checkpointer, then checkpoint and truncate the WAL so the
     /// file is complete on its own.
-    fn finish(self) {
+    fn finish(mut self) {
+        if let Some(syncer) = self.syncer.take() {
+            syncer.stop();
+        }
         self.checkpointer.stop();
         let _ = self.conn.busy_timeout(self.busy_timeout);
         match self

@@ -81,15 +81,9 @@ impl SqliteStore {
         self.db.stats()
     }
 
-    /// The `PRAGMA synchronous` level the writer commits with, as SQLite reports it on the
-    /// writer's own connection (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA): what an acknowledged write
-    /// survives.
-    ///
-    /// # Errors
-    /// A store failure.
-    pub async fn synchronous(&self) -> StoreResult<i64> {
-        self.write(|tx| tx.query_row("PRAGMA synchronous", [], |r| r.get(0)))
-            .await
+    /// What an acknowledged write survives: the database's `synchronous` setting.
+    pub fn synchronous(&self) -> Synchronous {
+        self.db.synchronous()
     }
 
     async fn read<T: Send + 'static>(

@@ -1,0 +1,371 @@
+//! `synchronous=FULL` without stopping the writer for each sync.
+//!
+//! With FULL, SQLite syncs the WAL inside every `COMMIT`, and the writer can do nothing else
+//! meanwhile: a batch runs, then waits for its sync, then the next batch runs. Here the
+//! writer's connection commits with `synchronous=NORMAL` (its commits are written to the WAL,
+//! which SQLite keeps consistent through a power cut, but not yet synced), and this thread
+//! syncs the WAL after it, then answers the batch's callers. The writer runs the next batch
+//! during that sync, and one sync covers every commit written before it began.
+//!
+//! What FULL promises still holds:
+//!
+//! - **A caller is answered only after its commit is synced**, as with FULL.
+//! - **No read of this database sees a commit before it is synced.** A commit is visible in the
+//!   WAL as soon as `COMMIT` returns; a reader that saw it and answered a client could show a
+//!   change that a power cut then takes back. So a reader, once its snapshot is fixed, waits
+//!   until every commit begun before is synced (see [`Durability::wait_for_begun`]): at most
+//!   the sync in flight and the next one.
+//! - **Checkpoints copy only synced frames**: SQLite syncs the WAL before a checkpoint copies
+//!   it into the database file, whatever the connection's setting.
+//!
+//! If a sync fails, the commits it covered are visible but may not survive a power cut, and a
+//! second attempt cannot tell (the kernel may have dropped the unwritten pages and reported the
+//! error once). Their callers get the error, and so does every later write and every read that
+//! would wait for them: the database must be closed and reopened, which reads the WAL from disk
+//! again. PostgreSQL stops for the same reason.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use crate::db::Shared;
+use crate::error::Fail;
+use crate::job::Job;
+
+/// What has been committed and synced, shared by the writer, the syncer and the readers.
+pub(crate) struct Durability {
+    /// Whether the syncer syncs commits (`synchronous=FULL`); if not, nothing waits.
+    pipelined: bool,
+    /// Commits the writer began: counted just before each `COMMIT` runs, so a reader whose
+    /// snapshot holds a commit counts it too.
+    begun: AtomicU64,
+    /// Commits synced (or known not to need it): every commit numbered up to this one.
+    synced: AtomicU64,
+    state: Mutex<State>,
+    changed: Condvar,
+    /// Runs before each sync in tests: holds it back, or fails it.
+    #[cfg(test)]
+    pub(crate) before_sync: Mutex<Option<SyncHook>>,
+}
+
+/// A test's stand-in for the first part of a sync.
+#[cfg(test)]
+pub(crate) type SyncHook = Box<dyn FnMut() -> io::Result<()> + Send>;
+
+struct State {
+    synced: u64,
+    failed: Option<Arc<io::Error>>,
+}
+
+impl Durability {
+    pub(crate) fn new(pipelined: bool) -> Self {
+        Durability {
+            pipelined,
+            begun: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            state: Mutex::new(State {
+                synced: 0,
+                failed: None,
+            }),
+            changed: Condvar::new(),
+            #[cfg(test)]
+            before_sync: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn pipelined(&self) -> bool {
+        self.pipelined
+    }
+
+    /// Numbers a commit about to run; call it before `COMMIT`.
+    pub(crate) fn begin_commit(&self) -> u64 {
+        let seq = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
+        // The count must be visible before anything of the COMMIT is (SQLite's shared memory
+        // is not a Rust atomic).
+        fence(Ordering::SeqCst);
+        seq
+    }
+
+    /// Waits until every commit begun so far is synced. A reader calls it once its snapshot
+    /// is fixed: any commit the snapshot holds was begun before, so it is synced on return.
+    pub(crate) fn wait_for_begun(&self) -> Result<(), Fail> {
+        if !self.pipelined {
+            return Ok(());
+        }
+        // Pairs with the fence in `begin_commit`: a commit the snapshot holds is counted here.
+        fence(Ordering::SeqCst);
+        let needed = self.begun.load(Ordering::SeqCst);
+        if self.synced.load(Ordering::SeqCst) >= needed {
+            return Ok(());
+        }
+        let mut state = self.lock();
+        loop {
+            if state.synced >= needed {
+                return Ok(());
+            }
+            if let Some(e) = &state.failed {
+                return Err(Fail::Io(Arc::clone(e)));
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The sync failure that stopped writes, if one did.
+    pub(crate) fn failure(&self) -> Option<Fail> {
+        self.lock().failed.as_ref().map(|e| Fail::Io(Arc::clone(e)))
+    }
+
+    fn settle(&self, upto: u64, result: &io::Result<()>) {
+        let mut state = self.lock();
+        match result {
+            Ok(()) => {
+                state.synced = state.synced.max(upto);
+                self.synced.store(state.synced, Ordering::SeqCst);
+            }
+            Err(e) => {
+                state.failed = Some(Arc::new(io::Error::new(e.kind(), e.to_string())));
+            }
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One transaction's end, sent by the writer in commit order.
+pub(crate) struct Ended {
+    /// The commit's number from [`Durability::begin_commit`].
+    pub(crate) seq: u64,
+    /// Whether it committed; if its `COMMIT` failed there is nothing to sync, only its number
+    /// to pass so that readers stop waiting for it.
+    pub(crate) committed: bool,
+    /// The jobs to answer once the commit is synced.
+    pub(crate) jobs: Vec<Box<dyn Job>>,
+}
+
+/// The writer's handle on the syncer thread.
+pub(crate) struct Syncer {
+    tx: Option<flume::Sender<Ended>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Syncer {
+    /// Starts the thread that syncs `wal`, the database's write-ahead log.
+    pub(crate) fn start(wal: PathBuf, shared: Arc<Shared>) -> io::Result<Self> {
+        // Unbounded: the writer never waits for the syncer. What it holds is bounded anyway by
+        // the callers waiting for their answers, that is by the write queue.
+        let (tx, rx) = flume::unbounded();
+        let thread = std::thread::Builder::new()
+            .name("onewriter-sync".into())
+            .spawn(move || run(&wal, &rx, &shared))?;
+        Ok(Syncer {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub(crate) fn send(&self, ended: Ended) {
+        if let Some(tx) = &self.tx
+            && let Err(flume::SendError(ended)) = tx.send(ended)
+        {
+            // Only if the thread died (it cannot panic short of a bug): fail the callers
+            // rather than tell them their change is durable.
+            let fail = Fail::Io(Arc::new(io::Error::other(
+                "the WAL sync thread has stopped",
+            )));
+            for job in ended.jobs {
+                job.answer(Some(&fail));
+            }
+        }
+    }
+
+    /// Syncs and answers what was sent, then stops the thread.
+    pub(crate) fn stop(mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, shared: &Shared) {
+    let durability = &shared.durability;
+    let mut wal: Option<File> = None;
+    while let Ok(first) = rx.recv() {
+        // Everything committed while the last sync ran is covered by this one.
+        let mut ended = vec![first];
+        ended.extend(rx.try_iter());
+        let upto = ended.iter().map(|e| e.seq).max().unwrap_or(0);
+        let result = match durability.failure() {
+            Some(Fail::Io(e)) => Err(io::Error::new(e.kind(), e.to_string())),
+            _ if ended.iter().any(|e| e.committed) => sync(&mut wal, wal_path, durability),
+            _ => Ok(()),
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, wal = %wal_path.display(),
+                "onewriter: syncing the WAL failed; writes stop until the database is reopened");
+        }
+        durability.settle(upto, &result);
+        let fail = result.err().map(|e| {
+            Fail::Io(Arc::new(io::Error::new(
+                e.kind(),
+                format!("syncing the WAL failed: {e}; the change may not survive a power cut"),
+            )))
+        });
+        for job in ended.into_iter().flat_map(|e| e.jobs) {
+            job.answer(fail.as_ref());
+        }
+    }
+}
+
+/// Syncs the WAL file, opening it the first time (and syncing its directory then, so that the
+/// file itself survives a power cut, as SQLite does when it creates it).
+fn sync(wal: &mut Option<File>, path: &Path, durability: &Durability) -> io::Result<()> {
+    #[cfg(test)]
+    if let Some(hook) = durability
+        .before_sync
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_mut()
+    {
+        hook()?;
+    }
+    #[cfg(not(test))]
+    let _ = durability;
+    if wal.is_none() {
+        // Write access: some systems refuse to flush a file opened only for reading.
+        let file = std::fs::OpenOptions::new().write(true).open(path)?;
+        #[cfg(unix)]
+        {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            File::open(dir)?.sync_all()?;
+        }
+        *wal = Some(file);
+    }
+    match wal {
+        Some(file) => file.sync_all(),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Db, Error, Options, Synchronous};
+
+    static SCHEMA: &[&str] = &["CREATE TABLE t (id INTEGER PRIMARY KEY)"];
+
+    async fn full(path: &Path) -> Db {
+        let options = Options::new()
+            .synchronous(Synchronous::Full)
+            .migrations(SCHEMA);
+        Db::open(path, options).await.unwrap()
+    }
+
+    /// Makes the next syncs wait for a message, and answers with it.
+    fn hold_syncs(db: &Db) -> mpsc::Sender<io::Result<()>> {
+        let (tx, rx) = mpsc::channel::<io::Result<()>>();
+        *db.shared().durability.before_sync.lock().unwrap() =
+            Some(Box::new(move || rx.recv().unwrap_or(Ok(()))));
+        tx
+    }
+
+    async fn count(db: &Db) -> Result<i64, Error> {
+        db.read(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)))
+            .await
+    }
+
+    async fn committed(db: &Db, n: u64) {
+        while db.stats().commits < n {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    async fn insert(db: &Db, id: i64) -> Result<usize, Error> {
+        db.write(move |tx| tx.execute("INSERT INTO t (id) VALUES (?1)", [id]))
+            .await
+    }
+
+    #[tokio::test]
+    async fn neither_the_caller_nor_a_reader_sees_a_commit_before_its_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("held.db");
+        let db = full(&path).await;
+        let release = hold_syncs(&db);
+
+        let write = tokio::spawn({
+            let db = db.clone();
+            async move { insert(&db, 1).await }
+        });
+        committed(&db, 1).await;
+        // The commit is in the WAL, visible to any connection that does not wait...
+        let outside = rusqlite::Connection::open(&path).unwrap();
+        let seen: i64 = outside
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seen, 1);
+        // ...but its caller is not answered, and a read of this database waits for the sync.
+        let read = tokio::spawn({
+            let db = db.clone();
+            async move { count(&db).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!write.is_finished(), "answered before the sync");
+        assert!(!read.is_finished(), "a read saw a commit before its sync");
+
+        release.send(Ok(())).unwrap();
+        assert_eq!(write.await.unwrap().unwrap(), 1);
+        assert_eq!(read.await.unwrap().unwrap(), 1);
+        drop(release);
+        db.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_sync_fails_its_callers_and_every_later_write_until_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("failing.db");
+        let db = full(&path).await;
+        insert(&db, 1).await.unwrap();
+        let release = hold_syncs(&db);
+
+        let write = tokio::spawn({
+            let db = db.clone();
+            async move { insert(&db, 2).await }
+        });
+        committed(&db, 2).await;
+        release.send(Err(io::Error::other("disk gone"))).unwrap();
+        let err = write.await.unwrap().unwrap_err();
+        assert!(
+            matches!(&err, Error::Io(e) if e.to_string().contains("disk gone")),
+            "{err:?}"
+        );
+        // No later write is acknowledged, and a read that would see the unsynced commit fails.
+        assert!(matches!(insert(&db, 3).await, Err(Error::Io(_))));
+        assert!(matches!(count(&db).await, Err(Error::Io(_))));
+        drop(release);
+        db.close().await.unwrap();
+
+        // Reopened, the database reads its WAL from the file again.
+        let db = full(&path).await;
+        insert(&db, 4).await.unwrap();
+        assert_eq!(count(&db).await.unwrap(), 3);
+        db.close().await.unwrap();
+    }
+}
