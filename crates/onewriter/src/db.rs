@@ -329,6 +329,8 @@ impl Db {
             handover_time: Duration::from_micros(stats::load(&c.handover_micros)),
             handover_max: Duration::from_micros(stats::load(&c.handover_max_micros)),
             handovers_cut_short: stats::load(&c.handovers_cut_short),
+            syncs: stats::load(&c.syncs),
+            reads_waited_for_sync: stats::load(&c.reads_waited_for_sync),
             batch_size: stats::counts(&writer.batch),
             write_wait: stats::durations(&writer.wait),
             write_run: stats::durations(&writer.run),

@@ -88,7 +88,10 @@ impl Reader {
             .prepare_cached("PRAGMA schema_version")
             .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
             .map_err(Fail::sqlite)?;
-        durability.wait_for_begun()
+        if durability.wait_for_begun()? {
+            Counters::add(&self.shared.counters.reads_waited_for_sync, 1);
+        }
+        Ok(())
     }
 
     fn exec(&self, sql: &'static str) -> rusqlite::Result<()> {

@@ -63,11 +63,25 @@ pub struct Stats {
     /// Handovers the writer stopped waiting for after its patience (20 ms, while the WAL is
     /// under twice its bound); their checkpoints went on in the background.
     pub handovers_cut_short: u64,
+    /// Syncs of the WAL by the sync thread, with [`Synchronous::Full`]: commits divided by
+    /// syncs is how many commits one sync covered.
+    ///
+    /// [`Synchronous::Full`]: crate::Synchronous::Full
+    pub syncs: u64,
+    /// Reads that waited, their snapshot fixed, for the sync of a commit they might see (with
+    /// [`Synchronous::Full`]).
+    ///
+    /// [`Synchronous::Full`]: crate::Synchronous::Full
+    pub reads_waited_for_sync: u64,
     /// Jobs per committed transaction.
     pub batch_size: Percentiles<u64>,
     /// Time a write job waited in the queue before it started.
     pub write_wait: Percentiles<Duration>,
-    /// Time from a write job's start to its answer, including its share of the COMMIT.
+    /// Time from a write job's start to the end of its transaction, including its share of the
+    /// COMMIT. With [`Synchronous::Full`], the sync that follows, before the answer, is not
+    /// included: the writer does not wait for it.
+    ///
+    /// [`Synchronous::Full`]: crate::Synchronous::Full
     pub write_run: Percentiles<Duration>,
     /// Time a read job waited in the queue before it started.
     pub read_wait: Percentiles<Duration>,
@@ -108,6 +122,8 @@ pub(crate) struct Counters {
     pub(crate) handover_micros: AtomicU64,
     pub(crate) handover_max_micros: AtomicU64,
     pub(crate) handovers_cut_short: AtomicU64,
+    pub(crate) syncs: AtomicU64,
+    pub(crate) reads_waited_for_sync: AtomicU64,
 }
 
 impl Counters {

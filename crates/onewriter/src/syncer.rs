@@ -34,6 +34,7 @@ use std::thread::JoinHandle;
 use crate::db::Shared;
 use crate::error::Fail;
 use crate::job::Job;
+use crate::stats::Counters;
 
 /// What has been committed and synced, shared by the writer, the syncer and the readers.
 pub(crate) struct Durability {
@@ -91,20 +92,21 @@ impl Durability {
 
     /// Waits until every commit begun so far is synced. A reader calls it once its snapshot
     /// is fixed: any commit the snapshot holds was begun before, so it is synced on return.
-    pub(crate) fn wait_for_begun(&self) -> Result<(), Fail> {
+    /// Returns whether it had to wait.
+    pub(crate) fn wait_for_begun(&self) -> Result<bool, Fail> {
         if !self.pipelined {
-            return Ok(());
+            return Ok(false);
         }
         // Pairs with the fence in `begin_commit`: a commit the snapshot holds is counted here.
         fence(Ordering::SeqCst);
         let needed = self.begun.load(Ordering::SeqCst);
         if self.synced.load(Ordering::SeqCst) >= needed {
-            return Ok(());
+            return Ok(false);
         }
         let mut state = self.lock();
         loop {
             if state.synced >= needed {
-                return Ok(());
+                return Ok(true);
             }
             if let Some(e) = &state.failed {
                 return Err(Fail::Io(Arc::clone(e)));
@@ -213,6 +215,9 @@ fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, shared: &Shared) {
         if let Err(e) = &result {
             tracing::error!(error = %e, wal = %wal_path.display(),
                 "onewriter: syncing the WAL failed; writes stop until the database is reopened");
+        }
+        if matches!(&result, Ok(())) && ended.iter().any(|e| e.committed) {
+            Counters::add(&shared.counters.syncs, 1);
         }
         durability.settle(upto, &result);
         let fail = result.err().map(|e| {
@@ -333,6 +338,8 @@ mod tests {
         release.send(Ok(())).unwrap();
         assert_eq!(write.await.unwrap().unwrap(), 1);
         assert_eq!(read.await.unwrap().unwrap(), 1);
+        let stats = db.stats();
+        assert_eq!((stats.syncs, stats.reads_waited_for_sync), (1, 1));
         drop(release);
         db.close().await.unwrap();
     }

@@ -72,6 +72,9 @@ pub struct EngineSummary {
     /// Write jobs run (each a closure of one request).
     pub writes: u64,
     pub commits: u64,
+    /// WAL syncs by onewriter's sync thread (`synchronous=FULL`), each covering every commit
+    /// written before it.
+    pub syncs: u64,
     pub batch_p50: f64,
     pub batch_max: f64,
     pub write_wait_p99_ms: f64,
@@ -99,6 +102,7 @@ impl EngineSummary {
         Some(EngineSummary {
             writes: value("onewriter_writes_total")? as u64,
             commits: value("onewriter_commits_total")? as u64,
+            syncs: value("onewriter_syncs_total").unwrap_or(0.0) as u64,
             batch_p50: value(r#"onewriter_batch_size{quantile="0.5"}"#).unwrap_or(0.0),
             batch_max: value(r#"onewriter_batch_size{quantile="1"}"#).unwrap_or(0.0),
             write_wait_p99_ms: ms(r#"onewriter_write_wait_seconds{quantile="0.99"}"#),
@@ -116,13 +120,14 @@ impl EngineSummary {
 
     fn line(&self) -> String {
         format!(
-            "{} writes in {} commits (batch p50 {:.0}, max {:.0}); write wait p99 {:.1} ms, max {:.1} ms; \
+            "{} writes in {} commits (batch p50 {:.0}, max {:.0}) and {} syncs; write wait p99 {:.1} ms, max {:.1} ms; \
              longest write {:.1} ms; {} checkpoints; {} WAL handovers ({:.1} ms in all, longest \
              {:.1} ms, {} cut short); {} busy waits",
             self.writes,
             self.commits,
             self.batch_p50,
             self.batch_max,
+            self.syncs,
             self.write_wait_p99_ms,
             self.write_wait_max_ms,
             self.write_run_max_ms,

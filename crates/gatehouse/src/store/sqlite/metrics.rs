@@ -70,6 +70,16 @@ impl SqliteStore {
                 s.commits as f64,
             ),
             gauge(
+                "onewriter_syncs_total",
+                "WAL syncs by the sync thread (synchronous=FULL); commits per sync is how many one covered",
+                s.syncs as f64,
+            ),
+            gauge(
+                "onewriter_reads_waited_for_sync_total",
+                "Reads that waited for the sync of a commit they might see",
+                s.reads_waited_for_sync as f64,
+            ),
+            gauge(
                 "onewriter_batches_run_again_total",
                 "Batches rolled back and run again with a savepoint per job after a job failed",
                 s.batches_run_again as f64,
