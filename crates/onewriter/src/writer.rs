@@ -1,8 +1,9 @@
 //! The writer thread: the one connection that writes, and group commit.
 //!
 //! The thread takes every job queued (up to `max_batch`) and runs them in one
-//! `BEGIN IMMEDIATE … COMMIT`, so one COMMIT (one fsync with `synchronous=FULL`) serves them
-//! all. Callers are answered only after the COMMIT that holds their change has returned.
+//! `BEGIN IMMEDIATE … COMMIT`, so one COMMIT serves them all. Callers are answered only after
+//! the COMMIT that holds their change has returned, and with `synchronous=FULL` after the WAL
+//! was synced behind it (the `syncer` module).
 //!
 //! A job that fails must be rolled back alone. A savepoint around every job would do that,
 //! but it costs two statements a job and, worse, a copy of every page the job changes that an
@@ -507,8 +508,8 @@ impl Writer {
         }
     }
 
-    /// After the last job: stop the checkpointer, then checkpoint and truncate the WAL so the
-    /// file is complete on its own.
+    /// After the last job: stop the sync thread (it syncs and answers what it holds first) and
+    /// the checkpointer, then checkpoint and truncate the WAL so the file is complete on its own.
     fn finish(mut self) {
         if let Some(syncer) = self.syncer.take() {
             syncer.stop();
