@@ -62,8 +62,8 @@
 //!
 //! With [`Synchronous::Full`], the sync does not stop the writer either: a thread of its own
 //! syncs the WAL after each commit and then answers the callers, while the writer runs the next
-//! batch. A caller is answered, and a read of this `Db` sees a commit, only once it is synced
-//! (see [`Synchronous::Full`]).
+//! batch. A caller is answered, and a read of this `Db` that may have seen a commit is
+//! answered, only once that commit is synced (see [`Synchronous::Full`]).
 //!
 //! # Housekeeping
 //!

@@ -34,9 +34,9 @@ pub enum Synchronous {
     /// The writer does not wait for the sync: it commits, a sync thread syncs the WAL and
     /// then answers the batch's callers, and the writer runs the next batch meanwhile (one
     /// sync covers every commit written before it). A read of this database whose snapshot
-    /// may hold a commit not yet synced waits for that sync, so no read shows a change a
-    /// power cut could take back; another process reading the file may see a commit up to
-    /// one sync early. If a sync fails, writes, and reads that would see an unsynced commit,
+    /// may hold a commit not yet synced is answered after that sync, so no read shows a
+    /// change a power cut could take back; another process reading the file may see a commit
+    /// up to one sync early. If a sync fails, writes, and reads that would see an unsynced commit,
     /// fail with [`Error::Io`](crate::Error::Io) until the database is reopened.
     Full,
 }

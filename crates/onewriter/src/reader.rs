@@ -48,11 +48,6 @@ impl Reader {
             job.answer(Some(&Fail::sqlite(e)));
             return;
         }
-        if let Err(fail) = self.wait_until_durable() {
-            let _ = self.exec("ROLLBACK");
-            job.answer(Some(&fail));
-            return;
-        }
         let conn = &self.conn;
         let ok = self.guard.run_closure(|| job.run(conn));
         let ended = if self.conn.is_autocommit() {
@@ -72,26 +67,12 @@ impl Reader {
             h.record_wait(started.saturating_duration_since(enqueued));
             h.record_run(started.elapsed());
         });
-        job.answer(ended.err().map(Fail::sqlite).as_ref());
-    }
-
-    /// With `synchronous=FULL`, fixes the snapshot now and waits until every commit it may
-    /// hold is synced (see the `syncer` module), so that no read shows a change a power cut
-    /// could take back.
-    fn wait_until_durable(&self) -> Result<(), Fail> {
-        let durability = &self.shared.durability;
-        if !durability.pipelined() {
-            return Ok(());
+        // With `synchronous=FULL`, not before every commit the snapshot may hold is synced
+        // (see the `syncer` module); this thread goes on with the next read meanwhile.
+        let fail = ended.err().map(Fail::sqlite);
+        if self.shared.durability.answer_read(job, fail) {
+            Counters::add(&counters.reads_waited_for_sync, 1);
         }
-        // Reading the header starts the read transaction: its snapshot is fixed from here.
-        self.conn
-            .prepare_cached("PRAGMA schema_version")
-            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-            .map_err(Fail::sqlite)?;
-        if durability.wait_for_begun()? {
-            Counters::add(&self.shared.counters.reads_waited_for_sync, 1);
-        }
-        Ok(())
     }
 
     fn exec(&self, sql: &'static str) -> rusqlite::Result<()> {

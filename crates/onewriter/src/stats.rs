@@ -68,8 +68,8 @@ pub struct Stats {
     ///
     /// [`Synchronous::Full`]: crate::Synchronous::Full
     pub syncs: u64,
-    /// Reads that waited, their snapshot fixed, for the sync of a commit they might see (with
-    /// [`Synchronous::Full`]).
+    /// Reads whose answer waited for the sync of a commit their snapshot might hold (with
+    /// [`Synchronous::Full`]); their reader thread ran other reads meanwhile.
     ///
     /// [`Synchronous::Full`]: crate::Synchronous::Full
     pub reads_waited_for_sync: u64,

@@ -10,11 +10,13 @@
 //! What FULL promises still holds:
 //!
 //! - **A caller is answered only after its commit is synced**, as with FULL.
-//! - **No read of this database sees a commit before it is synced.** A commit is visible in the
-//!   WAL as soon as `COMMIT` returns; a reader that saw it and answered a client could show a
-//!   change that a power cut then takes back. So a reader, once its snapshot is fixed, waits
-//!   until every commit begun before is synced (see [`Durability::wait_for_begun`]): at most
-//!   the sync in flight and the next one.
+//! - **No read of this database is answered from a commit before it is synced.** A commit is
+//!   visible in the WAL as soon as `COMMIT` returns; a read that saw it and answered at once
+//!   could show a change that a power cut then takes back. So once a read has run, its answer
+//!   waits until every commit begun before is synced, since its snapshot may hold any of them
+//!   ([`Durability::answer_read`]): at most the sync in flight and the next one. The reader
+//!   thread does not wait: it runs the next read meanwhile, and the sync thread hands the
+//!   answer over. A backup waits the same way before it is renamed into place.
 //! - **Checkpoints copy only synced frames**: SQLite syncs the WAL before a checkpoint copies
 //!   it into the database file, whatever the connection's setting.
 //!
@@ -59,6 +61,8 @@ pub(crate) type SyncHook = Box<dyn FnMut() -> io::Result<()> + Send>;
 struct State {
     synced: u64,
     failed: Option<Arc<io::Error>>,
+    /// Reads run, each waiting for the commit numbered `.0` to be synced before its answer.
+    held: Vec<(u64, Box<dyn Job>, Option<Fail>)>,
 }
 
 impl Durability {
@@ -70,6 +74,7 @@ impl Durability {
             state: Mutex::new(State {
                 synced: 0,
                 failed: None,
+                held: Vec::new(),
             }),
             changed: Condvar::new(),
             #[cfg(test)]
@@ -118,6 +123,38 @@ impl Durability {
         }
     }
 
+    /// Answers a read that has run, with `fail` if its read transaction failed: at once if
+    /// every commit its snapshot may hold is synced, otherwise once the sync thread has synced
+    /// them. Returns whether the answer was held back.
+    pub(crate) fn answer_read(&self, job: Box<dyn Job>, fail: Option<Fail>) -> bool {
+        if !self.pipelined {
+            job.answer(fail.as_ref());
+            return false;
+        }
+        // The snapshot was fixed by the read's first statement, so every commit it holds was
+        // counted before this load (see `begin_commit`).
+        fence(Ordering::SeqCst);
+        let needed = self.begun.load(Ordering::SeqCst);
+        if self.synced.load(Ordering::SeqCst) >= needed {
+            job.answer(fail.as_ref());
+            return false;
+        }
+        let mut state = self.lock();
+        if state.synced >= needed {
+            drop(state);
+            job.answer(fail.as_ref());
+            return false;
+        }
+        if let Some(e) = &state.failed {
+            let failed = Fail::Io(Arc::clone(e));
+            drop(state);
+            job.answer(Some(&failed));
+            return true;
+        }
+        state.held.push((needed, job, fail));
+        true
+    }
+
     /// The sync failure that stopped writes, if one did.
     pub(crate) fn failure(&self) -> Option<Fail> {
         self.lock().failed.as_ref().map(|e| Fail::Io(Arc::clone(e)))
@@ -134,8 +171,18 @@ impl Durability {
                 state.failed = Some(Arc::new(io::Error::new(e.kind(), e.to_string())));
             }
         }
+        let synced = state.synced;
+        let failed = state.failed.as_ref().map(|e| Fail::Io(Arc::clone(e)));
+        let held = std::mem::take(&mut state.held);
+        let (due, still): (Vec<_>, Vec<_>) = held
+            .into_iter()
+            .partition(|(needed, ..)| *needed <= synced || failed.is_some());
+        state.held = still;
         drop(state);
         self.changed.notify_all();
+        for (_, job, fail) in due {
+            job.answer(failed.as_ref().or(fail.as_ref()));
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -76,7 +76,7 @@ impl SqliteStore {
             ),
             gauge(
                 "onewriter_reads_waited_for_sync_total",
-                "Reads that waited for the sync of a commit they might see",
+                "Reads whose answer waited for the sync of a commit they might have seen",
                 s.reads_waited_for_sync as f64,
             ),
             gauge(
