@@ -107,7 +107,7 @@ pub static ALL: &[Scenario] = &[
     },
     Scenario {
         name: "onewriter",
-        about: "onewriter without group commit (max_batch = 1)",
+        about: "onewriter, one commit per job (max_batch = 1); with FULL its sync thread still lets one sync cover several commits",
         kind: Kind::Async(onewriter::open_unbatched),
     },
     Scenario {
