@@ -392,6 +392,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_backup_is_not_finished_before_the_commits_it_holds_are_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("source.db");
+        let copy = dir.path().join("copy.db");
+        let db = full(&path).await;
+        let release = hold_syncs(&db);
+        let write = tokio::spawn({
+            let db = db.clone();
+            async move { insert(&db, 1).await }
+        });
+        committed(&db, 1).await;
+        let backup = tokio::spawn({
+            let (db, copy) = (db.clone(), copy.clone());
+            async move { db.backup(&copy).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !backup.is_finished(),
+            "a backup held a commit before its sync"
+        );
+        assert!(!copy.exists(), "the copy was put in place before the sync");
+
+        release.send(Ok(())).unwrap();
+        write.await.unwrap().unwrap();
+        backup.await.unwrap().unwrap();
+        let rows: i64 = rusqlite::Connection::open(&copy)
+            .unwrap()
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+        drop(release);
+        db.close().await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_failed_sync_fails_its_callers_and_every_later_write_until_reopened() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("failing.db");
