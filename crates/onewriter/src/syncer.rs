@@ -355,6 +355,21 @@ mod tests {
             .await
     }
 
+    /// Starts inserting `id` and returns once its commit, the database's `nth`, is in the WAL
+    /// (its sync held back by `hold_syncs`); the handle gives the caller's answer.
+    async fn commit_unsynced(
+        db: &Db,
+        id: i64,
+        nth: u64,
+    ) -> tokio::task::JoinHandle<Result<usize, Error>> {
+        let write = tokio::spawn({
+            let db = db.clone();
+            async move { insert(&db, id).await }
+        });
+        committed(db, nth).await;
+        write
+    }
+
     #[tokio::test]
     async fn neither_the_caller_nor_a_reader_sees_a_commit_before_its_sync() {
         let dir = tempfile::tempdir().unwrap();
@@ -362,11 +377,7 @@ mod tests {
         let db = full(&path).await;
         let release = hold_syncs(&db);
 
-        let write = tokio::spawn({
-            let db = db.clone();
-            async move { insert(&db, 1).await }
-        });
-        committed(&db, 1).await;
+        let write = commit_unsynced(&db, 1, 1).await;
         // The commit is in the WAL, visible to any connection that does not wait...
         let outside = rusqlite::Connection::open(&path).unwrap();
         let seen: i64 = outside
@@ -398,11 +409,7 @@ mod tests {
         let copy = dir.path().join("copy.db");
         let db = full(&path).await;
         let release = hold_syncs(&db);
-        let write = tokio::spawn({
-            let db = db.clone();
-            async move { insert(&db, 1).await }
-        });
-        committed(&db, 1).await;
+        let write = commit_unsynced(&db, 1, 1).await;
         let backup = tokio::spawn({
             let (db, copy) = (db.clone(), copy.clone());
             async move { db.backup(&copy).await }
@@ -434,11 +441,7 @@ mod tests {
         insert(&db, 1).await.unwrap();
         let release = hold_syncs(&db);
 
-        let write = tokio::spawn({
-            let db = db.clone();
-            async move { insert(&db, 2).await }
-        });
-        committed(&db, 2).await;
+        let write = commit_unsynced(&db, 2, 2).await;
         release.send(Err(io::Error::other("disk gone"))).unwrap();
         let err = write.await.unwrap().unwrap_err();
         assert!(
