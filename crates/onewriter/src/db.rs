@@ -223,7 +223,8 @@ impl Db {
     /// If `f` returns an error or panics, its changes are rolled back, and only its own. When
     /// several jobs are queued, up to [`max_batch`](crate::Options::max_batch) of them share
     /// one transaction (group commit); each caller is answered only after the COMMIT that
-    /// holds its change returned. The closure cannot end the transaction itself: `BEGIN`,
+    /// holds its change returned and, with [`Synchronous::Full`], after the WAL was synced
+    /// behind it. The closure cannot end the transaction itself: `BEGIN`,
     /// `COMMIT` and `ROLLBACK` fail with `SQLITE_AUTH` ("not authorized").
     ///
     /// # `f` may run more than once

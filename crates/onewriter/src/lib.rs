@@ -56,8 +56,8 @@
 //! [`max_batch`](Options::max_batch) of them in one transaction, back to back. A job that
 //! fails is rolled back alone; the others commit: the batch runs again with each job in a
 //! `SAVEPOINT` of its own, which is why a write's closure is `Fn` (see [`Db::write`]).
-//! Every caller is answered after the shared `COMMIT` returned, so one sync serves the batch:
-//! this is what makes `synchronous=FULL` affordable. If the `COMMIT` itself fails, no caller of
+//! Every caller is answered after the shared `COMMIT` returned (and was synced), so one sync
+//! serves the batch: this is what makes `synchronous=FULL` affordable. If the `COMMIT` itself fails, no caller of
 //! the batch is told its write succeeded.
 //!
 //! With [`Synchronous::Full`], the sync does not stop the writer either: a thread of its own
