@@ -41,7 +41,7 @@ const TRUNCATE_PATIENCE: Duration = Duration::from_millis(200);
 /// Least time between two background checkpoints while the WAL grows. Each one syncs the
 /// database file, which competes with the writer's own syncs under `synchronous=FULL`; more
 /// often barely shortens the handover, less often leaves more for it.
-const GROWING_SPACING: Duration = Duration::from_millis(10);
+pub(crate) const GROWING_SPACING: Duration = Duration::from_millis(10);
 
 /// How long the writer waits after a `TRUNCATE` checkpoint gave up (a long read) before it
 /// asks for another.

@@ -521,5 +521,6 @@ fn start_writer(
         syncer,
         wal_limit_frames,
         isolation: std::cell::Cell::new(crate::writer::Isolation::Optimistic),
+        stopping: std::cell::Cell::new(false),
     })
 }

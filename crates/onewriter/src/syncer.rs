@@ -5,7 +5,11 @@
 //! writer's connection commits with `synchronous=NORMAL` (its commits are written to the WAL,
 //! which SQLite keeps consistent through a power cut, but not yet synced), and this thread
 //! syncs the WAL after it, then answers the batch's callers. The writer runs the next batch
-//! during that sync, and one sync covers every commit written before it began.
+//! during that sync, and one sync covers every commit written before it began. That next
+//! batch's callers would be answered after the *next* sync whatever the writer did, so it keeps
+//! the transaction open and takes in the jobs that come until the sync in flight ends (or the
+//! batch is full), then commits them all at once: one COMMIT writes each page they changed
+//! once, where a COMMIT per trickle of jobs wrote the same pages again and again.
 //!
 //! What FULL promises still holds:
 //!
@@ -29,7 +33,7 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
@@ -47,6 +51,9 @@ pub(crate) struct Durability {
     begun: AtomicU64,
     /// Commits synced (or known not to need it): every commit numbered up to this one.
     synced: AtomicU64,
+    /// Whether a sync failed (then `State::failed` says how): read on every batch, so an
+    /// atomic rather than the lock.
+    failed: AtomicBool,
     state: Mutex<State>,
     changed: Condvar,
     /// Runs before each sync in tests: holds it back, or fails it.
@@ -71,6 +78,7 @@ impl Durability {
             pipelined,
             begun: AtomicU64::new(0),
             synced: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
             state: Mutex::new(State {
                 synced: 0,
                 failed: None,
@@ -157,7 +165,18 @@ impl Durability {
 
     /// The sync failure that stopped writes, if one did.
     pub(crate) fn failure(&self) -> Option<Fail> {
+        if !self.failed.load(Ordering::SeqCst) {
+            return None;
+        }
         self.lock().failed.as_ref().map(|e| Fail::Io(Arc::clone(e)))
+    }
+
+    /// Whether a commit begun is still waiting for its sync (and no sync failed, which would
+    /// leave it waiting for good). Never with NORMAL, where nothing is synced after a commit.
+    pub(crate) fn syncing(&self) -> bool {
+        self.pipelined
+            && !self.failed.load(Ordering::SeqCst)
+            && self.synced.load(Ordering::SeqCst) < self.begun.load(Ordering::SeqCst)
     }
 
     fn settle(&self, upto: u64, result: &io::Result<()>) {
@@ -169,6 +188,7 @@ impl Durability {
             }
             Err(e) => {
                 state.failed = Some(Arc::new(io::Error::new(e.kind(), e.to_string())));
+                self.failed.store(true, Ordering::SeqCst);
             }
         }
         let synced = state.synced;
@@ -205,6 +225,8 @@ pub(crate) struct Ended {
 pub(crate) struct Syncer {
     tx: Option<flume::Sender<Ended>>,
     thread: Option<JoinHandle<()>>,
+    /// Holds a message after each sync ends, for a writer that waits for it.
+    pub(crate) synced: flume::Receiver<()>,
 }
 
 impl Syncer {
@@ -213,12 +235,15 @@ impl Syncer {
         // Unbounded: the writer never waits for the syncer. What it holds is bounded anyway by
         // the callers waiting for their answers, that is by the write queue.
         let (tx, rx) = flume::unbounded();
+        // One message says "a sync ended since you last looked"; more would say nothing more.
+        let (notify, synced) = flume::bounded(1);
         let thread = std::thread::Builder::new()
             .name("onewriter-sync".into())
-            .spawn(move || run(&wal, &rx, &shared))?;
+            .spawn(move || run(&wal, &rx, &notify, &shared))?;
         Ok(Syncer {
             tx: Some(tx),
             thread: Some(thread),
+            synced,
         })
     }
 
@@ -246,7 +271,7 @@ impl Syncer {
     }
 }
 
-fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, shared: &Shared) {
+fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, notify: &flume::Sender<()>, shared: &Shared) {
     let durability = &shared.durability;
     let mut wal: Option<File> = None;
     while let Ok(first) = rx.recv() {
@@ -267,6 +292,8 @@ fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, shared: &Shared) {
             Counters::add(&shared.counters.syncs, 1);
         }
         durability.settle(upto, &result);
+        // A writer holding its transaction open until this sync ended may commit now.
+        let _ = notify.try_send(());
         let fail = result.err().map(|e| {
             Fail::Io(Arc::new(io::Error::new(
                 e.kind(),
@@ -399,6 +426,118 @@ mod tests {
         let stats = db.stats();
         assert_eq!((stats.syncs, stats.reads_waited_for_sync), (1, 1));
         drop(release);
+        db.close().await.unwrap();
+    }
+
+    /// Starts `n` inserts from `first` on, and returns once the writer has taken them all from
+    /// the queue and had time to run them.
+    async fn insert_meanwhile(
+        db: &Db,
+        first: i64,
+        n: i64,
+    ) -> Vec<tokio::task::JoinHandle<Result<usize, Error>>> {
+        let writes = (first..first + n)
+            .map(|id| {
+                let db = db.clone();
+                tokio::spawn(async move { insert(&db, id).await })
+            })
+            .collect();
+        while db.stats().write_queue_depth > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        writes
+    }
+
+    async fn all_answered(writes: Vec<tokio::task::JoinHandle<Result<usize, Error>>>) {
+        for w in writes {
+            let answer = tokio::time::timeout(Duration::from_secs(10), w).await;
+            assert_eq!(answer.expect("never answered").unwrap().unwrap(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn while_a_sync_runs_the_writes_that_come_share_one_commit_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = full(&dir.path().join("waiting.db")).await;
+        let release = hold_syncs(&db);
+        let first = commit_unsynced(&db, 1, 1).await;
+
+        // Each would be a commit of its own had the writer committed whenever its queue was
+        // empty; their callers would be answered after the next sync either way.
+        let later = insert_meanwhile(&db, 2, 4).await;
+        assert_eq!(db.stats().commits, 1, "committed while the sync ran");
+
+        drop(release);
+        all_answered(vec![first]).await;
+        all_answered(later).await;
+        let stats = db.stats();
+        assert_eq!((stats.commits, stats.batch_size.max), (2, 4));
+        assert_eq!(count(&db).await.unwrap(), 5);
+        db.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_full_batch_commits_without_waiting_for_the_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options::new()
+            .synchronous(Synchronous::Full)
+            .migrations(SCHEMA)
+            .max_batch(2);
+        let db = Db::open(dir.path().join("full-batch.db"), options)
+            .await
+            .unwrap();
+        let release = hold_syncs(&db);
+        let first = commit_unsynced(&db, 1, 1).await;
+        let later = insert_meanwhile(&db, 2, 4).await;
+        assert_eq!(db.stats().commits, 3, "two full batches of two");
+        drop(release);
+        all_answered(vec![first]).await;
+        all_answered(later).await;
+        assert_eq!(db.stats().batch_size.max, 2);
+        db.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_transaction_waiting_for_a_sync_that_fails_is_failed_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = full(&dir.path().join("fails-while-waiting.db")).await;
+        let release = hold_syncs(&db);
+        let first = commit_unsynced(&db, 1, 1).await;
+        let later = insert_meanwhile(&db, 2, 1).await;
+        release.send(Err(io::Error::other("disk gone"))).unwrap();
+        for w in [first].into_iter().chain(later) {
+            let answer = tokio::time::timeout(Duration::from_secs(10), w).await;
+            let err = answer.expect("never answered").unwrap().unwrap_err();
+            assert!(matches!(err, Error::Io(_)), "{err:?}");
+        }
+        drop(release);
+        db.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn closing_while_a_transaction_waits_for_a_sync_commits_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("closing.db");
+        let db = full(&path).await;
+        let release = hold_syncs(&db);
+        let first = commit_unsynced(&db, 1, 1).await;
+        let later = insert_meanwhile(&db, 2, 2).await;
+        let close = tokio::spawn({
+            let db = db.clone();
+            async move { db.close().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(release);
+        all_answered(vec![first]).await;
+        all_answered(later).await;
+        tokio::time::timeout(Duration::from_secs(10), close)
+            .await
+            .expect("close never returned")
+            .unwrap()
+            .unwrap();
+        let db = full(&path).await;
+        assert_eq!(count(&db).await.unwrap(), 3);
         db.close().await.unwrap();
     }
 

@@ -3,7 +3,9 @@
 //! The thread takes every job queued (up to `max_batch`) and runs them in one
 //! `BEGIN IMMEDIATE … COMMIT`, so one COMMIT serves them all. Callers are answered only after
 //! the COMMIT that holds their change has returned, and with `synchronous=FULL` after the WAL
-//! was synced behind it (the `syncer` module).
+//! was synced behind it (the `syncer` module). With FULL, while a sync is in flight, the
+//! transaction stays open before its COMMIT and takes in the jobs that arrive, until that sync
+//! ends or the batch is full ([`Writer::top_up`]).
 //!
 //! A job that fails must be rolled back alone. A savepoint around every job would do that,
 //! but it costs two statements a job and, worse, a copy of every page the job changes that an
@@ -24,7 +26,9 @@ use std::time::{Duration, Instant};
 use rusqlite::hooks::Wal;
 use rusqlite::{Connection, Statement};
 
-use crate::checkpoint::{self, Checkpointer, HANDOVER_RETRY, Handover, Mode, TRUNCATE_BACKOFF};
+use crate::checkpoint::{
+    self, Checkpointer, GROWING_SPACING, HANDOVER_RETRY, Handover, Mode, TRUNCATE_BACKOFF,
+};
 use crate::connection::{JOB_SAVEPOINT, TxnGuard};
 use crate::db::Shared;
 use crate::error::Fail;
@@ -60,6 +64,15 @@ pub(crate) struct Writer {
     pub(crate) wal_limit_frames: c_int,
     /// How the next batch starts: guarded after a batch that held a failing job.
     pub(crate) isolation: Cell<Isolation>,
+    /// Set once `Shutdown` was taken from the queue (or every sender is gone): the writer
+    /// finishes the transaction it is in, then stops.
+    pub(crate) stopping: Cell<bool>,
+}
+
+/// What woke a writer waiting with a transaction open.
+enum Woken {
+    Queue(Result<Msg, flume::RecvError>),
+    Synced,
 }
 
 /// How the jobs of a transaction are kept apart.
@@ -99,6 +112,9 @@ struct WalWatch {
     frames_at_handover: c_int,
     /// Whether the WAL started over since the last handover (a commit reported fewer frames).
     restarted: bool,
+    /// No "growing" hint to the checkpointer before this moment: it would not act on one
+    /// sooner, and each hint wakes its thread.
+    growing_hint_not_before: Instant,
 }
 
 /// The engine's own statements, prepared once: the hot path prepares and hashes nothing.
@@ -162,11 +178,11 @@ impl Writer {
             handover_not_before: Instant::now(),
             frames_at_handover: c_int::MAX,
             restarted: true,
+            growing_hint_not_before: Instant::now(),
         };
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.max_batch);
-        let mut shutdown = false;
         let mut busy = false;
-        while !shutdown {
+        while !self.stopping.get() {
             match self.next_job(busy) {
                 Ok(Msg::Job(job)) => batch.push(job),
                 Ok(Msg::Shutdown) | Err(_) => break,
@@ -175,14 +191,13 @@ impl Writer {
                 match self.rx.try_recv() {
                     Ok(Msg::Job(job)) => batch.push(job),
                     Ok(Msg::Shutdown) => {
-                        shutdown = true;
+                        self.stopping.set(true);
                         break;
                     }
                     Err(_) => break,
                 }
             }
-            busy = batch.len() > 1;
-            self.run_batch(&mut batch, stmts);
+            busy = self.run_batch(&mut batch, stmts) > 1;
             self.housekeeping(&mut wal);
         }
     }
@@ -212,29 +227,36 @@ impl Writer {
         self.rx.recv()
     }
 
-    /// Runs the jobs of one batch; answers every one of them.
-    fn run_batch(&self, batch: &mut Vec<Box<dyn Job>>, stmts: &mut Statements<'_>) {
+    /// A job taken from the queue, unless its caller has gone or its deadline has passed
+    /// (then it is answered here).
+    fn admit(&self, job: Box<dyn Job>, now: Instant) -> Option<Box<dyn Job>> {
+        let counters = &self.shared.counters;
+        if job.cancelled() {
+            Counters::add(&counters.cancelled, 1);
+            None
+        } else if let Some(fail) = job.envelope().expired(now) {
+            Counters::add(&counters.overloaded, 1);
+            job.answer(Some(&fail));
+            None
+        } else {
+            Some(job)
+        }
+    }
+
+    /// Runs the jobs of one batch, and those it takes in before its COMMIT (see
+    /// [`Writer::top_up`]); answers every one of them. Returns how many jobs it took.
+    fn run_batch(&self, batch: &mut Vec<Box<dyn Job>>, stmts: &mut Statements<'_>) -> usize {
         let counters = &self.shared.counters;
         let now = Instant::now();
-        let mut pending: VecDeque<Box<dyn Job>> = VecDeque::with_capacity(batch.len());
-        for job in batch.drain(..) {
-            if job.cancelled() {
-                Counters::add(&counters.cancelled, 1);
-            } else if let Some(fail) = job.envelope().expired(now) {
-                Counters::add(&counters.overloaded, 1);
-                job.answer(Some(&fail));
-            } else {
-                pending.push_back(job);
-            }
-        }
-        if self.syncer.is_some()
-            && let Some(fail) = self.shared.durability.failure()
-        {
+        let mut taken = batch.len();
+        let mut pending: VecDeque<Box<dyn Job>> = VecDeque::with_capacity(self.max_batch);
+        pending.extend(batch.drain(..).filter_map(|job| self.admit(job, now)));
+        if let Some(fail) = self.shared.durability.failure() {
             // A sync failed: no write may be acknowledged until the database is reopened.
             for job in pending.drain(..) {
                 job.answer(Some(&fail));
             }
-            return;
+            return taken;
         }
         let mut isolation = self.isolation.get();
         let mut failed = false;
@@ -245,9 +267,9 @@ impl Writer {
                 for job in pending.drain(..) {
                     job.answer(Some(&fail));
                 }
-                return;
+                return taken;
             }
-            match self.run_transaction(&mut pending, isolation, stmts) {
+            match self.run_transaction(&mut pending, &mut taken, isolation, stmts) {
                 TxnEnd::Clean => {}
                 TxnEnd::Failed => failed = true,
                 TxnEnd::RunAgain => {
@@ -262,28 +284,39 @@ impl Writer {
         } else {
             Isolation::Optimistic
         });
+        taken
     }
 
     /// Runs queued jobs inside the transaction just begun, then commits it. Jobs not reached
     /// (because SQLite rolled the transaction back under them) stay in `pending`; so do the
     /// jobs of an optimistic transaction in which one failed, in their order, and the answer
     /// is then [`TxnEnd::RunAgain`]. Any other answer means every job taken was answered.
+    /// Before its COMMIT it takes in the jobs queued meanwhile, counted in `taken`.
     fn run_transaction(
         &self,
         pending: &mut VecDeque<Box<dyn Job>>,
+        taken: &mut usize,
         isolation: Isolation,
         stmts: &mut Statements<'_>,
     ) -> TxnEnd {
         let counters = &self.shared.counters;
         // A lone job needs no savepoint: the transaction itself is its unit of rollback.
-        let savepoints = isolation == Isolation::Guarded && pending.len() > 1;
+        let mut savepoints = isolation == Isolation::Guarded && pending.len() > 1;
         let mut ran: Vec<Ran> = Vec::with_capacity(pending.len());
         let mut succeeded = 0usize;
         let mut failure: Option<Fail> = None;
         // The number of the COMMIT run, if one was.
         let mut commit_seq = None;
 
-        while let Some(mut job) = pending.pop_front() {
+        'jobs: loop {
+            let Some(mut job) = pending.pop_front() else {
+                if self.top_up(pending, taken) {
+                    // Jobs after the first run in savepoints of their own when guarded.
+                    savepoints = isolation == Isolation::Guarded;
+                    continue 'jobs;
+                }
+                break 'jobs;
+            };
             if job.cancelled() {
                 Counters::add(&counters.cancelled, 1);
                 continue;
@@ -320,7 +353,7 @@ impl Writer {
                 Step::Ran => {}
                 Step::TransactionLost => {
                     failure = Some(Fail::RolledBack);
-                    break;
+                    break 'jobs;
                 }
                 Step::EngineFailed(fail) => {
                     failure = Some(fail);
@@ -330,7 +363,7 @@ impl Writer {
                         started,
                         ok: None,
                     }));
-                    break;
+                    break 'jobs;
                 }
             }
         }
@@ -370,6 +403,62 @@ impl Writer {
         let committed = failure.is_none() && succeeded > 0;
         self.answer(ran, failure.as_ref(), committed, commit_seq);
         end
+    }
+
+    /// Before a COMMIT, with FULL, while the syncer still syncs an earlier commit: this
+    /// commit's callers would be answered after the *next* sync whatever the writer does. So
+    /// rather than commit now and again for each job that trickles in meanwhile (each COMMIT
+    /// writes the pages it changed to the WAL once more), the transaction stays open and takes
+    /// in jobs as they come until that sync ends, up to `max_batch` taken for the batch: one
+    /// COMMIT for all of them. Returns whether it added jobs to `pending`. With NORMAL, or no
+    /// sync in flight, it adds none: the transaction commits at once, as waiting would only
+    /// delay its callers.
+    fn top_up(&self, pending: &mut VecDeque<Box<dyn Job>>, taken: &mut usize) -> bool {
+        let before = pending.len();
+        if !self.shared.durability.syncing() {
+            return false;
+        }
+        loop {
+            while *taken < self.max_batch && !self.stopping.get() {
+                match self.rx.try_recv() {
+                    Ok(msg) => self.take(msg, pending, taken),
+                    Err(flume::TryRecvError::Empty) => break,
+                    Err(flume::TryRecvError::Disconnected) => self.stopping.set(true),
+                }
+            }
+            if pending.len() > before || *taken >= self.max_batch || self.stopping.get() {
+                return pending.len() > before;
+            }
+            let Some(syncer) = &self.syncer else {
+                return false;
+            };
+            if !self.shared.durability.syncing() {
+                return false;
+            }
+            // A message on `synced` may be left from an earlier sync: the loop looks again.
+            let woken = flume::Selector::new()
+                .recv(&self.rx, Woken::Queue)
+                .recv(&syncer.synced, |_| Woken::Synced)
+                .wait();
+            match woken {
+                Woken::Queue(Ok(msg)) => self.take(msg, pending, taken),
+                Woken::Queue(Err(_)) => self.stopping.set(true),
+                Woken::Synced => {}
+            }
+        }
+    }
+
+    /// Takes one message from the queue in the middle of a transaction.
+    fn take(&self, msg: Msg, pending: &mut VecDeque<Box<dyn Job>>, taken: &mut usize) {
+        match msg {
+            Msg::Job(job) => {
+                *taken += 1;
+                if let Some(job) = self.admit(job, Instant::now()) {
+                    pending.push_back(job);
+                }
+            }
+            Msg::Shutdown => self.stopping.set(true),
+        }
     }
 
     /// Records the jobs of a transaction that ended, `committed` or not, and answers them, or,
@@ -502,7 +591,11 @@ impl Writer {
                 }
             }
         } else if frames >= self.wal_limit_frames / 4 {
-            self.checkpointer.growing();
+            let now = Instant::now();
+            if now >= wal.growing_hint_not_before {
+                self.checkpointer.growing();
+                wal.growing_hint_not_before = now + GROWING_SPACING;
+            }
         } else if self.rx.is_empty() {
             self.checkpointer.idle();
         }
