@@ -478,6 +478,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_writes_queued_while_a_transaction_runs_join_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = full(&dir.path().join("joined.db")).await;
+        let (entered_tx, entered_rx) = mpsc::channel::<()>();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        // Holds the writer inside the first write until the others are queued.
+        let held = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write(move |tx| {
+                    let _ = entered_tx.send(());
+                    let _ = release_rx.recv();
+                    tx.execute("INSERT INTO t (id) VALUES (1)", [])
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || entered_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let later: Vec<_> = (2..=4)
+            .map(|id| {
+                let db = db.clone();
+                tokio::spawn(async move { insert(&db, id).await })
+            })
+            .collect();
+        while db.stats().write_queue_depth < 3 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        release_tx.send(()).unwrap();
+        assert_eq!(held.await.unwrap().unwrap(), 1);
+        all_answered(later).await;
+        let stats = db.stats();
+        assert_eq!((stats.commits, stats.syncs), (1, 1));
+        db.close().await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_full_batch_commits_without_waiting_for_the_sync() {
         let dir = tempfile::tempdir().unwrap();
         let options = Options::new()

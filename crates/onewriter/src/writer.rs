@@ -3,9 +3,9 @@
 //! The thread takes every job queued (up to `max_batch`) and runs them in one
 //! `BEGIN IMMEDIATE … COMMIT`, so one COMMIT serves them all. Callers are answered only after
 //! the COMMIT that holds their change has returned, and with `synchronous=FULL` after the WAL
-//! was synced behind it (the `syncer` module). With FULL, while a sync is in flight, the
-//! transaction stays open before its COMMIT and takes in the jobs that arrive, until that sync
-//! ends or the batch is full ([`Writer::top_up`]).
+//! was synced behind it (the `syncer` module). With FULL, a transaction takes in the jobs
+//! queued while it ran before its COMMIT, and while a sync is in flight it stays open and
+//! takes in those that arrive, until that sync ends or the batch is full ([`Writer::top_up`]).
 //!
 //! A job that fails must be rolled back alone. A savepoint around every job would do that,
 //! but it costs two statements a job and, worse, a copy of every page the job changes that an
@@ -405,17 +405,19 @@ impl Writer {
         end
     }
 
-    /// Before a COMMIT, with FULL, while the syncer still syncs an earlier commit: this
-    /// commit's callers would be answered after the *next* sync whatever the writer does. So
-    /// rather than commit now and again for each job that trickles in meanwhile (each COMMIT
-    /// writes the pages it changed to the WAL once more), the transaction stays open and takes
-    /// in jobs as they come until that sync ends, up to `max_batch` taken for the batch: one
-    /// COMMIT for all of them. Returns whether it added jobs to `pending`. With NORMAL, or no
-    /// sync in flight, it adds none: the transaction commits at once, as waiting would only
-    /// delay its callers.
+    /// Before a COMMIT, with FULL: takes in the jobs queued while the transaction ran, and,
+    /// while the syncer still syncs an earlier commit, waits for more until that sync ends, up
+    /// to `max_batch` taken for the batch. Returns whether it added jobs to `pending`.
+    ///
+    /// This commit's callers are answered after a sync that begins once it is written: the
+    /// *next* one if a sync is in flight. Committing now, and again for each job that trickles
+    /// in meanwhile, would answer nobody sooner and write the pages each COMMIT changed to the
+    /// WAL once more; one COMMIT when the sync ends serves them all. With NORMAL it adds none,
+    /// so a batch is the jobs queued when it began (the group commit tests rely on that): a
+    /// COMMIT is cheap there, and its callers are answered as soon as it returns.
     fn top_up(&self, pending: &mut VecDeque<Box<dyn Job>>, taken: &mut usize) -> bool {
         let before = pending.len();
-        if !self.shared.durability.syncing() {
+        if !self.shared.durability.pipelined() {
             return false;
         }
         loop {
