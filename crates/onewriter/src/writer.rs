@@ -73,6 +73,9 @@ pub(crate) struct Writer {
 enum Woken {
     Queue(Result<Msg, flume::RecvError>),
     Synced,
+    /// The sync thread is gone (only a bug would stop it); its `Syncer::send` fails the
+    /// callers.
+    SyncerGone,
 }
 
 /// How the jobs of a transaction are kept apart.
@@ -440,12 +443,16 @@ impl Writer {
             // A message on `synced` may be left from an earlier sync: the loop looks again.
             let woken = flume::Selector::new()
                 .recv(&self.rx, Woken::Queue)
-                .recv(&syncer.synced, |_| Woken::Synced)
+                .recv(&syncer.synced, |r| match r {
+                    Ok(()) => Woken::Synced,
+                    Err(_) => Woken::SyncerGone,
+                })
                 .wait();
             match woken {
                 Woken::Queue(Ok(msg)) => self.take(msg, pending, taken),
                 Woken::Queue(Err(_)) => self.stopping.set(true),
                 Woken::Synced => {}
+                Woken::SyncerGone => return pending.len() > before,
             }
         }
     }
