@@ -36,9 +36,9 @@ pub enum Synchronous {
     /// sync covers every commit written before it). Before its COMMIT a transaction takes in
     /// the writes queued while it ran, and while a sync is in flight it stays open and takes in
     /// those that arrive until that sync ends (up to `max_batch`): one COMMIT for them all,
-    /// whose callers would have waited for the next sync anyway. A read of this database whose snapshot
-    /// may hold a commit not yet synced is answered after that sync, so no read shows a
-    /// change a power cut could take back; another process reading the file may see a commit
+    /// whose callers would have waited for the next sync anyway. A read of this database
+    /// whose snapshot may hold a commit not yet synced is answered after that sync, so no read
+    /// shows a change a power cut could take back; another process reading the file may see a commit
     /// up to one sync early. If a sync fails, writes, and reads that would see an unsynced commit,
     /// fail with [`Error::Io`](crate::Error::Io) until the database is reopened.
     Full,
