@@ -449,6 +449,24 @@ mod tests {
         writes
     }
 
+    /// A first insert committed with its sync held back, and `n` inserts started meanwhile.
+    struct HeldSync {
+        release: mpsc::Sender<io::Result<()>>,
+        first: tokio::task::JoinHandle<Result<usize, Error>>,
+        later: Vec<tokio::task::JoinHandle<Result<usize, Error>>>,
+    }
+
+    async fn writes_during_a_held_sync(db: &Db, n: i64) -> HeldSync {
+        let release = hold_syncs(db);
+        let first = commit_unsynced(db, 1, 1).await;
+        let later = insert_meanwhile(db, 2, n).await;
+        HeldSync {
+            release,
+            first,
+            later,
+        }
+    }
+
     async fn all_answered(writes: Vec<tokio::task::JoinHandle<Result<usize, Error>>>) {
         for w in writes {
             let answer = tokio::time::timeout(Duration::from_secs(10), w).await;
@@ -460,12 +478,13 @@ mod tests {
     async fn while_a_sync_runs_the_writes_that_come_share_one_commit_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let db = full(&dir.path().join("waiting.db")).await;
-        let release = hold_syncs(&db);
-        let first = commit_unsynced(&db, 1, 1).await;
-
-        // Each would be a commit of its own had the writer committed whenever its queue was
-        // empty; their callers would be answered after the next sync either way.
-        let later = insert_meanwhile(&db, 2, 4).await;
+        // Each later write would be a commit of its own had the writer committed whenever its
+        // queue was empty; their callers would be answered after the next sync either way.
+        let HeldSync {
+            release,
+            first,
+            later,
+        } = writes_during_a_held_sync(&db, 4).await;
         assert_eq!(db.stats().commits, 1, "committed while the sync ran");
 
         drop(release);
@@ -474,45 +493,6 @@ mod tests {
         let stats = db.stats();
         assert_eq!((stats.commits, stats.batch_size.max), (2, 4));
         assert_eq!(count(&db).await.unwrap(), 5);
-        db.close().await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn the_writes_queued_while_a_transaction_runs_join_its_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = full(&dir.path().join("joined.db")).await;
-        let (entered_tx, entered_rx) = mpsc::channel::<()>();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        // Holds the writer inside the first write until the others are queued.
-        let held = tokio::spawn({
-            let db = db.clone();
-            async move {
-                db.write(move |tx| {
-                    let _ = entered_tx.send(());
-                    let _ = release_rx.recv();
-                    tx.execute("INSERT INTO t (id) VALUES (1)", [])
-                })
-                .await
-            }
-        });
-        tokio::task::spawn_blocking(move || entered_rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
-        let later: Vec<_> = (2..=4)
-            .map(|id| {
-                let db = db.clone();
-                tokio::spawn(async move { insert(&db, id).await })
-            })
-            .collect();
-        while db.stats().write_queue_depth < 3 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        release_tx.send(()).unwrap();
-        assert_eq!(held.await.unwrap().unwrap(), 1);
-        all_answered(later).await;
-        let stats = db.stats();
-        assert_eq!((stats.commits, stats.syncs), (1, 1));
         db.close().await.unwrap();
     }
 
@@ -526,9 +506,11 @@ mod tests {
         let db = Db::open(dir.path().join("full-batch.db"), options)
             .await
             .unwrap();
-        let release = hold_syncs(&db);
-        let first = commit_unsynced(&db, 1, 1).await;
-        let later = insert_meanwhile(&db, 2, 4).await;
+        let HeldSync {
+            release,
+            first,
+            later,
+        } = writes_during_a_held_sync(&db, 4).await;
         assert_eq!(db.stats().commits, 3, "two full batches of two");
         drop(release);
         all_answered(vec![first]).await;
@@ -541,9 +523,11 @@ mod tests {
     async fn a_transaction_waiting_for_a_sync_that_fails_is_failed_too() {
         let dir = tempfile::tempdir().unwrap();
         let db = full(&dir.path().join("fails-while-waiting.db")).await;
-        let release = hold_syncs(&db);
-        let first = commit_unsynced(&db, 1, 1).await;
-        let later = insert_meanwhile(&db, 2, 1).await;
+        let HeldSync {
+            release,
+            first,
+            later,
+        } = writes_during_a_held_sync(&db, 1).await;
         release.send(Err(io::Error::other("disk gone"))).unwrap();
         for w in [first].into_iter().chain(later) {
             let answer = tokio::time::timeout(Duration::from_secs(10), w).await;
@@ -559,9 +543,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("closing.db");
         let db = full(&path).await;
-        let release = hold_syncs(&db);
-        let first = commit_unsynced(&db, 1, 1).await;
-        let later = insert_meanwhile(&db, 2, 2).await;
+        let HeldSync {
+            release,
+            first,
+            later,
+        } = writes_during_a_held_sync(&db, 2).await;
         let close = tokio::spawn({
             let db = db.clone();
             async move { db.close().await }

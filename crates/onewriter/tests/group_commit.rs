@@ -294,3 +294,22 @@ async fn after_a_failure_batches_run_guarded_so_a_stream_of_failures_is_never_ru
     assert_eq!(db.stats().batches_run_again, 1);
     assert_eq!(totals(&t.path), (38, 38, 38));
 }
+
+#[tokio::test]
+async fn with_full_the_writes_queued_while_a_transaction_runs_join_its_commit() {
+    let t = temp_path();
+    let full = Options::new().synchronous(onewriter::Synchronous::Full);
+    let db = open_bank(&t.path, full, 1).await;
+    let before = db.stats();
+    let gate = Gate::close(&db).await;
+    let queued = queue_counted(&db, 3, |_| false).await;
+    gate.open().await;
+    let (answers, _) = queued.finish().await;
+    assert_balances_follow_each_other(&answers, 1);
+    let after = db.stats();
+    assert_eq!(
+        (after.commits - before.commits, after.syncs - before.syncs),
+        (1, 1),
+        "the gate's transaction took in the writes queued behind it"
+    );
+}
