@@ -313,3 +313,20 @@ async fn with_full_the_writes_queued_while_a_transaction_runs_join_its_commit() 
         "the gate's transaction took in the writes queued behind it"
     );
 }
+
+#[tokio::test]
+async fn by_default_a_batch_takes_up_to_128_queued_writes() {
+    let t = temp_path();
+    let db = open_bank(&t.path, Options::new(), 1).await;
+    let before = db.stats().commits;
+    let (answers, _) = gated_batch(&db, 200, |_| false).await;
+    assert_balances_follow_each_other(&answers, 1);
+    let stats = db.stats();
+    assert_eq!(stats.batch_size.max, 128, "{:?}", stats.batch_size);
+    assert_eq!(
+        stats.commits - before,
+        3,
+        "the gate's transaction, then 128 and 72 of the queued writes"
+    );
+    assert_eq!(totals(&t.path), (200, 200, 200));
+}

@@ -112,7 +112,7 @@ pub static ALL: &[Scenario] = &[
     },
     Scenario {
         name: "onewriter-batched",
-        about: "onewriter with group commit (max_batch = 64)",
+        about: "onewriter with group commit (its default max_batch, 128)",
         kind: Kind::Async(onewriter::open_batched),
     },
     Scenario {

@@ -6,20 +6,24 @@ use super::{Contender, Opened, Setup};
 use crate::workload::{self, OpError, Sync};
 
 pub fn open_unbatched(setup: Setup) -> Opened {
-    open(setup, 1)
+    open(setup, Some(1))
 }
 
+/// Group commit as onewriter ships it: the default `max_batch`.
 pub fn open_batched(setup: Setup) -> Opened {
-    open(setup, 64)
+    open(setup, None)
 }
 
-fn open(setup: Setup, max_batch: usize) -> Opened {
+fn open(setup: Setup, max_batch: Option<usize>) -> Opened {
     Box::pin(async move {
         let synchronous = match setup.sync {
             Sync::Normal => Synchronous::Normal,
             Sync::Full => Synchronous::Full,
         };
-        let options = Options::new().synchronous(synchronous).max_batch(max_batch);
+        let mut options = Options::new().synchronous(synchronous);
+        if let Some(n) = max_batch {
+            options = options.max_batch(n);
+        }
         let db = Db::open(&setup.path, options).await?;
         Ok(Box::new(OneWriter { db }) as Box<dyn Contender>)
     })
