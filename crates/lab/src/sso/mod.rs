@@ -439,7 +439,7 @@ async fn open_loop(
         sent += 1;
         let (free_tx, tally) = (free_tx.clone(), tally.clone());
         tasks.push(tokio::spawn(async move {
-            let mut mine = Tally::new();
+            let mut mine = Tally::few();
             let next = match &tokens {
                 Some(t) => client.refresh(&mut mine, t, intended).await.map(Some),
                 None => client.sign_in(&mut mine, intended).await.map(|_| None),
