@@ -70,9 +70,9 @@ impl Tally {
     }
 
     /// A tally for a request or two, to be merged into a [`Tally::new`] one: it keeps its
-    /// latencies in a list. A set of histograms is about 1.3 MB to allocate and clear; made
-    /// for every open-loop request, it cost the load generator most of a core at 2,000
-    /// requests a second, on the cores the server runs on.
+    /// latencies in a list. A set of histograms is about 0.8 MB to allocate and clear; made
+    /// for every open-loop request, on the cores the server runs on, it put the p99 measured at
+    /// 2,000 refreshes a second at 240-340 ms (13-26 ms without it).
     pub fn few() -> Tally {
         Tally {
             latency: Vec::new(),
