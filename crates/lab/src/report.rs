@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use crate::runner::{Run, Setting};
+use crate::scenarios::EngineFigures;
 use crate::workload::{ErrorKind, Sync, Workload};
 
 /// The repeats of one scenario under one setting, summarised.
@@ -32,6 +33,8 @@ pub struct Summary {
     /// Operations still running when the grace period after the deadline ran out, summed over
     /// repeats: the scenario had wedged.
     pub cut_off: u64,
+    /// The engine's own figures over the repeats (see [`engine_over`]).
+    pub engine: Option<EngineFigures>,
 }
 
 impl Summary {
@@ -95,10 +98,25 @@ pub fn summarise(runs: &[Run], settings: &[Setting], scenarios: &[&'static str])
                 max_us: rs.iter().map(|r| r.max_us).max().unwrap_or(0),
                 problems,
                 cut_off: rs.iter().map(|r| r.check.unfinished).sum(),
+                engine: engine_over(rs.iter().filter_map(|r| r.engine)),
             });
         }
     }
     out
+}
+
+/// The engine's figures over repeats: the median batch, the longest waits and pauses, the
+/// handovers of every repeat.
+fn engine_over(repeats: impl Iterator<Item = EngineFigures>) -> Option<EngineFigures> {
+    let all: Vec<EngineFigures> = repeats.collect();
+    let longest = |f: fn(&EngineFigures) -> u64| all.iter().map(f).max().unwrap_or(0);
+    (!all.is_empty()).then(|| EngineFigures {
+        batch_p50: median_u64(all.iter().map(|e| e.batch_p50)),
+        wait_max_us: longest(|e| e.wait_max_us),
+        run_max_us: longest(|e| e.run_max_us),
+        handovers: all.iter().map(|e| e.handovers).sum(),
+        handover_max_us: longest(|e| e.handover_max_us),
+    })
 }
 
 pub fn format_rate(x: f64) -> String {
@@ -429,6 +447,26 @@ pub fn markdown(
             );
         }
     }
+    let engines: Vec<(&Summary, EngineFigures)> = summaries
+        .iter()
+        .filter_map(|s| s.engine.map(|e| (s, e)))
+        .collect();
+    if !engines.is_empty() {
+        md.push_str("\n### onewriter's own figures\n\nFrom `Db::stats` at the end of each run, over the repeats: the median batch, the longest wait in the write queue, the longest from a write's start to its batch's end (COMMIT included), the WAL handovers and the longest pause for one. A largest latency in the tables above that these do not account for was spent outside onewriter (in the caller's runtime).\n\n");
+        for (s, e) in engines {
+            let _ = writeln!(
+                md,
+                "- {} ({}): median batch {}, longest queue wait {}, longest write to its batch's end {}, {} WAL handovers (longest {})",
+                s.scenario,
+                s.setting,
+                e.batch_p50,
+                format_us(e.wait_max_us),
+                format_us(e.run_max_us),
+                e.handovers,
+                format_us(e.handover_max_us)
+            );
+        }
+    }
     if !charts.is_empty() {
         md.push_str("\n## Charts\n\n");
         for (title, file) in charts {
@@ -658,7 +696,35 @@ mod tests {
             max_us: 400,
             problems: Vec::new(),
             cut_off: 0,
+            engine: None,
         }
+    }
+
+    #[test]
+    fn onewriters_own_figures_are_taken_over_the_repeats_and_reported() {
+        let e = |batch_p50, wait_max_us, handover_max_us| EngineFigures {
+            batch_p50,
+            wait_max_us,
+            run_max_us: 100,
+            handovers: 2,
+            handover_max_us,
+        };
+        let over =
+            engine_over([e(30, 5_000, 1_000), e(34, 12_000, 3_000), e(32, 2_000, 500)].into_iter());
+        assert_eq!(
+            over,
+            Some(e(32, 12_000, 3_000)).map(|f| EngineFigures { handovers: 6, ..f })
+        );
+        assert_eq!(engine_over(std::iter::empty()), None);
+
+        let mut s = summary("onewriter-batched", 256, 90.0);
+        s.engine = over;
+        let md = markdown(&[s, summary("raw-limit-100", 256, 100.0)], &[], "", &[]);
+        assert!(
+            md.contains("- onewriter-batched (rmw · 256 workers · synchronous=normal): median batch 32, longest queue wait 12.0 ms, longest write to its batch's end 100 µs, 6 WAL handovers (longest 3.0 ms)"),
+            "{md}"
+        );
+        assert!(!md.contains("- raw-limit-100"), "{md}");
     }
 
     #[test]

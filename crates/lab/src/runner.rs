@@ -160,6 +160,8 @@ pub struct Run {
     pub p999_us: u64,
     pub max_us: u64,
     pub check: Check,
+    /// The engine's own figures, where it gives them.
+    pub engine: Option<crate::scenarios::EngineFigures>,
 }
 
 /// How long in-flight operations may run on after the deadline before they are cut off.
@@ -189,6 +191,7 @@ pub async fn run(
         sync: setting.sync,
     };
     let started = Instant::now();
+    let mut engine = None;
     let (tally, unfinished) = match scenario.kind {
         Kind::Loop { per_commit } => {
             let duration = limits.duration;
@@ -206,6 +209,7 @@ pub async fn run(
                 limits.grace
             };
             let result = drive(Arc::clone(&contender), setting, limits.duration, grace).await;
+            engine = contender.engine();
             contender.close().await;
             result
         }
@@ -233,6 +237,7 @@ pub async fn run(
         p999_us: h.value_at_quantile(0.999),
         max_us: h.max(),
         check,
+        engine,
     })
 }
 

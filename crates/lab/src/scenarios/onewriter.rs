@@ -2,7 +2,7 @@
 
 use onewriter::{Db, Options, Synchronous};
 
-use super::{Contender, Opened, Setup};
+use super::{Contender, EngineFigures, Opened, Setup};
 use crate::workload::{self, OpError, Sync};
 
 pub fn open_unbatched(setup: Setup) -> Opened {
@@ -41,6 +41,18 @@ impl Contender for OneWriter {
 
     async fn read(&self, account: i64) -> Result<i64, OpError> {
         Ok(self.db.read(move |c| workload::read(c, account)).await?)
+    }
+
+    fn engine(&self) -> Option<EngineFigures> {
+        let s = self.db.stats();
+        let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        Some(EngineFigures {
+            batch_p50: s.batch_size.p50,
+            wait_max_us: us(s.write_wait.max),
+            run_max_us: us(s.write_run.max),
+            handovers: s.handovers,
+            handover_max_us: us(s.handover_max),
+        })
     }
 
     async fn close(&self) {
