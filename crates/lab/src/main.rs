@@ -1,6 +1,7 @@
 //! The lab: the story's SQLite failures and every peer library, measured side by side in one
 //! run. See the crate README.
 
+mod engine;
 mod machine;
 mod report;
 mod runner;

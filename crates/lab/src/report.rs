@@ -7,8 +7,8 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde::Serialize;
 
+use crate::engine::EngineSummary;
 use crate::runner::{Run, Setting};
-use crate::scenarios::EngineFigures;
 use crate::workload::{ErrorKind, Sync, Workload};
 
 /// The repeats of one scenario under one setting, summarised.
@@ -33,8 +33,8 @@ pub struct Summary {
     /// Operations still running when the grace period after the deadline ran out, summed over
     /// repeats: the scenario had wedged.
     pub cut_off: u64,
-    /// The engine's own figures over the repeats (see [`engine_over`]).
-    pub engine: Option<EngineFigures>,
+    /// The engine's own figures over the repeats ([`EngineSummary::over`]).
+    pub engine: Option<EngineSummary>,
 }
 
 impl Summary {
@@ -98,25 +98,15 @@ pub fn summarise(runs: &[Run], settings: &[Setting], scenarios: &[&'static str])
                 max_us: rs.iter().map(|r| r.max_us).max().unwrap_or(0),
                 problems,
                 cut_off: rs.iter().map(|r| r.check.unfinished).sum(),
-                engine: engine_over(rs.iter().filter_map(|r| r.engine)),
+                engine: EngineSummary::over(
+                    &rs.iter()
+                        .filter_map(|r| r.engine.clone())
+                        .collect::<Vec<_>>(),
+                ),
             });
         }
     }
     out
-}
-
-/// The engine's figures over repeats: the median batch, the longest waits and pauses, the
-/// handovers of every repeat.
-fn engine_over(repeats: impl Iterator<Item = EngineFigures>) -> Option<EngineFigures> {
-    let all: Vec<EngineFigures> = repeats.collect();
-    let longest = |f: fn(&EngineFigures) -> u64| all.iter().map(f).max().unwrap_or(0);
-    (!all.is_empty()).then(|| EngineFigures {
-        batch_p50: median_u64(all.iter().map(|e| e.batch_p50)),
-        wait_max_us: longest(|e| e.wait_max_us),
-        run_max_us: longest(|e| e.run_max_us),
-        handovers: all.iter().map(|e| e.handovers).sum(),
-        handover_max_us: longest(|e| e.handover_max_us),
-    })
 }
 
 pub fn format_rate(x: f64) -> String {
@@ -447,24 +437,14 @@ pub fn markdown(
             );
         }
     }
-    let engines: Vec<(&Summary, EngineFigures)> = summaries
+    let engines: Vec<(&Summary, &EngineSummary)> = summaries
         .iter()
-        .filter_map(|s| s.engine.map(|e| (s, e)))
+        .filter_map(|s| s.engine.as_ref().map(|e| (s, e)))
         .collect();
     if !engines.is_empty() {
-        md.push_str("\n### onewriter's own figures\n\nFrom `Db::stats` at the end of each run, over the repeats: the median batch, the longest wait in the write queue, the longest from a write's start to its batch's end (COMMIT included), the WAL handovers and the longest pause for one. A largest latency in the tables above that these do not account for was spent outside onewriter (in the caller's runtime).\n\n");
+        md.push_str("\n### onewriter's own figures\n\nFrom `Db::stats` at the end of each run, over the repeats (counts summed, the longest of the maxima, the median of the percentiles). \"Write wait\" is the time in the write queue, \"longest write\" from a write's start to its batch's end (COMMIT included). A largest latency in the tables above that these do not account for was spent outside onewriter (in the caller's runtime).\n\n");
         for (s, e) in engines {
-            let _ = writeln!(
-                md,
-                "- {} ({}): median batch {}, longest queue wait {}, longest write to its batch's end {}, {} WAL handovers (longest {})",
-                s.scenario,
-                s.setting,
-                e.batch_p50,
-                format_us(e.wait_max_us),
-                format_us(e.run_max_us),
-                e.handovers,
-                format_us(e.handover_max_us)
-            );
+            let _ = writeln!(md, "- {} ({}): {}", s.scenario, s.setting, e.line());
         }
     }
     if !charts.is_empty() {
@@ -702,26 +682,38 @@ mod tests {
 
     #[test]
     fn onewriters_own_figures_are_taken_over_the_repeats_and_reported() {
-        let e = |batch_p50, wait_max_us, handover_max_us| EngineFigures {
+        let e = |batch_p50, write_wait_max_ms, wal_handover_max_ms| EngineSummary {
+            writes: 1000,
+            commits: 10,
             batch_p50,
-            wait_max_us,
-            run_max_us: 100,
-            handovers: 2,
-            handover_max_us,
+            batch_max: 128.0,
+            write_wait_max_ms,
+            write_run_max_ms: 0.1,
+            wal_handovers: 2,
+            wal_handover_max_ms,
+            ..EngineSummary::default()
         };
-        let over =
-            engine_over([e(30, 5_000, 1_000), e(34, 12_000, 3_000), e(32, 2_000, 500)].into_iter());
-        assert_eq!(
-            over,
-            Some(e(32, 12_000, 3_000)).map(|f| EngineFigures { handovers: 6, ..f })
-        );
-        assert_eq!(engine_over(std::iter::empty()), None);
+        let over = EngineSummary::over(&[e(30.0, 5.0, 1.0), e(34.0, 12.0, 3.0), e(32.0, 2.0, 0.5)])
+            .unwrap();
+        let expected = EngineSummary {
+            writes: 3000,
+            commits: 30,
+            wal_handovers: 6,
+            ..e(32.0, 12.0, 3.0)
+        };
+        assert_eq!(over.line(), expected.line());
+        assert!(EngineSummary::over(&[]).is_none());
 
         let mut s = summary("onewriter-batched", 256, 90.0);
-        s.engine = over;
+        s.engine = Some(over);
         let md = markdown(&[s, summary("raw-limit-100", 256, 100.0)], &[], "", &[]);
         assert!(
-            md.contains("- onewriter-batched (rmw · 256 workers · synchronous=normal): median batch 32, longest queue wait 12.0 ms, longest write to its batch's end 100 µs, 6 WAL handovers (longest 3.0 ms)"),
+            md.contains("- onewriter-batched (rmw · 256 workers · synchronous=normal): 3000 writes in 30 commits (batch p50 32, max 128)"),
+            "{md}"
+        );
+        assert!(md.contains("write wait p99 0.0 ms, max 12.0 ms"), "{md}");
+        assert!(
+            md.contains("6 WAL handovers (0.0 ms in all, longest 3.0 ms"),
             "{md}"
         );
         assert!(!md.contains("- raw-limit-100"), "{md}");

@@ -161,7 +161,7 @@ pub struct Run {
     pub max_us: u64,
     pub check: Check,
     /// The engine's own figures, where it gives them.
-    pub engine: Option<crate::scenarios::EngineFigures>,
+    pub engine: Option<crate::engine::EngineSummary>,
 }
 
 /// How long in-flight operations may run on after the deadline before they are cut off.

@@ -38,9 +38,10 @@ pub enum Synchronous {
     /// those that arrive until that sync ends (up to `max_batch`): one COMMIT for them all,
     /// whose callers would have waited for the next sync anyway. A read of this database
     /// whose snapshot may hold a commit not yet synced is answered after that sync, so no read
-    /// shows a change a power cut could take back; another process reading the file may see a commit
-    /// up to one sync early. If a sync fails, writes, and reads that would see an unsynced commit,
-    /// fail with [`Error::Io`](crate::Error::Io) until the database is reopened.
+    /// shows a change a power cut could take back; another process reading the file may see a
+    /// commit up to one sync early. If a sync fails, writes, and reads that would see an
+    /// unsynced commit, fail with [`Error::Io`](crate::Error::Io) until the database is
+    /// reopened.
     Full,
 }
 

@@ -36,27 +36,12 @@ pub trait Contender: Send + std::marker::Sync {
     async fn read(&self, account: i64) -> Result<i64, OpError>;
 
     /// What the engine says of its own run, read before `close`; onewriter's only.
-    fn engine(&self) -> Option<EngineFigures> {
+    fn engine(&self) -> Option<crate::engine::EngineSummary> {
         None
     }
 
     /// Closes connections so the file can be checked.
     async fn close(&self);
-}
-
-/// onewriter's own account of a run (`Db::stats`): a latency the lab measured that these do
-/// not account for was spent outside the engine.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
-pub struct EngineFigures {
-    /// Median jobs per committed batch.
-    pub batch_p50: u64,
-    /// Longest a write waited in the queue.
-    pub wait_max_us: u64,
-    /// Longest from a write's start to its batch's end (COMMIT included).
-    pub run_max_us: u64,
-    pub handovers: u64,
-    /// Longest pause of the writer for a WAL handover.
-    pub handover_max_us: u64,
 }
 
 pub type Opened = Pin<Box<dyn Future<Output = anyhow::Result<Box<dyn Contender>>> + Send>>;

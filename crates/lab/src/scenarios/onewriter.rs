@@ -2,7 +2,8 @@
 
 use onewriter::{Db, Options, Synchronous};
 
-use super::{Contender, EngineFigures, Opened, Setup};
+use super::{Contender, Opened, Setup};
+use crate::engine::EngineSummary;
 use crate::workload::{self, OpError, Sync};
 
 pub fn open_unbatched(setup: Setup) -> Opened {
@@ -43,16 +44,8 @@ impl Contender for OneWriter {
         Ok(self.db.read(move |c| workload::read(c, account)).await?)
     }
 
-    fn engine(&self) -> Option<EngineFigures> {
-        let s = self.db.stats();
-        let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        Some(EngineFigures {
-            batch_p50: s.batch_size.p50,
-            wait_max_us: us(s.write_wait.max),
-            run_max_us: us(s.write_run.max),
-            handovers: s.handovers,
-            handover_max_us: us(s.handover_max),
-        })
+    fn engine(&self) -> Option<EngineSummary> {
+        Some(EngineSummary::from_stats(&self.db.stats()))
     }
 
     async fn close(&self) {

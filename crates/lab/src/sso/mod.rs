@@ -375,7 +375,7 @@ async fn measure(run: Run<'_>) -> anyhow::Result<RunSummary> {
         bytes_after.total.saturating_sub(bytes_before.total),
         &bytes_after.growth_since(&bytes_before),
     );
-    summary.engine = report::EngineSummary::from_metrics(&metrics);
+    summary.engine = crate::engine::EngineSummary::from_metrics(&metrics);
     Ok(summary)
 }
 

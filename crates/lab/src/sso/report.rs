@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::flows::{ENDPOINTS, Tally};
 use super::{Load, Workload};
+use crate::engine::EngineSummary;
 
 /// How a run's load reads: `64 clients` or `1000/s`.
 pub fn load_label(load: Load) -> String {
@@ -64,81 +65,6 @@ pub struct RunSummary {
     pub unexpected: u64,
     /// What the storage engine saw (SQLite deployments), to explain a stall.
     pub engine: Option<EngineSummary>,
-}
-
-/// onewriter's own figures for one run, read from the server's `/metrics` at its end.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct EngineSummary {
-    /// Write jobs run (each a closure of one request).
-    pub writes: u64,
-    pub commits: u64,
-    /// WAL syncs by onewriter's sync thread (`synchronous=FULL`), each covering every commit
-    /// written before it.
-    pub syncs: u64,
-    pub batch_p50: f64,
-    pub batch_max: f64,
-    pub write_wait_p99_ms: f64,
-    pub write_wait_max_ms: f64,
-    pub write_run_max_ms: f64,
-    pub checkpoints: u64,
-    /// Pauses of the writer for a checkpoint at the WAL size limit.
-    pub wal_handovers: u64,
-    pub wal_handover_total_ms: f64,
-    pub wal_handover_max_ms: f64,
-    /// Handovers the writer stopped waiting for after its patience.
-    pub wal_handovers_cut_short: u64,
-    pub busy_waits: u64,
-}
-
-impl EngineSummary {
-    /// From Prometheus text; `None` when the server has no onewriter figures (PostgreSQL).
-    pub fn from_metrics(text: &str) -> Option<EngineSummary> {
-        let value = |name: &str| -> Option<f64> {
-            text.lines()
-                .filter(|l| !l.starts_with('#'))
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        };
-        let ms = |name: &str| value(name).map_or(0.0, |s| s * 1000.0);
-        Some(EngineSummary {
-            writes: value("onewriter_writes_total")? as u64,
-            commits: value("onewriter_commits_total")? as u64,
-            syncs: value("onewriter_syncs_total").unwrap_or(0.0) as u64,
-            batch_p50: value(r#"onewriter_batch_size{quantile="0.5"}"#).unwrap_or(0.0),
-            batch_max: value(r#"onewriter_batch_size{quantile="1"}"#).unwrap_or(0.0),
-            write_wait_p99_ms: ms(r#"onewriter_write_wait_seconds{quantile="0.99"}"#),
-            write_wait_max_ms: ms(r#"onewriter_write_wait_seconds{quantile="1"}"#),
-            write_run_max_ms: ms(r#"onewriter_write_run_seconds{quantile="1"}"#),
-            checkpoints: value("onewriter_checkpoints_total").unwrap_or(0.0) as u64,
-            wal_handovers: value("onewriter_wal_handovers_total").unwrap_or(0.0) as u64,
-            wal_handover_total_ms: ms("onewriter_wal_handover_seconds_total"),
-            wal_handover_max_ms: ms("onewriter_wal_handover_max_seconds"),
-            wal_handovers_cut_short: value("onewriter_wal_handovers_cut_short_total").unwrap_or(0.0)
-                as u64,
-            busy_waits: value("onewriter_busy_waits_total").unwrap_or(0.0) as u64,
-        })
-    }
-
-    fn line(&self) -> String {
-        format!(
-            "{} writes in {} commits (batch p50 {:.0}, max {:.0}) and {} syncs; write wait p99 {:.1} ms, max {:.1} ms; \
-             longest write {:.1} ms; {} checkpoints; {} WAL handovers ({:.1} ms in all, longest \
-             {:.1} ms, {} cut short); {} busy waits",
-            self.writes,
-            self.commits,
-            self.batch_p50,
-            self.batch_max,
-            self.syncs,
-            self.write_wait_p99_ms,
-            self.write_wait_max_ms,
-            self.write_run_max_ms,
-            self.checkpoints,
-            self.wal_handovers,
-            self.wal_handover_total_ms,
-            self.wal_handover_max_ms,
-            self.wal_handovers_cut_short,
-            self.busy_waits
-        )
-    }
 }
 
 impl RunSummary {
