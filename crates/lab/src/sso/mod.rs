@@ -325,6 +325,10 @@ async fn measure(run: Run<'_>) -> anyhow::Result<RunSummary> {
     };
     let bytes_before = deployment.stored_bytes().await?;
     let cpu_before = deployment.cpu_seconds()?;
+    let tallies = match run.load {
+        Load::Closed(_) => (0..users).map(|_| Tally::new()).collect(),
+        Load::Open(_) => Vec::new(),
+    };
     let started = Instant::now();
     let deadline = started + run.seconds;
     let tally = match (run.load, chains) {
@@ -332,14 +336,18 @@ async fn measure(run: Run<'_>) -> anyhow::Result<RunSummary> {
             let tasks = clients
                 .into_iter()
                 .zip(chains)
-                .map(|(c, t)| tokio::spawn(flows::run_chain(c, t, deadline)));
+                .zip(tallies)
+                .map(|((c, t), tally)| tokio::spawn(flows::run_chain(c, t, tally, deadline)));
             gather(tasks).await?
         }
         (Load::Closed(_), None) => {
-            let tasks = clients.into_iter().map(|c| match run.workload {
-                Workload::Login => tokio::spawn(flows::run_logins(c, deadline)),
-                _ => tokio::spawn(flows::run_flow(c, run.refreshes, deadline)),
-            });
+            let tasks = clients
+                .into_iter()
+                .zip(tallies)
+                .map(|(c, tally)| match run.workload {
+                    Workload::Login => tokio::spawn(flows::run_logins(c, tally, deadline)),
+                    _ => tokio::spawn(flows::run_flow(c, run.refreshes, tally, deadline)),
+                });
             gather(tasks).await?
         }
         (Load::Open(rate), chains) => {
