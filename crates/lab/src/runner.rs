@@ -244,9 +244,9 @@ pub async fn run(
 /// Runs `setting.workers` concurrent workers until the deadline; returns what they counted and
 /// how many were cut off mid-operation.
 ///
-/// Every worker's tally (a histogram of a few hundred KB) is made, and every task spawned and
+/// Every worker's tally (a histogram of about 170 KB) is made, and every task spawned and
 /// waiting, before the clock starts: allocating them while the first workers already measure
-/// held the runtime's threads in page faults for tens of milliseconds at the start of each run,
+/// held the runtime's threads in page faults for tens of milliseconds at the start of most runs,
 /// which the workers then counted as the engine's latency.
 async fn drive(
     contender: Arc<dyn Contender>,
