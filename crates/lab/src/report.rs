@@ -752,7 +752,11 @@ mod tests {
         let ceiling = "group commit vs the 100-per-commit ceiling";
         assert_eq!(find(ceiling, 256).met, Some(true));
         // Set at 64 workers: judged there, and missed.
-        assert_eq!(find(ceiling, 64).met, Some(false), "0.5× misses at 64 workers");
+        assert_eq!(
+            find(ceiling, 64).met,
+            Some(false),
+            "0.5× misses at 64 workers"
+        );
         assert_eq!(
             find("one commit per job vs the 1-per-commit ceiling", 64).met,
             Some(false),
@@ -763,7 +767,9 @@ mod tests {
         assert_eq!(at_8.met, None);
         assert!(
             at_8.measured.starts_with("0.10×")
-                && at_8.measured.contains("not judged: the targets are set at 64 workers"),
+                && at_8
+                    .measured
+                    .contains("not judged: the targets are set at 64 workers"),
             "{at_8:?}"
         );
         // What was not measured is listed once, at the largest count.
