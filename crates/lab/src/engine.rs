@@ -14,6 +14,8 @@ pub struct EngineSummary {
     /// WAL syncs by onewriter's sync thread (`synchronous=FULL`), each covering every commit
     /// written before it.
     pub syncs: u64,
+    /// The longest of those syncs: a FULL write is answered after its commit's.
+    pub sync_max_ms: f64,
     pub batch_p50: f64,
     pub batch_max: f64,
     pub write_wait_p99_ms: f64,
@@ -42,6 +44,7 @@ impl EngineSummary {
             writes: value("onewriter_writes_total")? as u64,
             commits: value("onewriter_commits_total")? as u64,
             syncs: value("onewriter_syncs_total").unwrap_or(0.0) as u64,
+            sync_max_ms: ms("onewriter_sync_max_seconds"),
             batch_p50: value(r#"onewriter_batch_size{quantile="0.5"}"#).unwrap_or(0.0),
             batch_max: value(r#"onewriter_batch_size{quantile="1"}"#).unwrap_or(0.0),
             write_wait_p99_ms: ms(r#"onewriter_write_wait_seconds{quantile="0.99"}"#),
@@ -64,6 +67,7 @@ impl EngineSummary {
             writes: s.writes,
             commits: s.commits,
             syncs: s.syncs,
+            sync_max_ms: ms(s.sync_max),
             batch_p50: s.batch_size.p50 as f64,
             batch_max: s.batch_size.max as f64,
             write_wait_p99_ms: ms(s.write_wait.p99),
@@ -92,6 +96,7 @@ impl EngineSummary {
             writes: sum(|e| e.writes),
             commits: sum(|e| e.commits),
             syncs: sum(|e| e.syncs),
+            sync_max_ms: longest(|e| e.sync_max_ms),
             batch_p50: median(|e| e.batch_p50),
             batch_max: longest(|e| e.batch_max),
             write_wait_p99_ms: median(|e| e.write_wait_p99_ms),
@@ -108,7 +113,7 @@ impl EngineSummary {
 
     pub fn line(&self) -> String {
         format!(
-            "{} writes in {} commits (batch p50 {:.0}, max {:.0}) and {} syncs; write wait p99 {:.1} ms, max {:.1} ms; \
+            "{} writes in {} commits (batch p50 {:.0}, max {:.0}) and {} syncs (longest {:.1} ms); write wait p99 {:.1} ms, max {:.1} ms; \
              longest write {:.1} ms; {} checkpoints; {} WAL handovers ({:.1} ms in all, longest \
              {:.1} ms, {} cut short); {} busy waits",
             self.writes,
@@ -116,6 +121,7 @@ impl EngineSummary {
             self.batch_p50,
             self.batch_max,
             self.syncs,
+            self.sync_max_ms,
             self.write_wait_p99_ms,
             self.write_wait_max_ms,
             self.write_run_max_ms,

@@ -331,6 +331,8 @@ impl Db {
             handover_max: Duration::from_micros(stats::load(&c.handover_max_micros)),
             handovers_cut_short: stats::load(&c.handovers_cut_short),
             syncs: stats::load(&c.syncs),
+            sync_time: Duration::from_micros(stats::load(&c.sync_micros)),
+            sync_max: Duration::from_micros(stats::load(&c.sync_max_micros)),
             reads_waited_for_sync: stats::load(&c.reads_waited_for_sync),
             batch_size: stats::counts(&writer.batch),
             write_wait: stats::durations(&writer.wait),

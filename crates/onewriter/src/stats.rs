@@ -68,6 +68,14 @@ pub struct Stats {
     ///
     /// [`Synchronous::Full`]: crate::Synchronous::Full
     pub syncs: u64,
+    /// The sync thread's total time in those syncs (`fsync` of the WAL).
+    pub sync_time: Duration,
+    /// The longest of those syncs. With [`Synchronous::Full`] a caller is answered after the
+    /// sync of its commit: the one span of a write that [`write_run`](Stats::write_run) does
+    /// not hold.
+    ///
+    /// [`Synchronous::Full`]: crate::Synchronous::Full
+    pub sync_max: Duration,
     /// Reads whose answer waited for the sync of a commit their snapshot might hold (with
     /// [`Synchronous::Full`]); their reader thread ran other reads meanwhile.
     ///
@@ -123,6 +131,8 @@ pub(crate) struct Counters {
     pub(crate) handover_max_micros: AtomicU64,
     pub(crate) handovers_cut_short: AtomicU64,
     pub(crate) syncs: AtomicU64,
+    pub(crate) sync_micros: AtomicU64,
+    pub(crate) sync_max_micros: AtomicU64,
     pub(crate) reads_waited_for_sync: AtomicU64,
 }
 
@@ -138,6 +148,14 @@ impl Counters {
         Counters::add(&self.handovers_cut_short, u64::from(cut_short));
         Counters::add(&self.handover_micros, us);
         self.handover_max_micros.fetch_max(us, Ordering::Relaxed);
+    }
+
+    /// One sync of the WAL that took `d`.
+    pub(crate) fn sync(&self, d: Duration) {
+        let us = micros(d);
+        Counters::add(&self.syncs, 1);
+        Counters::add(&self.sync_micros, us);
+        self.sync_max_micros.fetch_max(us, Ordering::Relaxed);
     }
 }
 

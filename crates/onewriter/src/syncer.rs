@@ -36,11 +36,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use crate::db::Shared;
 use crate::error::Fail;
 use crate::job::Job;
-use crate::stats::Counters;
 
 /// What has been committed and synced, shared by the writer, the syncer and the readers.
 pub(crate) struct Durability {
@@ -279,6 +279,7 @@ fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, notify: &flume::Sender<()>,
         let mut ended = vec![first];
         ended.extend(rx.try_iter());
         let upto = ended.iter().map(|e| e.seq).max().unwrap_or(0);
+        let began = Instant::now();
         let result = match durability.failure() {
             Some(Fail::Io(e)) => Err(io::Error::new(e.kind(), e.to_string())),
             _ if ended.iter().any(|e| e.committed) => sync(&mut wal, wal_path, durability),
@@ -289,7 +290,7 @@ fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, notify: &flume::Sender<()>,
                 "onewriter: syncing the WAL failed; writes stop until the database is reopened");
         }
         if matches!(&result, Ok(())) && ended.iter().any(|e| e.committed) {
-            Counters::add(&shared.counters.syncs, 1);
+            shared.counters.sync(began.elapsed());
         }
         durability.settle(upto, &result);
         // A writer holding its transaction open until this sync ended may commit now.
@@ -425,6 +426,9 @@ mod tests {
         assert_eq!(read.await.unwrap().unwrap(), 1);
         let stats = db.stats();
         assert_eq!((stats.syncs, stats.reads_waited_for_sync), (1, 1));
+        // The sync was held for at least the 100 ms above, and is timed as such.
+        assert!(stats.sync_max >= Duration::from_millis(100), "{stats:?}");
+        assert!(stats.sync_time >= stats.sync_max, "{stats:?}");
         drop(release);
         db.close().await.unwrap();
     }

@@ -75,6 +75,16 @@ impl SqliteStore {
                 s.syncs as f64,
             ),
             gauge(
+                "onewriter_sync_seconds_total",
+                "The sync thread's total time syncing the WAL (synchronous=FULL)",
+                s.sync_time.as_secs_f64(),
+            ),
+            gauge(
+                "onewriter_sync_max_seconds",
+                "The longest WAL sync (synchronous=FULL): a write is answered after its commit's sync",
+                s.sync_max.as_secs_f64(),
+            ),
+            gauge(
                 "onewriter_reads_waited_for_sync_total",
                 "Reads whose answer waited for the sync of a commit they might have seen",
                 s.reads_waited_for_sync as f64,
