@@ -256,9 +256,9 @@ pub fn targets(summaries: &[Summary], worker_counts: &[usize]) -> Vec<Target> {
     counts.sort_unstable();
     counts.dedup();
     let largest = counts.last().copied();
+    let below = format!("the targets are set at {TARGET_WORKERS} workers");
     let mut t = Vec::new();
     for workers in counts {
-        let below = format!("the targets are set at {TARGET_WORKERS} workers");
         let unjudged = (workers < TARGET_WORKERS).then_some(below.as_str());
         t.extend(
             targets_at(summaries, workers, unjudged)

@@ -244,27 +244,24 @@ pub async fn run(
 /// Runs `setting.workers` concurrent workers until the deadline; returns what they counted and
 /// how many were cut off mid-operation.
 ///
-/// Every worker's tally (a histogram of about 170 KB) is made, and every task spawned and
-/// waiting, before the clock starts: allocating them while the first workers already measure
-/// held the runtime's threads in page faults for tens of milliseconds at the start of most runs,
-/// which the workers then counted as the engine's latency.
+/// Every worker's tally (a histogram of about 170 KB) is made before the clock starts, and the
+/// workers wait for the deadline to be sent: allocating the tallies while the first workers
+/// already measured held the runtime's threads in page faults for tens of milliseconds at the
+/// start of most runs, which the workers then counted as the engine's latency.
 async fn drive(
     contender: Arc<dyn Contender>,
     setting: Setting,
     duration: Duration,
     grace: Duration,
 ) -> (Tally, u64) {
-    let ready = Arc::new(tokio::sync::Barrier::new(setting.workers + 1));
     let (start, deadline) = tokio::sync::watch::channel(None::<Instant>);
     let mut workers = tokio::task::JoinSet::new();
     for w in 0..setting.workers {
         let contender = Arc::clone(&contender);
-        let ready = Arc::clone(&ready);
         let mut deadline = deadline.clone();
         let mut tally = Tally::new();
         workers.spawn(async move {
             let mut rng = rand::rngs::SmallRng::seed_from_u64(w as u64);
-            ready.wait().await;
             let until = match deadline.wait_for(Option::is_some).await {
                 Ok(until) => until.unwrap_or_else(Instant::now),
                 Err(_) => return tally,
@@ -290,7 +287,6 @@ async fn drive(
             tally
         });
     }
-    ready.wait().await;
     let until = Instant::now() + duration;
     // Cannot fail: `deadline`, a receiver, is still held here.
     let _ = start.send(Some(until));
