@@ -14,6 +14,9 @@ pub struct EngineSummary {
     /// WAL syncs by onewriter's sync thread (`synchronous=FULL`), each covering every commit
     /// written before it.
     pub syncs: u64,
+    /// Their time in all: against the run's length, how much of it the sync thread spent
+    /// syncing, which with FULL bounds how often a caller can be answered.
+    pub sync_total_ms: f64,
     /// The longest of those syncs: a FULL write is answered after its commit's.
     pub sync_max_ms: f64,
     pub batch_p50: f64,
@@ -44,6 +47,7 @@ impl EngineSummary {
             writes: value("onewriter_writes_total")? as u64,
             commits: value("onewriter_commits_total")? as u64,
             syncs: value("onewriter_syncs_total").unwrap_or(0.0) as u64,
+            sync_total_ms: ms("onewriter_sync_seconds_total"),
             sync_max_ms: ms("onewriter_sync_max_seconds"),
             batch_p50: value(r#"onewriter_batch_size{quantile="0.5"}"#).unwrap_or(0.0),
             batch_max: value(r#"onewriter_batch_size{quantile="1"}"#).unwrap_or(0.0),
@@ -67,6 +71,7 @@ impl EngineSummary {
             writes: s.writes,
             commits: s.commits,
             syncs: s.syncs,
+            sync_total_ms: ms(s.sync_time),
             sync_max_ms: ms(s.sync_max),
             batch_p50: s.batch_size.p50 as f64,
             batch_max: s.batch_size.max as f64,
@@ -96,6 +101,7 @@ impl EngineSummary {
             writes: sum(|e| e.writes),
             commits: sum(|e| e.commits),
             syncs: sum(|e| e.syncs),
+            sync_total_ms: repeats.iter().map(|e| e.sync_total_ms).sum(),
             sync_max_ms: longest(|e| e.sync_max_ms),
             batch_p50: median(|e| e.batch_p50),
             batch_max: longest(|e| e.batch_max),
@@ -113,14 +119,15 @@ impl EngineSummary {
 
     pub fn line(&self) -> String {
         format!(
-            "{} writes in {} commits (batch p50 {:.0}, max {:.0}) and {} syncs (longest {:.1} \
-             ms); write wait p99 {:.1} ms, max {:.1} ms; longest write {:.1} ms; {} checkpoints; \
+            "{} writes in {} commits (batch p50 {:.0}, max {:.0}) and {} syncs ({:.1} ms in all, \
+             longest {:.1} ms); write wait p99 {:.1} ms, max {:.1} ms; longest write {:.1} ms; {} checkpoints; \
              {} WAL handovers ({:.1} ms in all, longest {:.1} ms, {} cut short); {} busy waits",
             self.writes,
             self.commits,
             self.batch_p50,
             self.batch_max,
             self.syncs,
+            self.sync_total_ms,
             self.sync_max_ms,
             self.write_wait_p99_ms,
             self.write_wait_max_ms,
@@ -132,5 +139,44 @@ impl EngineSummary {
             self.wal_handovers_cut_short,
             self.busy_waits
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use super::*;
+
+    #[test]
+    fn a_servers_metrics_give_onewriters_figures_and_postgresql_gives_none() {
+        let text = "\
+# TYPE onewriter_writes_total counter
+onewriter_writes_total 5000
+onewriter_commits_total 100
+onewriter_syncs_total 90
+onewriter_sync_seconds_total 0.045
+onewriter_sync_max_seconds 0.0021
+onewriter_batch_size{quantile=\"0.5\"} 48
+onewriter_batch_size{quantile=\"1\"} 128
+onewriter_write_wait_seconds{quantile=\"0.99\"} 0.0004
+onewriter_write_wait_seconds{quantile=\"1\"} 0.003
+onewriter_write_run_seconds{quantile=\"1\"} 0.002
+onewriter_checkpoints_total 7
+onewriter_wal_handovers_total 3
+onewriter_wal_handover_seconds_total 0.012
+onewriter_wal_handover_max_seconds 0.005
+onewriter_wal_handovers_cut_short_total 1
+onewriter_busy_waits_total 2
+";
+        let e = EngineSummary::from_metrics(text).expect("onewriter figures");
+        assert_eq!(
+            e.line(),
+            "5000 writes in 100 commits (batch p50 48, max 128) and 90 syncs (45.0 ms in all, \
+             longest 2.1 ms); write wait p99 0.4 ms, max 3.0 ms; longest write 2.0 ms; 7 \
+             checkpoints; 3 WAL handovers (12.0 ms in all, longest 5.0 ms, 1 cut short); 2 busy \
+             waits"
+        );
+        assert!(EngineSummary::from_metrics("http_requests_total 10\n").is_none());
     }
 }

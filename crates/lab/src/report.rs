@@ -702,6 +702,7 @@ mod tests {
             wal_handovers: 2,
             wal_handover_max_ms,
             syncs: 10,
+            sync_total_ms: 4.0,
             sync_max_ms: wal_handover_max_ms * 2.0,
             ..EngineSummary::default()
         };
@@ -712,6 +713,7 @@ mod tests {
             commits: 30,
             wal_handovers: 6,
             syncs: 30,
+            sync_total_ms: 12.0,
             ..e(32.0, 12.0, 3.0)
         };
         assert_eq!(over.line(), expected.line());
@@ -724,7 +726,10 @@ mod tests {
             md.contains("- onewriter-batched (rmw · 256 workers · synchronous=normal): 3000 writes in 30 commits (batch p50 32, max 128)"),
             "{md}"
         );
-        assert!(md.contains("30 syncs (longest 6.0 ms)"), "{md}");
+        assert!(
+            md.contains("30 syncs (12.0 ms in all, longest 6.0 ms)"),
+            "{md}"
+        );
         assert!(md.contains("write wait p99 0.0 ms, max 12.0 ms"), "{md}");
         assert!(
             md.contains("6 WAL handovers (0.0 ms in all, longest 3.0 ms"),
