@@ -120,8 +120,9 @@ impl EngineSummary {
     pub fn line(&self) -> String {
         format!(
             "{} writes in {} commits (batch p50 {:.0}, max {:.0}) and {} syncs ({:.1} ms in all, \
-             longest {:.1} ms); write wait p99 {:.1} ms, max {:.1} ms; longest write {:.1} ms; {} checkpoints; \
-             {} WAL handovers ({:.1} ms in all, longest {:.1} ms, {} cut short); {} busy waits",
+             longest {:.1} ms); write wait p99 {:.1} ms, max {:.1} ms; longest write {:.1} ms; \
+             {} checkpoints; {} WAL handovers ({:.1} ms in all, longest {:.1} ms, {} cut short); \
+             {} busy waits",
             self.writes,
             self.commits,
             self.batch_p50,
