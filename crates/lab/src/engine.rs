@@ -91,6 +91,7 @@ impl EngineSummary {
     /// longest of the maxima, the median of the percentiles.
     pub fn over(repeats: &[EngineSummary]) -> Option<EngineSummary> {
         let sum = |f: fn(&EngineSummary) -> u64| repeats.iter().map(f).sum();
+        let total = |f: fn(&EngineSummary) -> f64| repeats.iter().map(f).sum();
         let longest = |f: fn(&EngineSummary) -> f64| repeats.iter().map(f).fold(0.0, f64::max);
         let median = |f: fn(&EngineSummary) -> f64| {
             let mut v: Vec<f64> = repeats.iter().map(f).collect();
@@ -101,7 +102,7 @@ impl EngineSummary {
             writes: sum(|e| e.writes),
             commits: sum(|e| e.commits),
             syncs: sum(|e| e.syncs),
-            sync_total_ms: repeats.iter().map(|e| e.sync_total_ms).sum(),
+            sync_total_ms: total(|e| e.sync_total_ms),
             sync_max_ms: longest(|e| e.sync_max_ms),
             batch_p50: median(|e| e.batch_p50),
             batch_max: longest(|e| e.batch_max),
@@ -110,7 +111,7 @@ impl EngineSummary {
             write_run_max_ms: longest(|e| e.write_run_max_ms),
             checkpoints: sum(|e| e.checkpoints),
             wal_handovers: sum(|e| e.wal_handovers),
-            wal_handover_total_ms: repeats.iter().map(|e| e.wal_handover_total_ms).sum(),
+            wal_handover_total_ms: total(|e| e.wal_handover_total_ms),
             wal_handover_max_ms: longest(|e| e.wal_handover_max_ms),
             wal_handovers_cut_short: sum(|e| e.wal_handovers_cut_short),
             busy_waits: sum(|e| e.busy_waits),
