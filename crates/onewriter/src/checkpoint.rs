@@ -19,7 +19,9 @@
 //!   handover, not a race for the lock: the writer never fights its own checkpointer, and a
 //!   failed attempt backs off. The writer's pause is bounded too: while the WAL is under twice
 //!   its bound it waits at most [`HANDOVER_PATIENCE`], and a slower checkpoint (a slow sync)
-//!   finishes in the background while it commits again.
+//!   finishes in the background while it commits again. With NORMAL, most of what a handover
+//!   waits for was the checkpoint's sync of the WAL, which the kernel had not yet written; the
+//!   sync thread now flushes it as it grows (the `syncer` module).
 
 use std::path::Path;
 use std::sync::Arc;

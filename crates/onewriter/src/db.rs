@@ -500,18 +500,17 @@ fn start_writer(
     let wal_limit_frames = i32::try_from(options.wal_size_limit / frame).unwrap_or(i32::MAX);
     let checkpointer = Checkpointer::start(path, options, Arc::clone(&shared))?;
     // Migrations committed with the caller's setting; from here on, with FULL, the syncer
-    // thread syncs each commit while the writer runs the next batch (see the `syncer` module).
-    let syncer = if shared.durability.pipelined() {
+    // thread syncs each commit while the writer runs the next batch; with NORMAL it flushes the
+    // WAL in the background as it grows (see the `syncer` module).
+    if shared.durability.pipelined() {
         conn.pragma_update(None, "synchronous", Synchronous::Normal.pragma_value())?;
-        let db_file = conn
-            .path()
-            .map_or_else(|| path.to_path_buf(), PathBuf::from);
-        let mut wal = db_file.into_os_string();
-        wal.push("-wal");
-        Some(Syncer::start(PathBuf::from(wal), Arc::clone(&shared))?)
-    } else {
-        None
-    };
+    }
+    let db_file = conn
+        .path()
+        .map_or_else(|| path.to_path_buf(), PathBuf::from);
+    let mut wal = db_file.into_os_string();
+    wal.push("-wal");
+    let syncer = Some(Syncer::start(PathBuf::from(wal), Arc::clone(&shared))?);
     Ok(Writer {
         conn,
         guard,

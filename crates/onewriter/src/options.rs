@@ -178,6 +178,9 @@ impl Options {
     /// starting over), so it stays bounded even when reads never stop. The writer waits at
     /// most 20 ms for that while the WAL is under twice the bound, and lets a slower
     /// checkpoint finish in the background; past twice the bound it waits until it is done.
+    /// With [`Synchronous::Normal`] the WAL is also flushed in the background each time it
+    /// grows by a sixteenth of the bound, so that the checkpoint the writer waits for has
+    /// little left to sync.
     pub fn wal_size_limit(mut self, bytes: u64) -> Self {
         self.wal_size_limit = bytes.max(64 * 1024);
         self

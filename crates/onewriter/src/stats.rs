@@ -63,10 +63,14 @@ pub struct Stats {
     /// Handovers the writer stopped waiting for after its patience (20 ms, while the WAL is
     /// under twice its bound); their checkpoints went on in the background.
     pub handovers_cut_short: u64,
-    /// Syncs of the WAL by the sync thread, with [`Synchronous::Full`]: commits divided by
-    /// syncs is how many commits one sync covered.
+    /// Syncs of the WAL by the sync thread. With [`Synchronous::Full`], commits divided by
+    /// syncs is how many commits one sync covered. With [`Synchronous::Normal`], nobody waits
+    /// for them: the WAL is flushed in the background each time it grows by a sixteenth of
+    /// [`wal_size_limit`](crate::Options::wal_size_limit), so that a checkpoint's own sync,
+    /// which a WAL handover waits for, has little left to write. Failed ones are not counted.
     ///
     /// [`Synchronous::Full`]: crate::Synchronous::Full
+    /// [`Synchronous::Normal`]: crate::Synchronous::Normal
     pub syncs: u64,
     /// The sync thread's total time in those syncs (`fsync` of the WAL).
     pub sync_time: Duration,

@@ -71,12 +71,12 @@ impl SqliteStore {
             ),
             gauge(
                 "onewriter_syncs_total",
-                "WAL syncs by the sync thread (synchronous=FULL); commits per sync is how many one covered",
+                "WAL syncs by the sync thread: with synchronous=FULL, commits per sync is how many one covered; with NORMAL, background flushes as the WAL grows",
                 s.syncs as f64,
             ),
             gauge(
                 "onewriter_sync_seconds_total",
-                "The sync thread's total time syncing the WAL (synchronous=FULL)",
+                "The sync thread's total time syncing the WAL",
                 s.sync_time.as_secs_f64(),
             ),
             gauge(
