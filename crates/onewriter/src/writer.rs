@@ -58,7 +58,8 @@ pub(crate) struct Writer {
     pub(crate) max_batch: usize,
     pub(crate) busy_timeout: Duration,
     pub(crate) checkpointer: Checkpointer,
-    /// Syncs commits and answers their callers, with `synchronous=FULL`.
+    /// Syncs commits and answers their callers, with `synchronous=FULL`; flushes the WAL as
+    /// it grows, with NORMAL.
     pub(crate) syncer: Option<Syncer>,
     /// WAL size, in frames, at which the writer hands the WAL over for a checkpoint.
     pub(crate) wal_limit_frames: c_int,
