@@ -304,6 +304,8 @@ impl Syncer {
 fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, notify: &flume::Sender<()>, shared: &Shared) {
     let durability = &shared.durability;
     let mut wal: Option<File> = None;
+    // With NORMAL, whether the last flush failed (see `flush_news`).
+    let mut flush_failing = false;
     while let Ok(first) = rx.recv() {
         // Everything committed while the last sync ran is covered by this one.
         let mut ended = vec![first];
@@ -320,10 +322,17 @@ fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, notify: &flume::Sender<()>,
         }
         if !durability.pipelined() {
             // NORMAL: a flush ahead of the checkpoint's sync, which nobody waits for.
-            if let Err(e) = &result {
-                tracing::warn!(error = %e, wal = %wal_path.display(),
-                    "onewriter: flushing the WAL in the background failed");
+            match (flush_news(flush_failing, result.is_ok()), &result) {
+                (FlushNews::Failed, Err(e)) => {
+                    tracing::warn!(error = %e, wal = %wal_path.display(),
+                    "onewriter: flushing the WAL in the background failed; \
+                     not reported again until a flush succeeds")
+                }
+                (FlushNews::Recovered, _) => tracing::info!(wal = %wal_path.display(),
+                    "onewriter: flushing the WAL in the background works again"),
+                _ => {}
             }
+            flush_failing = result.is_err();
             continue;
         }
         if let Err(e) = &result {
@@ -342,6 +351,26 @@ fn run(wal_path: &Path, rx: &flume::Receiver<Ended>, notify: &flume::Sender<()>,
         for job in ended.into_iter().flat_map(|e| e.jobs) {
             job.answer(fail.as_ref());
         }
+    }
+}
+
+/// What a background flush (NORMAL) has to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlushNews {
+    /// It failed, after one that did not: warn once.
+    Failed,
+    /// It succeeded after a failure.
+    Recovered,
+    Nothing,
+}
+
+/// Whether a flush that succeeded or not (`ok`) is news, given whether the one before failed:
+/// a disk that keeps failing is reported once, not at every sixteenth of the WAL.
+fn flush_news(was_failing: bool, ok: bool) -> FlushNews {
+    match (was_failing, ok) {
+        (false, false) => FlushNews::Failed,
+        (true, true) => FlushNews::Recovered,
+        _ => FlushNews::Nothing,
     }
 }
 
@@ -665,6 +694,20 @@ mod tests {
         insert(&db, 4).await.unwrap();
         assert_eq!(count(&db).await.unwrap(), 3);
         db.close().await.unwrap();
+    }
+
+    #[test]
+    fn a_failing_flush_is_news_once_and_so_is_its_recovery() {
+        let table = [
+            // (the flush before failed, this one succeeded) => news
+            ((false, true), FlushNews::Nothing),
+            ((false, false), FlushNews::Failed),
+            ((true, false), FlushNews::Nothing),
+            ((true, true), FlushNews::Recovered),
+        ];
+        for ((was_failing, ok), news) in table {
+            assert_eq!(flush_news(was_failing, ok), news, "{was_failing} {ok}");
+        }
     }
 
     static BLOBS: &[&str] = &["CREATE TABLE f (id INTEGER PRIMARY KEY, body BLOB NOT NULL)"];
