@@ -115,11 +115,6 @@ impl Durability {
         seq
     }
 
-    /// The number of the last commit begun.
-    pub(crate) fn last_begun(&self) -> u64 {
-        self.begun.load(Ordering::SeqCst)
-    }
-
     /// Waits until every commit begun so far is synced. A reader calls it once its snapshot
     /// is fixed: any commit the snapshot holds was begun before, so it is synced on return.
     /// Returns whether it had to wait.
@@ -228,7 +223,7 @@ impl Durability {
 }
 
 /// One transaction's end, sent by the writer in commit order; with NORMAL, a request to flush
-/// the WAL as far as the commit numbered `seq` (no jobs: they were answered at their COMMIT).
+/// the WAL as written so far ([`Syncer::flush`]).
 pub(crate) struct Ended {
     /// The commit's number from [`Durability::begin_commit`].
     pub(crate) seq: u64,
@@ -282,10 +277,12 @@ impl Syncer {
 
     /// With NORMAL: asks for a sync of the WAL as written so far, in the background. Requests
     /// sent while a sync runs are served by one sync after it.
-    pub(crate) fn flush(&self, seq: u64) {
+    pub(crate) fn flush(&self) {
         if let Some(tx) = &self.tx {
+            // With NORMAL nothing waits on commit numbers, and its jobs were answered at their
+            // COMMIT: the request carries neither.
             let _ = tx.send(Ended {
-                seq,
+                seq: 0,
                 committed: true,
                 jobs: Vec::new(),
             });
@@ -721,6 +718,15 @@ mod tests {
         Db::open(path, options).await.unwrap()
     }
 
+    /// Waits up to 10 s for `done` to hold; returns whether it did.
+    async fn eventually(done: impl Fn() -> bool) -> bool {
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !done() && std::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        done()
+    }
+
     /// Writes rows `ids` of 2 KiB, one transaction each: at least one WAL frame each.
     async fn grow_wal(db: &Db, ids: std::ops::Range<i64>) {
         for id in ids {
@@ -738,10 +744,7 @@ mod tests {
         let db = normal(&dir.path().join("flushed.db")).await;
         // 200 frames or more, a sixteenth of the bound is about 16: several flushes are due.
         grow_wal(&db, 0..200).await;
-        let until = std::time::Instant::now() + Duration::from_secs(10);
-        while db.stats().syncs == 0 && std::time::Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually(|| db.stats().syncs > 0).await;
         let stats = db.stats();
         assert!(
             stats.syncs >= 1,
@@ -765,11 +768,10 @@ mod tests {
             }
         }));
         grow_wal(&db, 0..200).await;
-        let until = std::time::Instant::now() + Duration::from_secs(10);
-        while attempts.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        assert!(attempts.load(Ordering::SeqCst) >= 1, "no flush was tried");
+        assert!(
+            eventually(|| attempts.load(Ordering::SeqCst) > 0).await,
+            "no flush was tried"
+        );
         // NORMAL promises nothing a flush would keep: writes and reads go on, none is failed.
         grow_wal(&db, 200..220).await;
         let rows: i64 = db

@@ -634,7 +634,7 @@ impl Writer {
         if frames - wal.flushed_at >= (self.wal_limit_frames / FLUSH_PARTS).max(1)
             && let Some(syncer) = &self.syncer
         {
-            syncer.flush(self.shared.durability.last_begun());
+            syncer.flush();
             wal.flushed_at = frames;
         }
     }
