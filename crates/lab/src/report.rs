@@ -244,6 +244,9 @@ fn ratio_target(
     }
 }
 
+/// Why the comparisons with `bare-handoff` are shown and not judged.
+const REFERENCE: &str = "a reference, where the gap lies";
+
 /// The worker count the lab's targets are set at. They are judged there and at every larger
 /// count measured; below it they are shown, not judged (8 workers cannot make the batches
 /// that the targets at 64 assume).
@@ -355,6 +358,39 @@ fn targets_at(summaries: &[Summary], workers: usize, unjudged: Option<&str>) -> 
             unjudged,
         ),
     ];
+    // Where the gap to the 100-per-commit ceiling lies: in the hand-off between the callers'
+    // cores and one writer thread (`bare-handoff` against the loop), or in onewriter's own
+    // work (`onewriter-batched` against `bare-handoff`). Shown, never judged.
+    for sync in [Sync::Normal, Sync::Full] {
+        for (name, ours, theirs) in [
+            (
+                "group commit vs the bare hand-off",
+                "onewriter-batched",
+                "bare-handoff",
+            ),
+            (
+                "the bare hand-off vs the 100-per-commit ceiling",
+                "bare-handoff",
+                "raw-limit-100",
+            ),
+        ] {
+            // A reference, not a target: left out where it was not measured.
+            let setting = at(Workload::Rmw, sync);
+            if find(summaries, ours, setting).is_some()
+                && find(summaries, theirs, setting).is_some()
+            {
+                t.push(ratio_target(
+                    summaries,
+                    name,
+                    ours,
+                    theirs,
+                    setting,
+                    0.0,
+                    Some(REFERENCE),
+                ));
+            }
+        }
+    }
     for sync in [Sync::Normal, Sync::Full] {
         let setting = at(Workload::Rmw, sync);
         if let (Some(a), Some(b)) = (
@@ -791,6 +827,46 @@ mod tests {
         assert!(
             unmeasured.iter().all(|n| n.contains("256 workers")),
             "{unmeasured:?}"
+        );
+    }
+
+    #[test]
+    fn the_bare_handoff_places_the_gap_and_is_never_judged() {
+        let summaries = [
+            summary("onewriter-batched", 64, 60.0),
+            summary("bare-handoff", 64, 75.0),
+            summary("raw-limit-100", 64, 100.0),
+        ];
+        let targets = targets(&summaries, &[64]);
+        let find = |name: &str| {
+            let name = format!("{name} (rmw · 64 workers · synchronous=normal)");
+            targets
+                .iter()
+                .find(|t| t.name == name)
+                .unwrap_or_else(|| panic!("no comparison {name:?} in {targets:?}"))
+        };
+        let ours = find("group commit vs the bare hand-off");
+        assert!(
+            ours.measured.starts_with("0.80× (60 vs 75 ops/s"),
+            "{ours:?}"
+        );
+        let handoff = find("the bare hand-off vs the 100-per-commit ceiling");
+        assert!(handoff.measured.starts_with("0.75×"), "{handoff:?}");
+        // Shown at the count where the targets are judged, and judged by none of them.
+        for t in [ours, handoff] {
+            assert_eq!(t.met, None, "{t:?}");
+            assert!(t.measured.contains("not judged: a reference"), "{t:?}");
+        }
+        assert_eq!(
+            find("group commit vs the 100-per-commit ceiling").met,
+            Some(false)
+        );
+        // Not measured with FULL: a reference is left out rather than listed as missing.
+        assert!(
+            !targets
+                .iter()
+                .any(|t| t.name.contains("bare hand-off") && t.name.contains("full")),
+            "{targets:?}"
         );
     }
 }

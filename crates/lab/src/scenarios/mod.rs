@@ -1,6 +1,7 @@
 //! Every contender behind one trait: a new peer is one file and one line in [`ALL`].
 
 mod async_sqlite;
+mod bare_handoff;
 mod deadpool_sqlite;
 mod naive_pool;
 mod onewriter;
@@ -119,6 +120,11 @@ pub static ALL: &[Scenario] = &[
         name: "onewriter-batched",
         about: "onewriter with group commit (its default max_batch, 128)",
         kind: Kind::Async(onewriter::open_batched),
+    },
+    Scenario {
+        name: "bare-handoff",
+        about: "one writer thread with group commit and nothing else: a plain thread runs the queued jobs in one transaction and answers each (a reference, not a peer)",
+        kind: Kind::Async(bare_handoff::open),
     },
     Scenario {
         name: "raw-limit",
