@@ -5,10 +5,10 @@
 //! cancellation, no isolation of a failing job from the rest of its batch (its partial writes
 //! would commit with them), no WAL housekeeping (SQLite's automatic checkpoint, as in
 //! `raw-limit`), no sync thread (with FULL each COMMIT syncs on the writer thread), no
-//! statistics. The hand-off is onewriter's (a `flume` queue in, a `tokio` oneshot out), so the
-//! gap between this and `raw-limit-100` is what handing jobs between cores costs, and the
-//! difference between this and `onewriter-batched` is what onewriter's promises cost, or, on a
-//! disk, what its WAL housekeeping and sync thread save.
+//! statistics, no backpressure (its queue is unbounded). The hand-off is onewriter's (a `flume`
+//! queue in, a `tokio` oneshot out), so the gap between this and `raw-limit-100` is what handing
+//! jobs between cores costs, and the difference between this and `onewriter-batched` is what
+//! onewriter's promises cost, or, on a disk, what its WAL housekeeping and sync thread save.
 
 use std::thread::JoinHandle;
 
