@@ -214,7 +214,8 @@ impl Db {
     {
         let (job, rx) = job::once(f, self.envelope());
         self.submit(&self.inner.read_tx, job).await?;
-        rx.await.unwrap_or(Err(Error::Closed))
+        rx.await
+            .map_or(Err(Error::Closed), |(result, _spent)| result)
     }
 
     /// Runs `f` on the writer thread inside `BEGIN IMMEDIATE … COMMIT` and returns its value
@@ -265,7 +266,8 @@ impl Db {
     {
         let (job, rx) = job::repeatable(f, self.envelope());
         self.submit(&self.inner.write_tx, job).await?;
-        rx.await.unwrap_or(Err(Error::Closed))
+        rx.await
+            .map_or(Err(Error::Closed), |(result, _spent)| result)
     }
 
     /// Writes a consistent copy of the database to `dest` while reads and writes go on, with

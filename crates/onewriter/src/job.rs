@@ -42,7 +42,16 @@ pub(crate) trait Job: Send {
     fn answer(self: Box<Self>, fail: Option<&Fail>);
 }
 
-pub(crate) type Reply<T, E> = oneshot::Receiver<Result<T, Error<E>>>;
+/// What a caller receives: its outcome, and the job itself, spent, so that the caller's thread
+/// frees what it allocated (the job's box and, for a write, the closure with its captures)
+/// rather than the worker's, where the allocator would hand the memory back across threads. A
+/// read's closure runs once, by value: what it captured is dropped when it returns.
+pub(crate) type Answer<T, E> = (Result<T, Error<E>>, Spent);
+
+/// A job after its answer, to be dropped by the caller.
+pub(crate) type Spent = Box<dyn Any + Send>;
+
+pub(crate) type Reply<T, E> = oneshot::Receiver<Answer<T, E>>;
 
 /// A caller's closure as a job calls it.
 pub(crate) trait Body<T, E>: Send + 'static {
@@ -79,7 +88,8 @@ pub(crate) struct ClosureJob<B, T, E> {
     envelope: Envelope,
     body: B,
     outcome: Option<Result<T, Error<E>>>,
-    reply: oneshot::Sender<Result<T, Error<E>>>,
+    /// Taken when the answer is sent.
+    reply: Option<oneshot::Sender<Answer<T, E>>>,
 }
 
 impl<B, T, E> ClosureJob<B, T, E>
@@ -94,7 +104,7 @@ where
             envelope,
             body,
             outcome: None,
-            reply,
+            reply: Some(reply),
         };
         (Box::new(job), rx)
     }
@@ -132,7 +142,7 @@ where
     }
 
     fn cancelled(&self) -> bool {
-        self.reply.is_closed()
+        self.reply.as_ref().is_none_or(oneshot::Sender::is_closed)
     }
 
     fn run(&mut self, conn: &Connection) -> bool {
@@ -150,8 +160,11 @@ where
         ok
     }
 
-    fn answer(self: Box<Self>, fail: Option<&Fail>) {
-        let result = match (self.outcome, fail) {
+    fn answer(mut self: Box<Self>, fail: Option<&Fail>) {
+        let Some(reply) = self.reply.take() else {
+            return;
+        };
+        let result = match (self.outcome.take(), fail) {
             (Some(Err(own)), _) => Err(own),
             (Some(Ok(v)), None) => Ok(v),
             (_, Some(fail)) => Err(fail.clone().into()),
@@ -159,7 +172,7 @@ where
             (None, None) => Err(Error::Closed),
         };
         // The caller may have gone away; that is its right, not the worker's problem.
-        let _ = self.reply.send(result);
+        let _ = reply.send((result, self));
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 
 use common::{open_bank, temp_path, totals};
 use onewriter::rusqlite::{self, ErrorCode};
-use onewriter::{Error, Options};
+use onewriter::{Error, Options, Synchronous};
 
 #[tokio::test]
 async fn write_returns_the_closures_value_after_commit() {
@@ -239,4 +239,34 @@ async fn calls_after_close_fail_with_closed_and_close_is_idempotent() {
         other.backup(t.dir.path().join("b.db")).await,
         Err(Error::Closed)
     ));
+}
+
+/// Notes the thread it is dropped on.
+struct DropsOn(std::sync::Arc<std::sync::Mutex<Option<std::thread::ThreadId>>>);
+
+impl Drop for DropsOn {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() = Some(std::thread::current().id());
+    }
+}
+
+#[tokio::test]
+async fn a_writes_closure_is_dropped_on_the_callers_thread() {
+    // What a caller allocated is freed on its own thread, not on the writer or the sync thread,
+    // where the allocator would have to hand the memory back across threads. (A read's closure
+    // runs once, by value, so what it captured goes when it returns, on the reader.)
+    let here = std::thread::current().id();
+    for synchronous in [Synchronous::Normal, Synchronous::Full] {
+        let t = temp_path();
+        let db = open_bank(&t.path, Options::new().synchronous(synchronous), 1).await;
+        let dropped = std::sync::Arc::default();
+        let captured = DropsOn(std::sync::Arc::clone(&dropped));
+        db.write(move |tx| {
+            let _ = &captured;
+            common::deposit(tx, 1, 1)
+        })
+        .await
+        .unwrap();
+        assert_eq!(*dropped.lock().unwrap(), Some(here), "{synchronous:?}");
+    }
 }
