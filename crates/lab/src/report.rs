@@ -774,6 +774,15 @@ mod tests {
         assert!(!md.contains("- raw-limit-100"), "{md}");
     }
 
+    /// The target or comparison `name` for rmw at `workers` with NORMAL.
+    fn named<'a>(targets: &'a [Target], name: &str, workers: usize) -> &'a Target {
+        let name = format!("{name} (rmw · {workers} workers · synchronous=normal)");
+        targets
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no {name:?} in {targets:?}"))
+    }
+
     #[test]
     fn targets_are_judged_at_64_workers_and_above_and_shown_below() {
         let summaries = [
@@ -787,13 +796,7 @@ mod tests {
             summary("raw-limit-100", 256, 100.0),
         ];
         let targets = targets(&summaries, &[256, 8, 64]);
-        let find = |name: &str, workers: usize| {
-            let name = format!("{name} (rmw · {workers} workers · synchronous=normal)");
-            targets
-                .iter()
-                .find(|t| t.name == name)
-                .unwrap_or_else(|| panic!("no target {name:?} in {targets:?}"))
-        };
+        let find = |name: &str, workers: usize| named(&targets, name, workers);
         let ceiling = "group commit vs the 100-per-commit ceiling";
         assert_eq!(find(ceiling, 256).met, Some(true));
         // Set at 64 workers: judged there, and missed.
@@ -838,13 +841,7 @@ mod tests {
             summary("raw-limit-100", 64, 100.0),
         ];
         let targets = targets(&summaries, &[64]);
-        let find = |name: &str| {
-            let name = format!("{name} (rmw · 64 workers · synchronous=normal)");
-            targets
-                .iter()
-                .find(|t| t.name == name)
-                .unwrap_or_else(|| panic!("no comparison {name:?} in {targets:?}"))
-        };
+        let find = |name: &str| named(&targets, name, 64);
         let ours = find("group commit vs the bare hand-off");
         assert!(
             ours.measured.starts_with("0.80× (60 vs 75 ops/s"),
