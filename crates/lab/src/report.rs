@@ -374,20 +374,18 @@ fn targets_at(summaries: &[Summary], workers: usize, unjudged: Option<&str>) -> 
                 "raw-limit-100",
             ),
         ] {
+            let reference = ratio_target(
+                summaries,
+                name,
+                ours,
+                theirs,
+                at(Workload::Rmw, sync),
+                0.0,
+                Some(REFERENCE),
+            );
             // A reference, not a target: left out where it was not measured.
-            let setting = at(Workload::Rmw, sync);
-            if find(summaries, ours, setting).is_some()
-                && find(summaries, theirs, setting).is_some()
-            {
-                t.push(ratio_target(
-                    summaries,
-                    name,
-                    ours,
-                    theirs,
-                    setting,
-                    0.0,
-                    Some(REFERENCE),
-                ));
+            if reference.measured != NOT_MEASURED {
+                t.push(reference);
             }
         }
     }

@@ -39,7 +39,7 @@ pub fn open(setup: Setup) -> Opened {
         let conn = connect(&setup)?;
         threads.push(
             std::thread::Builder::new()
-                .name("handoff-write".into())
+                .name("bare-write".into())
                 .spawn(move || write_loop(&conn, &write_rx))?,
         );
         for _ in 0..READERS {
@@ -47,12 +47,8 @@ pub fn open(setup: Setup) -> Opened {
             let rx = read_rx.clone();
             threads.push(
                 std::thread::Builder::new()
-                    .name("handoff-read".into())
-                    .spawn(move || {
-                        while let Ok(Msg::Job(account, answer)) = rx.recv() {
-                            let _ = answer.send(workload::read(&conn, account).map_err(Into::into));
-                        }
-                    })?,
+                    .name("bare-read".into())
+                    .spawn(move || read_loop(&conn, &rx))?,
             );
         }
         Ok(Box::new(Handoff {
@@ -67,6 +63,13 @@ fn connect(setup: &Setup) -> rusqlite::Result<Connection> {
     let conn = Connection::open(&setup.path)?;
     conn.pragma_update(None, "synchronous", setup.sync.pragma())?;
     Ok(conn)
+}
+
+/// Until told to stop: answer each queued read.
+fn read_loop(conn: &Connection, rx: &flume::Receiver<Msg<i64>>) {
+    while let Ok(Msg::Job(account, answer)) = rx.recv() {
+        let _ = answer.send(workload::read(conn, account).map_err(Into::into));
+    }
 }
 
 /// Until told to stop: take what is queued, run it in one transaction, commit, answer.
