@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::engine::EngineSummary;
 use crate::runner::{Run, Setting};
+use crate::scenarios;
 use crate::workload::{ErrorKind, Sync, Workload};
 
 /// The repeats of one scenario under one setting, summarised.
@@ -244,8 +245,25 @@ fn ratio_target(
     }
 }
 
-/// Why the comparisons with `bare-handoff` are shown and not judged.
+/// Why the comparisons with `bare-handoff` and the loops below the ceiling are shown and not
+/// judged.
 const REFERENCE: &str = "a reference, where the gap lies";
+
+/// A reference, not a target: left out where it was not measured.
+fn push_reference(targets: &mut Vec<Target>, reference: Target) {
+    if reference.measured != NOT_MEASURED {
+        targets.push(reference);
+    }
+}
+
+/// The loop whose transactions per commit are nearest `batch` (by ratio), of `loops`.
+fn nearest_loop(loops: &[(usize, &'static str)], batch: f64) -> Option<(usize, &'static str)> {
+    let distance = |n: usize| (batch.max(1.0) / n as f64).ln().abs();
+    loops
+        .iter()
+        .copied()
+        .min_by(|a, b| distance(a.0).total_cmp(&distance(b.0)))
+}
 
 /// The worker count the lab's targets are set at. They are judged there and at every larger
 /// count measured; below it they are shown, not judged (8 workers cannot make the batches
@@ -383,9 +401,32 @@ fn targets_at(summaries: &[Summary], workers: usize, unjudged: Option<&str>) -> 
                 0.0,
                 Some(REFERENCE),
             );
-            // A reference, not a target: left out where it was not measured.
-            if reference.measured != NOT_MEASURED {
-                t.push(reference);
+            push_reference(&mut t, reference);
+        }
+    }
+    // What the batch size leaves of the ceiling: each loop that commits every few jobs against
+    // the ceiling (what its batch costs with no hand-off at all), and group commit against the
+    // loop nearest the batch it formed (what is left once the batch is accounted for). Shown,
+    // never judged.
+    let loops = scenarios::batch_loops();
+    if let Some((&(per_ceiling, ceiling), smaller)) = loops.split_last() {
+        for sync in [Sync::Normal, Sync::Full] {
+            let setting = at(Workload::Rmw, sync);
+            let reference = |name: &str, ours: &str, theirs: &str| {
+                ratio_target(summaries, name, ours, theirs, setting, 0.0, Some(REFERENCE))
+            };
+            for &(n, name) in smaller {
+                let name_of =
+                    format!("the {n}-per-commit loop vs the {per_ceiling}-per-commit ceiling");
+                push_reference(&mut t, reference(&name_of, name, ceiling));
+            }
+            let nearest = find(summaries, "onewriter-batched", setting)
+                .and_then(|s| s.engine.as_ref())
+                .and_then(|e| nearest_loop(&loops, e.batch_p50))
+                .filter(|&(_, name)| name != ceiling);
+            if let Some((n, name)) = nearest {
+                let name_of = format!("group commit vs the {n}-per-commit loop, nearest its batch");
+                push_reference(&mut t, reference(&name_of, "onewriter-batched", name));
             }
         }
     }
@@ -862,6 +903,76 @@ mod tests {
                 .iter()
                 .any(|t| t.name.contains("bare hand-off") && t.name.contains("full")),
             "{targets:?}"
+        );
+    }
+
+    #[test]
+    fn the_loops_below_the_ceiling_place_the_batch_and_are_never_judged() {
+        let with_batch = |ops, batch_p50| Summary {
+            engine: Some(EngineSummary {
+                batch_p50,
+                ..EngineSummary::default()
+            }),
+            ..summary("onewriter-batched", 64, ops)
+        };
+        let loops = [
+            summary("raw-limit-32", 64, 70.0),
+            summary("raw-limit-64", 64, 85.0),
+            summary("raw-limit-100", 64, 100.0),
+        ];
+        let targets_with = |ours: Summary| {
+            let mut summaries = loops.to_vec();
+            summaries.push(ours);
+            targets(&summaries, &[64])
+        };
+
+        let batched_at_32 = targets_with(with_batch(63.0, 32.0));
+        let find = |name: &str| named(&batched_at_32, name, 64);
+        let at_32 = find("the 32-per-commit loop vs the 100-per-commit ceiling");
+        assert!(at_32.measured.starts_with("0.70×"), "{at_32:?}");
+        let at_64 = find("the 64-per-commit loop vs the 100-per-commit ceiling");
+        assert!(at_64.measured.starts_with("0.85×"), "{at_64:?}");
+        let ours = find("group commit vs the 32-per-commit loop, nearest its batch");
+        assert!(
+            ours.measured.starts_with("0.90× (63 vs 70 ops/s"),
+            "{ours:?}"
+        );
+        for t in [at_32, at_64, ours] {
+            assert_eq!(t.met, None, "{t:?}");
+            assert!(t.measured.contains("not judged: a reference"), "{t:?}");
+        }
+        assert_eq!(
+            find("group commit vs the 100-per-commit ceiling").met,
+            Some(false)
+        );
+        let compared_with = |targets: &[Target]| -> Vec<String> {
+            targets
+                .iter()
+                .filter(|t| t.name.starts_with("group commit vs the") && t.name.contains("loop"))
+                .map(|t| t.name.clone())
+                .collect()
+        };
+        assert_eq!(compared_with(&batched_at_32).len(), 1, "{batched_at_32:?}");
+
+        // A batch of 50 is nearer 64 than 32 by ratio.
+        let batched_at_50 = targets_with(with_batch(80.0, 50.0));
+        let ours = named(
+            &batched_at_50,
+            "group commit vs the 64-per-commit loop, nearest its batch",
+            64,
+        );
+        assert!(ours.measured.starts_with("0.94×"), "{ours:?}");
+        // Batches near the ceiling's are judged against it alone.
+        assert_eq!(
+            compared_with(&targets_with(with_batch(90.0, 120.0))),
+            Vec::<String>::new()
+        );
+        // Not measured with FULL: the references are left out rather than listed as missing.
+        assert!(
+            !batched_at_32
+                .iter()
+                .any(|t| t.name.contains("per-commit loop") && t.name.contains("full")),
+            "{batched_at_32:?}"
         );
     }
 }

@@ -132,11 +132,36 @@ pub static ALL: &[Scenario] = &[
         kind: Kind::Loop { per_commit: 1 },
     },
     Scenario {
+        name: "raw-limit-32",
+        about: "one thread, one rusqlite connection, no async: 32 transactions per commit, the batch 64 workers form with NORMAL (a reference, not a ceiling)",
+        kind: Kind::Loop { per_commit: 32 },
+    },
+    Scenario {
+        name: "raw-limit-64",
+        about: "one thread, one rusqlite connection, no async: 64 transactions per commit, the most 64 workers can put in one (a reference, not a ceiling)",
+        kind: Kind::Loop { per_commit: 64 },
+    },
+    Scenario {
         name: "raw-limit-100",
-        about: "one thread, one rusqlite connection, no async: 100 transactions per commit",
+        about: "one thread, one rusqlite connection, no async: 100 transactions per commit, the ceiling",
         kind: Kind::Loop { per_commit: 100 },
     },
 ];
+
+/// The loops that commit every few transactions, by transactions per commit, fewest first: the
+/// last is the ceiling (`raw-limit-100`), the others references for what a smaller batch costs
+/// with no hand-off at all.
+pub fn batch_loops() -> Vec<(usize, &'static str)> {
+    let mut loops: Vec<(usize, &'static str)> = ALL
+        .iter()
+        .filter_map(|s| match s.kind {
+            Kind::Loop { per_commit } if per_commit > 1 => Some((per_commit, s.name)),
+            _ => None,
+        })
+        .collect();
+    loops.sort_unstable();
+    loops
+}
 
 pub fn by_name(name: &str) -> Option<&'static Scenario> {
     ALL.iter().find(|s| s.name == name)
