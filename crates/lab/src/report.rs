@@ -249,8 +249,17 @@ fn ratio_target(
 /// judged.
 const REFERENCE: &str = "a reference, where the gap lies";
 
-/// A reference, not a target: left out where it was not measured.
-fn push_reference(targets: &mut Vec<Target>, reference: Target) {
+/// A comparison of `ours` with `theirs`, shown and never judged ([`REFERENCE`]): added only
+/// where both were measured, as a reference is not a target.
+fn push_reference(
+    targets: &mut Vec<Target>,
+    summaries: &[Summary],
+    name: &str,
+    ours: &str,
+    theirs: &str,
+    setting: Setting,
+) {
+    let reference = ratio_target(summaries, name, ours, theirs, setting, 0.0, Some(REFERENCE));
     if reference.measured != NOT_MEASURED {
         targets.push(reference);
     }
@@ -376,58 +385,44 @@ fn targets_at(summaries: &[Summary], workers: usize, unjudged: Option<&str>) -> 
             unjudged,
         ),
     ];
-    // Where the gap to the 100-per-commit ceiling lies: in the hand-off between the callers'
-    // cores and one writer thread (`bare-handoff` against the loop), or in onewriter's own
-    // work (`onewriter-batched` against `bare-handoff`). Shown, never judged.
-    for sync in [Sync::Normal, Sync::Full] {
-        for (name, ours, theirs) in [
-            (
-                "group commit vs the bare hand-off",
-                "onewriter-batched",
-                "bare-handoff",
-            ),
-            (
-                "the bare hand-off vs the 100-per-commit ceiling",
-                "bare-handoff",
-                "raw-limit-100",
-            ),
-        ] {
-            let reference = ratio_target(
-                summaries,
-                name,
-                ours,
-                theirs,
-                at(Workload::Rmw, sync),
-                0.0,
-                Some(REFERENCE),
-            );
-            push_reference(&mut t, reference);
-        }
-    }
-    // What the batch size leaves of the ceiling: each loop that commits every few jobs against
-    // the ceiling (what its batch costs with no hand-off at all), and group commit against the
-    // loop nearest the batch it formed (what is left once the batch is accounted for). Shown,
-    // never judged.
     let loops = scenarios::batch_loops();
-    if let Some((&(per_ceiling, ceiling), smaller)) = loops.split_last() {
-        for sync in [Sync::Normal, Sync::Full] {
-            let setting = at(Workload::Rmw, sync);
-            let reference = |name: &str, ours: &str, theirs: &str| {
-                ratio_target(summaries, name, ours, theirs, setting, 0.0, Some(REFERENCE))
-            };
-            for &(n, name) in smaller {
-                let name_of =
-                    format!("the {n}-per-commit loop vs the {per_ceiling}-per-commit ceiling");
-                push_reference(&mut t, reference(&name_of, name, ceiling));
-            }
-            let nearest = find(summaries, "onewriter-batched", setting)
-                .and_then(|s| s.engine.as_ref())
-                .and_then(|e| nearest_loop(&loops, e.batch_p50))
-                .filter(|&(_, name)| name != ceiling);
-            if let Some((n, name)) = nearest {
-                let name_of = format!("group commit vs the {n}-per-commit loop, nearest its batch");
-                push_reference(&mut t, reference(&name_of, "onewriter-batched", name));
-            }
+    for sync in [Sync::Normal, Sync::Full] {
+        let setting = at(Workload::Rmw, sync);
+        let mut reference = |name: &str, ours: &str, theirs: &str| {
+            push_reference(&mut t, summaries, name, ours, theirs, setting)
+        };
+        // Where the gap to the 100-per-commit ceiling lies: in the hand-off between the callers'
+        // cores and one writer thread (`bare-handoff` against the loop), or in onewriter's own
+        // work (`onewriter-batched` against `bare-handoff`).
+        reference(
+            "group commit vs the bare hand-off",
+            "onewriter-batched",
+            "bare-handoff",
+        );
+        reference(
+            "the bare hand-off vs the 100-per-commit ceiling",
+            "bare-handoff",
+            "raw-limit-100",
+        );
+        // What the batch size leaves of the ceiling: each loop that commits every few jobs
+        // against the ceiling (what its batch costs with no hand-off at all), and group commit
+        // against the loop nearest the batch it formed (what is left once the batch is
+        // accounted for).
+        let Some((&(per_ceiling, ceiling), smaller)) = loops.split_last() else {
+            continue;
+        };
+        for &(n, name) in smaller {
+            let name_of =
+                format!("the {n}-per-commit loop vs the {per_ceiling}-per-commit ceiling");
+            reference(&name_of, name, ceiling);
+        }
+        let nearest = find(summaries, "onewriter-batched", setting)
+            .and_then(|s| s.engine.as_ref())
+            .and_then(|e| nearest_loop(&loops, e.batch_p50))
+            .filter(|&(_, name)| name != ceiling);
+        if let Some((n, name)) = nearest {
+            let name_of = format!("group commit vs the {n}-per-commit loop, nearest its batch");
+            reference(&name_of, "onewriter-batched", name);
         }
     }
     for sync in [Sync::Normal, Sync::Full] {

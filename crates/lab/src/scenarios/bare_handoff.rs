@@ -36,14 +36,14 @@ pub fn open(setup: Setup) -> Opened {
         let (writes, write_rx) = flume::unbounded::<Msg<()>>();
         let (reads, read_rx) = flume::unbounded::<Msg<i64>>();
         let mut threads = Vec::with_capacity(READERS + 1);
-        let conn = connect(&setup)?;
+        let conn = setup.connect()?;
         threads.push(
             std::thread::Builder::new()
                 .name("bare-write".into())
                 .spawn(move || write_loop(&conn, &write_rx))?,
         );
         for _ in 0..READERS {
-            let conn = connect(&setup)?;
+            let conn = setup.connect()?;
             let rx = read_rx.clone();
             threads.push(
                 std::thread::Builder::new()
@@ -57,12 +57,6 @@ pub fn open(setup: Setup) -> Opened {
             threads: std::sync::Mutex::new(threads),
         }) as Box<dyn Contender>)
     })
-}
-
-fn connect(setup: &Setup) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(&setup.path)?;
-    conn.pragma_update(None, "synchronous", setup.sync.pragma())?;
-    Ok(conn)
 }
 
 /// Until told to stop: answer each queued read.

@@ -26,6 +26,16 @@ pub struct Setup {
     pub sync: Sync,
 }
 
+impl Setup {
+    /// A plain rusqlite connection to the file, with the run's `synchronous`: the loops' and
+    /// the bare hand-off's, so that they differ in nothing else.
+    pub fn connect(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open(&self.path)?;
+        conn.pragma_update(None, "synchronous", self.sync.pragma())?;
+        Ok(conn)
+    }
+}
+
 /// An async way of running the workload's two operations.
 #[async_trait::async_trait]
 pub trait Contender: Send + std::marker::Sync {

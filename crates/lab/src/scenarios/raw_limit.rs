@@ -17,8 +17,7 @@ pub fn run(
     per_commit: usize,
     duration: Duration,
 ) -> anyhow::Result<Tally> {
-    let conn = Connection::open(&setup.path)?;
-    conn.pragma_update(None, "synchronous", setup.sync.pragma())?;
+    let conn = setup.connect()?;
     let mut tally = Tally::new();
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
     let mut pending: Vec<Instant> = Vec::with_capacity(per_commit);
