@@ -967,6 +967,49 @@ async fn groups_and_members_are_managed_through_the_api_as_documented(db: Databa
     );
 }
 
+/// A username may hold any printable ASCII character: one with `/`, `{` or `}` is addressed
+/// percent-encoded, reaches that user and no other, and no other route.
+async fn a_username_that_needs_percent_encoding_is_addressed_by_it(db: Database) {
+    let a = admin(db).await;
+    for name in ["ops/bot", "{team}", "a/../ada"] {
+        let (s, _) = a
+            .checked(
+                Method::POST,
+                "/admin/api/users",
+                "/admin/api/users",
+                Some(json!({"username": name, "email": "o@example.com", "password": "glacier umbrella quantum tulip"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{name}");
+        let encoded = name
+            .replace('/', "%2F")
+            .replace('{', "%7B")
+            .replace('}', "%7D");
+        let (s, user) = a
+            .checked(
+                Method::GET,
+                "/admin/api/users/{username}",
+                &format!("/admin/api/users/{encoded}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{name}");
+        assert_eq!(user["username"], name);
+        let (s, groups) = a
+            .checked(
+                Method::GET,
+                "/admin/api/users/{username}/groups",
+                &format!("/admin/api/users/{encoded}/groups"),
+                None,
+            )
+            .await;
+        assert_eq!((s, groups), (StatusCode::OK, json!([])), "{name}");
+    }
+    // Unencoded, the slash is a path separator: it names no user.
+    let r = a.call(Method::GET, "/admin/api/users/ops/bot", None).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
 on_both_backends!(();
     only_a_client_credentials_token_with_the_admin_scope_gets_in,
     every_documented_operation_exists_and_asks_for_the_admin_token,
@@ -974,4 +1017,5 @@ on_both_backends!(();
     clients_are_managed_through_the_api_as_documented,
     the_audit_log_pages_and_refuses_bad_limits,
     groups_and_members_are_managed_through_the_api_as_documented,
+    a_username_that_needs_percent_encoding_is_addressed_by_it,
 );
