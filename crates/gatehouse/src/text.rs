@@ -42,9 +42,26 @@ pub fn is_invisible(c: char) -> bool {
     )
 }
 
+/// Whether a name (a username, a group's name, a client's id) holds a letter or a digit. One of
+/// punctuation alone names nothing a person can read, and `.` and `..`, even percent-encoded,
+/// are a path's own segments to every URL parser, so no link or API path could reach it.
+pub fn has_letter_or_digit(name: &str) -> bool {
+    name.chars().any(char::is_alphanumeric)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_of_punctuation_alone_has_no_letter_or_digit() {
+        for yes in ["a", "..a", "7", "田", "._1"] {
+            assert!(has_letter_or_digit(yes), "{yes}");
+        }
+        for no in ["", ".", "..", "-_-", "~", "@"] {
+            assert!(!has_letter_or_digit(no), "{no}");
+        }
+    }
 
     #[test]
     fn controls_and_invisibles_are_escaped_and_the_rest_kept() {

@@ -967,12 +967,19 @@ async fn groups_and_members_are_managed_through_the_api_as_documented(db: Databa
     );
 }
 
-/// A username may hold any printable ASCII character: one with `/`, `{` or `}` is addressed
-/// percent-encoded, reaches that user and no other, and no other route.
-async fn a_username_that_needs_percent_encoding_is_addressed_by_it(db: Database) {
+/// A new username keeps to letters, digits and `.-_@+`: one an application would read as a
+/// path, markup or a quote is refused. A name stored before that rule keeps working: it is
+/// addressed percent-encoded, reaches that user and no other, its email can be changed, and its
+/// owner signs in typing it in any case.
+async fn names_outside_the_new_rule_are_refused_and_old_ones_keep_working(db: Database) {
     let a = admin(db).await;
-    for name in ["ops/bot", "{team}", "a/../ada"] {
-        let (s, _) = a
+    for (name, said) in [
+        ("ops/bot", "'/'"),
+        ("{team}", "'{'"),
+        ("<b>x</b>", "'<'"),
+        ("..", "letter or digit"),
+    ] {
+        let (s, e) = a
             .checked(
                 Method::POST,
                 "/admin/api/users",
@@ -980,11 +987,19 @@ async fn a_username_that_needs_percent_encoding_is_addressed_by_it(db: Database)
                 Some(json!({"username": name, "email": "o@example.com", "password": "glacier umbrella quantum tulip"})),
             )
             .await;
-        assert_eq!(s, StatusCode::CREATED, "{name}");
-        let encoded = name
-            .replace('/', "%2F")
-            .replace('{', "%7B")
-            .replace('}', "%7D");
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{name}");
+        let message = e["error_description"].as_str().unwrap_or_default();
+        assert!(message.contains(said), "{name}: {e}");
+    }
+    let (_, list) = a
+        .checked(Method::GET, "/admin/api/users", "/admin/api/users", None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+
+    // Stored before the rule, as an earlier release allowed.
+    for name in ["ops/bot", "a/../ada"] {
+        common::add_user(a.f.state.store.as_ref(), name).await;
+        let encoded = name.replace('/', "%2F");
         let (s, user) = a
             .checked(
                 Method::GET,
@@ -1005,9 +1020,23 @@ async fn a_username_that_needs_percent_encoding_is_addressed_by_it(db: Database)
             .await;
         assert_eq!((s, groups), (StatusCode::OK, json!([])), "{name}");
     }
+    let (s, user) = a
+        .checked(
+            Method::PATCH,
+            "/admin/api/users/{username}",
+            "/admin/api/users/ops%2Fbot",
+            Some(json!({"email": "bot@example.com"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{user}");
+    assert_eq!(user["email"], "bot@example.com");
     // Unencoded, the slash is a path separator: it names no user.
     let r = a.call(Method::GET, "/admin/api/users/ops/bot", None).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let r = post_login(&a.f, &authorize_uri("web", ""), "Ops/Bot", common::PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(location(&r).contains_key("code"), "{:?}", location(&r));
 }
 
 on_both_backends!(();
@@ -1017,5 +1046,5 @@ on_both_backends!(();
     clients_are_managed_through_the_api_as_documented,
     the_audit_log_pages_and_refuses_bad_limits,
     groups_and_members_are_managed_through_the_api_as_documented,
-    a_username_that_needs_percent_encoding_is_addressed_by_it,
+    names_outside_the_new_rule_are_refused_and_old_ones_keep_working,
 );

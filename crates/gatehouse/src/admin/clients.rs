@@ -31,8 +31,13 @@ pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "groups", "o
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
-    /// 1 to 128 characters of letters, digits, `-`, `_`, `.` or `~`.
-    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._~-]+$")]
+    /// 1 to 128 characters of letters, digits, `-`, `_`, `.` or `~`, at least one a letter or
+    /// digit.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[A-Za-z0-9._~-]*[A-Za-z0-9][A-Za-z0-9._~-]*$"
+    )]
     pub client_id: String,
     /// Where the client receives codes (exact match); required with `authorization_code`.
     #[serde(default)]
@@ -520,10 +525,12 @@ fn check_client_id(id: &str) -> Result<(), AdminError> {
         && id.len() <= 128
         && id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        && crate::text::has_letter_or_digit(id);
     if !ok {
         return Err(invalid(
-            "a client id is 1 to 128 characters of letters, digits, '-', '_', '.' or '~'",
+            "a client id is 1 to 128 characters of letters, digits, '-', '_', '.' or '~', \
+             at least one a letter or digit",
         ));
     }
     Ok(())
@@ -561,6 +568,8 @@ mod tests {
 
         let refused: Vec<(NewClient, &str)> = vec![
             (spec(|c| c.client_id = "has space".into()), "client id"),
+            (spec(|c| c.client_id = "..".into()), "letter or digit"),
+            (spec(|c| c.client_id = "a/b".into()), "client id"),
             (
                 spec(|c| c.redirect_uris = vec!["https://a.example/cb#x".into()]),
                 "fragment",

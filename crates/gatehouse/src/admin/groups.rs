@@ -13,9 +13,13 @@ pub const MAX_DESCRIPTION: usize = 1024;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
-    /// 1 to 64 characters of lower-case letters, digits, `.`, `_` or `-`: what applications
-    /// see in the `groups` claim.
-    #[schema(min_length = 1, max_length = 64, pattern = r"^[a-z0-9._-]+$")]
+    /// 1 to 64 characters of lower-case letters, digits, `.`, `_` or `-`, at least one a letter
+    /// or digit: what applications see in the `groups` claim.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[a-z0-9._-]*[a-z0-9][a-z0-9._-]*$"
+    )]
     pub name: String,
     /// What the group is for, for people (at most 1024 characters, no control characters).
     #[serde(default)]
@@ -33,7 +37,11 @@ pub struct NewGroup {
 pub struct GroupPatch {
     /// A new name (the members stay).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 64, pattern = r"^[a-z0-9._-]+$")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[a-z0-9._-]*[a-z0-9][a-z0-9._-]*$"
+    )]
     pub name: Option<String>,
     /// A new description; `null` removes it.
     #[serde(default, deserialize_with = "present")]

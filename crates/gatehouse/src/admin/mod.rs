@@ -45,13 +45,14 @@ fn invalid(message: impl Into<String>) -> AdminError {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// 1 to 64 characters, no whitespace or control characters. Stored in its canonical form
-    /// (Unicode NFKC, lower case); refused when it holds invisible characters, mixes scripts,
-    /// or looks like an existing username.
+    /// 1 to 64 characters with at least one letter or digit: of ASCII, letters, digits, `.`,
+    /// `-`, `_`, `@` and `+`; beyond it, the letters and digits of one script. Stored in its
+    /// canonical form (Unicode NFKC, lower case); refused when it holds invisible characters,
+    /// mixes scripts, or looks like an existing username.
     #[schema(
         min_length = 1,
         max_length = 64,
-        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]+$"
+        pattern = r"^[^\s\x00-\x2a\x2c\x2f\x3a-\x3f\x5b-\x5e\x60\x7b-\x9f]+$"
     )]
     pub username: String,
     /// Contains an `@` and no whitespace.
@@ -375,19 +376,19 @@ pub fn check_email(email: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// The user a typed `username` names: by its canonical form first, then exactly as typed (a
-/// name stored before usernames were made canonical, such as `Alice` beside `alice`).
+/// The user a typed `username` names: by its folded form first (`auth::username::fold`, which
+/// also finds a name stored before a rule of new names existed, such as `ops/bot`), then exactly
+/// as typed (a name stored before usernames were folded, such as `Alice` beside `alice`).
 ///
 /// # Errors
 /// A store failure; no such user is `Ok(None)`.
 pub async fn find_user(store: &dyn Store, typed: &str) -> Result<Option<User>, StoreError> {
-    if let Ok(canonical) = username::canonical(typed) {
-        if let Some(u) = store.user_by_username(&canonical).await? {
-            return Ok(Some(u));
-        }
-        if canonical == typed {
-            return Ok(None);
-        }
+    let folded = username::fold(typed);
+    if let Some(u) = store.user_by_username(&folded).await? {
+        return Ok(Some(u));
+    }
+    if folded == typed {
+        return Ok(None);
     }
     store.user_by_username(typed).await
 }

@@ -173,12 +173,10 @@ pub const PER_ADDRESS: ThrottlePolicy = ThrottlePolicy {
     window: 3600,
 };
 
-/// The counter key of an account: the username's canonical form (`auth::username`), so
-/// `Alice`, `ALICE` and `ａｌｉｃｅ` share one; a name that cannot be canonical (it can match no
-/// new account) is case-folded.
+/// The counter key of an account: the username's folded form (`auth::username::fold`), so
+/// `Alice`, `ALICE` and `ａｌｉｃｅ` share one.
 pub fn account_key(username: &str) -> String {
-    let key = super::username::canonical(username).unwrap_or_else(|_| username.to_lowercase());
-    format!("user:{key}")
+    format!("user:{}", super::username::fold(username))
 }
 
 /// The counter key of an address. An IPv6 host usually owns a whole /64, so that is the unit.

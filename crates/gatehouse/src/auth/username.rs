@@ -6,6 +6,12 @@
 //! invisible characters, characters Unicode's General Security Profile restricts), when it
 //! mixes scripts (a Cyrillic `а` among Latin letters), or when it looks like an existing
 //! username (the same UTS #39 confusable skeleton, e.g. an all-Cyrillic `аlісе`).
+//!
+//! Applications put the `preferred_username` claim into paths, account names and pages, so a
+//! new name keeps to what is safe there: of ASCII punctuation only `.`, `-`, `_`, `@` and `+`
+//! (`first.last`, `ops-bot`, `me+tag@example.com`), and at least one letter or digit (never
+//! `..`). Names stored before a rule existed keep working: [`fold`] finds them as people type
+//! them, and only a new name must pass [`canonical`].
 
 use unicode_normalization::UnicodeNormalization as _;
 use unicode_security::{GeneralSecurityProfile as _, MixedScript as _, skeleton};
@@ -27,20 +33,31 @@ pub enum UsernameError {
     Restricted(char),
     #[error("a username cannot mix scripts (such as Latin and Cyrillic letters)")]
     MixedScripts,
+    #[error("a username needs at least one letter or digit")]
+    NoLetterOrDigit,
 }
 
-/// The canonical form of `raw`, or why it cannot be a username.
-///
-/// # Errors
-/// Why `raw` cannot be a username: its length, an invisible or restricted character, or
-/// letters of more than one script.
-pub fn canonical(raw: &str) -> Result<String, UsernameError> {
-    let folded: String = raw
-        .nfkc()
+/// The ASCII punctuation a new username may hold.
+pub const PUNCTUATION: &str = ".-_@+";
+
+/// The form a username is stored and looked up in: Unicode NFKC, lower-cased (and NFKC again,
+/// as lower-casing can undo it). Every name folds, valid or not; [`canonical`] says whether it
+/// may be a new username.
+pub fn fold(raw: &str) -> String {
+    raw.nfkc()
         .collect::<String>()
         .to_lowercase()
         .nfkc()
-        .collect();
+        .collect()
+}
+
+/// The canonical form of `raw` ([`fold`]), or why it cannot be a new username.
+///
+/// # Errors
+/// Why `raw` cannot be a username: its length, an invisible or restricted character, letters
+/// of more than one script, or no letter or digit at all.
+pub fn canonical(raw: &str) -> Result<String, UsernameError> {
+    let folded = fold(raw);
     let n = folded.chars().count();
     if n == 0 || n > MAX_CHARS {
         return Err(UsernameError::Length);
@@ -49,11 +66,19 @@ pub fn canonical(raw: &str) -> Result<String, UsernameError> {
         if c.is_whitespace() || c.is_control() || crate::text::is_invisible(c) {
             return Err(UsernameError::Invisible(c));
         }
-        // Printable ASCII punctuation is common in usernames (`first.last`, `ops-bot`,
-        // `me@example.com`); beyond ASCII, only what identifiers may use.
-        if !c.is_ascii_graphic() && !c.identifier_allowed() {
+        // ASCII letters, digits and the punctuation of addresses and handles; beyond ASCII,
+        // only what identifiers may use.
+        let allowed = if c.is_ascii() {
+            c.is_ascii_alphanumeric() || PUNCTUATION.contains(c)
+        } else {
+            c.identifier_allowed()
+        };
+        if !allowed {
             return Err(UsernameError::Restricted(c));
         }
+    }
+    if !crate::text::has_letter_or_digit(&folded) {
+        return Err(UsernameError::NoLetterOrDigit);
     }
     if !folded.as_str().is_single_script() {
         return Err(UsernameError::MixedScripts);
@@ -80,6 +105,8 @@ mod tests {
             ("ａｌｉｃｅ", "alice"), // fullwidth
             ("first.last@example.com", "first.last@example.com"),
             ("ops-bot_2", "ops-bot_2"),
+            ("Me+Tag@Example.com", "me+tag@example.com"),
+            ("._1", "._1"),
             ("José", "josé"),
             ("Jose\u{301}", "josé"), // combining accent, composed by NFKC
             ("Ⅻ", "xii"),            // compatibility character
@@ -105,6 +132,20 @@ mod tests {
             // Cyrillic а (U+0430) among Latin letters.
             ("\u{430}lice", UsernameError::MixedScripts),
             ("paypal\u{3b1}", UsernameError::MixedScripts),
+            // What applications would read as a path, markup, a quote or a shell word.
+            ("ops/bot", UsernameError::Restricted('/')),
+            ("..\\admin", UsernameError::Restricted('\\')),
+            ("<script>", UsernameError::Restricted('<')),
+            ("{team}", UsernameError::Restricted('{')),
+            ("o'brien", UsernameError::Restricted('\'')),
+            ("a\"b", UsernameError::Restricted('"')),
+            ("$(id)", UsernameError::Restricted('$')),
+            ("50%", UsernameError::Restricted('%')),
+            ("a:b", UsernameError::Restricted(':')),
+            ("a,b", UsernameError::Restricted(',')),
+            ("..", UsernameError::NoLetterOrDigit),
+            ("@", UsernameError::NoLetterOrDigit),
+            ("-_-", UsernameError::NoLetterOrDigit),
         ];
         for (raw, expected) in cases {
             assert_eq!(canonical(raw), Err(expected), "{raw:?}");

@@ -10,8 +10,8 @@ use crate::store::Store;
 pub enum GroupCommand {
     /// Create a group
     Add {
-        /// 1 to 64 characters of lower-case letters, digits, '.', '_' or '-'; applications
-        /// see it in the groups claim
+        /// 1 to 64 characters of lower-case letters, digits, '.', '_' or '-', at least one a
+        /// letter or digit; applications see it in the groups claim
         name: String,
         /// What the group is for, for people
         #[arg(long)]

@@ -12,7 +12,8 @@ use crate::store::Store;
 pub enum UserCommand {
     /// Add a user; the password is read from standard input
     Add {
-        /// 1 to 64 characters; stored in lower case (Unicode NFKC)
+        /// 1 to 64 characters: letters and digits of one script, and '.', '-', '_', '@' or
+        /// '+'; stored in lower case (Unicode NFKC)
         #[arg(long)]
         username: String,
         /// The email address (the email claim; unverified unless --email-verified)

@@ -9,8 +9,8 @@ use crate::clock::UnixTime;
 pub struct Group {
     /// Stable identifier: a rename keeps the members.
     pub id: String,
-    /// 1 to 64 characters of lower-case letters, digits, `.`, `_` or `-` (see
-    /// [`group_name_problem`]): what applications see.
+    /// 1 to 64 characters of lower-case letters, digits, `.`, `_` or `-`, at least one a
+    /// letter or digit (see [`group_name_problem`]): what applications see.
     pub name: String,
     pub description: Option<String>,
     pub created_at: UnixTime,
@@ -63,6 +63,9 @@ pub fn group_name_problem(name: &str) -> Option<String> {
             "a group name holds lower-case letters, digits, '.', '_' and '-', not {c:?}"
         ));
     }
+    if !crate::text::has_letter_or_digit(name) {
+        return Some("a group name needs at least one letter or digit".into());
+    }
     None
 }
 
@@ -86,6 +89,9 @@ mod tests {
             "Admins",
             "ops team",
             "ops/team",
+            ".",
+            "..",
+            "-_-",
             "аdmins",
             "admins\n",
             &"x".repeat(65),

@@ -203,7 +203,7 @@ async fn update_user(
     }
     check_profile(name.as_deref(), &preview)?;
     if let Some(email) = &patch.email {
-        crate::admin::check_user_fields(&current.username, email)?;
+        crate::admin::check_email(email)?;
     }
     // Then the password: if it is refused, nothing changed either.
     if let Some(password) = patch.password {

@@ -378,6 +378,7 @@ pub(in crate::http) struct ConsoleText {
     pub cannot_disable_self: &'static str,
     pub add_person: &'static str,
     pub username_label: &'static str,
+    pub username_help: &'static str,
     pub initial_password: &'static str,
     pub initial_password_help: &'static str,
     pub invite_help: &'static str,
@@ -931,6 +932,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
                               can, or the command line.",
         add_person: "Add a person",
         username_label: "Username",
+        username_help: "Letters and digits, and . - _ @ +: applications may see it as the \
+                        person's username.",
         initial_password: "Their first password",
         initial_password_help: "Tell it to them another way than by email; they can change it \
                                 on their account page.",
@@ -959,7 +962,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         },
         add_group: "Add a group",
         group_name: "Name",
-        group_name_help: "Lower-case letters, digits, dots, dashes and underscores: \
+        group_name_help: "Lower-case letters and digits, with dots, dashes and underscores: \
                           applications see it in the groups claim.",
         description: "Description",
         sign_in_policy: "Signing in takes",

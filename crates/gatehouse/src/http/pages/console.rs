@@ -146,7 +146,8 @@ pub(in crate::http) fn people(
                 input type="hidden" name="csrf" value=(base.csrf);
                 label for="new-username" { (t.username_label) }
                 input #new-username name="username" required maxlength="64" autocomplete="off"
-                    value=(new.username);
+                    aria-describedby="new-username-help" value=(new.username);
+                p #new-username-help .muted { (t.username_help) }
                 label for="new-email" { (look.text.account.email_label) }
                 input #new-email name="email" type="email" required maxlength="254"
                     autocomplete="off" value=(new.email);
@@ -387,7 +388,8 @@ pub(in crate::http) fn groups(
             form method="post" action=(base.url("/admin/groups")) {
                 input type="hidden" name="csrf" value=(base.csrf);
                 label for="group-name" { (t.group_name) }
-                input #group-name name="name" required maxlength="64" pattern="[a-z0-9._\\-]+"
+                input #group-name name="name" required maxlength="64"
+                    pattern="[a-z0-9._\\-]*[a-z0-9][a-z0-9._\\-]*"
                     aria-describedby="group-name-help" autocomplete="off";
                 p #group-name-help .muted { (t.group_name_help) }
                 label for="group-description" { (t.description) }
