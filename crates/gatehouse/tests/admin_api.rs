@@ -974,9 +974,9 @@ async fn groups_and_members_are_managed_through_the_api_as_documented(db: Databa
 async fn names_outside_the_new_rule_are_refused_and_old_ones_keep_working(db: Database) {
     let a = admin(db).await;
     for (name, said) in [
-        ("ops/bot", "'/'"),
-        ("{team}", "'{'"),
-        ("<b>x</b>", "'<'"),
+        ("ops/bot", "not “/”"),
+        ("{team}", "not “{”"),
+        ("<b>x</b>", "not “<”"),
         ("..", "letter or digit"),
     ] {
         let (s, e) = a

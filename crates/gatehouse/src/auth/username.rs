@@ -29,7 +29,9 @@ pub enum UsernameError {
          (found {0:?})"
     )]
     Invisible(char),
-    #[error("a username cannot contain the character {0:?}")]
+    /// Never an invisible or control character (those are [`UsernameError::Invisible`]), so it
+    /// is shown as it is.
+    #[error("a username holds letters and digits of one script, and . - _ @ +, not “{0}”")]
     Restricted(char),
     #[error("a username cannot mix scripts (such as Latin and Cyrillic letters)")]
     MixedScripts,
