@@ -1037,6 +1037,31 @@ async fn names_outside_the_new_rule_are_refused_and_old_ones_keep_working(db: Da
     let r = post_login(&a.f, &authorize_uri("web", ""), "Ops/Bot", common::PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(location(&r).contains_key("code"), "{:?}", location(&r));
+
+    // A client id of punctuation alone is refused; one registered before is still changed.
+    let (s, e) = a
+        .checked(
+            Method::POST,
+            "/admin/api/clients",
+            "/admin/api/clients",
+            Some(json!({"client_id": "-_-", "redirect_uris": ["https://app.example/cb"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    common::add_client(a.f.state.store.as_ref(), "_").await;
+    let (s, client) = a
+        .checked(
+            Method::PATCH,
+            "/admin/api/clients/{client_id}",
+            "/admin/api/clients/_",
+            Some(json!({"display_name": "Old app"})),
+        )
+        .await;
+    assert_eq!(
+        (s, &client["display_name"]),
+        (StatusCode::OK, &json!("Old app")),
+        "{client}"
+    );
 }
 
 on_both_backends!(();

@@ -388,9 +388,10 @@ fn scopes(names: Vec<String>) -> Vec<String> {
     }
 }
 
-/// The rules a client must follow, whether new or changed (see [`NewClient`]).
+/// The rules a client must follow, whether new or changed (see [`NewClient`]). Its id, which
+/// never changes, is checked at registration only ([`check_client_id`]): a client registered
+/// before a rule of ids existed can still be changed.
 fn check_client(c: &Client) -> Result<(), AdminError> {
-    check_client_id(&c.client_id)?;
     for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
         if let Some(problem) = redirect::registration_problem(uri) {
             return Err(invalid(format!("redirect URI {uri:?} refused: {problem}")));
@@ -516,6 +517,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         access_token_format: new.access_token_format,
         auth_policy: new.auth_policy,
     };
+    check_client_id(&client.client_id)?;
     check_client(&client)?;
     Ok((client, generated))
 }

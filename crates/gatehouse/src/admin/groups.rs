@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer};
 
 use super::{Admin, AdminError, invalid};
-use crate::model::{AuditKind, AuthPolicy, Group, GroupChange, User, group_name_problem};
+use crate::model::{AuditKind, AuthPolicy, Group, GroupChange, User, new_group_name_problem};
 use crate::oidc::tokens;
 
 /// The longest group description.
@@ -60,7 +60,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 }
 
 fn check_name(name: &str) -> Result<(), AdminError> {
-    match group_name_problem(name) {
+    match new_group_name_problem(name) {
         Some(problem) => Err(invalid(problem)),
         None => Ok(()),
     }

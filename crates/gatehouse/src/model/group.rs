@@ -10,7 +10,7 @@ pub struct Group {
     /// Stable identifier: a rename keeps the members.
     pub id: String,
     /// 1 to 64 characters of lower-case letters, digits, `.`, `_` or `-`, at least one a
-    /// letter or digit (see [`group_name_problem`]): what applications see.
+    /// letter or digit (see [`new_group_name_problem`]): what applications see.
     pub name: String,
     pub description: Option<String>,
     pub created_at: UnixTime,
@@ -22,7 +22,7 @@ pub struct Group {
 /// A change to a group: each field given is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupChange {
-    /// A new name (checked with [`group_name_problem`]).
+    /// A new name (checked with [`new_group_name_problem`]).
     pub name: Option<String>,
     /// A new description; `Some(None)` removes it.
     pub description: Option<Option<String>>,
@@ -63,10 +63,17 @@ pub fn group_name_problem(name: &str) -> Option<String> {
             "a group name holds lower-case letters, digits, '.', '_' and '-', not {c:?}"
         ));
     }
-    if !crate::text::has_letter_or_digit(name) {
-        return Some("a group name needs at least one letter or digit".into());
-    }
     None
+}
+
+/// Why `name` cannot be given to a group now, if it cannot: [`group_name_problem`], or it holds
+/// no letter or digit (`.` and `..` are no path segment a link can reach). A group named before
+/// that rule keeps its name, and `--admin-group` may still name it.
+pub fn new_group_name_problem(name: &str) -> Option<String> {
+    group_name_problem(name).or_else(|| {
+        (!crate::text::has_letter_or_digit(name))
+            .then(|| "a group name needs at least one letter or digit".into())
+    })
 }
 
 #[cfg(test)]
@@ -82,21 +89,23 @@ mod tests {
             "a",
             &"x".repeat(64),
         ] {
-            assert_eq!(group_name_problem(ok), None, "{ok}");
+            assert_eq!(new_group_name_problem(ok), None, "{ok}");
         }
         for bad in [
             "",
             "Admins",
             "ops team",
             "ops/team",
-            ".",
-            "..",
-            "-_-",
             "аdmins",
             "admins\n",
             &"x".repeat(65),
         ] {
             assert!(group_name_problem(bad).is_some(), "{bad:?}");
+            assert!(new_group_name_problem(bad).is_some(), "{bad:?}");
+        }
+        for old_only in [".", "..", "-_-"] {
+            assert_eq!(group_name_problem(old_only), None, "{old_only}");
+            assert!(new_group_name_problem(old_only).is_some(), "{old_only}");
         }
     }
 }
