@@ -100,9 +100,17 @@ def test_an_administrator_invites_a_person_who_chooses_their_password(browser_pa
     page = browser_page
     sign_in_as_administrator(page, server)
     page.get_by_role("link", name="Administration").click()
-    page.get_by_label("Username", exact=True).fill("carol")
+    username = page.get_by_label("Username", exact=True)
+    expect(username).to_have_accessible_description(
+        "Letters and digits, and . - _ @ +: applications may see it as the person's username.")
+    # A name applications could not use is refused, saying why, and what was typed stays.
+    username.fill("carol/ops")
     page.get_by_label("Email address", exact=True).fill("carol@example.com")
     page.get_by_label("Name", exact=True).fill("Carol Shaw")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("not “/”")
+    expect(page.get_by_label("Email address", exact=True)).to_have_value("carol@example.com")
+    page.get_by_label("Username", exact=True).fill("carol")
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.get_by_role("status")).to_have_text(
         "The account is made, and an invitation is on its way to carol@example.com.")
