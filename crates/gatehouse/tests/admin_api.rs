@@ -194,6 +194,40 @@ async fn every_documented_operation_exists_and_asks_for_the_admin_token(db: Data
     );
 }
 
+/// Every example the document gives for a request body works: sent as it is, it is accepted
+/// with a status the operation documents, and the answer validates against its schema. An
+/// example that a tightened rule would refuse fails here, not in someone's first call.
+async fn the_documents_examples_are_accepted_as_they_stand(db: Database) {
+    let a = admin(db).await;
+    let mut tried = Vec::new();
+    for (template, ops) in a.doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            let Some(name) = schema["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            else {
+                continue;
+            };
+            let example = &a.doc["components"]["schemas"][name]["example"];
+            if example.is_null() {
+                continue;
+            }
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (s, answer) = a
+                .checked(m, template, template, Some(example.clone()))
+                .await;
+            assert!(
+                s.is_success(),
+                "{method} {template} with {example}: {s} {answer}"
+            );
+            tried.push(name.to_owned());
+        }
+    }
+    tried.sort();
+    assert_eq!(tried, ["NewClient", "NewGroup", "NewUser"]);
+}
+
 async fn users_are_managed_through_the_api_as_documented(db: Database) {
     let a = admin(db).await;
     let (s, created) = a
@@ -1067,6 +1101,7 @@ async fn names_outside_the_new_rule_are_refused_and_old_ones_keep_working(db: Da
 on_both_backends!(();
     only_a_client_credentials_token_with_the_admin_scope_gets_in,
     every_documented_operation_exists_and_asks_for_the_admin_token,
+    the_documents_examples_are_accepted_as_they_stand,
     users_are_managed_through_the_api_as_documented,
     clients_are_managed_through_the_api_as_documented,
     the_audit_log_pages_and_refuses_bad_limits,

@@ -30,6 +30,11 @@ pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "groups", "o
 /// (`com.example.app:/callback`).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "client_id": "wiki",
+    "display_name": "Team wiki",
+    "redirect_uris": ["https://wiki.example/callback"]
+}))]
 pub struct NewClient {
     /// 1 to 128 characters of letters, digits, `-`, `_`, `.` or `~`, at least one a letter or
     /// digit.

@@ -12,6 +12,10 @@ pub const MAX_DESCRIPTION: usize = 1024;
 /// A group to create.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "grafana-editors",
+    "description": "May edit dashboards"
+}))]
 pub struct NewGroup {
     /// 1 to 64 characters of lower-case letters, digits, `.`, `_` or `-`, at least one a letter
     /// or digit: what applications see in the `groups` claim.

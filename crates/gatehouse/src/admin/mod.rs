@@ -44,6 +44,12 @@ fn invalid(message: impl Into<String>) -> AdminError {
 /// A user to create.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "username": "grace",
+    "email": "grace@example.com",
+    "name": "Grace Hopper",
+    "password": "glacier umbrella quantum tulip"
+}))]
 pub struct NewUser {
     /// 1 to 64 characters with at least one letter or digit: of ASCII, letters, digits, `.`,
     /// `-`, `_`, `@` and `+`; beyond it, the letters and digits of one script. Stored in its
