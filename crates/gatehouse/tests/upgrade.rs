@@ -1,6 +1,7 @@
 //! A database made by the previous release upgrades in place: its schema is migrated when the
 //! new version opens it, and what it held keeps working (sessions, tokens, an unused code, a
-//! username stored before usernames were made canonical).
+//! username stored before usernames were made canonical, and one new accounts can no longer
+//! have).
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
 //! the columns every release has: the previous release (before refresh tokens named their
@@ -50,6 +51,9 @@ const SESSION: &str = "old-session-secret";
 const REFRESH: &str = "old-refresh-token";
 const ACCESS: &str = "old-access-token";
 const CODE: &str = "old-unused-code";
+/// A username new accounts can no longer have (a `/`), and its owner's id.
+const OLD_NAME: &str = "ops/bot";
+const OLD_NAMED_ID: &str = "fedcba9876543210fedcba9876543210";
 
 async fn old() -> Old {
     Old {
@@ -155,6 +159,11 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
             params![user_id, hash, T0 - 100],
         )?;
         tx.execute(
+            "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
+             VALUES (?1, ?2, 'bot@example.com', NULL, ?3, 0, ?4)",
+            params![OLD_NAMED_ID, OLD_NAME, hash, T0 - 100],
+        )?;
+        tx.execute(
             "INSERT INTO client (client_id, secret_hash, redirect_uris, post_logout_redirect_uris,
                scopes, grant_types, first_party, created_at)
              VALUES ('web', ?1, ?2, '[]',
@@ -236,11 +245,20 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
         .collect::<Vec<_>>()
         .into();
     migrator.run(&pool).await.unwrap();
-    let statements: [(&str, Vec<String>); 7] = [
+    let statements: [(&str, Vec<String>); 8] = [
         (
             "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
              VALUES ($1, 'Ada', 'ada@example.com', 'Ada', $2, FALSE, 0)",
             vec![old.user_id.into(), old.password_hash.clone()],
+        ),
+        (
+            "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
+             VALUES ($1, $2, 'bot@example.com', NULL, $3, FALSE, 0)",
+            vec![
+                OLD_NAMED_ID.into(),
+                OLD_NAME.into(),
+                old.password_hash.clone(),
+            ],
         ),
         (
             "INSERT INTO client (client_id, secret_hash, redirect_uris, post_logout_redirect_uris,
@@ -439,6 +457,10 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     let r = send(&f, userinfo).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["sub"], old.user_id);
+    // A name an earlier release allowed and new accounts no longer may still signs in, typed
+    // in another case.
+    let r = post_login(&f, &authorize_uri("web", ""), "Ops/Bot", PASSWORD).await;
+    assert!(location(&r).contains_key("code"), "{:?}", location(&r));
 
     // The previous release's RS256 key goes on signing; the first start of this one added a
     // key for each new algorithm beside it.
