@@ -1,9 +1,16 @@
 """Fixtures of the browser suite: a real `gatehouse serve` on http://127.0.0.1:PORT, relying
-parties on http://localhost:PORT (another origin, another site), and Debian's Chromium driven
-by Playwright.
+parties on http://localhost:PORT (another origin, another site), and Debian's Chromium and
+Firefox driven by Playwright (Firefox over WebDriver BiDi, as installed, not Playwright's own
+build).
+
+Every test that uses `browser` (or `browser_page`) runs once in each browser; a test that needs
+what only one of them offers (Chromium's DevTools protocol, for a virtual authenticator) says
+so with `@pytest.mark.browsers("chromium")`.
 
 The gatehouse binary is GATEHOUSE_BIN, or target/debug/gatehouse of this workspace (built by
-`cargo test` or `cargo build -p gatehouse`). Chromium is CHROMIUM, or /usr/bin/chromium.
+`cargo test` or `cargo build -p gatehouse`). Chromium is CHROMIUM, or /usr/bin/chromium;
+Firefox is FIREFOX, or /usr/bin/firefox-esr. BROWSERS (`chromium,firefox` unless set) chooses
+which of them run.
 """
 
 import os
@@ -118,14 +125,70 @@ def user(gatehouse):
     return gatehouse.add_user()
 
 
+BROWSERS = ("chromium", "firefox")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "browsers(*names): the browsers a test runs in, when not all of them")
+
+
+def pytest_generate_tests(metafunc):
+    """Runs each test that drives a browser once in every browser it may run in."""
+    if "browser" not in metafunc.fixturenames:
+        return
+    chosen = os.environ.get("BROWSERS", ",".join(BROWSERS)).split(",")
+    unknown = set(chosen) - set(BROWSERS)
+    if unknown:
+        raise pytest.UsageError(f"BROWSERS names {sorted(unknown)}; the suite knows {BROWSERS}")
+    marker = metafunc.definition.get_closest_marker("browsers")
+    names = [b for b in (marker.args if marker else BROWSERS) if b in chosen]
+    # No browser chosen for this test: it is not generated (pytest reports it as skipped).
+    metafunc.parametrize("browser", names, indirect=True)
+
+
+class Browsers:
+    """Each browser launched once, on first use, and kept for the whole run: a test in each
+    browser follows the other, so module fixtures (an application registered on the shared
+    server) are made once."""
+
+    def __init__(self, playwright):
+        self.playwright = playwright
+        self.running = {}
+
+    def get(self, name):
+        if name not in self.running:
+            self.running[name] = self.launch(name)
+        return self.running[name]
+
+    def launch(self, name):
+        if name == "chromium":
+            return self.playwright.chromium.launch(
+                executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                headless=True, args=["--no-sandbox", "--disable-gpu"])
+        # Debian's Firefox, driven over WebDriver BiDi ("moz-firefox": not Playwright's own
+        # patched build, which cannot be downloaded here).
+        return self.playwright.firefox.launch(
+            channel="moz-firefox",
+            executable_path=os.environ.get("FIREFOX", "/usr/bin/firefox-esr"), headless=True)
+
+    def close(self):
+        for browser in self.running.values():
+            browser.close()
+
+
 @pytest.fixture(scope="session")
-def chromium():
+def browsers():
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-            headless=True, args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
+        launched = Browsers(p)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser(browsers, request):
+    """The browser this run of the test is in, in which it opens profiles of its own."""
+    return browsers.get(request.param)
 
 
 class Watched:
@@ -145,9 +208,9 @@ class Watched:
 
 
 @pytest.fixture
-def browser_page(chromium, request):
+def browser_page(browser, request):
     """A new browser profile (no cookies) and its page, checked for console problems."""
-    context = chromium.new_context()
+    context = browser.new_context()
     page = context.new_page()
     watched = Watched(page)
     yield page

@@ -20,7 +20,7 @@ def sign_in_as_administrator(page, server) -> str:
 
 
 def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
-        browser_page, chromium, gatehouse):
+        browser_page, browser, gatehouse):
     page = browser_page
     person = gatehouse.add_user("person")
     sign_in_as_administrator(page, gatehouse)
@@ -33,7 +33,7 @@ def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
     page.get_by_role("button", name="Disable the account").click()
     expect(page.get_by_role("status")).to_have_text("The account is disabled.")
 
-    other = chromium.new_context().new_page()
+    other = browser.new_context().new_page()
     other.goto(f"{gatehouse.issuer}/account")
     fill_login(other, person)
     expect(other.get_by_role("alert")).to_have_text("Wrong username or password.")
@@ -150,7 +150,7 @@ def test_an_administrator_rotates_a_signing_key(browser_page, gatehouse):
     assert "admin.key.rotated" in gatehouse.cli("audit", "tail", "-n", "5")
 
 
-def test_without_mail_an_administrator_hands_over_a_reset_link(browser_page, chromium,
+def test_without_mail_an_administrator_hands_over_a_reset_link(browser_page, browser,
                                                                 gatehouse):
     page = browser_page
     person = gatehouse.add_user("forgetful")
@@ -165,7 +165,7 @@ def test_without_mail_an_administrator_hands_over_a_reset_link(browser_page, chr
     expect(page.get_by_role("heading", level=1)).to_have_text(person)
     assert link not in page.content(), "shown once"
 
-    theirs = chromium.new_context().new_page()
+    theirs = browser.new_context().new_page()
     theirs.goto(link)
     expect(theirs.get_by_role("heading", level=1)).to_have_text("Choose a new password")
     theirs.get_by_label("New password", exact=True).fill("lantern orbit plum vivid kettle")

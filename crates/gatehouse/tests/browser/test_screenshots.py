@@ -51,9 +51,10 @@ def server():
     sink.stop()
 
 
+@pytest.mark.browsers("chromium")
 @pytest.mark.parametrize("size", SIZES)
-def test_the_main_pages(chromium, server, shots, size):
-    context = chromium.new_context(viewport=SIZES[size])
+def test_the_main_pages(browser, server, shots, size):
+    context = browser.new_context(viewport=SIZES[size])
     page = context.new_page()
 
     def shoot(name, heading):

@@ -87,15 +87,15 @@ def test_an_app_that_requires_it_has_the_person_set_up_an_authenticator(browser_
     assert "authenticator app: enrolled" in out and "recovery codes left: 10" in out, out
 
 
-def test_later_sign_ins_ask_for_the_app_or_a_recovery_code_each_once(chromium, gatehouse,
+def test_later_sign_ins_ask_for_the_app_or_a_recovery_code_each_once(browser, gatehouse,
                                                                      payroll, first_party, user):
-    context = chromium.new_context()
+    context = browser.new_context()
     key, codes = enrol(context.new_page(), payroll, user)
     context.close()
 
     # Another browser: the password, then the app's code (the next one: the current one was
     # spent setting it up). Even an application that asks only for a password gets both.
-    context = chromium.new_context()
+    context = browser.new_context()
     page = context.new_page()
     start(page, first_party)
     fill_login(page, user)
@@ -109,7 +109,7 @@ def test_later_sign_ins_ask_for_the_app_or_a_recovery_code_each_once(chromium, g
     context.close()
 
     # Phone lost: a recovery code, typed loosely, signs in once.
-    context = chromium.new_context()
+    context = browser.new_context()
     page = context.new_page()
     start(page, payroll)
     fill_login(page, user)
@@ -119,7 +119,7 @@ def test_later_sign_ins_ask_for_the_app_or_a_recovery_code_each_once(chromium, g
     expect(page.locator("#acr")).to_have_text("two_factor")
     context.close()
 
-    context = chromium.new_context()
+    context = browser.new_context()
     page = context.new_page()
     start(page, payroll)
     fill_login(page, user)
@@ -131,14 +131,14 @@ def test_later_sign_ins_ask_for_the_app_or_a_recovery_code_each_once(chromium, g
     assert "recovery codes left: 9" in gatehouse.cli("user", "factors", user)
 
 
-def test_an_administrator_resets_a_lost_app_and_the_person_sets_up_a_new_one(chromium, gatehouse,
+def test_an_administrator_resets_a_lost_app_and_the_person_sets_up_a_new_one(browser, gatehouse,
                                                                              payroll, user):
-    context = chromium.new_context()
+    context = browser.new_context()
     enrol(context.new_page(), payroll, user)
     context.close()
     out = gatehouse.cli("user", "reset-factors", user)
     assert out.strip() == f"{user}: authenticator app, 10 recovery codes and 0 passkeys removed", out
-    context = chromium.new_context()
+    context = browser.new_context()
     page = context.new_page()
     key, codes = enrol(page, payroll, user)
     page.get_by_role("link", name="I have saved them, continue to payroll").click()
@@ -147,8 +147,8 @@ def test_an_administrator_resets_a_lost_app_and_the_person_sets_up_a_new_one(chr
     assert "admin.user.factors_reset" in gatehouse.cli("audit", "tail", "-n", "50")
 
 
-def test_the_setup_page_fits_a_phone(chromium, payroll, user):
-    context = chromium.new_context(viewport={"width": 390, "height": 844})
+def test_the_setup_page_fits_a_phone(browser, payroll, user):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     start(page, payroll)
     fill_login(page, user)
