@@ -1,4 +1,4 @@
-"""The account page in Chromium, as a person uses it: changing their password (the other
+"""The account page in a browser, as a person uses it: changing their password (the other
 browser is signed out, this one stays), their profile, where they are signed in, the
 applications they allowed (withdrawn, and asked for again), and their recent activity; and a
 deployment's branding (name, logo, accent colour) on every page, readable at 390 px."""

@@ -1,4 +1,4 @@
-"""The administration pages in Chromium: the first administrator is made with the command line;
+"""The administration pages in a browser: the first administrator is made with the command line;
 they find a person, disable their account (who can then no longer sign in), and see it in the
 audit log under their own name; someone else who opens the pages is told they are not for them."""
 

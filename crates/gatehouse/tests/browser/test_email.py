@@ -1,4 +1,4 @@
-"""Links sent by email, in Chromium with a real SMTP server: a person who forgot their password
+"""Links sent by email, in a browser with a real SMTP server: a person who forgot their password
 asks for a link from the login page, reads the mail, follows the link and sets a new one; a
 person confirms their address from the account page. The relying party is not involved: these
 are gatehouse's own pages."""

@@ -1,4 +1,4 @@
-"""Second factors as a person meets them in Chromium: an application that requires two-step
+"""Second factors as a person meets them in a browser: an application that requires two-step
 verification has them set up an authenticator app right after their password (QR code, the key
 as text, the first code), shows their recovery codes once, and signs them in; later sign-ins
 ask for the app's code or a recovery code, and each works once.

@@ -1,4 +1,4 @@
-"""Signing in to applications, as a person does it in Chromium."""
+"""Signing in to applications, as a person does it in a browser."""
 
 from playwright.sync_api import expect
 

@@ -1,4 +1,4 @@
-"""Signing out from an application (OpenID Connect RP-Initiated Logout), in Chromium."""
+"""Signing out from an application (OpenID Connect RP-Initiated Logout), in a browser."""
 
 from playwright.sync_api import expect
 
