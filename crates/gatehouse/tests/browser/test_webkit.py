@@ -1,0 +1,138 @@
+"""Signing in and out in WebKit, the engine of Safari: Debian's WebKitGTK, through its
+WebDriver (webkit2gtk-driver, whose MiniBrowser has no headless mode, so it runs on a virtual
+X display of its own, Xvfb). Playwright drives only a WebKit it built itself, which cannot be
+downloaded here, so these tests use Selenium; they cover the flows every application depends
+on, with the application on another origin, as the rest of the suite does in Chromium and
+Firefox. WebDriver gives no console here: they assert where the person ends up and what the
+page says.
+
+Needs the Debian packages webkit2gtk-driver and xvfb (CI installs them); without them these
+tests are skipped, unless GATEHOUSE_REQUIRE_FAULTS is set (CI), which fails them.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+from selenium.webdriver.webkitgtk.options import Options
+from selenium.webdriver.webkitgtk.service import Service
+
+from conftest import PASSWORD
+
+DRIVER = "/usr/bin/WebKitWebDriver"
+MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A virtual X display for the module's browsers: its name, such as ":99"."""
+    missing = [p for p in (DRIVER, MINIBROWSER) if not os.path.exists(p)]
+    if shutil.which("Xvfb") is None:
+        missing.append("Xvfb")
+    if missing:
+        if os.environ.get("GATEHOUSE_REQUIRE_FAULTS"):
+            pytest.fail(f"webkit2gtk-driver and xvfb must be installed ({', '.join(missing)})")
+        pytest.skip(f"webkit2gtk-driver and xvfb are not installed ({', '.join(missing)})")
+    read, write = os.pipe()
+    # -displayfd: Xvfb picks a free display and writes its number once it accepts clients.
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x1024x24",
+                             "-nolisten", "tcp"], pass_fds=(write,), stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as numbers:
+        number = numbers.readline().strip()
+    if not number:
+        xvfb.kill()
+        raise RuntimeError("Xvfb did not start")
+    yield f":{number}"
+    xvfb.terminate()
+    xvfb.wait(timeout=10)
+
+
+@pytest.fixture
+def safari(display):
+    """A new WebKit browser (no cookies) for one test."""
+    options = Options()
+    options.binary_location = MINIBROWSER
+    options.add_argument("--automation")
+    with tempfile.TemporaryDirectory() as home:
+        service = Service(executable_path=DRIVER,
+                          env={**os.environ, "DISPLAY": display, "HOME": home})
+        driver = webdriver.WebKitGTK(options=options, service=service)
+        yield driver
+        driver.quit()
+
+
+def heading(driver, text):
+    """Waits until the page's first heading says `text`."""
+    WebDriverWait(driver, 10).until(
+        expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, "h1"), text))
+    assert driver.find_element(By.CSS_SELECTOR, "h1").text == text
+
+
+def labelled(driver, label):
+    """The form field a person finds by its label."""
+    for element in driver.find_elements(By.TAG_NAME, "label"):
+        if element.text.strip() == label:
+            target = element.get_attribute("for")
+            return (driver.find_element(By.ID, target) if target
+                    else element.find_element(By.CSS_SELECTOR, "input"))
+    raise AssertionError(f"no field labelled {label!r} on {driver.current_url}")
+
+
+def button(driver, name):
+    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
+    assert len(buttons) == 1, f"{len(buttons)} buttons {name!r} on {driver.current_url}"
+    return buttons[0]
+
+
+def sign_in(driver, username, password=PASSWORD):
+    heading(driver, "Sign in")
+    for label, value in (("Username", username), ("Password", password)):
+        # After a wrong password the form keeps the username: typed over, as a person would.
+        field = labelled(driver, label)
+        field.clear()
+        field.send_keys(value)
+    button(driver, "Sign in").click()
+
+
+def test_sign_in_to_a_first_party_app_goes_straight_back_to_it(safari, first_party, user,
+                                                                gatehouse):
+    safari.get(f"{first_party.base}/login")
+    assert safari.current_url.startswith(gatehouse.issuer + "/authorize"), safari.current_url
+    sign_in(safari, user, "not the password")
+    WebDriverWait(safari, 10).until(
+        expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, "[role=alert]"),
+                                                          "Wrong username or password."))
+    sign_in(safari, user)
+    # The redirect that follows the form's POST crosses to the app's origin (CSP form-action).
+    heading(safari, f"Signed in as {user}")
+    assert safari.current_url.startswith(first_party.base + "/callback"), safari.current_url
+
+
+def test_a_third_party_app_needs_consent_and_gets_it(safari, third_party, user):
+    safari.get(f"{third_party.base}/login")
+    sign_in(safari, user)
+    heading(safari, "Allow access?")
+    assert "photo-printer" in safari.find_element(By.TAG_NAME, "main").text
+    button(safari, "Allow").click()
+    heading(safari, f"Signed in as {user}")
+    assert safari.current_url.startswith(third_party.base + "/callback"), safari.current_url
+
+
+def test_signing_out_asks_first_then_returns_to_the_app(safari, first_party, user):
+    safari.get(f"{first_party.base}/login")
+    sign_in(safari, user)
+    heading(safari, f"Signed in as {user}")
+    safari.get(f"{first_party.base}/logout?hint=0")
+    heading(safari, "Sign out?")
+    button(safari, "Sign out").click()
+    heading(safari, "You have signed out of the app")
+    # The session at gatehouse is over: signing in again asks for the password.
+    safari.get(f"{first_party.base}/login")
+    heading(safari, "Sign in")
