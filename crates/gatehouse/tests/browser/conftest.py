@@ -9,8 +9,8 @@ so with `@pytest.mark.browsers("chromium")`.
 
 The gatehouse binary is GATEHOUSE_BIN, or target/debug/gatehouse of this workspace (built by
 `cargo test` or `cargo build -p gatehouse`). Chromium is CHROMIUM, or /usr/bin/chromium;
-Firefox is FIREFOX, or /usr/bin/firefox-esr. BROWSERS (`chromium,firefox` unless set) chooses
-which of them run.
+Firefox is FIREFOX, or /usr/bin/firefox-esr. BROWSERS (`chromium,firefox,webkit` unless set)
+chooses which browsers run; WebKit's tests are `test_webkit.py`.
 """
 
 import os
@@ -125,7 +125,18 @@ def user(gatehouse):
     return gatehouse.add_user()
 
 
-BROWSERS = ("chromium", "firefox")
+# The browsers Playwright drives here, then WebKit, which test_webkit.py drives with Selenium.
+PLAYWRIGHT_BROWSERS = ("chromium", "firefox")
+BROWSERS = (*PLAYWRIGHT_BROWSERS, "webkit")
+
+
+def chosen_browsers():
+    """The browsers BROWSERS names: all of them unless it is set."""
+    chosen = os.environ.get("BROWSERS", ",".join(BROWSERS)).split(",")
+    unknown = set(chosen) - set(BROWSERS)
+    if unknown:
+        raise pytest.UsageError(f"BROWSERS names {sorted(unknown)}; the suite knows {BROWSERS}")
+    return chosen
 
 
 def pytest_configure(config):
@@ -137,12 +148,9 @@ def pytest_generate_tests(metafunc):
     """Runs each test that drives a browser once in every browser it may run in."""
     if "browser" not in metafunc.fixturenames:
         return
-    chosen = os.environ.get("BROWSERS", ",".join(BROWSERS)).split(",")
-    unknown = set(chosen) - set(BROWSERS)
-    if unknown:
-        raise pytest.UsageError(f"BROWSERS names {sorted(unknown)}; the suite knows {BROWSERS}")
+    chosen = chosen_browsers()
     marker = metafunc.definition.get_closest_marker("browsers")
-    names = [b for b in (marker.args if marker else BROWSERS) if b in chosen]
+    names = [b for b in (marker.args if marker else PLAYWRIGHT_BROWSERS) if b in chosen]
     # No browser chosen for this test: it is not generated (pytest reports it as skipped).
     metafunc.parametrize("browser", names, indirect=True)
 

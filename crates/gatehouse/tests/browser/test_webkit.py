@@ -23,7 +23,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
-from conftest import PASSWORD
+from conftest import PASSWORD, chosen_browsers
 
 DRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -32,6 +32,8 @@ MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
 @pytest.fixture(scope="module")
 def display():
     """A virtual X display for the module's browsers: its name, such as ":99"."""
+    if "webkit" not in chosen_browsers():
+        pytest.skip("BROWSERS leaves WebKit out")
     missing = [p for p in (DRIVER, MINIBROWSER) if not os.path.exists(p)]
     if shutil.which("Xvfb") is None:
         missing.append("Xvfb")
