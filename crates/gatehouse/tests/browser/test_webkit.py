@@ -23,7 +23,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
-from conftest import PASSWORD, chosen_browsers
+from conftest import PASSWORD, SCREENSHOTS, chosen_browsers
 
 DRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -57,8 +57,8 @@ def display():
 
 
 @pytest.fixture
-def safari(display):
-    """A new WebKit browser (no cookies) for one test."""
+def safari(display, request):
+    """A new WebKit browser (no cookies) for one test; photographed if the test fails."""
     options = Options()
     options.binary_location = MINIBROWSER
     options.add_argument("--automation")
@@ -67,6 +67,10 @@ def safari(display):
                           env={**os.environ, "DISPLAY": display, "HOME": home})
         driver = webdriver.WebKitGTK(options=options, service=service)
         yield driver
+        call = getattr(request.node, "rep_call", None)
+        if call is not None and call.failed:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(SCREENSHOTS / f"{request.node.name}-webkit.png"))
         driver.quit()
 
 
