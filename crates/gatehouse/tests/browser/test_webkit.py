@@ -10,6 +10,7 @@ Needs the Debian packages webkit2gtk-driver and xvfb (CI installs them); without
 tests are skipped, unless GATEHOUSE_REQUIRE_FAULTS is set (CI), which fails them.
 """
 
+import glob
 import os
 import shutil
 import subprocess
@@ -26,7 +27,9 @@ from selenium.webdriver.webkitgtk.service import Service
 from conftest import PASSWORD, SCREENSHOTS, chosen_browsers
 
 DRIVER = "/usr/bin/WebKitWebDriver"
-MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
+# Debian installs it under the machine's multiarch directory (x86_64-linux-gnu, aarch64-...).
+MINIBROWSER = next(iter(sorted(glob.glob("/usr/lib/*/webkit2gtk-4.1/MiniBrowser"))),
+                   "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
 
 
 @pytest.fixture(scope="module")
