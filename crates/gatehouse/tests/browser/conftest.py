@@ -151,7 +151,9 @@ def pytest_generate_tests(metafunc):
     chosen = chosen_browsers()
     marker = metafunc.definition.get_closest_marker("browsers")
     names = [b for b in (marker.args if marker else PLAYWRIGHT_BROWSERS) if b in chosen]
-    # No browser chosen for this test: it is not generated (pytest reports it as skipped).
+    if not names:
+        names = [pytest.param(None, marks=pytest.mark.skip(
+            reason="BROWSERS leaves out every browser this test runs in"))]
     metafunc.parametrize("browser", names, indirect=True)
 
 
@@ -222,12 +224,22 @@ def browser_page(browser, request):
     page = context.new_page()
     watched = Watched(page)
     yield page
-    call = getattr(request.node, "rep_call", None)
-    if call is not None and call.failed:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    if failed(request):
+        page.screenshot(path=str(screenshot_path(request)), full_page=True)
     context.close()
     assert watched.problems() == [], "the browser reported problems on the pages"
+
+
+def failed(request) -> bool:
+    """Whether the test a fixture serves failed (after its `yield`)."""
+    call = getattr(request.node, "rep_call", None)
+    return call is not None and call.failed
+
+
+def screenshot_path(request, suffix: str = "") -> pathlib.Path:
+    """Where a failing test's screenshot goes."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{request.node.name}{suffix}.png"
 
 
 @pytest.hookimpl(hookwrapper=True)

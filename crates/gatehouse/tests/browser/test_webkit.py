@@ -24,7 +24,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
-from conftest import PASSWORD, SCREENSHOTS, chosen_browsers
+from conftest import PASSWORD, chosen_browsers, failed, screenshot_path
 
 DRIVER = "/usr/bin/WebKitWebDriver"
 # Debian installs it under the machine's multiarch directory (x86_64-linux-gnu, aarch64-...).
@@ -70,10 +70,8 @@ def safari(display, request):
                           env={**os.environ, "DISPLAY": display, "HOME": home})
         driver = webdriver.WebKitGTK(options=options, service=service)
         yield driver
-        call = getattr(request.node, "rep_call", None)
-        if call is not None and call.failed:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(SCREENSHOTS / f"{request.node.name}-webkit.png"))
+        if failed(request):
+            driver.save_screenshot(str(screenshot_path(request, "-webkit")))
         driver.quit()
 
 
