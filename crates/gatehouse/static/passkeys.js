@@ -1,7 +1,8 @@
 // Passkeys on gatehouse's pages: the "Sign in with a passkey" button of the login page and the
 // "Add a passkey" form of the account page. Each asks gatehouse for a challenge, has the
 // browser's authenticator answer it (WebAuthn), and sends the answer with an ordinary form, so
-// what follows is a normal page. Without WebAuthn, nothing here shows itself.
+// what follows is a normal page. Without WebAuthn, nothing here shows itself, except, where the
+// page is for a passkey, the words saying this browser cannot use one.
 (function () {
   "use strict";
 
@@ -92,7 +93,12 @@
     return (error && error.message) || words("failed");
   }
 
-  if (!window.PublicKeyCredential) {
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    // Where the page is for a passkey, it says why nothing is offered.
+    const cannot = document.getElementById("passkey-unsupported");
+    if (cannot) {
+      cannot.hidden = false;
+    }
     return;
   }
 

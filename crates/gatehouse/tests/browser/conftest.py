@@ -16,6 +16,7 @@ chooses which browsers run; WebKit's tests are `test_webkit.py`.
 import os
 import pathlib
 import secrets
+import socket
 import subprocess
 import tempfile
 import threading
@@ -115,6 +116,29 @@ def third_party(gatehouse):
     """Someone else's application: the person is asked before it sees anything."""
     rp = RelyingParty("Photo printer")
     gatehouse.add_client(rp, "photo-printer", first_party=False)
+    yield rp
+    rp.close()
+
+
+@pytest.fixture(scope="module")
+def on_localhost():
+    """A server of its own for passkeys, which need a domain name as the relying party: its
+    issuer is http://localhost:PORT (browsers treat localhost as a secure context)."""
+    with tempfile.TemporaryDirectory() as directory:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = Gatehouse(directory, "--listen", f"127.0.0.1:{port}",
+                           "--issuer", f"http://localhost:{port}")
+        yield server
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def vault(on_localhost):
+    """An application that requires a passkey of everyone who signs in to it."""
+    rp = RelyingParty("Vault")
+    on_localhost.add_client(rp, "vault", first_party=True, extra=("--auth-policy", "passkey"))
     yield rp
     rp.close()
 

@@ -5,29 +5,14 @@ a cloned authenticator (its signature counter gone backwards) is refused and aud
 Playwright offers no virtual authenticator in Firefox, so the tests that need one run in
 Chromium only.
 
-WebAuthn needs a domain name as the relying party, so this server's issuer is
-http://localhost:PORT (browsers treat localhost as a secure context)."""
-
-import socket
-import tempfile
+WebAuthn needs a domain name as the relying party, so these tests use a server whose issuer is
+http://localhost:PORT (`on_localhost`; browsers treat localhost as a secure context)."""
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import Gatehouse
+from conftest import Watched, screenshot_path
 from test_sign_in import fill_login
-
-
-@pytest.fixture(scope="module")
-def on_localhost():
-    with tempfile.TemporaryDirectory() as directory:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = Gatehouse(directory, "--listen", f"127.0.0.1:{port}",
-                           "--issuer", f"http://localhost:{port}")
-        yield server
-        server.stop()
 
 
 @pytest.fixture
@@ -152,16 +137,6 @@ def test_after_a_password_a_passkey_is_the_second_step_and_an_admin_reset_remove
     expect(page.get_by_role("alert")).to_contain_text("That passkey is not registered here")
 
 
-@pytest.fixture(scope="module")
-def vault(on_localhost):
-    """An application that requires a passkey of everyone who signs in to it."""
-    from relying_party import RelyingParty
-    rp = RelyingParty("Vault")
-    on_localhost.add_client(rp, "vault", first_party=True, extra=("--auth-policy", "passkey"))
-    yield rp
-    rp.close()
-
-
 @pytest.mark.browsers("chromium")
 def test_an_app_that_requires_a_passkey_has_the_person_add_one_then_use_it(
         browser_page, on_localhost, authenticator, vault):
@@ -186,3 +161,82 @@ def test_an_app_that_requires_a_passkey_has_the_person_add_one_then_use_it(
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
     expect(page.locator("#acr")).to_have_text("passkey")
     expect(page.locator("#amr")).to_have_text("hwk user mfa")
+
+
+def cannot(page, words):
+    """The one visible statement that this browser cannot use passkeys (a browser without
+    JavaScript reads it from `noscript`, one without WebAuthn has the script show it)."""
+    shown = page.locator("p").filter(visible=True)
+    # (Playwright's text search leaves out what is inside `noscript`: the text is compared.)
+    expect(shown.filter(has_text=words)).to_have_count(1)
+
+
+def cannot_add_passkeys(browser, server, vault, request, javascript=True):
+    """Signs in where a passkey is to be added, in a profile without WebAuthn (or without
+    JavaScript), and checks that each such page says this browser cannot add one."""
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    watched = Watched(page)
+    page.add_init_script("delete window.PublicKeyCredential")
+    user = server.add_user()
+    try:
+        # An application that requires a passkey, and an account with none.
+        page.goto(f"{vault.base}/login")
+        fill_login(page, user)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Add a passkey")
+        cannot(page, "This browser cannot add passkeys")
+        expect(page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+
+        # The account page offers no passkey to add, and says why.
+        page.goto(f"{server.issuer}/account")
+        fill_login(page, user)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+        cannot(page, "This browser cannot add passkeys")
+        expect(page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+    except Exception:
+        page.screenshot(path=str(screenshot_path(request)), full_page=True)
+        raise
+    finally:
+        context.close()
+    assert watched.problems() == [], "the browser reported problems on the pages"
+
+
+def test_a_browser_without_webauthn_says_it_cannot_add_a_passkey(browser, on_localhost, vault,
+                                                                 request):
+    cannot_add_passkeys(browser, on_localhost, vault, request)
+
+
+# Playwright cannot turn JavaScript off in Firefox over WebDriver BiDi (the option is ignored).
+@pytest.mark.browsers("chromium")
+def test_a_browser_without_javascript_says_it_cannot_add_a_passkey(browser, on_localhost, vault,
+                                                                   request):
+    cannot_add_passkeys(browser, on_localhost, vault, request, javascript=False)
+
+
+@pytest.mark.browsers("chromium")
+def test_a_passkey_as_the_only_second_step_in_a_browser_without_passkeys_says_why(
+        browser_page, browser, on_localhost, authenticator):
+    page, server = browser_page, on_localhost
+    user = server.add_user()
+    sign_in_with_password(page, server, user)
+    add_passkey(page, "Phone")
+
+    # The same person on a browser without WebAuthn: the password, then a step it cannot take.
+    elsewhere = browser.new_context()
+    other = elsewhere.new_page()
+    other.add_init_script("delete window.PublicKeyCredential")
+    other.goto(f"{server.issuer}/account")
+    expect(other.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
+    fill_login(other, user)
+    expect(other.get_by_role("heading", level=1)).to_have_text("Two-step verification")
+    cannot(other, "This browser cannot use passkeys")
+    expect(other.get_by_role("button", name="Use a passkey")).to_be_hidden()
+    elsewhere.close()
+
+    # Where WebAuthn works the same step offers the passkey and no such words.
+    page.context.clear_cookies()
+    page.goto(f"{server.issuer}/account")
+    fill_login(page, user)
+    expect(page.get_by_role("button", name="Use a passkey")).to_be_visible()
+    expect(page.get_by_text("This browser cannot use passkeys").filter(visible=True)) \
+        .to_have_count(0)

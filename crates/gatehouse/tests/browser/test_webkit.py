@@ -143,3 +143,17 @@ def test_signing_out_asks_first_then_returns_to_the_app(safari, first_party, use
     # The session at gatehouse is over: signing in again asks for the password.
     safari.get(f"{first_party.base}/login")
     heading(safari, "Sign in")
+
+
+def test_without_passkeys_in_webkitgtk_a_passkey_step_says_why(safari, on_localhost, vault):
+    user = on_localhost.add_user()
+    safari.get(f"{vault.base}/login")
+    sign_in(safari, user)
+    heading(safari, "Add a passkey")
+    # WebKitGTK has no WebAuthn, even on a secure page: a real browser that cannot make one.
+    assert safari.execute_script("return [typeof PublicKeyCredential, isSecureContext]") \
+        == ["undefined", True]
+    why = safari.find_element(By.ID, "passkey-unsupported")
+    WebDriverWait(safari, 10).until(lambda _: why.is_displayed())
+    assert why.text.startswith("This browser cannot add passkeys"), why.text
+    assert not safari.find_element(By.ID, "enrol-passkey").is_displayed()

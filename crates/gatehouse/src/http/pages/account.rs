@@ -239,7 +239,7 @@ fn passkey_section(look: &Look, v: &AccountView<'_>, keys: &[PasskeyView]) -> Ma
                 input type="hidden" name="action" value="add_passkey";
                 (new_passkey_fields(look))
             }
-            (passkey_script(look))
+            (passkey_script(look, Some(look.text.passkey.browser_cannot_add)))
         }
     }
 }

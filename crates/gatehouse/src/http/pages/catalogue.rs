@@ -89,6 +89,11 @@ pub(in crate::http) struct PasskeyText {
     pub script_duplicate: &'static str,
     pub script_failed: &'static str,
     pub script_start_failed: &'static str,
+    /// Where a passkey is the only way on, and this browser cannot use one (no WebAuthn, or
+    /// no JavaScript).
+    pub browser_cannot_sign_in: &'static str,
+    /// Where a passkey would be added, and this browser cannot make one.
+    pub browser_cannot_add: &'static str,
     pub unavailable: &'static str,
     pub unavailable_use_password: &'static str,
     pub busy: &'static str,
@@ -552,6 +557,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         script_duplicate: "This authenticator has a passkey for your account already.",
         script_failed: "The passkey could not be used.",
         script_start_failed: "This could not be started. Reload the page and try again.",
+        browser_cannot_sign_in: "This browser cannot use passkeys: that takes JavaScript and a \
+                                 browser that supports passkeys, such as a recent Chrome, Edge, \
+                                 Firefox or Safari. Finish signing in with one of those.",
+        browser_cannot_add: "This browser cannot add passkeys: that takes JavaScript and a \
+                             browser that supports passkeys, such as a recent Chrome, Edge, \
+                             Firefox or Safari.",
         unavailable: "Passkeys are not available here.",
         unavailable_use_password: "Passkeys are not available here. Sign in with your password.",
         busy: "The service is busy. Try again in a moment.",

@@ -191,10 +191,17 @@ pub(super) fn notice(text: Option<&str>) -> Markup {
 }
 
 /// The script that does WebAuthn, and the element it writes its errors into: the words it may
-/// need come from the catalogue, as data attributes.
-pub(super) fn passkey_script(look: &Look) -> Markup {
+/// need come from the catalogue, as data attributes. `cannot` is what a browser that cannot
+/// use passkeys shows instead (the script shows it when WebAuthn is missing, `noscript` when
+/// JavaScript is), where the passkey is what the page is for; elsewhere such a browser shows
+/// nothing of passkeys.
+pub(super) fn passkey_script(look: &Look, cannot: Option<&str>) -> Markup {
     let t = &look.text.passkey;
     html! {
+        @if let Some(cannot) = cannot {
+            p #passkey-unsupported .error hidden { (cannot) }
+            noscript { p.error { (cannot) } }
+        }
         p #passkey-error .error role="alert" hidden
             data-cancelled=(t.script_cancelled)
             data-duplicate=(t.script_duplicate)

@@ -37,7 +37,8 @@ pub(in crate::http) fn login(
             p.muted { a href="reset" { (look.text.email.forgot_password) } }
         }
         @if passkeys {
-            (passkey_button(look, look.text.passkey.sign_in_with, csrf, hidden))
+            // The password is the other way in: a browser without passkeys shows no button.
+            (passkey_button(look, look.text.passkey.sign_in_with, csrf, hidden, None))
         }
     };
     page(look, t.title, Width::Narrow, body)
@@ -45,8 +46,15 @@ pub(in crate::http) fn login(
 
 /// The button that signs in with a passkey, and the form it sends (`csrf` a login form's token,
 /// `hidden` the fields of what the sign-in continues). Signing in with a passkey needs
-/// WebAuthn, which is JavaScript: the button shows itself when the browser has it.
-fn passkey_button(look: &Look, label: &str, csrf: &str, hidden: &[(&str, &str)]) -> Markup {
+/// WebAuthn, which is JavaScript: the button shows itself when the browser has it, and
+/// `cannot` shows when it has not (where the passkey is the only way on).
+fn passkey_button(
+    look: &Look,
+    label: &str,
+    csrf: &str,
+    hidden: &[(&str, &str)],
+    cannot: Option<&str>,
+) -> Markup {
     html! {
         button type="button" #passkey-sign-in .secondary hidden { (label) }
         form #passkey-form method="post" action="passkey" hidden {
@@ -55,7 +63,7 @@ fn passkey_button(look: &Look, label: &str, csrf: &str, hidden: &[(&str, &str)])
             input type="hidden" name="challenge_id" value="";
             input type="hidden" name="credential" value="";
         }
-        (passkey_script(look))
+        (passkey_script(look, cannot))
     }
 }
 
@@ -96,7 +104,9 @@ pub(in crate::http) fn second_factor(
             p { (t.use_passkey_to_finish) }
         }
         @if let Some(token) = passkey {
-            (passkey_button(look, look.text.passkey.use_one, token, &continuation))
+            // Without an app, the passkey is the only way on.
+            @let cannot = (!code).then_some(look.text.passkey.browser_cannot_sign_in);
+            (passkey_button(look, look.text.passkey.use_one, token, &continuation, cannot))
         }
     };
     page(look, t.title, Width::Narrow, body)
@@ -115,7 +125,7 @@ pub(in crate::http) fn passkey_required(
         h1 { (t.required_title) }
         p.muted { ((look.text.sign_in.to_continue_to)(to)) }
         p { ((t.required_by)(to)) }
-        (passkey_button(look, t.use_one, token, hidden))
+        (passkey_button(look, t.use_one, token, hidden, Some(t.browser_cannot_sign_in)))
     };
     page(look, t.required_title, Width::Narrow, body)
 }
@@ -135,12 +145,13 @@ pub(in crate::http) fn add_passkey_required(
         p.muted { ((look.text.sign_in.to_continue_to)(to)) }
         p { ((t.required_none_yet)(to)) }
         (alert(error))
-        form #enrol-passkey method="post" action="enrol-passkey" {
+        // Shown by the script, in a browser that can make a passkey.
+        form #enrol-passkey method="post" action="enrol-passkey" hidden {
             input type="hidden" name="csrf" value=(csrf);
             (hidden_fields(hidden))
             (new_passkey_fields(look))
         }
-        (passkey_script(look))
+        (passkey_script(look, Some(t.browser_cannot_add)))
     };
     page(look, t.add_title, Width::Narrow, body)
 }
@@ -257,6 +268,24 @@ mod tests {
         // The passkey form carries the same fields, escaped the same.
         assert_eq!(html.matches("value=\"a=1&amp;b=&lt;x&gt;\"").count(), 2);
         assert!(html.contains("name=\"csrf\" value=\"tok\""));
+    }
+
+    #[test]
+    fn a_browser_without_passkeys_is_told_so_only_where_the_passkey_is_the_way_on() {
+        let look = Look::new(Branding::default(), "https://id.example", false);
+        let cannot = look.text.passkey.browser_cannot_sign_in;
+        let step = |code| second_factor(&look, "app", &[], "tok", None, code, Some("tok"));
+        // Passkey only: the words are there for the script (and `noscript`) to show.
+        assert_eq!(step(false).matches(cannot).count(), 2);
+        // An app's code (or a recovery code) is the other way on.
+        assert!(!step(true).contains(cannot));
+        // The password is the other way in.
+        assert!(!login(&look, "app", &[], "tok", "", None, true).contains(cannot));
+        assert!(passkey_required(&look, "app", &[], "tok").contains(cannot));
+        let add = add_passkey_required(&look, "app", &[], "tok", None);
+        assert!(add.contains(look.text.passkey.browser_cannot_add));
+        // The form shows itself where the browser can make a passkey.
+        assert!(add.contains(r#"<form id="enrol-passkey" method="post" action="enrol-passkey" hidden>"#));
     }
 
     #[test]
