@@ -10,7 +10,8 @@ so with `@pytest.mark.browsers("chromium")`.
 The gatehouse binary is GATEHOUSE_BIN, or target/debug/gatehouse of this workspace (built by
 `cargo test` or `cargo build -p gatehouse`). Chromium is CHROMIUM, or /usr/bin/chromium;
 Firefox is FIREFOX, or /usr/bin/firefox-esr. BROWSERS (`chromium,firefox,webkit` unless set)
-chooses which browsers run; WebKit's tests are `test_webkit.py`.
+chooses which browsers run; WebKit's tests are `test_webkit.py`, and Firefox's passkeys,
+which need WebDriver's virtual authenticator, `test_firefox_passkeys.py` (both with Selenium).
 """
 
 import os

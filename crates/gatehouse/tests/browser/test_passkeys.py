@@ -3,7 +3,8 @@ authenticator that keeps discoverable credentials and verifies the person): a pe
 passkey on their account page, signs out, signs in with it and no password, and removes it;
 a cloned authenticator (its signature counter gone backwards) is refused and audited.
 Playwright offers no virtual authenticator in Firefox, so the tests that need one run in
-Chromium only.
+Chromium only here; Firefox's are `test_firefox_passkeys.py`, through WebDriver's. A browser that
+cannot use passkeys (no WebAuthn, or no JavaScript) is told so where a passkey is the way on.
 
 WebAuthn needs a domain name as the relying party, so these tests use a server whose issuer is
 http://localhost:PORT (`on_localhost`; browsers treat localhost as a secure context)."""

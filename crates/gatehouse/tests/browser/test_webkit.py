@@ -3,7 +3,7 @@ WebDriver (webkit2gtk-driver, whose MiniBrowser has no headless mode, so it runs
 X display of its own, Xvfb). Playwright drives only a WebKit it built itself, which cannot be
 downloaded here, so these tests use Selenium; they cover the flows every application depends
 on, with the application on another origin, as the rest of the suite does in Chromium and
-Firefox. WebDriver gives no console here: they assert where the person ends up and what the
+Firefox; and, WebKitGTK having no WebAuthn, what a browser that cannot use passkeys shows. WebDriver gives no console here: they assert where the person ends up and what the
 page says.
 
 Needs the Debian packages webkit2gtk-driver and xvfb (CI installs them); without them these
@@ -24,7 +24,8 @@ from selenium.webdriver.support.wait import WebDriverWait
 from selenium.webdriver.webkitgtk.options import Options
 from selenium.webdriver.webkitgtk.service import Service
 
-from conftest import PASSWORD, chosen_browsers, failed, screenshot_path
+from conftest import chosen_browsers, failed, screenshot_path
+from webdriver_pages import button, heading, sign_in
 
 DRIVER = "/usr/bin/WebKitWebDriver"
 # Debian installs it under the machine's multiarch directory (x86_64-linux-gnu, aarch64-...).
@@ -73,39 +74,6 @@ def safari(display, request):
         if failed(request):
             driver.save_screenshot(str(screenshot_path(request, "-webkit")))
         driver.quit()
-
-
-def heading(driver, text):
-    """Waits until the page's first heading says `text`."""
-    WebDriverWait(driver, 10).until(
-        expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, "h1"), text))
-    assert driver.find_element(By.CSS_SELECTOR, "h1").text == text
-
-
-def labelled(driver, label):
-    """The form field a person finds by its label."""
-    for element in driver.find_elements(By.TAG_NAME, "label"):
-        if element.text.strip() == label:
-            target = element.get_attribute("for")
-            return (driver.find_element(By.ID, target) if target
-                    else element.find_element(By.CSS_SELECTOR, "input"))
-    raise AssertionError(f"no field labelled {label!r} on {driver.current_url}")
-
-
-def button(driver, name):
-    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
-    assert len(buttons) == 1, f"{len(buttons)} buttons {name!r} on {driver.current_url}"
-    return buttons[0]
-
-
-def sign_in(driver, username, password=PASSWORD):
-    heading(driver, "Sign in")
-    for label, value in (("Username", username), ("Password", password)):
-        # After a wrong password the form keeps the username: typed over, as a person would.
-        field = labelled(driver, label)
-        field.clear()
-        field.send_keys(value)
-    button(driver, "Sign in").click()
 
 
 def test_sign_in_to_a_first_party_app_goes_straight_back_to_it(safari, first_party, user,

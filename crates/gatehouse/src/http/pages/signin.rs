@@ -285,7 +285,11 @@ mod tests {
         let add = add_passkey_required(&look, "app", &[], "tok", None);
         assert!(add.contains(look.text.passkey.browser_cannot_add));
         // The form shows itself where the browser can make a passkey.
-        assert!(add.contains(r#"<form id="enrol-passkey" method="post" action="enrol-passkey" hidden>"#));
+        assert!(
+            add.contains(
+                r#"<form id="enrol-passkey" method="post" action="enrol-passkey" hidden>"#
+            )
+        );
     }
 
     #[test]
