@@ -16,6 +16,7 @@ import urllib.parse
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.firefox.service import Service
 from selenium.webdriver.remote.command import Command
@@ -95,8 +96,8 @@ def shown(driver, selector, text):
             if element.is_displayed() and text in element.text:
                 return element.text
         return False
-    return WebDriverWait(driver, 10).until(
-        says, f"no {selector} saying {text!r} on {driver.current_url}")
+    return WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)) \
+        .until(says, f"no {selector} saying {text!r} on {driver.current_url}")
 
 
 def sign_in_with_password(driver, server, user):
@@ -116,6 +117,12 @@ def sign_in_with_passkey(driver, server):
     driver.get(f"{server.issuer}/account")
     heading(driver, "Sign in")
     button(driver, "Sign in with a passkey").click()
+
+
+def refused(driver, why):
+    """The passkey signed nobody in: the login page again, saying `why`."""
+    shown(driver, "[role=alert]", why)
+    assert driver.title == "Sign in · Gatehouse"
 
 
 def audit(server):
@@ -144,8 +151,7 @@ def test_a_person_adds_a_passkey_signs_in_with_it_alone_and_removes_it(firefox, 
     driver.find_element(By.CSS_SELECTOR, "button[aria-label='Remove Laptop']").click()
     shown(driver, "[role=status]", "The passkey is removed")
     sign_in_with_passkey(driver, server)
-    shown(driver, "[role=alert]", "That passkey is not registered here")
-    assert driver.title == "Sign in · Gatehouse"
+    refused(driver, "That passkey is not registered here")
     assert "account.passkey_removed" in audit(server)
 
 
@@ -167,8 +173,7 @@ def test_a_cloned_authenticator_is_refused_and_audited(firefox, authenticator, o
     authenticator.remove(credential["credentialId"])
     authenticator.add({**credential, "signCount": 0})
     sign_in_with_passkey(driver, server)
-    shown(driver, "[role=alert]", "That passkey could not be verified")
-    assert driver.title == "Sign in · Gatehouse"
+    refused(driver, "That passkey could not be verified")
     assert "login.passkey_refused" in audit(server)
 
 

@@ -3,6 +3,7 @@ Selenium (WebKit, and Firefox where it needs WebDriver's virtual authenticator),
 `test_sign_in.fill_login` and Playwright's locators do it for the rest: fields found by their
 label, buttons by their name."""
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
@@ -18,17 +19,29 @@ def heading(driver, text):
 
 
 def labelled(driver, label):
-    """The form field a person finds by its label."""
-    for element in driver.find_elements(By.TAG_NAME, "label"):
-        if element.text.strip() == label:
-            target = element.get_attribute("for")
-            return (driver.find_element(By.ID, target) if target
-                    else element.find_element(By.CSS_SELECTOR, "input"))
-    raise AssertionError(f"no field labelled {label!r} on {driver.current_url}")
+    """The form field a person finds by its label, waited for until it is shown (a page's
+    script may show its form after the page has loaded, as the passkey forms are)."""
+    def seen(d):
+        for element in d.find_elements(By.TAG_NAME, "label"):
+            # A hidden label has no text for WebDriver, so only shown ones match.
+            if element.text.strip() == label:
+                target = element.get_attribute("for")
+                field = (d.find_element(By.ID, target) if target
+                         else element.find_element(By.CSS_SELECTOR, "input"))
+                return field if field.is_displayed() else False
+        return False
+    return WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)) \
+        .until(seen, f"no field labelled {label!r} on {driver.current_url}")
 
 
 def button(driver, name):
-    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
+    """The one button named `name` that a person sees, waited for (a page's script may show
+    it after the page has loaded, as the passkey buttons are)."""
+    def seen(d):
+        # A hidden button has no text for WebDriver, so only shown ones match.
+        return [b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == name]
+    buttons = WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)) \
+        .until(seen, f"no button {name!r} on {driver.current_url}")
     assert len(buttons) == 1, f"{len(buttons)} buttons {name!r} on {driver.current_url}"
     return buttons[0]
 
