@@ -2,7 +2,7 @@
 //! only for pages gatehouse showed, taken once, a burst of them limited; malformed, unknown and
 //! replayed answers refused with nothing changed; registration only for a recent sign-in of
 //! the session's own person; another person's passkey never removed; no passkeys at all where
-//! the issuer is an IP address. (The ceremonies that succeed need an authenticator: they are
+//! the issuer is an IP address, and a sign-in that needs one told why there. (The ceremonies that succeed need an authenticator: they are
 //! tested in Chromium, `tests/browser/test_passkeys.py`.)
 
 #![allow(
@@ -557,6 +557,41 @@ async fn a_passkey_policy_on_an_ip_address_issuer_says_what_is_wrong(db: Databas
     );
 }
 
+async fn a_passkey_as_the_only_second_factor_on_an_ip_address_issuer_says_what_is_wrong(
+    db: Database,
+) {
+    // Ada added a passkey while the issuer was a domain name; it has become an IP address.
+    let f = fixture_on(db).await;
+    let ada = f
+        .state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        f.state
+            .store
+            .add_passkey(a_passkey(&ada.id, "cred-1"), record())
+            .await
+            .unwrap()
+    );
+    // Not a page she cannot get past, nor the password alone: the reason, for the
+    // administrator, and no session.
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    let answer = location(&r);
+    assert_eq!(answer["error"], "server_error");
+    assert!(
+        answer["error_description"].contains("only second factor is a passkey"),
+        "{answer:?}"
+    );
+    assert!(
+        r.headers()
+            .get(header::SET_COOKIE)
+            .is_none_or(|c| !c.to_str().unwrap().contains("gatehouse_session"))
+    );
+}
+
 /// The `web` client of the usual fixture (this fixture has none).
 async fn add_client_web(f: &Fixture) {
     common::add_client(f.state.store.as_ref(), "web").await;
@@ -565,6 +600,7 @@ async fn add_client_web(f: &Fixture) {
 on_both_backends!(();
     where_a_passkey_is_required_a_password_and_an_app_are_not_enough,
     a_passkey_policy_on_an_ip_address_issuer_says_what_is_wrong,
+    a_passkey_as_the_only_second_factor_on_an_ip_address_issuer_says_what_is_wrong,
     a_sign_in_challenge_needs_the_login_page_and_is_taken_once,
     a_burst_of_sign_in_challenges_from_one_address_is_held_back,
     registration_is_for_a_recent_sign_in_of_the_sessions_own_person,

@@ -160,6 +160,16 @@ pub(super) async fn after_password(
             let (jar, session) = start_session(state, jar, peer, user, amr, to.client_id).await?;
             Ok(SignIn::Done(jar, session))
         }
+        // A passkey is this person's only second factor, and passkeys cannot work here: no
+        // page could finish the sign-in, and the password alone is less than they chose.
+        AfterPassword::SecondFactor if !factors.has_app() && state.passkeys().is_err() => {
+            Err(OAuthError::ServerError(
+                "this person's only second factor is a passkey, and passkeys cannot work with \
+                 this server's issuer (it is an IP address): an administrator must give it a \
+                 domain name, or reset the person's second factors"
+                    .into(),
+            ))
+        }
         AfterPassword::SecondFactor => {
             let page = second_factor_page(state, jar, user, to, None, StatusCode::OK).await?;
             Ok(SignIn::Page(page))
