@@ -167,8 +167,8 @@ def test_an_app_that_requires_a_passkey_has_the_person_add_one_then_use_it(
 def cannot(page, words):
     """The one visible statement that this browser cannot use passkeys (a browser without
     JavaScript reads it from `noscript`, one without WebAuthn has the script show it)."""
+    # The shown paragraphs, then their text: `get_by_text` finds nothing inside `noscript`.
     shown = page.locator("p").filter(visible=True)
-    # (Playwright's text search leaves out what is inside `noscript`: the text is compared.)
     expect(shown.filter(has_text=words)).to_have_count(1)
 
 

@@ -3,8 +3,8 @@ WebDriver (webkit2gtk-driver, whose MiniBrowser has no headless mode, so it runs
 X display of its own, Xvfb). Playwright drives only a WebKit it built itself, which cannot be
 downloaded here, so these tests use Selenium; they cover the flows every application depends
 on, with the application on another origin, as the rest of the suite does in Chromium and
-Firefox; and, WebKitGTK having no WebAuthn, what a browser that cannot use passkeys shows. WebDriver gives no console here: they assert where the person ends up and what the
-page says.
+Firefox; and, WebKitGTK having no WebAuthn, what a browser that cannot use passkeys shows.
+WebDriver gives no console here: they assert where the person ends up and what the page says.
 
 Needs the Debian packages webkit2gtk-driver and xvfb (CI installs them); without them these
 tests are skipped, unless GATEHOUSE_REQUIRE_FAULTS is set (CI), which fails them.
