@@ -97,6 +97,16 @@ async fn account_csrf(f: &Fixture, cookies: &str) -> String {
     hidden_input(&body_text(r).await, "csrf")
 }
 
+/// The fixture's user, Ada.
+async fn ada(f: &Fixture) -> gatehouse::model::User {
+    f.state
+        .store
+        .user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 fn a_passkey(user_id: &str, id: &str) -> StoredPasskey {
     StoredPasskey {
         credential_id: id.into(),
@@ -188,13 +198,7 @@ async fn a_sign_in_challenge_needs_the_login_page_and_is_taken_once(db: Database
     assert!(body_text(r).await.contains("not registered here"));
 
     // Ada's credential id, answered with garbage: refused, and audited as hers.
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = ada(&f).await;
     f.state
         .store
         .add_passkey(a_passkey(&ada.id, "AAEC"), record())
@@ -242,13 +246,7 @@ async fn a_burst_of_sign_in_challenges_from_one_address_is_held_back(db: Databas
 
 async fn registration_is_for_a_recent_sign_in_of_the_sessions_own_person(db: Database) {
     let f = on_localhost(db).await;
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = ada(&f).await;
     let bob = add_user(f.state.store.as_ref(), "bob").await;
     // No session: refused.
     let (cookies, csrf, _) = login_form(&f).await;
@@ -453,13 +451,7 @@ async fn where_a_passkey_is_required_a_password_and_an_app_are_not_enough(db: Da
     let f = on_localhost(db).await;
     add_client_web(&f).await;
     require(&f, "web", AuthPolicy::Passkey).await;
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = ada(&f).await;
     // Ada has an authenticator app: not enough here, she is asked to add a passkey.
     let app = TotpFactor {
         user_id: ada.id.clone(),
@@ -543,13 +535,16 @@ async fn a_passkey_policy_on_an_ip_address_issuer_says_what_is_wrong(db: Databas
     let f = fixture_on(db).await;
     require(&f, "web", gatehouse::model::AuthPolicy::Passkey).await;
     // The application is told (it is a valid client), with the reason for its administrator.
-    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    refused_with_reason(&f, "passkeys cannot work").await;
+}
+
+/// Ada's password to the `web` client: the application gets `server_error` with `reason` for
+/// its administrator, and nobody is signed in.
+async fn refused_with_reason(f: &Fixture, reason: &str) {
+    let r = post_login(f, &authorize_uri("web", ""), "ada", PASSWORD).await;
     let answer = location(&r);
     assert_eq!(answer["error"], "server_error");
-    assert!(
-        answer["error_description"].contains("passkeys cannot work"),
-        "{answer:?}"
-    );
+    assert!(answer["error_description"].contains(reason), "{answer:?}");
     assert!(
         r.headers()
             .get(header::SET_COOKIE)
@@ -562,13 +557,7 @@ async fn a_passkey_as_the_only_second_factor_on_an_ip_address_issuer_says_what_i
 ) {
     // Ada added a passkey while the issuer was a domain name; it has become an IP address.
     let f = fixture_on(db).await;
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = ada(&f).await;
     assert!(
         f.state
             .store
@@ -578,18 +567,7 @@ async fn a_passkey_as_the_only_second_factor_on_an_ip_address_issuer_says_what_i
     );
     // Not a page she cannot get past, nor the password alone: the reason, for the
     // administrator, and no session.
-    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
-    let answer = location(&r);
-    assert_eq!(answer["error"], "server_error");
-    assert!(
-        answer["error_description"].contains("only second factor is a passkey"),
-        "{answer:?}"
-    );
-    assert!(
-        r.headers()
-            .get(header::SET_COOKIE)
-            .is_none_or(|c| !c.to_str().unwrap().contains("gatehouse_session"))
-    );
+    refused_with_reason(&f, "only second factor is a passkey").await;
 }
 
 /// The `web` client of the usual fixture (this fixture has none).
