@@ -567,7 +567,7 @@ async fn a_passkey_as_the_only_second_factor_on_an_ip_address_issuer_says_what_i
     );
     // Not a page she cannot get past, nor the password alone: the reason, for the
     // administrator, and no session.
-    refused_with_reason(&f, "only second factor is a passkey").await;
+    refused_with_reason(&f, "or it is the person's only second factor").await;
 }
 
 /// The `web` client of the usual fixture (this fixture has none).

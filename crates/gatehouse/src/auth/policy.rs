@@ -54,13 +54,27 @@ pub enum AfterPassword {
     Passkey,
     /// A passkey is required and the person has none: add one now.
     AddPasskey,
+    /// A passkey is needed (required, or the person's only second factor) and passkeys cannot
+    /// work with this server's issuer: no page can finish the sign-in, and the password alone
+    /// is less than was asked for or than the person chose.
+    PasskeysUnavailable,
 }
 
-/// The step after a right password, for a person with `factors`, where `required` applies.
-pub fn after_password(required: AuthPolicy, factors: &Factors) -> AfterPassword {
+/// The step after a right password, for a person with `factors`, where `required` applies
+/// and passkeys work with this server's issuer or not (`passkeys_work`).
+pub fn after_password(
+    required: AuthPolicy,
+    factors: &Factors,
+    passkeys_work: bool,
+) -> AfterPassword {
     match required {
+        AuthPolicy::Passkey if !passkeys_work => AfterPassword::PasskeysUnavailable,
         AuthPolicy::Passkey if factors.passkeys.is_empty() => AfterPassword::AddPasskey,
         AuthPolicy::Passkey => AfterPassword::Passkey,
+        // A passkey is the person's only second factor.
+        _ if !factors.has_app() && !factors.passkeys.is_empty() && !passkeys_work => {
+            AfterPassword::PasskeysUnavailable
+        }
         _ if factors.has_second_factor() => AfterPassword::SecondFactor,
         AuthPolicy::TwoFactor => AfterPassword::Enrol,
         AuthPolicy::Password => AfterPassword::SignedIn(Amr::PASSWORD),
@@ -127,6 +141,10 @@ mod tests {
             }],
             ..Factors::default()
         };
+        let both = Factors {
+            passkeys: passkey.passkeys.clone(),
+            ..app.clone()
+        };
         // Recovery codes alone are no factor to be asked for (they come with the app).
         let codes_only = Factors {
             totp_enrolled_at: None,
@@ -153,9 +171,29 @@ mod tests {
             (Passkey, &none, AfterPassword::AddPasskey),
         ] {
             assert_eq!(
-                after_password(required, factors),
+                after_password(required, factors, true),
                 expected,
                 "{required:?} {factors:?}"
+            );
+        }
+        // Where passkeys cannot work (an issuer that is an IP address): a sign-in that needs
+        // one cannot be finished, and is not finished with less.
+        for (required, factors, expected) in [
+            (Passkey, &passkey, AfterPassword::PasskeysUnavailable),
+            (Passkey, &none, AfterPassword::PasskeysUnavailable),
+            (Passkey, &app, AfterPassword::PasskeysUnavailable),
+            (Password, &passkey, AfterPassword::PasskeysUnavailable),
+            (TwoFactor, &passkey, AfterPassword::PasskeysUnavailable),
+            // The app is the other way on.
+            (Password, &both, AfterPassword::SecondFactor),
+            (Password, &app, AfterPassword::SecondFactor),
+            (TwoFactor, &none, AfterPassword::Enrol),
+            (Password, &none, AfterPassword::SignedIn(Amr::PASSWORD)),
+        ] {
+            assert_eq!(
+                after_password(required, factors, false),
+                expected,
+                "{required:?} {factors:?}, passkeys unavailable"
             );
         }
     }

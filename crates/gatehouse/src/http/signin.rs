@@ -155,20 +155,10 @@ pub(super) async fn after_password(
 ) -> Result<SignIn, OAuthError> {
     let required = required_of(state, user, required).await?;
     let factors = state.store.factors(&user.id).await.map_err(store_error)?;
-    match policy::after_password(required, &factors) {
+    match policy::after_password(required, &factors, state.passkeys().is_ok()) {
         AfterPassword::SignedIn(amr) => {
             let (jar, session) = start_session(state, jar, peer, user, amr, to.client_id).await?;
             Ok(SignIn::Done(jar, session))
-        }
-        // A passkey is this person's only second factor, and passkeys cannot work here: no
-        // page could finish the sign-in, and the password alone is less than they chose.
-        AfterPassword::SecondFactor if !factors.has_app() && state.passkeys().is_err() => {
-            Err(OAuthError::ServerError(
-                "this person's only second factor is a passkey, and passkeys cannot work with \
-                 this server's issuer (it is an IP address): an administrator must give it a \
-                 domain name, or reset the person's second factors"
-                    .into(),
-            ))
         }
         AfterPassword::SecondFactor => {
             let page = second_factor_page(state, jar, user, to, None, StatusCode::OK).await?;
@@ -179,14 +169,13 @@ pub(super) async fn after_password(
             let page = enrol_page(state, jar, user, to, &secret, None, StatusCode::OK).await?;
             Ok(SignIn::Page(page))
         }
-        AfterPassword::Passkey | AfterPassword::AddPasskey if state.passkeys().is_err() => {
-            Err(OAuthError::ServerError(
-                "this application requires a passkey, and passkeys cannot work with this \
-                 server's issuer (it is an IP address): an administrator must give it a domain \
-                 name or change the policy"
-                    .into(),
-            ))
-        }
+        AfterPassword::PasskeysUnavailable => Err(OAuthError::ServerError(
+            "this sign-in needs a passkey (the application requires one, or it is the person's \
+             only second factor), and passkeys cannot work with this server's issuer (it is an \
+             IP address): an administrator must give it a domain name, change the policy or \
+             reset the person's second factors"
+                .into(),
+        )),
         AfterPassword::Passkey => {
             let (jar, token) = authorize::browser_form(state, jar, FormKind::Login).await?;
             let hidden = to.continuation.hidden();
