@@ -97,6 +97,44 @@ async fn account_csrf(f: &Fixture, cookies: &str) -> String {
     hidden_input(&body_text(r).await, "csrf")
 }
 
+/// The page loads the passkey script by an address naming its content, which browsers may
+/// keep for good, and checks it is the script it was made with; the bare address, which a page
+/// from before an upgrade names, is asked about again each time.
+async fn the_script_is_the_one_the_page_names(f: &Fixture, html: &str) {
+    use base64::Engine;
+    use sha2::Digest;
+    let tag = html
+        .split("<script ")
+        .nth(1)
+        .and_then(|rest| rest.split_once('>'))
+        .map(|(attributes, _)| attributes)
+        .unwrap_or_else(|| panic!("no script: {html}"));
+    let attribute = |name: &str| {
+        tag.split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|v| v.split_once('"'))
+            .map(|(v, _)| v.to_owned())
+            .unwrap_or_else(|| panic!("no {name} in <script {tag}>"))
+    };
+    let src = attribute("src");
+    assert!(src.starts_with("static/passkeys.js?v="), "{src}");
+    let r = send(f, get(&format!("/{src}"))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    let script = body_text(r).await;
+    assert!(script.contains("navigator.credentials"), "{script}");
+    let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&script));
+    assert_eq!(attribute("integrity"), format!("sha384-{digest}"));
+
+    let bare = send(f, get("/static/passkeys.js")).await;
+    assert_eq!(bare.status(), StatusCode::OK);
+    assert_eq!(bare.headers()[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(body_text(bare).await, script);
+}
+
 /// The fixture's user, Ada.
 async fn ada(f: &Fixture) -> gatehouse::model::User {
     f.state
@@ -126,7 +164,7 @@ async fn a_sign_in_challenge_needs_the_login_page_and_is_taken_once(db: Database
     let f = on_localhost(db).await;
     let (cookies, csrf, html) = login_form(&f).await;
     assert!(html.contains("Sign in with a passkey"), "{html}");
-    assert!(html.contains("<script src=\"static/passkeys.js\" defer></script>"));
+    the_script_is_the_one_the_page_names(&f, &html).await;
 
     // Without the page's token (another site's script, a bare request): refused.
     for (cookie, token) in [

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod assets;
 mod authorize;
 mod client_auth;
 mod console;
@@ -382,7 +383,7 @@ pub fn app(state: AppState) -> Router {
             post(signin::passkey_enrol_options),
         )
         .route("/enrol-passkey", post(signin::enrol_passkey))
-        .route("/static/passkeys.js", get(passkey::script))
+        .route(&format!("/{}", passkey::SCRIPT_PATH), get(passkey::script))
         .route(pages::LOGO_PATH, get(pages::logo))
         .route("/reset", get(email::reset_page).post(email::reset))
         .route("/admin", get(console::people).post(console::add_person))

@@ -5,16 +5,18 @@
 //! both pages load (`GET /static/passkeys.js`). The checks are `auth::passkeys`'.
 
 use std::num::NonZeroU32;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use axum::Form;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::assets::Asset;
 use super::authorize::{self, FormKind, browser_form_ok, current_session};
 use super::error::{no_store, store_error};
 use super::signin::{self, Continuation};
@@ -30,19 +32,20 @@ use crate::oidc::tokens;
 pub(super) const STARTS_BURST: NonZeroU32 = NonZeroU32::MIN.saturating_add(19);
 pub(super) const STARTS_PERIOD: Duration = Duration::from_secs(3);
 
+/// The script both pages load, versioned by its content (see `assets`).
+pub(super) static SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        &include_bytes!("../../static/passkeys.js")[..],
+        "text/javascript; charset=utf-8",
+    )
+});
+
+/// Where pages load it from, relative to the issuer.
+pub(super) const SCRIPT_PATH: &str = "static/passkeys.js";
+
 /// GET /static/passkeys.js
-pub(super) async fn script() -> Response {
-    let mut r = include_str!("../../static/passkeys.js").into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    r
+pub(super) async fn script(uri: Uri, headers: HeaderMap) -> Response {
+    SCRIPT.respond(&uri, &headers)
 }
 
 /// A JSON refusal the page's script shows as it is.

@@ -39,6 +39,13 @@ def _binary() -> str:
     return path
 
 
+def free_port() -> int:
+    """A port nothing listens on at the moment, for a server of a test's own."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Gatehouse:
     """A running server and its command line, on one SQLite file."""
 
@@ -126,9 +133,7 @@ def on_localhost():
     """A server of its own for passkeys, which need a domain name as the relying party: its
     issuer is http://localhost:PORT (browsers treat localhost as a secure context)."""
     with tempfile.TemporaryDirectory() as directory:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         server = Gatehouse(directory, "--listen", f"127.0.0.1:{port}",
                            "--issuer", f"http://localhost:{port}")
         yield server

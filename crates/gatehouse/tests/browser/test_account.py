@@ -4,11 +4,12 @@ applications they allowed (withdrawn, and asked for again), and their recent act
 deployment's branding (name, logo, accent colour) on every page, readable at 390 px."""
 
 import tempfile
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, Gatehouse
+from conftest import PASSWORD, Gatehouse, free_port
 from test_sign_in import fill_login, start
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
@@ -123,13 +124,17 @@ def test_a_person_changes_their_name_and_address(browser_page, gatehouse, user):
     assert f"{user}@example.org" in listed and "Grace Hopper" in listed, listed
 
 
+def write_logo(path: str, size: int):
+    with open(path, "w") as f:
+        f.write(f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">'
+                f'<circle cx="{size / 2}" cy="{size / 2}" r="{size / 2 - 2}" fill="#005a32"/></svg>')
+
+
 @pytest.fixture(scope="module")
 def branded():
     with tempfile.TemporaryDirectory() as directory:
         logo = f"{directory}/logo.svg"
-        with open(logo, "w") as f:
-            f.write('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
-                    '<circle cx="20" cy="20" r="18" fill="#005a32"/></svg>')
+        write_logo(logo, 40)
         server = Gatehouse(directory, "--product-name", "Acme ID", "--accent-colour", "#005a32",
                            "--logo", logo)
         yield server
@@ -162,3 +167,49 @@ def test_a_deployment_shows_its_own_name_logo_and_colour(browser, branded):
     expect(page.locator("main")).to_contain_text("Do you want to sign out of Acme ID?")
     assert problems == [], problems
     context.close()
+
+
+def logo_requests(server: Gatehouse) -> int:
+    """How many requests for the logo reached the server, by its own count."""
+    with urllib.request.urlopen(f"{server.issuer}/metrics", timeout=10) as r:
+        lines = r.read().decode().splitlines()
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in lines
+               if line.startswith("http_requests_total{") and 'route="/branding/logo"' in line)
+
+
+def test_a_new_logo_shows_at_once_in_a_browser_that_kept_the_old_one(browser):
+    """The pages name the logo by its content: a browser keeps it without asking again while it
+    is unchanged, and shows the new one as soon as the operator changes it."""
+    with tempfile.TemporaryDirectory() as directory:
+        logo = f"{directory}/logo.svg"
+        listen = ["--listen", f"127.0.0.1:{free_port()}"]
+        context = browser.new_context()
+        page = context.new_page()
+
+        def shown_width():
+            image = page.get_by_role("banner").locator("img")
+            expect(image).to_be_visible()
+            page.wait_for_function("() => document.querySelector('header img').complete")
+            return image.evaluate("img => img.naturalWidth")
+
+        write_logo(logo, 40)
+        server = Gatehouse(directory, *listen, "--logo", logo)
+        try:
+            page.goto(f"{server.issuer}/account")
+            assert shown_width() == 40
+            fetched = logo_requests(server)
+            assert fetched >= 1
+            page.goto(f"{server.issuer}/account")
+            assert shown_width() == 40
+            assert logo_requests(server) == fetched, "the unchanged logo was asked for again"
+        finally:
+            server.stop()
+
+        write_logo(logo, 80)
+        server = Gatehouse(directory, *listen, "--logo", logo)
+        try:
+            page.goto(f"{server.issuer}/account")
+            assert shown_width() == 80
+        finally:
+            server.stop()
+            context.close()

@@ -18,17 +18,12 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from conftest import free_port
 from test_sign_in import fill_login
 
 APACHE = "/usr/sbin/apache2"
 MODULES = pathlib.Path("/usr/lib/apache2/modules")
 GROUP = "intranet-staff"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Apache:
@@ -118,7 +113,7 @@ def intranet(gatehouse):
         pytest.skip("apache2 and libapache2-mod-auth-openidc are not installed")
     with tempfile.TemporaryDirectory() as directory:
         # The port first: the client's redirect URI names it.
-        port = _free_port()
+        port = free_port()
         base = f"http://localhost:{port}"
         out = gatehouse.cli("client", "add", "--client-id", "intranet", "--first-party",
                             "--redirect-uri", f"{base}/private/redirect_uri",

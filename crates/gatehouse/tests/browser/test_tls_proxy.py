@@ -19,15 +19,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from conftest import Gatehouse, Watched, failed, screenshot_path
+from conftest import Gatehouse, Watched, failed, free_port, screenshot_path
 from relying_party import RelyingParty
 from test_sign_in import fill_login
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for_port(port: int, what: str, log=lambda: ""):
@@ -89,7 +83,7 @@ def behind_caddy():
         pytest.skip(f"{', '.join(missing)} not installed")
     with tempfile.TemporaryDirectory() as directory:
         directory = pathlib.Path(directory)
-        port = _free_port()
+        port = free_port()
         issuer = f"https://localhost:{port}"
         server = Gatehouse(str(directory), "--issuer", issuer, "--trusted-proxy", "127.0.0.1")
         caddy = Caddy(directory, port, server.listen.removeprefix("http://"))

@@ -29,12 +29,14 @@ pub(super) use signin::{
 };
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use self::catalogue::{Problem, Text};
 use super::AppState;
+use super::assets::Asset;
+use super::passkey::{SCRIPT, SCRIPT_PATH};
 use crate::branding::Branding;
 use crate::oidc::OAuthError;
 
@@ -43,24 +45,26 @@ use crate::oidc::OAuthError;
 pub(in crate::http) struct Look {
     pub branding: Branding,
     pub text: &'static Text,
-    /// Where the logo is served (`/branding/logo` under the issuer), when there is one.
-    logo_url: Option<String>,
+    /// The logo as served (`/branding/logo` under the issuer), when there is one, and its
+    /// versioned address.
+    logo: Option<(Asset, String)>,
     /// Whether mail goes out: pages offer links sent by email only then.
     pub mail: bool,
 }
 
 impl Look {
     pub(in crate::http) fn new(branding: Branding, issuer: &str, mail: bool) -> Look {
-        let logo_url = branding
-            .logo
-            .as_ref()
-            .map(|_| format!("{issuer}{LOGO_PATH}"));
+        let logo = branding.logo.as_ref().map(|logo| {
+            let asset = Asset::new(logo.bytes.to_vec(), logo.content_type);
+            let url = asset.versioned(&format!("{issuer}{LOGO_PATH}"));
+            (asset, url)
+        });
         // `--language` was checked against the catalogues when the configuration was read.
         let text = catalogue::speaking(&branding.language).unwrap_or(&catalogue::ENGLISH);
         Look {
             branding,
             text,
-            logo_url,
+            logo,
             mail,
         }
     }
@@ -76,25 +80,12 @@ pub(super) const LOGO_PATH: &str = "/branding/logo";
 
 /// GET /branding/logo: the operator's logo, or 404. An SVG is sandboxed should someone open it
 /// on its own (an `<img>` never runs its scripts anyway).
-pub(super) async fn logo(State(state): State<AppState>) -> Response {
-    let Some(logo) = state.look.branding.logo.clone() else {
+pub(super) async fn logo(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let Some((logo, _)) = &state.look.logo else {
         return not_found(State(state)).await;
     };
-    let mut r = (StatusCode::OK, logo.bytes.to_vec()).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(logo.content_type),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
+    let mut r = logo.respond(&uri, &headers);
+    r.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
     );
@@ -143,7 +134,7 @@ pub(super) fn page(look: &Look, title: &str, width: Width, body: Markup) -> Stri
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (look.product()) }
-                @if let Some(src) = &look.logo_url {
+                @if let Some((_, src)) = &look.logo {
                     link rel="icon" href=(src);
                 }
                 // The colour is an `Rgb`, written #rrggbb: nothing in it can end the element.
@@ -151,7 +142,7 @@ pub(super) fn page(look: &Look, title: &str, width: Width, body: Markup) -> Stri
             }
             body class=[(width == Width::Wide).then_some("wide")] {
                 header {
-                    @if let Some(src) = &look.logo_url {
+                    @if let Some((_, src)) = &look.logo {
                         img src=(src) alt="";
                     }
                     span { (look.product()) }
@@ -207,7 +198,7 @@ pub(super) fn passkey_script(look: &Look, cannot: Option<&str>) -> Markup {
             data-duplicate=(t.script_duplicate)
             data-failed=(t.script_failed)
             data-unavailable=(t.script_start_failed) {}
-        script src="static/passkeys.js" defer {}
+        script src=(SCRIPT.versioned(SCRIPT_PATH)) integrity=(SCRIPT.integrity()) defer {}
     }
 }
 
