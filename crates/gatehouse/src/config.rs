@@ -105,6 +105,13 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_AUDIT_RETENTION_DAYS", default_value_t = DEFAULT_AUDIT_RETENTION_DAYS)]
     pub audit_retention_days: u32,
 
+    /// Days a record of tokens issued (`token.issued`: every refresh, code redeemed, device
+    /// and client credentials grant, nearly all of the log) is kept, when shorter than
+    /// --audit-retention-days; sign-ins and every other record keep that. 0 keeps them as long
+    /// as the rest of the log
+    #[arg(long, env = "GATEHOUSE_TOKEN_AUDIT_RETENTION_DAYS", default_value_t = DEFAULT_TOKEN_AUDIT_RETENTION_DAYS)]
+    pub token_audit_retention_days: u32,
+
     /// The name pages show people (in the header and the tab's title)
     #[arg(long, env = "GATEHOUSE_PRODUCT_NAME", default_value = crate::branding::DEFAULT_PRODUCT_NAME)]
     pub product_name: String,
@@ -184,6 +191,9 @@ pub struct Config {
     pub account_throttle: crate::auth::throttle::ThrottlePolicy,
     /// Seconds an audit record is kept; `None`: forever.
     pub audit_retention: Option<i64>,
+    /// Seconds a record of tokens issued is kept, always shorter than `audit_retention`;
+    /// `None`: as long as the rest.
+    pub token_audit_retention: Option<i64>,
     /// How the pages look: product name, accent colour, logo.
     pub branding: crate::branding::Branding,
     /// Where mail goes out, when it does.
@@ -224,8 +234,27 @@ pub const DEFAULT_REFRESH_RETRY_WINDOW: i64 = 5;
 /// How long audit records are kept by default: a year, as long as an investigation of an
 /// account's history usually reaches back (and what PCI DSS asks of audit trails).
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
+/// How long records of tokens issued are kept by default: as long as a refresh token lives by
+/// default, so every token that may still be in use has its record. They are nearly all of the
+/// log (one a refresh), and a year of them is most of the database.
+pub const DEFAULT_TOKEN_AUDIT_RETENTION_DAYS: u32 = 30;
 /// The longest retry window allowed.
 pub const MAX_REFRESH_RETRY_WINDOW: i64 = 60;
+
+/// What the audit sweep deletes: records from before `all` (`None`: none), and records of
+/// tokens issued from before `tokens_issued` (`None`: none beyond those `all` takes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditCutoffs {
+    pub all: Option<crate::clock::UnixTime>,
+    pub tokens_issued: Option<crate::clock::UnixTime>,
+}
+
+/// How long records of tokens issued are kept beyond what every record is (seconds; `None`:
+/// forever, and for tokens issued, as long as the rest): a retention of their own only ever
+/// deletes more, so one as long as the rest's, or longer, is none.
+fn token_audit_retention(all: Option<i64>, tokens_issued: Option<i64>) -> Option<i64> {
+    tokens_issued.filter(|kept| all.is_none_or(|all| *kept < all))
+}
 
 impl Config {
     /// The configuration the flags describe, checked as a whole.
@@ -271,6 +300,8 @@ impl Config {
             return Err(ConfigError::InsecureIssuer(issuer.to_string()));
         }
         let secure_cookies = secure_cookies && !insecure_http;
+        let audit_retention =
+            (args.audit_retention_days > 0).then(|| i64::from(args.audit_retention_days) * 86_400);
         let branding = crate::branding::Branding::new(
             Some(&args.product_name),
             args.accent_colour.as_deref(),
@@ -309,18 +340,24 @@ impl Config {
                 args.login_lockout_after,
                 args.login_lockout,
             ),
-            audit_retention: (args.audit_retention_days > 0)
-                .then(|| i64::from(args.audit_retention_days) * 86_400),
+            audit_retention,
+            token_audit_retention: token_audit_retention(
+                audit_retention,
+                (args.token_audit_retention_days > 0)
+                    .then(|| i64::from(args.token_audit_retention_days) * 86_400),
+            ),
             branding,
             mail,
             admin_group: args.admin_group.clone(),
         })
     }
 
-    /// Audit records from before this time are deleted at `now`; `None` when they are kept
-    /// forever.
-    pub fn audit_cutoff(&self, now: crate::clock::UnixTime) -> Option<crate::clock::UnixTime> {
-        self.audit_retention.map(|kept| now - kept)
+    /// What the audit sweep deletes at `now`.
+    pub fn audit_cutoffs(&self, now: crate::clock::UnixTime) -> AuditCutoffs {
+        AuditCutoffs {
+            all: self.audit_retention.map(|kept| now - kept),
+            tokens_issued: self.token_audit_retention.map(|kept| now - kept),
+        }
     }
 
     /// How long a retired signing key stays in the JWKS: every ID token it signed has expired
@@ -423,6 +460,13 @@ impl Config {
                     None => "forever".to_owned(),
                 },
             ),
+            (
+                "tokens issued audit retention",
+                match self.token_audit_retention {
+                    Some(s) => format!("{} days", s / 86_400),
+                    None => "as the rest".to_owned(),
+                },
+            ),
         ]
     }
 
@@ -464,27 +508,82 @@ mod tests {
     #[test]
     fn audit_records_are_kept_a_year_by_default_the_days_given_or_forever() {
         let now = 1_800_000_000;
+        let days = |n: i64| Some(now - n * 86_400);
+        // (arguments, what goes, what goes of the records of tokens issued beyond it, the
+        // start-up summary's two lines)
         let cases = [
-            (vec![], Some(now - 365 * 86_400), "365 days"),
+            (vec![], days(365), days(30), "365 days", "30 days"),
             (
                 vec!["--audit-retention-days", "30"],
-                Some(now - 30 * 86_400),
+                days(30),
+                None,
+                "30 days",
+                "as the rest",
+            ),
+            (
+                vec!["--audit-retention-days", "7"],
+                days(7),
+                None,
+                "7 days",
+                "as the rest",
+            ),
+            (
+                vec!["--audit-retention-days", "0"],
+                None,
+                days(30),
+                "forever",
                 "30 days",
             ),
-            (vec!["--audit-retention-days", "0"], None, "forever"),
+            (
+                vec!["--token-audit-retention-days", "90"],
+                days(365),
+                days(90),
+                "365 days",
+                "90 days",
+            ),
+            (
+                vec!["--token-audit-retention-days", "0"],
+                days(365),
+                None,
+                "365 days",
+                "as the rest",
+            ),
+            (
+                vec![
+                    "--audit-retention-days",
+                    "0",
+                    "--token-audit-retention-days",
+                    "0",
+                ],
+                None,
+                None,
+                "forever",
+                "as the rest",
+            ),
         ];
-        for (args, cutoff, shown) in cases {
+        for (args, all, tokens_issued, shown, tokens_shown) in cases {
             let c = config(&args).unwrap();
-            assert_eq!(c.audit_cutoff(now), cutoff, "{args:?}");
-            assert!(
-                c.summary().contains(&("audit retention", shown.to_owned())),
+            assert_eq!(
+                c.audit_cutoffs(now),
+                AuditCutoffs { all, tokens_issued },
                 "{args:?}"
             );
+            let summary = c.summary();
+            assert!(
+                summary.contains(&("audit retention", shown.to_owned())),
+                "{args:?}"
+            );
+            assert!(
+                summary.contains(&("tokens issued audit retention", tokens_shown.to_owned())),
+                "{args:?}: {summary:?}"
+            );
         }
-        assert!(
-            Cli::try_parse_from(["serve", "--audit-retention-days", "-1"]).is_err(),
-            "a negative retention is refused"
-        );
+        for flag in ["--audit-retention-days", "--token-audit-retention-days"] {
+            assert!(
+                Cli::try_parse_from(["serve", flag, "-1"]).is_err(),
+                "a negative retention is refused"
+            );
+        }
     }
 
     #[test]

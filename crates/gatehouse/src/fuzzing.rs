@@ -251,6 +251,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         login_lockout_after: 10,
         login_lockout: 900,
         audit_retention_days: crate::config::DEFAULT_AUDIT_RETENTION_DAYS,
+        token_audit_retention_days: crate::config::DEFAULT_TOKEN_AUDIT_RETENTION_DAYS,
         product_name: crate::branding::DEFAULT_PRODUCT_NAME.to_owned(),
         accent_colour: None,
         logo: None,

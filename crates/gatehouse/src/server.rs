@@ -125,11 +125,19 @@ async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Arc
                     Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
                     Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
                 }
-                if let Some(before) = config.audit_cutoff(clock.now()) {
+                let cutoffs = config.audit_cutoffs(clock.now());
+                if let Some(before) = cutoffs.all {
                     match store.purge_audit(before).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(records = n, "audit records past their retention deleted"),
                         Err(e) => tracing::warn!(error = %e, "the audit sweep failed; retrying later"),
+                    }
+                }
+                if let Some(before) = cutoffs.tokens_issued {
+                    match store.purge_token_audit(before).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(records = n, "records of tokens issued past their retention deleted"),
+                        Err(e) => tracing::warn!(error = %e, "the audit sweep of tokens issued failed; retrying later"),
                     }
                 }
             }

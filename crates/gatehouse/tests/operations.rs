@@ -22,22 +22,25 @@ use gatehouse::clock::Clock as _;
 use gatehouse::model::{AuditKind, AuditRecord};
 
 /// The server sweeps audit records older than `--audit-retention-days` at start (and every ten
-/// minutes), and keeps the rest.
+/// minutes), and records of tokens issued older than `--token-audit-retention-days` (30 by
+/// default), and keeps the rest.
 async fn the_audit_log_is_kept_as_long_as_configured(db: Database) {
     let now = gatehouse::clock::SystemClock.now();
     let store = gatehouse::store::open(&db.url).await.unwrap();
-    for (days, subject) in [
-        (400, "last year"),
-        (31, "last month"),
-        (29, "this month"),
-        (0, "today"),
+    for (days, kind, subject) in [
+        (400, AuditKind::LoginFailed, "last year"),
+        (61, AuditKind::LoginFailed, "two months ago"),
+        (59, AuditKind::LoginFailed, "this season"),
+        (31, AuditKind::TokenIssued, "a token last month"),
+        (29, AuditKind::TokenIssued, "a token this month"),
+        (0, AuditKind::LoginFailed, "today"),
     ] {
-        let record = AuditRecord::new(now - days * 86_400, AuditKind::LoginFailed, "anonymous")
-            .subject(Some(subject));
+        let record =
+            AuditRecord::new(now - days * 86_400, kind, "anonymous").subject(Some(subject));
         store.record(record).await.unwrap();
     }
     store.close().await.unwrap();
-    let server = TestServer::start_with(db, |args| args.audit_retention_days = 30).await;
+    let server = TestServer::start_with(db, |args| args.audit_retention_days = 60).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let kept = loop {
         let kept: Vec<String> = server
@@ -53,7 +56,7 @@ async fn the_audit_log_is_kept_as_long_as_configured(db: Database) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(kept, ["this month", "today"]);
+    assert_eq!(kept, ["this season", "a token this month", "today"]);
     server.stop().await;
 }
 

@@ -1135,6 +1135,52 @@ async fn audit_records_past_their_retention_are_purged_in_batches(db: Database) 
     assert_eq!(after[0].record.subject.as_deref(), Some("next"));
 }
 
+async fn records_of_tokens_issued_are_purged_apart_from_the_rest(db: Database) {
+    use gatehouse::model::AuditKind;
+    let f = open(db).await;
+    let token = |at: i64, subject: String| AuditRecord {
+        kind: AuditKind::TokenIssued,
+        ..audit_at(at, subject)
+    };
+    // 1,200 old records of tokens issued, more than a batch of the sweep, between old sign-in
+    // failures that stay: the sweep must not stop at them.
+    let writes: Vec<_> = (0..1200)
+        .map(|i| {
+            let s = Arc::clone(&f.store);
+            tokio::spawn(async move {
+                s.record(token(NOW - 1000 + i % 7, format!("old-token{i}")))
+                    .await?;
+                if i % 100 == 0 {
+                    s.record(audit_at(NOW - 1000 + i % 7, format!("old-login{i}")))
+                        .await?;
+                }
+                Ok::<_, gatehouse::store::StoreError>(())
+            })
+        })
+        .collect();
+    for w in writes {
+        w.await.unwrap().unwrap();
+    }
+    let s = f.store.as_ref();
+    s.record(token(NOW - 10, "young-token".into()))
+        .await
+        .unwrap();
+    assert_eq!(s.purge_token_audit(NOW - 10).await.unwrap(), 1200);
+    let mut left: Vec<_> = s
+        .audit_since(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.record.subject)
+        .collect();
+    left.sort();
+    let mut expected: Vec<String> = (0..12).map(|i| format!("old-login{}", i * 100)).collect();
+    expected.push("young-token".into());
+    expected.sort();
+    assert_eq!(left, expected);
+    assert_eq!(s.purge_token_audit(NOW - 10).await.unwrap(), 0);
+}
+
 async fn purging_removes_only_what_expired(db: Database) {
     let f = open(db).await;
     let s = f.store.as_ref();
@@ -1701,6 +1747,7 @@ on_both_backends!(();
     a_burst_of_attempts_is_admitted_only_as_far_as_the_limits_allow,
     the_audit_log_keeps_order_and_pages,
     audit_records_past_their_retention_are_purged_in_batches,
+    records_of_tokens_issued_are_purged_apart_from_the_rest,
     a_refresh_is_audited_in_its_own_transaction,
     purging_removes_only_what_expired,
     purging_runs_in_batches_until_done_and_keeps_reuse_detection,

@@ -1,16 +1,17 @@
 //! A database made by the previous release upgrades in place: its schema is migrated when the
 //! new version opens it, and what it held keeps working (sessions, tokens, an unused code, a
-//! username stored before usernames were made canonical, and one new accounts can no longer
-//! have).
+//! username stored before usernames were made canonical, one new accounts can no longer have,
+//! and a record of a token issued, which the new retention of those records then sweeps).
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before refresh tokens named their
-//! family: SQLite 1-13, PostgreSQL 1-12), whose refresh token rotates into the family format and
-//! is then recognised as reuse; the releases before the account page's activity (SQLite 1-12,
-//! PostgreSQL 1-11) and before second factors (SQLite 1-11, PostgreSQL 1-10); the releases
-//! before back-channel logout (SQLite 1-8, PostgreSQL 1-7) and
-//! before ES256 and EdDSA (SQLite 1-6, PostgreSQL 1-5), which also hold what they added (a group
-//! and its member, a client's display name, an RS256 signing key); the one before groups
+//! the columns every release has: the previous release (before records of tokens issued had a
+//! retention of their own: SQLite 1-14, PostgreSQL 1-13) and the one before refresh tokens
+//! named their family (SQLite 1-13, PostgreSQL 1-12), whose refresh token of an older format
+//! rotates into the family format and is then recognised as reuse; the releases before the
+//! account page's activity (SQLite 1-12, PostgreSQL 1-11) and before second factors (SQLite
+//! 1-11, PostgreSQL 1-10); the releases before back-channel logout (SQLite 1-8, PostgreSQL 1-7)
+//! and before ES256 and EdDSA (SQLite 1-6, PostgreSQL 1-5), which also hold what they added (a
+//! group and its member, a client's display name, an RS256 signing key); the one before groups
 //! (SQLite 1-3, PostgreSQL 1-2); and the one before sessions were tied to tokens (SQLite 1-2,
 //! PostgreSQL 1).
 
@@ -51,6 +52,8 @@ const SESSION: &str = "old-session-secret";
 const REFRESH: &str = "old-refresh-token";
 const ACCESS: &str = "old-access-token";
 const CODE: &str = "old-unused-code";
+/// How old the previous release's record of a token issued is: 40 days.
+const OLD_RECORD_AGE: i64 = 40 * 86_400;
 /// A username new accounts can no longer have (a `/`), and its owner's id.
 const OLD_NAME: &str = "ops/bot";
 const OLD_NAMED_ID: &str = "fedcba9876543210fedcba9876543210";
@@ -85,9 +88,13 @@ enum ReleaseBefore {
     SecondFactors,
     /// Before the account page's activity, with second factors and passkeys.
     AccountActivity,
-    /// Before refresh tokens named their family: the previous release, with the account
-    /// page's activity. Its refresh tokens are rows of their own.
+    /// Before refresh tokens named their family, with the account page's activity. Its
+    /// refresh tokens are rows of their own.
     FamilyTokens,
+    /// Before records of tokens issued had a retention of their own: the previous release,
+    /// with refresh tokens that name their family (and the rows of an older release's tokens
+    /// it still honours).
+    TokenAuditRetention,
 }
 
 impl ReleaseBefore {
@@ -101,6 +108,7 @@ impl ReleaseBefore {
             ReleaseBefore::SecondFactors => 11,
             ReleaseBefore::AccountActivity => 12,
             ReleaseBefore::FamilyTokens => 13,
+            ReleaseBefore::TokenAuditRetention => 14,
         }
     }
 
@@ -114,6 +122,7 @@ impl ReleaseBefore {
             ReleaseBefore::SecondFactors => 10,
             ReleaseBefore::AccountActivity => 11,
             ReleaseBefore::FamilyTokens => 12,
+            ReleaseBefore::TokenAuditRetention => 13,
         }
     }
 
@@ -125,6 +134,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SecondFactors
                 | ReleaseBefore::AccountActivity
                 | ReleaseBefore::FamilyTokens
+                | ReleaseBefore::TokenAuditRetention
         )
     }
 }
@@ -145,6 +155,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0011_device_authorization.sql"),
         include_str!("../migrations/sqlite/0012_second_factors.sql"),
         include_str!("../migrations/sqlite/0013_account_and_email.sql"),
+        include_str!("../migrations/sqlite/0014_refresh_per_family.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -196,6 +207,11 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
                nonce, code_challenge, auth_time, expires_at)
              VALUES (?1, 'web', ?2, ?3, 'openid', NULL, NULL, ?4, ?5)",
             params![tokens::hash(CODE), user_id, REDIRECT, T0 - 10, T0 + 60],
+        )?;
+        tx.execute(
+            "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+             VALUES (?1, 'token.issued', ?2, 'Ada', 'web', NULL, 'grant=refresh_token')",
+            params![T0 - OLD_RECORD_AGE, format!("user:{user_id}")],
         )
     })
     .await
@@ -245,7 +261,7 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
         .collect::<Vec<_>>()
         .into();
     migrator.run(&pool).await.unwrap();
-    let statements: [(&str, Vec<String>); 8] = [
+    let statements: [(&str, Vec<String>); 9] = [
         (
             "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
              VALUES ($1, 'Ada', 'ada@example.com', 'Ada', $2, FALSE, 0)",
@@ -294,8 +310,14 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
              VALUES ($1, 'web', $2, $3, 'openid', NULL, NULL, 1799999990, 1800000060)",
             vec![tokens::hash(CODE), old.user_id.into(), REDIRECT.into()],
         ),
+        (
+            "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+             VALUES (1796544000, 'token.issued', $1, 'Ada', 'web', NULL, 'grant=refresh_token')",
+            vec![format!("user:{}", old.user_id)],
+        ),
     ];
     assert_eq!(T0, 1_800_000_000, "the times above are written out");
+    assert_eq!(T0 - OLD_RECORD_AGE, 1_796_544_000);
     for (sql, binds) in statements {
         let mut q = sqlx::query(sql);
         for b in binds {
@@ -360,6 +382,9 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // Opened again (a restart, a second instance): nothing is migrated twice.
     store::open(&db.url).await.unwrap().close().await.unwrap();
     let s = state.store.as_ref();
+    // Its records of tokens issued are swept by their own retention.
+    assert_eq!(s.purge_token_audit(T0 - OLD_RECORD_AGE).await.unwrap(), 0);
+    assert_eq!(s.purge_token_audit(T0 - 30 * 86_400).await.unwrap(), 1);
     let (session, _) = s
         .session(&tokens::hash(SESSION), T0)
         .await
@@ -563,6 +588,15 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
+        ReleaseBefore::TokenAuditRetention,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_family_tokens() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
         ReleaseBefore::FamilyTokens,
     )
     .await;
@@ -609,6 +643,15 @@ async fn sqlite_of_the_release_before_groups() {
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::TokenAuditRetention,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_family_tokens() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::FamilyTokens,

@@ -590,6 +590,9 @@ pub trait Audit: Send + Sync {
     /// transaction so requests interleave with a long sweep; returns how many. Ids are never
     /// reused, so a reader following the log by id is not confused.
     async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize>;
+    /// Deletes the records of tokens issued (`token.issued`) written before `before`, as
+    /// [`Audit::purge_audit`] deletes every kind.
+    async fn purge_token_audit(&self, before: UnixTime) -> StoreResult<usize>;
 }
 
 /// Storage of signing keys.

@@ -59,6 +59,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         login_lockout_after: 10,
         login_lockout: 900,
         audit_retention_days: gatehouse::config::DEFAULT_AUDIT_RETENTION_DAYS,
+        token_audit_retention_days: gatehouse::config::DEFAULT_TOKEN_AUDIT_RETENTION_DAYS,
         product_name: gatehouse::branding::DEFAULT_PRODUCT_NAME.to_owned(),
         accent_colour: None,
         logo: None,

@@ -126,6 +126,17 @@ impl Audit for PgStore {
             "DELETE FROM audit_event WHERE id IN
                (SELECT id FROM audit_event WHERE at < $1 ORDER BY at LIMIT $2)",
             before,
+            &[],
+        )
+        .await
+    }
+
+    async fn purge_token_audit(&self, before: UnixTime) -> StoreResult<usize> {
+        self.in_batches(
+            "DELETE FROM audit_event WHERE id IN
+               (SELECT id FROM audit_event WHERE kind = $3 AND at < $1 ORDER BY at LIMIT $2)",
+            before,
+            &[AuditKind::TokenIssued.as_str()],
         )
         .await
     }

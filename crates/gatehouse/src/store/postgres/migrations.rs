@@ -79,6 +79,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "refresh per family",
         include_str!("../../../migrations/postgres/0013_refresh_per_family.sql"),
     ),
+    (
+        14,
+        "audit by kind",
+        include_str!("../../../migrations/postgres/0014_audit_by_kind.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

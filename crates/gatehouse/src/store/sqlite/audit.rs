@@ -139,4 +139,19 @@ impl Audit for SqliteStore {
         })
         .await
     }
+
+    async fn purge_token_audit(&self, before: UnixTime) -> StoreResult<usize> {
+        self.in_batches(move |tx| {
+            tx.prepare_cached(
+                "DELETE FROM audit_event WHERE id IN
+                   (SELECT id FROM audit_event WHERE kind = ?3 AND at < ?1 ORDER BY at LIMIT ?2)",
+            )?
+            .execute(params![
+                before,
+                PURGE_BATCH,
+                AuditKind::TokenIssued.as_str()
+            ])
+        })
+        .await
+    }
 }

@@ -48,6 +48,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0012_second_factors.sql"),
     include_str!("../../../migrations/sqlite/0013_account_and_email.sql"),
     include_str!("../../../migrations/sqlite/0014_refresh_per_family.sql"),
+    include_str!("../../../migrations/sqlite/0015_audit_by_kind.sql"),
 ];
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"
