@@ -1096,14 +1096,21 @@ fn audit_at(at: i64, subject: String) -> AuditRecord {
 
 async fn audit_records_past_their_retention_are_purged_in_batches(db: Database) {
     let f = open(db).await;
-    // 2,300 records from long ago, written at once: more than two batches of the sweep.
+    // 2,300 records from long ago, written at once: more than two batches of the sweep, a
+    // third of them of tokens issued (which have an index by time of their own).
     let writes: Vec<_> = (0..2300)
         .map(|i| {
             let s = Arc::clone(&f.store);
-            tokio::spawn(async move {
-                s.record(audit_at(NOW - 1000 + i % 7, format!("old{i}")))
-                    .await
-            })
+            let old = audit_at(NOW - 1000 + i % 7, format!("old{i}"));
+            let old = if i % 3 == 0 {
+                AuditRecord {
+                    kind: gatehouse::model::AuditKind::TokenIssued,
+                    ..old
+                }
+            } else {
+                old
+            };
+            tokio::spawn(async move { s.record(old).await })
         })
         .collect();
     for w in writes {

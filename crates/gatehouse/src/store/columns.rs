@@ -42,6 +42,35 @@ macro_rules! audit_columns {
     };
 }
 
+/// One batch of an audit sweep: deletes the records written before parameter `$before`,
+/// oldest first, at most parameter `$limit` of them: `tokens`, the records of tokens issued
+/// (`token.issued`); `others`, every other kind. Each reads one of two partial indexes by time
+/// that that kind splits the log into (migration `audit_by_kind`), so a sweep of either never
+/// reads past the records of the other kept longer, and a record costs one entry in one index.
+/// The kind is written out: a partial index serves only a query that states its condition.
+macro_rules! audit_purge_batch {
+    (tokens $before:literal, $limit:literal) => {
+        concat!(
+            "DELETE FROM audit_event WHERE id IN
+               (SELECT id FROM audit_event WHERE kind = 'token.issued' AND at < ",
+            $before,
+            " ORDER BY at LIMIT ",
+            $limit,
+            ")"
+        )
+    };
+    (others $before:literal, $limit:literal) => {
+        concat!(
+            "DELETE FROM audit_event WHERE id IN
+               (SELECT id FROM audit_event WHERE kind <> 'token.issued' AND at < ",
+            $before,
+            " ORDER BY at LIMIT ",
+            $limit,
+            ")"
+        )
+    };
+}
+
 /// A user's token in `$table` that is active: the hash matches parameter `$hash`, it has not
 /// expired at parameter `$now`, it is `$current` (not revoked, not rotated), its family
 /// stands and its user is enabled (RFC 7662 §2.2). Selects scope, issue time, expiry, client
@@ -211,9 +240,9 @@ pub(crate) fn family_tokens(
 }
 
 pub(crate) use {
-    active_user_token, audit_columns, client_columns, device_columns, family_token_columns,
-    group_columns, insert_logout_notices, may_use_client, notice_columns, refresh_family_columns,
-    session_columns, user_columns,
+    active_user_token, audit_columns, audit_purge_batch, client_columns, device_columns,
+    family_token_columns, group_columns, insert_logout_notices, may_use_client, notice_columns,
+    refresh_family_columns, session_columns, user_columns,
 };
 
 /// How many columns `session_columns!` names: where the next column starts after them.
@@ -224,3 +253,22 @@ pub(crate) const DEVICE_FIELDS: usize = 12;
 
 /// How many columns `user_columns!` names: where the next column starts after them.
 pub(crate) const USER_FIELDS: usize = 13;
+
+#[cfg(test)]
+mod tests {
+    use crate::model::AuditKind;
+
+    #[test]
+    fn the_sweeps_name_the_kind_of_the_records_of_tokens_issued() {
+        let kind = format!("'{}'", AuditKind::TokenIssued.as_str());
+        assert!(audit_purge_batch!(tokens "?1", "?2").contains(&format!("kind = {kind}")));
+        assert!(audit_purge_batch!(others "$1", "$2").contains(&format!("kind <> {kind}")));
+        for migration in [
+            include_str!("../../migrations/sqlite/0015_audit_by_kind.sql"),
+            include_str!("../../migrations/postgres/0014_audit_by_kind.sql"),
+        ] {
+            assert!(migration.contains(&format!("WHERE kind = {kind};")));
+            assert!(migration.contains(&format!("WHERE kind <> {kind};")));
+        }
+    }
+}

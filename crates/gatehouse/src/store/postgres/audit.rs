@@ -6,7 +6,7 @@ use super::rows::audit_from;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
-use crate::store::columns::audit_columns;
+use crate::store::columns::{audit_columns, audit_purge_batch};
 use crate::store::{Audit, StoreResult};
 
 /// Appends `e` to the audit log, in the caller's transaction (or alone, given the pool).
@@ -122,22 +122,14 @@ impl Audit for PgStore {
     }
 
     async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize> {
-        self.in_batches(
-            "DELETE FROM audit_event WHERE id IN
-               (SELECT id FROM audit_event WHERE at < $1 ORDER BY at LIMIT $2)",
-            before,
-            &[],
-        )
-        .await
+        let others = self
+            .in_batches(audit_purge_batch!(others "$1", "$2"), before)
+            .await?;
+        Ok(others + self.purge_token_audit(before).await?)
     }
 
     async fn purge_token_audit(&self, before: UnixTime) -> StoreResult<usize> {
-        self.in_batches(
-            "DELETE FROM audit_event WHERE id IN
-               (SELECT id FROM audit_event WHERE kind = $3 AND at < $1 ORDER BY at LIMIT $2)",
-            before,
-            &[AuditKind::TokenIssued.as_str()],
-        )
-        .await
+        self.in_batches(audit_purge_batch!(tokens "$1", "$2"), before)
+            .await
     }
 }

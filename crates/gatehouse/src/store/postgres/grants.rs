@@ -727,7 +727,6 @@ impl Grants for PgStore {
                               WHERE retry_sealed IS NOT NULL AND retry_until <= $1
                               LIMIT $2)",
                 now,
-                &[],
             )
             .await?
             + self
@@ -737,7 +736,6 @@ impl Grants for PgStore {
                                           WHERE retry_sealed IS NOT NULL AND retry_until <= $1
                                           LIMIT $2)",
                     now,
-                    &[],
                 )
                 .await?)
     }
@@ -780,7 +778,7 @@ impl Grants for PgStore {
         ];
         let mut total = 0;
         for statement in EXPIRING {
-            total += self.in_batches(statement, now, &[]).await?;
+            total += self.in_batches(statement, now).await?;
         }
         Ok(total)
     }

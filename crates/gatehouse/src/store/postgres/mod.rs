@@ -80,21 +80,14 @@ impl PgStore {
 
 impl PgStore {
     /// Runs `statement`, which changes at most a purge batch of rows (`$1` its parameter, `$2`
-    /// the batch size, then `$3`… the `texts`), again and again until it changes nothing, so
-    /// requests interleave with a long sweep. Returns the rows changed in all.
-    async fn in_batches(
-        &self,
-        statement: &'static str,
-        parameter: i64,
-        texts: &[&str],
-    ) -> StoreResult<usize> {
+    /// the batch size), again and again until it changes nothing, so requests interleave with
+    /// a long sweep. Returns the rows changed in all.
+    async fn in_batches(&self, statement: &'static str, parameter: i64) -> StoreResult<usize> {
         let mut total = 0;
         loop {
-            let mut query = sqlx::query(statement).bind(parameter).bind(PURGE_BATCH);
-            for text in texts {
-                query = query.bind(*text);
-            }
-            let changed = query
+            let changed = sqlx::query(statement)
+                .bind(parameter)
+                .bind(PURGE_BATCH)
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)?

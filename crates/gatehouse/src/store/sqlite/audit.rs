@@ -8,7 +8,7 @@ use super::grants::PURGE_BATCH;
 use super::rows::audit_from;
 use crate::clock::UnixTime;
 use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
-use crate::store::columns::audit_columns;
+use crate::store::columns::{audit_columns, audit_purge_batch};
 use crate::store::{Audit, StoreResult};
 
 /// Appends `e` to the audit log, in the caller's transaction.
@@ -130,27 +130,19 @@ impl Audit for SqliteStore {
     }
 
     async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize> {
-        self.in_batches(move |tx| {
-            tx.prepare_cached(
-                "DELETE FROM audit_event WHERE id IN
-                   (SELECT id FROM audit_event WHERE at < ?1 ORDER BY at LIMIT ?2)",
-            )?
-            .execute(params![before, PURGE_BATCH])
-        })
-        .await
+        let others = self
+            .in_batches(move |tx| {
+                tx.prepare_cached(audit_purge_batch!(others "?1", "?2"))?
+                    .execute(params![before, PURGE_BATCH])
+            })
+            .await?;
+        Ok(others + self.purge_token_audit(before).await?)
     }
 
     async fn purge_token_audit(&self, before: UnixTime) -> StoreResult<usize> {
         self.in_batches(move |tx| {
-            tx.prepare_cached(
-                "DELETE FROM audit_event WHERE id IN
-                   (SELECT id FROM audit_event WHERE kind = ?3 AND at < ?1 ORDER BY at LIMIT ?2)",
-            )?
-            .execute(params![
-                before,
-                PURGE_BATCH,
-                AuditKind::TokenIssued.as_str()
-            ])
+            tx.prepare_cached(audit_purge_batch!(tokens "?1", "?2"))?
+                .execute(params![before, PURGE_BATCH])
         })
         .await
     }
