@@ -249,9 +249,9 @@ pub struct AuditCutoffs {
     pub tokens_issued: Option<crate::clock::UnixTime>,
 }
 
-/// How long records of tokens issued are kept beyond what every record is (seconds; `None`:
-/// forever, and for tokens issued, as long as the rest): a retention of their own only ever
-/// deletes more, so one as long as the rest's, or longer, is none.
+/// The retention of their own that records of tokens issued get, from the two settings
+/// (seconds; `None`: forever, and for tokens issued, as long as the rest): theirs only ever
+/// deletes more, so one as long as the rest's or longer is none.
 fn token_audit_retention(all: Option<i64>, tokens_issued: Option<i64>) -> Option<i64> {
     tokens_issued.filter(|kept| all.is_none_or(|all| *kept < all))
 }

@@ -2,9 +2,9 @@
 //! so that a browser keeps each as long as it is unchanged and never runs or shows one that
 //! changed. Pages name a file with its content's digest (`…?v=<digest>`): that address is
 //! cached as immutable for a year, and after an upgrade or a new logo the pages name another.
-//! The bare address, or one naming a version this server does not have (a page or an email
-//! made before the change), is answered with the current file, to be revalidated on each use
-//! by its `ETag` (`304 Not Modified` while it is unchanged).
+//! The bare address, or one naming a version this server does not have (from a page made
+//! before the change, or a link kept elsewhere), is answered with the current file, to be
+//! revalidated on each use by its `ETag` (`304 Not Modified` while it is unchanged).
 //!
 //! Hand-written rather than `tower-http`'s `ServeDir`, which serves files from disk: these are
 //! compiled in or read once at start.

@@ -50,19 +50,17 @@ macro_rules! audit_columns {
 /// The kind is written out: a partial index serves only a query that states its condition.
 macro_rules! audit_purge_batch {
     (tokens $before:literal, $limit:literal) => {
-        concat!(
-            "DELETE FROM audit_event WHERE id IN
-               (SELECT id FROM audit_event WHERE kind = 'token.issued' AND at < ",
-            $before,
-            " ORDER BY at LIMIT ",
-            $limit,
-            ")"
-        )
+        $crate::store::columns::audit_purge_batch!(@ "=", $before, $limit)
     };
     (others $before:literal, $limit:literal) => {
+        $crate::store::columns::audit_purge_batch!(@ "<>", $before, $limit)
+    };
+    (@ $is:literal, $before:literal, $limit:literal) => {
         concat!(
             "DELETE FROM audit_event WHERE id IN
-               (SELECT id FROM audit_event WHERE kind <> 'token.issued' AND at < ",
+               (SELECT id FROM audit_event WHERE kind ",
+            $is,
+            " 'token.issued' AND at < ",
             $before,
             " ORDER BY at LIMIT ",
             $limit,
