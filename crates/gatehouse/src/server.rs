@@ -108,38 +108,54 @@ pub async fn run(
 /// Deletes what expired, now and then, so the database does not grow without bound: expired
 /// rows and audit records past their retention at start and every [`SWEEP_EVERY`], the answers
 /// kept for refresh retries soon after their window. Several instances may sweep the same
-/// database: the deletes are idempotent.
+/// database: the deletes are idempotent. The two run apart, so that a long sweep (the first
+/// after an upgrade may have a year of records to delete, a batch at a time) never holds up
+/// the retry answers past [`RETRY_SWEEP_EVERY`].
 async fn sweep_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Arc<Config>) {
+    tokio::join!(
+        forget_retry_answers(Arc::clone(&store), Arc::clone(&clock)),
+        purge_expired(store, clock, config),
+    );
+}
+
+async fn forget_retry_answers(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
     let mut retries = tokio::time::interval(RETRY_SWEEP_EVERY);
+    loop {
+        retries.tick().await;
+        if let Err(e) = store.forget_retry_answers(clock.now()).await {
+            tracing::warn!(error = %e, "clearing kept refresh answers failed; retrying later");
+        }
+    }
+}
+
+async fn purge_expired(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Arc<Config>) {
     let mut expired = tokio::time::interval(SWEEP_EVERY);
     loop {
-        tokio::select! {
-            _ = retries.tick() => {
-                if let Err(e) = store.forget_retry_answers(clock.now()).await {
-                    tracing::warn!(error = %e, "clearing kept refresh answers failed; retrying later");
-                }
+        expired.tick().await;
+        match store.purge_expired(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
+            Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
+        }
+        let cutoffs = config.audit_cutoffs(clock.now());
+        if let Some(before) = cutoffs.all {
+            match store.purge_audit(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(records = n, "audit records past their retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "the audit sweep failed; retrying later"),
             }
-            _ = expired.tick() => {
-                match store.purge_expired(clock.now()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
-                    Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; retrying later"),
-                }
-                let cutoffs = config.audit_cutoffs(clock.now());
-                if let Some(before) = cutoffs.all {
-                    match store.purge_audit(before).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(records = n, "audit records past their retention deleted"),
-                        Err(e) => tracing::warn!(error = %e, "the audit sweep failed; retrying later"),
-                    }
-                }
-                if let Some(before) = cutoffs.tokens_issued {
-                    match store.purge_token_audit(before).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(records = n, "records of tokens issued past their retention deleted"),
-                        Err(e) => tracing::warn!(error = %e, "the audit sweep of tokens issued failed; retrying later"),
-                    }
-                }
+        }
+        if let Some(before) = cutoffs.tokens_issued {
+            match store.purge_token_audit(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    records = n,
+                    "records of tokens issued past their retention deleted"
+                ),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "the audit sweep of tokens issued failed; retrying later"
+                ),
             }
         }
     }
