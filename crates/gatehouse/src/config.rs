@@ -503,6 +503,11 @@ mod tests {
             !c.secure_cookies,
             "plain http on localhost cannot set Secure cookies"
         );
+        assert_eq!(
+            i64::from(DEFAULT_TOKEN_AUDIT_RETENTION_DAYS) * 86_400,
+            c.refresh_token_ttl,
+            "a record of a token issued is kept as long as a refresh token lives, by default"
+        );
     }
 
     #[test]
