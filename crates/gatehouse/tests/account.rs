@@ -17,7 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
-use common::{PASSWORD, add_user, hidden_input};
+use common::{PASSWORD, add_user, hidden_input, user};
 use gatehouse::model::{AuditKind, UserChange};
 
 const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
@@ -117,13 +117,7 @@ async fn a_new_password_needs_the_current_one_and_signs_out_every_other_session(
     }
 
     // Signed in here, in the other browser, and by each login above.
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = user(&*f.state.store, "ada").await;
     let others = f.state.store.sessions(&ada.id, T0).await.unwrap().len() - 1;
     assert!(others > 1);
     let r = change_password(&f, &here, &csrf, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
@@ -180,21 +174,9 @@ async fn password_works_later(f: &Fixture) -> bool {
 
 async fn sessions_are_listed_and_signed_out_one_by_one_or_all_at_once(db: Database) {
     let f = fixture_on(db).await;
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = user(&*f.state.store, "ada").await;
     add_user(f.state.store.as_ref(), "bob").await;
-    let bob = f
-        .state
-        .store
-        .user_by_username("bob")
-        .await
-        .unwrap()
-        .unwrap();
+    let bob = user(&*f.state.store, "bob").await;
     let here = account_sign_in(&f, "ada").await;
     f.clock.advance(5);
     let second = account_sign_in(&f, "ada").await;
@@ -276,13 +258,7 @@ async fn sessions_are_listed_and_signed_out_one_by_one_or_all_at_once(db: Databa
 
 async fn an_application_is_withdrawn_and_its_tokens_stop_working(db: Database) {
     let f = fixture_on(db).await;
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = user(&*f.state.store, "ada").await;
     add_user(f.state.store.as_ref(), "bob").await;
     let store = f.state.store.as_ref();
     store
@@ -348,7 +324,7 @@ async fn a_profile_changes_after_a_recent_sign_in_and_a_new_address_is_unconfirm
             account_post(f, &cookies, &fields).await
         }
     };
-    let ada = || async { store.user_by_username("ada").await.unwrap().unwrap() };
+    let ada = || async { user(&*store, "ada").await };
 
     for (name, email, message) in [
         ("Ada", "not an address", "That is not an email address."),

@@ -19,7 +19,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use common::oneshot::*;
-use common::{PASSWORD, REDIRECT, add_third_party_client, add_user, hidden_input};
+use common::{PASSWORD, REDIRECT, add_third_party_client, add_user, hidden_input, user};
 use gatehouse::app;
 use tower::ServiceExt;
 
@@ -106,13 +106,7 @@ async fn a_third_party_client_gets_consent_once_per_new_set_of_scopes(db: Databa
     let first = send(&f, with_cookie(&authorize_uri("web", ""), &session)).await;
     assert!(location(&first).contains_key("code"));
 
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = user(&*f.state.store, "ada").await;
     let consents = f.state.store.consents(&ada.id).await.unwrap();
     assert_eq!(consents.len(), 1);
     assert_eq!(
@@ -130,13 +124,7 @@ async fn denying_consent_sends_access_denied_and_remembers_nothing(db: Database)
     let params = location(&denied);
     assert_eq!(params["error"], "access_denied");
     assert_eq!(params["state"], "st");
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = user(&*f.state.store, "ada").await;
     assert!(f.state.store.consents(&ada.id).await.unwrap().is_empty());
 }
 
@@ -206,13 +194,7 @@ async fn a_consent_form_grants_only_with_its_own_token_in_its_own_session(db: Da
             "{what}"
         );
     }
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = user(&*f.state.store, "ada").await;
     assert!(f.state.store.consents(&ada.id).await.unwrap().is_empty());
 
     // Its own token, in its own session: granted.

@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::Response;
 use common::oneshot::*;
-use common::{add_service_client, add_third_party_client};
+use common::{add_service_client, add_third_party_client, user};
 use serde_json::{Value, json};
 
 /// The OpenAPI document and a token with the admin scope.
@@ -331,15 +331,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(
-        !a.f.state
-            .store
-            .user_by_username("grace")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(!user(&*a.f.state.store, "grace").await.disabled);
     // A body is an object: serde alone would read the struct from an array of its fields.
     let (s, _) = a
         .checked(
@@ -427,13 +419,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
 
     // Sessions and consents of ada, who signs in to a third-party client.
     add_third_party_client(a.f.state.store.as_ref(), "partner").await;
-    let ada =
-        a.f.state
-            .store
-            .user_by_username("ada")
-            .await
-            .unwrap()
-            .unwrap();
+    let ada = user(&*a.f.state.store, "ada").await;
     a.f.state
         .store
         .grant_consent(&ada.id, "partner", "openid", T0, None)

@@ -304,7 +304,7 @@ async fn a_burst_of_logouts_of_one_session_sends_one_token(db: Database) {
     let secret = add_client_told_at(s.as_ref(), "wiki", Some(&wiki.url)).await;
     sign_in(&server, "wiki", &secret, "ada").await;
     let session = s
-        .sessions(&s.user_by_username("ada").await.unwrap().unwrap().id, 0)
+        .sessions(&user(&*s, "ada").await.id, 0)
         .await
         .unwrap()
         .remove(0);

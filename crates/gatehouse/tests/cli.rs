@@ -15,7 +15,9 @@ use std::process::{Command, Stdio};
 
 use common::backend::{Backend, Database};
 use common::cli::{Killed, gatehouse, ok, refused};
-use common::{Browser, TestServer, add_client, add_third_party_client, add_user, sign_in_with};
+use common::{
+    Browser, TestServer, add_client, add_third_party_client, add_user, sign_in_with, user,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
@@ -135,12 +137,7 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     );
 
     // The server sees the user at once.
-    let alice = server
-        .store
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .expect("alice");
+    let alice = user(&*server.store, "alice").await;
     assert_eq!(alice.name.as_deref(), Some("Alice"));
     assert!(
         !alice
@@ -170,25 +167,11 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
         Some("a newer glacier umbrella\n"),
     ));
     assert_ne!(
-        server
-            .store
-            .user_by_username("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash,
+        user(&*server.store, "alice").await.password_hash,
         alice.password_hash
     );
     ok(&gatehouse(db, &["user", "disable", "alice"], None));
-    assert!(
-        server
-            .store
-            .user_by_username("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(user(&*server.store, "alice").await.disabled);
     refused(
         &gatehouse(db, &["user", "disable", "nobody"], None),
         "not found",
@@ -934,7 +917,7 @@ async fn a_profile_and_a_verified_address_are_set_from_the_cli() {
         password,
     ));
     let store = gatehouse::store::open(&db.url).await.unwrap();
-    let ada = store.user_by_username("ada").await.unwrap().unwrap();
+    let ada = user(&*store, "ada").await;
     assert!(ada.email_verified);
     assert_eq!(ada.profile.given_name.as_deref(), Some("Ada"));
     assert_eq!(
@@ -980,7 +963,7 @@ async fn a_profile_and_a_verified_address_are_set_from_the_cli() {
     let out = ok(&run(&["user", "update", "ada", "--email-verified"], None));
     assert_eq!(out, "user ada updated (ada@lovelace.example, verified)\n");
     let store = gatehouse::store::open(&db.url).await.unwrap();
-    let ada = store.user_by_username("ada").await.unwrap().unwrap();
+    let ada = user(&*store, "ada").await;
     assert_eq!(
         (
             ada.profile.locale,

@@ -17,7 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
-use common::{add_user, hidden_input};
+use common::{add_user, hidden_input, user};
 use gatehouse::admin::{Admin, NewGroup};
 use gatehouse::model::{AuditKind, AuditQuery, AuditRecord};
 
@@ -106,15 +106,7 @@ async fn only_administrators_get_in(db: Database) {
             .iter()
             .all(|e| e.record.subject.as_deref() == Some("bob"))
     );
-    assert!(
-        !f.state
-            .store
-            .user_by_username("ada")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(!user(&*f.state.store, "ada").await.disabled);
 
     let html = body_text(get_as(&f, &ada, "/admin").await).await;
     assert!(html.contains("<h1>People</h1>"), "{html}");
@@ -128,14 +120,7 @@ async fn only_administrators_get_in(db: Database) {
 
 async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     let (f, ada) = with_admin(db).await;
-    let ada_id = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let ada_id = user(&*f.state.store, "ada").await.id;
     let bobs = account_sign_in(&f, "bob").await;
     let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
     assert!(html.contains("Disable the account"), "{html}");
@@ -150,15 +135,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
         )
         .await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-        assert!(
-            !f.state
-                .store
-                .user_by_username("bob")
-                .await
-                .unwrap()
-                .unwrap()
-                .disabled
-        );
+        assert!(!user(&*f.state.store, "bob").await.disabled);
     }
     // Bob's own account-page token is not an administrator's form.
     let bob_csrf = hidden_input(&account_page(&f, &bobs).await, "csrf");
@@ -184,15 +161,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
             .await
             .contains("The account is disabled, and its one session is signed out.")
     );
-    assert!(
-        f.state
-            .store
-            .user_by_username("bob")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(user(&*f.state.store, "bob").await.disabled);
     assert!(
         !body_text(get_as(&f, &bobs, "/account").await)
             .await
@@ -215,15 +184,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
             .await
             .contains("You cannot disable your own account here")
     );
-    assert!(
-        !f.state
-            .store
-            .user_by_username("ada")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(!user(&*f.state.store, "ada").await.disabled);
     let r = post_as_admin(
         &f,
         &ada,
@@ -245,15 +206,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(body_text(r).await.contains("sign in again"));
-    assert!(
-        f.state
-            .store
-            .user_by_username("bob")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(user(&*f.state.store, "bob").await.disabled);
 }
 
 async fn the_audit_log_is_filtered_and_paged(db: Database) {
@@ -383,7 +336,7 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
     let r = get_as(&f, &ada, "/admin/groups/staff").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
-    let ada_id = store.user_by_username("ada").await.unwrap().unwrap().id;
+    let ada_id = user(store, "ada").await.id;
     for kind in [
         "admin.group.created",
         "admin.group.member_added",
@@ -503,7 +456,7 @@ async fn applications_are_registered_given_access_new_secrets_and_removed(db: Da
         "{html}"
     );
     assert!(store.client("reports").await.unwrap().is_none());
-    let ada_id = store.user_by_username("ada").await.unwrap().unwrap().id;
+    let ada_id = user(store, "ada").await.id;
     for kind in [
         "admin.client.created",
         "admin.client.secret_rotated",
@@ -679,7 +632,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     assert_eq!(after.secret_hash, before.secret_hash, "the secret stays");
     let updated = records(&f, "admin.client.updated").await;
     assert_eq!(updated.len(), 1);
-    let ada_id = store.user_by_username("ada").await.unwrap().unwrap().id;
+    let ada_id = user(store, "ada").await.id;
     assert_eq!(updated[0].record.actor, format!("user:{ada_id}"));
     assert_eq!(
         updated[0].record.detail.as_deref(),
@@ -761,7 +714,7 @@ async fn signing_keys_are_rotated_on_schedule_or_at_once(db: Database) {
             .iter()
             .any(|k| k.signs_from <= T0 && k.retired_at.is_none())
     );
-    let ada_id = store.user_by_username("ada").await.unwrap().unwrap().id;
+    let ada_id = user(store, "ada").await.id;
     let rotated = records(&f, "admin.key.rotated").await;
     assert_eq!(rotated.len(), 2);
     assert!(

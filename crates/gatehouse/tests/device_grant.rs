@@ -864,7 +864,7 @@ async fn an_expired_device_code_is_told_so_and_cannot_be_answered() {
             .unwrap()
             .is_none()
     );
-    let ada = s.user_by_username("ada").await.unwrap().unwrap();
+    let ada = user(s, "ada").await;
     let approved = DeviceAnswer::Approved {
         user_id: ada.id.clone(),
         auth_time: now,

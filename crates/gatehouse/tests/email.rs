@@ -22,7 +22,7 @@ use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
 use common::smtp::{Received, Sink};
-use common::{PASSWORD, add_user, hidden_input};
+use common::{PASSWORD, add_user, hidden_input, user};
 use gatehouse::model::{AuditKind, UserChange};
 
 const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
@@ -271,14 +271,7 @@ async fn an_address_is_confirmed_by_the_link_sent_to_it(db: Database) {
     // Opening the link (a mail scanner does) confirms nothing.
     let html = body_text(send(&f, get(&path_of(&link))).await).await;
     assert!(html.contains("Confirm that <strong>ada@example.com</strong> is your address."));
-    let ada = || async {
-        f.state
-            .store
-            .user_by_username("ada")
-            .await
-            .unwrap()
-            .unwrap()
-    };
+    let ada = || async { user(&*f.state.store, "ada").await };
     assert!(!ada().await.email_verified);
 
     let token = hidden_input(&html, "token");
@@ -391,13 +384,7 @@ async fn an_invited_person_chooses_their_password_by_the_mailed_link(db: Databas
     let r = choose().await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(body_text(r).await.contains("Your account is ready"));
-    let carol = f
-        .state
-        .store
-        .user_by_username("carol")
-        .await
-        .unwrap()
-        .unwrap();
+    let carol = user(&*f.state.store, "carol").await;
     assert!(carol.email_verified, "the invitation came to that address");
     let r = post_login(&f, &authorize_uri("web", ""), "carol", NEW_PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -412,13 +399,7 @@ async fn an_invited_person_chooses_their_password_by_the_mailed_link(db: Databas
         .audit_about("carol", AuditKind::PERSONAL, 10)
         .await
         .unwrap();
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = user(&*f.state.store, "ada").await;
     let made = created
         .iter()
         .find(|e| e.record.kind == AuditKind::UserCreated)
@@ -510,13 +491,7 @@ async fn without_mail_an_administrator_hands_over_a_reset_link(db: Database) {
         StatusCode::NOT_FOUND
     );
 
-    let ada = f
-        .state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = user(&*f.state.store, "ada").await;
     let made = f
         .state
         .store

@@ -18,7 +18,7 @@ use axum::http::{StatusCode, header};
 use common::backend::Database;
 use common::cli::{gatehouse, ok, refused};
 use common::oneshot::*;
-use common::{PASSWORD, REDIRECT, add_user};
+use common::{PASSWORD, REDIRECT, add_user, user};
 use gatehouse::model::{Group, GroupChange};
 use gatehouse::oidc::tokens;
 use gatehouse::store::{self, Store, StoreError};
@@ -229,13 +229,7 @@ async fn restricted(db: Database) -> Fixture {
 }
 
 async fn ada_id(f: &Fixture) -> String {
-    f.state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    user(&*f.state.store, "ada").await.id
 }
 
 async fn a_person_outside_the_clients_groups_is_refused_at_sign_in(db: Database) {

@@ -13,7 +13,7 @@ mod common;
 
 use common::backend::{Backend, Database};
 use common::cli::{gatehouse, ok, refused};
-use common::{TestServer, add_client, add_user, sign_in};
+use common::{TestServer, add_client, add_user, sign_in, user};
 
 /// Verifies `id_token`'s signature with the key `jwks` publishes under its `kid`.
 fn verifies(id_token: &str, jwks: &serde_json::Value, audience: &str) -> bool {
@@ -187,7 +187,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     let consents = b.store.consents(&ada.id).await.unwrap();
     assert_eq!(consents.len(), 1);
     assert_eq!(consents[0].scope, "openid profile");
-    let moved = b.store.user_by_username("ada").await.unwrap().unwrap();
+    let moved = user(&*b.store, "ada").await;
     assert!(moved.email_verified, "the verified address moves");
     assert_eq!(
         moved.profile.given_name.as_deref(),

@@ -21,7 +21,7 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
-use common::{PASSWORD, add_user, hidden_input, serve_args};
+use common::{PASSWORD, add_user, hidden_input, serve_args, user};
 use gatehouse::clock::FixedClock;
 use gatehouse::config::Config;
 use gatehouse::model::{AuditKind, AuditRecord, StoredPasskey};
@@ -137,12 +137,7 @@ async fn the_script_is_the_one_the_page_names(f: &Fixture, html: &str) {
 
 /// The fixture's user, Ada.
 async fn ada(f: &Fixture) -> gatehouse::model::User {
-    f.state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap()
+    user(&*f.state.store, "ada").await
 }
 
 fn a_passkey(user_id: &str, id: &str) -> StoredPasskey {

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::backend::Database;
 use common::oneshot::*;
-use common::{PASSWORD, REDIRECT, add_user, hidden_input};
+use common::{PASSWORD, REDIRECT, add_user, hidden_input, user};
 use gatehouse::auth::{recovery, totp};
 use gatehouse::model::{AuditKind, AuditRecord, AuthPolicy, TotpFactor, User};
 use serde_json::Value;
@@ -59,12 +59,7 @@ async fn enrol(f: &Fixture, user: &User, codes: &[&str]) -> Vec<u8> {
 }
 
 async fn ada(f: &Fixture) -> User {
-    f.state
-        .store
-        .user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap()
+    user(&*f.state.store, "ada").await
 }
 
 /// A page of a sign-in step and the cookies the browser holds on it.

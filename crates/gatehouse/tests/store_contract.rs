@@ -819,7 +819,7 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
             .unwrap()
             .is_none()
     );
-    let dave = s.user_by_username("dave").await.unwrap().unwrap();
+    let dave = common::user(s, "dave").await;
     assert_eq!(dave.password_hash, "$argon2id$new");
 
     for result in [

@@ -150,6 +150,15 @@ impl TestServer {
     }
 }
 
+/// The user named `username`, who must exist.
+pub async fn user(store: &dyn Store, username: &str) -> User {
+    store
+        .user_by_username(username)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no user {username}"))
+}
+
 pub async fn add_user(store: &dyn Store, username: &str) -> User {
     let hash = Passwords::new(1)
         .hash(PASSWORD.into(), vec![])
