@@ -64,6 +64,72 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     the_audit_log_is_kept_as_long_as_configured,
 );
 
+/// The answers kept for refresh retries hold live tokens (sealed) and are cleared within 30 s of
+/// their window's end, even while an audit sweep takes long (the first after an upgrade may
+/// delete a year of records): here the audit log is locked by another session, so the sweep
+/// started with the server waits, and the retry sweep's next round still clears the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_audit_sweep_does_not_hold_up_clearing_retry_answers() {
+    use sqlx::Connection as _;
+    let Some(db) = common::backend::Database::fresh(common::backend::Backend::Postgres).await
+    else {
+        return;
+    };
+    let url = db.url.clone();
+    let server = TestServer::start_on(db).await;
+    add_user(server.store.as_ref(), "ada").await;
+    let secret = add_client(server.store.as_ref(), "web").await;
+    let tokens = sign_in(&server, "web", &secret, "ada").await;
+    let refreshed = reqwest::Client::new()
+        .post(format!("{}/token", server.base))
+        .basic_auth("web", Some(&secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    let mut look = sqlx::PgConnection::connect(&url).await.unwrap();
+    let kept = async |look: &mut sqlx::PgConnection| -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM token_family WHERE retry_sealed IS NOT NULL")
+            .fetch_one(look)
+            .await
+            .unwrap()
+    };
+    assert_eq!(kept(&mut look).await, 1, "the rotation's answer is kept");
+
+    // Another session locks the audit log; a server started now sweeps at once, and its audit
+    // sweep waits on the lock (the answer's 5 s window has not passed yet).
+    let db = server.stop_keeping_database().await;
+    let mut blocker = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("LOCK TABLE audit_event IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let server = TestServer::start_on(db).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(45);
+    while kept(&mut look).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the answer was not cleared while the audit sweep waited"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM audit_event%'",
+    )
+    .fetch_one(&mut look)
+    .await
+    .unwrap();
+    assert_eq!(waiting, 1, "the audit sweep was still waiting all along");
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_another_process_holds_the_write_lock_and_recovers() {
     let server = TestServer::start().await;

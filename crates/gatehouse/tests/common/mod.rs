@@ -139,7 +139,12 @@ impl TestServer {
         self.db.url.clone()
     }
 
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        drop(self.stop_keeping_database().await);
+    }
+
+    /// Stops the server and gives its database back, to start another on it.
+    pub async fn stop_keeping_database(mut self) -> backend::Database {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -147,6 +152,7 @@ impl TestServer {
         if let Some(t) = self.task.take() {
             t.await.unwrap();
         }
+        self.db
     }
 }
 
