@@ -64,6 +64,23 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     the_audit_log_is_kept_as_long_as_configured,
 );
 
+/// A server on a fresh PostgreSQL database (`None` when there is none and none is required),
+/// its URL, and Ada signed in to the client `web`: its secret and her tokens.
+async fn ada_signed_in_on_postgres() -> Option<(
+    TestServer,
+    String,
+    String,
+    std::collections::HashMap<String, serde_json::Value>,
+)> {
+    let db = common::backend::Database::fresh(common::backend::Backend::Postgres).await?;
+    let url = db.url.clone();
+    let server = TestServer::start_on(db).await;
+    add_user(server.store.as_ref(), "ada").await;
+    let secret = add_client(server.store.as_ref(), "web").await;
+    let tokens = sign_in(&server, "web", &secret, "ada").await;
+    Some((server, url, secret, tokens))
+}
+
 /// The answers kept for refresh retries hold live tokens (sealed) and are cleared within 30 s of
 /// their window's end, even while an audit sweep takes long (the first after an upgrade may
 /// delete a year of records): here the audit log is locked by another session, so the sweep
@@ -71,15 +88,9 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_audit_sweep_does_not_hold_up_clearing_retry_answers() {
     use sqlx::Connection as _;
-    let Some(db) = common::backend::Database::fresh(common::backend::Backend::Postgres).await
-    else {
+    let Some((server, url, secret, tokens)) = ada_signed_in_on_postgres().await else {
         return;
     };
-    let url = db.url.clone();
-    let server = TestServer::start_on(db).await;
-    add_user(server.store.as_ref(), "ada").await;
-    let secret = add_client(server.store.as_ref(), "web").await;
-    let tokens = sign_in(&server, "web", &secret, "ada").await;
     let refreshed = reqwest::Client::new()
         .post(format!("{}/token", server.base))
         .basic_auth("web", Some(&secret))
@@ -545,15 +556,9 @@ fn sigterm_lets_in_flight_requests_and_their_writes_finish() {
 async fn an_exhausted_postgresql_pool_answers_503_and_recovers() {
     use sqlx::Connection as _;
     const REQUESTS: usize = 24;
-    let Some(db) = common::backend::Database::fresh(common::backend::Backend::Postgres).await
-    else {
+    let Some((server, url, secret, tokens)) = ada_signed_in_on_postgres().await else {
         return;
     };
-    let url = db.url.clone();
-    let server = TestServer::start_on(db).await;
-    add_user(server.store.as_ref(), "ada").await;
-    let secret = add_client(server.store.as_ref(), "web").await;
-    let tokens = sign_in(&server, "web", &secret, "ada").await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
     // Another session holds the refresh token's family row: every rotation of it waits, each on a
