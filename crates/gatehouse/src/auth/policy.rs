@@ -151,49 +151,64 @@ mod tests {
             recovery_codes_left: 10,
             passkeys: vec![],
         };
-        for (required, factors, expected) in [
-            (Password, &none, AfterPassword::SignedIn(Amr::PASSWORD)),
+        // (what the sign-in requires, the person's factors, whether passkeys can work here,
+        // what comes after the password)
+        for (required, factors, passkeys_work, expected) in [
+            (
+                Password,
+                &none,
+                true,
+                AfterPassword::SignedIn(Amr::PASSWORD),
+            ),
             (
                 Password,
                 &codes_only,
+                true,
                 AfterPassword::SignedIn(Amr::PASSWORD),
             ),
-            (TwoFactor, &none, AfterPassword::Enrol),
-            (TwoFactor, &codes_only, AfterPassword::Enrol),
+            (TwoFactor, &none, true, AfterPassword::Enrol),
+            (TwoFactor, &codes_only, true, AfterPassword::Enrol),
             // Whoever enrolled an app is asked for it, even where a password would do.
-            (Password, &app, AfterPassword::SecondFactor),
-            (TwoFactor, &app, AfterPassword::SecondFactor),
-            (Password, &passkey, AfterPassword::SecondFactor),
-            (TwoFactor, &passkey, AfterPassword::SecondFactor),
+            (Password, &app, true, AfterPassword::SecondFactor),
+            (TwoFactor, &app, true, AfterPassword::SecondFactor),
+            (Password, &passkey, true, AfterPassword::SecondFactor),
+            (TwoFactor, &passkey, true, AfterPassword::SecondFactor),
             // Where a passkey is required, an app's code is not enough.
-            (Passkey, &passkey, AfterPassword::Passkey),
-            (Passkey, &app, AfterPassword::AddPasskey),
-            (Passkey, &none, AfterPassword::AddPasskey),
-        ] {
-            assert_eq!(
-                after_password(required, factors, true),
-                expected,
-                "{required:?} {factors:?}"
-            );
-        }
-        // Where passkeys cannot work (an issuer that is an IP address): a sign-in that needs
-        // one cannot be finished, and is not finished with less.
-        for (required, factors, expected) in [
-            (Passkey, &passkey, AfterPassword::PasskeysUnavailable),
-            (Passkey, &none, AfterPassword::PasskeysUnavailable),
-            (Passkey, &app, AfterPassword::PasskeysUnavailable),
-            (Password, &passkey, AfterPassword::PasskeysUnavailable),
-            (TwoFactor, &passkey, AfterPassword::PasskeysUnavailable),
+            (Passkey, &passkey, true, AfterPassword::Passkey),
+            (Passkey, &app, true, AfterPassword::AddPasskey),
+            (Passkey, &none, true, AfterPassword::AddPasskey),
+            // Where passkeys cannot work (an issuer that is an IP address): a sign-in that needs
+            // one cannot be finished, and is not finished with less.
+            (Passkey, &passkey, false, AfterPassword::PasskeysUnavailable),
+            (Passkey, &none, false, AfterPassword::PasskeysUnavailable),
+            (Passkey, &app, false, AfterPassword::PasskeysUnavailable),
+            (
+                Password,
+                &passkey,
+                false,
+                AfterPassword::PasskeysUnavailable,
+            ),
+            (
+                TwoFactor,
+                &passkey,
+                false,
+                AfterPassword::PasskeysUnavailable,
+            ),
             // The app is the other way on.
-            (Password, &both, AfterPassword::SecondFactor),
-            (Password, &app, AfterPassword::SecondFactor),
-            (TwoFactor, &none, AfterPassword::Enrol),
-            (Password, &none, AfterPassword::SignedIn(Amr::PASSWORD)),
+            (Password, &both, false, AfterPassword::SecondFactor),
+            (Password, &app, false, AfterPassword::SecondFactor),
+            (TwoFactor, &none, false, AfterPassword::Enrol),
+            (
+                Password,
+                &none,
+                false,
+                AfterPassword::SignedIn(Amr::PASSWORD),
+            ),
         ] {
             assert_eq!(
-                after_password(required, factors, false),
+                after_password(required, factors, passkeys_work),
                 expected,
-                "{required:?} {factors:?}, passkeys unavailable"
+                "{required:?} {factors:?}, passkeys work: {passkeys_work}"
             );
         }
     }
