@@ -104,7 +104,7 @@ async fn a_long_audit_sweep_does_not_hold_up_clearing_retry_answers() {
     assert_eq!(refreshed.status(), 200);
     let mut look = sqlx::PgConnection::connect(&url).await.unwrap();
     let kept = async |look: &mut sqlx::PgConnection| -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM token_family WHERE retry_sealed IS NOT NULL")
+        sqlx::query_scalar("SELECT count(*) FROM token_retry")
             .fetch_one(look)
             .await
             .unwrap()

@@ -1772,3 +1772,66 @@ async fn the_sqlite_writer_commits_with_synchronous_full() {
     assert_eq!(s.synchronous(), onewriter::Synchronous::Full);
     s.close().await.unwrap();
 }
+
+/// On PostgreSQL a rotation changes no indexed column of its family's row, so the row is
+/// rewritten in place (a heap-only tuple): no entry in any of the family's indexes, and on the
+/// same page. Kept in the family's row, the answer for a retry changed a partial index with
+/// every rotation, and no rotation was.
+#[tokio::test]
+async fn on_postgres_a_rotation_rewrites_its_family_in_place() {
+    use gatehouse::model::RetryCopy;
+    use sqlx::Connection as _;
+    let Some(db) = Database::fresh(common::backend::Backend::Postgres).await else {
+        return;
+    };
+    let url = db.url.clone();
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    issued(s, "alice", "app").await;
+    const ROTATIONS: i64 = 20;
+    let mut from = "r1-alice-app".to_owned();
+    for i in 1..=ROTATIONS {
+        let (access, refresh) = (format!("a{}", i + 1), format!("r{}", i + 1));
+        let next = NewTokens {
+            retry: Some(RetryCopy {
+                sealed: vec![1; 64],
+                until: NOW + i + 5,
+            }),
+            ..next_tokens(&from, &access, &refresh)
+        };
+        let rotated = s
+            .rotate_refresh_token(&p(&from), "app", None, next, NOW + i, None)
+            .await
+            .unwrap();
+        assert!(matches!(rotated, Rotated::Issued(_)), "{rotated:?}");
+        from = refresh;
+    }
+    // The server's sessions report their counts when they end.
+    f.store.close().await.unwrap();
+    let mut look = sqlx::PgConnection::connect(&url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (updated, in_place) = loop {
+        let counts: (i64, i64) = sqlx::query_as(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+             WHERE schemaname = current_schema() AND relname = 'token_family'",
+        )
+        .fetch_one(&mut look)
+        .await
+        .unwrap();
+        if counts.0 > ROTATIONS || std::time::Instant::now() > deadline {
+            break counts;
+        }
+        // A fresh snapshot of the statistics on the next read.
+        sqlx::query("SELECT pg_stat_clear_snapshot()")
+            .execute(&mut look)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    // The code's redemption, which wrote the family's first refresh token, and each rotation.
+    assert_eq!(updated, ROTATIONS + 1);
+    assert_eq!(
+        in_place, updated,
+        "of {updated} updates, {in_place} in place"
+    );
+}

@@ -1,12 +1,16 @@
 //! A database made by the previous release upgrades in place: its schema is migrated when the
 //! new version opens it, and what it held keeps working (sessions, tokens, an unused code, a
 //! username stored before usernames were made canonical, one new accounts can no longer have,
-//! and a record of a token issued, which the new retention of those records then sweeps).
+//! a record of a token issued, which the retention of those records then sweeps, and, where
+//! refresh tokens named their family, the answer kept for a retry of a rotation a moment
+//! before the upgrade, given back to that retry).
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before records of tokens issued had a
-//! retention of their own: SQLite 1-14, PostgreSQL 1-13) and the one before refresh tokens
-//! named their family (SQLite 1-13, PostgreSQL 1-12), whose refresh token of an older format
+//! the columns every release has: the previous release (before PostgreSQL kept the answers for
+//! a retry in a table of their own: SQLite 1-15, this release's schema, PostgreSQL 1-14), the
+//! one before records of tokens issued had a retention of their own (SQLite 1-14, PostgreSQL
+//! 1-13) and the one before refresh tokens named their family (SQLite 1-13, PostgreSQL 1-12),
+//! whose refresh token of an older format
 //! rotates into the family format and is then recognised as reuse; the releases before the
 //! account page's activity (SQLite 1-12, PostgreSQL 1-11) and before second factors (SQLite
 //! 1-11, PostgreSQL 1-10); the releases before back-channel logout (SQLite 1-8, PostgreSQL 1-7)
@@ -46,6 +50,10 @@ struct Old {
     client_secret: String,
     /// Its RS256 key (stored by the previous release only; the earlier ones had none yet).
     key: gatehouse::model::SigningKey,
+    /// Of `KEPT_FAMILY`, where refresh tokens name their family: the token a rotation replaced
+    /// a moment before the upgrade, whose answer is kept for a retry, and its successor.
+    rotated: String,
+    current: String,
 }
 
 const SESSION: &str = "old-session-secret";
@@ -54,12 +62,22 @@ const ACCESS: &str = "old-access-token";
 const CODE: &str = "old-unused-code";
 /// How old the previous release's record of a token issued is: 40 days.
 const OLD_RECORD_AGE: i64 = 40 * 86_400;
+/// The key of refresh tokens that name their family (`oidc::family_token`), as a release that
+/// had them stored it.
+const FAMILY_SECRET: [u8; 32] = [7; 32];
+/// The family whose last rotation's answer is kept.
+const KEPT_FAMILY: &str = "family-2";
+/// That answer, sealed (the store keeps it as it is given).
+const KEPT_ANSWER: &[u8] = b"old-sealed-answer";
 /// A username new accounts can no longer have (a `/`), and its owner's id.
 const OLD_NAME: &str = "ops/bot";
 const OLD_NAMED_ID: &str = "fedcba9876543210fedcba9876543210";
 
 async fn old() -> Old {
+    let family_key = gatehouse::oidc::family_token::FamilyKey::new(&FAMILY_SECRET);
     Old {
+        rotated: family_key.mint(KEPT_FAMILY),
+        current: family_key.mint(KEPT_FAMILY),
         user_id: "0123456789abcdef0123456789abcdef",
         password_hash: Passwords::new(1)
             .hash(PASSWORD.into(), vec![])
@@ -91,10 +109,12 @@ enum ReleaseBefore {
     /// Before refresh tokens named their family, with the account page's activity. Its
     /// refresh tokens are rows of their own.
     FamilyTokens,
-    /// Before records of tokens issued had a retention of their own: the previous release,
-    /// with refresh tokens that name their family (and the rows of an older release's tokens
-    /// it still honours).
+    /// Before records of tokens issued had a retention of their own, with refresh tokens that
+    /// name their family (and the rows of an older release's tokens it still honours).
     TokenAuditRetention,
+    /// Before PostgreSQL kept the answers for a retry in a table of their own: the previous
+    /// release, with records of tokens issued kept apart. Its SQLite schema is this release's.
+    RetryAnswersApart,
 }
 
 impl ReleaseBefore {
@@ -109,6 +129,7 @@ impl ReleaseBefore {
             ReleaseBefore::AccountActivity => 12,
             ReleaseBefore::FamilyTokens => 13,
             ReleaseBefore::TokenAuditRetention => 14,
+            ReleaseBefore::RetryAnswersApart => 15,
         }
     }
 
@@ -123,6 +144,7 @@ impl ReleaseBefore {
             ReleaseBefore::AccountActivity => 11,
             ReleaseBefore::FamilyTokens => 12,
             ReleaseBefore::TokenAuditRetention => 13,
+            ReleaseBefore::RetryAnswersApart => 14,
         }
     }
 
@@ -135,6 +157,16 @@ impl ReleaseBefore {
                 | ReleaseBefore::AccountActivity
                 | ReleaseBefore::FamilyTokens
                 | ReleaseBefore::TokenAuditRetention
+                | ReleaseBefore::RetryAnswersApart
+        )
+    }
+
+    /// Whether its refresh tokens named their family, its family rows keeping the current
+    /// token and the one before it with a kept answer.
+    fn has_family_tokens(self) -> bool {
+        matches!(
+            self,
+            ReleaseBefore::TokenAuditRetention | ReleaseBefore::RetryAnswersApart
         )
     }
 }
@@ -156,6 +188,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0012_second_factors.sql"),
         include_str!("../migrations/sqlite/0013_account_and_email.sql"),
         include_str!("../migrations/sqlite/0014_refresh_per_family.sql"),
+        include_str!("../migrations/sqlite/0015_audit_by_kind.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -236,6 +269,40 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
                 "INSERT INTO signing_key (kid, alg, private_der, public_jwk, created_at, signs_from)
                  VALUES (?1, 'RS256', ?2, ?3, ?4, ?4)",
                 params![key.kid, key.private_der, key.public_jwk, key.created_at],
+            )
+        })
+        .await
+        .unwrap();
+    }
+    if release.has_family_tokens() {
+        let (rotated, current) = (tokens::hash(&old.rotated), tokens::hash(&old.current));
+        file.write(move |tx| {
+            tx.execute(
+                "INSERT INTO server_secret (name, value, created_at) VALUES (?1, ?2, ?3)",
+                params![
+                    gatehouse::oidc::family_token::KEY_NAME,
+                    FAMILY_SECRET.to_vec(),
+                    T0 - 100
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+                   refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at,
+                   previous_hash, previous_scope, previous_expires_at, retry_sealed, retry_until)
+                 VALUES (?1, 'web', ?2, NULL, ?3, ?3, ?4, 'openid', ?5, ?6,
+                   ?7, 'openid', ?8, ?9, ?10)",
+                params![
+                    KEPT_FAMILY,
+                    user_id,
+                    T0 - 10,
+                    current,
+                    T0 - 2,
+                    T0 + 86_400,
+                    rotated,
+                    T0 + 86_000,
+                    KEPT_ANSWER.to_vec(),
+                    T0 + 3,
+                ],
             )
         })
         .await
@@ -360,6 +427,35 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
         .await
         .unwrap();
     }
+    if release.has_family_tokens() {
+        sqlx::query("INSERT INTO server_secret (name, value, created_at) VALUES ($1, $2, $3)")
+            .bind(gatehouse::oidc::family_token::KEY_NAME)
+            .bind(FAMILY_SECRET.to_vec())
+            .bind(T0 - 100)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+               refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at,
+               previous_hash, previous_scope, previous_expires_at, retry_sealed, retry_until)
+             VALUES ($1, 'web', $2, NULL, $3, $3, $4, 'openid', $5, $6,
+               $7, 'openid', $8, $9, $10)",
+        )
+        .bind(KEPT_FAMILY)
+        .bind(old.user_id)
+        .bind(T0 - 10)
+        .bind(tokens::hash(&old.current))
+        .bind(T0 - 2)
+        .bind(T0 + 86_400)
+        .bind(tokens::hash(&old.rotated))
+        .bind(T0 + 86_000)
+        .bind(KEPT_ANSWER)
+        .bind(T0 + 3)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
     pool.close().await;
 }
 
@@ -385,6 +481,38 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // Its records of tokens issued are swept by their own retention.
     assert_eq!(s.purge_token_audit(T0 - OLD_RECORD_AGE).await.unwrap(), 0);
     assert_eq!(s.purge_token_audit(T0 - 30 * 86_400).await.unwrap(), 1);
+    let key = state.family_key().await.unwrap();
+    if release.has_family_tokens() {
+        // A retry of the rotation made a moment before the upgrade gets that rotation's answer
+        // (on PostgreSQL, moved out of the family's row by the migration); cleared once its
+        // window is over, the token is reuse, and its family ends.
+        let rotated = Presented::new(&old.rotated, &key);
+        assert_eq!(rotated.family_id.as_deref(), Some(KEPT_FAMILY));
+        let again = NewTokens {
+            family_id: KEPT_FAMILY.into(),
+            access_token_hash: tokens::hash("a-kept"),
+            access_expires_at: T0 + 600,
+            refresh_token_hash: Some(tokens::hash("r-kept")),
+            refresh_expires_at: T0 + 3600,
+            retry: None,
+        };
+        let retry = async |at| {
+            s.rotate_refresh_token(&rotated, "web", None, again.clone(), at, None)
+                .await
+                .unwrap()
+        };
+        let answer = Rotated::Retried {
+            sealed: KEPT_ANSWER.to_vec(),
+            scope: "openid".into(),
+        };
+        assert_eq!(retry(T0).await, answer);
+        assert_eq!(retry(T0 + 1).await, answer);
+        assert_eq!(s.forget_retry_answers(T0 + 2).await.unwrap(), 0);
+        assert_eq!(s.forget_retry_answers(T0 + 3).await.unwrap(), 1);
+        assert_eq!(retry(T0 + 3).await, Rotated::Reused);
+        let current = Presented::new(&old.current, &key);
+        assert!(s.introspect(&current, T0 + 3).await.unwrap().is_none());
+    }
     let (session, _) = s
         .session(&tokens::hash(SESSION), T0)
         .await
@@ -400,7 +528,6 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     );
     // The old refresh token names no family: it is found by its hash, and its successor is a
     // token of the family format, in its family.
-    let key = state.family_key().await.unwrap();
     let legacy = Presented::new(REFRESH, &key);
     assert_eq!(legacy, Presented::by_hash(tokens::hash(REFRESH)));
     let family = s
@@ -588,6 +715,15 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
+        ReleaseBefore::RetryAnswersApart,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_records_of_tokens_issued_were_kept_apart() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
         ReleaseBefore::TokenAuditRetention,
     )
     .await;
@@ -643,6 +779,15 @@ async fn sqlite_of_the_release_before_groups() {
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::RetryAnswersApart,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_records_of_tokens_issued_were_kept_apart() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::TokenAuditRetention,

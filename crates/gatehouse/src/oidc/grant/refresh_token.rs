@@ -62,6 +62,15 @@ pub struct FamilyTokens {
     pub previous: Option<(StoredToken, Vec<u8>, UnixTime)>,
 }
 
+impl FamilyTokens {
+    /// The current token, if `presented_hash` is its hash. Then the token before it plays no
+    /// part in [`generation`]: a store that keeps that one apart reads it only when this is
+    /// `None`.
+    pub fn current_if(&self, presented_hash: &str) -> Option<&StoredToken> {
+        self.current.as_ref().filter(|c| c.hash == presented_hash)
+    }
+}
+
 /// A refresh token's hash with the scope it carries and its expiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredToken {
@@ -83,7 +92,7 @@ pub struct PresentedState {
 /// current one; the one before it, with the answer its rotation gave while that is kept (its
 /// successor is the current token, so it has not been used); or an older one, rotated before.
 pub fn generation(family: &FamilyTokens, presented_hash: &str) -> PresentedState {
-    if let Some(current) = family.current.as_ref().filter(|c| c.hash == presented_hash) {
+    if let Some(current) = family.current_if(presented_hash) {
         return PresentedState {
             scope: current.scope.clone(),
             expires_at: current.expires_at,
@@ -545,13 +554,21 @@ mod tests {
         assert_eq!(judged(&forgotten, "g2", narrowed), reuse);
         // Any other token the family's MAC vouches for was rotated before.
         assert_eq!(judged(&family(), "g1", APP), reuse);
+        // The current token is judged without the one before it: a store that keeps that one
+        // apart reads it only when the token presented is not the current one.
         assert_eq!(judged(&forgotten, "g3", APP), judged(&family(), "g3", APP));
+        assert_eq!(
+            family().current_if("g3").map(|c| c.hash.as_str()),
+            Some("g3")
+        );
+        assert_eq!(family().current_if("g2"), None);
         // A family that has no token of this format yet knows none of them as current.
         let none = FamilyTokens {
             current: None,
             previous: None,
         };
         assert_eq!(judged(&none, "g3", APP), reuse);
+        assert_eq!(none.current_if("g3"), None);
         assert_eq!(
             generation(&family(), "g2").expires_at,
             NOW + 3000,

@@ -18,11 +18,11 @@ use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
 use crate::oidc::grant::refresh_token::{
-    self, PresentedState, RefreshRequest, RefreshRow, RetryRow, Rotation,
+    self, PresentedState, RefreshRequest, RefreshRow, RetryRow, Rotation, StoredToken,
 };
 use crate::store::columns::{
-    REFRESH_FAMILY_FIELDS, USER_FIELDS, active_user_token, family_token_columns, family_tokens,
-    may_use_client, refresh_family_columns, user_columns,
+    REFRESH_FAMILY_FIELDS, USER_FIELDS, active_user_token, family_tokens, may_use_client,
+    refresh_family_columns, user_columns,
 };
 use crate::store::{Grants, StoreResult};
 
@@ -77,17 +77,29 @@ async fn store_tokens(
     .await?;
     if let Some(refresh) = &tokens.refresh_token_hash {
         let retry = tokens.retry.as_ref().filter(|_| keep_previous);
-        // The right-hand sides read the row as it was: the previous token is the one current
-        // until now.
+        // The previous token and the answer kept for a retry live in `token_retry`, so that a
+        // rotation changes no indexed column of the family's row (a HOT update). Every part of
+        // the statement reads the tables as they were before it: the previous token is the one
+        // current until now. Without an answer to keep, none is: the family's kept answer, if
+        // any, goes.
         sqlx::query(
-            "UPDATE token_family SET
-                 previous_hash = CASE WHEN $6::BYTEA IS NULL THEN NULL ELSE refresh_hash END,
-                 previous_scope = CASE WHEN $6::BYTEA IS NULL THEN NULL ELSE refresh_scope END,
-                 previous_expires_at =
-                     CASE WHEN $6::BYTEA IS NULL THEN NULL ELSE refresh_expires_at END,
-                 retry_sealed = $6, retry_until = $7,
-                 refresh_hash = $2, refresh_scope = $3, refresh_created_at = $4,
-                 refresh_expires_at = $5
+            "WITH kept AS (
+                 INSERT INTO token_retry (family_id, previous_hash, previous_scope,
+                                          previous_expires_at, retry_sealed, retry_until)
+                 SELECT id, refresh_hash, refresh_scope, refresh_expires_at, $6, $7
+                 FROM token_family
+                 WHERE id = $1 AND $6::BYTEA IS NOT NULL AND refresh_hash IS NOT NULL
+                 ON CONFLICT (family_id) DO UPDATE SET
+                     previous_hash = EXCLUDED.previous_hash,
+                     previous_scope = EXCLUDED.previous_scope,
+                     previous_expires_at = EXCLUDED.previous_expires_at,
+                     retry_sealed = EXCLUDED.retry_sealed,
+                     retry_until = EXCLUDED.retry_until
+             ), forgotten AS (
+                 DELETE FROM token_retry WHERE family_id = $1 AND $6::BYTEA IS NULL
+             )
+             UPDATE token_family SET refresh_hash = $2, refresh_scope = $3,
+                                     refresh_created_at = $4, refresh_expires_at = $5
              WHERE id = $1",
         )
         .bind(family_id)
@@ -219,9 +231,8 @@ async fn lock_family_refresh(
     let row = sqlx::query(concat!(
         "SELECT ",
         refresh_family_columns!("$2"),
-        ", ",
-        family_token_columns!(),
-        " FROM token_family f
+        ", f.refresh_hash, f.refresh_scope, f.refresh_expires_at
+         FROM token_family f
          JOIN user_account u ON u.id = f.user_id
          LEFT JOIN session s ON s.id_hash = f.session_id_hash
          WHERE f.id = $1
@@ -235,16 +246,40 @@ async fn lock_family_refresh(
         return Ok(None);
     };
     let at = REFRESH_FAMILY_FIELDS;
-    let tokens = family_tokens((
+    let mut tokens = family_tokens((
         r.try_get(at)?,
         r.try_get(at + 1)?,
         r.try_get(at + 2)?,
-        r.try_get(at + 3)?,
-        r.try_get(at + 4)?,
-        r.try_get(at + 5)?,
-        r.try_get(at + 6)?,
-        r.try_get(at + 7)?,
+        None,
+        None,
+        None,
+        None,
+        None,
     ));
+    if tokens.current_if(presented_hash).is_none() {
+        // The token before the current one, with its kept answer, by a statement of its own:
+        // under READ COMMITTED it sees the rotation this one may have waited for on the lock,
+        // which a join in the locking statement would not. Rotations, which alone write it,
+        // hold the family's lock.
+        tokens.previous = sqlx::query_as::<_, (String, String, i64, Vec<u8>, i64)>(
+            "SELECT previous_hash, previous_scope, previous_expires_at, retry_sealed, retry_until
+             FROM token_retry WHERE family_id = $1",
+        )
+        .bind(family_id)
+        .fetch_optional(&mut *c)
+        .await?
+        .map(|(hash, scope, expires_at, sealed, until)| {
+            (
+                StoredToken {
+                    hash,
+                    scope,
+                    expires_at,
+                },
+                sealed,
+                until,
+            )
+        });
+    }
     let token = refresh_token::generation(&tokens, presented_hash);
     refresh_row(&r, family_id.to_owned(), token).map(Some)
 }
@@ -721,11 +756,9 @@ impl Grants for PgStore {
         // other: presented again, it is reuse.
         Ok(self
             .in_batches(
-                "UPDATE token_family SET previous_hash = NULL, previous_scope = NULL,
-                     previous_expires_at = NULL, retry_sealed = NULL, retry_until = NULL
-                 WHERE id IN (SELECT id FROM token_family
-                              WHERE retry_sealed IS NOT NULL AND retry_until <= $1
-                              LIMIT $2)",
+                "DELETE FROM token_retry
+                 WHERE family_id IN (SELECT family_id FROM token_retry
+                                     WHERE retry_until <= $1 LIMIT $2)",
                 now,
             )
             .await?

@@ -84,6 +84,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "audit by kind",
         include_str!("../../../migrations/postgres/0014_audit_by_kind.sql"),
     ),
+    (
+        15,
+        "retry answers apart",
+        include_str!("../../../migrations/postgres/0015_retry_answers_apart.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.
