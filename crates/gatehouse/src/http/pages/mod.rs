@@ -31,6 +31,7 @@ pub(super) use signin::{
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
+use bytes::Bytes;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use self::catalogue::{Problem, Text};
@@ -55,7 +56,8 @@ pub(in crate::http) struct Look {
 impl Look {
     pub(in crate::http) fn new(branding: Branding, issuer: &str, mail: bool) -> Look {
         let logo = branding.logo.as_ref().map(|logo| {
-            let asset = Asset::new(logo.bytes.to_vec(), logo.content_type);
+            // The branding's bytes, shared rather than copied.
+            let asset = Asset::new(Bytes::from_owner(logo.bytes.clone()), logo.content_type);
             let url = asset.versioned(&format!("{issuer}{LOGO_PATH}"));
             (asset, url)
         });
