@@ -1072,6 +1072,7 @@ async fn a_refresh_is_audited_in_its_own_transaction(db: Database) {
         && r.client_id.as_deref() == Some("app")
         && r.at == NOW + 1));
     assert_eq!(records[0].subject.as_deref(), Some("alice"));
+    assert_eq!(records[0].actor, format!("user:{}", alice.id));
     assert!(
         records[0]
             .detail

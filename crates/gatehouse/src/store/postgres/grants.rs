@@ -52,11 +52,12 @@ pub(super) async fn insert_tokens(
     tokens: &NewTokens,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    store_tokens(c, family_id, scope, tokens, now, false).await
+    store_tokens(c, family_id, scope, tokens, now, false, None).await
 }
 
 /// As [`insert_tokens`]; `keep_previous`: the family's current token is the one this rotation
-/// replaces, kept with the answer in `tokens.retry` for a retry (`oidc::retry`).
+/// replaces, kept with the answer in `tokens.retry` for a retry (`oidc::retry`); `record`: the
+/// audit record of the tokens issued, appended with them.
 async fn store_tokens(
     c: &mut PgConnection,
     family_id: &str,
@@ -64,54 +65,77 @@ async fn store_tokens(
     tokens: &NewTokens,
     now: UnixTime,
     keep_previous: bool,
+    record: Option<&AuditRecord>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&tokens.access_token_hash)
-    .bind(family_id)
-    .bind(scope)
-    .bind(now)
-    .bind(tokens.access_expires_at)
-    .execute(&mut *c)
-    .await?;
-    if let Some(refresh) = &tokens.refresh_token_hash {
-        let retry = tokens.retry.as_ref().filter(|_| keep_previous);
-        // The previous token and the answer kept for a retry live in `token_retry`, so that a
-        // rotation changes no indexed column of the family's row (a HOT update). Every part of
-        // the statement reads the tables as they were before it: the previous token is the one
-        // current until now. Without an answer to keep, none is: the family's kept answer, if
-        // any, goes.
+    let Some(refresh) = &tokens.refresh_token_hash else {
         sqlx::query(
-            "WITH kept AS (
-                 INSERT INTO token_retry (family_id, previous_hash, previous_scope,
-                                          previous_expires_at, retry_sealed, retry_until)
-                 SELECT id, refresh_hash, refresh_scope, refresh_expires_at, $6, $7
-                 FROM token_family
-                 WHERE id = $1 AND $6::BYTEA IS NOT NULL AND refresh_hash IS NOT NULL
-                 ON CONFLICT (family_id) DO UPDATE SET
-                     previous_hash = EXCLUDED.previous_hash,
-                     previous_scope = EXCLUDED.previous_scope,
-                     previous_expires_at = EXCLUDED.previous_expires_at,
-                     retry_sealed = EXCLUDED.retry_sealed,
-                     retry_until = EXCLUDED.retry_until
-             ), forgotten AS (
-                 DELETE FROM token_retry WHERE family_id = $1 AND $6::BYTEA IS NULL
-             )
-             UPDATE token_family SET refresh_hash = $2, refresh_scope = $3,
-                                     refresh_created_at = $4, refresh_expires_at = $5
-             WHERE id = $1",
+            "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
         )
+        .bind(&tokens.access_token_hash)
         .bind(family_id)
-        .bind(refresh)
         .bind(scope)
         .bind(now)
-        .bind(tokens.refresh_expires_at)
-        .bind(retry.map(|r| &r.sealed))
-        .bind(retry.map(|r| r.until))
+        .bind(tokens.access_expires_at)
         .execute(&mut *c)
         .await?;
-    }
+        if let Some(record) = record {
+            insert_audit(&mut *c, record).await?;
+        }
+        return Ok(());
+    };
+    let retry = tokens.retry.as_ref().filter(|_| keep_previous);
+    // One statement, one round trip to the server, for the access token, the refresh token,
+    // the answer kept for a retry and the record.
+    //
+    // The previous token and the answer kept for a retry live in `token_retry`, so that a
+    // rotation changes no indexed column of the family's row (a HOT update). Every part of the
+    // statement reads the tables as they were before it: the previous token is the one current
+    // until now. Without an answer to keep, none is: the family's kept answer, if any, goes.
+    sqlx::query(
+        "WITH access AS (
+             INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
+             VALUES ($8, $1, $3, $4, $9)
+         ), kept AS (
+             INSERT INTO token_retry (family_id, previous_hash, previous_scope,
+                                      previous_expires_at, retry_sealed, retry_until)
+             SELECT id, refresh_hash, refresh_scope, refresh_expires_at, $6, $7
+             FROM token_family
+             WHERE id = $1 AND $6::BYTEA IS NOT NULL AND refresh_hash IS NOT NULL
+             ON CONFLICT (family_id) DO UPDATE SET
+                 previous_hash = EXCLUDED.previous_hash,
+                 previous_scope = EXCLUDED.previous_scope,
+                 previous_expires_at = EXCLUDED.previous_expires_at,
+                 retry_sealed = EXCLUDED.retry_sealed,
+                 retry_until = EXCLUDED.retry_until
+         ), forgotten AS (
+             DELETE FROM token_retry WHERE family_id = $1 AND $6::BYTEA IS NULL
+         ), audit AS (
+             INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
+             SELECT $10, $11, $12, $13, $14, $15, $16 WHERE $11::TEXT IS NOT NULL
+         )
+         UPDATE token_family SET refresh_hash = $2, refresh_scope = $3,
+                                 refresh_created_at = $4, refresh_expires_at = $5
+         WHERE id = $1",
+    )
+    .bind(family_id)
+    .bind(refresh)
+    .bind(scope)
+    .bind(now)
+    .bind(tokens.refresh_expires_at)
+    .bind(retry.map(|r| &r.sealed))
+    .bind(retry.map(|r| r.until))
+    .bind(&tokens.access_token_hash)
+    .bind(tokens.access_expires_at)
+    .bind(record.map(|r| r.at))
+    .bind(record.map(|r| r.kind))
+    .bind(record.map(|r| &r.actor))
+    .bind(record.and_then(|r| r.subject.as_ref()))
+    .bind(record.and_then(|r| r.client_id.as_ref()))
+    .bind(record.and_then(|r| r.ip.as_ref()))
+    .bind(record.and_then(|r| r.detail.as_ref()))
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }
 
@@ -507,9 +531,17 @@ impl Grants for PgStore {
                     client_id: &client_id,
                     scope: scope.as_deref(),
                 };
-                let rotated = match refresh_token::decide(row, request, now) {
+                let requester = Requester {
+                    at: now,
+                    client_id: &client_id,
+                    ip,
+                };
+                // The outcome, and whether its record was written with the tokens.
+                let (rotated, recorded) = match refresh_token::decide(row, request, now) {
                     // New tokens go only into the family they were minted for.
-                    Rotation::Issue(grant) if grant.family_id != new.family_id => Rotated::Invalid,
+                    Rotation::Issue(grant) if grant.family_id != new.family_id => {
+                        (Rotated::Invalid, false)
+                    }
                     Rotation::Issue(grant) => {
                         if presented.family_id.is_none() {
                             // A token of an earlier release: its row records the rotation,
@@ -529,25 +561,35 @@ impl Grants for PgStore {
                             .await?;
                         }
                         let keep_previous = presented.family_id.is_some();
-                        store_tokens(c, &grant.family_id, &grant.scope, &new, now, keep_previous)
-                            .await?;
-                        Rotated::Issued(grant)
+                        let (family, scope) = (grant.family_id.clone(), grant.scope.clone());
+                        let rotated = Rotated::Issued(grant);
+                        let record = audit::refresh(&rotated, &requester);
+                        store_tokens(
+                            c,
+                            &family,
+                            &scope,
+                            &new,
+                            now,
+                            keep_previous,
+                            record.as_ref(),
+                        )
+                        .await?;
+                        (rotated, true)
                     }
-                    Rotation::Invalid => Rotated::Invalid,
-                    Rotation::ScopeExceeded => Rotated::ScopeExceeded,
-                    Rotation::Denied => Rotated::Denied,
+                    Rotation::Invalid => (Rotated::Invalid, false),
+                    Rotation::ScopeExceeded => (Rotated::ScopeExceeded, false),
+                    Rotation::Denied => (Rotated::Denied, false),
                     Rotation::Reuse { family } => {
                         revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
-                        Rotated::Reused
+                        (Rotated::Reused, false)
                     }
-                    Rotation::Replay { sealed, scope } => Rotated::Retried { sealed, scope },
+                    Rotation::Replay { sealed, scope } => {
+                        (Rotated::Retried { sealed, scope }, false)
+                    }
                 };
-                let requester = Requester {
-                    at: now,
-                    client_id: &client_id,
-                    ip,
-                };
-                insert_outcome_audit(&mut *c, audit::refresh(&rotated, &requester)).await?;
+                if !recorded {
+                    insert_outcome_audit(&mut *c, audit::refresh(&rotated, &requester)).await?;
+                }
                 Ok(rotated)
             })
         })
