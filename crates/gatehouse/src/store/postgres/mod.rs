@@ -44,6 +44,9 @@ pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections per instance: enough to keep PostgreSQL busy, few enough that several
 /// instances stay under its default `max_connections` of 100.
 pub(super) const MAX_CONNECTIONS: u32 = 16;
+/// How long a pooled connection may sit idle and still be handed out without a round trip to
+/// check it.
+const RECHECK_IDLE: Duration = Duration::from_secs(1);
 /// Attempts of a transaction that keeps hitting serialization failures or deadlocks.
 pub(super) const MAX_ATTEMPTS: u32 = 6;
 /// Rows the expiry sweep deletes at most per statement.
@@ -67,6 +70,19 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx checks a connection with a round trip when it goes back to the pool; by
+            // default it checks it again with another when it is taken out, for every
+            // transaction. Only one idle long enough to have lost its server (a restart, a
+            // dropped link) is checked again.
+            .test_before_acquire(false)
+            .before_acquire(|c, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= RECHECK_IDLE {
+                        sqlx::Connection::ping(c).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(db_error)?;
