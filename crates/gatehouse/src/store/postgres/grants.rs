@@ -283,8 +283,8 @@ async fn lock_family_refresh(
     if tokens.current_if(presented_hash).is_none() {
         // The token before the current one, with its kept answer, by a statement of its own:
         // under READ COMMITTED it sees the rotation this one may have waited for on the lock,
-        // which a join in the locking statement would not. Rotations, which alone write it,
-        // hold the family's lock.
+        // which a join in the locking statement would not. Rotations, which alone keep an
+        // answer, hold the family's lock; the sweep only deletes answers past their window.
         tokens.previous = sqlx::query_as::<_, (String, String, i64, Vec<u8>, i64)>(
             "SELECT previous_hash, previous_scope, previous_expires_at, retry_sealed, retry_until
              FROM token_retry WHERE family_id = $1",
