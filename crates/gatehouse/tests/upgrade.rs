@@ -5,18 +5,18 @@
 //! refresh tokens named their family, the answer kept for a retry of a rotation a moment
 //! before the upgrade, given back to that retry).
 //!
-//! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with the
-//! columns every release has: the previous release (before PostgreSQL kept the answers for a retry
-//! in a table of their own: SQLite 1-15, this release's schema, PostgreSQL 1-14), the one before
-//! records of tokens issued had a retention of their own (SQLite 1-14, PostgreSQL 1-13) and the one
-//! before refresh tokens named their family (SQLite 1-13, PostgreSQL 1-12), whose refresh token of
-//! an older format rotates into the family format and is then recognised as reuse; the releases
-//! before the account page's activity (SQLite 1-12, PostgreSQL 1-11) and before second factors
-//! (SQLite 1-11, PostgreSQL 1-10); the releases before back-channel logout (SQLite 1-8, PostgreSQL
-//! 1-7) and before ES256 and EdDSA (SQLite 1-6, PostgreSQL 1-5), which also hold what they added (a
-//! group and its member, a client's display name, an RS256 signing key); the one before groups
-//! (SQLite 1-3, PostgreSQL 1-2); and the one before sessions were tied to tokens (SQLite 1-2,
-//! PostgreSQL 1).
+//! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
+//! the columns every release has: the previous release (before PostgreSQL kept the answers for
+//! a retry in a table of their own: SQLite 1-15, this release's schema, PostgreSQL 1-14), the
+//! one before records of tokens issued had a retention of their own (SQLite 1-14, PostgreSQL
+//! 1-13) and the one before refresh tokens named their family (SQLite 1-13, PostgreSQL 1-12),
+//! whose refresh token of an older format rotates into the family format and is then recognised
+//! as reuse; the releases before the account page's activity (SQLite 1-12, PostgreSQL 1-11) and
+//! before second factors (SQLite 1-11, PostgreSQL 1-10); the releases before back-channel
+//! logout (SQLite 1-8, PostgreSQL 1-7) and before ES256 and EdDSA (SQLite 1-6, PostgreSQL 1-5),
+//! which also hold what they added (a group and its member, a client's display name, an RS256
+//! signing key); the one before groups (SQLite 1-3, PostgreSQL 1-2); and the one before
+//! sessions were tied to tokens (SQLite 1-2, PostgreSQL 1).
 
 #![allow(
     clippy::unwrap_used,
