@@ -1789,7 +1789,9 @@ async fn on_postgres_a_rotation_rewrites_its_family_in_place() {
     let f = open(db).await;
     let s = f.store.as_ref();
     issued(s, "alice", "app").await;
-    const ROTATIONS: i64 = 20;
+    // Few enough that every version of the row fits on its page even if no other session's
+    // snapshot lets PostgreSQL prune the old ones meanwhile (tests share the database).
+    const ROTATIONS: i64 = 10;
     let mut from = "r1-alice-app".to_owned();
     for i in 1..=ROTATIONS {
         let (access, refresh) = (format!("a{}", i + 1), format!("r{}", i + 1));
