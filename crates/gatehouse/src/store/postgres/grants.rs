@@ -67,31 +67,15 @@ async fn store_tokens(
     keep_previous: bool,
     record: Option<&AuditRecord>,
 ) -> Result<(), sqlx::Error> {
-    let Some(refresh) = &tokens.refresh_token_hash else {
-        sqlx::query(
-            "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&tokens.access_token_hash)
-        .bind(family_id)
-        .bind(scope)
-        .bind(now)
-        .bind(tokens.access_expires_at)
-        .execute(&mut *c)
-        .await?;
-        if let Some(record) = record {
-            insert_audit(&mut *c, record).await?;
-        }
-        return Ok(());
-    };
     let retry = tokens.retry.as_ref().filter(|_| keep_previous);
-    // One statement, one round trip to the server, for the access token, the refresh token,
-    // the answer kept for a retry and the record.
+    // One statement, one round trip to the server, for the access token, the refresh token
+    // (if any), the answer kept for a retry and the record.
     //
     // The previous token and the answer kept for a retry live in `token_retry`, so that a
     // rotation changes no indexed column of the family's row (a HOT update). Every part of the
     // statement reads the tables as they were before it: the previous token is the one current
-    // until now. Without an answer to keep, none is: the family's kept answer, if any, goes.
+    // until now. Without an answer to keep, none is: the family's kept answer, if any, goes
+    // when a new refresh token replaces the one it answered for.
     sqlx::query(
         "WITH access AS (
              INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
@@ -109,17 +93,18 @@ async fn store_tokens(
                  retry_sealed = EXCLUDED.retry_sealed,
                  retry_until = EXCLUDED.retry_until
          ), forgotten AS (
-             DELETE FROM token_retry WHERE family_id = $1 AND $6::BYTEA IS NULL
+             DELETE FROM token_retry
+             WHERE family_id = $1 AND $6::BYTEA IS NULL AND $2::TEXT IS NOT NULL
          ), audit AS (
              INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
              SELECT $10, $11, $12, $13, $14, $15, $16 WHERE $11::TEXT IS NOT NULL
          )
          UPDATE token_family SET refresh_hash = $2, refresh_scope = $3,
                                  refresh_created_at = $4, refresh_expires_at = $5
-         WHERE id = $1",
+         WHERE id = $1 AND $2::TEXT IS NOT NULL",
     )
     .bind(family_id)
-    .bind(refresh)
+    .bind(&tokens.refresh_token_hash)
     .bind(scope)
     .bind(now)
     .bind(tokens.refresh_expires_at)
