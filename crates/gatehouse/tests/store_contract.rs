@@ -1838,3 +1838,78 @@ async fn on_postgres_a_rotation_rewrites_its_family_in_place() {
         "of {updated} updates, {in_place} in place"
     );
 }
+
+/// On PostgreSQL a rotation reads its family without a lock and writes the new tokens only if
+/// the family still has the token presented and is not revoked. Here another session holds
+/// the family's row while the rotation runs, then rotates or revokes the family: the rotation
+/// must see what was committed and issue nothing. Written only against what it read, it
+/// would issue tokens in a revoked family, or a second successor to one token.
+#[tokio::test]
+async fn on_postgres_a_rotation_racing_a_change_to_its_family_issues_nothing() {
+    use sqlx::Connection as _;
+    for change in ["rotated", "revoked"] {
+        let Some(db) = Database::fresh(common::backend::Backend::Postgres).await else {
+            return;
+        };
+        let url = db.url.clone();
+        let f = open(db).await;
+        issued(f.store.as_ref(), "alice", "app").await;
+
+        let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut held = other.begin().await.unwrap();
+        sqlx::query("SELECT 1 FROM token_family FOR UPDATE")
+            .execute(&mut *held)
+            .await
+            .unwrap();
+        let holder: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *held)
+            .await
+            .unwrap();
+
+        let store = f.store.clone();
+        let rotation =
+            tokio::spawn(
+                async move { rotate(store.as_ref(), "r1-alice-app", "r2", NOW + 1).await },
+            );
+        // Until the rotation waits for the row this session holds.
+        let mut look = sqlx::PgConnection::connect(&url).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+            )
+            .bind(holder)
+            .fetch_one(&mut look)
+            .await
+            .unwrap();
+            if waiting > 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the rotation never waited for the family's row"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let statement = match change {
+            "rotated" => "UPDATE token_family SET refresh_hash = 'another'",
+            _ => "UPDATE token_family SET revoked_at = 1, revoked_reason = 'user logged out'",
+        };
+        sqlx::query(statement).execute(&mut *held).await.unwrap();
+        held.commit().await.unwrap();
+
+        let rotated = rotation.await.unwrap();
+        let expected = match change {
+            // Neither the family's token nor the one before it: reuse.
+            "rotated" => matches!(rotated, Rotated::Reused),
+            _ => matches!(rotated, Rotated::Invalid),
+        };
+        assert!(expected, "{change}: {rotated:?}");
+        // Nor anything written: the family's first access token is its only one.
+        let access_tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM access_token")
+            .fetch_one(&mut look)
+            .await
+            .unwrap();
+        assert_eq!(access_tokens, 1, "{change}");
+    }
+}

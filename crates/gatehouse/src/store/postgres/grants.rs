@@ -1,4 +1,6 @@
-//! Authorization codes and tokens: loaded and locked here (`FOR UPDATE`), decided in `oidc::grant`, applied here.
+//! Authorization codes and tokens: loaded and locked here (`FOR UPDATE`), decided in
+//! `oidc::grant`, applied here. The common rotation, the most frequent write, is read without
+//! the lock and applied only if what it was decided on still holds (`rotate_current`).
 
 use std::net::IpAddr;
 
@@ -7,7 +9,7 @@ use sqlx::{PgConnection, Row};
 
 use super::audit::{insert_audit, insert_outcome_audit};
 use super::rows::user_from;
-use super::transaction::with_retrying_transaction;
+use super::transaction::{is_retryable, with_retrying_transaction};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
@@ -18,7 +20,7 @@ use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemption};
 use crate::oidc::grant::refresh_token::{
-    self, PresentedState, RefreshRequest, RefreshRow, RetryRow, Rotation, StoredToken,
+    self, FamilyTokens, PresentedState, RefreshRequest, RefreshRow, RetryRow, Rotation, StoredToken,
 };
 use crate::store::columns::{
     REFRESH_FAMILY_FIELDS, USER_FIELDS, active_user_token, family_tokens, may_use_client,
@@ -43,8 +45,7 @@ pub(super) async fn revoke_family(
     Ok(())
 }
 
-/// Stores the access token, and the refresh token as its family's current one (the family
-/// row exists); no previous token is kept.
+/// Stores the access token, and the refresh token as its new family's first one.
 pub(super) async fn insert_tokens(
     c: &mut PgConnection,
     family_id: &str,
@@ -52,40 +53,62 @@ pub(super) async fn insert_tokens(
     tokens: &NewTokens,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    store_tokens(c, family_id, scope, tokens, now, false, None).await
+    let stored = store_tokens(c, family_id, scope, tokens, now, Replacing::Nothing, None).await?;
+    stored.then_some(()).ok_or(sqlx::Error::RowNotFound)
 }
 
-/// As [`insert_tokens`]; `keep_previous`: the family's current token is the one this rotation
-/// replaces, kept with the answer in `tokens.retry` for a retry (`oidc::retry`); `record`: the
-/// audit record of the tokens issued, appended with them.
+/// The family's refresh token a store of new tokens replaces.
+enum Replacing<'a> {
+    /// None: the family is new, or its token is of an earlier release (recorded by its own row).
+    Nothing,
+    /// The family's current token, as read for the decision. It is kept, with the answer in
+    /// the new tokens' `retry`, for a retry (`oidc::retry`); and the tokens are stored only if
+    /// the family still has it and is not revoked.
+    Current(&'a StoredToken),
+}
+
+/// As [`insert_tokens`], replacing the family's token `replacing`, with `record`, the audit
+/// record of the tokens issued. Whether they were stored: not when `replacing` is no longer
+/// the family's current token or the family was revoked, which a rotation that read the
+/// family without its lock can find (a concurrent one rotated or revoked it meanwhile).
 async fn store_tokens(
     c: &mut PgConnection,
     family_id: &str,
     scope: &str,
     tokens: &NewTokens,
     now: UnixTime,
-    keep_previous: bool,
+    replacing: Replacing<'_>,
     record: Option<&AuditRecord>,
-) -> Result<(), sqlx::Error> {
-    let retry = tokens.retry.as_ref().filter(|_| keep_previous);
+) -> Result<bool, sqlx::Error> {
+    let current = match replacing {
+        Replacing::Nothing => None,
+        Replacing::Current(token) => Some(token),
+    };
+    let retry = tokens.retry.as_ref().filter(|_| current.is_some());
     // One statement, one round trip to the server, for the access token, the refresh token
-    // (if any), the answer kept for a retry and the record.
+    // (if any), the answer kept for a retry and the record; `f` is the family's row when
+    // the refresh token replaced its current one, and nothing else is written without it.
     //
     // The previous token and the answer kept for a retry live in `token_retry`, so that a
-    // rotation changes no indexed column of the family's row (a HOT update). Every part of the
-    // statement reads the tables as they were before it: the previous token is the one current
-    // until now. Without an answer to keep, none is: the family's kept answer, if any, goes
-    // when a new refresh token replaces the one it answered for.
-    sqlx::query(
-        "WITH access AS (
+    // rotation changes no indexed column of the family's row (a HOT update). Without an
+    // answer to keep, none is: the family's kept answer, if any, goes when a new refresh
+    // token replaces the one it answered for.
+    let stored: i64 = sqlx::query_scalar(
+        "WITH f AS (
+             UPDATE token_family SET refresh_hash = $2, refresh_scope = $3,
+                                     refresh_created_at = $4, refresh_expires_at = $5
+             WHERE id = $1 AND $2::TEXT IS NOT NULL AND revoked_at IS NULL
+               AND ($17::TEXT IS NULL OR refresh_hash = $17)
+             RETURNING id
+         ), stored AS (
+             SELECT id FROM f UNION ALL SELECT $1::TEXT WHERE $2::TEXT IS NULL
+         ), access AS (
              INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
-             VALUES ($8, $1, $3, $4, $9)
+             SELECT $8, id, $3, $4, $9 FROM stored
          ), kept AS (
              INSERT INTO token_retry (family_id, previous_hash, previous_scope,
                                       previous_expires_at, retry_sealed, retry_until)
-             SELECT id, refresh_hash, refresh_scope, refresh_expires_at, $6, $7
-             FROM token_family
-             WHERE id = $1 AND $6::BYTEA IS NOT NULL AND refresh_hash IS NOT NULL
+             SELECT id, $17, $18, $19, $6, $7 FROM f WHERE $6::BYTEA IS NOT NULL
              ON CONFLICT (family_id) DO UPDATE SET
                  previous_hash = EXCLUDED.previous_hash,
                  previous_scope = EXCLUDED.previous_scope,
@@ -94,14 +117,12 @@ async fn store_tokens(
                  retry_until = EXCLUDED.retry_until
          ), forgotten AS (
              DELETE FROM token_retry
-             WHERE family_id = $1 AND $6::BYTEA IS NULL AND $2::TEXT IS NOT NULL
+             WHERE family_id = $1 AND $6::BYTEA IS NULL AND EXISTS (SELECT 1 FROM f)
          ), audit AS (
              INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
-             SELECT $10, $11, $12, $13, $14, $15, $16 WHERE $11::TEXT IS NOT NULL
+             SELECT $10, $11, $12, $13, $14, $15, $16 FROM stored WHERE $11::TEXT IS NOT NULL
          )
-         UPDATE token_family SET refresh_hash = $2, refresh_scope = $3,
-                                 refresh_created_at = $4, refresh_expires_at = $5
-         WHERE id = $1 AND $2::TEXT IS NOT NULL",
+         SELECT count(*) FROM stored",
     )
     .bind(family_id)
     .bind(&tokens.refresh_token_hash)
@@ -119,9 +140,12 @@ async fn store_tokens(
     .bind(record.and_then(|r| r.client_id.as_ref()))
     .bind(record.and_then(|r| r.ip.as_ref()))
     .bind(record.and_then(|r| r.detail.as_ref()))
-    .execute(&mut *c)
+    .bind(current.map(|t| &t.hash))
+    .bind(current.map(|t| &t.scope))
+    .bind(current.map(|t| t.expires_at))
+    .fetch_one(&mut *c)
     .await?;
-    Ok(())
+    Ok(stored > 0)
 }
 
 const ACTIVE_ACCESS_TOKEN: &str =
@@ -228,34 +252,27 @@ fn refresh_row(
     })
 }
 
-/// A token of the family format, judged by its family's row (`refresh_token::generation`).
-/// The row lock makes concurrent rotations in one family take turns: under READ COMMITTED the
-/// second reads the locked row as the first left it, so it finds its token rotated.
-async fn lock_family_refresh(
-    c: &mut PgConnection,
-    family_id: &str,
-    presented_hash: &str,
-    now: UnixTime,
-) -> Result<Option<RefreshRow>, sqlx::Error> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        refresh_family_columns!("$2"),
-        ", f.refresh_hash, f.refresh_scope, f.refresh_expires_at
-         FROM token_family f
-         JOIN user_account u ON u.id = f.user_id
-         LEFT JOIN session s ON s.id_hash = f.session_id_hash
-         WHERE f.id = $1
-         FOR UPDATE OF f"
-    ))
-    .bind(family_id)
-    .bind(now)
-    .fetch_optional(&mut *c)
-    .await?;
-    let Some(r) = row else {
-        return Ok(None);
+/// The statement reading a family's row for a refresh decision: `refresh_family_columns!`,
+/// then the family's current refresh token; `$1` the family, `$2` the time.
+macro_rules! family_refresh_sql {
+    ($($lock:literal)?) => {
+        concat!(
+            "SELECT ",
+            refresh_family_columns!("$2"),
+            ", f.refresh_hash, f.refresh_scope, f.refresh_expires_at
+             FROM token_family f
+             JOIN user_account u ON u.id = f.user_id
+             LEFT JOIN session s ON s.id_hash = f.session_id_hash
+             WHERE f.id = $1",
+            $($lock)?
+        )
     };
+}
+
+/// The family's current refresh token, from a row of `family_refresh_sql!`.
+fn current_refresh(r: &sqlx::postgres::PgRow) -> Result<FamilyTokens, sqlx::Error> {
     let at = REFRESH_FAMILY_FIELDS;
-    let mut tokens = family_tokens((
+    Ok(family_tokens((
         r.try_get(at)?,
         r.try_get(at + 1)?,
         r.try_get(at + 2)?,
@@ -264,7 +281,28 @@ async fn lock_family_refresh(
         None,
         None,
         None,
-    ));
+    )))
+}
+
+/// A token of the family format, judged by its family's row (`refresh_token::generation`),
+/// with the family's current token. The row lock makes concurrent rotations in one family
+/// take turns: under READ COMMITTED the second reads the locked row as the first left it, so
+/// it finds its token rotated.
+async fn lock_family_refresh(
+    c: &mut PgConnection,
+    family_id: &str,
+    presented_hash: &str,
+    now: UnixTime,
+) -> Result<Option<(RefreshRow, Option<StoredToken>)>, sqlx::Error> {
+    let row = sqlx::query(family_refresh_sql!(" FOR UPDATE OF f"))
+        .bind(family_id)
+        .bind(now)
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let mut tokens = current_refresh(&r)?;
     if tokens.current_if(presented_hash).is_none() {
         // The token before the current one, with its kept answer, by a statement of its own:
         // under READ COMMITTED it sees the rotation this one may have waited for on the lock,
@@ -290,7 +328,36 @@ async fn lock_family_refresh(
         });
     }
     let token = refresh_token::generation(&tokens, presented_hash);
-    refresh_row(&r, family_id.to_owned(), token).map(Some)
+    let row = refresh_row(&r, family_id.to_owned(), token)?;
+    Ok(Some((row, tokens.current)))
+}
+
+/// The family's row as it is, without a lock, if `presented_hash` is its current token's: the
+/// common case of a rotation, which [`store_tokens`] then completes only if the family still
+/// has that token and is not revoked.
+async fn read_current_family_refresh(
+    c: &mut PgConnection,
+    family_id: &str,
+    presented_hash: &str,
+    now: UnixTime,
+) -> Result<Option<(RefreshRow, StoredToken)>, sqlx::Error> {
+    let row = sqlx::query(family_refresh_sql!())
+        .bind(family_id)
+        .bind(now)
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let tokens = current_refresh(&r)?;
+    let Some(current) = tokens.current_if(presented_hash).cloned() else {
+        return Ok(None);
+    };
+    let token = refresh_token::generation(&tokens, presented_hash);
+    Ok(Some((
+        refresh_row(&r, family_id.to_owned(), token)?,
+        current,
+    )))
 }
 
 /// A refresh token of an earlier release, by its own row, locked: concurrent rotations of it
@@ -401,6 +468,40 @@ pub(super) async fn insert_family(
     Ok(())
 }
 
+/// The common rotation, in two statements and no transaction: the family's row read without
+/// a lock and, when the token presented is its current one and the decision is to issue, the
+/// new tokens and their record written by one statement, which writes them only if the family
+/// still has that token and is not revoked. Every other case, and a rotation or revocation
+/// committed between the two, is `None`: the rotation is then decided again under the family's
+/// lock, as the rare cases (a retry, reuse, a refusal) always are. A transaction would cost two
+/// more round trips to the server and the lock a write of the row's header.
+async fn rotate_current(
+    pool: &sqlx::PgPool,
+    family: &str,
+    presented_hash: &str,
+    request: RefreshRequest<'_>,
+    new: &NewTokens,
+    requester: &Requester<'_>,
+) -> Result<Option<Rotated>, sqlx::Error> {
+    let now = requester.at;
+    let mut c = pool.acquire().await?;
+    let Some((row, current)) =
+        read_current_family_refresh(&mut c, family, presented_hash, now).await?
+    else {
+        return Ok(None);
+    };
+    let grant = match refresh_token::decide(Some(row), request, now) {
+        Rotation::Issue(grant) if grant.family_id == new.family_id => grant,
+        _ => return Ok(None),
+    };
+    let scope = grant.scope.clone();
+    let rotated = Rotated::Issued(grant);
+    let record = audit::refresh(&rotated, requester);
+    let replacing = Replacing::Current(&current);
+    let stored = store_tokens(&mut c, family, &scope, new, now, replacing, record.as_ref()).await?;
+    Ok(stored.then_some(rotated))
+}
+
 #[async_trait]
 impl Grants for PgStore {
     async fn create_authorization_code(&self, code: AuthorizationCode) -> StoreResult<()> {
@@ -500,6 +601,33 @@ impl Grants for PgStore {
         now: UnixTime,
         ip: Option<IpAddr>,
     ) -> StoreResult<Rotated> {
+        if let Some(family) = &presented.family_id {
+            let request = RefreshRequest {
+                client_id,
+                scope: scope.as_deref(),
+            };
+            let requester = Requester {
+                at: now,
+                client_id,
+                ip,
+            };
+            match rotate_current(
+                &self.pool,
+                family,
+                &presented.hash,
+                request,
+                &new,
+                &requester,
+            )
+            .await
+            {
+                Ok(Some(rotated)) => return Ok(rotated),
+                // Decided again under the family's lock, below.
+                Ok(None) => {}
+                Err(e) if is_retryable(&e) => {}
+                Err(e) => return Err(db_error(e)),
+            }
+        }
         with_retrying_transaction(&self.pool, |c| {
             let (presented, client_id, scope, new) = (
                 presented.clone(),
@@ -508,9 +636,14 @@ impl Grants for PgStore {
                 new.clone(),
             );
             Box::pin(async move {
-                let row = match &presented.family_id {
-                    Some(family) => lock_family_refresh(c, family, &presented.hash, now).await?,
-                    None => lock_legacy_refresh(c, &presented.hash, now).await?,
+                let (row, current) = match &presented.family_id {
+                    Some(family) => {
+                        match lock_family_refresh(c, family, &presented.hash, now).await? {
+                            Some((row, current)) => (Some(row), current),
+                            None => (None, None),
+                        }
+                    }
+                    None => (lock_legacy_refresh(c, &presented.hash, now).await?, None),
                 };
                 let request = RefreshRequest {
                     client_id: &client_id,
@@ -528,6 +661,10 @@ impl Grants for PgStore {
                         (Rotated::Invalid, false)
                     }
                     Rotation::Issue(grant) => {
+                        let replacing = match (&presented.family_id, &current) {
+                            (Some(_), Some(current)) => Replacing::Current(current),
+                            _ => Replacing::Nothing,
+                        };
                         if presented.family_id.is_none() {
                             // A token of an earlier release: its row records the rotation,
                             // its successor and the answer for a retry.
@@ -545,20 +682,16 @@ impl Grants for PgStore {
                             .execute(&mut *c)
                             .await?;
                         }
-                        let keep_previous = presented.family_id.is_some();
                         let (family, scope) = (grant.family_id.clone(), grant.scope.clone());
                         let rotated = Rotated::Issued(grant);
                         let record = audit::refresh(&rotated, &requester);
-                        store_tokens(
-                            c,
-                            &family,
-                            &scope,
-                            &new,
-                            now,
-                            keep_previous,
-                            record.as_ref(),
-                        )
-                        .await?;
+                        let stored =
+                            store_tokens(c, &family, &scope, &new, now, replacing, record.as_ref())
+                                .await?;
+                        // Under the family's lock its token and state are as read.
+                        if !stored {
+                            return Err(sqlx::Error::RowNotFound);
+                        }
                         (rotated, true)
                     }
                     Rotation::Invalid => (Rotated::Invalid, false),
