@@ -856,3 +856,93 @@ async fn postgres_of_the_release_before_sessions() {
     a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, ReleaseBefore::Sessions)
         .await;
 }
+
+/// A refresh token of an earlier release is locked by its own row, not its family's: on
+/// PostgreSQL a revocation of the family committed while its rotation runs finds the rotation
+/// refused (`invalid_grant`), neither an error nor tokens issued in the revoked family.
+#[tokio::test]
+async fn on_postgres_an_old_refresh_token_racing_its_familys_revocation_is_refused() {
+    use sqlx::Connection as _;
+    let Some(db) = Database::fresh(Backend::Postgres).await else {
+        return;
+    };
+    let old = old().await;
+    previous_postgres(&db, &old, ReleaseBefore::RetryAnswersApart).await;
+    let url = db.url.clone();
+    let (state, _db) = state_with_clock(db, Arc::new(FixedClock::at(T0))).await;
+    let s = state.store.clone();
+    let key = state.family_key().await.unwrap();
+    let legacy = Presented::new(REFRESH, &key);
+    let family = s
+        .refresh_token_family(&legacy.hash)
+        .await
+        .unwrap()
+        .expect("the old token's family");
+
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut held = other.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM token_family WHERE id = $1 FOR UPDATE")
+        .bind(&family)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let holder: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+    let next = NewTokens {
+        family_id: family.clone(),
+        access_token_hash: tokens::hash("a-raced"),
+        access_expires_at: T0 + 600,
+        refresh_token_hash: Some(tokens::hash(&key.mint(&family))),
+        refresh_expires_at: T0 + 3600,
+        retry: None,
+    };
+    let store = s.clone();
+    let rotation = tokio::spawn(async move {
+        store
+            .rotate_refresh_token(&legacy, "web", None, next, T0, None)
+            .await
+    });
+    // Until the rotation waits for the family's row.
+    let mut look = sqlx::PgConnection::connect(&url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(holder)
+        .fetch_one(&mut look)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotation never waited for the family's row"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    sqlx::query(
+        "UPDATE token_family SET revoked_at = $2, revoked_reason = 'user logged out'
+         WHERE id = $1",
+    )
+    .bind(&family)
+    .bind(T0)
+    .execute(&mut *held)
+    .await
+    .unwrap();
+    held.commit().await.unwrap();
+
+    assert_eq!(rotation.await.unwrap().unwrap(), Rotated::Invalid);
+    let raced: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM access_token WHERE family_id = $1 AND token_hash = $2",
+    )
+    .bind(&family)
+    .bind(tokens::hash("a-raced"))
+    .fetch_one(&mut look)
+    .await
+    .unwrap();
+    assert_eq!(raced, 0, "an access token was issued in the revoked family");
+}

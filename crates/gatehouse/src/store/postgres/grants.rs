@@ -688,11 +688,14 @@ impl Grants for PgStore {
                         let stored =
                             store_tokens(c, &family, &scope, &new, now, replacing, record.as_ref())
                                 .await?;
-                        // Under the family's lock its token and state are as read.
-                        if !stored {
-                            return Err(sqlx::Error::RowNotFound);
+                        if stored {
+                            (rotated, true)
+                        } else {
+                            // Under the family's lock its token and state are as read; a token
+                            // of an earlier release, locked by its own row, may find its family
+                            // revoked since: refused, as the family's tokens are.
+                            (Rotated::Invalid, false)
                         }
-                        (rotated, true)
                     }
                     Rotation::Invalid => (Rotated::Invalid, false),
                     Rotation::ScopeExceeded => (Rotated::ScopeExceeded, false),
