@@ -1855,16 +1855,8 @@ async fn on_postgres_a_rotation_racing_a_change_to_its_family_issues_nothing() {
         let f = open(db).await;
         issued(f.store.as_ref(), "alice", "app").await;
 
-        let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
-        let mut held = other.begin().await.unwrap();
-        sqlx::query("SELECT 1 FROM token_family FOR UPDATE")
-            .execute(&mut *held)
-            .await
-            .unwrap();
-        let holder: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&mut *held)
-            .await
-            .unwrap();
+        let (mut held, holder) =
+            common::backend::holding(&url, "SELECT 1 FROM token_family FOR UPDATE").await;
 
         let store = f.store.clone();
         let rotation =
@@ -1873,30 +1865,13 @@ async fn on_postgres_a_rotation_racing_a_change_to_its_family_issues_nothing() {
             );
         // Until the rotation waits for the row this session holds.
         let mut look = sqlx::PgConnection::connect(&url).await.unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-            )
-            .bind(holder)
-            .fetch_one(&mut look)
-            .await
-            .unwrap();
-            if waiting > 0 {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the rotation never waited for the family's row"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        common::backend::until_blocked_by(&mut look, holder).await;
         let statement = match change {
             "rotated" => "UPDATE token_family SET refresh_hash = 'another'",
             _ => "UPDATE token_family SET revoked_at = 1, revoked_reason = 'user logged out'",
         };
-        sqlx::query(statement).execute(&mut *held).await.unwrap();
-        held.commit().await.unwrap();
+        sqlx::query(statement).execute(&mut held).await.unwrap();
+        sqlx::query("COMMIT").execute(&mut held).await.unwrap();
 
         let rotated = rotation.await.unwrap();
         let expected = match change {

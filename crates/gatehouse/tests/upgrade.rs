@@ -879,17 +879,8 @@ async fn on_postgres_an_old_refresh_token_racing_its_familys_revocation_is_refus
         .unwrap()
         .expect("the old token's family");
 
-    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
-    let mut held = other.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM token_family WHERE id = $1 FOR UPDATE")
-        .bind(&family)
-        .execute(&mut *held)
-        .await
-        .unwrap();
-    let holder: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *held)
-        .await
-        .unwrap();
+    let (mut held, holder) =
+        common::backend::holding(&url, "SELECT 1 FROM token_family FOR UPDATE").await;
     let next = NewTokens {
         family_id: family.clone(),
         access_token_hash: tokens::hash("a-raced"),
@@ -906,34 +897,17 @@ async fn on_postgres_an_old_refresh_token_racing_its_familys_revocation_is_refus
     });
     // Until the rotation waits for the family's row.
     let mut look = sqlx::PgConnection::connect(&url).await.unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-        )
-        .bind(holder)
-        .fetch_one(&mut look)
-        .await
-        .unwrap();
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the rotation never waited for the family's row"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    common::backend::until_blocked_by(&mut look, holder).await;
     sqlx::query(
         "UPDATE token_family SET revoked_at = $2, revoked_reason = 'user logged out'
          WHERE id = $1",
     )
     .bind(&family)
     .bind(T0)
-    .execute(&mut *held)
+    .execute(&mut held)
     .await
     .unwrap();
-    held.commit().await.unwrap();
+    sqlx::query("COMMIT").execute(&mut held).await.unwrap();
 
     assert_eq!(rotation.await.unwrap().unwrap(), Rotated::Invalid);
     let raced: i64 = sqlx::query_scalar(

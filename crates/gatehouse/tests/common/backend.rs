@@ -96,6 +96,47 @@ impl Drop for Database {
     }
 }
 
+/// A session of its own on the PostgreSQL database at `url`, in a transaction holding the rows
+/// `lock` (a `SELECT … FOR UPDATE`) reads, until it sends `COMMIT`; and its backend process's
+/// id, for [`until_blocked_by`].
+pub async fn holding(url: &str, lock: &str) -> (sqlx::PgConnection, i32) {
+    let mut held = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut held).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(lock.to_owned()))
+        .execute(&mut held)
+        .await
+        .unwrap();
+    let holder = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut held)
+        .await
+        .unwrap();
+    (held, holder)
+}
+
+/// Waits until some session of the PostgreSQL server waits for a lock held by the session
+/// whose backend process is `holder` (`pg_backend_pid()`), asking on `look`; fails the test
+/// after 30 s.
+pub async fn until_blocked_by(look: &mut sqlx::PgConnection, holder: i32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(holder)
+        .fetch_one(&mut *look)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no session waited for session {holder}'s lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 pub fn postgres_url() -> String {
     std::env::var("GATEHOUSE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
 }

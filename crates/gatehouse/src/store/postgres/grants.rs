@@ -269,10 +269,23 @@ macro_rules! family_refresh_sql {
     };
 }
 
-/// The family's current refresh token, from a row of `family_refresh_sql!`.
-fn current_refresh(r: &sqlx::postgres::PgRow) -> Result<FamilyTokens, sqlx::Error> {
+/// A family's row by `sql` (a `family_refresh_sql!`), with its current refresh token.
+async fn read_family(
+    c: &mut PgConnection,
+    sql: &'static str,
+    family_id: &str,
+    now: UnixTime,
+) -> Result<Option<(sqlx::postgres::PgRow, FamilyTokens)>, sqlx::Error> {
+    let Some(r) = sqlx::query(sql)
+        .bind(family_id)
+        .bind(now)
+        .fetch_optional(&mut *c)
+        .await?
+    else {
+        return Ok(None);
+    };
     let at = REFRESH_FAMILY_FIELDS;
-    Ok(family_tokens((
+    let tokens = family_tokens((
         r.try_get(at)?,
         r.try_get(at + 1)?,
         r.try_get(at + 2)?,
@@ -281,7 +294,8 @@ fn current_refresh(r: &sqlx::postgres::PgRow) -> Result<FamilyTokens, sqlx::Erro
         None,
         None,
         None,
-    )))
+    ));
+    Ok(Some((r, tokens)))
 }
 
 /// A token of the family format, judged by its family's row (`refresh_token::generation`),
@@ -294,15 +308,10 @@ async fn lock_family_refresh(
     presented_hash: &str,
     now: UnixTime,
 ) -> Result<Option<(RefreshRow, Option<StoredToken>)>, sqlx::Error> {
-    let row = sqlx::query(family_refresh_sql!(" FOR UPDATE OF f"))
-        .bind(family_id)
-        .bind(now)
-        .fetch_optional(&mut *c)
-        .await?;
-    let Some(r) = row else {
+    let sql = family_refresh_sql!(" FOR UPDATE OF f");
+    let Some((r, mut tokens)) = read_family(c, sql, family_id, now).await? else {
         return Ok(None);
     };
-    let mut tokens = current_refresh(&r)?;
     if tokens.current_if(presented_hash).is_none() {
         // The token before the current one, with its kept answer, by a statement of its own:
         // under READ COMMITTED it sees the rotation this one may have waited for on the lock,
@@ -341,15 +350,9 @@ async fn read_current_family_refresh(
     presented_hash: &str,
     now: UnixTime,
 ) -> Result<Option<(RefreshRow, StoredToken)>, sqlx::Error> {
-    let row = sqlx::query(family_refresh_sql!())
-        .bind(family_id)
-        .bind(now)
-        .fetch_optional(&mut *c)
-        .await?;
-    let Some(r) = row else {
+    let Some((r, tokens)) = read_family(c, family_refresh_sql!(), family_id, now).await? else {
         return Ok(None);
     };
-    let tokens = current_refresh(&r)?;
     let Some(current) = tokens.current_if(presented_hash).cloned() else {
         return Ok(None);
     };
