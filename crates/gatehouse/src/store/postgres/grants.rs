@@ -486,6 +486,11 @@ async fn rotate_current(
     new: &NewTokens,
     requester: &Requester<'_>,
 ) -> Result<Option<Rotated>, sqlx::Error> {
+    // The family's update is what makes the write conditional: without a new refresh token
+    // there is none (a client refused refresh tokens would not get this far).
+    if new.refresh_token_hash.is_none() {
+        return Ok(None);
+    }
     let now = requester.at;
     let mut c = pool.acquire().await?;
     let Some((row, current)) =
