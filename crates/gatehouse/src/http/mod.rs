@@ -50,9 +50,21 @@ use crate::store::Store;
 /// Largest request body accepted: forms and tokens are small.
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// What every handler shares.
+/// What every handler shares: a handle on one [`Shared`], cloned for each request (a single
+/// reference count, however many parts the server is made of).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of the server every handler shares, behind [`AppState`].
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
@@ -103,7 +115,7 @@ impl AppState {
         ));
         // Installed before the first request counts anything.
         ops::prometheus();
-        AppState {
+        AppState(Arc::new(Shared {
             store,
             config: Arc::new(config),
             clock,
@@ -127,7 +139,7 @@ impl AppState {
                 email::STARTS_BURST,
                 email::STARTS_PERIOD,
             )),
-        }
+        }))
     }
 
     /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.
