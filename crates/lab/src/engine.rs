@@ -93,11 +93,8 @@ impl EngineSummary {
         let sum = |f: fn(&EngineSummary) -> u64| repeats.iter().map(f).sum();
         let total = |f: fn(&EngineSummary) -> f64| repeats.iter().map(f).sum();
         let longest = |f: fn(&EngineSummary) -> f64| repeats.iter().map(f).fold(0.0, f64::max);
-        let median = |f: fn(&EngineSummary) -> f64| {
-            let mut v: Vec<f64> = repeats.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
+        let median =
+            |f: fn(&EngineSummary) -> f64| crate::report::median(repeats.iter().map(f).collect());
         (!repeats.is_empty()).then(|| EngineSummary {
             writes: sum(|e| e.writes),
             commits: sum(|e| e.commits),

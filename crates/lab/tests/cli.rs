@@ -115,6 +115,7 @@ fn lab_sso_refuses_bad_input_clearly() {
         (&["sso", "--deployments", "mysql"][..], "mysql"),
         (&["sso", "--seconds", "0"][..], "0 s is outside"),
         (&["sso", "--refreshes-per-login", "0"][..], "refreshes"),
+        (&["sso", "--repeats", "0"][..], "repeats"),
         (
             &[
                 "sso",
@@ -230,4 +231,68 @@ fn lab_sso_drives_real_flows_and_writes_a_report() {
     let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(report.contains("## sqlite, refresh, 20/s"), "{report}");
     assert!(report.contains("of server CPU a request"), "{report}");
+}
+
+#[test]
+fn lab_sso_repeats_each_run_and_reports_their_median() {
+    let out = tempfile::tempdir().unwrap();
+    let o = lab(&[
+        "sso",
+        "--deployments",
+        "sqlite",
+        "--workloads",
+        "refresh",
+        "--clients",
+        "2",
+        "--repeats",
+        "2",
+        "--seconds",
+        "0.3",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for run in [
+        "sqlite, refresh, 2 clients, run 1 of 2",
+        "sqlite, refresh, 2 clients, run 2 of 2",
+        "over the runs",
+    ] {
+        assert!(stdout.contains(run), "{run}: {stdout}");
+    }
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["repeats"], 2);
+    let runs = results["runs"].as_array().unwrap();
+    let repeats: Vec<_> = runs.iter().map(|r| r["repeat"].as_u64().unwrap()).collect();
+    assert_eq!(repeats, [1, 2]);
+    let rates: Vec<f64> = runs
+        .iter()
+        .map(|r| r["endpoints"][0]["per_second"].as_f64().unwrap())
+        .collect();
+    let summaries = results["summaries"].as_array().unwrap();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    let s = &summaries[0];
+    assert_eq!(s["runs"], 2);
+    assert_eq!(s["endpoint"], "refresh");
+    assert!(rates.iter().all(|r| *r > 0.0), "{rates:?}");
+    assert_eq!(
+        s["per_second"].as_f64().unwrap(),
+        (rates[0] + rates[1]) / 2.0
+    );
+    assert_eq!(
+        s["per_second_min"].as_f64().unwrap(),
+        rates[0].min(rates[1])
+    );
+    let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(report.contains("## Summary"), "{report}");
+    assert!(
+        report.contains("| sqlite | refresh | 2 clients | 2 | refresh |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("## sqlite, refresh, 2 clients, run 2 of 2"),
+        "{report}"
+    );
 }

@@ -5,7 +5,8 @@
 //! answered (closed loop), or requests at a fixed rate whatever the answers (open loop, timed
 //! from when each was meant to be sent). It reports requests per second, latency per endpoint,
 //! errors by status, the servers' CPU seconds per request, the bytes stored per refresh and
-//! onewriter's figures, with Markdown, JSON and SVG charts.
+//! onewriter's figures, with Markdown, JSON and SVG charts; with `--repeats`, each run several
+//! times and summarised over them (the median, the range, the worst).
 
 mod deployment;
 mod flows;
@@ -22,7 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use deployment::{Deployment, Kind};
 use flows::{Client, Tally, Tokens};
-use report::RunSummary;
+use report::{CellSummary, RunSummary};
 
 /// What the clients do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -86,6 +87,11 @@ pub struct SsoCli {
     /// Seconds each run lasts [default: 10]
     #[arg(long, value_parser = crate::parse_seconds)]
     seconds: Option<Duration>,
+
+    /// Runs of each deployment, workload and load; the report gives their median and range,
+    /// and judges the targets on the median (errors and the longest pauses over every run)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeats: u32,
 
     /// Refreshes per sign-in in the `flow` workload
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -159,13 +165,24 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
     if let Some(out) = &cli.out {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     }
+    // Each repeat runs every deployment, workload and load once, the deployments one after
+    // the other at each load: a machine that drifts over the runs does so for all of them.
+    let mut loads = Vec::new();
+    for &workload in &workloads {
+        loads.extend(clients.iter().map(|&c| (workload, Load::Closed(c))));
+        if workload != Workload::Flow {
+            loads.extend(rates.iter().map(|&r| (workload, Load::Open(r))));
+        }
+    }
+    let repeats = cli.repeats as usize;
     let mut plan = Vec::new();
-    for &kind in &deployments {
-        for &workload in &workloads {
-            plan.extend(clients.iter().map(|&c| (kind, workload, Load::Closed(c))));
-            if workload != Workload::Flow {
-                plan.extend(rates.iter().map(|&r| (kind, workload, Load::Open(r))));
-            }
+    for repeat in 1..=repeats {
+        for &(workload, load) in &loads {
+            plan.extend(
+                deployments
+                    .iter()
+                    .map(|&kind| (repeat, kind, workload, load)),
+            );
         }
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -178,12 +195,13 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut runs = Vec::new();
-    for (kind, workload, load) in plan {
-        let what = format!(
-            "{}, {}, {}",
+    for (repeat, kind, workload, load) in plan {
+        let what = report::title(
             kind.label(),
             workload.label(),
-            report::load_label(load)
+            &report::load_label(load),
+            repeat,
+            repeats,
         );
         bar.set_message(what.clone());
         let run = Run {
@@ -196,13 +214,18 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
             postgres_url: &cli.postgres_url,
             quick: cli.quick,
         };
-        let summary = measure(run).await.with_context(|| what)?;
-        bar.suspend(|| println!("{}", report::table(&summary)));
+        let mut summary = measure(run).await.with_context(|| what.clone())?;
+        summary.repeat = repeat;
+        bar.suspend(|| println!("{}", report::table(&summary, &what)));
         runs.push(summary);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let targets = report::targets(&runs);
+    let cells = report::summarise(&runs);
+    if repeats > 1 {
+        println!("{}", report::summary_table(&cells));
+    }
+    let targets = report::targets(&cells);
     for t in &targets {
         println!(
             "{} {}: {}",
@@ -219,15 +242,15 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
         );
         let command = std::env::args().collect::<Vec<_>>().join(" ");
         // The charts compare deployments on the closed-loop refresh runs.
-        let chains: Vec<RunSummary> = runs
+        let chains: Vec<CellSummary> = cells
             .iter()
-            .filter(|r| r.workload == "refresh" && r.rate.is_none())
+            .filter(|c| c.workload == "refresh" && c.rate.is_none())
             .cloned()
             .collect();
         let files = vec![
             (
                 "report.md".to_owned(),
-                report::markdown(&runs, &targets, &machine, &command),
+                report::markdown(&runs, &cells, &targets, &machine, &command),
             ),
             (
                 "results.json".to_owned(),
@@ -236,6 +259,8 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
                     "seconds": seconds.as_secs_f64(),
                     "refreshes_per_login": cli.refreshes_per_login,
                     "open_loop_pool": OPEN_LOOP_POOL,
+                    "repeats": repeats,
+                    "summaries": cells,
                     "runs": runs,
                     "targets": targets,
                 }))?,
@@ -246,13 +271,13 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
                     &chains,
                     "Refreshes per second (token chains)",
                     "refreshes/s",
-                    |r| r.endpoint("refresh").map_or(0.0, |e| e.per_second),
+                    |c| c.per_second,
                 )?,
             ),
             (
                 "refresh-p99.svg".to_owned(),
-                report::bar_chart(&chains, "p99 refresh latency (token chains)", "ms", |r| {
-                    r.endpoint("refresh").map_or(0.0, |e| e.p99_ms)
+                report::bar_chart(&chains, "p99 refresh latency (token chains)", "ms", |c| {
+                    c.p99_ms
                 })?,
             ),
         ];
@@ -261,10 +286,12 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
     }
     // Server errors are a failure of gatehouse, whatever the speed; so is any answer a client
     // following the protocol should not get (every sign-in refused would otherwise pass).
+    let name = |r: &RunSummary| report::title(r.deployment, r.workload, &r.load, r.repeat, repeats);
     for r in runs.iter().filter(|r| r.unexpected > 0) {
         eprintln!(
-            "{}, {}, {}: {} unexpected answers (see the per-endpoint errors)",
-            r.deployment, r.workload, r.load, r.unexpected
+            "{}: {} unexpected answers (see the per-endpoint errors)",
+            name(r),
+            r.unexpected
         );
     }
     let broken = runs
@@ -272,8 +299,9 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
         .any(|r| r.server_errors > 0 || r.transport_errors > 0 || r.unexpected > 0);
     for r in runs.iter().filter(|r| r.unsent > 0) {
         eprintln!(
-            "{}, {}, {}: {} requests due were never sent (the server fell behind the rate)",
-            r.deployment, r.workload, r.load, r.unsent
+            "{}: {} requests due were never sent (the server fell behind the rate)",
+            name(r),
+            r.unsent
         );
     }
     Ok(if broken {
