@@ -269,16 +269,29 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
                 "refresh-throughput.svg".to_owned(),
                 report::bar_chart(
                     &chains,
-                    "Refreshes per second (token chains)",
+                    if repeats > 1 {
+                        "Refreshes per second (token chains): the median, slowest and fastest run"
+                    } else {
+                        "Refreshes per second (token chains)"
+                    },
                     "refreshes/s",
                     |c| c.per_second,
+                    Some(|c| (c.per_second_min, c.per_second_max)),
                 )?,
             ),
             (
                 "refresh-p99.svg".to_owned(),
-                report::bar_chart(&chains, "p99 refresh latency (token chains)", "ms", |c| {
-                    c.p99_ms
-                })?,
+                report::bar_chart(
+                    &chains,
+                    if repeats > 1 {
+                        "p99 refresh latency (token chains), the median of the runs"
+                    } else {
+                        "p99 refresh latency (token chains)"
+                    },
+                    "ms",
+                    |c| c.p99_ms,
+                    None,
+                )?,
             ),
         ];
         crate::report::write_all(out, &files)?;

@@ -664,12 +664,18 @@ const PALETTE: [RGBColor; 4] = [
     RGBColor(150, 70, 170),
 ];
 
-/// Grouped bars: one group per number of clients, one bar per deployment. Returns SVG text.
+/// The low and high ends of a bar's whisker.
+pub type Range = fn(&CellSummary) -> (f64, f64);
+
+/// Grouped bars: one group per number of clients, one bar per deployment, each with a
+/// whisker from `range`'s low to its high where given (the slowest and fastest run). Returns
+/// SVG text.
 pub fn bar_chart(
     runs: &[CellSummary],
     title: &str,
     unit: &str,
     value: impl Fn(&CellSummary) -> f64,
+    range: Option<Range>,
 ) -> anyhow::Result<String> {
     let mut clients: Vec<usize> = runs.iter().map(|r| r.clients).collect();
     clients.sort_unstable();
@@ -680,7 +686,8 @@ pub fn bar_chart(
             deployments.push(r.deployment);
         }
     }
-    let top = runs.iter().map(&value).fold(1e-9f64, f64::max) * 1.15;
+    let highest = |c: &CellSummary| range.map_or(value(c), |r| r(c).1.max(value(c)));
+    let top = runs.iter().map(highest).fold(1e-9f64, f64::max) * 1.15;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 500)).into_drawing_area();
@@ -731,6 +738,28 @@ pub fn bar_chart(
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
+            // The whiskers: a line from the slowest run to the fastest, capped at both ends.
+            let Some(range) = range else { continue };
+            let whiskers = clients.iter().enumerate().filter_map(|(ci, c)| {
+                let r = runs
+                    .iter()
+                    .find(|r| r.deployment == *d && r.clients == *c && r.runs > 1)?;
+                let (low, high) = range(r);
+                let mid = ci as f64 + 0.1 + (di as f64 + 0.5) * width;
+                let cap = width / 4.0;
+                Some(PathElement::new(
+                    vec![
+                        (mid - cap, low),
+                        (mid + cap, low),
+                        (mid, low),
+                        (mid, high),
+                        (mid - cap, high),
+                        (mid + cap, high),
+                    ],
+                    BLACK.stroke_width(2),
+                ))
+            });
+            chart.draw_series(whiskers)?;
         }
         chart
             .configure_series_labels()
@@ -888,6 +917,38 @@ mod tests {
         let t = targets(&summarise(&[none]));
         let tail = verdict(&t, "open loop at 1,000/s");
         assert!(!tail.met, "{tail:?}");
+    }
+
+    #[test]
+    fn the_throughput_chart_shows_each_repeated_bars_slowest_and_fastest_run() {
+        let mut runs = Vec::new();
+        for (sqlite, postgres) in [(5_000.0, 2_000.0), (7_000.0, 2_100.0)] {
+            runs.push(refreshes("sqlite", Load::Closed(64), sqlite, 10.0, 20.0));
+            runs.push(refreshes(
+                "postgres",
+                Load::Closed(64),
+                postgres,
+                30.0,
+                60.0,
+            ));
+        }
+        runs.push(refreshes("sqlite", Load::Closed(8), 4_000.0, 3.0, 9.0)); // one run only
+        let cells = summarise(&runs);
+        let lines = |svg: &str| {
+            svg.matches(r##"<polyline fill="none" opacity="1" stroke="#000000" stroke-width="2""##)
+                .count()
+        };
+        let plain = bar_chart(&cells, "t", "refreshes/s", |c| c.per_second, None).unwrap();
+        let whiskered = bar_chart(
+            &cells,
+            "t",
+            "refreshes/s",
+            |c| c.per_second,
+            Some(|c| (c.per_second_min, c.per_second_max)),
+        )
+        .unwrap();
+        // One whisker for each summary of several runs; none for the single run.
+        assert_eq!((lines(&plain), lines(&whiskered)), (0, 2), "{whiskered}");
     }
 
     #[test]
