@@ -10,6 +10,11 @@ fn lab(args: &[&str]) -> Output {
         .expect("run the lab binary")
 }
 
+/// The `results.json` a run wrote into `dir`.
+fn results(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -83,9 +88,7 @@ fn a_short_run_writes_a_report_json_and_charts() {
         report.contains("## Targets") && report.contains("split-sqlx"),
         "{report}"
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
-            .unwrap();
+    let json = results(out.path());
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "one run per scenario");
     for run in runs {
@@ -166,9 +169,7 @@ fn lab_sso_drives_real_flows_and_writes_a_report() {
         !stdout.contains("sqlite, flow, 20/s"),
         "a flow is not open loop"
     );
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
-            .unwrap();
+    let results = results(out.path());
     let runs = results["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3);
     let run = |workload: &str, load: &str| {
@@ -260,9 +261,7 @@ fn lab_sso_repeats_each_run_and_reports_their_median() {
     ] {
         assert!(stdout.contains(run), "{run}: {stdout}");
     }
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
-            .unwrap();
+    let results = results(out.path());
     assert_eq!(results["repeats"], 2);
     let runs = results["runs"].as_array().unwrap();
     let repeats: Vec<_> = runs.iter().map(|r| r["repeat"].as_u64().unwrap()).collect();
