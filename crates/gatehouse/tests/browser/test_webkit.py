@@ -13,16 +13,19 @@ tests are skipped, unless GATEHOUSE_REQUIRE_FAULTS is set (CI), which fails them
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.client_config import ClientConfig
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
-from selenium.webdriver.webkitgtk.options import Options
-from selenium.webdriver.webkitgtk.service import Service
 
 from conftest import chosen_browsers, failed, screenshot_path
 from webdriver_pages import button, heading, sign_in
@@ -60,20 +63,52 @@ def display():
     xvfb.wait(timeout=10)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_listener(port, process, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"WebKitWebDriver exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"WebKitWebDriver did not listen on port {port} in {seconds} s")
+
+
 @pytest.fixture
 def safari(display, request):
-    """A new WebKit browser (no cookies) for one test; photographed if the test fails."""
-    options = Options()
-    options.binary_location = MINIBROWSER
-    options.add_argument("--automation")
+    """A new WebKit browser (no cookies) for one test; photographed if the test fails.
+
+    WebKitWebDriver is started here and spoken to as any W3C WebDriver server, not through
+    Selenium's WebKitGTK classes, which Selenium deprecates (and whose connection set-up warns)."""
+    options = ArgOptions()
+    options.set_capability("browserName", "MiniBrowser")
+    options.set_capability("webkitgtk:browserOptions",
+                           {"binary": MINIBROWSER, "args": ["--automation"]})
     with tempfile.TemporaryDirectory() as home:
-        service = Service(executable_path=DRIVER,
-                          env={**os.environ, "DISPLAY": display, "HOME": home})
-        driver = webdriver.WebKitGTK(options=options, service=service)
-        yield driver
-        if failed(request):
-            driver.save_screenshot(str(screenshot_path(request, "-webkit")))
-        driver.quit()
+        port = free_port()
+        server = subprocess.Popen([DRIVER, "-p", str(port)],
+                                  env={**os.environ, "DISPLAY": display, "HOME": home},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_listener(port, server)
+            connection = RemoteConnection(
+                client_config=ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}"))
+            driver = webdriver.Remote(command_executor=connection, options=options)
+            yield driver
+            if failed(request):
+                driver.save_screenshot(str(screenshot_path(request, "-webkit")))
+            driver.quit()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 def test_sign_in_to_a_first_party_app_goes_straight_back_to_it(safari, first_party, user,
