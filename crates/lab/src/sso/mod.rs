@@ -89,7 +89,8 @@ pub struct SsoCli {
     seconds: Option<Duration>,
 
     /// Runs of each deployment, workload and load; the report gives their median and range,
-    /// and judges the targets on the median (errors and the longest pauses over every run)
+    /// and judges the targets on the median (errors, WAL handovers and the longest latency on
+    /// every run)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     repeats: u32,
 
