@@ -316,7 +316,7 @@ pub fn summarise(runs: &[RunSummary]) -> Vec<CellSummary> {
 }
 
 impl CellSummary {
-    /// `9,120/s`, or with several runs `9,120/s, the median of 3 runs (8,034-10,096/s)`.
+    /// `9120/s`, or with several runs `9120/s, the median of 3 runs (8034-10096/s)`.
     fn rate_measured(&self) -> String {
         if self.runs > 1 {
             format!(
