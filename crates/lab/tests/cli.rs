@@ -138,33 +138,48 @@ fn lab_sso_refuses_bad_input_clearly() {
     assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: lab sso"));
 }
 
-#[test]
-fn lab_sso_drives_real_flows_and_writes_a_report() {
-    let out = tempfile::tempdir().unwrap();
-    let o = lab(&[
+/// `lab sso` on SQLite with 2 clients and `args`, writing into `out`: it must succeed and
+/// print each of `expected`. Returns what it printed.
+fn sso_on_sqlite(args: &[&str], out: &std::path::Path, expected: &[&str]) -> String {
+    let out = out.to_str().unwrap();
+    let mut all = vec![
         "sso",
         "--deployments",
         "sqlite",
-        "--workloads",
-        "refresh,flow",
         "--clients",
         "2",
-        "--rate",
-        "20",
-        "--seconds",
-        "0.5",
         "--out",
-        out.path().to_str().unwrap(),
-    ]);
+        out,
+    ];
+    all.extend(args);
+    let o = lab(&all);
     assert!(o.status.success(), "{}", stderr(&o));
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    for run in [
-        "sqlite, refresh, 2 clients",
-        "sqlite, refresh, 20/s",
-        "sqlite, flow, 2 clients",
-    ] {
-        assert!(stdout.contains(run), "{run}: {stdout}");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    for line in expected {
+        assert!(stdout.contains(line), "{line}: {stdout}");
     }
+    stdout
+}
+
+#[test]
+fn lab_sso_drives_real_flows_and_writes_a_report() {
+    let out = tempfile::tempdir().unwrap();
+    let stdout = sso_on_sqlite(
+        &[
+            "--workloads",
+            "refresh,flow",
+            "--rate",
+            "20",
+            "--seconds",
+            "0.5",
+        ],
+        out.path(),
+        &[
+            "sqlite, refresh, 2 clients",
+            "sqlite, refresh, 20/s",
+            "sqlite, flow, 2 clients",
+        ],
+    );
     assert!(
         !stdout.contains("sqlite, flow, 20/s"),
         "a flow is not open loop"
@@ -237,30 +252,22 @@ fn lab_sso_drives_real_flows_and_writes_a_report() {
 #[test]
 fn lab_sso_repeats_each_run_and_reports_their_median() {
     let out = tempfile::tempdir().unwrap();
-    let o = lab(&[
-        "sso",
-        "--deployments",
-        "sqlite",
-        "--workloads",
-        "refresh",
-        "--clients",
-        "2",
-        "--repeats",
-        "2",
-        "--seconds",
-        "0.3",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    for run in [
-        "sqlite, refresh, 2 clients, run 1 of 2",
-        "sqlite, refresh, 2 clients, run 2 of 2",
-        "over the runs",
-    ] {
-        assert!(stdout.contains(run), "{run}: {stdout}");
-    }
+    sso_on_sqlite(
+        &[
+            "--workloads",
+            "refresh",
+            "--repeats",
+            "2",
+            "--seconds",
+            "0.3",
+        ],
+        out.path(),
+        &[
+            "sqlite, refresh, 2 clients, run 1 of 2",
+            "sqlite, refresh, 2 clients, run 2 of 2",
+            "over the runs",
+        ],
+    );
     let results = results(out.path());
     assert_eq!(results["repeats"], 2);
     let runs = results["runs"].as_array().unwrap();
