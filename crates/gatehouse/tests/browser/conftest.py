@@ -21,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -44,6 +45,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for_port(port: int, what: str, log=lambda: "", process=None, seconds: float = 10):
+    """Waits until a server of a test's own (`what`) accepts connections on `port`; raises with
+    `log()` if it does not within `seconds`, or at once if its `process` has exited."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}: {log()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start in {seconds} s: {log()}")
 
 
 class Gatehouse:

@@ -10,15 +10,13 @@ them these tests are skipped, unless GATEHOUSE_REQUIRE_FAULTS is set (CI), which
 import os
 import pathlib
 import secrets
-import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import free_port
+from conftest import free_port, wait_for_port
 from test_sign_in import fill_login
 
 APACHE = "/usr/sbin/apache2"
@@ -83,13 +81,7 @@ OIDCProviderTokenEndpointAuth client_secret_basic
         for path in [directory, *directory.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         self._ctl("start")
-        for _ in range(50):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("Apache did not start: " + self.error_log())
+        wait_for_port(self.port, "Apache", self.error_log, seconds=5)
 
     def _ctl(self, action: str):
         done = subprocess.run([APACHE, "-f", str(self.conf), "-k", action],

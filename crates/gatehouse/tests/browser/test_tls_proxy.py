@@ -11,7 +11,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,19 +18,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from conftest import Gatehouse, Watched, failed, free_port, screenshot_path
+from conftest import Gatehouse, Watched, failed, free_port, screenshot_path, wait_for_port
 from relying_party import RelyingParty
 from test_sign_in import fill_login
-
-
-def _wait_for_port(port: int, what: str, log=lambda: ""):
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start: {log()}")
 
 
 class Caddy:
@@ -60,7 +49,7 @@ https://localhost:{port} {{
         self.process = subprocess.Popen(
             ["caddy", "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
             stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=self.env)
-        _wait_for_port(port, "Caddy", lambda: self.log.read_text())
+        wait_for_port(port, "Caddy", lambda: self.log.read_text())
         self.root = self.home / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
         for _ in range(100):
             if self.root.exists():

@@ -13,10 +13,8 @@ tests are skipped, unless GATEHOUSE_REQUIRE_FAULTS is set (CI), which fails them
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 from selenium import webdriver
@@ -27,7 +25,7 @@ from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from conftest import chosen_browsers, failed, screenshot_path
+from conftest import chosen_browsers, failed, free_port, screenshot_path, wait_for_port
 from webdriver_pages import button, heading, sign_in
 
 DRIVER = "/usr/bin/WebKitWebDriver"
@@ -63,25 +61,6 @@ def display():
     xvfb.wait(timeout=10)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_listener(port, process, seconds=15):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"WebKitWebDriver exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"WebKitWebDriver did not listen on port {port} in {seconds} s")
-
-
 @pytest.fixture
 def safari(display, request):
     """A new WebKit browser (no cookies) for one test; photographed if the test fails.
@@ -98,7 +77,7 @@ def safari(display, request):
                                   env={**os.environ, "DISPLAY": display, "HOME": home},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for_listener(port, server)
+            wait_for_port(port, "WebKitWebDriver", process=server, seconds=15)
             connection = RemoteConnection(
                 client_config=ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}"))
             driver = webdriver.Remote(command_executor=connection, options=options)
