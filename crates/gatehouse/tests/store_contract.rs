@@ -16,11 +16,12 @@ use std::sync::Arc;
 
 use common::backend::Database;
 
+use gatehouse::auth::email_links::{LinkUse, Refused};
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
-    AuditKind, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, Factors,
-    GrantType, NewTokens, Redeemed, Revocation, Rotated, Session, TokenKind, TotpFactor, User,
-    UserChange,
+    AuditKind, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, EmailPurpose,
+    EmailToken, Factors, GrantType, NewTokens, Redeemed, Revocation, Rotated, Session, TokenKind,
+    TotpFactor, User, UserChange,
 };
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
 use gatehouse::oidc::tokens;
@@ -1731,7 +1732,164 @@ async fn a_key_rotation_is_written_with_its_record(db: Database) {
     );
 }
 
+/// A link of `purpose` for `u`, sent to their address now, kept by its hash.
+async fn link(s: &dyn Store, u: &User, secret: &str, purpose: EmailPurpose) -> String {
+    let token = EmailToken {
+        token_hash: tokens::hash(secret),
+        user_id: u.id.clone(),
+        purpose,
+        email: u.email.clone(),
+        created_at: NOW,
+        expires_at: NOW + 3600,
+    };
+    let sent = AuditRecord::new(NOW, AuditKind::EmailSent, format!("user:{}", u.id));
+    assert!(s.issue_email_token(token, sent).await.unwrap());
+    tokens::hash(secret)
+}
+
+async fn redeem(
+    s: &dyn Store,
+    hash: &str,
+    link_use: LinkUse,
+    kind: AuditKind,
+) -> Result<String, Refused> {
+    let record = AuditRecord::new(NOW, kind, "link".to_owned());
+    s.redeem_email_token(hash, link_use, NOW + 1, record)
+        .await
+        .unwrap()
+        .map(|(_, user)| user.username)
+}
+
+/// A mailed link is used once, however many forms race with it, and is decided where it is
+/// taken: a person whose address changed or who was disabled since it was sent cannot use it,
+/// and it changes nothing then. An invitation also confirms the address; a reset signs out.
+async fn an_email_link_is_used_once_and_decided_where_it_is_taken(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let [alice, bob, carol, dave] = ["alice", "bob", "carol", "dave"].map(user);
+    for u in [&alice, &bob, &carol, &dave] {
+        s.create_user(u.clone()).await.unwrap();
+    }
+    let password = |name: &'static str| async move {
+        s.user_by_username(name)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+
+    session(s, &alice, "s", NOW + 3600).await;
+    let reset = link(s, &alice, "reset", EmailPurpose::Reset).await;
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let store = Arc::clone(&f.store);
+        let reset = reset.clone();
+        burst.spawn(async move {
+            let record = AuditRecord::new(NOW, AuditKind::PasswordReset, "link".to_owned());
+            let link_use = LinkUse::Reset(format!("hash-{i}"));
+            store
+                .redeem_email_token(&reset, link_use, NOW + 1, record)
+                .await
+                .unwrap()
+                .map(|(_, user)| user.username)
+        });
+    }
+    let used = burst.join_all().await;
+    assert_eq!(used.iter().filter(|o| o.is_ok()).count(), 1, "{used:?}");
+    assert!(
+        used.iter()
+            .all(|o| o.is_ok() || *o == Err(Refused::Unknown)),
+        "{used:?}"
+    );
+    assert!(password("alice").await.starts_with("hash-"));
+    let written = s.audit_latest(1).await.unwrap().remove(0).record;
+    assert_eq!(written.kind, AuditKind::PasswordReset);
+    assert_eq!(
+        written.detail.as_deref(),
+        Some("sessions ended: 1, token families revoked: 0"),
+        "the reset signed alice out in its transaction"
+    );
+
+    // Bob's address changes after the link was read for the form.
+    let confirm = link(s, &bob, "confirm", EmailPurpose::Confirm).await;
+    let moved = UserChange::SetEmail {
+        email: "bob@elsewhere.example".into(),
+        verified: false,
+    };
+    s.update_user("bob", moved, NOW, None).await.unwrap();
+    assert_eq!(
+        redeem(s, &confirm, LinkUse::Confirm, AuditKind::EmailConfirmed).await,
+        Err(Refused::AddressChanged)
+    );
+    let bob_now = s.user_by_username("bob").await.unwrap().unwrap();
+    assert_eq!(
+        (bob_now.email.as_str(), bob_now.email_verified),
+        ("bob@elsewhere.example", false),
+        "the old address was not put back, nor confirmed"
+    );
+
+    // Carol is disabled after her invitation was sent.
+    let invite = link(s, &carol, "invite", EmailPurpose::Invite).await;
+    s.update_user("carol", UserChange::Disable, NOW, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        redeem(
+            s,
+            &invite,
+            LinkUse::Invite("x".into()),
+            AuditKind::InvitationAccepted
+        )
+        .await,
+        Err(Refused::NoAccount)
+    );
+    assert_eq!(password("carol").await, carol.password_hash);
+
+    // A link is used only as what it was sent for.
+    let invite = link(s, &dave, "welcome", EmailPurpose::Invite).await;
+    assert_eq!(
+        redeem(
+            s,
+            &invite,
+            LinkUse::Reset("x".into()),
+            AuditKind::PasswordReset
+        )
+        .await,
+        Err(Refused::Unknown)
+    );
+    let records = s.audit_latest(100).await.unwrap().len();
+    assert_eq!(
+        redeem(
+            s,
+            &invite,
+            LinkUse::Invite("first".into()),
+            AuditKind::InvitationAccepted
+        )
+        .await,
+        Ok("dave".to_owned())
+    );
+    let dave_now = s.user_by_username("dave").await.unwrap().unwrap();
+    assert_eq!(dave_now.password_hash, "first");
+    assert!(
+        dave_now.email_verified,
+        "the invitation confirmed the address"
+    );
+    assert_eq!(s.audit_latest(100).await.unwrap().len(), records + 1);
+    assert_eq!(
+        redeem(
+            s,
+            &invite,
+            LinkUse::Invite("again".into()),
+            AuditKind::InvitationAccepted
+        )
+        .await,
+        Err(Refused::Unknown),
+        "used once"
+    );
+}
+
 on_both_backends!(();
+    an_email_link_is_used_once_and_decided_where_it_is_taken,
     group_changes_are_written_with_their_records,
     a_key_rotation_is_written_with_its_record,
     a_client_change_is_written_with_its_record,

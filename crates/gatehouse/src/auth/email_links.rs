@@ -3,7 +3,7 @@
 //! the same person, and whether a link that comes back may be used.
 
 use crate::clock::UnixTime;
-use crate::model::{EmailPurpose, EmailToken, User};
+use crate::model::{EmailPurpose, EmailToken, User, UserChange};
 
 /// How long a password reset link works: long enough to find the mail, short enough that an
 /// old mail in a mailbox someone reads later is useless.
@@ -62,6 +62,65 @@ pub fn check(
         return Err(Refused::AddressChanged);
     }
     Ok(())
+}
+
+/// What a link that came back is used for, as the person's form says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkUse {
+    /// An address confirmation link: the address it came to is confirmed.
+    Confirm,
+    /// A reset link, with the new password's hash.
+    Reset(String),
+    /// An invitation, with the first password's hash; it confirms the address it came to.
+    Invite(String),
+}
+
+impl LinkUse {
+    /// The purpose of the links that can be used so.
+    pub fn purpose(&self) -> EmailPurpose {
+        match self {
+            LinkUse::Confirm => EmailPurpose::Confirm,
+            LinkUse::Reset(_) => EmailPurpose::Reset,
+            LinkUse::Invite(_) => EmailPurpose::Invite,
+        }
+    }
+}
+
+/// Decides a link's use (`check`, then what it changes): the changes to make to its person,
+/// in the transaction that takes the link, or why it cannot be used. The store reads the link
+/// and its person in that transaction, so an address changed or an account disabled while
+/// the person filled in the form is seen here.
+///
+/// # Errors
+/// Why the link cannot be used.
+pub fn redeem(
+    token: Option<&EmailToken>,
+    user: Option<&User>,
+    now: UnixTime,
+    link_use: &LinkUse,
+) -> Result<Vec<UserChange>, Refused> {
+    check(token, user, now)?;
+    let (Some(token), Some(user)) = (token, user) else {
+        return Err(Refused::Unknown);
+    };
+    if token.purpose != link_use.purpose() {
+        return Err(Refused::Unknown);
+    }
+    let confirmed = || UserChange::SetEmail {
+        email: token.email.clone(),
+        verified: true,
+    };
+    Ok(match link_use {
+        LinkUse::Confirm => vec![confirmed()],
+        LinkUse::Reset(hash) => vec![UserChange::SetPassword(hash.clone())],
+        LinkUse::Invite(hash) => {
+            let mut changes = vec![UserChange::SetPassword(hash.clone())];
+            if !user.email_verified {
+                changes.push(confirmed());
+            }
+            changes
+        }
+    })
 }
 
 #[cfg(test)]
@@ -153,6 +212,96 @@ mod tests {
         for (why, token, user, now, expected) in cases {
             assert_eq!(check(token.as_ref(), user, now), expected, "{why}");
         }
+    }
+
+    #[test]
+    fn a_used_link_changes_what_its_use_says_and_nothing_when_refused() {
+        let of = |purpose| EmailToken {
+            purpose,
+            email: "Alice@Example.com".into(),
+            ..token(100)
+        };
+        let alice = User::example();
+        let verified = User {
+            email_verified: true,
+            ..User::example()
+        };
+        let moved = User {
+            email: "alice@elsewhere.example".into(),
+            ..User::example()
+        };
+        let password = || UserChange::SetPassword("hash".into());
+        let confirmed = || UserChange::SetEmail {
+            email: "Alice@Example.com".into(),
+            verified: true,
+        };
+        let reset = LinkUse::Reset("hash".into());
+        let invite = LinkUse::Invite("hash".into());
+        let cases = [
+            (
+                "confirmed at the address it came to",
+                of(EmailPurpose::Confirm),
+                &alice,
+                LinkUse::Confirm,
+                Ok(vec![confirmed()]),
+            ),
+            (
+                "a new password",
+                of(EmailPurpose::Reset),
+                &alice,
+                reset.clone(),
+                Ok(vec![password()]),
+            ),
+            (
+                "an invitation also confirms the address",
+                of(EmailPurpose::Invite),
+                &alice,
+                invite.clone(),
+                Ok(vec![password(), confirmed()]),
+            ),
+            (
+                "an invitation to a confirmed address sets the password only",
+                of(EmailPurpose::Invite),
+                &verified,
+                invite.clone(),
+                Ok(vec![password()]),
+            ),
+            (
+                "the address changed",
+                of(EmailPurpose::Reset),
+                &moved,
+                reset.clone(),
+                Err(Refused::AddressChanged),
+            ),
+            (
+                "a confirmation link used to set a password",
+                of(EmailPurpose::Confirm),
+                &alice,
+                reset,
+                Err(Refused::Unknown),
+            ),
+            (
+                "a reset link used as an invitation",
+                of(EmailPurpose::Reset),
+                &alice,
+                invite,
+                Err(Refused::Unknown),
+            ),
+        ];
+        for (why, token, user, link_use, expected) in cases {
+            assert_eq!(
+                redeem(Some(&token), Some(user), 0, &link_use),
+                expected,
+                "{why}"
+            );
+        }
+        let refused = redeem(
+            Some(&of(EmailPurpose::Reset)),
+            Some(&alice),
+            100,
+            &LinkUse::Reset("hash".into()),
+        );
+        assert_eq!(refused, Err(Refused::Unknown), "expired");
     }
 
     #[test]

@@ -26,9 +26,9 @@ use super::account::NewPassword;
 use super::authorize::{FormKind, browser_form, browser_form_ok, refuse};
 use super::error::store_error;
 use super::{AppState, Peer, pages};
-use crate::auth::email_links;
+use crate::auth::email_links::{self, LinkUse};
 use crate::mail::Mail;
-use crate::model::{AuditKind, AuditRecord, EmailPurpose, EmailToken, User, UserChange};
+use crate::model::{AuditKind, AuditRecord, EmailPurpose, EmailToken, User};
 use crate::oidc::authorize::Refusal;
 use crate::oidc::{OAuthError, tokens};
 
@@ -275,9 +275,10 @@ pub(super) async fn new_link(
 
 /// Sets the new password with the link's token (`purpose`: a reset's or an invitation's).
 /// The link is read first and the password checked against its person (a weak password leaves
-/// the link as it was, for another try); only then is the link taken, and the change ends
-/// every session and token family of the person. An invitation's link also confirms the
-/// address it came to.
+/// the link as it was, for another try); only then is the link checked again and taken, in the
+/// transaction that sets the password and ends every session and token family of the person
+/// (`EmailLinks::redeem_email_token`). An invitation's link also confirms the address it came
+/// to.
 async fn set_password(
     state: &AppState,
     peer: Peer,
@@ -313,45 +314,25 @@ async fn set_password(
         Err(NewPassword::Refused(why)) => return again(why).await,
         Err(NewPassword::Failed(e)) => return failed(state, e),
     };
-    // Taken now: of two forms sent with the same link, one sets its password.
-    match state
-        .store
-        .take_email_token(&token.token_hash, purpose)
-        .await
-    {
-        Ok(Some(taken)) if taken == token => {}
-        Ok(_) => return void_link(state, t.errors.reset_link_void, "reset"),
-        Err(e) => return failed(state, store_error(e)),
-    }
     let now = state.now();
-    let kind = if invitation {
-        AuditKind::InvitationAccepted
+    let (kind, link_use) = if invitation {
+        (AuditKind::InvitationAccepted, LinkUse::Invite(hash))
     } else {
-        AuditKind::PasswordReset
+        (AuditKind::PasswordReset, LinkUse::Reset(hash))
     };
     let record = AuditRecord::new(now, kind, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
         .ip(peer.0);
-    let change = UserChange::SetPassword(hash);
-    if let Err(e) = state
+    // Decided again where the link is taken: of two forms sent with the same link, one sets
+    // its password, and an address changed or an account disabled meanwhile voids it.
+    match state
         .store
-        .update_user(&user.username, change, now, Some(record))
+        .redeem_email_token(&token.token_hash, link_use, now, record)
         .await
     {
-        return failed(state, store_error(e));
-    }
-    if invitation && !user.email_verified {
-        let confirmed = UserChange::SetEmail {
-            email: token.email.clone(),
-            verified: true,
-        };
-        if let Err(e) = state
-            .store
-            .update_user(&user.username, confirmed, now, None)
-            .await
-        {
-            return failed(state, store_error(e));
-        }
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => return void_link(state, t.errors.reset_link_void, "reset"),
+        Err(e) => return failed(state, store_error(e)),
     }
     (
         jar,
@@ -408,35 +389,26 @@ pub(super) async fn confirm(
     Form(form): Form<ConfirmForm>,
 ) -> Response {
     let void = || void_link(&state, state.look.text.errors.confirm_link_void, "account");
+    let now = state.now();
     let (token, user) = match usable(&state, &form.token, EmailPurpose::Confirm).await {
         Ok(Some(found)) => found,
         Ok(None) => return void(),
         Err(e) => return failed(&state, e),
     };
-    match state
-        .store
-        .take_email_token(&token.token_hash, EmailPurpose::Confirm)
-        .await
-    {
-        Ok(Some(taken)) if taken == token => {}
-        Ok(_) => return void(),
-        Err(e) => return failed(&state, store_error(e)),
-    }
-    let now = state.now();
-    let change = UserChange::SetEmail {
-        email: token.email.clone(),
-        verified: true,
-    };
     let record = AuditRecord::new(now, AuditKind::EmailConfirmed, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
         .ip(peer.0)
         .detail(token.email.clone());
-    if let Err(e) = state
+    // Decided again where the link is taken: an address changed since it was read above
+    // voids it, and is left as it is.
+    match state
         .store
-        .update_user(&user.username, change, now, Some(record))
+        .redeem_email_token(&token.token_hash, LinkUse::Confirm, now, record)
         .await
     {
-        return failed(&state, store_error(e));
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => return void(),
+        Err(e) => return failed(&state, store_error(e)),
     }
     pages::respond(StatusCode::OK, pages::confirmed(&state.look, &token.email))
 }

@@ -25,6 +25,14 @@ pub struct LoggedOut {
 }
 
 impl LoggedOut {
+    /// What this and `other` ended, together.
+    pub fn and(self, other: LoggedOut) -> LoggedOut {
+        LoggedOut {
+            sessions: self.sessions + other.sessions,
+            token_families: self.token_families + other.token_families,
+        }
+    }
+
     /// What was ended, for an audit record's detail; `None` when nothing was.
     pub fn describe(&self) -> Option<String> {
         (*self != LoggedOut::default()).then(|| {

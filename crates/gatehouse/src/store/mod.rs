@@ -15,6 +15,7 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 
+use crate::auth::email_links::{LinkUse, Refused};
 use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
@@ -556,14 +557,19 @@ pub trait EmailLinks: Send + Sync {
         token_hash: &str,
         purpose: EmailPurpose,
     ) -> StoreResult<Option<(EmailToken, User)>>;
-    /// The link whose hash is `token_hash`, of `purpose`, removed as it is given out (a link
-    /// is used once); expired ones too, for `auth::email_links::check` to refuse. `None` when
-    /// there is none (unknown, or used already).
-    async fn take_email_token(
+    /// Uses the link whose hash is `token_hash` (of `link_use`'s purpose), in one
+    /// transaction: reads it and its person, decides with `auth::email_links::redeem` at
+    /// `now`, and when it may be used removes it (a link is used once), makes the changes
+    /// decided to its person (ending their sessions and token families where a change does,
+    /// as `update_user` would) and writes `audit`, with what was ended. A refused link is left
+    /// as it was. The link and its person as they were before, or why it was refused.
+    async fn redeem_email_token(
         &self,
         token_hash: &str,
-        purpose: EmailPurpose,
-    ) -> StoreResult<Option<EmailToken>>;
+        link_use: LinkUse,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Result<(EmailToken, User), Refused>>;
     /// The users whose address is `email`, compared without regard to ASCII case.
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
 }

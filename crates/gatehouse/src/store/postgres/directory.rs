@@ -41,6 +41,52 @@ pub(super) async fn insert_user<'e, E: sqlx::PgExecutor<'e>>(
     .await
 }
 
+/// Makes `change` to the user `user_id`, ending their sessions and token families where it
+/// does (`UserChange::signs_out`): what was ended.
+pub(super) async fn apply_user_change(
+    c: &mut PgConnection,
+    user_id: &str,
+    change: &UserChange,
+    now: UnixTime,
+) -> Result<LoggedOut, sqlx::Error> {
+    match change {
+        UserChange::Disable | UserChange::Enable => {
+            sqlx::query("UPDATE user_account SET disabled = $2 WHERE id = $1")
+                .bind(user_id)
+                .bind(*change == UserChange::Disable)
+        }
+        UserChange::SetPassword(hash) => {
+            sqlx::query("UPDATE user_account SET password_hash = $2 WHERE id = $1")
+                .bind(user_id)
+                .bind(hash)
+        }
+        UserChange::SetEmail { email, verified } => {
+            sqlx::query("UPDATE user_account SET email = $2, email_verified = $3 WHERE id = $1")
+                .bind(user_id)
+                .bind(email)
+                .bind(verified)
+        }
+        UserChange::SetProfile { name, profile } => sqlx::query(
+            "UPDATE user_account SET name = $2, given_name = $3, family_name = $4,
+                 locale = $5, picture = $6, updated_at = $7
+             WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(name)
+        .bind(&profile.given_name)
+        .bind(&profile.family_name)
+        .bind(&profile.locale)
+        .bind(&profile.picture)
+        .bind(profile.updated_at),
+    }
+    .execute(&mut *c)
+    .await?;
+    match change.signs_out() {
+        Some(reason) => log_out_user(c, user_id, now, reason).await,
+        None => Ok(LoggedOut::default()),
+    }
+}
+
 /// Every column of the client, for a new one or an import.
 pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
@@ -118,45 +164,16 @@ impl Directory for PgStore {
         let out = with_retrying_transaction(&self.pool, |c| {
             let (username, change, audit) = (username.to_owned(), change.clone(), audit.clone());
             Box::pin(async move {
-                let logout = change.signs_out();
-                let user_id: Option<String> = match change {
-                    UserChange::Disable | UserChange::Enable => sqlx::query_scalar(
-                        "UPDATE user_account SET disabled = $2 WHERE username = $1 RETURNING id",
-                    )
-                    .bind(&username)
-                    .bind(change == UserChange::Disable),
-                    UserChange::SetPassword(hash) => sqlx::query_scalar(
-                        "UPDATE user_account SET password_hash = $2 WHERE username = $1 RETURNING id",
-                    )
-                    .bind(&username)
-                    .bind(hash),
-                    UserChange::SetEmail { email, verified } => sqlx::query_scalar(
-                        "UPDATE user_account SET email = $2, email_verified = $3
-                         WHERE username = $1 RETURNING id",
-                    )
-                    .bind(&username)
-                    .bind(email)
-                    .bind(verified),
-                    UserChange::SetProfile { name, profile } => sqlx::query_scalar(
-                        "UPDATE user_account SET name = $2, given_name = $3, family_name = $4,
-                             locale = $5, picture = $6, updated_at = $7
-                         WHERE username = $1 RETURNING id",
-                    )
-                    .bind(&username)
-                    .bind(name)
-                    .bind(profile.given_name)
-                    .bind(profile.family_name)
-                    .bind(profile.locale)
-                    .bind(profile.picture)
-                    .bind(profile.updated_at),
-                }
+                let user_id: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM user_account WHERE username = $1 FOR UPDATE",
+                )
+                .bind(&username)
                 .fetch_optional(&mut *c)
                 .await?;
-                let out = match (user_id, logout) {
-                    (None, _) => return Ok(None),
-                    (Some(id), Some(reason)) => log_out_user(&mut *c, &id, now, reason).await?,
-                    (Some(_), None) => LoggedOut::default(),
+                let Some(user_id) = user_id else {
+                    return Ok(None);
                 };
+                let out = apply_user_change(&mut *c, &user_id, &change, now).await?;
                 insert_outcome_audit(&mut *c, audit.map(|r| r.ended(&out))).await?;
                 Ok(Some(out))
             })

@@ -1,14 +1,16 @@
 //! Links sent by email.
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{PgConnection, Row};
 
 use super::audit::insert_audit;
+use super::directory::apply_user_change;
 use super::rows::user_from;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
-use crate::auth::email_links;
-use crate::model::{AuditRecord, EmailPurpose, EmailToken, User};
+use crate::auth::email_links::{self, LinkUse, Refused};
+use crate::clock::UnixTime;
+use crate::model::{AuditRecord, EmailPurpose, EmailToken, LoggedOut, User};
 use crate::store::columns::user_columns;
 use crate::store::{EmailLinks, StoreResult};
 
@@ -67,55 +69,50 @@ impl EmailLinks for PgStore {
         token_hash: &str,
         purpose: EmailPurpose,
     ) -> StoreResult<Option<(EmailToken, User)>> {
-        let row = sqlx::query(concat!(
-            "SELECT t.token_hash, t.user_id, t.email, t.created_at, t.expires_at, ",
-            user_columns!(),
-            " FROM email_token t JOIN user_account u ON u.id = t.user_id
-              WHERE t.token_hash = $1 AND t.purpose = $2"
-        ))
-        .bind(token_hash)
-        .bind(purpose.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let Some(r) = row else {
-            return Ok(None);
-        };
-        let token = EmailToken {
-            token_hash: r.try_get(0).map_err(db_error)?,
-            user_id: r.try_get(1).map_err(db_error)?,
-            purpose,
-            email: r.try_get(2).map_err(db_error)?,
-            created_at: r.try_get(3).map_err(db_error)?,
-            expires_at: r.try_get(4).map_err(db_error)?,
-        };
-        Ok(Some((token, user_from(&r, 5).map_err(db_error)?)))
+        let mut c = self.pool.acquire().await.map_err(db_error)?;
+        token_and_person(&mut c, token_hash, purpose, false)
+            .await
+            .map_err(db_error)
     }
 
-    async fn take_email_token(
+    async fn redeem_email_token(
         &self,
         token_hash: &str,
-        purpose: EmailPurpose,
-    ) -> StoreResult<Option<EmailToken>> {
-        let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
-            "DELETE FROM email_token WHERE token_hash = $1 AND purpose = $2
-             RETURNING token_hash, user_id, email, created_at, expires_at",
-        )
-        .bind(token_hash)
-        .bind(purpose.as_str())
-        .fetch_optional(&self.pool)
+        link_use: LinkUse,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Result<(EmailToken, User), Refused>> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (token_hash, link_use, audit) =
+                (token_hash.to_owned(), link_use.clone(), audit.clone());
+            Box::pin(async move {
+                // Locks the link and its person: two forms sent with one link, or a change
+                // of the person's address, wait for each other here.
+                let found =
+                    token_and_person(&mut *c, &token_hash, link_use.purpose(), true).await?;
+                let (token, user) = found.unzip();
+                let changes =
+                    match email_links::redeem(token.as_ref(), user.as_ref(), now, &link_use) {
+                        Ok(changes) => changes,
+                        Err(why) => return Ok(Err(why)),
+                    };
+                let (Some(token), Some(user)) = (token, user) else {
+                    return Ok(Err(Refused::Unknown));
+                };
+                sqlx::query("DELETE FROM email_token WHERE token_hash = $1")
+                    .bind(&token.token_hash)
+                    .execute(&mut *c)
+                    .await?;
+                let mut out = LoggedOut::default();
+                for change in &changes {
+                    out = out.and(apply_user_change(&mut *c, &user.id, change, now).await?);
+                }
+                insert_audit(&mut *c, &audit.ended(&out)).await?;
+                Ok(Ok((token, user)))
+            })
+        })
         .await
-        .map_err(db_error)?;
-        Ok(row.map(
-            |(token_hash, user_id, email, created_at, expires_at)| EmailToken {
-                token_hash,
-                user_id,
-                purpose,
-                email,
-                created_at,
-                expires_at,
-            },
-        ))
+        .map_err(db_error)
     }
 
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
@@ -130,4 +127,46 @@ impl EmailLinks for PgStore {
         .and_then(|rows| rows.iter().map(|r| user_from(r, 0)).collect())
         .map_err(db_error)
     }
+}
+
+/// The link whose hash is `token_hash`, of `purpose`, and its person; both rows locked
+/// (`FOR UPDATE`) when `lock` is, in a transaction that changes them.
+async fn token_and_person(
+    c: &mut PgConnection,
+    token_hash: &str,
+    purpose: EmailPurpose,
+    lock: bool,
+) -> Result<Option<(EmailToken, User)>, sqlx::Error> {
+    macro_rules! select {
+        () => {
+            concat!(
+                "SELECT t.token_hash, t.user_id, t.email, t.created_at, t.expires_at, ",
+                user_columns!(),
+                " FROM email_token t JOIN user_account u ON u.id = t.user_id
+                  WHERE t.token_hash = $1 AND t.purpose = $2"
+            )
+        };
+    }
+    let query = if lock {
+        concat!(select!(), " FOR UPDATE")
+    } else {
+        select!()
+    };
+    let Some(r) = sqlx::query(query)
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .fetch_optional(&mut *c)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let token = EmailToken {
+        token_hash: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        purpose,
+        email: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+        expires_at: r.try_get(4)?,
+    };
+    Ok(Some((token, user_from(&r, 5)?)))
 }

@@ -37,6 +37,48 @@ pub(super) fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> 
     ])
 }
 
+/// Makes `change` to the user `user_id`, ending their sessions and token families where it
+/// does (`UserChange::signs_out`): what was ended.
+pub(super) fn apply_user_change(
+    tx: &Connection,
+    user_id: &str,
+    change: &UserChange,
+    now: UnixTime,
+) -> rusqlite::Result<LoggedOut> {
+    match change {
+        UserChange::Disable | UserChange::Enable => tx
+            .prepare_cached("UPDATE user_account SET disabled = ?2 WHERE id = ?1")?
+            .execute(params![user_id, *change == UserChange::Disable])?,
+        UserChange::SetPassword(hash) => tx
+            .prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
+            .execute(params![user_id, hash])?,
+        UserChange::SetEmail { email, verified } => tx
+            .prepare_cached(
+                "UPDATE user_account SET email = ?2, email_verified = ?3 WHERE id = ?1",
+            )?
+            .execute(params![user_id, email, verified])?,
+        UserChange::SetProfile { name, profile } => tx
+            .prepare_cached(
+                "UPDATE user_account SET name = ?2, given_name = ?3, family_name = ?4,
+                     locale = ?5, picture = ?6, updated_at = ?7
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                user_id,
+                name,
+                profile.given_name,
+                profile.family_name,
+                profile.locale,
+                profile.picture,
+                profile.updated_at
+            ])?,
+    };
+    match change.signs_out() {
+        Some(reason) => log_out_user(tx, user_id, now, reason),
+        None => Ok(LoggedOut::default()),
+    }
+}
+
 /// Every column of the client, for a new one or an import.
 pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usize> {
     tx.prepare_cached(concat!(
@@ -123,39 +165,7 @@ impl Directory for SqliteStore {
                 let Some(user_id) = user_id_of(tx, &name)? else {
                     return Ok(None);
                 };
-                let logout = change.signs_out();
-                match &change {
-                    UserChange::Disable | UserChange::Enable => tx
-                        .prepare_cached("UPDATE user_account SET disabled = ?2 WHERE id = ?1")?
-                        .execute(params![user_id, change == UserChange::Disable])?,
-                    UserChange::SetPassword(hash) => tx
-                        .prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
-                        .execute(params![user_id, hash])?,
-                    UserChange::SetEmail { email, verified } => tx
-                        .prepare_cached(
-                            "UPDATE user_account SET email = ?2, email_verified = ?3 WHERE id = ?1",
-                        )?
-                        .execute(params![user_id, email, verified])?,
-                    UserChange::SetProfile { name, profile } => tx
-                        .prepare_cached(
-                            "UPDATE user_account SET name = ?2, given_name = ?3, family_name = ?4,
-                                 locale = ?5, picture = ?6, updated_at = ?7
-                             WHERE id = ?1",
-                        )?
-                        .execute(params![
-                            user_id,
-                            name,
-                            profile.given_name,
-                            profile.family_name,
-                            profile.locale,
-                            profile.picture,
-                            profile.updated_at
-                        ])?,
-                };
-                let out = match logout {
-                    Some(reason) => log_out_user(tx, &user_id, now, reason)?,
-                    None => LoggedOut::default(),
-                };
+                let out = apply_user_change(tx, &user_id, &change, now)?;
                 insert_outcome_audit(tx, audit.clone().map(|r| r.ended(&out)).as_ref())?;
                 Ok(Some(out))
             })

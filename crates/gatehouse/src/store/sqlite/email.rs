@@ -1,13 +1,15 @@
 //! Links sent by email.
 
 use async_trait::async_trait;
-use onewriter::rusqlite::{OptionalExtension, params};
+use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::audit::insert_audit;
+use super::directory::apply_user_change;
 use super::rows::user_from;
-use crate::auth::email_links;
-use crate::model::{AuditRecord, EmailPurpose, EmailToken, User};
+use crate::auth::email_links::{self, LinkUse, Refused};
+use crate::clock::UnixTime;
+use crate::model::{AuditRecord, EmailPurpose, EmailToken, LoggedOut, User};
 use crate::store::columns::user_columns;
 use crate::store::{EmailLinks, StoreResult};
 
@@ -53,51 +55,37 @@ impl EmailLinks for SqliteStore {
         purpose: EmailPurpose,
     ) -> StoreResult<Option<(EmailToken, User)>> {
         let token_hash = token_hash.to_owned();
-        self.read(move |c| {
-            c.prepare_cached(concat!(
-                "SELECT t.token_hash, t.user_id, t.email, t.created_at, t.expires_at, ",
-                user_columns!(),
-                " FROM email_token t JOIN user_account u ON u.id = t.user_id
-                  WHERE t.token_hash = ?1 AND t.purpose = ?2"
-            ))?
-            .query_row(params![token_hash, purpose.as_str()], |r| {
-                let token = EmailToken {
-                    token_hash: r.get(0)?,
-                    user_id: r.get(1)?,
-                    purpose,
-                    email: r.get(2)?,
-                    created_at: r.get(3)?,
-                    expires_at: r.get(4)?,
-                };
-                Ok((token, user_from(r, 5)?))
-            })
-            .optional()
-        })
-        .await
+        self.read(move |c| token_and_person(c, &token_hash, purpose))
+            .await
     }
 
-    async fn take_email_token(
+    async fn redeem_email_token(
         &self,
         token_hash: &str,
-        purpose: EmailPurpose,
-    ) -> StoreResult<Option<EmailToken>> {
+        link_use: LinkUse,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Result<(EmailToken, User), Refused>> {
         let token_hash = token_hash.to_owned();
         self.write(move |tx| {
-            tx.prepare_cached(
-                "DELETE FROM email_token WHERE token_hash = ?1 AND purpose = ?2
-                 RETURNING token_hash, user_id, email, created_at, expires_at",
-            )?
-            .query_row(params![token_hash, purpose.as_str()], |r| {
-                Ok(EmailToken {
-                    token_hash: r.get(0)?,
-                    user_id: r.get(1)?,
-                    purpose,
-                    email: r.get(2)?,
-                    created_at: r.get(3)?,
-                    expires_at: r.get(4)?,
-                })
-            })
-            .optional()
+            let purpose = link_use.purpose();
+            let found = token_and_person(tx, &token_hash, purpose)?;
+            let (token, user) = found.unzip();
+            let changes = match email_links::redeem(token.as_ref(), user.as_ref(), now, &link_use) {
+                Ok(changes) => changes,
+                Err(why) => return Ok(Err(why)),
+            };
+            let (Some(token), Some(user)) = (token, user) else {
+                return Ok(Err(Refused::Unknown));
+            };
+            tx.prepare_cached("DELETE FROM email_token WHERE token_hash = ?1")?
+                .execute([&token.token_hash])?;
+            let mut out = LoggedOut::default();
+            for change in &changes {
+                out = out.and(apply_user_change(tx, &user.id, change, now)?);
+            }
+            insert_audit(tx, &audit.clone().ended(&out))?;
+            Ok(Ok((token, user)))
         })
         .await
     }
@@ -115,4 +103,30 @@ impl EmailLinks for SqliteStore {
         })
         .await
     }
+}
+
+/// The link whose hash is `token_hash`, of `purpose`, and its person.
+fn token_and_person(
+    c: &Connection,
+    token_hash: &str,
+    purpose: EmailPurpose,
+) -> rusqlite::Result<Option<(EmailToken, User)>> {
+    c.prepare_cached(concat!(
+        "SELECT t.token_hash, t.user_id, t.email, t.created_at, t.expires_at, ",
+        user_columns!(),
+        " FROM email_token t JOIN user_account u ON u.id = t.user_id
+          WHERE t.token_hash = ?1 AND t.purpose = ?2"
+    ))?
+    .query_row(params![token_hash, purpose.as_str()], |r| {
+        let token = EmailToken {
+            token_hash: r.get(0)?,
+            user_id: r.get(1)?,
+            purpose,
+            email: r.get(2)?,
+            created_at: r.get(3)?,
+            expires_at: r.get(4)?,
+        };
+        Ok((token, user_from(r, 5)?))
+    })
+    .optional()
 }
