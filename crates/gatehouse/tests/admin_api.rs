@@ -1084,7 +1084,52 @@ async fn names_outside_the_new_rule_are_refused_and_old_ones_keep_working(db: Da
     );
 }
 
+async fn users_are_found_a_page_at_a_time_and_bad_queries_refused(db: Database) {
+    let a = admin(db).await;
+    for (username, name) in [
+        ("grace", "Grace Hopper"),
+        ("henry", "Henry"),
+        ("greta", "Greta"),
+    ] {
+        let body = json!({"username": username, "email": format!("{username}@example.com"), "name": name, "password": "glacier umbrella quantum tulip"});
+        let r = a.call(Method::POST, "/admin/api/users", Some(body)).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let t = "/admin/api/users";
+    let a = &a;
+    let found = |query: &'static str| async move {
+        let (s, list) = a
+            .checked(Method::GET, t, &format!("{t}?{query}"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{query}");
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found("q=GR").await, ["grace", "greta"]);
+    assert_eq!(found("q=%20hopper%20").await, ["grace"]);
+    assert_eq!(found("q=henry%40EXAMPLE.com").await, ["henry"]);
+    assert_eq!(found("limit=2").await, ["ada", "grace"]);
+    assert_eq!(found("limit=2&after=grace").await, ["greta", "henry"]);
+    assert_eq!(found("q=gr&limit=1&after=grace").await, ["greta"]);
+    assert!(found("q=gr&after=greta").await.is_empty());
+    assert_eq!(
+        found("").await,
+        ["ada", "grace", "greta", "henry"],
+        "every user"
+    );
+    let long = format!("q={}", "x".repeat(255));
+    for bad in ["limit=0", "limit=1001", "limit=ten", long.as_str()] {
+        let (s, e) = a.checked(Method::GET, t, &format!("{t}?{bad}"), None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(e["error"], "invalid_request", "{bad}");
+    }
+}
+
 on_both_backends!(();
+    users_are_found_a_page_at_a_time_and_bad_queries_refused,
     only_a_client_credentials_token_with_the_admin_scope_gets_in,
     every_documented_operation_exists_and_asks_for_the_admin_token,
     the_documents_examples_are_accepted_as_they_stand,

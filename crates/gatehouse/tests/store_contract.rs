@@ -16,12 +16,13 @@ use std::sync::Arc;
 
 use common::backend::Database;
 
+use gatehouse::admin;
 use gatehouse::auth::email_links::{LinkUse, Refused};
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
     AuditKind, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, EmailPurpose,
     EmailToken, Factors, GrantType, NewTokens, Redeemed, Revocation, Rotated, Session, TokenKind,
-    TotpFactor, User, UserChange,
+    TotpFactor, User, UserChange, UserSearch,
 };
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
 use gatehouse::oidc::tokens;
@@ -1888,7 +1889,52 @@ async fn an_email_link_is_used_once_and_decided_where_it_is_taken(db: Database) 
     );
 }
 
+/// A search reads the users a page at a time and stops once it has found enough: over more
+/// users than a page holds, it finds each match once, in username order, from where the page
+/// before ended.
+async fn a_search_pages_through_the_users_in_username_order(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let mut making = tokio::task::JoinSet::new();
+    for i in 0..1100 {
+        let store = Arc::clone(&f.store);
+        making.spawn(async move {
+            let mut u = user(&format!("p{i:04}"));
+            u.name = (i % 100 == 7).then(|| format!("Ada Lovelace {i}"));
+            store.create_user(u).await.unwrap();
+        });
+    }
+    making.join_all().await;
+    let names = |users: Vec<User>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    let search = |text: &str, after: Option<&str>, limit| {
+        let search = UserSearch::new(text, after.map(str::to_owned), limit);
+        async move { names(admin::search_users(s, &search).await.unwrap()) }
+    };
+
+    let ada: Vec<String> = (0..11).map(|i| format!("p{:04}", i * 100 + 7)).collect();
+    assert_eq!(
+        search(" LOVELACE ", None, 100).await,
+        ada,
+        "across three pages"
+    );
+    assert_eq!(search("lovelace", None, 3).await, ada[..3]);
+    assert_eq!(search("lovelace", Some("p0407"), 2).await, ada[5..7]);
+    assert_eq!(
+        search("", Some("p0498"), 4).await,
+        ["p0499", "p0500", "p0501", "p0502"]
+    );
+    assert_eq!(search("P1099@EXAMPLE", None, 10).await, ["p1099"]);
+    assert!(search("nobody", None, 10).await.is_empty());
+    assert!(search("", Some("p1099"), 10).await.is_empty());
+    assert_eq!(search("", None, usize::MAX).await.len(), 1100);
+    assert_eq!(
+        names(s.users_after(None, 2).await.unwrap()),
+        ["p0000", "p0001"]
+    );
+}
+
 on_both_backends!(();
+    a_search_pages_through_the_users_in_username_order,
     an_email_link_is_used_once_and_decided_where_it_is_taken,
     group_changes_are_written_with_their_records,
     a_key_rotation_is_written_with_its_record,

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use crate::auth::passwords::{PasswordError, Passwords};
 use crate::auth::username;
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, Factors, LoggedOut, Profile, User, UserChange};
+use crate::model::{
+    AuditKind, AuditRecord, Factors, LoggedOut, Profile, User, UserChange, UserSearch,
+};
 use crate::oidc::tokens;
 use crate::store::{Store, StoreError};
 
@@ -380,6 +382,39 @@ pub fn check_email(email: &str) -> Result<(), AdminError> {
         return Err(invalid(format!("{email:?} is not an email address")));
     }
     Ok(())
+}
+
+/// How many users a search reads at a time.
+const SEARCH_PAGE: usize = 500;
+
+/// The users `search` finds, in username order: read a page at a time
+/// (`Directory::users_after`) and matched here (`UserSearch::matches`), so that a search
+/// holds at most a page of users beside what it found, and stops once it has `limit`.
+///
+/// # Errors
+/// A store failure.
+pub async fn search_users(store: &dyn Store, search: &UserSearch) -> Result<Vec<User>, StoreError> {
+    search_in_pages(store, search, SEARCH_PAGE).await
+}
+
+async fn search_in_pages(
+    store: &dyn Store,
+    search: &UserSearch,
+    page: usize,
+) -> Result<Vec<User>, StoreError> {
+    let mut found = Vec::new();
+    let mut after = search.after.clone();
+    while found.len() < search.limit {
+        let users = store.users_after(after.as_deref(), page).await?;
+        let read = users.len();
+        after = users.last().map(|u| u.username.clone());
+        let wanted = search.limit - found.len();
+        found.extend(users.into_iter().filter(|u| search.matches(u)).take(wanted));
+        if read < page {
+            break;
+        }
+    }
+    Ok(found)
 }
 
 /// The user a typed `username` names: by its folded form first (`auth::username::fold`, which

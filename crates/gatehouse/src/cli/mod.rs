@@ -340,7 +340,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format);
     let (listener, config) = crate::server::bind(args).await?;
     let store = open(url).await?;
-    if store.list_users().await?.is_empty() || store.list_clients().await?.is_empty() {
+    if store.users_after(None, 1).await?.is_empty() || store.list_clients().await?.is_empty() {
         // The program as it was started (`target/release/gatehouse` under `cargo run`), so the
         // commands work as pasted from the same directory, on the PATH or not.
         let me = std::env::args()

@@ -23,11 +23,13 @@ use super::pages::{AuditFilters, ConsoleBase, NewPerson, PersonView};
 use super::{AppState, Peer, pages};
 use crate::admin::{
     Admin, AdminError, ClientPatch, DEFAULT_SECRET_OVERLAP, GroupPatch, NewClient, NewGroup,
-    NewUser,
+    NewUser, search_users,
 };
 use crate::auth::forms::{self, Purpose};
 use crate::keyring::Rotation;
-use crate::model::{AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, SigningAlg, User};
+use crate::model::{
+    AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, SigningAlg, User, UserSearch,
+};
 use crate::oidc::authorize::Refusal;
 use crate::oidc::{OAuthError, tokens};
 use crate::store::StoreError;
@@ -178,23 +180,11 @@ async fn people_page(
     new: &NewPerson<'_>,
     status: StatusCode,
 ) -> Response {
-    let users = match state.store.list_users().await {
-        Ok(u) => u,
+    let search = UserSearch::new(q, None, PEOPLE_SHOWN + 1);
+    let mut found = match search_users(state.store.as_ref(), &search).await {
+        Ok(found) => found,
         Err(e) => return failed(state, store_error(e)),
     };
-    let needle = q.to_lowercase();
-    let mut found: Vec<User> = users
-        .into_iter()
-        .filter(|u| {
-            needle.is_empty()
-                || u.username.to_lowercase().contains(&needle)
-                || u.email.to_lowercase().contains(&needle)
-                || u.name
-                    .as_ref()
-                    .is_some_and(|n| n.to_lowercase().contains(&needle))
-        })
-        .take(PEOPLE_SHOWN + 1)
-        .collect();
     let more = found.len() > PEOPLE_SHOWN;
     found.truncate(PEOPLE_SHOWN);
     let html = pages::console_people(&state.look, &admin.base(state), q, &found, more, new);

@@ -40,6 +40,38 @@ impl User {
     }
 }
 
+/// Which people a search finds: those whose username, address or name contains its text,
+/// compared without regard to case (Unicode's lower case), in username order after `after`,
+/// at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSearch {
+    /// What to look for, trimmed and in lower case; empty finds everyone.
+    text: String,
+    /// Only those whose username sorts after this one (the last of the page before).
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+impl UserSearch {
+    /// A search for `text` (as typed: it is trimmed and lowered here).
+    pub fn new(text: &str, after: Option<String>, limit: usize) -> UserSearch {
+        UserSearch {
+            text: text.trim().to_lowercase(),
+            after,
+            limit,
+        }
+    }
+
+    /// Whether `user` is one it finds (`after` and `limit` aside: the store pages by them).
+    pub fn matches(&self, user: &User) -> bool {
+        let has = |field: &str| field.to_lowercase().contains(&self.text);
+        self.text.is_empty()
+            || has(&user.username)
+            || has(&user.email)
+            || user.name.as_deref().is_some_and(has)
+    }
+}
+
 /// What a person's profile says beyond their username, name and email address (OpenID
 /// Connect Core §5.1): released with the `profile` scope.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -84,6 +116,35 @@ impl UserChange {
             UserChange::Enable => None,
             UserChange::SetPassword(_) => Some(RevokeReason::PasswordChanged),
             UserChange::SetEmail { .. } | UserChange::SetProfile { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_finds_its_text_in_a_username_address_or_name_whatever_the_case() {
+        let named = |name: &str| User {
+            name: Some(name.into()),
+            ..User::example()
+        };
+        let cases = [
+            ("", User::example(), true),
+            ("   ", User::example(), true),
+            ("ALI", User::example(), true),
+            (" lice ", User::example(), true),
+            ("@example.COM", User::example(), true),
+            ("bob", User::example(), false),
+            ("smith", User::example(), false),
+            ("smith", named("Ada Smith"), true),
+            ("ÉMILE", named("Émile Zola"), true),
+            ("zola", named("Émile ZOLA"), true),
+        ];
+        for (text, user, expected) in cases {
+            let search = UserSearch::new(text, None, 10);
+            assert_eq!(search.matches(&user), expected, "{text:?} in {user:?}");
         }
     }
 }

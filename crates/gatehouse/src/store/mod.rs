@@ -131,7 +131,11 @@ pub struct EngineMetric {
 pub trait Directory: Send + Sync {
     async fn create_user(&self, user: User) -> StoreResult<()>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Every user, by username.
     async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// A page of users by username: at most `limit`, those after `after` (from the first
+    /// when `None`). What a search reads (`admin::search_users`), a page at a time.
+    async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>>;
     /// Applies `change` to the user named `username` and, when the change signs them out
     /// (`UserChange::signs_out`), ends every session and revokes every token family of the
     /// user, with `audit` (its detail ending with what was ended, [`AuditRecord::ended`]), all

@@ -1,17 +1,18 @@
 //! `/admin/api/users`: people, their sessions and their consents.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
-use crate::admin::{NewUser, ProfileChange, UserView, check_profile};
+use crate::admin::{NewUser, ProfileChange, UserView, check_profile, search_users};
 use crate::http::AppState;
-use crate::model::{Consent, Factors, LoggedOut, Session};
+use crate::model::{Consent, Factors, LoggedOut, Session, UserSearch};
 
 /// The user routes, to nest under `/admin/api`.
 pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -113,16 +114,58 @@ impl From<Consent> for ConsentView {
     }
 }
 
-#[utoipa::path(get, path = "/users", tag = "users",
+/// Which users `GET /users` lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct UsersQuery {
+    /// Only those whose username, address or name contains this, in any case.
+    #[param(max_length = 254)]
+    pub q: Option<String>,
+    /// Only those whose username sorts after this one: the last username of the page before.
+    pub after: Option<String>,
+    /// At most this many (at most 1000); without it, every user the rest names.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+}
+
+/// The most users one page of `GET /users` may ask for.
+const MAX_USERS_PAGE: usize = 1000;
+
+#[utoipa::path(get, path = "/users", tag = "users", params(UsersQuery),
     responses(
-        (status = 200, description = "Every user, by username", body = [UserView]),
+        (status = 200, description = "The users asked for, by username; a page shorter than \
+            `limit` is the last", body = [UserView]),
+        (status = 400, description = "A parameter is invalid", body = ErrorBody),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
     ),
     security(("admin_token" = [])))]
-async fn list_users(State(state): State<AppState>, _: Caller) -> ApiResult<Json<Vec<UserView>>> {
-    let users = state.store.list_users().await?;
+async fn list_users(
+    State(state): State<AppState>,
+    _: Caller,
+    query: Result<Query<UsersQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<UserView>>> {
+    let Query(q) = query.map_err(|r| invalid(r.body_text()))?;
+    let text = q.q.unwrap_or_default();
+    if text.chars().count() > 254 {
+        return Err(invalid("q must be at most 254 characters".into()));
+    }
+    let limit = match q.limit {
+        None => usize::MAX,
+        Some(n) if (1..=MAX_USERS_PAGE).contains(&n) => n,
+        Some(_) => {
+            return Err(invalid(format!(
+                "limit must be between 1 and {MAX_USERS_PAGE}"
+            )));
+        }
+    };
+    let search = UserSearch::new(&text, q.after, limit);
+    let users = search_users(state.store.as_ref(), &search).await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))
+}
+
+fn invalid(why: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", why)
 }
 
 #[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,

@@ -154,6 +154,21 @@ impl Directory for PgStore {
         .map_err(db_error)
     }
 
+    async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM user_account u WHERE $1::text IS NULL OR u.username > $1
+              ORDER BY u.username LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(|r| user_from(r, 0)).collect())
+        .map_err(db_error)
+    }
+
     async fn update_user(
         &self,
         username: &str,

@@ -152,6 +152,22 @@ impl Directory for SqliteStore {
         .await
     }
 
+    async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
+        let after = after.map(str::to_owned);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM user_account u WHERE ?1 IS NULL OR u.username > ?1
+                  ORDER BY u.username LIMIT ?2"
+            ))?
+            .query_map(params![after, limit], |r| user_from(r, 0))?
+            .collect()
+        })
+        .await
+    }
+
     async fn update_user(
         &self,
         username: &str,
