@@ -1084,7 +1084,7 @@ async fn names_outside_the_new_rule_are_refused_and_old_ones_keep_working(db: Da
     );
 }
 
-async fn users_are_found_a_page_at_a_time_and_bad_queries_refused(db: Database) {
+async fn users_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused(db: Database) {
     let a = admin(db).await;
     for (username, name) in [
         ("grace", "Grace Hopper"),
@@ -1120,6 +1120,17 @@ async fn users_are_found_a_page_at_a_time_and_bad_queries_refused(db: Database) 
         ["ada", "grace", "greta", "henry"],
         "every user"
     );
+    // A name that looks like one taken (all Cyrillic, one script) is refused like the name.
+    let body = json!({"username": "ace", "email": "ace@example.com", "password": "glacier umbrella quantum tulip"});
+    assert_eq!(
+        a.call(Method::POST, t, Some(body)).await.status(),
+        StatusCode::CREATED
+    );
+    for taken in ["GRACE", "\u{430}\u{441}\u{435}"] {
+        let body = json!({"username": taken, "email": "x@example.com", "password": "glacier umbrella quantum tulip"});
+        let (s, e) = a.checked(Method::POST, t, t, Some(body)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{taken}: {e}");
+    }
     let long = format!("q={}", "x".repeat(255));
     for bad in ["limit=0", "limit=1001", "limit=ten", long.as_str()] {
         let (s, e) = a.checked(Method::GET, t, &format!("{t}?{bad}"), None).await;
@@ -1129,7 +1140,7 @@ async fn users_are_found_a_page_at_a_time_and_bad_queries_refused(db: Database) 
 }
 
 on_both_backends!(();
-    users_are_found_a_page_at_a_time_and_bad_queries_refused,
+    users_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused,
     only_a_client_credentials_token_with_the_admin_scope_gets_in,
     every_documented_operation_exists_and_asks_for_the_admin_token,
     the_documents_examples_are_accepted_as_they_stand,

@@ -3,12 +3,13 @@
 //! username stored before usernames were made canonical, one new accounts can no longer have,
 //! a record of a token issued, which the retention of those records then sweeps, and, where
 //! refresh tokens named their family, the answer kept for a retry of a rotation a moment
-//! before the upgrade, given back to that retry).
+//! before the upgrade, given back to that retry), and no new account takes a name that looks
+//! like an old one.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before PostgreSQL kept the answers for
-//! a retry in a table of their own: SQLite 1-15, this release's schema, PostgreSQL 1-14), the
-//! one before records of tokens issued had a retention of their own (SQLite 1-14, PostgreSQL
+//! the columns every release has: the previous release (before usernames' look-alike keys were
+//! kept: SQLite 1-15, PostgreSQL 1-15), the one before PostgreSQL kept the answers for a retry
+//! in a table of their own (SQLite 1-15, PostgreSQL 1-14), the one before records of tokens issued had a retention of their own (SQLite 1-14, PostgreSQL
 //! 1-13) and the one before refresh tokens named their family (SQLite 1-13, PostgreSQL 1-12),
 //! whose refresh token of an older format rotates into the family format and is then recognised
 //! as reuse; the releases before the account page's activity (SQLite 1-12, PostgreSQL 1-11) and
@@ -90,7 +91,7 @@ async fn old() -> Old {
 
 /// The previous release's SQLite file: migrations 1 and 2, and its rows.
 /// A release this one must upgrade from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReleaseBefore {
     /// Before refresh tokens were tied to their session.
     Sessions,
@@ -111,9 +112,12 @@ enum ReleaseBefore {
     /// Before records of tokens issued had a retention of their own, with refresh tokens that
     /// name their family (and the rows of an older release's tokens it still honours).
     TokenAuditRetention,
-    /// Before PostgreSQL kept the answers for a retry in a table of their own: the previous
-    /// release, with records of tokens issued kept apart. Its SQLite schema is this release's.
+    /// Before PostgreSQL kept the answers for a retry in a table of their own, with records of
+    /// tokens issued kept apart.
     RetryAnswersApart,
+    /// Before usernames' look-alike keys were kept: the previous release, with PostgreSQL's
+    /// answers for a retry apart.
+    LookAlikeKeys,
 }
 
 impl ReleaseBefore {
@@ -128,7 +132,7 @@ impl ReleaseBefore {
             ReleaseBefore::AccountActivity => 12,
             ReleaseBefore::FamilyTokens => 13,
             ReleaseBefore::TokenAuditRetention => 14,
-            ReleaseBefore::RetryAnswersApart => 15,
+            ReleaseBefore::RetryAnswersApart | ReleaseBefore::LookAlikeKeys => 15,
         }
     }
 
@@ -144,6 +148,7 @@ impl ReleaseBefore {
             ReleaseBefore::FamilyTokens => 12,
             ReleaseBefore::TokenAuditRetention => 13,
             ReleaseBefore::RetryAnswersApart => 14,
+            ReleaseBefore::LookAlikeKeys => 15,
         }
     }
 
@@ -157,7 +162,13 @@ impl ReleaseBefore {
                 | ReleaseBefore::FamilyTokens
                 | ReleaseBefore::TokenAuditRetention
                 | ReleaseBefore::RetryAnswersApart
+                | ReleaseBefore::LookAlikeKeys
         )
+    }
+
+    /// Whether its PostgreSQL schema kept the answers for a retry in `token_retry`.
+    fn keeps_retry_answers_apart(self) -> bool {
+        self == ReleaseBefore::LookAlikeKeys
     }
 
     /// Whether its refresh tokens named their family, its family rows keeping the current
@@ -165,7 +176,9 @@ impl ReleaseBefore {
     fn has_family_tokens(self) -> bool {
         matches!(
             self,
-            ReleaseBefore::TokenAuditRetention | ReleaseBefore::RetryAnswersApart
+            ReleaseBefore::TokenAuditRetention
+                | ReleaseBefore::RetryAnswersApart
+                | ReleaseBefore::LookAlikeKeys
         )
     }
 }
@@ -434,26 +447,56 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
             .execute(&pool)
             .await
             .unwrap();
-        sqlx::query(
-            "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-               refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at,
-               previous_hash, previous_scope, previous_expires_at, retry_sealed, retry_until)
-             VALUES ($1, 'web', $2, NULL, $3, $3, $4, 'openid', $5, $6,
-               $7, 'openid', $8, $9, $10)",
-        )
-        .bind(KEPT_FAMILY)
-        .bind(old.user_id)
-        .bind(T0 - 10)
-        .bind(tokens::hash(&old.current))
-        .bind(T0 - 2)
-        .bind(T0 + 86_400)
-        .bind(tokens::hash(&old.rotated))
-        .bind(T0 + 86_000)
-        .bind(KEPT_ANSWER)
-        .bind(T0 + 3)
-        .execute(&pool)
-        .await
-        .unwrap();
+        if release.keeps_retry_answers_apart() {
+            sqlx::query(
+                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+                   refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at)
+                 VALUES ($1, 'web', $2, NULL, $3, $3, $4, 'openid', $5, $6)",
+            )
+            .bind(KEPT_FAMILY)
+            .bind(old.user_id)
+            .bind(T0 - 10)
+            .bind(tokens::hash(&old.current))
+            .bind(T0 - 2)
+            .bind(T0 + 86_400)
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO token_retry (family_id, previous_hash, previous_scope,
+                   previous_expires_at, retry_sealed, retry_until)
+                 VALUES ($1, $2, 'openid', $3, $4, $5)",
+            )
+            .bind(KEPT_FAMILY)
+            .bind(tokens::hash(&old.rotated))
+            .bind(T0 + 86_000)
+            .bind(KEPT_ANSWER)
+            .bind(T0 + 3)
+            .execute(&pool)
+            .await
+            .unwrap();
+        } else {
+            sqlx::query(
+                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+                   refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at,
+                   previous_hash, previous_scope, previous_expires_at, retry_sealed, retry_until)
+                 VALUES ($1, 'web', $2, NULL, $3, $3, $4, 'openid', $5, $6,
+                   $7, 'openid', $8, $9, $10)",
+            )
+            .bind(KEPT_FAMILY)
+            .bind(old.user_id)
+            .bind(T0 - 10)
+            .bind(tokens::hash(&old.current))
+            .bind(T0 - 2)
+            .bind(T0 + 86_400)
+            .bind(tokens::hash(&old.rotated))
+            .bind(T0 + 86_000)
+            .bind(KEPT_ANSWER)
+            .bind(T0 + 3)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
     }
     pool.close().await;
 }
@@ -664,8 +707,27 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         expected
     );
 
-    // ... and the old client chooses EdDSA for its ID tokens.
+    // No new account takes a name that looks like an old one: `ada` beside the old `Ada`
+    // (whose look-alike key the new version gave it when it opened the database).
     let admin = gatehouse::admin::Admin::new(s, "cli", None, T0);
+    let look_alike = gatehouse::admin::NewUser {
+        username: "ada".into(),
+        email: "another.ada@example.com".into(),
+        email_verified: false,
+        name: None,
+        given_name: None,
+        family_name: None,
+        locale: None,
+        picture: None,
+        password: "glacier umbrella quantum tulip".into(),
+    };
+    let refused = admin
+        .add_user(&f.state.passwords, look_alike)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("\"Ada\""), "{refused}");
+
+    // ... and the old client chooses EdDSA for its ID tokens.
     let patch = gatehouse::admin::ClientPatch {
         id_token_signed_response_alg: Some(gatehouse::model::SigningAlg::EdDsa),
         ..Default::default()
@@ -712,6 +774,24 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::LookAlikeKeys,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::LookAlikeKeys,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_retry_answers_apart() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
         ReleaseBefore::RetryAnswersApart,
@@ -777,7 +857,7 @@ async fn sqlite_of_the_release_before_groups() {
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_retry_answers_apart() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::RetryAnswersApart,

@@ -187,16 +187,16 @@ impl<'a> Admin<'a> {
         };
         check_profile(new.name.as_deref(), &profile)?;
         // One account per name as people read it: a name that looks like an existing one is
-        // refused (UTS #39 skeletons, compared with every user: an administrative operation,
-        // linear in the users). Read before the insert, not in its transaction: two look-alikes
-        // created at the same instant could both pass; the same exact name still cannot.
-        let key = username::look_alike_key(&username);
+        // refused (UTS #39 skeletons, kept with each user and found by an index). Read before
+        // the insert, not in its transaction: two look-alikes created at the same instant could
+        // both pass; the same exact name still cannot.
+        let key = username::stored_look_alike_key(&username);
         if let Some(existing) = self
             .store
-            .list_users()
+            .users_looking_like(&key)
             .await?
             .into_iter()
-            .find(|u| username::look_alike_key(&u.username.to_lowercase()) == key)
+            .next()
         {
             return Err(StoreError::Conflict(format!(
                 "user {:?}, or one that looks the same ({:?}),",

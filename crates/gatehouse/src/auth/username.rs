@@ -94,6 +94,13 @@ pub fn look_alike_key(canonical: &str) -> String {
     skeleton(canonical).collect()
 }
 
+/// The look-alike key kept with a stored username (`user_account.look_alike`): that of its
+/// lower case, so that a name stored before usernames were folded (`Alice`) is compared as the
+/// canonical names are.
+pub fn stored_look_alike_key(username: &str) -> String {
+    look_alike_key(&username.to_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

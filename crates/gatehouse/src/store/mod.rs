@@ -136,6 +136,9 @@ pub trait Directory: Send + Sync {
     /// A page of users by username: at most `limit`, those after `after` (from the first
     /// when `None`). What a search reads (`admin::search_users`), a page at a time.
     async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>>;
+    /// The users whose username's look-alike key is `key`
+    /// (`auth::username::stored_look_alike_key`), by username.
+    async fn users_looking_like(&self, key: &str) -> StoreResult<Vec<User>>;
     /// Applies `change` to the user named `username` and, when the change signs them out
     /// (`UserChange::signs_out`), ends every session and revokes every token family of the
     /// user, with `audit` (its detail ending with what was ended, [`AuditRecord::ended`]), all

@@ -8,6 +8,7 @@ use super::rows::{client_from, user_from};
 use super::sessions::log_out_user;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
+use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange};
 use crate::oidc::scope;
@@ -21,8 +22,8 @@ pub(super) async fn insert_user<'e, E: sqlx::PgExecutor<'e>>(
 ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
     sqlx::query(
         "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
-             email_verified, given_name, family_name, locale, picture, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             email_verified, given_name, family_name, locale, picture, updated_at, look_alike)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&u.id)
     .bind(&u.username)
@@ -37,6 +38,7 @@ pub(super) async fn insert_user<'e, E: sqlx::PgExecutor<'e>>(
     .bind(&u.profile.locale)
     .bind(&u.profile.picture)
     .bind(u.profile.updated_at)
+    .bind(username::stored_look_alike_key(&u.username))
     .execute(executor)
     .await
 }
@@ -163,6 +165,19 @@ impl Directory for PgStore {
         ))
         .bind(after)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(|r| user_from(r, 0)).collect())
+        .map_err(db_error)
+    }
+
+    async fn users_looking_like(&self, key: &str) -> StoreResult<Vec<User>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM user_account u WHERE u.look_alike = $1 ORDER BY u.username"
+        ))
+        .bind(key)
         .fetch_all(&self.pool)
         .await
         .and_then(|rows| rows.iter().map(|r| user_from(r, 0)).collect())

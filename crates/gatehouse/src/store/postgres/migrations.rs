@@ -89,6 +89,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "retry answers apart",
         include_str!("../../../migrations/postgres/0015_retry_answers_apart.sql"),
     ),
+    (
+        16,
+        "look alike",
+        include_str!("../../../migrations/postgres/0016_look_alike.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -36,6 +36,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::snapshot::Snapshot;
 use super::{EngineMetric, Store, StoreError, StoreResult};
+use crate::auth::username;
 use crate::clock::UnixTime;
 
 /// How long a request waits for a pooled connection before it is answered "temporarily
@@ -51,6 +52,9 @@ const RECHECK_IDLE: Duration = Duration::from_secs(1);
 pub(super) const MAX_ATTEMPTS: u32 = 6;
 /// Rows the expiry sweep deletes at most per statement.
 pub(super) const PURGE_BATCH: i64 = 1000;
+
+/// How many users of an earlier release are given their look-alike key at a time.
+const LOOK_ALIKE_BATCH: i64 = 500;
 
 pub struct PgStore {
     pool: PgPool,
@@ -90,7 +94,46 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(PgStore { pool })
+        let store = PgStore { pool };
+        store.fill_look_alike_keys().await?;
+        Ok(store)
+    }
+
+    /// Gives each user stored by a release before look-alike keys were kept (migration 16)
+    /// its key, computed here (`auth::username::stored_look_alike_key`), a batch at a time;
+    /// nothing to do after the first start. Instances starting together give the same keys.
+    /// How many were given one.
+    async fn fill_look_alike_keys(&self) -> StoreResult<usize> {
+        let mut filled = 0;
+        loop {
+            let batch: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, username FROM user_account WHERE look_alike IS NULL LIMIT $1",
+            )
+            .bind(LOOK_ALIKE_BATCH)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+            if batch.is_empty() {
+                return Ok(filled);
+            }
+            filled += batch.len();
+            let (ids, keys): (Vec<String>, Vec<String>) = batch
+                .into_iter()
+                .map(|(id, name)| {
+                    let key = username::stored_look_alike_key(&name);
+                    (id, key)
+                })
+                .unzip();
+            sqlx::query(
+                "UPDATE user_account u SET look_alike = k.key
+                 FROM unnest($1::text[], $2::text[]) AS k(id, key) WHERE u.id = k.id",
+            )
+            .bind(ids)
+            .bind(keys)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        }
     }
 }
 

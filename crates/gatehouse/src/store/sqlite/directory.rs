@@ -7,6 +7,7 @@ use super::audit::insert_outcome_audit;
 use super::rows::{client_from, json_list, user_from};
 use super::sessions::log_out_user;
 use super::{SqliteStore, conflict_as};
+use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange};
 use crate::oidc::scope;
@@ -17,8 +18,8 @@ use crate::store::{Directory, StoreError, StoreResult, found};
 pub(super) fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> {
     tx.prepare_cached(
         "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
-             email_verified, given_name, family_name, locale, picture, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             email_verified, given_name, family_name, locale, picture, updated_at, look_alike)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         u.id,
@@ -33,7 +34,8 @@ pub(super) fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> 
         u.profile.family_name,
         u.profile.locale,
         u.profile.picture,
-        u.profile.updated_at
+        u.profile.updated_at,
+        username::stored_look_alike_key(&u.username)
     ])
 }
 
@@ -163,6 +165,20 @@ impl Directory for SqliteStore {
                   ORDER BY u.username LIMIT ?2"
             ))?
             .query_map(params![after, limit], |r| user_from(r, 0))?
+            .collect()
+        })
+        .await
+    }
+
+    async fn users_looking_like(&self, key: &str) -> StoreResult<Vec<User>> {
+        let key = key.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM user_account u WHERE u.look_alike = ?1 ORDER BY u.username"
+            ))?
+            .query_map([key], |r| user_from(r, 0))?
             .collect()
         })
         .await

@@ -31,6 +31,7 @@ use onewriter::{Db, Options, Synchronous};
 
 use super::snapshot::Snapshot;
 use super::{EngineMetric, Store, StoreError, StoreResult};
+use crate::auth::username;
 use crate::clock::UnixTime;
 
 pub(super) static MIGRATIONS: &[&str] = &[
@@ -49,7 +50,11 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0013_account_and_email.sql"),
     include_str!("../../../migrations/sqlite/0014_refresh_per_family.sql"),
     include_str!("../../../migrations/sqlite/0015_audit_by_kind.sql"),
+    include_str!("../../../migrations/sqlite/0016_look_alike.sql"),
 ];
+
+/// How many users of an earlier release are given their look-alike key at a time.
+const LOOK_ALIKE_BATCH: i64 = 500;
 
 /// How long a request waits for the database before it is answered "temporarily unavailable"
 /// instead of queueing without bound.
@@ -72,9 +77,45 @@ impl SqliteStore {
             .synchronous(Synchronous::Full)
             .migrations(MIGRATIONS);
         let db = Db::open(path, options).await.map_err(engine_error)?;
-        Ok(SqliteStore {
+        let store = SqliteStore {
             db: db.with_deadline(DEADLINE),
-        })
+        };
+        store.fill_look_alike_keys().await?;
+        Ok(store)
+    }
+
+    /// Gives each user stored by a release before look-alike keys were kept (migration 16)
+    /// its key, computed here (`auth::username::stored_look_alike_key`), a batch at a time;
+    /// nothing to do after the first start. How many were given one.
+    async fn fill_look_alike_keys(&self) -> StoreResult<usize> {
+        let mut filled = 0;
+        loop {
+            let batch: Vec<(String, String)> = self
+                .read(|c| {
+                    c.prepare_cached(
+                        "SELECT id, username FROM user_account WHERE look_alike IS NULL LIMIT ?1",
+                    )?
+                    .query_map([LOOK_ALIKE_BATCH], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+                })
+                .await?;
+            if batch.is_empty() {
+                return Ok(filled);
+            }
+            filled += batch.len();
+            let keyed: Vec<(String, String)> = batch
+                .into_iter()
+                .map(|(id, name)| (id, username::stored_look_alike_key(&name)))
+                .collect();
+            self.write(move |tx| {
+                for (id, key) in &keyed {
+                    tx.prepare_cached("UPDATE user_account SET look_alike = ?2 WHERE id = ?1")?
+                        .execute(onewriter::rusqlite::params![id, key])?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
     }
 
     /// The engine's statistics, for metrics.
