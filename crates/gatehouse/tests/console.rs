@@ -295,6 +295,12 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
             .await
             .contains("There is no user")
     );
+    let listed = body_text(get_as(&f, &ada, "/admin/groups").await).await;
+    assert_eq!(
+        listed.matches("\"muted\">1 member").count(),
+        2,
+        "admins and staff: {listed}"
+    );
     let members = store.members("staff").await.unwrap().unwrap();
     assert_eq!(
         members

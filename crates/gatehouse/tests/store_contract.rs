@@ -1651,6 +1651,18 @@ async fn group_changes_are_written_with_their_records(db: Database) {
             .unwrap()
     );
     assert_eq!(last().await, "added", "a member already: nothing recorded");
+    let empty = Group {
+        id: "g3".into(),
+        name: "empty".into(),
+        description: None,
+        created_at: NOW,
+        auth_policy: Default::default(),
+    };
+    s.create_group(empty, None).await.unwrap();
+    assert_eq!(
+        s.member_counts().await.unwrap(),
+        [("empty".to_owned(), 0), ("staff".to_owned(), 1)]
+    );
 
     s.set_client_access("app", vec!["staff".into()], Some(rec("access")))
         .await

@@ -8,6 +8,8 @@
 //! change needs the administrator's recent sign-in and a form bound to their session
 //! (`auth::forms::Purpose::Admin`).
 
+use std::collections::HashMap;
+
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -465,12 +467,13 @@ async fn groups_page(
 ) -> Response {
     let store = &state.store;
     let listed = async {
-        let mut out = Vec::new();
-        for g in store.list_groups().await? {
-            let members = store.members(&g.name).await?.map_or(0, |m| m.len());
-            out.push((g, members));
-        }
-        Ok::<_, StoreError>(out)
+        let groups = store.list_groups().await?;
+        let counts: HashMap<String, usize> = store.member_counts().await?.into_iter().collect();
+        let counted = groups.into_iter().map(|g| {
+            let members = counts.get(&g.name).copied().unwrap_or(0);
+            (g, members)
+        });
+        Ok::<_, StoreError>(counted.collect::<Vec<_>>())
     };
     let groups = match listed.await {
         Ok(g) => g,

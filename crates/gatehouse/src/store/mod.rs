@@ -200,6 +200,8 @@ pub trait Groups: Send + Sync {
     async fn group(&self, name: &str) -> StoreResult<Option<Group>>;
     /// Every group, by name.
     async fn list_groups(&self) -> StoreResult<Vec<Group>>;
+    /// How many members each group has, by the group's name: counted, not read.
+    async fn member_counts(&self) -> StoreResult<Vec<(String, usize)>>;
     /// Applies `change` and returns the group as it is now. `NotFound` when there is no such
     /// group; `Conflict` when the new name is taken.
     async fn update_group(

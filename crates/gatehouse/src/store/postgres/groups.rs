@@ -97,6 +97,20 @@ impl Groups for PgStore {
         .map_err(db_error)
     }
 
+    async fn member_counts(&self) -> StoreResult<Vec<(String, usize)>> {
+        let counts: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT g.name, (SELECT count(*) FROM group_member m WHERE m.group_id = g.id)
+             FROM user_group g ORDER BY g.name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(counts
+            .into_iter()
+            .map(|(name, n)| (name, usize::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+
     async fn update_group(
         &self,
         name: &str,

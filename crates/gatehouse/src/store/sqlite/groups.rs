@@ -86,6 +86,18 @@ impl Groups for SqliteStore {
         .await
     }
 
+    async fn member_counts(&self) -> StoreResult<Vec<(String, usize)>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT g.name, (SELECT count(*) FROM group_member m WHERE m.group_id = g.id)
+                 FROM user_group g ORDER BY g.name",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+        })
+        .await
+    }
+
     async fn update_group(
         &self,
         name: &str,
