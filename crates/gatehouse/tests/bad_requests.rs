@@ -710,7 +710,57 @@ async fn a_native_apps_loopback_redirect_may_use_any_port(db: Database) {
     assert!(csp(&page).contains("form-action 'self' http://127.0.0.1:*;"));
 }
 
+/// A NUL character, which PostgreSQL's text cannot hold, in a username, a client id or a
+/// token is bad input like any other: refused, never a server error, on either backend.
+/// (PostgreSQL refuses the statement; the store says the input is at fault.)
+async fn a_nul_character_in_the_input_is_refused_never_a_server_error(db: Database) {
+    let f = fixture_on(db).await;
+    let auth = basic("web", &f.secret);
+    let r = post_login(&f, &authorize_uri("web", ""), "a\0da", PASSWORD).await;
+    // Nobody by that name on SQLite (the form again); on PostgreSQL an invalid request,
+    // sent back to the application like any other once its redirect URI is trusted.
+    assert!(
+        [StatusCode::UNAUTHORIZED, StatusCode::SEE_OTHER].contains(&r.status()),
+        "the login form: {}",
+        r.status()
+    );
+    let r = send(&f, get(&authorize_uri("w%00eb", ""))).await;
+    assert!(r.status().is_client_error(), "authorize: {}", r.status());
+    for (authorization, body) in [
+        (
+            None,
+            "grant_type=client_credentials&client_id=w%00eb&client_secret=x",
+        ),
+        (Some(basic("w\0eb", "x")), "grant_type=client_credentials"),
+        (
+            Some(auth.clone()),
+            "grant_type=refresh_token&refresh_token=a%00b",
+        ),
+        (
+            Some(auth.clone()),
+            "grant_type=authorization_code&code=a%00b&redirect_uri=x",
+        ),
+    ] {
+        let mut request = form("/token");
+        if let Some(a) = &authorization {
+            request = request.header(header::AUTHORIZATION, a);
+        }
+        let r = send(&f, request.body(Body::from(body)).unwrap()).await;
+        assert!(r.status().is_client_error(), "{body}: {}", r.status());
+    }
+    let r = send(
+        &f,
+        form("/revoke")
+            .header(header::AUTHORIZATION, &auth)
+            .body(Body::from("token=a%00b"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "revoking an unknown token");
+}
+
 on_both_backends!(();
+    a_nul_character_in_the_input_is_refused_never_a_server_error,
     an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected,
     errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss,
     a_login_without_the_csrf_token_is_refused_and_makes_no_session,

@@ -38,6 +38,10 @@ pub fn store_error(e: StoreError) -> OAuthError {
             tracing::warn!(error = %e, "store unavailable");
             OAuthError::TemporarilyUnavailable("the server is busy; try again shortly".into())
         }
+        StoreError::Unstorable(_) => {
+            tracing::info!(error = %e, "input refused by the store");
+            OAuthError::InvalidRequest("the request holds a character that is not allowed".into())
+        }
         StoreError::Storage(_) => {
             tracing::error!(error = %e, "storage failure");
             OAuthError::TemporarilyUnavailable(

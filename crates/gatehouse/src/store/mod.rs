@@ -69,6 +69,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// The input holds what the database cannot store or compare (PostgreSQL: a NUL
+    /// character in text): the request is at fault, and nothing was changed.
+    #[error("the database cannot hold this input: {0}")]
+    Unstorable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -128,6 +128,11 @@ impl From<StoreError> for ApiError {
                 format!("{what} already exists"),
             ),
             StoreError::InUse(why) => ApiError::new(StatusCode::CONFLICT, "in_use", why),
+            StoreError::Unstorable(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the request holds a character that is not allowed",
+            ),
             e => match store_error(e) {
                 OAuthError::TemporarilyUnavailable(d) => ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

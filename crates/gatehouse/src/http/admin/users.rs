@@ -159,6 +159,13 @@ async fn list_users(
             )));
         }
     };
+    if let Some(after) = &q.after
+        && (after.chars().count() > 1024 || after.chars().any(char::is_control))
+    {
+        return Err(invalid(
+            "after must be a username: the last of the page before".into(),
+        ));
+    }
     let search = UserSearch::new(&text, q.after, limit);
     let users = search_users(state.store.as_ref(), &search).await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))

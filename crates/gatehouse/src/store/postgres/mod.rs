@@ -175,6 +175,9 @@ pub(super) fn db_error(e: sqlx::Error) -> StoreError {
             };
             StoreError::Conflict(constraint)
         }
+        // Text PostgreSQL cannot hold (a NUL character; one outside the database's encoding):
+        // the input's fault, refused like any malformed input.
+        Some("22021" | "22P05") => StoreError::Unstorable(e.to_string()),
         // Disk full, or a read-only (standby) server: the operator's to fix.
         Some("53100" | "25006") => StoreError::Storage(Box::new(e)),
         // Too many connections, shutting down, cannot connect now: worth retrying later.
