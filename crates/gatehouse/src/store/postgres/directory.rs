@@ -157,14 +157,24 @@ impl Directory for PgStore {
     }
 
     async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM user_account u WHERE $1::text IS NULL OR u.username > $1
-              ORDER BY u.username LIMIT $2"
-        ))
-        .bind(after)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        // Two statements, so that each page starts where the index puts `after` rather than
+        // reading past the pages before it.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        match after {
+            None => sqlx::query(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM user_account u ORDER BY u.username LIMIT $1"
+            ))
+            .bind(limit),
+            Some(after) => sqlx::query(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM user_account u WHERE u.username > $1 ORDER BY u.username LIMIT $2"
+            ))
+            .bind(after)
+            .bind(limit),
+        }
         .fetch_all(&self.pool)
         .await
         .and_then(|rows| rows.iter().map(|r| user_from(r, 0)).collect())

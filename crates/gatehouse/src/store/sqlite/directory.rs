@@ -155,17 +155,27 @@ impl Directory for SqliteStore {
     }
 
     async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
+        // Two statements, so that each page starts where the index puts `after` rather than
+        // reading past the pages before it.
         let after = after.map(str::to_owned);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |c| {
-            c.prepare_cached(concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM user_account u WHERE ?1 IS NULL OR u.username > ?1
-                  ORDER BY u.username LIMIT ?2"
-            ))?
-            .query_map(params![after, limit], |r| user_from(r, 0))?
-            .collect()
+        self.read(move |c| match after {
+            None => c
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM user_account u ORDER BY u.username LIMIT ?1"
+                ))?
+                .query_map([limit], |r| user_from(r, 0))?
+                .collect(),
+            Some(after) => c
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM user_account u WHERE u.username > ?1 ORDER BY u.username LIMIT ?2"
+                ))?
+                .query_map(params![after, limit], |r| user_from(r, 0))?
+                .collect(),
         })
         .await
     }
