@@ -301,7 +301,7 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
         2,
         "admins and staff: {listed}"
     );
-    let members = store.members("staff").await.unwrap().unwrap();
+    let members = store.members("staff", usize::MAX).await.unwrap().unwrap();
     assert_eq!(
         members
             .iter()
@@ -733,7 +733,56 @@ async fn signing_keys_are_rotated_on_schedule_or_at_once(db: Database) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
+/// A group's page lists its first 200 members by username and says there are more; the
+/// rest are a command or an API call away.
+async fn a_large_groups_page_shows_its_first_members(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let ops = Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    ops.add_group(NewGroup {
+        name: "many".into(),
+        description: None,
+        auth_policy: gatehouse::model::AuthPolicy::Password,
+    })
+    .await
+    .unwrap();
+    let mut adding = tokio::task::JoinSet::new();
+    for i in 0..201 {
+        let store = std::sync::Arc::clone(&f.state.store);
+        adding.spawn(async move {
+            let member = gatehouse::model::User {
+                id: gatehouse::oidc::tokens::new_id(),
+                username: format!("m{i:03}"),
+                email: format!("m{i:03}@example.com"),
+                name: None,
+                password_hash: "unused".into(),
+                disabled: false,
+                created_at: T0,
+                email_verified: false,
+                profile: Default::default(),
+            };
+            store.create_user(member.clone()).await.unwrap();
+            assert!(
+                store
+                    .add_member("many", &member.id, T0, None)
+                    .await
+                    .unwrap()
+            );
+        });
+    }
+    adding.join_all().await;
+    let html = body_text(get_as(&f, &ada, "/admin/groups/many").await).await;
+    assert!(html.contains(">m000<") && html.contains(">m199<"), "{html}");
+    assert!(!html.contains(">m200<"), "the 201st is not listed");
+    assert!(html.contains("more members than the first 200"), "{html}");
+    let html = body_text(get_as(&f, &ada, "/admin/groups/admins").await).await;
+    assert!(
+        html.contains(">ada<") && !html.contains("more members"),
+        "{html}"
+    );
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_large_groups_page_shows_its_first_members,
     only_administrators_get_in,
     an_administrator_disables_an_account_as_themselves,
     the_audit_log_is_filtered_and_paged,

@@ -135,7 +135,7 @@ async fn members_are_added_once_and_removed(db: Database) {
         !s.add_member("staff", &ada.id, NOW, None).await.unwrap(),
         "a member once"
     );
-    let members = s.members("staff").await.unwrap().unwrap();
+    let members = s.members("staff", usize::MAX).await.unwrap().unwrap();
     let usernames: Vec<&str> = members.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(usernames, ["ada", "bob"], "by username");
     assert!(matches!(
@@ -146,7 +146,7 @@ async fn members_are_added_once_and_removed(db: Database) {
         s.add_member("staff", "no-such-user-id", NOW, None).await,
         Err(StoreError::NotFound(_))
     ));
-    assert!(s.members("nothing").await.unwrap().is_none());
+    assert!(s.members("nothing", usize::MAX).await.unwrap().is_none());
 
     assert!(s.remove_member("staff", &ada.id, None).await.unwrap());
     assert!(
@@ -194,7 +194,10 @@ async fn parallel_changes_neither_double_nor_lose_a_membership(db: Database) {
     for t in many {
         assert!(t.await.unwrap());
     }
-    assert_eq!(s.members("staff").await.unwrap().unwrap().len(), 41);
+    assert_eq!(
+        s.members("staff", usize::MAX).await.unwrap().unwrap().len(),
+        41
+    );
 
     // A delete racing with additions: afterwards no membership is left without its group.
     s.create_group(group("short-lived"), None).await.unwrap();

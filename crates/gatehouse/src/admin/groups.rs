@@ -170,8 +170,16 @@ impl Admin<'_> {
     /// # Errors
     /// `NotFound` when there is no such group; a store failure.
     pub async fn members(&self, group: &str) -> Result<Vec<User>, AdminError> {
+        self.first_members(group, usize::MAX).await
+    }
+
+    /// The group's first `limit` members, by username.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such group; a store failure.
+    pub async fn first_members(&self, group: &str, limit: usize) -> Result<Vec<User>, AdminError> {
         self.store
-            .members(group)
+            .members(group, limit)
             .await?
             .ok_or_else(|| no_group(group))
     }

@@ -38,6 +38,9 @@ use crate::store::StoreError;
 
 /// People shown on one page of a search.
 const PEOPLE_SHOWN: usize = 50;
+/// A group's members shown on its page, by username: the group's members are listed in full
+/// by the CLI (`group members`) and the admin API.
+const MEMBERS_SHOWN: usize = 200;
 /// Audit records on one page.
 const RECORDS_SHOWN: usize = 50;
 
@@ -637,7 +640,8 @@ async fn show_group(
     error: Option<&str>,
 ) -> Response {
     let ops = admin.ops(state, Peer(None));
-    let (group, members) = match (ops.group(name).await, ops.members(name).await) {
+    let first = ops.first_members(name, MEMBERS_SHOWN + 1);
+    let (group, mut members) = match (ops.group(name).await, first.await) {
         (Ok(g), Ok(m)) => (g, m),
         (Err(AdminError::Store(StoreError::NotFound(_))), _) => {
             let c = &state.look.text.console;
@@ -652,11 +656,13 @@ async fn show_group(
     } else {
         StatusCode::OK
     };
+    let more = members.len() > MEMBERS_SHOWN;
+    members.truncate(MEMBERS_SHOWN);
     let html = pages::console_group(
         &state.look,
         &admin.base(state),
         &group,
-        &members,
+        (&members, more),
         notice,
         error,
     );

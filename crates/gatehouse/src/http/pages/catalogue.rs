@@ -406,6 +406,8 @@ pub(in crate::http) struct ConsoleText {
     pub save_policy: &'static str,
     pub members: &'static str,
     pub no_members: &'static str,
+    /// Below a group's members when there are more than the page shows (how many it shows).
+    pub more_members: fn(usize) -> String,
     pub add_member: &'static str,
     pub remove_member: fn(&str) -> String,
     pub remove_group: &'static str,
@@ -981,6 +983,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         save_policy: "Save",
         members: "Members",
         no_members: "Nobody is in this group yet.",
+        more_members: |shown| {
+            format!(
+                "The group has more members than the first {shown} shown here: the command \
+                 line (gatehouse group members) and the admin API list them all."
+            )
+        },
         add_member: "Add a member (username)",
         remove_member: |username| format!("Remove {username} from the group"),
         remove_group: "Remove the group",

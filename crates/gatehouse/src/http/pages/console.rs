@@ -410,7 +410,7 @@ pub(in crate::http) fn group(
     look: &Look,
     base: &ConsoleBase<'_>,
     group: &Group,
-    members: &[User],
+    (members, more): (&[User], bool),
     notice: Option<&str>,
     error: Option<&str>,
 ) -> String {
@@ -450,6 +450,7 @@ pub(in crate::http) fn group(
                     }
                 }
             }
+            @if more { p.muted { ((t.more_members)(members.len())) } }
         }
         @if base.recent {
             form method="post" action=(action) {

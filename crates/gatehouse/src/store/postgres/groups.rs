@@ -258,7 +258,7 @@ impl Groups for PgStore {
         removed.ok_or_else(|| no_group(group))
     }
 
-    async fn members(&self, group: &str) -> StoreResult<Option<Vec<User>>> {
+    async fn members(&self, group: &str, limit: usize) -> StoreResult<Option<Vec<User>>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let members = async {
             // One snapshot: the group and its members as they were together.
@@ -272,9 +272,10 @@ impl Groups for PgStore {
                 "SELECT ",
                 user_columns!(),
                 " FROM group_member m JOIN user_account u ON u.id = m.user_id
-                 WHERE m.group_id = $1 ORDER BY u.username"
+                 WHERE m.group_id = $1 ORDER BY u.username LIMIT $2"
             ))
             .bind(&group.id)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut *tx)
             .await?
             .iter()

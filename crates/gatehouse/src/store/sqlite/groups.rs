@@ -221,8 +221,9 @@ impl Groups for SqliteStore {
         removed.ok_or_else(|| no_group(group))
     }
 
-    async fn members(&self, group: &str) -> StoreResult<Option<Vec<User>>> {
+    async fn members(&self, group: &str, limit: usize) -> StoreResult<Option<Vec<User>>> {
         let name = group.to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             let Some(group) = load_group(c, &name)? else {
                 return Ok(None);
@@ -231,9 +232,9 @@ impl Groups for SqliteStore {
                 "SELECT ",
                 user_columns!(),
                 " FROM group_member m JOIN user_account u ON u.id = m.user_id
-                 WHERE m.group_id = ?1 ORDER BY u.username"
+                 WHERE m.group_id = ?1 ORDER BY u.username LIMIT ?2"
             ))?
-            .query_map([group.id], |r| user_from(r, 0))?
+            .query_map(params![group.id, limit], |r| user_from(r, 0))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map(Some)
         })
