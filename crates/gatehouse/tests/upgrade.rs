@@ -447,48 +447,33 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
             .execute(&pool)
             .await
             .unwrap();
-        if release.keeps_retry_answers_apart() {
-            sqlx::query(
-                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-                   refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at)
-                 VALUES ($1, 'web', $2, NULL, $3, $3, $4, 'openid', $5, $6)",
-            )
-            .bind(KEPT_FAMILY)
-            .bind(old.user_id)
-            .bind(T0 - 10)
-            .bind(tokens::hash(&old.current))
-            .bind(T0 - 2)
-            .bind(T0 + 86_400)
-            .execute(&pool)
-            .await
-            .unwrap();
-            sqlx::query(
-                "INSERT INTO token_retry (family_id, previous_hash, previous_scope,
-                   previous_expires_at, retry_sealed, retry_until)
-                 VALUES ($1, $2, 'openid', $3, $4, $5)",
-            )
-            .bind(KEPT_FAMILY)
-            .bind(tokens::hash(&old.rotated))
-            .bind(T0 + 86_000)
-            .bind(KEPT_ANSWER)
-            .bind(T0 + 3)
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
+               refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at)
+             VALUES ($1, 'web', $2, NULL, $3, $3, $4, 'openid', $5, $6)",
+        )
+        .bind(KEPT_FAMILY)
+        .bind(old.user_id)
+        .bind(T0 - 10)
+        .bind(tokens::hash(&old.current))
+        .bind(T0 - 2)
+        .bind(T0 + 86_400)
+        .execute(&pool)
+        .await
+        .unwrap();
+        // The token the last rotation replaced and its kept answer: in a table of their own,
+        // or in the family's row.
+        let kept = if release.keeps_retry_answers_apart() {
+            "INSERT INTO token_retry (family_id, previous_hash, previous_scope,
+               previous_expires_at, retry_sealed, retry_until)
+             VALUES ($1, $2, 'openid', $3, $4, $5)"
         } else {
-            sqlx::query(
-                "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-                   refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at,
-                   previous_hash, previous_scope, previous_expires_at, retry_sealed, retry_until)
-                 VALUES ($1, 'web', $2, NULL, $3, $3, $4, 'openid', $5, $6,
-                   $7, 'openid', $8, $9, $10)",
-            )
+            "UPDATE token_family SET previous_hash = $2, previous_scope = 'openid',
+               previous_expires_at = $3, retry_sealed = $4, retry_until = $5
+             WHERE id = $1"
+        };
+        sqlx::query(kept)
             .bind(KEPT_FAMILY)
-            .bind(old.user_id)
-            .bind(T0 - 10)
-            .bind(tokens::hash(&old.current))
-            .bind(T0 - 2)
-            .bind(T0 + 86_400)
             .bind(tokens::hash(&old.rotated))
             .bind(T0 + 86_000)
             .bind(KEPT_ANSWER)
@@ -496,7 +481,6 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
             .execute(&pool)
             .await
             .unwrap();
-        }
     }
     pool.close().await;
 }
