@@ -1084,7 +1084,9 @@ async fn names_outside_the_new_rule_are_refused_and_old_ones_keep_working(db: Da
     );
 }
 
-async fn users_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused(db: Database) {
+async fn users_and_members_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused(
+    db: Database,
+) {
     let a = admin(db).await;
     for (username, name) in [
         ("grace", "Grace Hopper"),
@@ -1146,10 +1148,39 @@ async fn users_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refuse
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(e["error"], "invalid_request", "{bad}");
     }
+
+    // A group's members, a page at a time too.
+    let body = json!({"name": "everyone"});
+    let r = a.call(Method::POST, "/admin/api/groups", Some(body)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for who in ["henry", "ada", "greta", "grace", "ace"] {
+        let path = format!("/admin/api/groups/everyone/members/{who}");
+        assert!(a.call(Method::PUT, &path, None).await.status().is_success());
+    }
+    let m = "/admin/api/groups/{name}/members";
+    let page = |query: &'static str| async move {
+        let uri = format!("/admin/api/groups/everyone/members?{query}");
+        let (s, list) = a.checked(Method::GET, m, &uri, None).await;
+        assert_eq!(s, StatusCode::OK, "{query}");
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page("limit=2").await, ["ace", "ada"]);
+    assert_eq!(page("limit=2&after=ada").await, ["grace", "greta"]);
+    assert_eq!(page("limit=2&after=greta").await, ["henry"]);
+    assert_eq!(page("").await.len(), 5, "every member");
+    for bad in ["limit=0", "limit=1001", "after=a%00b"] {
+        let uri = format!("/admin/api/groups/everyone/members?{bad}");
+        let (s, _) = a.checked(Method::GET, m, &uri, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
 }
 
 on_both_backends!(();
-    users_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused,
+    users_and_members_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused,
     only_a_client_credentials_token_with_the_admin_scope_gets_in,
     every_documented_operation_exists_and_asks_for_the_admin_token,
     the_documents_examples_are_accepted_as_they_stand,

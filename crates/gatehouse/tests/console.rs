@@ -301,7 +301,11 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
         2,
         "admins and staff: {listed}"
     );
-    let members = store.members("staff", usize::MAX).await.unwrap().unwrap();
+    let members = store
+        .members("staff", None, usize::MAX)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         members
             .iter()

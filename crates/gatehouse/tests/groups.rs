@@ -135,7 +135,7 @@ async fn members_are_added_once_and_removed(db: Database) {
         !s.add_member("staff", &ada.id, NOW, None).await.unwrap(),
         "a member once"
     );
-    let members = s.members("staff", usize::MAX).await.unwrap().unwrap();
+    let members = s.members("staff", None, usize::MAX).await.unwrap().unwrap();
     let usernames: Vec<&str> = members.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(usernames, ["ada", "bob"], "by username");
     assert!(matches!(
@@ -146,7 +146,12 @@ async fn members_are_added_once_and_removed(db: Database) {
         s.add_member("staff", "no-such-user-id", NOW, None).await,
         Err(StoreError::NotFound(_))
     ));
-    assert!(s.members("nothing", usize::MAX).await.unwrap().is_none());
+    assert!(
+        s.members("nothing", None, usize::MAX)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     assert!(s.remove_member("staff", &ada.id, None).await.unwrap());
     assert!(
@@ -195,7 +200,11 @@ async fn parallel_changes_neither_double_nor_lose_a_membership(db: Database) {
         assert!(t.await.unwrap());
     }
     assert_eq!(
-        s.members("staff", usize::MAX).await.unwrap().unwrap().len(),
+        s.members("staff", None, usize::MAX)
+            .await
+            .unwrap()
+            .unwrap()
+            .len(),
         41
     );
 

@@ -325,7 +325,12 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             .await
             .unwrap()
     );
-    let members = c.store.members("staff", usize::MAX).await.unwrap().unwrap();
+    let members = c
+        .store
+        .members("staff", None, usize::MAX)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(members[0].id, ada.id, "groups come back with their members");
 }
 

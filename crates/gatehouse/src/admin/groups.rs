@@ -170,16 +170,21 @@ impl Admin<'_> {
     /// # Errors
     /// `NotFound` when there is no such group; a store failure.
     pub async fn members(&self, group: &str) -> Result<Vec<User>, AdminError> {
-        self.first_members(group, usize::MAX).await
+        self.members_page(group, None, usize::MAX).await
     }
 
-    /// The group's first `limit` members, by username.
+    /// The group's members by username, at most `limit`, those after `after`.
     ///
     /// # Errors
     /// `NotFound` when there is no such group; a store failure.
-    pub async fn first_members(&self, group: &str, limit: usize) -> Result<Vec<User>, AdminError> {
+    pub async fn members_page(
+        &self,
+        group: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, AdminError> {
         self.store
-            .members(group, limit)
+            .members(group, after, limit)
             .await?
             .ok_or_else(|| no_group(group))
     }

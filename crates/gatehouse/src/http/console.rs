@@ -640,7 +640,7 @@ async fn show_group(
     error: Option<&str>,
 ) -> Response {
     let ops = admin.ops(state, Peer(None));
-    let first = ops.first_members(name, MEMBERS_SHOWN + 1);
+    let first = ops.members_page(name, None, MEMBERS_SHOWN + 1);
     let (group, mut members) = match (ops.group(name).await, first.await) {
         (Ok(g), Ok(m)) => (g, m),
         (Err(AdminError::Store(StoreError::NotFound(_))), _) => {

@@ -235,8 +235,14 @@ pub trait Groups: Send + Sync {
         user_id: &str,
         audit: Option<AuditRecord>,
     ) -> StoreResult<bool>;
-    /// The group's first `limit` members by username; `None` when there is no such group.
-    async fn members(&self, group: &str, limit: usize) -> StoreResult<Option<Vec<User>>>;
+    /// The group's members by username, at most `limit`, those after `after` (from the first
+    /// when `None`); `None` when there is no such group.
+    async fn members(
+        &self,
+        group: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Option<Vec<User>>>;
     /// The user's groups, by name.
     async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
     /// The groups whose members may use the client, by name: none means every user.

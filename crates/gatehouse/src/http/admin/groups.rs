@@ -1,10 +1,11 @@
 //! `/admin/api/groups`: groups and their members, and a user's groups.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -149,10 +150,23 @@ async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Which of a group's members `GET /groups/{name}/members` lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct MembersQuery {
+    /// Only those whose username sorts after this one: the last username of the page before.
+    pub after: Option<String>,
+    /// At most this many (at most 1000); without it, every member after `after`.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+}
+
 #[utoipa::path(get, path = "/groups/{name}/members", tag = "groups",
-    params(("name" = String, Path, description = "The group's name")),
+    params(("name" = String, Path, description = "The group's name"), MembersQuery),
     responses(
-        (status = 200, description = "The group's members, by username", body = [UserView]),
+        (status = 200, description = "The group's members asked for, by username; a page \
+            shorter than `limit` is the last", body = [UserView]),
+        (status = 400, description = "A parameter is invalid", body = ErrorBody),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
         (status = 404, description = "No such group", body = ErrorBody),
@@ -162,8 +176,15 @@ async fn list_members(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
+    query: Result<Query<MembersQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<UserView>>> {
-    let members = caller.admin(&state).members(&name).await?;
+    let Query(q) = query
+        .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", r.body_text()))?;
+    let limit = super::users::users_page(q.after.as_deref(), q.limit)?;
+    let members = caller
+        .admin(&state)
+        .members_page(&name, q.after.as_deref(), limit)
+        .await?;
     Ok(Json(members.into_iter().map(UserView::from).collect()))
 }
 

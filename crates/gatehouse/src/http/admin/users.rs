@@ -150,22 +150,7 @@ async fn list_users(
     if text.chars().count() > 254 {
         return Err(invalid("q must be at most 254 characters".into()));
     }
-    let limit = match q.limit {
-        None => usize::MAX,
-        Some(n) if (1..=MAX_USERS_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(invalid(format!(
-                "limit must be between 1 and {MAX_USERS_PAGE}"
-            )));
-        }
-    };
-    if let Some(after) = &q.after
-        && (after.chars().count() > 1024 || after.chars().any(char::is_control))
-    {
-        return Err(invalid(
-            "after must be a username: the last of the page before".into(),
-        ));
-    }
+    let limit = users_page(q.after.as_deref(), q.limit)?;
     let search = UserSearch::new(&text, q.after, limit);
     let users = search_users(state.store.as_ref(), &search).await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))
@@ -173,6 +158,25 @@ async fn list_users(
 
 fn invalid(why: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", why)
+}
+
+/// Checks a page of users asked for (`after`: the last username of the page before; `limit`:
+/// 1 to 1000, none for all): how many to list.
+pub(super) fn users_page(after: Option<&str>, limit: Option<usize>) -> ApiResult<usize> {
+    if let Some(after) = after
+        && (after.chars().count() > 1024 || after.chars().any(char::is_control))
+    {
+        return Err(invalid(
+            "after must be a username: the last of the page before".into(),
+        ));
+    }
+    match limit {
+        None => Ok(usize::MAX),
+        Some(n) if (1..=MAX_USERS_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(invalid(format!(
+            "limit must be between 1 and {MAX_USERS_PAGE}"
+        ))),
+    }
 }
 
 #[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,

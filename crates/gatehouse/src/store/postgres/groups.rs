@@ -258,7 +258,12 @@ impl Groups for PgStore {
         removed.ok_or_else(|| no_group(group))
     }
 
-    async fn members(&self, group: &str, limit: usize) -> StoreResult<Option<Vec<User>>> {
+    async fn members(
+        &self,
+        group: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Option<Vec<User>>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let members = async {
             // One snapshot: the group and its members as they were together.
@@ -272,9 +277,11 @@ impl Groups for PgStore {
                 "SELECT ",
                 user_columns!(),
                 " FROM group_member m JOIN user_account u ON u.id = m.user_id
-                 WHERE m.group_id = $1 ORDER BY u.username LIMIT $2"
+                 WHERE m.group_id = $1 AND ($2::text IS NULL OR u.username > $2)
+                 ORDER BY u.username LIMIT $3"
             ))
             .bind(&group.id)
+            .bind(after)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut *tx)
             .await?

@@ -221,8 +221,14 @@ impl Groups for SqliteStore {
         removed.ok_or_else(|| no_group(group))
     }
 
-    async fn members(&self, group: &str, limit: usize) -> StoreResult<Option<Vec<User>>> {
+    async fn members(
+        &self,
+        group: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Option<Vec<User>>> {
         let name = group.to_owned();
+        let after = after.map(str::to_owned);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             let Some(group) = load_group(c, &name)? else {
@@ -232,9 +238,10 @@ impl Groups for SqliteStore {
                 "SELECT ",
                 user_columns!(),
                 " FROM group_member m JOIN user_account u ON u.id = m.user_id
-                 WHERE m.group_id = ?1 ORDER BY u.username LIMIT ?2"
+                 WHERE m.group_id = ?1 AND (?2 IS NULL OR u.username > ?2)
+                 ORDER BY u.username LIMIT ?3"
             ))?
-            .query_map(params![group.id, limit], |r| user_from(r, 0))?
+            .query_map(params![group.id, after, limit], |r| user_from(r, 0))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map(Some)
         })
