@@ -1945,7 +1945,59 @@ async fn a_search_pages_through_the_users_in_username_order(db: Database) {
     );
 }
 
+/// Names that look alike, added at the same moment by an administrator: one is added, the
+/// others are refused, however their password hashing interleaves; one record is written.
+async fn look_alikes_added_at_once_one_is_added(db: Database) {
+    use gatehouse::auth::username::look_alike_key;
+    let f = open(db).await;
+    let names = [
+        "mall", "rnall", "ma1l", "mal1", "rna1l", "rnal1", "ma11", "rna11",
+    ];
+    assert!(
+        names
+            .iter()
+            .all(|n| look_alike_key(n) == look_alike_key("mall")),
+        "the names look alike"
+    );
+    let passwords = gatehouse::auth::passwords::Passwords::new(2);
+    let mut adding = tokio::task::JoinSet::new();
+    for name in names {
+        let (store, passwords) = (Arc::clone(&f.store), passwords.clone());
+        adding.spawn(async move {
+            let admin = admin::Admin::new(store.as_ref(), "cli", None, NOW);
+            let new = admin::NewUser {
+                username: name.into(),
+                email: format!("{name}@example.com"),
+                email_verified: false,
+                name: None,
+                given_name: None,
+                family_name: None,
+                locale: None,
+                picture: None,
+                password: "glacier umbrella quantum tulip".into(),
+            };
+            admin.add_user(&passwords, new).await.map(|u| u.username)
+        });
+    }
+    let outcomes = adding.join_all().await;
+    let added: Vec<&String> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(added.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .all(|e| e.to_string().contains("looks the same")),
+        "{outcomes:?}"
+    );
+    let users = f.store.list_users().await.unwrap();
+    assert_eq!(users.len(), 1);
+    let records = f.store.audit_latest(10).await.unwrap();
+    assert_eq!(records.len(), 1, "one user.created record");
+    assert_eq!(records[0].record.subject.as_ref(), Some(added[0]));
+}
+
 on_both_backends!(();
+    look_alikes_added_at_once_one_is_added,
     a_search_pages_through_the_users_in_username_order,
     an_email_link_is_used_once_and_decided_where_it_is_taken,
     group_changes_are_written_with_their_records,

@@ -117,28 +117,6 @@ impl<'a> Admin<'a> {
         }
     }
 
-    async fn audit(
-        &self,
-        kind: AuditKind,
-        subject: &str,
-        client_id: Option<&str>,
-    ) -> Result<(), AdminError> {
-        self.audit_detail(kind, subject, client_id, None).await
-    }
-
-    async fn audit_detail(
-        &self,
-        kind: AuditKind,
-        subject: &str,
-        client_id: Option<&str>,
-        detail: Option<String>,
-    ) -> Result<(), AdminError> {
-        self.store
-            .record(self.record(kind, subject, client_id, detail))
-            .await?;
-        Ok(())
-    }
-
     /// The record of an operation done by this actor, from this address, now.
     fn record(
         &self,
@@ -187,9 +165,9 @@ impl<'a> Admin<'a> {
         };
         check_profile(new.name.as_deref(), &profile)?;
         // One account per name as people read it: a name that looks like an existing one is
-        // refused (UTS #39 skeletons, kept with each user and found by an index). Read before
-        // the insert, not in its transaction: two look-alikes created at the same instant could
-        // both pass; the same exact name still cannot.
+        // refused (UTS #39 skeletons, kept with each user and found by an index). Read here
+        // first, so a refused name costs no password hash, and decided again in the
+        // transaction that adds the user.
         let key = username::stored_look_alike_key(&username);
         if let Some(existing) = self
             .store
@@ -217,9 +195,19 @@ impl<'a> Admin<'a> {
             email_verified: new.email_verified,
             profile,
         };
-        self.store.create_user(user.clone()).await?;
-        self.audit(AuditKind::UserCreated, &user.username, None)
-            .await?;
+        // Decided again where the user is added: of two look-alikes added at once, one is.
+        let record = self.record(AuditKind::UserCreated, &user.username, None, None);
+        if let Some(existing) = self
+            .store
+            .create_distinct_user(user.clone(), Some(record))
+            .await?
+        {
+            return Err(StoreError::Conflict(format!(
+                "user {:?}, or one that looks the same ({:?}),",
+                user.username, existing.username
+            ))
+            .into());
+        }
         Ok(user)
     }
 

@@ -134,6 +134,15 @@ pub struct EngineMetric {
 #[async_trait]
 pub trait Directory: Send + Sync {
     async fn create_user(&self, user: User) -> StoreResult<()>;
+    /// Adds `user` with `audit`, in one transaction, unless a user whose name looks like
+    /// theirs exists (the same look-alike key, `auth::username::stored_look_alike_key`): then
+    /// nothing is added, and that user is the answer. Two such users added at once: one is
+    /// added. `Conflict` when the username itself is taken.
+    async fn create_distinct_user(
+        &self,
+        user: User,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     /// Every user, by username.
     async fn list_users(&self) -> StoreResult<Vec<User>>;

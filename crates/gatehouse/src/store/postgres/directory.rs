@@ -131,6 +131,44 @@ impl Directory for PgStore {
         Ok(())
     }
 
+    async fn create_distinct_user(
+        &self,
+        user: User,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Option<User>> {
+        let key = username::stored_look_alike_key(&user.username);
+        with_retrying_transaction(&self.pool, |c| {
+            let (user, audit, key) = (user.clone(), audit.clone(), key.clone());
+            Box::pin(async move {
+                // Two names with one key added at once wait for each other here, so the
+                // second sees the first.
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(&key)
+                    .execute(&mut *c)
+                    .await?;
+                let existing = sqlx::query(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM user_account u WHERE u.look_alike = $1 LIMIT 1"
+                ))
+                .bind(&key)
+                .fetch_optional(&mut *c)
+                .await?
+                .map(|r| user_from(&r, 0))
+                .transpose()?;
+                if existing.is_some() {
+                    return Ok(existing);
+                }
+                insert_user(&mut *c, &user).await?;
+                insert_outcome_audit(&mut *c, audit).await?;
+                Ok(None)
+            })
+        })
+        .await
+        .map_err(db_error)
+        .map_err(conflict_as(format!("user {:?}", user.username)))
+    }
+
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         sqlx::query(concat!(
             "SELECT ",

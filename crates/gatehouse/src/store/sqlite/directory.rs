@@ -127,6 +127,34 @@ impl Directory for SqliteStore {
         Ok(())
     }
 
+    async fn create_distinct_user(
+        &self,
+        user: User,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Option<User>> {
+        let username = user.username.clone();
+        let key = username::stored_look_alike_key(&user.username);
+        self.db
+            .write(move |tx| {
+                let existing = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        user_columns!(),
+                        " FROM user_account u WHERE u.look_alike = ?1 LIMIT 1"
+                    ))?
+                    .query_row([&key], |r| user_from(r, 0))
+                    .optional()?;
+                if existing.is_some() {
+                    return Ok(existing);
+                }
+                insert_user(tx, &user)?;
+                insert_outcome_audit(tx, audit.as_ref())?;
+                Ok(None)
+            })
+            .await
+            .map_err(conflict_as(format!("user {username:?}")))
+    }
+
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_owned();
         self.read(move |c| {
