@@ -1099,17 +1099,17 @@ async fn users_and_members_are_found_a_page_at_a_time_and_look_alikes_and_bad_qu
     }
     let t = "/admin/api/users";
     let a = &a;
-    let found = |query: &'static str| async move {
-        let (s, list) = a
-            .checked(Method::GET, t, &format!("{t}?{query}"), None)
-            .await;
-        assert_eq!(s, StatusCode::OK, "{query}");
+    // The usernames a listing answers, checked against the document.
+    let listed = |template: &'static str, uri: String| async move {
+        let (s, list) = a.checked(Method::GET, template, &uri, None).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
         list.as_array()
             .unwrap()
             .iter()
             .map(|u| u["username"].as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
+    let found = |query: &str| listed(t, format!("{t}?{query}"));
     assert_eq!(found("q=GR").await, ["grace", "greta"]);
     assert_eq!(found("q=%20hopper%20").await, ["grace"]);
     assert_eq!(found("q=henry%40EXAMPLE.com").await, ["henry"]);
@@ -1158,16 +1158,7 @@ async fn users_and_members_are_found_a_page_at_a_time_and_look_alikes_and_bad_qu
         assert!(a.call(Method::PUT, &path, None).await.status().is_success());
     }
     let m = "/admin/api/groups/{name}/members";
-    let page = |query: &'static str| async move {
-        let uri = format!("/admin/api/groups/everyone/members?{query}");
-        let (s, list) = a.checked(Method::GET, m, &uri, None).await;
-        assert_eq!(s, StatusCode::OK, "{query}");
-        list.as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["username"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
+    let page = |query: &str| listed(m, format!("/admin/api/groups/everyone/members?{query}"));
     assert_eq!(page("limit=2").await, ["ace", "ada"]);
     assert_eq!(page("limit=2&after=ada").await, ["grace", "greta"]);
     assert_eq!(page("limit=2&after=greta").await, ["henry"]);

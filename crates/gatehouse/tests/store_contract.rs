@@ -1965,17 +1965,9 @@ async fn look_alikes_added_at_once_one_is_added(db: Database) {
         let (store, passwords) = (Arc::clone(&f.store), passwords.clone());
         adding.spawn(async move {
             let admin = admin::Admin::new(store.as_ref(), "cli", None, NOW);
-            let new = admin::NewUser {
-                username: name.into(),
-                email: format!("{name}@example.com"),
-                email_verified: false,
-                name: None,
-                given_name: None,
-                family_name: None,
-                locale: None,
-                picture: None,
-                password: "glacier umbrella quantum tulip".into(),
-            };
+            let email = format!("{name}@example.com");
+            let password = "glacier umbrella quantum tulip".to_owned();
+            let new = admin::NewUser::new(name.into(), email, password);
             admin.add_user(&passwords, new).await.map(|u| u.username)
         });
     }

@@ -694,17 +694,11 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // No new account takes a name that looks like an old one: `ada` beside the old `Ada`
     // (whose look-alike key the new version gave it when it opened the database).
     let admin = gatehouse::admin::Admin::new(s, "cli", None, T0);
-    let look_alike = gatehouse::admin::NewUser {
-        username: "ada".into(),
-        email: "another.ada@example.com".into(),
-        email_verified: false,
-        name: None,
-        given_name: None,
-        family_name: None,
-        locale: None,
-        picture: None,
-        password: "glacier umbrella quantum tulip".into(),
-    };
+    let look_alike = gatehouse::admin::NewUser::new(
+        "ada".into(),
+        "another.ada@example.com".into(),
+        "glacier umbrella quantum tulip".into(),
+    );
     let refused = admin
         .add_user(&f.state.passwords, look_alike)
         .await

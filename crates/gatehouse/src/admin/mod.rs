@@ -94,6 +94,23 @@ pub struct NewUser {
     pub password: String,
 }
 
+impl NewUser {
+    /// A person with a username, an address (unconfirmed) and a password, and no profile.
+    pub fn new(username: String, email: String, password: String) -> NewUser {
+        NewUser {
+            username,
+            email,
+            email_verified: false,
+            name: None,
+            given_name: None,
+            family_name: None,
+            locale: None,
+            picture: None,
+            password,
+        }
+    }
+}
+
 /// Who is acting, for the audit log.
 pub struct Admin<'a> {
     store: &'a dyn Store,

@@ -250,15 +250,12 @@ pub(super) async fn add_person(
     };
     let name = form.name.trim();
     let new = NewUser {
-        username: form.username.trim().to_owned(),
-        email: form.email.trim().to_owned(),
-        email_verified: false,
         name: (!name.is_empty()).then(|| name.to_owned()),
-        given_name: None,
-        family_name: None,
-        locale: None,
-        picture: None,
-        password,
+        ..NewUser::new(
+            form.username.trim().to_owned(),
+            form.email.trim().to_owned(),
+            password,
+        )
     };
     let ops = admin.ops(&state, peer);
     let user = match ops.add_user(&state.passwords, new).await {
