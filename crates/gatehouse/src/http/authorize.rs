@@ -127,8 +127,22 @@ pub(super) async fn login(
         Err(e) => return refuse(&state, Refusal::Page(e)),
     }
     // No username is longer than 64 characters: a longer one cannot match, and cut to that
-    // length it cannot bloat the throttle table or the audit log either.
-    let username: String = form.username.trim().chars().take(64).collect();
+    // length it cannot bloat the throttle table or the audit log either. Nor does one hold a
+    // control character: replaced, such a name matches nobody and is counted and audited like
+    // any wrong name (PostgreSQL's text cannot hold a NUL at all).
+    let username: String = form
+        .username
+        .trim()
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect();
     if device {
         let attempt = Attempt {
             peer,
