@@ -154,7 +154,9 @@ async fn delete_group(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct MembersQuery {
-    /// Only those whose username sorts after this one: the last username of the page before.
+    /// Only those whose username sorts after this one: the last username of the page before
+    /// (a username: no control characters, at most 1024).
+    #[param(max_length = 1024, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub after: Option<String>,
     /// At most this many (at most 1000); without it, every member after `after`.
     #[param(minimum = 1, maximum = 1000)]

@@ -121,7 +121,9 @@ pub(super) struct UsersQuery {
     /// Only those whose username, address or name contains this, in any case.
     #[param(max_length = 254)]
     pub q: Option<String>,
-    /// Only those whose username sorts after this one: the last username of the page before.
+    /// Only those whose username sorts after this one: the last username of the page before
+    /// (a username: no control characters, at most 1024).
+    #[param(max_length = 1024, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub after: Option<String>,
     /// At most this many (at most 1000); without it, every user the rest names.
     #[param(minimum = 1, maximum = 1000)]
