@@ -82,6 +82,10 @@ def test_an_administrator_makes_a_group_and_adds_a_member(browser_page, gatehous
     expect(page.get_by_role("status")).to_have_text(f"{member} is in the group now.")
     expect(page.get_by_role("table", name="Members")).to_contain_text(member)
     assert member in gatehouse.cli("group", "members", name)
+    # The groups page counts the members.
+    page.get_by_role("link", name="Groups", exact=True).click()
+    row = page.get_by_role("table", name="Groups").get_by_role("row").filter(has_text=name)
+    expect(row).to_contain_text("1 member · two-step verification")
 
 
 def test_an_administrator_registers_an_application_and_sees_its_secret_once(browser_page,
