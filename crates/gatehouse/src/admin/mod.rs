@@ -193,11 +193,7 @@ impl<'a> Admin<'a> {
             .into_iter()
             .next()
         {
-            return Err(StoreError::Conflict(format!(
-                "user {:?}, or one that looks the same ({:?}),",
-                username, existing.username
-            ))
-            .into());
+            return Err(looks_like(&username, &existing));
         }
         let inputs = vec![username.clone(), new.email.clone()];
         let password_hash = passwords.hash(new.password, inputs).await?;
@@ -219,11 +215,7 @@ impl<'a> Admin<'a> {
             .create_distinct_user(user.clone(), Some(record))
             .await?
         {
-            return Err(StoreError::Conflict(format!(
-                "user {:?}, or one that looks the same ({:?}),",
-                user.username, existing.username
-            ))
-            .into());
+            return Err(looks_like(&user.username, &existing));
         }
         Ok(user)
     }
@@ -387,6 +379,15 @@ pub fn check_email(email: &str) -> Result<(), AdminError> {
         return Err(invalid(format!("{email:?} is not an email address")));
     }
     Ok(())
+}
+
+/// The refusal of a new `username` that looks like `existing`'s.
+fn looks_like(username: &str, existing: &User) -> AdminError {
+    StoreError::Conflict(format!(
+        "user {username:?}, or one that looks the same ({:?}),",
+        existing.username
+    ))
+    .into()
 }
 
 /// How many users a search reads at a time.
