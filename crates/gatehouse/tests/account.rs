@@ -367,6 +367,30 @@ async fn a_profile_changes_after_a_recent_sign_in_and_a_new_address_is_unconfirm
     assert_eq!(ada().await.email, "ada@example.org");
 }
 
+/// A new name and address are saved together or not at all: when the address cannot be
+/// written, the name stays as it was and nothing is recorded.
+async fn a_profile_is_saved_whole_or_not_at_all(db: Database) {
+    let f = fixture_on(db).await;
+    let store = f.state.store.as_ref();
+    let cookies = account_sign_in(&f, "ada").await;
+    let csrf = hidden_input(&account_page(&f, &cookies).await, "csrf");
+    let (before, records) = (
+        user(store, "ada").await,
+        store.audit_latest(100).await.unwrap().len(),
+    );
+    f.db.fail_updates_of("user_account", "email").await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "save_profile"),
+        ("name", "Ada Lovelace"),
+        ("email", "ada@example.org"),
+    ];
+    let r = account_post(&f, &cookies, &fields).await;
+    assert!(r.status().is_server_error(), "{}", r.status());
+    assert_eq!(user(store, "ada").await, before, "nothing changed");
+    assert_eq!(store.audit_latest(100).await.unwrap().len(), records);
+}
+
 async fn a_person_sees_their_own_activity_and_no_one_elses(db: Database) {
     let f = fixture_on(db).await;
     add_user(f.state.store.as_ref(), "bob").await;
@@ -425,6 +449,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     sessions_are_listed_and_signed_out_one_by_one_or_all_at_once,
     an_application_is_withdrawn_and_its_tokens_stop_working,
     a_profile_changes_after_a_recent_sign_in_and_a_new_address_is_unconfirmed,
+    a_profile_is_saved_whole_or_not_at_all,
     a_person_sees_their_own_activity_and_no_one_elses,
     a_forged_account_form_changes_nothing,
 );

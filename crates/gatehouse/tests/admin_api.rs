@@ -1170,7 +1170,59 @@ async fn users_and_members_are_found_a_page_at_a_time_and_look_alikes_and_bad_qu
     }
 }
 
+/// A PATCH is made whole or not at all: when one of its changes cannot be written, the
+/// password, the disabled flag and the address stay as they were, and nothing is recorded.
+async fn a_patch_is_made_whole_or_not_at_all(db: Database) {
+    let a = admin(db).await;
+    let store = a.f.state.store.as_ref();
+    let before = user(store, "ada").await;
+    let records = store.audit_latest(100).await.unwrap().len();
+    a.f.db.fail_updates_of("user_account", "email").await;
+    let patch = json!({
+        "password": "glacier umbrella quantum tulip",
+        "disabled": true,
+        "email": "ada@example.org",
+        "name": "Ada Lovelace",
+    });
+    let r = a
+        .call(Method::PATCH, "/admin/api/users/ada", Some(patch))
+        .await;
+    assert!(r.status().is_server_error(), "{}", r.status());
+    assert_eq!(user(store, "ada").await, before, "nothing changed");
+    assert_eq!(store.audit_latest(100).await.unwrap().len(), records);
+
+    // Without the address, the rest is made, each change with its record.
+    let patch = json!({"password": "glacier umbrella quantum tulip", "disabled": true, "name": "Ada Lovelace"});
+    let (s, after) = a
+        .checked(
+            Method::PATCH,
+            "/admin/api/users/{username}",
+            "/admin/api/users/ada",
+            Some(patch),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (&after["disabled"], &after["name"]),
+        (&json!(true), &json!("Ada Lovelace"))
+    );
+    assert_ne!(user(store, "ada").await.password_hash, before.password_hash);
+    let kinds: Vec<_> = store.audit_latest(100).await.unwrap()[records..]
+        .iter()
+        .map(|e| e.record.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "admin.user.password_set",
+            "admin.user.disabled",
+            "admin.user.profile_updated"
+        ]
+    );
+}
+
 on_both_backends!(();
+    a_patch_is_made_whole_or_not_at_all,
     users_and_members_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused,
     only_a_client_credentials_token_with_the_admin_scope_gets_in,
     every_documented_operation_exists_and_asks_for_the_admin_token,

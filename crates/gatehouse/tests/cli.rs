@@ -956,6 +956,22 @@ async fn a_profile_and_a_verified_address_are_set_from_the_cli() {
         ),
         "not an https URL",
     );
+    // A refused field refuses the whole update: the new address beside it is not set either.
+    refused(
+        &run(
+            &[
+                "user",
+                "update",
+                "ada",
+                "--email",
+                "ada@mallory.example",
+                "--locale",
+                "English!",
+            ],
+            None,
+        ),
+        "not a language tag",
+    );
     refused(
         &run(&["user", "update", "nobody", "--given-name", "X"], None),
         "not found",

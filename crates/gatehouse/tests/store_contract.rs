@@ -22,7 +22,7 @@ use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolic
 use gatehouse::model::{
     AuditKind, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, EmailPurpose,
     EmailToken, Factors, GrantType, NewTokens, Redeemed, Revocation, Rotated, Session, TokenKind,
-    TotpFactor, User, UserChange, UserSearch,
+    TotpFactor, User, UserChange, UserEdit, UserSearch,
 };
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
 use gatehouse::oidc::tokens;
@@ -592,6 +592,59 @@ async fn a_user_change_is_written_with_its_record(db: Database) {
         s.audit_latest(10).await.unwrap().len(),
         1,
         "no record of nothing"
+    );
+}
+
+/// Several changes to a user are made in one transaction, each with its record: when one of
+/// them fails, none is made and no record is written.
+async fn a_users_edits_are_made_together_or_not_at_all(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = user("alice");
+    s.create_user(alice.clone()).await.unwrap();
+    session(s, &alice, "s", NOW + 3600).await;
+    let edit = |change, kind| UserEdit {
+        change,
+        audit: Some(AuditRecord::new(NOW, kind, "cli".to_owned())),
+    };
+    let edits = vec![
+        edit(
+            UserChange::SetPassword("new".into()),
+            AuditKind::PasswordSet,
+        ),
+        edit(UserChange::Disable, AuditKind::UserDisabled),
+        edit(
+            UserChange::SetEmail {
+                email: "a2@example.com".into(),
+                verified: true,
+            },
+            AuditKind::EmailSet,
+        ),
+    ];
+    f._db.fail_updates_of("user_account", "email").await;
+    assert!(s.edit_user("alice", edits.clone(), NOW).await.is_err());
+    let kept = s.user_by_username("alice").await.unwrap().unwrap();
+    assert_eq!(kept, alice, "nothing changed");
+    assert_eq!(s.sessions(&alice.id, NOW).await.unwrap().len(), 1);
+    assert!(s.audit_latest(10).await.unwrap().is_empty(), "no record");
+
+    // Without the email change, both others are made, each with its own record.
+    let out = s
+        .edit_user("alice", edits[..2].to_vec(), NOW)
+        .await
+        .unwrap();
+    assert_eq!(out.sessions, 1);
+    let changed = s.user_by_username("alice").await.unwrap().unwrap();
+    assert_eq!(
+        (changed.password_hash.as_str(), changed.disabled),
+        ("new", true)
+    );
+    let written = s.audit_latest(10).await.unwrap();
+    let kinds: Vec<_> = written.iter().map(|e| e.record.kind).collect();
+    assert_eq!(
+        kinds,
+        [AuditKind::PasswordSet, AuditKind::UserDisabled],
+        "in order"
     );
 }
 
@@ -1989,6 +2042,7 @@ async fn look_alikes_added_at_once_one_is_added(db: Database) {
 }
 
 on_both_backends!(();
+    a_users_edits_are_made_together_or_not_at_all,
     look_alikes_added_at_once_one_is_added,
     a_search_pages_through_the_users_in_username_order,
     an_email_link_is_used_once_and_decided_where_it_is_taken,

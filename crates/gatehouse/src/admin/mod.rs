@@ -15,7 +15,7 @@ use crate::auth::passwords::{PasswordError, Passwords};
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditKind, AuditRecord, Factors, LoggedOut, Profile, User, UserChange, UserSearch,
+    AuditKind, AuditRecord, Factors, LoggedOut, Profile, User, UserChange, UserEdit, UserSearch,
 };
 use crate::oidc::tokens;
 use crate::store::{Store, StoreError};
@@ -109,6 +109,17 @@ impl NewUser {
             password,
         }
     }
+}
+
+/// Changes to one person made at once ([`Admin::edit_user`]): each field given is changed.
+#[derive(Debug, Clone, Default)]
+pub struct UserEdits {
+    pub password: Option<String>,
+    pub disabled: Option<bool>,
+    /// A new address: unverified unless `email_verified` says otherwise.
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub profile: ProfileChange,
 }
 
 /// Who is acting, for the audit log.
@@ -231,17 +242,8 @@ impl<'a> Admin<'a> {
         disabled: bool,
     ) -> Result<LoggedOut, AdminError> {
         let user = self.user(username).await?;
-        let (change, kind) = if disabled {
-            (UserChange::Disable, AuditKind::UserDisabled)
-        } else {
-            (UserChange::Enable, AuditKind::UserEnabled)
-        };
-        let record = self.record(kind, &user.username, None, None);
-        let out = self
-            .store
-            .update_user(&user.username, change, self.now, Some(record))
-            .await?;
-        Ok(out)
+        self.apply(&user, vec![self.disabled_edit(&user, disabled)])
+            .await
     }
 
     /// Sets a user's password, which signs them out everywhere, and audits it.
@@ -256,15 +258,76 @@ impl<'a> Admin<'a> {
         password: String,
     ) -> Result<LoggedOut, AdminError> {
         let user = self.user(username).await?;
+        let edit = self.password_edit(passwords, &user, password).await?;
+        self.apply(&user, vec![edit]).await
+    }
+
+    /// Makes every change of `edits` to the user, each audited as its own method would, in one
+    /// transaction: every field is checked, and the password hashed, before anything is
+    /// written, and either all of it is made or none. Returns the user as it now is.
+    ///
+    /// # Errors
+    /// `Invalid` for a field that is refused; `Password` for a password too short or too easy
+    /// to guess; `NotFound` when no user has that name; a store failure. Nothing changed.
+    pub async fn edit_user(
+        &self,
+        passwords: &Passwords,
+        username: &str,
+        edits: UserEdits,
+    ) -> Result<User, AdminError> {
+        let user = self.user(username).await?;
+        let email = if edits.email.is_some() || edits.email_verified.is_some() {
+            self.email_edit(&user, edits.email, edits.email_verified)?
+        } else {
+            None
+        };
+        let profile = self.profile_edit(&user, edits.profile)?;
+        // The password last of the checks: its hash is the costly one.
+        let password = match edits.password {
+            Some(p) => Some(self.password_edit(passwords, &user, p).await?),
+            None => None,
+        };
+        let disabled = edits.disabled.map(|d| self.disabled_edit(&user, d));
+        let all: Vec<UserEdit> = [password, disabled, email, profile]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !all.is_empty() {
+            self.apply(&user, all).await?;
+        }
+        self.user(&user.username).await
+    }
+
+    /// Makes `edits` to `user` in one transaction: what they ended.
+    async fn apply(&self, user: &User, edits: Vec<UserEdit>) -> Result<LoggedOut, AdminError> {
+        Ok(self
+            .store
+            .edit_user(&user.username, edits, self.now)
+            .await?)
+    }
+
+    fn disabled_edit(&self, user: &User, disabled: bool) -> UserEdit {
+        let (change, kind) = if disabled {
+            (UserChange::Disable, AuditKind::UserDisabled)
+        } else {
+            (UserChange::Enable, AuditKind::UserEnabled)
+        };
+        let audit = Some(self.record(kind, &user.username, None, None));
+        UserEdit { change, audit }
+    }
+
+    /// The new password's edit: refused when it is too short or easy to guess.
+    async fn password_edit(
+        &self,
+        passwords: &Passwords,
+        user: &User,
+        password: String,
+    ) -> Result<UserEdit, AdminError> {
         let inputs = vec![user.username.clone(), user.email.clone()];
         let hash = passwords.hash(password, inputs).await?;
-        let record = self.record(AuditKind::PasswordSet, &user.username, None, None);
+        let audit = Some(self.record(AuditKind::PasswordSet, &user.username, None, None));
         let change = UserChange::SetPassword(hash);
-        let out = self
-            .store
-            .update_user(&user.username, change, self.now, Some(record))
-            .await?;
-        Ok(out)
+        Ok(UserEdit { change, audit })
     }
 
     /// Ends every session of the user and revokes every refresh token they hold.

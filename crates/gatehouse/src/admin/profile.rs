@@ -2,7 +2,7 @@
 //! audited. What the claims then say is `oidc::claims`.
 
 use super::{Admin, AdminError, check_email, invalid};
-use crate::model::{AuditKind, Profile, User, UserChange};
+use crate::model::{AuditKind, Profile, User, UserChange, UserEdit};
 
 /// The longest name, given name or family name.
 pub const MAX_NAME: usize = 256;
@@ -105,8 +105,42 @@ impl Admin<'_> {
         change: ProfileChange,
     ) -> Result<User, AdminError> {
         let user = self.user(username).await?;
-        if change.is_empty() {
+        let Some(edit) = self.profile_edit(&user, change)? else {
             return Ok(user);
+        };
+        self.apply(&user, vec![edit]).await?;
+        self.user(&user.username).await
+    }
+
+    /// Sets the user's email address and whether it is known to be theirs. A new address is
+    /// unverified unless `verified` says otherwise; `verified` alone keeps the address.
+    ///
+    /// # Errors
+    /// `Invalid` for a malformed address; `NotFound` when no user has that name; a store
+    /// failure.
+    pub async fn set_email(
+        &self,
+        username: &str,
+        email: Option<String>,
+        verified: Option<bool>,
+    ) -> Result<User, AdminError> {
+        let user = self.user(username).await?;
+        let Some(edit) = self.email_edit(&user, email, verified)? else {
+            return Ok(user);
+        };
+        self.apply(&user, vec![edit]).await?;
+        self.user(&user.username).await
+    }
+
+    /// The edit making `change` to `user`'s profile, checked and audited with the fields it
+    /// sets; `None` when it sets none.
+    pub(super) fn profile_edit(
+        &self,
+        user: &User,
+        change: ProfileChange,
+    ) -> Result<Option<UserEdit>, AdminError> {
+        if change.is_empty() {
+            return Ok(None);
         }
         let mut fields = Vec::new();
         let mut set =
@@ -125,55 +159,34 @@ impl Admin<'_> {
         check_profile(name.as_deref(), &profile)?;
         profile.updated_at = Some(self.now);
         let detail = Some(format!("fields={}", fields.join(",")));
-        let record = self.record(AuditKind::ProfileUpdated, &user.username, None, detail);
-        self.store
-            .update_user(
-                &user.username,
-                UserChange::SetProfile { name, profile },
-                self.now,
-                Some(record),
-            )
-            .await?;
-        self.user(&user.username).await
+        let audit = Some(self.record(AuditKind::ProfileUpdated, &user.username, None, detail));
+        let change = UserChange::SetProfile { name, profile };
+        Ok(Some(UserEdit { change, audit }))
     }
 
-    /// Sets the user's email address and whether it is known to be theirs. A new address is
-    /// unverified unless `verified` says otherwise; `verified` alone keeps the address.
-    ///
-    /// # Errors
-    /// `Invalid` for a malformed address; `NotFound` when no user has that name; a store
-    /// failure.
-    pub async fn set_email(
+    /// The edit setting `user`'s address (the same one when `None`) and whether it is
+    /// confirmed (a new address is not, an unchanged one stays as it is, unless `verified`
+    /// says otherwise); `None` when both stay as they are.
+    pub(super) fn email_edit(
         &self,
-        username: &str,
+        user: &User,
         email: Option<String>,
         verified: Option<bool>,
-    ) -> Result<User, AdminError> {
-        let user = self.user(username).await?;
+    ) -> Result<Option<UserEdit>, AdminError> {
         let email = email.unwrap_or_else(|| user.email.clone());
         check_email(&email)?;
         let verified = verified.unwrap_or(email == user.email && user.email_verified);
         if email == user.email && verified == user.email_verified {
-            return Ok(user);
+            return Ok(None);
         }
         let detail = if email == user.email {
             format!("verified={verified}")
         } else {
             format!("address changed, verified={verified}")
         };
-        let record = self.record(AuditKind::EmailSet, &user.username, None, Some(detail));
-        self.store
-            .update_user(
-                &user.username,
-                UserChange::SetEmail {
-                    email: email.clone(),
-                    verified,
-                },
-                self.now,
-                Some(record),
-            )
-            .await?;
-        self.user(&user.username).await
+        let audit = Some(self.record(AuditKind::EmailSet, &user.username, None, Some(detail)));
+        let change = UserChange::SetEmail { email, verified };
+        Ok(Some(UserEdit { change, audit }))
     }
 }
 

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 
 use super::{read_secret, rfc3339, table, yes_no};
-use crate::admin::{Admin, NewUser, ProfileChange, UserView};
+use crate::admin::{Admin, NewUser, ProfileChange, UserEdits, UserView};
 use crate::auth::passwords::Passwords;
 use crate::store::Store;
 
@@ -233,10 +233,14 @@ pub(super) async fn user(
                 (_, true) => Some(false),
                 _ => None,
             };
-            if email.is_some() || verified.is_some() {
-                admin.set_email(&username, email, verified).await?;
-            }
-            let user = admin.update_profile(&username, change).await?;
+            // Every field checked before any is written: all of them are made, or none.
+            let edits = UserEdits {
+                email,
+                email_verified: verified,
+                profile: change,
+                ..UserEdits::default()
+            };
+            let user = admin.edit_user(&passwords, &username, edits).await?;
             let verified = if user.email_verified {
                 "verified"
             } else {

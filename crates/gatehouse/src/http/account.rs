@@ -34,7 +34,7 @@ use crate::auth::passwords::{self, PasswordError};
 use crate::auth::{recovery, totp};
 use crate::model::{
     AuditKind, AuditRecord, AuthPolicy, EmailPurpose, PasskeyView, Session, TotpFactor, User,
-    UserChange,
+    UserChange, UserEdit,
 };
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
@@ -358,34 +358,32 @@ async fn save_profile(
         .into_iter()
         .filter_map(|(changed, field)| changed.then_some(field))
         .collect();
-    // The record goes with the last change: one writer job when one field changed.
-    let audit = record(AuditKind::ProfileChanged).detail(changed.join(" "));
+    // Both changes in one transaction, with one record naming them.
+    let mut edits = Vec::new();
     if new_name {
         let profile = crate::model::Profile {
             updated_at: Some(now),
             ..user.profile.clone()
         };
         let change = UserChange::SetProfile { name, profile };
-        let audit = (!new_email).then(|| audit.clone());
-        if let Err(e) = state
-            .store
-            .update_user(&user.username, change, now, audit)
-            .await
-        {
-            return failed(state, store_error(e));
-        }
+        edits.push(UserEdit {
+            change,
+            audit: None,
+        });
     }
     if new_email {
         let change = UserChange::SetEmail {
             email: email.to_owned(),
             verified: false,
         };
-        let audit = Some(audit.clone());
-        if let Err(e) = state
-            .store
-            .update_user(&user.username, change, now, audit)
-            .await
-        {
+        edits.push(UserEdit {
+            change,
+            audit: None,
+        });
+    }
+    if let Some(last) = edits.last_mut() {
+        last.audit = Some(record(AuditKind::ProfileChanged).detail(changed.join(" ")));
+        if let Err(e) = state.store.edit_user(&user.username, edits, now).await {
             return failed(state, store_error(e));
         }
     }

@@ -32,7 +32,7 @@ pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
     RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
 };
-pub use user::{Profile, User, UserChange, UserSearch};
+pub use user::{Profile, User, UserChange, UserEdit, UserSearch};
 
 /// A stored name that is not one of a closed set's values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

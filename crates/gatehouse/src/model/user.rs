@@ -120,6 +120,14 @@ impl UserChange {
     }
 }
 
+/// One of the changes made to an account at once (`Directory::edit_user`), with the record it
+/// leaves: its detail gets what the change ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEdit {
+    pub change: UserChange,
+    pub audit: Option<super::AuditRecord>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use crate::model::{
     ChallengeKind, Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization,
     EmailPurpose, EmailToken, Factors, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens,
     Polled, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey,
-    TokenInfo, TotpFactor, User, UserChange,
+    TokenInfo, TotpFactor, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -152,17 +152,28 @@ pub trait Directory: Send + Sync {
     /// The users whose username's look-alike key is `key`
     /// (`auth::username::stored_look_alike_key`), by username.
     async fn users_looking_like(&self, key: &str) -> StoreResult<Vec<User>>;
-    /// Applies `change` to the user named `username` and, when the change signs them out
-    /// (`UserChange::signs_out`), ends every session and revokes every token family of the
-    /// user, with `audit` (its detail ending with what was ended, [`AuditRecord::ended`]), all
-    /// in the same transaction. Returns what was ended.
+    /// Makes each edit to the user named `username`, in order, all in one transaction: its
+    /// change, then, when the change signs them out (`UserChange::signs_out`), the end of every
+    /// session and token family of the user, then its record (its detail ending with what that
+    /// change ended, [`AuditRecord::ended`]). Either every edit is made or none is. Returns
+    /// what was ended. `NotFound` (and nothing written) when there is no such user.
+    async fn edit_user(
+        &self,
+        username: &str,
+        edits: Vec<UserEdit>,
+        now: UnixTime,
+    ) -> StoreResult<LoggedOut>;
+    /// One edit (`edit_user`): `change`, with `audit`.
     async fn update_user(
         &self,
         username: &str,
         change: UserChange,
         now: UnixTime,
         audit: Option<AuditRecord>,
-    ) -> StoreResult<LoggedOut>;
+    ) -> StoreResult<LoggedOut> {
+        let edit = UserEdit { change, audit };
+        self.edit_user(username, vec![edit], now).await
+    }
 
     /// Registers the client, with `audit` in the same transaction. `Conflict` when its id is
     /// taken.

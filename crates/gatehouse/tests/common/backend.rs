@@ -71,6 +71,40 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Makes every later change to `column` of `table` fail, as a database failing part-way
+    /// through a transaction would: a trigger raising an error. What else the transaction
+    /// wrote must go with it.
+    pub async fn fail_updates_of(&self, table: &str, column: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap();
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch(&format!(
+                    "CREATE TRIGGER injected_fault BEFORE UPDATE OF {column} ON {table}
+                     BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+                ))
+                .unwrap();
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                let function = "CREATE FUNCTION injected_fault() RETURNS trigger LANGUAGE plpgsql
+                     AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$";
+                let trigger = format!(
+                    "CREATE TRIGGER injected_fault BEFORE UPDATE OF {column} ON {table}
+                     FOR EACH ROW EXECUTE FUNCTION injected_fault()"
+                );
+                for sql in [function.to_owned(), trigger] {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
         let Some(schema) = self.schema.take() else {

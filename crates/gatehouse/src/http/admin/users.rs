@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
-use crate::admin::{NewUser, ProfileChange, UserView, check_profile, search_users};
+use crate::admin::{NewUser, ProfileChange, UserEdits, UserView, search_users};
 use crate::http::AppState;
 use crate::model::{Consent, Factors, LoggedOut, Session, UserSearch};
 
@@ -234,49 +234,23 @@ async fn update_user(
     body: Result<JsonObject<UserPatch>, ApiError>,
 ) -> ApiResult<Json<UserView>> {
     let JsonObject(patch) = body?;
-    let admin = caller.admin(&state);
-    let profile = ProfileChange {
-        name: patch.name,
-        given_name: patch.given_name,
-        family_name: patch.family_name,
-        locale: patch.locale,
-        picture: patch.picture,
+    let edits = UserEdits {
+        password: patch.password,
+        disabled: patch.disabled,
+        email: patch.email,
+        email_verified: patch.email_verified,
+        profile: ProfileChange {
+            name: patch.name,
+            given_name: patch.given_name,
+            family_name: patch.family_name,
+            locale: patch.locale,
+            picture: patch.picture,
+        },
     };
-    // Every field is checked before anything changes, so a refused one changes nothing.
-    let current = admin.user(&username).await?;
-    let mut preview = current.profile.clone();
-    let mut name = current.name.clone();
-    for (slot, value) in [
-        (&mut name, &profile.name),
-        (&mut preview.given_name, &profile.given_name),
-        (&mut preview.family_name, &profile.family_name),
-        (&mut preview.locale, &profile.locale),
-        (&mut preview.picture, &profile.picture),
-    ] {
-        if let Some(v) = value {
-            slot.clone_from(v);
-        }
-    }
-    check_profile(name.as_deref(), &preview)?;
-    if let Some(email) = &patch.email {
-        crate::admin::check_email(email)?;
-    }
-    // Then the password: if it is refused, nothing changed either.
-    if let Some(password) = patch.password {
-        admin
-            .set_password(&state.passwords, &username, password)
-            .await?;
-    }
-    if let Some(disabled) = patch.disabled {
-        admin.set_disabled(&username, disabled).await?;
-    }
-    if patch.email.is_some() || patch.email_verified.is_some() {
-        admin
-            .set_email(&username, patch.email, patch.email_verified)
-            .await?;
-    }
-    admin.update_profile(&username, profile).await?;
-    Ok(Json(admin.user(&username).await?.into()))
+    // Every field checked first, then all of them made in one transaction, or none.
+    let admin = caller.admin(&state);
+    let user = admin.edit_user(&state.passwords, &username, edits).await?;
+    Ok(Json(user.into()))
 }
 
 #[utoipa::path(get, path = "/users/{username}/sessions", tag = "users",

@@ -10,7 +10,9 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::auth::username;
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange};
+use crate::model::{
+    AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange, UserEdit,
+};
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
@@ -232,15 +234,14 @@ impl Directory for PgStore {
         .map_err(db_error)
     }
 
-    async fn update_user(
+    async fn edit_user(
         &self,
         username: &str,
-        change: UserChange,
+        edits: Vec<UserEdit>,
         now: UnixTime,
-        audit: Option<AuditRecord>,
     ) -> StoreResult<LoggedOut> {
         let out = with_retrying_transaction(&self.pool, |c| {
-            let (username, change, audit) = (username.to_owned(), change.clone(), audit.clone());
+            let (username, edits) = (username.to_owned(), edits.clone());
             Box::pin(async move {
                 let user_id: Option<String> = sqlx::query_scalar(
                     "SELECT id FROM user_account WHERE username = $1 FOR UPDATE",
@@ -251,9 +252,13 @@ impl Directory for PgStore {
                 let Some(user_id) = user_id else {
                     return Ok(None);
                 };
-                let out = apply_user_change(&mut *c, &user_id, &change, now).await?;
-                insert_outcome_audit(&mut *c, audit.map(|r| r.ended(&out))).await?;
-                Ok(Some(out))
+                let mut ended = LoggedOut::default();
+                for edit in edits {
+                    let out = apply_user_change(&mut *c, &user_id, &edit.change, now).await?;
+                    insert_outcome_audit(&mut *c, edit.audit.map(|r| r.ended(&out))).await?;
+                    ended = ended.and(out);
+                }
+                Ok(Some(ended))
             })
         })
         .await

@@ -9,7 +9,9 @@ use super::sessions::log_out_user;
 use super::{SqliteStore, conflict_as};
 use crate::auth::username;
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange};
+use crate::model::{
+    AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange, UserEdit,
+};
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
@@ -222,12 +224,11 @@ impl Directory for SqliteStore {
         .await
     }
 
-    async fn update_user(
+    async fn edit_user(
         &self,
         username: &str,
-        change: UserChange,
+        edits: Vec<UserEdit>,
         now: UnixTime,
-        audit: Option<AuditRecord>,
     ) -> StoreResult<LoggedOut> {
         let name = username.to_owned();
         let out = self
@@ -235,9 +236,13 @@ impl Directory for SqliteStore {
                 let Some(user_id) = user_id_of(tx, &name)? else {
                     return Ok(None);
                 };
-                let out = apply_user_change(tx, &user_id, &change, now)?;
-                insert_outcome_audit(tx, audit.clone().map(|r| r.ended(&out)).as_ref())?;
-                Ok(Some(out))
+                let mut ended = LoggedOut::default();
+                for edit in &edits {
+                    let out = apply_user_change(tx, &user_id, &edit.change, now)?;
+                    insert_outcome_audit(tx, edit.audit.clone().map(|r| r.ended(&out)).as_ref())?;
+                    ended = ended.and(out);
+                }
+                Ok(Some(ended))
             })
             .await?;
         out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
