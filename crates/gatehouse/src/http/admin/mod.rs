@@ -71,8 +71,21 @@ impl Modify for BearerAuth {
 /// The admin routes, rooted at `/admin/api`, and their OpenAPI document.
 pub(super) fn router() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new().routes(routes!(audit));
-    let api = groups::routes(clients::routes(users::routes(api)));
+    let api = groups::routes(clients::routes(users::routes(api)))
+        .layer(axum::middleware::from_fn(nothing_is_named_with_a_nul));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/admin/api", api)
+}
+
+/// No username, group name or client id holds a NUL (none could be made with one, and
+/// PostgreSQL's text cannot hold it): a path naming one names nothing, the same 404 on both
+/// backends, before any store is asked.
+async fn nothing_is_named_with_a_nul(req: Request, next: axum::middleware::Next) -> Response {
+    let path = percent_encoding::percent_decode_str(req.uri().path());
+    if path.into_iter().any(|b| b == 0) {
+        let why = "nothing is named with a NUL character";
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", why).into_response();
+    }
+    next.run(req).await
 }
 
 /// An error of the admin API.
