@@ -2,16 +2,38 @@
 //! The operator names the server with one URL (`--smtp-url`) and the sender (`--mail-from`);
 //! both are checked when gatehouse starts. Mail is sent after the answer, never while a
 //! request waits: how long the mail server takes, or whether it answers, shows nowhere in the
-//! page.
+//! page. A message is queued in the outbox in the transaction that keeps its link and sent by
+//! [`run`], with retries while the link works, so neither a restart nor a mail server down for
+//! a while loses it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::clock::{Clock, UnixTime};
+pub use crate::model::Mail;
+use crate::model::{AuditKind, AuditRecord, QueuedMail};
+use crate::oidc::backchannel::Settlement;
+use crate::store::Store;
 
 /// How long one delivery to the SMTP server may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a sender owns the messages it claimed: another instance (or this one after a
+/// crash) takes them over after that. Longer than one attempt can take.
+pub const LEASE: i64 = 60;
+/// How often the outbox is looked at besides when a message is queued.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How many messages one sender works on at a time.
+const BATCH: usize = 16;
+/// The first retry waits this long; each one after waits twice as long, up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: i64 = 2;
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: i64 = 300;
 
 /// What is wrong with the mail settings.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -112,19 +134,13 @@ impl MailSettings {
     }
 }
 
-/// Sends mail in the background.
-#[derive(Clone)]
+/// Sends mail: the message is queued in the outbox with its link
+/// (`EmailLinks::issue_email_token`), and [`run`] sends it.
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-}
-
-/// One message: to whom, about what, in plain text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mail {
-    pub to: String,
-    pub subject: String,
-    pub body: String,
+    /// Wakes the sender when a message is queued, so it need not wait for its next look.
+    queued: Notify,
 }
 
 impl Mailer {
@@ -138,29 +154,30 @@ impl Mailer {
         Ok(Mailer {
             transport,
             from: settings.from.clone(),
+            queued: Notify::new(),
         })
     }
 
-    /// Sends `mail` after the caller has answered; a failure is logged and counted
-    /// (`gatehouse_mail_total{outcome}`), and the person asks again.
-    pub fn send_later(&self, mail: Mail) {
-        let Some(message) = self.message(&mail) else {
-            tracing::warn!(to = %mail.to, "not an address to send mail to");
-            metrics::counter!("gatehouse_mail_total", "outcome" => "refused").increment(1);
-            return;
+    /// Tells the sender a message was queued.
+    pub fn queued(&self) {
+        self.queued.notify_one();
+    }
+
+    /// One attempt to hand `mail` to the SMTP server.
+    async fn attempt(&self, mail: &Mail) -> MailAttempt {
+        let Some(message) = self.message(mail) else {
+            return MailAttempt::Refused(format!(
+                "{:?} is not an address to send mail to",
+                mail.to
+            ));
         };
-        let transport = self.transport.clone();
-        tokio::spawn(async move {
-            match transport.send(message).await {
-                Ok(_) => {
-                    metrics::counter!("gatehouse_mail_total", "outcome" => "sent").increment(1);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "could not send mail");
-                    metrics::counter!("gatehouse_mail_total", "outcome" => "failed").increment(1);
-                }
+        match self.transport.send(message).await {
+            Ok(_) => MailAttempt::Sent,
+            Err(e) if e.is_permanent() => {
+                MailAttempt::Refused(format!("the mail server refused it: {e}"))
             }
-        });
+            Err(e) => MailAttempt::Failed(e.to_string()),
+        }
     }
 
     fn message(&self, mail: &Mail) -> Option<Message> {
@@ -172,6 +189,99 @@ impl Mailer {
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body.clone())
             .ok()
+    }
+}
+
+/// How an attempt to send a message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailAttempt {
+    /// The SMTP server took it.
+    Sent,
+    /// It never will: a permanent (5xx) answer, or no address to send to.
+    Refused(String),
+    /// Not now: no connection, a timeout, or a transient (4xx) answer.
+    Failed(String),
+}
+
+/// What follows an attempt at a message whose link works until `expires_at`, after
+/// `attempts` earlier ones: sent, forgotten; refused, given up; failed, tried again after
+/// [`FIRST_BACKOFF`] seconds, twice as long each time up to [`MAX_BACKOFF`], while the link
+/// still works when the next try comes.
+pub fn settle(
+    attempt: &MailAttempt,
+    attempts: u32,
+    expires_at: UnixTime,
+    now: UnixTime,
+) -> Settlement {
+    let problem = match attempt {
+        MailAttempt::Sent => return Settlement::Delivered,
+        MailAttempt::Refused(why) => return Settlement::GiveUp(why.clone()),
+        MailAttempt::Failed(why) => why,
+    };
+    let wait = FIRST_BACKOFF
+        .saturating_mul(1_i64.checked_shl(attempts.min(30)).unwrap_or(i64::MAX))
+        .min(MAX_BACKOFF);
+    let at = now.saturating_add(wait);
+    if at >= expires_at {
+        return Settlement::GiveUp(format!(
+            "not sent in {} attempts before its link expired; the last: {problem}",
+            attempts + 1
+        ));
+    }
+    Settlement::RetryAt(at)
+}
+
+/// The record of a message given up: in the log of the person whose link it carried, with
+/// why.
+pub fn undelivered(queued: &QueuedMail, why: &str, now: UnixTime) -> AuditRecord {
+    AuditRecord::new(
+        now,
+        AuditKind::EmailUndelivered,
+        format!("user:{}", queued.user_id),
+    )
+    .subject(Some(queued.username.as_str()))
+    .detail(format!("to {}: {why}", queued.mail.to))
+}
+
+/// Sends the outbox's messages until the task is aborted: when one is queued here, and every
+/// [`POLL_EVERY`] for retries and the messages other instances queued.
+pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<Mailer>) {
+    loop {
+        let _ = tokio::time::timeout(POLL_EVERY, mailer.queued.notified()).await;
+        let queued = match store.claim_mail(clock.now(), BATCH).await {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the mail outbox failed; retrying");
+                continue;
+            }
+        };
+        let mut sending = JoinSet::new();
+        for q in queued {
+            let (store, clock, mailer) =
+                (Arc::clone(&store), Arc::clone(&clock), Arc::clone(&mailer));
+            sending.spawn(async move {
+                let attempt = mailer.attempt(&q.mail).await;
+                let now = clock.now();
+                let settlement = settle(&attempt, q.attempts, q.expires_at, now);
+                let outcome = match &settlement {
+                    Settlement::Delivered => "sent",
+                    Settlement::RetryAt(at) => {
+                        tracing::warn!(attempt = ?attempt, retry_in = at - now, "mail not sent; will retry");
+                        "retried"
+                    }
+                    Settlement::GiveUp(why) => {
+                        tracing::error!(user = %q.username, %why, "mail given up");
+                        "given_up"
+                    }
+                };
+                metrics::counter!("gatehouse_mail_total", "outcome" => outcome).increment(1);
+                if let Err(e) = store.settle_mail(&q, settlement, now).await {
+                    // The claim lapses and the message is sent again.
+                    tracing::warn!(error = %e, "recording a mail attempt failed");
+                }
+            });
+        }
+        while sending.join_next().await.is_some() {}
     }
 }
 
@@ -202,6 +312,44 @@ mod tests {
         assert!(!format!("{s:?}").contains("secret"));
         assert!(!s.plaintext());
         assert!(ok("smtp://127.0.0.1:2525").unwrap().plaintext());
+    }
+
+    #[test]
+    fn a_message_is_retried_while_its_link_works() {
+        let (now, expires) = (1_000, 1_000 + 3600);
+        let failed = MailAttempt::Failed("connection refused".into());
+        let refused = MailAttempt::Refused("550 no such mailbox".into());
+        let give_up = |s: Settlement| matches!(s, Settlement::GiveUp(_));
+        assert_eq!(
+            settle(&MailAttempt::Sent, 5, expires, now),
+            Settlement::Delivered
+        );
+        assert_eq!(
+            settle(&refused, 0, expires, now),
+            Settlement::GiveUp("550 no such mailbox".into()),
+            "a permanent refusal is not tried again"
+        );
+        for (attempts, wait) in [(0, 2), (1, 4), (2, 8), (7, 256), (8, 300), (40, 300)] {
+            assert_eq!(
+                settle(&failed, attempts, expires, now),
+                Settlement::RetryAt(now + wait),
+                "after {attempts} attempts"
+            );
+        }
+        // Not tried again once the link will have expired: the message would be no use.
+        assert!(give_up(settle(&failed, 0, now + 2, now)));
+        assert!(give_up(settle(&failed, 8, now + 300, now)));
+        assert_eq!(
+            settle(&failed, 8, now + 301, now),
+            Settlement::RetryAt(now + 300)
+        );
+        let Settlement::GiveUp(why) = settle(&failed, 3, now + 10, now) else {
+            panic!("given up")
+        };
+        assert!(
+            why.contains("4 attempts") && why.ends_with("connection refused"),
+            "{why}"
+        );
     }
 
     #[test]

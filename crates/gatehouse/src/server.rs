@@ -91,6 +91,10 @@ pub async fn run(
         Arc::clone(&state.config),
     ));
     let sender = tokio::spawn(crate::logout_sender::run(state.clone(), http));
+    let mail_sender = state.mailer.clone().map(|mailer| {
+        let (store, clock) = (Arc::clone(&store), Arc::clone(&state.clock));
+        tokio::spawn(crate::mail::run(store, clock, mailer))
+    });
     let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -101,6 +105,10 @@ pub async fn run(
     sweeper.abort();
     // A notice being sent now stays in the outbox, and is sent again after the next start.
     sender.abort();
+    // So does a message: sent again after the next start (its lease lapsed).
+    if let Some(m) = mail_sender {
+        m.abort();
+    }
     store.close().await.context("closing the database")?;
     served
 }

@@ -29,13 +29,26 @@ const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
 
 async fn with_mail(db: Database) -> (Fixture, Sink) {
     let sink = Sink::start().await;
-    let url = sink.url.clone();
+    let f = with_smtp(db, &sink.url).await;
+    (f, sink)
+}
+
+/// The fixture sending mail to the SMTP server at `url`, its sender running as `serve`'s does.
+async fn with_smtp(db: Database, url: &str) -> Fixture {
+    let url = url.to_owned();
     let f = fixture_with(db, |args| {
         args.smtp_url = Some(url);
         args.mail_from = Some("Gatehouse <id@example.com>".into());
     })
     .await;
-    (f, sink)
+    let s = &f.state;
+    let mailer = s.mailer.clone().unwrap();
+    tokio::spawn(gatehouse::mail::run(
+        s.store.clone(),
+        s.clock.clone(),
+        mailer,
+    ));
+    f
 }
 
 /// The reset form's cookies and token.
@@ -166,6 +179,47 @@ async fn a_forgotten_password_is_reset_once_by_the_mailed_link(db: Database) {
         .collect();
     assert!(kinds.contains(&AuditKind::EmailSent), "{kinds:?}");
     assert!(kinds.contains(&AuditKind::PasswordReset), "{kinds:?}");
+}
+
+/// Waits (up to 10 s) until the outbox holds `n` messages that match `filter`.
+async fn outbox_holds(f: &Fixture, filter: &str, n: i64) {
+    let sql = format!("SELECT count(*) FROM mail_outbox {filter}");
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while f.db.count(&sql).await != n {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    waited.await.expect("the outbox as expected within 10 s");
+}
+
+/// A message waits in the outbox while the mail server is down, and is sent, its link
+/// working, once it is back: asking again is not needed.
+async fn a_link_waits_in_the_outbox_while_the_mail_server_is_down(db: Database) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let f = with_smtp(db, &format!("smtp://127.0.0.1:{port}")).await;
+    assert_eq!(ask(&f, "ada", [10, 0, 0, 1]).await.status(), StatusCode::OK);
+    // The first attempt finds the port closed.
+    outbox_holds(&f, "WHERE attempts = 1", 1).await;
+    let mut sink = Sink::start_on(&format!("127.0.0.1:{port}")).await;
+    assert!(
+        sink.nothing_within(Duration::from_millis(1500)).await,
+        "tried again only when the retry is due"
+    );
+    f.clock.advance(gatehouse::mail::FIRST_BACKOFF);
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    outbox_holds(&f, "", 0).await;
+    let r = set(&f, &mail.link("http://"), NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(password_works(&f, NEW_PASSWORD).await);
+    assert!(
+        sink.nothing_within(Duration::from_millis(1500)).await,
+        "sent once"
+    );
 }
 
 async fn the_answer_is_the_same_whoever_is_asked_for(db: Database) {
@@ -537,6 +591,7 @@ async fn without_smtp_no_link_is_offered(db: Database) {
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_link_waits_in_the_outbox_while_the_mail_server_is_down,
     a_forgotten_password_is_reset_once_by_the_mailed_link,
     the_answer_is_the_same_whoever_is_asked_for,
     a_person_gets_one_link_a_minute_and_only_the_newest_works,

@@ -21,9 +21,10 @@ use gatehouse::auth::email_links::{LinkUse, Refused};
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
     AuditKind, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, EmailPurpose,
-    EmailToken, Factors, GrantType, NewTokens, Redeemed, Revocation, Rotated, Session, TokenKind,
-    TotpFactor, User, UserChange, UserEdit, UserSearch,
+    EmailToken, Factors, GrantType, Mail, NewTokens, QueuedMail, Redeemed, Revocation, Rotated,
+    Session, TokenKind, TotpFactor, User, UserChange, UserEdit, UserSearch,
 };
+use gatehouse::oidc::backchannel::Settlement;
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
 use gatehouse::oidc::tokens;
 use gatehouse::store::{self, Store, StoreError};
@@ -1809,8 +1810,95 @@ async fn link(s: &dyn Store, u: &User, secret: &str, purpose: EmailPurpose) -> S
         expires_at: NOW + 3600,
     };
     let sent = AuditRecord::new(NOW, AuditKind::EmailSent, format!("user:{}", u.id));
-    assert!(s.issue_email_token(token, sent).await.unwrap());
+    let mail = Mail {
+        to: u.email.clone(),
+        subject: purpose.as_str().to_owned(),
+        body: format!("https://id.example/link?token={secret}"),
+    };
+    assert!(s.issue_email_token(token, Some(mail), sent).await.unwrap());
     tokens::hash(secret)
+}
+
+/// A link's message waits in the outbox: claimed by one sender at a time (and by another once
+/// its lease passes), tried again only when due, forgotten once sent, or given up with a
+/// record; and gone with its link when the link is used first.
+async fn a_links_message_waits_in_the_outbox_until_sent_or_given_up(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let [alice, bob, carol] = ["alice", "bob", "carol"].map(user);
+    for u in [&alice, &bob, &carol] {
+        s.create_user(u.clone()).await.unwrap();
+        link(s, u, u.username.as_str(), EmailPurpose::Reset).await;
+    }
+    let carols = tokens::hash("carol");
+    redeem(
+        s,
+        &carols,
+        LinkUse::Reset("h".into()),
+        AuditKind::PasswordReset,
+    )
+    .await
+    .unwrap();
+
+    let (one, two) = tokio::join!(s.claim_mail(NOW, 16), s.claim_mail(NOW, 16));
+    let mut claimed: Vec<QueuedMail> = one.unwrap().into_iter().chain(two.unwrap()).collect();
+    claimed.sort_by(|a, b| a.username.cmp(&b.username));
+    let names: Vec<&str> = claimed.iter().map(|q| q.username.as_str()).collect();
+    assert_eq!(
+        names,
+        ["alice", "bob"],
+        "each once; carol's went with her link"
+    );
+    let a = &claimed[0];
+    assert_eq!(
+        (a.mail.to.as_str(), a.user_id.as_str(), a.attempts),
+        ("alice@example.com", alice.id.as_str(), 0)
+    );
+    assert_eq!((a.created_at, a.expires_at), (NOW, NOW + 3600));
+    assert!(a.mail.body.ends_with("token=alice"), "{}", a.mail.body);
+    assert!(
+        s.claim_mail(NOW + 1, 16).await.unwrap().is_empty(),
+        "leased"
+    );
+
+    // A sender that stopped loses its claim when the lease passes.
+    let later = NOW + gatehouse::mail::LEASE;
+    let again = s.claim_mail(later, 16).await.unwrap();
+    assert_eq!(again.len(), 2);
+    for q in &again {
+        let settlement = if q.username == "alice" {
+            Settlement::RetryAt(later + 10)
+        } else {
+            Settlement::Delivered
+        };
+        s.settle_mail(q, settlement, later).await.unwrap();
+    }
+    assert!(
+        s.claim_mail(later + 9, 16).await.unwrap().is_empty(),
+        "not yet due"
+    );
+    let retried = s.claim_mail(later + 10, 16).await.unwrap();
+    assert_eq!(retried.len(), 1, "bob's was sent: forgotten");
+    assert_eq!(
+        (retried[0].username.as_str(), retried[0].attempts),
+        ("alice", 1)
+    );
+
+    let why = "the mail server refused it: 550 no such mailbox";
+    let at = later + 10;
+    s.settle_mail(&retried[0], Settlement::GiveUp(why.into()), at)
+        .await
+        .unwrap();
+    assert!(s.claim_mail(NOW + 3599, 16).await.unwrap().is_empty());
+    let record = s.audit_latest(1).await.unwrap().remove(0).record;
+    assert_eq!(
+        (record.kind, record.subject.as_deref(), record.at),
+        (AuditKind::EmailUndelivered, Some("alice"), at)
+    );
+    assert_eq!(
+        record.detail.as_deref(),
+        Some(format!("to alice@example.com: {why}").as_str())
+    );
 }
 
 async fn redeem(
@@ -2042,6 +2130,7 @@ async fn look_alikes_added_at_once_one_is_added(db: Database) {
 }
 
 on_both_backends!(();
+    a_links_message_waits_in_the_outbox_until_sent_or_given_up,
     a_users_edits_are_made_together_or_not_at_all,
     look_alikes_added_at_once_one_is_added,
     a_search_pages_through_the_users_in_username_order,

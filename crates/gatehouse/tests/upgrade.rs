@@ -115,9 +115,11 @@ enum ReleaseBefore {
     /// Before PostgreSQL kept the answers for a retry in a table of their own, with records of
     /// tokens issued kept apart.
     RetryAnswersApart,
-    /// Before usernames' look-alike keys were kept: the previous release, with PostgreSQL's
-    /// answers for a retry apart.
+    /// Before usernames' look-alike keys were kept, with PostgreSQL's answers for a retry
+    /// apart.
     LookAlikeKeys,
+    /// Before mail waited in an outbox: the previous release, with look-alike keys.
+    MailOutbox,
 }
 
 impl ReleaseBefore {
@@ -133,6 +135,7 @@ impl ReleaseBefore {
             ReleaseBefore::FamilyTokens => 13,
             ReleaseBefore::TokenAuditRetention => 14,
             ReleaseBefore::RetryAnswersApart | ReleaseBefore::LookAlikeKeys => 15,
+            ReleaseBefore::MailOutbox => 16,
         }
     }
 
@@ -149,6 +152,7 @@ impl ReleaseBefore {
             ReleaseBefore::TokenAuditRetention => 13,
             ReleaseBefore::RetryAnswersApart => 14,
             ReleaseBefore::LookAlikeKeys => 15,
+            ReleaseBefore::MailOutbox => 16,
         }
     }
 
@@ -163,12 +167,16 @@ impl ReleaseBefore {
                 | ReleaseBefore::TokenAuditRetention
                 | ReleaseBefore::RetryAnswersApart
                 | ReleaseBefore::LookAlikeKeys
+                | ReleaseBefore::MailOutbox
         )
     }
 
     /// Whether its PostgreSQL schema kept the answers for a retry in `token_retry`.
     fn keeps_retry_answers_apart(self) -> bool {
-        self == ReleaseBefore::LookAlikeKeys
+        matches!(
+            self,
+            ReleaseBefore::LookAlikeKeys | ReleaseBefore::MailOutbox
+        )
     }
 
     /// Whether its refresh tokens named their family, its family rows keeping the current
@@ -179,6 +187,7 @@ impl ReleaseBefore {
             ReleaseBefore::TokenAuditRetention
                 | ReleaseBefore::RetryAnswersApart
                 | ReleaseBefore::LookAlikeKeys
+                | ReleaseBefore::MailOutbox
         )
     }
 }
@@ -201,6 +210,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0013_account_and_email.sql"),
         include_str!("../migrations/sqlite/0014_refresh_per_family.sql"),
         include_str!("../migrations/sqlite/0015_audit_by_kind.sql"),
+        include_str!("../migrations/sqlite/0016_look_alike.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -504,6 +514,29 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // Opened again (a restart, a second instance): nothing is migrated twice.
     store::open(&db.url).await.unwrap().close().await.unwrap();
     let s = state.store.as_ref();
+    // A link's message waits in the outbox, for the sender to claim.
+    let link = gatehouse::model::EmailToken {
+        token_hash: tokens::hash("old-person-reset"),
+        user_id: old.user_id.into(),
+        purpose: gatehouse::model::EmailPurpose::Reset,
+        email: "ada@example.com".into(),
+        created_at: T0,
+        expires_at: T0 + 1800,
+    };
+    let mail = gatehouse::model::Mail {
+        to: "ada@example.com".into(),
+        subject: "Reset".into(),
+        body: "a link".into(),
+    };
+    let sent =
+        gatehouse::model::AuditRecord::new(T0, gatehouse::model::AuditKind::EmailSent, "test");
+    assert!(
+        s.issue_email_token(link, Some(mail.clone()), sent)
+            .await
+            .unwrap()
+    );
+    let claimed = s.claim_mail(T0, 16).await.unwrap();
+    assert_eq!((claimed.len(), &claimed[0].mail), (1, &mail));
     // Its records of tokens issued are swept by their own retention.
     assert_eq!(s.purge_token_audit(T0 - OLD_RECORD_AGE).await.unwrap(), 0);
     assert_eq!(s.purge_token_audit(T0 - 30 * 86_400).await.unwrap(), 1);
@@ -752,6 +785,21 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::MailOutbox)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::MailOutbox,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_look_alike_keys() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
         ReleaseBefore::LookAlikeKeys,
@@ -760,7 +808,7 @@ async fn sqlite_of_the_previous_release() {
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_look_alike_keys() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::LookAlikeKeys,

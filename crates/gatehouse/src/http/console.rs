@@ -393,7 +393,7 @@ async fn hand_over_reset_link(
     )
     .subject(Some(target.username.as_str()))
     .ip(peer.0);
-    match super::email::new_link(state, target, EmailPurpose::Reset, audit).await {
+    match super::email::new_link(state, target, EmailPurpose::Reset, audit, false).await {
         Ok(Some(link)) => {
             let minutes = crate::auth::email_links::ttl(EmailPurpose::Reset) / 60;
             let html =

@@ -2,9 +2,9 @@
 //! (`/confirm-email`, asked for on the account page).
 //!
 //! A reset request gets the same answer whether or not the username or address exists, and
-//! the mail goes out after the answer (`mail::Mailer::send_later`), so the page neither says
-//! who has an account nor waits on the mail server (keeping the link is one small write more
-//! for an account that exists). Requests are limited per address, and each person gets at
+//! the mail goes out after the answer (queued with the link, sent by `mail::run`), so the page
+//! neither says who has an account nor waits on the mail server (keeping the link and its
+//! message is one small write more for an account that exists). Requests are limited per address, and each person gets at
 //! most one link a minute (`auth::email_links`). A link is a 256-bit token kept as its hash,
 //! used once, void once the person's address changes; opening it shows a form, and only
 //! sending that form uses it, so a mail scanner that follows links changes nothing. A reset
@@ -215,41 +215,48 @@ pub(super) async fn send_link(
     .subject(Some(user.username.as_str()))
     .ip(peer.0)
     .detail(format!("{} link to {}", purpose.as_str(), user.email));
-    let Some(link) = new_link(state, user, purpose, audit).await? else {
+    if new_link(state, user, purpose, audit, true).await?.is_none() {
         return Ok(false);
-    };
+    }
+    mailer.queued();
+    Ok(true)
+}
+
+/// The message carrying `link` to `user`.
+fn message(state: &AppState, user: &User, purpose: EmailPurpose, link: &str) -> Mail {
     let t = &state.look.text.email;
     let product = state.look.product();
     let ttl = email_links::ttl(purpose);
     let (subject, body) = match purpose {
         EmailPurpose::Reset => (
             (t.reset_subject)(product),
-            (t.reset_body)(product, &user.username, &link, ttl / 60),
+            (t.reset_body)(product, &user.username, link, ttl / 60),
         ),
         EmailPurpose::Confirm => (
             (t.confirm_subject)(product),
-            (t.confirm_body)(product, &user.username, &link, ttl / 3600),
+            (t.confirm_body)(product, &user.username, link, ttl / 3600),
         ),
         EmailPurpose::Invite => (
             (t.invite_subject)(product),
-            (t.invite_body)(product, &user.username, &link, ttl / 86_400),
+            (t.invite_body)(product, &user.username, link, ttl / 86_400),
         ),
     };
-    mailer.send_later(Mail {
+    Mail {
         to: user.email.clone(),
         subject,
         body,
-    });
-    Ok(true)
+    }
 }
 
-/// A new single-use link of `purpose` for `user`, its token kept hashed, with `audit` in the
-/// same transaction; `None` when one was made for them less than a minute ago.
+/// A new single-use link of `purpose` for `user`, its token kept hashed, with `audit` and,
+/// when `mailed`, the message carrying it queued in the outbox, all in the same transaction;
+/// `None` when one was made for them less than a minute ago.
 pub(super) async fn new_link(
     state: &AppState,
     user: &User,
     purpose: EmailPurpose,
     audit: AuditRecord,
+    mailed: bool,
 ) -> Result<Option<String>, crate::store::StoreError> {
     let now = state.now();
     let secret = tokens::generate();
@@ -261,16 +268,18 @@ pub(super) async fn new_link(
         created_at: now,
         expires_at: now + email_links::ttl(purpose),
     };
-    if !state.store.issue_email_token(token, audit).await? {
-        return Ok(None);
-    }
     let path = match purpose {
         EmailPurpose::Reset => "/reset",
         EmailPurpose::Confirm => "/confirm-email",
         EmailPurpose::Invite => "/welcome",
     };
     let query = format!("{path}?token={}", url_escape(&secret));
-    Ok(Some(state.config.endpoint(&query)))
+    let link = state.config.endpoint(&query);
+    let mail = mailed.then(|| message(state, user, purpose, &link));
+    if !state.store.issue_email_token(token, mail, audit).await? {
+        return Ok(None);
+    }
+    Ok(Some(link))
 }
 
 /// Sets the new password with the link's token (`purpose`: a reset's or an invitation's).

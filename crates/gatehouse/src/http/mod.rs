@@ -84,8 +84,8 @@ pub struct Shared {
     passkey_starts: Arc<limits::StartLimiter>,
     /// How the pages look and speak.
     look: Arc<pages::Look>,
-    /// Sends mail, when the operator set up SMTP.
-    mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Sends mail, when the operator set up SMTP: `mail::run` sends what is queued.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Password reset requests per address (`email::STARTS_BURST`).
     reset_starts: Arc<limits::StartLimiter>,
 }

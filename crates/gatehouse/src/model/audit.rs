@@ -41,6 +41,8 @@ named! {
         PasswordReset = "account.password_reset",
         /// A link was sent to a person's address (which, in the detail).
         EmailSent = "account.email_sent",
+        /// A link's message could not be sent, and was given up (why, in the detail).
+        EmailUndelivered = "account.email_undelivered",
         /// A person an administrator added chose their password by the invitation's link.
         InvitationAccepted = "account.invitation_accepted",
         Logout = "logout",
@@ -116,6 +118,7 @@ impl AuditKind {
         AuditKind::EmailConfirmed,
         AuditKind::PasswordReset,
         AuditKind::EmailSent,
+        AuditKind::EmailUndelivered,
         AuditKind::InvitationAccepted,
         AuditKind::Logout,
         AuditKind::ConsentGranted,

@@ -26,3 +26,28 @@ pub struct EmailToken {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
 }
+
+/// One message: to whom, about what, in plain text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A message waiting in the outbox with the link it carries (`mail`): kept until it is sent,
+/// given up, or its link is used, replaced or expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    pub id: i64,
+    pub mail: Mail,
+    /// Whose link it carries, for the record of a message given up.
+    pub user_id: String,
+    pub username: String,
+    /// When it was queued.
+    pub created_at: UnixTime,
+    /// When its link stops working: sending it after that would be no use.
+    pub expires_at: UnixTime,
+    /// The attempts made to send it before this one.
+    pub attempts: u32,
+}

@@ -22,7 +22,7 @@ pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 pub use client::{AccessTokenFormat, Client, ClientDisplay, GrantType, PreviousSecret};
 pub use consent::Consent;
 pub use device::{DeviceAnswer, DeviceAuthorization, Polled};
-pub use email::{EmailPurpose, EmailToken};
+pub use email::{EmailPurpose, EmailToken, Mail, QueuedMail};
 pub use factor::{Amr, AuthPolicy, Factors, SecondFactorKind, TotpFactor};
 pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem, new_group_name_problem};
 pub use key::{Retirement, SigningAlg, SigningKey};

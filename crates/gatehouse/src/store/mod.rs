@@ -21,9 +21,9 @@ use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode, Challenge,
     ChallengeKind, Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization,
-    EmailPurpose, EmailToken, Factors, Group, GroupChange, LoggedOut, LogoutNotice, NewTokens,
-    Polled, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey,
-    TokenInfo, TotpFactor, User, UserChange, UserEdit,
+    EmailPurpose, EmailToken, Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail,
+    NewTokens, Polled, QueuedMail, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey,
+    StoredPasskey, TokenInfo, TotpFactor, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -469,6 +469,25 @@ pub trait LogoutOutbox: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// Mail waiting to be sent (`mail::run`). A message is queued with its link
+/// (`EmailLinks::issue_email_token`) and goes with it; the claim works as the logout notices'
+/// does: a claimed message is leased to its sender until `mail::LEASE` passes.
+#[async_trait]
+pub trait MailOutbox: Send + Sync {
+    /// Claims up to `limit` messages due at `now` (oldest first), leasing them to the caller
+    /// until `now + mail::LEASE`; none when none is due (without a write).
+    async fn claim_mail(&self, now: UnixTime, limit: usize) -> StoreResult<Vec<QueuedMail>>;
+    /// Applies what followed an attempt: forget a message sent, count the attempt and
+    /// schedule the next, or forget it and record `account.email_undelivered` in the same
+    /// transaction.
+    async fn settle_mail(
+        &self,
+        mail: &QueuedMail,
+        settlement: Settlement,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+}
+
 /// Login attempt counters (see `auth::throttle`).
 #[async_trait]
 pub trait Throttle: Send + Sync {
@@ -583,11 +602,17 @@ pub trait Passkeys: Send + Sync {
 /// Links sent by email: confirming an address, resetting a password.
 #[async_trait]
 pub trait EmailLinks: Send + Sync {
-    /// Keeps `token` and writes `audit`, in one transaction, unless the person was sent a link
-    /// of the same purpose too recently (`auth::email_links::may_send` over their newest
-    /// unexpired one): then nothing is kept and the answer is `false`. A new link replaces the
-    /// person's earlier ones of its purpose.
-    async fn issue_email_token(&self, token: EmailToken, audit: AuditRecord) -> StoreResult<bool>;
+    /// Keeps `token`, queues `mail` (the message carrying the link) in the outbox and writes
+    /// `audit`, in one transaction, unless the person was sent a link of the same purpose too
+    /// recently (`auth::email_links::may_send` over their newest unexpired one): then nothing
+    /// is kept and the answer is `false`. A new link replaces the person's earlier ones of its
+    /// purpose, and their messages not yet sent.
+    async fn issue_email_token(
+        &self,
+        token: EmailToken,
+        mail: Option<Mail>,
+        audit: AuditRecord,
+    ) -> StoreResult<bool>;
     /// The link whose hash is `token_hash`, of `purpose`, and its person, left in place: what
     /// a page shows before the link is used. Expired ones too, for `auth::email_links::check`
     /// to refuse.
@@ -673,6 +698,7 @@ pub trait Store:
     + SecondFactors
     + Passkeys
     + LogoutOutbox
+    + MailOutbox
     + Grants
     + DeviceGrants
     + Keys

@@ -72,6 +72,24 @@ impl Database {
 }
 
 impl Database {
+    /// The number `sql` counts (a `SELECT count(*) …`), read past the store under test.
+    pub async fn count(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap();
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.query_row(sql, [], |r| r.get(0)).unwrap()
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+            }
+        }
+    }
+
     /// Makes every later change to `column` of `table` fail, as a database failing part-way
     /// through a transaction would: a trigger raising an error. What else the transaction
     /// wrote must go with it.

@@ -65,7 +65,12 @@ pub struct Sink {
 
 impl Sink {
     pub async fn start() -> Sink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Sink::start_on("127.0.0.1:0").await
+    }
+
+    /// A sink on `addr` (a port chosen before the sink is up, to be found closed first).
+    pub async fn start_on(addr: &str) -> Sink {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let url = format!("smtp://{}", listener.local_addr().unwrap());
         let (tx, received) = mpsc::unbounded_channel();
         tokio::spawn(async move {

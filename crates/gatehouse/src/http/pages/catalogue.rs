@@ -1250,6 +1250,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::ConsoleRefused => "Refused an administration page",
         K::PasswordReset => "Password reset by email",
         K::EmailSent => "A link was sent to your email address",
+        K::EmailUndelivered => "A link could not be sent to your email address",
         K::TokenReuseDetected => "An application's sign-in was ended: a used token came back",
         other => other.as_str(),
     }

@@ -10,15 +10,20 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::auth::email_links::{self, LinkUse, Refused};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, EmailPurpose, EmailToken, LoggedOut, User};
+use crate::model::{AuditRecord, EmailPurpose, EmailToken, LoggedOut, Mail, User};
 use crate::store::columns::user_columns;
 use crate::store::{EmailLinks, StoreResult};
 
 #[async_trait]
 impl EmailLinks for PgStore {
-    async fn issue_email_token(&self, t: EmailToken, audit: AuditRecord) -> StoreResult<bool> {
+    async fn issue_email_token(
+        &self,
+        t: EmailToken,
+        mail: Option<Mail>,
+        audit: AuditRecord,
+    ) -> StoreResult<bool> {
         with_retrying_transaction(&self.pool, |c| {
-            let (t, audit) = (t.clone(), audit.clone());
+            let (t, mail, audit) = (t.clone(), mail.clone(), audit.clone());
             Box::pin(async move {
                 // Two requests for the same person wait for each other here, so the second
                 // sees the first's link.
@@ -56,6 +61,20 @@ impl EmailLinks for PgStore {
                 .bind(t.expires_at)
                 .execute(&mut *c)
                 .await?;
+                if let Some(m) = &mail {
+                    sqlx::query(
+                        "INSERT INTO mail_outbox
+                           (token_hash, recipient, subject, body, created_at, next_attempt_at)
+                         VALUES ($1, $2, $3, $4, $5, $5)",
+                    )
+                    .bind(&t.token_hash)
+                    .bind(&m.to)
+                    .bind(&m.subject)
+                    .bind(&m.body)
+                    .bind(t.created_at)
+                    .execute(&mut *c)
+                    .await?;
+                }
                 insert_audit(&mut *c, &audit).await?;
                 Ok(true)
             })

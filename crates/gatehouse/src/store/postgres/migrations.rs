@@ -94,6 +94,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "look alike",
         include_str!("../../../migrations/postgres/0016_look_alike.sql"),
     ),
+    (
+        17,
+        "mail outbox",
+        include_str!("../../../migrations/postgres/0017_mail_outbox.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -1,17 +1,19 @@
-//! Back-channel logout notices (`oidc::backchannel`): claimed by a sender, settled after it
-//! tried.
+//! The outboxes: back-channel logout notices (`oidc::backchannel`) and mail (`mail`), each
+//! claimed by a sender and settled after it tried.
 
 use async_trait::async_trait;
+use sqlx::PgConnection;
 
 use super::audit::insert_audit;
-use super::rows::notice_from;
+use super::rows::{notice_from, sql};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::LogoutNotice;
+use crate::mail;
+use crate::model::{AuditRecord, LogoutNotice, Mail, QueuedMail};
 use crate::oidc::backchannel::{self, LEASE, Settlement};
 use crate::store::columns::notice_columns;
-use crate::store::{LogoutOutbox, StoreResult};
+use crate::store::{LogoutOutbox, MailOutbox, StoreResult};
 
 #[async_trait]
 impl LogoutOutbox for PgStore {
@@ -53,34 +55,106 @@ impl LogoutOutbox for PgStore {
         with_retrying_transaction(&self.pool, |c| {
             let (notice, settlement) = (notice.clone(), settlement.clone());
             Box::pin(async move {
-                match settlement {
-                    Settlement::Delivered => {
-                        sqlx::query("DELETE FROM logout_notice WHERE id = $1")
-                            .bind(notice.id)
-                            .execute(&mut *c)
-                            .await?;
-                    }
-                    Settlement::RetryAt(at) => {
-                        sqlx::query(
-                            "UPDATE logout_notice SET attempts = attempts + 1,
-                                 next_attempt_at = $2
-                             WHERE id = $1",
-                        )
-                        .bind(notice.id)
-                        .bind(at)
-                        .execute(&mut *c)
-                        .await?;
-                    }
-                    Settlement::GiveUp(why) => {
-                        sqlx::query("DELETE FROM logout_notice WHERE id = $1")
-                            .bind(notice.id)
-                            .execute(&mut *c)
-                            .await?;
-                        insert_audit(&mut *c, &backchannel::undelivered(&notice, &why, now))
-                            .await?;
-                    }
-                }
-                Ok(())
+                let given_up = |why: &str| backchannel::undelivered(&notice, why, now);
+                settle_row(c, "logout_notice", notice.id, &settlement, given_up).await
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+}
+
+/// Applies what followed an attempt to the row `id` of the outbox `table` (rows with `id`,
+/// `attempts` and `next_attempt_at`): forgotten when delivered, or given up with the record
+/// `given_up` makes of why; otherwise counted and due again at its time.
+async fn settle_row(
+    c: &mut PgConnection,
+    table: &'static str,
+    id: i64,
+    settlement: &Settlement,
+    given_up: impl FnOnce(&str) -> AuditRecord,
+) -> Result<(), sqlx::Error> {
+    let forget = || sql(format!("DELETE FROM {table} WHERE id = $1"));
+    match settlement {
+        Settlement::Delivered => {
+            sqlx::query(forget()).bind(id).execute(&mut *c).await?;
+        }
+        Settlement::RetryAt(at) => {
+            sqlx::query(sql(format!(
+                "UPDATE {table} SET attempts = attempts + 1, next_attempt_at = $2 WHERE id = $1"
+            )))
+            .bind(id)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        }
+        Settlement::GiveUp(why) => {
+            sqlx::query(forget()).bind(id).execute(&mut *c).await?;
+            insert_audit(&mut *c, &given_up(why)).await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl MailOutbox for PgStore {
+    async fn claim_mail(&self, now: UnixTime, limit: usize) -> StoreResult<Vec<QueuedMail>> {
+        // One statement, as for the logout notices: the due messages no other sender holds,
+        // leased to this one.
+        sqlx::query(
+            "WITH claimed AS (
+                 UPDATE mail_outbox SET next_attempt_at = $1 + $3
+                 WHERE id IN (
+                     SELECT id FROM mail_outbox WHERE next_attempt_at <= $1
+                     ORDER BY next_attempt_at, id LIMIT $2
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING *)
+             SELECT m.id, m.recipient, m.subject, m.body, t.user_id, u.username,
+                    m.created_at, t.expires_at, m.attempts
+             FROM claimed m
+             JOIN email_token t ON t.token_hash = m.token_hash
+             JOIN user_account u ON u.id = t.user_id
+             ORDER BY m.id",
+        )
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(mail::LEASE)
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| {
+            rows.iter()
+                .map(|r| {
+                    use sqlx::Row as _;
+                    Ok(QueuedMail {
+                        id: r.try_get(0)?,
+                        mail: Mail {
+                            to: r.try_get(1)?,
+                            subject: r.try_get(2)?,
+                            body: r.try_get(3)?,
+                        },
+                        user_id: r.try_get(4)?,
+                        username: r.try_get(5)?,
+                        created_at: r.try_get(6)?,
+                        expires_at: r.try_get(7)?,
+                        attempts: u32::try_from(r.try_get::<i64, _>(8)?).unwrap_or(u32::MAX),
+                    })
+                })
+                .collect()
+        })
+        .map_err(db_error)
+    }
+
+    async fn settle_mail(
+        &self,
+        queued: &QueuedMail,
+        settlement: Settlement,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (queued, settlement) = (queued.clone(), settlement.clone());
+            Box::pin(async move {
+                let given_up = |why: &str| mail::undelivered(&queued, why, now);
+                settle_row(c, "mail_outbox", queued.id, &settlement, given_up).await
             })
         })
         .await

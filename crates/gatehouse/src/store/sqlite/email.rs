@@ -9,13 +9,18 @@ use super::directory::apply_user_change;
 use super::rows::user_from;
 use crate::auth::email_links::{self, LinkUse, Refused};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, EmailPurpose, EmailToken, LoggedOut, User};
+use crate::model::{AuditRecord, EmailPurpose, EmailToken, LoggedOut, Mail, User};
 use crate::store::columns::user_columns;
 use crate::store::{EmailLinks, StoreResult};
 
 #[async_trait]
 impl EmailLinks for SqliteStore {
-    async fn issue_email_token(&self, t: EmailToken, audit: AuditRecord) -> StoreResult<bool> {
+    async fn issue_email_token(
+        &self,
+        t: EmailToken,
+        mail: Option<Mail>,
+        audit: AuditRecord,
+    ) -> StoreResult<bool> {
         self.write(move |tx| {
             let newest: Option<i64> = tx
                 .prepare_cached(
@@ -43,6 +48,20 @@ impl EmailLinks for SqliteStore {
                 t.created_at,
                 t.expires_at
             ])?;
+            if let Some(m) = &mail {
+                tx.prepare_cached(
+                    "INSERT INTO mail_outbox
+                       (token_hash, recipient, subject, body, created_at, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )?
+                .execute(params![
+                    t.token_hash,
+                    m.to,
+                    m.subject,
+                    m.body,
+                    t.created_at
+                ])?;
+            }
             insert_audit(tx, &audit)?;
             Ok(true)
         })

@@ -51,6 +51,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0014_refresh_per_family.sql"),
     include_str!("../../../migrations/sqlite/0015_audit_by_kind.sql"),
     include_str!("../../../migrations/sqlite/0016_look_alike.sql"),
+    include_str!("../../../migrations/sqlite/0017_mail_outbox.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

@@ -1,17 +1,18 @@
-//! Back-channel logout notices (`oidc::backchannel`): claimed by a sender, settled after it
-//! tried.
+//! The outboxes: back-channel logout notices (`oidc::backchannel`) and mail (`mail`), each
+//! claimed by a sender and settled after it tried.
 
 use async_trait::async_trait;
-use onewriter::rusqlite::params;
+use onewriter::rusqlite::{self, Connection, params};
 
 use super::SqliteStore;
 use super::audit::insert_audit;
 use super::rows::notice_from;
 use crate::clock::UnixTime;
-use crate::model::LogoutNotice;
+use crate::mail;
+use crate::model::{AuditRecord, LogoutNotice, Mail, QueuedMail};
 use crate::oidc::backchannel::{self, LEASE, Settlement};
 use crate::store::columns::notice_columns;
-use crate::store::{LogoutOutbox, StoreResult};
+use crate::store::{LogoutOutbox, MailOutbox, StoreResult};
 
 #[async_trait]
 impl LogoutOutbox for SqliteStore {
@@ -63,25 +64,107 @@ impl LogoutOutbox for SqliteStore {
     ) -> StoreResult<()> {
         let notice = notice.clone();
         self.write(move |tx| {
-            match &settlement {
-                Settlement::Delivered => {
-                    tx.prepare_cached("DELETE FROM logout_notice WHERE id = ?1")?
-                        .execute([notice.id])?;
-                }
-                Settlement::RetryAt(at) => {
-                    tx.prepare_cached(
-                        "UPDATE logout_notice SET attempts = attempts + 1, next_attempt_at = ?2
-                         WHERE id = ?1",
-                    )?
-                    .execute(params![notice.id, at])?;
-                }
-                Settlement::GiveUp(why) => {
-                    tx.prepare_cached("DELETE FROM logout_notice WHERE id = ?1")?
-                        .execute([notice.id])?;
-                    insert_audit(tx, &backchannel::undelivered(&notice, why, now))?;
-                }
+            settle_row(tx, "logout_notice", notice.id, &settlement, |why| {
+                backchannel::undelivered(&notice, why, now)
+            })
+        })
+        .await
+    }
+}
+
+/// Applies what followed an attempt to the row `id` of the outbox `table` (rows with `id`,
+/// `attempts` and `next_attempt_at`): forgotten when delivered, or given up with the record
+/// `given_up` makes of why; otherwise counted and due again at its time.
+fn settle_row(
+    tx: &Connection,
+    table: &'static str,
+    id: i64,
+    settlement: &Settlement,
+    given_up: impl FnOnce(&str) -> AuditRecord,
+) -> rusqlite::Result<()> {
+    let forget = format!("DELETE FROM {table} WHERE id = ?1");
+    match settlement {
+        Settlement::Delivered => {
+            tx.prepare_cached(&forget)?.execute([id])?;
+        }
+        Settlement::RetryAt(at) => {
+            tx.prepare_cached(&format!(
+                "UPDATE {table} SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1"
+            ))?
+            .execute(params![id, at])?;
+        }
+        Settlement::GiveUp(why) => {
+            tx.prepare_cached(&forget)?.execute([id])?;
+            insert_audit(tx, &given_up(why))?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl MailOutbox for SqliteStore {
+    async fn claim_mail(&self, now: UnixTime, limit: usize) -> StoreResult<Vec<QueuedMail>> {
+        // Asked every second by every instance: a reader answers "nothing due".
+        let due: bool = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM mail_outbox WHERE next_attempt_at <= ?1)",
+                )?
+                .query_row([now], |r| r.get(0))
+            })
+            .await?;
+        if !due {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write(move |tx| {
+            let queued = tx
+                .prepare_cached(
+                    "SELECT m.id, m.recipient, m.subject, m.body, t.user_id, u.username,
+                            m.created_at, t.expires_at, m.attempts
+                     FROM mail_outbox m
+                     JOIN email_token t ON t.token_hash = m.token_hash
+                     JOIN user_account u ON u.id = t.user_id
+                     WHERE m.next_attempt_at <= ?1
+                     ORDER BY m.next_attempt_at, m.id LIMIT ?2",
+                )?
+                .query_map(params![now, limit], |r| {
+                    Ok(QueuedMail {
+                        id: r.get(0)?,
+                        mail: Mail {
+                            to: r.get(1)?,
+                            subject: r.get(2)?,
+                            body: r.get(3)?,
+                        },
+                        user_id: r.get(4)?,
+                        username: r.get(5)?,
+                        created_at: r.get(6)?,
+                        expires_at: r.get(7)?,
+                        attempts: r.get(8)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut lease =
+                tx.prepare_cached("UPDATE mail_outbox SET next_attempt_at = ?2 WHERE id = ?1")?;
+            for m in &queued {
+                lease.execute(params![m.id, now + mail::LEASE])?;
             }
-            Ok(())
+            Ok(queued)
+        })
+        .await
+    }
+
+    async fn settle_mail(
+        &self,
+        queued: &QueuedMail,
+        settlement: Settlement,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let queued = queued.clone();
+        self.write(move |tx| {
+            settle_row(tx, "mail_outbox", queued.id, &settlement, |why| {
+                mail::undelivered(&queued, why, now)
+            })
         })
         .await
     }
