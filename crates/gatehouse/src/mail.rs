@@ -244,17 +244,23 @@ pub fn undelivered(queued: &QueuedMail, why: &str, now: UnixTime) -> AuditRecord
 }
 
 /// Sends the outbox's messages until the task is aborted: when one is queued here, and every
-/// [`POLL_EVERY`] for retries and the messages other instances queued.
+/// [`POLL_EVERY`] for retries and the messages other instances queued; at once again after a
+/// full batch (an administrator inviting a hundred people).
 pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<Mailer>) {
+    let mut more = false;
     loop {
-        let _ = tokio::time::timeout(POLL_EVERY, mailer.queued.notified()).await;
+        if !more {
+            let _ = tokio::time::timeout(POLL_EVERY, mailer.queued.notified()).await;
+        }
         let queued = match store.claim_mail(clock.now(), BATCH).await {
             Ok(q) => q,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the mail outbox failed; retrying");
+                more = false;
                 continue;
             }
         };
+        more = queued.len() == BATCH;
         let mut sending = JoinSet::new();
         for q in queued {
             let (store, clock, mailer) =

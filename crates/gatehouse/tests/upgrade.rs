@@ -537,6 +537,12 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     );
     let claimed = s.claim_mail(T0, 16).await.unwrap();
     assert_eq!((claimed.len(), &claimed[0].mail), (1, &mail));
+    // A pushed authorization request is kept for its client, and taken once.
+    s.push_request("pushed", "web", "client_id=web", T0 + 60)
+        .await
+        .unwrap();
+    let taken = s.take_pushed_request("pushed", "web", T0).await.unwrap();
+    assert_eq!(taken.as_deref(), Some("client_id=web"));
     // Its records of tokens issued are swept by their own retention.
     assert_eq!(s.purge_token_audit(T0 - OLD_RECORD_AGE).await.unwrap(), 0);
     assert_eq!(s.purge_token_audit(T0 - 30 * 86_400).await.unwrap(), 1);

@@ -17,7 +17,7 @@ use crate::auth::session;
 use crate::auth::throttle::{self, Admission};
 use crate::model::{AuditKind, AuditRecord, AuthorizationCode, Session, User};
 use crate::oidc::authorize::{self, AuthorizeRequest, Params, Refusal};
-use crate::oidc::{OAuthError, scope, tokens};
+use crate::oidc::{OAuthError, par, scope, tokens};
 
 /// GET /authorize
 pub(super) async fn authorize(
@@ -50,6 +50,13 @@ pub(super) async fn authorize_post(
 }
 
 async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) -> Response {
+    // A request that names a pushed one (`/par`) is that one: it is taken (once) here, and the
+    // sign-in carries it on as if it had come in the query.
+    let pushed = match pushed_request(state, query).await {
+        Ok(pushed) => pushed,
+        Err(e) => return refuse(state, Refusal::Page(e)),
+    };
+    let query = pushed.as_deref().unwrap_or(query);
     let request = match checked_request(state, query).await {
         Ok(r) => r,
         Err(refusal) => return refuse(state, refusal),
@@ -550,6 +557,30 @@ fn expired_form(state: &AppState, request: &str) -> Response {
 /// leads to `/authorize`, which validates the request as if it were new.
 fn restart_link(request: &str) -> String {
     format!("authorize?{request}")
+}
+
+/// The pushed request (`oidc::par`) that `query` names, taken: `None` when it names none.
+/// An unknown, used or expired one, or another client's, is refused on a page: there is no
+/// redirect URI to trust.
+async fn pushed_request(state: &AppState, query: &str) -> Result<Option<String>, OAuthError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
+        OAuthError::InvalidRequest("the request is not valid form-urlencoded".into())
+    })?;
+    let params = Params::from_pairs(pairs);
+    let Some((hash, client_id)) = par::named(&params)? else {
+        return Ok(None);
+    };
+    match state
+        .store
+        .take_pushed_request(&hash, client_id, state.now())
+        .await
+        .map_err(store_error)?
+    {
+        Some(request) => Ok(Some(request)),
+        None => Err(OAuthError::InvalidRequestUri(
+            "the request_uri is unknown, already used or expired: start signing in again".into(),
+        )),
+    }
 }
 
 /// Parses and validates the authorization request in `query`, looking up its client.

@@ -34,6 +34,11 @@ impl Form {
         }
     }
 
+    /// Every parameter, in the order sent.
+    pub(super) fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     pub(super) fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)?
             .ok_or_else(|| invalid_request(format!("the {name} parameter is missing")))

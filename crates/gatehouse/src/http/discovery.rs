@@ -23,6 +23,8 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "revocation_endpoint": c.endpoint("/revoke"),
         "end_session_endpoint": c.endpoint("/logout"),
         "device_authorization_endpoint": c.endpoint("/device_authorization"),
+        "pushed_authorization_request_endpoint": c.endpoint("/par"),
+        "require_pushed_authorization_requests": false,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": GrantType::ALL,

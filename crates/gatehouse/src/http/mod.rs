@@ -17,6 +17,7 @@ mod limits;
 mod logout;
 pub mod ops;
 mod pages;
+mod par;
 mod passkey;
 mod signin;
 mod token;
@@ -88,6 +89,8 @@ pub struct Shared {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Password reset requests per address (`email::STARTS_BURST`).
     reset_starts: Arc<limits::StartLimiter>,
+    /// Pushed authorization requests per address (`par::STARTS_BURST`).
+    par_starts: Arc<limits::StartLimiter>,
 }
 
 /// The languages the pages can speak (`--language`): those with a catalogue.
@@ -138,6 +141,10 @@ impl AppState {
             reset_starts: Arc::new(limits::StartLimiter::new(
                 email::STARTS_BURST,
                 email::STARTS_PERIOD,
+            )),
+            par_starts: Arc::new(limits::StartLimiter::new(
+                par::STARTS_BURST,
+                par::STARTS_PERIOD,
             )),
         }))
     }
@@ -428,6 +435,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/account", get(account::page).post(account::act))
         .route("/device_authorization", post(device::authorization))
+        .route("/par", post(par::push).layer(cors.clone()))
         .route("/device", get(device::page).post(device::entered))
         .route("/device/answer", post(device::answer))
         .route("/token", post(token::token).layer(cors.clone()))

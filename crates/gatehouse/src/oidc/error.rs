@@ -32,6 +32,9 @@ pub enum OAuthError {
     RequestUriNotSupported(String),
     /// OpenID Connect Core §3.1.2.6: the `registration` parameter.
     RegistrationNotSupported(String),
+    /// RFC 9101 §7, as RFC 9126 §4 uses it: the `request_uri` names no pushed request of
+    /// this client (unknown, used or expired).
+    InvalidRequestUri(String),
     /// RFC 7009 §2.2.1: the server cannot revoke this type of token.
     UnsupportedTokenType(String),
     /// RFC 6750 §3.1: the bearer token is invalid.
@@ -65,6 +68,7 @@ impl OAuthError {
             OAuthError::RequestNotSupported(_) => "request_not_supported",
             OAuthError::RequestUriNotSupported(_) => "request_uri_not_supported",
             OAuthError::RegistrationNotSupported(_) => "registration_not_supported",
+            OAuthError::InvalidRequestUri(_) => "invalid_request_uri",
             OAuthError::UnsupportedTokenType(_) => "unsupported_token_type",
             OAuthError::InvalidToken(_) => "invalid_token",
             OAuthError::AuthorizationPending(_) => "authorization_pending",
@@ -91,6 +95,7 @@ impl OAuthError {
             | OAuthError::RequestNotSupported(d)
             | OAuthError::RequestUriNotSupported(d)
             | OAuthError::RegistrationNotSupported(d)
+            | OAuthError::InvalidRequestUri(d)
             | OAuthError::UnsupportedTokenType(d)
             | OAuthError::InvalidToken(d)
             | OAuthError::AuthorizationPending(d)

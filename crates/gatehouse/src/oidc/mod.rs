@@ -13,6 +13,7 @@ pub mod family_token;
 pub mod grant;
 pub mod keys;
 pub mod logout;
+pub mod par;
 pub mod pkce;
 pub mod redirect;
 pub mod retry;

@@ -469,6 +469,29 @@ pub trait LogoutOutbox: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// Pushed authorization requests (`oidc::par`).
+#[async_trait]
+pub trait PushedRequests: Send + Sync {
+    /// Keeps `request` (the query `/authorize` will read) for the client `client_id`, by the
+    /// hash of its `request_uri`, until `expires_at`.
+    async fn push_request(
+        &self,
+        request_uri_hash: &str,
+        client_id: &str,
+        request: &str,
+        expires_at: UnixTime,
+    ) -> StoreResult<()>;
+    /// Takes the request kept by `request_uri_hash` for `client_id`, unexpired at `now`: it is
+    /// removed, so a `request_uri` is used once. `None` when there is none (unknown, used,
+    /// expired, or another client's, which is left as it was).
+    async fn take_pushed_request(
+        &self,
+        request_uri_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>>;
+}
+
 /// Mail waiting to be sent (`mail::run`). A message is queued with its link
 /// (`EmailLinks::issue_email_token`) and goes with it; the claim works as the logout notices'
 /// does: a claimed message is leased to its sender until `mail::LEASE` passes.
@@ -699,6 +722,7 @@ pub trait Store:
     + Passkeys
     + LogoutOutbox
     + MailOutbox
+    + PushedRequests
     + Grants
     + DeviceGrants
     + Keys

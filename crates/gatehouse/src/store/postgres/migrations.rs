@@ -96,8 +96,8 @@ static SOURCES: &[(i64, &str, &str)] = &[
     ),
     (
         17,
-        "mail outbox",
-        include_str!("../../../migrations/postgres/0017_mail_outbox.sql"),
+        "mail and pushed requests",
+        include_str!("../../../migrations/postgres/0017_mail_and_pushed_requests.sql"),
     ),
 ];
 

@@ -22,6 +22,7 @@ mod metrics;
 mod migrations;
 mod outbox;
 mod passkeys;
+mod pushed;
 mod rows;
 mod sessions;
 mod transaction;

@@ -581,6 +581,9 @@ impl Grants for SqliteStore {
                            (SELECT id_hash FROM webauthn_challenge WHERE expires_at <= ?1 LIMIT ?2)",
                         "DELETE FROM email_token WHERE token_hash IN
                            (SELECT token_hash FROM email_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM pushed_request WHERE request_uri_hash IN
+                           (SELECT request_uri_hash FROM pushed_request
+                            WHERE expires_at <= ?1 LIMIT ?2)",
                         // A sender gives a notice up after a day (backchannel::GIVE_UP_AFTER);
                         // one still here an hour later has no sender, e.g. its client lost
                         // its logout URI.

@@ -18,6 +18,7 @@ mod login_throttle;
 mod metrics;
 mod outbox;
 mod passkeys;
+mod pushed;
 pub mod restore;
 mod rows;
 mod sessions;
@@ -51,7 +52,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0014_refresh_per_family.sql"),
     include_str!("../../../migrations/sqlite/0015_audit_by_kind.sql"),
     include_str!("../../../migrations/sqlite/0016_look_alike.sql"),
-    include_str!("../../../migrations/sqlite/0017_mail_outbox.sql"),
+    include_str!("../../../migrations/sqlite/0017_mail_and_pushed_requests.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

@@ -1,0 +1,83 @@
+//! `/par`, the pushed authorization request endpoint (RFC 9126, `oidc::par`): the client
+//! authenticates as at the token endpoint, its request is checked as `/authorize` would check
+//! it, and it gets the `request_uri` that stands for it.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::client_auth;
+use super::error::{TokenError, no_store, store_error};
+use super::{AppState, Peer};
+use crate::oidc::authorize::{self, Params, Refusal};
+use crate::oidc::{OAuthError, par};
+
+/// Requests one address may push at once, then one more every [`STARTS_PERIOD`]: each is
+/// stored for a minute, and a public client's id is no secret.
+pub(super) const STARTS_BURST: NonZeroU32 = NonZeroU32::MIN.saturating_add(19);
+pub(super) const STARTS_PERIOD: Duration = Duration::from_secs(3);
+
+/// POST /par (RFC 9126 §2): `201` with the `request_uri` and how long it works, or the
+/// token endpoint's JSON error. A refused request is never sent to its redirect URI.
+pub(super) async fn push(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match pushed(&state, peer, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(
+                error = e.error.code(),
+                description = e.error.description(),
+                "pushed authorization request refused"
+            );
+            e.into_response()
+        }
+    }
+}
+
+async fn pushed(
+    state: &AppState,
+    peer: Peer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, TokenError> {
+    let (client, form) = client_auth::authenticated(state, headers, body).await?;
+    let query = par::pushed_query(form.pairs(), &client.client_id)?;
+    let pairs = serde_urlencoded::from_str(&query)
+        .map_err(|_| OAuthError::InvalidRequest("the request cannot be read".into()))?;
+    if let Err(refusal) = authorize::validate(&Params::from_pairs(pairs), &client) {
+        let (Refusal::Page(error) | Refusal::Redirect { error, .. }) = refusal;
+        return Err(error.into());
+    }
+    // Counted only for requests that would be stored: nothing else costs a write.
+    if let Err(wait) = state.par_starts.admit(peer.0) {
+        let error = OAuthError::TemporarilyUnavailable(format!(
+            "too many requests pushed from this address; try again in {wait} seconds"
+        ));
+        let mut r = TokenError::from(error).into_response();
+        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(r);
+    }
+    let (request_uri, hash) = par::new_request_uri();
+    let expires_at = state.now() + par::EXPIRES_IN;
+    state
+        .store
+        .push_request(&hash, &client.client_id, &query, expires_at)
+        .await
+        .map_err(store_error)?;
+    let body = serde_json::json!({
+        "request_uri": request_uri,
+        "expires_in": par::EXPIRES_IN,
+    });
+    Ok(no_store((StatusCode::CREATED, Json(body)).into_response()))
+}
