@@ -1,13 +1,15 @@
 """A small relying party on its own origin, as a real application would be.
 
-It runs the authorization code flow with PKCE, state and nonce against gatehouse, redeems the
+It runs the authorization code flow with PKCE, state and nonce against gatehouse (sending the
+request in the browser's address, or pushing it to /par first and sending only its
+request_uri), redeems the
 code at the token endpoint with its client secret (client_secret_basic), checks the ID token's
 issuer, audience and nonce, and shows the person who they are. Its logout sends the browser to
 gatehouse's end_session_endpoint, with or without an id_token_hint.
 
 Pages (all GET):
   /                       "Signed in as USERNAME" (from /userinfo) or "Not signed in"
-  /login?prompt=&max_age= starts a sign-in
+  /login?prompt=&max_age=&par=1  starts a sign-in (par=1: a pushed authorization request)
   /callback               the redirect URI: redeems the code, or shows the error it got
   /logout?hint=0|1        starts an RP-initiated logout
   /bye                    the post-logout redirect URI
@@ -153,7 +155,22 @@ class RelyingParty:
         for extra in ("prompt", "max_age", "acr_values"):
             if extra in query:
                 params[extra] = query[extra]
+        if query.get("par") == "1":
+            # RFC 9126: the request goes to gatehouse directly, the browser carries only its
+            # request_uri.
+            request = urllib.request.Request(
+                f"{self.issuer}/par", data=urllib.parse.urlencode(params).encode(),
+                headers={"Authorization": f"Basic {self._basic()}",
+                         "Content-Type": "application/x-www-form-urlencoded"})
+            with urllib.request.urlopen(request, timeout=10, context=self.tls) as r:
+                pushed = json.load(r)
+            params = {"client_id": self.client_id, "request_uri": pushed["request_uri"]}
         h._redirect(f"{self.issuer}/authorize?{urllib.parse.urlencode(params)}")
+
+    def _basic(self) -> str:
+        return base64.b64encode(
+            f"{urllib.parse.quote(self.client_id)}:{urllib.parse.quote(self.client_secret)}".encode()
+        ).decode()
 
     def _callback(self, h, query):
         with self.lock:
@@ -176,12 +193,9 @@ class RelyingParty:
             "redirect_uri": self.redirect_uri,
             "code_verifier": verifier,
         }).encode()
-        basic = base64.b64encode(
-            f"{urllib.parse.quote(self.client_id)}:{urllib.parse.quote(self.client_secret)}".encode()
-        ).decode()
         request = urllib.request.Request(
             f"{self.issuer}/token", data=form,
-            headers={"Authorization": f"Basic {basic}",
+            headers={"Authorization": f"Basic {self._basic()}",
                      "Content-Type": "application/x-www-form-urlencoded"})
         try:
             with urllib.request.urlopen(request, timeout=10, context=self.tls) as r:

@@ -44,6 +44,25 @@ def test_a_third_party_app_needs_consent_and_gets_it(browser_page, third_party, 
     assert page.url.startswith(third_party.base + "/callback")
 
 
+def test_a_pushed_request_signs_in_with_only_its_request_uri_in_the_address(browser_page,
+                                                                           third_party, user,
+                                                                           gatehouse):
+    page = browser_page
+    addresses = []
+    page.on("request", lambda r: addresses.append(r.url)
+            if r.url.startswith(gatehouse.issuer + "/authorize") else None)
+    start(page, third_party, par=1)
+    expect(page).to_have_title("Sign in · Gatehouse")
+    fill_login(page, user)
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert page.url.startswith(third_party.base + "/callback")
+    # The request itself never passed through the browser: only its request_uri did.
+    assert addresses, "the browser went to /authorize"
+    for address in addresses:
+        assert "request_uri=urn" in address and "redirect_uri" not in address, address
+
+
 def test_denying_consent_sends_the_person_back_with_access_denied(browser_page, third_party,
                                                                   user):
     page = browser_page
