@@ -16,7 +16,7 @@ use crate::auth::policy;
 use crate::auth::session;
 use crate::auth::throttle::{self, Admission};
 use crate::model::{AuditKind, AuditRecord, AuthorizationCode, Session, User};
-use crate::oidc::authorize::{self, AuthorizeRequest, Params, Refusal};
+use crate::oidc::authorize::{self, AuthorizeRequest, Params, Refusal, ResponseMode};
 use crate::oidc::{OAuthError, par, scope, tokens};
 
 /// GET /authorize
@@ -700,7 +700,7 @@ async fn issue_code(
     }
     // RFC 9207: say who issued the response, against mix-up attacks.
     params.push(("iss", &state.config.issuer));
-    redirect_with(state, &request.redirect_uri, &params)
+    respond_to_client(state, &request.redirect_uri, request.response_mode, &params)
 }
 
 pub(super) fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> Refusal {
@@ -708,6 +708,24 @@ pub(super) fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> R
         redirect_uri: request.redirect_uri.clone(),
         state: request.state.clone(),
         error,
+        response_mode: request.response_mode,
+    }
+}
+
+/// The authorization response, `params`, sent to the client's (validated) redirect URI as the
+/// request asked: in the redirect's query, or as a form the browser posts there.
+fn respond_to_client(
+    state: &AppState,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    params: &[(&str, &str)],
+) -> Response {
+    match mode {
+        ResponseMode::Query => redirect_with(state, redirect_uri, params),
+        ResponseMode::FormPost => {
+            let html = pages::form_post(&state.look, redirect_uri, params);
+            pages::respond_with_form_target(StatusCode::OK, html, Some(redirect_uri))
+        }
     }
 }
 
@@ -721,6 +739,7 @@ pub(super) fn refuse(state: &AppState, refusal: Refusal) -> Response {
             redirect_uri,
             state: client_state,
             error,
+            response_mode,
         } => {
             let mut params = vec![
                 ("error", error.code()),
@@ -730,7 +749,7 @@ pub(super) fn refuse(state: &AppState, refusal: Refusal) -> Response {
                 params.push(("state", s));
             }
             params.push(("iss", &state.config.issuer));
-            redirect_with(state, &redirect_uri, &params)
+            respond_to_client(state, &redirect_uri, response_mode, &params)
         }
     }
 }

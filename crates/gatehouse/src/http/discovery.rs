@@ -26,7 +26,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "pushed_authorization_request_endpoint": c.endpoint("/par"),
         "require_pushed_authorization_requests": false,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": GrantType::ALL,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": SigningAlg::ALL,

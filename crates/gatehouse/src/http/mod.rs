@@ -403,6 +403,14 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/enrol-passkey", post(signin::enrol_passkey))
         .route(&format!("/{}", passkey::SCRIPT_PATH), get(passkey::script))
+        .route(
+            &format!("/{}", pages::FORM_POST_SCRIPT_PATH),
+            get(
+                |uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+                    pages::FORM_POST_SCRIPT.respond(&uri, &headers)
+                },
+            ),
+        )
         .route(pages::LOGO_PATH, get(pages::logo))
         .route("/reset", get(email::reset_page).post(email::reset))
         .route("/admin", get(console::people).post(console::add_person))

@@ -97,6 +97,29 @@ pub struct AuthorizeRequest {
     pub auth_policy: AuthPolicy,
     /// What the request asked for with `acr_values`, if it named a value gatehouse knows.
     pub acr: Option<AuthPolicy>,
+    pub response_mode: ResponseMode,
+}
+
+/// How the response goes back to the client's redirect URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    /// In the redirect's query (the default of the `code` response type).
+    #[default]
+    Query,
+    /// Posted by the browser, as the fields of a form that sends itself (OAuth 2.0 Form Post
+    /// Response Mode): the code is in no address, history or log of a URL.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The mode `response_mode` names, when it names one gatehouse gives.
+    fn named(value: Option<&str>) -> Option<ResponseMode> {
+        match value {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            Some(_) => None,
+        }
+    }
 }
 
 impl AuthorizeRequest {
@@ -112,11 +135,12 @@ impl AuthorizeRequest {
 pub enum Refusal {
     /// Shown on a page: the client or redirect URI cannot be trusted.
     Page(OAuthError),
-    /// Sent to the (validated) redirect URI with the request's `state`.
+    /// Sent to the (validated) redirect URI with the request's `state`, as the request asked.
     Redirect {
         redirect_uri: String,
         state: Option<String>,
         error: OAuthError,
+        response_mode: ResponseMode,
     },
 }
 
@@ -151,10 +175,17 @@ pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Re
     }
     // From here on, errors go back to the client.
     let state = params.one("state").ok().flatten().map(str::to_owned);
+    // A refusal goes back as the request asked, when it asked for a mode gatehouse gives.
+    let response_mode = params
+        .one("response_mode")
+        .ok()
+        .and_then(ResponseMode::named)
+        .unwrap_or_default();
     let refuse = |error: OAuthError| Refusal::Redirect {
         redirect_uri: redirect_uri.to_owned(),
         state: state.clone(),
         error,
+        response_mode,
     };
     rest(params, client, redirect_uri, state.clone()).map_err(refuse)
 }
@@ -176,13 +207,13 @@ fn rest(
         }
     }
     super::grant::permitted(client, GrantType::AuthorizationCode)?;
-    if let Some(mode) = params.one("response_mode")?
-        && mode != "query"
-    {
+    let mode = params.one("response_mode")?;
+    let Some(response_mode) = ResponseMode::named(mode) else {
         return Err(invalid_request(format!(
-            "response_mode {mode:?} is not supported; use query"
+            "response_mode {:?} is not supported; use query or form_post",
+            mode.unwrap_or_default()
         )));
-    }
+    };
     // OpenID Connect Core §3.1.2.6 gives each of these its own error code.
     if params.one("request")?.is_some() {
         return Err(OAuthError::RequestNotSupported(
@@ -259,6 +290,7 @@ fn rest(
         return Err(invalid_request("the state is longer than 2048 characters"));
     }
     Ok(AuthorizeRequest {
+        response_mode,
         client_id: client.client_id.clone(),
         client_name: client.display_name().to_owned(),
         first_party: client.first_party,
@@ -364,6 +396,22 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_goes_back_as_the_request_asked() {
+        let client = client(false);
+        let mode = |extra: &[(&str, &str)]| match validate(&params(extra), &client) {
+            Err(Refusal::Redirect { response_mode, .. }) => response_mode,
+            other => panic!("{other:?}"),
+        };
+        let bad = ("prompt", "sometimes");
+        assert_eq!(
+            mode(&[bad, ("response_mode", "form_post")]),
+            ResponseMode::FormPost
+        );
+        assert_eq!(mode(&[bad]), ResponseMode::Query);
+        assert_eq!(mode(&[("response_mode", "fragment")]), ResponseMode::Query);
+    }
+
+    #[test]
     fn validation_table() {
         // (changed parameters, public client, outcome)
         type Case<'a> = (&'a [(&'a str, &'a str)], bool, &'a str);
@@ -440,6 +488,8 @@ mod tests {
                 true,
                 "redirect:invalid_request:xyz",
             ),
+            (&[("response_mode", "query")], true, "ok"),
+            (&[("response_mode", "form_post")], true, "ok"),
             (
                 &[("request", "eyJ...")],
                 true,

@@ -9,8 +9,10 @@ gatehouse's end_session_endpoint, with or without an id_token_hint.
 
 Pages (all GET):
   /                       "Signed in as USERNAME" (from /userinfo) or "Not signed in"
-  /login?prompt=&max_age=&par=1  starts a sign-in (par=1: a pushed authorization request)
+  /login?prompt=&max_age=&response_mode=&par=1  starts a sign-in (par=1: a pushed
+                          authorization request)
   /callback               the redirect URI: redeems the code, or shows the error it got
+                          (also POST, for response_mode=form_post)
   /logout?hint=0|1        starts an RP-initiated logout
   /bye                    the post-logout redirect URI
 """
@@ -96,6 +98,17 @@ class RelyingParty:
                     return
                 route(self, query)
 
+            def do_POST(self):
+                # The redirect URI answered as a form the browser posts (form_post).
+                if urllib.parse.urlsplit(self.path).path != "/callback":
+                    self._page(404, "Not found", "<h1>Not found</h1>")
+                    return
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode()
+                query = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+                query["method"] = "POST"
+                rp._callback(self, query)
+
             def _session(self):
                 for part in self.headers.get("Cookie", "").split(";"):
                     name, _, value = part.strip().partition("=")
@@ -152,7 +165,7 @@ class RelyingParty:
             "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         }
-        for extra in ("prompt", "max_age", "acr_values"):
+        for extra in ("prompt", "max_age", "acr_values", "response_mode"):
             if extra in query:
                 params[extra] = query[extra]
         if query.get("par") == "1":
@@ -238,6 +251,7 @@ class RelyingParty:
                 f"<p id=acr>{html.escape(str(claims.get('acr', '')))}</p>"
                 f"<p id=amr>{html.escape(' '.join(claims.get('amr', [])))}</p>"
                 f"<p id=groups>{html.escape(' '.join(id_groups))}</p>"
+                f"<p id=method>{query.get('method', 'GET')}</p>"
                 '<a href="/logout?hint=1">Sign out</a>',
                 headers=[("Set-Cookie", f"rp_session={cookie}; Path=/; HttpOnly")])
 

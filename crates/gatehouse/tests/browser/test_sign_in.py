@@ -63,6 +63,17 @@ def test_a_pushed_request_signs_in_with_only_its_request_uri_in_the_address(brow
         assert "request_uri=urn" in address and "redirect_uri" not in address, address
 
 
+def test_form_post_brings_the_code_back_in_a_post_not_in_an_address(browser_page, first_party,
+                                                                     user, gatehouse):
+    page = browser_page
+    start(page, first_party, response_mode="form_post")
+    fill_login(page, user)
+    # The page gatehouse answers with sends itself: the person sees the application.
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    expect(page.locator("#method")).to_have_text("POST")
+    assert page.url == first_party.base + "/callback", page.url
+
+
 def test_denying_consent_sends_the_person_back_with_access_denied(browser_page, third_party,
                                                                   user):
     page = browser_page

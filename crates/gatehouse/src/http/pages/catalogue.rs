@@ -57,6 +57,10 @@ pub(in crate::http) struct SignInText {
     pub your_account: &'static str,
     pub signed_out_for_account: &'static str,
     pub expired_start_again: &'static str,
+    /// The page that posts the answer back to the application (`response_mode=form_post`),
+    /// shown only while it sends itself, or where scripts do not run.
+    pub returning: &'static str,
+    pub returning_button: &'static str,
 }
 
 pub(in crate::http) struct SecondFactorText {
@@ -522,6 +526,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         your_account: "your account",
         signed_out_for_account: "You are signed out. Sign in to manage your account.",
         expired_start_again: "This page has expired. Start signing in again.",
+        returning: "Returning to the application",
+        returning_button: "Continue",
     },
     second_factor: SecondFactorText {
         title: "Two-step verification",

@@ -24,8 +24,8 @@ pub(super) use grants::{
     consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,
 };
 pub(super) use signin::{
-    EnrolForm, add_passkey_required, enrol_totp, login, passkey_required, qr_svg, recovery_codes,
-    second_factor,
+    EnrolForm, FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, add_passkey_required, enrol_totp,
+    form_post, login, passkey_required, qr_svg, recovery_codes, second_factor,
 };
 
 use axum::extract::State;

@@ -1,8 +1,12 @@
 //! The sign-in pages: the login form, the second step (a code or a passkey), setting up an
-//! authenticator app or a passkey where a policy needs one, and the recovery codes.
+//! authenticator app or a passkey where a policy needs one, the recovery codes, and the page
+//! that posts an authorization response back (`form_post`).
+
+use std::sync::LazyLock;
 
 use maud::{Markup, PreEscaped, html};
 
+use super::super::assets::Asset;
 use super::{Look, Width, alert, hidden_fields, page, passkey_script};
 
 /// The login form, for signing in to continue to `to` (an application's name). `hidden` is
@@ -245,6 +249,34 @@ pub(in crate::http) fn recovery_codes(
         a.button href=(next) { ((t.codes_continue)(to)) }
     };
     page(look, t.codes_title, Width::Narrow, body)
+}
+
+/// The script that sends a form-post response as the page loads.
+pub(in crate::http) static FORM_POST_SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        &include_bytes!("../../../static/form-post.js")[..],
+        "text/javascript; charset=utf-8",
+    )
+});
+
+/// Where pages load it from, relative to the issuer.
+pub(in crate::http) const FORM_POST_SCRIPT_PATH: &str = "static/form-post.js";
+
+/// The authorization response as a form the browser posts to the application's redirect URI
+/// (`response_mode=form_post`): it sends itself as the page loads; where scripts do not run,
+/// its button does.
+pub(in crate::http) fn form_post(look: &Look, action: &str, fields: &[(&str, &str)]) -> String {
+    let t = &look.text.sign_in;
+    let script = &*FORM_POST_SCRIPT;
+    let body = html! {
+        h1 { (t.returning) }
+        form #form-post method="post" action=(action) {
+            (hidden_fields(fields))
+            button type="submit" { (t.returning_button) }
+        }
+        script src=(script.versioned(FORM_POST_SCRIPT_PATH)) integrity=(script.integrity()) defer {}
+    };
+    page(look, t.returning, Width::Narrow, body)
 }
 
 #[cfg(test)]
