@@ -272,7 +272,8 @@ pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<Maile
                 let outcome = match &settlement {
                     Settlement::Delivered => "sent",
                     Settlement::RetryAt(at) => {
-                        tracing::warn!(attempt = ?attempt, retry_in = at - now, "mail not sent; will retry");
+                        let retry_in = at - now;
+                        tracing::warn!(?attempt, retry_in, "mail not sent; will retry");
                         "retried"
                     }
                     Settlement::GiveUp(why) => {

@@ -1,6 +1,6 @@
 //! CORS (the Fetch standard's CORS protocol) for the endpoints a browser application calls:
-//! discovery, the key set, `/par`, `/token`, `/userinfo` and `/revoke`. A single-page application is a
-//! public client; the origins its redirect URIs name are the ones allowed, and no other. Pages
+//! discovery, the key set, `/par`, `/token`, `/userinfo` and `/revoke`. A single-page application
+//! is a public client; the origins its redirect URIs name are the ones allowed, and no other. Pages
 //! (sign-in, consent), introspection and the admin API allow none.
 
 use std::collections::HashSet;

@@ -1,16 +1,16 @@
-//! Links sent by email: a password reset (`/reset`) and an address confirmation
-//! (`/confirm-email`, asked for on the account page).
+//! Links sent by email: a password reset (`/reset`) and an address confirmation (`/confirm-email`,
+//! asked for on the account page).
 //!
-//! A reset request gets the same answer whether or not the username or address exists, and
-//! the mail goes out after the answer (queued with the link, sent by `mail::run`), so the page
-//! neither says who has an account nor waits on the mail server (keeping the link and its
-//! message is one small write more for an account that exists). Requests are limited per address, and each person gets at
-//! most one link a minute (`auth::email_links`). A link is a 256-bit token kept as its hash,
-//! used once, void once the person's address changes; opening it shows a form, and only
-//! sending that form uses it, so a mail scanner that follows links changes nothing. A reset
-//! ends every session and token family of the person; signing in afterwards still needs their
-//! second factor. Where no mail goes out, an administrator can make the same link on the
-//! person's administration page and hand it over themselves.
+//! A reset request gets the same answer whether or not the username or address exists, and the mail
+//! goes out after the answer (queued with the link, sent by `mail::run`), so the page neither says
+//! who has an account nor waits on the mail server (keeping the link and its message is one small
+//! write more for an account that exists). Requests are limited per address, and each person gets
+//! at most one link a minute (`auth::email_links`). A link is a 256-bit token kept as its hash,
+//! used once, void once the person's address changes; opening it shows a form, and only sending
+//! that form uses it, so a mail scanner that follows links changes nothing. A reset ends every
+//! session and token family of the person; signing in afterwards still needs their second factor.
+//! Where no mail goes out, an administrator can make the same link on the person's administration
+//! page and hand it over themselves.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
