@@ -141,6 +141,8 @@ pub struct Mailer {
     from: Mailbox,
     /// Wakes the sender when a message is queued, so it need not wait for its next look.
     queued: Notify,
+    /// The server's URL without its password, for logs.
+    shown: String,
 }
 
 impl Mailer {
@@ -155,7 +157,27 @@ impl Mailer {
             transport,
             from: settings.from.clone(),
             queued: Notify::new(),
+            shown: settings.redacted(),
         })
+    }
+
+    /// Connects to the mail server as a delivery would (TLS and the login included) and logs
+    /// whether it answers, so a wrong host, port or password shows when gatehouse starts,
+    /// not at the first person's reset. Mail waits in the outbox either way.
+    pub async fn check(&self) {
+        match self.transport.test_connection().await {
+            Ok(true) => tracing::info!(server = %self.shown, "the mail server answers"),
+            Ok(false) => tracing::warn!(
+                server = %self.shown,
+                "the mail server did not answer a NOOP: mail waits in the outbox until it does"
+            ),
+            Err(e) => tracing::warn!(
+                server = %self.shown,
+                error = %e,
+                "the mail server cannot be reached or refused the login: mail waits in the \
+                 outbox until it can"
+            ),
+        }
     }
 
     /// Tells the sender a message was queued.

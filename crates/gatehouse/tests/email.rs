@@ -604,3 +604,58 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     without_mail_an_administrator_hands_over_a_reset_link,
     with_mail_no_link_is_shown_to_an_administrator,
 );
+
+/// `serve` says at start whether the mail server answers, so a wrong host or port shows in the
+/// log then, not at the first person's reset; the password in the URL is never shown.
+#[test]
+fn serve_says_at_start_when_the_mail_server_cannot_be_reached() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("g.db").display());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let smtp = format!("smtp://mailer:hunter2@127.0.0.1:{closed}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--smtp-url",
+            &smtp,
+            "--mail-from",
+            "Gatehouse <id@example.com>",
+        ])
+        .env("GATEHOUSE_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The log goes to standard output, with the address line.
+    let log = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(log).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let said = loop {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) if line.contains("mail server") => break line,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("nothing said about the mail server: {seen:#?}"),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(said.contains("cannot be reached"), "{said}");
+    assert!(said.contains(&format!("127.0.0.1:{closed}")), "{said}");
+    assert!(
+        !said.contains("hunter2"),
+        "the password is never logged: {said}"
+    );
+}
