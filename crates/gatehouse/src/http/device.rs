@@ -10,7 +10,7 @@ use axum::Form;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
@@ -44,17 +44,10 @@ pub(super) async fn authorization(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match start(&state, peer, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::info!(
-                error = e.error.code(),
-                description = e.error.description(),
-                "device authorization refused"
-            );
-            e.into_response()
-        }
-    }
+    TokenError::answer(
+        start(&state, peer, &headers, &body).await,
+        "device authorization",
+    )
 }
 
 async fn start(
@@ -72,11 +65,7 @@ async fn start(
         let error = OAuthError::SlowDown(format!(
             "too many device sign-ins started from this address; try again in {wait} seconds"
         ));
-        let mut r = TokenError::from(error).into_response();
-        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        r.headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(r);
+        return Ok(TokenError::too_many(error, wait));
     }
     let now = state.now();
     // A user code is one of 20^8: taken by a live request about never, but then draw again.

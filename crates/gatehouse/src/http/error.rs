@@ -105,6 +105,31 @@ impl IntoResponse for TokenError {
     }
 }
 
+impl TokenError {
+    /// The answer of an endpoint shaped like the token endpoint: its response, or its error,
+    /// logged as `what` refused.
+    pub fn answer(result: Result<Response, TokenError>, what: &str) -> Response {
+        result.unwrap_or_else(|e| {
+            tracing::info!(
+                error = e.error.code(),
+                description = e.error.description(),
+                "{what} refused"
+            );
+            e.into_response()
+        })
+    }
+
+    /// `429` with `Retry-After: wait` (seconds): an address that started too many of something
+    /// that is stored, told when to come back.
+    pub fn too_many(error: OAuthError, wait: u64) -> Response {
+        let mut r = TokenError::from(error).into_response();
+        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        r
+    }
+}
+
 /// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1).
 ///
 /// # Errors

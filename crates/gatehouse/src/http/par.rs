@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
@@ -30,17 +30,10 @@ pub(super) async fn push(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match pushed(&state, peer, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::info!(
-                error = e.error.code(),
-                description = e.error.description(),
-                "pushed authorization request refused"
-            );
-            e.into_response()
-        }
-    }
+    TokenError::answer(
+        pushed(&state, peer, &headers, &body).await,
+        "pushed authorization request",
+    )
 }
 
 async fn pushed(
@@ -62,11 +55,7 @@ async fn pushed(
         let error = OAuthError::TemporarilyUnavailable(format!(
             "too many requests pushed from this address; try again in {wait} seconds"
         ));
-        let mut r = TokenError::from(error).into_response();
-        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(r);
+        return Ok(TokenError::too_many(error, wait));
     }
     let (request_uri, hash) = par::new_request_uri();
     let expires_at = state.now() + par::EXPIRES_IN;

@@ -28,17 +28,10 @@ pub(super) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match dispatch(&state, peer, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::info!(
-                error = e.error.code(),
-                description = e.error.description(),
-                "token request refused"
-            );
-            e.into_response()
-        }
-    }
+    TokenError::answer(
+        dispatch(&state, peer, &headers, &body).await,
+        "token request",
+    )
 }
 
 async fn dispatch(
