@@ -21,17 +21,7 @@ impl LogoutOutbox for SqliteStore {
         now: UnixTime,
         limit: usize,
     ) -> StoreResult<Vec<LogoutNotice>> {
-        // Asked every second by every instance: a reader answers "nothing due" without taking
-        // the writer.
-        let due: bool = self
-            .read(move |c| {
-                c.prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM logout_notice WHERE next_attempt_at <= ?1)",
-                )?
-                .query_row([now], |r| r.get(0))
-            })
-            .await?;
-        if !due {
+        if !self.any_due("logout_notice", now).await? {
             return Ok(Vec::new());
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -72,6 +62,20 @@ impl LogoutOutbox for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Whether the outbox `table` holds a row due at `now`. Asked every second by every
+    /// instance's sender: a reader answers "nothing due" without taking the writer.
+    async fn any_due(&self, table: &'static str, now: UnixTime) -> StoreResult<bool> {
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {table} WHERE next_attempt_at <= ?1)"
+            ))?
+            .query_row([now], |r| r.get(0))
+        })
+        .await
+    }
+}
+
 /// Applies what followed an attempt to the row `id` of the outbox `table` (rows with `id`,
 /// `attempts` and `next_attempt_at`): forgotten when delivered, or given up with the record
 /// `given_up` makes of why; otherwise counted and due again at its time.
@@ -104,16 +108,7 @@ fn settle_row(
 #[async_trait]
 impl MailOutbox for SqliteStore {
     async fn claim_mail(&self, now: UnixTime, limit: usize) -> StoreResult<Vec<QueuedMail>> {
-        // Asked every second by every instance: a reader answers "nothing due".
-        let due: bool = self
-            .read(move |c| {
-                c.prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM mail_outbox WHERE next_attempt_at <= ?1)",
-                )?
-                .query_row([now], |r| r.get(0))
-            })
-            .await?;
-        if !due {
+        if !self.any_due("mail_outbox", now).await? {
             return Ok(Vec::new());
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
