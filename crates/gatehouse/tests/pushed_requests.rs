@@ -158,12 +158,12 @@ async fn a_pushed_request_is_checked_and_bound_to_its_client(db: Database) {
     assert!(text.contains("invalid_request"), "{text}");
 }
 
-/// Of many browsers opening one request_uri at once, one gets the sign-in.
+/// Of 64 browsers opening one request_uri at once, one gets the sign-in.
 async fn a_request_uri_opened_at_once_serves_one(db: Database) {
     let f = fixture_on(db).await;
     let uri = pushed(&f).await;
     let mut opened = tokio::task::JoinSet::new();
-    for _ in 0..16 {
+    for _ in 0..64 {
         let (state, uri) = (f.state.clone(), authorize_with("web", &uri));
         opened.spawn(async move {
             use tower::ServiceExt as _;

@@ -9,6 +9,7 @@ use super::OAuthError;
 use super::authorize::Params;
 use super::error::invalid_request;
 use super::tokens;
+use crate::clock::UnixTime;
 
 /// What every `request_uri` of this server starts with (RFC 9126 §2.2).
 pub const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -49,6 +50,22 @@ pub fn pushed_query(form: &[(String, String)], client_id: &str) -> Result<String
         )));
     }
     Ok(query)
+}
+
+/// A pushed request as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The client that pushed it.
+    pub client_id: String,
+    /// The query `/authorize` reads in its place.
+    pub request: String,
+    pub expires_at: UnixTime,
+}
+
+/// Whether `client_id` may take `pushed` at `now`: only the client that pushed it, and only
+/// before it expires. Another client's attempt leaves it to its owner.
+pub fn may_take(pushed: &Pushed, client_id: &str, now: UnixTime) -> bool {
+    pushed.client_id == client_id && now < pushed.expires_at
 }
 
 /// A new `request_uri` and the hash it is kept by.
@@ -119,6 +136,28 @@ mod tests {
                     Err(OAuthError::InvalidRequest(_))
                 ),
                 "{form:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_its_client_takes_a_pushed_request_before_it_expires() {
+        let pushed = Pushed {
+            client_id: "web".into(),
+            request: "client_id=web".into(),
+            expires_at: 1_060,
+        };
+        for (client_id, now, taken) in [
+            ("web", 1_000, true),
+            ("web", 1_059, true),
+            ("web", 1_060, false),
+            ("spa", 1_000, false),
+            ("WEB", 1_000, false),
+        ] {
+            assert_eq!(
+                may_take(&pushed, client_id, now),
+                taken,
+                "{client_id} at {now}"
             );
         }
     }

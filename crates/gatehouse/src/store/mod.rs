@@ -481,9 +481,10 @@ pub trait PushedRequests: Send + Sync {
         request: &str,
         expires_at: UnixTime,
     ) -> StoreResult<()>;
-    /// Takes the request kept by `request_uri_hash` for `client_id`, unexpired at `now`: it is
-    /// removed, so a `request_uri` is used once. `None` when there is none (unknown, used,
-    /// expired, or another client's, which is left as it was).
+    /// Takes the request kept by `request_uri_hash`, when `oidc::par::may_take` lets
+    /// `client_id` take it at `now`: it is removed in the same transaction, so a `request_uri`
+    /// is used once. `None` when there is none (unknown, used, expired, or another client's,
+    /// which is left as it was).
     async fn take_pushed_request(
         &self,
         request_uri_hash: &str,

@@ -5,6 +5,7 @@ use onewriter::rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::clock::UnixTime;
+use crate::oidc::par::{self, Pushed};
 use crate::store::{PushedRequests, StoreResult};
 
 #[async_trait]
@@ -40,13 +41,25 @@ impl PushedRequests for SqliteStore {
     ) -> StoreResult<Option<String>> {
         let (hash, client_id) = (request_uri_hash.to_owned(), client_id.to_owned());
         self.write(move |tx| {
-            tx.prepare_cached(
-                "DELETE FROM pushed_request
-                 WHERE request_uri_hash = ?1 AND client_id = ?2 AND expires_at > ?3
-                 RETURNING request",
-            )?
-            .query_row(params![hash, client_id, now], |r| r.get(0))
-            .optional()
+            let pushed = tx
+                .prepare_cached(
+                    "SELECT client_id, request, expires_at FROM pushed_request
+                     WHERE request_uri_hash = ?1",
+                )?
+                .query_row([&hash], |r| {
+                    Ok(Pushed {
+                        client_id: r.get(0)?,
+                        request: r.get(1)?,
+                        expires_at: r.get(2)?,
+                    })
+                })
+                .optional()?;
+            let Some(pushed) = pushed.filter(|p| par::may_take(p, &client_id, now)) else {
+                return Ok(None);
+            };
+            tx.prepare_cached("DELETE FROM pushed_request WHERE request_uri_hash = ?1")?
+                .execute([&hash])?;
+            Ok(Some(pushed.request))
         })
         .await
     }
