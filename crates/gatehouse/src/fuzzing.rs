@@ -298,6 +298,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         backchannel_logout_uri: None,
         access_token_format: Default::default(),
         auth_policy: Default::default(),
+        jwks: None,
+        require_pushed_authorization_requests: false,
     };
     // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the
     // JWT verification of /userinfo, introspection and revocation; refresh tokens and the

@@ -231,6 +231,8 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             backchannel_logout_uri: None,
             access_token_format: Default::default(),
             auth_policy: Default::default(),
+            jwks: None,
+            require_pushed_authorization_requests: false,
         },
         None,
     )

@@ -74,6 +74,8 @@ fn client(id: &str) -> Client {
         backchannel_logout_uri: None,
         access_token_format: Default::default(),
         auth_policy: Default::default(),
+        jwks: None,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -676,6 +678,55 @@ async fn a_client_change_is_written_with_its_record(db: Database) {
         s.audit_latest(10).await.unwrap().len(),
         2,
         "no record of a refusal"
+    );
+}
+
+/// A client's keys and its need of pushed requests are kept and changed; an assertion's id is
+/// taken once while it is kept, by each client apart, and swept once it expires.
+async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let key = gatehouse::oidc::keys::generate(gatehouse::model::SigningAlg::EdDsa, 0).unwrap();
+    let jwks: gatehouse::model::ClientKeys = format!(r#"{{"keys":[{}]}}"#, key.public_jwk)
+        .parse()
+        .unwrap();
+    let with_keys = Client {
+        secret_hash: None,
+        jwks: Some(jwks.clone()),
+        require_pushed_authorization_requests: true,
+        ..client("signed")
+    };
+    s.create_client(with_keys.clone(), None).await.unwrap();
+    s.create_client(client("other"), None).await.unwrap();
+    let read = s.client("signed").await.unwrap().unwrap();
+    assert_eq!(read, with_keys);
+    assert_eq!(read.auth_method().as_str(), "private_key_jwt");
+    let mut without = read.clone();
+    without.require_pushed_authorization_requests = false;
+    s.update_client(without.clone(), None).await.unwrap();
+    assert_eq!(s.client("signed").await.unwrap().unwrap(), without);
+
+    let take = |client: &'static str, jti: &'static str, until: i64, now: i64| async move {
+        s.use_client_assertion(client, jti, until, now)
+            .await
+            .unwrap()
+    };
+    assert!(take("signed", "j1", NOW + 60, NOW).await, "the first time");
+    assert!(!take("signed", "j1", NOW + 60, NOW + 1).await, "again");
+    assert!(take("other", "j1", NOW + 60, NOW).await, "another client's");
+    assert!(take("signed", "j2", NOW + 30, NOW).await);
+    // Once no longer kept, it could not be used anyway: taken again if it is still there.
+    assert!(take("signed", "j1", NOW + 200, NOW + 60).await);
+    assert!(!take("signed", "j1", NOW + 200, NOW + 61).await);
+    // Swept when they expire: j2 at NOW + 30.
+    assert_eq!(s.purge_expired(NOW + 30).await.unwrap(), 1);
+    assert!(take("signed", "j2", NOW + 90, NOW + 31).await);
+    // They go with their client.
+    s.remove_client("signed", None).await.unwrap();
+    assert_eq!(
+        s.purge_expired(NOW + 1000).await.unwrap(),
+        1,
+        "other's j1 only"
     );
 }
 
@@ -2138,6 +2189,7 @@ on_both_backends!(();
     group_changes_are_written_with_their_records,
     a_key_rotation_is_written_with_its_record,
     a_client_change_is_written_with_its_record,
+    client_keys_are_kept_and_each_assertion_is_taken_once,
     a_user_change_is_written_with_its_record,
     a_consent_and_a_logout_are_written_with_their_records,
     a_new_session_replaces_the_browsers_old_one_with_its_record,

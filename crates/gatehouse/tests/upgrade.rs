@@ -118,8 +118,11 @@ enum ReleaseBefore {
     /// Before usernames' look-alike keys were kept, with PostgreSQL's answers for a retry
     /// apart.
     LookAlikeKeys,
-    /// Before mail waited in an outbox: the previous release, with look-alike keys.
+    /// Before mail waited in an outbox, with look-alike keys.
     MailOutbox,
+    /// Before clients could authenticate with keys: the previous release, with the outbox and
+    /// pushed authorization requests.
+    ClientKeys,
 }
 
 impl ReleaseBefore {
@@ -136,6 +139,7 @@ impl ReleaseBefore {
             ReleaseBefore::TokenAuditRetention => 14,
             ReleaseBefore::RetryAnswersApart | ReleaseBefore::LookAlikeKeys => 15,
             ReleaseBefore::MailOutbox => 16,
+            ReleaseBefore::ClientKeys => 17,
         }
     }
 
@@ -153,6 +157,7 @@ impl ReleaseBefore {
             ReleaseBefore::RetryAnswersApart => 14,
             ReleaseBefore::LookAlikeKeys => 15,
             ReleaseBefore::MailOutbox => 16,
+            ReleaseBefore::ClientKeys => 17,
         }
     }
 
@@ -168,6 +173,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::RetryAnswersApart
                 | ReleaseBefore::LookAlikeKeys
                 | ReleaseBefore::MailOutbox
+                | ReleaseBefore::ClientKeys
         )
     }
 
@@ -175,7 +181,7 @@ impl ReleaseBefore {
     fn keeps_retry_answers_apart(self) -> bool {
         matches!(
             self,
-            ReleaseBefore::LookAlikeKeys | ReleaseBefore::MailOutbox
+            ReleaseBefore::LookAlikeKeys | ReleaseBefore::MailOutbox | ReleaseBefore::ClientKeys
         )
     }
 
@@ -188,6 +194,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::RetryAnswersApart
                 | ReleaseBefore::LookAlikeKeys
                 | ReleaseBefore::MailOutbox
+                | ReleaseBefore::ClientKeys
         )
     }
 }
@@ -211,6 +218,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0014_refresh_per_family.sql"),
         include_str!("../migrations/sqlite/0015_audit_by_kind.sql"),
         include_str!("../migrations/sqlite/0016_look_alike.sql"),
+        include_str!("../migrations/sqlite/0017_mail_and_pushed_requests.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -543,6 +551,39 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         .unwrap();
     let taken = s.take_pushed_request("pushed", "web", T0).await.unwrap();
     assert_eq!(taken.as_deref(), Some("client_id=web"));
+    // Its client keeps its secret, needs no pushed requests, and can be given keys' company:
+    // another client that signs its assertions, each taken once.
+    let web = s.client("web").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            web.auth_method().as_str(),
+            web.require_pushed_authorization_requests
+        ),
+        ("client_secret_basic", false)
+    );
+    let signing = gatehouse::oidc::keys::generate(gatehouse::model::SigningAlg::Es256, T0).unwrap();
+    let new = gatehouse::admin::NewClient {
+        client_id: "signed".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["profile".into()],
+        jwks: Some(serde_json::json!({
+            "keys": [serde_json::from_str::<serde_json::Value>(&signing.public_jwk).unwrap()]
+        })),
+        require_pushed_authorization_requests: true,
+        ..Default::default()
+    };
+    let admin = gatehouse::admin::Admin::new(s, "cli", None, T0);
+    admin.add_client(new).await.unwrap();
+    assert!(
+        s.use_client_assertion("signed", "jti", T0 + 60, T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.use_client_assertion("signed", "jti", T0 + 60, T0)
+            .await
+            .unwrap()
+    );
     // Its records of tokens issued are swept by their own retention.
     assert_eq!(s.purge_token_audit(T0 - OLD_RECORD_AGE).await.unwrap(), 0);
     assert_eq!(s.purge_token_audit(T0 - 30 * 86_400).await.unwrap(), 1);
@@ -791,12 +832,27 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
-    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::MailOutbox)
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::ClientKeys)
         .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::ClientKeys,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_the_mail_outbox() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::MailOutbox)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_the_mail_outbox() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::MailOutbox,

@@ -6,8 +6,8 @@ use serde::{Deserialize, Deserializer};
 use super::{Admin, AdminError, invalid};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, GrantType, PreviousSecret,
-    SigningAlg,
+    AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, ClientKeys, GrantType,
+    PreviousSecret, SigningAlg,
 };
 use crate::oidc::{redirect, scope, tokens};
 
@@ -101,6 +101,16 @@ pub struct NewClient {
     /// `passkey`. The strictest of this and the person's groups' policies applies.
     #[serde(default)]
     pub auth_policy: AuthPolicy,
+    /// The public keys the client signs its assertions with, as a JWK Set (`{"keys": [...]}`:
+    /// 1 to 8 RSA keys of 2048 bits or more, P-256 or Ed25519 keys, each with a `kid` when
+    /// there are several, none private): it then authenticates with `private_key_jwt` (RFC
+    /// 7523) and has no secret.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Its authorization requests must come pushed (`/par`, RFC 9126); others are refused.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// The longest display name of a client.
@@ -153,6 +163,15 @@ pub struct ClientPatch {
     /// What a sign-in must prove to use it from now on; sessions that proved less sign in again.
     #[serde(default)]
     pub auth_policy: Option<AuthPolicy>,
+    /// Replaces the keys of a client that authenticates with keys (for a rollover: the new key
+    /// beside the old, then the new alone). A client with a secret, or a public one, keeps
+    /// what it has.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Whether its authorization requests must come pushed from now on.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// Like [`present`], for a list.
@@ -267,6 +286,25 @@ impl Admin<'_> {
             "auth_policy",
             &mut changed,
         );
+        if let Some(jwks) = patch.jwks {
+            if c.jwks.is_none() {
+                return Err(invalid(
+                    "this client does not authenticate with keys: it has a secret, or none",
+                ));
+            }
+            set(
+                &mut c.jwks,
+                Some(Some(client_keys(&jwks)?)),
+                "jwks",
+                &mut changed,
+            );
+        }
+        set(
+            &mut c.require_pushed_authorization_requests,
+            patch.require_pushed_authorization_requests,
+            "require_pushed_authorization_requests",
+            &mut changed,
+        );
         check_client(&client)?;
         if changed.is_empty() {
             return Ok(client);
@@ -302,7 +340,11 @@ impl Admin<'_> {
                 crate::store::StoreError::NotFound(format!("client {client_id:?}"))
             })?;
         let Some(old) = client.secret_hash.take() else {
-            return Err(invalid("a public client has no secret to rotate"));
+            return Err(invalid(if client.jwks.is_some() {
+                "this client authenticates with keys: it has no secret to rotate"
+            } else {
+                "a public client has no secret to rotate"
+            }));
         };
         let secret = tokens::generate();
         let until = self.now + overlap;
@@ -486,8 +528,25 @@ fn check_display(d: &ClientDisplay) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// A client's keys as registered (`oidc::client_assertion::keys`).
+fn client_keys(jwks: &serde_json::Value) -> Result<ClientKeys, AdminError> {
+    crate::oidc::client_assertion::keys(&jwks.to_string()).map_err(invalid)
+}
+
 fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>), AdminError> {
+    let jwks = new.jwks.as_ref().map(client_keys).transpose()?;
     let (secret, generated) = match (new.public, new.secret) {
+        (true, _) if jwks.is_some() => {
+            return Err(invalid(
+                "a public client has no keys: it authenticates with nothing",
+            ));
+        }
+        (false, Some(_)) if jwks.is_some() => {
+            return Err(invalid(
+                "a client authenticates with a secret or with keys, not both",
+            ));
+        }
+        (false, None) if jwks.is_some() => (None, None),
         (true, Some(_)) => return Err(invalid("a public client has no secret")),
         (true, None) => (None, None),
         (false, Some(s)) if s.chars().count() < MIN_SECRET_LENGTH => {
@@ -521,6 +580,8 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         backchannel_logout_uri: super::profile::given(new.backchannel_logout_uri),
         access_token_format: new.access_token_format,
         auth_policy: new.auth_policy,
+        jwks,
+        require_pushed_authorization_requests: new.require_pushed_authorization_requests,
     };
     check_client_id(&client.client_id)?;
     check_client(&client)?;

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{AccessTokenFormat, AuthPolicy, Client, GrantType, SigningAlg, User};
+use crate::model::{
+    AccessTokenFormat, AuthPolicy, Client, ClientAuthMethod, GrantType, SigningAlg, User,
+};
 
 /// A user, without the password hash.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -74,12 +76,22 @@ pub struct ClientView {
     pub backchannel_logout_uri: Option<String>,
     pub access_token_format: AccessTokenFormat,
     pub auth_policy: AuthPolicy,
+    /// How it authenticates: with a secret, with its keys, or (a public client) not at all.
+    pub token_endpoint_auth_method: ClientAuthMethod,
+    /// Its public keys (a JWK Set), when it authenticates with them.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Whether its authorization requests must come pushed (`/par`).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl From<Client> for ClientView {
     fn from(c: Client) -> Self {
         ClientView {
             public: c.is_public(),
+            token_endpoint_auth_method: c.auth_method(),
+            jwks: c.jwks.as_ref().map(|k| serde_json::json!(k.set())),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             display_name: c.display_name().to_owned(),
             logo_uri: c.display.logo_uri,
             home_uri: c.display.home_uri,

@@ -40,6 +40,13 @@ pub enum ClientCommand {
         /// Read the secret from standard input (at least 32 characters) instead of generating one
         #[arg(long)]
         secret_stdin: bool,
+        /// Authenticate the client by the keys in this file (a JWK Set of its public keys)
+        /// instead of a secret: it signs a JWT to authenticate (private_key_jwt)
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["public", "secret_stdin"])]
+        jwks: Option<std::path::PathBuf>,
+        /// Its authorization requests must come pushed (PAR, RFC 9126); others are refused
+        #[arg(long)]
+        require_par: bool,
         #[command(flatten)]
         display: ClientDisplayArgs,
     },
@@ -68,6 +75,13 @@ pub enum ClientCommand {
         /// First-party (no consent page): true or false
         #[arg(long)]
         first_party: Option<bool>,
+        /// Replace the keys of a client that authenticates with keys with those in this file (a
+        /// JWK Set)
+        #[arg(long, value_name = "FILE")]
+        jwks: Option<std::path::PathBuf>,
+        /// Whether its authorization requests must come pushed (PAR): true or false
+        #[arg(long)]
+        require_par: Option<bool>,
         #[command(flatten)]
         display: ClientDisplayArgs,
         /// Remove these: display-name, logo-uri, home-uri, post-logout-redirect-uris (repeat
@@ -152,6 +166,15 @@ pub enum ClientField {
     BackchannelLogoutUri,
 }
 
+/// A JWK Set from a file, as JSON; `admin` checks what it holds.
+fn read_jwks(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the keys in {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} does not hold JSON (a JWK Set)", path.display()))
+}
+
 pub(super) async fn client(
     store: &dyn Store,
     admin: &Admin<'_>,
@@ -167,6 +190,8 @@ pub(super) async fn client(
             scopes,
             grant_types,
             secret_stdin,
+            jwks,
+            require_par,
             display,
         } => {
             let secret = if secret_stdin {
@@ -192,6 +217,8 @@ pub(super) async fn client(
                 backchannel_logout_uri: display.backchannel_logout_uri,
                 access_token_format: display.access_token_format.unwrap_or_default(),
                 auth_policy: display.auth_policy.unwrap_or_default(),
+                jwks: jwks.as_deref().map(read_jwks).transpose()?,
+                require_pushed_authorization_requests: require_par,
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -211,6 +238,8 @@ pub(super) async fn client(
                 .map(|c| {
                     let kind = if c.is_public() {
                         "public"
+                    } else if c.jwks.is_some() {
+                        "confidential (keys)"
                     } else {
                         "confidential"
                     };
@@ -261,6 +290,8 @@ pub(super) async fn client(
             scopes,
             grant_types,
             first_party,
+            jwks,
+            require_par,
             display,
             clear,
         } => {
@@ -298,6 +329,8 @@ pub(super) async fn client(
                 ),
                 access_token_format: display.access_token_format,
                 auth_policy: display.auth_policy,
+                jwks: jwks.as_deref().map(read_jwks).transpose()?,
+                require_pushed_authorization_requests: require_par,
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

@@ -56,7 +56,22 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
         Ok(pushed) => pushed,
         Err(e) => return refuse(state, Refusal::Page(e)),
     };
-    let query = pushed.as_deref().unwrap_or(query);
+    // A pushed request goes on sealed, so that each later step of the sign-in knows it came
+    // pushed (`par::SEAL`).
+    let sealed = match pushed {
+        Some(request) => match state.form_key().await {
+            Ok(key) => {
+                let purpose = forms::Purpose::PushedRequest { request: &request };
+                Some(par::sealed(
+                    &request,
+                    &forms::issue(&key, purpose, state.now()),
+                ))
+            }
+            Err(e) => return refuse(state, Refusal::Page(store_error(e))),
+        },
+        None => None,
+    };
+    let query = sealed.as_deref().unwrap_or(query);
     let request = match checked_request(state, query).await {
         Ok(r) => r,
         Err(refusal) => return refuse(state, refusal),
@@ -601,7 +616,18 @@ pub(super) async fn checked_request(
         .await
         .map_err(|e| Refusal::Page(store_error(e)))?
         .ok_or_else(|| Refusal::Page(OAuthError::InvalidRequest("unknown client_id".into())))?;
-    authorize::validate(&params, &client)
+    let pushed = match par::unsealed(query) {
+        Some((request, seal)) => {
+            let key = state
+                .form_key()
+                .await
+                .map_err(|e| Refusal::Page(store_error(e)))?;
+            let purpose = forms::Purpose::PushedRequest { request };
+            forms::verify(&key, purpose, seal, state.now())
+        }
+        None => false,
+    };
+    authorize::validate(&params, &client, pushed)
 }
 
 /// The signed-in user, if the session cookie names a live session: within its absolute

@@ -1,5 +1,6 @@
-//! Client authentication at the token, introspection and revocation endpoints
-//! (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`, or `none` for a public client.
+//! Client authentication at the token, introspection, revocation, device and pushed-request
+//! endpoints (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`, `private_key_jwt`
+//! (RFC 7523, `oidc::client_assertion`), or `none` for a public client.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
@@ -8,8 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use super::AppState;
 use super::error::TokenError;
 use crate::model::Client;
-use crate::oidc::OAuthError;
 use crate::oidc::error::invalid_request;
+use crate::oidc::{OAuthError, client_assertion, tokens};
 
 /// The form parameters, each at most once (RFC 6749 §3.2).
 pub(super) struct Form(Vec<(String, String)>);
@@ -89,8 +90,8 @@ pub(super) fn basic_credentials(
     Some(parse())
 }
 
-/// Client authentication: `client_secret_basic`, `client_secret_post`, or `none` for public
-/// clients. Exactly one method per request (RFC 6749 §2.3).
+/// Client authentication: `client_secret_basic`, `client_secret_post`, `private_key_jwt`, or
+/// `none` for public clients. Exactly one method per request (RFC 6749 §2.3).
 async fn authenticate(
     state: &AppState,
     basic: Option<Result<(String, String), OAuthError>>,
@@ -98,6 +99,25 @@ async fn authenticate(
 ) -> Result<Client, OAuthError> {
     let form_id = form.get("client_id")?;
     let form_secret = form.get("client_secret")?;
+    match (
+        form.get("client_assertion_type")?,
+        form.get("client_assertion")?,
+    ) {
+        (None, None) => {}
+        (Some(kind), Some(assertion)) => {
+            if basic.is_some() || form_secret.is_some() {
+                return Err(invalid_request(
+                    "use one client authentication method, not two",
+                ));
+            }
+            return asserted(state, kind, assertion, form_id).await;
+        }
+        _ => {
+            return Err(invalid_request(
+                "client_assertion and client_assertion_type go together",
+            ));
+        }
+    }
     let (client_id, secret) = match basic {
         Some(credentials) => {
             let (id, secret) = credentials?;
@@ -131,5 +151,65 @@ async fn authenticate(
         Ok(client)
     } else {
         Err(unknown())
+    }
+}
+
+/// `private_key_jwt`: the client the assertion names (or `client_id`, which must be the same),
+/// if the assertion is good and has not been taken before; it is taken now.
+async fn asserted(
+    state: &AppState,
+    kind: &str,
+    assertion: &str,
+    form_id: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let failed = || OAuthError::InvalidClient("client authentication failed".into());
+    if kind != client_assertion::ASSERTION_TYPE {
+        return Err(OAuthError::InvalidClient(format!(
+            "client_assertion_type must be {}",
+            client_assertion::ASSERTION_TYPE
+        )));
+    }
+    if assertion.len() > client_assertion::MAX_ASSERTION {
+        return Err(failed());
+    }
+    // Which client: the one named, else the assertion's subject (read before its signature is
+    // verified, only to find the keys to verify it with).
+    #[derive(serde::Deserialize)]
+    struct Subject {
+        sub: Option<String>,
+    }
+    let named = match form_id {
+        Some(id) => id.to_owned(),
+        None => jsonwebtoken::dangerous::insecure_decode_claims::<Subject>(assertion)
+            .ok()
+            .and_then(|s| s.sub)
+            .ok_or_else(failed)?,
+    };
+    let client = state
+        .store
+        .client(&named)
+        .await
+        .map_err(super::error::store_error)?
+        .ok_or_else(failed)?;
+    let now = state.now();
+    let audiences = client_assertion::audiences(&state.config.issuer);
+    let accepted = client_assertion::verify(assertion, &client, &audiences, now)
+        .map_err(|e| OAuthError::InvalidClient(e.to_string()))?;
+    let first = state
+        .store
+        .use_client_assertion(
+            &client.client_id,
+            &tokens::hash(&accepted.jti),
+            accepted.kept_until,
+            now,
+        )
+        .await
+        .map_err(super::error::store_error)?;
+    if first {
+        Ok(client)
+    } else {
+        Err(OAuthError::InvalidClient(
+            "the client assertion was used before: sign a new one for each request".into(),
+        ))
     }
 }

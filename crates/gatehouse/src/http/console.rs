@@ -705,6 +705,8 @@ pub(super) struct ClientForm {
     #[serde(default)]
     first_party: Option<String>,
     #[serde(default)]
+    require_par: Option<String>,
+    #[serde(default)]
     public: Option<String>,
     /// The groups ticked (a checkbox each, so the name repeats).
     #[serde(default)]
@@ -771,6 +773,8 @@ impl ClientForm {
             backchannel_logout_uri: Some(Some(self.backchannel_logout_uri.clone())),
             access_token_format: Some(access_token_format),
             auth_policy: Some(auth_policy),
+            jwks: None,
+            require_pushed_authorization_requests: Some(self.require_par.is_some()),
         }))
     }
 }

@@ -9,7 +9,7 @@ use super::AppState;
 use super::error::{internal, store_error};
 use crate::keyring::KeyringError;
 use crate::model::{AuthPolicy, GrantType, SigningAlg};
-use crate::oidc::scope;
+use crate::oidc::{client_assertion, scope};
 
 pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
     let c = &state.config;
@@ -33,9 +33,15 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "scopes_supported": scope::SUPPORTED,
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
                              "sid", "acr", "amr", "name", "preferred_username", "email", "email_verified", "groups"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": client_assertion::ALGORITHMS,
+        "introspection_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": client_assertion::ALGORITHMS,
+        "revocation_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": client_assertion::ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": AuthPolicy::ALL,

@@ -46,7 +46,7 @@ async fn pushed(
     let query = par::pushed_query(form.pairs(), &client.client_id)?;
     let pairs = serde_urlencoded::from_str(&query)
         .map_err(|_| OAuthError::InvalidRequest("the request cannot be read".into()))?;
-    if let Err(refusal) = authorize::validate(&Params::from_pairs(pairs), &client) {
+    if let Err(refusal) = authorize::validate(&Params::from_pairs(pairs), &client, true) {
         let (Refusal::Page(error) | Refusal::Redirect { error, .. }) = refusal;
         return Err(error.into());
     }

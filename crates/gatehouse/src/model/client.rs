@@ -31,6 +31,23 @@ named! {
     }
 }
 
+named! {
+    /// How a client authenticates where it must (`token_endpoint_auth_method`, OpenID Connect
+    /// Dynamic Client Registration §2).
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum ClientAuthMethod ("client authentication method") {
+        /// With its secret, in an `Authorization: Basic` header or (`client_secret_post`) the
+        /// body.
+        ClientSecretBasic = "client_secret_basic",
+        /// With a JWT signed by one of its keys (RFC 7523).
+        PrivateKeyJwt = "private_key_jwt",
+        /// A public client: with nothing.
+        #[schema(rename = "none")]
+        Public = "none",
+    }
+}
+
 /// A relying party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
@@ -67,6 +84,64 @@ pub struct Client {
     /// applies, `auth::policy::required`).
     #[serde(default)]
     pub auth_policy: AuthPolicy,
+    /// The public keys it signs its client assertions with (`private_key_jwt`, RFC 7523): a
+    /// client with keys has no secret and is not public.
+    #[serde(default)]
+    pub jwks: Option<ClientKeys>,
+    /// Whether its authorization requests must come pushed (RFC 9126 §6).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+}
+
+/// A client's public keys (a JWK Set), as `oidc::client_assertion::keys` checked them: each
+/// an RSA (2048 bits or more), P-256 or Ed25519 public key for signing, none private.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    try_from = "jsonwebtoken::jwk::JwkSet",
+    into = "jsonwebtoken::jwk::JwkSet"
+)]
+pub struct ClientKeys(jsonwebtoken::jwk::JwkSet);
+
+impl ClientKeys {
+    /// Keys that `oidc::client_assertion::keys` accepted.
+    pub(crate) fn checked(keys: jsonwebtoken::jwk::JwkSet) -> ClientKeys {
+        ClientKeys(keys)
+    }
+
+    pub fn set(&self) -> &jsonwebtoken::jwk::JwkSet {
+        &self.0
+    }
+
+    /// The JWK Set as JSON, as it is stored. A JWK Set is strings and names, which always
+    /// serialize; were it to fail, `{}` would be stored, which reads back as an error, never as
+    /// keys.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+impl std::str::FromStr for ClientKeys {
+    type Err = String;
+
+    /// A JWK Set in JSON, checked (`oidc::client_assertion::keys`).
+    fn from_str(json: &str) -> Result<ClientKeys, String> {
+        crate::oidc::client_assertion::keys(json)
+    }
+}
+
+impl TryFrom<jsonwebtoken::jwk::JwkSet> for ClientKeys {
+    type Error = String;
+
+    fn try_from(set: jsonwebtoken::jwk::JwkSet) -> Result<ClientKeys, String> {
+        let json = serde_json::to_string(&set).map_err(|e| e.to_string())?;
+        json.parse()
+    }
+}
+
+impl From<ClientKeys> for jsonwebtoken::jwk::JwkSet {
+    fn from(keys: ClientKeys) -> Self {
+        keys.0
+    }
 }
 
 /// What people see of a client.
@@ -108,13 +183,24 @@ impl Client {
             backchannel_logout_uri: None,
             access_token_format: AccessTokenFormat::default(),
             auth_policy: AuthPolicy::default(),
+            jwks: None,
+            require_pushed_authorization_requests: false,
         }
     }
 }
 
 impl Client {
+    /// A public client has neither a secret nor keys to authenticate with.
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
+        self.secret_hash.is_none() && self.jwks.is_none()
+    }
+
+    pub fn auth_method(&self) -> ClientAuthMethod {
+        match (&self.secret_hash, &self.jwks) {
+            (_, Some(_)) => ClientAuthMethod::PrivateKeyJwt,
+            (Some(_), None) => ClientAuthMethod::ClientSecretBasic,
+            (None, None) => ClientAuthMethod::Public,
+        }
     }
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {

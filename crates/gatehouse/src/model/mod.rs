@@ -19,7 +19,10 @@ mod token;
 mod user;
 
 pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
-pub use client::{AccessTokenFormat, Client, ClientDisplay, GrantType, PreviousSecret};
+pub use client::{
+    AccessTokenFormat, Client, ClientAuthMethod, ClientDisplay, ClientKeys, GrantType,
+    PreviousSecret,
+};
 pub use consent::Consent;
 pub use device::{DeviceAnswer, DeviceAuthorization, Polled};
 pub use email::{EmailPurpose, EmailToken, Mail, QueuedMail};

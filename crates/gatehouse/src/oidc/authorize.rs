@@ -155,12 +155,17 @@ pub fn client_and_redirect(params: &Params) -> Result<(&str, Option<&str>), OAut
     Ok((client_id, params.one("redirect_uri")?))
 }
 
-/// Step two, given the registered client: everything else.
+/// Step two, given the registered client and whether the request came pushed (`oidc::par`,
+/// or is being pushed): everything else.
 ///
 /// # Errors
 /// `Refusal::Page` when the redirect URI cannot be trusted (shown to the person);
 /// `Refusal::Redirect` for everything else (sent to the client).
-pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Refusal> {
+pub fn validate(
+    params: &Params,
+    client: &Client,
+    pushed: bool,
+) -> Result<AuthorizeRequest, Refusal> {
     let page = Refusal::Page;
     let (_, redirect_uri) = client_and_redirect(params).map_err(page)?;
     // OpenID Connect Core §3.1.2.1: redirect_uri is required, and RFC 9700 §4.1.3 wants an
@@ -187,6 +192,13 @@ pub fn validate(params: &Params, client: &Client) -> Result<AuthorizeRequest, Re
         error,
         response_mode,
     };
+    if client.require_pushed_authorization_requests && !pushed {
+        // RFC 9126 §6: the client's requests come pushed, or not at all.
+        return Err(refuse(invalid_request(
+            "this client's authorization requests must be pushed (PAR): start signing in again \
+             from the application",
+        )));
+    }
     rest(params, client, redirect_uri, state.clone()).map_err(refuse)
 }
 
@@ -398,7 +410,7 @@ mod tests {
     #[test]
     fn a_refusal_goes_back_as_the_request_asked() {
         let client = client(false);
-        let mode = |extra: &[(&str, &str)]| match validate(&params(extra), &client) {
+        let mode = |extra: &[(&str, &str)]| match validate(&params(extra), &client, false) {
             Err(Refusal::Redirect { response_mode, .. }) => response_mode,
             other => panic!("{other:?}"),
         };
@@ -509,9 +521,37 @@ mod tests {
             (&[("state", "")], true, "ok"),
         ];
         for (extra, public, expected) in cases {
-            let got = code(&validate(&params(extra), &client(public)));
+            let got = code(&validate(&params(extra), &client(public), false));
             assert_eq!(got, expected, "{extra:?} public={public}");
         }
+    }
+
+    #[test]
+    fn a_client_that_requires_pushed_requests_takes_only_those() {
+        let strict = Client {
+            require_pushed_authorization_requests: true,
+            ..client(false)
+        };
+        let cases = [
+            (&strict, false, "redirect:invalid_request:xyz"),
+            (&strict, true, "ok"),
+            (&client(false), false, "ok"),
+            (&client(false), true, "ok"),
+        ];
+        for (c, pushed, expected) in cases {
+            let got = code(&validate(&params(&[]), c, pushed));
+            assert_eq!(
+                got, expected,
+                "requires={} pushed={pushed}",
+                c.require_pushed_authorization_requests
+            );
+        }
+        // An untrusted redirect URI is still shown on a page, pushed or not.
+        let elsewhere = params(&[("redirect_uri", "https://evil.example/cb")]);
+        assert_eq!(
+            code(&validate(&elsewhere, &strict, false)),
+            "page:invalid_request"
+        );
     }
 
     #[test]
@@ -519,14 +559,17 @@ mod tests {
         let mut p = params(&[]);
         p.0.get_mut("scope").unwrap().push("email".into());
         assert_eq!(
-            code(&validate(&p, &client(true))),
+            code(&validate(&p, &client(true), false)),
             "redirect:invalid_request:xyz"
         );
         let mut p = params(&[]);
         p.0.get_mut("redirect_uri")
             .unwrap()
             .push("https://app.example/cb".into());
-        assert_eq!(code(&validate(&p, &client(true))), "page:invalid_request");
+        assert_eq!(
+            code(&validate(&p, &client(true), false)),
+            "page:invalid_request"
+        );
     }
 
     #[test]
@@ -534,6 +577,7 @@ mod tests {
         let r = validate(
             &params(&[("nonce", "n-1"), ("prompt", "login"), ("max_age", "60")]),
             &client(true),
+            false,
         )
         .unwrap();
         assert_eq!(r.scope, "openid profile");

@@ -1,4 +1,5 @@
-//! Client authentication (RFC 6749 §2.3.1): which secret a client may present.
+//! Client authentication (RFC 6749 §2.3.1): which secret a client may present. A client with
+//! keys authenticates with an assertion instead (`client_assertion`).
 
 use super::tokens;
 use crate::clock::UnixTime;
@@ -6,8 +7,11 @@ use crate::model::Client;
 
 /// Whether `secret` authenticates `client` at `now`: a confidential client presents its
 /// secret, or, during the overlap after a rotation, the one before; a public client presents
-/// none. Every comparison is in constant time.
+/// none; a client with keys is authenticated by neither. Every comparison is in constant time.
 pub fn authenticates(client: &Client, secret: Option<&str>, now: UnixTime) -> bool {
+    if client.jwks.is_some() {
+        return false;
+    }
     match (&client.secret_hash, secret) {
         (None, None) => true,
         (Some(hash), Some(secret)) => {
@@ -66,6 +70,19 @@ mod tests {
         }
         let public = client(None, None);
         assert!(authenticates(&public, None, 0));
+        let keys = crate::oidc::keys::generate(crate::model::SigningAlg::Es256, 0).unwrap();
+        let with_keys = Client {
+            jwks: Some(
+                format!(r#"{{"keys":[{}]}}"#, keys.public_jwk)
+                    .parse()
+                    .unwrap(),
+            ),
+            ..public.clone()
+        };
+        assert!(
+            !authenticates(&with_keys, None, 0),
+            "a client with keys is not public"
+        );
         assert!(
             !authenticates(&public, Some("anything"), 0),
             "a public client has no secret"

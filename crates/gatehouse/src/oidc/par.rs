@@ -38,7 +38,7 @@ pub fn pushed_query(form: &[(String, String)], client_id: &str) -> Result<String
                     "client_id differs from the authenticated client",
                 ));
             }
-            "client_id" | "client_secret" => {}
+            "client_id" | "client_secret" | "client_assertion" | "client_assertion_type" => {}
             _ => pairs.push((k, v)),
         }
     }
@@ -50,6 +50,23 @@ pub fn pushed_query(form: &[(String, String)], client_id: &str) -> Result<String
         )));
     }
     Ok(query)
+}
+
+/// The parameter that carries, through the sign-in, the seal of a pushed request `/authorize`
+/// took: a form token (`auth::forms::Purpose::PushedRequest`) over the request, so that a step
+/// after `/authorize` (the login form, a second factor) can tell a pushed request from one
+/// typed into the form, for a client that requires pushed requests.
+pub const SEAL: &str = "gatehouse_pushed";
+
+/// `request` carried on with its `seal`.
+pub fn sealed(request: &str, seal: &str) -> String {
+    format!("{request}&{SEAL}={seal}")
+}
+
+/// A carried request and its seal, when it ends with one. The seal, a form token, has no `&`.
+pub fn unsealed(query: &str) -> Option<(&str, &str)> {
+    let (request, seal) = query.rsplit_once(&format!("&{SEAL}="))?;
+    (!seal.contains('&')).then_some((request, seal))
 }
 
 /// A pushed request as the store keeps it.

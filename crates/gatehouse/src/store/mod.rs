@@ -187,6 +187,17 @@ pub trait Directory: Send + Sync {
     /// Removes the client (its tokens, consents and access groups go with it), with `audit` in
     /// the same transaction. `NotFound` (and no record) when there is no such client.
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()>;
+    /// Takes the client assertion `jti_hash` of `client_id` (`oidc::client_assertion`), kept
+    /// until `kept_until`: `true` the first time; `false` when it was taken before and is still
+    /// kept, so an assertion authenticates once. One taken before and no longer kept (it can
+    /// no longer be used) is taken again.
+    async fn use_client_assertion(
+        &self,
+        client_id: &str,
+        jti_hash: &str,
+        kept_until: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
 
     /// The scope `user_id` allowed `client_id`, if any.
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessTokenFormat, AuditRecord, AuthPolicy, Client, ClientDisplay, GrantType, PreviousSecret,
-    Profile, RevokeReason, Session, SigningAlg, SigningKey, StoredPasskey, TotpFactor, User,
+    AccessTokenFormat, AuditRecord, AuthPolicy, Client, ClientDisplay, ClientKeys, GrantType,
+    PreviousSecret, Profile, RevokeReason, Session, SigningAlg, SigningKey, StoredPasskey,
+    TotpFactor, User,
 };
 
 /// What the `format` field must say.
@@ -24,8 +25,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// its ID token's algorithm; version 3 had no back-channel logout and no JWT access tokens;
 /// version 4 had no second factors, no authentication policies, and every sign-in was made
 /// with a password; version 5 kept every refresh token in a row of its own (each row of
-/// `refresh_tokens`), and had no key of refresh tokens.
-pub const VERSION: u32 = 6;
+/// `refresh_tokens`), and had no key of refresh tokens; version 6 had no client keys
+/// (`private_key_jwt`) and no client required pushed authorization requests.
+pub const VERSION: u32 = 7;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,6 +160,12 @@ pub struct ClientRow {
     /// Absent before version 5 (then password).
     #[serde(default)]
     pub auth_policy: AuthPolicy,
+    /// Absent before version 7 (then none).
+    #[serde(default)]
+    pub jwks: Option<ClientKeys>,
+    /// Absent before version 7 (then false).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl From<ClientRow> for Client {
@@ -178,6 +186,8 @@ impl From<ClientRow> for Client {
             backchannel_logout_uri: c.backchannel_logout_uri,
             access_token_format: c.access_token_format,
             auth_policy: c.auth_policy,
+            jwks: c.jwks,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         }
     }
 }
@@ -249,6 +259,8 @@ impl From<Client> for ClientRow {
             backchannel_logout_uri: c.backchannel_logout_uri,
             access_token_format: c.access_token_format,
             auth_policy: c.auth_policy,
+            jwks: c.jwks,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         }
     }
 }

@@ -243,6 +243,8 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         backchannel_logout_uri: None,
         access_token_format: Default::default(),
         auth_policy: Default::default(),
+        jwks: None,
+        require_pushed_authorization_requests: false,
     }
 }
 

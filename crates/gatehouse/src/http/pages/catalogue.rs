@@ -7,7 +7,7 @@
 
 use maud::{Markup, html};
 
-use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, GrantType};
+use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType};
 
 /// Every catalogue there is. A translation is added here, and `--language` chooses it.
 pub(in crate::http) static CATALOGUES: &[&Text] = &[&ENGLISH];
@@ -431,13 +431,14 @@ pub(in crate::http) struct ConsoleText {
     pub applications: &'static str,
     pub no_applications: &'static str,
     /// What kind of client: public or confidential, first-party or not.
-    pub client_kind: fn(bool, bool) -> String,
+    pub client_kind: fn(ClientAuthMethod, bool) -> String,
     pub register: &'static str,
     pub client_id: &'static str,
     pub display_name: &'static str,
     pub redirect_uris: &'static str,
     pub redirect_help: &'static str,
     pub first_party: &'static str,
+    pub require_par: &'static str,
     pub public_client: &'static str,
     pub kind: &'static str,
     pub secret_once: &'static str,
@@ -1017,11 +1018,13 @@ pub(in crate::http) static ENGLISH: Text = Text {
         not_found: |what| format!("There is no {what}."),
         applications: "Applications",
         no_applications: "No application is registered yet.",
-        client_kind: |public, first_party| {
-            let kind = if public {
-                "public (no secret: a single-page or native app)"
-            } else {
-                "confidential (has a secret)"
+        client_kind: |method, first_party| {
+            let kind = match method {
+                ClientAuthMethod::Public => "public (no secret: a single-page or native app)",
+                ClientAuthMethod::ClientSecretBasic => "confidential (has a secret)",
+                ClientAuthMethod::PrivateKeyJwt => {
+                    "confidential (signs with its keys, private_key_jwt)"
+                }
             };
             if first_party {
                 format!("{kind}, first-party (no consent page)")
@@ -1036,6 +1039,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         redirect_help: "One per line: where people come back after signing in, exactly as the \
                         application sends it.",
         first_party: "First-party: your own application, no consent page",
+        require_par: "Its sign-in requests must be pushed (PAR): others are refused",
         public_client: "Public: a single-page or native app that cannot keep a secret (PKCE)",
         kind: "Kind",
         secret_once: "This is the application's secret. It is shown only now: put it into the \

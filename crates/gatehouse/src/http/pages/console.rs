@@ -508,7 +508,7 @@ pub(in crate::http) fn clients(
                             a href=(base.client_url(&c.client_id)) { strong { (c.display_name()) } }
                             " · " code { (c.client_id) }
                             br;
-                            span.muted { ((t.client_kind)(c.secret_hash.is_none(), c.first_party)) }
+                            span.muted { ((t.client_kind)(c.auth_method(), c.first_party)) }
                         }
                     }
                 }
@@ -577,7 +577,7 @@ pub(in crate::http) fn client(
         (alert(error))
         table.list aria-label=(t.applications) {
             tr { td { (t.client_id) } td { code { (client.client_id) } } }
-            tr { td { (t.kind) } td { ((t.client_kind)(client.secret_hash.is_none(), client.first_party)) } }
+            tr { td { (t.kind) } td { ((t.client_kind)(client.auth_method(), client.first_party)) } }
             tr {
                 td { (t.redirect_uris) }
                 td { @for uri in &client.redirect_uris { code { (uri) } br; } }
@@ -687,6 +687,11 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
             label {
                 input type="checkbox" name="first_party" value="yes" checked[client.first_party];
                 " " (t.first_party)
+            }
+            label {
+                input type="checkbox" name="require_par" value="yes"
+                    checked[client.require_pushed_authorization_requests];
+                " " (t.require_par)
             }
             label for="token-format" { (t.token_format) }
             select #token-format name="access_token_format" {

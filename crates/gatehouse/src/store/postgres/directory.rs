@@ -11,7 +11,7 @@ use super::{PgStore, conflict_as, db_error};
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange, UserEdit,
+    AuditRecord, Client, ClientKeys, Consent, LoggedOut, RevokeReason, User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
@@ -99,7 +99,8 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     sqlx::query(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+           $19, $20)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -119,6 +120,8 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(&c.backchannel_logout_uri)
     .bind(c.access_token_format)
     .bind(c.auth_policy)
+    .bind(c.jwks.as_ref().map(ClientKeys::to_json))
+    .bind(c.require_pushed_authorization_requests)
     .execute(executor)
     .await
 }
@@ -315,7 +318,8 @@ impl Directory for PgStore {
                          logo_uri = $9, home_uri = $10, previous_secret_hash = $11,
                          previous_secret_until = $12, id_token_claims = $13,
                          id_token_signed_response_alg = $14, backchannel_logout_uri = $15,
-                         access_token_format = $16, auth_policy = $17
+                         access_token_format = $16, auth_policy = $17, jwks = $18,
+                         require_pushed_authorization_requests = $19
                      WHERE client_id = $1",
                 )
                 .bind(&c.client_id)
@@ -335,6 +339,8 @@ impl Directory for PgStore {
                 .bind(&c.backchannel_logout_uri)
                 .bind(c.access_token_format)
                 .bind(c.auth_policy)
+                .bind(c.jwks.as_ref().map(ClientKeys::to_json))
+                .bind(c.require_pushed_authorization_requests)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -367,6 +373,29 @@ impl Directory for PgStore {
         .await
         .map_err(db_error)?;
         found(removed, || format!("client {client_id:?}"))
+    }
+
+    async fn use_client_assertion(
+        &self,
+        client_id: &str,
+        jti_hash: &str,
+        kept_until: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO client_assertion (client_id, jti_hash, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (client_id, jti_hash) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE client_assertion.expires_at <= $4",
+        )
+        .bind(client_id)
+        .bind(jti_hash)
+        .bind(kept_until)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        Ok(taken == 1)
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {

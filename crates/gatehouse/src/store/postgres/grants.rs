@@ -945,7 +945,7 @@ impl Grants for PgStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 12] = [
+        const EXPIRING: [&str; 13] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM device_authorization WHERE device_code_hash IN
@@ -967,6 +967,8 @@ impl Grants for PgStore {
                (SELECT token_hash FROM email_token WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM pushed_request WHERE request_uri_hash IN
                (SELECT request_uri_hash FROM pushed_request WHERE expires_at <= $1 LIMIT $2)",
+            "DELETE FROM client_assertion WHERE (client_id, jti_hash) IN
+               (SELECT client_id, jti_hash FROM client_assertion WHERE expires_at <= $1 LIMIT $2)",
             // A sender gives a notice up after a day (oidc::backchannel::GIVE_UP_AFTER); one
             // still here an hour later has no sender, e.g. its client lost its logout URI.
             "DELETE FROM logout_notice WHERE id IN

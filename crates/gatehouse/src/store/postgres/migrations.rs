@@ -99,6 +99,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "mail and pushed requests",
         include_str!("../../../migrations/postgres/0017_mail_and_pushed_requests.sql"),
     ),
+    (
+        18,
+        "client keys",
+        include_str!("../../../migrations/postgres/0018_client_keys.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -120,6 +120,16 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         backchannel_logout_uri: r.try_get(15)?,
         access_token_format: r.try_get(16)?,
         auth_policy: r.try_get(17)?,
+        jwks: r
+            .try_get::<Option<String>, _>(18)?
+            .map(|json| {
+                json.parse().map_err(|e: String| sqlx::Error::ColumnDecode {
+                    index: "jwks".into(),
+                    source: e.into(),
+                })
+            })
+            .transpose()?,
+        require_pushed_authorization_requests: r.try_get(19)?,
     })
 }
 

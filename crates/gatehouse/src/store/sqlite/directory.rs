@@ -10,7 +10,7 @@ use super::{SqliteStore, conflict_as};
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, Consent, LoggedOut, RevokeReason, User, UserChange, UserEdit,
+    AuditRecord, Client, ClientKeys, Consent, LoggedOut, RevokeReason, User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
@@ -88,7 +88,8 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
     tx.prepare_cached(concat!(
         "INSERT INTO client (",
         client_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+           ?19, ?20)"
     ))?
     .execute(params![
         c.client_id,
@@ -109,6 +110,8 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.backchannel_logout_uri,
         c.access_token_format,
         c.auth_policy,
+        c.jwks.as_ref().map(ClientKeys::to_json),
+        c.require_pushed_authorization_requests,
     ])
 }
 
@@ -299,7 +302,8 @@ impl Directory for SqliteStore {
                          previous_secret_hash = ?11, previous_secret_until = ?12,
                          id_token_claims = ?13, id_token_signed_response_alg = ?14,
                          backchannel_logout_uri = ?15, access_token_format = ?16,
-                         auth_policy = ?17
+                         auth_policy = ?17, jwks = ?18,
+                         require_pushed_authorization_requests = ?19
                      WHERE client_id = ?1",
                     )?
                     .execute(params![
@@ -320,6 +324,8 @@ impl Directory for SqliteStore {
                         c.backchannel_logout_uri,
                         c.access_token_format,
                         c.auth_policy,
+                        c.jwks.as_ref().map(ClientKeys::to_json),
+                        c.require_pushed_authorization_requests,
                     ])?;
                 if changed > 0 {
                     insert_outcome_audit(tx, audit.as_ref())?;
@@ -342,6 +348,28 @@ impl Directory for SqliteStore {
             })
             .await?;
         found(changed, || format!("client {client_id:?}"))
+    }
+
+    async fn use_client_assertion(
+        &self,
+        client_id: &str,
+        jti_hash: &str,
+        kept_until: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let (id, hash) = (client_id.to_owned(), jti_hash.to_owned());
+        let taken = self
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO client_assertion (client_id, jti_hash, expires_at)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (client_id, jti_hash) DO UPDATE SET expires_at = excluded.expires_at
+                     WHERE client_assertion.expires_at <= ?4",
+                )?
+                .execute(params![id, hash, kept_until, now])
+            })
+            .await?;
+        Ok(taken == 1)
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {

@@ -584,6 +584,8 @@ impl Grants for SqliteStore {
                         "DELETE FROM pushed_request WHERE request_uri_hash IN
                            (SELECT request_uri_hash FROM pushed_request
                             WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM client_assertion WHERE rowid IN
+                           (SELECT rowid FROM client_assertion WHERE expires_at <= ?1 LIMIT ?2)",
                         // A sender gives a notice up after a day (backchannel::GIVE_UP_AFTER);
                         // one still here an hour later has no sender, e.g. its client lost
                         // its logout URI.

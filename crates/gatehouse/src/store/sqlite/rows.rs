@@ -129,6 +129,19 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
         backchannel_logout_uri: row.get(15)?,
         access_token_format: row.get(16)?,
         auth_policy: row.get(17)?,
+        jwks: row
+            .get::<_, Option<String>>(18)?
+            .map(|json| {
+                json.parse().map_err(|e: String| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        18,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
+                })
+            })
+            .transpose()?,
+        require_pushed_authorization_requests: row.get(19)?,
     })
 }
 
