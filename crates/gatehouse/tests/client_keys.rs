@@ -1,0 +1,648 @@
+//! Clients that authenticate with keys (`private_key_jwt`, RFC 7523) and clients whose
+//! authorization requests must be pushed (RFC 9126 §6), through the router with a fixed clock,
+//! on both backends: what a client sees at each endpoint, and what an attacker who replays,
+//! forges or reroutes an assertion, or edits a request in the browser, gets.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use common::backend::Database;
+use common::oneshot::*;
+use common::{PASSWORD, REDIRECT};
+use gatehouse::admin::{Admin, ClientPatch, NewClient};
+use gatehouse::model::{SigningAlg, SigningKey};
+use gatehouse::oidc::client_assertion::{ASSERTION_TYPE, MAX_ASSERTION, MAX_LIFETIME};
+use gatehouse::oidc::keys::{self, Signer};
+use serde_json::{Value, json};
+
+/// A key of the client's, made as the server makes its own.
+fn key(alg: SigningAlg) -> SigningKey {
+    keys::generate(alg, T0).unwrap()
+}
+
+fn jwks(keys: &[&SigningKey]) -> Value {
+    let listed: Vec<Value> = keys
+        .iter()
+        .map(|k| serde_json::from_str(&k.public_jwk).unwrap())
+        .collect();
+    json!({ "keys": listed })
+}
+
+fn admin(f: &Fixture) -> Admin<'_> {
+    Admin::new(f.state.store.as_ref(), "test", None, T0)
+}
+
+/// Registers `client_id`, authenticating with `keys`, for every grant a server-side
+/// application uses.
+async fn register(f: &Fixture, client_id: &str, keys: &[&SigningKey]) {
+    let new = NewClient {
+        client_id: client_id.into(),
+        redirect_uris: vec![REDIRECT.into()],
+        first_party: true,
+        grant_types: ["authorization_code", "refresh_token", "client_credentials"]
+            .map(String::from)
+            .to_vec(),
+        jwks: Some(jwks(keys)),
+        ..Default::default()
+    };
+    let (_, secret) = admin(f).add_client(new).await.unwrap();
+    assert_eq!(secret, None, "a client with keys gets no secret");
+}
+
+/// An assertion of `client_id` signed by `key`, with `claims` changed as given.
+fn assertion(
+    f: &Fixture,
+    key: &SigningKey,
+    client_id: &str,
+    change: impl FnOnce(&mut Value),
+) -> String {
+    let mut claims = json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": format!("{}/token", f.state.config.issuer),
+        "exp": T0 + 60,
+        "iat": T0,
+        "jti": gatehouse::oidc::tokens::generate(),
+    });
+    change(&mut claims);
+    Signer::new(key).unwrap().sign(&claims).unwrap()
+}
+
+/// `pairs` posted to `uri` with `assertion` as the client's authentication.
+async fn post_asserted(
+    f: &Fixture,
+    uri: &str,
+    assertion: &str,
+    pairs: &[(&str, &str)],
+) -> Response {
+    let mut all = vec![
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", assertion),
+    ];
+    all.extend_from_slice(pairs);
+    send(f, form(uri).body(Body::from(encode(&all))).unwrap()).await
+}
+
+const CLIENT_CREDENTIALS: &[(&str, &str)] = &[("grant_type", "client_credentials")];
+
+/// The error a refused request was answered, with its status.
+async fn refusal(r: Response) -> (StatusCode, String, String) {
+    let status = r.status();
+    let body = json(r).await;
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+async fn a_client_authenticates_with_a_signed_assertion_once(db: Database) {
+    let f = fixture_on(db).await;
+    let (ec, ed) = (key(SigningAlg::Es256), key(SigningAlg::EdDsa));
+    register(&f, "signed", &[&ec, &ed]).await;
+    for k in [&ec, &ed] {
+        let a = assertion(&f, k, "signed", |_| {});
+        let r = post_asserted(&f, "/token", &a, CLIENT_CREDENTIALS).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(json(r).await["access_token"].is_string());
+        // The same assertion again is a replay.
+        let (status, error, why) =
+            refusal(post_asserted(&f, "/token", &a, CLIENT_CREDENTIALS).await).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_client")
+        );
+        assert!(why.contains("used before"), "{why}");
+    }
+    // The issuer as audience, and client_id named beside the assertion, are accepted.
+    let a = assertion(&f, &ec, "signed", |c| {
+        c["aud"] = json!(f.state.config.issuer)
+    });
+    let r = post_asserted(
+        &f,
+        "/token",
+        &a,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "signed"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // At every endpoint that authenticates a client: a pushed request, then the sign-in and
+    // the code's exchange, introspection and revocation of what it got.
+    let a = assertion(&f, &ec, "signed", |c| {
+        c["aud"] = json!(format!("{}/par", f.state.config.issuer))
+    });
+    let pushed = post_asserted(
+        &f,
+        "/par",
+        &a,
+        &[
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid offline_access"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    assert_eq!(pushed.status(), StatusCode::CREATED);
+    let uri = json(pushed).await["request_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let authorize = format!(
+        "/authorize?{}",
+        encode(&[("client_id", "signed"), ("request_uri", &uri)])
+    );
+    let r = post_login(&f, &authorize, "ada", PASSWORD).await;
+    let code = location(&r)["code"].clone();
+    let a = assertion(&f, &ed, "signed", |_| {});
+    let r = post_asserted(
+        &f,
+        "/token",
+        &a,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", CHALLENGE_VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let tokens = json(r).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let a = assertion(&f, &ed, "signed", |_| {});
+    let r = post_asserted(&f, "/introspect", &a, &[("token", refresh)]).await;
+    assert_eq!(json(r).await["active"], true);
+    let a = assertion(&f, &ed, "signed", |_| {});
+    let r = post_asserted(&f, "/revoke", &a, &[("token", refresh)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let a = assertion(&f, &ed, "signed", |_| {});
+    let r = post_asserted(&f, "/introspect", &a, &[("token", refresh)]).await;
+    assert_eq!(json(r).await["active"], false);
+}
+
+async fn what_does_not_authenticate_a_client_with_keys(db: Database) {
+    let f = fixture_on(db).await;
+    let (k, stranger) = (key(SigningAlg::Es256), key(SigningAlg::Es256));
+    register(&f, "signed", &[&k]).await;
+    let good = || assertion(&f, &k, "signed", |_| {});
+    let cc = CLIENT_CREDENTIALS;
+    let post = |pairs: Vec<(&'static str, String)>| {
+        let f = &f;
+        async move {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            refusal(send(f, form("/token").body(Body::from(encode(&pairs))).unwrap()).await).await
+        }
+    };
+    let failed = (StatusCode::UNAUTHORIZED, "invalid_client");
+    let two = (StatusCode::BAD_REQUEST, "invalid_request");
+    let owned = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    };
+    let with = |a: &str, extra: &[(&'static str, &str)]| {
+        let mut p = owned(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", a),
+        ]);
+        p.extend(owned(cc));
+        p.extend(owned(extra));
+        p
+    };
+    let cases: Vec<(&str, Vec<(&'static str, String)>, (StatusCode, &str), &str)> = vec![
+        (
+            // A client with keys is not public: its id alone is nothing.
+            "its id alone",
+            owned(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "signed"),
+            ]),
+            failed,
+            "failed",
+        ),
+        (
+            "a secret instead",
+            owned(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "signed"),
+                ("client_secret", &f.secret),
+            ]),
+            failed,
+            "failed",
+        ),
+        (
+            "a key it did not register",
+            with(&assertion(&f, &stranger, "signed", |_| {}), &[]),
+            failed,
+            "failed",
+        ),
+        ("not a JWT", with("not-a-jwt", &[]), failed, "failed"),
+        (
+            "longer than the limit",
+            with(&"e".repeat(MAX_ASSERTION + 1), &[]),
+            failed,
+            "failed",
+        ),
+        (
+            // Signed by the client, naming another: the named client's keys do not verify it.
+            "for another client, named by client_id",
+            with(&assertion(&f, &k, "web", |_| {}), &[("client_id", "web")]),
+            failed,
+            "failed",
+        ),
+        (
+            // Which client is the subject's, whose keys (none) do not verify it.
+            "naming another client as its subject",
+            with(
+                &assertion(&f, &k, "signed", |c| c["sub"] = json!("web")),
+                &[],
+            ),
+            failed,
+            "failed",
+        ),
+        (
+            "naming another client in its claims, the client named beside it",
+            with(
+                &assertion(&f, &k, "signed", |c| c["iss"] = json!("web")),
+                &[("client_id", "signed")],
+            ),
+            failed,
+            "iss and its sub",
+        ),
+        (
+            "for another server",
+            with(
+                &assertion(&f, &k, "signed", |c| {
+                    c["aud"] = json!("https://elsewhere.example/token")
+                }),
+                &[],
+            ),
+            failed,
+            "not for this server",
+        ),
+        (
+            "expired",
+            with(
+                &assertion(&f, &k, "signed", |c| c["exp"] = json!(T0 - 61)),
+                &[],
+            ),
+            failed,
+            "expired",
+        ),
+        (
+            "living too long",
+            with(
+                &assertion(&f, &k, "signed", |c| {
+                    c["exp"] = json!(T0 + MAX_LIFETIME + 1)
+                }),
+                &[],
+            ),
+            failed,
+            "too long",
+        ),
+        (
+            "without a jti",
+            with(
+                &assertion(&f, &k, "signed", |c| c["jti"] = json!(null)),
+                &[],
+            ),
+            failed,
+            "no jti",
+        ),
+        (
+            "another assertion type",
+            {
+                let mut p = with(&good(), &[]);
+                p[0].1 = "urn:ietf:params:oauth:client-assertion-type:saml2-bearer".into();
+                p
+            },
+            failed,
+            "client_assertion_type",
+        ),
+        (
+            "an assertion without its type",
+            {
+                let mut p = with(&good(), &[]);
+                p.remove(0);
+                p
+            },
+            two,
+            "go together",
+        ),
+        (
+            "an assertion and a secret",
+            with(&good(), &[("client_secret", "x")]),
+            two,
+            "one client authentication",
+        ),
+        (
+            "a repeated assertion",
+            with(&good(), &[("client_assertion", "x")]),
+            two,
+            "repeated",
+        ),
+    ];
+    for (what, pairs, (status, error), why) in cases {
+        let (got, got_error, got_why) = post(pairs).await;
+        assert_eq!(
+            (got, got_error.as_str()),
+            (status, error),
+            "{what}: {got_why}"
+        );
+        assert!(got_why.contains(why), "{what}: {got_why}");
+    }
+    // An assertion with Basic as well is two methods.
+    let r = send(
+        &f,
+        form("/token")
+            .header(header::AUTHORIZATION, basic("web", &f.secret))
+            .body(Body::from(encode(&[
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &good()),
+                ("grant_type", "client_credentials"),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refusal(r).await.1, "invalid_request");
+    // A client with a secret is not authenticated by an assertion, whoever signed it.
+    let a = assertion(&f, &k, "web", |_| {});
+    let (status, error, _) = refusal(post_asserted(&f, "/token", &a, cc).await).await;
+    assert_eq!((status, error.as_str()), failed);
+    // And a good one still works after all that.
+    let r = post_asserted(&f, "/token", &good(), cc).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Of 32 requests sent at once with one assertion, one is answered a token.
+async fn one_assertion_sent_at_once_authenticates_one_request(db: Database) {
+    let f = fixture_on(db).await;
+    let k = key(SigningAlg::Es256);
+    register(&f, "signed", &[&k]).await;
+    let a = assertion(&f, &k, "signed", |_| {});
+    let mut sent = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let body = encode(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &a),
+            ("grant_type", "client_credentials"),
+        ]);
+        let state = f.state.clone();
+        sent.spawn(async move {
+            use tower::ServiceExt as _;
+            let r = gatehouse::app(state)
+                .oneshot(form("/token").body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            r.status()
+        });
+    }
+    let statuses = sent.join_all().await;
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED)
+    );
+}
+
+async fn operators_register_check_and_roll_over_keys(db: Database) {
+    let f = fixture_on(db).await;
+    let (old, new) = (key(SigningAlg::Rs256), key(SigningAlg::Es256));
+    let a = admin(&f);
+    let refused = |new: NewClient| async { a.add_client(new).await.unwrap_err().to_string() };
+    let base = || NewClient {
+        client_id: "signed".into(),
+        redirect_uris: vec![REDIRECT.into()],
+        ..Default::default()
+    };
+    let mut private = jwks(&[&old]);
+    private["keys"][0]["d"] = json!("AAAA");
+    let cases = [
+        (
+            NewClient {
+                jwks: Some(private),
+                ..base()
+            },
+            "private",
+        ),
+        (
+            NewClient {
+                jwks: Some(json!({"keys": []})),
+                ..base()
+            },
+            "1 to 8 keys",
+        ),
+        (
+            NewClient {
+                jwks: Some(jwks(&[&old])),
+                public: true,
+                ..base()
+            },
+            "public client has no keys",
+        ),
+        (
+            NewClient {
+                jwks: Some(jwks(&[&old])),
+                secret: Some("s".repeat(40)),
+                ..base()
+            },
+            "not both",
+        ),
+    ];
+    for (new, why) in cases {
+        let got = refused(new).await;
+        assert!(got.contains(why), "{got}");
+    }
+    register(&f, "signed", &[&old]).await;
+    let view =
+        gatehouse::admin::ClientView::from(f.state.store.client("signed").await.unwrap().unwrap());
+    assert_eq!(view.token_endpoint_auth_method.as_str(), "private_key_jwt");
+    assert!(!view.public);
+    assert_eq!(view.jwks.unwrap()["keys"][0]["kid"], old.kid.as_str());
+    let no_secret = a
+        .rotate_client_secret("signed", 0)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(no_secret.contains("authenticates with keys"), "{no_secret}");
+    let patch = |keys: Value| ClientPatch {
+        jwks: Some(keys),
+        ..Default::default()
+    };
+    let not_keys = a
+        .update_client("web", patch(jwks(&[&new])))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        not_keys.contains("does not authenticate with keys"),
+        "{not_keys}"
+    );
+
+    // A rollover: the new key beside the old, then the new alone.
+    a.update_client("signed", patch(jwks(&[&old, &new])))
+        .await
+        .unwrap();
+    for k in [&old, &new] {
+        let r = post_asserted(
+            &f,
+            "/token",
+            &assertion(&f, k, "signed", |_| {}),
+            CLIENT_CREDENTIALS,
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    a.update_client("signed", patch(jwks(&[&new])))
+        .await
+        .unwrap();
+    let r = post_asserted(
+        &f,
+        "/token",
+        &assertion(&f, &old, "signed", |_| {}),
+        CLIENT_CREDENTIALS,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the old key is gone");
+    let r = post_asserted(
+        &f,
+        "/token",
+        &assertion(&f, &new, "signed", |_| {}),
+        CLIENT_CREDENTIALS,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// A client that requires pushed requests gets none other: not at `/authorize`, and not by a
+/// request edited into the login form after a pushed one was taken.
+async fn a_client_that_requires_pushed_requests_gets_only_those(db: Database) {
+    let f = fixture_on(db).await;
+    let patch = ClientPatch {
+        require_pushed_authorization_requests: Some(true),
+        ..Default::default()
+    };
+    admin(&f).update_client("web", patch).await.unwrap();
+    // Not pushed: refused, back to the application.
+    let r = send(&f, get(&authorize_uri("web", ""))).await;
+    let back = location(&r);
+    assert_eq!(back["error"], "invalid_request");
+    assert!(back["error_description"].contains("pushed"), "{back:?}");
+
+    // Pushed: the sign-in works.
+    let push = || async {
+        let r = post_as(
+            &f,
+            "/par",
+            "web",
+            &f.secret,
+            &[
+                ("response_type", "code"),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("state", "pushed"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
+        format!(
+            "/authorize?{}",
+            encode(&[("client_id", "web"), ("request_uri", &uri)])
+        )
+    };
+    let r = post_login(&f, &push().await, "ada", PASSWORD).await;
+    assert_eq!(location(&r)["state"], "pushed");
+
+    // The login form of a pushed request, posted with the request edited (its seal kept, or
+    // not): refused, back to the application.
+    let page = send(&f, get(&push().await)).await;
+    let cookie = cookies(&page);
+    let html = body_text(page).await;
+    let carried = common::hidden_input(&html, "request");
+    let (request, seal) = carried
+        .rsplit_once(&format!("&{}=", gatehouse::oidc::par::SEAL))
+        .expect("the pushed request goes on sealed");
+    let edited = request.replace("state=pushed", "state=edited");
+    for request in [
+        edited.clone(),
+        gatehouse::oidc::par::sealed(&edited, seal),
+        gatehouse::oidc::par::sealed(request, "1800000000.forged"),
+    ] {
+        let body = encode(&[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("csrf", &common::hidden_input(&html, "csrf")),
+            ("request", &request),
+        ]);
+        let r = send(
+            &f,
+            form("/login")
+                .header(header::COOKIE, cookie.clone())
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        let back = location(&r);
+        assert_eq!(back["error"], "invalid_request", "{request}");
+        assert!(!back.contains_key("code"), "{request}");
+    }
+    // The sealed request as it came, within its hour: the sign-in goes on.
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", PASSWORD),
+        ("csrf", &common::hidden_input(&html, "csrf")),
+        ("request", &carried),
+    ]);
+    let r = send(
+        &f,
+        form("/login")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert!(location(&r).contains_key("code"));
+}
+
+async fn discovery_names_the_methods(db: Database) {
+    let f = fixture_on(db).await;
+    let doc = json(send(&f, get("/.well-known/openid-configuration")).await).await;
+    for endpoint in ["token", "introspection", "revocation"] {
+        let methods = doc[format!("{endpoint}_endpoint_auth_methods_supported")].to_string();
+        assert!(methods.contains("private_key_jwt"), "{endpoint}: {methods}");
+        assert_eq!(
+            doc[format!("{endpoint}_endpoint_auth_signing_alg_values_supported")],
+            json!(["RS256", "PS256", "ES256", "EdDSA"])
+        );
+    }
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_client_authenticates_with_a_signed_assertion_once,
+    what_does_not_authenticate_a_client_with_keys,
+    one_assertion_sent_at_once_authenticates_one_request,
+    operators_register_check_and_roll_over_keys,
+    a_client_that_requires_pushed_requests_gets_only_those,
+    discovery_names_the_methods,
+);
