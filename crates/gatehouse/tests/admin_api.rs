@@ -1233,7 +1233,83 @@ async fn a_patch_is_made_whole_or_not_at_all(db: Database) {
     );
 }
 
+/// A client that signs its assertions: registered with its public keys, which the API shows
+/// and replaces, never a private one, and no secret to rotate.
+async fn a_client_with_keys_is_managed_through_the_api_as_documented(db: Database) {
+    let a = admin(db).await;
+    let all = "/admin/api/clients";
+    let one = "/admin/api/clients/{client_id}";
+    let key = |alg| gatehouse::oidc::keys::generate(alg, 0).unwrap();
+    let jwk =
+        |k: &gatehouse::model::SigningKey| serde_json::from_str::<Value>(&k.public_jwk).unwrap();
+    let (old, new) = (
+        key(gatehouse::model::SigningAlg::Rs256),
+        key(gatehouse::model::SigningAlg::Es256),
+    );
+    let mut private = jwk(&old);
+    private["d"] = json!("c2VjcmV0");
+    let (s, refused) = a
+        .checked(
+            Method::POST,
+            all,
+            all,
+            Some(
+                json!({"client_id": "signed", "redirect_uris": ["https://s.example/cb"],
+                        "jwks": {"keys": [private]}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(refused.to_string().contains("private"), "{refused}");
+    let (s, created) = a
+        .checked(
+            Method::POST,
+            all,
+            all,
+            Some(
+                json!({"client_id": "signed", "redirect_uris": ["https://s.example/cb"],
+                        "jwks": {"keys": [jwk(&old)]},
+                        "require_pushed_authorization_requests": true}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(created["client_secret"], Value::Null);
+    let client = &created["client"];
+    assert_eq!(client["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(client["public"], false);
+    assert_eq!(client["require_pushed_authorization_requests"], true);
+    assert_eq!(client["jwks"]["keys"][0]["kid"], old.kid.as_str());
+    let (s, changed) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/signed",
+            Some(json!({"jwks": {"keys": [jwk(&old), jwk(&new)]},
+                        "require_pushed_authorization_requests": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(changed["jwks"]["keys"][1]["kid"], new.kid.as_str());
+    assert_eq!(changed["require_pushed_authorization_requests"], false);
+    let rotate = "/admin/api/clients/{client_id}/secret";
+    let (s, no_secret) = a
+        .checked(
+            Method::POST,
+            rotate,
+            "/admin/api/clients/signed/secret",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        no_secret.to_string().contains("authenticates with keys"),
+        "{no_secret}"
+    );
+}
+
 on_both_backends!(();
+    a_client_with_keys_is_managed_through_the_api_as_documented,
     a_patch_is_made_whole_or_not_at_all,
     users_and_members_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused,
     only_a_client_credentials_token_with_the_admin_scope_gets_in,

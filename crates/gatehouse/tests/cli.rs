@@ -1002,3 +1002,74 @@ async fn a_profile_and_a_verified_address_are_set_from_the_cli() {
     );
     store.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_signs_with_its_keys_is_registered_and_rolled_over_from_the_cli() {
+    let db = Database::fresh(Backend::Sqlite).await.unwrap();
+    let run = |args: &[&str]| gatehouse(&db.url, args, None);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, keys: &[&gatehouse::model::SigningKey], private: bool| {
+        let listed: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|k| {
+                let mut jwk: serde_json::Value = serde_json::from_str(&k.public_jwk).unwrap();
+                if private {
+                    jwk["d"] = serde_json::json!("c2VjcmV0");
+                }
+                jwk
+            })
+            .collect();
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::json!({ "keys": listed }).to_string()).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let key = |alg| gatehouse::oidc::keys::generate(alg, 0).unwrap();
+    let (old, new) = (
+        key(gatehouse::model::SigningAlg::Es256),
+        key(gatehouse::model::SigningAlg::EdDsa),
+    );
+    let add = |file: &str| {
+        run(&[
+            "client",
+            "add",
+            "--client-id",
+            "signed",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "profile",
+            "--jwks",
+            file,
+            "--require-par",
+        ])
+    };
+    refused(&add(&write("private.json", &[&old], true)), "private");
+    refused(&add("no-such-file.json"), "cannot read the keys");
+    let out = ok(&add(&write("old.json", &[&old], false)));
+    assert!(!out.contains("secret"), "no secret is made: {out}");
+    let listed = ok(&run(&["client", "list"]));
+    assert!(listed.contains("confidential (keys)"), "{listed}");
+    let clients: serde_json::Value =
+        serde_json::from_str(&ok(&run(&["client", "list", "--json"]))).unwrap();
+    assert_eq!(clients[0]["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(clients[0]["require_pushed_authorization_requests"], true);
+    assert_eq!(clients[0]["jwks"]["keys"][0]["kid"], old.kid.as_str());
+    refused(
+        &run(&["client", "rotate-secret", "signed"]),
+        "authenticates with keys",
+    );
+    let both = write("both.json", &[&old, &new], false);
+    ok(&run(&[
+        "client",
+        "update",
+        "signed",
+        "--jwks",
+        &both,
+        "--require-par",
+        "false",
+    ]));
+    let clients: serde_json::Value =
+        serde_json::from_str(&ok(&run(&["client", "list", "--json"]))).unwrap();
+    assert_eq!(clients[0]["jwks"]["keys"][1]["kid"], new.kid.as_str());
+    assert_eq!(clients[0]["require_pushed_authorization_requests"], false);
+}
