@@ -3,7 +3,8 @@
 It runs the authorization code flow with PKCE, state and nonce against gatehouse (sending the
 request in the browser's address, or pushing it to /par first and sending only its
 request_uri), redeems the
-code at the token endpoint with its client secret (client_secret_basic), checks the ID token's
+code at the token endpoint with its client secret (client_secret_basic) or, configured with a key
+of its own, a JWT it signs with that key (private_key_jwt, RFC 7523), checks the ID token's
 issuer, audience and nonce, and shows the person who they are. Its logout sends the browser to
 gatehouse's end_session_endpoint, with or without an id_token_hint.
 
@@ -24,6 +25,7 @@ import json
 import secrets
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -71,6 +73,47 @@ class RelyingParty:
         self.issuer = issuer
         self.client_id = client_id
         self.client_secret = client_secret
+        self.key = None
+
+    def use_key(self):
+        """From now on, authenticate with a JWT signed by a P-256 key of its own (made here)
+        instead of a secret; returns the JWK Set of its public key, to register."""
+        from cryptography.hazmat.primitives.asymmetric import ec
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        numbers = self.key.public_key().public_numbers()
+        self.kid = secrets.token_hex(8)
+        self.client_secret = None
+        return {"keys": [{
+            "kty": "EC", "crv": "P-256", "kid": self.kid, "use": "sig", "alg": "ES256",
+            "x": _b64url(numbers.x.to_bytes(32, "big")),
+            "y": _b64url(numbers.y.to_bytes(32, "big")),
+        }]}
+
+    def _authenticated(self, url: str, fields: dict) -> urllib.request.Request:
+        """A POST of `fields` to `url`, authenticated as this client: its secret, with HTTP
+        Basic, or an assertion signed by its key, made for that request alone."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if self.key is None:
+            headers["Authorization"] = f"Basic {self._basic()}"
+        else:
+            fields = {**fields, **self._assertion(url)}
+        return urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(),
+                                      headers=headers)
+
+    def _assertion(self, audience: str) -> dict:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+        header = {"alg": "ES256", "typ": "JWT", "kid": self.kid}
+        now = int(time.time())
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience,
+                  "iat": now, "exp": now + 60, "jti": secrets.token_urlsafe(16)}
+        signing_input = ".".join(_b64url(json.dumps(part).encode()) for part in (header, claims))
+        r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
+                                                  ec.ECDSA(hashes.SHA256())))
+        signature = _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+        return {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": f"{signing_input}.{signature}"}
 
     def close(self):
         self.server.shutdown()
@@ -171,10 +214,7 @@ class RelyingParty:
         if query.get("par") == "1":
             # RFC 9126: the request goes to gatehouse directly, the browser carries only its
             # request_uri.
-            request = urllib.request.Request(
-                f"{self.issuer}/par", data=urllib.parse.urlencode(params).encode(),
-                headers={"Authorization": f"Basic {self._basic()}",
-                         "Content-Type": "application/x-www-form-urlencoded"})
+            request = self._authenticated(f"{self.issuer}/par", params)
             with urllib.request.urlopen(request, timeout=10, context=self.tls) as r:
                 pushed = json.load(r)
             params = {"client_id": self.client_id, "request_uri": pushed["request_uri"]}
@@ -200,16 +240,12 @@ class RelyingParty:
                     f"<p id=description>{html.escape(query.get('error_description', ''))}</p>")
             return
         nonce, verifier = pending
-        form = urllib.parse.urlencode({
+        request = self._authenticated(f"{self.issuer}/token", {
             "grant_type": "authorization_code",
             "code": query.get("code", ""),
             "redirect_uri": self.redirect_uri,
             "code_verifier": verifier,
-        }).encode()
-        request = urllib.request.Request(
-            f"{self.issuer}/token", data=form,
-            headers={"Authorization": f"Basic {self._basic()}",
-                     "Content-Type": "application/x-www-form-urlencoded"})
+        })
         try:
             with urllib.request.urlopen(request, timeout=10, context=self.tls) as r:
                 tokens = json.load(r)

@@ -1,8 +1,30 @@
 """Signing in to applications, as a person does it in a browser."""
 
+import json
+import tempfile
+
+import pytest
 from playwright.sync_api import expect
 
 from conftest import PASSWORD
+from relying_party import RelyingParty
+
+
+@pytest.fixture(scope="module")
+def signing_party(gatehouse):
+    """An application that authenticates with a key of its own (private_key_jwt), registered
+    with its public key only, whose sign-ins must be pushed (PAR)."""
+    rp = RelyingParty("Payroll")
+    rp.configure(gatehouse.issuer, "payroll", None)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as keys:
+        json.dump(rp.use_key(), keys)
+        keys.flush()
+        out = gatehouse.cli("client", "add", "--client-id", "payroll",
+                            "--redirect-uri", rp.redirect_uri, "--first-party",
+                            "--jwks", keys.name, "--require-par")
+    assert "secret" not in out, out
+    yield rp
+    rp.close()
 
 
 def fill_login(page, username, password=PASSWORD):
@@ -61,6 +83,20 @@ def test_a_pushed_request_signs_in_with_only_its_request_uri_in_the_address(brow
     assert addresses, "the browser went to /authorize"
     for address in addresses:
         assert "request_uri=urn" in address and "redirect_uri" not in address, address
+
+
+def test_an_app_that_signs_with_its_key_signs_people_in_through_pushed_requests_only(
+        browser_page, signing_party, user):
+    page = browser_page
+    start(page, signing_party, par=1)
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert page.url.startswith(signing_party.base + "/callback")
+    # A sign-in started without pushing its request goes back to the app, refused.
+    start(page, signing_party)
+    expect(page.get_by_role("heading")).to_have_text("Sign-in failed")
+    expect(page.locator("#error")).to_have_text("invalid_request")
+    expect(page.locator("#description")).to_contain_text("must be pushed")
 
 
 def test_form_post_brings_the_code_back_in_a_post_not_in_an_address(browser_page, first_party,
