@@ -77,6 +77,9 @@ struct Known {
     cookies: CookieNames,
     /// A login form token for `FORM_COOKIE`.
     login_form: String,
+    /// A client assertion of `signed`, good for ten minutes from the set-up (each run starts
+    /// from the same database, so it is taken afresh each time).
+    assertion: String,
 }
 
 impl Harness {
@@ -170,8 +173,8 @@ impl Harness {
     }
 
     /// Whether the request carries the credentials of a registered client: the confidential
-    /// clients' secret (HTTP Basic or the form), or the public client's id (it has no secret;
-    /// PKCE binds its codes).
+    /// clients' secret (HTTP Basic or the form), `signed`'s assertion, or the public client's
+    /// id (it has no secret; PKCE binds its codes).
     fn authenticates_a_client(&self, request: &Request<Body>, params: &str) -> bool {
         let confidential =
             |id: &str, secret: &str| matches!(id, "web" | "partner") && secret == self.known.secret;
@@ -205,7 +208,10 @@ impl Harness {
         let posted = field("client_secret")
             .zip(field("client_id"))
             .is_some_and(|(secret, id)| confidential(id, secret));
-        basic || posted || field("client_id") == Some("spa")
+        let asserted = field("client_assertion") == Some(&self.known.assertion)
+            && field("client_assertion_type")
+                == Some(crate::oidc::client_assertion::ASSERTION_TYPE);
+        basic || posted || asserted || field("client_id") == Some("spa")
     }
 
     /// Verifies the `id_token_hint` `data` decodes to; panics if a token the server did not
@@ -308,10 +314,30 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         access_token_format: crate::model::AccessTokenFormat::Jwt,
         ..c
     };
+    // A client that signs its assertions with a key (private_key_jwt).
+    let client_key =
+        crate::oidc::keys::generate(crate::model::SigningAlg::Es256, now).expect("a client key");
+    let signed = Client {
+        jwks: Some(
+            format!(r#"{{"keys":[{}]}}"#, client_key.public_jwk)
+                .parse()
+                .expect("the client's key set"),
+        ),
+        ..client("signed", None, true)
+    };
+    let assertion = crate::oidc::keys::Signer::new(&client_key)
+        .and_then(|s| {
+            s.sign(&serde_json::json!({
+                "iss": "signed", "sub": "signed", "aud": format!("{ISSUER}/token"),
+                "exp": now + crate::oidc::client_assertion::MAX_LIFETIME, "jti": "fuzz",
+            }))
+        })
+        .expect("a client assertion");
     for c in [
         jwt(client("web", Some(tokens::hash(&secret)), true)),
         client("partner", Some(tokens::hash(&secret)), false),
         client("spa", None, true),
+        signed,
     ] {
         store.create_client(c, None).await.expect("a client");
     }
@@ -403,6 +429,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         access_token: field("access_token"),
         refresh_token: field("refresh_token"),
         user_id: user.id,
+        assertion,
     };
     (state, known, (*jwks).clone())
 }
@@ -451,6 +478,8 @@ enum Key {
     Csrf,
     Request,
     Decision,
+    ClientAssertionType,
+    ClientAssertion,
     Other(String),
 }
 
@@ -481,6 +510,8 @@ impl Key {
             Key::Csrf => "csrf",
             Key::Request => "request",
             Key::Decision => "decision",
+            Key::ClientAssertionType => "client_assertion_type",
+            Key::ClientAssertion => "client_assertion",
             Key::Other(s) => s,
         }
     }
@@ -510,6 +541,10 @@ enum Value {
     Csrf,
     /// A whole authorization request, as the login and consent forms carry it.
     AuthorizeQuery,
+    Signed,
+    AssertionType,
+    /// `signed`'s client assertion.
+    Assertion,
     Number(i64),
     Text(String),
 }
@@ -540,6 +575,9 @@ impl Value {
             Value::AuthorizeQuery => format!(
                 "response_type=code&client_id=web&redirect_uri={REDIRECT}&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256"
             ),
+            Value::Signed => "signed".into(),
+            Value::AssertionType => crate::oidc::client_assertion::ASSERTION_TYPE.into(),
+            Value::Assertion => k.assertion.clone(),
             Value::Number(n) => n.to_string(),
             Value::Text(s) => s.clone(),
         }
