@@ -225,7 +225,8 @@ async fn what_does_not_authenticate_a_client_with_keys(db: Database) {
         p.extend(owned(extra));
         p
     };
-    let cases: Vec<(&str, Vec<(&'static str, String)>, (StatusCode, &str), &str)> = vec![
+    type Fields = Vec<(&'static str, String)>;
+    let cases: Vec<(&str, Fields, (StatusCode, &str), &str)> = vec![
         (
             // A client with keys is not public: its id alone is nothing.
             "its id alone",
