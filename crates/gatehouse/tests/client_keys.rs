@@ -171,6 +171,34 @@ async fn a_client_authenticates_with_a_signed_assertion_once(db: Database) {
     );
     let r = post_login(&f, &authorize, "ada", PASSWORD).await;
     let code = location(&r)["code"].clone();
+    // What the browser carries of a pushed request is the request, never the assertion that
+    // authenticated its push.
+    let a = assertion(&f, &ec, "signed", |_| {});
+    let r = post_asserted(
+        &f,
+        "/par",
+        &a,
+        &[
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
+    let page = send(
+        &f,
+        get(&format!(
+            "/authorize?{}",
+            encode(&[("client_id", "signed"), ("request_uri", &uri)])
+        )),
+    )
+    .await;
+    let carried = common::hidden_input(&body_text(page).await, "request");
+    assert!(carried.contains("code_challenge="), "{carried}");
+    assert!(!carried.contains("client_assertion"), "{carried}");
     let a = assertion(&f, &ed, "signed", |_| {});
     let r = post_asserted(
         &f,

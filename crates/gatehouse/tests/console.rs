@@ -614,6 +614,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         ("access_token_format", "jwt"),
         ("id_token_alg", "ES256"),
         ("auth_policy", "two_factor"),
+        ("require_par", "yes"),
     ];
     let (status, html) = post(changed.clone()).await;
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -639,6 +640,12 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         gatehouse::model::SigningAlg::Es256
     );
     assert_eq!(after.auth_policy, gatehouse::model::AuthPolicy::TwoFactor);
+    assert!(after.require_pushed_authorization_requests);
+    let page = body_text(get_as(&f, &ada, "/admin/clients/reports").await).await;
+    assert!(
+        page.contains(r#"name="require_par" value="yes" checked"#),
+        "the form shows it: {page}"
+    );
     assert_eq!(after.secret_hash, before.secret_hash, "the secret stays");
     let updated = records(&f, "admin.client.updated").await;
     assert_eq!(updated.len(), 1);
@@ -648,7 +655,8 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         updated[0].record.detail.as_deref(),
         Some(
             "fields=redirect_uris,post_logout_redirect_uris,scopes,grant_types,display_name,\
-             id_token_signed_response_alg,access_token_format,auth_policy"
+             id_token_signed_response_alg,access_token_format,auth_policy,\
+             require_pushed_authorization_requests"
         ),
         "only what changed is named"
     );

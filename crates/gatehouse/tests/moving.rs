@@ -100,6 +100,29 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         ],
         None,
     ));
+    // A client that signs with its key, and must push its requests.
+    let key = gatehouse::oidc::keys::generate(gatehouse::model::SigningAlg::EdDsa, 0).unwrap();
+    let keys_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        keys_file.path(),
+        format!(r#"{{"keys":[{}]}}"#, key.public_jwk),
+    )
+    .unwrap();
+    ok(&gatehouse(
+        &a.db_url(),
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "signed",
+            "--redirect-uri",
+            "https://signed.example/cb",
+            "--jwks",
+            keys_file.path().to_str().unwrap(),
+            "--require-par",
+        ],
+        None,
+    ));
     let before = sign_in(&a, "web", &secret, "ada").await;
     let id_token = before["id_token"].as_str().unwrap().to_owned();
     // The web app hears of logouts, and is down: Bob's logout waits in the outbox.
@@ -172,7 +195,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     }
     let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
     assert!(
-        out.contains("imported 2 users, 2 groups, 2 clients, 3 signing keys, 2 token families"),
+        out.contains("imported 2 users, 2 groups, 3 clients, 3 signing keys, 2 token families"),
         "{out}"
     );
 
@@ -199,6 +222,13 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
         ["staff"]
     );
+    let signed = b.store.client("signed").await.unwrap().unwrap();
+    assert_eq!(
+        signed,
+        a.store.client("signed").await.unwrap().unwrap(),
+        "a client's keys and its need of pushed requests move"
+    );
+    assert!(signed.jwks.is_some() && signed.require_pushed_authorization_requests);
     let partner = b.store.client("partner").await.unwrap().unwrap();
     assert_eq!(
         partner.id_token_signed_response_alg,
@@ -251,6 +281,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "admin.user.profile_updated",
             "admin.group.member_added",
             "admin.client.updated",
+            "admin.client.created",
             "login.succeeded",
             "token.issued",
             "admin.client.updated",
