@@ -793,7 +793,83 @@ async fn a_large_groups_page_shows_its_first_members(db: Database) {
     );
 }
 
+/// An application that signs with its own key: registered with its public keys, which its page
+/// shows and replaces; no secret is made or offered; keys that are not JSON, or hold a private
+/// part, change nothing.
+async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    let csrf = hidden_input(
+        &body_text(get_as(&f, &ada, "/admin/clients").await).await,
+        "csrf",
+    );
+    let key = |alg| gatehouse::oidc::keys::generate(alg, 0).unwrap();
+    let (old, new) = (
+        key(gatehouse::model::SigningAlg::Es256),
+        key(gatehouse::model::SigningAlg::EdDsa),
+    );
+    let set = |keys: &[&gatehouse::model::SigningKey]| {
+        let listed: Vec<&str> = keys.iter().map(|k| k.public_jwk.as_str()).collect();
+        format!(r#"{{"keys":[{}]}}"#, listed.join(","))
+    };
+    let post = |uri: &'static str, fields: Vec<(&'static str, String)>| {
+        let (ada, csrf, f) = (ada.clone(), csrf.clone(), &f);
+        async move {
+            let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+            all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+            let r = post_as_admin(f, &ada, uri, &all).await;
+            (r.status(), body_text(r).await)
+        }
+    };
+    let register = |jwks: String| {
+        post(
+            "/admin/clients",
+            vec![
+                ("client_id", "payroll".into()),
+                ("redirect_uris", "https://payroll.example/cb".into()),
+                ("jwks", jwks),
+            ],
+        )
+    };
+    let private = set(&[&old]).replacen(r#""kty""#, r#""d":"c2VjcmV0","kty""#, 1);
+    for (jwks, says) in [
+        ("{not json".to_owned(), "not a JWK Set in JSON"),
+        (private, "private"),
+    ] {
+        let (status, html) = register(jwks).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+        assert!(html.contains(says), "{html}");
+        assert!(store.client("payroll").await.unwrap().is_none());
+    }
+    let (status, html) = register(set(&[&old])).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains("It is shown only now"), "no secret: {html}");
+    assert!(html.contains("signs with its keys"), "{html}");
+    assert!(html.contains(&old.kid), "its keys are shown: {html}");
+    assert!(!html.contains("New secret"), "{html}");
+    let client = store.client("payroll").await.unwrap().unwrap();
+    assert_eq!(client.auth_method().as_str(), "private_key_jwt");
+
+    let replace = |jwks: String| {
+        post(
+            "/admin/clients/payroll",
+            vec![("action", "keys".to_owned()), ("jwks", jwks)],
+        )
+    };
+    let (status, html) = replace("[]".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("not a JWK Set"), "{html}");
+    assert_eq!(store.client("payroll").await.unwrap().unwrap(), client);
+    let (status, html) = replace(set(&[&old, &new])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("The keys are replaced"), "{html}");
+    let after = store.client("payroll").await.unwrap().unwrap();
+    assert_eq!(after.jwks.unwrap().set().keys.len(), 2);
+    assert_eq!(records(&f, "admin.client.updated").await.len(), 1);
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    an_application_with_keys_is_registered_and_its_keys_replaced,
     a_large_groups_page_shows_its_first_members,
     only_administrators_get_in,
     an_administrator_disables_an_account_as_themselves,

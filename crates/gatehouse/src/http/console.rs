@@ -706,6 +706,9 @@ pub(super) struct ClientForm {
     first_party: Option<String>,
     #[serde(default)]
     require_par: Option<String>,
+    /// A JWK Set, as pasted.
+    #[serde(default)]
+    jwks: String,
     #[serde(default)]
     public: Option<String>,
     /// The groups ticked (a checkbox each, so the name repeats).
@@ -747,6 +750,17 @@ fn uri_lines(text: &str) -> Vec<String> {
 }
 
 impl ClientForm {
+    /// The keys pasted, as JSON for `admin` to check; `None` when the field is empty.
+    fn keys(&self, t: &ConsoleText) -> Result<Option<serde_json::Value>, &'static str> {
+        let text = self.jwks.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|_| t.keys_not_json)
+    }
+
     /// The settings form as a change to the client: every field it shows, given. `None` when a
     /// choice is not one the form offers (a forged form); `Err` names what is missing.
     fn settings(&self, t: &ConsoleText) -> Option<Result<ClientPatch, &'static str>> {
@@ -799,12 +813,17 @@ pub(super) async fn add_client(
         return refused(t.not_recent.to_owned()).await;
     }
     let name = form.display_name.trim();
+    let jwks = match form.keys(t) {
+        Ok(jwks) => jwks,
+        Err(why) => return refused(why.to_owned()).await,
+    };
     let new = NewClient {
         client_id: form.client_id.trim().to_owned(),
         redirect_uris: uri_lines(&form.redirect_uris),
         public: form.public.is_some(),
         first_party: form.first_party.is_some(),
         display_name: (!name.is_empty()).then(|| name.to_owned()),
+        jwks,
         ..NewClient::default()
     };
     match admin.ops(&state, peer).add_client(new).await {
@@ -884,6 +903,19 @@ pub(super) async fn change_client(
                 .update_client(&client_id, patch)
                 .await
                 .map(|_| t.done_settings.to_owned()),
+        },
+        "keys" => match form.keys(t) {
+            Ok(Some(jwks)) => {
+                let patch = ClientPatch {
+                    jwks: Some(jwks),
+                    ..ClientPatch::default()
+                };
+                ops.update_client(&client_id, patch)
+                    .await
+                    .map(|_| t.done_keys.to_owned())
+            }
+            Ok(None) => return incomplete(),
+            Err(why) => return show_client(&state, &admin, &client_id, None, Some(why)).await,
         },
         "access" => ops
             .set_client_access(&client_id, form.groups.clone())

@@ -2,8 +2,12 @@
 they find a person, disable their account (who can then no longer sign in), and see it in the
 audit log under their own name; someone else who opens the pages is told they are not for them."""
 
+import json
+import re
+
 from playwright.sync_api import expect
 
+from relying_party import RelyingParty
 from test_sign_in import fill_login
 
 
@@ -109,6 +113,52 @@ def test_an_administrator_registers_an_application_and_sees_its_secret_once(brow
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Who may use it is saved.")
     assert "admins" in gatehouse.cli("client", "access", client_id)
+
+
+def test_an_administrator_registers_an_application_that_signs_with_its_key(browser_page,
+                                                                           gatehouse):
+    page = browser_page
+    admin = sign_in_as_administrator(page, gatehouse)
+    app = RelyingParty("Payroll")
+    try:
+        keys = app.use_key()
+        client_id = f"payroll-{admin[-8:]}"
+        page.goto(f"{gatehouse.issuer}/admin/clients")
+        page.get_by_label("Client id").fill(client_id)
+        page.get_by_label("Redirect URIs").fill(app.redirect_uri)
+        # The private key pasted by mistake: refused, nothing registered.
+        private = {"keys": [{**keys["keys"][0], "d": "c2VjcmV0"}]}
+        page.get_by_label("Its public keys").fill(json.dumps(private))
+        page.get_by_role("button", name="Register an application").click()
+        expect(page.get_by_role("alert")).to_contain_text("register the public key only")
+        assert client_id not in gatehouse.cli("client", "list")
+
+        page.get_by_label("Client id").fill(client_id)
+        page.get_by_label("Redirect URIs").fill(app.redirect_uri)
+        page.get_by_label("Its public keys").fill(json.dumps(keys))
+        page.get_by_role("button", name="Register an application").click()
+        expect(page.get_by_role("status")).to_have_text("The application is registered.")
+        expect(page.get_by_role("heading", level=1)).to_have_text(client_id)
+        expect(page.get_by_role("table", name="Applications")).to_contain_text(
+            "signs with its keys")
+        expect(page.get_by_role("heading", name="New secret")).to_have_count(0)
+        expect(page.get_by_label("Its public keys")).to_have_value(re.compile(app.kid))
+
+        # The keys it signs with next, beside the old: replaced, and the page shows them.
+        old_kid = app.kid
+        more = app.use_key()
+        both = {"keys": keys["keys"] + more["keys"]}
+        page.get_by_label("Its public keys").fill(json.dumps(both))
+        page.get_by_role("button", name="Replace the keys").click()
+        expect(page.get_by_role("status")).to_contain_text("The keys are replaced")
+        expect(page.get_by_label("Its public keys")).to_contain_text(old_kid)
+        expect(page.get_by_label("Its public keys")).to_have_value(re.compile(app.kid))
+        listed = json.loads(gatehouse.cli("client", "list", "--json"))
+        mine = next(c for c in listed if c["client_id"] == client_id)
+        assert mine["token_endpoint_auth_method"] == "private_key_jwt", mine
+        assert len(mine["jwks"]["keys"]) == 2, mine
+    finally:
+        app.close()
 
 
 def test_an_administrator_changes_an_applications_settings(browser_page, gatehouse):

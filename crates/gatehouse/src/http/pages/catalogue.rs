@@ -440,6 +440,11 @@ pub(in crate::http) struct ConsoleText {
     pub first_party: &'static str,
     pub require_par: &'static str,
     pub public_client: &'static str,
+    pub keys: &'static str,
+    pub keys_help: &'static str,
+    pub replace_keys: &'static str,
+    pub done_keys: &'static str,
+    pub keys_not_json: &'static str,
     pub kind: &'static str,
     pub secret_once: &'static str,
     pub secret_saved: &'static str,
@@ -1041,6 +1046,14 @@ pub(in crate::http) static ENGLISH: Text = Text {
         first_party: "First-party: your own application, no consent page",
         require_par: "Its sign-in requests must be pushed (PAR): others are refused",
         public_client: "Public: a single-page or native app that cannot keep a secret (PKCE)",
+        keys: "Its public keys",
+        keys_help: "For an application that signs with a key of its own (private_key_jwt) \
+                    instead of keeping a secret: its public keys as a JWK Set, \
+                    {\"keys\": [...]}. Leave empty for a secret.",
+        replace_keys: "Replace the keys",
+        done_keys: "The keys are replaced; the application signs with them from now on.",
+        keys_not_json: "The keys are not a JWK Set in JSON: paste {\"keys\": [...]} as the \
+                        application gives it.",
         kind: "Kind",
         secret_once: "This is the application's secret. It is shown only now: put it into the \
                       application's settings before you leave this page.",

@@ -529,6 +529,10 @@ pub(in crate::http) fn clients(
                 p #redirect-help .muted { (t.redirect_help) }
                 label { input type="checkbox" name="first_party" value="yes"; " " (t.first_party) }
                 label { input type="checkbox" name="public" value="yes"; " " (t.public_client) }
+                label for="jwks" { (t.keys) }
+                textarea #jwks name="jwks" rows="3" spellcheck="false"
+                    aria-describedby="jwks-help" {}
+                p #jwks-help .muted { (t.keys_help) }
                 button type="submit" { (t.register) }
             }
         } @else {
@@ -600,6 +604,18 @@ pub(in crate::http) fn client(
                     }
                 }
                 button type="submit" .secondary { (t.save_access) }
+            }
+            @if let Some(keys) = &client.jwks {
+                h2 { (t.keys) }
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(base.csrf);
+                    input type="hidden" name="action" value="keys";
+                    label for="jwks" { (t.keys) }
+                    textarea #jwks name="jwks" rows="8" spellcheck="false" {
+                        (serde_json::to_string_pretty(keys.set()).unwrap_or_default())
+                    }
+                    button type="submit" .secondary { (t.replace_keys) }
+                }
             }
             @if client.secret_hash.is_some() {
                 h2 { (t.new_secret) }
