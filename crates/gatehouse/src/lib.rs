@@ -22,6 +22,7 @@ pub mod logout_sender;
 pub mod mail;
 pub mod model;
 pub mod oidc;
+pub mod remote_keys;
 pub mod server;
 pub mod store;
 pub mod text;

@@ -167,7 +167,7 @@ async fn attempt(state: &AppState, http: &HttpClient, notice: &LogoutNotice) -> 
 
 /// The error with its causes ("client error (Connect): tcp connect error: Connection
 /// refused"), which the client's own message leaves out.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

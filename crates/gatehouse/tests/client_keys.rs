@@ -69,8 +69,8 @@ fn assertion(
         "iss": client_id,
         "sub": client_id,
         "aud": format!("{}/token", f.state.config.issuer),
-        "exp": T0 + 60,
-        "iat": T0,
+        "exp": f.state.now() + 60,
+        "iat": f.state.now(),
         "jti": gatehouse::oidc::tokens::generate(),
     });
     change(&mut claims);
@@ -561,6 +561,160 @@ async fn operators_register_check_and_roll_over_keys(db: Database) {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
+/// Where a client publishes its keys: a JWK Set at a URL, answered (or not) by this test.
+struct Published {
+    uri: String,
+    keys: std::sync::Arc<std::sync::Mutex<(StatusCode, String)>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Published {
+    async fn start() -> Published {
+        use std::sync::atomic::Ordering;
+        let keys = std::sync::Arc::new(std::sync::Mutex::new((StatusCode::OK, String::new())));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (k, n) = (keys.clone(), fetches.clone());
+        let app = axum::Router::new().route(
+            "/jwks",
+            axum::routing::get(move || {
+                let (k, n) = (k.clone(), n.clone());
+                async move {
+                    n.fetch_add(1, Ordering::SeqCst);
+                    k.lock().unwrap().clone()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("http://{}/jwks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Published { uri, keys, fetches }
+    }
+
+    fn publish(&self, status: StatusCode, keys: &[&SigningKey]) {
+        *self.keys.lock().unwrap() = (status, jwks(keys).to_string());
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+async fn keys_published_at_a_uri_are_fetched_when_needed_and_no_more(db: Database) {
+    use gatehouse::oidc::client_assertion::{KEYS_MAX_AGE, REFETCH_AFTER};
+    let f = fixture_on(db).await;
+    let (a, b, stranger) = (
+        key(SigningAlg::Es256),
+        key(SigningAlg::EdDsa),
+        key(SigningAlg::Es256),
+    );
+    let published = Published::start().await;
+    published.publish(StatusCode::OK, &[&a]);
+    let new = NewClient {
+        client_id: "published".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["profile".into()],
+        jwks_uri: Some(published.uri.clone()),
+        ..Default::default()
+    };
+    let (_, secret) = admin(&f).add_client(new).await.unwrap();
+    assert_eq!(secret, None);
+    let token = |k: &SigningKey| {
+        let a = assertion(&f, k, "published", |_| {});
+        let f = &f;
+        async move {
+            post_asserted(f, "/token", &a, CLIENT_CREDENTIALS)
+                .await
+                .status()
+        }
+    };
+    assert_eq!(published.fetches(), 0, "not fetched before they are needed");
+    assert_eq!(token(&a).await, StatusCode::OK);
+    assert_eq!(token(&a).await, StatusCode::OK);
+    assert_eq!(published.fetches(), 1, "then kept");
+
+    // A rollover: the new key is published beside the old. Right after a fetch, an assertion
+    // with it waits for the next chance; then it is fetched at once.
+    published.publish(StatusCode::OK, &[&a, &b]);
+    assert_eq!(token(&b).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(published.fetches(), 1);
+    f.clock.advance(REFETCH_AFTER);
+    assert_eq!(token(&b).await, StatusCode::OK);
+    assert_eq!(published.fetches(), 2);
+
+    // Made-up keys, many at once: at most one fetch in the time.
+    f.clock.advance(REFETCH_AFTER);
+    let mut sent = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let body = encode(&[
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion(&f, &stranger, "published", |_| {}),
+            ),
+            ("grant_type", "client_credentials"),
+        ]);
+        let state = f.state.clone();
+        sent.spawn(async move {
+            use tower::ServiceExt as _;
+            let r = gatehouse::app(state)
+                .oneshot(form("/token").body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            r.status()
+        });
+    }
+    let statuses = sent.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert_eq!(published.fetches(), 3);
+
+    // Aged keys are fetched again; a failed fetch keeps the ones before.
+    published.publish(StatusCode::INTERNAL_SERVER_ERROR, &[]);
+    f.clock.advance(KEYS_MAX_AGE);
+    assert_eq!(token(&a).await, StatusCode::OK);
+    assert_eq!(published.fetches(), 4);
+    // The old key withdrawn: refused once fetched again.
+    published.publish(StatusCode::OK, &[&b]);
+    f.clock.advance(KEYS_MAX_AGE);
+    assert_eq!(token(&a).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(token(&b).await, StatusCode::OK);
+
+    // Switched to registered keys, it no longer fetches; and nowhere to fetch from is refused.
+    let patch = ClientPatch {
+        jwks: Some(jwks(&[&a])),
+        ..Default::default()
+    };
+    admin(&f).update_client("published", patch).await.unwrap();
+    let client = f.state.store.client("published").await.unwrap().unwrap();
+    assert_eq!(client.jwks_uri, None);
+    let before = published.fetches();
+    assert_eq!(token(&a).await, StatusCode::OK);
+    assert_eq!(published.fetches(), before);
+    let nowhere = NewClient {
+        client_id: "nowhere".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["profile".into()],
+        jwks_uri: Some("http://127.0.0.1:9/jwks".into()),
+        ..Default::default()
+    };
+    admin(&f).add_client(nowhere).await.unwrap();
+    let a_nowhere = assertion(&f, &a, "nowhere", |_| {});
+    let r = post_asserted(&f, "/token", &a_nowhere, CLIENT_CREDENTIALS).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Only an https URL, or http on this machine.
+    let plain = NewClient {
+        client_id: "plain".into(),
+        jwks_uri: Some("http://keys.example/jwks".into()),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["profile".into()],
+        ..Default::default()
+    };
+    let refused = admin(&f).add_client(plain).await.unwrap_err().to_string();
+    assert!(refused.contains("not an https URL"), "{refused}");
+}
+
 /// A client that requires pushed requests gets none other: not at `/authorize`, and not by a
 /// request edited into the login form after a pushed one was taken.
 async fn a_client_that_requires_pushed_requests_gets_only_those(db: Database) {
@@ -674,4 +828,5 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     operators_register_check_and_roll_over_keys,
     a_client_that_requires_pushed_requests_gets_only_those,
     discovery_names_the_methods,
+    keys_published_at_a_uri_are_fetched_when_needed_and_no_more,
 );

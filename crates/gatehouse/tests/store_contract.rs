@@ -76,6 +76,7 @@ fn client(id: &str) -> Client {
         auth_policy: Default::default(),
         jwks: None,
         require_pushed_authorization_requests: false,
+        jwks_uri: None,
     }
 }
 
@@ -698,6 +699,13 @@ async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
     };
     s.create_client(with_keys.clone(), None).await.unwrap();
     s.create_client(client("other"), None).await.unwrap();
+    let published = Client {
+        secret_hash: None,
+        jwks_uri: Some("https://published.example/jwks".into()),
+        ..client("published")
+    };
+    s.create_client(published.clone(), None).await.unwrap();
+    assert_eq!(s.client("published").await.unwrap().unwrap(), published);
     let read = s.client("signed").await.unwrap().unwrap();
     assert_eq!(read, with_keys);
     assert_eq!(read.auth_method().as_str(), "private_key_jwt");

@@ -4,6 +4,8 @@
 -- A client registered with public keys (a JWK Set, as JSON) authenticates with a JWT signed by
 -- one of their private halves (private_key_jwt, RFC 7523); it has no secret.
 ALTER TABLE client ADD COLUMN jwks TEXT;
+-- Or where it publishes them (an https URL), fetched when needed; never both.
+ALTER TABLE client ADD COLUMN jwks_uri TEXT;
 -- RFC 9126 §6: its authorization requests come through /par, or are refused.
 ALTER TABLE client ADD COLUMN require_pushed_authorization_requests BOOLEAN NOT NULL
     DEFAULT FALSE;

@@ -108,6 +108,12 @@ pub struct NewClient {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes those keys instead (an https URL): fetched when an assertion
+    /// needs them, again after 5 minutes, and at once (at most every 30 s) for a key not among
+    /// them. It then authenticates with `private_key_jwt` and has no secret.
+    #[serde(default)]
+    #[schema(max_length = 2048)]
+    pub jwks_uri: Option<String>,
     /// Its authorization requests must come pushed (`/par`, RFC 9126); others are refused.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
@@ -169,6 +175,11 @@ pub struct ClientPatch {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Replaces where a client that authenticates with keys publishes them (and the keys
+    /// registered with it, if any).
+    #[serde(default)]
+    #[schema(max_length = 2048)]
+    pub jwks_uri: Option<String>,
     /// Whether its authorization requests must come pushed from now on.
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
@@ -286,18 +297,22 @@ impl Admin<'_> {
             "auth_policy",
             &mut changed,
         );
-        if let Some(jwks) = patch.jwks {
-            if c.jwks.is_none() {
+        if patch.jwks.is_some() || patch.jwks_uri.is_some() {
+            if !c.signs_with_keys() {
                 return Err(invalid(
                     "this client does not authenticate with keys: it has a secret, or none",
                 ));
             }
-            set(
-                &mut c.jwks,
-                Some(Some(client_keys(&jwks)?)),
-                "jwks",
-                &mut changed,
-            );
+            if patch.jwks.is_some() && patch.jwks_uri.is_some() {
+                return Err(invalid(
+                    "a client's keys are registered or published at a URL, not both",
+                ));
+            }
+            let keys = patch.jwks.as_ref().map(client_keys).transpose()?;
+            let uri = patch.jwks_uri.map(jwks_uri).transpose()?;
+            // One replaces the other.
+            set(&mut c.jwks, Some(keys), "jwks", &mut changed);
+            set(&mut c.jwks_uri, Some(uri), "jwks_uri", &mut changed);
         }
         set(
             &mut c.require_pushed_authorization_requests,
@@ -340,7 +355,7 @@ impl Admin<'_> {
                 crate::store::StoreError::NotFound(format!("client {client_id:?}"))
             })?;
         let Some(old) = client.secret_hash.take() else {
-            return Err(invalid(if client.jwks.is_some() {
+            return Err(invalid(if client.signs_with_keys() {
                 "this client authenticates with keys: it has no secret to rotate"
             } else {
                 "a public client has no secret to rotate"
@@ -533,20 +548,36 @@ fn client_keys(jwks: &serde_json::Value) -> Result<ClientKeys, AdminError> {
     crate::oidc::client_assertion::keys(&jwks.to_string()).map_err(invalid)
 }
 
+/// Where a client publishes its keys (`oidc::client_assertion::jwks_uri_problem`).
+fn jwks_uri(uri: String) -> Result<String, AdminError> {
+    let uri = uri.trim().to_owned();
+    match crate::oidc::client_assertion::jwks_uri_problem(&uri) {
+        None => Ok(uri),
+        Some(problem) => Err(invalid(format!("jwks_uri {uri:?} refused: {problem}"))),
+    }
+}
+
 fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>), AdminError> {
+    let jwks_uri = new.jwks_uri.map(jwks_uri).transpose()?;
+    if new.jwks.is_some() && jwks_uri.is_some() {
+        return Err(invalid(
+            "a client's keys are registered or published at a URL, not both",
+        ));
+    }
     let jwks = new.jwks.as_ref().map(client_keys).transpose()?;
+    let signs = jwks.is_some() || jwks_uri.is_some();
     let (secret, generated) = match (new.public, new.secret) {
-        (true, _) if jwks.is_some() => {
+        (true, _) if signs => {
             return Err(invalid(
                 "a public client has no keys: it authenticates with nothing",
             ));
         }
-        (false, Some(_)) if jwks.is_some() => {
+        (false, Some(_)) if signs => {
             return Err(invalid(
                 "a client authenticates with a secret or with keys, not both",
             ));
         }
-        (false, None) if jwks.is_some() => (None, None),
+        (false, None) if signs => (None, None),
         (true, Some(_)) => return Err(invalid("a public client has no secret")),
         (true, None) => (None, None),
         (false, Some(s)) if s.chars().count() < MIN_SECRET_LENGTH => {
@@ -581,6 +612,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         access_token_format: new.access_token_format,
         auth_policy: new.auth_policy,
         jwks,
+        jwks_uri,
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
     };
     check_client_id(&client.client_id)?;

@@ -81,6 +81,8 @@ pub struct ClientView {
     /// Its public keys (a JWK Set), when it authenticates with them.
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Where it publishes its keys instead, when it does.
+    pub jwks_uri: Option<String>,
     /// Whether its authorization requests must come pushed (`/par`).
     pub require_pushed_authorization_requests: bool,
 }
@@ -91,6 +93,7 @@ impl From<Client> for ClientView {
             public: c.is_public(),
             token_endpoint_auth_method: c.auth_method(),
             jwks: c.jwks.as_ref().map(|k| serde_json::json!(k.set())),
+            jwks_uri: c.jwks_uri.clone(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             display_name: c.display_name().to_owned(),
             logo_uri: c.display.logo_uri,

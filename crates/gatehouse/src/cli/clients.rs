@@ -44,6 +44,10 @@ pub enum ClientCommand {
         /// instead of a secret: it signs a JWT to authenticate (private_key_jwt)
         #[arg(long, value_name = "FILE", conflicts_with_all = ["public", "secret_stdin"])]
         jwks: Option<std::path::PathBuf>,
+        /// Authenticate the client by the keys it publishes at this https URL (its JWK Set,
+        /// fetched when needed) instead of a secret (private_key_jwt)
+        #[arg(long, value_name = "URL", conflicts_with_all = ["public", "secret_stdin", "jwks"])]
+        jwks_uri: Option<String>,
         /// Its authorization requests must come pushed (PAR, RFC 9126); others are refused
         #[arg(long)]
         require_par: bool,
@@ -79,6 +83,9 @@ pub enum ClientCommand {
         /// JWK Set)
         #[arg(long, value_name = "FILE")]
         jwks: Option<std::path::PathBuf>,
+        /// Or fetch them from this https URL from now on
+        #[arg(long, value_name = "URL", conflicts_with = "jwks")]
+        jwks_uri: Option<String>,
         /// Whether its authorization requests must come pushed (PAR): true or false
         #[arg(long)]
         require_par: Option<bool>,
@@ -191,6 +198,7 @@ pub(super) async fn client(
             grant_types,
             secret_stdin,
             jwks,
+            jwks_uri,
             require_par,
             display,
         } => {
@@ -218,6 +226,7 @@ pub(super) async fn client(
                 access_token_format: display.access_token_format.unwrap_or_default(),
                 auth_policy: display.auth_policy.unwrap_or_default(),
                 jwks: jwks.as_deref().map(read_jwks).transpose()?,
+                jwks_uri,
                 require_pushed_authorization_requests: require_par,
             };
             let (client, generated) = admin.add_client(new).await?;
@@ -238,7 +247,7 @@ pub(super) async fn client(
                 .map(|c| {
                     let kind = if c.is_public() {
                         "public"
-                    } else if c.jwks.is_some() {
+                    } else if c.signs_with_keys() {
                         "confidential (keys)"
                     } else {
                         "confidential"
@@ -291,6 +300,7 @@ pub(super) async fn client(
             grant_types,
             first_party,
             jwks,
+            jwks_uri,
             require_par,
             display,
             clear,
@@ -330,6 +340,7 @@ pub(super) async fn client(
                 access_token_format: display.access_token_format,
                 auth_policy: display.auth_policy,
                 jwks: jwks.as_deref().map(read_jwks).transpose()?,
+                jwks_uri,
                 require_pushed_authorization_requests: require_par,
             };
             let client = admin.update_client(&client_id, patch).await?;

@@ -192,8 +192,23 @@ async fn asserted(
         .map_err(super::error::store_error)?
         .ok_or_else(failed)?;
     let now = state.now();
+    // Its keys: registered, or published at its jwks_uri and fetched when needed.
+    let fetched;
+    let keys = match (&client.jwks, &client.jwks_uri) {
+        (Some(keys), _) => keys.set(),
+        (None, Some(uri)) => {
+            let kid = client_assertion::kid_of(assertion);
+            fetched = state
+                .client_keys
+                .for_assertion(uri, kid.as_deref(), now)
+                .await
+                .ok_or_else(failed)?;
+            &fetched
+        }
+        (None, None) => return Err(failed()),
+    };
     let audiences = client_assertion::audiences(&state.config.issuer);
-    let accepted = client_assertion::verify(assertion, &client, &audiences, now)
+    let accepted = client_assertion::verify(assertion, &client.client_id, keys, &audiences, now)
         .map_err(|e| OAuthError::InvalidClient(e.to_string()))?;
     let first = state
         .store

@@ -788,6 +788,7 @@ impl ClientForm {
             access_token_format: Some(access_token_format),
             auth_policy: Some(auth_policy),
             jwks: None,
+            jwks_uri: None,
             require_pushed_authorization_requests: Some(self.require_par.is_some()),
         }))
     }

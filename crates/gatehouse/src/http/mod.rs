@@ -91,6 +91,8 @@ pub struct Shared {
     reset_starts: Arc<limits::StartLimiter>,
     /// Pushed authorization requests per address (`par::STARTS_BURST`).
     par_starts: Arc<limits::StartLimiter>,
+    /// The keys clients publish at their `jwks_uri`, as fetched.
+    pub client_keys: crate::remote_keys::RemoteKeys,
 }
 
 /// The languages the pages can speak (`--language`): those with a catalogue.
@@ -146,6 +148,7 @@ impl AppState {
                 par::STARTS_BURST,
                 par::STARTS_PERIOD,
             )),
+            client_keys: Default::default(),
         }))
     }
 

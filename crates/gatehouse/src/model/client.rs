@@ -88,6 +88,10 @@ pub struct Client {
     /// client with keys has no secret and is not public.
     #[serde(default)]
     pub jwks: Option<ClientKeys>,
+    /// Where it publishes those keys instead (an https URL), fetched when needed
+    /// (`remote_keys`); a client has `jwks` or `jwks_uri`, not both.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
     /// Whether its authorization requests must come pushed (RFC 9126 §6).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
@@ -184,6 +188,7 @@ impl Client {
             access_token_format: AccessTokenFormat::default(),
             auth_policy: AuthPolicy::default(),
             jwks: None,
+            jwks_uri: None,
             require_pushed_authorization_requests: false,
         }
     }
@@ -192,14 +197,21 @@ impl Client {
 impl Client {
     /// A public client has neither a secret nor keys to authenticate with.
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none() && self.jwks.is_none()
+        self.secret_hash.is_none() && !self.signs_with_keys()
+    }
+
+    /// Whether it authenticates with its keys, registered or published at its `jwks_uri`.
+    pub fn signs_with_keys(&self) -> bool {
+        self.jwks.is_some() || self.jwks_uri.is_some()
     }
 
     pub fn auth_method(&self) -> ClientAuthMethod {
-        match (&self.secret_hash, &self.jwks) {
-            (_, Some(_)) => ClientAuthMethod::PrivateKeyJwt,
-            (Some(_), None) => ClientAuthMethod::ClientSecretBasic,
-            (None, None) => ClientAuthMethod::Public,
+        if self.signs_with_keys() {
+            ClientAuthMethod::PrivateKeyJwt
+        } else if self.secret_hash.is_some() {
+            ClientAuthMethod::ClientSecretBasic
+        } else {
+            ClientAuthMethod::Public
         }
     }
 

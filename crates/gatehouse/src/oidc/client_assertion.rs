@@ -18,7 +18,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::clock::UnixTime;
-use crate::model::{Client, ClientKeys};
+use crate::model::ClientKeys;
 
 /// The `client_assertion_type` of a JWT (RFC 7523 §2.2).
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -158,6 +158,18 @@ pub fn keys(json: &str) -> Result<ClientKeys, String> {
     Ok(ClientKeys::checked(set))
 }
 
+/// What is wrong with `uri` as where a client publishes its keys: an https URL (http only on
+/// this machine, for development), as `backchannel::uri_problem` checks a URL otherwise. Over
+/// plain http elsewhere, whoever is on the path could hand gatehouse keys of their own.
+pub fn jwks_uri_problem(uri: &str) -> Option<&'static str> {
+    if let Some(problem) = super::backchannel::uri_problem(uri) {
+        return Some(problem);
+    }
+    let u = url::Url::parse(uri).ok()?;
+    let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    (u.scheme() != "https" && !local).then_some("not an https URL")
+}
+
 /// Why an assertion does not authenticate its client. Until its signature is verified, nothing
 /// more is said than that.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -195,22 +207,60 @@ pub struct Accepted {
     pub kept_until: UnixTime,
 }
 
-/// Whether `assertion` authenticates `client` at `now`: signed by one of its keys (the one its
-/// `kid` names, or its only one), with an algorithm that key signs with, never one the header
-/// alone chooses, and claims that [`judge`] accepts.
+/// Whether `assertion` authenticates the client `client_id`, whose keys are `keys`, at `now`:
+/// signed by one of them (the one its `kid` names, or the only one), with an algorithm that
+/// key signs with, never one the header alone chooses, and claims that [`judge`] accepts.
 ///
 /// # Errors
-/// `Unverified` for anything before the signature is verified (a client without keys
-/// included); `Refused` with the claim that is wrong after.
+/// `Unverified` for anything before the signature is verified; `Refused` with the claim that
+/// is wrong after.
 pub fn verify(
     assertion: &str,
-    client: &Client,
+    client_id: &str,
+    keys: &JwkSet,
     audiences: &[String],
     now: UnixTime,
 ) -> Result<Accepted, AssertionError> {
-    let keys = client.jwks.as_ref().ok_or(AssertionError::Unverified)?;
-    let claims = signed_claims(assertion, keys.set()).ok_or(AssertionError::Unverified)?;
-    judge(&claims, &client.client_id, audiences, now)
+    let claims = signed_claims(assertion, keys).ok_or(AssertionError::Unverified)?;
+    judge(&claims, client_id, audiences, now)
+}
+
+/// The `kid` an assertion's header names, if it is a JWT and names one.
+pub fn kid_of(assertion: &str) -> Option<String> {
+    if assertion.len() > MAX_ASSERTION {
+        return None;
+    }
+    jsonwebtoken::decode_header(assertion).ok()?.kid
+}
+
+/// How long keys fetched from a client's `jwks_uri` are used before they are fetched again.
+pub const KEYS_MAX_AGE: i64 = 300;
+/// How soon after the last fetch an assertion naming a key not among those fetched may fetch
+/// them again: a client that rolled its key over is heard at once, and a stranger naming
+/// made-up keys makes at most one fetch in this time.
+pub const REFETCH_AFTER: i64 = 30;
+
+/// Whether a client's keys are fetched from its `jwks_uri` before an assertion is verified:
+/// never fetched (or tried) yet, fetched [`KEYS_MAX_AGE`] ago or more, or not holding the key
+/// the assertion names and fetched [`REFETCH_AFTER`] ago or more. `last_fetch` is when they
+/// were last fetched or tried, whether it worked or not, so a client whose keys cannot be
+/// fetched is not asked again for every request.
+pub fn fetch_keys(last_fetch: Option<UnixTime>, holds_the_key: bool, now: UnixTime) -> bool {
+    match last_fetch {
+        None => true,
+        Some(at) => {
+            let age = now.saturating_sub(at);
+            age >= KEYS_MAX_AGE || (!holds_the_key && age >= REFETCH_AFTER)
+        }
+    }
+}
+
+/// Whether `keys` hold the key an assertion naming `kid` (or none) would be verified with.
+pub fn holds_key(keys: &JwkSet, kid: Option<&str>) -> bool {
+    match kid {
+        Some(kid) => keys.find(kid).is_some(),
+        None => keys.keys.len() == 1,
+    }
 }
 
 /// The claims of `assertion` if one of `keys` signed it.
@@ -219,10 +269,12 @@ fn signed_claims(assertion: &str, keys: &JwkSet) -> Option<Claims> {
         return None;
     }
     let header = jsonwebtoken::decode_header(assertion).ok()?;
+    if !holds_key(keys, header.kid.as_deref()) {
+        return None;
+    }
     let jwk = match &header.kid {
         Some(kid) => keys.find(kid),
-        None if keys.keys.len() == 1 => keys.keys.first(),
-        None => None,
+        None => keys.keys.first(),
     }?;
     if !algorithms_of(jwk).contains(&header.alg) {
         return None;
@@ -302,7 +354,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::{SigningAlg, SigningKey};
+    use crate::model::{Client, SigningAlg, SigningKey};
     use crate::oidc::keys::{self, Signer};
 
     const NOW: UnixTime = 1_000_000;
@@ -340,7 +392,9 @@ mod tests {
     }
 
     fn verified(assertion: &str, client: &Client) -> Result<Accepted, AssertionError> {
-        verify(assertion, client, &audiences(ISSUER), NOW)
+        let none = JwkSet::default();
+        let keys = client.jwks.as_ref().map_or(&none, |k| k.set());
+        verify(assertion, &client.client_id, keys, &audiences(ISSUER), NOW)
     }
 
     #[test]
@@ -453,6 +507,66 @@ mod tests {
             ..client_with(&[&rsa])
         };
         assert!(verified(&pss, &any_rsa).is_ok());
+    }
+
+    #[test]
+    fn where_a_client_may_publish_its_keys() {
+        let cases = [
+            ("https://app.example/jwks.json", None),
+            ("http://127.0.0.1:8080/jwks", None),
+            ("http://localhost/jwks", None),
+            ("http://app.example/jwks.json", Some("not an https URL")),
+            ("https://app.example/jwks#keys", Some("it has a fragment")),
+            (
+                "https://user:pw@app.example/jwks",
+                Some("it carries credentials"),
+            ),
+            ("ftp://app.example/jwks", Some("not an http or https URI")),
+            ("jwks.json", Some("not an absolute URI")),
+        ];
+        for (uri, expected) in cases {
+            assert_eq!(jwks_uri_problem(uri), expected, "{uri}");
+        }
+    }
+
+    #[test]
+    fn when_keys_published_at_a_uri_are_fetched() {
+        let cases = [
+            ("never fetched", None, true, true),
+            ("fetched a moment ago", Some(NOW - 1), true, false),
+            (
+                "just before they age",
+                Some(NOW - KEYS_MAX_AGE + 1),
+                true,
+                false,
+            ),
+            ("aged", Some(NOW - KEYS_MAX_AGE), true, true),
+            (
+                "a key they lack, just fetched",
+                Some(NOW - REFETCH_AFTER + 1),
+                false,
+                false,
+            ),
+            (
+                "a key they lack, a while after",
+                Some(NOW - REFETCH_AFTER),
+                false,
+                true,
+            ),
+            ("a clock gone back", Some(NOW + 100), false, false),
+        ];
+        for (what, last, holds, expected) in cases {
+            assert_eq!(fetch_keys(last, holds, NOW), expected, "{what}");
+        }
+        let (a, b) = (key(SigningAlg::Es256), key(SigningAlg::EdDsa));
+        let one = super::keys(&set_of(&[&a])).unwrap();
+        let two = super::keys(&set_of(&[&a, &b])).unwrap();
+        assert!(holds_key(one.set(), Some(&a.kid)));
+        assert!(!holds_key(one.set(), Some(&b.kid)));
+        assert!(holds_key(one.set(), None), "the only key");
+        assert!(!holds_key(two.set(), None), "no guess among several");
+        assert_eq!(kid_of(&signed(&b, &claims())), Some(b.kid.clone()));
+        assert_eq!(kid_of("not a jwt"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::model::Client;
 /// secret, or, during the overlap after a rotation, the one before; a public client presents
 /// none; a client with keys is authenticated by neither. Every comparison is in constant time.
 pub fn authenticates(client: &Client, secret: Option<&str>, now: UnixTime) -> bool {
-    if client.jwks.is_some() {
+    if client.signs_with_keys() {
         return false;
     }
     match (&client.secret_hash, secret) {

@@ -163,6 +163,9 @@ pub struct ClientRow {
     /// Absent before version 7 (then none).
     #[serde(default)]
     pub jwks: Option<ClientKeys>,
+    /// Absent before version 7 (then none).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
     /// Absent before version 7 (then false).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
@@ -187,6 +190,7 @@ impl From<ClientRow> for Client {
             access_token_format: c.access_token_format,
             auth_policy: c.auth_policy,
             jwks: c.jwks,
+            jwks_uri: c.jwks_uri,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         }
     }
@@ -260,6 +264,7 @@ impl From<Client> for ClientRow {
             access_token_format: c.access_token_format,
             auth_policy: c.auth_policy,
             jwks: c.jwks,
+            jwks_uri: c.jwks_uri,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         }
     }

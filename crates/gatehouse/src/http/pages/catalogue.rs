@@ -442,6 +442,7 @@ pub(in crate::http) struct ConsoleText {
     pub public_client: &'static str,
     pub keys: &'static str,
     pub keys_help: &'static str,
+    pub keys_at: &'static str,
     pub replace_keys: &'static str,
     pub done_keys: &'static str,
     pub keys_not_json: &'static str,
@@ -1050,6 +1051,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         keys_help: "For an application that signs with a key of its own (private_key_jwt) \
                     instead of keeping a secret: its public keys as a JWK Set, \
                     {\"keys\": [...]}. Leave empty for a secret.",
+        keys_at: "Its keys, fetched from",
         replace_keys: "Replace the keys",
         done_keys: "The keys are replaced; the application signs with them from now on.",
         keys_not_json: "The keys are not a JWK Set in JSON: paste {\"keys\": [...]} as the \

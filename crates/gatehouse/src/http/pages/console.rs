@@ -586,6 +586,9 @@ pub(in crate::http) fn client(
                 td { (t.redirect_uris) }
                 td { @for uri in &client.redirect_uris { code { (uri) } br; } }
             }
+            @if let Some(uri) = &client.jwks_uri {
+                tr { td { (t.keys_at) } td { code { (uri) } } }
+            }
             tr { td { (t.sign_in_policy) } td { ((t.policy)(client.auth_policy)) } }
             tr { td { (t.created) } td { (moment(client.created_at)) } }
         }
