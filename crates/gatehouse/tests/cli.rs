@@ -1072,4 +1072,32 @@ async fn a_client_that_signs_with_its_keys_is_registered_and_rolled_over_from_th
         serde_json::from_str(&ok(&run(&["client", "list", "--json"]))).unwrap();
     assert_eq!(clients[0]["jwks"]["keys"][1]["kid"], new.kid.as_str());
     assert_eq!(clients[0]["require_pushed_authorization_requests"], false);
+
+    // Or where it publishes them: an https URL.
+    let published = |uri: &str| {
+        run(&[
+            "client",
+            "add",
+            "--client-id",
+            "published",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "profile",
+            "--jwks-uri",
+            uri,
+        ])
+    };
+    refused(&published("http://keys.example/jwks"), "not an https URL");
+    ok(&published("https://keys.example/jwks.json"));
+    let clients: serde_json::Value =
+        serde_json::from_str(&ok(&run(&["client", "list", "--json"]))).unwrap();
+    let published = clients
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == "published")
+        .unwrap();
+    assert_eq!(published["jwks_uri"], "https://keys.example/jwks.json");
+    assert_eq!(published["token_endpoint_auth_method"], "private_key_jwt");
 }
