@@ -123,6 +123,18 @@ mod tests {
     }
 
     #[test]
+    fn a_sealed_request_comes_apart_as_it_was_sealed() {
+        let request = "client_id=web&state=a%26b";
+        let carried = sealed(request, "1800000000.mac");
+        assert_eq!(unsealed(&carried), Some((request, "1800000000.mac")));
+        assert_eq!(unsealed(request), None, "not sealed");
+        // Only the last seal counts, and one followed by more parameters is none.
+        let twice = sealed(&sealed(request, "one"), "two");
+        assert_eq!(unsealed(&twice), Some((&*sealed(request, "one"), "two")));
+        assert_eq!(unsealed(&format!("{carried}&state=x")), None);
+    }
+
+    #[test]
     fn a_pushed_request_is_the_form_without_the_clients_secret() {
         let form = pairs(&[
             ("response_type", "code"),
@@ -140,6 +152,16 @@ mod tests {
             pushed_query(&pairs(&[("scope", "openid")]), "web").unwrap(),
             "client_id=web&scope=openid",
             "the authenticated client is named when the form does not"
+        );
+        let asserted = pairs(&[
+            ("client_assertion_type", "urn:x"),
+            ("client_assertion", "a.b.c"),
+            ("scope", "openid"),
+        ]);
+        assert_eq!(
+            pushed_query(&asserted, "web").unwrap(),
+            "client_id=web&scope=openid",
+            "the client's authentication is not part of its request"
         );
         let refused = [
             pairs(&[("request_uri", "urn:x")]),
