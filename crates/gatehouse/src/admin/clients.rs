@@ -170,13 +170,13 @@ pub struct ClientPatch {
     #[serde(default)]
     pub auth_policy: Option<AuthPolicy>,
     /// Replaces the keys of a client that authenticates with keys (for a rollover: the new key
-    /// beside the old, then the new alone). A client with a secret, or a public one, keeps
-    /// what it has.
+    /// beside the old, then the new alone), and its `jwks_uri` if it had one. Refused for a
+    /// client with a secret, or a public one.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
-    /// Replaces where a client that authenticates with keys publishes them (and the keys
-    /// registered with it, if any).
+    /// Replaces where a client that authenticates with keys publishes them, and the keys
+    /// registered with it if it had some. Refused for a client with a secret, or a public one.
     #[serde(default)]
     #[schema(max_length = 2048)]
     pub jwks_uri: Option<String>,
