@@ -1,6 +1,7 @@
 """Signing in to applications, as a person does it in a browser."""
 
 import json
+import secrets
 import tempfile
 
 import pytest
@@ -14,12 +15,14 @@ from relying_party import RelyingParty
 def signing_party(gatehouse):
     """An application that authenticates with a key of its own (private_key_jwt), registered
     with its public key only, whose sign-ins must be pushed (PAR)."""
-    rp = RelyingParty("Payroll")
-    rp.configure(gatehouse.issuer, "payroll", None)
+    rp = RelyingParty("Expenses")
+    # An id of its own: the fixture is made again for each browser, on one server.
+    client_id = f"expenses-{secrets.token_hex(4)}"
+    rp.configure(gatehouse.issuer, client_id, None)
     with tempfile.NamedTemporaryFile("w", suffix=".json") as keys:
         json.dump(rp.use_key(), keys)
         keys.flush()
-        out = gatehouse.cli("client", "add", "--client-id", "payroll",
+        out = gatehouse.cli("client", "add", "--client-id", client_id,
                             "--redirect-uri", rp.redirect_uri, "--first-party",
                             "--jwks", keys.name, "--require-par")
     assert "secret" not in out, out
