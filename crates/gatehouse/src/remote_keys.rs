@@ -58,17 +58,23 @@ impl RemoteKeys {
             .is_some_and(|k| client_assertion::holds_key(k, kid));
         if client_assertion::fetch_keys(fetched.at, holds, now) {
             fetched.at = Some(now);
-            match self.fetch(uri).await {
+            let outcome = match self.fetch(uri).await {
                 Ok(keys) => {
                     tracing::info!(%uri, keys = keys.keys.len(), "a client's keys fetched");
                     fetched.keys = Some(Arc::new(keys));
+                    "fetched"
                 }
-                Err(why) => tracing::warn!(
-                    %uri, %why,
-                    "a client's keys could not be fetched; its assertions are verified with \
-                     those fetched before, if any"
-                ),
-            }
+                Err(why) => {
+                    tracing::warn!(
+                        %uri, %why,
+                        "a client's keys could not be fetched; its assertions are verified \
+                         with those fetched before, if any"
+                    );
+                    "failed"
+                }
+            };
+            metrics::counter!("gatehouse_client_keys_fetches_total", "outcome" => outcome)
+                .increment(1);
         }
         fetched.keys.clone()
     }

@@ -713,6 +713,12 @@ async fn keys_published_at_a_uri_are_fetched_when_needed_and_no_more(db: Databas
     };
     let refused = admin(&f).add_client(plain).await.unwrap_err().to_string();
     assert!(refused.contains("not an https URL"), "{refused}");
+    // The operator sees the fetches, failed ones apart.
+    let metrics = body_text(send(&f, get("/metrics")).await).await;
+    for outcome in ["fetched", "failed"] {
+        let line = format!(r#"gatehouse_client_keys_fetches_total{{outcome="{outcome}"}}"#);
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
 }
 
 /// A client that requires pushed requests gets none other: not at `/authorize`, and not by a

@@ -140,18 +140,27 @@ async fn authenticate(
             (id.to_owned(), form_secret.map(str::to_owned))
         }
     };
-    let unknown = || OAuthError::InvalidClient("client authentication failed".into());
-    let client = state
-        .store
-        .client(&client_id)
-        .await
-        .map_err(super::error::store_error)?
-        .ok_or_else(unknown)?;
+    let client = registered(state, &client_id).await?;
     if crate::oidc::client_auth::authenticates(&client, secret.as_deref(), state.now()) {
         Ok(client)
     } else {
-        Err(unknown())
+        Err(failed())
     }
+}
+
+/// What every failed authentication is answered, whatever failed.
+fn failed() -> OAuthError {
+    OAuthError::InvalidClient("client authentication failed".into())
+}
+
+/// The client registered as `client_id`; an unknown one fails as a wrong credential does.
+async fn registered(state: &AppState, client_id: &str) -> Result<Client, OAuthError> {
+    state
+        .store
+        .client(client_id)
+        .await
+        .map_err(super::error::store_error)?
+        .ok_or_else(failed)
 }
 
 /// `private_key_jwt`: the client the assertion names (or `client_id`, which must be the same),
@@ -162,7 +171,6 @@ async fn asserted(
     assertion: &str,
     form_id: Option<&str>,
 ) -> Result<Client, OAuthError> {
-    let failed = || OAuthError::InvalidClient("client authentication failed".into());
     if kind != client_assertion::ASSERTION_TYPE {
         return Err(OAuthError::InvalidClient(format!(
             "client_assertion_type must be {}",
@@ -185,12 +193,7 @@ async fn asserted(
             .and_then(|s| s.sub)
             .ok_or_else(failed)?,
     };
-    let client = state
-        .store
-        .client(&named)
-        .await
-        .map_err(super::error::store_error)?
-        .ok_or_else(failed)?;
+    let client = registered(state, &named).await?;
     let now = state.now();
     // Its keys: registered, or published at its jwks_uri and fetched when needed.
     let fetched;
