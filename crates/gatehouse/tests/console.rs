@@ -866,6 +866,44 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
     let after = store.client("payroll").await.unwrap().unwrap();
     assert_eq!(after.jwks.unwrap().set().keys.len(), 2);
     assert_eq!(records(&f, "admin.client.updated").await.len(), 1);
+
+    // Or where an application publishes its keys: an https URL, shown and changed on its page.
+    let publish = |id: &'static str, uri: &'static str| {
+        post(
+            "/admin/clients",
+            vec![
+                ("client_id", id.into()),
+                ("redirect_uris", "https://ledger.example/cb".into()),
+                ("jwks_uri", uri.into()),
+            ],
+        )
+    };
+    let (status, html) = publish("ledger", "http://ledger.example/jwks").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("not an https URL"), "{html}");
+    let (status, html) = publish("ledger", "https://ledger.example/jwks").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("https://ledger.example/jwks"), "{html}");
+    assert!(!html.contains("It is shown only now"), "no secret: {html}");
+    let moved = post(
+        "/admin/clients/ledger",
+        vec![
+            ("action", "keys_at".into()),
+            ("jwks_uri", "https://keys.ledger.example/jwks".into()),
+        ],
+    )
+    .await;
+    assert_eq!(moved.0, StatusCode::OK, "{}", moved.1);
+    assert!(
+        moved.1.contains("fetched from there from now on"),
+        "{}",
+        moved.1
+    );
+    let ledger = store.client("ledger").await.unwrap().unwrap();
+    assert_eq!(
+        ledger.jwks_uri.as_deref(),
+        Some("https://keys.ledger.example/jwks")
+    );
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);

@@ -710,6 +710,8 @@ pub(super) struct ClientForm {
     #[serde(default)]
     jwks: String,
     #[serde(default)]
+    jwks_uri: String,
+    #[serde(default)]
     public: Option<String>,
     /// The groups ticked (a checkbox each, so the name repeats).
     #[serde(default)]
@@ -825,6 +827,7 @@ pub(super) async fn add_client(
         first_party: form.first_party.is_some(),
         display_name: (!name.is_empty()).then(|| name.to_owned()),
         jwks,
+        jwks_uri: Some(form.jwks_uri.trim().to_owned()).filter(|u| !u.is_empty()),
         ..NewClient::default()
     };
     match admin.ops(&state, peer).add_client(new).await {
@@ -918,6 +921,15 @@ pub(super) async fn change_client(
             Ok(None) => return incomplete(),
             Err(why) => return show_client(&state, &admin, &client_id, None, Some(why)).await,
         },
+        "keys_at" => {
+            let patch = ClientPatch {
+                jwks_uri: Some(form.jwks_uri.clone()),
+                ..ClientPatch::default()
+            };
+            ops.update_client(&client_id, patch)
+                .await
+                .map(|_| t.done_keys_at.to_owned())
+        }
         "access" => ops
             .set_client_access(&client_id, form.groups.clone())
             .await

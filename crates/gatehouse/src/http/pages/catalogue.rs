@@ -443,6 +443,9 @@ pub(in crate::http) struct ConsoleText {
     pub keys: &'static str,
     pub keys_help: &'static str,
     pub keys_at: &'static str,
+    pub keys_at_help: &'static str,
+    pub save_keys_at: &'static str,
+    pub done_keys_at: &'static str,
     pub replace_keys: &'static str,
     pub done_keys: &'static str,
     pub keys_not_json: &'static str,
@@ -1052,6 +1055,10 @@ pub(in crate::http) static ENGLISH: Text = Text {
                     instead of keeping a secret: its public keys as a JWK Set, \
                     {\"keys\": [...]}. Leave empty for a secret.",
         keys_at: "Its keys, fetched from",
+        keys_at_help: "Or, for an application that publishes its public keys itself, where: an \
+                       https URL, fetched when needed. Leave empty otherwise.",
+        save_keys_at: "Fetch its keys from here",
+        done_keys_at: "Its keys are fetched from there from now on.",
         replace_keys: "Replace the keys",
         done_keys: "The keys are replaced; the application signs with them from now on.",
         keys_not_json: "The keys are not a JWK Set in JSON: paste {\"keys\": [...]} as the \

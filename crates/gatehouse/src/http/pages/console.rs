@@ -533,6 +533,10 @@ pub(in crate::http) fn clients(
                 textarea #jwks name="jwks" rows="3" spellcheck="false"
                     aria-describedby="jwks-help" {}
                 p #jwks-help .muted { (t.keys_help) }
+                label for="jwks-uri" { (t.keys_at) }
+                input #jwks-uri name="jwks_uri" type="url" maxlength="2048" autocomplete="off"
+                    aria-describedby="jwks-uri-help";
+                p #jwks-uri-help .muted { (t.keys_at_help) }
                 button type="submit" { (t.register) }
             }
         } @else {
@@ -618,6 +622,17 @@ pub(in crate::http) fn client(
                         (serde_json::to_string_pretty(keys.set()).unwrap_or_default())
                     }
                     button type="submit" .secondary { (t.replace_keys) }
+                }
+            }
+            @if let Some(uri) = &client.jwks_uri {
+                h2 { (t.keys_at) }
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(base.csrf);
+                    input type="hidden" name="action" value="keys_at";
+                    label for="jwks-uri" { (t.keys_at) }
+                    input #jwks-uri name="jwks_uri" type="url" maxlength="2048" required
+                        autocomplete="off" value=(uri);
+                    button type="submit" .secondary { (t.save_keys_at) }
                 }
             }
             @if client.secret_hash.is_some() {
