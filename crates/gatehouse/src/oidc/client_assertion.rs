@@ -1,11 +1,13 @@
 //! Client authentication with a signed JWT, `private_key_jwt` (RFC 7523 §2.2 and §3, RFC 7521
-//! §4.2, OpenID Connect Core §9): a client registered with public keys (`Client::jwks`) proves
-//! itself with a short-lived JWT it signed with the private half of one of them, and each
-//! assertion is taken once.
+//! §4.2, OpenID Connect Core §9): a client registered with public keys (`Client::jwks`, or
+//! published at its `Client::jwks_uri` and fetched by `remote_keys`) proves itself with a
+//! short-lived JWT it signed with the private half of one of them, and each assertion is taken
+//! once.
 //!
-//! Decided here: which keys a client may register ([`keys`]), and whether an assertion
-//! authenticates a client at a time ([`verify`], its claims judged by [`judge`]). The store
-//! keeps the id of each assertion taken until it expires (`Directory::use_client_assertion`).
+//! Decided here: which keys a client may register or publish ([`keys`], [`jwks_uri_problem`]),
+//! when published keys are fetched ([`fetch_keys`]), and whether an assertion authenticates a
+//! client at a time ([`verify`], its claims judged by [`judge`]). The store keeps the id of
+//! each assertion taken until it expires (`Directory::use_client_assertion`).
 
 use std::collections::HashSet;
 
