@@ -94,6 +94,23 @@ async fn post_asserted(
 
 const CLIENT_CREDENTIALS: &[(&str, &str)] = &[("grant_type", "client_credentials")];
 
+/// `bodies` posted to `/token` all at once, each through a router of its own; their statuses.
+async fn at_once(f: &Fixture, bodies: Vec<String>) -> Vec<StatusCode> {
+    let mut sent = tokio::task::JoinSet::new();
+    for body in bodies {
+        let state = f.state.clone();
+        sent.spawn(async move {
+            use tower::ServiceExt as _;
+            let r = gatehouse::app(state)
+                .oneshot(form("/token").body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            r.status()
+        });
+    }
+    sent.join_all().await
+}
+
 /// The error a refused request was answered, with its status.
 async fn refusal(r: Response) -> (StatusCode, String, String) {
     let status = r.status();
@@ -425,24 +442,12 @@ async fn one_assertion_sent_at_once_authenticates_one_request(db: Database) {
     let k = key(SigningAlg::Es256);
     register(&f, "signed", &[&k]).await;
     let a = assertion(&f, &k, "signed", |_| {});
-    let mut sent = tokio::task::JoinSet::new();
-    for _ in 0..32 {
-        let body = encode(&[
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &a),
-            ("grant_type", "client_credentials"),
-        ]);
-        let state = f.state.clone();
-        sent.spawn(async move {
-            use tower::ServiceExt as _;
-            let r = gatehouse::app(state)
-                .oneshot(form("/token").body(Body::from(body)).unwrap())
-                .await
-                .unwrap();
-            r.status()
-        });
-    }
-    let statuses = sent.join_all().await;
+    let body = encode(&[
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", &a),
+        ("grant_type", "client_credentials"),
+    ]);
+    let statuses = at_once(&f, vec![body; 32]).await;
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(ok, 1, "{statuses:?}");
     assert!(
@@ -641,29 +646,21 @@ async fn keys_published_at_a_uri_are_fetched_when_needed_and_no_more(db: Databas
     assert_eq!(token(&b).await, StatusCode::OK);
     assert_eq!(published.fetches(), 2);
 
-    // Made-up keys, many at once: at most one fetch in the time.
+    // A key it does not publish, named by 16 requests at once: one fetch in the time.
     f.clock.advance(REFETCH_AFTER);
-    let mut sent = tokio::task::JoinSet::new();
-    for _ in 0..16 {
-        let body = encode(&[
-            ("client_assertion_type", ASSERTION_TYPE),
-            (
-                "client_assertion",
-                &assertion(&f, &stranger, "published", |_| {}),
-            ),
-            ("grant_type", "client_credentials"),
-        ]);
-        let state = f.state.clone();
-        sent.spawn(async move {
-            use tower::ServiceExt as _;
-            let r = gatehouse::app(state)
-                .oneshot(form("/token").body(Body::from(body)).unwrap())
-                .await
-                .unwrap();
-            r.status()
-        });
-    }
-    let statuses = sent.join_all().await;
+    let made_up: Vec<String> = (0..16)
+        .map(|_| {
+            encode(&[
+                ("client_assertion_type", ASSERTION_TYPE),
+                (
+                    "client_assertion",
+                    &assertion(&f, &stranger, "published", |_| {}),
+                ),
+                ("grant_type", "client_credentials"),
+            ])
+        })
+        .collect();
+    let statuses = at_once(&f, made_up).await;
     assert!(
         statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED),
         "{statuses:?}"
