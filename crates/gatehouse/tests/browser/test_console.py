@@ -161,6 +161,40 @@ def test_an_administrator_registers_an_application_that_signs_with_its_key(brows
         app.close()
 
 
+def test_an_administrator_registers_an_application_that_publishes_its_keys(browser_page,
+                                                                           gatehouse):
+    page = browser_page
+    admin = sign_in_as_administrator(page, gatehouse)
+    client_id = f"ledger-{admin[-8:]}"
+    page.goto(f"{gatehouse.issuer}/admin/clients")
+    page.get_by_label("Client id").fill(client_id)
+    page.get_by_label("Redirect URIs").fill("https://ledger.example/callback")
+    # Plain http elsewhere than this machine: refused, said at the top.
+    page.get_by_label("Its keys, fetched from").fill("http://ledger.example/jwks")
+    page.get_by_role("button", name="Register an application").click()
+    expect(page.get_by_role("alert")).to_contain_text("not an https URL")
+
+    page.get_by_label("Client id").fill(client_id)
+    page.get_by_label("Redirect URIs").fill("https://ledger.example/callback")
+    page.get_by_label("Its keys, fetched from").fill("https://ledger.example/jwks")
+    page.get_by_role("button", name="Register an application").click()
+    expect(page.get_by_role("status")).to_have_text("The application is registered.")
+    table = page.get_by_role("table", name="Applications")
+    expect(table).to_contain_text("signs with its keys")
+    expect(table).to_contain_text("https://ledger.example/jwks")
+    expect(page.get_by_role("heading", name="New secret")).to_have_count(0)
+
+    page.get_by_label("Its keys, fetched from").fill("https://keys.ledger.example/jwks")
+    page.get_by_role("button", name="Fetch its keys from here").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Its keys are fetched from there from now on.")
+    expect(page.get_by_role("table", name="Applications")).to_contain_text(
+        "https://keys.ledger.example/jwks")
+    listed = json.loads(gatehouse.cli("client", "list", "--json"))
+    mine = next(c for c in listed if c["client_id"] == client_id)
+    assert mine["jwks_uri"] == "https://keys.ledger.example/jwks", mine
+
+
 def test_an_administrator_changes_an_applications_settings(browser_page, gatehouse):
     page = browser_page
     admin = sign_in_as_administrator(page, gatehouse)
