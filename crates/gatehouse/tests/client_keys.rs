@@ -579,16 +579,22 @@ impl Published {
         let keys = std::sync::Arc::new(std::sync::Mutex::new((StatusCode::OK, String::new())));
         let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (k, n) = (keys.clone(), fetches.clone());
-        let app = axum::Router::new().route(
-            "/jwks",
-            axum::routing::get(move || {
-                let (k, n) = (k.clone(), n.clone());
-                async move {
-                    n.fetch_add(1, Ordering::SeqCst);
-                    k.lock().unwrap().clone()
-                }
-            }),
-        );
+        let app = axum::Router::new()
+            .route(
+                "/jwks",
+                axum::routing::get(move || {
+                    let (k, n) = (k.clone(), n.clone());
+                    async move {
+                        n.fetch_add(1, Ordering::SeqCst);
+                        k.lock().unwrap().clone()
+                    }
+                }),
+            )
+            // Sends whoever asks on to the keys.
+            .route(
+                "/moved",
+                axum::routing::get(|| async { axum::response::Redirect::temporary("/jwks") }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let uri = format!("http://{}/jwks", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -700,6 +706,21 @@ async fn keys_published_at_a_uri_are_fetched_when_needed_and_no_more(db: Databas
     let a_nowhere = assertion(&f, &a, "nowhere", |_| {});
     let r = post_asserted(&f, "/token", &a_nowhere, CLIENT_CREDENTIALS).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // A redirect is not an answer: it is not followed, even to keys that would verify.
+    let moved = NewClient {
+        client_id: "moved".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["profile".into()],
+        jwks_uri: Some(published.uri.replace("/jwks", "/moved")),
+        ..Default::default()
+    };
+    admin(&f).add_client(moved).await.unwrap();
+    published.publish(StatusCode::OK, &[&a]);
+    let before = published.fetches();
+    let a_moved = assertion(&f, &a, "moved", |_| {});
+    let r = post_asserted(&f, "/token", &a_moved, CLIENT_CREDENTIALS).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(published.fetches(), before, "the keys were not fetched");
     // Only an https URL, or http on this machine.
     let plain = NewClient {
         client_id: "plain".into(),
