@@ -83,10 +83,6 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss(db:
         (authorize_uri("web", "&prompt=none"), "login_required"),
         (authorize_uri("web", "&max_age=soon"), "invalid_request"),
         (
-            authorize_uri("web", "&request=eyJ"),
-            "request_not_supported",
-        ),
-        (
             authorize_uri("web", "&request_uri=https%3A%2F%2Fapp.example%2Fr"),
             "request_uri_not_supported",
         ),

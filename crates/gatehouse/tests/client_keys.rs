@@ -832,6 +832,185 @@ async fn a_client_that_requires_pushed_requests_gets_only_those(db: Database) {
     assert!(location(&r).contains_key("code"));
 }
 
+/// A request object of `client_id`'s signed by `key` (RFC 9101), asking for a code with PKCE
+/// and the state `signed`, with its claims changed as given.
+fn request_object(
+    f: &Fixture,
+    key: &SigningKey,
+    client_id: &str,
+    change: impl FnOnce(&mut Value),
+) -> String {
+    let mut claims = json!({
+        "iss": client_id,
+        "aud": f.state.config.issuer,
+        "client_id": client_id,
+        "exp": f.state.now() + 300,
+        "iat": f.state.now(),
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "state": "signed",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+    });
+    change(&mut claims);
+    Signer::new(key).unwrap().sign(&claims).unwrap()
+}
+
+/// A request object signed by its client is the request, at `/authorize` and pushed to
+/// `/par`, whatever is sent beside it; one the client did not sign, another client's, or one
+/// out of date or too large starts no sign-in and is sent to no redirect URI.
+async fn a_signed_request_object_is_the_request(db: Database) {
+    let f = fixture_on(db).await;
+    let (k, other) = (key(SigningAlg::Es256), key(SigningAlg::EdDsa));
+    register(&f, "signed", &[&k]).await;
+    register(&f, "neighbour", &[&other]).await;
+    let by_value = |client_id: &str, object: &str| {
+        format!(
+            "/authorize?{}",
+            encode(&[
+                ("client_id", client_id),
+                ("state", "beside"),
+                ("scope", "openid offline_access"),
+                ("request", object),
+            ])
+        )
+    };
+    let exchanged = |code: String| {
+        let f = &f;
+        let k = &k;
+        async move {
+            let a = assertion(f, k, "signed", |_| {});
+            let r = post_asserted(
+                f,
+                "/token",
+                &a,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", CHALLENGE_VERIFIER),
+                ],
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::OK);
+            json(r).await
+        }
+    };
+
+    // By value: the object's parameters, not those beside it.
+    let object = request_object(&f, &k, "signed", |c| c["nonce"] = json!("n-signed"));
+    let r = post_login(&f, &by_value("signed", &object), "ada", PASSWORD).await;
+    let back = location(&r);
+    assert_eq!(back["state"], "signed");
+    let tokens = exchanged(back["code"].clone()).await;
+    assert_eq!(
+        tokens["scope"], "openid",
+        "offline_access was only beside it"
+    );
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(id_token).unwrap();
+    assert_eq!(claims["nonce"], "n-signed");
+
+    // Pushed: the same, the form's other parameters aside.
+    let a = assertion(&f, &k, "signed", |c| {
+        c["aud"] = json!(format!("{}/par", f.state.config.issuer))
+    });
+    let pushed = post_asserted(
+        &f,
+        "/par",
+        &a,
+        &[
+            ("state", "beside"),
+            ("request", &request_object(&f, &k, "signed", |_| {})),
+        ],
+    )
+    .await;
+    assert_eq!(pushed.status(), StatusCode::CREATED);
+    let uri = json(pushed).await["request_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let authorize = format!(
+        "/authorize?{}",
+        encode(&[("client_id", "signed"), ("request_uri", &uri)])
+    );
+    let back = location(&post_login(&f, &authorize, "ada", PASSWORD).await);
+    assert_eq!(back["state"], "signed");
+    exchanged(back["code"].clone()).await;
+
+    // Refused on a page, never sent to the redirect URI the object names.
+    let good = request_object(&f, &k, "signed", |_| {});
+    let (head, _) = good.rsplit_once('.').unwrap();
+    let edited = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (header, payload) = head.split_once('.').unwrap();
+        let mut claims: Value = serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
+        claims["redirect_uri"] = json!("https://attacker.example/cb");
+        let signature = good.rsplit('.').next().unwrap();
+        format!("{header}.{}.{signature}", b64.encode(claims.to_string()))
+    };
+    let now = f.state.now();
+    let refused = [
+        ("signed", edited, "registered keys"),
+        (
+            "signed",
+            request_object(&f, &other, "signed", |_| {}),
+            "registered keys",
+        ),
+        // The neighbour's own object, sent as this client's, and this client's as theirs.
+        (
+            "signed",
+            request_object(&f, &other, "neighbour", |_| {}),
+            "registered keys",
+        ),
+        ("neighbour", good.clone(), "registered keys"),
+        ("signed", request_object(&f, &k, "neighbour", |_| {}), "iss"),
+        (
+            "signed",
+            request_object(&f, &k, "signed", |c| c["exp"] = json!(now - 120)),
+            "expired",
+        ),
+        (
+            "signed",
+            request_object(&f, &k, "signed", |c| {
+                c["aud"] = json!("https://other.example")
+            }),
+            "aud",
+        ),
+        (
+            "signed",
+            request_object(&f, &k, "signed", |c| {
+                c["state"] = json!("x".repeat(8 * 1024))
+            }),
+            "longer than",
+        ),
+        ("signed", "not.a.jwt".to_owned(), "registered keys"),
+        // A client with a secret and no keys signs no request object.
+        ("web", request_object(&f, &k, "web", |_| {}), "no keys"),
+    ];
+    for (client_id, object, why) in refused {
+        let r = send(&f, get(&by_value(client_id, &object))).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{why}");
+        assert!(r.headers().get(header::LOCATION).is_none(), "{why}");
+        let text = body_text(r).await;
+        assert!(text.contains("invalid_request_object"), "{why}: {text}");
+        assert!(text.contains(why), "{why}: {text}");
+        // Pushed, the same object gets no request_uri.
+        if client_id == "signed" {
+            let a = assertion(&f, &k, "signed", |_| {});
+            let (status, error, _) =
+                refusal(post_asserted(&f, "/par", &a, &[("request", &object)]).await).await;
+            assert_eq!(
+                (status, error.as_str()),
+                (StatusCode::BAD_REQUEST, "invalid_request_object"),
+                "{why}"
+            );
+        }
+    }
+}
+
 async fn discovery_names_the_methods(db: Database) {
     let f = fixture_on(db).await;
     let doc = json(send(&f, get("/.well-known/openid-configuration")).await).await;
@@ -852,5 +1031,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     operators_register_check_and_roll_over_keys,
     a_client_that_requires_pushed_requests_gets_only_those,
     discovery_names_the_methods,
+    a_signed_request_object_is_the_request,
     keys_published_at_a_uri_are_fetched_when_needed_and_no_more,
 );

@@ -17,7 +17,7 @@ use crate::auth::session;
 use crate::auth::throttle::{self, Admission};
 use crate::model::{AuditKind, AuditRecord, AuthorizationCode, Session, User};
 use crate::oidc::authorize::{self, AuthorizeRequest, Params, Refusal, ResponseMode};
-use crate::oidc::{OAuthError, par, scope, tokens};
+use crate::oidc::{OAuthError, par, request_object, scope, tokens};
 
 /// GET /authorize
 pub(super) async fn authorize(
@@ -50,28 +50,11 @@ pub(super) async fn authorize_post(
 }
 
 async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) -> Response {
-    // A request that names a pushed one (`/par`) is that one: it is taken (once) here, and the
-    // sign-in carries it on as if it had come in the query.
-    let pushed = match pushed_request(state, query).await {
-        Ok(pushed) => pushed,
+    let stands_for = match stands_for(state, query).await {
+        Ok(request) => request,
         Err(e) => return refuse(state, Refusal::Page(e)),
     };
-    // A pushed request goes on sealed, so that each later step of the sign-in knows it came
-    // pushed (`par::SEAL`).
-    let sealed = match pushed {
-        Some(request) => match state.form_key().await {
-            Ok(key) => {
-                let purpose = forms::Purpose::PushedRequest { request: &request };
-                Some(par::sealed(
-                    &request,
-                    &forms::issue(&key, purpose, state.now()),
-                ))
-            }
-            Err(e) => return refuse(state, Refusal::Page(store_error(e))),
-        },
-        None => None,
-    };
-    let query = sealed.as_deref().unwrap_or(query);
+    let query = stands_for.as_deref().unwrap_or(query);
     let request = match checked_request(state, query).await {
         Ok(r) => r,
         Err(refusal) => return refuse(state, refusal),
@@ -577,25 +560,73 @@ fn restart_link(request: &str) -> String {
 /// The pushed request (`oidc::par`) that `query` names, taken: `None` when it names none.
 /// An unknown, used or expired one, or another client's, is refused on a page: there is no
 /// redirect URI to trust.
-async fn pushed_request(state: &AppState, query: &str) -> Result<Option<String>, OAuthError> {
+/// The request the query of `/authorize` stands for, when it is not itself the request: the
+/// pushed one it names (`/par`), taken (once) and sealed, so that each later step of the sign-in
+/// knows it came pushed (`par::SEAL`); or the parameters of the request object it carries
+/// (`oidc::request_object`). The sign-in carries either on as if it had come in the query.
+async fn stands_for(state: &AppState, query: &str) -> Result<Option<String>, OAuthError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
         OAuthError::InvalidRequest("the request is not valid form-urlencoded".into())
     })?;
     let params = Params::from_pairs(pairs);
-    let Some((hash, client_id)) = par::named(&params)? else {
+    if let Some((hash, client_id)) = par::named(&params)? {
+        let Some(request) = state
+            .store
+            .take_pushed_request(&hash, client_id, state.now())
+            .await
+            .map_err(store_error)?
+        else {
+            return Err(OAuthError::InvalidRequestUri(
+                "the request_uri is unknown, already used or expired: start signing in again"
+                    .into(),
+            ));
+        };
+        let key = state.form_key().await.map_err(store_error)?;
+        let purpose = forms::Purpose::PushedRequest { request: &request };
+        return Ok(Some(par::sealed(
+            &request,
+            &forms::issue(&key, purpose, state.now()),
+        )));
+    }
+    let Some(object) = params.one("request")? else {
         return Ok(None);
     };
-    match state
+    let (client_id, _) = authorize::client_and_redirect(&params)?;
+    let client = state
         .store
-        .take_pushed_request(&hash, client_id, state.now())
+        .client(client_id)
         .await
         .map_err(store_error)?
-    {
-        Some(request) => Ok(Some(request)),
-        None => Err(OAuthError::InvalidRequestUri(
-            "the request_uri is unknown, already used or expired: start signing in again".into(),
-        )),
-    }
+        .ok_or_else(|| OAuthError::InvalidRequest("unknown client_id".into()))?;
+    let params = object_params(state, &client, object).await?;
+    let query = serde_urlencoded::to_string(&params)
+        .map_err(|_| OAuthError::InvalidRequest("the request cannot be encoded".into()))?;
+    Ok(Some(query))
+}
+
+/// The parameters of `object`, a request object of `client`'s (`oidc::request_object`),
+/// verified with the client's keys.
+///
+/// # Errors
+/// `invalid_request_object` when the client has no keys, they cannot be fetched, or the object
+/// does not verify.
+pub(super) async fn object_params(
+    state: &AppState,
+    client: &crate::model::Client,
+    object: &str,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let Some(keys) = super::client_auth::keys_of(state, client, object).await else {
+        return Err(OAuthError::InvalidRequestObject(
+            if client.signs_with_keys() {
+                "the application's published keys could not be fetched: try again later"
+            } else {
+                "the application has no keys registered to sign request objects with"
+            }
+            .into(),
+        ));
+    };
+    let audiences = request_object::audiences(&state.config.issuer);
+    request_object::verify(object, &client.client_id, &keys, &audiences, state.now())
 }
 
 /// Parses and validates the authorization request in `query`, looking up its client.

@@ -2,9 +2,12 @@
 //! endpoints (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`, `private_key_jwt`
 //! (RFC 7523, `oidc::client_assertion`), or `none` for a public client.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::jwk::JwkSet;
 
 use super::AppState;
 use super::error::TokenError;
@@ -195,23 +198,11 @@ async fn asserted(
     };
     let client = registered(state, &named).await?;
     let now = state.now();
-    // Its keys: registered, or published at its jwks_uri and fetched when needed.
-    let fetched;
-    let keys = match (&client.jwks, &client.jwks_uri) {
-        (Some(keys), _) => keys.set(),
-        (None, Some(uri)) => {
-            let kid = client_assertion::kid_of(assertion);
-            fetched = state
-                .client_keys
-                .for_assertion(uri, kid.as_deref(), now)
-                .await
-                .ok_or_else(failed)?;
-            &fetched
-        }
-        (None, None) => return Err(failed()),
-    };
+    let keys = keys_of(state, &client, assertion)
+        .await
+        .ok_or_else(failed)?;
     let audiences = client_assertion::audiences(&state.config.issuer);
-    let accepted = client_assertion::verify(assertion, &client.client_id, keys, &audiences, now)
+    let accepted = client_assertion::verify(assertion, &client.client_id, &keys, &audiences, now)
         .map_err(|e| OAuthError::InvalidClient(e.to_string()))?;
     let first = state
         .store
@@ -229,5 +220,22 @@ async fn asserted(
         Err(OAuthError::InvalidClient(
             "the client assertion was used before: sign a new one for each request".into(),
         ))
+    }
+}
+
+/// The keys to verify `jwt`, signed by `client`, with: those registered, or those it publishes
+/// at its `jwks_uri`, fetched when needed. `None` for a client without keys, or whose keys
+/// could not be fetched yet.
+pub(super) async fn keys_of(state: &AppState, client: &Client, jwt: &str) -> Option<Arc<JwkSet>> {
+    match (&client.jwks, &client.jwks_uri) {
+        (Some(keys), _) => Some(keys.shared()),
+        (None, Some(uri)) => {
+            let kid = client_assertion::kid_of(jwt);
+            state
+                .client_keys
+                .for_assertion(uri, kid.as_deref(), state.now())
+                .await
+        }
+        (None, None) => None,
     }
 }

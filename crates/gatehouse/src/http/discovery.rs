@@ -9,7 +9,7 @@ use super::AppState;
 use super::error::{internal, store_error};
 use crate::keyring::KeyringError;
 use crate::model::{AuthPolicy, GrantType, SigningAlg};
-use crate::oidc::{client_assertion, scope};
+use crate::oidc::{client_assertion, request_object, scope};
 
 pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
     let c = &state.config;
@@ -47,7 +47,8 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "acr_values_supported": AuthPolicy::ALL,
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
-        "request_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": request_object::ALGORITHMS,
         "request_uri_parameter_supported": false,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,

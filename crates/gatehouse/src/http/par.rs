@@ -1,6 +1,7 @@
 //! `/par`, the pushed authorization request endpoint (RFC 9126, `oidc::par`): the client
-//! authenticates as at the token endpoint, its request is checked as `/authorize` would check
-//! it, and it gets the `request_uri` that stands for it.
+//! authenticates as at the token endpoint, its request (its form, or the request object it
+//! sends, `oidc::request_object`) is checked as `/authorize` would check it, and it gets the
+//! `request_uri` that stands for it.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -43,7 +44,14 @@ async fn pushed(
     body: &[u8],
 ) -> Result<Response, TokenError> {
     let (client, form) = client_auth::authenticated(state, headers, body).await?;
-    let query = par::pushed_query(form.pairs(), &client.client_id)?;
+    // A request object is the request, the form's other parameters aside (RFC 9126 §3).
+    let query = match form.get("request")? {
+        Some(object) => {
+            let params = super::authorize::object_params(state, &client, object).await?;
+            par::pushed_query(&params, &client.client_id)?
+        }
+        None => par::pushed_query(form.pairs(), &client.client_id)?,
+    };
     let pairs = serde_urlencoded::from_str(&query)
         .map_err(|_| OAuthError::InvalidRequest("the request cannot be read".into()))?;
     if let Err(refusal) = authorize::validate(&Params::from_pairs(pairs), &client, true) {

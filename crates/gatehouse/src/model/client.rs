@@ -104,23 +104,28 @@ pub struct Client {
     try_from = "jsonwebtoken::jwk::JwkSet",
     into = "jsonwebtoken::jwk::JwkSet"
 )]
-pub struct ClientKeys(jsonwebtoken::jwk::JwkSet);
+pub struct ClientKeys(std::sync::Arc<jsonwebtoken::jwk::JwkSet>);
 
 impl ClientKeys {
     /// Keys that `oidc::client_assertion::keys` accepted.
     pub(crate) fn checked(keys: jsonwebtoken::jwk::JwkSet) -> ClientKeys {
-        ClientKeys(keys)
+        ClientKeys(std::sync::Arc::new(keys))
     }
 
     pub fn set(&self) -> &jsonwebtoken::jwk::JwkSet {
         &self.0
     }
 
+    /// The keys, shared.
+    pub fn shared(&self) -> std::sync::Arc<jsonwebtoken::jwk::JwkSet> {
+        std::sync::Arc::clone(&self.0)
+    }
+
     /// The JWK Set as JSON, as it is stored. A JWK Set is strings and names, which always
     /// serialize; were it to fail, `{}` would be stored, which reads back as an error, never as
     /// keys.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".into())
+        serde_json::to_string(&*self.0).unwrap_or_else(|_| "{}".into())
     }
 }
 
@@ -144,7 +149,7 @@ impl TryFrom<jsonwebtoken::jwk::JwkSet> for ClientKeys {
 
 impl From<ClientKeys> for jsonwebtoken::jwk::JwkSet {
     fn from(keys: ClientKeys) -> Self {
-        keys.0
+        std::sync::Arc::unwrap_or_clone(keys.0)
     }
 }
 

@@ -227,9 +227,12 @@ fn rest(
         )));
     };
     // OpenID Connect Core §3.1.2.6 gives each of these its own error code.
+    // A request object was read where the request began (`oidc::request_object`): one here
+    // was put into a later step's form.
     if params.one("request")?.is_some() {
-        return Err(OAuthError::RequestNotSupported(
-            "request objects are not supported; send the parameters in the query".into(),
+        return Err(invalid_request(
+            "a request object is read only at /authorize and /par: start signing in again from \
+             the application",
         ));
     }
     if params.one("request_uri")?.is_some() {
@@ -505,7 +508,7 @@ mod tests {
             (
                 &[("request", "eyJ...")],
                 true,
-                "redirect:request_not_supported:xyz",
+                "redirect:invalid_request:xyz",
             ),
             (
                 &[("request_uri", "https://app.example/r")],

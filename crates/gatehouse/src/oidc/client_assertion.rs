@@ -270,7 +270,14 @@ fn signed_claims(assertion: &str, keys: &JwkSet) -> Option<Claims> {
     if assertion.len() > MAX_ASSERTION {
         return None;
     }
-    let header = jsonwebtoken::decode_header(assertion).ok()?;
+    signed(assertion, keys)
+}
+
+/// The claims of the JWT `jwt` if one of `keys` signed it: the key its `kid` names (or the
+/// only one), with an algorithm that key signs with, never one the header alone chooses. No
+/// claim is judged here: that is for the caller, with its own clock.
+pub(super) fn signed<T: serde::de::DeserializeOwned>(jwt: &str, keys: &JwkSet) -> Option<T> {
+    let header = jsonwebtoken::decode_header(jwt).ok()?;
     if !holds_key(keys, header.kid.as_deref()) {
         return None;
     }
@@ -283,12 +290,11 @@ fn signed_claims(assertion: &str, keys: &JwkSet) -> Option<Claims> {
     }
     let key = DecodingKey::from_jwk(jwk).ok()?;
     let mut validation = Validation::new(header.alg);
-    // Every claim is judged below, with the caller's clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.set_required_spec_claims::<&str>(&[]);
-    jsonwebtoken::decode::<Claims>(assertion, &key, &validation)
+    jsonwebtoken::decode::<T>(jwt, &key, &validation)
         .ok()
         .map(|data| data.claims)
 }

@@ -26,8 +26,9 @@ pub enum OAuthError {
     LoginRequired(String),
     /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must consent.
     ConsentRequired(String),
-    /// OpenID Connect Core §3.1.2.6: the `request` parameter (a request object).
-    RequestNotSupported(String),
+    /// OpenID Connect Core §3.1.2.6, RFC 9101 §7: the request object does not verify, or holds
+    /// what a request object may not.
+    InvalidRequestObject(String),
     /// OpenID Connect Core §3.1.2.6: the `request_uri` parameter.
     RequestUriNotSupported(String),
     /// OpenID Connect Core §3.1.2.6: the `registration` parameter.
@@ -65,7 +66,7 @@ impl OAuthError {
             OAuthError::AccessDenied(_) => "access_denied",
             OAuthError::LoginRequired(_) => "login_required",
             OAuthError::ConsentRequired(_) => "consent_required",
-            OAuthError::RequestNotSupported(_) => "request_not_supported",
+            OAuthError::InvalidRequestObject(_) => "invalid_request_object",
             OAuthError::RequestUriNotSupported(_) => "request_uri_not_supported",
             OAuthError::RegistrationNotSupported(_) => "registration_not_supported",
             OAuthError::InvalidRequestUri(_) => "invalid_request_uri",
@@ -92,7 +93,7 @@ impl OAuthError {
             | OAuthError::AccessDenied(d)
             | OAuthError::LoginRequired(d)
             | OAuthError::ConsentRequired(d)
-            | OAuthError::RequestNotSupported(d)
+            | OAuthError::InvalidRequestObject(d)
             | OAuthError::RequestUriNotSupported(d)
             | OAuthError::RegistrationNotSupported(d)
             | OAuthError::InvalidRequestUri(d)

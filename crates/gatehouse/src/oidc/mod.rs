@@ -17,6 +17,7 @@ pub mod logout;
 pub mod par;
 pub mod pkce;
 pub mod redirect;
+pub mod request_object;
 pub mod retry;
 pub mod scope;
 pub mod tokens;
