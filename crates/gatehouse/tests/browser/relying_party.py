@@ -2,7 +2,7 @@
 
 It runs the authorization code flow with PKCE, state and nonce against gatehouse (sending the
 request in the browser's address, or pushing it to /par first and sending only its
-request_uri), redeems the
+request_uri; configured with a key, it may sign the request as a request object), redeems the
 code at the token endpoint with its client secret (client_secret_basic) or, configured with a key
 of its own, a JWT it signs with that key (private_key_jwt, RFC 7523), checks the ID token's
 issuer, audience and nonce, and shows the person who they are. Its logout sends the browser to
@@ -10,8 +10,9 @@ gatehouse's end_session_endpoint, with or without an id_token_hint.
 
 Pages (all GET):
   /                       "Signed in as USERNAME" (from /userinfo) or "Not signed in"
-  /login?prompt=&max_age=&response_mode=&par=1  starts a sign-in (par=1: a pushed
-                          authorization request)
+  /login?prompt=&max_age=&response_mode=&par=1&signed=1  starts a sign-in (par=1: a
+                          pushed authorization request; signed=1: a request object signed with
+                          the app's key, signed=forged: one changed after it was signed)
   /callback               the redirect URI: redeems the code, or shows the error it got
                           (also POST, for response_mode=form_post)
   /logout?hint=0|1        starts an RP-initiated logout
@@ -100,20 +101,37 @@ class RelyingParty:
         return urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(),
                                       headers=headers)
 
-    def _assertion(self, audience: str) -> dict:
+    def _sign(self, claims: dict, typ: str = "JWT") -> str:
+        """A JWT of `claims` signed with this client's key (ES256)."""
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import ec
         from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-        header = {"alg": "ES256", "typ": "JWT", "kid": self.kid}
-        now = int(time.time())
-        claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience,
-                  "iat": now, "exp": now + 60, "jti": secrets.token_urlsafe(16)}
+        header = {"alg": "ES256", "typ": typ, "kid": self.kid}
         signing_input = ".".join(_b64url(json.dumps(part).encode()) for part in (header, claims))
         r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
                                                   ec.ECDSA(hashes.SHA256())))
-        signature = _b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+        return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    def _assertion(self, audience: str) -> dict:
+        now = int(time.time())
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience,
+                  "iat": now, "exp": now + 60, "jti": secrets.token_urlsafe(16)}
         return {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": f"{signing_input}.{signature}"}
+                "client_assertion": self._sign(claims)}
+
+    def _request_object(self, params: dict, forged: bool) -> str:
+        """The authorization request `params` as a request object (RFC 9101) signed with this
+        client's key; `forged`: its redirect URI changed after it was signed, as someone on
+        the way might."""
+        now = int(time.time())
+        claims = {**params, "iss": self.client_id, "aud": self.issuer,
+                  "iat": now, "nbf": now, "exp": now + 300}
+        jwt = self._sign(claims, typ="oauth-authz-req+jwt")
+        if forged:
+            header, _, signature = jwt.split(".")
+            claims["redirect_uri"] = "https://attacker.example/callback"
+            jwt = f"{header}.{_b64url(json.dumps(claims).encode())}.{signature}"
+        return jwt
 
     def close(self):
         self.server.shutdown()
@@ -211,6 +229,11 @@ class RelyingParty:
         for extra in ("prompt", "max_age", "acr_values", "response_mode"):
             if extra in query:
                 params[extra] = query[extra]
+        if query.get("signed") in ("1", "forged"):
+            # RFC 9101: the request is a JWT the application signs, which nobody on the way
+            # can change.
+            params = {"client_id": self.client_id,
+                      "request": self._request_object(params, query["signed"] == "forged")}
         if query.get("par") == "1":
             # RFC 9126: the request goes to gatehouse directly, the browser carries only its
             # request_uri.

@@ -102,6 +102,26 @@ def test_an_app_that_signs_with_its_key_signs_people_in_through_pushed_requests_
     expect(page.locator("#description")).to_contain_text("must be pushed")
 
 
+def test_a_signed_request_signs_in_and_one_changed_on_the_way_sends_nobody_anywhere(
+        browser_page, signing_party, user, gatehouse):
+    page = browser_page
+    # The request signed by the application's key (RFC 9101) and pushed: signed in.
+    start(page, signing_party, par=1, signed=1)
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    # Changed after it was signed, to send the code elsewhere: gatehouse says the link does
+    # not work and follows none of it.
+    start(page, signing_party, signed="forged")
+    expect(page.get_by_role("heading", level=1)).to_have_text("This sign-in link does not work")
+    assert page.url.startswith(gatehouse.issuer + "/authorize"), page.url
+    expect(page.locator("main")).to_contain_text("invalid_request_object")
+    # Signed is not pushed: this application's requests must be both.
+    start(page, signing_party, signed=1)
+    expect(page.get_by_role("heading")).to_have_text("Sign-in failed")
+    expect(page.locator("#description")).to_contain_text("must be pushed")
+    assert page.url.startswith(signing_party.base + "/callback")
+
+
 def test_form_post_brings_the_code_back_in_a_post_not_in_an_address(browser_page, first_party,
                                                                      user, gatehouse):
     page = browser_page
