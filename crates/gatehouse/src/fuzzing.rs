@@ -306,6 +306,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         auth_policy: Default::default(),
         jwks: None,
         require_pushed_authorization_requests: false,
+        require_signed_request_object: false,
         jwks_uri: None,
     };
     // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the

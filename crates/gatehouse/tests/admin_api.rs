@@ -1269,7 +1269,8 @@ async fn a_client_with_keys_is_managed_through_the_api_as_documented(db: Databas
             Some(
                 json!({"client_id": "signed", "redirect_uris": ["https://s.example/cb"],
                         "jwks": {"keys": [jwk(&old)]},
-                        "require_pushed_authorization_requests": true}),
+                        "require_pushed_authorization_requests": true,
+                        "require_signed_request_object": true}),
             ),
         )
         .await;
@@ -1279,6 +1280,7 @@ async fn a_client_with_keys_is_managed_through_the_api_as_documented(db: Databas
     assert_eq!(client["token_endpoint_auth_method"], "private_key_jwt");
     assert_eq!(client["public"], false);
     assert_eq!(client["require_pushed_authorization_requests"], true);
+    assert_eq!(client["require_signed_request_object"], true);
     assert_eq!(client["jwks"]["keys"][0]["kid"], old.kid.as_str());
     let (s, changed) = a
         .checked(
@@ -1286,12 +1288,14 @@ async fn a_client_with_keys_is_managed_through_the_api_as_documented(db: Databas
             one,
             "/admin/api/clients/signed",
             Some(json!({"jwks": {"keys": [jwk(&old), jwk(&new)]},
-                        "require_pushed_authorization_requests": false})),
+                        "require_pushed_authorization_requests": false,
+                        "require_signed_request_object": false})),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(changed["jwks"]["keys"][1]["kid"], new.kid.as_str());
     assert_eq!(changed["require_pushed_authorization_requests"], false);
+    assert_eq!(changed["require_signed_request_object"], false);
     let rotate = "/admin/api/clients/{client_id}/secret";
     let (s, no_secret) = a
         .checked(

@@ -1041,10 +1041,23 @@ async fn a_client_that_signs_with_its_keys_is_registered_and_rolled_over_from_th
             "--jwks",
             file,
             "--require-par",
+            "--require-signed-requests",
         ])
     };
     refused(&add(&write("private.json", &[&old], true)), "private");
     refused(&add("no-such-file.json"), "cannot read the keys");
+    refused(
+        &run(&[
+            "client",
+            "add",
+            "--client-id",
+            "unsigned",
+            "--redirect-uri",
+            "https://unsigned.example/cb",
+            "--require-signed-requests",
+        ]),
+        "only a client with keys signs its requests",
+    );
     let out = ok(&add(&write("old.json", &[&old], false)));
     assert!(!out.contains("secret"), "no secret is made: {out}");
     let listed = ok(&run(&["client", "list"]));
@@ -1053,6 +1066,7 @@ async fn a_client_that_signs_with_its_keys_is_registered_and_rolled_over_from_th
         serde_json::from_str(&ok(&run(&["client", "list", "--json"]))).unwrap();
     assert_eq!(clients[0]["token_endpoint_auth_method"], "private_key_jwt");
     assert_eq!(clients[0]["require_pushed_authorization_requests"], true);
+    assert_eq!(clients[0]["require_signed_request_object"], true);
     assert_eq!(clients[0]["jwks"]["keys"][0]["kid"], old.kid.as_str());
     refused(
         &run(&["client", "rotate-secret", "signed"]),
@@ -1067,11 +1081,14 @@ async fn a_client_that_signs_with_its_keys_is_registered_and_rolled_over_from_th
         &both,
         "--require-par",
         "false",
+        "--require-signed-requests",
+        "false",
     ]));
     let clients: serde_json::Value =
         serde_json::from_str(&ok(&run(&["client", "list", "--json"]))).unwrap();
     assert_eq!(clients[0]["jwks"]["keys"][1]["kid"], new.kid.as_str());
     assert_eq!(clients[0]["require_pushed_authorization_requests"], false);
+    assert_eq!(clients[0]["require_signed_request_object"], false);
 
     // Or where it publishes them: an https URL.
     let published = |uri: &str| {

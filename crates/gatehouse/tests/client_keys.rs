@@ -1,5 +1,6 @@
-//! Clients that authenticate with keys (`private_key_jwt`, RFC 7523) and clients whose
-//! authorization requests must be pushed (RFC 9126 §6), through the router with a fixed clock,
+//! Clients that authenticate with keys (`private_key_jwt`, RFC 7523), that sign their
+//! requests (request objects, RFC 9101), and whose authorization requests must be pushed (RFC
+//! 9126 §6) or signed (RFC 9101 §10.5), through the router with a fixed clock,
 //! on both backends: what a client sees at each endpoint, and what an attacker who replays,
 //! forges or reroutes an assertion, or edits a request in the browser, gets.
 
@@ -90,6 +91,19 @@ async fn post_asserted(
     ];
     all.extend_from_slice(pairs);
     send(f, form(uri).body(Body::from(encode(&all))).unwrap()).await
+}
+
+/// `code` (of a request with [`CHALLENGE`]) redeemed at `/token` by `client_id`, with an
+/// assertion signed by `key`.
+async fn redeem(f: &Fixture, key: &SigningKey, client_id: &str, code: &str) -> Response {
+    let a = assertion(f, key, client_id, |_| {});
+    let redemption = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", CHALLENGE_VERIFIER),
+    ];
+    post_asserted(f, "/token", &a, &redemption).await
 }
 
 const CLIENT_CREDENTIALS: &[(&str, &str)] = &[("grant_type", "client_credentials")];
@@ -216,19 +230,7 @@ async fn a_client_authenticates_with_a_signed_assertion_once(db: Database) {
     let carried = common::hidden_input(&body_text(page).await, "request");
     assert!(carried.contains("code_challenge="), "{carried}");
     assert!(!carried.contains("client_assertion"), "{carried}");
-    let a = assertion(&f, &ed, "signed", |_| {});
-    let r = post_asserted(
-        &f,
-        "/token",
-        &a,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", CHALLENGE_VERIFIER),
-        ],
-    )
-    .await;
+    let r = redeem(&f, &ed, "signed", &code).await;
     assert_eq!(r.status(), StatusCode::OK);
     let tokens = json(r).await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
@@ -877,22 +879,9 @@ async fn a_signed_request_object_is_the_request(db: Database) {
         )
     };
     let exchanged = |code: String| {
-        let f = &f;
-        let k = &k;
+        let (f, k) = (&f, &k);
         async move {
-            let a = assertion(f, k, "signed", |_| {});
-            let r = post_asserted(
-                f,
-                "/token",
-                &a,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT),
-                    ("code_verifier", CHALLENGE_VERIFIER),
-                ],
-            )
-            .await;
+            let r = redeem(f, k, "signed", &code).await;
             assert_eq!(r.status(), StatusCode::OK);
             json(r).await
         }
@@ -1011,6 +1000,113 @@ async fn a_signed_request_object_is_the_request(db: Database) {
     }
 }
 
+/// A client that requires signed requests gets none other: not a plain one at `/authorize`,
+/// not an unsigned one pushed, and not one edited into the login form after a signed one was
+/// accepted; a signed one, by value or pushed, signs the person in, and its sign-in can be
+/// started again from its sealed form.
+async fn a_client_that_requires_signed_requests_gets_only_those(db: Database) {
+    let f = fixture_on(db).await;
+    let k = key(SigningAlg::Es256);
+    register(&f, "signed", &[&k]).await;
+    let patch = ClientPatch {
+        require_signed_request_object: Some(true),
+        ..Default::default()
+    };
+    admin(&f).update_client("signed", patch).await.unwrap();
+    let plain = [
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("state", "plain"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+
+    // Not signed, in the address: refused, back to the application.
+    let mut query = vec![("client_id", "signed")];
+    query.extend_from_slice(&plain);
+    let back = location(&send(&f, get(&format!("/authorize?{}", encode(&query)))).await);
+    assert_eq!(back["error"], "invalid_request");
+    assert!(back["error_description"].contains("signed"), "{back:?}");
+    // Not signed, pushed: refused at /par.
+    let a = assertion(&f, &k, "signed", |_| {});
+    let (status, error, why) = refusal(post_asserted(&f, "/par", &a, &plain).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    assert!(why.contains("signed"), "{why}");
+
+    // Signed, pushed: the sign-in works.
+    let a = assertion(&f, &k, "signed", |_| {});
+    let object = request_object(&f, &k, "signed", |_| {});
+    let r = post_asserted(&f, "/par", &a, &[("request", &object)]).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
+    let pushed = format!(
+        "/authorize?{}",
+        encode(&[("client_id", "signed"), ("request_uri", &uri)])
+    );
+    assert_eq!(
+        location(&post_login(&f, &pushed, "ada", PASSWORD).await)["state"],
+        "signed"
+    );
+
+    // Signed, by value: its login form carries it sealed. Edited there (its seal kept, or
+    // not, or forged): refused. As it came: signed in, and started again from it, too.
+    let by_value = format!(
+        "/authorize?{}",
+        encode(&[("client_id", "signed"), ("request", &object)])
+    );
+    let page = send(&f, get(&by_value)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookie = cookies(&page);
+    let html = body_text(page).await;
+    let carried = common::hidden_input(&html, "request");
+    let (request, seal) = carried
+        .rsplit_once(&format!("&{}=", gatehouse::oidc::par::SEAL))
+        .expect("a signed request goes on sealed");
+    assert!(
+        !request.contains("request="),
+        "the object's parameters: {request}"
+    );
+    let edited = request.replace("state=signed", "state=edited");
+    assert_ne!(edited, request);
+    let login = |request: String| {
+        let body = encode(&[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("csrf", &common::hidden_input(&html, "csrf")),
+            ("request", &request),
+        ]);
+        let cookie = cookie.clone();
+        let f = &f;
+        async move {
+            let r = form("/login")
+                .header(header::COOKIE, cookie)
+                .body(Body::from(body))
+                .unwrap();
+            location(&send(f, r).await)
+        }
+    };
+    for request in [
+        edited.clone(),
+        gatehouse::oidc::par::sealed(&edited, seal),
+        gatehouse::oidc::par::sealed(request, "1800000000.forged"),
+    ] {
+        let back = login(request.clone()).await;
+        assert_eq!(back["error"], "invalid_request", "{request}");
+        assert!(!back.contains_key("code"), "{request}");
+    }
+    let back = login(carried.clone()).await;
+    assert_eq!(back["state"], "signed");
+    assert!(back.contains_key("code"));
+    // Gatehouse's own link that starts it again (an expired form's) is taken, sealed.
+    let again = send(&f, get(&format!("/authorize?{carried}"))).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert!(body_text(again).await.contains("Sign in"));
+}
+
 async fn discovery_names_the_methods(db: Database) {
     let f = fixture_on(db).await;
     let doc = json(send(&f, get("/.well-known/openid-configuration")).await).await;
@@ -1032,5 +1128,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_client_that_requires_pushed_requests_gets_only_those,
     discovery_names_the_methods,
     a_signed_request_object_is_the_request,
+    a_client_that_requires_signed_requests_gets_only_those,
     keys_published_at_a_uri_are_fetched_when_needed_and_no_more,
 );

@@ -866,6 +866,24 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
     let after = store.client("payroll").await.unwrap().unwrap();
     assert_eq!(after.jwks.unwrap().set().keys.len(), 2);
     assert_eq!(records(&f, "admin.client.updated").await.len(), 1);
+    // Its sign-in requests may be required signed: a box shown to applications with keys.
+    let page = body_text(get_as(&f, &ada, "/admin/clients/payroll").await).await;
+    assert!(page.contains(r#"name="require_signed""#), "{page}");
+    let mut signed_only: Vec<(&str, String)> = settings("", &[("require_signed", "yes")])
+        .into_iter()
+        .filter(|(n, _)| *n != "csrf")
+        .map(|(n, v)| (n, v.replace("reports", "payroll")))
+        .collect();
+    signed_only.retain(|(n, _)| *n != "display_name");
+    let (status, html) = post("/admin/clients/payroll", signed_only).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let after = store.client("payroll").await.unwrap().unwrap();
+    assert!(after.require_signed_request_object);
+    let web = body_text(get_as(&f, &ada, "/admin/clients/web").await).await;
+    assert!(
+        !web.contains(r#"name="require_signed""#),
+        "not shown to an application with a secret"
+    );
 
     // Or where an application publishes its keys: an https URL, shown and changed on its page.
     let publish = |id: &'static str, uri: &'static str| {

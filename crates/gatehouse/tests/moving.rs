@@ -120,6 +120,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "--jwks",
             keys_file.path().to_str().unwrap(),
             "--require-par",
+            "--require-signed-requests",
         ],
         None,
     ));
@@ -226,9 +227,10 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     assert_eq!(
         signed,
         a.store.client("signed").await.unwrap().unwrap(),
-        "a client's keys and its need of pushed requests move"
+        "a client's keys and its need of pushed and signed requests move"
     );
     assert!(signed.jwks.is_some() && signed.require_pushed_authorization_requests);
+    assert!(signed.require_signed_request_object);
     let partner = b.store.client("partner").await.unwrap().unwrap();
     assert_eq!(
         partner.id_token_signed_response_alg,

@@ -233,6 +233,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             auth_policy: Default::default(),
             jwks: None,
             require_pushed_authorization_requests: false,
+            require_signed_request_object: false,
             jwks_uri: None,
         },
         None,

@@ -76,6 +76,7 @@ fn client(id: &str) -> Client {
         auth_policy: Default::default(),
         jwks: None,
         require_pushed_authorization_requests: false,
+        require_signed_request_object: false,
         jwks_uri: None,
     }
 }
@@ -682,7 +683,7 @@ async fn a_client_change_is_written_with_its_record(db: Database) {
     );
 }
 
-/// A client's keys and its need of pushed requests are kept and changed; an assertion's id is
+/// A client's keys and its need of pushed and signed requests are kept and changed; an assertion's id is
 /// taken once while it is kept, by each client apart, and swept once it expires.
 async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
     let f = open(db).await;
@@ -695,6 +696,7 @@ async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
         secret_hash: None,
         jwks: Some(jwks.clone()),
         require_pushed_authorization_requests: true,
+        require_signed_request_object: true,
         ..client("signed")
     };
     s.create_client(with_keys.clone(), None).await.unwrap();
@@ -711,6 +713,7 @@ async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
     assert_eq!(read.auth_method().as_str(), "private_key_jwt");
     let mut without = read.clone();
     without.require_pushed_authorization_requests = false;
+    without.require_signed_request_object = false;
     s.update_client(without.clone(), None).await.unwrap();
     assert_eq!(s.client("signed").await.unwrap().unwrap(), without);
 

@@ -120,9 +120,12 @@ enum ReleaseBefore {
     LookAlikeKeys,
     /// Before mail waited in an outbox, with look-alike keys.
     MailOutbox,
-    /// Before clients could authenticate with keys: the previous release, with the outbox and
-    /// pushed authorization requests.
+    /// Before clients could authenticate with keys, with the outbox and pushed authorization
+    /// requests.
     ClientKeys,
+    /// Before clients could require signed request objects: the previous release, with
+    /// clients that authenticate with keys or require pushed requests.
+    SignedRequests,
 }
 
 impl ReleaseBefore {
@@ -140,6 +143,7 @@ impl ReleaseBefore {
             ReleaseBefore::RetryAnswersApart | ReleaseBefore::LookAlikeKeys => 15,
             ReleaseBefore::MailOutbox => 16,
             ReleaseBefore::ClientKeys => 17,
+            ReleaseBefore::SignedRequests => 18,
         }
     }
 
@@ -158,6 +162,7 @@ impl ReleaseBefore {
             ReleaseBefore::LookAlikeKeys => 15,
             ReleaseBefore::MailOutbox => 16,
             ReleaseBefore::ClientKeys => 17,
+            ReleaseBefore::SignedRequests => 18,
         }
     }
 
@@ -174,6 +179,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::LookAlikeKeys
                 | ReleaseBefore::MailOutbox
                 | ReleaseBefore::ClientKeys
+                | ReleaseBefore::SignedRequests
         )
     }
 
@@ -181,7 +187,10 @@ impl ReleaseBefore {
     fn keeps_retry_answers_apart(self) -> bool {
         matches!(
             self,
-            ReleaseBefore::LookAlikeKeys | ReleaseBefore::MailOutbox | ReleaseBefore::ClientKeys
+            ReleaseBefore::LookAlikeKeys
+                | ReleaseBefore::MailOutbox
+                | ReleaseBefore::ClientKeys
+                | ReleaseBefore::SignedRequests
         )
     }
 
@@ -195,6 +204,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::LookAlikeKeys
                 | ReleaseBefore::MailOutbox
                 | ReleaseBefore::ClientKeys
+                | ReleaseBefore::SignedRequests
         )
     }
 }
@@ -219,6 +229,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0015_audit_by_kind.sql"),
         include_str!("../migrations/sqlite/0016_look_alike.sql"),
         include_str!("../migrations/sqlite/0017_mail_and_pushed_requests.sql"),
+        include_str!("../migrations/sqlite/0018_client_keys.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -574,6 +585,17 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     };
     let admin = gatehouse::admin::Admin::new(s, "cli", None, T0);
     admin.add_client(new).await.unwrap();
+    // It may require its requests signed; the old client, with a secret and no keys, may not.
+    let signed_only = gatehouse::admin::ClientPatch {
+        require_signed_request_object: Some(true),
+        ..Default::default()
+    };
+    let signed = admin
+        .update_client("signed", signed_only.clone())
+        .await
+        .unwrap();
+    assert!(signed.require_signed_request_object);
+    assert!(admin.update_client("web", signed_only).await.is_err());
     assert!(
         s.use_client_assertion("signed", "jti", T0 + 60, T0)
             .await
@@ -832,12 +854,30 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::SignedRequests,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::SignedRequests,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_client_keys() {
     a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::ClientKeys)
         .await;
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_client_keys() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::ClientKeys,

@@ -117,6 +117,10 @@ pub struct NewClient {
     /// Its authorization requests must come pushed (`/par`, RFC 9126); others are refused.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Its authorization requests must come as request objects it signed with its keys (RFC
+    /// 9101); others are refused. Only for a client with `jwks` or `jwks_uri`.
+    #[serde(default)]
+    pub require_signed_request_object: bool,
 }
 
 /// The longest display name of a client.
@@ -183,6 +187,10 @@ pub struct ClientPatch {
     /// Whether its authorization requests must come pushed from now on.
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// Whether its authorization requests must come as request objects it signed from now on
+    /// (only for a client with keys).
+    #[serde(default)]
+    pub require_signed_request_object: Option<bool>,
 }
 
 /// Like [`present`], for a list.
@@ -318,6 +326,12 @@ impl Admin<'_> {
             &mut c.require_pushed_authorization_requests,
             patch.require_pushed_authorization_requests,
             "require_pushed_authorization_requests",
+            &mut changed,
+        );
+        set(
+            &mut c.require_signed_request_object,
+            patch.require_signed_request_object,
+            "require_signed_request_object",
             &mut changed,
         );
         check_client(&client)?;
@@ -469,6 +483,12 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
             scope::SUPPORTED.join(", ")
         )));
     }
+    if c.require_signed_request_object && !c.signs_with_keys() {
+        return Err(invalid(
+            "only a client with keys signs its requests: register its keys (jwks or jwks_uri) \
+             to require signed request objects",
+        ));
+    }
     if c.allows_grant(GrantType::ClientCredentials) && c.is_public() {
         return Err(invalid(
             "a public client has no secret, so it cannot use client_credentials",
@@ -614,6 +634,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         jwks,
         jwks_uri,
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
+        require_signed_request_object: new.require_signed_request_object,
     };
     check_client_id(&client.client_id)?;
     check_client(&client)?;

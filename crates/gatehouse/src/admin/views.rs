@@ -85,6 +85,8 @@ pub struct ClientView {
     pub jwks_uri: Option<String>,
     /// Whether its authorization requests must come pushed (`/par`).
     pub require_pushed_authorization_requests: bool,
+    /// Whether its authorization requests must come as request objects it signed.
+    pub require_signed_request_object: bool,
 }
 
 impl From<Client> for ClientView {
@@ -95,6 +97,7 @@ impl From<Client> for ClientView {
             jwks: c.jwks.as_ref().map(|k| serde_json::json!(k.set())),
             jwks_uri: c.jwks_uri.clone(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            require_signed_request_object: c.require_signed_request_object,
             display_name: c.display_name().to_owned(),
             logo_uri: c.display.logo_uri,
             home_uri: c.display.home_uri,

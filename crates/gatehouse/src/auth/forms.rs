@@ -92,9 +92,10 @@ pub enum Purpose<'a> {
     AccountEnrol { session: &'a str, secret: &'a str },
     /// A form of the administration pages, bound to the (administrator's) session.
     Admin { session: &'a str },
-    /// Not a form: the seal of a pushed authorization request `/authorize` took, carried with
-    /// it through the sign-in (`oidc::par::SEAL`), bound to the request.
-    PushedRequest { request: &'a str },
+    /// Not a form: the seal of an authorization request `/authorize` accepted as its client
+    /// pushed or signed it, carried with it through the sign-in (`oidc::par::SEAL`), bound to
+    /// the request.
+    SealedRequest { request: &'a str },
 }
 
 /// How long after a right password its second step may be completed: time to find a phone,
@@ -143,7 +144,9 @@ impl Purpose<'_> {
             Purpose::Account { session } => &["account", session, ""],
             Purpose::AccountEnrol { session, secret } => &["account-enrol", session, secret],
             Purpose::Admin { session } => &["admin", session, ""],
-            Purpose::PushedRequest { request } => &["pushed-request", request, ""],
+            // Named when only pushed requests were sealed: a sign-in under way across an
+            // upgrade goes on.
+            Purpose::SealedRequest { request } => &["pushed-request", request, ""],
         };
         let mut m = Vec::with_capacity(64 + parts.iter().map(|p| p.len()).sum::<usize>());
         for p in parts.iter() {

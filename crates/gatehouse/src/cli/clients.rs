@@ -51,6 +51,10 @@ pub enum ClientCommand {
         /// Its authorization requests must come pushed (PAR, RFC 9126); others are refused
         #[arg(long)]
         require_par: bool,
+        /// Its authorization requests must come as request objects signed with its keys (RFC
+        /// 9101); others are refused
+        #[arg(long)]
+        require_signed_requests: bool,
         #[command(flatten)]
         display: ClientDisplayArgs,
     },
@@ -89,6 +93,10 @@ pub enum ClientCommand {
         /// Whether its authorization requests must come pushed (PAR): true or false
         #[arg(long)]
         require_par: Option<bool>,
+        /// Whether its authorization requests must come as request objects signed with its
+        /// keys: true or false
+        #[arg(long)]
+        require_signed_requests: Option<bool>,
         #[command(flatten)]
         display: ClientDisplayArgs,
         /// Remove these: display-name, logo-uri, home-uri, post-logout-redirect-uris (repeat
@@ -200,6 +208,7 @@ pub(super) async fn client(
             jwks,
             jwks_uri,
             require_par,
+            require_signed_requests,
             display,
         } => {
             let secret = if secret_stdin {
@@ -228,6 +237,7 @@ pub(super) async fn client(
                 jwks: jwks.as_deref().map(read_jwks).transpose()?,
                 jwks_uri,
                 require_pushed_authorization_requests: require_par,
+                require_signed_request_object: require_signed_requests,
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -302,6 +312,7 @@ pub(super) async fn client(
             jwks,
             jwks_uri,
             require_par,
+            require_signed_requests,
             display,
             clear,
         } => {
@@ -342,6 +353,7 @@ pub(super) async fn client(
                 jwks: jwks.as_deref().map(read_jwks).transpose()?,
                 jwks_uri,
                 require_pushed_authorization_requests: require_par,
+                require_signed_request_object: require_signed_requests,
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

@@ -16,7 +16,7 @@ use crate::auth::policy;
 use crate::auth::session;
 use crate::auth::throttle::{self, Admission};
 use crate::model::{AuditKind, AuditRecord, AuthorizationCode, Session, User};
-use crate::oidc::authorize::{self, AuthorizeRequest, Params, Refusal, ResponseMode};
+use crate::oidc::authorize::{self, AuthorizeRequest, Came, Params, Refusal, ResponseMode};
 use crate::oidc::{OAuthError, par, request_object, scope, tokens};
 
 /// GET /authorize
@@ -50,14 +50,29 @@ pub(super) async fn authorize_post(
 }
 
 async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) -> Response {
-    let stands_for = match stands_for(state, query).await {
-        Ok(request) => request,
+    let (stands_for, came) = match stands_for(state, query).await {
+        Ok(Some((request, came))) => (Some(request), Some(came)),
+        Ok(None) => (None, None),
         Err(e) => return refuse(state, Refusal::Page(e)),
     };
     let query = stands_for.as_deref().unwrap_or(query);
-    let request = match checked_request(state, query).await {
+    let request = match checked_request(state, query, came).await {
         Ok(r) => r,
         Err(refusal) => return refuse(state, refusal),
+    };
+    // A request its client pushed or signed goes on sealed, once accepted, so that each later
+    // step of the sign-in takes it as accepted (`par::SEAL`), and not one edited in a form.
+    let sealed;
+    let query = match came {
+        Some(_) => match state.form_key().await {
+            Ok(key) => {
+                let purpose = forms::Purpose::SealedRequest { request: query };
+                sealed = par::sealed(query, &forms::issue(&key, purpose, state.now()));
+                sealed.as_str()
+            }
+            Err(e) => return refuse(state, redirect_error(&request, store_error(e))),
+        },
+        None => query,
     };
     let now = state.now();
     let session = match current_session(state, &jar, now).await {
@@ -167,7 +182,7 @@ pub(super) async fn login(
         };
         return super::account::login(&state, jar, attempt).await;
     }
-    let request = match checked_request(&state, &form.request).await {
+    let request = match checked_request(&state, &form.request, None).await {
         Ok(r) => r,
         Err(refusal) => return refuse(&state, refusal),
     };
@@ -308,7 +323,7 @@ pub(super) async fn consent(
     jar: CookieJar,
     Form(form): Form<ConsentForm>,
 ) -> Response {
-    let request = match checked_request(&state, &form.request).await {
+    let request = match checked_request(&state, &form.request, None).await {
         Ok(r) => r,
         Err(refusal) => return refuse(&state, refusal),
     };
@@ -557,36 +572,30 @@ fn restart_link(request: &str) -> String {
     format!("authorize?{request}")
 }
 
-/// The pushed request (`oidc::par`) that `query` names, taken: `None` when it names none.
-/// An unknown, used or expired one, or another client's, is refused on a page: there is no
-/// redirect URI to trust.
-/// The request the query of `/authorize` stands for, when it is not itself the request: the
-/// pushed one it names (`/par`), taken (once) and sealed, so that each later step of the sign-in
-/// knows it came pushed (`par::SEAL`); or the parameters of the request object it carries
-/// (`oidc::request_object`). The sign-in carries either on as if it had come in the query.
-async fn stands_for(state: &AppState, query: &str) -> Result<Option<String>, OAuthError> {
+/// The request the query of `/authorize` stands for, and how it came, when it is not itself
+/// the request: the pushed one it names (`/par`), taken (once), which `/par` accepted; or the
+/// parameters of the request object it carries (`oidc::request_object`), signed. The sign-in
+/// carries either on as if it had come in the query, sealed. An unknown, used or expired
+/// pushed request, or another client's, or a request object that does not verify, is refused
+/// on a page: there is no redirect URI to trust.
+async fn stands_for(state: &AppState, query: &str) -> Result<Option<(String, Came)>, OAuthError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
         OAuthError::InvalidRequest("the request is not valid form-urlencoded".into())
     })?;
     let params = Params::from_pairs(pairs);
     if let Some((hash, client_id)) = par::named(&params)? {
-        let Some(request) = state
+        return match state
             .store
             .take_pushed_request(&hash, client_id, state.now())
             .await
             .map_err(store_error)?
-        else {
-            return Err(OAuthError::InvalidRequestUri(
+        {
+            Some(request) => Ok(Some((request, Came::Accepted))),
+            None => Err(OAuthError::InvalidRequestUri(
                 "the request_uri is unknown, already used or expired: start signing in again"
                     .into(),
-            ));
+            )),
         };
-        let key = state.form_key().await.map_err(store_error)?;
-        let purpose = forms::Purpose::PushedRequest { request: &request };
-        return Ok(Some(par::sealed(
-            &request,
-            &forms::issue(&key, purpose, state.now()),
-        )));
     }
     let Some(object) = params.one("request")? else {
         return Ok(None);
@@ -601,7 +610,7 @@ async fn stands_for(state: &AppState, query: &str) -> Result<Option<String>, OAu
     let params = object_params(state, &client, object).await?;
     let query = serde_urlencoded::to_string(&params)
         .map_err(|_| OAuthError::InvalidRequest("the request cannot be encoded".into()))?;
-    Ok(Some(query))
+    Ok(Some((query, Came::Signed)))
 }
 
 /// The parameters of `object`, a request object of `client`'s (`oidc::request_object`),
@@ -629,10 +638,13 @@ pub(super) async fn object_params(
     request_object::verify(object, &client.client_id, &keys, &audiences, state.now())
 }
 
-/// Parses and validates the authorization request in `query`, looking up its client.
+/// Parses and validates the authorization request in `query`, looking up its client. `came`
+/// says how it came when the caller knows; `None` for a request from the browser, taken as
+/// accepted before when it carries a seal that verifies (`par::SEAL`).
 pub(super) async fn checked_request(
     state: &AppState,
     query: &str,
+    came: Option<Came>,
 ) -> Result<AuthorizeRequest, Refusal> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
         Refusal::Page(OAuthError::InvalidRequest(
@@ -647,18 +659,23 @@ pub(super) async fn checked_request(
         .await
         .map_err(|e| Refusal::Page(store_error(e)))?
         .ok_or_else(|| Refusal::Page(OAuthError::InvalidRequest("unknown client_id".into())))?;
-    let pushed = match par::unsealed(query) {
-        Some((request, seal)) => {
+    let came = match (came, par::unsealed(query)) {
+        (Some(came), _) => came,
+        (None, Some((request, seal))) => {
             let key = state
                 .form_key()
                 .await
                 .map_err(|e| Refusal::Page(store_error(e)))?;
-            let purpose = forms::Purpose::PushedRequest { request };
-            forms::verify(&key, purpose, seal, state.now())
+            let purpose = forms::Purpose::SealedRequest { request };
+            if forms::verify(&key, purpose, seal, state.now()) {
+                Came::Accepted
+            } else {
+                Came::Browser
+            }
         }
-        None => false,
+        (None, None) => Came::Browser,
     };
-    authorize::validate(&params, &client, pushed)
+    authorize::validate(&params, &client, came)
 }
 
 /// The signed-in user, if the session cookie names a live session: within its absolute

@@ -706,6 +706,9 @@ pub(super) struct ClientForm {
     first_party: Option<String>,
     #[serde(default)]
     require_par: Option<String>,
+    /// Shown to a client with keys only; unticked (absent) otherwise.
+    #[serde(default)]
+    require_signed: Option<String>,
     /// A JWK Set, as pasted.
     #[serde(default)]
     jwks: String,
@@ -792,6 +795,7 @@ impl ClientForm {
             jwks: None,
             jwks_uri: None,
             require_pushed_authorization_requests: Some(self.require_par.is_some()),
+            require_signed_request_object: Some(self.require_signed.is_some()),
         }))
     }
 }

@@ -25,6 +25,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "device_authorization_endpoint": c.endpoint("/device_authorization"),
         "pushed_authorization_request_endpoint": c.endpoint("/par"),
         "require_pushed_authorization_requests": false,
+        "require_signed_request_object": false,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": GrantType::ALL,

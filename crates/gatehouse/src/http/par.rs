@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth;
 use super::error::{TokenError, no_store, store_error};
 use super::{AppState, Peer};
-use crate::oidc::authorize::{self, Params, Refusal};
+use crate::oidc::authorize::{self, Came, Params, Refusal};
 use crate::oidc::{OAuthError, par};
 
 /// Requests one address may push at once, then one more every [`STARTS_PERIOD`]: each is
@@ -45,16 +45,18 @@ async fn pushed(
 ) -> Result<Response, TokenError> {
     let (client, form) = client_auth::authenticated(state, headers, body).await?;
     // A request object is the request, the form's other parameters aside (RFC 9126 §3).
-    let query = match form.get("request")? {
+    let (query, signed) = match form.get("request")? {
         Some(object) => {
             let params = super::authorize::object_params(state, &client, object).await?;
-            par::pushed_query(&params, &client.client_id)?
+            (par::pushed_query(&params, &client.client_id)?, true)
         }
-        None => par::pushed_query(form.pairs(), &client.client_id)?,
+        None => (par::pushed_query(form.pairs(), &client.client_id)?, false),
     };
     let pairs = serde_urlencoded::from_str(&query)
         .map_err(|_| OAuthError::InvalidRequest("the request cannot be read".into()))?;
-    if let Err(refusal) = authorize::validate(&Params::from_pairs(pairs), &client, true) {
+    if let Err(refusal) =
+        authorize::validate(&Params::from_pairs(pairs), &client, Came::Pushed { signed })
+    {
         let (Refusal::Page(error) | Refusal::Redirect { error, .. }) = refusal;
         return Err(error.into());
     }

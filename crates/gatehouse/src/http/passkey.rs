@@ -319,7 +319,7 @@ pub(super) async fn sign_in(
     let continuation =
         Continuation::from_fields(&form.flow, &form.request, &form.user_code, &form.require);
     let request = match &continuation {
-        Continuation::Authorize(q) => match authorize::checked_request(&state, q).await {
+        Continuation::Authorize(q) => match authorize::checked_request(&state, q, None).await {
             Ok(r) => Some(r),
             Err(refusal) => return authorize::refuse(&state, refusal),
         },

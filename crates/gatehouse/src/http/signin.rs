@@ -595,7 +595,7 @@ async fn checked_step(
     let continuation = Continuation::from_form(form);
     let request = match &continuation {
         Continuation::Authorize(q) => Some(
-            authorize::checked_request(state, q)
+            authorize::checked_request(state, q, None)
                 .await
                 .map_err(|refusal| authorize::refuse(state, refusal))?,
         ),

@@ -95,6 +95,10 @@ pub struct Client {
     /// Whether its authorization requests must come pushed (RFC 9126 §6).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Whether its authorization requests must come as request objects it signed (RFC 9101
+    /// §10.5, `oidc::request_object`); only a client with keys can.
+    #[serde(default)]
+    pub require_signed_request_object: bool,
 }
 
 /// A client's public keys (a JWK Set), as `oidc::client_assertion::keys` checked them: each
@@ -195,6 +199,7 @@ impl Client {
             jwks: None,
             jwks_uri: None,
             require_pushed_authorization_requests: false,
+            require_signed_request_object: false,
         }
     }
 }

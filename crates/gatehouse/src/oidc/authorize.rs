@@ -155,17 +155,40 @@ pub fn client_and_redirect(params: &Params) -> Result<(&str, Option<&str>), OAut
     Ok((client_id, params.one("redirect_uri")?))
 }
 
-/// Step two, given the registered client and whether the request came pushed (`oidc::par`,
-/// or is being pushed): everything else.
+/// How an authorization request reached this check, which its parameters cannot say: what a
+/// client that requires pushed or signed requests is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Came {
+    /// From the browser, as anyone may write it: the address, or a form.
+    Browser,
+    /// As a request object its client signed, verified (`oidc::request_object`).
+    Signed,
+    /// Pushed by its client, authenticated, at `/par` (`signed`: as a request object).
+    Pushed { signed: bool },
+    /// Accepted by this check before, as it came then, and unchanged since: a pushed request
+    /// taken at `/authorize`, or a request the sign-in carries under its seal (`oidc::par::SEAL`).
+    Accepted,
+}
+
+impl Came {
+    fn pushed(self) -> bool {
+        matches!(self, Came::Pushed { .. } | Came::Accepted)
+    }
+
+    fn signed(self) -> bool {
+        matches!(
+            self,
+            Came::Signed | Came::Pushed { signed: true } | Came::Accepted
+        )
+    }
+}
+
+/// Step two, given the registered client and how the request came: everything else.
 ///
 /// # Errors
 /// `Refusal::Page` when the redirect URI cannot be trusted (shown to the person);
 /// `Refusal::Redirect` for everything else (sent to the client).
-pub fn validate(
-    params: &Params,
-    client: &Client,
-    pushed: bool,
-) -> Result<AuthorizeRequest, Refusal> {
+pub fn validate(params: &Params, client: &Client, came: Came) -> Result<AuthorizeRequest, Refusal> {
     let page = Refusal::Page;
     let (_, redirect_uri) = client_and_redirect(params).map_err(page)?;
     // OpenID Connect Core §3.1.2.1: redirect_uri is required, and RFC 9700 §4.1.3 wants an
@@ -192,11 +215,18 @@ pub fn validate(
         error,
         response_mode,
     };
-    if client.require_pushed_authorization_requests && !pushed {
+    if client.require_pushed_authorization_requests && !came.pushed() {
         // RFC 9126 §6: the client's requests come pushed, or not at all.
         return Err(refuse(invalid_request(
             "this client's authorization requests must be pushed (PAR): start signing in again \
              from the application",
+        )));
+    }
+    if client.require_signed_request_object && !came.signed() {
+        // RFC 9101 §10.5: the client's requests come as request objects, or not at all.
+        return Err(refuse(invalid_request(
+            "this client's authorization requests must be signed (a request object): start \
+             signing in again from the application",
         )));
     }
     rest(params, client, redirect_uri, state.clone()).map_err(refuse)
@@ -413,7 +443,7 @@ mod tests {
     #[test]
     fn a_refusal_goes_back_as_the_request_asked() {
         let client = client(false);
-        let mode = |extra: &[(&str, &str)]| match validate(&params(extra), &client, false) {
+        let mode = |extra: &[(&str, &str)]| match validate(&params(extra), &client, Came::Browser) {
             Err(Refusal::Redirect { response_mode, .. }) => response_mode,
             other => panic!("{other:?}"),
         };
@@ -524,37 +554,70 @@ mod tests {
             (&[("state", "")], true, "ok"),
         ];
         for (extra, public, expected) in cases {
-            let got = code(&validate(&params(extra), &client(public), false));
+            let got = code(&validate(&params(extra), &client(public), Came::Browser));
             assert_eq!(got, expected, "{extra:?} public={public}");
         }
     }
 
     #[test]
-    fn a_client_that_requires_pushed_requests_takes_only_those() {
-        let strict = Client {
+    fn a_client_that_requires_pushed_or_signed_requests_takes_only_those() {
+        let (pushed, signed) = (
+            Client {
+                require_pushed_authorization_requests: true,
+                ..client(false)
+            },
+            Client {
+                require_signed_request_object: true,
+                ..client(false)
+            },
+        );
+        let both = Client {
             require_pushed_authorization_requests: true,
-            ..client(false)
+            ..signed.clone()
         };
+        let refused = "redirect:invalid_request:xyz";
+        let unsigned_push = Came::Pushed { signed: false };
+        let signed_push = Came::Pushed { signed: true };
         let cases = [
-            (&strict, false, "redirect:invalid_request:xyz"),
-            (&strict, true, "ok"),
-            (&client(false), false, "ok"),
-            (&client(false), true, "ok"),
+            (&pushed, Came::Browser, refused),
+            (&pushed, Came::Signed, refused),
+            (&pushed, unsigned_push, "ok"),
+            (&pushed, Came::Accepted, "ok"),
+            (&signed, Came::Browser, refused),
+            (&signed, unsigned_push, refused),
+            (&signed, Came::Signed, "ok"),
+            (&signed, signed_push, "ok"),
+            (&signed, Came::Accepted, "ok"),
+            (&both, Came::Signed, refused),
+            (&both, unsigned_push, refused),
+            (&both, signed_push, "ok"),
+            (&both, Came::Accepted, "ok"),
         ];
-        for (c, pushed, expected) in cases {
-            let got = code(&validate(&params(&[]), c, pushed));
+        for (c, came, expected) in cases {
+            let got = code(&validate(&params(&[]), c, came));
             assert_eq!(
                 got, expected,
-                "requires={} pushed={pushed}",
-                c.require_pushed_authorization_requests
+                "pushed={} signed={} came={came:?}",
+                c.require_pushed_authorization_requests, c.require_signed_request_object
             );
         }
-        // An untrusted redirect URI is still shown on a page, pushed or not.
+        for came in [
+            Came::Browser,
+            Came::Signed,
+            unsigned_push,
+            signed_push,
+            Came::Accepted,
+        ] {
+            assert_eq!(code(&validate(&params(&[]), &client(false), came)), "ok");
+        }
+        // An untrusted redirect URI is still shown on a page, however the request came.
         let elsewhere = params(&[("redirect_uri", "https://evil.example/cb")]);
-        assert_eq!(
-            code(&validate(&elsewhere, &strict, false)),
-            "page:invalid_request"
-        );
+        for c in [&pushed, &signed] {
+            assert_eq!(
+                code(&validate(&elsewhere, c, Came::Browser)),
+                "page:invalid_request"
+            );
+        }
     }
 
     #[test]
@@ -562,7 +625,7 @@ mod tests {
         let mut p = params(&[]);
         p.0.get_mut("scope").unwrap().push("email".into());
         assert_eq!(
-            code(&validate(&p, &client(true), false)),
+            code(&validate(&p, &client(true), Came::Browser)),
             "redirect:invalid_request:xyz"
         );
         let mut p = params(&[]);
@@ -570,7 +633,7 @@ mod tests {
             .unwrap()
             .push("https://app.example/cb".into());
         assert_eq!(
-            code(&validate(&p, &client(true), false)),
+            code(&validate(&p, &client(true), Came::Browser)),
             "page:invalid_request"
         );
     }
@@ -580,7 +643,7 @@ mod tests {
         let r = validate(
             &params(&[("nonce", "n-1"), ("prompt", "login"), ("max_age", "60")]),
             &client(true),
-            false,
+            Came::Browser,
         )
         .unwrap();
         assert_eq!(r.scope, "openid profile");

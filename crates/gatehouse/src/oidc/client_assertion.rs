@@ -357,7 +357,7 @@ pub fn judge(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use jsonwebtoken::{EncodingKey, Header};
     use serde_json::json;
 
@@ -368,11 +368,13 @@ mod tests {
     const NOW: UnixTime = 1_000_000;
     const ISSUER: &str = "https://id.example";
 
-    fn key(alg: SigningAlg) -> SigningKey {
+    /// A new key of the kind a client might register.
+    pub(in crate::oidc) fn key(alg: SigningAlg) -> SigningKey {
         keys::generate(alg, 0).unwrap()
     }
 
-    fn set_of(keys: &[&SigningKey]) -> String {
+    /// The JWK Set of `keys`' public halves, in JSON.
+    pub(in crate::oidc) fn set_of(keys: &[&SigningKey]) -> String {
         let listed: Vec<serde_json::Value> = keys
             .iter()
             .map(|k| serde_json::from_str(&k.public_jwk).unwrap())

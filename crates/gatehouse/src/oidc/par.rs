@@ -52,10 +52,12 @@ pub fn pushed_query(form: &[(String, String)], client_id: &str) -> Result<String
     Ok(query)
 }
 
-/// The parameter that carries, through the sign-in, the seal of a pushed request `/authorize`
-/// took: a form token (`auth::forms::Purpose::PushedRequest`) over the request, so that a step
-/// after `/authorize` (the login form, a second factor) can tell a pushed request from one
-/// typed into the form, for a client that requires pushed requests.
+/// The parameter that carries, through the sign-in, the seal of a request `/authorize`
+/// accepted as its client pushed or signed it: a form token
+/// (`auth::forms::Purpose::SealedRequest`) over the request, so that a step after `/authorize`
+/// (the login form, a second factor) can tell that request from one typed into the form, for
+/// a client that requires pushed or signed requests (`authorize::Came::Accepted`). Named when
+/// only pushed requests were sealed, so that a sign-in under way across an upgrade goes on.
 pub const SEAL: &str = "gatehouse_pushed";
 
 /// `request` carried on with its `seal`.

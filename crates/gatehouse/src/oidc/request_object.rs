@@ -183,24 +183,15 @@ mod tests {
 
     use super::*;
     use crate::model::{SigningAlg, SigningKey};
-    use crate::oidc::keys::{self, Signer};
+    use crate::oidc::client_assertion::tests::key;
+    use crate::oidc::keys::Signer;
 
     const NOW: UnixTime = 1_000_000;
     const ISSUER: &str = "https://id.example";
 
-    fn key(alg: SigningAlg) -> SigningKey {
-        keys::generate(alg, 0).unwrap()
-    }
-
     fn set_of(keys: &[&SigningKey]) -> JwkSet {
-        let listed: Vec<Value> = keys
-            .iter()
-            .map(|k| serde_json::from_str(&k.public_jwk).unwrap())
-            .collect();
-        client_assertion::keys(&json!({ "keys": listed }).to_string())
-            .unwrap()
-            .set()
-            .clone()
+        let json = client_assertion::tests::set_of(keys);
+        client_assertion::keys(&json).unwrap().set().clone()
     }
 
     fn claims() -> Value {

@@ -26,8 +26,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// version 4 had no second factors, no authentication policies, and every sign-in was made
 /// with a password; version 5 kept every refresh token in a row of its own (each row of
 /// `refresh_tokens`), and had no key of refresh tokens; version 6 had no client keys
-/// (`private_key_jwt`) and no client required pushed authorization requests.
-pub const VERSION: u32 = 7;
+/// (`private_key_jwt`) and no client required pushed authorization requests; version 7 had no
+/// client that required signed request objects.
+pub const VERSION: u32 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +170,9 @@ pub struct ClientRow {
     /// Absent before version 7 (then false).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Absent before version 8 (then false).
+    #[serde(default)]
+    pub require_signed_request_object: bool,
 }
 
 impl From<ClientRow> for Client {
@@ -192,6 +196,7 @@ impl From<ClientRow> for Client {
             jwks: c.jwks,
             jwks_uri: c.jwks_uri,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            require_signed_request_object: c.require_signed_request_object,
         }
     }
 }
@@ -266,6 +271,7 @@ impl From<Client> for ClientRow {
             jwks: c.jwks,
             jwks_uri: c.jwks_uri,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            require_signed_request_object: c.require_signed_request_object,
         }
     }
 }

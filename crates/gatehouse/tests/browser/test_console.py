@@ -157,6 +157,16 @@ def test_an_administrator_registers_an_application_that_signs_with_its_key(brows
         mine = next(c for c in listed if c["client_id"] == client_id)
         assert mine["token_endpoint_auth_method"] == "private_key_jwt", mine
         assert len(mine["jwks"]["keys"]) == 2, mine
+
+        # Its sign-in requests required signed from now on: saved, and shown ticked.
+        signed_only = page.get_by_label("Its sign-in requests must be signed")
+        signed_only.check()
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_role("status")).to_have_text("The settings are saved.")
+        expect(page.get_by_label("Its sign-in requests must be signed")).to_be_checked()
+        listed = json.loads(gatehouse.cli("client", "list", "--json"))
+        mine = next(c for c in listed if c["client_id"] == client_id)
+        assert mine["require_signed_request_object"] is True, mine
     finally:
         app.close()
 

@@ -245,6 +245,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         auth_policy: Default::default(),
         jwks: None,
         require_pushed_authorization_requests: false,
+        require_signed_request_object: false,
         jwks_uri: None,
     }
 }

@@ -727,6 +727,13 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
                     checked[client.require_pushed_authorization_requests];
                 " " (t.require_par)
             }
+            @if client.signs_with_keys() {
+                label {
+                    input type="checkbox" name="require_signed" value="yes"
+                        checked[client.require_signed_request_object];
+                    " " (t.require_signed)
+                }
+            }
             label for="token-format" { (t.token_format) }
             select #token-format name="access_token_format" {
                 @for f in AccessTokenFormat::ALL {

@@ -100,7 +100,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-           $19, $20, $21)"
+           $19, $20, $21, $22)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -123,6 +123,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(c.jwks.as_ref().map(ClientKeys::to_json))
     .bind(c.require_pushed_authorization_requests)
     .bind(&c.jwks_uri)
+    .bind(c.require_signed_request_object)
     .execute(executor)
     .await
 }
@@ -320,7 +321,8 @@ impl Directory for PgStore {
                          previous_secret_until = $12, id_token_claims = $13,
                          id_token_signed_response_alg = $14, backchannel_logout_uri = $15,
                          access_token_format = $16, auth_policy = $17, jwks = $18,
-                         require_pushed_authorization_requests = $19, jwks_uri = $20
+                         require_pushed_authorization_requests = $19, jwks_uri = $20,
+                         require_signed_request_object = $21
                      WHERE client_id = $1",
                 )
                 .bind(&c.client_id)
@@ -343,6 +345,7 @@ impl Directory for PgStore {
                 .bind(c.jwks.as_ref().map(ClientKeys::to_json))
                 .bind(c.require_pushed_authorization_requests)
                 .bind(&c.jwks_uri)
+                .bind(c.require_signed_request_object)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

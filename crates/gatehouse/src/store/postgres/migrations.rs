@@ -104,6 +104,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "client keys",
         include_str!("../../../migrations/postgres/0018_client_keys.sql"),
     ),
+    (
+        19,
+        "signed requests",
+        include_str!("../../../migrations/postgres/0019_signed_requests.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -131,6 +131,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
             .transpose()?,
         require_pushed_authorization_requests: r.try_get(19)?,
         jwks_uri: r.try_get(20)?,
+        require_signed_request_object: r.try_get(21)?,
     })
 }
 

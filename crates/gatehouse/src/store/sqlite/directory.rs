@@ -89,7 +89,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-           ?19, ?20, ?21)"
+           ?19, ?20, ?21, ?22)"
     ))?
     .execute(params![
         c.client_id,
@@ -113,6 +113,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.jwks.as_ref().map(ClientKeys::to_json),
         c.require_pushed_authorization_requests,
         c.jwks_uri,
+        c.require_signed_request_object,
     ])
 }
 
@@ -304,7 +305,8 @@ impl Directory for SqliteStore {
                          id_token_claims = ?13, id_token_signed_response_alg = ?14,
                          backchannel_logout_uri = ?15, access_token_format = ?16,
                          auth_policy = ?17, jwks = ?18,
-                         require_pushed_authorization_requests = ?19, jwks_uri = ?20
+                         require_pushed_authorization_requests = ?19, jwks_uri = ?20,
+                         require_signed_request_object = ?21
                      WHERE client_id = ?1",
                     )?
                     .execute(params![
@@ -328,6 +330,7 @@ impl Directory for SqliteStore {
                         c.jwks.as_ref().map(ClientKeys::to_json),
                         c.require_pushed_authorization_requests,
                         c.jwks_uri,
+                        c.require_signed_request_object,
                     ])?;
                 if changed > 0 {
                     insert_outcome_audit(tx, audit.as_ref())?;

@@ -54,6 +54,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0016_look_alike.sql"),
     include_str!("../../../migrations/sqlite/0017_mail_and_pushed_requests.sql"),
     include_str!("../../../migrations/sqlite/0018_client_keys.sql"),
+    include_str!("../../../migrations/sqlite/0019_signed_requests.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

@@ -143,6 +143,7 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             .transpose()?,
         require_pushed_authorization_requests: row.get(19)?,
         jwks_uri: row.get(20)?,
+        require_signed_request_object: row.get(21)?,
     })
 }
 
