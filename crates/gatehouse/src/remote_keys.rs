@@ -1,5 +1,5 @@
 //! The keys a client publishes at its `jwks_uri` (`Client::jwks_uri`), fetched when one of its
-//! assertions needs them and kept in memory by each instance. When to fetch is
+//! assertions or request objects needs them and kept in memory by each instance. When to fetch is
 //! `oidc::client_assertion::fetch_keys`'s call, and what is accepted is
 //! `oidc::client_assertion::keys`'s, as for keys an operator registers.
 
@@ -37,11 +37,12 @@ pub struct RemoteKeys {
 }
 
 impl RemoteKeys {
-    /// The keys published at `uri`, to verify an assertion naming `kid` (or none) at `now`:
+    /// The keys published at `uri`, to verify a JWT (an assertion, a request object) naming
+    /// `kid` (or none) at `now`:
     /// those fetched before, or fetched now when `client_assertion::fetch_keys` says so.
     /// `None` when none could be fetched yet. A failed fetch is logged and keeps the keys
     /// fetched before.
-    pub async fn for_assertion(
+    pub async fn to_verify(
         &self,
         uri: &str,
         kid: Option<&str>,

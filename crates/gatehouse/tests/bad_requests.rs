@@ -750,7 +750,51 @@ async fn a_nul_character_in_the_input_is_refused_never_a_server_error(db: Databa
     assert_eq!(r.status(), StatusCode::OK, "revoking an unknown token");
 }
 
+/// `login_hint` fills in the login form's username, escaped, and focuses the password; one
+/// that could not be a username (too long, a control character) fills in nothing and refuses
+/// nothing.
+async fn a_login_hint_fills_in_the_username_and_is_never_markup(db: Database) {
+    let f = fixture_on(db).await;
+    let page = |hint: &str| {
+        let uri = authorize_uri("web", &format!("&{}", encode(&[("login_hint", hint)])));
+        let f = &f;
+        async move {
+            let r = send(f, get(&uri)).await;
+            assert_eq!(r.status(), StatusCode::OK, "{uri}");
+            body_text(r).await
+        }
+    };
+    let html = page("ada").await;
+    assert!(
+        html.contains(r#"autocomplete="username" required value="ada""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"autocomplete="current-password" required autofocus"#),
+        "the password has the focus: {html}"
+    );
+    let markup = r#""><script>alert(1)</script>"#;
+    let html = page(markup).await;
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+    assert!(
+        html.contains(r#"value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;""#),
+        "{html}"
+    );
+    for unusable in [
+        "a".repeat(65),
+        "ada\u{0}".to_owned(),
+        "ada\r\nbob".to_owned(),
+    ] {
+        let html = page(&unusable).await;
+        assert!(
+            html.contains(r#"autocomplete="username" required autofocus value="""#),
+            "{unusable:?}: {html}"
+        );
+    }
+}
+
 on_both_backends!(();
+    a_login_hint_fills_in_the_username_and_is_never_markup,
     a_nul_character_in_the_input_is_refused_never_a_server_error,
     an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected,
     errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss,

@@ -101,7 +101,11 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
                 OAuthError::LoginRequired("the user must sign in".into()),
             ),
         ),
-        _ => login_form(state, jar, &request, query, "", None, StatusCode::OK).await,
+        _ => {
+            // Prefilled with who the application expects, if it said (`login_hint`).
+            let expected = request.login_hint.as_deref().unwrap_or_default();
+            login_form(state, jar, &request, query, expected, None, StatusCode::OK).await
+        }
     }
 }
 
@@ -146,15 +150,15 @@ pub(super) async fn login(
         Ok(false) => return expired_form(&state, &form.request),
         Err(e) => return refuse(&state, Refusal::Page(e)),
     }
-    // No username is longer than 64 characters: a longer one cannot match, and cut to that
-    // length it cannot bloat the throttle table or the audit log either. Nor does one hold a
-    // control character: replaced, such a name matches nobody and is counted and audited like
-    // any wrong name (PostgreSQL's text cannot hold a NUL at all).
+    // No username is longer than `authorize::MAX_USERNAME` (64) characters: a longer one
+    // cannot match, and cut to that length it cannot bloat the throttle table or the audit log
+    // either. Nor does one hold a control character: replaced, such a name matches nobody and
+    // is counted and audited like any wrong name (PostgreSQL's text cannot hold a NUL at all).
     let username: String = form
         .username
         .trim()
         .chars()
-        .take(64)
+        .take(authorize::MAX_USERNAME)
         .map(|c| {
             if c.is_control() {
                 char::REPLACEMENT_CHARACTER

@@ -233,7 +233,7 @@ pub(super) async fn keys_of(state: &AppState, client: &Client, jwt: &str) -> Opt
             let kid = client_assertion::kid_of(jwt);
             state
                 .client_keys
-                .for_assertion(uri, kid.as_deref(), state.now())
+                .to_verify(uri, kid.as_deref(), state.now())
                 .await
         }
         (None, None) => None,

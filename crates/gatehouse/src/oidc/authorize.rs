@@ -98,6 +98,23 @@ pub struct AuthorizeRequest {
     /// What the request asked for with `acr_values`, if it named a value gatehouse knows.
     pub acr: Option<AuthPolicy>,
     pub response_mode: ResponseMode,
+    /// Who the client expects to sign in (`login_hint`), as the login form may show it
+    /// ([`login_hint`]).
+    pub login_hint: Option<String>,
+}
+
+/// The longest username a person signs in with, in characters (as the login form reads one).
+pub const MAX_USERNAME: usize = 64;
+
+/// `login_hint` (OpenID Connect Core §3.1.2.1) as the login form may show it, already typed:
+/// trimmed, and only what could be a username, [`MAX_USERNAME`] characters at most and no
+/// control character. Anything else is no hint: a hint is never a reason to refuse a request.
+pub fn login_hint(value: Option<&str>) -> Option<String> {
+    let hint = value?.trim();
+    let fits = !hint.is_empty()
+        && hint.chars().count() <= MAX_USERNAME
+        && !hint.chars().any(char::is_control);
+    fits.then(|| hint.to_owned())
 }
 
 /// How the response goes back to the client's redirect URI.
@@ -348,6 +365,7 @@ fn rest(
         max_age,
         auth_policy: client.auth_policy,
         acr: params.one("acr_values")?.and_then(policy::requested),
+        login_hint: login_hint(params.one("login_hint")?),
     })
 }
 
@@ -636,6 +654,38 @@ mod tests {
             code(&validate(&p, &client(true), Came::Browser)),
             "page:invalid_request"
         );
+    }
+
+    #[test]
+    fn a_login_hint_is_what_could_be_a_username_or_nothing() {
+        let long = "a".repeat(MAX_USERNAME);
+        let longer = "a".repeat(MAX_USERNAME + 1);
+        for (given, hint) in [
+            (None, None),
+            (Some("ada"), Some("ada")),
+            (Some("  ada@example.com "), Some("ada@example.com")),
+            (Some(long.as_str()), Some(long.as_str())),
+            (Some(longer.as_str()), None),
+            (Some("   "), None),
+            (Some("ada\u{0}"), None),
+            (Some("ada\nbob"), None),
+            (Some("\"><script>"), Some("\"><script>")),
+        ] {
+            assert_eq!(login_hint(given).as_deref(), hint, "{given:?}");
+        }
+        // Carried in the request; an unusable one refuses nothing.
+        let r = validate(
+            &params(&[("login_hint", "ada")]),
+            &client(true),
+            Came::Browser,
+        );
+        assert_eq!(r.unwrap().login_hint.as_deref(), Some("ada"));
+        let r = validate(
+            &params(&[("login_hint", &longer)]),
+            &client(true),
+            Came::Browser,
+        );
+        assert_eq!(r.unwrap().login_hint, None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ gatehouse's end_session_endpoint, with or without an id_token_hint.
 
 Pages (all GET):
   /                       "Signed in as USERNAME" (from /userinfo) or "Not signed in"
-  /login?prompt=&max_age=&response_mode=&par=1&signed=1  starts a sign-in (par=1: a
+  /login?prompt=&max_age=&response_mode=&login_hint=&par=1&signed=1  starts a sign-in (par=1: a
                           pushed authorization request; signed=1: a request object signed with
                           the app's key, signed=forged: one changed after it was signed)
   /callback               the redirect URI: redeems the code, or shows the error it got
@@ -226,7 +226,7 @@ class RelyingParty:
             "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         }
-        for extra in ("prompt", "max_age", "acr_values", "response_mode"):
+        for extra in ("prompt", "max_age", "acr_values", "response_mode", "login_hint"):
             if extra in query:
                 params[extra] = query[extra]
         if query.get("signed") in ("1", "forged"):

@@ -122,6 +122,18 @@ def test_a_signed_request_signs_in_and_one_changed_on_the_way_sends_nobody_anywh
     assert page.url.startswith(signing_party.base + "/callback")
 
 
+def test_an_app_that_names_who_signs_in_finds_the_username_filled_in(browser_page, first_party,
+                                                                    user):
+    page = browser_page
+    start(page, first_party, login_hint=user)
+    expect(page.get_by_label("Username")).to_have_value(user)
+    # The password is what is left to type, and it has the focus.
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+
 def test_form_post_brings_the_code_back_in_a_post_not_in_an_address(browser_page, first_party,
                                                                      user, gatehouse):
     page = browser_page

@@ -29,12 +29,14 @@ pub(in crate::http) fn login(
         form method="post" action="login" {
             input type="hidden" name="csrf" value=(csrf);
             (hidden_fields(hidden))
+            // The first field left to fill has the focus: the password, when the username is
+            // given (typed before, or the application's hint).
             label for="username" { (t.username) }
-            input #username name="username" autocomplete="username" required autofocus
-                value=(username);
+            input #username name="username" autocomplete="username" required
+                autofocus[username.is_empty()] value=(username);
             label for="password" { (t.password) }
             input #password name="password" type="password" autocomplete="current-password"
-                required;
+                required autofocus[!username.is_empty()];
             button type="submit" { (t.submit) }
         }
         @if look.mail {
