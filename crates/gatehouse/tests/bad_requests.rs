@@ -793,7 +793,73 @@ async fn a_login_hint_fills_in_the_username_and_is_never_markup(db: Database) {
     }
 }
 
+/// An `id_token_hint` lets only the person it names answer: a silent sign-in meant for Ada in a
+/// browser where Bob is signed in gets `login_required`, never Bob's code; a forged hint, or one
+/// issued to another client, is refused.
+async fn an_id_token_hint_answers_only_for_the_person_it_names(db: Database) {
+    let f = fixture_on(db).await;
+    add_user(f.state.store.as_ref(), "bob").await;
+    let signed_in = |who: &'static str| {
+        let f = &f;
+        async move {
+            let r = post_login(f, &authorize_uri("web", ""), who, PASSWORD).await;
+            let cookie = cookies(&r);
+            let code = location(&r)["code"].clone();
+            let tokens = json(exchange(f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
+            (cookie, tokens["id_token"].as_str().unwrap().to_owned())
+        }
+    };
+    let (ada, ada_hint) = signed_in("ada").await;
+    let (bob, _) = signed_in("bob").await;
+    let silently = |cookie: &str, hint: &str, extra: &str| {
+        let uri = authorize_uri(
+            "web",
+            &format!("{extra}&{}", encode(&[("id_token_hint", hint)])),
+        );
+        let request = Request::get(uri)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap();
+        let f = &f;
+        async move { send(f, request).await }
+    };
+    // Bob's browser, Ada's hint: not Bob's code.
+    let back = location(&silently(&bob, &ada_hint, "&prompt=none").await);
+    assert_eq!(back["error"], "login_required", "{back:?}");
+    assert!(!back.contains_key("code"));
+    // Without prompt=none, the login form, for whoever signs in.
+    let r = silently(&bob, &ada_hint, "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains(r#"name="password""#));
+    // Ada's browser, Ada's hint: her code.
+    let back = location(&silently(&ada, &ada_hint, "&prompt=none").await);
+    assert!(back.contains_key("code"), "{back:?}");
+
+    // A forged hint, and Ada's ID token for another application, are refused.
+    let (head, signature) = ada_hint.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let forged = format!("{head}.{flipped}{}", &signature[1..]);
+    let back = location(&silently(&ada, &forged, "&prompt=none").await);
+    assert_eq!(back["error"], "invalid_request", "{back:?}");
+    assert!(back["error_description"].contains("not a valid ID token"));
+    let spa = post_login(&f, &authorize_uri("spa", ""), "ada", PASSWORD).await;
+    let code = location(&spa)["code"].clone();
+    let body = encode(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", "spa"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", CHALLENGE_VERIFIER),
+    ]);
+    let tokens = json(send(&f, form("/token").body(Body::from(body)).unwrap()).await).await;
+    let spa_hint = tokens["id_token"].as_str().unwrap();
+    let back = location(&silently(&ada, spa_hint, "&prompt=none").await);
+    assert_eq!(back["error"], "invalid_request", "{back:?}");
+    assert!(back["error_description"].contains("not issued to this client"));
+}
+
 on_both_backends!(();
+    an_id_token_hint_answers_only_for_the_person_it_names,
     a_login_hint_fills_in_the_username_and_is_never_markup,
     a_nul_character_in_the_input_is_refused_never_a_server_error,
     an_unknown_client_or_unregistered_redirect_uri_is_shown_on_a_page_never_redirected,

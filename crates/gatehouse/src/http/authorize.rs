@@ -74,13 +74,27 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
         },
         None => query,
     };
+    // Who the application expects to be signed in, if it said with an ID token it was given.
+    let hint = match &request.id_token_hint {
+        None => None,
+        Some(token) => match super::logout::verified_hint(state, token).await {
+            Ok(hint) => match authorize::hint_for(hint, &request.client_id) {
+                Ok(hint) => Some(hint),
+                Err(e) => return refuse(state, redirect_error(&request, e)),
+            },
+            Err(e) => return refuse(state, redirect_error(&request, e)),
+        },
+    };
     let now = state.now();
     let session = match current_session(state, &jar, now).await {
         Ok(s) => s,
         Err(e) => return refuse(state, redirect_error(&request, e)),
     };
-    let fresh =
-        session.filter(|(s, _)| authorize::session_satisfies(request.max_age, s.auth_time, now));
+    // A session of someone else than the hint names is not this request's: as if none.
+    let fresh = session.filter(|(s, user)| {
+        authorize::session_satisfies(request.max_age, s.auth_time, now)
+            && authorize::hinted(hint.as_ref(), &user.id)
+    });
     // A session that proved less than this client, the person's groups or the request ask
     // for signs in again, like `prompt=login`.
     let fresh = match fresh {

@@ -16,8 +16,9 @@ use super::{AppState, Peer, pages};
 use crate::auth::session;
 use crate::model::{AuditKind, AuditRecord};
 use crate::oidc::authorize::Params;
+use crate::oidc::keys::{self, Hint};
 use crate::oidc::logout::{self, LogoutRequest};
-use crate::oidc::{OAuthError, keys, tokens};
+use crate::oidc::{OAuthError, tokens};
 
 /// GET /logout
 pub(super) async fn logout(
@@ -102,6 +103,29 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
     (jar, page).into_response()
 }
 
+/// Who an `id_token_hint` names, if it is an ID token this server issued (expired or not):
+/// verified against the published keys (`oidc::keys::verify_hint`).
+///
+/// # Errors
+/// `invalid_request` for any other token; the store's failure.
+pub(super) async fn verified_hint(state: &AppState, token: &str) -> Result<Hint, OAuthError> {
+    let jwks = state
+        .keys
+        .jwks(state.store.as_ref(), state.now())
+        .await
+        .map_err(|e| match e {
+            crate::keyring::KeyringError::Store(e) => store_error(e),
+            e => super::error::internal(e),
+        })?;
+    // The verifier's own message names library internals: logged, never shown.
+    keys::verify_hint(token, &jwks, &state.config.issuer).map_err(|e| {
+        tracing::info!(error = %e, "refused an id_token_hint");
+        OAuthError::InvalidRequest(
+            "the id_token_hint is not a valid ID token issued by this server".into(),
+        )
+    })
+}
+
 /// Parses and validates the logout request in `query`: the hint against the published keys,
 /// the client against the store.
 async fn checked(state: &AppState, query: &str) -> Result<LogoutRequest, OAuthError> {
@@ -111,24 +135,7 @@ async fn checked(state: &AppState, query: &str) -> Result<LogoutRequest, OAuthEr
     let params = Params::from_pairs(pairs);
     let hint = match params.one("id_token_hint")? {
         None => None,
-        Some(token) => {
-            let jwks = state
-                .keys
-                .jwks(state.store.as_ref(), state.now())
-                .await
-                .map_err(|e| match e {
-                    crate::keyring::KeyringError::Store(e) => store_error(e),
-                    e => super::error::internal(e),
-                })?;
-            // The verifier's own message names library internals: logged, never shown.
-            let hint = keys::verify_hint(token, &jwks, &state.config.issuer).map_err(|e| {
-                tracing::info!(error = %e, "refused an id_token_hint");
-                OAuthError::InvalidRequest(
-                    "the id_token_hint is not a valid ID token issued by this server".into(),
-                )
-            })?;
-            Some(hint)
-        }
+        Some(token) => Some(verified_hint(state, token).await?),
     };
     let client = match logout::client_id(&params, hint.as_ref())? {
         None => None,

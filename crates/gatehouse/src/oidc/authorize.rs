@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use super::OAuthError;
 use super::error::invalid_request;
+use super::keys::Hint;
 use super::{pkce, redirect, scope};
 use crate::auth::policy;
 use crate::model::{AuthPolicy, Client, GrantType};
@@ -101,6 +102,9 @@ pub struct AuthorizeRequest {
     /// Who the client expects to sign in (`login_hint`), as the login form may show it
     /// ([`login_hint`]).
     pub login_hint: Option<String>,
+    /// An ID token naming who the client expects to be signed in (`id_token_hint`), as sent:
+    /// verified against this server's keys before it is used ([`hinted`]).
+    pub id_token_hint: Option<String>,
 }
 
 /// The longest username a person signs in with, in characters (as the login form reads one).
@@ -115,6 +119,29 @@ pub fn login_hint(value: Option<&str>) -> Option<String> {
         && hint.chars().count() <= MAX_USERNAME
         && !hint.chars().any(char::is_control);
     fits.then(|| hint.to_owned())
+}
+
+/// A verified `id_token_hint` as a request of `client_id` may use it (OpenID Connect Core
+/// §3.1.2.1): an ID token this server issued to that client.
+///
+/// # Errors
+/// `invalid_request` for a hint issued to another client.
+pub fn hint_for(hint: Hint, client_id: &str) -> Result<Hint, OAuthError> {
+    if hint.audiences.iter().any(|a| a == client_id) {
+        Ok(hint)
+    } else {
+        Err(invalid_request(
+            "the id_token_hint was not issued to this client",
+        ))
+    }
+}
+
+/// Whether the person signed in as `user_id` may answer a request whose `id_token_hint` is
+/// `hint` ([`hint_for`]): without a hint, anyone; with one, only the person it names, so that a
+/// silent sign-in (`prompt=none`) meant for one person never answers for another who shares
+/// the browser.
+pub fn hinted(hint: Option<&Hint>, user_id: &str) -> bool {
+    hint.is_none_or(|h| h.sub == user_id)
 }
 
 /// How the response goes back to the client's redirect URI.
@@ -366,6 +393,7 @@ fn rest(
         auth_policy: client.auth_policy,
         acr: params.one("acr_values")?.and_then(policy::requested),
         login_hint: login_hint(params.one("login_hint")?),
+        id_token_hint: params.one("id_token_hint")?.map(str::to_owned),
     })
 }
 
@@ -686,6 +714,31 @@ mod tests {
             Came::Browser,
         );
         assert_eq!(r.unwrap().login_hint, None);
+    }
+
+    #[test]
+    fn an_id_token_hint_lets_only_the_person_it_names_answer() {
+        let hint = |sub: &str, audiences: &[&str]| Hint {
+            sub: sub.into(),
+            audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        let ada = hint("ada-id", &["app"]);
+        let shared = hint("ada-id", &["other", "app"]);
+        let elsewhere = hint("ada-id", &["other"]);
+        for (hint, user, expected) in [
+            (None, "ada-id", true),
+            (None, "bob-id", true),
+            (Some(&ada), "ada-id", true),
+            (Some(&ada), "bob-id", false),
+        ] {
+            assert_eq!(hinted(hint, user), expected, "{hint:?} {user}");
+        }
+        assert_eq!(hint_for(shared.clone(), "app"), Ok(shared));
+        assert_eq!(hint_for(ada.clone(), "app"), Ok(ada));
+        assert!(matches!(
+            hint_for(elsewhere, "app"),
+            Err(OAuthError::InvalidRequest(_))
+        ));
     }
 
     #[test]
