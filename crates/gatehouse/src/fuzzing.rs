@@ -80,6 +80,8 @@ struct Known {
     /// A client assertion of `signed`, good for ten minutes from the set-up (each run starts
     /// from the same database, so it is taken afresh each time).
     assertion: String,
+    /// A request object of `signed`'s, for a code with PKCE, good for an hour from the set-up.
+    request_object: String,
 }
 
 impl Harness {
@@ -327,14 +329,21 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         ),
         ..client("signed", None, true)
     };
-    let assertion = crate::oidc::keys::Signer::new(&client_key)
-        .and_then(|s| {
-            s.sign(&serde_json::json!({
-                "iss": "signed", "sub": "signed", "aud": format!("{ISSUER}/token"),
-                "exp": now + crate::oidc::client_assertion::MAX_LIFETIME, "jti": "fuzz",
-            }))
-        })
+    let signer = crate::oidc::keys::Signer::new(&client_key).expect("the client's signer");
+    let assertion = signer
+        .sign(&serde_json::json!({
+            "iss": "signed", "sub": "signed", "aud": format!("{ISSUER}/token"),
+            "exp": now + crate::oidc::client_assertion::MAX_LIFETIME, "jti": "fuzz",
+        }))
         .expect("a client assertion");
+    let request_object = signer
+        .sign(&serde_json::json!({
+            "iss": "signed", "aud": ISSUER, "client_id": "signed",
+            "exp": now + crate::oidc::request_object::MAX_LIFETIME,
+            "response_type": "code", "redirect_uri": REDIRECT, "scope": "openid",
+            "code_challenge": CHALLENGE, "code_challenge_method": "S256",
+        }))
+        .expect("a request object");
     for c in [
         jwt(client("web", Some(tokens::hash(&secret)), true)),
         client("partner", Some(tokens::hash(&secret)), false),
@@ -432,6 +441,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         refresh_token: field("refresh_token"),
         user_id: user.id,
         assertion,
+        request_object,
     };
     (state, known, (*jwks).clone())
 }
@@ -482,6 +492,7 @@ enum Key {
     Decision,
     ClientAssertionType,
     ClientAssertion,
+    LoginHint,
     Other(String),
 }
 
@@ -514,6 +525,7 @@ impl Key {
             Key::Decision => "decision",
             Key::ClientAssertionType => "client_assertion_type",
             Key::ClientAssertion => "client_assertion",
+            Key::LoginHint => "login_hint",
             Key::Other(s) => s,
         }
     }
@@ -547,6 +559,8 @@ enum Value {
     AssertionType,
     /// `signed`'s client assertion.
     Assertion,
+    /// `signed`'s request object.
+    RequestObject,
     Number(i64),
     Text(String),
 }
@@ -580,6 +594,7 @@ impl Value {
             Value::Signed => "signed".into(),
             Value::AssertionType => crate::oidc::client_assertion::ASSERTION_TYPE.into(),
             Value::Assertion => k.assertion.clone(),
+            Value::RequestObject => k.request_object.clone(),
             Value::Number(n) => n.to_string(),
             Value::Text(s) => s.clone(),
         }
@@ -810,6 +825,23 @@ mod tests {
         assert_eq!(token, h.known.id_token);
         // An all-zero input decodes to a bare GET /authorize.
         h.http(&[0; 64]);
+    }
+
+    #[test]
+    fn the_known_request_object_starts_a_sign_in() {
+        let h = Harness::new();
+        let query = serde_urlencoded::to_string([
+            ("client_id", "signed"),
+            ("request", &h.known.request_object),
+        ])
+        .unwrap();
+        let request = Request::get(format!("/authorize?{query}"))
+            .body(Body::empty())
+            .unwrap();
+        let response =
+            h.rt.block_on(h.router.clone().oneshot(request))
+                .unwrap_or_else(|e| match e {});
+        assert_eq!(response.status().as_u16(), 200, "the login form");
     }
 
     #[test]
