@@ -10,7 +10,8 @@ gatehouse's end_session_endpoint, with or without an id_token_hint.
 
 Pages (all GET):
   /                       "Signed in as USERNAME" (from /userinfo) or "Not signed in"
-  /login?prompt=&max_age=&response_mode=&login_hint=&par=1&signed=1  starts a sign-in (par=1: a
+  /login?prompt=&max_age=&response_mode=&login_hint=&hint=1&par=1&signed=1  starts a sign-in
+                          (hint=1: the ID token it holds as id_token_hint; par=1: a
                           pushed authorization request; signed=1: a request object signed with
                           the app's key, signed=forged: one changed after it was signed)
   /callback               the redirect URI: redeems the code, or shows the error it got
@@ -229,6 +230,10 @@ class RelyingParty:
         for extra in ("prompt", "max_age", "acr_values", "response_mode", "login_hint"):
             if extra in query:
                 params[extra] = query[extra]
+        session = h._session()
+        if query.get("hint") == "1" and session:
+            # Who it expects to find signed in: the person of the ID token it holds.
+            params["id_token_hint"] = session["id_token"]
         if query.get("signed") in ("1", "forged"):
             # RFC 9101: the request is a JWT the application signs, which nobody on the way
             # can change.

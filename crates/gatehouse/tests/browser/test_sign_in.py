@@ -134,6 +134,31 @@ def test_an_app_that_names_who_signs_in_finds_the_username_filled_in(browser_pag
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
 
 
+def test_a_silent_sign_in_for_one_person_never_answers_for_another_in_the_same_browser(
+        browser_page, first_party, user, gatehouse):
+    page = browser_page
+    # Ada signs in to the wiki, and signs out of gatehouse (not of the wiki); then, on the same
+    # computer, Bob signs in to gatehouse.
+    start(page, first_party)
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    page.goto(f"{gatehouse.issuer}/logout")
+    page.get_by_role("button", name="Sign out").click()
+    bob = gatehouse.add_user()
+    page.goto(f"{gatehouse.issuer}/account")
+    fill_login(page, bob)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(page.locator("main")).to_contain_text(bob)
+    # The wiki checks, silently, that Ada is still signed in: she is not, and it is told so,
+    # rather than handed Bob.
+    start(page, first_party, prompt="none", hint=1)
+    expect(page.get_by_role("heading")).to_have_text("Sign-in failed")
+    expect(page.locator("#error")).to_have_text("login_required")
+    # Without naming Ada, the same silent check answers for whoever is signed in.
+    start(page, first_party, prompt="none")
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {bob}")
+
+
 def test_form_post_brings_the_code_back_in_a_post_not_in_an_address(browser_page, first_party,
                                                                      user, gatehouse):
     page = browser_page
