@@ -93,6 +93,14 @@ async fn post_asserted(
     send(f, form(uri).body(Body::from(encode(&all))).unwrap()).await
 }
 
+/// `pairs` pushed to `/par` by `signed`, with an assertion for that endpoint signed by `key`.
+async fn push_asserted(f: &Fixture, key: &SigningKey, pairs: &[(&str, &str)]) -> Response {
+    let a = assertion(f, key, "signed", |c| {
+        c["aud"] = json!(format!("{}/par", f.state.config.issuer))
+    });
+    post_asserted(f, "/par", &a, pairs).await
+}
+
 /// `code` (of a request with [`CHALLENGE`]) redeemed at `/token` by `client_id`, with an
 /// assertion signed by `key`.
 async fn redeem(f: &Fixture, key: &SigningKey, client_id: &str, code: &str) -> Response {
@@ -175,13 +183,9 @@ async fn a_client_authenticates_with_a_signed_assertion_once(db: Database) {
 
     // At every endpoint that authenticates a client: a pushed request, then the sign-in and
     // the code's exchange, introspection and revocation of what it got.
-    let a = assertion(&f, &ec, "signed", |c| {
-        c["aud"] = json!(format!("{}/par", f.state.config.issuer))
-    });
-    let pushed = post_asserted(
+    let pushed = push_asserted(
         &f,
-        "/par",
-        &a,
+        &ec,
         &[
             ("response_type", "code"),
             ("redirect_uri", REDIRECT),
@@ -902,19 +906,8 @@ async fn a_signed_request_object_is_the_request(db: Database) {
     assert_eq!(claims["nonce"], "n-signed");
 
     // Pushed: the same, the form's other parameters aside.
-    let a = assertion(&f, &k, "signed", |c| {
-        c["aud"] = json!(format!("{}/par", f.state.config.issuer))
-    });
-    let pushed = post_asserted(
-        &f,
-        "/par",
-        &a,
-        &[
-            ("state", "beside"),
-            ("request", &request_object(&f, &k, "signed", |_| {})),
-        ],
-    )
-    .await;
+    let object = request_object(&f, &k, "signed", |_| {});
+    let pushed = push_asserted(&f, &k, &[("state", "beside"), ("request", &object)]).await;
     assert_eq!(pushed.status(), StatusCode::CREATED);
     let uri = json(pushed).await["request_uri"]
         .as_str()
