@@ -300,7 +300,6 @@ fn rest(
             mode.unwrap_or_default()
         )));
     };
-    // OpenID Connect Core §3.1.2.6 gives each of these its own error code.
     // A request object was read where the request began (`oidc::request_object`): one here
     // was put into a later step's form.
     if params.one("request")?.is_some() {
@@ -309,6 +308,7 @@ fn rest(
              the application",
         ));
     }
+    // OpenID Connect Core §3.1.2.6 gives each of these its own error code.
     if params.one("request_uri")?.is_some() {
         return Err(OAuthError::RequestUriNotSupported(
             "the request_uri parameter is not supported".into(),
