@@ -101,6 +101,20 @@ async fn push_asserted(f: &Fixture, key: &SigningKey, pairs: &[(&str, &str)]) ->
     post_asserted(f, "/par", &a, pairs).await
 }
 
+/// Where `signed` sends the browser after `/par` answered `pushed`: `/authorize` with the
+/// `request_uri` it was given.
+async fn authorize_pushed(pushed: Response) -> String {
+    assert_eq!(pushed.status(), StatusCode::CREATED);
+    let uri = json(pushed).await["request_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    format!(
+        "/authorize?{}",
+        encode(&[("client_id", "signed"), ("request_uri", &uri)])
+    )
+}
+
 /// `code` (of a request with [`CHALLENGE`]) redeemed at `/token` by `client_id`, with an
 /// assertion signed by `key`.
 async fn redeem(f: &Fixture, key: &SigningKey, client_id: &str, code: &str) -> Response {
@@ -195,15 +209,7 @@ async fn a_client_authenticates_with_a_signed_assertion_once(db: Database) {
         ],
     )
     .await;
-    assert_eq!(pushed.status(), StatusCode::CREATED);
-    let uri = json(pushed).await["request_uri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let authorize = format!(
-        "/authorize?{}",
-        encode(&[("client_id", "signed"), ("request_uri", &uri)])
-    );
+    let authorize = authorize_pushed(pushed).await;
     let r = post_login(&f, &authorize, "ada", PASSWORD).await;
     let code = location(&r)["code"].clone();
     // What the browser carries of a pushed request is the request, never the assertion that
@@ -222,15 +228,7 @@ async fn a_client_authenticates_with_a_signed_assertion_once(db: Database) {
         ],
     )
     .await;
-    let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
-    let page = send(
-        &f,
-        get(&format!(
-            "/authorize?{}",
-            encode(&[("client_id", "signed"), ("request_uri", &uri)])
-        )),
-    )
-    .await;
+    let page = send(&f, get(&authorize_pushed(r).await)).await;
     let carried = common::hidden_input(&body_text(page).await, "request");
     assert!(carried.contains("code_challenge="), "{carried}");
     assert!(!carried.contains("client_assertion"), "{carried}");
@@ -908,15 +906,7 @@ async fn a_signed_request_object_is_the_request(db: Database) {
     // Pushed: the same, the form's other parameters aside.
     let object = request_object(&f, &k, "signed", |_| {});
     let pushed = push_asserted(&f, &k, &[("state", "beside"), ("request", &object)]).await;
-    assert_eq!(pushed.status(), StatusCode::CREATED);
-    let uri = json(pushed).await["request_uri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let authorize = format!(
-        "/authorize?{}",
-        encode(&[("client_id", "signed"), ("request_uri", &uri)])
-    );
+    let authorize = authorize_pushed(pushed).await;
     let back = location(&post_login(&f, &authorize, "ada", PASSWORD).await);
     assert_eq!(back["state"], "signed");
     exchanged(back["code"].clone()).await;
@@ -1034,12 +1024,7 @@ async fn a_client_that_requires_signed_requests_gets_only_those(db: Database) {
     let a = assertion(&f, &k, "signed", |_| {});
     let object = request_object(&f, &k, "signed", |_| {});
     let r = post_asserted(&f, "/par", &a, &[("request", &object)]).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
-    let pushed = format!(
-        "/authorize?{}",
-        encode(&[("client_id", "signed"), ("request_uri", &uri)])
-    );
+    let pushed = authorize_pushed(r).await;
     assert_eq!(
         location(&post_login(&f, &pushed, "ada", PASSWORD).await)["state"],
         "signed"
