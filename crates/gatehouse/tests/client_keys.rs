@@ -66,7 +66,7 @@ fn assertion(
     client_id: &str,
     change: impl FnOnce(&mut Value),
 ) -> String {
-    let mut claims = json!({
+    let claims = json!({
         "iss": client_id,
         "sub": client_id,
         "aud": format!("{}/token", f.state.config.issuer),
@@ -74,6 +74,11 @@ fn assertion(
         "iat": f.state.now(),
         "jti": gatehouse::oidc::tokens::generate(),
     });
+    signed_by(key, claims, change)
+}
+
+/// `claims`, changed as given, in a JWT signed by `key`.
+fn signed_by(key: &SigningKey, mut claims: Value, change: impl FnOnce(&mut Value)) -> String {
     change(&mut claims);
     Signer::new(key).unwrap().sign(&claims).unwrap()
 }
@@ -844,7 +849,7 @@ fn request_object(
     client_id: &str,
     change: impl FnOnce(&mut Value),
 ) -> String {
-    let mut claims = json!({
+    let claims = json!({
         "iss": client_id,
         "aud": f.state.config.issuer,
         "client_id": client_id,
@@ -857,8 +862,7 @@ fn request_object(
         "code_challenge": CHALLENGE,
         "code_challenge_method": "S256",
     });
-    change(&mut claims);
-    Signer::new(key).unwrap().sign(&claims).unwrap()
+    signed_by(key, claims, change)
 }
 
 /// A request object signed by its client is the request, at `/authorize` and pushed to
