@@ -63,7 +63,7 @@ pub fn audiences(issuer: &str) -> Vec<String> {
 
 /// The algorithms `jwk` may sign with: by its type and curve, narrowed to its `alg` if it
 /// names one; none for a key of another kind.
-fn algorithms_of(jwk: &Jwk) -> &'static [Algorithm] {
+pub(super) fn algorithms_of(jwk: &Jwk) -> &'static [Algorithm] {
     let by_kind: &'static [Algorithm] = match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => &[Algorithm::RS256, Algorithm::PS256],
         AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
@@ -103,7 +103,7 @@ pub fn keys(json: &str) -> Result<ClientKeys, String> {
         return Err(format!("a client registers 1 to {MAX_KEYS} keys"));
     }
     for (i, key) in listed.iter().enumerate() {
-        if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| key.get(**m).is_some()) {
+        if let Some(member) = private_member(key) {
             return Err(format!(
                 "key {} holds a private or secret part ({member:?}): register the public key only",
                 i + 1
@@ -133,16 +133,10 @@ pub fn keys(json: &str) -> Result<ClientKeys, String> {
                 "{what} is not for signing (its \"use\" is not \"sig\")"
             ));
         }
-        if let AlgorithmParameters::RSA(p) = &jwk.algorithm {
-            let modulus = URL_SAFE_NO_PAD.decode(&p.n).unwrap_or_default();
-            let bits = modulus.iter().position(|b| *b != 0).map_or(0, |first| {
-                (modulus.len() - first) * 8 - modulus[first].leading_zeros() as usize
-            });
-            if bits < MIN_RSA_BITS {
-                return Err(format!(
-                    "{what}: an RSA key has at least {MIN_RSA_BITS} bits"
-                ));
-            }
+        if too_short(jwk) {
+            return Err(format!(
+                "{what}: an RSA key has at least {MIN_RSA_BITS} bits"
+            ));
         }
         DecodingKey::from_jwk(jwk).map_err(|e| format!("{what} is not a usable key: {e}"))?;
         match &jwk.common.key_id {
@@ -158,6 +152,26 @@ pub fn keys(json: &str) -> Result<ClientKeys, String> {
         }
     }
     Ok(ClientKeys::checked(set))
+}
+
+/// Whether `jwk` is an RSA key of fewer than [`MIN_RSA_BITS`] bits.
+pub(super) fn too_short(jwk: &Jwk) -> bool {
+    let AlgorithmParameters::RSA(p) = &jwk.algorithm else {
+        return false;
+    };
+    let modulus = URL_SAFE_NO_PAD.decode(&p.n).unwrap_or_default();
+    let bits = modulus.iter().position(|b| *b != 0).map_or(0, |first| {
+        (modulus.len() - first) * 8 - modulus[first].leading_zeros() as usize
+    });
+    bits < MIN_RSA_BITS
+}
+
+/// Whether a JWK, as JSON, holds a private or secret part (one of [`PRIVATE_MEMBERS`]).
+pub(super) fn private_member(jwk: &serde_json::Value) -> Option<&'static str> {
+    PRIVATE_MEMBERS
+        .iter()
+        .copied()
+        .find(|m| jwk.get(*m).is_some())
 }
 
 /// What is wrong with `uri` as where a client publishes its keys: an https URL (http only on

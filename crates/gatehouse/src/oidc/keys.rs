@@ -288,6 +288,16 @@ impl Signer {
         self.sign_typed("JWT", claims)
     }
 
+    /// The signature, base64url, of `message` (a JWS's encoded header and payload, joined by a
+    /// dot) with this key's algorithm: for a header written by hand.
+    ///
+    /// # Errors
+    /// `Sign` when it cannot be signed.
+    pub fn sign_message(&self, message: &[u8]) -> Result<String, KeyError> {
+        jsonwebtoken::crypto::sign(message, &self.key, jws(self.alg))
+            .map_err(|e| KeyError::Sign(e.to_string()))
+    }
+
     /// Like [`Signer::sign`], with `typ` in the header (explicit typing, RFC 8725 §3.11: a
     /// logout token says `logout+jwt`, so it cannot pass for an ID token).
     ///

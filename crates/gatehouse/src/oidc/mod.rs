@@ -1,5 +1,5 @@
 //! Protocol rules: pure functions over plain data, no HTTP and no SQL, tested with tables of
-//! cases. OpenID Connect Core 1.0, RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 8628 (device authorization), RFC 9207 (`iss` in
+//! cases. OpenID Connect Core 1.0, RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 8628 (device authorization), RFC 9449 (DPoP), RFC 9207 (`iss` in
 //! the authorization response), RFC 9700 (OAuth 2.0 security best practice).
 
 pub mod access_token;
@@ -9,6 +9,7 @@ pub mod claims;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod device;
+pub mod dpop;
 pub mod error;
 pub mod family_token;
 pub mod grant;
