@@ -110,7 +110,10 @@ pub fn verify(proof: &str, request: Request<'_>, now: UnixTime) -> Result<Proof,
         return Err(Refused("holds a private key in its jwk header"));
     }
     let header = jsonwebtoken::decode_header(proof).map_err(|_| Refused("is not a JWT"))?;
-    let jwk: &Jwk = header.jwk.as_ref().ok_or(Refused("has no usable jwk header"))?;
+    let jwk: &Jwk = header
+        .jwk
+        .as_ref()
+        .ok_or(Refused("has no usable jwk header"))?;
     if !algorithms_of(jwk).contains(&header.alg) || too_short(jwk) {
         return Err(Refused(
             "is not signed with an RSA (2048 bits or more), P-256 or Ed25519 key and its algorithm",
@@ -228,9 +231,9 @@ pub fn refresh_binding(public_client: bool, proof: Option<&Proof>) -> Option<&st
 pub fn refresh_with(bound: Option<&str>, proof_jkt: Option<&str>) -> Result<(), &'static str> {
     match (bound, proof_jkt) {
         (None, _) => Ok(()),
-        (Some(_), None) => Err(
-            "the refresh token is bound to a DPoP key: send a DPoP proof made with that key",
-        ),
+        (Some(_), None) => {
+            Err("the refresh token is bound to a DPoP key: send a DPoP proof made with that key")
+        }
         (Some(b), Some(p)) if b == p => Ok(()),
         (Some(_), Some(_)) => Err("the refresh token is bound to another DPoP key"),
     }
@@ -312,7 +315,10 @@ mod tests {
         let encoded_header = URL_SAFE_NO_PAD.encode(header.to_string());
         let encoded_claims = URL_SAFE_NO_PAD.encode(claims.to_string());
         let message = format!("{encoded_header}.{encoded_claims}");
-        let signature = Signer::new(key).unwrap().sign_message(message.as_bytes()).unwrap();
+        let signature = Signer::new(key)
+            .unwrap()
+            .sign_message(message.as_bytes())
+            .unwrap();
         format!("{message}.{signature}")
     }
 
@@ -373,11 +379,20 @@ mod tests {
             }
             verify(&proof(&k, &c), request(), NOW)
         };
+        type Judged = Result<Proof, Refused>;
         let refused = |why: &'static str| Err(Refused(why));
         let long_jti = "j".repeat(MAX_JTI + 1);
-        let cases: Vec<(&str, Result<Proof, Refused>, Result<Proof, Refused>)> = vec![
-            ("no jti", with(json!({ "jti": null })), refused("has no jti")),
-            ("empty jti", with(json!({ "jti": "" })), refused("has no jti")),
+        let cases: Vec<(&str, Judged, Judged)> = vec![
+            (
+                "no jti",
+                with(json!({ "jti": null })),
+                refused("has no jti"),
+            ),
+            (
+                "empty jti",
+                with(json!({ "jti": "" })),
+                refused("has no jti"),
+            ),
             (
                 "long jti",
                 with(json!({ "jti": long_jti })),
@@ -413,8 +428,16 @@ mod tests {
                 with(json!({ "htu": "token" })),
                 refused("is for another URL (htu)"),
             ),
-            ("no htu", with(json!({ "htu": null })), refused("is for another URL (htu)")),
-            ("no iat", with(json!({ "iat": null })), refused("has no iat")),
+            (
+                "no htu",
+                with(json!({ "htu": null })),
+                refused("is for another URL (htu)"),
+            ),
+            (
+                "no iat",
+                with(json!({ "iat": null })),
+                refused("has no iat"),
+            ),
             (
                 "from the future",
                 with(json!({ "iat": NOW + LEEWAY + 1 })),
@@ -493,7 +516,9 @@ mod tests {
         let hmac = jsonwebtoken::encode(
             &Header {
                 typ: Some(PROOF_TYPE.into()),
-                jwk: Some(serde_json::from_value(json!({ "kty": "oct", "k": "c2VjcmV0" })).unwrap()),
+                jwk: Some(
+                    serde_json::from_value(json!({ "kty": "oct", "k": "c2VjcmV0" })).unwrap(),
+                ),
                 ..Header::new(jsonwebtoken::Algorithm::HS256)
             },
             &claims(),
@@ -504,8 +529,12 @@ mod tests {
         // Changed after signing.
         let good = proof(&k, &claims());
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
-        parts[1] = URL_SAFE_NO_PAD.encode(json!({ "jti": "p2", "htm": "POST", "htu": URL, "iat": NOW }).to_string());
-        refused(&parts.join("."), "does not verify with the key in its header");
+        parts[1] = URL_SAFE_NO_PAD
+            .encode(json!({ "jti": "p2", "htm": "POST", "htu": URL, "iat": NOW }).to_string());
+        refused(
+            &parts.join("."),
+            "does not verify with the key in its header",
+        );
         refused("not a jwt", "is not a JWT");
         refused(&"a".repeat(MAX_PROOF + 1), "is too long");
     }
@@ -573,7 +602,11 @@ mod tests {
             (Some("K"), Some("L"), false),
         ];
         for (bound, proof, ok) in cases {
-            assert_eq!(refresh_with(bound, proof).is_ok(), ok, "{bound:?} {proof:?}");
+            assert_eq!(
+                refresh_with(bound, proof).is_ok(),
+                ok,
+                "{bound:?} {proof:?}"
+            );
         }
     }
 
