@@ -261,7 +261,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         code_verifier: None,
     };
     let key = family_key();
-    let first_token = key.mint(FAMILY);
+    let first_token = key.mint(FAMILY, None);
     let first = s
         .redeem_authorization_code(
             &tokens::hash("code"),
@@ -279,7 +279,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
     };
     let mut now = T0;
     for (step, op) in ops.iter().enumerate() {
-        let next = key.mint(FAMILY);
+        let next = key.mint(FAMILY, None);
         match op {
             Op::Wait { seconds } => now += seconds,
             Op::Sweep => {

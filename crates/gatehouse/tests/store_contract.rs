@@ -93,7 +93,7 @@ fn family_key() -> FamilyKey {
 
 /// Mints the refresh token called `name` in `family`, and remembers it by that name.
 fn mint(name: &str, family: &str) -> String {
-    let token = family_key().mint(family);
+    let token = family_key().mint(family, None);
     REFRESH.with(|m| m.borrow_mut().insert(name.to_owned(), token.clone()));
     token
 }
@@ -718,9 +718,7 @@ async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
     assert_eq!(s.client("signed").await.unwrap().unwrap(), without);
 
     let take = |client: &'static str, jti: &'static str, until: i64, now: i64| async move {
-        s.use_client_assertion(client, jti, until, now)
-            .await
-            .unwrap()
+        s.take_once(client, jti, until, now).await.unwrap()
     };
     assert!(take("signed", "j1", NOW + 60, NOW).await, "the first time");
     assert!(!take("signed", "j1", NOW + 60, NOW + 1).await, "again");

@@ -76,8 +76,8 @@ const OLD_NAMED_ID: &str = "fedcba9876543210fedcba9876543210";
 async fn old() -> Old {
     let family_key = gatehouse::oidc::family_token::FamilyKey::new(&FAMILY_SECRET);
     Old {
-        rotated: family_key.mint(KEPT_FAMILY),
-        current: family_key.mint(KEPT_FAMILY),
+        rotated: family_key.mint(KEPT_FAMILY, None),
+        current: family_key.mint(KEPT_FAMILY, None),
         user_id: "0123456789abcdef0123456789abcdef",
         password_hash: Passwords::new(1)
             .hash(PASSWORD.into(), vec![])
@@ -596,16 +596,8 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         .unwrap();
     assert!(signed.require_signed_request_object);
     assert!(admin.update_client("web", signed_only).await.is_err());
-    assert!(
-        s.use_client_assertion("signed", "jti", T0 + 60, T0)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.use_client_assertion("signed", "jti", T0 + 60, T0)
-            .await
-            .unwrap()
-    );
+    assert!(s.take_once("signed", "jti", T0 + 60, T0).await.unwrap());
+    assert!(!s.take_once("signed", "jti", T0 + 60, T0).await.unwrap());
     // Its records of tokens issued are swept by their own retention.
     assert_eq!(s.purge_token_audit(T0 - OLD_RECORD_AGE).await.unwrap(), 0);
     assert_eq!(s.purge_token_audit(T0 - 30 * 86_400).await.unwrap(), 1);
@@ -671,7 +663,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         refresh_expires_at: T0 + 3600,
         retry: None,
     };
-    let r2 = key.mint(&family);
+    let r2 = key.mint(&family, None);
     let rotated = s
         .rotate_refresh_token(&legacy, "web", None, fresh(&family, "a2", &r2), T0, None)
         .await
@@ -686,7 +678,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         code_verifier: None,
     };
     let new_family = tokens::new_id();
-    let r3 = key.mint(&new_family);
+    let r3 = key.mint(&new_family, None);
     let redeemed = s
         .redeem_authorization_code(
             &tokens::hash(CODE),
@@ -1093,7 +1085,7 @@ async fn on_postgres_an_old_refresh_token_racing_its_familys_revocation_is_refus
         family_id: family.clone(),
         access_token_hash: tokens::hash("a-raced"),
         access_expires_at: T0 + 600,
-        refresh_token_hash: Some(tokens::hash(&key.mint(&family))),
+        refresh_token_hash: Some(tokens::hash(&key.mint(&family, None))),
         refresh_expires_at: T0 + 3600,
         retry: None,
     };

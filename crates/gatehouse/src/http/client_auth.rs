@@ -206,7 +206,7 @@ async fn asserted(
         .map_err(|e| OAuthError::InvalidClient(e.to_string()))?;
     let first = state
         .store
-        .use_client_assertion(
+        .take_once(
             &client.client_id,
             &tokens::hash(&accepted.jti),
             accepted.kept_until,

@@ -1,13 +1,13 @@
 //! CORS (the Fetch standard's CORS protocol) for the endpoints a browser application calls:
-//! discovery, the key set, `/par`, `/token`, `/userinfo` and `/revoke`. A single-page application
-//! is a public client; the origins its redirect URIs name are the ones allowed, and no other. Pages
-//! (sign-in, consent), introspection and the admin API allow none.
+//! discovery, the key set, `/par`, `/token`, `/userinfo` and `/revoke`, DPoP proofs included. A
+//! single-page application is a public client; the origins its redirect URIs name are the ones
+//! allowed, and no other. Pages (sign-in, consent), introspection and the admin API allow none.
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::model::Client;
@@ -103,7 +103,14 @@ pub(super) fn layer(store: Arc<dyn Store>) -> CorsLayer {
             async move { origins.allows(&origin).await }
         }))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // A DPoP proof travels in a header of its own (RFC 9449 §4.1); a resource's challenge
+        // tells an application why its token was refused.
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("dpop"),
+        ])
+        .expose_headers([header::WWW_AUTHENTICATE])
         .max_age(PREFLIGHT_MAX_AGE)
 }
 

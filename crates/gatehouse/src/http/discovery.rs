@@ -9,7 +9,7 @@ use super::AppState;
 use super::error::{internal, store_error};
 use crate::keyring::KeyringError;
 use crate::model::{AuthPolicy, GrantType, SigningAlg};
-use crate::oidc::{client_assertion, request_object, scope};
+use crate::oidc::{client_assertion, dpop, request_object, scope};
 
 pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
     let c = &state.config;
@@ -51,6 +51,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "request_parameter_supported": true,
         "request_object_signing_alg_values_supported": request_object::ALGORITHMS,
         "request_uri_parameter_supported": false,
+        "dpop_signing_alg_values_supported": dpop::ALGORITHMS,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
     }))

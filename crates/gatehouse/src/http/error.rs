@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::oidc::OAuthError;
+use crate::oidc::dpop::{self, Scheme};
 use crate::store::StoreError;
 
 /// An error of the token endpoint (RFC 6749 §5.2).
@@ -130,34 +131,61 @@ impl TokenError {
     }
 }
 
-/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1).
+/// The access token of `Authorization: Bearer …` (RFC 6750 §2.1) or `Authorization: DPoP …`
+/// (RFC 9449 §7.1), and the scheme it came with.
 ///
 /// # Errors
-/// `invalid_token` when the header is missing, not `Bearer`, or empty.
-pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, BearerError> {
+/// `invalid_token` when the header is missing, of another scheme, or empty.
+pub fn access_token(headers: &axum::http::HeaderMap) -> Result<(Scheme, &str), ResourceError> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            BearerError(OAuthError::InvalidToken(
-                "a Bearer access token is required".into(),
-            ))
+        .and_then(|(scheme, t)| {
+            let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+                Scheme::Bearer
+            } else if scheme.eq_ignore_ascii_case(dpop::SCHEME) {
+                Scheme::Dpop
+            } else {
+                return None;
+            };
+            Some((scheme, t.trim())).filter(|(_, t)| !t.is_empty())
+        })
+        .ok_or_else(|| ResourceError {
+            error: OAuthError::InvalidToken(
+                "an access token is required (Authorization: Bearer or DPoP)".into(),
+            ),
+            scheme: Scheme::Bearer,
         })
 }
 
-/// An error of a resource protected by a bearer token (RFC 6750 §3).
+/// An error of a resource that takes bearer and DPoP-bound access tokens (`/userinfo`, the
+/// admin API): the challenge of the scheme the request used carries the error, and the other
+/// scheme's is offered beside it (RFC 9449 §7.2).
 #[derive(Debug)]
-pub struct BearerError(pub OAuthError);
+pub struct ResourceError {
+    pub error: OAuthError,
+    pub scheme: Scheme,
+}
 
-impl IntoResponse for BearerError {
+impl From<StoreError> for ResourceError {
+    fn from(e: StoreError) -> Self {
+        ResourceError {
+            error: store_error(e),
+            scheme: Scheme::Bearer,
+        }
+    }
+}
+
+/// `401` for a token or proof that is not good, `403` `insufficient_scope` for a token that
+/// may not do this, with the `WWW-Authenticate` challenges.
+impl IntoResponse for ResourceError {
     fn into_response(self) -> Response {
-        let e = &self.0;
+        let e = &self.error;
         let status = match e {
-            OAuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            OAuthError::InvalidToken(_) | OAuthError::InvalidDpopProof(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             OAuthError::AccessDenied(_) => StatusCode::FORBIDDEN,
             other => status(other),
         };
@@ -165,13 +193,21 @@ impl IntoResponse for BearerError {
             OAuthError::AccessDenied(_) => "insufficient_scope",
             other => other.code(),
         };
-        let challenge = format!(
-            "Bearer realm=\"gatehouse\", error=\"{code}\", error_description=\"{}\"",
+        let error = format!(
+            "error=\"{code}\", error_description=\"{}\"",
             e.description().replace(['"', '\\'], "'")
         );
+        let algs = format!("algs=\"{}\"", dpop::ALGORITHMS.join(" "));
+        let bearer = "Bearer realm=\"gatehouse\"";
+        let challenges = match self.scheme {
+            Scheme::Bearer => [format!("{bearer}, {error}"), format!("DPoP {algs}")],
+            Scheme::Dpop => [format!("DPoP {error}, {algs}"), bearer.to_owned()],
+        };
         let mut r = json(status, code, e.description());
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        for c in challenges {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                r.headers_mut().append(header::WWW_AUTHENTICATE, v);
+            }
         }
         r
     }

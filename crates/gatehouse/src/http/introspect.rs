@@ -12,7 +12,7 @@ use super::client_auth;
 use super::error::{TokenError, no_store};
 use super::{AppState, Peer};
 use crate::model::TokenKind;
-use crate::oidc::OAuthError;
+use crate::oidc::{OAuthError, dpop};
 
 /// POST /introspect
 pub(super) async fn introspect(
@@ -60,8 +60,20 @@ async fn introspection(
         "iss": state.config.issuer,
         "aud": info.client_id,
     });
+    // What the token says of its binding is believed: the store found it by the hash of the
+    // whole token (or of its signed jti).
+    let bound = key.bound_to.as_deref();
     if info.kind == TokenKind::Access {
-        body["token_type"] = "Bearer".into();
+        body["token_type"] = if bound.is_some() {
+            dpop::SCHEME
+        } else {
+            "Bearer"
+        }
+        .into();
+    }
+    if let Some(jkt) = bound {
+        // RFC 9449 §6.2: the key the token is bound to.
+        body["cnf"] = serde_json::json!({ "jkt": jkt });
     }
     match &info.user {
         Some(user) => {

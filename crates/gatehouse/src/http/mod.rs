@@ -10,6 +10,7 @@ mod console;
 mod cors;
 mod device;
 mod discovery;
+mod dpop;
 mod email;
 pub mod error;
 mod introspect;
@@ -260,10 +261,8 @@ impl AppState {
             Err(crate::keyring::KeyringError::Store(e)) => return Err(e),
             Err(e) => return Err(crate::store::StoreError::Corrupt(e.to_string())),
         };
-        Ok(Presented::by_hash(
-            access_token::verified_key(token, &jwks, &self.config.issuer)
-                .unwrap_or_else(|| tokens::hash(token)),
-        ))
+        Ok(access_token::verified(token, &jwks, &self.config.issuer)
+            .unwrap_or_else(|| Presented::by_hash(tokens::hash(token))))
     }
 
     /// Appends to the audit log. The operation it describes is done already, so a failure here
@@ -386,6 +385,12 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/.well-known/openid-configuration",
+            get(discovery::configuration).layer(cors.clone()),
+        )
+        // RFC 8414: the same metadata where an OAuth client that is not an OpenID Connect
+        // relying party looks for it.
+        .route(
+            "/.well-known/oauth-authorization-server",
             get(discovery::configuration).layer(cors.clone()),
         )
         .route("/jwks.json", get(discovery::jwks).layer(cors.clone()))

@@ -1,5 +1,6 @@
 //! `/token` (RFC 6749 §3.2): the authorization code, refresh token, client credentials and
-//! device code (RFC 8628) grants.
+//! device code (RFC 8628) grants. A request with a DPoP proof (RFC 9449) gets tokens bound to
+//! its key (`oidc::dpop`).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -15,6 +16,7 @@ use crate::model::{
     Redeemed, RetryCopy, Rotated,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
+use crate::oidc::dpop::{self, Proof};
 use crate::oidc::error::invalid_request;
 use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit;
@@ -41,11 +43,14 @@ async fn dispatch(
     body: &[u8],
 ) -> Result<Response, TokenError> {
     let (client, form) = client_auth::authenticated(state, headers, body).await?;
+    let proof =
+        super::dpop::proof(state, headers, ("POST", "/token"), None, &client.client_id).await?;
     let cx = Context {
         state,
         client: &client,
         form: &form,
         peer,
+        proof: proof.as_ref(),
     };
     let Some(name) = form.get("grant_type")? else {
         return Err(invalid_request("the grant_type parameter is missing").into());
@@ -68,16 +73,18 @@ async fn dispatch(
 /// The tokens to store for a grant in the token family `family_id`: an opaque access token
 /// (stored hashed) or, for a client that takes JWTs, the `jti` of one (stored under
 /// `access_token::key`; the JWT is signed by [`issue_access`] once the grant is known), and a
-/// refresh token of that family (`oidc::family_token`) if the client uses them.
+/// refresh token of that family (`oidc::family_token`) if the client uses them. With a DPoP
+/// proof, the access token is bound to its key, and a public client's refresh token too.
 async fn new_tokens(
-    state: &AppState,
-    client: &Client,
+    cx: Context<'_>,
     family_id: String,
     now: i64,
 ) -> Result<(String, Option<String>, NewTokens), TokenError> {
-    let access = tokens::generate();
+    let Context { state, client, .. } = cx;
+    let access = dpop::bind(tokens::generate(), cx.proof.map(|p| p.jkt.as_str()));
     let refresh = if client.allows_grant(GrantType::RefreshToken) {
-        Some(state.family_key().await?.mint(&family_id))
+        let bound = dpop::refresh_binding(client.is_public(), cx.proof);
+        Some(state.family_key().await?.mint(&family_id, bound))
     } else {
         None
     };
@@ -159,6 +166,8 @@ struct Context<'a> {
     client: &'a Client,
     form: &'a Form,
     peer: Peer,
+    /// The request's DPoP proof, verified and taken.
+    proof: Option<&'a Proof>,
 }
 
 async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
@@ -175,7 +184,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
         code_verifier: form.get("code_verifier")?.map(str::to_owned),
     };
     let now = state.now();
-    let (access, refresh, stored) = new_tokens(state, client, tokens::new_id(), now).await?;
+    let (access, refresh, stored) = new_tokens(cx, tokens::new_id(), now).await?;
     // The code is consumed, the tokens stored and the outcome audited in one transaction,
     // before any token leaves.
     let redeemed = state
@@ -210,6 +219,7 @@ async fn signed_in(
 ) -> Result<Response, TokenError> {
     let Context { state, client, .. } = cx;
     let expires_at = now + state.config.access_token_ttl;
+    let token_type = token_type(&access);
     let access = issue_access(
         state,
         client,
@@ -226,7 +236,13 @@ async fn signed_in(
     // Audited by the store, with the grant.
     count_issued(how);
     let expires_in = state.config.access_token_ttl;
-    Ok(respond(expires_in, &grant.scope, access, refresh, id_token))
+    let tokens = Issued {
+        token_type,
+        access,
+        refresh,
+        id_token,
+    };
+    Ok(respond(expires_in, &grant.scope, tokens))
 }
 
 /// RFC 8628 §3.4: a device polls with its device code until the person answers.
@@ -239,7 +255,7 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
     } = cx;
     let code = form.require("device_code")?;
     let now = state.now();
-    let (access, refresh, stored) = new_tokens(state, client, tokens::new_id(), now).await?;
+    let (access, refresh, stored) = new_tokens(cx, tokens::new_id(), now).await?;
     let polled = state
         .store
         .poll_device_code(
@@ -295,6 +311,10 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             Some(scope::normalize(s))
         }
     };
+    // A refresh token bound to a DPoP key is used only with a proof of that key. What it says
+    // of its binding is believed because the store finds it by the hash of the whole token.
+    dpop::refresh_with(dpop::binding(presented), cx.proof.map(|p| p.jkt.as_str()))
+        .map_err(|why| OAuthError::InvalidGrant(why.into()))?;
     let now = state.now();
     let presented = Presented::new(presented, &state.family_key().await?);
     // The new refresh token names the family of the presented one. One of an earlier release
@@ -309,7 +329,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             .unwrap_or_else(tokens::new_id),
     };
     let presented_hash = presented.hash.clone();
-    let (access, refresh, mut stored) = new_tokens(state, client, family_id, now).await?;
+    let (access, refresh, mut stored) = new_tokens(cx, family_id, now).await?;
     let window = state.config.refresh_retry_window;
     if let (Some(refresh), true) = (&refresh, window > 0) {
         // The answer, sealed for a retry of this request (`oidc::retry`).
@@ -342,6 +362,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         // is spent on it.
         Rotated::Issued(grant) => {
             let expires_at = now + state.config.access_token_ttl;
+            let token_type = token_type(&access);
             let access = issue_access(
                 state,
                 client,
@@ -353,7 +374,13 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             // Audited by the store, with the rotation.
             count_issued("refresh_token");
             let expires_in = state.config.access_token_ttl;
-            Ok(respond(expires_in, &grant.scope, access, refresh, None))
+            let tokens = Issued {
+                token_type,
+                access,
+                refresh,
+                id_token: None,
+            };
+            Ok(respond(expires_in, &grant.scope, tokens))
         }
         // The same request again (two tabs, a retry after a lost answer): the same answer,
         // nothing new issued.
@@ -366,6 +393,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             };
             metrics::counter!("gatehouse_refresh_retries_total").increment(1);
             let expires_in = (successor.access_expires_at - now).max(0);
+            let token_type = token_type(&successor.access_token);
             let access = if successor.access_jwt {
                 // The same JWT again: the same claims, read back from the stored grant.
                 let key = access_token::key(&successor.access_token);
@@ -391,13 +419,13 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             } else {
                 successor.access_token
             };
-            Ok(respond(
-                expires_in,
-                &scope,
+            let tokens = Issued {
+                token_type,
                 access,
-                Some(successor.refresh_token),
-                None,
-            ))
+                refresh: Some(successor.refresh_token),
+                id_token: None,
+            };
+            Ok(respond(expires_in, &scope, tokens))
         }
         Rotated::Invalid => Err(OAuthError::InvalidGrant(
             "the refresh token is invalid, expired or revoked".into(),
@@ -430,7 +458,8 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
     } = cx;
     let granted = grant::client_credentials::decide(client, form.get("scope")?)?;
     let now = state.now();
-    let access = tokens::generate();
+    let access = dpop::bind(tokens::generate(), cx.proof.map(|p| p.jkt.as_str()));
+    let token_type = token_type(&access);
     let expires_at = now + state.config.access_token_ttl;
     state
         .store
@@ -457,7 +486,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
     Ok(no_store(
         Json(serde_json::json!({
             "access_token": access,
-            "token_type": "Bearer",
+            "token_type": token_type,
             "expires_in": state.config.access_token_ttl,
             "scope": granted,
         }))
@@ -510,23 +539,35 @@ async fn id_token(
     sign(state, client, "JWT", claims).await
 }
 
-fn respond(
-    expires_in: i64,
-    scope: &str,
+/// The `token_type` of an access token whose random part (or `jti`) is `raw`: `DPoP` when it
+/// is bound to a key (RFC 9449 §5), `Bearer` otherwise.
+fn token_type(raw: &str) -> &'static str {
+    if dpop::binding(raw).is_some() {
+        dpop::SCHEME
+    } else {
+        "Bearer"
+    }
+}
+
+/// What a token response carries.
+struct Issued {
+    token_type: &'static str,
     access: String,
     refresh: Option<String>,
     id_token: Option<String>,
-) -> Response {
+}
+
+fn respond(expires_in: i64, scope: &str, tokens: Issued) -> Response {
     let mut body = serde_json::json!({
-        "access_token": access,
-        "token_type": "Bearer",
+        "access_token": tokens.access,
+        "token_type": tokens.token_type,
         "expires_in": expires_in,
         "scope": scope,
     });
-    if let Some(r) = refresh {
+    if let Some(r) = tokens.refresh {
         body["refresh_token"] = r.into();
     }
-    if let Some(t) = id_token {
+    if let Some(t) = tokens.id_token {
         body["id_token"] = t.into();
     }
     no_store(Json(body).into_response())

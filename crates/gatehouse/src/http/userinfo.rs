@@ -1,16 +1,21 @@
-//! `/userinfo` (OpenID Connect Core §5.3), with a bearer access token (RFC 6750 §2.1).
+//! `/userinfo` (OpenID Connect Core §5.3), with a bearer access token (RFC 6750 §2.1) or one
+//! bound to a DPoP key, sent with a proof of that key (RFC 9449 §7.1).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::error::{BearerError, bearer_token, store_error};
+use super::error::{ResourceError, access_token};
 use crate::oidc::{OAuthError, claims, scope};
 
-pub(super) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match claims_for(&state, &headers).await {
+pub(super) async fn userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    match claims_for(&state, &method, &headers).await {
         Ok(c) => Json(c).into_response(),
         Err(e) => e.into_response(),
     }
@@ -18,31 +23,38 @@ pub(super) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) 
 
 async fn claims_for(
     state: &AppState,
+    method: &Method,
     headers: &HeaderMap,
-) -> Result<serde_json::Value, BearerError> {
-    let token = bearer_token(headers)?;
-    let key = state
-        .presented_token_key(token)
-        .await
-        .map_err(|e| BearerError(store_error(e)))?;
+) -> Result<serde_json::Value, ResourceError> {
+    let (scheme, token) = access_token(headers)?;
+    let refuse = |error| ResourceError { error, scheme };
+    let key = state.presented_token_key(token).await?;
     let grant = state
         .store
         .access_token(&key.hash, state.now())
-        .await
-        .map_err(|e| BearerError(store_error(e)))?
+        .await?
         .ok_or_else(|| {
-            BearerError(OAuthError::InvalidToken(
+            refuse(OAuthError::InvalidToken(
                 "the access token is invalid, expired or revoked".into(),
             ))
         })?;
+    let target = (method.as_str(), "/userinfo");
+    let bound_to = key.bound_to.as_deref();
+    super::dpop::resource_takes(
+        state,
+        headers,
+        target,
+        (scheme, token),
+        bound_to,
+        &grant.client_id,
+    )
+    .await
+    .map_err(refuse)?;
     if !scope::contains(&grant.scope, "openid") {
-        return Err(BearerError(OAuthError::AccessDenied(
+        return Err(refuse(OAuthError::AccessDenied(
             "the token was not granted the openid scope".into(),
         )));
     }
-    let groups = state
-        .group_names(&grant.user.id, &grant.scope)
-        .await
-        .map_err(|e| BearerError(store_error(e)))?;
+    let groups = state.group_names(&grant.user.id, &grant.scope).await?;
     Ok(claims::userinfo(&grant.user, &groups, &grant.scope))
 }

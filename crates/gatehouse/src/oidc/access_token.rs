@@ -9,6 +9,7 @@
 use jsonwebtoken::jwk::JwkSet;
 use serde::{Deserialize, Serialize};
 
+use super::family_token::Presented;
 use super::{keys, tokens};
 use crate::clock::UnixTime;
 
@@ -31,6 +32,15 @@ pub struct AccessClaims {
     /// The user's groups, when the `groups` scope was granted (§2.2.3.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// For a token bound to a DPoP key, that key's thumbprint (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The key a token is bound to (RFC 7800 §3.1, RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// What an access token is issued for.
@@ -43,6 +53,8 @@ pub struct Issue<'a> {
     pub scope: &'a str,
     /// Released only when `scope` has `groups`.
     pub groups: &'a [String],
+    /// The token's id: its random part, and the thumbprint of the DPoP key it is bound to if
+    /// it is (`oidc::dpop::bind`).
     pub jti: &'a str,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
@@ -60,6 +72,9 @@ pub fn claims(i: &Issue<'_>) -> AccessClaims {
         jti: i.jti.to_owned(),
         scope: i.scope.to_owned(),
         groups: super::claims::wants_groups(i.scope).then(|| i.groups.to_vec()),
+        cnf: super::dpop::binding(i.jti).map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     }
 }
 
@@ -70,7 +85,7 @@ pub fn key(jti: &str) -> String {
 }
 
 /// Whether a presented token has the shape of a JWS (three base64url parts): then it is looked
-/// up by [`verified_key`], anything else by its hash.
+/// up by [`verified`], anything else by its hash.
 pub fn looks_like_jwt(token: &str) -> bool {
     let mut parts = token.split('.');
     let shaped = |p: Option<&str>| {
@@ -83,13 +98,17 @@ pub fn looks_like_jwt(token: &str) -> bool {
     shaped(parts.next()) && shaped(parts.next()) && shaped(parts.next()) && parts.next().is_none()
 }
 
-/// The stored key of a presented JWT access token, if it is one this issuer signed: a known
-/// `kid`, a valid signature with that key's algorithm, `typ: at+jwt`, our issuer. Expiry and
-/// revocation are the stored token's to say. `None` for anything else, so a token whose claims
-/// were altered, or an ID token, names nothing.
-pub fn verified_key(token: &str, jwks: &JwkSet, issuer: &str) -> Option<String> {
+/// A presented JWT access token as the store looks it up, if it is one this issuer signed: a
+/// known `kid`, a valid signature with that key's algorithm, `typ: at+jwt`, our issuer. Expiry
+/// and revocation are the stored token's to say. `None` for anything else, so a token whose
+/// claims were altered, or an ID token, names nothing.
+pub fn verified(token: &str, jwks: &JwkSet, issuer: &str) -> Option<Presented> {
     let data = keys::verify::<AccessClaims>(token, jwks, issuer, &["iss", "jti"]).ok()?;
-    (data.header.typ.as_deref() == Some(TOKEN_TYPE)).then(|| key(&data.claims.jti))
+    (data.header.typ.as_deref() == Some(TOKEN_TYPE)).then(|| Presented {
+        hash: key(&data.claims.jti),
+        family_id: None,
+        bound_to: super::dpop::binding(&data.claims.jti).map(str::to_owned),
+    })
 }
 
 #[cfg(test)]
@@ -132,6 +151,34 @@ mod tests {
         own.user_id = None;
         let c = claims(&own);
         assert_eq!((c.sub.as_str(), c.groups), ("api-client", None));
+    }
+
+    fn verified_key(token: &str, jwks: &JwkSet, issuer: &str) -> Option<String> {
+        verified(token, jwks, issuer).map(|p| p.hash)
+    }
+
+    #[test]
+    fn a_bound_token_says_so_in_its_claims() {
+        let none: Vec<String> = vec![];
+        let jti = crate::oidc::dpop::bind("j1".into(), Some("JKT"));
+        let bound = Issue {
+            jti: &jti,
+            ..issue("openid", &none)
+        };
+        let c = claims(&bound);
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["cnf"],
+            serde_json::json!({ "jkt": "JKT" })
+        );
+        let key = keys::generate(SigningAlg::Es256, NOW - 10).unwrap();
+        let jwks = keys::jwks(std::slice::from_ref(&key)).unwrap();
+        let token = Signer::new(&key)
+            .unwrap()
+            .sign_typed(TOKEN_TYPE, &c)
+            .unwrap();
+        let presented = verified(&token, &jwks, "https://sso.example").unwrap();
+        assert_eq!(presented.hash, super::key(&jti));
+        assert_eq!(presented.bound_to.as_deref(), Some("JKT"));
     }
 
     #[test]

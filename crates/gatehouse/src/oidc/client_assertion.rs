@@ -7,7 +7,7 @@
 //! Decided here: which keys a client may register or publish ([`keys`], [`jwks_uri_problem`]),
 //! when published keys are fetched ([`fetch_keys`]), and whether an assertion authenticates a
 //! client at a time ([`verify`], its claims judged by [`judge`]). The store keeps the id of
-//! each assertion taken until it expires (`Directory::use_client_assertion`).
+//! each assertion taken until it expires (`Directory::take_once`).
 
 use std::collections::HashSet;
 

@@ -272,6 +272,39 @@ pub fn may_use(
     }
 }
 
+/// A proof as a client makes one, signed by `key` with its public half in the header, `change`
+/// applied to the header before signing: for tests and the fuzz harness (gatehouse itself
+/// never makes one).
+#[cfg(any(test, feature = "fuzzing"))]
+pub fn make_proof(
+    key: &crate::model::SigningKey,
+    claims: &serde_json::Value,
+    change: impl FnOnce(&mut serde_json::Value),
+) -> String {
+    use crate::model::SigningAlg;
+    let alg = match key.alg {
+        SigningAlg::Rs256 => "RS256",
+        SigningAlg::Es256 => "ES256",
+        SigningAlg::EdDsa => "EdDSA",
+    };
+    let mut jwk: serde_json::Value =
+        serde_json::from_str(&key.public_jwk).unwrap_or_else(|_| unreachable!("a key's JWK"));
+    if let Some(members) = jwk.as_object_mut() {
+        members.remove("kid");
+    }
+    let mut header = serde_json::json!({ "typ": PROOF_TYPE, "alg": alg, "jwk": jwk });
+    change(&mut header);
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = super::keys::Signer::new(key)
+        .and_then(|s| s.sign_message(message.as_bytes()))
+        .unwrap_or_else(|e| unreachable!("a generated key signs: {e}"));
+    format!("{message}.{signature}")
+}
+
 #[cfg(test)]
 mod tests {
     use jsonwebtoken::{EncodingKey, Header};
@@ -280,7 +313,6 @@ mod tests {
     use super::*;
     use crate::model::{SigningAlg, SigningKey};
     use crate::oidc::client_assertion::tests::key;
-    use crate::oidc::keys::Signer;
 
     const NOW: UnixTime = 1_000_000;
     const URL: &str = "https://id.example/token";
@@ -297,33 +329,8 @@ mod tests {
         json!({ "jti": "p1", "htm": "POST", "htu": URL, "iat": NOW })
     }
 
-    /// A proof signed by `key`, with its public half in the header, `header` changed after.
-    fn proof_with(
-        key: &SigningKey,
-        claims: &serde_json::Value,
-        change: impl FnOnce(&mut serde_json::Value),
-    ) -> String {
-        let alg = match key.alg {
-            SigningAlg::Rs256 => "RS256",
-            SigningAlg::Es256 => "ES256",
-            SigningAlg::EdDsa => "EdDSA",
-        };
-        let mut jwk: serde_json::Value = serde_json::from_str(&key.public_jwk).unwrap();
-        jwk.as_object_mut().unwrap().remove("kid");
-        let mut header = json!({ "typ": PROOF_TYPE, "alg": alg, "jwk": jwk });
-        change(&mut header);
-        let encoded_header = URL_SAFE_NO_PAD.encode(header.to_string());
-        let encoded_claims = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let message = format!("{encoded_header}.{encoded_claims}");
-        let signature = Signer::new(key)
-            .unwrap()
-            .sign_message(message.as_bytes())
-            .unwrap();
-        format!("{message}.{signature}")
-    }
-
     fn proof(key: &SigningKey, claims: &serde_json::Value) -> String {
-        proof_with(key, claims, |_| {})
+        make_proof(key, claims, |_| {})
     }
 
     fn thumbprint(key: &SigningKey) -> String {
@@ -473,17 +480,17 @@ mod tests {
             assert_eq!(verify(p, request(), NOW), Err(Refused(why)), "{p}");
         };
         refused(
-            &proof_with(&k, &claims(), |h| h["typ"] = "JWT".into()),
+            &make_proof(&k, &claims(), |h| h["typ"] = "JWT".into()),
             "is not typed dpop+jwt",
         );
         refused(
-            &proof_with(&k, &claims(), |h| {
+            &make_proof(&k, &claims(), |h| {
                 h.as_object_mut().unwrap().remove("typ");
             }),
             "is not typed dpop+jwt",
         );
         refused(
-            &proof_with(&k, &claims(), |h| {
+            &make_proof(&k, &claims(), |h| {
                 h.as_object_mut().unwrap().remove("jwk");
             }),
             "has no jwk header",
@@ -491,17 +498,17 @@ mod tests {
         // Another key in the header than the one that signed.
         let other_jwk: serde_json::Value = serde_json::from_str(&other.public_jwk).unwrap();
         refused(
-            &proof_with(&k, &claims(), |h| h["jwk"] = other_jwk.clone()),
+            &make_proof(&k, &claims(), |h| h["jwk"] = other_jwk.clone()),
             "does not verify with the key in its header",
         );
         // A private key in the header.
         refused(
-            &proof_with(&k, &claims(), |h| h["jwk"]["d"] = "AAAA".into()),
+            &make_proof(&k, &claims(), |h| h["jwk"]["d"] = "AAAA".into()),
             "holds a private key in its jwk header",
         );
         // An algorithm the key does not sign with, or none at all.
         refused(
-            &proof_with(&k, &claims(), |h| h["alg"] = "RS256".into()),
+            &make_proof(&k, &claims(), |h| h["alg"] = "RS256".into()),
             "is not signed with an RSA (2048 bits or more), P-256 or Ed25519 key and its algorithm",
         );
         let none = format!(

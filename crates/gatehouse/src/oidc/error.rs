@@ -40,6 +40,9 @@ pub enum OAuthError {
     UnsupportedTokenType(String),
     /// RFC 6750 §3.1: the bearer token is invalid.
     InvalidToken(String),
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing where it is needed, or is not good for
+    /// the request.
+    InvalidDpopProof(String),
     /// RFC 8628 §3.5: nobody has answered the device's request yet; poll again.
     AuthorizationPending(String),
     /// RFC 8628 §3.5: the device polls too often; poll again, more slowly.
@@ -72,6 +75,7 @@ impl OAuthError {
             OAuthError::InvalidRequestUri(_) => "invalid_request_uri",
             OAuthError::UnsupportedTokenType(_) => "unsupported_token_type",
             OAuthError::InvalidToken(_) => "invalid_token",
+            OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
             OAuthError::AuthorizationPending(_) => "authorization_pending",
             OAuthError::SlowDown(_) => "slow_down",
             OAuthError::ExpiredToken(_) => "expired_token",
@@ -99,6 +103,7 @@ impl OAuthError {
             | OAuthError::InvalidRequestUri(d)
             | OAuthError::UnsupportedTokenType(d)
             | OAuthError::InvalidToken(d)
+            | OAuthError::InvalidDpopProof(d)
             | OAuthError::AuthorizationPending(d)
             | OAuthError::SlowDown(d)
             | OAuthError::ExpiredToken(d)

@@ -2,7 +2,8 @@
 //! than per rotation (RFC 9700 §4.14.2).
 //!
 //! A refresh token is `FAMILY.SECRET.MAC`: the family's id (32 hex digits), 256 random bits
-//! (base64url), and the first 128 bits of HMAC-SHA-256 over both under a key of the
+//! (base64url, followed by `~` and a key's thumbprint for a token bound to a DPoP key,
+//! `oidc::dpop`), and the first 128 bits of HMAC-SHA-256 over both under a key of the
 //! deployment (kept in the store, shared by every instance, exported with the deployment).
 //! The family's row keeps the hash of its current token and of the one before it (for a
 //! retry, `oidc::retry`); nothing is kept per rotation. So, when a token comes back:
@@ -58,9 +59,11 @@ impl FamilyKey {
         mac
     }
 
-    /// A new refresh token of `family_id` (an id from `tokens::new_id`).
-    pub fn mint(&self, family_id: &str) -> String {
-        let secret = tokens::generate();
+    /// A new refresh token of `family_id` (an id from `tokens::new_id`), bound to the DPoP key
+    /// `bound_to` if there is one (its thumbprint follows the random part, `oidc::dpop::bind`,
+    /// and the MAC covers it).
+    pub fn mint(&self, family_id: &str, bound_to: Option<&str>) -> String {
+        let secret = super::dpop::bind(tokens::generate(), bound_to);
         let mac = URL_SAFE_NO_PAD.encode(self.mac(family_id, &secret));
         format!("{family_id}.{secret}.{mac}")
     }
@@ -96,6 +99,9 @@ pub struct Presented {
     /// For a refresh token of the family format whose MAC verified, the family it names;
     /// `None` for any other token, which is looked up by its hash.
     pub family_id: Option<String>,
+    /// The thumbprint of the DPoP key it is bound to, as the token says (`oidc::dpop`): to be
+    /// believed only once the store has found the token.
+    pub bound_to: Option<String>,
 }
 
 impl Presented {
@@ -104,6 +110,7 @@ impl Presented {
         Presented {
             hash: tokens::hash(token),
             family_id: key.family_of(token).map(str::to_owned),
+            bound_to: super::dpop::binding(token).map(str::to_owned),
         }
     }
 
@@ -113,6 +120,7 @@ impl Presented {
         Presented {
             hash,
             family_id: None,
+            bound_to: None,
         }
     }
 }
@@ -128,10 +136,10 @@ mod tests {
     #[test]
     fn a_minted_token_names_its_family_and_nothing_else_does() {
         let family = tokens::new_id();
-        let token = key().mint(&family);
+        let token = key().mint(&family, None);
         assert_eq!(key().family_of(&token), Some(family.as_str()));
         assert_eq!(token.len(), 32 + 1 + 43 + 1 + 22);
-        assert_ne!(token, key().mint(&family), "a new secret each time");
+        assert_ne!(token, key().mint(&family, None), "a new secret each time");
 
         let other_key = FamilyKey::new(&[8; 32]);
         assert_eq!(
@@ -163,11 +171,24 @@ mod tests {
     }
 
     #[test]
+    fn a_bound_token_carries_its_key_and_the_mac_covers_it() {
+        let family = tokens::new_id();
+        let token = key().mint(&family, Some("JKT"));
+        assert_eq!(key().family_of(&token), Some(family.as_str()));
+        assert_eq!(super::super::dpop::binding(&token), Some("JKT"));
+        // Bound to another key, or to none, by hand: no longer a token of the family.
+        let rebound = token.replace("~JKT", "~OTHER");
+        assert_eq!(key().family_of(&rebound), None);
+        let unbound = token.replace("~JKT", "");
+        assert_eq!(key().family_of(&unbound), None);
+    }
+
+    #[test]
     fn a_family_id_of_another_shape_works_too() {
-        let token = key().mint("family-1");
+        let token = key().mint("family-1", None);
         assert_eq!(key().family_of(&token), Some("family-1"));
         for odd in ["", "a b", "x".repeat(65).as_str(), "é"] {
-            let token = key().mint(odd);
+            let token = key().mint(odd, None);
             assert_eq!(key().family_of(&token), None, "{odd:?}");
         }
     }
@@ -175,12 +196,13 @@ mod tests {
     #[test]
     fn a_presented_token_is_looked_up_by_hash_and_by_the_family_it_proves() {
         let family = tokens::new_id();
-        let token = key().mint(&family);
+        let token = key().mint(&family, None);
         assert_eq!(
             Presented::new(&token, &key()),
             Presented {
                 hash: tokens::hash(&token),
-                family_id: Some(family)
+                family_id: Some(family),
+                bound_to: None,
             }
         );
         let legacy = tokens::generate();

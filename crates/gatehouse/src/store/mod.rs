@@ -187,11 +187,12 @@ pub trait Directory: Send + Sync {
     /// Removes the client (its tokens, consents and access groups go with it), with `audit` in
     /// the same transaction. `NotFound` (and no record) when there is no such client.
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()>;
-    /// Takes the client assertion `jti_hash` of `client_id` (`oidc::client_assertion`), kept
-    /// until `kept_until`: `true` the first time; `false` when it was taken before and is still
-    /// kept, so an assertion authenticates once. One taken before and no longer kept (it can
-    /// no longer be used) is taken again.
-    async fn use_client_assertion(
+    /// Takes the one-time JWT `jti_hash` that `client_id` sent, kept until `kept_until`: a
+    /// client assertion (`oidc::client_assertion`, under the hash of its `jti`) or a DPoP proof
+    /// (`oidc::dpop`, under `dpop::jti_key`). `true` the first time; `false` when it was taken
+    /// before and is still kept, so each is used once. One taken before and no longer kept (it
+    /// can no longer be used) is taken again. Both are kept in the `client_assertion` table.
+    async fn take_once(
         &self,
         client_id: &str,
         jti_hash: &str,

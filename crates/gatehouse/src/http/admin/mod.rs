@@ -21,7 +21,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{BearerError, bearer_token, store_error};
+use super::error::{ResourceError, access_token, store_error};
 use super::{AppState, Peer};
 use crate::admin::{Admin, AdminError};
 use crate::model::{AuditEvent, TokenKind};
@@ -60,7 +60,9 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An access token of the client_credentials grant with the admin scope",
+                        "An access token of the client_credentials grant with the admin scope; \
+                         one bound to a DPoP key (RFC 9449) is sent as `DPoP TOKEN` instead, \
+                         with a proof of that key in the `DPoP` header",
                     ))
                     .build(),
             ),
@@ -208,22 +210,22 @@ pub(super) struct Caller {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = BearerError;
+    type Rejection = ResourceError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, BearerError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, ResourceError> {
         let Ok(peer) = Peer::from_request_parts(parts, state).await;
-        let token = bearer_token(&parts.headers)?;
-        let key = state
-            .presented_token_key(token)
-            .await
-            .map_err(|e| BearerError(store_error(e)))?;
+        let (scheme, token) = access_token(&parts.headers)?;
+        let refuse = |error| ResourceError { error, scheme };
+        let key = state.presented_token_key(token).await?;
         let info = state
             .store
             .introspect(&key, state.now())
-            .await
-            .map_err(|e| BearerError(store_error(e)))?
+            .await?
             .ok_or_else(|| {
-                BearerError(OAuthError::InvalidToken(
+                refuse(OAuthError::InvalidToken(
                     "the access token is invalid, expired or revoked".into(),
                 ))
             })?;
@@ -232,10 +234,27 @@ impl FromRequestParts<AppState> for Caller {
             || info.user.is_some()
             || !scope::contains(&info.scope, "admin")
         {
-            return Err(BearerError(OAuthError::AccessDenied(
+            return Err(refuse(OAuthError::AccessDenied(
                 "the admin API needs a client_credentials token with the admin scope".into(),
             )));
         }
+        // The path as sent: the router the API is nested in strips its prefix from `uri`.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |o| o.path().to_owned());
+        let target = (parts.method.as_str(), path.as_str());
+        let bound_to = key.bound_to.as_deref();
+        super::dpop::resource_takes(
+            state,
+            &parts.headers,
+            target,
+            (scheme, token),
+            bound_to,
+            &info.client_id,
+        )
+        .await
+        .map_err(refuse)?;
         Ok(Caller {
             client_id: info.client_id,
             peer,

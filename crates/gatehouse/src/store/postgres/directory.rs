@@ -380,7 +380,7 @@ impl Directory for PgStore {
         found(removed, || format!("client {client_id:?}"))
     }
 
-    async fn use_client_assertion(
+    async fn take_once(
         &self,
         client_id: &str,
         jti_hash: &str,

@@ -355,7 +355,7 @@ impl Directory for SqliteStore {
         found(changed, || format!("client {client_id:?}"))
     }
 
-    async fn use_client_assertion(
+    async fn take_once(
         &self,
         client_id: &str,
         jti_hash: &str,

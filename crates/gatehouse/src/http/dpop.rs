@@ -1,0 +1,94 @@
+//! DPoP proofs (RFC 9449) where they are sent: the token endpoint, which binds the tokens it
+//! issues to a proof's key, and the resources, `/userinfo` and the admin API, which take a
+//! bound access token only with a proof of its key. The rules are `oidc::dpop`'s; here a proof is read from its header, verified for
+//! the request, and its `jti` taken once.
+
+use axum::http::HeaderMap;
+
+use super::AppState;
+use super::error::store_error;
+use crate::oidc::OAuthError;
+use crate::oidc::dpop::{self, Proof, Scheme};
+
+/// The DPoP proof a request carries, good for `method` at the endpoint `path` (below the
+/// issuer) and, at a resource, for `access_token`, its `jti` taken for `client_id`. `None` when
+/// the request carries none.
+///
+/// # Errors
+/// `invalid_dpop_proof` for more than one proof, or one that is not good or was used before;
+/// the store's failure as the client sees it.
+pub(super) async fn proof(
+    state: &AppState,
+    headers: &HeaderMap,
+    (method, path): (&str, &str),
+    access_token: Option<&str>,
+    client_id: &str,
+) -> Result<Option<Proof>, OAuthError> {
+    let mut sent = headers.get_all(dpop::HEADER).iter();
+    let (Some(value), None) = (sent.next(), sent.next()) else {
+        return if headers.contains_key(dpop::HEADER) {
+            Err(refused("is sent more than once"))
+        } else {
+            Ok(None)
+        };
+    };
+    let value = value.to_str().map_err(|_| refused("is not a JWT"))?;
+    let url = state.config.endpoint(path);
+    let request = dpop::Request {
+        method,
+        url: &url,
+        access_token,
+    };
+    let now = state.now();
+    let proof = dpop::verify(value, request, now).map_err(|e| invalid(&e))?;
+    let first = state
+        .store
+        .take_once(client_id, &dpop::jti_key(&proof.jti), proof.kept_until, now)
+        .await
+        .map_err(store_error)?;
+    if !first {
+        return Err(refused("was used before: make a new one for each request"));
+    }
+    Ok(Some(proof))
+}
+
+fn refused(why: &'static str) -> OAuthError {
+    invalid(&dpop::Refused(why))
+}
+
+fn invalid(e: &dpop::Refused) -> OAuthError {
+    OAuthError::InvalidDpopProof(e.to_string())
+}
+
+/// Whether a resource takes `token`, presented with `scheme` and found issued to `client_id`
+/// and bound to `bound_to` (or not), for a `method` request to `path`: a bearer token as it
+/// is, a bound one only with the DPoP scheme and a proof of its key for this request and this
+/// token, taken once (`oidc::dpop::may_use`). A proof sent beside a bearer token proves nothing
+/// about it, and is not read.
+///
+/// # Errors
+/// `invalid_dpop_proof` for a proof that is missing or not good, `invalid_token` for a token
+/// presented otherwise than it is bound.
+pub(super) async fn resource_takes(
+    state: &AppState,
+    headers: &HeaderMap,
+    (method, path): (&str, &str),
+    (scheme, token): (Scheme, &str),
+    bound_to: Option<&str>,
+    client_id: &str,
+) -> Result<(), OAuthError> {
+    let proof = match scheme {
+        Scheme::Bearer => None,
+        Scheme::Dpop => Some(
+            proof(state, headers, (method, path), Some(token), client_id)
+                .await?
+                .ok_or_else(|| {
+                    OAuthError::InvalidDpopProof(
+                        "a DPoP proof is required with the DPoP scheme".into(),
+                    )
+                })?,
+        ),
+    };
+    dpop::may_use(scheme, bound_to, proof.as_ref().map(|p| p.jkt.as_str()))
+        .map_err(|why| OAuthError::InvalidToken(why.into()))
+}

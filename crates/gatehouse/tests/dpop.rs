@@ -1,0 +1,536 @@
+//! DPoP (RFC 9449): a client that sends a proof of its own key to the token endpoint gets
+//! tokens bound to that key, which `/userinfo` and the admin API take only with a fresh proof
+//! of it; a public client's refresh token is bound too. Proofs are made here as a client
+//! library would, with aws-lc-rs and nothing of gatehouse's, and each is used once.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::backend::Database;
+use common::*;
+use gatehouse::model::AccessTokenFormat;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// A client's DPoP key: a P-256 key pair.
+struct DpopKey {
+    pair: EcdsaKeyPair,
+}
+
+impl DpopKey {
+    fn new() -> DpopKey {
+        DpopKey {
+            pair: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap(),
+        }
+    }
+
+    /// The public key as a JWK, its members in RFC 7638's order.
+    fn jwk(&self) -> Value {
+        let point = self.pair.public_key().as_ref();
+        assert_eq!(point[0], 4, "an uncompressed point");
+        json!({
+            "crv": "P-256",
+            "kty": "EC",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        })
+    }
+
+    /// The key's thumbprint (RFC 7638): the SHA-256 of its required members, in order.
+    fn thumbprint(&self) -> String {
+        let jwk = self.jwk();
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            jwk["x"].as_str().unwrap(),
+            jwk["y"].as_str().unwrap()
+        );
+        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+    }
+
+    /// A proof with these claims.
+    fn sign(&self, claims: &Value) -> String {
+        let header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk() });
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self
+            .pair
+            .sign(&SystemRandom::new(), message.as_bytes())
+            .unwrap();
+        format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+
+    /// A fresh proof for a `method` request to `url`, naming `access_token` if there is one.
+    fn proof(&self, method: &str, url: &str, access_token: Option<&str>) -> String {
+        let mut claims = json!({
+            "jti": gatehouse::oidc::tokens::generate(),
+            "htm": method,
+            "htu": url,
+            "iat": now(),
+        });
+        if let Some(token) = access_token {
+            claims["ath"] = URL_SAFE_NO_PAD
+                .encode(Sha256::digest(token.as_bytes()))
+                .into();
+        }
+        self.sign(&claims)
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// How a token request authenticates: a public client's id, or a secret.
+#[derive(Clone, Copy)]
+enum As<'a> {
+    Public(&'a str),
+    Secret(&'a str, &'a str),
+}
+
+/// POSTs a token request, with a DPoP proof if one is given.
+async fn token(
+    base: &str,
+    client: As<'_>,
+    form: &[(&str, &str)],
+    proof: Option<&str>,
+) -> (u16, Value) {
+    let mut form: Vec<(&str, &str)> = form.to_vec();
+    let mut request = reqwest::Client::new().post(format!("{base}/token"));
+    match client {
+        As::Public(id) => form.push(("client_id", id)),
+        As::Secret(id, secret) => request = request.basic_auth(id, Some(secret)),
+    }
+    if let Some(p) = proof {
+        request = request.header("DPoP", p);
+    }
+    let r = request.form(&form).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Signs ada in and exchanges the code, with a proof of `key` if one is given.
+async fn sign_in_with_key(
+    server: &TestServer,
+    client: As<'_>,
+    key: Option<&DpopKey>,
+) -> (u16, Value) {
+    let base = &server.base;
+    let client_id = match client {
+        As::Public(id) | As::Secret(id, _) => id,
+    };
+    let (verifier, challenge) = pkce();
+    let url = format!(
+        "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile%20offline_access&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
+    );
+    let redirect = Browser::default()
+        .authorize(base, &url, "ada", PASSWORD)
+        .await;
+    let code = location_params(&redirect)["code"].clone();
+    let proof = key.map(|k| k.proof("POST", &format!("{base}/token"), None));
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", &verifier),
+    ];
+    token(base, client, &form, proof.as_deref()).await
+}
+
+async fn refresh(
+    base: &str,
+    client: As<'_>,
+    refresh_token: &str,
+    key: Option<&DpopKey>,
+) -> (u16, Value) {
+    let proof = key.map(|k| k.proof("POST", &format!("{base}/token"), None));
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    token(base, client, &form, proof.as_deref()).await
+}
+
+/// `/userinfo` with `authorization` and, if given, a `DPoP` header; the status, the error the
+/// body names and the `WWW-Authenticate` challenges.
+async fn userinfo(base: &str, authorization: &str, proof: Option<&str>) -> (u16, String, String) {
+    let mut request = reqwest::Client::new()
+        .get(format!("{base}/userinfo"))
+        .header("authorization", authorization);
+    if let Some(p) = proof {
+        request = request.header("DPoP", p);
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    let challenges: Vec<String> = r
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body: Value = r.json().await.unwrap();
+    let error = body["error"].as_str().unwrap_or_default().to_owned();
+    (status, error, challenges.join(" | "))
+}
+
+fn field<'a>(body: &'a Value, name: &str) -> &'a str {
+    body[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+}
+
+async fn a_public_clients_tokens_are_bound_to_its_key(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    add_user(s, "ada").await;
+    add_public_client(s, "spa").await;
+    let key = DpopKey::new();
+    let other = DpopKey::new();
+    let info = format!("{base}/userinfo");
+
+    let (status, tokens) = sign_in_with_key(&server, As::Public("spa"), Some(&key)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let access = field(&tokens, "access_token").to_owned();
+    let refresh_token = field(&tokens, "refresh_token").to_owned();
+
+    // At /userinfo: with its key's proof, for this request and this token, once.
+    let good = key.proof("GET", &info, Some(&access));
+    let dpop = format!("DPoP {access}");
+    let (status, _, _) = userinfo(&base, &dpop, Some(&good)).await;
+    assert_eq!(status, 200);
+    let (status, error, _) = userinfo(&base, &dpop, Some(&good)).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (401, "invalid_dpop_proof"),
+        "replayed"
+    );
+    // As a bearer token, with or without a proof: refused, the DPoP challenge offered.
+    let as_bearer = format!("Bearer {access}");
+    let (status, error, challenges) = userinfo(&base, &as_bearer, None).await;
+    assert_eq!((status, error.as_str()), (401, "invalid_token"));
+    assert!(challenges.contains("DPoP algs="), "{challenges}");
+    let fresh = key.proof("GET", &info, Some(&access));
+    let (status, _, _) = userinfo(&base, &as_bearer, Some(&fresh)).await;
+    assert_eq!(status, 401);
+    // A proof by another key, for another token, another URL or method, or none at all.
+    let refused = [
+        (other.proof("GET", &info, Some(&access)), "invalid_token"),
+        (
+            key.proof("GET", &info, Some("another-token")),
+            "invalid_dpop_proof",
+        ),
+        (key.proof("GET", &info, None), "invalid_dpop_proof"),
+        (
+            key.proof("GET", &format!("{base}/token"), Some(&access)),
+            "invalid_dpop_proof",
+        ),
+        (
+            key.proof("POST", &info, Some(&access)),
+            "invalid_dpop_proof",
+        ),
+    ];
+    for (proof, want) in refused {
+        let (status, error, challenges) = userinfo(&base, &dpop, Some(&proof)).await;
+        assert_eq!((status, error.as_str()), (401, want), "{proof}");
+        assert!(
+            challenges.starts_with(&format!("DPoP error=\"{want}\"")),
+            "{challenges}"
+        );
+    }
+    let (status, error, _) = userinfo(&base, &dpop, None).await;
+    assert_eq!((status, error.as_str()), (401, "invalid_dpop_proof"));
+    // The binding cannot be edited off the token, or onto another key.
+    let (random, _) = access.split_once('~').unwrap();
+    for edited in [
+        random.to_owned(),
+        format!("{random}~{}", other.thumbprint()),
+    ] {
+        let proof = other.proof("GET", &info, Some(&edited));
+        let (status, _, _) = userinfo(&base, &format!("DPoP {edited}"), Some(&proof)).await;
+        assert_eq!(status, 401, "{edited}");
+        let (status, _, _) = userinfo(&base, &format!("Bearer {edited}"), None).await;
+        assert_eq!(status, 401, "{edited}");
+    }
+
+    // Its refresh token is bound too: refused without a proof or with another key's.
+    let (status, body) = refresh(&base, As::Public("spa"), &refresh_token, None).await;
+    assert_eq!((status, field(&body, "error")), (400, "invalid_grant"));
+    let (status, body) = refresh(&base, As::Public("spa"), &refresh_token, Some(&other)).await;
+    assert_eq!((status, field(&body, "error")), (400, "invalid_grant"));
+    // Neither refusal used it up: with its key it rotates, and the next one is bound again.
+    let (status, body) = refresh(&base, As::Public("spa"), &refresh_token, Some(&key)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let next = field(&body, "refresh_token").to_owned();
+    let (status, _) = refresh(&base, As::Public("spa"), &next, None).await;
+    assert_eq!(status, 400);
+    let access = field(&body, "access_token").to_owned();
+    let proof = key.proof("GET", &info, Some(&access));
+    let (status, _, _) = userinfo(&base, &format!("DPoP {access}"), Some(&proof)).await;
+    assert_eq!(status, 200);
+
+    // An unbound token sent with the DPoP scheme is refused: it would prove nothing.
+    let (status, plain) = sign_in_with_key(&server, As::Public("spa"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(plain["token_type"], "Bearer");
+    let plain = field(&plain, "access_token").to_owned();
+    assert!(!plain.contains('~'));
+    let proof = key.proof("GET", &info, Some(&plain));
+    let (status, error, _) = userinfo(&base, &format!("DPoP {plain}"), Some(&proof)).await;
+    assert_eq!((status, error.as_str()), (401, "invalid_token"));
+    let (status, _, _) = userinfo(&base, &format!("Bearer {plain}"), None).await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+async fn a_confidential_client_gets_bound_access_tokens_and_sees_the_binding(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    add_user(s, "ada").await;
+    let secret = add_client(s, "web").await;
+    let key = DpopKey::new();
+    let web = As::Secret("web", &secret);
+
+    let (status, tokens) = sign_in_with_key(&server, web, Some(&key)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let access = field(&tokens, "access_token").to_owned();
+    let refresh_token = field(&tokens, "refresh_token").to_owned();
+    // Introspection names the key (RFC 9449 §6.2).
+    let introspected: Value = reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth("web", Some(&secret))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true);
+    assert_eq!(introspected["token_type"], "DPoP");
+    assert_eq!(introspected["cnf"], json!({ "jkt": key.thumbprint() }));
+
+    // A confidential client's refresh token is not bound: its secret constrains it, and it
+    // may change keys. Its access tokens are bound to the key of each request's proof.
+    let (status, body) = refresh(&base, web, &refresh_token, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    let second = DpopKey::new();
+    let (status, body) = refresh(&base, web, field(&body, "refresh_token"), Some(&second)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let access = field(&body, "access_token");
+    let info = format!("{base}/userinfo");
+    let (status, _, _) = userinfo(
+        &base,
+        &format!("DPoP {access}"),
+        Some(&second.proof("GET", &info, Some(access))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = userinfo(
+        &base,
+        &format!("DPoP {access}"),
+        Some(&key.proof("GET", &info, Some(access))),
+    )
+    .await;
+    assert_eq!(status, 401, "the first key no longer");
+    server.stop().await;
+}
+
+async fn the_token_endpoint_refuses_a_proof_that_is_not_good(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    let secret = add_service_client(s, "svc", &["reports"]).await;
+    let key = DpopKey::new();
+    let url = format!("{base}/token");
+    let svc = As::Secret("svc", &secret);
+    let form = [("grant_type", "client_credentials")];
+
+    // Made ten minutes ago.
+    let old = key.sign(&json!({ "jti": "old", "htm": "POST", "htu": url, "iat": now() - 600 }));
+    let cases = [
+        (
+            "for another URL",
+            key.proof("POST", &format!("{base}/par"), None),
+        ),
+        ("for another method", key.proof("GET", &url, None)),
+        ("too old", old),
+        ("not a JWT", "not-a-jwt".to_owned()),
+        ("oversized", "a".repeat(9 * 1024)),
+    ];
+    for (what, proof) in cases {
+        let (status, body) = token(&base, svc, &form, Some(&proof)).await;
+        assert_eq!(
+            (status, field(&body, "error")),
+            (400, "invalid_dpop_proof"),
+            "{what}"
+        );
+    }
+    // Two proofs in one request.
+    let r = reqwest::Client::new()
+        .post(&url)
+        .basic_auth("svc", Some(&secret))
+        .header("DPoP", key.proof("POST", &url, None))
+        .header("DPoP", key.proof("POST", &url, None))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // A good one, once: sent again (a replay, or 16 copies at once), it is refused.
+    let proof = key.proof("POST", &url, None);
+    let mut copies = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (base, secret, proof) = (base.clone(), secret.clone(), proof.clone());
+        copies.spawn(async move {
+            let svc = As::Secret("svc", &secret);
+            token(
+                &base,
+                svc,
+                &[("grant_type", "client_credentials")],
+                Some(&proof),
+            )
+            .await
+        });
+    }
+    let answers = copies.join_all().await;
+    let issued: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(issued.len(), 1, "{answers:?}");
+    assert_eq!(issued[0]["token_type"], "DPoP");
+    for (status, body) in &answers {
+        if *status != 200 {
+            assert_eq!((*status, field(body, "error")), (400, "invalid_dpop_proof"));
+        }
+    }
+    // A client that authenticates badly is told that first, and its proof is not taken.
+    let fresh = key.proof("POST", &url, None);
+    let (status, _) = token(&base, As::Secret("svc", "wrong"), &form, Some(&fresh)).await;
+    assert_eq!(status, 401);
+    let (status, _) = token(&base, svc, &form, Some(&fresh)).await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+async fn a_bound_jwt_access_token_names_its_key(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    add_user(s, "ada").await;
+    let secret = add_client(s, "api").await;
+    let mut c = s.client("api").await.unwrap().unwrap();
+    c.access_token_format = AccessTokenFormat::Jwt;
+    s.update_client(c, None).await.unwrap();
+    let key = DpopKey::new();
+
+    let (status, tokens) = sign_in_with_key(&server, As::Secret("api", &secret), Some(&key)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let access = field(&tokens, "access_token");
+    // What an API checks offline: the token's cnf is the key's thumbprint.
+    let claims = verify_jwt(&base, access, "at+jwt", "api", &["exp"]).await;
+    assert_eq!(claims["cnf"], json!({ "jkt": key.thumbprint() }));
+    let info = format!("{base}/userinfo");
+    let proof = key.proof("GET", &info, Some(access));
+    let (status, _, _) = userinfo(&base, &format!("DPoP {access}"), Some(&proof)).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = userinfo(&base, &format!("Bearer {access}"), None).await;
+    assert_eq!(status, 401);
+    server.stop().await;
+}
+
+async fn the_admin_api_takes_a_bound_token_with_its_proof(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    let secret = add_service_client(s, "ops", &["admin"]).await;
+    let key = DpopKey::new();
+    let url = format!("{base}/token");
+    let (status, body) = token(
+        &base,
+        As::Secret("ops", &secret),
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+        Some(&key.proof("POST", &url, None)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let access = field(&body, "access_token");
+    let users = format!("{base}/admin/api/users");
+    let get = |authorization: String, proof: Option<String>| {
+        let mut r = reqwest::Client::new()
+            .get(format!("{users}?limit=5"))
+            .header("authorization", authorization);
+        if let Some(p) = proof {
+            r = r.header("DPoP", p);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(format!("Bearer {access}"), None).await, 401);
+    let proof = key.proof("GET", &users, Some(access));
+    assert_eq!(get(format!("DPoP {access}"), Some(proof)).await, 200);
+    let elsewhere = key.proof("GET", &format!("{base}/admin/api/clients"), Some(access));
+    assert_eq!(get(format!("DPoP {access}"), Some(elsewhere)).await, 401);
+    server.stop().await;
+}
+
+async fn discovery_says_which_algorithms_sign_proofs(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let openid: HashMap<String, Value> =
+        reqwest::get(format!("{}/.well-known/openid-configuration", server.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        openid["dpop_signing_alg_values_supported"],
+        json!(["RS256", "PS256", "ES256", "EdDSA"])
+    );
+    // RFC 8414: the same document where OAuth clients look.
+    let oauth: HashMap<String, Value> = reqwest::get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        server.base
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(oauth, openid);
+    server.stop().await;
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 4);
+    a_public_clients_tokens_are_bound_to_its_key,
+    a_confidential_client_gets_bound_access_tokens_and_sees_the_binding,
+    the_token_endpoint_refuses_a_proof_that_is_not_good,
+    a_bound_jwt_access_token_names_its_key,
+    the_admin_api_takes_a_bound_token_with_its_proof,
+    discovery_says_which_algorithms_sign_proofs,
+);
