@@ -82,6 +82,9 @@ struct Known {
     assertion: String,
     /// A request object of `signed`'s, for a code with PKCE, good for an hour from the set-up.
     request_object: String,
+    /// A DPoP proof for `POST /token`, good for five minutes from the set-up (taken afresh each
+    /// run, as the assertion is).
+    dpop_proof: String,
 }
 
 impl Harness {
@@ -336,6 +339,15 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
             "exp": now + crate::oidc::client_assertion::MAX_LIFETIME, "jti": "fuzz",
         }))
         .expect("a client assertion");
+    let dpop_key =
+        crate::oidc::keys::generate(crate::model::SigningAlg::Es256, now).expect("a DPoP key");
+    let dpop_proof = crate::oidc::dpop::make_proof(
+        &dpop_key,
+        &serde_json::json!({
+            "jti": "fuzz", "htm": "POST", "htu": format!("{ISSUER}/token"), "iat": now,
+        }),
+        |_| {},
+    );
     let request_object = signer
         .sign(&serde_json::json!({
             "iss": "signed", "aud": ISSUER, "client_id": "signed",
@@ -442,6 +454,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         user_id: user.id,
         assertion,
         request_object,
+        dpop_proof,
     };
     (state, known, (*jwks).clone())
 }
@@ -607,7 +620,18 @@ enum Authorization {
     /// Base64 of arbitrary bytes: no colon, bad UTF-8, percent-encoding.
     BasicBytes(Vec<u8>),
     Bearer(Value),
+    /// `DPoP TOKEN` (RFC 9449 §7.1).
+    Dpop(Value),
     Raw(Vec<u8>),
+}
+
+/// A `DPoP` header (RFC 9449 §4.1).
+#[derive(Debug, Arbitrary)]
+enum Dpop {
+    /// The proof for `POST /token` made at the set-up.
+    Known,
+    Text(String),
+    Bytes(Vec<u8>),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -626,6 +650,8 @@ struct HttpInput {
     /// Appended to the query or body as it is, unencoded.
     raw: Option<String>,
     authorization: Option<Authorization>,
+    /// Each a `DPoP` header: none, one, or several.
+    dpop: Vec<Dpop>,
     cookies: Vec<Cookie>,
     forwarded_for: Option<String>,
     /// A content type other than a form's.
@@ -684,9 +710,18 @@ impl HttpInput {
                     format!("Basic {}", STANDARD.encode(b)).into_bytes()
                 }
                 Authorization::Bearer(v) => format!("Bearer {}", v.text(k)).into_bytes(),
+                Authorization::Dpop(v) => format!("DPoP {}", v.text(k)).into_bytes(),
                 Authorization::Raw(b) => b.clone(),
             };
             headers.insert(header::AUTHORIZATION, HeaderValue::from_bytes(&value).ok()?);
+        }
+        for d in &self.dpop {
+            let value = match d {
+                Dpop::Known => k.dpop_proof.clone().into_bytes(),
+                Dpop::Text(t) => t.clone().into_bytes(),
+                Dpop::Bytes(b) => b.clone(),
+            };
+            headers.append("dpop", HeaderValue::from_bytes(&value).ok()?);
         }
         for c in &self.cookies {
             let value = match c {
@@ -842,6 +877,33 @@ mod tests {
             h.rt.block_on(h.router.clone().oneshot(request))
                 .unwrap_or_else(|e| match e {});
         assert_eq!(response.status().as_u16(), 200, "the login form");
+    }
+
+    #[test]
+    fn the_known_dpop_proof_binds_the_tokens() {
+        let h = Harness::new();
+        let body = serde_urlencoded::to_string([
+            ("grant_type", "authorization_code"),
+            ("code", &h.known.code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .unwrap();
+        let request = Request::post("/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, basic("web", &h.known.secret))
+            .header("dpop", &h.known.dpop_proof)
+            .body(Body::from(body))
+            .unwrap();
+        let response =
+            h.rt.block_on(h.router.clone().oneshot(request))
+                .unwrap_or_else(|e| match e {});
+        assert_eq!(response.status().as_u16(), 200);
+        let bytes =
+            h.rt.block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+                .unwrap();
+        let tokens: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(tokens["token_type"], "DPoP");
     }
 
     #[test]
