@@ -8,40 +8,93 @@ answer; without it the browser blocks the call and logs an error.
 
 Page: / shows "Not signed in" with a Sign in button, then "Signed in as USERNAME" (from
 /userinfo) with a Refresh button, and after a refresh "Refreshed" when a new access token came.
+
+With `dpop=True` the app binds its tokens to a key of its own (DPoP, RFC 9449), as a careful
+browser application does: a P-256 key pair made by WebCrypto whose private half cannot be
+exported, kept in IndexedDB across the redirect to gatehouse and back, and a proof signed with
+it for every call to the token endpoint and to /userinfo. The page then says which kind of
+token it holds ("DPoP token" or "Bearer token").
 """
 
 import json
 import threading
+import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Notes</title></head>
 <body><main>
-<h1 id="status">Not signed in</h1><p id="detail"></p>
+<h1 id="status">Not signed in</h1><p id="kind"></p><p id="detail"></p>
 <button id="signin">Sign in</button> <button id="refresh" hidden>Refresh</button>
 </main>
 <script>
-const issuer = ISSUER, clientId = CLIENT_ID, redirectUri = location.origin + "/";
+const issuer = ISSUER, clientId = CLIENT_ID, bound = DPOP, redirectUri = location.origin + "/";
 const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
   .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
 const random = (n) => b64url(crypto.getRandomValues(new Uint8Array(n)));
 const text = (id, t) => { document.getElementById(id).textContent = t; };
+const encoded = (value) => b64url(new TextEncoder().encode(JSON.stringify(value)));
+function keyStore() {
+  return new Promise((done, failed) => {
+    const open = indexedDB.open("notes", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("keys");
+    open.onsuccess = () => done(open.result);
+    open.onerror = () => failed(open.error);
+  });
+}
+async function dpopKey() {
+  const db = await keyStore();
+  let pair = await new Promise((done, failed) => {
+    const get = db.transaction("keys").objectStore("keys").get("dpop");
+    get.onsuccess = () => done(get.result);
+    get.onerror = () => failed(get.error);
+  });
+  if (!pair) {
+    pair = await crypto.subtle.generateKey({name: "ECDSA", namedCurve: "P-256"}, false, ["sign"]);
+    await new Promise((done, failed) => {
+      const put = db.transaction("keys", "readwrite");
+      put.objectStore("keys").put(pair, "dpop");
+      put.oncomplete = done;
+      put.onerror = () => failed(put.error);
+    });
+  }
+  return pair;
+}
+async function proof(method, url, accessToken) {
+  const pair = await dpopKey();
+  const {kty, crv, x, y} = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  const claims = {jti: random(16), htm: method, htu: url, iat: Math.floor(Date.now() / 1000)};
+  if (accessToken) {
+    claims.ath = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken)));
+  }
+  const input = encoded({typ: "dpop+jwt", alg: "ES256", jwk: {kty, crv, x, y}}) + "." + encoded(claims);
+  const signature = await crypto.subtle.sign({name: "ECDSA", hash: "SHA-256"}, pair.privateKey,
+                                             new TextEncoder().encode(input));
+  return input + "." + b64url(signature);
+}
 let discovered;
 async function config() {
   discovered ??= await (await fetch(issuer + "/.well-known/openid-configuration")).json();
   return discovered;
 }
 async function token(form) {
-  const r = await fetch((await config()).token_endpoint,
-                        {method: "POST", body: new URLSearchParams(form)});
+  const url = (await config()).token_endpoint;
+  const headers = bound ? {DPoP: await proof("POST", url)} : {};
+  const r = await fetch(url, {method: "POST", body: new URLSearchParams(form), headers});
   const body = await r.json();
   if (!r.ok) throw new Error(body.error + ": " + body.error_description);
   return body;
 }
 async function show(tokens) {
-  const r = await fetch((await config()).userinfo_endpoint,
-                        {headers: {Authorization: "Bearer " + tokens.access_token}});
+  const url = (await config()).userinfo_endpoint, access = tokens.access_token;
+  const headers = tokens.token_type === "DPoP"
+    ? {Authorization: "DPoP " + access, DPoP: await proof("GET", url, access)}
+    : {Authorization: "Bearer " + access};
+  const r = await fetch(url, {headers});
   const info = await r.json();
+  if (!r.ok) throw new Error(info.error + ": " + info.error_description);
   text("status", "Signed in as " + info.preferred_username);
+  text("kind", tokens.token_type + " token");
   sessionStorage.setItem("access", tokens.access_token);
   sessionStorage.setItem("refresh", tokens.refresh_token);
   document.getElementById("signin").hidden = true;
@@ -88,7 +141,8 @@ document.getElementById("refresh").onclick = async () => {
 class SinglePageApp:
     """The page, served on http://localhost:PORT (another origin than gatehouse's)."""
 
-    def __init__(self):
+    def __init__(self, dpop: bool = False):
+        self.dpop = dpop
         self.issuer = None
         self.client_id = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -100,7 +154,19 @@ class SinglePageApp:
         return f"{self.base}/"
 
     def configure(self, issuer: str, client_id: str):
+        """Points the app at gatehouse as `client_id`, once gatehouse allows its origin: a newly
+        registered application is allowed within 10 seconds (the allowed origins are read
+        again that often), as an operator who registers one sees."""
         self.issuer, self.client_id = issuer, client_id
+        discovery = urllib.request.Request(issuer + "/.well-known/openid-configuration",
+                                           headers={"Origin": self.base})
+        deadline = time.monotonic() + 15
+        while True:
+            with urllib.request.urlopen(discovery) as r:
+                if r.headers.get("Access-Control-Allow-Origin") == self.base:
+                    return
+            assert time.monotonic() < deadline, f"gatehouse never allowed {self.base}"
+            time.sleep(0.25)
 
     def close(self):
         self.server.shutdown()
@@ -115,7 +181,8 @@ class SinglePageApp:
                     self.send_error(404)
                     return
                 page = (PAGE.replace("ISSUER", json.dumps(app.issuer))
-                        .replace("CLIENT_ID", json.dumps(app.client_id))).encode()
+                        .replace("CLIENT_ID", json.dumps(app.client_id))
+                        .replace("DPOP", json.dumps(app.dpop))).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))

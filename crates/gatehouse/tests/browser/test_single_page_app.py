@@ -1,5 +1,12 @@
 """A single-page application on another origin signs in and refreshes from the browser alone:
-code + PKCE + refresh through `fetch`, which gatehouse's CORS answers must allow."""
+code + PKCE + refresh through `fetch`, which gatehouse's CORS answers must allow; and one that
+binds its tokens to a key of its own (DPoP), whose tokens are of no use to whoever takes them
+from the browser."""
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect
@@ -27,6 +34,56 @@ def test_a_single_page_app_signs_in_and_refreshes_across_origins(browser_page, n
     # Back on the app: the code was redeemed and /userinfo read by the page's script.
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
     assert page.url == notes.base + "/"
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#detail")).to_have_text("Refreshed")
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+
+@pytest.fixture(scope="module")
+def bound_notes(gatehouse):
+    app = SinglePageApp(dpop=True)
+    gatehouse.cli("client", "add", "--client-id", "bound-notes", "--public", "--first-party",
+                  "--redirect-uri", app.redirect_uri)
+    app.configure(gatehouse.issuer, "bound-notes")
+    yield app
+    app.close()
+
+
+def _status(request: urllib.request.Request) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(request) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def test_a_single_page_apps_tokens_are_of_no_use_without_its_key(browser_page, bound_notes,
+                                                                  user, gatehouse):
+    page = browser_page
+    page.goto(bound_notes.base + "/")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    fill_login(page, user)
+    # The app made a key WebCrypto will not export, and proved it at /token and /userinfo.
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    expect(page.locator("#kind")).to_have_text("DPoP token")
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#detail")).to_have_text("Refreshed")
+
+    # What a script injected into the page, or anyone reading the browser's storage, would
+    # take: both tokens. Without the key they open nothing and refresh nothing.
+    access = page.evaluate("sessionStorage.getItem('access')")
+    refresh = page.evaluate("sessionStorage.getItem('refresh')")
+    for scheme in ("Bearer", "DPoP"):
+        status, body = _status(urllib.request.Request(
+            gatehouse.issuer + "/userinfo", headers={"Authorization": f"{scheme} {access}"}))
+        assert status == 401, body
+    status, body = _status(urllib.request.Request(
+        gatehouse.issuer + "/token", data=urllib.parse.urlencode({
+            "grant_type": "refresh_token", "client_id": "bound-notes",
+            "refresh_token": refresh}).encode()))
+    assert (status, body["error"]) == (400, "invalid_grant")
+
+    # The app, which holds the key, still refreshes with the same refresh token.
     page.get_by_role("button", name="Refresh").click()
     expect(page.locator("#detail")).to_have_text("Refreshed")
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
