@@ -312,6 +312,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         jwks: None,
         require_pushed_authorization_requests: false,
         require_signed_request_object: false,
+        dpop_bound_access_tokens: false,
         jwks_uri: None,
     };
     // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the
@@ -392,6 +393,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         amr: crate::model::Amr::PASSWORD,
         session_id_hash: Some(tokens::hash(&session)),
         expires_at: now + 86400,
+        dpop_jkt: None,
     };
     // One code is redeemed now for live tokens; the other waits for the fuzzer.
     let (first, second) = (tokens::generate(), tokens::generate());

@@ -578,11 +578,32 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
             Method::POST,
             all,
             all,
-            Some(json!({"client_id": "app", "public": true, "redirect_uris": ["http://127.0.0.1:5173/cb"]})),
+            Some(json!({"client_id": "app", "public": true, "redirect_uris": ["http://127.0.0.1:5173/cb"],
+                        "dpop_bound_access_tokens": true})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(public["client_secret"], Value::Null);
+    assert_eq!(public["client"]["dpop_bound_access_tokens"], true);
+    assert!(
+        a.f.state
+            .store
+            .client("app")
+            .await
+            .unwrap()
+            .unwrap()
+            .dpop_bound_access_tokens
+    );
+    let (s, changed) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/app",
+            Some(json!({"dpop_bound_access_tokens": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(changed["dpop_bound_access_tokens"], false);
 
     for body in [
         json!({"client_id": "bad", "redirect_uris": ["https://x.example/cb#frag"]}),

@@ -216,11 +216,23 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
             "--scope",
             "openid",
             "--first-party",
+            "--require-dpop",
         ],
         None,
     ));
     let spa = server.store.client("spa").await.unwrap().unwrap();
     assert!(spa.is_public() && spa.first_party && spa.scopes == ["openid"]);
+    assert!(
+        spa.dpop_bound_access_tokens,
+        "its tokens must be bound to its key"
+    );
+    ok(&gatehouse(
+        db,
+        &["client", "update", "spa", "--require-dpop", "false"],
+        None,
+    ));
+    let spa = server.store.client("spa").await.unwrap().unwrap();
+    assert!(!spa.dpop_bound_access_tokens);
 
     refused(
         &gatehouse(

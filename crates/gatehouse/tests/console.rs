@@ -615,6 +615,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         ("id_token_alg", "ES256"),
         ("auth_policy", "two_factor"),
         ("require_par", "yes"),
+        ("require_dpop", "yes"),
     ];
     let (status, html) = post(changed.clone()).await;
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -641,9 +642,14 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     );
     assert_eq!(after.auth_policy, gatehouse::model::AuthPolicy::TwoFactor);
     assert!(after.require_pushed_authorization_requests);
+    assert!(after.dpop_bound_access_tokens);
     let page = body_text(get_as(&f, &ada, "/admin/clients/reports").await).await;
     assert!(
         page.contains(r#"name="require_par" value="yes" checked"#),
+        "the form shows it: {page}"
+    );
+    assert!(
+        page.contains(r#"name="require_dpop" value="yes" checked"#),
         "the form shows it: {page}"
     );
     assert_eq!(after.secret_hash, before.secret_hash, "the secret stays");
@@ -656,7 +662,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         Some(
             "fields=redirect_uris,post_logout_redirect_uris,scopes,grant_types,display_name,\
              id_token_signed_response_alg,access_token_format,auth_policy,\
-             require_pushed_authorization_requests"
+             require_pushed_authorization_requests,dpop_bound_access_tokens"
         ),
         "only what changed is named"
     );

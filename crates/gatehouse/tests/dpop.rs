@@ -131,24 +131,41 @@ async fn sign_in_with_key(
     client: As<'_>,
     key: Option<&DpopKey>,
 ) -> (u16, Value) {
+    let (code, verifier) = code_for(server, client, "").await;
+    redeem(&server.base, client, &code, &verifier, key).await
+}
+
+/// Signs ada in for `client` with `extra` in the authorization request; the code, and the
+/// PKCE verifier to redeem it with.
+async fn code_for(server: &TestServer, client: As<'_>, extra: &str) -> (String, String) {
     let base = &server.base;
     let client_id = match client {
         As::Public(id) | As::Secret(id, _) => id,
     };
     let (verifier, challenge) = pkce();
     let url = format!(
-        "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile%20offline_access&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
+        "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile%20offline_access&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256{extra}"
     );
     let redirect = Browser::default()
         .authorize(base, &url, "ada", PASSWORD)
         .await;
-    let code = location_params(&redirect)["code"].clone();
+    (location_params(&redirect)["code"].clone(), verifier)
+}
+
+/// Redeems `code`, with a proof of `key` if one is given.
+async fn redeem(
+    base: &str,
+    client: As<'_>,
+    code: &str,
+    verifier: &str,
+    key: Option<&DpopKey>,
+) -> (u16, Value) {
     let proof = key.map(|k| k.proof("POST", &format!("{base}/token"), None));
     let form = [
         ("grant_type", "authorization_code"),
-        ("code", &code),
+        ("code", code),
         ("redirect_uri", REDIRECT),
-        ("code_verifier", &verifier),
+        ("code_verifier", verifier),
     ];
     token(base, client, &form, proof.as_deref()).await
 }
@@ -499,6 +516,103 @@ async fn the_admin_api_takes_a_bound_token_with_its_proof(db: Database) {
     server.stop().await;
 }
 
+async fn a_client_that_requires_dpop_gets_no_token_without_a_proof(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    let secret = add_service_client(s, "svc", &["reports"]).await;
+    let mut c = s.client("svc").await.unwrap().unwrap();
+    c.dpop_bound_access_tokens = true;
+    s.update_client(c, None).await.unwrap();
+    let svc = As::Secret("svc", &secret);
+    let form = [("grant_type", "client_credentials")];
+
+    let (status, body) = token(&base, svc, &form, None).await;
+    assert_eq!((status, field(&body, "error")), (400, "invalid_dpop_proof"));
+    let key = DpopKey::new();
+    let proof = key.proof("POST", &format!("{base}/token"), None);
+    let (status, body) = token(&base, svc, &form, Some(&proof)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    server.stop().await;
+}
+
+async fn a_code_bound_to_a_key_is_redeemed_only_with_a_proof_of_it(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    add_user(s, "ada").await;
+    add_public_client(s, "spa").await;
+    let spa = As::Public("spa");
+    let (key, other) = (DpopKey::new(), DpopKey::new());
+
+    // Named in the authorization request (dpop_jkt, RFC 9449 §10).
+    let named = format!("&dpop_jkt={}", key.thumbprint());
+    let (code, verifier) = code_for(&server, spa, &named).await;
+    for wrong in [None, Some(&other)] {
+        let (status, body) = redeem(&base, spa, &code, &verifier, wrong).await;
+        assert_eq!((status, field(&body, "error")), (400, "invalid_grant"));
+    }
+    // Neither refusal used the code up.
+    let (status, body) = redeem(&base, spa, &code, &verifier, Some(&key)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+
+    // A dpop_jkt that is no thumbprint is refused, back at the application.
+    let url = format!(
+        "{base}/authorize?response_type=code&client_id=spa&redirect_uri={REDIRECT}&scope=openid&code_challenge={}&code_challenge_method=S256&dpop_jkt=not-a-thumbprint",
+        pkce().1
+    );
+    let r = Browser::default().http.get(url).send().await.unwrap();
+    assert_eq!(location_params(&r)["error"], "invalid_request");
+
+    // Pushed with a proof (RFC 9449 §10.1): the proof's key binds the code.
+    let (verifier, challenge) = pkce();
+    let pushed = |proof: Option<String>, extra: Vec<(&'static str, String)>| {
+        let mut form = vec![
+            ("client_id", "spa".to_owned()),
+            ("response_type", "code".to_owned()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("scope", "openid".to_owned()),
+            ("code_challenge", challenge.clone()),
+            ("code_challenge_method", "S256".to_owned()),
+        ];
+        form.extend(extra);
+        let mut r = reqwest::Client::new()
+            .post(format!("{base}/par"))
+            .form(&form);
+        if let Some(p) = proof {
+            r = r.header("DPoP", p);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let par = format!("{base}/par");
+    let (status, body) = pushed(
+        Some(key.proof("POST", &par, None)),
+        vec![("dpop_jkt", other.thumbprint())],
+    )
+    .await;
+    assert_eq!((status, field(&body, "error")), (400, "invalid_dpop_proof"));
+    let (status, body) = pushed(Some(key.proof("POST", &par, None)), vec![]).await;
+    assert_eq!(status, 201, "{body}");
+    let url = format!(
+        "{base}/authorize?client_id=spa&request_uri={}",
+        field(&body, "request_uri")
+    );
+    let redirect = Browser::default()
+        .authorize(&base, &url, "ada", PASSWORD)
+        .await;
+    let code = location_params(&redirect)["code"].clone();
+    let (status, _) = redeem(&base, spa, &code, &verifier, Some(&other)).await;
+    assert_eq!(status, 400);
+    let (status, body) = redeem(&base, spa, &code, &verifier, Some(&key)).await;
+    assert_eq!(status, 200, "{body}");
+    server.stop().await;
+}
+
 async fn discovery_says_which_algorithms_sign_proofs(db: Database) {
     let server = TestServer::start_on(db).await;
     let openid: HashMap<String, Value> =
@@ -533,4 +647,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     a_bound_jwt_access_token_names_its_key,
     the_admin_api_takes_a_bound_token_with_its_proof,
     discovery_says_which_algorithms_sign_proofs,
+    a_client_that_requires_dpop_gets_no_token_without_a_proof,
+    a_code_bound_to_a_key_is_redeemed_only_with_a_proof_of_it,
 );

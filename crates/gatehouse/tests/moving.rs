@@ -121,6 +121,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             keys_file.path().to_str().unwrap(),
             "--require-par",
             "--require-signed-requests",
+            "--require-dpop",
         ],
         None,
     ));
@@ -227,10 +228,10 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     assert_eq!(
         signed,
         a.store.client("signed").await.unwrap().unwrap(),
-        "a client's keys and its need of pushed and signed requests move"
+        "a client's keys and its need of pushed and signed requests and of DPoP move"
     );
     assert!(signed.jwks.is_some() && signed.require_pushed_authorization_requests);
-    assert!(signed.require_signed_request_object);
+    assert!(signed.require_signed_request_object && signed.dpop_bound_access_tokens);
     let partner = b.store.client("partner").await.unwrap().unwrap();
     assert_eq!(
         partner.id_token_signed_response_alg,

@@ -234,6 +234,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             jwks: None,
             require_pushed_authorization_requests: false,
             require_signed_request_object: false,
+            dpop_bound_access_tokens: false,
             jwks_uri: None,
         },
         None,
@@ -252,6 +253,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: None,
         expires_at: T0 + 60,
+        dpop_jkt: None,
     })
     .await
     .unwrap();
@@ -259,6 +261,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         client_id: "app".into(),
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
+        dpop_jkt: None,
     };
     let key = family_key();
     let first_token = key.mint(FAMILY, None);

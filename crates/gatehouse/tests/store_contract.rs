@@ -77,6 +77,7 @@ fn client(id: &str) -> Client {
         jwks: None,
         require_pushed_authorization_requests: false,
         require_signed_request_object: false,
+        dpop_bound_access_tokens: false,
         jwks_uri: None,
     }
 }
@@ -150,6 +151,7 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
         amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: None,
         expires_at: NOW + 60,
+        dpop_jkt: None,
     })
     .await
     .unwrap();
@@ -157,6 +159,7 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
         client_id: client_id.into(),
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
+        dpop_jkt: None,
     };
     let tokens_for = |t: &str| format!("{t}-{username}-{client_id}");
     let redeemed = s
@@ -434,6 +437,7 @@ async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
         amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: None,
         expires_at: NOW + 60,
+        dpop_jkt: None,
     })
     .await
     .unwrap();
@@ -441,6 +445,7 @@ async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
         client_id: client_id.into(),
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
+        dpop_jkt: None,
     };
     let t = |k: &str| format!("{k}-{}-{client_id}", u.username);
     let r = s
@@ -525,6 +530,7 @@ async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str
         amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: Some(tokens::hash(session)),
         expires_at: NOW + 60,
+        dpop_jkt: None,
     })
     .await
     .unwrap();
@@ -532,6 +538,7 @@ async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str
         client_id: "app".into(),
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
+        dpop_jkt: None,
     };
     let redeemed = s
         .redeem_authorization_code(
@@ -737,6 +744,62 @@ async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
         1,
         "other's j1 only"
     );
+}
+
+/// A client's need of DPoP is kept and changed, and a code keeps the key its request named
+/// (`dpop_jkt`): redeemed only with a proof of that key, and not used up by a request
+/// without one.
+async fn dpop_requirements_and_bound_codes_are_kept(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let bound = Client {
+        dpop_bound_access_tokens: true,
+        ..client("bound")
+    };
+    s.create_client(bound.clone(), None).await.unwrap();
+    assert_eq!(s.client("bound").await.unwrap().unwrap(), bound);
+    let unbound = Client {
+        dpop_bound_access_tokens: false,
+        ..bound
+    };
+    s.update_client(unbound.clone(), None).await.unwrap();
+    assert_eq!(s.client("bound").await.unwrap().unwrap(), unbound);
+
+    let ada = user("ada");
+    s.create_user(ada.clone()).await.unwrap();
+    s.create_authorization_code(AuthorizationCode {
+        code_hash: tokens::hash("bound-code"),
+        client_id: "bound".into(),
+        user_id: ada.id.clone(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: None,
+        auth_time: NOW,
+        amr: gatehouse::model::Amr::PASSWORD,
+        session_id_hash: None,
+        expires_at: NOW + 60,
+        dpop_jkt: Some("K".into()),
+    })
+    .await
+    .unwrap();
+    let redeem = |proved: Option<&str>, n: &str| {
+        let request = CodeRequest {
+            client_id: "bound".into(),
+            redirect_uri: Some("https://app.example/cb".into()),
+            code_verifier: None,
+            dpop_jkt: proved.map(str::to_owned),
+        };
+        let tokens = new_tokens(&format!("a-{n}"), &format!("r-{n}"));
+        async move {
+            s.redeem_authorization_code(&tokens::hash("bound-code"), request, tokens, NOW, None)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(redeem(None, "1").await, Redeemed::Invalid);
+    assert_eq!(redeem(Some("L"), "2").await, Redeemed::Invalid);
+    assert!(matches!(redeem(Some("K"), "3").await, Redeemed::Issued(_)));
 }
 
 /// A consent and a logout are written with their records, one transaction each.
@@ -2199,6 +2262,7 @@ on_both_backends!(();
     a_key_rotation_is_written_with_its_record,
     a_client_change_is_written_with_its_record,
     client_keys_are_kept_and_each_assertion_is_taken_once,
+    dpop_requirements_and_bound_codes_are_kept,
     a_user_change_is_written_with_its_record,
     a_consent_and_a_logout_are_written_with_their_records,
     a_new_session_replaces_the_browsers_old_one_with_its_record,

@@ -123,9 +123,11 @@ enum ReleaseBefore {
     /// Before clients could authenticate with keys, with the outbox and pushed authorization
     /// requests.
     ClientKeys,
-    /// Before clients could require signed request objects: the previous release, with
-    /// clients that authenticate with keys or require pushed requests.
+    /// Before clients could require signed request objects, with clients that authenticate
+    /// with keys or require pushed requests.
     SignedRequests,
+    /// Before DPoP: the previous release, with clients that require signed request objects.
+    Dpop,
 }
 
 impl ReleaseBefore {
@@ -144,6 +146,7 @@ impl ReleaseBefore {
             ReleaseBefore::MailOutbox => 16,
             ReleaseBefore::ClientKeys => 17,
             ReleaseBefore::SignedRequests => 18,
+            ReleaseBefore::Dpop => 19,
         }
     }
 
@@ -163,6 +166,7 @@ impl ReleaseBefore {
             ReleaseBefore::MailOutbox => 16,
             ReleaseBefore::ClientKeys => 17,
             ReleaseBefore::SignedRequests => 18,
+            ReleaseBefore::Dpop => 19,
         }
     }
 
@@ -180,6 +184,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::MailOutbox
                 | ReleaseBefore::ClientKeys
                 | ReleaseBefore::SignedRequests
+                | ReleaseBefore::Dpop
         )
     }
 
@@ -191,6 +196,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::MailOutbox
                 | ReleaseBefore::ClientKeys
                 | ReleaseBefore::SignedRequests
+                | ReleaseBefore::Dpop
         )
     }
 
@@ -205,6 +211,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::MailOutbox
                 | ReleaseBefore::ClientKeys
                 | ReleaseBefore::SignedRequests
+                | ReleaseBefore::Dpop
         )
     }
 }
@@ -230,6 +237,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0016_look_alike.sql"),
         include_str!("../migrations/sqlite/0017_mail_and_pushed_requests.sql"),
         include_str!("../migrations/sqlite/0018_client_keys.sql"),
+        include_str!("../migrations/sqlite/0019_signed_requests.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -596,6 +604,26 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         .unwrap();
     assert!(signed.require_signed_request_object);
     assert!(admin.update_client("web", signed_only).await.is_err());
+    // Any client may require DPoP of its token requests: an old client, with the new column's
+    // default, requires none until told.
+    assert!(
+        !s.client("web")
+            .await
+            .unwrap()
+            .unwrap()
+            .dpop_bound_access_tokens
+    );
+    let dpop = gatehouse::admin::ClientPatch {
+        dpop_bound_access_tokens: Some(true),
+        ..Default::default()
+    };
+    assert!(
+        admin
+            .update_client("signed", dpop)
+            .await
+            .unwrap()
+            .dpop_bound_access_tokens
+    );
     assert!(s.take_once("signed", "jti", T0 + 60, T0).await.unwrap());
     assert!(!s.take_once("signed", "jti", T0 + 60, T0).await.unwrap());
     // Its records of tokens issued are swept by their own retention.
@@ -676,6 +704,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         client_id: "web".into(),
         redirect_uri: Some(REDIRECT.into()),
         code_verifier: None,
+        dpop_jkt: None,
     };
     let new_family = tokens::new_id();
     let r3 = key.mint(&new_family, None);
@@ -846,6 +875,17 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::Dpop).await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, ReleaseBefore::Dpop)
+        .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_signed_requests() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
         ReleaseBefore::SignedRequests,
@@ -854,7 +894,7 @@ async fn sqlite_of_the_previous_release() {
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_signed_requests() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::SignedRequests,

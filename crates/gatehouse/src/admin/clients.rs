@@ -121,6 +121,10 @@ pub struct NewClient {
     /// 9101); others are refused. Only for a client with `jwks` or `jwks_uri`.
     #[serde(default)]
     pub require_signed_request_object: bool,
+    /// Its token requests must carry a DPoP proof (RFC 9449 §5.2), so every token it gets is
+    /// bound to its key; others are refused.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// The longest display name of a client.
@@ -191,6 +195,9 @@ pub struct ClientPatch {
     /// (only for a client with keys).
     #[serde(default)]
     pub require_signed_request_object: Option<bool>,
+    /// Whether its token requests must carry a DPoP proof from now on.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// Like [`present`], for a list.
@@ -332,6 +339,12 @@ impl Admin<'_> {
             &mut c.require_signed_request_object,
             patch.require_signed_request_object,
             "require_signed_request_object",
+            &mut changed,
+        );
+        set(
+            &mut c.dpop_bound_access_tokens,
+            patch.dpop_bound_access_tokens,
+            "dpop_bound_access_tokens",
             &mut changed,
         );
         check_client(&client)?;
@@ -635,6 +648,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         jwks_uri,
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
         require_signed_request_object: new.require_signed_request_object,
+        dpop_bound_access_tokens: new.dpop_bound_access_tokens,
     };
     check_client_id(&client.client_id)?;
     check_client(&client)?;

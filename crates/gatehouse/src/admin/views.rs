@@ -87,6 +87,8 @@ pub struct ClientView {
     pub require_pushed_authorization_requests: bool,
     /// Whether its authorization requests must come as request objects it signed.
     pub require_signed_request_object: bool,
+    /// Whether its token requests must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl From<Client> for ClientView {
@@ -98,6 +100,7 @@ impl From<Client> for ClientView {
             jwks_uri: c.jwks_uri.clone(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             require_signed_request_object: c.require_signed_request_object,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             display_name: c.display_name().to_owned(),
             logo_uri: c.display.logo_uri,
             home_uri: c.display.home_uri,

@@ -55,6 +55,10 @@ pub enum ClientCommand {
         /// 9101); others are refused
         #[arg(long)]
         require_signed_requests: bool,
+        /// Its token requests must carry a DPoP proof (RFC 9449), so every token it gets is
+        /// bound to its key; others are refused
+        #[arg(long)]
+        require_dpop: bool,
         #[command(flatten)]
         display: ClientDisplayArgs,
     },
@@ -97,6 +101,9 @@ pub enum ClientCommand {
         /// keys: true or false
         #[arg(long)]
         require_signed_requests: Option<bool>,
+        /// Whether its token requests must carry a DPoP proof: true or false
+        #[arg(long)]
+        require_dpop: Option<bool>,
         #[command(flatten)]
         display: ClientDisplayArgs,
         /// Remove these: display-name, logo-uri, home-uri, post-logout-redirect-uris (repeat
@@ -209,6 +216,7 @@ pub(super) async fn client(
             jwks_uri,
             require_par,
             require_signed_requests,
+            require_dpop,
             display,
         } => {
             let secret = if secret_stdin {
@@ -238,6 +246,7 @@ pub(super) async fn client(
                 jwks_uri,
                 require_pushed_authorization_requests: require_par,
                 require_signed_request_object: require_signed_requests,
+                dpop_bound_access_tokens: require_dpop,
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -313,6 +322,7 @@ pub(super) async fn client(
             jwks_uri,
             require_par,
             require_signed_requests,
+            require_dpop,
             display,
             clear,
         } => {
@@ -354,6 +364,7 @@ pub(super) async fn client(
                 jwks_uri,
                 require_pushed_authorization_requests: require_par,
                 require_signed_request_object: require_signed_requests,
+                dpop_bound_access_tokens: require_dpop,
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

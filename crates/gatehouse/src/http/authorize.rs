@@ -782,6 +782,7 @@ async fn issue_code(
         amr: session.amr,
         session_id_hash: Some(session.id_hash.clone()),
         expires_at: now + state.config.code_ttl,
+        dpop_jkt: request.dpop_jkt.clone(),
     };
     if let Err(e) = state.store.create_authorization_code(stored).await {
         return refuse(state, redirect_error(request, store_error(e)));

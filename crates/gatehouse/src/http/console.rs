@@ -709,6 +709,8 @@ pub(super) struct ClientForm {
     /// Shown to a client with keys only; unticked (absent) otherwise.
     #[serde(default)]
     require_signed: Option<String>,
+    #[serde(default)]
+    require_dpop: Option<String>,
     /// A JWK Set, as pasted.
     #[serde(default)]
     jwks: String,
@@ -796,6 +798,7 @@ impl ClientForm {
             jwks_uri: None,
             require_pushed_authorization_requests: Some(self.require_par.is_some()),
             require_signed_request_object: Some(self.require_signed.is_some()),
+            dpop_bound_access_tokens: Some(self.require_dpop.is_some()),
         }))
     }
 }

@@ -16,7 +16,7 @@ use super::client_auth;
 use super::error::{TokenError, no_store, store_error};
 use super::{AppState, Peer};
 use crate::oidc::authorize::{self, Came, Params, Refusal};
-use crate::oidc::{OAuthError, par};
+use crate::oidc::{OAuthError, dpop, par};
 
 /// Requests one address may push at once, then one more every [`STARTS_PERIOD`]: each is
 /// stored for a minute, and a public client's id is no secret.
@@ -52,8 +52,22 @@ async fn pushed(
         }
         None => (par::pushed_query(form.pairs(), &client.client_id)?, false),
     };
-    let pairs = serde_urlencoded::from_str(&query)
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
         .map_err(|_| OAuthError::InvalidRequest("the request cannot be read".into()))?;
+    // A proof sent to /par binds the code as `dpop_jkt` would (RFC 9449 §10.1).
+    let proof =
+        super::dpop::proof(state, headers, ("POST", "/par"), None, &client.client_id).await?;
+    let named = pairs.iter().find(|(k, _)| k == "dpop_jkt").map(|(_, v)| v);
+    let refused = |why| OAuthError::InvalidDpopProof(dpop::Refused(why).to_string());
+    let key = dpop::pushed_key(named.map(String::as_str), proof.as_ref()).map_err(refused)?;
+    let query = match (named, key) {
+        (None, Some(jkt)) => {
+            let jkt = jkt.to_owned();
+            pairs.push(("dpop_jkt".into(), jkt.clone()));
+            format!("{query}&dpop_jkt={jkt}")
+        }
+        _ => query,
+    };
     if let Err(refusal) =
         authorize::validate(&Params::from_pairs(pairs), &client, Came::Pushed { signed })
     {

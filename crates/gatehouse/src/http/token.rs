@@ -45,6 +45,8 @@ async fn dispatch(
     let (client, form) = client_auth::authenticated(state, headers, body).await?;
     let proof =
         super::dpop::proof(state, headers, ("POST", "/token"), None, &client.client_id).await?;
+    dpop::demanded(client.dpop_bound_access_tokens, proof.as_ref())
+        .map_err(|why| OAuthError::InvalidDpopProof(dpop::Refused(why).to_string()))?;
     let cx = Context {
         state,
         client: &client,
@@ -182,6 +184,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
         client_id: client.client_id.clone(),
         redirect_uri: form.get("redirect_uri")?.map(str::to_owned),
         code_verifier: form.get("code_verifier")?.map(str::to_owned),
+        dpop_jkt: cx.proof.map(|p| p.jkt.clone()),
     };
     let now = state.now();
     let (access, refresh, stored) = new_tokens(cx, tokens::new_id(), now).await?;

@@ -99,6 +99,10 @@ pub struct Client {
     /// §10.5, `oidc::request_object`); only a client with keys can.
     #[serde(default)]
     pub require_signed_request_object: bool,
+    /// Whether its token requests must carry a DPoP proof, so that every token it gets is
+    /// bound to its key (RFC 9449 §5.2, `oidc::dpop`).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A client's public keys (a JWK Set), as `oidc::client_assertion::keys` checked them: each
@@ -200,6 +204,7 @@ impl Client {
             jwks_uri: None,
             require_pushed_authorization_requests: false,
             require_signed_request_object: false,
+            dpop_bound_access_tokens: false,
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct AuthorizationCode {
     /// `offline_access` was granted (see `oidc::scope::outlives_session`).
     pub session_id_hash: Option<String>,
     pub expires_at: UnixTime,
+    /// The thumbprint of the DPoP key the authorization request named (`dpop_jkt`, RFC 9449
+    /// §10): the code is redeemed only with a proof of that key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What the token request says about the code it presents (RFC 6749 §4.1.3, RFC 7636 §4.6).
@@ -49,6 +52,9 @@ pub struct CodeRequest {
     pub redirect_uri: Option<String>,
     /// Must match the code's PKCE challenge, and be absent when it has none.
     pub code_verifier: Option<String>,
+    /// The thumbprint of the key of the request's DPoP proof, if it carried one: must be the
+    /// code's `dpop_jkt` when it has one.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Tokens to store when a grant succeeds: only their hashes.

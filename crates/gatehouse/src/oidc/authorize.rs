@@ -105,6 +105,8 @@ pub struct AuthorizeRequest {
     /// An ID token naming who the client expects to be signed in (`id_token_hint`), as sent:
     /// verified against this server's keys before it is used ([`hinted`]).
     pub id_token_hint: Option<String>,
+    /// The thumbprint of the DPoP key the code is to be bound to (`dpop_jkt`, RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 /// The longest username a person signs in with, in characters (as the login form reads one).
@@ -378,6 +380,12 @@ fn rest(
     if state.as_ref().is_some_and(|s| s.len() > 2048) {
         return Err(invalid_request("the state is longer than 2048 characters"));
     }
+    let dpop_jkt = params.one("dpop_jkt")?;
+    if dpop_jkt.is_some_and(|k| !super::dpop::is_thumbprint(k)) {
+        return Err(invalid_request(
+            "dpop_jkt is not a key's thumbprint (a base64url SHA-256)",
+        ));
+    }
     Ok(AuthorizeRequest {
         response_mode,
         client_id: client.client_id.clone(),
@@ -394,6 +402,7 @@ fn rest(
         acr: params.one("acr_values")?.and_then(policy::requested),
         login_hint: login_hint(params.one("login_hint")?),
         id_token_hint: params.one("id_token_hint")?.map(str::to_owned),
+        dpop_jkt: dpop_jkt.map(str::to_owned),
     })
 }
 

@@ -216,6 +216,41 @@ pub fn binding(token: &str) -> Option<&str> {
     Some(rest.split('.').next().unwrap_or(rest))
 }
 
+/// Whether `s` has the shape of a key's thumbprint (RFC 7638 with SHA-256): 43 base64url
+/// characters, as a PKCE challenge has.
+pub fn is_thumbprint(s: &str) -> bool {
+    super::pkce::is_valid_challenge(s)
+}
+
+/// The key a pushed authorization request binds its code to (RFC 9449 §10.1): the one its
+/// `dpop_jkt` names, or the one of the proof `/par` received, or none; both must be one key.
+///
+/// # Errors
+/// Why not, for an `invalid_dpop_proof`.
+pub fn pushed_key<'a>(
+    named: Option<&'a str>,
+    proof: Option<&'a Proof>,
+) -> Result<Option<&'a str>, &'static str> {
+    match (named, proof) {
+        (Some(n), Some(p)) if n != p.jkt => Err("is made with another key than dpop_jkt names"),
+        (Some(n), _) => Ok(Some(n)),
+        (None, p) => Ok(p.map(|p| p.jkt.as_str())),
+    }
+}
+
+/// Whether a token request may go on with the proof it carries, or without one: a client
+/// registered with `dpop_bound_access_tokens` sends one with each (RFC 9449 §5.2).
+///
+/// # Errors
+/// Why not, for an `invalid_dpop_proof`.
+pub fn demanded(required: bool, proof: Option<&Proof>) -> Result<(), &'static str> {
+    if required && proof.is_none() {
+        Err("is required of this client: send one with each token request")
+    } else {
+        Ok(())
+    }
+}
+
 /// The key a new refresh token is bound to (RFC 9449 §5): a public client's is bound to the
 /// key of the request's proof; a confidential client's is never, since it is sender-constrained
 /// by the client's own authentication already, and the client may change keys.
@@ -597,6 +632,46 @@ mod tests {
         assert_eq!(refresh_binding(true, None), None);
         assert_eq!(refresh_binding(false, Some(&p)), None);
         assert_eq!(refresh_binding(false, None), None);
+    }
+
+    #[test]
+    fn a_pushed_request_binds_its_code_to_one_key() {
+        let p = Proof {
+            jkt: "K".into(),
+            jti: "j".into(),
+            kept_until: NOW,
+        };
+        assert_eq!(pushed_key(None, None), Ok(None));
+        assert_eq!(pushed_key(Some("K"), None), Ok(Some("K")));
+        assert_eq!(pushed_key(None, Some(&p)), Ok(Some("K")));
+        assert_eq!(pushed_key(Some("K"), Some(&p)), Ok(Some("K")));
+        assert!(pushed_key(Some("L"), Some(&p)).is_err());
+    }
+
+    #[test]
+    fn a_client_that_requires_dpop_sends_a_proof_with_each_token_request() {
+        let p = Proof {
+            jkt: "K".into(),
+            jti: "j".into(),
+            kept_until: NOW,
+        };
+        assert!(demanded(true, None).is_err());
+        assert!(demanded(true, Some(&p)).is_ok());
+        assert!(demanded(false, None).is_ok());
+        assert!(demanded(false, Some(&p)).is_ok());
+    }
+
+    #[test]
+    fn a_thumbprint_is_a_base64url_sha_256() {
+        assert!(is_thumbprint("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"));
+        for not in [
+            "",
+            "K",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9X+",
+            &"A".repeat(44),
+        ] {
+            assert!(!is_thumbprint(not), "{not}");
+        }
     }
 
     #[test]

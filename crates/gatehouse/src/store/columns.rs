@@ -25,7 +25,8 @@ macro_rules! client_columns {
          first_party, created_at, display_name, logo_uri, home_uri, previous_secret_hash, \
          previous_secret_until, id_token_claims, id_token_signed_response_alg, \
          backchannel_logout_uri, access_token_format, auth_policy, jwks, \
-         require_pushed_authorization_requests, jwks_uri, require_signed_request_object"
+         require_pushed_authorization_requests, jwks_uri, require_signed_request_object, \
+         dpop_bound_access_tokens"
     };
 }
 

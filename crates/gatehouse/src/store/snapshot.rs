@@ -27,8 +27,8 @@ pub const FORMAT: &str = "gatehouse-export";
 /// with a password; version 5 kept every refresh token in a row of its own (each row of
 /// `refresh_tokens`), and had no key of refresh tokens; version 6 had no client keys
 /// (`private_key_jwt`) and no client required pushed authorization requests; version 7 had no
-/// client that required signed request objects.
-pub const VERSION: u32 = 8;
+/// client that required signed request objects; version 8 had no client that required DPoP.
+pub const VERSION: u32 = 9;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,6 +173,9 @@ pub struct ClientRow {
     /// Absent before version 8 (then false).
     #[serde(default)]
     pub require_signed_request_object: bool,
+    /// Absent before version 9 (then false).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl From<ClientRow> for Client {
@@ -197,6 +200,7 @@ impl From<ClientRow> for Client {
             jwks_uri: c.jwks_uri,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             require_signed_request_object: c.require_signed_request_object,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         }
     }
 }
@@ -272,6 +276,7 @@ impl From<Client> for ClientRow {
             jwks_uri: c.jwks_uri,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             require_signed_request_object: c.require_signed_request_object,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         }
     }
 }

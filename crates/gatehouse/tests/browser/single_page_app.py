@@ -11,8 +11,9 @@ Page: / shows "Not signed in" with a Sign in button, then "Signed in as USERNAME
 
 With `dpop=True` the app binds its tokens to a key of its own (DPoP, RFC 9449), as a careful
 browser application does: a P-256 key pair made by WebCrypto whose private half cannot be
-exported, kept in IndexedDB across the redirect to gatehouse and back, and a proof signed with
-it for every call to the token endpoint and to /userinfo. The page then says which kind of
+exported, kept in IndexedDB across the redirect to gatehouse and back, its thumbprint in the
+authorization request (`dpop_jkt`, so the code too is bound to it), and a proof signed with it
+for every call to the token endpoint and to /userinfo. The page then says which kind of
 token it holds ("DPoP token" or "Bearer token").
 """
 
@@ -60,6 +61,11 @@ async function dpopKey() {
   }
   return pair;
 }
+async function thumbprint() {
+  const {crv, kty, x, y} = await crypto.subtle.exportKey("jwk", (await dpopKey()).publicKey);
+  const canonical = JSON.stringify({crv, kty, x, y});
+  return b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
+}
 async function proof(method, url, accessToken) {
   const pair = await dpopKey();
   const {kty, crv, x, y} = await crypto.subtle.exportKey("jwk", pair.publicKey);
@@ -105,10 +111,11 @@ document.getElementById("signin").onclick = async () => {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
   sessionStorage.setItem("verifier", verifier);
   sessionStorage.setItem("state", state);
+  const binding = bound ? {dpop_jkt: await thumbprint()} : {};
   location = (await config()).authorization_endpoint + "?" + new URLSearchParams({
     response_type: "code", client_id: clientId, redirect_uri: redirectUri,
     scope: "openid profile", state, code_challenge: b64url(digest),
-    code_challenge_method: "S256"});
+    code_challenge_method: "S256", ...binding});
 };
 document.getElementById("refresh").onclick = async () => {
   const before = sessionStorage.getItem("access");

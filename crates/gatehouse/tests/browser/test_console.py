@@ -223,9 +223,14 @@ def test_an_administrator_changes_an_applications_settings(browser_page, gatehou
     page.get_by_label("Redirect URIs").fill("http://localhost:9/cb\nhttps://board.example/cb")
     page.get_by_label("email: their email address").uncheck()
     page.get_by_label("Signing in takes").select_option("passkey")
+    page.get_by_label("Its tokens must be bound to a key it holds (DPoP)").check()
     page.get_by_role("button", name="Save the settings").click()
     expect(page.get_by_role("status")).to_have_text("The settings are saved.")
     expect(page.get_by_role("heading", level=1)).to_have_text("Project board")
+    expect(page.get_by_label("Its tokens must be bound to a key it holds (DPoP)")).to_be_checked()
+    mine = next(c for c in json.loads(gatehouse.cli("client", "list", "--json"))
+                if c["client_id"] == client_id)
+    assert mine["dpop_bound_access_tokens"] is True, mine
     expect(page.get_by_label("Redirect URIs")).to_have_value(
         "http://localhost:9/cb\nhttps://board.example/cb")
     expect(page.get_by_label("email: their email address")).not_to_be_checked()

@@ -246,6 +246,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         jwks: None,
         require_pushed_authorization_requests: false,
         require_signed_request_object: false,
+        dpop_bound_access_tokens: false,
         jwks_uri: None,
     }
 }

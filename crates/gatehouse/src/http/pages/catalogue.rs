@@ -440,6 +440,7 @@ pub(in crate::http) struct ConsoleText {
     pub first_party: &'static str,
     pub require_par: &'static str,
     pub require_signed: &'static str,
+    pub require_dpop: &'static str,
     pub public_client: &'static str,
     pub keys: &'static str,
     pub keys_help: &'static str,
@@ -1052,6 +1053,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         require_par: "Its sign-in requests must be pushed (PAR): others are refused",
         require_signed: "Its sign-in requests must be signed with its keys (request objects): \
                          others are refused",
+        require_dpop: "Its tokens must be bound to a key it holds (DPoP): token requests \
+                       without a proof are refused",
         public_client: "Public: a single-page or native app that cannot keep a secret (PKCE)",
         keys: "Its public keys",
         keys_help: "For an application that signs with a key of its own (private_key_jwt) \

@@ -734,6 +734,11 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
                     " " (t.require_signed)
                 }
             }
+            label {
+                input type="checkbox" name="require_dpop" value="yes"
+                    checked[client.dpop_bound_access_tokens];
+                " " (t.require_dpop)
+            }
             label for="token-format" { (t.token_format) }
             select #token-format name="access_token_format" {
                 @for f in AccessTokenFormat::ALL {

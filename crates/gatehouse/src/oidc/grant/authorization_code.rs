@@ -81,11 +81,14 @@ pub fn decide(
         // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
         _ => false,
     };
+    // RFC 9449 §10: a code bound to a key is redeemed only with a proof of that key.
+    let key_ok = code.dpop_jkt.is_none() || code.dpop_jkt == request.dpop_jkt;
     if code.client_id != request.client_id
         || code.expires_at <= now
         || user.disabled
         || !redirect_ok
         || !pkce_ok
+        || !key_ok
     {
         return Redemption::Invalid;
     }
@@ -143,6 +146,7 @@ mod tests {
                 amr: crate::model::Amr::PASSWORD,
                 session_id_hash: Some("s".into()),
                 expires_at: NOW + 60,
+                dpop_jkt: None,
             },
             used: false,
             family_id: None,
@@ -156,6 +160,7 @@ mod tests {
             client_id: "app".into(),
             redirect_uri: Some("https://app.example/cb".into()),
             code_verifier: Some(VERIFIER.into()),
+            dpop_jkt: None,
         }
     }
 
@@ -221,6 +226,13 @@ mod tests {
             ("verifier without a challenge (downgrade)", |r, _| {
                 r.code.code_challenge = None
             }),
+            ("a code bound to a key, without a proof", |r, _| {
+                r.code.dpop_jkt = Some("K".into())
+            }),
+            ("a code bound to a key, with another key's proof", |r, q| {
+                r.code.dpop_jkt = Some("K".into());
+                q.dpop_jkt = Some("L".into());
+            }),
         ];
         for (name, change) in cases {
             let (mut r, mut q) = (row(), request());
@@ -254,6 +266,20 @@ mod tests {
                 family: Some("f1".into())
             }
         );
+    }
+
+    #[test]
+    fn a_code_bound_to_a_key_is_redeemed_with_its_proof_and_an_unbound_one_with_any() {
+        let (mut r, mut q) = (row(), request());
+        r.code.dpop_jkt = Some("K".into());
+        q.dpop_jkt = Some("K".into());
+        assert!(matches!(decide_with(Some(r), &q), Redemption::Issue { .. }));
+        let mut q = request();
+        q.dpop_jkt = Some("L".into());
+        assert!(matches!(
+            decide_with(Some(row()), &q),
+            Redemption::Issue { .. }
+        ));
     }
 
     #[test]

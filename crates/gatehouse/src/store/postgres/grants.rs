@@ -194,7 +194,7 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
         user_columns!(),
         ", ",
         may_use_client!("c.client_id", "c.user_id"),
-        ", c.amr FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+        ", c.amr, c.dpop_jkt FROM authorization_code c JOIN user_account u ON u.id = c.user_id
          WHERE c.code_hash = $1
          FOR UPDATE OF c"
     ))
@@ -215,6 +215,7 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
                 amr: Amr::from_stored(r.try_get::<&str, _>(13 + USER_FIELDS)?),
                 expires_at: r.try_get(8)?,
                 session_id_hash: r.try_get(11)?,
+                dpop_jkt: r.try_get(14 + USER_FIELDS)?,
             },
             used: r.try_get(9)?,
             family_id: r.try_get(10)?,
@@ -516,8 +517,8 @@ impl Grants for PgStore {
         sqlx::query(
             "INSERT INTO authorization_code
              (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-              expires_at, session_id_hash, amr)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+              expires_at, session_id_hash, amr, dpop_jkt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&code.code_hash)
         .bind(&code.client_id)
@@ -530,6 +531,7 @@ impl Grants for PgStore {
         .bind(code.expires_at)
         .bind(&code.session_id_hash)
         .bind(code.amr.stored())
+        .bind(&code.dpop_jkt)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

@@ -109,6 +109,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "signed requests",
         include_str!("../../../migrations/postgres/0019_signed_requests.sql"),
     ),
+    (
+        20,
+        "dpop",
+        include_str!("../../../migrations/postgres/0020_dpop.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -132,6 +132,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         require_pushed_authorization_requests: r.try_get(19)?,
         jwks_uri: r.try_get(20)?,
         require_signed_request_object: r.try_get(21)?,
+        dpop_bound_access_tokens: r.try_get(22)?,
     })
 }
 

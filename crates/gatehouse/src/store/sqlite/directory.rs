@@ -89,7 +89,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-           ?19, ?20, ?21, ?22)"
+           ?19, ?20, ?21, ?22, ?23)"
     ))?
     .execute(params![
         c.client_id,
@@ -114,6 +114,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.require_pushed_authorization_requests,
         c.jwks_uri,
         c.require_signed_request_object,
+        c.dpop_bound_access_tokens,
     ])
 }
 
@@ -306,7 +307,7 @@ impl Directory for SqliteStore {
                          backchannel_logout_uri = ?15, access_token_format = ?16,
                          auth_policy = ?17, jwks = ?18,
                          require_pushed_authorization_requests = ?19, jwks_uri = ?20,
-                         require_signed_request_object = ?21
+                         require_signed_request_object = ?21, dpop_bound_access_tokens = ?22
                      WHERE client_id = ?1",
                     )?
                     .execute(params![
@@ -331,6 +332,7 @@ impl Directory for SqliteStore {
                         c.require_pushed_authorization_requests,
                         c.jwks_uri,
                         c.require_signed_request_object,
+                        c.dpop_bound_access_tokens,
                     ])?;
                 if changed > 0 {
                     insert_outcome_audit(tx, audit.as_ref())?;

@@ -129,7 +129,7 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
         user_columns!(),
         ", ",
         may_use_client!("c.client_id", "c.user_id"),
-        ", c.amr FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+        ", c.amr, c.dpop_jkt FROM authorization_code c JOIN user_account u ON u.id = c.user_id
          WHERE c.code_hash = ?1"
     ))?
     .query_row([code_hash], |r| {
@@ -146,6 +146,7 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
                 amr: Amr::from_stored(&r.get::<_, String>(13 + USER_FIELDS)?),
                 expires_at: r.get(8)?,
                 session_id_hash: r.get(11)?,
+                dpop_jkt: r.get(14 + USER_FIELDS)?,
             },
             used: r.get(9)?,
             family_id: r.get(10)?,
@@ -295,8 +296,8 @@ impl Grants for SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO authorization_code
                  (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-                  expires_at, session_id_hash, amr)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                  expires_at, session_id_hash, amr, dpop_jkt)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 code.code_hash,
@@ -309,7 +310,8 @@ impl Grants for SqliteStore {
                 code.auth_time,
                 code.expires_at,
                 code.session_id_hash,
-                code.amr.stored()
+                code.amr.stored(),
+                code.dpop_jkt
             ])
         })
         .await?;

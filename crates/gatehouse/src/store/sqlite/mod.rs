@@ -55,6 +55,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0017_mail_and_pushed_requests.sql"),
     include_str!("../../../migrations/sqlite/0018_client_keys.sql"),
     include_str!("../../../migrations/sqlite/0019_signed_requests.sql"),
+    include_str!("../../../migrations/sqlite/0020_dpop.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

@@ -144,6 +144,7 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
         require_pushed_authorization_requests: row.get(19)?,
         jwks_uri: row.get(20)?,
         require_signed_request_object: row.get(21)?,
+        dpop_bound_access_tokens: row.get(22)?,
     })
 }
 
