@@ -1,7 +1,8 @@
 //! DPoP proofs (RFC 9449) where they are sent: the token endpoint, which binds the tokens it
-//! issues to a proof's key, and the resources, `/userinfo` and the admin API, which take a
-//! bound access token only with a proof of its key. The rules are `oidc::dpop`'s; here a proof is read from its header, verified for
-//! the request, and its `jti` taken once.
+//! issues to a proof's key, `/par`, which binds the code, and the resources, `/userinfo` and
+//! the admin API, which take a bound access token only with a proof of its key. The rules are
+//! `oidc::dpop`'s; here a proof is read from its header, verified for the request, and its
+//! `jti` taken once.
 
 use axum::http::HeaderMap;
 

@@ -3,10 +3,12 @@
 //! the tokens it gets are bound to that key, so that a token that leaks is of no use without
 //! the private key.
 //!
-//! Decided here: whether a proof is good for a request ([`verify`]), which tokens a token
-//! request binds ([`refresh_binding`]), whether a refresh token may be used with a request's
-//! proof ([`refresh_with`]), and whether a resource takes an access token as it was presented
-//! ([`may_use`]).
+//! Decided here: whether a proof is good for a request ([`verify`]), whether a client's token
+//! request needs one ([`demanded`]), which tokens a token request binds ([`refresh_binding`]),
+//! whether a refresh token may be used with a request's proof ([`refresh_with`]), which key a
+//! pushed request binds its code to ([`pushed_key`]; a code bound to a key is redeemed only
+//! with a proof of it, `grant::authorization_code`), and whether a resource takes an access
+//! token as it was presented ([`may_use`]).
 //!
 //! **A bound token carries its binding.** The key's thumbprint (RFC 7638, SHA-256) follows the
 //! token's random part after a `~` ([`bind`], [`binding`]): an opaque access token is
@@ -109,7 +111,10 @@ pub fn verify(proof: &str, request: Request<'_>, now: UnixTime) -> Result<Proof,
     if private_member(raw_jwk).is_some() {
         return Err(Refused("holds a private key in its jwk header"));
     }
-    let header = jsonwebtoken::decode_header(proof).map_err(|_| Refused("is not a JWT"))?;
+    // Its header is JSON (read above): what does not decode is its `alg` (`none`, say) or its
+    // `jwk`.
+    let header = jsonwebtoken::decode_header(proof)
+        .map_err(|_| Refused("has a header whose alg or jwk is not usable"))?;
     let jwk: &Jwk = header
         .jwk
         .as_ref()
@@ -553,7 +558,7 @@ mod tests {
             ),
             URL_SAFE_NO_PAD.encode(claims().to_string())
         );
-        refused(&none, "is not a JWT");
+        refused(&none, "has a header whose alg or jwk is not usable");
         // A symmetric key, which anyone who saw it could sign with.
         let hmac = jsonwebtoken::encode(
             &Header {
