@@ -881,9 +881,9 @@ mod tests {
         assert_eq!(response.status().as_u16(), 200, "the login form");
     }
 
-    #[test]
-    fn the_known_dpop_proof_binds_the_tokens() {
-        let h = Harness::new();
+    /// Redeems the known code as `web`, with `dpop` as the request's proof if there is one:
+    /// the status and the body.
+    fn redeem(h: &Harness, dpop: Option<&str>) -> (u16, serde_json::Value) {
         let body = serde_urlencoded::to_string([
             ("grant_type", "authorization_code"),
             ("code", &h.known.code),
@@ -891,44 +891,35 @@ mod tests {
             ("code_verifier", VERIFIER),
         ])
         .unwrap();
-        let request = Request::post("/token")
+        let mut request = Request::post("/token")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::AUTHORIZATION, basic("web", &h.known.secret))
-            .header("dpop", &h.known.dpop_proof)
-            .body(Body::from(body))
-            .unwrap();
+            .header(header::AUTHORIZATION, basic("web", &h.known.secret));
+        if let Some(proof) = dpop {
+            request = request.header("dpop", proof);
+        }
+        let request = request.body(Body::from(body)).unwrap();
         let response =
             h.rt.block_on(h.router.clone().oneshot(request))
                 .unwrap_or_else(|e| match e {});
-        assert_eq!(response.status().as_u16(), 200);
+        let status = response.status().as_u16();
         let bytes =
             h.rt.block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
                 .unwrap();
-        let tokens: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[test]
+    fn the_known_dpop_proof_binds_the_tokens() {
+        let h = Harness::new();
+        let (status, tokens) = redeem(&h, Some(&h.known.dpop_proof));
+        assert_eq!(status, 200, "{tokens}");
         assert_eq!(tokens["token_type"], "DPoP");
     }
 
     #[test]
     fn every_input_meets_the_database_as_it_was_set_up() {
         let h = Harness::new();
-        let redeem = || {
-            let body = serde_urlencoded::to_string([
-                ("grant_type", "authorization_code"),
-                ("code", &h.known.code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ])
-            .unwrap();
-            let request = Request::post("/token")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::AUTHORIZATION, basic("web", &h.known.secret))
-                .body(Body::from(body))
-                .unwrap();
-            let response =
-                h.rt.block_on(h.router.clone().oneshot(request))
-                    .unwrap_or_else(|e| match e {});
-            response.status().as_u16()
-        };
+        let redeem = || redeem(&h, None).0;
         assert_eq!(redeem(), 200);
         assert_eq!(redeem(), 400, "a code is used once");
         h.reset();

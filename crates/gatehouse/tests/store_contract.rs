@@ -82,6 +82,25 @@ fn client(id: &str) -> Client {
     }
 }
 
+/// A code for `user_id` at `client_id`, for `https://app.example/cb` with `scope`, issued at
+/// `NOW` for a minute, in no session and bound to no key.
+fn a_code(code: &str, client_id: &str, user_id: &str, scope: &str) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: tokens::hash(code),
+        client_id: client_id.into(),
+        user_id: user_id.into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: scope.into(),
+        nonce: None,
+        code_challenge: None,
+        auth_time: NOW,
+        amr: gatehouse::model::Amr::PASSWORD,
+        session_id_hash: None,
+        expires_at: NOW + 60,
+        dpop_jkt: None,
+    }
+}
+
 thread_local! {
     /// The refresh tokens this test minted, by the names it gives them.
     static REFRESH: std::cell::RefCell<std::collections::HashMap<String, String>> =
@@ -139,22 +158,9 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
         s.create_client(client(client_id), None).await.unwrap();
     }
     let code = format!("code-{username}-{client_id}");
-    s.create_authorization_code(AuthorizationCode {
-        code_hash: tokens::hash(&code),
-        client_id: client_id.into(),
-        user_id: u.id.clone(),
-        redirect_uri: "https://app.example/cb".into(),
-        scope: "openid offline_access".into(),
-        nonce: None,
-        code_challenge: None,
-        auth_time: NOW,
-        amr: gatehouse::model::Amr::PASSWORD,
-        session_id_hash: None,
-        expires_at: NOW + 60,
-        dpop_jkt: None,
-    })
-    .await
-    .unwrap();
+    s.create_authorization_code(a_code(&code, client_id, &u.id, "openid offline_access"))
+        .await
+        .unwrap();
     let request = CodeRequest {
         client_id: client_id.into(),
         redirect_uri: Some("https://app.example/cb".into()),
@@ -425,22 +431,9 @@ async fn consent_accumulates_and_its_revocation_revokes_the_clients_tokens(db: D
 async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
     s.create_client(client(client_id), None).await.unwrap();
     let code = format!("code-{}-{client_id}", u.username);
-    s.create_authorization_code(AuthorizationCode {
-        code_hash: tokens::hash(&code),
-        client_id: client_id.into(),
-        user_id: u.id.clone(),
-        redirect_uri: "https://app.example/cb".into(),
-        scope: "openid".into(),
-        nonce: None,
-        code_challenge: None,
-        auth_time: NOW,
-        amr: gatehouse::model::Amr::PASSWORD,
-        session_id_hash: None,
-        expires_at: NOW + 60,
-        dpop_jkt: None,
-    })
-    .await
-    .unwrap();
+    s.create_authorization_code(a_code(&code, client_id, &u.id, "openid"))
+        .await
+        .unwrap();
     let request = CodeRequest {
         client_id: client_id.into(),
         redirect_uri: Some("https://app.example/cb".into()),
@@ -519,18 +512,8 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
 async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str, refresh: &str) {
     let code = format!("code-{refresh}");
     s.create_authorization_code(AuthorizationCode {
-        code_hash: tokens::hash(&code),
-        client_id: "app".into(),
-        user_id: u.id.clone(),
-        redirect_uri: "https://app.example/cb".into(),
-        scope: scope.into(),
-        nonce: None,
-        code_challenge: None,
-        auth_time: NOW,
-        amr: gatehouse::model::Amr::PASSWORD,
         session_id_hash: Some(tokens::hash(session)),
-        expires_at: NOW + 60,
-        dpop_jkt: None,
+        ..a_code(&code, "app", &u.id, scope)
     })
     .await
     .unwrap();
@@ -768,18 +751,8 @@ async fn dpop_requirements_and_bound_codes_are_kept(db: Database) {
     let ada = user("ada");
     s.create_user(ada.clone()).await.unwrap();
     s.create_authorization_code(AuthorizationCode {
-        code_hash: tokens::hash("bound-code"),
-        client_id: "bound".into(),
-        user_id: ada.id.clone(),
-        redirect_uri: "https://app.example/cb".into(),
-        scope: "openid".into(),
-        nonce: None,
-        code_challenge: None,
-        auth_time: NOW,
-        amr: gatehouse::model::Amr::PASSWORD,
-        session_id_hash: None,
-        expires_at: NOW + 60,
         dpop_jkt: Some("K".into()),
+        ..a_code("bound-code", "bound", &ada.id, "openid")
     })
     .await
     .unwrap();
