@@ -251,6 +251,87 @@ pub struct Client {
     base: String,
     username: String,
     secret: String,
+    /// For the `dpop-refresh` workload, the key it proves at the token endpoint.
+    dpop: Option<DpopKey>,
+}
+
+/// A client's DPoP key (RFC 9449), P-256, and the token endpoint's URL as discovery names it
+/// (the `htu` of its proofs).
+pub struct DpopKey {
+    pair: aws_lc_rs::signature::EcdsaKeyPair,
+    /// The proof's header, encoded: the same for every proof of the key.
+    header: String,
+    token_endpoint: String,
+}
+
+impl DpopKey {
+    /// A new key for proofs to `token_endpoint`.
+    ///
+    /// # Errors
+    /// When no key can be made.
+    pub fn new(token_endpoint: String) -> anyhow::Result<DpopKey> {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .map_err(|_| anyhow::anyhow!("cannot make a P-256 key"))?;
+        let point = pair.public_key().as_ref();
+        anyhow::ensure!(point.len() == 65, "an uncompressed P-256 point");
+        let header = serde_json::json!({
+            "typ": "dpop+jwt",
+            "alg": "ES256",
+            "jwk": {
+                "kty": "EC",
+                "crv": "P-256",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+            },
+        });
+        Ok(DpopKey {
+            pair,
+            header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            token_endpoint,
+        })
+    }
+
+    /// A fresh proof for a POST to the token endpoint: a new `jti`, `iat` now, signed.
+    fn proof(&self) -> Option<String> {
+        let iat = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        let claims = serde_json::json!({
+            "jti": super::deployment::random_secret(),
+            "htm": "POST",
+            "htu": self.token_endpoint,
+            "iat": iat,
+        });
+        let message = format!(
+            "{}.{}",
+            self.header,
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let signature = self.pair.sign(&rng, message.as_bytes()).ok()?;
+        Some(format!(
+            "{message}.{}",
+            URL_SAFE_NO_PAD.encode(signature.as_ref())
+        ))
+    }
+}
+
+/// The token endpoint `base`'s discovery names: what a DPoP proof's `htu` must be.
+///
+/// # Errors
+/// When discovery cannot be read.
+pub async fn token_endpoint(base: &str) -> anyhow::Result<String> {
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{base}/.well-known/openid-configuration"))
+            .await?
+            .json()
+            .await?;
+    discovery["token_endpoint"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("discovery names no token endpoint"))
 }
 
 impl Client {
@@ -264,6 +345,7 @@ impl Client {
         username: String,
         address: std::net::Ipv4Addr,
         secret: String,
+        dpop: Option<DpopKey>,
     ) -> anyhow::Result<Client> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-forwarded-for", address.to_string().parse()?);
@@ -278,6 +360,7 @@ impl Client {
             base,
             username,
             secret,
+            dpop,
         })
     }
 
@@ -324,6 +407,7 @@ impl Client {
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", &verifier),
             ]);
+        let exchange = self.proved(exchange)?;
         tokens_from(timed(tally, Endpoint::Code, exchange, Instant::now()).await?)
     }
 
@@ -342,7 +426,17 @@ impl Client {
                 ("grant_type", "refresh_token"),
                 ("refresh_token", &tokens.refresh),
             ]);
+        let request = self.proved(request)?;
         tokens_from(timed(tally, Endpoint::Refresh, request, since).await?)
+    }
+
+    /// `request` to the token endpoint with a fresh DPoP proof, for a client with a key (the
+    /// proof is made on the clock, as a client makes it); as it is for one without.
+    fn proved(&self, request: reqwest::RequestBuilder) -> Option<reqwest::RequestBuilder> {
+        match &self.dpop {
+            Some(key) => Some(request.header("DPoP", key.proof()?)),
+            None => Some(request),
+        }
     }
 
     async fn userinfo(&self, tally: &mut Tally, access: &str) {

@@ -22,7 +22,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use deployment::{Deployment, Kind};
-use flows::{Client, Tally, Tokens};
+use flows::{Client, DpopKey, Tally, Tokens};
 use report::{CellSummary, RunSummary};
 
 /// What the clients do.
@@ -36,6 +36,10 @@ pub enum Workload {
     Login,
     /// Whole flows: a sign-in, then refreshes each followed by /userinfo and /introspect
     Flow,
+    /// Token chains as `refresh`, each request with a DPoP proof of the chain's own P-256 key
+    /// (RFC 9449): each refresh signs a proof, and the server verifies it, takes its id once
+    /// and binds the access token to the key
+    DpopRefresh,
 }
 
 impl Workload {
@@ -44,6 +48,7 @@ impl Workload {
             Workload::Refresh => "refresh",
             Workload::Login => "login",
             Workload::Flow => "flow",
+            Workload::DpopRefresh => "dpop-refresh",
         }
     }
 }
@@ -70,7 +75,7 @@ pub struct SsoCli {
     #[arg(long, value_delimiter = ',', value_enum)]
     deployments: Vec<Kind>,
 
-    /// Workloads, comma-separated [default: refresh,login,flow]
+    /// Workloads, comma-separated [default: refresh,login,flow,dpop-refresh]
     #[arg(long, value_delimiter = ',', value_enum)]
     workloads: Vec<Workload>,
 
@@ -143,7 +148,12 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
     };
     let workloads = match (cli.workloads.is_empty(), cli.quick) {
         (false, _) => cli.workloads.clone(),
-        (true, _) => vec![Workload::Refresh, Workload::Login, Workload::Flow],
+        (true, _) => vec![
+            Workload::Refresh,
+            Workload::Login,
+            Workload::Flow,
+            Workload::DpopRefresh,
+        ],
     };
     let clients: Vec<usize> = match (cli.clients.is_empty(), cli.rate.is_empty(), cli.quick) {
         (false, _, _) => cli.clients.iter().map(|c| *c as usize).collect(),
@@ -156,7 +166,9 @@ async fn run(cli: SsoCli) -> anyhow::Result<ExitCode> {
         _ => cli.rate.clone(),
     };
     if workloads == [Workload::Flow] && !rates.is_empty() {
-        anyhow::bail!("--rate is for the refresh and login workloads: a flow is many requests");
+        anyhow::bail!(
+            "--rate is for the refresh, login and dpop-refresh workloads: a flow is many requests"
+        );
     }
     let seconds = cli.seconds.unwrap_or(if cli.quick {
         Duration::from_secs(1)
@@ -346,21 +358,27 @@ async fn measure(run: Run<'_>) -> anyhow::Result<RunSummary> {
         Load::Open(_) => OPEN_LOOP_POOL,
     };
     let deployment = Deployment::start(run.kind, users, run.postgres_url, run.bin).await?;
+    let token_endpoint = match run.workload {
+        Workload::DpopRefresh => Some(flows::token_endpoint(&deployment.bases[0]).await?),
+        _ => None,
+    };
     let clients = (0..users)
         .map(|i| {
             let base = deployment.bases[i % deployment.bases.len()].clone();
             // 10.0.0.1, 10.0.0.2, …: one address per person.
             let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
             let address = std::net::Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff));
+            let dpop = token_endpoint.clone().map(DpopKey::new).transpose()?;
             Client::new(
                 base,
                 format!("bench-{i}"),
                 address,
                 deployment.secret.clone(),
+                dpop,
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let chains = if run.workload == Workload::Refresh {
+    let chains = if matches!(run.workload, Workload::Refresh | Workload::DpopRefresh) {
         Some(sign_in_all(&clients).await?)
     } else {
         None

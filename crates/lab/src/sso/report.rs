@@ -133,7 +133,7 @@ impl RunSummary {
     pub fn set_costs(&mut self, cpu: f64, grown: u64, by_table: &[(String, u64)]) {
         self.server_cpu_seconds = cpu;
         self.server_cpu_ms_per_request = cpu * 1000.0 / self.requests.max(1) as f64;
-        if self.workload == "refresh" {
+        if matches!(self.workload, "refresh" | "dpop-refresh") {
             let refreshes = self.endpoint("refresh").map_or(0, |e| e.requests).max(1) as f64;
             self.bytes_per_refresh = Some(grown as f64 / refreshes);
             self.bytes_per_refresh_by_table = by_table
@@ -567,8 +567,10 @@ pub fn markdown(
     s.push_str(
         "Workloads: `refresh` (token chains: each signs in once before the clock starts, then \
          refreshes, sending the refresh token the last refresh returned), `login` (the \
-         authorization request, the login form with argon2id, the code exchange) and `flow` (a \
-         sign-in, then refreshes each followed by `/userinfo` and `/introspect`). A closed-loop \
+         authorization request, the login form with argon2id, the code exchange), `flow` (a \
+         sign-in, then refreshes each followed by `/userinfo` and `/introspect`) and \
+         `dpop-refresh` (token chains as `refresh`, each request with a DPoP proof the client \
+         signs with its own P-256 key, so each access token is bound to it). A closed-loop \
          run has N clients, each sending its next request when the last is answered; an \
          open-loop run sends requests at a fixed rate whatever the answers, timing each from \
          when it was meant to be sent, so a stall shows in full. The servers are `gatehouse \
