@@ -513,6 +513,22 @@ async fn the_admin_api_takes_a_bound_token_with_its_proof(db: Database) {
     assert_eq!(get(format!("DPoP {access}"), Some(proof)).await, 200);
     let elsewhere = key.proof("GET", &format!("{base}/admin/api/clients"), Some(access));
     assert_eq!(get(format!("DPoP {access}"), Some(elsewhere)).await, 401);
+
+    // A bound token without the admin scope: presented as a bearer token it is refused as
+    // such, before anything is said of its scope; with its proof, it may not.
+    let other = add_service_client(s, "reports", &["reports"]).await;
+    let (status, body) = token(
+        &base,
+        As::Secret("reports", &other),
+        &[("grant_type", "client_credentials")],
+        Some(&key.proof("POST", &url, None)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let reports = field(&body, "access_token");
+    assert_eq!(get(format!("Bearer {reports}"), None).await, 401);
+    let proof = key.proof("GET", &users, Some(reports));
+    assert_eq!(get(format!("DPoP {reports}"), Some(proof)).await, 403);
     server.stop().await;
 }
 

@@ -229,16 +229,9 @@ impl FromRequestParts<AppState> for Caller {
                     "the access token is invalid, expired or revoked".into(),
                 ))
             })?;
-        // A user's token never opens the admin API, whatever its scope.
-        if info.kind != TokenKind::Access
-            || info.user.is_some()
-            || !scope::contains(&info.scope, "admin")
-        {
-            return Err(refuse(OAuthError::AccessDenied(
-                "the admin API needs a client_credentials token with the admin scope".into(),
-            )));
-        }
-        // The path as sent: the router the API is nested in strips its prefix from `uri`.
+        // A token presented otherwise than it is bound is refused before anything is said of
+        // its scope. The path is the one sent: the router the API is nested in strips its
+        // prefix from `uri`.
         let path = parts
             .extensions
             .get::<axum::extract::OriginalUri>()
@@ -255,6 +248,15 @@ impl FromRequestParts<AppState> for Caller {
         )
         .await
         .map_err(refuse)?;
+        // A user's token never opens the admin API, whatever its scope.
+        if info.kind != TokenKind::Access
+            || info.user.is_some()
+            || !scope::contains(&info.scope, "admin")
+        {
+            return Err(refuse(OAuthError::AccessDenied(
+                "the admin API needs a client_credentials token with the admin scope".into(),
+            )));
+        }
         Ok(Caller {
             client_id: info.client_id,
             peer,
