@@ -303,6 +303,23 @@ async fn a_public_clients_tokens_are_bound_to_its_key(db: Database) {
     let proof = key.proof("GET", &info, Some(&access));
     let (status, _, _) = userinfo(&base, &format!("DPoP {access}"), Some(&proof)).await;
     assert_eq!(status, 200);
+    // A proof is taken by the rotation it came with: sent again, it is refused before the
+    // token it comes with is looked at, which is not used up.
+    let used = key.proof("POST", &format!("{base}/token"), None);
+    let rotate = async |refresh_token: &str, proof: &str| {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        token(&base, As::Public("spa"), &form, Some(proof)).await
+    };
+    let (status, body) = rotate(&next, &used).await;
+    assert_eq!(status, 200, "{body}");
+    let next = field(&body, "refresh_token").to_owned();
+    let (status, body) = rotate(&next, &used).await;
+    assert_eq!((status, field(&body, "error")), (400, "invalid_dpop_proof"));
+    let (status, body) = refresh(&base, As::Public("spa"), &next, Some(&key)).await;
+    assert_eq!(status, 200, "{body}");
 
     // An unbound token sent with the DPoP scheme is refused: it would prove nothing.
     let (status, plain) = sign_in_with_key(&server, As::Public("spa"), None).await;

@@ -171,6 +171,7 @@ fn new_tokens(refresh: &str, now: i64) -> NewTokens {
             sealed: answer(refresh),
             until: now + WINDOW,
         }),
+        once: vec![],
     }
 }
 
@@ -274,6 +275,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert!(matches!(first, Redeemed::Issued(_)));
     let mut model = Model {
@@ -311,6 +313,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                         None,
                     )
                     .await
+                    .unwrap()
                     .unwrap();
                 #[derive(Debug, PartialEq)]
                 enum Outcome {

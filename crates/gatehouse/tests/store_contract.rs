@@ -21,8 +21,9 @@ use gatehouse::auth::email_links::{LinkUse, Refused};
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
     AuditKind, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, EmailPurpose,
-    EmailToken, Factors, GrantType, Mail, NewTokens, QueuedMail, Redeemed, Revocation, Rotated,
-    Session, TokenKind, TotpFactor, User, UserChange, UserEdit, UserSearch,
+    EmailToken, Factors, GrantType, Mail, NewTokens, OneTime, OneTimeKind, QueuedMail, Redeemed,
+    Revocation, Rotated, Session, TokenKind, TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    UserSearch,
 };
 use gatehouse::oidc::backchannel::Settlement;
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
@@ -147,6 +148,7 @@ fn tokens_in(family: &str, access: &str, refresh: &str) -> NewTokens {
         refresh_token_hash: Some(tokens::hash(&mint(refresh, family))),
         refresh_expires_at: NOW + 3600,
         retry: None,
+        once: vec![],
     }
 }
 
@@ -177,6 +179,7 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
     u
@@ -229,6 +232,7 @@ async fn introspection_sees_only_active_tokens(db: Database) {
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert!(matches!(rotated, Rotated::Issued(_)));
     assert!(
@@ -262,9 +266,11 @@ async fn client_tokens_are_introspected_and_revoked_by_their_client_only(db: Dat
             created_at: NOW,
             expires_at: NOW + 600,
         },
+        vec![],
         issued.clone(),
     )
     .await
+    .unwrap()
     .unwrap();
     // Stored with its audit record, in one transaction.
     let log = s.audit_latest(1).await.unwrap();
@@ -347,6 +353,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(rotated, Rotated::Invalid);
 }
@@ -450,6 +457,7 @@ async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert!(matches!(r, Redeemed::Issued(_)));
 }
@@ -532,6 +540,7 @@ async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
 }
@@ -554,6 +563,7 @@ async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
         None,
     )
     .await
+    .unwrap()
     .unwrap()
 }
 
@@ -708,7 +718,8 @@ async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
     assert_eq!(s.client("signed").await.unwrap().unwrap(), without);
 
     let take = |client: &'static str, jti: &'static str, until: i64, now: i64| async move {
-        s.take_once(client, jti, until, now).await.unwrap()
+        let once = vec![assertion(jti, until)];
+        s.take_once(client, once, now).await.unwrap().is_ok()
     };
     assert!(take("signed", "j1", NOW + 60, NOW).await, "the first time");
     assert!(!take("signed", "j1", NOW + 60, NOW + 1).await, "again");
@@ -726,6 +737,142 @@ async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
         s.purge_expired(NOW + 1000).await.unwrap(),
         1,
         "other's j1 only"
+    );
+}
+
+/// A client assertion's `jti`, kept until `until`, as the token endpoint takes it.
+fn assertion(jti: &str, until: i64) -> OneTime {
+    OneTime {
+        kind: OneTimeKind::ClientAssertion,
+        key: tokens::hash(jti),
+        kept_until: until,
+    }
+}
+
+/// A DPoP proof's `jti`, kept for a minute.
+fn proof(jti: &str) -> OneTime {
+    OneTime {
+        kind: OneTimeKind::DpopProof,
+        key: format!("dpop {jti}"),
+        kept_until: NOW + 60,
+    }
+}
+
+fn taking(tokens: NewTokens, once: Vec<OneTime>) -> NewTokens {
+    NewTokens { once, ..tokens }
+}
+
+/// A token request's one-time JWTs (its client assertion, its DPoP proof) are taken by the
+/// grant's own write, first: when one was taken before, the answer says which, the others
+/// are taken, and nothing else happens (the refresh token, the code, stay as they were).
+async fn a_grants_one_time_jwts_are_taken_with_it(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = issued(s, "alice", "app").await;
+    let rotate = async |from: &str, next: &str, once| {
+        let tokens = taking(next_tokens(from, &format!("a-{next}"), next), once);
+        s.rotate_refresh_token(&p(from), "app", None, tokens, NOW, None)
+            .await
+            .unwrap()
+    };
+    let (assertion_used, proof_used) = (
+        UsedBefore(OneTimeKind::ClientAssertion),
+        UsedBefore(OneTimeKind::DpopProof),
+    );
+    let first = vec![assertion("j1", NOW + 60), proof("p1")];
+    assert!(matches!(
+        rotate("r1-alice-app", "r2", first).await,
+        Ok(Rotated::Issued(_))
+    ));
+    let again = vec![assertion("j1", NOW + 60), proof("p2")];
+    assert_eq!(rotate("r2", "r3", again).await, Err(assertion_used));
+    let again = vec![assertion("j2", NOW + 60), proof("p1")];
+    assert_eq!(rotate("r2", "r3", again).await, Err(proof_used));
+    // The refused requests took their other JWT.
+    let fresh = vec![assertion("j2", NOW + 60), proof("p3")];
+    assert_eq!(rotate("r2", "r3", fresh).await, Err(assertion_used));
+    let fresh = vec![assertion("j3", NOW + 60), proof("p2")];
+    assert_eq!(rotate("r2", "r3", fresh).await, Err(proof_used));
+    // And r2 was neither rotated nor taken as reused.
+    let fresh = vec![assertion("j4", NOW + 60), proof("p5")];
+    assert!(matches!(
+        rotate("r2", "r3", fresh).await,
+        Ok(Rotated::Issued(_))
+    ));
+
+    // A code is not looked at: still good afterwards.
+    s.create_authorization_code(a_code("code-2", "app", &alice.id, "openid"))
+        .await
+        .unwrap();
+    let redeem = async |once| {
+        let request = CodeRequest {
+            client_id: "app".into(),
+            redirect_uri: Some("https://app.example/cb".into()),
+            code_verifier: None,
+            dpop_jkt: None,
+        };
+        let tokens = taking(new_tokens("a-c", "r-c"), once);
+        s.redeem_authorization_code(&tokens::hash("code-2"), request, tokens, NOW, None)
+            .await
+            .unwrap()
+    };
+    assert_eq!(redeem(vec![proof("p1")]).await, Err(proof_used));
+    assert!(matches!(
+        redeem(vec![proof("p6")]).await,
+        Ok(Redeemed::Issued(_))
+    ));
+
+    // Nor is a client's token stored.
+    let token = || ClientToken {
+        token_hash: tokens::hash("ct"),
+        client_id: "app".into(),
+        scope: "admin".into(),
+        created_at: NOW,
+        expires_at: NOW + 600,
+    };
+    let record = AuditRecord::new(NOW, AuditKind::TokenIssued, "client:app").client("app");
+    let stored = s.create_client_token(token(), vec![proof("p6")], record.clone());
+    assert_eq!(stored.await.unwrap(), Err(proof_used));
+    assert!(s.introspect(&p("ct"), NOW).await.unwrap().is_none());
+    let stored = s.create_client_token(token(), vec![proof("p7")], record);
+    assert_eq!(stored.await.unwrap(), Ok(()));
+    assert!(s.introspect(&p("ct"), NOW).await.unwrap().is_some());
+}
+
+/// Rotations of one token sent at once, each with its own proof: one rotates it, the others
+/// find it reused (or its family revoked by that), none finds its proof taken (on PostgreSQL a
+/// rotation that took its proof and lost the race is decided again without taking it twice).
+async fn a_burst_of_rotations_each_with_its_proof_is_decided_on_the_token(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    issued(s, "alice", "app").await;
+    let presented = h("r1", "alice", "app");
+    let mut rotating = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let tokens = taking(
+            next_tokens("r1-alice-app", &format!("a{i}"), &format!("r{i}")),
+            vec![proof(&format!("burst-{i}"))],
+        );
+        let (store, presented) = (Arc::clone(&f.store), presented.clone());
+        rotating.spawn(async move {
+            store
+                .rotate_refresh_token(&presented, "app", None, tokens, NOW, None)
+                .await
+                .unwrap()
+        });
+    }
+    let outcomes = rotating.join_all().await;
+    let issued = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Rotated::Issued(_))))
+        .count();
+    assert_eq!(issued, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            Ok(Rotated::Issued(_) | Rotated::Reused | Rotated::Invalid)
+        )),
+        "{outcomes:?}"
     );
 }
 
@@ -767,6 +914,7 @@ async fn dpop_requirements_and_bound_codes_are_kept(db: Database) {
         async move {
             s.redeem_authorization_code(&tokens::hash("bound-code"), request, tokens, NOW, None)
                 .await
+                .unwrap()
                 .unwrap()
         }
     };
@@ -1192,6 +1340,7 @@ async fn a_refresh_is_audited_in_its_own_transaction(db: Database) {
         s.rotate_refresh_token(&presented, "app", None, t, NOW + 1, ip)
             .await
             .unwrap()
+            .unwrap()
     };
     assert!(matches!(
         rotate(r1.clone(), next_tokens("r1-alice-app", "a2", "r2")).await,
@@ -1383,14 +1532,14 @@ async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: D
         ..next_tokens("r1-alice-app", "a2", "r2")
     };
     let r1 = h("r1", "alice", "app");
-    let rotate = |t: NewTokens, now| s.rotate_refresh_token(&r1, "app", None, t, now, None);
-    assert!(matches!(
-        rotate(with_retry, NOW).await.unwrap(),
-        Rotated::Issued(_)
-    ));
-    let retried = rotate(next_tokens("r1-alice-app", "a3", "r3"), NOW + 1)
-        .await
-        .unwrap();
+    let rotate = async |t: NewTokens, now| {
+        s.rotate_refresh_token(&r1, "app", None, t, now, None)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(matches!(rotate(with_retry, NOW).await, Rotated::Issued(_)));
+    let retried = rotate(next_tokens("r1-alice-app", "a3", "r3"), NOW + 1).await;
     assert_eq!(
         retried,
         Rotated::Retried {
@@ -1404,9 +1553,7 @@ async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: D
     assert_eq!(s.forget_retry_answers(NOW + 5).await.unwrap(), 0);
     // Cleared: the same presentation, even at a time inside the old window, is reuse.
     assert_eq!(
-        rotate(next_tokens("r1-alice-app", "a4", "r4"), NOW + 1)
-            .await
-            .unwrap(),
+        rotate(next_tokens("r1-alice-app", "a4", "r4"), NOW + 1).await,
         Rotated::Reused
     );
 }
@@ -1426,6 +1573,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
             None
         )
         .await
+        .unwrap()
         .unwrap(),
         Rotated::Issued(_)
     ));
@@ -1461,6 +1609,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
             None
         )
         .await
+        .unwrap()
         .unwrap(),
         Rotated::Reused
     );
@@ -2236,6 +2385,8 @@ on_both_backends!(();
     a_client_change_is_written_with_its_record,
     client_keys_are_kept_and_each_assertion_is_taken_once,
     dpop_requirements_and_bound_codes_are_kept,
+    a_grants_one_time_jwts_are_taken_with_it,
+    a_burst_of_rotations_each_with_its_proof_is_decided_on_the_token,
     a_user_change_is_written_with_its_record,
     a_consent_and_a_logout_are_written_with_their_records,
     a_new_session_replaces_the_browsers_old_one_with_its_record,
@@ -2306,6 +2457,7 @@ async fn on_postgres_a_rotation_rewrites_its_family_in_place() {
         let rotated = s
             .rotate_refresh_token(&p(&from), "app", None, next, NOW + i, None)
             .await
+            .unwrap()
             .unwrap();
         assert!(matches!(rotated, Rotated::Issued(_)), "{rotated:?}");
         from = refresh;

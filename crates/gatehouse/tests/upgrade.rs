@@ -37,7 +37,9 @@ use common::oneshot::*;
 use common::{PASSWORD, REDIRECT, state_with_clock};
 use gatehouse::auth::passwords::Passwords;
 use gatehouse::clock::FixedClock;
-use gatehouse::model::{CodeRequest, Group, NewTokens, Redeemed, Rotated};
+use gatehouse::model::{
+    CodeRequest, Group, NewTokens, OneTime, OneTimeKind, Redeemed, Rotated, UsedBefore,
+};
 use gatehouse::oidc::family_token::Presented;
 use gatehouse::oidc::tokens;
 use gatehouse::store;
@@ -624,8 +626,18 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             .unwrap()
             .dpop_bound_access_tokens
     );
-    assert!(s.take_once("signed", "jti", T0 + 60, T0).await.unwrap());
-    assert!(!s.take_once("signed", "jti", T0 + 60, T0).await.unwrap());
+    let jti = || {
+        vec![OneTime {
+            kind: OneTimeKind::ClientAssertion,
+            key: "jti".into(),
+            kept_until: T0 + 60,
+        }]
+    };
+    assert_eq!(s.take_once("signed", jti(), T0).await.unwrap(), Ok(()));
+    assert_eq!(
+        s.take_once("signed", jti(), T0).await.unwrap(),
+        Err(UsedBefore(OneTimeKind::ClientAssertion))
+    );
     // Its records of tokens issued are swept by their own retention.
     assert_eq!(s.purge_token_audit(T0 - OLD_RECORD_AGE).await.unwrap(), 0);
     assert_eq!(s.purge_token_audit(T0 - 30 * 86_400).await.unwrap(), 1);
@@ -643,10 +655,12 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             refresh_token_hash: Some(tokens::hash("r-kept")),
             refresh_expires_at: T0 + 3600,
             retry: None,
+            once: vec![],
         };
         let retry = async |at| {
             s.rotate_refresh_token(&rotated, "web", None, again.clone(), at, None)
                 .await
+                .unwrap()
                 .unwrap()
         };
         let answer = Rotated::Retried {
@@ -690,11 +704,13 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         refresh_token_hash: Some(tokens::hash(r)),
         refresh_expires_at: T0 + 3600,
         retry: None,
+        once: vec![],
     };
     let r2 = key.mint(&family, None);
     let rotated = s
         .rotate_refresh_token(&legacy, "web", None, fresh(&family, "a2", &r2), T0, None)
         .await
+        .unwrap()
         .unwrap();
     let Rotated::Issued(grant) = rotated else {
         panic!("{rotated:?}")
@@ -717,6 +733,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
     // Ending the old session leaves the old families alone: they were never tied to it.
@@ -733,6 +750,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     let reused = s
         .rotate_refresh_token(&legacy, "web", None, fresh(&family, "a4", "r4"), T0, None)
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(reused, Rotated::Reused);
     assert!(!active(r2).await);
@@ -1128,6 +1146,7 @@ async fn on_postgres_an_old_refresh_token_racing_its_familys_revocation_is_refus
         refresh_token_hash: Some(tokens::hash(&key.mint(&family, None))),
         refresh_expires_at: T0 + 3600,
         retry: None,
+        once: vec![],
     };
     let store = s.clone();
     let rotation = tokio::spawn(async move {
@@ -1149,7 +1168,7 @@ async fn on_postgres_an_old_refresh_token_racing_its_familys_revocation_is_refus
     .unwrap();
     sqlx::query("COMMIT").execute(&mut held).await.unwrap();
 
-    assert_eq!(rotation.await.unwrap().unwrap(), Rotated::Invalid);
+    assert_eq!(rotation.await.unwrap().unwrap(), Ok(Rotated::Invalid));
     let raced: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM access_token WHERE family_id = $1 AND token_hash = $2",
     )

@@ -11,7 +11,7 @@ use jsonwebtoken::jwk::JwkSet;
 
 use super::AppState;
 use super::error::TokenError;
-use crate::model::Client;
+use crate::model::{Client, OneTime, OneTimeKind};
 use crate::oidc::error::invalid_request;
 use crate::oidc::{OAuthError, client_assertion, tokens};
 
@@ -50,20 +50,42 @@ impl Form {
 }
 
 /// Parses the form and authenticates the client that sent it; failures are shaped for the
-/// endpoint's error response (a 401 with `WWW-Authenticate` when Basic was tried).
+/// endpoint's error response (a 401 with `WWW-Authenticate` when Basic was tried). A client
+/// assertion is taken now: for an endpoint that writes nothing else.
 pub(super) async fn authenticated(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(Client, Form), TokenError> {
+    let (client, form, assertion) = authenticated_but_once(state, headers, body).await?;
+    let taken = state
+        .store
+        .take_once(
+            &client.client_id,
+            assertion.into_iter().collect(),
+            state.now(),
+        )
+        .await?;
+    taken?;
+    Ok((client, form))
+}
+
+/// As [`authenticated`], but the client assertion, if the client sent one, is not taken: it
+/// is the caller's to take with the write the request makes (`NewTokens::once`), and to
+/// refuse the request if it was taken before.
+pub(super) async fn authenticated_but_once(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Client, Form, Option<OneTime>), TokenError> {
     let basic = basic_credentials(headers);
     let basic_auth = basic.is_some();
     let with_basic = |error: OAuthError| TokenError { error, basic_auth };
     let form = Form::parse(body).map_err(with_basic)?;
-    let client = authenticate(state, basic, &form)
+    let (client, assertion) = authenticate(state, basic, &form)
         .await
         .map_err(with_basic)?;
-    Ok((client, form))
+    Ok((client, form, assertion))
 }
 
 /// RFC 6749 §2.3.1: `Authorization: Basic base64(urlencode(id):urlencode(secret))`.
@@ -94,12 +116,13 @@ pub(super) fn basic_credentials(
 }
 
 /// Client authentication: `client_secret_basic`, `client_secret_post`, `private_key_jwt`, or
-/// `none` for public clients. Exactly one method per request (RFC 6749 §2.3).
+/// `none` for public clients. Exactly one method per request (RFC 6749 §2.3). With
+/// `private_key_jwt`, the assertion to take once.
 async fn authenticate(
     state: &AppState,
     basic: Option<Result<(String, String), OAuthError>>,
     form: &Form,
-) -> Result<Client, OAuthError> {
+) -> Result<(Client, Option<OneTime>), OAuthError> {
     let form_id = form.get("client_id")?;
     let form_secret = form.get("client_secret")?;
     match (
@@ -113,7 +136,8 @@ async fn authenticate(
                     "use one client authentication method, not two",
                 ));
             }
-            return asserted(state, kind, assertion, form_id).await;
+            let (client, assertion) = asserted(state, kind, assertion, form_id).await?;
+            return Ok((client, Some(assertion)));
         }
         _ => {
             return Err(invalid_request(
@@ -145,7 +169,7 @@ async fn authenticate(
     };
     let client = registered(state, &client_id).await?;
     if crate::oidc::client_auth::authenticates(&client, secret.as_deref(), state.now()) {
-        Ok(client)
+        Ok((client, None))
     } else {
         Err(failed())
     }
@@ -167,13 +191,13 @@ async fn registered(state: &AppState, client_id: &str) -> Result<Client, OAuthEr
 }
 
 /// `private_key_jwt`: the client the assertion names (or `client_id`, which must be the same),
-/// if the assertion is good and has not been taken before; it is taken now.
+/// if the assertion is good, and the assertion to take once.
 async fn asserted(
     state: &AppState,
     kind: &str,
     assertion: &str,
     form_id: Option<&str>,
-) -> Result<Client, OAuthError> {
+) -> Result<(Client, OneTime), OAuthError> {
     if kind != client_assertion::ASSERTION_TYPE {
         return Err(OAuthError::InvalidClient(format!(
             "client_assertion_type must be {}",
@@ -204,23 +228,12 @@ async fn asserted(
     let audiences = client_assertion::audiences(&state.config.issuer);
     let accepted = client_assertion::verify(assertion, &client.client_id, &keys, &audiences, now)
         .map_err(|e| OAuthError::InvalidClient(e.to_string()))?;
-    let first = state
-        .store
-        .take_once(
-            &client.client_id,
-            &tokens::hash(&accepted.jti),
-            accepted.kept_until,
-            now,
-        )
-        .await
-        .map_err(super::error::store_error)?;
-    if first {
-        Ok(client)
-    } else {
-        Err(OAuthError::InvalidClient(
-            "the client assertion was used before: sign a new one for each request".into(),
-        ))
-    }
+    let assertion = OneTime {
+        kind: OneTimeKind::ClientAssertion,
+        key: tokens::hash(&accepted.jti),
+        kept_until: accepted.kept_until,
+    };
+    Ok((client, assertion))
 }
 
 /// The keys to verify `jwt`, signed by `client`, with: those registered, or those it publishes

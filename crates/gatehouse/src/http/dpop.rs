@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 
 use super::AppState;
 use super::error::store_error;
+use crate::model::{OneTime, OneTimeKind};
 use crate::oidc::OAuthError;
 use crate::oidc::dpop::{self, Proof, Scheme};
 
@@ -21,10 +22,31 @@ use crate::oidc::dpop::{self, Proof, Scheme};
 pub(super) async fn proof(
     state: &AppState,
     headers: &HeaderMap,
-    (method, path): (&str, &str),
+    endpoint: (&str, &str),
     access_token: Option<&str>,
     client_id: &str,
 ) -> Result<Option<Proof>, OAuthError> {
+    let Some((proof, jti)) = proof_but_once(state, headers, endpoint, access_token)? else {
+        return Ok(None);
+    };
+    let now = state.now();
+    let taken = state
+        .store
+        .take_once(client_id, vec![jti], now)
+        .await
+        .map_err(store_error)?;
+    taken?;
+    Ok(Some(proof))
+}
+
+/// As [`proof`], but its `jti` is not taken: it is the caller's to take with the write the
+/// request makes (`NewTokens::once`), and to refuse the request if it was taken before.
+pub(super) fn proof_but_once(
+    state: &AppState,
+    headers: &HeaderMap,
+    (method, path): (&str, &str),
+    access_token: Option<&str>,
+) -> Result<Option<(Proof, OneTime)>, OAuthError> {
     let mut sent = headers.get_all(dpop::HEADER).iter();
     let (Some(value), None) = (sent.next(), sent.next()) else {
         return if headers.contains_key(dpop::HEADER) {
@@ -40,17 +62,13 @@ pub(super) async fn proof(
         url: &url,
         access_token,
     };
-    let now = state.now();
-    let proof = dpop::verify(value, request, now).map_err(|e| invalid(&e))?;
-    let first = state
-        .store
-        .take_once(client_id, &dpop::jti_key(&proof.jti), proof.kept_until, now)
-        .await
-        .map_err(store_error)?;
-    if !first {
-        return Err(refused("was used before: make a new one for each request"));
-    }
-    Ok(Some(proof))
+    let proof = dpop::verify(value, request, state.now()).map_err(|e| invalid(&e))?;
+    let jti = OneTime {
+        kind: OneTimeKind::DpopProof,
+        key: dpop::jti_key(&proof.jti),
+        kept_until: proof.kept_until,
+    };
+    Ok(Some((proof, jti)))
 }
 
 fn refused(why: &'static str) -> OAuthError {

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::model::{OneTimeKind, UsedBefore};
 use crate::oidc::OAuthError;
 use crate::oidc::dpop::{self, Scheme};
 use crate::store::StoreError;
@@ -22,6 +23,27 @@ impl From<OAuthError> for TokenError {
         TokenError {
             error,
             basic_auth: false,
+        }
+    }
+}
+
+impl From<UsedBefore> for TokenError {
+    fn from(used: UsedBefore) -> Self {
+        OAuthError::from(used).into()
+    }
+}
+
+/// A one-time JWT of the request taken before: a client assertion fails the client's
+/// authentication, a DPoP proof is not good.
+impl From<UsedBefore> for OAuthError {
+    fn from(UsedBefore(kind): UsedBefore) -> Self {
+        match kind {
+            OneTimeKind::ClientAssertion => OAuthError::InvalidClient(
+                "the client assertion was used before: sign a new one for each request".into(),
+            ),
+            OneTimeKind::DpopProof => OAuthError::InvalidDpopProof(
+                dpop::Refused("was used before: make a new one for each request").to_string(),
+            ),
         }
     }
 }

@@ -12,8 +12,8 @@ use super::client_auth::{self, Form};
 use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
 use crate::model::{
-    AccessTokenFormat, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens, Polled,
-    Redeemed, RetryCopy, Rotated,
+    AccessTokenFormat, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens, OneTime,
+    Polled, Redeemed, RetryCopy, Rotated,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::dpop::{self, Proof};
@@ -42,9 +42,17 @@ async fn dispatch(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, TokenError> {
-    let (client, form) = client_auth::authenticated(state, headers, body).await?;
-    let proof =
-        super::dpop::proof(state, headers, ("POST", "/token"), None, &client.client_id).await?;
+    // The client assertion and the DPoP proof, if any, are taken once by the grant's own
+    // write: a token request is one write.
+    let (client, form, assertion) =
+        client_auth::authenticated_but_once(state, headers, body).await?;
+    let mut once: Vec<OneTime> = assertion.into_iter().collect();
+    let proof = super::dpop::proof_but_once(state, headers, ("POST", "/token"), None)?.map(
+        |(proof, jti)| {
+            once.push(jti);
+            proof
+        },
+    );
     dpop::demanded(client.dpop_bound_access_tokens, proof.as_ref())
         .map_err(|why| OAuthError::InvalidDpopProof(dpop::Refused(why).to_string()))?;
     let cx = Context {
@@ -53,6 +61,7 @@ async fn dispatch(
         form: &form,
         peer,
         proof: proof.as_ref(),
+        once: &once,
     };
     let Some(name) = form.get("grant_type")? else {
         return Err(invalid_request("the grant_type parameter is missing").into());
@@ -97,6 +106,7 @@ async fn new_tokens(
         refresh_token_hash: refresh.as_deref().map(tokens::hash),
         refresh_expires_at: now + state.config.refresh_token_ttl,
         retry: None,
+        once: cx.once.to_vec(),
     };
     Ok((access, refresh, stored))
 }
@@ -168,8 +178,11 @@ struct Context<'a> {
     client: &'a Client,
     form: &'a Form,
     peer: Peer,
-    /// The request's DPoP proof, verified and taken.
+    /// The request's DPoP proof, verified.
     proof: Option<&'a Proof>,
+    /// The one-time JWTs of the request (its client assertion, its DPoP proof), to take with
+    /// the grant's write.
+    once: &'a [OneTime],
 }
 
 async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
@@ -193,7 +206,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
     let redeemed = state
         .store
         .redeem_authorization_code(&tokens::hash(code), request, stored, now, cx.peer.0)
-        .await?;
+        .await??;
     match redeemed {
         Redeemed::Issued(grant) => {
             signed_in(cx, &grant, (access, refresh), now, "authorization_code").await
@@ -268,7 +281,7 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
             now,
             cx.peer.0,
         )
-        .await?;
+        .await??;
     match polled {
         Polled::Issued(grant) => signed_in(cx, &grant, (access, refresh), now, "device_code").await,
         Polled::Pending => Err(OAuthError::AuthorizationPending(
@@ -359,7 +372,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             now,
             cx.peer.0,
         )
-        .await?
+        .await??
     {
         // OpenID Connect Core §12.2 lets a refresh response omit the ID token: no signature
         // is spent on it.
@@ -474,6 +487,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
                 created_at: now,
                 expires_at,
             },
+            cx.once.to_vec(),
             audit::client_token_issued(
                 &audit::Requester {
                     at: now,
@@ -483,7 +497,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
                 &granted,
             ),
         )
-        .await?;
+        .await??;
     let access = issue_access(state, client, None, &granted, (access, now, expires_at)).await?;
     count_issued("client_credentials");
     Ok(no_store(

@@ -32,8 +32,9 @@ pub use key::{Retirement, SigningAlg, SigningKey};
 pub use passkey::{Challenge, ChallengeKind, PasskeyView, StoredPasskey};
 pub use session::{LoggedOut, LogoutNotice, Session};
 pub use token::{
-    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, Redeemed,
-    RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, OneTime,
+    OneTimeKind, Redeemed, RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    UsedBefore,
 };
 pub use user::{Profile, User, UserChange, UserEdit, UserSearch};
 

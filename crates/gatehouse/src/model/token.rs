@@ -72,7 +72,35 @@ pub struct NewTokens {
     /// For a refresh: the new pair sealed (`oidc::retry`), kept beside the rotated token until
     /// `until` for a retry of the same request. `None`: no retry window.
     pub retry: Option<RetryCopy>,
+    /// The one-time JWTs the request carried (its client assertion, its DPoP proof), taken
+    /// in the grant's transaction before anything else, whatever the grant's outcome: when
+    /// one was taken before, nothing else is done, and the answer is [`UsedBefore`].
+    pub once: Vec<OneTime>,
 }
+
+/// A one-time JWT a request carried, taken the first time it is seen and kept until
+/// `kept_until`, after which it could no longer be accepted: a client assertion
+/// (`oidc::client_assertion`, under the hash of its `jti`) or a DPoP proof (`oidc::dpop`,
+/// under `dpop::jti_key`). Taken by the write the request makes (`NewTokens::once`), or alone
+/// (`Directory::take_once`) by a request that makes none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTime {
+    pub kind: OneTimeKind,
+    pub key: String,
+    pub kept_until: UnixTime,
+}
+
+/// What a [`OneTime`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OneTimeKind {
+    ClientAssertion,
+    DpopProof,
+}
+
+/// A one-time JWT of the request was taken before, and is still kept: nothing else of the
+/// request was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsedBefore(pub OneTimeKind);
 
 /// A rotation's answer, sealed, and until when a retry gets it.
 #[derive(Debug, Clone, PartialEq, Eq)]

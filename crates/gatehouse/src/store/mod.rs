@@ -22,8 +22,8 @@ use crate::model::{
     AccessGrant, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode, Challenge,
     ChallengeKind, Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization,
     EmailPurpose, EmailToken, Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail,
-    NewTokens, Polled, QueuedMail, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey,
-    StoredPasskey, TokenInfo, TotpFactor, User, UserChange, UserEdit,
+    NewTokens, OneTime, Polled, QueuedMail, Redeemed, Retirement, Revocation, Rotated, Session,
+    SigningKey, StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -187,18 +187,17 @@ pub trait Directory: Send + Sync {
     /// Removes the client (its tokens, consents and access groups go with it), with `audit` in
     /// the same transaction. `NotFound` (and no record) when there is no such client.
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()>;
-    /// Takes the one-time JWT `jti_hash` that `client_id` sent, kept until `kept_until`: a
-    /// client assertion (`oidc::client_assertion`, under the hash of its `jti`) or a DPoP proof
-    /// (`oidc::dpop`, under `dpop::jti_key`). `true` the first time; `false` when it was taken
-    /// before and is still kept, so each is used once. One taken before and no longer kept (it
-    /// can no longer be used) is taken again. Both are kept in the `client_assertion` table.
+    /// Takes the one-time JWTs `client_id` sent (`OneTime`), in one transaction, for a request
+    /// that writes nothing else; a request that does takes them in its own (`NewTokens::once`).
+    /// A JWT is taken the first time; one taken before and still kept is [`UsedBefore`], so
+    /// each is used once. One taken before and no longer kept (it can no longer be accepted) is
+    /// taken again. They are kept in the `client_assertion` table.
     async fn take_once(
         &self,
         client_id: &str,
-        jti_hash: &str,
-        kept_until: UnixTime,
+        once: Vec<OneTime>,
         now: UnixTime,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Result<(), UsedBefore>>;
 
     /// The scope `user_id` allowed `client_id`, if any.
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
@@ -346,6 +345,8 @@ pub trait Grants: Send + Sync {
     /// judge it against the token request, and applies the decision: consume the code and
     /// store the tokens, revoke what a replayed code issued, or change nothing; with the
     /// outcome's audit record (`oidc::grant::audit::redemption`) in the same transaction.
+    /// The request's one-time JWTs (`tokens.once`) are taken first: when one was taken before,
+    /// [`UsedBefore`], and the code is not looked at.
     async fn redeem_authorization_code(
         &self,
         code_hash: &str,
@@ -353,13 +354,15 @@ pub trait Grants: Send + Sync {
         tokens: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Redeemed>;
+    ) -> StoreResult<Result<Redeemed, UsedBefore>>;
     /// Loads the refresh token inside one transaction, lets
     /// `oidc::grant::refresh_token::decide` judge it (`scope`, when given, is the narrower
     /// scope asked for, syntax-checked by the caller), and applies the decision: rotate and
     /// store the new tokens, revoke the family on reuse, or change nothing. The outcome's
     /// audit record (`oidc::grant::audit::refresh`, the request from `ip`) is written in the
-    /// same transaction: one writer job, and no change without its record.
+    /// same transaction: one writer job, and no change without its record. The request's
+    /// one-time JWTs (`tokens.once`) are taken first, in the same write: when one was taken
+    /// before, [`UsedBefore`], and the token is not looked at.
     ///
     /// A token of the family format (`presented.family_id`) is judged from its family's row
     /// (`refresh_token::generation`); one of an earlier release by its own row, and its
@@ -374,7 +377,7 @@ pub trait Grants: Send + Sync {
         tokens: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Rotated>;
+    ) -> StoreResult<Result<Rotated, UsedBefore>>;
     /// The access token, if it exists, is not revoked and has not expired at `now`.
     async fn access_token(
         &self,
@@ -382,8 +385,15 @@ pub trait Grants: Send + Sync {
         now: UnixTime,
     ) -> StoreResult<Option<AccessGrant>>;
 
-    /// Stores a client credentials token and its audit record, in one transaction.
-    async fn create_client_token(&self, token: ClientToken, audit: AuditRecord) -> StoreResult<()>;
+    /// Stores a client credentials token and its audit record, in one transaction, after
+    /// taking the request's one-time JWTs (`once`, as `NewTokens::once`): when one was taken
+    /// before, [`UsedBefore`], and nothing is stored.
+    async fn create_client_token(
+        &self,
+        token: ClientToken,
+        once: Vec<OneTime>,
+        audit: AuditRecord,
+    ) -> StoreResult<Result<(), UsedBefore>>;
     /// The family a refresh token of an earlier release (not of the family format) belongs
     /// to, whether or not it is still current; `None` for a hash no such token has.
     async fn refresh_token_family(&self, token_hash: &str) -> StoreResult<Option<String>>;
@@ -447,7 +457,9 @@ pub trait DeviceGrants: Send + Sync {
     /// Loads the authorization of a polled device code inside one transaction, lets
     /// `oidc::grant::device_code::decide` judge the poll, and applies the decision: record the
     /// poll, consume it and store the tokens, or forget a refused one; with the outcome's audit
-    /// record (`oidc::grant::audit::poll`) in the same transaction.
+    /// record (`oidc::grant::audit::poll`) in the same transaction. The request's one-time
+    /// JWTs (`tokens.once`) are taken first: when one was taken before, [`UsedBefore`], and
+    /// the poll is not recorded.
     async fn poll_device_code(
         &self,
         device_code_hash: &str,
@@ -455,7 +467,7 @@ pub trait DeviceGrants: Send + Sync {
         tokens: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Polled>;
+    ) -> StoreResult<Result<Polled, UsedBefore>>;
 }
 
 /// Back-channel logout notices waiting to be delivered (`oidc::backchannel`). Several senders

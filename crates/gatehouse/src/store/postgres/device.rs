@@ -7,13 +7,15 @@ use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
 use super::audit::{insert_audit, insert_outcome_audit};
-use super::directory::merge_consent;
+use super::directory::{merge_consent, take_once};
 use super::grants::{insert_family, insert_tokens};
 use super::rows::{device_from, user_from};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Consent, DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
+use crate::model::{
+    AuditRecord, Consent, DeviceAnswer, DeviceAuthorization, NewTokens, Polled, UsedBefore,
+};
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
 use crate::store::columns::{
@@ -156,7 +158,7 @@ impl DeviceGrants for PgStore {
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Polled> {
+    ) -> StoreResult<Result<Polled, UsedBefore>> {
         with_retrying_transaction(&self.pool, |c| {
             let (hash, client_id, new) = (
                 device_code_hash.to_owned(),
@@ -164,6 +166,9 @@ impl DeviceGrants for PgStore {
                 new.clone(),
             );
             Box::pin(async move {
+                if let Err(used) = take_once(c, &client_id, &new.once, now).await? {
+                    return Ok(Err(used));
+                }
                 let row = lock_device(c, &hash).await?;
                 let decision = device_code::decide(row, &client_id, new.family_id.clone(), now);
                 if decision.consumes() {
@@ -195,7 +200,7 @@ impl DeviceGrants for PgStore {
                     ip,
                 };
                 insert_outcome_audit(&mut *c, audit::poll(&polled, &requester)).await?;
-                Ok(polled)
+                Ok(Ok(polled))
             })
         })
         .await

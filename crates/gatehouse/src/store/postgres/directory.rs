@@ -11,11 +11,73 @@ use super::{PgStore, conflict_as, db_error};
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, ClientKeys, Consent, LoggedOut, RevokeReason, User, UserChange, UserEdit,
+    AuditRecord, Client, ClientKeys, Consent, LoggedOut, OneTime, RevokeReason, UsedBefore, User,
+    UserChange, UserEdit,
 };
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
+
+/// The statement that takes one-time JWTs (`Directory::take_once`): those of the client
+/// `$client` whose keys are the array `$keys`, each kept until the one at its place in
+/// `$until`, at `$now`. It returns the keys it took: each but those taken before and still
+/// kept. The placeholders are the caller's, so that a rotation's own statement takes them too
+/// (`grants::store_tokens`).
+macro_rules! take_once_sql {
+    ($client:literal, $keys:literal, $until:literal, $now:literal) => {
+        concat!(
+            "INSERT INTO client_assertion (client_id, jti_hash, expires_at)
+             SELECT ",
+            $client,
+            ", k, e FROM unnest(",
+            $keys,
+            "::TEXT[], ",
+            $until,
+            "::BIGINT[]) AS t(k, e)
+             ON CONFLICT (client_id, jti_hash) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE client_assertion.expires_at <= ",
+            $now,
+            " RETURNING jti_hash"
+        )
+    };
+}
+pub(super) use take_once_sql;
+
+/// Takes each of `once`, the one-time JWTs `client_id` sent, unless taken before and still
+/// kept at `now` (`Directory::take_once`).
+pub(super) async fn take_once(
+    c: &mut PgConnection,
+    client_id: &str,
+    once: &[OneTime],
+    now: UnixTime,
+) -> Result<Result<(), UsedBefore>, sqlx::Error> {
+    if once.is_empty() {
+        return Ok(Ok(()));
+    }
+    let (keys, until) = once_columns(once);
+    let taken: Vec<String> = sqlx::query_scalar(take_once_sql!("$1", "$2", "$3", "$4"))
+        .bind(client_id)
+        .bind(keys)
+        .bind(until)
+        .bind(now)
+        .fetch_all(c)
+        .await?;
+    Ok(first_not_taken(once, &taken))
+}
+
+/// `once` as the statement of [`take_once_sql`] takes it: the keys, and until when each is
+/// kept.
+pub(super) fn once_columns(once: &[OneTime]) -> (Vec<&str>, Vec<UnixTime>) {
+    once.iter().map(|o| (o.key.as_str(), o.kept_until)).unzip()
+}
+
+/// The first of `once` whose key is not among those `taken`: taken before.
+pub(super) fn first_not_taken(once: &[OneTime], taken: &[String]) -> Result<(), UsedBefore> {
+    match once.iter().find(|o| !taken.contains(&o.key)) {
+        Some(o) => Err(UsedBefore(o.kind)),
+        None => Ok(()),
+    }
+}
 
 /// Every column of the user, for a new one or an import.
 pub(super) async fn insert_user<'e, E: sqlx::PgExecutor<'e>>(
@@ -385,24 +447,16 @@ impl Directory for PgStore {
     async fn take_once(
         &self,
         client_id: &str,
-        jti_hash: &str,
-        kept_until: UnixTime,
+        once: Vec<OneTime>,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        let taken = sqlx::query(
-            "INSERT INTO client_assertion (client_id, jti_hash, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (client_id, jti_hash) DO UPDATE SET expires_at = excluded.expires_at
-             WHERE client_assertion.expires_at <= $4",
-        )
-        .bind(client_id)
-        .bind(jti_hash)
-        .bind(kept_until)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?
-        .rows_affected();
-        Ok(taken == 1)
+    ) -> StoreResult<Result<(), UsedBefore>> {
+        if once.is_empty() {
+            return Ok(Ok(()));
+        }
+        let mut c = self.pool.acquire().await.map_err(db_error)?;
+        take_once(&mut c, client_id, &once, now)
+            .await
+            .map_err(db_error)
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {

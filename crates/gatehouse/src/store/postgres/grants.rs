@@ -8,13 +8,14 @@ use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
 use super::audit::{insert_audit, insert_outcome_audit};
+use super::directory::{first_not_taken, once_columns, take_once, take_once_sql};
 use super::rows::user_from;
 use super::transaction::{is_retryable, with_retrying_transaction};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens,
-    Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, OneTime,
+    Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind, UsedBefore,
 };
 use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit::{self, Requester};
@@ -53,8 +54,19 @@ pub(super) async fn insert_tokens(
     tokens: &NewTokens,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    let stored = store_tokens(c, family_id, scope, tokens, now, Replacing::Nothing, None).await?;
-    stored.then_some(()).ok_or(sqlx::Error::RowNotFound)
+    let stored = store_tokens(
+        c,
+        (family_id, scope),
+        tokens,
+        now,
+        Replacing::Nothing,
+        None,
+        None,
+    )
+    .await?;
+    matches!(stored, Ok(true))
+        .then_some(())
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
 /// The family's refresh token a store of new tokens replaces.
@@ -68,40 +80,56 @@ enum Replacing<'a> {
 }
 
 /// As [`insert_tokens`], replacing the family's token `replacing`, with `record`, the audit
-/// record of the tokens issued. Whether they were stored: not when `replacing` is no longer
-/// the family's current token or the family was revoked, which a rotation that read the
-/// family without its lock can find (a concurrent one rotated or revoked it meanwhile).
+/// record of the tokens issued, and taking first the one-time JWTs of the request
+/// (`tokens.once`) that `taking` (the client) sent, unless that is `None` (they were taken
+/// already). [`UsedBefore`], with nothing stored, when one of them was taken before; else
+/// whether the tokens were stored: not when `replacing` is no longer the family's current token
+/// or the family was revoked, which a rotation that read the family without its lock can find
+/// (a concurrent one rotated or revoked it meanwhile).
 async fn store_tokens(
     c: &mut PgConnection,
-    family_id: &str,
-    scope: &str,
+    (family_id, scope): (&str, &str),
     tokens: &NewTokens,
     now: UnixTime,
     replacing: Replacing<'_>,
     record: Option<&AuditRecord>,
-) -> Result<bool, sqlx::Error> {
+    taking: Option<&str>,
+) -> Result<Result<bool, UsedBefore>, sqlx::Error> {
     let current = match replacing {
         Replacing::Nothing => None,
         Replacing::Current(token) => Some(token),
     };
     let retry = tokens.retry.as_ref().filter(|_| current.is_some());
-    // One statement, one round trip to the server, for the access token, the refresh token
-    // (if any), the answer kept for a retry and the record; `f` is the family's row when
-    // the refresh token replaced its current one, and nothing else is written without it.
+    let once = if taking.is_some() {
+        tokens.once.as_slice()
+    } else {
+        &[]
+    };
+    let (once_keys, once_until) = once_columns(once);
+    // One statement, one round trip to the server and one commit, for the one-time JWTs, the
+    // access token, the refresh token (if any), the answer kept for a retry and the record;
+    // `f` is the family's row when the refresh token replaced its current one, and nothing
+    // else is written without it, nor when one of the JWTs was taken before (`taken`).
     //
     // The previous token and the answer kept for a retry live in `token_retry`, so that a
     // rotation changes no indexed column of the family's row (a HOT update). Without an
     // answer to keep, none is: the family's kept answer, if any, goes when a new refresh
     // token replaces the one it answered for.
-    let stored: i64 = sqlx::query_scalar(
-        "WITH f AS (
+    let (stored, taken): (i64, Vec<String>) = sqlx::query_as(concat!(
+        "WITH once AS (",
+        take_once_sql!("$20", "$21", "$22", "$4"),
+        "), taken AS (
+             SELECT count(*) = cardinality($21::TEXT[]) AS all_taken FROM once
+         ), f AS (
              UPDATE token_family SET refresh_hash = $2, refresh_scope = $3,
                                      refresh_created_at = $4, refresh_expires_at = $5
              WHERE id = $1 AND $2::TEXT IS NOT NULL AND revoked_at IS NULL
                AND ($17::TEXT IS NULL OR refresh_hash = $17)
+               AND (SELECT all_taken FROM taken)
              RETURNING id
          ), stored AS (
-             SELECT id FROM f UNION ALL SELECT $1::TEXT WHERE $2::TEXT IS NULL
+             SELECT id FROM f
+             UNION ALL SELECT $1::TEXT WHERE $2::TEXT IS NULL AND (SELECT all_taken FROM taken)
          ), access AS (
              INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
              SELECT $8, id, $3, $4, $9 FROM stored
@@ -122,8 +150,8 @@ async fn store_tokens(
              INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
              SELECT $10, $11, $12, $13, $14, $15, $16 FROM stored WHERE $11::TEXT IS NOT NULL
          )
-         SELECT count(*) FROM stored",
-    )
+         SELECT (SELECT count(*) FROM stored), ARRAY(SELECT jti_hash FROM once)"
+    ))
     .bind(family_id)
     .bind(&tokens.refresh_token_hash)
     .bind(scope)
@@ -143,9 +171,12 @@ async fn store_tokens(
     .bind(current.map(|t| &t.hash))
     .bind(current.map(|t| &t.scope))
     .bind(current.map(|t| t.expires_at))
+    .bind(taking)
+    .bind(once_keys)
+    .bind(once_until)
     .fetch_one(&mut *c)
     .await?;
-    Ok(stored > 0)
+    Ok(first_not_taken(once, &taken).map(|()| stored > 0))
 }
 
 const ACTIVE_ACCESS_TOKEN: &str =
@@ -472,13 +503,23 @@ pub(super) async fn insert_family(
     Ok(())
 }
 
+/// What the common rotation ([`rotate_current`]) came to.
+enum Common {
+    /// Decided: rotated, or one of the request's one-time JWTs was taken before.
+    Decided(Result<Rotated, UsedBefore>),
+    /// Not the common case, or what it was decided on changed: decided again under the
+    /// family's lock. `taken`: the request's one-time JWTs were taken meanwhile.
+    Undecided { taken: bool },
+}
+
 /// The common rotation, in two statements and no transaction: the family's row read without
 /// a lock and, when the token presented is its current one and the decision is to issue, the
-/// new tokens and their record written by one statement, which writes them only if the family
-/// still has that token and is not revoked. Every other case, and a rotation or revocation
-/// committed between the two, is `None`: the rotation is then decided again under the family's
-/// lock, as the rare cases (a retry, reuse, a refusal) always are. A transaction would cost two
-/// more round trips to the server and the lock a write of the row's header.
+/// request's one-time JWTs taken and the new tokens and their record written by one statement,
+/// which writes the tokens only if the JWTs were not taken before and the family still has
+/// that token and is not revoked. Every other case, and a rotation or revocation committed
+/// between the two, is undecided: the rotation is then decided again under the family's lock,
+/// as the rare cases (a retry, reuse, a refusal) always are. A transaction would cost two more
+/// round trips to the server and the lock a write of the row's header.
 async fn rotate_current(
     pool: &sqlx::PgPool,
     family: &str,
@@ -486,29 +527,44 @@ async fn rotate_current(
     request: RefreshRequest<'_>,
     new: &NewTokens,
     requester: &Requester<'_>,
-) -> Result<Option<Rotated>, sqlx::Error> {
+) -> Result<Common, sqlx::Error> {
+    let undecided = Ok(Common::Undecided { taken: false });
     // The family's update is what makes the write conditional: without a new refresh token
     // there is none (a client refused refresh tokens would not get this far).
     if new.refresh_token_hash.is_none() {
-        return Ok(None);
+        return undecided;
     }
     let now = requester.at;
     let mut c = pool.acquire().await?;
     let Some((row, current)) =
         read_current_family_refresh(&mut c, family, presented_hash, now).await?
     else {
-        return Ok(None);
+        return undecided;
     };
     let grant = match refresh_token::decide(Some(row), request, now) {
         Rotation::Issue(grant) if grant.family_id == new.family_id => grant,
-        _ => return Ok(None),
+        _ => return undecided,
     };
     let scope = grant.scope.clone();
     let rotated = Rotated::Issued(grant);
     let record = audit::refresh(&rotated, requester);
     let replacing = Replacing::Current(&current);
-    let stored = store_tokens(&mut c, family, &scope, new, now, replacing, record.as_ref()).await?;
-    Ok(stored.then_some(rotated))
+    let taking = Some(request.client_id);
+    let stored = store_tokens(
+        &mut c,
+        (family, &scope),
+        new,
+        now,
+        replacing,
+        record.as_ref(),
+        taking,
+    )
+    .await?;
+    Ok(match stored {
+        Ok(true) => Common::Decided(Ok(rotated)),
+        Ok(false) => Common::Undecided { taken: true },
+        Err(used) => Common::Decided(Err(used)),
+    })
 }
 
 #[async_trait]
@@ -545,10 +601,13 @@ impl Grants for PgStore {
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Redeemed> {
+    ) -> StoreResult<Result<Redeemed, UsedBefore>> {
         with_retrying_transaction(&self.pool, |c| {
             let (code_hash, request, new) = (code_hash.to_owned(), request.clone(), new.clone());
             Box::pin(async move {
+                if let Err(used) = take_once(c, &request.client_id, &new.once, now).await? {
+                    return Ok(Err(used));
+                }
                 let row = lock_code(c, &code_hash).await?;
                 let redeemed =
                     match authorization_code::decide(row, &request, new.family_id.clone(), now) {
@@ -595,7 +654,7 @@ impl Grants for PgStore {
                     ip,
                 };
                 insert_outcome_audit(&mut *c, audit::redemption(&redeemed, &requester)).await?;
-                Ok(redeemed)
+                Ok(Ok(redeemed))
             })
         })
         .await
@@ -610,7 +669,8 @@ impl Grants for PgStore {
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Rotated> {
+    ) -> StoreResult<Result<Rotated, UsedBefore>> {
+        let mut taken = false;
         if let Some(family) = &presented.family_id {
             let request = RefreshRequest {
                 client_id,
@@ -631,9 +691,9 @@ impl Grants for PgStore {
             )
             .await
             {
-                Ok(Some(rotated)) => return Ok(rotated),
+                Ok(Common::Decided(outcome)) => return Ok(outcome),
                 // Decided again under the family's lock, below.
-                Ok(None) => {}
+                Ok(Common::Undecided { taken: t }) => taken = t,
                 Err(e) if is_retryable(&e) => {}
                 Err(e) => return Err(db_error(e)),
             }
@@ -646,6 +706,9 @@ impl Grants for PgStore {
                 new.clone(),
             );
             Box::pin(async move {
+                if !taken && let Err(used) = take_once(c, &client_id, &new.once, now).await? {
+                    return Ok(Err(used));
+                }
                 let (row, current) = match &presented.family_id {
                     Some(family) => {
                         match lock_family_refresh(c, family, &presented.hash, now).await? {
@@ -695,10 +758,17 @@ impl Grants for PgStore {
                         let (family, scope) = (grant.family_id.clone(), grant.scope.clone());
                         let rotated = Rotated::Issued(grant);
                         let record = audit::refresh(&rotated, &requester);
-                        let stored =
-                            store_tokens(c, &family, &scope, &new, now, replacing, record.as_ref())
-                                .await?;
-                        if stored {
+                        let stored = store_tokens(
+                            c,
+                            (&family, &scope),
+                            &new,
+                            now,
+                            replacing,
+                            record.as_ref(),
+                            None,
+                        )
+                        .await?;
+                        if let Ok(true) = stored {
                             (rotated, true)
                         } else {
                             // Under the family's lock its token and state are as read; a token
@@ -721,7 +791,7 @@ impl Grants for PgStore {
                 if !recorded {
                     insert_outcome_audit(&mut *c, audit::refresh(&rotated, &requester)).await?;
                 }
-                Ok(rotated)
+                Ok(Ok(rotated))
             })
         })
         .await
@@ -761,8 +831,20 @@ impl Grants for PgStore {
         }))
     }
 
-    async fn create_client_token(&self, t: ClientToken, record: AuditRecord) -> StoreResult<()> {
+    async fn create_client_token(
+        &self,
+        t: ClientToken,
+        once: Vec<OneTime>,
+        record: AuditRecord,
+    ) -> StoreResult<Result<(), UsedBefore>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let taken = take_once(&mut tx, &t.client_id, &once, record.at)
+            .await
+            .map_err(db_error)?;
+        if let Err(used) = taken {
+            tx.commit().await.map_err(db_error)?;
+            return Ok(Err(used));
+        }
         sqlx::query(
             "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -776,7 +858,8 @@ impl Grants for PgStore {
         .await
         .map_err(db_error)?;
         insert_audit(&mut *tx, &record).await.map_err(db_error)?;
-        tx.commit().await.map_err(db_error)
+        tx.commit().await.map_err(db_error)?;
+        Ok(Ok(()))
     }
 
     async fn introspect(

@@ -7,12 +7,14 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::audit::{insert_audit, insert_outcome_audit};
-use super::directory::merge_consent;
+use super::directory::{merge_consent, take_once};
 use super::grants::{insert_family, insert_tokens};
 use super::rows::{device_from, user_from};
 use super::{SqliteStore, engine_error, is_unique_violation};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Consent, DeviceAnswer, DeviceAuthorization, NewTokens, Polled};
+use crate::model::{
+    AuditRecord, Consent, DeviceAnswer, DeviceAuthorization, NewTokens, Polled, UsedBefore,
+};
 use crate::oidc::grant::audit::{self, Requester};
 use crate::oidc::grant::device_code::{self, DeviceRow, Poll};
 use crate::store::columns::{DEVICE_FIELDS, device_columns, may_use_client, user_columns};
@@ -142,9 +144,12 @@ impl DeviceGrants for SqliteStore {
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Polled> {
+    ) -> StoreResult<Result<Polled, UsedBefore>> {
         let (hash, client_id) = (device_code_hash.to_owned(), client_id.to_owned());
         self.write(move |tx| {
+            if let Err(used) = take_once(tx, &client_id, &new.once, now)? {
+                return Ok(Err(used));
+            }
             let row = load_device(tx, &hash)?;
             let decision = device_code::decide(row, &client_id, new.family_id.clone(), now);
             if decision.consumes() {
@@ -170,7 +175,7 @@ impl DeviceGrants for SqliteStore {
                 ip,
             };
             insert_outcome_audit(tx, audit::poll(&polled, &requester).as_ref())?;
-            Ok(polled)
+            Ok(Ok(polled))
         })
         .await
     }

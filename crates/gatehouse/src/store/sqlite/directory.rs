@@ -10,11 +10,37 @@ use super::{SqliteStore, conflict_as};
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, ClientKeys, Consent, LoggedOut, RevokeReason, User, UserChange, UserEdit,
+    AuditRecord, Client, ClientKeys, Consent, LoggedOut, OneTime, RevokeReason, UsedBefore, User,
+    UserChange, UserEdit,
 };
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, found};
+
+/// Takes each of `once`, the one-time JWTs `client_id` sent, unless taken before and still
+/// kept at `now` (`Directory::take_once`); the first of those is the answer.
+pub(super) fn take_once(
+    tx: &Connection,
+    client_id: &str,
+    once: &[OneTime],
+    now: UnixTime,
+) -> rusqlite::Result<Result<(), UsedBefore>> {
+    let mut first_taken_before = None;
+    for jwt in once {
+        let taken = tx
+            .prepare_cached(
+                "INSERT INTO client_assertion (client_id, jti_hash, expires_at)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT (client_id, jti_hash) DO UPDATE SET expires_at = excluded.expires_at
+                 WHERE client_assertion.expires_at <= ?4",
+            )?
+            .execute(params![client_id, jwt.key, jwt.kept_until, now])?;
+        if taken == 0 {
+            first_taken_before.get_or_insert(UsedBefore(jwt.kind));
+        }
+    }
+    Ok(first_taken_before.map_or(Ok(()), Err))
+}
 
 /// Every column of the user, for a new one or an import.
 pub(super) fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> {
@@ -360,23 +386,14 @@ impl Directory for SqliteStore {
     async fn take_once(
         &self,
         client_id: &str,
-        jti_hash: &str,
-        kept_until: UnixTime,
+        once: Vec<OneTime>,
         now: UnixTime,
-    ) -> StoreResult<bool> {
-        let (id, hash) = (client_id.to_owned(), jti_hash.to_owned());
-        let taken = self
-            .write(move |tx| {
-                tx.prepare_cached(
-                    "INSERT INTO client_assertion (client_id, jti_hash, expires_at)
-                     VALUES (?1, ?2, ?3)
-                     ON CONFLICT (client_id, jti_hash) DO UPDATE SET expires_at = excluded.expires_at
-                     WHERE client_assertion.expires_at <= ?4",
-                )?
-                .execute(params![id, hash, kept_until, now])
-            })
-            .await?;
-        Ok(taken == 1)
+    ) -> StoreResult<Result<(), UsedBefore>> {
+        if once.is_empty() {
+            return Ok(Ok(()));
+        }
+        let id = client_id.to_owned();
+        self.write(move |tx| take_once(tx, &id, &once, now)).await
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {

@@ -7,11 +7,12 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::audit::{insert_audit, insert_outcome_audit};
+use super::directory::take_once;
 use super::rows::user_from;
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens,
-    Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, OneTime,
+    Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind, UsedBefore,
 };
 use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit::{self, Requester};
@@ -325,9 +326,12 @@ impl Grants for SqliteStore {
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Redeemed> {
+    ) -> StoreResult<Result<Redeemed, UsedBefore>> {
         let code_hash = code_hash.to_owned();
         self.write(move |tx| {
+            if let Err(used) = take_once(tx, &request.client_id, &new.once, now)? {
+                return Ok(Err(used));
+            }
             let row = load_code(tx, &code_hash)?;
             let redeemed = match authorization_code::decide(row, &request, new.family_id.clone(), now) {
                 Redemption::Issue { family, grant } => {
@@ -357,7 +361,7 @@ impl Grants for SqliteStore {
                 }
             };
             insert_outcome_audit(tx, audit::redemption(&redeemed, &Requester { at: now, client_id: &request.client_id, ip }).as_ref())?;
-            Ok(redeemed)
+            Ok(Ok(redeemed))
         })
         .await
     }
@@ -370,9 +374,12 @@ impl Grants for SqliteStore {
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Rotated> {
+    ) -> StoreResult<Result<Rotated, UsedBefore>> {
         let (presented, client_id) = (presented.clone(), client_id.to_owned());
         self.write(move |tx| {
+            if let Err(used) = take_once(tx, &client_id, &new.once, now)? {
+                return Ok(Err(used));
+            }
             let row = match &presented.family_id {
                 Some(family) => load_family_refresh(tx, family, &presented.hash, now)?,
                 None => load_legacy_refresh(tx, &presented.hash, now)?,
@@ -394,7 +401,7 @@ impl Grants for SqliteStore {
                 ip,
             };
             insert_outcome_audit(tx, audit::refresh(&rotated, &requester).as_ref())?;
-            Ok(rotated)
+            Ok(Ok(rotated))
         })
         .await
     }
@@ -438,9 +445,13 @@ impl Grants for SqliteStore {
     async fn create_client_token(
         &self,
         token: ClientToken,
+        once: Vec<OneTime>,
         record: AuditRecord,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Result<(), UsedBefore>> {
         self.write(move |tx| {
+            if let Err(used) = take_once(tx, &token.client_id, &once, record.at)? {
+                return Ok(Err(used));
+            }
             insert_audit(tx, &record)?;
             tx.prepare_cached(
                 "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at)
@@ -452,10 +463,10 @@ impl Grants for SqliteStore {
                 token.scope,
                 token.created_at,
                 token.expires_at
-            ])
+            ])?;
+            Ok(Ok(()))
         })
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn introspect(
