@@ -199,6 +199,14 @@ async fn every_documented_operation_exists_and_asks_for_the_admin_token(db: Data
 /// example that a tightened rule would refuse fails here, not in someone's first call.
 async fn the_documents_examples_are_accepted_as_they_stand(db: Database) {
     let a = admin(db).await;
+    // The user and the group a path names.
+    let staff = gatehouse::admin::NewGroup {
+        name: "staff".into(),
+        description: None,
+        auth_policy: Default::default(),
+    };
+    let admin = gatehouse::admin::Admin::new(a.f.state.store.as_ref(), "test", None, 0);
+    admin.add_group(staff).await.unwrap();
     let mut tried = Vec::new();
     for (template, ops) in a.doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
@@ -214,9 +222,10 @@ async fn the_documents_examples_are_accepted_as_they_stand(db: Database) {
                 continue;
             }
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let (s, answer) = a
-                .checked(m, template, template, Some(example.clone()))
-                .await;
+            let uri = template
+                .replace("{username}", "ada")
+                .replace("{name}", "staff");
+            let (s, answer) = a.checked(m, template, &uri, Some(example.clone())).await;
             assert!(
                 s.is_success(),
                 "{method} {template} with {example}: {s} {answer}"
@@ -225,7 +234,18 @@ async fn the_documents_examples_are_accepted_as_they_stand(db: Database) {
         }
     }
     tried.sort();
-    assert_eq!(tried, ["NewClient", "NewGroup", "NewUser"]);
+    assert_eq!(
+        tried,
+        [
+            "Claims",
+            "Claims",
+            "Claims",
+            "Claims",
+            "NewClient",
+            "NewGroup",
+            "NewUser"
+        ]
+    );
 }
 
 async fn users_are_managed_through_the_api_as_documented(db: Database) {
@@ -1333,7 +1353,93 @@ async fn a_client_with_keys_is_managed_through_the_api_as_documented(db: Databas
     );
 }
 
+/// A user's and a group's custom claims are read, replaced and merged as the document says;
+/// names that are standard claims', values that are `null` or too large, too many claims, and
+/// another user's or group's name are refused, and nothing of a refused change is kept.
+async fn custom_claims_are_managed_through_the_api_as_documented(db: Database) {
+    let a = admin(db).await;
+    let user_claims = "/admin/api/users/{username}/claims";
+    let group_claims = "/admin/api/groups/{name}/claims";
+    let ada = "/admin/api/users/ada/claims";
+    let (s, none) = a.checked(Method::GET, user_claims, ada, None).await;
+    assert_eq!((s, none), (StatusCode::OK, json!({})));
+    let given = json!({"department": "ops", "roles": ["editor", "viewer"]});
+    let (s, set) = a
+        .checked(Method::PUT, user_claims, ada, Some(given.clone()))
+        .await;
+    assert_eq!((s, set), (StatusCode::OK, given.clone()));
+    // A merge patch (RFC 7396): null removes, the rest is set, the others stay.
+    let (s, patched) = a
+        .checked(
+            Method::PATCH,
+            user_claims,
+            ada,
+            Some(json!({"roles": null, "level": 3})),
+        )
+        .await;
+    let now = json!({"department": "ops", "level": 3});
+    assert_eq!((s, patched), (StatusCode::OK, now.clone()));
+    let record = &a.f.state.store.audit_latest(1).await.unwrap()[0].record;
+    assert_eq!(record.kind.as_str(), "admin.user.claims_set");
+    assert_eq!(record.detail.as_deref(), Some("set level; removed roles"));
+    let too_many: serde_json::Map<String, Value> =
+        (0..33).map(|i| (format!("c{i}"), json!(i))).collect();
+    for (method, body) in [
+        (Method::PUT, json!({"email": "someone@example.com"})),
+        (Method::PUT, json!({"sub": "someone-else"})),
+        (Method::PUT, json!({"groups": ["admins"]})),
+        (Method::PUT, json!({"1st": true})),
+        (Method::PUT, json!({"gone": null})),
+        (Method::PUT, json!({"big": "x".repeat(1100)})),
+        (Method::PUT, Value::Object(too_many)),
+        (Method::PUT, json!(["not", "an", "object"])),
+        (Method::PATCH, json!({"department": null, "email": "x"})),
+    ] {
+        let (s, error) = a
+            .checked(method.clone(), user_claims, ada, Some(body.clone()))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {body}: {error}");
+    }
+    let (_, kept) = a.checked(Method::GET, user_claims, ada, None).await;
+    assert_eq!(kept, now, "nothing of a refused change is kept");
+    for method in [Method::GET, Method::PUT, Method::PATCH] {
+        let body = (method != Method::GET).then(|| json!({"a": 1}));
+        let (s, _) = a
+            .checked(method, user_claims, "/admin/api/users/nobody/claims", body)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+
+    let (s, _) = a
+        .checked(
+            Method::POST,
+            "/admin/api/groups",
+            "/admin/api/groups",
+            Some(json!({"name": "ops"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let ops = "/admin/api/groups/ops/claims";
+    let tier = json!({"tier": "gold"});
+    let (s, set) = a
+        .checked(Method::PUT, group_claims, ops, Some(tier.clone()))
+        .await;
+    assert_eq!((s, set), (StatusCode::OK, tier.clone()));
+    let (_, read) = a.checked(Method::GET, group_claims, ops, None).await;
+    assert_eq!(read, tier);
+    let (s, _) = a
+        .checked(
+            Method::GET,
+            group_claims,
+            "/admin/api/groups/none/claims",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
 on_both_backends!(();
+    custom_claims_are_managed_through_the_api_as_documented,
     a_client_with_keys_is_managed_through_the_api_as_documented,
     a_patch_is_made_whole_or_not_at_all,
     users_and_members_are_found_a_page_at_a_time_and_look_alikes_and_bad_queries_refused,

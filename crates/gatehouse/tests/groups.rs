@@ -490,6 +490,55 @@ async fn groups_are_managed_from_the_command_line() {
     );
     assert_eq!(ok(&run(&["user", "groups", "ada"])), "grafana-editors\n");
 
+    // Custom claims: a value is JSON when it is JSON, text otherwise; --unset removes.
+    let claims = |out: String| serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    let out = ok(&run(&[
+        "user",
+        "claims",
+        "ada",
+        "--set",
+        "department=ops",
+        "--set",
+        "level=3",
+        "--set",
+        r#"roles=["editor"]"#,
+    ]));
+    assert_eq!(
+        claims(out),
+        serde_json::json!({"department": "ops", "level": 3, "roles": ["editor"]})
+    );
+    let out = ok(&run(&["user", "claims", "ada", "--unset", "roles"]));
+    assert_eq!(
+        claims(out),
+        serde_json::json!({"department": "ops", "level": 3})
+    );
+    let out = ok(&run(&["user", "claims", "ada"]));
+    assert_eq!(
+        claims(out),
+        serde_json::json!({"department": "ops", "level": 3})
+    );
+    refused(
+        &run(&["user", "claims", "ada", "--set", "email=x@example.com"]),
+        "standard claim",
+    );
+    refused(
+        &run(&["user", "claims", "ada", "--set", "gone=null"]),
+        "--unset gone",
+    );
+    refused(
+        &run(&["user", "claims", "carol", "--set", "a=1"]),
+        "not found",
+    );
+    let out = ok(&run(&[
+        "group",
+        "claims",
+        "grafana-editors",
+        "--set",
+        "tier=gold",
+    ]));
+    assert_eq!(claims(out), serde_json::json!({"tier": "gold"}));
+    refused(&run(&["group", "claims", "nothing"]), "not found");
+
     // Only the group's members may use a client, until it is opened again.
     ok(&gatehouse(
         &db.url,

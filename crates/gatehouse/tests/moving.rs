@@ -68,6 +68,13 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         &["group", "add", "auditors", "--auth-policy", "two_factor"],
         None,
     ));
+    // Custom claims, a user's and a group's.
+    for args in [
+        &["user", "claims", "ada", "--set", r#"roles=["editor"]"#][..],
+        &["group", "claims", "staff", "--set", "tier=gold"][..],
+    ] {
+        ok(&gatehouse(&a.db_url(), args, None));
+    }
     ok(&gatehouse(
         &a.db_url(),
         &[
@@ -258,6 +265,19 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         gatehouse::model::AuthPolicy::TwoFactor,
         "a group's too"
     );
+    let claims_of = |owner| {
+        let store = std::sync::Arc::clone(&b.store);
+        async move { store.custom_claims(&owner).await.unwrap().unwrap() }
+    };
+    assert_eq!(
+        claims_of(gatehouse::model::ClaimOwner::User("ada".into())).await,
+        gatehouse::model::CustomClaims::from([("roles".into(), serde_json::json!(["editor"]))]),
+        "custom claims move"
+    );
+    assert_eq!(
+        claims_of(gatehouse::model::ClaimOwner::Group("staff".into())).await,
+        gatehouse::model::CustomClaims::from([("tier".into(), serde_json::json!("gold"))]),
+    );
     assert_eq!(
         b.store.totp_factor(&bob.id).await.unwrap(),
         Some(bob_app.clone()),
@@ -280,6 +300,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         kinds.starts_with(&[
             "admin.group.created",
             "admin.group.created",
+            "admin.user.claims_set",
+            "admin.group.claims_set",
             "admin.user.email_set",
             "admin.user.profile_updated",
             "admin.group.member_added",

@@ -297,11 +297,18 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it(db: Databas
     server.stop().await;
 }
 
-/// The `groups` claim as a relying party declares it to `openidconnect`.
+/// The `groups` claim, and custom claims an administrator gave, as a relying party declares
+/// them to `openidconnect`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Groups {
     #[serde(default)]
     groups: Option<Vec<String>>,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    tier: Option<String>,
+    #[serde(default)]
+    roles: Option<Vec<String>>,
 }
 
 impl openidconnect::AdditionalClaims for Groups {}
@@ -313,7 +320,7 @@ type GroupsIdToken = openidconnect::IdToken<
     openidconnect::core::CoreJwsSigningAlgorithm,
 >;
 
-async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Database) {
+async fn a_relying_party_gets_the_groups_profile_and_custom_claims_it_asked_for(db: Database) {
     let server = TestServer::start_on(db).await;
     let user = add_user(server.store.as_ref(), "ada").await;
     let secret = add_client(server.store.as_ref(), "grafana").await;
@@ -344,6 +351,36 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
     }
     // What an administrator sets is what the claims say.
     let admin = gatehouse::admin::Admin::new(server.store.as_ref(), "cli", None, 1_900_000_000);
+    // Custom claims: the user's own, and their groups' (grafana-admins' before staff's).
+    let custom = |pairs: serde_json::Value| match pairs {
+        serde_json::Value::Object(m) => {
+            gatehouse::model::ClaimsChange::Replace(m.into_iter().collect())
+        }
+        _ => unreachable!(),
+    };
+    for (owner, claims) in [
+        (
+            gatehouse::model::ClaimOwner::User("ada".into()),
+            serde_json::json!({"department": "research"}),
+        ),
+        (
+            gatehouse::model::ClaimOwner::Group("grafana-admins".into()),
+            serde_json::json!({"tier": "gold", "roles": ["Admin"]}),
+        ),
+        (
+            gatehouse::model::ClaimOwner::Group("staff".into()),
+            serde_json::json!({"tier": "silver", "department": "everyone"}),
+        ),
+        (
+            gatehouse::model::ClaimOwner::Group("unrelated".into()),
+            serde_json::json!({"tier": "none"}),
+        ),
+    ] {
+        admin
+            .change_custom_claims(&owner, custom(claims))
+            .await
+            .unwrap();
+    }
     admin.set_email("ada", None, Some(true)).await.unwrap();
     let change = gatehouse::admin::ProfileChange {
         given_name: Some(Some("Ada".into())),
@@ -402,6 +439,13 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
         "the user's groups, by name, in the ID token"
     );
     assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some("ada"));
+    let released = claims.additional_claims();
+    assert_eq!(
+        (released.department.as_deref(), released.tier.as_deref()),
+        (Some("research"), Some("gold")),
+        "custom claims with the profile scope: the user's own, then the first group's"
+    );
+    assert_eq!(released.roles.as_deref(), Some(&["Admin".to_owned()][..]));
     assert_eq!(claims.email().map(|e| e.as_str()), Some("ada@example.com"));
     assert_eq!(
         claims.email_verified(),
@@ -443,10 +487,12 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
         Some(&["grafana-admins".to_owned(), "staff".to_owned()][..]),
         "and at /userinfo"
     );
+    assert_eq!(info.additional_claims().tier.as_deref(), Some("gold"));
 
     // Without the scopes, none of it: not in the ID token, not at /userinfo.
     let (tokens, claims) = sign_in(&[]).await;
     assert_eq!(claims.additional_claims().groups, None);
+    assert_eq!(claims.additional_claims().department, None);
     assert_eq!(claims.email(), None);
     let info: openidconnect::UserInfoClaims<Groups, openidconnect::core::CoreGenderClaim> = client
         .user_info(tokens.access_token().clone(), None)
@@ -455,6 +501,7 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
         .await
         .unwrap();
     assert_eq!(info.additional_claims().groups, None);
+    assert_eq!(info.additional_claims().tier, None);
     assert_eq!(info.email(), None);
 
     // A client that takes only some claims in its ID token: the rest stay at /userinfo.
@@ -467,6 +514,7 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
     assert!(claims.additional_claims().groups.is_some());
     assert_eq!(claims.email(), None, "not chosen for the ID token");
     assert_eq!(claims.preferred_username(), None);
+    assert_eq!(claims.additional_claims().department, None);
     let info: openidconnect::UserInfoClaims<Groups, openidconnect::core::CoreGenderClaim> = client
         .user_info(tokens.access_token().clone(), None)
         .unwrap()
@@ -474,6 +522,10 @@ async fn a_relying_party_gets_the_groups_and_profile_claims_it_asked_for(db: Dat
         .await
         .unwrap();
     assert_eq!(info.email().map(|e| e.as_str()), Some("ada@example.com"));
+    assert_eq!(
+        info.additional_claims().department.as_deref(),
+        Some("research")
+    );
 }
 
 /// A client registered for ES256 or EdDSA gets ID tokens signed so, which `openidconnect`
@@ -562,6 +614,6 @@ async fn a_client_that_chooses_es256_or_eddsa_gets_id_tokens_a_standard_library_
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_relying_party_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes,
     a_replayed_code_fails_and_revokes_the_tokens_issued_from_it,
-    a_relying_party_gets_the_groups_and_profile_claims_it_asked_for,
+    a_relying_party_gets_the_groups_profile_and_custom_claims_it_asked_for,
     a_client_that_chooses_es256_or_eddsa_gets_id_tokens_a_standard_library_verifies,
 );

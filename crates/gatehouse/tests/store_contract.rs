@@ -20,10 +20,10 @@ use gatehouse::admin;
 use gatehouse::auth::email_links::{LinkUse, Refused};
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
-    AuditKind, AuditRecord, AuthorizationCode, Client, ClientToken, CodeRequest, EmailPurpose,
-    EmailToken, Factors, GrantType, Mail, NewTokens, OneTime, OneTimeKind, QueuedMail, Redeemed,
-    Revocation, Rotated, Session, TokenKind, TotpFactor, UsedBefore, User, UserChange, UserEdit,
-    UserSearch,
+    AuditKind, AuditRecord, AuthorizationCode, ClaimOwner, ClaimsChange, Client, ClientToken,
+    CodeRequest, CustomClaims, EmailPurpose, EmailToken, Factors, GrantType, Mail, NewTokens,
+    OneTime, OneTimeKind, QueuedMail, Redeemed, Revocation, Rotated, Session, TokenKind,
+    TotpFactor, UsedBefore, User, UserChange, UserEdit, UserSearch,
 };
 use gatehouse::oidc::backchannel::Settlement;
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
@@ -738,6 +738,155 @@ async fn client_keys_are_kept_and_each_assertion_is_taken_once(db: Database) {
         1,
         "other's j1 only"
     );
+}
+
+/// Custom claims are kept per user and per group, changed as a whole or in part with their
+/// record, refused as a whole when the outcome is not acceptable, and released with the
+/// user's groups' in the order of the groups' names.
+async fn custom_claims_are_kept_changed_and_released(db: Database) {
+    use serde_json::json;
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let ada = user("ada");
+    s.create_user(ada.clone()).await.unwrap();
+    let (me, nobody) = (
+        ClaimOwner::User("ada".into()),
+        ClaimOwner::User("nobody".into()),
+    );
+    assert_eq!(
+        s.custom_claims(&me).await.unwrap(),
+        Some(CustomClaims::new())
+    );
+    assert_eq!(s.custom_claims(&nobody).await.unwrap(), None);
+    let claims = |pairs: &[(&str, serde_json::Value)]| -> CustomClaims {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    };
+    let record = AuditRecord::new(NOW, AuditKind::UserClaimsSet, "cli").subject(Some("ada"));
+    let first = claims(&[("department", json!("ops")), ("roles", json!(["a", "b"]))]);
+    let set = s
+        .change_custom_claims(
+            &me,
+            ClaimsChange::Replace(first.clone()),
+            Some(record.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(set, Ok(first.clone()));
+    assert_eq!(s.custom_claims(&me).await.unwrap(), Some(first));
+    assert_eq!(s.audit_latest(1).await.unwrap()[0].record, record);
+    let patch = ClaimsChange::Patch {
+        set: claims(&[("level", json!(3))]),
+        unset: vec!["roles".into()],
+    };
+    let patched = s.change_custom_claims(&me, patch, None).await.unwrap();
+    let now = claims(&[("department", json!("ops")), ("level", json!(3))]);
+    assert_eq!(patched, Ok(now.clone()));
+    // One claim too many, counting those kept: refused, nothing changed, nothing recorded.
+    let many: CustomClaims = (0..31).map(|i| (format!("c{i}"), json!(i))).collect();
+    let refused = ClaimsChange::Patch {
+        set: many,
+        unset: vec![],
+    };
+    let audited = s.audit_latest(10).await.unwrap().len();
+    let outcome = s
+        .change_custom_claims(&me, refused, Some(record))
+        .await
+        .unwrap();
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(s.custom_claims(&me).await.unwrap(), Some(now.clone()));
+    assert_eq!(s.audit_latest(10).await.unwrap().len(), audited);
+    let missing = s
+        .change_custom_claims(&nobody, ClaimsChange::Replace(CustomClaims::new()), None)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+
+    // Released with the groups', by the groups' names; a deleted group's go with it.
+    for (name, pairs) in [
+        (
+            "staff",
+            claims(&[("tier", json!("silver")), ("site", json!("lon"))]),
+        ),
+        ("admins", claims(&[("tier", json!("gold"))])),
+        ("empty", CustomClaims::new()),
+    ] {
+        s.create_group(group(name), None).await.unwrap();
+        s.add_member(name, &ada.id, NOW, None).await.unwrap();
+        let owner = ClaimOwner::Group(name.into());
+        let set = s.change_custom_claims(&owner, ClaimsChange::Replace(pairs), None);
+        set.await.unwrap().unwrap();
+    }
+    let given = s.claims_to_release(&ada.id).await.unwrap();
+    assert_eq!(given.own, now);
+    assert_eq!(
+        given.groups,
+        vec![
+            ("admins".to_owned(), claims(&[("tier", json!("gold"))])),
+            (
+                "staff".to_owned(),
+                claims(&[("site", json!("lon")), ("tier", json!("silver"))])
+            ),
+        ]
+    );
+    s.delete_group("admins", None).await.unwrap();
+    let given = s.claims_to_release(&ada.id).await.unwrap();
+    assert_eq!(given.groups.len(), 1);
+    assert_eq!(
+        s.custom_claims(&ClaimOwner::Group("admins".into()))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Changes to one user's custom claims sent at once each set a claim of their own: every one
+/// is kept, none lost to another applied over a stale read.
+async fn custom_claims_changed_at_once_are_all_kept(db: Database) {
+    let f = open(db).await;
+    s_create_ada(f.store.as_ref()).await;
+    let mut changing = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let store = Arc::clone(&f.store);
+        changing.spawn(async move {
+            let change = ClaimsChange::Patch {
+                set: CustomClaims::from([(format!("c{i}"), serde_json::json!(i))]),
+                unset: vec![],
+            };
+            store
+                .change_custom_claims(&ClaimOwner::User("ada".into()), change, None)
+                .await
+                .unwrap()
+                .unwrap()
+        });
+    }
+    changing.join_all().await;
+    let kept = f
+        .store
+        .custom_claims(&ClaimOwner::User("ada".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.len(), 16, "{kept:?}");
+}
+
+async fn s_create_ada(s: &dyn Store) {
+    s.create_user(user("ada")).await.unwrap();
+}
+
+/// A new group named `name`.
+fn group(name: &str) -> gatehouse::model::Group {
+    gatehouse::model::Group {
+        id: format!("id-{name}"),
+        name: name.into(),
+        description: None,
+        created_at: NOW,
+        auth_policy: Default::default(),
+    }
 }
 
 /// A client assertion's `jti`, kept until `until`, as the token endpoint takes it.
@@ -2386,6 +2535,8 @@ on_both_backends!(();
     client_keys_are_kept_and_each_assertion_is_taken_once,
     dpop_requirements_and_bound_codes_are_kept,
     a_grants_one_time_jwts_are_taken_with_it,
+    custom_claims_are_kept_changed_and_released,
+    custom_claims_changed_at_once_are_all_kept,
     a_burst_of_rotations_each_with_its_proof_is_decided_on_the_token,
     a_user_change_is_written_with_its_record,
     a_consent_and_a_logout_are_written_with_their_records,

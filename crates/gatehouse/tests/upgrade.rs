@@ -38,7 +38,8 @@ use common::{PASSWORD, REDIRECT, state_with_clock};
 use gatehouse::auth::passwords::Passwords;
 use gatehouse::clock::FixedClock;
 use gatehouse::model::{
-    CodeRequest, Group, NewTokens, OneTime, OneTimeKind, Redeemed, Rotated, UsedBefore,
+    ClaimOwner, ClaimsChange, CodeRequest, CustomClaims, Group, NewTokens, OneTime, OneTimeKind,
+    Redeemed, Rotated, UsedBefore,
 };
 use gatehouse::oidc::family_token::Presented;
 use gatehouse::oidc::tokens;
@@ -128,8 +129,10 @@ enum ReleaseBefore {
     /// Before clients could require signed request objects, with clients that authenticate
     /// with keys or require pushed requests.
     SignedRequests,
-    /// Before DPoP: the previous release, with clients that require signed request objects.
+    /// Before DPoP, with clients that require signed request objects.
     Dpop,
+    /// Before custom claims: the previous release, with DPoP.
+    CustomClaims,
 }
 
 impl ReleaseBefore {
@@ -149,6 +152,7 @@ impl ReleaseBefore {
             ReleaseBefore::ClientKeys => 17,
             ReleaseBefore::SignedRequests => 18,
             ReleaseBefore::Dpop => 19,
+            ReleaseBefore::CustomClaims => 20,
         }
     }
 
@@ -169,6 +173,7 @@ impl ReleaseBefore {
             ReleaseBefore::ClientKeys => 17,
             ReleaseBefore::SignedRequests => 18,
             ReleaseBefore::Dpop => 19,
+            ReleaseBefore::CustomClaims => 20,
         }
     }
 
@@ -187,6 +192,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ClientKeys
                 | ReleaseBefore::SignedRequests
                 | ReleaseBefore::Dpop
+                | ReleaseBefore::CustomClaims
         )
     }
 
@@ -199,6 +205,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ClientKeys
                 | ReleaseBefore::SignedRequests
                 | ReleaseBefore::Dpop
+                | ReleaseBefore::CustomClaims
         )
     }
 
@@ -214,6 +221,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ClientKeys
                 | ReleaseBefore::SignedRequests
                 | ReleaseBefore::Dpop
+                | ReleaseBefore::CustomClaims
         )
     }
 }
@@ -240,6 +248,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0017_mail_and_pushed_requests.sql"),
         include_str!("../migrations/sqlite/0018_client_keys.sql"),
         include_str!("../migrations/sqlite/0019_signed_requests.sql"),
+        include_str!("../migrations/sqlite/0020_dpop.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -626,6 +635,19 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             .unwrap()
             .dpop_bound_access_tokens
     );
+    // Users and groups of an earlier release carry no custom claims until given some.
+    let ada = ClaimOwner::User("Ada".into());
+    assert_eq!(
+        admin.custom_claims(&ada).await.unwrap(),
+        CustomClaims::new()
+    );
+    let given = CustomClaims::from([("department".to_owned(), serde_json::json!("ops"))]);
+    let set = admin
+        .change_custom_claims(&ada, ClaimsChange::Replace(given.clone()))
+        .await
+        .unwrap();
+    assert_eq!(set, given);
+    assert_eq!(s.claims_to_release(old.user_id).await.unwrap().own, given);
     let jti = || {
         vec![OneTime {
             kind: OneTimeKind::ClientAssertion,
@@ -831,6 +853,15 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
         expected
     );
+    // ... and its groups carry custom claims, released beside the user's own.
+    let staff = ClaimOwner::Group("staff".into());
+    let tier = CustomClaims::from([("tier".to_owned(), serde_json::json!("gold"))]);
+    s.change_custom_claims(&staff, ClaimsChange::Replace(tier.clone()), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let given = s.claims_to_release(old.user_id).await.unwrap();
+    assert_eq!(given.groups, vec![("staff".to_owned(), tier)]);
 
     // No new account takes a name that looks like an old one: `ada` beside the old `Ada`
     // (whose look-alike key the new version gave it when it opened the database).
@@ -893,11 +924,29 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
-    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::Dpop).await;
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::CustomClaims,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::CustomClaims,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_dpop() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::Dpop).await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_dpop() {
     a_database_of_an_earlier_release_upgrades_in_place(Backend::Postgres, ReleaseBefore::Dpop)
         .await;
 }

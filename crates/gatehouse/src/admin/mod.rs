@@ -2,6 +2,7 @@
 //! the same audit records, whoever asks. Each change is recorded with its actor (`cli`, or
 //! `admin:CLIENT` for the API).
 
+mod claims;
 mod clients;
 mod groups;
 mod profile;

@@ -2,8 +2,9 @@
 
 use clap::Subcommand;
 
+use super::claims::ClaimArgs;
 use crate::admin::{Admin, GroupPatch, NewGroup};
-use crate::model::AuthPolicy;
+use crate::model::{AuthPolicy, ClaimOwner};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +52,14 @@ pub enum GroupCommand {
     Remove {
         /// The group, by name
         name: String,
+    },
+    /// Show the custom claims a group's members carry, or set and remove them: released with
+    /// the profile scope, a user's own before their groups'
+    Claims {
+        /// The group, by name
+        name: String,
+        #[command(flatten)]
+        change: ClaimArgs,
     },
     /// List a group's members
     Members {
@@ -139,6 +148,9 @@ pub(super) async fn group(
         GroupCommand::Remove { name } => {
             admin.delete_group(&name).await?;
             println!("group {name} removed");
+        }
+        GroupCommand::Claims { name, change } => {
+            super::claims::claims(admin, ClaimOwner::Group(name), change).await?;
         }
         GroupCommand::Members { name } => {
             for u in admin.members(&name).await? {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod backup;
+mod claims;
 mod clients;
 mod groups;
 mod users;

@@ -3,9 +3,11 @@
 
 use clap::Subcommand;
 
+use super::claims::ClaimArgs;
 use super::{read_secret, rfc3339, table, yes_no};
 use crate::admin::{Admin, NewUser, ProfileChange, UserEdits, UserView};
 use crate::auth::passwords::Passwords;
+use crate::model::ClaimOwner;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +96,14 @@ pub enum UserCommand {
     Groups {
         /// The user, by username
         username: String,
+    },
+    /// Show a user's custom claims, or set and remove them: released with the profile scope,
+    /// a user's own before their groups'
+    Claims {
+        /// The user, by username
+        username: String,
+        #[command(flatten)]
+        change: ClaimArgs,
     },
     /// List what a user allowed third-party clients, or withdraw it
     Consents {
@@ -250,6 +260,9 @@ pub(super) async fn user(
                 "user {} updated ({}, {verified})",
                 user.username, user.email
             );
+        }
+        UserCommand::Claims { username, change } => {
+            super::claims::claims(admin, ClaimOwner::User(username), change).await?;
         }
         UserCommand::Groups { username } => {
             for g in admin.user_groups(&username).await? {

@@ -178,6 +178,23 @@ impl AppState {
         Ok(groups.into_iter().map(|g| g.name).collect())
     }
 
+    /// The custom claims the `granted` scopes release for the user (`oidc::claims::custom`):
+    /// read only when they release any.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn custom_claims(
+        &self,
+        user_id: &str,
+        granted: &str,
+    ) -> Result<crate::model::CustomClaims, crate::store::StoreError> {
+        if !crate::oidc::claims::wants_custom(granted) {
+            return Ok(crate::model::CustomClaims::new());
+        }
+        let given = self.store.claims_to_release(user_id).await?;
+        Ok(crate::oidc::claims::custom(&given))
+    }
+
     /// The deployment's key of form tokens: made once (by whichever instance is first) and
     /// kept in the store, so a form shown by one instance can be posted to another.
     ///

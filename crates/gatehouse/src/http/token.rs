@@ -533,6 +533,7 @@ async fn id_token(
     now: i64,
 ) -> Result<String, TokenError> {
     let groups = state.group_names(&grant.user.id, &grant.scope).await?;
+    let custom = state.custom_claims(&grant.user.id, &grant.scope).await?;
     let claims = IdTokenClaims {
         iss: state.config.issuer.clone(),
         sub: grant.user.id.clone(),
@@ -549,7 +550,7 @@ async fn id_token(
         acr: grant.amr.level().map(crate::model::AuthPolicy::as_str),
         amr: grant.amr.values(),
         scoped: claims::for_id_token(
-            claims::scoped(&grant.user, &groups, &grant.scope),
+            claims::scoped(&grant.user, &groups, &custom, &grant.scope),
             client.id_token_claims.as_deref(),
         ),
     };

@@ -56,5 +56,11 @@ async fn claims_for(
         )));
     }
     let groups = state.group_names(&grant.user.id, &grant.scope).await?;
-    Ok(claims::userinfo(&grant.user, &groups, &grant.scope))
+    let custom = state.custom_claims(&grant.user.id, &grant.scope).await?;
+    Ok(claims::userinfo(
+        &grant.user,
+        &groups,
+        &custom,
+        &grant.scope,
+    ))
 }

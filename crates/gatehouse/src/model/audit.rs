@@ -68,6 +68,8 @@ named! {
         UserEnabled = "admin.user.enabled",
         PasswordSet = "admin.user.password_set",
         ProfileUpdated = "admin.user.profile_updated",
+        /// An administrator set the claims the user carries (`model::CustomClaims`).
+        UserClaimsSet = "admin.user.claims_set",
         EmailSet = "admin.user.email_set",
         UserLoggedOut = "admin.user.logged_out",
         /// An administrator removed a person's second factors (a lost phone).
@@ -92,6 +94,8 @@ named! {
         GroupDeleted = "admin.group.deleted",
         MemberAdded = "admin.group.member_added",
         MemberRemoved = "admin.group.member_removed",
+        /// An administrator set the claims the group's members carry.
+        GroupClaimsSet = "admin.group.claims_set",
     }
 }
 
@@ -133,6 +137,7 @@ impl AuditKind {
         AuditKind::UserEnabled,
         AuditKind::PasswordSet,
         AuditKind::ProfileUpdated,
+        AuditKind::UserClaimsSet,
         AuditKind::EmailSet,
         AuditKind::UserLoggedOut,
         AuditKind::FactorsReset,

@@ -6,6 +6,7 @@
 //! error and a new value is one variant with its stored name.
 
 mod audit;
+mod claim;
 mod client;
 mod consent;
 mod device;
@@ -19,6 +20,7 @@ mod token;
 mod user;
 
 pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
+pub use claim::{ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims};
 pub use client::{
     AccessTokenFormat, Client, ClientAuthMethod, ClientDisplay, ClientKeys, GrantType,
     PreviousSecret,

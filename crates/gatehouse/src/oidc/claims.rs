@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
 use super::scope;
-use crate::model::{SigningAlg, User};
+use crate::model::{ClaimsChange, ClaimsToRelease, CustomClaims, SigningAlg, User};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IdTokenClaims {
@@ -52,15 +52,22 @@ pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
 
 /// The claims the `granted` scopes release about `user` (OpenID Connect Core §5.4):
 /// `profile` gives `preferred_username`, `updated_at`, and those of `name`, `given_name`,
-/// `family_name`, `locale` and `picture` the user has; `email` gives `email` and
-/// `email_verified`; `groups` gives `groups`, the names of the user's `groups` (always an
-/// array, empty when they are in none).
+/// `family_name`, `locale` and `picture` the user has, and the `custom` claims an
+/// administrator gave them ([`custom`]); `email` gives `email` and `email_verified`; `groups`
+/// gives `groups`, the names of the user's `groups` (always an array, empty when they are in
+/// none).
 pub fn scoped(
     user: &User,
     groups: &[String],
+    custom: &CustomClaims,
     granted: &str,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut claims = serde_json::Map::new();
+    if scope::contains(granted, "profile") {
+        // First: a name of gatehouse's own is never a custom claim's
+        // ([`custom_claims_problem`]), and would win if one were.
+        claims.extend(custom.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     let mut put = |claim: &str, value: Option<serde_json::Value>| {
         if let Some(v) = value {
             claims.insert(claim.into(), v);
@@ -123,12 +130,154 @@ pub fn wants_groups(granted: &str) -> bool {
     scope::contains(granted, "groups")
 }
 
+/// Whether the `granted` scopes release custom claims: only then are they looked up.
+pub fn wants_custom(granted: &str) -> bool {
+    scope::contains(granted, "profile")
+}
+
 /// The claims of `/userinfo` for a user and the granted scope: `sub` always, and what the
 /// scopes release ([`scoped`]).
-pub fn userinfo(user: &User, groups: &[String], granted: &str) -> serde_json::Value {
-    let mut claims = scoped(user, groups, granted);
+pub fn userinfo(
+    user: &User,
+    groups: &[String],
+    custom: &CustomClaims,
+    granted: &str,
+) -> serde_json::Value {
+    let mut claims = scoped(user, groups, custom, granted);
     claims.insert("sub".into(), user.id.clone().into());
     serde_json::Value::Object(claims)
+}
+
+/// The most custom claims a user or a group carries.
+pub const MAX_CUSTOM_CLAIMS: usize = 32;
+/// The longest custom claim name.
+pub const MAX_CLAIM_NAME: usize = 64;
+/// The most bytes a custom claim's value takes as JSON.
+pub const MAX_CLAIM_VALUE: usize = 1024;
+
+/// Names a custom claim cannot take: those of a token itself (RFC 7519 §4.1, OpenID Connect
+/// Core §2, RFC 9068, RFC 9449, RFC 7662), those the scopes release ([`SCOPED_CLAIMS`]) and
+/// the other standard claims of OpenID Connect Core §5.1, which mean what the standard says.
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "cnf",
+    "scope",
+    "client_id",
+    "token_type",
+    "active",
+    "typ",
+    "preferred_username",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+    "groups",
+];
+
+/// What is wrong with `claims` as a user's or a group's custom claims, if anything: at most
+/// [`MAX_CUSTOM_CLAIMS`]; each name 1 to [`MAX_CLAIM_NAME`] characters of ASCII letters,
+/// digits, `_`, `-`, `.` and `:`, starting with a letter, and not one of
+/// [`RESERVED_CLAIMS`]; each value not `null`, at most [`MAX_CLAIM_VALUE`] bytes as JSON.
+pub fn custom_claims_problem(claims: &CustomClaims) -> Option<String> {
+    if claims.len() > MAX_CUSTOM_CLAIMS {
+        return Some(format!("at most {MAX_CUSTOM_CLAIMS} custom claims"));
+    }
+    for (name, value) in claims {
+        let well_formed = name.len() <= MAX_CLAIM_NAME
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+        if !well_formed {
+            return Some(format!(
+                "a claim name is 1 to {MAX_CLAIM_NAME} ASCII letters, digits, '_', '-', '.' \
+                 or ':', starting with a letter: not {:?}",
+                name.chars().take(MAX_CLAIM_NAME).collect::<String>()
+            ));
+        }
+        if RESERVED_CLAIMS.contains(&name.as_str()) {
+            return Some(format!(
+                "{name:?} is a claim gatehouse sets itself or a standard claim: choose another \
+                 name"
+            ));
+        }
+        if value.is_null() {
+            return Some(format!(
+                "claim {name:?} has no value: leave it out to remove it"
+            ));
+        }
+        if value.to_string().len() > MAX_CLAIM_VALUE {
+            return Some(format!(
+                "claim {name:?} takes more than {MAX_CLAIM_VALUE} bytes as JSON"
+            ));
+        }
+    }
+    None
+}
+
+/// `current` custom claims after `change`.
+///
+/// # Errors
+/// What is wrong with them then ([`custom_claims_problem`]).
+pub fn changed(mut current: CustomClaims, change: &ClaimsChange) -> Result<CustomClaims, String> {
+    let claims = match change {
+        ClaimsChange::Replace(claims) => claims.clone(),
+        ClaimsChange::Patch { set, unset } => {
+            for name in unset {
+                current.remove(name);
+            }
+            current.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+            current
+        }
+    };
+    match custom_claims_problem(&claims) {
+        Some(problem) => Err(problem),
+        None => Ok(claims),
+    }
+}
+
+/// The custom claims released for a user: their own, then those of their groups a claim of
+/// their own or of a group before does not name, the groups in the order of their names. So a
+/// user's own value wins over their groups', and between two groups the one whose name comes
+/// first.
+pub fn custom(given: &ClaimsToRelease) -> CustomClaims {
+    let mut released = given.own.clone();
+    for (_, claims) in &given.groups {
+        for (name, value) in claims {
+            released
+                .entry(name.clone())
+                .or_insert_with(|| value.clone());
+        }
+    }
+    released
 }
 
 #[cfg(test)]
@@ -203,7 +352,7 @@ mod tests {
             ),
         ];
         for (granted, expected) in cases {
-            let claims = userinfo(&user(), &["staff".into()], granted);
+            let claims = userinfo(&user(), &["staff".into()], &CustomClaims::new(), granted);
             let mut keys: Vec<&str> = claims
                 .as_object()
                 .unwrap()
@@ -213,7 +362,12 @@ mod tests {
             keys.sort_unstable();
             assert_eq!(keys, expected, "{granted}");
         }
-        let all = userinfo(&user(), &["staff".into()], "openid profile email groups");
+        let all = userinfo(
+            &user(),
+            &["staff".into()],
+            &CustomClaims::new(),
+            "openid profile email groups",
+        );
         assert_eq!(all["email_verified"], true, "as the administrator set it");
         assert_eq!(
             all["updated_at"], 7,
@@ -224,7 +378,12 @@ mod tests {
 
     #[test]
     fn a_client_may_take_fewer_claims_in_its_id_token() {
-        let all = scoped(&user(), &["staff".into()], "openid profile email groups");
+        let all = scoped(
+            &user(),
+            &["staff".into()],
+            &CustomClaims::new(),
+            "openid profile email groups",
+        );
         assert_eq!(
             for_id_token(all.clone(), None),
             all,
@@ -262,7 +421,7 @@ mod tests {
             sid: None,
             acr: None,
             amr: vec![],
-            scoped: scoped(&user(), &[], "openid groups"),
+            scoped: scoped(&user(), &[], &CustomClaims::new(), "openid groups"),
         };
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(
@@ -275,5 +434,144 @@ mod tests {
                 && json.get("at_hash").is_none()
                 && json.get("sid").is_none()
         );
+    }
+
+    fn claims(pairs: &[(&str, serde_json::Value)]) -> CustomClaims {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn custom_claims_are_named_plainly_and_kept_small() {
+        use serde_json::json;
+        let long_name = "a".repeat(MAX_CLAIM_NAME + 1);
+        let long_value = json!("x".repeat(MAX_CLAIM_VALUE));
+        let too_many: Vec<(String, serde_json::Value)> = (0..=MAX_CUSTOM_CLAIMS)
+            .map(|i| (format!("c{i}"), json!(i)))
+            .collect();
+        let cases: Vec<(CustomClaims, Option<&str>)> = vec![
+            (claims(&[]), None),
+            (
+                claims(&[
+                    ("department", json!("ops")),
+                    ("roles", json!(["editor"])),
+                    ("level", json!(3)),
+                    ("urn:example:team", json!({"id": 7})),
+                    ("on-call", json!(true)),
+                ]),
+                None,
+            ),
+            (
+                claims(&[("email", json!("x@example.com"))]),
+                Some("standard claim"),
+            ),
+            (
+                claims(&[("groups", json!(["admins"]))]),
+                Some("standard claim"),
+            ),
+            (
+                claims(&[("sub", json!("someone-else"))]),
+                Some("standard claim"),
+            ),
+            (claims(&[("cnf", json!({}))]), Some("standard claim")),
+            (claims(&[("1st", json!(1))]), Some("starting with a letter")),
+            (claims(&[("", json!(1))]), Some("starting with a letter")),
+            (
+                claims(&[("with space", json!(1))]),
+                Some("starting with a letter"),
+            ),
+            (
+                claims(&[("naïve", json!(1))]),
+                Some("starting with a letter"),
+            ),
+            (claims(&[(long_name.as_str(), json!(1))]), Some("1 to 64")),
+            (claims(&[("gone", json!(null))]), Some("no value")),
+            (claims(&[("big", long_value)]), Some("more than 1024 bytes")),
+            (too_many.into_iter().collect(), Some("at most 32")),
+        ];
+        for (given, expected) in cases {
+            let problem = custom_claims_problem(&given);
+            match expected {
+                None => assert_eq!(problem, None, "{given:?}"),
+                Some(part) => assert!(
+                    problem.as_deref().is_some_and(|p| p.contains(part)),
+                    "{given:?}: {problem:?}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn a_change_replaces_or_patches_and_is_judged_as_a_whole() {
+        use serde_json::json;
+        let current = claims(&[("a", json!(1)), ("b", json!(2))]);
+        let replaced = changed(
+            current.clone(),
+            &ClaimsChange::Replace(claims(&[("c", json!(3))])),
+        );
+        assert_eq!(replaced, Ok(claims(&[("c", json!(3))])));
+        let patched = changed(
+            current.clone(),
+            &ClaimsChange::Patch {
+                set: claims(&[("b", json!(20)), ("d", json!(4))]),
+                unset: vec!["a".into(), "never-there".into()],
+            },
+        );
+        assert_eq!(patched, Ok(claims(&[("b", json!(20)), ("d", json!(4))])));
+        // A patch that would make 33 claims is refused, however few it sets itself.
+        let full: CustomClaims = (0..MAX_CUSTOM_CLAIMS)
+            .map(|i| (format!("c{i}"), json!(i)))
+            .collect();
+        let one_more = ClaimsChange::Patch {
+            set: claims(&[("extra", json!(1))]),
+            unset: vec![],
+        };
+        assert!(changed(full, &one_more).is_err());
+    }
+
+    #[test]
+    fn a_users_own_claims_win_over_their_groups_and_the_first_group_over_the_next() {
+        use serde_json::json;
+        let given = ClaimsToRelease {
+            own: claims(&[("role", json!("owner"))]),
+            groups: vec![
+                (
+                    "admins".into(),
+                    claims(&[("role", json!("admin")), ("tier", json!("gold"))]),
+                ),
+                (
+                    "staff".into(),
+                    claims(&[("tier", json!("silver")), ("site", json!("lon"))]),
+                ),
+            ],
+        };
+        assert_eq!(
+            custom(&given),
+            claims(&[
+                ("role", json!("owner")),
+                ("site", json!("lon")),
+                ("tier", json!("gold")),
+            ])
+        );
+    }
+
+    #[test]
+    fn custom_claims_are_released_with_the_profile_scope_only() {
+        use serde_json::json;
+        let custom = claims(&[("department", json!("ops"))]);
+        for (granted, released) in [
+            ("openid", false),
+            ("openid email groups", false),
+            ("openid profile", true),
+        ] {
+            let claims = userinfo(&user(), &[], &custom, granted);
+            assert_eq!(
+                claims.get("department").is_some(),
+                released,
+                "{granted}: {claims}"
+            );
+        }
     }
 }

@@ -20,10 +20,11 @@ use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode, Challenge,
-    ChallengeKind, Client, ClientToken, CodeRequest, Consent, DeviceAnswer, DeviceAuthorization,
-    EmailPurpose, EmailToken, Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail,
-    NewTokens, OneTime, Polled, QueuedMail, Redeemed, Retirement, Revocation, Rotated, Session,
-    SigningKey, StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientToken, CodeRequest,
+    Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose, EmailToken, Factors,
+    Group, GroupChange, LoggedOut, LogoutNotice, Mail, NewTokens, OneTime, Polled, QueuedMail,
+    Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey, TokenInfo,
+    TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -290,6 +291,22 @@ pub trait Groups: Send + Sync {
     ) -> StoreResult<()>;
     /// Whether the user may use the client (`store::columns::may_use_client!`).
     async fn may_use(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
+    /// The custom claims of a user or a group, by name; `None` when there is no such user or
+    /// group.
+    async fn custom_claims(&self, owner: &ClaimOwner) -> StoreResult<Option<CustomClaims>>;
+    /// Changes the custom claims of a user or a group: loads them in one transaction, lets
+    /// `oidc::claims::changed` apply `change`, and stores the outcome with `audit`; returns
+    /// the claims as they are now, or why the change was refused (nothing written).
+    /// `NotFound` (and nothing written) when there is no such user or group.
+    async fn change_custom_claims(
+        &self,
+        owner: &ClaimOwner,
+        change: ClaimsChange,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Result<CustomClaims, String>>;
+    /// What the user is given to release: their own custom claims and their groups', in one
+    /// read, for `oidc::claims::custom`.
+    async fn claims_to_release(&self, user_id: &str) -> StoreResult<ClaimsToRelease>;
 }
 
 /// Sign-in sessions.

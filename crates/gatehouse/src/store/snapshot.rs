@@ -27,8 +27,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// with a password; version 5 kept every refresh token in a row of its own (each row of
 /// `refresh_tokens`), and had no key of refresh tokens; version 6 had no client keys
 /// (`private_key_jwt`) and no client required pushed authorization requests; version 7 had no
-/// client that required signed request objects; version 8 had no client that required DPoP.
-pub const VERSION: u32 = 9;
+/// client that required signed request objects; version 8 had no client that required DPoP;
+/// version 9 had no custom claims.
+pub const VERSION: u32 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +47,12 @@ pub struct Snapshot {
     /// Absent in version 1.
     #[serde(default)]
     pub group_members: Vec<MemberRow>,
+    /// Users' custom claims; absent before version 10.
+    #[serde(default)]
+    pub user_claims: Vec<ClaimRow>,
+    /// Groups' custom claims; absent before version 10.
+    #[serde(default)]
+    pub group_claims: Vec<ClaimRow>,
     pub sessions: Vec<SessionRow>,
     pub token_families: Vec<FamilyRow>,
     pub refresh_tokens: Vec<TokenRow>,
@@ -352,6 +359,15 @@ pub struct MemberRow {
     pub group_id: String,
     pub user_id: String,
     pub added_at: UnixTime,
+}
+
+/// A custom claim of the user or group `owner_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRow {
+    pub owner_id: String,
+    pub name: String,
+    pub value: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

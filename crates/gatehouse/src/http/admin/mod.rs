@@ -5,6 +5,7 @@
 //! carries the `admin` scope. The OpenAPI document at `/admin/api/openapi.json` is generated
 //! from the same annotations that register the routes, so the two cannot drift apart.
 
+mod claims;
 mod clients;
 mod groups;
 mod users;
@@ -73,7 +74,7 @@ impl Modify for BearerAuth {
 /// The admin routes, rooted at `/admin/api`, and their OpenAPI document.
 pub(super) fn router() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new().routes(routes!(audit));
-    let api = groups::routes(clients::routes(users::routes(api)))
+    let api = claims::routes(groups::routes(clients::routes(users::routes(api))))
         .layer(axum::middleware::from_fn(nothing_is_named_with_a_nul));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/admin/api", api)
 }

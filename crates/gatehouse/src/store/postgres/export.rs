@@ -9,9 +9,9 @@ use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, Tot
 use crate::oidc::family_token;
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow, KeyRow,
-    MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot,
-    TokenRow, TotpRow, UserRow,
+    self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
+    KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow,
+    Snapshot, TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -139,6 +139,16 @@ impl PgStore {
             added_at,
         })
         .collect();
+        let user_claims = claim_rows(
+            &mut *c,
+            "SELECT user_id, name, value FROM user_claim ORDER BY user_id, name",
+        )
+        .await?;
+        let group_claims = claim_rows(
+            &mut *c,
+            "SELECT group_id, name, value FROM group_claim ORDER BY group_id, name",
+        )
+        .await?;
         let sessions = sqlx::query_as::<_, (String, String, i64, i64, i64, String)>(
             "SELECT id_hash, user_id, auth_time, expires_at, last_seen_at, amr FROM session
              ORDER BY auth_time, id_hash",
@@ -382,6 +392,8 @@ impl PgStore {
             consents,
             groups,
             group_members,
+            user_claims,
+            group_claims,
             sessions,
             token_families,
             refresh_tokens,
@@ -488,6 +500,25 @@ impl PgStore {
                 .bind(m.added_at)
                 .execute(&mut *c)
                 .await?;
+            }
+            for (sql, rows) in [
+                (
+                    "INSERT INTO user_claim (user_id, name, value) VALUES ($1, $2, $3)",
+                    &s.user_claims,
+                ),
+                (
+                    "INSERT INTO group_claim (group_id, name, value) VALUES ($1, $2, $3)",
+                    &s.group_claims,
+                ),
+            ] {
+                for k in rows {
+                    sqlx::query(sql)
+                        .bind(&k.owner_id)
+                        .bind(&k.name)
+                        .bind(k.value.to_string())
+                        .execute(&mut *c)
+                        .await?;
+                }
             }
             for x in &s.sessions {
                 sqlx::query(
@@ -643,4 +674,23 @@ impl PgStore {
         result.map_err(db_error)?;
         tx.commit().await.map_err(db_error)
     }
+}
+
+/// The custom claims `sql` reads: their owner's id, name and value (JSON text).
+async fn claim_rows(c: &mut sqlx::PgConnection, sql: &'static str) -> StoreResult<Vec<ClaimRow>> {
+    let rows = sqlx::query_as::<_, (String, String, String)>(sql)
+        .fetch_all(c)
+        .await
+        .map_err(db_error)?;
+    rows.into_iter()
+        .map(|(owner_id, name, value)| {
+            let value = serde_json::from_str(&value)
+                .map_err(|e| StoreError::Corrupt(format!("custom claim {name:?}: {e}")))?;
+            Ok(ClaimRow {
+                owner_id,
+                name,
+                value,
+            })
+        })
+        .collect()
 }

@@ -9,7 +9,10 @@ use super::rows::user_from;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Group, GroupChange, User};
+use crate::model::{
+    AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange, User,
+};
+use crate::oidc::claims;
 use crate::store::columns::{group_columns, may_use_client, user_columns};
 use crate::store::{Groups, StoreError, StoreResult, in_use};
 
@@ -406,4 +409,179 @@ impl Groups for PgStore {
             .await
             .map_err(db_error)
     }
+
+    async fn custom_claims(&self, owner: &ClaimOwner) -> StoreResult<Option<CustomClaims>> {
+        let (sql, name) = claim_sql(owner);
+        // One snapshot for the owner and its claims.
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let claims = async {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            match owner_id(&mut tx, sql.owner_id, name).await? {
+                Some(id) => claims_of(&mut tx, sql, &id).await.map(Some),
+                None => Ok(None),
+            }
+        }
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(claims)
+    }
+
+    async fn change_custom_claims(
+        &self,
+        owner: &ClaimOwner,
+        change: ClaimsChange,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Result<CustomClaims, String>> {
+        let (sql, name) = claim_sql(owner);
+        let changed = with_retrying_transaction(&self.pool, |c| {
+            let (name, change, audit) = (name.to_owned(), change.clone(), audit.clone());
+            Box::pin(async move {
+                // Locked: two changes at once take turns, the second applied to the first's
+                // outcome.
+                let Some(id) = owner_id(c, sql.owner_locked, &name).await? else {
+                    return Ok(None);
+                };
+                let current = claims_of(c, sql, &id).await?;
+                let claims = match claims::changed(current, &change) {
+                    Ok(claims) => claims,
+                    Err(why) => return Ok(Some(Err(why))),
+                };
+                let (names, values): (Vec<&str>, Vec<String>) = claims
+                    .iter()
+                    .map(|(claim, value)| (claim.as_str(), value.to_string()))
+                    .unzip();
+                sqlx::query(sql.delete).bind(&id).execute(&mut *c).await?;
+                sqlx::query(sql.insert)
+                    .bind(&id)
+                    .bind(names)
+                    .bind(values)
+                    .execute(&mut *c)
+                    .await?;
+                insert_outcome_audit(&mut *c, audit).await?;
+                Ok(Some(Ok(claims)))
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        changed.ok_or_else(|| StoreError::NotFound(owner.describe()))
+    }
+
+    async fn claims_to_release(&self, user_id: &str) -> StoreResult<ClaimsToRelease> {
+        let mut c = self.pool.acquire().await.map_err(db_error)?;
+        let own = claims_of(&mut c, &USER_CLAIMS, user_id)
+            .await
+            .map_err(db_error)?;
+        let rows = sqlx::query(
+            "SELECT g.name, k.name, k.value
+             FROM group_member m
+             JOIN user_group g ON g.id = m.group_id
+             JOIN group_claim k ON k.group_id = g.id
+             WHERE m.user_id = $1
+             ORDER BY g.name, k.name",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?;
+        let mut groups: Vec<(String, CustomClaims)> = Vec::new();
+        for r in rows {
+            let group: String = r.try_get(0).map_err(db_error)?;
+            let claim: String = r.try_get(1).map_err(db_error)?;
+            let value = json_value(&r, 2).map_err(db_error)?;
+            match groups.last_mut() {
+                Some((last, claims)) if *last == group => {
+                    claims.insert(claim, value);
+                }
+                _ => groups.push((group, CustomClaims::from([(claim, value)]))),
+            }
+        }
+        Ok(ClaimsToRelease { own, groups })
+    }
+}
+
+/// The statements of one kind of owner's custom claims.
+struct ClaimSql {
+    /// The owner's id, by its name.
+    owner_id: &'static str,
+    /// The same, its row locked for the rest of the transaction.
+    owner_locked: &'static str,
+    /// Its claims, by its id.
+    claims_of: &'static str,
+    delete: &'static str,
+    /// Its claims from arrays of names and of values.
+    insert: &'static str,
+}
+
+macro_rules! claim_sql {
+    ($owner:literal, $named_by:literal, $claims:literal, $refers:literal) => {
+        ClaimSql {
+            owner_id: concat!("SELECT id FROM ", $owner, " WHERE ", $named_by, " = $1"),
+            owner_locked: concat!(
+                "SELECT id FROM ",
+                $owner,
+                " WHERE ",
+                $named_by,
+                " = $1 FOR NO KEY UPDATE"
+            ),
+            claims_of: concat!(
+                "SELECT name, value FROM ",
+                $claims,
+                " WHERE ",
+                $refers,
+                " = $1"
+            ),
+            delete: concat!("DELETE FROM ", $claims, " WHERE ", $refers, " = $1"),
+            insert: concat!(
+                "INSERT INTO ",
+                $claims,
+                " (",
+                $refers,
+                ", name, value) SELECT $1, n, v FROM unnest($2::TEXT[], $3::TEXT[]) AS t(n, v)"
+            ),
+        }
+    };
+}
+
+const USER_CLAIMS: ClaimSql = claim_sql!("user_account", "username", "user_claim", "user_id");
+const GROUP_CLAIMS: ClaimSql = claim_sql!("user_group", "name", "group_claim", "group_id");
+
+/// The statements of `owner`'s custom claims, and its name.
+fn claim_sql(owner: &ClaimOwner) -> (&'static ClaimSql, &str) {
+    match owner {
+        ClaimOwner::User(name) => (&USER_CLAIMS, name),
+        ClaimOwner::Group(name) => (&GROUP_CLAIMS, name),
+    }
+}
+
+/// The id `sql` (`ClaimSql::owner_id` or `owner_locked`) finds under `name`.
+async fn owner_id(
+    c: &mut PgConnection,
+    sql: &'static str,
+    name: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(sql).bind(name).fetch_optional(c).await
+}
+
+/// The custom claims of the user or group whose id is `id`.
+async fn claims_of(
+    c: &mut PgConnection,
+    sql: &ClaimSql,
+    id: &str,
+) -> Result<CustomClaims, sqlx::Error> {
+    let rows = sqlx::query(sql.claims_of).bind(id).fetch_all(c).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, json_value(r, 1)?)))
+        .collect()
+}
+
+/// A custom claim's value, kept as JSON text.
+fn json_value(r: &PgRow, at: usize) -> Result<serde_json::Value, sqlx::Error> {
+    let text: String = r.try_get(at)?;
+    serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: at.to_string(),
+        source: Box::new(e),
+    })
 }

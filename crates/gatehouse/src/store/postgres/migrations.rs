@@ -114,6 +114,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "dpop",
         include_str!("../../../migrations/postgres/0020_dpop.sql"),
     ),
+    (
+        21,
+        "custom claims",
+        include_str!("../../../migrations/postgres/0021_custom_claims.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

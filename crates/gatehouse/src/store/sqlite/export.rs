@@ -6,15 +6,16 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
 use super::SqliteStore;
 use super::audit::insert_audit;
 use super::directory::{insert_client, insert_user};
+use super::groups::json_value;
 use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::{Client, SigningKey, TotpFactor, User};
 use crate::oidc::family_token;
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow, KeyRow,
-    MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow, Snapshot,
-    TokenRow, TotpRow, UserRow,
+    self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
+    KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow,
+    Snapshot, TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -110,6 +111,16 @@ impl SqliteStore {
                             added_at: r.get(2)?,
                         })
                     },
+                )?,
+                user_claims: all(
+                    c,
+                    "SELECT user_id, name, value FROM user_claim ORDER BY user_id, name",
+                    claim_row,
+                )?,
+                group_claims: all(
+                    c,
+                    "SELECT group_id, name, value FROM group_claim ORDER BY group_id, name",
+                    claim_row,
                 )?,
                 sessions: all(
                     c,
@@ -324,6 +335,18 @@ impl SqliteStore {
                         params![m.group_id, m.user_id, m.added_at],
                     )?;
                 }
+                for k in &s.user_claims {
+                    tx.execute(
+                        "INSERT INTO user_claim (user_id, name, value) VALUES (?1, ?2, ?3)",
+                        params![k.owner_id, k.name, k.value.to_string()],
+                    )?;
+                }
+                for k in &s.group_claims {
+                    tx.execute(
+                        "INSERT INTO group_claim (group_id, name, value) VALUES (?1, ?2, ?3)",
+                        params![k.owner_id, k.name, k.value.to_string()],
+                    )?;
+                }
                 for x in &s.sessions {
                     tx.execute(
                         "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
@@ -415,4 +438,13 @@ impl SqliteStore {
             Err(StoreError::NotEmpty)
         }
     }
+}
+
+/// A custom claim: its owner's id, its name and its value (JSON text).
+fn claim_row(r: &Row<'_>) -> rusqlite::Result<ClaimRow> {
+    Ok(ClaimRow {
+        owner_id: r.get(0)?,
+        name: r.get(1)?,
+        value: json_value(r, 2)?,
+    })
 }

@@ -7,7 +7,10 @@ use super::audit::insert_outcome_audit;
 use super::rows::user_from;
 use super::{SqliteStore, conflict_as};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Group, GroupChange, User};
+use crate::model::{
+    AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange, User,
+};
+use crate::oidc::claims;
 use crate::store::columns::{group_columns, may_use_client, user_columns};
 use crate::store::{Groups, StoreError, StoreResult, in_use};
 
@@ -336,4 +339,143 @@ impl Groups for SqliteStore {
         })
         .await
     }
+
+    async fn custom_claims(&self, owner: &ClaimOwner) -> StoreResult<Option<CustomClaims>> {
+        let (sql, name) = claim_sql(owner);
+        let name = name.to_owned();
+        self.read(move |c| match owner_id(c, sql, &name)? {
+            Some(id) => claims_of(c, sql, &id).map(Some),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn change_custom_claims(
+        &self,
+        owner: &ClaimOwner,
+        change: ClaimsChange,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<Result<CustomClaims, String>> {
+        let (sql, name) = claim_sql(owner);
+        let name = name.to_owned();
+        let changed = self
+            .write(move |tx| {
+                let Some(id) = owner_id(tx, sql, &name)? else {
+                    return Ok(None);
+                };
+                let claims = match claims::changed(claims_of(tx, sql, &id)?, &change) {
+                    Ok(claims) => claims,
+                    Err(why) => return Ok(Some(Err(why))),
+                };
+                tx.prepare_cached(sql.delete)?.execute([&id])?;
+                let mut insert = tx.prepare_cached(sql.insert)?;
+                for (claim, value) in &claims {
+                    insert.execute(params![id, claim, value.to_string()])?;
+                }
+                insert_outcome_audit(tx, audit.as_ref())?;
+                Ok(Some(Ok(claims)))
+            })
+            .await?;
+        changed.ok_or_else(|| StoreError::NotFound(owner.describe()))
+    }
+
+    async fn claims_to_release(&self, user_id: &str) -> StoreResult<ClaimsToRelease> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            let own = claims_of(c, &USER_CLAIMS, &user_id)?;
+            let mut groups: Vec<(String, CustomClaims)> = Vec::new();
+            let mut rows = c.prepare_cached(
+                "SELECT g.name, k.name, k.value
+                 FROM group_member m
+                 JOIN user_group g ON g.id = m.group_id
+                 JOIN group_claim k ON k.group_id = g.id
+                 WHERE m.user_id = ?1
+                 ORDER BY g.name, k.name",
+            )?;
+            let rows = rows.query_map([&user_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    json_value(r, 2)?,
+                ))
+            })?;
+            for row in rows {
+                let (group, claim, value) = row?;
+                match groups.last_mut() {
+                    Some((last, claims)) if *last == group => {
+                        claims.insert(claim, value);
+                    }
+                    _ => groups.push((group, CustomClaims::from([(claim, value)]))),
+                }
+            }
+            Ok(ClaimsToRelease { own, groups })
+        })
+        .await
+    }
+}
+
+/// The statements of one kind of owner's custom claims.
+struct ClaimSql {
+    /// The owner's id, by its name.
+    owner_id: &'static str,
+    /// Its claims, by its id.
+    claims_of: &'static str,
+    delete: &'static str,
+    insert: &'static str,
+}
+
+macro_rules! claim_sql {
+    ($owner:literal, $named_by:literal, $claims:literal, $refers:literal) => {
+        ClaimSql {
+            owner_id: concat!("SELECT id FROM ", $owner, " WHERE ", $named_by, " = ?1"),
+            claims_of: concat!(
+                "SELECT name, value FROM ",
+                $claims,
+                " WHERE ",
+                $refers,
+                " = ?1"
+            ),
+            delete: concat!("DELETE FROM ", $claims, " WHERE ", $refers, " = ?1"),
+            insert: concat!(
+                "INSERT INTO ",
+                $claims,
+                " (",
+                $refers,
+                ", name, value) VALUES (?1, ?2, ?3)"
+            ),
+        }
+    };
+}
+
+const USER_CLAIMS: ClaimSql = claim_sql!("user_account", "username", "user_claim", "user_id");
+const GROUP_CLAIMS: ClaimSql = claim_sql!("user_group", "name", "group_claim", "group_id");
+
+/// The statements of `owner`'s custom claims, and its name.
+fn claim_sql(owner: &ClaimOwner) -> (&'static ClaimSql, &str) {
+    match owner {
+        ClaimOwner::User(name) => (&USER_CLAIMS, name),
+        ClaimOwner::Group(name) => (&GROUP_CLAIMS, name),
+    }
+}
+
+/// The id of the user or group `sql` is about, by its name.
+fn owner_id(c: &Connection, sql: &ClaimSql, name: &str) -> rusqlite::Result<Option<String>> {
+    c.prepare_cached(sql.owner_id)?
+        .query_row([name], |r| r.get(0))
+        .optional()
+}
+
+/// The custom claims of the user or group whose id is `id`.
+fn claims_of(c: &Connection, sql: &ClaimSql, id: &str) -> rusqlite::Result<CustomClaims> {
+    c.prepare_cached(sql.claims_of)?
+        .query_map([id], |r| Ok((r.get(0)?, json_value(r, 1)?)))?
+        .collect()
+}
+
+/// A custom claim's value, kept as JSON text.
+pub(super) fn json_value(r: &Row<'_>, at: usize) -> rusqlite::Result<serde_json::Value> {
+    let text: String = r.get(at)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, Box::new(e))
+    })
 }

@@ -56,6 +56,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0018_client_keys.sql"),
     include_str!("../../../migrations/sqlite/0019_signed_requests.sql"),
     include_str!("../../../migrations/sqlite/0020_dpop.sql"),
+    include_str!("../../../migrations/sqlite/0021_custom_claims.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

@@ -1,0 +1,44 @@
+//! Claims an administrator gives a user or a group (`oidc::claims::custom` releases them).
+
+use std::collections::BTreeMap;
+
+/// Claims by name, each a JSON value: a string, a number, `true` or `false`, an array or an
+/// object (`oidc::claims::custom_claims_problem` says which are acceptable).
+pub type CustomClaims = BTreeMap<String, serde_json::Value>;
+
+/// Whose custom claims: a user by username, or a group by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOwner {
+    User(String),
+    Group(String),
+}
+
+impl ClaimOwner {
+    /// What the owner is called, for messages: `user "ada"`, `group "ops"`.
+    pub fn describe(&self) -> String {
+        match self {
+            ClaimOwner::User(name) => format!("user {name:?}"),
+            ClaimOwner::Group(name) => format!("group {name:?}"),
+        }
+    }
+}
+
+/// A change to a user's or a group's custom claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimsChange {
+    /// These, and no others.
+    Replace(CustomClaims),
+    /// These set (added, or their value replaced), those named removed, the others kept.
+    Patch {
+        set: CustomClaims,
+        unset: Vec<String>,
+    },
+}
+
+/// What a user is given to release: their own custom claims, and each of their groups' by the
+/// group's name, in the order of the names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimsToRelease {
+    pub own: CustomClaims,
+    pub groups: Vec<(String, CustomClaims)>,
+}
