@@ -19,7 +19,7 @@ use common::backend::Database;
 use common::oneshot::*;
 use common::{add_user, hidden_input, user};
 use gatehouse::admin::{Admin, NewGroup};
-use gatehouse::model::{AuditKind, AuditQuery, AuditRecord};
+use gatehouse::model::{AuditKind, AuditQuery, AuditRecord, ClaimOwner};
 
 /// Ada, an administrator (in `admins`), and Bob, who is not; Ada's browser.
 async fn with_admin(db: Database) -> (Fixture, String) {
@@ -360,6 +360,77 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
     let r = post_as_admin(&f, &bob, "/admin/groups", &[("name", "bobs")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(store.group("bobs").await.unwrap().is_none());
+}
+
+/// An administrator sets a person's and a group's custom claims as a JSON object on their
+/// pages; what is not a JSON object, or names a standard claim, is refused with what was typed
+/// kept in the field, and nothing changed; someone who is not an administrator changes nothing.
+async fn custom_claims_are_set_on_a_persons_and_a_groups_page(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    let csrf = hidden_input(
+        &body_text(get_as(&f, &ada, "/admin/users/bob").await).await,
+        "csrf",
+    );
+    let set = |path: &'static str, claims: &'static str| {
+        let (ada, csrf, f) = (ada.clone(), csrf.clone(), &f);
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("action", "set_claims"),
+                ("claims", claims),
+            ];
+            let r = post_as_admin(f, &ada, path, &fields).await;
+            (r.status(), body_text(r).await)
+        }
+    };
+    let bob = ClaimOwner::User("bob".into());
+    let claims_of = |owner| async move { store.custom_claims(&owner).await.unwrap().unwrap() };
+    let (status, html) = set(
+        "/admin/users/bob",
+        r#"{"department": "ops", "roles": ["editor"]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("The claims are saved"), "{html}");
+    assert!(
+        html.contains("&quot;department&quot;: &quot;ops&quot;"),
+        "{html}"
+    );
+    let saved = claims_of(bob.clone()).await;
+    assert_eq!(saved["department"], "ops");
+    for (typed, says) in [
+        ("department = ops", "must be a JSON object"),
+        (r#"["ops"]"#, "must be a JSON object"),
+        (r#"{"email": "bob@elsewhere.example"}"#, "standard claim"),
+    ] {
+        let (status, html) = set("/admin/users/bob", typed).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{typed}");
+        assert!(html.contains(says), "{typed}: {html}");
+        let kept = typed.replace('"', "&quot;");
+        assert!(html.contains(&kept), "what was typed stays: {html}");
+        assert_eq!(claims_of(bob.clone()).await, saved, "nothing changed");
+    }
+    // An empty field removes them all.
+    let (status, _) = set("/admin/users/bob", "  ").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(claims_of(bob.clone()).await.is_empty());
+
+    let (status, html) = set("/admin/groups/admins", r#"{"tier": "gold"}"#).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let admins = ClaimOwner::Group("admins".into());
+    assert_eq!(claims_of(admins.clone()).await["tier"], "gold");
+    let ada_id = user(store, "ada").await.id;
+    for kind in ["admin.user.claims_set", "admin.group.claims_set"] {
+        let record = records(&f, kind).await.remove(0);
+        assert_eq!(record.record.actor, format!("user:{ada_id}"), "{kind}");
+    }
+    // Bob may not.
+    let bob_session = account_sign_in(&f, "bob").await;
+    let fields = [("action", "set_claims"), ("claims", r#"{"tier": "none"}"#)];
+    let r = post_as_admin(&f, &bob_session, "/admin/groups/admins", &fields).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(claims_of(admins).await["tier"], "gold");
 }
 
 /// The secret a page shows once.
@@ -937,6 +1008,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     an_administrator_disables_an_account_as_themselves,
     the_audit_log_is_filtered_and_paged,
     groups_are_made_and_changed_by_an_administrator,
+    custom_claims_are_set_on_a_persons_and_a_groups_page,
     applications_are_registered_given_access_new_secrets_and_removed,
     an_applications_settings_are_changed_as_a_whole_and_checked,
     signing_keys_are_rotated_on_schedule_or_at_once,

@@ -30,7 +30,8 @@ use crate::admin::{
 use crate::auth::forms::{self, Purpose};
 use crate::keyring::Rotation;
 use crate::model::{
-    AuditKind, AuditQuery, AuditRecord, EmailPurpose, Session, SigningAlg, User, UserSearch,
+    AuditKind, AuditQuery, AuditRecord, ClaimOwner, ClaimsChange, CustomClaims, EmailPurpose,
+    Session, SigningAlg, User, UserSearch,
 };
 use crate::oidc::authorize::Refusal;
 use crate::oidc::{OAuthError, tokens};
@@ -298,6 +299,8 @@ pub(super) struct PersonForm {
     csrf: String,
     #[serde(default)]
     action: String,
+    #[serde(default)]
+    claims: String,
 }
 
 /// POST /admin/users/{username}: one of the person page's buttons.
@@ -363,6 +366,17 @@ pub(super) async fn act(
         "reset_link" if state.mailer.is_none() && !target.disabled => {
             return hand_over_reset_link(&state, &admin, peer, &target).await;
         }
+        "set_claims" => {
+            let owner = ClaimOwner::User(target.username.clone());
+            match set_claims(&ops, &owner, &form.claims, t.claims_not_json).await {
+                Ok(()) => Ok(t.done_claims.to_owned()),
+                Err(ClaimsRefused::Because(why)) => {
+                    let refused = (Some(why.as_str()), Some(form.claims.as_str()));
+                    return show_person_with(&state, &admin, &username, None, refused).await;
+                }
+                Err(ClaimsRefused::Failed(e)) => Err(e),
+            }
+        }
         _ => {
             let errors = &state.look.text.errors;
             let page = pages::ErrorPage::new(errors.account_form_incomplete)
@@ -415,6 +429,18 @@ async fn show_person(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
+    show_person_with(state, admin, username, notice, (error, None)).await
+}
+
+/// As [`show_person`], the claims field showing `claims_sent` when the claims sent were
+/// refused (for `error`), so that nothing typed is lost.
+async fn show_person_with(
+    state: &AppState,
+    admin: &Administrator,
+    username: &str,
+    notice: Option<&str>,
+    (error, claims_sent): (Option<&str>, Option<&str>),
+) -> Response {
     let ops = admin.ops(state, Peer(None));
     let user = match ops.user(username).await {
         Ok(u) => u,
@@ -425,9 +451,13 @@ async fn show_person(
         let groups = store.user_groups(&user.id).await?;
         let factors = store.factors(&user.id).await?;
         let sessions = store.sessions(&user.id, state.now()).await?.len();
-        Ok::<_, crate::store::StoreError>((groups, factors, sessions))
+        let claims = store
+            .custom_claims(&ClaimOwner::User(user.username.clone()))
+            .await?
+            .unwrap_or_default();
+        Ok::<_, crate::store::StoreError>((groups, factors, sessions, claims))
     };
-    let (groups, factors, sessions) = match loaded.await {
+    let (groups, factors, sessions, claims) = match loaded.await {
         Ok(l) => l,
         Err(e) => return failed(state, store_error(e)),
     };
@@ -439,6 +469,7 @@ async fn show_person(
         notice,
         error,
         own: user.id == admin.user.id,
+        claims: &claims_sent.map_or_else(|| claims_shown(&claims), str::to_owned),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -499,6 +530,8 @@ pub(super) struct GroupForm {
     username: String,
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    claims: String,
 }
 
 /// POST /admin/groups: adds a group.
@@ -600,6 +633,17 @@ pub(super) async fn change_group(
                 .await
                 .map(|_| t.done_policy.to_owned())
         }
+        "set_claims" => {
+            let owner = ClaimOwner::Group(name.clone());
+            match set_claims(&ops, &owner, &form.claims, t.claims_not_json).await {
+                Ok(()) => Ok(t.done_claims.to_owned()),
+                Err(ClaimsRefused::Because(why)) => {
+                    let refused = (Some(why.as_str()), Some(form.claims.as_str()));
+                    return show_group_with(&state, &admin, &name, None, refused).await;
+                }
+                Err(ClaimsRefused::Failed(e)) => Err(e),
+            }
+        }
         "delete" if form.confirm.trim() != name => {
             return show_group(&state, &admin, &name, None, Some(t.confirm_mismatch)).await;
         }
@@ -636,17 +680,35 @@ async fn show_group(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
+    show_group_with(state, admin, name, notice, (error, None)).await
+}
+
+/// As [`show_group`], the claims field showing `claims_sent` when the claims sent were
+/// refused (for `error`).
+async fn show_group_with(
+    state: &AppState,
+    admin: &Administrator,
+    name: &str,
+    notice: Option<&str>,
+    (error, claims_sent): (Option<&str>, Option<&str>),
+) -> Response {
     let ops = admin.ops(state, Peer(None));
     let first = ops.members_page(name, None, MEMBERS_SHOWN + 1);
-    let (group, mut members) = match (ops.group(name).await, first.await) {
-        (Ok(g), Ok(m)) => (g, m),
-        (Err(AdminError::Store(StoreError::NotFound(_))), _) => {
+    let owner = ClaimOwner::Group(name.to_owned());
+    let loaded = (
+        ops.group(name).await,
+        first.await,
+        ops.custom_claims(&owner).await,
+    );
+    let (group, mut members, claims) = match loaded {
+        (Ok(g), Ok(m), Ok(c)) => (g, m, c),
+        (Err(AdminError::Store(StoreError::NotFound(_))), _, _) => {
             let c = &state.look.text.console;
             let page = pages::ErrorPage::new(c.no_such_group)
                 .link(c.groups, state.config.endpoint("/admin/groups"));
             return pages::respond(StatusCode::NOT_FOUND, page.render(&state.look));
         }
-        (Err(e), _) | (_, Err(e)) => return admin_failed(state, e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return admin_failed(state, e),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -655,13 +717,14 @@ async fn show_group(
     };
     let more = members.len() > MEMBERS_SHOWN;
     members.truncate(MEMBERS_SHOWN);
+    let claims = claims_sent.map_or_else(|| claims_shown(&claims), str::to_owned);
     let html = pages::console_group(
         &state.look,
         &admin.base(state),
         &group,
         (&members, more),
-        notice,
-        error,
+        &claims,
+        (notice, error),
     );
     pages::respond(status, html)
 }
@@ -1181,6 +1244,45 @@ pub(super) async fn audit(
 }
 
 /// An administrative operation's failure as a page: nobody by that name (404), or the store.
+/// Why claims sent from a page were not saved.
+enum ClaimsRefused {
+    /// Said on the page, beside what was sent: not a JSON object, or a claim not acceptable.
+    Because(String),
+    Failed(AdminError),
+}
+
+/// Replaces `owner`'s custom claims with those a page's field sent: a JSON object (blank for
+/// none); `not_json` says it was not one.
+async fn set_claims(
+    ops: &Admin<'_>,
+    owner: &ClaimOwner,
+    sent: &str,
+    not_json: &str,
+) -> Result<(), ClaimsRefused> {
+    let sent = sent.trim();
+    let claims = if sent.is_empty() {
+        CustomClaims::new()
+    } else {
+        match serde_json::from_str::<serde_json::Value>(sent) {
+            Ok(serde_json::Value::Object(claims)) => claims.into_iter().collect(),
+            _ => return Err(ClaimsRefused::Because(not_json.to_owned())),
+        }
+    };
+    match ops
+        .change_custom_claims(owner, ClaimsChange::Replace(claims))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(AdminError::Invalid(why)) => Err(ClaimsRefused::Because(why)),
+        Err(e) => Err(ClaimsRefused::Failed(e)),
+    }
+}
+
+/// Custom claims as the claims field shows them.
+fn claims_shown(claims: &CustomClaims) -> String {
+    serde_json::to_string_pretty(claims).unwrap_or_default()
+}
+
 fn admin_failed(state: &AppState, e: AdminError) -> Response {
     match e {
         AdminError::Store(crate::store::StoreError::NotFound(_)) => {

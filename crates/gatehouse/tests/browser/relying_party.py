@@ -302,8 +302,10 @@ class RelyingParty:
         if info.get("sub") != claims["sub"]:
             h._page(400, "Sign-in failed", "<h1>Sign-in failed</h1><p id=error>sub</p>")
             return
-        # The groups the ID token itself carries (what most applications read for roles).
+        # The groups the ID token itself carries (what most applications read for roles), and
+        # a custom claim an administrator may have given.
         id_groups = claims.get("groups", [])
+        id_department = claims.get("department", "")
         claims = {**claims, **info}
         cookie = secrets.token_urlsafe(16)
         with self.lock:
@@ -315,6 +317,7 @@ class RelyingParty:
                 f"<p id=acr>{html.escape(str(claims.get('acr', '')))}</p>"
                 f"<p id=amr>{html.escape(' '.join(claims.get('amr', [])))}</p>"
                 f"<p id=groups>{html.escape(' '.join(id_groups))}</p>"
+                f"<p id=department>{html.escape(str(id_department))}</p>"
                 f"<p id=method>{query.get('method', 'GET')}</p>"
                 '<a href="/logout?hint=1">Sign out</a>',
                 headers=[("Set-Cookie", f"rp_session={cookie}; Path=/; HttpOnly")])

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import expect
 
 from relying_party import RelyingParty
-from test_sign_in import fill_login
+from test_sign_in import fill_login, start
 
 
 def sign_in_as_administrator(page, server) -> str:
@@ -90,6 +90,39 @@ def test_an_administrator_makes_a_group_and_adds_a_member(browser_page, gatehous
     page.get_by_role("link", name="Groups", exact=True).click()
     row = page.get_by_role("table", name="Groups").get_by_role("row").filter(has_text=name)
     expect(row).to_contain_text("1 member · two-step verification")
+
+
+def test_an_administrator_gives_a_person_a_claim_that_an_application_reads(
+        browser_page, browser, gatehouse):
+    page = browser_page
+    person = gatehouse.add_user("claimed")
+    rp = RelyingParty("Claims reader")
+    try:
+        gatehouse.add_client(rp, f"claims-{person[-8:]}", first_party=True)
+        sign_in_as_administrator(page, gatehouse)
+        page.goto(f"{gatehouse.issuer}/admin/users/{person}")
+        field = page.get_by_label(re.compile("^Claims, as a JSON object"))
+        expect(field).to_have_value("{}")
+        # A standard claim is not the administrator's to set: refused, what was typed kept.
+        field.fill('{"email": "someone.else@example.com"}')
+        page.get_by_role("button", name="Save claims").click()
+        expect(page.get_by_role("alert")).to_contain_text("standard claim")
+        expect(field).to_have_value('{"email": "someone.else@example.com"}')
+        field.fill('{"department": "research"}')
+        page.get_by_role("button", name="Save claims").click()
+        expect(page.get_by_role("status")).to_contain_text("The claims are saved")
+        assert json.loads(gatehouse.cli("user", "claims", person)) == {"department": "research"}
+
+        # The person signs in to the application, on another origin, which reads the claim
+        # from the ID token it asked the profile scope for.
+        other = browser.new_context().new_page()
+        start(other, rp, scope="openid%20profile")
+        fill_login(other, person)
+        expect(other.get_by_role("heading")).to_have_text(f"Signed in as {person}")
+        expect(other.locator("#department")).to_have_text("research")
+        other.context.close()
+    finally:
+        rp.close()
 
 
 def test_an_administrator_registers_an_application_and_sees_its_secret_once(browser_page,

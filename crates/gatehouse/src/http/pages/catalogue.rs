@@ -408,6 +408,13 @@ pub(in crate::http) struct ConsoleText {
     pub sign_in_policy: &'static str,
     pub policy_label: &'static str,
     pub save_policy: &'static str,
+    /// Custom claims: the heading, what they are, the field and its button.
+    pub claims: &'static str,
+    pub claims_help: &'static str,
+    pub claims_label: &'static str,
+    pub save_claims: &'static str,
+    pub done_claims: &'static str,
+    pub claims_not_json: &'static str,
     pub members: &'static str,
     pub no_members: &'static str,
     /// Below a group's members when there are more than the page shows (how many it shows).
@@ -999,6 +1006,15 @@ pub(in crate::http) static ENGLISH: Text = Text {
         sign_in_policy: "Signing in takes",
         policy_label: "Every member signs in with at least",
         save_policy: "Save",
+        claims: "Claims",
+        claims_help: "Claims of your own for applications, such as a department or a role: in \
+                      ID tokens and at /userinfo when an application asks for the profile \
+                      scope. A person's own come before their groups'.",
+        claims_label: "Claims, as a JSON object: {\"department\": \"ops\", \"roles\": [\"editor\"]}",
+        save_claims: "Save claims",
+        done_claims: "The claims are saved; applications see them from the next sign-in.",
+        claims_not_json: "The claims must be a JSON object, as {\"department\": \"ops\"}: \
+                          nothing was saved.",
         members: "Members",
         no_members: "Nobody is in this group yet.",
         more_members: |shown| {

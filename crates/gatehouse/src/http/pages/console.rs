@@ -183,6 +183,8 @@ pub(in crate::http) struct PersonView<'a> {
     pub error: Option<&'a str>,
     /// Whether this is the administrator's own account (which cannot be disabled here).
     pub own: bool,
+    /// What the claims field shows: their custom claims, or what was sent and refused.
+    pub claims: &'a str,
 }
 
 /// One person: their account, and what an administrator can do to it.
@@ -260,9 +262,32 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 }
             }
         }
+        (claims_form(look, base, &action, v.claims))
         p { a href=(base.audit_url(&u.username)) { (t.their_activity) } }
     };
     page(look, &u.username, Width::Wide, body)
+}
+
+/// The custom claims of a person or a group, `shown` as JSON: in a field to change them, or
+/// as they are for an administrator who has not signed in lately.
+fn claims_form(look: &Look, base: &ConsoleBase<'_>, action: &str, shown: &str) -> Markup {
+    let t = &look.text.console;
+    html! {
+        h2 { (t.claims) }
+        p #claims-help .muted { (t.claims_help) }
+        @if base.recent {
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="set_claims";
+                label for="claims" { (t.claims_label) }
+                textarea #claims name="claims" rows="6" spellcheck="false"
+                    aria-describedby="claims-help" { (shown) }
+                button type="submit" .secondary { (t.save_claims) }
+            }
+        } @else {
+            pre aria-label=(t.claims) { (shown) }
+        }
+    }
 }
 
 /// A password reset link for `user`, shown once to the administrator who made it.
@@ -411,8 +436,8 @@ pub(in crate::http) fn group(
     base: &ConsoleBase<'_>,
     group: &Group,
     (members, more): (&[User], bool),
-    notice: Option<&str>,
-    error: Option<&str>,
+    claims: &str,
+    (notice, error): (Option<&str>, Option<&str>),
 ) -> String {
     let t = &look.text.console;
     let action = base.group_url(&group.name);
@@ -468,6 +493,7 @@ pub(in crate::http) fn group(
                 (policy_select(look, "policy", group.auth_policy))
                 button type="submit" .secondary { (t.save_policy) }
             }
+            (claims_form(look, base, &action, claims))
             h2 { (t.remove_group) }
             form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(base.csrf);
