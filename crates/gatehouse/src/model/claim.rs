@@ -42,3 +42,29 @@ pub struct ClaimsToRelease {
     pub own: CustomClaims,
     pub groups: Vec<(String, CustomClaims)>,
 }
+
+impl ClaimsToRelease {
+    /// Gathered from rows of (the group, or `None` for the user's own; the claim; its value),
+    /// each group's rows together, in the order the groups are to be released.
+    pub fn from_rows(
+        rows: impl IntoIterator<Item = (Option<String>, String, serde_json::Value)>,
+    ) -> Self {
+        let mut given = ClaimsToRelease::default();
+        for (group, claim, value) in rows {
+            match group {
+                None => {
+                    given.own.insert(claim, value);
+                }
+                Some(group) => match given.groups.last_mut() {
+                    Some((last, claims)) if *last == group => {
+                        claims.insert(claim, value);
+                    }
+                    _ => given
+                        .groups
+                        .push((group, CustomClaims::from([(claim, value)]))),
+                },
+            }
+        }
+        given
+    }
+}

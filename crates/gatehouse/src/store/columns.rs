@@ -132,6 +132,26 @@ macro_rules! may_use_client {
     };
 }
 
+/// The custom claims the user `$user` is given (`Groups::claims_to_release`), in one
+/// statement: their own first (no group name), then each of their groups', by the group's name
+/// and the claim's.
+macro_rules! claims_to_release {
+    ($user:literal) => {
+        concat!(
+            "SELECT NULL AS owner, name, value FROM user_claim WHERE user_id = ",
+            $user,
+            " UNION ALL
+             SELECT g.name, k.name, k.value
+             FROM group_member m
+             JOIN user_group g ON g.id = m.group_id
+             JOIN group_claim k ON k.group_id = g.id
+             WHERE m.user_id = ",
+            $user,
+            " ORDER BY 1 NULLS FIRST, 2"
+        )
+    };
+}
+
 /// Writes a back-channel logout notice (`oidc::backchannel`) for every client that received an
 /// ID token in one of the sessions `s` that `$which` selects and registered a logout URI, due
 /// at `$now`, each with a fresh `jti` from the backend's random expression `$jti`. Run before
@@ -240,9 +260,9 @@ pub(crate) fn family_tokens(
 }
 
 pub(crate) use {
-    active_user_token, audit_columns, audit_purge_batch, client_columns, device_columns,
-    family_token_columns, group_columns, insert_logout_notices, may_use_client, notice_columns,
-    refresh_family_columns, session_columns, user_columns,
+    active_user_token, audit_columns, audit_purge_batch, claims_to_release, client_columns,
+    device_columns, family_token_columns, group_columns, insert_logout_notices, may_use_client,
+    notice_columns, refresh_family_columns, session_columns, user_columns,
 };
 
 /// How many columns `session_columns!` names: where the next column starts after them.

@@ -13,7 +13,7 @@ use crate::model::{
     AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange, User,
 };
 use crate::oidc::claims;
-use crate::store::columns::{group_columns, may_use_client, user_columns};
+use crate::store::columns::{claims_to_release, group_columns, may_use_client, user_columns};
 use crate::store::{Groups, StoreError, StoreResult, in_use};
 
 fn group_from(r: &PgRow) -> Result<Group, sqlx::Error> {
@@ -470,35 +470,18 @@ impl Groups for PgStore {
     }
 
     async fn claims_to_release(&self, user_id: &str) -> StoreResult<ClaimsToRelease> {
-        let mut c = self.pool.acquire().await.map_err(db_error)?;
-        let own = claims_of(&mut c, &USER_CLAIMS, user_id)
+        // One statement: one snapshot, one round trip.
+        let rows = sqlx::query(claims_to_release!("$1"))
+            .bind(user_id)
+            .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        let rows = sqlx::query(
-            "SELECT g.name, k.name, k.value
-             FROM group_member m
-             JOIN user_group g ON g.id = m.group_id
-             JOIN group_claim k ON k.group_id = g.id
-             WHERE m.user_id = $1
-             ORDER BY g.name, k.name",
-        )
-        .bind(user_id)
-        .fetch_all(&mut *c)
-        .await
-        .map_err(db_error)?;
-        let mut groups: Vec<(String, CustomClaims)> = Vec::new();
-        for r in rows {
-            let group: String = r.try_get(0).map_err(db_error)?;
-            let claim: String = r.try_get(1).map_err(db_error)?;
-            let value = json_value(&r, 2).map_err(db_error)?;
-            match groups.last_mut() {
-                Some((last, claims)) if *last == group => {
-                    claims.insert(claim, value);
-                }
-                _ => groups.push((group, CustomClaims::from([(claim, value)]))),
-            }
-        }
-        Ok(ClaimsToRelease { own, groups })
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, json_value(r, 2)?)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(db_error)?;
+        Ok(ClaimsToRelease::from_rows(rows))
     }
 }
 

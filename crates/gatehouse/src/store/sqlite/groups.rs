@@ -11,7 +11,7 @@ use crate::model::{
     AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange, User,
 };
 use crate::oidc::claims;
-use crate::store::columns::{group_columns, may_use_client, user_columns};
+use crate::store::columns::{claims_to_release, group_columns, may_use_client, user_columns};
 use crate::store::{Groups, StoreError, StoreResult, in_use};
 
 fn group_from(r: &Row<'_>) -> rusqlite::Result<Group> {
@@ -382,33 +382,13 @@ impl Groups for SqliteStore {
     async fn claims_to_release(&self, user_id: &str) -> StoreResult<ClaimsToRelease> {
         let user_id = user_id.to_owned();
         self.read(move |c| {
-            let own = claims_of(c, &USER_CLAIMS, &user_id)?;
-            let mut groups: Vec<(String, CustomClaims)> = Vec::new();
-            let mut rows = c.prepare_cached(
-                "SELECT g.name, k.name, k.value
-                 FROM group_member m
-                 JOIN user_group g ON g.id = m.group_id
-                 JOIN group_claim k ON k.group_id = g.id
-                 WHERE m.user_id = ?1
-                 ORDER BY g.name, k.name",
-            )?;
-            let rows = rows.query_map([&user_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    json_value(r, 2)?,
-                ))
-            })?;
-            for row in rows {
-                let (group, claim, value) = row?;
-                match groups.last_mut() {
-                    Some((last, claims)) if *last == group => {
-                        claims.insert(claim, value);
-                    }
-                    _ => groups.push((group, CustomClaims::from([(claim, value)]))),
-                }
-            }
-            Ok(ClaimsToRelease { own, groups })
+            let mut rows = c.prepare_cached(claims_to_release!("?1"))?;
+            let rows = rows
+                .query_map([&user_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, json_value(r, 2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ClaimsToRelease::from_rows(rows))
         })
         .await
     }
