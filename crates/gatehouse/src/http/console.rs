@@ -1243,7 +1243,6 @@ pub(super) async fn audit(
     pages::respond(StatusCode::OK, html)
 }
 
-/// An administrative operation's failure as a page: nobody by that name (404), or the store.
 /// Why claims sent from a page were not saved.
 enum ClaimsRefused {
     /// Said on the page, beside what was sent: not a JSON object, or a claim not acceptable.
@@ -1283,6 +1282,7 @@ fn claims_shown(claims: &CustomClaims) -> String {
     serde_json::to_string_pretty(claims).unwrap_or_default()
 }
 
+/// An administrative operation's failure as a page: nobody by that name (404), or the store.
 fn admin_failed(state: &AppState, e: AdminError) -> Response {
     match e {
         AdminError::Store(crate::store::StoreError::NotFound(_)) => {
