@@ -75,7 +75,12 @@ async fn a_changed_client_keeps_its_tokens_and_says_its_name(db: Database) {
             ..ClientPatch::default()
         },
         ClientPatch {
-            id_token_claims: Some(Some(vec!["password_hash".into()])),
+            // Neither a claim the scopes release nor one an administrator could give.
+            id_token_claims: Some(Some(vec!["sub".into()])),
+            ..ClientPatch::default()
+        },
+        ClientPatch {
+            id_token_claims: Some(Some(vec!["password hash".into()])),
             ..ClientPatch::default()
         },
     ] {

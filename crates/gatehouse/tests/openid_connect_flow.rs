@@ -506,7 +506,7 @@ async fn a_relying_party_gets_the_groups_profile_and_custom_claims_it_asked_for(
 
     // A client that takes only some claims in its ID token: the rest stay at /userinfo.
     let only = gatehouse::admin::ClientPatch {
-        id_token_claims: Some(Some(vec!["groups".into()])),
+        id_token_claims: Some(Some(vec!["groups".into(), "tier".into()])),
         ..Default::default()
     };
     admin.update_client("grafana", only).await.unwrap();
@@ -515,6 +515,11 @@ async fn a_relying_party_gets_the_groups_profile_and_custom_claims_it_asked_for(
     assert_eq!(claims.email(), None, "not chosen for the ID token");
     assert_eq!(claims.preferred_username(), None);
     assert_eq!(claims.additional_claims().department, None);
+    assert_eq!(
+        claims.additional_claims().tier.as_deref(),
+        Some("gold"),
+        "a custom claim it chose"
+    );
     let info: openidconnect::UserInfoClaims<Groups, openidconnect::core::CoreGenderClaim> = client
         .user_info(tokens.access_token().clone(), None)
         .unwrap()

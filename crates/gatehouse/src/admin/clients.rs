@@ -81,7 +81,8 @@ pub struct NewClient {
     #[schema(max_length = 2048)]
     pub home_uri: Option<String>,
     /// Which of the claims its granted scopes release go into its ID tokens (`name`, `email`,
-    /// `groups`, …); absent: all of them. `/userinfo` has them all either way.
+    /// `groups`, …, or a custom claim's name); absent: all of them. `/userinfo` has them all
+    /// either way.
     #[serde(default)]
     pub id_token_claims: Option<Vec<String>>,
     /// What its ID tokens are signed with (default RS256, which every client library supports).
@@ -161,7 +162,8 @@ pub struct ClientPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(max_length = 2048)]
     pub home_uri: Option<Option<String>>,
-    /// Which scoped claims go into its ID tokens; `null`: all of them again.
+    /// Which scoped claims (or custom claims) go into its ID tokens; `null`: all of them
+    /// again.
     #[serde(default, deserialize_with = "present_list")]
     pub id_token_claims: Option<Option<Vec<String>>>,
     /// What its ID tokens are signed with from now on; tokens signed before still verify.
@@ -522,16 +524,13 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
             "a client using authorization_code needs at least one redirect URI",
         ));
     }
-    if let Some(claim) = c
+    if let Some(problem) = c
         .id_token_claims
         .iter()
         .flatten()
-        .find(|claim| !crate::oidc::claims::SCOPED_CLAIMS.contains(&claim.as_str()))
+        .find_map(|claim| crate::oidc::claims::id_token_claim_problem(claim))
     {
-        return Err(invalid(format!(
-            "unknown ID token claim {claim:?}; known claims: {}",
-            crate::oidc::claims::SCOPED_CLAIMS.join(", ")
-        )));
+        return Err(invalid(problem));
     }
     if let Some(uri) = &c.backchannel_logout_uri
         && let Some(problem) = crate::oidc::backchannel::uri_problem(uri)

@@ -211,23 +211,8 @@ pub fn custom_claims_problem(claims: &CustomClaims) -> Option<String> {
         return Some(format!("at most {MAX_CUSTOM_CLAIMS} custom claims"));
     }
     for (name, value) in claims {
-        let well_formed = name.len() <= MAX_CLAIM_NAME
-            && name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
-        if !well_formed {
-            return Some(format!(
-                "a claim name is 1 to {MAX_CLAIM_NAME} ASCII letters, digits, '_', '-', '.' \
-                 or ':', starting with a letter: not {:?}",
-                name.chars().take(MAX_CLAIM_NAME).collect::<String>()
-            ));
-        }
-        if RESERVED_CLAIMS.contains(&name.as_str()) {
-            return Some(format!(
-                "{name:?} is a claim gatehouse sets itself or a standard claim: choose another \
-                 name"
-            ));
+        if let Some(problem) = custom_claim_name_problem(name) {
+            return Some(problem);
         }
         if value.is_null() {
             return Some(format!(
@@ -262,6 +247,46 @@ pub fn changed(mut current: CustomClaims, change: &ClaimsChange) -> Result<Custo
         Some(problem) => Err(problem),
         None => Ok(claims),
     }
+}
+
+/// What is wrong with `name` as a custom claim's name, if anything: 1 to [`MAX_CLAIM_NAME`]
+/// characters of ASCII letters, digits, `_`, `-`, `.` and `:`, starting with a letter, and not
+/// one of [`RESERVED_CLAIMS`].
+pub fn custom_claim_name_problem(name: &str) -> Option<String> {
+    let well_formed = name.len() <= MAX_CLAIM_NAME
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    if !well_formed {
+        return Some(format!(
+            "a claim name is 1 to {MAX_CLAIM_NAME} ASCII letters, digits, '_', '-', '.' or ':', \
+             starting with a letter: not {:?}",
+            name.chars().take(MAX_CLAIM_NAME).collect::<String>()
+        ));
+    }
+    if RESERVED_CLAIMS.contains(&name) {
+        return Some(format!(
+            "{name:?} is a claim gatehouse sets itself or a standard claim: choose another name"
+        ));
+    }
+    None
+}
+
+/// What is wrong with `name` as a claim a client chooses for its ID tokens
+/// (`Client::id_token_claims`), if anything: one its scopes release ([`SCOPED_CLAIMS`]) or a
+/// custom claim's ([`custom_claim_name_problem`]).
+pub fn id_token_claim_problem(name: &str) -> Option<String> {
+    if SCOPED_CLAIMS.contains(&name) {
+        return None;
+    }
+    custom_claim_name_problem(name).map(|problem| {
+        format!(
+            "ID token claim {name:?}: not one the scopes release ({}), nor a custom claim's \
+             name: {problem}",
+            SCOPED_CLAIMS.join(", ")
+        )
+    })
 }
 
 /// The custom claims released for a user: their own, then those of their groups a claim of
@@ -500,6 +525,26 @@ mod tests {
                     "{given:?}: {problem:?}"
                 ),
             }
+        }
+    }
+
+    #[test]
+    fn a_client_chooses_scoped_or_custom_claims_for_its_id_tokens() {
+        for (name, acceptable) in [
+            ("groups", true),
+            ("email", true),
+            ("department", true),
+            ("urn:example:role", true),
+            ("sub", false),
+            ("cnf", false),
+            ("password hash", false),
+            ("", false),
+        ] {
+            assert_eq!(
+                id_token_claim_problem(name).is_none(),
+                acceptable,
+                "{name:?}"
+            );
         }
     }
 
