@@ -224,7 +224,7 @@ pub trait Directory: Send + Sync {
     ) -> StoreResult<()>;
 }
 
-/// Groups of users and their members.
+/// Groups of users and their members, and the custom claims users and groups carry.
 ///
 /// Every change takes its audit record and writes it in the change's transaction: only when
 /// something changed (a member added who was not one, removed who was), never for a refused
