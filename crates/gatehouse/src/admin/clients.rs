@@ -126,6 +126,11 @@ pub struct NewClient {
     /// bound to its key; others are refused.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Which of the claims its granted scopes release its access tokens carry about the user
+    /// (`name`, `email`, `groups`, …, or a custom claim's name): in a JWT access token (RFC
+    /// 9068), and in introspection's answer for either format (RFC 7662). Default: none.
+    #[serde(default)]
+    pub access_token_claims: Vec<String>,
 }
 
 /// The longest display name of a client.
@@ -200,6 +205,10 @@ pub struct ClientPatch {
     /// Whether its token requests must carry a DPoP proof from now on.
     #[serde(default)]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// Which scoped claims (or custom claims) its access tokens carry from now on; `[]`: none.
+    /// Those issued before stay as they are.
+    #[serde(default)]
+    pub access_token_claims: Option<Vec<String>>,
 }
 
 /// Like [`present`], for a list.
@@ -347,6 +356,12 @@ impl Admin<'_> {
             &mut c.dpop_bound_access_tokens,
             patch.dpop_bound_access_tokens,
             "dpop_bound_access_tokens",
+            &mut changed,
+        );
+        set(
+            &mut c.access_token_claims,
+            patch.access_token_claims,
+            "access_token_claims",
             &mut changed,
         );
         check_client(&client)?;
@@ -524,13 +539,16 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
             "a client using authorization_code needs at least one redirect URI",
         ));
     }
-    if let Some(problem) = c
-        .id_token_claims
-        .iter()
-        .flatten()
-        .find_map(|claim| crate::oidc::claims::id_token_claim_problem(claim))
-    {
-        return Err(invalid(problem));
+    for (chosen_for, chosen) in [
+        ("ID token", c.id_token_claims.as_deref().unwrap_or_default()),
+        ("access token", &c.access_token_claims),
+    ] {
+        if let Some(problem) = chosen
+            .iter()
+            .find_map(|claim| crate::oidc::claims::chosen_claim_problem(chosen_for, claim))
+        {
+            return Err(invalid(problem));
+        }
     }
     if let Some(uri) = &c.backchannel_logout_uri
         && let Some(problem) = crate::oidc::backchannel::uri_problem(uri)
@@ -648,6 +666,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
         require_signed_request_object: new.require_signed_request_object,
         dpop_bound_access_tokens: new.dpop_bound_access_tokens,
+        access_token_claims: new.access_token_claims,
     };
     check_client_id(&client.client_id)?;
     check_client(&client)?;

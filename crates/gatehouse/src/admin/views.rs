@@ -89,6 +89,8 @@ pub struct ClientView {
     pub require_signed_request_object: bool,
     /// Whether its token requests must carry a DPoP proof.
     pub dpop_bound_access_tokens: bool,
+    /// Which scoped claims its access tokens carry (and introspection says); empty: none.
+    pub access_token_claims: Vec<String>,
 }
 
 impl From<Client> for ClientView {
@@ -110,6 +112,7 @@ impl From<Client> for ClientView {
             backchannel_logout_uri: c.backchannel_logout_uri,
             access_token_format: c.access_token_format,
             auth_policy: c.auth_policy,
+            access_token_claims: c.access_token_claims,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,

@@ -168,6 +168,11 @@ pub struct ClientDisplayArgs {
     /// (RFC 9068, for APIs that check tokens offline; a revoked one works until it expires)
     #[arg(long, value_name = "FORMAT")]
     access_token_format: Option<AccessTokenFormat>,
+    /// Its access tokens carry this claim about the user when its scopes release it (repeat
+    /// for several: name, email, groups, a custom claim's name, …): in a JWT access token, and
+    /// in introspection's answer; without it, none
+    #[arg(long = "access-token-claim", value_name = "CLAIM")]
+    access_token_claims: Vec<String>,
     /// What a sign-in must prove to use it: password (the default), two_factor (an
     /// authenticator app's code or a passkey too; people without either set up an app when they
     /// next sign in) or passkey (a passkey; people without one add one when they next sign in)
@@ -184,6 +189,8 @@ pub enum ClientField {
     PostLogoutRedirectUris,
     /// Every claim its scopes release goes into its ID tokens again
     IdTokenClaims,
+    /// Its access tokens carry no claim about the user again
+    AccessTokenClaims,
     /// It is no longer told of logouts
     BackchannelLogoutUri,
 }
@@ -241,6 +248,7 @@ pub(super) async fn client(
                 id_token_signed_response_alg: display.id_token_alg.unwrap_or_default(),
                 backchannel_logout_uri: display.backchannel_logout_uri,
                 access_token_format: display.access_token_format.unwrap_or_default(),
+                access_token_claims: display.access_token_claims,
                 auth_policy: display.auth_policy.unwrap_or_default(),
                 jwks: jwks.as_deref().map(read_jwks).transpose()?,
                 jwks_uri,
@@ -365,6 +373,11 @@ pub(super) async fn client(
                 require_pushed_authorization_requests: require_par,
                 require_signed_request_object: require_signed_requests,
                 dpop_bound_access_tokens: require_dpop,
+                access_token_claims: if clear.contains(&ClientField::AccessTokenClaims) {
+                    Some(Vec::new())
+                } else {
+                    given(display.access_token_claims)
+                },
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

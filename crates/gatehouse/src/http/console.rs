@@ -853,6 +853,7 @@ impl ClientForm {
             logo_uri: Some(Some(self.logo_uri.clone())),
             home_uri: Some(Some(self.home_uri.clone())),
             id_token_claims: None,
+            access_token_claims: None,
             id_token_signed_response_alg: Some(alg),
             backchannel_logout_uri: Some(Some(self.backchannel_logout_uri.clone())),
             access_token_format: Some(access_token_format),

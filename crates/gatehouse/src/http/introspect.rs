@@ -12,7 +12,7 @@ use super::client_auth;
 use super::error::{TokenError, no_store};
 use super::{AppState, Peer};
 use crate::model::TokenKind;
-use crate::oidc::{OAuthError, dpop};
+use crate::oidc::{OAuthError, claims, dpop};
 
 /// POST /introspect
 pub(super) async fn introspect(
@@ -79,6 +79,18 @@ async fn introspection(
         Some(user) => {
             body["sub"] = user.id.clone().into();
             body["username"] = user.username.clone().into();
+            // What the client's access tokens carry about the user (RFC 7662 §2.2), as its
+            // JWT access tokens do; a member above is never replaced.
+            if info.kind == TokenKind::Access
+                && claims::access_token_wants_claims(&client.access_token_claims, &info.scope)
+            {
+                let (_, identity) = super::token::about(state, &client, user, &info.scope).await?;
+                if let Some(members) = body.as_object_mut() {
+                    for (name, value) in identity {
+                        members.entry(name).or_insert(value);
+                    }
+                }
+            }
         }
         // A client_credentials token acts for the client itself.
         None => body["sub"] = info.client_id.clone().into(),

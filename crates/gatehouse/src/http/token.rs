@@ -12,8 +12,8 @@ use super::client_auth::{self, Form};
 use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
 use crate::model::{
-    AccessTokenFormat, Client, ClientToken, CodeRequest, Grant, GrantType, NewTokens, OneTime,
-    Polled, Redeemed, RetryCopy, Rotated,
+    AccessTokenFormat, Client, ClientToken, CodeRequest, CustomClaims, Grant, GrantType, NewTokens,
+    OneTime, Polled, Redeemed, RetryCopy, Rotated, User,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::dpop::{self, Proof};
@@ -124,28 +124,53 @@ fn access_key(client: &Client, access: &str) -> String {
 async fn issue_access(
     state: &AppState,
     client: &Client,
-    user_id: Option<&str>,
+    user: Option<&User>,
     scope: &str,
     (access, issued_at, expires_at): (String, i64, i64),
 ) -> Result<String, TokenError> {
     if client.access_token_format == AccessTokenFormat::Opaque {
         return Ok(access);
     }
-    let groups = match user_id {
-        Some(u) => state.group_names(u, scope).await?,
-        None => Vec::new(),
+    let (groups, identity) = match user {
+        Some(u) => about(state, client, u, scope).await?,
+        None => Default::default(),
     };
     let claims = access_token::claims(&access_token::Issue {
         issuer: &state.config.issuer,
         client_id: &client.client_id,
-        user_id,
+        user_id: user.map(|u| u.id.as_str()),
         scope,
         groups: &groups,
+        identity: &identity,
         jti: &access,
         issued_at,
         expires_at,
     });
     sign(state, client, access_token::TOKEN_TYPE, claims).await
+}
+
+/// What an access token of `client` says about `user` for the `granted` scope: their groups
+/// when it has `groups`, and the claims the client chose for its access tokens
+/// (`claims::for_access_token`), each read only when needed.
+pub(super) async fn about(
+    state: &AppState,
+    client: &Client,
+    user: &User,
+    granted: &str,
+) -> Result<(Vec<String>, serde_json::Map<String, serde_json::Value>), TokenError> {
+    let groups = state.group_names(&user.id, granted).await?;
+    let chosen = &client.access_token_claims;
+    if !claims::access_token_wants_claims(chosen, granted) {
+        return Ok((groups, serde_json::Map::new()));
+    }
+    let custom = if claims::chooses_custom(chosen) {
+        state.custom_claims(&user.id, granted).await?
+    } else {
+        CustomClaims::new()
+    };
+    let identity =
+        claims::for_access_token(claims::scoped(user, &groups, &custom, granted), chosen);
+    Ok((groups, identity))
 }
 
 /// Signs `claims` with the client's algorithm, off the async threads (an RSA signature takes
@@ -239,7 +264,7 @@ async fn signed_in(
     let access = issue_access(
         state,
         client,
-        Some(&grant.user.id),
+        Some(&grant.user),
         &grant.scope,
         (access, now, expires_at),
     )
@@ -382,7 +407,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             let access = issue_access(
                 state,
                 client,
-                Some(&grant.user.id),
+                Some(&grant.user),
                 &grant.scope,
                 (access, now, expires_at),
             )
@@ -427,7 +452,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
                 issue_access(
                     state,
                     &jwt,
-                    Some(&grant.user.id),
+                    Some(&grant.user),
                     &scope,
                     (successor.access_token, times.0, times.1),
                 )

@@ -103,6 +103,11 @@ pub struct Client {
     /// bound to its key (RFC 9449 §5.2, `oidc::dpop`).
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Which of the claims its granted scopes release its access tokens carry about the user:
+    /// in a JWT access token, and in introspection's answer for either format (see
+    /// `oidc::claims::for_access_token`). None by default.
+    #[serde(default)]
+    pub access_token_claims: Vec<String>,
 }
 
 /// A client's public keys (a JWK Set), as `oidc::client_assertion::keys` checked them: each
@@ -205,6 +210,7 @@ impl Client {
             require_pushed_authorization_requests: false,
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
+            access_token_claims: vec![],
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct AccessClaims {
     /// For a token bound to a DPoP key, that key's thumbprint (RFC 9449 §6.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// The claims about the user its client chose (§2.2.3, `oidc::claims::for_access_token`):
+    /// none of them is one of the claims above.
+    #[serde(flatten)]
+    pub identity: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The key a token is bound to (RFC 7800 §3.1, RFC 9449 §6.1).
@@ -53,6 +57,9 @@ pub struct Issue<'a> {
     pub scope: &'a str,
     /// Released only when `scope` has `groups`.
     pub groups: &'a [String],
+    /// The claims about the user its client chose, of those the scope releases
+    /// (`oidc::claims::for_access_token`).
+    pub identity: &'a serde_json::Map<String, serde_json::Value>,
     /// The token's id: its random part, and the thumbprint of the DPoP key it is bound to if
     /// it is (`oidc::dpop::bind`).
     pub jti: &'a str,
@@ -75,6 +82,14 @@ pub fn claims(i: &Issue<'_>) -> AccessClaims {
         cnf: super::dpop::binding(i.jti).map(|jkt| Confirmation {
             jkt: jkt.to_owned(),
         }),
+        // `groups` has a member of its own; no other chosen claim is one of the token's
+        // (`claims::RESERVED_CLAIMS`, `claims::SCOPED_CLAIMS`).
+        identity: i
+            .identity
+            .iter()
+            .filter(|(name, _)| *name != "groups")
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
     }
 }
 
@@ -121,6 +136,9 @@ mod tests {
 
     const NOW: UnixTime = 1_800_000_000;
 
+    static NO_CLAIMS: std::sync::LazyLock<serde_json::Map<String, serde_json::Value>> =
+        std::sync::LazyLock::new(serde_json::Map::new);
+
     fn issue<'a>(scope: &'a str, groups: &'a [String]) -> Issue<'a> {
         Issue {
             issuer: "https://sso.example",
@@ -128,6 +146,7 @@ mod tests {
             user_id: Some("u1"),
             scope,
             groups,
+            identity: &NO_CLAIMS,
             jti: "j1",
             issued_at: NOW,
             expires_at: NOW + 600,
@@ -151,6 +170,31 @@ mod tests {
         own.user_id = None;
         let c = claims(&own);
         assert_eq!((c.sub.as_str(), c.groups), ("api-client", None));
+    }
+
+    #[test]
+    fn the_claims_a_client_chose_sit_beside_the_tokens_own() {
+        let staff = vec!["staff".to_owned()];
+        let identity = serde_json::json!({
+            "email": "ada@example.com", "department": "research", "groups": ["staff"],
+        });
+        let identity = identity.as_object().unwrap();
+        let c = claims(&Issue {
+            identity,
+            ..issue("openid email profile groups", &staff)
+        });
+        let json = serde_json::to_string(&c).unwrap();
+        // `groups` once, as its own member: a JSON object with a name twice is not one a
+        // resource server can trust to read as this issuer meant.
+        assert_eq!(json.matches("\"groups\"").count(), 1, "{json}");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["email"], "ada@example.com");
+        assert_eq!(value["department"], "research");
+        assert_eq!(value["groups"], serde_json::json!(["staff"]));
+        assert_eq!(value["sub"], "u1");
+        // Read back as a resource server would, the same claims.
+        let back: AccessClaims = serde_json::from_value(value).unwrap();
+        assert_eq!(back, c);
     }
 
     fn verified_key(token: &str, jwks: &JwkSet, issuer: &str) -> Option<String> {

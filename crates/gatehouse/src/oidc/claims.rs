@@ -116,13 +116,55 @@ pub const SCOPED_CLAIMS: &[&str] = &[
 /// default, as Keycloak and Pocket ID do), or only those the client chose; `/userinfo` has
 /// them all either way.
 pub fn for_id_token(
-    mut scoped: serde_json::Map<String, serde_json::Value>,
+    scoped: serde_json::Map<String, serde_json::Value>,
     chosen: Option<&[String]>,
 ) -> serde_json::Map<String, serde_json::Value> {
-    if let Some(chosen) = chosen {
-        scoped.retain(|claim, _| chosen.iter().any(|c| c == claim));
+    match chosen {
+        Some(chosen) => only(scoped, chosen),
+        None => scoped,
     }
+}
+
+/// The scoped claims a client's access tokens carry about the user: only those it chose
+/// (`Client::access_token_claims`; none by default, as an access token goes to resource
+/// servers, which RFC 9068 §6 asks to tell no more than they need). In a JWT access token they
+/// sit beside its own claims (RFC 9068 §2.2.3); introspection's answer has them too (RFC 7662
+/// §2.2).
+pub fn for_access_token(
+    scoped: serde_json::Map<String, serde_json::Value>,
+    chosen: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    only(scoped, chosen)
+}
+
+fn only(
+    mut scoped: serde_json::Map<String, serde_json::Value>,
+    chosen: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    scoped.retain(|claim, _| chosen.iter().any(|c| c == claim));
     scoped
+}
+
+/// Whether a client's `chosen` claims name a custom claim: only then are custom claims looked
+/// up for its access tokens.
+pub fn chooses_custom(chosen: &[String]) -> bool {
+    chosen
+        .iter()
+        .any(|claim| !SCOPED_CLAIMS.contains(&claim.as_str()))
+}
+
+/// Whether the `granted` scopes may release a claim of the client's `chosen` ones
+/// ([`scoped`]): only then are the user's claims looked up for an access token.
+pub fn access_token_wants_claims(chosen: &[String], granted: &str) -> bool {
+    chosen.iter().any(|claim| {
+        let scope = match claim.as_str() {
+            "email" | "email_verified" => "email",
+            "groups" => "groups",
+            // The other profile claims, and custom claims.
+            _ => "profile",
+        };
+        scope::contains(granted, scope)
+    })
 }
 
 /// Whether the `granted` scopes release the user's groups: only then are they looked up.
@@ -274,16 +316,17 @@ pub fn custom_claim_name_problem(name: &str) -> Option<String> {
 }
 
 /// What is wrong with `name` as a claim a client chooses for its ID tokens
-/// (`Client::id_token_claims`), if anything: one its scopes release ([`SCOPED_CLAIMS`]) or a
-/// custom claim's ([`custom_claim_name_problem`]).
-pub fn id_token_claim_problem(name: &str) -> Option<String> {
+/// (`Client::id_token_claims`) or its access tokens (`Client::access_token_claims`), if
+/// anything: one its scopes release ([`SCOPED_CLAIMS`]) or a custom claim's
+/// ([`custom_claim_name_problem`]). `chosen_for` names the list in the answer.
+pub fn chosen_claim_problem(chosen_for: &str, name: &str) -> Option<String> {
     if SCOPED_CLAIMS.contains(&name) {
         return None;
     }
     custom_claim_name_problem(name).map(|problem| {
         format!(
-            "ID token claim {name:?}: not one the scopes release ({}), nor a custom claim's \
-             name: {problem}",
+            "{chosen_for} claim {name:?}: not one the scopes release ({}), nor a custom \
+             claim's name: {problem}",
             SCOPED_CLAIMS.join(", ")
         )
     })
@@ -529,6 +572,53 @@ mod tests {
     }
 
     #[test]
+    fn an_access_token_carries_only_the_claims_its_client_chose() {
+        let custom: CustomClaims = [("department".to_owned(), serde_json::json!("research"))]
+            .into_iter()
+            .collect();
+        let granted = "openid profile email groups";
+        let all = scoped(&user(), &["staff".into()], &custom, granted);
+        assert!(
+            for_access_token(all.clone(), &[]).is_empty(),
+            "by default, none"
+        );
+        let chosen = ["department".to_owned(), "email".to_owned()];
+        let some = for_access_token(all, &chosen);
+        let keys: Vec<&str> = some.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["department", "email"]);
+        // Not granted, not released: the client's choice does not widen what was consented to.
+        let narrow = scoped(&user(), &[], &custom, "openid email");
+        let keys: Vec<String> = for_access_token(narrow, &chosen).keys().cloned().collect();
+        assert_eq!(keys, ["email"]);
+    }
+
+    #[test]
+    fn the_users_claims_are_read_for_an_access_token_only_when_they_can_be_released() {
+        let list = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        for (chosen, granted, wanted) in [
+            (list(&[]), "openid profile email groups", false),
+            (list(&["email"]), "openid profile", false),
+            (list(&["email"]), "openid email", true),
+            (list(&["email_verified"]), "openid email", true),
+            (list(&["groups"]), "openid profile", false),
+            (list(&["groups"]), "openid groups", true),
+            (list(&["name"]), "openid email groups", false),
+            (list(&["name"]), "openid profile", true),
+            (list(&["department"]), "openid email", false),
+            (list(&["department"]), "openid profile", true),
+            (list(&["email", "department"]), "openid email", true),
+        ] {
+            assert_eq!(
+                access_token_wants_claims(&chosen, granted),
+                wanted,
+                "{chosen:?} with {granted:?}"
+            );
+        }
+        assert!(!chooses_custom(&list(&["name", "email", "groups"])));
+        assert!(chooses_custom(&list(&["name", "department"])));
+    }
+
+    #[test]
     fn a_client_chooses_scoped_or_custom_claims_for_its_id_tokens() {
         for (name, acceptable) in [
             ("groups", true),
@@ -541,7 +631,7 @@ mod tests {
             ("", false),
         ] {
             assert_eq!(
-                id_token_claim_problem(name).is_none(),
+                chosen_claim_problem("ID token", name).is_none(),
                 acceptable,
                 "{name:?}"
             );

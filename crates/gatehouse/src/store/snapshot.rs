@@ -28,8 +28,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// `refresh_tokens`), and had no key of refresh tokens; version 6 had no client keys
 /// (`private_key_jwt`) and no client required pushed authorization requests; version 7 had no
 /// client that required signed request objects; version 8 had no client that required DPoP;
-/// version 9 had no custom claims.
-pub const VERSION: u32 = 10;
+/// version 9 had no custom claims; version 10 had no client whose access tokens carried claims
+/// about the user.
+pub const VERSION: u32 = 11;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,6 +184,9 @@ pub struct ClientRow {
     /// Absent before version 9 (then false).
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Absent before version 11 (then none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_token_claims: Vec<String>,
 }
 
 impl From<ClientRow> for Client {
@@ -208,6 +212,7 @@ impl From<ClientRow> for Client {
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             require_signed_request_object: c.require_signed_request_object,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            access_token_claims: c.access_token_claims,
         }
     }
 }
@@ -284,6 +289,7 @@ impl From<Client> for ClientRow {
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             require_signed_request_object: c.require_signed_request_object,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            access_token_claims: c.access_token_claims,
         }
     }
 }

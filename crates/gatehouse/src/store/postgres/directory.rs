@@ -162,7 +162,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-           $19, $20, $21, $22, $23)"
+           $19, $20, $21, $22, $23, $24)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -187,8 +187,14 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(&c.jwks_uri)
     .bind(c.require_signed_request_object)
     .bind(c.dpop_bound_access_tokens)
+    .bind(stored_claims(&c.access_token_claims))
     .execute(executor)
     .await
+}
+
+/// A client's access token claims as stored: none is NULL.
+fn stored_claims(claims: &[String]) -> Option<&[String]> {
+    (!claims.is_empty()).then_some(claims)
 }
 
 #[async_trait]
@@ -385,7 +391,8 @@ impl Directory for PgStore {
                          id_token_signed_response_alg = $14, backchannel_logout_uri = $15,
                          access_token_format = $16, auth_policy = $17, jwks = $18,
                          require_pushed_authorization_requests = $19, jwks_uri = $20,
-                         require_signed_request_object = $21, dpop_bound_access_tokens = $22
+                         require_signed_request_object = $21, dpop_bound_access_tokens = $22,
+                         access_token_claims = $23
                      WHERE client_id = $1",
                 )
                 .bind(&c.client_id)
@@ -410,6 +417,7 @@ impl Directory for PgStore {
                 .bind(&c.jwks_uri)
                 .bind(c.require_signed_request_object)
                 .bind(c.dpop_bound_access_tokens)
+                .bind(stored_claims(&c.access_token_claims))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

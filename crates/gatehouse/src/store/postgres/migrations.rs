@@ -119,6 +119,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "custom claims",
         include_str!("../../../migrations/postgres/0021_custom_claims.sql"),
     ),
+    (
+        22,
+        "access token claims",
+        include_str!("../../../migrations/postgres/0022_access_token_claims.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -133,6 +133,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         jwks_uri: r.try_get(20)?,
         require_signed_request_object: r.try_get(21)?,
         dpop_bound_access_tokens: r.try_get(22)?,
+        access_token_claims: r.try_get::<Option<Vec<String>>, _>(23)?.unwrap_or_default(),
     })
 }
 

@@ -115,7 +115,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-           ?19, ?20, ?21, ?22, ?23)"
+           ?19, ?20, ?21, ?22, ?23, ?24)"
     ))?
     .execute(params![
         c.client_id,
@@ -141,7 +141,13 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.jwks_uri,
         c.require_signed_request_object,
         c.dpop_bound_access_tokens,
+        stored_claims(&c.access_token_claims),
     ])
+}
+
+/// A client's access token claims as stored: none is NULL.
+fn stored_claims(claims: &[String]) -> Option<String> {
+    (!claims.is_empty()).then(|| json_list(claims))
 }
 
 pub(super) fn user_id_of(tx: &Connection, username: &str) -> rusqlite::Result<Option<String>> {
@@ -333,7 +339,8 @@ impl Directory for SqliteStore {
                          backchannel_logout_uri = ?15, access_token_format = ?16,
                          auth_policy = ?17, jwks = ?18,
                          require_pushed_authorization_requests = ?19, jwks_uri = ?20,
-                         require_signed_request_object = ?21, dpop_bound_access_tokens = ?22
+                         require_signed_request_object = ?21, dpop_bound_access_tokens = ?22,
+                         access_token_claims = ?23
                      WHERE client_id = ?1",
                     )?
                     .execute(params![
@@ -359,6 +366,7 @@ impl Directory for SqliteStore {
                         c.jwks_uri,
                         c.require_signed_request_object,
                         c.dpop_bound_access_tokens,
+                        stored_claims(&c.access_token_claims),
                     ])?;
                 if changed > 0 {
                     insert_outcome_audit(tx, audit.as_ref())?;

@@ -145,6 +145,11 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
         jwks_uri: row.get(20)?,
         require_signed_request_object: row.get(21)?,
         dpop_bound_access_tokens: row.get(22)?,
+        access_token_claims: row
+            .get::<_, Option<String>>(23)?
+            .map(parse_list)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
