@@ -314,6 +314,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         require_signed_request_object: false,
         dpop_bound_access_tokens: false,
         jwks_uri: None,
+        // So that tokens and introspection's answers carry claims about the user.
+        access_token_claims: vec!["preferred_username".into(), "email".into()],
     };
     // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the
     // JWT verification of /userinfo, introspection and revocation; refresh tokens and the

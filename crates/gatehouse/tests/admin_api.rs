@@ -624,6 +624,36 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(changed["dpop_bound_access_tokens"], false);
+    assert_eq!(changed["access_token_claims"], json!([]), "none by default");
+    let (s, changed) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/app",
+            Some(json!({"access_token_claims": ["email", "department"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        changed["access_token_claims"],
+        json!(["email", "department"])
+    );
+    let (s, refused) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/app",
+            Some(json!({"access_token_claims": ["scope"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("access token claim \"scope\""),
+        "{refused}"
+    );
 
     for body in [
         json!({"client_id": "bad", "redirect_uris": ["https://x.example/cb#frag"]}),

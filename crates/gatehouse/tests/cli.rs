@@ -234,6 +234,27 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     let spa = server.store.client("spa").await.unwrap().unwrap();
     assert!(!spa.dpop_bound_access_tokens);
 
+    // The claims its access tokens carry: chosen, replaced, cleared; a name of the token's
+    // own refused with what is wrong.
+    let access_claims = |args: &[&str]| {
+        let mut all = vec!["client", "update", "spa"];
+        all.extend_from_slice(args);
+        gatehouse(db, &all, None)
+    };
+    ok(&access_claims(&[
+        "--access-token-claim",
+        "email",
+        "--access-token-claim",
+        "department",
+    ]));
+    let spa = server.store.client("spa").await.unwrap().unwrap();
+    assert_eq!(spa.access_token_claims, ["email", "department"]);
+    let out = access_claims(&["--access-token-claim", "jti"]);
+    refused(&out, "access token claim \"jti\"");
+    ok(&access_claims(&["--clear", "access-token-claims"]));
+    let spa = server.store.client("spa").await.unwrap().unwrap();
+    assert!(spa.access_token_claims.is_empty());
+
     refused(
         &gatehouse(
             db,

@@ -83,6 +83,19 @@ async fn a_changed_client_keeps_its_tokens_and_says_its_name(db: Database) {
             id_token_claims: Some(Some(vec!["password hash".into()])),
             ..ClientPatch::default()
         },
+        // An access token's own claims are not the user's to give.
+        ClientPatch {
+            access_token_claims: Some(vec!["email".into(), "client_id".into()]),
+            ..ClientPatch::default()
+        },
+        ClientPatch {
+            access_token_claims: Some(vec!["active".into()]),
+            ..ClientPatch::default()
+        },
+        ClientPatch {
+            access_token_claims: Some(vec!["x".repeat(65)]),
+            ..ClientPatch::default()
+        },
     ] {
         assert!(
             admin(&f).update_client("web", patch.clone()).await.is_err(),

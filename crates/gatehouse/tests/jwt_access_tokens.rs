@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::backend::Database;
 use common::*;
-use gatehouse::model::{AccessTokenFormat, GrantType};
+use gatehouse::model::{AccessTokenFormat, ClaimOwner, ClaimsChange, GrantType};
 use gatehouse::store::Store;
 use serde_json::Value;
 
@@ -227,6 +227,113 @@ async fn a_service_gets_a_jwt_naming_itself(db: Database) {
     server.stop().await;
 }
 
+/// Gives `username` the custom claim `department`.
+async fn set_department(store: &dyn Store, username: &str, department: &str) {
+    let claims = [("department".to_owned(), Value::from(department))]
+        .into_iter()
+        .collect();
+    store
+        .change_custom_claims(
+            &ClaimOwner::User(username.into()),
+            ClaimsChange::Replace(claims),
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// Makes `client_id`'s access tokens carry `claims` about the user.
+async fn choose_access_token_claims(store: &dyn Store, client_id: &str, claims: &[&str]) {
+    let mut c = store.client(client_id).await.unwrap().unwrap();
+    c.access_token_claims = claims.iter().map(|c| (*c).to_owned()).collect();
+    store.update_client(c, None).await.unwrap();
+}
+
+async fn introspected(base: &str, (client_id, secret): (&str, &str), token: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn an_api_reads_the_claims_its_client_chose_in_the_token_and_introspection(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    set_department(s, "ada", "research").await;
+    let secret = add_client(s, "api").await;
+    take_jwts(s, "api").await;
+
+    // By default an access token says nothing more about the user than who they are.
+    let tokens = sign_in(&server, "api", &secret, "ada").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let claims = check_offline(&server.base, access, "api").await;
+    for absent in ["department", "preferred_username", "email"] {
+        assert_eq!(claims.get(absent), None, "{absent}: {claims}");
+    }
+    let answer = introspected(&server.base, ("api", &secret), access).await;
+    assert_eq!(answer.get("department"), None, "{answer}");
+
+    // Chosen: what the granted scopes (`openid profile`) release, and nothing they do not
+    // (`email`), in the JWT and in introspection's answer alike.
+    choose_access_token_claims(s, "api", &["department", "preferred_username", "email"]).await;
+    let tokens = sign_in(&server, "api", &secret, "ada").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let claims = check_offline(&server.base, access, "api").await;
+    assert_eq!(claims["department"], "research", "{claims}");
+    assert_eq!(claims["preferred_username"], "ada");
+    assert_eq!(claims.get("email"), None, "the email scope was not granted");
+    assert_eq!(claims["scope"], "openid profile");
+    let answer = introspected(&server.base, ("api", &secret), access).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["department"], "research", "{answer}");
+    assert_eq!(answer["preferred_username"], "ada");
+    assert_eq!(answer.get("email"), None);
+
+    // Each access token says what is true when it is issued: a refresh after a change.
+    set_department(s, "ada", "engineering").await;
+    let refreshed: HashMap<String, Value> = post(
+        &server.base,
+        "/token",
+        &secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let second = refreshed["access_token"].as_str().unwrap();
+    let claims = check_offline(&server.base, second, "api").await;
+    assert_eq!(claims["department"], "engineering", "{claims}");
+
+    // An opaque token's client chooses the same: its resource servers read them from
+    // introspection, the one place they are.
+    let web_secret = add_client(s, "web").await;
+    choose_access_token_claims(s, "web", &["department"]).await;
+    let tokens = sign_in(&server, "web", &web_secret, "ada").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert!(!access.contains('.'), "{access}");
+    let answer = introspected(&server.base, ("web", &web_secret), access).await;
+    assert_eq!(answer["department"], "engineering", "{answer}");
+    assert_eq!(answer["username"], "ada");
+    // A refresh token's introspection says only what it always did.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let answer = introspected(&server.base, ("web", &web_secret), refresh).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer.get("department"), None, "{answer}");
+    server.stop().await;
+}
+
 async fn other_clients_keep_opaque_tokens(db: Database) {
     let server = TestServer::start_on(db).await;
     let s = server.store.as_ref();
@@ -243,5 +350,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     an_api_checks_the_token_offline_and_gatehouse_still_revokes_it,
     a_retried_refresh_gets_the_same_jwt,
     a_service_gets_a_jwt_naming_itself,
+    an_api_reads_the_claims_its_client_chose_in_the_token_and_introspection,
     other_clients_keep_opaque_tokens,
 );

@@ -129,6 +129,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "--require-par",
             "--require-signed-requests",
             "--require-dpop",
+            "--access-token-claim",
+            "groups",
         ],
         None,
     ));
@@ -235,10 +237,12 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     assert_eq!(
         signed,
         a.store.client("signed").await.unwrap().unwrap(),
-        "a client's keys and its need of pushed and signed requests and of DPoP move"
+        "a client's keys, its need of pushed and signed requests and of DPoP, and its access \
+         tokens' claims move"
     );
     assert!(signed.jwks.is_some() && signed.require_pushed_authorization_requests);
     assert!(signed.require_signed_request_object && signed.dpop_bound_access_tokens);
+    assert_eq!(signed.access_token_claims, ["groups"]);
     let partner = b.store.client("partner").await.unwrap().unwrap();
     assert_eq!(
         partner.id_token_signed_response_alg,

@@ -237,6 +237,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
             jwks_uri: None,
+            access_token_claims: vec![],
         },
         None,
     )

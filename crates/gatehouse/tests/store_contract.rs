@@ -80,6 +80,7 @@ fn client(id: &str) -> Client {
         require_signed_request_object: false,
         dpop_bound_access_tokens: false,
         jwks_uri: None,
+        access_token_claims: vec![],
     }
 }
 
@@ -1023,6 +1024,31 @@ async fn a_burst_of_rotations_each_with_its_proof_is_decided_on_the_token(db: Da
         )),
         "{outcomes:?}"
     );
+}
+
+/// The claims a client's access tokens carry are kept, in order, changed, and cleared.
+async fn access_token_claims_are_kept(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let chosen = Client {
+        access_token_claims: vec!["email".into(), "department".into(), "groups".into()],
+        ..client("api")
+    };
+    s.create_client(chosen.clone(), None).await.unwrap();
+    assert_eq!(s.client("api").await.unwrap().unwrap(), chosen);
+    let fewer = Client {
+        access_token_claims: vec!["urn:example:role".into()],
+        ..chosen
+    };
+    s.update_client(fewer.clone(), None).await.unwrap();
+    assert_eq!(s.client("api").await.unwrap().unwrap(), fewer);
+    let none = Client {
+        access_token_claims: vec![],
+        ..fewer
+    };
+    s.update_client(none.clone(), None).await.unwrap();
+    assert_eq!(s.client("api").await.unwrap().unwrap(), none);
+    assert_eq!(s.list_clients().await.unwrap(), vec![none]);
 }
 
 /// A client's need of DPoP is kept and changed, and a code keeps the key its request named
@@ -2534,6 +2560,7 @@ on_both_backends!(();
     a_client_change_is_written_with_its_record,
     client_keys_are_kept_and_each_assertion_is_taken_once,
     dpop_requirements_and_bound_codes_are_kept,
+    access_token_claims_are_kept,
     a_grants_one_time_jwts_are_taken_with_it,
     custom_claims_are_kept_changed_and_released,
     custom_claims_changed_at_once_are_all_kept,

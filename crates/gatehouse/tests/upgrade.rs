@@ -131,8 +131,11 @@ enum ReleaseBefore {
     SignedRequests,
     /// Before DPoP, with clients that require signed request objects.
     Dpop,
-    /// Before custom claims: the previous release, with DPoP.
+    /// Before custom claims, with DPoP.
     CustomClaims,
+    /// Before clients chose claims about the user for their access tokens: the previous
+    /// release, with custom claims.
+    AccessTokenClaims,
 }
 
 impl ReleaseBefore {
@@ -153,6 +156,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignedRequests => 18,
             ReleaseBefore::Dpop => 19,
             ReleaseBefore::CustomClaims => 20,
+            ReleaseBefore::AccessTokenClaims => 21,
         }
     }
 
@@ -174,6 +178,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignedRequests => 18,
             ReleaseBefore::Dpop => 19,
             ReleaseBefore::CustomClaims => 20,
+            ReleaseBefore::AccessTokenClaims => 21,
         }
     }
 
@@ -193,6 +198,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignedRequests
                 | ReleaseBefore::Dpop
                 | ReleaseBefore::CustomClaims
+                | ReleaseBefore::AccessTokenClaims
         )
     }
 
@@ -206,6 +212,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignedRequests
                 | ReleaseBefore::Dpop
                 | ReleaseBefore::CustomClaims
+                | ReleaseBefore::AccessTokenClaims
         )
     }
 
@@ -222,6 +229,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignedRequests
                 | ReleaseBefore::Dpop
                 | ReleaseBefore::CustomClaims
+                | ReleaseBefore::AccessTokenClaims
         )
     }
 }
@@ -249,6 +257,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0018_client_keys.sql"),
         include_str!("../migrations/sqlite/0019_signed_requests.sql"),
         include_str!("../migrations/sqlite/0020_dpop.sql"),
+        include_str!("../migrations/sqlite/0021_custom_claims.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -635,6 +644,22 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             .unwrap()
             .dpop_bound_access_tokens
     );
+    // An old client's access tokens carry no claims about the user until it chooses some.
+    assert!(
+        s.client("web")
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token_claims
+            .is_empty()
+    );
+    let chosen = gatehouse::admin::ClientPatch {
+        access_token_claims: Some(vec!["email".into(), "department".into()]),
+        ..Default::default()
+    };
+    let web = admin.update_client("web", chosen).await.unwrap();
+    assert_eq!(web.access_token_claims, ["email", "department"]);
+    assert_eq!(s.client("web").await.unwrap().unwrap(), web);
     // Users and groups of an earlier release carry no custom claims until given some.
     let ada = ClaimOwner::User("Ada".into());
     assert_eq!(
@@ -926,13 +951,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::CustomClaims,
+        ReleaseBefore::AccessTokenClaims,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::AccessTokenClaims,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_custom_claims() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::CustomClaims,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_custom_claims() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::CustomClaims,

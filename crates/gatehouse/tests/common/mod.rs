@@ -248,6 +248,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         require_signed_request_object: false,
         dpop_bound_access_tokens: false,
         jwks_uri: None,
+        access_token_claims: vec![],
     }
 }
 
