@@ -569,6 +569,7 @@ fn settings<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, 
         ("redirect_uris", "https://reports.example/cb"),
         ("post_logout_redirect_uris", ""),
         ("backchannel_logout_uri", ""),
+        ("access_token_claims", ""),
         ("scopes", "openid"),
         ("scopes", "profile"),
         ("grant_types", "authorization_code"),
@@ -687,6 +688,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         ("auth_policy", "two_factor"),
         ("require_par", "yes"),
         ("require_dpop", "yes"),
+        ("access_token_claims", " email, department  groups "),
     ];
     let (status, html) = post(changed.clone()).await;
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -714,7 +716,14 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     assert_eq!(after.auth_policy, gatehouse::model::AuthPolicy::TwoFactor);
     assert!(after.require_pushed_authorization_requests);
     assert!(after.dpop_bound_access_tokens);
+    assert_eq!(after.access_token_claims, ["email", "department", "groups"]);
     let page = body_text(get_as(&f, &ada, "/admin/clients/reports").await).await;
+    assert!(
+        page.contains(
+            r#"aria-describedby="access-token-claims-help" value="email department groups""#
+        ),
+        "the form shows them: {page}"
+    );
     assert!(
         page.contains(r#"name="require_par" value="yes" checked"#),
         "the form shows it: {page}"
@@ -733,7 +742,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         Some(
             "fields=redirect_uris,post_logout_redirect_uris,scopes,grant_types,display_name,\
              id_token_signed_response_alg,access_token_format,auth_policy,\
-             require_pushed_authorization_requests,dpop_bound_access_tokens"
+             require_pushed_authorization_requests,dpop_bound_access_tokens,access_token_claims"
         ),
         "only what changed is named"
     );
@@ -742,6 +751,15 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     let (status, _) = post(changed).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(records(&f, "admin.client.updated").await.len(), 1);
+
+    // A name that is the token's own is refused, and nothing changes.
+    let (status, html) = post(vec![("access_token_claims", "email scope")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+    assert!(
+        html.contains("access token claim &quot;scope&quot;"),
+        "{html}"
+    );
+    assert_eq!(store.client("reports").await.unwrap().unwrap(), after);
 
     // Only an administrator, with their own form.
     let bob = account_sign_in(&f, "bob").await;

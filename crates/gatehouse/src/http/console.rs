@@ -796,6 +796,9 @@ pub(super) struct ClientForm {
     post_logout_redirect_uris: String,
     #[serde(default)]
     backchannel_logout_uri: String,
+    /// Claim names, separated by spaces (or commas).
+    #[serde(default)]
+    access_token_claims: String,
     /// The scopes ticked.
     #[serde(default)]
     scopes: Vec<String>,
@@ -853,7 +856,13 @@ impl ClientForm {
             logo_uri: Some(Some(self.logo_uri.clone())),
             home_uri: Some(Some(self.home_uri.clone())),
             id_token_claims: None,
-            access_token_claims: None,
+            access_token_claims: Some(
+                self.access_token_claims
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
             id_token_signed_response_alg: Some(alg),
             backchannel_logout_uri: Some(Some(self.backchannel_logout_uri.clone())),
             access_token_format: Some(access_token_format),

@@ -306,6 +306,9 @@ class RelyingParty:
         # a custom claim an administrator may have given.
         id_groups = claims.get("groups", [])
         id_department = claims.get("department", "")
+        # And what its API would read from the access token alone, when it is a JWT.
+        access = tokens["access_token"]
+        token_department = _claims(access).get("department", "") if access.count(".") == 2 else ""
         claims = {**claims, **info}
         cookie = secrets.token_urlsafe(16)
         with self.lock:
@@ -318,6 +321,7 @@ class RelyingParty:
                 f"<p id=amr>{html.escape(' '.join(claims.get('amr', [])))}</p>"
                 f"<p id=groups>{html.escape(' '.join(id_groups))}</p>"
                 f"<p id=department>{html.escape(str(id_department))}</p>"
+                f"<p id=token-department>{html.escape(str(token_department))}</p>"
                 f"<p id=method>{query.get('method', 'GET')}</p>"
                 '<a href="/logout?hint=1">Sign out</a>',
                 headers=[("Set-Cookie", f"rp_session={cookie}; Path=/; HttpOnly")])

@@ -98,7 +98,8 @@ def test_an_administrator_gives_a_person_a_claim_that_an_application_reads(
     person = gatehouse.add_user("claimed")
     rp = RelyingParty("Claims reader")
     try:
-        gatehouse.add_client(rp, f"claims-{person[-8:]}", first_party=True)
+        client_id = f"claims-{person[-8:]}"
+        gatehouse.add_client(rp, client_id, first_party=True)
         sign_in_as_administrator(page, gatehouse)
         page.goto(f"{gatehouse.issuer}/admin/users/{person}")
         field = page.get_by_label(re.compile("^Claims, as a JSON object"))
@@ -120,6 +121,21 @@ def test_an_administrator_gives_a_person_a_claim_that_an_application_reads(
         fill_login(other, person)
         expect(other.get_by_role("heading")).to_have_text(f"Signed in as {person}")
         expect(other.locator("#department")).to_have_text("research")
+        expect(other.locator("#token-department")).to_have_text("")
+        other.context.close()
+
+        # Its API reads only the access token: on the application's page, the administrator
+        # has its access tokens made JWTs that carry the claim.
+        page.goto(f"{gatehouse.issuer}/admin/clients/{client_id}")
+        page.get_by_label("Access tokens", exact=True).select_option("jwt")
+        page.get_by_label("Claims about the person in its access tokens").fill("department")
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_role("status")).to_have_text("The settings are saved.")
+        other = browser.new_context().new_page()
+        start(other, rp, scope="openid%20profile")
+        fill_login(other, person)
+        expect(other.get_by_role("heading")).to_have_text(f"Signed in as {person}")
+        expect(other.locator("#token-department")).to_have_text("research")
         other.context.close()
     finally:
         rp.close()

@@ -474,6 +474,8 @@ pub(in crate::http) struct ConsoleText {
     pub post_logout_help: &'static str,
     pub backchannel_uri: &'static str,
     pub backchannel_help: &'static str,
+    pub access_token_claims: &'static str,
+    pub access_token_claims_help: &'static str,
     pub scopes: &'static str,
     /// What a scope lets an application ask for.
     pub scope: fn(&str) -> &'static str,
@@ -1106,6 +1108,11 @@ pub(in crate::http) static ENGLISH: Text = Text {
         backchannel_uri: "Back-channel logout address",
         backchannel_help: "Where the application is told that a sign-in to it has ended; \
                            empty when it is not told.",
+        access_token_claims: "Claims about the person in its access tokens",
+        access_token_claims_help: "For APIs that read only the access token: the names of the \
+                                   claims it carries (email, groups, a custom claim's name…), \
+                                   separated by spaces, each only when the person granted its \
+                                   scope. Also in introspection's answer. Empty for none.",
         scopes: "What it may ask for",
         scope: |s| match s {
             "openid" => "openid: who the person is (an ID token)",

@@ -724,6 +724,11 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
                 autocomplete="off" aria-describedby="backchannel-help"
                 value=(client.backchannel_logout_uri.as_deref().unwrap_or_default());
             p #backchannel-help .muted { (t.backchannel_help) }
+            label for="access-token-claims" { (t.access_token_claims) }
+            input #access-token-claims name="access_token_claims" autocomplete="off"
+                spellcheck="false" aria-describedby="access-token-claims-help"
+                value=(client.access_token_claims.join(" "));
+            p #access-token-claims-help .muted { (t.access_token_claims_help) }
             fieldset {
                 legend { (t.scopes) }
                 @for s in scope::SUPPORTED {
