@@ -382,3 +382,65 @@ async fn a_burst_of_guesses_split_across_two_processes_is_held_to_the_limits() {
     }
     assert!(checked <= 4, "{checked} attempts were checked");
 }
+
+/// Each process keeps the clients it authenticates in memory; a change made anywhere else (by
+/// another process, the CLI, an `UPDATE` by hand) reaches it within moments, not when what it
+/// kept grows old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_changed_elsewhere_is_not_kept_by_either_process() {
+    let Some(d) = two_instances().await else {
+        return;
+    };
+    let first = add_client(d.store.as_ref(), "web").await;
+    let introspect = |base: String, secret: String| async move {
+        reqwest::Client::new()
+            .post(format!("{base}/introspect"))
+            .basic_auth("web", Some(secret))
+            .form(&[("token", "x")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Until both processes answer `status` to `secret`, for at most five seconds.
+    let until_both = |secret: String, status: u16| {
+        let bases = [d.a.base.clone(), d.b.base.clone()];
+        async move {
+            for base in bases {
+                let mut got = 0;
+                for _ in 0..50 {
+                    got = introspect(base.clone(), secret.clone()).await;
+                    if got == status {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                assert_eq!(got, status, "{base}");
+            }
+        }
+    };
+    // Both authenticate it, and keep it.
+    until_both(first.clone(), 200).await;
+
+    // A new secret, at once (a leak), from outside both processes: the old one is refused.
+    let admin = gatehouse::admin::Admin::new(d.store.as_ref(), "cli", None, 0);
+    let (second, _) = admin.rotate_client_secret("web", 0).await.unwrap();
+    until_both(first.clone(), 401).await;
+    until_both(second.clone(), 200).await;
+
+    // By hand, in SQL: heard too.
+    let third = gatehouse::oidc::tokens::generate();
+    let pool = sqlx::PgPool::connect(&d.db.url).await.unwrap();
+    sqlx::query("UPDATE client SET secret_hash = $1 WHERE client_id = 'web'")
+        .bind(gatehouse::oidc::tokens::hash(&third))
+        .execute(&pool)
+        .await
+        .unwrap();
+    until_both(second, 401).await;
+    until_both(third.clone(), 200).await;
+
+    // Removed: refused by both.
+    admin.remove_client("web").await.unwrap();
+    until_both(third, 401).await;
+}

@@ -1,9 +1,12 @@
 //! Users, clients and consents.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
 use super::audit::insert_outcome_audit;
+use super::client_cache::Lookup;
 use super::rows::{client_from, user_from};
 use super::sessions::log_out_user;
 use super::transaction::with_retrying_transaction;
@@ -355,7 +358,11 @@ impl Directory for PgStore {
     }
 
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        sqlx::query(concat!(
+        let ticket = match self.clients.lookup(client_id, Instant::now()) {
+            Lookup::Kept(client) => return Ok(Some(*client)),
+            Lookup::Read(ticket) => ticket,
+        };
+        let client = sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
             " FROM client WHERE client_id = $1"
@@ -364,7 +371,11 @@ impl Directory for PgStore {
         .fetch_optional(&self.pool)
         .await
         .and_then(|r| r.map(|r| client_from(&r)).transpose())
-        .map_err(db_error)
+        .map_err(db_error)?;
+        if let Some(c) = &client {
+            self.clients.keep(c, ticket, Instant::now());
+        }
+        Ok(client)
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
@@ -429,6 +440,8 @@ impl Directory for PgStore {
         })
         .await
         .map_err(db_error)?;
+        // Heard from the trigger too, a moment later.
+        self.clients.forget(&c.client_id);
         found(changed, || format!("client {:?}", c.client_id))
     }
 
@@ -449,6 +462,7 @@ impl Directory for PgStore {
         })
         .await
         .map_err(db_error)?;
+        self.clients.forget(client_id);
         found(removed, || format!("client {client_id:?}"))
     }
 

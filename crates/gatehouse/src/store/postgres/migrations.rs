@@ -124,6 +124,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "access token claims",
         include_str!("../../../migrations/postgres/0022_access_token_claims.sql"),
     ),
+    (
+        23,
+        "client changes",
+        include_str!("../../../migrations/postgres/0023_client_changes.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -9,6 +9,7 @@
 //! a deadlock.
 
 mod audit;
+mod client_cache;
 mod device;
 mod directory;
 mod email;
@@ -29,6 +30,7 @@ mod transaction;
 
 pub use transaction::with_retrying_transaction;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -59,6 +61,9 @@ const LOOK_ALIKE_BATCH: i64 = 500;
 
 pub struct PgStore {
     pool: PgPool,
+    /// The clients kept between requests (`client_cache`), and what keeps them current.
+    clients: Arc<client_cache::ClientCache>,
+    listening: client_cache::Listening,
 }
 
 impl PgStore {
@@ -95,7 +100,13 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        let store = PgStore { pool };
+        let clients = Arc::new(client_cache::ClientCache::default());
+        let listening = client_cache::listen(pool.clone(), Arc::clone(&clients));
+        let store = PgStore {
+            pool,
+            clients,
+            listening: client_cache::Listening(listening),
+        };
         store.fill_look_alike_keys().await?;
         Ok(store)
     }
@@ -221,6 +232,8 @@ impl Store for PgStore {
     }
 
     async fn close(&self) -> StoreResult<()> {
+        // The listener holds a connection, which the pool's close waits for.
+        self.listening.0.abort();
         self.pool.close().await;
         Ok(())
     }
