@@ -71,6 +71,25 @@ async fn active(base: &str, secret: &str, token: &str) -> bool {
     r["active"].as_bool().unwrap()
 }
 
+/// A refresh of the sign-in that gave `tokens`, by the client `api`.
+async fn refresh(
+    base: &str,
+    secret: &str,
+    tokens: &HashMap<String, Value>,
+) -> HashMap<String, Value> {
+    let token = tokens["refresh_token"].as_str().unwrap();
+    post(
+        base,
+        "/token",
+        secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
+}
+
 fn claims_of(token: &str) -> Value {
     serde_json::from_slice(
         &URL_SAFE_NO_PAD
@@ -125,19 +144,7 @@ async fn an_api_checks_the_token_offline_and_gatehouse_still_revokes_it(db: Data
 
     // A refresh gives another JWT; revoking the first ends it at gatehouse (an API checking
     // offline still takes it until it expires: documented).
-    let refreshed: HashMap<String, Value> = post(
-        &server.base,
-        "/token",
-        &secret,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let refreshed = refresh(&server.base, &secret, &tokens).await;
     let second = refreshed["access_token"].as_str().unwrap();
     assert_ne!(
         check_offline(&server.base, second, "api").await["jti"],
@@ -299,19 +306,7 @@ async fn an_api_reads_the_claims_its_client_chose_in_the_token_and_introspection
 
     // Each access token says what is true when it is issued: a refresh after a change.
     set_department(s, "ada", "engineering").await;
-    let refreshed: HashMap<String, Value> = post(
-        &server.base,
-        "/token",
-        &secret,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let refreshed = refresh(&server.base, &secret, &tokens).await;
     let second = refreshed["access_token"].as_str().unwrap();
     let claims = check_offline(&server.base, second, "api").await;
     assert_eq!(claims["department"], "engineering", "{claims}");
