@@ -96,6 +96,15 @@ async fn a_changed_client_keeps_its_tokens_and_says_its_name(db: Database) {
             access_token_claims: Some(vec!["x".repeat(65)]),
             ..ClientPatch::default()
         },
+        // A list every token request would carry along: bounded.
+        ClientPatch {
+            access_token_claims: Some((0..10_000).map(|i| format!("c{i}")).collect()),
+            ..ClientPatch::default()
+        },
+        ClientPatch {
+            id_token_claims: Some(Some((0..65).map(|i| format!("c{i}")).collect())),
+            ..ClientPatch::default()
+        },
     ] {
         assert!(
             admin(&f).update_client("web", patch.clone()).await.is_err(),

@@ -543,10 +543,7 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
         ("ID token", c.id_token_claims.as_deref().unwrap_or_default()),
         ("access token", &c.access_token_claims),
     ] {
-        if let Some(problem) = chosen
-            .iter()
-            .find_map(|claim| crate::oidc::claims::chosen_claim_problem(chosen_for, claim))
-        {
+        if let Some(problem) = crate::oidc::claims::chosen_claims_problem(chosen_for, chosen) {
             return Err(invalid(problem));
         }
     }

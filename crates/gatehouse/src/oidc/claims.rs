@@ -196,6 +196,9 @@ pub const MAX_CUSTOM_CLAIMS: usize = 32;
 pub const MAX_CLAIM_NAME: usize = 64;
 /// The most bytes a custom claim's value takes as JSON.
 pub const MAX_CLAIM_VALUE: usize = 1024;
+/// The most claims a client chooses for its ID tokens or its access tokens: every scoped claim
+/// and a user's custom claims fit, with room for their groups'.
+pub const MAX_CHOSEN_CLAIMS: usize = 64;
 
 /// Names a custom claim cannot take: those of a token itself (RFC 7519 §4.1, OpenID Connect
 /// Core §2, RFC 9068, RFC 9449, RFC 7662), those the scopes release ([`SCOPED_CLAIMS`]) and
@@ -313,6 +316,21 @@ pub fn custom_claim_name_problem(name: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// What is wrong with the claims a client chose for its ID tokens or its access tokens, if
+/// anything: more than [`MAX_CHOSEN_CLAIMS`], or a name [`chosen_claim_problem`] refuses.
+/// `chosen_for` names the list in the answer.
+pub fn chosen_claims_problem(chosen_for: &str, chosen: &[String]) -> Option<String> {
+    if chosen.len() > MAX_CHOSEN_CLAIMS {
+        return Some(format!(
+            "at most {MAX_CHOSEN_CLAIMS} {chosen_for} claims, not {}",
+            chosen.len()
+        ));
+    }
+    chosen
+        .iter()
+        .find_map(|name| chosen_claim_problem(chosen_for, name))
 }
 
 /// What is wrong with `name` as a claim a client chooses for its ID tokens
@@ -616,6 +634,27 @@ mod tests {
         }
         assert!(!chooses_custom(&list(&["name", "email", "groups"])));
         assert!(chooses_custom(&list(&["name", "department"])));
+    }
+
+    #[test]
+    fn a_client_chooses_a_bounded_list_of_claims() {
+        let names = |n: usize| (0..n).map(|i| format!("c{i}")).collect::<Vec<_>>();
+        assert_eq!(chosen_claims_problem("access token", &names(0)), None);
+        assert_eq!(
+            chosen_claims_problem("access token", &names(MAX_CHOSEN_CLAIMS)),
+            None
+        );
+        assert_eq!(
+            chosen_claims_problem("access token", &names(MAX_CHOSEN_CLAIMS + 1)).as_deref(),
+            Some("at most 64 access token claims, not 65")
+        );
+        let mut bad = names(3);
+        bad.push("jti".into());
+        assert!(
+            chosen_claims_problem("ID token", &bad)
+                .unwrap()
+                .starts_with("ID token claim \"jti\"")
+        );
     }
 
     #[test]
