@@ -18,7 +18,7 @@ use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
 use common::{PASSWORD, add_user, hidden_input, user};
-use gatehouse::model::{AuditKind, UserChange};
+use gatehouse::model::{AuditKind, ClaimOwner, ClaimsChange, UserChange};
 
 const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
 
@@ -427,6 +427,74 @@ async fn a_person_sees_their_own_activity_and_no_one_elses(db: Database) {
     assert!(html.contains("Signed in"));
 }
 
+async fn a_person_sees_the_claims_applications_are_told_and_no_one_elses(db: Database) {
+    let f = fixture_on(db).await;
+    let store = f.state.store.as_ref();
+    add_user(store, "bob").await;
+    let cookies = account_sign_in(&f, "ada").await;
+    let html = account_page(&f, &cookies).await;
+    assert!(
+        !html.contains("Given to you by your administrators"),
+        "none yet"
+    );
+
+    let give = |owner: ClaimOwner, claims: serde_json::Value| async move {
+        let claims = claims.as_object().unwrap().clone().into_iter().collect();
+        store
+            .change_custom_claims(&owner, ClaimsChange::Replace(claims), None)
+            .await
+            .unwrap()
+            .unwrap();
+    };
+    give(
+        ClaimOwner::User("ada".into()),
+        serde_json::json!({"department": "research", "tier": 2}),
+    )
+    .await;
+    give(
+        ClaimOwner::User("bob".into()),
+        serde_json::json!({"clearance": "<b>secret</b>"}),
+    )
+    .await;
+    let staff = gatehouse::model::Group {
+        id: gatehouse::oidc::tokens::new_id(),
+        name: "staff".into(),
+        description: None,
+        created_at: 0,
+        auth_policy: Default::default(),
+    };
+    store.create_group(staff, None).await.unwrap();
+    let ada = user(store, "ada").await;
+    assert!(store.add_member("staff", &ada.id, 0, None).await.unwrap());
+    give(
+        ClaimOwner::Group("staff".into()),
+        serde_json::json!({"department": "everyone", "building": "B"}),
+    )
+    .await;
+
+    // Her own, then her group's where she has none: what an application is told.
+    let html = account_page(&f, &cookies).await;
+    assert!(
+        html.contains("Given to you by your administrators"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<dt>department</dt><dd>research</dd>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<dt>tier</dt><dd><code>2</code></dd>"),
+        "{html}"
+    );
+    assert!(html.contains("<dt>building</dt><dd>B</dd>"), "{html}");
+    assert!(!html.contains("everyone"), "her own value wins: {html}");
+    assert!(!html.contains("clearance"), "not another person's: {html}");
+    // Shown as text, never as markup.
+    let bobs = account_sign_in(&f, "bob").await;
+    let html = account_page(&f, &bobs).await;
+    assert!(html.contains("&lt;b&gt;secret&lt;/b&gt;"), "{html}");
+}
+
 async fn a_forged_account_form_changes_nothing(db: Database) {
     let f = fixture_on(db).await;
     let ada_cookies = account_sign_in(&f, "ada").await;
@@ -451,5 +519,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_profile_changes_after_a_recent_sign_in_and_a_new_address_is_unconfirmed,
     a_profile_is_saved_whole_or_not_at_all,
     a_person_sees_their_own_activity_and_no_one_elses,
+    a_person_sees_the_claims_applications_are_told_and_no_one_elses,
     a_forged_account_form_changes_nothing,
 );

@@ -659,6 +659,12 @@ async fn account_page(
         };
         apps.push((consent, name));
     }
+    let custom = crate::oidc::claims::custom(
+        &store
+            .claims_to_release(&user.id)
+            .await
+            .map_err(store_error)?,
+    );
     let activity = store
         .audit_about(&user.username, AuditKind::PERSONAL, ACTIVITY_SHOWN)
         .await
@@ -678,6 +684,7 @@ async fn account_page(
         sessions: &sessions,
         this_session: &session.id_hash,
         apps: &apps,
+        custom: &custom,
         activity: &activity,
         administration: administration.as_deref(),
     };

@@ -122,6 +122,11 @@ def test_an_administrator_gives_a_person_a_claim_that_an_application_reads(
         expect(other.get_by_role("heading")).to_have_text(f"Signed in as {person}")
         expect(other.locator("#department")).to_have_text("research")
         expect(other.locator("#token-department")).to_have_text("")
+        # And the person sees on their own page what applications are told about them.
+        other.goto(f"{gatehouse.issuer}/account")
+        given = other.get_by_label("Given to you by your administrators")
+        expect(given).to_contain_text("department")
+        expect(given).to_contain_text("research")
         other.context.close()
 
         # Its API reads only the access token: on the application's page, the administrator

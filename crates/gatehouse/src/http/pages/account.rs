@@ -5,7 +5,7 @@ use maud::{Markup, html};
 
 use super::signin::new_passkey_fields;
 use super::{Look, Width, alert, day, moment, notice, page, passkey_script};
-use crate::model::{Amr, AuditEvent, Consent, Factors, PasskeyView, Session, User};
+use crate::model::{Amr, AuditEvent, Consent, CustomClaims, Factors, PasskeyView, Session, User};
 
 /// What the account page shows.
 pub(in crate::http) struct AccountView<'a> {
@@ -26,6 +26,9 @@ pub(in crate::http) struct AccountView<'a> {
     pub this_session: &'a str,
     /// The applications the person allowed, with their names.
     pub apps: &'a [(Consent, String)],
+    /// The custom claims released about the person (their own and their groups',
+    /// `oidc::claims::custom`): what applications that see their profile are told.
+    pub custom: &'a CustomClaims,
     /// The person's recent activity, newest first.
     pub activity: &'a [AuditEvent],
     /// Where the administration pages are, for an administrator.
@@ -75,6 +78,7 @@ pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
         (sessions_section(look, v))
         h2 #apps { (t.apps) }
         (apps_section(look, v))
+        (given_claims(look, v.custom))
         h2 #activity { (t.activity) }
         (activity_section(look, v))
     };
@@ -325,6 +329,30 @@ fn apps_section(look: &Look, v: &AccountView<'_>) -> Markup {
             }
         }
         p.muted { (t.withdraw_help) }
+    }
+}
+
+/// The custom claims applications are told about the person, if any: a string as it is, any
+/// other value as JSON.
+fn given_claims(look: &Look, custom: &CustomClaims) -> Markup {
+    let t = &look.text.account;
+    if custom.is_empty() {
+        return html! {};
+    }
+    html! {
+        h3 #given-claims { (t.given_claims) }
+        p.muted { (t.given_claims_help) }
+        dl aria-labelledby="given-claims" {
+            @for (name, value) in custom {
+                dt { (name) }
+                dd {
+                    @match value.as_str() {
+                        Some(text) => (text),
+                        None => code { (value.to_string()) },
+                    }
+                }
+            }
+        }
     }
 }
 
