@@ -26,7 +26,8 @@ use crate::model::Client;
 pub(super) const CHANNEL: &str = "gatehouse_client_changed";
 /// The longest a client is kept, heard of or not.
 pub(super) const KEPT_FOR: Duration = Duration::from_secs(60);
-/// The most clients kept; past it, the oldest are forgotten.
+/// The most clients kept; past it, those kept over half of [`KEPT_FOR`] are forgotten, and all
+/// of them if that is not enough.
 const MOST_KEPT: usize = 4096;
 /// How long the listener waits before it connects again after a failure.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
