@@ -92,6 +92,12 @@ async fn a_changed_client_keeps_its_tokens_and_says_its_name(db: Database) {
             access_token_claims: Some(vec!["active".into()]),
             ..ClientPatch::default()
         },
+        // Introspection's own member (RFC 7662 §2.2): a JWT access token would otherwise say
+        // another `username` than introspection does.
+        ClientPatch {
+            access_token_claims: Some(vec!["username".into()]),
+            ..ClientPatch::default()
+        },
         ClientPatch {
             access_token_claims: Some(vec!["x".repeat(65)]),
             ..ClientPatch::default()

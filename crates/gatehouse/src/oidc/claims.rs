@@ -224,6 +224,7 @@ pub const RESERVED_CLAIMS: &[&str] = &[
     "client_id",
     "token_type",
     "active",
+    "username",
     "typ",
     "preferred_username",
     "name",
