@@ -1692,6 +1692,72 @@ async fn purging_removes_only_what_expired(db: Database) {
     assert!(s.client("app").await.unwrap().is_some());
 }
 
+/// Access tokens are in no index by family: the sweep keeps a family while its last access
+/// token is valid, after its refresh token expired or when it never had one, and a token whose
+/// family is gone (its client removed) is unknown.
+async fn a_family_is_kept_while_an_access_token_of_it_is_valid(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    issued(s, "alice", "app").await;
+    // A rotation issues an access token that outlives the new refresh token.
+    let outliving = NewTokens {
+        access_expires_at: NOW + 7200,
+        ..next_tokens("r1-alice-app", "a2", "r2")
+    };
+    let rotated = s
+        .rotate_refresh_token(&h("r1", "alice", "app"), "app", None, outliving, NOW, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(rotated, Rotated::Issued(_)), "{rotated:?}");
+    // A client without refresh tokens: its family has an access token and nothing else.
+    let u = s.user_by_username("alice").await.unwrap().unwrap();
+    s.create_client(client("api"), None).await.unwrap();
+    s.create_authorization_code(a_code("code-api", "api", &u.id, "openid"))
+        .await
+        .unwrap();
+    let request = CodeRequest {
+        client_id: "api".into(),
+        redirect_uri: Some("https://app.example/cb".into()),
+        code_verifier: None,
+        dpop_jkt: None,
+    };
+    let access_only = NewTokens {
+        refresh_token_hash: None,
+        ..new_tokens("a-api", "unused")
+    };
+    let redeemed = s
+        .redeem_authorization_code(&tokens::hash("code-api"), request, access_only, NOW, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
+    let active = async |token: &str, at| s.introspect(&p(token), at).await.unwrap().is_some();
+
+    // The family with no refresh token stays while its access token is valid.
+    s.purge_expired(NOW + 1).await.unwrap();
+    assert!(active("a-api", NOW + 1).await);
+    // Past the refresh token's expiry: its family stays for the access token that outlives it.
+    s.purge_expired(NOW + 3601).await.unwrap();
+    assert!(active("a2", NOW + 3601).await);
+    assert!(!active("r2", NOW + 3601).await, "the refresh token expired");
+    // Once the last access token expired, the family goes.
+    s.purge_expired(NOW + 7200).await.unwrap();
+    assert_eq!(
+        s.purge_expired(NOW + 7200).await.unwrap(),
+        0,
+        "nothing left"
+    );
+    assert!(!active("a2", NOW + 7199).await, "its family is gone");
+
+    // Removing a client removes its families: their access tokens are unknown at once.
+    let u = issued(s, "bob", "web").await;
+    assert!(active("a1-bob-web", NOW).await);
+    s.remove_client("web", None).await.unwrap();
+    assert!(!active("a1-bob-web", NOW).await);
+    assert!(s.user_by_username(&u.username).await.unwrap().is_some());
+}
+
 /// The answer kept for a retry is given back within its window, and cleared once it has
 /// passed: then the rotated token is plain reuse again.
 async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: Database) {
@@ -2588,6 +2654,7 @@ on_both_backends!(();
     records_of_tokens_issued_are_purged_apart_from_the_rest,
     a_refresh_is_audited_in_its_own_transaction,
     purging_removes_only_what_expired,
+    a_family_is_kept_while_an_access_token_of_it_is_valid,
     purging_runs_in_batches_until_done_and_keeps_reuse_detection,
     a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after,
 );

@@ -7,8 +7,10 @@
 //! like an old one.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before usernames' look-alike keys were
-//! kept: SQLite 1-15, PostgreSQL 1-15), the one before PostgreSQL kept the answers for a retry
+//! the columns every release has: the previous release (before access tokens were stored in the
+//! order they are issued: SQLite 1-22, PostgreSQL 1-23), whose access tokens of a family with no
+//! other token outlive the sweep, and each release back to the one before usernames'
+//! look-alike keys were kept (SQLite 1-15, PostgreSQL 1-15); the one before PostgreSQL kept the answers for a retry
 //! in a table of their own (SQLite 1-15, PostgreSQL 1-14), the one before records of tokens issued had a retention of their own (SQLite 1-14, PostgreSQL
 //! 1-13) and the one before refresh tokens named their family (SQLite 1-13, PostgreSQL 1-12),
 //! whose refresh token of an older format rotates into the family format and is then recognised
@@ -62,6 +64,8 @@ struct Old {
 const SESSION: &str = "old-session-secret";
 const REFRESH: &str = "old-refresh-token";
 const ACCESS: &str = "old-access-token";
+/// The one token of a family of its own: an access token, no refresh token.
+const ACCESS_ONLY: &str = "old-access-token-alone";
 const CODE: &str = "old-unused-code";
 /// How old the previous release's record of a token issued is: 40 days.
 const OLD_RECORD_AGE: i64 = 40 * 86_400;
@@ -133,9 +137,12 @@ enum ReleaseBefore {
     Dpop,
     /// Before custom claims, with DPoP.
     CustomClaims,
-    /// Before clients chose claims about the user for their access tokens: the previous
-    /// release, with custom claims.
+    /// Before clients chose claims about the user for their access tokens, with custom
+    /// claims.
     AccessTokenClaims,
+    /// Before access tokens were stored in the order they are issued: the previous release,
+    /// with claims about the user in access tokens and PostgreSQL's clients announced.
+    AccessTokenOrder,
 }
 
 impl ReleaseBefore {
@@ -157,6 +164,7 @@ impl ReleaseBefore {
             ReleaseBefore::Dpop => 19,
             ReleaseBefore::CustomClaims => 20,
             ReleaseBefore::AccessTokenClaims => 21,
+            ReleaseBefore::AccessTokenOrder => 22,
         }
     }
 
@@ -179,6 +187,7 @@ impl ReleaseBefore {
             ReleaseBefore::Dpop => 19,
             ReleaseBefore::CustomClaims => 20,
             ReleaseBefore::AccessTokenClaims => 21,
+            ReleaseBefore::AccessTokenOrder => 23,
         }
     }
 
@@ -199,6 +208,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::Dpop
                 | ReleaseBefore::CustomClaims
                 | ReleaseBefore::AccessTokenClaims
+                | ReleaseBefore::AccessTokenOrder
         )
     }
 
@@ -213,6 +223,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::Dpop
                 | ReleaseBefore::CustomClaims
                 | ReleaseBefore::AccessTokenClaims
+                | ReleaseBefore::AccessTokenOrder
         )
     }
 
@@ -230,6 +241,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::Dpop
                 | ReleaseBefore::CustomClaims
                 | ReleaseBefore::AccessTokenClaims
+                | ReleaseBefore::AccessTokenOrder
         )
     }
 }
@@ -258,6 +270,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0019_signed_requests.sql"),
         include_str!("../migrations/sqlite/0020_dpop.sql"),
         include_str!("../migrations/sqlite/0021_custom_claims.sql"),
+        include_str!("../migrations/sqlite/0022_access_token_claims.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -303,6 +316,16 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
             "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
              VALUES (?1, 'family-1', 'openid', ?2, ?3)",
             params![tokens::hash(ACCESS), T0 - 10, T0 + 600],
+        )?;
+        tx.execute(
+            "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at)
+             VALUES ('family-3', 'web', ?1, NULL, ?2, ?2)",
+            params![user_id, T0 - 10],
+        )?;
+        tx.execute(
+            "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
+             VALUES (?1, 'family-3', 'openid', ?2, ?3)",
+            params![tokens::hash(ACCESS_ONLY), T0 - 10, T0 + 600],
         )?;
         tx.execute(
             "INSERT INTO authorization_code (code_hash, client_id, user_id, redirect_uri, scope,
@@ -397,7 +420,7 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
         .collect::<Vec<_>>()
         .into();
     migrator.run(&pool).await.unwrap();
-    let statements: [(&str, Vec<String>); 9] = [
+    let statements: [(&str, Vec<String>); 11] = [
         (
             "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at)
              VALUES ($1, 'Ada', 'ada@example.com', 'Ada', $2, FALSE, 0)",
@@ -439,6 +462,16 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
             "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
              VALUES ($1, 'family-1', 'openid', 1799999990, 1800000600)",
             vec![tokens::hash(ACCESS)],
+        ),
+        (
+            "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at)
+             VALUES ('family-3', 'web', $1, NULL, 1799999990, 1799999990)",
+            vec![old.user_id.into()],
+        ),
+        (
+            "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
+             VALUES ($1, 'family-3', 'openid', 1799999990, 1800000600)",
+            vec![tokens::hash(ACCESS_ONLY)],
         ),
         (
             "INSERT INTO authorization_code (code_hash, client_id, user_id, redirect_uri, scope,
@@ -735,6 +768,11 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             .unwrap()
             .is_some()
     );
+    // The sweep keeps a family while an access token of it is valid, even one with no refresh
+    // token: the upgrade gave each family the expiry of its last access token.
+    s.purge_expired(T0).await.unwrap();
+    let alone = Presented::by_hash(tokens::hash(ACCESS_ONLY));
+    assert!(s.introspect(&alone, T0).await.unwrap().is_some());
     // The old refresh token names no family: it is found by its hash, and its successor is a
     // token of the family format, in its family.
     let legacy = Presented::new(REFRESH, &key);
@@ -951,13 +989,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::AccessTokenClaims,
+        ReleaseBefore::AccessTokenOrder,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::AccessTokenOrder,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_access_token_claims() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::AccessTokenClaims,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_access_token_claims() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::AccessTokenClaims,

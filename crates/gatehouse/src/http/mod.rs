@@ -257,8 +257,8 @@ impl AppState {
 
     /// The stored key of a token a client presents (`/userinfo`, introspection, revocation,
     /// the admin API): a JWT access token this issuer signed (`oidc::access_token`) by its
-    /// `jti`, anything else by its hash. A JWT-shaped token that does not verify gets the hash
-    /// of itself, which names no stored token.
+    /// `jti`, anything else by its own (`oidc::tokens::key`). A JWT-shaped token that does not
+    /// verify gets the key of itself, which names no stored token.
     ///
     /// A refresh token of the family format names its family (`Presented::new`).
     ///
@@ -279,7 +279,7 @@ impl AppState {
             Err(e) => return Err(crate::store::StoreError::Corrupt(e.to_string())),
         };
         Ok(access_token::verified(token, &jwks, &self.config.issuer)
-            .unwrap_or_else(|| Presented::by_hash(tokens::hash(token))))
+            .unwrap_or_else(|| Presented::by_hash(tokens::key(token))))
     }
 
     /// Appends to the audit log. The operation it describes is done already, so a failure here

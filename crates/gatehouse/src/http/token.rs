@@ -92,7 +92,7 @@ async fn new_tokens(
     now: i64,
 ) -> Result<(String, Option<String>, NewTokens), TokenError> {
     let Context { state, client, .. } = cx;
-    let access = dpop::bind(tokens::generate(), cx.proof.map(|p| p.jkt.as_str()));
+    let access = dpop::bind(tokens::new_access_token(), cx.proof.map(|p| p.jkt.as_str()));
     let refresh = if client.allows_grant(GrantType::RefreshToken) {
         let bound = dpop::refresh_binding(client.is_public(), cx.proof);
         Some(state.family_key().await?.mint(&family_id, bound))
@@ -114,7 +114,7 @@ async fn new_tokens(
 /// Where an access token from [`new_tokens`] is stored.
 fn access_key(client: &Client, access: &str) -> String {
     match client.access_token_format {
-        AccessTokenFormat::Opaque => tokens::hash(access),
+        AccessTokenFormat::Opaque => tokens::key(access),
         AccessTokenFormat::Jwt => access_token::key(access),
     }
 }
@@ -499,7 +499,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
     } = cx;
     let granted = grant::client_credentials::decide(client, form.get("scope")?)?;
     let now = state.now();
-    let access = dpop::bind(tokens::generate(), cx.proof.map(|p| p.jkt.as_str()));
+    let access = dpop::bind(tokens::new_access_token(), cx.proof.map(|p| p.jkt.as_str()));
     let token_type = token_type(&access);
     let expires_at = now + state.config.access_token_ttl;
     state

@@ -93,10 +93,11 @@ pub fn claims(i: &Issue<'_>) -> AccessClaims {
     }
 }
 
-/// The stored key of the JWT with this `jti`. Prefixed, so a `jti` (which resource servers may
-/// log) presented as an opaque token names no stored token.
+/// The stored key of the JWT with this `jti` (`oidc::tokens::stored_key`, in the order JWTs
+/// are issued). Hashed with a prefix, so a `jti` (which resource servers may log) presented as
+/// an opaque token names no stored token.
 pub fn key(jti: &str) -> String {
-    tokens::hash(&format!("{TOKEN_TYPE} {jti}"))
+    tokens::stored_key(jti, tokens::hash(&format!("{TOKEN_TYPE} {jti}")))
 }
 
 /// Whether a presented token has the shape of a JWS (three base64url parts): then it is looked

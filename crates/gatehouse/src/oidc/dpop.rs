@@ -207,7 +207,8 @@ pub fn jti_key(jti: &str) -> String {
     tokens::hash(&format!("dpop {jti}"))
 }
 
-/// A token's random part, bound to the key `jkt` if there is one.
+/// A token's random part (or an access token, `tokens::new_access_token`), bound to the key
+/// `jkt` if there is one.
 pub fn bind(random: String, jkt: Option<&str>) -> String {
     match jkt {
         Some(jkt) => format!("{random}{MARK}{jkt}"),

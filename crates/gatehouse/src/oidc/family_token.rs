@@ -94,7 +94,8 @@ fn is_family_id(s: &str) -> bool {
 /// A token as a client presented it, as the store looks it up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presented {
-    /// Its SHA-256 (`tokens::hash`).
+    /// The key it is stored under (`tokens::key`): its SHA-256 (`tokens::hash`), behind its
+    /// issue time for an access token.
     pub hash: String,
     /// For a refresh token of the family format whose MAC verified, the family it names;
     /// `None` for any other token, which is looked up by its hash.
@@ -108,13 +109,13 @@ impl Presented {
     /// `token` as presented, its family read with `key`.
     pub fn new(token: &str, key: &FamilyKey) -> Presented {
         Presented {
-            hash: tokens::hash(token),
+            hash: tokens::key(token),
             family_id: key.family_of(token).map(str::to_owned),
             bound_to: super::dpop::binding(token).map(str::to_owned),
         }
     }
 
-    /// A token looked up by its hash alone (an access token, a JWT's key, a token of an
+    /// A token looked up by its key alone (an access token, a JWT's key, a token of an
     /// earlier release).
     pub fn by_hash(hash: String) -> Presented {
         Presented {

@@ -593,6 +593,15 @@ impl PgStore {
                         .await?;
                 }
             }
+            // Each family keeps the expiry of its last access token, which the sweep reads
+            // instead of its tokens (migration 24's statement).
+            sqlx::query(
+                "UPDATE token_family f SET access_expires_at = last.at
+                 FROM (SELECT family_id, max(expires_at) AS at FROM access_token GROUP BY family_id) last
+                 WHERE last.family_id = f.id",
+            )
+            .execute(&mut *c)
+            .await?;
             for t in &s.client_tokens {
                 sqlx::query(
                     "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at, revoked_at)

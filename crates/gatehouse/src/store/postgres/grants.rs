@@ -122,14 +122,18 @@ async fn store_tokens(
              SELECT count(*) = cardinality($21::TEXT[]) AS all_taken FROM once
          ), f AS (
              UPDATE token_family SET refresh_hash = $2, refresh_scope = $3,
-                                     refresh_created_at = $4, refresh_expires_at = $5
+                                     refresh_created_at = $4, refresh_expires_at = $5,
+                                     access_expires_at = GREATEST(access_expires_at, $9)
              WHERE id = $1 AND $2::TEXT IS NOT NULL AND revoked_at IS NULL
                AND ($17::TEXT IS NULL OR refresh_hash = $17)
                AND (SELECT all_taken FROM taken)
              RETURNING id
+         ), without_refresh AS (
+             UPDATE token_family SET access_expires_at = GREATEST(access_expires_at, $9)
+             WHERE id = $1 AND $2::TEXT IS NULL AND (SELECT all_taken FROM taken)
+             RETURNING id
          ), stored AS (
-             SELECT id FROM f
-             UNION ALL SELECT $1::TEXT WHERE $2::TEXT IS NULL AND (SELECT all_taken FROM taken)
+             SELECT id FROM f UNION ALL SELECT id FROM without_refresh
          ), access AS (
              INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
              SELECT $8, id, $3, $4, $9 FROM stored
@@ -1059,14 +1063,15 @@ impl Grants for PgStore {
             "DELETE FROM logout_notice WHERE id IN
                (SELECT id FROM logout_notice WHERE created_at <= $1 - 90000 LIMIT $2)",
             // Last: a family with no token left can issue nothing more: its current refresh
-            // token expired, and no token of an earlier release or access token is left. Then
-            // its older tokens are unknown, as expired ones are.
+            // token expired, no token of an earlier release is left, and its last access token
+            // expired. Then its older tokens are unknown, as expired ones are, and so are its
+            // access tokens not yet swept.
             "DELETE FROM token_family WHERE id IN
                (SELECT f.id FROM token_family f
                 WHERE f.created_at <= $1
                   AND (f.refresh_expires_at IS NULL OR f.refresh_expires_at <= $1)
                   AND NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
-                  AND NOT EXISTS (SELECT 1 FROM access_token a WHERE a.family_id = f.id)
+                  AND (f.access_expires_at IS NULL OR f.access_expires_at <= $1)
                 LIMIT $2)",
         ];
         let mut total = 0;

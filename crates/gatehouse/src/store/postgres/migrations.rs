@@ -129,6 +129,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "client changes",
         include_str!("../../../migrations/postgres/0023_client_changes.sql"),
     ),
+    (
+        24,
+        "access tokens in issue order",
+        include_str!("../../../migrations/postgres/0024_access_tokens_in_issue_order.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -40,7 +40,8 @@ pub(super) fn revoke_family(
 }
 
 /// Stores the access token, and the refresh token as its family's current one (the family
-/// row exists); no previous token is kept.
+/// row exists); no previous token is kept. The family keeps the latest expiry of its access
+/// tokens, which lets the sweep know when none is left (their table has no index by family).
 pub(super) fn insert_tokens(
     tx: &Connection,
     family_id: &str,
@@ -65,30 +66,38 @@ fn store_tokens(
         "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![tokens.access_token_hash, family_id, scope, now, tokens.access_expires_at])?;
-    if let Some(refresh) = &tokens.refresh_token_hash {
-        let retry = tokens.retry.as_ref().filter(|_| keep_previous);
-        // The right-hand sides read the row as it was: the previous token is the one current
-        // until now.
+    let Some(refresh) = &tokens.refresh_token_hash else {
         tx.prepare_cached(
-            "UPDATE token_family SET
-                 previous_hash = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_hash END,
-                 previous_scope = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_scope END,
-                 previous_expires_at = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_expires_at END,
-                 retry_sealed = ?6, retry_until = ?7,
-                 refresh_hash = ?2, refresh_scope = ?3, refresh_created_at = ?4,
-                 refresh_expires_at = ?5
+            "UPDATE token_family SET access_expires_at = max(coalesce(access_expires_at, ?2), ?2)
              WHERE id = ?1",
         )?
-        .execute(params![
-            family_id,
-            refresh,
-            scope,
-            now,
-            tokens.refresh_expires_at,
-            retry.map(|r| &r.sealed),
-            retry.map(|r| r.until)
-        ])?;
-    }
+        .execute(params![family_id, tokens.access_expires_at])?;
+        return Ok(());
+    };
+    let retry = tokens.retry.as_ref().filter(|_| keep_previous);
+    // The right-hand sides read the row as it was: the previous token is the one current
+    // until now.
+    tx.prepare_cached(
+        "UPDATE token_family SET
+             previous_hash = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_hash END,
+             previous_scope = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_scope END,
+             previous_expires_at = CASE WHEN ?6 IS NULL THEN NULL ELSE refresh_expires_at END,
+             retry_sealed = ?6, retry_until = ?7,
+             refresh_hash = ?2, refresh_scope = ?3, refresh_created_at = ?4,
+             refresh_expires_at = ?5,
+             access_expires_at = max(coalesce(access_expires_at, ?8), ?8)
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        family_id,
+        refresh,
+        scope,
+        now,
+        tokens.refresh_expires_at,
+        retry.map(|r| &r.sealed),
+        retry.map(|r| r.until),
+        tokens.access_expires_at
+    ])?;
     Ok(())
 }
 
@@ -581,8 +590,8 @@ impl Grants for SqliteStore {
                             WHERE expires_at <= ?1 LIMIT ?2)",
                         "DELETE FROM session WHERE rowid IN
                            (SELECT rowid FROM session WHERE expires_at <= ?1 LIMIT ?2)",
-                        "DELETE FROM access_token WHERE rowid IN
-                           (SELECT rowid FROM access_token WHERE expires_at <= ?1 LIMIT ?2)",
+                        "DELETE FROM access_token WHERE token_hash IN
+                           (SELECT token_hash FROM access_token WHERE expires_at <= ?1 LIMIT ?2)",
                         "DELETE FROM client_token WHERE rowid IN
                            (SELECT rowid FROM client_token WHERE expires_at <= ?1 LIMIT ?2)",
                         "DELETE FROM refresh_token WHERE rowid IN
@@ -608,16 +617,17 @@ impl Grants for SqliteStore {
                         n += tx.prepare_cached(sql)?.execute(params![now, PURGE_BATCH])?;
                     }
                     // A family with no token left can issue nothing more: its current refresh
-                    // token expired, and no token of an earlier release or access token is
-                    // left. Then its older tokens are unknown, as expired ones are. Codes that
-                    // name it keep their replay detection until they expire (the FK sets NULL).
+                    // token expired, no token of an earlier release is left, and its last
+                    // access token expired. Then its older tokens are unknown, as expired ones
+                    // are, and so are its access tokens not yet swept. Codes that name it keep
+                    // their replay detection until they expire (the FK sets NULL).
                     n += tx
                         .prepare_cached(
                             "DELETE FROM token_family WHERE id IN
                                (SELECT f.id FROM token_family f
                                 WHERE (f.refresh_expires_at IS NULL OR f.refresh_expires_at <= ?1)
                                   AND NOT EXISTS (SELECT 1 FROM refresh_token r WHERE r.family_id = f.id)
-                                  AND NOT EXISTS (SELECT 1 FROM access_token a WHERE a.family_id = f.id)
+                                  AND (f.access_expires_at IS NULL OR f.access_expires_at <= ?1)
                                 LIMIT ?2)",
                         )?
                         .execute(params![now, PURGE_BATCH])?;
