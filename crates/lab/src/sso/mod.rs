@@ -358,17 +358,26 @@ async fn measure(run: Run<'_>) -> anyhow::Result<RunSummary> {
         Load::Open(_) => OPEN_LOOP_POOL,
     };
     let deployment = Deployment::start(run.kind, users, run.postgres_url, run.bin).await?;
-    let token_endpoint = match run.workload {
-        Workload::DpopRefresh => Some(flows::token_endpoint(&deployment.bases[0]).await?),
-        _ => None,
-    };
+    // Each server's own token endpoint, which its DPoP proofs name: the servers of a
+    // deployment are reached on addresses of their own, each its own issuer.
+    let mut token_endpoints = Vec::with_capacity(deployment.bases.len());
+    if run.workload == Workload::DpopRefresh {
+        for base in &deployment.bases {
+            token_endpoints.push(flows::token_endpoint(base).await?);
+        }
+    }
     let clients = (0..users)
         .map(|i| {
-            let base = deployment.bases[i % deployment.bases.len()].clone();
+            let server = i % deployment.bases.len();
+            let base = deployment.bases[server].clone();
             // 10.0.0.1, 10.0.0.2, …: one address per person.
             let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
             let address = std::net::Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff));
-            let dpop = token_endpoint.clone().map(DpopKey::new).transpose()?;
+            let dpop = token_endpoints
+                .get(server)
+                .cloned()
+                .map(DpopKey::new)
+                .transpose()?;
             Client::new(
                 base,
                 format!("bench-{i}"),
