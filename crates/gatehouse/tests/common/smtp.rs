@@ -17,7 +17,14 @@ pub struct Received {
 }
 
 impl Received {
-    /// A header's value, such as `Subject`.
+    /// The message as a mail client reads it.
+    fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(self.data.as_bytes())
+            .unwrap_or_else(|| panic!("not a message: {}", self.data))
+    }
+
+    /// A header's value as sent, such as `Content-Type`.
     pub fn header(&self, name: &str) -> Option<String> {
         let (head, _) = self.data.split_once("\r\n\r\n")?;
         head.split("\r\n").find_map(|line| {
@@ -26,21 +33,18 @@ impl Received {
         })
     }
 
+    /// The subject, decoded (a subject that is not ASCII is sent encoded, RFC 2047).
+    pub fn subject(&self) -> Option<String> {
+        self.parsed().subject().map(str::to_owned)
+    }
+
     /// The text of the body, decoded (7bit, quoted-printable or base64, as lettre chose).
     pub fn text(&self) -> String {
-        use base64::Engine as _;
-        let body = self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        match self.header("Content-Transfer-Encoding").as_deref() {
-            Some("base64") => {
-                let joined: String = body.split_whitespace().collect();
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(joined)
-                    .unwrap();
-                String::from_utf8(bytes).unwrap()
-            }
-            Some("quoted-printable") => body.replace("=\r\n", "").replace("=3D", "="),
-            _ => body.to_owned(),
-        }
+        let message = self.parsed();
+        message
+            .body_text(0)
+            .unwrap_or_else(|| panic!("no text in {}", self.data))
+            .into_owned()
     }
 
     /// The first link in the message that starts with `prefix`.
