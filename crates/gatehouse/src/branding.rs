@@ -257,9 +257,13 @@ mod tests {
     fn only_a_language_with_a_catalogue_is_spoken() {
         let english = Branding::default().speaking("en").unwrap();
         assert_eq!(english.language, "en");
+        let german = Branding::default().speaking("de").unwrap();
+        assert_eq!(german.language, "de");
         let refused = Branding::default().speaking("tlh").unwrap_err();
         assert!(
-            refused.to_string().contains("the languages there are: en"),
+            refused
+                .to_string()
+                .contains("the languages there are: en, de"),
             "{refused}"
         );
     }

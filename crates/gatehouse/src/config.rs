@@ -126,7 +126,7 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_LOGO", value_name = "FILE")]
     pub logo: Option<std::path::PathBuf>,
 
-    /// The language of the pages and mails (a BCP 47 tag with a catalogue: en)
+    /// The language of the pages and mails (a BCP 47 tag with a catalogue: en or de)
     #[arg(long, env = "GATEHOUSE_LANGUAGE", default_value = crate::branding::DEFAULT_LANGUAGE)]
     pub language: String,
 

@@ -35,10 +35,16 @@ async fn with_mail(db: Database) -> (Fixture, Sink) {
 
 /// The fixture sending mail to the SMTP server at `url`, its sender running as `serve`'s does.
 async fn with_smtp(db: Database, url: &str) -> Fixture {
+    with_smtp_speaking(db, url, gatehouse::branding::DEFAULT_LANGUAGE).await
+}
+
+/// As [`with_smtp`], its pages and mails speaking `language`.
+async fn with_smtp_speaking(db: Database, url: &str, language: &str) -> Fixture {
     let url = url.to_owned();
     let f = fixture_with(db, |args| {
         args.smtp_url = Some(url);
         args.mail_from = Some("Gatehouse <id@example.com>".into());
+        args.language = language.to_owned();
     })
     .await;
     let s = &f.state;
@@ -127,7 +133,7 @@ async fn a_forgotten_password_is_reset_once_by_the_mailed_link(db: Database) {
     let mail = sink.next().await;
     assert_eq!(mail.to, ["ada@example.com"]);
     assert_eq!(
-        mail.header("Subject").as_deref(),
+        mail.subject().as_deref(),
         Some("Reset your Gatehouse password")
     );
     assert!(mail.text().contains("within 30 minutes"), "{}", mail.text());
@@ -182,6 +188,40 @@ async fn a_forgotten_password_is_reset_once_by_the_mailed_link(db: Database) {
 }
 
 /// Waits (up to 10 s) until the outbox holds `n` messages that match `filter`.
+/// A deployment that speaks German sends its links in German: the pages around them, and the
+/// mail, whose subject is not ASCII and so is encoded as a header must be (RFC 2047).
+async fn a_german_deployment_mails_its_links_in_german(db: Database) {
+    let mut sink = Sink::start().await;
+    let f = with_smtp_speaking(db, &sink.url, "de").await;
+    let r = ask(&f, "ada", [192, 0, 2, 1]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = body_text(r).await;
+    assert!(page.contains("<html lang=\"de\">"), "{page}");
+    assert!(page.contains("Sehen Sie in Ihr Postfach"), "{page}");
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Ihr Passwort für Gatehouse zurücksetzen")
+    );
+    let text = mail.text();
+    assert!(text.starts_with("Hallo ada,"), "{text}");
+    assert!(text.contains("innerhalb von 30 Minuten"), "{text}");
+
+    let link = reset_link(&mail);
+    let r = set(&f, &link, NEW_PASSWORD, "etwas ganz anderes, lang genug").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = body_text(r).await;
+    assert!(
+        page.contains("Die beiden neuen Passwörter sind nicht gleich."),
+        "{page}"
+    );
+    let r = set(&f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("Ihr Passwort ist geändert"));
+    assert!(password_works(&f, NEW_PASSWORD).await);
+}
+
 async fn outbox_holds(f: &Fixture, filter: &str, n: i64) {
     let sql = format!("SELECT count(*) FROM mail_outbox {filter}");
     let waited = tokio::time::timeout(Duration::from_secs(10), async {
@@ -598,6 +638,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_link_expires_and_is_void_once_the_address_changes,
     requests_from_one_address_are_limited,
     an_address_is_confirmed_by_the_link_sent_to_it,
+    a_german_deployment_mails_its_links_in_german,
     without_smtp_no_link_is_offered,
     an_invited_person_chooses_their_password_by_the_mailed_link,
     without_mail_an_administrator_gives_the_first_password,

@@ -11,15 +11,16 @@ from relying_party import RelyingParty
 from test_sign_in import fill_login, start
 
 
-def sign_in_as_administrator(page, server) -> str:
+def sign_in_as_administrator(page, server, login=fill_login) -> str:
     """A new administrator (the first one is made with the command line, as an operator
-    does), signed in on `page`; their username."""
+    does), signed in on `page` by `login` (the form's labels are in the server's language);
+    their username."""
     admin = server.add_user("admin")
     if "admins" not in server.cli("group", "list"):
         server.cli("group", "add", "admins")
     server.cli("group", "add-member", "admins", admin)
     page.goto(f"{server.issuer}/account")
-    fill_login(page, admin)
+    login(page, admin)
     return admin
 
 

@@ -9,8 +9,12 @@ use maud::{Markup, html};
 
 use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType};
 
+mod german;
+
+pub(in crate::http) use german::GERMAN;
+
 /// Every catalogue there is. A translation is added here, and `--language` chooses it.
-pub(in crate::http) static CATALOGUES: &[&Text] = &[&ENGLISH];
+pub(in crate::http) static CATALOGUES: &[&Text] = &[&ENGLISH, &GERMAN];
 
 /// The catalogue of `language` (a BCP 47 tag), if there is one.
 pub(in crate::http) fn speaking(language: &str) -> Option<&'static Text> {

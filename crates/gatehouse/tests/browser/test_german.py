@@ -1,0 +1,134 @@
+"""A deployment that speaks German (`serve --language de`), as a person meets it on a phone: the
+sign-in page and its refusal, setting up two-step verification for an application that
+requires it, the recovery codes, the consent page, the account page and signing out, every
+word in German and nothing wider than the phone's screen (German's long words included)."""
+
+import tempfile
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD, Gatehouse
+from relying_party import RelyingParty
+from test_console import sign_in_as_administrator
+from test_second_factors import totp
+from test_sign_in import start
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def german():
+    with tempfile.TemporaryDirectory() as directory:
+        server = Gatehouse(directory, "--language", "de")
+        yield server
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def payroll(german):
+    """Someone else's application (asking for consent) that requires two-step verification."""
+    rp = RelyingParty("Payroll")
+    german.add_client(rp, "payroll", first_party=False, extra=("--auth-policy", "two_factor"))
+    yield rp
+    rp.close()
+
+
+def fits(page):
+    """The page as a phone shows it: nothing wider than the screen, so no sideways scrolling."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width} px wide"
+
+
+def anmelden(page, username, password=PASSWORD):
+    page.get_by_label("Benutzername").fill(username)
+    page.get_by_label("Passwort").fill(password)
+    page.get_by_role("button", name="Anmelden", exact=True).click()
+
+
+def test_a_person_signs_in_to_an_application_in_german(browser, german, payroll):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    user = german.add_user()
+
+    start(page, payroll)
+    expect(page).to_have_title("Anmelden · Gatehouse")
+    assert page.locator("html").get_attribute("lang") == "de"
+    expect(page.get_by_text("für ")).to_contain_text("payroll")
+    fits(page)
+    anmelden(page, user, "not the password")
+    expect(page.get_by_role("alert")).to_have_text("Benutzername oder Passwort ist falsch.")
+
+    anmelden(page, user)
+    expect(page.get_by_role("heading")).to_have_text("Bestätigung in zwei Schritten einrichten")
+    expect(page.locator("main")).to_contain_text("Um payroll zu nutzen")
+    expect(page.get_by_role("img", name="QR-Code für Ihre Authenticator-App")).to_be_visible()
+    fits(page)
+    key = page.locator("#secret").inner_text()
+    code = page.get_by_label("Geben Sie den 6-stelligen Code ein, den die App anzeigt")
+    code.fill("000000" if totp(key) != "000000" else "111111")
+    page.get_by_role("button", name="Bestätigung in zwei Schritten einschalten").click()
+    expect(page.get_by_role("alert")).to_contain_text("Dieser Code stimmt nicht.")
+    code.fill(totp(key))
+    page.get_by_role("button", name="Bestätigung in zwei Schritten einschalten").click()
+
+    expect(page.get_by_role("heading")).to_have_text("Speichern Sie Ihre Wiederherstellungscodes")
+    codes = page.get_by_role("list", name="Wiederherstellungscodes").get_by_role("listitem")
+    expect(codes).to_have_count(10)
+    fits(page)
+    page.get_by_role("link", name="Ich habe sie gespeichert, weiter für payroll").click()
+
+    expect(page.get_by_role("heading")).to_have_text("Zugriff erlauben?")
+    expect(page.get_by_role("listitem")).to_have_text(
+        ["Wissen, wer Sie sind", "Ihren Namen und Benutzernamen sehen",
+         "Ihre E-Mail-Adresse sehen"])
+    fits(page)
+    page.get_by_role("button", name="Erlauben").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert page.url.startswith(payroll.base + "/callback")
+
+    page.goto(f"{german.issuer}/account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Konto")
+    expect(page).to_have_title("Ihr Konto · Gatehouse")
+    expect(page.get_by_role("heading", name="Bestätigung in zwei Schritten", exact=True)).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Verbleibende Wiederherstellungscodes: 10.")
+    expect(page.locator("main")).to_contain_text("Anwendungen, denen Sie Zugriff erlaubt haben")
+    expect(page.get_by_role("table", name="Ihre letzten Aktivitäten")).to_contain_text(
+        "Einer Anwendung Zugriff erlaubt")
+    fits(page)
+
+    page.get_by_role("link", name="Abmelden", exact=True).click()
+    expect(page.locator("main")).to_contain_text("Möchten Sie sich von Gatehouse abmelden?")
+    page.get_by_role("button", name="Abmelden").click()
+    expect(page.get_by_role("heading")).to_have_text("Sie sind abgemeldet")
+    fits(page)
+    context.close()
+
+
+def test_an_administrator_disables_an_account_in_german(browser, german):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    person = german.add_user("person")
+    sign_in_as_administrator(page, german, login=anmelden)
+
+    page.get_by_role("link", name="Administration").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Personen")
+    fits(page)
+    page.get_by_label("Benutzername, Name oder E-Mail-Adresse").fill(person)
+    page.get_by_role("button", name="Suchen").click()
+    page.get_by_role("link", name=person).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(person)
+    fits(page)
+    page.get_by_role("button", name="Konto deaktivieren").click()
+    expect(page.get_by_role("status")).to_have_text("Das Konto ist deaktiviert.")
+
+    other = browser.new_context().new_page()
+    other.goto(f"{german.issuer}/account")
+    anmelden(other, person)
+    expect(other.get_by_role("alert")).to_have_text("Benutzername oder Passwort ist falsch.")
+    other.context.close()
+
+    page.get_by_role("link", name="Aktivitäten dieser Person im Audit-Protokoll").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit-Protokoll")
+    fits(page)
+    context.close()
