@@ -23,8 +23,12 @@ pub struct Branding {
     pub product_name: String,
     pub accent: Rgb,
     pub logo: Option<Logo>,
-    /// The BCP 47 tag of the catalogue the pages and mails speak from (`--language`).
+    /// The BCP 47 tag of the catalogue the pages and mails speak from (`--language`), when the
+    /// browser prefers none of the others.
     pub language: String,
+    /// Whether that is the one language spoken, whatever a browser prefers
+    /// (`--one-language`).
+    pub one_language: bool,
 }
 
 /// The language pages speak when none is chosen.
@@ -37,6 +41,7 @@ impl Default for Branding {
             accent: DEFAULT_ACCENT,
             logo: None,
             language: DEFAULT_LANGUAGE.to_owned(),
+            one_language: false,
         }
     }
 }
@@ -113,6 +118,7 @@ impl Branding {
             accent,
             logo,
             language: DEFAULT_LANGUAGE.to_owned(),
+            one_language: false,
         })
     }
 
@@ -132,6 +138,16 @@ impl Branding {
             language: language.to_owned(),
             ..self
         })
+    }
+
+    /// This look, speaking its language to every browser when `only`, else to those that
+    /// prefer none of the other catalogues.
+    #[must_use]
+    pub fn one_language(self, only: bool) -> Branding {
+        Branding {
+            one_language: only,
+            ..self
+        }
     }
 }
 

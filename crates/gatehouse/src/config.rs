@@ -126,9 +126,15 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_LOGO", value_name = "FILE")]
     pub logo: Option<std::path::PathBuf>,
 
-    /// The language of the pages and mails (a BCP 47 tag with a catalogue: en or de)
+    /// The language of the pages and mails for a browser that prefers none of the others (a
+    /// BCP 47 tag with a catalogue: en or de); a browser that prefers another of them
+    /// (Accept-Language) is answered in it
     #[arg(long, env = "GATEHOUSE_LANGUAGE", default_value = crate::branding::DEFAULT_LANGUAGE)]
     pub language: String,
+
+    /// Speak --language to every browser, whatever languages it prefers
+    #[arg(long, env = "GATEHOUSE_ONE_LANGUAGE")]
+    pub one_language: bool,
 
     /// The SMTP server that sends address confirmations and password resets:
     /// smtps://[USER:PASSWORD@]HOST[:PORT], or smtp://…?tls=required for STARTTLS (plain
@@ -307,7 +313,8 @@ impl Config {
             args.accent_colour.as_deref(),
             args.logo.as_deref(),
         )?
-        .speaking(&args.language)?;
+        .speaking(&args.language)?
+        .one_language(args.one_language);
         let mail = match &args.smtp_url {
             Some(url) => Some(crate::mail::MailSettings::new(
                 url,

@@ -267,6 +267,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         accent_colour: None,
         logo: None,
         language: crate::branding::DEFAULT_LANGUAGE.to_owned(),
+        one_language: false,
         smtp_url: None,
         mail_from: None,
         admin_group: crate::config::DEFAULT_ADMIN_GROUP.to_owned(),

@@ -15,12 +15,12 @@
 //! own: another person's id changes nothing.
 
 use axum::Form;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Localized;
 use super::authorize::{
     Attempt, FormKind, SignInRefused, browser_form, check_password, current_session, refuse,
 };
@@ -47,7 +47,7 @@ pub(super) const RECENT: i64 = 600;
 const ACTIVITY_SHOWN: usize = 20;
 
 /// GET /account: the page, or the login form that comes back to it.
-pub(super) async fn page(State(state): State<AppState>, jar: CookieJar) -> Response {
+pub(super) async fn page(Localized(state): Localized, jar: CookieJar) -> Response {
     match current_session(&state, &jar, state.now()).await {
         Ok(Some((session, user))) => show(&state, jar, &session, &user, Shown::default()).await,
         Ok(None) => login_page(&state, jar, "", None, StatusCode::OK).await,
@@ -145,7 +145,7 @@ impl<'a> Shown<'a> {
 
 /// POST /account: one of the page's forms.
 pub(super) async fn act(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<AccountForm>,

@@ -2,12 +2,13 @@
 
 use axum::Form;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Localized;
 use super::error::store_error;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
@@ -21,7 +22,7 @@ use crate::oidc::{OAuthError, par, request_object, scope, tokens};
 
 /// GET /authorize
 pub(super) async fn authorize(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     RawQuery(query): RawQuery,
@@ -33,7 +34,7 @@ pub(super) async fn authorize(
 /// Cookies are `SameSite=Lax`, so a POST from another site arrives without the session, and
 /// the person is asked to sign in.
 pub(super) async fn authorize_post(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     body: Bytes,
@@ -148,7 +149,7 @@ pub(super) struct LoginForm {
 
 /// POST /login
 pub(super) async fn login(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
@@ -336,7 +337,7 @@ pub(super) struct ConsentForm {
 
 /// POST /consent: the user allows or denies what the client asked for.
 pub(super) async fn consent(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<ConsentForm>,

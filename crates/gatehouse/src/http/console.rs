@@ -11,12 +11,13 @@
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Localized;
 use super::account::RECENT;
 use super::authorize::{current_session, refuse};
 use super::error::store_error;
@@ -165,7 +166,7 @@ pub(super) struct PeopleQuery {
 
 /// GET /admin: people, found by username, name or address.
 pub(super) async fn people(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Query(query): Query<PeopleQuery>,
@@ -216,7 +217,7 @@ pub(super) struct NewPersonForm {
 /// (the account is made with a random one nobody knows); otherwise the administrator gives
 /// the first password.
 pub(super) async fn add_person(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<NewPersonForm>,
@@ -281,7 +282,7 @@ pub(super) async fn add_person(
 
 /// GET /admin/users/{username}: one person.
 pub(super) async fn person(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Path(username): Path<String>,
@@ -305,7 +306,7 @@ pub(super) struct PersonForm {
 
 /// POST /admin/users/{username}: one of the person page's buttons.
 pub(super) async fn act(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Path(username): Path<String>,
@@ -481,7 +482,7 @@ async fn show_person_with(
 }
 
 /// GET /admin/groups: the groups, with how many members each has.
-pub(super) async fn groups(State(state): State<AppState>, peer: Peer, jar: CookieJar) -> Response {
+pub(super) async fn groups(Localized(state): Localized, peer: Peer, jar: CookieJar) -> Response {
     let admin = match administrator(&state, &jar, peer).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -536,7 +537,7 @@ pub(super) struct GroupForm {
 
 /// POST /admin/groups: adds a group.
 pub(super) async fn add_group(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<GroupForm>,
@@ -578,7 +579,7 @@ pub(super) async fn add_group(
 
 /// GET /admin/groups/{name}: one group.
 pub(super) async fn group(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Path(name): Path<String>,
@@ -593,7 +594,7 @@ pub(super) async fn group(
 /// POST /admin/groups/{name}: adds or removes a member, sets the policy, or removes the group
 /// (when its name is typed to confirm).
 pub(super) async fn change_group(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Path(name): Path<String>,
@@ -730,7 +731,7 @@ async fn show_group_with(
 }
 
 /// GET /admin/clients: the applications.
-pub(super) async fn clients(State(state): State<AppState>, peer: Peer, jar: CookieJar) -> Response {
+pub(super) async fn clients(Localized(state): Localized, peer: Peer, jar: CookieJar) -> Response {
     let admin = match administrator(&state, &jar, peer).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -878,7 +879,7 @@ impl ClientForm {
 
 /// POST /admin/clients: registers an application; a generated secret is shown once.
 pub(super) async fn add_client(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     axum_extra::extract::Form(form): axum_extra::extract::Form<ClientForm>,
@@ -941,7 +942,7 @@ pub(super) async fn add_client(
 
 /// GET /admin/clients/{client_id}: one application.
 pub(super) async fn client(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Path(client_id): Path<String>,
@@ -956,7 +957,7 @@ pub(super) async fn client(
 /// POST /admin/clients/{client_id}: who may use it, a new secret, or removing it (when its id
 /// is typed to confirm).
 pub(super) async fn change_client(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Path(client_id): Path<String>,
@@ -1106,7 +1107,7 @@ async fn show_client(
 }
 
 /// GET /admin/keys: the signing keys.
-pub(super) async fn keys(State(state): State<AppState>, peer: Peer, jar: CookieJar) -> Response {
+pub(super) async fn keys(Localized(state): Localized, peer: Peer, jar: CookieJar) -> Response {
     let admin = match administrator(&state, &jar, peer).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -1142,7 +1143,7 @@ pub(super) struct KeysForm {
 
 /// POST /admin/keys: new signing keys, on the same schedule as `gatehouse keys rotate`.
 pub(super) async fn rotate_keys(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<KeysForm>,
@@ -1202,7 +1203,7 @@ pub(super) struct AuditParams {
 
 /// GET /admin/audit: the audit log, newest first, filtered, a page at a time.
 pub(super) async fn audit(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Query(params): Query<AuditParams>,

@@ -9,12 +9,13 @@ use std::time::Duration;
 use axum::Form;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Localized;
 use super::authorize::{
     Attempt, FormKind, SignInRefused, browser_form, check_password, current_session,
 };
@@ -39,7 +40,7 @@ pub(super) const STARTS_PERIOD: Duration = Duration::from_secs(6);
 /// POST /device_authorization (RFC 8628 §3.1): the device authenticates as the token endpoint
 /// asks (a public client sends its `client_id`) and gets its codes.
 pub(super) async fn authorization(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     headers: HeaderMap,
     body: Bytes,
@@ -108,7 +109,7 @@ async fn start(
 /// signed in, the form for the code, prefilled from `verification_uri_complete`. Looking a
 /// code up is a POST: a link alone never spends a person's tries.
 pub(super) async fn page(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -147,7 +148,7 @@ pub(super) struct EntryForm {
 
 /// POST /device: the code the person typed.
 pub(super) async fn entered(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<EntryForm>,
@@ -351,7 +352,7 @@ pub(super) struct AnswerForm {
 
 /// POST /device/answer: the person allows or denies the device.
 pub(super) async fn answer(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<AnswerForm>,

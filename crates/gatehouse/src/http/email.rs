@@ -16,12 +16,13 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Localized;
 use super::account::NewPassword;
 use super::authorize::{FormKind, browser_form, browser_form_ok, refuse};
 use super::error::store_error;
@@ -45,7 +46,7 @@ pub(super) struct TokenQuery {
 
 /// GET /reset: the request form, or (from a mailed link) the new password's.
 pub(super) async fn reset_page(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     jar: CookieJar,
     Query(q): Query<TokenQuery>,
 ) -> Response {
@@ -83,7 +84,7 @@ pub(super) struct ResetForm {
 
 /// GET /welcome: an invitation's link, where the person chooses their first password.
 pub(super) async fn welcome_page(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     jar: CookieJar,
     Query(q): Query<TokenQuery>,
 ) -> Response {
@@ -97,7 +98,7 @@ pub(super) async fn welcome_page(
 
 /// POST /welcome: the first password, with the invitation's token.
 pub(super) async fn welcome(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<ResetForm>,
@@ -115,7 +116,7 @@ pub(super) async fn welcome(
 
 /// POST /reset: a request for a link, or the new password with the link's token.
 pub(super) async fn reset(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<ResetForm>,
@@ -377,7 +378,7 @@ pub(super) struct ConfirmForm {
 /// GET /confirm-email: asks before confirming (a scanner that opens the link confirms
 /// nothing).
 pub(super) async fn confirm_page(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     Query(q): Query<TokenQuery>,
 ) -> Response {
     match usable(&state, &q.token, EmailPurpose::Confirm).await {
@@ -393,7 +394,7 @@ pub(super) async fn confirm_page(
 /// POST /confirm-email: the link's token; the address is confirmed if it is still the
 /// person's.
 pub(super) async fn confirm(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     Form(form): Form<ConfirmForm>,
 ) -> Response {

@@ -5,11 +5,12 @@
 //! asks first (a CSRF-protected form), so a link on any page cannot sign people out.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
+use super::Localized;
 use super::authorize::{FormKind, browser_form, browser_form_ok, current_session, redirect_with};
 use super::error::store_error;
 use super::{AppState, Peer, pages};
@@ -22,7 +23,7 @@ use crate::oidc::{OAuthError, tokens};
 
 /// GET /logout
 pub(super) async fn logout(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     RawQuery(query): RawQuery,
@@ -33,7 +34,7 @@ pub(super) async fn logout(
 /// POST /logout: either the logout request itself, form-encoded (§2 allows POST), or the
 /// user's answer to the confirmation page, which carries `csrf` and the original request.
 pub(super) async fn logout_confirmed(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     body: Bytes,

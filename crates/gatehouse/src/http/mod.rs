@@ -53,15 +53,43 @@ use crate::store::Store;
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// What every handler shares: a handle on one [`Shared`], cloned for each request (a single
-/// reference count, however many parts the server is made of).
+/// reference count, however many parts the server is made of), and how the request's pages
+/// look and speak: in the deployment's language, or, for a handler that takes [`Localized`],
+/// in the one the browser prefers.
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState {
+    shared: Arc<Shared>,
+    look: Arc<pages::Look>,
+}
 
 impl std::ops::Deref for AppState {
     type Target = Shared;
 
     fn deref(&self) -> &Shared {
-        &self.0
+        &self.shared
+    }
+}
+
+/// The state of a request answered with a page (or a mail sent for it): its look speaks the
+/// language the browser prefers (`Accept-Language`) among those the deployment offers, else
+/// the deployment's own (`--language`).
+pub(crate) struct Localized(pub(crate) AppState);
+
+impl FromRequestParts<AppState> for Localized {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let accept_language = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Ok(Localized(AppState {
+            shared: Arc::clone(&state.shared),
+            look: state.looks.for_browser(accept_language),
+        }))
     }
 }
 
@@ -84,8 +112,8 @@ pub struct Shared {
     passkeys: Arc<Result<crate::auth::passkeys::Authority, String>>,
     /// Passkey sign-ins started per address (`passkey::STARTS_BURST`).
     passkey_starts: Arc<limits::StartLimiter>,
-    /// How the pages look and speak.
-    look: Arc<pages::Look>,
+    /// How the pages look, in each language they speak.
+    looks: pages::Looks,
     /// Sends mail, when the operator set up SMTP: `mail::run` sends what is queued.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Password reset requests per address (`email::STARTS_BURST`).
@@ -114,14 +142,11 @@ impl AppState {
                 .ok()
                 .map(Arc::new)
         });
-        let look = Arc::new(pages::Look::new(
-            config.branding.clone(),
-            &config.issuer,
-            mailer.is_some(),
-        ));
+        let looks = pages::Looks::new(&config.branding, &config.issuer, mailer.is_some());
+        let look = looks.deployments();
         // Installed before the first request counts anything.
         ops::prometheus();
-        AppState(Arc::new(Shared {
+        let shared = Arc::new(Shared {
             store,
             config: Arc::new(config),
             clock,
@@ -139,7 +164,7 @@ impl AppState {
                 passkey::STARTS_BURST,
                 passkey::STARTS_PERIOD,
             )),
-            look,
+            looks,
             mailer,
             reset_starts: Arc::new(limits::StartLimiter::new(
                 email::STARTS_BURST,
@@ -150,7 +175,8 @@ impl AppState {
                 par::STARTS_PERIOD,
             )),
             client_keys: Default::default(),
-        }))
+        });
+        AppState { shared, look }
     }
 
     /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use axum::Form;
 use axum::Json;
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Localized;
 use super::assets::Asset;
 use super::authorize::{self, FormKind, browser_form_ok, current_session};
 use super::error::{no_store, store_error};
@@ -87,7 +87,7 @@ async fn challenge(
 
 /// POST /passkey/options: a sign-in challenge, for a login form gatehouse showed this browser.
 pub(super) async fn options(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<OptionsForm>,
@@ -136,7 +136,7 @@ pub(super) async fn options(
 /// POST /passkey/register-options: a registration challenge for the signed-in person, from
 /// their account page (its form's token, and a recent sign-in).
 pub(super) async fn register_options(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     jar: CookieJar,
     Form(form): Form<OptionsForm>,
 ) -> Response {
@@ -311,7 +311,7 @@ pub(super) struct SignInForm {
 /// factors at once) and continues like the password form; any other shows the login form
 /// again, saying why, with nothing changed.
 pub(super) async fn sign_in(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<SignInForm>,

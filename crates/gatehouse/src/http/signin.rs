@@ -9,12 +9,12 @@
 //! and nothing more: the session starts only when the second step is done.
 
 use axum::Form;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Localized;
 use super::authorize::{self, FormKind};
 use super::error::store_error;
 use super::{AppState, Peer, pages};
@@ -216,7 +216,7 @@ async fn passkey_enrol_page(
 /// POST /passkey/enrol-options: a registration challenge for the person of a passkey-adding
 /// step (JSON, for the page's script).
 pub(super) async fn passkey_enrol_options(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     jar: CookieJar,
     Form(form): Form<StepForm>,
 ) -> Response {
@@ -232,7 +232,7 @@ pub(super) async fn passkey_enrol_options(
 /// POST /enrol-passkey: the new passkey of a passkey-adding step. Added, it signs the person in
 /// (their password, and a passkey they just made with their fingerprint, face or PIN).
 pub(super) async fn enrol_passkey(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<StepForm>,
@@ -631,7 +631,7 @@ async fn checked_step(
 
 /// POST /verify: the second factor.
 pub(super) async fn verify(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<StepForm>,
@@ -751,7 +751,7 @@ async fn spend_code(
 
 /// POST /enrol: the first code of a new authenticator app.
 pub(super) async fn enrol(
-    State(state): State<AppState>,
+    Localized(state): Localized,
     peer: Peer,
     jar: CookieJar,
     Form(form): Form<StepForm>,

@@ -1,14 +1,15 @@
-"""A deployment that speaks German (`serve --language de`), as a person meets it on a phone: the
+"""Pages in German, as a person whose browser prefers German meets them on a phone (the
+browser's language, `Accept-Language`, chooses the catalogue; the server's own is English): the
 sign-in page and its refusal, setting up two-step verification for an application that
-requires it, the recovery codes, the consent page, the account page and signing out, every
-word in German and nothing wider than the phone's screen (German's long words included)."""
-
-import tempfile
+requires it, the recovery codes, the consent page, the account page and signing out, and an
+administrator disabling an account; every word in German and nothing wider than the phone's
+screen (German's long words included). A browser that prefers French is answered in the
+server's English."""
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, Gatehouse
+from conftest import PASSWORD
 from relying_party import RelyingParty
 from test_console import sign_in_as_administrator
 from test_second_factors import totp
@@ -17,19 +18,17 @@ from test_sign_in import start
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="module")
-def german():
-    with tempfile.TemporaryDirectory() as directory:
-        server = Gatehouse(directory, "--language", "de")
-        yield server
-        server.stop()
+def german_phone(browser):
+    """A phone whose person reads German: its browser asks for German pages."""
+    return browser.new_context(viewport=PHONE, locale="de-DE")
 
 
 @pytest.fixture(scope="module")
-def payroll(german):
+def lohn(gatehouse):
     """Someone else's application (asking for consent) that requires two-step verification."""
-    rp = RelyingParty("Payroll")
-    german.add_client(rp, "payroll", first_party=False, extra=("--auth-policy", "two_factor"))
+    rp = RelyingParty("Lohnabrechnung")
+    gatehouse.add_client(rp, "lohnabrechnung", first_party=False,
+                         extra=("--auth-policy", "two_factor"))
     yield rp
     rp.close()
 
@@ -46,22 +45,22 @@ def anmelden(page, username, password=PASSWORD):
     page.get_by_role("button", name="Anmelden", exact=True).click()
 
 
-def test_a_person_signs_in_to_an_application_in_german(browser, german, payroll):
-    context = browser.new_context(viewport=PHONE)
+def test_a_person_signs_in_to_an_application_in_german(browser, gatehouse, lohn):
+    context = german_phone(browser)
     page = context.new_page()
-    user = german.add_user()
+    user = gatehouse.add_user()
 
-    start(page, payroll)
+    start(page, lohn)
     expect(page).to_have_title("Anmelden · Gatehouse")
     assert page.locator("html").get_attribute("lang") == "de"
-    expect(page.get_by_text("für ")).to_contain_text("payroll")
+    expect(page.get_by_text("für ")).to_contain_text("lohnabrechnung")
     fits(page)
     anmelden(page, user, "not the password")
     expect(page.get_by_role("alert")).to_have_text("Benutzername oder Passwort ist falsch.")
 
     anmelden(page, user)
     expect(page.get_by_role("heading")).to_have_text("Bestätigung in zwei Schritten einrichten")
-    expect(page.locator("main")).to_contain_text("Um payroll zu nutzen")
+    expect(page.locator("main")).to_contain_text("Um lohnabrechnung zu nutzen")
     expect(page.get_by_role("img", name="QR-Code für Ihre Authenticator-App")).to_be_visible()
     fits(page)
     key = page.locator("#secret").inner_text()
@@ -76,7 +75,7 @@ def test_a_person_signs_in_to_an_application_in_german(browser, german, payroll)
     codes = page.get_by_role("list", name="Wiederherstellungscodes").get_by_role("listitem")
     expect(codes).to_have_count(10)
     fits(page)
-    page.get_by_role("link", name="Ich habe sie gespeichert, weiter für payroll").click()
+    page.get_by_role("link", name="Ich habe sie gespeichert, weiter für lohnabrechnung").click()
 
     expect(page.get_by_role("heading")).to_have_text("Zugriff erlauben?")
     expect(page.get_by_role("listitem")).to_have_text(
@@ -85,9 +84,9 @@ def test_a_person_signs_in_to_an_application_in_german(browser, german, payroll)
     fits(page)
     page.get_by_role("button", name="Erlauben").click()
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
-    assert page.url.startswith(payroll.base + "/callback")
+    assert page.url.startswith(lohn.base + "/callback")
 
-    page.goto(f"{german.issuer}/account")
+    page.goto(f"{gatehouse.issuer}/account")
     expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Konto")
     expect(page).to_have_title("Ihr Konto · Gatehouse")
     expect(page.get_by_role("heading", name="Bestätigung in zwei Schritten", exact=True)).to_be_visible()
@@ -105,11 +104,11 @@ def test_a_person_signs_in_to_an_application_in_german(browser, german, payroll)
     context.close()
 
 
-def test_an_administrator_disables_an_account_in_german(browser, german):
-    context = browser.new_context(viewport=PHONE)
+def test_an_administrator_disables_an_account_in_german(browser, gatehouse):
+    context = german_phone(browser)
     page = context.new_page()
-    person = german.add_user("person")
-    sign_in_as_administrator(page, german, login=anmelden)
+    person = gatehouse.add_user("person")
+    sign_in_as_administrator(page, gatehouse, login=anmelden)
 
     page.get_by_role("link", name="Administration").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Personen")
@@ -122,8 +121,8 @@ def test_an_administrator_disables_an_account_in_german(browser, german):
     page.get_by_role("button", name="Konto deaktivieren").click()
     expect(page.get_by_role("status")).to_have_text("Das Konto ist deaktiviert.")
 
-    other = browser.new_context().new_page()
-    other.goto(f"{german.issuer}/account")
+    other = german_phone(browser).new_page()
+    other.goto(f"{gatehouse.issuer}/account")
     anmelden(other, person)
     expect(other.get_by_role("alert")).to_have_text("Benutzername oder Passwort ist falsch.")
     other.context.close()
@@ -131,4 +130,14 @@ def test_an_administrator_disables_an_account_in_german(browser, german):
     page.get_by_role("link", name="Aktivitäten dieser Person im Audit-Protokoll").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit-Protokoll")
     fits(page)
+    context.close()
+
+
+def test_a_browser_that_prefers_a_language_without_pages_is_answered_in_english(browser,
+                                                                               gatehouse):
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.goto(f"{gatehouse.issuer}/account")
+    expect(page).to_have_title("Sign in · Gatehouse")
+    assert page.locator("html").get_attribute("lang") == "en"
     context.close()

@@ -64,6 +64,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         accent_colour: None,
         logo: None,
         language: gatehouse::branding::DEFAULT_LANGUAGE.to_owned(),
+        one_language: false,
         smtp_url: None,
         mail_from: None,
         admin_group: gatehouse::config::DEFAULT_ADMIN_GROUP.to_owned(),

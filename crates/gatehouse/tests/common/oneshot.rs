@@ -114,6 +114,17 @@ pub fn cookies(r: &Response) -> String {
 
 /// Opens the login form of `authorize` and posts `username` and `password` through it.
 pub async fn post_login(f: &Fixture, authorize: &str, username: &str, password: &str) -> Response {
+    post_login_from(f, authorize, username, password, None).await
+}
+
+/// As [`post_login`], from a browser whose `Accept-Language` is `languages` (if any).
+pub async fn post_login_from(
+    f: &Fixture,
+    authorize: &str,
+    username: &str,
+    password: &str,
+    languages: Option<&str>,
+) -> Response {
     let page = send(f, get(authorize)).await;
     assert_eq!(
         page.status(),
@@ -129,14 +140,11 @@ pub async fn post_login(f: &Fixture, authorize: &str, username: &str, password: 
         ("csrf", &hidden_input(&html, "csrf")),
         ("request", &hidden_input(&html, "request")),
     ]);
-    send(
-        f,
-        form("/login")
-            .header(header::COOKIE, cookie)
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
+    let mut request = form("/login").header(header::COOKIE, cookie);
+    if let Some(languages) = languages {
+        request = request.header(header::ACCEPT_LANGUAGE, languages);
+    }
+    send(f, request.body(Body::from(body)).unwrap()).await
 }
 
 /// Signs in through the form and returns the code.

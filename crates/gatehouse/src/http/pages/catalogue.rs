@@ -21,6 +21,83 @@ pub(in crate::http) fn speaking(language: &str) -> Option<&'static Text> {
     CATALOGUES.iter().copied().find(|t| t.language == language)
 }
 
+/// The most language ranges of one `Accept-Language` header looked at: browsers send a handful,
+/// and a header of thousands must not cost thousands of comparisons.
+const MOST_RANGES: usize = 16;
+
+/// Which of the `offered` languages a page speaks to a browser that sent `accept_language`
+/// (RFC 9110 §12.5.4): the one that best matches the browser's most preferred range that any
+/// matches (`de-AT` is answered in `de`, `en` in `en-GB` were that offered; RFC 4647 matching,
+/// by `fluent-langneg`), ranges in the order of their weights and those of weight 0 refused;
+/// `default` when none matches, or the header says nothing usable.
+pub(in crate::http) fn negotiate<'a>(
+    accept_language: Option<&str>,
+    offered: &[&'a str],
+    default: &'a str,
+) -> &'a str {
+    use fluent_langneg::{NegotiationStrategy, negotiate_languages};
+    use unic_langid::LanguageIdentifier;
+
+    let Some(header) = accept_language else {
+        return default;
+    };
+    let requested: Vec<LanguageIdentifier> = preferred_ranges(header)
+        .into_iter()
+        .filter_map(|range| range.parse().ok())
+        .collect();
+    let available: Vec<(LanguageIdentifier, &'a str)> = offered
+        .iter()
+        .filter_map(|tag| Some((tag.parse().ok()?, *tag)))
+        .collect();
+    let ids: Vec<LanguageIdentifier> = available.iter().map(|(id, _)| id.clone()).collect();
+    let chosen = negotiate_languages(&requested, &ids, None, NegotiationStrategy::Lookup);
+    chosen
+        .first()
+        .and_then(|best| available.iter().find(|(id, _)| id == *best))
+        .map_or(default, |(_, tag)| tag)
+}
+
+/// The language ranges of an `Accept-Language` value, most preferred first (a stable sort by
+/// weight, so equal weights keep the browser's order), without those of weight 0 (not
+/// acceptable), the wildcard `*` (any: the default serves it) and malformed members.
+/// `fluent-langneg`'s own parser reads the order alone; a header's weights are its meaning.
+fn preferred_ranges(header: &str) -> Vec<&str> {
+    let mut ranges: Vec<(&str, u16)> = header
+        .split(',')
+        .take(MOST_RANGES)
+        .filter_map(|member| {
+            let mut parts = member.split(';');
+            let range = parts.next()?.trim();
+            let weight = match parts.next().map(str::trim) {
+                None => 1000,
+                Some(param) => weight(param)?,
+            };
+            (!range.is_empty() && range != "*" && weight > 0).then_some((range, weight))
+        })
+        .collect();
+    ranges.sort_by_key(|&(_, weight)| std::cmp::Reverse(weight));
+    ranges.into_iter().map(|(range, _)| range).collect()
+}
+
+/// A weight (`q=0.8`, RFC 9110 §12.4.2) in thousandths, or `None` if it is not one.
+fn weight(param: &str) -> Option<u16> {
+    let (name, value) = param.split_once('=')?;
+    if !name.trim().eq_ignore_ascii_case("q") {
+        return None;
+    }
+    let value = value.trim();
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let digits_ok = fraction.len() <= 3 && fraction.bytes().all(|b| b.is_ascii_digit());
+    match whole {
+        "0" if digits_ok => {
+            let padded = format!("{fraction:0<3}");
+            padded.parse().ok()
+        }
+        "1" if digits_ok && fraction.bytes().all(|b| b == b'0') => Some(1000),
+        _ => None,
+    }
+}
+
 /// What a page says when something did not work: what happened, and what to do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::http) struct Problem {
@@ -1322,5 +1399,70 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::EmailUndelivered => "A link could not be sent to your email address",
         K::TokenReuseDetected => "An application's sign-in was ended: a used token came back",
         other => other.as_str(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browser_is_answered_in_the_language_it_prefers_among_those_offered() {
+        let both = ["en", "de"];
+        let cases: &[(Option<&str>, &str)] = &[
+            // Nothing said, or nothing usable: the deployment's language.
+            (None, "en"),
+            (Some(""), "en"),
+            (Some("fr-FR,fr;q=0.9"), "en"),
+            (Some("*"), "en"),
+            (Some("de;q=banana"), "en"),
+            (Some("de;q=1.5"), "en"),
+            (Some(";;;,,,"), "en"),
+            // As browsers send it: Chrome, Firefox, Safari.
+            (Some("de-DE,de;q=0.9,en-US;q=0.8,en;q=0.7"), "de"),
+            (Some("de,en-US;q=0.7,en;q=0.3"), "de"),
+            (Some("de-DE"), "de"),
+            (Some("de-AT"), "de"),
+            (Some("DE-ch"), "de"),
+            (Some("en-GB,de;q=0.5"), "en"),
+            // The first range any catalogue matches, however many come before it.
+            (Some("fr,it;q=0.9,de;q=0.8,en;q=0.7"), "de"),
+            // Weights, not the order written, say which is preferred.
+            (Some("en;q=0.5, de"), "de"),
+            (Some("en;q=0.4,de;q=0.5"), "de"),
+            (Some("en;Q=0.4,de;q=0.500"), "de"),
+            // Equal weights keep the browser's order.
+            (Some("de;q=0.8,en;q=0.8"), "de"),
+            // Weight 0: not acceptable, whatever comes after.
+            (Some("de;q=0,en;q=0.1"), "en"),
+            (Some("de;q=0.000"), "en"),
+            (Some("de;q=0.0001"), "en"),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(negotiate(*header, &both, "en"), *expected, "{header:?}");
+        }
+        // A deployment that offers one language speaks it to everyone.
+        assert_eq!(negotiate(Some("en"), &["de"], "de"), "de");
+        // Another deployment's default.
+        assert_eq!(negotiate(Some("fr"), &both, "de"), "de");
+        assert_eq!(negotiate(None, &both, "de"), "de");
+    }
+
+    #[test]
+    fn a_header_of_thousands_of_ranges_is_read_only_so_far() {
+        let mut header = "fr;q=0.9,".repeat(5_000);
+        header.push_str("de");
+        assert_eq!(preferred_ranges(&header).len(), MOST_RANGES);
+        assert_eq!(negotiate(Some(&header), &["en", "de"], "en"), "en");
+    }
+
+    #[test]
+    fn every_catalogue_has_a_language_of_its_own_that_negotiation_finds() {
+        let tags: Vec<&str> = CATALOGUES.iter().map(|t| t.language).collect();
+        for tag in &tags {
+            assert_eq!(tags.iter().filter(|t| *t == tag).count(), 1, "{tag} twice");
+            assert_eq!(negotiate(Some(tag), &tags, "en"), *tag);
+            assert_eq!(speaking(tag).map(|t| t.language), Some(*tag));
+        }
     }
 }

@@ -28,14 +28,15 @@ pub(super) use signin::{
     form_post, login, passkey_required, qr_svg, recovery_codes, second_factor,
 };
 
-use axum::extract::State;
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use bytes::Bytes;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use self::catalogue::{Problem, Text};
-use super::AppState;
+use super::Localized;
 use super::assets::Asset;
 use super::passkey::{SCRIPT, SCRIPT_PATH};
 use crate::branding::Branding;
@@ -54,15 +55,20 @@ pub(in crate::http) struct Look {
 }
 
 impl Look {
+    /// The deployment's look, speaking its own language (`--language`).
     pub(in crate::http) fn new(branding: Branding, issuer: &str, mail: bool) -> Look {
+        // `--language` was checked against the catalogues when the configuration was read.
+        let text = catalogue::speaking(&branding.language).unwrap_or(&catalogue::ENGLISH);
+        Look::speaking(branding, text, issuer, mail)
+    }
+
+    fn speaking(branding: Branding, text: &'static Text, issuer: &str, mail: bool) -> Look {
         let logo = branding.logo.as_ref().map(|logo| {
             // The branding's bytes, shared rather than copied.
             let asset = Asset::new(Bytes::from_owner(logo.bytes.clone()), logo.content_type);
             let url = asset.versioned(&format!("{issuer}{LOGO_PATH}"));
             (asset, url)
         });
-        // `--language` was checked against the catalogues when the configuration was read.
-        let text = catalogue::speaking(&branding.language).unwrap_or(&catalogue::ENGLISH);
         Look {
             branding,
             text,
@@ -77,14 +83,57 @@ impl Look {
     }
 }
 
+/// The deployment's look in each language its pages speak: its own (`--language`), and, unless
+/// it speaks only that (`--one-language`), every other there is a catalogue of, for browsers
+/// that prefer one of them.
+pub(in crate::http) struct Looks {
+    own: Arc<Look>,
+    /// Every language offered, the deployment's own first.
+    offered: Vec<(&'static str, Arc<Look>)>,
+}
+
+impl Looks {
+    pub(in crate::http) fn new(branding: &Branding, issuer: &str, mail: bool) -> Looks {
+        let own = Arc::new(Look::new(branding.clone(), issuer, mail));
+        let mut offered = vec![(own.text.language, Arc::clone(&own))];
+        if !branding.one_language {
+            for text in catalogue::CATALOGUES {
+                if text.language != own.text.language {
+                    let look = Look::speaking(branding.clone(), text, issuer, mail);
+                    offered.push((text.language, Arc::new(look)));
+                }
+            }
+        }
+        Looks { own, offered }
+    }
+
+    /// The look in the deployment's own language.
+    pub(in crate::http) fn deployments(&self) -> Arc<Look> {
+        Arc::clone(&self.own)
+    }
+
+    /// The look for a browser that sent `accept_language` (`catalogue::negotiate`).
+    pub(in crate::http) fn for_browser(&self, accept_language: Option<&str>) -> Arc<Look> {
+        if self.offered.len() == 1 {
+            return self.deployments();
+        }
+        let tags: Vec<&'static str> = self.offered.iter().map(|(tag, _)| *tag).collect();
+        let chosen = catalogue::negotiate(accept_language, &tags, self.own.text.language);
+        self.offered
+            .iter()
+            .find(|(tag, _)| *tag == chosen)
+            .map_or_else(|| self.deployments(), |(_, look)| Arc::clone(look))
+    }
+}
+
 /// Where the deployment's logo is served.
 pub(super) const LOGO_PATH: &str = "/branding/logo";
 
 /// GET /branding/logo: the operator's logo, or 404. An SVG is sandboxed should someone open it
 /// on its own (an `<img>` never runs its scripts anyway).
-pub(super) async fn logo(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+pub(super) async fn logo(Localized(state): Localized, uri: Uri, headers: HeaderMap) -> Response {
     let Some((logo, _)) = &state.look.logo else {
-        return not_found(State(state)).await;
+        return not_found(Localized(state)).await;
     };
     let mut r = logo.respond(&uri, &headers);
     r.headers_mut().insert(
@@ -297,7 +346,7 @@ impl ErrorPage {
 
 /// The answer to an address gatehouse has no page for (a mistyped or outdated link), instead
 /// of an empty 404 that a browser replaces with its own error screen.
-pub(super) async fn not_found(State(state): State<AppState>) -> Response {
+pub(super) async fn not_found(Localized(state): Localized) -> Response {
     let page = ErrorPage::new(state.look.text.errors.no_page);
     respond(StatusCode::NOT_FOUND, page.render(&state.look))
 }
@@ -334,6 +383,8 @@ pub(super) fn respond_with_form_target(
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // A page's words depend on the browser's languages.
+    h.insert(header::VARY, HeaderValue::from_static("accept-language"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
