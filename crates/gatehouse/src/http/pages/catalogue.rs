@@ -27,9 +27,9 @@ const MOST_RANGES: usize = 16;
 
 /// Which of the `offered` languages a page speaks to a browser that sent `accept_language`
 /// (RFC 9110 §12.5.4): the one that best matches the browser's most preferred range that any
-/// matches (`de-AT` is answered in `de`, `en` in `en-GB` were that offered; RFC 4647 matching,
-/// by `fluent-langneg`), ranges in the order of their weights and those of weight 0 refused;
-/// `default` when none matches, or the header says nothing usable.
+/// matches (`de-AT` is answered in `de`: RFC 4647 matching, by `fluent-langneg`), ranges in the
+/// order of their weights and those of weight 0 refused; `default` when none matches, or the
+/// header says nothing usable.
 pub(in crate::http) fn negotiate<'a>(
     accept_language: Option<&str>,
     offered: &[&'a str],
