@@ -474,7 +474,27 @@ impl Config {
                     None => "as the rest".to_owned(),
                 },
             ),
+            ("pages' language", self.languages()),
         ]
+    }
+
+    /// What the pages speak, in words: `--language`, and the others a browser may prefer.
+    fn languages(&self) -> String {
+        let own = &self.branding.language;
+        let others: Vec<&str> = crate::http::languages()
+            .into_iter()
+            .filter(|tag| tag != own)
+            .collect();
+        if self.branding.one_language {
+            format!("{own}, to every browser")
+        } else if others.is_empty() {
+            own.clone()
+        } else {
+            format!(
+                "{own}, or the one a browser prefers of {}",
+                others.join(", ")
+            )
+        }
     }
 
     /// The names of the cookies gatehouse sets (`__Host-` prefixed when they are Secure).
@@ -709,6 +729,23 @@ mod tests {
             summary
                 .iter()
                 .any(|(k, v)| *k == "refresh retry window" && v == "5s")
+        );
+        let language = |args: &[&str]| {
+            let c = config(args).unwrap();
+            let summary = c.summary();
+            summary
+                .into_iter()
+                .find_map(|(k, v)| (k == "pages' language").then_some(v))
+                .unwrap()
+        };
+        assert_eq!(language(&[]), "en, or the one a browser prefers of de");
+        assert_eq!(
+            language(&["--language", "de"]),
+            "de, or the one a browser prefers of en"
+        );
+        assert_eq!(
+            language(&["--language", "de", "--one-language"]),
+            "de, to every browser"
         );
     }
 }
