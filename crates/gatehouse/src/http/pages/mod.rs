@@ -88,23 +88,25 @@ impl Look {
 /// that prefer one of them.
 pub(in crate::http) struct Looks {
     own: Arc<Look>,
-    /// Every language offered, the deployment's own first.
-    offered: Vec<(&'static str, Arc<Look>)>,
+    /// Every language offered, the deployment's own first, and the look in each.
+    tags: Vec<&'static str>,
+    looks: Vec<Arc<Look>>,
 }
 
 impl Looks {
     pub(in crate::http) fn new(branding: &Branding, issuer: &str, mail: bool) -> Looks {
         let own = Arc::new(Look::new(branding.clone(), issuer, mail));
-        let mut offered = vec![(own.text.language, Arc::clone(&own))];
+        let mut looks = vec![Arc::clone(&own)];
         if !branding.one_language {
             for text in catalogue::CATALOGUES {
                 if text.language != own.text.language {
                     let look = Look::speaking(branding.clone(), text, issuer, mail);
-                    offered.push((text.language, Arc::new(look)));
+                    looks.push(Arc::new(look));
                 }
             }
         }
-        Looks { own, offered }
+        let tags = looks.iter().map(|look| look.text.language).collect();
+        Looks { own, tags, looks }
     }
 
     /// The look in the deployment's own language.
@@ -114,15 +116,14 @@ impl Looks {
 
     /// The look for a browser that sent `accept_language` (`catalogue::negotiate`).
     pub(in crate::http) fn for_browser(&self, accept_language: Option<&str>) -> Arc<Look> {
-        if self.offered.len() == 1 {
+        if self.looks.len() == 1 {
             return self.deployments();
         }
-        let tags: Vec<&'static str> = self.offered.iter().map(|(tag, _)| *tag).collect();
-        let chosen = catalogue::negotiate(accept_language, &tags, self.own.text.language);
-        self.offered
+        let chosen = catalogue::negotiate(accept_language, &self.tags, self.own.text.language);
+        self.looks
             .iter()
-            .find(|(tag, _)| *tag == chosen)
-            .map_or_else(|| self.deployments(), |(_, look)| Arc::clone(look))
+            .find(|look| look.text.language == chosen)
+            .map_or_else(|| self.deployments(), Arc::clone)
     }
 }
 
