@@ -28,8 +28,8 @@ const MOST_RANGES: usize = 16;
 /// Which of the `offered` languages a page speaks to a browser that sent `accept_language`
 /// (RFC 9110 §12.5.4): the one that best matches the browser's most preferred range that any
 /// matches (`de-AT` is answered in `de`: RFC 4647 matching, by `fluent-langneg`), ranges in the
-/// order of their weights and those of weight 0 refused; `default` when none matches, or the
-/// header says nothing usable.
+/// order of their weights. When none matches, or the header says nothing usable, `default`,
+/// unless the browser refused it (weight 0) and not another one offered: then that one.
 pub(in crate::http) fn negotiate<'a>(
     accept_language: Option<&str>,
     offered: &[&'a str],
@@ -41,8 +41,10 @@ pub(in crate::http) fn negotiate<'a>(
     let Some(header) = accept_language else {
         return default;
     };
-    let requested: Vec<LanguageIdentifier> = preferred_ranges(header)
-        .into_iter()
+    let ranges = Ranges::of(header);
+    let requested: Vec<LanguageIdentifier> = ranges
+        .wanted
+        .iter()
         .filter_map(|range| range.parse().ok())
         .collect();
     let available: Vec<(LanguageIdentifier, &'a str)> = offered
@@ -51,32 +53,66 @@ pub(in crate::http) fn negotiate<'a>(
         .collect();
     let ids: Vec<LanguageIdentifier> = available.iter().map(|(id, _)| id.clone()).collect();
     let chosen = negotiate_languages(&requested, &ids, None, NegotiationStrategy::Lookup);
-    chosen
+    if let Some((_, tag)) = chosen
         .first()
         .and_then(|best| available.iter().find(|(id, _)| id == *best))
-        .map_or(default, |(_, tag)| tag)
+    {
+        return tag;
+    }
+    std::iter::once(&default)
+        .chain(offered)
+        .find(|tag| !ranges.refuses(tag))
+        .unwrap_or(&default)
 }
 
-/// The language ranges of an `Accept-Language` value, most preferred first (a stable sort by
-/// weight, so equal weights keep the browser's order), without those of weight 0 (not
-/// acceptable), the wildcard `*` (any: the default serves it) and malformed members.
-/// `fluent-langneg`'s own parser reads the order alone; a header's weights are its meaning.
-fn preferred_ranges(header: &str) -> Vec<&str> {
-    let mut ranges: Vec<(&str, u16)> = header
-        .split(',')
-        .take(MOST_RANGES)
-        .filter_map(|member| {
-            let mut parts = member.split(';');
-            let range = parts.next()?.trim();
-            let weight = match parts.next().map(str::trim) {
-                None => 1000,
-                Some(param) => weight(param)?,
-            };
-            (!range.is_empty() && range != "*" && weight > 0).then_some((range, weight))
+/// The language ranges of an `Accept-Language` value.
+struct Ranges<'h> {
+    /// Most preferred first (a stable sort by weight, so equal weights keep the browser's
+    /// order), without the wildcard `*` (any: the default serves it) and malformed members.
+    /// `fluent-langneg`'s own parser reads the order alone; a header's weights are its meaning.
+    wanted: Vec<&'h str>,
+    /// Those of weight 0: not acceptable.
+    refused: Vec<&'h str>,
+}
+
+impl<'h> Ranges<'h> {
+    fn of(header: &'h str) -> Ranges<'h> {
+        let mut weighed: Vec<(&str, u16)> = header
+            .split(',')
+            .take(MOST_RANGES)
+            .filter_map(|member| {
+                let mut parts = member.split(';');
+                let range = parts.next()?.trim();
+                let weight = match parts.next().map(str::trim) {
+                    None => 1000,
+                    Some(param) => weight(param)?,
+                };
+                (!range.is_empty()).then_some((range, weight))
+            })
+            .collect();
+        weighed.sort_by_key(|&(_, weight)| std::cmp::Reverse(weight));
+        let (wanted, refused): (Vec<_>, Vec<_>) = weighed.into_iter().partition(|&(_, w)| w > 0);
+        Ranges {
+            wanted: wanted
+                .into_iter()
+                .map(|(range, _)| range)
+                .filter(|range| *range != "*")
+                .collect(),
+            refused: refused.into_iter().map(|(range, _)| range).collect(),
+        }
+    }
+
+    /// Whether a range of weight 0 covers `tag`: the range itself, a prefix of it ending at a
+    /// subtag (`de` covers `de-AT`; RFC 4647 §3.3.1, basic filtering), or `*`.
+    fn refuses(&self, tag: &str) -> bool {
+        self.refused.iter().any(|range| {
+            let covers = tag.get(..range.len()).is_some_and(|head| {
+                head.eq_ignore_ascii_case(range)
+                    && matches!(tag.as_bytes().get(range.len()), None | Some(b'-'))
+            });
+            *range == "*" || covers
         })
-        .collect();
-    ranges.sort_by_key(|&(_, weight)| std::cmp::Reverse(weight));
-    ranges.into_iter().map(|(range, _)| range).collect()
+    }
 }
 
 /// A weight (`q=0.8`, RFC 9110 §12.4.2) in thousandths, or `None` if it is not one.
@@ -1437,6 +1473,13 @@ mod tests {
             (Some("de;q=0,en;q=0.1"), "en"),
             (Some("de;q=0.000"), "en"),
             (Some("de;q=0.0001"), "en"),
+            // Not even as the deployment's language, when another is not refused.
+            (Some("en;q=0"), "de"),
+            (Some("fr, EN;q=0"), "de"),
+            (Some("en;q=0, de;q=0"), "en"),
+            (Some("*;q=0"), "en"),
+            // A refusal of a narrower range leaves the wider one.
+            (Some("en-GB;q=0"), "en"),
         ];
         for (header, expected) in cases {
             assert_eq!(negotiate(*header, &both, "en"), *expected, "{header:?}");
@@ -1452,7 +1495,7 @@ mod tests {
     fn a_header_of_thousands_of_ranges_is_read_only_so_far() {
         let mut header = "fr;q=0.9,".repeat(5_000);
         header.push_str("de");
-        assert_eq!(preferred_ranges(&header).len(), MOST_RANGES);
+        assert_eq!(Ranges::of(&header).wanted.len(), MOST_RANGES);
         assert_eq!(negotiate(Some(&header), &["en", "de"], "en"), "en");
     }
 
