@@ -222,6 +222,51 @@ async fn a_german_deployment_mails_its_links_in_german(db: Database) {
     assert!(password_works(&f, NEW_PASSWORD).await);
 }
 
+/// A person whose account names a language the pages speak (its `locale`) is mailed in it,
+/// whatever the page that asked for the mail spoke; one whose `locale` no catalogue matches,
+/// in the page's.
+async fn a_person_is_mailed_in_their_own_language(db: Database) {
+    let mut sink = Sink::start().await;
+    let f = with_smtp(db, &sink.url).await;
+    let admin = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    let speaking = |locale: &str| gatehouse::admin::ProfileChange {
+        locale: Some(Some(locale.to_owned())),
+        ..Default::default()
+    };
+    admin
+        .update_profile("ada", speaking("de-CH"))
+        .await
+        .unwrap();
+    let r = ask(&f, "ada", [192, 0, 2, 1]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = body_text(r).await;
+    assert!(
+        page.contains("<html lang=\"en\">"),
+        "the page is the browser's"
+    );
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Ihr Passwort für Gatehouse zurücksetzen")
+    );
+    assert!(mail.text().starts_with("Hallo ada,"), "{}", mail.text());
+
+    admin
+        .update_profile("ada", speaking("fr-FR"))
+        .await
+        .unwrap();
+    f.clock.advance(61);
+    assert_eq!(
+        ask(&f, "ada", [192, 0, 2, 2]).await.status(),
+        StatusCode::OK
+    );
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Reset your Gatehouse password")
+    );
+}
+
 async fn outbox_holds(f: &Fixture, filter: &str, n: i64) {
     let sql = format!("SELECT count(*) FROM mail_outbox {filter}");
     let waited = tokio::time::timeout(Duration::from_secs(10), async {
@@ -639,6 +684,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     requests_from_one_address_are_limited,
     an_address_is_confirmed_by_the_link_sent_to_it,
     a_german_deployment_mails_its_links_in_german,
+    a_person_is_mailed_in_their_own_language,
     without_smtp_no_link_is_offered,
     an_invited_person_chooses_their_password_by_the_mailed_link,
     without_mail_an_administrator_gives_the_first_password,

@@ -9,6 +9,9 @@ pub struct CookieNames {
     pub session: &'static str,
     /// A random value per browser, which login and sign-out form tokens are bound to.
     pub form: &'static str,
+    /// The language the person who signed in last in this browser chose (their account's),
+    /// which the pages speak before anything else asks.
+    pub language: &'static str,
 }
 
 /// The cookie names for an issuer. With `Secure` cookies they carry the `__Host-` prefix: a
@@ -19,11 +22,13 @@ pub fn cookie_names(secure: bool) -> CookieNames {
         CookieNames {
             session: "__Host-gatehouse_session",
             form: "__Host-gatehouse_form",
+            language: "__Host-gatehouse_language",
         }
     } else {
         CookieNames {
             session: "gatehouse_session",
             form: "gatehouse_form",
+            language: "gatehouse_language",
         }
     }
 }

@@ -65,6 +65,7 @@ pub(super) async fn login(state: &AppState, jar: CookieJar, attempt: Attempt<'_>
         }
         Err(SignInRefused::Failed(e)) => return failed(state, e),
     };
+    let state = &state.for_person(&user);
     let to = Destination {
         continuation: &Continuation::Account,
         to: state.look.text.sign_in.your_account,
@@ -118,6 +119,9 @@ pub(super) struct AccountForm {
     /// The application whose access to withdraw.
     #[serde(default)]
     client_id: String,
+    /// The language chosen (a tag the page offers), or empty for the browser's.
+    #[serde(default)]
+    language: String,
 }
 
 /// What the page says above its sections, or in one of them.
@@ -199,6 +203,9 @@ pub(super) async fn act(
         }
         "withdraw_consent" => {
             return withdraw(&state, jar, &session, &user, &form.client_id, record).await;
+        }
+        "save_language" => {
+            return save_language(&state, jar, &session, &user, &form, record).await;
         }
         // Mail to the address the account has: nothing about the account changes.
         "send_confirmation" if state.mailer.is_some() => {
@@ -404,6 +411,65 @@ async fn save_profile(
         Err(e) => return failed(state, store_error(e)),
     };
     show(state, jar, session, &user, Shown::notice(t.profile_saved)).await
+}
+
+/// The person's own language, or none (the browser's then decides): their account's
+/// `locale`, which applications that see their profile are told too, and this browser's
+/// language cookie. The page answers in the language just chosen.
+async fn save_language(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    form: &AccountForm,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    let shown = state.persons_look(user).map(|look| look.text.language);
+    let Some(locale) = language_change(shown, &form.language, state.looks.tags()) else {
+        let notice = state.look.text.account.profile_unchanged;
+        return show(state, jar, session, user, Shown::notice(notice)).await;
+    };
+    let now = state.now();
+    let profile = crate::model::Profile {
+        locale,
+        updated_at: Some(now),
+        ..user.profile.clone()
+    };
+    let change = UserChange::SetProfile {
+        name: user.name.clone(),
+        profile,
+    };
+    let audit = record(AuditKind::ProfileChanged).detail("locale");
+    if let Err(e) = state
+        .store
+        .update_user(&user.username, change, now, Some(audit))
+        .await
+    {
+        return failed(state, store_error(e));
+    }
+    // Shown as stored now.
+    let user = match state.store.session(&session.id_hash, now).await {
+        Ok(Some((_, u))) => u,
+        Ok(None) => user.clone(),
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let state = &state.for_person(&user);
+    let jar = state.language_cookie(jar, &user);
+    let notice = state.look.text.account.language_saved;
+    show(state, jar, session, &user, Shown::notice(notice)).await
+}
+
+/// What choosing `asked` on the account page (a tag of the `offered` languages, or empty for
+/// none) does to an account whose `locale` the page showed as `shown` (the offered language
+/// it matches, if one does): `None` leaves the `locale` as it is (the same choice again, so an
+/// `en-GB` or a `fr` an administrator gave stays as given; or a value the page never offers),
+/// `Some` is the new one.
+fn language_change(shown: Option<&str>, asked: &str, offered: &[&str]) -> Option<Option<String>> {
+    let asked = match asked {
+        "" => None,
+        tag => Some(*offered.iter().find(|offered| **offered == tag)?),
+    };
+    (asked != shown).then(|| asked.map(str::to_owned))
 }
 
 /// A new password, given the current one. Every session of the person ends and every token
@@ -687,6 +753,8 @@ async fn account_page(
         custom: &custom,
         activity: &activity,
         administration: administration.as_deref(),
+        languages: &state.looks.names(),
+        language: state.persons_look(user).map(|look| look.text.language),
     };
     Ok(pages::account(&state.look, &view))
 }
@@ -760,4 +828,38 @@ pub(super) async fn login_page(
 
 fn failed(state: &AppState, e: OAuthError) -> Response {
     refuse(state, Refusal::Page(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choosing_a_language_changes_the_locale_only_when_the_choice_changed() {
+        let offered = ["en", "de"];
+        /// What the page showed, what was chosen, and the new `locale` if it changes.
+        type Case<'a> = (Option<&'a str>, &'a str, Option<Option<&'a str>>);
+        let cases: &[Case<'_>] = &[
+            // A choice where there was none, another one, or none again.
+            (None, "de", Some(Some("de"))),
+            (Some("en"), "de", Some(Some("de"))),
+            (Some("de"), "", Some(None)),
+            // The same again: an `en-GB` or a `fr` given by an administrator stays.
+            (Some("en"), "en", None),
+            (None, "", None),
+            // What the page never offers changes nothing.
+            (None, "fr", None),
+            (Some("de"), "de-AT", None),
+            (Some("de"), "DE", None),
+            (Some("de"), " de", None),
+        ];
+        for (shown, asked, expected) in cases {
+            let expected = expected.map(|e| e.map(str::to_owned));
+            assert_eq!(
+                language_change(*shown, asked, &offered),
+                expected,
+                "{shown:?} {asked:?}"
+            );
+        }
+    }
 }

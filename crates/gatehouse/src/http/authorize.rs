@@ -61,6 +61,7 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
         Ok(r) => r,
         Err(refusal) => return refuse(state, refusal),
     };
+    let state = &state.asked_for(&request.ui_locales);
     // A request its client pushed or signed goes on sealed, once accepted, so that each later
     // step of the sign-in takes it as accepted (`par::SEAL`), and not one edited in a form.
     let sealed;
@@ -205,6 +206,7 @@ pub(super) async fn login(
         Ok(r) => r,
         Err(refusal) => return refuse(&state, refusal),
     };
+    let state = state.asked_for(&request.ui_locales);
     let attempt = Attempt {
         peer,
         username: &username,
@@ -228,6 +230,7 @@ pub(super) async fn login(
         }
         Err(SignInRefused::Failed(e)) => return refuse(&state, redirect_error(&request, e)),
     };
+    let state = state.for_person(&user);
     let continuation = Continuation::Authorize(form.request.clone());
     let to = Destination {
         continuation: &continuation,
@@ -346,6 +349,7 @@ pub(super) async fn consent(
         Ok(r) => r,
         Err(refusal) => return refuse(&state, refusal),
     };
+    let state = state.asked_for(&request.ui_locales);
     let now = state.now();
     // Consent is given by whoever holds the session, never by the form alone.
     let (session, user) = match current_session(&state, &jar, now).await {

@@ -197,6 +197,7 @@ pub(super) async fn login(
         }
         Err(SignInRefused::Failed(e)) => return failed(state, e),
     };
+    let state = &state.for_person(&user);
     let continuation = Continuation::Device {
         user_code: prefill_value(typed),
         require,

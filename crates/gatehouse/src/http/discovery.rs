@@ -33,7 +33,9 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "id_token_signing_alg_values_supported": SigningAlg::ALL,
         "scopes_supported": scope::SUPPORTED,
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-                             "sid", "acr", "amr", "name", "preferred_username", "email", "email_verified", "groups"],
+                             "sid", "acr", "amr", "name", "given_name", "family_name",
+                             "preferred_username", "locale", "picture", "updated_at", "email",
+                             "email_verified", "groups"],
         "token_endpoint_auth_methods_supported":
             ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": client_assertion::ALGORITHMS,
@@ -45,6 +47,8 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "revocation_endpoint_auth_signing_alg_values_supported": client_assertion::ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
+        // The languages the pages speak, for `ui_locales` (OpenID Connect Discovery §3).
+        "ui_locales_supported": state.looks.tags(),
         "acr_values_supported": AuthPolicy::ALL,
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,

@@ -223,10 +223,14 @@ pub(super) async fn send_link(
     Ok(true)
 }
 
-/// The message carrying `link` to `user`.
+/// The message carrying `link` to `user`, in their own language (their account's `locale`)
+/// when one offered matches it, else in the language of the page that sent it.
 fn message(state: &AppState, user: &User, purpose: EmailPurpose, link: &str) -> Mail {
-    let t = &state.look.text.email;
-    let product = state.look.product();
+    let look = state
+        .persons_look(user)
+        .unwrap_or_else(|| std::sync::Arc::clone(&state.look));
+    let t = &look.text.email;
+    let product = look.product();
     let ttl = email_links::ttl(purpose);
     let (subject, body) = match purpose {
         EmailPurpose::Reset => (

@@ -67,7 +67,10 @@ pub(super) async fn logout_confirmed(
     }
     let query = field("request").unwrap_or_default().to_owned();
     match checked(&state, &query).await {
-        Ok(request) => end(&state, peer, jar, request).await,
+        Ok(request) => {
+            let state = state.asked_for(&request.ui_locales);
+            end(&state, peer, jar, request).await
+        }
         Err(e) => page_error(&state, e),
     }
 }
@@ -77,6 +80,7 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
         Ok(r) => r,
         Err(e) => return page_error(state, e),
     };
+    let state = &state.asked_for(&request.ui_locales);
     let now = state.now();
     let signed_in = match current_session(state, &jar, now).await {
         Ok(s) => s,

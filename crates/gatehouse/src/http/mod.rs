@@ -33,6 +33,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -55,11 +56,15 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// What every handler shares: a handle on one [`Shared`], cloned for each request (a single
 /// reference count, however many parts the server is made of), and how the request's pages
 /// look and speak: in the deployment's language, or, for a handler that takes [`Localized`],
-/// in the one the browser prefers.
+/// in the one the person chose or the browser prefers.
 #[derive(Clone)]
 pub struct AppState {
     shared: Arc<Shared>,
     look: Arc<pages::Look>,
+    /// When `look` speaks the person's own language (their account's, [`AppState::for_person`]):
+    /// the look the browser or the application asked for, which pages speak when the person
+    /// turns out to have no language of their own.
+    otherwise: Option<Arc<pages::Look>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -71,8 +76,10 @@ impl std::ops::Deref for AppState {
 }
 
 /// The state of a request answered with a page (or a mail sent for it): its look speaks the
-/// language the browser prefers (`Accept-Language`) among those the deployment offers, else
-/// the deployment's own (`--language`).
+/// language the person chose (the language cookie, set when they signed in: their account's
+/// `locale`), else the one the browser prefers (`Accept-Language`) among those the deployment
+/// offers, else the deployment's own (`--language`). An application's `ui_locales` comes
+/// between the two, once the handler has read the request ([`AppState::asked_for`]).
 pub(crate) struct Localized(pub(crate) AppState);
 
 impl FromRequestParts<AppState> for Localized {
@@ -86,12 +93,29 @@ impl FromRequestParts<AppState> for Localized {
             .headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
-        Ok(Localized(AppState {
-            shared: Arc::clone(&state.shared),
-            look: state.looks.for_browser(accept_language),
+        let asked = state.looks.for_browser(accept_language);
+        let jar = CookieJar::from_headers(&parts.headers);
+        let chosen = jar
+            .get(state.config.cookie_names().language)
+            .and_then(|cookie| state.looks.offered(cookie.value()));
+        let shared = Arc::clone(&state.shared);
+        Ok(Localized(match chosen {
+            Some(look) => AppState {
+                shared,
+                look,
+                otherwise: Some(asked),
+            },
+            None => AppState {
+                shared,
+                look: asked,
+                otherwise: None,
+            },
         }))
     }
 }
+
+/// How long the language cookie lasts: a year, renewed at every sign-in.
+const LANGUAGE_COOKIE_AGE: i64 = 365 * 86_400;
 
 /// The parts of the server every handler shares, behind [`AppState`].
 pub struct Shared {
@@ -176,7 +200,85 @@ impl AppState {
             )),
             client_keys: Default::default(),
         });
-        AppState { shared, look }
+        AppState {
+            shared,
+            look,
+            otherwise: None,
+        }
+    }
+
+    /// The same request's state, speaking the language an application asked for
+    /// (`ui_locales`: the first of them offered, if any is) unless the person chose their own.
+    pub(in crate::http) fn asked_for(&self, ui_locales: &[String]) -> AppState {
+        let Some(asked) = self.looks.matching(ui_locales) else {
+            return self.clone();
+        };
+        match &self.otherwise {
+            Some(_) => AppState {
+                otherwise: Some(asked),
+                ..self.clone()
+            },
+            None => AppState {
+                look: asked,
+                ..self.clone()
+            },
+        }
+    }
+
+    /// The same request's state once `user` has proved who they are: speaking their own
+    /// language (their account's `locale`, if one offered matches it), else what the browser
+    /// or the application asked for, whatever another person chose in this browser before.
+    pub(in crate::http) fn for_person(&self, user: &crate::model::User) -> AppState {
+        let asked = self.otherwise.as_ref().unwrap_or(&self.look);
+        match self.persons_look(user) {
+            Some(own) => AppState {
+                shared: Arc::clone(&self.shared),
+                look: own,
+                otherwise: Some(Arc::clone(asked)),
+            },
+            None => AppState {
+                shared: Arc::clone(&self.shared),
+                look: Arc::clone(asked),
+                otherwise: None,
+            },
+        }
+    }
+
+    /// The look in `user`'s own language, if their account names one (`locale`) that an
+    /// offered language matches: what the pages speak to them, and the mail sent to them.
+    pub(in crate::http) fn persons_look(
+        &self,
+        user: &crate::model::User,
+    ) -> Option<Arc<pages::Look>> {
+        let locale = user.profile.locale.as_deref()?;
+        self.looks.matching(&[locale])
+    }
+
+    /// `jar` with the language cookie saying `user`'s own language, or without one when they
+    /// have none: set when they sign in or choose a language, so that this browser's pages
+    /// speak it from then on, before they sign in next time too.
+    pub(in crate::http) fn language_cookie(
+        &self,
+        jar: CookieJar,
+        user: &crate::model::User,
+    ) -> CookieJar {
+        let name = self.config.cookie_names().language;
+        let secure = self.config.secure_cookies;
+        match self.persons_look(user) {
+            Some(look) => jar.add(crate::auth::session::cookie(
+                name,
+                look.text.language.to_owned(),
+                secure,
+                Some(LANGUAGE_COOKIE_AGE),
+            )),
+            None if jar.get(name).is_some() => jar.remove(crate::auth::session::cookie(
+                name,
+                String::new(),
+                secure,
+                None,
+            )),
+            None => jar,
+        }
     }
 
     /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.

@@ -325,6 +325,10 @@ pub(super) async fn sign_in(
         },
         _ => None,
     };
+    let state = match &request {
+        Some(request) => state.asked_for(&request.ui_locales),
+        None => state,
+    };
     let now = state.now();
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, now).await {
         Ok(true) => {}
@@ -372,6 +376,7 @@ pub(super) async fn sign_in(
         return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
     };
     let client_id = request.as_ref().map(|r| r.client_id.as_str());
+    let state = state.for_person(&user);
     let updated = match authority.finish_sign_in(&form.credential, &challenge.state, &key.data) {
         Ok(updated) => updated,
         Err(e) => {

@@ -221,7 +221,10 @@ pub(super) async fn passkey_enrol_options(
     Form(form): Form<StepForm>,
 ) -> Response {
     match checked_step(&state, &jar, &form, StepKind::AddPasskey).await {
-        Ok(step) => super::passkey::registration_challenge(&state, &step.user).await,
+        Ok(step) => {
+            let state = step.speaking(&state);
+            super::passkey::registration_challenge(&state, &step.user).await
+        }
         Err(_) => super::passkey::refused(
             StatusCode::BAD_REQUEST,
             state.look.text.sign_in.expired_start_again,
@@ -241,6 +244,7 @@ pub(super) async fn enrol_passkey(
         Ok(s) => s,
         Err(r) => return r,
     };
+    let state = step.speaking(&state);
     let to = step.destination(state.look.text);
     let mut record = AuditRecord::new(
         state.now(),
@@ -339,7 +343,7 @@ pub(super) async fn open_session(
         state.config.secure_cookies,
         Some(state.config.session_ttl),
     ));
-    Ok((jar, session))
+    Ok((state.language_cookie(jar, user), session))
 }
 
 /// The browser's form cookie, which step tokens are bound to; the login form set it.
@@ -508,6 +512,15 @@ struct Step {
 }
 
 impl Step {
+    /// The request's state, speaking to this step's person: in their own language, else in
+    /// the one the application or the browser asked for.
+    fn speaking(&self, state: &AppState) -> AppState {
+        match &self.request {
+            Some(request) => state.asked_for(&request.ui_locales).for_person(&self.user),
+            None => state.for_person(&self.user),
+        }
+    }
+
     fn destination(&self, text: &'static pages::catalogue::Text) -> Destination<'_> {
         match &self.request {
             Some(r) => Destination {
@@ -640,6 +653,7 @@ pub(super) async fn verify(
         Ok(s) => s,
         Err(r) => return r,
     };
+    let state = step.speaking(&state);
     let to = step.destination(state.look.text);
     let user = &step.user;
     let now = state.now();
@@ -761,6 +775,7 @@ pub(super) async fn enrol(
         Ok(s) => s,
         Err(r) => return r,
     };
+    let state = step.speaking(&state);
     let to = step.destination(state.look.text);
     let user = &step.user;
     let now = state.now();

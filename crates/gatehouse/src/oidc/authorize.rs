@@ -107,6 +107,35 @@ pub struct AuthorizeRequest {
     pub id_token_hint: Option<String>,
     /// The thumbprint of the DPoP key the code is to be bound to (`dpop_jkt`, RFC 9449 §10).
     pub dpop_jkt: Option<String>,
+    /// The languages the application says the person prefers (`ui_locales`), as the pages
+    /// may take them ([`ui_locales`]).
+    pub ui_locales: Vec<String>,
+}
+
+/// The most languages of a `ui_locales` kept: pages look at no more.
+pub const MOST_UI_LOCALES: usize = 16;
+
+/// The longest language tag kept: RFC 5646 §4.4.1 asks implementations to take tags of at
+/// least 35 characters, and longer ones are not in use.
+const LONGEST_LOCALE: usize = 35;
+
+/// `ui_locales` (OpenID Connect Core §3.1.2.1; also RP-Initiated Logout 1.0 §2): the person's
+/// preferred languages, space-separated, most preferred first, as the pages may take them: at
+/// most [`MOST_UI_LOCALES`], each only if it could be a language tag (ASCII letters, digits and
+/// hyphens, starting with a letter, at most 35 characters). Anything else is skipped, never
+/// refused: a language that cannot be had is no reason to fail a sign-in.
+pub fn ui_locales(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split_ascii_whitespace()
+        .filter(|tag| {
+            tag.len() <= LONGEST_LOCALE
+                && tag.starts_with(|c: char| c.is_ascii_alphabetic())
+                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .take(MOST_UI_LOCALES)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The longest username a person signs in with, in characters (as the login form reads one).
@@ -403,6 +432,7 @@ fn rest(
         login_hint: login_hint(params.one("login_hint")?),
         id_token_hint: params.one("id_token_hint")?.map(str::to_owned),
         dpop_jkt: dpop_jkt.map(str::to_owned),
+        ui_locales: ui_locales(params.one("ui_locales")?),
     })
 }
 
@@ -691,6 +721,45 @@ mod tests {
             code(&validate(&p, &client(true), Came::Browser)),
             "page:invalid_request"
         );
+    }
+
+    #[test]
+    fn ui_locales_are_the_tags_that_could_be_languages_and_never_a_refusal() {
+        let too_long = "x".repeat(LONGEST_LOCALE + 1);
+        let cases: &[(Option<&str>, &[&str])] = &[
+            (None, &[]),
+            (Some(""), &[]),
+            (Some("   "), &[]),
+            (Some("de"), &["de"]),
+            (Some("de-CH fr-CA  en"), &["de-CH", "fr-CA", "en"]),
+            (Some("\tde\nen "), &["de", "en"]),
+            (Some("zh-Hant-TW"), &["zh-Hant-TW"]),
+            // Not language tags: skipped, the rest kept.
+            (Some("de;q=0.5 en"), &["en"]),
+            (Some("<script> de"), &["de"]),
+            (Some("-de 1de de_CH de"), &["de"]),
+            (Some("dé en"), &["en"]),
+            (Some(too_long.as_str()), &[]),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(ui_locales(*given), *expected, "{given:?}");
+        }
+        let many = "fr ".repeat(5_000);
+        assert_eq!(ui_locales(Some(&many)).len(), MOST_UI_LOCALES);
+
+        // In a request: kept, whatever it says, and never refused.
+        let r = validate(
+            &params(&[("ui_locales", "de-CH de en")]),
+            &client(true),
+            Came::Browser,
+        );
+        assert_eq!(r.unwrap().ui_locales, ["de-CH", "de", "en"]);
+        let r = validate(
+            &params(&[("ui_locales", "!!")]),
+            &client(true),
+            Came::Browser,
+        );
+        assert!(r.unwrap().ui_locales.is_empty());
     }
 
     #[test]

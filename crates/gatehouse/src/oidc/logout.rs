@@ -20,6 +20,9 @@ pub struct LogoutRequest {
     /// Where to send the browser afterwards, with `state`.
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
+    /// The languages the application says the person prefers (`ui_locales`, §2), as the
+    /// pages may take them (`authorize::ui_locales`).
+    pub ui_locales: Vec<String>,
 }
 
 /// Step one: which client the request is about, from `client_id` or the hint's audience.
@@ -80,6 +83,7 @@ pub fn validate(
         client_id,
         post_logout_redirect_uri,
         state,
+        ui_locales: super::authorize::ui_locales(params.one("ui_locales")?),
     })
 }
 

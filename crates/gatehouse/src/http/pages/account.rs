@@ -33,6 +33,10 @@ pub(in crate::http) struct AccountView<'a> {
     pub activity: &'a [AuditEvent],
     /// Where the administration pages are, for an administrator.
     pub administration: Option<&'a str>,
+    /// The languages the pages offer (tag, and name in itself); none when they speak one.
+    pub languages: &'a [(&'static str, &'static str)],
+    /// The one of them the person's account names (its `locale`), if one does.
+    pub language: Option<&'static str>,
 }
 
 /// A section of the account page, which an error belongs to.
@@ -66,6 +70,7 @@ pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
         (notice(v.notice))
         h2 #profile { (t.profile) }
         (profile_section(look, v, error(Section::Profile)))
+        (language_section(look, v))
         h2 #password { (t.password) }
         (password_section(look, v, error(Section::Password)))
         @if let Some(keys) = v.passkeys {
@@ -151,6 +156,30 @@ fn profile_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Mar
         }))
         (confirm)
     }
+}
+
+/// The person's own language, for pages and mail, where the pages speak more than one: a
+/// choice that needs no recent sign-in (it protects nothing).
+fn language_section(look: &Look, v: &AccountView<'_>) -> Markup {
+    let t = &look.text.account;
+    if v.languages.len() < 2 {
+        return html! {};
+    }
+    form(
+        v,
+        "save_language",
+        html! {
+            label for="language" { (t.language) }
+            select #language name="language" aria-describedby="language-help" {
+                option value="" selected[v.language.is_none()] { (t.language_browser) }
+                @for (tag, name) in v.languages {
+                    option value=(tag) lang=(tag) selected[v.language == Some(*tag)] { (name) }
+                }
+            }
+            p #language-help .muted { (t.language_help) }
+            button type="submit" class="secondary" { (t.save_language) }
+        },
+    )
 }
 
 fn password_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Markup {

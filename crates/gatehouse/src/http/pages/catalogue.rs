@@ -35,16 +35,30 @@ pub(in crate::http) fn negotiate<'a>(
     offered: &[&'a str],
     default: &'a str,
 ) -> &'a str {
-    use fluent_langneg::{NegotiationStrategy, negotiate_languages};
-    use unic_langid::LanguageIdentifier;
-
     let Some(header) = accept_language else {
         return default;
     };
     let ranges = Ranges::of(header);
-    let requested: Vec<LanguageIdentifier> = ranges
-        .wanted
+    if let Some(tag) = best_match(&ranges.wanted, offered) {
+        return tag;
+    }
+    std::iter::once(&default)
+        .chain(offered)
+        .find(|tag| !ranges.refuses(tag))
+        .unwrap_or(&default)
+}
+
+/// Which of the `offered` languages best matches the first of `wanted` (language tags or
+/// ranges, most preferred first) that any matches, as [`negotiate`] matches a header's ranges:
+/// for OpenID Connect's `ui_locales` and an account's `locale`. `None` when none does. At most
+/// [`MOST_RANGES`] of `wanted` are looked at.
+pub(in crate::http) fn best_match<'a>(wanted: &[&str], offered: &[&'a str]) -> Option<&'a str> {
+    use fluent_langneg::{NegotiationStrategy, negotiate_languages};
+    use unic_langid::LanguageIdentifier;
+
+    let requested: Vec<LanguageIdentifier> = wanted
         .iter()
+        .take(MOST_RANGES)
         .filter_map(|range| range.parse().ok())
         .collect();
     let available: Vec<(LanguageIdentifier, &'a str)> = offered
@@ -53,16 +67,11 @@ pub(in crate::http) fn negotiate<'a>(
         .collect();
     let ids: Vec<LanguageIdentifier> = available.iter().map(|(id, _)| id.clone()).collect();
     let chosen = negotiate_languages(&requested, &ids, None, NegotiationStrategy::Lookup);
-    if let Some((_, tag)) = chosen
-        .first()
-        .and_then(|best| available.iter().find(|(id, _)| id == *best))
-    {
-        return tag;
-    }
-    std::iter::once(&default)
-        .chain(offered)
-        .find(|tag| !ranges.refuses(tag))
-        .unwrap_or(&default)
+    let best = chosen.first()?;
+    available
+        .iter()
+        .find(|(id, _)| id == *best)
+        .map(|(_, tag)| *tag)
 }
 
 /// The language ranges of an `Accept-Language` value.
@@ -146,6 +155,8 @@ pub(in crate::http) struct Problem {
 pub(in crate::http) struct Text {
     /// The BCP 47 tag of the language (`<html lang>`).
     pub language: &'static str,
+    /// The language's name in itself, as a person looking for it in a list knows it.
+    pub name: &'static str,
     pub sign_in: SignInText,
     pub second_factor: SecondFactorText,
     pub passkey: PasskeyText,
@@ -343,6 +354,12 @@ pub(in crate::http) struct AccountText {
     pub save_profile: &'static str,
     pub profile_saved: &'static str,
     pub profile_unchanged: &'static str,
+    pub language: &'static str,
+    /// The choice of no language of one's own: the browser's preference decides.
+    pub language_browser: &'static str,
+    pub language_help: &'static str,
+    pub save_language: &'static str,
+    pub language_saved: &'static str,
     pub bad_name: &'static str,
     pub bad_email: &'static str,
     pub current_password: &'static str,
@@ -650,6 +667,7 @@ pub(in crate::http) struct ErrorText {
 /// English.
 pub(in crate::http) static ENGLISH: Text = Text {
     language: "en",
+    name: "English",
     sign_in: SignInText {
         title: "Sign in",
         to_continue_to: |app| html! { "to continue to " strong { (app) } },
@@ -854,6 +872,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         save_profile: "Save",
         profile_saved: "Your profile is saved.",
         profile_unchanged: "Nothing was changed.",
+        language: "Language",
+        language_browser: "As my browser asks",
+        language_help: "The language of these pages and of the mail sent to you. Applications \
+                        you allowed to see your profile are told it too.",
+        save_language: "Save language",
+        language_saved: "Your language is saved.",
         bad_name: "A name is at most 256 characters, without control or invisible characters.",
         bad_email: "That is not an email address.",
         current_password: "Current password",
@@ -1489,6 +1513,32 @@ mod tests {
         // Another deployment's default.
         assert_eq!(negotiate(Some("fr"), &both, "de"), "de");
         assert_eq!(negotiate(None, &both, "de"), "de");
+    }
+
+    #[test]
+    fn a_list_of_tags_is_matched_as_a_header_of_equal_weights_without_a_default() {
+        let both = ["en", "de"];
+        let cases: &[(&[&str], Option<&str>)] = &[
+            (&[], None),
+            (&["fr"], None),
+            (&["fr-CA", "fr"], None),
+            (&["de"], Some("de")),
+            (&["de-CH"], Some("de")),
+            (&["gsw-CH", "de-CH"], Some("de")),
+            (&["en-GB"], Some("en")),
+            (&["fr", "de", "en"], Some("de")),
+            (&["EN-us", "de"], Some("en")),
+            (&["not a tag!", "de"], Some("de")),
+            (&["*"], None),
+        ];
+        for (wanted, expected) in cases {
+            assert_eq!(best_match(wanted, &both), *expected, "{wanted:?}");
+        }
+        // Only the first sixteen are looked at.
+        let mut many = vec!["fr"; 5_000];
+        many.push("de");
+        assert_eq!(best_match(&many, &both), None);
+        assert_eq!(best_match(&many[4_990..], &both), Some("de"));
     }
 
     #[test]

@@ -120,10 +120,35 @@ impl Looks {
             return self.deployments();
         }
         let chosen = catalogue::negotiate(accept_language, &self.tags, self.own.text.language);
+        self.offered(chosen).unwrap_or_else(|| self.deployments())
+    }
+
+    /// The look in `tag` exactly, if it is one of the languages offered.
+    pub(in crate::http) fn offered(&self, tag: &str) -> Option<Arc<Look>> {
         self.looks
             .iter()
-            .find(|look| look.text.language == chosen)
-            .map_or_else(|| self.deployments(), Arc::clone)
+            .find(|look| look.text.language == tag)
+            .map(Arc::clone)
+    }
+
+    /// The look in the offered language that best matches `wanted` (language tags, most
+    /// preferred first: an application's `ui_locales`, an account's `locale`), if one does.
+    pub(in crate::http) fn matching<S: AsRef<str>>(&self, wanted: &[S]) -> Option<Arc<Look>> {
+        let wanted: Vec<&str> = wanted.iter().map(AsRef::as_ref).collect();
+        self.offered(catalogue::best_match(&wanted, &self.tags)?)
+    }
+
+    /// Every language offered, the deployment's own first.
+    pub(in crate::http) fn tags(&self) -> &[&'static str] {
+        &self.tags
+    }
+
+    /// Every language offered, the deployment's own first: its tag, and its name in itself.
+    pub(in crate::http) fn names(&self) -> Vec<(&'static str, &'static str)> {
+        self.looks
+            .iter()
+            .map(|look| (look.text.language, look.text.name))
+            .collect()
     }
 }
 
@@ -384,8 +409,11 @@ pub(super) fn respond_with_form_target(
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // A page's words depend on the browser's languages.
-    h.insert(header::VARY, HeaderValue::from_static("accept-language"));
+    // A page's words depend on the browser's languages, and on the language cookie.
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("accept-language, cookie"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,

@@ -17,6 +17,7 @@ use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, G
 /// German.
 pub(in crate::http) static GERMAN: Text = Text {
     language: "de",
+    name: "Deutsch",
     sign_in: SignInText {
         title: "Anmelden",
         to_continue_to: |app| html! { "für " strong { (app) } },
@@ -253,6 +254,12 @@ pub(in crate::http) static GERMAN: Text = Text {
         save_profile: "Speichern",
         profile_saved: "Ihr Profil ist gespeichert.",
         profile_unchanged: "Es wurde nichts geändert.",
+        language: "Sprache",
+        language_browser: "Wie im Browser eingestellt",
+        language_help: "Die Sprache dieser Seiten und der E-Mails an Sie. Anwendungen, denen \
+                        Sie erlaubt haben, Ihr Profil zu sehen, erfahren sie ebenfalls.",
+        save_language: "Sprache speichern",
+        language_saved: "Ihre Sprache ist gespeichert.",
         bad_name: "Ein Name hat höchstens 256 Zeichen, ohne Steuerzeichen oder unsichtbare \
                    Zeichen.",
         bad_email: "Das ist keine E-Mail-Adresse.",
