@@ -333,6 +333,8 @@ async fn a_person_chooses_their_language_on_their_account_page(db: Database) {
     assert_eq!(locale_of(&f, "ada").await.as_deref(), Some("de"));
     let german = format!("{signed_in}; gatehouse_language=de");
     assert_eq!(lang_of(&account_page(&f, &german).await), "de");
+    // Their own page speaks it without the cookie too (a browser they signed in to before).
+    assert_eq!(lang_of(&account_page(&f, &signed_in).await), "de");
 
     // None again: the browser's.
     let r = choose(german.clone(), "").await;

@@ -46,10 +46,15 @@ pub(super) const RECENT: i64 = 600;
 /// How many records of their recent activity a person sees.
 const ACTIVITY_SHOWN: usize = 20;
 
-/// GET /account: the page, or the login form that comes back to it.
+/// GET /account: the page, or the login form that comes back to it. The page speaks the
+/// person's own language, if they have one, even in a browser they signed in to before they
+/// chose it.
 pub(super) async fn page(Localized(state): Localized, jar: CookieJar) -> Response {
     match current_session(&state, &jar, state.now()).await {
-        Ok(Some((session, user))) => show(&state, jar, &session, &user, Shown::default()).await,
+        Ok(Some((session, user))) => {
+            let state = state.for_person(&user);
+            show(&state, jar, &session, &user, Shown::default()).await
+        }
         Ok(None) => login_page(&state, jar, "", None, StatusCode::OK).await,
         Err(e) => failed(&state, e),
     }
@@ -155,15 +160,16 @@ pub(super) async fn act(
     Form(form): Form<AccountForm>,
 ) -> Response {
     let now = state.now();
-    let t = &state.look.text;
     let (session, user) = match current_session(&state, &jar, now).await {
         Ok(Some(s)) => s,
         Ok(None) => {
-            let message = t.sign_in.signed_out_for_account;
+            let message = state.look.text.sign_in.signed_out_for_account;
             return login_page(&state, jar, "", Some(message), StatusCode::OK).await;
         }
         Err(e) => return failed(&state, e),
     };
+    let state = state.for_person(&user);
+    let t = &state.look.text;
     let key = match state.form_key().await {
         Ok(k) => k,
         Err(e) => return failed(&state, store_error(e)),

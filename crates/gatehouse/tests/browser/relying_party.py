@@ -227,7 +227,8 @@ class RelyingParty:
             "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         }
-        for extra in ("prompt", "max_age", "acr_values", "response_mode", "login_hint"):
+        for extra in ("prompt", "max_age", "acr_values", "response_mode", "login_hint",
+                      "ui_locales"):
             if extra in query:
                 params[extra] = query[extra]
         session = h._session()

@@ -112,11 +112,11 @@ def test_a_person_changes_their_name_and_address(browser_page, gatehouse, user):
     email.fill("somewhere else")
     page.get_by_label("Name", exact=True).fill("Grace Hopper")
     # The browser's own check stops an address without @ before it is sent.
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_count(0)
     email.clear()
     email.fill(f"{user}@example.org")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Your profile is saved.")
     expect(page.get_by_label("Name", exact=True)).to_have_value("Grace Hopper")
     expect(page.locator("#email-help")).to_contain_text("Not confirmed")

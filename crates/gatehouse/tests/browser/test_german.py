@@ -4,7 +4,9 @@ sign-in page and its refusal, setting up two-step verification for an applicatio
 requires it, the recovery codes, the consent page, the account page and signing out, and an
 administrator disabling an account; every word in German and nothing wider than the phone's
 screen (German's long words included). A browser that prefers French is answered in the
-server's English."""
+server's English. An application asks for German (`ui_locales`) for a browser that prefers
+English, and a person chooses German on their account page: spoken from then on, in this
+browser before they sign in again and in another from their sign-in on."""
 
 import pytest
 from playwright.sync_api import expect
@@ -13,7 +15,7 @@ from conftest import PASSWORD
 from relying_party import RelyingParty
 from test_console import sign_in_as_administrator
 from test_second_factors import totp
-from test_sign_in import start
+from test_sign_in import fill_login, start
 
 PHONE = {"width": 390, "height": 844}
 
@@ -141,4 +143,69 @@ def test_a_browser_that_prefers_a_language_without_pages_is_answered_in_english(
     page.goto(f"{gatehouse.issuer}/account")
     expect(page).to_have_title("Sign in · Gatehouse")
     assert page.locator("html").get_attribute("lang") == "en"
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def intranet(gatehouse):
+    """Someone else's application that asks for the sign-in's language (`ui_locales`)."""
+    rp = RelyingParty("Intranet")
+    gatehouse.add_client(rp, "intranet", first_party=False)
+    yield rp
+    rp.close()
+
+
+def test_an_application_asks_for_german_for_an_english_browser(browser, gatehouse, intranet):
+    rp = intranet
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    user = gatehouse.add_user()
+
+    start(page, rp, ui_locales="fr-CA%20de-CH")
+    expect(page).to_have_title("Anmelden · Gatehouse")
+    assert page.locator("html").get_attribute("lang") == "de"
+    anmelden(page, user, "not the password")
+    expect(page.get_by_role("alert")).to_have_text("Benutzername oder Passwort ist falsch.")
+    anmelden(page, user)
+    expect(page.get_by_role("heading")).to_have_text("Zugriff erlauben?")
+    page.get_by_role("button", name="Erlauben").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+    # Its next sign-in, asking for nothing: the browser's English.
+    start(page, rp, prompt="login")
+    expect(page).to_have_title("Sign in · Gatehouse")
+    context.close()
+
+
+def test_a_person_chooses_german_on_their_account_page(browser, gatehouse):
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    user = gatehouse.add_user()
+    page.goto(f"{gatehouse.issuer}/account")
+    fill_login(page, user)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+    page.get_by_label("Language").select_option(label="Deutsch")
+    page.get_by_role("button", name="Save language").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Konto")
+    expect(page.get_by_role("status")).to_have_text("Ihre Sprache ist gespeichert.")
+    expect(page.get_by_label("Sprache")).to_have_value("de")
+
+    # Signed out, this browser still speaks it: the sign-in page is German.
+    page.get_by_role("link", name="Abmelden", exact=True).click()
+    page.get_by_role("button", name="Abmelden").click()
+    expect(page.get_by_role("heading")).to_have_text("Sie sind abgemeldet")
+    page.goto(f"{gatehouse.issuer}/account")
+    expect(page).to_have_title("Anmelden · Gatehouse")
+
+    # Another browser that prefers English: English until the sign-in, German from it on.
+    other = browser.new_context(locale="en-US").new_page()
+    other.goto(f"{gatehouse.issuer}/account")
+    fill_login(other, user)
+    expect(other.get_by_role("heading", level=1)).to_have_text("Ihr Konto")
+    other.get_by_label("Sprache").select_option(label="Wie im Browser eingestellt")
+    other.get_by_role("button", name="Sprache speichern").click()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(other.get_by_role("status")).to_have_text("Your language is saved.")
+    other.context.close()
     context.close()
