@@ -50,6 +50,17 @@ async fn page_at(
     (lang_of(&html), html)
 }
 
+/// The login form's answer to a wrong password, in German.
+async fn refused_in_german(r: axum::response::Response) {
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let page = body_text(r).await;
+    assert_eq!(lang_of(&page), "de");
+    assert!(
+        page.contains("Benutzername oder Passwort ist falsch."),
+        "{page}"
+    );
+}
+
 /// The language a page's `<html lang>` names.
 fn lang_of(html: &str) -> String {
     html.split_once("<html lang=\"")
@@ -104,12 +115,7 @@ async fn a_browser_that_prefers_german_is_answered_in_german() {
     // So is the form's refusal, which the browser sends with the same header.
     let uri = authorize_uri("web", "");
     let r = post_login_from(&f, &uri, "ada", "not the password", Some("de-AT")).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let page = body_text(r).await;
-    assert!(
-        page.contains("Benutzername oder Passwort ist falsch."),
-        "{page}"
-    );
+    refused_in_german(r).await;
 
     // Nothing asked, or only languages without a catalogue: the deployment's own.
     for asked in [
@@ -168,12 +174,7 @@ async fn an_application_may_ask_for_the_language_of_its_sign_in() {
     assert!(html.contains("<h1>Anmelden</h1>"), "{html}");
     // The request goes on in the form, and with it the language.
     let r = post_login_from(&f, &uri, "ada", "not the password", english).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let page = body_text(r).await;
-    assert!(
-        page.contains("Benutzername oder Passwort ist falsch."),
-        "{page}"
-    );
+    refused_in_german(r).await;
 
     // None the pages speak, or nothing that is a language: the browser's.
     for asked in [
@@ -268,13 +269,7 @@ async fn a_person_is_spoken_to_in_their_own_language_from_their_sign_in_on() {
             .body(Body::from(body))
             .unwrap()
     };
-    let r = send(&f, login(body.replace("bob", "nobody"))).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(
-        body_text(r)
-            .await
-            .contains("Benutzername oder Passwort ist falsch.")
-    );
+    refused_in_german(send(&f, login(body.replace("bob", "nobody"))).await).await;
     // The first-party application gets its code at once.
     let r = send(&f, login(body)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
