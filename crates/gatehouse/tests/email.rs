@@ -223,8 +223,8 @@ async fn a_german_deployment_mails_its_links_in_german(db: Database) {
 }
 
 /// A person whose account names a language the pages speak (its `locale`) is mailed in it,
-/// whatever the page that asked for the mail spoke; one whose `locale` no catalogue matches,
-/// in the page's.
+/// whatever the page that asked for the mail spoke, and the link's pages speak it; one whose
+/// `locale` no catalogue matches is mailed in the page's language.
 async fn a_person_is_mailed_in_their_own_language(db: Database) {
     let mut sink = Sink::start().await;
     let f = with_smtp(db, &sink.url).await;
@@ -250,6 +250,16 @@ async fn a_person_is_mailed_in_their_own_language(db: Database) {
         Some("Ihr Passwort für Gatehouse zurücksetzen")
     );
     assert!(mail.text().starts_with("Hallo ada,"), "{}", mail.text());
+    // The link's pages speak it too, to a browser that asks for nothing.
+    let link = reset_link(&mail);
+    let page = body_text(send(&f, get(&path_of(&link))).await).await;
+    assert!(page.contains("<html lang=\"de\">"), "{page}");
+    let r = set(&f, &link, NEW_PASSWORD, "something else entirely").await;
+    let page = body_text(r).await;
+    assert!(
+        page.contains("Die beiden neuen Passwörter sind nicht gleich."),
+        "{page}"
+    );
 
     admin
         .update_profile("ada", speaking("fr-FR"))
@@ -265,6 +275,83 @@ async fn a_person_is_mailed_in_their_own_language(db: Database) {
         mail.subject().as_deref(),
         Some("Reset your Gatehouse password")
     );
+}
+
+/// An administrator who reads English invites a person in German: the invitation is German,
+/// and so are the link's pages for the person whose browser asks for English, and their
+/// account's language is German. A language the form never offers is none.
+async fn an_invitation_speaks_the_language_chosen_for_the_person(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let (cookies, csrf) = administrator(&f).await;
+    let html = body_text(
+        send(
+            &f,
+            axum::http::Request::get("/admin")
+                .header(header::COOKIE, &cookies)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains(r#"<option value="" selected>As their browser asks</option>"#),
+        "{html}"
+    );
+    let invite = |username: &'static str, language: &'static str| {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("email", "someone@example.com"),
+            ("language", language),
+        ];
+        let (f, cookies) = (&f, &cookies);
+        async move { add_person(f, cookies, &fields).await }
+    };
+    let r = invite("dora", "de").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r).await.contains("an invitation is on its way"));
+    assert_eq!(
+        user(&*f.state.store, "dora")
+            .await
+            .profile
+            .locale
+            .as_deref(),
+        Some("de")
+    );
+    let mail = sink.next().await;
+    assert_eq!(mail.subject().as_deref(), Some("Ihr Konto bei Gatehouse"));
+    let link = mail.link("http://127.0.0.1:8080/welcome?token=");
+    let page = body_text(send(&f, get(&path_of(&link))).await).await;
+    assert!(page.contains("<html lang=\"de\">"), "{page}");
+    let (form_cookies, form_csrf) = reset_form(&f, &path_of(&link)).await;
+    let token = hidden_input(&page, "token");
+    let r = send(
+        &f,
+        form("/welcome")
+            .header(header::COOKIE, &form_cookies)
+            .body(Body::from(encode(&[
+                ("csrf", &form_csrf),
+                ("token", &token),
+                ("new_password", NEW_PASSWORD),
+                ("repeat_password", "something else entirely"),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = body_text(r).await;
+    assert!(
+        page.contains("Die beiden neuen Passwörter sind nicht gleich."),
+        "{page}"
+    );
+
+    // What the form never offers is no language.
+    let r = invite("emil", "fr").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(user(&*f.state.store, "emil").await.profile.locale, None);
+    let mail = sink.next().await;
+    assert_eq!(mail.subject().as_deref(), Some("Your Gatehouse account"));
 }
 
 async fn outbox_holds(f: &Fixture, filter: &str, n: i64) {
@@ -685,6 +772,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     an_address_is_confirmed_by_the_link_sent_to_it,
     a_german_deployment_mails_its_links_in_german,
     a_person_is_mailed_in_their_own_language,
+    an_invitation_speaks_the_language_chosen_for_the_person,
     without_smtp_no_link_is_offered,
     an_invited_person_chooses_their_password_by_the_mailed_link,
     without_mail_an_administrator_gives_the_first_password,

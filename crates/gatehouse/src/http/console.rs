@@ -194,7 +194,12 @@ async fn people_page(
     };
     let more = found.len() > PEOPLE_SHOWN;
     found.truncate(PEOPLE_SHOWN);
-    let html = pages::console_people(&state.look, &admin.base(state), q, &found, more, new);
+    let languages = state.looks.names();
+    let new = NewPerson {
+        languages: &languages,
+        ..*new
+    };
+    let html = pages::console_people(&state.look, &admin.base(state), q, &found, more, &new);
     pages::respond(status, html)
 }
 
@@ -211,6 +216,9 @@ pub(super) struct NewPersonForm {
     /// Their first password, where no mail goes out to invite them.
     #[serde(default)]
     password: String,
+    /// Their language (a tag the pages offer), or empty for none.
+    #[serde(default)]
+    language: String,
 }
 
 /// POST /admin: adds a person. Where mail goes out they are invited to choose their password
@@ -236,7 +244,9 @@ pub(super) async fn add_person(
                 username: &form.username,
                 email: &form.email,
                 name: &form.name,
+                language: &form.language,
                 error: Some(&error),
+                ..NewPerson::default()
             };
             people_page(state, admin, "", &new, StatusCode::BAD_REQUEST).await
         }
@@ -251,8 +261,17 @@ pub(super) async fn add_person(
         form.password.clone()
     };
     let name = form.name.trim();
+    // One of the languages the form offers, or none: the invitation speaks it
+    // (`email::message`), and so do the pages once they have signed in.
+    let locale = state
+        .looks
+        .tags()
+        .iter()
+        .find(|tag| **tag == form.language)
+        .map(|tag| (*tag).to_owned());
     let new = NewUser {
         name: (!name.is_empty()).then(|| name.to_owned()),
+        locale,
         ..NewUser::new(
             form.username.trim().to_owned(),
             form.email.trim().to_owned(),

@@ -61,6 +61,10 @@ pub(super) async fn reset_page(
     let html = if q.token.is_empty() {
         pages::reset_request(&state.look, &csrf, None)
     } else {
+        let state = match speaking_to_link_owner(&state, &q.token, EmailPurpose::Reset).await {
+            Ok(state) => state,
+            Err(e) => return failed(&state, e),
+        };
         pages::password_form(&state.look, false, &csrf, &q.token, None)
     };
     (jar, pages::respond(StatusCode::OK, html)).into_response()
@@ -92,8 +96,25 @@ pub(super) async fn welcome_page(
         Ok(issued) => issued,
         Err(e) => return failed(&state, e),
     };
+    let state = match speaking_to_link_owner(&state, &q.token, EmailPurpose::Invite).await {
+        Ok(state) => state,
+        Err(e) => return failed(&state, e),
+    };
     let html = pages::password_form(&state.look, true, &csrf, &q.token, None);
     (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// The request's state, speaking the language of the person a mailed link of `purpose` is
+/// for (their own, if they have one; the browser's otherwise), when the link can be used.
+async fn speaking_to_link_owner(
+    state: &AppState,
+    secret: &str,
+    purpose: EmailPurpose,
+) -> Result<AppState, OAuthError> {
+    Ok(match usable(state, secret, purpose).await? {
+        Some((_, user)) => state.for_person(&user),
+        None => state.clone(),
+    })
 }
 
 /// POST /welcome: the first password, with the invitation's token.
@@ -301,6 +322,13 @@ async fn set_password(
     purpose: EmailPurpose,
 ) -> Response {
     let invitation = purpose == EmailPurpose::Invite;
+    let Some((token, user)) = (match usable(state, &form.token, purpose).await {
+        Ok(found) => found,
+        Err(e) => return failed(state, e),
+    }) else {
+        return void_link(state, state.look.text.errors.reset_link_void, "reset");
+    };
+    let state = &state.for_person(&user);
     let t = &state.look.text;
     let again = |message: String| {
         let jar = jar.clone();
@@ -313,12 +341,6 @@ async fn set_password(
                 pages::password_form(&state.look, invitation, &csrf, &form.token, Some(&message));
             (jar, pages::respond(StatusCode::BAD_REQUEST, html)).into_response()
         }
-    };
-    let Some((token, user)) = (match usable(state, &form.token, purpose).await {
-        Ok(found) => found,
-        Err(e) => return failed(state, e),
-    }) else {
-        return void_link(state, t.errors.reset_link_void, "reset");
     };
     if form.new_password != form.repeat_password {
         return again(t.account.passwords_differ.to_owned()).await;

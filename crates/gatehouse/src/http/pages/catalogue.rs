@@ -527,6 +527,9 @@ pub(in crate::http) struct ConsoleText {
     pub initial_password: &'static str,
     pub initial_password_help: &'static str,
     pub invite_help: &'static str,
+    /// A new person's language, where the pages speak several.
+    pub new_language_unset: &'static str,
+    pub new_language_help: &'static str,
     pub add: &'static str,
     pub done_invited: fn(&str) -> String,
     pub done_created: &'static str,
@@ -1124,6 +1127,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
                                 on their account page.",
         invite_help: "They get an email with a link to choose their password (it works for 7 \
                       days).",
+        new_language_unset: "As their browser asks",
+        new_language_help: "Their invitation is in it, and so are the pages once they have \
+                            signed in. They can change it on their account page.",
         add: "Add",
         done_invited: |email| {
             format!("The account is made, and an invitation is on its way to {email}.")

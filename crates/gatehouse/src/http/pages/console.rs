@@ -93,11 +93,15 @@ fn nav(look: &Look, base: &ConsoleBase<'_>) -> Markup {
 }
 
 /// What the form that adds a person shows again after a refusal.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 pub(in crate::http) struct NewPerson<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub name: &'a str,
+    /// Their language: a tag of `languages`, or empty for none.
+    pub language: &'a str,
+    /// The languages the pages offer (tag, and name in itself); none when they speak one.
+    pub languages: &'a [(&'static str, &'static str)],
     pub error: Option<&'a str>,
 }
 
@@ -153,6 +157,20 @@ pub(in crate::http) fn people(
                     autocomplete="off" value=(new.email);
                 label for="new-name" { (t.name) }
                 input #new-name name="name" maxlength="256" autocomplete="off" value=(new.name);
+                @if new.languages.len() > 1 {
+                    label for="new-language" { (look.text.account.language) }
+                    select #new-language name="language" aria-describedby="new-language-help" {
+                        option value="" selected[new.language.is_empty()] {
+                            (t.new_language_unset)
+                        }
+                        @for (tag, name) in new.languages {
+                            option value=(tag) lang=(tag) selected[new.language == *tag] {
+                                (name)
+                            }
+                        }
+                    }
+                    p #new-language-help .muted { (t.new_language_help) }
+                }
                 @if look.mail {
                     p.muted { (t.invite_help) }
                 } @else {

@@ -536,6 +536,10 @@ pub(in crate::http) static GERMAN: Text = Text {
                                 Kontoseite ändern.",
         invite_help: "Die Person erhält eine E-Mail mit einem Link, um ihr Passwort zu wählen \
                       (er gilt 7 Tage).",
+        new_language_unset: "Wie in ihrem Browser eingestellt",
+        new_language_help: "In dieser Sprache erhält die Person ihre Einladung, und so sprechen \
+                            die Seiten mit ihr, sobald sie angemeldet ist. Sie kann sie auf ihrer \
+                            Kontoseite ändern.",
         add: "Hinzufügen",
         done_invited: |email| {
             format!("Das Konto ist angelegt, und eine Einladung ist an {email} unterwegs.")
