@@ -133,3 +133,38 @@ def test_an_administrator_invites_a_person_who_chooses_their_password(browser_pa
     expect(invited.get_by_role("heading", level=1)).to_have_text("Your account")
     expect(invited.locator("#email-help")).to_contain_text("Confirmed")
     invited.context.close()
+
+
+def test_a_person_invited_in_german_meets_german_pages_in_an_english_browser(browser_page,
+                                                                            browser, server,
+                                                                            sink):
+    page = browser_page
+    dora = f"dora-{browser.browser_type.name}"
+    address = f"{dora}@example.com"
+    sign_in_as_administrator(page, server)
+    page.get_by_role("link", name="Administration").click()
+    page.get_by_label("Username", exact=True).fill(dora)
+    page.get_by_label("Email address", exact=True).fill(address)
+    language = page.get_by_label("Language", exact=True)
+    expect(language).to_have_value("")
+    language.select_option(label="Deutsch")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"The account is made, and an invitation is on its way to {address}.")
+
+    to, message = sink.next()
+    assert to == [address], to
+    link = MailSink.link(message, f"{server.issuer}/welcome?token=")
+    invited = browser.new_context(locale="en-US").new_page()
+    invited.goto(link)
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Passwort wählen")
+    invited.get_by_label("Neues Passwort", exact=True).fill(NEW_PASSWORD)
+    invited.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)
+    invited.get_by_role("button", name="Neues Passwort festlegen").click()
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Ihr Konto ist bereit")
+    invited.get_by_role("link", name="Zu Ihrem Konto").click()
+    # Not signed in yet in this browser: its own English, until the sign-in.
+    fill_login(invited, dora, NEW_PASSWORD)
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Ihr Konto")
+    expect(invited.get_by_label("Sprache")).to_have_value("de")
+    invited.context.close()
