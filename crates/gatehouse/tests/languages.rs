@@ -357,3 +357,32 @@ async fn a_person_chooses_their_language_on_their_account_page(db: Database) {
 on_both_backends!(();
     a_person_chooses_their_language_on_their_account_page,
 );
+
+/// What makes a password easy to guess, and what would be better, is said in the person's
+/// language too (zxcvbn's estimate, in the catalogue's words).
+#[tokio::test]
+async fn a_password_too_easy_to_guess_is_refused_in_the_person_s_language() {
+    let f = fixture(|_| {}).await;
+    speaks(&f, "ada", Some("de")).await;
+    let cookies = account_sign_in(&f, "ada").await;
+    assert!(cookies.contains("gatehouse_language=de"), "{cookies}");
+    let csrf = common::hidden_input(&account_page(&f, &cookies).await, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "change_password"),
+        ("current_password", common::PASSWORD),
+        ("new_password", "password1234"),
+        ("repeat_password", "password1234"),
+    ];
+    let r = account_post(&f, &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = body_text(r).await;
+    assert!(
+        page.contains(
+            "Dieses Passwort ist zu leicht zu erraten: Es ist ein sehr häufiges Passwort. Fügen \
+             Sie ein oder zwei Wörter hinzu. Ungewöhnliche Wörter sind besser."
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("common password"), "{page}");
+}

@@ -27,11 +27,37 @@ pub enum PasswordError {
     TooShort,
     #[error("the password must be at most {MAX_LENGTH} characters")]
     TooLong,
-    /// Easy to guess; says why, and what would be better, in zxcvbn's words.
+    /// Easy to guess: why, and what would be better.
     #[error("the password is too easy to guess: {0}")]
-    TooWeak(String),
+    TooWeak(Weakness),
     #[error("password hashing failed: {0}")]
     Hash(String),
+}
+
+pub use zxcvbn::feedback::{Suggestion, Warning};
+
+/// Why a password is easy to guess, and what would make it harder, as zxcvbn estimates it.
+/// `Display` says it in zxcvbn's English (the command line, the admin API); pages say it in
+/// their own language.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weakness {
+    /// What is wrong with it, when zxcvbn can say.
+    pub warning: Option<Warning>,
+    /// What would be better, when zxcvbn can say.
+    pub suggestion: Option<Suggestion>,
+}
+
+impl std::fmt::Display for Weakness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.warning {
+            Some(warning) => write!(f, "{}.", warning.to_string().trim_end_matches('.'))?,
+            None => f.write_str("it could be guessed quickly.")?,
+        }
+        match self.suggestion {
+            Some(suggestion) => write!(f, " {suggestion}"),
+            None => f.write_str(" Add another word or two that are not common together."),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -148,18 +174,10 @@ fn check_strength(password: &str, user_inputs: &[String]) -> Result<(), Password
         return Ok(());
     }
     let feedback = estimate.feedback();
-    let warning = feedback
-        .and_then(|f| f.warning())
-        .map(|w| w.to_string())
-        .unwrap_or_else(|| "it could be guessed quickly".into());
-    let advice = feedback
-        .and_then(|f| f.suggestions().first())
-        .map(|s| format!(" {s}"))
-        .unwrap_or_else(|| " Add another word or two that are not common together.".into());
-    Err(PasswordError::TooWeak(format!(
-        "{}.{advice}",
-        warning.trim_end_matches('.')
-    )))
+    Err(PasswordError::TooWeak(Weakness {
+        warning: feedback.and_then(|f| f.warning()),
+        suggestion: feedback.and_then(|f| f.suggestions().first().copied()),
+    }))
 }
 
 /// argon2id with the OWASP-recommended minimum (19 MiB, 2 passes, 1 lane).
@@ -268,6 +286,7 @@ mod tests {
         for p in refused {
             match check(p, &alice) {
                 Err(PasswordError::TooWeak(why)) => {
+                    let why = why.to_string();
                     assert!(why.len() > 10 && why.ends_with('.'), "{p}: {why}")
                 }
                 other => panic!("{p}: {other:?}"),
@@ -286,6 +305,31 @@ mod tests {
         ];
         for p in accepted {
             assert_eq!(check(p, &alice).map_err(|e| e.to_string()), Ok(()), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_weakness_reads_in_zxcvbn_s_words_with_what_to_do_when_it_says_nothing() {
+        let cases = [
+            (
+                Some(Warning::ThisIsACommonPassword),
+                Some(Suggestion::AddAnotherWordOrTwo),
+                "This is a very common password. Add another word or two. Uncommon words are \
+                 better.",
+            ),
+            (
+                None,
+                None,
+                "it could be guessed quickly. Add another word or two that are not common \
+                 together.",
+            ),
+        ];
+        for (warning, suggestion, said) in cases {
+            let weakness = Weakness {
+                warning,
+                suggestion,
+            };
+            assert_eq!(weakness.to_string(), said);
         }
     }
 }

@@ -560,24 +560,29 @@ pub(super) async fn new_password_hash(
     user: &User,
     new: &str,
 ) -> Result<String, NewPassword> {
-    let t = &state.look.text.account;
     let inputs = vec![user.username.clone(), user.email.clone()];
     state
         .passwords
         .hash(new.to_owned(), inputs)
         .await
-        .map_err(|e| match e {
-            PasswordError::TooShort => {
-                NewPassword::Refused((t.password_too_short)(passwords::MIN_LENGTH))
-            }
-            PasswordError::TooLong => {
-                NewPassword::Refused((t.password_too_long)(passwords::MAX_LENGTH))
-            }
-            PasswordError::TooWeak(why) => NewPassword::Refused((t.password_too_weak)(&why)),
-            e @ PasswordError::Hash(_) => {
-                NewPassword::Failed(super::error::internal(e.to_string()))
-            }
-        })
+        .map_err(|e| password_refused(state, e))
+}
+
+/// Why a new password was not taken, in the words of the request's language.
+pub(super) fn password_refused(state: &AppState, e: PasswordError) -> NewPassword {
+    let t = &state.look.text.account;
+    match e {
+        PasswordError::TooShort => {
+            NewPassword::Refused((t.password_too_short)(passwords::MIN_LENGTH))
+        }
+        PasswordError::TooLong => {
+            NewPassword::Refused((t.password_too_long)(passwords::MAX_LENGTH))
+        }
+        PasswordError::TooWeak(why) => {
+            NewPassword::Refused((t.password_too_weak)(&(t.weakness)(&why)))
+        }
+        e @ PasswordError::Hash(_) => NewPassword::Failed(super::error::internal(e.to_string())),
+    }
 }
 
 /// Signs out one of the person's other sessions (`Some(id hash)`, as the page listed it), or

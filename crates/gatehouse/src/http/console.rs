@@ -18,7 +18,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Localized;
-use super::account::RECENT;
+use super::account::{NewPassword, RECENT};
 use super::authorize::{current_session, refuse};
 use super::error::store_error;
 use super::pages::catalogue::ConsoleText;
@@ -285,7 +285,10 @@ pub(super) async fn add_person(
             return refused((t.exists_already)(&what)).await;
         }
         Err(AdminError::Invalid(why)) => return refused(why).await,
-        Err(AdminError::Password(e)) => return refused(e.to_string()).await,
+        Err(AdminError::Password(e)) => match super::account::password_refused(&state, e) {
+            NewPassword::Refused(why) => return refused(why).await,
+            NewPassword::Failed(e) => return failed(&state, e),
+        },
         Err(e) => return admin_failed(&state, e),
     };
     let notice = if invite {

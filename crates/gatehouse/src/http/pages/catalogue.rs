@@ -7,6 +7,7 @@
 
 use maud::{Markup, html};
 
+use crate::auth::passwords::Weakness;
 use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType};
 
 mod german;
@@ -372,6 +373,8 @@ pub(in crate::http) struct AccountText {
     pub password_too_short: fn(usize) -> String,
     pub password_too_long: fn(usize) -> String,
     pub password_too_weak: fn(&str) -> String,
+    /// Why a password is easy to guess and what would be better (zxcvbn's estimate).
+    pub weakness: fn(&Weakness) -> String,
     pub password_same: &'static str,
     pub password_changed: fn(usize) -> String,
     pub two_step_on: &'static str,
@@ -898,6 +901,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
             format!("The new password is too long: use at most {max} characters.")
         },
         password_too_weak: |why| format!("That password is too easy to guess: {why}"),
+        weakness: |weakness| weakness.to_string(),
         password_same: "The new password is the one you have now.",
         password_changed: |others| match others {
             0 => "Your password is changed.".to_owned(),

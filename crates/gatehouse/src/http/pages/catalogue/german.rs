@@ -12,6 +12,7 @@ use super::{
     AccountText, AppText, ConsentText, ConsoleText, DeviceText, EmailText, ErrorText, NoAccessText,
     PasskeyText, Problem, SecondFactorText, SignInText, SignOutText, Text,
 };
+use crate::auth::passwords::Weakness;
 use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType};
 
 /// German.
@@ -279,6 +280,7 @@ pub(in crate::http) static GERMAN: Text = Text {
             format!("Das neue Passwort ist zu lang: Verwenden Sie höchstens {max} Zeichen.")
         },
         password_too_weak: |why| format!("Dieses Passwort ist zu leicht zu erraten: {why}"),
+        weakness: german_weakness,
         password_same: "Das neue Passwort ist dasselbe wie Ihr jetziges.",
         password_changed: |others| match others {
             0 => "Ihr Passwort ist geändert.".to_owned(),
@@ -912,4 +914,73 @@ fn german_event(kind: AuditKind) -> &'static str {
         }
         other => other.as_str(),
     }
+}
+
+/// zxcvbn's warning and suggestion, in German.
+fn german_weakness(weakness: &Weakness) -> String {
+    use crate::auth::passwords::{Suggestion as S, Warning as W};
+    let warning = match weakness.warning {
+        None => "Es ließe sich schnell erraten.",
+        Some(W::StraightRowsOfKeysAreEasyToGuess) => "Gerade Tastenreihen sind leicht zu erraten.",
+        Some(W::ShortKeyboardPatternsAreEasyToGuess) => {
+            "Kurze Tastaturmuster sind leicht zu erraten."
+        }
+        Some(W::RepeatsLikeAaaAreEasyToGuess) => "Wiederholungen wie „aaa“ sind leicht zu erraten.",
+        Some(W::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess) => {
+            "Wiederholungen wie „abcabcabc“ sind kaum schwerer zu erraten als „abc“."
+        }
+        Some(W::ThisIsATop10Password) => "Es ist eines der 10 häufigsten Passwörter.",
+        Some(W::ThisIsATop100Password) => "Es ist eines der 100 häufigsten Passwörter.",
+        Some(W::ThisIsACommonPassword) => "Es ist ein sehr häufiges Passwort.",
+        Some(W::ThisIsSimilarToACommonlyUsedPassword) => {
+            "Es ähnelt einem häufig verwendeten Passwort."
+        }
+        Some(W::SequencesLikeAbcAreEasyToGuess) => {
+            "Folgen wie abc oder 6543 sind leicht zu erraten."
+        }
+        Some(W::RecentYearsAreEasyToGuess) => "Jüngere Jahreszahlen sind leicht zu erraten.",
+        Some(W::AWordByItselfIsEasyToGuess) => "Ein einzelnes Wort ist leicht zu erraten.",
+        Some(W::DatesAreOftenEasyToGuess) => "Datumsangaben sind oft leicht zu erraten.",
+        Some(W::NamesAndSurnamesByThemselvesAreEasyToGuess) => {
+            "Vor- und Nachnamen allein sind leicht zu erraten."
+        }
+        Some(W::CommonNamesAndSurnamesAreEasyToGuess) => {
+            "Häufige Vor- und Nachnamen sind leicht zu erraten."
+        }
+    };
+    let suggestion = match weakness.suggestion {
+        None => "Fügen Sie ein oder zwei Wörter hinzu, die selten zusammen vorkommen.",
+        Some(S::UseAFewWordsAvoidCommonPhrases) => {
+            "Verwenden Sie einige Wörter und meiden Sie gängige Redewendungen."
+        }
+        Some(S::NoNeedForSymbolsDigitsOrUppercaseLetters) => {
+            "Sonderzeichen, Ziffern oder Großbuchstaben sind nicht nötig."
+        }
+        Some(S::AddAnotherWordOrTwo) => {
+            "Fügen Sie ein oder zwei Wörter hinzu. Ungewöhnliche Wörter sind besser."
+        }
+        Some(S::CapitalizationDoesntHelpVeryMuch) => "Großschreibung hilft nicht viel.",
+        Some(S::AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase) => {
+            "Nur Großbuchstaben sind kaum schwerer zu erraten als nur Kleinbuchstaben."
+        }
+        Some(S::ReversedWordsArentMuchHarderToGuess) => {
+            "Rückwärts geschriebene Wörter sind kaum schwerer zu erraten."
+        }
+        Some(S::PredictableSubstitutionsDontHelpVeryMuch) => {
+            "Vorhersehbare Ersetzungen wie „@“ statt „a“ helfen nicht viel."
+        }
+        Some(S::UseALongerKeyboardPatternWithMoreTurns) => {
+            "Verwenden Sie ein längeres Tastaturmuster mit mehr Richtungswechseln."
+        }
+        Some(S::AvoidRepeatedWordsAndCharacters) => "Vermeiden Sie wiederholte Wörter und Zeichen.",
+        Some(S::AvoidSequences) => "Vermeiden Sie Folgen wie abc oder 123.",
+        Some(S::AvoidRecentYears) => "Vermeiden Sie jüngere Jahreszahlen.",
+        Some(S::AvoidYearsThatAreAssociatedWithYou) => {
+            "Vermeiden Sie Jahreszahlen, die mit Ihnen zu tun haben."
+        }
+        Some(S::AvoidDatesAndYearsThatAreAssociatedWithYou) => {
+            "Vermeiden Sie Daten und Jahreszahlen, die mit Ihnen zu tun haben."
+        }
+    };
+    format!("{warning} {suggestion}")
 }
