@@ -222,7 +222,27 @@ async fn discovery_names_the_endpoint(db: Database) {
     assert_eq!(doc["require_pushed_authorization_requests"], false);
 }
 
+/// A pushed request's `ui_locales` chooses the language of its sign-in as a request in the
+/// browser's address does, on each page of it (the sealed request goes on in the form), and
+/// what the browser adds beside the `request_uri` does not.
+async fn a_pushed_request_chooses_the_language_of_its_sign_in(db: Database) {
+    let f = fixture_on(db).await;
+    let r = push(&f, &request(REDIRECT, &[("ui_locales", "de")])).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
+    let authorize = format!("{}&ui_locales=en", authorize_with("web", &uri));
+    let r = post_login(&f, &authorize, "ada", "not the password").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let text = body_text(r).await;
+    assert!(text.contains("<html lang=\"de\">"), "{text}");
+    assert!(
+        text.contains("Benutzername oder Passwort ist falsch."),
+        "{text}"
+    );
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_pushed_request_chooses_the_language_of_its_sign_in,
     a_pushed_request_signs_the_person_in_once,
     a_pushed_request_is_checked_and_bound_to_its_client,
     a_request_uri_opened_at_once_serves_one,
