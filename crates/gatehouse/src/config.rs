@@ -478,7 +478,8 @@ impl Config {
         ]
     }
 
-    /// What the pages speak, in words: `--language`, and the others a browser may prefer.
+    /// What the pages speak, in words: `--language`, and the others a person (their account's
+    /// language), an application (`ui_locales`) or a browser may prefer.
     fn languages(&self) -> String {
         let own = &self.branding.language;
         let others: Vec<&str> = crate::http::languages()
@@ -486,12 +487,12 @@ impl Config {
             .filter(|tag| tag != own)
             .collect();
         if self.branding.one_language {
-            format!("{own}, to every browser")
+            format!("{own}, to everyone")
         } else if others.is_empty() {
             own.clone()
         } else {
             format!(
-                "{own}, or the one a browser prefers of {}",
+                "{own}, or the one a person, an application or a browser prefers of {}",
                 others.join(", ")
             )
         }
@@ -738,14 +739,17 @@ mod tests {
                 .find_map(|(k, v)| (k == "pages' language").then_some(v))
                 .unwrap()
         };
-        assert_eq!(language(&[]), "en, or the one a browser prefers of de");
+        assert_eq!(
+            language(&[]),
+            "en, or the one a person, an application or a browser prefers of de"
+        );
         assert_eq!(
             language(&["--language", "de"]),
-            "de, or the one a browser prefers of en"
+            "de, or the one a person, an application or a browser prefers of en"
         );
         assert_eq!(
             language(&["--language", "de", "--one-language"]),
-            "de, to every browser"
+            "de, to everyone"
         );
     }
 }
