@@ -1,14 +1,15 @@
 //! OpenID Connect Discovery 1.0 and the JWKS.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{internal, store_error};
 use crate::keyring::KeyringError;
 use crate::model::{AuthPolicy, GrantType, SigningAlg};
+use crate::oidc::webfinger::{self, Refusal};
 use crate::oidc::{client_assertion, dpop, request_object, scope};
 
 pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -75,4 +76,54 @@ pub(super) async fn jwks(State(state): State<AppState>) -> Response {
         Err(KeyringError::Store(e)) => store_error(e).into_response(),
         Err(e) => internal(e).into_response(),
     }
+}
+
+/// GET /.well-known/webfinger: issuer discovery (OpenID Connect Discovery 1.0 §2, RFC 7033),
+/// for applications that find a person's identity provider from their address. Readable from
+/// any origin (RFC 7033 §5), and cacheable like the JWKS: the answer changes only with the
+/// issuer.
+pub(super) async fn webfinger(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pairs: Vec<(String, String)> =
+        match serde_urlencoded::from_str(query.as_deref().unwrap_or_default()) {
+            Ok(pairs) => pairs,
+            Err(_) => return refused(StatusCode::BAD_REQUEST, "the query is not form-urlencoded"),
+        };
+    let values = |name: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    };
+    let mut r = match webfinger::answer(&values("resource"), &values("rel"), &state.config.issuer) {
+        Ok(jrd) => {
+            let mut r = Json(jrd).into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/jrd+json"),
+            );
+            let cache = format!("public, max-age={}", crate::keyring::JWKS_MAX_AGE);
+            if let Ok(v) = HeaderValue::from_str(&cache) {
+                h.insert(header::CACHE_CONTROL, v);
+            }
+            r
+        }
+        Err(Refusal::BadRequest(why)) => refused(StatusCode::BAD_REQUEST, why),
+        Err(Refusal::NotFound) => {
+            refused(StatusCode::NOT_FOUND, "nothing is known of that resource")
+        }
+    };
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+fn refused(status: StatusCode, why: &'static str) -> Response {
+    (status, why).into_response()
 }

@@ -539,6 +539,7 @@ pub fn app(state: AppState) -> Router {
             get(discovery::configuration).layer(cors.clone()),
         )
         .route("/jwks.json", get(discovery::jwks).layer(cors.clone()))
+        .route("/.well-known/webfinger", get(discovery::webfinger))
         .route(
             "/authorize",
             get(authorize::authorize).post(authorize::authorize_post),

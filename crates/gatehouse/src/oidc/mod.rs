@@ -22,5 +22,6 @@ pub mod request_object;
 pub mod retry;
 pub mod scope;
 pub mod tokens;
+pub mod webfinger;
 
 pub use error::OAuthError;
