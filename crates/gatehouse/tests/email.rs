@@ -115,6 +115,26 @@ async fn set(f: &Fixture, link: &str, new: &str, repeat: &str) -> Response {
     .await
 }
 
+/// Chooses a first password through an invitation's `link` (`new`, and `repeat` typed again).
+async fn welcome(f: &Fixture, link: &str, new: &str, repeat: &str) -> Response {
+    let path = path_of(link);
+    let (cookies, csrf) = reset_form(f, &path).await;
+    let token = hidden_input(&body_text(send(f, get(&path)).await).await, "token");
+    send(
+        f,
+        form("/welcome")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(&[
+                ("csrf", &csrf),
+                ("token", &token),
+                ("new_password", new),
+                ("repeat_password", repeat),
+            ])))
+            .unwrap(),
+    )
+    .await
+}
+
 async fn password_works(f: &Fixture, password: &str) -> bool {
     let r = post_login(f, &authorize_uri("web", ""), "ada", password).await;
     r.status() == StatusCode::SEE_OTHER
@@ -324,21 +344,7 @@ async fn an_invitation_speaks_the_language_chosen_for_the_person(db: Database) {
     let link = mail.link("http://127.0.0.1:8080/welcome?token=");
     let page = body_text(send(&f, get(&path_of(&link))).await).await;
     assert!(page.contains("<html lang=\"de\">"), "{page}");
-    let (form_cookies, form_csrf) = reset_form(&f, &path_of(&link)).await;
-    let token = hidden_input(&page, "token");
-    let r = send(
-        &f,
-        form("/welcome")
-            .header(header::COOKIE, &form_cookies)
-            .body(Body::from(encode(&[
-                ("csrf", &form_csrf),
-                ("token", &token),
-                ("new_password", NEW_PASSWORD),
-                ("repeat_password", "something else entirely"),
-            ])))
-            .unwrap(),
-    )
-    .await;
+    let r = welcome(&f, &link, NEW_PASSWORD, "something else entirely").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let page = body_text(r).await;
     assert!(
@@ -588,25 +594,7 @@ async fn an_invited_person_chooses_their_password_by_the_mailed_link(db: Databas
         mail.text()
     );
     let link = mail.link("http://127.0.0.1:8080/welcome?token=");
-    let (form_cookies, form_csrf) = reset_form(&f, &path_of(&link)).await;
-    let token = hidden_input(
-        &body_text(send(&f, get(&path_of(&link))).await).await,
-        "token",
-    );
-    let choose = || {
-        send(
-            &f,
-            form("/welcome")
-                .header(header::COOKIE, &form_cookies)
-                .body(Body::from(encode(&[
-                    ("csrf", &form_csrf),
-                    ("token", &token),
-                    ("new_password", NEW_PASSWORD),
-                    ("repeat_password", NEW_PASSWORD),
-                ])))
-                .unwrap(),
-        )
-    };
+    let choose = || welcome(&f, &link, NEW_PASSWORD, NEW_PASSWORD);
     let r = choose().await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(body_text(r).await.contains("Your account is ready"));
