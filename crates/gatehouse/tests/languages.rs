@@ -80,6 +80,11 @@ fn language_cookie_set(r: &axum::response::Response) -> Option<String> {
             let (value, attributes) = rest.split_once(';').unwrap_or((rest, ""));
             if value.is_empty() {
                 assert!(attributes.contains("Max-Age=0"), "{attributes}");
+            } else {
+                // Out of scripts' reach, sent on top-level navigation, kept a year.
+                for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=31536000"] {
+                    assert!(attributes.contains(attribute), "{attributes}");
+                }
             }
             value.to_owned()
         })
