@@ -756,7 +756,90 @@ async fn signing_in_again_or_out_ends_the_session_and_its_refresh_tokens(db: Dat
     assert_eq!(works, [false, true, true]);
 }
 
+/// `prompt=select_account` (OpenID Connect Core §3.1.2.1): the person chooses the account on
+/// the login form, the signed-in person's name already in it, where a session would otherwise
+/// sign them in at once; choosing another account signs that one in, in place of the session.
+/// With `prompt=none` it is a malformed request.
+async fn select_account_asks_who_signs_in_with_the_signed_in_person_typed(db: Database) {
+    let f = fixture_on(db).await;
+    add_user(f.state.store.as_ref(), "bob").await;
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    let first = session_cookie(&r);
+    // Without the prompt, the session answers at once.
+    let r = send(&f, with_cookie(&authorize_uri("web", ""), &first)).await;
+    assert!(location(&r).contains_key("code"));
+
+    let page = send(
+        &f,
+        with_cookie(&authorize_uri("web", "&prompt=select_account"), &first),
+    )
+    .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let form_cookie = cookies(&page);
+    let html = body_text(page).await;
+    assert!(html.contains(r#"name="username""#), "{html}");
+    assert!(
+        html.contains(r#"value="ada""#),
+        "the signed-in person, typed: {html}"
+    );
+    // A login_hint says who the application expects instead.
+    let hinted = send(
+        &f,
+        with_cookie(
+            &authorize_uri("web", "&prompt=select_account&login_hint=bob"),
+            &first,
+        ),
+    )
+    .await;
+    assert!(body_text(hinted).await.contains(r#"value="bob""#));
+
+    // Another account: bob signs in, in place of ada's session.
+    let body = encode(&[
+        ("username", "bob"),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+    ]);
+    let r = send(
+        &f,
+        form("/login")
+            .header(header::COOKIE, format!("{first}; {form_cookie}"))
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    let code = location(&r)["code"].clone();
+    let second = session_cookie(&r);
+    assert_ne!(first, second);
+    let tokens = json(exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT).await).await;
+    let bob = user(f.state.store.as_ref(), "bob").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let info = json(
+        send(
+            &f,
+            axum::http::Request::get("/userinfo")
+                .header(header::AUTHORIZATION, format!("Bearer {access}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(info["sub"], bob.id);
+
+    let r = send(
+        &f,
+        with_cookie(
+            &authorize_uri("web", "&prompt=none%20select_account"),
+            &second,
+        ),
+    )
+    .await;
+    assert_eq!(location(&r)["error"], "invalid_request");
+}
+
 on_both_backends!(();
+    select_account_asks_who_signs_in_with_the_signed_in_person_typed,
     an_overlong_username_is_counted_and_logged_cut_to_64_characters,
     a_third_party_client_gets_consent_once_per_new_set_of_scopes,
     denying_consent_sends_access_denied_and_remembers_nothing,

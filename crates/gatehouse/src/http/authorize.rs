@@ -107,7 +107,7 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
         None => None,
     };
     match fresh {
-        Some((session, user)) if !request.prompt.login => {
+        Some((session, user)) if !request.prompt.asks_who() => {
             signed_in(state, peer, jar, &request, query, &user, &session).await
         }
         None if request.prompt.none => refuse(
@@ -117,10 +117,15 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
                 OAuthError::LoginRequired("the user must sign in".into()),
             ),
         ),
-        _ => {
-            // Prefilled with who the application expects, if it said (`login_hint`).
-            let expected = request.login_hint.as_deref().unwrap_or_default();
-            login_form(state, jar, &request, query, expected, None, StatusCode::OK).await
+        signed_in_as => {
+            // Prefilled with who the application expects, if it said (`login_hint`), else,
+            // when the person is to choose an account (`select_account`), with who is signed
+            // in: continuing as them is their password away, another account a name away.
+            let chosen = signed_in_as
+                .filter(|_| request.prompt.select_account)
+                .map(|(_, user)| user.username);
+            let expected = request.login_hint.clone().or(chosen).unwrap_or_default();
+            login_form(state, jar, &request, query, &expected, None, StatusCode::OK).await
         }
     }
 }

@@ -47,7 +47,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
             ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "revocation_endpoint_auth_signing_alg_values_supported": client_assertion::ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         // The languages the pages speak, for `ui_locales` (OpenID Connect Discovery §3).
         "ui_locales_supported": state.looks.tags(),
         "acr_values_supported": AuthPolicy::ALL,

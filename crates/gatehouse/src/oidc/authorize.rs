@@ -51,6 +51,17 @@ pub struct Prompt {
     pub login: bool,
     /// Ask for consent even if it was given before.
     pub consent: bool,
+    /// Let the person choose the account to sign in with (`select_account`): a browser holds
+    /// one session, so the choice is made on the login form, the signed-in person's name
+    /// already typed in it, as for `login`.
+    pub select_account: bool,
+}
+
+impl Prompt {
+    /// Whether the login form is shown even to a browser with a session that would do.
+    pub fn asks_who(&self) -> bool {
+        self.login || self.select_account
+    }
 }
 
 impl Prompt {
@@ -65,14 +76,16 @@ impl Prompt {
                 "none" => prompt.none = true,
                 "login" => prompt.login = true,
                 "consent" => prompt.consent = true,
+                "select_account" => prompt.select_account = true,
                 other => {
                     return Err(format!(
-                        "prompt {other:?} is not supported; use none, login or consent"
+                        "prompt {other:?} is not supported; use none, login, consent or \
+                         select_account"
                     ));
                 }
             }
         }
-        if prompt.none && (prompt.login || prompt.consent) {
+        if prompt.none && (prompt.login || prompt.consent || prompt.select_account) {
             return Err("prompt=none cannot be combined with other values".into());
         }
         Ok(prompt)
@@ -601,8 +614,15 @@ mod tests {
                 "redirect:invalid_request:xyz",
             ),
             (&[("prompt", "consent")], true, "ok"),
+            (&[("prompt", "select_account")], true, "ok"),
+            (&[("prompt", "select_account consent")], true, "ok"),
             (
-                &[("prompt", "select_account")],
+                &[("prompt", "none select_account")],
+                true,
+                "redirect:invalid_request:xyz",
+            ),
+            (
+                &[("prompt", "create")],
                 true,
                 "redirect:invalid_request:xyz",
             ),
