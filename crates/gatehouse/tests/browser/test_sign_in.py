@@ -236,6 +236,23 @@ def test_prompt_login_asks_for_the_password_again(browser_page, first_party, use
     assert int(page.locator("#auth_time").inner_text()) > first_auth_time
 
 
+def test_an_app_that_lets_people_choose_an_account_shows_who_is_signed_in(browser_page,
+                                                                          first_party, user,
+                                                                          gatehouse):
+    page = browser_page
+    start(page, first_party)
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    # prompt=select_account: the login form again, the signed-in person's name in it.
+    start(page, first_party, prompt="select_account")
+    expect(page).to_have_title("Sign in · Gatehouse")
+    expect(page.get_by_label("Username")).to_have_value(user)
+    expect(page.get_by_label("Password")).to_be_focused()
+    other = gatehouse.add_user()
+    fill_login(page, other)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {other}")
+
+
 def test_the_pages_fit_a_phone(browser, first_party, third_party, user):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                    has_touch=True)
