@@ -147,16 +147,16 @@ def test_a_browser_that_prefers_a_language_without_pages_is_answered_in_english(
 
 
 @pytest.fixture(scope="module")
-def intranet(gatehouse):
+def handbuch(gatehouse):
     """Someone else's application that asks for the sign-in's language (`ui_locales`)."""
-    rp = RelyingParty("Intranet")
-    gatehouse.add_client(rp, "intranet", first_party=False)
+    rp = RelyingParty("Handbuch")
+    gatehouse.add_client(rp, "handbuch", first_party=False)
     yield rp
     rp.close()
 
 
-def test_an_application_asks_for_german_for_an_english_browser(browser, gatehouse, intranet):
-    rp = intranet
+def test_an_application_asks_for_german_for_an_english_browser(browser, gatehouse, handbuch):
+    rp = handbuch
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     user = gatehouse.add_user()
