@@ -230,7 +230,14 @@ async fn a_sign_in_challenge_needs_the_login_page_and_is_taken_once(db: Database
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(body_text(r).await.contains("not registered here"));
 
-    // Ada's credential id, answered with garbage: refused, and audited as hers.
+    // Ada's credential id, answered with garbage: refused, and audited as hers; and in the
+    // browser's language, not hers: an answer that proves nothing tells nothing of her.
+    let admin = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    let german = gatehouse::admin::ProfileChange {
+        locale: Some(Some("de".into())),
+        ..Default::default()
+    };
+    admin.update_profile("ada", german).await.unwrap();
     let ada = ada(&f).await;
     f.state
         .store

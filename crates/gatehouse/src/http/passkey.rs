@@ -376,7 +376,6 @@ pub(super) async fn sign_in(
         return signin::login_page(&state, jar, &continuation, request.as_ref(), a).await;
     };
     let client_id = request.as_ref().map(|r| r.client_id.as_str());
-    let state = state.for_person(&user);
     let updated = match authority.finish_sign_in(&form.credential, &challenge.state, &key.data) {
         Ok(updated) => updated,
         Err(e) => {
@@ -404,6 +403,9 @@ pub(super) async fn sign_in(
     {
         tracing::warn!(error = %e, "could not record the passkey's use");
     }
+    // Proved: their own language from here on (not before, which would tell whoever
+    // presented a passkey's id which language its account speaks).
+    let state = state.for_person(&user);
     match signin::start_session(&state, jar, peer, &user, Amr::PASSKEY, client_id).await {
         Ok((jar, session)) => {
             signin::continue_after(
