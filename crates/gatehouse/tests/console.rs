@@ -433,6 +433,63 @@ async fn custom_claims_are_set_on_a_persons_and_a_groups_page(db: Database) {
     assert_eq!(claims_of(admins).await["tier"], "gold");
 }
 
+/// An administrator sees a person's language and sets it (their account's `locale`, audited
+/// as the administrator's change of their profile); choosing again what the page shows keeps a
+/// locale no catalogue matches exactly, and a language the page never offers changes nothing.
+async fn an_administrator_sets_a_persons_language(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(
+        html.contains(r#"<option value="" selected>As their browser asks</option>"#),
+        "{html}"
+    );
+    let csrf = hidden_input(&html, "csrf");
+    let set = |language: &'static str| {
+        let (ada, csrf, f) = (ada.clone(), csrf.clone(), &f);
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("action", "set_language"),
+                ("language", language),
+            ];
+            let r = post_as_admin(f, &ada, "/admin/users/bob", &fields).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            body_text(r).await
+        }
+    };
+    let locale = || async { user(f.state.store.as_ref(), "bob").await.profile.locale };
+    let html = set("de").await;
+    assert!(html.contains("Their language is saved"), "{html}");
+    assert!(
+        html.contains(r#"<td><span lang="de">Deutsch</span></td>"#),
+        "{html}"
+    );
+    assert_eq!(locale().await.as_deref(), Some("de"));
+    let ada_id = user(f.state.store.as_ref(), "ada").await.id;
+    let record = records(&f, "admin.user.").await.remove(0);
+    assert_eq!(record.record.actor, format!("user:{ada_id}"));
+    assert_eq!(record.record.subject.as_deref(), Some("bob"));
+
+    // A locale given elsewhere that no catalogue matches is shown as it is, and kept.
+    let admin = Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    let french = gatehouse::admin::ProfileChange {
+        locale: Some(Some("fr-CA".into())),
+        ..Default::default()
+    };
+    admin.update_profile("bob", french).await.unwrap();
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(html.contains("<td>fr-CA</td>"), "{html}");
+    for unchanged in ["", "fr", "DE"] {
+        assert!(
+            set(unchanged).await.contains("Nothing was changed."),
+            "{unchanged}"
+        );
+        assert_eq!(locale().await.as_deref(), Some("fr-CA"));
+    }
+    set("en").await;
+    assert_eq!(locale().await.as_deref(), Some("en"));
+}
+
 /// The secret a page shows once.
 fn shown_secret(html: &str) -> String {
     let marker = "id=\"client-secret\">";
@@ -1020,6 +1077,7 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    an_administrator_sets_a_persons_language,
     an_application_with_keys_is_registered_and_its_keys_replaced,
     a_large_groups_page_shows_its_first_members,
     only_administrators_get_in,

@@ -465,12 +465,16 @@ async fn save_language(
     show(state, jar, session, &user, Shown::notice(notice)).await
 }
 
-/// What choosing `asked` on the account page (a tag of the `offered` languages, or empty for
-/// none) does to an account whose `locale` the page showed as `shown` (the offered language
-/// it matches, if one does): `None` leaves the `locale` as it is (the same choice again, so an
-/// `en-GB` or a `fr` an administrator gave stays as given; or a value the page never offers),
-/// `Some` is the new one.
-fn language_change(shown: Option<&str>, asked: &str, offered: &[&str]) -> Option<Option<String>> {
+/// What choosing `asked` on the account page or an administrator's person page (a tag of the
+/// `offered` languages, or empty for none) does to an account whose `locale` the page showed
+/// as `shown` (the offered language it matches, if one does): `None` leaves the `locale` as it
+/// is (the same choice again, so an `en-GB` or a `fr` given elsewhere stays as given; or a
+/// value the page never offers), `Some` is the new one.
+pub(super) fn language_change(
+    shown: Option<&str>,
+    asked: &str,
+    offered: &[&str],
+) -> Option<Option<String>> {
     let asked = match asked {
         "" => None,
         tag => Some(*offered.iter().find(|offered| **offered == tag)?),

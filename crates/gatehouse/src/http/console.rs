@@ -324,6 +324,9 @@ pub(super) struct PersonForm {
     action: String,
     #[serde(default)]
     claims: String,
+    /// Their language (a tag the pages offer), or empty for none.
+    #[serde(default)]
+    language: String,
 }
 
 /// POST /admin/users/{username}: one of the person page's buttons.
@@ -388,6 +391,21 @@ pub(super) async fn act(
         }
         "reset_link" if state.mailer.is_none() && !target.disabled => {
             return hand_over_reset_link(&state, &admin, peer, &target).await;
+        }
+        "set_language" => {
+            let shown = state.persons_look(&target).map(|look| look.text.language);
+            match super::account::language_change(shown, &form.language, state.looks.tags()) {
+                None => Ok(state.look.text.account.profile_unchanged.to_owned()),
+                Some(locale) => {
+                    let change = crate::admin::ProfileChange {
+                        locale: Some(locale),
+                        ..Default::default()
+                    };
+                    ops.update_profile(&target.username, change)
+                        .await
+                        .map(|_| t.done_language.to_owned())
+                }
+            }
         }
         "set_claims" => {
             let owner = ClaimOwner::User(target.username.clone());
@@ -493,6 +511,8 @@ async fn show_person_with(
         error,
         own: user.id == admin.user.id,
         claims: &claims_sent.map_or_else(|| claims_shown(&claims), str::to_owned),
+        languages: &state.looks.names(),
+        language: state.persons_look(&user).map(|look| look.text.language),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

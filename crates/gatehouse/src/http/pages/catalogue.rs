@@ -556,6 +556,8 @@ pub(in crate::http) struct ConsoleText {
     pub claims_label: &'static str,
     pub save_claims: &'static str,
     pub done_claims: &'static str,
+    pub set_language: &'static str,
+    pub done_language: &'static str,
     pub claims_not_json: &'static str,
     pub members: &'static str,
     pub no_members: &'static str,
@@ -1170,6 +1172,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
         claims_label: "Claims, as a JSON object: {\"department\": \"ops\", \"roles\": [\"editor\"]}",
         save_claims: "Save claims",
         done_claims: "The claims are saved; applications see them from the next sign-in.",
+        set_language: "Set their language",
+        done_language: "Their language is saved: mail to them speaks it now, the pages from \
+                        their next sign-in.",
         claims_not_json: "The claims must be a JSON object, as {\"department\": \"ops\"}: \
                           nothing was saved.",
         members: "Members",

@@ -203,6 +203,10 @@ pub(in crate::http) struct PersonView<'a> {
     pub own: bool,
     /// What the claims field shows: their custom claims, or what was sent and refused.
     pub claims: &'a str,
+    /// The languages the pages offer (tag, and name in itself); none when they speak one.
+    pub languages: &'a [(&'static str, &'static str)],
+    /// The one of them their account names (its `locale`), if one does.
+    pub language: Option<&'static str>,
 }
 
 /// One person: their account, and what an administrator can do to it.
@@ -252,6 +256,18 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 }
             }
             tr { td { (look.text.account.sessions) } td { (v.sessions) } }
+            @if v.languages.len() > 1 {
+                tr {
+                    td { (look.text.account.language) }
+                    td {
+                        @match v.languages.iter().find(|(tag, _)| Some(*tag) == v.language) {
+                            Some((tag, name)) => span lang=(tag) { (name) },
+                            // A locale no catalogue matches is shown as it is.
+                            None => (u.profile.locale.as_deref().unwrap_or("—")),
+                        }
+                    }
+                }
+            }
         }
         h2 { (t.actions) }
         @if !base.recent {
@@ -277,6 +293,24 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                     (button("send_reset", t.send_reset))
                 } @else {
                     (button("reset_link", t.make_reset_link))
+                }
+            }
+            @if v.languages.len() > 1 {
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(base.csrf);
+                    input type="hidden" name="action" value="set_language";
+                    label for="language" { (look.text.account.language) }
+                    select #language name="language" {
+                        option value="" selected[v.language.is_none()] {
+                            (t.new_language_unset)
+                        }
+                        @for (tag, name) in v.languages {
+                            option value=(tag) lang=(tag) selected[v.language == Some(*tag)] {
+                                (name)
+                            }
+                        }
+                    }
+                    button type="submit" .secondary { (t.set_language) }
                 }
             }
         }

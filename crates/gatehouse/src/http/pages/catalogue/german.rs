@@ -579,6 +579,9 @@ pub(in crate::http) static GERMAN: Text = Text {
         save_claims: "Claims speichern",
         done_claims: "Die Claims sind gespeichert; Anwendungen sehen sie ab der nächsten \
                       Anmeldung.",
+        set_language: "Sprache festlegen",
+        done_language: "Die Sprache ist gespeichert: E-Mails an die Person sprechen sie sofort, \
+                        die Seiten ab ihrer nächsten Anmeldung.",
         claims_not_json: "Die Claims müssen ein JSON-Objekt sein, etwa {\"department\": \
                           \"ops\"}: Es wurde nichts gespeichert.",
         members: "Mitglieder",
