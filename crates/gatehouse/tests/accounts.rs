@@ -680,6 +680,24 @@ async fn disabling_then_enabling_or_a_new_password_brings_nothing_back(db: Datab
     );
 }
 
+/// Posts the login form of `html`, shown to the browser with `cookies`, as `username`.
+async fn sign_in_through(f: &Fixture, html: &str, cookies: &str, username: &str) -> Response {
+    let body = encode(&[
+        ("username", username),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(html, "csrf")),
+        ("request", &hidden_input(html, "request")),
+    ]);
+    send(
+        f,
+        form("/login")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
 async fn signing_in_again_or_out_ends_the_session_and_its_refresh_tokens(db: Database) {
     let f = fixture_on(db).await;
     // Without offline_access: the tokens belong to the session.
@@ -696,20 +714,8 @@ async fn signing_in_again_or_out_ends_the_session_and_its_refresh_tokens(db: Dat
     .await;
     let form_cookie = cookies(&page);
     let html = body_text(page).await;
-    let body = encode(&[
-        ("username", "ada"),
-        ("password", PASSWORD),
-        ("csrf", &hidden_input(&html, "csrf")),
-        ("request", &hidden_input(&html, "request")),
-    ]);
-    let again = send(
-        &f,
-        form("/login")
-            .header(header::COOKIE, format!("{first}; {form_cookie}"))
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await;
+    let browser = format!("{first}; {form_cookie}");
+    let again = sign_in_through(&f, &html, &browser, "ada").await;
     let second = session_cookie(&again);
     assert_ne!(first, second);
     let old = send(&f, with_cookie(&authorize_uri("web", ""), &first)).await;
@@ -794,20 +800,8 @@ async fn select_account_asks_who_signs_in_with_the_signed_in_person_typed(db: Da
     assert!(body_text(hinted).await.contains(r#"value="bob""#));
 
     // Another account: bob signs in, in place of ada's session.
-    let body = encode(&[
-        ("username", "bob"),
-        ("password", PASSWORD),
-        ("csrf", &hidden_input(&html, "csrf")),
-        ("request", &hidden_input(&html, "request")),
-    ]);
-    let r = send(
-        &f,
-        form("/login")
-            .header(header::COOKIE, format!("{first}; {form_cookie}"))
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await;
+    let browser = format!("{first}; {form_cookie}");
+    let r = sign_in_through(&f, &html, &browser, "bob").await;
     let code = location(&r)["code"].clone();
     let second = session_cookie(&r);
     assert_ne!(first, second);
