@@ -81,7 +81,8 @@ pub struct NewUser {
     #[serde(default)]
     #[schema(max_length = 256)]
     pub family_name: Option<String>,
-    /// A BCP 47 language tag, such as `en-GB`.
+    /// A BCP 47 language tag, such as `en-GB`: the `locale` claim, and the language the
+    /// pages and mail speak to the person when they speak one that matches it.
     #[serde(default)]
     #[schema(max_length = 64)]
     pub locale: Option<String>,

@@ -124,7 +124,8 @@ pub struct ProfileArgs {
     /// The family_name claim
     #[arg(long)]
     family_name: Option<String>,
-    /// A BCP 47 language tag, such as en-GB (the locale claim)
+    /// A BCP 47 language tag, such as en-GB (the locale claim; pages and mail speak it to
+    /// the person when they speak a language that matches it)
     #[arg(long)]
     locale: Option<String>,
     /// An https URL of a picture of the person (the picture claim)
