@@ -1173,8 +1173,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         save_claims: "Save claims",
         done_claims: "The claims are saved; applications see them from the next sign-in.",
         set_language: "Set their language",
-        done_language: "Their language is saved: mail to them speaks it now, the pages from \
-                        their next sign-in.",
+        done_language: "Their language is saved: mail to them is in it from now on, the pages \
+                        from their next sign-in.",
         claims_not_json: "The claims must be a JSON object, as {\"department\": \"ops\"}: \
                           nothing was saved.",
         members: "Members",

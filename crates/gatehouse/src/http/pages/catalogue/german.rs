@@ -539,9 +539,9 @@ pub(in crate::http) static GERMAN: Text = Text {
         invite_help: "Die Person erhält eine E-Mail mit einem Link, um ihr Passwort zu wählen \
                       (er gilt 7 Tage).",
         new_language_unset: "Wie in ihrem Browser eingestellt",
-        new_language_help: "In dieser Sprache erhält die Person ihre Einladung, und so sprechen \
-                            die Seiten mit ihr, sobald sie angemeldet ist. Sie kann sie auf ihrer \
-                            Kontoseite ändern.",
+        new_language_help: "Die Einladung ist in dieser Sprache, ebenso die Seiten, sobald die \
+                            Person angemeldet ist. Sie kann die Sprache auf ihrer Kontoseite \
+                            ändern.",
         add: "Hinzufügen",
         done_invited: |email| {
             format!("Das Konto ist angelegt, und eine Einladung ist an {email} unterwegs.")
@@ -580,8 +580,8 @@ pub(in crate::http) static GERMAN: Text = Text {
         done_claims: "Die Claims sind gespeichert; Anwendungen sehen sie ab der nächsten \
                       Anmeldung.",
         set_language: "Sprache festlegen",
-        done_language: "Die Sprache ist gespeichert: E-Mails an die Person sprechen sie sofort, \
-                        die Seiten ab ihrer nächsten Anmeldung.",
+        done_language: "Die Sprache ist gespeichert: E-Mails an die Person sind ab sofort in \
+                        dieser Sprache, die Seiten ab ihrer nächsten Anmeldung.",
         claims_not_json: "Die Claims müssen ein JSON-Objekt sein, etwa {\"department\": \
                           \"ops\"}: Es wurde nichts gespeichert.",
         members: "Mitglieder",
