@@ -54,6 +54,29 @@ def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
     expect(records.get_by_role("row").first).to_contain_text("login.failed")
 
 
+def test_an_administrator_sets_a_persons_language_and_they_are_answered_in_it(
+        browser_page, browser, gatehouse):
+    page = browser_page
+    person = gatehouse.add_user("person")
+    sign_in_as_administrator(page, gatehouse)
+    page.goto(f"{gatehouse.issuer}/admin/users/{person}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(person)
+    account = page.get_by_role("table", name="Account")
+    expect(account.get_by_role("row").filter(has_text="Language")).to_contain_text("—")
+    page.get_by_label("Language", exact=True).select_option(label="Deutsch")
+    page.get_by_role("button", name="Set their language").click()
+    expect(page.get_by_role("status")).to_contain_text("Their language is saved")
+    expect(account.get_by_role("row").filter(has_text="Language")).to_contain_text("Deutsch")
+
+    # Their browser asks for English; from their sign-in on, the pages speak German.
+    other = browser.new_context(locale="en-US").new_page()
+    other.goto(f"{gatehouse.issuer}/account")
+    expect(other).to_have_title("Sign in · Gatehouse")
+    fill_login(other, person)
+    expect(other.get_by_role("heading", level=1)).to_have_text("Ihr Konto")
+    other.context.close()
+
+
 def test_the_pages_are_not_for_everyone(browser_page, gatehouse, user):
     page = browser_page
     page.goto(f"{gatehouse.issuer}/account")

@@ -190,6 +190,14 @@ def test_a_person_chooses_german_on_their_account_page(browser, gatehouse):
     expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Konto")
     expect(page.get_by_role("status")).to_have_text("Ihre Sprache ist gespeichert.")
     expect(page.get_by_label("Sprache")).to_have_value("de")
+    # Why a new password is too easy to guess is said in German too.
+    page.get_by_label("Aktuelles Passwort").fill(PASSWORD)
+    page.get_by_label("Neues Passwort", exact=True).fill("password1234")
+    page.get_by_label("Neues Passwort wiederholen").fill("password1234")
+    page.get_by_role("button", name="Passwort ändern").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Dieses Passwort ist zu leicht zu erraten: Es ist ein sehr häufiges Passwort. Fügen Sie "
+        "ein oder zwei Wörter hinzu. Ungewöhnliche Wörter sind besser.")
 
     # Signed out, this browser still speaks it: the sign-in page is German.
     page.get_by_role("link", name="Abmelden", exact=True).click()
