@@ -1,10 +1,11 @@
-//! Email over SMTP, with `lettre`: the links that confirm an address and reset a password.
-//! The operator names the server with one URL (`--smtp-url`) and the sender (`--mail-from`);
-//! both are checked when gatehouse starts. Mail is sent after the answer, never while a
-//! request waits: how long the mail server takes, or whether it answers, shows nowhere in the
-//! page. A message is queued in the outbox in the transaction that keeps its link and sent by
-//! [`run`], with retries while the link works, so neither a restart nor a mail server down for
-//! a while loses it.
+//! Email over SMTP, with `lettre`: the links that confirm an address, reset a password or
+//! invite a person, and the security notices that tell a person of a change to their account
+//! (`auth::notices`). The operator names the server with one URL (`--smtp-url`) and the sender
+//! (`--mail-from`); both are checked when gatehouse starts. Mail is sent after the answer,
+//! never while a request waits: how long the mail server takes, or whether it answers, shows
+//! nowhere in the page. A message is queued in the transaction that keeps its link, a notice in
+//! the one that makes its change, and both are sent by [`run`], with retries while they are of
+//! use, so neither a restart nor a mail server down for a while loses them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +18,9 @@ use tokio::task::JoinSet;
 
 use crate::clock::{Clock, UnixTime};
 pub use crate::model::Mail;
-use crate::model::{AuditKind, AuditRecord, QueuedMail};
+use crate::model::{AuditKind, AuditRecord, QueuedMail, QueuedNotice};
 use crate::oidc::backchannel::Settlement;
-use crate::store::Store;
+use crate::store::{Store, StoreResult};
 
 /// How long one delivery to the SMTP server may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -134,8 +135,9 @@ impl MailSettings {
     }
 }
 
-/// Sends mail: the message is queued in the outbox with its link
-/// (`EmailLinks::issue_email_token`), and [`run`] sends it.
+/// Sends mail: a message is queued in the outbox with its link
+/// (`EmailLinks::issue_email_token`), a notice by the store with its change, and [`run`] sends
+/// them.
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
@@ -225,10 +227,11 @@ pub enum MailAttempt {
     Failed(String),
 }
 
-/// What follows an attempt at a message whose link works until `expires_at`, after
-/// `attempts` earlier ones: sent, forgotten; refused, given up; failed, tried again after
-/// [`FIRST_BACKOFF`] seconds, twice as long each time up to [`MAX_BACKOFF`], while the link
-/// still works when the next try comes.
+/// What follows an attempt at a message that is no use after `expires_at` (a link's, when the
+/// link stops working; a notice's, a day after its change), after `attempts` earlier ones:
+/// sent, forgotten; refused, given up; failed, tried again after [`FIRST_BACKOFF`] seconds,
+/// twice as long each time up to [`MAX_BACKOFF`], while it is still of use when the next try
+/// comes.
 pub fn settle(
     attempt: &MailAttempt,
     attempts: u32,
@@ -246,51 +249,130 @@ pub fn settle(
     let at = now.saturating_add(wait);
     if at >= expires_at {
         return Settlement::GiveUp(format!(
-            "not sent in {} attempts before its link expired; the last: {problem}",
+            "not sent in {} attempts while it was of use; the last: {problem}",
             attempts + 1
         ));
     }
     Settlement::RetryAt(at)
 }
 
-/// The record of a message given up: in the log of the person whose link it carried, with
-/// why.
-pub fn undelivered(queued: &QueuedMail, why: &str, now: UnixTime) -> AuditRecord {
-    AuditRecord::new(
-        now,
-        AuditKind::EmailUndelivered,
-        format!("user:{}", queued.user_id),
-    )
-    .subject(Some(queued.username.as_str()))
-    .detail(format!("to {}: {why}", queued.mail.to))
+/// The record of a message given up: in the log of the person it was for (`user_id`,
+/// `username`), with where it went and why.
+pub fn undelivered(
+    user_id: &str,
+    username: &str,
+    to: &str,
+    why: &str,
+    now: UnixTime,
+) -> AuditRecord {
+    AuditRecord::new(now, AuditKind::EmailUndelivered, format!("user:{user_id}"))
+        .subject(Some(username))
+        .detail(format!("to {to}: {why}"))
+}
+
+/// The words of a security notice: the message telling its person of the change, in their
+/// language (the pages' catalogue makes it, `http::email::notice_message`).
+pub type NoticeWords = Arc<dyn Fn(&QueuedNotice) -> Mail + Send + Sync>;
+
+/// A message claimed from the outbox, to be sent now.
+enum Outgoing {
+    /// A message carrying a link.
+    Link(QueuedMail),
+    /// A security notice, and its words.
+    Notice(QueuedNotice, Mail),
+}
+
+impl Outgoing {
+    fn mail(&self) -> &Mail {
+        match self {
+            Outgoing::Link(q) => &q.mail,
+            Outgoing::Notice(_, mail) => mail,
+        }
+    }
+
+    /// What follows `attempt` (see [`settle`]): a link's message is tried while its link
+    /// works, a notice for a day.
+    fn settlement(&self, attempt: &MailAttempt, now: UnixTime) -> Settlement {
+        match self {
+            Outgoing::Link(q) => settle(attempt, q.attempts, q.expires_at, now),
+            Outgoing::Notice(q, _) => settle(attempt, q.attempts, q.notice.expires_at, now),
+        }
+    }
+
+    fn username(&self) -> &str {
+        match self {
+            Outgoing::Link(q) => &q.username,
+            Outgoing::Notice(q, _) => &q.username,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Outgoing::Link(_) => "link",
+            Outgoing::Notice(..) => "notice",
+        }
+    }
+
+    async fn settle(
+        &self,
+        store: &dyn Store,
+        settlement: Settlement,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        match self {
+            Outgoing::Link(q) => store.settle_mail(q, settlement, now).await,
+            Outgoing::Notice(q, _) => store.settle_notice(q, settlement, now).await,
+        }
+    }
+}
+
+/// Claims what is due: messages carrying links, then security notices (their words made
+/// now, in their person's language as it is now); whether either outbox had a full batch.
+async fn claim(store: &dyn Store, now: UnixTime, words: &NoticeWords) -> (Vec<Outgoing>, bool) {
+    let links = store.claim_mail(now, BATCH).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the mail outbox failed; retrying");
+        Vec::new()
+    });
+    let notices = store.claim_notices(now, BATCH).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the security notices failed; retrying");
+        Vec::new()
+    });
+    let full = links.len() == BATCH || notices.len() == BATCH;
+    let outgoing = links
+        .into_iter()
+        .map(Outgoing::Link)
+        .chain(notices.into_iter().map(|q| {
+            let mail = words(&q);
+            Outgoing::Notice(q, mail)
+        }))
+        .collect();
+    (outgoing, full)
 }
 
 /// Sends the outbox's messages until the task is aborted: when one is queued here, and every
-/// [`POLL_EVERY`] for retries and the messages other instances queued; at once again after a
-/// full batch (an administrator inviting a hundred people).
-pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<Mailer>) {
+/// [`POLL_EVERY`] for retries, the security notices and the messages other instances queued;
+/// at once again after a full batch (an administrator inviting a hundred people).
+pub async fn run(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<Mailer>,
+    words: NoticeWords,
+) {
     let mut more = false;
     loop {
         if !more {
             let _ = tokio::time::timeout(POLL_EVERY, mailer.queued.notified()).await;
         }
-        let queued = match store.claim_mail(clock.now(), BATCH).await {
-            Ok(q) => q,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the mail outbox failed; retrying");
-                more = false;
-                continue;
-            }
-        };
-        more = queued.len() == BATCH;
+        let (outgoing, full) = claim(store.as_ref(), clock.now(), &words).await;
+        more = full;
         let mut sending = JoinSet::new();
-        for q in queued {
+        for out in outgoing {
             let (store, clock, mailer) =
                 (Arc::clone(&store), Arc::clone(&clock), Arc::clone(&mailer));
             sending.spawn(async move {
-                let attempt = mailer.attempt(&q.mail).await;
+                let attempt = mailer.attempt(out.mail()).await;
                 let now = clock.now();
-                let settlement = settle(&attempt, q.attempts, q.expires_at, now);
+                let settlement = out.settlement(&attempt, now);
                 let outcome = match &settlement {
                     Settlement::Delivered => "sent",
                     Settlement::RetryAt(at) => {
@@ -299,12 +381,17 @@ pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mailer: Arc<Maile
                         "retried"
                     }
                     Settlement::GiveUp(why) => {
-                        tracing::error!(user = %q.username, %why, "mail given up");
+                        tracing::error!(user = %out.username(), %why, "mail given up");
                         "given_up"
                     }
                 };
-                metrics::counter!("gatehouse_mail_total", "outcome" => outcome).increment(1);
-                if let Err(e) = store.settle_mail(&q, settlement, now).await {
+                metrics::counter!(
+                    "gatehouse_mail_total",
+                    "outcome" => outcome,
+                    "message" => out.kind()
+                )
+                .increment(1);
+                if let Err(e) = out.settle(store.as_ref(), settlement, now).await {
                     // The claim lapses and the message is sent again.
                     tracing::warn!(error = %e, "recording a mail attempt failed");
                 }

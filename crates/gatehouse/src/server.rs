@@ -93,10 +93,11 @@ pub async fn run(
     let sender = tokio::spawn(crate::logout_sender::run(state.clone(), http));
     let mail_sender = state.mailer.clone().map(|mailer| {
         let (store, clock) = (Arc::clone(&store), Arc::clone(&state.clock));
+        let words = crate::http::notice_words(&state);
         // Said in the log at start, beside the sender (a check can take the send timeout).
         let checked = Arc::clone(&mailer);
         tokio::spawn(async move { checked.check().await });
-        tokio::spawn(crate::mail::run(store, clock, mailer))
+        tokio::spawn(crate::mail::run(store, clock, mailer, words))
     });
     let served = axum::serve(
         listener,

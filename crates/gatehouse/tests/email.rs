@@ -21,41 +21,11 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
-use common::smtp::{Received, Sink};
+use common::smtp::{Received, Sink, with_mail, with_smtp, with_smtp_speaking};
 use common::{PASSWORD, add_user, hidden_input, user};
 use gatehouse::model::{AuditKind, UserChange};
 
 const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
-
-async fn with_mail(db: Database) -> (Fixture, Sink) {
-    let sink = Sink::start().await;
-    let f = with_smtp(db, &sink.url).await;
-    (f, sink)
-}
-
-/// The fixture sending mail to the SMTP server at `url`, its sender running as `serve`'s does.
-async fn with_smtp(db: Database, url: &str) -> Fixture {
-    with_smtp_speaking(db, url, gatehouse::branding::DEFAULT_LANGUAGE).await
-}
-
-/// As [`with_smtp`], its pages and mails speaking `language`.
-async fn with_smtp_speaking(db: Database, url: &str, language: &str) -> Fixture {
-    let url = url.to_owned();
-    let f = fixture_with(db, |args| {
-        args.smtp_url = Some(url);
-        args.mail_from = Some("Gatehouse <id@example.com>".into());
-        args.language = language.to_owned();
-    })
-    .await;
-    let s = &f.state;
-    let mailer = s.mailer.clone().unwrap();
-    tokio::spawn(gatehouse::mail::run(
-        s.store.clone(),
-        s.clock.clone(),
-        mailer,
-    ));
-    f
-}
 
 /// The reset form's cookies and token.
 async fn reset_form(f: &Fixture, path: &str) -> (String, String) {
@@ -91,6 +61,16 @@ fn path_of(link: &str) -> String {
 
 /// Sends the new-password form of the reset link `link`.
 async fn set(f: &Fixture, link: &str, new: &str, repeat: &str) -> Response {
+    send(f, set_request(f, link, new, repeat).await).await
+}
+
+/// The new-password form of the reset link `link`, filled in, ready to send.
+async fn set_request(
+    f: &Fixture,
+    link: &str,
+    new: &str,
+    repeat: &str,
+) -> axum::http::Request<Body> {
     let (cookies, csrf) = reset_form(f, &path_of(link)).await;
     let token = url::Url::parse(link)
         .unwrap()
@@ -99,20 +79,16 @@ async fn set(f: &Fixture, link: &str, new: &str, repeat: &str) -> Response {
         .unwrap()
         .1
         .into_owned();
-    send(
-        f,
-        form("/reset")
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(&[
-                ("csrf", &csrf),
-                ("action", "set"),
-                ("token", &token),
-                ("new_password", new),
-                ("repeat_password", repeat),
-            ])))
-            .unwrap(),
-    )
-    .await
+    form("/reset")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(encode(&[
+            ("csrf", &csrf),
+            ("action", "set"),
+            ("token", &token),
+            ("new_password", new),
+            ("repeat_password", repeat),
+        ])))
+        .unwrap()
 }
 
 /// Chooses a first password through an invitation's `link` (`new`, and `repeat` typed again).
@@ -205,6 +181,49 @@ async fn a_forgotten_password_is_reset_once_by_the_mailed_link(db: Database) {
         .collect();
     assert!(kinds.contains(&AuditKind::EmailSent), "{kinds:?}");
     assert!(kinds.contains(&AuditKind::PasswordReset), "{kinds:?}");
+}
+
+/// Eight forms sent at once with one reset link: one sets the password, the others find the
+/// link used, and the person is told once, by the transaction that took it.
+async fn a_burst_of_forms_uses_a_reset_link_once_and_tells_once(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    assert_eq!(
+        ask(&f, "ada", [192, 0, 2, 1]).await.status(),
+        StatusCode::OK
+    );
+    let link = reset_link(&sink.next().await);
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let request = set_request(
+            &f,
+            &link,
+            &format!("{NEW_PASSWORD} {i}"),
+            &format!("{NEW_PASSWORD} {i}"),
+        )
+        .await;
+        let app = gatehouse::app(f.state.clone());
+        burst.spawn(async move {
+            use tower::ServiceExt as _;
+            app.oneshot(request).await.unwrap().status()
+        });
+    }
+    let answers = burst.join_all().await;
+    let set = answers.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(set, 1, "{answers:?}");
+    let notice = sink.next().await;
+    assert_eq!(
+        notice.subject().as_deref(),
+        Some("Your Gatehouse password was changed")
+    );
+    assert!(
+        notice.text().contains("with a reset link"),
+        "{}",
+        notice.text()
+    );
+    assert!(
+        sink.nothing_within(Duration::from_millis(1500)).await,
+        "told once"
+    );
 }
 
 /// Waits (up to 10 s) until the outbox holds `n` messages that match `filter`.
@@ -394,6 +413,12 @@ async fn a_link_waits_in_the_outbox_while_the_mail_server_is_down(db: Database) 
     let r = set(&f, &mail.link("http://"), NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(password_works(&f, NEW_PASSWORD).await);
+    // What follows is the notice of the new password, not the link again.
+    let notice = sink.next().await;
+    assert_eq!(
+        notice.subject().as_deref(),
+        Some("Your Gatehouse password was changed")
+    );
     assert!(
         sink.nothing_within(Duration::from_millis(1500)).await,
         "sent once"
@@ -752,6 +777,7 @@ async fn without_smtp_no_link_is_offered(db: Database) {
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_link_waits_in_the_outbox_while_the_mail_server_is_down,
+    a_burst_of_forms_uses_a_reset_link_once_and_tells_once,
     a_forgotten_password_is_reset_once_by_the_mailed_link,
     the_answer_is_the_same_whoever_is_asked_for,
     a_person_gets_one_link_a_minute_and_only_the_newest_works,

@@ -163,7 +163,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         now,
         gatehouse::model::AuditKind::TotpEnrolled,
         format!("user:{}", bob.id),
-    );
+    )
+    .subject(Some("bob"));
     assert!(
         a.store
             .enrol_totp(
@@ -209,6 +210,12 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         out.contains("imported 2 users, 2 groups, 3 clients, 3 signing keys, 2 token families"),
         "{out}"
     );
+
+    // Bob was told of his app and passkey where they were added; the records of that move,
+    // not the news: nobody is told again.
+    let told = "SELECT count(*) FROM security_notice";
+    assert_eq!(a.db.count(told).await, 2);
+    assert_eq!(pg.count(told).await, 0, "imported records tell nobody");
 
     let b = TestServer::start_on(pg).await;
     assert!(

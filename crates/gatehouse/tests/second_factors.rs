@@ -240,6 +240,9 @@ async fn a_burst_of_one_code_signs_in_once(db: Database) {
     assert_eq!(won(&results), 1, "{results:?}");
     let left = f.state.store.factors(&user.id).await.unwrap();
     assert_eq!(left.recovery_codes_left, 0);
+    // And its person is told of it once, by the transaction that spent it.
+    let told = "SELECT count(*) FROM security_notice WHERE kind = 'recovery_code_used'";
+    assert_eq!(f.db.count(told).await, 1);
 }
 
 /// Sends the step form with `code` eight times at once; the statuses.

@@ -3,12 +3,13 @@
 //! username stored before usernames were made canonical, one new accounts can no longer have,
 //! a record of a token issued, which the retention of those records then sweeps, and, where
 //! refresh tokens named their family, the answer kept for a retry of a rotation a moment
-//! before the upgrade, given back to that retry), and no new account takes a name that looks
-//! like an old one.
+//! before the upgrade, given back to that retry), no new account takes a name that looks like
+//! an old one, and a person of the old release is told of a change to their account.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before access tokens were stored in the
-//! order they are issued: SQLite 1-22, PostgreSQL 1-23), whose access tokens of a family with no
+//! the columns every release has: the previous release (before security notices: SQLite 1-23,
+//! PostgreSQL 1-24), the one before access tokens were stored in the order they are issued
+//! (SQLite 1-22, PostgreSQL 1-23), whose access tokens of a family with no
 //! other token outlive the sweep, and each release back to the one before usernames'
 //! look-alike keys were kept (SQLite 1-15, PostgreSQL 1-15); the one before PostgreSQL kept the answers for a retry
 //! in a table of their own (SQLite 1-15, PostgreSQL 1-14), the one before records of tokens issued had a retention of their own (SQLite 1-14, PostgreSQL
@@ -140,9 +141,12 @@ enum ReleaseBefore {
     /// Before clients chose claims about the user for their access tokens, with custom
     /// claims.
     AccessTokenClaims,
-    /// Before access tokens were stored in the order they are issued: the previous release,
-    /// with claims about the user in access tokens and PostgreSQL's clients announced.
+    /// Before access tokens were stored in the order they are issued, with claims about the
+    /// user in access tokens and PostgreSQL's clients announced.
     AccessTokenOrder,
+    /// Before security notices: the previous release, with access tokens stored in the order
+    /// they are issued.
+    SecurityNotices,
 }
 
 impl ReleaseBefore {
@@ -165,6 +169,7 @@ impl ReleaseBefore {
             ReleaseBefore::CustomClaims => 20,
             ReleaseBefore::AccessTokenClaims => 21,
             ReleaseBefore::AccessTokenOrder => 22,
+            ReleaseBefore::SecurityNotices => 23,
         }
     }
 
@@ -188,6 +193,7 @@ impl ReleaseBefore {
             ReleaseBefore::CustomClaims => 20,
             ReleaseBefore::AccessTokenClaims => 21,
             ReleaseBefore::AccessTokenOrder => 23,
+            ReleaseBefore::SecurityNotices => 24,
         }
     }
 
@@ -209,7 +215,14 @@ impl ReleaseBefore {
                 | ReleaseBefore::CustomClaims
                 | ReleaseBefore::AccessTokenClaims
                 | ReleaseBefore::AccessTokenOrder
+                | ReleaseBefore::SecurityNotices
         )
+    }
+
+    /// Whether its families kept the expiry of their last access token (it set it with each
+    /// access token it issued).
+    fn keeps_access_expiry(self) -> bool {
+        matches!(self, ReleaseBefore::SecurityNotices)
     }
 
     /// Whether its PostgreSQL schema kept the answers for a retry in `token_retry`.
@@ -224,6 +237,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::CustomClaims
                 | ReleaseBefore::AccessTokenClaims
                 | ReleaseBefore::AccessTokenOrder
+                | ReleaseBefore::SecurityNotices
         )
     }
 
@@ -242,6 +256,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::CustomClaims
                 | ReleaseBefore::AccessTokenClaims
                 | ReleaseBefore::AccessTokenOrder
+                | ReleaseBefore::SecurityNotices
         )
     }
 }
@@ -271,6 +286,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0020_dpop.sql"),
         include_str!("../migrations/sqlite/0021_custom_claims.sql"),
         include_str!("../migrations/sqlite/0022_access_token_claims.sql"),
+        include_str!("../migrations/sqlite/0023_access_tokens_in_issue_order.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -400,6 +416,17 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         .await
         .unwrap();
     }
+    if release.keeps_access_expiry() {
+        file.write(move |tx| {
+            tx.execute(
+                "UPDATE token_family SET access_expires_at = ?1
+                 WHERE id IN ('family-1', 'family-3')",
+                [T0 + 600],
+            )
+        })
+        .await
+        .unwrap();
+    }
     file.close().await.unwrap();
 }
 
@@ -493,6 +520,15 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
             q = q.bind(b);
         }
         q.execute(&pool).await.unwrap();
+    }
+    if release.keeps_access_expiry() {
+        sqlx::query(
+            "UPDATE token_family SET access_expires_at = $1 WHERE id IN ('family-1', 'family-3')",
+        )
+        .bind(T0 + 600)
+        .execute(&pool)
+        .await
+        .unwrap();
     }
     if release.has_groups() {
         for (sql, binds) in [
@@ -978,15 +1014,46 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         last_step: None,
     };
     let record =
-        gatehouse::model::AuditRecord::new(T0, gatehouse::model::AuditKind::TotpEnrolled, "test");
+        gatehouse::model::AuditRecord::new(T0, gatehouse::model::AuditKind::TotpEnrolled, "test")
+            .subject(Some("Ada"));
     assert!(s.enrol_totp(app, vec![], record).await.unwrap());
     let r = post_login(&f, &authorize_uri("web", "&prompt=login"), "Ada", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(body_text(r).await.contains("Two-step verification"));
+    // She is told, at the address the old release kept.
+    let told = s.claim_notices(T0, 16).await.unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let notice = &told[0].notice;
+    assert_eq!(
+        (notice.user_id.as_str(), notice.kind, notice.to.as_str()),
+        (
+            old.user_id,
+            gatehouse::model::NoticeKind::TotpAdded,
+            "ada@example.com"
+        )
+    );
 }
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::SecurityNotices,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::SecurityNotices,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_access_tokens_in_issue_order() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
         ReleaseBefore::AccessTokenOrder,
@@ -995,7 +1062,7 @@ async fn sqlite_of_the_previous_release() {
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_access_tokens_in_issue_order() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::AccessTokenOrder,

@@ -4,6 +4,7 @@
 
 pub mod email_links;
 pub mod forms;
+pub mod notices;
 pub mod passkeys;
 pub mod passwords;
 pub mod policy;

@@ -26,10 +26,11 @@ use super::Localized;
 use super::account::NewPassword;
 use super::authorize::{FormKind, browser_form, browser_form_ok, refuse};
 use super::error::store_error;
+use super::pages::catalogue::NoticeFacts;
 use super::{AppState, Peer, pages};
 use crate::auth::email_links::{self, LinkUse};
 use crate::mail::Mail;
-use crate::model::{AuditKind, AuditRecord, EmailPurpose, EmailToken, User};
+use crate::model::{AuditKind, AuditRecord, EmailPurpose, EmailToken, QueuedNotice, User};
 use crate::oidc::authorize::Refusal;
 use crate::oidc::{OAuthError, tokens};
 
@@ -271,6 +272,44 @@ fn message(state: &AppState, user: &User, purpose: EmailPurpose, link: &str) -> 
         to: user.email.clone(),
         subject,
         body,
+    }
+}
+
+/// The words of security notices (`mail::NoticeWords`), for the mail sender: each in its
+/// person's language as their account says now, else the deployment's.
+pub fn notice_words(state: &AppState) -> crate::mail::NoticeWords {
+    let state = state.clone();
+    std::sync::Arc::new(move |queued| notice_message(&state, queued))
+}
+
+/// The message telling `queued`'s person of the change it is about.
+fn notice_message(state: &AppState, queued: &QueuedNotice) -> Mail {
+    let look = queued
+        .locale
+        .as_deref()
+        .and_then(|locale| state.looks.matching(&[locale]))
+        .unwrap_or_else(|| std::sync::Arc::clone(&state.look));
+    let t = &look.text.email;
+    let product = look.product();
+    let n = &queued.notice;
+    let (account, reset) = (
+        state.config.endpoint("/account"),
+        state.config.endpoint("/reset"),
+    );
+    let facts = NoticeFacts {
+        product,
+        username: &queued.username,
+        kind: n.kind,
+        when: pages::moment(n.at),
+        from: n.ip.as_deref(),
+        new_address: n.detail.as_deref(),
+        account: &account,
+        reset: &reset,
+    };
+    Mail {
+        to: n.to.clone(),
+        subject: (t.notice_subject)(product, n.kind),
+        body: (t.notice_body)(&facts),
     }
 }
 

@@ -50,6 +50,8 @@ use crate::oidc::family_token::{FamilyKey, Presented};
 use crate::oidc::retry::RetryKey;
 use crate::store::Store;
 
+pub use email::notice_words;
+
 /// Largest request body accepted: forms and tokens are small.
 const BODY_LIMIT: usize = 64 * 1024;
 

@@ -144,6 +144,11 @@ impl Factors {
         self.totp_enrolled_at.is_some()
     }
 
+    /// Whether the person has nothing enrolled: no app, no recovery code, no passkey.
+    pub fn is_empty(&self) -> bool {
+        !self.has_second_factor() && self.recovery_codes_left == 0
+    }
+
     /// Whether the person has a second factor to be asked for after their password: an
     /// authenticator app, or a passkey.
     pub fn has_second_factor(&self) -> bool {

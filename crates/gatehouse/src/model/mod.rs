@@ -14,6 +14,7 @@ mod email;
 mod factor;
 mod group;
 mod key;
+mod notice;
 mod passkey;
 mod session;
 mod token;
@@ -31,6 +32,7 @@ pub use email::{EmailPurpose, EmailToken, Mail, QueuedMail};
 pub use factor::{Amr, AuthPolicy, Factors, SecondFactorKind, TotpFactor};
 pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem, new_group_name_problem};
 pub use key::{Retirement, SigningAlg, SigningKey};
+pub use notice::{Notice, NoticeKind, QueuedNotice};
 pub use passkey::{Challenge, ChallengeKind, PasskeyView, StoredPasskey};
 pub use session::{LoggedOut, LogoutNotice, Session};
 pub use token::{
@@ -129,6 +131,7 @@ mod tests {
         check(GrantType::ALL, GrantType::as_str);
         check(RevokeReason::ALL, RevokeReason::as_str);
         check(AuditKind::ALL, AuditKind::as_str);
+        check(NoticeKind::ALL, NoticeKind::as_str);
         check(SigningAlg::ALL, SigningAlg::as_str);
         check(AuthPolicy::ALL, AuthPolicy::as_str);
         assert_eq!(

@@ -23,8 +23,8 @@ use crate::model::{
     ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientToken, CodeRequest,
     Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose, EmailToken, Factors,
     Group, GroupChange, LoggedOut, LogoutNotice, Mail, NewTokens, OneTime, Polled, QueuedMail,
-    Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey, TokenInfo,
-    TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    QueuedNotice, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey,
+    TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -534,9 +534,10 @@ pub trait PushedRequests: Send + Sync {
     ) -> StoreResult<Option<String>>;
 }
 
-/// Mail waiting to be sent (`mail::run`). A message is queued with its link
-/// (`EmailLinks::issue_email_token`) and goes with it; the claim works as the logout notices'
-/// does: a claimed message is leased to its sender until `mail::LEASE` passes.
+/// Mail waiting to be sent (`mail::run`): messages carrying a link, each queued with its link
+/// (`EmailLinks::issue_email_token`) and gone with it, and security notices, each queued with
+/// the change it tells of and gone a day later. The claims work as the logout notices' does:
+/// a claimed message is leased to its sender until `mail::LEASE` passes.
 #[async_trait]
 pub trait MailOutbox: Send + Sync {
     /// Claims up to `limit` messages due at `now` (oldest first), leasing them to the caller
@@ -548,6 +549,18 @@ pub trait MailOutbox: Send + Sync {
     async fn settle_mail(
         &self,
         mail: &QueuedMail,
+        settlement: Settlement,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    /// Claims up to `limit` security notices due at `now` (oldest first), with their person's
+    /// username and language as they are now, leasing them to the caller until
+    /// `now + mail::LEASE`; none when none is due (without a write). A notice is queued by the
+    /// store itself, in the transaction of the change it tells of (`auth::notices`).
+    async fn claim_notices(&self, now: UnixTime, limit: usize) -> StoreResult<Vec<QueuedNotice>>;
+    /// Applies what followed an attempt at a notice, as [`MailOutbox::settle_mail`] does.
+    async fn settle_notice(
+        &self,
+        notice: &QueuedNotice,
         settlement: Settlement,
         now: UnixTime,
     ) -> StoreResult<()>;

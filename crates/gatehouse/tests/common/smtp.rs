@@ -9,6 +9,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+use super::oneshot::{Fixture, fixture_with};
+
 /// A received message: its recipients and its text (headers and body, as sent).
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -138,4 +140,40 @@ impl Sink {
             .await
             .is_err()
     }
+}
+
+/// The fixture sending mail to a new sink, and the sink.
+pub async fn with_mail(db: super::backend::Database) -> (Fixture, Sink) {
+    let sink = Sink::start().await;
+    let f = with_smtp(db, &sink.url).await;
+    (f, sink)
+}
+
+/// The fixture sending mail to the SMTP server at `url`, its sender running as `serve`'s does.
+pub async fn with_smtp(db: super::backend::Database, url: &str) -> Fixture {
+    with_smtp_speaking(db, url, gatehouse::branding::DEFAULT_LANGUAGE).await
+}
+
+/// As [`with_smtp`], its pages and mails speaking `language`.
+pub async fn with_smtp_speaking(
+    db: super::backend::Database,
+    url: &str,
+    language: &str,
+) -> Fixture {
+    let url = url.to_owned();
+    let f = fixture_with(db, |args| {
+        args.smtp_url = Some(url);
+        args.mail_from = Some("Gatehouse <id@example.com>".into());
+        args.language = language.to_owned();
+    })
+    .await;
+    let s = &f.state;
+    let mailer = s.mailer.clone().unwrap();
+    tokio::spawn(gatehouse::mail::run(
+        s.store.clone(),
+        s.clock.clone(),
+        mailer,
+        gatehouse::http::notice_words(s),
+    ));
+    f
 }

@@ -8,7 +8,9 @@
 use maud::{Markup, html};
 
 use crate::auth::passwords::Weakness;
-use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType};
+use crate::model::{
+    AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, NoticeKind,
+};
 
 mod german;
 
@@ -469,6 +471,27 @@ pub(in crate::http) struct EmailText {
     /// The subject and text of an invitation: product, username, link, days.
     pub invite_subject: fn(&str) -> String,
     pub invite_body: fn(&str, &str, &str, i64) -> String,
+    /// The subject of a security notice: product, what changed.
+    pub notice_subject: fn(&str, NoticeKind) -> String,
+    /// The text of a security notice.
+    pub notice_body: fn(&NoticeFacts<'_>) -> String,
+}
+
+/// What a security notice's text says: the change, when and from where, and where to act.
+pub(in crate::http) struct NoticeFacts<'a> {
+    pub product: &'a str,
+    pub username: &'a str,
+    pub kind: NoticeKind,
+    /// When it happened, as people read it (`pages::moment`).
+    pub when: String,
+    /// The address the change came from, when a request made it.
+    pub from: Option<&'a str>,
+    /// The new address, for `NoticeKind::AddressChanged`.
+    pub new_address: Option<&'a str>,
+    /// The account page, where the person sees their recent activity.
+    pub account: &'a str,
+    /// The page that mails a link to choose a new password.
+    pub reset: &'a str,
 }
 
 pub(in crate::http) struct ConsoleText {
@@ -1046,6 +1069,110 @@ pub(in crate::http) static ENGLISH: Text = Text {
                  {username}. To choose your password, open this link within {days} days:\n\n\
                  {link}\n\n\
                  If you did not expect this, ignore this mail.\n"
+            )
+        },
+        notice_subject: |product, kind| match kind {
+            NoticeKind::PasswordChanged | NoticeKind::PasswordReset | NoticeKind::PasswordSet => {
+                format!("Your {product} password was changed")
+            }
+            NoticeKind::TotpAdded => format!("An authenticator app was set up for {product}"),
+            NoticeKind::TotpReplaced => format!("Your {product} authenticator app was replaced"),
+            NoticeKind::TotpRemoved => format!("Your {product} authenticator app was removed"),
+            NoticeKind::PasskeyAdded => format!("A passkey was added to your {product} account"),
+            NoticeKind::PasskeyRemoved => {
+                format!("A passkey was removed from your {product} account")
+            }
+            NoticeKind::RecoveryCodesReplaced => format!("New {product} recovery codes"),
+            NoticeKind::RecoveryCodeUsed => {
+                format!("A recovery code was used to sign in to {product}")
+            }
+            NoticeKind::FactorsReset => {
+                format!("Your {product} second steps of signing in were removed")
+            }
+            NoticeKind::AddressChanged => format!("Your {product} email address was changed"),
+        },
+        notice_body: |f| {
+            let product = f.product;
+            let what = match f.kind {
+                NoticeKind::PasswordChanged => format!(
+                    "the password of your {product} account was changed on your account page. \
+                     Your other sessions were signed out."
+                ),
+                NoticeKind::PasswordReset => format!(
+                    "the password of your {product} account was changed with a reset link sent \
+                     to this address. Every session you had was signed out."
+                ),
+                NoticeKind::PasswordSet => format!(
+                    "an administrator set a new password for your {product} account. Every \
+                     session you had was signed out."
+                ),
+                NoticeKind::TotpAdded => format!(
+                    "an authenticator app was set up for your {product} account: signing in \
+                     asks for a code from it now."
+                ),
+                NoticeKind::TotpReplaced => format!(
+                    "the authenticator app of your {product} account was replaced by another: \
+                     codes from the old one no longer work."
+                ),
+                NoticeKind::TotpRemoved => format!(
+                    "the authenticator app of your {product} account was removed, and its \
+                     recovery codes with it."
+                ),
+                NoticeKind::PasskeyAdded => format!(
+                    "a passkey was added to your {product} account: whoever holds it can sign \
+                     in as you."
+                ),
+                NoticeKind::PasskeyRemoved => {
+                    format!("a passkey was removed from your {product} account.")
+                }
+                NoticeKind::RecoveryCodesReplaced => format!(
+                    "new recovery codes were made for your {product} account: the old ones no \
+                     longer work."
+                ),
+                NoticeKind::RecoveryCodeUsed => format!(
+                    "a recovery code was used to sign in to your {product} account, in place \
+                     of a code from your authenticator app."
+                ),
+                NoticeKind::FactorsReset => format!(
+                    "an administrator removed the authenticator app, the recovery codes and the \
+                     passkeys of your {product} account: signing in asks for your password \
+                     alone until you set up another."
+                ),
+                NoticeKind::AddressChanged => match f.new_address {
+                    Some(new) => format!(
+                        "the email address of your {product} account was changed to {new}. Mail \
+                         about your account, reset links too, goes there from now on."
+                    ),
+                    None => format!(
+                        "the email address of your {product} account was removed: no more mail \
+                         about it comes here."
+                    ),
+                },
+            };
+            let from = f.from.map(|ip| format!("From: {ip}\n")).unwrap_or_default();
+            let advice = if f.kind.by_administrator() {
+                format!(
+                    "If you did not expect this, ask your administrator why.\n\n\
+                     Your account's recent activity:\n{}",
+                    f.account
+                )
+            } else if f.kind == NoticeKind::AddressChanged {
+                "If this was you, there is nothing to do. If it was not, someone else may be \
+                 signed in as you: tell your administrator at once."
+                    .to_owned()
+            } else {
+                format!(
+                    "If this was you, there is nothing to do. If it was not, someone else may be \
+                     able to sign in as you: choose a new password at once, look at your \
+                     account's recent activity, and tell your administrator.\n\n\
+                     Choose a new password:\n{}\n\n\
+                     Your account's recent activity:\n{}",
+                    f.reset, f.account
+                )
+            };
+            format!(
+                "Hello {},\n\n{what}\n\nWhen: {}\n{from}\n{advice}\n",
+                f.username, f.when
             )
         },
     },

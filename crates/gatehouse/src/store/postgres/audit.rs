@@ -2,15 +2,48 @@
 
 use async_trait::async_trait;
 
+use super::outbox::queue_notice;
 use super::rows::audit_from;
+use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
+use crate::auth::notices::{self, Addressee};
 use crate::clock::UnixTime;
 use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 use crate::store::columns::{audit_columns, audit_purge_batch};
 use crate::store::{Audit, StoreResult};
 
-/// Appends `e` to the audit log, in the caller's transaction (or alone, given the pool).
-pub(super) async fn insert_audit<'e, E: sqlx::PgExecutor<'e>>(
+/// Appends `e` to the audit log, in the caller's transaction, with the security notice its
+/// person is due (`auth::notices`): the person it names is loaded only for the few kinds that
+/// call for one.
+pub(super) async fn insert_audit(
+    c: &mut sqlx::PgConnection,
+    e: &AuditRecord,
+) -> Result<(), sqlx::Error> {
+    append_audit(&mut *c, e).await?;
+    let Some(username) = notices::addressee(e) else {
+        return Ok(());
+    };
+    let person: Option<(String, String, bool)> =
+        sqlx::query_as("SELECT id, email, disabled FROM user_account WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&mut *c)
+            .await?;
+    if let Some((user_id, email, disabled)) = person {
+        let person = Addressee {
+            user_id: &user_id,
+            email: &email,
+            disabled,
+        };
+        if let Some(notice) = notices::for_record(e, &person) {
+            queue_notice(c, &notice).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends `e` to the audit log alone, in the caller's transaction (or by itself, given the
+/// pool): a record of the past (an import), or of a change that turned out to change nothing.
+pub(super) async fn append_audit<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
     e: &AuditRecord,
 ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
@@ -43,8 +76,16 @@ pub(super) async fn insert_outcome_audit(
 #[async_trait]
 impl Audit for PgStore {
     async fn record(&self, e: AuditRecord) -> StoreResult<()> {
-        insert_audit(&self.pool, &e).await.map_err(db_error)?;
-        Ok(())
+        if notices::addressee(&e).is_none() {
+            append_audit(&self.pool, &e).await.map_err(db_error)?;
+            return Ok(());
+        }
+        with_retrying_transaction(&self.pool, |c| {
+            let e = e.clone();
+            Box::pin(async move { insert_audit(c, &e).await })
+        })
+        .await
+        .map_err(db_error)
     }
 
     async fn audit_since(&self, after_id: i64, limit: usize) -> StoreResult<Vec<AuditEvent>> {

@@ -7,10 +7,12 @@ use sqlx::{PgConnection, Row};
 
 use super::audit::insert_outcome_audit;
 use super::client_cache::Lookup;
+use super::outbox::queue_notice;
 use super::rows::{client_from, user_from};
 use super::sessions::log_out_user;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
+use crate::auth::notices::{self, Addressee};
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
@@ -118,6 +120,9 @@ pub(super) async fn apply_user_change(
     change: &UserChange,
     now: UnixTime,
 ) -> Result<LoggedOut, sqlx::Error> {
+    if let UserChange::SetEmail { email, .. } = change {
+        tell_old_address(c, user_id, email, now).await?;
+    }
     match change {
         UserChange::Disable | UserChange::Enable => {
             sqlx::query("UPDATE user_account SET disabled = $2 WHERE id = $1")
@@ -154,6 +159,33 @@ pub(super) async fn apply_user_change(
         Some(reason) => log_out_user(c, user_id, now, reason).await,
         None => Ok(LoggedOut::default()),
     }
+}
+
+/// Queues the notice the address of `user_id` becoming `after` calls for
+/// (`notices::for_new_address`), read before it changes.
+async fn tell_old_address(
+    c: &mut PgConnection,
+    user_id: &str,
+    after: &str,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    let before: Option<(String, bool)> =
+        sqlx::query_as("SELECT email, disabled FROM user_account WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *c)
+            .await?;
+    let Some((email, disabled)) = before else {
+        return Ok(());
+    };
+    let person = Addressee {
+        user_id,
+        email: &email,
+        disabled,
+    };
+    if let Some(notice) = notices::for_new_address(&person, after, now) {
+        queue_notice(c, &notice).await?;
+    }
+    Ok(())
 }
 
 /// Every column of the client, for a new one or an import.

@@ -1,6 +1,6 @@
 //! `export` and `import`: the whole deployment in one transaction each way.
 
-use super::audit::insert_audit;
+use super::audit::append_audit;
 use super::directory::{insert_client, insert_user};
 use super::rows::{audit_from, client_from, sql, user_from};
 use super::{PgStore, db_error};
@@ -675,7 +675,7 @@ impl PgStore {
                 .await?;
             }
             for e in &s.audit {
-                insert_audit(&mut *c, e).await?;
+                append_audit(&mut *c, e).await?;
             }
             Ok(())
         }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
-use super::audit::insert_audit;
+use super::audit::{append_audit, insert_audit};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
@@ -248,7 +248,12 @@ impl SecondFactors for PgStore {
                     .bind(&user_id)
                     .execute(&mut *c)
                     .await?;
-                insert_audit(&mut *c, &audit).await?;
+                // Nothing removed is nothing to tell the person of.
+                if had.is_empty() {
+                    append_audit(&mut *c, &audit).await?;
+                } else {
+                    insert_audit(&mut *c, &audit).await?;
+                }
                 Ok(had)
             })
         })

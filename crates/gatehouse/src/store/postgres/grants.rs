@@ -861,7 +861,7 @@ impl Grants for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        insert_audit(&mut *tx, &record).await.map_err(db_error)?;
+        insert_audit(&mut tx, &record).await.map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(Ok(()))
     }
@@ -1034,7 +1034,7 @@ impl Grants for PgStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 13] = [
+        const EXPIRING: [&str; 14] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM device_authorization WHERE device_code_hash IN
@@ -1062,6 +1062,10 @@ impl Grants for PgStore {
             // still here an hour later has no sender, e.g. its client lost its logout URI.
             "DELETE FROM logout_notice WHERE id IN
                (SELECT id FROM logout_notice WHERE created_at <= $1 - 90000 LIMIT $2)",
+            // A sender gives a security notice up by its expiry (mail::settle); one still here
+            // an hour later has no sender: no mail server is set up.
+            "DELETE FROM security_notice WHERE id IN
+               (SELECT id FROM security_notice WHERE expires_at <= $1 - 3600 LIMIT $2)",
             // Last: a family with no token left can issue nothing more: its current refresh
             // token expired, no token of an earlier release is left, and its last access token
             // expired. Then its older tokens are unknown, as expired ones are, and so are its

@@ -134,6 +134,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "access tokens in issue order",
         include_str!("../../../migrations/postgres/0024_access_tokens_in_issue_order.sql"),
     ),
+    (
+        25,
+        "security notices",
+        include_str!("../../../migrations/postgres/0025_security_notices.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -1,8 +1,10 @@
-//! The outboxes: back-channel logout notices (`oidc::backchannel`) and mail (`mail`), each
-//! claimed by a sender and settled after it tried.
+//! The outboxes: back-channel logout notices (`oidc::backchannel`), and mail (`mail`): the
+//! messages carrying links, and security notices. Each is claimed by a sender and settled after
+//! it tried.
 
 use async_trait::async_trait;
 use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
 
 use super::audit::insert_audit;
 use super::rows::{notice_from, sql};
@@ -10,7 +12,7 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::mail;
-use crate::model::{AuditRecord, LogoutNotice, Mail, QueuedMail};
+use crate::model::{AuditRecord, LogoutNotice, Mail, Notice, QueuedMail, QueuedNotice};
 use crate::oidc::backchannel::{self, LEASE, Settlement};
 use crate::store::columns::notice_columns;
 use crate::store::{LogoutOutbox, MailOutbox, StoreResult};
@@ -153,11 +155,94 @@ impl MailOutbox for PgStore {
         with_retrying_transaction(&self.pool, |c| {
             let (queued, settlement) = (queued.clone(), settlement.clone());
             Box::pin(async move {
-                let given_up = |why: &str| mail::undelivered(&queued, why, now);
+                let given_up = |why: &str| {
+                    mail::undelivered(&queued.user_id, &queued.username, &queued.mail.to, why, now)
+                };
                 settle_row(c, "mail_outbox", queued.id, &settlement, given_up).await
             })
         })
         .await
         .map_err(db_error)
     }
+
+    async fn claim_notices(&self, now: UnixTime, limit: usize) -> StoreResult<Vec<QueuedNotice>> {
+        // One statement, as for the messages carrying links.
+        sqlx::query(
+            "WITH claimed AS (
+                 UPDATE security_notice SET next_attempt_at = $1 + $3
+                 WHERE id IN (
+                     SELECT id FROM security_notice WHERE next_attempt_at <= $1
+                     ORDER BY next_attempt_at, id LIMIT $2
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING *)
+             SELECT n.id, n.user_id, n.kind, n.recipient, n.detail, n.ip, n.created_at,
+                    n.expires_at, n.attempts, u.username, u.locale
+             FROM claimed n JOIN user_account u ON u.id = n.user_id
+             ORDER BY n.id",
+        )
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(mail::LEASE)
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(queued_notice_from).collect())
+        .map_err(db_error)
+    }
+
+    async fn settle_notice(
+        &self,
+        queued: &QueuedNotice,
+        settlement: Settlement,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (queued, settlement) = (queued.clone(), settlement.clone());
+            Box::pin(async move {
+                let n = &queued.notice;
+                let given_up =
+                    |why: &str| mail::undelivered(&n.user_id, &queued.username, &n.to, why, now);
+                settle_row(c, "security_notice", queued.id, &settlement, given_up).await
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+}
+
+/// Queues `notice` in the caller's transaction, due at once.
+pub(super) async fn queue_notice(c: &mut PgConnection, notice: &Notice) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO security_notice
+           (user_id, kind, recipient, detail, ip, created_at, expires_at, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
+    )
+    .bind(&notice.user_id)
+    .bind(notice.kind)
+    .bind(&notice.to)
+    .bind(&notice.detail)
+    .bind(&notice.ip)
+    .bind(notice.at)
+    .bind(notice.expires_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+fn queued_notice_from(r: &PgRow) -> Result<QueuedNotice, sqlx::Error> {
+    use sqlx::Row as _;
+    Ok(QueuedNotice {
+        id: r.try_get(0)?,
+        notice: Notice {
+            user_id: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            to: r.try_get(3)?,
+            detail: r.try_get(4)?,
+            ip: r.try_get(5)?,
+            at: r.try_get(6)?,
+            expires_at: r.try_get(7)?,
+        },
+        attempts: u32::try_from(r.try_get::<i64, _>(8)?).unwrap_or(u32::MAX),
+        username: r.try_get(9)?,
+        locale: r.try_get(10)?,
+    })
 }

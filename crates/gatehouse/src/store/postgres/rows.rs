@@ -5,8 +5,8 @@ use sqlx::postgres::PgRow;
 
 use crate::model::{
     AccessTokenFormat, Amr, AuditEvent, AuditKind, AuditRecord, AuthPolicy, Client, ClientDisplay,
-    DeviceAnswer, DeviceAuthorization, GrantType, LogoutNotice, PreviousSecret, Profile,
-    RevokeReason, Session, SigningAlg, User,
+    DeviceAnswer, DeviceAuthorization, GrantType, LogoutNotice, NoticeKind, PreviousSecret,
+    Profile, RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`), in `TEXT` and `TEXT[]`
@@ -45,6 +45,7 @@ stored_as_name!(
     AccessTokenFormat,
     AuditKind,
     AuthPolicy,
+    NoticeKind,
     GrantType,
     RevokeReason,
     SigningAlg

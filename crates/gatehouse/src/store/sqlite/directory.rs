@@ -4,9 +4,11 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::audit::insert_outcome_audit;
+use super::outbox::queue_notice;
 use super::rows::{client_from, json_list, user_from};
 use super::sessions::log_out_user;
 use super::{SqliteStore, conflict_as};
+use crate::auth::notices::{self, Addressee};
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
@@ -82,11 +84,13 @@ pub(super) fn apply_user_change(
         UserChange::SetPassword(hash) => tx
             .prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
             .execute(params![user_id, hash])?,
-        UserChange::SetEmail { email, verified } => tx
-            .prepare_cached(
+        UserChange::SetEmail { email, verified } => {
+            tell_old_address(tx, user_id, email, now)?;
+            tx.prepare_cached(
                 "UPDATE user_account SET email = ?2, email_verified = ?3 WHERE id = ?1",
             )?
-            .execute(params![user_id, email, verified])?,
+            .execute(params![user_id, email, verified])?
+        }
         UserChange::SetProfile { name, profile } => tx
             .prepare_cached(
                 "UPDATE user_account SET name = ?2, given_name = ?3, family_name = ?4,
@@ -107,6 +111,32 @@ pub(super) fn apply_user_change(
         Some(reason) => log_out_user(tx, user_id, now, reason),
         None => Ok(LoggedOut::default()),
     }
+}
+
+/// Queues the notice the address of `user_id` becoming `after` calls for
+/// (`notices::for_new_address`), read before it changes.
+fn tell_old_address(
+    tx: &Connection,
+    user_id: &str,
+    after: &str,
+    now: UnixTime,
+) -> rusqlite::Result<()> {
+    let before = tx
+        .prepare_cached("SELECT email, disabled FROM user_account WHERE id = ?1")?
+        .query_row([user_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((email, disabled)) = before else {
+        return Ok(());
+    };
+    let person = Addressee {
+        user_id,
+        email: &email,
+        disabled,
+    };
+    if let Some(notice) = notices::for_new_address(&person, after, now) {
+        queue_notice(tx, &notice)?;
+    }
+    Ok(())
 }
 
 /// Every column of the client, for a new one or an import.

@@ -4,7 +4,7 @@
 use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
-use super::audit::insert_audit;
+use super::audit::append_audit;
 use super::directory::{insert_client, insert_user};
 use super::groups::json_value;
 use super::rows::{audit_from, client_from, session_from, user_from};
@@ -434,7 +434,7 @@ impl SqliteStore {
                     )?;
                 }
                 for e in &s.audit {
-                    insert_audit(tx, e)?;
+                    append_audit(tx, e)?;
                 }
                 Ok(true)
             })

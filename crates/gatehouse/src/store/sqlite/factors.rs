@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use super::audit::insert_audit;
+use super::audit::{append_audit, insert_audit};
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, Factors, PasskeyView, TotpFactor};
 use crate::store::{SecondFactors, StoreResult};
@@ -206,7 +206,12 @@ impl SecondFactors for SqliteStore {
                 .execute([&user_id])?;
             tx.prepare_cached("DELETE FROM passkey WHERE user_id = ?1")?
                 .execute([&user_id])?;
-            insert_audit(tx, &audit)?;
+            // Nothing removed is nothing to tell the person of.
+            if had.is_empty() {
+                append_audit(tx, &audit)?;
+            } else {
+                insert_audit(tx, &audit)?;
+            }
             Ok(had)
         })
         .await

@@ -613,6 +613,10 @@ impl Grants for SqliteStore {
                         // its logout URI.
                         "DELETE FROM logout_notice WHERE id IN
                            (SELECT id FROM logout_notice WHERE created_at <= ?1 - 90000 LIMIT ?2)",
+                        // A sender gives a security notice up by its expiry (mail::settle); one
+                        // still here an hour later has no sender: no mail server is set up.
+                        "DELETE FROM security_notice WHERE id IN
+                           (SELECT id FROM security_notice WHERE expires_at <= ?1 - 3600 LIMIT ?2)",
                     ] {
                         n += tx.prepare_cached(sql)?.execute(params![now, PURGE_BATCH])?;
                     }

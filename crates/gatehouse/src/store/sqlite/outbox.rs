@@ -1,15 +1,16 @@
-//! The outboxes: back-channel logout notices (`oidc::backchannel`) and mail (`mail`), each
-//! claimed by a sender and settled after it tried.
+//! The outboxes: back-channel logout notices (`oidc::backchannel`), and mail (`mail`): the
+//! messages carrying links, and security notices. Each is claimed by a sender and settled after
+//! it tried.
 
 use async_trait::async_trait;
-use onewriter::rusqlite::{self, Connection, params};
+use onewriter::rusqlite::{self, Connection, Row, params};
 
 use super::SqliteStore;
 use super::audit::insert_audit;
 use super::rows::notice_from;
 use crate::clock::UnixTime;
 use crate::mail;
-use crate::model::{AuditRecord, LogoutNotice, Mail, QueuedMail};
+use crate::model::{AuditRecord, LogoutNotice, Mail, Notice, QueuedMail, QueuedNotice};
 use crate::oidc::backchannel::{self, LEASE, Settlement};
 use crate::store::columns::notice_columns;
 use crate::store::{LogoutOutbox, MailOutbox, StoreResult};
@@ -158,9 +159,87 @@ impl MailOutbox for SqliteStore {
         let queued = queued.clone();
         self.write(move |tx| {
             settle_row(tx, "mail_outbox", queued.id, &settlement, |why| {
-                mail::undelivered(&queued, why, now)
+                mail::undelivered(&queued.user_id, &queued.username, &queued.mail.to, why, now)
             })
         })
         .await
     }
+
+    async fn claim_notices(&self, now: UnixTime, limit: usize) -> StoreResult<Vec<QueuedNotice>> {
+        if !self.any_due("security_notice", now).await? {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write(move |tx| {
+            let queued = tx
+                .prepare_cached(
+                    "SELECT n.id, n.user_id, n.kind, n.recipient, n.detail, n.ip, n.created_at,
+                            n.expires_at, n.attempts, u.username, u.locale
+                     FROM security_notice n JOIN user_account u ON u.id = n.user_id
+                     WHERE n.next_attempt_at <= ?1
+                     ORDER BY n.next_attempt_at, n.id LIMIT ?2",
+                )?
+                .query_map(params![now, limit], queued_notice_from)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut lease =
+                tx.prepare_cached("UPDATE security_notice SET next_attempt_at = ?2 WHERE id = ?1")?;
+            for n in &queued {
+                lease.execute(params![n.id, now + mail::LEASE])?;
+            }
+            Ok(queued)
+        })
+        .await
+    }
+
+    async fn settle_notice(
+        &self,
+        queued: &QueuedNotice,
+        settlement: Settlement,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let queued = queued.clone();
+        self.write(move |tx| {
+            let n = &queued.notice;
+            settle_row(tx, "security_notice", queued.id, &settlement, |why| {
+                mail::undelivered(&n.user_id, &queued.username, &n.to, why, now)
+            })
+        })
+        .await
+    }
+}
+
+/// Queues `notice` in the caller's transaction, due at once.
+pub(super) fn queue_notice(tx: &Connection, notice: &Notice) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT INTO security_notice
+           (user_id, kind, recipient, detail, ip, created_at, expires_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
+    )?
+    .execute(params![
+        notice.user_id,
+        notice.kind,
+        notice.to,
+        notice.detail,
+        notice.ip,
+        notice.at,
+        notice.expires_at
+    ])
+}
+
+fn queued_notice_from(r: &Row<'_>) -> rusqlite::Result<QueuedNotice> {
+    Ok(QueuedNotice {
+        id: r.get(0)?,
+        notice: Notice {
+            user_id: r.get(1)?,
+            kind: r.get(2)?,
+            to: r.get(3)?,
+            detail: r.get(4)?,
+            ip: r.get(5)?,
+            at: r.get(6)?,
+            expires_at: r.get(7)?,
+        },
+        attempts: r.get(8)?,
+        username: r.get(9)?,
+        locale: r.get(10)?,
+    })
 }

@@ -4,8 +4,8 @@ use onewriter::rusqlite::{self, Row};
 
 use crate::model::{
     AccessTokenFormat, Amr, AuditEvent, AuditKind, AuditRecord, AuthPolicy, Client, ClientDisplay,
-    DeviceAnswer, DeviceAuthorization, LogoutNotice, PreviousSecret, Profile, RevokeReason,
-    Session, SigningAlg, User,
+    DeviceAnswer, DeviceAuthorization, LogoutNotice, NoticeKind, PreviousSecret, Profile,
+    RevokeReason, Session, SigningAlg, User,
 };
 
 /// The closed sets are stored as their names (`model::named!`); a name this build does not
@@ -31,6 +31,7 @@ stored_as_name!(
     AccessTokenFormat,
     AuditKind,
     AuthPolicy,
+    NoticeKind,
     RevokeReason,
     SigningAlg
 );

@@ -10,10 +10,12 @@ use maud::html;
 
 use super::{
     AccountText, AppText, ConsentText, ConsoleText, DeviceText, EmailText, ErrorText, NoAccessText,
-    PasskeyText, Problem, SecondFactorText, SignInText, SignOutText, Text,
+    NoticeFacts, PasskeyText, Problem, SecondFactorText, SignInText, SignOutText, Text,
 };
 use crate::auth::passwords::Weakness;
-use crate::model::{AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType};
+use crate::model::{
+    AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, NoticeKind,
+};
 
 /// German.
 pub(in crate::http) static GERMAN: Text = Text {
@@ -443,6 +445,39 @@ pub(in crate::http) static GERMAN: Text = Text {
                  Haben Sie das nicht erwartet, ignorieren Sie diese E-Mail.\n"
             )
         },
+        notice_subject: |product, kind| match kind {
+            NoticeKind::PasswordChanged | NoticeKind::PasswordReset | NoticeKind::PasswordSet => {
+                format!("Ihr Passwort für {product} wurde geändert")
+            }
+            NoticeKind::TotpAdded => {
+                format!("Für {product} wurde eine Authenticator-App eingerichtet")
+            }
+            NoticeKind::TotpReplaced => {
+                format!("Ihre Authenticator-App für {product} wurde ersetzt")
+            }
+            NoticeKind::TotpRemoved => {
+                format!("Ihre Authenticator-App für {product} wurde entfernt")
+            }
+            NoticeKind::PasskeyAdded => {
+                format!("Ihrem Konto bei {product} wurde ein Passkey hinzugefügt")
+            }
+            NoticeKind::PasskeyRemoved => {
+                format!("Aus Ihrem Konto bei {product} wurde ein Passkey entfernt")
+            }
+            NoticeKind::RecoveryCodesReplaced => {
+                format!("Neue Wiederherstellungscodes für {product}")
+            }
+            NoticeKind::RecoveryCodeUsed => {
+                format!("Anmeldung bei {product} mit einem Wiederherstellungscode")
+            }
+            NoticeKind::FactorsReset => {
+                format!("Ihre zweiten Anmeldeschritte bei {product} wurden entfernt")
+            }
+            NoticeKind::AddressChanged => {
+                format!("Ihre E-Mail-Adresse bei {product} wurde geändert")
+            }
+        },
+        notice_body: german_notice,
     },
     console: ConsoleText {
         administration: "Administration",
@@ -875,6 +910,93 @@ pub(in crate::http) static GERMAN: Text = Text {
 };
 
 /// What an audit record of a person's own account says, in German.
+/// The text of a security notice, in German.
+fn german_notice(f: &NoticeFacts<'_>) -> String {
+    let product = f.product;
+    let what = match f.kind {
+        NoticeKind::PasswordChanged => format!(
+            "das Passwort Ihres Kontos bei {product} wurde auf Ihrer Kontoseite geändert. Ihre \
+             anderen Sitzungen wurden abgemeldet."
+        ),
+        NoticeKind::PasswordReset => format!(
+            "das Passwort Ihres Kontos bei {product} wurde mit einem Link geändert, der an diese \
+             Adresse geschickt wurde. Alle Ihre Sitzungen wurden abgemeldet."
+        ),
+        NoticeKind::PasswordSet => format!(
+            "die Administration hat ein neues Passwort für Ihr Konto bei {product} gesetzt. \
+             Alle Ihre Sitzungen wurden abgemeldet."
+        ),
+        NoticeKind::TotpAdded => format!(
+            "für Ihr Konto bei {product} wurde eine Authenticator-App eingerichtet: Bei der \
+             Anmeldung wird nun ein Code daraus verlangt."
+        ),
+        NoticeKind::TotpReplaced => format!(
+            "die Authenticator-App Ihres Kontos bei {product} wurde durch eine andere ersetzt: \
+             Codes der alten gelten nicht mehr."
+        ),
+        NoticeKind::TotpRemoved => format!(
+            "die Authenticator-App Ihres Kontos bei {product} wurde entfernt, und mit ihr die \
+             Wiederherstellungscodes."
+        ),
+        NoticeKind::PasskeyAdded => format!(
+            "Ihrem Konto bei {product} wurde ein Passkey hinzugefügt: Wer ihn besitzt, kann sich \
+             als Sie anmelden."
+        ),
+        NoticeKind::PasskeyRemoved => {
+            format!("aus Ihrem Konto bei {product} wurde ein Passkey entfernt.")
+        }
+        NoticeKind::RecoveryCodesReplaced => format!(
+            "für Ihr Konto bei {product} wurden neue Wiederherstellungscodes erstellt: Die alten \
+             gelten nicht mehr."
+        ),
+        NoticeKind::RecoveryCodeUsed => format!(
+            "bei einer Anmeldung an Ihrem Konto bei {product} wurde ein Wiederherstellungscode \
+             verwendet, statt eines Codes aus Ihrer Authenticator-App."
+        ),
+        NoticeKind::FactorsReset => format!(
+            "die Administration hat die Authenticator-App, die Wiederherstellungscodes und die \
+             Passkeys Ihres Kontos bei {product} entfernt: Bei der Anmeldung genügt Ihr \
+             Passwort, bis Sie wieder etwas einrichten."
+        ),
+        NoticeKind::AddressChanged => match f.new_address {
+            Some(new) => format!(
+                "die E-Mail-Adresse Ihres Kontos bei {product} wurde in {new} geändert. E-Mails \
+                 zu Ihrem Konto, auch Links zum Zurücksetzen des Passworts, gehen von nun an \
+                 dorthin."
+            ),
+            None => format!(
+                "die E-Mail-Adresse Ihres Kontos bei {product} wurde entfernt: Es kommen keine \
+                 E-Mails mehr dazu hierher."
+            ),
+        },
+    };
+    let from = f.from.map(|ip| format!("Von: {ip}\n")).unwrap_or_default();
+    let advice = if f.kind.by_administrator() {
+        format!(
+            "Haben Sie das nicht erwartet, fragen Sie die Administration nach dem Grund.\n\n\
+             Die letzten Aktivitäten Ihres Kontos:\n{}",
+            f.account
+        )
+    } else if f.kind == NoticeKind::AddressChanged {
+        "Waren Sie das, ist nichts zu tun. Waren Sie es nicht, ist vielleicht jemand anderes \
+         als Sie angemeldet: Sagen Sie es sofort der Administration."
+            .to_owned()
+    } else {
+        format!(
+            "Waren Sie das, ist nichts zu tun. Waren Sie es nicht, kann sich vielleicht jemand \
+             anderes als Sie anmelden: Wählen Sie sofort ein neues Passwort, sehen Sie sich die \
+             letzten Aktivitäten Ihres Kontos an und sagen Sie es der Administration.\n\n\
+             Ein neues Passwort wählen:\n{}\n\n\
+             Die letzten Aktivitäten Ihres Kontos:\n{}",
+            f.reset, f.account
+        )
+    };
+    format!(
+        "Hallo {},\n\n{what}\n\nWann: {}\n{from}\n{advice}\n",
+        f.username, f.when
+    )
+}
+
 fn german_event(kind: AuditKind) -> &'static str {
     use AuditKind as K;
     match kind {

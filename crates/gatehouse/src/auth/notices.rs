@@ -1,0 +1,201 @@
+//! Security notices: which changes to an account its person is told of by mail, and at which
+//! address, decided over plain data. A password, second factor, passkey or address that
+//! changes without the person knowing is how an account is taken over; the mail lets them
+//! notice, at an address the change did not give.
+//!
+//! A notice is decided where its change is made, in the same transaction: from the change's
+//! audit record ([`for_record`]), or for a new address from the change itself
+//! ([`for_new_address`]), where the old address is still known. The words are chosen when it
+//! is sent (`mail::run`), in the person's language then.
+
+use crate::clock::UnixTime;
+use crate::model::{AuditKind, AuditRecord, Notice, NoticeKind};
+
+/// How long a notice is tried: news older than a day is given up (and, without a mail
+/// server, swept unsent).
+pub const NOTICE_TTL: i64 = 24 * 3600;
+
+/// The notice a record of `kind` calls for, if any.
+pub fn kind_for(kind: AuditKind) -> Option<NoticeKind> {
+    Some(match kind {
+        AuditKind::PasswordChanged => NoticeKind::PasswordChanged,
+        AuditKind::PasswordReset => NoticeKind::PasswordReset,
+        AuditKind::PasswordSet => NoticeKind::PasswordSet,
+        AuditKind::TotpEnrolled => NoticeKind::TotpAdded,
+        AuditKind::TotpReplaced => NoticeKind::TotpReplaced,
+        AuditKind::TotpRemoved => NoticeKind::TotpRemoved,
+        AuditKind::PasskeyAdded => NoticeKind::PasskeyAdded,
+        AuditKind::PasskeyRemoved => NoticeKind::PasskeyRemoved,
+        AuditKind::RecoveryCodesRegenerated => NoticeKind::RecoveryCodesReplaced,
+        AuditKind::RecoveryCodeUsed => NoticeKind::RecoveryCodeUsed,
+        AuditKind::FactorsReset => NoticeKind::FactorsReset,
+        _ => return None,
+    })
+}
+
+/// The username of the person `record` tells, when its kind calls for a notice: the store
+/// loads them ([`Addressee`]) and asks [`for_record`].
+pub fn addressee(record: &AuditRecord) -> Option<&str> {
+    kind_for(record.kind).and(record.subject.as_deref())
+}
+
+/// A person as a notice needs them, loaded where the change is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addressee<'a> {
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub disabled: bool,
+}
+
+/// The notice `record` calls for to `person` (the one it names, loaded in its transaction):
+/// none for a record of another kind, a person without an address, or a disabled account
+/// (nobody signs in to it to act on the news).
+pub fn for_record(record: &AuditRecord, person: &Addressee<'_>) -> Option<Notice> {
+    let kind = kind_for(record.kind)?;
+    tell(person, kind, None, record.ip.clone(), record.at)
+}
+
+/// The notice a change of `person`'s address from theirs to `after` calls for: the address it
+/// was is told, with the new one, so that a person whose address someone else changed hears
+/// of it where they still read; none when it stays the same (a confirmation, a change of
+/// case).
+pub fn for_new_address(person: &Addressee<'_>, after: &str, at: UnixTime) -> Option<Notice> {
+    if person.email.trim().eq_ignore_ascii_case(after.trim()) {
+        return None;
+    }
+    let detail = Some(after.trim().to_owned()).filter(|a| !a.is_empty());
+    tell(person, NoticeKind::AddressChanged, detail, None, at)
+}
+
+fn tell(
+    person: &Addressee<'_>,
+    kind: NoticeKind,
+    detail: Option<String>,
+    ip: Option<String>,
+    at: UnixTime,
+) -> Option<Notice> {
+    let to = person.email.trim();
+    if to.is_empty() || person.disabled {
+        return None;
+    }
+    Some(Notice {
+        user_id: person.user_id.to_owned(),
+        kind,
+        to: to.to_owned(),
+        detail,
+        ip,
+        at,
+        expires_at: at + NOTICE_TTL,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALICE: Addressee<'static> = Addressee {
+        user_id: "u1",
+        email: "alice@example.com",
+        disabled: false,
+    };
+
+    fn record(kind: AuditKind) -> AuditRecord {
+        AuditRecord::new(1_000, kind, "user:u1")
+            .subject(Some("alice"))
+            .ip("203.0.113.7".parse().ok())
+    }
+
+    #[test]
+    fn what_lets_someone_in_or_takes_a_way_in_away_is_told() {
+        let told = [
+            (AuditKind::PasswordChanged, NoticeKind::PasswordChanged),
+            (AuditKind::PasswordReset, NoticeKind::PasswordReset),
+            (AuditKind::PasswordSet, NoticeKind::PasswordSet),
+            (AuditKind::TotpEnrolled, NoticeKind::TotpAdded),
+            (AuditKind::TotpReplaced, NoticeKind::TotpReplaced),
+            (AuditKind::TotpRemoved, NoticeKind::TotpRemoved),
+            (AuditKind::PasskeyAdded, NoticeKind::PasskeyAdded),
+            (AuditKind::PasskeyRemoved, NoticeKind::PasskeyRemoved),
+            (
+                AuditKind::RecoveryCodesRegenerated,
+                NoticeKind::RecoveryCodesReplaced,
+            ),
+            (AuditKind::RecoveryCodeUsed, NoticeKind::RecoveryCodeUsed),
+            (AuditKind::FactorsReset, NoticeKind::FactorsReset),
+        ];
+        for (audit, notice) in told {
+            assert_eq!(kind_for(audit), Some(notice), "{audit:?}");
+            assert_eq!(addressee(&record(audit)), Some("alice"));
+            assert_eq!(
+                for_record(&record(audit), &ALICE),
+                Some(Notice {
+                    user_id: "u1".into(),
+                    kind: notice,
+                    to: "alice@example.com".into(),
+                    detail: None,
+                    ip: Some("203.0.113.7".into()),
+                    at: 1_000,
+                    expires_at: 1_000 + NOTICE_TTL,
+                })
+            );
+        }
+        // Everything else is the account page's activity and the audit log, not mail: a
+        // sign-in, a new name, a token issued (the hot path loads nobody).
+        for kind in AuditKind::ALL {
+            if told.iter().any(|(k, _)| k == kind) {
+                continue;
+            }
+            assert_eq!(kind_for(*kind), None, "{kind:?}");
+            assert_eq!(addressee(&record(*kind)), None, "{kind:?}");
+            assert_eq!(for_record(&record(*kind), &ALICE), None, "{kind:?}");
+        }
+        // Each notice but the new address's comes from one record's kind.
+        for notice in NoticeKind::ALL {
+            let from_records = told.iter().filter(|(_, n)| n == notice).count();
+            let expected = usize::from(*notice != NoticeKind::AddressChanged);
+            assert_eq!(from_records, expected, "{notice:?}");
+        }
+    }
+
+    #[test]
+    fn nobody_is_told_without_an_address_or_an_account_in_use() {
+        let changed = record(AuditKind::PasswordChanged);
+        let no_address = Addressee {
+            email: "  ",
+            ..ALICE
+        };
+        let disabled = Addressee {
+            disabled: true,
+            ..ALICE
+        };
+        assert_eq!(for_record(&changed, &no_address), None);
+        assert_eq!(for_record(&changed, &disabled), None);
+        let nameless = AuditRecord::new(1_000, AuditKind::PasswordSet, "cli");
+        assert_eq!(addressee(&nameless), None, "a record naming nobody");
+    }
+
+    #[test]
+    fn the_old_address_is_told_of_the_new_one() {
+        let told = for_new_address(&ALICE, "mallory@example.net", 5_000).unwrap();
+        assert_eq!(told.kind, NoticeKind::AddressChanged);
+        assert_eq!(told.to, "alice@example.com", "the address it was");
+        assert_eq!(told.detail.as_deref(), Some("mallory@example.net"));
+        assert_eq!((told.at, told.expires_at), (5_000, 5_000 + NOTICE_TTL));
+        let removed = for_new_address(&ALICE, "", 5_000).unwrap();
+        assert_eq!(
+            (removed.to.as_str(), removed.detail),
+            ("alice@example.com", None)
+        );
+        // The same address (confirmed by its link, or typed in another case) is no news.
+        assert_eq!(for_new_address(&ALICE, "alice@example.com", 5_000), None);
+        assert_eq!(for_new_address(&ALICE, "Alice@Example.COM", 5_000), None);
+        // A first address has nobody to tell; nor has a disabled account.
+        let none = Addressee { email: "", ..ALICE };
+        assert_eq!(for_new_address(&none, "alice@example.com", 5_000), None);
+        let disabled = Addressee {
+            disabled: true,
+            ..ALICE
+        };
+        assert_eq!(for_new_address(&disabled, "x@example.com", 5_000), None);
+    }
+}

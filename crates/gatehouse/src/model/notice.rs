@@ -1,0 +1,73 @@
+use super::named;
+use crate::clock::UnixTime;
+
+named! {
+    /// What a security notice tells a person about their account: a change that lets someone
+    /// sign in as them, or takes a way of signing in away (`auth::notices`).
+    pub enum NoticeKind ("security notice") {
+        /// They changed their password on their account page.
+        PasswordChanged = "password_changed",
+        /// Their password was changed with a reset link mailed to them.
+        PasswordReset = "password_reset",
+        /// An administrator set their password.
+        PasswordSet = "password_set",
+        /// An authenticator app was set up for them (on their account page, or when a sign-in
+        /// asked for one).
+        TotpAdded = "totp_added",
+        /// Their authenticator app was replaced by another.
+        TotpReplaced = "totp_replaced",
+        /// Their authenticator app (and its recovery codes) was removed.
+        TotpRemoved = "totp_removed",
+        /// A passkey was added to their account.
+        PasskeyAdded = "passkey_added",
+        /// A passkey was removed from their account.
+        PasskeyRemoved = "passkey_removed",
+        /// Their recovery codes were replaced by a new set.
+        RecoveryCodesReplaced = "recovery_codes_replaced",
+        /// A recovery code was spent to sign in as them.
+        RecoveryCodeUsed = "recovery_code_used",
+        /// An administrator removed their second factors.
+        FactorsReset = "factors_reset",
+        /// Their email address was changed: told at the address it was (the new one, if any,
+        /// in the detail).
+        AddressChanged = "address_changed",
+    }
+}
+
+impl NoticeKind {
+    /// Whether an administrator made the change (not the person, nor someone signed in as
+    /// them): the notice then says to ask them, not to secure the account.
+    pub fn by_administrator(self) -> bool {
+        matches!(self, NoticeKind::PasswordSet | NoticeKind::FactorsReset)
+    }
+}
+
+/// A mail telling a person of a change to their account, as decided: to whom, what, when and
+/// from where. The words are chosen when it is sent, in the person's language then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub user_id: String,
+    pub kind: NoticeKind,
+    /// The address it goes to: the person's when the change was made (the old one, for a new
+    /// address).
+    pub to: String,
+    /// What the words need besides the kind: the new address, for [`NoticeKind::AddressChanged`].
+    pub detail: Option<String>,
+    /// The address the change came from, when a request made it.
+    pub ip: Option<String>,
+    pub at: UnixTime,
+    /// Sending it after this would be news too old to act on: it is given up.
+    pub expires_at: UnixTime,
+}
+
+/// A notice waiting in the outbox, with what its words need of its person as they are now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedNotice {
+    pub id: i64,
+    pub notice: Notice,
+    pub username: String,
+    /// The person's language (`locale`), for the words.
+    pub locale: Option<String>,
+    /// The attempts made to send it before this one.
+    pub attempts: u32,
+}

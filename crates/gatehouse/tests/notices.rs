@@ -1,0 +1,348 @@
+//! Security notices, through the router with a fixed clock and a real SMTP sink: a person is
+//! mailed when their password, second factors, passkeys or address change (the old address told
+//! of a new one), in their language, saying when, from where and what to do; an administrator's
+//! change says so; what changes nothing, or is not a way in, mails nobody; a notice waits while
+//! the mail server is down and is given up after a day, and without a mail server it is swept.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use common::backend::Database;
+use common::oneshot::*;
+use common::smtp::{Received, Sink, with_mail, with_smtp};
+use common::{PASSWORD, hidden_input, user};
+use gatehouse::admin::Admin;
+use gatehouse::auth::notices::NOTICE_TTL;
+use gatehouse::model::{AuditKind, AuditRecord, Profile, TotpFactor, UserChange};
+
+const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
+/// Where the fixture's person changes things from.
+const FROM: [u8; 4] = [192, 0, 2, 1];
+
+/// Posts the account page's form with `fields`, from [`FROM`].
+async fn account_post_from(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
+    let mut request = form("/account")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(encode(fields)))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((FROM, 40000))));
+    send(f, request).await
+}
+
+/// Ada, signed in on the account page: her browser's cookies and the page's form token.
+async fn ada_on_her_account_page(f: &Fixture) -> (String, String) {
+    let cookies = account_sign_in(f, "ada").await;
+    let csrf = hidden_input(&account_page(f, &cookies).await, "csrf");
+    (cookies, csrf)
+}
+
+async fn notices_queued(f: &Fixture) -> i64 {
+    f.db.count("SELECT count(*) FROM security_notice").await
+}
+
+/// Waits (up to 10 s) until the outbox holds `n` notices that match `filter`.
+async fn notices_hold(f: &Fixture, filter: &str, n: i64) {
+    let sql = format!("SELECT count(*) FROM security_notice {filter}");
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while f.db.count(&sql).await != n {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    waited.await.expect("the notices as expected within 10 s");
+}
+
+fn admin(f: &Fixture) -> Admin<'_> {
+    Admin::new(
+        f.state.store.as_ref(),
+        "cli",
+        None,
+        gatehouse::clock::Clock::now(&f.clock),
+    )
+}
+
+/// The message says nothing more arrives.
+async fn nothing_more(sink: &mut Sink) {
+    assert!(
+        sink.nothing_within(Duration::from_millis(1500)).await,
+        "no other mail"
+    );
+}
+
+fn says(mail: &Received, words: &str) {
+    let text = mail.text();
+    assert!(text.contains(words), "{words:?} not in {text}");
+}
+
+async fn a_person_is_told_when_their_password_changes(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let (cookies, csrf) = ada_on_her_account_page(&f).await;
+    let r = account_post_from(
+        &f,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("action", "change_password"),
+            ("current_password", PASSWORD),
+            ("new_password", NEW_PASSWORD),
+            ("repeat_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Your Gatehouse password was changed")
+    );
+    says(&mail, "Hello ada,");
+    says(&mail, "changed on your account page");
+    says(&mail, "When: 2027-01-15 08:00 UTC");
+    says(&mail, "From: 192.0.2.1");
+    // Where to act if it was not them: a new password, and what happened on the account.
+    assert_eq!(
+        mail.link("http://127.0.0.1:8080/reset"),
+        "http://127.0.0.1:8080/reset"
+    );
+    assert_eq!(
+        mail.link("http://127.0.0.1:8080/account"),
+        "http://127.0.0.1:8080/account"
+    );
+    nothing_more(&mut sink).await;
+    notices_hold(&f, "", 0).await;
+}
+
+async fn the_old_address_is_told_of_a_new_one(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let (cookies, csrf) = ada_on_her_account_page(&f).await;
+    let r = account_post_from(
+        &f,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("action", "save_profile"),
+            ("name", ""),
+            ("email", "mallory@example.net"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        user(f.state.store.as_ref(), "ada").await.email,
+        "mallory@example.net"
+    );
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"], "told where she still reads");
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Your Gatehouse email address was changed")
+    );
+    says(&mail, "was changed to mallory@example.net");
+    says(&mail, "tell your administrator at once");
+    nothing_more(&mut sink).await;
+
+    // Confirming the address it is now, or saving it again, is no news.
+    let confirmed = UserChange::SetEmail {
+        email: "Mallory@Example.NET".into(),
+        verified: true,
+    };
+    let store = f.state.store.as_ref();
+    store.update_user("ada", confirmed, T0, None).await.unwrap();
+    nothing_more(&mut sink).await;
+    assert_eq!(notices_queued(&f).await, 0);
+}
+
+async fn an_administrators_change_says_who_made_it(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let passwords = &f.state.passwords;
+    admin(&f)
+        .set_password(passwords, "ada", NEW_PASSWORD.into())
+        .await
+        .unwrap();
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    says(&mail, "an administrator set a new password");
+    says(&mail, "ask your administrator why");
+    assert!(!mail.text().contains("From:"), "no request made it");
+
+    // Removing second factors she does not have changes nothing, and tells nothing.
+    admin(&f).reset_factors("ada").await.unwrap();
+    nothing_more(&mut sink).await;
+    let ada = user(f.state.store.as_ref(), "ada").await;
+    let factor = TotpFactor {
+        user_id: ada.id.clone(),
+        secret: vec![7; 20],
+        created_at: T0,
+        last_step: None,
+    };
+    let enrolled = AuditRecord::new(T0, AuditKind::TotpEnrolled, format!("user:{}", ada.id))
+        .subject(Some("ada"));
+    let store = f.state.store.as_ref();
+    assert!(
+        store
+            .enrol_totp(factor, Vec::new(), enrolled)
+            .await
+            .unwrap()
+    );
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("An authenticator app was set up for Gatehouse")
+    );
+    admin(&f).reset_factors("ada").await.unwrap();
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Your Gatehouse second steps of signing in were removed")
+    );
+    says(&mail, "an administrator removed the authenticator app");
+    nothing_more(&mut sink).await;
+}
+
+/// A notice speaks its person's language as their account says when it is sent.
+async fn a_notice_speaks_its_persons_language(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let store = f.state.store.as_ref();
+    let ada = user(store, "ada").await;
+    let german = UserChange::SetProfile {
+        name: ada.name.clone(),
+        profile: Profile {
+            locale: Some("de-AT".into()),
+            ..ada.profile.clone()
+        },
+    };
+    store.update_user("ada", german, T0, None).await.unwrap();
+    admin(&f)
+        .set_password(&f.state.passwords, "ada", NEW_PASSWORD.into())
+        .await
+        .unwrap();
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Ihr Passwort für Gatehouse wurde geändert")
+    );
+    says(&mail, "Hallo ada,");
+    says(&mail, "Wann: 2027-01-15 08:00 UTC");
+    says(&mail, "fragen Sie die Administration");
+}
+
+/// Signing in, tokens, a new name, a language: the account page and the audit log show them;
+/// nobody is mailed, and the hot path queues nothing.
+async fn what_is_not_a_way_in_mails_nobody(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let (access, refresh, _) = tokens_for_ada(&f).await;
+    assert!(!access.is_empty());
+    let r = refresh_at_web(&f, &refresh).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (cookies, csrf) = ada_on_her_account_page(&f).await;
+    let r = account_post_from(
+        &f,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("action", "save_profile"),
+            ("name", "Ada Lovelace"),
+            ("email", "ada@example.com"),
+        ],
+    )
+    .await;
+    assert!(body_text(r).await.contains("Your profile is saved."));
+    let r = account_post_from(
+        &f,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("action", "save_language"),
+            ("language", "de"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    nothing_more(&mut sink).await;
+    assert_eq!(notices_queued(&f).await, 0);
+}
+
+/// A notice waits while the mail server is down, is tried again, and is given up after a day
+/// (news older than that is no use), recorded on the person's activity.
+async fn a_notice_is_retried_for_a_day_then_given_up(db: Database) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let f = with_smtp(db, &format!("smtp://127.0.0.1:{closed}")).await;
+    admin(&f)
+        .set_password(&f.state.passwords, "ada", NEW_PASSWORD.into())
+        .await
+        .unwrap();
+    notices_hold(&f, "WHERE attempts = 1", 1).await;
+    f.clock.advance(gatehouse::mail::FIRST_BACKOFF);
+    notices_hold(&f, "WHERE attempts = 2", 1).await;
+    f.clock.advance(NOTICE_TTL);
+    notices_hold(&f, "", 0).await;
+    let given_up = f
+        .state
+        .store
+        .audit_about("ada", &[AuditKind::EmailUndelivered], 10)
+        .await
+        .unwrap();
+    assert_eq!(given_up.len(), 1, "{given_up:?}");
+    let detail = given_up[0].record.detail.clone().unwrap_or_default();
+    assert!(
+        detail.starts_with("to ada@example.com: not sent in 3 attempts"),
+        "{detail}"
+    );
+}
+
+/// Without a mail server nothing is sent, and a notice is swept an hour after it would have
+/// been given up: the table does not grow.
+async fn without_mail_notices_are_swept(db: Database) {
+    let f = fixture_on(db).await;
+    admin(&f)
+        .set_password(&f.state.passwords, "ada", NEW_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(notices_queued(&f).await, 1);
+    let store = f.state.store.as_ref();
+    store.purge_expired(T0 + NOTICE_TTL).await.unwrap();
+    assert_eq!(notices_queued(&f).await, 1, "kept while it may be sent");
+    store.purge_expired(T0 + NOTICE_TTL + 3600).await.unwrap();
+    assert_eq!(notices_queued(&f).await, 0);
+}
+
+/// A disabled account is told nothing: nobody signs in to it to act on the news.
+async fn a_disabled_account_is_told_nothing(db: Database) {
+    let f = fixture_on(db).await;
+    admin(&f).set_disabled("ada", true).await.unwrap();
+    admin(&f)
+        .set_password(&f.state.passwords, "ada", NEW_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(notices_queued(&f).await, 0);
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_person_is_told_when_their_password_changes,
+    the_old_address_is_told_of_a_new_one,
+    an_administrators_change_says_who_made_it,
+    a_notice_speaks_its_persons_language,
+    what_is_not_a_way_in_mails_nobody,
+    a_notice_is_retried_for_a_day_then_given_up,
+    without_mail_notices_are_swept,
+    a_disabled_account_is_told_nothing,
+);
