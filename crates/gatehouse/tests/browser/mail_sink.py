@@ -36,7 +36,7 @@ class MailSink:
     @staticmethod
     def link(message, prefix: str) -> str:
         text = message.get_body(preferencelist=("plain",)).get_content()
-        found = re.search(re.escape(prefix) + r"\S+", text)
+        found = re.search(re.escape(prefix) + r"\S*", text)
         assert found, f"no link {prefix} in {text}"
         return found.group(0)
 

@@ -1,5 +1,6 @@
 """Links sent by email, in a browser with a real SMTP server: a person who forgot their password
-asks for a link from the login page, reads the mail, follows the link and sets a new one; a
+asks for a link from the login page, reads the mail, follows the link and sets a new one, and is
+then told of the new password by mail, whose link shows them their account's activity; a
 person confirms their address from the account page. The relying party is not involved: these
 are gatehouse's own pages."""
 
@@ -60,11 +61,21 @@ def test_a_forgotten_password_is_reset_by_the_mailed_link(browser_page, server, 
     page.get_by_role("button", name="Set the new password").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your password is changed")
 
-    page.get_by_role("link", name="Go to your account").click()
+    # The mailbox tells them what happened, and where to look if it was not them.
+    to, notice = sink.next()
+    assert to == [f"{user}@example.com"], to
+    assert notice["Subject"] == "Your Gatehouse password was changed"
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "changed with a reset link sent to this address" in text, text
+    activity = MailSink.link(notice, f"{server.issuer}/account")
+
+    page.goto(activity)
     fill_login(page, user, PASSWORD)
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
     fill_login(page, user, NEW_PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(page.get_by_role("table", name="Your recent activity")).to_contain_text(
+        "Password reset by email")
 
     # The link worked once.
     page.goto(link)
