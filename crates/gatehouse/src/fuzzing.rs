@@ -381,6 +381,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
             },
             None,
             None,
+            None,
         )
         .await
         .expect("a session");

@@ -1,6 +1,6 @@
 //! Security notices, through the router with a fixed clock and a real SMTP sink: a person is
 //! mailed when their password, second factors, passkeys or address change (the old address told
-//! of a new one), in their language, saying when, from where and what to do; an administrator's
+//! of a new one), or a browser new to them signs in, in their language, saying when, from where and what to do; an administrator's
 //! change says so; what changes nothing, or is not a way in, mails nobody; a notice waits while
 //! the mail server is down and is given up after a day, and without a mail server it is swept.
 
@@ -241,15 +241,93 @@ async fn a_notice_speaks_its_persons_language(db: Database) {
     says(&mail, "fragen Sie die Administration");
 }
 
-/// Signing in, tokens, a new name, a language: the account page and the audit log show them;
-/// nobody is mailed, and the hot path queues nothing.
+/// Signs ada in again at the login form of an application, in the browser with `cookies`.
+async fn sign_in_again(f: &Fixture, cookies: &str) -> Response {
+    let with_cookies = |uri: &str| {
+        axum::http::Request::get(uri)
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let page = send(f, with_cookies(&authorize_uri("web", "&prompt=login"))).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let both = format!("{cookies}; {}", common::oneshot::cookies(&page));
+    let html = body_text(page).await;
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", PASSWORD),
+        ("csrf", &hidden_input(&html, "csrf")),
+        ("request", &hidden_input(&html, "request")),
+    ]);
+    let r = send(
+        f,
+        form("/login")
+            .header(header::COOKIE, both)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    r
+}
+
+/// A sign-in from a browser that had not signed in as the person is told to them; the
+/// browsers they use are not, nor is their very first sign-in.
+async fn a_sign_in_from_a_new_browser_is_told(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let laptop = account_sign_in(&f, "ada").await;
+    nothing_more(&mut sink).await;
+    let mut request = get("/account");
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((FROM, 40000))));
+    let page = send(&f, request).await;
+    let form_cookie = common::oneshot::cookies(&page);
+    let html = body_text(page).await;
+    let mut login = form("/login")
+        .header(header::COOKIE, &form_cookie)
+        .body(Body::from(encode(&[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("csrf", &hidden_input(&html, "csrf")),
+            ("flow", "account"),
+        ])))
+        .unwrap();
+    login
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((FROM, 40000))));
+    assert_eq!(send(&f, login).await.status(), StatusCode::SEE_OTHER);
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("A new sign-in to your Gatehouse account")
+    );
+    says(&mail, "from a browser that had not signed in as you before");
+    says(&mail, "From: 192.0.2.1");
+    // The laptop, back a day later, is a browser she uses.
+    f.clock.advance(86_400);
+    let r = sign_in_again(&f, &laptop).await;
+    let set = common::oneshot::cookies(&r);
+    assert!(set.contains("gatehouse_browser="), "renewed: {set}");
+    nothing_more(&mut sink).await;
+}
+
+/// Tokens, a new name, a language: the account page and the audit log show them; nobody is
+/// mailed, and the hot path queues nothing.
 async fn what_is_not_a_way_in_mails_nobody(db: Database) {
     let (f, mut sink) = with_mail(db).await;
+    let (cookies, csrf) = ada_on_her_account_page(&f).await;
     let (access, refresh, _) = tokens_for_ada(&f).await;
     assert!(!access.is_empty());
     let r = refresh_at_web(&f, &refresh).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let (cookies, csrf) = ada_on_her_account_page(&f).await;
+    // (tokens_for_ada signed in from a browser of its own.)
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("A new sign-in to your Gatehouse account")
+    );
     let r = account_post_from(
         &f,
         &cookies,
@@ -338,6 +416,7 @@ async fn a_disabled_account_is_told_nothing(db: Database) {
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_is_told_when_their_password_changes,
+    a_sign_in_from_a_new_browser_is_told,
     the_old_address_is_told_of_a_new_one,
     an_administrators_change_says_who_made_it,
     a_notice_speaks_its_persons_language,

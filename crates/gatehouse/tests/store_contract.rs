@@ -22,8 +22,8 @@ use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolic
 use gatehouse::model::{
     AuditKind, AuditRecord, AuthorizationCode, ClaimOwner, ClaimsChange, Client, ClientToken,
     CodeRequest, CustomClaims, EmailPurpose, EmailToken, Factors, GrantType, Mail, NewTokens,
-    OneTime, OneTimeKind, QueuedMail, Redeemed, Revocation, Rotated, Session, TokenKind,
-    TotpFactor, UsedBefore, User, UserChange, UserEdit, UserSearch,
+    NoticeKind, OneTime, OneTimeKind, QueuedMail, Redeemed, Revocation, Rotated, Session,
+    TokenKind, TotpFactor, UsedBefore, User, UserChange, UserEdit, UserSearch,
 };
 use gatehouse::oidc::backchannel::Settlement;
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
@@ -480,6 +480,7 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
             },
             None,
             None,
+            None,
         )
         .await
         .unwrap();
@@ -551,7 +552,7 @@ async fn session(s: &dyn Store, u: &User, secret: &str, expires_at: i64) {
         expires_at,
         ..session_of(u, secret, NOW)
     };
-    s.create_session(started, None, None).await.unwrap();
+    s.create_session(started, None, None, None).await.unwrap();
 }
 
 async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
@@ -1167,6 +1168,7 @@ async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Databas
     s.create_session(
         session_of(&alice, "new", NOW + 5),
         Some(tokens::hash("old")),
+        None,
         Some(record.clone()),
     )
     .await
@@ -1185,6 +1187,7 @@ async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Databas
         session_of(&alice, "newer", NOW + 7),
         Some(tokens::hash("new")),
         None,
+        None,
     )
     .await
     .unwrap();
@@ -1202,6 +1205,70 @@ fn session_of(u: &User, secret: &str, at: i64) -> Session {
         expires_at: at + 3600,
         last_seen_at: at,
     }
+}
+
+/// A sign-in from a browser new to its person is told to them once, however many sign-ins
+/// of it race; one from a browser they used before, or from the first browser known for them,
+/// is not.
+async fn a_browser_new_to_a_person_is_told_once(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let alice = user("alice");
+    s.create_user(alice.clone()).await.unwrap();
+    let laptop = Some(tokens::hash("laptop"));
+    let first = session_of(&alice, "first", NOW);
+    s.create_session(first, None, laptop.clone(), None)
+        .await
+        .unwrap();
+    let again = session_of(&alice, "again", NOW + 1);
+    s.create_session(again, None, laptop, None).await.unwrap();
+    assert!(s.claim_notices(NOW + 1, 100).await.unwrap().is_empty());
+
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let (store, alice) = (Arc::clone(&f.store), alice.clone());
+        burst.spawn(async move {
+            let record = AuditRecord::new(NOW + 2, AuditKind::LoginSucceeded, "user:x")
+                .subject(Some("alice"))
+                .ip("198.51.100.4".parse().ok());
+            let session = session_of(&alice, &format!("phone-{i}"), NOW + 2);
+            let phone = Some(tokens::hash("phone"));
+            store
+                .create_session(session, None, phone, Some(record))
+                .await
+        });
+    }
+    for signed_in in burst.join_all().await {
+        signed_in.unwrap();
+    }
+    let told = s.claim_notices(NOW + 2, 100).await.unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let notice = &told[0].notice;
+    assert_eq!(
+        (notice.kind, notice.to.as_str(), notice.ip.as_deref()),
+        (
+            NoticeKind::NewSignIn,
+            "alice@example.com",
+            Some("198.51.100.4")
+        )
+    );
+    s.settle_notice(&told[0], Settlement::Delivered, NOW + 2)
+        .await
+        .unwrap();
+    let later = session_of(&alice, "later", NOW + 3);
+    let phone = Some(tokens::hash("phone"));
+    s.create_session(later, None, phone, None).await.unwrap();
+    assert!(s.claim_notices(NOW + 3, 100).await.unwrap().is_empty());
+    // Browsers unused for 400 days are forgotten: the laptop's next sign-in is news again.
+    s.purge_expired(NOW + 1 + 400 * 86_400).await.unwrap();
+    let back = session_of(&alice, "back", NOW + 1 + 400 * 86_400);
+    let laptop = Some(tokens::hash("laptop"));
+    s.create_session(back, None, laptop, None).await.unwrap();
+    let told = s.claim_notices(NOW + 1 + 400 * 86_400, 100).await.unwrap();
+    assert_eq!(
+        told.iter().map(|q| q.notice.kind).collect::<Vec<_>>(),
+        [NoticeKind::NewSignIn]
+    );
 }
 
 async fn refresh_tokens_without_offline_access_end_with_their_session(db: Database) {
@@ -1333,6 +1400,7 @@ async fn a_session_is_touched_and_ended(db: Database) {
             expires_at: NOW + 3600,
             last_seen_at: NOW,
         },
+        None,
         None,
         None,
     )
@@ -1829,6 +1897,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
                 expires_at: NOW - 10,
                 last_seen_at: NOW - 100,
             },
+            None,
             None,
             None,
         )
@@ -2617,6 +2686,7 @@ async fn look_alikes_added_at_once_one_is_added(db: Database) {
 
 on_both_backends!(();
     a_links_message_waits_in_the_outbox_until_sent_or_given_up,
+    a_browser_new_to_a_person_is_told_once,
     a_users_edits_are_made_together_or_not_at_all,
     look_alikes_added_at_once_one_is_added,
     a_search_pages_through_the_users_in_username_order,

@@ -4,8 +4,9 @@
 //! notice, at an address the change did not give.
 //!
 //! A notice is decided where its change is made, in the same transaction: from the change's
-//! audit record ([`for_record`]), or for a new address from the change itself
-//! ([`for_new_address`]), where the old address is still known. The words are chosen when it
+//! audit record ([`for_record`]), for a new address from the change itself
+//! ([`for_new_address`]), where the old address is still known, and for a sign-in from a
+//! browser new to the person where the session is opened ([`for_sign_in`]). The words are chosen when it
 //! is sent (`mail::run`), in the person's language then.
 
 use crate::clock::UnixTime;
@@ -65,6 +66,33 @@ pub fn for_new_address(person: &Addressee<'_>, after: &str, at: UnixTime) -> Opt
     }
     let detail = Some(after.trim().to_owned()).filter(|a| !a.is_empty());
     tell(person, NoticeKind::AddressChanged, detail, None, at)
+}
+
+/// What the store knows of the browser a person just signed in with, read in the transaction
+/// that opens the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Browsers {
+    /// This browser had signed in as them before (or did so a moment ago, in a sign-in that
+    /// won a race with this one).
+    pub this_one_known: bool,
+    /// Another browser had: they have signed in before, and a browser of theirs is known.
+    pub others_known: bool,
+}
+
+/// The notice a sign-in of `person` from a browser calls for: one when the browser is new to
+/// them and another is known, so that someone who signs in with their password, or a stolen
+/// second factor, is seen. None for a browser they used before, nor for their first sign-in
+/// known here (an account just made; the first after an upgrade, before browsers were kept).
+pub fn for_sign_in(
+    person: &Addressee<'_>,
+    browsers: Browsers,
+    ip: Option<String>,
+    at: UnixTime,
+) -> Option<Notice> {
+    if browsers.this_one_known || !browsers.others_known {
+        return None;
+    }
+    tell(person, NoticeKind::NewSignIn, None, ip, at)
 }
 
 fn tell(
@@ -149,10 +177,12 @@ mod tests {
             assert_eq!(addressee(&record(*kind)), None, "{kind:?}");
             assert_eq!(for_record(&record(*kind), &ALICE), None, "{kind:?}");
         }
-        // Each notice but the new address's comes from one record's kind.
+        // Each notice but the new address's and the new browser's comes from one record's
+        // kind.
         for notice in NoticeKind::ALL {
             let from_records = told.iter().filter(|(_, n)| n == notice).count();
-            let expected = usize::from(*notice != NoticeKind::AddressChanged);
+            let apart = [NoticeKind::AddressChanged, NoticeKind::NewSignIn];
+            let expected = usize::from(!apart.contains(notice));
             assert_eq!(from_records, expected, "{notice:?}");
         }
     }
@@ -197,5 +227,31 @@ mod tests {
             ..ALICE
         };
         assert_eq!(for_new_address(&disabled, "x@example.com", 5_000), None);
+    }
+
+    #[test]
+    fn a_sign_in_from_a_new_browser_is_told_once_another_is_known() {
+        let ip = || Some("198.51.100.4".to_owned());
+        let seen = |this_one_known, others_known| Browsers {
+            this_one_known,
+            others_known,
+        };
+        let told = for_sign_in(&ALICE, seen(false, true), ip(), 9_000).unwrap();
+        assert_eq!(told.kind, NoticeKind::NewSignIn);
+        assert_eq!(
+            (told.to.as_str(), told.ip.as_deref(), told.at),
+            ("alice@example.com", Some("198.51.100.4"), 9_000)
+        );
+        // A browser used before, or one that won a race a moment ago, is no news.
+        assert_eq!(for_sign_in(&ALICE, seen(true, true), ip(), 9_000), None);
+        assert_eq!(for_sign_in(&ALICE, seen(true, false), ip(), 9_000), None);
+        // The first browser known for them: an account just made, or the first sign-in
+        // since browsers were kept.
+        assert_eq!(for_sign_in(&ALICE, seen(false, false), ip(), 9_000), None);
+        let disabled = Addressee {
+            disabled: true,
+            ..ALICE
+        };
+        assert_eq!(for_sign_in(&disabled, seen(false, true), ip(), 9_000), None);
     }
 }

@@ -12,6 +12,9 @@ pub struct CookieNames {
     /// The language the person who signed in last in this browser chose (their account's),
     /// which the pages speak before anything else asks.
     pub language: &'static str,
+    /// A random value the browser keeps for a year from each sign-in, so that a sign-in from a
+    /// browser new to a person is told to them (`auth::notices::for_sign_in`).
+    pub browser: &'static str,
 }
 
 /// The cookie names for an issuer. With `Secure` cookies they carry the `__Host-` prefix: a
@@ -23,12 +26,14 @@ pub fn cookie_names(secure: bool) -> CookieNames {
             session: "__Host-gatehouse_session",
             form: "__Host-gatehouse_form",
             language: "__Host-gatehouse_language",
+            browser: "__Host-gatehouse_browser",
         }
     } else {
         CookieNames {
             session: "gatehouse_session",
             form: "gatehouse_form",
             language: "gatehouse_language",
+            browser: "gatehouse_browser",
         }
     }
 }
@@ -50,6 +55,18 @@ pub fn cookie(
         c.set_max_age(time::Duration::seconds(age));
     }
     c
+}
+
+/// How long the browser cookie lasts: a year, renewed at every sign-in.
+pub const BROWSER_COOKIE_AGE: i64 = 365 * 86_400;
+
+/// Whether `value`, sent in the browser cookie, is one gatehouse could have set (43 characters
+/// of base64url, `oidc::tokens::generate`): anything else is replaced by a new one.
+pub fn is_browser_id(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A session's last use is written at most this often: the idle timeout needs minutes, not a

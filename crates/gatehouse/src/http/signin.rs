@@ -332,17 +332,36 @@ pub(super) async fn open_session(
     // `prompt=login`) ends now, and the refresh tokens tied to it with it.
     let names = state.config.cookie_names();
     let replaces = jar.get(names.session).map(|old| tokens::hash(old.value()));
+    // The browser keeps its own id, so that a sign-in from one new to the person is told.
+    let browser = jar
+        .get(names.browser)
+        .map(|c| c.value().to_owned())
+        .filter(|id| session::is_browser_id(id))
+        .unwrap_or_else(tokens::generate);
     state
         .store
-        .create_session(session.clone(), replaces, audit)
+        .create_session(
+            session.clone(),
+            replaces,
+            Some(tokens::hash(&browser)),
+            audit,
+        )
         .await
         .map_err(store_error)?;
-    let jar = jar.add(session::cookie(
-        names.session,
-        secret,
-        state.config.secure_cookies,
-        Some(state.config.session_ttl),
-    ));
+    let secure = state.config.secure_cookies;
+    let jar = jar
+        .add(session::cookie(
+            names.session,
+            secret,
+            secure,
+            Some(state.config.session_ttl),
+        ))
+        .add(session::cookie(
+            names.browser,
+            browser,
+            secure,
+            Some(session::BROWSER_COOKIE_AGE),
+        ));
     Ok((state.language_cookie(jar, user), session))
 }
 

@@ -31,6 +31,8 @@ named! {
         /// Their email address was changed: told at the address it was (the new one, if any,
         /// in the detail).
         AddressChanged = "address_changed",
+        /// Someone signed in as them from a browser that had not signed in as them before.
+        NewSignIn = "new_sign_in",
     }
 }
 

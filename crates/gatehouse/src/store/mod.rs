@@ -319,12 +319,15 @@ pub trait Groups: Send + Sync {
 pub trait Sessions: Send + Sync {
     /// Stores a new session, ends `replaces` (the browser's previous session, as
     /// [`end_session`](Sessions::end_session) does: its token families revoked, its logout
-    /// notices queued) and appends `audit`, in one transaction: a sign-in is one writer job,
-    /// and its record cannot be lost without it.
+    /// notices queued), remembers `browser` (the hash of the browser's own cookie) as one the
+    /// person signed in with, queueing the notice a browser new to them calls for
+    /// (`auth::notices::for_sign_in`, from `audit`'s address), and appends `audit`, in one
+    /// transaction: a sign-in is one writer job, and its record cannot be lost without it.
     async fn create_session(
         &self,
         session: Session,
         replaces: Option<String>,
+        browser: Option<String>,
         audit: Option<AuditRecord>,
     ) -> StoreResult<()>;
     /// The session, if it exists, has not reached its absolute expiry at `now`, and its user

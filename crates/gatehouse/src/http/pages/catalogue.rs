@@ -1090,6 +1090,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
                 format!("Your {product} second steps of signing in were removed")
             }
             NoticeKind::AddressChanged => format!("Your {product} email address was changed"),
+            NoticeKind::NewSignIn => format!("A new sign-in to your {product} account"),
         },
         notice_body: |f| {
             let product = f.product;
@@ -1137,6 +1138,10 @@ pub(in crate::http) static ENGLISH: Text = Text {
                     "an administrator removed the authenticator app, the recovery codes and the \
                      passkeys of your {product} account: signing in asks for your password \
                      alone until you set up another."
+                ),
+                NoticeKind::NewSignIn => format!(
+                    "someone signed in to your {product} account from a browser that had not \
+                     signed in as you before."
                 ),
                 NoticeKind::AddressChanged => match f.new_address {
                     Some(new) => format!(

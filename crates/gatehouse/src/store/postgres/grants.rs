@@ -1034,7 +1034,7 @@ impl Grants for PgStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<usize> {
-        const EXPIRING: [&str; 14] = [
+        const EXPIRING: [&str; 15] = [
             "DELETE FROM authorization_code WHERE code_hash IN
                (SELECT code_hash FROM authorization_code WHERE expires_at <= $1 LIMIT $2)",
             "DELETE FROM device_authorization WHERE device_code_hash IN
@@ -1066,6 +1066,10 @@ impl Grants for PgStore {
             // an hour later has no sender: no mail server is set up.
             "DELETE FROM security_notice WHERE id IN
                (SELECT id FROM security_notice WHERE expires_at <= $1 - 3600 LIMIT $2)",
+            // A browser unused for 400 days lost its cookie (it lasts a year from a sign-in).
+            "DELETE FROM known_browser WHERE (user_id, browser_hash) IN
+               (SELECT user_id, browser_hash FROM known_browser
+                WHERE last_seen_at <= $1 - 34560000 LIMIT $2)",
             // Last: a family with no token left can issue nothing more: its current refresh
             // token expired, no token of an earlier release is left, and its last access token
             // expired. Then its older tokens are unknown, as expired ones are, and so are its

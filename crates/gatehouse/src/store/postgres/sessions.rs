@@ -4,9 +4,11 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use super::audit::insert_outcome_audit;
+use super::outbox::queue_notice;
 use super::rows::{session_from, user_from};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
+use crate::auth::notices::{self, Addressee, Browsers};
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, LoggedOut, RevokeReason, Session, User};
 use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
@@ -17,6 +19,69 @@ macro_rules! random_jti {
     () => {
         "replace(gen_random_uuid()::text, '-', '')"
     };
+}
+
+/// Records that the browser `browser_hash` signed in as `user_id` at `now`, and queues the
+/// notice a browser new to them calls for (`notices::for_sign_in`, from `ip`). Known or not is
+/// decided by the write itself (an insert that finds another's row waits for its transaction),
+/// so of two sign-ins of one new browser at once one tells.
+async fn remember_browser(
+    c: &mut PgConnection,
+    user_id: &str,
+    browser_hash: &str,
+    now: UnixTime,
+    ip: Option<String>,
+) -> Result<(), sqlx::Error> {
+    let seen_again = sqlx::query(
+        "UPDATE known_browser SET last_seen_at = $3 WHERE user_id = $1 AND browser_hash = $2",
+    )
+    .bind(user_id)
+    .bind(browser_hash)
+    .bind(now)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if seen_again > 0 {
+        return Ok(());
+    }
+    let added = sqlx::query(
+        "INSERT INTO known_browser (user_id, browser_hash, first_seen_at, last_seen_at)
+         VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(browser_hash)
+    .bind(now)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    let others_known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM known_browser WHERE user_id = $1 AND browser_hash <> $2)",
+    )
+    .bind(user_id)
+    .bind(browser_hash)
+    .fetch_one(&mut *c)
+    .await?;
+    let person: Option<(String, bool)> =
+        sqlx::query_as("SELECT email, disabled FROM user_account WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *c)
+            .await?;
+    let Some((email, disabled)) = person else {
+        return Ok(());
+    };
+    let person = Addressee {
+        user_id,
+        email: &email,
+        disabled,
+    };
+    let browsers = Browsers {
+        this_one_known: added == 0,
+        others_known,
+    };
+    if let Some(notice) = notices::for_sign_in(&person, browsers, ip, now) {
+        queue_notice(c, &notice).await?;
+    }
+    Ok(())
 }
 
 /// Ends every session of the user (telling the clients signed in to them) and revokes every
@@ -105,10 +170,12 @@ impl Sessions for PgStore {
         &self,
         s: Session,
         replaces: Option<String>,
+        browser: Option<String>,
         audit: Option<AuditRecord>,
     ) -> StoreResult<()> {
         with_retrying_transaction(&self.pool, |c| {
             let (s, replaces, audit) = (s.clone(), replaces.clone(), audit.clone());
+            let browser = browser.clone();
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
@@ -125,6 +192,10 @@ impl Sessions for PgStore {
                 // Ended as the new session starts (its `last_seen_at` is now).
                 if let Some(old) = replaces {
                     end_session(&mut *c, &old, s.last_seen_at).await?;
+                }
+                if let Some(browser) = &browser {
+                    let ip = audit.as_ref().and_then(|a| a.ip.clone());
+                    remember_browser(&mut *c, &s.user_id, browser, s.last_seen_at, ip).await?;
                 }
                 insert_outcome_audit(&mut *c, audit).await
             })

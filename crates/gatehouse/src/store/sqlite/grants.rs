@@ -617,6 +617,11 @@ impl Grants for SqliteStore {
                         // still here an hour later has no sender: no mail server is set up.
                         "DELETE FROM security_notice WHERE id IN
                            (SELECT id FROM security_notice WHERE expires_at <= ?1 - 3600 LIMIT ?2)",
+                        // A browser unused for 400 days lost its cookie (it lasts a year from
+                        // a sign-in).
+                        "DELETE FROM known_browser WHERE (user_id, browser_hash) IN
+                           (SELECT user_id, browser_hash FROM known_browser
+                            WHERE last_seen_at <= ?1 - 34560000 LIMIT ?2)",
                     ] {
                         n += tx.prepare_cached(sql)?.execute(params![now, PURGE_BATCH])?;
                     }

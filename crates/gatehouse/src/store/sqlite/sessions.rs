@@ -5,7 +5,9 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::audit::insert_outcome_audit;
+use super::outbox::queue_notice;
 use super::rows::{session_from, user_from};
+use crate::auth::notices::{self, Addressee, Browsers};
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, LoggedOut, RevokeReason, Session, User};
 use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
@@ -16,6 +18,57 @@ macro_rules! random_jti {
     () => {
         "lower(hex(randomblob(16)))"
     };
+}
+
+/// Records that the browser `browser_hash` signed in as `user_id` at `now`, and queues the
+/// notice a browser new to them calls for (`notices::for_sign_in`, from `ip`). Known or not is
+/// decided by the write itself, so of two sign-ins of one new browser at once one tells.
+fn remember_browser(
+    tx: &Connection,
+    user_id: &str,
+    browser_hash: &str,
+    now: UnixTime,
+    ip: Option<String>,
+) -> rusqlite::Result<()> {
+    let seen_again = tx
+        .prepare_cached(
+            "UPDATE known_browser SET last_seen_at = ?3 WHERE user_id = ?1 AND browser_hash = ?2",
+        )?
+        .execute(params![user_id, browser_hash, now])?;
+    if seen_again > 0 {
+        return Ok(());
+    }
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO known_browser (user_id, browser_hash, first_seen_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?3) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![user_id, browser_hash, now])?;
+    let others_known: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM known_browser WHERE user_id = ?1 AND browser_hash <> ?2)",
+        )?
+        .query_row(params![user_id, browser_hash], |r| r.get(0))?;
+    let person = tx
+        .prepare_cached("SELECT email, disabled FROM user_account WHERE id = ?1")?
+        .query_row([user_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((email, disabled)) = person else {
+        return Ok(());
+    };
+    let person = Addressee {
+        user_id,
+        email: &email,
+        disabled,
+    };
+    let browsers = Browsers {
+        this_one_known: added == 0,
+        others_known,
+    };
+    if let Some(notice) = notices::for_sign_in(&person, browsers, ip, now) {
+        queue_notice(tx, &notice)?;
+    }
+    Ok(())
 }
 
 /// Ends every session of the user (telling the clients signed in to them) and revokes every
@@ -70,6 +123,7 @@ impl Sessions for SqliteStore {
         &self,
         session: Session,
         replaces: Option<String>,
+        browser: Option<String>,
         audit: Option<AuditRecord>,
     ) -> StoreResult<()> {
         self.write(move |tx| {
@@ -88,6 +142,10 @@ impl Sessions for SqliteStore {
             // Ended as the new session starts (its `last_seen_at` is now).
             if let Some(old) = &replaces {
                 end_session(tx, old, session.last_seen_at)?;
+            }
+            if let Some(browser) = &browser {
+                let ip = audit.as_ref().and_then(|a| a.ip.clone());
+                remember_browser(tx, &session.user_id, browser, session.last_seen_at, ip)?;
             }
             insert_outcome_audit(tx, audit.as_ref())
         })

@@ -476,6 +476,7 @@ pub(in crate::http) static GERMAN: Text = Text {
             NoticeKind::AddressChanged => {
                 format!("Ihre E-Mail-Adresse bei {product} wurde geändert")
             }
+            NoticeKind::NewSignIn => format!("Neue Anmeldung an Ihrem Konto bei {product}"),
         },
         notice_body: german_notice,
     },
@@ -957,6 +958,10 @@ fn german_notice(f: &NoticeFacts<'_>) -> String {
             "die Administration hat die Authenticator-App, die Wiederherstellungscodes und die \
              Passkeys Ihres Kontos bei {product} entfernt: Bei der Anmeldung genügt Ihr \
              Passwort, bis Sie wieder etwas einrichten."
+        ),
+        NoticeKind::NewSignIn => format!(
+            "jemand hat sich an Ihrem Konto bei {product} mit einem Browser angemeldet, mit dem \
+             Sie sich zuvor noch nicht angemeldet hatten."
         ),
         NoticeKind::AddressChanged => match f.new_address {
             Some(new) => format!(
