@@ -135,6 +135,135 @@ async fn a_browser_that_prefers_german_is_answered_in_german() {
     }
 }
 
+/// Sends the login form's language switch of `page` (a login form as served, with the cookies
+/// `cookies`) choosing `language`.
+async fn switch_to(
+    f: &Fixture,
+    page: &str,
+    cookies: &str,
+    language: &str,
+) -> axum::http::Response<Body> {
+    let mut fields = vec![
+        ("csrf", common::hidden_input(page, "csrf")),
+        ("language", language.to_owned()),
+    ];
+    for name in ["request", "flow"] {
+        if page.contains(&format!("name=\"{name}\"")) {
+            fields.push((name, common::hidden_input(page, name)));
+        }
+    }
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let request = form("/login")
+        .header(header::COOKIE, cookies)
+        .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
+        .body(Body::from(encode(&pairs)))
+        .unwrap();
+    send(f, request).await
+}
+
+/// The login form offers its other languages, each in its own; choosing one brings the same
+/// form back in it, continuing the same request, and the browser keeps the choice. Nobody is
+/// signed in by it, a language not offered changes nothing, and it needs the form's token.
+#[tokio::test]
+async fn a_person_switches_the_login_form_to_another_language() {
+    let f = fixture(|_| {}).await;
+    let uri = authorize_uri("web", "&nonce=kept");
+    let english = Request::get(&uri)
+        .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&f, english).await;
+    let form_cookie = cookies(&r);
+    let page = body_text(r).await;
+    assert!(
+        page.contains(
+            r#"<button type="submit" name="language" value="de" lang="de">Deutsch</button>"#
+        ),
+        "{page}"
+    );
+    assert!(
+        !page.contains(r#"value="en" lang="en""#),
+        "not the language it speaks"
+    );
+
+    let r = switch_to(&f, &page, &form_cookie, "de").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(language_cookie_set(&r).as_deref(), Some("de"));
+    assert!(
+        !cookies(&r).contains("gatehouse_session"),
+        "nobody signed in"
+    );
+    let german = body_text(r).await;
+    assert_eq!(lang_of(&german), "de");
+    assert!(german.contains("<h1>Anmelden</h1>"), "{german}");
+    assert!(german.contains(r#"lang="en">English</button>"#), "{german}");
+    let request = common::hidden_input(&german, "request");
+    assert_eq!(request, common::hidden_input(&page, "request"));
+
+    // The German form signs in, to the same request.
+    assert_eq!(common::hidden_input(&german, "chosen"), "de");
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", common::PASSWORD),
+        ("csrf", &common::hidden_input(&german, "csrf")),
+        ("request", &request),
+        ("chosen", "de"),
+    ]);
+    let signed_in = form("/login")
+        .header(
+            header::COOKIE,
+            format!("{form_cookie}; gatehouse_language=de"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let r = send(&f, signed_in).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r)["state"], "st");
+    // Chosen in this sign-in, by the person who signed in: kept, though she has no language of
+    // her own (a language another person chose in this browser would not be).
+    assert_eq!(locale_of(&f, "ada").await, None);
+    assert_eq!(language_cookie_set(&r).as_deref(), Some("de"));
+
+    // A language not offered leaves the form as it was; a forged form changes nothing.
+    let r = switch_to(&f, &page, &form_cookie, "xx").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(language_cookie_set(&r), None);
+    assert_eq!(lang_of(&body_text(r).await), "en");
+    let r = switch_to(&f, &page, "gatehouse_form=forged", "de").await;
+    assert_eq!(language_cookie_set(&r), None);
+    assert!(body_text(r).await.contains("expired"));
+
+    // The account page's login form switches too.
+    let r = send(&f, get("/account")).await;
+    let account_cookie = cookies(&r);
+    let page = body_text(r).await;
+    let r = switch_to(&f, &page, &account_cookie, "de").await;
+    let german = body_text(r).await;
+    assert!(german.contains("<h1>Anmelden</h1>"), "{german}");
+    assert_eq!(common::hidden_input(&german, "flow"), "account");
+    // Signed in through it, her account page speaks German in this English browser.
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", common::PASSWORD),
+        ("csrf", &common::hidden_input(&german, "csrf")),
+        ("flow", "account"),
+        ("chosen", &common::hidden_input(&german, "chosen")),
+    ]);
+    let login = form("/login")
+        .header(
+            header::COOKIE,
+            format!("{account_cookie}; gatehouse_language=de"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let r = send(&f, login).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let browser = format!("{account_cookie}; {}", cookies(&r));
+    let (lang, html) = page_at(&f, "/account", Some("en-US,en;q=0.9"), Some(&browser)).await;
+    assert_eq!(lang, "de");
+    assert!(html.contains("<h1>Ihr Konto</h1>"), "{html}");
+}
+
 #[tokio::test]
 async fn a_german_deployment_answers_an_english_browser_in_english_and_the_rest_in_german() {
     let f = fixture(|args| args.language = "de".into()).await;
@@ -154,6 +283,10 @@ async fn a_deployment_of_one_language_speaks_it_to_every_browser() {
         let (lang, html) = sign_in_page(&f, asked).await;
         assert_eq!(lang, "de", "{asked:?}");
         assert!(html.contains("<h1>Anmelden</h1>"), "{asked:?}");
+        assert!(
+            !html.contains(r#"name="language""#),
+            "no other language offered"
+        );
     }
     // Nor do an application or a cookie change that.
     let uri = authorize_uri("web", "&ui_locales=en");

@@ -48,11 +48,11 @@ const ACTIVITY_SHOWN: usize = 20;
 
 /// GET /account: the page, or the login form that comes back to it. The page speaks the
 /// person's own language, if they have one, even in a browser they signed in to before they
-/// chose it.
+/// chose it; else the one this browser keeps from their sign-in (`AppState::for_signed_in`).
 pub(super) async fn page(Localized(state): Localized, jar: CookieJar) -> Response {
     match current_session(&state, &jar, state.now()).await {
         Ok(Some((session, user))) => {
-            let state = state.for_person(&user);
+            let state = state.for_signed_in(&user);
             show(&state, jar, &session, &user, Shown::default()).await
         }
         Ok(None) => login_page(&state, jar, "", None, StatusCode::OK).await,
@@ -168,7 +168,7 @@ pub(super) async fn act(
         }
         Err(e) => return failed(&state, e),
     };
-    let state = state.for_person(&user);
+    let state = state.for_signed_in(&user);
     let t = &state.look.text;
     let key = match state.form_key().await {
         Ok(k) => k,
@@ -834,7 +834,8 @@ pub(super) async fn login_page(
         Ok(issued) => issued,
         Err(e) => return failed(state, e),
     };
-    let hidden = Continuation::Account.hidden();
+    let continuation = Continuation::Account.hidden();
+    let hidden = state.login_fields(&continuation);
     let passkeys = state.passkeys().is_ok();
     let to = state.look.text.sign_in.your_account;
     let html = pages::login(&state.look, to, &hidden, &csrf, username, error, passkeys);

@@ -151,6 +151,12 @@ pub(super) struct LoginForm {
     /// back to sign in again (`http::device`).
     #[serde(default)]
     require: String,
+    /// A language chosen on the form: the form comes back in it, and nobody signs in.
+    #[serde(default)]
+    language: String,
+    /// The language the form was switched to before (`AppState::chose`).
+    #[serde(default)]
+    chosen: String,
 }
 
 /// POST /login
@@ -171,6 +177,10 @@ pub(super) async fn login(
         Ok(false) => return expired_form(&state, &form.request),
         Err(e) => return refuse(&state, Refusal::Page(e)),
     }
+    if !form.language.is_empty() {
+        return in_another_language(&state, jar, &form).await;
+    }
+    let state = state.chose(&form.chosen);
     // No username is longer than `authorize::MAX_USERNAME` (64) characters: a longer one
     // cannot match, and cut to that length it cannot bloat the throttle table or the audit log
     // either. Nor does one hold a control character: replaced, such a name matches nobody and
@@ -743,6 +753,27 @@ pub(super) async fn current_session(
     Ok(Some((session, user)))
 }
 
+/// The login form again, for what it continues, in the language chosen on it (when it is one
+/// offered: `AppState::choosing`); nothing is checked of a password and nobody signs in.
+async fn in_another_language(state: &AppState, jar: CookieJar, form: &LoginForm) -> Response {
+    let (state, jar) = state.choosing(jar, &form.language);
+    let ok = StatusCode::OK;
+    match form.flow.as_str() {
+        "device" => {
+            let again = super::device::LoginAgain {
+                require: form.require.parse().unwrap_or_default(),
+                ..Default::default()
+            };
+            super::device::login_page(&state, jar, &form.user_code, again, ok).await
+        }
+        "account" => super::account::login_page(&state, jar, "", None, ok).await,
+        _ => match checked_request(&state, &form.request, None).await {
+            Ok(request) => login_form(&state, jar, &request, &form.request, "", None, ok).await,
+            Err(refusal) => refuse(&state, refusal),
+        },
+    }
+}
+
 pub(super) async fn login_form(
     state: &AppState,
     jar: CookieJar,
@@ -756,7 +787,7 @@ pub(super) async fn login_form(
         Ok(issued) => issued,
         Err(e) => return refuse(state, redirect_error(request, e)),
     };
-    let hidden = [("request", query)];
+    let hidden = state.login_fields(&[("request", query)]);
     let passkeys = state.passkeys().is_ok();
     let html = pages::login(
         &state.look,

@@ -503,7 +503,7 @@ pub(super) async fn login_page(
     let html = pages::login(
         &state.look,
         state.look.text.device.your_device,
-        &continuation.hidden(),
+        &state.login_fields(&continuation.hidden()),
         &csrf,
         again.username,
         again.error,

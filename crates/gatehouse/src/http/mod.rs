@@ -67,6 +67,10 @@ pub struct AppState {
     /// the look the browser or the application asked for, which pages speak when the person
     /// turns out to have no language of their own.
     otherwise: Option<Arc<pages::Look>>,
+    /// Whether `look` was chosen on this sign-in's own form (its language switch,
+    /// [`AppState::choosing`]): kept for a person without a language of their own once they
+    /// sign in, as no other page's language is.
+    chosen: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -106,11 +110,13 @@ impl FromRequestParts<AppState> for Localized {
                 shared,
                 look,
                 otherwise: Some(asked),
+                chosen: false,
             },
             None => AppState {
                 shared,
                 look: asked,
                 otherwise: None,
+                chosen: false,
             },
         }))
     }
@@ -206,12 +212,16 @@ impl AppState {
             shared,
             look,
             otherwise: None,
+            chosen: false,
         }
     }
 
     /// The same request's state, speaking the language an application asked for
     /// (`ui_locales`: the first of them offered, if any is) unless the person chose their own.
     pub(in crate::http) fn asked_for(&self, ui_locales: &[String]) -> AppState {
+        if self.chosen {
+            return self.clone();
+        }
         let Some(asked) = self.looks.matching(ui_locales) else {
             return self.clone();
         };
@@ -231,18 +241,33 @@ impl AppState {
     /// language (their account's `locale`, if one offered matches it), else what the browser
     /// or the application asked for, whatever another person chose in this browser before.
     pub(in crate::http) fn for_person(&self, user: &crate::model::User) -> AppState {
-        let asked = self.otherwise.as_ref().unwrap_or(&self.look);
+        let asked = match self.chosen {
+            true => &self.look,
+            false => self.otherwise.as_ref().unwrap_or(&self.look),
+        };
         match self.persons_look(user) {
             Some(own) => AppState {
                 shared: Arc::clone(&self.shared),
                 look: own,
                 otherwise: Some(Arc::clone(asked)),
+                chosen: false,
             },
             None => AppState {
                 shared: Arc::clone(&self.shared),
                 look: Arc::clone(asked),
                 otherwise: None,
+                chosen: self.chosen,
             },
+        }
+    }
+
+    /// The same request's state for `user`, the person whose session the browser holds: their
+    /// own language, else the one this browser keeps (their sign-in set it, or removed it:
+    /// what they chose on its form, `AppState::chose`), else what the browser asks for.
+    pub(in crate::http) fn for_signed_in(&self, user: &crate::model::User) -> AppState {
+        match self.persons_look(user) {
+            Some(_) => self.for_person(user),
+            None => self.clone(),
         }
     }
 
@@ -266,7 +291,11 @@ impl AppState {
     ) -> CookieJar {
         let name = self.config.cookie_names().language;
         let secure = self.config.secure_cookies;
-        match self.persons_look(user) {
+        let kept = self.persons_look(user).or_else(|| {
+            // What they chose on the sign-in's own form.
+            self.chosen.then(|| Arc::clone(&self.look))
+        });
+        match kept {
             Some(look) => jar.add(crate::auth::session::cookie(
                 name,
                 look.text.language.to_owned(),
@@ -281,6 +310,52 @@ impl AppState {
             )),
             None => jar,
         }
+    }
+
+    /// The same request's state speaking `tag`, chosen on a page, if it is a language offered,
+    /// and `jar` with the language cookie saying so: this browser's pages speak it from then
+    /// on, until a person signs in with a language of their own. Otherwise as it was.
+    pub(in crate::http) fn choosing(&self, jar: CookieJar, tag: &str) -> (AppState, CookieJar) {
+        let state = self.chose(tag);
+        if !state.chosen {
+            return (state, jar);
+        }
+        let cookie = crate::auth::session::cookie(
+            self.config.cookie_names().language,
+            state.look.text.language.to_owned(),
+            self.config.secure_cookies,
+            Some(LANGUAGE_COOKIE_AGE),
+        );
+        (state, jar.add(cookie))
+    }
+
+    /// The same request's state speaking `tag` as chosen on this sign-in's form (the field
+    /// the form the language switch brought back carries, [`AppState::login_fields`]), if it
+    /// is a language offered: it comes before an application's and the browser's, and after
+    /// the person's own once they sign in. Otherwise as it was.
+    pub(in crate::http) fn chose(&self, tag: &str) -> AppState {
+        match self.looks.offered(tag) {
+            Some(chosen) => AppState {
+                shared: Arc::clone(&self.shared),
+                otherwise: Some(Arc::clone(&chosen)),
+                look: chosen,
+                chosen: true,
+            },
+            None => self.clone(),
+        }
+    }
+
+    /// The hidden fields of a login form: what the sign-in continues (`fields`), and the
+    /// language chosen on its switch, if it was.
+    pub(in crate::http) fn login_fields<'a>(
+        &'a self,
+        fields: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut all = fields.to_vec();
+        if self.chosen {
+            all.push(("chosen", self.look.text.language));
+        }
+        all
     }
 
     /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.

@@ -305,6 +305,9 @@ pub(super) struct SignInForm {
     user_code: String,
     #[serde(default)]
     require: String,
+    /// The language the login form was switched to (`AppState::chose`).
+    #[serde(default)]
+    chosen: String,
 }
 
 /// POST /passkey: the answer to a sign-in challenge. A right one signs the person in (both
@@ -316,6 +319,7 @@ pub(super) async fn sign_in(
     jar: CookieJar,
     Form(form): Form<SignInForm>,
 ) -> Response {
+    let state = state.chose(&form.chosen);
     let continuation =
         Continuation::from_fields(&form.flow, &form.request, &form.user_code, &form.require);
     let request = match &continuation {

@@ -178,7 +178,7 @@ pub(super) async fn after_password(
         )),
         AfterPassword::Passkey => {
             let (jar, token) = authorize::browser_form(state, jar, FormKind::Login).await?;
-            let hidden = to.continuation.hidden();
+            let hidden = state.login_fields(&to.continuation.hidden());
             let html = pages::passkey_required(&state.look, to.to, &hidden, &token);
             let page = pages::respond_with_form_target(StatusCode::OK, html, to.redirect_uri);
             Ok(SignIn::Page((jar, page).into_response()))
@@ -201,7 +201,7 @@ async fn passkey_enrol_page(
     let Some(csrf) = step_token(state, &jar, user, to, StepKind::AddPasskey).await? else {
         return Ok(expired(state, to.continuation));
     };
-    let mut hidden = to.continuation.hidden();
+    let mut hidden = state.login_fields(&to.continuation.hidden());
     hidden.push(("username", &user.username));
     let html = pages::add_passkey_required(&state.look, to.to, &hidden, &csrf, error);
     let status = if error.is_some() {
@@ -222,7 +222,7 @@ pub(super) async fn passkey_enrol_options(
 ) -> Response {
     match checked_step(&state, &jar, &form, StepKind::AddPasskey).await {
         Ok(step) => {
-            let state = step.speaking(&state);
+            let state = step.speaking(&state.chose(&form.chosen));
             super::passkey::registration_challenge(&state, &step.user).await
         }
         Err(_) => super::passkey::refused(
@@ -244,7 +244,7 @@ pub(super) async fn enrol_passkey(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let state = step.speaking(&state);
+    let state = step.speaking(&state.chose(&form.chosen));
     let to = step.destination(state.look.text);
     let mut record = AuditRecord::new(
         state.now(),
@@ -391,7 +391,7 @@ async fn second_factor_page(
     } else {
         (jar, None)
     };
-    let mut hidden = to.continuation.hidden();
+    let mut hidden = state.login_fields(&to.continuation.hidden());
     hidden.push(("username", &user.username));
     let html = pages::second_factor(
         &state.look,
@@ -425,7 +425,7 @@ async fn enrol_page(
     let uri = totp::provisioning_uri(secret, &app_label(&state.config.issuer), &user.username);
     let qr = pages::qr_svg(&state.look, &uri)
         .ok_or_else(|| super::error::internal("the authenticator URI does not fit a QR code"))?;
-    let mut hidden = to.continuation.hidden();
+    let mut hidden = state.login_fields(&to.continuation.hidden());
     hidden.push(("username", &user.username));
     hidden.push(("secret", &compact));
     let form = pages::EnrolForm {
@@ -520,6 +520,9 @@ pub(super) struct StepForm {
     challenge_id: String,
     #[serde(default)]
     credential: String,
+    /// The language the login form was switched to (`AppState::chose`).
+    #[serde(default)]
+    chosen: String,
 }
 
 /// A step's form, checked: the continuation it carries (with its request validated, for an
@@ -672,7 +675,7 @@ pub(super) async fn verify(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let state = step.speaking(&state);
+    let state = step.speaking(&state.chose(&form.chosen));
     let to = step.destination(state.look.text);
     let user = &step.user;
     let now = state.now();
@@ -794,7 +797,7 @@ pub(super) async fn enrol(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let state = step.speaking(&state);
+    let state = step.speaking(&state.chose(&form.chosen));
     let to = step.destination(state.look.text);
     let user = &step.user;
     let now = state.now();

@@ -5,8 +5,9 @@ requires it, the recovery codes, the consent page, the account page and signing 
 administrator disabling an account; every word in German and nothing wider than the phone's
 screen (German's long words included). A browser that prefers French is answered in the
 server's English. An application asks for German (`ui_locales`) for a browser that prefers
-English, and a person chooses German on their account page: spoken from then on, in this
-browser before they sign in again and in another from their sign-in on."""
+English; a person switches the English sign-in page to German; and a person chooses German on
+their account page: spoken from then on, in this browser before they sign in again and in
+another from their sign-in on."""
 
 import pytest
 from playwright.sync_api import expect
@@ -174,6 +175,35 @@ def test_an_application_asks_for_german_for_an_english_browser(browser, gatehous
     # Its next sign-in, asking for nothing: the browser's English.
     start(page, rp, prompt="login")
     expect(page).to_have_title("Sign in · Gatehouse")
+    context.close()
+
+
+def test_a_person_switches_the_sign_in_page_to_german(browser, gatehouse, handbuch):
+    """An English browser, a German reader: the sign-in page offers Deutsch, in German, and
+    choosing it brings the same sign-in back in German, which the browser keeps."""
+    rp = handbuch
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    user = gatehouse.add_user()
+
+    start(page, rp)
+    expect(page).to_have_title("Sign in · Gatehouse")
+    languages = page.get_by_role("form", name="Other languages")
+    expect(languages.get_by_role("button")).to_have_text(["Deutsch"])
+    languages.get_by_role("button", name="Deutsch").click()
+    expect(page).to_have_title("Anmelden · Gatehouse")
+    assert page.locator("html").get_attribute("lang") == "de"
+    expect(page.get_by_text("für ")).to_contain_text("handbuch")
+    expect(page.get_by_role("form", name="Andere Sprachen").get_by_role("button")).to_have_text(
+        ["English"])
+    anmelden(page, user)
+    expect(page.get_by_role("heading")).to_have_text("Zugriff erlauben?")
+    page.get_by_role("button", name="Erlauben").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+    # The browser keeps the choice: the account page speaks German too.
+    page.goto(f"{gatehouse.issuer}/account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Konto")
     context.close()
 
 

@@ -176,6 +176,8 @@ pub(in crate::http) struct Text {
 
 pub(in crate::http) struct SignInText {
     pub title: &'static str,
+    /// What the login form's buttons that speak another language are, to a screen reader.
+    pub other_languages: &'static str,
     pub to_continue_to: fn(&str) -> Markup,
     pub username: &'static str,
     pub password: &'static str,
@@ -701,6 +703,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
     name: "English",
     sign_in: SignInText {
         title: "Sign in",
+        other_languages: "Other languages",
         to_continue_to: |app| html! { "to continue to " strong { (app) } },
         username: "Username",
         password: "Password",

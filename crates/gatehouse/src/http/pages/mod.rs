@@ -52,6 +52,9 @@ pub(in crate::http) struct Look {
     logo: Option<(Asset, String)>,
     /// Whether mail goes out: pages offer links sent by email only then.
     pub mail: bool,
+    /// The other languages offered, each as its tag and its name in itself: the login form
+    /// offers to switch to them.
+    pub others: Vec<(&'static str, &'static str)>,
 }
 
 impl Look {
@@ -74,6 +77,7 @@ impl Look {
             text,
             logo,
             mail,
+            others: Vec::new(),
         }
     }
 
@@ -95,17 +99,31 @@ pub(in crate::http) struct Looks {
 
 impl Looks {
     pub(in crate::http) fn new(branding: &Branding, issuer: &str, mail: bool) -> Looks {
-        let own = Arc::new(Look::new(branding.clone(), issuer, mail));
-        let mut looks = vec![Arc::clone(&own)];
+        let mut own = Look::new(branding.clone(), issuer, mail);
+        let mut texts = vec![own.text];
         if !branding.one_language {
-            for text in catalogue::CATALOGUES {
-                if text.language != own.text.language {
-                    let look = Look::speaking(branding.clone(), text, issuer, mail);
-                    looks.push(Arc::new(look));
-                }
-            }
+            texts.extend(
+                catalogue::CATALOGUES
+                    .iter()
+                    .filter(|text| text.language != own.text.language),
+            );
         }
-        let tags = looks.iter().map(|look| look.text.language).collect();
+        let others = |this: &Text| {
+            texts
+                .iter()
+                .filter(|t| t.language != this.language)
+                .map(|t| (t.language, t.name))
+                .collect()
+        };
+        own.others = others(own.text);
+        let own = Arc::new(own);
+        let mut looks = vec![Arc::clone(&own)];
+        for text in &texts[1..] {
+            let mut look = Look::speaking(branding.clone(), text, issuer, mail);
+            look.others = others(text);
+            looks.push(Arc::new(look));
+        }
+        let tags = texts.iter().map(|t| t.language).collect();
         Looks { own, tags, looks }
     }
 
@@ -185,6 +203,8 @@ button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:var(
 button.secondary{background:#fff;color:var(--accent);border:1px solid var(--accent)}ul{padding-left:1.2rem}\
 a.button{display:block;text-align:center;margin-top:1.3rem;padding:.7rem;background:var(--accent);color:#fff;border-radius:.3rem;text-decoration:none}\
 code{overflow-wrap:anywhere}[hidden]{display:none!important}\
+form.languages{display:flex;flex-wrap:wrap;justify-content:center;gap:.2rem 1rem;margin-top:1.5rem}\
+form.languages button{width:auto;margin:0;padding:.2rem;background:none;color:var(--accent);text-decoration:underline;font-size:.9rem}\
 table.list{width:100%;border-collapse:collapse;margin:.5rem 0}table.list td{padding:.45rem 0;vertical-align:middle;border-top:1px solid #e3e6ec}\
 table.list td:last-child:not(:first-child){text-align:right}\
 table.list form button{margin:0;width:auto;padding:.35rem .7rem;font-size:.9rem}\

@@ -46,8 +46,26 @@ pub(in crate::http) fn login(
             // The password is the other way in: a browser without passkeys shows no button.
             (passkey_button(look, look.text.passkey.sign_in_with, csrf, hidden, None))
         }
+        (language_switch(look, csrf, hidden))
     };
     page(look, t.title, Width::Narrow, body)
+}
+
+/// The login form's other languages: each a button that sends the form's token and what the
+/// sign-in continues, so the same form comes back in that language (`http::authorize::login`),
+/// the browser keeping the choice. Each name is in its own language.
+fn language_switch(look: &Look, csrf: &str, hidden: &[(&str, &str)]) -> Markup {
+    html! {
+        @if !look.others.is_empty() {
+            form.languages method="post" action="login" aria-label=(look.text.sign_in.other_languages) {
+                input type="hidden" name="csrf" value=(csrf);
+                (hidden_fields(hidden))
+                @for (tag, name) in &look.others {
+                    button type="submit" name="language" value=(tag) lang=(tag) { (name) }
+                }
+            }
+        }
+    }
 }
 
 /// The button that signs in with a passkey, and the form it sends (`csrf` a login form's token,

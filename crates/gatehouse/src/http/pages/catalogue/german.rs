@@ -23,6 +23,7 @@ pub(in crate::http) static GERMAN: Text = Text {
     name: "Deutsch",
     sign_in: SignInText {
         title: "Anmelden",
+        other_languages: "Andere Sprachen",
         to_continue_to: |app| html! { "für " strong { (app) } },
         username: "Benutzername",
         password: "Passwort",
