@@ -312,9 +312,10 @@ impl AppState {
         }
     }
 
-    /// The same request's state speaking `tag`, chosen on a page, if it is a language offered,
-    /// and `jar` with the language cookie saying so: this browser's pages speak it from then
-    /// on, until a person signs in with a language of their own. Otherwise as it was.
+    /// The same request's state speaking `tag`, chosen on a login form, if it is a language
+    /// offered, and `jar` with the language cookie saying so: this browser's pages speak it
+    /// from then on, until someone signs in (the person who signs in through that form keeps
+    /// it, unless their account has a language of its own). Otherwise as it was.
     pub(in crate::http) fn choosing(&self, jar: CookieJar, tag: &str) -> (AppState, CookieJar) {
         let state = self.chose(tag);
         if !state.chosen {
