@@ -152,6 +152,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
 
+    /// Do not mail a person when a browser new to them signs in (for browsers that forget
+    /// their cookies, such as kiosks); the other security notices are sent all the same
+    #[arg(long, env = "GATEHOUSE_NO_SIGN_IN_NOTICES")]
+    pub no_sign_in_notices: bool,
+
     /// The group whose members may use the administration pages (/admin); make it and add the
     /// first administrator with the CLI (`group add`, `group add-member`)
     #[arg(long, env = "GATEHOUSE_ADMIN_GROUP", default_value = DEFAULT_ADMIN_GROUP)]
@@ -204,6 +209,9 @@ pub struct Config {
     pub branding: crate::branding::Branding,
     /// Where mail goes out, when it does.
     pub mail: Option<crate::mail::MailSettings>,
+    /// Whether browsers are remembered at sign-in, so that one new to a person is told to them
+    /// (`auth::notices::for_sign_in`).
+    pub sign_in_notices: bool,
     /// Whose members may use the administration pages.
     pub admin_group: String,
 }
@@ -355,6 +363,7 @@ impl Config {
             ),
             branding,
             mail,
+            sign_in_notices: !args.no_sign_in_notices,
             admin_group: args.admin_group.clone(),
         })
     }
@@ -475,6 +484,15 @@ impl Config {
                 },
             ),
             ("pages' language", self.languages()),
+            (
+                "security notices",
+                match (&self.mail, self.sign_in_notices) {
+                    (None, _) => "none: no mail server (--smtp-url)",
+                    (Some(_), true) => "mailed, new browsers' sign-ins too",
+                    (Some(_), false) => "mailed, but not sign-ins (--no-sign-in-notices)",
+                }
+                .to_owned(),
+            ),
         ]
     }
 
@@ -750,6 +768,26 @@ mod tests {
         assert_eq!(
             language(&["--language", "de", "--one-language"]),
             "de, to everyone"
+        );
+        let notices = |args: &[&str]| {
+            let summary = config(args).unwrap().summary();
+            summary
+                .into_iter()
+                .find_map(|(k, v)| (k == "security notices").then_some(v))
+                .unwrap()
+        };
+        let smtp = [
+            "--smtp-url",
+            "smtp://127.0.0.1:25",
+            "--mail-from",
+            "id@example.com",
+        ];
+        assert_eq!(notices(&[]), "none: no mail server (--smtp-url)");
+        assert_eq!(notices(&smtp), "mailed, new browsers' sign-ins too");
+        let off = [&smtp[..], &["--no-sign-in-notices"]].concat();
+        assert_eq!(
+            notices(&off),
+            "mailed, but not sign-ins (--no-sign-in-notices)"
         );
     }
 }

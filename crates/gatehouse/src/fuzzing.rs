@@ -270,6 +270,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         one_language: false,
         smtp_url: None,
         mail_from: None,
+        no_sign_in_notices: false,
         admin_group: crate::config::DEFAULT_ADMIN_GROUP.to_owned(),
     };
     let config = Config::from_args(&args).expect("a configuration");

@@ -313,6 +313,23 @@ async fn a_sign_in_from_a_new_browser_is_told(db: Database) {
     nothing_more(&mut sink).await;
 }
 
+/// An operator whose people sign in from browsers that forget their cookies turns sign-in
+/// notices off: browsers are then neither remembered nor given an id, and nobody is told of
+/// one; the other notices go out as before.
+async fn sign_in_notices_can_be_turned_off(db: Database) {
+    let f = fixture_with(db, |args| args.no_sign_in_notices = true).await;
+    let first = account_sign_in(&f, "ada").await;
+    assert!(!first.contains("gatehouse_browser="), "{first}");
+    account_sign_in(&f, "ada").await;
+    assert_eq!(notices_queued(&f).await, 0);
+    assert_eq!(f.db.count("SELECT count(*) FROM known_browser").await, 0);
+    admin(&f)
+        .set_password(&f.state.passwords, "ada", NEW_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(notices_queued(&f).await, 1, "a new password is still told");
+}
+
 /// Tokens, a new name, a language: the account page and the audit log show them; nobody is
 /// mailed, and the hot path queues nothing.
 async fn what_is_not_a_way_in_mails_nobody(db: Database) {
@@ -417,6 +434,7 @@ async fn a_disabled_account_is_told_nothing(db: Database) {
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_is_told_when_their_password_changes,
     a_sign_in_from_a_new_browser_is_told,
+    sign_in_notices_can_be_turned_off,
     the_old_address_is_told_of_a_new_one,
     an_administrators_change_says_who_made_it,
     a_notice_speaks_its_persons_language,

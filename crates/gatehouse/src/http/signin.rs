@@ -332,36 +332,31 @@ pub(super) async fn open_session(
     // `prompt=login`) ends now, and the refresh tokens tied to it with it.
     let names = state.config.cookie_names();
     let replaces = jar.get(names.session).map(|old| tokens::hash(old.value()));
-    // The browser keeps its own id, so that a sign-in from one new to the person is told.
-    let browser = jar
-        .get(names.browser)
-        .map(|c| c.value().to_owned())
-        .filter(|id| session::is_browser_id(id))
-        .unwrap_or_else(tokens::generate);
+    // The browser keeps its own id, so that a sign-in from one new to the person is told
+    // (unless the operator turned that off).
+    let browser = state.config.sign_in_notices.then(|| {
+        jar.get(names.browser)
+            .map(|c| c.value().to_owned())
+            .filter(|id| session::is_browser_id(id))
+            .unwrap_or_else(tokens::generate)
+    });
+    let known_as = browser.as_deref().map(tokens::hash);
     state
         .store
-        .create_session(
-            session.clone(),
-            replaces,
-            Some(tokens::hash(&browser)),
-            audit,
-        )
+        .create_session(session.clone(), replaces, known_as, audit)
         .await
         .map_err(store_error)?;
     let secure = state.config.secure_cookies;
-    let jar = jar
-        .add(session::cookie(
-            names.session,
-            secret,
-            secure,
-            Some(state.config.session_ttl),
-        ))
-        .add(session::cookie(
-            names.browser,
-            browser,
-            secure,
-            Some(session::BROWSER_COOKIE_AGE),
-        ));
+    let mut jar = jar.add(session::cookie(
+        names.session,
+        secret,
+        secure,
+        Some(state.config.session_ttl),
+    ));
+    if let Some(browser) = browser {
+        let age = Some(session::BROWSER_COOKIE_AGE);
+        jar = jar.add(session::cookie(names.browser, browser, secure, age));
+    }
     Ok((state.language_cookie(jar, user), session))
 }
 

@@ -67,6 +67,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         one_language: false,
         smtp_url: None,
         mail_from: None,
+        no_sign_in_notices: false,
         admin_group: gatehouse::config::DEFAULT_ADMIN_GROUP.to_owned(),
     }
 }
