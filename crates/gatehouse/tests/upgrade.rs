@@ -1020,17 +1020,22 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     let r = post_login(&f, &authorize_uri("web", "&prompt=login"), "Ada", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(body_text(r).await.contains("Two-step verification"));
-    // She is told, at the address the old release kept.
-    let told = s.claim_notices(T0, 16).await.unwrap();
-    assert_eq!(told.len(), 1, "{told:?}");
-    let notice = &told[0].notice;
-    assert_eq!(
-        (notice.user_id.as_str(), notice.kind, notice.to.as_str()),
-        (
-            old.user_id,
-            gatehouse::model::NoticeKind::TotpAdded,
-            "ada@example.com"
-        )
+    // She is told, at the address the old release kept: of the app, and of the sign-ins
+    // from browsers new to her after the first one since the upgrade (which is not news: no
+    // browser of hers was known before).
+    use gatehouse::model::NoticeKind;
+    let told = s.claim_notices(T0, 64).await.unwrap();
+    let kinds: Vec<NoticeKind> = told.iter().map(|q| q.notice.kind).collect();
+    assert_eq!(kinds.last(), Some(&NoticeKind::TotpAdded), "{kinds:?}");
+    assert!(
+        kinds[..kinds.len() - 1]
+            .iter()
+            .all(|k| *k == NoticeKind::NewSignIn),
+        "{kinds:?}"
+    );
+    assert!(
+        told.iter()
+            .all(|q| q.notice.user_id == old.user_id && q.notice.to == "ada@example.com")
     );
 }
 

@@ -41,17 +41,17 @@ pub fn addressee(record: &AuditRecord) -> Option<&str> {
 }
 
 /// A person as a notice needs them, loaded where the change is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Addressee<'a> {
-    pub user_id: &'a str,
-    pub email: &'a str,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addressee {
+    pub user_id: String,
+    pub email: String,
     pub disabled: bool,
 }
 
 /// The notice `record` calls for to `person` (the one it names, loaded in its transaction):
 /// none for a record of another kind, a person without an address, or a disabled account
 /// (nobody signs in to it to act on the news).
-pub fn for_record(record: &AuditRecord, person: &Addressee<'_>) -> Option<Notice> {
+pub fn for_record(record: &AuditRecord, person: &Addressee) -> Option<Notice> {
     let kind = kind_for(record.kind)?;
     tell(person, kind, None, record.ip.clone(), record.at)
 }
@@ -60,7 +60,7 @@ pub fn for_record(record: &AuditRecord, person: &Addressee<'_>) -> Option<Notice
 /// was is told, with the new one, so that a person whose address someone else changed hears
 /// of it where they still read; none when it stays the same (a confirmation, a change of
 /// case).
-pub fn for_new_address(person: &Addressee<'_>, after: &str, at: UnixTime) -> Option<Notice> {
+pub fn for_new_address(person: &Addressee, after: &str, at: UnixTime) -> Option<Notice> {
     if person.email.trim().eq_ignore_ascii_case(after.trim()) {
         return None;
     }
@@ -84,7 +84,7 @@ pub struct Browsers {
 /// second factor, is seen. None for a browser they used before, nor for their first sign-in
 /// known here (an account just made; the first after an upgrade, before browsers were kept).
 pub fn for_sign_in(
-    person: &Addressee<'_>,
+    person: &Addressee,
     browsers: Browsers,
     ip: Option<String>,
     at: UnixTime,
@@ -96,7 +96,7 @@ pub fn for_sign_in(
 }
 
 fn tell(
-    person: &Addressee<'_>,
+    person: &Addressee,
     kind: NoticeKind,
     detail: Option<String>,
     ip: Option<String>,
@@ -107,7 +107,7 @@ fn tell(
         return None;
     }
     Some(Notice {
-        user_id: person.user_id.to_owned(),
+        user_id: person.user_id.clone(),
         kind,
         to: to.to_owned(),
         detail,
@@ -121,11 +121,13 @@ fn tell(
 mod tests {
     use super::*;
 
-    const ALICE: Addressee<'static> = Addressee {
-        user_id: "u1",
-        email: "alice@example.com",
-        disabled: false,
-    };
+    fn alice() -> Addressee {
+        Addressee {
+            user_id: "u1".into(),
+            email: "alice@example.com".into(),
+            disabled: false,
+        }
+    }
 
     fn record(kind: AuditKind) -> AuditRecord {
         AuditRecord::new(1_000, kind, "user:u1")
@@ -155,7 +157,7 @@ mod tests {
             assert_eq!(kind_for(audit), Some(notice), "{audit:?}");
             assert_eq!(addressee(&record(audit)), Some("alice"));
             assert_eq!(
-                for_record(&record(audit), &ALICE),
+                for_record(&record(audit), &alice()),
                 Some(Notice {
                     user_id: "u1".into(),
                     kind: notice,
@@ -175,7 +177,7 @@ mod tests {
             }
             assert_eq!(kind_for(*kind), None, "{kind:?}");
             assert_eq!(addressee(&record(*kind)), None, "{kind:?}");
-            assert_eq!(for_record(&record(*kind), &ALICE), None, "{kind:?}");
+            assert_eq!(for_record(&record(*kind), &alice()), None, "{kind:?}");
         }
         // Each notice but the new address's and the new browser's comes from one record's
         // kind.
@@ -191,12 +193,12 @@ mod tests {
     fn nobody_is_told_without_an_address_or_an_account_in_use() {
         let changed = record(AuditKind::PasswordChanged);
         let no_address = Addressee {
-            email: "  ",
-            ..ALICE
+            email: "  ".into(),
+            ..alice()
         };
         let disabled = Addressee {
             disabled: true,
-            ..ALICE
+            ..alice()
         };
         assert_eq!(for_record(&changed, &no_address), None);
         assert_eq!(for_record(&changed, &disabled), None);
@@ -206,25 +208,28 @@ mod tests {
 
     #[test]
     fn the_old_address_is_told_of_the_new_one() {
-        let told = for_new_address(&ALICE, "mallory@example.net", 5_000).unwrap();
+        let told = for_new_address(&alice(), "mallory@example.net", 5_000).unwrap();
         assert_eq!(told.kind, NoticeKind::AddressChanged);
         assert_eq!(told.to, "alice@example.com", "the address it was");
         assert_eq!(told.detail.as_deref(), Some("mallory@example.net"));
         assert_eq!((told.at, told.expires_at), (5_000, 5_000 + NOTICE_TTL));
-        let removed = for_new_address(&ALICE, "", 5_000).unwrap();
+        let removed = for_new_address(&alice(), "", 5_000).unwrap();
         assert_eq!(
             (removed.to.as_str(), removed.detail),
             ("alice@example.com", None)
         );
         // The same address (confirmed by its link, or typed in another case) is no news.
-        assert_eq!(for_new_address(&ALICE, "alice@example.com", 5_000), None);
-        assert_eq!(for_new_address(&ALICE, "Alice@Example.COM", 5_000), None);
+        assert_eq!(for_new_address(&alice(), "alice@example.com", 5_000), None);
+        assert_eq!(for_new_address(&alice(), "Alice@Example.COM", 5_000), None);
         // A first address has nobody to tell; nor has a disabled account.
-        let none = Addressee { email: "", ..ALICE };
+        let none = Addressee {
+            email: String::new(),
+            ..alice()
+        };
         assert_eq!(for_new_address(&none, "alice@example.com", 5_000), None);
         let disabled = Addressee {
             disabled: true,
-            ..ALICE
+            ..alice()
         };
         assert_eq!(for_new_address(&disabled, "x@example.com", 5_000), None);
     }
@@ -236,21 +241,21 @@ mod tests {
             this_one_known,
             others_known,
         };
-        let told = for_sign_in(&ALICE, seen(false, true), ip(), 9_000).unwrap();
+        let told = for_sign_in(&alice(), seen(false, true), ip(), 9_000).unwrap();
         assert_eq!(told.kind, NoticeKind::NewSignIn);
         assert_eq!(
             (told.to.as_str(), told.ip.as_deref(), told.at),
             ("alice@example.com", Some("198.51.100.4"), 9_000)
         );
         // A browser used before, or one that won a race a moment ago, is no news.
-        assert_eq!(for_sign_in(&ALICE, seen(true, true), ip(), 9_000), None);
-        assert_eq!(for_sign_in(&ALICE, seen(true, false), ip(), 9_000), None);
+        assert_eq!(for_sign_in(&alice(), seen(true, true), ip(), 9_000), None);
+        assert_eq!(for_sign_in(&alice(), seen(true, false), ip(), 9_000), None);
         // The first browser known for them: an account just made, or the first sign-in
         // since browsers were kept.
-        assert_eq!(for_sign_in(&ALICE, seen(false, false), ip(), 9_000), None);
+        assert_eq!(for_sign_in(&alice(), seen(false, false), ip(), 9_000), None);
         let disabled = Addressee {
             disabled: true,
-            ..ALICE
+            ..alice()
         };
         assert_eq!(for_sign_in(&disabled, seen(false, true), ip(), 9_000), None);
     }

@@ -537,6 +537,15 @@ pub trait PushedRequests: Send + Sync {
     ) -> StoreResult<Option<String>>;
 }
 
+/// Whom a security notice is about, as the change names them: by id, or by username (as an
+/// audit record does). Each backend loads them (`auth::notices::Addressee`) in the change's
+/// transaction.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Whom<'a> {
+    Id(&'a str),
+    Username(&'a str),
+}
+
 /// Mail waiting to be sent (`mail::run`): messages carrying a link, each queued with its link
 /// (`EmailLinks::issue_email_token`) and gone with it, and security notices, each queued with
 /// the change it tells of and gone a day later. The claims work as the logout notices' does:

@@ -2,15 +2,15 @@
 
 use async_trait::async_trait;
 
-use super::outbox::queue_notice;
+use super::outbox::{addressee, queue_notice};
 use super::rows::audit_from;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
-use crate::auth::notices::{self, Addressee};
+use crate::auth::notices;
 use crate::clock::UnixTime;
 use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 use crate::store::columns::{audit_columns, audit_purge_batch};
-use crate::store::{Audit, StoreResult};
+use crate::store::{Audit, StoreResult, Whom};
 
 /// Appends `e` to the audit log, in the caller's transaction, with the security notice its
 /// person is due (`auth::notices`): the person it names is loaded only for the few kinds that
@@ -23,20 +23,9 @@ pub(super) async fn insert_audit(
     let Some(username) = notices::addressee(e) else {
         return Ok(());
     };
-    let person: Option<(String, String, bool)> =
-        sqlx::query_as("SELECT id, email, disabled FROM user_account WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&mut *c)
-            .await?;
-    if let Some((user_id, email, disabled)) = person {
-        let person = Addressee {
-            user_id: &user_id,
-            email: &email,
-            disabled,
-        };
-        if let Some(notice) = notices::for_record(e, &person) {
-            queue_notice(c, &notice).await?;
-        }
+    let person = addressee(&mut *c, Whom::Username(username)).await?;
+    if let Some(notice) = person.and_then(|p| notices::for_record(e, &p)) {
+        queue_notice(c, &notice).await?;
     }
     Ok(())
 }

@@ -7,12 +7,12 @@ use sqlx::{PgConnection, Row};
 
 use super::audit::insert_outcome_audit;
 use super::client_cache::Lookup;
-use super::outbox::queue_notice;
+use super::outbox::{addressee, queue_notice};
 use super::rows::{client_from, user_from};
 use super::sessions::log_out_user;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
-use crate::auth::notices::{self, Addressee};
+use crate::auth::notices;
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
@@ -21,7 +21,7 @@ use crate::model::{
 };
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
-use crate::store::{Directory, StoreError, StoreResult, found};
+use crate::store::{Directory, StoreError, StoreResult, Whom, found};
 
 /// The statement that takes one-time JWTs (`Directory::take_once`): those of the client
 /// `$client` whose keys are the array `$keys`, each kept until the one at its place in
@@ -169,20 +169,8 @@ async fn tell_old_address(
     after: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    let before: Option<(String, bool)> =
-        sqlx::query_as("SELECT email, disabled FROM user_account WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *c)
-            .await?;
-    let Some((email, disabled)) = before else {
-        return Ok(());
-    };
-    let person = Addressee {
-        user_id,
-        email: &email,
-        disabled,
-    };
-    if let Some(notice) = notices::for_new_address(&person, after, now) {
+    let before = addressee(&mut *c, Whom::Id(user_id)).await?;
+    if let Some(notice) = before.and_then(|p| notices::for_new_address(&p, after, now)) {
         queue_notice(c, &notice).await?;
     }
     Ok(())

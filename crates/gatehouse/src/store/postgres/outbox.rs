@@ -10,12 +10,13 @@ use super::audit::insert_audit;
 use super::rows::{notice_from, sql};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
+use crate::auth::notices::Addressee;
 use crate::clock::UnixTime;
 use crate::mail;
 use crate::model::{AuditRecord, LogoutNotice, Mail, Notice, QueuedMail, QueuedNotice};
 use crate::oidc::backchannel::{self, LEASE, Settlement};
 use crate::store::columns::notice_columns;
-use crate::store::{LogoutOutbox, MailOutbox, StoreResult};
+use crate::store::{LogoutOutbox, MailOutbox, StoreResult, Whom};
 
 #[async_trait]
 impl LogoutOutbox for PgStore {
@@ -207,6 +208,30 @@ impl MailOutbox for PgStore {
         .await
         .map_err(db_error)
     }
+}
+
+/// The person a notice about `whom` would go to, as stored now, in the caller's transaction.
+pub(super) async fn addressee(
+    c: &mut PgConnection,
+    whom: Whom<'_>,
+) -> Result<Option<Addressee>, sqlx::Error> {
+    let (sql, key) = match whom {
+        Whom::Id(id) => (
+            "SELECT id, email, disabled FROM user_account WHERE id = $1",
+            id,
+        ),
+        Whom::Username(name) => (
+            "SELECT id, email, disabled FROM user_account WHERE username = $1",
+            name,
+        ),
+    };
+    let row: Option<(String, String, bool)> =
+        sqlx::query_as(sql).bind(key).fetch_optional(c).await?;
+    Ok(row.map(|(user_id, email, disabled)| Addressee {
+        user_id,
+        email,
+        disabled,
+    }))
 }
 
 /// Queues `notice` in the caller's transaction, due at once.

@@ -4,15 +4,15 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use super::audit::insert_outcome_audit;
-use super::outbox::queue_notice;
+use super::outbox::{addressee, queue_notice};
 use super::rows::{session_from, user_from};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
-use crate::auth::notices::{self, Addressee, Browsers};
+use crate::auth::notices::{self, Browsers};
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, LoggedOut, RevokeReason, Session, User};
 use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
-use crate::store::{Sessions, StoreResult};
+use crate::store::{Sessions, StoreResult, Whom};
 
 /// PostgreSQL's random `jti` of a logout notice: 122 random bits, hex.
 macro_rules! random_jti {
@@ -61,24 +61,12 @@ async fn remember_browser(
     .bind(browser_hash)
     .fetch_one(&mut *c)
     .await?;
-    let person: Option<(String, bool)> =
-        sqlx::query_as("SELECT email, disabled FROM user_account WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *c)
-            .await?;
-    let Some((email, disabled)) = person else {
-        return Ok(());
-    };
-    let person = Addressee {
-        user_id,
-        email: &email,
-        disabled,
-    };
     let browsers = Browsers {
         this_one_known: added == 0,
         others_known,
     };
-    if let Some(notice) = notices::for_sign_in(&person, browsers, ip, now) {
+    let person = addressee(&mut *c, Whom::Id(user_id)).await?;
+    if let Some(notice) = person.and_then(|p| notices::for_sign_in(&p, browsers, ip, now)) {
         queue_notice(c, &notice).await?;
     }
     Ok(())

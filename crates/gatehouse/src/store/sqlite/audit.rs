@@ -1,40 +1,29 @@
 //! The audit log.
 
 use async_trait::async_trait;
-use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
+use onewriter::rusqlite::{self, Connection, params};
 
 use super::SqliteStore;
 use super::grants::PURGE_BATCH;
-use super::outbox::queue_notice;
+use super::outbox::{addressee, queue_notice};
 use super::rows::audit_from;
-use crate::auth::notices::{self, Addressee};
+use crate::auth::notices;
 use crate::clock::UnixTime;
 use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 use crate::store::columns::{audit_columns, audit_purge_batch};
-use crate::store::{Audit, StoreResult};
+use crate::store::{Audit, StoreResult, Whom};
 
 /// Appends `e` to the audit log, in the caller's transaction, with the security notice its
 /// person is due (`auth::notices`): the person it names is loaded only for the few kinds that
 /// call for one.
 pub(super) fn insert_audit(tx: &Connection, e: &AuditRecord) -> rusqlite::Result<usize> {
     let n = append_audit(tx, e)?;
-    if let Some(username) = notices::addressee(e) {
-        let person = tx
-            .prepare_cached("SELECT id, email, disabled FROM user_account WHERE username = ?1")?
-            .query_row([username], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-            })
-            .optional()?;
-        if let Some((user_id, email, disabled)) = person {
-            let person = Addressee {
-                user_id: &user_id,
-                email: &email,
-                disabled,
-            };
-            if let Some(notice) = notices::for_record(e, &person) {
-                queue_notice(tx, &notice)?;
-            }
-        }
+    let Some(username) = notices::addressee(e) else {
+        return Ok(n);
+    };
+    let person = addressee(tx, Whom::Username(username))?;
+    if let Some(notice) = person.and_then(|p| notices::for_record(e, &p)) {
+        queue_notice(tx, &notice)?;
     }
     Ok(n)
 }

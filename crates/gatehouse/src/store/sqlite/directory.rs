@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::audit::insert_outcome_audit;
-use super::outbox::queue_notice;
+use super::outbox::{addressee, queue_notice};
 use super::rows::{client_from, json_list, user_from};
 use super::sessions::log_out_user;
 use super::{SqliteStore, conflict_as};
-use crate::auth::notices::{self, Addressee};
+use crate::auth::notices;
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
-use crate::store::{Directory, StoreError, StoreResult, found};
+use crate::store::{Directory, StoreError, StoreResult, Whom, found};
 
 /// Takes each of `once`, the one-time JWTs `client_id` sent, unless taken before and still
 /// kept at `now` (`Directory::take_once`); the first of those is the answer.
@@ -121,19 +121,8 @@ fn tell_old_address(
     after: &str,
     now: UnixTime,
 ) -> rusqlite::Result<()> {
-    let before = tx
-        .prepare_cached("SELECT email, disabled FROM user_account WHERE id = ?1")?
-        .query_row([user_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((email, disabled)) = before else {
-        return Ok(());
-    };
-    let person = Addressee {
-        user_id,
-        email: &email,
-        disabled,
-    };
-    if let Some(notice) = notices::for_new_address(&person, after, now) {
+    let before = addressee(tx, Whom::Id(user_id))?;
+    if let Some(notice) = before.and_then(|p| notices::for_new_address(&p, after, now)) {
         queue_notice(tx, &notice)?;
     }
     Ok(())

@@ -3,17 +3,18 @@
 //! it tried.
 
 use async_trait::async_trait;
-use onewriter::rusqlite::{self, Connection, Row, params};
+use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use super::audit::insert_audit;
 use super::rows::notice_from;
+use crate::auth::notices::Addressee;
 use crate::clock::UnixTime;
 use crate::mail;
 use crate::model::{AuditRecord, LogoutNotice, Mail, Notice, QueuedMail, QueuedNotice};
 use crate::oidc::backchannel::{self, LEASE, Settlement};
 use crate::store::columns::notice_columns;
-use crate::store::{LogoutOutbox, MailOutbox, StoreResult};
+use crate::store::{LogoutOutbox, MailOutbox, StoreResult, Whom};
 
 #[async_trait]
 impl LogoutOutbox for SqliteStore {
@@ -206,6 +207,29 @@ impl MailOutbox for SqliteStore {
         })
         .await
     }
+}
+
+/// The person a notice about `whom` would go to, as stored now, in the caller's transaction.
+pub(super) fn addressee(tx: &Connection, whom: Whom<'_>) -> rusqlite::Result<Option<Addressee>> {
+    let (sql, key) = match whom {
+        Whom::Id(id) => (
+            "SELECT id, email, disabled FROM user_account WHERE id = ?1",
+            id,
+        ),
+        Whom::Username(name) => (
+            "SELECT id, email, disabled FROM user_account WHERE username = ?1",
+            name,
+        ),
+    };
+    tx.prepare_cached(sql)?
+        .query_row([key], |r| {
+            Ok(Addressee {
+                user_id: r.get(0)?,
+                email: r.get(1)?,
+                disabled: r.get(2)?,
+            })
+        })
+        .optional()
 }
 
 /// Queues `notice` in the caller's transaction, due at once.

@@ -5,13 +5,13 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::audit::insert_outcome_audit;
-use super::outbox::queue_notice;
+use super::outbox::{addressee, queue_notice};
 use super::rows::{session_from, user_from};
-use crate::auth::notices::{self, Addressee, Browsers};
+use crate::auth::notices::{self, Browsers};
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, LoggedOut, RevokeReason, Session, User};
 use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
-use crate::store::{Sessions, StoreResult};
+use crate::store::{Sessions, StoreResult, Whom};
 
 /// SQLite's random `jti` of a logout notice: 128 bits, hex.
 macro_rules! random_jti {
@@ -49,23 +49,12 @@ fn remember_browser(
             "SELECT EXISTS (SELECT 1 FROM known_browser WHERE user_id = ?1 AND browser_hash <> ?2)",
         )?
         .query_row(params![user_id, browser_hash], |r| r.get(0))?;
-    let person = tx
-        .prepare_cached("SELECT email, disabled FROM user_account WHERE id = ?1")?
-        .query_row([user_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((email, disabled)) = person else {
-        return Ok(());
-    };
-    let person = Addressee {
-        user_id,
-        email: &email,
-        disabled,
-    };
     let browsers = Browsers {
         this_one_known: added == 0,
         others_known,
     };
-    if let Some(notice) = notices::for_sign_in(&person, browsers, ip, now) {
+    let person = addressee(tx, Whom::Id(user_id))?;
+    if let Some(notice) = person.and_then(|p| notices::for_sign_in(&p, browsers, ip, now)) {
         queue_notice(tx, &notice)?;
     }
     Ok(())
