@@ -6,8 +6,8 @@
 //! A notice is decided where its change is made, in the same transaction: from the change's
 //! audit record ([`for_record`]), for a new address from the change itself
 //! ([`for_new_address`]), where the old address is still known, and for a sign-in from a
-//! browser new to the person where the session is opened ([`for_sign_in`]). The words are chosen when it
-//! is sent (`mail::run`), in the person's language then.
+//! browser new to the person where the session is opened ([`for_sign_in`]). The words are
+//! chosen when it is sent (`mail::run`), in the person's language then.
 
 use crate::clock::UnixTime;
 use crate::model::{AuditKind, AuditRecord, Notice, NoticeKind};

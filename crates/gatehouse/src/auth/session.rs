@@ -94,6 +94,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_browser_id_is_one_gatehouse_could_have_made() {
+        let made = crate::oidc::tokens::generate();
+        assert!(is_browser_id(&made), "{made}");
+        for other in [
+            "",
+            "short",
+            &made[1..],
+            &format!("{made}A"),
+            &format!("{}=", &made[1..]),
+            &format!("{};", &made[1..]),
+            &"é".repeat(21),
+            &"A".repeat(4096),
+        ] {
+            assert!(!is_browser_id(other), "{other:?}");
+        }
+    }
+
+    #[test]
     fn idle_timeout_and_touching() {
         assert!(!is_idle(1000, 1000 + 1799, 1800));
         assert!(is_idle(1000, 1000 + 1800, 1800));
