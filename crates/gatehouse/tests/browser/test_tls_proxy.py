@@ -144,7 +144,8 @@ def test_a_person_signs_in_through_the_tls_proxy_with_host_only_secure_cookies(
     # Cookies are per host, not per port: the application's own cookie is here too.
     cookies = {c["name"]: c for c in page.context.cookies(server.issuer)
                if c["name"] != "rp_session"}
-    assert set(cookies) == {"__Host-gatehouse_session", "__Host-gatehouse_form"}, cookies
+    assert set(cookies) == {"__Host-gatehouse_session", "__Host-gatehouse_form",
+                            "__Host-gatehouse_browser"}, cookies
     for cookie in cookies.values():
         assert cookie["secure"] and cookie["httpOnly"], cookie
         assert cookie["path"] == "/" and cookie["domain"] == "localhost", cookie
