@@ -1,9 +1,11 @@
 """Links sent by email, in a browser with a real SMTP server: a person who forgot their password
 asks for a link from the login page, reads the mail, follows the link and sets a new one, and is
 then told of the new password by mail, whose link shows them their account's activity; a
+sign-in from a second browser is told by mail, and the first browser's next one is not; a
 person confirms their address from the account page. The relying party is not involved: these
 are gatehouse's own pages."""
 
+import queue
 import tempfile
 
 import pytest
@@ -83,6 +85,39 @@ def test_a_forgotten_password_is_reset_by_the_mailed_link(browser_page, server, 
     page.get_by_label("New password again").fill(NEW_PASSWORD + " again")
     page.get_by_role("button", name="Set the new password").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+
+
+def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, server, sink):
+    """The laptop the person always uses is no news; a phone that never signed in as them is,
+    in their mailbox, saying when and what to do; the laptop again is not."""
+    user = server.add_user()
+    laptop = browser_page
+    laptop.goto(f"{server.issuer}/account")
+    fill_login(laptop, user)
+    expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
+
+    phone = browser.new_context().new_page()
+    phone.goto(f"{server.issuer}/account")
+    fill_login(phone, user)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Your account")
+    to, notice = sink.next()
+    assert to == [f"{user}@example.com"], to
+    assert notice["Subject"] == "A new sign-in to your Gatehouse account"
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "from a browser that had not signed in as you before" in text, text
+    assert MailSink.link(notice, f"{server.issuer}/reset") == f"{server.issuer}/reset"
+    phone.context.close()
+
+    # The laptop's session ends (it keeps its other cookies), and they sign in again there:
+    # a browser they use, so nothing more arrives.
+    kept = [c for c in laptop.context.cookies() if not c["name"].endswith("gatehouse_session")]
+    laptop.context.clear_cookies()
+    laptop.context.add_cookies(kept)
+    laptop.goto(f"{server.issuer}/account")
+    fill_login(laptop, user)
+    expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
+    with pytest.raises(queue.Empty):
+        sink.next(timeout=3)
 
 
 def test_a_person_confirms_their_address(browser_page, server, sink):
