@@ -119,7 +119,14 @@ async fn a_browser_that_prefers_german_is_answered_in_german() {
 
     // So is the form's refusal, which the browser sends with the same header.
     let uri = authorize_uri("web", "");
-    let r = post_login_from(&f, &uri, "ada", "not the password", Some("de-AT")).await;
+    let r = post_login_from(
+        &f,
+        &uri,
+        "ada",
+        "not the password",
+        Browser::speaking(Some("de-AT")),
+    )
+    .await;
     refused_in_german(r).await;
 
     // Nothing asked, or only languages without a catalogue: the deployment's own.
@@ -311,7 +318,14 @@ async fn an_application_may_ask_for_the_language_of_its_sign_in() {
     assert_eq!(lang, "de");
     assert!(html.contains("<h1>Anmelden</h1>"), "{html}");
     // The request goes on in the form, and with it the language.
-    let r = post_login_from(&f, &uri, "ada", "not the password", english).await;
+    let r = post_login_from(
+        &f,
+        &uri,
+        "ada",
+        "not the password",
+        Browser::speaking(english),
+    )
+    .await;
     refused_in_german(r).await;
 
     // None the pages speak, or nothing that is a language: the browser's.
@@ -360,7 +374,7 @@ async fn a_person_is_spoken_to_in_their_own_language_from_their_sign_in_on() {
         &authorize_uri("payroll", ""),
         "ada",
         common::PASSWORD,
-        english,
+        Browser::speaking(english),
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -243,30 +243,8 @@ async fn a_notice_speaks_its_persons_language(db: Database) {
 
 /// Signs ada in again at the login form of an application, in the browser with `cookies`.
 async fn sign_in_again(f: &Fixture, cookies: &str) -> Response {
-    let with_cookies = |uri: &str| {
-        axum::http::Request::get(uri)
-            .header(header::COOKIE, cookies)
-            .body(Body::empty())
-            .unwrap()
-    };
-    let page = send(f, with_cookies(&authorize_uri("web", "&prompt=login"))).await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let both = format!("{cookies}; {}", common::oneshot::cookies(&page));
-    let html = body_text(page).await;
-    let body = encode(&[
-        ("username", "ada"),
-        ("password", PASSWORD),
-        ("csrf", &hidden_input(&html, "csrf")),
-        ("request", &hidden_input(&html, "request")),
-    ]);
-    let r = send(
-        f,
-        form("/login")
-            .header(header::COOKIE, both)
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await;
+    let uri = authorize_uri("web", "&prompt=login");
+    let r = post_login_from(f, &uri, "ada", PASSWORD, Browser::holding(cookies)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     r
 }

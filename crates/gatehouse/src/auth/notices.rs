@@ -10,7 +10,7 @@
 //! chosen when it is sent (`mail::run`), in the person's language then.
 
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, Notice, NoticeKind};
+use crate::model::{AuditKind, AuditRecord, Factors, Notice, NoticeKind};
 
 /// How long a notice is tried: news older than a day is given up (and, without a mail
 /// server, swept unsent).
@@ -54,6 +54,13 @@ pub struct Addressee {
 pub fn for_record(record: &AuditRecord, person: &Addressee) -> Option<Notice> {
     let kind = kind_for(record.kind)?;
     tell(person, kind, None, record.ip.clone(), record.at)
+}
+
+/// Whether an administrator's removal of a person's second factors, which found `had`, is
+/// told (its record goes through [`for_record`]) or only recorded: a removal that found
+/// nothing changed nothing the person could act on.
+pub fn removal_tells(had: &Factors) -> bool {
+    !had.is_empty()
 }
 
 /// The notice a change of `person`'s address from theirs to `after` calls for: the address it
@@ -204,6 +211,32 @@ mod tests {
         assert_eq!(for_record(&changed, &disabled), None);
         let nameless = AuditRecord::new(1_000, AuditKind::PasswordSet, "cli");
         assert_eq!(addressee(&nameless), None, "a record naming nobody");
+    }
+
+    #[test]
+    fn a_removal_of_second_factors_tells_only_when_it_found_some() {
+        let none = Factors::default();
+        assert!(!removal_tells(&none), "nothing removed, nothing to tell");
+        let app = Factors {
+            totp_enrolled_at: Some(100),
+            ..Factors::default()
+        };
+        let codes = Factors {
+            recovery_codes_left: 3,
+            ..Factors::default()
+        };
+        let passkey = Factors {
+            passkeys: vec![crate::model::PasskeyView {
+                credential_id: "p1".into(),
+                name: "laptop".into(),
+                created_at: 100,
+                last_used_at: None,
+            }],
+            ..Factors::default()
+        };
+        for had in [app, codes, passkey] {
+            assert!(removal_tells(&had), "{had:?}");
+        }
     }
 
     #[test]

@@ -114,25 +114,70 @@ pub fn cookies(r: &Response) -> String {
 
 /// Opens the login form of `authorize` and posts `username` and `password` through it.
 pub async fn post_login(f: &Fixture, authorize: &str, username: &str, password: &str) -> Response {
-    post_login_from(f, authorize, username, password, None).await
+    post_login_from(f, authorize, username, password, Browser::default()).await
 }
 
-/// As [`post_login`], from a browser whose `Accept-Language` is `languages` (if any).
+/// What a browser sends with each request of a sign-in beyond what the sign-in gives it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Browser<'a> {
+    /// Its `Accept-Language`.
+    pub languages: Option<&'a str>,
+    /// The cookies it holds already (a `Cookie` header's value).
+    pub cookies: Option<&'a str>,
+}
+
+impl<'a> Browser<'a> {
+    /// A browser asking for `languages` (if any).
+    pub fn speaking(languages: Option<&'a str>) -> Self {
+        Browser {
+            languages,
+            ..Browser::default()
+        }
+    }
+
+    /// A browser holding `cookies`.
+    pub fn holding(cookies: &'a str) -> Self {
+        Browser {
+            cookies: Some(cookies),
+            ..Browser::default()
+        }
+    }
+
+    fn request(
+        &self,
+        request: axum::http::request::Builder,
+        given: &str,
+    ) -> axum::http::request::Builder {
+        let mut request = match (self.cookies, given) {
+            (Some(held), "") => request.header(header::COOKIE, held),
+            (Some(held), given) => request.header(header::COOKIE, format!("{held}; {given}")),
+            (None, "") => request,
+            (None, given) => request.header(header::COOKIE, given),
+        };
+        if let Some(languages) = self.languages {
+            request = request.header(header::ACCEPT_LANGUAGE, languages);
+        }
+        request
+    }
+}
+
+/// As [`post_login`], from `browser`.
 pub async fn post_login_from(
     f: &Fixture,
     authorize: &str,
     username: &str,
     password: &str,
-    languages: Option<&str>,
+    browser: Browser<'_>,
 ) -> Response {
-    let page = send(f, get(authorize)).await;
+    let page = browser.request(axum::http::Request::get(authorize), "");
+    let page = send(f, page.body(Body::empty()).unwrap()).await;
     assert_eq!(
         page.status(),
         StatusCode::OK,
         "the login form: {:?}",
         page.headers().get(header::LOCATION)
     );
-    let cookie = cookies(&page);
+    let given = cookies(&page);
     let html = body_text(page).await;
     let body = encode(&[
         ("username", username),
@@ -140,10 +185,7 @@ pub async fn post_login_from(
         ("csrf", &hidden_input(&html, "csrf")),
         ("request", &hidden_input(&html, "request")),
     ]);
-    let mut request = form("/login").header(header::COOKIE, cookie);
-    if let Some(languages) = languages {
-        request = request.header(header::ACCEPT_LANGUAGE, languages);
-    }
+    let request = browser.request(form("/login"), &given);
     send(f, request.body(Body::from(body)).unwrap()).await
 }
 

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use super::audit::{append_audit, insert_audit};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
+use crate::auth::notices;
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, Factors, PasskeyView, TotpFactor};
 use crate::store::{SecondFactors, StoreResult};
@@ -248,11 +249,10 @@ impl SecondFactors for PgStore {
                     .bind(&user_id)
                     .execute(&mut *c)
                     .await?;
-                // Nothing removed is nothing to tell the person of.
-                if had.is_empty() {
-                    append_audit(&mut *c, &audit).await?;
-                } else {
+                if notices::removal_tells(&had) {
                     insert_audit(&mut *c, &audit).await?;
+                } else {
+                    append_audit(&mut *c, &audit).await?;
                 }
                 Ok(had)
             })

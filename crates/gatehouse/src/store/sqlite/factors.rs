@@ -5,6 +5,7 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::audit::{append_audit, insert_audit};
+use crate::auth::notices;
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, Factors, PasskeyView, TotpFactor};
 use crate::store::{SecondFactors, StoreResult};
@@ -206,11 +207,10 @@ impl SecondFactors for SqliteStore {
                 .execute([&user_id])?;
             tx.prepare_cached("DELETE FROM passkey WHERE user_id = ?1")?
                 .execute([&user_id])?;
-            // Nothing removed is nothing to tell the person of.
-            if had.is_empty() {
-                append_audit(tx, &audit)?;
-            } else {
+            if notices::removal_tells(&had) {
                 insert_audit(tx, &audit)?;
+            } else {
+                append_audit(tx, &audit)?;
             }
             Ok(had)
         })
