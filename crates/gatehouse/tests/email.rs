@@ -316,6 +316,162 @@ async fn a_person_is_mailed_in_their_own_language(db: Database) {
     );
 }
 
+/// Sends the language switch of `page` (a reset's or an invitation's page as served to a
+/// browser with `cookies`) to `action`, choosing `language`.
+async fn switch(f: &Fixture, action: &str, cookies: &str, page: &str, language: &str) -> Response {
+    let mut fields = vec![
+        ("csrf", hidden_input(page, "csrf")),
+        ("language", language.to_owned()),
+    ];
+    if page.contains("name=\"token\"") {
+        fields.push(("token", hidden_input(page, "token")));
+    }
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let request = form(action)
+        .header(header::COOKIE, cookies)
+        .body(Body::from(encode(&pairs)))
+        .unwrap();
+    send(f, request).await
+}
+
+/// The language cookie a response sets, if it sets one.
+fn language_set(r: &Response) -> Option<String> {
+    cookies(r)
+        .split("; ")
+        .find_map(|c| c.strip_prefix("gatehouse_language="))
+        .map(str::to_owned)
+}
+
+/// A reset's pages offer their other languages, as the login form does: the page comes back
+/// in the one chosen, the browser keeps it, and the page's form carries it on; on a link's
+/// page the choice comes before the language of the person the link is for. A language not
+/// offered changes nothing, and a forged form nothing either.
+async fn a_reset_s_pages_switch_to_another_language(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let admin = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    let english = gatehouse::admin::ProfileChange {
+        locale: Some(Some("en".to_owned())),
+        ..Default::default()
+    };
+    admin.update_profile("ada", english).await.unwrap();
+
+    let r = send(&f, get("/reset")).await;
+    let form_cookie = cookies(&r);
+    let page = body_text(r).await;
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    assert!(
+        page.contains(
+            r#"<button type="submit" name="language" value="de" lang="de">Deutsch</button>"#
+        ),
+        "{page}"
+    );
+    let r = switch(&f, "/reset", &form_cookie, &page, "de").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(language_set(&r).as_deref(), Some("de"));
+    let german = body_text(r).await;
+    assert!(
+        german.contains("<h1>Passwort zurücksetzen</h1>"),
+        "{german}"
+    );
+    assert_eq!(hidden_input(&german, "chosen"), "de");
+    // Asked for through it, the answer is German; the mail speaks ada's own language.
+    let r = send(
+        &f,
+        form("/reset")
+            .header(
+                header::COOKIE,
+                format!("{form_cookie}; gatehouse_language=de"),
+            )
+            .body(Body::from(encode(&[
+                ("csrf", &hidden_input(&german, "csrf")),
+                ("action", "request"),
+                ("identifier", "ada"),
+                ("chosen", "de"),
+            ])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        body_text(r)
+            .await
+            .contains("<h1>Sehen Sie in Ihr Postfach</h1>")
+    );
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Reset your Gatehouse password")
+    );
+
+    // The link's page speaks ada's language; she chooses German on it, and the form goes on
+    // in German, its refusal and its answer too.
+    let link = reset_link(&mail);
+    let r = send(&f, get(&path_of(&link))).await;
+    let form_cookie = cookies(&r);
+    let page = body_text(r).await;
+    assert!(page.contains("<h1>Choose a new password</h1>"), "{page}");
+    let r = switch(&f, "/reset", &form_cookie, &page, "de").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(language_set(&r).as_deref(), Some("de"));
+    let german = body_text(r).await;
+    assert!(
+        german.contains("<h1>Neues Passwort wählen</h1>"),
+        "{german}"
+    );
+    assert_eq!(hidden_input(&german, "token"), hidden_input(&page, "token"));
+    let set_in_german = |repeat: &'static str| {
+        let german = german.clone();
+        let f = &f;
+        let cookie = format!("{form_cookie}; gatehouse_language=de");
+        async move {
+            let body = encode(&[
+                ("csrf", &hidden_input(&german, "csrf")),
+                ("action", "set"),
+                ("token", &hidden_input(&german, "token")),
+                ("new_password", NEW_PASSWORD),
+                ("repeat_password", repeat),
+                ("chosen", &hidden_input(&german, "chosen")),
+            ]);
+            send(
+                f,
+                form("/reset")
+                    .header(header::COOKIE, cookie)
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let r = set_in_german("something else entirely").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let refused = body_text(r).await;
+    assert!(
+        refused.contains("Die beiden neuen Passwörter sind nicht gleich."),
+        "{refused}"
+    );
+    assert_eq!(hidden_input(&refused, "chosen"), "de");
+    let r = set_in_german(NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        body_text(r)
+            .await
+            .contains("<h1>Ihr Passwort ist geändert</h1>")
+    );
+    assert!(password_works(&f, NEW_PASSWORD).await);
+
+    // A language not offered leaves the page as it was; a forged form changes nothing.
+    let r = send(&f, get("/reset")).await;
+    let form_cookie = cookies(&r);
+    let page = body_text(r).await;
+    let r = switch(&f, "/reset", &form_cookie, &page, "xx").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(language_set(&r), None);
+    assert!(body_text(r).await.contains("<h1>Reset your password</h1>"));
+    let r = switch(&f, "/reset", "gatehouse_form=forged", &page, "de").await;
+    assert_eq!(language_set(&r), None);
+    assert!(body_text(r).await.contains("expired"));
+}
+
 /// An administrator who reads English invites a person in German: the invitation is German,
 /// and so are the link's pages for the person whose browser asks for English, and their
 /// account's language is German. A language the form never offers is none.
@@ -361,8 +517,20 @@ async fn an_invitation_speaks_the_language_chosen_for_the_person(db: Database) {
     let mail = sink.next().await;
     assert_eq!(mail.subject().as_deref(), Some("Ihr Konto bei Gatehouse"));
     let link = mail.link("http://127.0.0.1:8080/welcome?token=");
-    let page = body_text(send(&f, get(&path_of(&link))).await).await;
+    let r = send(&f, get(&path_of(&link))).await;
+    let form_cookie = common::oneshot::cookies(&r);
+    let page = body_text(r).await;
     assert!(page.contains("<html lang=\"de\">"), "{page}");
+    // The invitee who reads English chooses it on the page.
+    let r = switch(&f, "/welcome", &form_cookie, &page, "en").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let english = body_text(r).await;
+    assert!(english.contains("<html lang=\"en\">"), "{english}");
+    assert_eq!(
+        hidden_input(&english, "token"),
+        hidden_input(&page, "token")
+    );
+    assert_eq!(hidden_input(&english, "chosen"), "en");
     let r = welcome(&f, &link, NEW_PASSWORD, "something else entirely").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let page = body_text(r).await;
@@ -711,6 +879,18 @@ async fn without_mail_an_administrator_hands_over_a_reset_link(db: Database) {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "one link a minute");
     assert!(body_text(r).await.contains("less than a minute ago"));
 
+    // Its page switches language without mail too.
+    let r = send(&f, get(&path_of(&link))).await;
+    let form_cookie = common::oneshot::cookies(&r);
+    let page = body_text(r).await;
+    let r = switch(&f, "/reset", &form_cookie, &page, "de").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        body_text(r)
+            .await
+            .contains("<h1>Neues Passwort wählen</h1>")
+    );
+
     // The person opens it and chooses a password; the link works once, and nothing can be
     // asked for by mail.
     let r = set(&f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
@@ -787,6 +967,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_german_deployment_mails_its_links_in_german,
     a_person_is_mailed_in_their_own_language,
     an_invitation_speaks_the_language_chosen_for_the_person,
+    a_reset_s_pages_switch_to_another_language,
     without_smtp_no_link_is_offered,
     an_invited_person_chooses_their_password_by_the_mailed_link,
     without_mail_an_administrator_gives_the_first_password,

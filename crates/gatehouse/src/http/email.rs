@@ -55,18 +55,32 @@ pub(super) async fn reset_page(
     if state.mailer.is_none() && q.token.is_empty() {
         return no_mail(&state);
     }
-    let (jar, csrf) = match browser_form(&state, jar, FormKind::Login).await {
+    form_page(&state, jar, &q.token, EmailPurpose::Reset).await
+}
+
+/// The page of a reset's or an invitation's form (`purpose`): asking for a reset link, when
+/// there is no `token`, or choosing the password with the link `token`, spoken to the person
+/// it is for (`AppState::for_link_owner`).
+async fn form_page(
+    state: &AppState,
+    jar: CookieJar,
+    token: &str,
+    purpose: EmailPurpose,
+) -> Response {
+    let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
         Ok(issued) => issued,
-        Err(e) => return failed(&state, e),
+        Err(e) => return failed(state, e),
     };
-    let html = if q.token.is_empty() {
-        pages::reset_request(&state.look, &csrf, None)
+    let html = if token.is_empty() && purpose == EmailPurpose::Reset {
+        pages::reset_request(&state.look, &csrf, &state.login_fields(&[]), None)
     } else {
-        let state = match speaking_to_link_owner(&state, &q.token, EmailPurpose::Reset).await {
+        let state = match speaking_to_link_owner(state, token, purpose).await {
             Ok(state) => state,
-            Err(e) => return failed(&state, e),
+            Err(e) => return failed(state, e),
         };
-        pages::password_form(&state.look, false, &csrf, &q.token, None)
+        let invitation = purpose == EmailPurpose::Invite;
+        let hidden = state.login_fields(&[]);
+        pages::password_form(&state.look, invitation, &csrf, token, &hidden, None)
     };
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
@@ -85,6 +99,12 @@ pub(super) struct ResetForm {
     new_password: String,
     #[serde(default)]
     repeat_password: String,
+    /// A language chosen on the page's switch: the same page comes back in it.
+    #[serde(default)]
+    language: String,
+    /// The language chosen on the switch before, carried by the page's form.
+    #[serde(default)]
+    chosen: String,
 }
 
 /// GET /welcome: an invitation's link, where the person chooses their first password.
@@ -93,27 +113,18 @@ pub(super) async fn welcome_page(
     jar: CookieJar,
     Query(q): Query<TokenQuery>,
 ) -> Response {
-    let (jar, csrf) = match browser_form(&state, jar, FormKind::Login).await {
-        Ok(issued) => issued,
-        Err(e) => return failed(&state, e),
-    };
-    let state = match speaking_to_link_owner(&state, &q.token, EmailPurpose::Invite).await {
-        Ok(state) => state,
-        Err(e) => return failed(&state, e),
-    };
-    let html = pages::password_form(&state.look, true, &csrf, &q.token, None);
-    (jar, pages::respond(StatusCode::OK, html)).into_response()
+    form_page(&state, jar, &q.token, EmailPurpose::Invite).await
 }
 
 /// The request's state, speaking the language of the person a mailed link of `purpose` is
-/// for (their own, if they have one; the browser's otherwise), when the link can be used.
+/// for (`AppState::for_link_owner`), when the link can be used.
 async fn speaking_to_link_owner(
     state: &AppState,
     secret: &str,
     purpose: EmailPurpose,
 ) -> Result<AppState, OAuthError> {
     Ok(match usable(state, secret, purpose).await? {
-        Some((_, user)) => state.for_person(&user),
+        Some((_, user)) => state.for_link_owner(&user),
         None => state.clone(),
     })
 }
@@ -133,6 +144,11 @@ pub(super) async fn welcome(
         }
         Err(e) => return failed(&state, e),
     }
+    if !form.language.is_empty() {
+        let (state, jar) = state.choosing(jar, &form.language);
+        return form_page(&state, jar, &form.token, EmailPurpose::Invite).await;
+    }
+    let state = state.chose(&form.chosen);
     set_password(&state, peer, jar, &form, EmailPurpose::Invite).await
 }
 
@@ -143,7 +159,8 @@ pub(super) async fn reset(
     jar: CookieJar,
     Form(form): Form<ResetForm>,
 ) -> Response {
-    if state.mailer.is_none() && form.action != "set" {
+    // A link's own page and form work without mail (an administrator handed it over).
+    if state.mailer.is_none() && (form.token.is_empty() || form.action == "request") {
         return no_mail(&state);
     }
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
@@ -158,6 +175,11 @@ pub(super) async fn reset(
         }
         Err(e) => return failed(&state, e),
     }
+    if !form.language.is_empty() {
+        let (state, jar) = state.choosing(jar, &form.language);
+        return form_page(&state, jar, &form.token, EmailPurpose::Reset).await;
+    }
+    let state = state.chose(&form.chosen);
     match form.action.as_str() {
         "request" => request(&state, peer, jar, &form.identifier).await,
         "set" => set_password(&state, peer, jar, &form, EmailPurpose::Reset).await,
@@ -179,7 +201,8 @@ async fn request(state: &AppState, peer: Peer, jar: CookieJar, identifier: &str)
             Err(e) => return failed(state, e),
         };
         let message = (state.look.text.email.too_many_requests)(wait);
-        let html = pages::reset_request(&state.look, &csrf, Some(&message));
+        let hidden = state.login_fields(&[]);
+        let html = pages::reset_request(&state.look, &csrf, &hidden, Some(&message));
         let mut r = (jar, pages::respond(StatusCode::TOO_MANY_REQUESTS, html)).into_response();
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
@@ -367,7 +390,7 @@ async fn set_password(
     }) else {
         return void_link(state, state.look.text.errors.reset_link_void, "reset");
     };
-    let state = &state.for_person(&user);
+    let state = &state.for_link_owner(&user);
     let t = &state.look.text;
     let again = |message: String| {
         let jar = jar.clone();
@@ -376,8 +399,9 @@ async fn set_password(
                 Ok(issued) => issued,
                 Err(e) => return failed(state, e),
             };
-            let html =
-                pages::password_form(&state.look, invitation, &csrf, &form.token, Some(&message));
+            let hidden = state.login_fields(&[]);
+            let (token, error) = (&form.token, Some(message.as_str()));
+            let html = pages::password_form(&state.look, invitation, &csrf, token, &hidden, error);
             (jar, pages::respond(StatusCode::BAD_REQUEST, html)).into_response()
         }
     };

@@ -261,6 +261,17 @@ impl AppState {
         }
     }
 
+    /// The same request's state for `user`, the person a mailed link they opened is for: the
+    /// language chosen on the page's own switch ([`AppState::chose`]), else as
+    /// [`AppState::for_person`]. Nobody has signed in: the choice on the page is the person's
+    /// at the browser, who may not read the language their account was given.
+    pub(in crate::http) fn for_link_owner(&self, user: &crate::model::User) -> AppState {
+        match self.chosen {
+            true => self.clone(),
+            false => self.for_person(user),
+        }
+    }
+
     /// The same request's state for `user`, the person whose session the browser holds: their
     /// own language, else the one this browser keeps (their sign-in set it, or removed it:
     /// what they chose on its form, `AppState::chose`), else what the browser asks for.
@@ -346,8 +357,8 @@ impl AppState {
         }
     }
 
-    /// The hidden fields of a login form: what the sign-in continues (`fields`), and the
-    /// language chosen on its switch, if it was.
+    /// The hidden fields of a form whose page has a language switch (a login form, a reset's):
+    /// what the form continues (`fields`), and the language chosen on the switch, if it was.
     pub(in crate::http) fn login_fields<'a>(
         &'a self,
         fields: &[(&'a str, &'a str)],

@@ -1,6 +1,7 @@
 """Links sent by email, in a browser with a real SMTP server: a person who forgot their password
 asks for a link from the login page, reads the mail, follows the link and sets a new one, and is
 then told of the new password by mail, whose link shows them their account's activity; a
+person who reads German does the same in German from an English browser; a
 sign-in from a second browser is told by mail, and the first browser's next one is not; a
 person confirms their address from the account page. The relying party is not involved: these
 are gatehouse's own pages."""
@@ -85,6 +86,37 @@ def test_a_forgotten_password_is_reset_by_the_mailed_link(browser_page, server, 
     page.get_by_label("New password again").fill(NEW_PASSWORD + " again")
     page.get_by_role("button", name="Set the new password").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+
+
+def test_a_person_resets_their_password_in_german_in_an_english_browser(browser, server, sink):
+    """The reset page offers Deutsch; chosen, the request, the mail, the link's page and its
+    answer all speak German, as the browser keeps the choice."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    user = server.add_user()
+    page.goto(f"{server.issuer}/reset")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reset your password")
+    page.get_by_role("form", name="Other languages").get_by_role("button", name="Deutsch").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Passwort zurücksetzen")
+    assert page.locator("html").get_attribute("lang") == "de"
+    page.get_by_label("Benutzername oder E-Mail-Adresse").fill(user)
+    page.get_by_role("button", name="Link zum Zurücksetzen senden").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sehen Sie in Ihr Postfach")
+
+    to, message = sink.next()
+    assert to == [f"{user}@example.com"], to
+    assert message["Subject"] == "Ihr Passwort für Gatehouse zurücksetzen"
+    page.goto(MailSink.link(message, f"{server.issuer}/reset?token="))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Neues Passwort wählen")
+    expect(page.get_by_role("form", name="Andere Sprachen").get_by_role("button")).to_have_text(
+        ["English"])
+    page.get_by_label("Neues Passwort", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Neues Passwort festlegen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Passwort ist geändert")
+    _, notice = sink.next()
+    assert notice["Subject"] == "Ihr Passwort für Gatehouse wurde geändert"
+    context.close()
 
 
 def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, server, sink):

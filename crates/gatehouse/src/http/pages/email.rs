@@ -4,10 +4,16 @@
 use maud::html;
 
 use super::account::new_password_fields;
-use super::{Look, Width, alert, page};
+use super::{Look, Width, alert, hidden_fields, language_switch, page};
 
-/// Asks for the username or address whose password to reset.
-pub(in crate::http) fn reset_request(look: &Look, csrf: &str, error: Option<&str>) -> String {
+/// Asks for the username or address whose password to reset. `hidden` is what the form
+/// carries beside (the language chosen on the page's switch, if it was).
+pub(in crate::http) fn reset_request(
+    look: &Look,
+    csrf: &str,
+    hidden: &[(&str, &str)],
+    error: Option<&str>,
+) -> String {
     let t = &look.text.email;
     let body = html! {
         h1 { (t.reset_title) }
@@ -16,11 +22,13 @@ pub(in crate::http) fn reset_request(look: &Look, csrf: &str, error: Option<&str
         form method="post" action="reset" {
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="action" value="request";
+            (hidden_fields(hidden))
             label for="identifier" { (t.identifier_label) }
             input #identifier name="identifier" autocomplete="username" required autofocus
                 maxlength="254";
             button type="submit" { (t.send_reset_link) }
         }
+        (language_switch(look, "reset", csrf, &[]))
     };
     page(look, t.reset_title, Width::Narrow, body)
 }
@@ -38,11 +46,13 @@ pub(in crate::http) fn reset_sent(look: &Look) -> String {
 
 /// The new password, for the link `token` (carried through the form, used when it is sent):
 /// a reset's (`invitation` false, the form goes to `reset`) or an invitation's (`welcome`).
+/// `hidden` as for [`reset_request`].
 pub(in crate::http) fn password_form(
     look: &Look,
     invitation: bool,
     csrf: &str,
     token: &str,
+    hidden: &[(&str, &str)],
     error: Option<&str>,
 ) -> String {
     let t = &look.text.email;
@@ -59,9 +69,11 @@ pub(in crate::http) fn password_form(
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="action" value="set";
             input type="hidden" name="token" value=(token);
+            (hidden_fields(hidden))
             (new_password_fields(look, true))
             button type="submit" { (t.set_new_password) }
         }
+        (language_switch(look, action, csrf, &[("token", token)]))
     };
     page(look, title, Width::Narrow, body)
 }

@@ -260,6 +260,30 @@ pub(super) fn hidden_fields(hidden: &[(&str, &str)]) -> Markup {
     }
 }
 
+/// The page's other languages, for a page with a form of its own (the login form, asking for
+/// a reset link, choosing a password by a mailed link): each a button that posts to `action`
+/// the form's token and what the page is for (`hidden`), so that the same page comes back in
+/// that language (`AppState::choosing`), the browser keeping the choice. Each name is in its
+/// own language.
+pub(super) fn language_switch(
+    look: &Look,
+    action: &str,
+    csrf: &str,
+    hidden: &[(&str, &str)],
+) -> Markup {
+    html! {
+        @if !look.others.is_empty() {
+            form.languages method="post" action=(action) aria-label=(look.text.sign_in.other_languages) {
+                input type="hidden" name="csrf" value=(csrf);
+                (hidden_fields(hidden))
+                @for (tag, name) in &look.others {
+                    button type="submit" name="language" value=(tag) lang=(tag) { (name) }
+                }
+            }
+        }
+    }
+}
+
 /// An error a person must read before anything else, announced by screen readers.
 pub(super) fn alert(error: Option<&str>) -> Markup {
     html! {

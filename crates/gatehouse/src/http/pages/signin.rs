@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use maud::{Markup, PreEscaped, html};
 
 use super::super::assets::Asset;
-use super::{Look, Width, alert, hidden_fields, page, passkey_script};
+use super::{Look, Width, alert, hidden_fields, language_switch, page, passkey_script};
 
 /// The login form, for signing in to continue to `to` (an application's name). `hidden` is
 /// what the form carries through to the POST (the authorization request's query string, or a
@@ -46,26 +46,9 @@ pub(in crate::http) fn login(
             // The password is the other way in: a browser without passkeys shows no button.
             (passkey_button(look, look.text.passkey.sign_in_with, csrf, hidden, None))
         }
-        (language_switch(look, csrf, hidden))
+        (language_switch(look, "login", csrf, hidden))
     };
     page(look, t.title, Width::Narrow, body)
-}
-
-/// The login form's other languages: each a button that sends the form's token and what the
-/// sign-in continues, so the same form comes back in that language (`http::authorize::login`),
-/// the browser keeping the choice. Each name is in its own language.
-fn language_switch(look: &Look, csrf: &str, hidden: &[(&str, &str)]) -> Markup {
-    html! {
-        @if !look.others.is_empty() {
-            form.languages method="post" action="login" aria-label=(look.text.sign_in.other_languages) {
-                input type="hidden" name="csrf" value=(csrf);
-                (hidden_fields(hidden))
-                @for (tag, name) in &look.others {
-                    button type="submit" name="language" value=(tag) lang=(tag) { (name) }
-                }
-            }
-        }
-    }
 }
 
 /// The button that signs in with a passkey, and the form it sends (`csrf` a login form's token,
