@@ -458,6 +458,12 @@ async fn a_reset_s_pages_switch_to_another_language(db: Database) {
             .contains("<h1>Ihr Passwort ist geändert</h1>")
     );
     assert!(password_works(&f, NEW_PASSWORD).await);
+    // The notice of it speaks her own language: mail is read where the choice is not seen.
+    let notice = sink.next().await;
+    assert_eq!(
+        notice.subject().as_deref(),
+        Some("Your Gatehouse password was changed")
+    );
 
     // A language not offered leaves the page as it was; a forged form changes nothing.
     let r = send(&f, get("/reset")).await;
@@ -470,6 +476,47 @@ async fn a_reset_s_pages_switch_to_another_language(db: Database) {
     let r = switch(&f, "/reset", "gatehouse_form=forged", &page, "de").await;
     assert_eq!(language_set(&r), None);
     assert!(body_text(r).await.contains("expired"));
+
+    // Without a language of her own, the link she asked for from the browser that chose
+    // German is mailed in German, and opens in German there.
+    let none = gatehouse::admin::ProfileChange {
+        locale: Some(None),
+        ..Default::default()
+    };
+    admin.update_profile("ada", none).await.unwrap();
+    f.clock.advance(61);
+    let german_browser = |uri: &str| {
+        axum::http::Request::get(uri)
+            .header(header::COOKIE, "gatehouse_language=de")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = send(&f, german_browser("/reset")).await;
+    let form_cookie = cookies(&r);
+    let page = body_text(r).await;
+    let asked = form("/reset")
+        .header(
+            header::COOKIE,
+            format!("{form_cookie}; gatehouse_language=de"),
+        )
+        .body(Body::from(encode(&[
+            ("csrf", &hidden_input(&page, "csrf")),
+            ("action", "request"),
+            ("identifier", "ada"),
+        ])))
+        .unwrap();
+    assert_eq!(send(&f, asked).await.status(), StatusCode::OK);
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Ihr Passwort für Gatehouse zurücksetzen")
+    );
+    let r = send(&f, german_browser(&path_of(&reset_link(&mail)))).await;
+    assert!(
+        body_text(r)
+            .await
+            .contains("<h1>Neues Passwort wählen</h1>")
+    );
 }
 
 /// An administrator who reads English invites a person in German: the invitation is German,

@@ -262,13 +262,15 @@ impl AppState {
     }
 
     /// The same request's state for `user`, the person a mailed link they opened is for: the
-    /// language chosen on the page's own switch ([`AppState::chose`]), else as
-    /// [`AppState::for_person`]. Nobody has signed in: the choice on the page is the person's
-    /// at the browser, who may not read the language their account was given.
+    /// language chosen on the page's own switch ([`AppState::chose`]), else their own, else
+    /// the one this browser keeps or asks for (the language the link's mail was written in,
+    /// when the link was asked for from this browser). Nobody has signed in: the choice on the
+    /// page is the person's at the browser, who may not read the language their account was
+    /// given.
     pub(in crate::http) fn for_link_owner(&self, user: &crate::model::User) -> AppState {
         match self.chosen {
             true => self.clone(),
-            false => self.for_person(user),
+            false => self.for_signed_in(user),
         }
     }
 
