@@ -482,6 +482,20 @@ enum Endpoint {
     LogoutPost,
     Userinfo,
     Discovery,
+    WebFinger,
+    Par,
+    DeviceAuthorization,
+    DeviceGet,
+    DevicePost,
+    Verify,
+    ResetGet,
+    ResetPost,
+    WelcomeGet,
+    WelcomePost,
+    ConfirmEmailGet,
+    ConfirmEmailPost,
+    AccountGet,
+    AccountPost,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -513,6 +527,20 @@ enum Key {
     ClientAssertionType,
     ClientAssertion,
     LoginHint,
+    UiLocales,
+    /// A language chosen on a page's switch.
+    Language,
+    Chosen,
+    Resource,
+    Rel,
+    Identifier,
+    Action,
+    NewPassword,
+    RepeatPassword,
+    CurrentPassword,
+    RequestUri,
+    Flow,
+    UserCode,
     Other(String),
 }
 
@@ -546,6 +574,19 @@ impl Key {
             Key::ClientAssertionType => "client_assertion_type",
             Key::ClientAssertion => "client_assertion",
             Key::LoginHint => "login_hint",
+            Key::UiLocales => "ui_locales",
+            Key::Language => "language",
+            Key::Chosen => "chosen",
+            Key::Resource => "resource",
+            Key::Rel => "rel",
+            Key::Identifier => "identifier",
+            Key::Action => "action",
+            Key::NewPassword => "new_password",
+            Key::RepeatPassword => "repeat_password",
+            Key::CurrentPassword => "current_password",
+            Key::RequestUri => "request_uri",
+            Key::Flow => "flow",
+            Key::UserCode => "user_code",
             Key::Other(s) => s,
         }
     }
@@ -581,6 +622,12 @@ enum Value {
     Assertion,
     /// `signed`'s request object.
     RequestObject,
+    /// A language the pages speak.
+    German,
+    /// Languages most preferred first, as `ui_locales` lists them.
+    Languages,
+    /// A WebFinger resource naming a person.
+    Account,
     Number(i64),
     Text(String),
 }
@@ -615,6 +662,9 @@ impl Value {
             Value::AssertionType => crate::oidc::client_assertion::ASSERTION_TYPE.into(),
             Value::Assertion => k.assertion.clone(),
             Value::RequestObject => k.request_object.clone(),
+            Value::German => "de".into(),
+            Value::Languages => "fr-CA de-CH en".into(),
+            Value::Account => "acct:ada@example.com".into(),
             Value::Number(n) => n.to_string(),
             Value::Text(s) => s.clone(),
         }
@@ -661,6 +711,7 @@ struct HttpInput {
     dpop: Vec<Dpop>,
     cookies: Vec<Cookie>,
     forwarded_for: Option<String>,
+    accept_language: Option<String>,
     /// A content type other than a form's.
     content_type: Option<String>,
 }
@@ -689,6 +740,20 @@ impl HttpInput {
             Endpoint::LogoutPost => (Method::POST, "/logout"),
             Endpoint::Userinfo => (Method::GET, "/userinfo"),
             Endpoint::Discovery => (Method::GET, "/.well-known/openid-configuration"),
+            Endpoint::WebFinger => (Method::GET, "/.well-known/webfinger"),
+            Endpoint::Par => (Method::POST, "/par"),
+            Endpoint::DeviceAuthorization => (Method::POST, "/device_authorization"),
+            Endpoint::DeviceGet => (Method::GET, "/device"),
+            Endpoint::DevicePost => (Method::POST, "/device"),
+            Endpoint::Verify => (Method::POST, "/verify"),
+            Endpoint::ResetGet => (Method::GET, "/reset"),
+            Endpoint::ResetPost => (Method::POST, "/reset"),
+            Endpoint::WelcomeGet => (Method::GET, "/welcome"),
+            Endpoint::WelcomePost => (Method::POST, "/welcome"),
+            Endpoint::ConfirmEmailGet => (Method::GET, "/confirm-email"),
+            Endpoint::ConfirmEmailPost => (Method::POST, "/confirm-email"),
+            Endpoint::AccountGet => (Method::GET, "/account"),
+            Endpoint::AccountPost => (Method::POST, "/account"),
         };
         let get = method == Method::GET;
         let uri = if get {
@@ -742,6 +807,12 @@ impl HttpInput {
         }
         if let Some(ip) = &self.forwarded_for {
             headers.insert("x-forwarded-for", HeaderValue::from_str(ip).ok()?);
+        }
+        if let Some(languages) = &self.accept_language {
+            headers.insert(
+                header::ACCEPT_LANGUAGE,
+                HeaderValue::from_str(languages).ok()?,
+            );
         }
         let body = if get {
             Body::empty()
@@ -884,6 +955,74 @@ mod tests {
             h.rt.block_on(h.router.clone().oneshot(request))
                 .unwrap_or_else(|e| match e {});
         assert_eq!(response.status().as_u16(), 200, "the login form");
+    }
+
+    /// Sends what `input` builds: the status and the body as text.
+    fn answer(h: &Harness, input: &HttpInput) -> (u16, String) {
+        let (request, _) = input.build(&h.known).unwrap();
+        let response =
+            h.rt.block_on(h.router.clone().oneshot(request))
+                .unwrap_or_else(|e| match e {});
+        let status = response.status().as_u16();
+        let bytes =
+            h.rt.block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+                .unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn input(endpoint: Endpoint, params: Vec<(Key, Value)>, cookies: Vec<Cookie>) -> HttpInput {
+        HttpInput {
+            endpoint,
+            params,
+            raw: None,
+            authorization: None,
+            dpop: Vec::new(),
+            cookies,
+            forwarded_for: None,
+            accept_language: Some("en-US".into()),
+            content_type: None,
+        }
+    }
+
+    #[test]
+    fn the_known_values_reach_webfinger_and_the_language_switch() {
+        let h = Harness::new();
+        let webfinger = input(
+            Endpoint::WebFinger,
+            vec![(Key::Resource, Value::Account)],
+            Vec::new(),
+        );
+        let (status, body) = answer(&h, &webfinger);
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(ISSUER), "{body}");
+        let switch = input(
+            Endpoint::Login,
+            vec![
+                (Key::Csrf, Value::Csrf),
+                (Key::Request, Value::AuthorizeQuery),
+                (Key::Language, Value::German),
+            ],
+            vec![Cookie::Csrf],
+        );
+        let (status, body) = answer(&h, &switch);
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("<html lang=\"de\">"), "{body}");
+        let asked = input(
+            Endpoint::Authorize,
+            vec![
+                (Key::ResponseType, Value::Text("code".into())),
+                (Key::ClientId, Value::Web),
+                (Key::RedirectUri, Value::Redirect),
+                (Key::Scope, Value::OpenIdScopes),
+                (Key::CodeChallenge, Value::Challenge),
+                (Key::CodeChallengeMethod, Value::S256),
+                (Key::UiLocales, Value::Languages),
+            ],
+            Vec::new(),
+        );
+        let (status, body) = answer(&h, &asked);
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("<html lang=\"de\">"), "{body}");
     }
 
     /// Redeems the known code as `web`, with `dpop` as the request's proof if there is one:
