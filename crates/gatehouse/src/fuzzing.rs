@@ -379,6 +379,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
                 amr: crate::model::Amr::PASSWORD,
                 expires_at: now + 86400,
                 last_seen_at: now,
+                user_agent: None,
+                ip: None,
             },
             None,
             None,
@@ -957,9 +959,8 @@ mod tests {
         assert_eq!(response.status().as_u16(), 200, "the login form");
     }
 
-    /// Sends what `input` builds: the status and the body as text.
-    fn answer(h: &Harness, input: &HttpInput) -> (u16, String) {
-        let (request, _) = input.build(&h.known).unwrap();
+    /// Sends `request` through the router: the status and the body.
+    fn exchange(h: &Harness, request: Request<Body>) -> (u16, axum::body::Bytes) {
         let response =
             h.rt.block_on(h.router.clone().oneshot(request))
                 .unwrap_or_else(|e| match e {});
@@ -967,6 +968,13 @@ mod tests {
         let bytes =
             h.rt.block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
                 .unwrap();
+        (status, bytes)
+    }
+
+    /// Sends what `input` builds: the status and the body as text.
+    fn answer(h: &Harness, input: &HttpInput) -> (u16, String) {
+        let (request, _) = input.build(&h.known).unwrap();
+        let (status, bytes) = exchange(h, request);
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -1041,14 +1049,7 @@ mod tests {
         if let Some(proof) = dpop {
             request = request.header("dpop", proof);
         }
-        let request = request.body(Body::from(body)).unwrap();
-        let response =
-            h.rt.block_on(h.router.clone().oneshot(request))
-                .unwrap_or_else(|e| match e {});
-        let status = response.status().as_u16();
-        let bytes =
-            h.rt.block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
-                .unwrap();
+        let (status, bytes) = exchange(h, request.body(Body::from(body)).unwrap());
         (status, serde_json::from_slice(&bytes).unwrap())
     }
 

@@ -32,6 +32,10 @@ const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
 /// Where the fixture's person changes things from.
 const FROM: [u8; 4] = [192, 0, 2, 1];
 
+/// A browser's `User-Agent`.
+const FIREFOX_ON_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
 /// Posts the account page's form with `fields`, from [`FROM`].
 async fn account_post_from(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
     let mut request = form("/account")
@@ -264,6 +268,7 @@ async fn a_sign_in_from_a_new_browser_is_told(db: Database) {
     let html = body_text(page).await;
     let mut login = form("/login")
         .header(header::COOKIE, &form_cookie)
+        .header(header::USER_AGENT, FIREFOX_ON_WINDOWS)
         .body(Body::from(encode(&[
             ("username", "ada"),
             ("password", PASSWORD),
@@ -274,7 +279,25 @@ async fn a_sign_in_from_a_new_browser_is_told(db: Database) {
     login
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::from((FROM, 40000))));
-    assert_eq!(send(&f, login).await.status(), StatusCode::SEE_OTHER);
+    let r = send(&f, login).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Her account page shows the session, with its browser and address, beside the laptop's
+    // (signed in without a User-Agent: no browser named).
+    let desktop = common::oneshot::cookies(&r);
+    let page = send(
+        &f,
+        axum::http::Request::get("/account")
+            .header(header::COOKIE, &desktop)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let html = body_text(page).await;
+    assert_eq!(
+        html.matches("Firefox on Windows · from 192.0.2.1").count(),
+        1,
+        "{html}"
+    );
     let mail = sink.next().await;
     assert_eq!(mail.to, ["ada@example.com"]);
     assert_eq!(
@@ -283,6 +306,7 @@ async fn a_sign_in_from_a_new_browser_is_told(db: Database) {
     );
     says(&mail, "from a browser that had not signed in as you before");
     says(&mail, "From: 192.0.2.1");
+    says(&mail, "Browser: Firefox on Windows");
     // The laptop, back a day later, is a browser she uses.
     f.clock.advance(86_400);
     let r = sign_in_again(&f, &laptop).await;

@@ -32,6 +32,9 @@ use gatehouse::store::{self, Store, StoreError};
 
 const NOW: i64 = 1_800_000_000;
 
+/// A browser's `User-Agent`.
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
 struct Fixture {
     store: Arc<dyn Store>,
     _db: Database,
@@ -477,6 +480,8 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
                 amr: gatehouse::model::Amr::PASSWORD,
                 expires_at: NOW + 3600,
                 last_seen_at: NOW,
+                user_agent: None,
+                ip: None,
             },
             None,
             None,
@@ -1175,6 +1180,20 @@ async fn a_new_session_replaces_the_browsers_old_one_with_its_record(db: Databas
     .unwrap();
     assert!(alive("new", NOW + 6).await);
     assert!(!alive("old", NOW + 6).await);
+    // It keeps where it was signed in from, for its person to see.
+    let (kept, _) = s
+        .session(&tokens::hash("new"), NOW + 6)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept, session_of(&alice, "new", NOW + 5));
+    assert_eq!(kept.user_agent.as_deref(), Some(FIREFOX));
+    let listed = s.sessions(&alice.id, NOW + 6).await.unwrap();
+    let new = listed
+        .iter()
+        .find(|x| x.id_hash == tokens::hash("new"))
+        .unwrap();
+    assert_eq!(new.ip.as_deref(), Some("198.51.100.4"));
     assert!(
         s.introspect(&p("bound"), NOW + 6).await.unwrap().is_none(),
         "the old session's tokens end with it"
@@ -1204,6 +1223,8 @@ fn session_of(u: &User, secret: &str, at: i64) -> Session {
         amr: gatehouse::model::Amr::PASSWORD,
         expires_at: at + 3600,
         last_seen_at: at,
+        user_agent: Some(FIREFOX.to_owned()),
+        ip: Some("198.51.100.4".to_owned()),
     }
 }
 
@@ -1399,6 +1420,8 @@ async fn a_session_is_touched_and_ended(db: Database) {
             amr: gatehouse::model::Amr::PASSWORD,
             expires_at: NOW + 3600,
             last_seen_at: NOW,
+            user_agent: None,
+            ip: None,
         },
         None,
         None,
@@ -1896,6 +1919,8 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
                 amr: gatehouse::model::Amr::PASSWORD,
                 expires_at: NOW - 10,
                 last_seen_at: NOW - 100,
+                user_agent: None,
+                ip: None,
             },
             None,
             None,

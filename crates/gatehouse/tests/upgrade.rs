@@ -144,9 +144,11 @@ enum ReleaseBefore {
     /// Before access tokens were stored in the order they are issued, with claims about the
     /// user in access tokens and PostgreSQL's clients announced.
     AccessTokenOrder,
-    /// Before security notices: the previous release, with access tokens stored in the order
-    /// they are issued.
+    /// Before security notices, with access tokens stored in the order they are issued.
     SecurityNotices,
+    /// Before sessions kept their browser and address: the previous release, with security
+    /// notices.
+    SessionBrowser,
 }
 
 impl ReleaseBefore {
@@ -170,6 +172,7 @@ impl ReleaseBefore {
             ReleaseBefore::AccessTokenClaims => 21,
             ReleaseBefore::AccessTokenOrder => 22,
             ReleaseBefore::SecurityNotices => 23,
+            ReleaseBefore::SessionBrowser => 24,
         }
     }
 
@@ -194,6 +197,7 @@ impl ReleaseBefore {
             ReleaseBefore::AccessTokenClaims => 21,
             ReleaseBefore::AccessTokenOrder => 23,
             ReleaseBefore::SecurityNotices => 24,
+            ReleaseBefore::SessionBrowser => 25,
         }
     }
 
@@ -216,13 +220,17 @@ impl ReleaseBefore {
                 | ReleaseBefore::AccessTokenClaims
                 | ReleaseBefore::AccessTokenOrder
                 | ReleaseBefore::SecurityNotices
+                | ReleaseBefore::SessionBrowser
         )
     }
 
     /// Whether its families kept the expiry of their last access token (it set it with each
     /// access token it issued).
     fn keeps_access_expiry(self) -> bool {
-        matches!(self, ReleaseBefore::SecurityNotices)
+        matches!(
+            self,
+            ReleaseBefore::SecurityNotices | ReleaseBefore::SessionBrowser
+        )
     }
 
     /// Whether its PostgreSQL schema kept the answers for a retry in `token_retry`.
@@ -238,6 +246,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::AccessTokenClaims
                 | ReleaseBefore::AccessTokenOrder
                 | ReleaseBefore::SecurityNotices
+                | ReleaseBefore::SessionBrowser
         )
     }
 
@@ -257,6 +266,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::AccessTokenClaims
                 | ReleaseBefore::AccessTokenOrder
                 | ReleaseBefore::SecurityNotices
+                | ReleaseBefore::SessionBrowser
         )
     }
 }
@@ -287,6 +297,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0021_custom_claims.sql"),
         include_str!("../migrations/sqlite/0022_access_token_claims.sql"),
         include_str!("../migrations/sqlite/0023_access_tokens_in_issue_order.sql"),
+        include_str!("../migrations/sqlite/0024_security_notices.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -796,8 +807,10 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         .await
         .unwrap()
         .expect("the old session");
-    // Every sign-in before second factors was made with a password.
+    // Every sign-in before second factors was made with a password; where from, no release
+    // before this one kept.
     assert_eq!(session.amr, gatehouse::model::Amr::PASSWORD);
+    assert_eq!((session.user_agent, session.ip), (None, None));
     assert!(
         s.introspect(&Presented::by_hash(tokens::hash(ACCESS)), T0)
             .await
@@ -1043,13 +1056,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::SecurityNotices,
+        ReleaseBefore::SessionBrowser,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::SessionBrowser,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_security_notices() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::SecurityNotices,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_security_notices() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::SecurityNotices,

@@ -2,6 +2,7 @@
 //! recovery codes), passkeys and the policy that asks for them, login sessions, form tokens and
 //! brute-force protection.
 
+pub mod browsers;
 pub mod email_links;
 pub mod forms;
 pub mod notices;

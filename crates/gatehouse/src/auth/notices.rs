@@ -10,7 +10,7 @@
 //! chosen when it is sent (`mail::run`), in the person's language then.
 
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, Factors, Notice, NoticeKind};
+use crate::model::{AuditKind, AuditRecord, Factors, Notice, NoticeKind, Session};
 
 /// How long a notice is tried: news older than a day is given up (and, without a mail
 /// server, swept unsent).
@@ -86,20 +86,24 @@ pub struct Browsers {
     pub others_known: bool,
 }
 
-/// The notice a sign-in of `person` from a browser calls for: one when the browser is new to
-/// them and another is known, so that someone who signs in with their password, or a stolen
-/// second factor, is seen. None for a browser they used before, nor for their first sign-in
-/// known here (an account just made; the first after an upgrade, before browsers were kept).
-pub fn for_sign_in(
-    person: &Addressee,
-    browsers: Browsers,
-    ip: Option<String>,
-    at: UnixTime,
-) -> Option<Notice> {
+/// The notice the sign-in that opened `session` for `person` calls for: one when its browser
+/// is new to them and another is known, so that someone who signs in with their password, or
+/// a stolen second factor, is seen; it names the address and the browser (its `User-Agent`,
+/// described when worded) the session was signed in from. None for a browser they used
+/// before, nor for their first sign-in known here (an account just made; the first after an
+/// upgrade, before browsers were kept).
+pub fn for_sign_in(person: &Addressee, browsers: Browsers, session: &Session) -> Option<Notice> {
     if browsers.this_one_known || !browsers.others_known {
         return None;
     }
-    tell(person, NoticeKind::NewSignIn, None, ip, at)
+    let (browser, ip) = (session.user_agent.clone(), session.ip.clone());
+    tell(
+        person,
+        NoticeKind::NewSignIn,
+        browser,
+        ip,
+        session.last_seen_at,
+    )
 }
 
 fn tell(
@@ -269,27 +273,37 @@ mod tests {
 
     #[test]
     fn a_sign_in_from_a_new_browser_is_told_once_another_is_known() {
-        let ip = || Some("198.51.100.4".to_owned());
+        let session = Session {
+            id_hash: "h".into(),
+            user_id: "u1".into(),
+            auth_time: 9_000,
+            amr: crate::model::Amr::PASSWORD,
+            expires_at: 9_000 + 3600,
+            last_seen_at: 9_000,
+            user_agent: Some("Firefox/128.0".into()),
+            ip: Some("198.51.100.4".into()),
+        };
         let seen = |this_one_known, others_known| Browsers {
             this_one_known,
             others_known,
         };
-        let told = for_sign_in(&alice(), seen(false, true), ip(), 9_000).unwrap();
+        let told = for_sign_in(&alice(), seen(false, true), &session).unwrap();
         assert_eq!(told.kind, NoticeKind::NewSignIn);
         assert_eq!(
             (told.to.as_str(), told.ip.as_deref(), told.at),
             ("alice@example.com", Some("198.51.100.4"), 9_000)
         );
+        assert_eq!(told.detail.as_deref(), Some("Firefox/128.0"), "the browser");
         // A browser used before, or one that won a race a moment ago, is no news.
-        assert_eq!(for_sign_in(&alice(), seen(true, true), ip(), 9_000), None);
-        assert_eq!(for_sign_in(&alice(), seen(true, false), ip(), 9_000), None);
+        assert_eq!(for_sign_in(&alice(), seen(true, true), &session), None);
+        assert_eq!(for_sign_in(&alice(), seen(true, false), &session), None);
         // The first browser known for them: an account just made, or the first sign-in
         // since browsers were kept.
-        assert_eq!(for_sign_in(&alice(), seen(false, false), ip(), 9_000), None);
+        assert_eq!(for_sign_in(&alice(), seen(false, false), &session), None);
         let disabled = Addressee {
             disabled: true,
             ..alice()
         };
-        assert_eq!(for_sign_in(&disabled, seen(false, true), ip(), 9_000), None);
+        assert_eq!(for_sign_in(&disabled, seen(false, true), &session), None);
     }
 }

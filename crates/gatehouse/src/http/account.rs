@@ -62,7 +62,7 @@ pub(super) async fn page(Localized(state): Localized, jar: CookieJar) -> Respons
 
 /// The login form's answer when it continued to the account page (`http::authorize::login`).
 pub(super) async fn login(state: &AppState, jar: CookieJar, attempt: Attempt<'_>) -> Response {
-    let (peer, username) = (attempt.peer, attempt.username.to_owned());
+    let (peer, username) = (attempt.peer.clone(), attempt.username.to_owned());
     let user = match check_password(state, attempt).await {
         Ok(user) => user,
         Err(SignInRefused::Retry(status, message)) => {
@@ -199,7 +199,8 @@ pub(super) async fn act(
             return login_page(&state, jar, &user.username, None, StatusCode::OK).await;
         }
         "change_password" => {
-            return change_password(&state, jar, peer, &session, &user, &form, record).await;
+            return change_password(&state, jar, peer.clone(), &session, &user, &form, record)
+                .await;
         }
         "end_session" => {
             return end_sessions(&state, jar, &session, &user, Some(&form.session), record).await;
@@ -540,8 +541,10 @@ async fn change_password(
         Ok(out) => out,
         Err(e) => return failed(state, store_error(e)),
     };
-    let (jar, renewed) = match signin::open_session(state, jar, user, session.amr, now, None).await
-    {
+    // The same browser goes on, in a new session: where it was signed in from stays.
+    let origin = signin::Origin::of_session(session);
+    let renewed = signin::open_session(state, jar, user, session.amr, now, origin, None).await;
+    let (jar, renewed) = match renewed {
         Ok(s) => s,
         Err(e) => return failed(state, e),
     };

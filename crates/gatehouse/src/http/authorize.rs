@@ -223,7 +223,7 @@ pub(super) async fn login(
     };
     let state = state.asked_for(&request.ui_locales);
     let attempt = Attempt {
-        peer,
+        peer: peer.clone(),
         username: &username,
         password: form.password,
         client_id: Some(&request.client_id),
@@ -253,7 +253,7 @@ pub(super) async fn login(
         redirect_uri: Some(&request.redirect_uri),
         client_id: Some(&request.client_id),
     };
-    match signin::after_password(&state, jar, peer, &user, request.required(), &to).await {
+    match signin::after_password(&state, jar, peer.clone(), &user, request.required(), &to).await {
         Ok(SignIn::Done(jar, session)) => {
             signed_in(&state, peer, jar, &request, &form.request, &user, &session).await
         }

@@ -230,7 +230,7 @@ pub(super) async fn add_person(
     jar: CookieJar,
     Form(form): Form<NewPersonForm>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -278,7 +278,7 @@ pub(super) async fn add_person(
             password,
         )
     };
-    let ops = admin.ops(&state, peer);
+    let ops = admin.ops(&state, peer.clone());
     let user = match ops.add_user(&state.passwords, new).await {
         Ok(u) => u,
         Err(AdminError::Store(StoreError::Conflict(what))) => {
@@ -337,7 +337,7 @@ pub(super) async fn act(
     Path(username): Path<String>,
     Form(form): Form<PersonForm>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -345,7 +345,7 @@ pub(super) async fn act(
     if !admin.base(&state).recent {
         return show_person(&state, &admin, &username, None, Some(t.not_recent)).await;
     }
-    let ops = admin.ops(&state, peer);
+    let ops = admin.ops(&state, peer.clone());
     let target = match ops.user(&username).await {
         Ok(u) => u,
         Err(e) => return admin_failed(&state, e),
@@ -482,7 +482,7 @@ async fn show_person_with(
     notice: Option<&str>,
     (error, claims_sent): (Option<&str>, Option<&str>),
 ) -> Response {
-    let ops = admin.ops(state, Peer(None));
+    let ops = admin.ops(state, Peer(None, None));
     let user = match ops.user(username).await {
         Ok(u) => u,
         Err(e) => return admin_failed(state, e),
@@ -584,7 +584,7 @@ pub(super) async fn add_group(
     jar: CookieJar,
     Form(form): Form<GroupForm>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -642,7 +642,7 @@ pub(super) async fn change_group(
     Path(name): Path<String>,
     Form(form): Form<GroupForm>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -735,7 +735,7 @@ async fn show_group_with(
     notice: Option<&str>,
     (error, claims_sent): (Option<&str>, Option<&str>),
 ) -> Response {
-    let ops = admin.ops(state, Peer(None));
+    let ops = admin.ops(state, Peer(None, None));
     let first = ops.members_page(name, None, MEMBERS_SHOWN + 1);
     let owner = ClaimOwner::Group(name.to_owned());
     let loaded = (
@@ -926,7 +926,7 @@ pub(super) async fn add_client(
     jar: CookieJar,
     axum_extra::extract::Form(form): axum_extra::extract::Form<ClientForm>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1005,7 +1005,7 @@ pub(super) async fn change_client(
     Path(client_id): Path<String>,
     axum_extra::extract::Form(form): axum_extra::extract::Form<ClientForm>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -1190,7 +1190,7 @@ pub(super) async fn rotate_keys(
     jar: CookieJar,
     Form(form): Form<KeysForm>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer, &form.csrf).await {
+    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
         Ok(a) => a,
         Err(r) => return r,
     };

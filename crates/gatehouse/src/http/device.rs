@@ -183,7 +183,7 @@ pub(super) async fn login(
     typed: &str,
     require: AuthPolicy,
 ) -> Response {
-    let (peer, username) = (attempt.peer, attempt.username.to_owned());
+    let (peer, username) = (attempt.peer.clone(), attempt.username.to_owned());
     let user = match check_password(state, attempt).await {
         Ok(user) => user,
         Err(SignInRefused::Retry(status, message)) => {
@@ -208,7 +208,7 @@ pub(super) async fn login(
         redirect_uri: None,
         client_id: None,
     };
-    match signin::after_password(state, jar, peer, &user, require, &to).await {
+    match signin::after_password(state, jar, peer.clone(), &user, require, &to).await {
         Ok(SignIn::Done(jar, session)) => signed_in(state, peer, jar, &session, &user, typed).await,
         Ok(SignIn::Page(page)) => page,
         Err(e) => failed(state, e),

@@ -30,7 +30,9 @@ use super::pages::catalogue::NoticeFacts;
 use super::{AppState, Peer, pages};
 use crate::auth::email_links::{self, LinkUse};
 use crate::mail::Mail;
-use crate::model::{AuditKind, AuditRecord, EmailPurpose, EmailToken, QueuedNotice, User};
+use crate::model::{
+    AuditKind, AuditRecord, EmailPurpose, EmailToken, NoticeKind, QueuedNotice, User,
+};
 use crate::oidc::authorize::Refusal;
 use crate::oidc::{OAuthError, tokens};
 
@@ -214,7 +216,7 @@ async fn request(state: &AppState, peer: Peer, jar: CookieJar, identifier: &str)
         Err(e) => return failed(state, store_error(e)),
     };
     for user in users.iter().filter(|u| !u.disabled) {
-        if let Err(e) = send_link(state, peer, user, EmailPurpose::Reset).await {
+        if let Err(e) = send_link(state, peer.clone(), user, EmailPurpose::Reset).await {
             return failed(state, store_error(e));
         }
     }
@@ -325,7 +327,13 @@ fn notice_message(state: &AppState, queued: &QueuedNotice) -> Mail {
         kind: n.kind,
         when: pages::moment(n.at),
         from: n.ip.as_deref(),
-        new_address: n.detail.as_deref(),
+        browser: (n.kind == NoticeKind::NewSignIn)
+            .then(|| pages::browser_words(&look, n.detail.as_deref()))
+            .flatten(),
+        new_address: n
+            .detail
+            .as_deref()
+            .filter(|_| n.kind == NoticeKind::AddressChanged),
         account: &account,
         reset: &reset,
     };

@@ -512,9 +512,10 @@ impl AppState {
 
 /// The address of the client that sent the request ([`client_address`]). `None` when unknown,
 /// as in tests that call the router directly. It keys the failed-login counters and goes into
-/// the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer(pub Option<IpAddr>);
+/// the audit log. Beside it, the browser's `User-Agent` as a session keeps it
+/// (`auth::browsers::kept`), for a sign-in to show its person where it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer(pub Option<IpAddr>, pub Option<Arc<str>>);
 
 /// Who sent a request that arrived from `peer` with these `X-Forwarded-For` entries (in order,
 /// from every such header): the peer itself, unless it is a proxy the operator named
@@ -567,12 +568,14 @@ impl FromRequestParts<AppState> for Peer {
             .flat_map(|v| v.split(','))
             .collect();
         let c = &state.config;
-        Ok(Peer(client_address(
-            peer,
-            &forwarded,
-            c.trust_forwarded_for,
-            &c.trusted_proxies,
-        )))
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        Ok(Peer(
+            client_address(peer, &forwarded, c.trust_forwarded_for, &c.trusted_proxies),
+            crate::auth::browsers::kept(user_agent).map(Arc::from),
+        ))
     }
 }
 

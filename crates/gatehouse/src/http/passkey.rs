@@ -410,7 +410,7 @@ pub(super) async fn sign_in(
     // Proved: their own language from here on (not before, which would tell whoever
     // presented a passkey's id which language its account speaks).
     let state = state.for_person(&user);
-    match signin::start_session(&state, jar, peer, &user, Amr::PASSKEY, client_id).await {
+    match signin::start_session(&state, jar, peer.clone(), &user, Amr::PASSKEY, client_id).await {
         Ok((jar, session)) => {
             signin::continue_after(
                 &state,

@@ -276,7 +276,7 @@ pub(super) async fn enrol_passkey(
         password: true,
         ..Amr::PASSKEY
     };
-    match start_session(&state, jar, peer, &step.user, amr, to.client_id).await {
+    match start_session(&state, jar, peer.clone(), &step.user, amr, to.client_id).await {
         Ok((jar, session)) => signed_in(&state, peer, jar, &step, &session).await,
         Err(e) => authorize::refuse(&state, Refusal::Page(e)),
     }
@@ -300,13 +300,41 @@ pub(super) async fn start_session(
     if let Some(c) = client_id {
         record = record.client(c);
     }
-    let (jar, session) = open_session(state, jar, user, amr, now, Some(record)).await?;
+    let origin = Origin::of(&peer);
+    let (jar, session) = open_session(state, jar, user, amr, now, origin, Some(record)).await?;
     tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
     metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
     Ok((jar, session))
 }
 
-/// A new session for `user` in this browser, which proved `amr` at `auth_time`: stored, set
+/// Where a session was signed in from, kept with it for its person to see.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Origin {
+    /// The browser's `User-Agent`, as kept (`auth::browsers::kept`).
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Origin {
+    /// Where the request `peer` sent came from.
+    pub(super) fn of(peer: &Peer) -> Origin {
+        Origin {
+            user_agent: peer.1.as_deref().map(str::to_owned),
+            ip: peer.0.map(|ip| ip.to_string()),
+        }
+    }
+
+    /// Where `session` was signed in from.
+    pub(super) fn of_session(session: &Session) -> Origin {
+        Origin {
+            user_agent: session.user_agent.clone(),
+            ip: session.ip.clone(),
+        }
+    }
+}
+
+/// A new session for `user` in this browser, which proved `amr` at `auth_time` (from
+/// `origin`): stored, set
 /// as the browser's cookie, and the browser's previous session (with the refresh tokens tied
 /// to it) ended, with `audit` in the same transaction. A sign-in does this, and so does a
 /// password change for the browser that made it (every other session of the person ends).
@@ -316,6 +344,7 @@ pub(super) async fn open_session(
     user: &User,
     amr: Amr,
     auth_time: UnixTime,
+    origin: Origin,
     audit: Option<AuditRecord>,
 ) -> Result<(CookieJar, Session), OAuthError> {
     let now = state.now();
@@ -327,6 +356,8 @@ pub(super) async fn open_session(
         amr,
         expires_at: now + state.config.session_ttl,
         last_seen_at: now,
+        user_agent: origin.user_agent,
+        ip: origin.ip,
     };
     // A browser holds one session: the one it had (another user's, or the same user's before
     // `prompt=login`) ends now, and the refresh tokens tied to it with it.
@@ -720,11 +751,19 @@ pub(super) async fn verify(
         tracing::warn!(error = %e, "could not settle the second factor's counters");
     }
     tracing::debug!(user = %user.id, ?kind, "second factor accepted");
-    let (jar, session) =
-        match start_session(&state, jar, peer, user, Amr::PASSWORD_AND_OTP, to.client_id).await {
-            Ok(s) => s,
-            Err(e) => return authorize::refuse(&state, Refusal::Page(e)),
-        };
+    let (jar, session) = match start_session(
+        &state,
+        jar,
+        peer.clone(),
+        user,
+        Amr::PASSWORD_AND_OTP,
+        to.client_id,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return authorize::refuse(&state, Refusal::Page(e)),
+    };
     signed_in(&state, peer, jar, &step, &session).await
 }
 

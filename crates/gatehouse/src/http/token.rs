@@ -59,7 +59,7 @@ async fn dispatch(
         state,
         client: &client,
         form: &form,
-        peer,
+        peer: &peer,
         proof: proof.as_ref(),
         once: &once,
     };
@@ -202,7 +202,7 @@ struct Context<'a> {
     state: &'a AppState,
     client: &'a Client,
     form: &'a Form,
-    peer: Peer,
+    peer: &'a Peer,
     /// The request's DPoP proof, verified.
     proof: Option<&'a Proof>,
     /// The one-time JWTs of the request (its client assertion, its DPoP proof), to take with

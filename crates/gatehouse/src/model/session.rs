@@ -15,6 +15,11 @@ pub struct Session {
     pub expires_at: UnixTime,
     /// When the session was last used, for the idle timeout.
     pub last_seen_at: UnixTime,
+    /// The `User-Agent` of the browser it was signed in from, as kept
+    /// (`auth::browsers::kept`): shown to its person, described (`auth::browsers::describe`).
+    pub user_agent: Option<String>,
+    /// The client address it was signed in from.
+    pub ip: Option<String>,
 }
 
 /// What ending a user's sessions took away.

@@ -14,7 +14,8 @@ macro_rules! user_columns {
 /// A session's columns, from `session s`.
 macro_rules! session_columns {
     () => {
-        "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at, s.amr"
+        "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at, s.amr, s.user_agent, \
+         s.ip"
     };
 }
 
@@ -266,7 +267,7 @@ pub(crate) use {
 };
 
 /// How many columns `session_columns!` names: where the next column starts after them.
-pub(crate) const SESSION_FIELDS: usize = 6;
+pub(crate) const SESSION_FIELDS: usize = 8;
 
 /// How many columns `device_columns!` names.
 pub(crate) const DEVICE_FIELDS: usize = 12;

@@ -29,8 +29,8 @@ pub const FORMAT: &str = "gatehouse-export";
 /// (`private_key_jwt`) and no client required pushed authorization requests; version 7 had no
 /// client that required signed request objects; version 8 had no client that required DPoP;
 /// version 9 had no custom claims; version 10 had no client whose access tokens carried claims
-/// about the user.
-pub const VERSION: u32 = 11;
+/// about the user; version 11 kept no browser or address with a session.
+pub const VERSION: u32 = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -303,6 +303,8 @@ impl From<Session> for SessionRow {
             expires_at: s.expires_at,
             last_seen_at: s.last_seen_at,
             amr: s.amr.stored(),
+            user_agent: s.user_agent,
+            ip: s.ip,
         }
     }
 }
@@ -387,6 +389,11 @@ pub struct SessionRow {
     /// How the sign-in was made (`model::Amr::stored`); absent before version 5 (then `pwd`).
     #[serde(default = "password_amr")]
     pub amr: String,
+    /// The browser and address it was signed in from; absent before version 12.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub ip: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

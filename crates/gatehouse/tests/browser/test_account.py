@@ -30,6 +30,11 @@ def test_a_new_password_signs_out_the_other_browser_and_keeps_this_one(
     sessions = page.get_by_role("table", name="Your sessions").get_by_role("row")
     expect(sessions).to_have_count(2)
     expect(sessions.first).to_contain_text("This browser")
+    # Each names the browser it was signed in with, and from where.
+    named = {"chromium": "Chrome on Linux", "firefox": "Firefox on Linux"}[
+        browser.browser_type.name]
+    for row in (sessions.first, sessions.last):
+        expect(row).to_contain_text(f"{named} · from 127.0.0.1")
 
     page.get_by_label("Current password").fill("not my password")
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
@@ -44,7 +49,9 @@ def test_a_new_password_signs_out_the_other_browser_and_keeps_this_one(
     page.get_by_role("button", name="Change password").click()
     expect(page.get_by_role("status")).to_have_text(
         "Your password is changed, and your one other session is signed out.")
-    expect(page.get_by_role("table", name="Your sessions").get_by_role("row")).to_have_count(1)
+    kept = page.get_by_role("table", name="Your sessions").get_by_role("row")
+    expect(kept).to_have_count(1)
+    expect(kept).to_contain_text(named)
 
     other.reload()
     expect(other.get_by_role("heading", level=1)).to_have_text("Sign in")

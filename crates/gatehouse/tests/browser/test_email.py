@@ -18,6 +18,8 @@ from test_console import sign_in_as_administrator
 from test_sign_in import fill_login
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +125,15 @@ def test_a_person_resets_their_password_in_german_in_an_english_browser(browser,
 
 def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, server, sink):
     """The laptop the person always uses is no news; a phone that never signed in as them is,
-    in their mailbox, saying when and what to do; the laptop again is not."""
+    in their mailbox, saying when, with which browser and what to do; the laptop again is
+    not."""
     user = server.add_user()
     laptop = browser_page
     laptop.goto(f"{server.issuer}/account")
     fill_login(laptop, user)
     expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
 
-    phone = browser.new_context().new_page()
+    phone = browser.new_context(user_agent=IPHONE).new_page()
     phone.goto(f"{server.issuer}/account")
     fill_login(phone, user)
     expect(phone.get_by_role("heading", level=1)).to_have_text("Your account")
@@ -139,6 +142,7 @@ def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, s
     assert notice["Subject"] == "A new sign-in to your Gatehouse account"
     text = notice.get_body(preferencelist=("plain",)).get_content()
     assert "from a browser that had not signed in as you before" in text, text
+    assert "Browser: Safari on iPhone" in text, text
     assert MailSink.link(notice, f"{server.issuer}/reset") == f"{server.issuer}/reset"
     phone.context.close()
 

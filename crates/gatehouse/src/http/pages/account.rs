@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 
 use super::signin::new_passkey_fields;
-use super::{Look, Width, alert, day, moment, notice, page, passkey_script};
+use super::{Look, Width, alert, browser_words, day, moment, notice, page, passkey_script};
 use crate::model::{Amr, AuditEvent, Consent, CustomClaims, Factors, PasskeyView, Session, User};
 
 /// What the account page shows.
@@ -288,6 +288,15 @@ fn how(look: &Look, amr: Amr) -> &'static str {
     }
 }
 
+/// The browser `s` was signed in from, in words, when it kept where it came from: a session
+/// that kept an address but no `User-Agent` was an unknown browser.
+fn session_browser(look: &Look, s: &Session) -> Option<String> {
+    browser_words(look, s.user_agent.as_deref()).or_else(|| {
+        s.ip.is_some()
+            .then(|| look.text.account.unknown_browser.to_owned())
+    })
+}
+
 fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
     let t = &look.text.account;
     let others = v
@@ -302,6 +311,11 @@ fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
                     td {
                         @if s.id_hash == v.this_session {
                             strong { (t.this_browser) } br;
+                        }
+                        @if let Some(browser) = session_browser(look, s) {
+                            (browser)
+                            @if let Some(ip) = &s.ip { " · " ((t.signed_in_from)(ip)) }
+                            br;
                         }
                         ((t.session_started)(&moment(s.auth_time), how(look, s.amr))) br;
                         span.muted { ((t.session_last_active)(&moment(s.last_seen_at))) }

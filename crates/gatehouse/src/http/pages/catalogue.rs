@@ -411,6 +411,12 @@ pub(in crate::http) struct AccountText {
     pub this_browser: &'static str,
     pub session_started: fn(&str, &str) -> String,
     pub session_last_active: fn(&str) -> String,
+    /// A browser as `auth::browsers::describe` names it: its name, and the system it runs on.
+    pub browser_on: fn(&str, Option<&str>) -> String,
+    /// A session's browser that names no browser a person would know.
+    pub unknown_browser: &'static str,
+    /// The client address a session was signed in from.
+    pub signed_in_from: fn(&str) -> String,
     pub sign_out_session: fn(&str) -> String,
     pub sign_out_everywhere_else: &'static str,
     pub no_other_sessions: &'static str,
@@ -488,6 +494,8 @@ pub(in crate::http) struct NoticeFacts<'a> {
     pub when: String,
     /// The address the change came from, when a request made it.
     pub from: Option<&'a str>,
+    /// The browser a new sign-in was made with, in words (`pages::browser_words`).
+    pub browser: Option<String>,
     /// The new address, for `NoticeKind::AddressChanged`.
     pub new_address: Option<&'a str>,
     /// The account page, where the person sees their recent activity.
@@ -977,6 +985,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         this_browser: "This browser",
         session_started: |at, how| format!("Signed in {at} {how}"),
         session_last_active: |at| format!("last active {at}"),
+        browser_on: |browser, system| match system {
+            Some(system) => format!("{browser} on {system}"),
+            None => browser.to_owned(),
+        },
+        unknown_browser: "An unknown browser",
+        signed_in_from: |ip| format!("from {ip}"),
         sign_out_session: |at| format!("Sign out the session that signed in {at}"),
         sign_out_everywhere_else: "Sign out everywhere else",
         no_other_sessions: "You are signed in nowhere else.",
@@ -1158,6 +1172,10 @@ pub(in crate::http) static ENGLISH: Text = Text {
                 },
             };
             let from = f.from.map(|ip| format!("From: {ip}\n")).unwrap_or_default();
+            let from = match &f.browser {
+                Some(browser) => format!("{from}Browser: {browser}\n"),
+                None => from,
+            };
             let advice = if f.kind.by_administrator() {
                 format!(
                     "If you did not expect this, ask your administrator why.\n\n\

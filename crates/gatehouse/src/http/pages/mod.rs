@@ -284,6 +284,17 @@ pub(super) fn language_switch(
     }
 }
 
+/// The browser a session was signed in from, in words ("Firefox on Linux"), from the
+/// `User-Agent` it kept: none when it kept none (a session of an earlier release), "an unknown
+/// browser" when that names no browser a person would know.
+pub(in crate::http) fn browser_words(look: &Look, user_agent: Option<&str>) -> Option<String> {
+    let t = &look.text.account;
+    Some(match crate::auth::browsers::describe(user_agent?) {
+        Some(d) => (t.browser_on)(&d.browser, d.system.as_deref()),
+        None => t.unknown_browser.to_owned(),
+    })
+}
+
 /// An error a person must read before anything else, announced by screen readers.
 pub(super) fn alert(error: Option<&str>) -> Markup {
     html! {

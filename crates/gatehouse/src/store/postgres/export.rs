@@ -149,22 +149,36 @@ impl PgStore {
             "SELECT group_id, name, value FROM group_claim ORDER BY group_id, name",
         )
         .await?;
-        let sessions = sqlx::query_as::<_, (String, String, i64, i64, i64, String)>(
-            "SELECT id_hash, user_id, auth_time, expires_at, last_seen_at, amr FROM session
-             ORDER BY auth_time, id_hash",
+        type SessionTuple = (
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let sessions = sqlx::query_as::<_, SessionTuple>(
+            "SELECT id_hash, user_id, auth_time, expires_at, last_seen_at, amr, user_agent, ip
+             FROM session ORDER BY auth_time, id_hash",
         )
         .fetch_all(&mut *c)
         .await
         .map_err(db_error)?
         .into_iter()
         .map(
-            |(id_hash, user_id, auth_time, expires_at, last_seen_at, amr)| SessionRow {
-                id_hash,
-                user_id,
-                auth_time,
-                expires_at,
-                last_seen_at,
-                amr,
+            |(id_hash, user_id, auth_time, expires_at, last_seen_at, amr, user_agent, ip)| {
+                SessionRow {
+                    id_hash,
+                    user_id,
+                    auth_time,
+                    expires_at,
+                    last_seen_at,
+                    amr,
+                    user_agent,
+                    ip,
+                }
             },
         )
         .collect();
@@ -522,8 +536,9 @@ impl PgStore {
             }
             for x in &s.sessions {
                 sqlx::query(
-                    "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr,
+                                          user_agent, ip)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&x.id_hash)
                 .bind(&x.user_id)
@@ -531,6 +546,8 @@ impl PgStore {
                 .bind(x.expires_at)
                 .bind(x.last_seen_at)
                 .bind(&x.amr)
+                .bind(&x.user_agent)
+                .bind(&x.ip)
                 .execute(&mut *c)
                 .await?;
             }

@@ -139,6 +139,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "security notices",
         include_str!("../../../migrations/postgres/0025_security_notices.sql"),
     ),
+    (
+        26,
+        "session browser",
+        include_str!("../../../migrations/postgres/0026_session_browser.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -146,6 +146,8 @@ pub(super) fn session_from(r: &PgRow) -> Result<Session, sqlx::Error> {
         expires_at: r.try_get(3)?,
         last_seen_at: r.try_get(4)?,
         amr: Amr::from_stored(r.try_get::<&str, _>(5)?),
+        user_agent: r.try_get(6)?,
+        ip: r.try_get(7)?,
     })
 }
 

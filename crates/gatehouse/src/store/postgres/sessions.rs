@@ -21,17 +21,16 @@ macro_rules! random_jti {
     };
 }
 
-/// Records that the browser `browser_hash` signed in as `user_id` at `now`, and queues the
-/// notice a browser new to them calls for (`notices::for_sign_in`, from `ip`). Known or not is
+/// Records that the browser `browser_hash` signed in, opening `session`, and queues the
+/// notice a browser new to its person calls for (`notices::for_sign_in`). Known or not is
 /// decided by the write itself (an insert that finds another's row waits for its transaction),
 /// so of two sign-ins of one new browser at once one tells.
 async fn remember_browser(
     c: &mut PgConnection,
-    user_id: &str,
+    session: &Session,
     browser_hash: &str,
-    now: UnixTime,
-    ip: Option<String>,
 ) -> Result<(), sqlx::Error> {
+    let (user_id, now) = (session.user_id.as_str(), session.last_seen_at);
     let seen_again = sqlx::query(
         "UPDATE known_browser SET last_seen_at = $3 WHERE user_id = $1 AND browser_hash = $2",
     )
@@ -66,7 +65,7 @@ async fn remember_browser(
         others_known,
     };
     let person = addressee(&mut *c, Whom::Id(user_id)).await?;
-    if let Some(notice) = person.and_then(|p| notices::for_sign_in(&p, browsers, ip, now)) {
+    if let Some(notice) = person.and_then(|p| notices::for_sign_in(&p, browsers, session)) {
         queue_notice(c, &notice).await?;
     }
     Ok(())
@@ -166,8 +165,9 @@ impl Sessions for PgStore {
             let browser = browser.clone();
             Box::pin(async move {
                 sqlx::query(
-                    "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr,
+                                          user_agent, ip)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&s.id_hash)
                 .bind(&s.user_id)
@@ -175,6 +175,8 @@ impl Sessions for PgStore {
                 .bind(s.expires_at)
                 .bind(s.last_seen_at)
                 .bind(s.amr.stored())
+                .bind(&s.user_agent)
+                .bind(&s.ip)
                 .execute(&mut *c)
                 .await?;
                 // Ended as the new session starts (its `last_seen_at` is now).
@@ -182,8 +184,7 @@ impl Sessions for PgStore {
                     end_session(&mut *c, &old, s.last_seen_at).await?;
                 }
                 if let Some(browser) = &browser {
-                    let ip = audit.as_ref().and_then(|a| a.ip.clone());
-                    remember_browser(&mut *c, &s.user_id, browser, s.last_seen_at, ip).await?;
+                    remember_browser(&mut *c, &s, browser).await?;
                 }
                 insert_outcome_audit(&mut *c, audit).await
             })

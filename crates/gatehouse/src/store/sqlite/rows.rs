@@ -100,6 +100,8 @@ pub(super) fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
         expires_at: row.get(3)?,
         last_seen_at: row.get(4)?,
         amr: Amr::from_stored(&row.get::<_, String>(5)?),
+        user_agent: row.get(6)?,
+        ip: row.get(7)?,
     })
 }
 

@@ -20,16 +20,15 @@ macro_rules! random_jti {
     };
 }
 
-/// Records that the browser `browser_hash` signed in as `user_id` at `now`, and queues the
-/// notice a browser new to them calls for (`notices::for_sign_in`, from `ip`). Known or not is
+/// Records that the browser `browser_hash` signed in, opening `session`, and queues the
+/// notice a browser new to its person calls for (`notices::for_sign_in`). Known or not is
 /// decided by the write itself, so of two sign-ins of one new browser at once one tells.
 fn remember_browser(
     tx: &Connection,
-    user_id: &str,
+    session: &Session,
     browser_hash: &str,
-    now: UnixTime,
-    ip: Option<String>,
 ) -> rusqlite::Result<()> {
+    let (user_id, now) = (session.user_id.as_str(), session.last_seen_at);
     let seen_again = tx
         .prepare_cached(
             "UPDATE known_browser SET last_seen_at = ?3 WHERE user_id = ?1 AND browser_hash = ?2",
@@ -54,7 +53,7 @@ fn remember_browser(
         others_known,
     };
     let person = addressee(tx, Whom::Id(user_id))?;
-    if let Some(notice) = person.and_then(|p| notices::for_sign_in(&p, browsers, ip, now)) {
+    if let Some(notice) = person.and_then(|p| notices::for_sign_in(&p, browsers, session)) {
         queue_notice(tx, &notice)?;
     }
     Ok(())
@@ -117,8 +116,9 @@ impl Sessions for SqliteStore {
     ) -> StoreResult<()> {
         self.write(move |tx| {
             tx.prepare_cached(
-                "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr,
+                                      user_agent, ip)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 session.id_hash,
@@ -126,15 +126,16 @@ impl Sessions for SqliteStore {
                 session.auth_time,
                 session.expires_at,
                 session.last_seen_at,
-                session.amr.stored()
+                session.amr.stored(),
+                session.user_agent,
+                session.ip
             ])?;
             // Ended as the new session starts (its `last_seen_at` is now).
             if let Some(old) = &replaces {
                 end_session(tx, old, session.last_seen_at)?;
             }
             if let Some(browser) = &browser {
-                let ip = audit.as_ref().and_then(|a| a.ip.clone());
-                remember_browser(tx, &session.user_id, browser, session.last_seen_at, ip)?;
+                remember_browser(tx, &session, browser)?;
             }
             insert_outcome_audit(tx, audit.as_ref())
         })

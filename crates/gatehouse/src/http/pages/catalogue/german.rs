@@ -334,6 +334,12 @@ pub(in crate::http) static GERMAN: Text = Text {
         this_browser: "Dieser Browser",
         session_started: |at, how| format!("Angemeldet am {at} {how}"),
         session_last_active: |at| format!("zuletzt aktiv am {at}"),
+        browser_on: |browser, system| match system {
+            Some(system) => format!("{browser} unter {system}"),
+            None => browser.to_owned(),
+        },
+        unknown_browser: "Ein unbekannter Browser",
+        signed_in_from: |ip| format!("von {ip}"),
         sign_out_session: |at| format!("Die am {at} begonnene Sitzung abmelden"),
         sign_out_everywhere_else: "Überall sonst abmelden",
         no_other_sessions: "Sie sind nirgendwo sonst angemeldet.",
@@ -977,6 +983,10 @@ fn german_notice(f: &NoticeFacts<'_>) -> String {
         },
     };
     let from = f.from.map(|ip| format!("Von: {ip}\n")).unwrap_or_default();
+    let from = match &f.browser {
+        Some(browser) => format!("{from}Browser: {browser}\n"),
+        None => from,
+    };
     let advice = if f.kind.by_administrator() {
         format!(
             "Haben Sie das nicht erwartet, fragen Sie die Administration nach dem Grund.\n\n\
