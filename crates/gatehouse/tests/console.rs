@@ -21,6 +21,10 @@ use common::{add_user, hidden_input, user};
 use gatehouse::admin::{Admin, NewGroup};
 use gatehouse::model::{AuditKind, AuditQuery, AuditRecord, ClaimOwner};
 
+/// A phone's browser's `User-Agent`.
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+
 /// Ada, an administrator (in `admins`), and Bob, who is not; Ada's browser.
 async fn with_admin(db: Database) -> (Fixture, String) {
     let f = fixture_on(db).await;
@@ -121,8 +125,30 @@ async fn only_administrators_get_in(db: Database) {
 async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     let (f, ada) = with_admin(db).await;
     let ada_id = user(&*f.state.store, "ada").await.id;
-    let bobs = account_sign_in(&f, "bob").await;
     let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(html.contains("<h2>Where bob is signed in</h2>"), "{html}");
+    assert!(html.contains("Signed in nowhere."), "{html}");
+    let bobs = account_sign_in(&f, "bob").await;
+    // His page lists his session, with the browser and address it was signed in from.
+    let phone = Browser {
+        user_agent: Some(IPHONE),
+        from: Some([198, 51, 100, 7]),
+        ..Browser::default()
+    };
+    let r = post_login_from(
+        &f,
+        &authorize_uri("web", ""),
+        "bob",
+        common::PASSWORD,
+        phone,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(
+        html.contains("Safari on iPhone · from 198.51.100.7<br>Signed in "),
+        "{html}"
+    );
     assert!(html.contains("Disable the account"), "{html}");
     let csrf = hidden_input(&html, "csrf");
 
@@ -159,7 +185,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     assert!(
         body_text(r)
             .await
-            .contains("The account is disabled, and its one session is signed out.")
+            .contains("The account is disabled, and its 2 sessions are signed out.")
     );
     assert!(user(&*f.state.store, "bob").await.disabled);
     assert!(

@@ -491,7 +491,7 @@ async fn show_person_with(
     let loaded = async {
         let groups = store.user_groups(&user.id).await?;
         let factors = store.factors(&user.id).await?;
-        let sessions = store.sessions(&user.id, state.now()).await?.len();
+        let sessions = store.sessions(&user.id, state.now()).await?;
         let claims = store
             .custom_claims(&ClaimOwner::User(user.username.clone()))
             .await?
@@ -506,7 +506,7 @@ async fn show_person_with(
         user: &user,
         groups: &groups,
         factors: &factors,
-        sessions,
+        sessions: &sessions,
         notice,
         error,
         own: user.id == admin.user.id,

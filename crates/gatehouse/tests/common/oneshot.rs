@@ -124,6 +124,10 @@ pub struct Browser<'a> {
     pub languages: Option<&'a str>,
     /// The cookies it holds already (a `Cookie` header's value).
     pub cookies: Option<&'a str>,
+    /// Its `User-Agent`.
+    pub user_agent: Option<&'a str>,
+    /// The address it connects from.
+    pub from: Option<[u8; 4]>,
 }
 
 impl<'a> Browser<'a> {
@@ -156,6 +160,13 @@ impl<'a> Browser<'a> {
         };
         if let Some(languages) = self.languages {
             request = request.header(header::ACCEPT_LANGUAGE, languages);
+        }
+        if let Some(user_agent) = self.user_agent {
+            request = request.header(header::USER_AGENT, user_agent);
+        }
+        if let Some(ip) = self.from {
+            let peer = std::net::SocketAddr::from((ip, 40000));
+            request = request.extension(axum::extract::ConnectInfo(peer));
         }
         request
     }

@@ -297,6 +297,22 @@ fn session_browser(look: &Look, s: &Session) -> Option<String> {
     })
 }
 
+/// What a list of sessions says of `s`: the browser and address it was signed in from,
+/// `started` (when, and on the account page how), and when it was last used. The account
+/// page's, and a person's administration page.
+pub(super) fn session_lines(look: &Look, s: &Session, started: &str) -> Markup {
+    let t = &look.text.account;
+    html! {
+        @if let Some(browser) = session_browser(look, s) {
+            (browser)
+            @if let Some(ip) = &s.ip { " · " ((t.signed_in_from)(ip)) }
+            br;
+        }
+        (started) br;
+        span.muted { ((t.session_last_active)(&moment(s.last_seen_at))) }
+    }
+}
+
 fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
     let t = &look.text.account;
     let others = v
@@ -312,13 +328,7 @@ fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
                         @if s.id_hash == v.this_session {
                             strong { (t.this_browser) } br;
                         }
-                        @if let Some(browser) = session_browser(look, s) {
-                            (browser)
-                            @if let Some(ip) = &s.ip { " · " ((t.signed_in_from)(ip)) }
-                            br;
-                        }
-                        ((t.session_started)(&moment(s.auth_time), how(look, s.amr))) br;
-                        span.muted { ((t.session_last_active)(&moment(s.last_seen_at))) }
+                        (session_lines(look, s, &(t.session_started)(&moment(s.auth_time), how(look, s.amr))))
                     }
                     td {
                         @if s.id_hash != v.this_session {

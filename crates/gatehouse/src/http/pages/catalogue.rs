@@ -529,6 +529,11 @@ pub(in crate::http) struct ConsoleText {
     pub enable: &'static str,
     pub disable: &'static str,
     pub sign_out_everywhere: &'static str,
+    /// The name of the list of a person's sessions on their administration page.
+    pub sessions_of: fn(&str) -> String,
+    pub signed_in_nowhere: &'static str,
+    /// When a session in that list began.
+    pub session_since: fn(&str) -> String,
     pub reset_factors: &'static str,
     pub confirm_email: &'static str,
     pub unconfirm_email: &'static str,
@@ -1230,6 +1235,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
         enable: "Enable the account",
         disable: "Disable the account",
         sign_out_everywhere: "Sign out everywhere",
+        sessions_of: |username| format!("Where {username} is signed in"),
+        signed_in_nowhere: "Signed in nowhere.",
+        session_since: |at| format!("Signed in {at}"),
         reset_factors: "Remove the authenticator app and passkeys",
         confirm_email: "Mark the address confirmed",
         unconfirm_email: "Mark the address not confirmed",

@@ -7,8 +7,8 @@ use maud::{Markup, html};
 
 use super::{Look, Width, alert, moment, notice, page};
 use crate::model::{
-    AccessTokenFormat, AuditEvent, AuthPolicy, Client, Factors, GrantType, Group, SigningAlg,
-    SigningKey, User,
+    AccessTokenFormat, AuditEvent, AuthPolicy, Client, Factors, GrantType, Group, Session,
+    SigningAlg, SigningKey, User,
 };
 use crate::oidc::scope;
 
@@ -196,7 +196,8 @@ pub(in crate::http) struct PersonView<'a> {
     pub user: &'a User,
     pub groups: &'a [Group],
     pub factors: &'a Factors,
-    pub sessions: usize,
+    /// Their sessions, newest first.
+    pub sessions: &'a [Session],
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
     /// Whether this is the administrator's own account (which cannot be disabled here).
@@ -255,7 +256,6 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                     " · " ((t.passkeys)(v.factors.passkeys.len()))
                 }
             }
-            tr { td { (look.text.account.sessions) } td { (v.sessions) } }
             @if v.languages.len() > 1 {
                 tr {
                     td { (look.text.account.language) }
@@ -264,6 +264,20 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                             Some((tag, name)) => span lang=(tag) { (name) },
                             // A locale no catalogue matches is shown as it is.
                             None => (u.profile.locale.as_deref().unwrap_or("—")),
+                        }
+                    }
+                }
+            }
+        }
+        h2 { ((t.sessions_of)(&u.username)) }
+        @if v.sessions.is_empty() {
+            p.muted { (t.signed_in_nowhere) }
+        } @else {
+            table.list aria-label=((t.sessions_of)(&u.username)) {
+                @for s in v.sessions {
+                    tr {
+                        td {
+                            (super::account::session_lines(look, s, &(t.session_since)(&moment(s.auth_time))))
                         }
                     }
                 }
