@@ -308,7 +308,7 @@ pub(super) async fn start_session(
 }
 
 /// Where a session was signed in from, kept with it for its person to see.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(super) struct Origin {
     /// The browser's `User-Agent`, as kept (`auth::browsers::kept`).
     pub user_agent: Option<String>,
@@ -333,11 +333,11 @@ impl Origin {
     }
 }
 
-/// A new session for `user` in this browser, which proved `amr` at `auth_time` (from
-/// `origin`): stored, set
-/// as the browser's cookie, and the browser's previous session (with the refresh tokens tied
-/// to it) ended, with `audit` in the same transaction. A sign-in does this, and so does a
-/// password change for the browser that made it (every other session of the person ends).
+/// A new session for `user` in this browser, which proved `amr` at `auth_time` (signed in
+/// from `origin`): stored, set as the browser's cookie, and the browser's previous session
+/// (with the refresh tokens tied to it) ended, with `audit` in the same transaction. A sign-in
+/// does this, and so does a password change for the browser that made it (every other session
+/// of the person ends).
 pub(super) async fn open_session(
     state: &AppState,
     jar: CookieJar,

@@ -31,7 +31,8 @@ named! {
         /// Their email address was changed: told at the address it was (the new one, if any,
         /// in the detail).
         AddressChanged = "address_changed",
-        /// Someone signed in as them from a browser that had not signed in as them before.
+        /// Someone signed in as them from a browser that had not signed in as them before (its
+        /// `User-Agent` in the detail).
         NewSignIn = "new_sign_in",
     }
 }
@@ -53,7 +54,9 @@ pub struct Notice {
     /// The address it goes to: the person's when the change was made (the old one, for a new
     /// address).
     pub to: String,
-    /// What the words need besides the kind: the new address, for [`NoticeKind::AddressChanged`].
+    /// What the words need besides the kind: the new address, for
+    /// [`NoticeKind::AddressChanged`]; the browser's `User-Agent`, for
+    /// [`NoticeKind::NewSignIn`].
     pub detail: Option<String>,
     /// The address the change came from, when a request made it.
     pub ip: Option<String>,
