@@ -19,6 +19,9 @@ use common::oneshot::*;
 use common::{add_service_client, add_third_party_client, user};
 use serde_json::{Value, json};
 
+/// A browser's `User-Agent`.
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
 /// The OpenAPI document and a token with the admin scope.
 struct Admin {
     f: Fixture,
@@ -446,11 +449,37 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         .await
         .unwrap();
     tokens_for_ada(&a.f).await;
+    // And from a browser that says what it is.
+    let firefox = Browser {
+        user_agent: Some(FIREFOX),
+        from: Some([203, 0, 113, 9]),
+        ..Browser::default()
+    };
+    let r = post_login_from(
+        &a.f,
+        &authorize_uri("web", ""),
+        "ada",
+        common::PASSWORD,
+        firefox,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let sessions = "/admin/api/users/{username}/sessions";
     let (_, live) = a
         .checked(Method::GET, sessions, "/admin/api/users/ada/sessions", None)
         .await;
-    assert_eq!(live.as_array().unwrap().len(), 1);
+    let live = live.as_array().unwrap();
+    assert_eq!(live.len(), 2);
+    let named = live.iter().find(|s| s["user_agent"] == FIREFOX).unwrap();
+    assert_eq!(
+        (&named["browser"], &named["system"], &named["ip"]),
+        (&json!("Firefox"), &json!("Linux"), &json!("203.0.113.9"))
+    );
+    let unnamed = live.iter().find(|s| s["user_agent"].is_null()).unwrap();
+    assert_eq!(
+        (&unnamed["browser"], &unnamed["ip"]),
+        (&json!(null), &json!(null))
+    );
     let consents = "/admin/api/users/{username}/consents";
     let (_, given) = a
         .checked(Method::GET, consents, "/admin/api/users/ada/consents", None)
@@ -484,7 +513,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(out, json!({"sessions": 1, "token_families": 1}));
+    assert_eq!(out, json!({"sessions": 2, "token_families": 1}));
     let (_, live) = a
         .checked(Method::GET, sessions, "/admin/api/users/ada/sessions", None)
         .await;

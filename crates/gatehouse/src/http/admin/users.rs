@@ -67,14 +67,36 @@ pub(super) struct SessionView {
     pub auth_time: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// The `User-Agent` of the browser it was signed in from (at most 256 characters); `null`
+    /// for a session of a release that did not keep it.
+    #[schema(max_length = 256)]
+    pub user_agent: Option<String>,
+    /// The browser that names (`Firefox`), when it names one a person would know.
+    pub browser: Option<String>,
+    /// The system that browser runs on (`Linux`, `iPhone`), when known.
+    pub system: Option<String>,
+    /// The client address it was signed in from.
+    pub ip: Option<String>,
 }
 
 impl From<Session> for SessionView {
     fn from(s: Session) -> Self {
+        let described = s
+            .user_agent
+            .as_deref()
+            .and_then(crate::auth::browsers::describe);
+        let (browser, system) = match described {
+            Some(d) => (Some(d.browser), d.system),
+            None => (None, None),
+        };
         SessionView {
             auth_time: s.auth_time,
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,
+            user_agent: s.user_agent,
+            browser,
+            system,
+            ip: s.ip,
         }
     }
 }
