@@ -601,6 +601,13 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
 
     let listed = ok(&gatehouse(db, &["user", "consents", "ada"], None));
     assert!(listed.starts_with("partner\topenid profile\t"), "{listed}");
+    // Her one session, from the test's HTTP client: it names no browser.
+    let listed = ok(&gatehouse(db, &["user", "sessions", "ada"], None));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[0].starts_with("SIGNED IN "), "{listed}");
+    let cells: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(cells[2..], ["-", "127.0.0.1"], "{listed}");
     let out = ok(&gatehouse(db, &["user", "logout", "ada"], None));
     assert!(
         out.contains("1 sessions ended, 1 token families revoked"),
@@ -636,6 +643,12 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
     );
     refused(
         &gatehouse(db, &["user", "logout", "nobody"], None),
+        "not found",
+    );
+    let none = ok(&gatehouse(db, &["user", "sessions", "ada"], None));
+    assert_eq!(none.lines().count(), 1, "the header alone: {none}");
+    refused(
+        &gatehouse(db, &["user", "sessions", "nobody"], None),
         "not found",
     );
 

@@ -355,6 +355,15 @@ impl<'a> Admin<'a> {
         Ok(self.store.factors(&user.id).await?)
     }
 
+    /// The user's live sessions, newest first, with where each was signed in from.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn sessions(&self, username: &str) -> Result<Vec<crate::model::Session>, AdminError> {
+        let user = self.user(username).await?;
+        Ok(self.store.sessions(&user.id, self.now).await?)
+    }
+
     /// Removes the user's authenticator app and recovery codes (a lost phone), audited in the
     /// same transaction. Their sessions stay; where a policy requires a second factor, they
     /// enrol a new app at their next sign-in. Returns what they had.

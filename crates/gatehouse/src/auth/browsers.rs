@@ -25,6 +25,17 @@ pub struct Described {
     pub system: Option<String>,
 }
 
+/// In English, for the command line ("Firefox on Linux"); pages and mail word it in their
+/// language (the catalogue's `browser_on`).
+impl std::fmt::Display for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.system {
+            Some(system) => write!(f, "{} on {system}", self.browser),
+            None => f.write_str(&self.browser),
+        }
+    }
+}
+
 /// `user_agent` described, or none when it names no browser a person would know (a program,
 /// a crawler, nothing recognisable).
 pub fn describe(user_agent: &str) -> Option<Described> {
@@ -102,6 +113,9 @@ mod tests {
         for (user_agent, expected) in table {
             assert_eq!(describe(user_agent), expected, "{user_agent}");
         }
+        let firefox = on("Firefox", Some("Linux")).unwrap();
+        assert_eq!(firefox.to_string(), "Firefox on Linux");
+        assert_eq!(on("Firefox", None).unwrap().to_string(), "Firefox");
     }
 
     #[test]

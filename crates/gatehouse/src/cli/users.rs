@@ -75,6 +75,12 @@ pub enum UserCommand {
         /// The user, by username
         username: String,
     },
+    /// List a user's live sessions, newest first: when each began and was last used, and the
+    /// browser and address it was signed in from
+    Sessions {
+        /// The user, by username
+        username: String,
+    },
     /// End every session of a user and revoke every refresh token they hold
     Logout {
         /// The user, by username
@@ -269,6 +275,27 @@ pub(super) async fn user(
             for g in admin.user_groups(&username).await? {
                 println!("{}", g.name);
             }
+        }
+        UserCommand::Sessions { username } => {
+            let rows: Vec<Vec<String>> = admin
+                .sessions(&username)
+                .await?
+                .into_iter()
+                .map(|s| {
+                    let browser = s.user_agent.as_deref().map(|ua| {
+                        crate::auth::browsers::describe(ua)
+                            .map_or_else(|| "unknown".to_owned(), |d| d.to_string())
+                    });
+                    vec![
+                        rfc3339(s.auth_time),
+                        rfc3339(s.last_seen_at),
+                        browser.unwrap_or_else(|| "-".to_owned()),
+                        s.ip.unwrap_or_else(|| "-".to_owned()),
+                    ]
+                })
+                .collect();
+            let header = ["SIGNED IN", "LAST USED", "BROWSER", "FROM"];
+            print!("{}", table(&header, &rows));
         }
         UserCommand::Logout { username } => {
             let out = admin.logout(&username).await?;

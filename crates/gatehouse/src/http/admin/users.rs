@@ -289,8 +289,7 @@ async fn list_sessions(
     caller: Caller,
     Path(username): Path<String>,
 ) -> ApiResult<Json<Vec<SessionView>>> {
-    let user = caller.admin(&state).user(&username).await?;
-    let sessions = state.store.sessions(&user.id, state.now()).await?;
+    let sessions = caller.admin(&state).sessions(&username).await?;
     Ok(Json(sessions.into_iter().map(SessionView::from).collect()))
 }
 
