@@ -1497,7 +1497,40 @@ async fn custom_claims_are_managed_through_the_api_as_documented(db: Database) {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+/// A `User-Agent` is the browser's to say, at any length: a session keeps at most 256
+/// characters of it, a control character replaced, and shows what it kept.
+async fn a_browser_s_oversized_user_agent_is_kept_bounded(db: Database) {
+    let a = admin(db).await;
+    let mut sent =
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 ".to_owned();
+    // A tab: the one control character a header value may hold.
+    sent.push('\t');
+    sent.push_str(&"x".repeat(64 * 1024));
+    let browser = Browser {
+        user_agent: Some(&sent),
+        ..Browser::default()
+    };
+    let r = post_login_from(
+        &a.f,
+        &authorize_uri("web", ""),
+        "ada",
+        common::PASSWORD,
+        browser,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let sessions = "/admin/api/users/{username}/sessions";
+    let (_, live) = a
+        .checked(Method::GET, sessions, "/admin/api/users/ada/sessions", None)
+        .await;
+    let kept = live[0]["user_agent"].as_str().unwrap();
+    assert_eq!(kept.chars().count(), 256);
+    assert!(kept.contains("Firefox/128.0 \u{fffd}xxx"), "{kept}");
+    assert_eq!(live[0]["browser"], "Firefox");
+}
+
 on_both_backends!(();
+    a_browser_s_oversized_user_agent_is_kept_bounded,
     custom_claims_are_managed_through_the_api_as_documented,
     a_client_with_keys_is_managed_through_the_api_as_documented,
     a_patch_is_made_whole_or_not_at_all,
