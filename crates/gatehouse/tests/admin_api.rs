@@ -455,19 +455,8 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         from: Some([203, 0, 113, 9]),
         ..Browser::default()
     };
-    let r = post_login_from(
-        &a.f,
-        &authorize_uri("web", ""),
-        "ada",
-        common::PASSWORD,
-        firefox,
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let live = ada_signs_in_from(&a, firefox).await;
     let sessions = "/admin/api/users/{username}/sessions";
-    let (_, live) = a
-        .checked(Method::GET, sessions, "/admin/api/users/ada/sessions", None)
-        .await;
     let live = live.as_array().unwrap();
     assert_eq!(live.len(), 2);
     let named = live.iter().find(|s| s["user_agent"] == FIREFOX).unwrap();
@@ -1497,6 +1486,18 @@ async fn custom_claims_are_managed_through_the_api_as_documented(db: Database) {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+/// Ada signs in to an application from `browser`; her sessions as the API lists them.
+async fn ada_signs_in_from(a: &Admin, browser: Browser<'_>) -> Value {
+    let uri = authorize_uri("web", "");
+    let r = post_login_from(&a.f, &uri, "ada", common::PASSWORD, browser).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let sessions = "/admin/api/users/{username}/sessions";
+    let (_, live) = a
+        .checked(Method::GET, sessions, "/admin/api/users/ada/sessions", None)
+        .await;
+    live
+}
+
 /// A `User-Agent` is the browser's to say, at any length: a session keeps at most 256
 /// characters of it, a control character replaced, and shows what it kept.
 async fn a_browser_s_oversized_user_agent_is_kept_bounded(db: Database) {
@@ -1510,19 +1511,7 @@ async fn a_browser_s_oversized_user_agent_is_kept_bounded(db: Database) {
         user_agent: Some(&sent),
         ..Browser::default()
     };
-    let r = post_login_from(
-        &a.f,
-        &authorize_uri("web", ""),
-        "ada",
-        common::PASSWORD,
-        browser,
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let sessions = "/admin/api/users/{username}/sessions";
-    let (_, live) = a
-        .checked(Method::GET, sessions, "/admin/api/users/ada/sessions", None)
-        .await;
+    let live = ada_signs_in_from(&a, browser).await;
     let kept = live[0]["user_agent"].as_str().unwrap();
     assert_eq!(kept.chars().count(), 256);
     assert!(kept.contains("Firefox/128.0 \u{fffd}xxx"), "{kept}");
