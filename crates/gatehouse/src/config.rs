@@ -333,7 +333,10 @@ impl Config {
             None => None,
         };
         if let Some(problem) = crate::model::group_name_problem(&args.admin_group) {
-            return Err(ConfigError::AdminGroup(args.admin_group.clone(), problem));
+            return Err(ConfigError::AdminGroup(
+                args.admin_group.clone(),
+                problem.to_string(),
+            ));
         }
         Ok(Config {
             issuer: issuer.as_str().trim_end_matches('/').to_owned(),

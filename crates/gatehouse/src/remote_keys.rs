@@ -117,6 +117,8 @@ impl RemoteKeys {
             .await
             .map_err(|_| format!("no answer within {} s", TIMEOUT.as_secs()))??;
         let text = std::str::from_utf8(&body).map_err(|_| "the answer is not UTF-8")?;
-        client_assertion::keys(text).map(JwkSet::from)
+        client_assertion::keys(text)
+            .map(JwkSet::from)
+            .map_err(|e| e.to_string())
     }
 }

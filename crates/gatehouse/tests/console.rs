@@ -459,6 +459,86 @@ async fn custom_claims_are_set_on_a_persons_and_a_groups_page(db: Database) {
     assert_eq!(claims_of(admins).await["tier"], "gold");
 }
 
+/// Why a change is refused is said in the page's language, whichever rule refused it: each
+/// refusal below comes from a check of its own (a username, a group's name, a custom claim's
+/// name, an application's redirect URI), and the admin API says the same in English.
+async fn a_refusal_is_said_in_the_pages_language(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let csrf = hidden_input(&body_text(get_as(&f, &ada, "/admin").await).await, "csrf");
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>, language| {
+        let (ada, csrf, f) = (ada.clone(), csrf.clone(), &f);
+        async move {
+            let mut fields: Vec<(&str, &str)> = fields;
+            fields.push(("csrf", &csrf));
+            let request = form(path)
+                .header(header::COOKIE, ada)
+                .header(header::ACCEPT_LANGUAGE, language)
+                .body(Body::from(encode(&fields)))
+                .unwrap();
+            let r = send(f, request).await;
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path} {fields:?}");
+            body_text(r).await
+        }
+    };
+    let person = || {
+        vec![
+            ("username", "ops/bot"),
+            ("email", "ops@example.com"),
+            ("password", "glacier umbrella quantum tulip"),
+        ]
+    };
+    let group = || vec![("name", "Staff Room")];
+    let claims = || {
+        vec![
+            ("action", "set_claims"),
+            ("claims", r#"{"email": "x@y.example"}"#),
+        ]
+    };
+    let client = || {
+        vec![
+            ("client_id", "reports"),
+            ("redirect_uris", "http://reports.example/cb"),
+        ]
+    };
+    for (path, fields, german, english) in [
+        (
+            "/admin",
+            person(),
+            "Ein Benutzername besteht aus Buchstaben und Ziffern einer Schrift sowie . - _ @ +, \
+             nicht „/“.",
+            "A username holds letters and digits of one script, and . - _ @ +, not “/”.",
+        ),
+        (
+            "/admin/groups",
+            group(),
+            "Ein Gruppenname besteht aus Kleinbuchstaben, Ziffern, „.“, „_“ und „-“, nicht „S“.",
+            "A group name holds lower-case letters, digits, '.', '_' and '-', not 'S'.",
+        ),
+        (
+            "/admin/users/bob",
+            claims(),
+            "„email“ ist ein Claim, den gatehouse selbst setzt, oder ein Standard-Claim: Wählen \
+             Sie einen anderen Namen.",
+            "&quot;email&quot; is a claim gatehouse sets itself or a standard claim: choose \
+             another name.",
+        ),
+        (
+            "/admin/clients",
+            client(),
+            "Die Weiterleitungs-URI „http://reports.example/cb“ wird abgelehnt: Einfaches http \
+             ist nur für localhost, 127.0.0.1 und [::1] erlaubt.",
+            "Redirect URI &quot;http://reports.example/cb&quot; refused: plain http is only \
+             allowed for localhost, 127.0.0.1 and [::1].",
+        ),
+    ] {
+        let html = post(path, fields.clone(), "de").await;
+        assert!(html.contains(german), "{path}: {html}");
+        let html = post(path, fields, "en").await;
+        assert!(html.contains(english), "{path}: {html}");
+    }
+    assert!(f.state.store.client("reports").await.unwrap().is_none());
+}
+
 /// An administrator sees a person's language and sets it (their account's `locale`, audited
 /// as the administrator's change of their profile); choosing again what the page shows keeps a
 /// locale no catalogue matches exactly, and a language the page never offers changes nothing.
@@ -727,7 +807,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         (
             vec![("display_name", &*"R".repeat(129).leak())],
             StatusCode::BAD_REQUEST,
-            "a display name is 1 to 128 characters",
+            "A display name is 1 to 128 characters",
         ),
         (
             vec![("access_token_format", "plaintext")],
@@ -839,7 +919,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     let (status, html) = post(vec![("access_token_claims", "email scope")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
     assert!(
-        html.contains("access token claim &quot;scope&quot;"),
+        html.contains("Access token claim &quot;scope&quot;"),
         "{html}"
     );
     assert_eq!(store.client("reports").await.unwrap().unwrap(), after);
@@ -1103,6 +1183,7 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_refusal_is_said_in_the_pages_language,
     an_administrator_sets_a_persons_language,
     an_application_with_keys_is_registered_and_its_keys_replaced,
     a_large_groups_page_shows_its_first_members,

@@ -1,7 +1,7 @@
 //! Custom claims of users and groups, as administrators set them: checked, stored, audited.
 //! What they are and how they are released is `oidc::claims`'s.
 
-use super::{Admin, AdminError, invalid};
+use super::{Admin, AdminError, Refusal, invalid};
 use crate::model::{AuditKind, ClaimOwner, ClaimsChange, CustomClaims};
 use crate::oidc::claims;
 use crate::store::StoreError;
@@ -41,15 +41,10 @@ impl Admin<'_> {
             ClaimsChange::Patch { set, unset } => {
                 check(set)?;
                 if unset.len() > claims::MAX_CUSTOM_CLAIMS {
-                    return Err(invalid(format!(
-                        "at most {} claims to remove at once",
-                        claims::MAX_CUSTOM_CLAIMS
-                    )));
+                    return Err(invalid(Refusal::TooManyToRemove));
                 }
                 if let Some(both) = unset.iter().find(|n| set.contains_key(*n)) {
-                    return Err(invalid(format!(
-                        "claim {both:?} is named both to set and to remove"
-                    )));
+                    return Err(invalid(Refusal::SetAndRemoved(both.clone())));
                 }
                 let removed: CustomClaims = unset
                     .iter()

@@ -3,17 +3,21 @@
 
 use serde::{Deserialize, Deserializer};
 
-use super::{Admin, AdminError, invalid};
+use super::{Admin, AdminError, PageLink, Refusal, invalid};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, ClientKeys, GrantType,
     PreviousSecret, SigningAlg,
 };
+use crate::oidc::claims::ChosenFor;
 use crate::oidc::{redirect, scope, tokens};
 
 /// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
 /// be safe to store it under a fast hash like the generated ones.
 pub const MIN_SECRET_LENGTH: usize = 32;
+
+/// The longest client id.
+pub const MAX_CLIENT_ID: usize = 128;
 
 /// What a client gets when registered without `grant_types`.
 pub const DEFAULT_GRANT_TYPES: &[GrantType] =
@@ -325,14 +329,10 @@ impl Admin<'_> {
         );
         if patch.jwks.is_some() || patch.jwks_uri.is_some() {
             if !c.signs_with_keys() {
-                return Err(invalid(
-                    "this client does not authenticate with keys: it has a secret, or none",
-                ));
+                return Err(invalid(Refusal::NoKeysToChange));
             }
             if patch.jwks.is_some() && patch.jwks_uri.is_some() {
-                return Err(invalid(
-                    "a client's keys are registered or published at a URL, not both",
-                ));
+                return Err(invalid(Refusal::KeysTwice));
             }
             let keys = patch.jwks.as_ref().map(client_keys).transpose()?;
             let uri = patch.jwks_uri.map(jwks_uri).transpose()?;
@@ -390,9 +390,7 @@ impl Admin<'_> {
         overlap: i64,
     ) -> Result<(String, UnixTime), AdminError> {
         if !(0..=MAX_SECRET_OVERLAP).contains(&overlap) {
-            return Err(invalid(format!(
-                "the overlap is 0 to {MAX_SECRET_OVERLAP} seconds"
-            )));
+            return Err(invalid(Refusal::Overlap));
         }
         let mut client =
             self.store.client(client_id).await?.ok_or_else(|| {
@@ -400,9 +398,9 @@ impl Admin<'_> {
             })?;
         let Some(old) = client.secret_hash.take() else {
             return Err(invalid(if client.signs_with_keys() {
-                "this client authenticates with keys: it has no secret to rotate"
+                Refusal::NoSecretWithKeys
             } else {
-                "a public client has no secret to rotate"
+                Refusal::NoSecretPublic
             }));
         };
         let secret = tokens::generate();
@@ -474,13 +472,8 @@ fn grant_types(names: &[String]) -> Result<Vec<GrantType>, AdminError> {
             if g == "device_code" {
                 return Ok(GrantType::DeviceCode);
             }
-            g.parse().map_err(|_| {
-                let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
-                invalid(format!(
-                    "unknown grant type {g:?}; known grant types: {}",
-                    known.join(", ")
-                ))
-            })
+            g.parse()
+                .map_err(|_| invalid(Refusal::UnknownGrantType(g.clone())))
         })
         .collect()
 }
@@ -500,7 +493,7 @@ fn scopes(names: Vec<String>) -> Vec<String> {
 fn check_client(c: &Client) -> Result<(), AdminError> {
     for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
         if let Some(problem) = redirect::registration_problem(uri) {
-            return Err(invalid(format!("redirect URI {uri:?} refused: {problem}")));
+            return Err(invalid(Refusal::RedirectUri(uri.clone(), problem)));
         }
     }
     if let Some(s) = c
@@ -508,21 +501,13 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
         .iter()
         .find(|s| !scope::SUPPORTED.contains(&s.as_str()))
     {
-        return Err(invalid(format!(
-            "unknown scope {s:?}; known scopes: {}",
-            scope::SUPPORTED.join(", ")
-        )));
+        return Err(invalid(Refusal::UnknownScope(s.clone())));
     }
     if c.require_signed_request_object && !c.signs_with_keys() {
-        return Err(invalid(
-            "only a client with keys signs its requests: register its keys (jwks or jwks_uri) \
-             to require signed request objects",
-        ));
+        return Err(invalid(Refusal::SignedRequestsNeedKeys));
     }
     if c.allows_grant(GrantType::ClientCredentials) && c.is_public() {
-        return Err(invalid(
-            "a public client has no secret, so it cannot use client_credentials",
-        ));
+        return Err(invalid(Refusal::PublicClientCredentials));
     }
     if let Some(s) = c
         .scopes
@@ -530,18 +515,17 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
         .find(|s| scope::CLIENT_ONLY.contains(&s.as_str()))
         && !c.allows_grant(GrantType::ClientCredentials)
     {
-        return Err(invalid(format!(
-            "scope {s:?} is only granted through client_credentials; add that grant type"
-        )));
+        return Err(invalid(Refusal::ClientOnlyScope(s.clone())));
     }
     if c.allows_grant(GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
-        return Err(invalid(
-            "a client using authorization_code needs at least one redirect URI",
-        ));
+        return Err(invalid(Refusal::NoRedirectUri));
     }
     for (chosen_for, chosen) in [
-        ("ID token", c.id_token_claims.as_deref().unwrap_or_default()),
-        ("access token", &c.access_token_claims),
+        (
+            ChosenFor::IdToken,
+            c.id_token_claims.as_deref().unwrap_or_default(),
+        ),
+        (ChosenFor::AccessToken, &c.access_token_claims),
     ] {
         if let Some(problem) = crate::oidc::claims::chosen_claims_problem(chosen_for, chosen) {
             return Err(invalid(problem));
@@ -550,9 +534,7 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
     if let Some(uri) = &c.backchannel_logout_uri
         && let Some(problem) = crate::oidc::backchannel::uri_problem(uri)
     {
-        return Err(invalid(format!(
-            "back-channel logout URI {uri:?} refused: {problem}"
-        )));
+        return Err(invalid(Refusal::BackchannelUri(uri.clone(), problem)));
     }
     check_display(&c.display)
 }
@@ -566,12 +548,9 @@ fn check_display(d: &ClientDisplay) -> Result<(), AdminError> {
                 .chars()
                 .any(|c| c.is_control() || crate::text::is_invisible(c)))
     {
-        return Err(invalid(format!(
-            "a display name is 1 to {MAX_DISPLAY_NAME} characters, without control or \
-                 invisible characters"
-        )));
+        return Err(invalid(Refusal::DisplayName));
     }
-    for (what, uri) in [("logo", &d.logo_uri), ("home", &d.home_uri)] {
+    for (what, uri) in [(PageLink::Logo, &d.logo_uri), (PageLink::Home, &d.home_uri)] {
         if let Some(uri) = uri {
             let local =
                 |u: &url::Url| matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
@@ -580,9 +559,7 @@ fn check_display(d: &ClientDisplay) -> Result<(), AdminError> {
                     if uri.len() <= 2048
                         && (u.scheme() == "https" || (u.scheme() == "http" && local(&u))) => {}
                 _ => {
-                    return Err(invalid(format!(
-                        "the {what} URI {uri:?} is not an https URL"
-                    )));
+                    return Err(invalid(Refusal::PageLink(what, uri.clone())));
                 }
             }
         }
@@ -600,37 +577,29 @@ fn jwks_uri(uri: String) -> Result<String, AdminError> {
     let uri = uri.trim().to_owned();
     match crate::oidc::client_assertion::jwks_uri_problem(&uri) {
         None => Ok(uri),
-        Some(problem) => Err(invalid(format!("jwks_uri {uri:?} refused: {problem}"))),
+        Some(problem) => Err(invalid(Refusal::JwksUri(uri, problem))),
     }
 }
 
 fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>), AdminError> {
     let jwks_uri = new.jwks_uri.map(jwks_uri).transpose()?;
     if new.jwks.is_some() && jwks_uri.is_some() {
-        return Err(invalid(
-            "a client's keys are registered or published at a URL, not both",
-        ));
+        return Err(invalid(Refusal::KeysTwice));
     }
     let jwks = new.jwks.as_ref().map(client_keys).transpose()?;
     let signs = jwks.is_some() || jwks_uri.is_some();
     let (secret, generated) = match (new.public, new.secret) {
         (true, _) if signs => {
-            return Err(invalid(
-                "a public client has no keys: it authenticates with nothing",
-            ));
+            return Err(invalid(Refusal::PublicWithKeys));
         }
         (false, Some(_)) if signs => {
-            return Err(invalid(
-                "a client authenticates with a secret or with keys, not both",
-            ));
+            return Err(invalid(Refusal::SecretAndKeys));
         }
         (false, None) if signs => (None, None),
-        (true, Some(_)) => return Err(invalid("a public client has no secret")),
+        (true, Some(_)) => return Err(invalid(Refusal::PublicWithSecret)),
         (true, None) => (None, None),
         (false, Some(s)) if s.chars().count() < MIN_SECRET_LENGTH => {
-            return Err(invalid(format!(
-                "a client secret must be at least {MIN_SECRET_LENGTH} characters"
-            )));
+            return Err(invalid(Refusal::ShortSecret));
         }
         (false, Some(s)) => (Some(s), None),
         (false, None) => {
@@ -672,16 +641,13 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
 
 fn check_client_id(id: &str) -> Result<(), AdminError> {
     let ok = !id.is_empty()
-        && id.len() <= 128
+        && id.len() <= MAX_CLIENT_ID
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
         && crate::text::has_letter_or_digit(id);
     if !ok {
-        return Err(invalid(
-            "a client id is 1 to 128 characters of letters, digits, '-', '_', '.' or '~', \
-             at least one a letter or digit",
-        ));
+        return Err(invalid(Refusal::ClientId));
     }
     Ok(())
 }

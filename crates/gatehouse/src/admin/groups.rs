@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use super::{Admin, AdminError, invalid};
+use super::{Admin, AdminError, Refusal, invalid};
 use crate::model::{AuditKind, AuthPolicy, Group, GroupChange, User, new_group_name_problem};
 use crate::oidc::tokens;
 
@@ -72,16 +72,12 @@ fn check_name(name: &str) -> Result<(), AdminError> {
 
 fn check_description(d: Option<&str>) -> Result<(), AdminError> {
     match d {
-        Some(d) if d.chars().count() > MAX_DESCRIPTION => Err(invalid(format!(
-            "a description is at most {MAX_DESCRIPTION} characters"
-        ))),
+        Some(d) if d.chars().count() > MAX_DESCRIPTION => Err(invalid(Refusal::DescriptionTooLong)),
         Some(d)
             if d.chars()
                 .any(|c| c.is_control() || crate::text::is_invisible(c)) =>
         {
-            Err(invalid(
-                "a description cannot hold control or invisible characters",
-            ))
+            Err(invalid(Refusal::DescriptionInvisible))
         }
         _ => Ok(()),
     }

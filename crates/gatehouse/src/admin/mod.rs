@@ -6,6 +6,7 @@ mod claims;
 mod clients;
 mod groups;
 mod profile;
+mod refusal;
 mod views;
 
 use std::net::IpAddr;
@@ -23,9 +24,12 @@ use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    /// The request itself is wrong; the message says how.
-    #[error("{0}")]
-    Invalid(String),
+    /// The request itself is wrong; the refusal says how.
+    #[error(transparent)]
+    Invalid(#[from] Refusal),
+    /// A signing key could not be made or stored.
+    #[error(transparent)]
+    Keys(crate::keyring::KeyringError),
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error(transparent)]
@@ -33,15 +37,16 @@ pub enum AdminError {
 }
 
 pub use clients::{
-    ClientPatch, DEFAULT_GRANT_TYPES, DEFAULT_SCOPES, DEFAULT_SECRET_OVERLAP, MAX_DISPLAY_NAME,
-    MAX_SECRET_OVERLAP, MIN_SECRET_LENGTH, NewClient,
+    ClientPatch, DEFAULT_GRANT_TYPES, DEFAULT_SCOPES, DEFAULT_SECRET_OVERLAP, MAX_CLIENT_ID,
+    MAX_DISPLAY_NAME, MAX_SECRET_OVERLAP, MIN_SECRET_LENGTH, NewClient,
 };
 pub use groups::{GroupPatch, MAX_DESCRIPTION, NewGroup};
 pub use profile::{MAX_NAME, MAX_PICTURE, ProfileChange, check_profile};
+pub use refusal::{NameField, PageLink, Refusal, known_grant_types};
 pub use views::{ClientView, UserView};
 
-fn invalid(message: impl Into<String>) -> AdminError {
-    AdminError::Invalid(message.into())
+fn invalid(why: impl Into<Refusal>) -> AdminError {
+    AdminError::Invalid(why.into())
 }
 
 /// A user to create.
@@ -418,7 +423,7 @@ impl<'a> Admin<'a> {
             .await
             .map_err(|e| match e {
                 crate::keyring::KeyringError::Store(e) => AdminError::Store(e),
-                e => invalid(e.to_string()),
+                e => AdminError::Keys(e),
             })
     }
 }
@@ -430,7 +435,7 @@ impl<'a> Admin<'a> {
 /// # Errors
 /// `Invalid`, saying what is wrong with the username or the email address.
 pub fn check_user_fields(username: &str, email: &str) -> Result<String, AdminError> {
-    let canonical = username::canonical(username).map_err(|e| invalid(e.to_string()))?;
+    let canonical = username::canonical(username).map_err(invalid)?;
     check_email(email)?;
     Ok(canonical)
 }
@@ -450,7 +455,7 @@ pub fn check_email(email: &str) -> Result<(), AdminError> {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || crate::text::is_invisible(c));
     if bad {
-        return Err(invalid(format!("{email:?} is not an email address")));
+        return Err(invalid(Refusal::Email(email.to_owned())));
     }
     Ok(())
 }

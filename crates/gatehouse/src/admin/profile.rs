@@ -1,7 +1,7 @@
 //! A person's profile and email address, as administrators set them: checked, stored,
 //! audited. What the claims then say is `oidc::claims`.
 
-use super::{Admin, AdminError, check_email, invalid};
+use super::{Admin, AdminError, NameField, Refusal, check_email, invalid};
 use crate::model::{AuditKind, Profile, User, UserChange, UserEdit};
 
 /// The longest name, given name or family name.
@@ -26,42 +26,40 @@ impl ProfileChange {
 }
 
 /// Why a name, given name or family name is refused, if it is.
-fn name_problem(what: &str, value: &str) -> Option<String> {
+fn name_problem(what: NameField, value: &str) -> Option<Refusal> {
     if value.chars().count() > MAX_NAME {
-        return Some(format!("{what} is at most {MAX_NAME} characters"));
+        return Some(Refusal::NameTooLong(what));
     }
     if value
         .chars()
         .any(|c| c.is_control() || crate::text::is_invisible(c))
     {
-        return Some(format!(
-            "{what} cannot hold control or invisible characters"
-        ));
+        return Some(Refusal::NameInvisible(what));
     }
     None
 }
 
 /// A BCP 47 language tag as OpenID Connect Core §5.1 uses it (`en`, `en-GB`, `zh-Hant-TW`):
 /// a 2-8 letter language, then subtags of 1-8 letters or digits. `_` is read as `-`.
-fn locale_problem(value: &str) -> Option<String> {
+fn locale_problem(value: &str) -> Option<Refusal> {
     let mut parts = value.split(['-', '_']);
     let language = parts.next().unwrap_or_default();
     let ok = (2..=8).contains(&language.len())
         && language.chars().all(|c| c.is_ascii_alphabetic())
         && parts
             .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
-    (!ok).then(|| format!("{value:?} is not a language tag such as en or en-GB"))
+    (!ok).then(|| Refusal::Locale(value.to_owned()))
 }
 
 /// A picture is an https URL (http only on the local machine, for tests and development).
-fn picture_problem(value: &str) -> Option<String> {
+fn picture_problem(value: &str) -> Option<Refusal> {
     if value.len() > MAX_PICTURE {
-        return Some(format!("a picture URL is at most {MAX_PICTURE} characters"));
+        return Some(Refusal::PictureTooLong);
     }
     let local = |u: &url::Url| matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url::Url::parse(value) {
         Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && local(&u)) => None,
-        _ => Some(format!("{value:?} is not an https URL")),
+        _ => Some(Refusal::PictureNotHttps(value.to_owned())),
     }
 }
 
@@ -71,13 +69,13 @@ fn picture_problem(value: &str) -> Option<String> {
 /// `Invalid`, naming the field and what is wrong with it.
 pub fn check_profile(name: Option<&str>, p: &Profile) -> Result<(), AdminError> {
     let problems = [
-        name.and_then(|v| name_problem("a name", v)),
+        name.and_then(|v| name_problem(NameField::Name, v)),
         p.given_name
             .as_deref()
-            .and_then(|v| name_problem("a given name", v)),
+            .and_then(|v| name_problem(NameField::GivenName, v)),
         p.family_name
             .as_deref()
-            .and_then(|v| name_problem("a family name", v)),
+            .and_then(|v| name_problem(NameField::FamilyName, v)),
         p.locale.as_deref().and_then(locale_problem),
         p.picture.as_deref().and_then(picture_problem),
     ];

@@ -284,7 +284,7 @@ pub(super) async fn add_person(
         Err(AdminError::Store(StoreError::Conflict(what))) => {
             return refused((t.exists_already)(&what)).await;
         }
-        Err(AdminError::Invalid(why)) => return refused(why).await,
+        Err(AdminError::Invalid(why)) => return refused((t.refusal)(&why)).await,
         Err(AdminError::Password(e)) => match super::account::password_refused(&state, e) {
             NewPassword::Refused(why) => return refused(why).await,
             NewPassword::Failed(e) => return failed(&state, e),
@@ -409,7 +409,7 @@ pub(super) async fn act(
         }
         "set_claims" => {
             let owner = ClaimOwner::User(target.username.clone());
-            match set_claims(&ops, &owner, &form.claims, t.claims_not_json).await {
+            match set_claims(&ops, &owner, &form.claims, t).await {
                 Ok(()) => Ok(t.done_claims.to_owned()),
                 Err(ClaimsRefused::Because(why)) => {
                     let refused = (Some(why.as_str()), Some(form.claims.as_str()));
@@ -613,7 +613,8 @@ pub(super) async fn add_group(
             groups_page(&state, &admin, None, Some(&error), StatusCode::BAD_REQUEST).await
         }
         Err(AdminError::Invalid(why)) => {
-            groups_page(&state, &admin, None, Some(&why), StatusCode::BAD_REQUEST).await
+            let error = (t.refusal)(&why);
+            groups_page(&state, &admin, None, Some(&error), StatusCode::BAD_REQUEST).await
         }
         Err(e) => admin_failed(&state, e),
     }
@@ -678,7 +679,7 @@ pub(super) async fn change_group(
         }
         "set_claims" => {
             let owner = ClaimOwner::Group(name.clone());
-            match set_claims(&ops, &owner, &form.claims, t.claims_not_json).await {
+            match set_claims(&ops, &owner, &form.claims, t).await {
                 Ok(()) => Ok(t.done_claims.to_owned()),
                 Err(ClaimsRefused::Because(why)) => {
                     let refused = (Some(why.as_str()), Some(form.claims.as_str()));
@@ -711,7 +712,10 @@ pub(super) async fn change_group(
             let error = (t.not_found)(&what);
             show_group(&state, &admin, &name, None, Some(&error)).await
         }
-        Err(AdminError::Invalid(why)) => show_group(&state, &admin, &name, None, Some(&why)).await,
+        Err(AdminError::Invalid(why)) => {
+            let error = (t.refusal)(&why);
+            show_group(&state, &admin, &name, None, Some(&error)).await
+        }
         Err(e) => admin_failed(&state, e),
     }
 }
@@ -977,7 +981,7 @@ pub(super) async fn add_client(
         Err(AdminError::Store(StoreError::Conflict(what))) => {
             refused((t.exists_already)(&what)).await
         }
-        Err(AdminError::Invalid(why)) => refused(why).await,
+        Err(AdminError::Invalid(why)) => refused((t.refusal)(&why)).await,
         Err(e) => admin_failed(&state, e),
     }
 }
@@ -1097,7 +1101,8 @@ pub(super) async fn change_client(
     match done {
         Ok(notice) => show_client(&state, &admin, &client_id, Some(&notice), None).await,
         Err(AdminError::Invalid(why)) => {
-            show_client(&state, &admin, &client_id, None, Some(&why)).await
+            let error = (t.refusal)(&why);
+            show_client(&state, &admin, &client_id, None, Some(&error)).await
         }
         Err(AdminError::Store(StoreError::NotFound(what))) if form.action == "access" => {
             let error = (t.not_found)(&what);
@@ -1304,12 +1309,12 @@ enum ClaimsRefused {
 }
 
 /// Replaces `owner`'s custom claims with those a page's field sent: a JSON object (blank for
-/// none); `not_json` says it was not one.
+/// none); a refusal is said in the words of `t`.
 async fn set_claims(
     ops: &Admin<'_>,
     owner: &ClaimOwner,
     sent: &str,
-    not_json: &str,
+    t: &ConsoleText,
 ) -> Result<(), ClaimsRefused> {
     let sent = sent.trim();
     let claims = if sent.is_empty() {
@@ -1317,7 +1322,7 @@ async fn set_claims(
     } else {
         match serde_json::from_str::<serde_json::Value>(sent) {
             Ok(serde_json::Value::Object(claims)) => claims.into_iter().collect(),
-            _ => return Err(ClaimsRefused::Because(not_json.to_owned())),
+            _ => return Err(ClaimsRefused::Because(t.claims_not_json.to_owned())),
         }
     };
     match ops
@@ -1325,7 +1330,7 @@ async fn set_claims(
         .await
     {
         Ok(_) => Ok(()),
-        Err(AdminError::Invalid(why)) => Err(ClaimsRefused::Because(why)),
+        Err(AdminError::Invalid(why)) => Err(ClaimsRefused::Because((t.refusal)(&why))),
         Err(e) => Err(ClaimsRefused::Failed(e)),
     }
 }

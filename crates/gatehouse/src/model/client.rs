@@ -147,7 +147,7 @@ impl std::str::FromStr for ClientKeys {
 
     /// A JWK Set in JSON, checked (`oidc::client_assertion::keys`).
     fn from_str(json: &str) -> Result<ClientKeys, String> {
-        crate::oidc::client_assertion::keys(json)
+        crate::oidc::client_assertion::keys(json).map_err(|e| e.to_string())
     }
 }
 

@@ -49,30 +49,34 @@ impl GroupChange {
 /// The longest group name.
 pub const MAX_GROUP_NAME: usize = 64;
 
+/// Why a name cannot name a group.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GroupNameProblem {
+    #[error("a group name is 1 to {MAX_GROUP_NAME} characters")]
+    Length,
+    #[error("a group name holds lower-case letters, digits, '.', '_' and '-', not {0:?}")]
+    Character(char),
+    #[error("a group name needs at least one letter or digit")]
+    NoLetterOrDigit,
+}
+
 /// Why `name` cannot name a group, if it cannot. Names are plain ASCII in lower case, so two
 /// groups can never look alike and an application's role mapping matches them exactly.
-pub fn group_name_problem(name: &str) -> Option<String> {
+pub fn group_name_problem(name: &str) -> Option<GroupNameProblem> {
     if name.is_empty() || name.len() > MAX_GROUP_NAME {
-        return Some(format!("a group name is 1 to {MAX_GROUP_NAME} characters"));
+        return Some(GroupNameProblem::Length);
     }
-    if let Some(c) = name
-        .chars()
+    name.chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
-    {
-        return Some(format!(
-            "a group name holds lower-case letters, digits, '.', '_' and '-', not {c:?}"
-        ));
-    }
-    None
+        .map(GroupNameProblem::Character)
 }
 
 /// Why `name` cannot be given to a group now, if it cannot: [`group_name_problem`], or it holds
 /// no letter or digit (`.` and `..` are no path segment a link can reach). A group named before
 /// that rule keeps its name, and `--admin-group` may still name it.
-pub fn new_group_name_problem(name: &str) -> Option<String> {
+pub fn new_group_name_problem(name: &str) -> Option<GroupNameProblem> {
     group_name_problem(name).or_else(|| {
-        (!crate::text::has_letter_or_digit(name))
-            .then(|| "a group name needs at least one letter or digit".into())
+        (!crate::text::has_letter_or_digit(name)).then_some(GroupNameProblem::NoLetterOrDigit)
     })
 }
 

@@ -30,7 +30,10 @@ pub use consent::Consent;
 pub use device::{DeviceAnswer, DeviceAuthorization, Polled};
 pub use email::{EmailPurpose, EmailToken, Mail, QueuedMail};
 pub use factor::{Amr, AuthPolicy, Factors, SecondFactorKind, TotpFactor};
-pub use group::{Group, GroupChange, MAX_GROUP_NAME, group_name_problem, new_group_name_problem};
+pub use group::{
+    Group, GroupChange, GroupNameProblem, MAX_GROUP_NAME, group_name_problem,
+    new_group_name_problem,
+};
 pub use key::{Retirement, SigningAlg, SigningKey};
 pub use notice::{Notice, NoticeKind, QueuedNotice};
 pub use passkey::{Challenge, ChallengeKind, PasskeyView, StoredPasskey};

@@ -133,27 +133,48 @@ pub fn undelivered(notice: &LogoutNotice, why: &str, now: UnixTime) -> AuditReco
     .detail(format!("{why}; jti={}", notice.jti))
 }
 
+/// Why a URI cannot be one gatehouse sends to or fetches from ([`uri_problem`], and
+/// `client_assertion::jwks_uri_problem`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UriProblem {
+    #[error("longer than 2048 characters")]
+    TooLong,
+    #[error("not an absolute URI")]
+    NotAbsolute,
+    #[error("not an http or https URI")]
+    NotHttp,
+    #[error("no host")]
+    NoHost,
+    #[error("it has a fragment")]
+    Fragment,
+    #[error("it carries credentials")]
+    Credentials,
+    /// Where only https will do.
+    #[error("not an https URL")]
+    NotHttps,
+}
+
 /// Why `uri` cannot be a `backchannel_logout_uri`, if it cannot: §2.2 asks for an absolute
 /// http(s) URI without a fragment. Plain http is allowed (clients often listen on an internal
 /// network), credentials in the URI are not (they would end up in logs).
-pub fn uri_problem(uri: &str) -> Option<&'static str> {
+pub fn uri_problem(uri: &str) -> Option<UriProblem> {
     if uri.len() > 2048 {
-        return Some("longer than 2048 characters");
+        return Some(UriProblem::TooLong);
     }
     let Ok(u) = url::Url::parse(uri) else {
-        return Some("not an absolute URI");
+        return Some(UriProblem::NotAbsolute);
     };
     if !matches!(u.scheme(), "https" | "http") {
-        return Some("not an http or https URI");
+        return Some(UriProblem::NotHttp);
     }
     if u.host_str().is_none_or(str::is_empty) {
-        return Some("no host");
+        return Some(UriProblem::NoHost);
     }
     if u.fragment().is_some() {
-        return Some("it has a fragment");
+        return Some(UriProblem::Fragment);
     }
     if !u.username().is_empty() || u.password().is_some() {
-        return Some("it carries credentials");
+        return Some(UriProblem::Credentials);
     }
     None
 }

@@ -248,27 +248,77 @@ pub const RESERVED_CLAIMS: &[&str] = &[
     "groups",
 ];
 
+/// Why a name cannot name a custom claim ([`custom_claim_name_problem`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimNameProblem {
+    /// With the name's first [`MAX_CLAIM_NAME`] characters.
+    #[error(
+        "a claim name is 1 to {MAX_CLAIM_NAME} ASCII letters, digits, '_', '-', '.' or ':', \
+         starting with a letter: not {0:?}"
+    )]
+    Malformed(String),
+    #[error("{0:?} is a claim gatehouse sets itself or a standard claim: choose another name")]
+    Reserved(String),
+}
+
+/// Why claims cannot be a user's or a group's custom claims ([`custom_claims_problem`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CustomClaimsProblem {
+    #[error("at most {MAX_CUSTOM_CLAIMS} custom claims")]
+    TooMany,
+    #[error(transparent)]
+    Name(#[from] ClaimNameProblem),
+    #[error("claim {0:?} has no value: leave it out to remove it")]
+    NoValue(String),
+    #[error("claim {0:?} takes more than {MAX_CLAIM_VALUE} bytes as JSON")]
+    TooLarge(String),
+}
+
+/// Which of a client's lists of chosen claims a [`ChosenClaimsProblem`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChosenFor {
+    IdToken,
+    AccessToken,
+}
+
+impl std::fmt::Display for ChosenFor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChosenFor::IdToken => "ID token",
+            ChosenFor::AccessToken => "access token",
+        })
+    }
+}
+
+/// Why a client cannot choose claims for its tokens ([`chosen_claims_problem`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChosenClaimsProblem {
+    #[error("at most {MAX_CHOSEN_CLAIMS} {0} claims, not {1}")]
+    TooMany(ChosenFor, usize),
+    #[error(
+        "{0} claim {1:?}: not one the scopes release ({scoped}), nor a custom claim's name: {2}",
+        scoped = SCOPED_CLAIMS.join(", ")
+    )]
+    NotReleasable(ChosenFor, String, ClaimNameProblem),
+}
+
 /// What is wrong with `claims` as a user's or a group's custom claims, if anything: at most
 /// [`MAX_CUSTOM_CLAIMS`]; each name 1 to [`MAX_CLAIM_NAME`] characters of ASCII letters,
 /// digits, `_`, `-`, `.` and `:`, starting with a letter, and not one of
 /// [`RESERVED_CLAIMS`]; each value not `null`, at most [`MAX_CLAIM_VALUE`] bytes as JSON.
-pub fn custom_claims_problem(claims: &CustomClaims) -> Option<String> {
+pub fn custom_claims_problem(claims: &CustomClaims) -> Option<CustomClaimsProblem> {
     if claims.len() > MAX_CUSTOM_CLAIMS {
-        return Some(format!("at most {MAX_CUSTOM_CLAIMS} custom claims"));
+        return Some(CustomClaimsProblem::TooMany);
     }
     for (name, value) in claims {
         if let Some(problem) = custom_claim_name_problem(name) {
-            return Some(problem);
+            return Some(problem.into());
         }
         if value.is_null() {
-            return Some(format!(
-                "claim {name:?} has no value: leave it out to remove it"
-            ));
+            return Some(CustomClaimsProblem::NoValue(name.clone()));
         }
         if value.to_string().len() > MAX_CLAIM_VALUE {
-            return Some(format!(
-                "claim {name:?} takes more than {MAX_CLAIM_VALUE} bytes as JSON"
-            ));
+            return Some(CustomClaimsProblem::TooLarge(name.clone()));
         }
     }
     None
@@ -278,7 +328,10 @@ pub fn custom_claims_problem(claims: &CustomClaims) -> Option<String> {
 ///
 /// # Errors
 /// What is wrong with them then ([`custom_claims_problem`]).
-pub fn changed(mut current: CustomClaims, change: &ClaimsChange) -> Result<CustomClaims, String> {
+pub fn changed(
+    mut current: CustomClaims,
+    change: &ClaimsChange,
+) -> Result<CustomClaims, CustomClaimsProblem> {
     let claims = match change {
         ClaimsChange::Replace(claims) => claims.clone(),
         ClaimsChange::Patch { set, unset } => {
@@ -298,36 +351,31 @@ pub fn changed(mut current: CustomClaims, change: &ClaimsChange) -> Result<Custo
 /// What is wrong with `name` as a custom claim's name, if anything: 1 to [`MAX_CLAIM_NAME`]
 /// characters of ASCII letters, digits, `_`, `-`, `.` and `:`, starting with a letter, and not
 /// one of [`RESERVED_CLAIMS`].
-pub fn custom_claim_name_problem(name: &str) -> Option<String> {
+pub fn custom_claim_name_problem(name: &str) -> Option<ClaimNameProblem> {
     let well_formed = name.len() <= MAX_CLAIM_NAME
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
     if !well_formed {
-        return Some(format!(
-            "a claim name is 1 to {MAX_CLAIM_NAME} ASCII letters, digits, '_', '-', '.' or ':', \
-             starting with a letter: not {:?}",
-            name.chars().take(MAX_CLAIM_NAME).collect::<String>()
+        return Some(ClaimNameProblem::Malformed(
+            name.chars().take(MAX_CLAIM_NAME).collect(),
         ));
     }
     if RESERVED_CLAIMS.contains(&name) {
-        return Some(format!(
-            "{name:?} is a claim gatehouse sets itself or a standard claim: choose another name"
-        ));
+        return Some(ClaimNameProblem::Reserved(name.to_owned()));
     }
     None
 }
 
 /// What is wrong with the claims a client chose for its ID tokens or its access tokens, if
 /// anything: more than [`MAX_CHOSEN_CLAIMS`], or a name [`chosen_claim_problem`] refuses.
-/// `chosen_for` names the list in the answer.
-pub fn chosen_claims_problem(chosen_for: &str, chosen: &[String]) -> Option<String> {
+pub fn chosen_claims_problem(
+    chosen_for: ChosenFor,
+    chosen: &[String],
+) -> Option<ChosenClaimsProblem> {
     if chosen.len() > MAX_CHOSEN_CLAIMS {
-        return Some(format!(
-            "at most {MAX_CHOSEN_CLAIMS} {chosen_for} claims, not {}",
-            chosen.len()
-        ));
+        return Some(ChosenClaimsProblem::TooMany(chosen_for, chosen.len()));
     }
     chosen
         .iter()
@@ -337,18 +385,13 @@ pub fn chosen_claims_problem(chosen_for: &str, chosen: &[String]) -> Option<Stri
 /// What is wrong with `name` as a claim a client chooses for its ID tokens
 /// (`Client::id_token_claims`) or its access tokens (`Client::access_token_claims`), if
 /// anything: one its scopes release ([`SCOPED_CLAIMS`]) or a custom claim's
-/// ([`custom_claim_name_problem`]). `chosen_for` names the list in the answer.
-pub fn chosen_claim_problem(chosen_for: &str, name: &str) -> Option<String> {
+/// ([`custom_claim_name_problem`]).
+pub fn chosen_claim_problem(chosen_for: ChosenFor, name: &str) -> Option<ChosenClaimsProblem> {
     if SCOPED_CLAIMS.contains(&name) {
         return None;
     }
-    custom_claim_name_problem(name).map(|problem| {
-        format!(
-            "{chosen_for} claim {name:?}: not one the scopes release ({}), nor a custom \
-             claim's name: {problem}",
-            SCOPED_CLAIMS.join(", ")
-        )
-    })
+    custom_claim_name_problem(name)
+        .map(|problem| ChosenClaimsProblem::NotReleasable(chosen_for, name.to_owned(), problem))
 }
 
 /// The custom claims released for a user: their own, then those of their groups a claim of
@@ -583,8 +626,8 @@ mod tests {
             match expected {
                 None => assert_eq!(problem, None, "{given:?}"),
                 Some(part) => assert!(
-                    problem.as_deref().is_some_and(|p| p.contains(part)),
-                    "{given:?}: {problem:?}"
+                    problem.is_some_and(|p| p.to_string().contains(part)),
+                    "{given:?}: {part:?}"
                 ),
             }
         }
@@ -640,20 +683,22 @@ mod tests {
     #[test]
     fn a_client_chooses_a_bounded_list_of_claims() {
         let names = |n: usize| (0..n).map(|i| format!("c{i}")).collect::<Vec<_>>();
-        assert_eq!(chosen_claims_problem("access token", &names(0)), None);
+        let access = ChosenFor::AccessToken;
+        assert_eq!(chosen_claims_problem(access, &names(0)), None);
         assert_eq!(
-            chosen_claims_problem("access token", &names(MAX_CHOSEN_CLAIMS)),
+            chosen_claims_problem(access, &names(MAX_CHOSEN_CLAIMS)),
             None
         );
         assert_eq!(
-            chosen_claims_problem("access token", &names(MAX_CHOSEN_CLAIMS + 1)).as_deref(),
-            Some("at most 64 access token claims, not 65")
+            chosen_claims_problem(access, &names(MAX_CHOSEN_CLAIMS + 1)).map(|p| p.to_string()),
+            Some("at most 64 access token claims, not 65".to_owned())
         );
         let mut bad = names(3);
         bad.push("jti".into());
         assert!(
-            chosen_claims_problem("ID token", &bad)
+            chosen_claims_problem(ChosenFor::IdToken, &bad)
                 .unwrap()
+                .to_string()
                 .starts_with("ID token claim \"jti\"")
         );
     }
@@ -671,7 +716,7 @@ mod tests {
             ("", false),
         ] {
             assert_eq!(
-                chosen_claim_problem("ID token", name).is_none(),
+                chosen_claim_problem(ChosenFor::IdToken, name).is_none(),
                 acceptable,
                 "{name:?}"
             );

@@ -83,45 +83,89 @@ pub(super) fn algorithms_of(jwk: &Jwk) -> &'static [Algorithm] {
     }
 }
 
+/// Which key of a JWK Set a [`KeysProblem`] is about: its `kid`, or its place (from 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyNamed {
+    Kid(String),
+    Place(usize),
+}
+
+impl std::fmt::Display for KeyNamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyNamed::Kid(kid) => write!(f, "key {kid:?}"),
+            KeyNamed::Place(place) => write!(f, "key {place}"),
+        }
+    }
+}
+
+/// Why a JWK Set cannot be a client's keys ([`keys`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeysProblem {
+    #[error("a JWK Set is at most {MAX_KEYS_JSON} bytes")]
+    TooLarge,
+    /// The parser's own words, in English, say what it found.
+    #[error("the keys are not a JWK Set: {0}")]
+    NotASet(String),
+    #[error("the keys are not a JWK Set: there is no \"keys\" list")]
+    NoKeysList,
+    #[error("a client registers 1 to {MAX_KEYS} keys")]
+    Count,
+    #[error(
+        "key {place} holds a private or secret part ({member:?}): register the public key only"
+    )]
+    Private { place: usize, member: &'static str },
+    #[error("{0}: a client signs with an RSA, P-256 or Ed25519 key, using one of {algorithms}", algorithms = ALGORITHMS.join(", "))]
+    Algorithm(KeyNamed),
+    #[error("{0} is not for signing (its \"use\" is not \"sig\")")]
+    NotForSigning(KeyNamed),
+    #[error("{0}: an RSA key has at least {MIN_RSA_BITS} bits")]
+    ShortRsa(KeyNamed),
+    /// The key library's own words, in English, say why.
+    #[error("{0} is not a usable key: {1}")]
+    Unusable(KeyNamed, String),
+    #[error("two keys have the kid {0:?}")]
+    SameKid(String),
+    #[error("{0} has no kid: with several keys, each has one")]
+    NoKid(KeyNamed),
+}
+
 /// A client's public keys from a JWK Set in JSON, checked: 1 to [`MAX_KEYS`] keys, each an RSA
 /// (at least [`MIN_RSA_BITS`]), P-256 or Ed25519 public key for signing, no private part, and
 /// with more than one, each with a `kid` of its own.
 ///
 /// # Errors
 /// What is wrong, to show the operator who registers them.
-pub fn keys(json: &str) -> Result<ClientKeys, String> {
+pub fn keys(json: &str) -> Result<ClientKeys, KeysProblem> {
     if json.len() > MAX_KEYS_JSON {
-        return Err(format!("a JWK Set is at most {MAX_KEYS_JSON} bytes"));
+        return Err(KeysProblem::TooLarge);
     }
-    let not_a_set = |e: &dyn std::fmt::Display| format!("the keys are not a JWK Set: {e}");
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| not_a_set(&e))?;
+    let not_a_set = |e: serde_json::Error| KeysProblem::NotASet(e.to_string());
+    let value: serde_json::Value = serde_json::from_str(json).map_err(not_a_set)?;
     let listed = value
         .get("keys")
         .and_then(|k| k.as_array())
-        .ok_or_else(|| not_a_set(&"there is no \"keys\" list"))?;
+        .ok_or(KeysProblem::NoKeysList)?;
     if listed.is_empty() || listed.len() > MAX_KEYS {
-        return Err(format!("a client registers 1 to {MAX_KEYS} keys"));
+        return Err(KeysProblem::Count);
     }
     for (i, key) in listed.iter().enumerate() {
         if let Some(member) = private_member(key) {
-            return Err(format!(
-                "key {} holds a private or secret part ({member:?}): register the public key only",
-                i + 1
-            ));
+            return Err(KeysProblem::Private {
+                place: i + 1,
+                member,
+            });
         }
     }
-    let set: JwkSet = serde_json::from_value(value).map_err(|e| not_a_set(&e))?;
+    let set: JwkSet = serde_json::from_value(value).map_err(not_a_set)?;
     let mut kids = HashSet::new();
     for (i, jwk) in set.keys.iter().enumerate() {
-        let what = match &jwk.common.key_id {
-            Some(kid) => format!("key {kid:?}"),
-            None => format!("key {}", i + 1),
+        let named = || match &jwk.common.key_id {
+            Some(kid) => KeyNamed::Kid(kid.clone()),
+            None => KeyNamed::Place(i + 1),
         };
         if algorithms_of(jwk).is_empty() {
-            return Err(format!(
-                "{what}: a client signs with an RSA, P-256 or Ed25519 key, using one of {}",
-                ALGORITHMS.join(", ")
-            ));
+            return Err(KeysProblem::Algorithm(named()));
         }
         if jwk
             .common
@@ -129,24 +173,18 @@ pub fn keys(json: &str) -> Result<ClientKeys, String> {
             .as_ref()
             .is_some_and(|u| *u != PublicKeyUse::Signature)
         {
-            return Err(format!(
-                "{what} is not for signing (its \"use\" is not \"sig\")"
-            ));
+            return Err(KeysProblem::NotForSigning(named()));
         }
         if too_short(jwk) {
-            return Err(format!(
-                "{what}: an RSA key has at least {MIN_RSA_BITS} bits"
-            ));
+            return Err(KeysProblem::ShortRsa(named()));
         }
-        DecodingKey::from_jwk(jwk).map_err(|e| format!("{what} is not a usable key: {e}"))?;
+        DecodingKey::from_jwk(jwk).map_err(|e| KeysProblem::Unusable(named(), e.to_string()))?;
         match &jwk.common.key_id {
             Some(kid) if !kids.insert(kid) => {
-                return Err(format!("two keys have the kid {kid:?}"));
+                return Err(KeysProblem::SameKid(kid.clone()));
             }
             None if set.keys.len() > 1 => {
-                return Err(format!(
-                    "{what} has no kid: with several keys, each has one"
-                ));
+                return Err(KeysProblem::NoKid(named()));
             }
             _ => {}
         }
@@ -177,13 +215,13 @@ pub(super) fn private_member(jwk: &serde_json::Value) -> Option<&'static str> {
 /// What is wrong with `uri` as where a client publishes its keys: an https URL (http only on
 /// this machine, for development), as `backchannel::uri_problem` checks a URL otherwise. Over
 /// plain http elsewhere, whoever is on the path could hand gatehouse keys of their own.
-pub fn jwks_uri_problem(uri: &str) -> Option<&'static str> {
+pub fn jwks_uri_problem(uri: &str) -> Option<super::backchannel::UriProblem> {
     if let Some(problem) = super::backchannel::uri_problem(uri) {
         return Some(problem);
     }
     let u = url::Url::parse(uri).ok()?;
     let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    (u.scheme() != "https" && !local).then_some("not an https URL")
+    (u.scheme() != "https" && !local).then_some(super::backchannel::UriProblem::NotHttps)
 }
 
 /// Why an assertion does not authenticate its client. Until its signature is verified, nothing
@@ -535,18 +573,19 @@ pub(super) mod tests {
 
     #[test]
     fn where_a_client_may_publish_its_keys() {
+        use crate::oidc::backchannel::UriProblem;
         let cases = [
             ("https://app.example/jwks.json", None),
             ("http://127.0.0.1:8080/jwks", None),
             ("http://localhost/jwks", None),
-            ("http://app.example/jwks.json", Some("not an https URL")),
-            ("https://app.example/jwks#keys", Some("it has a fragment")),
+            ("http://app.example/jwks.json", Some(UriProblem::NotHttps)),
+            ("https://app.example/jwks#keys", Some(UriProblem::Fragment)),
             (
                 "https://user:pw@app.example/jwks",
-                Some("it carries credentials"),
+                Some(UriProblem::Credentials),
             ),
-            ("ftp://app.example/jwks", Some("not an http or https URI")),
-            ("jwks.json", Some("not an absolute URI")),
+            ("ftp://app.example/jwks", Some(UriProblem::NotHttp)),
+            ("jwks.json", Some(UriProblem::NotAbsolute)),
         ];
         for (uri, expected) in cases {
             assert_eq!(jwks_uri_problem(uri), expected, "{uri}");
@@ -814,7 +853,9 @@ pub(super) mod tests {
                     assert_eq!(k.set().keys.len(), n, "{what}");
                     assert_eq!(keys(&k.to_json()), Ok(k), "{what}: stored and read again");
                 }
-                (Err(why), Err(part)) => assert!(why.contains(part), "{what}: {why}"),
+                (Err(why), Err(part)) => {
+                    assert!(why.to_string().contains(part), "{what}: {why}");
+                }
                 (got, expected) => panic!("{what}: {got:?}, expected {expected:?}"),
             }
         }

@@ -53,26 +53,41 @@ pub fn is_loopback_ip(host: &url::Host<&str>) -> bool {
     }
 }
 
+/// Why a redirect URI cannot be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrationProblem {
+    #[error("not an absolute URI")]
+    NotAbsolute,
+    #[error("a redirect URI must not have a fragment")]
+    Fragment,
+    #[error("plain http is only allowed for localhost, 127.0.0.1 and [::1]")]
+    PlainHttp,
+    #[error("this scheme is not allowed")]
+    Forbidden,
+    #[error("use https, http on loopback, or a private-use scheme like com.example.app")]
+    Scheme,
+}
+
 /// Why a redirect URI cannot be registered, or `None` if it can: absolute, http(s) or a
 /// private-use scheme for native apps, no fragment (RFC 6749 §3.1.2), and plain http only
 /// for loopback hosts (RFC 8252 §7.3).
-pub fn registration_problem(uri: &str) -> Option<&'static str> {
+pub fn registration_problem(uri: &str) -> Option<RegistrationProblem> {
     let Ok(parsed) = url::Url::parse(uri) else {
-        return Some("not an absolute URI");
+        return Some(RegistrationProblem::NotAbsolute);
     };
     if parsed.fragment().is_some() {
-        return Some("a redirect URI must not have a fragment");
+        return Some(RegistrationProblem::Fragment);
     }
     match parsed.scheme() {
         "https" => None,
         "http" => match parsed.host_str() {
             Some("localhost" | "127.0.0.1" | "[::1]") => None,
-            _ => Some("plain http is only allowed for localhost, 127.0.0.1 and [::1]"),
+            _ => Some(RegistrationProblem::PlainHttp),
         },
-        "javascript" | "data" | "file" | "vbscript" => Some("this scheme is not allowed"),
+        "javascript" | "data" | "file" | "vbscript" => Some(RegistrationProblem::Forbidden),
         // Private-use schemes of native apps (RFC 8252 §7.1), e.g. com.example.app:/callback.
         s if s.contains('.') => None,
-        _ => Some("use https, http on loopback, or a private-use scheme like com.example.app"),
+        _ => Some(RegistrationProblem::Scheme),
     }
 }
 

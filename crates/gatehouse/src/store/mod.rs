@@ -303,7 +303,7 @@ pub trait Groups: Send + Sync {
         owner: &ClaimOwner,
         change: ClaimsChange,
         audit: Option<AuditRecord>,
-    ) -> StoreResult<Result<CustomClaims, String>>;
+    ) -> StoreResult<Result<CustomClaims, crate::oidc::claims::CustomClaimsProblem>>;
     /// What the user is given to release: their own custom claims and their groups', in one
     /// read, for `oidc::claims::custom`.
     async fn claims_to_release(&self, user_id: &str) -> StoreResult<ClaimsToRelease>;

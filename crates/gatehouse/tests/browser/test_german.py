@@ -2,7 +2,7 @@
 browser's language, `Accept-Language`, chooses the catalogue; the server's own is English): the
 sign-in page and its refusal, setting up two-step verification for an application that
 requires it, the recovery codes, the consent page, the account page and signing out, and an
-administrator disabling an account; every word in German and nothing wider than the phone's
+administrator disabling an account and told why an application is refused; every word in German and nothing wider than the phone's
 screen (German's long words included). A browser that prefers French is answered in the
 server's English. An application asks for German (`ui_locales`) for a browser that prefers
 English; a person switches the English sign-in page to German; and a person chooses German on
@@ -134,6 +134,25 @@ def test_an_administrator_disables_an_account_in_german(browser, gatehouse):
     page.get_by_role("link", name="Aktivitäten dieser Person im Audit-Protokoll").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit-Protokoll")
     fits(page)
+    context.close()
+
+
+def test_an_administrator_is_told_in_german_why_an_application_is_refused(browser, gatehouse):
+    context = german_phone(browser)
+    page = context.new_page()
+    admin = sign_in_as_administrator(page, gatehouse, login=anmelden)
+    client_id = f"lohn-{admin[-8:]}"
+
+    page.goto(f"{gatehouse.issuer}/admin/clients")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Anwendungen")
+    page.get_by_label("Client-ID").fill(client_id)
+    page.get_by_label("Weiterleitungs-URIs").fill("http://lohn.example/callback")
+    page.get_by_role("button", name="Anwendung registrieren").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Die Weiterleitungs-URI „http://lohn.example/callback“ wird abgelehnt: Einfaches http "
+        "ist nur für localhost, 127.0.0.1 und [::1] erlaubt.")
+    fits(page)
+    assert client_id not in gatehouse.cli("client", "list")
     context.close()
 
 

@@ -121,11 +121,21 @@ impl ApiError {
 impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
+            AdminError::Invalid(why) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", why.to_string())
+            }
             AdminError::Password(p) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", p.to_string())
             }
             AdminError::Store(e) => e.into(),
+            AdminError::Keys(e) => {
+                let e = crate::http::error::internal(e);
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    e.description(),
+                )
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use maud::{Markup, html};
 
+use crate::admin::Refusal;
 use crate::auth::passwords::Weakness;
 use crate::model::{
     AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, NoticeKind,
@@ -616,6 +617,8 @@ pub(in crate::http) struct ConsoleText {
     pub confirm_mismatch: &'static str,
     /// Something named in a form does not exist: the store's words for it.
     pub not_found: fn(&str) -> String,
+    /// Why a change was refused: what the form asked for is not acceptable.
+    pub refusal: fn(&Refusal) -> String,
     pub no_such_group: Problem,
     pub applications: &'static str,
     pub no_applications: &'static str,
@@ -1366,6 +1369,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         done_group_removed: |name| format!("The group {name} is removed."),
         confirm_mismatch: "The name typed is not the group's, so it was not removed.",
         not_found: |what| format!("There is no {what}."),
+        refusal: |why| sentence(&why.to_string()),
         applications: "Applications",
         no_applications: "No application is registered yet.",
         client_kind: |method, first_party| {
@@ -1595,6 +1599,21 @@ pub(in crate::http) static ENGLISH: Text = Text {
     },
 };
 
+/// An English refusal, as the command line says it ("a public client has no secret"), as a
+/// sentence of a page ("A public client has no secret.").
+fn sentence(words: &str) -> String {
+    let mut chars = words.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let end = if words.ends_with(['.', '?', '!']) {
+        ""
+    } else {
+        "."
+    };
+    format!("{}{}{end}", first.to_uppercase(), chars.as_str())
+}
+
 /// What an audit record of a person's own account says, in English.
 fn english_event(kind: AuditKind) -> &'static str {
     use AuditKind as K;
@@ -1641,6 +1660,34 @@ fn english_event(kind: AuditKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_english_refusal_is_said_as_a_sentence() {
+        for (said, page) in [
+            (
+                "a public client has no secret",
+                "A public client has no secret.",
+            ),
+            (
+                "\"ada@\" is not an email address",
+                "\"ada@\" is not an email address.",
+            ),
+            ("ähm.", "Ähm."),
+            ("", ""),
+        ] {
+            assert_eq!(sentence(said), page);
+        }
+        let why = Refusal::PublicWithSecret;
+        assert_eq!(
+            (ENGLISH.console.refusal)(&why),
+            "A public client has no secret."
+        );
+        assert_eq!(
+            why.to_string(),
+            "a public client has no secret",
+            "as the API says it"
+        );
+    }
 
     #[test]
     fn a_browser_is_answered_in_the_language_it_prefers_among_those_offered() {

@@ -434,7 +434,7 @@ impl Groups for PgStore {
         owner: &ClaimOwner,
         change: ClaimsChange,
         audit: Option<AuditRecord>,
-    ) -> StoreResult<Result<CustomClaims, String>> {
+    ) -> StoreResult<Result<CustomClaims, crate::oidc::claims::CustomClaimsProblem>> {
         let (sql, name) = claim_sql(owner);
         let changed = with_retrying_transaction(&self.pool, |c| {
             let (name, change, audit) = (name.to_owned(), change.clone(), audit.clone());

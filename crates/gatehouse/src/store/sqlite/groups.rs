@@ -355,7 +355,7 @@ impl Groups for SqliteStore {
         owner: &ClaimOwner,
         change: ClaimsChange,
         audit: Option<AuditRecord>,
-    ) -> StoreResult<Result<CustomClaims, String>> {
+    ) -> StoreResult<Result<CustomClaims, crate::oidc::claims::CustomClaimsProblem>> {
         let (sql, name) = claim_sql(owner);
         let name = name.to_owned();
         let changed = self

@@ -13,6 +13,8 @@ use super::{
     NoticeFacts, PasskeyText, Problem, SecondFactorText, SignInText, SignOutText, Text,
 };
 use crate::auth::passwords::Weakness;
+
+mod refusals;
 use crate::model::{
     AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, NoticeKind,
 };
@@ -660,6 +662,7 @@ pub(in crate::http) static GERMAN: Text = Text {
         confirm_mismatch: "Der eingegebene Name ist nicht der der Gruppe, deshalb wurde sie \
                            nicht entfernt.",
         not_found: |what| format!("Das gibt es nicht: {what}."),
+        refusal: refusals::refusal,
         applications: "Anwendungen",
         no_applications: "Es ist noch keine Anwendung registriert.",
         client_kind: |method, first_party| {
