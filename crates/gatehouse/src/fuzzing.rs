@@ -530,6 +530,8 @@ enum Key {
     ClientAssertion,
     LoginHint,
     UiLocales,
+    Claims,
+    AcrValues,
     /// A language chosen on a page's switch.
     Language,
     Chosen,
@@ -577,6 +579,8 @@ impl Key {
             Key::ClientAssertion => "client_assertion",
             Key::LoginHint => "login_hint",
             Key::UiLocales => "ui_locales",
+            Key::Claims => "claims",
+            Key::AcrValues => "acr_values",
             Key::Language => "language",
             Key::Chosen => "chosen",
             Key::Resource => "resource",
@@ -630,6 +634,8 @@ enum Value {
     Languages,
     /// A WebFinger resource naming a person.
     Account,
+    /// A `claims` parameter asking for a stronger sign-in and for ada alone.
+    ClaimsRequest,
     Number(i64),
     Text(String),
 }
@@ -667,6 +673,11 @@ impl Value {
             Value::German => "de".into(),
             Value::Languages => "fr-CA de-CH en".into(),
             Value::Account => "acct:ada@example.com".into(),
+            Value::ClaimsRequest => serde_json::json!({
+                "id_token": {"acr": {"essential": true, "values": ["two_factor"]}, "email": null},
+                "userinfo": {"sub": {"value": k.user_id}},
+            })
+            .to_string(),
             Value::Number(n) => n.to_string(),
             Value::Text(s) => s.clone(),
         }
@@ -1015,22 +1026,42 @@ mod tests {
         let (status, body) = answer(&h, &switch);
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("<html lang=\"de\">"), "{body}");
-        let asked = input(
-            Endpoint::Authorize,
-            vec![
-                (Key::ResponseType, Value::Text("code".into())),
-                (Key::ClientId, Value::Web),
-                (Key::RedirectUri, Value::Redirect),
-                (Key::Scope, Value::OpenIdScopes),
-                (Key::CodeChallenge, Value::Challenge),
-                (Key::CodeChallengeMethod, Value::S256),
-                (Key::UiLocales, Value::Languages),
-            ],
-            Vec::new(),
-        );
+        let mut params = authorize_params();
+        params.push((Key::UiLocales, Value::Languages));
+        let asked = input(Endpoint::Authorize, params, Vec::new());
         let (status, body) = answer(&h, &asked);
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("<html lang=\"de\">"), "{body}");
+    }
+
+    /// A good authorization request of `web`'s, with PKCE.
+    fn authorize_params() -> Vec<(Key, Value)> {
+        vec![
+            (Key::ResponseType, Value::Text("code".into())),
+            (Key::ClientId, Value::Web),
+            (Key::RedirectUri, Value::Redirect),
+            (Key::Scope, Value::OpenIdScopes),
+            (Key::CodeChallenge, Value::Challenge),
+            (Key::CodeChallengeMethod, Value::S256),
+        ]
+    }
+
+    #[test]
+    fn the_known_claims_request_reaches_authorize() {
+        let h = Harness::new();
+        let asked = |claims: Option<Value>| {
+            let mut params = authorize_params();
+            params.extend(claims.map(|c| (Key::Claims, c)));
+            answer(
+                &h,
+                &input(Endpoint::Authorize, params, vec![Cookie::Session]),
+            )
+        };
+        // The known session answers at once, unless the claims ask for more than a password.
+        assert_eq!(asked(None).0, 303);
+        let (status, body) = asked(Some(Value::ClaimsRequest));
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("Sign in"), "{body}");
     }
 
     /// Redeems the known code as `web`, with `dpop` as the request's proof if there is one:

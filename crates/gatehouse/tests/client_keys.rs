@@ -915,6 +915,16 @@ async fn a_signed_request_object_is_the_request(db: Database) {
     assert_eq!(back["state"], "signed");
     exchanged(back["code"].clone()).await;
 
+    // Its claims parameter is a JSON object (OpenID Connect Core §6.1), and it is kept: asking
+    // for someone else than who signs in is answered access_denied.
+    let bob = common::add_user(f.state.store.as_ref(), "bob").await.id;
+    let object = request_object(&f, &k, "signed", |c| {
+        c["claims"] = json!({"id_token": {"sub": {"value": bob}}});
+    });
+    let back = location(&post_login(&f, &by_value("signed", &object), "ada", PASSWORD).await);
+    assert_eq!(back["error"], "access_denied");
+    assert_eq!(back["state"], "signed");
+
     // Refused on a page, never sent to the redirect URI the object names.
     let good = request_object(&f, &k, "signed", |_| {});
     let (head, _) = good.rsplit_once('.').unwrap();

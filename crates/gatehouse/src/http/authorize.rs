@@ -92,10 +92,12 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
         Ok(s) => s,
         Err(e) => return refuse(state, redirect_error(&request, e)),
     };
-    // A session of someone else than the hint names is not this request's: as if none.
+    // A session of someone else than the hint or the requested `sub` names is not this
+    // request's: as if none.
     let fresh = session.filter(|(s, user)| {
         authorize::session_satisfies(request.max_age, s.auth_time, now)
             && authorize::hinted(hint.as_ref(), &user.id)
+            && authorize::may_answer(&request, &user.id)
     });
     // A session that proved less than this client, the person's groups or the request ask
     // for signs in again, like `prompt=login`.
@@ -443,6 +445,11 @@ pub(super) async fn signed_in(
     user: &User,
     session: &Session,
 ) -> Response {
+    // Nobody else than the person the request names, if it names one, is asked or answered.
+    if !authorize::may_answer(request, &user.id) {
+        let refusal = redirect_error(request, someone_else());
+        return (jar, refuse(state, refusal)).into_response();
+    }
     // Who may use the client comes before anything else is asked or issued.
     match state.store.may_use(&user.id, &request.client_id).await {
         Ok(true) => {}
@@ -802,13 +809,26 @@ pub(super) async fn login_form(
     (jar, page).into_response()
 }
 
-/// Stores a new one-time code and sends the browser back to the client with it.
+/// The refusal of a request whose `claims` parameter named someone else than who signed in.
+fn someone_else() -> OAuthError {
+    OAuthError::AccessDenied(
+        "the application asked for someone else to sign in: sign in as them, or start again \
+         from the application"
+            .into(),
+    )
+}
+
+/// Stores a new one-time code and sends the browser back to the client with it. Never for
+/// anyone else than a request's `claims` parameter names (`authorize::may_answer`).
 async fn issue_code(
     state: &AppState,
     request: &AuthorizeRequest,
     user: &User,
     session: &Session,
 ) -> Response {
+    if !authorize::may_answer(request, &user.id) {
+        return refuse(state, redirect_error(request, someone_else()));
+    }
     let code = tokens::generate();
     let now = state.now();
     let stored = AuthorizationCode {

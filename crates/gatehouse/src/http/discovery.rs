@@ -52,7 +52,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "ui_locales_supported": state.looks.tags(),
         "acr_values_supported": AuthPolicy::ALL,
         "authorization_response_iss_parameter_supported": true,
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": true,
         "request_object_signing_alg_values_supported": request_object::ALGORITHMS,
         "request_uri_parameter_supported": false,

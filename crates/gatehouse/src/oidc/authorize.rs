@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use super::OAuthError;
+use super::claims_request::{self, ClaimsRequest};
 use super::error::invalid_request;
 use super::keys::Hint;
 use super::{pkce, redirect, scope};
@@ -109,8 +110,12 @@ pub struct AuthorizeRequest {
     pub max_age: Option<i64>,
     /// What the client requires of a sign-in (its authentication policy).
     pub auth_policy: AuthPolicy,
-    /// What the request asked for with `acr_values`, if it named a value gatehouse knows.
+    /// What the request asked for with `acr_values` or the `claims` parameter's `acr`, if it
+    /// named a value gatehouse knows (the stricter, when both did).
     pub acr: Option<AuthPolicy>,
+    /// Who alone may answer, when the `claims` parameter asked for a `sub` with a value
+    /// ([`may_answer`]).
+    pub sub: Option<String>,
     pub response_mode: ResponseMode,
     /// Who the client expects to sign in (`login_hint`), as the login form may show it
     /// ([`login_hint`]).
@@ -186,6 +191,13 @@ pub fn hint_for(hint: Hint, client_id: &str) -> Result<Hint, OAuthError> {
 /// the browser.
 pub fn hinted(hint: Option<&Hint>, user_id: &str) -> bool {
     hint.is_none_or(|h| h.sub == user_id)
+}
+
+/// Whether the person signed in as `user_id` may be given a code for `request`: when its
+/// `claims` parameter asked for a `sub` with a value, only that person, whoever else is signed
+/// in or signs in (OpenID Connect Core §5.5.1: no ID token or access token for another).
+pub fn may_answer(request: &AuthorizeRequest, user_id: &str) -> bool {
+    request.sub.as_deref().is_none_or(|sub| sub == user_id)
 }
 
 /// How the response goes back to the client's redirect URI.
@@ -422,6 +434,10 @@ fn rest(
     if state.as_ref().is_some_and(|s| s.len() > 2048) {
         return Err(invalid_request("the state is longer than 2048 characters"));
     }
+    let claims = match params.one("claims")? {
+        None => ClaimsRequest::default(),
+        Some(claims) => claims_request::parse(claims).map_err(invalid_request)?,
+    };
     let dpop_jkt = params.one("dpop_jkt")?;
     if dpop_jkt.is_some_and(|k| !super::dpop::is_thumbprint(k)) {
         return Err(invalid_request(
@@ -441,7 +457,11 @@ fn rest(
         prompt,
         max_age,
         auth_policy: client.auth_policy,
-        acr: params.one("acr_values")?.and_then(policy::requested),
+        acr: params
+            .one("acr_values")?
+            .and_then(policy::requested)
+            .max(claims.acr),
+        sub: claims.sub,
         login_hint: login_hint(params.one("login_hint")?),
         id_token_hint: params.one("id_token_hint")?.map(str::to_owned),
         dpop_jkt: dpop_jkt.map(str::to_owned),

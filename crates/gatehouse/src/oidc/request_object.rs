@@ -165,6 +165,8 @@ pub fn judge(
         let value = match value {
             Value::String(s) => s.clone(),
             Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+            // OpenID Connect Core §6.1: the claims parameter is a JSON object here.
+            Value::Object(_) if name == "claims" => value.to_string(),
             _ => {
                 return Err(invalid(format!(
                     "the request object's {name} must be a string"
@@ -236,6 +238,21 @@ mod tests {
                 "{alg:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_request_objects_claims_parameter_is_a_json_object() {
+        let asked = json!({"id_token": {"acr": {"essential": true, "values": ["two_factor"]}}});
+        let mut c = claims();
+        c["claims"] = asked.clone();
+        let params = judge(c.as_object().unwrap(), "app", &audiences(ISSUER), NOW).unwrap();
+        let (_, sent) = params.iter().find(|(name, _)| name == "claims").unwrap();
+        assert_eq!(serde_json::from_str::<Value>(sent).unwrap(), asked);
+        // As a string too, as at /authorize; no other parameter may be an object.
+        c["claims"] = json!(asked.to_string());
+        assert!(judge(c.as_object().unwrap(), "app", &audiences(ISSUER), NOW).is_ok());
+        c["state"] = json!({"s": 1});
+        assert!(judge(c.as_object().unwrap(), "app", &audiences(ISSUER), NOW).is_err());
     }
 
     #[test]

@@ -228,7 +228,7 @@ class RelyingParty:
             "code_challenge_method": "S256",
         }
         for extra in ("prompt", "max_age", "acr_values", "response_mode", "login_hint",
-                      "ui_locales"):
+                      "ui_locales", "claims"):
             if extra in query:
                 params[extra] = query[extra]
         session = h._session()

@@ -3,6 +3,7 @@
 import json
 import secrets
 import tempfile
+import urllib.parse
 
 import pytest
 from playwright.sync_api import expect
@@ -157,6 +158,29 @@ def test_a_silent_sign_in_for_one_person_never_answers_for_another_in_the_same_b
     # Without naming Ada, the same silent check answers for whoever is signed in.
     start(page, first_party, prompt="none")
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {bob}")
+
+
+def test_an_app_that_asks_for_one_person_is_never_answered_for_another(browser_page,
+                                                                         first_party, user,
+                                                                         gatehouse):
+    page = browser_page
+    people = json.loads(gatehouse.cli("user", "list", "--json"))
+    sub = next(p["id"] for p in people if p["username"] == user)
+    bob = gatehouse.add_user()
+    # The wiki asks (OpenID Connect's claims parameter) for the person it knows: Bob, at the
+    # computer, signs in, and the wiki is told no rather than handed Bob.
+    for_user = urllib.parse.quote(json.dumps({"id_token": {"sub": {"value": sub}}}))
+    start(page, first_party, claims=for_user)
+    fill_login(page, bob)
+    expect(page.get_by_role("heading")).to_have_text("Sign-in failed")
+    expect(page.locator("#error")).to_have_text("access_denied")
+    assert page.url.startswith(first_party.base + "/callback")
+    # Bob's session does not answer it either; the person it names, signing in, is answered.
+    start(page, first_party, claims=for_user, prompt="none")
+    expect(page.locator("#error")).to_have_text("login_required")
+    start(page, first_party, claims=for_user)
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
 
 
 def test_form_post_brings_the_code_back_in_a_post_not_in_an_address(browser_page, first_party,
