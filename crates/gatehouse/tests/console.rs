@@ -461,7 +461,8 @@ async fn custom_claims_are_set_on_a_persons_and_a_groups_page(db: Database) {
 
 /// Why a change is refused is said in the page's language, whichever rule refused it: each
 /// refusal below comes from a check of its own (a username, a group's name, a custom claim's
-/// name, an application's redirect URI), and the admin API says the same in English.
+/// name, an application's redirect URI, a name taken, a person who does not exist); the
+/// command line and the admin API say the same in English.
 async fn a_refusal_is_said_in_the_pages_language(db: Database) {
     let (f, ada) = with_admin(db).await;
     let csrf = hidden_input(&body_text(get_as(&f, &ada, "/admin").await).await, "csrf");
@@ -500,6 +501,8 @@ async fn a_refusal_is_said_in_the_pages_language(db: Database) {
             ("redirect_uris", "http://reports.example/cb"),
         ]
     };
+    let existing = || vec![("name", "admins")];
+    let member = || vec![("action", "add_member"), ("username", "nobody")];
     for (path, fields, german, english) in [
         (
             "/admin",
@@ -529,6 +532,19 @@ async fn a_refusal_is_said_in_the_pages_language(db: Database) {
              ist nur für localhost, 127.0.0.1 und [::1] erlaubt.",
             "Redirect URI &quot;http://reports.example/cb&quot; refused: plain http is only \
              allowed for localhost, 127.0.0.1 and [::1].",
+        ),
+        // What exists already, and who does not exist, are named the same way.
+        (
+            "/admin/groups",
+            existing(),
+            "Die Gruppe „admins“ gibt es schon.",
+            "Group &quot;admins&quot; exists already.",
+        ),
+        (
+            "/admin/groups/admins",
+            member(),
+            "Es gibt niemanden mit dem Benutzernamen „nobody“.",
+            "There is no user &quot;nobody&quot;.",
         ),
     ] {
         let html = post(path, fields.clone(), "de").await;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer};
 use super::{Admin, AdminError, PageLink, Refusal, invalid};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, ClientKeys, GrantType,
+    AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, ClientKeys, GrantType, Named,
     PreviousSecret, SigningAlg,
 };
 use crate::oidc::claims::ChosenFor;
@@ -257,10 +257,9 @@ impl Admin<'_> {
         client_id: &str,
         patch: ClientPatch,
     ) -> Result<Client, AdminError> {
-        let mut client =
-            self.store.client(client_id).await?.ok_or_else(|| {
-                crate::store::StoreError::NotFound(format!("client {client_id:?}"))
-            })?;
+        let mut client = self.store.client(client_id).await?.ok_or_else(|| {
+            crate::store::StoreError::NotFound(Named::Client(client_id.to_owned()))
+        })?;
         let mut changed = Vec::new();
         let c = &mut client;
         set(
@@ -392,10 +391,9 @@ impl Admin<'_> {
         if !(0..=MAX_SECRET_OVERLAP).contains(&overlap) {
             return Err(invalid(Refusal::Overlap));
         }
-        let mut client =
-            self.store.client(client_id).await?.ok_or_else(|| {
-                crate::store::StoreError::NotFound(format!("client {client_id:?}"))
-            })?;
+        let mut client = self.store.client(client_id).await?.ok_or_else(|| {
+            crate::store::StoreError::NotFound(Named::Client(client_id.to_owned()))
+        })?;
         let Some(old) = client.secret_hash.take() else {
             return Err(invalid(if client.signs_with_keys() {
                 Refusal::NoSecretWithKeys

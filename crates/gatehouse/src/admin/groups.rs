@@ -3,7 +3,9 @@
 use serde::{Deserialize, Deserializer};
 
 use super::{Admin, AdminError, Refusal, invalid};
-use crate::model::{AuditKind, AuthPolicy, Group, GroupChange, User, new_group_name_problem};
+use crate::model::{
+    AuditKind, AuthPolicy, Group, GroupChange, Named, User, new_group_name_problem,
+};
 use crate::oidc::tokens;
 
 /// The longest group description.
@@ -275,7 +277,7 @@ impl Admin<'_> {
 }
 
 fn no_group(name: &str) -> AdminError {
-    AdminError::Store(crate::store::StoreError::NotFound(format!(
-        "group {name:?}"
+    AdminError::Store(crate::store::StoreError::NotFound(Named::Group(
+        name.to_owned(),
     )))
 }

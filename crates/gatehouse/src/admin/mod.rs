@@ -17,7 +17,8 @@ use crate::auth::passwords::{PasswordError, Passwords};
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditKind, AuditRecord, Factors, LoggedOut, Profile, User, UserChange, UserEdit, UserSearch,
+    AuditKind, AuditRecord, Factors, LoggedOut, Named, Profile, User, UserChange, UserEdit,
+    UserSearch,
 };
 use crate::oidc::tokens;
 use crate::store::{Store, StoreError};
@@ -180,7 +181,7 @@ impl<'a> Admin<'a> {
     pub async fn user(&self, username: &str) -> Result<User, AdminError> {
         find_user(self.store, username)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")).into())
+            .ok_or_else(|| StoreError::NotFound(Named::User(username.to_owned())).into())
     }
 
     /// Creates a user from `new`, with its password hashed, and audits it.
@@ -462,9 +463,9 @@ pub fn check_email(email: &str) -> Result<(), AdminError> {
 
 /// The refusal of a new `username` that looks like `existing`'s.
 fn looks_like(username: &str, existing: &User) -> AdminError {
-    StoreError::Conflict(format!(
-        "user {username:?}, or one that looks the same ({:?}),",
-        existing.username
+    StoreError::Conflict(Named::LookAlike(
+        username.to_owned(),
+        existing.username.clone(),
     ))
     .into()
 }

@@ -14,11 +14,11 @@ pub enum ClaimOwner {
 }
 
 impl ClaimOwner {
-    /// What the owner is called, for messages: `user "ada"`, `group "ops"`.
-    pub fn describe(&self) -> String {
+    /// Who the owner is, for messages.
+    pub fn describe(&self) -> super::Named {
         match self {
-            ClaimOwner::User(name) => format!("user {name:?}"),
-            ClaimOwner::Group(name) => format!("group {name:?}"),
+            ClaimOwner::User(name) => super::Named::User(name.clone()),
+            ClaimOwner::Group(name) => super::Named::Group(name.clone()),
         }
     }
 }

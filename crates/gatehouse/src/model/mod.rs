@@ -14,6 +14,7 @@ mod email;
 mod factor;
 mod group;
 mod key;
+mod naming;
 mod notice;
 mod passkey;
 mod session;
@@ -35,6 +36,7 @@ pub use group::{
     new_group_name_problem,
 };
 pub use key::{Retirement, SigningAlg, SigningKey};
+pub use naming::Named;
 pub use notice::{Notice, NoticeKind, QueuedNotice};
 pub use passkey::{Challenge, ChallengeKind, PasskeyView, StoredPasskey};
 pub use session::{LoggedOut, LogoutNotice, Session};

@@ -22,9 +22,9 @@ use crate::model::{
     AccessGrant, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode, Challenge,
     ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientToken, CodeRequest,
     Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose, EmailToken, Factors,
-    Group, GroupChange, LoggedOut, LogoutNotice, Mail, NewTokens, OneTime, Polled, QueuedMail,
-    QueuedNotice, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey, StoredPasskey,
-    TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named, NewTokens, OneTime, Polled,
+    QueuedMail, QueuedNotice, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey,
+    StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -36,10 +36,10 @@ use crate::oidc::family_token::Presented;
 pub enum StoreError {
     /// The thing to create exists already (a username, a client id).
     #[error("{0} already exists")]
-    Conflict(String),
+    Conflict(Named),
     /// The thing to change does not exist.
     #[error("{0} not found")]
-    NotFound(String),
+    NotFound(Named),
     /// The thing to delete is still needed; the message says by what, and what to do first.
     #[error("{0}")]
     InUse(String),
@@ -85,7 +85,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// `NotFound(what)` when a change touched no row: the thing to change does not exist.
 pub(crate) fn found<N: Default + PartialEq>(
     changed: N,
-    what: impl FnOnce() -> String,
+    what: impl FnOnce() -> Named,
 ) -> StoreResult<()> {
     if changed == N::default() {
         Err(StoreError::NotFound(what()))

@@ -155,7 +155,7 @@ async fn get_client(
         .store
         .client(&client_id)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("client {client_id:?}")))?;
+        .ok_or_else(|| StoreError::NotFound(crate::model::Named::Client(client_id.clone())))?;
     Ok(Json(client.into()))
 }
 

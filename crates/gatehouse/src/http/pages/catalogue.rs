@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use crate::admin::Refusal;
 use crate::auth::passwords::Weakness;
 use crate::model::{
-    AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, NoticeKind,
+    AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, Named, NoticeKind,
 };
 
 mod german;
@@ -575,8 +575,8 @@ pub(in crate::http) struct ConsoleText {
     pub add: &'static str,
     pub done_invited: fn(&str) -> String,
     pub done_created: &'static str,
-    /// A username taken: the store's words for what exists.
-    pub exists_already: fn(&str) -> String,
+    /// What a form named exists already: a username (or one like it), a group, a client id.
+    pub exists_already: fn(&Named) -> String,
     pub no_such_person: Problem,
     pub no_groups: &'static str,
     pub members_count: fn(usize) -> String,
@@ -615,8 +615,8 @@ pub(in crate::http) struct ConsoleText {
     pub done_policy: &'static str,
     pub done_group_removed: fn(&str) -> String,
     pub confirm_mismatch: &'static str,
-    /// Something named in a form does not exist: the store's words for it.
-    pub not_found: fn(&str) -> String,
+    /// Something named in a form does not exist: a person, a group.
+    pub not_found: fn(&Named) -> String,
     /// Why a change was refused: what the form asked for is not acceptable.
     pub refusal: fn(&Refusal) -> String,
     pub no_such_group: Problem,
@@ -1305,7 +1305,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
             format!("The account is made, and an invitation is on its way to {email}.")
         },
         done_created: "The account is made.",
-        exists_already: |what| format!("{what} exists already."),
+        exists_already: |what| sentence(&format!("{what} exists already")),
         no_such_person: Problem {
             title: "There is nobody by that name",
             what_happened: "No account has that username.",

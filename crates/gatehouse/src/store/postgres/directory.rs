@@ -16,8 +16,8 @@ use crate::auth::notices;
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, ClientKeys, Consent, LoggedOut, OneTime, RevokeReason, UsedBefore, User,
-    UserChange, UserEdit,
+    AuditRecord, Client, ClientKeys, Consent, LoggedOut, Named, OneTime, RevokeReason, UsedBefore,
+    User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
@@ -226,7 +226,7 @@ impl Directory for PgStore {
         insert_user(&self.pool, &user)
             .await
             .map_err(db_error)
-            .map_err(conflict_as(format!("user {:?}", user.username)))?;
+            .map_err(conflict_as(Named::User(user.username.clone())))?;
         Ok(())
     }
 
@@ -265,7 +265,7 @@ impl Directory for PgStore {
         })
         .await
         .map_err(db_error)
-        .map_err(conflict_as(format!("user {:?}", user.username)))
+        .map_err(conflict_as(Named::User(user.username.clone())))
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
@@ -360,7 +360,7 @@ impl Directory for PgStore {
         })
         .await
         .map_err(db_error)?;
-        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
+        out.ok_or_else(|| StoreError::NotFound(Named::User(username.to_owned())))
     }
 
     async fn create_client(&self, client: Client, audit: Option<AuditRecord>) -> StoreResult<()> {
@@ -373,7 +373,7 @@ impl Directory for PgStore {
         })
         .await
         .map_err(db_error)
-        .map_err(conflict_as(format!("client {:?}", client.client_id)))?;
+        .map_err(conflict_as(Named::Client(client.client_id.clone())))?;
         Ok(())
     }
 
@@ -462,7 +462,7 @@ impl Directory for PgStore {
         .map_err(db_error)?;
         // Heard from the trigger too, a moment later.
         self.clients.forget(&c.client_id);
-        found(changed, || format!("client {:?}", c.client_id))
+        found(changed, || Named::Client(c.client_id.clone()))
     }
 
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()> {
@@ -483,7 +483,7 @@ impl Directory for PgStore {
         .await
         .map_err(db_error)?;
         self.clients.forget(client_id);
-        found(removed, || format!("client {client_id:?}"))
+        found(removed, || Named::Client(client_id.to_owned()))
     }
 
     async fn take_once(
@@ -588,8 +588,9 @@ impl Directory for PgStore {
         })
         .await
         .map_err(db_error)?;
-        found(removed, || {
-            format!("consent of user {user_id} for client {client_id:?}")
+        found(removed, || Named::Consent {
+            user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
         })
     }
 }

@@ -10,7 +10,8 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange, User,
+    AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange,
+    Named, User,
 };
 use crate::oidc::claims;
 use crate::store::columns::{claims_to_release, group_columns, may_use_client, user_columns};
@@ -55,7 +56,7 @@ async fn load_group(
 }
 
 fn no_group(name: &str) -> StoreError {
-    StoreError::NotFound(format!("group {name:?}"))
+    StoreError::NotFound(Named::Group(name.to_owned()))
 }
 
 #[async_trait]
@@ -80,7 +81,7 @@ impl Groups for PgStore {
         })
         .await
         .map_err(db_error)
-        .map_err(conflict_as(format!("group {:?}", group.name)))
+        .map_err(conflict_as(Named::Group(group.name.clone())))
     }
 
     async fn group(&self, name: &str) -> StoreResult<Option<Group>> {
@@ -143,9 +144,8 @@ impl Groups for PgStore {
         })
         .await
         .map_err(db_error)
-        .map_err(conflict_as(format!(
-            "group {:?}",
-            change.name.clone().unwrap_or_default()
+        .map_err(conflict_as(Named::Group(
+            change.name.clone().unwrap_or_default(),
         )))?;
         updated.ok_or_else(|| no_group(name))
     }
@@ -226,7 +226,7 @@ impl Groups for PgStore {
         .map_err(db_error)?;
         match added {
             None => Err(no_group(group)),
-            Some(None) => Err(StoreError::NotFound(format!("user {user_id}"))),
+            Some(None) => Err(StoreError::NotFound(Named::UserId(user_id.to_owned()))),
             Some(Some(added)) => Ok(added),
         }
     }
@@ -345,7 +345,7 @@ impl Groups for PgStore {
         .await
         .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        groups.ok_or_else(|| StoreError::NotFound(format!("client {client_id:?}")))
+        groups.ok_or_else(|| StoreError::NotFound(Named::Client(client_id.to_owned())))
     }
 
     async fn set_client_access(
@@ -365,14 +365,14 @@ impl Groups for PgStore {
                 .fetch_optional(&mut *c)
                 .await?;
                 if client.is_none() {
-                    return Ok(Some(format!("client {id:?}")));
+                    return Ok(Some(Named::Client(id.clone())));
                 }
                 let mut ids = Vec::with_capacity(groups.len());
                 for name in &groups {
                     // Locked: the group cannot be deleted before this commits.
                     match load_group(c, name, true).await? {
                         Some(g) => ids.push(g.id),
-                        None => return Ok(Some(format!("group {name:?}"))),
+                        None => return Ok(Some(Named::Group(name.clone()))),
                     }
                 }
                 sqlx::query("DELETE FROM client_access_group WHERE client_id = $1")

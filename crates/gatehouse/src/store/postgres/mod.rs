@@ -41,6 +41,7 @@ use super::snapshot::Snapshot;
 use super::{EngineMetric, Store, StoreError, StoreResult};
 use crate::auth::username;
 use crate::clock::UnixTime;
+use crate::model::Named;
 
 /// How long a request waits for a pooled connection before it is answered "temporarily
 /// unavailable", as with SQLite's queue deadline.
@@ -185,7 +186,7 @@ pub(super) fn db_error(e: sqlx::Error) -> StoreError {
                 sqlx::Error::Database(db) => db.constraint().unwrap_or("row").to_owned(),
                 _ => "row".to_owned(),
             };
-            StoreError::Conflict(constraint)
+            StoreError::Conflict(Named::Other(constraint))
         }
         // Text PostgreSQL cannot hold (a NUL character; one outside the database's encoding):
         // the input's fault, refused like any malformed input.
@@ -202,7 +203,7 @@ pub(super) fn db_error(e: sqlx::Error) -> StoreError {
     }
 }
 
-pub(super) fn conflict_as(what: String) -> impl FnOnce(StoreError) -> StoreError {
+pub(super) fn conflict_as(what: Named) -> impl FnOnce(StoreError) -> StoreError {
     move |e| match e {
         StoreError::Conflict(_) => StoreError::Conflict(what),
         e => e,

@@ -12,8 +12,8 @@ use crate::auth::notices;
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, ClientKeys, Consent, LoggedOut, OneTime, RevokeReason, UsedBefore, User,
-    UserChange, UserEdit,
+    AuditRecord, Client, ClientKeys, Consent, LoggedOut, Named, OneTime, RevokeReason, UsedBefore,
+    User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
 use crate::store::columns::{client_columns, user_columns};
@@ -182,7 +182,7 @@ impl Directory for SqliteStore {
         self.db
             .write(move |tx| insert_user(tx, &user))
             .await
-            .map_err(conflict_as(format!("user {username:?}")))?;
+            .map_err(conflict_as(Named::User(username.clone())))?;
         Ok(())
     }
 
@@ -211,7 +211,7 @@ impl Directory for SqliteStore {
                 Ok(None)
             })
             .await
-            .map_err(conflict_as(format!("user {username:?}")))
+            .map_err(conflict_as(Named::User(username.clone())))
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
@@ -302,7 +302,7 @@ impl Directory for SqliteStore {
                 Ok(Some(ended))
             })
             .await?;
-        out.ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))
+        out.ok_or_else(|| StoreError::NotFound(Named::User(username.to_owned())))
     }
 
     async fn create_client(&self, client: Client, audit: Option<AuditRecord>) -> StoreResult<()> {
@@ -313,7 +313,7 @@ impl Directory for SqliteStore {
                 insert_outcome_audit(tx, audit.as_ref())
             })
             .await
-            .map_err(conflict_as(format!("client {client_id:?}")))?;
+            .map_err(conflict_as(Named::Client(client_id.clone())))?;
         Ok(())
     }
 
@@ -393,7 +393,7 @@ impl Directory for SqliteStore {
                 Ok(changed)
             })
             .await?;
-        found(changed, || format!("client {client_id:?}"))
+        found(changed, || Named::Client(client_id.clone()))
     }
 
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()> {
@@ -407,7 +407,7 @@ impl Directory for SqliteStore {
                 Ok(changed)
             })
             .await?;
-        found(changed, || format!("client {client_id:?}"))
+        found(changed, || Named::Client(client_id.to_owned()))
     }
 
     async fn take_once(
@@ -494,8 +494,9 @@ impl Directory for SqliteStore {
                 Ok(removed)
             })
             .await?;
-        found(removed, || {
-            format!("consent of user {user_id} for client {client_id:?}")
+        found(removed, || Named::Consent {
+            user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
         })
     }
 }

@@ -8,7 +8,8 @@ use super::rows::user_from;
 use super::{SqliteStore, conflict_as};
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange, User,
+    AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange,
+    Named, User,
 };
 use crate::oidc::claims;
 use crate::store::columns::{claims_to_release, group_columns, may_use_client, user_columns};
@@ -44,7 +45,7 @@ fn clients_restricted_to(c: &Connection, group_id: &str) -> rusqlite::Result<Vec
 }
 
 fn no_group(name: &str) -> StoreError {
-    StoreError::NotFound(format!("group {name:?}"))
+    StoreError::NotFound(Named::Group(name.to_owned()))
 }
 
 #[async_trait]
@@ -67,7 +68,7 @@ impl Groups for SqliteStore {
                 insert_outcome_audit(tx, audit.as_ref())
             })
             .await
-            .map_err(conflict_as(format!("group {name:?}")))?;
+            .map_err(conflict_as(Named::Group(name.clone())))?;
         Ok(())
     }
 
@@ -129,10 +130,7 @@ impl Groups for SqliteStore {
                 Ok(Some(group))
             })
             .await
-            .map_err(conflict_as(format!(
-                "group {:?}",
-                new_name.unwrap_or_default()
-            )))?;
+            .map_err(conflict_as(Named::Group(new_name.unwrap_or_default())))?;
         updated.ok_or_else(|| no_group(name))
     }
 
@@ -193,7 +191,7 @@ impl Groups for SqliteStore {
             .await?;
         match added {
             None => Err(no_group(group)),
-            Some(None) => Err(StoreError::NotFound(format!("user {user_id}"))),
+            Some(None) => Err(StoreError::NotFound(Named::UserId(user_id.to_owned()))),
             Some(Some(added)) => Ok(added),
         }
     }
@@ -287,7 +285,7 @@ impl Groups for SqliteStore {
                 .map(Some)
             })
             .await?;
-        groups.ok_or_else(|| StoreError::NotFound(format!("client {client_id:?}")))
+        groups.ok_or_else(|| StoreError::NotFound(Named::Client(client_id.to_owned())))
     }
 
     async fn set_client_access(
@@ -303,13 +301,13 @@ impl Groups for SqliteStore {
                     .prepare_cached("SELECT 1 FROM client WHERE client_id = ?1")?
                     .exists([&id])?;
                 if !exists {
-                    return Ok(Some(format!("client {id:?}")));
+                    return Ok(Some(Named::Client(id.clone())));
                 }
                 let mut ids = Vec::with_capacity(groups.len());
                 for name in &groups {
                     match load_group(tx, name)? {
                         Some(g) => ids.push(g.id),
-                        None => return Ok(Some(format!("group {name:?}"))),
+                        None => return Ok(Some(Named::Group(name.clone()))),
                     }
                 }
                 tx.prepare_cached("DELETE FROM client_access_group WHERE client_id = ?1")?

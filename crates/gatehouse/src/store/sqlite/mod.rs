@@ -34,6 +34,7 @@ use super::snapshot::Snapshot;
 use super::{EngineMetric, Store, StoreError, StoreResult};
 use crate::auth::username;
 use crate::clock::UnixTime;
+use crate::model::Named;
 
 pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
@@ -173,7 +174,7 @@ impl SqliteStore {
 }
 
 /// `Conflict(what)` for a unique violation (the thing exists already), else the engine's error.
-pub(super) fn conflict_as(what: String) -> impl FnOnce(onewriter::Error) -> StoreError {
+pub(super) fn conflict_as(what: Named) -> impl FnOnce(onewriter::Error) -> StoreError {
     move |e| {
         if is_unique_violation(&e) {
             StoreError::Conflict(what)

@@ -595,7 +595,7 @@ pub(in crate::http) static GERMAN: Text = Text {
             format!("Das Konto ist angelegt, und eine Einladung ist an {email} unterwegs.")
         },
         done_created: "Das Konto ist angelegt.",
-        exists_already: |what| format!("Das gibt es schon: {what}."),
+        exists_already: refusals::exists_already,
         no_such_person: Problem {
             title: "Niemand hat diesen Namen",
             what_happened: "Kein Konto hat diesen Benutzernamen.",
@@ -661,7 +661,7 @@ pub(in crate::http) static GERMAN: Text = Text {
         done_group_removed: |name| format!("Die Gruppe {name} ist entfernt."),
         confirm_mismatch: "Der eingegebene Name ist nicht der der Gruppe, deshalb wurde sie \
                            nicht entfernt.",
-        not_found: |what| format!("Das gibt es nicht: {what}."),
+        not_found: refusals::not_found,
         refusal: refusals::refusal,
         applications: "Anwendungen",
         no_applications: "Es ist noch keine Anwendung registriert.",

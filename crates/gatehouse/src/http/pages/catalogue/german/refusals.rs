@@ -1,11 +1,12 @@
-//! Why an administrative change is refused, in German: every [`Refusal`] and what it holds.
+//! Why an administrative change is refused, in German: every [`Refusal`] and what it holds,
+//! and what a form named that exists already or does not exist ([`Named`]).
 
 use crate::admin::{
     MAX_CLIENT_ID, MAX_DESCRIPTION, MAX_DISPLAY_NAME, MAX_NAME, MAX_PICTURE, MAX_SECRET_OVERLAP,
     MIN_SECRET_LENGTH, NameField, PageLink, Refusal,
 };
 use crate::auth::username::{MAX_CHARS, UsernameError};
-use crate::model::{GroupNameProblem, MAX_GROUP_NAME};
+use crate::model::{GroupNameProblem, MAX_GROUP_NAME, Named};
 use crate::oidc::backchannel::UriProblem;
 use crate::oidc::claims::{
     ChosenClaimsProblem, ChosenFor, ClaimNameProblem, CustomClaimsProblem, MAX_CHOSEN_CLAIMS,
@@ -138,6 +139,41 @@ pub(super) fn refusal(why: &Refusal) -> String {
         R::NoSecretPublic => {
             "Eine öffentliche Anwendung hat kein Geheimnis, das sich erneuern ließe.".to_owned()
         }
+    }
+}
+
+/// What a form named that exists already.
+pub(super) fn exists_already(what: &Named) -> String {
+    match what {
+        Named::User(name) => format!("Den Benutzernamen {} gibt es schon.", quoted(name)),
+        Named::LookAlike(name, existing) => format!(
+            "Den Benutzernamen {} gibt es schon, oder einen, der gleich aussieht ({}).",
+            quoted(name),
+            quoted(existing)
+        ),
+        Named::UserId(id) => format!("Die Person {} gibt es schon.", quoted(id)),
+        Named::Client(id) => format!(
+            "Eine Anwendung mit der Client-ID {} gibt es schon.",
+            quoted(id)
+        ),
+        Named::Group(name) => format!("Die Gruppe {} gibt es schon.", quoted(name)),
+        Named::Consent { .. } => "Diese Zustimmung gibt es schon.".to_owned(),
+        // The database's own name for a rule, in English.
+        Named::Other(what) => format!("Das gibt es schon ({what})."),
+    }
+}
+
+/// What a form named that does not exist.
+pub(super) fn not_found(what: &Named) -> String {
+    match what {
+        Named::User(name) | Named::LookAlike(name, _) => {
+            format!("Es gibt niemanden mit dem Benutzernamen {}.", quoted(name))
+        }
+        Named::UserId(id) => format!("Es gibt keine Person {}.", quoted(id)),
+        Named::Client(id) => format!("Es gibt keine Anwendung {}.", quoted(id)),
+        Named::Group(name) => format!("Es gibt keine Gruppe {}.", quoted(name)),
+        Named::Consent { .. } => "Diese Zustimmung gibt es nicht.".to_owned(),
+        Named::Other(what) => format!("Das gibt es nicht ({what})."),
     }
 }
 
@@ -442,6 +478,33 @@ mod tests {
                 assert!(german.contains(&format!("„{uri}“")), "{german}");
             }
         }
+    }
+
+    #[test]
+    fn what_exists_already_or_does_not_is_a_german_sentence() {
+        let consent = Named::Consent {
+            user_id: "u-1".into(),
+            client_id: "wiki".into(),
+        };
+        for what in [
+            Named::User("ada".into()),
+            Named::UserId("u-1".into()),
+            Named::LookAlike("ada".into(), "Ada".into()),
+            Named::Client("wiki".into()),
+            Named::Group("ops".into()),
+            consent,
+            Named::Other("account_email_key".into()),
+        ] {
+            for german in [exists_already(&what), not_found(&what)] {
+                assert!(german.ends_with('.'), "{german}");
+                assert!(german.starts_with(char::is_uppercase), "{german}");
+                assert!(!german.contains("user"), "{german}");
+            }
+        }
+        assert_eq!(
+            exists_already(&Named::LookAlike("ada".into(), "Ada".into())),
+            "Den Benutzernamen „ada“ gibt es schon, oder einen, der gleich aussieht („Ada“)."
+        );
     }
 
     #[test]
