@@ -559,6 +559,17 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
+    // An account removed is gone: its page, and removing it again, find nobody.
+    let one = "/admin/api/users/{username}";
+    let (s, _) = a
+        .checked(Method::DELETE, one, "/admin/api/users/grace", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    for method in [Method::GET, Method::DELETE] {
+        let (s, _) = a.checked(method, one, "/admin/api/users/grace", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+
     // Every change is in the audit log, with the API client as the actor.
     let (_, log) = a
         .checked(
@@ -587,7 +598,8 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
             "admin.user.profile_updated",
             "admin.consent.revoked",
             "admin.user.logged_out",
-            "admin.user.factors_reset"
+            "admin.user.factors_reset",
+            "admin.user.removed"
         ]
     );
 }

@@ -264,7 +264,12 @@ async fn an_app_that_refuses_the_token_is_given_up_and_audited(db: Database) {
     server.stop().await;
 }
 
-async fn disabling_a_user_tells_the_apps_of_every_session(db: Database) {
+/// Ada, signed in to the wiki in two browsers, is signed out by `end`: the wiki is told of
+/// both sessions, with her `sub` and each session's `sid`. Returns the server, still running.
+async fn both_sessions_are_told(
+    db: Database,
+    end: impl AsyncFnOnce(&dyn Store, gatehouse::clock::UnixTime),
+) -> TestServer {
     let server = TestServer::start_on(db).await;
     let s = server.store.as_ref();
     let ada = add_user(s, "ada").await;
@@ -274,14 +279,11 @@ async fn disabling_a_user_tells_the_apps_of_every_session(db: Database) {
     let first = sign_in(&server, "wiki", &secret, "ada").await;
     let second = sign_in(&server, "wiki", &secret, "ada").await;
 
-    s.update_user(
-        "ada",
-        UserChange::Disable,
+    end(
+        s,
         gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock),
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     let got = wiki.wait_for(2, Duration::from_secs(15)).await;
     let mut sids = Vec::new();
     for t in &got {
@@ -293,6 +295,47 @@ async fn disabling_a_user_tells_the_apps_of_every_session(db: Database) {
     let mut want = vec![sid_of(&first), sid_of(&second)];
     want.sort();
     assert_eq!(sids, want);
+    server
+}
+
+async fn disabling_a_user_tells_the_apps_of_every_session(db: Database) {
+    let server = both_sessions_are_told(db, async |s, now| {
+        s.update_user("ada", UserChange::Disable, now, None)
+            .await
+            .unwrap();
+    })
+    .await;
+    server.stop().await;
+}
+
+/// Removing an account tells each application of each of its sessions (the notices outlive
+/// the account), and leaves its record, saying what was ended.
+async fn removing_a_user_tells_the_apps_of_every_session(db: Database) {
+    let server = both_sessions_are_told(db, async |s, now| {
+        let out = gatehouse::admin::Admin::new(s, "cli", None, now)
+            .remove_user("ada")
+            .await
+            .unwrap();
+        assert_eq!(out.sessions, 2);
+    })
+    .await;
+    let s = server.store.as_ref();
+    assert!(s.user_by_username("ada").await.unwrap().is_none());
+    let record = s
+        .audit_latest(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.record.kind == AuditKind::UserRemoved);
+    let record = record.expect("a record of the removal").record;
+    assert_eq!(record.subject.as_deref(), Some("ada"));
+    assert!(
+        record
+            .detail
+            .unwrap_or_default()
+            .contains("sessions ended: 2"),
+        "what was ended"
+    );
     server.stop().await;
 }
 
@@ -360,6 +403,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     an_app_that_is_down_gets_the_same_token_when_it_is_back,
     an_app_that_refuses_the_token_is_given_up_and_audited,
     disabling_a_user_tells_the_apps_of_every_session,
+    removing_a_user_tells_the_apps_of_every_session,
     a_burst_of_logouts_of_one_session_sends_one_token,
     a_notice_survives_a_crash_of_the_server,
 );

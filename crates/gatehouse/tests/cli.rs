@@ -176,6 +176,17 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
         &gatehouse(db, &["user", "disable", "nobody"], None),
         "not found",
     );
+    // Removed, the account is gone for good; removing it again finds nobody.
+    let out = add_and_remove_zoe(db);
+    assert!(out.contains("user zoe removed: 0 sessions ended"), "{out}");
+    assert!(
+        server
+            .store
+            .user_by_username("zoe")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let out = ok(&gatehouse(
         db,
@@ -514,6 +525,29 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     server.stop().await;
 }
 
+/// Adds zoe, removes her account, and finds nobody to remove again: what the removal said.
+fn add_and_remove_zoe(db: &str) -> String {
+    let zoe = [
+        "user",
+        "add",
+        "--username",
+        "zoe",
+        "--email",
+        "zoe@example.com",
+    ];
+    ok(&gatehouse(
+        db,
+        &zoe,
+        Some("glacier umbrella quantum tulip\n"),
+    ));
+    let out = ok(&gatehouse(db, &["user", "remove", "zoe"], None));
+    refused(
+        &gatehouse(db, &["user", "remove", "zoe"], None),
+        "not found",
+    );
+    out
+}
+
 #[test]
 fn a_plain_http_issuer_off_this_machine_is_refused_at_start_with_the_way_out() {
     let dir = tempfile::tempdir().unwrap();
@@ -811,6 +845,7 @@ fn every_command_works_on_postgresql() {
     assert_eq!(users[0]["disabled"], true);
     assert!(users[0].get("password_hash").is_none(), "{users}");
     ok(&gatehouse(url, &["user", "enable", "ada"], None));
+    add_and_remove_zoe(url);
     let out = ok(&gatehouse(
         url,
         &[
@@ -901,6 +936,8 @@ fn every_command_works_on_postgresql() {
             "admin.user.password_set",
             "admin.user.disabled",
             "admin.user.enabled",
+            "admin.user.created",
+            "admin.user.removed",
             "admin.client.created",
             "admin.key.rotated",
             "admin.key.rotated",

@@ -361,7 +361,7 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
             vec![c(), ("action", "delete".into()), ("confirm", typed.into())],
         )
     };
-    assert!(delete("admins").await.contains("it was not removed"));
+    assert!(delete("admins").await.contains("nothing was removed"));
     assert!(store.group("staff").await.unwrap().is_some());
     assert!(
         delete("staff")
@@ -555,6 +555,56 @@ async fn a_refusal_is_said_in_the_pages_language(db: Database) {
     assert!(f.state.store.client("reports").await.unwrap().is_none());
 }
 
+/// An administrator removes someone's account once its username is typed to confirm, never
+/// their own; the removal is audited with them as the actor.
+async fn an_administrator_removes_an_account_once_its_name_is_typed(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(html.contains("Remove the account"), "{html}");
+    assert!(html.contains("Type bob to confirm"), "{html}");
+    let own = body_text(get_as(&f, &ada, "/admin/users/ada").await).await;
+    assert!(!own.contains("Remove the account"), "{own}");
+    let csrf = hidden_input(&html, "csrf");
+    let remove = |who: &'static str, typed: &'static str| {
+        let (ada, csrf, f) = (ada.clone(), csrf.clone(), &f);
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("action", "remove"),
+                ("confirm", typed),
+            ];
+            let path = format!("/admin/users/{who}");
+            let r = post_as_admin(f, &ada, &path, &fields).await;
+            (r.status(), body_text(r).await)
+        }
+    };
+    let (_, html) = remove("bob", "bo").await;
+    assert!(
+        html.contains("What was typed is not the name asked for"),
+        "{html}"
+    );
+    let (_, html) = remove("ada", "ada").await;
+    assert!(
+        html.contains("You cannot remove your own account here"),
+        "{html}"
+    );
+    assert!(store.user_by_username("bob").await.unwrap().is_some());
+    assert!(store.user_by_username("ada").await.unwrap().is_some());
+
+    let (status, html) = remove("bob", "bob").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("bob's account is removed."), "{html}");
+    assert!(store.user_by_username("bob").await.unwrap().is_none());
+    let record = records(&f, "admin.user.removed").await.remove(0);
+    let ada_id = user(store, "ada").await.id;
+    assert_eq!(record.record.actor, format!("user:{ada_id}"));
+    assert_eq!(record.record.subject.as_deref(), Some("bob"));
+    // Nobody by that name now.
+    let (status, _) = remove("bob", "bob").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 /// An administrator sees a person's language and sets it (their account's `locale`, audited
 /// as the administrator's change of their profile); choosing again what the page shows keeps a
 /// locale no catalogue matches exactly, and a language the page never offers changes nothing.
@@ -708,7 +758,7 @@ async fn applications_are_registered_given_access_new_secrets_and_removed(db: Da
     );
 
     let html = change(vec![("action", "delete"), ("confirm", "report")]).await;
-    assert!(html.contains("it was not removed"), "{html}");
+    assert!(html.contains("nothing was removed"), "{html}");
     assert!(store.client("reports").await.unwrap().is_some());
     let html = change(vec![("action", "delete"), ("confirm", "reports")]).await;
     assert!(
@@ -1199,6 +1249,7 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    an_administrator_removes_an_account_once_its_name_is_typed,
     a_refusal_is_said_in_the_pages_language,
     an_administrator_sets_a_persons_language,
     an_application_with_keys_is_registered_and_its_keys_replaced,

@@ -2668,6 +2668,60 @@ async fn a_search_pages_through_the_users_in_username_order(db: Database) {
 
 /// Names that look alike, added at the same moment by an administrator: one is added, the
 /// others are refused, however their password hashing interleaves; one record is written.
+/// Removing an account takes everything of it (sessions, tokens, memberships, claims) and
+/// keeps other people's; of a burst of removals of one account, one removes it, the rest
+/// find nobody, and one record is written.
+async fn an_account_removed_at_once_is_removed_once_with_everything_of_it(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let carol = issued(s, "carol", "app").await;
+    let dave = issued(s, "dave", "app").await;
+    for u in [&carol, &dave] {
+        session(s, u, &format!("session-{}", u.username), NOW + 3600).await;
+    }
+    s.create_group(group("staff"), None).await.unwrap();
+    for u in [&carol, &dave] {
+        s.add_member("staff", &u.id, NOW, None).await.unwrap();
+    }
+    let mut removing = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let store = Arc::clone(&f.store);
+        removing.spawn(async move {
+            let admin = admin::Admin::new(store.as_ref(), "cli", None, NOW + 1);
+            admin.remove_user("carol").await
+        });
+    }
+    let outcomes = removing.join_all().await;
+    let removed: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(removed.len(), 1, "{outcomes:?}");
+    assert_eq!((removed[0].sessions, removed[0].token_families), (1, 1));
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .all(|e| matches!(e, admin::AdminError::Store(StoreError::NotFound(_)))),
+        "{outcomes:?}"
+    );
+    let records = s.audit_latest(20).await.unwrap();
+    let removals: Vec<_> = records
+        .iter()
+        .filter(|e| e.record.kind == AuditKind::UserRemoved)
+        .collect();
+    assert_eq!(removals.len(), 1);
+    assert_eq!(removals[0].record.subject.as_deref(), Some("carol"));
+
+    assert!(s.user_by_username("carol").await.unwrap().is_none());
+    let gone = |t: String| async move { s.introspect(&p(&t), NOW + 2).await.unwrap().is_none() };
+    assert!(gone("a1-carol-app".into()).await && gone("r1-carol-app".into()).await);
+    assert!(s.sessions(&carol.id, NOW).await.unwrap().is_empty());
+    let members = s.members("staff", None, 10).await.unwrap().unwrap();
+    let names: Vec<&str> = members.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["dave"]);
+    // Dave is untouched.
+    assert!(!gone("r1-dave-app".into()).await);
+    assert_eq!(s.sessions(&dave.id, NOW).await.unwrap().len(), 1);
+}
+
 async fn look_alikes_added_at_once_one_is_added(db: Database) {
     use gatehouse::auth::username::look_alike_key;
     let f = open(db).await;
@@ -2710,6 +2764,7 @@ async fn look_alikes_added_at_once_one_is_added(db: Database) {
 }
 
 on_both_backends!(();
+    an_account_removed_at_once_is_removed_once_with_everything_of_it,
     a_links_message_waits_in_the_outbox_until_sent_or_given_up,
     a_browser_new_to_a_person_is_told_once,
     a_users_edits_are_made_together_or_not_at_all,

@@ -254,6 +254,21 @@ impl<'a> Admin<'a> {
             .await
     }
 
+    /// Removes a person's account and everything of theirs but the audit records about them:
+    /// their sessions end first, so each application told of a sign-in is told it ended.
+    /// Returns what was ended.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn remove_user(&self, username: &str) -> Result<LoggedOut, AdminError> {
+        let user = self.user(username).await?;
+        let record = self.record(AuditKind::UserRemoved, &user.username, None, None);
+        Ok(self
+            .store
+            .remove_user(&user.username, self.now, Some(record))
+            .await?)
+    }
+
     /// Sets a user's password, which signs them out everywhere, and audits it.
     ///
     /// # Errors

@@ -69,6 +69,13 @@ pub enum UserCommand {
         /// The user, by username
         username: String,
     },
+    /// Remove a user's account and everything of theirs (sessions, tokens, consents, group
+    /// memberships, second factors, passkeys, claims); the applications they signed in to are
+    /// told their sessions ended, and the audit log keeps its records of them
+    Remove {
+        /// The user, by username
+        username: String,
+    },
     /// Set a user's password, read from standard input; their sessions end and their tokens
     /// are revoked
     SetPassword {
@@ -221,6 +228,13 @@ pub(super) async fn user(
         UserCommand::Enable { username } => {
             admin.set_disabled(&username, false).await?;
             println!("user {username} enabled");
+        }
+        UserCommand::Remove { username } => {
+            let out = admin.remove_user(&username).await?;
+            println!(
+                "user {username} removed: {} sessions ended, {} token families revoked",
+                out.sessions, out.token_families
+            );
         }
         UserCommand::Update {
             username,

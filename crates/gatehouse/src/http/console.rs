@@ -327,6 +327,9 @@ pub(super) struct PersonForm {
     /// Their language (a tag the pages offer), or empty for none.
     #[serde(default)]
     language: String,
+    /// Their username as typed to confirm the removal of their account.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// POST /admin/users/{username}: one of the person page's buttons.
@@ -354,6 +357,23 @@ pub(super) async fn act(
         "disable" if target.id == admin.user.id => {
             return show_person(&state, &admin, &username, None, Some(t.cannot_disable_self)).await;
         }
+        "remove" if target.id == admin.user.id => {
+            return show_person(&state, &admin, &username, None, Some(t.cannot_remove_self)).await;
+        }
+        "remove" if form.confirm.trim() != target.username => {
+            return show_person(&state, &admin, &username, None, Some(t.confirm_mismatch)).await;
+        }
+        "remove" => match ops.remove_user(&target.username).await {
+            Ok(_) => {
+                let notice = (t.done_person_removed)(&target.username);
+                let new = NewPerson {
+                    notice: Some(&notice),
+                    ..NewPerson::default()
+                };
+                return people_page(&state, &admin, "", &new, StatusCode::OK).await;
+            }
+            Err(e) => Err(e),
+        },
         "disable" => ops
             .set_disabled(&target.username, true)
             .await

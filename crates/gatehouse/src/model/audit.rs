@@ -66,6 +66,8 @@ named! {
         UserCreated = "admin.user.created",
         UserDisabled = "admin.user.disabled",
         UserEnabled = "admin.user.enabled",
+        /// An administrator removed a person's account, and everything of it but its records.
+        UserRemoved = "admin.user.removed",
         PasswordSet = "admin.user.password_set",
         ProfileUpdated = "admin.user.profile_updated",
         /// An administrator set the claims the user carries (`model::CustomClaims`).

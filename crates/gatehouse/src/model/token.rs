@@ -16,6 +16,8 @@ named! {
         UserLoggedOut = "user logged out",
         ConsentRevoked = "consent revoked",
         UserDisabled = "user disabled",
+        /// The account was removed (its families go with it).
+        UserRemoved = "user removed",
         PasswordChanged = "password changed",
     }
 }

@@ -164,6 +164,19 @@ pub trait Directory: Send + Sync {
         edits: Vec<UserEdit>,
         now: UnixTime,
     ) -> StoreResult<LoggedOut>;
+    /// Removes the user named `username` and everything of theirs (sessions, tokens, consents,
+    /// memberships, second factors, passkeys, claims, links and notices waiting for them), in
+    /// one transaction: first their sessions end as `end_user_sessions` ends them, so each
+    /// application told of a sign-in is told it ended (the notices outlive the account), then
+    /// the account goes, then `audit` is written (its detail ending with what was ended).
+    /// Audit records about them stay. `NotFound` (and nothing written) when there is no such
+    /// user.
+    async fn remove_user(
+        &self,
+        username: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<LoggedOut>;
     /// One edit (`edit_user`): `change`, with `audit`.
     async fn update_user(
         &self,

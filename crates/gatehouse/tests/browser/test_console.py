@@ -24,6 +24,15 @@ def sign_in_as_administrator(page, server, login=fill_login) -> str:
     return admin
 
 
+def cannot_sign_in(browser, gatehouse, username):
+    """`username`, in a browser of their own, is told their password is wrong."""
+    other = browser.new_context().new_page()
+    other.goto(f"{gatehouse.issuer}/account")
+    fill_login(other, username)
+    expect(other.get_by_role("alert")).to_have_text("Wrong username or password.")
+    other.context.close()
+
+
 def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
         browser_page, browser, gatehouse):
     page = browser_page
@@ -38,11 +47,7 @@ def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
     page.get_by_role("button", name="Disable the account").click()
     expect(page.get_by_role("status")).to_have_text("The account is disabled.")
 
-    other = browser.new_context().new_page()
-    other.goto(f"{gatehouse.issuer}/account")
-    fill_login(other, person)
-    expect(other.get_by_role("alert")).to_have_text("Wrong username or password.")
-    other.context.close()
+    cannot_sign_in(browser, gatehouse, person)
 
     page.get_by_role("link", name="Their activity in the audit log").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
@@ -247,6 +252,25 @@ def test_an_administrator_registers_an_application_that_signs_with_its_key(brows
         assert mine["require_signed_request_object"] is True, mine
     finally:
         app.close()
+
+
+def test_an_administrator_removes_an_account_once_its_name_is_typed(browser_page, browser,
+                                                                      gatehouse):
+    page = browser_page
+    person = gatehouse.add_user("person")
+    sign_in_as_administrator(page, gatehouse)
+    page.goto(f"{gatehouse.issuer}/admin/users/{person}")
+    page.get_by_label(f"Type {person} to confirm").fill(person[:-1])
+    page.get_by_role("button", name="Remove the account").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "What was typed is not the name asked for, so nothing was removed.")
+    page.get_by_label(f"Type {person} to confirm").fill(person)
+    page.get_by_role("button", name="Remove the account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("People")
+    expect(page.get_by_role("status")).to_have_text(f"{person}'s account is removed.")
+
+    cannot_sign_in(browser, gatehouse, person)
+    assert person not in gatehouse.cli("user", "list")
 
 
 def test_an_administrator_registers_an_application_that_publishes_its_keys(browser_page,

@@ -17,7 +17,7 @@ use crate::model::{Consent, Factors, LoggedOut, Session, UserSearch};
 /// The user routes, to nest under `/admin/api`.
 pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user))
+        .routes(routes!(get_user, update_user, remove_user))
         .routes(routes!(list_sessions, end_sessions))
         .routes(routes!(list_consents))
         .routes(routes!(get_factors, reset_factors))
@@ -273,6 +273,24 @@ async fn update_user(
     let admin = caller.admin(&state);
     let user = admin.edit_user(&state.passwords, &username, edits).await?;
     Ok(Json(user.into()))
+}
+
+#[utoipa::path(delete, path = "/users/{username}", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 204, description = "The account and everything of it are gone: its sessions ended (each application told of a sign-in is told), its tokens, consents, memberships, second factors, passkeys and claims removed; the audit log keeps its records"),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn remove_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.admin(&state).remove_user(&username).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/users/{username}/sessions", tag = "users",

@@ -563,6 +563,12 @@ pub(in crate::http) struct ConsoleText {
     pub done_reset_sent: fn(&str) -> String,
     pub reset_sent_recently: fn(&str) -> String,
     pub cannot_disable_self: &'static str,
+    /// Removing a person's account: the heading and button, what it does (their username),
+    /// what is said once it is done, and why one's own cannot be.
+    pub remove_person: &'static str,
+    pub remove_person_what: fn(&str) -> String,
+    pub done_person_removed: fn(&str) -> String,
+    pub cannot_remove_self: &'static str,
     pub add_person: &'static str,
     pub username_label: &'static str,
     pub username_help: &'static str,
@@ -1288,6 +1294,19 @@ pub(in crate::http) static ENGLISH: Text = Text {
         reset_sent_recently: |email| format!("A link was sent to {email} less than a minute ago."),
         cannot_disable_self: "You cannot disable your own account here: another administrator \
                               can, or the command line.",
+        remove_person: "Remove the account",
+        remove_person_what: |username| {
+            format!(
+                "Removing {username}'s account signs them out everywhere (each application they \
+                 signed in to is told) and removes their tokens, consents, group memberships, \
+                 second factors, passkeys and claims. It cannot be undone; the audit log keeps \
+                 its records of them. To stop them signing in for now, disable the account \
+                 instead."
+            )
+        },
+        done_person_removed: |username| format!("{username}'s account is removed."),
+        cannot_remove_self: "You cannot remove your own account here: another administrator \
+                             can, or the command line.",
         add_person: "Add a person",
         username_label: "Username",
         username_help: "Letters and digits, and . - _ @ +: applications may see it as the \
@@ -1367,7 +1386,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         done_policy: "The group's sign-in policy is saved; it applies from each member's next \
                       sign-in.",
         done_group_removed: |name| format!("The group {name} is removed."),
-        confirm_mismatch: "The name typed is not the group's, so it was not removed.",
+        confirm_mismatch: "What was typed is not the name asked for, so nothing was removed.",
         not_found: |what| format!("There is no {what}."),
         refusal: |why| sentence(&why.to_string()),
         applications: "Applications",

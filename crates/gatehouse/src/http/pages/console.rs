@@ -103,6 +103,8 @@ pub(in crate::http) struct NewPerson<'a> {
     /// The languages the pages offer (tag, and name in itself); none when they speak one.
     pub languages: &'a [(&'static str, &'static str)],
     pub error: Option<&'a str>,
+    /// What was just done, said at the top of the page (a person removed).
+    pub notice: Option<&'a str>,
 }
 
 /// People, found by `query` (all of them when it is empty), and the form that adds one.
@@ -118,6 +120,7 @@ pub(in crate::http) fn people(
     let body = html! {
         h1 { (t.people) }
         (nav(look, base))
+        (notice(new.notice))
         form method="get" action=(base.url("/admin")) role="search" {
             label for="q" { (t.search_label) }
             input #q name="q" type="search" value=(query) maxlength="254";
@@ -330,6 +333,17 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
         }
         (claims_form(look, base, &action, v.claims))
         p { a href=(base.audit_url(&u.username)) { (t.their_activity) } }
+        @if base.recent && !v.own {
+            h2 { (t.remove_person) }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="remove";
+                p { ((t.remove_person_what)(&u.username)) }
+                label for="confirm" { ((t.type_to_confirm)(&u.username)) }
+                input #confirm name="confirm" required autocomplete="off";
+                button type="submit" .secondary { (t.remove_person) }
+            }
+        }
     };
     page(look, &u.username, Width::Wide, body)
 }

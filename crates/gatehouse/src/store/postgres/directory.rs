@@ -220,6 +220,17 @@ fn stored_claims(claims: &[String]) -> Option<&[String]> {
     (!claims.is_empty()).then_some(claims)
 }
 
+/// The id of the user named `username`, locked until the transaction ends.
+async fn locked_user_id(
+    c: &mut sqlx::PgConnection,
+    username: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM user_account WHERE username = $1 FOR UPDATE")
+        .bind(username)
+        .fetch_optional(c)
+        .await
+}
+
 #[async_trait]
 impl Directory for PgStore {
     async fn create_user(&self, user: User) -> StoreResult<()> {
@@ -340,13 +351,7 @@ impl Directory for PgStore {
         let out = with_retrying_transaction(&self.pool, |c| {
             let (username, edits) = (username.to_owned(), edits.clone());
             Box::pin(async move {
-                let user_id: Option<String> = sqlx::query_scalar(
-                    "SELECT id FROM user_account WHERE username = $1 FOR UPDATE",
-                )
-                .bind(&username)
-                .fetch_optional(&mut *c)
-                .await?;
-                let Some(user_id) = user_id else {
+                let Some(user_id) = locked_user_id(&mut *c, &username).await? else {
                     return Ok(None);
                 };
                 let mut ended = LoggedOut::default();
@@ -356,6 +361,32 @@ impl Directory for PgStore {
                     ended = ended.and(out);
                 }
                 Ok(Some(ended))
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        out.ok_or_else(|| StoreError::NotFound(Named::User(username.to_owned())))
+    }
+
+    async fn remove_user(
+        &self,
+        username: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<LoggedOut> {
+        let out = with_retrying_transaction(&self.pool, |c| {
+            let (username, audit) = (username.to_owned(), audit.clone());
+            Box::pin(async move {
+                let Some(user_id) = locked_user_id(&mut *c, &username).await? else {
+                    return Ok(None);
+                };
+                let out = log_out_user(&mut *c, &user_id, now, RevokeReason::UserRemoved).await?;
+                sqlx::query("DELETE FROM user_account WHERE id = $1")
+                    .bind(&user_id)
+                    .execute(&mut *c)
+                    .await?;
+                insert_outcome_audit(&mut *c, audit.map(|r| r.ended(&out))).await?;
+                Ok(Some(out))
             })
         })
         .await

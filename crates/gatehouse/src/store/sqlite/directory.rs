@@ -175,6 +175,25 @@ pub(super) fn user_id_of(tx: &Connection, username: &str) -> rusqlite::Result<Op
         .optional()
 }
 
+impl SqliteStore {
+    /// Runs `change` in one writer transaction on the user named `username` (by their id).
+    /// `NotFound`, and nothing written, when there is no such user.
+    async fn on_user<T: Send + 'static>(
+        &self,
+        username: &str,
+        change: impl Fn(&Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let name = username.to_owned();
+        let out = self
+            .write(move |tx| match user_id_of(tx, &name)? {
+                Some(user_id) => change(tx, &user_id).map(Some),
+                None => Ok(None),
+            })
+            .await?;
+        out.ok_or_else(|| StoreError::NotFound(Named::User(username.to_owned())))
+    }
+}
+
 #[async_trait]
 impl Directory for SqliteStore {
     async fn create_user(&self, user: User) -> StoreResult<()> {
@@ -287,22 +306,32 @@ impl Directory for SqliteStore {
         edits: Vec<UserEdit>,
         now: UnixTime,
     ) -> StoreResult<LoggedOut> {
-        let name = username.to_owned();
-        let out = self
-            .write(move |tx| {
-                let Some(user_id) = user_id_of(tx, &name)? else {
-                    return Ok(None);
-                };
-                let mut ended = LoggedOut::default();
-                for edit in &edits {
-                    let out = apply_user_change(tx, &user_id, &edit.change, now)?;
-                    insert_outcome_audit(tx, edit.audit.clone().map(|r| r.ended(&out)).as_ref())?;
-                    ended = ended.and(out);
-                }
-                Ok(Some(ended))
-            })
-            .await?;
-        out.ok_or_else(|| StoreError::NotFound(Named::User(username.to_owned())))
+        self.on_user(username, move |tx, user_id| {
+            let mut ended = LoggedOut::default();
+            for edit in &edits {
+                let out = apply_user_change(tx, user_id, &edit.change, now)?;
+                insert_outcome_audit(tx, edit.audit.clone().map(|r| r.ended(&out)).as_ref())?;
+                ended = ended.and(out);
+            }
+            Ok(ended)
+        })
+        .await
+    }
+
+    async fn remove_user(
+        &self,
+        username: &str,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<LoggedOut> {
+        self.on_user(username, move |tx, user_id| {
+            let out = log_out_user(tx, user_id, now, RevokeReason::UserRemoved)?;
+            tx.prepare_cached("DELETE FROM user_account WHERE id = ?1")?
+                .execute([user_id])?;
+            insert_outcome_audit(tx, audit.clone().map(|r| r.ended(&out)).as_ref())?;
+            Ok(out)
+        })
+        .await
     }
 
     async fn create_client(&self, client: Client, audit: Option<AuditRecord>) -> StoreResult<()> {

@@ -577,6 +577,20 @@ pub(in crate::http) static GERMAN: Text = Text {
         },
         cannot_disable_self: "Ihr eigenes Konto können Sie hier nicht deaktivieren: Das kann \
                               eine andere Person aus der Administration oder die Kommandozeile.",
+        remove_person: "Konto entfernen",
+        remove_person_what: |username| {
+            format!(
+                "Wenn Sie das Konto von {username} entfernen, wird die Person überall abgemeldet \
+                 (jede Anwendung, bei der sie angemeldet war, erfährt es), und ihre Tokens, \
+                 Zustimmungen, Gruppenmitgliedschaften, zweiten Faktoren, Passkeys und Claims \
+                 werden entfernt. Das lässt sich nicht rückgängig machen; das Audit-Protokoll \
+                 behält seine Einträge über sie. Um die Anmeldung nur vorerst zu sperren, \
+                 deaktivieren Sie das Konto stattdessen."
+            )
+        },
+        done_person_removed: |username| format!("Das Konto von {username} ist entfernt."),
+        cannot_remove_self: "Ihr eigenes Konto können Sie hier nicht entfernen: Das kann eine \
+                             andere Person aus der Administration oder die Kommandozeile.",
         add_person: "Person hinzufügen",
         username_label: "Benutzername",
         username_help: "Buchstaben und Ziffern sowie . - _ @ +: Anwendungen sehen ihn \
@@ -659,8 +673,8 @@ pub(in crate::http) static GERMAN: Text = Text {
         done_policy: "Das Anmeldeverfahren der Gruppe ist gespeichert; es gilt ab der \
                       nächsten Anmeldung jedes Mitglieds.",
         done_group_removed: |name| format!("Die Gruppe {name} ist entfernt."),
-        confirm_mismatch: "Der eingegebene Name ist nicht der der Gruppe, deshalb wurde sie \
-                           nicht entfernt.",
+        confirm_mismatch: "Die Eingabe ist nicht der verlangte Name, deshalb wurde nichts \
+                           entfernt.",
         not_found: refusals::not_found,
         refusal: refusals::refusal,
         applications: "Anwendungen",
