@@ -605,6 +605,66 @@ async fn an_administrator_removes_an_account_once_its_name_is_typed(db: Database
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// An administrator changes a person's name and address in one form: only what differs is
+/// changed and audited (a new address unconfirmed), the same form again changes nothing, and
+/// an address that is none is refused with nothing changed.
+async fn an_administrator_changes_a_persons_name_and_address(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    store
+        .update_user(
+            "bob",
+            gatehouse::model::UserChange::SetEmail {
+                email: "bob@example.com".into(),
+                verified: true,
+            },
+            T0,
+            None,
+        )
+        .await
+        .unwrap();
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(html.contains(r#"value="bob Example""#), "{html}");
+    assert!(html.contains(r#"value="bob@example.com""#), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+    let set = |name: &'static str, email: &'static str| {
+        let (ada, csrf, f) = (ada.clone(), csrf.clone(), &f);
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("action", "set_profile"),
+                ("name", name),
+                ("email", email),
+            ];
+            body_text(post_as_admin(f, &ada, "/admin/users/bob", &fields).await).await
+        }
+    };
+    let html = set(" Robert Example ", "robert@example.com").await;
+    assert!(html.contains("The name and address are saved."), "{html}");
+    let bob = user(store, "bob").await;
+    assert_eq!(bob.name.as_deref(), Some("Robert Example"));
+    assert_eq!(bob.email, "robert@example.com");
+    assert!(!bob.email_verified, "a new address is not confirmed");
+    let ada_id = user(store, "ada").await.id;
+    for kind in ["admin.user.email_set", "admin.user.profile_updated"] {
+        let record = records(&f, kind).await.remove(0);
+        assert_eq!(record.record.actor, format!("user:{ada_id}"), "{kind}");
+    }
+    let html = set("Robert Example", "robert@example.com").await;
+    assert!(html.contains("Nothing was changed."), "{html}");
+    assert_eq!(records(&f, "admin.user.email_set").await.len(), 1);
+    // Refused whole: the name is not changed either.
+    let html = set("Bob", "robert.example.com").await;
+    assert!(
+        html.contains("&quot;robert.example.com&quot; is not an email address."),
+        "{html}"
+    );
+    assert_eq!(user(store, "bob").await, bob);
+    // Blank, the name is removed.
+    set("", "robert@example.com").await;
+    assert_eq!(user(store, "bob").await.name, None);
+}
+
 /// An administrator sees a person's language and sets it (their account's `locale`, audited
 /// as the administrator's change of their profile); choosing again what the page shows keeps a
 /// locale no catalogue matches exactly, and a language the page never offers changes nothing.
@@ -1249,6 +1309,7 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    an_administrator_changes_a_persons_name_and_address,
     an_administrator_removes_an_account_once_its_name_is_typed,
     a_refusal_is_said_in_the_pages_language,
     an_administrator_sets_a_persons_language,

@@ -330,6 +330,11 @@ pub(super) struct PersonForm {
     /// Their username as typed to confirm the removal of their account.
     #[serde(default)]
     confirm: String,
+    /// Their display name (blank for none) and address, as the form sends them back.
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
 }
 
 /// POST /admin/users/{username}: one of the person page's buttons.
@@ -412,6 +417,26 @@ pub(super) async fn act(
         "reset_link" if state.mailer.is_none() && !target.disabled => {
             return hand_over_reset_link(&state, &admin, peer, &target).await;
         }
+        "set_profile" => {
+            // Only what differs is changed: the same form sent again changes nothing.
+            let name = Some(form.name.trim().to_owned()).filter(|n| !n.is_empty());
+            let email = form.email.trim();
+            let edits = crate::admin::UserEdits {
+                email: (email != target.email).then(|| email.to_owned()),
+                profile: crate::admin::ProfileChange {
+                    name: (name != target.name).then_some(name),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            if edits.email.is_none() && edits.profile.name.is_none() {
+                Ok(state.look.text.account.profile_unchanged.to_owned())
+            } else {
+                ops.edit_user(&state.passwords, &target.username, edits)
+                    .await
+                    .map(|_| t.done_name_and_address.to_owned())
+            }
+        }
         "set_language" => {
             let shown = state.persons_look(&target).map(|look| look.text.language);
             match super::account::language_change(shown, &form.language, state.looks.tags()) {
@@ -447,6 +472,10 @@ pub(super) async fn act(
     };
     match done {
         Ok(notice) => show_person(&state, &admin, &target.username, Some(&notice), None).await,
+        Err(AdminError::Invalid(why)) => {
+            let error = (t.refusal)(&why);
+            show_person(&state, &admin, &target.username, None, Some(&error)).await
+        }
         Err(e) => admin_failed(&state, e),
     }
 }

@@ -254,6 +254,27 @@ def test_an_administrator_registers_an_application_that_signs_with_its_key(brows
         app.close()
 
 
+def test_an_administrator_changes_a_persons_name_and_address(browser_page, gatehouse):
+    page = browser_page
+    person = gatehouse.add_user("person", name="Pat Example")
+    sign_in_as_administrator(page, gatehouse)
+    page.goto(f"{gatehouse.issuer}/admin/users/{person}")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Pat Example")
+    page.get_by_label("Name", exact=True).fill("Patricia Example")
+    # Firefox's fill() types after the value an email field holds, so it is emptied first.
+    page.get_by_label("Email address").clear()
+    page.get_by_label("Email address").fill(f"patricia.{person}@example.com")
+    page.get_by_role("button", name="Save the name and address").click()
+    expect(page.get_by_role("status")).to_have_text("The name and address are saved.")
+    account = page.get_by_role("table", name="Account")
+    expect(account).to_contain_text("Patricia Example")
+    expect(account).to_contain_text(f"patricia.{person}@example.com · Not confirmed")
+    listed = json.loads(gatehouse.cli("user", "list", "--json"))
+    mine = next(u for u in listed if u["username"] == person)
+    assert (mine["name"], mine["email"]) == ("Patricia Example",
+                                              f"patricia.{person}@example.com"), mine
+
+
 def test_an_administrator_removes_an_account_once_its_name_is_typed(browser_page, browser,
                                                                       gatehouse):
     page = browser_page

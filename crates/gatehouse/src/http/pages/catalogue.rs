@@ -569,6 +569,11 @@ pub(in crate::http) struct ConsoleText {
     pub remove_person_what: fn(&str) -> String,
     pub done_person_removed: fn(&str) -> String,
     pub cannot_remove_self: &'static str,
+    /// Changing a person's name and address: what a new address means, the button, and what
+    /// is said once it is done.
+    pub name_and_address_help: &'static str,
+    pub save_name_and_address: &'static str,
+    pub done_name_and_address: &'static str,
     pub add_person: &'static str,
     pub username_label: &'static str,
     pub username_help: &'static str,
@@ -1307,6 +1312,10 @@ pub(in crate::http) static ENGLISH: Text = Text {
         done_person_removed: |username| format!("{username}'s account is removed."),
         cannot_remove_self: "You cannot remove your own account here: another administrator \
                              can, or the command line.",
+        name_and_address_help: "A new address is marked not confirmed, and the address it \
+                                replaces is told of the change.",
+        save_name_and_address: "Save the name and address",
+        done_name_and_address: "The name and address are saved.",
         add_person: "Add a person",
         username_label: "Username",
         username_help: "Letters and digits, and . - _ @ +: applications may see it as the \

@@ -312,6 +312,18 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                     (button("reset_link", t.make_reset_link))
                 }
             }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="set_profile";
+                label for="person-name" { (t.name) }
+                input #person-name name="name" maxlength="256" autocomplete="off"
+                    value=(u.name.as_deref().unwrap_or_default());
+                label for="person-email" { (look.text.account.email_label) }
+                input #person-email name="email" type="email" required maxlength="254"
+                    autocomplete="off" aria-describedby="person-email-help" value=(u.email);
+                p #person-email-help .muted { (t.name_and_address_help) }
+                button type="submit" .secondary { (t.save_name_and_address) }
+            }
             @if v.languages.len() > 1 {
                 form method="post" action=(action) {
                     input type="hidden" name="csrf" value=(base.csrf);

@@ -591,6 +591,10 @@ pub(in crate::http) static GERMAN: Text = Text {
         done_person_removed: |username| format!("Das Konto von {username} ist entfernt."),
         cannot_remove_self: "Ihr eigenes Konto können Sie hier nicht entfernen: Das kann eine \
                              andere Person aus der Administration oder die Kommandozeile.",
+        name_and_address_help: "Eine neue Adresse gilt als nicht bestätigt, und die bisherige \
+                                Adresse erfährt von der Änderung.",
+        save_name_and_address: "Name und Adresse speichern",
+        done_name_and_address: "Name und Adresse sind gespeichert.",
         add_person: "Person hinzufügen",
         username_label: "Benutzername",
         username_help: "Buchstaben und Ziffern sowie . - _ @ +: Anwendungen sehen ihn \
