@@ -87,6 +87,30 @@ struct Known {
     dpop_proof: String,
 }
 
+/// The start of the name of a run's directory, before the process id: libFuzzer ends a run
+/// with `exit`, so the directory is never dropped, and the next run removes it.
+const RUN_PREFIX: &str = "gatehouse-fuzz-";
+
+/// Removes the directories of earlier runs under `parent` whose process is gone.
+fn remove_stale_runs(parent: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(RUN_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl Harness {
     /// Sets up the server. Panics if that fails: there is nothing to fuzz then.
     pub fn new() -> Harness {
@@ -96,8 +120,13 @@ impl Harness {
             .expect("a runtime");
         // Memory-backed where there is such a file system: the harness needs no durability,
         // and an fsync per write would bound the fuzzer to disk speed.
-        let dir = tempfile::tempdir_in("/dev/shm")
-            .or_else(|_| tempfile::tempdir())
+        let shm = std::path::Path::new("/dev/shm");
+        remove_stale_runs(shm);
+        let prefix = format!("{RUN_PREFIX}{}-", std::process::id());
+        let dir = tempfile::Builder::new()
+            .prefix(&prefix)
+            .tempdir_in(shm)
+            .or_else(|_| tempfile::Builder::new().prefix(&prefix).tempdir())
             .expect("a temporary directory");
         let live = dir.path().join("fuzz.db");
         let snapshot = dir.path().join("snapshot.db");
@@ -132,6 +161,12 @@ impl Harness {
             // A few hundred pages: all of them in one step, retried while the writer checkpoints.
             .run_to_completion(1 << 20, std::time::Duration::from_millis(1), None)
             .expect("the database is put back");
+        drop(backup);
+        // Each restore writes every page into the WAL, and nothing else checkpoints what this
+        // connection writes: without this, the WAL grew by the whole database each input
+        // (gigabytes a minute, in memory). Nobody reads between inputs, so it empties at once;
+        // if it cannot, the next input tries again.
+        let _ = target.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 
     /// Sends the request `data` decodes to, on the database as it was set up, and panics when
