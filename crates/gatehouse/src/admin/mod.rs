@@ -459,13 +459,17 @@ pub fn check_user_fields(username: &str, email: &str) -> Result<String, AdminErr
 /// The longest email address (RFC 5321 §4.5.3.1.3: a path of 256 octets, less its brackets).
 pub const MAX_EMAIL: usize = 254;
 
-/// Checks an email address as a person or an administrator typed it: one `@`, at most
-/// [`MAX_EMAIL`] characters, nothing invisible.
+/// Checks an email address as a person or an administrator typed it: something before its
+/// last `@` and a domain after it, at most [`MAX_EMAIL`] characters, nothing invisible. Whether
+/// mail reaches it is for a confirmation link to find out, not for a pattern.
 ///
 /// # Errors
 /// `Invalid`, saying what is wrong.
 pub fn check_email(email: &str) -> Result<(), AdminError> {
-    let bad = !email.contains('@')
+    let addressed = email
+        .rsplit_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+    let bad = !addressed
         || email.chars().count() > MAX_EMAIL
         || email
             .chars()
@@ -533,4 +537,41 @@ pub async fn find_user(store: &dyn Store, typed: &str) -> Result<Option<User>, S
         return Ok(None);
     }
     store.user_by_username(typed).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_has_a_person_and_a_domain() {
+        for ok in [
+            "ada@example.com",
+            "ada+sso@mail.example.org",
+            "\"a@b\"@example.com",
+            "ada@localhost",
+        ] {
+            assert!(check_email(ok).is_ok(), "{ok}");
+        }
+        let long = format!("{}@example.com", "a".repeat(MAX_EMAIL));
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "@",
+            "ada @example.com",
+            "ada@\u{200b}example.com",
+            "ada@example.com\n",
+            long.as_str(),
+        ] {
+            assert!(
+                matches!(
+                    check_email(bad),
+                    Err(AdminError::Invalid(Refusal::Email(_)))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
 }
