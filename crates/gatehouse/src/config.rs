@@ -157,6 +157,14 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_NO_SIGN_IN_NOTICES")]
     pub no_sign_in_notices: bool,
 
+    /// Require a fresh server nonce in every DPoP proof (RFC 9449 §8, §9): a proof without
+    /// the current one is refused with `use_dpop_nonce` and the nonce to use, so a proof made
+    /// ahead of time by a script that can use a browser application's key is of no use. Every
+    /// client that sends proofs must then retry with the nonce, as oidc-client-ts and
+    /// oauth4webapi do
+    #[arg(long, env = "GATEHOUSE_DPOP_NONCE")]
+    pub dpop_nonce: bool,
+
     /// The group whose members may use the administration pages (/admin); make it and add the
     /// first administrator with the CLI (`group add`, `group add-member`)
     #[arg(long, env = "GATEHOUSE_ADMIN_GROUP", default_value = DEFAULT_ADMIN_GROUP)]
@@ -214,6 +222,8 @@ pub struct Config {
     pub sign_in_notices: bool,
     /// Whose members may use the administration pages.
     pub admin_group: String,
+    /// Whether DPoP proofs must carry a current server nonce (`oidc::dpop::nonce`).
+    pub dpop_nonce: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -368,6 +378,7 @@ impl Config {
             mail,
             sign_in_notices: !args.no_sign_in_notices,
             admin_group: args.admin_group.clone(),
+            dpop_nonce: args.dpop_nonce,
         })
     }
 

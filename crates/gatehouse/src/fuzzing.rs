@@ -306,6 +306,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         smtp_url: None,
         mail_from: None,
         no_sign_in_notices: false,
+        dpop_nonce: false,
         admin_group: crate::config::DEFAULT_ADMIN_GROUP.to_owned(),
     };
     let config = Config::from_args(&args).expect("a configuration");

@@ -76,6 +76,17 @@ impl DpopKey {
 
     /// A fresh proof for a `method` request to `url`, naming `access_token` if there is one.
     fn proof(&self, method: &str, url: &str, access_token: Option<&str>) -> String {
+        self.proof_with_nonce(method, url, access_token, None)
+    }
+
+    /// As [`DpopKey::proof`], carrying the server's `nonce` if one is given.
+    fn proof_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> String {
         let mut claims = json!({
             "jti": gatehouse::oidc::tokens::generate(),
             "htm": method,
@@ -86,6 +97,9 @@ impl DpopKey {
             claims["ath"] = URL_SAFE_NO_PAD
                 .encode(Sha256::digest(token.as_bytes()))
                 .into();
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = nonce.into();
         }
         self.sign(&claims)
     }
@@ -112,6 +126,17 @@ async fn token(
     form: &[(&str, &str)],
     proof: Option<&str>,
 ) -> (u16, Value) {
+    let (status, body, _) = token_answer(base, client, form, proof).await;
+    (status, body)
+}
+
+/// As [`token`], with the server nonce the answer hands out (`DPoP-Nonce`), if any.
+async fn token_answer(
+    base: &str,
+    client: As<'_>,
+    form: &[(&str, &str)],
+    proof: Option<&str>,
+) -> (u16, Value, Option<String>) {
     let mut form: Vec<(&str, &str)> = form.to_vec();
     let mut request = reqwest::Client::new().post(format!("{base}/token"));
     match client {
@@ -122,7 +147,15 @@ async fn token(
         request = request.header("DPoP", p);
     }
     let r = request.form(&form).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    let nonce = nonce_of(&r);
+    (r.status().as_u16(), r.json().await.unwrap(), nonce)
+}
+
+/// The server nonce an answer hands out.
+fn nonce_of(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get("dpop-nonce")
+        .map(|v| v.to_str().unwrap().to_owned())
 }
 
 /// Signs ada in and exchanges the code, with a proof of `key` if one is given.
@@ -187,6 +220,16 @@ async fn refresh(
 /// `/userinfo` with `authorization` and, if given, a `DPoP` header; the status, the error the
 /// body names and the `WWW-Authenticate` challenges.
 async fn userinfo(base: &str, authorization: &str, proof: Option<&str>) -> (u16, String, String) {
+    let (status, error, challenges, _) = userinfo_answer(base, authorization, proof).await;
+    (status, error, challenges)
+}
+
+/// As [`userinfo`], with the server nonce the answer hands out, if any.
+async fn userinfo_answer(
+    base: &str,
+    authorization: &str,
+    proof: Option<&str>,
+) -> (u16, String, String, Option<String>) {
     let mut request = reqwest::Client::new()
         .get(format!("{base}/userinfo"))
         .header("authorization", authorization);
@@ -201,9 +244,10 @@ async fn userinfo(base: &str, authorization: &str, proof: Option<&str>) -> (u16,
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
+    let nonce = nonce_of(&r);
     let body: Value = r.json().await.unwrap();
     let error = body["error"].as_str().unwrap_or_default().to_owned();
-    (status, error, challenges.join(" | "))
+    (status, error, challenges.join(" | "), nonce)
 }
 
 fn field<'a>(body: &'a Value, name: &str) -> &'a str {
@@ -673,6 +717,128 @@ async fn discovery_says_which_algorithms_sign_proofs(db: Database) {
     server.stop().await;
 }
 
+async fn with_server_nonces_every_proof_carries_a_current_one(db: Database) {
+    let server = TestServer::start_with(db, |args| args.dpop_nonce = true).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    add_user(s, "ada").await;
+    add_public_client(s, "spa").await;
+    let secret = add_service_client(s, "svc", &["reports"]).await;
+    let svc = As::Secret("svc", &secret);
+    let app_secret = add_client(s, "app").await;
+    let key = DpopKey::new();
+    let at_token = format!("{base}/token");
+    let info = format!("{base}/userinfo");
+
+    // A token request whose proof has no nonce is refused and told the nonce to use; nothing
+    // is used up, so the same code is redeemed once the proof carries it.
+    let (code, verifier) = code_for(&server, As::Public("spa"), "").await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let spa = As::Public("spa");
+    let bare = key.proof("POST", &at_token, None);
+    let (status, body, nonce) = token_answer(&base, spa, &form, Some(&bare)).await;
+    assert_eq!((status, field(&body, "error")), (400, "use_dpop_nonce"));
+    let nonce = nonce.expect("the nonce to use");
+    // One that is not the server's, or a forged one, is refused the same way.
+    for wrong in ["made-up", &nonce[1..], &"n".repeat(3_000)] {
+        let proof = key.proof_with_nonce("POST", &at_token, None, Some(wrong));
+        let (status, body, given) = token_answer(&base, spa, &form, Some(&proof)).await;
+        assert_eq!((status, field(&body, "error")), (400, "use_dpop_nonce"));
+        assert!(given.is_some(), "told the nonce again");
+    }
+    let proof = key.proof_with_nonce("POST", &at_token, None, Some(&nonce));
+    let (status, tokens, given) = token_answer(&base, spa, &form, Some(&proof)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    assert!(given.is_some(), "a success hands out the nonce too");
+    let access = field(&tokens, "access_token").to_owned();
+
+    // At /userinfo, a resource: 401 with the DPoP challenge naming the error, and the nonce.
+    let dpop = format!("DPoP {access}");
+    let bare = key.proof("GET", &info, Some(&access));
+    let (status, error, challenges, given) = userinfo_answer(&base, &dpop, Some(&bare)).await;
+    assert_eq!((status, error.as_str()), (401, "use_dpop_nonce"));
+    assert!(
+        challenges.starts_with("DPoP error=\"use_dpop_nonce\""),
+        "{challenges}"
+    );
+    let nonce = given.expect("the nonce to use");
+    let proof = key.proof_with_nonce("GET", &info, Some(&access), Some(&nonce));
+    let (status, _, _, _) = userinfo_answer(&base, &dpop, Some(&proof)).await;
+    assert_eq!(status, 200);
+    // A nonce does not make a proof usable twice.
+    let (status, error, _, _) = userinfo_answer(&base, &dpop, Some(&proof)).await;
+    assert_eq!((status, error.as_str()), (401, "invalid_dpop_proof"));
+
+    // A confidential client's grant, and a pushed request, alike.
+    let form = [("grant_type", "client_credentials")];
+    let (status, body, nonce) =
+        token_answer(&base, svc, &form, Some(&bare_at(&key, &at_token))).await;
+    assert_eq!((status, field(&body, "error")), (400, "use_dpop_nonce"));
+    let proof = key.proof_with_nonce("POST", &at_token, None, nonce.as_deref());
+    let (status, body, _) = token_answer(&base, svc, &form, Some(&proof)).await;
+    assert_eq!(status, 200, "{body}");
+    let at_par = format!("{base}/par");
+    let push = async |proof: String| {
+        let r = reqwest::Client::new()
+            .post(&at_par)
+            .basic_auth("app", Some(&app_secret))
+            .header("DPoP", proof)
+            .form(&[
+                ("response_type", "code"),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("code_challenge", pkce().1.as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let nonce = nonce_of(&r);
+        (r.status().as_u16(), r.json::<Value>().await.unwrap(), nonce)
+    };
+    let (status, body, nonce) = push(bare_at(&key, &at_par)).await;
+    assert_eq!((status, field(&body, "error")), (400, "use_dpop_nonce"));
+    let (status, body, _) =
+        push(key.proof_with_nonce("POST", &at_par, None, nonce.as_deref())).await;
+    assert_eq!(status, 201, "{body}");
+
+    // Without a proof, nothing changes: a bearer client is not asked for a nonce, nor given one.
+    let (status, body, nonce) = token_answer(&base, svc, &form, None).await;
+    assert_eq!((status, body["token_type"].as_str()), (200, Some("Bearer")));
+    assert_eq!(nonce, None);
+    server.stop().await;
+}
+
+/// A proof for a POST to `url` without a nonce.
+fn bare_at(key: &DpopKey, url: &str) -> String {
+    key.proof("POST", url, None)
+}
+
+async fn without_server_nonces_none_is_asked_for_or_handed_out(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let base = server.base.clone();
+    let secret = add_service_client(s, "svc", &["reports"]).await;
+    let key = DpopKey::new();
+    let at_token = format!("{base}/token");
+    let form = [("grant_type", "client_credentials")];
+    // A nonce the server never gave is no reason to refuse: the deployment asks for none.
+    for nonce in [None, Some("whatever")] {
+        let proof = key.proof_with_nonce("POST", &at_token, None, nonce);
+        let (status, body, given) =
+            token_answer(&base, As::Secret("svc", &secret), &form, Some(&proof)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(given, None);
+    }
+    server.stop().await;
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     a_public_clients_tokens_are_bound_to_its_key,
     a_confidential_client_gets_bound_access_tokens_and_sees_the_binding,
@@ -682,4 +848,6 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     discovery_says_which_algorithms_sign_proofs,
     a_client_that_requires_dpop_gets_no_token_without_a_proof,
     a_code_bound_to_a_key_is_redeemed_only_with_a_proof_of_it,
+    with_server_nonces_every_proof_carries_a_current_one,
+    without_server_nonces_none_is_asked_for_or_handed_out,
 );

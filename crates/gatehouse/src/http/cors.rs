@@ -104,13 +104,17 @@ pub(super) fn layer(store: Arc<dyn Store>) -> CorsLayer {
         }))
         .allow_methods([Method::GET, Method::POST])
         // A DPoP proof travels in a header of its own (RFC 9449 §4.1); a resource's challenge
-        // tells an application why its token was refused.
+        // tells an application why its token was refused, and a server nonce comes back in a
+        // header of its own (§8.1).
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static("dpop"),
         ])
-        .expose_headers([header::WWW_AUTHENTICATE])
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("dpop-nonce"),
+        ])
         .max_age(PREFLIGHT_MAX_AGE)
 }
 

@@ -1,16 +1,21 @@
 //! DPoP proofs (RFC 9449) where they are sent: the token endpoint, which binds the tokens it
 //! issues to a proof's key, `/par`, which binds the code, and the resources, `/userinfo` and
 //! the admin API, which take a bound access token only with a proof of its key. The rules are
-//! `oidc::dpop`'s; here a proof is read from its header, verified for the request, and its
-//! `jti` taken once.
+//! `oidc::dpop`'s; here a proof is read from its header, verified for the request, its server
+//! nonce judged where the deployment requires one (`--dpop-nonce`), and its `jti` taken once.
+//! With nonces required, every answer to a request with a proof hands out the current nonce
+//! ([`supply_nonce`]).
 
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 
 use super::AppState;
 use super::error::store_error;
 use crate::model::{OneTime, OneTimeKind};
 use crate::oidc::OAuthError;
-use crate::oidc::dpop::{self, Proof, Scheme};
+use crate::oidc::dpop::{self, Proof, Scheme, nonce};
 
 /// The DPoP proof a request carries, good for `method` at the endpoint `path` (below the
 /// issuer) and, at a resource, for `access_token`, its `jti` taken for `client_id`. `None` when
@@ -26,7 +31,7 @@ pub(super) async fn proof(
     access_token: Option<&str>,
     client_id: &str,
 ) -> Result<Option<Proof>, OAuthError> {
-    let Some((proof, jti)) = proof_but_once(state, headers, endpoint, access_token)? else {
+    let Some((proof, jti)) = proof_but_once(state, headers, endpoint, access_token).await? else {
         return Ok(None);
     };
     let now = state.now();
@@ -41,7 +46,11 @@ pub(super) async fn proof(
 
 /// As [`proof`], but its `jti` is not taken: it is the caller's to take with the write the
 /// request makes (`NewTokens::once`), and to refuse the request if it was taken before.
-pub(super) fn proof_but_once(
+///
+/// # Errors
+/// As [`proof`]'s, and `use_dpop_nonce` for a proof without a current server nonce where the
+/// deployment requires one.
+pub(super) async fn proof_but_once(
     state: &AppState,
     headers: &HeaderMap,
     (method, path): (&str, &str),
@@ -62,7 +71,13 @@ pub(super) fn proof_but_once(
         url: &url,
         access_token,
     };
-    let proof = dpop::verify(value, request, state.now()).map_err(|e| invalid(&e))?;
+    let now = state.now();
+    let proof = dpop::verify(value, request, now).map_err(|e| invalid(&e))?;
+    if state.config.dpop_nonce {
+        let key = state.dpop_nonce_key().await.map_err(store_error)?;
+        nonce::judge(&key, proof.nonce.as_deref(), now)
+            .map_err(|why| OAuthError::UseDpopNonce(why.to_string()))?;
+    }
     let jti = OneTime {
         kind: OneTimeKind::DpopProof,
         key: dpop::jti_key(&proof.jti),
@@ -110,4 +125,27 @@ pub(super) async fn resource_takes(
     };
     dpop::may_use(scheme, bound_to, proof.as_ref().map(|p| p.jkt.as_str()))
         .map_err(|why| OAuthError::InvalidToken(why.into()))
+}
+
+/// Hands out the current server nonce (`DPoP-Nonce`, RFC 9449 §8.2, §9) with every answer to
+/// a request that carries a proof, refused or not, where the deployment requires nonces: a
+/// client keeps the newest one it was given, so it seldom meets `use_dpop_nonce` again.
+pub(super) async fn supply_nonce(
+    State(state): State<super::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let with_proof = state.config.dpop_nonce && request.headers().contains_key(dpop::HEADER);
+    let mut response = next.run(request).await;
+    if with_proof {
+        match state.dpop_nonce_key().await {
+            Ok(key) => {
+                if let Ok(v) = HeaderValue::from_str(&key.current(state.now())) {
+                    response.headers_mut().insert(nonce::HEADER, v);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "no DPoP nonce to hand out"),
+        }
+    }
+    response
 }

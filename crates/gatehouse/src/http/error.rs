@@ -205,9 +205,9 @@ impl IntoResponse for ResourceError {
     fn into_response(self) -> Response {
         let e = &self.error;
         let status = match e {
-            OAuthError::InvalidToken(_) | OAuthError::InvalidDpopProof(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            OAuthError::InvalidToken(_)
+            | OAuthError::InvalidDpopProof(_)
+            | OAuthError::UseDpopNonce(_) => StatusCode::UNAUTHORIZED,
             OAuthError::AccessDenied(_) => StatusCode::FORBIDDEN,
             other => status(other),
         };

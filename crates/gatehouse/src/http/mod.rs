@@ -34,6 +34,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
+use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -46,6 +47,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::model::AuditRecord;
+use crate::oidc::dpop::nonce::NonceKey;
 use crate::oidc::family_token::{FamilyKey, Presented};
 use crate::oidc::retry::RetryKey;
 use crate::store::Store;
@@ -138,6 +140,8 @@ pub struct Shared {
     retry_key: Arc<tokio::sync::OnceCell<RetryKey>>,
     /// The key refresh tokens are authenticated with, read from the store on first use.
     family_key: Arc<tokio::sync::OnceCell<FamilyKey>>,
+    /// The key DPoP server nonces are made with, read from the store on first use.
+    dpop_nonce_key: Arc<tokio::sync::OnceCell<NonceKey>>,
     /// Device sign-ins started per address (`device::STARTS_BURST`).
     device_starts: Arc<limits::StartLimiter>,
     /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.
@@ -187,6 +191,7 @@ impl AppState {
             form_key: Arc::default(),
             retry_key: Arc::default(),
             family_key: Arc::default(),
+            dpop_nonce_key: Arc::default(),
             device_starts: Arc::new(limits::StartLimiter::new(
                 device::STARTS_BURST,
                 device::STARTS_PERIOD,
@@ -463,6 +468,23 @@ impl AppState {
             .cloned()
     }
 
+    /// The deployment's key of DPoP server nonces (`oidc::dpop::nonce`): made once and kept
+    /// in the store, so every instance takes the nonces another hands out.
+    ///
+    /// # Errors
+    /// A store failure while the key is read or stored (the first time only).
+    pub async fn dpop_nonce_key(&self) -> Result<NonceKey, crate::store::StoreError> {
+        self.dpop_nonce_key
+            .get_or_try_init(|| async {
+                let secret = self
+                    .deployment_secret(crate::oidc::dpop::nonce::KEY_NAME)
+                    .await?;
+                Ok(NonceKey::new(&secret))
+            })
+            .await
+            .cloned()
+    }
+
     /// The deployment's 32-byte secret `name`: the stored one, or a random one stored now by
     /// whichever instance asks first.
     async fn deployment_secret(&self, name: &str) -> Result<Vec<u8>, crate::store::StoreError> {
@@ -602,6 +624,8 @@ pub fn app(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     // What a browser application calls from its own origin (`cors`); nothing else.
     let cors = cors::layer(Arc::clone(&state.store));
+    // Where DPoP proofs are taken, the current server nonce goes out with each answer to one.
+    let nonce = axum::middleware::from_fn_with_state(state.clone(), dpop::supply_nonce);
     // What answers with a person's data or a client's secrets is never stored by a cache
     // (the admin API returns client secrets; /userinfo a person's claims).
     let private = Router::new()
@@ -612,6 +636,7 @@ pub fn app(state: AppState) -> Router {
                 .post(userinfo::userinfo)
                 .layer(cors.clone()),
         )
+        .layer(nonce.clone())
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -691,10 +716,20 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/account", get(account::page).post(account::act))
         .route("/device_authorization", post(device::authorization))
-        .route("/par", post(par::push).layer(cors.clone()))
+        .route(
+            "/par",
+            post(par::push).layer(
+                ServiceBuilder::new()
+                    .layer(cors.clone())
+                    .layer(nonce.clone()),
+            ),
+        )
         .route("/device", get(device::page).post(device::entered))
         .route("/device/answer", post(device::answer))
-        .route("/token", post(token::token).layer(cors.clone()))
+        .route(
+            "/token",
+            post(token::token).layer(ServiceBuilder::new().layer(cors.clone()).layer(nonce)),
+        )
         .route("/introspect", post(introspect::introspect))
         .route("/revoke", post(introspect::revoke).layer(cors))
         .route(

@@ -47,12 +47,12 @@ async fn dispatch(
     let (client, form, assertion) =
         client_auth::authenticated_but_once(state, headers, body).await?;
     let mut once: Vec<OneTime> = assertion.into_iter().collect();
-    let proof = super::dpop::proof_but_once(state, headers, ("POST", "/token"), None)?.map(
-        |(proof, jti)| {
+    let proof = super::dpop::proof_but_once(state, headers, ("POST", "/token"), None)
+        .await?
+        .map(|(proof, jti)| {
             once.push(jti);
             proof
-        },
-    );
+        });
     dpop::demanded(client.dpop_bound_access_tokens, proof.as_ref())
         .map_err(|why| OAuthError::InvalidDpopProof(dpop::Refused(why).to_string()))?;
     let cx = Context {

@@ -30,6 +30,8 @@ use super::client_assertion::{algorithms_of, private_member, too_short};
 use super::tokens;
 use crate::clock::UnixTime;
 
+pub mod nonce;
+
 /// The request header a proof travels in (RFC 9449 §4.1).
 pub const HEADER: &str = "DPoP";
 /// The `Authorization` scheme of a bound access token (§7.1), and its `token_type` (§5).
@@ -51,12 +53,14 @@ pub const MAX_JTI: usize = super::client_assertion::MAX_JTI;
 /// in base64url, so an unbound token never holds it.
 const MARK: char = '~';
 
-/// A good proof: the thumbprint of its key, and its id, to be kept until `kept_until`.
+/// A good proof: the thumbprint of its key, its id, to be kept until `kept_until`, and the
+/// server nonce it carries, if any (judged by [`nonce::judge`] where nonces are required).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof {
     pub jkt: String,
     pub jti: String,
     pub kept_until: UnixTime,
+    pub nonce: Option<String>,
 }
 
 /// Why a proof is refused (`invalid_dpop_proof`).
@@ -81,6 +85,7 @@ struct Claims {
     htu: Option<String>,
     iat: Option<i64>,
     ath: Option<String>,
+    nonce: Option<String>,
 }
 
 /// Whether `proof` is good for `request` at `now` (RFC 9449 §4.3): one JWT of at most
@@ -88,7 +93,8 @@ struct Claims {
 /// in its `jwk` header (an RSA key of at least 2048 bits, P-256 or Ed25519, with no private
 /// part), its `htm` the request's method and its `htu` the request's URL, an `iat` at most
 /// [`MAX_AGE`] old and [`LEEWAY`] ahead, a `jti`, and, with an access token, its `ath` the
-/// token's hash. A server nonce is not asked for: replays are stopped by the `jti`.
+/// token's hash. Its `nonce`, if any, is returned for [`nonce::judge`], where a deployment
+/// requires server nonces; replays are stopped by the `jti` either way.
 ///
 /// # Errors
 /// `Refused`, saying what is wrong.
@@ -143,6 +149,7 @@ pub fn verify(proof: &str, request: Request<'_>, now: UnixTime) -> Result<Proof,
         jkt,
         jti,
         kept_until: iat.saturating_add(MAX_AGE),
+        nonce: claims.nonce,
     })
 }
 
@@ -390,6 +397,7 @@ mod tests {
                     jkt: thumbprint(&k),
                     jti: "p1".into(),
                     kept_until: NOW + MAX_AGE,
+                    nonce: None,
                 }),
                 "{alg:?}"
             );
@@ -633,6 +641,7 @@ mod tests {
             jkt: "K".into(),
             jti: "j".into(),
             kept_until: NOW,
+            nonce: None,
         };
         assert_eq!(refresh_binding(true, Some(&p)), Some("K"));
         assert_eq!(refresh_binding(true, None), None);
@@ -646,6 +655,7 @@ mod tests {
             jkt: "K".into(),
             jti: "j".into(),
             kept_until: NOW,
+            nonce: None,
         };
         assert_eq!(pushed_key(None, None), Ok(None));
         assert_eq!(pushed_key(Some("K"), None), Ok(Some("K")));
@@ -660,6 +670,7 @@ mod tests {
             jkt: "K".into(),
             jti: "j".into(),
             kept_until: NOW,
+            nonce: None,
         };
         assert!(demanded(true, None).is_err());
         assert!(demanded(true, Some(&p)).is_ok());

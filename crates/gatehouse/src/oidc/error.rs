@@ -43,6 +43,9 @@ pub enum OAuthError {
     /// RFC 9449 §5, §7.1: the DPoP proof is missing where it is needed, or is not good for
     /// the request.
     InvalidDpopProof(String),
+    /// RFC 9449 §8, §9: the DPoP proof does not carry a current server nonce; the answer
+    /// carries one (`DPoP-Nonce`).
+    UseDpopNonce(String),
     /// RFC 8628 §3.5: nobody has answered the device's request yet; poll again.
     AuthorizationPending(String),
     /// RFC 8628 §3.5: the device polls too often; poll again, more slowly.
@@ -76,6 +79,7 @@ impl OAuthError {
             OAuthError::UnsupportedTokenType(_) => "unsupported_token_type",
             OAuthError::InvalidToken(_) => "invalid_token",
             OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            OAuthError::UseDpopNonce(_) => "use_dpop_nonce",
             OAuthError::AuthorizationPending(_) => "authorization_pending",
             OAuthError::SlowDown(_) => "slow_down",
             OAuthError::ExpiredToken(_) => "expired_token",
@@ -104,6 +108,7 @@ impl OAuthError {
             | OAuthError::UnsupportedTokenType(d)
             | OAuthError::InvalidToken(d)
             | OAuthError::InvalidDpopProof(d)
+            | OAuthError::UseDpopNonce(d)
             | OAuthError::AuthorizationPending(d)
             | OAuthError::SlowDown(d)
             | OAuthError::ExpiredToken(d)

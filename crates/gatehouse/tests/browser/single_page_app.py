@@ -14,7 +14,10 @@ browser application does: a P-256 key pair made by WebCrypto whose private half 
 exported, kept in IndexedDB across the redirect to gatehouse and back, its thumbprint in the
 authorization request (`dpop_jkt`, so the code too is bound to it), and a proof signed with it
 for every call to the token endpoint and to /userinfo. The page then says which kind of
-token it holds ("DPoP token" or "Bearer token").
+token it holds ("DPoP token" or "Bearer token"). Like oidc-client-ts and oauth4webapi, it keeps
+the newest server nonce an answer hands out (`DPoP-Nonce`, readable across origins only if
+gatehouse's CORS answer exposes it), puts it in its proofs, and sends a request once more when
+it is answered `use_dpop_nonce`; the page then says "with server nonces".
 """
 
 import json
@@ -25,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Notes</title></head>
 <body><main>
-<h1 id="status">Not signed in</h1><p id="kind"></p><p id="detail"></p>
+<h1 id="status">Not signed in</h1><p id="kind"></p><p id="nonces"></p><p id="detail"></p>
 <button id="signin">Sign in</button> <button id="refresh" hidden>Refresh</button>
 </main>
 <script>
@@ -70,6 +73,7 @@ async function proof(method, url, accessToken) {
   const pair = await dpopKey();
   const {kty, crv, x, y} = await crypto.subtle.exportKey("jwk", pair.publicKey);
   const claims = {jti: random(16), htm: method, htu: url, iat: Math.floor(Date.now() / 1000)};
+  if (serverNonce) claims.nonce = serverNonce;
   if (accessToken) {
     claims.ath = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken)));
   }
@@ -78,26 +82,36 @@ async function proof(method, url, accessToken) {
                                              new TextEncoder().encode(input));
   return input + "." + b64url(signature);
 }
-let discovered;
+let discovered, serverNonce = null;
+// A call whose headers `make` makes (a proof each time), sent once more when the server asks
+// for its nonce; the newest nonce any answer hands out is kept for the next proof.
+async function call(url, init, make) {
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(url, {...init, headers: await make()});
+    const given = r.headers.get("DPoP-Nonce");
+    if (given) serverNonce = given;
+    const body = await r.json();
+    if (!r.ok && body.error === "use_dpop_nonce" && given && attempt === 0) continue;
+    if (serverNonce) text("nonces", "with server nonces");
+    return [r, body];
+  }
+}
 async function config() {
   discovered ??= await (await fetch(issuer + "/.well-known/openid-configuration")).json();
   return discovered;
 }
 async function token(form) {
   const url = (await config()).token_endpoint;
-  const headers = bound ? {DPoP: await proof("POST", url)} : {};
-  const r = await fetch(url, {method: "POST", body: new URLSearchParams(form), headers});
-  const body = await r.json();
+  const [r, body] = await call(url, {method: "POST", body: new URLSearchParams(form)},
+                               async () => bound ? {DPoP: await proof("POST", url)} : {});
   if (!r.ok) throw new Error(body.error + ": " + body.error_description);
   return body;
 }
 async function show(tokens) {
   const url = (await config()).userinfo_endpoint, access = tokens.access_token;
-  const headers = tokens.token_type === "DPoP"
+  const [r, info] = await call(url, {}, async () => tokens.token_type === "DPoP"
     ? {Authorization: "DPoP " + access, DPoP: await proof("GET", url, access)}
-    : {Authorization: "Bearer " + access};
-  const r = await fetch(url, {headers});
-  const info = await r.json();
+    : {Authorization: "Bearer " + access});
   if (!r.ok) throw new Error(info.error + ": " + info.error_description);
   text("status", "Signed in as " + info.preferred_username);
   text("kind", tokens.token_type + " token");

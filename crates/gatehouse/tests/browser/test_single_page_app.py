@@ -1,9 +1,11 @@
 """A single-page application on another origin signs in and refreshes from the browser alone:
 code + PKCE + refresh through `fetch`, which gatehouse's CORS answers must allow; and one that
 binds its tokens to a key of its own (DPoP), whose tokens are of no use to whoever takes them
-from the browser."""
+from the browser, and that signs in the same way where gatehouse requires server nonces in its
+proofs."""
 
 import json
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -11,6 +13,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from conftest import Gatehouse
 from single_page_app import SinglePageApp
 from test_sign_in import fill_login
 
@@ -84,6 +87,42 @@ def test_a_single_page_apps_tokens_are_of_no_use_without_its_key(browser_page, b
     assert (status, body["error"]) == (400, "invalid_grant")
 
     # The app, which holds the key, still refreshes with the same refresh token.
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#detail")).to_have_text("Refreshed")
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+
+@pytest.fixture(scope="module")
+def with_nonces():
+    """A server of its own that requires a server nonce in every DPoP proof."""
+    with tempfile.TemporaryDirectory() as directory:
+        server = Gatehouse(directory, "--dpop-nonce")
+        yield server
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def nonce_notes(with_nonces):
+    app = SinglePageApp(dpop=True)
+    with_nonces.cli("client", "add", "--client-id", "nonce-notes", "--public", "--first-party",
+                    "--redirect-uri", app.redirect_uri)
+    app.configure(with_nonces.issuer, "nonce-notes")
+    yield app
+    app.close()
+
+
+def test_a_single_page_app_signs_in_where_proofs_need_server_nonces(browser_page, nonce_notes,
+                                                                    with_nonces):
+    page = browser_page
+    user = with_nonces.add_user()
+    page.goto(nonce_notes.base + "/")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    fill_login(page, user)
+    # Its first proof had no nonce: it read the one it was given from another origin, and
+    # every later proof carried the newest.
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    expect(page.locator("#kind")).to_have_text("DPoP token")
+    expect(page.locator("#nonces")).to_have_text("with server nonces")
     page.get_by_role("button", name="Refresh").click()
     expect(page.locator("#detail")).to_have_text("Refreshed")
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")

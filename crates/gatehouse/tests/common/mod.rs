@@ -68,6 +68,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         smtp_url: None,
         mail_from: None,
         no_sign_in_notices: false,
+        dpop_nonce: false,
         admin_group: gatehouse::config::DEFAULT_ADMIN_GROUP.to_owned(),
     }
 }
