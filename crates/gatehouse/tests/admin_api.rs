@@ -1530,6 +1530,50 @@ async fn a_browser_s_oversized_user_agent_is_kept_bounded(db: Database) {
     assert_eq!(live[0]["browser"], "Firefox");
 }
 
+/// What the document says of an address is what the server does with it: a body the schema
+/// takes is created, one it refuses is refused (invisible characters aside, which a pattern
+/// cannot name and the server refuses too).
+async fn the_document_states_the_address_rule_the_server_keeps(db: Database) {
+    let a = admin(db).await;
+    let mut schema = a.doc["components"]["schemas"]["NewUser"].clone();
+    schema
+        .as_object_mut()
+        .unwrap()
+        .insert("components".into(), a.doc["components"].clone());
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let long_local = format!("{}@example.com", "l".repeat(242));
+    let too_long = format!("{}@example.com", "l".repeat(243));
+    let addresses = [
+        ("robert@example.com", true),
+        ("rob@ert@example.com", true),
+        ("r@x", true),
+        (long_local.as_str(), true),
+        (too_long.as_str(), false),
+        ("robert@", false),
+        ("@example.com", false),
+        ("robert", false),
+        ("robert@example.com@", false),
+        ("rob ert@example.com", false),
+        ("robert@exa\tmple.com", false),
+        ("", false),
+    ];
+    for (i, (email, good)) in addresses.into_iter().enumerate() {
+        let body = json!({
+            "username": format!("person{i}"),
+            "email": email,
+            "password": "glacier umbrella quantum tulip",
+        });
+        assert_eq!(validator.is_valid(&body), good, "the document on {email:?}");
+        let r = a.call(Method::POST, "/admin/api/users", Some(body)).await;
+        let expected = if good {
+            StatusCode::CREATED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(r.status(), expected, "the server on {email:?}");
+    }
+}
+
 on_both_backends!(();
     a_browser_s_oversized_user_agent_is_kept_bounded,
     custom_claims_are_managed_through_the_api_as_documented,
@@ -1544,4 +1588,5 @@ on_both_backends!(();
     the_audit_log_pages_and_refuses_bad_limits,
     groups_and_members_are_managed_through_the_api_as_documented,
     names_outside_the_new_rule_are_refused_and_old_ones_keep_working,
+    the_document_states_the_address_rule_the_server_keeps,
 );

@@ -71,7 +71,7 @@ pub struct NewUser {
     )]
     pub username: String,
     /// Contains an `@` and no whitespace.
-    #[schema(pattern = r"^\S*@\S*$")]
+    #[schema(pattern = r"^\S+@[^\s@]+$", max_length = 254)]
     pub email: String,
     /// Whether the address is known to be the person's (the `email_verified` claim).
     #[serde(default)]

@@ -34,7 +34,7 @@ pub(super) struct UserPatch {
     #[schema(min_length = 12, max_length = 1024)]
     pub password: Option<String>,
     /// A new address: unverified unless `email_verified` says otherwise.
-    #[schema(pattern = r"^\S*@\S*$")]
+    #[schema(pattern = r"^\S+@[^\s@]+$", max_length = 254)]
     pub email: Option<String>,
     pub email_verified: Option<bool>,
     /// For each profile field: a value sets it, `null` clears it, absent keeps it.
