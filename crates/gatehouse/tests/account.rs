@@ -511,6 +511,66 @@ async fn a_forged_account_form_changes_nothing(db: Database) {
     }
 }
 
+/// Each sign-in in a person's activity says the browser it came from, as their sessions do,
+/// so that they can tell their own from a stranger's on a phone; one from something that
+/// names no browser says none.
+async fn a_persons_activity_names_the_browser_of_each_sign_in(db: Database) {
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) \
+                          AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 \
+                          Safari/604.1";
+    let f = fixture_on(db).await;
+    let uri = authorize_uri("web", "");
+    let phone = Browser {
+        user_agent: Some(IPHONE),
+        from: Some([198, 51, 100, 4]),
+        ..Browser::default()
+    };
+    let r = post_login_from(&f, &uri, "ada", "a stranger's guess", phone).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let firefox = Browser {
+        user_agent: Some(FIREFOX),
+        ..Browser::default()
+    };
+    let r = post_login_from(&f, &uri, "ada", PASSWORD, firefox).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookies = account_sign_in(&f, "ada").await;
+
+    let store = f.state.store.as_ref();
+    let mine = store
+        .audit_about("ada", AuditKind::PERSONAL, 20)
+        .await
+        .unwrap();
+    let kept: Vec<(AuditKind, Option<&str>)> = mine
+        .iter()
+        .map(|e| (e.record.kind, e.record.user_agent.as_deref()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (AuditKind::LoginSucceeded, None),
+            (AuditKind::LoginSucceeded, Some(FIREFOX)),
+            (AuditKind::LoginFailed, Some(IPHONE)),
+        ]
+    );
+
+    let html = account_page(&f, &cookies).await;
+    let (_, activity) = html.split_once(r#"id="activity""#).unwrap();
+    assert!(
+        activity.contains("A sign-in failed: wrong password"),
+        "{activity}"
+    );
+    assert!(
+        activity.contains(" · Safari on iPhone · from 198.51.100.4</span>"),
+        "{activity}"
+    );
+    assert_eq!(
+        activity.matches(" · Firefox on Linux").count(),
+        1,
+        "{activity}"
+    );
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_new_password_needs_the_current_one_and_signs_out_every_other_session,
     guessing_the_current_password_is_throttled_like_a_sign_in,
@@ -519,6 +579,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_profile_changes_after_a_recent_sign_in_and_a_new_address_is_unconfirmed,
     a_profile_is_saved_whole_or_not_at_all,
     a_person_sees_their_own_activity_and_no_one_elses,
+    a_persons_activity_names_the_browser_of_each_sign_in,
     a_person_sees_the_claims_applications_are_told_and_no_one_elses,
     a_forged_account_form_changes_nothing,
 );

@@ -469,6 +469,36 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         (&unnamed["browser"], &unnamed["ip"]),
         (&json!(null), &json!(null))
     );
+    // The record of that sign-in names the browser too; those of a client's tokens, none.
+    let (_, records) = a
+        .checked(Method::GET, "/admin/api/audit", "/admin/api/audit", None)
+        .await;
+    let records = records.as_array().unwrap();
+    let signed_in = records
+        .iter()
+        .rfind(|r| r["kind"] == "login.succeeded")
+        .unwrap();
+    assert_eq!(
+        (
+            &signed_in["user_agent"],
+            &signed_in["browser"],
+            &signed_in["system"],
+            &signed_in["ip"]
+        ),
+        (
+            &json!(FIREFOX),
+            &json!("Firefox"),
+            &json!("Linux"),
+            &json!("203.0.113.9")
+        )
+    );
+    assert!(
+        records
+            .iter()
+            .filter(|r| r["kind"] == "token.issued")
+            .all(|r| r["user_agent"].is_null() && r["browser"].is_null()),
+        "{records:?}"
+    );
     let consents = "/admin/api/users/{username}/consents";
     let (_, given) = a
         .checked(Method::GET, consents, "/admin/api/users/ada/consents", None)
@@ -1528,6 +1558,17 @@ async fn a_browser_s_oversized_user_agent_is_kept_bounded(db: Database) {
     assert_eq!(kept.chars().count(), 256);
     assert!(kept.contains("Firefox/128.0 \u{fffd}xxx"), "{kept}");
     assert_eq!(live[0]["browser"], "Firefox");
+    // The sign-in's record keeps no more of it.
+    let (_, records) = a
+        .checked(Method::GET, "/admin/api/audit", "/admin/api/audit", None)
+        .await;
+    let signed_in = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|r| r["kind"] == "login.succeeded")
+        .unwrap();
+    assert_eq!(signed_in["user_agent"].as_str(), Some(kept));
 }
 
 /// What the document says of an address is what the server does with it: a body the schema

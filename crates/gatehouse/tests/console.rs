@@ -149,6 +149,11 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
         html.contains("Safari on iPhone · from 198.51.100.7<br>Signed in "),
         "{html}"
     );
+    // The audit log names that sign-in's browser, the whole User-Agent on hover.
+    let log =
+        body_text(get_as(&f, &ada, "/admin/audit?kind=login.succeeded&subject=bob").await).await;
+    let named = format!(" · 198.51.100.7 · <span title=\"{IPHONE}\">Safari on iPhone</span>");
+    assert!(log.contains(&named), "{log}");
     assert!(html.contains("Disable the account"), "{html}");
     let csrf = hidden_input(&html, "csrf");
 

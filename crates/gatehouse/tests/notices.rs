@@ -293,9 +293,10 @@ async fn a_sign_in_from_a_new_browser_is_told(db: Database) {
     )
     .await;
     let html = body_text(page).await;
+    // Once beside the session, once beside its sign-in in the recent activity.
     assert_eq!(
         html.matches("Firefox on Windows · from 192.0.2.1").count(),
-        1,
+        2,
         "{html}"
     );
     let mail = sink.next().await;

@@ -1557,6 +1557,8 @@ async fn the_audit_log_keeps_order_and_pages(db: Database) {
             client_id: None,
             ip: Some("10.0.0.1".into()),
             detail: None,
+            // Every other one from a browser: kept as it was given, and read back.
+            user_agent: (i % 2 == 0).then(|| FIREFOX.to_owned()),
         })
         .await
         .unwrap();
@@ -1564,6 +1566,8 @@ async fn the_audit_log_keeps_order_and_pages(db: Database) {
     let first = s.audit_since(0, 10).await.unwrap();
     assert_eq!(first.len(), 10);
     assert_eq!(first[0].record.subject.as_deref(), Some("user0"));
+    assert_eq!(first[0].record.user_agent.as_deref(), Some(FIREFOX));
+    assert_eq!(first[1].record.user_agent, None);
     let next = s.audit_since(first[9].id, 100).await.unwrap();
     assert_eq!(next.len(), 15);
     assert!(next.windows(2).all(|w| w[0].id < w[1].id));
@@ -1659,6 +1663,7 @@ fn audit_at(at: i64, subject: String) -> AuditRecord {
         client_id: None,
         ip: None,
         detail: None,
+        user_agent: None,
     }
 }
 

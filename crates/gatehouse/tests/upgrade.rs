@@ -7,8 +7,10 @@
 //! an old one, and a person of the old release is told of a change to their account.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before security notices: SQLite 1-23,
-//! PostgreSQL 1-24), the one before access tokens were stored in the order they are issued
+//! the columns every release has: the previous release (before the audit log kept the browser a
+//! person acted from: SQLite 1-25, PostgreSQL 1-26), whose records then read without one, the
+//! one before sessions kept theirs (SQLite 1-24, PostgreSQL 1-25), the one before security
+//! notices (SQLite 1-23, PostgreSQL 1-24), the one before access tokens were stored in the order they are issued
 //! (SQLite 1-22, PostgreSQL 1-23), whose access tokens of a family with no
 //! other token outlive the sweep, and each release back to the one before usernames'
 //! look-alike keys were kept (SQLite 1-15, PostgreSQL 1-15); the one before PostgreSQL kept the answers for a retry
@@ -146,9 +148,11 @@ enum ReleaseBefore {
     AccessTokenOrder,
     /// Before security notices, with access tokens stored in the order they are issued.
     SecurityNotices,
-    /// Before sessions kept their browser and address: the previous release, with security
-    /// notices.
+    /// Before sessions kept their browser and address, with security notices.
     SessionBrowser,
+    /// Before the audit log kept the browser a person acted from: the previous release, with
+    /// sessions' browsers and addresses.
+    AuditBrowser,
 }
 
 impl ReleaseBefore {
@@ -173,6 +177,7 @@ impl ReleaseBefore {
             ReleaseBefore::AccessTokenOrder => 22,
             ReleaseBefore::SecurityNotices => 23,
             ReleaseBefore::SessionBrowser => 24,
+            ReleaseBefore::AuditBrowser => 25,
         }
     }
 
@@ -198,6 +203,7 @@ impl ReleaseBefore {
             ReleaseBefore::AccessTokenOrder => 23,
             ReleaseBefore::SecurityNotices => 24,
             ReleaseBefore::SessionBrowser => 25,
+            ReleaseBefore::AuditBrowser => 26,
         }
     }
 
@@ -221,6 +227,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::AccessTokenOrder
                 | ReleaseBefore::SecurityNotices
                 | ReleaseBefore::SessionBrowser
+                | ReleaseBefore::AuditBrowser
         )
     }
 
@@ -229,7 +236,9 @@ impl ReleaseBefore {
     fn keeps_access_expiry(self) -> bool {
         matches!(
             self,
-            ReleaseBefore::SecurityNotices | ReleaseBefore::SessionBrowser
+            ReleaseBefore::SecurityNotices
+                | ReleaseBefore::SessionBrowser
+                | ReleaseBefore::AuditBrowser
         )
     }
 
@@ -247,6 +256,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::AccessTokenOrder
                 | ReleaseBefore::SecurityNotices
                 | ReleaseBefore::SessionBrowser
+                | ReleaseBefore::AuditBrowser
         )
     }
 
@@ -267,6 +277,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::AccessTokenOrder
                 | ReleaseBefore::SecurityNotices
                 | ReleaseBefore::SessionBrowser
+                | ReleaseBefore::AuditBrowser
         )
     }
 }
@@ -298,6 +309,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0022_access_token_claims.sql"),
         include_str!("../migrations/sqlite/0023_access_tokens_in_issue_order.sql"),
         include_str!("../migrations/sqlite/0024_security_notices.sql"),
+        include_str!("../migrations/sqlite/0025_session_browser.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -765,6 +777,14 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         s.take_once("signed", jti(), T0).await.unwrap(),
         Err(UsedBefore(OneTimeKind::ClientAssertion))
     );
+    // Its records are read with the browser no release before this one kept.
+    let records = s.audit_latest(1000).await.unwrap();
+    let theirs: Vec<_> = records
+        .iter()
+        .filter(|e| e.record.kind == gatehouse::model::AuditKind::TokenIssued)
+        .collect();
+    assert_eq!(theirs.len(), 1, "{records:?}");
+    assert_eq!(theirs[0].record.user_agent, None);
     // Its records of tokens issued are swept by their own retention.
     assert_eq!(s.purge_token_audit(T0 - OLD_RECORD_AGE).await.unwrap(), 0);
     assert_eq!(s.purge_token_audit(T0 - 30 * 86_400).await.unwrap(), 1);
@@ -1056,13 +1076,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::SessionBrowser,
+        ReleaseBefore::AuditBrowser,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::AuditBrowser,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_sessions_kept_their_browser() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::SessionBrowser,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_sessions_kept_their_browser() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::SessionBrowser,

@@ -158,6 +158,12 @@ fn audit_line(e: &AuditEvent) -> String {
             line.push_str(&format!(" {name}={}", field(v)));
         }
     }
+    // The browser in words when it names one ("Firefox on Linux"), else as it was sent.
+    if let Some(ua) = &r.user_agent {
+        let browser =
+            crate::auth::browsers::describe(ua).map_or_else(|| ua.clone(), |d| d.to_string());
+        line.push_str(&format!(" browser={}", field(&browser)));
+    }
     if let Some(d) = &r.detail {
         line.push_str(&format!("  {}", crate::text::inert(d.clone())));
     }
@@ -251,5 +257,19 @@ mod tests {
         let spaced =
             AuditRecord::new(0, AuditKind::LoginFailed, "anonymous").subject(Some("a b=c"));
         assert!(audit_line(&event(spaced)).ends_with(r#"subject="a b=c""#));
+    }
+
+    #[test]
+    fn an_audit_line_names_the_browser_in_words_when_it_can() {
+        let event = |ua: &str| AuditEvent {
+            id: 1,
+            record: AuditRecord::new(0, AuditKind::LoginSucceeded, "user:1").browser(Some(ua)),
+        };
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert!(audit_line(&event(firefox)).ends_with(r#" browser="Firefox on Linux""#));
+        assert!(audit_line(&event("curl/8.5.0")).ends_with(" browser=curl/8.5.0"));
+        let forged = audit_line(&event("x\u{1b}[2J y=z"));
+        assert!(!forged.contains('\u{1b}'), "{forged}");
+        assert!(forged.contains(" browser=\""), "{forged}");
     }
 }

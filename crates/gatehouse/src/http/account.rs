@@ -21,6 +21,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Localized;
+use super::Stamped;
 use super::authorize::{
     Attempt, FormKind, SignInRefused, browser_form, check_password, current_session, refuse,
 };
@@ -191,7 +192,7 @@ pub(super) async fn act(
     let record = |kind| {
         AuditRecord::new(now, kind, format!("user:{}", user.id))
             .subject(Some(user.username.as_str()))
-            .ip(peer.0)
+            .stamped(&peer)
     };
     // What takes access away, or proves the password itself, needs no recent sign-in.
     match form.action.as_str() {

@@ -9,6 +9,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Localized;
+use super::Stamped;
 use super::error::store_error;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
@@ -322,7 +323,7 @@ pub(super) async fn check_password(
     let audit = |kind: AuditKind, actor: String| {
         let record = AuditRecord::new(now, kind, actor)
             .subject(Some(username))
-            .ip(peer.0);
+            .stamped(&peer);
         match client_id {
             Some(c) => record.client(c),
             None => record,
@@ -394,7 +395,7 @@ pub(super) async fn consent(
         AuditRecord::new(now, kind, format!("user:{}", user.id))
             .subject(Some(user.username.as_str()))
             .client(&request.client_id)
-            .ip(peer.0)
+            .stamped(&peer)
             .detail(format!("scope={}", request.scope))
     };
     match form.decision.as_str() {
@@ -502,7 +503,7 @@ async fn no_access(
     )
     .subject(Some(user.username.as_str()))
     .client(&request.client_id)
-    .ip(peer.0)
+    .stamped(&peer)
     .detail("not in a group that may use this client");
     state.audit(record).await;
     let error = OAuthError::AccessDenied("the user may not use this application".into());

@@ -18,6 +18,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Localized;
+use super::Stamped;
 use super::account::{NewPassword, RECENT};
 use super::authorize::{current_session, refuse};
 use super::error::store_error;
@@ -116,7 +117,7 @@ async fn administrator(
                     format!("user:{}", admin.user.id),
                 )
                 .subject(Some(admin.user.username.as_str()))
-                .ip(peer.0),
+                .stamped(&peer),
             )
             .await;
         let html = pages::console_refused(&state.look, &admin.base(state));
@@ -496,7 +497,7 @@ async fn hand_over_reset_link(
         format!("user:{}", admin.user.id),
     )
     .subject(Some(target.username.as_str()))
-    .ip(peer.0);
+    .stamped(&peer);
     match super::email::new_link(state, target, EmailPurpose::Reset, audit, false).await {
         Ok(Some(link)) => {
             let minutes = crate::auth::email_links::ttl(EmailPurpose::Reset) / 60;

@@ -16,6 +16,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Localized;
+use super::Stamped;
 use super::authorize::{
     Attempt, FormKind, SignInRefused, browser_form, check_password, current_session,
 };
@@ -310,7 +311,7 @@ async fn look_up(
                 AuditRecord::new(now, AuditKind::AccessDenied, format!("user:{}", user.id))
                     .subject(Some(user.username.as_str()))
                     .client(&client.client_id)
-                    .ip(peer.0)
+                    .stamped(&peer)
                     .detail("a device: not in a group that may use this client");
             state.audit(record).await;
             let html = pages::no_access(&state.look, client.display_name(), None);
@@ -435,7 +436,7 @@ pub(super) async fn answer(
     let record = AuditRecord::new(now, kind, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
         .client(&client.client_id)
-        .ip(peer.0)
+        .stamped(&peer)
         .detail(format!("scope={}", authorization.scope));
     match state
         .store

@@ -23,6 +23,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Localized;
+use super::Stamped;
 use super::account::NewPassword;
 use super::authorize::{FormKind, browser_form, browser_form_ok, refuse};
 use super::error::store_error;
@@ -261,7 +262,7 @@ pub(super) async fn send_link(
         format!("user:{}", user.id),
     )
     .subject(Some(user.username.as_str()))
-    .ip(peer.0)
+    .stamped(&peer)
     .detail(format!("{} link to {}", purpose.as_str(), user.email));
     if new_link(state, user, purpose, audit, true).await?.is_none() {
         return Ok(false);
@@ -429,7 +430,7 @@ async fn set_password(
     };
     let record = AuditRecord::new(now, kind, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
-        .ip(peer.0);
+        .stamped(&peer);
     // Decided again where the link is taken: of two forms sent with the same link, one sets
     // its password, and an address changed or an account disabled meanwhile voids it.
     match state
@@ -504,7 +505,7 @@ pub(super) async fn confirm(
     };
     let record = AuditRecord::new(now, AuditKind::EmailConfirmed, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
-        .ip(peer.0)
+        .stamped(&peer)
         .detail(token.email.clone());
     // Decided again where the link is taken: an address changed since it was read above
     // voids it, and is left as it is.

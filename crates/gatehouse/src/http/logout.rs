@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
 use super::Localized;
+use super::Stamped;
 use super::authorize::{FormKind, browser_form, browser_form_ok, current_session, redirect_with};
 use super::error::store_error;
 use super::{AppState, Peer, pages};
@@ -160,7 +161,7 @@ async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutReques
         let record = user.map(|(_, user)| {
             let record = AuditRecord::new(now, AuditKind::Logout, format!("user:{}", user.id))
                 .subject(Some(user.username))
-                .ip(peer.0);
+                .stamped(&peer);
             match &request.client_id {
                 Some(client_id) => record.client(client_id),
                 None => record,

@@ -539,6 +539,18 @@ impl AppState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer(pub Option<IpAddr>, pub Option<Arc<str>>);
 
+/// A record of what a request did, made where the request came from.
+pub(crate) trait Stamped {
+    /// Stamped with the request's address and browser.
+    fn stamped(self, peer: &Peer) -> Self;
+}
+
+impl Stamped for crate::model::AuditRecord {
+    fn stamped(self, peer: &Peer) -> Self {
+        self.ip(peer.0).browser(peer.1.as_deref())
+    }
+}
+
 /// Who sent a request that arrived from `peer` with these `X-Forwarded-For` entries (in order,
 /// from every such header): the peer itself, unless it is a proxy the operator named
 /// (`trusted`), and then the last entry that is not one of those proxies (each proxy appends the

@@ -16,6 +16,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Localized;
+use super::Stamped;
 use super::assets::Asset;
 use super::authorize::{self, FormKind, browser_form_ok, current_session};
 use super::error::{no_store, store_error};
@@ -390,7 +391,7 @@ pub(super) async fn sign_in(
             let mut record =
                 AuditRecord::new(now, AuditKind::PasskeyRefused, format!("user:{}", user.id))
                     .subject(Some(user.username.as_str()))
-                    .ip(peer.0)
+                    .stamped(&peer)
                     .detail(format!("passkey {:?}: {detail}", key.name));
             if let Some(c) = client_id {
                 record = record.client(c);

@@ -15,6 +15,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Localized;
+use super::Stamped;
 use super::authorize::{self, FormKind};
 use super::error::store_error;
 use super::{AppState, Peer, pages};
@@ -252,7 +253,7 @@ pub(super) async fn enrol_passkey(
         format!("user:{}", step.user.id),
     )
     .subject(Some(step.user.username.as_str()))
-    .ip(peer.0);
+    .stamped(&peer);
     if let Some(c) = to.client_id {
         record = record.client(c);
     }
@@ -295,7 +296,7 @@ pub(super) async fn start_session(
     let now = state.now();
     let mut record = AuditRecord::new(now, AuditKind::LoginSucceeded, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
-        .ip(peer.0)
+        .stamped(&peer)
         .detail(format!("amr={}", amr.stored()));
     if let Some(c) = client_id {
         record = record.client(c);
@@ -727,7 +728,7 @@ pub(super) async fn verify(
     let record = |kind: AuditKind| {
         let r = AuditRecord::new(now, kind, format!("user:{}", user.id))
             .subject(Some(user.username.as_str()))
-            .ip(peer.0);
+            .stamped(&peer);
         match to.client_id {
             Some(c) => r.client(c),
             None => r,
@@ -863,7 +864,7 @@ pub(super) async fn enrol(
     };
     let mut record = AuditRecord::new(now, AuditKind::TotpEnrolled, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
-        .ip(peer.0);
+        .stamped(&peer);
     if let Some(c) = to.client_id {
         record = record.client(c);
     }

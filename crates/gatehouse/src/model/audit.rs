@@ -163,6 +163,11 @@ pub struct AuditRecord {
     pub ip: Option<String>,
     /// Free-form detail; never a secret.
     pub detail: Option<String>,
+    /// The browser a person did it from: its `User-Agent` as a session keeps it
+    /// (`auth::browsers::kept`), described when shown. None for what applications and tools
+    /// do, and in records of releases before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 impl AuditRecord {
@@ -175,6 +180,7 @@ impl AuditRecord {
             client_id: None,
             ip: None,
             detail: None,
+            user_agent: None,
         }
     }
 
@@ -193,6 +199,13 @@ impl AuditRecord {
 
     pub fn ip(mut self, ip: Option<std::net::IpAddr>) -> Self {
         self.ip = ip.map(|ip| ip.to_string());
+        self
+    }
+
+    /// The browser it was done from, its `User-Agent` kept as a session keeps it (bounded,
+    /// control characters replaced: `auth::browsers::kept`).
+    pub fn browser(mut self, user_agent: Option<&str>) -> Self {
+        self.user_agent = crate::auth::browsers::kept(user_agent);
         self
     }
 

@@ -41,7 +41,7 @@ macro_rules! group_columns {
 /// An audit event's columns, from `audit_event`.
 macro_rules! audit_columns {
     () => {
-        "id, at, kind, actor, subject, client_id, ip, detail"
+        "id, at, kind, actor, subject, client_id, ip, detail, user_agent"
     };
 }
 

@@ -301,11 +301,20 @@ pub(super) struct AuditEventView {
     pub client_id: Option<String>,
     pub ip: Option<String>,
     pub detail: Option<String>,
+    /// The `User-Agent` of the browser a person did it from (at most 256 characters); `null`
+    /// for what applications and tools do, and for records of a release that did not keep it.
+    #[schema(max_length = 256)]
+    pub user_agent: Option<String>,
+    /// The browser that names (`Firefox`), when it names one a person would know.
+    pub browser: Option<String>,
+    /// The system that browser runs on (`Linux`, `iPhone`), when known.
+    pub system: Option<String>,
 }
 
 impl From<AuditEvent> for AuditEventView {
     fn from(e: AuditEvent) -> Self {
         let r = e.record;
+        let (browser, system) = users::browser_and_system(r.user_agent.as_deref());
         AuditEventView {
             id: e.id,
             at: r.at,
@@ -315,6 +324,9 @@ impl From<AuditEvent> for AuditEventView {
             client_id: r.client_id,
             ip: r.ip,
             detail: r.detail,
+            user_agent: r.user_agent,
+            browser,
+            system,
         }
     }
 }

@@ -79,16 +79,18 @@ pub(super) struct SessionView {
     pub ip: Option<String>,
 }
 
+/// The browser and system a kept `User-Agent` names, when it names a browser a person would
+/// know.
+pub(super) fn browser_and_system(user_agent: Option<&str>) -> (Option<String>, Option<String>) {
+    match user_agent.and_then(crate::auth::browsers::describe) {
+        Some(d) => (Some(d.browser), d.system),
+        None => (None, None),
+    }
+}
+
 impl From<Session> for SessionView {
     fn from(s: Session) -> Self {
-        let described = s
-            .user_agent
-            .as_deref()
-            .and_then(crate::auth::browsers::describe);
-        let (browser, system) = match described {
-            Some(d) => (Some(d.browser), d.system),
-            None => (None, None),
-        };
+        let (browser, system) = browser_and_system(s.user_agent.as_deref());
         SessionView {
             auth_time: s.auth_time,
             last_seen_at: s.last_seen_at,

@@ -424,6 +424,9 @@ fn activity_section(look: &Look, v: &AccountView<'_>) -> Markup {
                         br;
                         span.muted {
                             (moment(e.record.at))
+                            @if let Some(b) = browser_words(look, e.record.user_agent.as_deref()) {
+                                " · " (b)
+                            }
                             @if let Some(ip) = &e.record.ip { " · " ((t.from_address)(ip)) }
                         }
                     }

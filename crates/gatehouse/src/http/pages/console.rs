@@ -5,7 +5,7 @@
 
 use maud::{Markup, html};
 
-use super::{Look, Width, alert, moment, notice, page};
+use super::{Look, Width, alert, browser_words, moment, notice, page};
 use crate::model::{
     AccessTokenFormat, AuditEvent, AuthPolicy, Client, Factors, GrantType, Group, Session,
     SigningAlg, SigningKey, User,
@@ -445,6 +445,9 @@ pub(in crate::http) fn audit(
                             span.muted {
                                 (moment(r.at)) " · " (r.actor)
                                 @if let Some(ip) = &r.ip { " · " (ip) }
+                                @if let Some(b) = browser_words(look, r.user_agent.as_deref()) {
+                                    " · " span title=[r.user_agent.as_deref()] { (b) }
+                                }
                                 @if let Some(d) = &r.detail { " · " (d) }
                             }
                         }

@@ -227,6 +227,7 @@ mod tests {
                 client_id: Some("app".into()),
                 ip: Some("192.0.2.7".into()),
                 detail: Some("grant=refresh_token scope=openid offline_access family=f1".into()),
+                user_agent: None,
             }
         );
         let kinds = [

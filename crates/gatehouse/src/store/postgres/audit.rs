@@ -37,8 +37,8 @@ pub(super) async fn append_audit<'e, E: sqlx::PgExecutor<'e>>(
     e: &AuditRecord,
 ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(e.at)
     .bind(e.kind)
@@ -47,6 +47,7 @@ pub(super) async fn append_audit<'e, E: sqlx::PgExecutor<'e>>(
     .bind(&e.client_id)
     .bind(&e.ip)
     .bind(&e.detail)
+    .bind(&e.user_agent)
     .execute(executor)
     .await
 }

@@ -144,6 +144,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "session browser",
         include_str!("../../../migrations/postgres/0026_session_browser.sql"),
     ),
+    (
+        27,
+        "audit browser",
+        include_str!("../../../migrations/postgres/0027_audit_browser.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -167,6 +167,7 @@ pub(super) fn audit_from(r: &PgRow) -> Result<AuditEvent, sqlx::Error> {
             client_id: r.try_get(5)?,
             ip: r.try_get(6)?,
             detail: r.try_get(7)?,
+            user_agent: r.try_get(8)?,
         },
     })
 }

@@ -32,8 +32,8 @@ pub(super) fn insert_audit(tx: &Connection, e: &AuditRecord) -> rusqlite::Result
 /// (an import), or of a change that turned out to change nothing.
 pub(super) fn append_audit(tx: &Connection, e: &AuditRecord) -> rusqlite::Result<usize> {
     tx.prepare_cached(
-        "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit_event (at, kind, actor, subject, client_id, ip, detail, user_agent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         e.at,
@@ -42,7 +42,8 @@ pub(super) fn append_audit(tx: &Connection, e: &AuditRecord) -> rusqlite::Result
         e.subject,
         e.client_id,
         e.ip,
-        e.detail
+        e.detail,
+        e.user_agent
     ])
 }
 

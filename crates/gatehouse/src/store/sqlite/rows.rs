@@ -167,6 +167,7 @@ pub(super) fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditEvent> {
             client_id: r.get(5)?,
             ip: r.get(6)?,
             detail: r.get(7)?,
+            user_agent: r.get(8)?,
         },
     })
 }
