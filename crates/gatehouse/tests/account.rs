@@ -400,11 +400,7 @@ async fn a_person_sees_their_own_activity_and_no_one_elses(db: Database) {
     assert!(!password_works(&f, "bob", "another wrong guess").await);
     let cookies = account_sign_in(&f, "ada").await;
 
-    let store = f.state.store.as_ref();
-    let mine = store
-        .audit_about("ada", AuditKind::PERSONAL, 20)
-        .await
-        .unwrap();
+    let mine = activity_of(&f, "ada").await;
     assert!(
         mine.iter()
             .all(|e| e.record.subject.as_deref() == Some("ada"))
@@ -536,11 +532,7 @@ async fn a_persons_activity_names_the_browser_of_each_sign_in(db: Database) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let cookies = account_sign_in(&f, "ada").await;
 
-    let store = f.state.store.as_ref();
-    let mine = store
-        .audit_about("ada", AuditKind::PERSONAL, 20)
-        .await
-        .unwrap();
+    let mine = activity_of(&f, "ada").await;
     let kept: Vec<(AuditKind, Option<&str>)> = mine
         .iter()
         .map(|e| (e.record.kind, e.record.user_agent.as_deref()))
@@ -569,6 +561,15 @@ async fn a_persons_activity_names_the_browser_of_each_sign_in(db: Database) {
         1,
         "{activity}"
     );
+}
+
+/// What `username`'s account page lists as their activity, newest first.
+async fn activity_of(f: &Fixture, username: &str) -> Vec<gatehouse::model::AuditEvent> {
+    f.state
+        .store
+        .audit_about(username, AuditKind::PERSONAL, 20)
+        .await
+        .unwrap()
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);

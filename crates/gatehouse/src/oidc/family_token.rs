@@ -29,9 +29,6 @@ use super::tokens;
 /// The name of the key among the deployment's secrets.
 pub const KEY_NAME: &str = "refresh-family";
 
-/// Bytes of the MAC kept in the token: 128 bits, beyond any online guessing.
-const MAC_LEN: usize = 16;
-
 /// The key refresh tokens are authenticated with: 256 random bits, from the store.
 #[derive(Clone)]
 pub struct FamilyKey(hmac::Key);
@@ -47,16 +44,9 @@ impl FamilyKey {
         FamilyKey(hmac::Key::new(hmac::HMAC_SHA256, secret))
     }
 
-    fn mac(&self, family_id: &str, secret: &str) -> [u8; MAC_LEN] {
-        let mut context = hmac::Context::with_key(&self.0);
-        context.update(b"gatehouse refresh token\0");
-        context.update(family_id.as_bytes());
-        context.update(b".");
-        context.update(secret.as_bytes());
-        let tag = context.sign();
-        let mut mac = [0u8; MAC_LEN];
-        mac.copy_from_slice(&tag.as_ref()[..MAC_LEN]);
-        mac
+    fn mac(&self, family_id: &str, secret: &str) -> [u8; tokens::SHORT_MAC] {
+        let parts: [&[u8]; 3] = [family_id.as_bytes(), b".", secret.as_bytes()];
+        tokens::short_mac(&self.0, b"gatehouse refresh token\0", &parts)
     }
 
     /// A new refresh token of `family_id` (an id from `tokens::new_id`), bound to the DPoP key

@@ -18,14 +18,20 @@ from single_page_app import SinglePageApp
 from test_sign_in import fill_login
 
 
-@pytest.fixture(scope="module")
-def notes(gatehouse):
-    app = SinglePageApp()
-    gatehouse.cli("client", "add", "--client-id", "notes", "--public", "--first-party",
-                  "--redirect-uri", app.redirect_uri)
-    app.configure(gatehouse.issuer, "notes")
+def _registered(server, client_id: str, dpop: bool = False):
+    """A single-page app on an origin of its own, registered with `server` as a public,
+    first-party client; closed when the module is done with it."""
+    app = SinglePageApp(dpop=dpop)
+    server.cli("client", "add", "--client-id", client_id, "--public", "--first-party",
+               "--redirect-uri", app.redirect_uri)
+    app.configure(server.issuer, client_id)
     yield app
     app.close()
+
+
+@pytest.fixture(scope="module")
+def notes(gatehouse):
+    yield from _registered(gatehouse, "notes")
 
 
 def test_a_single_page_app_signs_in_and_refreshes_across_origins(browser_page, notes, user):
@@ -44,12 +50,7 @@ def test_a_single_page_app_signs_in_and_refreshes_across_origins(browser_page, n
 
 @pytest.fixture(scope="module")
 def bound_notes(gatehouse):
-    app = SinglePageApp(dpop=True)
-    gatehouse.cli("client", "add", "--client-id", "bound-notes", "--public", "--first-party",
-                  "--redirect-uri", app.redirect_uri)
-    app.configure(gatehouse.issuer, "bound-notes")
-    yield app
-    app.close()
+    yield from _registered(gatehouse, "bound-notes", dpop=True)
 
 
 def _status(request: urllib.request.Request) -> tuple[int, dict]:
@@ -103,12 +104,7 @@ def with_nonces():
 
 @pytest.fixture(scope="module")
 def nonce_notes(with_nonces):
-    app = SinglePageApp(dpop=True)
-    with_nonces.cli("client", "add", "--client-id", "nonce-notes", "--public", "--first-party",
-                    "--redirect-uri", app.redirect_uri)
-    app.configure(with_nonces.issuer, "nonce-notes")
-    yield app
-    app.close()
+    yield from _registered(with_nonces, "nonce-notes", dpop=True)
 
 
 def test_a_single_page_app_signs_in_where_proofs_need_server_nonces(browser_page, nonce_notes,

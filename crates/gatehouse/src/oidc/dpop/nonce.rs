@@ -24,6 +24,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
 use crate::clock::UnixTime;
+use crate::oidc::tokens;
 
 /// The name of the key among the deployment's secrets.
 pub const KEY_NAME: &str = "dpop-nonce";
@@ -33,8 +34,6 @@ pub const HEADER: &str = "DPoP-Nonce";
 pub const PERIOD: i64 = 60;
 /// The longest nonce read; ours are 22 characters.
 const MAX_NONCE: usize = 256;
-/// Bytes of the MAC a nonce is: 128 bits, beyond guessing.
-const MAC_LEN: usize = 16;
 
 /// The key nonces are made with: 256 random bits, from the store.
 #[derive(Clone)]
@@ -56,14 +55,8 @@ impl NonceKey {
         URL_SAFE_NO_PAD.encode(self.of(now.div_euclid(PERIOD)))
     }
 
-    fn of(&self, period: i64) -> [u8; MAC_LEN] {
-        let mut context = hmac::Context::with_key(&self.0);
-        context.update(b"gatehouse dpop nonce\0");
-        context.update(&period.to_be_bytes());
-        let tag = context.sign();
-        let mut mac = [0u8; MAC_LEN];
-        mac.copy_from_slice(&tag.as_ref()[..MAC_LEN]);
-        mac
+    fn of(&self, period: i64) -> [u8; tokens::SHORT_MAC] {
+        tokens::short_mac(&self.0, b"gatehouse dpop nonce\0", &[&period.to_be_bytes()])
     }
 }
 
