@@ -186,6 +186,8 @@ async fn sessions_are_listed_and_signed_out_one_by_one_or_all_at_once(db: Databa
 
     let html = account_page(&f, &here).await;
     assert_eq!(html.matches("Signed in 20").count(), 3, "{html}");
+    // Without mail, nobody is told of a new browser: the page does not promise it.
+    assert!(!html.contains("new to your account again"), "{html}");
     assert_eq!(html.matches("This browser").count(), 1);
     let csrf = hidden_input(&html, "csrf");
     let ada_sessions = f.state.store.sessions(&ada.id, T0 + 10).await.unwrap();

@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use common::backend::Database;
 use common::cli::{ServerProcess, gatehouse, ok, refused};
 use common::*;
-use gatehouse::model::{AuditKind, UserChange};
+use gatehouse::model::{AuditKind, EndedFrom, UserChange};
 use gatehouse::store::Store;
 use serde_json::Value;
 
@@ -356,7 +356,11 @@ async fn a_burst_of_logouts_of_one_session_sends_one_token(db: Database) {
     let mut burst = tokio::task::JoinSet::new();
     for _ in 0..16 {
         let (s, id) = (Arc::clone(&s), session.id_hash.clone());
-        burst.spawn(async move { s.end_session(&id, now, None).await.unwrap() });
+        burst.spawn(async move {
+            s.end_session(&id, EndedFrom::ItsBrowser, now, None)
+                .await
+                .unwrap()
+        });
     }
     while burst.join_next().await.is_some() {}
     wiki.wait_for(1, Duration::from_secs(15)).await;

@@ -316,6 +316,52 @@ async fn a_sign_in_from_a_new_browser_is_told(db: Database) {
     nothing_more(&mut sink).await;
 }
 
+/// A session its person signs out from another browser (their account page) makes its browser
+/// new to them again: a sign-in from it is told, as a thief's would be. The browser they did
+/// it from stays known, and so does one whose session ends in it.
+async fn a_browser_signed_out_from_elsewhere_is_new_again(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let laptop = account_sign_in(&f, "ada").await;
+    let phone = account_sign_in(&f, "ada").await;
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("A new sign-in to your Gatehouse account")
+    );
+    nothing_more(&mut sink).await;
+
+    // From the phone's account page, the laptop's session is signed out: the page says what
+    // that does.
+    let html = account_page(&f, &phone).await;
+    assert!(
+        html.contains("A browser you sign out here is new to your account again"),
+        "{html}"
+    );
+    let fields = [
+        ("csrf", hidden_input(&html, "csrf")),
+        ("action", "end_session".to_owned()),
+        ("session", hidden_input(&html, "session")),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let html = body_text(account_post(&f, &phone, &fields).await).await;
+    assert!(html.contains("That session is signed out."), "{html}");
+
+    // The phone is still a browser she uses; the laptop is news when it signs in again.
+    f.clock.advance(60);
+    sign_in_again(&f, &phone).await;
+    nothing_more(&mut sink).await;
+    sign_in_again(&f, &laptop).await;
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("A new sign-in to your Gatehouse account")
+    );
+    says(&mail, "from a browser that had not signed in as you before");
+    // Its session replaced by that sign-in (ended from itself), it stays known.
+    sign_in_again(&f, &laptop).await;
+    nothing_more(&mut sink).await;
+}
+
 /// An operator whose people sign in from browsers that forget their cookies turns sign-in
 /// notices off: browsers are then neither remembered nor given an id, and nobody is told of
 /// one; the other notices go out as before.
@@ -437,6 +483,7 @@ async fn a_disabled_account_is_told_nothing(db: Database) {
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_is_told_when_their_password_changes,
     a_sign_in_from_a_new_browser_is_told,
+    a_browser_signed_out_from_elsewhere_is_new_again,
     sign_in_notices_can_be_turned_off,
     the_old_address_is_told_of_a_new_one,
     an_administrators_change_says_who_made_it,

@@ -21,9 +21,9 @@ use gatehouse::auth::email_links::{LinkUse, Refused};
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
     AuditKind, AuditRecord, AuthorizationCode, ClaimOwner, ClaimsChange, Client, ClientToken,
-    CodeRequest, CustomClaims, EmailPurpose, EmailToken, Factors, GrantType, Mail, NewTokens,
-    NoticeKind, OneTime, OneTimeKind, QueuedMail, Redeemed, Revocation, Rotated, Session,
-    TokenKind, TotpFactor, UsedBefore, User, UserChange, UserEdit, UserSearch,
+    CodeRequest, CustomClaims, EmailPurpose, EmailToken, EndedFrom, Factors, GrantType, Mail,
+    NewTokens, NoticeKind, OneTime, OneTimeKind, QueuedMail, Redeemed, Revocation, Rotated,
+    Session, TokenKind, TotpFactor, UsedBefore, User, UserChange, UserEdit, UserSearch,
 };
 use gatehouse::oidc::backchannel::Settlement;
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
@@ -1122,9 +1122,14 @@ async fn a_consent_and_a_logout_are_written_with_their_records(db: Database) {
     assert_eq!(s.audit_latest(1).await.unwrap()[0].record, granted);
     session(s, &alice, "s", NOW + 3600).await;
     let logout = AuditRecord::new(NOW + 1, AuditKind::Logout, "user:alice".to_owned());
-    s.end_session(&tokens::hash("s"), NOW + 1, Some(logout.clone()))
-        .await
-        .unwrap();
+    s.end_session(
+        &tokens::hash("s"),
+        EndedFrom::ItsBrowser,
+        NOW + 1,
+        Some(logout.clone()),
+    )
+    .await
+    .unwrap();
     assert!(
         s.session(&tokens::hash("s"), NOW + 2)
             .await
@@ -1292,6 +1297,62 @@ async fn a_browser_new_to_a_person_is_told_once(db: Database) {
     );
 }
 
+/// A session ended from elsewhere forgets its browser for its person, so that browser's next
+/// sign-in is told; not while another session of theirs is in it, not another person's, and
+/// not for a session ended from its own browser.
+async fn a_session_ended_from_elsewhere_forgets_its_browser(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let (alice, bob) = (user("alice"), user("bob"));
+    s.create_user(alice.clone()).await.unwrap();
+    s.create_user(bob.clone()).await.unwrap();
+    let browser = |name: &str| Some(tokens::hash(name));
+    let sign_in = async |who: &User, secret: &str, from: &str| {
+        let session = session_of(who, secret, NOW);
+        s.create_session(session, None, browser(from), None)
+            .await
+            .unwrap();
+        let told = s.claim_notices(NOW, 100).await.unwrap();
+        for t in &told {
+            s.settle_notice(t, Settlement::Delivered, NOW)
+                .await
+                .unwrap();
+        }
+        told.len()
+    };
+    let end = async |secret: &str, from: EndedFrom| {
+        s.end_session(&tokens::hash(secret), from, NOW, None)
+            .await
+            .unwrap();
+    };
+    // Two sessions of alice in her laptop, one in her phone (news); bob in a laptop whose
+    // cookie hashes the same, and a tablet (news).
+    assert_eq!(sign_in(&alice, "a1", "laptop").await, 0);
+    assert_eq!(sign_in(&alice, "a2", "laptop").await, 0);
+    assert_eq!(sign_in(&alice, "a3", "phone").await, 1);
+    assert_eq!(sign_in(&bob, "b1", "laptop").await, 0);
+    assert_eq!(sign_in(&bob, "b2", "tablet").await, 1);
+
+    // Ended from elsewhere while a1 is still in it, or from itself: the laptop stays known.
+    end("a2", EndedFrom::Elsewhere).await;
+    end("a1", EndedFrom::ItsBrowser).await;
+    assert_eq!(sign_in(&alice, "a4", "laptop").await, 0);
+    end("a4", EndedFrom::ItsBrowser).await;
+    assert_eq!(sign_in(&alice, "a5", "laptop").await, 0);
+    // Its last session ended from elsewhere: the laptop is news to alice, not to bob.
+    end("a5", EndedFrom::Elsewhere).await;
+    assert_eq!(sign_in(&alice, "a6", "laptop").await, 1);
+    assert_eq!(sign_in(&bob, "b3", "laptop").await, 0);
+    // A session of an earlier release (or with sign-in notices off) names no browser: ending
+    // it from elsewhere forgets nothing.
+    s.create_session(session_of(&alice, "old", NOW), None, None, None)
+        .await
+        .unwrap();
+    end("old", EndedFrom::Elsewhere).await;
+    assert_eq!(sign_in(&alice, "a7", "laptop").await, 0);
+    assert_eq!(sign_in(&alice, "a8", "phone").await, 0);
+}
+
 async fn refresh_tokens_without_offline_access_end_with_their_session(db: Database) {
     let f = open(db).await;
     let s = f.store.as_ref();
@@ -1308,7 +1369,7 @@ async fn refresh_tokens_without_offline_access_end_with_their_session(db: Databa
 
     // Signing out ends the session's family, its latest tokens included; the offline one
     // lives on.
-    s.end_session(&tokens::hash("s1"), NOW + 2, None)
+    s.end_session(&tokens::hash("s1"), EndedFrom::ItsBrowser, NOW + 2, None)
         .await
         .unwrap();
     let active =
@@ -1438,9 +1499,13 @@ async fn a_session_is_touched_and_ended(db: Database) {
     assert_eq!(session.last_seen_at, NOW + 100, "last use never moves back");
     // The absolute expiry holds whatever the last use.
     assert!(s.session(&id, NOW + 3600).await.unwrap().is_none());
-    s.end_session(&id, NOW + 100, None).await.unwrap();
+    s.end_session(&id, EndedFrom::ItsBrowser, NOW + 100, None)
+        .await
+        .unwrap();
     assert!(s.session(&id, NOW + 100).await.unwrap().is_none());
-    s.end_session(&id, NOW + 100, None).await.unwrap();
+    s.end_session(&id, EndedFrom::ItsBrowser, NOW + 100, None)
+        .await
+        .unwrap();
 }
 
 const POLICY: ThrottlePolicy = ThrottlePolicy {
@@ -2772,6 +2837,7 @@ on_both_backends!(();
     an_account_removed_at_once_is_removed_once_with_everything_of_it,
     a_links_message_waits_in_the_outbox_until_sent_or_given_up,
     a_browser_new_to_a_person_is_told_once,
+    a_session_ended_from_elsewhere_forgets_its_browser,
     a_users_edits_are_made_together_or_not_at_all,
     look_alikes_added_at_once_one_is_added,
     a_search_pages_through_the_users_in_username_order,

@@ -43,8 +43,8 @@ use common::{PASSWORD, REDIRECT, state_with_clock};
 use gatehouse::auth::passwords::Passwords;
 use gatehouse::clock::FixedClock;
 use gatehouse::model::{
-    ClaimOwner, ClaimsChange, CodeRequest, CustomClaims, Group, NewTokens, OneTime, OneTimeKind,
-    Redeemed, Rotated, UsedBefore,
+    ClaimOwner, ClaimsChange, CodeRequest, CustomClaims, EndedFrom, Group, NewTokens, OneTime,
+    OneTimeKind, Redeemed, Rotated, UsedBefore,
 };
 use gatehouse::oidc::family_token::Presented;
 use gatehouse::oidc::tokens;
@@ -150,8 +150,8 @@ enum ReleaseBefore {
     SecurityNotices,
     /// Before sessions kept their browser and address, with security notices.
     SessionBrowser,
-    /// Before the audit log kept the browser a person acted from: the previous release, with
-    /// sessions' browsers and addresses.
+    /// Before the audit log kept the browser a person acted from, and sessions their
+    /// browser's id: the previous release, with sessions' browsers and addresses.
     AuditBrowser,
 }
 
@@ -891,7 +891,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         .unwrap();
     assert!(matches!(redeemed, Redeemed::Issued(_)), "{redeemed:?}");
     // Ending the old session leaves the old families alone: they were never tied to it.
-    s.end_session(&tokens::hash(SESSION), T0, None)
+    s.end_session(&tokens::hash(SESSION), EndedFrom::ItsBrowser, T0, None)
         .await
         .unwrap();
     let active = |token: String| {

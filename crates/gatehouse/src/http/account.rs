@@ -34,8 +34,8 @@ use crate::auth::forms::{self, Purpose};
 use crate::auth::passwords::{self, PasswordError};
 use crate::auth::{recovery, totp};
 use crate::model::{
-    AuditKind, AuditRecord, AuthPolicy, EmailPurpose, PasskeyView, Session, TotpFactor, User,
-    UserChange, UserEdit,
+    AuditKind, AuditRecord, AuthPolicy, EmailPurpose, EndedFrom, PasskeyView, Session, TotpFactor,
+    User, UserChange, UserEdit,
 };
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
@@ -620,7 +620,11 @@ async fn end_sessions(
     for (i, s) in chosen.iter().enumerate() {
         let audit = (i + 1 == chosen.len())
             .then(|| record(AuditKind::SessionsEnded).detail(detail.as_str()));
-        if let Err(e) = state.store.end_session(&s.id_hash, now, audit).await {
+        if let Err(e) = state
+            .store
+            .end_session(&s.id_hash, EndedFrom::Elsewhere, now, audit)
+            .await
+        {
             return failed(state, store_error(e));
         }
     }
@@ -768,6 +772,7 @@ async fn account_page(
         passkeys: passkeys.as_deref(),
         sessions: &sessions,
         this_session: &session.id_hash,
+        new_browsers_told: state.mailer.is_some() && state.config.sign_in_notices,
         apps: &apps,
         custom: &custom,
         activity: &activity,

@@ -17,7 +17,7 @@ use crate::auth::forms::{self, Purpose};
 use crate::auth::policy;
 use crate::auth::session;
 use crate::auth::throttle::{self, Admission};
-use crate::model::{AuditKind, AuditRecord, AuthorizationCode, Session, User};
+use crate::model::{AuditKind, AuditRecord, AuthorizationCode, EndedFrom, Session, User};
 use crate::oidc::authorize::{self, AuthorizeRequest, Came, Params, Refusal, ResponseMode};
 use crate::oidc::{OAuthError, par, request_object, scope, tokens};
 
@@ -746,7 +746,7 @@ pub(super) async fn current_session(
     if session::is_idle(session.last_seen_at, now, state.config.session_idle_timeout) {
         state
             .store
-            .end_session(&id_hash, now, None)
+            .end_session(&id_hash, EndedFrom::ItsBrowser, now, None)
             .await
             .map_err(store_error)?;
         return Ok(None);

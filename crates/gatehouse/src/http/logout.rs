@@ -16,7 +16,7 @@ use super::authorize::{FormKind, browser_form, browser_form_ok, current_session,
 use super::error::store_error;
 use super::{AppState, Peer, pages};
 use crate::auth::session;
-use crate::model::{AuditKind, AuditRecord};
+use crate::model::{AuditKind, AuditRecord, EndedFrom};
 use crate::oidc::authorize::Params;
 use crate::oidc::keys::{self, Hint};
 use crate::oidc::logout::{self, LogoutRequest};
@@ -167,7 +167,11 @@ async fn end(state: &AppState, peer: Peer, jar: CookieJar, request: LogoutReques
                 None => record,
             }
         });
-        if let Err(e) = state.store.end_session(&id_hash, now, record).await {
+        if let Err(e) = state
+            .store
+            .end_session(&id_hash, EndedFrom::ItsBrowser, now, record)
+            .await
+        {
             return page_error(state, store_error(e));
         }
     }

@@ -39,7 +39,7 @@ pub use key::{Retirement, SigningAlg, SigningKey};
 pub use naming::Named;
 pub use notice::{Notice, NoticeKind, QueuedNotice};
 pub use passkey::{Challenge, ChallengeKind, PasskeyView, StoredPasskey};
-pub use session::{LoggedOut, LogoutNotice, Session};
+pub use session::{EndedFrom, LoggedOut, LogoutNotice, Session};
 pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, OneTime,
     OneTimeKind, Redeemed, RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,

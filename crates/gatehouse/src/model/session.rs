@@ -22,6 +22,18 @@ pub struct Session {
     pub ip: Option<String>,
 }
 
+/// Where a session is ended from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedFrom {
+    /// Its own browser: a sign-out, a new sign-in in it, the idle timeout. The browser stays
+    /// one its person uses.
+    ItsBrowser,
+    /// Another browser of its person (their account page): that browser is forgotten, unless
+    /// another live session of theirs is in it, so a sign-in from it again is told to them as
+    /// one from a new browser (`auth::notices::for_sign_in`).
+    Elsewhere,
+}
+
 /// What ending a user's sessions took away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct LoggedOut {

@@ -178,6 +178,23 @@ macro_rules! insert_logout_notices {
     };
 }
 
+/// Forgets the browser of the session whose `id_hash` is parameter `$id` (its person ended it
+/// from elsewhere, `EndedFrom::Elsewhere`), unless another session of theirs is in that
+/// browser. Run before the session is deleted. The one place the rule is written.
+macro_rules! forget_browser_of_session {
+    ($id:literal) => {
+        concat!(
+            "DELETE FROM known_browser AS k
+              WHERE EXISTS (SELECT 1 FROM session s
+                             WHERE s.id_hash = ", $id, "
+                               AND s.user_id = k.user_id AND s.browser_hash = k.browser_hash)
+                AND NOT EXISTS (SELECT 1 FROM session o
+                                 WHERE o.id_hash <> ", $id, "
+                                   AND o.user_id = k.user_id AND o.browser_hash = k.browser_hash)"
+        )
+    };
+}
+
 /// A logout notice's columns with its client's URI and algorithm, from `logout_notice n JOIN
 /// client c`.
 macro_rules! notice_columns {
@@ -262,8 +279,9 @@ pub(crate) fn family_tokens(
 
 pub(crate) use {
     active_user_token, audit_columns, audit_purge_batch, claims_to_release, client_columns,
-    device_columns, family_token_columns, group_columns, insert_logout_notices, may_use_client,
-    notice_columns, refresh_family_columns, session_columns, user_columns,
+    device_columns, family_token_columns, forget_browser_of_session, group_columns,
+    insert_logout_notices, may_use_client, notice_columns, refresh_family_columns, session_columns,
+    user_columns,
 };
 
 /// How many columns `session_columns!` names: where the next column starts after them.

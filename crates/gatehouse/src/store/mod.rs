@@ -21,8 +21,8 @@ use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode, Challenge,
     ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientToken, CodeRequest,
-    Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose, EmailToken, Factors,
-    Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named, NewTokens, OneTime, Polled,
+    Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose, EmailToken, EndedFrom,
+    Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named, NewTokens, OneTime, Polled,
     QueuedMail, QueuedNotice, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey,
     StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
@@ -348,13 +348,15 @@ pub trait Sessions: Send + Sync {
     async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<(Session, User)>>;
     /// Records a use of the session, for the idle timeout.
     async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
-    /// Ends one session (logout, a new sign-in in the same browser, the idle timeout), and
-    /// revokes the token families tied to it (issued without `offline_access`). Ending one that
-    /// does not exist is not an error. `audit` (a logout's record) is written in the same
-    /// transaction.
+    /// Ends one session (logout, a new sign-in in the same browser, the idle timeout, or its
+    /// person from elsewhere), and revokes the token families tied to it (issued without
+    /// `offline_access`); ended from elsewhere, its browser is forgotten as [`EndedFrom`]
+    /// says. Ending one that does not exist is not an error. `audit` (a logout's record) is
+    /// written in the same transaction.
     async fn end_session(
         &self,
         id_hash: &str,
+        from: EndedFrom,
         now: UnixTime,
         audit: Option<AuditRecord>,
     ) -> StoreResult<()>;

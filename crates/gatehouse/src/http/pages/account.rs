@@ -24,6 +24,9 @@ pub(in crate::http) struct AccountView<'a> {
     /// The person's sessions, newest first, and which one is this browser's.
     pub sessions: &'a [Session],
     pub this_session: &'a str,
+    /// Whether a sign-in from a browser new to the person is mailed to them (mail is set up
+    /// and sign-in notices are on).
+    pub new_browsers_told: bool,
     /// The applications the person allowed, with their names.
     pub apps: &'a [(Consent, String)],
     /// The custom claims released about the person (their own and their groups',
@@ -346,6 +349,9 @@ fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
         }
         @if others > 0 {
             (button(v, "end_other_sessions", t.sign_out_everywhere_else, true))
+            @if v.new_browsers_told {
+                p.muted { (t.signed_out_browsers_are_new) }
+            }
         } @else {
             p.muted { (t.no_other_sessions) }
         }

@@ -420,6 +420,8 @@ pub(in crate::http) struct AccountText {
     pub signed_in_from: fn(&str) -> String,
     pub sign_out_session: fn(&str) -> String,
     pub sign_out_everywhere_else: &'static str,
+    /// Under the sessions: a browser signed out here is news if it signs in again.
+    pub signed_out_browsers_are_new: &'static str,
     pub no_other_sessions: &'static str,
     pub session_ended: &'static str,
     pub no_such_session: &'static str,
@@ -1012,6 +1014,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         signed_in_from: |ip| format!("from {ip}"),
         sign_out_session: |at| format!("Sign out the session that signed in {at}"),
         sign_out_everywhere_else: "Sign out everywhere else",
+        signed_out_browsers_are_new: "A browser you sign out here is new to your account again: \
+                                      if it signs in as you, we tell you by email.",
         no_other_sessions: "You are signed in nowhere else.",
         session_ended: "That session is signed out.",
         no_such_session: "That session has ended already.",

@@ -146,8 +146,8 @@ static SOURCES: &[(i64, &str, &str)] = &[
     ),
     (
         27,
-        "audit browser",
-        include_str!("../../../migrations/postgres/0027_audit_browser.sql"),
+        "browsers seen",
+        include_str!("../../../migrations/postgres/0027_browsers_seen.sql"),
     ),
 ];
 

@@ -10,8 +10,10 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::auth::notices::{self, Browsers};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, LoggedOut, RevokeReason, Session, User};
-use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
+use crate::model::{AuditRecord, EndedFrom, LoggedOut, RevokeReason, Session, User};
+use crate::store::columns::{
+    SESSION_FIELDS, forget_browser_of_session, insert_logout_notices, session_columns, user_columns,
+};
 use crate::store::{Sessions, StoreResult, Whom};
 
 /// PostgreSQL's random `jti` of a logout notice: 122 random bits, hex.
@@ -119,6 +121,7 @@ pub(super) async fn log_out_user(
 async fn end_session(
     c: &mut PgConnection,
     id_hash: &str,
+    from: EndedFrom,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     // Locked first, as in `log_out_user`: one notice however many logouts race.
@@ -126,6 +129,12 @@ async fn end_session(
         .bind(id_hash)
         .execute(&mut *c)
         .await?;
+    if from == EndedFrom::Elsewhere {
+        sqlx::query(forget_browser_of_session!("$1"))
+            .bind(id_hash)
+            .execute(&mut *c)
+            .await?;
+    }
     sqlx::query(insert_logout_notices!(
         "s.id_hash = $1",
         "$2",
@@ -166,8 +175,8 @@ impl Sessions for PgStore {
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr,
-                                          user_agent, ip)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                          user_agent, ip, browser_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&s.id_hash)
                 .bind(&s.user_id)
@@ -177,11 +186,12 @@ impl Sessions for PgStore {
                 .bind(s.amr.stored())
                 .bind(&s.user_agent)
                 .bind(&s.ip)
+                .bind(&browser)
                 .execute(&mut *c)
                 .await?;
                 // Ended as the new session starts (its `last_seen_at` is now).
                 if let Some(old) = replaces {
-                    end_session(&mut *c, &old, s.last_seen_at).await?;
+                    end_session(&mut *c, &old, EndedFrom::ItsBrowser, s.last_seen_at).await?;
                 }
                 if let Some(browser) = &browser {
                     remember_browser(&mut *c, &s, browser).await?;
@@ -229,13 +239,14 @@ impl Sessions for PgStore {
     async fn end_session(
         &self,
         id_hash: &str,
+        from: EndedFrom,
         now: UnixTime,
         audit: Option<AuditRecord>,
     ) -> StoreResult<()> {
         with_retrying_transaction(&self.pool, |c| {
             let (id_hash, audit) = (id_hash.to_owned(), audit.clone());
             Box::pin(async move {
-                end_session(&mut *c, &id_hash, now).await?;
+                end_session(&mut *c, &id_hash, from, now).await?;
                 insert_outcome_audit(&mut *c, audit).await
             })
         })

@@ -62,7 +62,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0023_access_tokens_in_issue_order.sql"),
     include_str!("../../../migrations/sqlite/0024_security_notices.sql"),
     include_str!("../../../migrations/sqlite/0025_session_browser.sql"),
-    include_str!("../../../migrations/sqlite/0026_audit_browser.sql"),
+    include_str!("../../../migrations/sqlite/0026_browsers_seen.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

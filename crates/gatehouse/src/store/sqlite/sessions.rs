@@ -9,8 +9,10 @@ use super::outbox::{addressee, queue_notice};
 use super::rows::{session_from, user_from};
 use crate::auth::notices::{self, Browsers};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, LoggedOut, RevokeReason, Session, User};
-use crate::store::columns::{SESSION_FIELDS, insert_logout_notices, session_columns, user_columns};
+use crate::model::{AuditRecord, EndedFrom, LoggedOut, RevokeReason, Session, User};
+use crate::store::columns::{
+    SESSION_FIELDS, forget_browser_of_session, insert_logout_notices, session_columns, user_columns,
+};
 use crate::store::{Sessions, StoreResult, Whom};
 
 /// SQLite's random `jti` of a logout notice: 128 bits, hex.
@@ -88,8 +90,18 @@ pub(super) fn log_out_user(
     })
 }
 
-/// Ends one session: the clients signed in to it are told, its token families revoked.
-fn end_session(tx: &Connection, id_hash: &str, now: UnixTime) -> rusqlite::Result<usize> {
+/// Ends one session: the clients signed in to it are told, its token families revoked, and,
+/// ended from elsewhere, its browser forgotten (`EndedFrom`).
+fn end_session(
+    tx: &Connection,
+    id_hash: &str,
+    from: EndedFrom,
+    now: UnixTime,
+) -> rusqlite::Result<usize> {
+    if from == EndedFrom::Elsewhere {
+        tx.prepare_cached(forget_browser_of_session!("?1"))?
+            .execute([id_hash])?;
+    }
     tx.prepare_cached(insert_logout_notices!(
         "s.id_hash = ?1",
         "?2",
@@ -117,8 +129,8 @@ impl Sessions for SqliteStore {
         self.write(move |tx| {
             tx.prepare_cached(
                 "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr,
-                                      user_agent, ip)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                      user_agent, ip, browser_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 session.id_hash,
@@ -128,11 +140,12 @@ impl Sessions for SqliteStore {
                 session.last_seen_at,
                 session.amr.stored(),
                 session.user_agent,
-                session.ip
+                session.ip,
+                browser
             ])?;
             // Ended as the new session starts (its `last_seen_at` is now).
             if let Some(old) = &replaces {
-                end_session(tx, old, session.last_seen_at)?;
+                end_session(tx, old, EndedFrom::ItsBrowser, session.last_seen_at)?;
             }
             if let Some(browser) = &browser {
                 remember_browser(tx, &session, browser)?;
@@ -178,12 +191,13 @@ impl Sessions for SqliteStore {
     async fn end_session(
         &self,
         id_hash: &str,
+        from: EndedFrom,
         now: UnixTime,
         audit: Option<AuditRecord>,
     ) -> StoreResult<()> {
         let id_hash = id_hash.to_owned();
         self.write(move |tx| {
-            end_session(tx, &id_hash, now)?;
+            end_session(tx, &id_hash, from, now)?;
             insert_outcome_audit(tx, audit.as_ref())
         })
         .await?;

@@ -344,6 +344,9 @@ pub(in crate::http) static GERMAN: Text = Text {
         signed_in_from: |ip| format!("von {ip}"),
         sign_out_session: |at| format!("Die am {at} begonnene Sitzung abmelden"),
         sign_out_everywhere_else: "Überall sonst abmelden",
+        signed_out_browsers_are_new: "Ein Browser, den Sie hier abmelden, ist für Ihr Konto \
+                                      wieder neu: Meldet er sich als Sie an, schreiben wir \
+                                      Ihnen eine E-Mail.",
         no_other_sessions: "Sie sind nirgendwo sonst angemeldet.",
         session_ended: "Diese Sitzung ist abgemeldet.",
         no_such_session: "Diese Sitzung ist schon beendet.",
