@@ -444,3 +444,37 @@ async fn a_client_changed_elsewhere_is_not_kept_by_either_process() {
     admin.remove_client("web").await.unwrap();
     until_both(third, 401).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dpop_nonce_handed_out_by_one_process_is_taken_by_the_other() {
+    let Some(d) = two_instances_with(&["--dpop-nonce"]).await else {
+        return;
+    };
+    let secret = common::add_service_client(d.store.as_ref(), "svc", &["reports"]).await;
+    let key = common::dpop::DpopKey::new();
+    let token = async |base: &str, nonce: Option<&str>| {
+        let url = format!("{base}/token");
+        let r = reqwest::Client::new()
+            .post(&url)
+            .basic_auth("svc", Some(&secret))
+            .header("DPoP", key.proof_with_nonce("POST", &url, None, nonce))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        let given = r
+            .headers()
+            .get("dpop-nonce")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: serde_json::Value = r.json().await.unwrap();
+        (body, given)
+    };
+    // Asked for one by the first process, the client sends the nonce it got to the second.
+    let (refused, nonce) = token(&d.a.base, None).await;
+    assert_eq!(refused["error"], "use_dpop_nonce");
+    let nonce = nonce.expect("the nonce to use");
+    let (issued, _) = token(&d.b.base, Some(&nonce)).await;
+    assert_eq!(issued["token_type"], "DPoP", "{issued}");
+    let (issued, _) = token(&d.a.base, Some(&nonce)).await;
+    assert_eq!(issued["token_type"], "DPoP", "{issued}");
+}

@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod dpop;
 pub mod oneshot;
 pub mod smtp;
 
