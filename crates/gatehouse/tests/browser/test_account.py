@@ -67,6 +67,8 @@ def test_a_new_password_signs_out_the_other_browser_and_keeps_this_one(
     activity = page.get_by_role("table", name="Your recent activity")
     expect(activity).to_contain_text("Password changed")
     expect(activity).to_contain_text("A sign-in failed: wrong password")
+    # Each with the browser it was done from.
+    expect(activity).to_contain_text(f"{named} · from 127.0.0.1")
 
 
 def test_a_person_signs_out_another_browser_from_their_list(browser_page, browser, gatehouse,

@@ -158,6 +158,43 @@ def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, s
         sink.next(timeout=3)
 
 
+def test_a_browser_signed_out_from_the_phone_is_news_when_it_signs_in_again(
+        browser_page, browser, server, sink):
+    """The person signs the laptop out from their phone (say it was left somewhere): the page
+    tells them what that does, and when the laptop signs in as them again, they are mailed as
+    for a browser they never used; the phone itself stays known."""
+    user = server.add_user()
+    laptop = browser_page
+    laptop.goto(f"{server.issuer}/account")
+    fill_login(laptop, user)
+    expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
+    phone = browser.new_context(user_agent=IPHONE).new_page()
+    phone.goto(f"{server.issuer}/account")
+    fill_login(phone, user)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Your account")
+    _, notice = sink.next()
+    assert notice["Subject"] == "A new sign-in to your Gatehouse account"
+
+    # Each sign-in in the phone's list of recent activity names its browser.
+    activity = phone.get_by_role("table", name="Your recent activity")
+    expect(activity).to_contain_text("Safari on iPhone · from 127.0.0.1")
+    expect(phone.locator("main")).to_contain_text(
+        "A browser you sign out here is new to your account again")
+    phone.get_by_role("button", name="Sign out everywhere else").click()
+    expect(phone.get_by_role("status")).to_have_text("Your other session is signed out.")
+
+    laptop.reload()
+    expect(laptop.get_by_role("heading", level=1)).to_have_text("Sign in")
+    fill_login(laptop, user)
+    expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
+    to, notice = sink.next()
+    assert to == [f"{user}@example.com"], to
+    assert notice["Subject"] == "A new sign-in to your Gatehouse account"
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "from a browser that had not signed in as you before" in text, text
+    phone.context.close()
+
+
 def test_a_person_confirms_their_address(browser_page, server, sink):
     page = browser_page
     user = server.add_user()
