@@ -40,6 +40,13 @@ def _binary() -> str:
     return path
 
 
+def described(browser) -> str:
+    """How gatehouse names a Playwright browser from its own `User-Agent`, as the account page,
+    the administration pages and mail name it."""
+    return {"chromium": "Chrome on Linux", "firefox": "Firefox on Linux"}[
+        browser.browser_type.name]
+
+
 def free_port() -> int:
     """A port nothing listens on at the moment, for a server of a test's own."""
     with socket.socket() as s:

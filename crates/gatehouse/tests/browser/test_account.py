@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, Gatehouse, free_port
+from conftest import PASSWORD, Gatehouse, described, free_port
 from test_sign_in import fill_login, start
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
@@ -31,8 +31,7 @@ def test_a_new_password_signs_out_the_other_browser_and_keeps_this_one(
     expect(sessions).to_have_count(2)
     expect(sessions.first).to_contain_text("This browser")
     # Each names the browser it was signed in with, and from where.
-    named = {"chromium": "Chrome on Linux", "firefox": "Firefox on Linux"}[
-        browser.browser_type.name]
+    named = described(browser)
     for row in (sessions.first, sessions.last):
         expect(row).to_contain_text(f"{named} · from 127.0.0.1")
 

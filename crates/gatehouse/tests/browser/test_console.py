@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from conftest import described
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
 
@@ -55,8 +56,9 @@ def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
     disabled = records.get_by_role("row").filter(has_text="admin.user.disabled")
     expect(disabled).to_have_count(1)
     expect(disabled).to_contain_text("user:")
-    # The failed sign-in came after, and is listed above it.
+    # The failed sign-in came after, and is listed above it, with the browser it came from.
     expect(records.get_by_role("row").first).to_contain_text("login.failed")
+    expect(records.get_by_role("row").first).to_contain_text(described(browser))
 
 
 def test_an_administrator_sets_a_persons_language_and_they_are_answered_in_it(

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from conftest import PASSWORD, Gatehouse
 from mail_sink import MailSink
+from test_account import open_account
 from test_console import sign_in_as_administrator
 from test_sign_in import fill_login
 
@@ -128,15 +129,9 @@ def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, s
     in their mailbox, saying when, with which browser and what to do; the laptop again is
     not."""
     user = server.add_user()
-    laptop = browser_page
-    laptop.goto(f"{server.issuer}/account")
-    fill_login(laptop, user)
-    expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
-
-    phone = browser.new_context(user_agent=IPHONE).new_page()
-    phone.goto(f"{server.issuer}/account")
-    fill_login(phone, user)
-    expect(phone.get_by_role("heading", level=1)).to_have_text("Your account")
+    laptop, phone = browser_page, browser.new_context(user_agent=IPHONE).new_page()
+    for page in (laptop, phone):
+        open_account(page, server, user)
     to, notice = sink.next()
     assert to == [f"{user}@example.com"], to
     assert notice["Subject"] == "A new sign-in to your Gatehouse account"
@@ -151,9 +146,7 @@ def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, s
     kept = [c for c in laptop.context.cookies() if not c["name"].endswith("gatehouse_session")]
     laptop.context.clear_cookies()
     laptop.context.add_cookies(kept)
-    laptop.goto(f"{server.issuer}/account")
-    fill_login(laptop, user)
-    expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
+    open_account(laptop, server, user)
     with pytest.raises(queue.Empty):
         sink.next(timeout=3)
 
@@ -164,14 +157,9 @@ def test_a_browser_signed_out_from_the_phone_is_news_when_it_signs_in_again(
     tells them what that does, and when the laptop signs in as them again, they are mailed as
     for a browser they never used; the phone itself stays known."""
     user = server.add_user()
-    laptop = browser_page
-    laptop.goto(f"{server.issuer}/account")
-    fill_login(laptop, user)
-    expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
-    phone = browser.new_context(user_agent=IPHONE).new_page()
-    phone.goto(f"{server.issuer}/account")
-    fill_login(phone, user)
-    expect(phone.get_by_role("heading", level=1)).to_have_text("Your account")
+    laptop, phone = browser_page, browser.new_context(user_agent=IPHONE).new_page()
+    for page in (laptop, phone):
+        open_account(page, server, user)
     _, notice = sink.next()
     assert notice["Subject"] == "A new sign-in to your Gatehouse account"
 
@@ -185,8 +173,7 @@ def test_a_browser_signed_out_from_the_phone_is_news_when_it_signs_in_again(
 
     laptop.reload()
     expect(laptop.get_by_role("heading", level=1)).to_have_text("Sign in")
-    fill_login(laptop, user)
-    expect(laptop.get_by_role("heading", level=1)).to_have_text("Your account")
+    open_account(laptop, server, user)
     to, notice = sink.next()
     assert to == [f"{user}@example.com"], to
     assert notice["Subject"] == "A new sign-in to your Gatehouse account"
