@@ -132,7 +132,11 @@ async fn attempt(state: &AppState, http: &HttpClient, notice: &LogoutNotice) -> 
         Ok(s) => s,
         Err(e) => return Attempt::Failed(format!("cannot sign the logout token: {e}")),
     };
-    let claims = backchannel::claims(notice, &state.config.issuer, now);
+    let subjects = match state.subject_key().await {
+        Ok(key) => key,
+        Err(e) => return Attempt::Failed(format!("cannot read the key of pairwise subjects: {e}")),
+    };
+    let claims = backchannel::claims(notice, &subjects, &state.config.issuer, now);
     let token = match tokio::task::spawn_blocking(move || {
         signer.sign_typed(backchannel::TOKEN_TYPE, &claims)
     })

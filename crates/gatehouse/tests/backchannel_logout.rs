@@ -120,15 +120,15 @@ async fn verify(base: &str, token: &str, audience: &str) -> Value {
     claims
 }
 
-/// The `sid` of an ID token (read without verifying: the flow tests verify ID tokens).
-fn sid_of(tokens: &std::collections::HashMap<String, Value>) -> String {
-    use base64::Engine as _;
+/// The claims of an ID token (read without verifying: the flow tests verify ID tokens).
+fn id_claims(tokens: &std::collections::HashMap<String, Value>) -> Value {
     let id_token = tokens["id_token"].as_str().unwrap();
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(id_token.split('.').nth(1).unwrap())
-        .unwrap();
-    let claims: Value = serde_json::from_slice(&payload).unwrap();
-    claims["sid"]
+    jsonwebtoken::dangerous::insecure_decode_claims(id_token).unwrap()
+}
+
+/// The `sid` of an ID token.
+fn sid_of(tokens: &std::collections::HashMap<String, Value>) -> String {
+    id_claims(tokens)["sid"]
         .as_str()
         .expect("the ID token names its session")
         .to_owned()
@@ -199,6 +199,49 @@ async fn signing_out_tells_each_app_of_that_session_once(db: Database) {
         refresh_status(&server.base, "wiki", &wiki_secret, bob_token).await,
         200,
         "Bob is still signed in"
+    );
+    server.stop().await;
+}
+
+/// An application with pairwise subjects is told of the person and the session as its ID
+/// tokens named them, not as another application knows them.
+async fn a_pairwise_app_is_told_of_the_person_as_it_knows_them(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let ada = add_user(s, "ada").await;
+    let (wiki, shop) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
+    let wiki_secret = add_client_told_at(s, "wiki", Some(&wiki.url)).await;
+    let shop_secret = add_client_told_at(s, "shop", Some(&shop.url)).await;
+    let mut c = s.client("shop").await.unwrap().unwrap();
+    c.pairwise_sector = Some("shop.example".into());
+    s.update_client(c, None).await.unwrap();
+
+    let browser = Browser::default();
+    let at_wiki = sign_in_with(&browser, &server, "wiki", &wiki_secret, "ada").await;
+    let at_shop = sign_in_with(&browser, &server, "shop", &shop_secret, "ada").await;
+    let sub_at_shop = id_claims(&at_shop)["sub"].as_str().unwrap().to_owned();
+    assert_ne!(sub_at_shop, ada.id);
+    assert_ne!(
+        sid_of(&at_shop),
+        sid_of(&at_wiki),
+        "one session, a sid of each sector"
+    );
+
+    log_out(&browser, &server.base).await;
+    let told_wiki = wiki.wait_for(1, Duration::from_secs(15)).await;
+    let told_shop = shop.wait_for(1, Duration::from_secs(15)).await;
+    let wiki_claims = verify(&server.base, &told_wiki[0], "wiki").await;
+    assert_eq!(
+        (&wiki_claims["sub"], &wiki_claims["sid"]),
+        (
+            &Value::from(ada.id.as_str()),
+            &Value::from(sid_of(&at_wiki))
+        )
+    );
+    let shop_claims = verify(&server.base, &told_shop[0], "shop").await;
+    assert_eq!(
+        (&shop_claims["sub"], &shop_claims["sid"]),
+        (&Value::from(sub_at_shop), &Value::from(sid_of(&at_shop)))
     );
     server.stop().await;
 }
@@ -404,6 +447,7 @@ async fn a_notice_survives_a_crash_of_the_server(db: Database) {
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     signing_out_tells_each_app_of_that_session_once,
+    a_pairwise_app_is_told_of_the_person_as_it_knows_them,
     an_app_that_is_down_gets_the_same_token_when_it_is_back,
     an_app_that_refuses_the_token_is_given_up_and_audited,
     disabling_a_user_tells_the_apps_of_every_session,

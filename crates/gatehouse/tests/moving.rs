@@ -28,6 +28,13 @@ fn verifies(id_token: &str, jwks: &serde_json::Value, audience: &str) -> bool {
     jsonwebtoken::decode::<serde_json::Value>(id_token, &key, &validation).is_ok()
 }
 
+/// The `sub` of an ID token (read without verifying it: `verifies` does).
+fn subject_of(id_token: &str) -> String {
+    let claims: serde_json::Value =
+        jsonwebtoken::dangerous::insecure_decode_claims(id_token).unwrap();
+    claims["sub"].as_str().unwrap().to_owned()
+}
+
 async fn jwks(server: &TestServer) -> serde_json::Value {
     reqwest::get(format!("{}/jwks.json", server.base))
         .await
@@ -134,8 +141,24 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         ],
         None,
     ));
+    // The web app is given pairwise subjects.
+    ok(&gatehouse(
+        &a.db_url(),
+        &[
+            "client",
+            "update",
+            "web",
+            "--subject-type",
+            "pairwise",
+            "--sector",
+            "web.example",
+        ],
+        None,
+    ));
     let before = sign_in(&a, "web", &secret, "ada").await;
     let id_token = before["id_token"].as_str().unwrap().to_owned();
+    let pairwise_sub = subject_of(&id_token);
+    assert_ne!(pairwise_sub, ada.id);
     // The web app hears of logouts, and is down: Bob's logout waits in the outbox.
     ok(&gatehouse(
         &a.db_url(),
@@ -223,8 +246,13 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         "old ID tokens verify against the new JWKS"
     );
     let rotated = refresh(&b, &secret, before["refresh_token"].as_str().unwrap()).await;
-    // The same password signs in.
-    sign_in(&b, "web", &secret, "ada").await;
+    // The same password signs in, and the web app knows Ada by the same pairwise sub.
+    let after = sign_in(&b, "web", &secret, "ada").await;
+    assert_eq!(
+        subject_of(after["id_token"].as_str().unwrap()),
+        pairwise_sub,
+        "the key of pairwise subjects moves"
+    );
     let consents = b.store.consents(&ada.id).await.unwrap();
     assert_eq!(consents.len(), 1);
     assert_eq!(consents[0].scope, "openid profile");
@@ -318,6 +346,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "admin.group.member_added",
             "admin.client.updated",
             "admin.client.created",
+            "admin.client.updated",
             "login.succeeded",
             "token.issued",
             "admin.client.updated",

@@ -238,6 +238,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             dpop_bound_access_tokens: false,
             jwks_uri: None,
             access_token_claims: vec![],
+            pairwise_sector: None,
         },
         None,
     )

@@ -84,6 +84,7 @@ fn client(id: &str) -> Client {
         dpop_bound_access_tokens: false,
         jwks_uri: None,
         access_token_claims: vec![],
+        pairwise_sector: None,
     }
 }
 

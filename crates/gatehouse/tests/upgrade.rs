@@ -151,8 +151,11 @@ enum ReleaseBefore {
     /// Before sessions kept their browser and address, with security notices.
     SessionBrowser,
     /// Before the audit log kept the browser a person acted from, and sessions their
-    /// browser's id: the previous release, with sessions' browsers and addresses.
+    /// browser's id, with sessions' browsers and addresses.
     AuditBrowser,
+    /// Before clients could be given pairwise subjects: the previous release, with the
+    /// browser in the audit log.
+    PairwiseSubjects,
 }
 
 impl ReleaseBefore {
@@ -178,6 +181,7 @@ impl ReleaseBefore {
             ReleaseBefore::SecurityNotices => 23,
             ReleaseBefore::SessionBrowser => 24,
             ReleaseBefore::AuditBrowser => 25,
+            ReleaseBefore::PairwiseSubjects => 26,
         }
     }
 
@@ -204,6 +208,7 @@ impl ReleaseBefore {
             ReleaseBefore::SecurityNotices => 24,
             ReleaseBefore::SessionBrowser => 25,
             ReleaseBefore::AuditBrowser => 26,
+            ReleaseBefore::PairwiseSubjects => 27,
         }
     }
 
@@ -228,6 +233,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SecurityNotices
                 | ReleaseBefore::SessionBrowser
                 | ReleaseBefore::AuditBrowser
+                | ReleaseBefore::PairwiseSubjects
         )
     }
 
@@ -239,6 +245,7 @@ impl ReleaseBefore {
             ReleaseBefore::SecurityNotices
                 | ReleaseBefore::SessionBrowser
                 | ReleaseBefore::AuditBrowser
+                | ReleaseBefore::PairwiseSubjects
         )
     }
 
@@ -257,6 +264,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SecurityNotices
                 | ReleaseBefore::SessionBrowser
                 | ReleaseBefore::AuditBrowser
+                | ReleaseBefore::PairwiseSubjects
         )
     }
 
@@ -278,6 +286,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SecurityNotices
                 | ReleaseBefore::SessionBrowser
                 | ReleaseBefore::AuditBrowser
+                | ReleaseBefore::PairwiseSubjects
         )
     }
 }
@@ -310,6 +319,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0023_access_tokens_in_issue_order.sql"),
         include_str!("../migrations/sqlite/0024_security_notices.sql"),
         include_str!("../migrations/sqlite/0025_session_browser.sql"),
+        include_str!("../migrations/sqlite/0026_browsers_seen.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -752,6 +762,26 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     let web = admin.update_client("web", chosen).await.unwrap();
     assert_eq!(web.access_token_claims, ["email", "department"]);
     assert_eq!(s.client("web").await.unwrap().unwrap(), web);
+    // An old client is given public subjects until it is made pairwise.
+    assert_eq!(web.pairwise_sector, None);
+    let pairwise = gatehouse::admin::ClientPatch {
+        subject_type: Some(gatehouse::model::SubjectType::Pairwise),
+        sector_identifier: Some("web.example".into()),
+        ..Default::default()
+    };
+    let web = admin.update_client("web", pairwise).await.unwrap();
+    assert_eq!(web.pairwise_sector.as_deref(), Some("web.example"));
+    assert_eq!(s.client("web").await.unwrap().unwrap(), web);
+    let public = gatehouse::admin::ClientPatch {
+        subject_type: Some(gatehouse::model::SubjectType::Public),
+        ..Default::default()
+    };
+    let web = admin.update_client("web", public).await.unwrap();
+    assert_eq!(
+        s.client("web").await.unwrap().unwrap().pairwise_sector,
+        None
+    );
+    assert_eq!(web.pairwise_sector, None, "the person's id again (below)");
     // Users and groups of an earlier release carry no custom claims until given some.
     let ada = ClaimOwner::User("Ada".into());
     assert_eq!(
@@ -1076,13 +1106,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::AuditBrowser,
+        ReleaseBefore::PairwiseSubjects,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::PairwiseSubjects,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_the_audit_log_kept_browsers() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::AuditBrowser,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_the_audit_log_kept_browsers() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::AuditBrowser,

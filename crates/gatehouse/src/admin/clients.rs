@@ -7,10 +7,10 @@ use super::{Admin, AdminError, PageLink, Refusal, invalid};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, ClientKeys, GrantType, Named,
-    PreviousSecret, SigningAlg,
+    PreviousSecret, SigningAlg, SubjectType,
 };
 use crate::oidc::claims::ChosenFor;
-use crate::oidc::{redirect, scope, tokens};
+use crate::oidc::{redirect, scope, subject, tokens};
 
 /// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
 /// be safe to store it under a fast hash like the generated ones.
@@ -135,6 +135,22 @@ pub struct NewClient {
     /// 9068), and in introspection's answer for either format (RFC 7662). Default: none.
     #[serde(default)]
     pub access_token_claims: Vec<String>,
+    /// `public` (the default): its `sub` for a person is the person's id, as every client's
+    /// is. `pairwise` (OpenID Connect Core §8.1): an id of its sector alone, which no client
+    /// of another sector can match with its own, nor with the person's id.
+    #[serde(default)]
+    pub subject_type: SubjectType,
+    /// The sector of a client with pairwise subjects: clients of one sector see one `sub` for a
+    /// person. 1 to 253 characters of letters, digits, `-`, `_`, `.` or `~`, such as the host
+    /// name of the organisation's applications. Default: the one host its redirect URIs name
+    /// (loopback and private-use ones aside); required when they name several, or none.
+    #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 253,
+        pattern = r"^[A-Za-z0-9._~-]*[A-Za-z0-9][A-Za-z0-9._~-]*$"
+    )]
+    pub sector_identifier: Option<String>,
 }
 
 /// The longest display name of a client.
@@ -213,6 +229,21 @@ pub struct ClientPatch {
     /// Those issued before stay as they are.
     #[serde(default)]
     pub access_token_claims: Option<Vec<String>>,
+    /// Which `sub` it is given from now on. Every `sub` it was given before changes: its
+    /// people are new people to it.
+    #[serde(default)]
+    pub subject_type: Option<SubjectType>,
+    /// The sector of a client with pairwise subjects (with `subject_type`, or for one that has
+    /// them already). Every `sub` it was given before changes. Without it, a client made
+    /// pairwise takes the one host of its redirect URIs; a client that is pairwise already
+    /// keeps its sector whatever its redirect URIs become.
+    #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 253,
+        pattern = r"^[A-Za-z0-9._~-]*[A-Za-z0-9][A-Za-z0-9._~-]*$"
+    )]
+    pub sector_identifier: Option<String>,
 }
 
 /// Like [`present`], for a list.
@@ -363,6 +394,22 @@ impl Admin<'_> {
             "access_token_claims",
             &mut changed,
         );
+        if patch.subject_type.is_some() || patch.sector_identifier.is_some() {
+            let was = c.pairwise_sector.clone();
+            let subjects = patch.subject_type.unwrap_or(c.subject_type());
+            let sector = subject::sector(
+                subjects,
+                patch.sector_identifier.as_deref(),
+                &c.redirect_uris,
+            )
+            .map_err(|p| invalid(Refusal::Sector(p)))?;
+            let field = if sector.is_some() == was.is_some() {
+                "sector_identifier"
+            } else {
+                "subject_type"
+            };
+            set(&mut c.pairwise_sector, Some(sector), field, &mut changed);
+        }
         check_client(&client)?;
         if changed.is_empty() {
             return Ok(client);
@@ -605,6 +652,12 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
             (Some(s.clone()), Some(s))
         }
     };
+    let pairwise_sector = subject::sector(
+        new.subject_type,
+        new.sector_identifier.as_deref(),
+        &new.redirect_uris,
+    )
+    .map_err(|p| invalid(Refusal::Sector(p)))?;
     let client = Client {
         client_id: new.client_id,
         secret_hash: secret.as_deref().map(tokens::hash),
@@ -631,6 +684,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         require_signed_request_object: new.require_signed_request_object,
         dpop_bound_access_tokens: new.dpop_bound_access_tokens,
         access_token_claims: new.access_token_claims,
+        pairwise_sector,
     };
     check_client_id(&client.client_id)?;
     check_client(&client)?;

@@ -9,6 +9,7 @@ use crate::oidc::claims::{self, ChosenClaimsProblem, CustomClaimsProblem};
 use crate::oidc::client_assertion::KeysProblem;
 use crate::oidc::redirect::RegistrationProblem;
 use crate::oidc::scope;
+use crate::oidc::subject::SectorProblem;
 
 use super::{MAX_DESCRIPTION, MAX_DISPLAY_NAME, MAX_NAME, MAX_PICTURE, MAX_SECRET_OVERLAP};
 use super::{MIN_SECRET_LENGTH, clients::MAX_CLIENT_ID};
@@ -134,6 +135,8 @@ pub enum Refusal {
     ShortSecret,
     #[error("the overlap is 0 to {MAX_SECRET_OVERLAP} seconds")]
     Overlap,
+    #[error("pairwise subjects refused: {0}")]
+    Sector(SectorProblem),
     #[error("this client authenticates with keys: it has no secret to rotate")]
     NoSecretWithKeys,
     #[error("a public client has no secret to rotate")]

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::model::{
-    AccessTokenFormat, AuthPolicy, Client, ClientAuthMethod, GrantType, SigningAlg, User,
+    AccessTokenFormat, AuthPolicy, Client, ClientAuthMethod, GrantType, SigningAlg, SubjectType,
+    User,
 };
 
 /// A user, without the password hash.
@@ -91,12 +92,18 @@ pub struct ClientView {
     pub dpop_bound_access_tokens: bool,
     /// Which scoped claims its access tokens carry (and introspection says); empty: none.
     pub access_token_claims: Vec<String>,
+    /// Which `sub` it is given for a person: the person's id (`public`) or one of its sector
+    /// alone (`pairwise`).
+    pub subject_type: SubjectType,
+    /// Its sector, when its subjects are pairwise.
+    pub sector_identifier: Option<String>,
 }
 
 impl From<Client> for ClientView {
     fn from(c: Client) -> Self {
         ClientView {
             public: c.is_public(),
+            subject_type: c.subject_type(),
             token_endpoint_auth_method: c.auth_method(),
             jwks: c.jwks.as_ref().map(|k| serde_json::json!(k.set())),
             jwks_uri: c.jwks_uri.clone(),
@@ -113,6 +120,7 @@ impl From<Client> for ClientView {
             access_token_format: c.access_token_format,
             auth_policy: c.auth_policy,
             access_token_claims: c.access_token_claims,
+            sector_identifier: c.pairwise_sector,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,

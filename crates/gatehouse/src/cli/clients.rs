@@ -5,7 +5,7 @@ use clap::Subcommand;
 use super::{read_secret, rfc3339};
 use super::{table, yes_no};
 use crate::admin::{Admin, ClientPatch, ClientView, NewClient};
-use crate::model::{AccessTokenFormat, AuthPolicy, SigningAlg};
+use crate::model::{AccessTokenFormat, AuthPolicy, SigningAlg, SubjectType};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +178,16 @@ pub struct ClientDisplayArgs {
     /// next sign in) or passkey (a passkey; people without one add one when they next sign in)
     #[arg(long, value_name = "POLICY")]
     auth_policy: Option<AuthPolicy>,
+    /// Which `sub` it is given for a person: public (the default: the person's id, as every
+    /// client is) or pairwise (an id of its sector alone, which no client of another sector can
+    /// match). Changing it changes every `sub` it was given
+    #[arg(long, value_name = "TYPE")]
+    subject_type: Option<SubjectType>,
+    /// The sector of a client with pairwise subjects: clients of one sector see one `sub` for a
+    /// person (default: the one host its redirect URIs name). Changing it changes every `sub`
+    /// it was given
+    #[arg(long, value_name = "NAME")]
+    sector: Option<String>,
 }
 
 /// A field `client update --clear` removes.
@@ -255,6 +265,8 @@ pub(super) async fn client(
                 require_pushed_authorization_requests: require_par,
                 require_signed_request_object: require_signed_requests,
                 dpop_bound_access_tokens: require_dpop,
+                subject_type: display.subject_type.unwrap_or_default(),
+                sector_identifier: display.sector,
             };
             let (client, generated) = admin.add_client(new).await?;
             println!("client {} added", client.client_id);
@@ -378,6 +390,8 @@ pub(super) async fn client(
                 } else {
                     given(display.access_token_claims)
                 },
+                subject_type: display.subject_type,
+                sector_identifier: display.sector,
             };
             let client = admin.update_client(&client_id, patch).await?;
             println!(

@@ -94,11 +94,16 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
         Err(e) => return refuse(state, redirect_error(&request, e)),
     };
     // A session of someone else than the hint or the requested `sub` names is not this
-    // request's: as if none.
+    // request's: as if none. Both name the person as the client knows them.
+    let subjects = match state.subject_key().await {
+        Ok(key) => key,
+        Err(e) => return refuse(state, redirect_error(&request, store_error(e))),
+    };
     let fresh = session.filter(|(s, user)| {
+        let sub = subjects.of(request.pairwise_sector.as_deref(), &user.id);
         authorize::session_satisfies(request.max_age, s.auth_time, now)
-            && authorize::hinted(hint.as_ref(), &user.id)
-            && authorize::may_answer(&request, &user.id)
+            && authorize::hinted(hint.as_ref(), &sub)
+            && authorize::may_answer(&request, &sub)
     });
     // A session that proved less than this client, the person's groups or the request ask
     // for signs in again, like `prompt=login`.
@@ -447,9 +452,16 @@ pub(super) async fn signed_in(
     session: &Session,
 ) -> Response {
     // Nobody else than the person the request names, if it names one, is asked or answered.
-    if !authorize::may_answer(request, &user.id) {
-        let refusal = redirect_error(request, someone_else());
-        return (jar, refuse(state, refusal)).into_response();
+    match may_answer(state, request, user).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let refusal = redirect_error(request, someone_else());
+            return (jar, refuse(state, refusal)).into_response();
+        }
+        Err(e) => {
+            let refusal = redirect_error(request, store_error(e));
+            return (jar, refuse(state, refusal)).into_response();
+        }
     }
     // Who may use the client comes before anything else is asked or issued.
     match state.store.may_use(&user.id, &request.client_id).await {
@@ -819,6 +831,18 @@ fn someone_else() -> OAuthError {
     )
 }
 
+/// Whether `user` may be answered for `request` (`authorize::may_answer`), by their `sub` for
+/// its client (`oidc::subject`).
+async fn may_answer(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    user: &User,
+) -> Result<bool, crate::store::StoreError> {
+    let key = state.subject_key().await?;
+    let sub = key.of(request.pairwise_sector.as_deref(), &user.id);
+    Ok(authorize::may_answer(request, &sub))
+}
+
 /// Stores a new one-time code and sends the browser back to the client with it. Never for
 /// anyone else than a request's `claims` parameter names (`authorize::may_answer`).
 async fn issue_code(
@@ -827,8 +851,10 @@ async fn issue_code(
     user: &User,
     session: &Session,
 ) -> Response {
-    if !authorize::may_answer(request, &user.id) {
-        return refuse(state, redirect_error(request, someone_else()));
+    match may_answer(state, request, user).await {
+        Ok(true) => {}
+        Ok(false) => return refuse(state, redirect_error(request, someone_else())),
+        Err(e) => return refuse(state, redirect_error(request, store_error(e))),
     }
     let code = tokens::generate();
     let now = state.now();

@@ -969,6 +969,8 @@ impl ClientForm {
             require_pushed_authorization_requests: Some(self.require_par.is_some()),
             require_signed_request_object: Some(self.require_signed.is_some()),
             dpop_bound_access_tokens: Some(self.require_dpop.is_some()),
+            subject_type: None,
+            sector_identifier: None,
         }))
     }
 }

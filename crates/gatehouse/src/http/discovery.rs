@@ -30,7 +30,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": GrantType::ALL,
-        "subject_types_supported": ["public"],
+        "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": SigningAlg::ALL,
         "scopes_supported": scope::SUPPORTED,
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",

@@ -77,8 +77,14 @@ async fn introspection(
     }
     match &info.user {
         Some(user) => {
-            body["sub"] = user.id.clone().into();
-            body["username"] = user.username.clone().into();
+            // The person as this client knows them (`oidc::subject`); a client with pairwise
+            // subjects learns their username only where its scopes release it.
+            body["sub"] = state.subject_of(&client, &user.id).await?.into();
+            if client.pairwise_sector.is_none()
+                || claims::releases(&info.scope, "preferred_username")
+            {
+                body["username"] = user.username.clone().into();
+            }
             // What the client's access tokens carry about the user (RFC 7662 §2.2), as its
             // JWT access tokens do; a member above is never replaced.
             if info.kind == TokenKind::Access

@@ -87,12 +87,17 @@ async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) ->
         Ok(s) => s,
         Err(e) => return page_error(state, e),
     };
-    // The hint must name the user who is signed in; a hint for someone else proves nothing
-    // about this browser.
-    let proven = request
-        .hint
-        .as_ref()
-        .is_some_and(|h| signed_in.as_ref().is_none_or(|(_, u)| u.id == h.sub));
+    // The hint must name the user who is signed in, as its client knows them; a hint for
+    // someone else proves nothing about this browser.
+    let subjects = match state.subject_key().await {
+        Ok(key) => key,
+        Err(e) => return page_error(state, store_error(e)),
+    };
+    let proven = request.hint.as_ref().is_some_and(|h| {
+        signed_in.as_ref().is_none_or(|(_, u)| {
+            subjects.of(request.pairwise_sector.as_deref(), &u.id) == h.sub.as_str()
+        })
+    });
     if proven || signed_in.is_none() {
         return end(state, peer, jar, request).await;
     }

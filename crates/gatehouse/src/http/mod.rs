@@ -46,10 +46,11 @@ use crate::auth::passwords::Passwords;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keyring::Keyring;
-use crate::model::AuditRecord;
+use crate::model::{AuditRecord, Client};
 use crate::oidc::dpop::nonce::NonceKey;
 use crate::oidc::family_token::{FamilyKey, Presented};
 use crate::oidc::retry::RetryKey;
+use crate::oidc::subject::SubjectKey;
 use crate::store::Store;
 
 pub use email::notice_words;
@@ -142,6 +143,7 @@ pub struct Shared {
     family_key: Arc<tokio::sync::OnceCell<FamilyKey>>,
     /// The key DPoP server nonces are made with, read from the store on first use.
     dpop_nonce_key: Arc<tokio::sync::OnceCell<NonceKey>>,
+    subject_key: Arc<tokio::sync::OnceCell<SubjectKey>>,
     /// Device sign-ins started per address (`device::STARTS_BURST`).
     device_starts: Arc<limits::StartLimiter>,
     /// This deployment as a WebAuthn relying party, or why passkeys cannot work here.
@@ -192,6 +194,7 @@ impl AppState {
             retry_key: Arc::default(),
             family_key: Arc::default(),
             dpop_nonce_key: Arc::default(),
+            subject_key: Arc::default(),
             device_starts: Arc::new(limits::StartLimiter::new(
                 device::STARTS_BURST,
                 device::STARTS_PERIOD,
@@ -483,6 +486,40 @@ impl AppState {
             })
             .await
             .cloned()
+    }
+
+    /// The deployment's key of pairwise subjects (`oidc::subject`): made once and kept in the
+    /// store (and in exports), so every instance, and the deployment after a move, gives a
+    /// client the same `sub` for a person.
+    ///
+    /// # Errors
+    /// A store failure while the key is read or stored (the first time only).
+    pub async fn subject_key(&self) -> Result<SubjectKey, crate::store::StoreError> {
+        self.subject_key
+            .get_or_try_init(|| async {
+                let secret = self
+                    .deployment_secret(crate::oidc::subject::KEY_NAME)
+                    .await?;
+                Ok(SubjectKey::new(&secret))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The `sub` `client` is given for the person whose id is `user_id`
+    /// (`oidc::subject`).
+    ///
+    /// # Errors
+    /// A store failure while the key is read or stored (the first time only).
+    pub async fn subject_of(
+        &self,
+        client: &Client,
+        user_id: &str,
+    ) -> Result<String, crate::store::StoreError> {
+        let key = self.subject_key().await?;
+        Ok(key
+            .of(client.pairwise_sector.as_deref(), user_id)
+            .into_owned())
     }
 
     /// The deployment's 32-byte secret `name`: the stored one, or a random one stored now by

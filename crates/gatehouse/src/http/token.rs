@@ -131,14 +131,21 @@ async fn issue_access(
     if client.access_token_format == AccessTokenFormat::Opaque {
         return Ok(access);
     }
-    let (groups, identity) = match user {
-        Some(u) => about(state, client, u, scope).await?,
+    let (groups, identity, subject) = match user {
+        Some(u) => {
+            let (groups, identity) = about(state, client, u, scope).await?;
+            (
+                groups,
+                identity,
+                Some(state.subject_of(client, &u.id).await?),
+            )
+        }
         None => Default::default(),
     };
     let claims = access_token::claims(&access_token::Issue {
         issuer: &state.config.issuer,
         client_id: &client.client_id,
-        user_id: user.map(|u| u.id.as_str()),
+        subject: subject.as_deref(),
         scope,
         groups: &groups,
         identity: &identity,
@@ -561,7 +568,7 @@ async fn id_token(
     let custom = state.custom_claims(&grant.user.id, &grant.scope).await?;
     let claims = IdTokenClaims {
         iss: state.config.issuer.clone(),
-        sub: grant.user.id.clone(),
+        sub: state.subject_of(client, &grant.user.id).await?,
         aud: grant.client_id.clone(),
         exp: now + state.config.id_token_ttl,
         iat: now,
@@ -571,7 +578,7 @@ async fn id_token(
         sid: grant
             .session_id_hash
             .as_deref()
-            .map(crate::oidc::backchannel::sid),
+            .map(|hash| crate::oidc::backchannel::sid(hash, client.pairwise_sector.as_deref())),
         acr: grant.amr.level().map(crate::model::AuthPolicy::as_str),
         amr: grant.amr.values(),
         scoped: claims::for_id_token(

@@ -57,7 +57,15 @@ async fn claims_for(
     }
     let groups = state.group_names(&grant.user.id, &grant.scope).await?;
     let custom = state.custom_claims(&grant.user.id, &grant.scope).await?;
+    // The person as the token's client knows them (`oidc::subject`).
+    let client = state.store.client(&grant.client_id).await?.ok_or_else(|| {
+        refuse(OAuthError::InvalidToken(
+            "the access token is invalid, expired or revoked".into(),
+        ))
+    })?;
+    let sub = state.subject_of(&client, &grant.user.id).await?;
     Ok(claims::userinfo(
+        &sub,
         &grant.user,
         &groups,
         &custom,

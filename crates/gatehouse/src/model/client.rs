@@ -32,6 +32,20 @@ named! {
 }
 
 named! {
+    /// Which `sub` a client is given for a person (`subject_type`, OpenID Connect Core §8;
+    /// `oidc::subject`).
+    #[derive(Default, utoipa::ToSchema)]
+    #[schema(rename_all = "snake_case")]
+    pub enum SubjectType ("subject type") {
+        /// The person's id, the same for every client.
+        #[default]
+        Public = "public",
+        /// An id of the client's sector alone, which no client of another sector can match.
+        Pairwise = "pairwise",
+    }
+}
+
+named! {
     /// How a client authenticates where it must (`token_endpoint_auth_method`, OpenID Connect
     /// Dynamic Client Registration §2).
     #[derive(utoipa::ToSchema)]
@@ -108,6 +122,10 @@ pub struct Client {
     /// `oidc::claims::for_access_token`). None by default.
     #[serde(default)]
     pub access_token_claims: Vec<String>,
+    /// The sector of a client given pairwise subjects (`oidc::subject`): every client of one
+    /// sector sees one `sub` for a person, no other client that one. `None`: the person's id.
+    #[serde(default)]
+    pub pairwise_sector: Option<String>,
 }
 
 /// A client's public keys (a JWK Set), as `oidc::client_assertion::keys` checked them: each
@@ -211,11 +229,20 @@ impl Client {
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
             access_token_claims: vec![],
+            pairwise_sector: None,
         }
     }
 }
 
 impl Client {
+    /// Which `sub` it is given: pairwise when it has a sector.
+    pub fn subject_type(&self) -> SubjectType {
+        match self.pairwise_sector {
+            Some(_) => SubjectType::Pairwise,
+            None => SubjectType::Public,
+        }
+    }
+
     /// A public client has neither a secret nor keys to authenticate with.
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none() && !self.signs_with_keys()

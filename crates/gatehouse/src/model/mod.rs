@@ -25,7 +25,7 @@ pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 pub use claim::{ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims};
 pub use client::{
     AccessTokenFormat, Client, ClientAuthMethod, ClientDisplay, ClientKeys, GrantType,
-    PreviousSecret,
+    PreviousSecret, SubjectType,
 };
 pub use consent::Consent;
 pub use device::{DeviceAnswer, DeviceAuthorization, Polled};

@@ -81,4 +81,6 @@ pub struct LogoutNotice {
     /// Attempts made so far.
     pub attempts: u32,
     pub created_at: UnixTime,
+    /// The client's sector when its subjects are pairwise (`oidc::subject`).
+    pub pairwise_sector: Option<String>,
 }

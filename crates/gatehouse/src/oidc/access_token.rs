@@ -52,8 +52,9 @@ pub struct Confirmation {
 pub struct Issue<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
-    /// `None` for a `client_credentials` token.
-    pub user_id: Option<&'a str>,
+    /// The person's `sub` as the client knows them (`oidc::subject`); `None` for a
+    /// `client_credentials` token.
+    pub subject: Option<&'a str>,
     pub scope: &'a str,
     /// Released only when `scope` has `groups`.
     pub groups: &'a [String],
@@ -73,7 +74,7 @@ pub fn claims(i: &Issue<'_>) -> AccessClaims {
         iss: i.issuer.to_owned(),
         exp: i.expires_at,
         aud: i.client_id.to_owned(),
-        sub: i.user_id.unwrap_or(i.client_id).to_owned(),
+        sub: i.subject.unwrap_or(i.client_id).to_owned(),
         client_id: i.client_id.to_owned(),
         iat: i.issued_at,
         jti: i.jti.to_owned(),
@@ -144,7 +145,7 @@ mod tests {
         Issue {
             issuer: "https://sso.example",
             client_id: "api-client",
-            user_id: Some("u1"),
+            subject: Some("u1"),
             scope,
             groups,
             identity: &NO_CLAIMS,
@@ -168,7 +169,7 @@ mod tests {
         );
         // No groups scope, no groups; a client's own token names the client.
         let mut own = issue("admin", &staff);
-        own.user_id = None;
+        own.subject = None;
         let c = claims(&own);
         assert_eq!((c.sub.as_str(), c.groups), ("api-client", None));
     }

@@ -114,8 +114,11 @@ pub struct AuthorizeRequest {
     /// named a value gatehouse knows (the stricter, when both did).
     pub acr: Option<AuthPolicy>,
     /// Who alone may answer, when the `claims` parameter asked for a `sub` with a value
-    /// ([`may_answer`]).
+    /// ([`may_answer`]): as the client knows them, pairwise or not.
     pub sub: Option<String>,
+    /// The client's sector when its subjects are pairwise (`oidc::subject`): what the `sub`s
+    /// it sends back and is given are made with.
+    pub pairwise_sector: Option<String>,
     pub response_mode: ResponseMode,
     /// Who the client expects to sign in (`login_hint`), as the login form may show it
     /// ([`login_hint`]).
@@ -185,19 +188,20 @@ pub fn hint_for(hint: Hint, client_id: &str) -> Result<Hint, OAuthError> {
     }
 }
 
-/// Whether the person signed in as `user_id` may answer a request whose `id_token_hint` is
-/// `hint` ([`hint_for`]): without a hint, anyone; with one, only the person it names, so that a
-/// silent sign-in (`prompt=none`) meant for one person never answers for another who shares
-/// the browser.
-pub fn hinted(hint: Option<&Hint>, user_id: &str) -> bool {
-    hint.is_none_or(|h| h.sub == user_id)
+/// Whether the person signed in, whose `sub` for the request's client is `sub`
+/// (`oidc::subject`), may answer a request whose `id_token_hint` is `hint` ([`hint_for`]):
+/// without a hint, anyone; with one, only the person it names, so that a silent sign-in
+/// (`prompt=none`) meant for one person never answers for another who shares the browser.
+pub fn hinted(hint: Option<&Hint>, sub: &str) -> bool {
+    hint.is_none_or(|h| h.sub == sub)
 }
 
-/// Whether the person signed in as `user_id` may be given a code for `request`: when its
-/// `claims` parameter asked for a `sub` with a value, only that person, whoever else is signed
-/// in or signs in (OpenID Connect Core §5.5.1: no ID token or access token for another).
-pub fn may_answer(request: &AuthorizeRequest, user_id: &str) -> bool {
-    request.sub.as_deref().is_none_or(|sub| sub == user_id)
+/// Whether the person signed in, whose `sub` for the request's client is `sub`, may be given
+/// a code for `request`: when its `claims` parameter asked for a `sub` with a value, only that
+/// person, whoever else is signed in or signs in (OpenID Connect Core §5.5.1: no ID token or
+/// access token for another).
+pub fn may_answer(request: &AuthorizeRequest, sub: &str) -> bool {
+    request.sub.as_deref().is_none_or(|asked| asked == sub)
 }
 
 /// How the response goes back to the client's redirect URI.
@@ -462,6 +466,7 @@ fn rest(
             .and_then(policy::requested)
             .max(claims.acr),
         sub: claims.sub,
+        pairwise_sector: client.pairwise_sector.clone(),
         login_hint: login_hint(params.one("login_hint")?),
         id_token_hint: params.one("id_token_hint")?.map(str::to_owned),
         dpop_jkt: dpop_jkt.map(str::to_owned),

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::UnixTime;
 use crate::model::{AuditKind, AuditRecord, LogoutNotice};
+use crate::oidc::subject::SubjectKey;
 
 /// The event a logout token carries (§2.4).
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -34,14 +35,18 @@ pub const LEASE: i64 = 30;
 
 /// The session id a client sees (`sid`, §2.1): derived from the session's stored hash, so it
 /// names the session without revealing anything that could be turned into its cookie. Stable
-/// for the session's life, the same on every instance.
-pub fn sid(session_id_hash: &str) -> String {
+/// for the session's life, the same on every instance. A client with pairwise subjects
+/// (`sector`, `oidc::subject`) sees one of its sector alone, so that two clients of two
+/// sectors cannot tell by it that their people signed in in one session.
+pub fn sid(session_id_hash: &str, sector: Option<&str>) -> String {
     use base64::Engine as _;
-    let digest = Sha256::new()
+    let mut digest = Sha256::new()
         .chain_update(b"gatehouse sid\0")
-        .chain_update(session_id_hash.as_bytes())
-        .finalize();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+        .chain_update(session_id_hash.as_bytes());
+    if let Some(sector) = sector {
+        digest = digest.chain_update(b"\0").chain_update(sector.as_bytes());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.finalize()[..16])
 }
 
 /// A logout token's claims (§2.4): who, which session, no `nonce`.
@@ -57,16 +62,23 @@ pub struct LogoutClaims {
     pub events: serde_json::Value,
 }
 
-/// The claims of the logout token for `notice`, signed at `now`.
-pub fn claims(notice: &LogoutNotice, issuer: &str, now: UnixTime) -> LogoutClaims {
+/// The claims of the logout token for `notice`, signed at `now`: the person and the session as
+/// its client knows them (`subjects`, `oidc::subject`).
+pub fn claims(
+    notice: &LogoutNotice,
+    subjects: &SubjectKey,
+    issuer: &str,
+    now: UnixTime,
+) -> LogoutClaims {
+    let sector = notice.pairwise_sector.as_deref();
     LogoutClaims {
         iss: issuer.to_owned(),
         aud: notice.client_id.clone(),
         iat: now,
         exp: now + TOKEN_TTL,
         jti: notice.jti.clone(),
-        sub: notice.user_id.clone(),
-        sid: sid(&notice.session_id_hash),
+        sub: subjects.of(sector, &notice.user_id).into_owned(),
+        sid: sid(&notice.session_id_hash, sector),
         events: serde_json::json!({ EVENT: {} }),
     }
 }
@@ -249,24 +261,49 @@ mod tests {
             alg: crate::model::SigningAlg::EdDsa,
             attempts: 3,
             created_at: T0 - 60,
+            pairwise_sector: None,
         };
-        let c = claims(&notice, "https://sso.example", T0);
+        let subjects = SubjectKey::new(&[7; 32]);
+        let c = claims(&notice, &subjects, "https://sso.example", T0);
         assert_eq!(
             serde_json::to_value(&c).unwrap(),
             serde_json::json!({
                 "iss": "https://sso.example", "aud": "app", "iat": T0, "exp": T0 + TOKEN_TTL,
-                "jti": "j1", "sub": "u1", "sid": sid("abc"),
+                "jti": "j1", "sub": "u1", "sid": sid("abc", None),
                 "events": { EVENT: {} },
             })
+        );
+
+        // A client with pairwise subjects is told of the person and the session as it knows
+        // them.
+        let sector = Some("app.example");
+        let pairwise = LogoutNotice {
+            pairwise_sector: sector.map(str::to_owned),
+            ..notice
+        };
+        let c = claims(&pairwise, &subjects, "https://sso.example", T0);
+        assert_eq!(c.sub, subjects.of(sector, "u1"));
+        assert_eq!(c.sid, sid("abc", sector));
+        assert_ne!(
+            (c.sub.as_str(), c.sid.as_str()),
+            ("u1", sid("abc", None).as_str())
         );
     }
 
     #[test]
     fn the_sid_is_stable_distinct_and_not_the_stored_hash() {
-        assert_eq!(sid("abc"), sid("abc"));
-        assert_ne!(sid("abc"), sid("abd"));
-        assert_ne!(sid("abc"), "abc");
-        assert_eq!(sid("abc").len(), 22);
+        assert_eq!(sid("abc", None), sid("abc", None));
+        assert_ne!(sid("abc", None), sid("abd", None));
+        assert_ne!(sid("abc", None), "abc");
+        assert_eq!(sid("abc", None).len(), 22);
+        // What a client of public subjects has always been given.
+        assert_eq!(sid("abc", None), "D6KLCLsnNciGXSwXuwOSPw");
+        // Each sector its own.
+        let sector = |s| sid("abc", Some(s));
+        assert_eq!(sector("a.example"), sector("a.example"));
+        assert_ne!(sector("a.example"), sector("b.example"));
+        assert_ne!(sector("a.example"), sid("abc", None));
+        assert_eq!(sector("a.example").len(), 22);
     }
 
     #[test]

@@ -156,15 +156,18 @@ pub fn chooses_custom(chosen: &[String]) -> bool {
 /// Whether the `granted` scopes may release a claim of the client's `chosen` ones
 /// ([`scoped`]): only then are the user's claims looked up for an access token.
 pub fn access_token_wants_claims(chosen: &[String], granted: &str) -> bool {
-    chosen.iter().any(|claim| {
-        let scope = match claim.as_str() {
-            "email" | "email_verified" => "email",
-            "groups" => "groups",
-            // The other profile claims, and custom claims.
-            _ => "profile",
-        };
-        scope::contains(granted, scope)
-    })
+    chosen.iter().any(|claim| releases(granted, claim))
+}
+
+/// Whether the `granted` scopes release `claim` (a scoped claim's name, or a custom claim's).
+pub fn releases(granted: &str, claim: &str) -> bool {
+    let scope = match claim {
+        "email" | "email_verified" => "email",
+        "groups" => "groups",
+        // The other profile claims, and custom claims.
+        _ => "profile",
+    };
+    scope::contains(granted, scope)
 }
 
 /// Whether the `granted` scopes release the user's groups: only then are they looked up.
@@ -177,16 +180,17 @@ pub fn wants_custom(granted: &str) -> bool {
     scope::contains(granted, "profile")
 }
 
-/// The claims of `/userinfo` for a user and the granted scope: `sub` always, and what the
-/// scopes release ([`scoped`]).
+/// The claims of `/userinfo` for a user and the granted scope: `sub` always (the user's as
+/// the token's client knows them, `oidc::subject`), and what the scopes release ([`scoped`]).
 pub fn userinfo(
+    sub: &str,
     user: &User,
     groups: &[String],
     custom: &CustomClaims,
     granted: &str,
 ) -> serde_json::Value {
     let mut claims = scoped(user, groups, custom, granted);
-    claims.insert("sub".into(), user.id.clone().into());
+    claims.insert("sub".into(), sub.into());
     serde_json::Value::Object(claims)
 }
 
@@ -482,7 +486,13 @@ mod tests {
             ),
         ];
         for (granted, expected) in cases {
-            let claims = userinfo(&user(), &["staff".into()], &CustomClaims::new(), granted);
+            let claims = userinfo(
+                "s",
+                &user(),
+                &["staff".into()],
+                &CustomClaims::new(),
+                granted,
+            );
             let mut keys: Vec<&str> = claims
                 .as_object()
                 .unwrap()
@@ -493,6 +503,7 @@ mod tests {
             assert_eq!(keys, expected, "{granted}");
         }
         let all = userinfo(
+            "s",
             &user(),
             &["staff".into()],
             &CustomClaims::new(),
@@ -786,7 +797,7 @@ mod tests {
             ("openid email groups", false),
             ("openid profile", true),
         ] {
-            let claims = userinfo(&user(), &[], &custom, granted);
+            let claims = userinfo("s", &user(), &[], &custom, granted);
             assert_eq!(
                 claims.get("department").is_some(),
                 released,

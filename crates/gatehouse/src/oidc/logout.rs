@@ -17,6 +17,9 @@ pub struct LogoutRequest {
     /// The verified `id_token_hint`, if one was sent.
     pub hint: Option<Hint>,
     pub client_id: Option<String>,
+    /// The client's sector when its subjects are pairwise (`oidc::subject`): the hint's `sub`
+    /// is the person's as that client knows them.
+    pub pairwise_sector: Option<String>,
     /// Where to send the browser afterwards, with `state`.
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
@@ -81,6 +84,7 @@ pub fn validate(
     Ok(LogoutRequest {
         hint,
         client_id,
+        pairwise_sector: client.and_then(|c| c.pairwise_sector.clone()),
         post_logout_redirect_uri,
         state,
         ui_locales: super::authorize::ui_locales(params.one("ui_locales")?),

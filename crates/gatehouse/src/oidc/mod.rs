@@ -22,6 +22,7 @@ pub mod redirect;
 pub mod request_object;
 pub mod retry;
 pub mod scope;
+pub mod subject;
 pub mod tokens;
 pub mod webfinger;
 

@@ -27,7 +27,7 @@ macro_rules! client_columns {
          previous_secret_until, id_token_claims, id_token_signed_response_alg, \
          backchannel_logout_uri, access_token_format, auth_policy, jwks, \
          require_pushed_authorization_requests, jwks_uri, require_signed_request_object, \
-         dpop_bound_access_tokens, access_token_claims"
+         dpop_bound_access_tokens, access_token_claims, pairwise_sector"
     };
 }
 
@@ -195,12 +195,12 @@ macro_rules! forget_browser_of_session {
     };
 }
 
-/// A logout notice's columns with its client's URI and algorithm, from `logout_notice n JOIN
-/// client c`.
+/// A logout notice's columns with its client's URI, algorithm and sector, from `logout_notice n
+/// JOIN client c`.
 macro_rules! notice_columns {
     () => {
         "n.id, n.client_id, c.backchannel_logout_uri, c.id_token_signed_response_alg, n.user_id, \
-         n.session_id_hash, n.jti, n.attempts, n.created_at"
+         n.session_id_hash, n.jti, n.attempts, n.created_at, c.pairwise_sector"
     };
 }
 

@@ -29,8 +29,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// (`private_key_jwt`) and no client required pushed authorization requests; version 7 had no
 /// client that required signed request objects; version 8 had no client that required DPoP;
 /// version 9 had no custom claims; version 10 had no client whose access tokens carried claims
-/// about the user; version 11 kept no browser or address with a session.
-pub const VERSION: u32 = 12;
+/// about the user; version 11 kept no browser or address with a session; version 12 had no
+/// client with pairwise subjects.
+pub const VERSION: u32 = 13;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +81,11 @@ pub struct Snapshot {
     /// Absent before version 6, or when no such token was ever issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_key: Option<String>,
+    /// The key pairwise subjects are made with (`oidc::subject`), base64: without it every
+    /// client with pairwise subjects would be given new ones for everybody after the move.
+    /// Absent before version 13, or when none was ever made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairwise_subject_key: Option<String>,
     /// Oldest first.
     pub audit: Vec<AuditRecord>,
 }
@@ -99,25 +105,55 @@ impl Snapshot {
         None
     }
 
-    /// The refresh token key (`refresh_token_key`), decoded.
+    /// The deployment's keys the document carries (`refresh_token_key`,
+    /// `pairwise_subject_key`), decoded, each with its name among the store's secrets.
     ///
     /// # Errors
-    /// When it is not base64 of 32 bytes.
-    pub fn refresh_key(&self) -> Result<Option<Vec<u8>>, String> {
-        let Some(text) = &self.refresh_token_key else {
-            return Ok(None);
-        };
-        match STANDARD.decode(text) {
-            Ok(key) if key.len() == 32 => Ok(Some(key)),
-            _ => Err("refresh_token_key is not base64 of 32 bytes".into()),
+    /// When one is not base64 of 32 bytes.
+    pub fn secrets(&self) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+        let mut secrets = Vec::new();
+        for (name, field, text) in [
+            (
+                KEPT_SECRETS[0],
+                "refresh_token_key",
+                &self.refresh_token_key,
+            ),
+            (
+                KEPT_SECRETS[1],
+                "pairwise_subject_key",
+                &self.pairwise_subject_key,
+            ),
+        ] {
+            let Some(text) = text else { continue };
+            match STANDARD.decode(text) {
+                Ok(key) if key.len() == 32 => secrets.push((name, key)),
+                _ => return Err(format!("{field} is not base64 of 32 bytes")),
+            }
         }
+        Ok(secrets)
+    }
+
+    /// Puts the deployment's keys read from a store (by name, [`KEPT_SECRETS`]) into the
+    /// document.
+    pub fn keep_secrets(&mut self, secrets: &[(String, Vec<u8>)]) {
+        let text = |name: &str| {
+            secrets
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, key)| STANDARD.encode(key))
+        };
+        self.refresh_token_key = text(KEPT_SECRETS[0]);
+        self.pairwise_subject_key = text(KEPT_SECRETS[1]);
     }
 }
 
-/// The refresh token key as `refresh_token_key` holds it.
-pub fn refresh_key_text(key: &[u8]) -> String {
-    STANDARD.encode(key)
-}
+/// The deployment's secrets an export carries, by their names in the store: the key of
+/// refresh tokens, and that of pairwise subjects. The others (form tokens, sealed retries,
+/// DPoP nonces) protect only what lasts minutes, and a new deployment makes its own.
+pub const KEPT_SECRETS: [&str; 2] = [
+    crate::oidc::family_token::KEY_NAME,
+    crate::oidc::subject::KEY_NAME,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -187,6 +223,9 @@ pub struct ClientRow {
     /// Absent before version 11 (then none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_token_claims: Vec<String>,
+    /// Absent before version 13 (then public subjects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairwise_sector: Option<String>,
 }
 
 impl From<ClientRow> for Client {
@@ -213,6 +252,7 @@ impl From<ClientRow> for Client {
             require_signed_request_object: c.require_signed_request_object,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             access_token_claims: c.access_token_claims,
+            pairwise_sector: c.pairwise_sector,
         }
     }
 }
@@ -290,6 +330,7 @@ impl From<Client> for ClientRow {
             require_signed_request_object: c.require_signed_request_object,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             access_token_claims: c.access_token_claims,
+            pairwise_sector: c.pairwise_sector,
         }
     }
 }

@@ -253,6 +253,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         dpop_bound_access_tokens: false,
         jwks_uri: None,
         access_token_claims: vec![],
+        pairwise_sector: None,
     }
 }
 

@@ -185,7 +185,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-           $19, $20, $21, $22, $23, $24)"
+           $19, $20, $21, $22, $23, $24, $25)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -211,6 +211,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(c.require_signed_request_object)
     .bind(c.dpop_bound_access_tokens)
     .bind(stored_claims(&c.access_token_claims))
+    .bind(&c.pairwise_sector)
     .execute(executor)
     .await
 }
@@ -454,7 +455,7 @@ impl Directory for PgStore {
                          access_token_format = $16, auth_policy = $17, jwks = $18,
                          require_pushed_authorization_requests = $19, jwks_uri = $20,
                          require_signed_request_object = $21, dpop_bound_access_tokens = $22,
-                         access_token_claims = $23
+                         access_token_claims = $23, pairwise_sector = $24
                      WHERE client_id = $1",
                 )
                 .bind(&c.client_id)
@@ -480,6 +481,7 @@ impl Directory for PgStore {
                 .bind(c.require_signed_request_object)
                 .bind(c.dpop_bound_access_tokens)
                 .bind(stored_claims(&c.access_token_claims))
+                .bind(&c.pairwise_sector)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

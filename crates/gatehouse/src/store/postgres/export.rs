@@ -6,7 +6,6 @@ use super::rows::{audit_from, client_from, sql, user_from};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, TotpFactor, User};
-use crate::oidc::family_token;
 use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
     self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
@@ -389,14 +388,18 @@ impl PgStore {
                 .collect()
         })
         .map_err(db_error)?;
-        let refresh_token_key: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT value FROM server_secret WHERE name = $1")
-                .bind(family_token::KEY_NAME)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_error)?;
+        let mut kept = Vec::new();
+        for name in snapshot::KEPT_SECRETS {
+            let value: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT value FROM server_secret WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            kept.extend(value.map(|key| (name.to_owned(), key)));
+        }
         tx.commit().await.map_err(db_error)?;
-        Ok(Snapshot {
+        let mut document = Snapshot {
             format: snapshot::FORMAT.into(),
             version: snapshot::VERSION,
             exported_at: now,
@@ -418,9 +421,12 @@ impl PgStore {
             totp_factors,
             recovery_codes,
             passkeys,
-            refresh_token_key: refresh_token_key.map(|key| snapshot::refresh_key_text(&key)),
+            refresh_token_key: None,
+            pairwise_subject_key: None,
             audit,
-        })
+        };
+        document.keep_secrets(&kept);
+        Ok(document)
     }
 
     pub(super) async fn import_snapshot(&self, snapshot: Snapshot) -> StoreResult<()> {
@@ -437,7 +443,7 @@ impl PgStore {
             .map(TotpRow::factor)
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::Corrupt)?;
-        let refresh_key = snapshot.refresh_key().map_err(StoreError::Corrupt)?;
+        let secrets = snapshot.secrets().map_err(StoreError::Corrupt)?;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         // Nobody else may start writing a deployment while this one is loaded.
         for table in ["user_account", "client", "signing_key"] {
@@ -575,12 +581,12 @@ impl PgStore {
                 .execute(&mut *c)
                 .await?;
             }
-            if let Some(key) = &refresh_key {
+            for (name, key) in &secrets {
                 sqlx::query(
                     "INSERT INTO server_secret (name, value, created_at) VALUES ($1, $2, $3)
                      ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 )
-                .bind(family_token::KEY_NAME)
+                .bind(name)
                 .bind(key)
                 .bind(s.exported_at)
                 .execute(&mut *c)

@@ -149,6 +149,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "browsers seen",
         include_str!("../../../migrations/postgres/0027_browsers_seen.sql"),
     ),
+    (
+        28,
+        "pairwise subjects",
+        include_str!("../../../migrations/postgres/0028_pairwise_subjects.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -135,6 +135,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         require_signed_request_object: r.try_get(21)?,
         dpop_bound_access_tokens: r.try_get(22)?,
         access_token_claims: r.try_get::<Option<Vec<String>>, _>(23)?.unwrap_or_default(),
+        pairwise_sector: r.try_get(24)?,
     })
 }
 
@@ -184,5 +185,6 @@ pub(super) fn notice_from(r: &PgRow) -> Result<LogoutNotice, sqlx::Error> {
         jti: r.try_get(6)?,
         attempts: u32::try_from(r.try_get::<i32, _>(7)?).unwrap_or(0),
         created_at: r.try_get(8)?,
+        pairwise_sector: r.try_get(9)?,
     })
 }

@@ -134,7 +134,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-           ?19, ?20, ?21, ?22, ?23, ?24)"
+           ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
     ))?
     .execute(params![
         c.client_id,
@@ -161,6 +161,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.require_signed_request_object,
         c.dpop_bound_access_tokens,
         stored_claims(&c.access_token_claims),
+        c.pairwise_sector,
     ])
 }
 
@@ -388,7 +389,7 @@ impl Directory for SqliteStore {
                          auth_policy = ?17, jwks = ?18,
                          require_pushed_authorization_requests = ?19, jwks_uri = ?20,
                          require_signed_request_object = ?21, dpop_bound_access_tokens = ?22,
-                         access_token_claims = ?23
+                         access_token_claims = ?23, pairwise_sector = ?24
                      WHERE client_id = ?1",
                     )?
                     .execute(params![
@@ -415,6 +416,7 @@ impl Directory for SqliteStore {
                         c.require_signed_request_object,
                         c.dpop_bound_access_tokens,
                         stored_claims(&c.access_token_claims),
+                        c.pairwise_sector,
                     ])?;
                 if changed > 0 {
                     insert_outcome_audit(tx, audit.as_ref())?;

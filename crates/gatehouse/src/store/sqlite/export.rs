@@ -10,7 +10,6 @@ use super::groups::json_value;
 use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::{Client, SigningKey, TotpFactor, User};
-use crate::oidc::family_token;
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
     self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
@@ -63,7 +62,18 @@ impl SqliteStore {
                     ended_at: r.get(5)?,
                 })
             };
-            Ok(Snapshot {
+            let mut kept = Vec::new();
+            for name in snapshot::KEPT_SECRETS {
+                let value = c
+                    .query_row(
+                        "SELECT value FROM server_secret WHERE name = ?1",
+                        [name],
+                        |r| r.get::<_, Vec<u8>>(0),
+                    )
+                    .optional()?;
+                kept.extend(value.map(|key| (name.to_owned(), key)));
+            }
+            let mut document = Snapshot {
                 format: snapshot::FORMAT.into(),
                 version: snapshot::VERSION,
                 exported_at: now,
@@ -256,14 +266,8 @@ impl SqliteStore {
                         })
                     },
                 )?,
-                refresh_token_key: c
-                    .query_row(
-                        "SELECT value FROM server_secret WHERE name = ?1",
-                        [family_token::KEY_NAME],
-                        |r| r.get::<_, Vec<u8>>(0),
-                    )
-                    .optional()?
-                    .map(|key| snapshot::refresh_key_text(&key)),
+                refresh_token_key: None,
+                pairwise_subject_key: None,
                 audit: all(
                     c,
                     concat!("SELECT ", audit_columns!(), " FROM audit_event ORDER BY id"),
@@ -272,7 +276,9 @@ impl SqliteStore {
                 .into_iter()
                 .map(|e| e.record)
                 .collect(),
-            })
+            };
+            document.keep_secrets(&kept);
+            Ok(document)
         })
         .await
     }
@@ -296,7 +302,7 @@ impl SqliteStore {
             .map(TotpRow::factor)
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::Corrupt)?;
-        let refresh_key = snapshot.refresh_key().map_err(StoreError::Corrupt)?;
+        let secrets = snapshot.secrets().map_err(StoreError::Corrupt)?;
         let imported = self
             .write(move |tx| {
                 let occupied: i64 = tx.query_row(
@@ -370,11 +376,11 @@ impl SqliteStore {
                                 refresh.map(|r| &r.token_hash), refresh.map(|r| &r.scope), refresh.map(|r| r.created_at), refresh.map(|r| r.expires_at)],
                     )?;
                 }
-                if let Some(key) = &refresh_key {
+                for (name, key) in &secrets {
                     tx.execute(
                         "INSERT INTO server_secret (name, value, created_at) VALUES (?1, ?2, ?3)
                          ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                        params![family_token::KEY_NAME, key, s.exported_at],
+                        params![name, key, s.exported_at],
                     )?;
                 }
                 for (table, ended, rows) in [

@@ -63,6 +63,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0024_security_notices.sql"),
     include_str!("../../../migrations/sqlite/0025_session_browser.sql"),
     include_str!("../../../migrations/sqlite/0026_browsers_seen.sql"),
+    include_str!("../../../migrations/sqlite/0027_pairwise_subjects.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

@@ -153,6 +153,7 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             .map(parse_list)
             .transpose()?
             .unwrap_or_default(),
+        pairwise_sector: row.get(24)?,
     })
 }
 
@@ -184,5 +185,6 @@ pub(super) fn notice_from(r: &Row<'_>) -> rusqlite::Result<LogoutNotice> {
         jti: r.get(6)?,
         attempts: r.get(7)?,
         created_at: r.get(8)?,
+        pairwise_sector: r.get(9)?,
     })
 }

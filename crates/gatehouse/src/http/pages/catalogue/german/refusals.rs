@@ -17,6 +17,7 @@ use crate::oidc::client_assertion::{
 };
 use crate::oidc::redirect::RegistrationProblem;
 use crate::oidc::scope;
+use crate::oidc::subject::{MAX_SECTOR, SectorProblem};
 
 /// What a person typed, quoted in German and escaped as Rust's `{:?}` escapes it, so an
 /// invisible or control character is seen rather than hidden.
@@ -116,6 +117,7 @@ pub(super) fn refusal(why: &Refusal) -> String {
             quoted(uri),
             uri_problem(*problem)
         ),
+        R::Sector(problem) => sector(problem),
         R::KeysTwice => "Die Schlüssel einer Anwendung werden hinterlegt oder unter einer \
                          Adresse veröffentlicht, nicht beides."
             .to_owned(),
@@ -283,6 +285,25 @@ fn redirect(problem: RegistrationProblem) -> &'static str {
             "Verwenden Sie https, http auf Loopback-Adressen oder ein eigenes Schema wie \
              com.example.app"
         }
+    }
+}
+
+fn sector(problem: &SectorProblem) -> String {
+    match problem {
+        SectorProblem::Name => format!(
+            "Ein Sektor hat 1 bis {MAX_SECTOR} Zeichen aus Buchstaben, Ziffern, '-', '_', '.' \
+             oder '~', etwa den Hostnamen der Anwendungen der Organisation."
+        ),
+        SectorProblem::SeveralHosts(hosts) => format!(
+            "Die Weiterleitungs-URIs nennen mehrere Hosts ({hosts}): Geben Sie den Sektor an, \
+             denselben für jede Anwendung, die dieselben Kennungen sehen soll."
+        ),
+        SectorProblem::NoHost => "Keine Weiterleitungs-URI nennt einen eigenen Host (eine \
+                                  https-Adresse): Geben Sie den Sektor an."
+            .to_owned(),
+        SectorProblem::SectorWithoutPairwise => "Ein Sektor gilt nur für eine Anwendung mit \
+                                                 paarweisen Kennungen."
+            .to_owned(),
     }
 }
 
