@@ -1615,7 +1615,137 @@ async fn the_document_states_the_address_rule_the_server_keeps(db: Database) {
     }
 }
 
+/// A client's subjects through the API: pairwise with its redirect URIs' host or a sector
+/// given, refused where neither names one, changed and made public again; the audit names
+/// what changed.
+async fn pairwise_subjects_are_set_through_the_api_as_documented(db: Database) {
+    let a = admin(db).await;
+    let all = "/admin/api/clients";
+    let one = "/admin/api/clients/{client_id}";
+    let (s, created) = a
+        .checked(
+            Method::POST,
+            all,
+            all,
+            Some(
+                json!({"client_id": "shop", "redirect_uris": ["https://shop.example/cb"],
+                        "subject_type": "pairwise"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let view = &created["client"];
+    assert_eq!(
+        (&view["subject_type"], &view["sector_identifier"]),
+        (&json!("pairwise"), &json!("shop.example"))
+    );
+    let (_, web) = a
+        .checked(Method::GET, one, "/admin/api/clients/web", None)
+        .await;
+    assert_eq!(
+        (&web["subject_type"], &web["sector_identifier"]),
+        (&json!("public"), &Value::Null)
+    );
+
+    let long = "a".repeat(254);
+    for (body, says) in [
+        (
+            json!({"client_id": "two", "subject_type": "pairwise",
+                   "redirect_uris": ["https://a.example/cb", "https://b.example/cb"]}),
+            "several hosts (a.example, b.example)",
+        ),
+        (
+            json!({"client_id": "native", "subject_type": "pairwise", "public": true,
+                   "redirect_uris": ["http://127.0.0.1:8400/cb"]}),
+            "no redirect URI on a host of its own",
+        ),
+        (
+            json!({"client_id": "odd", "subject_type": "pairwise", "sector_identifier": "a b",
+                   "redirect_uris": ["https://a.example/cb"]}),
+            "a sector is 1 to 253 characters",
+        ),
+        (
+            json!({"client_id": "odd", "subject_type": "pairwise", "sector_identifier": long,
+                   "redirect_uris": ["https://a.example/cb"]}),
+            "a sector is 1 to 253 characters",
+        ),
+        (
+            json!({"client_id": "odd", "sector_identifier": "a.example",
+                   "redirect_uris": ["https://a.example/cb"]}),
+            "only for a client with pairwise subjects",
+        ),
+        (
+            json!({"client_id": "odd", "subject_type": "secret",
+                   "redirect_uris": ["https://a.example/cb"]}),
+            "unknown subject type \"secret\"",
+        ),
+    ] {
+        let (s, refused) = a.checked(Method::POST, all, all, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        let said = refused["error_description"].as_str().unwrap();
+        assert!(said.contains(says), "{body}: {said}");
+    }
+    assert!(a.f.state.store.client("two").await.unwrap().is_none());
+
+    // Two sectors' applications join one; then the shop is public again.
+    let (s, changed) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/shop",
+            Some(json!({"sector_identifier": "retail.example"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(changed["sector_identifier"], "retail.example");
+    let (_, public) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/shop",
+            Some(json!({"subject_type": "public"})),
+        )
+        .await;
+    assert_eq!(
+        (&public["subject_type"], &public["sector_identifier"]),
+        (&json!("public"), &Value::Null)
+    );
+    let (s, _) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/shop",
+            Some(json!({"sector_identifier": "retail.example"})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a sector without pairwise subjects"
+    );
+    let log = a.f.state.store.audit_latest(10).await.unwrap();
+    let details: Vec<(&str, Option<&str>)> = log
+        .iter()
+        .filter(|e| e.record.kind == gatehouse::model::AuditKind::ClientUpdated)
+        .map(|e| {
+            (
+                e.record.subject.as_deref().unwrap_or_default(),
+                e.record.detail.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            ("shop", Some("fields=sector_identifier")),
+            ("shop", Some("fields=subject_type"))
+        ],
+        "each change names what it changed"
+    );
+}
+
 on_both_backends!(();
+    pairwise_subjects_are_set_through_the_api_as_documented,
     a_browser_s_oversized_user_agent_is_kept_bounded,
     custom_claims_are_managed_through_the_api_as_documented,
     a_client_with_keys_is_managed_through_the_api_as_documented,

@@ -266,6 +266,65 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     let spa = server.store.client("spa").await.unwrap().unwrap();
     assert!(spa.access_token_claims.is_empty());
 
+    // Pairwise subjects: the spa's loopback redirect names no host of its own, so it needs a
+    // sector, and is told so; a client on one host takes that host.
+    refused(
+        &access_claims(&["--subject-type", "pairwise"]),
+        "give its sector",
+    );
+    ok(&access_claims(&[
+        "--subject-type",
+        "pairwise",
+        "--sector",
+        "spa.example",
+    ]));
+    let spa = server.store.client("spa").await.unwrap().unwrap();
+    assert_eq!(spa.pairwise_sector.as_deref(), Some("spa.example"));
+    refused(
+        &access_claims(&["--sector", "not a name"]),
+        "a sector is 1 to 253",
+    );
+    ok(&access_claims(&["--subject-type", "public"]));
+    assert_eq!(
+        server
+            .store
+            .client("spa")
+            .await
+            .unwrap()
+            .unwrap()
+            .pairwise_sector,
+        None
+    );
+    ok(&gatehouse(
+        db,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "shop",
+            "--redirect-uri",
+            "https://shop.example/cb",
+            "--subject-type",
+            "pairwise",
+        ],
+        None,
+    ));
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&gatehouse(db, &["client", "list", "--json"], None))).unwrap();
+    let shop = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == "shop")
+        .unwrap();
+    assert_eq!(
+        (&shop["subject_type"], &shop["sector_identifier"]),
+        (
+            &serde_json::json!("pairwise"),
+            &serde_json::json!("shop.example")
+        )
+    );
+
     refused(
         &gatehouse(
             db,
