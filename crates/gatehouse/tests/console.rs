@@ -870,6 +870,8 @@ fn settings<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, 
         ("access_token_format", "opaque"),
         ("id_token_alg", "RS256"),
         ("auth_policy", "password"),
+        ("subject_type", "public"),
+        ("sector", ""),
     ];
     for (name, value) in changes {
         if !matches!(*name, "scopes" | "grant_types") {
@@ -949,6 +951,21 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
             vec![("auth_policy", "none")],
             StatusCode::BAD_REQUEST,
             "incomplete",
+        ),
+        (
+            vec![("subject_type", "secret")],
+            StatusCode::BAD_REQUEST,
+            "incomplete",
+        ),
+        (
+            vec![("subject_type", "pairwise"), ("sector", "not a name")],
+            StatusCode::BAD_REQUEST,
+            "a sector is 1 to 253 characters",
+        ),
+        (
+            vec![("sector", "reports.example")],
+            StatusCode::BAD_REQUEST,
+            "only for a client with pairwise subjects",
         ),
     ] {
         let (got, html) = post(changes.clone()).await;
@@ -1042,7 +1059,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     );
 
     // The same form again changes nothing and is not audited again.
-    let (status, _) = post(changed).await;
+    let (status, _) = post(changed.clone()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(records(&f, "admin.client.updated").await.len(), 1);
 
@@ -1062,6 +1079,33 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     let r = post_as_admin(&f, &ada, "/admin/clients/reports", &settings("forged", &[])).await;
     assert_ne!(r.status(), StatusCode::OK);
     assert_eq!(store.client("reports").await.unwrap().unwrap(), after);
+
+    // Pairwise subjects: without a sector given, the one host of its redirect URIs, which
+    // the form then shows; the form sent again as shown changes nothing.
+    let mut pairwise = changed;
+    pairwise.push(("subject_type", "pairwise"));
+    let (status, html) = post(pairwise.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let now = store.client("reports").await.unwrap().unwrap();
+    assert_eq!(now.pairwise_sector.as_deref(), Some("reports.example"));
+    let page = body_text(get_as(&f, &ada, "/admin/clients/reports").await).await;
+    assert!(
+        page.contains(r#"<option value="pairwise" selected>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"aria-describedby="sector-help" value="reports.example""#),
+        "{page}"
+    );
+    pairwise.push(("sector", "reports.example"));
+    let (status, _) = post(pairwise).await;
+    assert_eq!(status, StatusCode::OK);
+    let updated = records(&f, "admin.client.updated").await;
+    let details: Vec<Option<&str>> = updated.iter().map(|e| e.record.detail.as_deref()).collect();
+    assert!(
+        details.len() == 2 && details.contains(&Some("fields=subject_type")),
+        "{details:?}"
+    );
 }
 
 async fn signing_keys_are_rotated_on_schedule_or_at_once(db: Database) {

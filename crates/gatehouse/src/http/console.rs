@@ -908,6 +908,10 @@ pub(super) struct ClientForm {
     id_token_alg: String,
     #[serde(default)]
     auth_policy: String,
+    #[serde(default)]
+    subject_type: String,
+    #[serde(default)]
+    sector: String,
 }
 
 /// One URI a line, blank lines left out.
@@ -937,6 +941,7 @@ impl ClientForm {
         let access_token_format = self.access_token_format.parse().ok()?;
         let alg = self.id_token_alg.parse().ok()?;
         let auth_policy = self.auth_policy.parse().ok()?;
+        let subject_type = self.subject_type.parse().ok()?;
         if self.scopes.is_empty() {
             return Some(Err(t.choose_scope));
         }
@@ -969,8 +974,11 @@ impl ClientForm {
             require_pushed_authorization_requests: Some(self.require_par.is_some()),
             require_signed_request_object: Some(self.require_signed.is_some()),
             dpop_bound_access_tokens: Some(self.require_dpop.is_some()),
-            subject_type: None,
-            sector_identifier: None,
+            subject_type: Some(subject_type),
+            // Empty: for pairwise subjects, the one host of its redirect URIs.
+            sector_identifier: Some(self.sector.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
         }))
     }
 }

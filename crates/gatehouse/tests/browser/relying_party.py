@@ -324,6 +324,7 @@ class RelyingParty:
                 f"<p id=department>{html.escape(str(id_department))}</p>"
                 f"<p id=token-department>{html.escape(str(token_department))}</p>"
                 f"<p id=method>{query.get('method', 'GET')}</p>"
+                f"<p id=sub>{html.escape(claims['sub'])}</p>"
                 '<a href="/logout?hint=1">Sign out</a>',
                 headers=[("Set-Cookie", f"rp_session={cookie}; Path=/; HttpOnly")])
 

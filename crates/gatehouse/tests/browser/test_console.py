@@ -365,6 +365,60 @@ def test_an_administrator_changes_an_applications_settings(browser_page, gatehou
     assert "admin.client.updated" in gatehouse.cli("audit", "tail", "-n", "5")
 
 
+def test_an_administrator_gives_an_application_pairwise_subjects(browser_page, browser,
+                                                                  gatehouse):
+    """The application, on another origin, knows a person by their id; once the administrator
+    gives it a sector of its own, by an id of that sector alone, the same at its ID token and
+    at /userinfo (the application checks), and its sign-out link, which sends back an ID token
+    naming the person so, still signs them out at once."""
+    page = browser_page
+    person = gatehouse.add_user("paired")
+    rp = RelyingParty("Pairwise reader")
+    try:
+        client_id = f"pairwise-{person[-8:]}"
+        gatehouse.add_client(rp, client_id, first_party=True)
+
+        def sub_seen(context):
+            app = context.new_page()
+            start(app, rp)
+            fill_login(app, person)
+            expect(app.get_by_role("heading")).to_have_text(f"Signed in as {person}")
+            return app, app.locator("#sub").inner_text()
+
+        before = browser.new_context()
+        _, public_sub = sub_seen(before)
+        before.close()
+        mine = next(u for u in json.loads(gatehouse.cli("user", "list", "--json"))
+                    if u["username"] == person)
+        assert public_sub == mine["id"], (public_sub, mine)
+
+        sign_in_as_administrator(page, gatehouse)
+        page.goto(f"{gatehouse.issuer}/admin/clients/{client_id}")
+        kind = page.get_by_label("Who it knows people as (sub)")
+        expect(kind).to_have_value("public")
+        # Its redirect address is on the local machine, a host of no sector: it needs one.
+        kind.select_option("pairwise")
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_role("alert")).to_contain_text("give its sector")
+        expect(page.get_by_label("Who it knows people as (sub)")).to_have_value("public")
+        page.get_by_label("Who it knows people as (sub)").select_option("pairwise")
+        page.get_by_label("Sector", exact=True).fill("pairwise.example")
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_role("status")).to_have_text("The settings are saved.")
+        expect(page.get_by_label("Who it knows people as (sub)")).to_have_value("pairwise")
+        expect(page.get_by_label("Sector", exact=True)).to_have_value("pairwise.example")
+
+        after = browser.new_context()
+        app, pairwise_sub = sub_seen(after)
+        assert pairwise_sub != public_sub and len(pairwise_sub) == 43, pairwise_sub
+        assert person not in pairwise_sub
+        app.get_by_role("link", name="Sign out").click()
+        expect(app.get_by_role("heading")).to_have_text("You have signed out of the app")
+        after.close()
+    finally:
+        rp.close()
+
+
 def test_an_administrator_rotates_a_signing_key(browser_page, gatehouse):
     page = browser_page
     sign_in_as_administrator(page, gatehouse)

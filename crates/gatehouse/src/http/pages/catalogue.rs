@@ -11,6 +11,7 @@ use crate::admin::Refusal;
 use crate::auth::passwords::Weakness;
 use crate::model::{
     AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, Named, NoticeKind,
+    SubjectType,
 };
 
 mod german;
@@ -681,6 +682,10 @@ pub(in crate::http) struct ConsoleText {
     pub grant_type: fn(GrantType) -> &'static str,
     pub token_format: &'static str,
     pub token_format_is: fn(AccessTokenFormat) -> &'static str,
+    pub subject_type: &'static str,
+    pub subject_type_is: fn(SubjectType) -> &'static str,
+    pub sector: &'static str,
+    pub sector_help: &'static str,
     pub id_token_alg: &'static str,
     pub save_settings: &'static str,
     pub done_settings: &'static str,
@@ -1496,6 +1501,18 @@ pub(in crate::http) static ENGLISH: Text = Text {
                 "JWT (RFC 9068): checked offline, valid until they expire even when revoked"
             }
         },
+        subject_type: "Who it knows people as (sub)",
+        subject_type_is: |s| match s {
+            SubjectType::Public => "Their id, the same for every application",
+            SubjectType::Pairwise => {
+                "An id of its sector alone, which no application of another sector can match"
+            }
+        },
+        sector: "Sector",
+        sector_help: "Applications of one sector (an organisation's website and its app) know \
+                      a person by one id. Empty: the one host of its redirect addresses. \
+                      Changing this, or who it knows people as, gives everybody a new id \
+                      there: the application sees them as new people.",
         id_token_alg: "ID tokens are signed with",
         save_settings: "Save the settings",
         done_settings: "The settings are saved.",

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use super::{Look, Width, alert, browser_words, moment, notice, page};
 use crate::model::{
     AccessTokenFormat, AuditEvent, AuthPolicy, Client, Factors, GrantType, Group, Session,
-    SigningAlg, SigningKey, User,
+    SigningAlg, SigningKey, SubjectType, User,
 };
 use crate::oidc::scope;
 
@@ -873,6 +873,19 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
                     }
                 }
             }
+            label for="subject-type" { (t.subject_type) }
+            select #subject-type name="subject_type" {
+                @for s in SubjectType::ALL {
+                    option value=(s.as_str()) selected[*s == client.subject_type()] {
+                        ((t.subject_type_is)(*s))
+                    }
+                }
+            }
+            label for="sector" { (t.sector) }
+            input #sector name="sector" autocomplete="off" spellcheck="false" maxlength="253"
+                aria-describedby="sector-help"
+                value=(client.pairwise_sector.as_deref().unwrap_or_default());
+            p #sector-help .muted { (t.sector_help) }
             label for="id-token-alg" { (t.id_token_alg) }
             select #id-token-alg name="id_token_alg" {
                 @for a in SigningAlg::ALL {

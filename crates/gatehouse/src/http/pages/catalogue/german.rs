@@ -16,7 +16,7 @@ use crate::auth::passwords::Weakness;
 
 mod refusals;
 use crate::model::{
-    AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, NoticeKind,
+    AccessTokenFormat, AuditKind, AuthPolicy, ClientAuthMethod, GrantType, NoticeKind, SubjectType,
 };
 
 /// German.
@@ -790,6 +790,20 @@ pub(in crate::http) static GERMAN: Text = Text {
                 "JWT (RFC 9068): offline geprüft, gültig bis zum Ablauf, auch wenn widerrufen"
             }
         },
+        subject_type: "Wie sie Personen kennt (sub)",
+        subject_type_is: |s| match s {
+            SubjectType::Public => "Unter ihrer Kennung, für jede Anwendung derselben",
+            SubjectType::Pairwise => {
+                "Unter einer Kennung nur ihres Sektors, die keine Anwendung eines anderen \
+                 Sektors zuordnen kann"
+            }
+        },
+        sector: "Sektor",
+        sector_help: "Anwendungen eines Sektors (die Website einer Organisation und ihre App) \
+                      kennen eine Person unter einer Kennung. Leer: der eine Host ihrer \
+                      Weiterleitungsadressen. Wer dies ändert, oder wie sie Personen kennt, \
+                      gibt allen dort eine neue Kennung: Die Anwendung sieht sie als neue \
+                      Personen.",
         id_token_alg: "ID-Tokens werden signiert mit",
         save_settings: "Einstellungen speichern",
         done_settings: "Die Einstellungen sind gespeichert.",

@@ -479,6 +479,15 @@ mod tests {
             ]
             .map(R::Keys),
         );
+        all.extend(
+            [
+                SectorProblem::Name,
+                SectorProblem::SeveralHosts("a.example, b.example".into()),
+                SectorProblem::NoHost,
+                SectorProblem::SectorWithoutPairwise,
+            ]
+            .map(R::Sector),
+        );
         all
     }
 
