@@ -400,6 +400,7 @@ impl Admin<'_> {
             let sector = subject::sector(
                 subjects,
                 patch.sector_identifier.as_deref(),
+                was.as_deref(),
                 &c.redirect_uris,
             )
             .map_err(|p| invalid(Refusal::Sector(p)))?;
@@ -655,6 +656,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
     let pairwise_sector = subject::sector(
         new.subject_type,
         new.sector_identifier.as_deref(),
+        None,
         &new.redirect_uris,
     )
     .map_err(|p| invalid(Refusal::Sector(p)))?;

@@ -96,7 +96,9 @@ pub enum SectorProblem {
 /// The sector of a client with pairwise subjects, fixed when they are asked for: `given` (an
 /// administrator's name for it) when there is one, or else the one host its `redirect_uris`
 /// name, leaving out loopback addresses (which every native application shares) and
-/// private-use schemes (which have no host). `None` for public subjects.
+/// private-use schemes (which have no host). `None` for public subjects. A client's `current`
+/// sector given again is kept as it is, whatever it is (a form sends back what it shows, and
+/// a host taken from a redirect URI need not be a name an administrator could give).
 ///
 /// # Errors
 /// A given name that is not one; redirect URIs naming several hosts, or none, without a
@@ -104,9 +106,11 @@ pub enum SectorProblem {
 pub fn sector(
     subjects: SubjectType,
     given: Option<&str>,
+    current: Option<&str>,
     redirect_uris: &[String],
 ) -> Result<Option<String>, SectorProblem> {
     match (subjects, given) {
+        (SubjectType::Pairwise, Some(name)) if Some(name) == current => Ok(Some(name.to_owned())),
         (SubjectType::Public, None) => Ok(None),
         (SubjectType::Public, Some(_)) => Err(SectorProblem::SectorWithoutPairwise),
         (SubjectType::Pairwise, Some(name)) => {
@@ -259,7 +263,7 @@ mod tests {
             (Pairwise, Some(huge.as_str()), web.clone(), Err("1 to 253")),
         ];
         for (subjects, given, redirects, expected) in cases {
-            let got = sector(subjects, given, &redirects);
+            let got = sector(subjects, given, None, &redirects);
             match expected {
                 Ok(want) => assert_eq!(
                     got.as_ref().map(Option::as_deref),
@@ -273,8 +277,25 @@ mod tests {
             }
         }
         assert_eq!(
-            sector(Pairwise, Some(&"a".repeat(MAX_SECTOR)), &[]).map(|s| s.map(|s| s.len())),
+            sector(Pairwise, Some(&"a".repeat(MAX_SECTOR)), None, &[]).map(|s| s.map(|s| s.len())),
             Ok(Some(MAX_SECTOR))
+        );
+        // A host taken from a redirect URI, given back as it is, stays; given as a new name,
+        // it is checked as any name; and a sector is never one of public subjects.
+        let ipv6 = uris(&["https://[2001:db8::1]/cb"]);
+        let derived = sector(Pairwise, None, None, &ipv6).unwrap();
+        assert_eq!(derived.as_deref(), Some("[2001:db8::1]"));
+        assert_eq!(
+            sector(Pairwise, derived.as_deref(), derived.as_deref(), &ipv6),
+            Ok(derived.clone())
+        );
+        assert_eq!(
+            sector(Pairwise, derived.as_deref(), None, &ipv6),
+            Err(SectorProblem::Name)
+        );
+        assert_eq!(
+            sector(Public, derived.as_deref(), derived.as_deref(), &ipv6),
+            Err(SectorProblem::SectorWithoutPairwise)
         );
     }
 }
