@@ -49,9 +49,41 @@ pub fn has_letter_or_digit(name: &str) -> bool {
     name.chars().any(char::is_alphanumeric)
 }
 
+/// Whether `name` is 1 to `max` ASCII characters a URL carries as they are (RFC 3986's
+/// unreserved ones: letters, digits, `-`, `_`, `.`, `~`), at least one a letter or digit ([`has_letter_or_digit`]):
+/// what a client's id and a sector are.
+pub fn is_unreserved_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        && has_letter_or_digit(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreserved_names() {
+        for yes in ["a", "app.example", "cloud_app~1", "A-1", "x.."] {
+            assert!(is_unreserved_name(yes, 16), "{yes}");
+        }
+        for no in [
+            "",
+            "..",
+            "-_.~",
+            "a b",
+            "a/b",
+            "a:b",
+            "ä",
+            "a\0b",
+            "seventeen-chars-x",
+        ] {
+            assert!(!is_unreserved_name(no, 16), "{no}");
+        }
+    }
 
     #[test]
     fn a_name_of_punctuation_alone_has_no_letter_or_digit() {

@@ -227,26 +227,16 @@ async fn what_a_client_sends_back_names_people_as_it_knows_them(db: Database) {
     let session = cookies(&signed_in);
     let t = tokens(&f, shop, &authorize_uri("shop", ""), "ada").await;
     let hint = t["id_token"].as_str().unwrap();
-    let r = send(
-        &f,
-        with(
-            &session,
-            &authorize_uri("shop", &format!("&prompt=none&id_token_hint={hint}")),
-        ),
-    )
-    .await;
+    let silently = |hint: &str| {
+        let uri = authorize_uri("shop", &format!("&prompt=none&id_token_hint={hint}"));
+        send(&f, with(&session, &uri))
+    };
+    let r = silently(hint).await;
     assert!(location(&r).contains_key("code"));
     // Bob's does not take her session.
     let bob_hint = tokens(&f, shop, &authorize_uri("shop", ""), "bob").await;
     let bob_hint = bob_hint["id_token"].as_str().unwrap();
-    let r = send(
-        &f,
-        with(
-            &session,
-            &authorize_uri("shop", &format!("&prompt=none&id_token_hint={bob_hint}")),
-        ),
-    )
-    .await;
+    let r = silently(bob_hint).await;
     assert_eq!(location(&r)["error"], "login_required");
 
     // A requested sub is the shop's: Ada's pairwise one answers for her, her id does not (a

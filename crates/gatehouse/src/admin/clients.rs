@@ -694,13 +694,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
 }
 
 fn check_client_id(id: &str) -> Result<(), AdminError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_CLIENT_ID
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
-        && crate::text::has_letter_or_digit(id);
-    if !ok {
+    if !crate::text::is_unreserved_name(id, MAX_CLIENT_ID) {
         return Err(invalid(Refusal::ClientId));
     }
     Ok(())

@@ -114,13 +114,7 @@ pub fn sector(
         (SubjectType::Public, None) => Ok(None),
         (SubjectType::Public, Some(_)) => Err(SectorProblem::SectorWithoutPairwise),
         (SubjectType::Pairwise, Some(name)) => {
-            let ok = !name.is_empty()
-                && name.len() <= MAX_SECTOR
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
-                && crate::text::has_letter_or_digit(name);
-            if ok {
+            if crate::text::is_unreserved_name(name, MAX_SECTOR) {
                 Ok(Some(name.to_owned()))
             } else {
                 Err(SectorProblem::Name)
