@@ -324,6 +324,27 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
             &serde_json::json!("shop.example")
         )
     );
+    // Which sub the shop knows Alice by, and whom that sub names there; a client of public
+    // subjects knows her by her id, which names nobody at the shop.
+    let subject = |args: &[&str]| {
+        let mut all = vec!["client", "subject"];
+        all.extend_from_slice(args);
+        gatehouse(db, &all, None)
+    };
+    let alice = server
+        .store
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let at_shop = ok(&subject(&["shop", "--user", "Alice"])).trim().to_owned();
+    assert!(at_shop.len() == 43 && at_shop != alice.id, "{at_shop}");
+    assert_eq!(ok(&subject(&["shop", "--sub", &at_shop])).trim(), "alice");
+    assert_eq!(ok(&subject(&["spa", "--user", "alice"])).trim(), alice.id);
+    refused(&subject(&["shop", "--sub", &alice.id]), "not found");
+    refused(&subject(&["shop", "--user", "nobody"]), "not found");
+    refused(&subject(&["nowhere", "--user", "alice"]), "not found");
+    refused(&subject(&["shop"]), "--user");
 
     refused(
         &gatehouse(

@@ -20,7 +20,7 @@ use axum::http::{StatusCode, header};
 use common::backend::Database;
 use common::oneshot::*;
 use common::{PASSWORD, REDIRECT, add_user, user};
-use gatehouse::admin::{Admin, NewClient};
+use gatehouse::admin::{Admin, NewClient, SubjectOf};
 use gatehouse::model::{AccessTokenFormat, SubjectType};
 use serde_json::{Value, json};
 
@@ -132,6 +132,18 @@ async fn each_sector_sees_its_own_subject(db: Database) {
     assert_eq!(sub_at(&f, shop_web, "ada").await, at_shop);
     let bob_at_shop = sub_at(&f, shop_web, "bob").await;
     assert!(bob_at_shop != at_shop && bob_at_shop != bob.id);
+    // An administrator finds whom a sub names, and a person's sub, as the shop knows them.
+    let admin = Admin::new(store, "cli", None, T0);
+    let asked = |who| admin.client_subject("shop-app", who);
+    assert_eq!(asked(SubjectOf::User("ada".into())).await.unwrap(), at_shop);
+    assert_eq!(
+        asked(SubjectOf::Sub(bob_at_shop.clone())).await.unwrap(),
+        "bob"
+    );
+    assert!(
+        asked(SubjectOf::Sub(at_news.clone())).await.is_err(),
+        "another sector's"
+    );
 
     // /userinfo and introspection say the same sub as the ID token, and introspection keeps
     // the username to scopes that release it.

@@ -479,6 +479,44 @@ impl Admin<'_> {
         Ok((client, generated))
     }
 
+    /// Who a client's `sub` names, or which `sub` it knows a person by (`oidc::subject`): for a
+    /// request from an application with pairwise subjects, which knows people by an id nobody
+    /// else can read. Not audited: it changes nothing.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such client, no such person, or nobody the `sub` names at
+    /// that client; a store failure.
+    pub async fn client_subject(
+        &self,
+        client_id: &str,
+        who: SubjectOf,
+    ) -> Result<String, AdminError> {
+        let client = self.store.client(client_id).await?.ok_or_else(|| {
+            crate::store::StoreError::NotFound(Named::Client(client_id.to_owned()))
+        })?;
+        let secret =
+            crate::store::deployment_secret(self.store, subject::KEY_NAME, self.now).await?;
+        let key = subject::SubjectKey::new(&secret);
+        let sector = client.pairwise_sector.as_deref();
+        match who {
+            SubjectOf::User(username) => {
+                let user = super::find_user(self.store, &username)
+                    .await?
+                    .ok_or_else(|| {
+                        crate::store::StoreError::NotFound(Named::User(username.clone()))
+                    })?;
+                Ok(key.of(sector, &user.id).into_owned())
+            }
+            SubjectOf::Sub(sub) => {
+                let users = self.store.list_users().await?;
+                let found = users.into_iter().find(|u| key.of(sector, &u.id) == sub);
+                found
+                    .map(|u| u.username)
+                    .ok_or_else(|| crate::store::StoreError::NotFound(Named::UserId(sub)).into())
+            }
+        }
+    }
+
     /// Removes a client (its tokens go with it) and audits it.
     ///
     /// # Errors
@@ -488,6 +526,15 @@ impl Admin<'_> {
         self.store.remove_client(client_id, Some(record)).await?;
         Ok(())
     }
+}
+
+/// Whom [`Admin::client_subject`] is asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectOf {
+    /// A person, by username: their `sub` at the client.
+    User(String),
+    /// A `sub` the client knows someone by: their username.
+    Sub(String),
 }
 
 /// Puts `value`, when given and different, into `slot`, and names `field` among those changed.

@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::{read_secret, rfc3339};
 use super::{table, yes_no};
-use crate::admin::{Admin, ClientPatch, ClientView, NewClient};
+use crate::admin::{Admin, ClientPatch, ClientView, NewClient, SubjectOf};
 use crate::model::{AccessTokenFormat, AuthPolicy, SigningAlg, SubjectType};
 use crate::store::Store;
 
@@ -131,6 +131,18 @@ pub enum ClientCommand {
         /// Every user may use it again
         #[arg(long)]
         everyone: bool,
+    },
+    /// Which `sub` a client knows a person by, or whom a `sub` it sent names: for a request from
+    /// an application with pairwise subjects (see `client update --subject-type`)
+    Subject {
+        /// The client, by id
+        client_id: String,
+        /// The person, by username: prints their `sub` at the client
+        #[arg(long, conflicts_with = "sub", required_unless_present = "sub")]
+        user: Option<String>,
+        /// A `sub` the client knows someone by: prints their username
+        #[arg(long)]
+        sub: Option<String>,
     },
     /// Remove a client and everything issued to it
     Remove {
@@ -408,6 +420,18 @@ pub(super) async fn client(
             } else {
                 println!("the previous secret no longer works");
             }
+        }
+        ClientCommand::Subject {
+            client_id,
+            user,
+            sub,
+        } => {
+            let who = match (user, sub) {
+                (Some(username), _) => SubjectOf::User(username),
+                (None, Some(sub)) => SubjectOf::Sub(sub),
+                (None, None) => anyhow::bail!("name a person (--user) or a sub (--sub)"),
+            };
+            println!("{}", admin.client_subject(&client_id, who).await?);
         }
         ClientCommand::Remove { client_id } => {
             admin.remove_client(&client_id).await?;

@@ -525,8 +525,7 @@ impl AppState {
     /// The deployment's 32-byte secret `name`: the stored one, or a random one stored now by
     /// whichever instance asks first.
     async fn deployment_secret(&self, name: &str) -> Result<Vec<u8>, crate::store::StoreError> {
-        let candidate = crate::oidc::tokens::random_bytes::<32>().to_vec();
-        self.store.server_secret(name, candidate, self.now()).await
+        crate::store::deployment_secret(self.store.as_ref(), name, self.now()).await
     }
 
     pub fn now(&self) -> i64 {

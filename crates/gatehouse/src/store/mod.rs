@@ -829,6 +829,20 @@ pub trait Store:
     }
 }
 
+/// The deployment's 32-byte secret `name`: the stored one, or a random one stored now by
+/// whichever instance or command asks first.
+///
+/// # Errors
+/// A store failure.
+pub async fn deployment_secret(
+    store: &dyn Store,
+    name: &str,
+    now: UnixTime,
+) -> StoreResult<Vec<u8>> {
+    let candidate = crate::oidc::tokens::random_bytes::<32>().to_vec();
+    store.server_secret(name, candidate, now).await
+}
+
 /// Opens the store a database URL names: `sqlite://PATH` (a relative path is relative to the
 /// working directory; `sqlite:///abs/path` is absolute), or `postgres://…` /
 /// `postgresql://…` (any URL libpq would take, e.g.
