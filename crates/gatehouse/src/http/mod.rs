@@ -143,6 +143,7 @@ pub struct Shared {
     family_key: Arc<tokio::sync::OnceCell<FamilyKey>>,
     /// The key DPoP server nonces are made with, read from the store on first use.
     dpop_nonce_key: Arc<tokio::sync::OnceCell<NonceKey>>,
+    /// The key pairwise subjects are made with, read from the store on first use.
     subject_key: Arc<tokio::sync::OnceCell<SubjectKey>>,
     /// Device sign-ins started per address (`device::STARTS_BURST`).
     device_starts: Arc<limits::StartLimiter>,
