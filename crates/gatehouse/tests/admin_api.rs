@@ -1687,6 +1687,67 @@ async fn pairwise_subjects_are_set_through_the_api_as_documented(db: Database) {
     }
     assert!(a.f.state.store.client("two").await.unwrap().is_none());
 
+    // Whom a sub of the shop's names, and which sub it knows a person by.
+    let about = "/admin/api/clients/{client_id}/subject";
+    let (s, ada) = a
+        .checked(
+            Method::GET,
+            about,
+            "/admin/api/clients/shop/subject?username=ada",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ada}");
+    let sub = ada["sub"].as_str().unwrap().to_owned();
+    let ada_id = user(a.f.state.store.as_ref(), "ada").await.id;
+    assert!(sub.len() == 43 && sub != ada_id, "{ada}");
+    let (s, named) = a
+        .checked(
+            Method::GET,
+            about,
+            &format!("/admin/api/clients/shop/subject?sub={sub}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, &named),
+        (StatusCode::OK, &json!({"username": "ada", "sub": sub}))
+    );
+    let (_, public) = a
+        .checked(
+            Method::GET,
+            about,
+            "/admin/api/clients/web/subject?username=ada",
+            None,
+        )
+        .await;
+    assert_eq!(public["sub"], ada_id.as_str(), "a public client's: the id");
+    for (uri, status) in [
+        (
+            format!("/admin/api/clients/shop/subject?sub={ada_id}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/admin/api/clients/shop/subject?username=nobody".into(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/admin/api/clients/nowhere/subject?username=ada".into(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/admin/api/clients/shop/subject".into(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/admin/api/clients/shop/subject?username=ada&sub={sub}"),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, answer) = a.checked(Method::GET, about, &uri, None).await;
+        assert_eq!(s, status, "{uri}: {answer}");
+    }
+
     // Two sectors' applications join one; then the shop is public again.
     let (s, changed) = a
         .checked(

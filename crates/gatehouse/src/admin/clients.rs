@@ -490,7 +490,7 @@ impl Admin<'_> {
         &self,
         client_id: &str,
         who: SubjectOf,
-    ) -> Result<String, AdminError> {
+    ) -> Result<ClientSubject, AdminError> {
         let client = self.store.client(client_id).await?.ok_or_else(|| {
             crate::store::StoreError::NotFound(Named::Client(client_id.to_owned()))
         })?;
@@ -505,14 +505,21 @@ impl Admin<'_> {
                     .ok_or_else(|| {
                         crate::store::StoreError::NotFound(Named::User(username.clone()))
                     })?;
-                Ok(key.of(sector, &user.id).into_owned())
+                Ok(ClientSubject {
+                    sub: key.of(sector, &user.id).into_owned(),
+                    username: user.username,
+                })
             }
             SubjectOf::Sub(sub) => {
                 let users = self.store.list_users().await?;
                 let found = users.into_iter().find(|u| key.of(sector, &u.id) == sub);
-                found
-                    .map(|u| u.username)
-                    .ok_or_else(|| crate::store::StoreError::NotFound(Named::UserId(sub)).into())
+                match found {
+                    Some(u) => Ok(ClientSubject {
+                        username: u.username,
+                        sub,
+                    }),
+                    None => Err(crate::store::StoreError::NotFound(Named::UserId(sub)).into()),
+                }
             }
         }
     }
@@ -535,6 +542,15 @@ pub enum SubjectOf {
     User(String),
     /// A `sub` the client knows someone by: their username.
     Sub(String),
+}
+
+/// A person and the `sub` a client knows them by ([`Admin::client_subject`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ClientSubject {
+    pub username: String,
+    /// Their id for a client of public subjects; one of its sector alone for a client of
+    /// pairwise ones.
+    pub sub: String,
 }
 
 /// Puts `value`, when given and different, into `slot`, and names `field` among those changed.

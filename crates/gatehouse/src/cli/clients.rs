@@ -426,12 +426,18 @@ pub(super) async fn client(
             user,
             sub,
         } => {
-            let who = match (user, sub) {
-                (Some(username), _) => SubjectOf::User(username),
-                (None, Some(sub)) => SubjectOf::Sub(sub),
+            let found = match (user, sub) {
+                (Some(username), _) => {
+                    let who = SubjectOf::User(username);
+                    admin.client_subject(&client_id, who).await?.sub
+                }
+                (None, Some(sub)) => {
+                    let who = SubjectOf::Sub(sub);
+                    admin.client_subject(&client_id, who).await?.username
+                }
                 (None, None) => anyhow::bail!("name a person (--user) or a sub (--sub)"),
             };
-            println!("{}", admin.client_subject(&client_id, who).await?);
+            println!("{found}");
         }
         ClientCommand::Remove { client_id } => {
             admin.remove_client(&client_id).await?;

@@ -1,15 +1,16 @@
 //! `/admin/api/clients`: relying parties, their changes and their secrets.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiError, ApiResult, Caller, ErrorBody, JsonObject};
-use crate::admin::{ClientPatch, ClientView, NewClient};
+use crate::admin::{ClientPatch, ClientSubject, ClientView, NewClient, SubjectOf};
 use crate::http::AppState;
 use crate::store::StoreError;
 
@@ -18,6 +19,55 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list_clients, create_client))
         .routes(routes!(get_client, update_client, remove_client))
         .routes(routes!(rotate_client_secret))
+        .routes(routes!(client_subject))
+}
+
+/// Whom `GET /clients/{client_id}/subject` is asked about: one of the two.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SubjectQuery {
+    /// A person, by username: which `sub` the client knows them by.
+    #[param(max_length = 1024)]
+    pub username: Option<String>,
+    /// A `sub` the client knows someone by: whom it names.
+    #[param(max_length = 1024)]
+    pub sub: Option<String>,
+}
+
+#[utoipa::path(get, path = "/clients/{client_id}/subject", tag = "clients",
+    params(("client_id" = String, Path, description = "The client"), SubjectQuery),
+    responses(
+        (status = 200, description = "The person and the `sub` the client knows them by: \
+            their id for a client of public subjects, one of its sector alone for a client of \
+            pairwise ones", body = ClientSubject),
+        (status = 400, description = "Neither `username` nor `sub`, or both", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client, no such person, or nobody the `sub` \
+            names at that client", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn client_subject(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    query: Result<Query<SubjectQuery>, QueryRejection>,
+) -> ApiResult<Json<ClientSubject>> {
+    let Query(q) = query
+        .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", r.body_text()))?;
+    let who = match (q.username, q.sub) {
+        (Some(username), None) => SubjectOf::User(username),
+        (None, Some(sub)) => SubjectOf::Sub(sub),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "name a person (username) or a sub (sub), one of the two",
+            ));
+        }
+    };
+    let found = caller.admin(&state).client_subject(&client_id, who).await?;
+    Ok(Json(found))
 }
 
 /// A registered client and, when gatehouse generated it, its secret: shown this once.
