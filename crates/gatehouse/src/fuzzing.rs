@@ -363,7 +363,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         access_token_format: crate::model::AccessTokenFormat::Jwt,
         ..c
     };
-    // A client that signs its assertions with a key (private_key_jwt).
+    // A client that signs its assertions with a key (private_key_jwt), and knows people by
+    // pairwise subjects, so what the fuzzer sends as it reaches those too.
     let client_key =
         crate::oidc::keys::generate(crate::model::SigningAlg::Es256, now).expect("a client key");
     let signed = Client {
@@ -372,6 +373,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
                 .parse()
                 .expect("the client's key set"),
         ),
+        pairwise_sector: Some("signed.example".into()),
         ..client("signed", None, true)
     };
     let signer = crate::oidc::keys::Signer::new(&client_key).expect("the client's signer");
