@@ -676,25 +676,34 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
         )
         .await
         .unwrap();
-    let mut follower = Killed(
-        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-            .args(["--database-url", db, "audit", "tail", "-n", "0", "--follow"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let followed = BufReader::new(follower.0.stdout.take().unwrap());
-    // It says when it has found the end of the log: what is written after that is its to print.
-    let mut errors = BufReader::new(follower.0.stderr.take().unwrap());
-    let mut said = String::new();
-    errors.read_line(&mut said).unwrap();
-    assert!(
-        said.starts_with("following the audit log after record"),
-        "{said}"
-    );
-    // Keep reading, so the pipe stays open for anything else it says.
-    std::thread::spawn(move || for _ in errors.lines() {});
+    // Another follows only the tokens issued.
+    let follow = |filter: &[&str]| {
+        let mut args = vec!["--database-url", db, "audit", "tail", "-n", "0", "--follow"];
+        args.extend_from_slice(filter);
+        let mut follower = Killed(
+            Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let followed = BufReader::new(follower.0.stdout.take().unwrap());
+        // It says when it has found the end of the log: what is written after that is its to
+        // print.
+        let mut errors = BufReader::new(follower.0.stderr.take().unwrap());
+        let mut said = String::new();
+        errors.read_line(&mut said).unwrap();
+        assert!(
+            said.starts_with("following the audit log after record"),
+            "{said}"
+        );
+        // Keep reading, so the pipe stays open for anything else it says.
+        std::thread::spawn(move || for _ in errors.lines() {});
+        (follower, followed)
+    };
+    let (_follower, followed) = follow(&[]);
+    let (_tokens_follower, tokens_followed) = follow(&["--kind", "token."]);
 
     let browser = Browser::default();
     let tokens = sign_in_with(&browser, &server, "web", &secret, "ada").await;
@@ -782,6 +791,33 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
         "{tail}"
     );
     assert!(tail.contains("actor=cli subject=ada"), "{tail}");
+    // Chosen by kind (its start, in any case) and subject: the same records, and only those.
+    let chosen = ok(&gatehouse(
+        db,
+        &[
+            "audit",
+            "tail",
+            "-n",
+            "2",
+            "--kind",
+            "ADMIN.",
+            "--subject",
+            "ada",
+        ],
+        None,
+    ));
+    let tail_lines: Vec<&str> = tail.lines().collect();
+    assert_eq!(
+        chosen.lines().collect::<Vec<_>>(),
+        tail_lines[2..],
+        "{chosen}"
+    );
+    let none = ok(&gatehouse(
+        db,
+        &["audit", "tail", "--actor", "nobody"],
+        None,
+    ));
+    assert!(none.is_empty(), "{none}");
 
     // The follower printed the same records as they were written.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -800,6 +836,18 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
         seen.push(line);
     }
     assert_eq!(seen.join("\n"), tail.trim_end());
+    // The other printed the token issued, and not the sign-in before it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let first = tokens_followed.lines().next();
+        let _ = tx.send(first);
+    });
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the follower of tokens printed nothing")
+        .expect("a line")
+        .unwrap();
+    assert_eq!(first, tail_lines[1]);
 }
 
 #[test]

@@ -1645,6 +1645,73 @@ async fn the_audit_log_keeps_order_and_pages(db: Database) {
     assert_eq!(subjects, ["user22", "user23", "user24"]);
 }
 
+/// What a query of the audit log chooses is what `AuditQuery::matches` says, on every
+/// backend: by the start of the kind (in any case; `%` and `_` are letters, not wildcards), the
+/// subject and the actor, newest first.
+async fn an_audit_query_chooses_what_its_filter_matches(db: Database) {
+    use gatehouse::model::{AuditKind, AuditQuery};
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let mut all = Vec::new();
+    for (i, (kind, subject, actor)) in [
+        (AuditKind::LoginSucceeded, Some("ada"), "user:1"),
+        (AuditKind::LoginFailed, Some("bob"), "anonymous"),
+        (AuditKind::TokenIssued, Some("ada"), "user:1"),
+        (AuditKind::UserCreated, Some("ada"), "cli"),
+        (AuditKind::ClientUpdated, Some("web"), "cli"),
+        (AuditKind::LoginFailed, None, "anonymous"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let record = AuditRecord::new(NOW + i as i64, kind, actor).subject(subject);
+        s.record(record.clone()).await.unwrap();
+        all.push(record);
+    }
+    all.reverse();
+    for kind_prefix in [
+        None,
+        Some("login."),
+        Some("LOGIN."),
+        Some("admin."),
+        Some("admin.user."),
+        Some("token.issued"),
+        Some("login_"),
+        Some("%"),
+        Some(""),
+        Some("nothing"),
+    ] {
+        for subject in [None, Some("ada"), Some("nobody")] {
+            for actor in [None, Some("cli"), Some("user:1")] {
+                let query = AuditQuery {
+                    kind_prefix: kind_prefix.map(str::to_owned),
+                    subject: subject.map(str::to_owned),
+                    actor: actor.map(str::to_owned),
+                    before: None,
+                    limit: 100,
+                };
+                let chosen: Vec<AuditRecord> = s
+                    .audit_query(query.clone())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.record)
+                    .collect();
+                let matched: Vec<AuditRecord> =
+                    all.iter().filter(|r| query.matches(r)).cloned().collect();
+                assert_eq!(chosen, matched, "{query:?}");
+            }
+        }
+    }
+    // The filter chooses something where it should: not a table of empty answers.
+    let login = AuditQuery {
+        kind_prefix: Some("Login.".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(s.audit_query(login).await.unwrap().len(), 3);
+}
+
 /// A code's redemption and a refresh are audited in their own transactions: issued and reuse
 /// are recorded with the request's address, what changed nothing is not.
 async fn a_refresh_is_audited_in_its_own_transaction(db: Database) {
@@ -2849,6 +2916,7 @@ on_both_backends!(();
     client_keys_are_kept_and_each_assertion_is_taken_once,
     dpop_requirements_and_bound_codes_are_kept,
     access_token_claims_are_kept,
+    an_audit_query_chooses_what_its_filter_matches,
     a_grants_one_time_jwts_are_taken_with_it,
     custom_claims_are_kept_changed_and_released,
     custom_claims_changed_at_once_are_all_kept,

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 
 use super::rfc3339;
-use crate::model::AuditEvent;
+use crate::model::{AuditEvent, AuditQuery};
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -17,6 +17,15 @@ pub enum AuditCommand {
         /// Keep printing new records as they are written, until interrupted
         #[arg(short, long)]
         follow: bool,
+        /// Only records whose kind starts with this (`login.`, `admin.client.`, `token.issued`)
+        #[arg(long, value_name = "PREFIX")]
+        kind: Option<String>,
+        /// Only records about this subject (a username, a client id), exactly
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only records of this actor (`cli`, `user:ID`, `admin:CLIENT`), exactly
+        #[arg(long)]
+        actor: Option<String>,
     },
 }
 
@@ -32,15 +41,29 @@ const MAX_GAP: i64 = 10_000;
 /// Records read per query.
 const FOLLOW_PAGE: usize = 1000;
 
+/// Prints the newest `lines` records `filter` asks for (its kind, subject and actor), oldest
+/// first, and with `follow` those written after, as they come.
 pub(super) async fn audit_tail(
     store: &dyn Store,
     lines: usize,
     follow: bool,
+    filter: AuditQuery,
 ) -> anyhow::Result<()> {
-    // At least one record is read, so `-n 0 --follow` knows where the log ends.
-    let latest = store.audit_latest(lines.max(1)).await?;
-    let mut follower = Follower::new(latest.last().map_or(0, |e| e.id));
-    for event in &latest[latest.len().saturating_sub(lines)..] {
+    // Where the log ends, so that `--follow` goes on from there, whatever was printed.
+    let newest = store.audit_latest(1).await?.last().map_or(0, |e| e.id);
+    let mut follower = Follower::new(newest);
+    let mut shown = if lines == 0 {
+        Vec::new()
+    } else {
+        let query = AuditQuery {
+            before: Some(newest.saturating_add(1)),
+            limit: lines,
+            ..filter.clone()
+        };
+        store.audit_query(query).await?
+    };
+    shown.reverse();
+    for event in &shown {
         println!("{}", audit_line(event));
     }
     if !follow {
@@ -65,7 +88,9 @@ pub(super) async fn audit_tail(
             let full = page.len() == FOLLOW_PAGE;
             after = page.last().map_or(after, |e| e.id);
             for event in follower.accept(page, std::time::Instant::now()) {
-                println!("{}", audit_line(&event));
+                if filter.matches(&event.record) {
+                    println!("{}", audit_line(&event));
+                }
             }
             if !full {
                 break;

@@ -235,8 +235,20 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
         }
         Command::Export { output } => export(store, output).await?,
         Command::Import { path } => import(store, &path).await?,
-        Command::Audit(AuditCommand::Tail { lines, follow }) => {
-            audit::audit_tail(store, lines, follow).await?;
+        Command::Audit(AuditCommand::Tail {
+            lines,
+            follow,
+            kind,
+            subject,
+            actor,
+        }) => {
+            let filter = crate::model::AuditQuery {
+                kind_prefix: kind,
+                subject,
+                actor,
+                ..Default::default()
+            };
+            audit::audit_tail(store, lines, follow, filter).await?;
         }
         Command::User(cmd) => users::user(store, &admin, cmd).await?,
         Command::Group(cmd) => groups::group(store, &admin, cmd).await?,

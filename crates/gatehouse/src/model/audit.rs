@@ -239,6 +239,29 @@ pub struct AuditQuery {
     pub limit: usize,
 }
 
+impl AuditQuery {
+    /// The start of the kinds asked for, as kinds are written (in lower case): `Login.` asks
+    /// for what `login.` does, on every backend (SQLite's `LIKE` ignores case, PostgreSQL's
+    /// does not).
+    pub fn kind_start(&self) -> Option<String> {
+        self.kind_prefix.as_deref().map(str::to_ascii_lowercase)
+    }
+
+    /// Whether `record` is one the query asks for, by its kind, subject and actor (`before`
+    /// and `limit` page, they do not choose): what each store's `audit_query` selects, for
+    /// records read as they come (`audit tail --follow`). `store_contract.rs` holds the stores
+    /// and this to one table.
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        self.kind_start()
+            .is_none_or(|start| record.kind.as_str().starts_with(&start))
+            && self
+                .subject
+                .as_deref()
+                .is_none_or(|s| record.subject.as_deref() == Some(s))
+            && self.actor.as_deref().is_none_or(|a| record.actor == a)
+    }
+}
+
 /// A stored audit record with its position in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {

@@ -108,7 +108,7 @@ impl Audit for PgStore {
     }
 
     async fn audit_query(&self, q: AuditQuery) -> StoreResult<Vec<AuditEvent>> {
-        let prefix = q.kind_prefix.map(|p| crate::store::like_prefix(&p));
+        let prefix = q.kind_start().map(|p| crate::store::like_prefix(&p));
         sqlx::query(concat!(
             "SELECT ",
             audit_columns!(),

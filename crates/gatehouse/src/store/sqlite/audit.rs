@@ -104,7 +104,7 @@ impl Audit for SqliteStore {
 
     async fn audit_query(&self, q: AuditQuery) -> StoreResult<Vec<AuditEvent>> {
         let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
-        let prefix = q.kind_prefix.map(|p| crate::store::like_prefix(&p));
+        let prefix = q.kind_start().map(|p| crate::store::like_prefix(&p));
         self.read(move |c| {
             c.prepare_cached(concat!(
                 "SELECT ",
