@@ -1352,6 +1352,30 @@ async fn a_session_ended_from_elsewhere_forgets_its_browser(db: Database) {
     end("old", EndedFrom::Elsewhere).await;
     assert_eq!(sign_in(&alice, "a7", "laptop").await, 0);
     assert_eq!(sign_in(&alice, "a8", "phone").await, 0);
+
+    // Every session of one browser ended from elsewhere at once: the browser is forgotten,
+    // however the endings interleave.
+    for i in 0..8 {
+        sign_in(&bob, &format!("burst{i}"), "desktop").await;
+    }
+    let mut ending = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = Arc::clone(&f.store);
+        ending.spawn(async move {
+            let id = tokens::hash(&format!("burst{i}"));
+            store
+                .end_session(&id, EndedFrom::Elsewhere, NOW, None)
+                .await
+        });
+    }
+    for ended in ending.join_all().await {
+        ended.unwrap();
+    }
+    assert_eq!(
+        sign_in(&bob, "after-burst", "desktop").await,
+        1,
+        "news again"
+    );
 }
 
 async fn refresh_tokens_without_offline_access_end_with_their_session(db: Database) {

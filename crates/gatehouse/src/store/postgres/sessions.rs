@@ -130,6 +130,18 @@ async fn end_session(
         .execute(&mut *c)
         .await?;
     if from == EndedFrom::Elsewhere {
+        // The browser's row is locked before it is judged, so that of two sessions of one
+        // browser ended at once the second is judged once the first is gone (each statement
+        // sees what committed before it), and the browser is forgotten.
+        sqlx::query(
+            "SELECT 1 FROM known_browser k
+               JOIN session s ON s.user_id = k.user_id AND s.browser_hash = k.browser_hash
+              WHERE s.id_hash = $1
+                FOR UPDATE OF k",
+        )
+        .bind(id_hash)
+        .execute(&mut *c)
+        .await?;
         sqlx::query(forget_browser_of_session!("$1"))
             .bind(id_hash)
             .execute(&mut *c)
