@@ -1688,11 +1688,12 @@ async fn pairwise_subjects_are_set_through_the_api_as_documented(db: Database) {
     assert!(a.f.state.store.client("two").await.unwrap().is_none());
 
     // Whom a sub of the shop's names, and which sub it knows a person by.
-    let about = "/admin/api/clients/{client_id}/subject";
+    let of_person = "/admin/api/clients/{client_id}/subject";
+    let of_sub = "/admin/api/clients/{client_id}/subjects/{sub}";
     let (s, ada) = a
         .checked(
             Method::GET,
-            about,
+            of_person,
             "/admin/api/clients/shop/subject?username=ada",
             None,
         )
@@ -1704,8 +1705,8 @@ async fn pairwise_subjects_are_set_through_the_api_as_documented(db: Database) {
     let (s, named) = a
         .checked(
             Method::GET,
-            about,
-            &format!("/admin/api/clients/shop/subject?sub={sub}"),
+            of_sub,
+            &format!("/admin/api/clients/shop/subjects/{sub}"),
             None,
         )
         .await;
@@ -1716,35 +1717,40 @@ async fn pairwise_subjects_are_set_through_the_api_as_documented(db: Database) {
     let (_, public) = a
         .checked(
             Method::GET,
-            about,
+            of_person,
             "/admin/api/clients/web/subject?username=ada",
             None,
         )
         .await;
     assert_eq!(public["sub"], ada_id.as_str(), "a public client's: the id");
-    for (uri, status) in [
+    for (template, uri, status) in [
         (
-            format!("/admin/api/clients/shop/subject?sub={ada_id}"),
+            of_sub,
+            format!("/admin/api/clients/shop/subjects/{ada_id}"),
             StatusCode::NOT_FOUND,
         ),
         (
+            of_sub,
+            "/admin/api/clients/nowhere/subjects/x".into(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            of_person,
             "/admin/api/clients/shop/subject?username=nobody".into(),
             StatusCode::NOT_FOUND,
         ),
         (
+            of_person,
             "/admin/api/clients/nowhere/subject?username=ada".into(),
             StatusCode::NOT_FOUND,
         ),
         (
+            of_person,
             "/admin/api/clients/shop/subject".into(),
             StatusCode::BAD_REQUEST,
         ),
-        (
-            format!("/admin/api/clients/shop/subject?username=ada&sub={sub}"),
-            StatusCode::BAD_REQUEST,
-        ),
     ] {
-        let (s, answer) = a.checked(Method::GET, about, &uri, None).await;
+        let (s, answer) = a.checked(Method::GET, template, &uri, None).await;
         assert_eq!(s, status, "{uri}: {answer}");
     }
 

@@ -19,19 +19,17 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list_clients, create_client))
         .routes(routes!(get_client, update_client, remove_client))
         .routes(routes!(rotate_client_secret))
-        .routes(routes!(client_subject))
+        .routes(routes!(subject_of_person))
+        .routes(routes!(person_of_subject))
 }
 
-/// Whom `GET /clients/{client_id}/subject` is asked about: one of the two.
+/// Whom `GET /clients/{client_id}/subject` is asked about.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct SubjectQuery {
-    /// A person, by username: which `sub` the client knows them by.
+    /// A person, by username.
     #[param(max_length = 1024)]
-    pub username: Option<String>,
-    /// A `sub` the client knows someone by: whom it names.
-    #[param(max_length = 1024)]
-    pub sub: Option<String>,
+    pub username: String,
 }
 
 #[utoipa::path(get, path = "/clients/{client_id}/subject", tag = "clients",
@@ -40,14 +38,13 @@ pub(super) struct SubjectQuery {
         (status = 200, description = "The person and the `sub` the client knows them by: \
             their id for a client of public subjects, one of its sector alone for a client of \
             pairwise ones", body = ClientSubject),
-        (status = 400, description = "Neither `username` nor `sub`, or both", body = ErrorBody),
+        (status = 400, description = "No `username`", body = ErrorBody),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
-        (status = 404, description = "No such client, no such person, or nobody the `sub` \
-            names at that client", body = ErrorBody),
+        (status = 404, description = "No such client or person", body = ErrorBody),
     ),
     security(("admin_token" = [])))]
-async fn client_subject(
+async fn subject_of_person(
     State(state): State<AppState>,
     caller: Caller,
     Path(client_id): Path<String>,
@@ -55,19 +52,33 @@ async fn client_subject(
 ) -> ApiResult<Json<ClientSubject>> {
     let Query(q) = query
         .map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", r.body_text()))?;
-    let who = match (q.username, q.sub) {
-        (Some(username), None) => SubjectOf::User(username),
-        (None, Some(sub)) => SubjectOf::Sub(sub),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "name a person (username) or a sub (sub), one of the two",
-            ));
-        }
-    };
-    let found = caller.admin(&state).client_subject(&client_id, who).await?;
-    Ok(Json(found))
+    let who = SubjectOf::User(q.username);
+    Ok(Json(
+        caller.admin(&state).client_subject(&client_id, who).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/clients/{client_id}/subjects/{sub}", tag = "clients",
+    params(
+        ("client_id" = String, Path, description = "The client"),
+        ("sub" = String, Path, description = "A `sub` the client knows someone by"),
+    ),
+    responses(
+        (status = 200, description = "The person the `sub` names at that client", body = ClientSubject),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client, or nobody the `sub` names there", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn person_of_subject(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((client_id, sub)): Path<(String, String)>,
+) -> ApiResult<Json<ClientSubject>> {
+    let who = SubjectOf::Sub(sub);
+    Ok(Json(
+        caller.admin(&state).client_subject(&client_id, who).await?,
+    ))
 }
 
 /// A registered client and, when gatehouse generated it, its secret: shown this once.
