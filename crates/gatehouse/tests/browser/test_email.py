@@ -124,6 +124,17 @@ def test_a_person_resets_their_password_in_german_in_an_english_browser(browser,
     context.close()
 
 
+def new_sign_in_mail(sink, user):
+    """The next mail, which must tell `user` of a sign-in from a browser new to them: the
+    message and its text."""
+    to, notice = sink.next()
+    assert to == [f"{user}@example.com"], to
+    assert notice["Subject"] == "A new sign-in to your Gatehouse account"
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "from a browser that had not signed in as you before" in text, text
+    return notice, text
+
+
 def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, server, sink):
     """The laptop the person always uses is no news; a phone that never signed in as them is,
     in their mailbox, saying when, with which browser and what to do; the laptop again is
@@ -132,11 +143,7 @@ def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, s
     laptop, phone = browser_page, browser.new_context(user_agent=IPHONE).new_page()
     for page in (laptop, phone):
         open_account(page, server, user)
-    to, notice = sink.next()
-    assert to == [f"{user}@example.com"], to
-    assert notice["Subject"] == "A new sign-in to your Gatehouse account"
-    text = notice.get_body(preferencelist=("plain",)).get_content()
-    assert "from a browser that had not signed in as you before" in text, text
+    notice, text = new_sign_in_mail(sink, user)
     assert "Browser: Safari on iPhone" in text, text
     assert MailSink.link(notice, f"{server.issuer}/reset") == f"{server.issuer}/reset"
     phone.context.close()
@@ -160,8 +167,7 @@ def test_a_browser_signed_out_from_the_phone_is_news_when_it_signs_in_again(
     laptop, phone = browser_page, browser.new_context(user_agent=IPHONE).new_page()
     for page in (laptop, phone):
         open_account(page, server, user)
-    _, notice = sink.next()
-    assert notice["Subject"] == "A new sign-in to your Gatehouse account"
+    new_sign_in_mail(sink, user)
 
     # Each sign-in in the phone's list of recent activity names its browser.
     activity = phone.get_by_role("table", name="Your recent activity")
@@ -174,11 +180,7 @@ def test_a_browser_signed_out_from_the_phone_is_news_when_it_signs_in_again(
     laptop.reload()
     expect(laptop.get_by_role("heading", level=1)).to_have_text("Sign in")
     open_account(laptop, server, user)
-    to, notice = sink.next()
-    assert to == [f"{user}@example.com"], to
-    assert notice["Subject"] == "A new sign-in to your Gatehouse account"
-    text = notice.get_body(preferencelist=("plain",)).get_content()
-    assert "from a browser that had not signed in as you before" in text, text
+    new_sign_in_mail(sink, user)
     phone.context.close()
 
 
