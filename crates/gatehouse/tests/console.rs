@@ -1199,7 +1199,7 @@ async fn a_large_groups_page_shows_its_first_members(db: Database) {
                 username: format!("m{i:03}"),
                 email: format!("m{i:03}@example.com"),
                 name: None,
-                password_hash: "unused".into(),
+                password_hash: Some("unused".into()),
                 disabled: false,
                 created_at: T0,
                 email_verified: false,

@@ -456,6 +456,181 @@ async fn an_ip_address_issuer_offers_no_passkeys(db: Database) {
     );
 }
 
+/// `cookies` with those `r` sets in place of the ones of the same names.
+fn with_cookies_of(cookies: &str, r: &Response) -> String {
+    let set = common::oneshot::cookies(r);
+    let name = |c: &str| c.split('=').next().unwrap_or_default().trim().to_owned();
+    let renewed: Vec<String> = set
+        .split("; ")
+        .filter(|c| !c.is_empty())
+        .map(name)
+        .collect();
+    cookies
+        .split("; ")
+        .filter(|c| !renewed.contains(&name(c)))
+        .chain(set.split("; ").filter(|c| !c.is_empty()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Whether `password` is taken for Ada's on the account page's login form: she is signed in,
+/// or (with a passkey) asked for her passkey next.
+async fn signs_in(f: &Fixture, password: &str) -> bool {
+    let (form_cookie, csrf, _) = login_form(f).await;
+    let fields = [
+        ("username", "ada"),
+        ("password", password),
+        ("csrf", csrf.as_str()),
+        ("flow", "account"),
+    ];
+    let r = post(f, "/login", &form_cookie, &fields).await;
+    let status = r.status();
+    let page = body_text(r).await;
+    if page.contains("Wrong username or password") {
+        return false;
+    }
+    assert!(
+        status == StatusCode::SEE_OTHER || page.contains("passkey"),
+        "{status}: {page}"
+    );
+    true
+}
+
+/// A person with a passkey may do without a password, after a recent sign-in: the password
+/// then signs nobody in, the page says how they sign in, and their last passkey stays until
+/// they set a password again (which needs no current one, as they have none). Someone with a
+/// password never sets one without it, and one without a passkey keeps theirs.
+async fn a_person_with_a_passkey_may_do_without_a_password(db: Database) {
+    const FIRST: &str = "plum orbit lantern vivid kettle";
+    let f = on_localhost(db).await;
+    let ada = ada(&f).await;
+    let session = account_session(&f, "ada").await;
+    let csrf = account_csrf(&f, &session).await;
+    let act = |action: &'static str, extra: Vec<(&'static str, String)>| {
+        let (f, session, csrf) = (&f, session.clone(), csrf.clone());
+        async move {
+            let mut fields = vec![("csrf", csrf), ("action", action.to_owned())];
+            fields.extend(extra);
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(f, "/account", &session, &fields).await
+        }
+    };
+    let new_password = |p: &str| {
+        vec![
+            ("new_password", p.to_owned()),
+            ("repeat_password", p.to_owned()),
+        ]
+    };
+
+    // Without a passkey: not offered, and refused.
+    let page = body_text(send(&f, get_with(&session, "/account")).await).await;
+    assert!(!page.contains("Remove my password"), "{page}");
+    let r = act("remove_password", vec![]).await;
+    assert!(body_text(r).await.contains("Your password stays"));
+    assert!(signs_in(&f, PASSWORD).await);
+    // With a password: a new one only with the current one.
+    let r = act("set_password", new_password(FIRST)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(signs_in(&f, PASSWORD).await);
+    assert!(!signs_in(&f, FIRST).await);
+
+    f.state
+        .store
+        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .await
+        .unwrap();
+    let page = body_text(send(&f, get_with(&session, "/account")).await).await;
+    assert!(page.contains("Remove my password"), "{page}");
+    let r = act("remove_password", vec![]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let session = with_cookies_of(&session, &r);
+    let page = body_text(r).await;
+    assert!(
+        page.contains("Your password is removed: you sign in with a passkey."),
+        "{page}"
+    );
+    assert!(page.contains("Your account has no password"), "{page}");
+    assert!(!page.contains("Remove my password"), "{page}");
+    assert_eq!(ada_now(&f).await.password_hash, None);
+    assert!(
+        !signs_in(&f, PASSWORD).await,
+        "the old password signs nobody in"
+    );
+    assert!(!signs_in(&f, "").await);
+    let kinds = audit_kinds(&f).await;
+    assert!(kinds.contains(&AuditKind::PasswordRemoved), "{kinds:?}");
+
+    // This browser goes on in a new session; the last passkey stays, and is not offered.
+    let csrf = account_csrf(&f, &session).await;
+    let act = |action: &'static str, extra: Vec<(&'static str, String)>| {
+        let (f, session, csrf) = (&f, session.clone(), csrf.clone());
+        async move {
+            let mut fields = vec![("csrf", csrf), ("action", action.to_owned())];
+            fields.extend(extra);
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(f, "/account", &session, &fields).await
+        }
+    };
+    let page = body_text(send(&f, get_with(&session, "/account")).await).await;
+    assert!(!page.contains("name=\"credential_id\""), "{page}");
+    let r = act("remove_passkey", vec![("credential_id", "AAEC".to_owned())]).await;
+    assert!(
+        body_text(r)
+            .await
+            .contains("This passkey is how you sign in")
+    );
+    assert_eq!(f.state.store.passkeys(&ada.id).await.unwrap().len(), 1);
+
+    // A password again, without a current one; then the passkey may go.
+    let r = act("set_password", new_password(FIRST)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let session = with_cookies_of(&session, &r);
+    assert!(body_text(r).await.contains("Your password is changed"));
+    assert!(signs_in(&f, FIRST).await);
+    let csrf = account_csrf(&f, &session).await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "remove_passkey"),
+        ("credential_id", "AAEC"),
+    ];
+    let r = post(&f, "/account", &session, &fields).await;
+    assert!(body_text(r).await.contains("The passkey is removed"));
+}
+
+async fn ada_now(f: &Fixture) -> gatehouse::model::User {
+    user(&*f.state.store, "ada").await
+}
+
+async fn audit_kinds(f: &Fixture) -> Vec<AuditKind> {
+    let latest = f.state.store.audit_latest(20).await.unwrap();
+    latest.into_iter().map(|e| e.record.kind).collect()
+}
+
+/// Where passkeys cannot work (an IP-address issuer), the password is not taken away.
+async fn an_ip_address_issuer_keeps_the_password(db: Database) {
+    let f = fixture_on(db).await;
+    let session = account_session(&f, "ada").await;
+    let ada = ada(&f).await;
+    f.state
+        .store
+        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .await
+        .unwrap();
+    let csrf = account_csrf(&f, &session).await;
+    let fields = [("csrf", csrf.as_str()), ("action", "remove_password")];
+    let r = post(&f, "/account", &session, &fields).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(ada_now(&f).await.password_hash.is_some());
+}
+
+/// A GET of `uri` with `cookies`.
+fn get_with(cookies: &str, uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::COOKIE, cookies)
+        .body(Body::empty())
+        .unwrap()
+}
+
 /// Sets the client's authentication policy.
 async fn require(f: &Fixture, client_id: &str, policy: gatehouse::model::AuthPolicy) {
     let mut c = f.state.store.client(client_id).await.unwrap().unwrap();
@@ -623,4 +798,6 @@ on_both_backends!(();
     a_burst_of_sign_in_challenges_from_one_address_is_held_back,
     registration_is_for_a_recent_sign_in_of_the_sessions_own_person,
     an_ip_address_issuer_offers_no_passkeys,
+    a_person_with_a_passkey_may_do_without_a_password,
+    an_ip_address_issuer_keeps_the_password,
 );

@@ -208,7 +208,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         username: "ada".into(),
         email: "ada@example.com".into(),
         name: None,
-        password_hash: "x".into(),
+        password_hash: Some("x".into()),
         disabled: false,
         created_at: T0,
         email_verified: false,

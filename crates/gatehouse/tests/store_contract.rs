@@ -22,8 +22,8 @@ use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolic
 use gatehouse::model::{
     AuditKind, AuditRecord, AuthorizationCode, ClaimOwner, ClaimsChange, Client, ClientToken,
     CodeRequest, CustomClaims, EmailPurpose, EmailToken, EndedFrom, Factors, GrantType, Mail,
-    NewTokens, NoticeKind, OneTime, OneTimeKind, QueuedMail, Redeemed, Revocation, Rotated,
-    Session, TokenKind, TotpFactor, UsedBefore, User, UserChange, UserEdit, UserSearch,
+    NewTokens, NoticeKind, OneTime, OneTimeKind, PasskeyRemoval, QueuedMail, Redeemed, Revocation,
+    Rotated, Session, TokenKind, TotpFactor, UsedBefore, User, UserChange, UserEdit, UserSearch,
 };
 use gatehouse::oidc::backchannel::Settlement;
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
@@ -53,7 +53,9 @@ fn user(name: &str) -> User {
         username: name.into(),
         email: format!("{name}@example.com"),
         name: None,
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+        password_hash: Some(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+        ),
         disabled: false,
         created_at: NOW,
         email_verified: false,
@@ -649,8 +651,8 @@ async fn a_users_edits_are_made_together_or_not_at_all(db: Database) {
     assert_eq!(out.sessions, 1);
     let changed = s.user_by_username("alice").await.unwrap().unwrap();
     assert_eq!(
-        (changed.password_hash.as_str(), changed.disabled),
-        ("new", true)
+        (changed.password_hash.as_deref(), changed.disabled),
+        (Some("new"), true)
     );
     let written = s.audit_latest(10).await.unwrap();
     let kinds: Vec<_> = written.iter().map(|e| e.record.kind).collect();
@@ -1469,7 +1471,7 @@ async fn disabling_or_a_new_password_ends_sessions_and_revokes_tokens_for_good(d
             .is_none()
     );
     let dave = common::user(s, "dave").await;
-    assert_eq!(dave.password_hash, "$argon2id$new");
+    assert_eq!(dave.password_hash.as_deref(), Some("$argon2id$new"));
 
     for result in [
         s.update_user("nobody", UserChange::Disable, NOW, None)
@@ -2244,6 +2246,150 @@ async fn second_factors_are_spent_once_and_enrolled_once(db: Database) {
     assert!(f.store.totp_factor(&ada.id).await.unwrap().is_none());
 }
 
+fn passkey_of(user: &User, id: &str) -> gatehouse::model::StoredPasskey {
+    gatehouse::model::StoredPasskey {
+        credential_id: id.into(),
+        user_id: user.id.clone(),
+        name: "Phone".into(),
+        data: "{}".into(),
+        created_at: NOW,
+        last_used_at: None,
+    }
+}
+
+/// A person with a passkey may go without a password, which signs them out everywhere, with
+/// its record and its notice; the last passkey of someone without a password stays; and a
+/// password and the last passkey removed at once never both go.
+async fn a_person_keeps_a_way_in(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let ada = user("ada");
+    s.create_user(ada.clone()).await.unwrap();
+    let removed =
+        || AuditRecord::new(NOW, AuditKind::PasswordRemoved, "user:ada").subject(Some("ada"));
+    let gone = || AuditRecord::new(NOW, AuditKind::PasskeyRemoved, "user:ada").subject(Some("ada"));
+    // Without a passkey the password stays.
+    assert_eq!(
+        s.remove_password(&ada.id, NOW, removed()).await.unwrap(),
+        None
+    );
+    assert!(common::user(s, "ada").await.password_hash.is_some());
+
+    s.add_passkey(
+        passkey_of(&ada, "k1"),
+        AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test"),
+    )
+    .await
+    .unwrap();
+    session(s, &ada, "laptop", NOW + 3600).await;
+    let out = s
+        .remove_password(&ada.id, NOW, removed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.sessions, 1, "whoever knew the password is signed out");
+    assert_eq!(common::user(s, "ada").await.password_hash, None);
+    let written = s.audit_latest(1).await.unwrap().remove(0).record;
+    assert_eq!(
+        (written.kind, written.detail.as_deref()),
+        (
+            AuditKind::PasswordRemoved,
+            Some("sessions ended: 1, token families revoked: 0")
+        )
+    );
+    let told = s.claim_notices(NOW + 1, 100).await.unwrap();
+    let kinds: Vec<_> = told.iter().map(|q| q.notice.kind).collect();
+    assert!(kinds.contains(&NoticeKind::PasswordRemoved), "{kinds:?}");
+    // Nothing left to remove, and the last passkey stays.
+    assert_eq!(
+        s.remove_password(&ada.id, NOW, removed()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.remove_passkey(&ada.id, "k1", gone()).await.unwrap(),
+        PasskeyRemoval::LastWayIn
+    );
+    assert_eq!(s.passkeys(&ada.id).await.unwrap().len(), 1);
+    assert_eq!(
+        s.audit_latest(1).await.unwrap()[0].record.kind,
+        AuditKind::PasswordRemoved
+    );
+    // With a second one, either may go, but not both.
+    s.add_passkey(
+        passkey_of(&ada, "k2"),
+        AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.remove_passkey(&ada.id, "k1", gone()).await.unwrap(),
+        PasskeyRemoval::Removed
+    );
+    assert_eq!(
+        s.remove_passkey(&ada.id, "k2", gone()).await.unwrap(),
+        PasskeyRemoval::LastWayIn
+    );
+    // A new password makes the last passkey removable again.
+    s.update_user(
+        "ada",
+        UserChange::SetPassword("$argon2id$again".into()),
+        NOW,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.remove_passkey(&ada.id, "k2", gone()).await.unwrap(),
+        PasskeyRemoval::Removed
+    );
+
+    // People whose password and only passkey are removed at once: one of the two goes.
+    let mut people = Vec::new();
+    for i in 0..16 {
+        let person = user(&format!("p{i}"));
+        s.create_user(person.clone()).await.unwrap();
+        s.add_passkey(
+            passkey_of(&person, &format!("p{i}-key")),
+            AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test"),
+        )
+        .await
+        .unwrap();
+        people.push(person);
+    }
+    let mut burst = tokio::task::JoinSet::new();
+    for person in &people {
+        let (store, id) = (Arc::clone(&f.store), person.id.clone());
+        burst.spawn(async move {
+            let record = AuditRecord::new(NOW, AuditKind::PasswordRemoved, "test");
+            let removed = store.remove_password(&id, NOW, record).await.unwrap();
+            (id, "password", removed.is_some())
+        });
+        let (store, id, key) = (
+            Arc::clone(&f.store),
+            person.id.clone(),
+            format!("{}-key", person.username),
+        );
+        burst.spawn(async move {
+            let record = AuditRecord::new(NOW, AuditKind::PasskeyRemoved, "test");
+            let removed = store.remove_passkey(&id, &key, record).await.unwrap();
+            (id, "passkey", removed == PasskeyRemoval::Removed)
+        });
+    }
+    let outcomes = burst.join_all().await;
+    for person in &people {
+        let theirs: Vec<_> = outcomes.iter().filter(|o| o.0 == person.id).collect();
+        let gone = theirs.iter().filter(|o| o.2).count();
+        assert_eq!(gone, 1, "{}: {theirs:?}", person.username);
+        let now = common::user(s, &person.username).await;
+        let keys = s.passkeys(&person.id).await.unwrap().len();
+        assert!(
+            now.password_hash.is_some() || keys > 0,
+            "{} has no way in",
+            person.username
+        );
+    }
+}
+
 /// A credential id belongs to one account; only its owner removes it; a challenge is taken
 /// once, and not after it expires or as another ceremony.
 async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Database) {
@@ -2287,19 +2433,21 @@ async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Databa
         (used.data.as_str(), used.last_used_at),
         ("{\"n\":1}", Some(NOW + 5))
     );
-    assert!(
-        !f.store
+    assert_eq!(
+        f.store
             .remove_passkey(&bob.id, "c1", record())
             .await
             .unwrap(),
+        PasskeyRemoval::NotFound,
         "not bob's"
     );
     assert_eq!(f.store.passkeys(&ada.id).await.unwrap().len(), 1);
-    assert!(
+    assert_eq!(
         f.store
             .remove_passkey(&ada.id, "c1", record())
             .await
-            .unwrap()
+            .unwrap(),
+        PasskeyRemoval::Removed
     );
     assert!(f.store.passkeys(&ada.id).await.unwrap().is_empty());
 
@@ -2672,6 +2820,7 @@ async fn an_email_link_is_used_once_and_decided_where_it_is_taken(db: Database) 
             .unwrap()
             .unwrap()
             .password_hash
+            .unwrap_or_default()
     };
 
     session(s, &alice, "s", NOW + 3600).await;
@@ -2739,7 +2888,7 @@ async fn an_email_link_is_used_once_and_decided_where_it_is_taken(db: Database) 
         .await,
         Err(Refused::NoAccount)
     );
-    assert_eq!(password("carol").await, carol.password_hash);
+    assert_eq!(Some(password("carol").await), carol.password_hash);
 
     // A link is used only as what it was sent for.
     let invite = link(s, &dave, "welcome", EmailPurpose::Invite).await;
@@ -2765,7 +2914,7 @@ async fn an_email_link_is_used_once_and_decided_where_it_is_taken(db: Database) 
         Ok("dave".to_owned())
     );
     let dave_now = s.user_by_username("dave").await.unwrap().unwrap();
-    assert_eq!(dave_now.password_hash, "first");
+    assert_eq!(dave_now.password_hash.as_deref(), Some("first"));
     assert!(
         dave_now.email_verified,
         "the invitation confirmed the address"
@@ -2950,6 +3099,7 @@ on_both_backends!(();
     a_new_session_replaces_the_browsers_old_one_with_its_record,
     attempts_racing_a_success_are_all_decided,
     passkeys_belong_to_one_account_and_challenges_are_taken_once,
+    a_person_keeps_a_way_in,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,
     client_tokens_are_introspected_and_revoked_by_their_client_only,

@@ -221,7 +221,7 @@ impl<'a> Admin<'a> {
             username,
             email: new.email,
             name: profile::given(new.name),
-            password_hash,
+            password_hash: Some(password_hash),
             disabled: false,
             created_at: self.now,
             email_verified: new.email_verified,

@@ -26,6 +26,8 @@ pub struct UserView {
     /// An https URL of a picture of the person.
     pub picture: Option<String>,
     pub disabled: bool,
+    /// Whether the person has a password; without one they sign in with a passkey.
+    pub has_password: bool,
     /// Unix time.
     pub created_at: i64,
     /// Unix time the profile last changed (the `updated_at` claim).
@@ -45,6 +47,7 @@ impl From<User> for UserView {
             locale: u.profile.locale,
             picture: u.profile.picture,
             disabled: u.disabled,
+            has_password: u.password_hash.is_some(),
             created_at: u.created_at,
             updated_at: u.profile.updated_at.unwrap_or(u.created_at),
         }

@@ -1,6 +1,6 @@
 //! Accounts: usernames, password hashing and strength, second factors (authenticator apps,
-//! recovery codes), passkeys and the policy that asks for them, login sessions, form tokens and
-//! brute-force protection.
+//! recovery codes), passkeys and the policy that asks for them, which of them a person may
+//! take away, login sessions, form tokens and brute-force protection.
 
 pub mod browsers;
 pub mod email_links;
@@ -14,3 +14,4 @@ pub mod session;
 pub mod throttle;
 pub mod totp;
 pub mod username;
+pub mod ways_in;

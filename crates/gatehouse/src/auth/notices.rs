@@ -20,6 +20,7 @@ pub const NOTICE_TTL: i64 = 24 * 3600;
 pub fn kind_for(kind: AuditKind) -> Option<NoticeKind> {
     Some(match kind {
         AuditKind::PasswordChanged => NoticeKind::PasswordChanged,
+        AuditKind::PasswordRemoved => NoticeKind::PasswordRemoved,
         AuditKind::PasswordReset => NoticeKind::PasswordReset,
         AuditKind::PasswordSet => NoticeKind::PasswordSet,
         AuditKind::TotpEnrolled => NoticeKind::TotpAdded,
@@ -150,6 +151,7 @@ mod tests {
     fn what_lets_someone_in_or_takes_a_way_in_away_is_told() {
         let told = [
             (AuditKind::PasswordChanged, NoticeKind::PasswordChanged),
+            (AuditKind::PasswordRemoved, NoticeKind::PasswordRemoved),
             (AuditKind::PasswordReset, NoticeKind::PasswordReset),
             (AuditKind::PasswordSet, NoticeKind::PasswordSet),
             (AuditKind::TotpEnrolled, NoticeKind::TotpAdded),

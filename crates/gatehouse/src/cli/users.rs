@@ -93,8 +93,8 @@ pub enum UserCommand {
         /// The user, by username
         username: String,
     },
-    /// Show a user's second factors: their authenticator app and how many recovery codes are
-    /// left (never a secret)
+    /// Show whether a user has a password, and their second factors: their authenticator app,
+    /// how many recovery codes are left and their passkeys (never a secret)
     Factors {
         /// The user, by username
         username: String,
@@ -319,7 +319,12 @@ pub(super) async fn user(
             );
         }
         UserCommand::Factors { username } => {
+            let user = admin.user(&username).await?;
             let f = admin.factors(&username).await?;
+            match user.password_hash {
+                Some(_) => println!("password: set"),
+                None => println!("password: none (signs in with a passkey)"),
+            }
             match f.totp_enrolled_at {
                 Some(at) => println!("authenticator app: enrolled {}", rfc3339(at)),
                 None => println!("authenticator app: none"),
@@ -346,6 +351,12 @@ pub(super) async fn user(
                 had.recovery_codes_left,
                 had.passkeys.len()
             );
+            if admin.user(&username).await?.password_hash.is_none() {
+                println!(
+                    "{username} has no password, so cannot sign in now: give them one with \
+                     `user set-password {username}`, or they reset it by mail"
+                );
+            }
         }
         UserCommand::Consents { username, revoke } => match revoke {
             Some(client_id) => {

@@ -27,15 +27,17 @@ use super::authorize::{
 };
 use super::error::store_error;
 use super::pages::Section;
+use super::pages::catalogue::AccountText;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::admin;
 use crate::auth::forms::{self, Purpose};
 use crate::auth::passwords::{self, PasswordError};
 use crate::auth::{recovery, totp};
+use crate::clock::UnixTime;
 use crate::model::{
-    AuditKind, AuditRecord, AuthPolicy, EmailPurpose, EndedFrom, PasskeyView, Session, TotpFactor,
-    User, UserChange, UserEdit,
+    AuditKind, AuditRecord, AuthPolicy, EmailPurpose, EndedFrom, PasskeyRemoval, PasskeyView,
+    Session, TotpFactor, User, UserChange, UserEdit,
 };
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
@@ -307,11 +309,21 @@ pub(super) async fn act(
                 )
                 .await;
             let notice = match removed {
-                Ok(true) => t.passkey.removed,
-                Ok(false) => t.passkey.no_such_passkey,
+                Ok(PasskeyRemoval::Removed) => t.passkey.removed,
+                Ok(PasskeyRemoval::NotFound) => t.passkey.no_such_passkey,
+                Ok(PasskeyRemoval::LastWayIn) => t.passkey.last_way_in,
                 Err(e) => return failed(&state, store_error(e)),
             };
             show(&state, jar, &session, &user, Shown::notice(notice)).await
+        }
+        // Where passkeys work: on an IP-address issuer none signs in, so the password stays.
+        "remove_password" if state.passkeys().is_ok() => {
+            remove_password(&state, jar, &session, &user, record).await
+        }
+        // A first password needs no current one; a person who has one changes it with it
+        // ("change_password"), so a recent session alone never replaces it.
+        "set_password" if user.password_hash.is_none() => {
+            set_password(&state, jar, &session, &user, &form, record).await
         }
         "new_codes" if factors.has_app() => {
             let codes = recovery::generate();
@@ -526,13 +538,46 @@ async fn change_password(
     if form.new_password == form.current_password {
         return refuse(t.password_same.to_owned()).await;
     }
+    store_password(state, jar, session, user, form, record).await
+}
+
+/// A first password, for a person who signs in with a passkey: after a recent sign-in, as
+/// adding a passkey is. What follows is what a new password does.
+async fn set_password(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    form: &AccountForm,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    if form.new_password != form.repeat_password {
+        let shown = Shown::error(Section::Password, state.look.text.account.passwords_differ);
+        return show(state, jar, session, user, shown).await;
+    }
+    store_password(state, jar, session, user, form, record).await
+}
+
+/// Hashes and stores the form's new password, ending every session and token family of the
+/// person, and goes on in this browser in a new session.
+async fn store_password(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    form: &AccountForm,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
     let hash = match new_password_hash(state, user, &form.new_password).await {
         Ok(h) => h,
-        Err(NewPassword::Refused(why)) => return refuse(why).await,
+        Err(NewPassword::Refused(why)) => {
+            let shown = Shown::error(Section::Password, &why);
+            return show(state, jar, session, user, shown).await;
+        }
         Err(NewPassword::Failed(e)) => return failed(state, e),
     };
     let now = state.now();
-    let change = UserChange::SetPassword(hash);
+    let change = UserChange::SetPassword(hash.clone());
     let audit = Some(record(AuditKind::PasswordChanged));
     let out = match state
         .store
@@ -542,14 +587,66 @@ async fn change_password(
         Ok(out) => out,
         Err(e) => return failed(state, store_error(e)),
     };
-    // The same browser goes on, in a new session: where it was signed in from stays.
+    // Shown as stored now.
+    let user = User {
+        password_hash: Some(hash),
+        ..user.clone()
+    };
+    go_on_renewed(state, jar, session, &user, now, |t| {
+        (t.password_changed)(out.sessions.saturating_sub(1))
+    })
+    .await
+}
+
+/// Takes the person's password away, once they have a passkey to sign in with (the store
+/// judges that, `auth::ways_in`): whoever knew it is signed out, as a new password does.
+async fn remove_password(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    let now = state.now();
+    let removed = state
+        .store
+        .remove_password(&user.id, now, record(AuditKind::PasswordRemoved))
+        .await;
+    let out = match removed {
+        Ok(Some(out)) => out,
+        Ok(None) => {
+            let notice = state.look.text.account.password_kept;
+            return show(state, jar, session, user, Shown::notice(notice)).await;
+        }
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let user = User {
+        password_hash: None,
+        ..user.clone()
+    };
+    go_on_renewed(state, jar, session, &user, now, |t| {
+        (t.password_removed)(out.sessions.saturating_sub(1))
+    })
+    .await
+}
+
+/// After a change that ended every session of the person: the same browser goes on, in a new
+/// session (where it was signed in from stays), and the page says `notice`.
+async fn go_on_renewed(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    now: UnixTime,
+    notice: impl FnOnce(&AccountText) -> String,
+) -> Response {
     let origin = signin::Origin::of_session(session);
     let renewed = signin::open_session(state, jar, user, session.amr, now, origin, None).await;
     let (jar, renewed) = match renewed {
         Ok(s) => s,
         Err(e) => return failed(state, e),
     };
-    let notice = (t.password_changed)(out.sessions.saturating_sub(1));
+    let notice = notice(&state.look.text.account);
     show(state, jar, &renewed, user, Shown::notice(&notice)).await
 }
 

@@ -321,9 +321,10 @@ pub(super) async fn check_password(
         Ok(u) => u.filter(|u| !u.disabled),
         Err(e) => return Err(SignInRefused::Failed(store_error(e))),
     };
-    // Verify even when there is no such user (against a dummy hash): the answer and its timing
-    // must not tell whether a username exists.
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // Verify even when there is no such user, or they have no password (against a dummy hash):
+    // the answer and its timing must not tell whether a username exists, nor how its person
+    // signs in.
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verified = state.passwords.verify(password, stored).await;
     let audit = |kind: AuditKind, actor: String| {
         let record = AuditRecord::new(now, kind, actor)

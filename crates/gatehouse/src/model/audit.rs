@@ -29,6 +29,9 @@ named! {
         RecoveryCodesRegenerated = "account.recovery_codes_regenerated",
         /// A person changed their own password (their other sessions are signed out).
         PasswordChanged = "account.password_changed",
+        /// A person removed their password, to sign in with a passkey from then on (their
+        /// other sessions are signed out).
+        PasswordRemoved = "account.password_removed",
         /// A person changed their own name or email address.
         ProfileChanged = "account.profile_changed",
         /// A person signed out one or all of their other sessions.
@@ -118,6 +121,7 @@ impl AuditKind {
         AuditKind::PasskeyRemoved,
         AuditKind::RecoveryCodesRegenerated,
         AuditKind::PasswordChanged,
+        AuditKind::PasswordRemoved,
         AuditKind::ProfileChanged,
         AuditKind::SessionsEnded,
         AuditKind::ConsentWithdrawn,

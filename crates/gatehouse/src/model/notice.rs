@@ -7,6 +7,8 @@ named! {
     pub enum NoticeKind ("security notice") {
         /// They changed their password on their account page.
         PasswordChanged = "password_changed",
+        /// They removed their password on their account page: they sign in with a passkey.
+        PasswordRemoved = "password_removed",
         /// Their password was changed with a reset link mailed to them.
         PasswordReset = "password_reset",
         /// An administrator set their password.

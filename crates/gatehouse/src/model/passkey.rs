@@ -18,6 +18,16 @@ pub struct StoredPasskey {
     pub last_used_at: Option<UnixTime>,
 }
 
+/// What asking to remove one of a person's passkeys did (`Passkeys::remove_passkey`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyRemoval {
+    Removed,
+    /// The person has no passkey with that id (another person's is never removed).
+    NotFound,
+    /// It is their last passkey and they have no password: it stays (`auth::ways_in`).
+    LastWayIn,
+}
+
 /// A passkey as its owner or an administrator sees it (no key material).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PasskeyView {

@@ -11,9 +11,10 @@ pub struct User {
     pub username: String,
     pub email: String,
     pub name: Option<String>,
-    /// An argon2id PHC string.
+    /// An argon2id PHC string; `None` for a person who signs in with a passkey alone
+    /// (`auth::ways_in`).
     #[serde(skip_serializing)]
-    pub password_hash: String,
+    pub password_hash: Option<String>,
     pub disabled: bool,
     pub created_at: UnixTime,
     /// Whether the address is known to be the person's (the `email_verified` claim): set by an
@@ -24,14 +25,14 @@ pub struct User {
 
 #[cfg(test)]
 impl User {
-    /// A person for unit tests: alice, enabled, with no password hash.
+    /// A person for unit tests: alice, enabled, with no password.
     pub(crate) fn example() -> User {
         User {
             id: "u1".into(),
             username: "alice".into(),
             email: "alice@example.com".into(),
             name: None,
-            password_hash: String::new(),
+            password_hash: None,
             disabled: false,
             created_at: 0,
             email_verified: false,

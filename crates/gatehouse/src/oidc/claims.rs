@@ -424,7 +424,7 @@ mod tests {
             username: "ada".into(),
             email: "ada@example.com".into(),
             name: Some("Ada Lovelace".into()),
-            password_hash: "x".into(),
+            password_hash: Some("x".into()),
             disabled: false,
             created_at: 7,
             email_verified: true,

@@ -3,13 +3,19 @@
 //! once and cached, never formatted per request. The row mappers (`sqlite/rows.rs`,
 //! `postgres/rows.rs`) read the columns in this order.
 
-/// A user's columns, from `user_account u`; [`USER_FIELDS`] of them.
+/// A user's columns, from `user_account u`; [`USER_FIELDS`] of them. `password_hash` has been
+/// `NOT NULL` since the first schema, so a person without a password (`auth::ways_in`) keeps
+/// the empty string there ([`NO_PASSWORD`]), read as `NULL`.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.email, u.name, u.password_hash, u.disabled, u.created_at, \
+        "u.id, u.username, u.email, u.name, NULLIF(u.password_hash, ''), u.disabled, u.created_at, \
          u.email_verified, u.given_name, u.family_name, u.locale, u.picture, u.updated_at"
     };
 }
+
+/// What `user_account.password_hash` holds for a person without a password: no PHC string
+/// is empty, so none verifies against it.
+pub(crate) const NO_PASSWORD: &str = "";
 
 /// A session's columns, from `session s`.
 macro_rules! session_columns {

@@ -22,9 +22,10 @@ use crate::model::{
     AccessGrant, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode, Challenge,
     ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientToken, CodeRequest,
     Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose, EmailToken, EndedFrom,
-    Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named, NewTokens, OneTime, Polled,
-    QueuedMail, QueuedNotice, Redeemed, Retirement, Revocation, Rotated, Session, SigningKey,
-    StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named, NewTokens, OneTime,
+    PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed, Retirement, Revocation, Rotated,
+    Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange,
+    UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -683,14 +684,29 @@ pub trait Passkeys: Send + Sync {
         data: String,
         now: UnixTime,
     ) -> StoreResult<bool>;
-    /// Removes the user's passkey and writes `audit`, in one transaction. `false`, with nothing
-    /// changed, when the user has no passkey with that id (another person's is never removed).
+    /// Removes the user's passkey and writes `audit`, in one transaction, unless it is the last
+    /// way in of someone without a password (`auth::ways_in::may_remove`, judged over what
+    /// the transaction reads: of two removals at once, the second sees the first). Nothing
+    /// changes when the user has no passkey with that id (another person's is never removed),
+    /// nor for their last way in.
     async fn remove_passkey(
         &self,
         user_id: &str,
         credential_id: &str,
         audit: AuditRecord,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<PasskeyRemoval>;
+    /// Takes the user's password away, so that they sign in with a passkey from then on, if
+    /// they have one (`auth::ways_in::may_remove`, judged as for `remove_passkey`): in one
+    /// transaction, with the end of every session and token family of theirs, as a new
+    /// password ends them (whoever knew the password is out), then `audit`, its detail ending
+    /// with what was ended. `None`, with nothing changed, when they have no password or no
+    /// passkey.
+    async fn remove_password(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Option<LoggedOut>>;
     /// Keeps a ceremony's state until its expiry.
     async fn create_challenge(&self, challenge: Challenge) -> StoreResult<()>;
     /// Takes the challenge of `kind` with this id hash: it is deleted in the same statement, so

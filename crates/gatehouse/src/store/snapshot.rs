@@ -162,6 +162,9 @@ pub struct UserRow {
     pub username: String,
     pub email: String,
     pub name: Option<String>,
+    /// An argon2id PHC string, or empty for a person without a password (who signs in with a
+    /// passkey): a string in every version, so a release before passkey-only accounts imports
+    /// such a person as one no password verifies for.
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: UnixTime,
@@ -281,7 +284,7 @@ impl From<User> for UserRow {
             username: u.username,
             email: u.email,
             name: u.name,
-            password_hash: u.password_hash,
+            password_hash: u.password_hash.unwrap_or_default(),
             disabled: u.disabled,
             created_at: u.created_at,
             email_verified: u.email_verified,
@@ -297,7 +300,7 @@ impl From<UserRow> for User {
             username: u.username,
             email: u.email,
             name: u.name,
-            password_hash: u.password_hash,
+            password_hash: Some(u.password_hash).filter(|h| !h.is_empty()),
             disabled: u.disabled,
             created_at: u.created_at,
             email_verified: u.email_verified,

@@ -179,7 +179,7 @@ pub async fn add_user(store: &dyn Store, username: &str) -> User {
         username: username.into(),
         email: format!("{username}@example.com"),
         name: Some(format!("{username} Example")),
-        password_hash: hash,
+        password_hash: Some(hash),
         disabled: false,
         created_at: SystemClock.now(),
         email_verified: false,

@@ -5,6 +5,7 @@ use maud::{Markup, html};
 
 use super::signin::new_passkey_fields;
 use super::{Look, Width, alert, browser_words, day, moment, notice, page, passkey_script};
+use crate::auth::ways_in::{self, Removal, WaysIn};
 use crate::model::{Amr, AuditEvent, Consent, CustomClaims, Factors, PasskeyView, Session, User};
 
 /// What the account page shows.
@@ -187,19 +188,51 @@ fn language_section(look: &Look, v: &AccountView<'_>) -> Markup {
 
 fn password_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Markup {
     let t = &look.text.account;
+    // For password managers: whose password this is.
+    let username = html! {
+        input type="text" name="username" autocomplete="username" value=(v.user.username)
+            hidden;
+    };
+    if v.user.password_hash.is_none() {
+        return html! {
+            p { (t.no_password) }
+            (alert(error))
+            @if v.recent {
+                (form(v, "set_password", html! {
+                    (username)
+                    (new_password_fields(look, false))
+                    button type="submit" class="secondary" { (t.set_password) }
+                }))
+            } @else {
+                (sign_in_again(look, v))
+            }
+        };
+    }
     html! {
         (alert(error))
         (form(v, "change_password", html! {
-            // For password managers: whose password this is.
-            input type="text" name="username" autocomplete="username" value=(v.user.username)
-                hidden;
+            (username)
             label for="current-password" { (t.current_password) }
             input #current-password name="current_password" type="password"
                 autocomplete="current-password" required;
             (new_password_fields(look, false))
             button type="submit" { (t.change_password) }
         }))
+        @if v.recent && may_remove(v, Removal::Password) {
+            p.muted { (t.remove_password_what) }
+            (button(v, "remove_password", t.remove_password, true))
+        }
     }
+}
+
+/// Whether the page offers to take `removal` away: where the person keeps a way in
+/// (`auth::ways_in`, which the store judges again).
+fn may_remove(v: &AccountView<'_>, removal: Removal) -> bool {
+    let ways = WaysIn {
+        password: v.user.password_hash.is_some(),
+        passkeys: v.passkeys.map_or(0, <[PasskeyView]>::len),
+    };
+    ways_in::may_remove(ways, removal)
 }
 
 fn two_step_section(look: &Look, v: &AccountView<'_>) -> Markup {
@@ -209,6 +242,9 @@ fn two_step_section(look: &Look, v: &AccountView<'_>) -> Markup {
         Some(at) => html! {
             p { strong { (t.two_step_on) } " " ((t.two_step_on_since)(&day(at))) }
             p { ((t.recovery_codes_left)(v.factors.recovery_codes_left)) }
+        },
+        None if v.user.password_hash.is_none() => html! {
+            p { strong { (t.no_app) } " " (t.no_password) }
         },
         None if has_passkeys => html! {
             p { strong { (t.no_app) } " " (t.no_app_passkey) }
@@ -256,7 +292,7 @@ fn passkey_section(look: &Look, v: &AccountView<'_>, keys: &[PasskeyView]) -> Ma
                             }
                         }
                         td {
-                            @if v.recent {
+                            @if v.recent && may_remove(v, Removal::Passkey) {
                                 (form(v, "remove_passkey", html! {
                                     input type="hidden" name="credential_id"
                                         value=(k.credential_id);

@@ -224,6 +224,8 @@ pub(in crate::http) struct PasskeyText {
     pub added: fn(&str) -> String,
     pub removed: &'static str,
     pub no_such_passkey: &'static str,
+    /// A person without a password asked to remove their last passkey.
+    pub last_way_in: &'static str,
     pub script_cancelled: &'static str,
     pub script_duplicate: &'static str,
     pub script_failed: &'static str,
@@ -383,6 +385,16 @@ pub(in crate::http) struct AccountText {
     pub weakness: fn(&Weakness) -> String,
     pub password_same: &'static str,
     pub password_changed: fn(usize) -> String,
+    /// A person without a password: they sign in with a passkey.
+    pub no_password: &'static str,
+    pub set_password: &'static str,
+    /// What removing the password does, offered to a person who has a passkey.
+    pub remove_password_what: &'static str,
+    pub remove_password: &'static str,
+    /// The password is removed, and this many other sessions signed out.
+    pub password_removed: fn(usize) -> String,
+    /// A person asked to remove their password with no passkey to sign in with instead.
+    pub password_kept: &'static str,
     pub two_step_on: &'static str,
     pub two_step_on_since: fn(&str) -> String,
     pub recovery_codes_left: fn(u32) -> Markup,
@@ -528,6 +540,9 @@ pub(in crate::http) struct ConsoleText {
     pub app: &'static str,
     pub no_app: &'static str,
     pub passkeys: fn(usize) -> String,
+    /// Whether the person has a password: they do, or they sign in with a passkey.
+    pub has_password: &'static str,
+    pub no_password: &'static str,
     pub actions: &'static str,
     pub not_recent: &'static str,
     pub enable: &'static str,
@@ -787,6 +802,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         added: |name| format!("The passkey “{name}” is added: it signs you in from now on."),
         removed: "The passkey is removed: it no longer signs you in.",
         no_such_passkey: "There is no such passkey on your account.",
+        last_way_in: "This passkey is how you sign in, as your account has no password: set a \
+                      password or add another passkey before you remove it.",
         script_cancelled: "No passkey was used. Try again, or sign in with your password.",
         script_duplicate: "This authenticator has a passkey for your account already.",
         script_failed: "The passkey could not be used.",
@@ -970,6 +987,23 @@ pub(in crate::http) static ENGLISH: Text = Text {
             1 => "Your password is changed, and your one other session is signed out.".to_owned(),
             n => format!("Your password is changed, and your {n} other sessions are signed out."),
         },
+        no_password: "Your account has no password: you sign in with a passkey.",
+        set_password: "Set a password",
+        remove_password_what: "With a passkey you can do without a password: nobody can then \
+                               sign in as you with one, and your passkeys are how you sign in. \
+                               Your other sessions are signed out.",
+        remove_password: "Remove my password",
+        password_removed: |others| match others {
+            0 => "Your password is removed: you sign in with a passkey.".to_owned(),
+            1 => "Your password is removed: you sign in with a passkey. Your one other session \
+                  is signed out."
+                .to_owned(),
+            n => format!(
+                "Your password is removed: you sign in with a passkey. Your {n} other sessions \
+                 are signed out."
+            ),
+        },
+        password_kept: "Your password stays: add a passkey first, to sign in with instead.",
         two_step_on: "On.",
         two_step_on_since: |day| {
             format!(
@@ -1120,6 +1154,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
             NoticeKind::PasswordChanged | NoticeKind::PasswordReset | NoticeKind::PasswordSet => {
                 format!("Your {product} password was changed")
             }
+            NoticeKind::PasswordRemoved => format!("Your {product} password was removed"),
             NoticeKind::TotpAdded => format!("An authenticator app was set up for {product}"),
             NoticeKind::TotpReplaced => format!("Your {product} authenticator app was replaced"),
             NoticeKind::TotpRemoved => format!("Your {product} authenticator app was removed"),
@@ -1143,6 +1178,10 @@ pub(in crate::http) static ENGLISH: Text = Text {
                 NoticeKind::PasswordChanged => format!(
                     "the password of your {product} account was changed on your account page. \
                      Your other sessions were signed out."
+                ),
+                NoticeKind::PasswordRemoved => format!(
+                    "the password of your {product} account was removed on your account page: \
+                     you sign in with a passkey from now on. Your other sessions were signed out."
                 ),
                 NoticeKind::PasswordReset => format!(
                     "the password of your {product} account was changed with a reset link sent \
@@ -1252,6 +1291,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
             1 => "1 passkey".to_owned(),
             n => format!("{n} passkeys"),
         },
+        has_password: "Set",
+        no_password: "None: signs in with a passkey",
         actions: "What you can do",
         not_recent: "To change an account, sign in again: your last sign-in was more than 10 \
                      minutes ago.",
@@ -1687,6 +1728,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::DeviceDenied => "Denied a device",
         K::PasswordSet => "Password set by an administrator",
         K::PasswordChanged => "Password changed",
+        K::PasswordRemoved => "Password removed: signs in with a passkey",
         K::ProfileUpdated | K::ProfileChanged => "Profile changed",
         K::EmailSet => "Email address changed",
         K::UserLoggedOut => "Signed out everywhere by an administrator",

@@ -253,6 +253,10 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 }
             }
             tr {
+                td { (look.text.account.password) }
+                td { (if u.password_hash.is_some() { t.has_password } else { t.no_password }) }
+            }
+            tr {
                 td { (look.text.account.two_step) }
                 td {
                     @if v.factors.has_app() { (t.app) } @else { (t.no_app) }

@@ -1,5 +1,6 @@
 //! Users, clients and consents.
 
+use crate::store::columns::NO_PASSWORD;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -98,7 +99,7 @@ pub(super) async fn insert_user<'e, E: sqlx::PgExecutor<'e>>(
     .bind(&u.username)
     .bind(&u.email)
     .bind(&u.name)
-    .bind(&u.password_hash)
+    .bind(u.password_hash.as_deref().unwrap_or(NO_PASSWORD))
     .bind(u.disabled)
     .bind(u.created_at)
     .bind(u.email_verified)

@@ -1,16 +1,21 @@
 //! Passkeys and WebAuthn challenges.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 
 use super::audit::insert_audit;
 use super::rows::user_from;
+use super::sessions::log_out_user;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
+use crate::auth::ways_in::{self, Removal, WaysIn};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Challenge, ChallengeKind, StoredPasskey, User};
-use crate::store::columns::user_columns;
+use crate::model::{
+    AuditRecord, Challenge, ChallengeKind, LoggedOut, PasskeyRemoval, RevokeReason, StoredPasskey,
+    User,
+};
+use crate::store::columns::{NO_PASSWORD, user_columns};
 use crate::store::{Passkeys, StoreResult};
 
 fn passkey_from(r: &PgRow) -> Result<StoredPasskey, sqlx::Error> {
@@ -21,6 +26,26 @@ fn passkey_from(r: &PgRow) -> Result<StoredPasskey, sqlx::Error> {
         data: r.try_get(3)?,
         created_at: r.try_get(4)?,
         last_used_at: r.try_get(5)?,
+    })
+}
+
+/// What the user can sign in with, read in the caller's transaction after locking their
+/// account's row: every change to their ways in takes that lock first, so two at once are
+/// judged one after the other (each would otherwise count the other's passkey as staying).
+async fn ways_in_of(c: &mut PgConnection, user_id: &str) -> Result<WaysIn, sqlx::Error> {
+    let password: Option<bool> =
+        sqlx::query_scalar("SELECT password_hash <> $2 FROM user_account WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .bind(NO_PASSWORD)
+            .fetch_optional(&mut *c)
+            .await?;
+    let passkeys: i64 = sqlx::query_scalar("SELECT count(*) FROM passkey WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(WaysIn {
+        password: password.unwrap_or(false),
+        passkeys: usize::try_from(passkeys).unwrap_or(0),
     })
 }
 
@@ -107,23 +132,61 @@ impl Passkeys for PgStore {
         user_id: &str,
         credential_id: &str,
         audit: AuditRecord,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<PasskeyRemoval> {
         with_retrying_transaction(&self.pool, |c| {
             let (user_id, credential_id, audit) =
                 (user_id.to_owned(), credential_id.to_owned(), audit.clone());
             Box::pin(async move {
-                let removed =
-                    sqlx::query("DELETE FROM passkey WHERE user_id = $1 AND credential_id = $2")
-                        .bind(&user_id)
-                        .bind(&credential_id)
-                        .execute(&mut *c)
-                        .await?
-                        .rows_affected()
-                        == 1;
-                if removed {
-                    insert_audit(&mut *c, &audit).await?;
+                let ways = ways_in_of(&mut *c, &user_id).await?;
+                let theirs = sqlx::query_scalar::<_, i32>(
+                    "SELECT 1 FROM passkey WHERE user_id = $1 AND credential_id = $2",
+                )
+                .bind(&user_id)
+                .bind(&credential_id)
+                .fetch_optional(&mut *c)
+                .await?
+                .is_some();
+                if !theirs {
+                    return Ok(PasskeyRemoval::NotFound);
                 }
-                Ok(removed)
+                if !ways_in::may_remove(ways, Removal::Passkey) {
+                    return Ok(PasskeyRemoval::LastWayIn);
+                }
+                sqlx::query("DELETE FROM passkey WHERE user_id = $1 AND credential_id = $2")
+                    .bind(&user_id)
+                    .bind(&credential_id)
+                    .execute(&mut *c)
+                    .await?;
+                insert_audit(&mut *c, &audit).await?;
+                Ok(PasskeyRemoval::Removed)
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
+    async fn remove_password(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Option<LoggedOut>> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (user_id, audit) = (user_id.to_owned(), audit.clone());
+            Box::pin(async move {
+                let ways = ways_in_of(&mut *c, &user_id).await?;
+                if !ways_in::may_remove(ways, Removal::Password) {
+                    return Ok(None);
+                }
+                sqlx::query("UPDATE user_account SET password_hash = $2 WHERE id = $1")
+                    .bind(&user_id)
+                    .bind(NO_PASSWORD)
+                    .execute(&mut *c)
+                    .await?;
+                let out =
+                    log_out_user(&mut *c, &user_id, now, RevokeReason::PasswordChanged).await?;
+                insert_audit(&mut *c, &audit.ended(&out)).await?;
+                Ok(Some(out))
             })
         })
         .await

@@ -1,5 +1,6 @@
 //! Users, clients and consents.
 
+use crate::store::columns::NO_PASSWORD;
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
@@ -56,7 +57,7 @@ pub(super) fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> 
         u.username,
         u.email,
         u.name,
-        u.password_hash,
+        u.password_hash.as_deref().unwrap_or(NO_PASSWORD),
         u.disabled,
         u.created_at,
         u.email_verified,

@@ -6,9 +6,14 @@ use onewriter::rusqlite::{self, OptionalExtension, Row, params};
 use super::SqliteStore;
 use super::audit::insert_audit;
 use super::rows::user_from;
+use super::sessions::log_out_user;
+use crate::auth::ways_in::{self, Removal, WaysIn};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Challenge, ChallengeKind, StoredPasskey, User};
-use crate::store::columns::user_columns;
+use crate::model::{
+    AuditRecord, Challenge, ChallengeKind, LoggedOut, PasskeyRemoval, RevokeReason, StoredPasskey,
+    User,
+};
+use crate::store::columns::{NO_PASSWORD, user_columns};
 use crate::store::{Passkeys, StoreResult};
 
 const PASSKEY_COLUMNS: &str = "credential_id, user_id, name, data, created_at, last_used_at";
@@ -21,6 +26,23 @@ fn passkey_from(r: &Row<'_>) -> rusqlite::Result<StoredPasskey> {
         data: r.get(3)?,
         created_at: r.get(4)?,
         last_used_at: r.get(5)?,
+    })
+}
+
+/// What the user can sign in with, read in the caller's transaction (the writer's: nothing
+/// else changes it meanwhile).
+fn ways_in_of(tx: &rusqlite::Connection, user_id: &str) -> rusqlite::Result<WaysIn> {
+    let password = tx
+        .prepare_cached("SELECT password_hash != ?2 FROM user_account WHERE id = ?1")?
+        .query_row(params![user_id, NO_PASSWORD], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false);
+    let passkeys: i64 = tx
+        .prepare_cached("SELECT count(*) FROM passkey WHERE user_id = ?1")?
+        .query_row([user_id], |r| r.get(0))?;
+    Ok(WaysIn {
+        password,
+        passkeys: usize::try_from(passkeys).unwrap_or(0),
     })
 }
 
@@ -102,16 +124,42 @@ impl Passkeys for SqliteStore {
         user_id: &str,
         credential_id: &str,
         audit: AuditRecord,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<PasskeyRemoval> {
         let (user_id, credential_id) = (user_id.to_owned(), credential_id.to_owned());
         self.write(move |tx| {
-            let removed = tx
-                .prepare_cached("DELETE FROM passkey WHERE user_id = ?1 AND credential_id = ?2")?
-                .execute(params![user_id, credential_id])?;
-            if removed == 1 {
-                insert_audit(tx, &audit)?;
+            let theirs = tx
+                .prepare_cached("SELECT 1 FROM passkey WHERE user_id = ?1 AND credential_id = ?2")?
+                .exists(params![user_id, credential_id])?;
+            if !theirs {
+                return Ok(PasskeyRemoval::NotFound);
             }
-            Ok(removed == 1)
+            if !ways_in::may_remove(ways_in_of(tx, &user_id)?, Removal::Passkey) {
+                return Ok(PasskeyRemoval::LastWayIn);
+            }
+            tx.prepare_cached("DELETE FROM passkey WHERE user_id = ?1 AND credential_id = ?2")?
+                .execute(params![user_id, credential_id])?;
+            insert_audit(tx, &audit)?;
+            Ok(PasskeyRemoval::Removed)
+        })
+        .await
+    }
+
+    async fn remove_password(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Option<LoggedOut>> {
+        let user_id = user_id.to_owned();
+        self.write(move |tx| {
+            if !ways_in::may_remove(ways_in_of(tx, &user_id)?, Removal::Password) {
+                return Ok(None);
+            }
+            tx.prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
+                .execute(params![user_id, NO_PASSWORD])?;
+            let out = log_out_user(tx, &user_id, now, RevokeReason::PasswordChanged)?;
+            insert_audit(tx, &audit.clone().ended(&out))?;
+            Ok(Some(out))
         })
         .await
     }

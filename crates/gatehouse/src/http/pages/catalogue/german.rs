@@ -82,6 +82,9 @@ pub(in crate::http) static GERMAN: Text = Text {
         added: |name| format!("Der Passkey „{name}“ ist hinzugefügt: Ab jetzt meldet er Sie an."),
         removed: "Der Passkey ist entfernt: Er meldet Sie nicht mehr an.",
         no_such_passkey: "Diesen Passkey gibt es in Ihrem Konto nicht.",
+        last_way_in: "Mit diesem Passkey melden Sie sich an, denn Ihr Konto hat kein Passwort: \
+                      Legen Sie ein Passwort fest oder fügen Sie einen weiteren Passkey hinzu, \
+                      bevor Sie ihn entfernen.",
         script_cancelled: "Es wurde kein Passkey verwendet. Versuchen Sie es erneut, oder melden \
                            Sie sich mit Ihrem Passwort an.",
         script_duplicate: "Dieser Authenticator hat schon einen Passkey für Ihr Konto.",
@@ -294,6 +297,24 @@ pub(in crate::http) static GERMAN: Text = Text {
                 "Ihr Passwort ist geändert, und Ihre {n} anderen Sitzungen sind abgemeldet."
             ),
         },
+        no_password: "Ihr Konto hat kein Passwort: Sie melden sich mit einem Passkey an.",
+        set_password: "Passwort festlegen",
+        remove_password_what: "Mit einem Passkey brauchen Sie kein Passwort: Niemand kann sich \
+                               dann mit einem Passwort als Sie anmelden, und Sie melden sich mit \
+                               Ihren Passkeys an. Ihre anderen Sitzungen werden abgemeldet.",
+        remove_password: "Mein Passwort entfernen",
+        password_removed: |others| match others {
+            0 => "Ihr Passwort ist entfernt: Sie melden sich mit einem Passkey an.".to_owned(),
+            1 => "Ihr Passwort ist entfernt: Sie melden sich mit einem Passkey an. Ihre andere \
+                  Sitzung ist abgemeldet."
+                .to_owned(),
+            n => format!(
+                "Ihr Passwort ist entfernt: Sie melden sich mit einem Passkey an. Ihre {n} \
+                 anderen Sitzungen sind abgemeldet."
+            ),
+        },
+        password_kept: "Ihr Passwort bleibt: Fügen Sie zuerst einen Passkey hinzu, mit dem Sie \
+                        sich stattdessen anmelden.",
         two_step_on: "Eingeschaltet.",
         two_step_on_since: |day| {
             format!(
@@ -461,6 +482,7 @@ pub(in crate::http) static GERMAN: Text = Text {
             NoticeKind::PasswordChanged | NoticeKind::PasswordReset | NoticeKind::PasswordSet => {
                 format!("Ihr Passwort für {product} wurde geändert")
             }
+            NoticeKind::PasswordRemoved => format!("Ihr Passwort für {product} wurde entfernt"),
             NoticeKind::TotpAdded => {
                 format!("Für {product} wurde eine Authenticator-App eingerichtet")
             }
@@ -514,6 +536,8 @@ pub(in crate::http) static GERMAN: Text = Text {
             1 => "1 Passkey".to_owned(),
             n => format!("{n} Passkeys"),
         },
+        has_password: "Festgelegt",
+        no_password: "Keines: Anmeldung mit einem Passkey",
         actions: "Was Sie tun können",
         not_recent: "Um ein Konto zu ändern, melden Sie sich erneut an: Ihre letzte Anmeldung \
                      ist mehr als 10 Minuten her.",
@@ -967,6 +991,11 @@ fn german_notice(f: &NoticeFacts<'_>) -> String {
             "das Passwort Ihres Kontos bei {product} wurde auf Ihrer Kontoseite geändert. Ihre \
              anderen Sitzungen wurden abgemeldet."
         ),
+        NoticeKind::PasswordRemoved => format!(
+            "das Passwort Ihres Kontos bei {product} wurde auf Ihrer Kontoseite entfernt: Sie \
+             melden sich von nun an mit einem Passkey an. Ihre anderen Sitzungen wurden \
+             abgemeldet."
+        ),
         NoticeKind::PasswordReset => format!(
             "das Passwort Ihres Kontos bei {product} wurde mit einem Link geändert, der an diese \
              Adresse geschickt wurde. Alle Ihre Sitzungen wurden abgemeldet."
@@ -1077,6 +1106,7 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::DeviceDenied => "Ein Gerät abgelehnt",
         K::PasswordSet => "Passwort von der Administration festgelegt",
         K::PasswordChanged => "Passwort geändert",
+        K::PasswordRemoved => "Passwort entfernt: Anmeldung mit einem Passkey",
         K::ProfileUpdated | K::ProfileChanged => "Profil geändert",
         K::EmailSet => "E-Mail-Adresse geändert",
         K::UserLoggedOut => "Von der Administration überall abgemeldet",
