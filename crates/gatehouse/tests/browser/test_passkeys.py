@@ -15,6 +15,8 @@ from playwright.sync_api import expect
 from conftest import Watched, screenshot_path
 from test_sign_in import fill_login
 
+NEW_PASSWORD = "plum orbit lantern vivid kettle"
+
 
 @pytest.fixture
 def authenticator(browser_page):
@@ -162,6 +164,46 @@ def test_an_app_that_requires_a_passkey_has_the_person_add_one_then_use_it(
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
     expect(page.locator("#acr")).to_have_text("passkey")
     expect(page.locator("#amr")).to_have_text("hwk user mfa")
+
+
+@pytest.mark.browsers("chromium")
+def test_a_person_does_without_a_password_then_signs_in_to_an_application_with_a_passkey(
+        browser_page, on_localhost, authenticator, vault):
+    page, server = browser_page, on_localhost
+    user = server.add_user()
+    sign_in_with_password(page, server, user)
+    expect(page.get_by_role("button", name="Remove my password")).to_have_count(0)
+    add_passkey(page, "Laptop")
+    page.get_by_role("button", name="Remove my password").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Your password is removed: you sign in with a passkey.")
+    expect(page.locator("main")).to_contain_text("Your account has no password")
+    # Her one way in stays: the page offers no button to remove it.
+    expect(page.get_by_role("button", name="Remove Laptop")).to_have_count(0)
+    assert "password: none (signs in with a passkey)" in server.cli("user", "factors", user)
+    assert "account.password_removed" in server.cli("audit", "tail", "-n", "5")
+
+    # At an application on another origin: the old password is wrong, the passkey signs in.
+    page.context.clear_cookies()
+    page.goto(f"{vault.base}/login")
+    fill_login(page, user)
+    expect(page.get_by_role("alert")).to_contain_text("Wrong username or password")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    expect(page.locator("#amr")).to_have_text("hwk user mfa")
+
+    # A password again, chosen without a current one, after which the passkey may go.
+    page.goto(f"{server.issuer}/account")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set a password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+    page.get_by_role("button", name="Remove Laptop").click()
+    expect(page.get_by_role("status")).to_contain_text("The passkey is removed")
+    page.context.clear_cookies()
+    page.goto(f"{server.issuer}/account")
+    fill_login(page, user, NEW_PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
 
 
 def cannot(page, words):
