@@ -264,6 +264,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(created["username"], "grace");
     assert!(created.get("password_hash").is_none());
+    assert_eq!(created["has_password"], true);
 
     let (_, list) = a
         .checked(Method::GET, "/admin/api/users", "/admin/api/users", None)
@@ -589,6 +590,40 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
+    // A person who did without a password, and an administrator who gives her one back.
+    let passkey = gatehouse::model::StoredPasskey {
+        credential_id: "AAEC".into(),
+        user_id: ada.id.clone(),
+        name: "Phone".into(),
+        data: "{}".into(),
+        created_at: T0,
+        last_used_at: None,
+    };
+    let record = |kind| gatehouse::model::AuditRecord::new(T0, kind, "test");
+    let store = &a.f.state.store;
+    use gatehouse::model::AuditKind::{PasskeyAdded, PasswordRemoved};
+    assert!(
+        store
+            .add_passkey(passkey, record(PasskeyAdded))
+            .await
+            .unwrap()
+    );
+    let out = store
+        .remove_password(&ada.id, T0, record(PasswordRemoved))
+        .await
+        .unwrap();
+    assert!(out.is_some());
+    let one = "/admin/api/users/{username}";
+    let (_, shown) = a
+        .checked(Method::GET, one, "/admin/api/users/ada", None)
+        .await;
+    assert_eq!(shown["has_password"], false, "{shown}");
+    let given = json!({"password": "glacier umbrella quantum tulip"});
+    let (s, shown) = a
+        .checked(Method::PATCH, one, "/admin/api/users/ada", Some(given))
+        .await;
+    assert_eq!((s, &shown["has_password"]), (StatusCode::OK, &json!(true)));
+
     // An account removed is gone: its page, and removing it again, find nobody.
     let one = "/admin/api/users/{username}";
     let (s, _) = a
@@ -629,6 +664,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
             "admin.consent.revoked",
             "admin.user.logged_out",
             "admin.user.factors_reset",
+            "admin.user.password_set",
             "admin.user.removed"
         ]
     );

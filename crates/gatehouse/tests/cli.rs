@@ -1020,6 +1020,41 @@ fn every_command_works_on_postgresql() {
         ok(&gatehouse(url, &["user", "reset-factors", "ada"], None)),
         "ada: no authenticator app, 0 recovery codes and 0 passkeys removed\n"
     );
+    // Ada does without a password; then her passkey is reset, and nothing signs her in.
+    rt.block_on(async {
+        use gatehouse::model::AuditKind::{PasskeyAdded, PasswordRemoved};
+        let store = gatehouse::store::open(url).await.unwrap();
+        let ada = user(&*store, "ada").await;
+        let record = |kind| gatehouse::model::AuditRecord::new(0, kind, "test");
+        let passkey = gatehouse::model::StoredPasskey {
+            credential_id: "AAEC".into(),
+            user_id: ada.id.clone(),
+            name: "Phone".into(),
+            data: "{}".into(),
+            created_at: 0,
+            last_used_at: None,
+        };
+        store
+            .add_passkey(passkey, record(PasskeyAdded))
+            .await
+            .unwrap();
+        let removed = store
+            .remove_password(&ada.id, 0, record(PasswordRemoved))
+            .await;
+        assert!(removed.unwrap().is_some());
+    });
+    let factors = ok(&gatehouse(url, &["user", "factors", "ada"], None));
+    assert!(
+        factors.starts_with("password: none (signs in with a passkey)\n"),
+        "{factors}"
+    );
+    let reset = ok(&gatehouse(url, &["user", "reset-factors", "ada"], None));
+    assert!(
+        reset.contains(
+            "ada has no password, so cannot sign in now: give them one with `user set-password ada`"
+        ),
+        "{reset}"
+    );
     refused(
         &gatehouse(url, &["user", "factors", "nobody"], None),
         "not found",
@@ -1068,6 +1103,9 @@ fn every_command_works_on_postgresql() {
             "admin.key.rotated",
             "admin.key.rotated",
             "admin.user.logged_out",
+            "admin.user.factors_reset",
+            "account.passkey_added",
+            "account.password_removed",
             "admin.user.factors_reset",
             "admin.client.updated",
             "admin.client.removed",

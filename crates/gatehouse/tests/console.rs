@@ -122,6 +122,55 @@ async fn only_administrators_get_in(db: Database) {
     assert!(!account_page(&f, &bob).await.contains("Administration"));
 }
 
+/// A person's page says whether they have a password, and when nothing signs them in.
+async fn a_persons_page_says_how_they_sign_in(db: Database) {
+    use gatehouse::model::AuditKind::{PasskeyAdded, PasswordRemoved};
+    let (f, ada) = with_admin(db).await;
+    let row = |html: &str| {
+        let at = html.find("<td>Password</td><td>").expect("a password row");
+        let rest = &html[at + "<td>Password</td><td>".len()..];
+        rest[..rest.find("</td>").unwrap()].to_owned()
+    };
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert_eq!(row(&html), "Set");
+    let bob = user(&*f.state.store, "bob").await;
+    let record = |kind| AuditRecord::new(common::oneshot::T0, kind, "test");
+    let passkey = gatehouse::model::StoredPasskey {
+        credential_id: "AAEC".into(),
+        user_id: bob.id.clone(),
+        name: "Phone".into(),
+        data: "{}".into(),
+        created_at: common::oneshot::T0,
+        last_used_at: None,
+    };
+    let store = &f.state.store;
+    store
+        .add_passkey(passkey, record(PasskeyAdded))
+        .await
+        .unwrap();
+    let now = common::oneshot::T0;
+    let removed = store
+        .remove_password(&bob.id, now, record(PasswordRemoved))
+        .await;
+    assert!(removed.unwrap().is_some());
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert_eq!(row(&html), "None: signs in with a passkey");
+    // His phone lost, his passkey reset: the page says nothing signs him in.
+    let csrf = hidden_input(&html, "csrf");
+    let fields = [("csrf", csrf.as_str()), ("action", "reset_factors")];
+    let r = post_as_admin(&f, &ada, "/admin/users/bob", &fields).await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(
+        row(&html).starts_with("None, and no passkey: cannot sign in"),
+        "{html}"
+    );
+}
+
 async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     let (f, ada) = with_admin(db).await;
     let ada_id = user(&*f.state.store, "ada").await.id;
@@ -1358,6 +1407,7 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
 }
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_persons_page_says_how_they_sign_in,
     an_administrator_changes_a_persons_name_and_address,
     an_administrator_removes_an_account_once_its_name_is_typed,
     a_refusal_is_said_in_the_pages_language,

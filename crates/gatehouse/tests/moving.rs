@@ -209,9 +209,21 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     };
     assert!(
         a.store
-            .add_passkey(bob_key.clone(), enrolled)
+            .add_passkey(bob_key.clone(), enrolled.clone())
             .await
             .unwrap()
+    );
+    // With it he does without a password.
+    let without = gatehouse::model::AuditRecord {
+        kind: gatehouse::model::AuditKind::PasswordRemoved,
+        ..enrolled
+    };
+    assert!(
+        a.store
+            .remove_password(&bob.id, now, without)
+            .await
+            .unwrap()
+            .is_some()
     );
 
     // Export while the SQLite server runs; the file is the owner's alone.
@@ -234,10 +246,10 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         "{out}"
     );
 
-    // Bob was told of his app and passkey where they were added; the records of that move,
-    // not the news: nobody is told again.
+    // Bob was told of his app, his passkey and his password's removal where they were made;
+    // the records of that move, not the news: nobody is told again.
     let told = "SELECT count(*) FROM security_notice";
-    assert_eq!(a.db.count(told).await, 2);
+    assert_eq!(a.db.count(told).await, 3);
     assert_eq!(pg.count(told).await, 0, "imported records tell nobody");
 
     let b = TestServer::start_on(pg).await;
@@ -331,6 +343,12 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         Some(bob_key.clone()),
         "a passkey moves"
     );
+    assert_eq!(
+        user(b.store.as_ref(), "bob").await.password_hash,
+        None,
+        "and so does having no password"
+    );
+    assert!(user(b.store.as_ref(), "ada").await.password_hash.is_some());
     let keys = b.store.signing_keys(now).await.unwrap();
     assert_eq!(keys.len(), 3, "with a key for each algorithm");
     let log = b.store.audit_latest(100).await.unwrap();
@@ -354,6 +372,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "token.issued",
             "account.totp_enrolled",
             "account.totp_enrolled",
+            "account.password_removed",
             "admin.imported"
         ]),
         "{kinds:?}"
@@ -410,6 +429,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         c.store.passkey("cred-1").await.unwrap().map(|(k, _)| k),
         Some(bob_key)
     );
+    assert_eq!(user(c.store.as_ref(), "bob").await.password_hash, None);
     let spent = gatehouse::model::AuditRecord::new(
         now,
         gatehouse::model::AuditKind::RecoveryCodeUsed,

@@ -543,6 +543,8 @@ pub(in crate::http) struct ConsoleText {
     /// Whether the person has a password: they do, or they sign in with a passkey.
     pub has_password: &'static str,
     pub no_password: &'static str,
+    /// No password and no passkey (their passkeys were reset): nothing signs them in.
+    pub no_way_in: &'static str,
     pub actions: &'static str,
     pub not_recent: &'static str,
     pub enable: &'static str,
@@ -1293,6 +1295,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         },
         has_password: "Set",
         no_password: "None: signs in with a passkey",
+        no_way_in: "None, and no passkey: cannot sign in until given a password (below)",
         actions: "What you can do",
         not_recent: "To change an account, sign in again: your last sign-in was more than 10 \
                      minutes ago.",

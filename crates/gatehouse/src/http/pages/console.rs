@@ -254,7 +254,15 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
             }
             tr {
                 td { (look.text.account.password) }
-                td { (if u.password_hash.is_some() { t.has_password } else { t.no_password }) }
+                td {
+                    @if u.password_hash.is_some() {
+                        (t.has_password)
+                    } @else if v.factors.passkeys.is_empty() {
+                        (t.no_way_in)
+                    } @else {
+                        (t.no_password)
+                    }
+                }
             }
             tr {
                 td { (look.text.account.two_step) }

@@ -538,6 +538,8 @@ pub(in crate::http) static GERMAN: Text = Text {
         },
         has_password: "Festgelegt",
         no_password: "Keines: Anmeldung mit einem Passkey",
+        no_way_in: "Keines, und kein Passkey: keine Anmeldung möglich, bis ein Passwort \
+                    festgelegt ist (unten)",
         actions: "Was Sie tun können",
         not_recent: "Um ein Konto zu ändern, melden Sie sich erneut an: Ihre letzte Anmeldung \
                      ist mehr als 10 Minuten her.",
