@@ -1223,7 +1223,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
                 NoticeKind::FactorsReset => format!(
                     "an administrator removed the authenticator app, the recovery codes and the \
                      passkeys of your {product} account: signing in asks for your password \
-                     alone until you set up another."
+                     alone until you set up another. If your account has no password, ask \
+                     them for one, or have a reset link sent to this address."
                 ),
                 NoticeKind::NewSignIn => format!(
                     "someone signed in to your {product} account from a browser that had not \

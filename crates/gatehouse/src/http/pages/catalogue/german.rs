@@ -1036,7 +1036,9 @@ fn german_notice(f: &NoticeFacts<'_>) -> String {
         NoticeKind::FactorsReset => format!(
             "die Administration hat die Authenticator-App, die Wiederherstellungscodes und die \
              Passkeys Ihres Kontos bei {product} entfernt: Bei der Anmeldung genügt Ihr \
-             Passwort, bis Sie wieder etwas einrichten."
+             Passwort, bis Sie wieder etwas einrichten. Hat Ihr Konto kein Passwort, bitten Sie \
+             die Administration um eines oder lassen Sie sich einen Link zum Zurücksetzen an \
+             diese Adresse schicken."
         ),
         NoticeKind::NewSignIn => format!(
             "jemand hat sich an Ihrem Konto bei {product} mit einem Browser angemeldet, mit dem \
