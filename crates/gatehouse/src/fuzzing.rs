@@ -318,10 +318,12 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         username: "ada".into(),
         email: "ada@example.com".into(),
         name: Some("Ada".into()),
-        password_hash: Passwords::new(1)
-            .hash(PASSWORD.into(), vec![])
-            .await
-            .expect("a hash"),
+        password_hash: Some(
+            Passwords::new(1)
+                .hash(PASSWORD.into(), vec![])
+                .await
+                .expect("a hash"),
+        ),
         disabled: false,
         created_at: now,
         email_verified: false,

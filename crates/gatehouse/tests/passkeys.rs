@@ -502,34 +502,19 @@ async fn signs_in(f: &Fixture, password: &str) -> bool {
 /// password never sets one without it, and one without a passkey keeps theirs.
 async fn a_person_with_a_passkey_may_do_without_a_password(db: Database) {
     const FIRST: &str = "plum orbit lantern vivid kettle";
+    let new_password = [("new_password", FIRST), ("repeat_password", FIRST)];
     let f = on_localhost(db).await;
     let ada = ada(&f).await;
     let session = account_session(&f, "ada").await;
-    let csrf = account_csrf(&f, &session).await;
-    let act = |action: &'static str, extra: Vec<(&'static str, String)>| {
-        let (f, session, csrf) = (&f, session.clone(), csrf.clone());
-        async move {
-            let mut fields = vec![("csrf", csrf), ("action", action.to_owned())];
-            fields.extend(extra);
-            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            post(f, "/account", &session, &fields).await
-        }
-    };
-    let new_password = |p: &str| {
-        vec![
-            ("new_password", p.to_owned()),
-            ("repeat_password", p.to_owned()),
-        ]
-    };
 
     // Without a passkey: not offered, and refused.
     let page = body_text(send(&f, get_with(&session, "/account")).await).await;
     assert!(!page.contains("Remove my password"), "{page}");
-    let r = act("remove_password", vec![]).await;
+    let r = act(&f, &session, "remove_password", &[]).await;
     assert!(body_text(r).await.contains("Your password stays"));
     assert!(signs_in(&f, PASSWORD).await);
     // With a password: a new one only with the current one.
-    let r = act("set_password", new_password(FIRST)).await;
+    let r = act(&f, &session, "set_password", &new_password).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(signs_in(&f, PASSWORD).await);
     assert!(!signs_in(&f, FIRST).await);
@@ -541,7 +526,7 @@ async fn a_person_with_a_passkey_may_do_without_a_password(db: Database) {
         .unwrap();
     let page = body_text(send(&f, get_with(&session, "/account")).await).await;
     assert!(page.contains("Remove my password"), "{page}");
-    let r = act("remove_password", vec![]).await;
+    let r = act(&f, &session, "remove_password", &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     let session = with_cookies_of(&session, &r);
     let page = body_text(r).await;
@@ -561,19 +546,10 @@ async fn a_person_with_a_passkey_may_do_without_a_password(db: Database) {
     assert!(kinds.contains(&AuditKind::PasswordRemoved), "{kinds:?}");
 
     // This browser goes on in a new session; the last passkey stays, and is not offered.
-    let csrf = account_csrf(&f, &session).await;
-    let act = |action: &'static str, extra: Vec<(&'static str, String)>| {
-        let (f, session, csrf) = (&f, session.clone(), csrf.clone());
-        async move {
-            let mut fields = vec![("csrf", csrf), ("action", action.to_owned())];
-            fields.extend(extra);
-            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            post(f, "/account", &session, &fields).await
-        }
-    };
     let page = body_text(send(&f, get_with(&session, "/account")).await).await;
     assert!(!page.contains("name=\"credential_id\""), "{page}");
-    let r = act("remove_passkey", vec![("credential_id", "AAEC".to_owned())]).await;
+    let passkey = [("credential_id", "AAEC")];
+    let r = act(&f, &session, "remove_passkey", &passkey).await;
     assert!(
         body_text(r)
             .await
@@ -582,19 +558,21 @@ async fn a_person_with_a_passkey_may_do_without_a_password(db: Database) {
     assert_eq!(f.state.store.passkeys(&ada.id).await.unwrap().len(), 1);
 
     // A password again, without a current one; then the passkey may go.
-    let r = act("set_password", new_password(FIRST)).await;
+    let r = act(&f, &session, "set_password", &new_password).await;
     assert_eq!(r.status(), StatusCode::OK);
     let session = with_cookies_of(&session, &r);
     assert!(body_text(r).await.contains("Your password is changed"));
     assert!(signs_in(&f, FIRST).await);
-    let csrf = account_csrf(&f, &session).await;
-    let fields = [
-        ("csrf", csrf.as_str()),
-        ("action", "remove_passkey"),
-        ("credential_id", "AAEC"),
-    ];
-    let r = post(&f, "/account", &session, &fields).await;
+    let r = act(&f, &session, "remove_passkey", &passkey).await;
     assert!(body_text(r).await.contains("The passkey is removed"));
+}
+
+/// Posts the account page's form for `action`, with `fields`, under the page's own token.
+async fn act(f: &Fixture, session: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+    let csrf = account_csrf(f, session).await;
+    let mut all = vec![("csrf", csrf.as_str()), ("action", action)];
+    all.extend_from_slice(fields);
+    post(f, "/account", session, &all).await
 }
 
 async fn ada_now(f: &Fixture) -> gatehouse::model::User {
@@ -616,9 +594,7 @@ async fn an_ip_address_issuer_keeps_the_password(db: Database) {
         .add_passkey(a_passkey(&ada.id, "AAEC"), record())
         .await
         .unwrap();
-    let csrf = account_csrf(&f, &session).await;
-    let fields = [("csrf", csrf.as_str()), ("action", "remove_password")];
-    let r = post(&f, "/account", &session, &fields).await;
+    let r = act(&f, &session, "remove_password", &[]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(ada_now(&f).await.password_hash.is_some());
 }

@@ -2393,20 +2393,13 @@ async fn a_person_keeps_a_way_in(db: Database) {
 /// A credential id belongs to one account; only its owner removes it; a challenge is taken
 /// once, and not after it expires or as another ceremony.
 async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Database) {
-    use gatehouse::model::{Challenge, ChallengeKind, StoredPasskey};
+    use gatehouse::model::{Challenge, ChallengeKind};
     let f = open(db).await;
     let (ada, bob) = (user("ada"), user("bob"));
     f.store.create_user(ada.clone()).await.unwrap();
     f.store.create_user(bob.clone()).await.unwrap();
     let record = || AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test");
-    let key = |user: &User, id: &str| StoredPasskey {
-        credential_id: id.into(),
-        user_id: user.id.clone(),
-        name: "Phone".into(),
-        data: "{}".into(),
-        created_at: NOW,
-        last_used_at: None,
-    };
+    let key = passkey_of;
     assert!(
         f.store
             .add_passkey(key(&ada, "c1"), record())

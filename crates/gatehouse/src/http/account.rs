@@ -27,7 +27,6 @@ use super::authorize::{
 };
 use super::error::store_error;
 use super::pages::Section;
-use super::pages::catalogue::AccountText;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::admin;
@@ -587,15 +586,8 @@ async fn store_password(
         Ok(out) => out,
         Err(e) => return failed(state, store_error(e)),
     };
-    // Shown as stored now.
-    let user = User {
-        password_hash: Some(hash),
-        ..user.clone()
-    };
-    go_on_renewed(state, jar, session, &user, now, |t| {
-        (t.password_changed)(out.sessions.saturating_sub(1))
-    })
-    .await
+    let notice = (state.look.text.account.password_changed)(out.sessions.saturating_sub(1));
+    go_on_renewed(state, jar, session, user, Some(hash), now, &notice).await
 }
 
 /// Takes the person's password away, once they have a passkey to sign in with (the store
@@ -620,34 +612,33 @@ async fn remove_password(
         }
         Err(e) => return failed(state, store_error(e)),
     };
-    let user = User {
-        password_hash: None,
-        ..user.clone()
-    };
-    go_on_renewed(state, jar, session, &user, now, |t| {
-        (t.password_removed)(out.sessions.saturating_sub(1))
-    })
-    .await
+    let notice = (state.look.text.account.password_removed)(out.sessions.saturating_sub(1));
+    go_on_renewed(state, jar, session, user, None, now, &notice).await
 }
 
-/// After a change that ended every session of the person: the same browser goes on, in a new
-/// session (where it was signed in from stays), and the page says `notice`.
+/// After a change of the person's password (now `password_hash`) that ended every session of
+/// theirs: the same browser goes on, in a new session (where it was signed in from stays), and
+/// the page says `notice`.
 async fn go_on_renewed(
     state: &AppState,
     jar: CookieJar,
     session: &Session,
     user: &User,
+    password_hash: Option<String>,
     now: UnixTime,
-    notice: impl FnOnce(&AccountText) -> String,
+    notice: &str,
 ) -> Response {
+    let user = &User {
+        password_hash,
+        ..user.clone()
+    };
     let origin = signin::Origin::of_session(session);
     let renewed = signin::open_session(state, jar, user, session.amr, now, origin, None).await;
     let (jar, renewed) = match renewed {
         Ok(s) => s,
         Err(e) => return failed(state, e),
     };
-    let notice = notice(&state.look.text.account);
-    show(state, jar, &renewed, user, Shown::notice(&notice)).await
+    show(state, jar, &renewed, user, Shown::notice(notice)).await
 }
 
 /// Why a new password was not hashed.
