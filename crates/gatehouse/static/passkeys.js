@@ -121,8 +121,13 @@
     });
   }
 
-  // Adding a passkey: on the account page, or as the step a sign-in needs.
-  [["add-passkey", "passkey/register-options"], ["enrol-passkey", "passkey/enrol-options"]]
+  // Adding a passkey: on the account page, as the step a sign-in needs, or in place of a
+  // password on an invitation's page.
+  [
+    ["add-passkey", "passkey/register-options"],
+    ["enrol-passkey", "passkey/enrol-options"],
+    ["welcome-passkey", "welcome/passkey-options"],
+  ]
     .forEach(([id, url]) => {
       const add = document.getElementById(id);
       if (!add) {

@@ -599,6 +599,99 @@ async fn an_ip_address_issuer_keeps_the_password(db: Database) {
     assert!(ada_now(&f).await.password_hash.is_some());
 }
 
+/// An invitation for a new person, Carol, as an administrator's would be mailed: its link's
+/// token.
+async fn invite_carol(f: &Fixture) -> String {
+    use gatehouse::model::{EmailPurpose, EmailToken};
+    let store = f.state.store.as_ref();
+    add_user(store, "carol").await;
+    let carol = user(store, "carol").await;
+    let secret = gatehouse::oidc::tokens::generate();
+    let token = EmailToken {
+        token_hash: gatehouse::oidc::tokens::hash(&secret),
+        user_id: carol.id,
+        purpose: EmailPurpose::Invite,
+        email: carol.email,
+        created_at: T0,
+        expires_at: T0 + gatehouse::auth::email_links::INVITE_TTL,
+    };
+    let sent = AuditRecord::new(T0, AuditKind::EmailSent, "test");
+    assert!(store.issue_email_token(token, None, sent).await.unwrap());
+    secret
+}
+
+/// The passkey ceremony an invitation's page starts for `token`, under the page's own form
+/// token: the answer.
+async fn welcome_options(f: &Fixture, token: &str, forged: bool) -> Response {
+    let page = send(f, get(&format!("/welcome?token={token}"))).await;
+    let cookies = cookies(&page);
+    let csrf = hidden_input(&body_text(page).await, "csrf");
+    let csrf = if forged { "forged".to_owned() } else { csrf };
+    let fields = [("csrf", csrf.as_str()), ("token", token)];
+    post(f, "/welcome/passkey-options", &cookies, &fields).await
+}
+
+/// An invitation's page offers a passkey in place of a password where passkeys work: its
+/// ceremony only for a live invitation, from the page's own form; an answer that does not
+/// verify takes nothing (the link still works, and the account keeps what it had).
+async fn an_invitation_offers_a_passkey_instead_of_a_password(db: Database) {
+    let f = on_localhost(db).await;
+    let token = invite_carol(&f).await;
+    let page = body_text(send(&f, get(&format!("/welcome?token={token}"))).await).await;
+    assert!(
+        page.contains(r#"<form id="welcome-passkey" method="post" action="welcome" hidden>"#),
+        "{page}"
+    );
+    assert!(page.contains("Or use a passkey instead"), "{page}");
+    the_script_is_the_one_the_page_names(&f, &page).await;
+
+    let r = welcome_options(&f, &token, false).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let options = json(r).await;
+    assert_eq!(
+        options["options"]["publicKey"]["user"]["name"], "carol",
+        "{options}"
+    );
+    let challenge_id = options["challenge_id"].as_str().unwrap().to_owned();
+    let r = welcome_options(&f, &token, true).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = welcome_options(&f, "not-an-invitation", false).await;
+    assert_eq!(r.status(), StatusCode::GONE);
+
+    // A made-up answer: refused on the page, nothing taken.
+    let page = send(&f, get(&format!("/welcome?token={token}"))).await;
+    let cookies = cookies(&page);
+    let csrf = hidden_input(&body_text(page).await, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "passkey"),
+        ("token", token.as_str()),
+        ("name", "Laptop"),
+        ("challenge_id", challenge_id.as_str()),
+        ("credential", "{}"),
+    ];
+    let r = post(&f, "/welcome", &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = body_text(r).await;
+    assert!(page.contains("Choose your password"), "{page}");
+    let carol = user(&*f.state.store, "carol").await;
+    assert!(carol.password_hash.is_some() && !carol.email_verified);
+    assert!(f.state.store.passkeys(&carol.id).await.unwrap().is_empty());
+    let r = welcome_options(&f, &token, false).await;
+    assert_eq!(r.status(), StatusCode::OK, "the link still works");
+}
+
+/// Where passkeys cannot work, an invitation asks for a password only.
+async fn an_ip_address_issuers_invitation_asks_for_a_password(db: Database) {
+    let f = fixture_on(db).await;
+    let token = invite_carol(&f).await;
+    let page = body_text(send(&f, get(&format!("/welcome?token={token}"))).await).await;
+    assert!(page.contains("Choose your password"), "{page}");
+    assert!(!page.contains("welcome-passkey"), "{page}");
+    let r = welcome_options(&f, &token, false).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
 /// A GET of `uri` with `cookies`.
 fn get_with(cookies: &str, uri: &str) -> Request<Body> {
     Request::get(uri)
@@ -776,4 +869,6 @@ on_both_backends!(();
     an_ip_address_issuer_offers_no_passkeys,
     a_person_with_a_passkey_may_do_without_a_password,
     an_ip_address_issuer_keeps_the_password,
+    an_invitation_offers_a_passkey_instead_of_a_password,
+    an_ip_address_issuers_invitation_asks_for_a_password,
 );

@@ -2390,6 +2390,51 @@ async fn a_person_keeps_a_way_in(db: Database) {
     }
 }
 
+/// An invitation taken with a passkey leaves its person that passkey and no password, and its
+/// address confirmed, in one transaction: a credential id registered already changes nothing
+/// and leaves the link to be used.
+async fn an_invitation_taken_with_a_passkey_leaves_no_password(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let [carol, dave] = ["carol", "dave"].map(user);
+    s.create_user(carol.clone()).await.unwrap();
+    s.create_user(dave.clone()).await.unwrap();
+    let added = AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test");
+    s.add_passkey(passkey_of(&dave, "daves"), added)
+        .await
+        .unwrap();
+    let invite = link(s, &carol, "welcome", EmailPurpose::Invite).await;
+    let accepted = || AuditRecord::new(NOW, AuditKind::InvitationAccepted, "user:carol");
+    let taken = |credential_id: &str| {
+        let use_ = LinkUse::InviteWithPasskey(passkey_of(&carol, credential_id));
+        s.redeem_email_token(&invite, use_, NOW + 1, accepted())
+    };
+    assert!(
+        taken("daves").await.is_err(),
+        "another person's credential id"
+    );
+    assert!(common::user(s, "carol").await.password_hash.is_some());
+    assert!(s.passkeys(&carol.id).await.unwrap().is_empty());
+
+    let (_, person) = taken("carols").await.unwrap().unwrap();
+    assert_eq!(person.username, "carol");
+    let now = common::user(s, "carol").await;
+    assert_eq!((now.password_hash, now.email_verified), (None, true));
+    let keys = s.passkeys(&carol.id).await.unwrap();
+    assert_eq!(
+        keys.iter()
+            .map(|k| k.credential_id.as_str())
+            .collect::<Vec<_>>(),
+        ["carols"]
+    );
+    assert_eq!(
+        taken("again").await.unwrap(),
+        Err(Refused::Unknown),
+        "used once"
+    );
+    assert_eq!(s.passkeys(&carol.id).await.unwrap().len(), 1);
+}
+
 /// A credential id belongs to one account; only its owner removes it; a challenge is taken
 /// once, and not after it expires or as another ceremony.
 async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Database) {
@@ -3093,6 +3138,7 @@ on_both_backends!(();
     attempts_racing_a_success_are_all_decided,
     passkeys_belong_to_one_account_and_challenges_are_taken_once,
     a_person_keeps_a_way_in,
+    an_invitation_taken_with_a_passkey_leaves_no_password,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,
     client_tokens_are_introspected_and_revoked_by_their_client_only,

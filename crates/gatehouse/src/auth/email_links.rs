@@ -3,7 +3,7 @@
 //! the same person, and whether a link that comes back may be used.
 
 use crate::clock::UnixTime;
-use crate::model::{EmailPurpose, EmailToken, User, UserChange};
+use crate::model::{EmailPurpose, EmailToken, StoredPasskey, User, UserChange};
 
 /// How long a password reset link works: long enough to find the mail, short enough that an
 /// old mail in a mailbox someone reads later is useless.
@@ -73,6 +73,9 @@ pub enum LinkUse {
     Reset(String),
     /// An invitation, with the first password's hash; it confirms the address it came to.
     Invite(String),
+    /// An invitation accepted with a passkey (verified already) in place of a password: the
+    /// person signs in with it alone. It confirms the address it came to.
+    InviteWithPasskey(StoredPasskey),
 }
 
 impl LinkUse {
@@ -81,7 +84,7 @@ impl LinkUse {
         match self {
             LinkUse::Confirm => EmailPurpose::Confirm,
             LinkUse::Reset(_) => EmailPurpose::Reset,
-            LinkUse::Invite(_) => EmailPurpose::Invite,
+            LinkUse::Invite(_) | LinkUse::InviteWithPasskey(_) => EmailPurpose::Invite,
         }
     }
 }
@@ -110,16 +113,23 @@ pub fn redeem(
         email: token.email.clone(),
         verified: true,
     };
+    // An invitation confirms the address it came to, after its first way in.
+    let invited = |first| {
+        let mut changes = vec![first];
+        if !user.email_verified {
+            changes.push(confirmed());
+        }
+        changes
+    };
     Ok(match link_use {
         LinkUse::Confirm => vec![confirmed()],
         LinkUse::Reset(hash) => vec![UserChange::SetPassword(hash.clone())],
-        LinkUse::Invite(hash) => {
-            let mut changes = vec![UserChange::SetPassword(hash.clone())];
-            if !user.email_verified {
-                changes.push(confirmed());
-            }
-            changes
-        }
+        LinkUse::Invite(hash) => invited(UserChange::SetPassword(hash.clone())),
+        // The link's person's passkey, whoever the page that made it named.
+        LinkUse::InviteWithPasskey(passkey) => invited(UserChange::PasskeyInstead(StoredPasskey {
+            user_id: user.id.clone(),
+            ..passkey.clone()
+        })),
     })
 }
 
@@ -237,6 +247,15 @@ mod tests {
         };
         let reset = LinkUse::Reset("hash".into());
         let invite = LinkUse::Invite("hash".into());
+        let passkey = |user_id: &str| StoredPasskey {
+            credential_id: "AAEC".into(),
+            user_id: user_id.into(),
+            name: "Laptop".into(),
+            data: "{}".into(),
+            created_at: 0,
+            last_used_at: None,
+        };
+        let with_passkey = LinkUse::InviteWithPasskey(passkey("someone-else"));
         let cases = [
             (
                 "confirmed at the address it came to",
@@ -265,6 +284,23 @@ mod tests {
                 &verified,
                 invite.clone(),
                 Ok(vec![password()]),
+            ),
+            (
+                "an invitation with a passkey: the link's person's, in place of a password",
+                of(EmailPurpose::Invite),
+                &alice,
+                with_passkey.clone(),
+                Ok(vec![
+                    UserChange::PasskeyInstead(passkey(&alice.id)),
+                    confirmed(),
+                ]),
+            ),
+            (
+                "a reset link used to add a passkey",
+                of(EmailPurpose::Reset),
+                &alice,
+                with_passkey,
+                Err(Refused::Unknown),
             ),
             (
                 "the address changed",

@@ -81,9 +81,8 @@ async fn form_page(
             Ok(state) => state,
             Err(e) => return failed(state, e),
         };
-        let invitation = purpose == EmailPurpose::Invite;
-        let hidden = state.login_fields(&[]);
-        pages::password_form(&state.look, invitation, &csrf, token, &hidden, None)
+        let form = password_form(&state, purpose, &csrf, token);
+        pages::password_form(&state.look, &form, None)
     };
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
@@ -108,6 +107,32 @@ pub(super) struct ResetForm {
     /// The language chosen on the switch before, carried by the page's form.
     #[serde(default)]
     chosen: String,
+    /// An invitation accepted with a passkey: its name, the ceremony it answers, and the
+    /// browser's answer.
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    challenge_id: String,
+    #[serde(default)]
+    credential: String,
+}
+
+/// The form of a link's page that chooses a password (`purpose` a reset or an invitation),
+/// with `token`; an invitation's offers a passkey instead, where passkeys work.
+fn password_form<'a>(
+    state: &'a AppState,
+    purpose: EmailPurpose,
+    csrf: &'a str,
+    token: &'a str,
+) -> pages::PasswordForm<'a> {
+    let invitation = purpose == EmailPurpose::Invite;
+    pages::PasswordForm {
+        invitation,
+        passkey_instead: invitation && state.passkeys().is_ok(),
+        csrf,
+        token,
+        hidden: state.login_fields(&[]),
+    }
 }
 
 /// GET /welcome: an invitation's link, where the person chooses their first password.
@@ -152,7 +177,115 @@ pub(super) async fn welcome(
         return form_page(&state, jar, &form.token, EmailPurpose::Invite).await;
     }
     let state = state.chose(&form.chosen);
+    if form.action == "passkey" {
+        return accept_with_passkey(&state, peer, jar, &form).await;
+    }
     set_password(&state, peer, jar, &form, EmailPurpose::Invite).await
+}
+
+/// POST /welcome/passkey-options: a registration challenge for the person an invitation is
+/// for, from its page (its form's token, and a link that may still be used): their first
+/// passkey, made before the link is taken.
+pub(super) async fn welcome_passkey_options(
+    Localized(state): Localized,
+    jar: CookieJar,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    use super::passkey::refused;
+    if state.passkeys().is_err() {
+        return refused(StatusCode::NOT_FOUND, state.look.text.passkey.unavailable);
+    }
+    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                state.look.text.passkey.page_expired,
+            );
+        }
+        Err(_) => {
+            return refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                state.look.text.passkey.busy,
+            );
+        }
+    }
+    match usable(&state, &form.token, EmailPurpose::Invite).await {
+        Ok(Some((_, user))) => super::passkey::registration_challenge(&state, &user).await,
+        Ok(None) => refused(
+            StatusCode::GONE,
+            state.look.text.errors.reset_link_void.title,
+        ),
+        Err(_) => refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.look.text.passkey.busy,
+        ),
+    }
+}
+
+/// The invitation accepted with a passkey in place of a password: the passkey is checked
+/// (its ceremony was this person's), then the link is taken, the passkey added, the address
+/// confirmed and no password kept, in one transaction (`LinkUse::InviteWithPasskey`).
+async fn accept_with_passkey(
+    state: &AppState,
+    peer: Peer,
+    jar: CookieJar,
+    form: &ResetForm,
+) -> Response {
+    let Some((token, user)) = (match usable(state, &form.token, EmailPurpose::Invite).await {
+        Ok(found) => found,
+        Err(e) => return failed(state, e),
+    }) else {
+        return void_link(state, state.look.text.errors.reset_link_void, "reset");
+    };
+    let state = &state.for_link_owner(&user);
+    let new = super::passkey::NewPasskey {
+        name: &form.name,
+        challenge_id: &form.challenge_id,
+        credential: &form.credential,
+    };
+    let passkey = match super::passkey::verified_passkey(state, &user, new).await {
+        Ok(p) => p,
+        Err(why) => return form_again(state, jar, form, EmailPurpose::Invite, &why).await,
+    };
+    let now = state.now();
+    let record = AuditRecord::new(
+        now,
+        AuditKind::InvitationAccepted,
+        format!("user:{}", user.id),
+    )
+    .subject(Some(user.username.as_str()))
+    .stamped(&peer)
+    .detail(format!("with passkey {:?}", passkey.name));
+    let link_use = LinkUse::InviteWithPasskey(passkey);
+    match state
+        .store
+        .redeem_email_token(&token.token_hash, link_use, now, record)
+        .await
+    {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => return void_link(state, state.look.text.errors.reset_link_void, "reset"),
+        Err(e) => return failed(state, store_error(e)),
+    }
+    let html = pages::welcome_done_with_passkey(&state.look);
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// A link's password page again, saying what was wrong with the form sent from it.
+async fn form_again(
+    state: &AppState,
+    jar: CookieJar,
+    form: &ResetForm,
+    purpose: EmailPurpose,
+    message: &str,
+) -> Response {
+    let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
+        Ok(issued) => issued,
+        Err(e) => return failed(state, e),
+    };
+    let page = password_form(state, purpose, &csrf, &form.token);
+    let html = pages::password_form(&state.look, &page, Some(message));
+    (jar, pages::respond(StatusCode::BAD_REQUEST, html)).into_response()
 }
 
 /// POST /reset: a request for a link, or the new password with the link's token.
@@ -403,16 +536,7 @@ async fn set_password(
     let t = &state.look.text;
     let again = |message: String| {
         let jar = jar.clone();
-        async move {
-            let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
-                Ok(issued) => issued,
-                Err(e) => return failed(state, e),
-            };
-            let hidden = state.login_fields(&[]);
-            let (token, error) = (&form.token, Some(message.as_str()));
-            let html = pages::password_form(&state.look, invitation, &csrf, token, &hidden, error);
-            (jar, pages::respond(StatusCode::BAD_REQUEST, html)).into_response()
-        }
+        async move { form_again(state, jar, form, purpose, &message).await }
     };
     if form.new_password != form.repeat_password {
         return again(t.account.passwords_differ.to_owned()).await;

@@ -737,6 +737,10 @@ pub fn app(state: AppState) -> Router {
         .route("/reset", get(email::reset_page).post(email::reset))
         .route("/admin", get(console::people).post(console::add_person))
         .route("/welcome", get(email::welcome_page).post(email::welcome))
+        .route(
+            "/welcome/passkey-options",
+            post(email::welcome_passkey_options),
+        )
         .route("/admin/audit", get(console::audit))
         .route("/admin/keys", get(console::keys).post(console::rotate_keys))
         .route(

@@ -233,6 +233,29 @@ pub(super) async fn finish_registration(
     new: NewPasskey<'_>,
     record: AuditRecord,
 ) -> Result<String, String> {
+    let passkey = verified_passkey(state, user, new).await?;
+    let name = passkey.name.clone();
+    let record = record.detail(format!("passkey {name:?}"));
+    match state.store.add_passkey(passkey, record).await {
+        Ok(true) => Ok(name),
+        Ok(false) => Err(state.look.text.passkey.registered_already.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store a passkey");
+            Err(state.look.text.passkey.busy_not_added.into())
+        }
+    }
+}
+
+/// The passkey `new` makes for `user`, its ceremony's challenge taken (it was `user`'s) and
+/// the browser's answer verified; not stored yet.
+///
+/// # Errors
+/// Why it cannot be added, in words for the person.
+pub(super) async fn verified_passkey(
+    state: &AppState,
+    user: &User,
+    new: NewPasskey<'_>,
+) -> Result<StoredPasskey, String> {
     let Ok(authority) = state.passkeys() else {
         return Err(state.look.text.passkey.unavailable.into());
     };
@@ -271,23 +294,14 @@ pub(super) async fn finish_registration(
             tracing::info!(user = %user.id, error = ?e, "passkey registration refused");
             state.look.text.passkey.not_verified_not_added.to_owned()
         })?;
-    let passkey = StoredPasskey {
+    Ok(StoredPasskey {
         credential_id,
         user_id: user.id.clone(),
-        name: name.clone(),
+        name,
         data,
         created_at: now,
         last_used_at: None,
-    };
-    let record = record.detail(format!("passkey {name:?}"));
-    match state.store.add_passkey(passkey, record).await {
-        Ok(true) => Ok(name),
-        Ok(false) => Err(state.look.text.passkey.registered_already.into()),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not store a passkey");
-            Err(state.look.text.passkey.busy_not_added.into())
-        }
-    }
+    })
 }
 
 #[derive(Deserialize)]

@@ -104,6 +104,10 @@ pub enum UserChange {
         name: Option<String>,
         profile: Profile,
     },
+    /// A passkey in place of the password: it is added, and the password removed, so it
+    /// stays their way in (`auth::ways_in`). What an invitation accepted with a passkey does
+    /// (`auth::email_links::redeem`); a credential id registered already fails the whole change.
+    PasskeyInstead(super::StoredPasskey),
 }
 
 impl UserChange {
@@ -115,7 +119,9 @@ impl UserChange {
         match self {
             UserChange::Disable => Some(RevokeReason::UserDisabled),
             UserChange::Enable => None,
-            UserChange::SetPassword(_) => Some(RevokeReason::PasswordChanged),
+            UserChange::SetPassword(_) | UserChange::PasskeyInstead(_) => {
+                Some(RevokeReason::PasswordChanged)
+            }
             UserChange::SetEmail { .. } | UserChange::SetProfile { .. } => None,
         }
     }

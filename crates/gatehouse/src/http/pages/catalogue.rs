@@ -492,6 +492,11 @@ pub(in crate::http) struct EmailText {
     pub welcome: fn(&str) -> Markup,
     pub welcome_done_title: &'static str,
     pub welcome_done: &'static str,
+    /// An invitation's page: a passkey in place of a password.
+    pub welcome_passkey_title: &'static str,
+    pub welcome_passkey_what: &'static str,
+    /// The invitation accepted with a passkey.
+    pub welcome_done_passkey: &'static str,
     /// The subject and text of an invitation: product, username, link, days.
     pub invite_subject: fn(&str) -> String,
     pub invite_body: fn(&str, &str, &str, i64) -> String,
@@ -1142,6 +1147,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         welcome_done_title: "Your account is ready",
         welcome_done: "Sign in with your username and the password you chose. Your address is \
                        confirmed too.",
+        welcome_passkey_title: "Or use a passkey instead",
+        welcome_passkey_what: "A passkey signs you in with your fingerprint, face or screen \
+                               lock, and nobody can guess it. Your account then has no \
+                               password; you can set one on your account page later.",
+        welcome_done_passkey: "Sign in with your passkey: “Sign in with a passkey” on the \
+                               sign-in page. Your address is confirmed too.",
         invite_subject: |product| format!("Your {product} account"),
         invite_body: |product, username, link, days| {
             format!(

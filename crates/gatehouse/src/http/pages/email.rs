@@ -4,7 +4,8 @@
 use maud::html;
 
 use super::account::new_password_fields;
-use super::{Look, Width, alert, hidden_fields, language_switch, page};
+use super::signin::new_passkey_fields;
+use super::{Look, Width, alert, hidden_fields, language_switch, page, passkey_script};
 
 /// Asks for the username or address whose password to reset. `hidden` is what the form
 /// carries beside (the language chosen on the page's switch, if it was).
@@ -47,35 +48,68 @@ pub(in crate::http) fn reset_sent(look: &Look) -> String {
 /// The new password, for the link `token` (carried through the form, used when it is sent):
 /// a reset's (`invitation` false, the form goes to `reset`) or an invitation's (`welcome`).
 /// `hidden` as for [`reset_request`].
+/// What a link's page that chooses a password carries.
+pub(in crate::http) struct PasswordForm<'a> {
+    /// An invitation's (the first password), or a reset's.
+    pub invitation: bool,
+    /// The invitation's page offers a passkey in place of a password (passkeys work here).
+    pub passkey_instead: bool,
+    pub csrf: &'a str,
+    pub token: &'a str,
+    /// What the form carries besides (the language chosen, `AppState::login_fields`).
+    pub hidden: Vec<(&'a str, &'a str)>,
+}
+
 pub(in crate::http) fn password_form(
     look: &Look,
-    invitation: bool,
-    csrf: &str,
-    token: &str,
-    hidden: &[(&str, &str)],
+    f: &PasswordForm<'_>,
     error: Option<&str>,
 ) -> String {
     let t = &look.text.email;
-    let (title, action) = if invitation {
+    let (title, action) = if f.invitation {
         (t.welcome_title, "welcome")
     } else {
         (t.new_password_title, "reset")
     };
     let body = html! {
         h1 { (title) }
-        @if invitation { p { ((t.welcome)(look.product())) } }
+        @if f.invitation { p { ((t.welcome)(look.product())) } }
         (alert(error))
         form method="post" action=(action) {
-            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="csrf" value=(f.csrf);
             input type="hidden" name="action" value="set";
-            input type="hidden" name="token" value=(token);
-            (hidden_fields(hidden))
+            input type="hidden" name="token" value=(f.token);
+            (hidden_fields(&f.hidden))
             (new_password_fields(look, true))
             button type="submit" { (t.set_new_password) }
         }
-        (language_switch(look, action, csrf, &[("token", token)]))
+        @if f.passkey_instead {
+            // Shown by the script, in a browser that can make a passkey.
+            form #welcome-passkey method="post" action="welcome" hidden {
+                h2 { (t.welcome_passkey_title) }
+                p { (t.welcome_passkey_what) }
+                input type="hidden" name="csrf" value=(f.csrf);
+                input type="hidden" name="action" value="passkey";
+                input type="hidden" name="token" value=(f.token);
+                (hidden_fields(&f.hidden))
+                (new_passkey_fields(look))
+            }
+            (passkey_script(look, None))
+        }
+        (language_switch(look, action, f.csrf, &[("token", f.token)]))
     };
     page(look, title, Width::Narrow, body)
+}
+
+/// An invitation accepted with a passkey: it is how the person signs in.
+pub(in crate::http) fn welcome_done_with_passkey(look: &Look) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.welcome_done_title) }
+        p role="status" { (t.welcome_done_passkey) }
+        a.button href="account" { (t.to_your_account) }
+    };
+    page(look, t.welcome_done_title, Width::Narrow, body)
 }
 
 /// The new password is set (by a reset's link, or an invitation's).

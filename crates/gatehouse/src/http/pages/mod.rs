@@ -19,7 +19,10 @@ pub(super) use console::{
     people as console_people, person as console_person, refused as console_refused,
     reset_link as console_reset_link,
 };
-pub(super) use email::{confirm, confirmed, password_form, reset_done, reset_request, reset_sent};
+pub(super) use email::{
+    PasswordForm, confirm, confirmed, password_form, reset_done, reset_request, reset_sent,
+    welcome_done_with_passkey,
+};
 pub(super) use grants::{
     consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,
 };

@@ -124,6 +124,9 @@ pub(super) async fn apply_user_change(
     if let UserChange::SetEmail { email, .. } = change {
         tell_old_address(c, user_id, email, now).await?;
     }
+    if let UserChange::PasskeyInstead(passkey) = change {
+        super::passkeys::insert_passkey(&mut *c, passkey, false).await?;
+    }
     match change {
         UserChange::Disable | UserChange::Enable => {
             sqlx::query("UPDATE user_account SET disabled = $2 WHERE id = $1")
@@ -134,6 +137,11 @@ pub(super) async fn apply_user_change(
             sqlx::query("UPDATE user_account SET password_hash = $2 WHERE id = $1")
                 .bind(user_id)
                 .bind(hash)
+        }
+        UserChange::PasskeyInstead(_) => {
+            sqlx::query("UPDATE user_account SET password_hash = $2 WHERE id = $1")
+                .bind(user_id)
+                .bind(NO_PASSWORD)
         }
         UserChange::SetEmail { email, verified } => {
             sqlx::query("UPDATE user_account SET email = $2, email_verified = $3 WHERE id = $1")

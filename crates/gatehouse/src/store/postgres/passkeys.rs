@@ -49,6 +49,32 @@ async fn ways_in_of(c: &mut PgConnection, user_id: &str) -> Result<WaysIn, sqlx:
     })
 }
 
+/// Inserts `p`; with `or_nothing`, a credential id registered already inserts nothing (and the
+/// answer is 0) where otherwise it fails the transaction.
+pub(super) async fn insert_passkey(
+    c: &mut PgConnection,
+    p: &StoredPasskey,
+    or_nothing: bool,
+) -> Result<u64, sqlx::Error> {
+    let statement = if or_nothing {
+        "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING"
+    } else {
+        "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    };
+    Ok(sqlx::query(statement)
+        .bind(&p.credential_id)
+        .bind(&p.user_id)
+        .bind(&p.name)
+        .bind(&p.data)
+        .bind(p.created_at)
+        .bind(p.last_used_at)
+        .execute(&mut *c)
+        .await?
+        .rows_affected())
+}
+
 #[async_trait]
 impl Passkeys for PgStore {
     async fn passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>> {
@@ -85,21 +111,7 @@ impl Passkeys for PgStore {
         with_retrying_transaction(&self.pool, |c| {
             let (p, audit) = (p.clone(), audit.clone());
             Box::pin(async move {
-                let added = sqlx::query(
-                    "INSERT INTO passkey
-                       (credential_id, user_id, name, data, created_at, last_used_at)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING",
-                )
-                .bind(&p.credential_id)
-                .bind(&p.user_id)
-                .bind(&p.name)
-                .bind(&p.data)
-                .bind(p.created_at)
-                .bind(p.last_used_at)
-                .execute(&mut *c)
-                .await?
-                .rows_affected()
-                    == 1;
+                let added = insert_passkey(&mut *c, &p, true).await? == 1;
                 if added {
                     insert_audit(&mut *c, &audit).await?;
                 }

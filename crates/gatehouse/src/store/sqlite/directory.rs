@@ -85,6 +85,11 @@ pub(super) fn apply_user_change(
         UserChange::SetPassword(hash) => tx
             .prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
             .execute(params![user_id, hash])?,
+        UserChange::PasskeyInstead(passkey) => {
+            super::passkeys::insert_passkey(tx, passkey, false)?;
+            tx.prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
+                .execute(params![user_id, NO_PASSWORD])?
+        }
         UserChange::SetEmail { email, verified } => {
             tell_old_address(tx, user_id, email, now)?;
             tx.prepare_cached(

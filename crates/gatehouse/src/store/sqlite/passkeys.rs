@@ -46,6 +46,30 @@ fn ways_in_of(tx: &rusqlite::Connection, user_id: &str) -> rusqlite::Result<Ways
     })
 }
 
+/// Inserts `p`; with `or_nothing`, a credential id registered already inserts nothing (and the
+/// answer is 0) where otherwise it fails the transaction.
+pub(super) fn insert_passkey(
+    tx: &rusqlite::Connection,
+    p: &StoredPasskey,
+    or_nothing: bool,
+) -> rusqlite::Result<usize> {
+    let statement = if or_nothing {
+        "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (credential_id) DO NOTHING"
+    } else {
+        "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    };
+    tx.prepare_cached(statement)?.execute(params![
+        p.credential_id,
+        p.user_id,
+        p.name,
+        p.data,
+        p.created_at,
+        p.last_used_at
+    ])
+}
+
 #[async_trait]
 impl Passkeys for SqliteStore {
     async fn passkeys(&self, user_id: &str) -> StoreResult<Vec<StoredPasskey>> {
@@ -80,19 +104,7 @@ impl Passkeys for SqliteStore {
 
     async fn add_passkey(&self, p: StoredPasskey, audit: AuditRecord) -> StoreResult<bool> {
         self.write(move |tx| {
-            let added = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO passkey ({PASSKEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (credential_id) DO NOTHING"
-                ))?
-                .execute(params![
-                    p.credential_id,
-                    p.user_id,
-                    p.name,
-                    p.data,
-                    p.created_at,
-                    p.last_used_at
-                ])?;
+            let added = insert_passkey(tx, &p, true)?;
             if added == 1 {
                 insert_audit(tx, &audit)?;
             }

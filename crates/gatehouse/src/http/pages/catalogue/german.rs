@@ -467,6 +467,14 @@ pub(in crate::http) static GERMAN: Text = Text {
         welcome_done_title: "Ihr Konto ist bereit",
         welcome_done: "Melden Sie sich mit Ihrem Benutzernamen und dem gewählten Passwort an. \
                        Ihre Adresse ist damit auch bestätigt.",
+        welcome_passkey_title: "Oder stattdessen einen Passkey verwenden",
+        welcome_passkey_what: "Ein Passkey meldet Sie mit Fingerabdruck, Gesicht oder \
+                               Bildschirmsperre an, und niemand kann ihn erraten. Ihr Konto hat \
+                               dann kein Passwort; Sie können später auf Ihrer Kontoseite eines \
+                               festlegen.",
+        welcome_done_passkey: "Melden Sie sich mit Ihrem Passkey an: „Mit einem Passkey \
+                               anmelden“ auf der Anmeldeseite. Ihre Adresse ist damit auch \
+                               bestätigt.",
         invite_subject: |product| format!("Ihr Konto bei {product}"),
         invite_body: |product, username, link, days| {
             format!(
