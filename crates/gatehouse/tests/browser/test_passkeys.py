@@ -9,10 +9,14 @@ cannot use passkeys (no WebAuthn, or no JavaScript) is told so where a passkey i
 WebAuthn needs a domain name as the relying party, so these tests use a server whose issuer is
 http://localhost:PORT (`on_localhost`; browsers treat localhost as a secure context)."""
 
+import tempfile
+
 import pytest
 from playwright.sync_api import expect
 
-from conftest import Watched, screenshot_path
+from conftest import Gatehouse, Watched, free_port, screenshot_path
+from mail_sink import MailSink
+from test_console import sign_in_as_administrator
 from test_sign_in import fill_login
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
@@ -204,6 +208,64 @@ def test_a_person_does_without_a_password_then_signs_in_to_an_application_with_a
     page.goto(f"{server.issuer}/account")
     fill_login(page, user, NEW_PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+
+@pytest.fixture(scope="module")
+def inviting():
+    """A server on localhost (for passkeys) that mails its invitations, and its mailbox."""
+    sink = MailSink()
+    with tempfile.TemporaryDirectory() as directory:
+        port = free_port()
+        server = Gatehouse(directory, "--listen", f"127.0.0.1:{port}",
+                           "--issuer", f"http://localhost:{port}", "--smtp-url", sink.url,
+                           "--mail-from", "Gatehouse <id@example.com>")
+        yield server, sink
+        server.stop()
+    sink.stop()
+
+
+@pytest.mark.browsers("chromium")
+def test_an_invited_person_takes_a_passkey_instead_of_a_password(browser_page, browser,
+                                                                  inviting):
+    page, (server, sink) = browser_page, inviting
+    sign_in_as_administrator(page, server)
+    page.goto(f"{server.issuer}/admin")
+    page.get_by_label("Username", exact=True).fill("dora")
+    page.get_by_label("Email address", exact=True).fill("dora@example.com")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("an invitation is on its way")
+    to, message = sink.next()
+    assert to == ["dora@example.com"], to
+    link = MailSink.link(message, f"{server.issuer}/welcome?token=")
+
+    # Dora, in a browser of her own with an authenticator, chooses a passkey, no password.
+    invited = browser.new_context().new_page()
+    cdp = invited.context.new_cdp_session(invited)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True}})
+    invited.goto(link)
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Choose your password")
+    expect(invited.get_by_role("heading", level=2)).to_have_text("Or use a passkey instead")
+    invited.get_by_label("Name of the new passkey").fill("Laptop")
+    invited.get_by_role("button", name="Add a passkey").click()
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Your account is ready")
+    expect(invited.get_by_role("status")).to_contain_text("Sign in with your passkey")
+
+    # It signs her in alone; her account has no password, and her address is confirmed.
+    invited.get_by_role("link", name="Go to your account").click()
+    invited.get_by_role("button", name="Sign in with a passkey").click()
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(invited.locator("main")).to_contain_text("Signed in as dora")
+    expect(invited.locator("main")).to_contain_text("Your account has no password")
+    expect(invited.locator("#email-help")).to_contain_text("Confirmed")
+    # The link was taken: opened again, it adds no second passkey.
+    invited.goto(link)
+    invited.get_by_role("button", name="Add a passkey").click()
+    expect(invited.get_by_role("alert")).to_have_text("This link does not work")
+    invited.context.close()
+    assert "password: none (signs in with a passkey)" in server.cli("user", "factors", "dora")
 
 
 def cannot(page, words):
