@@ -177,6 +177,28 @@ def test_a_cloned_authenticator_is_refused_and_audited(firefox, authenticator, o
     assert "login.passkey_refused" in audit(server)
 
 
+def test_a_person_does_without_a_password_and_signs_in_with_the_passkey(firefox, authenticator,
+                                                                         on_localhost):
+    driver, server = firefox, on_localhost
+    user = server.add_user()
+    sign_in_with_password(driver, server, user)
+    add_passkey(driver, "Laptop")
+    button(driver, "Remove my password").click()
+    shown(driver, "[role=status]", "Your password is removed: you sign in with a passkey.")
+    shown(driver, "main", "Your account has no password")
+    assert driver.find_elements(By.CSS_SELECTOR, "button[aria-label='Remove Laptop']") == []
+
+    # The old password is wrong now; the passkey signs in alone.
+    driver.delete_all_cookies()
+    driver.get(f"{server.issuer}/account")
+    sign_in(driver, user)
+    shown(driver, "[role=alert]", "Wrong username or password")
+    button(driver, "Sign in with a passkey").click()
+    heading(driver, "Your account")
+    shown(driver, "main", f"Signed in as {user}")
+    assert "account.password_removed" in audit(server)
+
+
 def test_after_a_password_a_passkey_is_the_second_step(firefox, authenticator, on_localhost):
     driver, server = firefox, on_localhost
     user = server.add_user()
