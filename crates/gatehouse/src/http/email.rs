@@ -203,7 +203,8 @@ pub(super) async fn welcome_passkey_options(
                 state.look.text.passkey.page_expired,
             );
         }
-        Err(_) => {
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not check an invitation page's form");
             return refused(
                 StatusCode::SERVICE_UNAVAILABLE,
                 state.look.text.passkey.busy,
@@ -216,10 +217,13 @@ pub(super) async fn welcome_passkey_options(
             StatusCode::GONE,
             state.look.text.errors.reset_link_void.title,
         ),
-        Err(_) => refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            state.look.text.passkey.busy,
-        ),
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not read an invitation");
+            refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                state.look.text.passkey.busy,
+            )
+        }
     }
 }
 

@@ -45,9 +45,6 @@ pub(in crate::http) fn reset_sent(look: &Look) -> String {
     page(look, t.check_your_mail, Width::Narrow, body)
 }
 
-/// The new password, for the link `token` (carried through the form, used when it is sent):
-/// a reset's (`invitation` false, the form goes to `reset`) or an invitation's (`welcome`).
-/// `hidden` as for [`reset_request`].
 /// What a link's page that chooses a password carries.
 pub(in crate::http) struct PasswordForm<'a> {
     /// An invitation's (the first password), or a reset's.
@@ -60,6 +57,9 @@ pub(in crate::http) struct PasswordForm<'a> {
     pub hidden: Vec<(&'a str, &'a str)>,
 }
 
+/// The new password, for the link `token` (carried through the form, used when it is sent):
+/// a reset's (the form goes to `reset`) or an invitation's (`welcome`), which offers a passkey
+/// instead where passkeys work (the script shows that form in a browser that can make one).
 pub(in crate::http) fn password_form(
     look: &Look,
     f: &PasswordForm<'_>,

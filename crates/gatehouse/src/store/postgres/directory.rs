@@ -1,6 +1,5 @@
 //! Users, clients and consents.
 
-use crate::store::columns::NO_PASSWORD;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -21,7 +20,7 @@ use crate::model::{
     User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
-use crate::store::columns::{client_columns, user_columns};
+use crate::store::columns::{NO_PASSWORD, client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, Whom, found};
 
 /// The statement that takes one-time JWTs (`Directory::take_once`): those of the client

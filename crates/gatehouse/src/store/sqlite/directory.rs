@@ -1,6 +1,5 @@
 //! Users, clients and consents.
 
-use crate::store::columns::NO_PASSWORD;
 use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
@@ -17,7 +16,7 @@ use crate::model::{
     User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
-use crate::store::columns::{client_columns, user_columns};
+use crate::store::columns::{NO_PASSWORD, client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, Whom, found};
 
 /// Takes each of `once`, the one-time JWTs `client_id` sent, unless taken before and still
