@@ -536,6 +536,7 @@ async fn a_person_with_a_passkey_may_do_without_a_password(db: Database) {
     );
     assert!(page.contains("Your account has no password"), "{page}");
     assert!(!page.contains("Remove my password"), "{page}");
+    assert!(!page.contains("Set up an authenticator app"), "{page}");
     assert_eq!(ada_now(&f).await.password_hash, None);
     assert!(
         !signs_in(&f, PASSWORD).await,

@@ -264,6 +264,9 @@ fn two_step_section(look: &Look, v: &AccountView<'_>) -> Markup {
             (button(v, "new_codes", t.new_codes, true))
             @if !v.app_required { (button(v, "remove_app", t.remove_app, true)) }
         }
+    } else if v.user.password_hash.is_none() {
+        // An app's code follows a password: without one there is nothing to set up yet.
+        html! {}
     } else {
         button(v, "setup_app", t.setup_app, !has_passkeys)
     };
