@@ -195,21 +195,8 @@ pub(super) async fn welcome_passkey_options(
     if state.passkeys().is_err() {
         return refused(StatusCode::NOT_FOUND, state.look.text.passkey.unavailable);
     }
-    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return refused(
-                StatusCode::BAD_REQUEST,
-                state.look.text.passkey.page_expired,
-            );
-        }
-        Err(e) => {
-            tracing::warn!(error = ?e, "could not check an invitation page's form");
-            return refused(
-                StatusCode::SERVICE_UNAVAILABLE,
-                state.look.text.passkey.busy,
-            );
-        }
+    if let Some(refusal) = super::passkey::page_form_refused(&state, &jar, &form.csrf).await {
+        return refusal;
     }
     match usable(&state, &form.token, EmailPurpose::Invite).await {
         Ok(Some((_, user))) => super::passkey::registration_challenge(&state, &user).await,

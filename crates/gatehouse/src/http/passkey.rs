@@ -96,20 +96,8 @@ pub(super) async fn options(
     let Ok(authority) = state.passkeys() else {
         return refused(StatusCode::NOT_FOUND, state.look.text.passkey.unavailable);
     };
-    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return refused(
-                StatusCode::BAD_REQUEST,
-                state.look.text.passkey.page_expired,
-            );
-        }
-        Err(_) => {
-            return refused(
-                StatusCode::SERVICE_UNAVAILABLE,
-                state.look.text.passkey.busy,
-            );
-        }
+    if let Some(refusal) = page_form_refused(&state, &jar, &form.csrf).await {
+        return refusal;
     }
     if let Err(wait) = state.passkey_starts.admit(peer.0) {
         let mut r = refused(
@@ -130,6 +118,29 @@ pub(super) async fn options(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 state.look.text.passkey.could_not_use,
             )
+        }
+    }
+}
+
+/// Why a ceremony is not started for a page of the sign-in (a login form, a link's page) whose
+/// form token `csrf` is: none when the token is this browser's and fresh.
+pub(super) async fn page_form_refused(
+    state: &AppState,
+    jar: &CookieJar,
+    csrf: &str,
+) -> Option<Response> {
+    match browser_form_ok(state, jar, FormKind::Login, csrf, state.now()).await {
+        Ok(true) => None,
+        Ok(false) => Some(refused(
+            StatusCode::BAD_REQUEST,
+            state.look.text.passkey.page_expired,
+        )),
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not check a page's form token");
+            Some(refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                state.look.text.passkey.busy,
+            ))
         }
     }
 }

@@ -684,18 +684,7 @@ impl PgStore {
                 .await?;
             }
             for p in &s.passkeys {
-                sqlx::query(
-                    "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&p.credential_id)
-                .bind(&p.user_id)
-                .bind(&p.name)
-                .bind(&p.data)
-                .bind(p.created_at)
-                .bind(p.last_used_at)
-                .execute(&mut *c)
-                .await?;
+                super::passkeys::insert_passkey(&mut *c, &p.clone().into(), false).await?;
             }
             for e in &s.audit {
                 append_audit(&mut *c, e).await?;

@@ -433,11 +433,7 @@ impl SqliteStore {
                     )?;
                 }
                 for p in &s.passkeys {
-                    tx.execute(
-                        "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![p.credential_id, p.user_id, p.name, p.data, p.created_at, p.last_used_at],
-                    )?;
+                    super::passkeys::insert_passkey(tx, &p.clone().into(), false)?;
                 }
                 for e in &s.audit {
                     append_audit(tx, e)?;
