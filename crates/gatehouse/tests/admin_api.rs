@@ -591,28 +591,7 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // A person who did without a password, and an administrator who gives her one back.
-    let passkey = gatehouse::model::StoredPasskey {
-        credential_id: "AAEC".into(),
-        user_id: ada.id.clone(),
-        name: "Phone".into(),
-        data: "{}".into(),
-        created_at: T0,
-        last_used_at: None,
-    };
-    let record = |kind| gatehouse::model::AuditRecord::new(T0, kind, "test");
-    let store = &a.f.state.store;
-    use gatehouse::model::AuditKind::{PasskeyAdded, PasswordRemoved};
-    assert!(
-        store
-            .add_passkey(passkey, record(PasskeyAdded))
-            .await
-            .unwrap()
-    );
-    let out = store
-        .remove_password(&ada.id, T0, record(PasswordRemoved))
-        .await
-        .unwrap();
-    assert!(out.is_some());
+    common::passkey_instead_of_password(a.f.state.store.as_ref(), &ada.id, T0).await;
     let one = "/admin/api/users/{username}";
     let (_, shown) = a
         .checked(Method::GET, one, "/admin/api/users/ada", None)

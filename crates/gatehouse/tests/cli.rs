@@ -1022,26 +1022,9 @@ fn every_command_works_on_postgresql() {
     );
     // Ada does without a password; then her passkey is reset, and nothing signs her in.
     rt.block_on(async {
-        use gatehouse::model::AuditKind::{PasskeyAdded, PasswordRemoved};
         let store = gatehouse::store::open(url).await.unwrap();
         let ada = user(&*store, "ada").await;
-        let record = |kind| gatehouse::model::AuditRecord::new(0, kind, "test");
-        let passkey = gatehouse::model::StoredPasskey {
-            credential_id: "AAEC".into(),
-            user_id: ada.id.clone(),
-            name: "Phone".into(),
-            data: "{}".into(),
-            created_at: 0,
-            last_used_at: None,
-        };
-        store
-            .add_passkey(passkey, record(PasskeyAdded))
-            .await
-            .unwrap();
-        let removed = store
-            .remove_password(&ada.id, 0, record(PasswordRemoved))
-            .await;
-        assert!(removed.unwrap().is_some());
+        common::passkey_instead_of_password(&*store, &ada.id, 0).await;
     });
     let factors = ok(&gatehouse(url, &["user", "factors", "ada"], None));
     assert!(

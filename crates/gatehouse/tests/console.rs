@@ -124,7 +124,6 @@ async fn only_administrators_get_in(db: Database) {
 
 /// A person's page says whether they have a password, and when nothing signs them in.
 async fn a_persons_page_says_how_they_sign_in(db: Database) {
-    use gatehouse::model::AuditKind::{PasskeyAdded, PasswordRemoved};
     let (f, ada) = with_admin(db).await;
     let row = |html: &str| {
         let at = html.find("<td>Password</td><td>").expect("a password row");
@@ -134,25 +133,7 @@ async fn a_persons_page_says_how_they_sign_in(db: Database) {
     let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
     assert_eq!(row(&html), "Set");
     let bob = user(&*f.state.store, "bob").await;
-    let record = |kind| AuditRecord::new(common::oneshot::T0, kind, "test");
-    let passkey = gatehouse::model::StoredPasskey {
-        credential_id: "AAEC".into(),
-        user_id: bob.id.clone(),
-        name: "Phone".into(),
-        data: "{}".into(),
-        created_at: common::oneshot::T0,
-        last_used_at: None,
-    };
-    let store = &f.state.store;
-    store
-        .add_passkey(passkey, record(PasskeyAdded))
-        .await
-        .unwrap();
-    let now = common::oneshot::T0;
-    let removed = store
-        .remove_password(&bob.id, now, record(PasswordRemoved))
-        .await;
-    assert!(removed.unwrap().is_some());
+    common::passkey_instead_of_password(f.state.store.as_ref(), &bob.id, common::oneshot::T0).await;
     let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
     assert_eq!(row(&html), "None: signs in with a passkey");
     // His phone lost, his passkey reset: the page says nothing signs him in.

@@ -24,7 +24,7 @@ use common::oneshot::*;
 use common::{PASSWORD, add_user, hidden_input, serve_args, user};
 use gatehouse::clock::FixedClock;
 use gatehouse::config::Config;
-use gatehouse::model::{AuditKind, AuditRecord, StoredPasskey};
+use gatehouse::model::{AuditKind, AuditRecord};
 use gatehouse::store;
 
 /// The usual fixture, but with the issuer `http://localhost:8080`: a relying party id
@@ -140,17 +140,6 @@ async fn ada(f: &Fixture) -> gatehouse::model::User {
     user(&*f.state.store, "ada").await
 }
 
-fn a_passkey(user_id: &str, id: &str) -> StoredPasskey {
-    StoredPasskey {
-        credential_id: id.into(),
-        user_id: user_id.into(),
-        name: "Phone".into(),
-        data: "{}".into(),
-        created_at: T0,
-        last_used_at: None,
-    }
-}
-
 fn record() -> AuditRecord {
     AuditRecord::new(T0, AuditKind::PasskeyAdded, "test")
 }
@@ -241,7 +230,7 @@ async fn a_sign_in_challenge_needs_the_login_page_and_is_taken_once(db: Database
     let ada = ada(&f).await;
     f.state
         .store
-        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .add_passkey(common::passkey(&ada.id, "AAEC", T0), record())
         .await
         .unwrap();
     let handle = base64::Engine::encode(
@@ -314,7 +303,7 @@ async fn registration_is_for_a_recent_sign_in_of_the_sessions_own_person(db: Dat
     // Ada has a passkey: a new registration excludes it.
     f.state
         .store
-        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .add_passkey(common::passkey(&ada.id, "AAEC", T0), record())
         .await
         .unwrap();
     let r = post(
@@ -396,7 +385,7 @@ async fn registration_is_for_a_recent_sign_in_of_the_sessions_own_person(db: Dat
     // Bob's passkey, named in Ada's form: not hers, not removed.
     f.state
         .store
-        .add_passkey(a_passkey(&bob.id, "BOB1"), record())
+        .add_passkey(common::passkey(&bob.id, "BOB1", T0), record())
         .await
         .unwrap();
     let r = post(
@@ -521,7 +510,7 @@ async fn a_person_with_a_passkey_may_do_without_a_password(db: Database) {
 
     f.state
         .store
-        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .add_passkey(common::passkey(&ada.id, "AAEC", T0), record())
         .await
         .unwrap();
     let page = body_text(send(&f, get_with(&session, "/account")).await).await;
@@ -592,7 +581,7 @@ async fn an_ip_address_issuer_keeps_the_password(db: Database) {
     let ada = ada(&f).await;
     f.state
         .store
-        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .add_passkey(common::passkey(&ada.id, "AAEC", T0), record())
         .await
         .unwrap();
     let r = act(&f, &session, "remove_password", &[]).await;
@@ -600,13 +589,11 @@ async fn an_ip_address_issuer_keeps_the_password(db: Database) {
     assert!(ada_now(&f).await.password_hash.is_some());
 }
 
-/// An invitation for a new person, Carol, as an administrator's would be mailed: its link's
-/// token.
-async fn invite_carol(f: &Fixture) -> String {
+/// An invitation for a new person, as an administrator's would be mailed: its link's token.
+async fn invite(f: &Fixture, username: &str) -> String {
     use gatehouse::model::{EmailPurpose, EmailToken};
     let store = f.state.store.as_ref();
-    add_user(store, "carol").await;
-    let carol = user(store, "carol").await;
+    let carol = add_user(store, username).await;
     let secret = gatehouse::oidc::tokens::generate();
     let token = EmailToken {
         token_hash: gatehouse::oidc::tokens::hash(&secret),
@@ -637,7 +624,7 @@ async fn welcome_options(f: &Fixture, token: &str, forged: bool) -> Response {
 /// verify takes nothing (the link still works, and the account keeps what it had).
 async fn an_invitation_offers_a_passkey_instead_of_a_password(db: Database) {
     let f = on_localhost(db).await;
-    let token = invite_carol(&f).await;
+    let token = invite(&f, "carol").await;
     let page = body_text(send(&f, get(&format!("/welcome?token={token}"))).await).await;
     assert!(
         page.contains(r#"<form id="welcome-passkey" method="post" action="welcome" hidden>"#),
@@ -659,21 +646,15 @@ async fn an_invitation_offers_a_passkey_instead_of_a_password(db: Database) {
     let r = welcome_options(&f, "not-an-invitation", false).await;
     assert_eq!(r.status(), StatusCode::GONE);
 
+    // Another invitation's ceremony, answered on Carol's page: not hers, nothing taken.
+    let dave = invite(&f, "dave").await;
+    let r = welcome_options(&f, &dave, false).await;
+    let daves = json(r).await["challenge_id"].as_str().unwrap().to_owned();
+    let page = welcome_answer(&f, &token, &daves).await;
+    assert!(page.contains("Adding the passkey took too long"), "{page}");
     // A made-up answer: refused on the page, nothing taken.
-    let page = send(&f, get(&format!("/welcome?token={token}"))).await;
-    let cookies = cookies(&page);
-    let csrf = hidden_input(&body_text(page).await, "csrf");
-    let fields = [
-        ("csrf", csrf.as_str()),
-        ("action", "passkey"),
-        ("token", token.as_str()),
-        ("name", "Laptop"),
-        ("challenge_id", challenge_id.as_str()),
-        ("credential", "{}"),
-    ];
-    let r = post(&f, "/welcome", &cookies, &fields).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let page = body_text(r).await;
+    let page = welcome_answer(&f, &token, &challenge_id).await;
+    assert!(page.contains("could not be verified"), "{page}");
     assert!(page.contains("Choose your password"), "{page}");
     let carol = user(&*f.state.store, "carol").await;
     assert!(carol.password_hash.is_some() && !carol.email_verified);
@@ -682,10 +663,29 @@ async fn an_invitation_offers_a_passkey_instead_of_a_password(db: Database) {
     assert_eq!(r.status(), StatusCode::OK, "the link still works");
 }
 
+/// An invitation's page sent with a made-up answer to the ceremony `challenge_id`: the page
+/// that comes back, refusing it.
+async fn welcome_answer(f: &Fixture, token: &str, challenge_id: &str) -> String {
+    let page = send(f, get(&format!("/welcome?token={token}"))).await;
+    let cookies = cookies(&page);
+    let csrf = hidden_input(&body_text(page).await, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "passkey"),
+        ("token", token),
+        ("name", "Laptop"),
+        ("challenge_id", challenge_id),
+        ("credential", "{}"),
+    ];
+    let r = post(f, "/welcome", &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    body_text(r).await
+}
+
 /// Where passkeys cannot work, an invitation asks for a password only.
 async fn an_ip_address_issuers_invitation_asks_for_a_password(db: Database) {
     let f = fixture_on(db).await;
-    let token = invite_carol(&f).await;
+    let token = invite(&f, "carol").await;
     let page = body_text(send(&f, get(&format!("/welcome?token={token}"))).await).await;
     assert!(page.contains("Choose your password"), "{page}");
     assert!(!page.contains("welcome-passkey"), "{page}");
@@ -803,7 +803,7 @@ async fn where_a_passkey_is_required_a_password_and_an_app_are_not_enough(db: Da
     // With a passkey, the password leads to it, and nothing else.
     f.state
         .store
-        .add_passkey(a_passkey(&ada.id, "AAEC"), record())
+        .add_passkey(common::passkey(&ada.id, "AAEC", T0), record())
         .await
         .unwrap();
     let (status, _, html) = password(&f, &authorize_uri("web", "&prompt=login"), "ada").await;
@@ -846,7 +846,7 @@ async fn a_passkey_as_the_only_second_factor_on_an_ip_address_issuer_says_what_i
     assert!(
         f.state
             .store
-            .add_passkey(a_passkey(&ada.id, "cred-1"), record())
+            .add_passkey(common::passkey(&ada.id, "cred-1", T0), record())
             .await
             .unwrap()
     );

@@ -2246,17 +2246,6 @@ async fn second_factors_are_spent_once_and_enrolled_once(db: Database) {
     assert!(f.store.totp_factor(&ada.id).await.unwrap().is_none());
 }
 
-fn passkey_of(user: &User, id: &str) -> gatehouse::model::StoredPasskey {
-    gatehouse::model::StoredPasskey {
-        credential_id: id.into(),
-        user_id: user.id.clone(),
-        name: "Phone".into(),
-        data: "{}".into(),
-        created_at: NOW,
-        last_used_at: None,
-    }
-}
-
 /// A person with a passkey may go without a password, which signs them out everywhere, with
 /// its record and its notice; the last passkey of someone without a password stays; and a
 /// password and the last passkey removed at once never both go.
@@ -2276,7 +2265,7 @@ async fn a_person_keeps_a_way_in(db: Database) {
     assert!(common::user(s, "ada").await.password_hash.is_some());
 
     s.add_passkey(
-        passkey_of(&ada, "k1"),
+        common::passkey(&ada.id, "k1", NOW),
         AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test"),
     )
     .await
@@ -2316,7 +2305,7 @@ async fn a_person_keeps_a_way_in(db: Database) {
     );
     // With a second one, either may go, but not both.
     s.add_passkey(
-        passkey_of(&ada, "k2"),
+        common::passkey(&ada.id, "k2", NOW),
         AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test"),
     )
     .await
@@ -2349,7 +2338,7 @@ async fn a_person_keeps_a_way_in(db: Database) {
         let person = user(&format!("p{i}"));
         s.create_user(person.clone()).await.unwrap();
         s.add_passkey(
-            passkey_of(&person, &format!("p{i}-key")),
+            common::passkey(&person.id, &format!("p{i}-key"), NOW),
             AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test"),
         )
         .await
@@ -2400,13 +2389,13 @@ async fn an_invitation_taken_with_a_passkey_leaves_no_password(db: Database) {
     s.create_user(carol.clone()).await.unwrap();
     s.create_user(dave.clone()).await.unwrap();
     let added = AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test");
-    s.add_passkey(passkey_of(&dave, "daves"), added)
+    s.add_passkey(common::passkey(&dave.id, "daves", NOW), added)
         .await
         .unwrap();
     let invite = link(s, &carol, "welcome", EmailPurpose::Invite).await;
     let accepted = || AuditRecord::new(NOW, AuditKind::InvitationAccepted, "user:carol");
     let taken = |credential_id: &str| {
-        let use_ = LinkUse::InviteWithPasskey(passkey_of(&carol, credential_id));
+        let use_ = LinkUse::InviteWithPasskey(common::passkey(&carol.id, credential_id, NOW));
         s.redeem_email_token(&invite, use_, NOW + 1, accepted())
     };
     assert!(
@@ -2444,7 +2433,7 @@ async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Databa
     f.store.create_user(ada.clone()).await.unwrap();
     f.store.create_user(bob.clone()).await.unwrap();
     let record = || AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test");
-    let key = passkey_of;
+    let key = |user: &User, id: &str| common::passkey(&user.id, id, NOW);
     assert!(
         f.store
             .add_passkey(key(&ada, "c1"), record())

@@ -22,15 +22,21 @@ from test_sign_in import fill_login
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
 
 
-@pytest.fixture
-def authenticator(browser_page):
-    """A virtual platform authenticator attached to the page's browser."""
-    cdp = browser_page.context.new_cdp_session(browser_page)
+def attach_authenticator(page):
+    """A virtual platform authenticator attached to `page`'s browser: the DevTools session
+    and the authenticator's id."""
+    cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
         "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
         "hasUserVerification": True, "isUserVerified": True}})
-    yield cdp, added["authenticatorId"]
+    return cdp, added["authenticatorId"]
+
+
+@pytest.fixture
+def authenticator(browser_page):
+    """A virtual platform authenticator attached to the page's browser."""
+    return attach_authenticator(browser_page)
 
 
 def sign_in_with_password(page, server, user):
@@ -240,11 +246,7 @@ def test_an_invited_person_takes_a_passkey_instead_of_a_password(browser_page, b
 
     # Dora, in a browser of her own with an authenticator, chooses a passkey, no password.
     invited = browser.new_context().new_page()
-    cdp = invited.context.new_cdp_session(invited)
-    cdp.send("WebAuthn.enable")
-    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": True}})
+    attach_authenticator(invited)
     invited.goto(link)
     expect(invited.get_by_role("heading", level=1)).to_have_text("Choose your password")
     expect(invited.get_by_role("heading", level=2)).to_have_text("Or use a passkey instead")

@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use gatehouse::AppState;
 use gatehouse::auth::passwords::Passwords;
-use gatehouse::clock::{Clock, SystemClock};
+use gatehouse::clock::{Clock, SystemClock, UnixTime};
 use gatehouse::config::{Config, ServeArgs};
-use gatehouse::model::{Client, GrantType, User};
+use gatehouse::model::{AuditKind, AuditRecord, Client, GrantType, StoredPasskey, User};
 use gatehouse::oidc::tokens;
 use gatehouse::store::{self, Store};
 
@@ -187,6 +187,36 @@ pub async fn add_user(store: &dyn Store, username: &str) -> User {
     };
     store.create_user(user.clone()).await.unwrap();
     user
+}
+
+/// A passkey of `user_id` as its ceremony would store it, named "Phone" and added `at` (its
+/// library state a placeholder: it signs nobody in).
+pub fn passkey(user_id: &str, credential_id: &str, at: UnixTime) -> StoredPasskey {
+    StoredPasskey {
+        credential_id: credential_id.into(),
+        user_id: user_id.into(),
+        name: "Phone".into(),
+        data: "{}".into(),
+        created_at: at,
+        last_used_at: None,
+    }
+}
+
+/// The person `user_id` does without a password, as their account page does it: given a
+/// passkey, then their password removed.
+pub async fn passkey_instead_of_password(store: &dyn Store, user_id: &str, at: UnixTime) {
+    let record = |kind| AuditRecord::new(at, kind, "test");
+    let key = passkey(user_id, "AAEC", at);
+    assert!(
+        store
+            .add_passkey(key, record(AuditKind::PasskeyAdded))
+            .await
+            .unwrap()
+    );
+    let removed = store
+        .remove_password(user_id, at, record(AuditKind::PasswordRemoved))
+        .await;
+    assert!(removed.unwrap().is_some());
 }
 
 /// A confidential client; returns its secret.
