@@ -59,9 +59,24 @@ fn path_of(link: &str) -> String {
     format!("{}?{}", u.path(), u.query().unwrap_or_default())
 }
 
-/// Sends the new-password form of the reset link `link`.
+/// Sends the new-password form of the reset link `link`, or the link's page when it shows
+/// no form (the link cannot be used).
 async fn set(f: &Fixture, link: &str, new: &str, repeat: &str) -> Response {
-    send(f, set_request(f, link, new, repeat).await).await
+    match link_page(f, &path_of(link)).await {
+        Ok(_) => send(f, set_request(f, link, new, repeat).await).await,
+        Err(page) => page,
+    }
+}
+
+/// The page of a link at `path` when it shows its form (its cookies and form token), else
+/// what it shows.
+async fn link_page(f: &Fixture, path: &str) -> Result<(String, String), Response> {
+    let r = send(f, get(path)).await;
+    if r.status() != StatusCode::OK {
+        return Err(r);
+    }
+    let cookies = cookies(&r);
+    Ok((cookies, hidden_input(&body_text(r).await, "csrf")))
 }
 
 /// The new-password form of the reset link `link`, filled in, ready to send.
@@ -91,10 +106,14 @@ async fn set_request(
         .unwrap()
 }
 
-/// Chooses a first password through an invitation's `link` (`new`, and `repeat` typed again).
+/// Chooses a first password through an invitation's `link` (`new`, and `repeat` typed again),
+/// or what its page shows when it has no form.
 async fn welcome(f: &Fixture, link: &str, new: &str, repeat: &str) -> Response {
     let path = path_of(link);
-    let (cookies, csrf) = reset_form(f, &path).await;
+    let (cookies, csrf) = match link_page(f, &path).await {
+        Ok(form) => form,
+        Err(page) => return page,
+    };
     let token = hidden_input(&body_text(send(f, get(&path)).await).await, "token");
     send(
         f,
@@ -192,15 +211,14 @@ async fn a_burst_of_forms_uses_a_reset_link_once_and_tells_once(db: Database) {
         StatusCode::OK
     );
     let link = reset_link(&sink.next().await);
-    let mut burst = tokio::task::JoinSet::new();
+    // Every form is opened while the link works, then all are sent at once.
+    let mut requests = Vec::new();
     for i in 0..8 {
-        let request = set_request(
-            &f,
-            &link,
-            &format!("{NEW_PASSWORD} {i}"),
-            &format!("{NEW_PASSWORD} {i}"),
-        )
-        .await;
+        let new = format!("{NEW_PASSWORD} {i}");
+        requests.push(set_request(&f, &link, &new, &new).await);
+    }
+    let mut burst = tokio::task::JoinSet::new();
+    for request in requests {
         let app = gatehouse::app(f.state.clone());
         burst.spawn(async move {
             use tower::ServiceExt as _;
@@ -226,7 +244,6 @@ async fn a_burst_of_forms_uses_a_reset_link_once_and_tells_once(db: Database) {
     );
 }
 
-/// Waits (up to 10 s) until the outbox holds `n` messages that match `filter`.
 /// A deployment that speaks German sends its links in German: the pages around them, and the
 /// mail, whose subject is not ASCII and so is encoded as a header must be (RFC 2047).
 async fn a_german_deployment_mails_its_links_in_german(db: Database) {
@@ -594,6 +611,7 @@ async fn an_invitation_speaks_the_language_chosen_for_the_person(db: Database) {
     assert_eq!(mail.subject().as_deref(), Some("Your Gatehouse account"));
 }
 
+/// Waits (up to 10 s) until the outbox holds `n` messages that match `filter`.
 async fn outbox_holds(f: &Fixture, filter: &str, n: i64) {
     let sql = format!("SELECT count(*) FROM mail_outbox {filter}");
     let waited = tokio::time::timeout(Duration::from_secs(10), async {
@@ -677,14 +695,12 @@ async fn a_link_expires_and_is_void_once_the_address_changes(db: Database) {
     let _ = ask(&f, "ada", [192, 0, 2, 1]).await;
     let link = reset_link(&sink.next().await);
     f.clock.advance(30 * 60);
+    // Its page says so before anything is typed.
     let r = send(&f, get(&path_of(&link))).await;
-    assert_eq!(
-        r.status(),
-        StatusCode::OK,
-        "the form shows; sending it tells"
-    );
-    let r = set(&f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
-    assert!(body_text(r).await.contains("This link does not work"));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = body_text(r).await;
+    assert!(page.contains("This link does not work"), "{page}");
+    assert!(!page.contains("new_password"), "{page}");
 
     let _ = ask(&f, "ada", [192, 0, 2, 1]).await;
     let link = reset_link(&sink.next().await);

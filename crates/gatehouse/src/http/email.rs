@@ -6,8 +6,9 @@
 //! who has an account nor waits on the mail server (keeping the link and its message is one small
 //! write more for an account that exists). Requests are limited per address, and each person gets
 //! at most one link a minute (`auth::email_links`). A link is a 256-bit token kept as its hash,
-//! used once, void once the person's address changes; opening it shows a form, and only sending
-//! that form uses it, so a mail scanner that follows links changes nothing. A reset ends every
+//! used once, void once the person's address changes; opening it shows a form (or, for a link
+//! that cannot be used, says so at once), and only sending that form uses it, so a mail scanner
+//! that follows links changes nothing. A reset ends every
 //! session and token family of the person; signing in afterwards still needs their second factor.
 //! Where no mail goes out, an administrator can make the same link on the person's administration
 //! page and hand it over themselves.
@@ -77,8 +78,10 @@ async fn form_page(
     let html = if token.is_empty() && purpose == EmailPurpose::Reset {
         pages::reset_request(&state.look, &csrf, &state.login_fields(&[]), None)
     } else {
-        let state = match speaking_to_link_owner(state, token, purpose).await {
-            Ok(state) => state,
+        // A link used, expired or void says so before anything is typed into its form.
+        let state = match usable(state, token, purpose).await {
+            Ok(Some((_, user))) => state.for_link_owner(&user),
+            Ok(None) => return void_link(state, state.look.text.errors.reset_link_void, "reset"),
             Err(e) => return failed(state, e),
         };
         let form = password_form(&state, purpose, &csrf, token);
@@ -142,19 +145,6 @@ pub(super) async fn welcome_page(
     Query(q): Query<TokenQuery>,
 ) -> Response {
     form_page(&state, jar, &q.token, EmailPurpose::Invite).await
-}
-
-/// The request's state, speaking the language of the person a mailed link of `purpose` is
-/// for (`AppState::for_link_owner`), when the link can be used.
-async fn speaking_to_link_owner(
-    state: &AppState,
-    secret: &str,
-    purpose: EmailPurpose,
-) -> Result<AppState, OAuthError> {
-    Ok(match usable(state, secret, purpose).await? {
-        Some((_, user)) => state.for_link_owner(&user),
-        None => state.clone(),
-    })
 }
 
 /// POST /welcome: the first password, with the invitation's token.
