@@ -121,12 +121,13 @@
     });
   }
 
-  // Adding a passkey: on the account page, as the step a sign-in needs, or in place of a
-  // password on an invitation's page.
+  // Adding a passkey: on the account page, as the step a sign-in needs, in place of a
+  // password on an invitation's page, or on a passkey link's page.
   [
     ["add-passkey", "passkey/register-options"],
     ["enrol-passkey", "passkey/enrol-options"],
     ["welcome-passkey", "welcome/passkey-options"],
+    ["link-passkey", "new-passkey/options"],
   ]
     .forEach(([id, url]) => {
       const add = document.getElementById(id);

@@ -931,7 +931,7 @@ async fn without_mail_an_administrator_hands_over_a_reset_link(db: Database) {
         html.contains("A password reset link for dave is made."),
         "{html}"
     );
-    let marker = "id=\"reset-link\">";
+    let marker = "id=\"link-to-hand-over\">";
     let start = html.find(marker).unwrap() + marker.len();
     let link = html[start..start + html[start..].find('<').unwrap()].replace("&amp;", "&");
     assert!(

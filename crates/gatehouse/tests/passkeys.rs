@@ -591,19 +591,28 @@ async fn an_ip_address_issuer_keeps_the_password(db: Database) {
 
 /// An invitation for a new person, as an administrator's would be mailed: its link's token.
 async fn invite(f: &Fixture, username: &str) -> String {
-    use gatehouse::model::{EmailPurpose, EmailToken};
-    let store = f.state.store.as_ref();
-    let carol = add_user(store, username).await;
+    let carol = add_user(f.state.store.as_ref(), username).await;
+    made_link(f, &carol, gatehouse::model::EmailPurpose::Invite).await
+}
+
+/// A link of `purpose` for `person`, as an administrator's would be: its token.
+async fn made_link(
+    f: &Fixture,
+    person: &gatehouse::model::User,
+    purpose: gatehouse::model::EmailPurpose,
+) -> String {
+    use gatehouse::model::EmailToken;
     let secret = gatehouse::oidc::tokens::generate();
     let token = EmailToken {
         token_hash: gatehouse::oidc::tokens::hash(&secret),
-        user_id: carol.id,
-        purpose: EmailPurpose::Invite,
-        email: carol.email,
+        user_id: person.id.clone(),
+        purpose,
+        email: person.email.clone(),
         created_at: T0,
-        expires_at: T0 + gatehouse::auth::email_links::INVITE_TTL,
+        expires_at: T0 + gatehouse::auth::email_links::ttl(purpose),
     };
     let sent = AuditRecord::new(T0, AuditKind::EmailSent, "test");
+    let store = f.state.store.as_ref();
     assert!(store.issue_email_token(token, None, sent).await.unwrap());
     secret
 }
@@ -611,12 +620,27 @@ async fn invite(f: &Fixture, username: &str) -> String {
 /// The passkey ceremony an invitation's page starts for `token`, under the page's own form
 /// token: the answer.
 async fn welcome_options(f: &Fixture, token: &str, forged: bool) -> Response {
-    let page = send(f, get(&format!("/welcome?token={token}"))).await;
-    let cookies = cookies(&page);
-    let csrf = hidden_input(&body_text(page).await, "csrf");
+    ceremony_options(f, "welcome", token, forged).await
+}
+
+/// The passkey ceremony a link's page (`page`: `welcome` or `new-passkey`) starts for `token`,
+/// under the page's own form token (or a forged one); for a link whose page shows no form (it
+/// cannot be used), under the sign-in page's.
+async fn ceremony_options(f: &Fixture, page: &str, token: &str, forged: bool) -> Response {
+    let r = send(f, get(&format!("/{page}?token={token}"))).await;
+    let (cookies, csrf) = if r.status() == StatusCode::OK {
+        (cookies(&r), hidden_input(&body_text(r).await, "csrf"))
+    } else {
+        let (cookies, csrf, _) = login_form(f).await;
+        (cookies, csrf)
+    };
     let csrf = if forged { "forged".to_owned() } else { csrf };
     let fields = [("csrf", csrf.as_str()), ("token", token)];
-    post(f, "/welcome/passkey-options", &cookies, &fields).await
+    let options = match page {
+        "welcome" => "/welcome/passkey-options",
+        _ => "/new-passkey/options",
+    };
+    post(f, options, &cookies, &fields).await
 }
 
 /// An invitation's page offers a passkey in place of a password where passkeys work: its
@@ -680,6 +704,254 @@ async fn welcome_answer(f: &Fixture, token: &str, challenge_id: &str) -> String 
     let r = post(f, "/welcome", &cookies, &fields).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     body_text(r).await
+}
+
+/// The passkey ceremony a passkey link's page starts for `token` (`ceremony_options`).
+async fn link_options(f: &Fixture, token: &str, forged: bool) -> Response {
+    ceremony_options(f, "new-passkey", token, forged).await
+}
+
+/// A passkey link's page sent with a made-up answer to the ceremony `challenge_id`: the
+/// answer's status and page.
+async fn link_answer(f: &Fixture, token: &str, challenge_id: &str) -> (StatusCode, String) {
+    let page = send(f, get(&format!("/new-passkey?token={token}"))).await;
+    let cookies = cookies(&page);
+    let csrf = hidden_input(&body_text(page).await, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("token", token),
+        ("name", "New phone"),
+        ("challenge_id", challenge_id),
+        ("credential", "{}"),
+    ];
+    let r = post(f, "/new-passkey", &cookies, &fields).await;
+    (r.status(), body_text(r).await)
+}
+
+/// A passkey link's page offers the person it is for a new passkey: its ceremony only for a
+/// live link of that kind, from the page's own form, and for the link's person; an answer that
+/// does not verify takes nothing (the link still works, nobody is signed out).
+async fn a_passkey_link_offers_its_person_a_new_passkey(db: Database) {
+    use gatehouse::model::EmailPurpose;
+    let f = on_localhost(db).await;
+    let ada = ada(&f).await;
+    let token = made_link(&f, &ada, EmailPurpose::Passkey).await;
+    let phone = account_session(&f, "ada").await;
+    let r = send(&f, get(&format!("/new-passkey?token={token}"))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = body_text(r).await;
+    assert!(page.contains("<h1>Add a passkey</h1>"), "{page}");
+    assert!(
+        page.contains("sign in as <strong>ada</strong> again"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<form id="link-passkey" method="post" action="new-passkey" hidden>"#),
+        "{page}"
+    );
+    assert!(!page.contains("new_password"), "no password here: {page}");
+    the_script_is_the_one_the_page_names(&f, &page).await;
+
+    let r = link_options(&f, &token, false).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let options = json(r).await;
+    assert_eq!(
+        options["options"]["publicKey"]["user"]["name"], "ada",
+        "{options}"
+    );
+    let challenge_id = options["challenge_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        link_options(&f, &token, true).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        link_options(&f, "not-a-link", false).await.status(),
+        StatusCode::GONE
+    );
+
+    // Links of other kinds are not passkey links, nor is a passkey link another kind.
+    let invitation = invite(&f, "carol").await;
+    assert_eq!(
+        link_options(&f, &invitation, false).await.status(),
+        StatusCode::GONE
+    );
+    let r = send(&f, get(&format!("/new-passkey?token={invitation}"))).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        body_text(r)
+            .await
+            .contains("Ask your administrator for a new one")
+    );
+    let r = send(&f, get(&format!("/welcome?token={token}"))).await;
+    assert!(body_text(r).await.contains("This link does not work"));
+    let reset = made_link(&f, &ada, EmailPurpose::Reset).await;
+    assert_eq!(
+        link_options(&f, &reset, false).await.status(),
+        StatusCode::GONE
+    );
+
+    // Another person's ceremony, answered on Ada's page: not hers, nothing taken.
+    let bob = add_user(f.state.store.as_ref(), "bob").await;
+    let bobs_link = made_link(&f, &bob, EmailPurpose::Passkey).await;
+    let bobs = json(link_options(&f, &bobs_link, false).await).await["challenge_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, page) = link_answer(&f, &token, &bobs).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Adding the passkey took too long"), "{page}");
+    // A made-up answer: refused on the page, nothing taken.
+    let (status, page) = link_answer(&f, &token, &challenge_id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("could not be verified"), "{page}");
+    assert!(page.contains("<h1>Add a passkey</h1>"), "{page}");
+    assert!(f.state.store.passkeys(&ada.id).await.unwrap().is_empty());
+    let r = send(&f, get_with(&phone, "/account")).await;
+    assert!(
+        body_text(r).await.contains("<h1>Your account</h1>"),
+        "still signed in"
+    );
+    assert_eq!(
+        link_options(&f, &token, false).await.status(),
+        StatusCode::OK,
+        "the link still works"
+    );
+
+    // Expired: its page says so, and whom to ask.
+    f.clock
+        .advance(gatehouse::auth::email_links::PASSKEY_LINK_TTL);
+    let r = send(&f, get(&format!("/new-passkey?token={token}"))).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = body_text(r).await;
+    assert!(page.contains("This link does not work"), "{page}");
+    assert!(
+        page.contains("Ask your administrator for a new one"),
+        "{page}"
+    );
+    assert!(!page.contains("link-passkey"), "{page}");
+}
+
+/// Makes ada an administrator, signed in: her browser's cookies and the administration
+/// pages' form token.
+async fn administrator(f: &Fixture) -> (String, String) {
+    let ops = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    ops.add_group(gatehouse::admin::NewGroup {
+        name: "admins".into(),
+        description: None,
+        auth_policy: gatehouse::model::AuthPolicy::Password,
+    })
+    .await
+    .unwrap();
+    ops.add_member("admins", "ada").await.unwrap();
+    let cookies = account_sign_in(f, "ada").await;
+    let r = send(f, get_with(&cookies, "/admin")).await;
+    let csrf = hidden_input(&body_text(r).await, "csrf");
+    (cookies, csrf)
+}
+
+/// Without mail, an administrator makes a passkey link for a person who lost their passkey
+/// and hands it over: shown once, to them, audited with them as the actor; one a minute; not
+/// for a disabled account, and not offered to be mailed.
+async fn without_mail_an_administrator_hands_over_a_passkey_link(db: Database) {
+    let f = on_localhost(db).await;
+    let (cookies, csrf) = administrator(&f).await;
+    let store = f.state.store.as_ref();
+    let dave = add_user(store, "dave").await;
+    let added = AuditRecord::new(T0, AuditKind::PasskeyAdded, "test");
+    store
+        .add_passkey(common::passkey(&dave.id, "lost", T0), added)
+        .await
+        .unwrap();
+    let page = body_text(send(&f, get_with(&cookies, "/admin/users/dave")).await).await;
+    assert!(page.contains("Make a link to add a passkey"), "{page}");
+    assert!(
+        !page.contains("Send a link to add a passkey"),
+        "no mail: {page}"
+    );
+    let make = |action: &'static str| {
+        let fields = [("csrf", csrf.clone()), ("action", action.to_owned())];
+        let (f, cookies) = (&f, cookies.clone());
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(f, "/admin/users/dave", &cookies, &fields).await
+        }
+    };
+    let r = make("send_passkey_link").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "nothing is mailed here"
+    );
+    let r = make("passkey_link").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("A link for dave to add a passkey is made."),
+        "{html}"
+    );
+    assert!(html.contains("within 24 hours"), "{html}");
+    let marker = "id=\"link-to-hand-over\">";
+    let start = html.find(marker).unwrap() + marker.len();
+    let link = html[start..start + html[start..].find('<').unwrap()].replace("&amp;", "&");
+    let token = link
+        .strip_prefix("http://localhost:8080/new-passkey?token=")
+        .unwrap_or_else(|| panic!("{link}"));
+    let r = make("passkey_link").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "one link a minute");
+    assert!(body_text(r).await.contains("less than a minute ago"));
+
+    // The link's page is Dave's.
+    let page = body_text(send(&f, get(&format!("/new-passkey?token={token}"))).await).await;
+    assert!(
+        page.contains("sign in as <strong>dave</strong> again"),
+        "{page}"
+    );
+    let r = link_options(&f, token, false).await;
+    assert_eq!(
+        json(r).await["options"]["publicKey"]["user"]["name"],
+        "dave"
+    );
+
+    let ada = user(store, "ada").await;
+    let made = store
+        .audit_about("dave", AuditKind::PERSONAL, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.record.kind == AuditKind::PasskeyLinkMade)
+        .expect("audited, and on dave's own page");
+    assert_eq!(made.record.actor, format!("user:{}", ada.id));
+    assert_eq!(made.record.detail.as_deref(), Some("to hand over"));
+
+    // Not for a disabled account.
+    let ops = gatehouse::admin::Admin::new(store, "cli", None, T0);
+    ops.set_disabled("dave", true).await.unwrap();
+    let page = body_text(send(&f, get_with(&cookies, "/admin/users/dave")).await).await;
+    assert!(!page.contains("Make a link to add a passkey"), "{page}");
+    f.clock.advance(60);
+    let r = make("passkey_link").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(!body_text(r).await.contains("new-passkey?token="));
+}
+
+/// Where passkeys cannot work, a passkey link does nothing (none is offered to be made).
+async fn an_ip_address_issuers_passkey_link_does_nothing(db: Database) {
+    let f = fixture_on(db).await;
+    let (cookies, csrf) = administrator(&f).await;
+    let page = body_text(send(&f, get_with(&cookies, "/admin/users/ada")).await).await;
+    assert!(page.contains("Make a password reset link"), "{page}");
+    assert!(!page.contains("add a passkey"), "{page}");
+    let fields = [("csrf", csrf.as_str()), ("action", "passkey_link")];
+    let r = post(&f, "/admin/users/ada", &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let ada = user(&*f.state.store, "ada").await;
+    let token = made_link(&f, &ada, gatehouse::model::EmailPurpose::Passkey).await;
+    let r = send(&f, get(&format!("/new-passkey?token={token}"))).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r).await.contains("This link does not work"));
+    let fields = [("csrf", "x"), ("token", token.as_str())];
+    let r = post(&f, "/new-passkey/options", "", &fields).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
 /// Where passkeys cannot work, an invitation asks for a password only.
@@ -872,4 +1144,7 @@ on_both_backends!(();
     an_ip_address_issuer_keeps_the_password,
     an_invitation_offers_a_passkey_instead_of_a_password,
     an_ip_address_issuers_invitation_asks_for_a_password,
+    a_passkey_link_offers_its_person_a_new_passkey,
+    an_ip_address_issuers_passkey_link_does_nothing,
+    without_mail_an_administrator_hands_over_a_passkey_link,
 );

@@ -2424,6 +2424,85 @@ async fn an_invitation_taken_with_a_passkey_leaves_no_password(db: Database) {
     assert_eq!(s.passkeys(&carol.id).await.unwrap().len(), 1);
 }
 
+/// A passkey link (an administrator's, for a person who lost their passkey) adds the new
+/// passkey beside what the person has, signs them out everywhere and tells them, all where the
+/// link is taken; another person's credential id takes nothing, and the link works once.
+async fn a_passkey_link_adds_a_passkey_and_signs_the_person_out(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let [ada, bob] = ["ada", "bob"].map(user);
+    s.create_user(ada.clone()).await.unwrap();
+    s.create_user(bob.clone()).await.unwrap();
+    let added = || AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test");
+    s.add_passkey(common::passkey(&ada.id, "lost", NOW), added())
+        .await
+        .unwrap();
+    s.add_passkey(common::passkey(&bob.id, "bobs", NOW), added())
+        .await
+        .unwrap();
+    session(s, &ada, "phone", NOW + 3600).await;
+    let sent = link(s, &ada, "new-passkey", EmailPurpose::Passkey).await;
+    let taken = |credential_id: &str| {
+        let use_ = LinkUse::AddPasskey(common::passkey(&ada.id, credential_id, NOW));
+        let record =
+            AuditRecord::new(NOW + 1, AuditKind::PasskeyAdded, "user:ada").subject(Some("ada"));
+        s.redeem_email_token(&sent, use_, NOW + 1, record)
+    };
+    assert!(
+        taken("bobs").await.is_err(),
+        "another person's credential id"
+    );
+    assert_eq!(s.passkeys(&ada.id).await.unwrap().len(), 1);
+    // Neither an invitation's use nor a reset's takes it.
+    let other = LinkUse::InviteWithPasskey(common::passkey(&ada.id, "new", NOW));
+    let record = AuditRecord::new(NOW, AuditKind::InvitationAccepted, "user:ada");
+    assert_eq!(
+        s.redeem_email_token(&sent, other, NOW + 1, record)
+            .await
+            .unwrap(),
+        Err(Refused::Unknown)
+    );
+
+    taken("new").await.unwrap().unwrap();
+    let mut keys: Vec<_> = s
+        .passkeys(&ada.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.credential_id)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["lost", "new"],
+        "the lost one stays until they remove it"
+    );
+    let now = common::user(s, "ada").await;
+    assert_eq!(
+        (now.password_hash, now.email_verified),
+        (ada.password_hash.clone(), false),
+        "the password and the address are as they were"
+    );
+    let written = s.audit_latest(1).await.unwrap().remove(0).record;
+    assert_eq!(
+        (written.kind, written.detail.as_deref()),
+        (
+            AuditKind::PasskeyAdded,
+            Some("sessions ended: 1, token families revoked: 0")
+        ),
+        "whoever holds what ada lost is signed out"
+    );
+    let told = s.claim_notices(NOW + 1, 100).await.unwrap();
+    let kinds: Vec<_> = told.iter().map(|q| q.notice.kind).collect();
+    assert_eq!(kinds, [NoticeKind::PasskeyAdded], "{told:?}");
+    assert_eq!(
+        taken("again").await.unwrap(),
+        Err(Refused::Unknown),
+        "used once"
+    );
+    assert_eq!(s.passkeys(&ada.id).await.unwrap().len(), 2);
+}
+
 /// A credential id belongs to one account; only its owner removes it; a challenge is taken
 /// once, and not after it expires or as another ceremony.
 async fn passkeys_belong_to_one_account_and_challenges_are_taken_once(db: Database) {
@@ -3128,6 +3207,7 @@ on_both_backends!(();
     passkeys_belong_to_one_account_and_challenges_are_taken_once,
     a_person_keeps_a_way_in,
     an_invitation_taken_with_a_passkey_leaves_no_password,
+    a_passkey_link_adds_a_passkey_and_signs_the_person_out,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,
     client_tokens_are_introspected_and_revoked_by_their_client_only,

@@ -1,6 +1,7 @@
-//! The rules of links sent by email (confirming an address, resetting a password), decided
-//! over plain data with the caller's clock: how long each works, how often one may be sent to
-//! the same person, and whether a link that comes back may be used.
+//! The rules of links sent by email (confirming an address, resetting a password, an
+//! invitation, a new passkey for one who lost theirs), decided over plain data with the
+//! caller's clock: how long each works, how often one may be sent to the same person, and
+//! whether a link that comes back may be used.
 
 use crate::clock::UnixTime;
 use crate::model::{EmailPurpose, EmailToken, StoredPasskey, User, UserChange};
@@ -12,6 +13,10 @@ pub const RESET_TTL: i64 = 30 * 60;
 pub const CONFIRM_TTL: i64 = 24 * 3600;
 /// How long an invitation works: a person added on Friday may open it on Monday.
 pub const INVITE_TTL: i64 = 7 * 24 * 3600;
+/// How long a passkey link works: an administrator sends it to a person who lost their
+/// passkey, who may be away from their devices for a day. It signs them in for good (their new
+/// passkey), so it lasts no longer.
+pub const PASSKEY_LINK_TTL: i64 = 24 * 3600;
 /// The least time between two links of one purpose to one person: someone who types another
 /// person's name again and again sends them one mail a minute at most.
 pub const RESEND_AFTER: i64 = 60;
@@ -22,6 +27,7 @@ pub fn ttl(purpose: EmailPurpose) -> i64 {
         EmailPurpose::Confirm => CONFIRM_TTL,
         EmailPurpose::Reset => RESET_TTL,
         EmailPurpose::Invite => INVITE_TTL,
+        EmailPurpose::Passkey => PASSKEY_LINK_TTL,
     }
 }
 
@@ -76,6 +82,9 @@ pub enum LinkUse {
     /// An invitation accepted with a passkey (verified already) in place of a password: the
     /// person signs in with it alone. It confirms the address it came to.
     InviteWithPasskey(StoredPasskey),
+    /// A passkey link (an administrator sent it to a person who lost their passkey), with
+    /// the new passkey, verified already: it is added beside what the person has.
+    AddPasskey(StoredPasskey),
 }
 
 impl LinkUse {
@@ -85,6 +94,7 @@ impl LinkUse {
             LinkUse::Confirm => EmailPurpose::Confirm,
             LinkUse::Reset(_) => EmailPurpose::Reset,
             LinkUse::Invite(_) | LinkUse::InviteWithPasskey(_) => EmailPurpose::Invite,
+            LinkUse::AddPasskey(_) => EmailPurpose::Passkey,
         }
     }
 }
@@ -121,15 +131,19 @@ pub fn redeem(
         }
         changes
     };
+    // The link's person's passkey, whoever the page that made it named.
+    let theirs = |passkey: &StoredPasskey| StoredPasskey {
+        user_id: user.id.clone(),
+        ..passkey.clone()
+    };
     Ok(match link_use {
         LinkUse::Confirm => vec![confirmed()],
         LinkUse::Reset(hash) => vec![UserChange::SetPassword(hash.clone())],
         LinkUse::Invite(hash) => invited(UserChange::SetPassword(hash.clone())),
-        // The link's person's passkey, whoever the page that made it named.
-        LinkUse::InviteWithPasskey(passkey) => invited(UserChange::PasskeyInstead(StoredPasskey {
-            user_id: user.id.clone(),
-            ..passkey.clone()
-        })),
+        LinkUse::InviteWithPasskey(passkey) => invited(UserChange::PasskeyInstead(theirs(passkey))),
+        // Handed over or mailed, the link says nothing of whose mailbox it reached: the
+        // address is left as it was.
+        LinkUse::AddPasskey(passkey) => vec![UserChange::AddPasskey(theirs(passkey))],
     })
 }
 
@@ -256,6 +270,7 @@ mod tests {
             last_used_at: None,
         };
         let with_passkey = LinkUse::InviteWithPasskey(passkey("someone-else"));
+        let new_passkey = LinkUse::AddPasskey(passkey("someone-else"));
         let cases = [
             (
                 "confirmed at the address it came to",
@@ -296,7 +311,42 @@ mod tests {
                 ]),
             ),
             (
+                "a passkey link: the link's person's passkey, beside what they have",
+                of(EmailPurpose::Passkey),
+                &verified,
+                new_passkey.clone(),
+                Ok(vec![UserChange::AddPasskey(passkey(&alice.id))]),
+            ),
+            (
+                "a passkey link confirms no address",
+                of(EmailPurpose::Passkey),
+                &alice,
+                new_passkey.clone(),
+                Ok(vec![UserChange::AddPasskey(passkey(&alice.id))]),
+            ),
+            (
+                "a passkey link used as an invitation",
+                of(EmailPurpose::Passkey),
+                &alice,
+                with_passkey.clone(),
+                Err(Refused::Unknown),
+            ),
+            (
+                "an invitation used as a passkey link",
+                of(EmailPurpose::Invite),
+                &alice,
+                new_passkey.clone(),
+                Err(Refused::Unknown),
+            ),
+            (
                 "a reset link used to add a passkey",
+                of(EmailPurpose::Reset),
+                &alice,
+                new_passkey,
+                Err(Refused::Unknown),
+            ),
+            (
+                "a reset link used as an invitation with a passkey",
                 of(EmailPurpose::Reset),
                 &alice,
                 with_passkey,
@@ -351,6 +401,8 @@ mod tests {
         for (newest, now, expected) in cases {
             assert_eq!(may_send(newest, now), expected, "{newest:?} at {now}");
         }
+        assert!(ttl(EmailPurpose::Reset) < ttl(EmailPurpose::Passkey));
+        assert!(ttl(EmailPurpose::Passkey) <= ttl(EmailPurpose::Confirm));
         assert!(ttl(EmailPurpose::Reset) < ttl(EmailPurpose::Confirm));
         assert!(ttl(EmailPurpose::Confirm) < ttl(EmailPurpose::Invite));
     }

@@ -416,7 +416,28 @@ pub(super) async fn act(
             }
         }
         "reset_link" if state.mailer.is_none() && !target.disabled => {
-            return hand_over_reset_link(&state, &admin, peer, &target).await;
+            return hand_over_link(&state, &admin, peer, &target, EmailPurpose::Reset).await;
+        }
+        "send_passkey_link" | "passkey_link"
+            if !target.disabled
+                && state.passkeys().is_ok()
+                && state.mailer.is_some() == (form.action == "send_passkey_link") =>
+        {
+            if form.action == "passkey_link" {
+                return hand_over_link(&state, &admin, peer, &target, EmailPurpose::Passkey).await;
+            }
+            let made = passkey_link_made(&state, &admin, &peer, &target)
+                .detail(format!("mailed to {}", target.email));
+            match super::email::new_link(&state, &target, EmailPurpose::Passkey, made, true).await {
+                Ok(Some(_)) => {
+                    if let Some(mailer) = &state.mailer {
+                        mailer.queued();
+                    }
+                    Ok((t.done_passkey_link_sent)(&target.email))
+                }
+                Ok(None) => Ok((t.reset_sent_recently)(&target.email)),
+                Err(e) => Err(AdminError::Store(e)),
+            }
         }
         "set_profile" => {
             // Only what differs is changed: the same form sent again changes nothing.
@@ -481,28 +502,41 @@ pub(super) async fn act(
     }
 }
 
-/// Where no mail goes out: a password reset link for `target`, shown once to the
-/// administrator, who hands it over themselves. The same link as a mailed one (single-use,
-/// 30 minutes, stored hashed), audited with the administrator as the actor.
-async fn hand_over_reset_link(
+/// Where no mail goes out: a link of `purpose` (a password reset's, or a passkey link) for
+/// `target`, shown once to the administrator, who hands it over themselves. The same link as a
+/// mailed one (single-use, for as long as its kind works, stored hashed), audited with the
+/// administrator as the actor.
+async fn hand_over_link(
     state: &AppState,
     admin: &Administrator,
     peer: Peer,
     target: &User,
+    purpose: EmailPurpose,
 ) -> Response {
     let t = &state.look.text.console;
-    let audit = AuditRecord::new(
-        state.now(),
-        AuditKind::ResetLinkMade,
-        format!("user:{}", admin.user.id),
-    )
-    .subject(Some(target.username.as_str()))
-    .stamped(&peer);
-    match super::email::new_link(state, target, EmailPurpose::Reset, audit, false).await {
+    let ttl = crate::auth::email_links::ttl(purpose);
+    let (audit, done, once) = if purpose == EmailPurpose::Passkey {
+        (
+            passkey_link_made(state, admin, &peer, target).detail("to hand over"),
+            (t.done_passkey_link)(&target.username),
+            (t.passkey_link_once)(ttl / 3600),
+        )
+    } else {
+        let audit = AuditRecord::new(
+            state.now(),
+            AuditKind::ResetLinkMade,
+            format!("user:{}", admin.user.id),
+        )
+        .subject(Some(target.username.as_str()))
+        .stamped(&peer);
+        let done = (t.done_reset_link)(&target.username);
+        (audit, done, (t.reset_link_once)(ttl / 60))
+    };
+    match super::email::new_link(state, target, purpose, audit, false).await {
         Ok(Some(link)) => {
-            let minutes = crate::auth::email_links::ttl(EmailPurpose::Reset) / 60;
+            let base = admin.base(state);
             let html =
-                pages::console_reset_link(&state.look, &admin.base(state), target, &link, minutes);
+                pages::console_link_to_hand_over(&state.look, &base, target, &link, &done, &once);
             pages::respond(StatusCode::OK, html)
         }
         Ok(None) => {
@@ -511,6 +545,22 @@ async fn hand_over_reset_link(
         }
         Err(e) => failed(state, store_error(e)),
     }
+}
+
+/// The record of a passkey link an administrator made for `target`.
+fn passkey_link_made(
+    state: &AppState,
+    admin: &Administrator,
+    peer: &Peer,
+    target: &User,
+) -> AuditRecord {
+    AuditRecord::new(
+        state.now(),
+        AuditKind::PasskeyLinkMade,
+        format!("user:{}", admin.user.id),
+    )
+    .subject(Some(target.username.as_str()))
+    .stamped(peer)
 }
 
 async fn show_person(
@@ -563,6 +613,7 @@ async fn show_person_with(
         claims: &claims_sent.map_or_else(|| claims_shown(&claims), str::to_owned),
         languages: &state.looks.names(),
         language: state.persons_look(&user).map(|look| look.text.language),
+        passkey_link: state.passkeys().is_ok(),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

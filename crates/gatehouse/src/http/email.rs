@@ -62,9 +62,9 @@ pub(super) async fn reset_page(
     form_page(&state, jar, &q.token, EmailPurpose::Reset).await
 }
 
-/// The page of a reset's or an invitation's form (`purpose`): asking for a reset link, when
-/// there is no `token`, or choosing the password with the link `token`, spoken to the person
-/// it is for (`AppState::for_link_owner`).
+/// The page of a link's form (`purpose`): asking for a reset link, when there is no `token`,
+/// or, with the link `token`, choosing the password (a reset's or an invitation's) or adding a
+/// passkey (a passkey link's), spoken to the person it is for (`AppState::for_link_owner`).
 async fn form_page(
     state: &AppState,
     jar: CookieJar,
@@ -79,15 +79,37 @@ async fn form_page(
         pages::reset_request(&state.look, &csrf, &state.login_fields(&[]), None)
     } else {
         // A link used, expired or void says so before anything is typed into its form.
-        let state = match usable(state, token, purpose).await {
-            Ok(Some((_, user))) => state.for_link_owner(&user),
-            Ok(None) => return void_link(state, state.look.text.errors.reset_link_void, "reset"),
+        let (state, user) = match usable(state, token, purpose).await {
+            Ok(Some((_, user))) => (state.for_link_owner(&user), user),
+            Ok(None) => return void_link(state, purpose),
             Err(e) => return failed(state, e),
         };
-        let form = password_form(&state, purpose, &csrf, token);
-        pages::password_form(&state.look, &form, None)
+        link_form(&state, &user, purpose, &csrf, token, None)
     };
     (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// The form of the link `token` of `purpose` for `user`, with `error` if one was sent from it
+/// and refused: a passkey link's new passkey, or a reset's or an invitation's password.
+fn link_form(
+    state: &AppState,
+    user: &User,
+    purpose: EmailPurpose,
+    csrf: &str,
+    token: &str,
+    error: Option<&str>,
+) -> String {
+    if purpose == EmailPurpose::Passkey {
+        let form = pages::PasskeyLinkForm {
+            username: &user.username,
+            csrf,
+            token,
+            hidden: state.login_fields(&[]),
+        };
+        return pages::passkey_link_form(&state.look, &form, error);
+    }
+    let form = password_form(state, purpose, csrf, token);
+    pages::password_form(&state.look, &form, error)
 }
 
 #[derive(Deserialize)]
@@ -168,34 +190,92 @@ pub(super) async fn welcome(
     }
     let state = state.chose(&form.chosen);
     if form.action == "passkey" {
-        return accept_with_passkey(&state, peer, jar, &form).await;
+        return accept_with_passkey(&state, peer, jar, &form, EmailPurpose::Invite).await;
     }
     set_password(&state, peer, jar, &form, EmailPurpose::Invite).await
 }
 
 /// POST /welcome/passkey-options: a registration challenge for the person an invitation is
-/// for, from its page (its form's token, and a link that may still be used): their first
-/// passkey, made before the link is taken.
+/// for (`passkey_options`): their first passkey, made before the link is taken.
 pub(super) async fn welcome_passkey_options(
     Localized(state): Localized,
     jar: CookieJar,
     Form(form): Form<ResetForm>,
 ) -> Response {
+    passkey_options(&state, &jar, &form, EmailPurpose::Invite).await
+}
+
+/// GET /new-passkey: a passkey link's page, where a person who lost their passkey adds
+/// another.
+pub(super) async fn passkey_link_page(
+    Localized(state): Localized,
+    jar: CookieJar,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    if state.passkeys().is_err() {
+        return void_link(&state, EmailPurpose::Passkey);
+    }
+    form_page(&state, jar, &q.token, EmailPurpose::Passkey).await
+}
+
+/// POST /new-passkey: the new passkey, with the link's token (or another language for its
+/// page).
+pub(super) async fn passkey_link(
+    Localized(state): Localized,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let restart = format!("new-passkey?token={}", url_escape(&form.token));
+            return pages::expired_form(&state.look, Some(restart));
+        }
+        Err(e) => return failed(&state, e),
+    }
+    if !form.language.is_empty() {
+        let (state, jar) = state.choosing(jar, &form.language);
+        return form_page(&state, jar, &form.token, EmailPurpose::Passkey).await;
+    }
+    let state = state.chose(&form.chosen);
+    accept_with_passkey(&state, peer, jar, &form, EmailPurpose::Passkey).await
+}
+
+/// POST /new-passkey/options: a registration challenge for the person a passkey link is for
+/// (`passkey_options`).
+pub(super) async fn passkey_link_options(
+    Localized(state): Localized,
+    jar: CookieJar,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    passkey_options(&state, &jar, &form, EmailPurpose::Passkey).await
+}
+
+/// A registration challenge for the person a link of `purpose` (an invitation, or a passkey
+/// link) is for, given only to the link's page (its form's token) while the link may be
+/// used: the passkey is made before the link is taken.
+async fn passkey_options(
+    state: &AppState,
+    jar: &CookieJar,
+    form: &ResetForm,
+    purpose: EmailPurpose,
+) -> Response {
     use super::passkey::refused;
     if state.passkeys().is_err() {
         return refused(StatusCode::NOT_FOUND, state.look.text.passkey.unavailable);
     }
-    if let Some(refusal) = super::passkey::page_form_refused(&state, &jar, &form.csrf).await {
+    if let Some(refusal) = super::passkey::page_form_refused(state, jar, &form.csrf).await {
         return refusal;
     }
-    match usable(&state, &form.token, EmailPurpose::Invite).await {
-        Ok(Some((_, user))) => super::passkey::registration_challenge(&state, &user).await,
+    match usable(state, &form.token, purpose).await {
+        Ok(Some((_, user))) => super::passkey::registration_challenge(state, &user).await,
         Ok(None) => refused(
             StatusCode::GONE,
             state.look.text.errors.reset_link_void.title,
         ),
         Err(e) => {
-            tracing::warn!(error = ?e, "could not read an invitation");
+            tracing::warn!(error = ?e, link = purpose.as_str(), "could not read a link");
             refused(
                 StatusCode::SERVICE_UNAVAILABLE,
                 state.look.text.passkey.busy,
@@ -204,20 +284,22 @@ pub(super) async fn welcome_passkey_options(
     }
 }
 
-/// The invitation accepted with a passkey in place of a password: the passkey is checked
-/// (its ceremony was this person's), then the link is taken, the passkey added, the address
-/// confirmed and no password kept, in one transaction (`LinkUse::InviteWithPasskey`).
+/// A link of `purpose` taken with a passkey: the passkey is checked (its ceremony was this
+/// person's), then the link taken and the passkey added in one transaction. An invitation's
+/// also confirms the address and keeps no password (`LinkUse::InviteWithPasskey`); a passkey
+/// link's signs the person out everywhere (`LinkUse::AddPasskey`).
 async fn accept_with_passkey(
     state: &AppState,
     peer: Peer,
     jar: CookieJar,
     form: &ResetForm,
+    purpose: EmailPurpose,
 ) -> Response {
-    let Some((token, user)) = (match usable(state, &form.token, EmailPurpose::Invite).await {
+    let Some((token, user)) = (match usable(state, &form.token, purpose).await {
         Ok(found) => found,
         Err(e) => return failed(state, e),
     }) else {
-        return void_link(state, state.look.text.errors.reset_link_void, "reset");
+        return void_link(state, purpose);
     };
     let state = &state.for_link_owner(&user);
     let new = super::passkey::NewPasskey {
@@ -227,36 +309,47 @@ async fn accept_with_passkey(
     };
     let passkey = match super::passkey::verified_passkey(state, &user, new).await {
         Ok(p) => p,
-        Err(why) => return form_again(state, jar, form, EmailPurpose::Invite, &why).await,
+        Err(why) => return form_again(state, jar, (form, &user), purpose, &why).await,
     };
     let now = state.now();
-    let record = AuditRecord::new(
-        now,
-        AuditKind::InvitationAccepted,
-        format!("user:{}", user.id),
-    )
-    .subject(Some(user.username.as_str()))
-    .stamped(&peer)
-    .detail(format!("with passkey {:?}", passkey.name));
-    let link_use = LinkUse::InviteWithPasskey(passkey);
+    let (kind, detail, link_use) = if purpose == EmailPurpose::Passkey {
+        let detail = format!("passkey {:?}, with a passkey link", passkey.name);
+        (
+            AuditKind::PasskeyAdded,
+            detail,
+            LinkUse::AddPasskey(passkey),
+        )
+    } else {
+        let detail = format!("with passkey {:?}", passkey.name);
+        let link_use = LinkUse::InviteWithPasskey(passkey);
+        (AuditKind::InvitationAccepted, detail, link_use)
+    };
+    let record = AuditRecord::new(now, kind, format!("user:{}", user.id))
+        .subject(Some(user.username.as_str()))
+        .stamped(&peer)
+        .detail(detail);
     match state
         .store
         .redeem_email_token(&token.token_hash, link_use, now, record)
         .await
     {
         Ok(Ok(_)) => {}
-        Ok(Err(_)) => return void_link(state, state.look.text.errors.reset_link_void, "reset"),
+        Ok(Err(_)) => return void_link(state, purpose),
         Err(e) => return failed(state, store_error(e)),
     }
-    let html = pages::welcome_done_with_passkey(&state.look);
+    let html = if purpose == EmailPurpose::Passkey {
+        pages::passkey_link_done(&state.look)
+    } else {
+        pages::welcome_done_with_passkey(&state.look)
+    };
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
 
-/// A link's password page again, saying what was wrong with the form sent from it.
+/// A link's page for `user` again, saying what was wrong with the form sent from it.
 async fn form_again(
     state: &AppState,
     jar: CookieJar,
-    form: &ResetForm,
+    (form, user): (&ResetForm, &User),
     purpose: EmailPurpose,
     message: &str,
 ) -> Response {
@@ -264,8 +357,7 @@ async fn form_again(
         Ok(issued) => issued,
         Err(e) => return failed(state, e),
     };
-    let page = password_form(state, purpose, &csrf, &form.token);
-    let html = pages::password_form(&state.look, &page, Some(message));
+    let html = link_form(state, user, purpose, &csrf, &form.token, Some(message));
     (jar, pages::respond(StatusCode::BAD_REQUEST, html)).into_response()
 }
 
@@ -407,6 +499,10 @@ fn message(state: &AppState, user: &User, purpose: EmailPurpose, link: &str) -> 
             (t.invite_subject)(product),
             (t.invite_body)(product, &user.username, link, ttl / 86_400),
         ),
+        EmailPurpose::Passkey => (
+            (t.passkey_link_subject)(product),
+            (t.passkey_link_body)(product, &user.username, link, ttl / 3600),
+        ),
     };
     Mail {
         to: user.email.clone(),
@@ -483,6 +579,7 @@ pub(super) async fn new_link(
         EmailPurpose::Reset => "/reset",
         EmailPurpose::Confirm => "/confirm-email",
         EmailPurpose::Invite => "/welcome",
+        EmailPurpose::Passkey => "/new-passkey",
     };
     let query = format!("{path}?token={}", url_escape(&secret));
     let link = state.config.endpoint(&query);
@@ -511,18 +608,19 @@ async fn set_password(
         Ok(found) => found,
         Err(e) => return failed(state, e),
     }) else {
-        return void_link(state, state.look.text.errors.reset_link_void, "reset");
+        return void_link(state, purpose);
     };
     let state = &state.for_link_owner(&user);
     let t = &state.look.text;
+    let user = &user;
     let again = |message: String| {
         let jar = jar.clone();
-        async move { form_again(state, jar, form, purpose, &message).await }
+        async move { form_again(state, jar, (form, user), purpose, &message).await }
     };
     if form.new_password != form.repeat_password {
         return again(t.account.passwords_differ.to_owned()).await;
     }
-    let hash = match super::account::new_password_hash(state, &user, &form.new_password).await {
+    let hash = match super::account::new_password_hash(state, user, &form.new_password).await {
         Ok(h) => h,
         Err(NewPassword::Refused(why)) => return again(why).await,
         Err(NewPassword::Failed(e)) => return failed(state, e),
@@ -544,7 +642,7 @@ async fn set_password(
         .await
     {
         Ok(Ok(_)) => {}
-        Ok(Err(_)) => return void_link(state, t.errors.reset_link_void, "reset"),
+        Ok(Err(_)) => return void_link(state, purpose),
         Err(e) => return failed(state, store_error(e)),
     }
     (
@@ -589,7 +687,7 @@ pub(super) async fn confirm_page(
             let html = pages::confirm(&state.look, &token.email, &q.token);
             pages::respond(StatusCode::OK, html)
         }
-        Ok(None) => void_link(&state, state.look.text.errors.confirm_link_void, "account"),
+        Ok(None) => void_link(&state, EmailPurpose::Confirm),
         Err(e) => failed(&state, e),
     }
 }
@@ -601,7 +699,7 @@ pub(super) async fn confirm(
     peer: Peer,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    let void = || void_link(&state, state.look.text.errors.confirm_link_void, "account");
+    let void = || void_link(&state, EmailPurpose::Confirm);
     let now = state.now();
     let (token, user) = match usable(&state, &form.token, EmailPurpose::Confirm).await {
         Ok(Some(found)) => found,
@@ -626,10 +724,19 @@ pub(super) async fn confirm(
     pages::respond(StatusCode::OK, pages::confirmed(&state.look, &token.email))
 }
 
-/// A link that cannot be used: said plainly, with the way to a new one.
-fn void_link(state: &AppState, problem: pages::catalogue::Problem, again: &str) -> Response {
-    let page = pages::ErrorPage::new(problem)
-        .link(state.look.text.errors.ask_for_a_new_link, again.to_owned());
+/// A link of `purpose` that cannot be used: said plainly, with the way to a new one (a
+/// passkey link's is an administrator).
+fn void_link(state: &AppState, purpose: EmailPurpose) -> Response {
+    let t = &state.look.text.errors;
+    let page = match purpose {
+        EmailPurpose::Reset | EmailPurpose::Invite => {
+            pages::ErrorPage::new(t.reset_link_void).link(t.ask_for_a_new_link, "reset".into())
+        }
+        EmailPurpose::Confirm => {
+            pages::ErrorPage::new(t.confirm_link_void).link(t.ask_for_a_new_link, "account".into())
+        }
+        EmailPurpose::Passkey => pages::ErrorPage::new(t.passkey_link_void),
+    };
     pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
 }
 

@@ -741,6 +741,11 @@ pub fn app(state: AppState) -> Router {
             "/welcome/passkey-options",
             post(email::welcome_passkey_options),
         )
+        .route(
+            "/new-passkey",
+            get(email::passkey_link_page).post(email::passkey_link),
+        )
+        .route("/new-passkey/options", post(email::passkey_link_options))
         .route("/admin/audit", get(console::audit))
         .route("/admin/keys", get(console::keys).post(console::rotate_keys))
         .route(

@@ -82,6 +82,9 @@ named! {
         /// An administrator made a password reset link to hand to a person themselves (no
         /// mail goes out).
         ResetLinkMade = "admin.user.reset_link_made",
+        /// An administrator made a link for a person who lost their passkey to add another
+        /// (mailed to them, or to hand over where no mail goes out).
+        PasskeyLinkMade = "admin.user.passkey_link_made",
         ConsentRevoked = "admin.consent.revoked",
         ClientCreated = "admin.client.created",
         ClientRemoved = "admin.client.removed",
@@ -148,6 +151,7 @@ impl AuditKind {
         AuditKind::UserLoggedOut,
         AuditKind::FactorsReset,
         AuditKind::ResetLinkMade,
+        AuditKind::PasskeyLinkMade,
     ];
 }
 

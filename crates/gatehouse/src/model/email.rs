@@ -11,6 +11,9 @@ named! {
         /// Lets a person an administrator added choose their first password (and confirms
         /// their address).
         Invite = "invite",
+        /// Lets a person add a passkey without signing in: what an administrator sends one
+        /// who lost theirs (and so cannot sign in).
+        Passkey = "passkey",
     }
 }
 

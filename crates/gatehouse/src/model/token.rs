@@ -19,6 +19,9 @@ named! {
         /// The account was removed (its families go with it).
         UserRemoved = "user removed",
         PasswordChanged = "password changed",
+        /// A passkey was added with a link an administrator sent: whoever holds what the
+        /// person lost is signed out.
+        PasskeyLinkUsed = "passkey link used",
     }
 }
 

@@ -108,6 +108,10 @@ pub enum UserChange {
     /// stays their way in (`auth::ways_in`). What an invitation accepted with a passkey does
     /// (`auth::email_links::redeem`); a credential id registered already fails the whole change.
     PasskeyInstead(super::StoredPasskey),
+    /// A passkey added with a link an administrator sent to a person who lost theirs
+    /// (`auth::email_links::redeem`): their password, if any, stays. Like a new password it
+    /// signs them out everywhere, since whoever holds what they lost may be signed in.
+    AddPasskey(super::StoredPasskey),
 }
 
 impl UserChange {
@@ -122,6 +126,7 @@ impl UserChange {
             UserChange::SetPassword(_) | UserChange::PasskeyInstead(_) => {
                 Some(RevokeReason::PasswordChanged)
             }
+            UserChange::AddPasskey(_) => Some(RevokeReason::PasskeyLinkUsed),
             UserChange::SetEmail { .. } | UserChange::SetProfile { .. } => None,
         }
     }

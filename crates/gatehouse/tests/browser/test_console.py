@@ -442,7 +442,7 @@ def test_without_mail_an_administrator_hands_over_a_reset_link(browser_page, bro
     page.get_by_role("button", name="Make a password reset link").click()
     expect(page.get_by_role("status")).to_have_text(
         f"A password reset link for {person} is made.")
-    link = page.locator("#reset-link").inner_text()
+    link = page.locator("#link-to-hand-over").inner_text()
     page.get_by_role("link", name="I have given it to them").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(person)
     assert link not in page.content(), "shown once"

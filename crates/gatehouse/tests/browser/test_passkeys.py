@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from conftest import Gatehouse, Watched, free_port, screenshot_path
 from mail_sink import MailSink
+from relying_party import RelyingParty
 from test_console import sign_in_as_administrator
 from test_sign_in import fill_login
 
@@ -268,6 +269,83 @@ def test_an_invited_person_takes_a_passkey_instead_of_a_password(browser_page, b
     expect(invited.get_by_role("button", name="Add a passkey")).to_have_count(0)
     invited.context.close()
     assert "password: none (signs in with a passkey)" in server.cli("user", "factors", "dora")
+
+
+def mail_about(sink, to, subject):
+    """The next message to `to` with `subject`, passing over others (notices of earlier
+    steps)."""
+    while True:
+        recipients, message = sink.next()
+        if recipients == [to] and message["Subject"] == subject:
+            return message
+
+
+@pytest.mark.browsers("chromium")
+def test_a_person_who_lost_their_passkey_adds_another_by_an_administrators_link(
+        browser_page, browser, inviting):
+    """A passkey is Erin's second step; she loses the device, so her password alone no longer
+    signs her in. An administrator mails her a link: on a new device she adds a passkey, which
+    signs her in to an application on another origin; the lost device's session is over, and
+    her mailbox is told."""
+    page, (server, sink) = browser_page, inviting
+    erin = server.add_user("erin")
+    lost = browser.new_context().new_page()
+    attach_authenticator(lost)
+    sign_in_with_password(lost, server, erin)
+    add_passkey(lost, "Old phone")
+
+    # On another device, the password is not enough.
+    device = browser.new_context().new_page()
+    attach_authenticator(device)
+    device.goto(f"{server.issuer}/account")
+    fill_login(device, erin)
+    expect(device.get_by_role("heading", level=1)).to_have_text("Two-step verification")
+    device.get_by_role("button", name="Use a passkey").click()
+    expect(device.get_by_role("alert")).to_contain_text("No passkey was used")
+
+    sign_in_as_administrator(page, server)
+    page.goto(f"{server.issuer}/admin/users/{erin}")
+    page.get_by_role("button", name="Send a link to add a passkey").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"A link to add a passkey is on its way to {erin}@example.com.")
+    message = mail_about(sink, f"{erin}@example.com", "Add a passkey to your Gatehouse account")
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "within 24 hours" in text, text
+    link = MailSink.link(message, f"{server.issuer}/new-passkey?token=")
+
+    device.goto(link)
+    expect(device.get_by_role("heading", level=1)).to_have_text("Add a passkey")
+    expect(device.locator("main")).to_contain_text(f"sign in as {erin} again")
+    expect(device.get_by_label("New password", exact=True)).to_have_count(0)
+    device.get_by_label("Name of the new passkey").fill("New phone")
+    device.get_by_role("button", name="Add a passkey").click()
+    expect(device.get_by_role("heading", level=1)).to_have_text("Your passkey is added")
+    expect(device.get_by_role("status")).to_contain_text("Every session you had is signed out")
+    told = mail_about(sink, f"{erin}@example.com",
+                      "A passkey was added to your Gatehouse account")
+    assert told is not None
+
+    # The new passkey signs her in at an application on another origin.
+    atlas = RelyingParty("Atlas")
+    try:
+        server.add_client(atlas, "atlas", first_party=True)
+        device.goto(f"{atlas.base}/login")
+        device.get_by_role("button", name="Sign in with a passkey").click()
+        expect(device.get_by_role("heading")).to_have_text(f"Signed in as {erin}")
+        expect(device.locator("#amr")).to_have_text("hwk user mfa")
+    finally:
+        atlas.close()
+    # The lost device is signed out; the link worked once.
+    lost.goto(f"{server.issuer}/account")
+    expect(lost).to_have_title("Sign in · Gatehouse")
+    device.goto(link)
+    expect(device.get_by_role("heading", level=1)).to_have_text("This link does not work")
+    expect(device.locator("main")).to_contain_text("Ask your administrator for a new one")
+    out = server.cli("user", "factors", erin)
+    assert '"Old phone"' in out and '"New phone"' in out, out
+    assert "admin.user.passkey_link_made" in server.cli("audit", "tail", "-n", "20")
+    lost.context.close()
+    device.context.close()
 
 
 def cannot(page, words):

@@ -500,6 +500,15 @@ pub(in crate::http) struct EmailText {
     /// The subject and text of an invitation: product, username, link, days.
     pub invite_subject: fn(&str) -> String,
     pub invite_body: fn(&str, &str, &str, i64) -> String,
+    /// The page a passkey link opens (an administrator sent it to a person who lost their
+    /// passkey): product, username.
+    pub passkey_link_title: &'static str,
+    pub passkey_link_what: fn(&str, &str) -> Markup,
+    pub passkey_link_done_title: &'static str,
+    pub passkey_link_done: &'static str,
+    /// The subject and text of the mail with a passkey link: product, username, link, hours.
+    pub passkey_link_subject: fn(&str) -> String,
+    pub passkey_link_body: fn(&str, &str, &str, i64) -> String,
     /// The subject of a security notice: product, what changed.
     pub notice_subject: fn(&str, NoticeKind) -> String,
     /// The text of a security notice.
@@ -568,6 +577,13 @@ pub(in crate::http) struct ConsoleText {
     /// What a hand-over link does and how long it works (minutes).
     pub reset_link_once: fn(i64) -> String,
     pub reset_link_given: &'static str,
+    /// A link for a person who lost their passkey to add another: mailed, or made to hand
+    /// over (username; then hours).
+    pub send_passkey_link: &'static str,
+    pub make_passkey_link: &'static str,
+    pub done_passkey_link: fn(&str) -> String,
+    pub passkey_link_once: fn(i64) -> String,
+    pub done_passkey_link_sent: fn(&str) -> String,
     pub reset_link_recently: fn(&str) -> String,
     pub send_reset: &'static str,
     pub their_activity: &'static str,
@@ -747,6 +763,7 @@ pub(in crate::http) struct ErrorText {
     pub no_mail: Problem,
     pub reset_link_void: Problem,
     pub confirm_link_void: Problem,
+    pub passkey_link_void: Problem,
     pub ask_for_a_new_link: &'static str,
     pub detail_for_admin: &'static str,
     pub start_again: &'static str,
@@ -1163,6 +1180,28 @@ pub(in crate::http) static ENGLISH: Text = Text {
                  If you did not expect this, ignore this mail.\n"
             )
         },
+        passkey_link_title: "Add a passkey",
+        passkey_link_what: |product, username| {
+            html! {
+                "An administrator of " strong { (product) } " sent you this link so that you can \
+                sign in as " strong { (username) } " again. Add a passkey on this device: it \
+                signs you in from now on."
+            }
+        },
+        passkey_link_done_title: "Your passkey is added",
+        passkey_link_done: "Sign in with it: “Sign in with a passkey” on the sign-in page. Every \
+                            session you had is signed out. If you lost a passkey, remove it on \
+                            your account page.",
+        passkey_link_subject: |product| format!("Add a passkey to your {product} account"),
+        passkey_link_body: |product, username, link, hours| {
+            format!(
+                "Hello {username},\n\n\
+                 an administrator of {product} sent you this link so that you can add a new \
+                 passkey to your account and sign in with it. Open it on the device the passkey \
+                 will be on, within {hours} hours:\n\n{link}\n\n\
+                 If you did not ask for this, tell your administrator.\n"
+            )
+        },
         notice_subject: |product, kind| match kind {
             NoticeKind::PasswordChanged | NoticeKind::PasswordReset | NoticeKind::PasswordSet => {
                 format!("Your {product} password was changed")
@@ -1331,6 +1370,20 @@ pub(in crate::http) static ENGLISH: Text = Text {
             )
         },
         reset_link_given: "I have given it to them",
+        send_passkey_link: "Send a link to add a passkey",
+        make_passkey_link: "Make a link to add a passkey",
+        done_passkey_link: |username| format!("A link for {username} to add a passkey is made."),
+        passkey_link_once: |hours| {
+            format!(
+                "No mail goes out from here: give it to them yourself, over a channel you trust. \
+                 Whoever opens it can add a passkey to the account, once, within {hours} hours, \
+                 and sign in with it; every session of the account is then signed out. It is \
+                 shown only now."
+            )
+        },
+        done_passkey_link_sent: |email| {
+            format!("A link to add a passkey is on its way to {email}.")
+        },
         reset_link_recently: |username| {
             format!("A link for {username} was made less than a minute ago; try again in a minute.")
         },
@@ -1697,6 +1750,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
                             was sent, so nothing was confirmed.",
             what_next: "Send yourself a new link from your account page.",
         },
+        passkey_link_void: Problem {
+            title: "This link does not work",
+            what_happened: "It was used already, it expired, or a newer link was made, so \
+                            nothing was changed.",
+            what_next: "Ask your administrator for a new one.",
+        },
         ask_for_a_new_link: "Ask for a new link",
         detail_for_admin: "Detail for the administrator:",
         start_again: "Start again",
@@ -1756,6 +1815,8 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::InvitationAccepted => "Password chosen from the invitation",
         K::ConsoleRefused => "Refused an administration page",
         K::PasswordReset => "Password reset by email",
+        K::ResetLinkMade => "An administrator made a password reset link",
+        K::PasskeyLinkMade => "An administrator made a link to add a passkey",
         K::EmailSent => "A link was sent to your email address",
         K::EmailUndelivered => "A link could not be sent to your email address",
         K::TokenReuseDetected => "An application's sign-in was ended: a used token came back",

@@ -211,6 +211,8 @@ pub(in crate::http) struct PersonView<'a> {
     pub languages: &'a [(&'static str, &'static str)],
     /// The one of them their account names (its `locale`), if one does.
     pub language: Option<&'static str>,
+    /// Whether a passkey link can be made for them (passkeys work with this server's issuer).
+    pub passkey_link: bool,
 }
 
 /// One person: their account, and what an administrator can do to it.
@@ -323,6 +325,14 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 } @else {
                     (button("reset_link", t.make_reset_link))
                 }
+                // For one who lost their passkey: where passkeys work.
+                @if v.passkey_link {
+                    @if look.mail {
+                        (button("send_passkey_link", t.send_passkey_link))
+                    } @else {
+                        (button("passkey_link", t.make_passkey_link))
+                    }
+                }
             }
             form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(base.csrf);
@@ -394,21 +404,23 @@ fn claims_form(look: &Look, base: &ConsoleBase<'_>, action: &str, shown: &str) -
     }
 }
 
-/// A password reset link for `user`, shown once to the administrator who made it.
-pub(in crate::http) fn reset_link(
+/// A link to hand over for `user` (a password reset's, or a passkey link), shown once to the
+/// administrator who made it: `done` says what it is, `once` what it does and for how long.
+pub(in crate::http) fn link_to_hand_over(
     look: &Look,
     base: &ConsoleBase<'_>,
     user: &User,
     link: &str,
-    minutes: i64,
+    done: &str,
+    once: &str,
 ) -> String {
     let t = &look.text.console;
     let body = html! {
         h1 { (user.username) }
         (nav(look, base))
-        p.notice role="status" { ((t.done_reset_link)(&user.username)) }
-        p { ((t.reset_link_once)(minutes)) }
-        p { code #reset-link { (link) } }
+        p.notice role="status" { (done) }
+        p { (once) }
+        p { code #link-to-hand-over { (link) } }
         a.button href=(base.user_url(&user.username)) { (t.reset_link_given) }
     };
     page(look, &user.username, Width::Wide, body)

@@ -112,6 +112,51 @@ pub(in crate::http) fn welcome_done_with_passkey(look: &Look) -> String {
     page(look, t.welcome_done_title, Width::Narrow, body)
 }
 
+/// What a passkey link's page carries: the person's username (whom the link is for), the
+/// form's token and the link's.
+pub(in crate::http) struct PasskeyLinkForm<'a> {
+    pub username: &'a str,
+    pub csrf: &'a str,
+    pub token: &'a str,
+    /// What the form carries besides (the language chosen, `AppState::login_fields`).
+    pub hidden: Vec<(&'a str, &'a str)>,
+}
+
+/// A passkey link's page: a new passkey for the person an administrator sent it to (the
+/// script shows the form in a browser that can make one, and says so in one that cannot).
+pub(in crate::http) fn passkey_link_form(
+    look: &Look,
+    f: &PasskeyLinkForm<'_>,
+    error: Option<&str>,
+) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.passkey_link_title) }
+        p { ((t.passkey_link_what)(look.product(), f.username)) }
+        (alert(error))
+        form #link-passkey method="post" action="new-passkey" hidden {
+            input type="hidden" name="csrf" value=(f.csrf);
+            input type="hidden" name="token" value=(f.token);
+            (hidden_fields(&f.hidden))
+            (new_passkey_fields(look))
+        }
+        (passkey_script(look, Some(look.text.passkey.browser_cannot_add)))
+        (language_switch(look, "new-passkey", f.csrf, &[("token", f.token)]))
+    };
+    page(look, t.passkey_link_title, Width::Narrow, body)
+}
+
+/// A passkey link was used: the new passkey signs the person in.
+pub(in crate::http) fn passkey_link_done(look: &Look) -> String {
+    let t = &look.text.email;
+    let body = html! {
+        h1 { (t.passkey_link_done_title) }
+        p role="status" { (t.passkey_link_done) }
+        a.button href="account" { (t.to_your_account) }
+    };
+    page(look, t.passkey_link_done_title, Width::Narrow, body)
+}
+
 /// The new password is set (by a reset's link, or an invitation's).
 pub(in crate::http) fn reset_done(look: &Look, invitation: bool) -> String {
     let t = &look.text.email;

@@ -16,12 +16,12 @@ pub(super) use console::{
     AuditFilters, ConsoleBase, NewPerson, PersonView, audit as console_audit,
     client as console_client, client_secret as console_client_secret, clients as console_clients,
     group as console_group, groups as console_groups, keys as console_keys,
-    people as console_people, person as console_person, refused as console_refused,
-    reset_link as console_reset_link,
+    link_to_hand_over as console_link_to_hand_over, people as console_people,
+    person as console_person, refused as console_refused,
 };
 pub(super) use email::{
-    PasswordForm, confirm, confirmed, password_form, reset_done, reset_request, reset_sent,
-    welcome_done_with_passkey,
+    PasskeyLinkForm, PasswordForm, confirm, confirmed, passkey_link_done, passkey_link_form,
+    password_form, reset_done, reset_request, reset_sent, welcome_done_with_passkey,
 };
 pub(super) use grants::{
     consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,

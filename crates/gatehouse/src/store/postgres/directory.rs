@@ -123,46 +123,51 @@ pub(super) async fn apply_user_change(
     if let UserChange::SetEmail { email, .. } = change {
         tell_old_address(c, user_id, email, now).await?;
     }
-    if let UserChange::PasskeyInstead(passkey) = change {
+    if let UserChange::PasskeyInstead(passkey) | UserChange::AddPasskey(passkey) = change {
         super::passkeys::insert_passkey(&mut *c, passkey, false).await?;
     }
-    match change {
-        UserChange::Disable | UserChange::Enable => {
+    let update = match change {
+        UserChange::Disable | UserChange::Enable => Some(
             sqlx::query("UPDATE user_account SET disabled = $2 WHERE id = $1")
                 .bind(user_id)
-                .bind(*change == UserChange::Disable)
-        }
-        UserChange::SetPassword(hash) => {
+                .bind(*change == UserChange::Disable),
+        ),
+        UserChange::SetPassword(hash) => Some(
             sqlx::query("UPDATE user_account SET password_hash = $2 WHERE id = $1")
                 .bind(user_id)
-                .bind(hash)
-        }
-        UserChange::PasskeyInstead(_) => {
+                .bind(hash),
+        ),
+        UserChange::PasskeyInstead(_) => Some(
             sqlx::query("UPDATE user_account SET password_hash = $2 WHERE id = $1")
                 .bind(user_id)
-                .bind(NO_PASSWORD)
-        }
-        UserChange::SetEmail { email, verified } => {
+                .bind(NO_PASSWORD),
+        ),
+        // Added above; the account row stays as it is.
+        UserChange::AddPasskey(_) => None,
+        UserChange::SetEmail { email, verified } => Some(
             sqlx::query("UPDATE user_account SET email = $2, email_verified = $3 WHERE id = $1")
                 .bind(user_id)
                 .bind(email)
-                .bind(verified)
-        }
-        UserChange::SetProfile { name, profile } => sqlx::query(
-            "UPDATE user_account SET name = $2, given_name = $3, family_name = $4,
-                 locale = $5, picture = $6, updated_at = $7
-             WHERE id = $1",
-        )
-        .bind(user_id)
-        .bind(name)
-        .bind(&profile.given_name)
-        .bind(&profile.family_name)
-        .bind(&profile.locale)
-        .bind(&profile.picture)
-        .bind(profile.updated_at),
+                .bind(verified),
+        ),
+        UserChange::SetProfile { name, profile } => Some(
+            sqlx::query(
+                "UPDATE user_account SET name = $2, given_name = $3, family_name = $4,
+                     locale = $5, picture = $6, updated_at = $7
+                 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(name)
+            .bind(&profile.given_name)
+            .bind(&profile.family_name)
+            .bind(&profile.locale)
+            .bind(&profile.picture)
+            .bind(profile.updated_at),
+        ),
+    };
+    if let Some(update) = update {
+        update.execute(&mut *c).await?;
     }
-    .execute(&mut *c)
-    .await?;
     match change.signs_out() {
         Some(reason) => log_out_user(c, user_id, now, reason).await,
         None => Ok(LoggedOut::default()),

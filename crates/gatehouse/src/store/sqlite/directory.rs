@@ -89,6 +89,7 @@ pub(super) fn apply_user_change(
             tx.prepare_cached("UPDATE user_account SET password_hash = ?2 WHERE id = ?1")?
                 .execute(params![user_id, NO_PASSWORD])?
         }
+        UserChange::AddPasskey(passkey) => super::passkeys::insert_passkey(tx, passkey, false)?,
         UserChange::SetEmail { email, verified } => {
             tell_old_address(tx, user_id, email, now)?;
             tx.prepare_cached(

@@ -486,6 +486,31 @@ pub(in crate::http) static GERMAN: Text = Text {
                  Haben Sie das nicht erwartet, ignorieren Sie diese E-Mail.\n"
             )
         },
+        passkey_link_title: "Passkey hinzufügen",
+        passkey_link_what: |product, username| {
+            html! {
+                "Die Administration von " strong { (product) } " hat Ihnen diesen Link \
+                geschickt, damit Sie sich wieder als " strong { (username) } " anmelden können. \
+                Fügen Sie auf diesem Gerät einen Passkey hinzu: Er meldet Sie ab jetzt an."
+            }
+        },
+        passkey_link_done_title: "Ihr Passkey ist hinzugefügt",
+        passkey_link_done: "Melden Sie sich damit an: „Mit einem Passkey anmelden“ auf der \
+                            Anmeldeseite. Alle Ihre Sitzungen sind abgemeldet. Haben Sie einen \
+                            Passkey verloren, entfernen Sie ihn auf Ihrer Kontoseite.",
+        passkey_link_subject: |product| {
+            format!("Einen Passkey zu Ihrem Konto bei {product} hinzufügen")
+        },
+        passkey_link_body: |product, username, link, hours| {
+            format!(
+                "Hallo {username},\n\n\
+                 die Administration von {product} hat Ihnen diesen Link geschickt, damit Sie \
+                 Ihrem Konto einen neuen Passkey hinzufügen und sich damit anmelden können. \
+                 Öffnen Sie ihn innerhalb von {hours} Stunden auf dem Gerät, auf dem der \
+                 Passkey sein soll:\n\n{link}\n\n\
+                 Haben Sie das nicht angefragt, sagen Sie es Ihrer Administration.\n"
+            )
+        },
         notice_subject: |product, kind| match kind {
             NoticeKind::PasswordChanged | NoticeKind::PasswordReset | NoticeKind::PasswordSet => {
                 format!("Ihr Passwort für {product} wurde geändert")
@@ -574,6 +599,22 @@ pub(in crate::http) static GERMAN: Text = Text {
             )
         },
         reset_link_given: "Ich habe ihn weitergegeben",
+        send_passkey_link: "Link zum Hinzufügen eines Passkeys senden",
+        make_passkey_link: "Link zum Hinzufügen eines Passkeys erstellen",
+        done_passkey_link: |username| {
+            format!("Ein Link zum Hinzufügen eines Passkeys für {username} ist erstellt.")
+        },
+        passkey_link_once: |hours| {
+            format!(
+                "Von hier geht keine E-Mail hinaus: Geben Sie den Link selbst weiter, über einen \
+                 Weg, dem Sie vertrauen. Wer ihn öffnet, kann dem Konto einmal, innerhalb von \
+                 {hours} Stunden, einen Passkey hinzufügen und sich damit anmelden; alle \
+                 Sitzungen des Kontos werden dann abgemeldet. Er wird nur jetzt angezeigt."
+            )
+        },
+        done_passkey_link_sent: |email| {
+            format!("Ein Link zum Hinzufügen eines Passkeys ist an {email} unterwegs.")
+        },
         reset_link_recently: |username| {
             format!(
                 "Vor weniger als einer Minute wurde ein Link für {username} erstellt; versuchen \
@@ -985,6 +1026,12 @@ pub(in crate::http) static GERMAN: Text = Text {
                             seit dem Versand geändert, deshalb wurde nichts bestätigt.",
             what_next: "Senden Sie sich von Ihrer Kontoseite aus einen neuen Link.",
         },
+        passkey_link_void: Problem {
+            title: "Dieser Link funktioniert nicht",
+            what_happened: "Er wurde schon verwendet, ist abgelaufen, oder ein neuerer Link \
+                            wurde erstellt, deshalb wurde nichts geändert.",
+            what_next: "Bitten Sie Ihre Administration um einen neuen.",
+        },
         ask_for_a_new_link: "Neuen Link anfordern",
         detail_for_admin: "Details für die Administration:",
         start_again: "Von vorn beginnen",
@@ -1131,6 +1178,12 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::InvitationAccepted => "Passwort über die Einladung gewählt",
         K::ConsoleRefused => "Von einer Administrationsseite abgewiesen",
         K::PasswordReset => "Passwort per E-Mail zurückgesetzt",
+        K::ResetLinkMade => {
+            "Die Administration hat einen Link zum Zurücksetzen des Passworts erstellt"
+        }
+        K::PasskeyLinkMade => {
+            "Die Administration hat einen Link zum Hinzufügen eines Passkeys erstellt"
+        }
         K::EmailSent => "Ein Link wurde an Ihre E-Mail-Adresse geschickt",
         K::EmailUndelivered => "Ein Link konnte nicht an Ihre E-Mail-Adresse geschickt werden",
         K::TokenReuseDetected => {
