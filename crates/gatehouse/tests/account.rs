@@ -425,6 +425,91 @@ async fn a_person_sees_their_own_activity_and_no_one_elses(db: Database) {
     assert!(html.contains("Signed in"));
 }
 
+/// The account page offers the applications a person may use that have a home page, by
+/// name: one limited to a group only to its members, one without a home page not at all, and
+/// none when there is none to open.
+async fn a_person_opens_the_applications_they_may_use_from_their_account_page(db: Database) {
+    use gatehouse::admin::{Admin, NewClient, NewGroup};
+    let f = fixture_on(db).await;
+    let store = f.state.store.as_ref();
+    let cookies = account_sign_in(&f, "ada").await;
+    let html = account_page(&f, &cookies).await;
+    assert!(!html.contains("Your applications"), "none yet: {html}");
+
+    let admin = Admin::new(store, "test", None, T0);
+    let client = |id: &str, name: &str, home: Option<&str>| NewClient {
+        client_id: id.into(),
+        redirect_uris: vec![format!("https://{id}.example/callback")],
+        display_name: Some(name.into()),
+        home_uri: home.map(str::to_owned),
+        ..Default::default()
+    };
+    for new in [
+        client("wiki", "wiki <Team>", Some("https://wiki.example/")),
+        client("vault", "Vault", Some("https://vault.example/start")),
+        client("cron", "Cron", None),
+        client("atlas", "Atlas", Some("https://atlas.example/")),
+    ] {
+        admin.add_client(new).await.unwrap();
+    }
+    admin
+        .add_group(NewGroup {
+            name: "ops".into(),
+            description: None,
+            auth_policy: gatehouse::model::AuthPolicy::Password,
+        })
+        .await
+        .unwrap();
+    admin
+        .set_client_access("vault", vec!["ops".into()])
+        .await
+        .unwrap();
+    let offered = |html: &str| -> Vec<String> {
+        let Some(start) = html.find(r#"<ul class="applications""#) else {
+            return Vec::new();
+        };
+        let list = &html[start..start + html[start..].find("</ul>").unwrap()];
+        list.split("<a href=\"")
+            .skip(1)
+            .map(|a| a[..a.find('"').unwrap()].to_owned())
+            .collect()
+    };
+
+    let html = account_page(&f, &cookies).await;
+    assert!(
+        html.contains(r##"<a href="#applications">Your applications</a>"##),
+        "{html}"
+    );
+    assert_eq!(
+        offered(&html),
+        ["https://atlas.example/", "https://wiki.example/"],
+        "by name; the vault is for ops only, cron has no home page: {html}"
+    );
+    assert!(html.contains("wiki &lt;Team&gt;"), "a name is text: {html}");
+    assert!(
+        html.contains("wiki.example</span>"),
+        "where it leads: {html}"
+    );
+
+    admin.add_member("ops", "ada").await.unwrap();
+    let html = account_page(&f, &cookies).await;
+    assert_eq!(
+        offered(&html),
+        [
+            "https://atlas.example/",
+            "https://vault.example/start",
+            "https://wiki.example/"
+        ]
+    );
+    // Another person, in no group, sees what is open to everyone.
+    add_user(store, "bob").await;
+    let bobs = account_sign_in(&f, "bob").await;
+    assert_eq!(
+        offered(&account_page(&f, &bobs).await),
+        ["https://atlas.example/", "https://wiki.example/"]
+    );
+}
+
 async fn a_person_sees_the_claims_applications_are_told_and_no_one_elses(db: Database) {
     let f = fixture_on(db).await;
     let store = f.state.store.as_ref();
@@ -583,6 +668,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_profile_is_saved_whole_or_not_at_all,
     a_person_sees_their_own_activity_and_no_one_elses,
     a_persons_activity_names_the_browser_of_each_sign_in,
+    a_person_opens_the_applications_they_may_use_from_their_account_page,
     a_person_sees_the_claims_applications_are_told_and_no_one_elses,
     a_forged_account_form_changes_nothing,
 );

@@ -80,7 +80,8 @@ pub struct NewClient {
     #[serde(default)]
     #[schema(max_length = 2048)]
     pub logo_uri: Option<String>,
-    /// An https URL of the application's home page.
+    /// An https URL of the application's home page: the account page of everyone who may use
+    /// the application links to it.
     #[serde(default)]
     #[schema(max_length = 2048)]
     pub home_uri: Option<String>,

@@ -824,6 +824,7 @@ async fn account_page(
     let mut sessions = store.sessions(&user.id, now).await.map_err(store_error)?;
     // This browser's first, then the others, newest first (the store's order).
     sessions.sort_by_key(|s| s.id_hash != session.id_hash);
+    let applications = store.applications_of(&user.id).await.map_err(store_error)?;
     let mut apps = Vec::new();
     for consent in store.consents(&user.id).await.map_err(store_error)? {
         let name = match store
@@ -861,6 +862,7 @@ async fn account_page(
         sessions: &sessions,
         this_session: &session.id_hash,
         new_browsers_told: state.mailer.is_some() && state.config.sign_in_notices,
+        applications: &applications,
         apps: &apps,
         custom: &custom,
         activity: &activity,

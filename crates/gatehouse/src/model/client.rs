@@ -193,6 +193,24 @@ pub struct ClientDisplay {
     pub home_uri: Option<String>,
 }
 
+/// An application a person may open from their account page: one they may use that has a
+/// home page (`Groups::applications_of`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppLink {
+    pub client_id: String,
+    /// Its display name, else its id.
+    pub name: String,
+    pub home_uri: String,
+}
+
+impl AppLink {
+    /// `links` in the order people look for them: by name, whatever the case, then by id.
+    pub fn in_order(mut links: Vec<AppLink>) -> Vec<AppLink> {
+        links.sort_by_cached_key(|l| (l.name.to_lowercase(), l.client_id.clone()));
+        links
+    }
+}
+
 /// A client secret replaced by a rotation, accepted until `until` (the overlap in which every
 /// instance of the client switches to the new one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

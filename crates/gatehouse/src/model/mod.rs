@@ -24,7 +24,7 @@ mod user;
 pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 pub use claim::{ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims};
 pub use client::{
-    AccessTokenFormat, Client, ClientAuthMethod, ClientDisplay, ClientKeys, GrantType,
+    AccessTokenFormat, AppLink, Client, ClientAuthMethod, ClientDisplay, ClientKeys, GrantType,
     PreviousSecret, SubjectType,
 };
 pub use consent::Consent;

@@ -19,13 +19,13 @@ use crate::auth::email_links::{LinkUse, Refused};
 use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode, Challenge,
-    ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientToken, CodeRequest,
-    Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose, EmailToken, EndedFrom,
-    Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named, NewTokens, OneTime,
-    PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed, Retirement, Revocation, Rotated,
-    Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange,
-    UserEdit,
+    AccessGrant, AppLink, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode,
+    Challenge, ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientToken,
+    CodeRequest, Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose,
+    EmailToken, EndedFrom, Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named,
+    NewTokens, OneTime, PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed, Retirement,
+    Revocation, Rotated, Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor, UsedBefore,
+    User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -305,6 +305,9 @@ pub trait Groups: Send + Sync {
     ) -> StoreResult<()>;
     /// Whether the user may use the client (`store::columns::may_use_client!`).
     async fn may_use(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
+    /// The applications the user may use (`store::columns::may_use_client!`) that have a home
+    /// page, in order (`AppLink::in_order`): what their account page offers to open.
+    async fn applications_of(&self, user_id: &str) -> StoreResult<Vec<AppLink>>;
     /// The custom claims of a user or a group, by name; `None` when there is no such user or
     /// group.
     async fn custom_claims(&self, owner: &ClaimOwner) -> StoreResult<Option<CustomClaims>>;

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import PASSWORD, Gatehouse, described, free_port
+from relying_party import RelyingParty
 from test_sign_in import fill_login, start
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
@@ -108,6 +109,35 @@ def test_a_person_withdraws_an_application_and_is_asked_again(browser_page, gate
     # The application asks again.
     start(page, third_party)
     expect(page.get_by_role("heading", level=1)).to_have_text("Allow access?")
+
+
+def test_a_person_opens_an_application_they_may_use_from_their_account_page(
+        browser_page, gatehouse, user):
+    """An application with a home page, open to a group: its members see it on their account
+    page and open it on its own origin; others do not see it."""
+    page = browser_page
+    # The server is shared by every browser's run: names of this run's own.
+    client_id, readers = f"handbook-{user}", f"readers-{user}"
+    handbook = RelyingParty("Handbook")
+    try:
+        gatehouse.add_client(handbook, client_id, first_party=True, extra=(
+            "--display-name", "Staff handbook", "--home-uri", f"{handbook.base}/"))
+        gatehouse.cli("group", "add", readers)
+        gatehouse.cli("client", "access", client_id, "--group", readers)
+        open_account(page, gatehouse, user)
+        expect(page.get_by_role("list", name="Your applications")).to_have_count(0)
+
+        gatehouse.cli("group", "add-member", readers, user)
+        page.reload()
+        apps = page.get_by_role("list", name="Your applications")
+        expect(apps).to_contain_text("localhost")
+        apps.get_by_role("link", name="Staff handbook").click()
+        expect(page).to_have_url(f"{handbook.base}/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Not signed in")
+        page.get_by_role("link", name="Sign in").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Signed in as {user}")
+    finally:
+        handbook.close()
 
 
 def test_a_person_changes_their_name_and_address(browser_page, gatehouse, user):

@@ -1,12 +1,15 @@
-//! The account page: the signed-in person's profile, password, passkeys, two-step
-//! verification, sessions, the applications they allowed, and their recent activity.
+//! The account page: the applications the signed-in person may open, their profile, password,
+//! passkeys, two-step verification, sessions, the applications they allowed, and their recent
+//! activity.
 
 use maud::{Markup, html};
 
 use super::signin::new_passkey_fields;
 use super::{Look, Width, alert, browser_words, day, moment, notice, page, passkey_script};
 use crate::auth::ways_in::{self, Removal, WaysIn};
-use crate::model::{Amr, AuditEvent, Consent, CustomClaims, Factors, PasskeyView, Session, User};
+use crate::model::{
+    Amr, AppLink, AuditEvent, Consent, CustomClaims, Factors, PasskeyView, Session, User,
+};
 
 /// What the account page shows.
 pub(in crate::http) struct AccountView<'a> {
@@ -28,6 +31,8 @@ pub(in crate::http) struct AccountView<'a> {
     /// Whether a sign-in from a browser new to the person is mailed to them (mail is set up
     /// and sign-in notices are on).
     pub new_browsers_told: bool,
+    /// The applications the person may open (those they may use that have a home page).
+    pub applications: &'a [AppLink],
     /// The applications the person allowed, with their names.
     pub apps: &'a [(Consent, String)],
     /// The custom claims released about the person (their own and their groups',
@@ -63,6 +68,7 @@ pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
             }
         }
         nav.sections aria-label=(t.sections) {
+            @if !v.applications.is_empty() { a href="#applications" { (t.applications) } }
             a href="#profile" { (t.profile) }
             a href="#password" { (t.password) }
             @if v.passkeys.is_some() { a href="#passkeys" { (t.passkeys) } }
@@ -72,6 +78,10 @@ pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
             a href="#activity" { (t.activity) }
         }
         (notice(v.notice))
+        @if !v.applications.is_empty() {
+            h2 #applications { (t.applications) }
+            (applications_section(look, v.applications))
+        }
         h2 #profile { (t.profile) }
         (profile_section(look, v, error(Section::Profile)))
         (language_section(look, v))
@@ -393,6 +403,27 @@ fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
             }
         } @else {
             p.muted { (t.no_other_sessions) }
+        }
+    }
+}
+
+/// The applications the person may open, each a link to its home page, with the address it
+/// leads to.
+fn applications_section(look: &Look, applications: &[AppLink]) -> Markup {
+    let t = &look.text.account;
+    html! {
+        ul.applications aria-label=(t.applications) {
+            @for app in applications {
+                li {
+                    a href=(app.home_uri) { (app.name) }
+                    " "
+                    span.muted {
+                        (url::Url::parse(&app.home_uri).ok()
+                            .and_then(|u| u.host_str().map(str::to_owned))
+                            .unwrap_or_default())
+                    }
+                }
+            }
         }
     }
 }

@@ -348,6 +348,8 @@ pub(in crate::http) struct AccountText {
     pub passkeys: &'static str,
     pub two_step: &'static str,
     pub sessions: &'static str,
+    /// The applications the person may open (those with a home page).
+    pub applications: &'static str,
     pub apps: &'static str,
     pub activity: &'static str,
     pub not_recent: &'static str,
@@ -963,6 +965,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         passkeys: "Passkeys",
         two_step: "Two-step verification",
         sessions: "Where you are signed in",
+        applications: "Your applications",
         apps: "Applications you allowed",
         activity: "Recent activity",
         not_recent: "To change this, sign in again: your last sign-in was more than 10 minutes \

@@ -214,6 +214,8 @@ table.list form button{margin:0;width:auto;padding:.35rem .7rem;font-size:.9rem}
 nav.sections{display:flex;flex-wrap:wrap;gap:.4rem 1rem;margin:.5rem 0 0}\
 figure.qr{margin:1rem 0;text-align:center}figure.qr svg{width:12.5rem;height:auto}\
 ul.codes{columns:2;list-style:none;padding:0;font-size:1.05rem}ul.codes li{margin:.3rem 0}\
+ul.applications{list-style:none;padding:0}ul.applications li{padding:.45rem 0;border-top:1px solid #e3e6ec}\
+ul.applications a{font-weight:600}\
 @media (max-width:44rem){body.wide main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}body.wide header{margin:0;padding:.8rem 1.25rem;background:#fff;border-bottom:1px solid #e3e6ec}}\
 @media (max-width:26rem){main{margin:0;border-radius:0;box-shadow:none;padding:1.5rem 1.25rem}header{margin:0;padding:.8rem 1.25rem;background:#fff;border-bottom:1px solid #e3e6ec}}";
 

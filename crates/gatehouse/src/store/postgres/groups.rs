@@ -10,8 +10,8 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange,
-    Named, User,
+    AppLink, AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group,
+    GroupChange, Named, User,
 };
 use crate::oidc::claims;
 use crate::store::columns::{claims_to_release, group_columns, may_use_client, user_columns};
@@ -408,6 +408,31 @@ impl Groups for PgStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)
+    }
+
+    async fn applications_of(&self, user_id: &str) -> StoreResult<Vec<AppLink>> {
+        let rows = sqlx::query(concat!(
+            "SELECT c.client_id, coalesce(c.display_name, c.client_id), c.home_uri
+             FROM client c
+             WHERE c.home_uri IS NOT NULL AND ",
+            may_use_client!("c.client_id", "$1")
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let links = rows
+            .iter()
+            .map(|r| {
+                Ok(AppLink {
+                    client_id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    home_uri: r.try_get(2)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(db_error)?;
+        Ok(AppLink::in_order(links))
     }
 
     async fn custom_claims(&self, owner: &ClaimOwner) -> StoreResult<Option<CustomClaims>> {

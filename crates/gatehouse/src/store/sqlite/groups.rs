@@ -8,8 +8,8 @@ use super::rows::user_from;
 use super::{SqliteStore, conflict_as};
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group, GroupChange,
-    Named, User,
+    AppLink, AuditRecord, ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims, Group,
+    GroupChange, Named, User,
 };
 use crate::oidc::claims;
 use crate::store::columns::{claims_to_release, group_columns, may_use_client, user_columns};
@@ -336,6 +336,29 @@ impl Groups for SqliteStore {
                 .query_row([client, user], |r| r.get(0))
         })
         .await
+    }
+
+    async fn applications_of(&self, user_id: &str) -> StoreResult<Vec<AppLink>> {
+        let user_id = user_id.to_owned();
+        let links = self
+            .read(move |c| {
+                c.prepare_cached(concat!(
+                    "SELECT c.client_id, coalesce(c.display_name, c.client_id), c.home_uri
+                     FROM client c
+                     WHERE c.home_uri IS NOT NULL AND ",
+                    may_use_client!("c.client_id", "?1")
+                ))?
+                .query_map([user_id], |r| {
+                    Ok(AppLink {
+                        client_id: r.get(0)?,
+                        name: r.get(1)?,
+                        home_uri: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        Ok(AppLink::in_order(links))
     }
 
     async fn custom_claims(&self, owner: &ClaimOwner) -> StoreResult<Option<CustomClaims>> {

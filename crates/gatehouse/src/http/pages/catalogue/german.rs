@@ -243,6 +243,7 @@ pub(in crate::http) static GERMAN: Text = Text {
         passkeys: "Passkeys",
         two_step: "Bestätigung in zwei Schritten",
         sessions: "Wo Sie angemeldet sind",
+        applications: "Ihre Anwendungen",
         apps: "Anwendungen, denen Sie Zugriff erlaubt haben",
         activity: "Letzte Aktivitäten",
         not_recent: "Um das zu ändern, melden Sie sich erneut an: Ihre letzte Anmeldung ist \
