@@ -526,6 +526,12 @@ async fn a_person_with_a_passkey_may_do_without_a_password(db: Database) {
     assert!(page.contains("Your account has no password"), "{page}");
     assert!(!page.contains("Remove my password"), "{page}");
     assert!(!page.contains("Set up an authenticator app"), "{page}");
+    // Nor does the server take an app whose code no sign-in would ask for.
+    for action in ["setup_app", "confirm_app"] {
+        let r = act(&f, &session, action, &[("code", "123456")]).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{action}");
+    }
+    assert!(!f.state.store.factors(&ada.id).await.unwrap().has_app());
     assert_eq!(ada_now(&f).await.password_hash, None);
     assert!(
         !signs_in(&f, PASSWORD).await,

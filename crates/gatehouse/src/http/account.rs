@@ -238,8 +238,11 @@ pub(super) async fn act(
     };
     match form.action.as_str() {
         "save_profile" => save_profile(&state, jar, &session, &user, &form, record).await,
-        "setup_app" => enrol_page(&state, jar, &session, &user, &totp::new_secret(), None).await,
-        "confirm_app" => {
+        // An app's code is asked for after a password: without one it would never be asked.
+        "setup_app" if user.password_hash.is_some() => {
+            enrol_page(&state, jar, &session, &user, &totp::new_secret(), None).await
+        }
+        "confirm_app" if user.password_hash.is_some() => {
             let Some(bytes) = totp::secret_from_text(&secret) else {
                 return pages::expired_form(&state.look, Some("account".to_owned()));
             };
