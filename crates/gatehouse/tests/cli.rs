@@ -1038,6 +1038,48 @@ fn every_command_works_on_postgresql() {
         ),
         "{reset}"
     );
+    assert!(reset.contains("`user passkey-link ada`"), "{reset}");
+    // A passkey link for her, to hand over: only below an issuer passkeys work with, only for
+    // an account that is enabled, one a minute.
+    let link = |issuer: &str| {
+        gatehouse(
+            url,
+            &["user", "passkey-link", "ada", "--issuer", issuer],
+            None,
+        )
+    };
+    refused(&link("http://127.0.0.1:8080"), "domain name");
+    ok(&gatehouse(url, &["user", "disable", "ada"], None));
+    refused(&link("https://id.example.com"), "ada is disabled");
+    ok(&gatehouse(url, &["user", "enable", "ada"], None));
+    let made = link("https://id.example.com/");
+    let printed = ok(&made);
+    let secret = printed
+        .trim_end()
+        .strip_prefix("https://id.example.com/new-passkey?token=")
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        String::from_utf8_lossy(&made.stderr).contains("within 24 hours"),
+        "{made:?}"
+    );
+    rt.block_on(async {
+        use gatehouse::model::{AuditKind, EmailPurpose};
+        let store = gatehouse::store::open(url).await.unwrap();
+        let hash = gatehouse::oidc::tokens::hash(secret);
+        let (token, person) = store
+            .email_token(&hash, EmailPurpose::Passkey)
+            .await
+            .unwrap()
+            .expect("kept by its hash");
+        assert_eq!(person.username, "ada");
+        assert_eq!(token.expires_at - token.created_at, 24 * 3600);
+        let made = store.audit_latest(1).await.unwrap().remove(0).record;
+        assert_eq!(
+            (made.kind, made.actor.as_str(), made.subject.as_deref()),
+            (AuditKind::PasskeyLinkMade, "cli", Some("ada"))
+        );
+    });
+    refused(&link("https://id.example.com"), "less than a minute ago");
     refused(
         &gatehouse(url, &["user", "factors", "nobody"], None),
         "not found",
@@ -1090,6 +1132,9 @@ fn every_command_works_on_postgresql() {
             "account.passkey_added",
             "account.password_removed",
             "admin.user.factors_reset",
+            "admin.user.disabled",
+            "admin.user.enabled",
+            "admin.user.passkey_link_made",
             "admin.client.updated",
             "admin.client.removed",
         ],

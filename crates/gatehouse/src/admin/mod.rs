@@ -399,6 +399,32 @@ impl<'a> Admin<'a> {
         Ok(self.store.remove_factors(&user.id, record).await?)
     }
 
+    /// A passkey link for `username`, a person who lost their passkey (`auth::email_links`),
+    /// to hand over: kept by its hash and audited (`admin.user.passkey_link_made`) in one
+    /// transaction. The person (as they are now) and the link's secret, shown only now; `None`
+    /// when a link was made for them less than a minute ago. The caller checks that passkeys
+    /// work with the issuer, and that the account is not disabled (a disabled person's link
+    /// would not work).
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn passkey_link(&self, username: &str) -> Result<Option<(User, String)>, AdminError> {
+        use crate::auth::email_links;
+        use crate::model::EmailPurpose;
+        let user = self.user(username).await?;
+        let secret = tokens::generate();
+        let purpose = EmailPurpose::Passkey;
+        let token = email_links::new_token(&user, purpose, tokens::hash(&secret), self.now);
+        let record = self.record(
+            AuditKind::PasskeyLinkMade,
+            &user.username,
+            None,
+            Some("to hand over".to_owned()),
+        );
+        let made = self.store.issue_email_token(token, None, record).await?;
+        Ok(made.then_some((user, secret)))
+    }
+
     /// Withdraws a consent, revoking what the client holds for the user.
     ///
     /// # Errors

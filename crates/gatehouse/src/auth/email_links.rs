@@ -31,6 +31,42 @@ pub fn ttl(purpose: EmailPurpose) -> i64 {
     }
 }
 
+/// The page a link of `purpose` opens, below the issuer; the link carries its secret as
+/// `?token=`.
+pub fn path(purpose: EmailPurpose) -> &'static str {
+    match purpose {
+        EmailPurpose::Reset => "/reset",
+        EmailPurpose::Confirm => "/confirm-email",
+        EmailPurpose::Invite => "/welcome",
+        EmailPurpose::Passkey => "/new-passkey",
+    }
+}
+
+/// The path and query of the link of `purpose` whose secret is `secret` (base64url, which needs
+/// no escaping; escaped all the same, so nothing else could break the URL).
+pub fn path_and_query(purpose: EmailPurpose, secret: &str) -> String {
+    let token: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    format!("{}?token={token}", path(purpose))
+}
+
+/// A new link of `purpose` for `user` at `now`, kept by its secret's hash: sent to the
+/// address they have now, working for as long as its kind does.
+pub fn new_token(
+    user: &User,
+    purpose: EmailPurpose,
+    token_hash: String,
+    now: UnixTime,
+) -> EmailToken {
+    EmailToken {
+        token_hash,
+        user_id: user.id.clone(),
+        purpose,
+        email: user.email.clone(),
+        created_at: now,
+        expires_at: now + ttl(purpose),
+    }
+}
+
 /// Whether a new link may be sent at `now`, given when the person's newest unexpired link of
 /// the same purpose was made (`None`: there is none).
 pub fn may_send(newest: Option<UnixTime>, now: UnixTime) -> bool {

@@ -82,6 +82,15 @@ pub enum UserCommand {
         /// The user, by username
         username: String,
     },
+    /// Make a link with which a user who lost their passkey adds another, to hand over: it
+    /// works once, for 24 hours, and signs them out everywhere else; shown only now
+    PasskeyLink {
+        /// The user, by username
+        username: String,
+        /// The issuer URL the server is reached at (as `serve --issuer`): the link is below it
+        #[arg(long, env = "GATEHOUSE_ISSUER")]
+        issuer: url::Url,
+    },
     /// List a user's live sessions, newest first: when each began and was last used, and the
     /// browser and address it was signed in from
     Sessions {
@@ -354,9 +363,38 @@ pub(super) async fn user(
             if admin.user(&username).await?.password_hash.is_none() {
                 println!(
                     "{username} has no password, so cannot sign in now: give them one with \
-                     `user set-password {username}`, or they reset it by mail"
+                     `user set-password {username}`, or they reset it by mail, or give them a \
+                     passkey link (`user passkey-link {username}`)"
                 );
             }
+        }
+        UserCommand::PasskeyLink { username, issuer } => {
+            let issuer = issuer.as_str().trim_end_matches('/');
+            if let Err(why) = crate::auth::passkeys::Authority::new(issuer) {
+                anyhow::bail!("no passkey link: {why}");
+            }
+            if admin.user(&username).await?.disabled {
+                anyhow::bail!(
+                    "{username} is disabled: enable them first (`user enable {username}`)"
+                );
+            }
+            let purpose = crate::model::EmailPurpose::Passkey;
+            let Some((user, secret)) = admin.passkey_link(&username).await? else {
+                anyhow::bail!(
+                    "a link for {username} was made less than a minute ago; try again in a minute"
+                );
+            };
+            let hours = crate::auth::email_links::ttl(purpose) / 3600;
+            println!(
+                "{issuer}{}",
+                crate::auth::email_links::path_and_query(purpose, &secret)
+            );
+            eprintln!(
+                "give it to {} yourself, over a channel you trust: whoever opens it can add a \
+                 passkey to the account, once, within {hours} hours, and sign in with it; every \
+                 session of the account is then signed out. It is shown only now.",
+                user.username
+            );
         }
         UserCommand::Consents { username, revoke } => match revoke {
             Some(client_id) => {

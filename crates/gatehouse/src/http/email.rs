@@ -565,24 +565,11 @@ pub(super) async fn new_link(
     audit: AuditRecord,
     mailed: bool,
 ) -> Result<Option<String>, crate::store::StoreError> {
-    let now = state.now();
     let secret = tokens::generate();
-    let token = EmailToken {
-        token_hash: tokens::hash(&secret),
-        user_id: user.id.clone(),
-        purpose,
-        email: user.email.clone(),
-        created_at: now,
-        expires_at: now + email_links::ttl(purpose),
-    };
-    let path = match purpose {
-        EmailPurpose::Reset => "/reset",
-        EmailPurpose::Confirm => "/confirm-email",
-        EmailPurpose::Invite => "/welcome",
-        EmailPurpose::Passkey => "/new-passkey",
-    };
-    let query = format!("{path}?token={}", url_escape(&secret));
-    let link = state.config.endpoint(&query);
+    let token = email_links::new_token(user, purpose, tokens::hash(&secret), state.now());
+    let link = state
+        .config
+        .endpoint(&email_links::path_and_query(purpose, &secret));
     let mail = mailed.then(|| message(state, user, purpose, &link));
     if !state.store.issue_email_token(token, mail, audit).await? {
         return Ok(None);
