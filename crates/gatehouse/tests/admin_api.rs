@@ -43,7 +43,11 @@ async fn service_token(f: &Fixture, client_id: &str, secret: &str) -> String {
 }
 
 async fn admin(db: Database) -> Admin {
-    let f = fixture_on(db).await;
+    admin_of(fixture_on(db).await).await
+}
+
+/// The API of the server `f`, with an admin client's token.
+async fn admin_of(f: Fixture) -> Admin {
     let secret = add_service_client(f.state.store.as_ref(), "ops", &["admin"]).await;
     let token = service_token(&f, "ops", &secret).await;
     let doc = json(send(&f, get("/admin/api/openapi.json")).await).await;
@@ -119,6 +123,71 @@ impl Admin {
         }
         (status, value)
     }
+}
+
+/// A passkey link for a person who lost theirs, made through the API where passkeys work: for
+/// an account that is enabled, one a minute, audited with the admin client as the actor; its
+/// link opens the person's page to add a passkey.
+async fn a_passkey_link_is_made_through_the_api_as_documented(db: Database) {
+    let f = fixture_with(db, |args| {
+        args.issuer = Some("http://localhost:8080".parse().unwrap());
+    })
+    .await;
+    let a = admin_of(f).await;
+    let link = "/admin/api/users/{username}/passkey-link";
+    let make = |username: &str| {
+        let uri = format!("/admin/api/users/{username}/passkey-link");
+        let a = &a;
+        async move { a.checked(Method::POST, link, &uri, None).await }
+    };
+    let (s, made) = make("ada").await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(made["expires_at"], T0 + 24 * 3600, "{made}");
+    let url = made["link"].as_str().unwrap();
+    let path = url
+        .strip_prefix("http://localhost:8080")
+        .unwrap_or_else(|| panic!("{made}"));
+    assert!(path.starts_with("/new-passkey?token="), "{made}");
+    let page = body_text(send(&a.f, get(path)).await).await;
+    assert!(
+        page.contains("sign in as <strong>ada</strong> again"),
+        "{page}"
+    );
+
+    let (s, _) = make("ada").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "one a minute");
+    let (s, _) = make("nobody").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = a
+        .checked(
+            Method::PATCH,
+            "/admin/api/users/{username}",
+            "/admin/api/users/ada",
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    a.f.clock.advance(60);
+    let (s, refused) = make("ada").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("ada is disabled"),
+        "{refused}"
+    );
+    let made =
+        a.f.state
+            .store
+            .audit_about("ada", gatehouse::model::AuditKind::PERSONAL, 20)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.record.kind == gatehouse::model::AuditKind::PasskeyLinkMade)
+            .collect::<Vec<_>>();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(made[0].record.actor, "admin:ops");
 }
 
 async fn only_a_client_credentials_token_with_the_admin_scope_gets_in(db: Database) {
@@ -589,6 +658,25 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Passkeys do not work with this server's issuer (an IP address): no passkey link.
+    let link = "/admin/api/users/{username}/passkey-link";
+    let (s, refused) = a
+        .checked(
+            Method::POST,
+            link,
+            "/admin/api/users/ada/passkey-link",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("domain name"),
+        "{refused}"
+    );
 
     // A person who did without a password, and an administrator who gives her one back.
     common::passkey_instead_of_password(a.f.state.store.as_ref(), &ada.id, T0).await;
@@ -1837,6 +1925,7 @@ on_both_backends!(();
     every_documented_operation_exists_and_asks_for_the_admin_token,
     the_documents_examples_are_accepted_as_they_stand,
     users_are_managed_through_the_api_as_documented,
+    a_passkey_link_is_made_through_the_api_as_documented,
     clients_are_managed_through_the_api_as_documented,
     the_audit_log_pages_and_refuses_bad_limits,
     groups_and_members_are_managed_through_the_api_as_documented,

@@ -399,19 +399,25 @@ impl<'a> Admin<'a> {
         Ok(self.store.remove_factors(&user.id, record).await?)
     }
 
-    /// A passkey link for `username`, a person who lost their passkey (`auth::email_links`),
-    /// to hand over: kept by its hash and audited (`admin.user.passkey_link_made`) in one
-    /// transaction. The person (as they are now) and the link's secret, shown only now; `None`
-    /// when a link was made for them less than a minute ago. The caller checks that passkeys
-    /// work with the issuer, and that the account is not disabled (a disabled person's link
-    /// would not work).
+    /// A passkey link for `username`, a person who lost their passkey, to hand over, where
+    /// passkeys work with the issuer or not (`passkeys_work`): when one may be made
+    /// (`auth::email_links::may_make_passkey_link`), kept by its hash and audited
+    /// (`admin.user.passkey_link_made`) in one transaction. The person's username and the
+    /// link's secret, shown only now, or why none was made.
     ///
     /// # Errors
     /// `NotFound` when no user has that name; a store failure.
-    pub async fn passkey_link(&self, username: &str) -> Result<Option<(User, String)>, AdminError> {
-        use crate::auth::email_links;
+    pub async fn passkey_link(
+        &self,
+        username: &str,
+        passkeys_work: bool,
+    ) -> Result<Result<String, crate::auth::email_links::NoPasskeyLink>, AdminError> {
+        use crate::auth::email_links::{self, NoPasskeyLink};
         use crate::model::EmailPurpose;
         let user = self.user(username).await?;
+        if let Err(why) = email_links::may_make_passkey_link(&user, passkeys_work) {
+            return Ok(Err(why));
+        }
         let secret = tokens::generate();
         let purpose = EmailPurpose::Passkey;
         let token = email_links::new_token(&user, purpose, tokens::hash(&secret), self.now);
@@ -422,7 +428,11 @@ impl<'a> Admin<'a> {
             Some("to hand over".to_owned()),
         );
         let made = self.store.issue_email_token(token, None, record).await?;
-        Ok(made.then_some((user, secret)))
+        Ok(if made {
+            Ok(secret)
+        } else {
+            Err(NoPasskeyLink::TooSoon)
+        })
     }
 
     /// Withdraws a consent, revoking what the client holds for the user.

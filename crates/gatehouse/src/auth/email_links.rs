@@ -73,6 +73,33 @@ pub fn may_send(newest: Option<UnixTime>, now: UnixTime) -> bool {
     newest.is_none_or(|at| now - at >= RESEND_AFTER)
 }
 
+/// Why no passkey link was made for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoPasskeyLink {
+    /// Passkeys do not work with the server's issuer (an IP address): its page could not add
+    /// one.
+    PasskeysUnavailable,
+    /// The account is disabled: the link would not work.
+    Disabled,
+    /// One was made for them less than a minute ago (`may_send`).
+    TooSoon,
+}
+
+/// Whether a passkey link may be made for `user`, where passkeys work with the issuer or not
+/// (`passkeys_work`): only where its page could be used.
+///
+/// # Errors
+/// Why not.
+pub fn may_make_passkey_link(user: &User, passkeys_work: bool) -> Result<(), NoPasskeyLink> {
+    if !passkeys_work {
+        return Err(NoPasskeyLink::PasskeysUnavailable);
+    }
+    if user.disabled {
+        return Err(NoPasskeyLink::Disabled);
+    }
+    Ok(())
+}
+
 /// Why a link that came back cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
@@ -424,6 +451,28 @@ mod tests {
             &LinkUse::Reset("hash".into()),
         );
         assert_eq!(refused, Err(Refused::Unknown), "expired");
+    }
+
+    #[test]
+    fn a_passkey_link_is_made_only_where_its_page_works() {
+        let alice = User::example();
+        let disabled = User {
+            disabled: true,
+            ..User::example()
+        };
+        for (user, passkeys_work, expected) in [
+            (&alice, true, Ok(())),
+            (&alice, false, Err(NoPasskeyLink::PasskeysUnavailable)),
+            (&disabled, true, Err(NoPasskeyLink::Disabled)),
+            (&disabled, false, Err(NoPasskeyLink::PasskeysUnavailable)),
+        ] {
+            assert_eq!(
+                may_make_passkey_link(user, passkeys_work),
+                expected,
+                "{} {passkeys_work}",
+                user.disabled
+            );
+        }
     }
 
     #[test]

@@ -369,31 +369,29 @@ pub(super) async fn user(
             }
         }
         UserCommand::PasskeyLink { username, issuer } => {
+            use crate::auth::email_links::{self, NoPasskeyLink};
             let issuer = issuer.as_str().trim_end_matches('/');
-            if let Err(why) = crate::auth::passkeys::Authority::new(issuer) {
-                anyhow::bail!("no passkey link: {why}");
-            }
-            if admin.user(&username).await?.disabled {
-                anyhow::bail!(
+            let authority = crate::auth::passkeys::Authority::new(issuer);
+            let secret = match admin.passkey_link(&username, authority.is_ok()).await? {
+                Ok(secret) => secret,
+                Err(NoPasskeyLink::PasskeysUnavailable) => {
+                    let why = authority.err().unwrap_or_default();
+                    anyhow::bail!("no passkey link: {why}")
+                }
+                Err(NoPasskeyLink::Disabled) => anyhow::bail!(
                     "{username} is disabled: enable them first (`user enable {username}`)"
-                );
-            }
-            let purpose = crate::model::EmailPurpose::Passkey;
-            let Some((user, secret)) = admin.passkey_link(&username).await? else {
-                anyhow::bail!(
+                ),
+                Err(NoPasskeyLink::TooSoon) => anyhow::bail!(
                     "a link for {username} was made less than a minute ago; try again in a minute"
-                );
+                ),
             };
-            let hours = crate::auth::email_links::ttl(purpose) / 3600;
-            println!(
-                "{issuer}{}",
-                crate::auth::email_links::path_and_query(purpose, &secret)
-            );
+            let purpose = crate::model::EmailPurpose::Passkey;
+            let hours = email_links::ttl(purpose) / 3600;
+            println!("{issuer}{}", email_links::path_and_query(purpose, &secret));
             eprintln!(
-                "give it to {} yourself, over a channel you trust: whoever opens it can add a \
-                 passkey to the account, once, within {hours} hours, and sign in with it; every \
-                 session of the account is then signed out. It is shown only now.",
-                user.username
+                "give it to {username} yourself, over a channel you trust: whoever opens it can \
+                 add a passkey to the account, once, within {hours} hours, and sign in with it; \
+                 every session of the account is then signed out. It is shown only now."
             );
         }
         UserCommand::Consents { username, revoke } => match revoke {

@@ -359,6 +359,8 @@ pub(super) async fn act(
         Ok(u) => u,
         Err(e) => return admin_failed(&state, e),
     };
+    let passkey_link =
+        crate::auth::email_links::may_make_passkey_link(&target, state.passkeys().is_ok()).is_ok();
     let done: Result<String, AdminError> = match form.action.as_str() {
         "disable" if target.id == admin.user.id => {
             return show_person(&state, &admin, &username, None, Some(t.cannot_disable_self)).await;
@@ -416,18 +418,20 @@ pub(super) async fn act(
             }
         }
         "reset_link" if state.mailer.is_none() && !target.disabled => {
-            return hand_over_link(&state, &admin, peer, &target, EmailPurpose::Reset).await;
+            return hand_over_reset_link(&state, &admin, peer, &target).await;
         }
-        "send_passkey_link" | "passkey_link"
-            if !target.disabled
-                && state.passkeys().is_ok()
-                && state.mailer.is_some() == (form.action == "send_passkey_link") =>
-        {
-            if form.action == "passkey_link" {
-                return hand_over_link(&state, &admin, peer, &target, EmailPurpose::Passkey).await;
-            }
-            let made = passkey_link_made(&state, &admin, &peer, &target)
-                .detail(format!("mailed to {}", target.email));
+        "passkey_link" if state.mailer.is_none() && passkey_link => {
+            return hand_over_passkey_link(&state, &admin, peer, &target).await;
+        }
+        "send_passkey_link" if state.mailer.is_some() && passkey_link => {
+            let made = AuditRecord::new(
+                state.now(),
+                AuditKind::PasskeyLinkMade,
+                format!("user:{}", admin.user.id),
+            )
+            .subject(Some(target.username.as_str()))
+            .stamped(&peer)
+            .detail(format!("mailed to {}", target.email));
             match super::email::new_link(&state, &target, EmailPurpose::Passkey, made, true).await {
                 Ok(Some(_)) => {
                     if let Some(mailer) = &state.mailer {
@@ -502,65 +506,85 @@ pub(super) async fn act(
     }
 }
 
-/// Where no mail goes out: a link of `purpose` (a password reset's, or a passkey link) for
-/// `target`, shown once to the administrator, who hands it over themselves. The same link as a
-/// mailed one (single-use, for as long as its kind works, stored hashed), audited with the
-/// administrator as the actor.
-async fn hand_over_link(
+/// Where no mail goes out: a password reset link for `target`, shown once to the
+/// administrator, who hands it over themselves. The same link as a mailed one (single-use, 30
+/// minutes, stored hashed), audited with the administrator as the actor.
+async fn hand_over_reset_link(
     state: &AppState,
     admin: &Administrator,
     peer: Peer,
     target: &User,
-    purpose: EmailPurpose,
 ) -> Response {
     let t = &state.look.text.console;
-    let ttl = crate::auth::email_links::ttl(purpose);
-    let (audit, done, once) = if purpose == EmailPurpose::Passkey {
-        (
-            passkey_link_made(state, admin, &peer, target).detail("to hand over"),
-            (t.done_passkey_link)(&target.username),
-            (t.passkey_link_once)(ttl / 3600),
-        )
-    } else {
-        let audit = AuditRecord::new(
-            state.now(),
-            AuditKind::ResetLinkMade,
-            format!("user:{}", admin.user.id),
-        )
-        .subject(Some(target.username.as_str()))
-        .stamped(&peer);
-        let done = (t.done_reset_link)(&target.username);
-        (audit, done, (t.reset_link_once)(ttl / 60))
-    };
-    match super::email::new_link(state, target, purpose, audit, false).await {
-        Ok(Some(link)) => {
-            let base = admin.base(state);
-            let html =
-                pages::console_link_to_hand_over(&state.look, &base, target, &link, &done, &once);
-            pages::respond(StatusCode::OK, html)
-        }
-        Ok(None) => {
-            let error = (t.reset_link_recently)(&target.username);
-            show_person(state, admin, &target.username, None, Some(&error)).await
-        }
-        Err(e) => failed(state, store_error(e)),
-    }
-}
-
-/// The record of a passkey link an administrator made for `target`.
-fn passkey_link_made(
-    state: &AppState,
-    admin: &Administrator,
-    peer: &Peer,
-    target: &User,
-) -> AuditRecord {
-    AuditRecord::new(
+    let audit = AuditRecord::new(
         state.now(),
-        AuditKind::PasskeyLinkMade,
+        AuditKind::ResetLinkMade,
         format!("user:{}", admin.user.id),
     )
     .subject(Some(target.username.as_str()))
-    .stamped(peer)
+    .stamped(&peer);
+    let purpose = EmailPurpose::Reset;
+    let made = match super::email::new_link(state, target, purpose, audit, false).await {
+        Ok(made) => made,
+        Err(e) => return failed(state, store_error(e)),
+    };
+    let minutes = crate::auth::email_links::ttl(purpose) / 60;
+    let words = (
+        (t.done_reset_link)(&target.username),
+        (t.reset_link_once)(minutes),
+    );
+    show_link_to_hand_over(state, admin, target, made, words).await
+}
+
+/// A passkey link for `target`, who lost their passkey, to hand over where no mail goes out
+/// (`Admin::passkey_link`): shown once to the administrator.
+async fn hand_over_passkey_link(
+    state: &AppState,
+    admin: &Administrator,
+    peer: Peer,
+    target: &User,
+) -> Response {
+    let t = &state.look.text.console;
+    let ops = admin.ops(state, peer);
+    let purpose = EmailPurpose::Passkey;
+    let made = match ops
+        .passkey_link(&target.username, state.passkeys().is_ok())
+        .await
+    {
+        Ok(Ok(secret)) => Some(
+            state
+                .config
+                .endpoint(&crate::auth::email_links::path_and_query(purpose, &secret)),
+        ),
+        // Disabled or refused meanwhile: the page offers nothing then.
+        Ok(Err(_)) => None,
+        Err(e) => return admin_failed(state, e),
+    };
+    let hours = crate::auth::email_links::ttl(purpose) / 3600;
+    let words = (
+        (t.done_passkey_link)(&target.username),
+        (t.passkey_link_once)(hours),
+    );
+    show_link_to_hand_over(state, admin, target, made, words).await
+}
+
+/// The link made for `target` to hand over, shown once with `words` (what it is, and what it
+/// does for how long); without one (`None`: one was made less than a minute ago), the person's
+/// page says so.
+async fn show_link_to_hand_over(
+    state: &AppState,
+    admin: &Administrator,
+    target: &User,
+    made: Option<String>,
+    (done, once): (String, String),
+) -> Response {
+    let Some(link) = made else {
+        let error = (state.look.text.console.reset_link_recently)(&target.username);
+        return show_person(state, admin, &target.username, None, Some(&error)).await;
+    };
+    let base = admin.base(state);
+    let html = pages::console_link_to_hand_over(&state.look, &base, target, &link, &done, &once);
+    pages::respond(StatusCode::OK, html)
 }
 
 async fn show_person(
@@ -613,7 +637,11 @@ async fn show_person_with(
         claims: &claims_sent.map_or_else(|| claims_shown(&claims), str::to_owned),
         languages: &state.looks.names(),
         language: state.persons_look(&user).map(|look| look.text.language),
-        passkey_link: state.passkeys().is_ok(),
+        passkey_link: crate::auth::email_links::may_make_passkey_link(
+            &user,
+            state.passkeys().is_ok(),
+        )
+        .is_ok(),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

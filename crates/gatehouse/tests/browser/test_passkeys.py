@@ -300,6 +300,8 @@ def test_a_person_who_lost_their_passkey_adds_another_by_an_administrators_link(
     device.goto(f"{server.issuer}/account")
     fill_login(device, erin)
     expect(device.get_by_role("heading", level=1)).to_have_text("Two-step verification")
+    expect(device.locator("main")).to_contain_text(
+        "Lost the device your passkey is on? Your administrator can send you a link")
     device.get_by_role("button", name="Use a passkey").click()
     expect(device.get_by_role("alert")).to_contain_text("No passkey was used")
 

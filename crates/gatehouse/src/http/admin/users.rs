@@ -21,6 +21,7 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(list_sessions, end_sessions))
         .routes(routes!(list_consents))
         .routes(routes!(get_factors, reset_factors))
+        .routes(routes!(make_passkey_link))
         .routes(routes!(revoke_consent))
 }
 
@@ -362,6 +363,71 @@ async fn reset_factors(
     Path(username): Path<String>,
 ) -> ApiResult<Json<Factors>> {
     Ok(Json(caller.admin(&state).reset_factors(&username).await?))
+}
+
+/// A passkey link for a person who lost their passkey, to hand over.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct PasskeyLink {
+    /// The link: whoever opens it can add a passkey to the account, once, and sign in with
+    /// it; every session of the account is then signed out. Shown only now.
+    pub link: String,
+    /// Until when it works (seconds since the Unix epoch).
+    pub expires_at: i64,
+}
+
+#[utoipa::path(post, path = "/users/{username}/passkey-link", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 201, description = "A link with which the user, who lost their passkey, adds another (24 hours, once), to hand over over a channel you trust; audited as admin.user.passkey_link_made", body = PasskeyLink),
+        (status = 400, description = "Passkeys do not work with this server's issuer (an IP address), or the account is disabled", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 429, description = "A link for the user was made less than a minute ago", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn make_passkey_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<(StatusCode, Json<PasskeyLink>)> {
+    use crate::auth::email_links::{self, NoPasskeyLink};
+    use crate::model::EmailPurpose;
+    let refused = |why: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", why);
+    let passkeys = state.passkeys();
+    let made = caller
+        .admin(&state)
+        .passkey_link(&username, passkeys.is_ok())
+        .await?;
+    let secret = match made {
+        Ok(secret) => secret,
+        Err(NoPasskeyLink::PasskeysUnavailable) => {
+            let why = passkeys.err().unwrap_or_default();
+            return Err(refused(format!("no passkey link: {why}")));
+        }
+        Err(NoPasskeyLink::Disabled) => {
+            return Err(refused(format!(
+                "{username} is disabled: enable them first"
+            )));
+        }
+        Err(NoPasskeyLink::TooSoon) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "a link for {username} was made less than a minute ago; try again in a minute"
+                ),
+            ));
+        }
+    };
+    let purpose = EmailPurpose::Passkey;
+    let link = PasskeyLink {
+        link: state
+            .config
+            .endpoint(&email_links::path_and_query(purpose, &secret)),
+        expires_at: state.now() + email_links::ttl(purpose),
+    };
+    Ok((StatusCode::CREATED, Json(link)))
 }
 
 #[utoipa::path(get, path = "/users/{username}/consents", tag = "users",

@@ -204,6 +204,8 @@ pub(in crate::http) struct SecondFactorText {
     pub code_help: &'static str,
     pub verify: &'static str,
     pub use_passkey_to_finish: &'static str,
+    /// Where a passkey is the only way on: what someone who lost it does.
+    pub passkey_lost: &'static str,
     pub wrong_code: &'static str,
     pub too_many_codes: fn(&str) -> String,
     pub app_set_up_meanwhile: &'static str,
@@ -802,6 +804,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         code_help: "Lost your phone? Enter one of your recovery codes instead.",
         verify: "Verify",
         use_passkey_to_finish: "Use your passkey to finish signing in.",
+        passkey_lost: "Lost the device your passkey is on? Your administrator can send you a \
+                       link to add another.",
         wrong_code: "That code is not right, or it was used already. Enter the code the app \
                      shows now.",
         too_many_codes: |wait| format!("Too many wrong codes. Try again in {wait}."),

@@ -211,7 +211,8 @@ pub(in crate::http) struct PersonView<'a> {
     pub languages: &'a [(&'static str, &'static str)],
     /// The one of them their account names (its `locale`), if one does.
     pub language: Option<&'static str>,
-    /// Whether a passkey link can be made for them (passkeys work with this server's issuer).
+    /// Whether a passkey link can be made for them
+    /// (`auth::email_links::may_make_passkey_link`).
     pub passkey_link: bool,
 }
 

@@ -114,6 +114,7 @@ pub(in crate::http) fn second_factor(
             // Without an app, the passkey is the only way on.
             @let cannot = (!code).then_some(look.text.passkey.browser_cannot_sign_in);
             (passkey_button(look, look.text.passkey.use_one, token, &continuation, cannot))
+            @if !code { p.muted { (t.passkey_lost) } }
         }
     };
     page(look, t.title, Width::Narrow, body)
@@ -133,6 +134,7 @@ pub(in crate::http) fn passkey_required(
         p.muted { ((look.text.sign_in.to_continue_to)(to)) }
         p { ((t.required_by)(to)) }
         (passkey_button(look, t.use_one, token, hidden, Some(t.browser_cannot_sign_in)))
+        p.muted { (look.text.second_factor.passkey_lost) }
     };
     page(look, t.required_title, Width::Narrow, body)
 }

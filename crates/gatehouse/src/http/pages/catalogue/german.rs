@@ -53,6 +53,8 @@ pub(in crate::http) static GERMAN: Text = Text {
                     ein.",
         verify: "Bestätigen",
         use_passkey_to_finish: "Schließen Sie die Anmeldung mit Ihrem Passkey ab.",
+        passkey_lost: "Das Gerät mit Ihrem Passkey verloren? Ihre Administration kann Ihnen \
+                       einen Link schicken, um einen neuen hinzuzufügen.",
         wrong_code: "Dieser Code stimmt nicht oder wurde schon verwendet. Geben Sie den Code \
                      ein, den die App jetzt anzeigt.",
         too_many_codes: |wait| {
