@@ -757,6 +757,20 @@ async fn a_passkey_link_offers_its_person_a_new_passkey(db: Database) {
     );
     assert!(!page.contains("new_password"), "no password here: {page}");
     the_script_is_the_one_the_page_names(&f, &page).await;
+    // Its page speaks another language when asked to, the link as it was.
+    let r = send(&f, get(&format!("/new-passkey?token={token}"))).await;
+    let cookies = cookies(&r);
+    let csrf = hidden_input(&body_text(r).await, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("token", &token),
+        ("language", "de"),
+    ];
+    let r = post(&f, "/new-passkey", &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = body_text(r).await;
+    assert!(page.contains("<h1>Passkey hinzufügen</h1>"), "{page}");
+    assert!(page.contains(&format!("value=\"{token}\"")), "{page}");
 
     let r = link_options(&f, &token, false).await;
     assert_eq!(r.status(), StatusCode::OK);

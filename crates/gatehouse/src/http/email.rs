@@ -176,19 +176,10 @@ pub(super) async fn welcome(
     jar: CookieJar,
     Form(form): Form<ResetForm>,
 ) -> Response {
-    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let restart = format!("welcome?token={}", url_escape(&form.token));
-            return pages::expired_form(&state.look, Some(restart));
-        }
-        Err(e) => return failed(&state, e),
-    }
-    if !form.language.is_empty() {
-        let (state, jar) = state.choosing(jar, &form.language);
-        return form_page(&state, jar, &form.token, EmailPurpose::Invite).await;
-    }
-    let state = state.chose(&form.chosen);
+    let (state, jar) = match link_form_sent(state, jar, &form, EmailPurpose::Invite).await {
+        Ok(sent) => sent,
+        Err(answer) => return answer,
+    };
     if form.action == "passkey" {
         return accept_with_passkey(&state, peer, jar, &form, EmailPurpose::Invite).await;
     }
@@ -226,20 +217,42 @@ pub(super) async fn passkey_link(
     jar: CookieJar,
     Form(form): Form<ResetForm>,
 ) -> Response {
+    match link_form_sent(state, jar, &form, EmailPurpose::Passkey).await {
+        Ok((state, jar)) => {
+            accept_with_passkey(&state, peer, jar, &form, EmailPurpose::Passkey).await
+        }
+        Err(answer) => answer,
+    }
+}
+
+/// What a form sent from a link's page (`purpose`; or from the reset request's, without a
+/// token) settles first: its form token, an expired one restarting the page, and a language
+/// chosen on the page's switch, the page coming back in it. Otherwise the request's state, in
+/// the language the page was in, and the browser's cookies, to go on with.
+async fn link_form_sent(
+    state: AppState,
+    jar: CookieJar,
+    form: &ResetForm,
+    purpose: EmailPurpose,
+) -> Result<(AppState, CookieJar), Response> {
     match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
         Ok(true) => {}
         Ok(false) => {
-            let restart = format!("new-passkey?token={}", url_escape(&form.token));
-            return pages::expired_form(&state.look, Some(restart));
+            let page = email_links::path(purpose).trim_start_matches('/');
+            let restart = if form.token.is_empty() {
+                page.to_owned()
+            } else {
+                format!("{page}?token={}", url_escape(&form.token))
+            };
+            return Err(pages::expired_form(&state.look, Some(restart)));
         }
-        Err(e) => return failed(&state, e),
+        Err(e) => return Err(failed(&state, e)),
     }
     if !form.language.is_empty() {
         let (state, jar) = state.choosing(jar, &form.language);
-        return form_page(&state, jar, &form.token, EmailPurpose::Passkey).await;
+        return Err(form_page(&state, jar, &form.token, purpose).await);
     }
-    let state = state.chose(&form.chosen);
-    accept_with_passkey(&state, peer, jar, &form, EmailPurpose::Passkey).await
+    Ok((state.chose(&form.chosen), jar))
 }
 
 /// POST /new-passkey/options: a registration challenge for the person a passkey link is for
@@ -372,23 +385,10 @@ pub(super) async fn reset(
     if state.mailer.is_none() && (form.token.is_empty() || form.action == "request") {
         return no_mail(&state);
     }
-    match browser_form_ok(&state, &jar, FormKind::Login, &form.csrf, state.now()).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let restart = if form.token.is_empty() {
-                "reset".to_owned()
-            } else {
-                format!("reset?token={}", url_escape(&form.token))
-            };
-            return pages::expired_form(&state.look, Some(restart));
-        }
-        Err(e) => return failed(&state, e),
-    }
-    if !form.language.is_empty() {
-        let (state, jar) = state.choosing(jar, &form.language);
-        return form_page(&state, jar, &form.token, EmailPurpose::Reset).await;
-    }
-    let state = state.chose(&form.chosen);
+    let (state, jar) = match link_form_sent(state, jar, &form, EmailPurpose::Reset).await {
+        Ok(sent) => sent,
+        Err(answer) => return answer,
+    };
     match form.action.as_str() {
         "request" => request(&state, peer, jar, &form.identifier).await,
         "set" => set_password(&state, peer, jar, &form, EmailPurpose::Reset).await,
