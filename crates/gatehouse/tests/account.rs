@@ -432,6 +432,10 @@ async fn a_person_opens_the_applications_they_may_use_from_their_account_page(db
     use gatehouse::admin::{Admin, NewClient, NewGroup};
     let f = fixture_on(db).await;
     let store = f.state.store.as_ref();
+    // The server's own address leads there.
+    let r = send(&f, get("/")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "account");
     let cookies = account_sign_in(&f, "ada").await;
     let html = account_page(&f, &cookies).await;
     assert!(!html.contains("Your applications"), "none yet: {html}");

@@ -773,6 +773,12 @@ pub fn app(state: AppState) -> Router {
             get(email::confirm_page).post(email::confirm),
         )
         .route("/account", get(account::page).post(account::act))
+        // The server's own address, typed by a person: their account page, which opens with
+        // the applications they may use (relative, so an issuer with a path keeps it).
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("account") }),
+        )
         .route("/device_authorization", post(device::authorization))
         .route(
             "/par",

@@ -124,7 +124,10 @@ def test_a_person_opens_an_application_they_may_use_from_their_account_page(
             "--display-name", "Staff handbook", "--home-uri", f"{handbook.base}/"))
         gatehouse.cli("group", "add", readers)
         gatehouse.cli("client", "access", client_id, "--group", readers)
-        open_account(page, gatehouse, user)
+        # The server's own address is where a person starts.
+        page.goto(f"{gatehouse.issuer}/")
+        fill_login(page, user)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
         expect(page.get_by_role("list", name="Your applications")).to_have_count(0)
 
         gatehouse.cli("group", "add-member", readers, user)
