@@ -402,8 +402,8 @@ impl<'a> Admin<'a> {
     /// A passkey link for `username`, a person who lost their passkey, to hand over, where
     /// passkeys work with the issuer or not (`passkeys_work`): when one may be made
     /// (`auth::email_links::may_make_passkey_link`), kept by its hash and audited
-    /// (`admin.user.passkey_link_made`) in one transaction. The person's username and the
-    /// link's secret, shown only now, or why none was made.
+    /// (`admin.user.passkey_link_made`) in one transaction. The link's secret, shown only now,
+    /// or why none was made.
     ///
     /// # Errors
     /// `NotFound` when no user has that name; a store failure.

@@ -556,8 +556,9 @@ async fn hand_over_passkey_link(
                 .config
                 .endpoint(&crate::auth::email_links::path_and_query(purpose, &secret)),
         ),
-        // Disabled or refused meanwhile: the page offers nothing then.
-        Ok(Err(_)) => None,
+        Ok(Err(crate::auth::email_links::NoPasskeyLink::TooSoon)) => None,
+        // Disabled meanwhile: their page, which offers none now.
+        Ok(Err(_)) => return show_person(state, admin, &target.username, None, None).await,
         Err(e) => return admin_failed(state, e),
     };
     let hours = crate::auth::email_links::ttl(purpose) / 3600;

@@ -1,5 +1,6 @@
-//! Links sent by email: a password reset (`/reset`) and an address confirmation (`/confirm-email`,
-//! asked for on the account page).
+//! Links sent by email: a password reset (`/reset`), an address confirmation (`/confirm-email`,
+//! asked for on the account page), an invitation (`/welcome`) and a passkey link for a person who
+//! lost their passkey (`/new-passkey`, made by an administrator).
 //!
 //! A reset request gets the same answer whether or not the username or address exists, and the mail
 //! goes out after the answer (queued with the link, sent by `mail::run`), so the page neither says

@@ -290,3 +290,25 @@ impl Client {
         self.display.name.as_deref().unwrap_or(&self.client_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applications_are_listed_by_name_whatever_the_case_then_by_id() {
+        let link = |client_id: &str, name: &str| AppLink {
+            client_id: client_id.into(),
+            name: name.into(),
+            home_uri: format!("https://{client_id}.example/"),
+        };
+        let listed = AppLink::in_order(vec![
+            link("w", "wiki"),
+            link("b2", "Beta"),
+            link("v", "Vault"),
+            link("b1", "beta"),
+        ]);
+        let ids: Vec<&str> = listed.iter().map(|l| l.client_id.as_str()).collect();
+        assert_eq!(ids, ["b1", "b2", "v", "w"]);
+    }
+}
