@@ -710,6 +710,7 @@ pub(in crate::http) struct ConsoleText {
     pub settings: &'static str,
     pub settings_help: &'static str,
     pub home_uri: &'static str,
+    pub home_uri_help: &'static str,
     pub logo_uri: &'static str,
     pub post_logout_uris: &'static str,
     pub post_logout_help: &'static str,
@@ -1579,6 +1580,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
                         for. Its id, secret, consents and tokens stay; a stricter sign-in \
                         policy applies from each person's next request.",
         home_uri: "Home page (an https address)",
+        home_uri_help: "With a home page, the application is listed on the account page of \
+                        everyone who may use it, a link to this address.",
         logo_uri: "Logo (an https address)",
         post_logout_uris: "After signing out",
         post_logout_help: "One per line: where the application may send people after they \

@@ -827,7 +827,9 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
                 value=(display.name.as_deref().unwrap_or_default());
             label for="home-uri" { (t.home_uri) }
             input #home-uri name="home_uri" type="url" maxlength="2048" autocomplete="off"
+                aria-describedby="home-uri-help"
                 value=(display.home_uri.as_deref().unwrap_or_default());
+            p #home-uri-help .muted { (t.home_uri_help) }
             label for="logo-uri" { (t.logo_uri) }
             input #logo-uri name="logo_uri" type="url" maxlength="2048" autocomplete="off"
                 value=(display.logo_uri.as_deref().unwrap_or_default());

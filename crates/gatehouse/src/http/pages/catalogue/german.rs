@@ -825,6 +825,8 @@ pub(in crate::http) static GERMAN: Text = Text {
                         ein strengeres Anmeldeverfahren gilt ab der nächsten Anfrage jeder \
                         Person.",
         home_uri: "Startseite (eine https-Adresse)",
+        home_uri_help: "Mit einer Startseite steht die Anwendung auf der Kontoseite aller, die \
+                        sie verwenden dürfen, als Link zu dieser Adresse.",
         logo_uri: "Logo (eine https-Adresse)",
         post_logout_uris: "Nach dem Abmelden",
         post_logout_help: "Eine pro Zeile: wohin die Anwendung Personen nach dem Abmelden \
