@@ -607,16 +607,9 @@ async fn made_link(
     person: &gatehouse::model::User,
     purpose: gatehouse::model::EmailPurpose,
 ) -> String {
-    use gatehouse::model::EmailToken;
-    let secret = gatehouse::oidc::tokens::generate();
-    let token = EmailToken {
-        token_hash: gatehouse::oidc::tokens::hash(&secret),
-        user_id: person.id.clone(),
-        purpose,
-        email: person.email.clone(),
-        created_at: T0,
-        expires_at: T0 + gatehouse::auth::email_links::ttl(purpose),
-    };
+    use gatehouse::oidc::tokens;
+    let secret = tokens::generate();
+    let token = gatehouse::auth::email_links::new_token(person, purpose, tokens::hash(&secret), T0);
     let sent = AuditRecord::new(T0, AuditKind::EmailSent, "test");
     let store = f.state.store.as_ref();
     assert!(store.issue_email_token(token, None, sent).await.unwrap());

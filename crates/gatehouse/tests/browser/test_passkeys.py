@@ -293,6 +293,7 @@ def test_a_person_who_lost_their_passkey_adds_another_by_an_administrators_link(
     attach_authenticator(lost)
     sign_in_with_password(lost, server, erin)
     add_passkey(lost, "Old phone")
+    mail_about(sink, f"{erin}@example.com", "A passkey was added to your Gatehouse account")
 
     # On another device, the password is not enough.
     device = browser.new_context().new_page()
@@ -325,7 +326,8 @@ def test_a_person_who_lost_their_passkey_adds_another_by_an_administrators_link(
     expect(device.get_by_role("status")).to_contain_text("Every session you had is signed out")
     told = mail_about(sink, f"{erin}@example.com",
                       "A passkey was added to your Gatehouse account")
-    assert told is not None
+    text = told.get_body(preferencelist=("plain",)).get_content()
+    assert "whoever holds it can sign in as you" in text, text
 
     # The new passkey signs her in at an application on another origin.
     atlas = RelyingParty("Atlas")
