@@ -43,7 +43,9 @@ def server():
         for username, _ in PEOPLE.values():
             server.cli("group", "add-member", "admins", username)
         rp = RelyingParty("Photo printer")
-        server.add_client(rp, "photo-printer", first_party=False)
+        # With a home page, it is among the applications the account page lists.
+        server.add_client(rp, "photo-printer", first_party=False,
+                          extra=("--home-uri", f"{rp.base}/"))
         server.rp = rp
         yield server
         server.stop()
@@ -69,6 +71,7 @@ def test_the_main_pages(browser, server, shots, size):
     expect(page.locator("body")).to_contain_text("Signed in as")
 
     page.goto(f"{server.issuer}/account")
+    expect(page.get_by_role("list", name="Your applications")).to_contain_text("photo-printer")
     shoot("account", "Your account")
     page.get_by_role("link", name="Administration").click()
     shoot("admin-people", "People")
