@@ -30,16 +30,7 @@ async fn with_admin(db: Database) -> (Fixture, String) {
     let f = fixture_on(db).await;
     let store = f.state.store.as_ref();
     add_user(store, "bob").await;
-    let ops = Admin::new(store, "cli", None, T0);
-    ops.add_group(NewGroup {
-        name: "admins".into(),
-        description: None,
-        auth_policy: gatehouse::model::AuthPolicy::Password,
-    })
-    .await
-    .unwrap();
-    ops.add_member("admins", "ada").await.unwrap();
-    let cookies = account_sign_in(&f, "ada").await;
+    let cookies = administrator_signed_in(&f, "ada").await;
     (f, cookies)
 }
 

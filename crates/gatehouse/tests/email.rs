@@ -783,16 +783,7 @@ async fn an_address_is_confirmed_by_the_link_sent_to_it(db: Database) {
 
 /// Makes ada an administrator and signs her in; her browser and an administration form token.
 async fn administrator(f: &Fixture) -> (String, String) {
-    let ops = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
-    ops.add_group(gatehouse::admin::NewGroup {
-        name: "admins".into(),
-        description: None,
-        auth_policy: gatehouse::model::AuthPolicy::Password,
-    })
-    .await
-    .unwrap();
-    ops.add_member("admins", "ada").await.unwrap();
-    let cookies = account_sign_in(f, "ada").await;
+    let cookies = administrator_signed_in(f, "ada").await;
     let r = send(
         f,
         axum::http::Request::get("/admin")

@@ -847,16 +847,7 @@ async fn a_passkey_link_offers_its_person_a_new_passkey(db: Database) {
 /// Makes ada an administrator, signed in: her browser's cookies and the administration
 /// pages' form token.
 async fn administrator(f: &Fixture) -> (String, String) {
-    let ops = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
-    ops.add_group(gatehouse::admin::NewGroup {
-        name: "admins".into(),
-        description: None,
-        auth_policy: gatehouse::model::AuthPolicy::Password,
-    })
-    .await
-    .unwrap();
-    ops.add_member("admins", "ada").await.unwrap();
-    let cookies = account_sign_in(f, "ada").await;
+    let cookies = administrator_signed_in(f, "ada").await;
     let r = send(f, get_with(&cookies, "/admin")).await;
     let csrf = hidden_input(&body_text(r).await, "csrf");
     (cookies, csrf)

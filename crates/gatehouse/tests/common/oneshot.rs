@@ -270,6 +270,21 @@ pub async fn tokens_for_ada(f: &Fixture) -> (String, String, String) {
     (s("access_token"), s("refresh_token"), s("id_token"))
 }
 
+/// Makes `username` an administrator (a member of `admins`, made as an operator does on the
+/// command line) and signs them in: their browser's cookies.
+pub async fn administrator_signed_in(f: &Fixture, username: &str) -> String {
+    let ops = gatehouse::admin::Admin::new(f.state.store.as_ref(), "cli", None, T0);
+    ops.add_group(gatehouse::admin::NewGroup {
+        name: "admins".into(),
+        description: None,
+        auth_policy: gatehouse::model::AuthPolicy::Password,
+    })
+    .await
+    .unwrap();
+    ops.add_member("admins", username).await.unwrap();
+    account_sign_in(f, username).await
+}
+
 /// Signs `username` in through the account page's login form; the browser's cookies.
 pub async fn account_sign_in(f: &Fixture, username: &str) -> String {
     let page = send(f, get("/account")).await;
