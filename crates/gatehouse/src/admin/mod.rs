@@ -403,7 +403,7 @@ impl<'a> Admin<'a> {
     /// passkeys work with the issuer or not (`passkeys_work`): when one may be made
     /// (`auth::email_links::may_make_passkey_link`), kept by its hash and audited
     /// (`admin.user.passkey_link_made`) in one transaction. The link's secret, shown only now,
-    /// or why none was made.
+    /// and until when it works; or why none was made.
     ///
     /// # Errors
     /// `NotFound` when no user has that name; a store failure.
@@ -411,7 +411,8 @@ impl<'a> Admin<'a> {
         &self,
         username: &str,
         passkeys_work: bool,
-    ) -> Result<Result<String, crate::auth::email_links::NoPasskeyLink>, AdminError> {
+    ) -> Result<Result<(String, UnixTime), crate::auth::email_links::NoPasskeyLink>, AdminError>
+    {
         use crate::auth::email_links::{self, NoPasskeyLink};
         use crate::model::EmailPurpose;
         let user = self.user(username).await?;
@@ -421,6 +422,7 @@ impl<'a> Admin<'a> {
         let secret = tokens::generate();
         let purpose = EmailPurpose::Passkey;
         let token = email_links::new_token(&user, purpose, tokens::hash(&secret), self.now);
+        let expires_at = token.expires_at;
         let record = self.record(
             AuditKind::PasskeyLinkMade,
             &user.username,
@@ -429,7 +431,7 @@ impl<'a> Admin<'a> {
         );
         let made = self.store.issue_email_token(token, None, record).await?;
         Ok(if made {
-            Ok(secret)
+            Ok((secret, expires_at))
         } else {
             Err(NoPasskeyLink::TooSoon)
         })

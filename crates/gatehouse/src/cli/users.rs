@@ -373,7 +373,7 @@ pub(super) async fn user(
             let issuer = issuer.as_str().trim_end_matches('/');
             let authority = crate::auth::passkeys::Authority::new(issuer);
             let secret = match admin.passkey_link(&username, authority.is_ok()).await? {
-                Ok(secret) => secret,
+                Ok((secret, _)) => secret,
                 Err(NoPasskeyLink::PasskeysUnavailable) => {
                     let why = authority.err().unwrap_or_default();
                     anyhow::bail!("no passkey link: {why}")

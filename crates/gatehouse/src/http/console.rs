@@ -551,7 +551,7 @@ async fn hand_over_passkey_link(
         .passkey_link(&target.username, state.passkeys().is_ok())
         .await
     {
-        Ok(Ok(secret)) => Some(
+        Ok(Ok((secret, _))) => Some(
             state
                 .config
                 .endpoint(&crate::auth::email_links::path_and_query(purpose, &secret)),

@@ -399,8 +399,8 @@ async fn make_passkey_link(
         .admin(&state)
         .passkey_link(&username, passkeys.is_ok())
         .await?;
-    let secret = match made {
-        Ok(secret) => secret,
+    let (secret, expires_at) = match made {
+        Ok(made) => made,
         Err(NoPasskeyLink::PasskeysUnavailable) => {
             let why = passkeys.err().unwrap_or_default();
             return Err(refused(format!("no passkey link: {why}")));
@@ -420,12 +420,11 @@ async fn make_passkey_link(
             ));
         }
     };
-    let purpose = EmailPurpose::Passkey;
     let link = PasskeyLink {
         link: state
             .config
-            .endpoint(&email_links::path_and_query(purpose, &secret)),
-        expires_at: state.now() + email_links::ttl(purpose),
+            .endpoint(&email_links::path_and_query(EmailPurpose::Passkey, &secret)),
+        expires_at,
     };
     Ok((StatusCode::CREATED, Json(link)))
 }
