@@ -42,3 +42,15 @@ impl Clock for FixedClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// `t` as an RFC 3339 date and time in UTC (`2026-12-06T10:00:00Z`), as the command line and
+/// audit details write it; the bare number where `t` is out of the calendar's range.
+pub fn rfc3339(t: UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}

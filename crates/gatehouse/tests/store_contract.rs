@@ -2424,6 +2424,179 @@ async fn an_invitation_taken_with_a_passkey_leaves_no_password(db: Database) {
     assert_eq!(s.passkeys(&carol.id).await.unwrap().len(), 1);
 }
 
+/// A sign-up link makes accounts in its groups while it has uses left and works: of a burst of
+/// sign-ups with a link for two people, two make an account, each counted where it is made;
+/// a look-alike name, an address another account has, a name taken, an expired or removed link
+/// make none and count nothing.
+async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
+    use gatehouse::auth::signup::{self, LinkSpec, NoSignup};
+    use gatehouse::model::{Named, SignedUp};
+    let f = open(db).await;
+    let s = f.store.clone();
+    s.create_group(group("staff"), None).await.unwrap();
+    s.create_group(group("wiki"), None).await.unwrap();
+    s.create_user(user("ada")).await.unwrap();
+    let made = |uses, groups: &[&str]| {
+        let spec = LinkSpec {
+            uses,
+            days: 1,
+            note: "the team chat".into(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        };
+        let id = tokens::new_id()[..12].to_owned();
+        signup::new_link(
+            spec,
+            id,
+            tokens::hash(&tokens::generate()),
+            "cli".into(),
+            NOW,
+        )
+        .unwrap()
+    };
+    let made_record = || AuditRecord::new(NOW, AuditKind::SignupLinkMade, "cli");
+    let missing = made(1, &["staff", "nobody"]);
+    assert!(matches!(
+        s.create_signup_link(missing.clone(), made_record()).await,
+        Err(StoreError::NotFound(Named::Group(g))) if g == "nobody"
+    ));
+    assert!(s.signup_link(&missing.secret_hash).await.unwrap().is_none());
+
+    let link = made(2, &["staff", "wiki"]);
+    s.create_signup_link(link.clone(), made_record())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.signup_link(&link.secret_hash).await.unwrap(),
+        Some(link.clone())
+    );
+    let signed_up = |name: String, at| {
+        let s = s.clone();
+        let hash = link.secret_hash.clone();
+        async move {
+            let record = AuditRecord::new(at, AuditKind::SignedUp, "user:new").subject(Some(&name));
+            s.sign_up(&hash, user(&name), at, record).await
+        }
+    };
+    // Refused before anything is counted: a look-alike of ada, ada's address, ada's name.
+    assert_eq!(
+        signed_up("ADA".into(), NOW).await.unwrap(),
+        SignedUp::LooksLike("ada".into())
+    );
+    let mut same_address = user("grace");
+    same_address.email = "Ada@Example.com".into();
+    let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
+    assert_eq!(
+        s.sign_up(&link.secret_hash, same_address, NOW, record)
+            .await
+            .unwrap(),
+        SignedUp::AddressTaken
+    );
+    let mut taken = user("ada");
+    taken.email = "other@example.com".into();
+    let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
+    let conflict = s.sign_up(&link.secret_hash, taken, NOW, record).await;
+    assert!(
+        matches!(
+            conflict,
+            Err(StoreError::Conflict(_)) | Ok(SignedUp::LooksLike(_))
+        ),
+        "{conflict:?}"
+    );
+    assert_eq!(
+        s.signup_link(&link.secret_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .uses,
+        0
+    );
+
+    // Sixteen at once, each their own name: two accounts.
+    let burst: Vec<_> = (0..16)
+        .map(|i| tokio::spawn(signed_up(format!("person{i}"), NOW + 1)))
+        .collect();
+    let mut done = 0;
+    for outcome in burst {
+        match outcome.await.unwrap().unwrap() {
+            SignedUp::Done => done += 1,
+            SignedUp::Refused(NoSignup::UsedUp) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(done, 2);
+    let listed = s.signup_links().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].uses, listed[0].max_uses), (2, 2));
+    let made_names: Vec<String> = s
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .filter(|n| n.starts_with("person"))
+        .collect();
+    assert_eq!(made_names.len(), 2);
+    for name in &made_names {
+        let person = common::user(s.as_ref(), name).await;
+        let mut groups: Vec<String> = s
+            .user_groups(&person.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        groups.sort();
+        assert_eq!(groups, ["staff", "wiki"], "{name}");
+    }
+    let signed: Vec<_> = s
+        .audit_latest(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind == AuditKind::SignedUp)
+        .collect();
+    assert_eq!(signed.len(), 2, "one record for each account made");
+
+    // An expired link and a removed one make none.
+    let short = made(5, &[]);
+    s.create_signup_link(short.clone(), made_record())
+        .await
+        .unwrap();
+    let record = AuditRecord::new(short.expires_at, AuditKind::SignedUp, "user:new");
+    assert_eq!(
+        s.sign_up(&short.secret_hash, user("late"), short.expires_at, record)
+            .await
+            .unwrap(),
+        SignedUp::Refused(NoSignup::Expired)
+    );
+    let removed = AuditRecord::new(NOW, AuditKind::SignupLinkRemoved, "cli");
+    s.remove_signup_link(&short.id, removed.clone())
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.remove_signup_link(&short.id, removed).await,
+        Err(StoreError::NotFound(Named::SignupLink(_)))
+    ));
+    let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
+    assert_eq!(
+        s.sign_up(&short.secret_hash, user("gone"), NOW, record)
+            .await
+            .unwrap(),
+        SignedUp::Refused(NoSignup::Unknown)
+    );
+    for nobody in ["gone", "late"] {
+        assert!(
+            s.user_by_username(nobody).await.unwrap().is_none(),
+            "{nobody}"
+        );
+    }
+
+    // A group deleted leaves the link, putting people in the groups that remain.
+    s.delete_group("wiki", None).await.unwrap();
+    let left = s.signup_link(&link.secret_hash).await.unwrap().unwrap();
+    assert_eq!(left.groups, ["staff"]);
+}
+
 /// A passkey link (an administrator's, for a person who lost their passkey) adds the new
 /// passkey beside what the person has, signs them out everywhere and tells them, all where the
 /// link is taken; another person's credential id takes nothing, and the link works once.
@@ -3208,6 +3381,7 @@ on_both_backends!(();
     a_person_keeps_a_way_in,
     an_invitation_taken_with_a_passkey_leaves_no_password,
     a_passkey_link_adds_a_passkey_and_signs_the_person_out,
+    a_signup_link_makes_no_more_accounts_than_it_allows,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,
     client_tokens_are_introspected_and_revoked_by_their_client_only,

@@ -7,6 +7,7 @@ mod clients;
 mod groups;
 mod profile;
 mod refusal;
+mod signup;
 mod views;
 
 use std::net::IpAddr;
@@ -191,42 +192,7 @@ impl<'a> Admin<'a> {
     /// `Invalid` for a profile field that is refused; `Password` for a password too short or too
     /// easy to guess; `Conflict` when the name is taken; a store failure.
     pub async fn add_user(&self, passwords: &Passwords, new: NewUser) -> Result<User, AdminError> {
-        let username = check_user_fields(&new.username, &new.email)?;
-        let profile = Profile {
-            given_name: profile::given(new.given_name),
-            family_name: profile::given(new.family_name),
-            locale: profile::given(new.locale),
-            picture: profile::given(new.picture),
-            updated_at: None,
-        };
-        check_profile(new.name.as_deref(), &profile)?;
-        // One account per name as people read it: a name that looks like an existing one is
-        // refused (UTS #39 skeletons, kept with each user and found by an index). Read here
-        // first, so a refused name costs no password hash, and decided again in the
-        // transaction that adds the user.
-        let key = username::stored_look_alike_key(&username);
-        if let Some(existing) = self
-            .store
-            .users_looking_like(&key)
-            .await?
-            .into_iter()
-            .next()
-        {
-            return Err(looks_like(&username, &existing));
-        }
-        let inputs = vec![username.clone(), new.email.clone()];
-        let password_hash = passwords.hash(new.password, inputs).await?;
-        let user = User {
-            id: tokens::new_id(),
-            username,
-            email: new.email,
-            name: profile::given(new.name),
-            password_hash: Some(password_hash),
-            disabled: false,
-            created_at: self.now,
-            email_verified: new.email_verified,
-            profile,
-        };
+        let user = new_account(self.store, passwords, new, self.now).await?;
         // Decided again where the user is added: of two look-alikes added at once, one is.
         let record = self.record(AuditKind::UserCreated, &user.username, None, None);
         if let Some(existing) = self
@@ -482,7 +448,54 @@ impl<'a> Admin<'a> {
     }
 }
 
-/// Checks a registration and builds the client; the pure half of `add_client`.
+/// The account `new` describes, made at `now` and not yet stored: its fields checked, its
+/// password hashed (the costly part, last). What an administrator adds (`Admin::add_user`) and
+/// what a person makes with a sign-up link; each store adds it deciding again, in its
+/// transaction, that no name looks like it.
+///
+/// # Errors
+/// `Invalid` for a malformed username or email, or a name that looks like an existing one;
+/// `Invalid` for a profile field that is refused; `Password` for a password too short or too
+/// easy to guess; a store failure.
+pub async fn new_account(
+    store: &dyn Store,
+    passwords: &Passwords,
+    new: NewUser,
+    now: UnixTime,
+) -> Result<User, AdminError> {
+    let username = check_user_fields(&new.username, &new.email)?;
+    let profile = Profile {
+        given_name: profile::given(new.given_name),
+        family_name: profile::given(new.family_name),
+        locale: profile::given(new.locale),
+        picture: profile::given(new.picture),
+        updated_at: None,
+    };
+    check_profile(new.name.as_deref(), &profile)?;
+    // One account per name as people read it: a name that looks like an existing one is
+    // refused (UTS #39 skeletons, kept with each user and found by an index). Read here
+    // first, so a refused name costs no password hash, and decided again in the
+    // transaction that adds the user.
+    let key = username::stored_look_alike_key(&username);
+    if let Some(existing) = store.users_looking_like(&key).await?.into_iter().next() {
+        return Err(looks_like(&username, &existing));
+    }
+    let inputs = vec![username.clone(), new.email.clone()];
+    let password_hash = passwords.hash(new.password, inputs).await?;
+    let user = User {
+        id: tokens::new_id(),
+        username,
+        email: new.email,
+        name: profile::given(new.name),
+        password_hash: Some(password_hash),
+        disabled: false,
+        created_at: now,
+        email_verified: new.email_verified,
+        profile,
+    };
+    Ok(user)
+}
+
 /// Checks a new user's username and email (the CLI does, before it asks for the password);
 /// returns the username in its canonical form (`auth::username`).
 ///

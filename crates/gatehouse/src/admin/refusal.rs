@@ -75,6 +75,10 @@ pub enum Refusal {
     #[error("a description cannot hold control or invisible characters")]
     DescriptionInvisible,
 
+    // Sign-up links.
+    #[error(transparent)]
+    SignupLink(#[from] crate::auth::signup::LinkProblem),
+
     // Custom claims.
     #[error(transparent)]
     Claims(#[from] CustomClaimsProblem),

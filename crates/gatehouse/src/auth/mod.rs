@@ -11,6 +11,7 @@ pub mod passwords;
 pub mod policy;
 pub mod recovery;
 pub mod session;
+pub mod signup;
 pub mod throttle;
 pub mod totp;
 pub mod username;

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::admin::Admin;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
 use crate::model::{AuditKind, SigningAlg};
 use crate::store::{self, Store};
@@ -319,16 +319,6 @@ async fn import(store: &dyn Store, path: &std::path::Path) -> anyhow::Result<()>
     store.record(record).await?;
     println!("{summary}");
     Ok(())
-}
-
-fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
 }
 
 /// A secret from standard input: prompted without echo on a terminal, otherwise the first line.

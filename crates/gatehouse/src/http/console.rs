@@ -8,6 +8,8 @@
 //! change needs the administrator's recent sign-in and a form bound to their session
 //! (`auth::forms::Purpose::Admin`).
 
+mod signup_links;
+
 use std::collections::HashMap;
 
 use axum::Form;
@@ -16,6 +18,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
+
+pub(super) use signup_links::{change_signup_links, signup_links};
 
 use super::Localized;
 use super::Stamped;

@@ -21,6 +21,7 @@ mod pages;
 mod par;
 mod passkey;
 mod signin;
+mod signup;
 mod token;
 mod userinfo;
 
@@ -157,6 +158,8 @@ pub struct Shared {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Password reset requests per address (`email::STARTS_BURST`).
     reset_starts: Arc<limits::StartLimiter>,
+    /// Sign-ups per address (`signup::STARTS_BURST`).
+    signup_starts: Arc<limits::StartLimiter>,
     /// Pushed authorization requests per address (`par::STARTS_BURST`).
     par_starts: Arc<limits::StartLimiter>,
     /// The keys clients publish at their `jwks_uri`, as fetched.
@@ -210,6 +213,10 @@ impl AppState {
             reset_starts: Arc::new(limits::StartLimiter::new(
                 email::STARTS_BURST,
                 email::STARTS_PERIOD,
+            )),
+            signup_starts: Arc::new(limits::StartLimiter::new(
+                signup::STARTS_BURST,
+                signup::STARTS_PERIOD,
             )),
             par_starts: Arc::new(limits::StartLimiter::new(
                 par::STARTS_BURST,
@@ -746,6 +753,11 @@ pub fn app(state: AppState) -> Router {
             get(email::passkey_link_page).post(email::passkey_link),
         )
         .route("/new-passkey/options", post(email::passkey_link_options))
+        .route("/signup", get(signup::page).post(signup::sign_up))
+        .route(
+            "/admin/signup-links",
+            get(console::signup_links).post(console::change_signup_links),
+        )
         .route("/admin/audit", get(console::audit))
         .route("/admin/keys", get(console::keys).post(console::rotate_keys))
         .route(

@@ -48,6 +48,8 @@ named! {
         EmailUndelivered = "account.email_undelivered",
         /// A person an administrator added chose their password by the invitation's link.
         InvitationAccepted = "account.invitation_accepted",
+        /// A person made their own account with a sign-up link (which, in the detail).
+        SignedUp = "account.signed_up",
         Logout = "logout",
         /// A back-channel logout notice was given up: the client refused it or could not be
         /// reached for a day.
@@ -104,6 +106,11 @@ named! {
         MemberRemoved = "admin.group.member_removed",
         /// An administrator set the claims the group's members carry.
         GroupClaimsSet = "admin.group.claims_set",
+        /// An administrator made a sign-up link (its id, for how many people, until when, and
+        /// its groups, in the detail).
+        SignupLinkMade = "admin.signup_link.made",
+        /// An administrator removed a sign-up link: it makes no more accounts.
+        SignupLinkRemoved = "admin.signup_link.removed",
     }
 }
 
@@ -133,6 +140,7 @@ impl AuditKind {
         AuditKind::EmailSent,
         AuditKind::EmailUndelivered,
         AuditKind::InvitationAccepted,
+        AuditKind::SignedUp,
         AuditKind::Logout,
         AuditKind::ConsentGranted,
         AuditKind::ConsentDenied,

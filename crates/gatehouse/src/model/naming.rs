@@ -13,6 +13,8 @@ pub enum Named {
     /// An application, by client id.
     Client(String),
     Group(String),
+    /// A sign-up link, by id.
+    SignupLink(String),
     /// What a person (by id) allowed an application.
     Consent {
         user_id: String,
@@ -35,6 +37,7 @@ impl std::fmt::Display for Named {
             }
             Named::Client(id) => write!(f, "client {id:?}"),
             Named::Group(name) => write!(f, "group {name:?}"),
+            Named::SignupLink(id) => write!(f, "sign-up link {id:?}"),
             Named::Consent { user_id, client_id } => {
                 write!(f, "consent of user {user_id} for client {client_id:?}")
             }

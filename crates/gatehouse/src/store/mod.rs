@@ -24,8 +24,8 @@ use crate::model::{
     CodeRequest, Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose,
     EmailToken, EndedFrom, Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named,
     NewTokens, OneTime, PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed, Retirement,
-    Revocation, Rotated, Session, SigningKey, StoredPasskey, TokenInfo, TotpFactor, UsedBefore,
-    User, UserChange, UserEdit,
+    Revocation, Rotated, Session, SignedUp, SigningKey, SignupLink, StoredPasskey, TokenInfo,
+    TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -813,6 +813,35 @@ pub trait Keys: Send + Sync {
     ) -> StoreResult<Vec<u8>>;
 }
 
+/// Sign-up links (`auth::signup`): made and removed by administrators, used by the people they
+/// were given to.
+#[async_trait]
+pub trait SignupLinks: Send + Sync {
+    /// Keeps `link`, putting its people in its groups (by name), with `audit`, in one
+    /// transaction. `NotFound` (and nothing kept) when one of its groups does not exist.
+    async fn create_signup_link(&self, link: SignupLink, audit: AuditRecord) -> StoreResult<()>;
+    /// Every sign-up link, newest first, with the groups it names as they are named now.
+    async fn signup_links(&self) -> StoreResult<Vec<SignupLink>>;
+    /// The link whose secret's hash is `secret_hash`, if there is one.
+    async fn signup_link(&self, secret_hash: &str) -> StoreResult<Option<SignupLink>>;
+    /// Removes the link `id`, with `audit`: it makes no more accounts; those it made stay.
+    /// `NotFound` (and nothing written) when there is no such link.
+    async fn remove_signup_link(&self, id: &str, audit: AuditRecord) -> StoreResult<()>;
+    /// Makes `user`'s account with the link whose secret's hash is `secret_hash`, in one
+    /// transaction: reads the link, decides whether it may make one more account at `now`
+    /// (`auth::signup::admit`), refuses a username that looks like an existing one (as
+    /// `Directory::create_distinct_user`), adds the user, puts them in the link's groups,
+    /// counts the use and writes `audit`. Of a burst of sign-ups with one link, no more succeed
+    /// than it has uses left. `Conflict` (and nothing written) when the username is taken.
+    async fn sign_up(
+        &self,
+        secret_hash: &str,
+        user: User,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<SignedUp>;
+}
+
 /// Everything gatehouse stores.
 #[async_trait]
 pub trait Store:
@@ -830,6 +859,7 @@ pub trait Store:
     + Throttle
     + Audit
     + EmailLinks
+    + SignupLinks
 {
     /// A real write through the write path (for readiness checks).
     async fn ping(&self) -> StoreResult<()>;

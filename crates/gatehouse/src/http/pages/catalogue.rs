@@ -172,7 +172,9 @@ pub(in crate::http) struct Text {
     pub no_access: NoAccessText,
     pub account: AccountText,
     pub email: EmailText,
+    pub signup: SignupText,
     pub console: ConsoleText,
+    pub signup_links: SignupLinksText,
     pub errors: ErrorText,
 }
 
@@ -769,10 +771,56 @@ pub(in crate::http) struct ErrorText {
     pub reset_link_void: Problem,
     pub confirm_link_void: Problem,
     pub passkey_link_void: Problem,
+    pub signup_link_void: Problem,
     pub ask_for_a_new_link: &'static str,
     pub detail_for_admin: &'static str,
     pub start_again: &'static str,
     pub back_to_account: &'static str,
+}
+
+/// The page of a sign-up link, where a person makes their own account.
+pub(in crate::http) struct SignupText {
+    pub title: &'static str,
+    /// What the page is for, with the product's name.
+    pub what: fn(&str) -> Markup,
+    pub username_help: &'static str,
+    /// Under the address where a link to confirm it is sent.
+    pub email_help_mail: &'static str,
+    pub submit: &'static str,
+    pub done_title: &'static str,
+    pub done: &'static str,
+    /// A link to confirm the address was sent to it.
+    pub confirm_sent: fn(&str) -> String,
+    pub address_taken: &'static str,
+}
+
+/// The administration page of sign-up links.
+pub(in crate::http) struct SignupLinksText {
+    pub title: &'static str,
+    pub what: &'static str,
+    pub none: &'static str,
+    pub note: &'static str,
+    pub groups: &'static str,
+    pub used: &'static str,
+    pub works_until: &'static str,
+    pub made: &'static str,
+    /// How many people used it, of how many it allows.
+    pub uses_of: fn(u32, u32) -> String,
+    pub expired: &'static str,
+    pub used_up: &'static str,
+    pub remove: &'static str,
+    /// A removed link, for the page's notice.
+    pub removed: &'static str,
+    pub new_title: &'static str,
+    pub uses_label: &'static str,
+    pub days_label: &'static str,
+    pub note_label: &'static str,
+    pub note_help: &'static str,
+    pub groups_label: &'static str,
+    pub make: &'static str,
+    pub made_title: &'static str,
+    /// The new link's page: for how many people, until when.
+    pub made_what: fn(u32, &str) -> String,
 }
 
 /// English.
@@ -1330,6 +1378,26 @@ pub(in crate::http) static ENGLISH: Text = Text {
             )
         },
     },
+    signup: SignupText {
+        title: "Make your account",
+        what: |product| {
+            html! {
+                "Make your own account at " strong { (product) } ". You will sign in with the \
+                username and the password you choose here."
+            }
+        },
+        username_help: "Letters and digits, and . - _ @ +: what you sign in with, and what \
+                        applications may show.",
+        email_help_mail: "A link to confirm it is sent there.",
+        submit: "Make my account",
+        done_title: "Your account is ready",
+        done: "Sign in with your username and the password you chose.",
+        confirm_sent: |email| {
+            format!("A link to confirm your address was sent to {email}: open it when it arrives.")
+        },
+        address_taken: "Another account has this email address. If it is yours, sign in to it \
+                        (or ask for a password reset) instead.",
+    },
     console: ConsoleText {
         administration: "Administration",
         sections: "Administration",
@@ -1684,6 +1752,43 @@ pub(in crate::http) static ENGLISH: Text = Text {
             what_next: "Find it among the groups.",
         },
     },
+    signup_links: SignupLinksText {
+        title: "Sign-up links",
+        what: "A sign-up link lets the people you give it to make their own accounts: as many \
+               as you allow, until it expires, each put in the groups you choose. Anyone who \
+               has it can use it, so give it only where those people are.",
+        none: "No sign-up links.",
+        note: "Note",
+        groups: "Groups",
+        used: "Used",
+        works_until: "Works until",
+        made: "Made",
+        uses_of: |uses, max| format!("{uses} of {max}"),
+        expired: "expired",
+        used_up: "used up",
+        remove: "Remove",
+        removed: "The sign-up link was removed: it makes no more accounts. Those it made stay.",
+        new_title: "Make a sign-up link",
+        uses_label: "For how many people",
+        days_label: "Works for how many days",
+        note_label: "Note",
+        note_help: "Whom it is for, for the administrators who read this list. The people who \
+                    sign up do not see it.",
+        groups_label: "Put each person in these groups",
+        make: "Make the link",
+        made_title: "The new sign-up link",
+        made_what: |uses, until| {
+            let people = if uses == 1 {
+                "one person".to_owned()
+            } else {
+                format!("{uses} people")
+            };
+            format!(
+                "Copy it now: it is shown only this once. It lets {people} make an account, \
+                 until {until}."
+            )
+        },
+    },
     errors: ErrorText {
         busy: Problem {
             title: "The service is busy",
@@ -1766,6 +1871,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
                             nothing was changed.",
             what_next: "Ask your administrator for a new one.",
         },
+        signup_link_void: Problem {
+            title: "This link does not work",
+            what_happened: "It expired, it was removed, or as many people made an account with \
+                            it as it allows, so no account was made.",
+            what_next: "Ask whoever gave it to you for a new one.",
+        },
         ask_for_a_new_link: "Ask for a new link",
         detail_for_admin: "Detail for the administrator:",
         start_again: "Start again",
@@ -1823,6 +1934,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::UserEnabled => "Account enabled",
         K::EmailConfirmed => "Email address confirmed",
         K::InvitationAccepted => "Password chosen from the invitation",
+        K::SignedUp => "Account made with a sign-up link",
         K::ConsoleRefused => "Refused an administration page",
         K::PasswordReset => "Password reset by email",
         K::ResetLinkMade => "An administrator made a password reset link",

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use super::{Look, Width, alert, browser_words, moment, notice, page};
 use crate::model::{
     AccessTokenFormat, AuditEvent, AuthPolicy, Client, Factors, GrantType, Group, Session,
-    SigningAlg, SigningKey, SubjectType, User,
+    SigningAlg, SigningKey, SignupLink, SubjectType, User,
 };
 use crate::oidc::scope;
 
@@ -84,6 +84,7 @@ fn nav(look: &Look, base: &ConsoleBase<'_>) -> Markup {
         nav.sections aria-label=(t.sections) {
             a href=(base.url("/admin")) { (t.people) }
             a href=(base.url("/admin/groups")) { (t.groups) }
+            a href=(base.url("/admin/signup-links")) { (look.text.signup_links.title) }
             a href=(base.url("/admin/clients")) { (t.applications) }
             a href=(base.url("/admin/keys")) { (t.signing_keys) }
             a href=(base.url("/admin/audit")) { (t.audit_log) }
@@ -425,6 +426,113 @@ pub(in crate::http) fn link_to_hand_over(
         a.button href=(base.user_url(&user.username)) { (t.reset_link_given) }
     };
     page(look, &user.username, Width::Wide, body)
+}
+
+/// The sign-up links (`links`, newest first, as they stand at `now`), each removable, and the
+/// form that makes one, offering the `groups` there are.
+pub(in crate::http) fn signup_links(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    (links, groups): (&[SignupLink], &[Group]),
+    now: crate::clock::UnixTime,
+    (notice, error): (Option<&str>, Option<&str>),
+) -> String {
+    use crate::auth::signup::{DEFAULT_DAYS, MAX_DAYS, MAX_NOTE, MAX_USES, NoSignup, admit};
+    let t = &look.text.signup_links;
+    let action = base.url("/admin/signup-links");
+    let body = html! {
+        h1 { (t.title) }
+        (nav(look, base))
+        (super::notice(notice))
+        p { (t.what) }
+        @if links.is_empty() {
+            p.muted { (t.none) }
+        } @else {
+            table.list #signup-links aria-label=(t.title) {
+                tr {
+                    th { (t.note) } th { (t.groups) } th { (t.used) } th { (t.works_until) }
+                    th { (t.made) } th {}
+                }
+                @for link in links {
+                    tr {
+                        td { (link.note) }
+                        td { (link.groups.join(", ")) }
+                        td {
+                            ((t.uses_of)(link.uses, link.max_uses))
+                            @match admit(Some(link), now) {
+                                Err(NoSignup::Expired) => { " · " span.muted { (t.expired) } }
+                                Err(NoSignup::UsedUp) => { " · " span.muted { (t.used_up) } }
+                                _ => {}
+                            }
+                        }
+                        td { (moment(link.expires_at)) }
+                        td { (super::day(link.created_at)) }
+                        td {
+                            @if base.recent {
+                                form method="post" action=(action) {
+                                    input type="hidden" name="csrf" value=(base.csrf);
+                                    input type="hidden" name="action" value="remove";
+                                    input type="hidden" name="id" value=(link.id);
+                                    button type="submit" .secondary { (t.remove) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t.new_title) }
+        @if base.recent {
+            (alert(error))
+            form #new-signup-link method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="make";
+                label for="signup-uses" { (t.uses_label) }
+                input #signup-uses name="uses" type="number" min="1" max=(MAX_USES) value="1"
+                    required;
+                label for="signup-days" { (t.days_label) }
+                input #signup-days name="days" type="number" min="1" max=(MAX_DAYS)
+                    value=(DEFAULT_DAYS) required;
+                label for="signup-note" { (t.note_label) }
+                input #signup-note name="note" maxlength=(MAX_NOTE) autocomplete="off"
+                    aria-describedby="signup-note-help";
+                p #signup-note-help .muted { (t.note_help) }
+                @if !groups.is_empty() {
+                    fieldset {
+                        legend { (t.groups_label) }
+                        @for g in groups {
+                            label {
+                                input type="checkbox" name="groups" value=(g.name);
+                                " " (g.name)
+                            }
+                        }
+                    }
+                }
+                button type="submit" { (t.make) }
+            }
+        } @else {
+            p.muted { (look.text.console.not_recent) }
+        }
+    };
+    page(look, t.title, Width::Wide, body)
+}
+
+/// A sign-up link just made: `url`, shown this once, and what it allows.
+pub(in crate::http) fn signup_link_made(
+    look: &Look,
+    base: &ConsoleBase<'_>,
+    link: &SignupLink,
+    url: &str,
+) -> String {
+    let t = &look.text.signup_links;
+    let body = html! {
+        h1 { (t.made_title) }
+        (nav(look, base))
+        p.notice role="status" { ((t.made_what)(link.max_uses, &moment(link.expires_at))) }
+        p { code #signup-link { (url) } }
+        a.button href=(base.url("/admin/signup-links")) { (t.title) }
+    };
+    page(look, t.made_title, Width::Wide, body)
 }
 
 /// The audit log's filters, as the form shows them.

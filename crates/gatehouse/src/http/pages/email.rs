@@ -197,3 +197,61 @@ pub(in crate::http) fn confirmed(look: &Look, email: &str) -> String {
     };
     page(look, t.confirmed_title, Width::Narrow, body)
 }
+
+/// What a sign-up link's page carries, and shows again after a refusal.
+pub(in crate::http) struct SignupForm<'a> {
+    pub csrf: &'a str,
+    pub token: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    /// A link to confirm the address goes out (this server sends mail).
+    pub mail: bool,
+    /// What the form carries besides (the language chosen, `AppState::login_fields`).
+    pub hidden: Vec<(&'a str, &'a str)>,
+}
+
+/// A sign-up link's page: the new account's username, address, name and password.
+pub(in crate::http) fn signup_form(look: &Look, f: &SignupForm<'_>, error: Option<&str>) -> String {
+    let t = &look.text.signup;
+    let account = &look.text.account;
+    let body = html! {
+        h1 { (t.title) }
+        p { ((t.what)(look.product())) }
+        (alert(error))
+        form #signup method="post" action="signup" {
+            input type="hidden" name="csrf" value=(f.csrf);
+            input type="hidden" name="token" value=(f.token);
+            (hidden_fields(&f.hidden))
+            label for="signup-username" { (look.text.sign_in.username) }
+            input #signup-username name="username" required maxlength="64"
+                autocomplete="username" autocapitalize="none" autofocus
+                aria-describedby="signup-username-help" value=(f.username);
+            p #signup-username-help .muted { (t.username_help) }
+            label for="signup-email" { (account.email_label) }
+            input #signup-email name="email" type="email" required maxlength="254"
+                autocomplete="email" value=(f.email)
+                aria-describedby=[f.mail.then_some("signup-email-help")];
+            @if f.mail { p #signup-email-help .muted { (t.email_help_mail) } }
+            label for="signup-name" { (account.name_label) }
+            input #signup-name name="name" maxlength=(crate::admin::MAX_NAME) autocomplete="name"
+                value=(f.name);
+            (new_password_fields(look, false))
+            button type="submit" { (t.submit) }
+        }
+        (language_switch(look, "signup", f.csrf, &[("token", f.token)]))
+    };
+    page(look, t.title, Width::Narrow, body)
+}
+
+/// The account is made; `confirm_sent_to`: the address a link to confirm it went to.
+pub(in crate::http) fn signup_done(look: &Look, confirm_sent_to: Option<&str>) -> String {
+    let t = &look.text.signup;
+    let body = html! {
+        h1 { (t.done_title) }
+        p role="status" { (t.done) }
+        @if let Some(email) = confirm_sent_to { p { ((t.confirm_sent)(email)) } }
+        a.button href="account" { (look.text.email.to_your_account) }
+    };
+    page(look, t.done_title, Width::Narrow, body)
+}

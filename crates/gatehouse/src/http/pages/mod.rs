@@ -18,10 +18,12 @@ pub(super) use console::{
     group as console_group, groups as console_groups, keys as console_keys,
     link_to_hand_over as console_link_to_hand_over, people as console_people,
     person as console_person, refused as console_refused,
+    signup_link_made as console_signup_link_made, signup_links as console_signup_links,
 };
 pub(super) use email::{
-    PasskeyLinkForm, PasswordForm, confirm, confirmed, passkey_link_done, passkey_link_form,
-    password_form, reset_done, reset_request, reset_sent, welcome_done_with_passkey,
+    PasskeyLinkForm, PasswordForm, SignupForm, confirm, confirmed, passkey_link_done,
+    passkey_link_form, password_form, reset_done, reset_request, reset_sent, signup_done,
+    signup_form, welcome_done_with_passkey,
 };
 pub(super) use grants::{
     consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,

@@ -154,6 +154,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "pairwise subjects",
         include_str!("../../../migrations/postgres/0028_pairwise_subjects.sql"),
     ),
+    (
+        29,
+        "signup links",
+        include_str!("../../../migrations/postgres/0029_signup_links.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

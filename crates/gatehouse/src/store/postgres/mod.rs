@@ -26,6 +26,7 @@ mod passkeys;
 mod pushed;
 mod rows;
 mod sessions;
+mod signup;
 mod transaction;
 
 pub use transaction::with_retrying_transaction;

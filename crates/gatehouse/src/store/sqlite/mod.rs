@@ -22,6 +22,7 @@ mod pushed;
 pub mod restore;
 mod rows;
 mod sessions;
+mod signup;
 
 use std::path::Path;
 use std::time::Duration;
@@ -64,6 +65,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0025_session_browser.sql"),
     include_str!("../../../migrations/sqlite/0026_browsers_seen.sql"),
     include_str!("../../../migrations/sqlite/0027_pairwise_subjects.sql"),
+    include_str!("../../../migrations/sqlite/0028_signup_links.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

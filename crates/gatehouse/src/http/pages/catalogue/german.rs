@@ -10,7 +10,8 @@ use maud::html;
 
 use super::{
     AccountText, AppText, ConsentText, ConsoleText, DeviceText, EmailText, ErrorText, NoAccessText,
-    NoticeFacts, PasskeyText, Problem, SecondFactorText, SignInText, SignOutText, Text,
+    NoticeFacts, PasskeyText, Problem, SecondFactorText, SignInText, SignOutText, SignupLinksText,
+    SignupText, Text,
 };
 use crate::auth::passwords::Weakness;
 
@@ -550,6 +551,29 @@ pub(in crate::http) static GERMAN: Text = Text {
         },
         notice_body: german_notice,
     },
+    signup: SignupText {
+        title: "Konto anlegen",
+        what: |product| {
+            html! {
+                "Legen Sie Ihr eigenes Konto bei " strong { (product) } " an. Sie melden sich mit \
+                dem Benutzernamen und dem Passwort an, die Sie hier wählen."
+            }
+        },
+        username_help: "Buchstaben und Ziffern sowie . - _ @ +: damit melden Sie sich an, und \
+                        Anwendungen können ihn anzeigen.",
+        email_help_mail: "Dorthin wird ein Link geschickt, um sie zu bestätigen.",
+        submit: "Mein Konto anlegen",
+        done_title: "Ihr Konto ist bereit",
+        done: "Melden Sie sich mit Ihrem Benutzernamen und dem gewählten Passwort an.",
+        confirm_sent: |email| {
+            format!(
+                "Ein Link zum Bestätigen Ihrer Adresse wurde an {email} geschickt: öffnen Sie \
+                 ihn, sobald er ankommt."
+            )
+        },
+        address_taken: "Ein anderes Konto hat diese E-Mail-Adresse. Wenn es Ihres ist, melden \
+                        Sie sich dort an (oder setzen Sie das Passwort zurück).",
+    },
     console: ConsoleText {
         administration: "Administration",
         sections: "Administration",
@@ -947,6 +971,45 @@ pub(in crate::http) static GERMAN: Text = Text {
             what_next: "Suchen Sie sie unter den Gruppen.",
         },
     },
+    signup_links: SignupLinksText {
+        title: "Registrierungslinks",
+        what: "Mit einem Registrierungslink legen die Personen, denen Sie ihn geben, ihre Konten \
+               selbst an: so viele, wie Sie erlauben, bis er abläuft, jede in den Gruppen, die \
+               Sie wählen. Wer ihn hat, kann ihn verwenden: geben Sie ihn nur dort weiter, wo \
+               diese Personen sind.",
+        none: "Keine Registrierungslinks.",
+        note: "Notiz",
+        groups: "Gruppen",
+        used: "Verwendet",
+        works_until: "Gültig bis",
+        made: "Erstellt",
+        uses_of: |uses, max| format!("{uses} von {max}"),
+        expired: "abgelaufen",
+        used_up: "aufgebraucht",
+        remove: "Entfernen",
+        removed: "Der Registrierungslink wurde entfernt: er legt keine Konten mehr an. Die damit \
+                  angelegten bleiben.",
+        new_title: "Registrierungslink erstellen",
+        uses_label: "Für wie viele Personen",
+        days_label: "Wie viele Tage gültig",
+        note_label: "Notiz",
+        note_help: "Für wen er ist, für die Administration, die diese Liste liest. Wer sich \
+                    registriert, sieht sie nicht.",
+        groups_label: "Jede Person in diese Gruppen aufnehmen",
+        make: "Link erstellen",
+        made_title: "Der neue Registrierungslink",
+        made_what: |uses, until| {
+            let people = if uses == 1 {
+                "eine Person".to_owned()
+            } else {
+                format!("{uses} Personen")
+            };
+            format!(
+                "Kopieren Sie ihn jetzt: er wird nur dieses eine Mal angezeigt. Damit können \
+                 {people} bis {until} ein Konto anlegen."
+            )
+        },
+    },
     errors: ErrorText {
         busy: Problem {
             title: "Der Dienst ist ausgelastet",
@@ -1036,6 +1099,12 @@ pub(in crate::http) static GERMAN: Text = Text {
             what_happened: "Er wurde schon verwendet, ist abgelaufen, oder ein neuerer Link \
                             wurde erstellt, deshalb wurde nichts geändert.",
             what_next: "Bitten Sie Ihre Administration um einen neuen.",
+        },
+        signup_link_void: Problem {
+            title: "Dieser Link funktioniert nicht",
+            what_happened: "Er ist abgelaufen, wurde entfernt, oder so viele Personen haben damit \
+                            ein Konto angelegt, wie er erlaubt, deshalb wurde kein Konto angelegt.",
+            what_next: "Bitten Sie die Person, die ihn Ihnen gab, um einen neuen.",
         },
         ask_for_a_new_link: "Neuen Link anfordern",
         detail_for_admin: "Details für die Administration:",
@@ -1181,6 +1250,7 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::UserEnabled => "Konto aktiviert",
         K::EmailConfirmed => "E-Mail-Adresse bestätigt",
         K::InvitationAccepted => "Passwort über die Einladung gewählt",
+        K::SignedUp => "Konto mit einem Registrierungslink angelegt",
         K::ConsoleRefused => "Von einer Administrationsseite abgewiesen",
         K::PasswordReset => "Passwort per E-Mail zurückgesetzt",
         K::ResetLinkMade => {

@@ -5,6 +5,7 @@ use crate::admin::{
     MAX_CLIENT_ID, MAX_DESCRIPTION, MAX_DISPLAY_NAME, MAX_NAME, MAX_PICTURE, MAX_SECRET_OVERLAP,
     MIN_SECRET_LENGTH, NameField, PageLink, Refusal,
 };
+use crate::auth::signup::{LinkProblem, MAX_DAYS, MAX_GROUPS, MAX_NOTE, MAX_USES};
 use crate::auth::username::{MAX_CHARS, UsernameError};
 use crate::model::{GroupNameProblem, MAX_GROUP_NAME, Named};
 use crate::oidc::backchannel::UriProblem;
@@ -48,6 +49,7 @@ pub(super) fn refusal(why: &Refusal) -> String {
             "Eine Beschreibung darf keine Steuerzeichen oder unsichtbaren Zeichen enthalten."
                 .to_owned()
         }
+        R::SignupLink(problem) => signup_link(problem),
         R::Claims(problem) => custom_claims(problem),
         R::TooManyToRemove => {
             format!("Entfernen Sie höchstens {MAX_CUSTOM_CLAIMS} Claims auf einmal.")
@@ -159,6 +161,7 @@ pub(super) fn exists_already(what: &Named) -> String {
             quoted(id)
         ),
         Named::Group(name) => format!("Die Gruppe {} gibt es schon.", quoted(name)),
+        Named::SignupLink(id) => format!("Den Registrierungslink {} gibt es schon.", quoted(id)),
         Named::Consent { .. } => "Diese Zustimmung gibt es schon.".to_owned(),
         // The database's own name for a rule, in English.
         Named::Other(what) => format!("Das gibt es schon ({what})."),
@@ -174,8 +177,24 @@ pub(super) fn not_found(what: &Named) -> String {
         Named::UserId(id) => format!("Es gibt keine Person {}.", quoted(id)),
         Named::Client(id) => format!("Es gibt keine Anwendung {}.", quoted(id)),
         Named::Group(name) => format!("Es gibt keine Gruppe {}.", quoted(name)),
+        Named::SignupLink(id) => format!("Es gibt keinen Registrierungslink {}.", quoted(id)),
         Named::Consent { .. } => "Diese Zustimmung gibt es nicht.".to_owned(),
         Named::Other(what) => format!("Das gibt es nicht ({what})."),
+    }
+}
+
+fn signup_link(problem: &LinkProblem) -> String {
+    match problem {
+        LinkProblem::Uses => {
+            format!("Ein Registrierungslink gilt für 1 bis {MAX_USES} Personen.")
+        }
+        LinkProblem::Days => format!("Ein Registrierungslink gilt 1 bis {MAX_DAYS} Tage."),
+        LinkProblem::Note => format!(
+            "Die Notiz zu einem Registrierungslink hat höchstens {MAX_NOTE} Zeichen in einer Zeile."
+        ),
+        LinkProblem::Groups => {
+            format!("Ein Registrierungslink fügt Personen höchstens {MAX_GROUPS} Gruppen hinzu.")
+        }
     }
 }
 
@@ -406,6 +425,10 @@ mod tests {
             R::Overlap,
             R::NoSecretWithKeys,
             R::NoSecretPublic,
+            R::SignupLink(LinkProblem::Uses),
+            R::SignupLink(LinkProblem::Days),
+            R::SignupLink(LinkProblem::Note),
+            R::SignupLink(LinkProblem::Groups),
             R::ChosenClaims(ChosenClaimsProblem::TooMany(ChosenFor::IdToken, 65)),
             R::ChosenClaims(ChosenClaimsProblem::NotReleasable(
                 ChosenFor::AccessToken,

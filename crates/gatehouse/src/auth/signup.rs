@@ -1,0 +1,237 @@
+//! The rules of sign-up links, decided over plain data with the caller's clock: what an
+//! administrator may make (how many people, for how long, with what note), and whether a link
+//! that comes back may make one more account.
+//!
+//! A sign-up link is shared, not sent to one address: whoever holds it may make an account,
+//! so it is bounded twice (a number of people and a date), and the store counts each use in
+//! the transaction that makes the account, so a burst of forms never makes more accounts
+//! than it allows.
+
+use crate::clock::UnixTime;
+use crate::model::SignupLink;
+
+/// The most people one link may sign up: a team's or a class's worth. More, and an
+/// open-registration setting would be the honest tool.
+pub const MAX_USES: u32 = 1_000;
+/// The longest a link may work, in days.
+pub const MAX_DAYS: u32 = 90;
+/// How long a link works when the administrator does not say: a week, as an invitation.
+pub const DEFAULT_DAYS: u32 = 7;
+/// The longest note, in characters.
+pub const MAX_NOTE: usize = 200;
+/// The most groups a link may put people in.
+pub const MAX_GROUPS: usize = 32;
+
+/// What an administrator asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSpec {
+    /// How many people may sign up with it.
+    pub uses: u32,
+    /// For how many days it works.
+    pub days: u32,
+    /// Whom it was given to, for the administrators who read the list later.
+    pub note: String,
+    /// The groups (by name) its people are put in; checked to exist by the store's caller.
+    pub groups: Vec<String>,
+}
+
+/// Why a sign-up link was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkProblem {
+    /// `uses` is not between 1 and [`MAX_USES`].
+    Uses,
+    /// `days` is not between 1 and [`MAX_DAYS`].
+    Days,
+    /// The note is longer than [`MAX_NOTE`] characters, or holds a line break or an invisible
+    /// character.
+    Note,
+    /// More than [`MAX_GROUPS`] groups.
+    Groups,
+}
+
+impl std::fmt::Display for LinkProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkProblem::Uses => write!(f, "a sign-up link is for 1 to {MAX_USES} people"),
+            LinkProblem::Days => write!(f, "a sign-up link works for 1 to {MAX_DAYS} days"),
+            LinkProblem::Note => write!(
+                f,
+                "a sign-up link's note is at most {MAX_NOTE} characters on one line"
+            ),
+            LinkProblem::Groups => {
+                write!(
+                    f,
+                    "a sign-up link puts people in at most {MAX_GROUPS} groups"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for LinkProblem {}
+
+/// The link `spec` asks for, made by `actor` at `now`, known by `id` and kept by its secret's
+/// hash; its note trimmed, its groups each named once.
+///
+/// # Errors
+/// What is wrong with `spec`.
+pub fn new_link(
+    spec: LinkSpec,
+    id: String,
+    secret_hash: String,
+    actor: String,
+    now: UnixTime,
+) -> Result<SignupLink, LinkProblem> {
+    if !(1..=MAX_USES).contains(&spec.uses) {
+        return Err(LinkProblem::Uses);
+    }
+    if !(1..=MAX_DAYS).contains(&spec.days) {
+        return Err(LinkProblem::Days);
+    }
+    let note = spec.note.trim().to_owned();
+    if note.chars().count() > MAX_NOTE
+        || note
+            .chars()
+            .any(|c| c.is_control() || crate::text::is_invisible(c))
+    {
+        return Err(LinkProblem::Note);
+    }
+    let mut groups = spec.groups;
+    groups.sort();
+    groups.dedup();
+    if groups.len() > MAX_GROUPS {
+        return Err(LinkProblem::Groups);
+    }
+    Ok(SignupLink {
+        id,
+        secret_hash,
+        note,
+        groups,
+        max_uses: spec.uses,
+        uses: 0,
+        created_by: actor,
+        created_at: now,
+        expires_at: now + i64::from(spec.days) * 24 * 3600,
+    })
+}
+
+/// Why a sign-up link that came back makes no account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoSignup {
+    /// No such link: never made, mistyped, or removed by an administrator.
+    Unknown,
+    /// Its time is over.
+    Expired,
+    /// As many people signed up with it as it allows.
+    UsedUp,
+}
+
+/// Whether the link (as the store read it, `None`: there is none) may make one more account at
+/// `now`. The store decides it again in the transaction that makes the account and counts the
+/// use.
+///
+/// # Errors
+/// Why not.
+pub fn admit(link: Option<&SignupLink>, now: UnixTime) -> Result<(), NoSignup> {
+    let link = link.ok_or(NoSignup::Unknown)?;
+    if now >= link.expires_at {
+        return Err(NoSignup::Expired);
+    }
+    if link.uses >= link.max_uses {
+        return Err(NoSignup::UsedUp);
+    }
+    Ok(())
+}
+
+/// Where a sign-up link leads, below the issuer; the link carries its secret as `?token=`.
+pub const PATH: &str = "/signup";
+
+/// The path and query of the sign-up link whose secret is `secret`.
+pub fn path_and_query(secret: &str) -> String {
+    let token: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    format!("{PATH}?token={token}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: UnixTime = 1_800_000_000;
+
+    fn spec(uses: u32, days: u32, note: &str, groups: &[&str]) -> LinkSpec {
+        LinkSpec {
+            uses,
+            days,
+            note: note.to_owned(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    fn made(spec: LinkSpec) -> Result<SignupLink, LinkProblem> {
+        new_link(spec, "id".into(), "hash".into(), "cli".into(), NOW)
+    }
+
+    #[test]
+    fn what_an_administrator_may_ask_for() {
+        let long = "n".repeat(MAX_NOTE + 1);
+        let many: Vec<String> = (0..=MAX_GROUPS).map(|i| format!("g{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let cases: &[(LinkSpec, Result<(), LinkProblem>)] = &[
+            (spec(1, 1, "", &[]), Ok(())),
+            (
+                spec(MAX_USES, MAX_DAYS, "the team chat", &["staff"]),
+                Ok(()),
+            ),
+            (spec(0, 7, "", &[]), Err(LinkProblem::Uses)),
+            (spec(MAX_USES + 1, 7, "", &[]), Err(LinkProblem::Uses)),
+            (spec(5, 0, "", &[]), Err(LinkProblem::Days)),
+            (spec(5, MAX_DAYS + 1, "", &[]), Err(LinkProblem::Days)),
+            (spec(5, 7, &long, &[]), Err(LinkProblem::Note)),
+            (spec(5, 7, &"ü".repeat(MAX_NOTE), &[]), Ok(())),
+            (spec(5, 7, "two\nlines", &[]), Err(LinkProblem::Note)),
+            (spec(5, 7, "bidi\u{202e}txt", &[]), Err(LinkProblem::Note)),
+            (spec(5, 7, "", &many), Err(LinkProblem::Groups)),
+        ];
+        for (spec, want) in cases {
+            let got = made(spec.clone()).map(|_| ());
+            assert_eq!(&got, want, "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_link_counts_from_now_trims_its_note_and_names_each_group_once() {
+        let link = made(spec(3, 2, "  the class of 2027 ", &["staff", "b", "staff"])).unwrap();
+        assert_eq!(link.expires_at, NOW + 2 * 24 * 3600);
+        assert_eq!(link.note, "the class of 2027");
+        assert_eq!(link.groups, ["b", "staff"]);
+        assert_eq!((link.uses, link.max_uses), (0, 3));
+        assert_eq!(link.created_by, "cli");
+    }
+
+    #[test]
+    fn a_link_makes_accounts_while_it_works_and_has_uses_left() {
+        let link = made(spec(2, 1, "", &[])).unwrap();
+        let used = |uses| SignupLink {
+            uses,
+            ..link.clone()
+        };
+        let cases = [
+            (None, NOW, Err(NoSignup::Unknown)),
+            (Some(used(0)), NOW, Ok(())),
+            (Some(used(1)), link.expires_at - 1, Ok(())),
+            (Some(used(2)), NOW, Err(NoSignup::UsedUp)),
+            (Some(used(7)), NOW, Err(NoSignup::UsedUp)),
+            (Some(used(0)), link.expires_at, Err(NoSignup::Expired)),
+            (Some(used(2)), link.expires_at + 1, Err(NoSignup::Expired)),
+        ];
+        for (link, now, want) in cases {
+            assert_eq!(admit(link.as_ref(), now), want, "{link:?} at {now}");
+        }
+    }
+
+    #[test]
+    fn a_links_secret_is_carried_escaped() {
+        assert_eq!(path_and_query("a-b_c"), "/signup?token=a-b_c");
+        assert_eq!(path_and_query("a+b/c"), "/signup?token=a%2Bb%2Fc");
+    }
+}

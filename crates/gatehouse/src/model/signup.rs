@@ -1,0 +1,39 @@
+use crate::clock::UnixTime;
+
+/// A sign-up link: an administrator hands it out (in a team's chat, on a notice board) and
+/// each person who opens it may make their own account, up to `max_uses` people, until
+/// `expires_at`. The store keeps only its secret's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupLink {
+    /// What it is known by on the administration pages and the command line, never a
+    /// secret: a short random id.
+    pub id: String,
+    pub secret_hash: String,
+    /// What the administrator wrote down about it (whom it was given to), or empty.
+    pub note: String,
+    /// The groups each person who signs up with it is put in, by name.
+    pub groups: Vec<String>,
+    pub max_uses: u32,
+    /// How many accounts were made with it.
+    pub uses: u32,
+    /// Who made it: the actor of its audit record (`user:ID`, `cli`, …).
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// What happened to a sign-up (`SignupLinks::sign_up`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedUp {
+    /// The account was made, put in the link's groups, and the link's use counted.
+    Done,
+    /// The link cannot be used (why), and nothing was made.
+    Refused(crate::auth::signup::NoSignup),
+    /// A person whose username looks like the one asked for exists (this is their username),
+    /// and nothing was made.
+    LooksLike(String),
+    /// Another account has this email address, and nothing was made: an application that
+    /// matches people by address must not be handed someone else's account by a stranger
+    /// who typed it.
+    AddressTaken,
+}

@@ -1,0 +1,253 @@
+//! Sign-up links.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use super::audit::insert_audit;
+use super::directory::insert_user;
+use super::rows::user_from;
+use super::transaction::with_retrying_transaction;
+use super::{PgStore, conflict_as, db_error};
+use crate::auth::{signup, username};
+use crate::clock::UnixTime;
+use crate::model::{AuditRecord, Named, SignedUp, SignupLink, User};
+use crate::store::columns::user_columns;
+use crate::store::{SignupLinks, StoreError, StoreResult};
+
+/// A link's columns and the names of its groups, by name; `{where}` picks the links.
+macro_rules! links_where {
+    ($where:literal) => {
+        concat!(
+            "SELECT l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by, l.created_at,
+                    l.expires_at,
+                    COALESCE(array_agg(g.name ORDER BY g.name) FILTER (WHERE g.name IS NOT NULL),
+                             '{}')
+             FROM signup_link l
+             LEFT JOIN signup_link_group lg ON lg.link_id = l.id
+             LEFT JOIN user_group g ON g.id = lg.group_id ",
+            $where,
+            " GROUP BY l.id"
+        )
+    };
+}
+
+fn count(r: &PgRow, at: usize) -> Result<u32, sqlx::Error> {
+    let n: i32 = r.try_get(at)?;
+    u32::try_from(n).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn link_from(r: &PgRow) -> Result<SignupLink, sqlx::Error> {
+    Ok(SignupLink {
+        id: r.try_get(0)?,
+        secret_hash: r.try_get(1)?,
+        note: r.try_get(2)?,
+        max_uses: count(r, 3)?,
+        uses: count(r, 4)?,
+        created_by: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+        expires_at: r.try_get(7)?,
+        groups: r.try_get(8)?,
+    })
+}
+
+fn as_count(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Keeps `link` and its groups; the name of a group that does not exist, and nothing kept.
+async fn insert_link(
+    c: &mut PgConnection,
+    link: &SignupLink,
+    audit: &AuditRecord,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut ids = Vec::with_capacity(link.groups.len());
+    for name in &link.groups {
+        // Locked, so a group deleted meanwhile is seen as gone rather than left named.
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM user_group WHERE name = $1 FOR SHARE")
+                .bind(name)
+                .fetch_optional(&mut *c)
+                .await?;
+        match id {
+            Some(id) => ids.push(id),
+            None => return Ok(Some(name.clone())),
+        }
+    }
+    sqlx::query(
+        "INSERT INTO signup_link
+           (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&link.id)
+    .bind(&link.secret_hash)
+    .bind(&link.note)
+    .bind(as_count(link.max_uses))
+    .bind(as_count(link.uses))
+    .bind(&link.created_by)
+    .bind(link.created_at)
+    .bind(link.expires_at)
+    .execute(&mut *c)
+    .await?;
+    for id in &ids {
+        sqlx::query("INSERT INTO signup_link_group (link_id, group_id) VALUES ($1, $2)")
+            .bind(&link.id)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    }
+    insert_audit(c, audit).await?;
+    Ok(None)
+}
+
+/// Makes `user`'s account with the link `secret_hash` (`SignupLinks::sign_up`). The link's row
+/// is locked first, so sign-ups with one link take their turns and each sees the uses the one
+/// before counted.
+async fn sign_up_in(
+    c: &mut PgConnection,
+    secret_hash: &str,
+    user: &User,
+    now: UnixTime,
+    audit: &AuditRecord,
+) -> Result<SignedUp, sqlx::Error> {
+    let locked: Option<String> =
+        sqlx::query_scalar("SELECT id FROM signup_link WHERE secret_hash = $1 FOR UPDATE")
+            .bind(secret_hash)
+            .fetch_optional(&mut *c)
+            .await?;
+    let link = match locked {
+        Some(_) => sqlx::query(links_where!("WHERE l.secret_hash = $1"))
+            .bind(secret_hash)
+            .fetch_optional(&mut *c)
+            .await?
+            .map(|r| link_from(&r))
+            .transpose()?,
+        None => None,
+    };
+    if let Err(why) = signup::admit(link.as_ref(), now) {
+        return Ok(SignedUp::Refused(why));
+    }
+    let Some(link) = link else {
+        return Ok(SignedUp::Refused(signup::NoSignup::Unknown));
+    };
+    // Two look-alike names, or two accounts with one address, made at once (with two links)
+    // wait for each other here, so the second sees the first.
+    let key = username::stored_look_alike_key(&user.username);
+    let address = format!("email:{}", user.email.to_lowercase());
+    for lock in [&key, &address] {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(lock)
+            .execute(&mut *c)
+            .await?;
+    }
+    let existing = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM user_account u WHERE u.look_alike = $1 LIMIT 1"
+    ))
+    .bind(&key)
+    .fetch_optional(&mut *c)
+    .await?
+    .map(|r| user_from(&r, 0))
+    .transpose()?;
+    if let Some(existing) = existing {
+        return Ok(SignedUp::LooksLike(existing.username));
+    }
+    let address_taken: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM user_account WHERE lower(email) = lower($1))",
+    )
+    .bind(&user.email)
+    .fetch_one(&mut *c)
+    .await?;
+    if address_taken {
+        return Ok(SignedUp::AddressTaken);
+    }
+    insert_user(&mut *c, user).await?;
+    sqlx::query(
+        "INSERT INTO group_member (group_id, user_id, added_at)
+         SELECT group_id, $2, $3 FROM signup_link_group WHERE link_id = $1",
+    )
+    .bind(&link.id)
+    .bind(&user.id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("UPDATE signup_link SET uses = uses + 1 WHERE id = $1")
+        .bind(&link.id)
+        .execute(&mut *c)
+        .await?;
+    insert_audit(c, audit).await?;
+    Ok(SignedUp::Done)
+}
+
+#[async_trait]
+impl SignupLinks for PgStore {
+    async fn create_signup_link(&self, link: SignupLink, audit: AuditRecord) -> StoreResult<()> {
+        let missing = with_retrying_transaction(&self.pool, |c| {
+            let (link, audit) = (link.clone(), audit.clone());
+            Box::pin(async move { insert_link(c, &link, &audit).await })
+        })
+        .await
+        .map_err(db_error)?;
+        match missing {
+            Some(name) => Err(StoreError::NotFound(Named::Group(name))),
+            None => Ok(()),
+        }
+    }
+
+    async fn signup_links(&self) -> StoreResult<Vec<SignupLink>> {
+        sqlx::query(concat!(
+            links_where!(""),
+            " ORDER BY l.created_at DESC, l.id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(link_from).collect())
+        .map_err(db_error)
+    }
+
+    async fn signup_link(&self, secret_hash: &str) -> StoreResult<Option<SignupLink>> {
+        sqlx::query(links_where!("WHERE l.secret_hash = $1"))
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .and_then(|r| r.map(|r| link_from(&r)).transpose())
+            .map_err(db_error)
+    }
+
+    async fn remove_signup_link(&self, id: &str, audit: AuditRecord) -> StoreResult<()> {
+        let removed = with_retrying_transaction(&self.pool, |c| {
+            let (id, audit) = (id.to_owned(), audit.clone());
+            Box::pin(async move {
+                let removed = sqlx::query("DELETE FROM signup_link WHERE id = $1")
+                    .bind(&id)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                if removed > 0 {
+                    insert_audit(c, &audit).await?;
+                }
+                Ok(removed)
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        crate::store::found(removed, || Named::SignupLink(id.to_owned()))
+    }
+
+    async fn sign_up(
+        &self,
+        secret_hash: &str,
+        user: User,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<SignedUp> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (hash, user, audit) = (secret_hash.to_owned(), user.clone(), audit.clone());
+            Box::pin(async move { sign_up_in(c, &hash, &user, now, &audit).await })
+        })
+        .await
+        .map_err(db_error)
+        .map_err(conflict_as(Named::User(user.username.clone())))
+    }
+}

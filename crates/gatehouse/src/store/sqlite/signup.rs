@@ -1,0 +1,178 @@
+//! Sign-up links.
+
+use async_trait::async_trait;
+use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
+
+use super::audit::insert_audit;
+use super::directory::insert_user;
+use super::rows::user_from;
+use super::{SqliteStore, conflict_as};
+use crate::auth::{signup, username};
+use crate::clock::UnixTime;
+use crate::model::{AuditRecord, Named, SignedUp, SignupLink, User};
+use crate::store::columns::user_columns;
+use crate::store::{SignupLinks, StoreError, StoreResult};
+
+const LINK_COLUMNS: &str =
+    "l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by, l.created_at, l.expires_at";
+
+fn link_from(c: &Connection, r: &Row<'_>) -> rusqlite::Result<SignupLink> {
+    let id: String = r.get(0)?;
+    let groups = c
+        .prepare_cached(
+            "SELECT g.name FROM signup_link_group lg JOIN user_group g ON g.id = lg.group_id
+             WHERE lg.link_id = ?1 ORDER BY g.name",
+        )?
+        .query_map([&id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(SignupLink {
+        id,
+        secret_hash: r.get(1)?,
+        note: r.get(2)?,
+        groups,
+        max_uses: r.get(3)?,
+        uses: r.get(4)?,
+        created_by: r.get(5)?,
+        created_at: r.get(6)?,
+        expires_at: r.get(7)?,
+    })
+}
+
+fn link_by_hash(c: &Connection, secret_hash: &str) -> rusqlite::Result<Option<SignupLink>> {
+    let sql = format!("SELECT {LINK_COLUMNS} FROM signup_link l WHERE l.secret_hash = ?1");
+    c.prepare_cached(&sql)?
+        .query_row([secret_hash], |r| link_from(c, r))
+        .optional()
+}
+
+#[async_trait]
+impl SignupLinks for SqliteStore {
+    async fn create_signup_link(&self, link: SignupLink, audit: AuditRecord) -> StoreResult<()> {
+        let missing = self
+            .write(move |tx| {
+                let mut ids = Vec::with_capacity(link.groups.len());
+                for name in &link.groups {
+                    let id: Option<String> = tx
+                        .prepare_cached("SELECT id FROM user_group WHERE name = ?1")?
+                        .query_row([name], |r| r.get(0))
+                        .optional()?;
+                    match id {
+                        Some(id) => ids.push(id),
+                        None => return Ok(Some(name.clone())),
+                    }
+                }
+                tx.prepare_cached(
+                    "INSERT INTO signup_link
+                       (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    link.id,
+                    link.secret_hash,
+                    link.note,
+                    link.max_uses,
+                    link.uses,
+                    link.created_by,
+                    link.created_at,
+                    link.expires_at
+                ])?;
+                for id in &ids {
+                    tx.prepare_cached(
+                        "INSERT INTO signup_link_group (link_id, group_id) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![link.id, id])?;
+                }
+                insert_audit(tx, &audit)?;
+                Ok(None)
+            })
+            .await?;
+        match missing {
+            Some(name) => Err(StoreError::NotFound(Named::Group(name))),
+            None => Ok(()),
+        }
+    }
+
+    async fn signup_links(&self) -> StoreResult<Vec<SignupLink>> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {LINK_COLUMNS} FROM signup_link l ORDER BY l.created_at DESC, l.id"
+            );
+            c.prepare_cached(&sql)?
+                .query_map([], |r| link_from(c, r))?
+                .collect()
+        })
+        .await
+    }
+
+    async fn signup_link(&self, secret_hash: &str) -> StoreResult<Option<SignupLink>> {
+        let secret_hash = secret_hash.to_owned();
+        self.read(move |c| link_by_hash(c, &secret_hash)).await
+    }
+
+    async fn remove_signup_link(&self, id: &str, audit: AuditRecord) -> StoreResult<()> {
+        let link_id = id.to_owned();
+        let removed = self
+            .write(move |tx| {
+                let removed = tx
+                    .prepare_cached("DELETE FROM signup_link WHERE id = ?1")?
+                    .execute([&link_id])?;
+                if removed > 0 {
+                    insert_audit(tx, &audit)?;
+                }
+                Ok(removed)
+            })
+            .await?;
+        crate::store::found(removed, || Named::SignupLink(id.to_owned()))
+    }
+
+    async fn sign_up(
+        &self,
+        secret_hash: &str,
+        user: User,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<SignedUp> {
+        let secret_hash = secret_hash.to_owned();
+        let username = user.username.clone();
+        let key = username::stored_look_alike_key(&user.username);
+        self.db
+            .write(move |tx| {
+                let link = link_by_hash(tx, &secret_hash)?;
+                if let Err(why) = signup::admit(link.as_ref(), now) {
+                    return Ok(SignedUp::Refused(why));
+                }
+                let Some(link) = link else {
+                    return Ok(SignedUp::Refused(signup::NoSignup::Unknown));
+                };
+                let existing = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        user_columns!(),
+                        " FROM user_account u WHERE u.look_alike = ?1 LIMIT 1"
+                    ))?
+                    .query_row([&key], |r| user_from(r, 0))
+                    .optional()?;
+                if let Some(existing) = existing {
+                    return Ok(SignedUp::LooksLike(existing.username));
+                }
+                let address_taken = tx
+                    .prepare_cached("SELECT 1 FROM user_account WHERE lower(email) = lower(?1)")?
+                    .exists([&user.email])?;
+                if address_taken {
+                    return Ok(SignedUp::AddressTaken);
+                }
+                insert_user(tx, &user)?;
+                tx.prepare_cached(
+                    "INSERT INTO group_member (group_id, user_id, added_at)
+                     SELECT group_id, ?2, ?3 FROM signup_link_group WHERE link_id = ?1",
+                )?
+                .execute(params![link.id, user.id, now])?;
+                tx.prepare_cached("UPDATE signup_link SET uses = uses + 1 WHERE id = ?1")?
+                    .execute([&link.id])?;
+                insert_audit(tx, &audit)?;
+                Ok(SignedUp::Done)
+            })
+            .await
+            .map_err(conflict_as(Named::User(username)))
+    }
+}
