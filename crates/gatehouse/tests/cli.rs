@@ -1080,6 +1080,81 @@ fn every_command_works_on_postgresql() {
         );
     });
     refused(&link("https://id.example.com"), "less than a minute ago");
+    // A sign-up link for two people, into a group; listed by its id, never its secret;
+    // removed.
+    ok(&gatehouse(url, &["group", "add", "staff"], None));
+    let signup = |args: &[&str]| {
+        let mut all = vec!["signup-link"];
+        all.extend_from_slice(args);
+        gatehouse(url, &all, None)
+    };
+    let made = signup(&[
+        "add",
+        "--uses",
+        "2",
+        "--group",
+        "staff",
+        "--note",
+        "the team chat",
+        "--issuer",
+        "https://id.example.com/",
+    ]);
+    let printed = ok(&made);
+    let secret = printed
+        .trim_end()
+        .strip_prefix("https://id.example.com/signup?token=")
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        String::from_utf8_lossy(&made.stderr).contains("lets 2 people make an account"),
+        "{made:?}"
+    );
+    refused(
+        &signup(&[
+            "add",
+            "--uses",
+            "1001",
+            "--issuer",
+            "https://id.example.com",
+        ]),
+        "1..=1000",
+    );
+    refused(
+        &signup(&[
+            "add",
+            "--group",
+            "nobody",
+            "--issuer",
+            "https://id.example.com",
+        ]),
+        "group \"nobody\" not found",
+    );
+    let listed = ok(&signup(&["list"]));
+    assert!(!listed.contains(secret), "{listed}");
+    let row = listed.lines().nth(1).unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        row.contains("0 of 2") && row.contains("works") && row.contains("staff"),
+        "{listed}"
+    );
+    assert!(row.ends_with("the team chat"), "{listed}");
+    let id = row.split_whitespace().next().unwrap();
+    rt.block_on(async {
+        let store = gatehouse::store::open(url).await.unwrap();
+        let hash = gatehouse::oidc::tokens::hash(secret);
+        let kept = store
+            .signup_link(&hash)
+            .await
+            .unwrap()
+            .expect("kept by its hash");
+        assert_eq!((kept.id.as_str(), kept.max_uses), (id, 2));
+        assert_eq!(kept.created_by, "cli");
+    });
+    assert!(ok(&signup(&["remove", id])).contains("makes no more accounts"));
+    refused(&signup(&["remove", id]), "not found");
+    assert_eq!(
+        ok(&signup(&["list"])).lines().count(),
+        1,
+        "the header alone"
+    );
     refused(
         &gatehouse(url, &["user", "factors", "nobody"], None),
         "not found",
@@ -1135,6 +1210,9 @@ fn every_command_works_on_postgresql() {
             "admin.user.disabled",
             "admin.user.enabled",
             "admin.user.passkey_link_made",
+            "admin.group.created",
+            "admin.signup_link.made",
+            "admin.signup_link.removed",
             "admin.client.updated",
             "admin.client.removed",
         ],

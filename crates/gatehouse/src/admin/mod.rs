@@ -154,6 +154,11 @@ impl<'a> Admin<'a> {
         }
     }
 
+    /// When these operations are done.
+    pub fn now(&self) -> UnixTime {
+        self.now
+    }
+
     /// The record of an operation done by this actor, from this address, now.
     fn record(
         &self,

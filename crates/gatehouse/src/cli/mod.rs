@@ -5,6 +5,7 @@ mod backup;
 mod claims;
 mod clients;
 mod groups;
+mod signup_links;
 mod users;
 
 use std::io::{IsTerminal, Read};
@@ -47,6 +48,9 @@ pub enum Command {
     /// Manage clients (relying parties)
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage sign-up links, with which people make their own accounts
+    #[command(subcommand)]
+    SignupLink(signup_links::SignupLinkCommand),
     /// Manage signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -253,6 +257,7 @@ async fn admin(store: &dyn Store, command: Command) -> anyhow::Result<()> {
         Command::User(cmd) => users::user(store, &admin, cmd).await?,
         Command::Group(cmd) => groups::group(store, &admin, cmd).await?,
         Command::Client(cmd) => clients::client(store, &admin, cmd).await?,
+        Command::SignupLink(cmd) => signup_links::signup_link(&admin, cmd).await?,
     }
     Ok(())
 }
