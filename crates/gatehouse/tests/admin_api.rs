@@ -128,6 +128,91 @@ impl Admin {
 /// A passkey link for a person who lost theirs, made through the API where passkeys work: for
 /// an account that is enabled, one a minute, audited with the admin client as the actor; its
 /// link opens the person's page to add a passkey.
+async fn signup_links_are_made_listed_and_removed_through_the_api_as_documented(db: Database) {
+    let f = fixture_on(db).await;
+    let a = admin_of(f).await;
+    let (s, _) = a
+        .checked(
+            Method::POST,
+            "/admin/api/groups",
+            "/admin/api/groups",
+            Some(json!({"name": "staff"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let links = "/admin/api/signup-links";
+    let make = |body: Value| {
+        let a = &a;
+        async move { a.checked(Method::POST, links, links, Some(body)).await }
+    };
+    let (s, made) = make(json!({"uses": 3, "note": "the team chat", "groups": ["staff"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    assert_eq!(made["expires_at"], T0 + 7 * 24 * 3600, "a week unless said");
+    assert_eq!(
+        (made["max_uses"].clone(), made["uses"].clone()),
+        (json!(3), json!(0))
+    );
+    assert_eq!(made["groups"], json!(["staff"]));
+    assert_eq!(made["created_by"], "admin:ops");
+    let path = made["link"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("http://127.0.0.1:8080")
+        .unwrap_or_else(|| panic!("{made}"))
+        .to_owned();
+    let page = body_text(send(&a.f, get(&path)).await).await;
+    assert!(page.contains("Make your account"), "{page}");
+
+    for (body, status) in [
+        (json!({"uses": 0}), StatusCode::BAD_REQUEST),
+        (json!({"days": 91}), StatusCode::BAD_REQUEST),
+        (json!({"note": "two\nlines"}), StatusCode::BAD_REQUEST),
+        (
+            json!({"uses": 1, "secret": "mine"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"groups": ["nobody"]}), StatusCode::NOT_FOUND),
+    ] {
+        let (s, refused) = make(body.clone()).await;
+        assert_eq!(s, status, "{body}: {refused}");
+    }
+    let (s, listed) = a.checked(Method::GET, links, links, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "refused ones made nothing: {listed:?}");
+    assert_eq!(listed[0]["id"], made["id"]);
+    assert_eq!(listed[0]["usable"], true);
+    assert!(listed[0].get("link").is_none(), "never the secret again");
+
+    let one = "/admin/api/signup-links/{id}";
+    let uri = format!("/admin/api/signup-links/{}", made["id"].as_str().unwrap());
+    let (s, _) = a.checked(Method::DELETE, one, &uri, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = a.checked(Method::DELETE, one, &uri, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        send(&a.f, get(&path)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let kinds: Vec<_> =
+        a.f.state
+            .store
+            .audit_latest(2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.record.kind, e.record.actor))
+            .collect();
+    use gatehouse::model::AuditKind;
+    assert_eq!(
+        kinds,
+        [
+            (AuditKind::SignupLinkMade, "admin:ops".to_owned()),
+            (AuditKind::SignupLinkRemoved, "admin:ops".to_owned()),
+        ]
+    );
+}
+
 async fn a_passkey_link_is_made_through_the_api_as_documented(db: Database) {
     let f = fixture_with(db, |args| {
         args.issuer = Some("http://localhost:8080".parse().unwrap());
@@ -315,6 +400,7 @@ async fn the_documents_examples_are_accepted_as_they_stand(db: Database) {
             "Claims",
             "NewClient",
             "NewGroup",
+            "NewSignupLink",
             "NewUser"
         ]
     );
@@ -1926,6 +2012,7 @@ on_both_backends!(();
     the_documents_examples_are_accepted_as_they_stand,
     users_are_managed_through_the_api_as_documented,
     a_passkey_link_is_made_through_the_api_as_documented,
+    signup_links_are_made_listed_and_removed_through_the_api_as_documented,
     clients_are_managed_through_the_api_as_documented,
     the_audit_log_pages_and_refuses_bad_limits,
     groups_and_members_are_managed_through_the_api_as_documented,

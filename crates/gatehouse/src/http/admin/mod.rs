@@ -1,5 +1,5 @@
-//! The admin API under `/admin/api/`: users, groups, clients, sessions, consents and the audit
-//! log.
+//! The admin API under `/admin/api/`: users, groups, clients, sessions, consents, sign-up
+//! links and the audit log.
 //!
 //! Callers authenticate with a bearer access token from the `client_credentials` grant that
 //! carries the `admin` scope. The OpenAPI document at `/admin/api/openapi.json` is generated
@@ -8,6 +8,7 @@
 mod claims;
 mod clients;
 mod groups;
+mod signup_links;
 mod users;
 
 use axum::Json;
@@ -36,7 +37,8 @@ const MAX_AUDIT_PAGE: usize = 1000;
 #[openapi(
     info(
         title = "Gatehouse admin API",
-        description = "Manage users, groups, clients, sessions, consents, and read the audit log. \
+        description = "Manage users, groups, clients, sessions, consents, sign-up links, and read \
+                       the audit log. \
                        Authenticate with a bearer access token from `POST /token` \
                        (`grant_type=client_credentials`, `scope=admin`).",
     ),
@@ -45,6 +47,7 @@ const MAX_AUDIT_PAGE: usize = 1000;
         (name = "users", description = "People who sign in"),
         (name = "groups", description = "Groups of users, and their members"),
         (name = "clients", description = "Relying parties"),
+        (name = "signup-links", description = "Links with which people make their own accounts"),
         (name = "audit", description = "The audit log"),
     )
 )]
@@ -74,8 +77,10 @@ impl Modify for BearerAuth {
 /// The admin routes, rooted at `/admin/api`, and their OpenAPI document.
 pub(super) fn router() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new().routes(routes!(audit));
-    let api = claims::routes(groups::routes(clients::routes(users::routes(api))))
-        .layer(axum::middleware::from_fn(nothing_is_named_with_a_nul));
+    let api = signup_links::routes(claims::routes(groups::routes(clients::routes(
+        users::routes(api),
+    ))))
+    .layer(axum::middleware::from_fn(nothing_is_named_with_a_nul));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/admin/api", api)
 }
 
