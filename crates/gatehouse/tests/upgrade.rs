@@ -7,8 +7,11 @@
 //! an old one, and a person of the old release is told of a change to their account.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before the audit log kept the browser a
-//! person acted from: SQLite 1-25, PostgreSQL 1-26), whose records then read without one, the
+//! the columns every release has: the previous release (before sign-up links: SQLite 1-27,
+//! PostgreSQL 1-28), whose groups a sign-up link then puts a new person in; the one before
+//! pairwise subjects (SQLite 1-26, PostgreSQL 1-27); the one before the audit log kept the
+//! browser a person acted from (SQLite 1-25, PostgreSQL 1-26), whose records then read without
+//! one; the
 //! one before sessions kept theirs (SQLite 1-24, PostgreSQL 1-25), the one before security
 //! notices (SQLite 1-23, PostgreSQL 1-24), the one before access tokens were stored in the order they are issued
 //! (SQLite 1-22, PostgreSQL 1-23), whose access tokens of a family with no
@@ -153,9 +156,10 @@ enum ReleaseBefore {
     /// Before the audit log kept the browser a person acted from, and sessions their
     /// browser's id, with sessions' browsers and addresses.
     AuditBrowser,
-    /// Before clients could be given pairwise subjects: the previous release, with the
-    /// browser in the audit log.
+    /// Before clients could be given pairwise subjects, with the browser in the audit log.
     PairwiseSubjects,
+    /// Before sign-up links: the previous release, with pairwise subjects.
+    SignupLinks,
 }
 
 impl ReleaseBefore {
@@ -182,6 +186,7 @@ impl ReleaseBefore {
             ReleaseBefore::SessionBrowser => 24,
             ReleaseBefore::AuditBrowser => 25,
             ReleaseBefore::PairwiseSubjects => 26,
+            ReleaseBefore::SignupLinks => 27,
         }
     }
 
@@ -209,6 +214,7 @@ impl ReleaseBefore {
             ReleaseBefore::SessionBrowser => 25,
             ReleaseBefore::AuditBrowser => 26,
             ReleaseBefore::PairwiseSubjects => 27,
+            ReleaseBefore::SignupLinks => 28,
         }
     }
 
@@ -234,6 +240,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SessionBrowser
                 | ReleaseBefore::AuditBrowser
                 | ReleaseBefore::PairwiseSubjects
+                | ReleaseBefore::SignupLinks
         )
     }
 
@@ -246,6 +253,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SessionBrowser
                 | ReleaseBefore::AuditBrowser
                 | ReleaseBefore::PairwiseSubjects
+                | ReleaseBefore::SignupLinks
         )
     }
 
@@ -265,6 +273,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SessionBrowser
                 | ReleaseBefore::AuditBrowser
                 | ReleaseBefore::PairwiseSubjects
+                | ReleaseBefore::SignupLinks
         )
     }
 
@@ -287,6 +296,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SessionBrowser
                 | ReleaseBefore::AuditBrowser
                 | ReleaseBefore::PairwiseSubjects
+                | ReleaseBefore::SignupLinks
         )
     }
 }
@@ -320,6 +330,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0024_security_notices.sql"),
         include_str!("../migrations/sqlite/0025_session_browser.sql"),
         include_str!("../migrations/sqlite/0026_browsers_seen.sql"),
+        include_str!("../migrations/sqlite/0027_pairwise_subjects.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -1039,6 +1050,47 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         .unwrap_err();
     assert!(refused.to_string().contains("\"Ada\""), "{refused}");
 
+    // ... and a sign-up link puts a new person in the group the upgraded database holds,
+    // refusing a name that looks like the old one's.
+    let spec = gatehouse::auth::signup::LinkSpec {
+        uses: 2,
+        days: 1,
+        note: String::new(),
+        groups: vec!["staff".into()],
+    };
+    let (_, link) = admin.make_signup_link(spec).await.unwrap();
+    let mut grace = f
+        .state
+        .store
+        .user_by_username("Ada")
+        .await
+        .unwrap()
+        .unwrap();
+    grace.id = "new-grace".into();
+    grace.username = "ADA".into();
+    grace.email = "grace@example.com".into();
+    let record = || {
+        gatehouse::model::AuditRecord::new(T0, gatehouse::model::AuditKind::SignedUp, "user:new")
+    };
+    assert_eq!(
+        s.sign_up(&link.secret_hash, grace.clone(), T0, record())
+            .await
+            .unwrap(),
+        gatehouse::model::SignedUp::LooksLike("Ada".into())
+    );
+    grace.username = "grace".into();
+    assert_eq!(
+        s.sign_up(&link.secret_hash, grace, T0, record())
+            .await
+            .unwrap(),
+        gatehouse::model::SignedUp::Done
+    );
+    let joined = s.user_groups("new-grace").await.unwrap();
+    assert_eq!(
+        joined.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["staff"]
+    );
+
     // ... and the old client chooses EdDSA for its ID tokens.
     let patch = gatehouse::admin::ClientPatch {
         id_token_signed_response_alg: Some(gatehouse::model::SigningAlg::EdDsa),
@@ -1104,6 +1156,21 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::SignupLinks)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::SignupLinks,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_pairwise_subjects() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
         ReleaseBefore::PairwiseSubjects,
@@ -1112,7 +1179,7 @@ async fn sqlite_of_the_previous_release() {
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_pairwise_subjects() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::PairwiseSubjects,
