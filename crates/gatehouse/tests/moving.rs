@@ -226,6 +226,45 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             .is_some()
     );
 
+    // A sign-up link given out, used once of its three, into staff.
+    let signup = ok(&gatehouse(
+        &a.db_url(),
+        &[
+            "signup-link",
+            "add",
+            "--uses",
+            "3",
+            "--group",
+            "staff",
+            "--issuer",
+            "https://id.example.com",
+        ],
+        None,
+    ));
+    let signup_hash = gatehouse::oidc::tokens::hash(
+        signup
+            .trim_end()
+            .strip_prefix("https://id.example.com/signup?token=")
+            .unwrap(),
+    );
+    let mut carol = user(a.store.as_ref(), "ada").await;
+    carol.id = "carol-id".into();
+    carol.username = "carol".into();
+    carol.email = "carol@example.com".into();
+    let signed_up = gatehouse::model::AuditRecord::new(
+        now,
+        gatehouse::model::AuditKind::SignedUp,
+        "user:carol-id",
+    );
+    assert_eq!(
+        a.store
+            .sign_up(&signup_hash, carol, now, signed_up)
+            .await
+            .unwrap(),
+        gatehouse::model::SignedUp::Done
+    );
+    let link_before = a.store.signup_link(&signup_hash).await.unwrap().unwrap();
+
     // Export while the SQLite server runs; the file is the owner's alone.
     let file = a.db.dir.path().join("export.json");
     let file_arg = file.to_str().unwrap();
@@ -242,7 +281,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     }
     let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
     assert!(
-        out.contains("imported 2 users, 2 groups, 3 clients, 3 signing keys, 2 token families"),
+        out.contains("imported 3 users, 2 groups, 3 clients, 3 signing keys, 2 token families"),
         "{out}"
     );
 
@@ -344,6 +383,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         "a passkey moves"
     );
     assert_eq!(
+        b.store.signup_link(&signup_hash).await.unwrap(),
+        Some(link_before.clone()),
+        "a sign-up link given out moves, with its uses and groups"
+    );
+    assert_eq!(
         user(b.store.as_ref(), "bob").await.password_hash,
         None,
         "and so does having no password"
@@ -373,6 +417,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "account.totp_enrolled",
             "account.totp_enrolled",
             "account.password_removed",
+            "admin.signup_link.made",
+            "account.signed_up",
             "admin.imported"
         ]),
         "{kinds:?}"
@@ -383,7 +429,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         &gatehouse(&b.db_url(), &["import", file_arg], None),
         "not empty",
     );
-    assert_eq!(b.store.list_users().await.unwrap().len(), 2);
+    assert_eq!(
+        b.store.list_users().await.unwrap().len(),
+        3,
+        "ada, bob and carol"
+    );
 
     // And back to a fresh SQLite file: the token rotated on PostgreSQL refreshes there.
     let back = b.db.dir.path().join("back.json");
@@ -430,6 +480,10 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         Some(bob_key)
     );
     assert_eq!(user(c.store.as_ref(), "bob").await.password_hash, None);
+    assert_eq!(
+        c.store.signup_link(&signup_hash).await.unwrap(),
+        Some(link_before)
+    );
     let spent = gatehouse::model::AuditRecord::new(
         now,
         gatehouse::model::AuditKind::RecoveryCodeUsed,

@@ -1,11 +1,13 @@
 //! A whole deployment as one JSON document, for `gatehouse export` and `gatehouse import`:
 //! moving from SQLite to PostgreSQL (or back) keeps users with their password hashes, clients,
 //! signing keys, consents, groups and their members, second factors (authenticator apps,
-//! unused recovery codes and passkeys), sessions, token families with their tokens, and the audit log, so the same passwords log in and tokens issued before the move
-//! still verify and refresh.
+//! unused recovery codes and passkeys), sign-up links, sessions, token families with their
+//! tokens, and the audit log, so the same passwords log in, tokens issued before the move still
+//! verify and refresh, and sign-up links given out still work.
 //!
-//! Left out on purpose: authorization codes (they live a minute), failed-login counters, and
-//! the readiness heartbeat. Audit records keep their order, not their ids.
+//! Left out on purpose: authorization codes (they live a minute), failed-login counters, the
+//! readiness heartbeat, and links sent by email with the mail waiting to carry them (a person
+//! asks for a new one). Audit records keep their order, not their ids.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -30,8 +32,8 @@ pub const FORMAT: &str = "gatehouse-export";
 /// client that required signed request objects; version 8 had no client that required DPoP;
 /// version 9 had no custom claims; version 10 had no client whose access tokens carried claims
 /// about the user; version 11 kept no browser or address with a session; version 12 had no
-/// client with pairwise subjects.
-pub const VERSION: u32 = 13;
+/// client with pairwise subjects; version 13 had no sign-up links.
+pub const VERSION: u32 = 14;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +78,10 @@ pub struct Snapshot {
     /// Passkeys (public keys and their counters); absent before version 5.
     #[serde(default)]
     pub passkeys: Vec<PasskeyRow>,
+    /// Sign-up links (their secrets' hashes, so the links given out go on working); absent
+    /// before version 14.
+    #[serde(default)]
+    pub signup_links: Vec<SignupLinkRow>,
     /// The key refresh tokens of the family format are authenticated with
     /// (`oidc::family_token`), base64: without it they would stop refreshing after the move.
     /// Absent before version 6, or when no such token was ever issued.
@@ -534,6 +540,21 @@ impl TotpRow {
             last_step: self.last_step,
         })
     }
+}
+
+/// A sign-up link, with the ids of the groups it puts people in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupLinkRow {
+    pub id: String,
+    pub secret_hash: String,
+    pub note: String,
+    pub max_uses: u32,
+    pub uses: u32,
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub group_ids: Vec<String>,
 }
 
 /// A passkey: its credential id, owner, name, and the WebAuthn library's state of it.

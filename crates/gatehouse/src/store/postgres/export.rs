@@ -10,7 +10,7 @@ use crate::store::columns::{audit_columns, client_columns, user_columns};
 use crate::store::snapshot::{
     self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
     KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow,
-    Snapshot, TokenRow, TotpRow, UserRow,
+    SignupLinkRow, Snapshot, TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -356,6 +356,40 @@ impl PgStore {
         })
         .collect();
         type Passkey = (String, String, String, String, i64, Option<i64>);
+        type SignupLinkTuple = (
+            String,
+            String,
+            String,
+            i32,
+            i32,
+            String,
+            i64,
+            i64,
+            Vec<String>,
+        );
+        let signup_links = sqlx::query_as::<_, SignupLinkTuple>(
+            "SELECT l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by, l.created_at,
+                    l.expires_at,
+                    COALESCE((SELECT array_agg(group_id ORDER BY group_id)
+                              FROM signup_link_group WHERE link_id = l.id), '{}')
+             FROM signup_link l ORDER BY l.created_at, l.id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|l| SignupLinkRow {
+            id: l.0,
+            secret_hash: l.1,
+            note: l.2,
+            max_uses: u32::try_from(l.3).unwrap_or(0),
+            uses: u32::try_from(l.4).unwrap_or(0),
+            created_by: l.5,
+            created_at: l.6,
+            expires_at: l.7,
+            group_ids: l.8,
+        })
+        .collect();
         let passkeys = sqlx::query_as::<_, Passkey>(
             "SELECT credential_id, user_id, name, data, created_at, last_used_at
              FROM passkey ORDER BY user_id, created_at, credential_id",
@@ -421,6 +455,7 @@ impl PgStore {
             totp_factors,
             recovery_codes,
             passkeys,
+            signup_links,
             refresh_token_key: None,
             pairwise_subject_key: None,
             audit,
@@ -685,6 +720,30 @@ impl PgStore {
             }
             for p in &s.passkeys {
                 super::passkeys::insert_passkey(&mut *c, &p.clone().into(), false).await?;
+            }
+            for l in &s.signup_links {
+                sqlx::query(
+                    "INSERT INTO signup_link
+                       (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&l.id)
+                .bind(&l.secret_hash)
+                .bind(&l.note)
+                .bind(i32::try_from(l.max_uses).unwrap_or(i32::MAX))
+                .bind(i32::try_from(l.uses).unwrap_or(i32::MAX))
+                .bind(&l.created_by)
+                .bind(l.created_at)
+                .bind(l.expires_at)
+                .execute(&mut *c)
+                .await?;
+                for g in &l.group_ids {
+                    sqlx::query("INSERT INTO signup_link_group (link_id, group_id) VALUES ($1, $2)")
+                        .bind(&l.id)
+                        .bind(g)
+                        .execute(&mut *c)
+                        .await?;
+                }
             }
             for e in &s.audit {
                 append_audit(&mut *c, e).await?;

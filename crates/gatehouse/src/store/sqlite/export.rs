@@ -14,7 +14,7 @@ use crate::store::columns::{audit_columns, client_columns, session_columns, user
 use crate::store::snapshot::{
     self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
     KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow,
-    Snapshot, TokenRow, TotpRow, UserRow,
+    SignupLinkRow, Snapshot, TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -266,6 +266,28 @@ impl SqliteStore {
                         })
                     },
                 )?,
+                signup_links: all(
+                    c,
+                    "SELECT l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by,
+                            l.created_at, l.expires_at,
+                            (SELECT json_group_array(group_id)
+                             FROM (SELECT group_id FROM signup_link_group
+                                   WHERE link_id = l.id ORDER BY group_id))
+                     FROM signup_link l ORDER BY l.created_at, l.id",
+                    |r| {
+                        Ok(SignupLinkRow {
+                            id: r.get(0)?,
+                            secret_hash: r.get(1)?,
+                            note: r.get(2)?,
+                            max_uses: r.get(3)?,
+                            uses: r.get(4)?,
+                            created_by: r.get(5)?,
+                            created_at: r.get(6)?,
+                            expires_at: r.get(7)?,
+                            group_ids: super::rows::parse_list(r.get(8)?)?,
+                        })
+                    },
+                )?,
                 refresh_token_key: None,
                 pairwise_subject_key: None,
                 audit: all(
@@ -434,6 +456,30 @@ impl SqliteStore {
                 }
                 for p in &s.passkeys {
                     super::passkeys::insert_passkey(tx, &p.clone().into(), false)?;
+                }
+                for l in &s.signup_links {
+                    tx.execute(
+                        "INSERT INTO signup_link
+                           (id, secret_hash, note, max_uses, uses, created_by, created_at,
+                            expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![
+                            l.id,
+                            l.secret_hash,
+                            l.note,
+                            l.max_uses,
+                            l.uses,
+                            l.created_by,
+                            l.created_at,
+                            l.expires_at
+                        ],
+                    )?;
+                    for g in &l.group_ids {
+                        tx.execute(
+                            "INSERT INTO signup_link_group (link_id, group_id) VALUES (?1, ?2)",
+                            params![l.id, g],
+                        )?;
+                    }
                 }
                 for e in &s.audit {
                     append_audit(tx, e)?;
