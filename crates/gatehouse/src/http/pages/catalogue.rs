@@ -821,6 +821,8 @@ pub(in crate::http) struct SignupLinksText {
     pub made_title: &'static str,
     /// The new link's page: for how many people, until when.
     pub made_what: fn(u32, &str) -> String,
+    /// From the new link's page back to the list.
+    pub back: &'static str,
 }
 
 /// English.
@@ -1788,6 +1790,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
                  until {until}."
             )
         },
+        back: "Back to the sign-up links",
     },
     errors: ErrorText {
         busy: Problem {

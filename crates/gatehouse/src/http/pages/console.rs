@@ -530,7 +530,7 @@ pub(in crate::http) fn signup_link_made(
         (nav(look, base))
         p.notice role="status" { ((t.made_what)(link.max_uses, &moment(link.expires_at))) }
         p { code #signup-link { (url) } }
-        a.button href=(base.url("/admin/signup-links")) { (t.title) }
+        a.button href=(base.url("/admin/signup-links")) { (t.back) }
     };
     page(look, t.made_title, Width::Wide, body)
 }

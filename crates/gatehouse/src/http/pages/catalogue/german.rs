@@ -1009,6 +1009,7 @@ pub(in crate::http) static GERMAN: Text = Text {
                  {people} bis {until} ein Konto anlegen."
             )
         },
+        back: "Zurück zu den Registrierungslinks",
     },
     errors: ErrorText {
         busy: Problem {
