@@ -85,6 +85,9 @@ struct Known {
     /// A DPoP proof for `POST /token`, good for five minutes from the set-up (taken afresh each
     /// run, as the assertion is).
     dpop_proof: String,
+    /// The secret of a sign-up link for many people (each run starts from the database the
+    /// set-up left, so its uses never run out).
+    signup_link: String,
 }
 
 /// The start of the name of a run's directory, before the process id: libFuzzer ends a run
@@ -492,6 +495,16 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         },
         now,
     );
+    let spec = crate::auth::signup::LinkSpec {
+        uses: crate::auth::signup::MAX_USES,
+        days: crate::auth::signup::MAX_DAYS,
+        note: "fuzzing".into(),
+        groups: Vec::new(),
+    };
+    let (signup_link, _) = crate::admin::Admin::new(state.store.as_ref(), "cli", None, now)
+        .make_signup_link(spec)
+        .await
+        .expect("a sign-up link");
     let known = Known {
         cookies: state.config.cookie_names(),
         login_form,
@@ -505,6 +518,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         assertion,
         request_object,
         dpop_proof,
+        signup_link,
     };
     (state, known, (*jwks).clone())
 }
@@ -539,6 +553,8 @@ enum Endpoint {
     ConfirmEmailPost,
     AccountGet,
     AccountPost,
+    SignupGet,
+    SignupPost,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -586,6 +602,8 @@ enum Key {
     RequestUri,
     Flow,
     UserCode,
+    Email,
+    Name,
     Other(String),
 }
 
@@ -634,6 +652,8 @@ impl Key {
             Key::RequestUri => "request_uri",
             Key::Flow => "flow",
             Key::UserCode => "user_code",
+            Key::Email => "email",
+            Key::Name => "name",
             Key::Other(s) => s,
         }
     }
@@ -677,6 +697,8 @@ enum Value {
     Account,
     /// A `claims` parameter asking for a stronger sign-in and for ada alone.
     ClaimsRequest,
+    /// The set-up's sign-up link's secret.
+    SignupLink,
     Number(i64),
     Text(String),
 }
@@ -719,6 +741,7 @@ impl Value {
                 "userinfo": {"sub": {"value": k.user_id}},
             })
             .to_string(),
+            Value::SignupLink => k.signup_link.clone(),
             Value::Number(n) => n.to_string(),
             Value::Text(s) => s.clone(),
         }
@@ -808,6 +831,8 @@ impl HttpInput {
             Endpoint::ConfirmEmailPost => (Method::POST, "/confirm-email"),
             Endpoint::AccountGet => (Method::GET, "/account"),
             Endpoint::AccountPost => (Method::POST, "/account"),
+            Endpoint::SignupGet => (Method::GET, "/signup"),
+            Endpoint::SignupPost => (Method::POST, "/signup"),
         };
         let get = method == Method::GET;
         let uri = if get {
