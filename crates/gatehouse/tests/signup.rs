@@ -108,6 +108,19 @@ async fn signup_form(f: &Fixture, path: &str) -> Result<(String, String), Respon
     Ok((cookies, hidden_input(&body_text(r).await, "csrf")))
 }
 
+/// Sends a sign-up form from a browser holding `cookies`: `fields`, the form token and the
+/// link's token among them.
+async fn post_signup(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
+    send(
+        f,
+        form("/signup")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(fields)))
+            .unwrap(),
+    )
+    .await
+}
+
 /// Sends the form of the link at `path` with `fields` (besides its tokens), from `ip`.
 async fn sign_up_from(f: &Fixture, path: &str, fields: &[(&str, &str)], ip: [u8; 4]) -> Response {
     let (cookies, csrf) = match signup_form(f, path).await {
@@ -358,11 +371,7 @@ async fn a_signup_link_refuses_what_it_must(db: Database) {
     let token = path.split_once("token=").unwrap().1;
     let mut fields = vec![("csrf", "forged"), ("token", token)];
     fields.extend(carol(CAROL_PASSWORD, CAROL_PASSWORD));
-    let r = send(
-        &f,
-        form("/signup").body(Body::from(encode(&fields))).unwrap(),
-    )
-    .await;
+    let r = post_signup(&f, "", &fields).await;
     assert_ne!(r.status(), StatusCode::OK);
     assert!(
         f.state
@@ -384,14 +393,7 @@ async fn a_signup_link_refuses_what_it_must(db: Database) {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let mut fields = vec![("csrf", csrf.as_str()), ("token", token)];
     fields.extend(carol(CAROL_PASSWORD, CAROL_PASSWORD));
-    let r = send(
-        &f,
-        form("/signup")
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(&fields)))
-            .unwrap(),
-    )
-    .await;
+    let r = post_signup(&f, &cookies, &fields).await;
     assert_ne!(r.status(), StatusCode::OK, "expired meanwhile");
     assert!(
         f.state
@@ -424,14 +426,7 @@ async fn a_removed_link_makes_no_account(db: Database) {
     let token = path.split_once("token=").unwrap().1;
     let mut fields = vec![("csrf", form_csrf.as_str()), ("token", token)];
     fields.extend(carol(CAROL_PASSWORD, CAROL_PASSWORD));
-    let r = send(
-        &f,
-        form("/signup")
-            .header(header::COOKIE, form_cookies)
-            .body(Body::from(encode(&fields)))
-            .unwrap(),
-    )
-    .await;
+    let r = post_signup(&f, &form_cookies, &fields).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(body_text(r).await.contains("This link does not work"));
     assert!(
@@ -547,18 +542,12 @@ async fn a_language_chosen_on_the_page_becomes_the_persons(db: Database) {
     let path = made_link(&f, 1, 7).await;
     let (cookies, csrf) = signup_form(&f, &path).await.unwrap();
     let token = path.split_once("token=").unwrap().1;
-    let r = send(
-        &f,
-        form("/signup")
-            .header(header::COOKIE, &cookies)
-            .body(Body::from(encode(&[
-                ("csrf", &csrf),
-                ("token", token),
-                ("language", "de"),
-            ])))
-            .unwrap(),
-    )
-    .await;
+    let switch = [
+        ("csrf", csrf.as_str()),
+        ("token", token),
+        ("language", "de"),
+    ];
+    let r = post_signup(&f, &cookies, &switch).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = body_text(r).await;
     assert!(html.contains("Konto anlegen"), "{html}");
@@ -567,14 +556,7 @@ async fn a_language_chosen_on_the_page_becomes_the_persons(db: Database) {
     let csrf = hidden_input(&html, "csrf");
     let mut fields = vec![("csrf", csrf.as_str()), ("token", token), ("chosen", "de")];
     fields.extend(carol(CAROL_PASSWORD, CAROL_PASSWORD));
-    let r = send(
-        &f,
-        form("/signup")
-            .header(header::COOKIE, &cookies)
-            .body(Body::from(encode(&fields)))
-            .unwrap(),
-    )
-    .await;
+    let r = post_signup(&f, &cookies, &fields).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(body_text(r).await.contains("Ihr Konto ist bereit"));
     let carol = user(&*f.state.store, "carol").await;

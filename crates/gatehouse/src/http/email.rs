@@ -733,12 +733,13 @@ fn no_mail(state: &AppState) -> Response {
     pages::respond(StatusCode::NOT_FOUND, page.render(&state.look))
 }
 
-fn failed(state: &AppState, e: OAuthError) -> Response {
+/// The error page of a link's page or form that failed for a reason not the person's.
+pub(super) fn failed(state: &AppState, e: OAuthError) -> Response {
     refuse(state, Refusal::Page(e))
 }
 
 /// A token in a URL's query: tokens are base64url, which needs no escaping, but a mangled one
 /// typed into a link must not break the URL it is put back into.
-fn url_escape(token: &str) -> String {
+pub(super) fn url_escape(token: &str) -> String {
     url::form_urlencoded::byte_serialize(token.as_bytes()).collect()
 }

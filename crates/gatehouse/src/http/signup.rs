@@ -24,13 +24,13 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::account::{NewPassword, password_refused};
-use super::authorize::{FormKind, browser_form, browser_form_ok, refuse};
+use super::authorize::{FormKind, browser_form, browser_form_ok};
+use super::email::{failed, url_escape};
 use super::error::store_error;
 use super::{AppState, Localized, Peer, Stamped, pages};
 use crate::admin::{AdminError, NewUser, new_account};
 use crate::auth::signup;
 use crate::model::{AuditKind, AuditRecord, EmailPurpose, Named, SignedUp, SignupLink};
-use crate::oidc::authorize::Refusal;
 use crate::oidc::{OAuthError, tokens};
 use crate::store::StoreError;
 
@@ -271,12 +271,4 @@ async fn usable(state: &AppState, secret: &str) -> Result<Option<SignupLink>, OA
 fn void_link(state: &AppState) -> Response {
     let page = pages::ErrorPage::new(state.look.text.errors.signup_link_void);
     pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
-}
-
-fn failed(state: &AppState, e: OAuthError) -> Response {
-    refuse(state, Refusal::Page(e))
-}
-
-fn url_escape(token: &str) -> String {
-    url::form_urlencoded::byte_serialize(token.as_bytes()).collect()
 }

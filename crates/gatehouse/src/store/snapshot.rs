@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessTokenFormat, AuditRecord, AuthPolicy, Client, ClientDisplay, ClientKeys, GrantType,
-    PreviousSecret, Profile, RevokeReason, Session, SigningAlg, SigningKey, StoredPasskey,
-    TotpFactor, User,
+    PreviousSecret, Profile, RevokeReason, Session, SigningAlg, SigningKey, SignupLink,
+    StoredPasskey, TotpFactor, User,
 };
 
 /// What the `format` field must say.
@@ -555,6 +555,23 @@ pub struct SignupLinkRow {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub group_ids: Vec<String>,
+}
+
+impl SignupLinkRow {
+    /// The link it keeps; its groups are `group_ids`, by id.
+    pub fn link(&self) -> SignupLink {
+        SignupLink {
+            id: self.id.clone(),
+            secret_hash: self.secret_hash.clone(),
+            note: self.note.clone(),
+            groups: Vec::new(),
+            max_uses: self.max_uses,
+            uses: self.uses,
+            created_by: self.created_by.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        }
+    }
 }
 
 /// A passkey: its credential id, owner, name, and the WebAuthn library's state of it.

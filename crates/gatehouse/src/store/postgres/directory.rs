@@ -84,6 +84,38 @@ pub(super) fn first_not_taken(once: &[OneTime], taken: &[String]) -> Result<(), 
     }
 }
 
+/// The transaction's lock on `name` (an advisory lock on its hash), held until it ends: two
+/// transactions that add what one name keys wait for each other here, so the second sees the
+/// first.
+pub(super) async fn lock_name(c: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(name)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// A user whose username's look-alike key is `key` (`auth::username::stored_look_alike_key`),
+/// if there is one, the key locked first (`lock_name`): what a new name is refused for, decided
+/// in the transaction that adds it, of two look-alikes added at once the second seeing the
+/// first.
+pub(super) async fn looking_like(
+    c: &mut PgConnection,
+    key: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    lock_name(&mut *c, key).await?;
+    sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM user_account u WHERE u.look_alike = $1 LIMIT 1"
+    ))
+    .bind(key)
+    .fetch_optional(&mut *c)
+    .await?
+    .map(|r| user_from(&r, 0))
+    .transpose()
+}
+
 /// Every column of the user, for a new one or an import.
 pub(super) async fn insert_user<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
@@ -264,22 +296,7 @@ impl Directory for PgStore {
         with_retrying_transaction(&self.pool, |c| {
             let (user, audit, key) = (user.clone(), audit.clone(), key.clone());
             Box::pin(async move {
-                // Two names with one key added at once wait for each other here, so the
-                // second sees the first.
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind(&key)
-                    .execute(&mut *c)
-                    .await?;
-                let existing = sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM user_account u WHERE u.look_alike = $1 LIMIT 1"
-                ))
-                .bind(&key)
-                .fetch_optional(&mut *c)
-                .await?
-                .map(|r| user_from(&r, 0))
-                .transpose()?;
+                let existing = looking_like(&mut *c, &key).await?;
                 if existing.is_some() {
                     return Ok(existing);
                 }

@@ -722,28 +722,7 @@ impl PgStore {
                 super::passkeys::insert_passkey(&mut *c, &p.clone().into(), false).await?;
             }
             for l in &s.signup_links {
-                sqlx::query(
-                    "INSERT INTO signup_link
-                       (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(&l.id)
-                .bind(&l.secret_hash)
-                .bind(&l.note)
-                .bind(i32::try_from(l.max_uses).unwrap_or(i32::MAX))
-                .bind(i32::try_from(l.uses).unwrap_or(i32::MAX))
-                .bind(&l.created_by)
-                .bind(l.created_at)
-                .bind(l.expires_at)
-                .execute(&mut *c)
-                .await?;
-                for g in &l.group_ids {
-                    sqlx::query("INSERT INTO signup_link_group (link_id, group_id) VALUES ($1, $2)")
-                        .bind(&l.id)
-                        .bind(g)
-                        .execute(&mut *c)
-                        .await?;
-                }
+                super::signup::insert_link(&mut *c, &l.link(), &l.group_ids).await?;
             }
             for e in &s.audit {
                 append_audit(&mut *c, e).await?;

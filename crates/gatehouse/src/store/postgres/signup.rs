@@ -5,14 +5,12 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::audit::insert_audit;
-use super::directory::insert_user;
-use super::rows::user_from;
+use super::directory::{insert_user, lock_name, looking_like};
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::auth::{signup, username};
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, Named, SignedUp, SignupLink, User};
-use crate::store::columns::user_columns;
 use crate::store::{SignupLinks, StoreError, StoreResult};
 
 /// A link's columns and the names of its groups, by name; `{where}` picks the links.
@@ -55,8 +53,9 @@ fn as_count(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// Keeps `link` and its groups; the name of a group that does not exist, and nothing kept.
-async fn insert_link(
+/// Keeps `link` and its groups (by name), with `audit`; the name of a group that does not
+/// exist, and nothing kept.
+async fn create_link(
     c: &mut PgConnection,
     link: &SignupLink,
     audit: &AuditRecord,
@@ -74,6 +73,17 @@ async fn insert_link(
             None => return Ok(Some(name.clone())),
         }
     }
+    insert_link(&mut *c, link, &ids).await?;
+    insert_audit(c, audit).await?;
+    Ok(None)
+}
+
+/// Keeps `link`, putting its people in the groups `group_ids` (by id).
+pub(super) async fn insert_link(
+    c: &mut PgConnection,
+    link: &SignupLink,
+    group_ids: &[String],
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO signup_link
            (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
@@ -89,15 +99,14 @@ async fn insert_link(
     .bind(link.expires_at)
     .execute(&mut *c)
     .await?;
-    for id in &ids {
+    for id in group_ids {
         sqlx::query("INSERT INTO signup_link_group (link_id, group_id) VALUES ($1, $2)")
             .bind(&link.id)
             .bind(id)
             .execute(&mut *c)
             .await?;
     }
-    insert_audit(c, audit).await?;
-    Ok(None)
+    Ok(())
 }
 
 /// Makes `user`'s account with the link `secret_hash` (`SignupLinks::sign_up`). The link's row
@@ -133,26 +142,10 @@ async fn sign_up_in(
     // Two look-alike names, or two accounts with one address, made at once (with two links)
     // wait for each other here, so the second sees the first.
     let key = username::stored_look_alike_key(&user.username);
-    let address = format!("email:{}", user.email.to_lowercase());
-    for lock in [&key, &address] {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(lock)
-            .execute(&mut *c)
-            .await?;
-    }
-    let existing = sqlx::query(concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM user_account u WHERE u.look_alike = $1 LIMIT 1"
-    ))
-    .bind(&key)
-    .fetch_optional(&mut *c)
-    .await?
-    .map(|r| user_from(&r, 0))
-    .transpose()?;
-    if let Some(existing) = existing {
+    if let Some(existing) = looking_like(&mut *c, &key).await? {
         return Ok(SignedUp::LooksLike(existing.username));
     }
+    lock_name(&mut *c, &format!("email:{}", user.email.to_lowercase())).await?;
     let address_taken: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM user_account WHERE lower(email) = lower($1))",
     )
@@ -185,7 +178,7 @@ impl SignupLinks for PgStore {
     async fn create_signup_link(&self, link: SignupLink, audit: AuditRecord) -> StoreResult<()> {
         let missing = with_retrying_transaction(&self.pool, |c| {
             let (link, audit) = (link.clone(), audit.clone());
-            Box::pin(async move { insert_link(c, &link, &audit).await })
+            Box::pin(async move { create_link(c, &link, &audit).await })
         })
         .await
         .map_err(db_error)?;

@@ -45,6 +45,18 @@ pub(super) fn take_once(
 }
 
 /// Every column of the user, for a new one or an import.
+/// A user whose username's look-alike key is `key` (`auth::username::stored_look_alike_key`),
+/// if there is one: what a new name is refused for, decided in the transaction that adds it.
+pub(super) fn looking_like(tx: &Connection, key: &str) -> rusqlite::Result<Option<User>> {
+    tx.prepare_cached(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM user_account u WHERE u.look_alike = ?1 LIMIT 1"
+    ))?
+    .query_row([key], |r| user_from(r, 0))
+    .optional()
+}
+
 pub(super) fn insert_user(tx: &Connection, u: &User) -> rusqlite::Result<usize> {
     tx.prepare_cached(
         "INSERT INTO user_account (id, username, email, name, password_hash, disabled, created_at,
@@ -221,14 +233,7 @@ impl Directory for SqliteStore {
         let key = username::stored_look_alike_key(&user.username);
         self.db
             .write(move |tx| {
-                let existing = tx
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        user_columns!(),
-                        " FROM user_account u WHERE u.look_alike = ?1 LIMIT 1"
-                    ))?
-                    .query_row([&key], |r| user_from(r, 0))
-                    .optional()?;
+                let existing = looking_like(tx, &key)?;
                 if existing.is_some() {
                     return Ok(existing);
                 }

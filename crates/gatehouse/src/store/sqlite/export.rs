@@ -458,28 +458,7 @@ impl SqliteStore {
                     super::passkeys::insert_passkey(tx, &p.clone().into(), false)?;
                 }
                 for l in &s.signup_links {
-                    tx.execute(
-                        "INSERT INTO signup_link
-                           (id, secret_hash, note, max_uses, uses, created_by, created_at,
-                            expires_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![
-                            l.id,
-                            l.secret_hash,
-                            l.note,
-                            l.max_uses,
-                            l.uses,
-                            l.created_by,
-                            l.created_at,
-                            l.expires_at
-                        ],
-                    )?;
-                    for g in &l.group_ids {
-                        tx.execute(
-                            "INSERT INTO signup_link_group (link_id, group_id) VALUES (?1, ?2)",
-                            params![l.id, g],
-                        )?;
-                    }
+                    super::signup::insert_link(tx, &l.link(), &l.group_ids)?;
                 }
                 for e in &s.audit {
                     append_audit(tx, e)?;

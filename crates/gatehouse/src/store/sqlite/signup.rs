@@ -4,13 +4,11 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, Row, params};
 
 use super::audit::insert_audit;
-use super::directory::insert_user;
-use super::rows::user_from;
+use super::directory::{insert_user, looking_like};
 use super::{SqliteStore, conflict_as};
 use crate::auth::{signup, username};
 use crate::clock::UnixTime;
 use crate::model::{AuditRecord, Named, SignedUp, SignupLink, User};
-use crate::store::columns::user_columns;
 use crate::store::{SignupLinks, StoreError, StoreResult};
 
 const LINK_COLUMNS: &str =
@@ -45,6 +43,34 @@ fn link_by_hash(c: &Connection, secret_hash: &str) -> rusqlite::Result<Option<Si
         .optional()
 }
 
+/// Keeps `link`, putting its people in the groups `group_ids` (by id).
+pub(super) fn insert_link(
+    tx: &Connection,
+    link: &SignupLink,
+    group_ids: &[String],
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO signup_link
+           (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        link.id,
+        link.secret_hash,
+        link.note,
+        link.max_uses,
+        link.uses,
+        link.created_by,
+        link.created_at,
+        link.expires_at
+    ])?;
+    for id in group_ids {
+        tx.prepare_cached("INSERT INTO signup_link_group (link_id, group_id) VALUES (?1, ?2)")?
+            .execute(params![link.id, id])?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl SignupLinks for SqliteStore {
     async fn create_signup_link(&self, link: SignupLink, audit: AuditRecord) -> StoreResult<()> {
@@ -61,27 +87,7 @@ impl SignupLinks for SqliteStore {
                         None => return Ok(Some(name.clone())),
                     }
                 }
-                tx.prepare_cached(
-                    "INSERT INTO signup_link
-                       (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![
-                    link.id,
-                    link.secret_hash,
-                    link.note,
-                    link.max_uses,
-                    link.uses,
-                    link.created_by,
-                    link.created_at,
-                    link.expires_at
-                ])?;
-                for id in &ids {
-                    tx.prepare_cached(
-                        "INSERT INTO signup_link_group (link_id, group_id) VALUES (?1, ?2)",
-                    )?
-                    .execute(params![link.id, id])?;
-                }
+                insert_link(tx, &link, &ids)?;
                 insert_audit(tx, &audit)?;
                 Ok(None)
             })
@@ -144,15 +150,7 @@ impl SignupLinks for SqliteStore {
                 let Some(link) = link else {
                     return Ok(SignedUp::Refused(signup::NoSignup::Unknown));
                 };
-                let existing = tx
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        user_columns!(),
-                        " FROM user_account u WHERE u.look_alike = ?1 LIMIT 1"
-                    ))?
-                    .query_row([&key], |r| user_from(r, 0))
-                    .optional()?;
-                if let Some(existing) = existing {
+                if let Some(existing) = looking_like(tx, &key)? {
                     return Ok(SignedUp::LooksLike(existing.username));
                 }
                 let address_taken = tx
