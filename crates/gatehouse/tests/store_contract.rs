@@ -2557,6 +2557,38 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
         .collect();
     assert_eq!(signed.len(), 2, "one record for each account made");
 
+    // Eight at once with one new address, each through a link of their own: one account.
+    let mut own_links = Vec::new();
+    for _ in 0..8 {
+        let own = made(1, &[]);
+        s.create_signup_link(own.clone(), made_record())
+            .await
+            .unwrap();
+        own_links.push(own.secret_hash);
+    }
+    let same_address: Vec<_> = own_links
+        .into_iter()
+        .enumerate()
+        .map(|(i, hash)| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut person = user(&format!("twin{i}"));
+                person.email = "twin@example.com".into();
+                let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
+                s.sign_up(&hash, person, NOW, record).await.unwrap()
+            })
+        })
+        .collect();
+    let mut made_one = 0;
+    for outcome in same_address {
+        match outcome.await.unwrap() {
+            SignedUp::Done => made_one += 1,
+            SignedUp::AddressTaken => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(made_one, 1, "one account for one address");
+
     // An expired link and a removed one make none.
     let short = made(5, &[]);
     s.create_signup_link(short.clone(), made_record())

@@ -161,6 +161,14 @@ pub(super) async fn sign_up(
         )
         .await;
     }
+    // An address another account has: read first too, so it costs no hash either.
+    match state.store.users_by_email(sent.email.trim()).await {
+        Ok(users) if !users.is_empty() => {
+            return again(t.signup.address_taken.to_owned(), StatusCode::BAD_REQUEST).await;
+        }
+        Ok(_) => {}
+        Err(e) => return failed(&state, store_error(e)),
+    }
     let name = sent.name.trim();
     let new = NewUser {
         name: (!name.is_empty()).then(|| name.to_owned()),
