@@ -79,4 +79,13 @@ def test_the_main_pages(browser, server, shots, size):
     shoot("admin-application", "photo-printer")
     page.goto(f"{server.issuer}/reset")
     shoot("reset", "Reset your password")
+
+    # A sign-up link for the photo club, as its administrator lists it and its people open it.
+    link = server.cli("signup-link", "add", "--uses", "12", "--days", "14", "--note",
+                      f"Photo club, {size}", "--issuer", server.issuer).strip()
+    page.goto(f"{server.issuer}/admin/signup-links")
+    shoot("admin-signup-links", "Sign-up links")
+    page.context.clear_cookies()
+    page.goto(link)
+    shoot("sign-up", "Make your account")
     context.close()

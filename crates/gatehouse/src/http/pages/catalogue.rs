@@ -799,13 +799,12 @@ pub(in crate::http) struct SignupLinksText {
     pub title: &'static str,
     pub what: &'static str,
     pub none: &'static str,
-    pub note: &'static str,
-    pub groups: &'static str,
-    pub used: &'static str,
-    pub works_until: &'static str,
-    pub made: &'static str,
     /// How many people used it, of how many it allows.
     pub uses_of: fn(u32, u32) -> String,
+    /// Until when it works.
+    pub works_until: fn(&str) -> String,
+    /// The groups it puts people in.
+    pub into_groups: fn(&str) -> String,
     pub expired: &'static str,
     pub used_up: &'static str,
     pub remove: &'static str,
@@ -1760,12 +1759,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
                as you allow, until it expires, each put in the groups you choose. Anyone who \
                has it can use it, so give it only where those people are.",
         none: "No sign-up links.",
-        note: "Note",
-        groups: "Groups",
-        used: "Used",
-        works_until: "Works until",
-        made: "Made",
-        uses_of: |uses, max| format!("{uses} of {max}"),
+        uses_of: |uses, max| format!("{uses} of {max} used"),
+        works_until: |until| format!("works until {until}"),
+        into_groups: |groups| format!("into {groups}"),
         expired: "expired",
         used_up: "used up",
         remove: "Remove",

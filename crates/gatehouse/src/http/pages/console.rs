@@ -449,24 +449,24 @@ pub(in crate::http) fn signup_links(
             p.muted { (t.none) }
         } @else {
             table.list #signup-links aria-label=(t.title) {
-                tr {
-                    th { (t.note) } th { (t.groups) } th { (t.used) } th { (t.works_until) }
-                    th { (t.made) } th {}
-                }
                 @for link in links {
                     tr {
-                        td { (link.note) }
-                        td { (link.groups.join(", ")) }
                         td {
-                            ((t.uses_of)(link.uses, link.max_uses))
-                            @match admit(Some(link), now) {
-                                Err(NoSignup::Expired) => { " · " span.muted { (t.expired) } }
-                                Err(NoSignup::UsedUp) => { " · " span.muted { (t.used_up) } }
-                                _ => {}
+                            @if link.note.is_empty() { code { (link.id) } } @else { strong { (link.note) } }
+                            br;
+                            span.muted {
+                                ((t.uses_of)(link.uses, link.max_uses))
+                                @match admit(Some(link), now) {
+                                    Err(NoSignup::Expired) => { " · " (t.expired) }
+                                    Err(NoSignup::UsedUp) => { " · " (t.used_up) }
+                                    _ => {}
+                                }
+                                " · " ((t.works_until)(&moment(link.expires_at)))
+                                @if !link.groups.is_empty() {
+                                    " · " ((t.into_groups)(&link.groups.join(", ")))
+                                }
                             }
                         }
-                        td { (moment(link.expires_at)) }
-                        td { (super::day(link.created_at)) }
                         td {
                             @if base.recent {
                                 form method="post" action=(action) {
