@@ -2627,6 +2627,29 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
     s.delete_group("wiki", None).await.unwrap();
     let left = s.signup_link(&link.secret_hash).await.unwrap().unwrap();
     assert_eq!(left.groups, ["staff"]);
+
+    // Listed for a while after it expired, then swept; the accounts it made stay.
+    let listed = || async { s.signup_links().await.unwrap().len() };
+    let before = listed().await;
+    s.purge_expired(link.expires_at + signup::KEPT_AFTER_EXPIRY - 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed().await,
+        before,
+        "kept while its administrators may look"
+    );
+    s.purge_expired(link.expires_at + signup::KEPT_AFTER_EXPIRY)
+        .await
+        .unwrap();
+    assert!(s.signup_link(&link.secret_hash).await.unwrap().is_none());
+    assert!(
+        s.signup_links().await.unwrap().is_empty(),
+        "each made at NOW, swept alike"
+    );
+    for name in &made_names {
+        assert!(s.user_by_username(name).await.unwrap().is_some(), "{name}");
+    }
 }
 
 /// A passkey link (an administrator's, for a person who lost their passkey) adds the new

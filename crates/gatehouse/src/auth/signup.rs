@@ -22,6 +22,10 @@ pub const MAX_NOTE: usize = 200;
 /// The most groups a link may put people in.
 pub const MAX_GROUPS: usize = 32;
 
+/// How long a link stays listed after it expired, so that its administrators see it did, before
+/// the sweep removes it (the audit log keeps its history).
+pub const KEPT_AFTER_EXPIRY: i64 = 30 * 24 * 3600;
+
 /// What an administrator asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkSpec {

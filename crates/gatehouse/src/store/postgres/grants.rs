@@ -1082,7 +1082,15 @@ impl Grants for PgStore {
                   AND (f.access_expires_at IS NULL OR f.access_expires_at <= $1)
                 LIMIT $2)",
         ];
-        let mut total = 0;
+        // A sign-up link is listed for a while after it expired
+        // (`auth::signup::KEPT_AFTER_EXPIRY`); its groups go with it.
+        let mut total = self
+            .in_batches(
+                "DELETE FROM signup_link WHERE id IN
+                   (SELECT id FROM signup_link WHERE expires_at <= $1 LIMIT $2)",
+                now - crate::auth::signup::KEPT_AFTER_EXPIRY,
+            )
+            .await?;
         for statement in EXPIRING {
             total += self.in_batches(statement, now).await?;
         }

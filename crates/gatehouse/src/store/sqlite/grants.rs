@@ -625,6 +625,17 @@ impl Grants for SqliteStore {
                     ] {
                         n += tx.prepare_cached(sql)?.execute(params![now, PURGE_BATCH])?;
                     }
+                    // A sign-up link is listed for a while after it expired
+                    // (`auth::signup::KEPT_AFTER_EXPIRY`); its groups go with it.
+                    n += tx
+                        .prepare_cached(
+                            "DELETE FROM signup_link WHERE id IN
+                               (SELECT id FROM signup_link WHERE expires_at <= ?1 LIMIT ?2)",
+                        )?
+                        .execute(params![
+                            now - crate::auth::signup::KEPT_AFTER_EXPIRY,
+                            PURGE_BATCH
+                        ])?;
                     // A family with no token left can issue nothing more: its current refresh
                     // token expired, no token of an earlier release is left, and its last
                     // access token expired. Then its older tokens are unknown, as expired ones
