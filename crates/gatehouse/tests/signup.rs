@@ -164,6 +164,16 @@ fn carol<'a>(new: &'a str, repeat: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
+/// Whether an account named `username` exists.
+async fn has_account(f: &Fixture, username: &str) -> bool {
+    f.state
+        .store
+        .user_by_username(username)
+        .await
+        .unwrap()
+        .is_some()
+}
+
 async fn password_works(f: &Fixture, username: &str, password: &str) -> bool {
     let r = post_login(f, &authorize_uri("web", ""), username, password).await;
     r.status() == StatusCode::SEE_OTHER
@@ -214,14 +224,7 @@ async fn an_administrator_makes_a_link_and_people_sign_up_with_it(db: Database) 
         page.contains("A link to confirm it is sent there."),
         "{page}"
     );
-    assert!(
-        f.state
-            .store
-            .user_by_username("carol")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!has_account(&f, "carol").await);
 
     let r = sign_up(&f, path, &carol(CAROL_PASSWORD, CAROL_PASSWORD)).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -303,14 +306,7 @@ async fn an_administrator_makes_a_link_and_people_sign_up_with_it(db: Database) 
         sign_up(&f, path, &erin).await.status(),
         StatusCode::BAD_REQUEST
     );
-    assert!(
-        f.state
-            .store
-            .user_by_username("erin")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!has_account(&f, "erin").await);
 }
 
 async fn a_signup_link_refuses_what_it_must(db: Database) {
@@ -353,14 +349,7 @@ async fn a_signup_link_refuses_what_it_must(db: Database) {
     let mut not_an_address = carol(CAROL_PASSWORD, CAROL_PASSWORD);
     not_an_address[1].1 = "carol";
     refused(not_an_address, "is not an email address").await;
-    assert!(
-        f.state
-            .store
-            .user_by_username("carol")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!has_account(&f, "carol").await);
     assert_eq!(
         f.state.store.signup_links().await.unwrap()[0].uses,
         0,
@@ -373,14 +362,7 @@ async fn a_signup_link_refuses_what_it_must(db: Database) {
     fields.extend(carol(CAROL_PASSWORD, CAROL_PASSWORD));
     let r = post_signup(&f, "", &fields).await;
     assert_ne!(r.status(), StatusCode::OK);
-    assert!(
-        f.state
-            .store
-            .user_by_username("carol")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!has_account(&f, "carol").await);
 
     // A made-up link, and one past its time.
     for made_up in ["/signup?token=made-up", "/signup", "/signup?token="] {
@@ -395,14 +377,7 @@ async fn a_signup_link_refuses_what_it_must(db: Database) {
     fields.extend(carol(CAROL_PASSWORD, CAROL_PASSWORD));
     let r = post_signup(&f, &cookies, &fields).await;
     assert_ne!(r.status(), StatusCode::OK, "expired meanwhile");
-    assert!(
-        f.state
-            .store
-            .user_by_username("carol")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!has_account(&f, "carol").await);
 }
 
 async fn a_removed_link_makes_no_account(db: Database) {
@@ -429,14 +404,7 @@ async fn a_removed_link_makes_no_account(db: Database) {
     let r = post_signup(&f, &form_cookies, &fields).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(body_text(r).await.contains("This link does not work"));
-    assert!(
-        f.state
-            .store
-            .user_by_username("carol")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!has_account(&f, "carol").await);
     let r = admin_post(
         &f,
         &cookies,
@@ -516,14 +484,7 @@ async fn sign_ups_from_one_address_are_limited(db: Database) {
     .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key(header::RETRY_AFTER));
-    assert!(
-        f.state
-            .store
-            .user_by_username("carol")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!has_account(&f, "carol").await);
     // Another address is not held back.
     let r = sign_up_from(
         &f,
