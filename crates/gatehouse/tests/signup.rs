@@ -349,6 +349,13 @@ async fn a_signup_link_refuses_what_it_must(db: Database) {
     let mut not_an_address = carol(CAROL_PASSWORD, CAROL_PASSWORD);
     not_an_address[1].1 = "carol";
     refused(not_an_address, "is not an email address").await;
+    // A NUL, which PostgreSQL's text cannot hold, is refused as any malformed address is.
+    let mut with_nul = carol(CAROL_PASSWORD, CAROL_PASSWORD);
+    with_nul[1].1 = "carol\u{0}@example.com";
+    refused(with_nul, "is not an email address").await;
+    let mut nul_name = carol(CAROL_PASSWORD, CAROL_PASSWORD);
+    nul_name[0].1 = "car\u{0}ol";
+    refused(nul_name, "username").await;
     assert!(!has_account(&f, "carol").await);
     assert_eq!(
         f.state.store.signup_links().await.unwrap()[0].uses,

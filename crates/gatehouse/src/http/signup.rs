@@ -161,8 +161,14 @@ pub(super) async fn sign_up(
         )
         .await;
     }
-    // An address another account has: read first too, so it costs no hash either.
-    match state.store.users_by_email(sent.email.trim()).await {
+    // An address another account has: read first too, so it costs no hash either (a malformed
+    // one is refused with the other fields, below).
+    let email = sent.email.trim();
+    let taken = match crate::admin::check_email(email) {
+        Ok(()) => state.store.users_by_email(email).await,
+        Err(_) => Ok(Vec::new()),
+    };
+    match taken {
         Ok(users) if !users.is_empty() => {
             return again(t.signup.address_taken.to_owned(), StatusCode::BAD_REQUEST).await;
         }
