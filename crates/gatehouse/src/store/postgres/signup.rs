@@ -156,6 +156,15 @@ async fn sign_up_in(
         return Ok(SignedUp::AddressTaken);
     }
     insert_user(&mut *c, user).await?;
+    // The link's groups held, so one deleted meanwhile waits for this transaction rather than
+    // leaving a membership of a group that is gone.
+    sqlx::query(
+        "SELECT g.id FROM user_group g JOIN signup_link_group lg ON lg.group_id = g.id
+         WHERE lg.link_id = $1 FOR SHARE OF g",
+    )
+    .bind(&link.id)
+    .execute(&mut *c)
+    .await?;
     sqlx::query(
         "INSERT INTO group_member (group_id, user_id, added_at)
          SELECT group_id, $2, $3 FROM signup_link_group WHERE link_id = $1",
