@@ -8,7 +8,8 @@
 //! than it allows.
 
 use crate::clock::UnixTime;
-use crate::model::SignupLink;
+pub use crate::model::NoSignup;
+use crate::model::{SignedUp, SignupLink};
 
 /// The most people one link may sign up: a team's or a class's worth. More, and an
 /// open-registration setting would be the honest tool.
@@ -119,17 +120,6 @@ pub fn new_link(
     })
 }
 
-/// Why a sign-up link that came back makes no account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoSignup {
-    /// No such link: never made, mistyped, or removed by an administrator.
-    Unknown,
-    /// Its time is over.
-    Expired,
-    /// As many people signed up with it as it allows.
-    UsedUp,
-}
-
 /// Whether the link (as the store read it, `None`: there is none) may make one more account at
 /// `now`. The store decides it again in the transaction that makes the account and counts the
 /// use.
@@ -145,6 +135,28 @@ pub fn admit(link: Option<&SignupLink>, now: UnixTime) -> Result<(), NoSignup> {
         return Err(NoSignup::UsedUp);
     }
     Ok(())
+}
+
+/// Decides a sign-up, over what the store read in the transaction that would make the account:
+/// the link (`admit`), the username of a person whose name looks like the new one, if any, and
+/// whether another account has the new address. `SignedUp::Done` when the account may be
+/// made (then its memberships added and the use counted), else why not.
+pub fn decide(
+    link: Option<&SignupLink>,
+    look_alike: Option<String>,
+    address_taken: bool,
+    now: UnixTime,
+) -> SignedUp {
+    if let Err(why) = admit(link, now) {
+        return SignedUp::Refused(why);
+    }
+    if let Some(existing) = look_alike {
+        return SignedUp::LooksLike(existing);
+    }
+    if address_taken {
+        return SignedUp::AddressTaken;
+    }
+    SignedUp::Done
 }
 
 /// Where a sign-up link leads, below the issuer; the link carries its secret as `?token=`.
@@ -230,6 +242,50 @@ mod tests {
         ];
         for (link, now, want) in cases {
             assert_eq!(admit(link.as_ref(), now), want, "{link:?} at {now}");
+        }
+    }
+
+    #[test]
+    fn a_sign_up_is_refused_for_the_link_first_then_the_name_then_the_address() {
+        let link = made(spec(1, 1, "", &[])).unwrap();
+        let used = SignupLink {
+            uses: 1,
+            ..link.clone()
+        };
+        let ada = || Some("ada".to_owned());
+        let cases = [
+            (Some(&link), None, false, NOW, SignedUp::Done),
+            (None, None, false, NOW, SignedUp::Refused(NoSignup::Unknown)),
+            (None, ada(), true, NOW, SignedUp::Refused(NoSignup::Unknown)),
+            (
+                Some(&used),
+                ada(),
+                true,
+                NOW,
+                SignedUp::Refused(NoSignup::UsedUp),
+            ),
+            (
+                Some(&link),
+                None,
+                false,
+                link.expires_at,
+                SignedUp::Refused(NoSignup::Expired),
+            ),
+            (
+                Some(&link),
+                ada(),
+                true,
+                NOW,
+                SignedUp::LooksLike("ada".into()),
+            ),
+            (Some(&link), None, true, NOW, SignedUp::AddressTaken),
+        ];
+        for (link, look_alike, address_taken, now, want) in cases {
+            let got = decide(link, look_alike.clone(), address_taken, now);
+            assert_eq!(
+                got, want,
+                "{link:?} {look_alike:?} {address_taken} at {now}"
+            );
         }
     }
 

@@ -6,8 +6,8 @@
 //! switch); opening it changes nothing. The fields are checked as an administrator's are
 //! (`admin::new_account`: the username's rules and look-alikes, the address, the name, the
 //! password's strength, hashed off the writer), then the store decides again, in the
-//! transaction that makes the account, whether the link still has a use left
-//! (`auth::signup::admit`), and counts it. The address is not confirmed by signing up: where
+//! transaction that makes the account, whether the link still has a use left and the name and
+//! address are free (`auth::signup::decide`), and counts the use. The address is not confirmed by signing up: where
 //! mail goes out, a link to confirm it is sent at once, and applications are told
 //! `email_verified: false` until it is used. An address another account has is refused, so
 //! nobody holding a link can make an account carrying someone else's address. Sign-ups are

@@ -41,7 +41,7 @@ pub use naming::Named;
 pub use notice::{Notice, NoticeKind, QueuedNotice};
 pub use passkey::{Challenge, ChallengeKind, PasskeyRemoval, PasskeyView, StoredPasskey};
 pub use session::{EndedFrom, LoggedOut, LogoutNotice, Session};
-pub use signup::{SignedUp, SignupLink};
+pub use signup::{NoSignup, SignedUp, SignupLink};
 pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, OneTime,
     OneTimeKind, Redeemed, RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,

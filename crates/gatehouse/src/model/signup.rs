@@ -22,13 +22,24 @@ pub struct SignupLink {
     pub expires_at: UnixTime,
 }
 
+/// Why a sign-up link that came back makes no account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoSignup {
+    /// No such link: never made, mistyped, or removed by an administrator.
+    Unknown,
+    /// Its time is over.
+    Expired,
+    /// As many people signed up with it as it allows.
+    UsedUp,
+}
+
 /// What happened to a sign-up (`SignupLinks::sign_up`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignedUp {
     /// The account was made, put in the link's groups, and the link's use counted.
     Done,
     /// The link cannot be used (why), and nothing was made.
-    Refused(crate::auth::signup::NoSignup),
+    Refused(NoSignup),
     /// A person whose username looks like the one asked for exists (this is their username),
     /// and nothing was made.
     LooksLike(String),

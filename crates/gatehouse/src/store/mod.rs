@@ -828,9 +828,9 @@ pub trait SignupLinks: Send + Sync {
     /// `NotFound` (and nothing written) when there is no such link.
     async fn remove_signup_link(&self, id: &str, audit: AuditRecord) -> StoreResult<()>;
     /// Makes `user`'s account with the link whose secret's hash is `secret_hash`, in one
-    /// transaction: reads the link, decides whether it may make one more account at `now`
-    /// (`auth::signup::admit`), refuses a username that looks like an existing one (as
-    /// `Directory::create_distinct_user`), adds the user, puts them in the link's groups,
+    /// transaction: reads the link, a person whose username looks like the new one (as
+    /// `Directory::create_distinct_user`) and whether another account has the address, decides
+    /// at `now` (`auth::signup::decide`), then adds the user, puts them in the link's groups,
     /// counts the use and writes `audit`. Of a burst of sign-ups with one link, no more succeed
     /// than it has uses left. `Conflict` (and nothing written) when the username is taken.
     async fn sign_up(

@@ -133,18 +133,10 @@ async fn sign_up_in(
             .transpose()?,
         None => None,
     };
-    if let Err(why) = signup::admit(link.as_ref(), now) {
-        return Ok(SignedUp::Refused(why));
-    }
-    let Some(link) = link else {
-        return Ok(SignedUp::Refused(signup::NoSignup::Unknown));
-    };
     // Two look-alike names, or two accounts with one address, made at once (with two links)
     // wait for each other here, so the second sees the first.
     let key = username::stored_look_alike_key(&user.username);
-    if let Some(existing) = looking_like(&mut *c, &key).await? {
-        return Ok(SignedUp::LooksLike(existing.username));
-    }
+    let look_alike = looking_like(&mut *c, &key).await?.map(|u| u.username);
     lock_name(&mut *c, &format!("email:{}", user.email.to_lowercase())).await?;
     let address_taken: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM user_account WHERE lower(email) = lower($1))",
@@ -152,9 +144,10 @@ async fn sign_up_in(
     .bind(&user.email)
     .fetch_one(&mut *c)
     .await?;
-    if address_taken {
-        return Ok(SignedUp::AddressTaken);
-    }
+    let decided = signup::decide(link.as_ref(), look_alike, address_taken, now);
+    let (SignedUp::Done, Some(link)) = (&decided, link) else {
+        return Ok(decided);
+    };
     insert_user(&mut *c, user).await?;
     // The link's groups held, so one deleted meanwhile waits for this transaction rather than
     // leaving a membership of a group that is gone.

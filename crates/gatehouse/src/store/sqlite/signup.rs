@@ -144,21 +144,14 @@ impl SignupLinks for SqliteStore {
         self.db
             .write(move |tx| {
                 let link = link_by_hash(tx, &secret_hash)?;
-                if let Err(why) = signup::admit(link.as_ref(), now) {
-                    return Ok(SignedUp::Refused(why));
-                }
-                let Some(link) = link else {
-                    return Ok(SignedUp::Refused(signup::NoSignup::Unknown));
-                };
-                if let Some(existing) = looking_like(tx, &key)? {
-                    return Ok(SignedUp::LooksLike(existing.username));
-                }
+                let look_alike = looking_like(tx, &key)?.map(|u| u.username);
                 let address_taken = tx
                     .prepare_cached("SELECT 1 FROM user_account WHERE lower(email) = lower(?1)")?
                     .exists([&user.email])?;
-                if address_taken {
-                    return Ok(SignedUp::AddressTaken);
-                }
+                let decided = signup::decide(link.as_ref(), look_alike, address_taken, now);
+                let (SignedUp::Done, Some(link)) = (&decided, link) else {
+                    return Ok(decided);
+                };
                 insert_user(tx, &user)?;
                 tx.prepare_cached(
                     "INSERT INTO group_member (group_id, user_id, added_at)
