@@ -35,30 +35,12 @@ const ISSUER: &str = "http://127.0.0.1:8080";
 /// Makes ada an administrator and signs her in; her browser and the page's form token.
 async fn administrator(f: &Fixture) -> (String, String) {
     let cookies = administrator_signed_in(f, "ada").await;
-    let r = send(
-        f,
-        axum::http::Request::get("/admin/signup-links")
-            .header(header::COOKIE, &cookies)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let csrf = hidden_input(&body_text(r).await, "csrf");
+    let csrf = hidden_input(&links_page(f, &cookies).await, "csrf");
     (cookies, csrf)
 }
 
 async fn links_page(f: &Fixture, cookies: &str) -> String {
-    let r = send(
-        f,
-        axum::http::Request::get("/admin/signup-links")
-            .header(header::COOKIE, cookies)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    body_text(r).await
+    page_as(f, cookies, "/admin/signup-links").await
 }
 
 async fn admin_post(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {

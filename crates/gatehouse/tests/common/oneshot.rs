@@ -315,18 +315,23 @@ pub async fn account_sign_in(f: &Fixture, username: &str) -> String {
     format!("{form_cookie}; {}", cookies(&r))
 }
 
-/// The account page as the browser with `cookies` sees it; it must answer 200.
-pub async fn account_page(f: &Fixture, cookies: &str) -> String {
+/// The page at `path` as the browser with `cookies` sees it; it must answer 200.
+pub async fn page_as(f: &Fixture, cookies: &str, path: &str) -> String {
     let r = send(
         f,
-        axum::http::Request::get("/account")
+        axum::http::Request::get(path)
             .header(header::COOKIE, cookies)
             .body(Body::empty())
             .unwrap(),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
     body_text(r).await
+}
+
+/// The account page as the browser with `cookies` sees it; it must answer 200.
+pub async fn account_page(f: &Fixture, cookies: &str) -> String {
+    page_as(f, cookies, "/account").await
 }
 
 /// Posts the account page's form with `fields`.
