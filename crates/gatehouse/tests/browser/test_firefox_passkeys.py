@@ -21,6 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.firefox.service import Service
 from selenium.webdriver.remote.command import Command
 from selenium.webdriver.support.wait import WebDriverWait
+from websocket import WebSocketException
 
 from conftest import ROOT, chosen_browsers, failed, screenshot_path
 from webdriver_pages import button, heading, labelled, sign_in
@@ -29,6 +30,27 @@ from webdriver_pages import button, heading, labelled, sign_in
 def geckodriver():
     return (os.environ.get("GECKODRIVER") or shutil.which("geckodriver")
             or str(ROOT / "target" / "geckodriver" / "bin" / "geckodriver"))
+
+
+def watched_firefox(options, driver_path, problems, attempts=3):
+    """Starts Firefox and subscribes to its console and script errors over WebDriver BiDi.
+
+    Now and then a new Firefox resets the BiDi WebSocket before the first subscription is
+    sent (`Connection reset by peer`, then "Connection is already closed"): no page has been
+    opened yet, so nothing the test looks at is lost by starting that browser once more."""
+    for attempt in range(1, attempts + 1):
+        driver = webdriver.Firefox(options=options, service=Service(driver_path))
+        try:
+            driver.script.add_console_message_handler(
+                lambda m: problems.append(f"console {m.level}: {m.text}")
+                if m.level == "error" else None)
+            driver.script.add_javascript_error_handler(
+                lambda e: problems.append(f"error: {e.text}"))
+            return driver
+        except WebSocketException:
+            driver.quit()
+            if attempt == attempts:
+                raise
 
 
 @pytest.fixture
@@ -50,11 +72,8 @@ def firefox(request):
     options.set_preference("security.webauth.webauthn_enable_softtoken", True)
     options.set_preference("security.webauth.webauthn_enable_usbtoken", False)
     options.enable_bidi = True
-    driver = webdriver.Firefox(options=options, service=Service(driver_path))
     problems = []
-    driver.script.add_console_message_handler(
-        lambda m: problems.append(f"console {m.level}: {m.text}") if m.level == "error" else None)
-    driver.script.add_javascript_error_handler(lambda e: problems.append(f"error: {e.text}"))
+    driver = watched_firefox(options, driver_path, problems)
     yield driver
     if failed(request):
         driver.save_screenshot(str(screenshot_path(request, "-firefox-webdriver")))
