@@ -555,6 +555,7 @@ enum Endpoint {
     AccountPost,
     SignupGet,
     SignupPost,
+    SignupPasskeyOptions,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -604,6 +605,9 @@ enum Key {
     UserCode,
     Email,
     Name,
+    PasskeyName,
+    ChallengeId,
+    Credential,
     Other(String),
 }
 
@@ -654,6 +658,9 @@ impl Key {
             Key::UserCode => "user_code",
             Key::Email => "email",
             Key::Name => "name",
+            Key::PasskeyName => "passkey_name",
+            Key::ChallengeId => "challenge_id",
+            Key::Credential => "credential",
             Key::Other(s) => s,
         }
     }
@@ -833,6 +840,7 @@ impl HttpInput {
             Endpoint::AccountPost => (Method::POST, "/account"),
             Endpoint::SignupGet => (Method::GET, "/signup"),
             Endpoint::SignupPost => (Method::POST, "/signup"),
+            Endpoint::SignupPasskeyOptions => (Method::POST, "/signup/passkey-options"),
         };
         let get = method == Method::GET;
         let uri = if get {

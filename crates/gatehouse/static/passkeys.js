@@ -1,5 +1,6 @@
-// Passkeys on gatehouse's pages: the "Sign in with a passkey" button of the login page and the
-// "Add a passkey" form of the account page. Each asks gatehouse for a challenge, has the
+// Passkeys on gatehouse's pages: the "Sign in with a passkey" button of the login page, the
+// "Add a passkey" form of the account page and its kin, and a sign-up link's passkey in place
+// of a password. Each asks gatehouse for a challenge, has the
 // browser's authenticator answer it (WebAuthn), and sends the answer with an ordinary form, so
 // what follows is a normal page. Without WebAuthn, nothing here shows itself, except, where the
 // page is for a passkey, the words saying this browser cannot use one.
@@ -68,6 +69,19 @@
     return body;
   }
 
+  // A ceremony for `form`: gatehouse's challenge (`url`, sent the form's fields), the
+  // authenticator's answer (`ask`: navigator.credentials.create or get, over the options),
+  // and the form sent with it.
+  async function ceremony(url, form, ask) {
+    const c = await challenge(url, form);
+    const credential = await ask(c.options);
+    form.elements.challenge_id.value = c.challenge_id;
+    form.elements.credential.value = answer(credential);
+    form.submit();
+  }
+
+  const create = (options) => navigator.credentials.create(creationOptions(options));
+
   // The page's words (its catalogue), carried by the element errors are written into.
   function words(name) {
     const p = document.getElementById("passkey-error");
@@ -109,11 +123,8 @@
     signIn.addEventListener("click", async () => {
       signIn.disabled = true;
       try {
-        const c = await challenge("passkey/options", signInForm);
-        const credential = await navigator.credentials.get(requestOptions(c.options));
-        signInForm.elements.challenge_id.value = c.challenge_id;
-        signInForm.elements.credential.value = answer(credential);
-        signInForm.submit();
+        const get = (options) => navigator.credentials.get(requestOptions(options));
+        await ceremony("passkey/options", signInForm, get);
       } catch (error) {
         say(why(error));
         signIn.disabled = false;
@@ -141,14 +152,35 @@
         }
         event.preventDefault();
         try {
-          const c = await challenge(url, add);
-          const credential = await navigator.credentials.create(creationOptions(c.options));
-          add.elements.challenge_id.value = c.challenge_id;
-          add.elements.credential.value = answer(credential);
-          add.submit();
+          await ceremony(url, add, create);
         } catch (error) {
           say(why(error));
         }
       });
     });
+
+  // A sign-up link's page: the account made with a passkey in place of a password. The
+  // account's fields are checked first, as the browser would check them for the form; the
+  // password's are left out (and empty), and the form is sent with the passkey's answer.
+  const signUp = document.getElementById("signup");
+  const signUpPasskey = document.getElementById("signup-passkey");
+  const signUpButton = document.getElementById("signup-with-passkey");
+  if (signUp && signUpPasskey && signUpButton) {
+    signUpPasskey.hidden = false;
+    signUpButton.addEventListener("click", async () => {
+      const fields = ["username", "email", "name", "passkey_name"];
+      if (!fields.every((name) => signUp.elements[name].reportValidity())) {
+        return;
+      }
+      signUp.elements.new_password.value = "";
+      signUp.elements.repeat_password.value = "";
+      signUpButton.disabled = true;
+      try {
+        await ceremony("signup/passkey-options", signUp, create);
+      } catch (error) {
+        say(why(error));
+        signUpButton.disabled = false;
+      }
+    });
+  }
 })();

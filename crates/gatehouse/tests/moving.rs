@@ -258,7 +258,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     );
     assert_eq!(
         a.store
-            .sign_up(&signup_hash, carol, now, signed_up)
+            .sign_up(&signup_hash, carol, None, now, signed_up)
             .await
             .unwrap(),
         gatehouse::model::SignedUp::Done

@@ -28,6 +28,12 @@ use gatehouse::admin::{Admin, NewGroup};
 use gatehouse::auth::signup::LinkSpec;
 use gatehouse::clock::Clock;
 use gatehouse::model::{AuditKind, AuthPolicy};
+use tower::ServiceExt as _;
+use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs_proto::{
+    AllowCredentials, CreationChallengeResponse, RequestChallengeResponse, ResidentKeyRequirement,
+};
 
 const CAROL_PASSWORD: &str = "plum orbit lantern vivid kettle";
 const ISSUER: &str = "http://127.0.0.1:8080";
@@ -146,6 +152,19 @@ fn carol<'a>(new: &'a str, repeat: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
+/// The record of the latest sign-up.
+async fn signed_up_record(f: &Fixture) -> gatehouse::model::AuditRecord {
+    f.state
+        .store
+        .audit_latest(5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.record.kind == AuditKind::SignedUp)
+        .unwrap()
+        .record
+}
+
 /// Whether an account named `username` exists.
 async fn has_account(f: &Fixture, username: &str) -> bool {
     f.state
@@ -230,16 +249,7 @@ async fn an_administrator_makes_a_link_and_people_sign_up_with_it(db: Database) 
         .collect();
     assert_eq!(groups, ["staff"], "the link's groups, no other");
     assert!(password_works(&f, "carol", CAROL_PASSWORD).await);
-    let record = f
-        .state
-        .store
-        .audit_latest(5)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.record.kind == AuditKind::SignedUp)
-        .unwrap()
-        .record;
+    let record = signed_up_record(&f).await;
     assert_eq!(record.subject.as_deref(), Some("carol"));
     assert!(
         record.detail.unwrap().ends_with(": the team chat"),
@@ -513,7 +523,376 @@ async fn a_language_chosen_on_the_page_becomes_the_persons(db: Database) {
     assert_eq!(carol.profile.locale.as_deref(), Some("de"));
 }
 
+/// The fixture with the issuer `http://localhost:8080`, a relying party id browsers accept, so
+/// the sign-up page offers a passkey.
+async fn on_localhost(db: Database) -> Fixture {
+    fixture_with(db, |args| {
+        args.issuer = Some("http://localhost:8080".parse().unwrap());
+    })
+    .await
+}
+
+/// A software authenticator (webauthn-authenticator-rs), answering as a browser's passkey
+/// would for the origin `http://localhost:8080`.
+struct Authenticator(SoftPasskey);
+
+impl Authenticator {
+    fn new() -> Self {
+        Authenticator(SoftPasskey::new(true))
+    }
+
+    /// Its answer to the registration `options` (gatehouse's JSON): the credential as the
+    /// page sends it. It keeps no resident keys; the server checks the answer the same way.
+    fn register(&mut self, options: &serde_json::Value) -> String {
+        let mut o: CreationChallengeResponse = serde_json::from_value(options.clone()).unwrap();
+        if let Some(s) = o.public_key.authenticator_selection.as_mut() {
+            s.require_resident_key = false;
+            s.resident_key = Some(ResidentKeyRequirement::Discouraged);
+        }
+        let answer = self.0.do_registration(origin(), o).unwrap();
+        serde_json::to_string(&answer).unwrap()
+    }
+
+    /// Its answer to the sign-in `options`, with the passkey `credential_id` (the software
+    /// authenticator does not discover it) and the user handle a discoverable one returns.
+    fn sign_in(
+        &mut self,
+        options: &serde_json::Value,
+        credential_id: &str,
+        handle: &str,
+    ) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut o: RequestChallengeResponse = serde_json::from_value(options.clone()).unwrap();
+        o.public_key.allow_credentials = vec![AllowCredentials {
+            type_: "public-key".into(),
+            id: b64.decode(credential_id).unwrap(),
+            transports: None,
+        }];
+        let assertion = self.0.do_authentication(origin(), o).unwrap();
+        let mut v = serde_json::to_value(&assertion).unwrap();
+        let handle = gatehouse::auth::passkeys::user_handle(handle);
+        v["response"]["userHandle"] = b64.encode(handle.as_bytes()).into();
+        v.to_string()
+    }
+}
+
+fn origin() -> url::Url {
+    "http://localhost:8080".parse().unwrap()
+}
+
+/// The link's token in its path and query.
+fn token_of(path: &str) -> String {
+    let query = path.split_once('?').unwrap().1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+/// Grace's fields for a sign-up with a passkey.
+fn grace() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("username", "grace"),
+        ("email", "grace@example.com"),
+        ("name", "Grace Hopper"),
+        ("passkey_name", "Laptop"),
+    ]
+}
+
+/// The ceremony the sign-up page at `path` begins for `fields` (its script's request), from
+/// a browser holding `cookies`, `ip`'s; its status and JSON.
+async fn passkey_options(
+    f: &Fixture,
+    (cookies, csrf): (&str, &str),
+    path: &str,
+    fields: &[(&str, &str)],
+    ip: [u8; 4],
+) -> (StatusCode, serde_json::Value) {
+    let token = token_of(path);
+    let mut all = vec![("csrf", csrf), ("token", token.as_str())];
+    all.extend_from_slice(fields);
+    let mut request = form("/signup/passkey-options")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(encode(&all)))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    let r = send(f, request).await;
+    (r.status(), json(r).await)
+}
+
+/// The sign-up form at `path` sent with the passkey `credential` answering `challenge_id`.
+async fn sign_up_with_passkey(
+    f: &Fixture,
+    (cookies, csrf): (&str, &str),
+    path: &str,
+    fields: &[(&str, &str)],
+    (challenge_id, credential): (&str, &str),
+) -> Response {
+    let token = token_of(path);
+    let mut all = vec![
+        ("csrf", csrf),
+        ("token", token.as_str()),
+        ("challenge_id", challenge_id),
+        ("credential", credential),
+    ];
+    all.extend_from_slice(fields);
+    post_signup(f, cookies, &all).await
+}
+
+/// Whether `username`'s passkey, `credential_id`, signs in on the account page's sign-in.
+async fn passkey_signs_in(
+    f: &Fixture,
+    key: &mut Authenticator,
+    credential_id: &str,
+    username: &str,
+) -> bool {
+    let page = send(f, get("/account")).await;
+    let cookies = cookies(&page);
+    let csrf = hidden_input(&body_text(page).await, "csrf");
+    let r = send(
+        f,
+        form("/passkey/options")
+            .header(header::COOKIE, &cookies)
+            .body(Body::from(encode(&[("csrf", &csrf)])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let options = json(r).await;
+    let person = user(&*f.state.store, username).await;
+    let answer = key.sign_in(&options["options"], credential_id, &person.id);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("challenge_id", options["challenge_id"].as_str().unwrap()),
+        ("credential", answer.as_str()),
+        ("flow", "account"),
+    ];
+    let r = send(
+        f,
+        form("/passkey")
+            .header(header::COOKIE, &cookies)
+            .body(Body::from(encode(&fields)))
+            .unwrap(),
+    )
+    .await;
+    r.status() == StatusCode::SEE_OTHER
+}
+
+/// A sign-up link's page offers a passkey in place of a password where passkeys work: the
+/// ceremony begins with the form's fields, and the account is made with the passkey and no
+/// password, in the link's groups, the use counted; the passkey then signs the person in. The
+/// same answer sent again, or eight times at once, makes no other account.
+async fn a_person_signs_up_with_a_passkey_in_place_of_a_password(db: Database) {
+    let f = on_localhost(db).await;
+    group(&f, "staff").await;
+    let ops = Admin::new(f.state.store.as_ref(), "cli", None, f.clock.now());
+    let spec = LinkSpec {
+        uses: 5,
+        days: 7,
+        note: "the lab".into(),
+        groups: vec!["staff".into()],
+    };
+    let (secret, _) = ops.make_signup_link(spec).await.unwrap();
+    let path = gatehouse::auth::signup::path_and_query(&secret);
+    let r = send(&f, get(&path)).await;
+    let cookies = cookies(&r);
+    let html = body_text(r).await;
+    assert!(
+        html.contains(r#"<div id="signup-passkey" hidden>"#),
+        "{html}"
+    );
+    assert!(html.contains("Make my account with a passkey"), "{html}");
+    assert!(html.contains("static/passkeys.js?v="), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+    let browser = (cookies.as_str(), csrf.as_str());
+
+    let (status, options) = passkey_options(&f, browser, &path, &grace(), [192, 0, 2, 1]).await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    let user_options = &options["options"]["publicKey"]["user"];
+    assert_eq!(user_options["name"], "grace", "{options}");
+    assert_eq!(user_options["displayName"], "Grace Hopper", "{options}");
+    assert!(
+        !has_account(&f, "grace").await,
+        "nothing made before the answer"
+    );
+    let mut key = Authenticator::new();
+    let credential = key.register(&options["options"]);
+    let challenge_id = options["challenge_id"].as_str().unwrap();
+    let answer = (challenge_id, credential.as_str());
+
+    let r = sign_up_with_passkey(&f, browser, &path, &grace(), answer).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(html.contains("Your account is ready"), "{html}");
+    assert!(html.contains("Sign in with your passkey"), "{html}");
+    let person = user(&*f.state.store, "grace").await;
+    assert_eq!(person.password_hash, None);
+    assert!(!person.email_verified);
+    assert_eq!(person.name.as_deref(), Some("Grace Hopper"));
+    let keys = f.state.store.passkeys(&person.id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].name, "Laptop");
+    let groups = f.state.store.user_groups(&person.id).await.unwrap();
+    assert_eq!(
+        groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+        ["staff"]
+    );
+    let record = signed_up_record(&f).await;
+    let detail = record.detail.unwrap_or_default();
+    assert!(detail.contains(r#"with passkey "Laptop""#), "{detail}");
+    assert!(passkey_signs_in(&f, &mut key, &keys[0].credential_id, "grace").await);
+
+    // The same answer again, as someone else: its ceremony was taken, nothing is made.
+    let mallory = [
+        ("username", "mallory"),
+        ("email", "mallory@example.com"),
+        ("name", ""),
+        ("passkey_name", ""),
+    ];
+    let r = sign_up_with_passkey(&f, browser, &path, &mallory, answer).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r).await.contains("took too long"));
+
+    // Another ceremony's answer sent eight times at once: one account.
+    let (_, options) = passkey_options(&f, browser, &path, &mallory, [192, 0, 2, 2]).await;
+    let credential = Authenticator::new().register(&options["options"]);
+    let challenge_id = options["challenge_id"].as_str().unwrap();
+    let token = token_of(&path);
+    let burst: Vec<_> = (0..8)
+        .map(|i| {
+            let (name, email) = (format!("mallory{i}"), format!("mallory{i}@example.com"));
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("token", token.as_str()),
+                ("challenge_id", challenge_id),
+                ("credential", credential.as_str()),
+                ("username", name.as_str()),
+                ("email", email.as_str()),
+            ];
+            let request = form("/signup")
+                .header(header::COOKIE, &cookies)
+                .body(Body::from(encode(&fields)))
+                .unwrap();
+            let app = gatehouse::app(f.state.clone());
+            tokio::spawn(async move { app.oneshot(request).await.unwrap().status() })
+        })
+        .collect();
+    let mut made = 0;
+    for status in burst {
+        if status.await.unwrap() == StatusCode::OK {
+            made += 1;
+        }
+    }
+    assert_eq!(made, 1, "one account for one ceremony");
+    let links = f.state.store.signup_links().await.unwrap();
+    assert_eq!(links[0].uses, 2);
+}
+
+/// What the ceremony of a sign-up with a passkey refuses: a page gatehouse did not show, a
+/// link that makes no account, fields that would make none (a look-alike name, an address
+/// another account has, a malformed one), a burst from one address; an answer to another
+/// link's ceremony, made up or missing makes no account and leaves the link as it was.
+async fn a_signup_passkey_refuses_what_it_must(db: Database) {
+    let f = on_localhost(db).await;
+    let path = made_link(&f, 5, 7).await;
+    let other = made_link(&f, 5, 7).await;
+    let (cookies, csrf) = signup_form(&f, &path).await.unwrap();
+    let browser = (cookies.as_str(), csrf.as_str());
+    let forged = (cookies.as_str(), "forged");
+    let ip = |host| [198, 51, 100, host];
+
+    let (status, _) = passkey_options(&f, forged, &path, &grace(), ip(1)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let made_up = "/signup?token=made-up";
+    let (status, body) = passkey_options(&f, browser, made_up, &grace(), ip(2)).await;
+    assert_eq!(status, StatusCode::GONE, "{body}");
+    let refusals: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("username", "ADA"), ("email", "new@example.com")],
+            "looks the same",
+        ),
+        (
+            &[("username", "grace"), ("email", "ada@example.com")],
+            "Another account has this email address",
+        ),
+        (&[("username", "grace"), ("email", "no-at-sign")], "email"),
+    ];
+    for (i, (fields, said)) in refusals.into_iter().enumerate() {
+        let host = 10 + u8::try_from(i).unwrap();
+        let (status, body) = passkey_options(&f, browser, &path, fields, ip(host)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{fields:?}: {body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains(said), "{fields:?}: {error}");
+    }
+
+    // Another link's ceremony, answered on this link's page: not this link's, nothing made.
+    let (other_cookies, other_csrf) = signup_form(&f, &other).await.unwrap();
+    let theirs = (other_cookies.as_str(), other_csrf.as_str());
+    let (_, options) = passkey_options(&f, theirs, &other, &grace(), ip(20)).await;
+    let credential = Authenticator::new().register(&options["options"]);
+    let answer = (
+        options["challenge_id"].as_str().unwrap(),
+        credential.as_str(),
+    );
+    let r = sign_up_with_passkey(&f, browser, &path, &grace(), answer).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = body_text(r).await;
+    assert!(html.contains("took too long"), "{html}");
+    assert!(
+        html.contains(r#"value="grace""#),
+        "what was typed is kept: {html}"
+    );
+    // A made-up answer to this link's own ceremony.
+    let (_, options) = passkey_options(&f, browser, &path, &grace(), ip(21)).await;
+    let answer = (options["challenge_id"].as_str().unwrap(), "{}");
+    let r = sign_up_with_passkey(&f, browser, &path, &grace(), answer).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r).await.contains("could not be verified"));
+    // No answer at all.
+    let (_, options) = passkey_options(&f, browser, &path, &grace(), ip(22)).await;
+    let answer = (options["challenge_id"].as_str().unwrap(), "");
+    let r = sign_up_with_passkey(&f, browser, &path, &grace(), answer).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(!has_account(&f, "grace").await);
+    for link in f.state.store.signup_links().await.unwrap() {
+        assert_eq!(link.uses, 0, "nothing counted");
+    }
+
+    // One address beginning ceremony after ceremony is held back, as its sign-ups are.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            passkey_options(&f, browser, &path, &grace(), ip(30))
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses[..5], [StatusCode::OK; 5]);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// An issuer that is an IP address offers no passkey on a sign-up link's page, and begins no
+/// ceremony.
+async fn an_ip_address_issuers_signup_asks_for_a_password(db: Database) {
+    let f = fixture_on(db).await;
+    let ip = [198, 51, 100, 40];
+    let path = made_link(&f, 1, 7).await;
+    let (cookies, csrf) = signup_form(&f, &path).await.unwrap();
+    let html = body_text(send(&f, get(&path)).await).await;
+    assert!(!html.contains("signup-passkey"), "{html}");
+    let browser = (cookies.as_str(), csrf.as_str());
+    let (status, _) = passkey_options(&f, browser, &path, &grace(), ip).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_person_signs_up_with_a_passkey_in_place_of_a_password,
+    a_signup_passkey_refuses_what_it_must,
+    an_ip_address_issuers_signup_asks_for_a_password,
     an_administrator_makes_a_link_and_people_sign_up_with_it,
     a_signup_link_refuses_what_it_must,
     a_removed_link_makes_no_account,

@@ -2474,7 +2474,7 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
         let hash = link.secret_hash.clone();
         async move {
             let record = AuditRecord::new(at, AuditKind::SignedUp, "user:new").subject(Some(&name));
-            s.sign_up(&hash, user(&name), at, record).await
+            s.sign_up(&hash, user(&name), None, at, record).await
         }
     };
     // Refused before anything is counted: a look-alike of ada, ada's address, ada's name.
@@ -2486,7 +2486,7 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
     same_address.email = "Ada@Example.com".into();
     let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
     assert_eq!(
-        s.sign_up(&link.secret_hash, same_address, NOW, record)
+        s.sign_up(&link.secret_hash, same_address, None, NOW, record)
             .await
             .unwrap(),
         SignedUp::AddressTaken
@@ -2494,7 +2494,7 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
     let mut taken = user("ada");
     taken.email = "other@example.com".into();
     let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
-    let conflict = s.sign_up(&link.secret_hash, taken, NOW, record).await;
+    let conflict = s.sign_up(&link.secret_hash, taken, None, NOW, record).await;
     assert!(
         matches!(
             conflict,
@@ -2575,7 +2575,7 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
                 let mut person = user(&format!("twin{i}"));
                 person.email = "twin@example.com".into();
                 let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
-                s.sign_up(&hash, person, NOW, record).await.unwrap()
+                s.sign_up(&hash, person, None, NOW, record).await.unwrap()
             })
         })
         .collect();
@@ -2596,9 +2596,15 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
         .unwrap();
     let record = AuditRecord::new(short.expires_at, AuditKind::SignedUp, "user:new");
     assert_eq!(
-        s.sign_up(&short.secret_hash, user("late"), short.expires_at, record)
-            .await
-            .unwrap(),
+        s.sign_up(
+            &short.secret_hash,
+            user("late"),
+            None,
+            short.expires_at,
+            record
+        )
+        .await
+        .unwrap(),
         SignedUp::Refused(NoSignup::Expired)
     );
     let removed = AuditRecord::new(NOW, AuditKind::SignupLinkRemoved, "cli");
@@ -2611,7 +2617,7 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
     ));
     let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
     assert_eq!(
-        s.sign_up(&short.secret_hash, user("gone"), NOW, record)
+        s.sign_up(&short.secret_hash, user("gone"), None, NOW, record)
             .await
             .unwrap(),
         SignedUp::Refused(NoSignup::Unknown)
@@ -2650,6 +2656,126 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
     for name in &made_names {
         assert!(s.user_by_username(name).await.unwrap().is_some(), "{name}");
     }
+}
+
+/// A sign-up with a passkey in place of a password makes the account with that passkey and no
+/// password, in one transaction; a passkey registered already (another account's, or one a
+/// sign-up made a moment before) makes none and counts nothing, and of a burst of sign-ups
+/// with one passkey, through links of their own, one makes an account. A sign-up's ceremony is
+/// kept with no account and taken once, as its own kind.
+async fn a_signup_with_a_passkey_makes_the_account_with_it(db: Database) {
+    use gatehouse::auth::signup::{self, LinkSpec};
+    use gatehouse::model::{Challenge, ChallengeKind, SignedUp};
+    let f = open(db).await;
+    let s = f.store.clone();
+    let ada = user("ada");
+    s.create_user(ada.clone()).await.unwrap();
+    let added = AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test");
+    s.add_passkey(common::passkey(&ada.id, "adas", NOW), added)
+        .await
+        .unwrap();
+    let made = |uses| {
+        let spec = LinkSpec {
+            uses,
+            days: 1,
+            note: String::new(),
+            groups: Vec::new(),
+        };
+        let id = tokens::new_id()[..12].to_owned();
+        let hash = tokens::hash(&tokens::generate());
+        let link = signup::new_link(spec, id, hash, "cli".into(), NOW).unwrap();
+        let s = s.clone();
+        async move {
+            let record = AuditRecord::new(NOW, AuditKind::SignupLinkMade, "cli");
+            s.create_signup_link(link.clone(), record).await.unwrap();
+            link
+        }
+    };
+    let with_passkey = |name: &str, credential_id: &str| {
+        let person = User {
+            password_hash: None,
+            ..user(name)
+        };
+        let passkey = common::passkey(&person.id, credential_id, NOW);
+        (person, Some(passkey))
+    };
+    let sign_up = |hash: String, (person, passkey): (User, Option<_>)| {
+        let s = s.clone();
+        async move {
+            let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
+            s.sign_up(&hash, person, passkey, NOW, record)
+                .await
+                .unwrap()
+        }
+    };
+    let uses = |hash: String| {
+        let s = s.clone();
+        async move { s.signup_link(&hash).await.unwrap().unwrap().uses }
+    };
+
+    let link = made(10).await;
+    let hash = link.secret_hash.clone();
+    assert_eq!(
+        sign_up(hash.clone(), with_passkey("grace", "graces")).await,
+        SignedUp::Done
+    );
+    let grace = common::user(s.as_ref(), "grace").await;
+    assert_eq!(grace.password_hash, None);
+    let (key, owner) = s.passkey("graces").await.unwrap().unwrap();
+    assert_eq!(
+        (key.user_id.as_str(), owner.username.as_str()),
+        (grace.id.as_str(), "grace")
+    );
+
+    // Grace's passkey again, and Ada's: no account, no use counted.
+    for (name, credential) in [("mallory", "graces"), ("eve", "adas")] {
+        assert_eq!(
+            sign_up(hash.clone(), with_passkey(name, credential)).await,
+            SignedUp::PasskeyTaken,
+            "{name}"
+        );
+        assert!(s.user_by_username(name).await.unwrap().is_none(), "{name}");
+    }
+    assert_eq!(uses(hash.clone()).await, 1);
+    assert_eq!(s.passkeys(&ada.id).await.unwrap().len(), 1);
+
+    // Eight at once with one new passkey, each through a link of their own: one account.
+    let mut burst = Vec::new();
+    for i in 0..8 {
+        let own = made(1).await;
+        let person = with_passkey(&format!("clone{i}"), "cloned");
+        burst.push(tokio::spawn(sign_up(own.secret_hash, person)));
+    }
+    let mut done = 0;
+    for outcome in burst {
+        match outcome.await.unwrap() {
+            SignedUp::Done => done += 1,
+            SignedUp::PasskeyTaken => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(done, 1, "one account for one passkey");
+
+    // The ceremony that began it: kept with no account, and only a sign-up takes it.
+    let ceremony = Challenge {
+        id_hash: tokens::hash("ceremony"),
+        kind: ChallengeKind::SignUp,
+        user_id: None,
+        state: "{}".into(),
+        expires_at: NOW + 300,
+    };
+    s.create_challenge(ceremony.clone()).await.unwrap();
+    let take = |kind| s.take_challenge(&ceremony.id_hash, kind, NOW);
+    assert_eq!(take(ChallengeKind::Register).await.unwrap(), None);
+    assert_eq!(
+        take(ChallengeKind::SignUp).await.unwrap(),
+        Some(ceremony.clone())
+    );
+    assert_eq!(
+        take(ChallengeKind::SignUp).await.unwrap(),
+        None,
+        "taken once"
+    );
 }
 
 /// A passkey link (an administrator's, for a person who lost their passkey) adds the new
@@ -3437,6 +3563,7 @@ on_both_backends!(();
     an_invitation_taken_with_a_passkey_leaves_no_password,
     a_passkey_link_adds_a_passkey_and_signs_the_person_out,
     a_signup_link_makes_no_more_accounts_than_it_allows,
+    a_signup_with_a_passkey_makes_the_account_with_it,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,
     client_tokens_are_introspected_and_revoked_by_their_client_only,

@@ -85,6 +85,10 @@ const KEPT_ANSWER: &[u8] = b"old-sealed-answer";
 /// A username new accounts can no longer have (a `/`), and its owner's id.
 const OLD_NAME: &str = "ops/bot";
 const OLD_NAMED_ID: &str = "fedcba9876543210fedcba9876543210";
+/// The secret of a sign-up link the previous release made, used once.
+const OLD_SIGNUP_LINK: &str = "old-signup-link-secret";
+/// A passkey ceremony in progress on the account page when the previous release stopped.
+const OLD_CEREMONY: &str = "old-passkey-ceremony";
 
 async fn old() -> Old {
     let family_key = gatehouse::oidc::family_token::FamilyKey::new(&FAMILY_SECRET);
@@ -158,8 +162,10 @@ enum ReleaseBefore {
     AuditBrowser,
     /// Before clients could be given pairwise subjects, with the browser in the audit log.
     PairwiseSubjects,
-    /// Before sign-up links: the previous release, with pairwise subjects.
+    /// Before sign-up links, with pairwise subjects.
     SignupLinks,
+    /// Before signing up with a passkey: the previous release, with sign-up links.
+    SignupPasskeys,
 }
 
 impl ReleaseBefore {
@@ -187,6 +193,7 @@ impl ReleaseBefore {
             ReleaseBefore::AuditBrowser => 25,
             ReleaseBefore::PairwiseSubjects => 26,
             ReleaseBefore::SignupLinks => 27,
+            ReleaseBefore::SignupPasskeys => 28,
         }
     }
 
@@ -215,6 +222,7 @@ impl ReleaseBefore {
             ReleaseBefore::AuditBrowser => 26,
             ReleaseBefore::PairwiseSubjects => 27,
             ReleaseBefore::SignupLinks => 28,
+            ReleaseBefore::SignupPasskeys => 29,
         }
     }
 
@@ -241,6 +249,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::AuditBrowser
                 | ReleaseBefore::PairwiseSubjects
                 | ReleaseBefore::SignupLinks
+                | ReleaseBefore::SignupPasskeys
         )
     }
 
@@ -254,6 +263,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::AuditBrowser
                 | ReleaseBefore::PairwiseSubjects
                 | ReleaseBefore::SignupLinks
+                | ReleaseBefore::SignupPasskeys
         )
     }
 
@@ -274,6 +284,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::AuditBrowser
                 | ReleaseBefore::PairwiseSubjects
                 | ReleaseBefore::SignupLinks
+                | ReleaseBefore::SignupPasskeys
         )
     }
 
@@ -297,7 +308,13 @@ impl ReleaseBefore {
                 | ReleaseBefore::AuditBrowser
                 | ReleaseBefore::PairwiseSubjects
                 | ReleaseBefore::SignupLinks
+                | ReleaseBefore::SignupPasskeys
         )
+    }
+
+    /// Whether it had sign-up links.
+    fn has_signup_links(self) -> bool {
+        matches!(self, ReleaseBefore::SignupPasskeys)
     }
 }
 
@@ -331,6 +348,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0025_session_browser.sql"),
         include_str!("../migrations/sqlite/0026_browsers_seen.sql"),
         include_str!("../migrations/sqlite/0027_pairwise_subjects.sql"),
+        include_str!("../migrations/sqlite/0028_signup_links.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -460,6 +478,24 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         .await
         .unwrap();
     }
+    if release.has_signup_links() {
+        let user_id = old.user_id;
+        file.write(move |tx| {
+            tx.execute(
+                "INSERT INTO signup_link (id, secret_hash, note, max_uses, uses, created_by,
+                   created_at, expires_at)
+                 VALUES ('old-link', ?1, 'the old team', 3, 1, 'cli', ?2, ?3)",
+                params![tokens::hash(OLD_SIGNUP_LINK), T0 - 50, T0 + 86_400],
+            )?;
+            tx.execute(
+                "INSERT INTO webauthn_challenge (id_hash, kind, user_id, state, expires_at)
+                 VALUES (?1, 'register', ?2, '{}', ?3)",
+                params![tokens::hash(OLD_CEREMONY), user_id, T0 + 300],
+            )
+        })
+        .await
+        .unwrap();
+    }
     if release.keeps_access_expiry() {
         file.write(move |tx| {
             tx.execute(
@@ -564,6 +600,29 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
             q = q.bind(b);
         }
         q.execute(&pool).await.unwrap();
+    }
+    if release.has_signup_links() {
+        sqlx::query(
+            "INSERT INTO signup_link (id, secret_hash, note, max_uses, uses, created_by,
+               created_at, expires_at)
+             VALUES ('old-link', $1, 'the old team', 3, 1, 'cli', $2, $3)",
+        )
+        .bind(tokens::hash(OLD_SIGNUP_LINK))
+        .bind(T0 - 50)
+        .bind(T0 + 86_400)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO webauthn_challenge (id_hash, kind, user_id, state, expires_at)
+             VALUES ($1, 'register', $2, '{}', $3)",
+        )
+        .bind(tokens::hash(OLD_CEREMONY))
+        .bind(old.user_id)
+        .bind(T0 + 300)
+        .execute(&pool)
+        .await
+        .unwrap();
     }
     if release.keeps_access_expiry() {
         sqlx::query(
@@ -1073,14 +1132,14 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         gatehouse::model::AuditRecord::new(T0, gatehouse::model::AuditKind::SignedUp, "user:new")
     };
     assert_eq!(
-        s.sign_up(&link.secret_hash, grace.clone(), T0, record())
+        s.sign_up(&link.secret_hash, grace.clone(), None, T0, record())
             .await
             .unwrap(),
         gatehouse::model::SignedUp::LooksLike("Ada".into())
     );
     grace.username = "grace".into();
     assert_eq!(
-        s.sign_up(&link.secret_hash, grace, T0, record())
+        s.sign_up(&link.secret_hash, grace, None, T0, record())
             .await
             .unwrap(),
         gatehouse::model::SignedUp::Done
@@ -1090,6 +1149,46 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         joined.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
         ["staff"]
     );
+    if release.has_signup_links() {
+        // The passkey ceremony the old release began is still there to finish, and the link
+        // it made signs someone up with a passkey in place of a password.
+        use gatehouse::model::ChallengeKind;
+        let ceremony = s
+            .take_challenge(&tokens::hash(OLD_CEREMONY), ChallengeKind::Register, T0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ceremony.user_id.as_deref(), Some(old.user_id));
+        let hank = gatehouse::model::User {
+            id: "new-hank".into(),
+            username: "hank".into(),
+            email: "hank@example.com".into(),
+            password_hash: None,
+            ..s.user_by_username("grace").await.unwrap().unwrap()
+        };
+        let passkey = gatehouse::model::StoredPasskey {
+            credential_id: "hanks-key".into(),
+            user_id: "new-hank".into(),
+            name: "Laptop".into(),
+            data: "{}".into(),
+            created_at: T0,
+            last_used_at: None,
+        };
+        let old_link = tokens::hash(OLD_SIGNUP_LINK);
+        assert_eq!(
+            s.sign_up(&old_link, hank, Some(passkey), T0, record())
+                .await
+                .unwrap(),
+            gatehouse::model::SignedUp::Done
+        );
+        let (_, owner) = s.passkey("hanks-key").await.unwrap().unwrap();
+        assert_eq!(
+            (owner.username.as_str(), owner.password_hash),
+            ("hank", None)
+        );
+        let link = s.signup_link(&old_link).await.unwrap().unwrap();
+        assert_eq!((link.uses, link.note.as_str()), (2, "the old team"));
+    }
 
     // ... and the old client chooses EdDSA for its ID tokens.
     let patch = gatehouse::admin::ClientPatch {
@@ -1156,12 +1255,30 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::SignupPasskeys,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::SignupPasskeys,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_signup_links() {
     a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::SignupLinks)
         .await;
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_signup_links() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::SignupLinks,

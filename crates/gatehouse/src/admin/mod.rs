@@ -465,7 +465,27 @@ impl<'a> Admin<'a> {
 pub async fn new_account(
     store: &dyn Store,
     passwords: &Passwords,
+    mut new: NewUser,
+    now: UnixTime,
+) -> Result<User, AdminError> {
+    let password = std::mem::take(&mut new.password);
+    let mut user = passwordless_account(store, new, tokens::new_id(), now).await?;
+    let inputs = vec![user.username.clone(), user.email.clone()];
+    user.password_hash = Some(passwords.hash(password, inputs).await?);
+    Ok(user)
+}
+
+/// The account `new` describes with no password, known by `id` (the user handle of the passkey
+/// it will sign in with), made at `now` and not yet stored: its fields checked as
+/// [`new_account`] checks them; `new.password` is not read. What a person makes with a sign-up
+/// link and a passkey.
+///
+/// # Errors
+/// As [`new_account`]'s, but for the password.
+pub async fn passwordless_account(
+    store: &dyn Store,
     new: NewUser,
+    id: String,
     now: UnixTime,
 ) -> Result<User, AdminError> {
     let username = check_user_fields(&new.username, &new.email)?;
@@ -485,14 +505,12 @@ pub async fn new_account(
     if let Some(existing) = store.users_looking_like(&key).await?.into_iter().next() {
         return Err(looks_like(&username, &existing));
     }
-    let inputs = vec![username.clone(), new.email.clone()];
-    let password_hash = passwords.hash(new.password, inputs).await?;
     let user = User {
-        id: tokens::new_id(),
+        id,
         username,
         email: new.email,
         name: profile::given(new.name),
-        password_hash: Some(password_hash),
+        password_hash: None,
         disabled: false,
         created_at: now,
         email_verified: new.email_verified,

@@ -137,26 +137,64 @@ pub fn admit(link: Option<&SignupLink>, now: UnixTime) -> Result<(), NoSignup> {
     Ok(())
 }
 
+/// What the store found other accounts hold, in the transaction that would make a new one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// The username of a person whose name looks like the new one, if any.
+    pub look_alike: Option<String>,
+    /// Another account has the new address.
+    pub address: bool,
+    /// The passkey the new account would sign in with is registered already.
+    pub passkey: bool,
+}
+
 /// Decides a sign-up, over what the store read in the transaction that would make the account:
-/// the link (`admit`), the username of a person whose name looks like the new one, if any, and
-/// whether another account has the new address. `SignedUp::Done` when the account may be
-/// made (then its memberships added and the use counted), else why not.
-pub fn decide(
-    link: Option<&SignupLink>,
-    look_alike: Option<String>,
-    address_taken: bool,
-    now: UnixTime,
-) -> SignedUp {
+/// the link (`admit`), then what other accounts hold (`Taken`: a look-alike name, the address,
+/// the passkey). `SignedUp::Done` when the account may be made (then its memberships added and
+/// the use counted), else why not.
+pub fn decide(link: Option<&SignupLink>, taken: Taken, now: UnixTime) -> SignedUp {
     if let Err(why) = admit(link, now) {
         return SignedUp::Refused(why);
     }
-    if let Some(existing) = look_alike {
+    if let Some(existing) = taken.look_alike {
         return SignedUp::LooksLike(existing);
     }
-    if address_taken {
+    if taken.address {
         return SignedUp::AddressTaken;
     }
+    if taken.passkey {
+        return SignedUp::PasskeyTaken;
+    }
     SignedUp::Done
+}
+
+/// A sign-up's passkey ceremony in progress, kept as its challenge's state
+/// (`model::ChallengeKind::SignUp`): the account the passkey is made for, which does not exist
+/// until the ceremony ends, the link whose page began it, and the WebAuthn library's state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Ceremony {
+    /// The new account's id: the passkey's user handle, so the account it signs in to.
+    pub account: String,
+    /// The id of the link whose page began the ceremony.
+    pub link: String,
+    /// `passkeys::Authority::start_registration`'s state.
+    pub registration: String,
+}
+
+impl Ceremony {
+    /// The challenge's state that keeps this ceremony.
+    pub fn state(&self) -> String {
+        serde_json::json!(self).to_string()
+    }
+
+    /// The ceremony a challenge's state keeps, when it is one the link `link_id` began; `None`
+    /// for another link's (a ceremony is not carried from one link's page to another's) and
+    /// for a state that is not a sign-up's.
+    pub fn of_link(state: &str, link_id: &str) -> Option<Ceremony> {
+        serde_json::from_str::<Ceremony>(state)
+            .ok()
+            .filter(|c| c.link == link_id)
+    }
 }
 
 /// Where a sign-up link leads, below the issuer; the link carries its secret as `?token=`.
@@ -246,47 +284,66 @@ mod tests {
     }
 
     #[test]
-    fn a_sign_up_is_refused_for_the_link_first_then_the_name_then_the_address() {
+    fn a_sign_up_is_refused_for_the_link_first_then_the_name_the_address_the_passkey() {
         let link = made(spec(1, 1, "", &[])).unwrap();
         let used = SignupLink {
             uses: 1,
             ..link.clone()
         };
-        let ada = || Some("ada".to_owned());
+        let free = Taken::default;
+        let all = || Taken {
+            look_alike: Some("ada".to_owned()),
+            address: true,
+            passkey: true,
+        };
+        let address_and_passkey = Taken {
+            address: true,
+            passkey: true,
+            ..Taken::default()
+        };
+        let passkey = Taken {
+            passkey: true,
+            ..Taken::default()
+        };
         let cases = [
-            (Some(&link), None, false, NOW, SignedUp::Done),
-            (None, None, false, NOW, SignedUp::Refused(NoSignup::Unknown)),
-            (None, ada(), true, NOW, SignedUp::Refused(NoSignup::Unknown)),
-            (
-                Some(&used),
-                ada(),
-                true,
-                NOW,
-                SignedUp::Refused(NoSignup::UsedUp),
-            ),
+            (Some(&link), free(), NOW, SignedUp::Done),
+            (None, free(), NOW, SignedUp::Refused(NoSignup::Unknown)),
+            (None, all(), NOW, SignedUp::Refused(NoSignup::Unknown)),
+            (Some(&used), all(), NOW, SignedUp::Refused(NoSignup::UsedUp)),
             (
                 Some(&link),
-                None,
-                false,
+                free(),
                 link.expires_at,
                 SignedUp::Refused(NoSignup::Expired),
             ),
+            (Some(&link), all(), NOW, SignedUp::LooksLike("ada".into())),
             (
                 Some(&link),
-                ada(),
-                true,
+                address_and_passkey,
                 NOW,
-                SignedUp::LooksLike("ada".into()),
+                SignedUp::AddressTaken,
             ),
-            (Some(&link), None, true, NOW, SignedUp::AddressTaken),
+            (Some(&link), passkey, NOW, SignedUp::PasskeyTaken),
         ];
-        for (link, look_alike, address_taken, now, want) in cases {
-            let got = decide(link, look_alike.clone(), address_taken, now);
-            assert_eq!(
-                got, want,
-                "{link:?} {look_alike:?} {address_taken} at {now}"
-            );
+        for (link, taken, now, want) in cases {
+            let got = decide(link, taken.clone(), now);
+            assert_eq!(got, want, "{link:?} {taken:?} at {now}");
         }
+    }
+
+    #[test]
+    fn a_ceremony_is_kept_and_found_only_for_the_link_that_began_it() {
+        let ceremony = Ceremony {
+            account: "0123456789abcdef0123456789abcdef".into(),
+            link: "link-1".into(),
+            registration: r#"{"rs":{"challenge":"x"}}"#.into(),
+        };
+        let state = ceremony.state();
+        assert_eq!(Ceremony::of_link(&state, "link-1"), Some(ceremony));
+        assert_eq!(Ceremony::of_link(&state, "link-2"), None);
+        // A registration's state for a signed-in person is not a sign-up's.
+        assert_eq!(Ceremony::of_link(r#"{"rs":{}}"#, "link-1"), None);
+        assert_eq!(Ceremony::of_link("not json", "link-1"), None);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use crate::auth::signup::{self, DEFAULT_DAYS, LinkSpec, MAX_DAYS, MAX_USES, NoSi
 #[derive(Debug, Subcommand)]
 pub enum SignupLinkCommand {
     /// Make a link with which up to N people each make their own account (with a password
-    /// they choose), put in the groups named, until it expires; printed only now
+    /// they choose, or a passkey where passkeys work), put in the groups named, until it
+    /// expires; printed only now
     Add {
         /// How many people may sign up with it (1 to 1000)
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_USES)))]

@@ -754,6 +754,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/new-passkey/options", post(email::passkey_link_options))
         .route("/signup", get(signup::page).post(signup::sign_up))
+        .route("/signup/passkey-options", post(signup::passkey_options))
         .route(
             "/admin/signup-links",
             get(console::signup_links).post(console::change_signup_links),

@@ -61,7 +61,7 @@ pub(super) struct OptionsForm {
 }
 
 /// Keeps a ceremony's state and answers the page with the options for the browser.
-async fn challenge(
+pub(super) async fn challenge(
     state: &AppState,
     kind: ChallengeKind,
     user_id: Option<String>,
@@ -267,6 +267,25 @@ pub(super) async fn verified_passkey(
     user: &User,
     new: NewPasskey<'_>,
 ) -> Result<StoredPasskey, String> {
+    let theirs = |c: Challenge| {
+        (c.user_id.as_deref() == Some(user.id.as_str())).then(|| (user.id.clone(), c.state))
+    };
+    registered(state, new, ChallengeKind::Register, theirs).await
+}
+
+/// The passkey `new` makes, its ceremony (of `kind`) taken and the browser's answer verified;
+/// not stored yet. `whose` says, of the ceremony taken, for which account it was and the
+/// library's state, or `None` when it is not one this page began (another person's, another
+/// link's): then nothing is added, as for a ceremony that took too long.
+///
+/// # Errors
+/// Why it cannot be added, in words for the person.
+pub(super) async fn registered(
+    state: &AppState,
+    new: NewPasskey<'_>,
+    kind: ChallengeKind,
+    whose: impl FnOnce(Challenge) -> Option<(String, String)>,
+) -> Result<StoredPasskey, String> {
     let Ok(authority) = state.passkeys() else {
         return Err(state.look.text.passkey.unavailable.into());
     };
@@ -283,31 +302,26 @@ pub(super) async fn verified_passkey(
     let now = state.now();
     let taken = state
         .store
-        .take_challenge(
-            &tokens::hash(new.challenge_id),
-            ChallengeKind::Register,
-            now,
-        )
+        .take_challenge(&tokens::hash(new.challenge_id), kind, now)
         .await;
-    let challenge = match taken {
-        Ok(Some(c)) if c.user_id.as_deref() == Some(user.id.as_str()) => c,
-        Ok(_) => {
-            return Err(state.look.text.passkey.add_took_too_long.into());
-        }
+    let (user_id, registration) = match taken {
+        Ok(found) => found
+            .and_then(whose)
+            .ok_or_else(|| state.look.text.passkey.add_took_too_long.to_owned())?,
         Err(e) => {
             tracing::warn!(error = %e, "could not take a passkey challenge");
             return Err(state.look.text.passkey.busy_not_added.into());
         }
     };
     let (credential_id, data) = authority
-        .finish_registration(new.credential, &challenge.state)
+        .finish_registration(new.credential, &registration)
         .map_err(|e| {
-            tracing::info!(user = %user.id, error = ?e, "passkey registration refused");
+            tracing::info!(user = %user_id, error = ?e, "passkey registration refused");
             state.look.text.passkey.not_verified_not_added.to_owned()
         })?;
     Ok(StoredPasskey {
         credential_id,
-        user_id: user.id.clone(),
+        user_id,
         name,
         data,
         created_at: now,

@@ -1,17 +1,23 @@
 //! Sign-up links (`/signup`): an administrator made the link (`admin::Admin::make_signup_link`)
 //! and gave it to the people who may make their own accounts; each opens it, chooses a
-//! username, gives an address and a password, and has an account, put in the link's groups.
+//! username, gives an address and a password (or, where passkeys work, makes a passkey in its
+//! place), and has an account, put in the link's groups.
 //!
 //! The page is a form like a reset's (a form token against cross-site posts, a language
 //! switch); opening it changes nothing. The fields are checked as an administrator's are
 //! (`admin::new_account`: the username's rules and look-alikes, the address, the name, the
 //! password's strength, hashed off the writer), then the store decides again, in the
-//! transaction that makes the account, whether the link still has a use left and the name and
-//! address are free (`auth::signup::decide`), and counts the use. The address is not confirmed by signing up: where
-//! mail goes out, a link to confirm it is sent at once, and applications are told
-//! `email_verified: false` until it is used. An address another account has is refused, so
-//! nobody holding a link can make an account carrying someone else's address. Sign-ups are
-//! limited per client address, as reset requests are.
+//! transaction that makes the account, whether the link still has a use left and the name,
+//! address and passkey are free (`auth::signup::decide`), and counts the use. The address is
+//! not confirmed by signing up: where mail goes out, a link to confirm it is sent at once, and
+//! applications are told `email_verified: false` until it is used. An address another account
+//! has is refused, so nobody holding a link can make an account carrying someone else's
+//! address. Sign-ups are limited per client address, as reset requests are.
+//!
+//! With a passkey, the page's script first asks `passkey_options` for a ceremony with the
+//! form's fields (checked then, so a refused name is said before any passkey is made); the
+//! ceremony names the account it is for and the link (`signup::Ceremony`), and the form comes
+//! back with the browser's answer, which makes the account with that passkey and no password.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -27,10 +33,14 @@ use super::account::{NewPassword, password_refused};
 use super::authorize::{FormKind, browser_form, browser_form_ok};
 use super::email::{failed, url_escape};
 use super::error::store_error;
+use super::passkey::{NewPasskey, registered};
 use super::{AppState, Localized, Peer, Stamped, pages};
-use crate::admin::{AdminError, NewUser, new_account};
-use crate::auth::signup;
-use crate::model::{AuditKind, AuditRecord, EmailPurpose, Named, SignedUp, SignupLink};
+use crate::admin::{AdminError, NewUser, new_account, passwordless_account};
+use crate::auth::{passkeys, signup};
+use crate::model::{
+    AuditKind, AuditRecord, Challenge, ChallengeKind, EmailPurpose, Named, SignedUp, SignupLink,
+    StoredPasskey, User,
+};
 use crate::oidc::{OAuthError, tokens};
 use crate::store::StoreError;
 
@@ -61,6 +71,14 @@ pub(super) struct SignupSent {
     new_password: String,
     #[serde(default)]
     repeat_password: String,
+    /// With a passkey in place of a password: the name the person gave it, the ceremony the
+    /// page's script began (`passkey_options`) and the browser's answer to it.
+    #[serde(default)]
+    passkey_name: String,
+    #[serde(default)]
+    challenge_id: String,
+    #[serde(default)]
+    credential: String,
     /// A language chosen on the page's switch: the same page comes back in it.
     #[serde(default)]
     language: String,
@@ -106,6 +124,8 @@ async fn form_page(
         username: &sent.username,
         email: &sent.email,
         name: &sent.name,
+        passkey_name: &sent.passkey_name,
+        passkeys: state.passkeys().is_ok(),
         mail: state.mailer.is_some(),
         hidden: state.login_fields(&[]),
     };
@@ -113,7 +133,8 @@ async fn form_page(
     (jar, pages::respond(status, html)).into_response()
 }
 
-/// POST /signup: makes the account.
+/// POST /signup: makes the account, with the password the form carries or with the passkey the
+/// page's script made in its place (`passkey_options`).
 pub(super) async fn sign_up(
     Localized(state): Localized,
     peer: Peer,
@@ -137,11 +158,11 @@ pub(super) async fn sign_up(
         let (state, jar, sent) = (&state, jar.clone(), &sent);
         async move { form_page(state, jar, sent, Some(&error), status).await }
     };
-    if let Err(wait) = state.signup_starts.admit(peer.0) {
-        let message = (state.look.text.sign_in.too_many_attempts)(&(state.look.text.sign_in.wait)(
-            i64::try_from(wait).unwrap_or(i64::MAX),
-        ));
-        let mut r = again(message, StatusCode::TOO_MANY_REQUESTS).await;
+    let with_passkey = !sent.challenge_id.is_empty();
+    // A password is hashed here, so these are limited; a passkey's sign-up was when its
+    // ceremony began, and the ceremony is taken once.
+    if !with_passkey && let Err(wait) = state.signup_starts.admit(peer.0) {
+        let mut r = again(too_many(&state, wait), StatusCode::TOO_MANY_REQUESTS).await;
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return r;
@@ -154,56 +175,32 @@ pub(super) async fn sign_up(
         Err(e) => return failed(&state, e),
     };
     let t = &state.look.text;
-    if sent.new_password != sent.repeat_password {
-        return again(
-            t.account.passwords_differ.to_owned(),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
-    }
-    // An address another account has: read first too, so it costs no hash either (a malformed
-    // one is refused with the other fields, below).
-    let email = sent.email.trim();
-    let taken = match crate::admin::check_email(email) {
-        Ok(()) => state.store.users_by_email(email).await,
-        Err(_) => Ok(Vec::new()),
+    let described = if with_passkey {
+        with_passkey_made(&state, &sent, &link).await
+    } else if sent.new_password != sent.repeat_password {
+        Ok(Err(t.account.passwords_differ.to_owned()))
+    } else {
+        account(&state, &sent, Way::Password)
+            .await
+            .map(|r| r.map(|u| (u, None)))
     };
-    match taken {
-        Ok(users) if !users.is_empty() => {
-            return again(t.signup.address_taken.to_owned(), StatusCode::BAD_REQUEST).await;
-        }
-        Ok(_) => {}
-        Err(e) => return failed(&state, store_error(e)),
-    }
-    let name = sent.name.trim();
-    let new = NewUser {
-        name: (!name.is_empty()).then(|| name.to_owned()),
-        // A language chosen on the page's switch is theirs from now on.
-        locale: state.chosen.then(|| state.look.text.language.to_owned()),
-        email_verified: false,
-        ..NewUser::new(
-            sent.username.trim().to_owned(),
-            sent.email.trim().to_owned(),
-            sent.new_password.clone(),
-        )
+    let (user, passkey) = match described {
+        Ok(Ok(made)) => made,
+        Ok(Err(why)) => return again(why, StatusCode::BAD_REQUEST).await,
+        Err(e) => return failed(&state, e),
     };
     let now = state.now();
-    let user = match new_account(state.store.as_ref(), &state.passwords, new, now).await {
-        Ok(user) => user,
-        Err(e) => {
-            return match refused(&state, e) {
-                Ok(why) => again(why, StatusCode::BAD_REQUEST).await,
-                Err(e) => failed(&state, e),
-            };
-        }
-    };
+    let mut detail = detail(&link);
+    if let Some(p) = &passkey {
+        detail.push_str(&format!(", with passkey {:?}", p.name));
+    }
     let record = AuditRecord::new(now, AuditKind::SignedUp, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
         .stamped(&peer)
-        .detail(detail(&link));
+        .detail(detail);
     let made = state
         .store
-        .sign_up(&link.secret_hash, user.clone(), now, record)
+        .sign_up(&link.secret_hash, user.clone(), passkey, now, record)
         .await;
     match made {
         Ok(SignedUp::Done) => {}
@@ -215,6 +212,10 @@ pub(super) async fn sign_up(
         }
         Ok(SignedUp::AddressTaken) => {
             return again(t.signup.address_taken.to_owned(), StatusCode::BAD_REQUEST).await;
+        }
+        Ok(SignedUp::PasskeyTaken) => {
+            let why = t.passkey.registered_already.to_owned();
+            return again(why, StatusCode::BAD_REQUEST).await;
         }
         Err(e) => {
             return match refused(&state, AdminError::Store(e)) {
@@ -236,11 +237,173 @@ pub(super) async fn sign_up(
         }
     };
     let email = confirm_sent.then_some(user.email.as_str());
-    (
-        jar,
-        pages::respond(StatusCode::OK, pages::signup_done(&state.look, email)),
-    )
-        .into_response()
+    let html = pages::signup_done(&state.look, email, with_passkey);
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
+}
+
+/// POST /signup/passkey-options: the ceremony of a passkey in place of a password, for the
+/// account the sign-up form describes, given only to the link's page (its form's token) while
+/// the link may make an account, and only for fields that would make one (checked as the
+/// sign-up is, and again when it is sent). The account's id is chosen here: it is the passkey's
+/// user handle, kept with the ceremony (`signup::Ceremony`) and used when the account is made.
+/// Limited per client address as password sign-ups are.
+pub(super) async fn passkey_options(
+    Localized(state): Localized,
+    peer: Peer,
+    jar: CookieJar,
+    Form(sent): Form<SignupSent>,
+) -> Response {
+    use super::passkey::{challenge, page_form_refused, refused as answer};
+    let Ok(authority) = state.passkeys() else {
+        return answer(StatusCode::NOT_FOUND, state.look.text.passkey.unavailable);
+    };
+    if let Some(refusal) = page_form_refused(&state, &jar, &sent.csrf).await {
+        return refusal;
+    }
+    let state = state.chose(&sent.chosen);
+    if let Err(wait) = state.signup_starts.admit(peer.0) {
+        let mut r = answer(StatusCode::TOO_MANY_REQUESTS, &too_many(&state, wait));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return r;
+    }
+    let busy = || {
+        answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.look.text.passkey.busy,
+        )
+    };
+    let link = match usable(&state, &sent.token).await {
+        Ok(Some(link)) => link,
+        Ok(None) => {
+            let void = state.look.text.errors.signup_link_void.title;
+            return answer(StatusCode::GONE, void);
+        }
+        Err(_) => return busy(),
+    };
+    let user = match account(&state, &sent, Way::Passkey(tokens::new_id())).await {
+        Ok(Ok(user)) => user,
+        Ok(Err(why)) => return answer(StatusCode::BAD_REQUEST, &why),
+        Err(_) => return busy(),
+    };
+    let display = user.name.as_deref().unwrap_or(&user.username);
+    let handle = passkeys::user_handle(&user.id);
+    match authority.start_registration(handle, &user.username, display, &[]) {
+        Ok((options, registration)) => {
+            let ceremony = signup::Ceremony {
+                account: user.id,
+                link: link.id,
+                registration,
+            };
+            challenge(
+                &state,
+                ChallengeKind::SignUp,
+                None,
+                options,
+                ceremony.state(),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "could not make a sign-up's passkey challenge");
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                state.look.text.passkey.could_not_add,
+            )
+        }
+    }
+}
+
+/// How a new account signs in.
+enum Way {
+    /// With the password the form carries.
+    Password,
+    /// With a passkey whose user handle is this id, the account's.
+    Passkey(String),
+}
+
+/// The account the form `sent` describes, not stored yet: its fields checked as an
+/// administrator's are (`admin::new_account`), with the password hashed, or none for one that
+/// signs in with a passkey; and its address not another account's (read first, so it costs
+/// no hash; decided again where the account is made).
+///
+/// # Errors
+/// `Ok(Err(why))`: what is wrong with the fields, in the page's words; `Err`: a failure that
+/// is not the person's.
+async fn account(
+    state: &AppState,
+    sent: &SignupSent,
+    way: Way,
+) -> Result<Result<User, String>, OAuthError> {
+    // A malformed address is refused with the other fields, below.
+    let email = sent.email.trim();
+    let taken = match crate::admin::check_email(email) {
+        Ok(()) => state.store.users_by_email(email).await,
+        Err(_) => Ok(Vec::new()),
+    };
+    match taken {
+        Ok(users) if !users.is_empty() => {
+            return Ok(Err(state.look.text.signup.address_taken.to_owned()));
+        }
+        Ok(_) => {}
+        Err(e) => return Err(store_error(e)),
+    }
+    let name = sent.name.trim();
+    let new = NewUser {
+        name: (!name.is_empty()).then(|| name.to_owned()),
+        // A language chosen on the page's switch is theirs from now on.
+        locale: state.chosen.then(|| state.look.text.language.to_owned()),
+        email_verified: false,
+        ..NewUser::new(
+            sent.username.trim().to_owned(),
+            email.to_owned(),
+            sent.new_password.clone(),
+        )
+    };
+    let (store, now) = (state.store.as_ref(), state.now());
+    let made = match way {
+        Way::Password => new_account(store, &state.passwords, new, now).await,
+        Way::Passkey(id) => passwordless_account(store, new, id, now).await,
+    };
+    match made {
+        Ok(user) => Ok(Ok(user)),
+        Err(e) => refused(state, e).map(Err),
+    }
+}
+
+/// The account the form describes and the passkey the page's script made for it: the
+/// ceremony taken (it must be one this link's page began, `signup::Ceremony::of_link`) and the
+/// browser's answer verified, then the fields checked for the account the ceremony chose.
+///
+/// # Errors
+/// As [`account`]'s, and why the passkey cannot be used.
+async fn with_passkey_made(
+    state: &AppState,
+    sent: &SignupSent,
+    link: &SignupLink,
+) -> Result<Result<(User, Option<StoredPasskey>), String>, OAuthError> {
+    let new = NewPasskey {
+        name: &sent.passkey_name,
+        challenge_id: &sent.challenge_id,
+        credential: &sent.credential,
+    };
+    let began_here = |c: Challenge| {
+        signup::Ceremony::of_link(&c.state, &link.id).map(|c| (c.account, c.registration))
+    };
+    let passkey = match registered(state, new, ChallengeKind::SignUp, began_here).await {
+        Ok(passkey) => passkey,
+        Err(why) => return Ok(Err(why)),
+    };
+    let way = Way::Passkey(passkey.user_id.clone());
+    Ok(account(state, sent, way)
+        .await?
+        .map(|user| (user, Some(passkey))))
+}
+
+/// "Too many attempts", and how long to wait, in the page's words.
+fn too_many(state: &AppState, wait: u64) -> String {
+    let t = &state.look.text.sign_in;
+    (t.too_many_attempts)(&(t.wait)(i64::try_from(wait).unwrap_or(i64::MAX)))
 }
 
 /// What the audit record of a sign-up says of its link: which, and its note.

@@ -55,6 +55,9 @@ named! {
         Register = "register",
         /// Signing in with a passkey.
         Authenticate = "authenticate",
+        /// Making an account with a sign-up link and a passkey in place of a password: the
+        /// account does not exist yet, so the state names it (`auth::signup::Ceremony`).
+        SignUp = "signup",
     }
 }
 
@@ -65,7 +68,8 @@ pub struct Challenge {
     /// The hash of the id the browser holds.
     pub id_hash: String,
     pub kind: ChallengeKind,
-    /// Whose registration it is; `None` for a sign-in (the passkey says whose it is).
+    /// Whose registration it is; `None` for a sign-in (the passkey says whose it is) and for a
+    /// sign-up (the account is made when the ceremony ends).
     pub user_id: Option<String>,
     pub state: String,
     pub expires_at: UnixTime,

@@ -47,4 +47,7 @@ pub enum SignedUp {
     /// matches people by address must not be handed someone else's account by a stranger
     /// who typed it.
     AddressTaken,
+    /// The passkey the person made is another account's already, and nothing was made: an
+    /// authenticator that answers with a credential it did not make (WebAuthn §7.1, step 22).
+    PasskeyTaken,
 }

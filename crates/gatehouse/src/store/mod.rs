@@ -829,14 +829,17 @@ pub trait SignupLinks: Send + Sync {
     async fn remove_signup_link(&self, id: &str, audit: AuditRecord) -> StoreResult<()>;
     /// Makes `user`'s account with the link whose secret's hash is `secret_hash`, in one
     /// transaction: reads the link, a person whose username looks like the new one (as
-    /// `Directory::create_distinct_user`) and whether another account has the address, decides
-    /// at `now` (`auth::signup::decide`), then adds the user, puts them in the link's groups,
-    /// counts the use and writes `audit`. Of a burst of sign-ups with one link, no more succeed
-    /// than it has uses left. `Conflict` (and nothing written) when the username is taken.
+    /// `Directory::create_distinct_user`), whether another account has the address and whether
+    /// `passkey` (the one the account signs in with in place of a password, if any) is
+    /// registered already, decides at `now` (`auth::signup::decide`), then adds the user and
+    /// their passkey, puts them in the link's groups, counts the use and writes `audit`. Of a
+    /// burst of sign-ups with one link, no more succeed than it has uses left. `Conflict` (and
+    /// nothing written) when the username is taken.
     async fn sign_up(
         &self,
         secret_hash: &str,
         user: User,
+        passkey: Option<StoredPasskey>,
         now: UnixTime,
         audit: AuditRecord,
     ) -> StoreResult<SignedUp>;

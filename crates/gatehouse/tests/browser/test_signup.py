@@ -1,12 +1,20 @@
 """Sign-up links in a browser: an administrator makes one on the administration pages for one
 person and a group; the person it is given to opens it in a browser of their own, makes their
 account, and signs in with it at an application on another origin that only the group may use;
-the link then says it does not work, and the administrator sees it used up."""
+the link then says it does not work, and the administrator sees it used up. Where passkeys
+work, a person makes their account with a passkey in place of a password (Chromium, with the
+DevTools protocol's virtual authenticator) and signs in with it alone at an application on
+another origin that asks for one."""
 
+import re
+import secrets
+
+import pytest
 from playwright.sync_api import expect
 
 from relying_party import RelyingParty
 from test_console import sign_in_as_administrator
+from test_passkeys import attach_authenticator
 from test_sign_in import fill_login, start
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
@@ -49,13 +57,13 @@ def test_a_person_makes_their_own_account_with_an_administrators_signup_link(
         other.get_by_label("Name", exact=True).fill("Nova Crew")
         other.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
         other.get_by_label("New password again").fill("plum orbit lantern")
-        other.get_by_role("button", name="Make my account").click()
+        other.get_by_role("button", name="Make my account", exact=True).click()
         expect(other.get_by_role("alert")).to_have_text("The two new passwords are not the same.")
         # What they typed is still there; the passwords are typed again.
         expect(other.get_by_label("Username")).to_have_value(newcomer)
         other.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
         other.get_by_label("New password again").fill(NEW_PASSWORD)
-        other.get_by_role("button", name="Make my account").click()
+        other.get_by_role("button", name="Make my account", exact=True).click()
         expect(other.get_by_role("heading", level=1)).to_have_text("Your account is ready")
 
         # The application on another origin lets only the link's group in: the newcomer is.
@@ -77,3 +85,47 @@ def test_a_person_makes_their_own_account_with_an_administrators_signup_link(
     finally:
         newcomers_browser.close()
         board.close()
+
+
+@pytest.mark.browsers("chromium")
+def test_a_person_makes_their_account_with_a_passkey_and_signs_in_with_it_alone(
+        browser, on_localhost, vault):
+    server, newcomer = on_localhost, f"key-{secrets.token_hex(4)}"
+    out = server.cli("signup-link", "add", "--uses", "1", "--note", f"for {newcomer}",
+                     "--issuer", server.issuer)
+    link = re.search(r"http://\S+/signup\?token=\S+", out).group(0)
+
+    page = browser.new_context().new_page()
+    try:
+        attach_authenticator(page)
+        page.goto(link)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Make your account")
+        expect(page.get_by_role("heading", level=2).first).to_have_text("Sign in with a passkey")
+        page.get_by_label("Username").fill(newcomer)
+        page.get_by_label("Name of the new passkey").fill("Laptop")
+        # The browser asks for the address before any passkey is made.
+        page.get_by_role("button", name="Make my account with a passkey").click()
+        assert page.get_by_label("Email address").evaluate("e => !e.validity.valid")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Make your account")
+        # An address another account has: said on the page, before any passkey is made.
+        page.get_by_label("Email address").fill(f"{server.add_user()}@example.com")
+        page.get_by_role("button", name="Make my account with a passkey").click()
+        expect(page.locator("#passkey-error")).to_contain_text(
+            "Another account has this email address")
+        page.get_by_label("Email address").fill(f"{newcomer}@example.com")
+        page.get_by_role("button", name="Make my account with a passkey").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your account is ready")
+        expect(page.get_by_role("status")).to_contain_text("Sign in with your passkey")
+        assert "password: none (signs in with a passkey)" in server.cli("user", "factors",
+                                                                         newcomer)
+
+        # At an application on another origin that asks for a passkey: it alone signs in.
+        page.goto(f"{vault.base}/login")
+        page.get_by_role("button", name="Sign in with a passkey").click()
+        expect(page.get_by_role("heading")).to_have_text(f"Signed in as {newcomer}")
+        expect(page.locator("#amr")).to_have_text("hwk user mfa")
+
+        page.goto(link)
+        expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+    finally:
+        page.context.close()

@@ -781,14 +781,21 @@ pub(in crate::http) struct ErrorText {
 /// The page of a sign-up link, where a person makes their own account.
 pub(in crate::http) struct SignupText {
     pub title: &'static str,
-    /// What the page is for, with the product's name.
-    pub what: fn(&str) -> Markup,
+    /// What the page is for, with the product's name; whether passkeys work here.
+    pub what: fn(&str, bool) -> Markup,
     pub username_help: &'static str,
     /// Under the address where a link to confirm it is sent.
     pub email_help_mail: &'static str,
+    /// The choice of a passkey in place of a password, where the browser can make one.
+    pub passkey_title: &'static str,
+    pub passkey_submit: &'static str,
+    /// What follows it: the password's fields.
+    pub or_password: &'static str,
     pub submit: &'static str,
     pub done_title: &'static str,
     pub done: &'static str,
+    /// The account signs in with the passkey made for it.
+    pub done_passkey: &'static str,
     /// A link to confirm the address was sent to it.
     pub confirm_sent: fn(&str) -> String,
     pub address_taken: &'static str,
@@ -1381,18 +1388,26 @@ pub(in crate::http) static ENGLISH: Text = Text {
     },
     signup: SignupText {
         title: "Make your account",
-        what: |product| {
+        what: |product, passkeys| {
             html! {
-                "Make your own account at " strong { (product) } ". You will sign in with the \
-                username and the password you choose here."
+                "Make your own account at " strong { (product) } ". "
+                @if passkeys {
+                    "You will sign in with a passkey or a password, as you choose here."
+                } @else {
+                    "You will sign in with the username and the password you choose here."
+                }
             }
         },
         username_help: "Letters and digits, and . - _ @ +: what you sign in with, and what \
                         applications may show.",
         email_help_mail: "A link to confirm it is sent there.",
+        passkey_title: "Sign in with a passkey",
+        passkey_submit: "Make my account with a passkey",
+        or_password: "Or choose a password",
         submit: "Make my account",
         done_title: "Your account is ready",
         done: "Sign in with your username and the password you chose.",
+        done_passkey: "Sign in with your passkey: “Sign in with a passkey” on the sign-in page.",
         confirm_sent: |email| {
             format!("A link to confirm your address was sent to {email}: open it when it arrives.")
         },

@@ -205,19 +205,25 @@ pub(in crate::http) struct SignupForm<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub name: &'a str,
+    pub passkey_name: &'a str,
+    /// Passkeys work here: the page offers one in place of a password.
+    pub passkeys: bool,
     /// A link to confirm the address goes out (this server sends mail).
     pub mail: bool,
     /// What the form carries besides (the language chosen, `AppState::login_fields`).
     pub hidden: Vec<(&'a str, &'a str)>,
 }
 
-/// A sign-up link's page: the new account's username, address, name and password.
+/// A sign-up link's page: the new account's username, address and name, and a password or,
+/// where passkeys work, a passkey in its place (the script shows that choice in a browser that
+/// can make one, begins the ceremony with the form's fields and sends the form with its answer).
 pub(in crate::http) fn signup_form(look: &Look, f: &SignupForm<'_>, error: Option<&str>) -> String {
     let t = &look.text.signup;
     let account = &look.text.account;
+    let passkey = &look.text.passkey;
     let body = html! {
         h1 { (t.title) }
-        p { ((t.what)(look.product())) }
+        p { ((t.what)(look.product(), f.passkeys)) }
         (alert(error))
         form #signup method="post" action="signup" {
             input type="hidden" name="csrf" value=(f.csrf);
@@ -236,20 +242,40 @@ pub(in crate::http) fn signup_form(look: &Look, f: &SignupForm<'_>, error: Optio
             label for="signup-name" { (account.name_label) }
             input #signup-name name="name" maxlength=(crate::admin::MAX_NAME) autocomplete="name"
                 value=(f.name);
+            @if f.passkeys {
+                div #signup-passkey hidden {
+                    h2 { (t.passkey_title) }
+                    p { (look.text.email.welcome_passkey_what) }
+                    input type="hidden" name="challenge_id" value="";
+                    input type="hidden" name="credential" value="";
+                    label for="passkey-name" { (passkey.name_label) }
+                    input #passkey-name name="passkey_name"
+                        maxlength=(crate::auth::passkeys::MAX_NAME)
+                        placeholder=(passkey.name_placeholder) value=(f.passkey_name);
+                    button #signup-with-passkey type="button" { (t.passkey_submit) }
+                    h2 { (t.or_password) }
+                }
+            }
             (new_password_fields(look, false))
             button type="submit" { (t.submit) }
         }
+        @if f.passkeys { (passkey_script(look, None)) }
         (language_switch(look, "signup", f.csrf, &[("token", f.token)]))
     };
     page(look, t.title, Width::Narrow, body)
 }
 
-/// The account is made; `confirm_sent_to`: the address a link to confirm it went to.
-pub(in crate::http) fn signup_done(look: &Look, confirm_sent_to: Option<&str>) -> String {
+/// The account is made, signing in with a password or (`passkey`) a passkey;
+/// `confirm_sent_to`: the address a link to confirm it went to.
+pub(in crate::http) fn signup_done(
+    look: &Look,
+    confirm_sent_to: Option<&str>,
+    passkey: bool,
+) -> String {
     let t = &look.text.signup;
     let body = html! {
         h1 { (t.done_title) }
-        p role="status" { (t.done) }
+        p role="status" { (if passkey { t.done_passkey } else { t.done }) }
         @if let Some(email) = confirm_sent_to { p { ((t.confirm_sent)(email)) } }
         a.button href="account" { (look.text.email.to_your_account) }
     };

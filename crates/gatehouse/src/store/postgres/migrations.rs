@@ -159,6 +159,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "signup links",
         include_str!("../../../migrations/postgres/0029_signup_links.sql"),
     ),
+    (
+        30,
+        "signup passkeys",
+        include_str!("../../../migrations/postgres/0030_signup_passkeys.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -10,7 +10,7 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, conflict_as, db_error};
 use crate::auth::{signup, username};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Named, SignedUp, SignupLink, User};
+use crate::model::{AuditRecord, Named, SignedUp, SignupLink, StoredPasskey, User};
 use crate::store::{SignupLinks, StoreError, StoreResult};
 
 /// A link's columns and the names of its groups, by name; `{where}` picks the links.
@@ -115,7 +115,7 @@ pub(super) async fn insert_link(
 async fn sign_up_in(
     c: &mut PgConnection,
     secret_hash: &str,
-    user: &User,
+    (user, passkey): (&User, Option<&StoredPasskey>),
     now: UnixTime,
     audit: &AuditRecord,
 ) -> Result<SignedUp, sqlx::Error> {
@@ -133,22 +133,40 @@ async fn sign_up_in(
             .transpose()?,
         None => None,
     };
-    // Two look-alike names, or two accounts with one address, made at once (with two links)
-    // wait for each other here, so the second sees the first.
+    // Two look-alike names, two accounts with one address or two with one passkey, made at
+    // once (with two links), wait for each other here, so the second sees the first.
     let key = username::stored_look_alike_key(&user.username);
     let look_alike = looking_like(&mut *c, &key).await?.map(|u| u.username);
     lock_name(&mut *c, &format!("email:{}", user.email.to_lowercase())).await?;
-    let address_taken: bool = sqlx::query_scalar(
+    let address: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM user_account WHERE lower(email) = lower($1))",
     )
     .bind(&user.email)
     .fetch_one(&mut *c)
     .await?;
-    let decided = signup::decide(link.as_ref(), look_alike, address_taken, now);
+    let passkey_taken = match passkey {
+        Some(p) => {
+            lock_name(&mut *c, &format!("passkey:{}", p.credential_id)).await?;
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passkey WHERE credential_id = $1)")
+                .bind(&p.credential_id)
+                .fetch_one(&mut *c)
+                .await?
+        }
+        None => false,
+    };
+    let taken = signup::Taken {
+        look_alike,
+        address,
+        passkey: passkey_taken,
+    };
+    let decided = signup::decide(link.as_ref(), taken, now);
     let (SignedUp::Done, Some(link)) = (&decided, link) else {
         return Ok(decided);
     };
     insert_user(&mut *c, user).await?;
+    if let Some(passkey) = passkey {
+        super::passkeys::insert_passkey(&mut *c, passkey, false).await?;
+    }
     // The link's groups held, so one deleted meanwhile waits for this transaction rather than
     // leaving a membership of a group that is gone.
     sqlx::query(
@@ -234,12 +252,17 @@ impl SignupLinks for PgStore {
         &self,
         secret_hash: &str,
         user: User,
+        passkey: Option<StoredPasskey>,
         now: UnixTime,
         audit: AuditRecord,
     ) -> StoreResult<SignedUp> {
         with_retrying_transaction(&self.pool, |c| {
             let (hash, user, audit) = (secret_hash.to_owned(), user.clone(), audit.clone());
-            Box::pin(async move { sign_up_in(c, &hash, &user, now, &audit).await })
+            let passkey = passkey.clone();
+            Box::pin(async move {
+                let new = (&user, passkey.as_ref());
+                sign_up_in(c, &hash, new, now, &audit).await
+            })
         })
         .await
         .map_err(db_error)

@@ -66,6 +66,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0026_browsers_seen.sql"),
     include_str!("../../../migrations/sqlite/0027_pairwise_subjects.sql"),
     include_str!("../../../migrations/sqlite/0028_signup_links.sql"),
+    include_str!("../../../migrations/sqlite/0029_signup_passkeys.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

@@ -8,7 +8,7 @@ use super::directory::{insert_user, looking_like};
 use super::{SqliteStore, conflict_as};
 use crate::auth::{signup, username};
 use crate::clock::UnixTime;
-use crate::model::{AuditRecord, Named, SignedUp, SignupLink, User};
+use crate::model::{AuditRecord, Named, SignedUp, SignupLink, StoredPasskey, User};
 use crate::store::{SignupLinks, StoreError, StoreResult};
 
 const LINK_COLUMNS: &str =
@@ -135,6 +135,7 @@ impl SignupLinks for SqliteStore {
         &self,
         secret_hash: &str,
         user: User,
+        passkey: Option<StoredPasskey>,
         now: UnixTime,
         audit: AuditRecord,
     ) -> StoreResult<SignedUp> {
@@ -144,15 +145,28 @@ impl SignupLinks for SqliteStore {
         self.db
             .write(move |tx| {
                 let link = link_by_hash(tx, &secret_hash)?;
-                let look_alike = looking_like(tx, &key)?.map(|u| u.username);
-                let address_taken = tx
-                    .prepare_cached("SELECT 1 FROM user_account WHERE lower(email) = lower(?1)")?
-                    .exists([&user.email])?;
-                let decided = signup::decide(link.as_ref(), look_alike, address_taken, now);
+                let taken = signup::Taken {
+                    look_alike: looking_like(tx, &key)?.map(|u| u.username),
+                    address: tx
+                        .prepare_cached(
+                            "SELECT 1 FROM user_account WHERE lower(email) = lower(?1)",
+                        )?
+                        .exists([&user.email])?,
+                    passkey: match &passkey {
+                        Some(p) => tx
+                            .prepare_cached("SELECT 1 FROM passkey WHERE credential_id = ?1")?
+                            .exists([&p.credential_id])?,
+                        None => false,
+                    },
+                };
+                let decided = signup::decide(link.as_ref(), taken, now);
                 let (SignedUp::Done, Some(link)) = (&decided, link) else {
                     return Ok(decided);
                 };
                 insert_user(tx, &user)?;
+                if let Some(passkey) = &passkey {
+                    super::passkeys::insert_passkey(tx, passkey, false)?;
+                }
                 tx.prepare_cached(
                     "INSERT INTO group_member (group_id, user_id, added_at)
                      SELECT group_id, ?2, ?3 FROM signup_link_group WHERE link_id = ?1",

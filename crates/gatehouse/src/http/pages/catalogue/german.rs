@@ -553,18 +553,29 @@ pub(in crate::http) static GERMAN: Text = Text {
     },
     signup: SignupText {
         title: "Konto anlegen",
-        what: |product| {
+        what: |product, passkeys| {
             html! {
-                "Legen Sie Ihr eigenes Konto bei " strong { (product) } " an. Sie melden sich mit \
-                dem Benutzernamen und dem Passwort an, die Sie hier wählen."
+                "Legen Sie Ihr eigenes Konto bei " strong { (product) } " an. "
+                @if passkeys {
+                    "Sie melden sich mit einem Passkey oder einem Passwort an, wie Sie es hier \
+                    wählen."
+                } @else {
+                    "Sie melden sich mit dem Benutzernamen und dem Passwort an, die Sie hier \
+                    wählen."
+                }
             }
         },
         username_help: "Buchstaben und Ziffern sowie . - _ @ +: damit melden Sie sich an, und \
                         Anwendungen können ihn anzeigen.",
         email_help_mail: "Dorthin wird ein Link geschickt, um sie zu bestätigen.",
+        passkey_title: "Mit einem Passkey anmelden",
+        passkey_submit: "Mein Konto mit einem Passkey anlegen",
+        or_password: "Oder ein Passwort wählen",
         submit: "Mein Konto anlegen",
         done_title: "Ihr Konto ist bereit",
         done: "Melden Sie sich mit Ihrem Benutzernamen und dem gewählten Passwort an.",
+        done_passkey: "Melden Sie sich mit Ihrem Passkey an: „Mit einem Passkey anmelden“ auf \
+                       der Anmeldeseite.",
         confirm_sent: |email| {
             format!(
                 "Ein Link zum Bestätigen Ihrer Adresse wurde an {email} geschickt: öffnen Sie \
