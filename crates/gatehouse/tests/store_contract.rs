@@ -2739,10 +2739,13 @@ async fn a_signup_with_a_passkey_makes_the_account_with_it(db: Database) {
     assert_eq!(uses(hash.clone()).await, 1);
     assert_eq!(s.passkeys(&ada.id).await.unwrap().len(), 1);
 
-    // Eight at once with one new passkey, each through a link of their own: one account.
+    // Sixteen at once with one new passkey, each through a link of their own: one account.
+    let mut links = Vec::new();
+    for _ in 0..16 {
+        links.push(made(1).await);
+    }
     let mut burst = Vec::new();
-    for i in 0..8 {
-        let own = made(1).await;
+    for (i, own) in links.into_iter().enumerate() {
         let person = with_passkey(&format!("clone{i}"), "cloned");
         burst.push(tokio::spawn(sign_up(own.secret_hash, person)));
     }

@@ -137,6 +137,13 @@ impl Drop for Database {
                 .unwrap();
             rt.block_on(async {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
+                    // A test that failed may leave its tasks' transactions open, holding locks
+                    // in the schema, and waiting for a runtime this drop blocks: give up after
+                    // a while (the schema stays behind) rather than hang, so the failure is
+                    // reported.
+                    let _ = sqlx::query("SET lock_timeout = '20s'")
+                        .execute(&mut conn)
+                        .await;
                     let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
                     let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
                         .execute(&mut conn)
