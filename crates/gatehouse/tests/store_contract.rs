@@ -2661,7 +2661,8 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
 /// A sign-up with a passkey in place of a password makes the account with that passkey and no
 /// password, in one transaction; a passkey registered already (another account's, or one a
 /// sign-up made a moment before) makes none and counts nothing, and of a burst of sign-ups
-/// with one passkey, through links of their own, one makes an account. A sign-up's ceremony is
+/// with one passkey, through links of their own, one makes an account (or, with an account
+/// page adding it at that moment, one of them has it). A sign-up's ceremony is
 /// kept with no account and taken once, as its own kind.
 async fn a_signup_with_a_passkey_makes_the_account_with_it(db: Database) {
     use gatehouse::auth::signup::{self, LinkSpec};
@@ -2758,6 +2759,32 @@ async fn a_signup_with_a_passkey_makes_the_account_with_it(db: Database) {
         }
     }
     assert_eq!(done, 1, "one account for one passkey");
+
+    // One passkey added on Ada's account page while eight sign-ups present it: one has it.
+    let mut links = Vec::new();
+    for _ in 0..8 {
+        links.push(made(1).await);
+    }
+    let mut burst = Vec::new();
+    for (i, own) in links.into_iter().enumerate() {
+        let person = with_passkey(&format!("rival{i}"), "contested");
+        burst.push(tokio::spawn(sign_up(own.secret_hash, person)));
+    }
+    let added = {
+        let s = s.clone();
+        let record = AuditRecord::new(NOW, AuditKind::PasskeyAdded, "test");
+        let key = common::passkey(&ada.id, "contested", NOW);
+        tokio::spawn(async move { s.add_passkey(key, record).await.unwrap() })
+    };
+    let mut holders = usize::from(added.await.unwrap());
+    for outcome in burst {
+        match outcome.await.unwrap() {
+            SignedUp::Done => holders += 1,
+            SignedUp::PasskeyTaken => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(holders, 1, "one account holds one passkey");
 
     // The ceremony that began it: kept with no account, and only a sign-up takes it.
     let ceremony = Challenge {

@@ -5,6 +5,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::audit::insert_audit;
+use super::directory::lock_name;
 use super::rows::user_from;
 use super::sessions::log_out_user;
 use super::transaction::with_retrying_transaction;
@@ -49,13 +50,22 @@ async fn ways_in_of(c: &mut PgConnection, user_id: &str) -> Result<WaysIn, sqlx:
     })
 }
 
-/// Inserts `p`; with `or_nothing`, a credential id registered already inserts nothing (and the
-/// answer is 0) where otherwise it fails the transaction.
+/// The key of the transaction's lock on the credential `credential_id` (`lock_name`): every
+/// insert of a passkey holds it, and a sign-up holds it before it looks whether the passkey is
+/// registered, so a passkey added at that moment is seen, or sees the sign-up's.
+pub(super) fn passkey_lock(credential_id: &str) -> String {
+    format!("passkey:{credential_id}")
+}
+
+/// Inserts `p`, under its credential's lock (`passkey_lock`); with `or_nothing`, a credential id
+/// registered already inserts nothing (and the answer is 0) where otherwise it fails the
+/// transaction.
 pub(super) async fn insert_passkey(
     c: &mut PgConnection,
     p: &StoredPasskey,
     or_nothing: bool,
 ) -> Result<u64, sqlx::Error> {
+    lock_name(&mut *c, &passkey_lock(&p.credential_id)).await?;
     let statement = if or_nothing {
         "INSERT INTO passkey (credential_id, user_id, name, data, created_at, last_used_at)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING"

@@ -146,7 +146,7 @@ async fn sign_up_in(
     .await?;
     let passkey_taken = match passkey {
         Some(p) => {
-            lock_name(&mut *c, &format!("passkey:{}", p.credential_id)).await?;
+            lock_name(&mut *c, &super::passkeys::passkey_lock(&p.credential_id)).await?;
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passkey WHERE credential_id = $1)")
                 .bind(&p.credential_id)
                 .fetch_one(&mut *c)
