@@ -1,9 +1,9 @@
 // Passkeys on gatehouse's pages: the "Sign in with a passkey" button of the login page, the
 // "Add a passkey" form of the account page and its kin, and a sign-up link's passkey in place
-// of a password. Each asks gatehouse for a challenge, has the
-// browser's authenticator answer it (WebAuthn), and sends the answer with an ordinary form, so
-// what follows is a normal page. Without WebAuthn, nothing here shows itself, except, where the
-// page is for a passkey, the words saying this browser cannot use one.
+// of a password. Each asks gatehouse for a challenge, has the browser's authenticator answer
+// it (WebAuthn), and sends the answer with an ordinary form, so what follows is a normal page.
+// Without WebAuthn, nothing here shows itself, except, where the page is for a passkey, the
+// words saying this browser cannot use one.
 (function () {
   "use strict";
 
