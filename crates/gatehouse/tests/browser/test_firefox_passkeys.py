@@ -11,6 +11,8 @@ unless GATEHOUSE_REQUIRE_FAULTS is set (CI), which fails them.
 """
 
 import os
+import re
+import secrets
 import shutil
 import urllib.parse
 
@@ -257,4 +259,30 @@ def test_an_app_that_requires_a_passkey_has_the_person_add_one_then_use_it(
     button(driver, "Use a passkey").click()
     heading(driver, f"Signed in as {user}")
     assert driver.find_element(By.ID, "acr").text == "passkey"
+    assert driver.find_element(By.ID, "amr").text == "hwk user mfa"
+
+
+def test_a_person_makes_their_account_with_a_passkey_from_a_signup_link(firefox, authenticator,
+                                                                         on_localhost, vault):
+    driver, server = firefox, on_localhost
+    newcomer = f"fox-{secrets.token_hex(4)}"
+    out = server.cli("signup-link", "add", "--uses", "1", "--issuer", server.issuer)
+    link = re.search(r"http://\S+/signup\?token=\S+", out).group(0)
+    driver.get(link)
+    heading(driver, "Make your account")
+    labelled(driver, "Username").send_keys(newcomer)
+    labelled(driver, "Email address").send_keys(f"{newcomer}@example.com")
+    labelled(driver, "Name of the new passkey").send_keys("Laptop")
+    button(driver, "Make my account with a passkey").click()
+    heading(driver, "Your account is ready")
+    shown(driver, "[role=status]", "Sign in with your passkey")
+    [credential] = authenticator.credentials()
+    assert credential["isResidentCredential"], credential
+    assert "password: none (signs in with a passkey)" in server.cli("user", "factors", newcomer)
+
+    # At an application on another origin that asks for a passkey: it alone signs in.
+    driver.get(f"{vault.base}/login")
+    heading(driver, "Sign in")
+    button(driver, "Sign in with a passkey").click()
+    heading(driver, f"Signed in as {newcomer}")
     assert driver.find_element(By.ID, "amr").text == "hwk user mfa"
