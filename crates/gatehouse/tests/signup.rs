@@ -115,15 +115,23 @@ async fn sign_up_from(f: &Fixture, path: &str, fields: &[(&str, &str)], ip: [u8;
         Ok(form) => form,
         Err(page) => return page,
     };
-    let token = path.split_once("token=").unwrap().1.to_owned();
-    let token = url::form_urlencoded::parse(format!("t={token}").as_bytes())
-        .next()
-        .unwrap()
-        .1
-        .into_owned();
-    let mut all = vec![("csrf", csrf.as_str()), ("token", token.as_str())];
+    post_from(f, "/signup", (&cookies, &csrf), path, fields, ip).await
+}
+
+/// Sends `fields` to `uri` with the form token `csrf` and the token of the link at `path`,
+/// from a browser holding `cookies`, at `ip`.
+async fn post_from(
+    f: &Fixture,
+    uri: &str,
+    (cookies, csrf): (&str, &str),
+    path: &str,
+    fields: &[(&str, &str)],
+    ip: [u8; 4],
+) -> Response {
+    let token = token_of(path);
+    let mut all = vec![("csrf", csrf), ("token", token.as_str())];
     all.extend_from_slice(fields);
-    let mut request = form("/signup")
+    let mut request = form(uri)
         .header(header::COOKIE, cookies)
         .body(Body::from(encode(&all)))
         .unwrap();
@@ -605,22 +613,12 @@ fn grace() -> Vec<(&'static str, &'static str)> {
 /// a browser holding `cookies`, `ip`'s; its status and JSON.
 async fn passkey_options(
     f: &Fixture,
-    (cookies, csrf): (&str, &str),
+    browser: (&str, &str),
     path: &str,
     fields: &[(&str, &str)],
     ip: [u8; 4],
 ) -> (StatusCode, serde_json::Value) {
-    let token = token_of(path);
-    let mut all = vec![("csrf", csrf), ("token", token.as_str())];
-    all.extend_from_slice(fields);
-    let mut request = form("/signup/passkey-options")
-        .header(header::COOKIE, cookies)
-        .body(Body::from(encode(&all)))
-        .unwrap();
-    request
-        .extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
-    let r = send(f, request).await;
+    let r = post_from(f, "/signup/passkey-options", browser, path, fields, ip).await;
     (r.status(), json(r).await)
 }
 
