@@ -151,6 +151,18 @@ impl Branding {
     }
 }
 
+/// Why an image cannot be a logo: the deployment's (`--logo`) or an application's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LogoProblem {
+    #[error(
+        "{0} bytes is too large for an image sent with every page (at most {max} KiB)",
+        max = MAX_LOGO_BYTES / 1024
+    )]
+    TooLarge(u64),
+    #[error("not a PNG, JPEG, WebP or SVG image")]
+    NotAnImage,
+}
+
 impl Logo {
     fn read(path: &Path) -> Result<Logo, BrandingError> {
         let fail = |reason: String| BrandingError::Logo {
@@ -161,19 +173,43 @@ impl Logo {
             .map_err(|e| fail(e.to_string()))?
             .len();
         if size > MAX_LOGO_BYTES as u64 {
-            return Err(fail(format!(
-                "{size} bytes is too large for an image sent with every page (at most {} KiB)",
-                MAX_LOGO_BYTES / 1024
-            )));
+            return Err(fail(LogoProblem::TooLarge(size).to_string()));
         }
         let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-        let content_type =
-            sniff(&bytes).ok_or_else(|| fail("not a PNG, JPEG, WebP or SVG image".to_owned()))?;
+        Logo::from_bytes(bytes).map_err(|p| fail(p.to_string()))
+    }
+
+    /// `bytes` as a logo: at most [`MAX_LOGO_BYTES`], and a PNG, JPEG, WebP or SVG image by its
+    /// first bytes (never by a file's name or a header a sender chose, so what is served is what
+    /// browsers will take it for).
+    ///
+    /// # Errors
+    /// An image too large, or bytes that are none of those images (nothing at all among them).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Logo, LogoProblem> {
+        if bytes.len() > MAX_LOGO_BYTES {
+            return Err(LogoProblem::TooLarge(bytes.len() as u64));
+        }
+        let content_type = sniff(&bytes).ok_or(LogoProblem::NotAnImage)?;
         Ok(Logo {
             content_type,
             bytes: bytes.into(),
         })
     }
+
+    /// What names this image's content: see [`version_of`].
+    pub fn version(&self) -> String {
+        version_of(&self.bytes)
+    }
+}
+
+/// The first 16 hex digits of the SHA-256 of `bytes`: what a page names a served file's
+/// content by (`…?v=<version>`), so a browser keeps it until it changes.
+pub fn version_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The image type `bytes` hold, by their first bytes: never by the file's name, so what is

@@ -20,10 +20,11 @@ use gatehouse::admin;
 use gatehouse::auth::email_links::{LinkUse, Refused};
 use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
-    AuditKind, AuditRecord, AuthorizationCode, ClaimOwner, ClaimsChange, Client, ClientToken,
-    CodeRequest, CustomClaims, EmailPurpose, EmailToken, EndedFrom, Factors, GrantType, Mail,
-    NewTokens, NoticeKind, OneTime, OneTimeKind, PasskeyRemoval, QueuedMail, Redeemed, Revocation,
-    Rotated, Session, TokenKind, TotpFactor, UsedBefore, User, UserChange, UserEdit, UserSearch,
+    AuditKind, AuditQuery, AuditRecord, AuthorizationCode, ClaimOwner, ClaimsChange, Client,
+    ClientToken, CodeRequest, CustomClaims, EmailPurpose, EmailToken, EndedFrom, Factors,
+    GrantType, Mail, NewTokens, NoticeKind, OneTime, OneTimeKind, PasskeyRemoval, QueuedMail,
+    Redeemed, Revocation, Rotated, Session, TokenKind, TotpFactor, UsedBefore, User, UserChange,
+    UserEdit, UserSearch,
 };
 use gatehouse::oidc::backchannel::Settlement;
 use gatehouse::oidc::family_token::{FamilyKey, Presented};
@@ -3564,8 +3565,113 @@ async fn look_alikes_added_at_once_one_is_added(db: Database) {
     assert_eq!(records[0].record.subject.as_ref(), Some(added[0]));
 }
 
+/// An application's logo is kept apart from the client, changed only when it changes (each
+/// change with its record, none for the same image again), read with or without its image, in
+/// the person's list of applications, and removed with the client. Sixteen administrators giving
+/// one image at once change it once: each sees the one before it.
+async fn an_applications_logo_is_kept_changed_once_and_removed_with_it(db: Database) {
+    use gatehouse::branding::Logo;
+    use gatehouse::model::ClientLogo;
+    let f = open(db).await;
+    let s = f.store.clone();
+    let mut wiki = client("wiki");
+    wiki.display.home_uri = Some("https://wiki.example/".into());
+    s.create_client(wiki, None).await.unwrap();
+    let ada = user("ada");
+    s.create_user(ada.clone()).await.unwrap();
+    let png = ClientLogo::from(Logo::from_bytes(common::PNG.to_vec()).unwrap());
+    let svg = ClientLogo::from(
+        Logo::from_bytes(
+            b"<svg xmlns='http://www.w3.org/2000/svg' width='8' height='8'/>".to_vec(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        (png.content_type.as_str(), svg.content_type.as_str()),
+        ("image/png", "image/svg+xml")
+    );
+    let record =
+        || Some(AuditRecord::new(NOW, AuditKind::ClientUpdated, "cli").subject(Some("wiki")));
+    let changes = |s: Arc<dyn Store>| async move {
+        let query = AuditQuery {
+            kind_prefix: Some(AuditKind::ClientUpdated.as_str().into()),
+            limit: 100,
+            ..AuditQuery::default()
+        };
+        s.audit_query(query).await.unwrap().len()
+    };
+
+    // None yet: nothing to read, nothing to take away.
+    assert_eq!(s.client_logo("wiki").await.unwrap(), None);
+    assert!(
+        !s.set_client_logo("wiki", None, NOW, record())
+            .await
+            .unwrap()
+    );
+    assert_eq!(changes(s.clone()).await, 0);
+    // Given, it is read back whole, and its version alone; the person's list names it.
+    let bursts = (0..16).map(|_| {
+        let (s, png) = (s.clone(), png.clone());
+        tokio::spawn(async move { s.set_client_logo("wiki", Some(png), NOW, record()).await })
+    });
+    let mut changed = 0;
+    for task in bursts.collect::<Vec<_>>() {
+        changed += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(changed, 1, "sixteen at once with one image: one change");
+    assert_eq!(changes(s.clone()).await, 1);
+    assert_eq!(s.client_logo("wiki").await.unwrap().as_ref(), Some(&png));
+    assert_eq!(
+        s.client_logo_version("wiki").await.unwrap(),
+        Some(png.version.clone())
+    );
+    let apps = s.applications_of(&ada.id).await.unwrap();
+    assert_eq!(apps.len(), 1);
+    assert_eq!(apps[0].logo.as_deref(), Some(png.version.as_str()));
+    // Another image replaces it; the client itself is untouched and reads as before.
+    let before = s.client("wiki").await.unwrap();
+    assert!(
+        s.set_client_logo("wiki", Some(svg.clone()), NOW + 1, record())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.client_logo("wiki").await.unwrap().as_ref(), Some(&svg));
+    assert_eq!(s.client("wiki").await.unwrap(), before);
+    assert_eq!(changes(s.clone()).await, 2);
+    // Taken away.
+    assert!(
+        s.set_client_logo("wiki", None, NOW + 2, record())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.client_logo("wiki").await.unwrap(), None);
+    assert_eq!(s.client_logo_version("wiki").await.unwrap(), None);
+    assert_eq!(s.applications_of(&ada.id).await.unwrap()[0].logo, None);
+    assert_eq!(changes(s.clone()).await, 3);
+    // No such client: nothing written, no record.
+    for logo in [Some(png.clone()), None] {
+        let e = s
+            .set_client_logo("nobody", logo, NOW, record())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::NotFound(_)), "{e:?}");
+    }
+    assert_eq!(changes(s.clone()).await, 3);
+    // Removing the client removes its logo.
+    assert!(
+        s.set_client_logo("wiki", Some(png), NOW, record())
+            .await
+            .unwrap()
+    );
+    s.remove_client("wiki", None).await.unwrap();
+    assert_eq!(s.client_logo("wiki").await.unwrap(), None);
+    s.create_client(client("wiki"), None).await.unwrap();
+    assert_eq!(s.client_logo_version("wiki").await.unwrap(), None);
+}
+
 on_both_backends!(();
     an_account_removed_at_once_is_removed_once_with_everything_of_it,
+    an_applications_logo_is_kept_changed_once_and_removed_with_it,
     a_links_message_waits_in_the_outbox_until_sent_or_given_up,
     a_browser_new_to_a_person_is_told_once,
     a_session_ended_from_elsewhere_forgets_its_browser,

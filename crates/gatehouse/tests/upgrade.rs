@@ -164,8 +164,10 @@ enum ReleaseBefore {
     PairwiseSubjects,
     /// Before sign-up links, with pairwise subjects.
     SignupLinks,
-    /// Before signing up with a passkey: the previous release, with sign-up links.
+    /// Before signing up with a passkey, with sign-up links.
     SignupPasskeys,
+    /// Before applications' logos: the previous release, with sign-up by passkey.
+    ClientLogos,
 }
 
 impl ReleaseBefore {
@@ -194,6 +196,7 @@ impl ReleaseBefore {
             ReleaseBefore::PairwiseSubjects => 26,
             ReleaseBefore::SignupLinks => 27,
             ReleaseBefore::SignupPasskeys => 28,
+            ReleaseBefore::ClientLogos => 29,
         }
     }
 
@@ -223,6 +226,7 @@ impl ReleaseBefore {
             ReleaseBefore::PairwiseSubjects => 27,
             ReleaseBefore::SignupLinks => 28,
             ReleaseBefore::SignupPasskeys => 29,
+            ReleaseBefore::ClientLogos => 30,
         }
     }
 
@@ -250,6 +254,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::PairwiseSubjects
                 | ReleaseBefore::SignupLinks
                 | ReleaseBefore::SignupPasskeys
+                | ReleaseBefore::ClientLogos
         )
     }
 
@@ -264,6 +269,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::PairwiseSubjects
                 | ReleaseBefore::SignupLinks
                 | ReleaseBefore::SignupPasskeys
+                | ReleaseBefore::ClientLogos
         )
     }
 
@@ -285,6 +291,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::PairwiseSubjects
                 | ReleaseBefore::SignupLinks
                 | ReleaseBefore::SignupPasskeys
+                | ReleaseBefore::ClientLogos
         )
     }
 
@@ -309,12 +316,16 @@ impl ReleaseBefore {
                 | ReleaseBefore::PairwiseSubjects
                 | ReleaseBefore::SignupLinks
                 | ReleaseBefore::SignupPasskeys
+                | ReleaseBefore::ClientLogos
         )
     }
 
     /// Whether it had sign-up links.
     fn has_signup_links(self) -> bool {
-        matches!(self, ReleaseBefore::SignupPasskeys)
+        matches!(
+            self,
+            ReleaseBefore::SignupPasskeys | ReleaseBefore::ClientLogos
+        )
     }
 }
 
@@ -349,6 +360,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0026_browsers_seen.sql"),
         include_str!("../migrations/sqlite/0027_pairwise_subjects.sql"),
         include_str!("../migrations/sqlite/0028_signup_links.sql"),
+        include_str!("../migrations/sqlite/0029_signup_passkeys.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -1190,6 +1202,21 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         assert_eq!((link.uses, link.note.as_str()), (2, "the old team"));
     }
 
+    // ... and the old client is given a logo, which the server serves.
+    assert!(
+        admin
+            .set_client_logo("web", Some(common::PNG.to_vec()))
+            .await
+            .unwrap()
+    );
+    let logo = s.client_logo("web").await.unwrap().unwrap();
+    assert_eq!(
+        (logo.content_type.as_str(), logo.bytes.as_slice()),
+        ("image/png", common::PNG)
+    );
+    let r = send(&f, get("/clients/web/logo")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
     // ... and the old client chooses EdDSA for its ID tokens.
     let patch = gatehouse::admin::ClientPatch {
         id_token_signed_response_alg: Some(gatehouse::model::SigningAlg::EdDsa),
@@ -1255,6 +1282,21 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::ClientLogos)
+        .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::ClientLogos,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_signup_passkeys() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
         ReleaseBefore::SignupPasskeys,
@@ -1263,7 +1305,7 @@ async fn sqlite_of_the_previous_release() {
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_signup_passkeys() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::SignupPasskeys,

@@ -6,8 +6,8 @@ use serde::{Deserialize, Deserializer};
 use super::{Admin, AdminError, PageLink, Refusal, invalid};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, ClientKeys, GrantType, Named,
-    PreviousSecret, SigningAlg, SubjectType,
+    AccessTokenFormat, AuditKind, AuthPolicy, Client, ClientDisplay, ClientKeys, ClientLogo,
+    GrantType, Named, PreviousSecret, SigningAlg, SubjectType,
 };
 use crate::oidc::claims::ChosenFor;
 use crate::oidc::{redirect, scope, subject, tokens};
@@ -523,6 +523,41 @@ impl Admin<'_> {
                 }
             }
         }
+    }
+
+    /// Gives the client a logo (the image's bytes), or (`None`) takes its logo away: what the
+    /// consent, device and account pages show beside its name, served by gatehouse itself.
+    /// Checked as the deployment's logo is (`branding::Logo::from_bytes`); audited as a change
+    /// of the client's `logo`, unless it changes nothing (the same image again, or no logo taken
+    /// away). Returns whether it changed.
+    ///
+    /// # Errors
+    /// `Invalid` for an image too large or not a PNG, JPEG, WebP or SVG image; `NotFound` when
+    /// there is no such client; a store failure.
+    pub async fn set_client_logo(
+        &self,
+        client_id: &str,
+        image: Option<Vec<u8>>,
+    ) -> Result<bool, AdminError> {
+        let logo = image
+            .map(|bytes| crate::branding::Logo::from_bytes(bytes).map(ClientLogo::from))
+            .transpose()
+            .map_err(|p| invalid(Refusal::Logo(p)))?;
+        let detail = match &logo {
+            Some(l) => format!("fields=logo version={}", l.version),
+            None => "fields=logo removed".to_owned(),
+        };
+        let record = self.record(
+            AuditKind::ClientUpdated,
+            client_id,
+            Some(client_id),
+            Some(detail),
+        );
+        let changed = self
+            .store
+            .set_client_logo(client_id, logo, self.now, Some(record))
+            .await?;
+        Ok(changed)
     }
 
     /// Removes a client (its tokens go with it) and audits it.

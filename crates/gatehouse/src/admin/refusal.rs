@@ -3,6 +3,7 @@
 //! administrator's language (each page catalogue's `refusal`, which must name every variant).
 
 use crate::auth::username::UsernameError;
+use crate::branding::LogoProblem;
 use crate::model::GroupNameProblem;
 use crate::oidc::backchannel::UriProblem;
 use crate::oidc::claims::{self, ChosenClaimsProblem, CustomClaimsProblem};
@@ -145,6 +146,8 @@ pub enum Refusal {
     NoSecretWithKeys,
     #[error("a public client has no secret to rotate")]
     NoSecretPublic,
+    #[error("logo refused: {0}")]
+    Logo(LogoProblem),
 }
 
 /// The grant types a client may name, as it names them.

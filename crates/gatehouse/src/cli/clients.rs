@@ -144,6 +144,19 @@ pub enum ClientCommand {
         #[arg(long)]
         sub: Option<String>,
     },
+    /// Give a client a logo, shown beside its name where people allow it, on the device
+    /// sign-in page and on their account page, and served by gatehouse (a PNG, JPEG, WebP or
+    /// SVG image of at most 256 KiB); or take its logo away
+    Logo {
+        /// The client, by id
+        client_id: String,
+        /// The image's file
+        #[arg(long, conflicts_with = "remove", required_unless_present = "remove")]
+        image: Option<std::path::PathBuf>,
+        /// Take its logo away
+        #[arg(long)]
+        remove: bool,
+    },
     /// Remove a client and everything issued to it
     Remove {
         /// The client, by id
@@ -439,10 +452,44 @@ pub(super) async fn client(
             };
             println!("{found}");
         }
+        ClientCommand::Logo {
+            client_id, image, ..
+        } => {
+            let image = image.map(|path| read_image(&path)).transpose()?;
+            let given = image.is_some();
+            let changed = admin.set_client_logo(&client_id, image).await?;
+            println!(
+                "{}",
+                match (given, changed) {
+                    (true, true) => format!("client {client_id} has the new logo"),
+                    (true, false) => format!("client {client_id} had this logo already"),
+                    (false, true) => format!("client {client_id} has no logo now"),
+                    (false, false) => format!("client {client_id} had no logo"),
+                }
+            );
+        }
         ClientCommand::Remove { client_id } => {
             admin.remove_client(&client_id).await?;
             println!("client {client_id} removed");
         }
     }
     Ok(())
+}
+
+/// The image in the file at `path`. A file larger than the largest logo is refused by its size,
+/// unread; one that grows while it is read is read up to one byte past it (and then refused).
+fn read_image(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let failed = |e: std::io::Error| anyhow::anyhow!("--image {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let size = file.metadata().map_err(failed)?.len();
+    if size > crate::branding::MAX_LOGO_BYTES as u64 {
+        let why = crate::admin::Refusal::Logo(crate::branding::LogoProblem::TooLarge(size));
+        anyhow::bail!("--image {}: {why}", path.display());
+    }
+    let mut bytes = Vec::new();
+    file.take(crate::branding::MAX_LOGO_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(failed)?;
+    Ok(bytes)
 }

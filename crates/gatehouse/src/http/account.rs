@@ -866,6 +866,7 @@ async fn account_page(
         this_session: &session.id_hash,
         new_browsers_told: state.mailer.is_some() && state.config.sign_in_notices,
         applications: &applications,
+        issuer: &state.config.issuer,
         apps: &apps,
         custom: &custom,
         activity: &activity,

@@ -15,7 +15,7 @@ use axum_extra::headers::{ETag, HeaderMapExt, IfNoneMatch};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use sha2::{Digest, Sha256, Sha384};
+use sha2::{Digest, Sha384};
 
 /// A year: what a versioned address may be kept for (RFC 9111 §5.2.2.1 gives no upper bound;
 /// a year is the customary one).
@@ -41,8 +41,7 @@ impl Asset {
     /// value (the callers' are constants).
     pub(super) fn new(bytes: impl Into<Bytes>, content_type: &'static str) -> Asset {
         let bytes = bytes.into();
-        let digest = Sha256::digest(&bytes);
-        let version: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let version = crate::branding::version_of(&bytes);
         let etag = format!("\"{version}\"").parse().ok();
         let integrity = format!("sha384-{}", STANDARD.encode(Sha384::digest(&bytes)));
         Asset {

@@ -496,7 +496,15 @@ pub(super) async fn signed_in(
         }
     };
     let scopes = scope::parse(&request.scope);
-    let html = pages::consent(&state.look, &request.client_name, query, &csrf, &scopes);
+    let logo = super::client_logo(state, &request.client_id).await;
+    let html = pages::consent(
+        &state.look,
+        &request.client_name,
+        logo.as_deref(),
+        query,
+        &csrf,
+        &scopes,
+    );
     let page = pages::respond_with_form_target(StatusCode::OK, html, Some(&request.redirect_uri));
     (jar, page).into_response()
 }

@@ -13,6 +13,7 @@ mod signup_links;
 use std::collections::HashMap;
 
 use axum::Form;
+use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -1256,6 +1257,81 @@ pub(super) async fn change_client(
     }
 }
 
+/// What the logo form sends (`multipart/form-data`, for its file).
+#[derive(Default)]
+struct LogoForm {
+    csrf: String,
+    action: String,
+    image: Option<Vec<u8>>,
+}
+
+impl LogoForm {
+    /// The form's fields, or `None` for a body that is not such a form (each field once).
+    async fn read(mut multipart: Multipart) -> Option<LogoForm> {
+        let mut form = LogoForm::default();
+        while let Some(field) = multipart.next_field().await.ok()? {
+            match field.name()? {
+                "csrf" if form.csrf.is_empty() => form.csrf = field.text().await.ok()?,
+                "action" if form.action.is_empty() => form.action = field.text().await.ok()?,
+                "image" if form.image.is_none() => {
+                    form.image = Some(field.bytes().await.ok()?.to_vec());
+                }
+                _ => return None,
+            }
+        }
+        Some(form)
+    }
+}
+
+/// POST /admin/clients/{client_id}/logo: gives the client the image sent as its logo
+/// (`action=logo`), or takes its logo away (`action=remove`).
+pub(super) async fn set_client_logo(
+    Localized(state): Localized,
+    peer: Peer,
+    jar: CookieJar,
+    Path(client_id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let incomplete = || {
+        let errors = &state.look.text.errors;
+        let page = pages::ErrorPage::new(errors.account_form_incomplete)
+            .link(errors.start_again, state.config.endpoint("/admin/clients"));
+        pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
+    };
+    let form = match multipart {
+        Ok(m) => LogoForm::read(m).await,
+        Err(_) => None,
+    };
+    let Some(form) = form else {
+        return incomplete();
+    };
+    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let t = &state.look.text.console;
+    if !admin.base(&state).recent {
+        return show_client(&state, &admin, &client_id, None, Some(t.not_recent)).await;
+    }
+    let (image, notice) = match (form.action.as_str(), form.image) {
+        ("logo", Some(image)) => (Some(image), t.done_logo),
+        ("remove", None) => (None, t.done_logo_removed),
+        _ => return incomplete(),
+    };
+    match admin
+        .ops(&state, peer)
+        .set_client_logo(&client_id, image)
+        .await
+    {
+        Ok(_) => show_client(&state, &admin, &client_id, Some(notice), None).await,
+        Err(AdminError::Invalid(why)) => {
+            let error = (t.refusal)(&why);
+            show_client(&state, &admin, &client_id, None, Some(&error)).await
+        }
+        Err(e) => admin_failed(&state, e),
+    }
+}
+
 async fn show_client(
     state: &AppState,
     admin: &Administrator,
@@ -1268,11 +1344,12 @@ async fn show_client(
         let client = store.client(client_id).await?;
         let access = store.client_access(client_id).await?;
         let groups = store.list_groups().await?;
-        Ok::<_, StoreError>((client, access, groups))
+        let logo = store.client_logo_version(client_id).await?;
+        Ok::<_, StoreError>((client, access, groups, logo))
     };
-    let (client, access, groups) = match loaded.await {
-        Ok((Some(c), a, g)) => (c, a, g),
-        Ok((None, _, _)) => {
+    let (client, access, groups, logo) = match loaded.await {
+        Ok((Some(c), a, g, l)) => (c, a, g, l),
+        Ok((None, ..)) => {
             let c = &state.look.text.console;
             let page = pages::ErrorPage::new(c.no_such_client)
                 .link(c.applications, state.config.endpoint("/admin/clients"));
@@ -1285,12 +1362,17 @@ async fn show_client(
     } else {
         StatusCode::OK
     };
+    let logo = logo.map(|v| pages::client_logo_url(&state.config.issuer, client_id, &v));
+    let shown = pages::ClientPage {
+        access: &access,
+        groups: &groups,
+        logo: logo.as_deref(),
+    };
     let html = pages::console_client(
         &state.look,
         &admin.base(state),
         &client,
-        &access,
-        &groups,
+        &shown,
         notice,
         error,
     );

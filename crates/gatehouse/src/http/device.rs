@@ -331,9 +331,11 @@ async fn look_up(
     };
     let scopes = scope::parse(&authorization.scope);
     let shown = device::display(&code);
+    let logo = super::client_logo(state, &client.client_id).await;
     let html = pages::device_confirm(
         &state.look,
         client.display_name(),
+        logo.as_deref(),
         &shown,
         &scopes,
         &csrf,

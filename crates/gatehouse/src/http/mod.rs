@@ -58,6 +58,9 @@ pub use email::notice_words;
 
 /// Largest request body accepted: forms and tokens are small.
 const BODY_LIMIT: usize = 64 * 1024;
+/// Largest request body of the few that carry an image (an application's logo): the largest
+/// image, and room for a form's other fields and its parts' headers.
+const IMAGE_BODY_LIMIT: usize = crate::branding::MAX_LOGO_BYTES + 16 * 1024;
 
 /// What every handler shares: a handle on one [`Shared`], cloned for each request (a single
 /// reference count, however many parts the server is made of), and how the request's pages
@@ -657,6 +660,19 @@ impl FromRequestParts<AppState> for Peer {
     }
 }
 
+/// The address of the client's logo, for a page that shows it beside the client's name; none
+/// when it has none, or when it cannot be read just now (the page is shown without it: the
+/// name says which application it is).
+async fn client_logo(state: &AppState, client_id: &str) -> Option<String> {
+    match state.store.client_logo_version(client_id).await {
+        Ok(version) => version.map(|v| pages::client_logo_url(&state.config.issuer, client_id, &v)),
+        Err(e) => {
+            tracing::warn!(error = %e, client_id, "an application's logo could not be looked up");
+            None
+        }
+    }
+}
+
 /// The span of one request: its id, method and path. Not the query string: it can carry an
 /// `id_token_hint` or other values that do not belong in logs.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
@@ -684,21 +700,22 @@ pub fn app(state: AppState) -> Router {
     let nonce = axum::middleware::from_fn_with_state(state.clone(), dpop::supply_nonce);
     // What answers with a person's data or a client's secrets is never stored by a cache
     // (the admin API returns client secrets; /userinfo a person's claims).
+    // The admin API sets the body limit of each of its routes (`admin::router`).
     let private = Router::new()
-        .merge(admin_api)
         .route(
             "/userinfo",
             get(userinfo::userinfo)
                 .post(userinfo::userinfo)
                 .layer(cors.clone()),
         )
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(admin_api)
         .layer(nonce.clone())
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
     Router::new()
-        .merge(private)
         .route(
             "/admin/api/openapi.json",
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),
@@ -741,6 +758,7 @@ pub fn app(state: AppState) -> Router {
             ),
         )
         .route(pages::LOGO_PATH, get(pages::logo))
+        .route("/clients/{client_id}/logo", get(pages::client_logo))
         .route("/reset", get(email::reset_page).post(email::reset))
         .route("/admin", get(console::people).post(console::add_person))
         .route("/welcome", get(email::welcome_page).post(email::welcome))
@@ -817,7 +835,13 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(pages::not_found)
+        // Every route above, and any address there is none for; those below set their own.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(private)
+        .route(
+            "/admin/clients/{client_id}/logo",
+            post(console::set_client_logo).layer(RequestBodyLimitLayer::new(IMAGE_BODY_LIMIT)),
+        )
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,

@@ -201,6 +201,8 @@ pub struct AppLink {
     /// Its display name, else its id.
     pub name: String,
     pub home_uri: String,
+    /// The version of its logo, if it has one (`ClientLogo::version`).
+    pub logo: Option<String>,
 }
 
 impl AppLink {
@@ -208,6 +210,37 @@ impl AppLink {
     pub fn in_order(mut links: Vec<AppLink>) -> Vec<AppLink> {
         links.sort_by_cached_key(|l| (l.name.to_lowercase(), l.client_id.clone()));
         links
+    }
+}
+
+/// An application's logo, as an administrator gave it (`admin::Admin::set_client_logo`),
+/// checked as the deployment's is (`branding::Logo::from_bytes`), and served by gatehouse at
+/// `/clients/{client_id}/logo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientLogo {
+    /// `image/png`, `image/jpeg`, `image/webp` or `image/svg+xml`, from the image's first bytes.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    /// What names this content (`branding::version_of`): pages ask for the image with it.
+    pub version: String,
+}
+
+impl ClientLogo {
+    /// Whether setting `new` where the client's logo is the one of version `current` (`None`: no
+    /// logo) changes anything: the same image given again, or no logo removed, is not a change,
+    /// and is neither written nor audited.
+    pub fn changes(current: Option<&str>, new: Option<&ClientLogo>) -> bool {
+        current != new.map(|l| l.version.as_str())
+    }
+}
+
+impl From<crate::branding::Logo> for ClientLogo {
+    fn from(logo: crate::branding::Logo) -> Self {
+        ClientLogo {
+            content_type: logo.content_type.to_owned(),
+            version: logo.version(),
+            bytes: logo.bytes.to_vec(),
+        }
     }
 }
 
@@ -301,6 +334,7 @@ mod tests {
             client_id: client_id.into(),
             name: name.into(),
             home_uri: format!("https://{client_id}.example/"),
+            logo: None,
         };
         let listed = AppLink::in_order(vec![
             link("w", "wiki"),

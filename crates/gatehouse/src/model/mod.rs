@@ -25,8 +25,8 @@ mod user;
 pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
 pub use claim::{ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims};
 pub use client::{
-    AccessTokenFormat, AppLink, Client, ClientAuthMethod, ClientDisplay, ClientKeys, GrantType,
-    PreviousSecret, SubjectType,
+    AccessTokenFormat, AppLink, Client, ClientAuthMethod, ClientDisplay, ClientKeys, ClientLogo,
+    GrantType, PreviousSecret, SubjectType,
 };
 pub use consent::Consent;
 pub use device::{DeviceAnswer, DeviceAuthorization, Polled};

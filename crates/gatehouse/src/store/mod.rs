@@ -20,12 +20,12 @@ use crate::auth::throttle::{Admission, ThrottleKey};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AppLink, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode,
-    Challenge, ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientToken,
-    CodeRequest, Consent, CustomClaims, DeviceAnswer, DeviceAuthorization, EmailPurpose,
-    EmailToken, EndedFrom, Factors, Group, GroupChange, LoggedOut, LogoutNotice, Mail, Named,
-    NewTokens, OneTime, PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed, Retirement,
-    Revocation, Rotated, Session, SignedUp, SigningKey, SignupLink, StoredPasskey, TokenInfo,
-    TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    Challenge, ChallengeKind, ClaimOwner, ClaimsChange, ClaimsToRelease, Client, ClientLogo,
+    ClientToken, CodeRequest, Consent, CustomClaims, DeviceAnswer, DeviceAuthorization,
+    EmailPurpose, EmailToken, EndedFrom, Factors, Group, GroupChange, LoggedOut, LogoutNotice,
+    Mail, Named, NewTokens, OneTime, PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed,
+    Retirement, Revocation, Rotated, Session, SignedUp, SigningKey, SignupLink, StoredPasskey,
+    TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -202,6 +202,21 @@ pub trait Directory: Send + Sync {
     /// Removes the client (its tokens, consents and access groups go with it), with `audit` in
     /// the same transaction. `NotFound` (and no record) when there is no such client.
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()>;
+    /// Gives the client `logo`, or (`None`) takes its logo away, with `audit` in the same
+    /// transaction; `false` (nothing written, no record) when that changes nothing
+    /// (`ClientLogo::changes`). `NotFound` when there is no such client.
+    async fn set_client_logo(
+        &self,
+        client_id: &str,
+        logo: Option<ClientLogo>,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool>;
+    /// The client's logo, image and all, if it has one.
+    async fn client_logo(&self, client_id: &str) -> StoreResult<Option<ClientLogo>>;
+    /// The version of the client's logo (what pages name it by), if it has one: read without
+    /// the image.
+    async fn client_logo_version(&self, client_id: &str) -> StoreResult<Option<String>>;
     /// Takes the one-time JWTs `client_id` sent (`OneTime`), in one transaction, for a request
     /// that writes nothing else; a request that does takes them in its own (`NewTokens::once`).
     /// A JWT is taken the first time; one taken before and still kept is [`UsedBefore`], so

@@ -1,6 +1,6 @@
 //! A whole deployment as one JSON document, for `gatehouse export` and `gatehouse import`:
 //! moving from SQLite to PostgreSQL (or back) keeps users with their password hashes, clients,
-//! signing keys, consents, groups and their members, second factors (authenticator apps,
+//! applications' logos, signing keys, consents, groups and their members, second factors (authenticator apps,
 //! unused recovery codes and passkeys), sign-up links, sessions, token families with their
 //! tokens, and the audit log, so the same passwords log in, tokens issued before the move still
 //! verify and refresh, and sign-up links given out still work.
@@ -32,8 +32,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// client that required signed request objects; version 8 had no client that required DPoP;
 /// version 9 had no custom claims; version 10 had no client whose access tokens carried claims
 /// about the user; version 11 kept no browser or address with a session; version 12 had no
-/// client with pairwise subjects; version 13 had no sign-up links.
-pub const VERSION: u32 = 14;
+/// client with pairwise subjects; version 13 had no sign-up links; version 14 had no
+/// application logos.
+pub const VERSION: u32 = 15;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,6 +83,9 @@ pub struct Snapshot {
     /// before version 14.
     #[serde(default)]
     pub signup_links: Vec<SignupLinkRow>,
+    /// Applications' logos; absent before version 15.
+    #[serde(default)]
+    pub client_logos: Vec<ClientLogoRow>,
     /// The key refresh tokens of the family format are authenticated with
     /// (`oidc::family_token`), base64: without it they would stop refreshing after the move.
     /// Absent before version 6, or when no such token was ever issued.
@@ -109,6 +113,20 @@ impl Snapshot {
             ));
         }
         None
+    }
+
+    /// The applications' logos the document carries, each checked (`ClientLogoRow::logo`),
+    /// with its client and when it was given.
+    ///
+    /// # Errors
+    /// When one is not base64 of an image a logo can be.
+    pub fn client_logos(
+        &self,
+    ) -> Result<Vec<(String, crate::model::ClientLogo, UnixTime)>, String> {
+        self.client_logos
+            .iter()
+            .map(|row| Ok((row.client_id.clone(), row.logo()?, row.updated_at)))
+            .collect()
     }
 
     /// The deployment's keys the document carries (`refresh_token_key`,
@@ -571,6 +589,40 @@ impl SignupLinkRow {
             created_at: self.created_at,
             expires_at: self.expires_at,
         }
+    }
+}
+
+/// An application's logo: its client, the image, and when it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientLogoRow {
+    pub client_id: String,
+    /// The image's bytes, base64.
+    pub image: String,
+    pub updated_at: UnixTime,
+}
+
+impl ClientLogoRow {
+    pub fn new(client_id: String, image: &[u8], updated_at: UnixTime) -> ClientLogoRow {
+        ClientLogoRow {
+            client_id,
+            image: STANDARD.encode(image),
+            updated_at,
+        }
+    }
+
+    /// The logo it keeps, checked as any logo given is (`branding::Logo::from_bytes`): its type
+    /// and version are those of its bytes.
+    ///
+    /// # Errors
+    /// When the image is not base64, or not an image a logo can be.
+    pub fn logo(&self) -> Result<crate::model::ClientLogo, String> {
+        let bytes = STANDARD
+            .decode(&self.image)
+            .map_err(|e| format!("the logo of client {:?}: {e}", self.client_id))?;
+        crate::branding::Logo::from_bytes(bytes)
+            .map(crate::model::ClientLogo::from)
+            .map_err(|e| format!("the logo of client {:?}: {e}", self.client_id))
     }
 }
 

@@ -32,6 +32,9 @@ pub fn skip_fault(why: &str) {
     let _ = writeln!(std::io::stderr(), "skipped: {why}");
 }
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+/// A logo an administrator gives an application: a 64×64 PNG (a green disc).
+#[allow(dead_code, reason = "not every test binary gives a logo")]
+pub const PNG: &[u8] = include_bytes!("logo.png");
 
 pub struct TestServer {
     pub base: String,

@@ -23,6 +23,85 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(person_of_subject))
 }
 
+/// The routes that take an image, to nest under `/admin/api` with a body limit of their own
+/// (`http::IMAGE_BODY_LIMIT`).
+pub(super) fn image_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(set_client_logo, remove_client_logo))
+}
+
+/// A client's logo, as gatehouse serves it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct ClientLogoSet {
+    /// Where it is served, naming this image (pages name it so): a browser keeps it until it
+    /// changes.
+    pub url: String,
+    /// What its bytes were found to be: `image/png`, `image/jpeg`, `image/webp` or
+    /// `image/svg+xml`.
+    pub content_type: String,
+    /// Whether anything changed: false when the client had this very image already.
+    pub changed: bool,
+}
+
+#[utoipa::path(put, path = "/clients/{client_id}/logo", tag = "clients",
+    params(("client_id" = String, Path, description = "The client")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The image itself: a PNG, JPEG, WebP or SVG image of at most 256 KiB, \
+            known by its first bytes (the `Content-Type` sent is not looked at). Shown beside \
+            the client's name on the consent, device and account pages, and served at \
+            `/clients/{client_id}/logo`"),
+    responses(
+        (status = 200, description = "The client's logo is this image", body = ClientLogoSet),
+        (status = 400, description = "Not a PNG, JPEG, WebP or SVG image, or over 256 KiB", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+        (status = 413, description = "The body is far over the largest image"),
+    ),
+    security(("admin_token" = [])))]
+async fn set_client_logo(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    image: bytes::Bytes,
+) -> ApiResult<Json<ClientLogoSet>> {
+    let admin = caller.admin(&state);
+    let changed = admin
+        .set_client_logo(&client_id, Some(image.to_vec()))
+        .await?;
+    // What was stored, as it is served: the image read back names its version.
+    let logo = state
+        .store
+        .client_logo(&client_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(crate::model::Named::Client(client_id.clone())))?;
+    Ok(Json(ClientLogoSet {
+        url: crate::http::pages::client_logo_url(&state.config.issuer, &client_id, &logo.version),
+        content_type: logo.content_type,
+        changed,
+    }))
+}
+
+#[utoipa::path(delete, path = "/clients/{client_id}/logo", tag = "clients",
+    params(("client_id" = String, Path, description = "The client")),
+    responses(
+        (status = 204, description = "The client has no logo (also when it had none)"),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn remove_client_logo(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller
+        .admin(&state)
+        .set_client_logo(&client_id, None)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Whom `GET /clients/{client_id}/subject` is asked about.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

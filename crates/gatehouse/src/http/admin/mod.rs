@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -74,12 +75,15 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The admin routes, rooted at `/admin/api`, and their OpenAPI document.
+/// The admin routes, rooted at `/admin/api`, and their OpenAPI document. Each has its own body
+/// limit: the server's, or a larger one for those that take an image.
 pub(super) fn router() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new().routes(routes!(audit));
     let api = signup_links::routes(claims::routes(groups::routes(clients::routes(
         users::routes(api),
     ))))
+    .layer(RequestBodyLimitLayer::new(super::BODY_LIMIT))
+    .merge(clients::image_routes().layer(RequestBodyLimitLayer::new(super::IMAGE_BODY_LIMIT)))
     .layer(axum::middleware::from_fn(nothing_is_named_with_a_nul));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/admin/api", api)
 }

@@ -33,6 +33,8 @@ pub(in crate::http) struct AccountView<'a> {
     pub new_browsers_told: bool,
     /// The applications the person may open (those they may use that have a home page).
     pub applications: &'a [AppLink],
+    /// The issuer, under which the applications' logos are served.
+    pub issuer: &'a str,
     /// The applications the person allowed, with their names.
     pub apps: &'a [(Consent, String)],
     /// The custom claims released about the person (their own and their groups',
@@ -80,7 +82,7 @@ pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
         (notice(v.notice))
         @if !v.applications.is_empty() {
             h2 #applications { (t.applications) }
-            (applications_section(look, v.applications))
+            (applications_section(look, v.issuer, v.applications))
         }
         h2 #profile { (t.profile) }
         (profile_section(look, v, error(Section::Profile)))
@@ -407,15 +409,22 @@ fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
     }
 }
 
-/// The applications the person may open, each a link to its home page, with the address it
-/// leads to.
-fn applications_section(look: &Look, applications: &[AppLink]) -> Markup {
+/// The applications the person may open, each a link to its home page (with its logo, when it
+/// has one), with the address it leads to.
+fn applications_section(look: &Look, issuer: &str, applications: &[AppLink]) -> Markup {
     let t = &look.text.account;
     html! {
         ul.applications aria-label=(t.applications) {
             @for app in applications {
                 li {
-                    a href=(app.home_uri) { (app.name) }
+                    a href=(app.home_uri) {
+                        @if let Some(version) = &app.logo {
+                            img.app-logo src=(super::client_logo_url(issuer, &app.client_id, version))
+                                alt="";
+                            " "
+                        }
+                        (app.name)
+                    }
                     " "
                     span.muted {
                         (url::Url::parse(&app.home_uri).ok()

@@ -734,6 +734,15 @@ pub(in crate::http) struct ConsoleText {
     pub id_token_alg: &'static str,
     pub save_settings: &'static str,
     pub done_settings: &'static str,
+    /// An application's logo: the heading, what it is for, the file's label, the buttons, and
+    /// what is said once it changed.
+    pub logo: &'static str,
+    pub logo_help: &'static str,
+    pub logo_image: &'static str,
+    pub upload_logo: &'static str,
+    pub remove_logo: &'static str,
+    pub done_logo: &'static str,
+    pub done_logo_removed: &'static str,
     pub choose_scope: &'static str,
     pub choose_grant: &'static str,
     pub new_secret: &'static str,
@@ -1719,6 +1728,15 @@ pub(in crate::http) static ENGLISH: Text = Text {
         id_token_alg: "ID tokens are signed with",
         save_settings: "Save the settings",
         done_settings: "The settings are saved.",
+        logo: "Logo",
+        logo_help: "Shown beside the application's name where people allow it, on the device \
+                    sign-in page and on their account page: a PNG, JPEG, WebP or SVG image of \
+                    at most 256 KiB, best square.",
+        logo_image: "Image",
+        upload_logo: "Upload the logo",
+        remove_logo: "Remove the logo",
+        done_logo: "The logo is saved.",
+        done_logo_removed: "The logo is removed.",
         choose_scope: "Tick at least one thing it may ask for.",
         choose_grant: "Tick at least one way it gets tokens.",
         new_secret: "Make a new secret",

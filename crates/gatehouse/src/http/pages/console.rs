@@ -5,7 +5,7 @@
 
 use maud::{Markup, html};
 
-use super::{Look, Width, alert, browser_words, moment, notice, page};
+use super::{Look, Width, alert, browser_words, moment, notice, page, path_segment};
 use crate::model::{
     AccessTokenFormat, AuditEvent, AuthPolicy, Client, Factors, GrantType, Group, Session,
     SigningAlg, SigningKey, SignupLink, SubjectType, User,
@@ -45,12 +45,6 @@ impl ConsoleBase<'_> {
     fn group_url(&self, name: &str) -> String {
         self.url(&format!("/admin/groups/{}", path_segment(name)))
     }
-}
-
-/// `s` as one segment of a URL's path.
-fn path_segment(s: &str) -> String {
-    let escaped: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
-    escaped.replace('+', "%20")
 }
 
 /// Whether `user`'s address is confirmed, in words.
@@ -820,20 +814,31 @@ pub(in crate::http) fn client_secret(
     page(look, client.display_name(), Width::Wide, body)
 }
 
-/// One client: what it is, which groups may use it, a new secret, removing it.
+/// The parts of a client's page besides the client itself.
+pub(in crate::http) struct ClientPage<'a> {
+    pub access: &'a [Group],
+    pub groups: &'a [Group],
+    /// Its logo's address, when it has one.
+    pub logo: Option<&'a str>,
+}
+
+/// One client: what it is, its logo, which groups may use it, a new secret, removing it.
 pub(in crate::http) fn client(
     look: &Look,
     base: &ConsoleBase<'_>,
     client: &Client,
-    access: &[Group],
-    groups: &[Group],
+    shown: &ClientPage<'_>,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> String {
     let t = &look.text.console;
     let action = base.client_url(&client.client_id);
+    let (access, groups) = (shown.access, shown.groups);
     let body = html! {
-        h1 { (client.display_name()) }
+        h1 {
+            @if let Some(url) = shown.logo { img.app-logo src=(url) alt=""; " " }
+            (client.display_name())
+        }
         (nav(look, base))
         (super::notice(notice))
         (alert(error))
@@ -852,6 +857,7 @@ pub(in crate::http) fn client(
         }
         @if base.recent {
             (client_settings(look, base, client))
+            (logo_forms(look, base, client, shown.logo))
             h2 { (t.who_may_use) }
             form method="post" action=(action) {
                 input type="hidden" name="csrf" value=(base.csrf);
@@ -917,6 +923,35 @@ pub(in crate::http) fn client(
         }
     };
     page(look, client.display_name(), Width::Wide, body)
+}
+
+/// The forms that give a client a logo (an image sent as a file) and take it away.
+fn logo_forms(look: &Look, base: &ConsoleBase<'_>, client: &Client, logo: Option<&str>) -> Markup {
+    let t = &look.text.console;
+    let action = base.url(&format!(
+        "/admin/clients/{}/logo",
+        path_segment(&client.client_id)
+    ));
+    html! {
+        h2 { (t.logo) }
+        @if let Some(url) = logo { p { img.app-logo.large src=(url) alt=(t.logo); } }
+        form method="post" action=(action) enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(base.csrf);
+            input type="hidden" name="action" value="logo";
+            p.muted { (t.logo_help) }
+            label for="logo-image" { (t.logo_image) }
+            input #logo-image type="file" name="image" required
+                accept="image/png,image/jpeg,image/webp,image/svg+xml";
+            button type="submit" .secondary { (t.upload_logo) }
+        }
+        @if logo.is_some() {
+            form method="post" action=(action) enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="remove";
+                button type="submit" .secondary { (t.remove_logo) }
+            }
+        }
+    }
 }
 
 /// The form that changes a client's settings, filled with what they are.

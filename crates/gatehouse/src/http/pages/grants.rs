@@ -9,12 +9,14 @@ use super::{Look, Width, alert, page};
 pub(in crate::http) fn consent(
     look: &Look,
     client: &str,
+    logo: Option<&str>,
     request: &str,
     csrf: &str,
     scopes: &[&str],
 ) -> String {
     let t = &look.text.consent;
     let body = html! {
+        (app_logo(logo))
         h1 { (t.title) }
         p { ((t.would_like_to)(client)) }
         (scope_list(look, scopes))
@@ -26,6 +28,16 @@ pub(in crate::http) fn consent(
         }
     };
     page(look, t.title, Width::Narrow, body)
+}
+
+/// An application's logo (its address, when it has one), above what the page asks about it.
+/// Its name is said beside it in words, so the image itself says nothing more (`alt=""`).
+fn app_logo(logo: Option<&str>) -> Markup {
+    html! {
+        @if let Some(url) = logo {
+            p.app-mark { img.app-logo.large src=(url) alt=""; }
+        }
+    }
 }
 
 /// What scopes let a client see, in words a person understands.
@@ -71,6 +83,7 @@ pub(in crate::http) fn device_entry(
 pub(in crate::http) fn device_confirm(
     look: &Look,
     client: &str,
+    logo: Option<&str>,
     code: &str,
     scopes: &[&str],
     csrf: &str,
@@ -78,6 +91,7 @@ pub(in crate::http) fn device_confirm(
 ) -> String {
     let t = &look.text.device;
     let body = html! {
+        (app_logo(logo))
         h1 { (t.confirm_title) }
         p { ((t.confirm_check)(client, code)) }
         p { (t.it_will_be_able_to) }

@@ -13,7 +13,7 @@ mod signin;
 
 pub(super) use account::{AccountView, Section, account};
 pub(super) use console::{
-    AuditFilters, ConsoleBase, NewPerson, PersonView, audit as console_audit,
+    AuditFilters, ClientPage, ConsoleBase, NewPerson, PersonView, audit as console_audit,
     client as console_client, client_secret as console_client_secret, clients as console_clients,
     group as console_group, groups as console_groups, keys as console_keys,
     link_to_hand_over as console_link_to_hand_over, people as console_people,
@@ -184,7 +184,60 @@ pub(super) async fn logo(Localized(state): Localized, uri: Uri, headers: HeaderM
     let Some((logo, _)) = &state.look.logo else {
         return not_found(Localized(state)).await;
     };
-    let mut r = logo.respond(&uri, &headers);
+    sandboxed(logo.respond(&uri, &headers))
+}
+
+/// `s` as one segment of a URL's path.
+pub(super) fn path_segment(s: &str) -> String {
+    let escaped: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+    escaped.replace('+', "%20")
+}
+
+/// Where an application's logo of version `version` is served (`/clients/{client_id}/logo`
+/// under the issuer), as pages name it.
+pub(super) fn client_logo_url(issuer: &str, client_id: &str, version: &str) -> String {
+    format!(
+        "{issuer}/clients/{}/logo?v={version}",
+        path_segment(client_id)
+    )
+}
+
+/// GET /clients/{client_id}/logo: an application's logo (`admin::Admin::set_client_logo`), or
+/// 404; kept by browsers as the deployment's is (`assets`), and sandboxed as it is. Public, as
+/// the pages that show it are: a client's logo is no secret.
+pub(super) async fn client_logo(
+    Localized(state): Localized,
+    axum::extract::Path(client_id): axum::extract::Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    // No client has a longer id or a NUL in it (which PostgreSQL could not even be asked).
+    if client_id.len() > crate::admin::MAX_CLIENT_ID || client_id.contains('\0') {
+        return not_found(Localized(state)).await;
+    }
+    let stored = match state.store.client_logo(&client_id).await {
+        Ok(Some(logo)) => logo,
+        Ok(None) => return not_found(Localized(state)).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "an application's logo could not be read");
+            return match super::error::store_error(e) {
+                OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+            .into_response();
+        }
+    };
+    // Served as what its bytes are, whatever was recorded beside them.
+    let Ok(logo) = crate::branding::Logo::from_bytes(stored.bytes) else {
+        return not_found(Localized(state)).await;
+    };
+    let asset = Asset::new(Bytes::from_owner(logo.bytes), logo.content_type);
+    sandboxed(asset.respond(&uri, &headers))
+}
+
+/// An image answer that, opened on its own, runs nothing (an SVG's scripts): an `<img>` never
+/// runs them anyway.
+fn sandboxed(mut r: Response) -> Response {
     r.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
@@ -195,6 +248,7 @@ pub(super) async fn logo(Localized(state): Localized, uri: Uri, headers: HeaderM
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2433;margin:0}\
 header{max-width:26rem;margin:6vh auto 0;display:flex;align-items:center;gap:.6rem;padding:0 .25rem;font-weight:600;color:#1d2433}\
 header img{max-height:2.5rem;max-width:10rem}\
+img.app-logo{width:1.6em;height:1.6em;object-fit:contain;vertical-align:middle;border-radius:.25rem}img.app-logo.large{width:4rem;height:4rem}p.app-mark{margin:0 0 .8rem}\
 main{max-width:26rem;box-sizing:border-box;margin:1rem auto 8vh;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 4px #0002}\
 body.wide header,body.wide main{max-width:44rem}\
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\

@@ -16,8 +16,8 @@ use crate::auth::notices;
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, ClientKeys, Consent, LoggedOut, Named, OneTime, RevokeReason, UsedBefore,
-    User, UserChange, UserEdit,
+    AuditRecord, Client, ClientKeys, ClientLogo, Consent, LoggedOut, Named, OneTime, RevokeReason,
+    UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
 use crate::store::columns::{NO_PASSWORD, client_columns, user_columns};
@@ -275,6 +275,28 @@ async fn locked_user_id(
         .bind(username)
         .fetch_optional(c)
         .await
+}
+
+/// Gives the client `logo`, given at `at`, in place of the one it had.
+pub(super) async fn put_logo(
+    c: &mut PgConnection,
+    client_id: &str,
+    logo: &ClientLogo,
+    at: UnixTime,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO client_logo (client_id, content_type, bytes, version, updated_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (client_id) DO UPDATE SET content_type = excluded.content_type,
+             bytes = excluded.bytes, version = excluded.version, updated_at = excluded.updated_at",
+    )
+    .bind(client_id)
+    .bind(&logo.content_type)
+    .bind(&logo.bytes)
+    .bind(&logo.version)
+    .bind(at)
+    .execute(c)
+    .await
 }
 
 #[async_trait]
@@ -547,6 +569,79 @@ impl Directory for PgStore {
         .map_err(db_error)?;
         self.clients.forget(client_id);
         found(removed, || Named::Client(client_id.to_owned()))
+    }
+
+    async fn set_client_logo(
+        &self,
+        client_id: &str,
+        logo: Option<ClientLogo>,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool> {
+        let changed = with_retrying_transaction(&self.pool, |c| {
+            let (id, logo, audit) = (client_id.to_owned(), logo.clone(), audit.clone());
+            Box::pin(async move {
+                // The client's row held (without blocking the tokens that name it), so that of
+                // two changes at once the second sees the first's logo.
+                let client =
+                    sqlx::query("SELECT 1 FROM client WHERE client_id = $1 FOR NO KEY UPDATE")
+                        .bind(&id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                if client.is_none() {
+                    return Ok(None);
+                }
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT version FROM client_logo WHERE client_id = $1")
+                        .bind(&id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                if !ClientLogo::changes(current.as_deref(), logo.as_ref()) {
+                    return Ok(Some(false));
+                }
+                match &logo {
+                    Some(l) => put_logo(&mut *c, &id, l, now).await?,
+                    None => {
+                        sqlx::query("DELETE FROM client_logo WHERE client_id = $1")
+                            .bind(&id)
+                            .execute(&mut *c)
+                            .await?
+                    }
+                };
+                insert_outcome_audit(&mut *c, audit).await?;
+                Ok(Some(true))
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        changed.ok_or_else(|| StoreError::NotFound(Named::Client(client_id.to_owned())))
+    }
+
+    async fn client_logo(&self, client_id: &str) -> StoreResult<Option<ClientLogo>> {
+        let row = sqlx::query(
+            "SELECT content_type, bytes, version FROM client_logo WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.map(|r| {
+            Ok(ClientLogo {
+                content_type: r.try_get(0)?,
+                bytes: r.try_get(1)?,
+                version: r.try_get(2)?,
+            })
+        })
+        .transpose()
+        .map_err(db_error)
+    }
+
+    async fn client_logo_version(&self, client_id: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT version FROM client_logo WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
     }
 
     async fn take_once(

@@ -7,6 +7,7 @@ use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, user_columns};
+use crate::store::snapshot::ClientLogoRow;
 use crate::store::snapshot::{
     self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
     KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow,
@@ -367,6 +368,15 @@ impl PgStore {
             i64,
             Vec<String>,
         );
+        let client_logos = sqlx::query_as::<_, (String, Vec<u8>, i64)>(
+            "SELECT client_id, bytes, updated_at FROM client_logo ORDER BY client_id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(client_id, bytes, at)| ClientLogoRow::new(client_id, &bytes, at))
+        .collect();
         let signup_links = sqlx::query_as::<_, SignupLinkTuple>(
             "SELECT l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by, l.created_at,
                     l.expires_at,
@@ -456,6 +466,7 @@ impl PgStore {
             recovery_codes,
             passkeys,
             signup_links,
+            client_logos,
             refresh_token_key: None,
             pairwise_subject_key: None,
             audit,
@@ -478,6 +489,7 @@ impl PgStore {
             .map(TotpRow::factor)
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::Corrupt)?;
+        let logos = snapshot.client_logos().map_err(StoreError::Corrupt)?;
         let secrets = snapshot.secrets().map_err(StoreError::Corrupt)?;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         // Nobody else may start writing a deployment while this one is loaded.
@@ -723,6 +735,9 @@ impl PgStore {
             }
             for l in &s.signup_links {
                 super::signup::insert_link(&mut *c, &l.link(), &l.group_ids).await?;
+            }
+            for (client_id, logo, at) in &logos {
+                super::directory::put_logo(&mut *c, client_id, logo, *at).await?;
             }
             for e in &s.audit {
                 append_audit(&mut *c, e).await?;

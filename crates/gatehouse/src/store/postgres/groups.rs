@@ -412,8 +412,8 @@ impl Groups for PgStore {
 
     async fn applications_of(&self, user_id: &str) -> StoreResult<Vec<AppLink>> {
         let rows = sqlx::query(concat!(
-            "SELECT c.client_id, coalesce(c.display_name, c.client_id), c.home_uri
-             FROM client c
+            "SELECT c.client_id, coalesce(c.display_name, c.client_id), c.home_uri, l.version
+             FROM client c LEFT JOIN client_logo l ON l.client_id = c.client_id
              WHERE c.home_uri IS NOT NULL AND ",
             may_use_client!("c.client_id", "$1")
         ))
@@ -428,6 +428,7 @@ impl Groups for PgStore {
                     client_id: r.try_get(0)?,
                     name: r.try_get(1)?,
                     home_uri: r.try_get(2)?,
+                    logo: r.try_get(3)?,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()

@@ -164,6 +164,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "signup passkeys",
         include_str!("../../../migrations/postgres/0030_signup_passkeys.sql"),
     ),
+    (
+        31,
+        "application logos",
+        include_str!("../../../migrations/postgres/0031_application_logos.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -12,12 +12,34 @@ use crate::auth::notices;
 use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditRecord, Client, ClientKeys, Consent, LoggedOut, Named, OneTime, RevokeReason, UsedBefore,
-    User, UserChange, UserEdit,
+    AuditRecord, Client, ClientKeys, ClientLogo, Consent, LoggedOut, Named, OneTime, RevokeReason,
+    UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
 use crate::store::columns::{NO_PASSWORD, client_columns, user_columns};
 use crate::store::{Directory, StoreError, StoreResult, Whom, found};
+
+/// Gives the client `logo`, given at `at`, in place of the one it had.
+pub(super) fn put_logo(
+    tx: &Connection,
+    client_id: &str,
+    logo: &ClientLogo,
+    at: UnixTime,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT INTO client_logo (client_id, content_type, bytes, version, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (client_id) DO UPDATE SET content_type = excluded.content_type,
+             bytes = excluded.bytes, version = excluded.version, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        client_id,
+        logo.content_type,
+        logo.bytes,
+        logo.version,
+        at
+    ])
+}
 
 /// Takes each of `once`, the one-time JWTs `client_id` sent, unless taken before and still
 /// kept at `now` (`Directory::take_once`); the first of those is the answer.
@@ -450,6 +472,71 @@ impl Directory for SqliteStore {
             })
             .await?;
         found(changed, || Named::Client(client_id.to_owned()))
+    }
+
+    async fn set_client_logo(
+        &self,
+        client_id: &str,
+        logo: Option<ClientLogo>,
+        now: UnixTime,
+        audit: Option<AuditRecord>,
+    ) -> StoreResult<bool> {
+        let id = client_id.to_owned();
+        let changed = self
+            .write(move |tx| {
+                let client: Option<Option<String>> = tx
+                    .prepare_cached(
+                        "SELECT l.version FROM client c
+                         LEFT JOIN client_logo l ON l.client_id = c.client_id
+                         WHERE c.client_id = ?1",
+                    )?
+                    .query_row([&id], |r| r.get(0))
+                    .optional()?;
+                let Some(current) = client else {
+                    return Ok(None);
+                };
+                if !ClientLogo::changes(current.as_deref(), logo.as_ref()) {
+                    return Ok(Some(false));
+                }
+                match &logo {
+                    Some(l) => put_logo(tx, &id, l, now)?,
+                    None => tx
+                        .prepare_cached("DELETE FROM client_logo WHERE client_id = ?1")?
+                        .execute([&id])?,
+                };
+                insert_outcome_audit(tx, audit.as_ref())?;
+                Ok(Some(true))
+            })
+            .await?;
+        changed.ok_or_else(|| StoreError::NotFound(Named::Client(client_id.to_owned())))
+    }
+
+    async fn client_logo(&self, client_id: &str) -> StoreResult<Option<ClientLogo>> {
+        let id = client_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT content_type, bytes, version FROM client_logo WHERE client_id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(ClientLogo {
+                    content_type: r.get(0)?,
+                    bytes: r.get(1)?,
+                    version: r.get(2)?,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn client_logo_version(&self, client_id: &str) -> StoreResult<Option<String>> {
+        let id = client_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached("SELECT version FROM client_logo WHERE client_id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()
+        })
+        .await
     }
 
     async fn take_once(

@@ -11,6 +11,7 @@ use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::{Client, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
+use crate::store::snapshot::ClientLogoRow;
 use crate::store::snapshot::{
     self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
     KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow,
@@ -288,6 +289,14 @@ impl SqliteStore {
                         })
                     },
                 )?,
+                client_logos: all(
+                    c,
+                    "SELECT client_id, bytes, updated_at FROM client_logo ORDER BY client_id",
+                    |r| {
+                        let bytes: Vec<u8> = r.get(1)?;
+                        Ok(ClientLogoRow::new(r.get(0)?, &bytes, r.get(2)?))
+                    },
+                )?,
                 refresh_token_key: None,
                 pairwise_subject_key: None,
                 audit: all(
@@ -324,6 +333,7 @@ impl SqliteStore {
             .map(TotpRow::factor)
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::Corrupt)?;
+        let logos = snapshot.client_logos().map_err(StoreError::Corrupt)?;
         let secrets = snapshot.secrets().map_err(StoreError::Corrupt)?;
         let imported = self
             .write(move |tx| {
@@ -459,6 +469,9 @@ impl SqliteStore {
                 }
                 for l in &s.signup_links {
                     super::signup::insert_link(tx, &l.link(), &l.group_ids)?;
+                }
+                for (client_id, logo, at) in &logos {
+                    super::directory::put_logo(tx, client_id, logo, *at)?;
                 }
                 for e in &s.audit {
                     append_audit(tx, e)?;

@@ -343,8 +343,9 @@ impl Groups for SqliteStore {
         let links = self
             .read(move |c| {
                 c.prepare_cached(concat!(
-                    "SELECT c.client_id, coalesce(c.display_name, c.client_id), c.home_uri
-                     FROM client c
+                    "SELECT c.client_id, coalesce(c.display_name, c.client_id), c.home_uri,
+                         l.version
+                     FROM client c LEFT JOIN client_logo l ON l.client_id = c.client_id
                      WHERE c.home_uri IS NOT NULL AND ",
                     may_use_client!("c.client_id", "?1")
                 ))?
@@ -353,6 +354,7 @@ impl Groups for SqliteStore {
                         client_id: r.get(0)?,
                         name: r.get(1)?,
                         home_uri: r.get(2)?,
+                        logo: r.get(3)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()

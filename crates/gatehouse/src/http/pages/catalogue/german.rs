@@ -922,6 +922,15 @@ pub(in crate::http) static GERMAN: Text = Text {
         id_token_alg: "ID-Tokens werden signiert mit",
         save_settings: "Einstellungen speichern",
         done_settings: "Die Einstellungen sind gespeichert.",
+        logo: "Logo",
+        logo_help: "Wird neben dem Namen der Anwendung gezeigt, wo Personen sie zulassen, auf der \
+                    Seite zur Anmeldung eines Geräts und auf ihrer Kontoseite: ein PNG-, JPEG-, \
+                    WebP- oder SVG-Bild von höchstens 256 KiB, am besten quadratisch.",
+        logo_image: "Bild",
+        upload_logo: "Logo hochladen",
+        remove_logo: "Logo entfernen",
+        done_logo: "Das Logo ist gespeichert.",
+        done_logo_removed: "Das Logo ist entfernt.",
         choose_scope: "Kreuzen Sie mindestens eine Sache an, die sie anfragen darf.",
         choose_grant: "Kreuzen Sie mindestens einen Weg an, auf dem sie Tokens erhält.",
         new_secret: "Neues Geheimnis erstellen",

@@ -7,6 +7,7 @@ use crate::admin::{
 };
 use crate::auth::signup::{LinkProblem, MAX_DAYS, MAX_GROUPS, MAX_NOTE, MAX_USES};
 use crate::auth::username::{MAX_CHARS, UsernameError};
+use crate::branding::{LogoProblem, MAX_LOGO_BYTES};
 use crate::model::{GroupNameProblem, MAX_GROUP_NAME, Named};
 use crate::oidc::backchannel::UriProblem;
 use crate::oidc::claims::{
@@ -142,6 +143,14 @@ pub(super) fn refusal(why: &Refusal) -> String {
             .to_owned(),
         R::NoSecretPublic => {
             "Eine öffentliche Anwendung hat kein Geheimnis, das sich erneuern ließe.".to_owned()
+        }
+        R::Logo(LogoProblem::TooLarge(size)) => format!(
+            "Das Logo ist mit {size} Bytes zu groß für ein Bild, das mit jeder Seite gesendet \
+             wird (höchstens {} KiB).",
+            MAX_LOGO_BYTES / 1024
+        ),
+        R::Logo(LogoProblem::NotAnImage) => {
+            "Das Logo ist kein PNG-, JPEG-, WebP- oder SVG-Bild.".to_owned()
         }
     }
 }
@@ -425,6 +434,8 @@ mod tests {
             R::Overlap,
             R::NoSecretWithKeys,
             R::NoSecretPublic,
+            R::Logo(LogoProblem::TooLarge(300_000)),
+            R::Logo(LogoProblem::NotAnImage),
             R::SignupLink(LinkProblem::Uses),
             R::SignupLink(LinkProblem::Days),
             R::SignupLink(LinkProblem::Note),
