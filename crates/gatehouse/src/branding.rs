@@ -360,4 +360,50 @@ mod tests {
         assert!(refused(&big).contains("too large"));
         assert!(refused(&dir.path().join("missing.png")).contains("missing.png"));
     }
+
+    #[test]
+    fn an_image_is_a_logo_by_its_first_bytes_and_its_size() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.resize(MAX_LOGO_BYTES, 0);
+        let mut too_large = png.clone();
+        too_large.push(0);
+        let cases: &[(&[u8], Result<&str, LogoProblem>)] = &[
+            (&png, Ok("image/png")),
+            (b"\xff\xd8\xff\xe0JFIF", Ok("image/jpeg")),
+            (b"RIFF\0\0\0\0WEBPVP8 ", Ok("image/webp")),
+            (
+                b"<!-- made by hand -->\n<svg xmlns='http://www.w3.org/2000/svg'/>",
+                Ok("image/svg+xml"),
+            ),
+            (b"  <SVG/>", Ok("image/svg+xml")),
+            (
+                &too_large,
+                Err(LogoProblem::TooLarge(MAX_LOGO_BYTES as u64 + 1)),
+            ),
+            (b"", Err(LogoProblem::NotAnImage)),
+            (b"GIF89a", Err(LogoProblem::NotAnImage)),
+            (b"RIFF\0\0\0\0WAVE", Err(LogoProblem::NotAnImage)),
+            // Text that names an SVG is not one: it must begin as markup.
+            (b"see <svg> below", Err(LogoProblem::NotAnImage)),
+            (
+                b"<html><script>alert(1)</script></html>",
+                Err(LogoProblem::NotAnImage),
+            ),
+        ];
+        for (bytes, want) in cases {
+            let got = Logo::from_bytes(bytes.to_vec()).map(|l| l.content_type);
+            assert_eq!(
+                got,
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(24)])
+            );
+        }
+        // What names the content changes with it, and only with it.
+        let a = Logo::from_bytes(b"<svg/>".to_vec()).unwrap();
+        let b = Logo::from_bytes(b"<svg />".to_vec()).unwrap();
+        assert_eq!(a.version(), version_of(b"<svg/>"));
+        assert_eq!(a.version().len(), 16);
+        assert_ne!(a.version(), b.version());
+    }
 }

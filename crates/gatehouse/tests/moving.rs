@@ -264,6 +264,16 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         gatehouse::model::SignedUp::Done
     );
     let link_before = a.store.signup_link(&signup_hash).await.unwrap().unwrap();
+    // An application's logo.
+    let logo = gatehouse::model::ClientLogo::from(
+        gatehouse::branding::Logo::from_bytes(common::PNG.to_vec()).unwrap(),
+    );
+    assert!(
+        a.store
+            .set_client_logo("web", Some(logo.clone()), now, None)
+            .await
+            .unwrap()
+    );
 
     // Export while the SQLite server runs; the file is the owner's alone.
     let file = a.db.dir.path().join("export.json");
@@ -388,6 +398,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         "a sign-up link given out moves, with its uses and groups"
     );
     assert_eq!(
+        b.store.client_logo("web").await.unwrap().as_ref(),
+        Some(&logo),
+        "an application's logo moves"
+    );
+    assert_eq!(
         user(b.store.as_ref(), "bob").await.password_hash,
         None,
         "and so does having no password"
@@ -484,6 +499,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         c.store.signup_link(&signup_hash).await.unwrap(),
         Some(link_before)
     );
+    assert_eq!(c.store.client_logo("web").await.unwrap(), Some(logo));
     let spent = gatehouse::model::AuditRecord::new(
         now,
         gatehouse::model::AuditKind::RecoveryCodeUsed,
@@ -556,6 +572,21 @@ fn a_bad_export_file_is_refused_and_imports_nothing() {
         ),
     );
     refused(&gatehouse(&db, &["import", &broken], None), "FOREIGN KEY");
+    // A logo that is no image (a page's script, base64) is refused before anything loads.
+    let script = "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==";
+    let not_an_image = write(
+        "script-logo.json",
+        &empty.replace("VERSION", "15").replace(
+            r#""audit":[]"#,
+            &format!(
+                r#""client_logos":[{{"client_id":"web","image":"{script}","updated_at":0}}],"audit":[]"#
+            ),
+        ),
+    );
+    refused(
+        &gatehouse(&db, &["import", &not_an_image], None),
+        "the logo of client \"web\": not a PNG, JPEG, WebP or SVG image",
+    );
     assert_eq!(
         ok(&gatehouse(&db, &["user", "list", "--json"], None)).trim(),
         "[]",

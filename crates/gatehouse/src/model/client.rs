@@ -329,6 +329,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_logo_changes_only_when_its_content_does() {
+        let logo = |bytes: &[u8]| ClientLogo {
+            content_type: "image/svg+xml".into(),
+            bytes: bytes.to_vec(),
+            version: crate::branding::version_of(bytes),
+        };
+        let (a, b) = (logo(b"<svg/>"), logo(b"<svg />"));
+        let cases = [
+            (None, None, false),
+            (None, Some(&a), true),
+            (Some(a.version.as_str()), Some(&a), false),
+            (Some(a.version.as_str()), Some(&b), true),
+            (Some(a.version.as_str()), None, true),
+        ];
+        for (current, new, changes) in cases {
+            assert_eq!(
+                ClientLogo::changes(current, new),
+                changes,
+                "{current:?} {new:?}"
+            );
+        }
+    }
+
+    #[test]
     fn applications_are_listed_by_name_whatever_the_case_then_by_id() {
         let link = |client_id: &str, name: &str| AppLink {
             client_id: client_id.into(),
