@@ -1,7 +1,7 @@
 //! Applications' logos: given by an administrator (through the admin API, on the administration
 //! pages, or on the command line), checked as the deployment's logo is, served by gatehouse
-//! itself for browsers to keep until they change, and shown beside the application's name where
-//! people allow it and on their account page.
+//! itself for browsers to keep until they change, and shown with the application's name where
+//! people sign in to it and allow it, and on their account page.
 
 #![allow(
     clippy::unwrap_used,
@@ -266,8 +266,9 @@ async fn only_an_image_may_be_larger_than_a_form(db: Database) {
     }
 }
 
-/// People see an application's logo beside its name where they allow it and on their account
-/// page's list of applications; an application without one is shown by its name alone.
+/// People see an application's logo with its name where they sign in to it and allow it, and on
+/// their account page's list of applications; an application without one is shown by its name
+/// alone.
 async fn people_see_the_logo_beside_the_applications_name(db: Database) {
     let f = fixture_on(db).await;
     let store = f.state.store.as_ref();
@@ -281,6 +282,8 @@ async fn people_see_the_logo_beside_the_applications_name(db: Database) {
     ops.update_client("partner", patch).await.unwrap();
 
     // Without a logo: the name alone.
+    let sign_in = body_text(send(&f, get(&authorize_uri("partner", ""))).await).await;
+    assert!(!sign_in.contains("class=\"app-logo"), "{sign_in}");
     let r = post_login(&f, &authorize_uri("partner", ""), "ada", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     let consent = body_text(r).await;
@@ -297,6 +300,8 @@ async fn people_see_the_logo_beside_the_applications_name(db: Database) {
         "src=\"{}/clients/partner/logo?v={version}\"",
         f.state.config.issuer
     );
+    let sign_in = body_text(send(&f, get(&authorize_uri("partner", ""))).await).await;
+    assert!(sign_in.contains(&src), "{sign_in}");
     let r = post_login(
         &f,
         &authorize_uri("partner", "&prompt=login"),

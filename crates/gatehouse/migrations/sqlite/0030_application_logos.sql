@@ -1,8 +1,9 @@
 -- Gatehouse schema, version 30: application logos.
 --
 -- The image an administrator gives an application, served by gatehouse itself
--- (`/clients/{client_id}/logo`) and shown on the consent, device and account pages beside the
--- application's name. Kept apart from `client`, so that reading a client never reads its image.
+-- (`/clients/{client_id}/logo`) and shown with the application's name on the sign-in, consent,
+-- device and account pages. Kept apart from `client`, so that reading a client never reads its
+-- image.
 -- `version` is the first 16 hex digits of the image's SHA-256: the pages name the image with
 -- it, so a browser keeps each one until it changes.
 CREATE TABLE client_logo (

@@ -526,7 +526,8 @@ impl Admin<'_> {
     }
 
     /// Gives the client a logo (the image's bytes), or (`None`) takes its logo away: what the
-    /// consent, device and account pages show beside its name, served by gatehouse itself.
+    /// sign-in, consent, device and account pages show with its name, served by gatehouse
+    /// itself.
     /// Checked as the deployment's logo is (`branding::Logo::from_bytes`); audited as a change
     /// of the client's `logo`, unless it changes nothing (the same image again, or no logo taken
     /// away). Returns whether it changed.

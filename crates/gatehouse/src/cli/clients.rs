@@ -144,9 +144,9 @@ pub enum ClientCommand {
         #[arg(long)]
         sub: Option<String>,
     },
-    /// Give a client a logo, shown beside its name where people allow it, on the device
-    /// sign-in page and on their account page, and served by gatehouse (a PNG, JPEG, WebP or
-    /// SVG image of at most 256 KiB); or take its logo away
+    /// Give a client a logo, shown with its name where people sign in to it, allow it or
+    /// approve a device for it, and on their account page, served by gatehouse (a PNG, JPEG,
+    /// WebP or SVG image of at most 256 KiB); or take its logo away
     Logo {
         /// The client, by id
         client_id: String,

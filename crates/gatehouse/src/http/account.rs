@@ -941,7 +941,15 @@ pub(super) async fn login_page(
     let hidden = state.login_fields(&continuation);
     let passkeys = state.passkeys().is_ok();
     let to = state.look.text.sign_in.your_account;
-    let html = pages::login(&state.look, to, &hidden, &csrf, username, error, passkeys);
+    let html = pages::login(
+        &state.look,
+        (to, None),
+        &hidden,
+        &csrf,
+        username,
+        error,
+        passkeys,
+    );
     (jar, pages::respond(status, html)).into_response()
 }
 

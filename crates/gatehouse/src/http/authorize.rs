@@ -818,9 +818,10 @@ pub(super) async fn login_form(
     };
     let hidden = state.login_fields(&[("request", query)]);
     let passkeys = state.passkeys().is_ok();
+    let logo = super::client_logo(state, &request.client_id).await;
     let html = pages::login(
         &state.look,
-        &request.client_name,
+        (&request.client_name, logo.as_deref()),
         &hidden,
         &csrf,
         username,

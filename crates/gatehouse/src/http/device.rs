@@ -505,7 +505,7 @@ pub(super) async fn login_page(
     };
     let html = pages::login(
         &state.look,
-        state.look.text.device.your_device,
+        (state.look.text.device.your_device, None),
         &state.login_fields(&continuation.hidden()),
         &csrf,
         again.username,

@@ -46,8 +46,8 @@ pub(super) struct ClientLogoSet {
     params(("client_id" = String, Path, description = "The client")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The image itself: a PNG, JPEG, WebP or SVG image of at most 256 KiB, \
-            known by its first bytes (the `Content-Type` sent is not looked at). Shown beside \
-            the client's name on the consent, device and account pages, and served at \
+            known by its first bytes (the `Content-Type` sent is not looked at). Shown with \
+            the client's name on the sign-in, consent, device and account pages, and served at \
             `/clients/{client_id}/logo`"),
     responses(
         (status = 200, description = "The client's logo is this image", body = ClientLogoSet),

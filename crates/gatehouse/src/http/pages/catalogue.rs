@@ -1729,9 +1729,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
         save_settings: "Save the settings",
         done_settings: "The settings are saved.",
         logo: "Logo",
-        logo_help: "Shown beside the application's name where people allow it, on the device \
-                    sign-in page and on their account page: a PNG, JPEG, WebP or SVG image of \
-                    at most 256 KiB, best square.",
+        logo_help: "Shown with the application's name where people sign in to it, allow it \
+                    and approve a device for it, and on their account page: a PNG, JPEG, WebP \
+                    or SVG image of at most 256 KiB, best square.",
         logo_image: "Image",
         upload_logo: "Upload the logo",
         remove_logo: "Remove the logo",

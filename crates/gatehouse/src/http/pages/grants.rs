@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{Look, Width, alert, page};
+use super::{Look, Width, alert, app_logo, page};
 
 /// The consent page: what the client asks for, and a form to allow or deny it.
 pub(in crate::http) fn consent(
@@ -28,16 +28,6 @@ pub(in crate::http) fn consent(
         }
     };
     page(look, t.title, Width::Narrow, body)
-}
-
-/// An application's logo (its address, when it has one), above what the page asks about it.
-/// Its name is said beside it in words, so the image itself says nothing more (`alt=""`).
-fn app_logo(logo: Option<&str>) -> Markup {
-    html! {
-        @if let Some(url) = logo {
-            p.app-mark { img.app-logo.large src=(url) alt=""; }
-        }
-    }
 }
 
 /// What scopes let a client see, in words a person understands.

@@ -357,6 +357,17 @@ pub(in crate::http) fn browser_words(look: &Look, user_agent: Option<&str>) -> O
 }
 
 /// An error a person must read before anything else, announced by screen readers.
+/// An application's logo (its address, when it has one), above what the page asks or says
+/// about the application. Its name is said in words on the page, so the image itself says
+/// nothing more (`alt=""`).
+pub(super) fn app_logo(logo: Option<&str>) -> Markup {
+    html! {
+        @if let Some(url) = logo {
+            p.app-mark { img.app-logo.large src=(url) alt=""; }
+        }
+    }
+}
+
 pub(super) fn alert(error: Option<&str>) -> Markup {
     html! {
         @if let Some(e) = error {

@@ -7,14 +7,15 @@ use std::sync::LazyLock;
 use maud::{Markup, PreEscaped, html};
 
 use super::super::assets::Asset;
-use super::{Look, Width, alert, hidden_fields, language_switch, page, passkey_script};
+use super::{Look, Width, alert, app_logo, hidden_fields, language_switch, page, passkey_script};
 
-/// The login form, for signing in to continue to `to` (an application's name). `hidden` is
-/// what the form carries through to the POST (the authorization request's query string, or a
-/// device's user code), validated again there; `csrf` matches the form cookie.
+/// The login form, for signing in to continue to `to` (an application's name, with its logo's
+/// address when it has one). `hidden` is what the form carries through to the POST (the
+/// authorization request's query string, or a device's user code), validated again there;
+/// `csrf` matches the form cookie.
 pub(in crate::http) fn login(
     look: &Look,
-    to: &str,
+    (to, logo): (&str, Option<&str>),
     hidden: &[(&str, &str)],
     csrf: &str,
     username: &str,
@@ -23,6 +24,7 @@ pub(in crate::http) fn login(
 ) -> String {
     let t = &look.text.sign_in;
     let body = html! {
+        (app_logo(logo))
         h1 { (t.title) }
         p.muted { ((t.to_continue_to)(to)) }
         (alert(error))

@@ -923,9 +923,10 @@ pub(in crate::http) static GERMAN: Text = Text {
         save_settings: "Einstellungen speichern",
         done_settings: "Die Einstellungen sind gespeichert.",
         logo: "Logo",
-        logo_help: "Wird neben dem Namen der Anwendung gezeigt, wo Personen sie zulassen, auf der \
-                    Seite zur Anmeldung eines Geräts und auf ihrer Kontoseite: ein PNG-, JPEG-, \
-                    WebP- oder SVG-Bild von höchstens 256 KiB, am besten quadratisch.",
+        logo_help: "Wird mit dem Namen der Anwendung gezeigt, wo Personen sich bei ihr anmelden, \
+                    sie zulassen und ein Gerät für sie bestätigen, und auf ihrer Kontoseite: ein \
+                    PNG-, JPEG-, WebP- oder SVG-Bild von höchstens 256 KiB, am besten \
+                    quadratisch.",
         logo_image: "Bild",
         upload_logo: "Logo hochladen",
         remove_logo: "Logo entfernen",
