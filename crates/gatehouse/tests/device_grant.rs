@@ -158,6 +158,8 @@ async fn a_device_signs_in_with_a_real_client_once_the_person_allows_it(db: Data
     let ada = add_user(s, "ada").await;
     add_third_party_client(s, "tv").await;
     allow_devices(s, "tv").await;
+    let ops = gatehouse::admin::Admin::new(s, "cli", None, 0);
+    assert!(ops.set_client_logo("tv", Some(common::PNG.to_vec())).await.unwrap());
     let secret = {
         // A confidential device client: its secret, rotated in so the test knows it.
         let secret = tokens::generate();
@@ -240,6 +242,11 @@ async fn a_device_signs_in_with_a_real_client_once_the_person_allows_it(db: Data
         "the page shows the code to compare: {page}"
     );
     assert!(page.contains("See your name and username"), "{page}");
+    let version = s.client_logo_version("tv").await.unwrap().unwrap();
+    assert!(
+        page.contains(&format!("/clients/tv/logo?v={version}")),
+        "the page shows the application's logo: {page}"
+    );
     let (status, done) = answer(&browser, &server.base, &page, "allow").await;
     assert_eq!(status, 200, "{done}");
     assert!(done.contains("Your device is signed in"), "{done}");

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import described
+from conftest import ROOT, Watched, described
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
 
@@ -415,6 +415,66 @@ def test_an_administrator_gives_an_application_pairwise_subjects(browser_page, b
         app.get_by_role("link", name="Sign out").click()
         expect(app.get_by_role("heading")).to_have_text("You have signed out of the app")
         after.close()
+    finally:
+        rp.close()
+
+
+LOGO = ROOT / "crates" / "gatehouse" / "tests" / "common" / "logo.png"
+
+
+def logo_shown(page, width: int = 64):
+    """Waits until the page shows an application's logo, loaded (a blocked or broken image has
+    no width)."""
+    page.wait_for_function(
+        """width => [...document.querySelectorAll('img.app-logo')]
+                     .some(i => i.complete && i.naturalWidth === width)""",
+        arg=width)
+
+
+def test_an_administrator_gives_an_application_a_logo_people_see_where_they_sign_in(
+        browser_page, browser, gatehouse, tmp_path):
+    """The administrator uploads an image as the application's logo (a file that is no image
+    is refused in words); a person signing in to that application, on another origin, sees it
+    on the sign-in and consent pages, loaded from gatehouse itself; once removed, it is gone."""
+    page = browser_page
+    rp = RelyingParty("Logo printer")
+    try:
+        admin = sign_in_as_administrator(page, gatehouse)
+        client_id = f"logo-{admin[-8:]}"
+        gatehouse.add_client(rp, client_id, first_party=False)
+        page.goto(f"{gatehouse.issuer}/admin/clients/{client_id}")
+        notes = tmp_path / "notes.txt"
+        notes.write_text("not an image")
+        page.get_by_label("Image", exact=True).set_input_files(str(notes))
+        page.get_by_role("button", name="Upload the logo").click()
+        expect(page.get_by_role("alert")).to_contain_text("not a PNG, JPEG, WebP or SVG image")
+        expect(page.locator("main img.app-logo")).to_have_count(0)
+        page.get_by_label("Image", exact=True).set_input_files(str(LOGO))
+        page.get_by_role("button", name="Upload the logo").click()
+        expect(page.get_by_role("status")).to_have_text("The logo is saved.")
+        logo_shown(page)
+
+        person = gatehouse.add_user("logo")
+        context = browser.new_context()
+        app = context.new_page()
+        watched = Watched(app)
+        start(app, rp)
+        expect(app).to_have_title("Sign in · Gatehouse")
+        logo_shown(app)
+        src = app.locator("img.app-logo").get_attribute("src")
+        assert src.startswith(f"{gatehouse.issuer}/clients/{client_id}/logo?v="), src
+        fill_login(app, person)
+        expect(app.get_by_role("heading")).to_have_text("Allow access?")
+        logo_shown(app)
+        app.get_by_role("button", name="Allow").click()
+        expect(app.get_by_role("heading")).to_have_text(f"Signed in as {person}")
+        assert watched.problems() == [], watched.problems()
+        context.close()
+
+        page.get_by_role("button", name="Remove the logo").click()
+        expect(page.get_by_role("status")).to_have_text("The logo is removed.")
+        expect(page.locator("main img.app-logo")).to_have_count(0)
+        assert page.request.get(src).status == 404
     finally:
         rp.close()
 
