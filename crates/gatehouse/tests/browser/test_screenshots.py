@@ -46,6 +46,8 @@ def server():
         # With a home page, it is among the applications the account page lists.
         server.add_client(rp, "photo-printer", first_party=False,
                           extra=("--home-uri", f"{rp.base}/"))
+        server.cli("client", "logo", "photo-printer", "--image",
+                   str(ROOT / "crates" / "gatehouse" / "tests" / "common" / "logo.png"))
         server.rp = rp
         yield server
         server.stop()

@@ -421,7 +421,6 @@ fn applications_section(look: &Look, issuer: &str, applications: &[AppLink]) -> 
                         @if let Some(version) = &app.logo {
                             img.app-logo src=(super::client_logo_url(issuer, &app.client_id, version))
                                 alt="";
-                            " "
                         }
                         (app.name)
                     }

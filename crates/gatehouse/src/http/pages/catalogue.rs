@@ -1675,7 +1675,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         home_uri: "Home page (an https address)",
         home_uri_help: "With a home page, the application is listed on the account page of \
                         everyone who may use it, a link to this address.",
-        logo_uri: "Logo (an https address)",
+        logo_uri: "A logo's https address, kept for other systems (the pages show the logo \
+                   uploaded below)",
         post_logout_uris: "After signing out",
         post_logout_help: "One per line: where the application may send people after they \
                            sign out.",

@@ -836,7 +836,7 @@ pub(in crate::http) fn client(
     let (access, groups) = (shown.access, shown.groups);
     let body = html! {
         h1 {
-            @if let Some(url) = shown.logo { img.app-logo src=(url) alt=""; " " }
+            @if let Some(url) = shown.logo { img.app-logo src=(url) alt=""; }
             (client.display_name())
         }
         (nav(look, base))

@@ -248,7 +248,7 @@ fn sandboxed(mut r: Response) -> Response {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2433;margin:0}\
 header{max-width:26rem;margin:6vh auto 0;display:flex;align-items:center;gap:.6rem;padding:0 .25rem;font-weight:600;color:#1d2433}\
 header img{max-height:2.5rem;max-width:10rem}\
-img.app-logo{width:1.6em;height:1.6em;object-fit:contain;vertical-align:middle;border-radius:.25rem}img.app-logo.large{width:4rem;height:4rem}p.app-mark{margin:0 0 .8rem}\
+img.app-logo{width:1.6em;height:1.6em;object-fit:contain;vertical-align:middle;border-radius:.25rem;margin-right:.4em}img.app-logo.large{width:4rem;height:4rem}p.app-mark{margin:0 0 .8rem}\
 main{max-width:26rem;box-sizing:border-box;margin:1rem auto 8vh;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 4px #0002}\
 body.wide header,body.wide main{max-width:44rem}\
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\

@@ -862,7 +862,8 @@ pub(in crate::http) static GERMAN: Text = Text {
         home_uri: "Startseite (eine https-Adresse)",
         home_uri_help: "Mit einer Startseite steht die Anwendung auf der Kontoseite aller, die \
                         sie verwenden dürfen, als Link zu dieser Adresse.",
-        logo_uri: "Logo (eine https-Adresse)",
+        logo_uri: "Die https-Adresse eines Logos, für andere Systeme aufbewahrt (die Seiten \
+                   zeigen das unten hochgeladene Logo)",
         post_logout_uris: "Nach dem Abmelden",
         post_logout_help: "Eine pro Zeile: wohin die Anwendung Personen nach dem Abmelden \
                            schicken darf.",
