@@ -64,7 +64,7 @@ async fn logo_changes(f: &Fixture) -> Vec<String> {
         .collect()
 }
 
-fn header_of<'a>(r: &'a Response, name: header::HeaderName) -> &'a str {
+fn header_of(r: &Response, name: header::HeaderName) -> &str {
     r.headers().get(&name).map_or("", |v| v.to_str().unwrap())
 }
 

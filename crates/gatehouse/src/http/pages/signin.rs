@@ -296,7 +296,7 @@ mod tests {
         let look = Look::new(Branding::default(), "https://id.example", false);
         let html = login(
             &look,
-            "app\"><script>",
+            ("app\"><script>", Some("/logo?v=1\"><img>")),
             &[("request", "a=1&b=<x>")],
             "tok",
             "<img>",
@@ -319,7 +319,7 @@ mod tests {
         // An app's code (or a recovery code) is the other way on.
         assert!(!step(true).contains(cannot));
         // The password is the other way in.
-        assert!(!login(&look, "app", &[], "tok", "", None, true).contains(cannot));
+        assert!(!login(&look, ("app", None), &[], "tok", "", None, true).contains(cannot));
         assert!(passkey_required(&look, "app", &[], "tok").contains(cannot));
         let add = add_passkey_required(&look, "app", &[], "tok", None);
         assert!(add.contains(look.text.passkey.browser_cannot_add));
