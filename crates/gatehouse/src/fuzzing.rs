@@ -413,6 +413,14 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
     ] {
         store.create_client(c, None).await.expect("a client");
     }
+    // An application with a logo, which `/clients/web/logo` serves.
+    let logo =
+        crate::branding::Logo::from_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec())
+            .expect("an SVG");
+    store
+        .set_client_logo("web", Some(logo.into()), 0, None)
+        .await
+        .expect("a logo");
     let session = tokens::generate();
     store
         .create_session(
@@ -556,6 +564,7 @@ enum Endpoint {
     SignupGet,
     SignupPost,
     SignupPasskeyOptions,
+    ClientLogo,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -841,6 +850,7 @@ impl HttpInput {
             Endpoint::SignupGet => (Method::GET, "/signup"),
             Endpoint::SignupPost => (Method::POST, "/signup"),
             Endpoint::SignupPasskeyOptions => (Method::POST, "/signup/passkey-options"),
+            Endpoint::ClientLogo => (Method::GET, "/clients/web/logo"),
         };
         let get = method == Method::GET;
         let uri = if get {

@@ -53,6 +53,24 @@ impl Asset {
         }
     }
 
+    /// A file whose version is known already (an application's logo, whose version the store
+    /// keeps beside it): served without hashing it again on every request. No page names it
+    /// from a `<script>`, so it has no `integrity`.
+    pub(super) fn of_version(
+        bytes: impl Into<Bytes>,
+        content_type: &'static str,
+        version: String,
+    ) -> Asset {
+        let etag = format!("\"{version}\"").parse().ok();
+        Asset {
+            bytes: bytes.into(),
+            content_type: HeaderValue::from_static(content_type),
+            version,
+            integrity: String::new(),
+            etag,
+        }
+    }
+
     /// `path` (as a page or a message should write it) with this content's version.
     pub(super) fn versioned(&self, path: &str) -> String {
         format!("{path}?v={}", self.version)

@@ -494,12 +494,7 @@ pub(super) async fn act(
                 Err(ClaimsRefused::Failed(e)) => Err(e),
             }
         }
-        _ => {
-            let errors = &state.look.text.errors;
-            let page = pages::ErrorPage::new(errors.account_form_incomplete)
-                .link(errors.start_again, state.config.endpoint("/admin"));
-            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
-        }
+        _ => return incomplete(&state, "/admin"),
     };
     match done {
         Ok(notice) => show_person(&state, &admin, &target.username, Some(&notice), None).await,
@@ -833,12 +828,7 @@ pub(super) async fn change_group(
             }
             Err(e) => Err(e),
         },
-        _ => {
-            let errors = &state.look.text.errors;
-            let page = pages::ErrorPage::new(errors.account_form_incomplete)
-                .link(errors.start_again, state.config.endpoint("/admin/groups"));
-            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
-        }
+        _ => return incomplete(&state, "/admin/groups"),
     };
     match done {
         Ok(notice) => show_group(&state, &admin, &name, Some(&notice), None).await,
@@ -1163,15 +1153,9 @@ pub(super) async fn change_client(
         return show_client(&state, &admin, &client_id, None, Some(t.not_recent)).await;
     }
     let ops = admin.ops(&state, peer);
-    let incomplete = || {
-        let errors = &state.look.text.errors;
-        let page = pages::ErrorPage::new(errors.account_form_incomplete)
-            .link(errors.start_again, state.config.endpoint("/admin/clients"));
-        pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
-    };
     let done = match form.action.as_str() {
         "settings" => match form.settings(t) {
-            None => return incomplete(),
+            None => return incomplete(&state, "/admin/clients"),
             Some(Err(why)) => {
                 return show_client(&state, &admin, &client_id, None, Some(why)).await;
             }
@@ -1190,7 +1174,7 @@ pub(super) async fn change_client(
                     .await
                     .map(|_| t.done_keys.to_owned())
             }
-            Ok(None) => return incomplete(),
+            Ok(None) => return incomplete(&state, "/admin/clients"),
             Err(why) => return show_client(&state, &admin, &client_id, None, Some(why)).await,
         },
         "keys_at" => {
@@ -1241,7 +1225,7 @@ pub(super) async fn change_client(
             }
             Err(e) => Err(e),
         },
-        _ => return incomplete(),
+        _ => return incomplete(&state, "/admin/clients"),
     };
     match done {
         Ok(notice) => show_client(&state, &admin, &client_id, Some(&notice), None).await,
@@ -1292,18 +1276,12 @@ pub(super) async fn set_client_logo(
     Path(client_id): Path<String>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let incomplete = || {
-        let errors = &state.look.text.errors;
-        let page = pages::ErrorPage::new(errors.account_form_incomplete)
-            .link(errors.start_again, state.config.endpoint("/admin/clients"));
-        pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
-    };
     let form = match multipart {
         Ok(m) => LogoForm::read(m).await,
         Err(_) => None,
     };
     let Some(form) = form else {
-        return incomplete();
+        return incomplete(&state, "/admin/clients");
     };
     let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
         Ok(a) => a,
@@ -1316,7 +1294,7 @@ pub(super) async fn set_client_logo(
     let (image, notice) = match (form.action.as_str(), form.image) {
         ("logo", Some(image)) => (Some(image), t.done_logo),
         ("remove", None) => (None, t.done_logo_removed),
-        _ => return incomplete(),
+        _ => return incomplete(&state, "/admin/clients"),
     };
     match admin
         .ops(&state, peer)
@@ -1567,6 +1545,15 @@ fn claims_shown(claims: &CustomClaims) -> String {
 }
 
 /// An administrative operation's failure as a page: nobody by that name (404), or the store.
+/// The answer to a form that is not one of the page's (a field missing, an action it has not):
+/// a page that says so, with a way back to `back` (a path of the administration pages).
+fn incomplete(state: &AppState, back: &str) -> Response {
+    let errors = &state.look.text.errors;
+    let page = pages::ErrorPage::new(errors.account_form_incomplete)
+        .link(errors.start_again, state.config.endpoint(back));
+    pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
+}
+
 fn admin_failed(state: &AppState, e: AdminError) -> Response {
     match e {
         AdminError::Store(crate::store::StoreError::NotFound(_)) => {

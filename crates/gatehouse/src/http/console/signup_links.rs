@@ -128,13 +128,6 @@ pub(in crate::http) async fn change_signup_links(
             }
             Err(e) => admin_failed(&state, e),
         },
-        _ => {
-            let errors = &state.look.text.errors;
-            let page = pages::ErrorPage::new(errors.account_form_incomplete).link(
-                errors.start_again,
-                state.config.endpoint("/admin/signup-links"),
-            );
-            pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
-        }
+        _ => super::incomplete(&state, "/admin/signup-links"),
     }
 }

@@ -228,10 +228,11 @@ pub(super) async fn client_logo(
         }
     };
     // Served as what its bytes are, whatever was recorded beside them.
-    let Ok(logo) = crate::branding::Logo::from_bytes(stored.bytes) else {
+    let crate::model::ClientLogo { bytes, version, .. } = stored;
+    let Ok(logo) = crate::branding::Logo::from_bytes(bytes) else {
         return not_found(Localized(state)).await;
     };
-    let asset = Asset::new(Bytes::from_owner(logo.bytes), logo.content_type);
+    let asset = Asset::of_version(Bytes::from_owner(logo.bytes), logo.content_type, version);
     sandboxed(asset.respond(&uri, &headers))
 }
 
