@@ -515,8 +515,8 @@ async fn operators_register_check_and_roll_over_keys(db: Database) {
         assert!(got.contains(why), "{got}");
     }
     register(&f, "signed", &[&old]).await;
-    let view =
-        gatehouse::admin::ClientView::from(f.state.store.client("signed").await.unwrap().unwrap());
+    let signed = f.state.store.client("signed").await.unwrap().unwrap();
+    let view = gatehouse::admin::ClientView::new(signed, None);
     assert_eq!(view.token_endpoint_auth_method.as_str(), "private_key_jwt");
     assert!(!view.public);
     assert_eq!(view.jwks.unwrap()["keys"][0]["kid"], old.kid.as_str());

@@ -160,9 +160,10 @@ async fn a_device_signs_in_with_a_real_client_once_the_person_allows_it(db: Data
     allow_devices(s, "tv").await;
     let ops = gatehouse::admin::Admin::new(s, "cli", None, 0);
     assert!(
-        ops.set_client_logo("tv", Some(common::PNG.to_vec()))
+        ops.give_client_logo("tv", common::PNG.to_vec())
             .await
             .unwrap()
+            .changed
     );
     let secret = {
         // A confidential device client: its secret, rotated in so the test knows it.

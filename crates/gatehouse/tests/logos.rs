@@ -118,6 +118,27 @@ async fn a_logo_given_through_the_api_is_served_and_kept_until_it_changes(db: Da
         StatusCode::NOT_MODIFIED
     );
 
+    // The client's view names the version, alone and in the list.
+    let version = url.rsplit("?v=").next().unwrap().to_owned();
+    let view = |uri: &'static str| api(&f, &token, Method::GET, uri, vec![]);
+    let one = json(view("/admin/api/clients/web").await).await;
+    assert_eq!(one["logo_version"], version.as_str());
+    let all = json(view("/admin/api/clients").await).await;
+    let listed: Vec<(&str, &serde_json::Value)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["client_id"].as_str().unwrap(), &c["logo_version"]))
+        .collect();
+    assert!(
+        listed.contains(&("web", &version.as_str().into())),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&("spa", &serde_json::Value::Null)),
+        "{listed:?}"
+    );
+
     // The same image again: nothing changes, nothing is audited.
     let again = json(put("/admin/api/clients/web/logo", PNG).await).await;
     assert_eq!(
@@ -207,6 +228,8 @@ async fn a_logo_given_through_the_api_is_served_and_kept_until_it_changes(db: Da
     let changes = logo_changes(&f).await;
     assert_eq!(changes.len(), 3, "{changes:?}");
     assert_eq!(changes[0], "fields=logo removed");
+    let one = json(api(&f, &token, Method::GET, "/admin/api/clients/web", vec![]).await).await;
+    assert_eq!(one["logo_version"], serde_json::Value::Null);
 }
 
 /// Only the requests that carry an image may be larger than a form: every other keeps the
@@ -288,9 +311,10 @@ async fn people_see_the_logo_beside_the_applications_name(db: Database) {
     assert!(!consent.contains("class=\"app-logo"), "{consent}");
 
     assert!(
-        ops.set_client_logo("partner", Some(PNG.to_vec()))
+        ops.give_client_logo("partner", PNG.to_vec())
             .await
             .unwrap()
+            .changed
     );
     let version = store.client_logo_version("partner").await.unwrap().unwrap();
     let src = format!(
@@ -393,6 +417,11 @@ async fn an_administrator_uploads_and_removes_a_logo_on_the_applications_page(db
         logo_changes(&f).await,
         [format!("fields=logo version={version}")]
     );
+    let listed = page_as(&f, &ada, "/admin/clients").await;
+    assert!(
+        listed.contains(&format!("/clients/web/logo?v={version}")),
+        "{listed}"
+    );
 
     // Not an image: said on the page, nothing changed.
     let r = post_logo_form(
@@ -473,6 +502,9 @@ async fn the_command_line_gives_a_logo_and_takes_it_away() {
     assert_eq!(out.trim(), "client wiki has the new logo");
     let out = ok(&run(&["client", "logo", "wiki", "--image", png]));
     assert_eq!(out.trim(), "client wiki had this logo already");
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&run(&["client", "list", "--json"]))).unwrap();
+    assert_eq!(listed[0]["logo_version"].as_str().map(str::len), Some(16));
 
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "not an image").unwrap();
@@ -498,6 +530,9 @@ async fn the_command_line_gives_a_logo_and_takes_it_away() {
 
     let out = ok(&run(&["client", "logo", "wiki", "--remove"]));
     assert_eq!(out.trim(), "client wiki has no logo now");
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&run(&["client", "list", "--json"]))).unwrap();
+    assert_eq!(listed[0]["logo_version"], serde_json::Value::Null);
     let out = ok(&run(&["client", "logo", "wiki", "--remove"]));
     assert_eq!(out.trim(), "client wiki had no logo");
     let log = ok(&run(&["audit", "tail"]));

@@ -3625,6 +3625,10 @@ async fn an_applications_logo_is_kept_changed_once_and_removed_with_it(db: Datab
         s.client_logo_version("wiki").await.unwrap(),
         Some(png.version.clone())
     );
+    assert_eq!(
+        s.client_logo_versions().await.unwrap(),
+        [("wiki".to_owned(), png.version.clone())]
+    );
     let apps = s.applications_of(&ada.id).await.unwrap();
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0].logo.as_deref(), Some(png.version.as_str()));
@@ -3647,6 +3651,7 @@ async fn an_applications_logo_is_kept_changed_once_and_removed_with_it(db: Datab
     assert_eq!(s.client_logo("wiki").await.unwrap(), None);
     assert_eq!(s.client_logo_version("wiki").await.unwrap(), None);
     assert_eq!(s.applications_of(&ada.id).await.unwrap()[0].logo, None);
+    assert_eq!(s.client_logo_versions().await.unwrap(), []);
     assert_eq!(changes(s.clone()).await, 3);
     // No such client: nothing written, no record.
     for logo in [Some(png.clone()), None] {

@@ -1205,9 +1205,10 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // ... and the old client is given a logo, which the server serves.
     assert!(
         admin
-            .set_client_logo("web", Some(common::PNG.to_vec()))
+            .give_client_logo("web", common::PNG.to_vec())
             .await
             .unwrap()
+            .changed
     );
     let logo = s.client_logo("web").await.unwrap().unwrap();
     assert_eq!(

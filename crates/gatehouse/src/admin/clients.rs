@@ -525,29 +525,49 @@ impl Admin<'_> {
         }
     }
 
-    /// Gives the client a logo (the image's bytes), or (`None`) takes its logo away: what the
-    /// sign-in, consent, device and account pages show with its name, served by gatehouse
-    /// itself.
-    /// Checked as the deployment's logo is (`branding::Logo::from_bytes`); audited as a change
-    /// of the client's `logo`, unless it changes nothing (the same image again, or no logo taken
-    /// away). Returns whether it changed.
+    /// Gives the client a logo (the image's bytes): what the sign-in, consent, device and
+    /// account pages show with its name, served by gatehouse itself. Checked as the
+    /// deployment's logo is (`branding::Logo::from_bytes`); audited as a change of the client's
+    /// `logo` with the image's version, unless the client had this image already.
     ///
     /// # Errors
     /// `Invalid` for an image too large or not a PNG, JPEG, WebP or SVG image; `NotFound` when
     /// there is no such client; a store failure.
-    pub async fn set_client_logo(
+    pub async fn give_client_logo(
         &self,
         client_id: &str,
-        image: Option<Vec<u8>>,
-    ) -> Result<bool, AdminError> {
-        let logo = image
-            .map(|bytes| crate::branding::Logo::from_bytes(bytes).map(ClientLogo::from))
-            .transpose()
+        image: Vec<u8>,
+    ) -> Result<GivenLogo, AdminError> {
+        let logo = crate::branding::Logo::from_bytes(image)
+            .map(ClientLogo::from)
             .map_err(|p| invalid(Refusal::Logo(p)))?;
-        let detail = match &logo {
-            Some(l) => format!("fields=logo version={}", l.version),
-            None => "fields=logo removed".to_owned(),
-        };
+        let (content_type, version) = (logo.content_type.clone(), logo.version.clone());
+        let detail = format!("fields=logo version={version}");
+        let changed = self.set_client_logo(client_id, Some(logo), detail).await?;
+        Ok(GivenLogo {
+            changed,
+            content_type,
+            version,
+        })
+    }
+
+    /// Takes the client's logo away; audited as a change of its `logo`, unless it had none.
+    /// Returns whether it had one.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such client; a store failure.
+    pub async fn remove_client_logo(&self, client_id: &str) -> Result<bool, AdminError> {
+        let detail = "fields=logo removed".to_owned();
+        self.set_client_logo(client_id, None, detail).await
+    }
+
+    /// Sets the client's logo (`None`: none), audited with `detail` if that changes anything.
+    async fn set_client_logo(
+        &self,
+        client_id: &str,
+        logo: Option<ClientLogo>,
+        detail: String,
+    ) -> Result<bool, AdminError> {
         let record = self.record(
             AuditKind::ClientUpdated,
             client_id,
@@ -570,6 +590,17 @@ impl Admin<'_> {
         self.store.remove_client(client_id, Some(record)).await?;
         Ok(())
     }
+}
+
+/// An image given as a client's logo ([`Admin::give_client_logo`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenLogo {
+    /// Whether anything changed: false when the client had this image already.
+    pub changed: bool,
+    /// `image/png`, `image/jpeg`, `image/webp` or `image/svg+xml`, from its bytes.
+    pub content_type: String,
+    /// What pages name it by (`branding::version_of`).
+    pub version: String,
 }
 
 /// Whom [`Admin::client_subject`] is asked about.

@@ -40,7 +40,8 @@ pub enum AdminError {
 
 pub use clients::{
     ClientPatch, ClientSubject, DEFAULT_GRANT_TYPES, DEFAULT_SCOPES, DEFAULT_SECRET_OVERLAP,
-    MAX_CLIENT_ID, MAX_DISPLAY_NAME, MAX_SECRET_OVERLAP, MIN_SECRET_LENGTH, NewClient, SubjectOf,
+    GivenLogo, MAX_CLIENT_ID, MAX_DISPLAY_NAME, MAX_SECRET_OVERLAP, MIN_SECRET_LENGTH, NewClient,
+    SubjectOf,
 };
 pub use groups::{GroupPatch, MAX_DESCRIPTION, NewGroup};
 pub use profile::{MAX_NAME, MAX_PICTURE, ProfileChange, check_profile};

@@ -71,6 +71,10 @@ pub struct ClientView {
     pub display_name: String,
     pub logo_uri: Option<String>,
     pub home_uri: Option<String>,
+    /// The version of the logo gatehouse serves for it (`PUT /clients/{client_id}/logo`), at
+    /// `/clients/{client_id}/logo?v=VERSION` under the issuer; absent: it has none.
+    #[serde(default)]
+    pub logo_version: Option<String>,
     /// Unix time until which the secret before the last rotation still works, while it does.
     pub previous_secret_until: Option<i64>,
     /// Which scoped claims go into its ID tokens; absent: all of them.
@@ -102,9 +106,12 @@ pub struct ClientView {
     pub sector_identifier: Option<String>,
 }
 
-impl From<Client> for ClientView {
-    fn from(c: Client) -> Self {
+impl ClientView {
+    /// The client as the admin API and `client list --json` show it, with the version of its
+    /// logo (`Directory::client_logo_version`), if it has one.
+    pub fn new(c: Client, logo_version: Option<String>) -> Self {
         ClientView {
+            logo_version,
             public: c.is_public(),
             subject_type: c.subject_type(),
             token_endpoint_auth_method: c.auth_method(),

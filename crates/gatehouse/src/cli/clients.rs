@@ -302,7 +302,15 @@ pub(super) async fn client(
         ClientCommand::List { json } => {
             let clients = store.list_clients().await?;
             if json {
-                let views: Vec<ClientView> = clients.into_iter().map(ClientView::from).collect();
+                let mut logos: std::collections::HashMap<String, String> =
+                    store.client_logo_versions().await?.into_iter().collect();
+                let views: Vec<ClientView> = clients
+                    .into_iter()
+                    .map(|c| {
+                        let logo = logos.remove(&c.client_id);
+                        ClientView::new(c, logo)
+                    })
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&views)?);
                 return Ok(());
             }
@@ -455,18 +463,21 @@ pub(super) async fn client(
         ClientCommand::Logo {
             client_id, image, ..
         } => {
-            let image = image.map(|path| read_image(&path)).transpose()?;
-            let given = image.is_some();
-            let changed = admin.set_client_logo(&client_id, image).await?;
-            println!(
-                "{}",
-                match (given, changed) {
-                    (true, true) => format!("client {client_id} has the new logo"),
-                    (true, false) => format!("client {client_id} had this logo already"),
-                    (false, true) => format!("client {client_id} has no logo now"),
-                    (false, false) => format!("client {client_id} had no logo"),
+            let said = match image {
+                Some(path) => {
+                    let given = admin
+                        .give_client_logo(&client_id, read_image(&path)?)
+                        .await?;
+                    if given.changed {
+                        "has the new logo"
+                    } else {
+                        "had this logo already"
+                    }
                 }
-            );
+                None if admin.remove_client_logo(&client_id).await? => "has no logo now",
+                None => "had no logo",
+            };
+            println!("client {client_id} {said}");
         }
         ClientCommand::Remove { client_id } => {
             admin.remove_client(&client_id).await?;

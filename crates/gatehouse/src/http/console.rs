@@ -917,10 +917,25 @@ async fn clients_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let clients = match state.store.list_clients().await {
-        Ok(c) => c,
+    let loaded = async {
+        let clients = state.store.list_clients().await?;
+        let logos = state.store.client_logo_versions().await?;
+        Ok::<_, StoreError>((clients, logos))
+    };
+    let (clients, logos) = match loaded.await {
+        Ok(loaded) => loaded,
         Err(e) => return failed(state, store_error(e)),
     };
+    let mut logos: HashMap<String, String> = logos.into_iter().collect();
+    let issuer = &state.config.issuer;
+    let clients: Vec<_> = clients
+        .into_iter()
+        .map(|c| {
+            let logo = logos.remove(&c.client_id);
+            let url = logo.map(|v| pages::client_logo_url(issuer, &c.client_id, &v));
+            (c, url)
+        })
+        .collect();
     let html = pages::console_clients(&state.look, &admin.base(state), &clients, notice, error);
     pages::respond(status, html)
 }
@@ -1291,17 +1306,20 @@ pub(super) async fn set_client_logo(
     if !admin.base(&state).recent {
         return show_client(&state, &admin, &client_id, None, Some(t.not_recent)).await;
     }
-    let (image, notice) = match (form.action.as_str(), form.image) {
-        ("logo", Some(image)) => (Some(image), t.done_logo),
-        ("remove", None) => (None, t.done_logo_removed),
+    let ops = admin.ops(&state, peer);
+    let done = match (form.action.as_str(), form.image) {
+        ("logo", Some(image)) => ops
+            .give_client_logo(&client_id, image)
+            .await
+            .map(|_| t.done_logo),
+        ("remove", None) => ops
+            .remove_client_logo(&client_id)
+            .await
+            .map(|_| t.done_logo_removed),
         _ => return incomplete(&state, "/admin/clients"),
     };
-    match admin
-        .ops(&state, peer)
-        .set_client_logo(&client_id, image)
-        .await
-    {
-        Ok(_) => show_client(&state, &admin, &client_id, Some(notice), None).await,
+    match done {
+        Ok(notice) => show_client(&state, &admin, &client_id, Some(notice), None).await,
         Err(AdminError::Invalid(why)) => {
             let error = (t.refusal)(&why);
             show_client(&state, &admin, &client_id, None, Some(&error)).await
@@ -1544,7 +1562,6 @@ fn claims_shown(claims: &CustomClaims) -> String {
     serde_json::to_string_pretty(claims).unwrap_or_default()
 }
 
-/// An administrative operation's failure as a page: nobody by that name (404), or the store.
 /// The answer to a form that is not one of the page's (a field missing, an action it has not):
 /// a page that says so, with a way back to `back` (a path of the administration pages).
 fn incomplete(state: &AppState, back: &str) -> Response {
@@ -1554,6 +1571,7 @@ fn incomplete(state: &AppState, back: &str) -> Response {
     pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
 }
 
+/// An administrative operation's failure as a page: nobody by that name (404), or the store.
 fn admin_failed(state: &AppState, e: AdminError) -> Response {
     match e {
         AdminError::Store(crate::store::StoreError::NotFound(_)) => {

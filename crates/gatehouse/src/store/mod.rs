@@ -217,6 +217,9 @@ pub trait Directory: Send + Sync {
     /// The version of the client's logo (what pages name it by), if it has one: read without
     /// the image.
     async fn client_logo_version(&self, client_id: &str) -> StoreResult<Option<String>>;
+    /// The version of every client's logo, by client id, for the clients that have one: read
+    /// without the images.
+    async fn client_logo_versions(&self) -> StoreResult<Vec<(String, String)>>;
     /// Takes the one-time JWTs `client_id` sent (`OneTime`), in one transaction, for a request
     /// that writes nothing else; a request that does takes them in its own (`NewTokens::once`).
     /// A JWT is taken the first time; one taken before and still kept is [`UsedBefore`], so

@@ -1,5 +1,7 @@
 //! `/admin/api/clients`: relying parties, their changes and their secrets.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -64,20 +66,15 @@ async fn set_client_logo(
     Path(client_id): Path<String>,
     image: bytes::Bytes,
 ) -> ApiResult<Json<ClientLogoSet>> {
-    let admin = caller.admin(&state);
-    let changed = admin
-        .set_client_logo(&client_id, Some(image.to_vec()))
+    let given = caller
+        .admin(&state)
+        .give_client_logo(&client_id, image.to_vec())
         .await?;
-    // What was stored, as it is served: the image read back names its version.
-    let logo = state
-        .store
-        .client_logo(&client_id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(crate::model::Named::Client(client_id.clone())))?;
+    let issuer = &state.config.issuer;
     Ok(Json(ClientLogoSet {
-        url: crate::http::pages::client_logo_url(&state.config.issuer, &client_id, &logo.version),
-        content_type: logo.content_type,
-        changed,
+        url: crate::http::pages::client_logo_url(issuer, &client_id, &given.version),
+        content_type: given.content_type,
+        changed: given.changed,
     }))
 }
 
@@ -95,10 +92,7 @@ async fn remove_client_logo(
     caller: Caller,
     Path(client_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller
-        .admin(&state)
-        .set_client_logo(&client_id, None)
-        .await?;
+    caller.admin(&state).remove_client_logo(&client_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -179,7 +173,17 @@ async fn list_clients(
     _: Caller,
 ) -> ApiResult<Json<Vec<ClientView>>> {
     let clients = state.store.list_clients().await?;
-    Ok(Json(clients.into_iter().map(ClientView::from).collect()))
+    let mut logos: HashMap<String, String> = state
+        .store
+        .client_logo_versions()
+        .await?
+        .into_iter()
+        .collect();
+    let views = clients.into_iter().map(|c| {
+        let logo = logos.remove(&c.client_id);
+        ClientView::new(c, logo)
+    });
+    Ok(Json(views.collect()))
 }
 
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = NewClient,
@@ -199,7 +203,8 @@ async fn create_client(
     let JsonObject(new) = body?;
     let (client, client_secret) = caller.admin(&state).add_client(new).await?;
     let created = CreatedClient {
-        client: client.into(),
+        // A client just registered has no logo.
+        client: ClientView::new(client, None),
         client_secret,
     };
     Ok((StatusCode::CREATED, Json(created)))
@@ -226,7 +231,8 @@ async fn update_client(
         .admin(&state)
         .update_client(&client_id, patch)
         .await?;
-    Ok(Json(client.into()))
+    let logo = state.store.client_logo_version(&client_id).await?;
+    Ok(Json(ClientView::new(client, logo)))
 }
 
 /// How long the secret before a rotation keeps working.
@@ -296,7 +302,8 @@ async fn get_client(
         .client(&client_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(crate::model::Named::Client(client_id.clone())))?;
-    Ok(Json(client.into()))
+    let logo = state.store.client_logo_version(&client_id).await?;
+    Ok(Json(ClientView::new(client, logo)))
 }
 
 #[utoipa::path(delete, path = "/clients/{client_id}", tag = "clients",

@@ -419,7 +419,8 @@ fn applications_section(look: &Look, issuer: &str, applications: &[AppLink]) -> 
                 li {
                     a href=(app.home_uri) {
                         @if let Some(version) = &app.logo {
-                            img.app-logo src=(super::client_logo_url(issuer, &app.client_id, version))
+                            img.app-logo
+                                src=(super::client_logo_url(issuer, &app.client_id, version))
                                 alt="";
                         }
                         (app.name)

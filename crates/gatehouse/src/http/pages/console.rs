@@ -737,7 +737,7 @@ pub(in crate::http) fn group(
 pub(in crate::http) fn clients(
     look: &Look,
     base: &ConsoleBase<'_>,
-    clients: &[Client],
+    clients: &[(Client, Option<String>)],
     notice: Option<&str>,
     error: Option<&str>,
 ) -> String {
@@ -750,10 +750,13 @@ pub(in crate::http) fn clients(
             p.muted { (t.no_applications) }
         } @else {
             table.list aria-label=(t.applications) {
-                @for c in clients {
+                @for (c, logo) in clients {
                     tr {
                         td {
-                            a href=(base.client_url(&c.client_id)) { strong { (c.display_name()) } }
+                            a href=(base.client_url(&c.client_id)) {
+                                @if let Some(url) = logo { img.app-logo src=(url) alt=""; }
+                                strong { (c.display_name()) }
+                            }
                             " · " code { (c.client_id) }
                             br;
                             span.muted { ((t.client_kind)(c.auth_method(), c.first_party)) }

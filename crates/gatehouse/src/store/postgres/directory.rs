@@ -636,6 +636,13 @@ impl Directory for PgStore {
         .map_err(db_error)
     }
 
+    async fn client_logo_versions(&self) -> StoreResult<Vec<(String, String)>> {
+        sqlx::query_as("SELECT client_id, version FROM client_logo ORDER BY client_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
     async fn client_logo_version(&self, client_id: &str) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT version FROM client_logo WHERE client_id = $1")
             .bind(client_id)

@@ -529,6 +529,15 @@ impl Directory for SqliteStore {
         .await
     }
 
+    async fn client_logo_versions(&self) -> StoreResult<Vec<(String, String)>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT client_id, version FROM client_logo ORDER BY client_id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .await
+    }
+
     async fn client_logo_version(&self, client_id: &str) -> StoreResult<Option<String>> {
         let id = client_id.to_owned();
         self.read(move |c| {
