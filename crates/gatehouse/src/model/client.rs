@@ -213,7 +213,7 @@ impl AppLink {
     }
 }
 
-/// An application's logo, as an administrator gave it (`admin::Admin::set_client_logo`),
+/// An application's logo, as an administrator gave it (`admin::Admin::give_client_logo`),
 /// checked as the deployment's is (`branding::Logo::from_bytes`), and served by gatehouse at
 /// `/clients/{client_id}/logo`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -202,7 +202,7 @@ pub(super) fn client_logo_url(issuer: &str, client_id: &str, version: &str) -> S
     )
 }
 
-/// GET /clients/{client_id}/logo: an application's logo (`admin::Admin::set_client_logo`), or
+/// GET /clients/{client_id}/logo: an application's logo (`admin::Admin::give_client_logo`), or
 /// 404; kept by browsers as the deployment's is (`assets`), and sandboxed as it is. Public, as
 /// the pages that show it are: a client's logo is no secret.
 pub(super) async fn client_logo(

@@ -7,11 +7,10 @@ use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, user_columns};
-use crate::store::snapshot::ClientLogoRow;
 use crate::store::snapshot::{
-    self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
-    KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow,
-    SignupLinkRow, Snapshot, TokenRow, TotpRow, UserRow,
+    self, ClaimRow, ClientLogoRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow,
+    FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow,
+    SessionClientRow, SessionRow, SignupLinkRow, Snapshot, TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 

@@ -11,11 +11,10 @@ use super::rows::{audit_from, client_from, session_from, user_from};
 use crate::clock::UnixTime;
 use crate::model::{Client, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
-use crate::store::snapshot::ClientLogoRow;
 use crate::store::snapshot::{
-    self, ClaimRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow, FamilyRow, GroupRow,
-    KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow, SessionClientRow, SessionRow,
-    SignupLinkRow, Snapshot, TokenRow, TotpRow, UserRow,
+    self, ClaimRow, ClientLogoRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow,
+    FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow,
+    SessionClientRow, SessionRow, SignupLinkRow, Snapshot, TokenRow, TotpRow, UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
