@@ -10,7 +10,7 @@ import tempfile
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, ROOT, Gatehouse
+from conftest import PASSWORD, ROOT, Gatehouse, free_port
 from mail_sink import MailSink
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
@@ -34,7 +34,12 @@ def shots():
 def server():
     sink = MailSink()
     with tempfile.TemporaryDirectory() as directory:
-        server = Gatehouse(directory, "--smtp-url", sink.url,
+        # Named by a domain name, as a deployment is: the pages offer passkeys (an IP address
+        # cannot be a passkey's relying party).
+        port = free_port()
+        server = Gatehouse(directory, "--listen", f"127.0.0.1:{port}",
+                           "--issuer", f"http://localhost:{port}",
+                           "--smtp-url", sink.url,
                            "--mail-from", "Gatehouse <id@example.com>")
         for username, name in PEOPLE.values():
             server.cli("user", "add", "--username", username, "--email",
