@@ -435,13 +435,15 @@ def test_an_administrator_gives_an_application_a_logo_people_see_where_they_sign
         browser_page, browser, gatehouse, tmp_path):
     """The administrator uploads an image as the application's logo (a file that is no image
     is refused in words); a person signing in to that application, on another origin, sees it
-    on the sign-in and consent pages, loaded from gatehouse itself; once removed, it is gone."""
+    on the sign-in and consent pages, loaded from gatehouse itself, and beside its name on their
+    account page; once removed, it is gone."""
     page = browser_page
     rp = RelyingParty("Logo printer")
     try:
         admin = sign_in_as_administrator(page, gatehouse)
         client_id = f"logo-{admin[-8:]}"
-        gatehouse.add_client(rp, client_id, first_party=False)
+        gatehouse.add_client(rp, client_id, first_party=False,
+                             extra=("--home-uri", f"{rp.base}/"))
         page.goto(f"{gatehouse.issuer}/admin/clients/{client_id}")
         notes = tmp_path / "notes.txt"
         notes.write_text("not an image")
@@ -468,6 +470,12 @@ def test_an_administrator_gives_an_application_a_logo_people_see_where_they_sign
         logo_shown(app)
         app.get_by_role("button", name="Allow").click()
         expect(app.get_by_role("heading")).to_have_text(f"Signed in as {person}")
+        # Their account page lists the application with its logo, a link to its home page.
+        app.goto(f"{gatehouse.issuer}/account")
+        listed = app.get_by_role("list", name="Your applications").get_by_role(
+            "link", name=client_id)
+        expect(listed).to_have_attribute("href", f"{rp.base}/")
+        logo_shown(app)
         assert watched.problems() == [], watched.problems()
         context.close()
 
