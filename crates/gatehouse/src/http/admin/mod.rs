@@ -185,7 +185,13 @@ impl From<StoreError> for ApiError {
 }
 
 impl From<JsonRejection> for ApiError {
+    /// A body past the limit is 413 whether it said its length (then the limit layer refuses it
+    /// unread) or not (then the limit stops it being read here); any other body that is not
+    /// JSON is 400.
     fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(r.status(), "request_too_large", r.body_text());
+        }
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", r.body_text())
     }
 }
