@@ -455,6 +455,11 @@ def test_an_administrator_gives_an_application_a_logo_people_see_where_they_sign
         page.get_by_role("button", name="Upload the logo").click()
         expect(page.get_by_role("status")).to_have_text("The logo is saved.")
         logo_shown(page)
+        # The applications list shows it beside the application's name.
+        page.goto(f"{gatehouse.issuer}/admin/clients")
+        expect(page.locator("main").get_by_role("link", name=client_id)).to_be_visible()
+        logo_shown(page)
+        page.goto(f"{gatehouse.issuer}/admin/clients/{client_id}")
 
         person = gatehouse.add_user("logo")
         context = browser.new_context()

@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from test_console import LOGO, logo_shown
 from test_sign_in import fill_login
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -32,6 +33,7 @@ def device_client(gatehouse):
     client_id = f"living-room-tv-{secrets.token_hex(3)}"
     gatehouse.cli("client", "add", "--client-id", client_id, "--public", "--display-name", "Living room TV",
                   "--grant-type", "device_code", "--grant-type", "refresh_token")
+    gatehouse.cli("client", "logo", client_id, "--image", str(LOGO))
     return client_id
 
 
@@ -67,10 +69,12 @@ def test_a_person_types_the_code_signs_in_and_the_device_gets_tokens(browser_pag
     page.get_by_label("Code").fill(device["user_code"].replace("-", "").lower())
     page.get_by_role("button", name="Continue").click()
 
-    # The page names the application, shows the code to compare, and says what it gets.
+    # The page names the application, with its logo, shows the code to compare, and says what
+    # it gets.
     expect(page.get_by_role("heading")).to_have_text("Sign in on your device?")
     main = page.locator("main")
     expect(main).to_contain_text("Living room TV")
+    logo_shown(page)
     expect(main).to_contain_text(device["user_code"])
     expect(main).to_contain_text("If someone sent you this code, deny it.")
     expect(page.get_by_role("listitem")).to_have_text(
