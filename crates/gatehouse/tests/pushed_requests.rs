@@ -98,6 +98,27 @@ async fn a_pushed_request_signs_the_person_in_once(db: Database) {
     assert!(text.contains("invalid_request_uri"), "{text}");
 }
 
+/// The response mode is the pushed request's: one pushed with `fragment` comes back so, whatever
+/// the browser adds beside the `request_uri`.
+async fn a_pushed_request_answers_in_the_mode_it_asked_for(db: Database) {
+    let f = fixture_on(db).await;
+    let r = push(&f, &request(REDIRECT, &[("response_mode", "fragment")])).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
+    let authorize = format!("{}&response_mode=query", authorize_with("web", &uri));
+    let r = post_login(&f, &authorize, "ada", PASSWORD).await;
+    let location = r.headers()[header::LOCATION].to_str().unwrap();
+    let (at, fragment) = location.split_once('#').expect("in the fragment");
+    assert_eq!(at, REDIRECT);
+    let back: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(fragment.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(back["state"], "st");
+    let r = exchange(&f, &back["code"], CHALLENGE_VERIFIER, REDIRECT).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 async fn a_pushed_request_is_checked_and_bound_to_its_client(db: Database) {
     let f = fixture_on(db).await;
     let refused = |r: Response, status: StatusCode, error: &'static str| async move {
@@ -109,7 +130,7 @@ async fn a_pushed_request_is_checked_and_bound_to_its_client(db: Database) {
     let bad = [
         request("https://evil.example/cb", &[]),
         request(REDIRECT, &[("request_uri", "urn:x")]),
-        request(REDIRECT, &[("response_mode", "fragment")]),
+        request(REDIRECT, &[("response_mode", "jwt")]),
         request(REDIRECT, &[("client_id", "spa")]),
     ];
     for pairs in &bad {
@@ -244,6 +265,7 @@ async fn a_pushed_request_chooses_the_language_of_its_sign_in(db: Database) {
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_pushed_request_chooses_the_language_of_its_sign_in,
     a_pushed_request_signs_the_person_in_once,
+    a_pushed_request_answers_in_the_mode_it_asked_for,
     a_pushed_request_is_checked_and_bound_to_its_client,
     a_request_uri_opened_at_once_serves_one,
     pushing_is_limited_per_address,

@@ -904,7 +904,7 @@ pub(super) fn redirect_error(request: &AuthorizeRequest, error: OAuthError) -> R
 }
 
 /// The authorization response, `params`, sent to the client's (validated) redirect URI as the
-/// request asked: in the redirect's query, or as a form the browser posts there.
+/// request asked: in the redirect's query or fragment, or as a form the browser posts there.
 fn respond_to_client(
     state: &AppState,
     redirect_uri: &str,
@@ -913,6 +913,7 @@ fn respond_to_client(
 ) -> Response {
     match mode {
         ResponseMode::Query => redirect_with(state, redirect_uri, params),
+        ResponseMode::Fragment => redirect_in_fragment(state, redirect_uri, params),
         ResponseMode::FormPost => {
             let html = pages::form_post(&state.look, redirect_uri, params);
             pages::respond_with_form_target(StatusCode::OK, html, Some(redirect_uri))
@@ -945,6 +946,21 @@ pub(super) fn refuse(state: &AppState, refusal: Refusal) -> Response {
     }
 }
 
+/// A 303 to `uri` with `params` as its fragment (a registered redirect URI has none of its
+/// own): the browser keeps them for the page's script and sends them nowhere.
+fn redirect_in_fragment(state: &AppState, uri: &str, params: &[(&str, &str)]) -> Response {
+    match url::Url::parse(uri) {
+        Ok(mut u) => {
+            let fragment = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params)
+                .finish();
+            u.set_fragment(Some(&fragment));
+            Redirect::to(u.as_str()).into_response()
+        }
+        Err(_) => unusable_redirect_uri(state),
+    }
+}
+
 /// A 303 to `uri` with `params` added to its query (keeping any query it has). With no
 /// params, to `uri` exactly as registered (not even an empty `?` added).
 pub(super) fn redirect_with(state: &AppState, uri: &str, params: &[(&str, &str)]) -> Response {
@@ -958,14 +974,14 @@ pub(super) fn redirect_with(state: &AppState, uri: &str, params: &[(&str, &str)]
             u.query_pairs_mut().extend_pairs(params);
             Redirect::to(u.as_str()).into_response()
         }
-        // Registered redirect URIs are validated when registered; this is unreachable unless
-        // the store was edited by hand.
-        Err(_) => {
-            let error =
-                OAuthError::ServerError("the client's registered redirect URI is invalid".into());
-            let (status, page) =
-                pages::ErrorPage::for_error(&state.look, pages::Flow::SignIn, &error);
-            pages::respond(status, page.render(&state.look))
-        }
+        Err(_) => unusable_redirect_uri(state),
     }
+}
+
+/// The page for a registered redirect URI that does not parse: registration validates them,
+/// so this is unreachable unless the store was edited by hand.
+fn unusable_redirect_uri(state: &AppState) -> Response {
+    let error = OAuthError::ServerError("the client's registered redirect URI is invalid".into());
+    let (status, page) = pages::ErrorPage::for_error(&state.look, pages::Flow::SignIn, &error);
+    pages::respond(status, page.render(&state.look))
 }

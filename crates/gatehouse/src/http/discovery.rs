@@ -28,7 +28,7 @@ pub(super) async fn configuration(State(state): State<AppState>) -> Json<serde_j
         "require_pushed_authorization_requests": false,
         "require_signed_request_object": false,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": GrantType::ALL,
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": SigningAlg::ALL,

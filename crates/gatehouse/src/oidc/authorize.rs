@@ -210,6 +210,11 @@ pub enum ResponseMode {
     /// In the redirect's query (the default of the `code` response type).
     #[default]
     Query,
+    /// In the redirect's fragment (OAuth 2.0 Multiple Response Type Encoding Practices §2.1):
+    /// a browser never sends a fragment, so the code reaches the page's script and not the
+    /// application's web server, its logs or a `Referer`; what single-page apps such as
+    /// keycloak-js ask for.
+    Fragment,
     /// Posted by the browser, as the fields of a form that sends itself (OAuth 2.0 Form Post
     /// Response Mode): the code is in no address, history or log of a URL.
     FormPost,
@@ -220,6 +225,7 @@ impl ResponseMode {
     fn named(value: Option<&str>) -> Option<ResponseMode> {
         match value {
             None | Some("query") => Some(ResponseMode::Query),
+            Some("fragment") => Some(ResponseMode::Fragment),
             Some("form_post") => Some(ResponseMode::FormPost),
             Some(_) => None,
         }
@@ -356,7 +362,7 @@ fn rest(
     let mode = params.one("response_mode")?;
     let Some(response_mode) = ResponseMode::named(mode) else {
         return Err(invalid_request(format!(
-            "response_mode {:?} is not supported; use query or form_post",
+            "response_mode {:?} is not supported; use query, fragment or form_post",
             mode.unwrap_or_default()
         )));
     };
@@ -575,8 +581,13 @@ mod tests {
             mode(&[bad, ("response_mode", "form_post")]),
             ResponseMode::FormPost
         );
+        assert_eq!(
+            mode(&[bad, ("response_mode", "fragment")]),
+            ResponseMode::Fragment
+        );
         assert_eq!(mode(&[bad]), ResponseMode::Query);
-        assert_eq!(mode(&[("response_mode", "fragment")]), ResponseMode::Query);
+        // A mode gatehouse does not give is refused the default way.
+        assert_eq!(mode(&[("response_mode", "jwt")]), ResponseMode::Query);
     }
 
     #[test]
@@ -659,11 +670,12 @@ mod tests {
             (&[("max_age", "-1")], true, "redirect:invalid_request:xyz"),
             (&[("max_age", "ten")], true, "redirect:invalid_request:xyz"),
             (
-                &[("response_mode", "fragment")],
+                &[("response_mode", "jwt")],
                 true,
                 "redirect:invalid_request:xyz",
             ),
             (&[("response_mode", "query")], true, "ok"),
+            (&[("response_mode", "fragment")], true, "ok"),
             (&[("response_mode", "form_post")], true, "ok"),
             (
                 &[("request", "eyJ...")],

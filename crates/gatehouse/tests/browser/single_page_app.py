@@ -18,6 +18,11 @@ token it holds ("DPoP token" or "Bearer token"). Like oidc-client-ts and oauth4w
 the newest server nonce an answer hands out (`DPoP-Nonce`, readable across origins only if
 gatehouse's CORS answer exposes it), puts it in its proofs, and sends a request once more when
 it is answered `use_dpop_nonce`; the page then says "with server nonces".
+
+With `fragment=True` it asks for the answer in the redirect's fragment (`response_mode=fragment`)
+and reads it there: the browser never sends a fragment, so the code reaches the page's script
+and not the app's web server, which keeps the path and query of every request it served
+(`requests`) for the test to look at.
 """
 
 import json
@@ -32,7 +37,8 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Note
 <button id="signin">Sign in</button> <button id="refresh" hidden>Refresh</button>
 </main>
 <script>
-const issuer = ISSUER, clientId = CLIENT_ID, bound = DPOP, redirectUri = location.origin + "/";
+const issuer = ISSUER, clientId = CLIENT_ID, bound = DPOP, inFragment = IN_FRAGMENT;
+const redirectUri = location.origin + "/";
 const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
   .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
 const random = (n) => b64url(crypto.getRandomValues(new Uint8Array(n)));
@@ -126,10 +132,11 @@ document.getElementById("signin").onclick = async () => {
   sessionStorage.setItem("verifier", verifier);
   sessionStorage.setItem("state", state);
   const binding = bound ? {dpop_jkt: await thumbprint()} : {};
+  const mode = inFragment ? {response_mode: "fragment"} : {};
   location = (await config()).authorization_endpoint + "?" + new URLSearchParams({
     response_type: "code", client_id: clientId, redirect_uri: redirectUri,
     scope: "openid profile", state, code_challenge: b64url(digest),
-    code_challenge_method: "S256", ...binding});
+    code_challenge_method: "S256", ...binding, ...mode});
 };
 document.getElementById("refresh").onclick = async () => {
   const before = sessionStorage.getItem("access");
@@ -143,7 +150,7 @@ document.getElementById("refresh").onclick = async () => {
   }
 };
 (async () => {
-  const q = new URLSearchParams(location.search);
+  const q = new URLSearchParams(inFragment ? location.hash.slice(1) : location.search);
   if (!q.has("code")) return;
   history.replaceState(null, "", "/");
   if (q.get("state") !== sessionStorage.getItem("state")) return text("status", "Wrong state");
@@ -162,8 +169,10 @@ document.getElementById("refresh").onclick = async () => {
 class SinglePageApp:
     """The page, served on http://localhost:PORT (another origin than gatehouse's)."""
 
-    def __init__(self, dpop: bool = False):
+    def __init__(self, dpop: bool = False, fragment: bool = False):
         self.dpop = dpop
+        self.fragment = fragment
+        self.requests = []
         self.issuer = None
         self.client_id = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -198,12 +207,14 @@ class SinglePageApp:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                app.requests.append(self.path)
                 if self.path.split("?")[0] != "/":
                     self.send_error(404)
                     return
                 page = (PAGE.replace("ISSUER", json.dumps(app.issuer))
                         .replace("CLIENT_ID", json.dumps(app.client_id))
-                        .replace("DPOP", json.dumps(app.dpop))).encode()
+                        .replace("DPOP", json.dumps(app.dpop))
+                        .replace("IN_FRAGMENT", json.dumps(app.fragment))).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))

@@ -18,10 +18,10 @@ from single_page_app import SinglePageApp
 from test_sign_in import fill_login
 
 
-def _registered(server, client_id: str, dpop: bool = False):
+def _registered(server, client_id: str, dpop: bool = False, fragment: bool = False):
     """A single-page app on an origin of its own, registered with `server` as a public,
     first-party client; closed when the module is done with it."""
-    app = SinglePageApp(dpop=dpop)
+    app = SinglePageApp(dpop=dpop, fragment=fragment)
     server.cli("client", "add", "--client-id", client_id, "--public", "--first-party",
                "--redirect-uri", app.redirect_uri)
     app.configure(server.issuer, client_id)
@@ -46,6 +46,28 @@ def test_a_single_page_app_signs_in_and_refreshes_across_origins(browser_page, n
     page.get_by_role("button", name="Refresh").click()
     expect(page.locator("#detail")).to_have_text("Refreshed")
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+
+@pytest.fixture(scope="module")
+def fragment_notes(gatehouse):
+    yield from _registered(gatehouse, "fragment-notes", fragment=True)
+
+
+def test_a_single_page_app_takes_its_code_from_the_fragment_its_server_never_sees(
+        browser_page, fragment_notes, user):
+    page = browser_page
+    page.goto(fragment_notes.base + "/")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    fill_login(page, user)
+    # The code came back in the fragment: the page's script read it there and redeemed it.
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#detail")).to_have_text("Refreshed")
+    # The app's server served its page before and after the sign-in, and never saw the code,
+    # the state or the issuer: no request to it carried a query.
+    served = fragment_notes.requests
+    assert served.count("/") >= 2, served
+    assert [path for path in served if "?" in path or "code" in path] == [], served
 
 
 @pytest.fixture(scope="module")
