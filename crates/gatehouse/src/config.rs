@@ -62,6 +62,15 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_SESSION_IDLE_TIMEOUT", default_value_t = 3600)]
     pub session_idle_timeout: i64,
 
+    /// Seconds a login session lasts at most when the person ticks "Keep me signed in" on the
+    /// login form; 0 takes the choice off the form
+    #[arg(long, env = "GATEHOUSE_KEPT_SESSION_TTL", default_value_t = 30 * 86_400)]
+    pub kept_session_ttl: i64,
+
+    /// Seconds such a kept session survives unused
+    #[arg(long, env = "GATEHOUSE_KEPT_SESSION_IDLE_TIMEOUT", default_value_t = 7 * 86_400)]
+    pub kept_session_idle_timeout: i64,
+
     /// Take the client address from the last X-Forwarded-For entry of every request, whoever
     /// connects (only if nothing but the proxy can reach gatehouse: otherwise clients could
     /// pick their own address); prefer --trusted-proxy
@@ -195,6 +204,10 @@ pub struct Config {
     pub refresh_retry_window: i64,
     pub session_ttl: i64,
     pub session_idle_timeout: i64,
+    /// How long a session lasts that the person asked to keep on their device ("Keep me
+    /// signed in"); 0: the login form does not offer it. See [`Config::session_lifetime`].
+    pub kept_session_ttl: i64,
+    pub kept_session_idle_timeout: i64,
     /// Authorization codes live a minute: long enough for a redirect, short enough to be
     /// useless when leaked in a log (RFC 6749 §4.1.2 recommends at most ten minutes).
     pub code_ttl: i64,
@@ -232,6 +245,10 @@ pub enum ConfigError {
     BadIssuer(String),
     #[error("{0} must be a positive number of seconds")]
     BadTtl(&'static str),
+    #[error(
+        "--kept-session-ttl must be 0 (the login form does not offer it) or a positive number of seconds"
+    )]
+    BadKeptTtl,
     #[error("--login-lockout-after must be at least 1")]
     BadLockoutAfter,
     #[error("--refresh-retry-window must be 0 to {MAX_REFRESH_RETRY_WINDOW} seconds")]
@@ -281,6 +298,22 @@ fn token_audit_retention(all: Option<i64>, tokens_issued: Option<i64>) -> Option
 }
 
 impl Config {
+    /// Whether the login form offers to keep the session on the person's device.
+    pub fn offers_keeping(&self) -> bool {
+        self.kept_session_ttl > 0
+    }
+
+    /// How long a session lasts, as `(ttl, idle timeout)` in seconds: one its person asked to
+    /// keep (`kept`) as kept sessions do while the deployment offers them; any other, and a
+    /// kept one once the deployment no longer offers them, as sessions do.
+    pub fn session_lifetime(&self, kept: bool) -> (i64, i64) {
+        if kept && self.offers_keeping() {
+            (self.kept_session_ttl, self.kept_session_idle_timeout)
+        } else {
+            (self.session_ttl, self.session_idle_timeout)
+        }
+    }
+
     /// The configuration the flags describe, checked as a whole.
     ///
     /// # Errors
@@ -305,12 +338,19 @@ impl Config {
             ("--refresh-token-ttl", args.refresh_token_ttl),
             ("--session-ttl", args.session_ttl),
             ("--session-idle-timeout", args.session_idle_timeout),
+            (
+                "--kept-session-idle-timeout",
+                args.kept_session_idle_timeout,
+            ),
             ("--request-timeout", args.request_timeout),
             ("--login-lockout", args.login_lockout),
         ] {
             if v <= 0 {
                 return Err(ConfigError::BadTtl(name));
             }
+        }
+        if args.kept_session_ttl < 0 {
+            return Err(ConfigError::BadKeptTtl);
         }
         if args.login_lockout_after == 0 {
             return Err(ConfigError::BadLockoutAfter);
@@ -356,6 +396,8 @@ impl Config {
             refresh_retry_window: args.refresh_retry_window,
             session_ttl: args.session_ttl,
             session_idle_timeout: args.session_idle_timeout,
+            kept_session_ttl: args.kept_session_ttl,
+            kept_session_idle_timeout: args.kept_session_idle_timeout,
             code_ttl: 60,
             secure_cookies,
             trust_forwarded_for: args.trust_forwarded_for,
@@ -464,6 +506,17 @@ impl Config {
                 format!("{}s", self.session_idle_timeout),
             ),
             (
+                "kept sessions",
+                if self.offers_keeping() {
+                    format!(
+                        "{}s, idle timeout {}s",
+                        self.kept_session_ttl, self.kept_session_idle_timeout
+                    )
+                } else {
+                    "not offered".to_owned()
+                },
+            ),
+            (
                 "trust X-Forwarded-For",
                 if self.trust_forwarded_for {
                     "from anyone".to_owned()
@@ -559,6 +612,8 @@ mod tests {
         assert_eq!(c.issuer, "http://127.0.0.1:8080");
         assert_eq!(c.request_timeout, std::time::Duration::from_secs(30));
         assert_eq!(c.session_idle_timeout, 3600);
+        assert_eq!(c.session_lifetime(false), (12 * 3600, 3600));
+        assert_eq!(c.session_lifetime(true), (30 * 86_400, 7 * 86_400));
         assert!(
             !c.secure_cookies,
             "plain http on localhost cannot set Secure cookies"
@@ -659,6 +714,7 @@ mod tests {
             "--refresh-token-ttl",
             "--session-ttl",
             "--session-idle-timeout",
+            "--kept-session-idle-timeout",
             "--request-timeout",
         ] {
             for value in ["0", "-5"] {
@@ -667,6 +723,34 @@ mod tests {
                 assert_eq!(e, format!("{flag} must be a positive number of seconds"));
             }
         }
+    }
+
+    #[test]
+    fn a_kept_session_lasts_as_kept_ones_do_only_while_they_are_offered() {
+        let offered = config(&[
+            "--kept-session-ttl=864000",
+            "--kept-session-idle-timeout=86400",
+        ])
+        .unwrap();
+        assert!(offered.offers_keeping());
+        // (kept, its lifetime)
+        for (kept, lifetime) in [(false, (12 * 3600, 3600)), (true, (864_000, 86_400))] {
+            assert_eq!(offered.session_lifetime(kept), lifetime, "kept: {kept}");
+        }
+        let off = config(&["--kept-session-ttl=0"]).unwrap();
+        assert!(!off.offers_keeping());
+        for kept in [false, true] {
+            assert_eq!(
+                off.session_lifetime(kept),
+                (12 * 3600, 3600),
+                "kept: {kept}"
+            );
+        }
+        let e = config(&["--kept-session-ttl=-1"]).expect_err("refused");
+        assert!(
+            e.to_string().starts_with("--kept-session-ttl must be 0"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -122,6 +122,11 @@
     signIn.hidden = false;
     signIn.addEventListener("click", async () => {
       signIn.disabled = true;
+      // "Keep me signed in", as the login form's box shows it, goes with the passkey too.
+      const keep = document.getElementById("keep");
+      if (keep && signInForm.elements.keep) {
+        signInForm.elements.keep.value = keep.checked ? "1" : "";
+      }
       try {
         const get = (options) => navigator.credentials.get(requestOptions(options));
         await ceremony("passkey/options", signInForm, get);

@@ -345,6 +345,101 @@ async fn an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit(d
     assert_eq!(location(&r)["error"], "login_required");
 }
 
+/// The `Max-Age` of the session cookie `r` sets.
+fn session_max_age(r: &Response) -> i64 {
+    r.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .find(|c| c.starts_with("gatehouse_session="))
+        .and_then(|c| c.split("; ").find_map(|a| a.strip_prefix("Max-Age=")))
+        .expect("a session cookie with its age")
+        .parse()
+        .unwrap()
+}
+
+/// A person who ticks "Keep me signed in" gets a session that outlasts the idle timeout and
+/// the ordinary limit, within the kept one: the browser keeps its cookie as long, the sign-in's
+/// record says so, and one left unused for the kept idle timeout ends all the same.
+async fn a_kept_session_outlasts_an_ordinary_one_within_its_own_limits(db: Database) {
+    let f = fixture_on(db).await;
+    let config = &f.state.config;
+    let (ordinary, ordinary_idle) = config.session_lifetime(false);
+    let (kept, kept_idle) = config.session_lifetime(true);
+    assert!(ordinary < kept_idle && kept_idle < kept);
+    let uri = authorize_uri("web", "");
+    let keeping = Browser {
+        keep: true,
+        ..Browser::default()
+    };
+
+    // Unticked: as before.
+    let r = post_login(&f, &uri, "ada", PASSWORD).await;
+    assert_eq!(session_max_age(&r), ordinary);
+    let r = post_login_from(&f, &uri, "ada", PASSWORD, keeping).await;
+    assert_eq!(session_max_age(&r), kept, "the browser keeps it as long");
+    let session = session_cookie(&r);
+    let record = &f.state.store.audit_latest(1).await.unwrap()[0].record;
+    assert_eq!(record.kind, gatehouse::model::AuditKind::LoginSucceeded);
+    assert_eq!(record.detail.as_deref(), Some("amr=pwd kept"));
+
+    // Used just before the kept idle timeout each time, far past the ordinary limits...
+    let mut elapsed = 0;
+    while elapsed + kept_idle - 1 < kept {
+        f.clock.advance(kept_idle - 1);
+        elapsed += kept_idle - 1;
+        let r = send(&f, with_cookie(&uri, &session)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "at {elapsed}s");
+    }
+    // ...but not past its own.
+    f.clock.advance(kept - elapsed);
+    let r = send(&f, with_cookie(&uri, &session)).await;
+    assert_eq!(r.status(), StatusCode::OK, "the login form");
+
+    // A kept session left unused for the kept idle timeout ends.
+    let r = post_login_from(&f, &uri, "ada", PASSWORD, keeping).await;
+    let session = session_cookie(&r);
+    f.clock.advance(ordinary_idle * 2);
+    let r = send(&f, with_cookie(&uri, &session)).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "past the ordinary idle timeout"
+    );
+    f.clock.advance(kept_idle);
+    let silent = authorize_uri("web", "&prompt=none");
+    let r = send(&f, with_cookie(&silent, &session)).await;
+    assert_eq!(location(&r)["error"], "login_required");
+}
+
+/// Where the deployment does not keep sessions (`--kept-session-ttl 0`), the login form does
+/// not offer it, and a form that says so anyway gets an ordinary session.
+async fn a_deployment_that_keeps_no_sessions_gives_an_ordinary_one_whatever_the_form_says(
+    db: Database,
+) {
+    let f = fixture_with(db, |args| args.kept_session_ttl = 0).await;
+    let uri = authorize_uri("web", "");
+    let page = body_text(send(&f, get(&uri)).await).await;
+    assert!(!page.contains("Keep me signed in"), "{page}");
+    let keeping = Browser {
+        keep: true,
+        ..Browser::default()
+    };
+    let r = post_login_from(&f, &uri, "ada", PASSWORD, keeping).await;
+    assert_eq!(session_max_age(&r), f.state.config.session_ttl);
+    let session = session_cookie(&r);
+    f.clock.advance(f.state.config.session_idle_timeout);
+    let silent = authorize_uri("web", "&prompt=none");
+    let r = send(&f, with_cookie(&silent, &session)).await;
+    assert_eq!(location(&r)["error"], "login_required");
+    let log = f.state.store.audit_latest(10).await.unwrap();
+    let signed_in = log
+        .iter()
+        .find(|e| e.record.kind == gatehouse::model::AuditKind::LoginSucceeded)
+        .expect("the sign-in's record");
+    assert_eq!(signed_in.record.detail.as_deref(), Some("amr=pwd"));
+}
+
 async fn logout_with_an_id_token_hint_ends_the_session_and_returns_to_a_registered_uri(
     db: Database,
 ) {
@@ -844,6 +939,8 @@ on_both_backends!(();
     failed_logins_slow_down_then_lock_an_account_without_revealing_it_exists,
     one_address_guessing_many_accounts_is_throttled,
     an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit,
+    a_kept_session_outlasts_an_ordinary_one_within_its_own_limits,
+    a_deployment_that_keeps_no_sessions_gives_an_ordinary_one_whatever_the_form_says,
     logout_with_an_id_token_hint_ends_the_session_and_returns_to_a_registered_uri,
     logout_without_a_hint_asks_first_and_a_forged_hint_is_refused,
     the_client_address_comes_from_x_forwarded_for_only_when_trusted,

@@ -274,6 +274,22 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             .await
             .unwrap()
     );
+    // A session its person asked to keep on their device.
+    let kept_session = gatehouse::model::Session {
+        id_hash: gatehouse::oidc::tokens::hash("ada's laptop"),
+        user_id: ada.id.clone(),
+        auth_time: now,
+        amr: gatehouse::model::Amr::PASSWORD,
+        expires_at: now + 30 * 86_400,
+        last_seen_at: now,
+        user_agent: None,
+        ip: None,
+        kept: true,
+    };
+    a.store
+        .create_session(kept_session.clone(), None, None, None)
+        .await
+        .unwrap();
 
     // Export while the SQLite server runs; the file is the owner's alone.
     let file = a.db.dir.path().join("export.json");
@@ -403,6 +419,15 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         "an application's logo moves"
     );
     assert_eq!(
+        b.store
+            .session(&kept_session.id_hash, now)
+            .await
+            .unwrap()
+            .map(|(s, _)| s),
+        Some(kept_session.clone()),
+        "a kept session moves kept"
+    );
+    assert_eq!(
         user(b.store.as_ref(), "bob").await.password_hash,
         None,
         "and so does having no password"
@@ -500,6 +525,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         Some(link_before)
     );
     assert_eq!(c.store.client_logo("web").await.unwrap(), Some(logo));
+    let back = c.store.session(&kept_session.id_hash, now).await.unwrap();
+    assert!(back.is_some_and(|(s, _)| s.kept), "and back");
     let spent = gatehouse::model::AuditRecord::new(
         now,
         gatehouse::model::AuditKind::RecoveryCodeUsed,

@@ -85,6 +85,11 @@ async fn step(r: Response, cookies: &str) -> Step {
 
 /// The password, through the login form of `authorize`: the next step's page.
 async fn password(f: &Fixture, authorize: &str, username: &str) -> Step {
+    password_keeping(f, authorize, username, false).await
+}
+
+/// As [`password`], with "Keep me signed in" ticked or not.
+async fn password_keeping(f: &Fixture, authorize: &str, username: &str, keep: bool) -> Step {
     let page = send(f, get(authorize)).await;
     assert_eq!(page.status(), StatusCode::OK);
     let cookies = common::oneshot::cookies(&page);
@@ -94,6 +99,7 @@ async fn password(f: &Fixture, authorize: &str, username: &str) -> Step {
         ("password", PASSWORD),
         ("csrf", &hidden_input(&html, "csrf")),
         ("request", &hidden_input(&html, "request")),
+        ("keep", if keep { "1" } else { "" }),
     ]);
     let r = send(
         f,
@@ -213,6 +219,39 @@ async fn an_app_code_completes_the_sign_in_once(db: Database) {
             .count(),
         3
     );
+}
+
+/// "Keep me signed in", ticked with the password, is carried by the second step's form: the
+/// session its code opens is kept.
+async fn keep_me_signed_in_lasts_through_the_second_step(db: Database) {
+    let f = fixture_on(db).await;
+    let user = ada(&f).await;
+    let secret = enrol(&f, &user, &[]).await;
+    let max_age = |r: &Response| -> i64 {
+        r.headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|c| c.to_str().unwrap())
+            .find(|c| c.starts_with("gatehouse_session="))
+            .and_then(|c| c.split("; ").find_map(|a| a.strip_prefix("Max-Age=")))
+            .expect("a session cookie with its age")
+            .parse()
+            .unwrap()
+    };
+    let (kept, _) = f.state.config.session_lifetime(true);
+    let page = password_keeping(&f, &authorize_uri("web", ""), "ada", true).await;
+    let carried = hidden_input(&page.html, "keep");
+    assert_eq!(carried, "1", "the step's form carries the choice");
+    let code = totp::code_at(&secret, T0);
+    let done = submit(&f, &page, "/verify", &code, &[("keep", &carried)]).await;
+    assert_eq!(max_age(&done), kept);
+    // Unticked, the step's form carries nothing and the session is an ordinary one.
+    f.clock.advance(30);
+    let page = password_keeping(&f, &authorize_uri("web", "&prompt=login"), "ada", false).await;
+    assert!(!page.html.contains(r#"name="keep""#), "{}", page.html);
+    let code = totp::code_at(&secret, T0 + 30);
+    let done = submit(&f, &page, "/verify", &code, &[]).await;
+    assert_eq!(max_age(&done), f.state.config.session_ttl);
 }
 
 async fn a_burst_of_one_code_signs_in_once(db: Database) {
@@ -765,6 +804,7 @@ async fn account_changes_need_a_recent_sign_in_and_the_sessions_own_form(db: Dat
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     an_app_code_completes_the_sign_in_once,
+    keep_me_signed_in_lasts_through_the_second_step,
     a_burst_of_one_code_signs_in_once,
     a_recovery_code_signs_in_once_however_it_is_typed,
     guessing_codes_is_slowed_then_locked,

@@ -486,6 +486,8 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
                 last_seen_at: NOW,
                 user_agent: None,
                 ip: None,
+                // One kept on its device: it is read back so.
+                kept: i == 1,
             },
             None,
             None,
@@ -494,7 +496,17 @@ async fn logging_a_user_out_ends_sessions_and_revokes_families(db: Database) {
         .await
         .unwrap();
     }
-    assert_eq!(s.sessions(&alice.id, NOW).await.unwrap().len(), 2);
+    let listed = s.sessions(&alice.id, NOW).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.iter().filter(|s| s.kept).count(), 1);
+    for (i, kept) in [(0, false), (1, true), (2, false)] {
+        let (session, _) = s
+            .session(&tokens::hash(&format!("session-{i}")), NOW)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.kept, kept, "session-{i}");
+    }
 
     let out = s.end_user_sessions(&alice.id, NOW + 1, None).await.unwrap();
     assert_eq!((out.sessions, out.token_families), (2, 1));
@@ -1234,6 +1246,7 @@ fn session_of(u: &User, secret: &str, at: i64) -> Session {
         last_seen_at: at,
         user_agent: Some(FIREFOX.to_owned()),
         ip: Some("198.51.100.4".to_owned()),
+        kept: false,
     }
 }
 
@@ -1511,6 +1524,7 @@ async fn a_session_is_touched_and_ended(db: Database) {
             last_seen_at: NOW,
             user_agent: None,
             ip: None,
+            kept: false,
         },
         None,
         None,
@@ -2086,6 +2100,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
                 last_seen_at: NOW - 100,
                 user_agent: None,
                 ip: None,
+                kept: false,
             },
             None,
             None,

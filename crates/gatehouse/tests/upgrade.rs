@@ -7,8 +7,11 @@
 //! an old one, and a person of the old release is told of a change to their account.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before sign-up links: SQLite 1-27,
-//! PostgreSQL 1-28), whose groups a sign-up link then puts a new person in; the one before
+//! the columns every release has: the previous release (before kept sessions: SQLite 1-30,
+//! PostgreSQL 1-31), whose sessions are ordinary ones and whose people can then ask to be kept
+//! signed in; the one before applications' logos (SQLite 1-29, PostgreSQL 1-30), whose client
+//! is then given one; the ones before sign-up by passkey and before sign-up links (SQLite
+//! 1-27, PostgreSQL 1-28), whose groups a sign-up link then puts a new person in; the one before
 //! pairwise subjects (SQLite 1-26, PostgreSQL 1-27); the one before the audit log kept the
 //! browser a person acted from (SQLite 1-25, PostgreSQL 1-26), whose records then read without
 //! one; the
@@ -166,8 +169,11 @@ enum ReleaseBefore {
     SignupLinks,
     /// Before signing up with a passkey, with sign-up links.
     SignupPasskeys,
-    /// Before applications' logos: the previous release, with sign-up by passkey.
+    /// Before applications' logos, with sign-up by passkey.
     ClientLogos,
+    /// Before kept sessions ("Keep me signed in"): the previous release, with applications'
+    /// logos.
+    KeptSessions,
 }
 
 impl ReleaseBefore {
@@ -197,6 +203,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignupLinks => 27,
             ReleaseBefore::SignupPasskeys => 28,
             ReleaseBefore::ClientLogos => 29,
+            ReleaseBefore::KeptSessions => 30,
         }
     }
 
@@ -227,6 +234,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignupLinks => 28,
             ReleaseBefore::SignupPasskeys => 29,
             ReleaseBefore::ClientLogos => 30,
+            ReleaseBefore::KeptSessions => 31,
         }
     }
 
@@ -255,6 +263,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupLinks
                 | ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
+                | ReleaseBefore::KeptSessions
         )
     }
 
@@ -270,6 +279,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupLinks
                 | ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
+                | ReleaseBefore::KeptSessions
         )
     }
 
@@ -292,6 +302,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupLinks
                 | ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
+                | ReleaseBefore::KeptSessions
         )
     }
 
@@ -317,6 +328,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupLinks
                 | ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
+                | ReleaseBefore::KeptSessions
         )
     }
 
@@ -324,7 +336,9 @@ impl ReleaseBefore {
     fn has_signup_links(self) -> bool {
         matches!(
             self,
-            ReleaseBefore::SignupPasskeys | ReleaseBefore::ClientLogos
+            ReleaseBefore::SignupPasskeys
+                | ReleaseBefore::ClientLogos
+                | ReleaseBefore::KeptSessions
         )
     }
 }
@@ -361,6 +375,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0027_pairwise_subjects.sql"),
         include_str!("../migrations/sqlite/0028_signup_links.sql"),
         include_str!("../migrations/sqlite/0029_signup_passkeys.sql"),
+        include_str!("../migrations/sqlite/0030_application_logos.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -943,6 +958,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // before this one kept.
     assert_eq!(session.amr, gatehouse::model::Amr::PASSWORD);
     assert_eq!((session.user_agent, session.ip), (None, None));
+    assert!(!session.kept, "no earlier release kept a session");
     assert!(
         s.introspect(&Presented::by_hash(tokens::hash(ACCESS)), T0)
             .await
@@ -1042,6 +1058,19 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     let r = send(&f, userinfo).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["sub"], old.user_id);
+    // A sign-in that asks to be kept is kept.
+    let keeping = Browser {
+        keep: true,
+        ..Browser::default()
+    };
+    let r = post_login_from(&f, &authorize_uri("web", ""), "Ada", PASSWORD, keeping).await;
+    assert!(location(&r).contains_key("code"));
+    let sessions = f.state.store.sessions(old.user_id, T0).await.unwrap();
+    assert_eq!(
+        sessions.iter().filter(|s| s.kept).count(),
+        1,
+        "{sessions:?}"
+    );
     // A name an earlier release allowed and new accounts no longer may still signs in, typed
     // in another case.
     let r = post_login(&f, &authorize_uri("web", ""), "Ops/Bot", PASSWORD).await;
@@ -1283,12 +1312,30 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::KeptSessions,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::KeptSessions,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_application_logos() {
     a_database_of_an_earlier_release_upgrades_in_place(Backend::Sqlite, ReleaseBefore::ClientLogos)
         .await;
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_application_logos() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::ClientLogos,

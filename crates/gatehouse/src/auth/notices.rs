@@ -284,6 +284,7 @@ mod tests {
             last_seen_at: 9_000,
             user_agent: Some("Firefox/128.0".into()),
             ip: Some("198.51.100.4".into()),
+            kept: false,
         };
         let seen = |this_one_known, others_known| Browsers {
             this_one_known,

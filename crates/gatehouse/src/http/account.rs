@@ -636,7 +636,13 @@ async fn go_on_renewed(
         ..user.clone()
     };
     let origin = signin::Origin::of_session(session);
-    let renewed = signin::open_session(state, jar, user, session.amr, now, origin, None).await;
+    // The new session is what the old one was: its way in, and kept if it was.
+    let opening = signin::Opening {
+        amr: session.amr,
+        auth_time: now,
+        kept: session.kept,
+    };
+    let renewed = signin::open_session(state, jar, user, opening, origin, None).await;
     let (jar, renewed) = match renewed {
         Ok(s) => s,
         Err(e) => return failed(state, e),
@@ -949,6 +955,7 @@ pub(super) async fn login_page(
         username,
         error,
         passkeys,
+        state.keep_choice(),
     );
     (jar, pages::respond(status, html)).into_response()
 }

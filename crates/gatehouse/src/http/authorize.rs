@@ -165,6 +165,9 @@ pub(super) struct LoginForm {
     /// The language the form was switched to before (`AppState::chose`).
     #[serde(default)]
     chosen: String,
+    /// `1` when "Keep me signed in" is ticked (`AppState::keeping`).
+    #[serde(default)]
+    keep: String,
 }
 
 /// POST /login
@@ -188,7 +191,7 @@ pub(super) async fn login(
     if !form.language.is_empty() {
         return in_another_language(&state, jar, &form).await;
     }
-    let state = state.chose(&form.chosen);
+    let state = state.chose(&form.chosen).keeping(&form.keep);
     // No username is longer than `authorize::MAX_USERNAME` (64) characters: a longer one
     // cannot match, and cut to that length it cannot bloat the throttle table or the audit log
     // either. Nor does one hold a control character: replaced, such a name matches nobody and
@@ -764,7 +767,8 @@ pub(super) async fn current_session(
     else {
         return Ok(None);
     };
-    if session::is_idle(session.last_seen_at, now, state.config.session_idle_timeout) {
+    let (_, idle_timeout) = state.config.session_lifetime(session.kept);
+    if session::is_idle(session.last_seen_at, now, idle_timeout) {
         state
             .store
             .end_session(&id_hash, EndedFrom::ItsBrowser, now, None)
@@ -827,6 +831,7 @@ pub(super) async fn login_form(
         username,
         error,
         passkeys,
+        state.keep_choice(),
     );
     let page = pages::respond_with_form_target(status, html, Some(&request.redirect_uri));
     (jar, page).into_response()

@@ -511,6 +511,7 @@ pub(super) async fn login_page(
         again.username,
         again.error,
         state.passkeys().is_ok(),
+        state.keep_choice(),
     );
     (jar, pages::respond(status, html)).into_response()
 }

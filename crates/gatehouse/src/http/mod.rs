@@ -78,6 +78,10 @@ pub struct AppState {
     /// [`AppState::choosing`]): kept for a person without a language of their own once they
     /// sign in, as no other page's language is.
     chosen: bool,
+    /// Whether the person ticked "Keep me signed in" on this sign-in's login form
+    /// ([`AppState::keeping`]): carried through its later steps, and the session it opens is
+    /// kept (`Config::session_lifetime`).
+    keep: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -118,12 +122,14 @@ impl FromRequestParts<AppState> for Localized {
                 look,
                 otherwise: Some(asked),
                 chosen: false,
+                keep: false,
             },
             None => AppState {
                 shared,
                 look: asked,
                 otherwise: None,
                 chosen: false,
+                keep: false,
             },
         }))
     }
@@ -232,6 +238,7 @@ impl AppState {
             look,
             otherwise: None,
             chosen: false,
+            keep: false,
         }
     }
 
@@ -270,12 +277,14 @@ impl AppState {
                 look: own,
                 otherwise: Some(Arc::clone(asked)),
                 chosen: false,
+                keep: self.keep,
             },
             None => AppState {
                 shared: Arc::clone(&self.shared),
                 look: Arc::clone(asked),
                 otherwise: None,
                 chosen: self.chosen,
+                keep: self.keep,
             },
         }
     }
@@ -373,9 +382,43 @@ impl AppState {
                 otherwise: Some(Arc::clone(&chosen)),
                 look: chosen,
                 chosen: true,
+                keep: self.keep,
             },
             None => self.clone(),
         }
+    }
+
+    /// The same request's state, with the person's answer to "Keep me signed in" as this
+    /// sign-in's form sent it (`keep`: `1` when ticked); only where the deployment offers it.
+    pub(in crate::http) fn keeping(&self, keep: &str) -> AppState {
+        AppState {
+            keep: keep == "1" && self.config.offers_keeping(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the session this sign-in opens is to be kept ([`AppState::keeping`]).
+    pub(in crate::http) fn keeps(&self) -> bool {
+        self.keep
+    }
+
+    /// The login form's "Keep me signed in": `None` where the deployment does not offer it,
+    /// else whether it is ticked.
+    pub(in crate::http) fn keep_choice(&self) -> Option<bool> {
+        self.config.offers_keeping().then_some(self.keep)
+    }
+
+    /// The hidden fields of a later step of a sign-in (a second factor, setting one up, a
+    /// passkey it requires): [`AppState::login_fields`], and the person's "Keep me signed in".
+    pub(in crate::http) fn step_fields<'a>(
+        &'a self,
+        fields: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut all = self.login_fields(fields);
+        if self.keep {
+            all.push(("keep", "1"));
+        }
+        all
     }
 
     /// The hidden fields of a form whose page has a language switch (a login form, a reset's):

@@ -348,6 +348,9 @@ pub(super) struct SignInForm {
     /// The language the login form was switched to (`AppState::chose`).
     #[serde(default)]
     chosen: String,
+    /// `1` when "Keep me signed in" is ticked on the login form (`AppState::keeping`).
+    #[serde(default)]
+    keep: String,
 }
 
 /// POST /passkey: the answer to a sign-in challenge. A right one signs the person in (both
@@ -359,7 +362,7 @@ pub(super) async fn sign_in(
     jar: CookieJar,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let state = state.chose(&form.chosen);
+    let state = state.chose(&form.chosen).keeping(&form.keep);
     let continuation =
         Continuation::from_fields(&form.flow, &form.request, &form.user_code, &form.require);
     let request = match &continuation {

@@ -179,7 +179,7 @@ pub(super) async fn after_password(
         )),
         AfterPassword::Passkey => {
             let (jar, token) = authorize::browser_form(state, jar, FormKind::Login).await?;
-            let hidden = state.login_fields(&to.continuation.hidden());
+            let hidden = state.step_fields(&to.continuation.hidden());
             let html = pages::passkey_required(&state.look, to.to, &hidden, &token);
             let page = pages::respond_with_form_target(StatusCode::OK, html, to.redirect_uri);
             Ok(SignIn::Page((jar, page).into_response()))
@@ -202,7 +202,7 @@ async fn passkey_enrol_page(
     let Some(csrf) = step_token(state, &jar, user, to, StepKind::AddPasskey).await? else {
         return Ok(expired(state, to.continuation));
     };
-    let mut hidden = state.login_fields(&to.continuation.hidden());
+    let mut hidden = state.step_fields(&to.continuation.hidden());
     hidden.push(("username", &user.username));
     let html = pages::add_passkey_required(&state.look, to.to, &hidden, &csrf, error);
     let status = if error.is_some() {
@@ -223,7 +223,7 @@ pub(super) async fn passkey_enrol_options(
 ) -> Response {
     match checked_step(&state, &jar, &form, StepKind::AddPasskey).await {
         Ok(step) => {
-            let state = step.speaking(&state.chose(&form.chosen));
+            let state = step.speaking(&state.chose(&form.chosen).keeping(&form.keep));
             super::passkey::registration_challenge(&state, &step.user).await
         }
         Err(_) => super::passkey::refused(
@@ -245,7 +245,7 @@ pub(super) async fn enrol_passkey(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let state = step.speaking(&state.chose(&form.chosen));
+    let state = step.speaking(&state.chose(&form.chosen).keeping(&form.keep));
     let to = step.destination(state.look.text);
     let mut record = AuditRecord::new(
         state.now(),
@@ -284,7 +284,8 @@ pub(super) async fn enrol_passkey(
 }
 
 /// Starts a session for `user`, signed in with `amr`, replacing the browser's previous one
-/// (and the refresh tokens tied to it), with the sign-in's audit record in the same writer job.
+/// (and the refresh tokens tied to it), with the sign-in's audit record in the same writer job;
+/// kept when the person asked on the login form (`AppState::keeps`).
 pub(super) async fn start_session(
     state: &AppState,
     jar: CookieJar,
@@ -297,12 +298,20 @@ pub(super) async fn start_session(
     let mut record = AuditRecord::new(now, AuditKind::LoginSucceeded, format!("user:{}", user.id))
         .subject(Some(user.username.as_str()))
         .stamped(&peer)
-        .detail(format!("amr={}", amr.stored()));
+        .detail(match state.keeps() {
+            true => format!("amr={} kept", amr.stored()),
+            false => format!("amr={}", amr.stored()),
+        });
     if let Some(c) = client_id {
         record = record.client(c);
     }
     let origin = Origin::of(&peer);
-    let (jar, session) = open_session(state, jar, user, amr, now, origin, Some(record)).await?;
+    let opening = Opening {
+        amr,
+        auth_time: now,
+        kept: state.keeps(),
+    };
+    let (jar, session) = open_session(state, jar, user, opening, origin, Some(record)).await?;
     tracing::info!(client_id = client_id.unwrap_or("-"), user = %user.id, "login succeeded");
     metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
     Ok((jar, session))
@@ -334,31 +343,41 @@ impl Origin {
     }
 }
 
-/// A new session for `user` in this browser, which proved `amr` at `auth_time` (signed in
-/// from `origin`): stored, set as the browser's cookie, and the browser's previous session
-/// (with the refresh tokens tied to it) ended, with `audit` in the same transaction. A sign-in
-/// does this, and so does a password change for the browser that made it (every other session
-/// of the person ends).
+/// What a new session is: how its person proved who they are, when, and whether they asked to
+/// stay signed in on this device.
+pub(super) struct Opening {
+    pub amr: Amr,
+    pub auth_time: UnixTime,
+    pub kept: bool,
+}
+
+/// A new session for `user` in this browser, as `opening` says (signed in from `origin`):
+/// stored, set as the browser's cookie for as long as it lasts, and the browser's previous
+/// session (with the refresh tokens tied to it) ended, with `audit` in the same transaction. A
+/// sign-in does this, and so does a password change for the browser that made it (every other
+/// session of the person ends).
 pub(super) async fn open_session(
     state: &AppState,
     jar: CookieJar,
     user: &User,
-    amr: Amr,
-    auth_time: UnixTime,
+    opening: Opening,
     origin: Origin,
     audit: Option<AuditRecord>,
 ) -> Result<(CookieJar, Session), OAuthError> {
     let now = state.now();
     let secret = tokens::generate();
+    let kept = opening.kept && state.config.offers_keeping();
+    let (ttl, _) = state.config.session_lifetime(kept);
     let session = Session {
         id_hash: tokens::hash(&secret),
         user_id: user.id.clone(),
-        auth_time,
-        amr,
-        expires_at: now + state.config.session_ttl,
+        auth_time: opening.auth_time,
+        amr: opening.amr,
+        expires_at: now + ttl,
         last_seen_at: now,
         user_agent: origin.user_agent,
         ip: origin.ip,
+        kept,
     };
     // A browser holds one session: the one it had (another user's, or the same user's before
     // `prompt=login`) ends now, and the refresh tokens tied to it with it.
@@ -379,12 +398,7 @@ pub(super) async fn open_session(
         .await
         .map_err(store_error)?;
     let secure = state.config.secure_cookies;
-    let mut jar = jar.add(session::cookie(
-        names.session,
-        secret,
-        secure,
-        Some(state.config.session_ttl),
-    ));
+    let mut jar = jar.add(session::cookie(names.session, secret, secure, Some(ttl)));
     if let Some(browser) = browser {
         let age = Some(session::BROWSER_COOKIE_AGE);
         jar = jar.add(session::cookie(names.browser, browser, secure, age));
@@ -418,7 +432,7 @@ async fn second_factor_page(
     } else {
         (jar, None)
     };
-    let mut hidden = state.login_fields(&to.continuation.hidden());
+    let mut hidden = state.step_fields(&to.continuation.hidden());
     hidden.push(("username", &user.username));
     let html = pages::second_factor(
         &state.look,
@@ -452,7 +466,7 @@ async fn enrol_page(
     let uri = totp::provisioning_uri(secret, &app_label(&state.config.issuer), &user.username);
     let qr = pages::qr_svg(&state.look, &uri)
         .ok_or_else(|| super::error::internal("the authenticator URI does not fit a QR code"))?;
-    let mut hidden = state.login_fields(&to.continuation.hidden());
+    let mut hidden = state.step_fields(&to.continuation.hidden());
     hidden.push(("username", &user.username));
     hidden.push(("secret", &compact));
     let form = pages::EnrolForm {
@@ -550,6 +564,9 @@ pub(super) struct StepForm {
     /// The language the login form was switched to (`AppState::chose`).
     #[serde(default)]
     chosen: String,
+    /// `1` when the person ticked "Keep me signed in" on the login form (`AppState::keeping`).
+    #[serde(default)]
+    keep: String,
 }
 
 /// A step's form, checked: the continuation it carries (with its request validated, for an
@@ -702,7 +719,7 @@ pub(super) async fn verify(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let state = step.speaking(&state.chose(&form.chosen));
+    let state = step.speaking(&state.chose(&form.chosen).keeping(&form.keep));
     let to = step.destination(state.look.text);
     let user = &step.user;
     let now = state.now();
@@ -832,7 +849,7 @@ pub(super) async fn enrol(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let state = step.speaking(&state.chose(&form.chosen));
+    let state = step.speaking(&state.chose(&form.chosen).keeping(&form.keep));
     let to = step.destination(state.look.text);
     let user = &step.user;
     let now = state.now();

@@ -20,6 +20,9 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// The client address it was signed in from.
     pub ip: Option<String>,
+    /// Its person asked to stay signed in on this device ("Keep me signed in"): it lasts as
+    /// the deployment keeps such sessions (`Config::session_lifetime`).
+    pub kept: bool,
 }
 
 /// Where a session is ended from.

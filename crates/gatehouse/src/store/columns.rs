@@ -21,7 +21,7 @@ pub(crate) const NO_PASSWORD: &str = "";
 macro_rules! session_columns {
     () => {
         "s.id_hash, s.user_id, s.auth_time, s.expires_at, s.last_seen_at, s.amr, s.user_agent, \
-         s.ip"
+         s.ip, s.kept"
     };
 }
 
@@ -291,7 +291,7 @@ pub(crate) use {
 };
 
 /// How many columns `session_columns!` names: where the next column starts after them.
-pub(crate) const SESSION_FIELDS: usize = 8;
+pub(crate) const SESSION_FIELDS: usize = 9;
 
 /// How many columns `device_columns!` names.
 pub(crate) const DEVICE_FIELDS: usize = 12;

@@ -33,8 +33,8 @@ pub const FORMAT: &str = "gatehouse-export";
 /// version 9 had no custom claims; version 10 had no client whose access tokens carried claims
 /// about the user; version 11 kept no browser or address with a session; version 12 had no
 /// client with pairwise subjects; version 13 had no sign-up links; version 14 had no
-/// application logos.
-pub const VERSION: u32 = 15;
+/// application logos; version 15 had no kept sessions.
+pub const VERSION: u32 = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -373,6 +373,7 @@ impl From<Session> for SessionRow {
             amr: s.amr.stored(),
             user_agent: s.user_agent,
             ip: s.ip,
+            kept: s.kept,
         }
     }
 }
@@ -462,6 +463,9 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
     #[serde(default)]
     pub ip: Option<String>,
+    /// Its person asked to stay signed in on their device; absent before version 16 (then not).
+    #[serde(default)]
+    pub kept: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

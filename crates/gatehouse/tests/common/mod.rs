@@ -55,6 +55,8 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         refresh_retry_window: gatehouse::config::DEFAULT_REFRESH_RETRY_WINDOW,
         session_ttl: 3600,
         session_idle_timeout: 1800,
+        kept_session_ttl: 30 * 86_400,
+        kept_session_idle_timeout: 7 * 86_400,
         log_format: gatehouse::config::LogFormat::Pretty,
         trust_forwarded_for: false,
         trusted_proxies: vec![],

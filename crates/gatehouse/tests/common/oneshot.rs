@@ -128,6 +128,8 @@ pub struct Browser<'a> {
     pub user_agent: Option<&'a str>,
     /// The address it connects from.
     pub from: Option<[u8; 4]>,
+    /// Its person ticks "Keep me signed in" on the login form.
+    pub keep: bool,
 }
 
 impl<'a> Browser<'a> {
@@ -190,12 +192,17 @@ pub async fn post_login_from(
     );
     let given = cookies(&page);
     let html = body_text(page).await;
-    let body = encode(&[
+    let (csrf, request) = (hidden_input(&html, "csrf"), hidden_input(&html, "request"));
+    let mut fields = vec![
         ("username", username),
         ("password", password),
-        ("csrf", &hidden_input(&html, "csrf")),
-        ("request", &hidden_input(&html, "request")),
-    ]);
+        ("csrf", csrf.as_str()),
+        ("request", request.as_str()),
+    ];
+    if browser.keep {
+        fields.push(("keep", "1"));
+    }
+    let body = encode(&fields);
     let request = browser.request(form("/login"), &given);
     send(f, request.body(Body::from(body)).unwrap()).await
 }

@@ -185,6 +185,8 @@ pub(in crate::http) struct SignInText {
     pub to_continue_to: fn(&str) -> Markup,
     pub username: &'static str,
     pub password: &'static str,
+    /// The login form's choice to stay signed in on this device (a kept session).
+    pub keep_signed_in: &'static str,
     pub submit: &'static str,
     pub wrong_password: &'static str,
     pub too_many_attempts: fn(&str) -> String,
@@ -850,6 +852,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         to_continue_to: |app| html! { "to continue to " strong { (app) } },
         username: "Username",
         password: "Password",
+        keep_signed_in: "Keep me signed in on this device",
         submit: "Sign in",
         wrong_password: "Wrong username or password.",
         too_many_attempts: |wait| format!("Too many failed attempts. Try again in {wait}."),

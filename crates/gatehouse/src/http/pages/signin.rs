@@ -12,7 +12,12 @@ use super::{Look, Width, alert, app_logo, hidden_fields, language_switch, page, 
 /// The login form, for signing in to continue to `to` (an application's name, with its logo's
 /// address when it has one). `hidden` is what the form carries through to the POST (the
 /// authorization request's query string, or a device's user code), validated again there;
-/// `csrf` matches the form cookie.
+/// `csrf` matches the form cookie. `keep` is "Keep me signed in": `None` where the deployment
+/// does not offer it, else whether it is ticked; it goes with a passkey's sign-in too.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a part of the form, given by each of the three sign-ins"
+)]
 pub(in crate::http) fn login(
     look: &Look,
     (to, logo): (&str, Option<&str>),
@@ -21,8 +26,14 @@ pub(in crate::http) fn login(
     username: &str,
     error: Option<&str>,
     passkeys: bool,
+    keep: Option<bool>,
 ) -> String {
     let t = &look.text.sign_in;
+    // The passkey's form carries the choice as the box shows it when the button is pressed.
+    let mut with_keep = hidden.to_vec();
+    if let Some(ticked) = keep {
+        with_keep.push(("keep", if ticked { "1" } else { "" }));
+    }
     let body = html! {
         (app_logo(logo))
         h1 { (t.title) }
@@ -39,6 +50,12 @@ pub(in crate::http) fn login(
             label for="password" { (t.password) }
             input #password name="password" type="password" autocomplete="current-password"
                 required autofocus[!username.is_empty()];
+            @if let Some(ticked) = keep {
+                label {
+                    input #keep type="checkbox" name="keep" value="1" checked[ticked];
+                    " " (t.keep_signed_in)
+                }
+            }
             button type="submit" { (t.submit) }
         }
         @if look.mail {
@@ -46,7 +63,7 @@ pub(in crate::http) fn login(
         }
         @if passkeys {
             // The password is the other way in: a browser without passkeys shows no button.
-            (passkey_button(look, look.text.passkey.sign_in_with, csrf, hidden, None))
+            (passkey_button(look, look.text.passkey.sign_in_with, csrf, &with_keep, None))
         }
         (language_switch(look, "login", csrf, hidden))
     };
@@ -302,11 +319,37 @@ mod tests {
             "<img>",
             Some("<b>"),
             true,
+            None,
         );
         assert!(!html.contains("<script>") && !html.contains("<img>") && !html.contains("<b>"));
         // The passkey form carries the same fields, escaped the same.
         assert_eq!(html.matches("value=\"a=1&amp;b=&lt;x&gt;\"").count(), 2);
         assert!(html.contains("name=\"csrf\" value=\"tok\""));
+    }
+
+    #[test]
+    fn keep_me_signed_in_is_offered_where_the_deployment_keeps_sessions_and_goes_with_a_passkey() {
+        let look = Look::new(Branding::default(), "https://id.example", false);
+        let words = look.text.sign_in.keep_signed_in;
+        let form = |keep| login(&look, ("app", None), &[], "tok", "", None, true, keep);
+        // (what the deployment offers and the person ticked, the box, ticked, the passkey's field)
+        for (keep, shown, ticked, passkey_field) in [
+            (None, false, false, None),
+            (Some(false), true, false, Some(r#"name="keep" value="""#)),
+            (Some(true), true, true, Some(r#"name="keep" value="1""#)),
+        ] {
+            let html = form(keep);
+            assert_eq!(html.contains(words), shown, "{keep:?}");
+            assert_eq!(html.contains(r#"id="keep""#), shown, "{keep:?}");
+            assert_eq!(html.contains(" checked"), ticked, "{keep:?}");
+            match passkey_field {
+                Some(field) => assert!(
+                    html.contains(&format!(r#"type="hidden" {field}"#)),
+                    "{html}"
+                ),
+                None => assert!(!html.contains(r#"name="keep""#), "{html}"),
+            }
+        }
     }
 
     #[test]
@@ -319,7 +362,7 @@ mod tests {
         // An app's code (or a recovery code) is the other way on.
         assert!(!step(true).contains(cannot));
         // The password is the other way in.
-        assert!(!login(&look, ("app", None), &[], "tok", "", None, true).contains(cannot));
+        assert!(!login(&look, ("app", None), &[], "tok", "", None, true, None).contains(cannot));
         assert!(passkey_required(&look, "app", &[], "tok").contains(cannot));
         let add = add_passkey_required(&look, "app", &[], "tok", None);
         assert!(add.contains(look.text.passkey.browser_cannot_add));

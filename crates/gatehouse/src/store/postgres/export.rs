@@ -2,11 +2,11 @@
 
 use super::audit::append_audit;
 use super::directory::{insert_client, insert_user};
-use super::rows::{audit_from, client_from, sql, user_from};
+use super::rows::{audit_from, client_from, session_from, sql, user_from};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, TotpFactor, User};
-use crate::store::columns::{audit_columns, client_columns, user_columns};
+use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
     self, ClaimRow, ClientLogoRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow,
     FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow,
@@ -148,39 +148,18 @@ impl PgStore {
             "SELECT group_id, name, value FROM group_claim ORDER BY group_id, name",
         )
         .await?;
-        type SessionTuple = (
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            String,
-            Option<String>,
-            Option<String>,
-        );
-        let sessions = sqlx::query_as::<_, SessionTuple>(
-            "SELECT id_hash, user_id, auth_time, expires_at, last_seen_at, amr, user_agent, ip
-             FROM session ORDER BY auth_time, id_hash",
-        )
+        let sessions = sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM session s ORDER BY s.auth_time, s.id_hash"
+        ))
         .fetch_all(&mut *c)
         .await
         .map_err(db_error)?
-        .into_iter()
-        .map(
-            |(id_hash, user_id, auth_time, expires_at, last_seen_at, amr, user_agent, ip)| {
-                SessionRow {
-                    id_hash,
-                    user_id,
-                    auth_time,
-                    expires_at,
-                    last_seen_at,
-                    amr,
-                    user_agent,
-                    ip,
-                }
-            },
-        )
-        .collect();
+        .iter()
+        .map(|r| session_from(r).map(SessionRow::from))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db_error)?;
         type Family = (
             String,
             String,
@@ -589,8 +568,8 @@ impl PgStore {
             for x in &s.sessions {
                 sqlx::query(
                     "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr,
-                                          user_agent, ip)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                          user_agent, ip, kept)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&x.id_hash)
                 .bind(&x.user_id)
@@ -600,6 +579,7 @@ impl PgStore {
                 .bind(&x.amr)
                 .bind(&x.user_agent)
                 .bind(&x.ip)
+                .bind(x.kept)
                 .execute(&mut *c)
                 .await?;
             }

@@ -169,6 +169,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "application logos",
         include_str!("../../../migrations/postgres/0031_application_logos.sql"),
     ),
+    (
+        32,
+        "kept sessions",
+        include_str!("../../../migrations/postgres/0032_kept_sessions.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

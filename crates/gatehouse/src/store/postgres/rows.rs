@@ -149,6 +149,7 @@ pub(super) fn session_from(r: &PgRow) -> Result<Session, sqlx::Error> {
         amr: Amr::from_stored(r.try_get::<&str, _>(5)?),
         user_agent: r.try_get(6)?,
         ip: r.try_get(7)?,
+        kept: r.try_get(8)?,
     })
 }
 

@@ -187,8 +187,8 @@ impl Sessions for PgStore {
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr,
-                                          user_agent, ip, browser_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                          user_agent, ip, browser_hash, kept)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(&s.id_hash)
                 .bind(&s.user_id)
@@ -199,6 +199,7 @@ impl Sessions for PgStore {
                 .bind(&s.user_agent)
                 .bind(&s.ip)
                 .bind(&browser)
+                .bind(s.kept)
                 .execute(&mut *c)
                 .await?;
                 // Ended as the new session starts (its `last_seen_at` is now).

@@ -392,9 +392,9 @@ impl SqliteStore {
                 }
                 for x in &s.sessions {
                     tx.execute(
-                        "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr, user_agent, ip)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![x.id_hash, x.user_id, x.auth_time, x.expires_at, x.last_seen_at, x.amr, x.user_agent, x.ip],
+                        "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr, user_agent, ip, kept)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![x.id_hash, x.user_id, x.auth_time, x.expires_at, x.last_seen_at, x.amr, x.user_agent, x.ip, x.kept],
                     )?;
                 }
                 for f in &s.token_families {

@@ -102,6 +102,7 @@ pub(super) fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
         amr: Amr::from_stored(&row.get::<_, String>(5)?),
         user_agent: row.get(6)?,
         ip: row.get(7)?,
+        kept: row.get(8)?,
     })
 }
 

@@ -129,8 +129,8 @@ impl Sessions for SqliteStore {
         self.write(move |tx| {
             tx.prepare_cached(
                 "INSERT INTO session (id_hash, user_id, auth_time, expires_at, last_seen_at, amr,
-                                      user_agent, ip, browser_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                      user_agent, ip, browser_hash, kept)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 session.id_hash,
@@ -141,7 +141,8 @@ impl Sessions for SqliteStore {
                 session.amr.stored(),
                 session.user_agent,
                 session.ip,
-                browser
+                browser,
+                session.kept
             ])?;
             // Ended as the new session starts (its `last_seen_at` is now).
             if let Some(old) = &replaces {

@@ -30,6 +30,7 @@ pub(in crate::http) static GERMAN: Text = Text {
         to_continue_to: |app| html! { "für " strong { (app) } },
         username: "Benutzername",
         password: "Passwort",
+        keep_signed_in: "Auf diesem Gerät angemeldet bleiben",
         submit: "Anmelden",
         wrong_password: "Benutzername oder Passwort ist falsch.",
         too_many_attempts: |wait| {
