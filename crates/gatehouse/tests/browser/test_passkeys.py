@@ -18,7 +18,7 @@ from conftest import Gatehouse, Watched, free_port, screenshot_path
 from mail_sink import MailSink
 from relying_party import RelyingParty
 from test_console import sign_in_as_administrator
-from test_sign_in import fill_login
+from test_sign_in import fill_login, session_cookie_days
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
 
@@ -90,6 +90,28 @@ def test_a_person_adds_a_passkey_signs_in_with_it_alone_and_removes_it(browser_p
     expect(page.get_by_role("alert")).to_contain_text("That passkey is not registered here")
     expect(page).to_have_title("Sign in · Gatehouse")
     assert "account.passkey_removed" in server.cli("audit", "tail", "-n", "20")
+
+
+@pytest.mark.browsers("chromium")
+def test_keep_me_signed_in_goes_with_a_passkey(browser_page, on_localhost, authenticator):
+    """The box ticked on the login form keeps a passkey's sign-in as it keeps a password's."""
+    page, server = browser_page, on_localhost
+    user = server.add_user()
+    sign_in_with_password(page, server, user)
+    add_passkey(page, "Laptop")
+    page.context.clear_cookies()
+    page.goto(f"{server.issuer}/account")
+    page.get_by_label("Keep me signed in on this device").check()
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    assert 29.9 < session_cookie_days(page) <= 30, session_cookie_days(page)
+    log = server.cli("audit", "tail", "-n", "5")
+    assert any("login.succeeded" in line and "amr=hwk kept" in line and user in line
+               for line in log.splitlines()), log
+    # Unticked: as sessions are.
+    sign_in_with_passkey(page, server)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    assert session_cookie_days(page) <= 0.5, session_cookie_days(page)
 
 
 @pytest.mark.browsers("chromium")

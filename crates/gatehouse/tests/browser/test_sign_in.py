@@ -3,6 +3,7 @@
 import json
 import secrets
 import tempfile
+import time
 import urllib.parse
 
 import pytest
@@ -233,6 +234,39 @@ def test_a_wrong_password_is_said_plainly_and_the_right_one_then_works(browser_p
     expect(page.get_by_label("Password")).to_have_value("")
     fill_login(page, user)
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+
+
+def session_cookie_days(page) -> float:
+    """How many days the browser keeps gatehouse's session cookie from now."""
+    cookie = next(c for c in page.context.cookies() if c["name"].endswith("gatehouse_session"))
+    return (cookie["expires"] - time.time()) / 86_400
+
+
+def test_keep_me_signed_in_keeps_the_sign_in_a_month_and_unticked_half_a_day(browser_page,
+                                                                              first_party, user,
+                                                                              gatehouse):
+    page = browser_page
+    start(page, first_party)
+    keep = page.get_by_label("Keep me signed in on this device")
+    expect(keep).not_to_be_checked()
+    keep.check()
+    fill_login(page, user, "not the password at all")
+    # Refused: the box stays as the person left it.
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    expect(keep).to_be_checked()
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert 29.9 < session_cookie_days(page) <= 30, session_cookie_days(page)
+    log = gatehouse.cli("audit", "tail", "-n", "5")
+    assert any("login.succeeded" in line and "amr=pwd kept" in line and user in line
+               for line in log.splitlines()), log
+
+    # Unticked, the next sign-in is kept half a day, as sessions are.
+    start(page, first_party, prompt="login")
+    expect(keep).not_to_be_checked()
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert 0.4 < session_cookie_days(page) <= 0.5, session_cookie_days(page)
 
 
 def test_an_expired_form_says_so_and_what_to_do(browser_page, first_party, user):
