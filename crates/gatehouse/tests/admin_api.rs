@@ -606,9 +606,11 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
         .unwrap();
     tokens_for_ada(&a.f).await;
     // And from a browser that says what it is.
+    // ... kept signed in there.
     let firefox = Browser {
         user_agent: Some(FIREFOX),
         from: Some([203, 0, 113, 9]),
+        keep: true,
         ..Browser::default()
     };
     let live = ada_signs_in_from(&a, firefox).await;
@@ -617,13 +619,23 @@ async fn users_are_managed_through_the_api_as_documented(db: Database) {
     assert_eq!(live.len(), 2);
     let named = live.iter().find(|s| s["user_agent"] == FIREFOX).unwrap();
     assert_eq!(
-        (&named["browser"], &named["system"], &named["ip"]),
-        (&json!("Firefox"), &json!("Linux"), &json!("203.0.113.9"))
+        (
+            &named["browser"],
+            &named["system"],
+            &named["ip"],
+            &named["kept"]
+        ),
+        (
+            &json!("Firefox"),
+            &json!("Linux"),
+            &json!("203.0.113.9"),
+            &json!(true)
+        )
     );
     let unnamed = live.iter().find(|s| s["user_agent"].is_null()).unwrap();
     assert_eq!(
-        (&unnamed["browser"], &unnamed["ip"]),
-        (&json!(null), &json!(null))
+        (&unnamed["browser"], &unnamed["ip"], &unnamed["kept"]),
+        (&json!(null), &json!(null), &json!(false))
     );
     // The record of that sign-in names the browser too; those of a client's tokens, none.
     let (_, records) = a

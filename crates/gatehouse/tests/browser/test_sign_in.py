@@ -256,17 +256,23 @@ def test_keep_me_signed_in_keeps_the_sign_in_a_month_and_unticked_half_a_day(bro
     expect(keep).to_be_checked()
     fill_login(page, user)
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
-    assert 29.9 < session_cookie_days(page) <= 30, session_cookie_days(page)
+    assert 29.9 < session_cookie_days(page) < 30.01, session_cookie_days(page)
     log = gatehouse.cli("audit", "tail", "-n", "5")
     assert any("login.succeeded" in line and "amr=pwd kept" in line and user in line
                for line in log.splitlines()), log
+    # Their account page says until when this browser is kept signed in.
+    page.goto(f"{gatehouse.issuer}/account")
+    sessions = page.get_by_role("table", name="Your sessions")
+    expect(sessions).to_contain_text("kept signed in until")
 
     # Unticked, the next sign-in is kept half a day, as sessions are.
     start(page, first_party, prompt="login")
     expect(keep).not_to_be_checked()
     fill_login(page, user)
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
-    assert 0.4 < session_cookie_days(page) <= 0.5, session_cookie_days(page)
+    assert 0.4 < session_cookie_days(page) < 0.51, session_cookie_days(page)
+    page.goto(f"{gatehouse.issuer}/account")
+    expect(sessions).not_to_contain_text("kept signed in")
 
 
 def test_an_expired_form_says_so_and_what_to_do(browser_page, first_party, user):

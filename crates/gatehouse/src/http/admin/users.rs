@@ -78,6 +78,8 @@ pub(super) struct SessionView {
     pub system: Option<String>,
     /// The client address it was signed in from.
     pub ip: Option<String>,
+    /// Its person ticked "Keep me signed in": it lasts as the deployment keeps such sessions.
+    pub kept: bool,
 }
 
 /// The browser and system a kept `User-Agent` names, when it names a browser a person would
@@ -100,6 +102,7 @@ impl From<Session> for SessionView {
             browser,
             system,
             ip: s.ip,
+            kept: s.kept,
         }
     }
 }

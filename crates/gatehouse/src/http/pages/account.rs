@@ -352,8 +352,9 @@ fn session_browser(look: &Look, s: &Session) -> Option<String> {
 }
 
 /// What a list of sessions says of `s`: the browser and address it was signed in from,
-/// `started` (when, and on the account page how), and when it was last used. The account
-/// page's, and a person's administration page.
+/// `started` (when, and on the account page how), when it was last used, and until when it is
+/// kept, for one its person asked to keep. The account page's, and a person's administration
+/// page.
 pub(super) fn session_lines(look: &Look, s: &Session, started: &str) -> Markup {
     let t = &look.text.account;
     html! {
@@ -363,7 +364,10 @@ pub(super) fn session_lines(look: &Look, s: &Session, started: &str) -> Markup {
             br;
         }
         (started) br;
-        span.muted { ((t.session_last_active)(&moment(s.last_seen_at))) }
+        span.muted {
+            ((t.session_last_active)(&moment(s.last_seen_at)))
+            @if s.kept { " · " ((t.session_kept_until)(&moment(s.expires_at))) }
+        }
     }
 }
 

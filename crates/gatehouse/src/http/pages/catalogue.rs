@@ -433,6 +433,8 @@ pub(in crate::http) struct AccountText {
     pub this_browser: &'static str,
     pub session_started: fn(&str, &str) -> String,
     pub session_last_active: fn(&str) -> String,
+    /// A session its person asked to keep on their device ("Keep me signed in"): until when.
+    pub session_kept_until: fn(&str) -> String,
     /// A browser as `auth::browsers::describe` names it: its name, and the system it runs on.
     pub browser_on: fn(&str, Option<&str>) -> String,
     /// A session's browser that names no browser a person would know.
@@ -1145,6 +1147,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         this_browser: "This browser",
         session_started: |at, how| format!("Signed in {at} {how}"),
         session_last_active: |at| format!("last active {at}"),
+        session_kept_until: |at| format!("kept signed in until {at}"),
         browser_on: |browser, system| match system {
             Some(system) => format!("{browser} on {system}"),
             None => browser.to_owned(),

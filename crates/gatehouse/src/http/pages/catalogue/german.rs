@@ -362,6 +362,7 @@ pub(in crate::http) static GERMAN: Text = Text {
         this_browser: "Dieser Browser",
         session_started: |at, how| format!("Angemeldet am {at} {how}"),
         session_last_active: |at| format!("zuletzt aktiv am {at}"),
+        session_kept_until: |at| format!("bleibt angemeldet bis {at}"),
         browser_on: |browser, system| match system {
             Some(system) => format!("{browser} unter {system}"),
             None => browser.to_owned(),
