@@ -345,19 +345,6 @@ async fn an_idle_session_ends_and_an_active_one_lasts_until_its_absolute_limit(d
     assert_eq!(location(&r)["error"], "login_required");
 }
 
-/// The `Max-Age` of the session cookie `r` sets.
-fn session_max_age(r: &Response) -> i64 {
-    r.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|c| c.to_str().unwrap())
-        .find(|c| c.starts_with("gatehouse_session="))
-        .and_then(|c| c.split("; ").find_map(|a| a.strip_prefix("Max-Age=")))
-        .expect("a session cookie with its age")
-        .parse()
-        .unwrap()
-}
-
 /// A person who ticks "Keep me signed in" gets a session that outlasts the idle timeout and
 /// the ordinary limit, within the kept one: the browser keeps its cookie as long, the sign-in's
 /// record says so, and one left unused for the kept idle timeout ends all the same.

@@ -106,14 +106,7 @@ async fn a_pushed_request_answers_in_the_mode_it_asked_for(db: Database) {
     assert_eq!(r.status(), StatusCode::CREATED);
     let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
     let authorize = format!("{}&response_mode=query", authorize_with("web", &uri));
-    let r = post_login(&f, &authorize, "ada", PASSWORD).await;
-    let location = r.headers()[header::LOCATION].to_str().unwrap();
-    let (at, fragment) = location.split_once('#').expect("in the fragment");
-    assert_eq!(at, REDIRECT);
-    let back: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(fragment.as_bytes())
-            .into_owned()
-            .collect();
+    let back = in_fragment(&post_login(&f, &authorize, "ada", PASSWORD).await);
     assert_eq!(back["state"], "st");
     let r = exchange(&f, &back["code"], CHALLENGE_VERIFIER, REDIRECT).await;
     assert_eq!(r.status(), StatusCode::OK);

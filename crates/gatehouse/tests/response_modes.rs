@@ -13,8 +13,6 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use common::backend::Database;
@@ -89,21 +87,6 @@ async fn a_refusal_is_posted_and_an_untrusted_redirect_gets_nothing(db: Database
     let r = send(&f, get(&elsewhere)).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "shown on a page");
     assert!(!body_text(r).await.contains("form-post"));
-}
-
-/// The fields of a redirect to the client that carries them in its fragment, and none in its
-/// query.
-fn in_fragment(r: &Response) -> HashMap<String, String> {
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let location = r.headers()[header::LOCATION].to_str().unwrap();
-    let (uri, fragment) = location.split_once('#').expect("a fragment");
-    assert_eq!(
-        uri, REDIRECT,
-        "the redirect URI as registered, no query added"
-    );
-    url::form_urlencoded::parse(fragment.as_bytes())
-        .into_owned()
-        .collect()
 }
 
 async fn a_code_comes_back_in_the_fragment(db: Database) {

@@ -227,31 +227,20 @@ async fn keep_me_signed_in_lasts_through_the_second_step(db: Database) {
     let f = fixture_on(db).await;
     let user = ada(&f).await;
     let secret = enrol(&f, &user, &[]).await;
-    let max_age = |r: &Response| -> i64 {
-        r.headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|c| c.to_str().unwrap())
-            .find(|c| c.starts_with("gatehouse_session="))
-            .and_then(|c| c.split("; ").find_map(|a| a.strip_prefix("Max-Age=")))
-            .expect("a session cookie with its age")
-            .parse()
-            .unwrap()
-    };
     let (kept, _) = f.state.config.session_lifetime(true);
     let page = password_keeping(&f, &authorize_uri("web", ""), "ada", true).await;
     let carried = hidden_input(&page.html, "keep");
     assert_eq!(carried, "1", "the step's form carries the choice");
     let code = totp::code_at(&secret, T0);
     let done = submit(&f, &page, "/verify", &code, &[("keep", &carried)]).await;
-    assert_eq!(max_age(&done), kept);
+    assert_eq!(session_max_age(&done), kept);
     // Unticked, the step's form carries nothing and the session is an ordinary one.
     f.clock.advance(30);
     let page = password_keeping(&f, &authorize_uri("web", "&prompt=login"), "ada", false).await;
     assert!(!page.html.contains(r#"name="keep""#), "{}", page.html);
     let code = totp::code_at(&secret, T0 + 30);
     let done = submit(&f, &page, "/verify", &code, &[]).await;
-    assert_eq!(max_age(&done), f.state.config.session_ttl);
+    assert_eq!(session_max_age(&done), f.state.config.session_ttl);
 }
 
 async fn a_burst_of_one_code_signs_in_once(db: Database) {

@@ -91,8 +91,9 @@ pub enum UserCommand {
         #[arg(long, env = "GATEHOUSE_ISSUER")]
         issuer: url::Url,
     },
-    /// List a user's live sessions, newest first: when each began and was last used, and the
-    /// browser and address it was signed in from
+    /// List a user's live sessions, newest first: when each began, was last used and ends,
+    /// whether its person asked to keep it ("Keep me signed in"), and the browser and address
+    /// it was signed in from
     Sessions {
         /// The user, by username
         username: String,
@@ -312,12 +313,14 @@ pub(super) async fn user(
                     vec![
                         rfc3339(s.auth_time),
                         rfc3339(s.last_seen_at),
+                        rfc3339(s.expires_at),
+                        if s.kept { "yes" } else { "no" }.to_owned(),
                         browser.unwrap_or_else(|| "-".to_owned()),
                         s.ip.unwrap_or_else(|| "-".to_owned()),
                     ]
                 })
                 .collect();
-            let header = ["SIGNED IN", "LAST USED", "BROWSER", "FROM"];
+            let header = ["SIGNED IN", "LAST USED", "ENDS", "KEPT", "BROWSER", "FROM"];
             print!("{}", table(&header, &rows));
         }
         UserCommand::Logout { username } => {

@@ -103,6 +103,34 @@ pub fn location(r: &Response) -> HashMap<String, String> {
         .collect()
 }
 
+/// The fields of a redirect to the client that carries them in its fragment
+/// (`response_mode=fragment`), its address the redirect URI as registered, with no query added.
+pub fn in_fragment(r: &Response) -> HashMap<String, String> {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()[header::LOCATION].to_str().unwrap();
+    let (uri, fragment) = location.split_once('#').expect("a fragment");
+    assert_eq!(
+        uri, REDIRECT,
+        "the redirect URI as registered, no query added"
+    );
+    url::form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// How many seconds the browser is told to keep the session cookie `r` sets (its `Max-Age`).
+pub fn session_max_age(r: &Response) -> i64 {
+    r.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .find(|c| c.starts_with("gatehouse_session="))
+        .and_then(|c| c.split("; ").find_map(|a| a.strip_prefix("Max-Age=")))
+        .expect("a session cookie with its age")
+        .parse()
+        .unwrap()
+}
+
 pub fn cookies(r: &Response) -> String {
     r.headers()
         .get_all(header::SET_COOKIE)
