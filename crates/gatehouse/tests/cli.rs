@@ -727,7 +727,10 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
     assert_eq!(lines.len(), 2, "{listed}");
     assert!(lines[0].starts_with("SIGNED IN "), "{listed}");
     let cells: Vec<&str> = lines[1].split_whitespace().collect();
-    assert!(cells[2].ends_with('Z') && cells[2] > cells[0], "ends after it began: {listed}");
+    assert!(
+        cells[2].ends_with('Z') && cells[2] > cells[0],
+        "ends after it began: {listed}"
+    );
     assert_eq!(cells[3..], ["no", "-", "127.0.0.1"], "not kept: {listed}");
     let out = ok(&gatehouse(db, &["user", "logout", "ada"], None));
     assert!(
