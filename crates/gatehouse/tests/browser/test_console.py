@@ -61,6 +61,24 @@ def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
     expect(records.get_by_role("row").first).to_contain_text(described(browser))
 
 
+def test_an_administrator_sees_which_of_a_persons_sessions_is_kept_signed_in(
+        browser_page, browser, gatehouse):
+    """A person signs in elsewhere ticking Keep me signed in; their administration page says
+    until when that session is kept."""
+    page = browser_page
+    person = gatehouse.add_user("keeper")
+    theirs = browser.new_context().new_page()
+    theirs.goto(f"{gatehouse.issuer}/account")
+    theirs.get_by_label("Keep me signed in on this device").check()
+    fill_login(theirs, person)
+    expect(theirs.get_by_role("heading", level=1)).to_have_text("Your account")
+    theirs.context.close()
+    sign_in_as_administrator(page, gatehouse)
+    page.goto(f"{gatehouse.issuer}/admin/users/{person}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(person)
+    expect(page.locator("main")).to_contain_text("kept signed in until")
+
+
 def test_an_administrator_sets_a_persons_language_and_they_are_answered_in_it(
         browser_page, browser, gatehouse):
     page = browser_page
