@@ -43,9 +43,9 @@ async fn push(f: &Fixture, pairs: &[(&str, &str)]) -> Response {
     post_as(f, "/par", "web", &f.secret, pairs).await
 }
 
-/// The `request_uri` of a request `web` pushed.
-async fn pushed(f: &Fixture) -> String {
-    let r = push(f, &request(REDIRECT, &[])).await;
+/// The `request_uri` of a request `web` pushed, with `extra` parameters.
+async fn pushed(f: &Fixture, extra: &[(&str, &str)]) -> String {
+    let r = push(f, &request(REDIRECT, extra)).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     json(r).await["request_uri"].as_str().unwrap().to_owned()
 }
@@ -102,9 +102,7 @@ async fn a_pushed_request_signs_the_person_in_once(db: Database) {
 /// the browser adds beside the `request_uri`.
 async fn a_pushed_request_answers_in_the_mode_it_asked_for(db: Database) {
     let f = fixture_on(db).await;
-    let r = push(&f, &request(REDIRECT, &[("response_mode", "fragment")])).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
+    let uri = pushed(&f, &[("response_mode", "fragment")]).await;
     let authorize = format!("{}&response_mode=query", authorize_with("web", &uri));
     let back = in_fragment(&post_login(&f, &authorize, "ada", PASSWORD).await);
     assert_eq!(back["state"], "st");
@@ -155,7 +153,7 @@ async fn a_pushed_request_is_checked_and_bound_to_its_client(db: Database) {
     assert_eq!(r.status(), StatusCode::CREATED);
 
     // Bound to its client: another client's id gets nothing, and leaves it to its owner.
-    let uri = pushed(&f).await;
+    let uri = pushed(&f, &[]).await;
     let (status, text) = page(&f, &authorize_with("spa", &uri)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(text.contains("invalid_request_uri"), "{text}");
@@ -163,7 +161,7 @@ async fn a_pushed_request_is_checked_and_bound_to_its_client(db: Database) {
     assert_eq!(status, StatusCode::OK, "the login form");
 
     // A minute, then it is gone.
-    let uri = pushed(&f).await;
+    let uri = pushed(&f, &[]).await;
     f.clock.advance(par::EXPIRES_IN);
     let (status, text) = page(&f, &authorize_with("web", &uri)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -175,7 +173,7 @@ async fn a_pushed_request_is_checked_and_bound_to_its_client(db: Database) {
 /// Of 64 browsers opening one request_uri at once, one gets the sign-in.
 async fn a_request_uri_opened_at_once_serves_one(db: Database) {
     let f = fixture_on(db).await;
-    let uri = pushed(&f).await;
+    let uri = pushed(&f, &[]).await;
     let mut opened = tokio::task::JoinSet::new();
     for _ in 0..64 {
         let (state, uri) = (f.state.clone(), authorize_with("web", &uri));
@@ -241,9 +239,7 @@ async fn discovery_names_the_endpoint(db: Database) {
 /// what the browser adds beside the `request_uri` does not.
 async fn a_pushed_request_chooses_the_language_of_its_sign_in(db: Database) {
     let f = fixture_on(db).await;
-    let r = push(&f, &request(REDIRECT, &[("ui_locales", "de")])).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let uri = json(r).await["request_uri"].as_str().unwrap().to_owned();
+    let uri = pushed(&f, &[("ui_locales", "de")]).await;
     let authorize = format!("{}&ui_locales=en", authorize_with("web", &uri));
     let r = post_login(&f, &authorize, "ada", "not the password").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
