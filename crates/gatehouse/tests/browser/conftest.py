@@ -125,15 +125,19 @@ class Gatehouse:
         self.process.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def gatehouse():
+    """A server for each test module. Every browser here comes from 127.0.0.1, and a server
+    counts failed sign-ins per address (20 free, then a wait that doubles), so on one server
+    for the whole run the modules' wrong passwords and codes would add up until a later
+    module's right password met that wait."""
     with tempfile.TemporaryDirectory() as directory:
         server = Gatehouse(directory)
         yield server
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def first_party(gatehouse):
     """The operator's own application: no consent page."""
     rp = RelyingParty("Team wiki")
@@ -142,7 +146,7 @@ def first_party(gatehouse):
     rp.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def third_party(gatehouse):
     """Someone else's application: the person is asked before it sees anything."""
     rp = RelyingParty("Photo printer")
@@ -212,8 +216,8 @@ def pytest_generate_tests(metafunc):
 
 class Browsers:
     """Each browser launched once, on first use, and kept for the whole run: a test in each
-    browser follows the other, so module fixtures (an application registered on the shared
-    server) are made once."""
+    browser follows the other, so module fixtures (the module's server, an application
+    registered on it) are made once."""
 
     def __init__(self, playwright):
         self.playwright = playwright
