@@ -334,12 +334,20 @@ async fn a_person_is_mailed_in_their_own_language(db: Database) {
 }
 
 /// Sends the language switch of `page` (a reset's or an invitation's page as served to a
-/// browser with `cookies`) to `action`, choosing `language`.
-async fn switch(f: &Fixture, action: &str, cookies: &str, page: &str, language: &str) -> Response {
+/// browser with `cookies`) to `action`, choosing `language`, with what was `typed` into the
+/// page's form.
+async fn switch(
+    f: &Fixture,
+    action: &str,
+    cookies: &str,
+    page: &str,
+    (language, typed): (&str, &[(&str, &str)]),
+) -> Response {
     let mut fields = vec![
         ("csrf", hidden_input(page, "csrf")),
         ("language", language.to_owned()),
     ];
+    fields.extend(typed.iter().map(|(n, v)| (*n, (*v).to_owned())));
     if page.contains("name=\"token\"") {
         fields.push(("token", hidden_input(page, "token")));
     }
@@ -378,11 +386,13 @@ async fn a_reset_s_pages_switch_to_another_language(db: Database) {
     assert!(page.contains("<html lang=\"en\">"), "{page}");
     assert!(
         page.contains(
-            r#"<button type="submit" name="language" value="de" lang="de">Deutsch</button>"#
+            r#"<button type="submit" form="reset" formnovalidate name="language" value="de" lang="de">Deutsch</button>"#
         ),
         "{page}"
     );
-    let r = switch(&f, "/reset", &form_cookie, &page, "de").await;
+    // What was typed comes back with the page; nothing is sent.
+    let typed = [("action", "request"), ("identifier", " ada ")];
+    let r = switch(&f, "/reset", &form_cookie, &page, ("de", &typed)).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(language_set(&r).as_deref(), Some("de"));
     let german = body_text(r).await;
@@ -390,6 +400,11 @@ async fn a_reset_s_pages_switch_to_another_language(db: Database) {
         german.contains("<h1>Passwort zurücksetzen</h1>"),
         "{german}"
     );
+    assert!(
+        german.contains(r#"maxlength="254" value="ada">"#),
+        "{german}"
+    );
+    assert!(sink.nothing_within(Duration::from_millis(300)).await);
     assert_eq!(hidden_input(&german, "chosen"), "de");
     // Asked for through it, the answer is German; the mail speaks ada's own language.
     let r = send(
@@ -427,7 +442,7 @@ async fn a_reset_s_pages_switch_to_another_language(db: Database) {
     let form_cookie = cookies(&r);
     let page = body_text(r).await;
     assert!(page.contains("<h1>Choose a new password</h1>"), "{page}");
-    let r = switch(&f, "/reset", &form_cookie, &page, "de").await;
+    let r = switch(&f, "/reset", &form_cookie, &page, ("de", &[])).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(language_set(&r).as_deref(), Some("de"));
     let german = body_text(r).await;
@@ -486,11 +501,11 @@ async fn a_reset_s_pages_switch_to_another_language(db: Database) {
     let r = send(&f, get("/reset")).await;
     let form_cookie = cookies(&r);
     let page = body_text(r).await;
-    let r = switch(&f, "/reset", &form_cookie, &page, "xx").await;
+    let r = switch(&f, "/reset", &form_cookie, &page, ("xx", &[])).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(language_set(&r), None);
     assert!(body_text(r).await.contains("<h1>Reset your password</h1>"));
-    let r = switch(&f, "/reset", "gatehouse_form=forged", &page, "de").await;
+    let r = switch(&f, "/reset", "gatehouse_form=forged", &page, ("de", &[])).await;
     assert_eq!(language_set(&r), None);
     assert!(body_text(r).await.contains("expired"));
 
@@ -586,7 +601,7 @@ async fn an_invitation_speaks_the_language_chosen_for_the_person(db: Database) {
     let page = body_text(r).await;
     assert!(page.contains("<html lang=\"de\">"), "{page}");
     // The invitee who reads English chooses it on the page.
-    let r = switch(&f, "/welcome", &form_cookie, &page, "en").await;
+    let r = switch(&f, "/welcome", &form_cookie, &page, ("en", &[])).await;
     assert_eq!(r.status(), StatusCode::OK);
     let english = body_text(r).await;
     assert!(english.contains("<html lang=\"en\">"), "{english}");
@@ -937,7 +952,7 @@ async fn without_mail_an_administrator_hands_over_a_reset_link(db: Database) {
     let r = send(&f, get(&path_of(&link))).await;
     let form_cookie = common::oneshot::cookies(&r);
     let page = body_text(r).await;
-    let r = switch(&f, "/reset", &form_cookie, &page, "de").await;
+    let r = switch(&f, "/reset", &form_cookie, &page, ("de", &[])).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         body_text(r)

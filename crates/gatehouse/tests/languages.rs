@@ -143,17 +143,19 @@ async fn a_browser_that_prefers_german_is_answered_in_german() {
 }
 
 /// Sends the login form's language switch of `page` (a login form as served, with the cookies
-/// `cookies`) choosing `language`.
+/// `cookies`) choosing `language`, with what was `typed` into the form (its fields).
 async fn switch_to(
     f: &Fixture,
     page: &str,
     cookies: &str,
     language: &str,
+    typed: &[(&str, &str)],
 ) -> axum::http::Response<Body> {
     let mut fields = vec![
         ("csrf", common::hidden_input(page, "csrf")),
         ("language", language.to_owned()),
     ];
+    fields.extend(typed.iter().map(|(n, v)| (*n, (*v).to_owned())));
     for name in ["request", "flow"] {
         if page.contains(&format!("name=\"{name}\"")) {
             fields.push((name, common::hidden_input(page, name)));
@@ -184,7 +186,7 @@ async fn a_person_switches_the_login_form_to_another_language() {
     let page = body_text(r).await;
     assert!(
         page.contains(
-            r#"<button type="submit" name="language" value="de" lang="de">Deutsch</button>"#
+            r#"<button type="submit" form="login" formnovalidate name="language" value="de" lang="de">Deutsch</button>"#
         ),
         "{page}"
     );
@@ -193,7 +195,7 @@ async fn a_person_switches_the_login_form_to_another_language() {
         "not the language it speaks"
     );
 
-    let r = switch_to(&f, &page, &form_cookie, "de").await;
+    let r = switch_to(&f, &page, &form_cookie, "de", &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(language_cookie_set(&r).as_deref(), Some("de"));
     assert!(
@@ -232,11 +234,11 @@ async fn a_person_switches_the_login_form_to_another_language() {
     assert_eq!(language_cookie_set(&r).as_deref(), Some("de"));
 
     // A language not offered leaves the form as it was; a forged form changes nothing.
-    let r = switch_to(&f, &page, &form_cookie, "xx").await;
+    let r = switch_to(&f, &page, &form_cookie, "xx", &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(language_cookie_set(&r), None);
     assert_eq!(lang_of(&body_text(r).await), "en");
-    let r = switch_to(&f, &page, "gatehouse_form=forged", "de").await;
+    let r = switch_to(&f, &page, "gatehouse_form=forged", "de", &[]).await;
     assert_eq!(language_cookie_set(&r), None);
     assert!(body_text(r).await.contains("expired"));
 
@@ -244,7 +246,7 @@ async fn a_person_switches_the_login_form_to_another_language() {
     let r = send(&f, get("/account")).await;
     let account_cookie = cookies(&r);
     let page = body_text(r).await;
-    let r = switch_to(&f, &page, &account_cookie, "de").await;
+    let r = switch_to(&f, &page, &account_cookie, "de", &[]).await;
     let german = body_text(r).await;
     assert!(german.contains("<h1>Anmelden</h1>"), "{german}");
     assert_eq!(common::hidden_input(&german, "flow"), "account");
@@ -269,6 +271,75 @@ async fn a_person_switches_the_login_form_to_another_language() {
     let (lang, html) = page_at(&f, "/account", Some("en-US,en;q=0.9"), Some(&browser)).await;
     assert_eq!(lang, "de");
     assert!(html.contains("<h1>Ihr Konto</h1>"), "{html}");
+}
+
+/// The language buttons send the login form as it is: the username typed and "Keep me signed
+/// in" ticked come back in the other language, the password does not, and the sign-in from
+/// there is kept. The same on the account page's login form.
+#[tokio::test]
+async fn switching_the_language_keeps_what_was_typed_and_ticked_but_not_the_password() {
+    let f = fixture(|_| {}).await;
+    let r = send(&f, get(&authorize_uri("web", ""))).await;
+    let form_cookie = cookies(&r);
+    let page = body_text(r).await;
+    assert!(
+        page.contains(r#"form="login" formnovalidate name="language" value="de""#),
+        "the buttons send the login form: {page}"
+    );
+    let typed = [
+        ("username", " ada "),
+        ("password", "half-typed secret"),
+        ("keep", "1"),
+    ];
+    let r = switch_to(&f, &page, &form_cookie, "de", &typed).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        !cookies(&r).contains("gatehouse_session"),
+        "nobody signed in"
+    );
+    let german = body_text(r).await;
+    assert!(german.contains("<h1>Anmelden</h1>"), "{german}");
+    assert!(german.contains(r#"name="username" autocomplete="username" required value="ada""#));
+    assert!(
+        german.contains(r#"name="keep" value="1" checked>"#),
+        "{german}"
+    );
+    assert!(!german.contains("half-typed secret"), "{german}");
+
+    // Signed in from there, as ticked: a kept session.
+    let body = encode(&[
+        ("username", "ada"),
+        ("password", common::PASSWORD),
+        ("csrf", &common::hidden_input(&german, "csrf")),
+        ("request", &common::hidden_input(&german, "request")),
+        ("chosen", "de"),
+        ("keep", "1"),
+    ]);
+    let login = form("/login")
+        .header(
+            header::COOKIE,
+            format!("{form_cookie}; gatehouse_language=de"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let r = send(&f, login).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(session_max_age(&r), 30 * 24 * 3600);
+
+    // Unticked stays unticked; a name past the longest a username can be comes back cut.
+    let long = "b".repeat(100);
+    let typed = [("username", long.as_str())];
+    let r = send(&f, get("/account")).await;
+    let account_cookie = cookies(&r);
+    let page = body_text(r).await;
+    let german = body_text(switch_to(&f, &page, &account_cookie, "de", &typed).await).await;
+    assert_eq!(common::hidden_input(&german, "flow"), "account");
+    assert!(
+        german.contains(&format!(r#"value="{}""#, "b".repeat(64))),
+        "{german}"
+    );
+    assert!(!german.contains(&"b".repeat(65)), "{german}");
+    assert!(german.contains(r#"name="keep" value="1">"#), "{german}");
 }
 
 #[tokio::test]

@@ -510,15 +510,30 @@ async fn a_language_chosen_on_the_page_becomes_the_persons(db: Database) {
     let path = made_link(&f, 1, 7).await;
     let (cookies, csrf) = signup_form(&f, &path).await.unwrap();
     let token = path.split_once("token=").unwrap().1;
-    let switch = [
+    // Switched with the form filled in: what was typed comes back, the password does not, and
+    // no account is made.
+    let mut switch = vec![
         ("csrf", csrf.as_str()),
         ("token", token),
         ("language", "de"),
     ];
+    switch.extend(carol(CAROL_PASSWORD, CAROL_PASSWORD));
     let r = post_signup(&f, &cookies, &switch).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = body_text(r).await;
     assert!(html.contains("Konto anlegen"), "{html}");
+    for typed in ["carol", "carol@example.com", "Carol Shaw"] {
+        assert!(html.contains(&format!(r#"value="{typed}""#)), "{html}");
+    }
+    assert!(!html.contains(CAROL_PASSWORD), "{html}");
+    assert!(
+        f.state
+            .store
+            .user_by_username("carol")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let chosen = hidden_input(&html, "chosen");
     assert_eq!(chosen, "de");
     let csrf = hidden_input(&html, "csrf");

@@ -192,23 +192,7 @@ pub(super) async fn login(
         return in_another_language(&state, jar, &form).await;
     }
     let state = state.chose(&form.chosen).keeping(&form.keep);
-    // No username is longer than `authorize::MAX_USERNAME` (64) characters: a longer one
-    // cannot match, and cut to that length it cannot bloat the throttle table or the audit log
-    // either. Nor does one hold a control character: replaced, such a name matches nobody and
-    // is counted and audited like any wrong name (PostgreSQL's text cannot hold a NUL at all).
-    let username: String = form
-        .username
-        .trim()
-        .chars()
-        .take(authorize::MAX_USERNAME)
-        .map(|c| {
-            if c.is_control() {
-                char::REPLACEMENT_CHARACTER
-            } else {
-                c
-            }
-        })
-        .collect();
+    let username = authorize::typed_username(&form.username);
     if device {
         let attempt = Attempt {
             peer,
@@ -790,18 +774,24 @@ pub(super) async fn current_session(
 /// offered: `AppState::choosing`); nothing is checked of a password and nobody signs in.
 async fn in_another_language(state: &AppState, jar: CookieJar, form: &LoginForm) -> Response {
     let (state, jar) = state.choosing(jar, &form.language);
+    // What was typed and ticked comes back as it was; the password never does.
+    let state = state.keeping(&form.keep);
+    let username = authorize::typed_username(&form.username);
     let ok = StatusCode::OK;
     match form.flow.as_str() {
         "device" => {
             let again = super::device::LoginAgain {
+                username: &username,
                 require: form.require.parse().unwrap_or_default(),
                 ..Default::default()
             };
             super::device::login_page(&state, jar, &form.user_code, again, ok).await
         }
-        "account" => super::account::login_page(&state, jar, "", None, ok).await,
+        "account" => super::account::login_page(&state, jar, &username, None, ok).await,
         _ => match checked_request(&state, &form.request, None).await {
-            Ok(request) => login_form(&state, jar, &request, &form.request, "", None, ok).await,
+            Ok(request) => {
+                login_form(&state, jar, &request, &form.request, &username, None, ok).await
+            }
             Err(refusal) => refuse(&state, refusal),
         },
     }

@@ -60,7 +60,7 @@ pub(super) async fn reset_page(
     if state.mailer.is_none() && q.token.is_empty() {
         return no_mail(&state);
     }
-    form_page(&state, jar, &q.token, EmailPurpose::Reset).await
+    form_page(&state, jar, &q.token, EmailPurpose::Reset, "").await
 }
 
 /// The page of a link's form (`purpose`): asking for a reset link, when there is no `token`,
@@ -71,13 +71,15 @@ async fn form_page(
     jar: CookieJar,
     token: &str,
     purpose: EmailPurpose,
+    identifier: &str,
 ) -> Response {
     let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
         Ok(issued) => issued,
         Err(e) => return failed(state, e),
     };
     let html = if token.is_empty() && purpose == EmailPurpose::Reset {
-        pages::reset_request(&state.look, &csrf, &state.login_fields(&[]), None)
+        let hidden = state.login_fields(&[]);
+        pages::reset_request(&state.look, &csrf, &hidden, &typed(identifier), None)
     } else {
         // A link used, expired or void says so before anything is typed into its form.
         let (state, user) = match usable(state, token, purpose).await {
@@ -167,7 +169,7 @@ pub(super) async fn welcome_page(
     jar: CookieJar,
     Query(q): Query<TokenQuery>,
 ) -> Response {
-    form_page(&state, jar, &q.token, EmailPurpose::Invite).await
+    form_page(&state, jar, &q.token, EmailPurpose::Invite, "").await
 }
 
 /// POST /welcome: the first password, with the invitation's token.
@@ -207,7 +209,7 @@ pub(super) async fn passkey_link_page(
     if state.passkeys().is_err() {
         return void_link(&state, EmailPurpose::Passkey);
     }
-    form_page(&state, jar, &q.token, EmailPurpose::Passkey).await
+    form_page(&state, jar, &q.token, EmailPurpose::Passkey, "").await
 }
 
 /// POST /new-passkey: the new passkey, with the link's token (or another language for its
@@ -251,7 +253,8 @@ async fn link_form_sent(
     }
     if !form.language.is_empty() {
         let (state, jar) = state.choosing(jar, &form.language);
-        return Err(form_page(&state, jar, &form.token, purpose).await);
+        let typed = &form.identifier;
+        return Err(form_page(&state, jar, &form.token, purpose, typed).await);
     }
     Ok((state.chose(&form.chosen), jar))
 }
@@ -402,6 +405,12 @@ pub(super) async fn reset(
     }
 }
 
+/// A username or address as the reset request's form sent it: trimmed, and no longer than an
+/// address can be (254 characters).
+fn typed(identifier: &str) -> String {
+    identifier.trim().chars().take(254).collect()
+}
+
 /// Sends a reset link to every account the username or address names (an address can be
 /// several people's), then answers the same whatever was found.
 async fn request(state: &AppState, peer: Peer, jar: CookieJar, identifier: &str) -> Response {
@@ -412,13 +421,14 @@ async fn request(state: &AppState, peer: Peer, jar: CookieJar, identifier: &str)
         };
         let message = (state.look.text.email.too_many_requests)(wait);
         let hidden = state.login_fields(&[]);
-        let html = pages::reset_request(&state.look, &csrf, &hidden, Some(&message));
+        let typed = typed(identifier);
+        let html = pages::reset_request(&state.look, &csrf, &hidden, &typed, Some(&message));
         let mut r = (jar, pages::respond(StatusCode::TOO_MANY_REQUESTS, html)).into_response();
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return r;
     }
-    let identifier: String = identifier.trim().chars().take(254).collect();
+    let identifier = typed(identifier);
     let users = match people_named(state, &identifier).await {
         Ok(users) => users,
         Err(e) => return failed(state, store_error(e)),

@@ -173,6 +173,25 @@ pub fn login_hint(value: Option<&str>) -> Option<String> {
     fits.then(|| hint.to_owned())
 }
 
+/// A username as the login form sent it, as it is looked up, counted and audited: trimmed and
+/// cut to [`MAX_USERNAME`] characters (a longer one cannot match, and cut it cannot bloat the
+/// throttle table or the audit log either), each control character replaced (such a name
+/// matches nobody and is counted like any wrong name; PostgreSQL's text cannot hold a NUL).
+pub fn typed_username(typed: &str) -> String {
+    typed
+        .trim()
+        .chars()
+        .take(MAX_USERNAME)
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// A verified `id_token_hint` as a request of `client_id` may use it (OpenID Connect Core
 /// §3.1.2.1): an ID token this server issued to that client.
 ///
@@ -817,6 +836,26 @@ mod tests {
             Came::Browser,
         );
         assert!(r.unwrap().ui_locales.is_empty());
+    }
+
+    #[test]
+    fn a_typed_username_is_trimmed_cut_and_without_control_characters() {
+        let long = "a".repeat(MAX_USERNAME);
+        let longer = format!("{long}bcd");
+        for (typed, read) in [
+            ("ada", "ada"),
+            ("  ada@example.com \t", "ada@example.com"),
+            ("", ""),
+            (long.as_str(), long.as_str()),
+            (longer.as_str(), long.as_str()),
+            ("ada\u{0}", "ada\u{fffd}"),
+            ("ad\na", "ad\u{fffd}a"),
+            ("ÄDA", "ÄDA"),
+        ] {
+            assert_eq!(typed_username(typed), read, "{typed:?}");
+        }
+        let wide = "é".repeat(MAX_USERNAME + 5);
+        assert_eq!(typed_username(&wide).chars().count(), MAX_USERNAME);
     }
 
     #[test]

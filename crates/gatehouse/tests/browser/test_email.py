@@ -91,17 +91,19 @@ def test_a_forgotten_password_is_reset_by_the_mailed_link(browser_page, server, 
 
 
 def test_a_person_resets_their_password_in_german_in_an_english_browser(browser, server, sink):
-    """The reset page offers Deutsch; chosen, the request, the link's mail, the link's page
-    and its answer all speak German, as the browser keeps the choice."""
+    """The reset page offers Deutsch; chosen (with the username typed already, which stays),
+    the request, the link's mail, the link's page and its answer all speak German, as the
+    browser keeps the choice."""
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     user = server.add_user()
     page.goto(f"{server.issuer}/reset")
     expect(page.get_by_role("heading", level=1)).to_have_text("Reset your password")
-    page.get_by_role("form", name="Other languages").get_by_role("button", name="Deutsch").click()
+    page.get_by_label("Username or email address").fill(user)
+    page.get_by_role("group", name="Other languages").get_by_role("button", name="Deutsch").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Passwort zurücksetzen")
     assert page.locator("html").get_attribute("lang") == "de"
-    page.get_by_label("Benutzername oder E-Mail-Adresse").fill(user)
+    expect(page.get_by_label("Benutzername oder E-Mail-Adresse")).to_have_value(user)
     page.get_by_role("button", name="Link zum Zurücksetzen senden").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sehen Sie in Ihr Postfach")
 
@@ -110,7 +112,7 @@ def test_a_person_resets_their_password_in_german_in_an_english_browser(browser,
     assert message["Subject"] == "Ihr Passwort für Gatehouse zurücksetzen"
     page.goto(MailSink.link(message, f"{server.issuer}/reset?token="))
     expect(page.get_by_role("heading", level=1)).to_have_text("Neues Passwort wählen")
-    expect(page.get_by_role("form", name="Andere Sprachen").get_by_role("button")).to_have_text(
+    expect(page.get_by_role("group", name="Andere Sprachen").get_by_role("button")).to_have_text(
         ["English"])
     page.get_by_label("Neues Passwort", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)

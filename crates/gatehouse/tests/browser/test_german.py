@@ -5,7 +5,8 @@ requires it, the recovery codes, the consent page, the account page and signing 
 administrator disabling an account and told why an application is refused; every word in German and nothing wider than the phone's
 screen (German's long words included). A browser that prefers French is answered in the
 server's English. An application asks for German (`ui_locales`) for a browser that prefers
-English; a person switches the English sign-in page to German; and a person chooses German on
+English; a person switches the English sign-in page to German, what they typed and ticked kept
+(Enter then signs in, not another switch); and a person chooses German on
 their account page: spoken from then on, in this browser before they sign in again and in
 another from their sign-in on."""
 
@@ -16,7 +17,7 @@ from conftest import PASSWORD
 from relying_party import RelyingParty
 from test_console import sign_in_as_administrator
 from test_second_factors import totp
-from test_sign_in import fill_login, start
+from test_sign_in import fill_login, session_cookie_days, start
 
 PHONE = {"width": 390, "height": 844}
 
@@ -207,18 +208,26 @@ def test_a_person_switches_the_sign_in_page_to_german(browser, gatehouse, handbu
 
     start(page, rp)
     expect(page).to_have_title("Sign in · Gatehouse")
-    languages = page.get_by_role("form", name="Other languages")
+    # Typed and ticked before the switch: it comes back with the German form.
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Keep me signed in on this device").check()
+    languages = page.get_by_role("group", name="Other languages")
     expect(languages.get_by_role("button")).to_have_text(["Deutsch"])
     languages.get_by_role("button", name="Deutsch").click()
     expect(page).to_have_title("Anmelden · Gatehouse")
     assert page.locator("html").get_attribute("lang") == "de"
     expect(page.get_by_text("für ")).to_contain_text("handbuch")
-    expect(page.get_by_role("form", name="Andere Sprachen").get_by_role("button")).to_have_text(
+    expect(page.get_by_role("group", name="Andere Sprachen").get_by_role("button")).to_have_text(
         ["English"])
-    anmelden(page, user)
+    expect(page.get_by_label("Benutzername")).to_have_value(user)
+    expect(page.get_by_label("Passwort")).to_be_focused()
+    expect(page.get_by_label("Auf diesem Gerät angemeldet bleiben")).to_be_checked()
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_label("Passwort").press("Enter")
     expect(page.get_by_role("heading")).to_have_text("Zugriff erlauben?")
     page.get_by_role("button", name="Erlauben").click()
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert 29.9 < session_cookie_days(page) < 30.01, session_cookie_days(page)
 
     # The browser keeps the choice: the account page speaks German too.
     page.goto(f"{gatehouse.issuer}/account")

@@ -61,6 +61,15 @@ def test_a_person_makes_their_own_account_with_an_administrators_signup_link(
         expect(other.get_by_role("alert")).to_have_text("The two new passwords are not the same.")
         # What they typed is still there; the passwords are typed again.
         expect(other.get_by_label("Username")).to_have_value(newcomer)
+        # There and back through German, what they typed stays too.
+        other.get_by_role("group", name="Other languages").get_by_role(
+            "button", name="Deutsch").click()
+        expect(other.get_by_role("heading", level=1)).to_have_text("Konto anlegen")
+        expect(other.get_by_label("E-Mail-Adresse")).to_have_value(f"{newcomer}@example.com")
+        other.get_by_role("group", name="Andere Sprachen").get_by_role(
+            "button", name="English").click()
+        expect(other.get_by_label("Username")).to_have_value(newcomer)
+        expect(other.get_by_label("Name", exact=True)).to_have_value("Nova Crew")
         other.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
         other.get_by_label("New password again").fill(NEW_PASSWORD)
         other.get_by_role("button", name="Make my account", exact=True).click()

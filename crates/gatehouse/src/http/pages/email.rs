@@ -5,14 +5,16 @@ use maud::html;
 
 use super::account::new_password_fields;
 use super::signin::new_passkey_fields;
-use super::{Look, Width, alert, hidden_fields, language_switch, page, passkey_script};
+use super::{Look, Width, alert, hidden_fields, language_buttons, page, passkey_script};
 
-/// Asks for the username or address whose password to reset. `hidden` is what the form
-/// carries beside (the language chosen on the page's switch, if it was).
+/// Asks for the username or address whose password to reset (`identifier`, as typed before
+/// the page came back). `hidden` is what the form carries beside (the language chosen on the
+/// page's switch, if it was).
 pub(in crate::http) fn reset_request(
     look: &Look,
     csrf: &str,
     hidden: &[(&str, &str)],
+    identifier: &str,
     error: Option<&str>,
 ) -> String {
     let t = &look.text.email;
@@ -20,16 +22,16 @@ pub(in crate::http) fn reset_request(
         h1 { (t.reset_title) }
         p { (t.reset_what) }
         (alert(error))
-        form method="post" action="reset" {
+        form #reset method="post" action="reset" {
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="action" value="request";
             (hidden_fields(hidden))
             label for="identifier" { (t.identifier_label) }
             input #identifier name="identifier" autocomplete="username" required autofocus
-                maxlength="254";
+                maxlength="254" value=(identifier);
             button type="submit" { (t.send_reset_link) }
         }
-        (language_switch(look, "reset", csrf, &[]))
+        (language_buttons(look, "reset"))
     };
     page(look, t.reset_title, Width::Narrow, body)
 }
@@ -75,7 +77,7 @@ pub(in crate::http) fn password_form(
         h1 { (title) }
         @if f.invitation { p { ((t.welcome)(look.product())) } }
         (alert(error))
-        form method="post" action=(action) {
+        form #password-form method="post" action=(action) {
             input type="hidden" name="csrf" value=(f.csrf);
             input type="hidden" name="action" value="set";
             input type="hidden" name="token" value=(f.token);
@@ -96,7 +98,7 @@ pub(in crate::http) fn password_form(
             }
             (passkey_script(look, None))
         }
-        (language_switch(look, action, f.csrf, &[("token", f.token)]))
+        (language_buttons(look, "password-form"))
     };
     page(look, title, Width::Narrow, body)
 }
@@ -141,7 +143,7 @@ pub(in crate::http) fn passkey_link_form(
             (new_passkey_fields(look))
         }
         (passkey_script(look, Some(look.text.passkey.browser_cannot_add)))
-        (language_switch(look, "new-passkey", f.csrf, &[("token", f.token)]))
+        (language_buttons(look, "link-passkey"))
     };
     page(look, t.passkey_link_title, Width::Narrow, body)
 }
@@ -260,7 +262,7 @@ pub(in crate::http) fn signup_form(look: &Look, f: &SignupForm<'_>, error: Optio
             button type="submit" { (t.submit) }
         }
         @if f.passkeys { (passkey_script(look, None)) }
-        (language_switch(look, "signup", f.csrf, &[("token", f.token)]))
+        (language_buttons(look, "signup"))
     };
     page(look, t.title, Width::Narrow, body)
 }

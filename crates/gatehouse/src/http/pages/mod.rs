@@ -263,8 +263,8 @@ button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;background:var(
 button.secondary{background:#fff;color:var(--accent);border:1px solid var(--accent)}ul{padding-left:1.2rem}\
 a.button{display:block;text-align:center;margin-top:1.3rem;padding:.7rem;background:var(--accent);color:#fff;border-radius:.3rem;text-decoration:none}\
 code{overflow-wrap:anywhere}[hidden]{display:none!important}\
-form.languages{display:flex;flex-wrap:wrap;justify-content:center;gap:.2rem 1rem;margin-top:1.5rem}\
-form.languages button{width:auto;margin:0;padding:.2rem;background:none;color:var(--accent);text-decoration:underline;font-size:.9rem}\
+.languages{display:flex;flex-wrap:wrap;justify-content:center;gap:.2rem 1rem;margin-top:1.5rem}\
+.languages button{width:auto;margin:0;padding:.2rem;background:none;color:var(--accent);text-decoration:underline;font-size:.9rem}\
 table.list{width:100%;border-collapse:collapse;margin:.5rem 0}table.list td{padding:.45rem 0;vertical-align:middle;border-top:1px solid #e3e6ec}\
 table.list td:last-child:not(:first-child){text-align:right}\
 table.list form button{margin:0;width:auto;padding:.35rem .7rem;font-size:.9rem}\
@@ -322,24 +322,19 @@ pub(super) fn hidden_fields(hidden: &[(&str, &str)]) -> Markup {
     }
 }
 
-/// The page's other languages, for a page with a form of its own (the login form, asking for
-/// a reset link, choosing a password by a mailed link): each a button that posts to `action`
-/// the form's token and what the page is for (`hidden`), so that the same page comes back in
-/// that language (`AppState::choosing`), the browser keeping the choice. Each name is in its
-/// own language.
-pub(super) fn language_switch(
-    look: &Look,
-    action: &str,
-    csrf: &str,
-    hidden: &[(&str, &str)],
-) -> Markup {
+/// The page's other languages, each named in itself, as buttons of the page's form (its id
+/// `form`: the login form, asking for a reset link, choosing a password by a mailed link,
+/// signing up): choosing one sends the form as it is, with `language`, and the same page
+/// comes back in that language (`AppState::choosing`), the browser keeping the choice, with
+/// what was typed and ticked but passwords; nothing else is done. They come after the form,
+/// so pressing Enter in a field still presses the form's own button.
+pub(super) fn language_buttons(look: &Look, form: &str) -> Markup {
     html! {
         @if !look.others.is_empty() {
-            form.languages method="post" action=(action) aria-label=(look.text.sign_in.other_languages) {
-                input type="hidden" name="csrf" value=(csrf);
-                (hidden_fields(hidden))
+            div.languages role="group" aria-label=(look.text.sign_in.other_languages) {
                 @for (tag, name) in &look.others {
-                    button type="submit" name="language" value=(tag) lang=(tag) { (name) }
+                    button type="submit" form=(form) formnovalidate name="language" value=(tag)
+                        lang=(tag) { (name) }
                 }
             }
         }
@@ -357,7 +352,6 @@ pub(in crate::http) fn browser_words(look: &Look, user_agent: Option<&str>) -> O
     })
 }
 
-/// An error a person must read before anything else, announced by screen readers.
 /// An application's logo (its address, when it has one), above what the page asks or says
 /// about the application. Its name is said in words on the page, so the image itself says
 /// nothing more (`alt=""`).
@@ -369,6 +363,7 @@ pub(super) fn app_logo(logo: Option<&str>) -> Markup {
     }
 }
 
+/// An error a person must read before anything else, announced by screen readers.
 pub(super) fn alert(error: Option<&str>) -> Markup {
     html! {
         @if let Some(e) = error {
@@ -587,6 +582,81 @@ pub(super) fn form_action_source(uri: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `id="…"` of `html`, and every `form="…"` that names one.
+    fn attributes<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+        let start = format!(" {name}=\"");
+        html.match_indices(&start)
+            .map(|(at, _)| {
+                let value = &html[at + start.len()..];
+                &value[..value.find('"').unwrap()]
+            })
+            .collect()
+    }
+
+    /// Each page with a language switch: its buttons belong to the page's own form (so what
+    /// was typed goes with them), and no other element has that form's id (a label or a
+    /// button naming an id finds the first element with it).
+    #[test]
+    fn the_language_buttons_send_the_page_s_form_and_every_id_is_one_element_s() {
+        let looks = Looks::new(&Branding::default(), "https://id.example", true);
+        let look = looks.deployments();
+        let password = |invitation, passkey_instead| PasswordForm {
+            invitation,
+            passkey_instead,
+            csrf: "c",
+            token: "t",
+            hidden: Vec::new(),
+        };
+        let signup = SignupForm {
+            csrf: "c",
+            token: "t",
+            username: "",
+            email: "",
+            name: "",
+            passkey_name: "",
+            passkeys: true,
+            mail: true,
+            hidden: Vec::new(),
+        };
+        let passkey_link = PasskeyLinkForm {
+            username: "ada",
+            csrf: "c",
+            token: "t",
+            hidden: Vec::new(),
+        };
+        let pages = [
+            (
+                "login",
+                login(&look, ("app", None), &[], "c", "", None, true, Some(false)),
+            ),
+            ("reset", reset_request(&look, "c", &[], "", None)),
+            (
+                "password-form",
+                password_form(&look, &password(false, false), None),
+            ),
+            (
+                "password-form",
+                password_form(&look, &password(true, true), None),
+            ),
+            (
+                "link-passkey",
+                passkey_link_form(&look, &passkey_link, None),
+            ),
+            ("signup", signup_form(&look, &signup, None)),
+        ];
+        for (form, html) in pages {
+            let ids = attributes(&html, "id");
+            let mut unique = ids.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(ids.len(), unique.len(), "an id used twice: {ids:?}");
+            assert!(html.contains(&format!(r#"<form id="{form}""#)), "{html}");
+            let owners = attributes(&html, "form");
+            assert_eq!(owners.len(), look.others.len(), "{html}");
+            assert!(owners.iter().all(|owner| *owner == form), "{owners:?}");
+        }
+    }
 
     #[test]
     fn form_action_sources() {

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use maud::{Markup, PreEscaped, html};
 
 use super::super::assets::Asset;
-use super::{Look, Width, alert, app_logo, hidden_fields, language_switch, page, passkey_script};
+use super::{Look, Width, alert, app_logo, hidden_fields, language_buttons, page, passkey_script};
 
 /// The login form, for signing in to continue to `to` (an application's name, with its logo's
 /// address when it has one). `hidden` is what the form carries through to the POST (the
@@ -39,7 +39,7 @@ pub(in crate::http) fn login(
         h1 { (t.title) }
         p.muted { ((t.to_continue_to)(to)) }
         (alert(error))
-        form method="post" action="login" {
+        form #login method="post" action="login" {
             input type="hidden" name="csrf" value=(csrf);
             (hidden_fields(hidden))
             // The first field left to fill has the focus: the password, when the username is
@@ -65,7 +65,8 @@ pub(in crate::http) fn login(
             // The password is the other way in: a browser without passkeys shows no button.
             (passkey_button(look, look.text.passkey.sign_in_with, csrf, &with_keep, None))
         }
-        (language_switch(look, "login", csrf, hidden))
+        // Sent with this form, so what was typed and ticked comes back in the other language.
+        (language_buttons(look, "login"))
     };
     page(look, t.title, Width::Narrow, body)
 }
