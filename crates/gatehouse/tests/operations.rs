@@ -320,6 +320,63 @@ fn serve_logging(
     (child, rx, base)
 }
 
+/// The lines a server started with `args` logs while answering `forwarded` requests with an
+/// `X-Forwarded-For` (after one without), to its end.
+fn logged_for_forwarded_requests(args: &[&str], forwarded: usize) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("proxy.db").display());
+    let (mut child, rx, base) = serve_logging(&db, "warn", args);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let url = format!("{base}/authorize?client_id=nobody");
+        http.get(&url).send().await.unwrap();
+        for i in 0..forwarded {
+            http.get(&url)
+                .header("x-forwarded-for", format!("203.0.113.{i}"))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.0.wait().unwrap().success());
+    rx.iter().collect()
+}
+
+/// Behind a reverse proxy the configuration does not name, every person would count and be
+/// recorded as the proxy: the operator is told which address to name, once.
+#[test]
+fn a_proxy_whose_forwarded_addresses_are_not_believed_is_named_in_a_warning_once() {
+    let told = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.contains("carries X-Forwarded-For"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let lines = logged_for_forwarded_requests(&[], 3);
+    let warnings = told(&lines);
+    assert_eq!(warnings.len(), 1, "{lines:#?}");
+    assert!(
+        warnings[0].contains("--trusted-proxy 127.0.0.1") && warnings[0].contains("WARN"),
+        "{warnings:?}"
+    );
+    // Named, it is believed, and nothing is said.
+    let lines = logged_for_forwarded_requests(&["--trusted-proxy", "127.0.0.1"], 3);
+    assert!(told(&lines).is_empty(), "{lines:#?}");
+    // Without the header, nothing either.
+    let lines = logged_for_forwarded_requests(&[], 0);
+    assert!(told(&lines).is_empty(), "{lines:#?}");
+}
+
 #[test]
 fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();

@@ -28,6 +28,7 @@ mod userinfo;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -173,6 +174,9 @@ pub struct Shared {
     par_starts: Arc<limits::StartLimiter>,
     /// The keys clients publish at their `jwks_uri`, as fetched.
     pub client_keys: crate::remote_keys::RemoteKeys,
+    /// Whether the operator was told of a proxy whose `X-Forwarded-For` is not believed
+    /// ([`untrusted_proxy`]): said once, not at every request.
+    told_of_untrusted_proxy: std::sync::atomic::AtomicBool,
 }
 
 /// The languages the pages can speak (`--language`): those with a catalogue.
@@ -232,6 +236,7 @@ impl AppState {
                 par::STARTS_PERIOD,
             )),
             client_keys: Default::default(),
+            told_of_untrusted_proxy: Default::default(),
         });
         AppState {
             shared,
@@ -673,6 +678,22 @@ pub fn client_address(
     peer
 }
 
+/// The address that sent `X-Forwarded-For` entries that are not believed from it (`peer`, not
+/// a proxy the operator named, and not `--trust-forwarded-for`): a reverse proxy the
+/// configuration leaves out, whose clients would all count and be recorded as the proxy, or a
+/// client that sent the header itself. `None` when the request carries no entry, or when they
+/// are believed.
+pub fn untrusted_proxy(
+    peer: Option<IpAddr>,
+    forwarded: &[&str],
+    trust_all: bool,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let carries = forwarded.iter().any(|entry| !entry.trim().is_empty());
+    let peer = peer?;
+    (carries && !trust_all && !trusted.contains(&peer)).then_some(peer)
+}
+
 impl FromRequestParts<AppState> for Peer {
     type Rejection = Infallible;
 
@@ -692,6 +713,19 @@ impl FromRequestParts<AppState> for Peer {
             .flat_map(|v| v.split(','))
             .collect();
         let c = &state.config;
+        if let Some(proxy) =
+            untrusted_proxy(peer, &forwarded, c.trust_forwarded_for, &c.trusted_proxies)
+            && !state.told_of_untrusted_proxy.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                %proxy,
+                "a request from {proxy} carries X-Forwarded-For, which is not believed from \
+                 that address: if {proxy} is a reverse proxy in front of gatehouse, name it \
+                 (--trusted-proxy {proxy}), or everyone it forwards counts as {proxy} (their \
+                 failed sign-ins slowing down and locking out one another's) and is recorded \
+                 so; said once"
+            );
+        }
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)
@@ -900,7 +934,7 @@ pub fn app(state: AppState) -> Router {
 
 #[cfg(test)]
 mod tests {
-    use super::client_address;
+    use super::{client_address, untrusted_proxy};
     use std::net::IpAddr;
 
     fn ip(s: &str) -> IpAddr {
@@ -955,6 +989,33 @@ mod tests {
         assert_eq!(
             client_address(Some(ip("198.51.100.7")), &["x"], true, &[]),
             some("198.51.100.7")
+        );
+    }
+
+    #[test]
+    fn a_proxy_is_untrusted_when_it_forwards_entries_the_configuration_does_not_believe() {
+        let trusted = [ip("10.0.0.2")];
+        // (peer, X-Forwarded-For entries, --trust-forwarded-for, untrusted)
+        let cases: &[(&str, &[&str], bool, bool)] = &[
+            ("127.0.0.1", &["203.0.113.9"], false, true),
+            ("198.51.100.7", &["x", " "], false, true),
+            // Nothing forwarded: a client of its own.
+            ("127.0.0.1", &[], false, false),
+            ("127.0.0.1", &[" ", ""], false, false),
+            // Named, or every proxy believed.
+            ("10.0.0.2", &["203.0.113.9"], false, false),
+            ("127.0.0.1", &["203.0.113.9"], true, false),
+        ];
+        for (peer, forwarded, trust_all, untrusted) in cases {
+            assert_eq!(
+                untrusted_proxy(Some(ip(peer)), forwarded, *trust_all, &trusted),
+                untrusted.then(|| ip(peer)),
+                "{peer} {forwarded:?} {trust_all}"
+            );
+        }
+        assert_eq!(
+            untrusted_proxy(None, &["203.0.113.9"], false, &trusted),
+            None
         );
     }
 }
