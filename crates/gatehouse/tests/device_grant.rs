@@ -388,6 +388,47 @@ async fn a_refused_device_is_told_so_once_and_its_code_is_gone(db: Database) {
     server.stop().await;
 }
 
+/// The device's login form switched to another language comes back for the same code, with
+/// the username typed and "Keep me signed in" ticked, and without the password.
+async fn the_device_login_form_switched_to_german_keeps_what_was_typed(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    tv(s).await;
+    let codes = start(&server.base, "tv", "openid").await;
+    let link = codes["verification_uri_complete"].as_str().unwrap();
+    let browser = Browser::default();
+    let page = browser.http.get(link).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let user_code = hidden_input(&html, "user_code");
+    let r = browser
+        .http
+        .post(format!("{}/login", server.base))
+        .form(&[
+            ("username", "ada"),
+            ("password", "half-typed secret"),
+            ("keep", "1"),
+            ("language", "de"),
+            ("csrf", &hidden_input(&html, "csrf")),
+            ("flow", &hidden_input(&html, "flow")),
+            ("user_code", &user_code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let german = r.text().await.unwrap();
+    assert!(german.contains("<h1>Anmelden</h1>"), "{german}");
+    assert_eq!(hidden_input(&german, "user_code"), user_code);
+    assert!(german.contains(r#"required value="ada""#), "{german}");
+    assert!(
+        german.contains(r#"name="keep" value="1" checked>"#),
+        "{german}"
+    );
+    assert!(!german.contains("half-typed secret"), "{german}");
+    server.stop().await;
+}
+
 async fn another_clients_device_code_and_bad_requests_are_refused(db: Database) {
     let server = TestServer::start_on(db).await;
     let s = server.store.as_ref();
@@ -828,6 +869,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_device_signs_in_with_a_real_client_once_the_person_allows_it,
     polling_too_fast_is_told_to_slow_down_and_the_interval_grows,
     a_refused_device_is_told_so_once_and_its_code_is_gone,
+    the_device_login_form_switched_to_german_keeps_what_was_typed,
     another_clients_device_code_and_bad_requests_are_refused,
     guessing_user_codes_is_throttled_like_passwords,
     an_answer_needs_the_session_its_form_was_shown_to,
