@@ -60,14 +60,33 @@ pub async fn send(f: &Fixture, req: Request<Body>) -> Response {
     app(f.state.clone()).oneshot(req).await.unwrap()
 }
 
+/// The body of `r` as text; a page's is checked to give each id to one element only (a label
+/// or a button naming an id finds the first element with it).
 pub async fn body_text(r: Response) -> String {
-    String::from_utf8(
+    let html = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let text = String::from_utf8(
         axum::body::to_bytes(r.into_body(), 1 << 20)
             .await
             .unwrap()
             .to_vec(),
     )
-    .unwrap()
+    .unwrap();
+    if html {
+        let mut ids: Vec<&str> = text
+            .match_indices(" id=\"")
+            .map(|(at, _)| {
+                let value = &text[at + 5..];
+                &value[..value.find('"').unwrap_or(value.len())]
+            })
+            .collect();
+        ids.sort_unstable();
+        let twice: Vec<_> = ids.windows(2).filter(|w| w[0] == w[1]).collect();
+        assert!(twice.is_empty(), "ids used twice {twice:?} in {text}");
+    }
+    text
 }
 
 pub async fn json(r: Response) -> serde_json::Value {
