@@ -275,6 +275,48 @@ async fn a_passkey_link_is_made_through_the_api_as_documented(db: Database) {
     assert_eq!(made[0].record.actor, "admin:ops");
 }
 
+/// Ada's wrong passwords pause her sign-ins; the API says until when and lets her in again
+/// at once, as documented.
+async fn a_paused_person_is_let_in_again_through_the_api_as_documented(db: Database) {
+    let a = admin(db).await;
+    let lockout = "/admin/api/users/{username}/lockout";
+    let uri = "/admin/api/users/ada/lockout";
+    let (s, view) = a.checked(Method::GET, lockout, uri, None).await;
+    assert_eq!((s, view), (StatusCode::OK, json!({"paused_until": null})));
+    let login = authorize_uri("web", "");
+    for _ in 0..4 {
+        post_login(&a.f, &login, "ada", "not her password").await;
+    }
+    let (s, view) = a.checked(Method::GET, lockout, uri, None).await;
+    assert_eq!((s, view), (StatusCode::OK, json!({"paused_until": T0 + 1})));
+
+    let (s, done) = a.checked(Method::DELETE, lockout, uri, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(done, json!({"forgotten": true, "paused_until": T0 + 1}));
+    let (_, view) = a.checked(Method::GET, lockout, uri, None).await;
+    assert_eq!(view, json!({"paused_until": null}));
+    let r = post_login(&a.f, &login, "ada", common::PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, done) = a.checked(Method::DELETE, lockout, uri, None).await;
+    assert_eq!(done, json!({"forgotten": false, "paused_until": null}));
+    let nobody = "/admin/api/users/nobody/lockout";
+    for method in [Method::GET, Method::DELETE] {
+        let (s, _) = a.checked(method, lockout, nobody, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let unlocked: Vec<_> =
+        a.f.state
+            .store
+            .audit_latest(20)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.record.kind == gatehouse::model::AuditKind::UserUnlocked)
+            .collect();
+    assert_eq!(unlocked.len(), 1, "{unlocked:?}");
+    assert_eq!(unlocked[0].record.actor, "admin:ops");
+}
+
 async fn only_a_client_credentials_token_with_the_admin_scope_gets_in(db: Database) {
     let a = admin(db).await;
     let store = a.f.state.store.as_ref();
@@ -2013,6 +2055,7 @@ async fn pairwise_subjects_are_set_through_the_api_as_documented(db: Database) {
 }
 
 on_both_backends!(();
+    a_paused_person_is_let_in_again_through_the_api_as_documented,
     pairwise_subjects_are_set_through_the_api_as_documented,
     a_browser_s_oversized_user_agent_is_kept_bounded,
     custom_claims_are_managed_through_the_api_as_documented,

@@ -1015,6 +1015,10 @@ fn every_command_works_on_postgresql() {
     assert!(ok(&gatehouse(url, &["keys", "rotate"], None)).contains("new RS256 signing key"));
     assert!(ok(&gatehouse(url, &["keys", "list"], None)).contains("EdDSA"));
     assert!(ok(&gatehouse(url, &["user", "logout", "ada"], None)).contains("0 sessions ended"));
+    assert_eq!(
+        ok(&gatehouse(url, &["user", "unlock", "ada"], None)),
+        "ada: no failed attempts to forget\n"
+    );
     assert_eq!(ok(&gatehouse(url, &["user", "consents", "ada"], None)), "");
     assert_eq!(
         ok(&gatehouse(url, &["user", "factors", "ada"], None)),
@@ -1229,6 +1233,47 @@ fn every_command_works_on_postgresql() {
             None,
         ),
         "cannot open the database",
+    );
+}
+
+/// Ten wrong passwords locked Ada's account; `user unlock` says until when and lets her
+/// sign in again, recorded; run again, it has nothing to forget.
+#[tokio::test]
+async fn a_paused_person_is_let_in_again_from_the_cli() {
+    use gatehouse::auth::throttle;
+    let db = Database::fresh(Backend::Sqlite).await.unwrap();
+    let store = gatehouse::store::open(&db.url).await.unwrap();
+    add_user(store.as_ref(), "ada").await;
+    let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
+    let account = throttle::keys("ada", None, throttle::PER_ACCOUNT);
+    for i in 0..10 {
+        store
+            .admit_login_attempt(account.clone(), now - 1000 + i * 100)
+            .await
+            .unwrap();
+    }
+    let until = gatehouse::clock::rfc3339(now - 100 + 15 * 60);
+    let out = ok(&gatehouse(&db.url, &["user", "unlock", "ada"], None));
+    assert_eq!(
+        out,
+        format!("ada: could not sign in until {until}; can sign in again now\n")
+    );
+    assert!(
+        matches!(
+            store.admit_login_attempt(account, now).await.unwrap(),
+            throttle::Admission::Admitted(_)
+        ),
+        "she may try again at once"
+    );
+    let tail = ok(&gatehouse(&db.url, &["audit", "tail", "-n", "1"], None));
+    assert!(
+        tail.contains("admin.user.unlocked") && tail.contains(&format!("paused until {until}")),
+        "{tail}"
+    );
+    store.close().await.unwrap();
+    refused(
+        &gatehouse(&db.url, &["user", "unlock", "nobody"], None),
+        "not found",
     );
 }
 

@@ -113,6 +113,50 @@ async fn only_administrators_get_in(db: Database) {
     assert!(!account_page(&f, &bob).await.contains("Administration"));
 }
 
+/// Bob's wrong passwords pause his sign-ins (four at one moment: three free, then a wait); his
+/// page says until when, and an administrator lets him sign in again at once, recorded. The
+/// button is there only while he is paused.
+async fn an_administrator_lets_a_paused_person_sign_in_again(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let login = authorize_uri("web", "");
+    for _ in 0..4 {
+        let r = post_login(&f, &login, "bob", "not his password").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = body_text(post_login(&f, &login, "bob", common::PASSWORD).await).await;
+    assert!(refused.contains("Too many failed attempts"), "{refused}");
+
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(
+        html.contains("cannot sign in until 2027-01-15 08:00 UTC after failed attempts"),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="unlock""#), "{html}");
+    let fields = [
+        ("csrf", hidden_input(&html, "csrf")),
+        ("action", "unlock".into()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let r = post_as_admin(&f, &ada, "/admin/users/bob", &fields).await;
+    let html = body_text(r).await;
+    assert!(html.contains("They can sign in again now"), "{html}");
+    assert!(!html.contains("cannot sign in until"), "{html}");
+    assert!(!html.contains(r#"value="unlock""#), "{html}");
+    let unlocked = records(&f, "admin.user.unlocked").await;
+    assert_eq!(unlocked.len(), 1);
+    assert_eq!(unlocked[0].record.subject.as_deref(), Some("bob"));
+
+    let r = post_login(&f, &login, "bob", common::PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body_text(r).await);
+    // His account page tells him.
+    let bob = account_sign_in(&f, "bob").await;
+    let page = account_page(&f, &bob).await;
+    assert!(
+        page.contains("Allowed to sign in again by an administrator, after failed attempts"),
+        "{page}"
+    );
+}
+
 /// A person's page says whether they have a password, and when nothing signs them in.
 async fn a_persons_page_says_how_they_sign_in(db: Database) {
     let (f, ada) = with_admin(db).await;
@@ -1380,6 +1424,7 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_persons_page_says_how_they_sign_in,
+    an_administrator_lets_a_paused_person_sign_in_again,
     an_administrator_changes_a_persons_name_and_address,
     an_administrator_removes_an_account_once_its_name_is_typed,
     a_refusal_is_said_in_the_pages_language,

@@ -18,7 +18,7 @@ use common::backend::Database;
 
 use gatehouse::admin;
 use gatehouse::auth::email_links::{LinkUse, Refused};
-use gatehouse::auth::throttle::{Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
+use gatehouse::auth::throttle::{self, Admission, OnSuccess, ThrottleKey, ThrottlePolicy};
 use gatehouse::model::{
     AuditKind, AuditQuery, AuditRecord, AuthorizationCode, ClaimOwner, ClaimsChange, Client,
     ClientToken, CodeRequest, CustomClaims, EmailPurpose, EmailToken, EndedFrom, Factors,
@@ -1572,6 +1572,89 @@ async fn attempt(s: &dyn Store, keys: &[ThrottleKey], now: i64) -> Result<(), i6
         Admission::Admitted(_) => Ok(()),
         Admission::Blocked { until } => Err(until - now),
     }
+}
+
+/// An administrator lets a person whose failed attempts (passwords, codes) paused their
+/// sign-ins sign in again: their counts are read, then forgotten with one record; their
+/// address's count, which others share, stays; nothing to forget writes nothing.
+async fn an_administrator_lets_a_paused_person_sign_in_again(db: Database) {
+    let f = open(db).await;
+    let s = f.store.as_ref();
+    let ada = common::add_user(s, "ada").await;
+    let ops = admin::Admin::new(s, "cli", None, NOW);
+    assert_eq!(ops.locked_until(&ada).await.unwrap(), None);
+    let forgotten = ops.unlock("ada").await.unwrap();
+    assert_eq!(
+        forgotten,
+        admin::Unlocked {
+            forgotten: false,
+            paused_until: None
+        }
+    );
+    assert!(
+        s.audit_latest(5)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.record.kind != AuditKind::UserUnlocked)
+    );
+
+    // Ten wrong passwords a hundred seconds apart lock her account; two wrong codes count too.
+    let account = throttle::keys("ada", Some([10, 0, 0, 1].into()), throttle::PER_ACCOUNT);
+    for i in 0..10 {
+        let t = NOW - 1000 + i * 100;
+        assert_eq!(attempt(s, &account, t).await, Ok(()), "attempt {i}");
+    }
+    let codes = throttle::second_factor_keys(&ada.id, None, throttle::PER_ACCOUNT);
+    attempt(s, &codes, NOW - 50).await.unwrap();
+    let until = NOW - 100 + 900;
+    assert_eq!(ops.locked_until(&ada).await.unwrap(), Some(until));
+    assert_eq!(attempt(s, &account, NOW).await, Err(800));
+
+    let done = ops.unlock("ada").await.unwrap();
+    assert_eq!(
+        done,
+        admin::Unlocked {
+            forgotten: true,
+            paused_until: Some(until)
+        }
+    );
+    let record = s.audit_latest(1).await.unwrap().remove(0).record;
+    assert_eq!(record.kind, AuditKind::UserUnlocked);
+    assert_eq!(record.subject.as_deref(), Some("ada"));
+    assert_eq!(
+        record.detail.as_deref(),
+        Some("paused until 2027-01-15T08:13:20Z")
+    );
+    assert_eq!(ops.locked_until(&ada).await.unwrap(), None);
+    assert!(
+        s.throttle_counters(throttle::person_keys("ada", &ada.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // She signs in again at once; the address keeps its ten failures (and one for this try).
+    assert_eq!(attempt(s, &account, NOW).await, Ok(()));
+    let address = s
+        .throttle_counters(vec!["ip:10.0.0.1".into()])
+        .await
+        .unwrap();
+    assert_eq!(address.iter().map(|c| c.failures).collect::<Vec<_>>(), [11]);
+    // Nothing left to forget but this try's count: forgotten, recorded without a pause.
+    let done = ops.unlock("ada").await.unwrap();
+    assert_eq!(
+        done,
+        admin::Unlocked {
+            forgotten: true,
+            paused_until: None
+        }
+    );
+    assert_eq!(s.audit_latest(1).await.unwrap()[0].record.detail, None);
+    assert!(!ops.unlock("ada").await.unwrap().forgotten);
+    assert!(matches!(
+        ops.unlock("nobody").await,
+        Err(admin::AdminError::Store(StoreError::NotFound(_)))
+    ));
 }
 
 async fn login_attempts_are_counted_then_delayed_then_locked_and_a_success_settles_them(
@@ -3732,6 +3815,7 @@ on_both_backends!(();
     a_server_secret_is_made_once_and_shared,
     a_session_is_touched_and_ended,
     login_attempts_are_counted_then_delayed_then_locked_and_a_success_settles_them,
+    an_administrator_lets_a_paused_person_sign_in_again,
     a_burst_of_attempts_is_admitted_only_as_far_as_the_limits_allow,
     the_audit_log_keeps_order_and_pages,
     audit_records_past_their_retention_are_purged_in_batches,

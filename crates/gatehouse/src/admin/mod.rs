@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 
 use crate::auth::passwords::{PasswordError, Passwords};
-use crate::auth::username;
+use crate::auth::{throttle, username};
 use crate::clock::UnixTime;
 use crate::model::{
     AuditKind, AuditRecord, Factors, LoggedOut, Named, Profile, User, UserChange, UserEdit,
@@ -138,6 +138,15 @@ pub struct Admin<'a> {
     actor: String,
     ip: Option<IpAddr>,
     now: UnixTime,
+}
+
+/// What [`Admin::unlock`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlocked {
+    /// There was a count of failed attempts, now forgotten.
+    pub forgotten: bool,
+    /// Until when the person could not sign in, had they not been let in.
+    pub paused_until: Option<UnixTime>,
 }
 
 impl<'a> Admin<'a> {
@@ -337,6 +346,38 @@ impl<'a> Admin<'a> {
             .end_user_sessions(&user.id, self.now, Some(record))
             .await?;
         Ok(out)
+    }
+
+    /// Until when the user's sign-ins are paused by their failed attempts (passwords, codes,
+    /// device codes: `auth::throttle::person_keys`), if they are now. Their address's count,
+    /// which other people share, is not theirs to clear and is not read.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn locked_until(&self, user: &User) -> Result<Option<UnixTime>, AdminError> {
+        let keys = throttle::person_keys(&user.username, &user.id);
+        let counters = self.store.throttle_counters(keys).await?;
+        Ok(throttle::locked_until(&counters, self.now))
+    }
+
+    /// Lets the user sign in again at once: forgets the count of their failed attempts (so the
+    /// next failure starts a new one), audited with until when they were paused. No count to
+    /// forget writes no record.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn unlock(&self, username: &str) -> Result<Unlocked, AdminError> {
+        let user = self.user(username).await?;
+        let paused_until = self.locked_until(&user).await?;
+        let detail =
+            paused_until.map(|until| format!("paused until {}", crate::clock::rfc3339(until)));
+        let record = self.record(AuditKind::UserUnlocked, &user.username, None, detail);
+        let keys = throttle::person_keys(&user.username, &user.id);
+        let forgotten = self.store.forget_throttle(keys, record).await?;
+        Ok(Unlocked {
+            forgotten,
+            paused_until,
+        })
     }
 
     /// What second factors the user has (never a secret).

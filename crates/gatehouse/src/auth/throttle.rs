@@ -193,6 +193,37 @@ pub fn address_key(ip: IpAddr) -> String {
     }
 }
 
+/// The counter key of a person's second factor's codes (`second_factor_keys`).
+fn second_factor_key(user_id: &str) -> String {
+    format!("second-factor:{user_id}")
+}
+
+/// The counter key of a person's device codes (`user_code_keys`).
+fn device_user_key(user_id: &str) -> String {
+    format!("device-user:{user_id}")
+}
+
+/// The keys only a person's own attempts count against (not their address's): their
+/// password's, their second factor's and their device codes'. What an administrator clears
+/// to let them sign in again at once.
+pub fn person_keys(username: &str, user_id: &str) -> Vec<String> {
+    vec![
+        account_key(username),
+        second_factor_key(user_id),
+        device_user_key(user_id),
+    ]
+}
+
+/// Until when a person with these counters (their [`person_keys`]') is refused at `now`: the
+/// latest block still running, if any. A delay between attempts counts as much as the lockout.
+pub fn locked_until(counters: &[Counter], now: UnixTime) -> Option<UnixTime> {
+    counters
+        .iter()
+        .map(|c| c.blocked_until)
+        .filter(|&until| until > now)
+        .max()
+}
+
 /// Every key a login attempt counts against; the account under `account` (see
 /// [`account_policy`]).
 pub fn keys(username: &str, ip: Option<IpAddr>, account: ThrottlePolicy) -> Vec<ThrottleKey> {
@@ -222,7 +253,7 @@ pub fn second_factor_keys(
     account: ThrottlePolicy,
 ) -> Vec<ThrottleKey> {
     let mut keys = vec![ThrottleKey {
-        key: format!("second-factor:{user_id}"),
+        key: second_factor_key(user_id),
         policy: account,
         on_success: OnSuccess::Forget,
     }];
@@ -248,7 +279,7 @@ pub fn user_code_keys(
     account: ThrottlePolicy,
 ) -> Vec<ThrottleKey> {
     let mut keys = vec![ThrottleKey {
-        key: format!("device-user:{user_id}"),
+        key: device_user_key(user_id),
         policy: account,
         on_success: OnSuccess::Refund,
     }];
@@ -483,5 +514,42 @@ mod tests {
         assert_eq!(address_key(mapped), "ip:10.1.2.3");
         assert_eq!(keys("bob", None, PER_ACCOUNT).len(), 1);
         assert_eq!(keys("bob", Some(mapped), PER_ACCOUNT).len(), 2);
+    }
+
+    #[test]
+    fn a_persons_keys_are_those_their_own_attempts_count_against_and_no_address() {
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let own = person_keys("Bob", "u1");
+        let counted: Vec<String> = [
+            keys("bob", Some(ip), PER_ACCOUNT),
+            second_factor_keys("u1", Some(ip), PER_ACCOUNT),
+            user_code_keys("u1", Some(ip), PER_ACCOUNT),
+        ]
+        .concat()
+        .into_iter()
+        .map(|k| k.key)
+        .filter(|k| !k.contains("ip:"))
+        .collect();
+        assert_eq!(own, counted);
+    }
+
+    #[test]
+    fn a_person_is_locked_until_their_latest_running_block() {
+        let at = |blocked_until| Counter {
+            failures: 4,
+            last_failure_at: NOW - 10,
+            blocked_until,
+        };
+        // (the blocks of their keys, locked until)
+        for (blocks, until) in [
+            (vec![], None),
+            (vec![NOT_BLOCKED], None),
+            (vec![NOW], None),
+            (vec![NOW - 5, NOW + 2], Some(NOW + 2)),
+            (vec![NOW + 900, NOW + 2, NOT_BLOCKED], Some(NOW + 900)),
+        ] {
+            let counters: Vec<Counter> = blocks.iter().copied().map(at).collect();
+            assert_eq!(locked_until(&counters, NOW), until, "{blocks:?}");
+        }
     }
 }

@@ -103,6 +103,13 @@ pub enum UserCommand {
         /// The user, by username
         username: String,
     },
+    /// Let a user whose failed attempts paused their sign-ins (a wait that grows, then the
+    /// lockout) sign in again at once: their count of failures is forgotten. The count of the
+    /// address they tried from, which others share, is left as it is
+    Unlock {
+        /// The user, by username
+        username: String,
+    },
     /// Show whether a user has a password, and their second factors: their authenticator app,
     /// how many recovery codes are left and their passkeys (never a secret)
     Factors {
@@ -329,6 +336,19 @@ pub(super) async fn user(
                 "{username}: {} sessions ended, {} token families revoked",
                 out.sessions, out.token_families
             );
+        }
+        UserCommand::Unlock { username } => {
+            let done = admin.unlock(&username).await?;
+            match (done.paused_until, done.forgotten) {
+                (Some(until), _) => println!(
+                    "{username}: could not sign in until {}; can sign in again now",
+                    rfc3339(until)
+                ),
+                (None, true) => {
+                    println!("{username}: was not paused; their failed attempts are forgotten")
+                }
+                (None, false) => println!("{username}: no failed attempts to forget"),
+            }
         }
         UserCommand::Factors { username } => {
             let user = admin.user(&username).await?;

@@ -399,6 +399,13 @@ pub(super) async fn act(
             .logout(&target.username)
             .await
             .map(|out| (t.done_logout)(out.sessions)),
+        "unlock" => ops.unlock(&target.username).await.map(|done| {
+            if done.paused_until.is_some() {
+                t.done_unlocked.to_owned()
+            } else {
+                t.done_not_paused.to_owned()
+            }
+        }),
         "reset_factors" => ops
             .reset_factors(&target.username)
             .await
@@ -627,6 +634,10 @@ async fn show_person_with(
         Ok(l) => l,
         Err(e) => return failed(state, store_error(e)),
     };
+    let paused_until = match ops.locked_until(&user).await {
+        Ok(until) => until,
+        Err(e) => return admin_failed(state, e),
+    };
     let view = PersonView {
         user: &user,
         groups: &groups,
@@ -643,6 +654,7 @@ async fn show_person_with(
             state.passkeys().is_ok(),
         )
         .is_ok(),
+        paused_until,
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

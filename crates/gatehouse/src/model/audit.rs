@@ -81,6 +81,9 @@ named! {
         UserLoggedOut = "admin.user.logged_out",
         /// An administrator removed a person's second factors (a lost phone).
         FactorsReset = "admin.user.factors_reset",
+        /// An administrator let a person whose failed attempts had paused their sign-ins sign
+        /// in again at once (`auth::throttle::person_keys` forgotten).
+        UserUnlocked = "admin.user.unlocked",
         /// An administrator made a password reset link to hand to a person themselves (no
         /// mail goes out).
         ResetLinkMade = "admin.user.reset_link_made",
@@ -158,6 +161,7 @@ impl AuditKind {
         AuditKind::EmailSet,
         AuditKind::UserLoggedOut,
         AuditKind::FactorsReset,
+        AuditKind::UserUnlocked,
         AuditKind::ResetLinkMade,
         AuditKind::PasskeyLinkMade,
     ];

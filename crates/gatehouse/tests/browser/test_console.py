@@ -4,10 +4,12 @@ audit log under their own name; someone else who opens the pages is told they ar
 
 import json
 import re
+import tempfile
 
+import pytest
 from playwright.sync_api import expect
 
-from conftest import ROOT, Watched, described
+from conftest import ROOT, Gatehouse, Watched, described
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
 
@@ -59,6 +61,44 @@ def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
     # The failed sign-in came after, and is listed above it, with the browser it came from.
     expect(records.get_by_role("row").first).to_contain_text("login.failed")
     expect(records.get_by_role("row").first).to_contain_text(described(browser))
+
+
+@pytest.fixture(scope="module")
+def strict():
+    """A server that locks an account out at its second failed sign-in."""
+    with tempfile.TemporaryDirectory() as directory:
+        server = Gatehouse(directory, "--login-lockout-after", "2")
+        yield server
+        server.stop()
+
+
+def test_an_administrator_lets_a_locked_out_person_sign_in_again(browser_page, browser, strict):
+    """A person's wrong passwords lock them out, and even the right one is refused; their
+    administration page says until when, and the administrator lets them in again at once."""
+    person = strict.add_user("locked")
+    theirs = browser.new_context().new_page()
+    theirs.goto(f"{strict.issuer}/account")
+    for _ in range(2):
+        fill_login(theirs, person, "not the password")
+        expect(theirs.get_by_role("alert")).to_have_text("Wrong username or password.")
+    fill_login(theirs, person)
+    expect(theirs.get_by_role("alert")).to_contain_text("Too many failed attempts")
+
+    page = browser_page
+    sign_in_as_administrator(page, strict)
+    page.goto(f"{strict.issuer}/admin/users/{person}")
+    expect(page.locator("main")).to_contain_text("cannot sign in until")
+    page.get_by_role("button", name="Let them sign in again now").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "They can sign in again now: their failed attempts are forgotten.")
+    expect(page.locator("main")).not_to_contain_text("cannot sign in until")
+    expect(page.get_by_role("button", name="Let them sign in again now")).to_have_count(0)
+
+    fill_login(theirs, person)
+    expect(theirs.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(theirs.get_by_role("table", name="Your recent activity")).to_contain_text(
+        "Allowed to sign in again by an administrator")
+    theirs.context.close()
 
 
 def test_an_administrator_sees_which_of_a_persons_sessions_is_kept_signed_in(

@@ -19,6 +19,7 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user, remove_user))
         .routes(routes!(list_sessions, end_sessions))
+        .routes(routes!(get_lockout, unlock))
         .routes(routes!(list_consents))
         .routes(routes!(get_factors, reset_factors))
         .routes(routes!(make_passkey_link))
@@ -121,6 +122,22 @@ impl From<LoggedOut> for LoggedOutView {
             token_families: o.token_families,
         }
     }
+}
+
+/// Whether a user's failed attempts keep them from signing in.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct LockoutView {
+    /// Until when (Unix time) they cannot sign in, or `null` when they can.
+    pub paused_until: Option<i64>,
+}
+
+/// What letting a user sign in again did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct UnlockedView {
+    /// There was a count of failed attempts, now forgotten (and audited).
+    pub forgotten: bool,
+    /// Until when (Unix time) they could not have signed in, or `null` when they could.
+    pub paused_until: Option<i64>,
 }
 
 /// What a user allowed a client.
@@ -332,6 +349,47 @@ async fn end_sessions(
     Path(username): Path<String>,
 ) -> ApiResult<Json<LoggedOutView>> {
     Ok(Json(caller.admin(&state).logout(&username).await?.into()))
+}
+
+#[utoipa::path(get, path = "/users/{username}/lockout", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "Whether their failed attempts (passwords, second-factor codes, device codes) keep them from signing in, and until when", body = LockoutView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn get_lockout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<LockoutView>> {
+    let admin = caller.admin(&state);
+    let user = admin.user(&username).await?;
+    let paused_until = admin.locked_until(&user).await?;
+    Ok(Json(LockoutView { paused_until }))
+}
+
+#[utoipa::path(delete, path = "/users/{username}/lockout", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "They can sign in again now: the count of their failed attempts is forgotten (their address's, which others share, is not)", body = UnlockedView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn unlock(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<UnlockedView>> {
+    let done = caller.admin(&state).unlock(&username).await?;
+    Ok(Json(UnlockedView {
+        forgotten: done.forgotten,
+        paused_until: done.paused_until,
+    }))
 }
 
 #[utoipa::path(get, path = "/users/{username}/factors", tag = "users",

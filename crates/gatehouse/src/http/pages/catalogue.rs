@@ -580,6 +580,10 @@ pub(in crate::http) struct ConsoleText {
     /// When a session in that list began.
     pub session_since: fn(&str) -> String,
     pub reset_factors: &'static str,
+    /// Beside the account's state: failed attempts keep them from signing in until then.
+    pub paused_until: fn(&str) -> String,
+    /// The button that lets them sign in again at once.
+    pub unlock: &'static str,
     pub confirm_email: &'static str,
     pub unconfirm_email: &'static str,
     pub make_reset_link: &'static str,
@@ -609,6 +613,9 @@ pub(in crate::http) struct ConsoleText {
     pub done_enabled: &'static str,
     pub done_logout: fn(usize) -> String,
     pub done_reset_factors: &'static str,
+    pub done_unlocked: &'static str,
+    /// Asked to let them in when the wait had ended meanwhile.
+    pub done_not_paused: &'static str,
     pub done_confirmed: &'static str,
     pub done_unconfirmed: &'static str,
     pub done_reset_sent: fn(&str) -> String,
@@ -1464,6 +1471,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         signed_in_nowhere: "Signed in nowhere.",
         session_since: |at| format!("Signed in {at}"),
         reset_factors: "Remove the authenticator app and passkeys",
+        paused_until: |at| format!("cannot sign in until {at} after failed attempts"),
+        unlock: "Let them sign in again now",
         confirm_email: "Mark the address confirmed",
         unconfirm_email: "Mark the address not confirmed",
         send_reset: "Send a password reset link",
@@ -1518,6 +1527,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
         done_reset_factors: "The authenticator app, recovery codes and passkeys are removed. \
                              Where a policy needs a second factor, they set one up at their \
                              next sign-in.",
+        done_unlocked: "They can sign in again now: their failed attempts are forgotten.",
+        done_not_paused: "They could already sign in; their failed attempts are forgotten.",
         done_confirmed: "The address is marked confirmed.",
         done_unconfirmed: "The address is marked not confirmed.",
         done_reset_sent: |email| format!("A password reset link is on its way to {email}."),
@@ -1968,6 +1979,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::UserLoggedOut => "Signed out everywhere by an administrator",
         K::SessionsEnded => "Signed out other sessions",
         K::FactorsReset => "Second factors removed by an administrator",
+        K::UserUnlocked => "Allowed to sign in again by an administrator, after failed attempts",
         K::UserCreated => "Account created",
         K::UserDisabled => "Account disabled",
         K::UserEnabled => "Account enabled",

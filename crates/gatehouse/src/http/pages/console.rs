@@ -209,6 +209,8 @@ pub(in crate::http) struct PersonView<'a> {
     /// Whether a passkey link can be made for them
     /// (`auth::email_links::may_make_passkey_link`).
     pub passkey_link: bool,
+    /// Until when their failed attempts keep them from signing in, if they do now.
+    pub paused_until: Option<crate::clock::UnixTime>,
 }
 
 /// One person: their account, and what an administrator can do to it.
@@ -238,7 +240,15 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                     (u.email) " · " (confirmed(look, u))
                 }
             }
-            tr { td { (t.state) } td { (if u.disabled { t.disabled } else { t.enabled }) } }
+            tr {
+                td { (t.state) }
+                td {
+                    (if u.disabled { t.disabled } else { t.enabled })
+                    @if let Some(until) = v.paused_until {
+                        " · " strong { ((t.paused_until)(&moment(until))) }
+                    }
+                }
+            }
             tr { td { (t.created) } td { (moment(u.created_at)) } }
             tr {
                 td { (t.groups) }
@@ -307,6 +317,9 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 (button("disable", t.disable))
             }
             (button("logout", t.sign_out_everywhere))
+            @if v.paused_until.is_some() {
+                (button("unlock", t.unlock))
+            }
             @if v.factors.has_app() || !v.factors.passkeys.is_empty() {
                 (button("reset_factors", t.reset_factors))
             }

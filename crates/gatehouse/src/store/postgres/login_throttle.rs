@@ -3,10 +3,12 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
+use super::audit::insert_audit;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
+use crate::model::AuditRecord;
 use crate::store::{StoreResult, Throttle};
 
 /// The counter of `key`, locked until the transaction ends. One statement inserts the row if
@@ -109,6 +111,46 @@ impl Throttle for PgStore {
                     store_counter(&mut *c, &k.key, throttle::settle_success(k, counter)).await?;
                 }
                 Ok(())
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
+
+    async fn throttle_counters(&self, keys: Vec<String>) -> StoreResult<Vec<Counter>> {
+        // A row with no failure is a lock's placeholder (`lock_counter`): no count.
+        let rows: Vec<(i32, i64, i64)> = sqlx::query_as(
+            "SELECT failures, last_failure_at, blocked_until FROM login_throttle
+             WHERE key = ANY($1) AND failures > 0",
+        )
+        .bind(&keys)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(failures, last_failure_at, blocked_until)| Counter {
+                failures: u32::try_from(failures).unwrap_or(0),
+                last_failure_at,
+                blocked_until,
+            })
+            .collect())
+    }
+
+    async fn forget_throttle(&self, keys: Vec<String>, audit: AuditRecord) -> StoreResult<bool> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (keys, audit) = (keys.clone(), audit.clone());
+            Box::pin(async move {
+                let forgotten =
+                    sqlx::query("DELETE FROM login_throttle WHERE key = ANY($1) AND failures > 0")
+                        .bind(&keys)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                if forgotten > 0 {
+                    insert_audit(&mut *c, &audit).await?;
+                }
+                Ok(forgotten > 0)
             })
         })
         .await

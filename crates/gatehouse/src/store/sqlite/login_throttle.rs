@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
+use super::audit::insert_audit;
 use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
 use crate::clock::UnixTime;
+use crate::model::AuditRecord;
 use crate::store::{StoreResult, Throttle};
 
 /// The stored counter of `key`, inside the write transaction.
@@ -74,6 +76,33 @@ impl Throttle for SqliteStore {
                 store_counter(tx, &k.key, throttle::settle_success(k, counter))?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn throttle_counters(&self, keys: Vec<String>) -> StoreResult<Vec<Counter>> {
+        self.read(move |c| {
+            let mut counters = Vec::with_capacity(keys.len());
+            for key in &keys {
+                counters.extend(load_counter(c, key)?);
+            }
+            Ok(counters)
+        })
+        .await
+    }
+
+    async fn forget_throttle(&self, keys: Vec<String>, audit: AuditRecord) -> StoreResult<bool> {
+        self.write(move |tx| {
+            let mut forgotten = 0;
+            for key in &keys {
+                forgotten += tx
+                    .prepare_cached("DELETE FROM login_throttle WHERE key = ?1")?
+                    .execute([key])?;
+            }
+            if forgotten > 0 {
+                insert_audit(tx, &audit)?;
+            }
+            Ok(forgotten > 0)
         })
         .await
     }

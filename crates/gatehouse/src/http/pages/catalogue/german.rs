@@ -623,6 +623,8 @@ pub(in crate::http) static GERMAN: Text = Text {
         signed_in_nowhere: "Nirgendwo angemeldet.",
         session_since: |at| format!("Angemeldet am {at}"),
         reset_factors: "Authenticator-App und Passkeys entfernen",
+        paused_until: |at| format!("nach Fehlversuchen bis {at} keine Anmeldung möglich"),
+        unlock: "Jetzt wieder anmelden lassen",
         confirm_email: "Adresse als bestätigt markieren",
         unconfirm_email: "Adresse als nicht bestätigt markieren",
         send_reset: "Link zum Zurücksetzen des Passworts senden",
@@ -685,6 +687,8 @@ pub(in crate::http) static GERMAN: Text = Text {
         done_reset_factors: "Authenticator-App, Wiederherstellungscodes und Passkeys sind \
                              entfernt. Wo das Anmeldeverfahren einen zweiten Faktor verlangt, wird \
                              bei der nächsten Anmeldung einer eingerichtet.",
+        done_unlocked: "Die Anmeldung ist wieder möglich: die Fehlversuche sind vergessen.",
+        done_not_paused: "Die Anmeldung war schon möglich; die Fehlversuche sind vergessen.",
         done_confirmed: "Die Adresse ist als bestätigt markiert.",
         done_unconfirmed: "Die Adresse ist als nicht bestätigt markiert.",
         done_reset_sent: |email| {
@@ -1267,6 +1271,9 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::UserLoggedOut => "Von der Administration überall abgemeldet",
         K::SessionsEnded => "Andere Sitzungen abgemeldet",
         K::FactorsReset => "Zweite Faktoren von der Administration entfernt",
+        K::UserUnlocked => {
+            "Nach Fehlversuchen von der Administration wieder zur Anmeldung zugelassen"
+        }
         K::UserCreated => "Konto angelegt",
         K::UserDisabled => "Konto deaktiviert",
         K::UserEnabled => "Konto aktiviert",
