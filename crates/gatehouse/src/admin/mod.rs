@@ -353,7 +353,7 @@ impl<'a> Admin<'a> {
     /// which other people share, is not theirs to clear and is not read.
     ///
     /// # Errors
-    /// `NotFound` when no user has that name; a store failure.
+    /// A store failure.
     pub async fn locked_until(&self, user: &User) -> Result<Option<UnixTime>, AdminError> {
         let keys = throttle::person_keys(&user.username, &user.id);
         let counters = self.store.throttle_counters(keys).await?;
