@@ -1,6 +1,7 @@
 """The administration pages in a browser: the first administrator is made with the command line;
 they find a person, disable their account (who can then no longer sign in), and see it in the
-audit log under their own name; someone else who opens the pages is told they are not for them."""
+audit log under their own name; they let a person locked out by wrong passwords sign in again;
+someone else who opens the pages is told they are not for them."""
 
 import json
 import re
