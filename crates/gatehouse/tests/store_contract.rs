@@ -1570,7 +1570,7 @@ fn throttle_key(key: &str, policy: ThrottlePolicy, on_success: OnSuccess) -> Thr
 async fn attempt(s: &dyn Store, keys: &[ThrottleKey], now: i64) -> Result<(), i64> {
     match s.admit_login_attempt(keys.to_vec(), now).await.unwrap() {
         Admission::Admitted(_) => Ok(()),
-        Admission::Blocked { until } => Err(until - now),
+        Admission::Blocked { until, .. } => Err(until - now),
     }
 }
 

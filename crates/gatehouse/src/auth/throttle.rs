@@ -85,8 +85,9 @@ pub enum Admission {
     /// The password may be checked. The attempt is counted as a failure until it is settled
     /// as a success: store these counters (one per key, in the order given).
     Admitted(Vec<Counter>),
-    /// A key is blocked until then; nothing is counted and no password is checked.
-    Blocked { until: UnixTime },
+    /// A key is blocked until then (`key`: the one whose block ends last); nothing is counted
+    /// and no password is checked.
+    Blocked { until: UnixTime, key: String },
 }
 
 /// Decides one attempt against the `loaded` counter of each key (`None`: never failed), at
@@ -95,11 +96,14 @@ pub enum Admission {
 pub fn admit(loaded: &[(&ThrottleKey, Option<Counter>)], now: UnixTime) -> Admission {
     let blocked = loaded
         .iter()
-        .filter_map(|(_, c)| c.map(|c| c.blocked_until))
-        .filter(|&until| until > now)
-        .max();
-    if let Some(until) = blocked {
-        return Admission::Blocked { until };
+        .filter_map(|(k, c)| c.map(|c| (c.blocked_until, k)))
+        .filter(|&(until, _)| until > now)
+        .max_by_key(|&(until, _)| until);
+    if let Some((until, k)) = blocked {
+        return Admission::Blocked {
+            until,
+            key: k.key.clone(),
+        };
     }
     let counters = loaded
         .iter()
@@ -191,6 +195,19 @@ pub fn address_key(ip: IpAddr) -> String {
             }
         },
     }
+}
+
+/// Whether an attempt blocked by `blocked` until `until` is `own`'s lockout, not a delay
+/// between attempts nor an address's block: what an administrator can lift
+/// ([`person_keys`]), so the person may be told to ask for it. It depends on the key and the
+/// wait alone, never on whether an account exists.
+pub fn lifted_by_an_administrator(
+    blocked: &str,
+    until: UnixTime,
+    now: UnixTime,
+    own: &ThrottleKey,
+) -> bool {
+    blocked == own.key && until - now > own.policy.max_delay
 }
 
 /// The counter key of a person's second factor's codes (`second_factor_keys`).
@@ -332,7 +349,13 @@ mod tests {
         // Three free, the fourth is checked and makes the next wait a second: all at one
         // instant, 4 of 200 reach the password check.
         assert_eq!(admitted, 4);
-        assert_eq!(decisions[4], Admission::Blocked { until: NOW + 1 });
+        assert_eq!(
+            decisions[4],
+            Admission::Blocked {
+                until: NOW + 1,
+                key: k.key.clone()
+            }
+        );
         assert_eq!(stored.unwrap().failures, 4);
     }
 
@@ -368,7 +391,7 @@ mod tests {
                     }
                     t = c[0].blocked_until;
                 }
-                Admission::Blocked { until } => t = until,
+                Admission::Blocked { until, .. } => t = until,
             }
         }
         assert_eq!(checked, PER_ADDRESS.lockout_after);
@@ -411,7 +434,10 @@ mod tests {
         };
         assert_eq!(
             admit(&[(&account, None), (&address, Some(blocked))], NOW + 10),
-            Admission::Blocked { until: NOW + 900 }
+            Admission::Blocked {
+                until: NOW + 900,
+                key: address.key.clone()
+            }
         );
         let Admission::Admitted(c) =
             admit(&[(&account, None), (&address, Some(blocked))], NOW + 900)
@@ -531,6 +557,32 @@ mod tests {
         .filter(|k| !k.contains("ip:"))
         .collect();
         assert_eq!(own, counted);
+    }
+
+    #[test]
+    fn only_a_persons_own_lockout_is_theirs_to_ask_an_administrator_to_lift() {
+        let own = ThrottleKey {
+            key: account_key("ada"),
+            policy: PER_ACCOUNT,
+            on_success: OnSuccess::Forget,
+        };
+        let address = address_key("203.0.113.7".parse().unwrap());
+        // (the key that blocks, the wait, lifted by an administrator)
+        for (blocked, wait, lifted) in [
+            (own.key.as_str(), PER_ACCOUNT.lockout, true),
+            (own.key.as_str(), PER_ACCOUNT.max_delay + 1, true),
+            // A delay between attempts: waited out sooner than anyone is asked.
+            (own.key.as_str(), PER_ACCOUNT.max_delay, false),
+            (own.key.as_str(), 1, false),
+            // Others share an address.
+            (address.as_str(), PER_ADDRESS.lockout, false),
+        ] {
+            assert_eq!(
+                lifted_by_an_administrator(blocked, NOW + wait, NOW, &own),
+                lifted,
+                "{blocked} {wait}"
+            );
+        }
     }
 
     #[test]

@@ -294,13 +294,17 @@ pub(super) async fn check_password(
     let throttle = throttle::keys(username, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(throttle.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
-        Ok(Admission::Blocked { until }) => {
+        Ok(Admission::Blocked { until, key }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
             let t = &state.look.text.sign_in;
-            return Err(SignInRefused::Retry(
-                StatusCode::TOO_MANY_REQUESTS,
-                (t.too_many_attempts)(&(t.wait)(until - now)),
-            ));
+            let wait = (t.wait)(until - now);
+            // The account's own lockout (`throttle[0]`) is what an administrator can lift.
+            let message = if throttle::lifted_by_an_administrator(&key, until, now, &throttle[0]) {
+                (t.locked_out)(&wait)
+            } else {
+                (t.too_many_attempts)(&wait)
+            };
+            return Err(SignInRefused::Retry(StatusCode::TOO_MANY_REQUESTS, message));
         }
         Err(e) => return Err(SignInRefused::Failed(store_error(e))),
     }

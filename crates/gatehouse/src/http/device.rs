@@ -256,7 +256,7 @@ async fn look_up(
     let keys = throttle::user_code_keys(&user.id, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(keys.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
-        Ok(Admission::Blocked { until }) => {
+        Ok(Admission::Blocked { until, .. }) => {
             let t = &state.look.text;
             let message = (t.device.too_many_codes)(&(t.sign_in.wait)(until - now));
             return again(StatusCode::TOO_MANY_REQUESTS, &message).await;

@@ -726,7 +726,7 @@ pub(super) async fn verify(
     let keys = throttle::second_factor_keys(&user.id, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(keys.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
-        Ok(Admission::Blocked { until }) => {
+        Ok(Admission::Blocked { until, .. }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
             let t = &state.look.text;
             let message = (t.second_factor.too_many_codes)(&(t.sign_in.wait)(until - now));

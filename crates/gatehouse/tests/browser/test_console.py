@@ -83,7 +83,9 @@ def test_an_administrator_lets_a_locked_out_person_sign_in_again(browser_page, b
         fill_login(theirs, person, "not the password")
         expect(theirs.get_by_role("alert")).to_have_text("Wrong username or password.")
     fill_login(theirs, person)
-    expect(theirs.get_by_role("alert")).to_contain_text("Too many failed attempts")
+    expect(theirs.get_by_role("alert")).to_contain_text(
+        "Too many failed attempts. Try again in 15 minutes, or ask an administrator to let you "
+        "sign in sooner.")
 
     page = browser_page
     sign_in_as_administrator(page, strict)

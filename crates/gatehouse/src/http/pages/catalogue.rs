@@ -190,6 +190,8 @@ pub(in crate::http) struct SignInText {
     pub submit: &'static str,
     pub wrong_password: &'static str,
     pub too_many_attempts: fn(&str) -> String,
+    /// The account's own lockout, which an administrator can lift.
+    pub locked_out: fn(&str) -> String,
     /// How long to wait, in words: "42 seconds", "3 minutes".
     pub wait: fn(i64) -> String,
     /// Where a sign-in for the account page continues to.
@@ -865,6 +867,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         submit: "Sign in",
         wrong_password: "Wrong username or password.",
         too_many_attempts: |wait| format!("Too many failed attempts. Try again in {wait}."),
+        locked_out: |wait| {
+            format!(
+                "Too many failed attempts. Try again in {wait}, or ask an administrator to let \
+                 you sign in sooner."
+            )
+        },
         wait: |seconds| match seconds {
             s if s <= 1 => "a second".into(),
             s if s < 120 => format!("{s} seconds"),

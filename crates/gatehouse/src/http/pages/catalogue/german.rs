@@ -36,6 +36,12 @@ pub(in crate::http) static GERMAN: Text = Text {
         too_many_attempts: |wait| {
             format!("Zu viele fehlgeschlagene Versuche. Versuchen Sie es in {wait} erneut.")
         },
+        locked_out: |wait| {
+            format!(
+                "Zu viele fehlgeschlagene Versuche. Versuchen Sie es in {wait} erneut, oder \
+                 bitten Sie die Administration, Sie früher anmelden zu lassen."
+            )
+        },
         wait: |seconds| match seconds {
             s if s <= 1 => "einer Sekunde".into(),
             s if s < 120 => format!("{s} Sekunden"),
