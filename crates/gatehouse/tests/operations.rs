@@ -320,6 +320,13 @@ fn serve_logging(
     (child, rx, base)
 }
 
+/// Asks the server `child` to stop, as systemd does (SIGTERM).
+fn sigterm(child: &Killed) {
+    let pid = child.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
+}
+
 /// The lines a server started with `args` logs while answering `forwarded` requests with an
 /// `X-Forwarded-For` (after one without), to its end.
 fn logged_for_forwarded_requests(args: &[&str], forwarded: usize) -> Vec<String> {
@@ -339,14 +346,7 @@ fn logged_for_forwarded_requests(args: &[&str], forwarded: usize) -> Vec<String>
                 .unwrap();
         }
     });
-    let pid = child.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     assert!(child.0.wait().unwrap().success());
     rx.iter().collect()
 }
@@ -451,14 +451,7 @@ fn json_logs_carry_the_request_id_never_a_secret_and_sigterm_stops_cleanly() {
     assert_eq!(refused["fields"]["error"], "invalid_client");
 
     // SIGTERM: the server stops accepting, finishes, checkpoints and exits 0.
-    let pid = child.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     let exit = child.0.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
     // Every line, to the end of the output.
@@ -559,13 +552,7 @@ fn sigterm_lets_in_flight_requests_and_their_writes_finish() {
         .collect();
     // Wait until the server has accepted every one of them, then ask it to stop.
     wait_started(USERS);
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.0.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     let statuses: Vec<u16> = posts
         .into_iter()
         .map(|p| {
