@@ -141,13 +141,7 @@ pub struct Admin<'a> {
 }
 
 /// What [`Admin::unlock`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unlocked {
-    /// There was a count of failed attempts, now forgotten.
-    pub forgotten: bool,
-    /// Until when the person could not sign in, had they not been let in.
-    pub paused_until: Option<UnixTime>,
-}
+pub use crate::auth::throttle::Unlocked;
 
 impl<'a> Admin<'a> {
     pub fn new(
@@ -361,23 +355,16 @@ impl<'a> Admin<'a> {
     }
 
     /// Lets the user sign in again at once: forgets the count of their failed attempts (so the
-    /// next failure starts a new one), audited with until when they were paused. No count to
-    /// forget writes no record.
+    /// next failure starts a new one), audited with until when they were paused, read in the
+    /// same transaction. No count to forget writes no record.
     ///
     /// # Errors
     /// `NotFound` when no user has that name; a store failure.
     pub async fn unlock(&self, username: &str) -> Result<Unlocked, AdminError> {
         let user = self.user(username).await?;
-        let paused_until = self.locked_until(&user).await?;
-        let detail =
-            paused_until.map(|until| format!("paused until {}", crate::clock::rfc3339(until)));
-        let record = self.record(AuditKind::UserUnlocked, &user.username, None, detail);
+        let record = self.record(AuditKind::UserUnlocked, &user.username, None, None);
         let keys = throttle::person_keys(&user.username, &user.id);
-        let forgotten = self.store.forget_throttle(keys, record).await?;
-        Ok(Unlocked {
-            forgotten,
-            paused_until,
-        })
+        Ok(self.store.unlock_person(keys, self.now, record).await?)
     }
 
     /// What second factors the user has (never a secret).

@@ -17,6 +17,7 @@
 use std::net::IpAddr;
 
 use crate::clock::UnixTime;
+use crate::model::AuditRecord;
 
 /// How failed logins against one key (an account, an address) slow down and then lock out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +242,36 @@ pub fn locked_until(counters: &[Counter], now: UnixTime) -> Option<UnixTime> {
         .max()
 }
 
+/// What letting a person sign in again at once does with their counters (their
+/// [`person_keys`]'), read with `now` in the transaction that forgets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlocked {
+    /// There was a count of failed attempts, now forgotten (and audited).
+    pub forgotten: bool,
+    /// Until when the person could not sign in, had they not been let in.
+    pub paused_until: Option<UnixTime>,
+}
+
+impl Unlocked {
+    /// `audit`, the unlock's record, saying until when the person was paused, if they were.
+    pub fn record(&self, audit: AuditRecord) -> AuditRecord {
+        match self.paused_until {
+            Some(until) => audit.detail(format!("paused until {}", crate::clock::rfc3339(until))),
+            None => audit,
+        }
+    }
+}
+
+/// Letting a person with these counters sign in again at `now`: every count is forgotten, a
+/// count with no block running too (the next failure starts afresh); there is something to
+/// record only when there was a count.
+pub fn unlock(counters: &[Counter], now: UnixTime) -> Unlocked {
+    Unlocked {
+        forgotten: !counters.is_empty(),
+        paused_until: locked_until(counters, now),
+    }
+}
+
 /// Every key a login attempt counts against; the account under `account` (see
 /// [`account_policy`]).
 pub fn keys(username: &str, ip: Option<IpAddr>, account: ThrottlePolicy) -> Vec<ThrottleKey> {
@@ -313,6 +344,7 @@ pub fn user_code_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AuditKind;
 
     const NOW: UnixTime = 1_000_000;
 
@@ -602,6 +634,34 @@ mod tests {
         ] {
             let counters: Vec<Counter> = blocks.iter().copied().map(at).collect();
             assert_eq!(locked_until(&counters, NOW), until, "{blocks:?}");
+        }
+    }
+
+    #[test]
+    fn an_unlock_forgets_any_count_and_says_until_when_a_block_ran() {
+        let at = |blocked_until| Counter {
+            failures: 2,
+            last_failure_at: NOW - 10,
+            blocked_until,
+        };
+        // (the blocks of their keys, forgotten, paused until, the record's detail)
+        for (blocks, forgotten, until, detail) in [
+            (vec![], false, None, None),
+            (vec![NOT_BLOCKED], true, None, None),
+            (vec![NOW - 1], true, None, None),
+            (
+                vec![NOW - 1, NOW + 86_400],
+                true,
+                Some(NOW + 86_400),
+                Some("paused until 1970-01-13T13:46:40Z"),
+            ),
+        ] {
+            let counters: Vec<Counter> = blocks.iter().copied().map(at).collect();
+            let done = unlock(&counters, NOW);
+            assert_eq!(done.forgotten, forgotten, "{blocks:?}");
+            assert_eq!(done.paused_until, until, "{blocks:?}");
+            let record = AuditRecord::new(NOW, AuditKind::UserUnlocked, "cli");
+            assert_eq!(done.record(record).detail.as_deref(), detail, "{blocks:?}");
         }
     }
 }

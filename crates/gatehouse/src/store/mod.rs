@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 
 use crate::auth::email_links::{LinkUse, Refused};
-use crate::auth::throttle::{Admission, Counter, ThrottleKey};
+use crate::auth::throttle::{Admission, Counter, ThrottleKey, Unlocked};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, AppLink, AuditEvent, AuditKind, AuditQuery, AuditRecord, AuthorizationCode,
@@ -630,10 +630,16 @@ pub trait Throttle: Send + Sync {
     async fn settle_login_success(&self, keys: Vec<ThrottleKey>) -> StoreResult<()>;
     /// The counters `keys` have (a key never failed, or forgotten, has none).
     async fn throttle_counters(&self, keys: Vec<String>) -> StoreResult<Vec<Counter>>;
-    /// Forgets the counters of `keys` (an administrator lets a person sign in again at once),
-    /// with `audit` in the same transaction when there was a count to forget; whether there
-    /// was.
-    async fn forget_throttle(&self, keys: Vec<String>, audit: AuditRecord) -> StoreResult<bool>;
+    /// Lets a person sign in again at once (an administrator's doing): reads the counters of
+    /// `keys` (their `auth::throttle::person_keys`), decides with `auth::throttle::unlock` at
+    /// `now`, and forgets them with `audit` (given the decision's detail) in the same
+    /// transaction when there was a count to forget.
+    async fn unlock_person(
+        &self,
+        keys: Vec<String>,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Unlocked>;
 }
 
 /// Second factors: a person's authenticator app and recovery codes. Nothing here checks a

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use super::audit::insert_audit;
 use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
-use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
+use crate::auth::throttle::{self, Admission, Counter, ThrottleKey, Unlocked};
 use crate::clock::UnixTime;
 use crate::model::AuditRecord;
 use crate::store::{StoreResult, Throttle};
@@ -35,6 +35,15 @@ pub(super) async fn lock_counter(
         last_failure_at,
         blocked_until,
     }))
+}
+
+/// A counter from its row's `failures`, `last_failure_at` and `blocked_until`.
+fn counter((failures, last_failure_at, blocked_until): (i32, i64, i64)) -> Counter {
+    Counter {
+        failures: u32::try_from(failures).unwrap_or(0),
+        last_failure_at,
+        blocked_until,
+    }
 }
 
 pub(super) async fn store_counter(
@@ -127,30 +136,33 @@ impl Throttle for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|(failures, last_failure_at, blocked_until)| Counter {
-                failures: u32::try_from(failures).unwrap_or(0),
-                last_failure_at,
-                blocked_until,
-            })
-            .collect())
+        Ok(rows.into_iter().map(counter).collect())
     }
 
-    async fn forget_throttle(&self, keys: Vec<String>, audit: AuditRecord) -> StoreResult<bool> {
+    async fn unlock_person(
+        &self,
+        keys: Vec<String>,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Unlocked> {
         with_retrying_transaction(&self.pool, |c| {
             let (keys, audit) = (keys.clone(), audit.clone());
             Box::pin(async move {
-                let forgotten =
-                    sqlx::query("DELETE FROM login_throttle WHERE key = ANY($1) AND failures > 0")
-                        .bind(&keys)
-                        .execute(&mut *c)
-                        .await?
-                        .rows_affected();
-                if forgotten > 0 {
-                    insert_audit(&mut *c, &audit).await?;
+                // Deleted as read: an attempt counting meanwhile waits for this transaction,
+                // then starts a new count. A row with no failure is a lock's placeholder.
+                let rows: Vec<(i32, i64, i64)> = sqlx::query_as(
+                    "DELETE FROM login_throttle WHERE key = ANY($1) AND failures > 0
+                     RETURNING failures, last_failure_at, blocked_until",
+                )
+                .bind(&keys)
+                .fetch_all(&mut *c)
+                .await?;
+                let counters: Vec<Counter> = rows.into_iter().map(counter).collect();
+                let done = throttle::unlock(&counters, now);
+                if done.forgotten {
+                    insert_audit(&mut *c, &done.record(audit)).await?;
                 }
-                Ok(forgotten > 0)
+                Ok(done)
             })
         })
         .await

@@ -5,7 +5,7 @@ use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::audit::insert_audit;
-use crate::auth::throttle::{self, Admission, Counter, ThrottleKey};
+use crate::auth::throttle::{self, Admission, Counter, ThrottleKey, Unlocked};
 use crate::clock::UnixTime;
 use crate::model::AuditRecord;
 use crate::store::{StoreResult, Throttle};
@@ -91,18 +91,25 @@ impl Throttle for SqliteStore {
         .await
     }
 
-    async fn forget_throttle(&self, keys: Vec<String>, audit: AuditRecord) -> StoreResult<bool> {
+    async fn unlock_person(
+        &self,
+        keys: Vec<String>,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<Unlocked> {
         self.write(move |tx| {
-            let mut forgotten = 0;
+            let mut counters = Vec::with_capacity(keys.len());
             for key in &keys {
-                forgotten += tx
-                    .prepare_cached("DELETE FROM login_throttle WHERE key = ?1")?
-                    .execute([key])?;
+                counters.extend(load_counter(tx, key)?);
             }
-            if forgotten > 0 {
-                insert_audit(tx, &audit)?;
+            let done = throttle::unlock(&counters, now);
+            if done.forgotten {
+                for key in &keys {
+                    store_counter(tx, key, None)?;
+                }
+                insert_audit(tx, &done.record(audit.clone()))?;
             }
-            Ok(forgotten > 0)
+            Ok(done)
         })
         .await
     }
