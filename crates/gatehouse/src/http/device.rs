@@ -256,9 +256,15 @@ async fn look_up(
     let keys = throttle::user_code_keys(&user.id, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(keys.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
-        Ok(Admission::Blocked { until, .. }) => {
+        Ok(Admission::Blocked { until, key }) => {
             let t = &state.look.text;
-            let message = (t.device.too_many_codes)(&(t.sign_in.wait)(until - now));
+            let wait = (t.sign_in.wait)(until - now);
+            // The person's own lockout (`keys[0]`) is what an administrator can lift.
+            let message = if throttle::lifted_by_an_administrator(&key, until, now, &keys[0]) {
+                (t.device.codes_locked_out)(&wait)
+            } else {
+                (t.device.too_many_codes)(&wait)
+            };
             return again(StatusCode::TOO_MANY_REQUESTS, &message).await;
         }
         Err(e) => return failed(state, store_error(e)),

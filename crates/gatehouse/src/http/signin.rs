@@ -726,10 +726,16 @@ pub(super) async fn verify(
     let keys = throttle::second_factor_keys(&user.id, peer.0, state.config.account_throttle);
     match state.store.admit_login_attempt(keys.clone(), now).await {
         Ok(Admission::Admitted(_)) => {}
-        Ok(Admission::Blocked { until, .. }) => {
+        Ok(Admission::Blocked { until, key }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "throttled").increment(1);
             let t = &state.look.text;
-            let message = (t.second_factor.too_many_codes)(&(t.sign_in.wait)(until - now));
+            let wait = (t.sign_in.wait)(until - now);
+            // The person's own lockout (`keys[0]`) is what an administrator can lift.
+            let message = if throttle::lifted_by_an_administrator(&key, until, now, &keys[0]) {
+                (t.second_factor.codes_locked_out)(&wait)
+            } else {
+                (t.second_factor.too_many_codes)(&wait)
+            };
             return ask_again(
                 &state,
                 jar,

@@ -214,6 +214,8 @@ pub(in crate::http) struct SecondFactorText {
     pub passkey_lost: &'static str,
     pub wrong_code: &'static str,
     pub too_many_codes: fn(&str) -> String,
+    /// The person's own lockout, which an administrator can lift (`sign_in.locked_out`).
+    pub codes_locked_out: fn(&str) -> String,
     pub app_set_up_meanwhile: &'static str,
 }
 
@@ -323,6 +325,8 @@ pub(in crate::http) struct DeviceText {
     pub denied: &'static str,
     pub not_a_code: &'static str,
     pub too_many_codes: fn(&str) -> String,
+    /// The person's own lockout, which an administrator can lift (`sign_in.locked_out`).
+    pub codes_locked_out: fn(&str) -> String,
     pub code_not_valid: &'static str,
     /// The device's application asks more of a sign-in than the session proved.
     pub asks_for_more: fn(&str) -> String,
@@ -895,6 +899,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         wrong_code: "That code is not right, or it was used already. Enter the code the app \
                      shows now.",
         too_many_codes: |wait| format!("Too many wrong codes. Try again in {wait}."),
+        codes_locked_out: |wait| {
+            format!(
+                "Too many wrong codes. Try again in {wait}, or ask an administrator to let you \
+                 sign in sooner."
+            )
+        },
         app_set_up_meanwhile: "An authenticator app was set up for your account meanwhile, in \
                                another window. Enter a code from that app.",
     },
@@ -1023,6 +1033,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
                  window.",
         not_a_code: "That is not a device code: it has 8 letters, like WDJB-MJHT.",
         too_many_codes: |wait| format!("Too many wrong codes. Try again in {wait}."),
+        codes_locked_out: |wait| {
+            format!(
+                "Too many wrong codes. Try again in {wait}, or ask an administrator to let you \
+                 try sooner."
+            )
+        },
         code_not_valid: "That code is not valid, or it has expired. Check the code on your \
                          device; if it has expired, start again there.",
         your_device: "your device",

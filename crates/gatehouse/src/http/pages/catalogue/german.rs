@@ -68,6 +68,12 @@ pub(in crate::http) static GERMAN: Text = Text {
         too_many_codes: |wait| {
             format!("Zu viele falsche Codes. Versuchen Sie es in {wait} erneut.")
         },
+        codes_locked_out: |wait| {
+            format!(
+                "Zu viele falsche Codes. Versuchen Sie es in {wait} erneut, oder bitten Sie die \
+                 Administration, Sie früher anmelden zu lassen."
+            )
+        },
         app_set_up_meanwhile: "Inzwischen wurde in einem anderen Fenster eine \
                                Authenticator-App für Ihr Konto eingerichtet. Geben Sie einen \
                                Code aus dieser App ein.",
@@ -217,6 +223,12 @@ pub(in crate::http) static GERMAN: Text = Text {
         not_a_code: "Das ist kein Gerätecode: Er hat 8 Buchstaben, etwa WDJB-MJHT.",
         too_many_codes: |wait| {
             format!("Zu viele falsche Codes. Versuchen Sie es in {wait} erneut.")
+        },
+        codes_locked_out: |wait| {
+            format!(
+                "Zu viele falsche Codes. Versuchen Sie es in {wait} erneut, oder bitten Sie die \
+                 Administration, Sie es früher versuchen zu lassen."
+            )
         },
         code_not_valid: "Dieser Code ist ungültig oder abgelaufen. Prüfen Sie den Code auf \
                          Ihrem Gerät; ist er abgelaufen, beginnen Sie dort von vorn.",
