@@ -362,6 +362,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         // So that tokens and introspection's answers carry claims about the user.
         access_token_claims: vec!["preferred_username".into(), "email".into()],
         pairwise_sector: None,
+        require_confirmed_address: false,
     };
     // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the
     // JWT verification of /userinfo, introspection and revocation; refresh tokens and the

@@ -236,6 +236,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             require_pushed_authorization_requests: false,
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
+            require_confirmed_address: false,
             jwks_uri: None,
             access_token_claims: vec![],
             pairwise_sector: None,

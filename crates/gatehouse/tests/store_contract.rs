@@ -88,6 +88,7 @@ fn client(id: &str) -> Client {
         jwks_uri: None,
         access_token_claims: vec![],
         pairwise_sector: None,
+        require_confirmed_address: false,
     }
 }
 

@@ -131,6 +131,11 @@ pub struct NewClient {
     /// bound to its key; others are refused.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// A person must have confirmed their email address (`email_verified`) before it is given
+    /// anything: one who has not is asked to, at sign-in and on the device page. For an
+    /// application that trusts the address without checking the claim.
+    #[serde(default)]
+    pub require_confirmed_address: bool,
     /// Which of the claims its granted scopes release its access tokens carry about the user
     /// (`name`, `email`, `groups`, …, or a custom claim's name): in a JWT access token (RFC
     /// 9068), and in introspection's answer for either format (RFC 7662). Default: none.
@@ -226,6 +231,10 @@ pub struct ClientPatch {
     /// Whether its token requests must carry a DPoP proof from now on.
     #[serde(default)]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// Whether a person must have confirmed their email address before it is given anything,
+    /// from now on.
+    #[serde(default)]
+    pub require_confirmed_address: Option<bool>,
     /// Which scoped claims (or custom claims) its access tokens carry from now on; `[]`: none.
     /// Those issued before stay as they are.
     #[serde(default)]
@@ -387,6 +396,12 @@ impl Admin<'_> {
             &mut c.dpop_bound_access_tokens,
             patch.dpop_bound_access_tokens,
             "dpop_bound_access_tokens",
+            &mut changed,
+        );
+        set(
+            &mut c.require_confirmed_address,
+            patch.require_confirmed_address,
+            "require_confirmed_address",
             &mut changed,
         );
         set(
@@ -818,6 +833,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         dpop_bound_access_tokens: new.dpop_bound_access_tokens,
         access_token_claims: new.access_token_claims,
         pairwise_sector,
+        require_confirmed_address: new.require_confirmed_address,
     };
     check_client_id(&client.client_id)?;
     check_client(&client)?;

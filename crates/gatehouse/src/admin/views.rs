@@ -97,6 +97,8 @@ pub struct ClientView {
     pub require_signed_request_object: bool,
     /// Whether its token requests must carry a DPoP proof.
     pub dpop_bound_access_tokens: bool,
+    /// Whether a person must have confirmed their email address before it is given anything.
+    pub require_confirmed_address: bool,
     /// Which scoped claims its access tokens carry (and introspection says); empty: none.
     pub access_token_claims: Vec<String>,
     /// Which `sub` it is given for a person: the person's id (`public`) or one of its sector
@@ -120,6 +122,7 @@ impl ClientView {
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             require_signed_request_object: c.require_signed_request_object,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            require_confirmed_address: c.require_confirmed_address,
             display_name: c.display_name().to_owned(),
             logo_uri: c.display.logo_uri,
             home_uri: c.display.home_uri,

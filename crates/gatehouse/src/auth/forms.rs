@@ -53,6 +53,9 @@ pub enum Purpose<'a> {
     /// The consent form, bound to the session (its id hash) and the authorization request
     /// (its query string) it was shown for.
     Consent { session: &'a str, request: &'a str },
+    /// The form that mails a confirmation link to a signed-in person whose client requires a
+    /// confirmed address, bound like [`Purpose::Consent`].
+    ConfirmAddress { session: &'a str, request: &'a str },
     /// The form a signed-in person types a device's user code into, bound to the session.
     DeviceEntry { session: &'a str },
     /// The answer to a device's request, bound to the session and the request (its user
@@ -123,6 +126,7 @@ impl Purpose<'_> {
             Purpose::Login { browser } => &["login", browser, ""],
             Purpose::Logout { browser } => &["logout", browser, ""],
             Purpose::Consent { session, request } => &["consent", session, request],
+            Purpose::ConfirmAddress { session, request } => &["confirm-address", session, request],
             Purpose::DeviceEntry { session } => &["device-entry", session, ""],
             Purpose::DeviceAnswer { session, user_code } => &["device-answer", session, user_code],
             Purpose::SecondFactor {
@@ -236,6 +240,11 @@ mod tests {
             Purpose::Consent {
                 session: "s1client_id=a",
                 request: "&prompt=login",
+            },
+            // The form that mails a confirmation link, shown for the same: not a consent.
+            Purpose::ConfirmAddress {
+                session: "s1",
+                request: "client_id=a&prompt=login",
             },
         ];
         for other in cases {

@@ -59,6 +59,10 @@ pub enum ClientCommand {
         /// bound to its key; others are refused
         #[arg(long)]
         require_dpop: bool,
+        /// A person must have confirmed their email address before it is given anything (for
+        /// an application that trusts the address without checking `email_verified`)
+        #[arg(long)]
+        require_confirmed_address: bool,
         #[command(flatten)]
         display: ClientDisplayArgs,
     },
@@ -104,6 +108,10 @@ pub enum ClientCommand {
         /// Whether its token requests must carry a DPoP proof: true or false
         #[arg(long)]
         require_dpop: Option<bool>,
+        /// Whether a person must have confirmed their email address before it is given
+        /// anything: true or false
+        #[arg(long)]
+        require_confirmed_address: Option<bool>,
         #[command(flatten)]
         display: ClientDisplayArgs,
         /// Remove these: display-name, logo-uri, home-uri, post-logout-redirect-uris (repeat
@@ -259,6 +267,7 @@ pub(super) async fn client(
             require_par,
             require_signed_requests,
             require_dpop,
+            require_confirmed_address,
             display,
         } => {
             let secret = if secret_stdin {
@@ -290,6 +299,7 @@ pub(super) async fn client(
                 require_pushed_authorization_requests: require_par,
                 require_signed_request_object: require_signed_requests,
                 dpop_bound_access_tokens: require_dpop,
+                require_confirmed_address,
                 subject_type: display.subject_type.unwrap_or_default(),
                 sector_identifier: display.sector,
             };
@@ -376,6 +386,7 @@ pub(super) async fn client(
             require_par,
             require_signed_requests,
             require_dpop,
+            require_confirmed_address,
             display,
             clear,
         } => {
@@ -418,6 +429,7 @@ pub(super) async fn client(
                 require_pushed_authorization_requests: require_par,
                 require_signed_request_object: require_signed_requests,
                 dpop_bound_access_tokens: require_dpop,
+                require_confirmed_address,
                 access_token_claims: if clear.contains(&ClientField::AccessTokenClaims) {
                     Some(Vec::new())
                 } else {

@@ -17,8 +17,12 @@ use crate::auth::forms::{self, Purpose};
 use crate::auth::policy;
 use crate::auth::session;
 use crate::auth::throttle::{self, Admission};
-use crate::model::{AuditKind, AuditRecord, AuthorizationCode, EndedFrom, Session, User};
-use crate::oidc::authorize::{self, AuthorizeRequest, Came, Params, Refusal, ResponseMode};
+use crate::model::{
+    AuditKind, AuditRecord, AuthorizationCode, EmailPurpose, EndedFrom, Session, User,
+};
+use crate::oidc::authorize::{
+    self, AddressCheck, AuthorizeRequest, Came, Params, Refusal, ResponseMode,
+};
 use crate::oidc::{OAuthError, par, request_object, scope, tokens};
 
 /// GET /authorize
@@ -397,6 +401,13 @@ pub(super) async fn consent(
     };
     match form.decision.as_str() {
         "allow" => {
+            // A consent form shown before the client required a confirmed address gives
+            // nothing more than the sign-in would.
+            if let Some(held) =
+                unconfirmed_address(&state, &request, &form.request, &user, &session).await
+            {
+                return held;
+            }
             let granted = record(AuditKind::ConsentGranted);
             if let Err(e) = state
                 .store
@@ -464,6 +475,9 @@ pub(super) async fn signed_in(
             return (jar, refuse(state, refusal)).into_response();
         }
     }
+    if let Some(held) = unconfirmed_address(state, request, query, user, session).await {
+        return (jar, held).into_response();
+    }
     let ask = match needs_consent(state, request, user).await {
         Ok(ask) => ask,
         Err(refusal) => return (jar, refuse(state, refusal)).into_response(),
@@ -498,6 +512,127 @@ pub(super) async fn signed_in(
     );
     let page = pages::respond_with_form_target(StatusCode::OK, html, Some(&request.redirect_uri));
     (jar, page).into_response()
+}
+
+/// Where the client requires a confirmed address and the person has not confirmed theirs
+/// (`authorize::address_check`): the page asking them to, or with `prompt=none` the client's
+/// `interaction_required`. `None`: go on.
+async fn unconfirmed_address(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    query: &str,
+    user: &User,
+    session: &Session,
+) -> Option<Response> {
+    let may_ask = !request.prompt.none;
+    match authorize::address_check(
+        request.require_confirmed_address,
+        user.email_verified,
+        may_ask,
+    ) {
+        AddressCheck::GoOn => None,
+        AddressCheck::Refuse(e) => Some(refuse(state, redirect_error(request, e))),
+        AddressCheck::AskToConfirm => {
+            Some(confirm_address_page(state, request, query, user, session, None).await)
+        }
+    }
+}
+
+/// The page asking `user` to confirm their address before `request`'s client, with the form
+/// that mails them a link where mail can be sent (bound to the session and the request), and
+/// `sent`, what its last press did.
+async fn confirm_address_page(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    query: &str,
+    user: &User,
+    session: &Session,
+    sent: Option<&str>,
+) -> Response {
+    let csrf = match &state.mailer {
+        None => None,
+        Some(_) => match state.form_key().await {
+            Ok(key) => {
+                let purpose = Purpose::ConfirmAddress {
+                    session: &session.id_hash,
+                    request: query,
+                };
+                Some(forms::issue(&key, purpose, state.now()))
+            }
+            Err(e) => return refuse(state, redirect_error(request, store_error(e))),
+        },
+    };
+    let logo = super::client_logo(state, &request.client_id).await;
+    let go_on = restart_link(query);
+    let page = pages::ConfirmAddress {
+        client: &request.client_name,
+        logo: logo.as_deref(),
+        email: &user.email,
+        send: csrf.as_deref().map(|csrf| (csrf, query)),
+        sent,
+        go_on: &go_on,
+    };
+    pages::respond(StatusCode::OK, pages::confirm_address(&state.look, &page))
+}
+
+#[derive(Deserialize)]
+pub(super) struct ConfirmAddressForm {
+    #[serde(default)]
+    csrf: String,
+    /// The authorization request the page was shown for.
+    #[serde(default)]
+    request: String,
+}
+
+/// POST /confirm-address: mails a confirmation link to the signed-in person the page was shown
+/// to (at most one a minute), and shows the page again saying so. A person who confirmed
+/// meanwhile goes on with the sign-in.
+pub(super) async fn confirm_address(
+    Localized(state): Localized,
+    peer: Peer,
+    jar: CookieJar,
+    Form(form): Form<ConfirmAddressForm>,
+) -> Response {
+    let request = match checked_request(&state, &form.request, None).await {
+        Ok(r) => r,
+        Err(refusal) => return refuse(&state, refusal),
+    };
+    let state = state.asked_for(&request.ui_locales);
+    let now = state.now();
+    let (session, user) = match current_session(&state, &jar, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return expired_form(&state, &form.request),
+        Err(e) => return refuse(&state, redirect_error(&request, e)),
+    };
+    let key = match state.form_key().await {
+        Ok(k) => k,
+        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
+    };
+    let purpose = Purpose::ConfirmAddress {
+        session: &session.id_hash,
+        request: &form.request,
+    };
+    if state.mailer.is_none() || !forms::verify(&key, purpose, &form.csrf, now) {
+        return expired_form(&state, &form.request);
+    }
+    if user.email_verified {
+        return Redirect::to(&restart_link(&form.request)).into_response();
+    }
+    let t = &state.look.text.email;
+    let sent = match super::email::send_link(&state, peer, &user, EmailPurpose::Confirm).await {
+        Ok(true) => (t.confirmation_sent)(&user.email),
+        Ok(false) => (t.confirmation_sent_recently)(&user.email),
+        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
+    };
+    confirm_address_page(
+        &state,
+        &request,
+        &form.request,
+        &user,
+        &session,
+        Some(&sent),
+    )
+    .await
 }
 
 /// The answer to a signed-in user outside the client's groups: a page that says so, with a

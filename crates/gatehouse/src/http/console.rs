@@ -973,6 +973,8 @@ pub(super) struct ClientForm {
     require_signed: Option<String>,
     #[serde(default)]
     require_dpop: Option<String>,
+    #[serde(default)]
+    require_confirmed_address: Option<String>,
     /// A JWK Set, as pasted.
     #[serde(default)]
     jwks: String,
@@ -1076,6 +1078,7 @@ impl ClientForm {
             require_pushed_authorization_requests: Some(self.require_par.is_some()),
             require_signed_request_object: Some(self.require_signed.is_some()),
             dpop_bound_access_tokens: Some(self.require_dpop.is_some()),
+            require_confirmed_address: Some(self.require_confirmed_address.is_some()),
             subject_type: Some(subject_type),
             // Empty: for pairwise subjects, the one host of its redirect URIs.
             sector_identifier: Some(self.sector.trim())

@@ -30,6 +30,7 @@ use crate::auth::throttle::{self, Admission};
 use crate::model::{
     AuditKind, AuditRecord, AuthPolicy, DeviceAnswer, DeviceAuthorization, GrantType, Session, User,
 };
+use crate::oidc::authorize::AddressCheck;
 use crate::oidc::{OAuthError, authorize, device, grant, scope, tokens};
 
 /// Device sign-ins one address may start at once, then one more every [`STARTS_PERIOD`]: each
@@ -325,6 +326,12 @@ async fn look_up(
         }
         Err(e) => return failed(state, store_error(e)),
     }
+    let check =
+        authorize::address_check(client.require_confirmed_address, user.email_verified, true);
+    if check != AddressCheck::GoOn {
+        let message = (state.look.text.device.confirm_address_first)(client.display_name());
+        return again(StatusCode::FORBIDDEN, &message).await;
+    }
     let csrf = match state.form_key().await {
         Ok(key) => {
             let purpose = Purpose::DeviceAnswer {
@@ -429,6 +436,16 @@ pub(super) async fn answer(
         let page = pages::ErrorPage::new(state.look.text.errors.device_code_used);
         return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
     };
+    // A page shown before the application required a confirmed address allows no more than
+    // the code would now.
+    let check =
+        authorize::address_check(client.require_confirmed_address, user.email_verified, true);
+    if allow && check != AddressCheck::GoOn {
+        let message = (state.look.text.device.confirm_address_first)(client.display_name());
+        let typed = prefill_value(&form.user_code);
+        let status = StatusCode::FORBIDDEN;
+        return entry_page(&state, jar, &session, &typed, Some(&message), status).await;
+    }
     // Allowing an application for a device is consent like any other: it is remembered, and
     // the person can withdraw it. The answer, the consent and the record are one transaction.
     let consent = (allow && !client.first_party).then(|| crate::model::Consent {

@@ -817,6 +817,7 @@ pub fn app(state: AppState) -> Router {
         .route("/verify", post(signin::verify))
         .route("/enrol", post(signin::enrol))
         .route("/consent", post(authorize::consent))
+        .route("/confirm-address", post(authorize::confirm_address))
         .route("/passkey", post(passkey::sign_in))
         .route("/passkey/options", post(passkey::options))
         .route("/passkey/register-options", post(passkey::register_options))

@@ -126,6 +126,11 @@ pub struct Client {
     /// sector sees one `sub` for a person, no other client that one. `None`: the person's id.
     #[serde(default)]
     pub pairwise_sector: Option<String>,
+    /// Whether a person must have confirmed their email address (`email_verified`) before it
+    /// is given anything (`oidc::authorize::address_confirmed_enough`): for an application that
+    /// trusts the address without checking the claim.
+    #[serde(default)]
+    pub require_confirmed_address: bool,
 }
 
 /// A client's public keys (a JWK Set), as `oidc::client_assertion::keys` checked them: each
@@ -281,6 +286,7 @@ impl Client {
             dpop_bound_access_tokens: false,
             access_token_claims: vec![],
             pairwise_sector: None,
+            require_confirmed_address: false,
         }
     }
 }

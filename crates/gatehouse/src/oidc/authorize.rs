@@ -110,6 +110,8 @@ pub struct AuthorizeRequest {
     pub max_age: Option<i64>,
     /// What the client requires of a sign-in (its authentication policy).
     pub auth_policy: AuthPolicy,
+    /// The client requires a confirmed email address ([`address_check`]).
+    pub require_confirmed_address: bool,
     /// What the request asked for with `acr_values` or the `claims` parameter's `acr`, if it
     /// named a value gatehouse knows (the stricter, when both did).
     pub acr: Option<AuthPolicy>,
@@ -486,6 +488,7 @@ fn rest(
         prompt,
         max_age,
         auth_policy: client.auth_policy,
+        require_confirmed_address: client.require_confirmed_address,
         acr: params
             .one("acr_values")?
             .and_then(policy::requested)
@@ -523,6 +526,32 @@ pub fn user_scopes<'a>(requested: &'a str, client: &Client) -> Result<Vec<&'a st
         )));
     }
     Ok(scopes)
+}
+
+/// What a client that may require a confirmed email address does with a person who signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressCheck {
+    /// Nothing to confirm: go on.
+    GoOn,
+    /// Ask the person to confirm their address first; nothing is given meanwhile.
+    AskToConfirm,
+    /// Nobody may be asked (`prompt=none`): the client is told so.
+    Refuse(OAuthError),
+}
+
+/// Whether a person whose address is confirmed or not (`email_verified`) may go on to a client
+/// that requires a confirmed address or not (`requires`), where they may be asked something or
+/// not (`prompt=none`: `may_ask` false; OpenID Connect Core §3.1.2.6). Only a client that
+/// requires it holds anyone back: to every other one an unconfirmed address is given as such
+/// (`email_verified` false) and the client decides.
+pub fn address_check(requires: bool, email_verified: bool, may_ask: bool) -> AddressCheck {
+    match (requires && !email_verified, may_ask) {
+        (false, _) => AddressCheck::GoOn,
+        (true, true) => AddressCheck::AskToConfirm,
+        (true, false) => AddressCheck::Refuse(OAuthError::InteractionRequired(
+            "the user must confirm their email address first".into(),
+        )),
+    }
 }
 
 /// OpenID Connect Core §3.1.2.1: whether a session that authenticated at `auth_time` is recent
@@ -934,6 +963,26 @@ mod tests {
         );
         assert_eq!(r.max_age, Some(60));
         assert_eq!(r.code_challenge.as_deref(), Some(CHALLENGE));
+    }
+
+    #[test]
+    fn only_a_client_that_requires_a_confirmed_address_holds_an_unconfirmed_one_back() {
+        // (the client requires it, the address is confirmed, the person may be asked)
+        for (requires, confirmed, may_ask, expected) in [
+            (false, false, true, "go on"),
+            (false, false, false, "go on"),
+            (true, true, true, "go on"),
+            (true, true, false, "go on"),
+            (true, false, true, "ask"),
+            (true, false, false, "interaction_required"),
+        ] {
+            let got = match address_check(requires, confirmed, may_ask) {
+                AddressCheck::GoOn => "go on",
+                AddressCheck::AskToConfirm => "ask",
+                AddressCheck::Refuse(e) => e.code(),
+            };
+            assert_eq!(got, expected, "{requires} {confirmed} {may_ask}");
+        }
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub enum OAuthError {
     LoginRequired(String),
     /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must consent.
     ConsentRequired(String),
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must do something else first
+    /// (confirm their email address, for a client that requires it).
+    InteractionRequired(String),
     /// OpenID Connect Core §3.1.2.6, RFC 9101 §7: the request object does not verify, or holds
     /// what a request object may not.
     InvalidRequestObject(String),
@@ -72,6 +75,7 @@ impl OAuthError {
             OAuthError::AccessDenied(_) => "access_denied",
             OAuthError::LoginRequired(_) => "login_required",
             OAuthError::ConsentRequired(_) => "consent_required",
+            OAuthError::InteractionRequired(_) => "interaction_required",
             OAuthError::InvalidRequestObject(_) => "invalid_request_object",
             OAuthError::RequestUriNotSupported(_) => "request_uri_not_supported",
             OAuthError::RegistrationNotSupported(_) => "registration_not_supported",
@@ -101,6 +105,7 @@ impl OAuthError {
             | OAuthError::AccessDenied(d)
             | OAuthError::LoginRequired(d)
             | OAuthError::ConsentRequired(d)
+            | OAuthError::InteractionRequired(d)
             | OAuthError::InvalidRequestObject(d)
             | OAuthError::RequestUriNotSupported(d)
             | OAuthError::RegistrationNotSupported(d)

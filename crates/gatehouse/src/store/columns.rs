@@ -33,7 +33,8 @@ macro_rules! client_columns {
          previous_secret_until, id_token_claims, id_token_signed_response_alg, \
          backchannel_logout_uri, access_token_format, auth_policy, jwks, \
          require_pushed_authorization_requests, jwks_uri, require_signed_request_object, \
-         dpop_bound_access_tokens, access_token_claims, pairwise_sector"
+         dpop_bound_access_tokens, access_token_claims, pairwise_sector, \
+         require_confirmed_address"
     };
 }
 

@@ -33,8 +33,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// version 9 had no custom claims; version 10 had no client whose access tokens carried claims
 /// about the user; version 11 kept no browser or address with a session; version 12 had no
 /// client with pairwise subjects; version 13 had no sign-up links; version 14 had no
-/// application logos; version 15 had no kept sessions.
-pub const VERSION: u32 = 16;
+/// application logos; version 15 had no kept sessions; version 16 had no client that required
+/// a confirmed address.
+pub const VERSION: u32 = 17;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,6 +254,9 @@ pub struct ClientRow {
     /// Absent before version 13 (then public subjects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pairwise_sector: Option<String>,
+    /// Absent before version 17 (then false).
+    #[serde(default)]
+    pub require_confirmed_address: bool,
 }
 
 impl From<ClientRow> for Client {
@@ -280,6 +284,7 @@ impl From<ClientRow> for Client {
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             access_token_claims: c.access_token_claims,
             pairwise_sector: c.pairwise_sector,
+            require_confirmed_address: c.require_confirmed_address,
         }
     }
 }
@@ -358,6 +363,7 @@ impl From<Client> for ClientRow {
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             access_token_claims: c.access_token_claims,
             pairwise_sector: c.pairwise_sector,
+            require_confirmed_address: c.require_confirmed_address,
         }
     }
 }

@@ -289,6 +289,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         jwks_uri: None,
         access_token_claims: vec![],
         pairwise_sector: None,
+        require_confirmed_address: false,
     }
 }
 

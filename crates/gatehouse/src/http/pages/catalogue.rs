@@ -170,6 +170,7 @@ pub(in crate::http) struct Text {
     pub device: DeviceText,
     pub sign_out: SignOutText,
     pub no_access: NoAccessText,
+    pub confirm_address: ConfirmAddressText,
     pub account: AccountText,
     pub email: EmailText,
     pub signup: SignupText,
@@ -330,6 +331,8 @@ pub(in crate::http) struct DeviceText {
     pub code_not_valid: &'static str,
     /// The device's application asks more of a sign-in than the session proved.
     pub asks_for_more: fn(&str) -> String,
+    /// The device's application requires a confirmed address, and the person's is not.
+    pub confirm_address_first: fn(&str) -> String,
     /// Where a device sign-in continues to.
     pub your_device: &'static str,
 }
@@ -348,6 +351,20 @@ pub(in crate::http) struct NoAccessText {
     pub why: &'static str,
     pub ask: &'static str,
     pub back_to: fn(&str) -> Markup,
+}
+
+/// The page asking a person to confirm their address before an application that requires it.
+pub(in crate::http) struct ConfirmAddressText {
+    pub title: &'static str,
+    /// The application and the person's address.
+    pub needs: fn(&str, &str) -> Markup,
+    pub send: &'static str,
+    pub then_continue: &'static str,
+    pub continue_to: fn(&str) -> Markup,
+    /// Where no mail can be sent.
+    pub ask_administrator: &'static str,
+    /// How to give another address, before the link to the account page.
+    pub not_yours: &'static str,
 }
 
 pub(in crate::http) struct AccountText {
@@ -708,6 +725,7 @@ pub(in crate::http) struct ConsoleText {
     pub require_par: &'static str,
     pub require_signed: &'static str,
     pub require_dpop: &'static str,
+    pub require_confirmed_address: &'static str,
     pub public_client: &'static str,
     pub keys: &'static str,
     pub keys_help: &'static str,
@@ -1045,6 +1063,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         asks_for_more: |app| {
             format!("{app} asks for two-step verification. Sign in again to continue.")
         },
+        confirm_address_first: |app| {
+            format!(
+                "{app} needs your email address confirmed first. Confirm it from your account \
+                 page, then enter the code again."
+            )
+        },
     },
     sign_out: SignOutText {
         confirm_title: "Sign out?",
@@ -1060,6 +1084,20 @@ pub(in crate::http) static ENGLISH: Text = Text {
               application.",
         ask: "Ask your administrator for access.",
         back_to: |client| html! { "Back to " (client) },
+    },
+    confirm_address: ConfirmAddressText {
+        title: "Confirm your email address",
+        needs: |client, email| {
+            html! {
+                strong { (client) } " needs to know that the address " strong { (email) }
+                " is yours before you continue."
+            }
+        },
+        send: "Email me a confirmation link",
+        then_continue: "Open the link in that mail, then continue here.",
+        continue_to: |client| html! { "Continue to " (client) },
+        ask_administrator: "Ask your administrator to confirm your address.",
+        not_yours: "Not your address?",
     },
     account: AccountText {
         title: "Your account",
@@ -1686,6 +1724,8 @@ pub(in crate::http) static ENGLISH: Text = Text {
                          others are refused",
         require_dpop: "Its tokens must be bound to a key it holds (DPoP): token requests \
                        without a proof are refused",
+        require_confirmed_address: "People must have confirmed their email address: those who \
+                                    have not are asked to before they continue",
         public_client: "Public: a single-page or native app that cannot keep a secret (PKCE)",
         keys: "Its public keys",
         keys_help: "For an application that signs with a key of its own (private_key_jwt) \

@@ -1051,6 +1051,11 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
                     checked[client.dpop_bound_access_tokens];
                 " " (t.require_dpop)
             }
+            label {
+                input type="checkbox" name="require_confirmed_address" value="yes"
+                    checked[client.require_confirmed_address];
+                " " (t.require_confirmed_address)
+            }
             label for="token-format" { (t.token_format) }
             select #token-format name="access_token_format" {
                 @for f in AccessTokenFormat::ALL {

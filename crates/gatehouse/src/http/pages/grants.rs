@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{Look, Width, alert, app_logo, page};
+use super::{Look, Width, alert, app_logo, notice, page};
 
 /// The consent page: what the client asks for, and a form to allow or deny it.
 pub(in crate::http) fn consent(
@@ -139,6 +139,48 @@ pub(in crate::http) fn signed_out(look: &Look) -> String {
         Width::Narrow,
         html! { h1 { (t.done_heading) } p { (t.close_window) } },
     )
+}
+
+/// What the page asking a person to confirm their address offers.
+pub(in crate::http) struct ConfirmAddress<'a> {
+    /// The application's name, and its logo's address if it has one.
+    pub client: &'a str,
+    pub logo: Option<&'a str>,
+    /// The person's address.
+    pub email: &'a str,
+    /// The form that mails a link (its token, and the request it continues), where mail can
+    /// be sent.
+    pub send: Option<(&'a str, &'a str)>,
+    /// What the last press of it did.
+    pub sent: Option<&'a str>,
+    /// Where the sign-in goes on once the address is confirmed (`/authorize` again).
+    pub go_on: &'a str,
+}
+
+/// The page for a signed-in person whose address an application requires confirmed, and theirs
+/// is not: what to do, a button that mails the link (or, without mail, who to ask), and the way
+/// on once it is done.
+pub(in crate::http) fn confirm_address(look: &Look, c: &ConfirmAddress) -> String {
+    let t = &look.text.confirm_address;
+    let body = html! {
+        (app_logo(c.logo))
+        h1 { (t.title) }
+        p { ((t.needs)(c.client, c.email)) }
+        (notice(c.sent))
+        @if let Some((csrf, request)) = c.send {
+            form method="post" action="confirm-address" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="request" value=(request);
+                button type="submit" .secondary { (t.send) }
+            }
+            p { (t.then_continue) }
+        } @else {
+            p { (t.ask_administrator) }
+        }
+        p { a.button href=(c.go_on) { ((t.continue_to)(c.client)) } }
+        p.muted { (t.not_yours) " " a href="account" { (look.text.account.title) } }
+    };
+    page(look, t.title, Width::Narrow, body)
 }
 
 /// The page for a signed-in person outside the groups that may use `client`. `back` is the

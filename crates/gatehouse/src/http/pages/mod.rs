@@ -26,7 +26,8 @@ pub(super) use email::{
     signup_form, welcome_done_with_passkey,
 };
 pub(super) use grants::{
-    consent, device_confirm, device_done, device_entry, logout_confirm, no_access, signed_out,
+    ConfirmAddress, confirm_address, consent, device_confirm, device_done, device_entry,
+    logout_confirm, no_access, signed_out,
 };
 pub(super) use signin::{
     EnrolForm, FORM_POST_SCRIPT, FORM_POST_SCRIPT_PATH, add_passkey_required, enrol_totp,

@@ -230,7 +230,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-           $19, $20, $21, $22, $23, $24, $25)"
+           $19, $20, $21, $22, $23, $24, $25, $26)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -257,6 +257,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(c.dpop_bound_access_tokens)
     .bind(stored_claims(&c.access_token_claims))
     .bind(&c.pairwise_sector)
+    .bind(c.require_confirmed_address)
     .execute(executor)
     .await
 }
@@ -507,7 +508,8 @@ impl Directory for PgStore {
                          access_token_format = $16, auth_policy = $17, jwks = $18,
                          require_pushed_authorization_requests = $19, jwks_uri = $20,
                          require_signed_request_object = $21, dpop_bound_access_tokens = $22,
-                         access_token_claims = $23, pairwise_sector = $24
+                         access_token_claims = $23, pairwise_sector = $24,
+                         require_confirmed_address = $25
                      WHERE client_id = $1",
                 )
                 .bind(&c.client_id)
@@ -534,6 +536,7 @@ impl Directory for PgStore {
                 .bind(c.dpop_bound_access_tokens)
                 .bind(stored_claims(&c.access_token_claims))
                 .bind(&c.pairwise_sector)
+                .bind(c.require_confirmed_address)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

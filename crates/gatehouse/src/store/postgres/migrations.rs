@@ -174,6 +174,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "kept sessions",
         include_str!("../../../migrations/postgres/0032_kept_sessions.sql"),
     ),
+    (
+        33,
+        "confirmed addresses",
+        include_str!("../../../migrations/postgres/0033_confirmed_addresses.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

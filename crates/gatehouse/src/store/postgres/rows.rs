@@ -136,6 +136,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         dpop_bound_access_tokens: r.try_get(22)?,
         access_token_claims: r.try_get::<Option<Vec<String>>, _>(23)?.unwrap_or_default(),
         pairwise_sector: r.try_get(24)?,
+        require_confirmed_address: r.try_get(25)?,
     })
 }
 

@@ -174,7 +174,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-           ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
+           ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
     ))?
     .execute(params![
         c.client_id,
@@ -202,6 +202,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.dpop_bound_access_tokens,
         stored_claims(&c.access_token_claims),
         c.pairwise_sector,
+        c.require_confirmed_address,
     ])
 }
 
@@ -422,7 +423,8 @@ impl Directory for SqliteStore {
                          auth_policy = ?17, jwks = ?18,
                          require_pushed_authorization_requests = ?19, jwks_uri = ?20,
                          require_signed_request_object = ?21, dpop_bound_access_tokens = ?22,
-                         access_token_claims = ?23, pairwise_sector = ?24
+                         access_token_claims = ?23, pairwise_sector = ?24,
+                         require_confirmed_address = ?25
                      WHERE client_id = ?1",
                     )?
                     .execute(params![
@@ -450,6 +452,7 @@ impl Directory for SqliteStore {
                         c.dpop_bound_access_tokens,
                         stored_claims(&c.access_token_claims),
                         c.pairwise_sector,
+                        c.require_confirmed_address,
                     ])?;
                 if changed > 0 {
                     insert_outcome_audit(tx, audit.as_ref())?;

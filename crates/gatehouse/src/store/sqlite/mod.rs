@@ -69,6 +69,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0029_signup_passkeys.sql"),
     include_str!("../../../migrations/sqlite/0030_application_logos.sql"),
     include_str!("../../../migrations/sqlite/0031_kept_sessions.sql"),
+    include_str!("../../../migrations/sqlite/0032_confirmed_addresses.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

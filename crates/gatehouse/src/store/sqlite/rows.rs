@@ -155,6 +155,7 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             .transpose()?
             .unwrap_or_default(),
         pairwise_sector: row.get(24)?,
+        require_confirmed_address: row.get(25)?,
     })
 }
 

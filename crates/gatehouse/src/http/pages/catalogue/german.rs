@@ -9,9 +9,9 @@
 use maud::html;
 
 use super::{
-    AccountText, AppText, ConsentText, ConsoleText, DeviceText, EmailText, ErrorText, NoAccessText,
-    NoticeFacts, PasskeyText, Problem, SecondFactorText, SignInText, SignOutText, SignupLinksText,
-    SignupText, Text,
+    AccountText, AppText, ConfirmAddressText, ConsentText, ConsoleText, DeviceText, EmailText,
+    ErrorText, NoAccessText, NoticeFacts, PasskeyText, Problem, SecondFactorText, SignInText,
+    SignOutText, SignupLinksText, SignupText, Text,
 };
 use crate::auth::passwords::Weakness;
 
@@ -239,6 +239,12 @@ pub(in crate::http) static GERMAN: Text = Text {
                  um fortzufahren."
             )
         },
+        confirm_address_first: |app| {
+            format!(
+                "{app} verlangt zuerst eine bestätigte E-Mail-Adresse. Bestätigen Sie sie über \
+                 Ihre Kontoseite und geben Sie den Code dann erneut ein."
+            )
+        },
     },
     sign_out: SignOutText {
         confirm_title: "Abmelden?",
@@ -254,6 +260,20 @@ pub(in crate::http) static GERMAN: Text = Text {
               nutzen darf.",
         ask: "Bitten Sie Ihre Administration um Zugriff.",
         back_to: |client| html! { "Zurück zu " (client) },
+    },
+    confirm_address: ConfirmAddressText {
+        title: "Bestätigen Sie Ihre E-Mail-Adresse",
+        needs: |client, email| {
+            html! {
+                strong { (client) } " muss wissen, dass die Adresse " strong { (email) }
+                " Ihnen gehört, bevor Sie fortfahren."
+            }
+        },
+        send: "Bestätigungslink per E-Mail senden",
+        then_continue: "Öffnen Sie den Link in dieser E-Mail und fahren Sie dann hier fort.",
+        continue_to: |client| html! { "Weiter zu " (client) },
+        ask_administrator: "Bitten Sie Ihre Administration, Ihre Adresse zu bestätigen.",
+        not_yours: "Nicht Ihre Adresse?",
     },
     account: AccountText {
         title: "Ihr Konto",
@@ -852,6 +872,8 @@ pub(in crate::http) static GERMAN: Text = Text {
                          (Request Objects): andere werden abgewiesen",
         require_dpop: "Ihre Tokens müssen an einen Schlüssel gebunden sein, den sie besitzt \
                        (DPoP): Token-Anfragen ohne Nachweis werden abgewiesen",
+        require_confirmed_address: "Personen müssen ihre E-Mail-Adresse bestätigt haben: wer \
+                                    das nicht hat, wird vor dem Fortfahren darum gebeten",
         public_client: "Öffentlich: eine Single-Page- oder native App, die kein Geheimnis \
                         bewahren kann (PKCE)",
         keys: "Ihre öffentlichen Schlüssel",
