@@ -902,12 +902,13 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
             all,
             all,
             Some(json!({"client_id": "app", "public": true, "redirect_uris": ["http://127.0.0.1:5173/cb"],
-                        "dpop_bound_access_tokens": true})),
+                        "dpop_bound_access_tokens": true, "require_confirmed_address": true})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(public["client_secret"], Value::Null);
     assert_eq!(public["client"]["dpop_bound_access_tokens"], true);
+    assert_eq!(public["client"]["require_confirmed_address"], true);
     assert!(
         a.f.state
             .store
@@ -927,6 +928,19 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(changed["dpop_bound_access_tokens"], false);
+    assert_eq!(changed["require_confirmed_address"], true, "left as it was");
+    let (s, changed) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/app",
+            Some(json!({"require_confirmed_address": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(changed["require_confirmed_address"], false);
+    let app = a.f.state.store.client("app").await.unwrap().unwrap();
+    assert!(!app.require_confirmed_address);
     assert_eq!(changed["access_token_claims"], json!([]), "none by default");
     let (s, changed) = a
         .checked(

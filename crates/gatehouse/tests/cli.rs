@@ -225,6 +225,7 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
             "openid",
             "--first-party",
             "--require-dpop",
+            "--require-confirmed-address",
         ],
         None,
     ));
@@ -234,6 +235,7 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
         spa.dpop_bound_access_tokens,
         "its tokens must be bound to its key"
     );
+    assert!(spa.require_confirmed_address);
     ok(&gatehouse(
         db,
         &["client", "update", "spa", "--require-dpop", "false"],
@@ -241,6 +243,20 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     ));
     let spa = server.store.client("spa").await.unwrap().unwrap();
     assert!(!spa.dpop_bound_access_tokens);
+    assert!(spa.require_confirmed_address, "left as it was");
+    ok(&gatehouse(
+        db,
+        &[
+            "client",
+            "update",
+            "spa",
+            "--require-confirmed-address",
+            "false",
+        ],
+        None,
+    ));
+    let spa = server.store.client("spa").await.unwrap().unwrap();
+    assert!(!spa.require_confirmed_address);
 
     // The claims its access tokens carry: chosen, replaced, cleared; a name of the token's
     // own refused with what is wrong.

@@ -1064,6 +1064,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         ("auth_policy", "two_factor"),
         ("require_par", "yes"),
         ("require_dpop", "yes"),
+        ("require_confirmed_address", "yes"),
         ("access_token_claims", " email, department  groups "),
     ];
     let (status, html) = post(changed.clone()).await;
@@ -1092,6 +1093,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     assert_eq!(after.auth_policy, gatehouse::model::AuthPolicy::TwoFactor);
     assert!(after.require_pushed_authorization_requests);
     assert!(after.dpop_bound_access_tokens);
+    assert!(after.require_confirmed_address);
     assert_eq!(after.access_token_claims, ["email", "department", "groups"]);
     let page = body_text(get_as(&f, &ada, "/admin/clients/reports").await).await;
     assert!(
@@ -1108,6 +1110,10 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         page.contains(r#"name="require_dpop" value="yes" checked"#),
         "the form shows it: {page}"
     );
+    assert!(
+        page.contains(r#"name="require_confirmed_address" value="yes" checked"#),
+        "the form shows it: {page}"
+    );
     assert_eq!(after.secret_hash, before.secret_hash, "the secret stays");
     let updated = records(&f, "admin.client.updated").await;
     assert_eq!(updated.len(), 1);
@@ -1118,7 +1124,8 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         Some(
             "fields=redirect_uris,post_logout_redirect_uris,scopes,grant_types,display_name,\
              id_token_signed_response_alg,access_token_format,auth_policy,\
-             require_pushed_authorization_requests,dpop_bound_access_tokens,access_token_claims"
+             require_pushed_authorization_requests,dpop_bound_access_tokens,\
+             require_confirmed_address,access_token_claims"
         ),
         "only what changed is named"
     );

@@ -660,6 +660,52 @@ async fn racing_polls_after_approval_get_one_set_of_tokens(db: Database) {
     server.stop().await;
 }
 
+/// A device's application that requires a confirmed address: a person whose address is not
+/// confirmed cannot allow it (on a page shown before the rule either), and can once it is.
+async fn a_device_app_that_requires_a_confirmed_address_waits_for_it(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    tv(s).await;
+    let codes = start(&server.base, "tv", "openid").await;
+    let link = codes["verification_uri_complete"].as_str().unwrap();
+    let user_code = codes["user_code"].as_str().unwrap();
+    let device_code = codes["device_code"].as_str().unwrap();
+    let (browser, page) = sign_in_for(&server.base, link, "ada").await;
+    assert!(page.contains("Sign in on your device?"), "{page}");
+
+    // The application comes to require a confirmed address while the page is open.
+    let mut c = s.client("tv").await.unwrap().unwrap();
+    c.require_confirmed_address = true;
+    s.update_client(c, None).await.unwrap();
+    let told = "tv needs your email address confirmed first. Confirm it from your account page, \
+                then enter the code again.";
+    let (status, html) = answer(&browser, &server.base, &page, "allow").await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains(told), "{html}");
+    let (status, html) = enter(&browser, &server.base, user_code).await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains(told), "{html}");
+    assert_eq!(
+        error_of(&poll(&server.base, "tv", device_code).await),
+        "authorization_pending"
+    );
+
+    // Confirmed, she allows it and the device gets its tokens.
+    let confirmed = gatehouse::model::UserChange::SetEmail {
+        email: "ada@example.com".into(),
+        verified: true,
+    };
+    s.update_user("ada", confirmed, 0, None).await.unwrap();
+    let (status, page) = enter(&browser, &server.base, user_code).await;
+    assert_eq!(status, 200, "{page}");
+    let (status, html) = answer(&browser, &server.base, &page, "allow").await;
+    assert_eq!(status, 200, "{html}");
+    let (status, body) = poll(&server.base, "tv", device_code).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string(), "{body}");
+}
+
 async fn a_person_outside_the_clients_groups_cannot_allow_it(db: Database) {
     let server = TestServer::start_on(db).await;
     let s = server.store.as_ref();
@@ -879,6 +925,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     an_answer_needs_the_session_its_form_was_shown_to,
     racing_polls_after_approval_get_one_set_of_tokens,
     a_person_outside_the_clients_groups_cannot_allow_it,
+    a_device_app_that_requires_a_confirmed_address_waits_for_it,
     one_address_starting_device_sign_ins_in_a_burst_is_told_to_wait,
 );
 

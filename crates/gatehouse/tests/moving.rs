@@ -136,6 +136,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "--require-par",
             "--require-signed-requests",
             "--require-dpop",
+            "--require-confirmed-address",
             "--access-token-claim",
             "groups",
         ],
@@ -349,11 +350,12 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     assert_eq!(
         signed,
         a.store.client("signed").await.unwrap().unwrap(),
-        "a client's keys, its need of pushed and signed requests and of DPoP, and its access \
-         tokens' claims move"
+        "a client's keys, its need of pushed and signed requests, of DPoP and of a confirmed \
+         address, and its access tokens' claims move"
     );
     assert!(signed.jwks.is_some() && signed.require_pushed_authorization_requests);
     assert!(signed.require_signed_request_object && signed.dpop_bound_access_tokens);
+    assert!(signed.require_confirmed_address);
     assert_eq!(signed.access_token_claims, ["groups"]);
     let partner = b.store.client("partner").await.unwrap().unwrap();
     assert_eq!(

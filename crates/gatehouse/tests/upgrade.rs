@@ -7,9 +7,10 @@
 //! an old one, and a person of the old release is told of a change to their account.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before kept sessions: SQLite 1-30,
-//! PostgreSQL 1-31), whose sessions are ordinary ones and whose people can then ask to be kept
-//! signed in; the one before applications' logos (SQLite 1-29, PostgreSQL 1-30), whose client
+//! the columns every release has: the previous release (before applications could require a
+//! confirmed address: SQLite 1-31, PostgreSQL 1-32), whose clients require none until told; the
+//! one before kept sessions (SQLite 1-30, PostgreSQL 1-31), whose sessions are ordinary ones and
+//! whose people can then ask to be kept signed in; the one before applications' logos (SQLite 1-29, PostgreSQL 1-30), whose client
 //! is then given one; the ones before sign-up by passkey and before sign-up links (SQLite
 //! 1-27, PostgreSQL 1-28), whose groups a sign-up link then puts a new person in; the one before
 //! pairwise subjects (SQLite 1-26, PostgreSQL 1-27); the one before the audit log kept the
@@ -171,9 +172,11 @@ enum ReleaseBefore {
     SignupPasskeys,
     /// Before applications' logos, with sign-up by passkey.
     ClientLogos,
-    /// Before kept sessions ("Keep me signed in"): the previous release, with applications'
-    /// logos.
+    /// Before kept sessions ("Keep me signed in"), with applications' logos.
     KeptSessions,
+    /// Before applications could require a confirmed address: the previous release, with kept
+    /// sessions.
+    ConfirmedAddresses,
 }
 
 impl ReleaseBefore {
@@ -204,6 +207,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignupPasskeys => 28,
             ReleaseBefore::ClientLogos => 29,
             ReleaseBefore::KeptSessions => 30,
+            ReleaseBefore::ConfirmedAddresses => 31,
         }
     }
 
@@ -235,6 +239,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignupPasskeys => 29,
             ReleaseBefore::ClientLogos => 30,
             ReleaseBefore::KeptSessions => 31,
+            ReleaseBefore::ConfirmedAddresses => 32,
         }
     }
 
@@ -264,6 +269,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
+                | ReleaseBefore::ConfirmedAddresses
         )
     }
 
@@ -280,6 +286,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
+                | ReleaseBefore::ConfirmedAddresses
         )
     }
 
@@ -303,6 +310,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
+                | ReleaseBefore::ConfirmedAddresses
         )
     }
 
@@ -329,6 +337,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
+                | ReleaseBefore::ConfirmedAddresses
         )
     }
 
@@ -339,6 +348,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignupPasskeys
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
+                | ReleaseBefore::ConfirmedAddresses
         )
     }
 }
@@ -376,6 +386,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0028_signup_links.sql"),
         include_str!("../migrations/sqlite/0029_signup_passkeys.sql"),
         include_str!("../migrations/sqlite/0030_application_logos.sql"),
+        include_str!("../migrations/sqlite/0031_kept_sessions.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -831,6 +842,14 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             .unwrap()
             .unwrap()
             .dpop_bound_access_tokens
+    );
+    // Nor a confirmed address.
+    assert!(
+        !s.client("web")
+            .await
+            .unwrap()
+            .unwrap()
+            .require_confirmed_address
     );
     let dpop = gatehouse::admin::ClientPatch {
         dpop_bound_access_tokens: Some(true),
@@ -1314,13 +1333,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::KeptSessions,
+        ReleaseBefore::ConfirmedAddresses,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::ConfirmedAddresses,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_kept_sessions() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::KeptSessions,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_kept_sessions() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::KeptSessions,
