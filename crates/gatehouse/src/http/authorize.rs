@@ -572,7 +572,10 @@ async fn confirm_address_page(
         sent,
         go_on: &go_on,
     };
-    pages::respond(StatusCode::OK, pages::confirm_address(&state.look, &page))
+    // Its form may end at the application: pressed once the address is confirmed, it goes on
+    // with the sign-in, whose answer redirects there.
+    let html = pages::confirm_address(&state.look, &page);
+    pages::respond_with_form_target(StatusCode::OK, html, Some(&request.redirect_uri))
 }
 
 #[derive(Deserialize)]

@@ -3,8 +3,9 @@ asks for a link from the login page, reads the mail, follows the link and sets a
 then told of the new password by mail, whose link shows them their account's activity; a
 person who reads German does the same in German from an English browser; a
 sign-in from a second browser is told by mail, and the first browser's next one is not; a
-person confirms their address from the account page. The relying party is not involved: these
-are gatehouse's own pages."""
+person confirms their address from the account page. The relying party is involved only where an
+application on another origin requires a confirmed address: the person signing in to it
+confirms theirs by the link the page mails, then goes on to it."""
 
 import queue
 import tempfile
@@ -16,7 +17,8 @@ from conftest import PASSWORD, Gatehouse
 from mail_sink import MailSink
 from test_account import open_account
 from test_console import sign_in_as_administrator
-from test_sign_in import fill_login
+from relying_party import RelyingParty
+from test_sign_in import fill_login, start
 
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
@@ -204,6 +206,48 @@ def test_a_person_confirms_their_address(browser_page, server, sink):
     page.get_by_role("link", name="Go to your account").click()
     expect(page.locator("#email-help")).to_contain_text("Confirmed")
     expect(page.get_by_role("button", name="Send me a confirmation link")).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def careful_app(server):
+    """A first-party application, on another origin, that requires a confirmed address."""
+    rp = RelyingParty("Careful app")
+    server.add_client(rp, "careful-app", first_party=True,
+                      extra=("--require-confirmed-address",))
+    yield rp
+    rp.close()
+
+
+def test_an_application_that_requires_a_confirmed_address_waits_for_it(browser_page, server,
+                                                                        sink, careful_app):
+    page = browser_page
+    user = server.add_user()
+    start(page, careful_app)
+    fill_login(page, user)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email address")
+    expect(page.locator("main")).to_contain_text(
+        f"careful-app needs to know that the address {user}@example.com is yours")
+    # Going on before confirming asks again; the application has nothing.
+    page.get_by_role("link", name="Continue to careful-app").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email address")
+    assert page.url.startswith(server.issuer), page.url
+
+    page.get_by_role("button", name="Email me a confirmation link").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"A confirmation link is on its way to {user}@example.com.")
+    to, message = sink.next()
+    assert to == [f"{user}@example.com"], to
+    # The link, opened in another tab, confirms the address.
+    mailbox = page.context.new_page()
+    mailbox.goto(MailSink.link(message, f"{server.issuer}/confirm-email?token="))
+    mailbox.get_by_role("button", name="Confirm").click()
+    expect(mailbox.get_by_role("heading", level=1)).to_have_text("Your address is confirmed")
+    mailbox.close()
+
+    # Back in the first tab, the sign-in goes on to the application.
+    page.get_by_role("link", name="Continue to careful-app").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
+    assert page.url.startswith(careful_app.base), page.url
 
 
 def test_an_administrator_invites_a_person_who_chooses_their_password(browser_page, browser,
