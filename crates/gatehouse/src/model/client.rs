@@ -127,7 +127,7 @@ pub struct Client {
     #[serde(default)]
     pub pairwise_sector: Option<String>,
     /// Whether a person must have confirmed their email address (`email_verified`) before it
-    /// is given anything (`oidc::authorize::address_confirmed_enough`): for an application that
+    /// is given anything (`oidc::authorize::address_check`): for an application that
     /// trusts the address without checking the claim.
     #[serde(default)]
     pub require_confirmed_address: bool,
