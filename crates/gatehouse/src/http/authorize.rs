@@ -56,13 +56,22 @@ pub(super) async fn authorize_post(
 }
 
 async fn requested(state: &AppState, peer: Peer, jar: CookieJar, query: &str) -> Response {
-    let (stands_for, came) = match stands_for(state, query).await {
+    let params = match params_of(query) {
+        Ok(p) => p,
+        Err(e) => return refuse(state, Refusal::Page(e)),
+    };
+    let (stands_for, came) = match stands_for(state, &params).await {
         Ok(Some((request, came))) => (Some(request), Some(came)),
         Ok(None) => (None, None),
         Err(e) => return refuse(state, Refusal::Page(e)),
     };
+    // The query read once: a request it stands for is read in its turn.
+    let checked = match &stands_for {
+        Some(request) => checked_request(state, request, came).await,
+        None => checked_params(state, &params, query, came).await,
+    };
     let query = stands_for.as_deref().unwrap_or(query);
-    let request = match checked_request(state, query, came).await {
+    let request = match checked {
         Ok(r) => r,
         Err(refusal) => return refuse(state, refusal),
     };
@@ -774,12 +783,11 @@ fn restart_link(request: &str) -> String {
 /// carries either on as if it had come in the query, sealed. An unknown, used or expired
 /// pushed request, or another client's, or a request object that does not verify, is refused
 /// on a page: there is no redirect URI to trust.
-async fn stands_for(state: &AppState, query: &str) -> Result<Option<(String, Came)>, OAuthError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
-        OAuthError::InvalidRequest("the request is not valid form-urlencoded".into())
-    })?;
-    let params = Params::from_pairs(pairs);
-    if let Some((hash, client_id)) = par::named(&params)? {
+async fn stands_for(
+    state: &AppState,
+    params: &Params,
+) -> Result<Option<(String, Came)>, OAuthError> {
+    if let Some((hash, client_id)) = par::named(params)? {
         return match state
             .store
             .take_pushed_request(&hash, client_id, state.now())
@@ -796,7 +804,7 @@ async fn stands_for(state: &AppState, query: &str) -> Result<Option<(String, Cam
     let Some(object) = params.one("request")? else {
         return Ok(None);
     };
-    let (client_id, _) = authorize::client_and_redirect(&params)?;
+    let (client_id, _) = authorize::client_and_redirect(params)?;
     let client = state
         .store
         .client(client_id)
@@ -842,13 +850,26 @@ pub(super) async fn checked_request(
     query: &str,
     came: Option<Came>,
 ) -> Result<AuthorizeRequest, Refusal> {
+    let params = params_of(query).map_err(Refusal::Page)?;
+    checked_params(state, &params, query, came).await
+}
+
+/// The parameters of an authorization request's query string.
+fn params_of(query: &str) -> Result<Params, OAuthError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
-        Refusal::Page(OAuthError::InvalidRequest(
-            "the request is not valid form-urlencoded".into(),
-        ))
+        OAuthError::InvalidRequest("the request is not valid form-urlencoded".into())
     })?;
-    let params = Params::from_pairs(pairs);
-    let (client_id, _) = authorize::client_and_redirect(&params).map_err(Refusal::Page)?;
+    Ok(Params::from_pairs(pairs))
+}
+
+/// [`checked_request`] of `params`, read from `query` already.
+async fn checked_params(
+    state: &AppState,
+    params: &Params,
+    query: &str,
+    came: Option<Came>,
+) -> Result<AuthorizeRequest, Refusal> {
+    let (client_id, _) = authorize::client_and_redirect(params).map_err(Refusal::Page)?;
     let client = state
         .store
         .client(client_id)
@@ -871,7 +892,7 @@ pub(super) async fn checked_request(
         }
         (None, None) => Came::Browser,
     };
-    authorize::validate(&params, &client, came)
+    authorize::validate(params, &client, came)
 }
 
 /// The signed-in user, if the session cookie names a live session: within its absolute
