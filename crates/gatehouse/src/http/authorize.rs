@@ -373,32 +373,16 @@ pub(super) async fn consent(
     jar: CookieJar,
     Form(form): Form<ConsentForm>,
 ) -> Response {
-    let request = match checked_request(&state, &form.request, None).await {
-        Ok(r) => r,
-        Err(refusal) => return refuse(&state, refusal),
-    };
-    let state = state.asked_for(&request.ui_locales);
+    let kind = SessionForm::Consent;
+    let (request, state, session, user) =
+        match session_form(&state, &jar, &form.request, &form.csrf, kind).await {
+            Ok(checked) => checked,
+            Err(answer) => return answer,
+        };
     let now = state.now();
-    // Consent is given by whoever holds the session, never by the form alone.
-    let (session, user) = match current_session(&state, &jar, now).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return expired_form(&state, &form.request),
-        Err(e) => return refuse(&state, redirect_error(&request, e)),
-    };
-    // The token proves this page was shown to this session for this very request, after the
-    // request's re-authentication rules (prompt=login, max_age) were checked: no other form's
-    // token, and no token of another session or request, gets a code here.
-    let key = match state.form_key().await {
-        Ok(k) => k,
-        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
-    };
-    let purpose = Purpose::Consent {
-        session: &session.id_hash,
-        request: &form.request,
-    };
-    if !forms::verify(&key, purpose, &form.csrf, now)
-        || !authorize::session_satisfies(request.max_age, session.auth_time, now)
-    {
+    // The page was shown after the request's re-authentication rules (prompt=login, max_age)
+    // were checked; they still hold now.
+    if !authorize::session_satisfies(request.max_age, session.auth_time, now) {
         return expired_form(&state, &form.request);
     }
     let record = |kind: AuditKind| {
@@ -450,6 +434,57 @@ pub(super) async fn consent(
             pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
         }
     }
+}
+
+/// The forms of a sign-in bound to the session and the authorization request they were shown
+/// for ([`session_form`]).
+#[derive(Debug, Clone, Copy)]
+enum SessionForm {
+    Consent,
+    ConfirmAddress,
+}
+
+/// Checks a form of the sign-in bound to the session and the authorization request `query` it
+/// was shown for: the request, the state in the request's language, and the session and person
+/// it was shown to; or the answer to give instead. What such a form does is done for whoever
+/// holds the session, never for the form alone: no other form's token, and no token of another
+/// session or request, is taken (the expired-form page, which starts the request again).
+async fn session_form(
+    state: &AppState,
+    jar: &CookieJar,
+    query: &str,
+    csrf: &str,
+    kind: SessionForm,
+) -> Result<(AuthorizeRequest, AppState, Session, User), Response> {
+    let request = checked_request(state, query, None)
+        .await
+        .map_err(|refusal| refuse(state, refusal))?;
+    let state = state.asked_for(&request.ui_locales);
+    let now = state.now();
+    let (session, user) = match current_session(&state, jar, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(expired_form(&state, query)),
+        Err(e) => return Err(refuse(&state, redirect_error(&request, e))),
+    };
+    let key = match state.form_key().await {
+        Ok(k) => k,
+        Err(e) => return Err(refuse(&state, redirect_error(&request, store_error(e)))),
+    };
+    let session_hash = session.id_hash.as_str();
+    let purpose = match kind {
+        SessionForm::Consent => Purpose::Consent {
+            session: session_hash,
+            request: query,
+        },
+        SessionForm::ConfirmAddress => Purpose::ConfirmAddress {
+            session: session_hash,
+            request: query,
+        },
+    };
+    if !forms::verify(&key, purpose, csrf, now) {
+        return Err(expired_form(&state, query));
+    }
+    Ok((request, state, session, user))
 }
 
 /// The user is signed in: ask for consent if the client needs it, otherwise issue the code.
@@ -605,26 +640,14 @@ pub(super) async fn confirm_address(
     jar: CookieJar,
     Form(form): Form<ConfirmAddressForm>,
 ) -> Response {
-    let request = match checked_request(&state, &form.request, None).await {
-        Ok(r) => r,
-        Err(refusal) => return refuse(&state, refusal),
-    };
-    let state = state.asked_for(&request.ui_locales);
-    let now = state.now();
-    let (session, user) = match current_session(&state, &jar, now).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return expired_form(&state, &form.request),
-        Err(e) => return refuse(&state, redirect_error(&request, e)),
-    };
-    let key = match state.form_key().await {
-        Ok(k) => k,
-        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
-    };
-    let purpose = Purpose::ConfirmAddress {
-        session: &session.id_hash,
-        request: &form.request,
-    };
-    if state.mailer.is_none() || !forms::verify(&key, purpose, &form.csrf, now) {
+    let kind = SessionForm::ConfirmAddress;
+    let (request, state, session, user) =
+        match session_form(&state, &jar, &form.request, &form.csrf, kind).await {
+            Ok(checked) => checked,
+            Err(answer) => return answer,
+        };
+    // The page offers the form only where mail goes out.
+    if state.mailer.is_none() {
         return expired_form(&state, &form.request);
     }
     if user.email_verified {
