@@ -2,7 +2,7 @@
 //! administration pages (shown once), the people it is given to each make their own account
 //! with it, put in its groups, their address confirmed only by the link mailed to it; and
 //! everything it refuses: a weak or mistyped password, a name taken or looking like one, an
-//! address another account has, a forged form, a link expired, used up, removed or made up,
+//! address confirmed on another account (one only typed there is not), a forged form, a link expired, used up, removed or made up,
 //! sign-ups from one address past their limit.
 
 #![allow(
@@ -183,6 +183,21 @@ async fn has_account(f: &Fixture, username: &str) -> bool {
         .is_some()
 }
 
+/// Confirms the address `username` has, as its mailed link would.
+async fn confirm_address(f: &Fixture, username: &str) {
+    let email = user(&*f.state.store, username).await.email;
+    let confirmed = gatehouse::model::UserChange::SetEmail {
+        email,
+        verified: true,
+    };
+    let now = f.clock.now();
+    f.state
+        .store
+        .update_user(username, confirmed, now, None)
+        .await
+        .unwrap();
+}
+
 async fn password_works(f: &Fixture, username: &str, password: &str) -> bool {
     let r = post_login(f, &authorize_uri("web", ""), username, password).await;
     r.status() == StatusCode::SEE_OTHER
@@ -343,6 +358,7 @@ async fn a_signup_link_refuses_what_it_must(db: Database) {
     let mut bad_name = carol(CAROL_PASSWORD, CAROL_PASSWORD);
     bad_name[0].1 = "carol\u{202e}";
     refused(bad_name, "username").await;
+    confirm_address(&f, "ada").await;
     let mut taken_address = carol(CAROL_PASSWORD, CAROL_PASSWORD);
     taken_address[1].1 = "ADA@example.com";
     refused(taken_address, "Another account has this email address").await;
@@ -807,7 +823,7 @@ async fn a_person_signs_up_with_a_passkey_in_place_of_a_password(db: Database) {
 
 /// What the ceremony of a sign-up with a passkey refuses: a page gatehouse did not show, a
 /// link that makes no account, fields that would make none (a look-alike name, an address
-/// another account has, a malformed one), a burst from one address; an answer to another
+/// confirmed on another account, a malformed one), a burst from one address; an answer to another
 /// link's ceremony, made up or missing makes no account and leaves the link as it was.
 async fn a_signup_passkey_refuses_what_it_must(db: Database) {
     let f = on_localhost(db).await;
@@ -818,6 +834,7 @@ async fn a_signup_passkey_refuses_what_it_must(db: Database) {
     let forged = (cookies.as_str(), "forged");
     let ip = |host| [198, 51, 100, host];
 
+    confirm_address(&f, "ada").await;
     let (status, _) = passkey_options(&f, forged, &path, &grace(), ip(1)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let made_up = "/signup?token=made-up";
@@ -888,6 +905,58 @@ async fn a_signup_passkey_refuses_what_it_must(db: Database) {
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// Someone holding a link types a colleague's address first: their account is made, the
+/// address unconfirmed, and the colleague's own sign-up with it is made too (it is not refused
+/// for an address nobody has confirmed). Both confirmation links go to the colleague's mailbox;
+/// once the colleague confirms their own account's, the address is taken: a third sign-up with
+/// it is refused, and the first account's copy stays unconfirmed.
+async fn an_address_typed_first_does_not_keep_its_owner_out(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let path = made_link(&f, 5, 7).await;
+    let with_carols_address = |username: &'static str| {
+        vec![
+            ("username", username),
+            ("email", "Carol@Example.com"),
+            ("new_password", CAROL_PASSWORD),
+            ("repeat_password", CAROL_PASSWORD),
+        ]
+    };
+    let r = sign_up(&f, &path, &with_carols_address("mallory")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let for_mallory = sink.next().await;
+    assert_eq!(for_mallory.to, ["Carol@Example.com"]);
+
+    let r = sign_up(&f, &path, &carol(CAROL_PASSWORD, CAROL_PASSWORD)).await;
+    assert_eq!(r.status(), StatusCode::OK, "the colleague is not kept out");
+    assert!(body_text(r).await.contains("Your account is ready"));
+    let for_carol = sink.next().await;
+    assert_eq!(for_carol.to, ["carol@example.com"]);
+    let confirm = for_carol.link(&format!("{ISSUER}/confirm-email?token="));
+    let html = body_text(send(&f, get(&confirm[ISSUER.len()..])).await).await;
+    let token = hidden_input(&html, "token");
+    let r = send(
+        &f,
+        form("/confirm-email")
+            .body(Body::from(encode(&[("token", &token)])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(user(&*f.state.store, "carol").await.email_verified);
+    assert!(!user(&*f.state.store, "mallory").await.email_verified);
+
+    let r = sign_up(&f, &path, &with_carols_address("erin")).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("Another account has this email address"),
+        "{html}"
+    );
+    assert!(!has_account(&f, "erin").await);
+    let links = f.state.store.signup_links().await.unwrap();
+    assert_eq!(links[0].uses, 2, "the refused sign-up is not counted");
+}
+
 /// An issuer that is an IP address offers no passkey on a sign-up link's page, and begins no
 /// ceremony.
 async fn an_ip_address_issuers_signup_asks_for_a_password(db: Database) {
@@ -908,6 +977,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     an_ip_address_issuers_signup_asks_for_a_password,
     an_administrator_makes_a_link_and_people_sign_up_with_it,
     a_signup_link_refuses_what_it_must,
+    an_address_typed_first_does_not_keep_its_owner_out,
     a_removed_link_makes_no_account,
     only_an_administrator_makes_links_and_within_bounds,
     sign_ups_from_one_address_are_limited,

@@ -2601,11 +2601,19 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
             s.sign_up(&hash, user(&name), None, at, record).await
         }
     };
-    // Refused before anything is counted: a look-alike of ada, ada's address, ada's name.
+    // Refused before anything is counted: a look-alike of ada, ada's confirmed address, ada's
+    // name.
     assert_eq!(
         signed_up("ADA".into(), NOW).await.unwrap(),
         SignedUp::LooksLike("ada".into())
     );
+    let confirmed = |email: &str| UserChange::SetEmail {
+        email: email.to_owned(),
+        verified: true,
+    };
+    s.update_user("ada", confirmed("ada@example.com"), NOW, None)
+        .await
+        .unwrap();
     let mut same_address = user("grace");
     same_address.email = "Ada@Example.com".into();
     let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
@@ -2681,15 +2689,18 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
         .collect();
     assert_eq!(signed.len(), 2, "one record for each account made");
 
-    // Eight at once with one new address, each through a link of their own: one account.
+    // Eight at once with one new address, each through a link of their own: eight accounts,
+    // none with the address confirmed, so none takes it from the others. Once one of them
+    // confirms it, it is taken.
     let mut own_links = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..9 {
         let own = made(1, &[]);
         s.create_signup_link(own.clone(), made_record())
             .await
             .unwrap();
         own_links.push(own.secret_hash);
     }
+    let last_link = own_links.pop().unwrap();
     let same_address: Vec<_> = own_links
         .into_iter()
         .enumerate()
@@ -2703,15 +2714,25 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
             })
         })
         .collect();
-    let mut made_one = 0;
     for outcome in same_address {
-        match outcome.await.unwrap() {
-            SignedUp::Done => made_one += 1,
-            SignedUp::AddressTaken => {}
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(outcome.await.unwrap(), SignedUp::Done);
     }
-    assert_eq!(made_one, 1, "one account for one address");
+    for i in 0..8 {
+        let twin = common::user(s.as_ref(), &format!("twin{i}")).await;
+        assert!(!twin.email_verified, "twin{i}");
+    }
+    s.update_user("twin3", confirmed("twin@example.com"), NOW, None)
+        .await
+        .unwrap();
+    let mut ninth = user("twin8");
+    ninth.email = "TWIN@example.com".into();
+    let record = AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
+    assert_eq!(
+        s.sign_up(&last_link, ninth, None, NOW, record)
+            .await
+            .unwrap(),
+        SignedUp::AddressTaken
+    );
 
     // An expired link and a removed one make none.
     let short = made(5, &[]);

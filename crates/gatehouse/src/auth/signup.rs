@@ -142,10 +142,19 @@ pub fn admit(link: Option<&SignupLink>, now: UnixTime) -> Result<(), NoSignup> {
 pub struct Taken {
     /// The username of a person whose name looks like the new one, if any.
     pub look_alike: Option<String>,
-    /// Another account has the new address.
+    /// Another account has the new address, confirmed (`address_is_taken`).
     pub address: bool,
     /// The passkey the new account would sign in with is registered already.
     pub passkey: bool,
+}
+
+/// Whether a new account's address is taken, given the accounts that have it (for each,
+/// whether it is confirmed there). Only a confirmed address is: an unconfirmed one proves
+/// nothing (anyone can type an address, here or on their account page), and counting it would
+/// let whoever typed a colleague's address first keep the colleague from signing up. The new
+/// account's own address is unconfirmed until the link mailed to it is used.
+pub fn address_is_taken(confirmed_by_holders: impl IntoIterator<Item = bool>) -> bool {
+    confirmed_by_holders.into_iter().any(|confirmed| confirmed)
 }
 
 /// Decides a sign-up, over what the store read in the transaction that would make the account:
@@ -328,6 +337,24 @@ mod tests {
         for (link, taken, now, want) in cases {
             let got = decide(link, taken.clone(), now);
             assert_eq!(got, want, "{link:?} {taken:?} at {now}");
+        }
+    }
+
+    #[test]
+    fn only_an_address_confirmed_on_another_account_is_taken() {
+        let cases: &[(&[bool], bool)] = &[
+            (&[], false),
+            (&[false], false),
+            (&[false, false], false),
+            (&[true], true),
+            (&[false, true], true),
+        ];
+        for (holders, want) in cases {
+            assert_eq!(
+                address_is_taken(holders.iter().copied()),
+                *want,
+                "{holders:?}"
+            );
         }
     }
 

@@ -10,9 +10,11 @@
 //! transaction that makes the account, whether the link still has a use left and the name,
 //! address and passkey are free (`auth::signup::decide`), and counts the use. The address is
 //! not confirmed by signing up: where mail goes out, a link to confirm it is sent at once, and
-//! applications are told `email_verified: false` until it is used. An address another account
-//! has is refused, so nobody holding a link can make an account carrying someone else's
-//! address. Sign-ups are limited per client address, as reset requests are.
+//! applications are told `email_verified: false` until it is used. An address confirmed on
+//! another account is refused (its person is told to sign in to it); one another account has
+//! typed but not confirmed is not, so whoever typed a colleague's address first cannot keep
+//! the colleague from signing up (`signup::address_is_taken`). Sign-ups are limited per client
+//! address, as reset requests are.
 //!
 //! With a passkey, the page's script first asks `passkey_options` for a ceremony with the
 //! form's fields (checked then, so a refused name is said before any passkey is made); the
@@ -324,8 +326,9 @@ enum Way {
 
 /// The account the form `sent` describes, not stored yet: its fields checked as an
 /// administrator's are (`admin::new_account`), with the password hashed, or none for one that
-/// signs in with a passkey; and its address not another account's (read first, so it costs
-/// no hash; decided again where the account is made).
+/// signs in with a passkey; and its address not confirmed on another account
+/// (`signup::address_is_taken`, read first, so it costs no hash; decided again where the
+/// account is made).
 ///
 /// # Errors
 /// `Ok(Err(why))`: what is wrong with the fields, in the page's words; `Err`: a failure that
@@ -342,7 +345,7 @@ async fn account(
         Err(_) => Ok(Vec::new()),
     };
     match taken {
-        Ok(users) if !users.is_empty() => {
+        Ok(users) if signup::address_is_taken(users.iter().map(|u| u.email_verified)) => {
             return Ok(Err(state.look.text.signup.address_taken.to_owned()));
         }
         Ok(_) => {}

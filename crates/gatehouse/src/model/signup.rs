@@ -43,9 +43,8 @@ pub enum SignedUp {
     /// A person whose username looks like the one asked for exists (this is their username),
     /// and nothing was made.
     LooksLike(String),
-    /// Another account has this email address, and nothing was made: an application that
-    /// matches people by address must not be handed someone else's account by a stranger
-    /// who typed it.
+    /// Another account has this email address confirmed, and nothing was made: its person
+    /// should sign in to that account (`auth::signup::address_is_taken`).
     AddressTaken,
     /// The passkey the person made is another account's already, and nothing was made: an
     /// authenticator that answers with a credential it did not make (WebAuthn §7.1, step 22).

@@ -842,6 +842,7 @@ pub(in crate::http) struct SignupText {
     pub done_passkey: &'static str,
     /// A link to confirm the address was sent to it.
     pub confirm_sent: fn(&str) -> String,
+    /// Another account has the address, confirmed.
     pub address_taken: &'static str,
 }
 

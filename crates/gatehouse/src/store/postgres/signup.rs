@@ -133,17 +133,18 @@ async fn sign_up_in(
             .transpose()?,
         None => None,
     };
-    // Two look-alike names, two accounts with one address or two with one passkey, made at
-    // once (with two links), wait for each other here, so the second sees the first.
+    // Two look-alike names or two accounts with one passkey, made at once (with two links),
+    // wait for each other here, so the second sees the first. Two with one address need not:
+    // a new account's address is unconfirmed, so neither takes it from the other.
     let key = username::stored_look_alike_key(&user.username);
     let look_alike = looking_like(&mut *c, &key).await?.map(|u| u.username);
-    lock_name(&mut *c, &format!("email:{}", user.email.to_lowercase())).await?;
-    let address: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM user_account WHERE lower(email) = lower($1))",
+    let holders: Vec<bool> = sqlx::query_scalar(
+        "SELECT email_verified FROM user_account WHERE lower(email) = lower($1)",
     )
     .bind(&user.email)
-    .fetch_one(&mut *c)
+    .fetch_all(&mut *c)
     .await?;
+    let address = signup::address_is_taken(holders);
     let passkey_taken = match passkey {
         Some(p) => {
             lock_name(&mut *c, &super::passkeys::passkey_lock(&p.credential_id)).await?;

@@ -147,11 +147,13 @@ impl SignupLinks for SqliteStore {
                 let link = link_by_hash(tx, &secret_hash)?;
                 let taken = signup::Taken {
                     look_alike: looking_like(tx, &key)?.map(|u| u.username),
-                    address: tx
-                        .prepare_cached(
-                            "SELECT 1 FROM user_account WHERE lower(email) = lower(?1)",
+                    address: signup::address_is_taken(
+                        tx.prepare_cached(
+                            "SELECT email_verified FROM user_account WHERE lower(email) = lower(?1)",
                         )?
-                        .exists([&user.email])?,
+                        .query_map([&user.email], |r| r.get::<_, bool>(0))?
+                        .collect::<rusqlite::Result<Vec<bool>>>()?,
+                    ),
                     passkey: match &passkey {
                         Some(p) => tx
                             .prepare_cached("SELECT 1 FROM passkey WHERE credential_id = ?1")?
