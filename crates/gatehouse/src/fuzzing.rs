@@ -512,6 +512,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         days: crate::auth::signup::MAX_DAYS,
         note: "fuzzing".into(),
         groups: Vec::new(),
+        domains: Vec::new(),
     };
     let (signup_link, _) = crate::admin::Admin::new(state.store.as_ref(), "cli", None, now)
         .make_signup_link(spec)

@@ -227,7 +227,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             .is_some()
     );
 
-    // A sign-up link given out, used once of its three, into staff.
+    // A sign-up link given out for addresses at example.com, used once of its three, into
+    // staff: the account it made keeps its rule.
     let signup = ok(&gatehouse(
         &a.db_url(),
         &[
@@ -237,6 +238,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "3",
             "--group",
             "staff",
+            "--domain",
+            "Example.COM",
             "--issuer",
             "https://id.example.com",
         ],
@@ -265,6 +268,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         gatehouse::model::SignedUp::Done
     );
     let link_before = a.store.signup_link(&signup_hash).await.unwrap().unwrap();
+    assert_eq!(link_before.domains, ["example.com"]);
+    assert_eq!(
+        a.store.address_rule("carol-id").await.unwrap(),
+        ["example.com"]
+    );
     // An application's logo.
     let logo = gatehouse::model::ClientLogo::from(
         gatehouse::branding::Logo::from_bytes(common::PNG.to_vec()).unwrap(),
@@ -413,7 +421,12 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     assert_eq!(
         b.store.signup_link(&signup_hash).await.unwrap(),
         Some(link_before.clone()),
-        "a sign-up link given out moves, with its uses and groups"
+        "a sign-up link given out moves, with its uses, groups and domains"
+    );
+    assert_eq!(
+        b.store.address_rule("carol-id").await.unwrap(),
+        ["example.com"],
+        "the account it made keeps its rule"
     );
     assert_eq!(
         b.store.client_logo("web").await.unwrap().as_ref(),
@@ -526,6 +539,11 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         c.store.signup_link(&signup_hash).await.unwrap(),
         Some(link_before)
     );
+    assert_eq!(
+        c.store.address_rule("carol-id").await.unwrap(),
+        ["example.com"]
+    );
+    assert!(c.store.address_rule(&bob.id).await.unwrap().is_empty());
     assert_eq!(c.store.client_logo("web").await.unwrap(), Some(logo));
     let back = c.store.session(&kept_session.id_hash, now).await.unwrap();
     assert!(back.is_some_and(|(s, _)| s.kept), "and back");

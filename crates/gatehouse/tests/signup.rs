@@ -75,12 +75,18 @@ async fn group(f: &Fixture, name: &str) {
 /// A link for `uses` people made through the store's caller, as the command line makes it:
 /// its path and query.
 async fn made_link(f: &Fixture, uses: u32, days: u32) -> String {
+    made_link_for(f, uses, days, &[]).await
+}
+
+/// As [`made_link`], for addresses at `domains` only.
+async fn made_link_for(f: &Fixture, uses: u32, days: u32, domains: &[&str]) -> String {
     let ops = Admin::new(f.state.store.as_ref(), "cli", None, f.clock.now());
     let spec = LinkSpec {
         uses,
         days,
         note: String::new(),
         groups: Vec::new(),
+        domains: domains.iter().map(|d| (*d).to_owned()).collect(),
     };
     let (secret, _) = ops.make_signup_link(spec).await.unwrap();
     gatehouse::auth::signup::path_and_query(&secret)
@@ -724,6 +730,7 @@ async fn a_person_signs_up_with_a_passkey_in_place_of_a_password(db: Database) {
         days: 7,
         note: "the lab".into(),
         groups: vec!["staff".into()],
+        domains: Vec::new(),
     };
     let (secret, _) = ops.make_signup_link(spec).await.unwrap();
     let path = gatehouse::auth::signup::path_and_query(&secret);
@@ -957,6 +964,115 @@ async fn an_address_typed_first_does_not_keep_its_owner_out(db: Database) {
     assert_eq!(links[0].uses, 2, "the refused sign-up is not counted");
 }
 
+/// A link for addresses at corp.example: its page says so, an address elsewhere is refused
+/// before anything is counted, and the account it makes signs in to applications (even one that
+/// does not require a confirmed address) only once its address there is confirmed: until then
+/// it is asked to confirm it, `prompt=none` is told `interaction_required`; after the mailed link,
+/// the code. An address at another domain, even confirmed, holds it back again (with no link to
+/// mail: it gives one at the domain first). Another account is not held back.
+async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let path = made_link_for(&f, 5, 7, &["Corp.Example"]).await;
+    let page = body_text(send(&f, get(&path)).await).await;
+    assert!(
+        page.contains(
+            "An address at corp.example: you sign in to applications once you have \
+                       confirmed it."
+        ),
+        "{page}"
+    );
+    let mut elsewhere = carol(CAROL_PASSWORD, CAROL_PASSWORD);
+    elsewhere[1].1 = "carol@corp.example.org";
+    let r = sign_up(&f, &path, &elsewhere).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("This link is for addresses at corp.example only."),
+        "{html}"
+    );
+    assert!(!has_account(&f, "carol").await);
+    assert_eq!(f.state.store.signup_links().await.unwrap()[0].uses, 0);
+
+    let mut at_corp = carol(CAROL_PASSWORD, CAROL_PASSWORD);
+    at_corp[1].1 = "Carol@CORP.example";
+    assert_eq!(sign_up(&f, &path, &at_corp).await.status(), StatusCode::OK);
+    let carol = user(&*f.state.store, "carol").await;
+    assert_eq!(
+        f.state.store.address_rule(&carol.id).await.unwrap(),
+        ["corp.example"]
+    );
+    let confirmation = sink.next().await;
+
+    // `web` requires nothing, but Carol's account does: no code until she confirms.
+    let r = post_login(&f, &authorize_uri("web", ""), "carol", CAROL_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get(header::LOCATION).is_none(), "no code");
+    let session = cookies(&r);
+    let html = body_text(r).await;
+    assert!(html.contains("Confirm your email address"), "{html}");
+    assert!(
+        html.contains(
+            "Your account signs in to applications only with a confirmed address at corp.example."
+        ),
+        "{html}"
+    );
+    assert!(html.contains("Email me a confirmation link"), "{html}");
+    let silent = get_with_cookies(&f, &authorize_uri("web", "&prompt=none"), &session).await;
+    assert_eq!(location(&silent)["error"], "interaction_required");
+    // Ada, whose account no link made, is not held back.
+    let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
+    assert!(location(&r).contains_key("code"));
+
+    let confirm = confirmation.link(&format!("{ISSUER}/confirm-email?token="));
+    let html = body_text(send(&f, get(&confirm[ISSUER.len()..])).await).await;
+    let token = hidden_input(&html, "token");
+    let r = send(
+        &f,
+        form("/confirm-email")
+            .body(Body::from(encode(&[("token", &token)])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get_with_cookies(&f, &authorize_uri("web", ""), &session).await;
+    assert!(
+        location(&r).contains_key("code"),
+        "confirmed at corp.example"
+    );
+
+    // An address elsewhere, even confirmed, holds her back again: she gives one at the domain.
+    let elsewhere = gatehouse::model::UserChange::SetEmail {
+        email: "carol@example.com".into(),
+        verified: true,
+    };
+    let now = f.clock.now();
+    f.state
+        .store
+        .update_user("carol", elsewhere, now, None)
+        .await
+        .unwrap();
+    let r = get_with_cookies(&f, &authorize_uri("web", ""), &session).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("Yours is not at one of them: give one that is on your account page"),
+        "{html}"
+    );
+    assert!(!html.contains("Email me a confirmation link"), "{html}");
+}
+
+/// `path` from a browser holding `cookies`.
+async fn get_with_cookies(f: &Fixture, path: &str, cookies: &str) -> Response {
+    send(
+        f,
+        axum::http::Request::get(path)
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
 /// An issuer that is an IP address offers no passkey on a sign-up link's page, and begins no
 /// ceremony.
 async fn an_ip_address_issuers_signup_asks_for_a_password(db: Database) {
@@ -978,6 +1094,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     an_administrator_makes_a_link_and_people_sign_up_with_it,
     a_signup_link_refuses_what_it_must,
     an_address_typed_first_does_not_keep_its_owner_out,
+    a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there,
     a_removed_link_makes_no_account,
     only_an_administrator_makes_links_and_within_bounds,
     sign_ups_from_one_address_are_limited,

@@ -2550,7 +2550,7 @@ async fn an_invitation_taken_with_a_passkey_leaves_no_password(db: Database) {
 
 /// A sign-up link makes accounts in its groups while it has uses left and works: of a burst of
 /// sign-ups with a link for two people, two make an account, each counted where it is made;
-/// a look-alike name, an address another account has, a name taken, an expired or removed link
+/// a look-alike name, an address another account has confirmed, a name taken, an expired or removed link
 /// make none and count nothing.
 async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
     use gatehouse::auth::signup::{self, LinkSpec, NoSignup};
@@ -2566,6 +2566,7 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
             days: 1,
             note: "the team chat".into(),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            domains: Vec::new(),
         };
         let id = tokens::new_id()[..12].to_owned();
         signup::new_link(
@@ -2809,6 +2810,59 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
 /// with one passkey, through links of their own, one makes an account (or, with an account
 /// page adding it at that moment, one of them has it). A sign-up's ceremony is
 /// kept with no account and taken once, as its own kind.
+/// A link for addresses at some domains: the store decides the address too (an address
+/// elsewhere makes nothing and counts nothing), keeps the domains with the link, and gives the
+/// account it makes their rule; other accounts have none.
+async fn a_signup_link_for_a_domain_gives_its_accounts_its_rule(db: Database) {
+    use gatehouse::auth::signup::{self, LinkSpec};
+    use gatehouse::model::SignedUp;
+    let f = open(db).await;
+    let s = f.store.clone();
+    s.create_user(user("ada")).await.unwrap();
+    let spec = LinkSpec {
+        uses: 3,
+        days: 1,
+        note: String::new(),
+        groups: Vec::new(),
+        domains: vec!["corp.example".into(), "lab.example".into()],
+    };
+    let hash = tokens::hash(&tokens::generate());
+    let link = signup::new_link(spec, "corp-link".into(), hash.clone(), "cli".into(), NOW).unwrap();
+    let record = || AuditRecord::new(NOW, AuditKind::SignupLinkMade, "cli");
+    s.create_signup_link(link.clone(), record()).await.unwrap();
+    assert_eq!(
+        s.signup_link(&hash).await.unwrap().unwrap().domains,
+        ["corp.example", "lab.example"]
+    );
+    let signed_up = || AuditRecord::new(NOW, AuditKind::SignedUp, "user:new");
+    let mut outsider = user("grace");
+    outsider.email = "grace@corp.example.org".into();
+    assert_eq!(
+        s.sign_up(&hash, outsider, None, NOW, signed_up())
+            .await
+            .unwrap(),
+        SignedUp::OtherDomain
+    );
+    assert!(s.user_by_username("grace").await.unwrap().is_none());
+    assert_eq!(s.signup_link(&hash).await.unwrap().unwrap().uses, 0);
+
+    let mut grace = user("grace");
+    grace.email = "Grace@LAB.example".into();
+    assert_eq!(
+        s.sign_up(&hash, grace.clone(), None, NOW, signed_up())
+            .await
+            .unwrap(),
+        SignedUp::Done
+    );
+    assert_eq!(
+        s.address_rule(&grace.id).await.unwrap(),
+        ["corp.example", "lab.example"]
+    );
+    let ada = common::user(s.as_ref(), "ada").await;
+    assert!(s.address_rule(&ada.id).await.unwrap().is_empty());
+    assert!(s.address_rule("nobody").await.unwrap().is_empty());
+}
+
 async fn a_signup_with_a_passkey_makes_the_account_with_it(db: Database) {
     use gatehouse::auth::signup::{self, LinkSpec};
     use gatehouse::model::{Challenge, ChallengeKind, SignedUp};
@@ -2826,6 +2880,7 @@ async fn a_signup_with_a_passkey_makes_the_account_with_it(db: Database) {
             days: 1,
             note: String::new(),
             groups: Vec::new(),
+            domains: Vec::new(),
         };
         let id = tokens::new_id()[..12].to_owned();
         let hash = tokens::hash(&tokens::generate());
@@ -3848,6 +3903,7 @@ on_both_backends!(();
     an_invitation_taken_with_a_passkey_leaves_no_password,
     a_passkey_link_adds_a_passkey_and_signs_the_person_out,
     a_signup_link_makes_no_more_accounts_than_it_allows,
+    a_signup_link_for_a_domain_gives_its_accounts_its_rule,
     a_signup_with_a_passkey_makes_the_account_with_it,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,

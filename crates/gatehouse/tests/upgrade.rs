@@ -1176,6 +1176,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         days: 1,
         note: String::new(),
         groups: vec!["staff".into()],
+        domains: Vec::new(),
     };
     let (_, link) = admin.make_signup_link(spec).await.unwrap();
     let mut grace = f

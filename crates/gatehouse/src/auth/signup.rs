@@ -22,6 +22,8 @@ pub const DEFAULT_DAYS: u32 = 7;
 pub const MAX_NOTE: usize = 200;
 /// The most groups a link may put people in.
 pub const MAX_GROUPS: usize = 32;
+/// The most address domains a link may be limited to.
+pub const MAX_DOMAINS: usize = 16;
 
 /// How long a link stays listed after it expired, so that its administrators see it did, before
 /// the sweep removes it (the audit log keeps its history).
@@ -38,6 +40,10 @@ pub struct LinkSpec {
     pub note: String,
     /// The groups (by name) its people are put in; checked to exist by the store's caller.
     pub groups: Vec<String>,
+    /// The domains its people's addresses must be at (`corp.example`; empty: any). The
+    /// accounts it makes keep the rule: they sign in to applications only with a confirmed
+    /// address at one of them (`address_fits`).
+    pub domains: Vec<String>,
 }
 
 /// Why a sign-up link was not made.
@@ -52,6 +58,8 @@ pub enum LinkProblem {
     Note,
     /// More than [`MAX_GROUPS`] groups.
     Groups,
+    /// A domain that is not a domain name (this one), or more than [`MAX_DOMAINS`].
+    Domains(String),
 }
 
 impl std::fmt::Display for LinkProblem {
@@ -69,6 +77,14 @@ impl std::fmt::Display for LinkProblem {
                     "a sign-up link puts people in at most {MAX_GROUPS} groups"
                 )
             }
+            LinkProblem::Domains(domain) if domain.is_empty() => write!(
+                f,
+                "a sign-up link is limited to at most {MAX_DOMAINS} address domains"
+            ),
+            LinkProblem::Domains(domain) => write!(
+                f,
+                "{domain:?} is not an address domain: give a domain name such as corp.example"
+            ),
         }
     }
 }
@@ -107,17 +123,71 @@ pub fn new_link(
     if groups.len() > MAX_GROUPS {
         return Err(LinkProblem::Groups);
     }
+    let domains = address_domains(&spec.domains)?;
     Ok(SignupLink {
         id,
         secret_hash,
         note,
         groups,
+        domains,
         max_uses: spec.uses,
         uses: 0,
         created_by: actor,
         created_at: now,
         expires_at: now + i64::from(spec.days) * 24 * 3600,
     })
+}
+
+/// The address domains an administrator typed, as a link keeps them: each a domain name with
+/// at least one dot (a leading `@` and surrounding spaces dropped), in lower case and ASCII
+/// (an internationalised name in its `xn--` form, as `url::Host` gives it), each once, sorted.
+///
+/// # Errors
+/// `LinkProblem::Domains`: the first that is not a domain name, or none named (too many).
+pub fn address_domains(typed: &[String]) -> Result<Vec<String>, LinkProblem> {
+    let mut domains = Vec::with_capacity(typed.len());
+    for domain in typed {
+        let bare = domain.trim().trim_start_matches('@');
+        match domain_of(bare) {
+            Some(ascii) if ascii.contains('.') => domains.push(ascii),
+            _ => return Err(LinkProblem::Domains(domain.clone())),
+        }
+    }
+    domains.sort();
+    domains.dedup();
+    if domains.len() > MAX_DOMAINS {
+        return Err(LinkProblem::Domains(String::new()));
+    }
+    Ok(domains)
+}
+
+/// `name` as a domain name in lower-case ASCII, or `None` for what is not one (an IP address,
+/// a name with a port, a path or a space).
+fn domain_of(name: &str) -> Option<String> {
+    if name.is_empty() || name.contains(['/', ':', '[', ' ']) {
+        return None;
+    }
+    match url::Host::parse(name).ok()? {
+        url::Host::Domain(ascii) => Some(ascii.trim_end_matches('.').to_owned()),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
+    }
+}
+
+/// The domains a store's column keeps (`address_domains`' list, joined by spaces).
+pub fn domains_from_column(column: &str) -> Vec<String> {
+    column.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Whether `email` is at one of `domains` (as [`address_domains`] keeps them; none: any
+/// address is). Exact: a subdomain is another domain.
+pub fn address_fits(domains: &[String], email: &str) -> bool {
+    if domains.is_empty() {
+        return true;
+    }
+    let at = email
+        .rsplit_once('@')
+        .and_then(|(_, domain)| domain_of(domain));
+    at.is_some_and(|at| domains.contains(&at))
 }
 
 /// Whether the link (as the store read it, `None`: there is none) may make one more account at
@@ -157,13 +227,19 @@ pub fn address_is_taken(confirmed_by_holders: impl IntoIterator<Item = bool>) ->
     confirmed_by_holders.into_iter().any(|confirmed| confirmed)
 }
 
-/// Decides a sign-up, over what the store read in the transaction that would make the account:
-/// the link (`admit`), then what other accounts hold (`Taken`: a look-alike name, the address,
-/// the passkey). `SignedUp::Done` when the account may be made (then its memberships added and
-/// the use counted), else why not.
-pub fn decide(link: Option<&SignupLink>, taken: Taken, now: UnixTime) -> SignedUp {
+/// Decides a sign-up of an account with the address `email`, over what the store read in the
+/// transaction that would make it: the link (`admit`, and the domains it is for), then what
+/// other accounts hold (`Taken`: a look-alike name, the address, the passkey).
+/// `SignedUp::Done` when the account may be made (then its memberships added, the link's
+/// domains kept as its rule, and the use counted), else why not.
+pub fn decide(link: Option<&SignupLink>, email: &str, taken: Taken, now: UnixTime) -> SignedUp {
     if let Err(why) = admit(link, now) {
         return SignedUp::Refused(why);
+    }
+    if let Some(link) = link
+        && !address_fits(&link.domains, email)
+    {
+        return SignedUp::OtherDomain;
     }
     if let Some(existing) = taken.look_alike {
         return SignedUp::LooksLike(existing);
@@ -227,7 +303,12 @@ mod tests {
             days,
             note: note.to_owned(),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            domains: Vec::new(),
         }
+    }
+
+    fn strings(all: &[&str]) -> Vec<String> {
+        all.iter().map(|s| (*s).to_owned()).collect()
     }
 
     fn made(spec: LinkSpec) -> Result<SignupLink, LinkProblem> {
@@ -335,8 +416,117 @@ mod tests {
             (Some(&link), passkey, NOW, SignedUp::PasskeyTaken),
         ];
         for (link, taken, now, want) in cases {
-            let got = decide(link, taken.clone(), now);
+            let got = decide(link, "new@example.com", taken.clone(), now);
             assert_eq!(got, want, "{link:?} {taken:?} at {now}");
+        }
+        // A link for some domains: an address elsewhere is refused after the link's own
+        // refusals, before what others hold.
+        let for_corp = SignupLink {
+            domains: strings(&["corp.example"]),
+            ..link.clone()
+        };
+        let cases = [
+            (&for_corp, "new@corp.example", free(), SignedUp::Done),
+            (&for_corp, "new@CORP.example", free(), SignedUp::Done),
+            (&for_corp, "new@example.com", free(), SignedUp::OtherDomain),
+            (&for_corp, "new@example.com", all(), SignedUp::OtherDomain),
+            (
+                &for_corp,
+                "new@corp.example",
+                all(),
+                SignedUp::LooksLike("ada".into()),
+            ),
+        ];
+        for (link, email, taken, want) in cases {
+            assert_eq!(
+                decide(Some(link), email, taken.clone(), NOW),
+                want,
+                "{email}"
+            );
+        }
+        let used_corp = SignupLink {
+            uses: 1,
+            ..for_corp
+        };
+        assert_eq!(
+            decide(Some(&used_corp), "new@example.com", free(), NOW),
+            SignedUp::Refused(NoSignup::UsedUp)
+        );
+    }
+
+    #[test]
+    fn a_link_keeps_domain_names_in_ascii_lower_case_each_once() {
+        let too_many: Vec<String> = (0..=MAX_DOMAINS).map(|i| format!("d{i}.example")).collect();
+        type Kept = Result<Vec<String>, LinkProblem>;
+        let cases: &[(Vec<String>, Kept)] = &[
+            (vec![], Ok(vec![])),
+            (
+                strings(&[" Corp.Example ", "@lab.corp.example", "corp.example"]),
+                Ok(strings(&["corp.example", "lab.corp.example"])),
+            ),
+            (
+                strings(&["bücher.example"]),
+                Ok(strings(&["xn--bcher-kva.example"])),
+            ),
+            (strings(&["corp.example."]), Ok(strings(&["corp.example"]))),
+            (
+                strings(&["localhost"]),
+                Err(LinkProblem::Domains("localhost".into())),
+            ),
+            (
+                strings(&["192.0.2.1"]),
+                Err(LinkProblem::Domains("192.0.2.1".into())),
+            ),
+            (
+                strings(&["[::1]"]),
+                Err(LinkProblem::Domains("[::1]".into())),
+            ),
+            (
+                strings(&["corp.example:443"]),
+                Err(LinkProblem::Domains("corp.example:443".into())),
+            ),
+            (
+                strings(&["corp.example/x"]),
+                Err(LinkProblem::Domains("corp.example/x".into())),
+            ),
+            (
+                strings(&["a b.example"]),
+                Err(LinkProblem::Domains("a b.example".into())),
+            ),
+            (
+                strings(&["", "corp.example"]),
+                Err(LinkProblem::Domains(String::new())),
+            ),
+            (too_many.clone(), Err(LinkProblem::Domains(String::new()))),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(&address_domains(typed), want, "{typed:?}");
+        }
+        let mut spec = spec(1, 1, "", &[]);
+        spec.domains = strings(&["Corp.Example"]);
+        assert_eq!(made(spec).unwrap().domains, ["corp.example"]);
+    }
+
+    #[test]
+    fn an_address_fits_a_domain_exactly_whatever_its_case() {
+        let corp = strings(&["corp.example", "xn--bcher-kva.example"]);
+        let cases: &[(&[String], &str, bool)] = &[
+            (&[], "anyone@anywhere.example", true),
+            (&[], "not an address", true),
+            (&corp, "ada@corp.example", true),
+            (&corp, "Ada@CORP.EXAMPLE", true),
+            (&corp, "ada@bücher.example", true),
+            (&corp, "\"a@b\"@corp.example", true),
+            (&corp, "ada@lab.corp.example", false),
+            (&corp, "ada@corp.example.evil.example", false),
+            (&corp, "corp.example@evil.example", false),
+            (&corp, "ada@evilcorp.example", false),
+            (&corp, "ada@corp.example:25", false),
+            (&corp, "ada", false),
+            (&corp, "ada@", false),
+        ];
+        for (domains, email, want) in cases {
+            assert_eq!(address_fits(domains, email), *want, "{domains:?} {email}");
         }
     }
 

@@ -21,6 +21,11 @@ pub enum SignupLinkCommand {
         /// Put each person in this group (repeat for several)
         #[arg(long = "group", value_name = "GROUP")]
         groups: Vec<String>,
+        /// Only for addresses at this domain (repeat for several; a subdomain is another
+        /// domain). The accounts it makes keep the rule: they sign in to applications only
+        /// once their address there is confirmed
+        #[arg(long = "domain", value_name = "DOMAIN")]
+        domains: Vec<String>,
         /// Whom it is for, for the administrators who list the links later
         #[arg(long, default_value = "")]
         note: String,
@@ -44,6 +49,7 @@ pub(super) async fn signup_link(admin: &Admin<'_>, cmd: SignupLinkCommand) -> an
             uses,
             days,
             groups,
+            domains,
             note,
             issuer,
         } => {
@@ -52,6 +58,7 @@ pub(super) async fn signup_link(admin: &Admin<'_>, cmd: SignupLinkCommand) -> an
                 days,
                 note,
                 groups,
+                domains,
             };
             let (secret, link) = admin.make_signup_link(spec).await?;
             let issuer = issuer.as_str().trim_end_matches('/');
@@ -61,9 +68,17 @@ pub(super) async fn signup_link(admin: &Admin<'_>, cmd: SignupLinkCommand) -> an
             } else {
                 format!("{} people", link.max_uses)
             };
+            let at = if link.domains.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " with an address at {} (signing in to applications once it is confirmed)",
+                    link.domains.join(" or ")
+                )
+            };
             eprintln!(
-                "sign-up link {} made: it lets {people} make an account until {}. Whoever has it \
-                 can use it: give it only where those people are. It is shown only now.",
+                "sign-up link {} made: it lets {people} make an account{at} until {}. Whoever \
+                 has it can use it: give it only where those people are. It is shown only now.",
                 link.id,
                 rfc3339(link.expires_at)
             );
@@ -91,11 +106,24 @@ pub(super) async fn signup_link(admin: &Admin<'_>, cmd: SignupLinkCommand) -> an
                         } else {
                             l.groups.join(",")
                         },
+                        if l.domains.is_empty() {
+                            "any".to_owned()
+                        } else {
+                            l.domains.join(",")
+                        },
                         l.note.clone(),
                     ]
                 })
                 .collect();
-            let header = ["ID", "USED", "STATE", "WORKS UNTIL", "GROUPS", "NOTE"];
+            let header = [
+                "ID",
+                "USED",
+                "STATE",
+                "WORKS UNTIL",
+                "GROUPS",
+                "ADDRESSES AT",
+                "NOTE",
+            ];
             print!("{}", table(&header, &rows));
         }
         SignupLinkCommand::Remove { id } => {

@@ -21,7 +21,7 @@ use crate::model::{
     AuditKind, AuditRecord, AuthorizationCode, EmailPurpose, EndedFrom, Session, User,
 };
 use crate::oidc::authorize::{
-    self, AddressCheck, AuthorizeRequest, Came, Params, Refusal, ResponseMode,
+    self, AddressCheck, AddressOf, AuthorizeRequest, Came, Params, Refusal, ResponseMode,
 };
 use crate::oidc::{OAuthError, par, request_object, scope, tokens};
 
@@ -558,9 +558,10 @@ pub(super) async fn signed_in(
     (jar, page).into_response()
 }
 
-/// Where the client requires a confirmed address and the person has not confirmed theirs
-/// (`authorize::address_check`): the page asking them to, or with `prompt=none` the client's
-/// `interaction_required`. `None`: go on.
+/// Where the client requires a confirmed address or the person's account has domains of its
+/// own (a sign-up link's), and their address is not confirmed there
+/// (`authorize::address_check`): the page asking them to confirm it or to give another, or
+/// with `prompt=none` the client's `interaction_required`. `None`: go on.
 async fn unconfirmed_address(
     state: &AppState,
     request: &AuthorizeRequest,
@@ -568,33 +569,52 @@ async fn unconfirmed_address(
     user: &User,
     session: &Session,
 ) -> Option<Response> {
+    let domains = match state.store.address_rule(&user.id).await {
+        Ok(domains) => domains,
+        Err(e) => return Some(refuse(state, redirect_error(request, store_error(e)))),
+    };
+    let of = AddressOf {
+        email: &user.email,
+        confirmed: user.email_verified,
+        account_domains: &domains,
+    };
     let may_ask = !request.prompt.none;
-    match authorize::address_check(
-        request.require_confirmed_address,
-        user.email_verified,
-        may_ask,
-    ) {
-        AddressCheck::GoOn => None,
-        AddressCheck::Refuse(e) => Some(refuse(state, redirect_error(request, e))),
-        AddressCheck::AskToConfirm => {
-            Some(confirm_address_page(state, request, query, user, session, None).await)
-        }
-    }
+    let change = match authorize::address_check(request.require_confirmed_address, of, may_ask) {
+        AddressCheck::GoOn => return None,
+        AddressCheck::Refuse(e) => return Some(refuse(state, redirect_error(request, e))),
+        AddressCheck::AskToConfirm => false,
+        AddressCheck::ChangeAddress => true,
+    };
+    let held = HeldAt {
+        domains: &domains,
+        change,
+        sent: None,
+    };
+    Some(confirm_address_page(state, request, query, (user, session), held).await)
 }
 
-/// The page asking `user` to confirm their address before `request`'s client, with the form
-/// that mails them a link where mail can be sent (bound to the session and the request), and
-/// `sent`, what its last press did.
+/// Why a person is held at the confirmation page, and what its last press did.
+struct HeldAt<'a> {
+    /// The domains their account signs in with a confirmed address at (empty: none of its own).
+    domains: &'a [String],
+    /// Their address is at none of them: they give another before confirming.
+    change: bool,
+    sent: Option<&'a str>,
+}
+
+/// The page asking `user` to confirm their address before `request`'s client (or to give one at
+/// their account's domains first), with the form that mails them a link where mail can be sent
+/// and confirming would help (bound to the session and the request).
 async fn confirm_address_page(
     state: &AppState,
     request: &AuthorizeRequest,
     query: &str,
-    user: &User,
-    session: &Session,
-    sent: Option<&str>,
+    (user, session): (&User, &Session),
+    held: HeldAt<'_>,
 ) -> Response {
     let csrf = match &state.mailer {
         None => None,
+        Some(_) if held.change => None,
         Some(_) => match state.form_key().await {
             Ok(key) => {
                 let purpose = Purpose::ConfirmAddress {
@@ -613,8 +633,10 @@ async fn confirm_address_page(
         logo: logo.as_deref(),
         email: &user.email,
         send: csrf.as_deref().map(|csrf| (csrf, query)),
-        sent,
+        sent: held.sent,
         go_on: &go_on,
+        domains: held.domains,
+        change: held.change,
     };
     // Its form may end at the application: pressed once the address is confirmed, it goes on
     // with the sign-in, whose answer redirects there.
@@ -653,21 +675,22 @@ pub(super) async fn confirm_address(
     if user.email_verified {
         return Redirect::to(&restart_link(&form.request)).into_response();
     }
+    let domains = match state.store.address_rule(&user.id).await {
+        Ok(domains) => domains,
+        Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
+    };
     let t = &state.look.text.email;
     let sent = match super::email::send_link(&state, peer, &user, EmailPurpose::Confirm).await {
         Ok(true) => (t.confirmation_sent)(&user.email),
         Ok(false) => (t.confirmation_sent_recently)(&user.email),
         Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
     };
-    confirm_address_page(
-        &state,
-        &request,
-        &form.request,
-        &user,
-        &session,
-        Some(&sent),
-    )
-    .await
+    let held = HeldAt {
+        domains: &domains,
+        change: false,
+        sent: Some(&sent),
+    };
+    confirm_address_page(&state, &request, &form.request, (&user, &session), held).await
 }
 
 /// The answer to a signed-in user outside the client's groups: a page that says so, with a

@@ -28,9 +28,10 @@ use crate::auth::forms::{self, Purpose};
 use crate::auth::policy;
 use crate::auth::throttle::{self, Admission};
 use crate::model::{
-    AuditKind, AuditRecord, AuthPolicy, DeviceAnswer, DeviceAuthorization, GrantType, Session, User,
+    AuditKind, AuditRecord, AuthPolicy, Client, DeviceAnswer, DeviceAuthorization, GrantType,
+    Session, User,
 };
-use crate::oidc::authorize::AddressCheck;
+use crate::oidc::authorize::{AddressCheck, AddressOf};
 use crate::oidc::{OAuthError, authorize, device, grant, scope, tokens};
 
 /// Device sign-ins one address may start at once, then one more every [`STARTS_PERIOD`]: each
@@ -326,11 +327,10 @@ async fn look_up(
         }
         Err(e) => return failed(state, store_error(e)),
     }
-    let check =
-        authorize::address_check(client.require_confirmed_address, user.email_verified, true);
-    if check != AddressCheck::GoOn {
-        let message = (state.look.text.device.confirm_address_first)(client.display_name());
-        return again(StatusCode::FORBIDDEN, &message).await;
+    match held_for_address(state, &client, user).await {
+        Ok(None) => {}
+        Ok(Some(message)) => return again(StatusCode::FORBIDDEN, &message).await,
+        Err(e) => return failed(state, e),
     }
     let csrf = match state.form_key().await {
         Ok(key) => {
@@ -438,13 +438,16 @@ pub(super) async fn answer(
     };
     // A page shown before the application required a confirmed address allows no more than
     // the code would now.
-    let check =
-        authorize::address_check(client.require_confirmed_address, user.email_verified, true);
-    if allow && check != AddressCheck::GoOn {
-        let message = (state.look.text.device.confirm_address_first)(client.display_name());
-        let typed = prefill_value(&form.user_code);
-        let status = StatusCode::FORBIDDEN;
-        return entry_page(&state, jar, &session, &typed, Some(&message), status).await;
+    if allow {
+        match held_for_address(&state, &client, &user).await {
+            Ok(None) => {}
+            Ok(Some(message)) => {
+                let typed = prefill_value(&form.user_code);
+                let status = StatusCode::FORBIDDEN;
+                return entry_page(&state, jar, &session, &typed, Some(&message), status).await;
+            }
+            Err(e) => return failed(&state, e),
+        }
     }
     // Allowing an application for a device is consent like any other: it is remembered, and
     // the person can withdraw it. The answer, the consent and the record are one transaction.
@@ -556,4 +559,38 @@ fn restart_link(typed: &str) -> String {
 fn failed(state: &AppState, e: OAuthError) -> Response {
     let (status, page) = pages::ErrorPage::for_error(&state.look, pages::Flow::SignIn, &e);
     pages::respond(status, page.render(&state.look))
+}
+
+/// Why `user` may not give `client` a device's code yet, in the page's words: the client
+/// requires a confirmed address, or their account has domains of its own (a sign-up link's),
+/// and their address is not confirmed there (`authorize::address_check`). `None`: they may.
+async fn held_for_address(
+    state: &AppState,
+    client: &Client,
+    user: &User,
+) -> Result<Option<String>, OAuthError> {
+    let domains = state
+        .store
+        .address_rule(&user.id)
+        .await
+        .map_err(store_error)?;
+    let of = AddressOf {
+        email: &user.email,
+        confirmed: user.email_verified,
+        account_domains: &domains,
+    };
+    let t = &state.look.text;
+    Ok(
+        match authorize::address_check(client.require_confirmed_address, of, true) {
+            AddressCheck::GoOn => None,
+            AddressCheck::ChangeAddress => Some(format!(
+                "{} {}",
+                (t.confirm_address.account_domains)(&domains.join(", ")),
+                t.confirm_address.change_first
+            )),
+            AddressCheck::AskToConfirm | AddressCheck::Refuse(_) => {
+                Some((t.device.confirm_address_first)(client.display_name()))
+            }
+        },
+    )
 }

@@ -111,11 +111,11 @@ async fn form_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    match usable(state, &sent.token).await {
-        Ok(Some(_)) => {}
+    let link = match usable(state, &sent.token).await {
+        Ok(Some(link)) => link,
         Ok(None) => return void_link(state),
         Err(e) => return failed(state, e),
-    }
+    };
     let (jar, csrf) = match browser_form(state, jar, FormKind::Login).await {
         Ok(issued) => issued,
         Err(e) => return failed(state, e),
@@ -129,6 +129,7 @@ async fn form_page(
         passkey_name: &sent.passkey_name,
         passkeys: state.passkeys().is_ok(),
         mail: state.mailer.is_some(),
+        domains: &link.domains,
         hidden: state.login_fields(&[]),
     };
     let html = pages::signup_form(&state.look, &form, error);
@@ -182,7 +183,7 @@ pub(super) async fn sign_up(
     } else if sent.new_password != sent.repeat_password {
         Ok(Err(t.account.passwords_differ.to_owned()))
     } else {
-        account(&state, &sent, Way::Password)
+        account(&state, &sent, &link, Way::Password)
             .await
             .map(|r| r.map(|u| (u, None)))
     };
@@ -214,6 +215,10 @@ pub(super) async fn sign_up(
         }
         Ok(SignedUp::AddressTaken) => {
             return again(t.signup.address_taken.to_owned(), StatusCode::BAD_REQUEST).await;
+        }
+        Ok(SignedUp::OtherDomain) => {
+            let why = (t.signup.other_domain)(&link.domains.join(", "));
+            return again(why, StatusCode::BAD_REQUEST).await;
         }
         Ok(SignedUp::PasskeyTaken) => {
             let why = t.passkey.registered_already.to_owned();
@@ -283,7 +288,7 @@ pub(super) async fn passkey_options(
         }
         Err(_) => return busy(),
     };
-    let user = match account(&state, &sent, Way::Passkey(tokens::new_id())).await {
+    let user = match account(&state, &sent, &link, Way::Passkey(tokens::new_id())).await {
         Ok(Ok(user)) => user,
         Ok(Err(why)) => return answer(StatusCode::BAD_REQUEST, &why),
         Err(_) => return busy(),
@@ -326,9 +331,9 @@ enum Way {
 
 /// The account the form `sent` describes, not stored yet: its fields checked as an
 /// administrator's are (`admin::new_account`), with the password hashed, or none for one that
-/// signs in with a passkey; and its address not confirmed on another account
-/// (`signup::address_is_taken`, read first, so it costs no hash; decided again where the
-/// account is made).
+/// signs in with a passkey; and its address at one of the `link`'s domains
+/// (`signup::address_fits`) and not confirmed on another account (`signup::address_is_taken`),
+/// read first, so it costs no hash; decided again where the account is made.
 ///
 /// # Errors
 /// `Ok(Err(why))`: what is wrong with the fields, in the page's words; `Err`: a failure that
@@ -336,10 +341,15 @@ enum Way {
 async fn account(
     state: &AppState,
     sent: &SignupSent,
+    link: &SignupLink,
     way: Way,
 ) -> Result<Result<User, String>, OAuthError> {
     // A malformed address is refused with the other fields, below.
     let email = sent.email.trim();
+    if crate::admin::check_email(email).is_ok() && !signup::address_fits(&link.domains, email) {
+        let why = (state.look.text.signup.other_domain)(&link.domains.join(", "));
+        return Ok(Err(why));
+    }
     let taken = match crate::admin::check_email(email) {
         Ok(()) => state.store.users_by_email(email).await,
         Err(_) => Ok(Vec::new()),
@@ -398,7 +408,7 @@ async fn with_passkey_made(
         Err(why) => return Ok(Err(why)),
     };
     let way = Way::Passkey(passkey.user_id.clone());
-    Ok(account(state, sent, way)
+    Ok(account(state, sent, link, way)
         .await?
         .map(|user| (user, Some(passkey))))
 }

@@ -13,6 +13,9 @@ pub struct SignupLink {
     pub note: String,
     /// The groups each person who signs up with it is put in, by name.
     pub groups: Vec<String>,
+    /// The domains (lower-case ASCII, sorted) the addresses of its people must be at; empty:
+    /// any. The accounts it makes keep them as their rule (`auth::signup::address_fits`).
+    pub domains: Vec<String>,
     pub max_uses: u32,
     /// How many accounts were made with it.
     pub uses: u32,
@@ -46,6 +49,8 @@ pub enum SignedUp {
     /// Another account has this email address confirmed, and nothing was made: its person
     /// should sign in to that account (`auth::signup::address_is_taken`).
     AddressTaken,
+    /// The address is not at one of the domains the link is for, and nothing was made.
+    OtherDomain,
     /// The passkey the person made is another account's already, and nothing was made: an
     /// authenticator that answers with a credential it did not make (WebAuthn §7.1, step 22).
     PasskeyTaken,

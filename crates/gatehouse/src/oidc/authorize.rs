@@ -528,29 +528,52 @@ pub fn user_scopes<'a>(requested: &'a str, client: &Client) -> Result<Vec<&'a st
     Ok(scopes)
 }
 
-/// What a client that may require a confirmed email address does with a person who signed in.
+/// What becomes of a person who signed in, as far as their email address goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddressCheck {
     /// Nothing to confirm: go on.
     GoOn,
     /// Ask the person to confirm their address first; nothing is given meanwhile.
     AskToConfirm,
+    /// Their account signs in only with an address at some domains, and theirs is at none of
+    /// them: confirming it would not help; they change it first. Nothing is given meanwhile.
+    ChangeAddress,
     /// Nobody may be asked (`prompt=none`): the client is told so.
     Refuse(OAuthError),
 }
 
-/// Whether a person whose address is confirmed or not (`email_verified`) may go on to a client
-/// that requires a confirmed address or not (`requires`), where they may be asked something or
-/// not (`prompt=none`: `may_ask` false; OpenID Connect Core §3.1.2.6). Only a client that
-/// requires it holds anyone back: to every other one an unconfirmed address is given as such
-/// (`email_verified` false) and the client decides.
-pub fn address_check(requires: bool, email_verified: bool, may_ask: bool) -> AddressCheck {
-    match (requires && !email_verified, may_ask) {
-        (false, _) => AddressCheck::GoOn,
-        (true, true) => AddressCheck::AskToConfirm,
-        (true, false) => AddressCheck::Refuse(OAuthError::InteractionRequired(
+/// The person's address as the address rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressOf<'a> {
+    pub email: &'a str,
+    /// `email_verified`.
+    pub confirmed: bool,
+    /// The domains their account signs in to applications with a confirmed address at (its
+    /// sign-up link's, `auth::signup::address_fits`); empty: no such rule.
+    pub account_domains: &'a [String],
+}
+
+/// Whether a person with the address `of` may go on to a client that requires a confirmed
+/// address or not (`client_requires`), where they may be asked something or not
+/// (`prompt=none`: `may_ask` false; OpenID Connect Core §3.1.2.6). A confirmed address is
+/// needed where the client requires one or the account has domains of its own, and then, for
+/// such an account, one at those domains. Otherwise nobody is held back: an unconfirmed address
+/// is given as such (`email_verified` false) and the client decides.
+pub fn address_check(client_requires: bool, of: AddressOf<'_>, may_ask: bool) -> AddressCheck {
+    let fits = crate::auth::signup::address_fits(of.account_domains, of.email);
+    let needed = client_requires || !of.account_domains.is_empty();
+    if !needed || (fits && of.confirmed) {
+        return AddressCheck::GoOn;
+    }
+    if !may_ask {
+        return AddressCheck::Refuse(OAuthError::InteractionRequired(
             "the user must confirm their email address first".into(),
-        )),
+        ));
+    }
+    if fits {
+        AddressCheck::AskToConfirm
+    } else {
+        AddressCheck::ChangeAddress
     }
 }
 
@@ -966,22 +989,62 @@ mod tests {
     }
 
     #[test]
-    fn only_a_client_that_requires_a_confirmed_address_holds_an_unconfirmed_one_back() {
-        // (the client requires it, the address is confirmed, the person may be asked)
-        for (requires, confirmed, may_ask, expected) in [
-            (false, false, true, "go on"),
-            (false, false, false, "go on"),
-            (true, true, true, "go on"),
-            (true, true, false, "go on"),
-            (true, false, true, "ask"),
-            (true, false, false, "interaction_required"),
-        ] {
-            let got = match address_check(requires, confirmed, may_ask) {
+    fn a_client_that_requires_it_or_an_account_with_domains_holds_an_unconfirmed_address_back() {
+        let corp = ["corp.example".to_owned()];
+        let none: [String; 0] = [];
+        // (the client requires it, the address, confirmed, the account's domains, the person
+        // may be asked)
+        type Case<'a> = (bool, &'a str, bool, &'a [String], bool, &'a str);
+        let cases: &[Case<'_>] = &[
+            (false, "a@example.com", false, &none, true, "go on"),
+            (false, "a@example.com", false, &none, false, "go on"),
+            (true, "a@example.com", true, &none, true, "go on"),
+            (true, "a@example.com", true, &none, false, "go on"),
+            (true, "a@example.com", false, &none, true, "ask"),
+            (
+                true,
+                "a@example.com",
+                false,
+                &none,
+                false,
+                "interaction_required",
+            ),
+            // An account made by a link for corp.example, whatever the client requires.
+            (false, "a@corp.example", true, &corp, true, "go on"),
+            (true, "a@CORP.example", true, &corp, false, "go on"),
+            (false, "a@corp.example", false, &corp, true, "ask"),
+            (
+                false,
+                "a@corp.example",
+                false,
+                &corp,
+                false,
+                "interaction_required",
+            ),
+            (false, "a@example.com", true, &corp, true, "change"),
+            (true, "a@example.com", false, &corp, true, "change"),
+            (
+                false,
+                "a@example.com",
+                true,
+                &corp,
+                false,
+                "interaction_required",
+            ),
+        ];
+        for &(requires, email, confirmed, account_domains, may_ask, expected) in cases {
+            let of = AddressOf {
+                email,
+                confirmed,
+                account_domains,
+            };
+            let got = match address_check(requires, of, may_ask) {
                 AddressCheck::GoOn => "go on",
                 AddressCheck::AskToConfirm => "ask",
+                AddressCheck::ChangeAddress => "change",
                 AddressCheck::Refuse(e) => e.code(),
             };
-            assert_eq!(got, expected, "{requires} {confirmed} {may_ask}");
+            assert_eq!(got, expected, "{requires} {of:?} {may_ask}");
         }
     }
 

@@ -859,10 +859,11 @@ pub trait SignupLinks: Send + Sync {
     async fn remove_signup_link(&self, id: &str, audit: AuditRecord) -> StoreResult<()>;
     /// Makes `user`'s account with the link whose secret's hash is `secret_hash`, in one
     /// transaction: reads the link, a person whose username looks like the new one (as
-    /// `Directory::create_distinct_user`), whether another account has the address and whether
-    /// `passkey` (the one the account signs in with in place of a password, if any) is
-    /// registered already, decides at `now` (`auth::signup::decide`), then adds the user and
-    /// their passkey, puts them in the link's groups, counts the use and writes `audit`. Of a
+    /// `Directory::create_distinct_user`), whether another account has the address confirmed
+    /// and whether `passkey` (the one the account signs in with in place of a password, if any)
+    /// is registered already, decides at `now` (`auth::signup::decide`), then adds the user and
+    /// their passkey, puts them in the link's groups, gives them the link's domains as their
+    /// address rule (when it has some), counts the use and writes `audit`. Of a
     /// burst of sign-ups with one link, no more succeed than it has uses left. `Conflict` (and
     /// nothing written) when the username is taken.
     async fn sign_up(
@@ -873,6 +874,9 @@ pub trait SignupLinks: Send + Sync {
         now: UnixTime,
         audit: AuditRecord,
     ) -> StoreResult<SignedUp>;
+    /// The domains the account `user_id` signs in to applications with a confirmed address at
+    /// (those of the sign-up link that made it); empty when it has no such rule.
+    async fn address_rule(&self, user_id: &str) -> StoreResult<Vec<String>>;
 }
 
 /// Everything gatehouse stores.

@@ -34,8 +34,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// about the user; version 11 kept no browser or address with a session; version 12 had no
 /// client with pairwise subjects; version 13 had no sign-up links; version 14 had no
 /// application logos; version 15 had no kept sessions; version 16 had no client that required
-/// a confirmed address.
-pub const VERSION: u32 = 17;
+/// a confirmed address; version 17 had no sign-up links for addresses at some domains, and no
+/// account kept such a link's rule.
+pub const VERSION: u32 = 18;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +88,10 @@ pub struct Snapshot {
     /// Applications' logos; absent before version 15.
     #[serde(default)]
     pub client_logos: Vec<ClientLogoRow>,
+    /// The accounts that sign in to applications only with a confirmed address at some
+    /// domains (those of the sign-up link that made them); absent before version 18.
+    #[serde(default)]
+    pub address_rules: Vec<AddressRuleRow>,
     /// The key refresh tokens of the family format are authenticated with
     /// (`oidc::family_token`), base64: without it they would stop refreshing after the move.
     /// Absent before version 6, or when no such token was ever issued.
@@ -583,6 +588,18 @@ pub struct SignupLinkRow {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub group_ids: Vec<String>,
+    /// The address domains it is for; absent (any) before version 18.
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+/// An account's address rule: the domains it signs in to applications with a confirmed
+/// address at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressRuleRow {
+    pub user_id: String,
+    pub domains: Vec<String>,
 }
 
 impl SignupLinkRow {
@@ -593,6 +610,7 @@ impl SignupLinkRow {
             secret_hash: self.secret_hash.clone(),
             note: self.note.clone(),
             groups: Vec::new(),
+            domains: self.domains.clone(),
             max_uses: self.max_uses,
             uses: self.uses,
             created_by: self.created_by.clone(),

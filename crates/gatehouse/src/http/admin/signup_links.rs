@@ -26,7 +26,8 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     "uses": 10,
     "days": 7,
     "note": "the team chat",
-    "groups": ["staff"]
+    "groups": ["staff"],
+    "domains": ["corp.example"]
 }))]
 pub(super) struct NewSignupLink {
     /// How many people may make an account with it (default 1).
@@ -46,6 +47,12 @@ pub(super) struct NewSignupLink {
     #[serde(default)]
     #[schema(max_items = 32)]
     pub groups: Vec<String>,
+    /// Only for addresses at these domains (none: any; a subdomain is another domain). The
+    /// accounts it makes keep the rule: they sign in to applications only once their address
+    /// there is confirmed.
+    #[serde(default)]
+    #[schema(max_items = 16)]
+    pub domains: Vec<String>,
 }
 
 /// A sign-up link, as listed (never its secret).
@@ -55,6 +62,8 @@ pub(super) struct SignupLinkView {
     pub id: String,
     pub note: String,
     pub groups: Vec<String>,
+    /// The domains its people's addresses must be at, in lower-case ASCII; empty: any.
+    pub domains: Vec<String>,
     /// How many people may make an account with it.
     pub max_uses: u32,
     /// How many did.
@@ -76,6 +85,7 @@ impl SignupLinkView {
             id: link.id,
             note: link.note,
             groups: link.groups,
+            domains: link.domains,
             max_uses: link.max_uses,
             uses: link.uses,
             created_by: link.created_by,
@@ -137,6 +147,7 @@ async fn create_signup_link(
         days: new.days.unwrap_or(DEFAULT_DAYS),
         note: new.note.unwrap_or_default(),
         groups: new.groups,
+        domains: new.domains,
     };
     let admin = caller.admin(&state);
     let (secret, link) = admin.make_signup_link(spec).await?;

@@ -65,6 +65,9 @@ pub(in crate::http) struct LinksForm {
     note: String,
     #[serde(default)]
     groups: Vec<String>,
+    /// Address domains, separated by spaces or commas.
+    #[serde(default)]
+    domains: String,
     #[serde(default)]
     id: String,
 }
@@ -99,6 +102,12 @@ pub(in crate::http) async fn change_signup_links(
                 days: number(&form.days),
                 note: form.note.clone(),
                 groups: form.groups.clone(),
+                domains: form
+                    .domains
+                    .split([' ', ','])
+                    .filter(|d| !d.trim().is_empty())
+                    .map(str::to_owned)
+                    .collect(),
             };
             match ops.make_signup_link(spec).await {
                 Ok((secret, link)) => {

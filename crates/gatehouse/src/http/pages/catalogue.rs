@@ -365,6 +365,11 @@ pub(in crate::http) struct ConfirmAddressText {
     pub ask_administrator: &'static str,
     /// How to give another address, before the link to the account page.
     pub not_yours: &'static str,
+    /// The person's account signs in only with a confirmed address at these domains (its
+    /// sign-up link's).
+    pub account_domains: fn(&str) -> String,
+    /// Their address is at none of them, before the link to the account page.
+    pub change_first: &'static str,
 }
 
 pub(in crate::http) struct AccountText {
@@ -844,6 +849,10 @@ pub(in crate::http) struct SignupText {
     pub confirm_sent: fn(&str) -> String,
     /// Another account has the address, confirmed.
     pub address_taken: &'static str,
+    /// Under the address, for a link for some domains (them, joined).
+    pub domains_help: fn(&str) -> String,
+    /// An address at another domain than the link's (them, joined).
+    pub other_domain: fn(&str) -> String,
 }
 
 /// The administration page of sign-up links.
@@ -857,6 +866,8 @@ pub(in crate::http) struct SignupLinksText {
     pub works_until: fn(&str) -> String,
     /// The groups it puts people in.
     pub into_groups: fn(&str) -> String,
+    /// The address domains it is for.
+    pub for_domains: fn(&str) -> String,
     pub expired: &'static str,
     pub used_up: &'static str,
     pub remove: &'static str,
@@ -868,6 +879,8 @@ pub(in crate::http) struct SignupLinksText {
     pub note_label: &'static str,
     pub note_help: &'static str,
     pub groups_label: &'static str,
+    pub domains_label: &'static str,
+    pub domains_help: &'static str,
     pub make: &'static str,
     pub made_title: &'static str,
     /// The new link's page: for how many people, until when.
@@ -1099,6 +1112,13 @@ pub(in crate::http) static ENGLISH: Text = Text {
         continue_to: |client| html! { "Continue to " (client) },
         ask_administrator: "Ask your administrator to confirm your address.",
         not_yours: "Not your address?",
+        account_domains: |domains| {
+            format!(
+                "Your account signs in to applications only with a confirmed address at {domains}."
+            )
+        },
+        change_first: "Yours is not at one of them: give one that is on your account page, then \
+                       confirm it.",
     },
     account: AccountText {
         title: "Your account",
@@ -1498,6 +1518,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         },
         address_taken: "Another account has this email address. If it is yours, sign in to it \
                         (or ask for a password reset) instead.",
+        domains_help: |domains| {
+            format!(
+                "An address at {domains}: you sign in to applications once you have confirmed it."
+            )
+        },
+        other_domain: |domains| format!("This link is for addresses at {domains} only."),
     },
     console: ConsoleText {
         administration: "Administration",
@@ -1878,6 +1904,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         uses_of: |uses, max| format!("{uses} of {max} used"),
         works_until: |until| format!("works until {until}"),
         into_groups: |groups| format!("into {groups}"),
+        for_domains: |domains| format!("for addresses at {domains}"),
         expired: "expired",
         used_up: "used up",
         remove: "Remove",
@@ -1889,6 +1916,10 @@ pub(in crate::http) static ENGLISH: Text = Text {
         note_help: "Whom it is for, for the administrators who read this list. The people who \
                     sign up do not see it.",
         groups_label: "Put each person in these groups",
+        domains_label: "Only for addresses at",
+        domains_help: "Domains, separated by spaces (a subdomain is another domain); empty: any \
+                       address. The accounts it makes sign in to applications only with a \
+                       confirmed address at one of them.",
         make: "Make the link",
         made_title: "The new sign-up link",
         made_what: |uses, until| {

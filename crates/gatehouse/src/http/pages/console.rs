@@ -472,6 +472,9 @@ pub(in crate::http) fn signup_links(
                                 @if !link.groups.is_empty() {
                                     " · " ((t.into_groups)(&link.groups.join(", ")))
                                 }
+                                @if !link.domains.is_empty() {
+                                    " · " ((t.for_domains)(&link.domains.join(", ")))
+                                }
                             }
                         }
                         td {
@@ -515,6 +518,11 @@ pub(in crate::http) fn signup_links(
                         }
                     }
                 }
+                label for="signup-domains" { (t.domains_label) }
+                input #signup-domains name="domains" autocomplete="off" autocapitalize="none"
+                    maxlength="1000" placeholder="corp.example"
+                    aria-describedby="signup-domains-help";
+                p #signup-domains-help .muted { (t.domains_help) }
                 button type="submit" { (t.make) }
             }
         } @else {
@@ -535,7 +543,12 @@ pub(in crate::http) fn signup_link_made(
     let body = html! {
         h1 { (t.made_title) }
         (nav(look, base))
-        p.notice role="status" { ((t.made_what)(link.max_uses, &moment(link.expires_at))) }
+        p.notice role="status" {
+            ((t.made_what)(link.max_uses, &moment(link.expires_at)))
+            @if !link.domains.is_empty() {
+                " " ((t.for_domains)(&link.domains.join(", "))) "."
+            }
+        }
         p { code #signup-link { (url) } }
         a.button href=(base.url("/admin/signup-links")) { (t.back) }
     };

@@ -212,6 +212,8 @@ pub(in crate::http) struct SignupForm<'a> {
     pub passkeys: bool,
     /// A link to confirm the address goes out (this server sends mail).
     pub mail: bool,
+    /// The domains the link is for (empty: any).
+    pub domains: &'a [String],
     /// What the form carries besides (the language chosen, `AppState::login_fields`).
     pub hidden: Vec<(&'a str, &'a str)>,
 }
@@ -237,10 +239,18 @@ pub(in crate::http) fn signup_form(look: &Look, f: &SignupForm<'_>, error: Optio
                 aria-describedby="signup-username-help" value=(f.username);
             p #signup-username-help .muted { (t.username_help) }
             label for="signup-email" { (account.email_label) }
+            @let described = f.mail || !f.domains.is_empty();
             input #signup-email name="email" type="email" required maxlength="254"
                 autocomplete="email" value=(f.email)
-                aria-describedby=[f.mail.then_some("signup-email-help")];
-            @if f.mail { p #signup-email-help .muted { (t.email_help_mail) } }
+                aria-describedby=[described.then_some("signup-email-help")];
+            @if described {
+                p #signup-email-help .muted {
+                    @if !f.domains.is_empty() {
+                        ((t.domains_help)(&f.domains.join(", "))) " "
+                    }
+                    @if f.mail { (t.email_help_mail) }
+                }
+            }
             label for="signup-name" { (account.name_label) }
             input #signup-name name="name" maxlength=(crate::admin::MAX_NAME) autocomplete="name"
                 value=(f.name);

@@ -155,6 +155,11 @@ pub(in crate::http) struct ConfirmAddress<'a> {
     pub sent: Option<&'a str>,
     /// Where the sign-in goes on once the address is confirmed (`/authorize` again).
     pub go_on: &'a str,
+    /// The domains the person's account signs in with a confirmed address at (empty: the
+    /// application alone asks for it).
+    pub domains: &'a [String],
+    /// Their address is at none of those domains: they give another first.
+    pub change: bool,
 }
 
 /// The page for a signed-in person whose address an application requires confirmed, and theirs
@@ -166,8 +171,13 @@ pub(in crate::http) fn confirm_address(look: &Look, c: &ConfirmAddress) -> Strin
         (app_logo(c.logo))
         h1 { (t.title) }
         p { ((t.needs)(c.client, c.email)) }
+        @if !c.domains.is_empty() {
+            p #account-domains { ((t.account_domains)(&c.domains.join(", "))) }
+        }
         (notice(c.sent))
-        @if let Some((csrf, request)) = c.send {
+        @if c.change {
+            p { (t.change_first) " " a href="account" { (look.text.account.title) } }
+        } @else if let Some((csrf, request)) = c.send {
             form method="post" action="confirm-address" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="request" value=(request);
@@ -178,7 +188,9 @@ pub(in crate::http) fn confirm_address(look: &Look, c: &ConfirmAddress) -> Strin
             p { (t.ask_administrator) }
         }
         p { a.button href=(c.go_on) { ((t.continue_to)(c.client)) } }
-        p.muted { (t.not_yours) " " a href="account" { (look.text.account.title) } }
+        @if !c.change {
+            p.muted { (t.not_yours) " " a href="account" { (look.text.account.title) } }
+        }
     };
     page(look, t.title, Width::Narrow, body)
 }

@@ -618,6 +618,7 @@ mod tests {
             passkey_name: "",
             passkeys: true,
             mail: true,
+            domains: &[],
             hidden: Vec::new(),
         };
         let passkey_link = PasskeyLinkForm {

@@ -8,9 +8,10 @@ use crate::clock::UnixTime;
 use crate::model::{AuthPolicy, Client, RevokeReason, SigningAlg, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClaimRow, ClientLogoRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow,
-    FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow,
-    SessionClientRow, SessionRow, SignupLinkRow, Snapshot, TokenRow, TotpRow, UserRow,
+    self, AddressRuleRow, ClaimRow, ClientLogoRow, ClientRow, ClientTokenRow, ConsentRow,
+    FamilyRefreshRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow, PasskeyRow,
+    RecoveryCodeRow, SessionClientRow, SessionRow, SignupLinkRow, Snapshot, TokenRow, TotpRow,
+    UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -345,6 +346,7 @@ impl PgStore {
             i64,
             i64,
             Vec<String>,
+            String,
         );
         let client_logos = sqlx::query_as::<_, (String, Vec<u8>, i64)>(
             "SELECT client_id, bytes, updated_at FROM client_logo ORDER BY client_id",
@@ -359,7 +361,8 @@ impl PgStore {
             "SELECT l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by, l.created_at,
                     l.expires_at,
                     COALESCE((SELECT array_agg(group_id ORDER BY group_id)
-                              FROM signup_link_group WHERE link_id = l.id), '{}')
+                              FROM signup_link_group WHERE link_id = l.id), '{}'),
+                    l.domains
              FROM signup_link l ORDER BY l.created_at, l.id",
         )
         .fetch_all(&mut *c)
@@ -376,6 +379,19 @@ impl PgStore {
             created_at: l.6,
             expires_at: l.7,
             group_ids: l.8,
+            domains: crate::auth::signup::domains_from_column(&l.9),
+        })
+        .collect();
+        let address_rules = sqlx::query_as::<_, (String, String)>(
+            "SELECT user_id, domains FROM address_rule ORDER BY user_id",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|(user_id, domains)| AddressRuleRow {
+            user_id,
+            domains: crate::auth::signup::domains_from_column(&domains),
         })
         .collect();
         let passkeys = sqlx::query_as::<_, Passkey>(
@@ -445,6 +461,7 @@ impl PgStore {
             passkeys,
             signup_links,
             client_logos,
+            address_rules,
             refresh_token_key: None,
             pairwise_subject_key: None,
             audit,
@@ -714,6 +731,9 @@ impl PgStore {
             }
             for l in &s.signup_links {
                 super::signup::insert_link(&mut *c, &l.link(), &l.group_ids).await?;
+            }
+            for rule in s.address_rules.iter().filter(|r| !r.domains.is_empty()) {
+                super::signup::insert_address_rule(&mut *c, &rule.user_id, &rule.domains).await?;
             }
             for (client_id, logo, at) in &logos {
                 super::directory::put_logo(&mut *c, client_id, logo, *at).await?;

@@ -179,6 +179,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "confirmed addresses",
         include_str!("../../../migrations/postgres/0033_confirmed_addresses.sql"),
     ),
+    (
+        34,
+        "signup domains",
+        include_str!("../../../migrations/postgres/0034_signup_domains.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

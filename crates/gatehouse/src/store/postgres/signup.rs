@@ -18,7 +18,7 @@ macro_rules! links_where {
     ($where:literal) => {
         concat!(
             "SELECT l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by, l.created_at,
-                    l.expires_at,
+                    l.expires_at, l.domains,
                     COALESCE(array_agg(g.name ORDER BY g.name) FILTER (WHERE g.name IS NOT NULL),
                              '{}')
              FROM signup_link l
@@ -45,7 +45,8 @@ fn link_from(r: &PgRow) -> Result<SignupLink, sqlx::Error> {
         created_by: r.try_get(5)?,
         created_at: r.try_get(6)?,
         expires_at: r.try_get(7)?,
-        groups: r.try_get(8)?,
+        domains: signup::domains_from_column(r.try_get(8)?),
+        groups: r.try_get(9)?,
     })
 }
 
@@ -86,8 +87,8 @@ pub(super) async fn insert_link(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO signup_link
-           (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+           (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at, domains)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&link.id)
     .bind(&link.secret_hash)
@@ -97,6 +98,7 @@ pub(super) async fn insert_link(
     .bind(&link.created_by)
     .bind(link.created_at)
     .bind(link.expires_at)
+    .bind(link.domains.join(" "))
     .execute(&mut *c)
     .await?;
     for id in group_ids {
@@ -160,7 +162,7 @@ async fn sign_up_in(
         address,
         passkey: passkey_taken,
     };
-    let decided = signup::decide(link.as_ref(), taken, now);
+    let decided = signup::decide(link.as_ref(), &user.email, taken, now);
     let (SignedUp::Done, Some(link)) = (&decided, link) else {
         return Ok(decided);
     };
@@ -186,12 +188,29 @@ async fn sign_up_in(
     .bind(now)
     .execute(&mut *c)
     .await?;
+    if !link.domains.is_empty() {
+        insert_address_rule(&mut *c, &user.id, &link.domains).await?;
+    }
     sqlx::query("UPDATE signup_link SET uses = uses + 1 WHERE id = $1")
         .bind(&link.id)
         .execute(&mut *c)
         .await?;
     insert_audit(c, audit).await?;
     Ok(SignedUp::Done)
+}
+
+/// Gives the account `user_id` the address rule `domains` (not empty).
+pub(super) async fn insert_address_rule(
+    c: &mut PgConnection,
+    user_id: &str,
+    domains: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO address_rule (user_id, domains) VALUES ($1, $2)")
+        .bind(user_id)
+        .bind(domains.join(" "))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -268,5 +287,15 @@ impl SignupLinks for PgStore {
         .await
         .map_err(db_error)
         .map_err(conflict_as(Named::User(user.username.clone())))
+    }
+
+    async fn address_rule(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let domains: Option<String> =
+            sqlx::query_scalar("SELECT domains FROM address_rule WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(signup::domains_from_column(&domains.unwrap_or_default()))
     }
 }

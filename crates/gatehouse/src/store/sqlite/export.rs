@@ -12,9 +12,10 @@ use crate::clock::UnixTime;
 use crate::model::{Client, SigningKey, TotpFactor, User};
 use crate::store::columns::{audit_columns, client_columns, session_columns, user_columns};
 use crate::store::snapshot::{
-    self, ClaimRow, ClientLogoRow, ClientRow, ClientTokenRow, ConsentRow, FamilyRefreshRow,
-    FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow, PasskeyRow, RecoveryCodeRow,
-    SessionClientRow, SessionRow, SignupLinkRow, Snapshot, TokenRow, TotpRow, UserRow,
+    self, AddressRuleRow, ClaimRow, ClientLogoRow, ClientRow, ClientTokenRow, ConsentRow,
+    FamilyRefreshRow, FamilyRow, GroupRow, KeyRow, MemberRow, NoticeRow, PasskeyRow,
+    RecoveryCodeRow, SessionClientRow, SessionRow, SignupLinkRow, Snapshot, TokenRow, TotpRow,
+    UserRow,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -272,7 +273,8 @@ impl SqliteStore {
                             l.created_at, l.expires_at,
                             (SELECT json_group_array(group_id)
                              FROM (SELECT group_id FROM signup_link_group
-                                   WHERE link_id = l.id ORDER BY group_id))
+                                   WHERE link_id = l.id ORDER BY group_id)),
+                            l.domains
                      FROM signup_link l ORDER BY l.created_at, l.id",
                     |r| {
                         Ok(SignupLinkRow {
@@ -285,6 +287,17 @@ impl SqliteStore {
                             created_at: r.get(6)?,
                             expires_at: r.get(7)?,
                             group_ids: super::rows::parse_list(r.get(8)?)?,
+                            domains: crate::auth::signup::domains_from_column(&r.get::<_, String>(9)?),
+                        })
+                    },
+                )?,
+                address_rules: all(
+                    c,
+                    "SELECT user_id, domains FROM address_rule ORDER BY user_id",
+                    |r| {
+                        Ok(AddressRuleRow {
+                            user_id: r.get(0)?,
+                            domains: crate::auth::signup::domains_from_column(&r.get::<_, String>(1)?),
                         })
                     },
                 )?,
@@ -468,6 +481,9 @@ impl SqliteStore {
                 }
                 for l in &s.signup_links {
                     super::signup::insert_link(tx, &l.link(), &l.group_ids)?;
+                }
+                for rule in s.address_rules.iter().filter(|r| !r.domains.is_empty()) {
+                    super::signup::insert_address_rule(tx, &rule.user_id, &rule.domains)?;
                 }
                 for (client_id, logo, at) in &logos {
                     super::directory::put_logo(tx, client_id, logo, *at)?;

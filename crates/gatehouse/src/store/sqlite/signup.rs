@@ -11,8 +11,8 @@ use crate::clock::UnixTime;
 use crate::model::{AuditRecord, Named, SignedUp, SignupLink, StoredPasskey, User};
 use crate::store::{SignupLinks, StoreError, StoreResult};
 
-const LINK_COLUMNS: &str =
-    "l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by, l.created_at, l.expires_at";
+const LINK_COLUMNS: &str = "l.id, l.secret_hash, l.note, l.max_uses, l.uses, l.created_by, \
+     l.created_at, l.expires_at, l.domains";
 
 fn link_from(c: &Connection, r: &Row<'_>) -> rusqlite::Result<SignupLink> {
     let id: String = r.get(0)?;
@@ -33,6 +33,7 @@ fn link_from(c: &Connection, r: &Row<'_>) -> rusqlite::Result<SignupLink> {
         created_by: r.get(5)?,
         created_at: r.get(6)?,
         expires_at: r.get(7)?,
+        domains: signup::domains_from_column(&r.get::<_, String>(8)?),
     })
 }
 
@@ -43,6 +44,17 @@ fn link_by_hash(c: &Connection, secret_hash: &str) -> rusqlite::Result<Option<Si
         .optional()
 }
 
+/// Gives the account `user_id` the address rule `domains` (not empty).
+pub(super) fn insert_address_rule(
+    tx: &Connection,
+    user_id: &str,
+    domains: &[String],
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO address_rule (user_id, domains) VALUES (?1, ?2)")?
+        .execute(params![user_id, domains.join(" ")])?;
+    Ok(())
+}
+
 /// Keeps `link`, putting its people in the groups `group_ids` (by id).
 pub(super) fn insert_link(
     tx: &Connection,
@@ -51,8 +63,8 @@ pub(super) fn insert_link(
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO signup_link
-           (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+           (id, secret_hash, note, max_uses, uses, created_by, created_at, expires_at, domains)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         link.id,
@@ -62,7 +74,8 @@ pub(super) fn insert_link(
         link.uses,
         link.created_by,
         link.created_at,
-        link.expires_at
+        link.expires_at,
+        link.domains.join(" "),
     ])?;
     for id in group_ids {
         tx.prepare_cached("INSERT INTO signup_link_group (link_id, group_id) VALUES (?1, ?2)")?
@@ -161,7 +174,7 @@ impl SignupLinks for SqliteStore {
                         None => false,
                     },
                 };
-                let decided = signup::decide(link.as_ref(), taken, now);
+                let decided = signup::decide(link.as_ref(), &user.email, taken, now);
                 let (SignedUp::Done, Some(link)) = (&decided, link) else {
                     return Ok(decided);
                 };
@@ -174,6 +187,9 @@ impl SignupLinks for SqliteStore {
                      SELECT group_id, ?2, ?3 FROM signup_link_group WHERE link_id = ?1",
                 )?
                 .execute(params![link.id, user.id, now])?;
+                if !link.domains.is_empty() {
+                    insert_address_rule(tx, &user.id, &link.domains)?;
+                }
                 tx.prepare_cached("UPDATE signup_link SET uses = uses + 1 WHERE id = ?1")?
                     .execute([&link.id])?;
                 insert_audit(tx, &audit)?;
@@ -181,5 +197,17 @@ impl SignupLinks for SqliteStore {
             })
             .await
             .map_err(conflict_as(Named::User(username)))
+    }
+
+    async fn address_rule(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            let domains: Option<String> = c
+                .prepare_cached("SELECT domains FROM address_rule WHERE user_id = ?1")?
+                .query_row([&user_id], |r| r.get(0))
+                .optional()?;
+            Ok(signup::domains_from_column(&domains.unwrap_or_default()))
+        })
+        .await
     }
 }

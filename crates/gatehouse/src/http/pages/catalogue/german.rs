@@ -274,6 +274,14 @@ pub(in crate::http) static GERMAN: Text = Text {
         continue_to: |client| html! { "Weiter zu " (client) },
         ask_administrator: "Bitten Sie Ihre Administration, Ihre Adresse zu bestätigen.",
         not_yours: "Nicht Ihre Adresse?",
+        account_domains: |domains| {
+            format!(
+                "Ihr Konto meldet sich bei Anwendungen nur mit einer bestätigten Adresse bei \
+                 {domains} an."
+            )
+        },
+        change_first: "Ihre Adresse liegt bei keiner davon: geben Sie auf Ihrer Kontoseite eine \
+                       solche an und bestätigen Sie sie dann.",
     },
     account: AccountText {
         title: "Ihr Konto",
@@ -624,6 +632,13 @@ pub(in crate::http) static GERMAN: Text = Text {
         },
         address_taken: "Ein anderes Konto hat diese E-Mail-Adresse. Wenn es Ihres ist, melden \
                         Sie sich dort an (oder setzen Sie das Passwort zurück).",
+        domains_help: |domains| {
+            format!(
+                "Eine Adresse bei {domains}: bei Anwendungen melden Sie sich an, sobald Sie sie \
+                 bestätigt haben."
+            )
+        },
+        other_domain: |domains| format!("Dieser Link gilt nur für Adressen bei {domains}."),
     },
     console: ConsoleText {
         administration: "Administration",
@@ -1049,6 +1064,7 @@ pub(in crate::http) static GERMAN: Text = Text {
         uses_of: |uses, max| format!("{uses} von {max} verwendet"),
         works_until: |until| format!("gültig bis {until}"),
         into_groups: |groups| format!("in die Gruppen {groups}"),
+        for_domains: |domains| format!("für Adressen bei {domains}"),
         expired: "abgelaufen",
         used_up: "aufgebraucht",
         remove: "Entfernen",
@@ -1061,6 +1077,10 @@ pub(in crate::http) static GERMAN: Text = Text {
         note_help: "Für wen er ist, für die Administration, die diese Liste liest. Wer sich \
                     registriert, sieht sie nicht.",
         groups_label: "Jede Person in diese Gruppen aufnehmen",
+        domains_label: "Nur für Adressen bei",
+        domains_help: "Domains, durch Leerzeichen getrennt (eine Subdomain ist eine andere \
+                       Domain); leer: jede Adresse. Die damit angelegten Konten melden sich bei \
+                       Anwendungen nur mit einer bestätigten Adresse bei einer davon an.",
         make: "Link erstellen",
         made_title: "Der neue Registrierungslink",
         made_what: |uses, until| {

@@ -5,7 +5,7 @@ use crate::admin::{
     MAX_CLIENT_ID, MAX_DESCRIPTION, MAX_DISPLAY_NAME, MAX_NAME, MAX_PICTURE, MAX_SECRET_OVERLAP,
     MIN_SECRET_LENGTH, NameField, PageLink, Refusal,
 };
-use crate::auth::signup::{LinkProblem, MAX_DAYS, MAX_GROUPS, MAX_NOTE, MAX_USES};
+use crate::auth::signup::{LinkProblem, MAX_DAYS, MAX_DOMAINS, MAX_GROUPS, MAX_NOTE, MAX_USES};
 use crate::auth::username::{MAX_CHARS, UsernameError};
 use crate::branding::{LogoProblem, MAX_LOGO_BYTES};
 use crate::model::{GroupNameProblem, MAX_GROUP_NAME, Named};
@@ -204,6 +204,13 @@ fn signup_link(problem: &LinkProblem) -> String {
         LinkProblem::Groups => {
             format!("Ein Registrierungslink fügt Personen höchstens {MAX_GROUPS} Gruppen hinzu.")
         }
+        LinkProblem::Domains(domain) if domain.is_empty() => {
+            format!("Ein Registrierungslink gilt für höchstens {MAX_DOMAINS} Adress-Domains.")
+        }
+        LinkProblem::Domains(domain) => format!(
+            "{} ist keine Adress-Domain: geben Sie einen Domainnamen wie corp.example an.",
+            quoted(domain)
+        ),
     }
 }
 
