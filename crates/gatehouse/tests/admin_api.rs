@@ -147,6 +147,7 @@ async fn signup_links_are_made_listed_and_removed_through_the_api_as_documented(
     };
     let (s, made) = make(json!({"uses": 3, "note": "the team chat", "groups": ["staff"]})).await;
     assert_eq!(s, StatusCode::CREATED, "{made}");
+    assert_eq!(made["domains"], json!([]), "any address unless said");
     assert_eq!(made["expires_at"], T0 + 7 * 24 * 3600, "a week unless said");
     assert_eq!(
         (made["max_uses"].clone(), made["uses"].clone()),
@@ -172,14 +173,23 @@ async fn signup_links_are_made_listed_and_removed_through_the_api_as_documented(
             StatusCode::BAD_REQUEST,
         ),
         (json!({"groups": ["nobody"]}), StatusCode::NOT_FOUND),
+        (json!({"domains": ["192.0.2.1"]}), StatusCode::BAD_REQUEST),
+        (json!({"domains": ["localhost"]}), StatusCode::BAD_REQUEST),
+        (json!({"domains": "corp.example"}), StatusCode::BAD_REQUEST),
     ] {
         let (s, refused) = make(body.clone()).await;
         assert_eq!(s, status, "{body}: {refused}");
     }
+    let (s, for_corp) = make(json!({"domains": ["@Corp.Example", "corp.example"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{for_corp}");
+    assert_eq!(for_corp["domains"], json!(["corp.example"]));
     let (s, listed) = a.checked(Method::GET, links, links, None).await;
     assert_eq!(s, StatusCode::OK);
     let listed = listed.as_array().unwrap();
-    assert_eq!(listed.len(), 1, "refused ones made nothing: {listed:?}");
+    assert_eq!(listed.len(), 2, "refused ones made nothing: {listed:?}");
+    assert_eq!(listed[0]["id"], for_corp["id"], "newest first");
+    assert_eq!(listed[0]["domains"], json!(["corp.example"]));
+    let listed = &listed[1..];
     assert_eq!(listed[0]["id"], made["id"]);
     assert_eq!(listed[0]["usable"], true);
     assert!(listed[0].get("link").is_none(), "never the secret again");

@@ -1152,6 +1152,16 @@ fn every_command_works_on_postgresql() {
         ]),
         "group \"nobody\" not found",
     );
+    refused(
+        &signup(&[
+            "add",
+            "--domain",
+            "corp.example:25",
+            "--issuer",
+            "https://id.example.com",
+        ]),
+        "\"corp.example:25\" is not an address domain",
+    );
     let listed = ok(&signup(&["list"]));
     assert!(!listed.contains(secret), "{listed}");
     let row = listed.lines().nth(1).unwrap_or_else(|| panic!("{listed}"));
@@ -1159,6 +1169,7 @@ fn every_command_works_on_postgresql() {
         row.contains("0 of 2") && row.contains("works") && row.contains("staff"),
         "{listed}"
     );
+    assert!(row.contains(" any "), "for any address: {listed}");
     assert!(row.ends_with("the team chat"), "{listed}");
     let id = row.split_whitespace().next().unwrap();
     rt.block_on(async {

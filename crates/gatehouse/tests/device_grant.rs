@@ -85,6 +85,13 @@ fn error_of(answer: &(u16, Value)) -> &str {
 /// The person's side: follows the link the device showed, signs in as `username`, and gets
 /// the page that asks to allow the device. Returns the browser (signed in) and that page.
 async fn sign_in_for(base: &str, link: &str, username: &str) -> (Browser, String) {
+    let (browser, status, html) = signed_in_for(base, link, username).await;
+    assert_eq!(status, 200, "{html}");
+    (browser, html)
+}
+
+/// As [`sign_in_for`], whatever page the sign-in ends at: the browser, its status and the page.
+async fn signed_in_for(base: &str, link: &str, username: &str) -> (Browser, u16, String) {
     let browser = Browser::default();
     let page = browser.http.get(link).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -106,10 +113,9 @@ async fn sign_in_for(base: &str, link: &str, username: &str) -> (Browser, String
         .send()
         .await
         .unwrap();
-    let status = r.status();
+    let status = r.status().as_u16();
     let html = r.text().await.unwrap();
-    assert_eq!(status, 200, "{html}");
-    (browser, html)
+    (browser, status, html)
 }
 
 /// Posts the answer form of `page` with `decision`.
@@ -706,6 +712,64 @@ async fn a_device_app_that_requires_a_confirmed_address_waits_for_it(db: Databas
     assert!(body["access_token"].is_string(), "{body}");
 }
 
+/// A person whose account a sign-up link for some domains made cannot allow a device's
+/// application, which requires nothing itself, until their address there is confirmed.
+async fn an_account_made_for_a_domain_allows_a_device_once_confirmed_there(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let ada = add_user(s, "ada").await;
+    tv(s).await;
+    let spec = gatehouse::auth::signup::LinkSpec {
+        uses: 1,
+        days: 1,
+        note: String::new(),
+        groups: Vec::new(),
+        domains: vec!["corp.example".into()],
+    };
+    let admin = gatehouse::admin::Admin::new(s, "cli", None, 0);
+    let (secret, _) = admin.make_signup_link(spec).await.unwrap();
+    let carol = gatehouse::model::User {
+        id: tokens::new_id(),
+        username: "carol".into(),
+        email: "carol@corp.example".into(),
+        ..ada
+    };
+    let record =
+        gatehouse::model::AuditRecord::new(0, gatehouse::model::AuditKind::SignedUp, "user:carol");
+    let made = s
+        .sign_up(&tokens::hash(&secret), carol, None, 0, record)
+        .await;
+    assert_eq!(made.unwrap(), gatehouse::model::SignedUp::Done);
+
+    let codes = start(&server.base, "tv", "openid").await;
+    let link = codes["verification_uri_complete"].as_str().unwrap();
+    let user_code = codes["user_code"].as_str().unwrap();
+    let device_code = codes["device_code"].as_str().unwrap();
+    let (browser, status, html) = signed_in_for(&server.base, link, "carol").await;
+    assert_eq!(status, 403, "{html}");
+    assert!(
+        html.contains("tv needs your email address confirmed first"),
+        "{html}"
+    );
+    assert!(!html.contains("Sign in on your device?"), "{html}");
+    assert_eq!(
+        error_of(&poll(&server.base, "tv", device_code).await),
+        "authorization_pending"
+    );
+
+    let confirmed = gatehouse::model::UserChange::SetEmail {
+        email: "carol@corp.example".into(),
+        verified: true,
+    };
+    s.update_user("carol", confirmed, 0, None).await.unwrap();
+    let (status, page) = enter(&browser, &server.base, user_code).await;
+    assert_eq!(status, 200, "{page}");
+    let (status, html) = answer(&browser, &server.base, &page, "allow").await;
+    assert_eq!(status, 200, "{html}");
+    let (status, body) = poll(&server.base, "tv", device_code).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 async fn a_person_outside_the_clients_groups_cannot_allow_it(db: Database) {
     let server = TestServer::start_on(db).await;
     let s = server.store.as_ref();
@@ -926,6 +990,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     racing_polls_after_approval_get_one_set_of_tokens,
     a_person_outside_the_clients_groups_cannot_allow_it,
     a_device_app_that_requires_a_confirmed_address_waits_for_it,
+    an_account_made_for_a_domain_allows_a_device_once_confirmed_there,
     one_address_starting_device_sign_ins_in_a_burst_is_told_to_wait,
 );
 

@@ -474,8 +474,16 @@ async fn only_an_administrator_makes_links_and_within_bounds(db: Database) {
 
     group(&f, "staff").await;
     let (cookies, csrf) = administrator(&f).await;
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [(&[(&str, &str)], &str); 6] = [
         (&[("uses", "0"), ("days", "7")], "for 1 to 1000 people"),
+        (
+            &[
+                ("uses", "5"),
+                ("days", "7"),
+                ("domains", "corp.example 192.0.2.1"),
+            ],
+            "&quot;192.0.2.1&quot; is not an address domain",
+        ),
         (&[("uses", "1001"), ("days", "7")], "for 1 to 1000 people"),
         (&[("uses", "many"), ("days", "7")], "for 1 to 1000 people"),
         (&[("uses", "5"), ("days", "91")], "works for 1 to 90 days"),
@@ -493,6 +501,29 @@ async fn only_an_administrator_makes_links_and_within_bounds(db: Database) {
         assert!(html.contains(says), "{says}: {html}");
     }
     assert!(f.state.store.signup_links().await.unwrap().is_empty());
+
+    // Domains, separated by spaces or commas, each kept once in lower case.
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "make"),
+        ("uses", "5"),
+        ("days", "7"),
+        ("domains", " Lab.Example, corp.example,lab.example "),
+    ];
+    let r = admin_post(&f, &cookies, &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("for addresses at corp.example, lab.example."),
+        "{html}"
+    );
+    let html = links_page(&f, &cookies).await;
+    assert!(
+        html.contains("for addresses at corp.example, lab.example"),
+        "{html}"
+    );
+    let links = f.state.store.signup_links().await.unwrap();
+    assert_eq!(links[0].domains, ["corp.example", "lab.example"]);
 }
 
 async fn sign_ups_from_one_address_are_limited(db: Database) {

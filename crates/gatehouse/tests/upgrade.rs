@@ -7,9 +7,11 @@
 //! an old one, and a person of the old release is told of a change to their account.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before applications could require a
-//! confirmed address: SQLite 1-31, PostgreSQL 1-32), whose clients require none until told; the
-//! one before kept sessions (SQLite 1-30, PostgreSQL 1-31), whose sessions are ordinary ones and
+//! the columns every release has: the previous release (before sign-up links for addresses at
+//! some domains: SQLite 1-32, PostgreSQL 1-33), whose links are for any address and whose
+//! accounts have no rule of their own; the one before applications could require a confirmed
+//! address (SQLite 1-31, PostgreSQL 1-32), whose clients require none until told; the one
+//! before kept sessions (SQLite 1-30, PostgreSQL 1-31), whose sessions are ordinary ones and
 //! whose people can then ask to be kept signed in; the one before applications' logos (SQLite 1-29, PostgreSQL 1-30), whose client
 //! is then given one; the ones before sign-up by passkey and before sign-up links (SQLite
 //! 1-27, PostgreSQL 1-28), whose groups a sign-up link then puts a new person in; the one before
@@ -174,9 +176,11 @@ enum ReleaseBefore {
     ClientLogos,
     /// Before kept sessions ("Keep me signed in"), with applications' logos.
     KeptSessions,
-    /// Before applications could require a confirmed address: the previous release, with kept
-    /// sessions.
+    /// Before applications could require a confirmed address, with kept sessions.
     ConfirmedAddresses,
+    /// Before sign-up links for addresses at some domains: the previous release, with
+    /// applications that require a confirmed address.
+    SignupDomains,
 }
 
 impl ReleaseBefore {
@@ -208,6 +212,7 @@ impl ReleaseBefore {
             ReleaseBefore::ClientLogos => 29,
             ReleaseBefore::KeptSessions => 30,
             ReleaseBefore::ConfirmedAddresses => 31,
+            ReleaseBefore::SignupDomains => 32,
         }
     }
 
@@ -240,6 +245,7 @@ impl ReleaseBefore {
             ReleaseBefore::ClientLogos => 30,
             ReleaseBefore::KeptSessions => 31,
             ReleaseBefore::ConfirmedAddresses => 32,
+            ReleaseBefore::SignupDomains => 33,
         }
     }
 
@@ -270,6 +276,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
+                | ReleaseBefore::SignupDomains
         )
     }
 
@@ -287,6 +294,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
+                | ReleaseBefore::SignupDomains
         )
     }
 
@@ -311,6 +319,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
+                | ReleaseBefore::SignupDomains
         )
     }
 
@@ -338,6 +347,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
+                | ReleaseBefore::SignupDomains
         )
     }
 
@@ -349,6 +359,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ClientLogos
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
+                | ReleaseBefore::SignupDomains
         )
     }
 }
@@ -387,6 +398,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0029_signup_passkeys.sql"),
         include_str!("../migrations/sqlite/0030_application_logos.sql"),
         include_str!("../migrations/sqlite/0031_kept_sessions.sql"),
+        include_str!("../migrations/sqlite/0032_confirmed_addresses.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -1249,6 +1261,10 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         );
         let link = s.signup_link(&old_link).await.unwrap().unwrap();
         assert_eq!((link.uses, link.note.as_str()), (2, "the old team"));
+        // A link of the old release is for any address, and its accounts have no rule of
+        // their own.
+        assert!(link.domains.is_empty());
+        assert!(s.address_rule("new-hank").await.unwrap().is_empty());
     }
 
     // ... and the old client is given a logo, which the server serves.
@@ -1334,13 +1350,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::ConfirmedAddresses,
+        ReleaseBefore::SignupDomains,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::SignupDomains,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_confirmed_addresses() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::ConfirmedAddresses,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_confirmed_addresses() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::ConfirmedAddresses,
