@@ -1048,6 +1048,20 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         "{html}"
     );
     assert!(html.contains("Email me a confirmation link"), "{html}");
+    let pressed = [
+        ("csrf", hidden_input(&html, "csrf")),
+        ("request", hidden_input(&html, "request")),
+    ];
+    // Her administrators see why on her page.
+    let (admin, _) = administrator(&f).await;
+    let html = page_as(&f, &admin, "/admin/users/carol").await;
+    assert!(
+        html.contains(
+            "made with a sign-up link for corp.example: signs in to applications only with a \
+             confirmed address there"
+        ),
+        "{html}"
+    );
     let silent = get_with_cookies(&f, &authorize_uri("web", "&prompt=none"), &session).await;
     assert_eq!(location(&silent)["error"], "interaction_required");
     // Ada, whose account no link made, is not held back.
@@ -1090,6 +1104,43 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         "{html}"
     );
     assert!(!html.contains("Email me a confirmation link"), "{html}");
+
+    // Unconfirmed there, the form of the page shown before mails nothing to it: the sign-in
+    // says what it needs.
+    let unconfirmed = gatehouse::model::UserChange::SetEmail {
+        email: "carol@example.org".into(),
+        verified: false,
+    };
+    f.state
+        .store
+        .update_user("carol", unconfirmed, now, None)
+        .await
+        .unwrap();
+    let mailed = || async {
+        let log = f.state.store.audit_latest(100).await.unwrap();
+        log.iter()
+            .filter(|e| e.record.kind == AuditKind::EmailSent)
+            .count()
+    };
+    let before = mailed().await;
+    let fields: Vec<(&str, &str)> = pressed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = send(
+        &f,
+        form("/confirm-address")
+            .header(header::COOKIE, &session)
+            .body(Body::from(encode(&fields)))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(mailed().await, before, "nothing mailed");
+    // The way back to the sign-in, relative to the page.
+    let back = format!("/{}", r.headers()[header::LOCATION].to_str().unwrap());
+    let r = get_with_cookies(&f, &back, &session).await;
+    assert!(
+        body_text(r).await.contains("Yours is not at one of them"),
+        "the sign-in says what it needs"
+    );
 }
 
 /// `path` from a browser holding `cookies`.

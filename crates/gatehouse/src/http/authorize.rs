@@ -655,7 +655,8 @@ pub(super) struct ConfirmAddressForm {
 
 /// POST /confirm-address: mails a confirmation link to the signed-in person the page was shown
 /// to (at most one a minute), and shows the page again saying so. A person who confirmed
-/// meanwhile goes on with the sign-in.
+/// meanwhile goes on with the sign-in, and one whose address is at none of their account's
+/// domains is mailed nothing and sent back to the sign-in, which says so.
 pub(super) async fn confirm_address(
     Localized(state): Localized,
     peer: Peer,
@@ -672,13 +673,15 @@ pub(super) async fn confirm_address(
     if state.mailer.is_none() {
         return expired_form(&state, &form.request);
     }
-    if user.email_verified {
-        return Redirect::to(&restart_link(&form.request)).into_response();
-    }
     let domains = match state.store.address_rule(&user.id).await {
         Ok(domains) => domains,
         Err(e) => return refuse(&state, redirect_error(&request, store_error(e))),
     };
+    // Confirmed meanwhile, or at none of the account's domains (a link would not help): the
+    // sign-in goes on, or says what it needs now.
+    if user.email_verified || !crate::auth::signup::address_fits(&domains, &user.email) {
+        return Redirect::to(&restart_link(&form.request)).into_response();
+    }
     let t = &state.look.text.email;
     let sent = match super::email::send_link(&state, peer, &user, EmailPurpose::Confirm).await {
         Ok(true) => (t.confirmation_sent)(&user.email),

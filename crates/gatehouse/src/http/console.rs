@@ -628,9 +628,10 @@ async fn show_person_with(
             .custom_claims(&ClaimOwner::User(user.username.clone()))
             .await?
             .unwrap_or_default();
-        Ok::<_, crate::store::StoreError>((groups, factors, sessions, claims))
+        let domains = store.address_rule(&user.id).await?;
+        Ok::<_, crate::store::StoreError>((groups, factors, sessions, claims, domains))
     };
-    let (groups, factors, sessions, claims) = match loaded.await {
+    let (groups, factors, sessions, claims, domains) = match loaded.await {
         Ok(l) => l,
         Err(e) => return failed(state, store_error(e)),
     };
@@ -655,6 +656,7 @@ async fn show_person_with(
         )
         .is_ok(),
         paused_until,
+        address_domains: &domains,
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

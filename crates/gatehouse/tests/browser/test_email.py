@@ -5,9 +5,13 @@ person who reads German does the same in German from an English browser; a
 sign-in from a second browser is told by mail, and the first browser's next one is not; a
 person confirms their address from the account page. The relying party is involved only where an
 application on another origin requires a confirmed address: the person signing in to it
-confirms theirs by the link the page mails, then goes on to it."""
+confirms theirs by the link the page mails, then goes on to it; and where a person made their
+account with a sign-up link for their domain, which an application asking nothing of addresses
+still waits for until that address is confirmed."""
 
 import queue
+import re
+import secrets
 import tempfile
 
 import pytest
@@ -248,6 +252,63 @@ def test_an_application_that_requires_a_confirmed_address_waits_for_it(browser_p
     page.get_by_role("link", name="Continue to careful-app").click()
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {user}")
     assert page.url.startswith(careful_app.base), page.url
+
+
+@pytest.fixture(scope="module")
+def plain_app(server):
+    """A first-party application, on another origin, that requires nothing of addresses."""
+    rp = RelyingParty("Plain app")
+    server.add_client(rp, "plain-app", first_party=True)
+    yield rp
+    rp.close()
+
+
+def test_an_account_from_a_link_for_a_domain_signs_in_once_its_address_there_is_confirmed(
+        browser_page, server, sink, plain_app):
+    page = browser_page
+    newcomer = f"corp-{secrets.token_hex(4)}"
+    out = server.cli("signup-link", "add", "--domain", "corp.example", "--note",
+                     f"for {newcomer}", "--issuer", server.issuer)
+    link = re.search(r"http://\S+/signup\?token=\S+", out).group(0)
+
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Make your account")
+    expect(page.locator("#signup-email-help")).to_contain_text("An address at corp.example")
+    page.get_by_label("Username").fill(newcomer)
+    page.get_by_label("Email address").fill(f"{newcomer}@example.com")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Make my account", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "This link is for addresses at corp.example only.")
+    # Emptied first, as a person would: Firefox's fill adds to an address field's value.
+    address = page.get_by_label("Email address")
+    address.clear()
+    address.fill(f"{newcomer}@corp.example")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Make my account", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account is ready")
+    to, message = sink.next()
+    assert to == [f"{newcomer}@corp.example"], to
+
+    # An application that asks nothing of addresses still gets nothing until it is confirmed.
+    start(page, plain_app)
+    fill_login(page, newcomer, NEW_PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email address")
+    expect(page.locator("#account-domains")).to_have_text(
+        "Your account signs in to applications only with a confirmed address at corp.example.")
+    assert page.url.startswith(server.issuer), page.url
+
+    mailbox = page.context.new_page()
+    mailbox.goto(MailSink.link(message, f"{server.issuer}/confirm-email?token="))
+    mailbox.get_by_role("button", name="Confirm").click()
+    expect(mailbox.get_by_role("heading", level=1)).to_have_text("Your address is confirmed")
+    mailbox.close()
+
+    page.get_by_role("link", name="Continue to plain-app").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {newcomer}")
+    assert page.url.startswith(plain_app.base), page.url
 
 
 def test_an_administrator_invites_a_person_who_chooses_their_password(browser_page, browser,

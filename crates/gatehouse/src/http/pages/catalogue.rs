@@ -610,6 +610,9 @@ pub(in crate::http) struct ConsoleText {
     pub reset_factors: &'static str,
     /// Beside the account's state: failed attempts keep them from signing in until then.
     pub paused_until: fn(&str) -> String,
+    /// The account signs in to applications only with a confirmed address at these domains
+    /// (those of the sign-up link that made it).
+    pub address_rule: fn(&str) -> String,
     /// The button that lets them sign in again at once.
     pub unlock: &'static str,
     pub confirm_email: &'static str,
@@ -1561,6 +1564,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
         session_since: |at| format!("Signed in {at}"),
         reset_factors: "Remove the authenticator app and passkeys",
         paused_until: |at| format!("cannot sign in until {at} after failed attempts"),
+        address_rule: |domains| {
+            format!(
+                "made with a sign-up link for {domains}: signs in to applications only with a \
+                 confirmed address there"
+            )
+        },
         unlock: "Let them sign in again now",
         confirm_email: "Mark the address confirmed",
         unconfirm_email: "Mark the address not confirmed",

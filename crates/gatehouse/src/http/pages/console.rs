@@ -211,6 +211,9 @@ pub(in crate::http) struct PersonView<'a> {
     pub passkey_link: bool,
     /// Until when their failed attempts keep them from signing in, if they do now.
     pub paused_until: Option<crate::clock::UnixTime>,
+    /// The domains their account signs in to applications with a confirmed address at (its
+    /// sign-up link's); empty: no such rule.
+    pub address_domains: &'a [String],
 }
 
 /// One person: their account, and what an administrator can do to it.
@@ -238,6 +241,12 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 td { (look.text.account.email_label) }
                 td {
                     (u.email) " · " (confirmed(look, u))
+                    @if !v.address_domains.is_empty() {
+                        br;
+                        span.muted #address-rule {
+                            ((t.address_rule)(&v.address_domains.join(", ")))
+                        }
+                    }
                 }
             }
             tr {

@@ -677,6 +677,12 @@ pub(in crate::http) static GERMAN: Text = Text {
         session_since: |at| format!("Angemeldet am {at}"),
         reset_factors: "Authenticator-App und Passkeys entfernen",
         paused_until: |at| format!("nach Fehlversuchen bis {at} keine Anmeldung möglich"),
+        address_rule: |domains| {
+            format!(
+                "mit einem Registrierungslink für {domains} angelegt: meldet sich bei Anwendungen \
+                 nur mit einer bestätigten Adresse dort an"
+            )
+        },
         unlock: "Jetzt wieder anmelden lassen",
         confirm_email: "Adresse als bestätigt markieren",
         unconfirm_email: "Adresse als nicht bestätigt markieren",
