@@ -15,7 +15,7 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
@@ -33,15 +33,7 @@ async fn require(f: &Fixture, client_id: &str, required: bool) {
 
 /// `/authorize` for `client_id` (with `extra`), from a browser holding `cookies`.
 async fn authorize(f: &Fixture, cookies: &str, client_id: &str, extra: &str) -> Response {
-    get_with(f, &authorize_uri(client_id, extra), cookies).await
-}
-
-async fn get_with(f: &Fixture, path: &str, cookies: &str) -> Response {
-    let request = Request::get(path)
-        .header(header::COOKIE, cookies)
-        .body(Body::empty())
-        .unwrap();
-    send(f, request).await
+    get_as(f, cookies, &authorize_uri(client_id, extra)).await
 }
 
 /// Presses the page's "Email me a confirmation link" with `csrf` and `request`, from a browser
@@ -139,7 +131,7 @@ async fn a_person_confirms_their_address_before_the_application_gets_anything(db
     // Continuing before the link is used asks again.
     let continue_to = go_on(&html);
     assert!(continue_to.starts_with("authorize?"), "{continue_to}");
-    let r = get_with(&f, &format!("/{continue_to}"), &session).await;
+    let r = get_as(&f, &session, &format!("/{continue_to}")).await;
     assert!(body_text(r).await.contains("Confirm your email address"));
 
     // The link confirms the address; continuing then gives `web` its code.
@@ -152,7 +144,7 @@ async fn a_person_confirms_their_address_before_the_application_gets_anything(db
         .unwrap();
     assert_eq!(send(&f, confirm).await.status(), StatusCode::OK);
     assert!(user(&*f.state.store, "ada").await.email_verified);
-    let r = get_with(&f, &format!("/{continue_to}"), &session).await;
+    let r = get_as(&f, &session, &format!("/{continue_to}")).await;
     let given = location(&r);
     assert!(given.contains_key("code"), "{given:?}");
     assert_eq!(given["state"], "st");

@@ -1032,6 +1032,14 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         f.state.store.address_rule(&carol.id).await.unwrap(),
         ["corp.example"]
     );
+    let record = signed_up_record(&f).await;
+    assert!(
+        record
+            .detail
+            .unwrap()
+            .ends_with(", for addresses at corp.example"),
+        "the record names the link's domains"
+    );
     let confirmation = sink.next().await;
 
     // `web` requires nothing, but Carol's account does: no code until she confirms.
@@ -1062,7 +1070,15 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         ),
         "{html}"
     );
-    let silent = get_with_cookies(&f, &authorize_uri("web", "&prompt=none"), &session).await;
+    // Her own account page says so too.
+    let html = page_as(&f, &session, "/account").await;
+    assert!(
+        html.contains(
+            "Your account signs in to applications only with a confirmed address at corp.example."
+        ),
+        "{html}"
+    );
+    let silent = get_as(&f, &session, &authorize_uri("web", "&prompt=none")).await;
     assert_eq!(location(&silent)["error"], "interaction_required");
     // Ada, whose account no link made, is not held back.
     let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
@@ -1079,7 +1095,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = get_with_cookies(&f, &authorize_uri("web", ""), &session).await;
+    let r = get_as(&f, &session, &authorize_uri("web", "")).await;
     assert!(
         location(&r).contains_key("code"),
         "confirmed at corp.example"
@@ -1096,7 +1112,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         .update_user("carol", elsewhere, now, None)
         .await
         .unwrap();
-    let r = get_with_cookies(&f, &authorize_uri("web", ""), &session).await;
+    let r = get_as(&f, &session, &authorize_uri("web", "")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = body_text(r).await;
     assert!(
@@ -1136,23 +1152,11 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
     assert_eq!(mailed().await, before, "nothing mailed");
     // The way back to the sign-in, relative to the page.
     let back = format!("/{}", r.headers()[header::LOCATION].to_str().unwrap());
-    let r = get_with_cookies(&f, &back, &session).await;
+    let r = get_as(&f, &session, &back).await;
     assert!(
         body_text(r).await.contains("Yours is not at one of them"),
         "the sign-in says what it needs"
     );
-}
-
-/// `path` from a browser holding `cookies`.
-async fn get_with_cookies(f: &Fixture, path: &str, cookies: &str) -> Response {
-    send(
-        f,
-        axum::http::Request::get(path)
-            .header(header::COOKIE, cookies)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
 }
 
 /// An issuer that is an IP address offers no passkey on a sign-up link's page, and begins no

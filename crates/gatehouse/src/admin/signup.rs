@@ -46,6 +46,9 @@ impl Admin<'_> {
         if !link.groups.is_empty() {
             detail.push_str(&format!(", into {}", link.groups.join(", ")));
         }
+        if !link.domains.is_empty() {
+            detail.push_str(&format!(", for addresses at {}", link.domains.join(", ")));
+        }
         if !link.note.is_empty() {
             detail.push_str(&format!(": {}", link.note));
         }

@@ -859,6 +859,7 @@ async fn account_page(
     let administration = super::console::is_administrator(state, user)
         .await?
         .then(|| state.config.endpoint("/admin"));
+    let address_domains = store.address_rule(&user.id).await.map_err(store_error)?;
     let view = pages::AccountView {
         user,
         factors: &factors,
@@ -879,6 +880,7 @@ async fn account_page(
         administration: administration.as_deref(),
         languages: &state.looks.names(),
         language: state.persons_look(user).map(|look| look.text.language),
+        address_domains: &address_domains,
     };
     Ok(pages::account(&state.look, &view))
 }

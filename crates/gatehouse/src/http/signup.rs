@@ -419,13 +419,17 @@ fn too_many(state: &AppState, wait: u64) -> String {
     (t.too_many_attempts)(&(t.wait)(i64::try_from(wait).unwrap_or(i64::MAX)))
 }
 
-/// What the audit record of a sign-up says of its link: which, and its note.
+/// What the audit record of a sign-up says of its link: which, its note, and the domains it is
+/// for.
 fn detail(link: &SignupLink) -> String {
-    if link.note.is_empty() {
-        format!("sign-up link {}", link.id)
-    } else {
-        format!("sign-up link {}: {}", link.id, link.note)
+    let mut detail = format!("sign-up link {}", link.id);
+    if !link.note.is_empty() {
+        detail.push_str(&format!(": {}", link.note));
     }
+    if !link.domains.is_empty() {
+        detail.push_str(&format!(", for addresses at {}", link.domains.join(", ")));
+    }
+    detail
 }
 
 /// Why the fields were refused, in the page's language; or the failure that is not theirs.

@@ -369,6 +369,18 @@ pub async fn account_sign_in(f: &Fixture, username: &str) -> String {
     format!("{form_cookie}; {}", cookies(&r))
 }
 
+/// `path` from a browser holding `cookies`, whatever it answers.
+pub async fn get_as(f: &Fixture, cookies: &str, path: &str) -> Response {
+    send(
+        f,
+        axum::http::Request::get(path)
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
 /// The page at `path` as the browser with `cookies` sees it; it must answer 200.
 pub async fn page_as(f: &Fixture, cookies: &str, path: &str) -> String {
     let r = send(

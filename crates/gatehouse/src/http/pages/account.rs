@@ -48,6 +48,9 @@ pub(in crate::http) struct AccountView<'a> {
     pub languages: &'a [(&'static str, &'static str)],
     /// The one of them the person's account names (its `locale`), if one does.
     pub language: Option<&'static str>,
+    /// The domains their account signs in to applications with a confirmed address at (its
+    /// sign-up link's); empty: no such rule.
+    pub address_domains: &'a [String],
 }
 
 /// A section of the account page, which an error belongs to.
@@ -152,6 +155,7 @@ fn profile_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Mar
         return html! {
             p { (user.name.as_deref().unwrap_or(&user.username)) }
             p { (user.email) " " span.muted { "(" (verified) ")" } }
+            (address_rule(look, v))
             (confirm)
             (sign_in_again(look, v))
         };
@@ -168,9 +172,21 @@ fn profile_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Mar
             p #email-help .muted {
                 (verified) ". " (if look.mail { t.email_help_mail } else { t.email_help })
             }
+            (address_rule(look, v))
             button type="submit" { (t.save_profile) }
         }))
         (confirm)
+    }
+}
+
+/// What the person's account asks of their address, if it has a rule of its own.
+fn address_rule(look: &Look, v: &AccountView<'_>) -> Markup {
+    html! {
+        @if !v.address_domains.is_empty() {
+            p #address-rule .muted {
+                ((look.text.confirm_address.account_domains)(&v.address_domains.join(", ")))
+            }
+        }
     }
 }
 
