@@ -34,17 +34,6 @@ async fn with_admin(db: Database) -> (Fixture, String) {
     (f, cookies)
 }
 
-async fn get_as(f: &Fixture, cookies: &str, path: &str) -> Response {
-    send(
-        f,
-        axum::http::Request::get(path)
-            .header(header::COOKIE, cookies)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
-}
-
 async fn post_as_admin(
     f: &Fixture,
     cookies: &str,

@@ -189,6 +189,21 @@ async fn has_account(f: &Fixture, username: &str) -> bool {
         .is_some()
 }
 
+/// Opens the confirmation link `mail` carries and confirms with its form.
+async fn use_confirmation_link(f: &Fixture, mail: &common::smtp::Received) {
+    let confirm = mail.link(&format!("{ISSUER}/confirm-email?token="));
+    let html = body_text(send(f, get(&confirm[ISSUER.len()..])).await).await;
+    let token = hidden_input(&html, "token");
+    let r = send(
+        f,
+        form("/confirm-email")
+            .body(Body::from(encode(&[("token", &token)])))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 /// Confirms the address `username` has, as its mailed link would.
 async fn confirm_address(f: &Fixture, username: &str) {
     let email = user(&*f.state.store, username).await.email;
@@ -288,17 +303,7 @@ async fn an_administrator_makes_a_link_and_people_sign_up_with_it(db: Database) 
     // The confirmation link goes to the address typed, and confirms it.
     let mail = sink.next().await;
     assert_eq!(mail.to, ["carol@example.com"]);
-    let confirm = mail.link(&format!("{ISSUER}/confirm-email?token="));
-    let html = body_text(send(&f, get(&confirm[ISSUER.len()..])).await).await;
-    let token = hidden_input(&html, "token");
-    let r = send(
-        &f,
-        form("/confirm-email")
-            .body(Body::from(encode(&[("token", &token)])))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    use_confirmation_link(&f, &mail).await;
     assert!(user(&*f.state.store, "carol").await.email_verified);
 
     // A second person, then the link is used up.
@@ -969,17 +974,7 @@ async fn an_address_typed_first_does_not_keep_its_owner_out(db: Database) {
     assert!(body_text(r).await.contains("Your account is ready"));
     let for_carol = sink.next().await;
     assert_eq!(for_carol.to, ["carol@example.com"]);
-    let confirm = for_carol.link(&format!("{ISSUER}/confirm-email?token="));
-    let html = body_text(send(&f, get(&confirm[ISSUER.len()..])).await).await;
-    let token = hidden_input(&html, "token");
-    let r = send(
-        &f,
-        form("/confirm-email")
-            .body(Body::from(encode(&[("token", &token)])))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    use_confirmation_link(&f, &for_carol).await;
     assert!(user(&*f.state.store, "carol").await.email_verified);
     assert!(!user(&*f.state.store, "mallory").await.email_verified);
 
@@ -1084,17 +1079,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
     let r = post_login(&f, &authorize_uri("web", ""), "ada", PASSWORD).await;
     assert!(location(&r).contains_key("code"));
 
-    let confirm = confirmation.link(&format!("{ISSUER}/confirm-email?token="));
-    let html = body_text(send(&f, get(&confirm[ISSUER.len()..])).await).await;
-    let token = hidden_input(&html, "token");
-    let r = send(
-        &f,
-        form("/confirm-email")
-            .body(Body::from(encode(&[("token", &token)])))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    use_confirmation_link(&f, &confirmation).await;
     let r = get_as(&f, &session, &authorize_uri("web", "")).await;
     assert!(
         location(&r).contains_key("code"),

@@ -212,6 +212,16 @@ def test_a_person_confirms_their_address(browser_page, server, sink):
     expect(page.get_by_role("button", name="Send me a confirmation link")).to_have_count(0)
 
 
+def confirm_in_another_tab(page, server, message):
+    """Opens the confirmation link the mail `message` carries in another tab of `page`'s
+    browser, as a person reading their mail would, and confirms the address."""
+    mailbox = page.context.new_page()
+    mailbox.goto(MailSink.link(message, f"{server.issuer}/confirm-email?token="))
+    mailbox.get_by_role("button", name="Confirm").click()
+    expect(mailbox.get_by_role("heading", level=1)).to_have_text("Your address is confirmed")
+    mailbox.close()
+
+
 @pytest.fixture(scope="module")
 def careful_app(server):
     """A first-party application, on another origin, that requires a confirmed address."""
@@ -241,12 +251,7 @@ def test_an_application_that_requires_a_confirmed_address_waits_for_it(browser_p
         f"A confirmation link is on its way to {user}@example.com.")
     to, message = sink.next()
     assert to == [f"{user}@example.com"], to
-    # The link, opened in another tab, confirms the address.
-    mailbox = page.context.new_page()
-    mailbox.goto(MailSink.link(message, f"{server.issuer}/confirm-email?token="))
-    mailbox.get_by_role("button", name="Confirm").click()
-    expect(mailbox.get_by_role("heading", level=1)).to_have_text("Your address is confirmed")
-    mailbox.close()
+    confirm_in_another_tab(page, server, message)
 
     # Back in the first tab, the sign-in goes on to the application.
     page.get_by_role("link", name="Continue to careful-app").click()
@@ -300,11 +305,7 @@ def test_an_account_from_a_link_for_a_domain_signs_in_once_its_address_there_is_
         "Your account signs in to applications only with a confirmed address at corp.example.")
     assert page.url.startswith(server.issuer), page.url
 
-    mailbox = page.context.new_page()
-    mailbox.goto(MailSink.link(message, f"{server.issuer}/confirm-email?token="))
-    mailbox.get_by_role("button", name="Confirm").click()
-    expect(mailbox.get_by_role("heading", level=1)).to_have_text("Your address is confirmed")
-    mailbox.close()
+    confirm_in_another_tab(page, server, message)
 
     page.get_by_role("link", name="Continue to plain-app").click()
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {newcomer}")
