@@ -698,14 +698,27 @@ async fn a_device_app_that_requires_a_confirmed_address_waits_for_it(db: Databas
     );
 
     // Confirmed, she allows it and the device gets its tokens.
+    let codes = (user_code, device_code);
+    allowed_once_confirmed(&server, &browser, ("ada", "ada@example.com"), codes).await;
+}
+
+/// `username`'s address `email` confirmed, the signed-in `browser` enters the user code again
+/// and allows the device, which then gets its tokens with the device code.
+async fn allowed_once_confirmed(
+    server: &TestServer,
+    browser: &Browser,
+    (username, email): (&str, &str),
+    (user_code, device_code): (&str, &str),
+) {
     let confirmed = gatehouse::model::UserChange::SetEmail {
-        email: "ada@example.com".into(),
+        email: email.into(),
         verified: true,
     };
-    s.update_user("ada", confirmed, 0, None).await.unwrap();
-    let (status, page) = enter(&browser, &server.base, user_code).await;
+    let s = server.store.as_ref();
+    s.update_user(username, confirmed, 0, None).await.unwrap();
+    let (status, page) = enter(browser, &server.base, user_code).await;
     assert_eq!(status, 200, "{page}");
-    let (status, html) = answer(&browser, &server.base, &page, "allow").await;
+    let (status, html) = answer(browser, &server.base, &page, "allow").await;
     assert_eq!(status, 200, "{html}");
     let (status, body) = poll(&server.base, "tv", device_code).await;
     assert_eq!(status, 200, "{body}");
@@ -757,17 +770,8 @@ async fn an_account_made_for_a_domain_allows_a_device_once_confirmed_there(db: D
         "authorization_pending"
     );
 
-    let confirmed = gatehouse::model::UserChange::SetEmail {
-        email: "carol@corp.example".into(),
-        verified: true,
-    };
-    s.update_user("carol", confirmed, 0, None).await.unwrap();
-    let (status, page) = enter(&browser, &server.base, user_code).await;
-    assert_eq!(status, 200, "{page}");
-    let (status, html) = answer(&browser, &server.base, &page, "allow").await;
-    assert_eq!(status, 200, "{html}");
-    let (status, body) = poll(&server.base, "tv", device_code).await;
-    assert_eq!(status, 200, "{body}");
+    let codes = (user_code, device_code);
+    allowed_once_confirmed(&server, &browser, ("carol", "carol@corp.example"), codes).await;
 }
 
 async fn a_person_outside_the_clients_groups_cannot_allow_it(db: Database) {
