@@ -183,6 +183,60 @@ async fn signup_links_are_made_listed_and_removed_through_the_api_as_documented(
     let (s, for_corp) = make(json!({"domains": ["@Corp.Example", "corp.example"]})).await;
     assert_eq!(s, StatusCode::CREATED, "{for_corp}");
     assert_eq!(for_corp["domains"], json!(["corp.example"]));
+
+    // Someone signs up with it: their account keeps its rule until an administrator lifts it.
+    use gatehouse::model::AuditKind;
+    let secret = for_corp["link"]
+        .as_str()
+        .unwrap()
+        .split_once("token=")
+        .unwrap()
+        .1;
+    let store = a.f.state.store.as_ref();
+    let newcomer = gatehouse::model::User {
+        id: "newcomer-id".into(),
+        username: "newcomer".into(),
+        email: "newcomer@corp.example".into(),
+        ..common::user(store, "ada").await
+    };
+    let record = gatehouse::model::AuditRecord::new(T0, AuditKind::SignedUp, "user:newcomer-id");
+    let hash = gatehouse::oidc::tokens::hash(secret);
+    let signed_up = store.sign_up(&hash, newcomer, None, T0, record).await;
+    assert_eq!(signed_up.unwrap(), gatehouse::model::SignedUp::Done);
+    let rule = "/admin/api/users/{username}/address-rule";
+    let uri = "/admin/api/users/newcomer/address-rule";
+    let (s, view) = a.checked(Method::GET, rule, uri, None).await;
+    assert_eq!(
+        (s, view),
+        (StatusCode::OK, json!({"domains": ["corp.example"]}))
+    );
+    let (s, view) = a.checked(Method::DELETE, rule, uri, None).await;
+    assert_eq!(
+        (s, view),
+        (StatusCode::OK, json!({"domains": ["corp.example"]}))
+    );
+    let (s, view) = a.checked(Method::GET, rule, uri, None).await;
+    assert_eq!((s, view), (StatusCode::OK, json!({"domains": []})));
+    let (s, view) = a.checked(Method::DELETE, rule, uri, None).await;
+    assert_eq!(
+        (s, view),
+        (StatusCode::OK, json!({"domains": []})),
+        "none to lift"
+    );
+    let nobody = "/admin/api/users/nobody/address-rule";
+    let (s, _) = a.checked(Method::GET, rule, nobody, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = a.checked(Method::DELETE, rule, nobody, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let lifted: Vec<_> = store
+        .audit_latest(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind == AuditKind::AddressRuleLifted)
+        .collect();
+    assert_eq!(lifted.len(), 1);
+    assert_eq!(lifted[0].record.actor, "admin:ops");
     let (s, listed) = a.checked(Method::GET, links, links, None).await;
     assert_eq!(s, StatusCode::OK);
     let listed = listed.as_array().unwrap();
@@ -204,21 +258,24 @@ async fn signup_links_are_made_listed_and_removed_through_the_api_as_documented(
         send(&a.f, get(&path)).await.status(),
         StatusCode::BAD_REQUEST
     );
-    let kinds: Vec<_> =
+    let mut kinds: Vec<_> =
         a.f.state
             .store
-            .audit_latest(2)
+            .audit_latest(20)
             .await
             .unwrap()
             .into_iter()
-            .map(|e| (e.record.kind, e.record.actor))
+            .filter(|e| e.record.kind.as_str().starts_with("admin.signup_link."))
+            .map(|e| (e.record.kind.as_str(), e.record.actor))
             .collect();
-    use gatehouse::model::AuditKind;
+    kinds.sort();
+    let by_ops = |kind: &'static str| (kind, "admin:ops".to_owned());
     assert_eq!(
         kinds,
         [
-            (AuditKind::SignupLinkMade, "admin:ops".to_owned()),
-            (AuditKind::SignupLinkRemoved, "admin:ops".to_owned()),
+            by_ops("admin.signup_link.made"),
+            by_ops("admin.signup_link.made"),
+            by_ops("admin.signup_link.removed"),
         ]
     );
 }

@@ -1263,6 +1263,70 @@ fn every_command_works_on_postgresql() {
     );
 }
 
+/// Grace made her account with a link for corp.example; `user lift-address-rule` lets her sign in
+/// with an address anywhere, recorded with the link's domains; run again, there is no rule.
+#[tokio::test]
+async fn an_address_rule_is_lifted_from_the_cli() {
+    let db = Database::fresh(Backend::Sqlite).await.unwrap();
+    let store = gatehouse::store::open(&db.url).await.unwrap();
+    let ada = add_user(store.as_ref(), "ada").await;
+    let link = ok(&gatehouse(
+        &db.url,
+        &[
+            "signup-link",
+            "add",
+            "--domain",
+            "corp.example",
+            "--issuer",
+            "https://id.example.com",
+        ],
+        None,
+    ));
+    let secret = link.trim_end().split_once("token=").unwrap().1;
+    let grace = gatehouse::model::User {
+        id: "grace-id".into(),
+        username: "grace".into(),
+        email: "grace@corp.example".into(),
+        ..ada
+    };
+    let now = gatehouse::clock::Clock::now(&gatehouse::clock::SystemClock);
+    use gatehouse::model::{AuditKind, AuditRecord};
+    let record = AuditRecord::new(now, AuditKind::SignedUp, "user:grace-id");
+    let hash = gatehouse::oidc::tokens::hash(secret);
+    let made = store
+        .sign_up(&hash, grace, None, now, record)
+        .await
+        .unwrap();
+    assert_eq!(made, gatehouse::model::SignedUp::Done);
+
+    let out = ok(&gatehouse(
+        &db.url,
+        &["user", "lift-address-rule", "grace"],
+        None,
+    ));
+    assert_eq!(
+        out,
+        "grace: signs in with an address anywhere now (was: a confirmed address at \
+         corp.example)\n"
+    );
+    assert!(store.address_rule("grace-id").await.unwrap().is_empty());
+    let tail = ok(&gatehouse(&db.url, &["audit", "tail", "-n", "1"], None));
+    assert!(
+        tail.contains("admin.user.address_rule_lifted") && tail.contains("corp.example"),
+        "{tail}"
+    );
+    let out = ok(&gatehouse(
+        &db.url,
+        &["user", "lift-address-rule", "grace"],
+        None,
+    ));
+    assert_eq!(out, "grace: has no address rule\n");
+    refused(
+        &gatehouse(&db.url, &["user", "lift-address-rule", "nobody"], None),
+        "not found",
+    );
+}
+
 /// Ten wrong passwords locked Ada's account; `user unlock` says until when and lets her
 /// sign in again, recorded; run again, it has nothing to forget.
 #[tokio::test]

@@ -1142,6 +1142,45 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         body_text(r).await.contains("Yours is not at one of them"),
         "the sign-in says what it needs"
     );
+
+    // An administrator lifts the rule from her page: she signs in with that address.
+    let html = page_as(&f, &admin, "/admin/users/carol").await;
+    let fields = [
+        ("csrf", hidden_input(&html, "csrf")),
+        ("action", "lift_address_rule".to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = send(
+        &f,
+        form("/admin/users/carol")
+            .header(header::COOKIE, &admin)
+            .body(Body::from(encode(&fields)))
+            .unwrap(),
+    )
+    .await;
+    let html = body_text(r).await;
+    assert!(
+        html.contains("They sign in to applications with an address anywhere now."),
+        "{html}"
+    );
+    assert!(!html.contains("made with a sign-up link for"), "{html}");
+    assert!(!html.contains("lift_address_rule"), "{html}");
+    let r = get_as(&f, &session, &authorize_uri("web", "")).await;
+    assert!(
+        location(&r).contains_key("code"),
+        "no rule: web asks nothing"
+    );
+    let lifted = f.state.store.audit_latest(20).await.unwrap();
+    let lifted: Vec<_> = lifted
+        .iter()
+        .filter(|e| e.record.kind == AuditKind::AddressRuleLifted)
+        .collect();
+    assert_eq!(lifted.len(), 1);
+    assert_eq!(
+        lifted[0].record.detail.as_deref(),
+        Some("for addresses at corp.example")
+    );
+    assert_eq!(lifted[0].record.subject.as_deref(), Some("carol"));
 }
 
 /// An issuer that is an IP address offers no passkey on a sign-up link's page, and begins no

@@ -2861,6 +2861,49 @@ async fn a_signup_link_for_a_domain_gives_its_accounts_its_rule(db: Database) {
     let ada = common::user(s.as_ref(), "ada").await;
     assert!(s.address_rule(&ada.id).await.unwrap().is_empty());
     assert!(s.address_rule("nobody").await.unwrap().is_empty());
+
+    // Eight administrators lift Grace's rule at once: one finds it, with one record.
+    let lifts: Vec<_> = (0..8)
+        .map(|_| {
+            let (s, id) = (s.clone(), grace.id.clone());
+            tokio::spawn(async move {
+                let record = AuditRecord::new(NOW + 1, AuditKind::AddressRuleLifted, "cli")
+                    .subject(Some("grace"));
+                s.lift_address_rule(&id, record).await.unwrap()
+            })
+        })
+        .collect();
+    let mut found = Vec::new();
+    for lift in lifts {
+        let lifted = lift.await.unwrap();
+        if !lifted.is_empty() {
+            found.push(lifted);
+        }
+    }
+    assert_eq!(found, [["corp.example", "lab.example"]]);
+    assert!(s.address_rule(&grace.id).await.unwrap().is_empty());
+    let records: Vec<_> = s
+        .audit_latest(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind == AuditKind::AddressRuleLifted)
+        .collect();
+    assert_eq!(records.len(), 1, "one record for one rule lifted");
+    assert_eq!(
+        records[0].record.detail.as_deref(),
+        Some("for addresses at corp.example, lab.example")
+    );
+    // None to lift: nothing found, nothing recorded.
+    let before = s.audit_latest(1).await.unwrap();
+    let record = AuditRecord::new(NOW + 2, AuditKind::AddressRuleLifted, "cli");
+    assert!(
+        s.lift_address_rule(&ada.id, record)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.audit_latest(1).await.unwrap(), before);
 }
 
 async fn a_signup_with_a_passkey_makes_the_account_with_it(db: Database) {

@@ -367,6 +367,27 @@ impl<'a> Admin<'a> {
         Ok(self.store.unlock_person(keys, self.now, record).await?)
     }
 
+    /// The domains the user signs in to applications with a confirmed address at (those of
+    /// the sign-up link that made their account); none when they have no such rule.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn address_rule(&self, user: &User) -> Result<Vec<String>, AdminError> {
+        Ok(self.store.address_rule(&user.id).await?)
+    }
+
+    /// Lets the user sign in to applications with an address anywhere: lifts the rule their
+    /// sign-up link gave their account, audited with its domains, read in the same
+    /// transaction. The domains lifted; none (and no record) when there was no rule.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn lift_address_rule(&self, username: &str) -> Result<Vec<String>, AdminError> {
+        let user = self.user(username).await?;
+        let record = self.record(AuditKind::AddressRuleLifted, &user.username, None, None);
+        Ok(self.store.lift_address_rule(&user.id, record).await?)
+    }
+
     /// What second factors the user has (never a secret).
     ///
     /// # Errors

@@ -9,7 +9,7 @@
 
 use crate::clock::UnixTime;
 pub use crate::model::NoSignup;
-use crate::model::{SignedUp, SignupLink};
+use crate::model::{AuditRecord, SignedUp, SignupLink};
 
 /// The most people one link may sign up: a team's or a class's worth. More, and an
 /// open-registration setting would be the honest tool.
@@ -188,6 +188,13 @@ pub fn address_fits(domains: &[String], email: &str) -> bool {
         .rsplit_once('@')
         .and_then(|(_, domain)| domain_of(domain));
     at.is_some_and(|at| domains.contains(&at))
+}
+
+/// The record of an administrator lifting an account's address rule, whose domains (as the
+/// store read them, in the transaction that deletes them) were `domains`: `audit` naming them.
+/// `None` when there were none: nothing was lifted and nothing is recorded.
+pub fn rule_lifted(domains: &[String], audit: AuditRecord) -> Option<AuditRecord> {
+    (!domains.is_empty()).then(|| audit.detail(format!("for addresses at {}", domains.join(", "))))
 }
 
 /// Whether the link (as the store read it, `None`: there is none) may make one more account at
@@ -505,6 +512,20 @@ mod tests {
         let mut spec = spec(1, 1, "", &[]);
         spec.domains = strings(&["Corp.Example"]);
         assert_eq!(made(spec).unwrap().domains, ["corp.example"]);
+    }
+
+    #[test]
+    fn a_rule_lifted_is_recorded_with_its_domains_and_none_is_not() {
+        use crate::model::AuditKind;
+        let audit =
+            || AuditRecord::new(NOW, AuditKind::AddressRuleLifted, "cli").subject(Some("carol"));
+        assert_eq!(rule_lifted(&[], audit()), None);
+        let record = rule_lifted(&strings(&["corp.example", "lab.example"]), audit()).unwrap();
+        assert_eq!(
+            record.detail.as_deref(),
+            Some("for addresses at corp.example, lab.example")
+        );
+        assert_eq!(record.subject.as_deref(), Some("carol"));
     }
 
     #[test]

@@ -110,6 +110,13 @@ pub enum UserCommand {
         /// The user, by username
         username: String,
     },
+    /// Let a user whose account a sign-up link for some domains made sign in to applications
+    /// with an address anywhere (confirmed where an application requires it): the link's rule
+    /// is lifted
+    LiftAddressRule {
+        /// The user, by username
+        username: String,
+    },
     /// Show whether a user has a password, and their second factors: their authenticator app,
     /// how many recovery codes are left and their passkeys (never a secret)
     Factors {
@@ -348,6 +355,18 @@ pub(super) async fn user(
                     println!("{username}: was not paused; their failed attempts are forgotten")
                 }
                 (None, false) => println!("{username}: no failed attempts to forget"),
+            }
+        }
+        UserCommand::LiftAddressRule { username } => {
+            let lifted = admin.lift_address_rule(&username).await?;
+            if lifted.is_empty() {
+                println!("{username}: has no address rule");
+            } else {
+                println!(
+                    "{username}: signs in with an address anywhere now (was: a confirmed address \
+                     at {})",
+                    lifted.join(", ")
+                );
             }
         }
         UserCommand::Factors { username } => {

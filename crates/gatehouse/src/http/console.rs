@@ -406,6 +406,10 @@ pub(super) async fn act(
                 t.done_not_paused.to_owned()
             }
         }),
+        "lift_address_rule" => ops
+            .lift_address_rule(&target.username)
+            .await
+            .map(|_| t.done_address_rule_lifted.to_owned()),
         "reset_factors" => ops
             .reset_factors(&target.username)
             .await

@@ -84,6 +84,9 @@ named! {
         /// An administrator let a person whose failed attempts had paused their sign-ins sign
         /// in again at once (`auth::throttle::person_keys` forgotten).
         UserUnlocked = "admin.user.unlocked",
+        /// An administrator let a person whose account a sign-up link for some domains made
+        /// sign in with an address anywhere (the domains, in the detail).
+        AddressRuleLifted = "admin.user.address_rule_lifted",
         /// An administrator made a password reset link to hand to a person themselves (no
         /// mail goes out).
         ResetLinkMade = "admin.user.reset_link_made",
@@ -162,6 +165,7 @@ impl AuditKind {
         AuditKind::UserLoggedOut,
         AuditKind::FactorsReset,
         AuditKind::UserUnlocked,
+        AuditKind::AddressRuleLifted,
         AuditKind::ResetLinkMade,
         AuditKind::PasskeyLinkMade,
     ];

@@ -877,6 +877,15 @@ pub trait SignupLinks: Send + Sync {
     /// The domains the account `user_id` signs in to applications with a confirmed address at
     /// (those of the sign-up link that made it); empty when it has no such rule.
     async fn address_rule(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// Lifts the address rule of the account `user_id`, in one transaction: reads its domains,
+    /// deletes them and writes `audit` naming them (`auth::signup::rule_lifted`). The domains
+    /// lifted; none (and no record) when it had no rule, as every administrator but one of a
+    /// burst finds.
+    async fn lift_address_rule(
+        &self,
+        user_id: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<Vec<String>>;
 }
 
 /// Everything gatehouse stores.

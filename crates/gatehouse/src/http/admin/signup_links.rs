@@ -47,9 +47,11 @@ pub(super) struct NewSignupLink {
     #[serde(default)]
     #[schema(max_items = 32)]
     pub groups: Vec<String>,
-    /// Only for addresses at these domains (none: any; a subdomain is another domain). The
-    /// accounts it makes keep the rule: they sign in to applications only once their address
-    /// there is confirmed.
+    /// Only for addresses at these domains (none: any): each a domain name with at least one
+    /// dot, not an IP address and with no port or path (a leading `@` is dropped; kept in lower
+    /// case, an internationalised name in its `xn--` form; a subdomain is another domain), else
+    /// `400`. The accounts it makes keep the rule: they sign in to applications only once their
+    /// address there is confirmed.
     #[serde(default)]
     #[schema(max_items = 16)]
     pub domains: Vec<String>,

@@ -20,6 +20,7 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user, remove_user))
         .routes(routes!(list_sessions, end_sessions))
         .routes(routes!(get_lockout, unlock))
+        .routes(routes!(get_address_rule, lift_address_rule))
         .routes(routes!(list_consents))
         .routes(routes!(get_factors, reset_factors))
         .routes(routes!(make_passkey_link))
@@ -129,6 +130,14 @@ impl From<LoggedOut> for LoggedOutView {
 pub(super) struct LockoutView {
     /// Until when (Unix time) they cannot sign in, or `null` when they can.
     pub paused_until: Option<i64>,
+}
+
+/// The domains a user signs in to applications with a confirmed address at.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(super) struct AddressRuleView {
+    /// Those of the sign-up link that made their account, in lower-case ASCII; empty: they
+    /// have no such rule (any address, confirmed or not, as each application requires).
+    pub domains: Vec<String>,
 }
 
 /// What letting a user sign in again did.
@@ -390,6 +399,44 @@ async fn unlock(
         forgotten: done.forgotten,
         paused_until: done.paused_until,
     }))
+}
+
+#[utoipa::path(get, path = "/users/{username}/address-rule", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "The domains they sign in to applications with a confirmed address at (a sign-up link's for some domains); none: no such rule", body = AddressRuleView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn get_address_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<AddressRuleView>> {
+    let admin = caller.admin(&state);
+    let user = admin.user(&username).await?;
+    let domains = admin.address_rule(&user).await?;
+    Ok(Json(AddressRuleView { domains }))
+}
+
+#[utoipa::path(delete, path = "/users/{username}/address-rule", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "They sign in with an address anywhere now; the domains of the rule lifted (audited as admin.user.address_rule_lifted), none when they had no rule", body = AddressRuleView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn lift_address_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<AddressRuleView>> {
+    let domains = caller.admin(&state).lift_address_rule(&username).await?;
+    Ok(Json(AddressRuleView { domains }))
 }
 
 #[utoipa::path(get, path = "/users/{username}/factors", tag = "users",

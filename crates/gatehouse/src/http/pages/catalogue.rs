@@ -615,6 +615,8 @@ pub(in crate::http) struct ConsoleText {
     pub address_rule: fn(&str) -> String,
     /// The button that lets them sign in again at once.
     pub unlock: &'static str,
+    /// The button that lifts their account's address rule.
+    pub lift_address_rule: &'static str,
     pub confirm_email: &'static str,
     pub unconfirm_email: &'static str,
     pub make_reset_link: &'static str,
@@ -647,6 +649,7 @@ pub(in crate::http) struct ConsoleText {
     pub done_unlocked: &'static str,
     /// Asked to let them in when the wait had ended meanwhile.
     pub done_not_paused: &'static str,
+    pub done_address_rule_lifted: &'static str,
     pub done_confirmed: &'static str,
     pub done_unconfirmed: &'static str,
     pub done_reset_sent: fn(&str) -> String,
@@ -1571,6 +1574,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
             )
         },
         unlock: "Let them sign in again now",
+        lift_address_rule: "Let them sign in with an address anywhere",
         confirm_email: "Mark the address confirmed",
         unconfirm_email: "Mark the address not confirmed",
         send_reset: "Send a password reset link",
@@ -1627,6 +1631,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
                              next sign-in.",
         done_unlocked: "They can sign in again now: their failed attempts are forgotten.",
         done_not_paused: "They could already sign in; their failed attempts are forgotten.",
+        done_address_rule_lifted: "They sign in to applications with an address anywhere now.",
         done_confirmed: "The address is marked confirmed.",
         done_unconfirmed: "The address is marked not confirmed.",
         done_reset_sent: |email| format!("A password reset link is on its way to {email}."),
@@ -2085,6 +2090,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::SessionsEnded => "Signed out other sessions",
         K::FactorsReset => "Second factors removed by an administrator",
         K::UserUnlocked => "Allowed to sign in again by an administrator, after failed attempts",
+        K::AddressRuleLifted => "Allowed by an administrator to sign in with an address anywhere",
         K::UserCreated => "Account created",
         K::UserDisabled => "Account disabled",
         K::UserEnabled => "Account enabled",

@@ -329,6 +329,9 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
             @if v.paused_until.is_some() {
                 (button("unlock", t.unlock))
             }
+            @if !v.address_domains.is_empty() {
+                (button("lift_address_rule", t.lift_address_rule))
+            }
             @if v.factors.has_app() || !v.factors.passkeys.is_empty() {
                 (button("reset_factors", t.reset_factors))
             }

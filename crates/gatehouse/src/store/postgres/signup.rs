@@ -298,4 +298,30 @@ impl SignupLinks for PgStore {
                 .map_err(db_error)?;
         Ok(signup::domains_from_column(&domains.unwrap_or_default()))
     }
+
+    async fn lift_address_rule(
+        &self,
+        user_id: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<Vec<String>> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (user_id, audit) = (user_id.to_owned(), audit.clone());
+            Box::pin(async move {
+                // Deleted as read: of administrators lifting it at once, one finds it.
+                let domains: Option<String> = sqlx::query_scalar(
+                    "DELETE FROM address_rule WHERE user_id = $1 RETURNING domains",
+                )
+                .bind(&user_id)
+                .fetch_optional(&mut *c)
+                .await?;
+                let domains = signup::domains_from_column(&domains.unwrap_or_default());
+                if let Some(record) = signup::rule_lifted(&domains, audit) {
+                    insert_audit(&mut *c, &record).await?;
+                }
+                Ok(domains)
+            })
+        })
+        .await
+        .map_err(db_error)
+    }
 }

@@ -44,6 +44,15 @@ fn link_by_hash(c: &Connection, secret_hash: &str) -> rusqlite::Result<Option<Si
         .optional()
 }
 
+/// The address rule of the account `user_id`: its domains, or none.
+fn rule_of(c: &Connection, user_id: &str) -> rusqlite::Result<Vec<String>> {
+    let domains: Option<String> = c
+        .prepare_cached("SELECT domains FROM address_rule WHERE user_id = ?1")?
+        .query_row([user_id], |r| r.get(0))
+        .optional()?;
+    Ok(signup::domains_from_column(&domains.unwrap_or_default()))
+}
+
 /// Gives the account `user_id` the address rule `domains` (not empty).
 pub(super) fn insert_address_rule(
     tx: &Connection,
@@ -201,12 +210,23 @@ impl SignupLinks for SqliteStore {
 
     async fn address_rule(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_owned();
-        self.read(move |c| {
-            let domains: Option<String> = c
-                .prepare_cached("SELECT domains FROM address_rule WHERE user_id = ?1")?
-                .query_row([&user_id], |r| r.get(0))
-                .optional()?;
-            Ok(signup::domains_from_column(&domains.unwrap_or_default()))
+        self.read(move |c| rule_of(c, &user_id)).await
+    }
+
+    async fn lift_address_rule(
+        &self,
+        user_id: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<Vec<String>> {
+        let user_id = user_id.to_owned();
+        self.write(move |tx| {
+            let domains = rule_of(tx, &user_id)?;
+            if let Some(record) = signup::rule_lifted(&domains, audit.clone()) {
+                tx.prepare_cached("DELETE FROM address_rule WHERE user_id = ?1")?
+                    .execute([&user_id])?;
+                insert_audit(tx, &record)?;
+            }
+            Ok(domains)
         })
         .await
     }

@@ -684,6 +684,7 @@ pub(in crate::http) static GERMAN: Text = Text {
             )
         },
         unlock: "Jetzt wieder anmelden lassen",
+        lift_address_rule: "Mit einer Adresse überall anmelden lassen",
         confirm_email: "Adresse als bestätigt markieren",
         unconfirm_email: "Adresse als nicht bestätigt markieren",
         send_reset: "Link zum Zurücksetzen des Passworts senden",
@@ -748,6 +749,8 @@ pub(in crate::http) static GERMAN: Text = Text {
                              bei der nächsten Anmeldung einer eingerichtet.",
         done_unlocked: "Die Anmeldung ist wieder möglich: die Fehlversuche sind vergessen.",
         done_not_paused: "Die Anmeldung war schon möglich; die Fehlversuche sind vergessen.",
+        done_address_rule_lifted: "Die Anmeldung bei Anwendungen ist jetzt mit einer Adresse \
+                                   überall möglich.",
         done_confirmed: "Die Adresse ist als bestätigt markiert.",
         done_unconfirmed: "Die Adresse ist als nicht bestätigt markiert.",
         done_reset_sent: |email| {
@@ -1339,6 +1342,9 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::FactorsReset => "Zweite Faktoren von der Administration entfernt",
         K::UserUnlocked => {
             "Nach Fehlversuchen von der Administration wieder zur Anmeldung zugelassen"
+        }
+        K::AddressRuleLifted => {
+            "Von der Administration zur Anmeldung mit einer Adresse überall zugelassen"
         }
         K::UserCreated => "Konto angelegt",
         K::UserDisabled => "Konto deaktiviert",
