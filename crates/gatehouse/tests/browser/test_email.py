@@ -269,7 +269,7 @@ def plain_app(server):
 
 
 def test_an_account_from_a_link_for_a_domain_signs_in_once_its_address_there_is_confirmed(
-        browser_page, server, sink, plain_app):
+        browser_page, browser, server, sink, plain_app):
     page = browser_page
     newcomer = f"corp-{secrets.token_hex(4)}"
     out = server.cli("signup-link", "add", "--domain", "corp.example", "--note",
@@ -304,12 +304,33 @@ def test_an_account_from_a_link_for_a_domain_signs_in_once_its_address_there_is_
     expect(page.locator("#account-domains")).to_have_text(
         "Your account signs in to applications only with a confirmed address at corp.example.")
     assert page.url.startswith(server.issuer), page.url
+    # Their account page says so too.
+    account = page.context.new_page()
+    account.goto(f"{server.issuer}/account")
+    expect(account.locator("#address-rule")).to_have_text(
+        "Your account signs in to applications only with a confirmed address at corp.example.")
+    account.close()
 
     confirm_in_another_tab(page, server, message)
 
     page.get_by_role("link", name="Continue to plain-app").click()
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {newcomer}")
     assert page.url.startswith(plain_app.base), page.url
+
+    # An administrator, in a browser of their own, sees why on the person's page and lifts it.
+    admin = browser.new_context().new_page()
+    try:
+        sign_in_as_administrator(admin, server)
+        admin.goto(f"{server.issuer}/admin/users/{newcomer}")
+        expect(admin.locator("#address-rule")).to_have_text(
+            "made with a sign-up link for corp.example: signs in to applications only with a "
+            "confirmed address there")
+        admin.get_by_role("button", name="Let them sign in with an address anywhere").click()
+        expect(admin.get_by_role("status")).to_have_text(
+            "They sign in to applications with an address anywhere now.")
+        expect(admin.locator("#address-rule")).to_have_count(0)
+    finally:
+        admin.context.close()
 
 
 def test_an_administrator_invites_a_person_who_chooses_their_password(browser_page, browser,
