@@ -355,6 +355,8 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     assert_eq!(ok(&subject(&["shop", "--sub", &at_shop])).trim(), "alice");
     assert_eq!(ok(&subject(&["spa", "--user", "alice"])).trim(), alice.id);
     refused(&subject(&["shop", "--sub", &alice.id]), "not found");
+    // A pairwise sub is base64url, so one in 64 begins with '-': taken as the value, not a flag.
+    refused(&subject(&["shop", "--sub", "-iXmadeUp"]), "not found");
     refused(&subject(&["shop", "--user", "nobody"]), "not found");
     refused(&subject(&["nowhere", "--user", "alice"]), "not found");
     refused(&subject(&["shop"]), "--user");

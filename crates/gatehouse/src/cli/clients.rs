@@ -148,8 +148,9 @@ pub enum ClientCommand {
         /// The person, by username: prints their `sub` at the client
         #[arg(long, conflicts_with = "sub", required_unless_present = "sub")]
         user: Option<String>,
-        /// A `sub` the client knows someone by: prints their username
-        #[arg(long)]
+        /// A `sub` the client knows someone by: prints their username (a pairwise one may
+        /// begin with `-`, and is taken as it is)
+        #[arg(long, allow_hyphen_values = true)]
         sub: Option<String>,
     },
     /// Give a client a logo, shown with its name where people sign in to it, allow it or
