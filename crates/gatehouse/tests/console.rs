@@ -14,7 +14,6 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
-use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
 use common::{add_user, hidden_input, user};
@@ -32,22 +31,6 @@ async fn with_admin(db: Database) -> (Fixture, String) {
     add_user(store, "bob").await;
     let cookies = administrator_signed_in(&f, "ada").await;
     (f, cookies)
-}
-
-async fn post_as_admin(
-    f: &Fixture,
-    cookies: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> Response {
-    send(
-        f,
-        form(path)
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(fields)))
-            .unwrap(),
-    )
-    .await
 }
 
 /// The audit records whose kind starts with `prefix`, newest first.
@@ -81,7 +64,7 @@ async fn only_administrators_get_in(db: Database) {
                 .contains("This page is for administrators")
         );
     }
-    let r = post_as_admin(&f, &bob, "/admin/users/ada", &[("action", "disable")]).await;
+    let r = post_form_as(&f, &bob, "/admin/users/ada", &[("action", "disable")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let refused = records(&f, "admin.console_refused").await;
     assert_eq!(refused.len(), 4);
@@ -126,7 +109,7 @@ async fn an_administrator_lets_a_paused_person_sign_in_again(db: Database) {
         ("action", "unlock".into()),
     ];
     let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let r = post_as_admin(&f, &ada, "/admin/users/bob", &fields).await;
+    let r = post_form_as(&f, &ada, "/admin/users/bob", &fields).await;
     let html = body_text(r).await;
     assert!(html.contains("They can sign in again now"), "{html}");
     assert!(!html.contains("cannot sign in until"), "{html}");
@@ -163,7 +146,7 @@ async fn a_persons_page_says_how_they_sign_in(db: Database) {
     // His phone lost, his passkey reset: the page says nothing signs him in.
     let csrf = hidden_input(&html, "csrf");
     let fields = [("csrf", csrf.as_str()), ("action", "reset_factors")];
-    let r = post_as_admin(&f, &ada, "/admin/users/bob", &fields).await;
+    let r = post_form_as(&f, &ada, "/admin/users/bob", &fields).await;
     assert!(
         r.status().is_success() || r.status().is_redirection(),
         "{}",
@@ -212,7 +195,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     let csrf = hidden_input(&html, "csrf");
 
     for forged in ["", "forged"] {
-        let r = post_as_admin(
+        let r = post_form_as(
             &f,
             &ada,
             "/admin/users/bob",
@@ -224,7 +207,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     }
     // Bob's own account-page token is not an administrator's form.
     let bob_csrf = hidden_input(&account_page(&f, &bobs).await, "csrf");
-    let r = post_as_admin(
+    let r = post_form_as(
         &f,
         &ada,
         "/admin/users/bob",
@@ -233,7 +216,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
-    let r = post_as_admin(
+    let r = post_form_as(
         &f,
         &ada,
         "/admin/users/bob",
@@ -257,7 +240,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
     assert_eq!(record.record.subject.as_deref(), Some("bob"));
 
     // Not their own account; nobody who does not exist.
-    let r = post_as_admin(
+    let r = post_form_as(
         &f,
         &ada,
         "/admin/users/ada",
@@ -270,7 +253,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
             .contains("You cannot disable your own account here")
     );
     assert!(!user(&*f.state.store, "ada").await.disabled);
-    let r = post_as_admin(
+    let r = post_form_as(
         &f,
         &ada,
         "/admin/users/nobody",
@@ -282,7 +265,7 @@ async fn an_administrator_disables_an_account_as_themselves(db: Database) {
 
     // Ten minutes on, a change needs a new sign-in.
     f.clock.advance(601);
-    let r = post_as_admin(
+    let r = post_form_as(
         &f,
         &ada,
         "/admin/users/bob",
@@ -341,7 +324,7 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
         let f = &f;
         async move {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            body_text(post_as_admin(f, &ada, path, &fields).await).await
+            body_text(post_form_as(f, &ada, path, &fields).await).await
         }
     };
     let c = || ("csrf", csrf.clone());
@@ -442,7 +425,7 @@ async fn groups_are_made_and_changed_by_an_administrator(db: Database) {
     }
     // Bob may not.
     let bob = account_sign_in(&f, "bob").await;
-    let r = post_as_admin(&f, &bob, "/admin/groups", &[("name", "bobs")]).await;
+    let r = post_form_as(&f, &bob, "/admin/groups", &[("name", "bobs")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(store.group("bobs").await.unwrap().is_none());
 }
@@ -465,7 +448,7 @@ async fn custom_claims_are_set_on_a_persons_and_a_groups_page(db: Database) {
                 ("action", "set_claims"),
                 ("claims", claims),
             ];
-            let r = post_as_admin(f, &ada, path, &fields).await;
+            let r = post_form_as(f, &ada, path, &fields).await;
             (r.status(), body_text(r).await)
         }
     };
@@ -513,7 +496,7 @@ async fn custom_claims_are_set_on_a_persons_and_a_groups_page(db: Database) {
     // Bob may not.
     let bob_session = account_sign_in(&f, "bob").await;
     let fields = [("action", "set_claims"), ("claims", r#"{"tier": "none"}"#)];
-    let r = post_as_admin(&f, &bob_session, "/admin/groups/admins", &fields).await;
+    let r = post_form_as(&f, &bob_session, "/admin/groups/admins", &fields).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(claims_of(admins).await["tier"], "gold");
 }
@@ -634,7 +617,7 @@ async fn an_administrator_removes_an_account_once_its_name_is_typed(db: Database
                 ("confirm", typed),
             ];
             let path = format!("/admin/users/{who}");
-            let r = post_as_admin(f, &ada, &path, &fields).await;
+            let r = post_form_as(f, &ada, &path, &fields).await;
             (r.status(), body_text(r).await)
         }
     };
@@ -695,7 +678,7 @@ async fn an_administrator_changes_a_persons_name_and_address(db: Database) {
                 ("name", name),
                 ("email", email),
             ];
-            body_text(post_as_admin(f, &ada, "/admin/users/bob", &fields).await).await
+            body_text(post_form_as(f, &ada, "/admin/users/bob", &fields).await).await
         }
     };
     let html = set(" Robert Example ", "robert@example.com").await;
@@ -743,7 +726,7 @@ async fn an_administrator_sets_a_persons_language(db: Database) {
                 ("action", "set_language"),
                 ("language", language),
             ];
-            let r = post_as_admin(f, &ada, "/admin/users/bob", &fields).await;
+            let r = post_form_as(f, &ada, "/admin/users/bob", &fields).await;
             assert_eq!(r.status(), StatusCode::OK);
             body_text(r).await
         }
@@ -805,7 +788,7 @@ async fn applications_are_registered_given_access_new_secrets_and_removed(db: Da
                 ("display_name", "Reports"),
                 ("redirect_uris", uri),
             ];
-            post_as_admin(f, &ada, "/admin/clients", &fields).await
+            post_form_as(f, &ada, "/admin/clients", &fields).await
         }
     };
     let r = register("reports", "http://reports.example/cb").await;
@@ -837,7 +820,7 @@ async fn applications_are_registered_given_access_new_secrets_and_removed(db: Da
         async move {
             let mut all = vec![("csrf", csrf.as_str())];
             all.extend(fields);
-            body_text(post_as_admin(f, &ada, "/admin/clients/reports", &all).await).await
+            body_text(post_form_as(f, &ada, "/admin/clients/reports", &all).await).await
         }
     };
     // Who may use it: the groups ticked (each its own field).
@@ -895,7 +878,7 @@ async fn applications_are_registered_given_access_new_secrets_and_removed(db: Da
         assert_eq!(record.record.actor, format!("user:{ada_id}"), "{kind}");
     }
     let bob = account_sign_in(&f, "bob").await;
-    let r = post_as_admin(
+    let r = post_form_as(
         &f,
         &bob,
         "/admin/clients/web",
@@ -962,7 +945,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     let post = |changes: Vec<(&'static str, &'static str)>| {
         let (ada, csrf, f) = (ada.clone(), csrf.clone(), &f);
         async move {
-            let r = post_as_admin(
+            let r = post_form_as(
                 f,
                 &ada,
                 "/admin/clients/reports",
@@ -1029,7 +1012,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     }
     let mut no_scopes = settings(&csrf, &[]);
     no_scopes.retain(|(n, _)| *n != "scopes");
-    let r = post_as_admin(&f, &ada, "/admin/clients/reports", &no_scopes).await;
+    let r = post_form_as(&f, &ada, "/admin/clients/reports", &no_scopes).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(
         body_text(r)
@@ -1135,9 +1118,9 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
 
     // Only an administrator, with their own form.
     let bob = account_sign_in(&f, "bob").await;
-    let r = post_as_admin(&f, &bob, "/admin/clients/reports", &settings(&csrf, &[])).await;
+    let r = post_form_as(&f, &bob, "/admin/clients/reports", &settings(&csrf, &[])).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = post_as_admin(&f, &ada, "/admin/clients/reports", &settings("forged", &[])).await;
+    let r = post_form_as(&f, &ada, "/admin/clients/reports", &settings("forged", &[])).await;
     assert_ne!(r.status(), StatusCode::OK);
     assert_eq!(store.client("reports").await.unwrap().unwrap(), after);
 
@@ -1185,7 +1168,7 @@ async fn signing_keys_are_rotated_on_schedule_or_at_once(db: Database) {
         async move {
             let mut all = vec![("csrf", csrf.as_str())];
             all.extend(fields);
-            post_as_admin(f, &ada, "/admin/keys", &all).await
+            post_form_as(f, &ada, "/admin/keys", &all).await
         }
     };
     let r = rotate(vec![("alg", "none")]).await;
@@ -1235,7 +1218,7 @@ async fn signing_keys_are_rotated_on_schedule_or_at_once(db: Database) {
             .all(|e| e.record.actor == format!("user:{ada_id}"))
     );
     let bob = account_sign_in(&f, "bob").await;
-    let r = post_as_admin(&f, &bob, "/admin/keys", &[("alg", "RS256")]).await;
+    let r = post_form_as(&f, &bob, "/admin/keys", &[("alg", "RS256")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
@@ -1311,7 +1294,7 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
         async move {
             let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf)];
             all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
-            let r = post_as_admin(f, &ada, uri, &all).await;
+            let r = post_form_as(f, &ada, uri, &all).await;
             (r.status(), body_text(r).await)
         }
     };

@@ -50,14 +50,7 @@ async fn links_page(f: &Fixture, cookies: &str) -> String {
 }
 
 async fn admin_post(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
-    send(
-        f,
-        form("/admin/signup-links")
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(fields)))
-            .unwrap(),
-    )
-    .await
+    post_form_as(f, cookies, "/admin/signup-links", fields).await
 }
 
 /// A group made by the command line's actor.
@@ -207,14 +200,19 @@ async fn use_confirmation_link(f: &Fixture, mail: &common::smtp::Received) {
 /// Confirms the address `username` has, as its mailed link would.
 async fn confirm_address(f: &Fixture, username: &str) {
     let email = user(&*f.state.store, username).await.email;
-    let confirmed = gatehouse::model::UserChange::SetEmail {
-        email,
-        verified: true,
+    set_address(f, username, &email, true).await;
+}
+
+/// Gives `username` the address `email`, confirmed or not, as an administrator would.
+async fn set_address(f: &Fixture, username: &str, email: &str, verified: bool) {
+    let change = gatehouse::model::UserChange::SetEmail {
+        email: email.to_owned(),
+        verified,
     };
     let now = f.clock.now();
     f.state
         .store
-        .update_user(username, confirmed, now, None)
+        .update_user(username, change, now, None)
         .await
         .unwrap();
 }
@@ -1087,16 +1085,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
     );
 
     // An address elsewhere, even confirmed, holds her back again: she gives one at the domain.
-    let elsewhere = gatehouse::model::UserChange::SetEmail {
-        email: "carol@example.com".into(),
-        verified: true,
-    };
-    let now = f.clock.now();
-    f.state
-        .store
-        .update_user("carol", elsewhere, now, None)
-        .await
-        .unwrap();
+    set_address(&f, "carol", "carol@example.com", true).await;
     let r = get_as(&f, &session, &authorize_uri("web", "")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = body_text(r).await;
@@ -1108,15 +1097,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
 
     // Unconfirmed there, the form of the page shown before mails nothing to it: the sign-in
     // says what it needs.
-    let unconfirmed = gatehouse::model::UserChange::SetEmail {
-        email: "carol@example.org".into(),
-        verified: false,
-    };
-    f.state
-        .store
-        .update_user("carol", unconfirmed, now, None)
-        .await
-        .unwrap();
+    set_address(&f, "carol", "carol@example.org", false).await;
     let mailed = || async {
         let log = f.state.store.audit_latest(100).await.unwrap();
         log.iter()
@@ -1125,14 +1106,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
     };
     let before = mailed().await;
     let fields: Vec<(&str, &str)> = pressed.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = send(
-        &f,
-        form("/confirm-address")
-            .header(header::COOKIE, &session)
-            .body(Body::from(encode(&fields)))
-            .unwrap(),
-    )
-    .await;
+    let r = post_form_as(&f, &session, "/confirm-address", &fields).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(mailed().await, before, "nothing mailed");
     // The way back to the sign-in, relative to the page.
@@ -1150,14 +1124,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         ("action", "lift_address_rule".to_owned()),
     ];
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = send(
-        &f,
-        form("/admin/users/carol")
-            .header(header::COOKIE, &admin)
-            .body(Body::from(encode(&fields)))
-            .unwrap(),
-    )
-    .await;
+    let r = post_form_as(&f, &admin, "/admin/users/carol", &fields).await;
     let html = body_text(r).await;
     assert!(
         html.contains("They sign in to applications with an address anywhere now."),

@@ -317,6 +317,18 @@ def test_an_account_from_a_link_for_a_domain_signs_in_once_its_address_there_is_
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {newcomer}")
     assert page.url.startswith(plain_app.base), page.url
 
+    # Their address moved elsewhere (an administrator gave them another, confirmed): held
+    # again, told to give one at the domain, with no link to mail.
+    server.cli("user", "update", newcomer, "--email", f"{newcomer}@example.org",
+               "--email-verified")
+    to, _ = sink.next()
+    assert to == [f"{newcomer}@corp.example"], "the old address is told"
+    start(page, plain_app)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email address")
+    expect(page.locator("main")).to_contain_text(
+        "Yours is not at one of them: give one that is on your account page, then confirm it.")
+    expect(page.get_by_role("button", name="Email me a confirmation link")).to_have_count(0)
+
     # An administrator, in a browser of their own, sees why on the person's page and lifts it.
     admin = browser.new_context().new_page()
     try:
@@ -331,6 +343,10 @@ def test_an_account_from_a_link_for_a_domain_signs_in_once_its_address_there_is_
         expect(admin.locator("#address-rule")).to_have_count(0)
     finally:
         admin.context.close()
+    # The person goes on with the same sign-in.
+    page.get_by_role("link", name="Continue to plain-app").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {newcomer}")
+    assert page.url.startswith(plain_app.base), page.url
 
 
 def test_an_administrator_invites_a_person_who_chooses_their_password(browser_page, browser,

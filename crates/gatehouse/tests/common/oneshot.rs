@@ -369,6 +369,23 @@ pub async fn account_sign_in(f: &Fixture, username: &str) -> String {
     format!("{form_cookie}; {}", cookies(&r))
 }
 
+/// The form `fields` posted to `path` from a browser holding `cookies`, whatever it answers.
+pub async fn post_form_as(
+    f: &Fixture,
+    cookies: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    send(
+        f,
+        form(path)
+            .header(header::COOKIE, cookies)
+            .body(Body::from(encode(fields)))
+            .unwrap(),
+    )
+    .await
+}
+
 /// `path` from a browser holding `cookies`, whatever it answers.
 pub async fn get_as(f: &Fixture, cookies: &str, path: &str) -> Response {
     send(
