@@ -223,10 +223,58 @@ async fn signup_links_are_made_listed_and_removed_through_the_api_as_documented(
         (StatusCode::OK, json!({"domains": []})),
         "none to lift"
     );
+    // An administrator gives them a rule again, of their own; invalid domains change nothing.
+    for body in [
+        json!({"domains": []}),
+        json!({"domains": ["localhost"]}),
+        json!({"domains": ["corp.example", "192.0.2.1"]}),
+        json!({"domains": "corp.example"}),
+        json!({"domains": ["corp.example"], "also": 1}),
+        json!({}),
+    ] {
+        let (s, refused) = a.checked(Method::PUT, rule, uri, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {refused}");
+    }
+    let (s, view) = a.checked(Method::GET, rule, uri, None).await;
+    assert_eq!((s, view), (StatusCode::OK, json!({"domains": []})));
+    let set = json!({"domains": ["Lab.Example", "@corp.example"]});
+    let (s, view) = a.checked(Method::PUT, rule, uri, Some(set.clone())).await;
+    let both = json!({"domains": ["corp.example", "lab.example"]});
+    assert_eq!((s, view), (StatusCode::OK, both.clone()));
+    let (s, view) = a.checked(Method::PUT, rule, uri, Some(set)).await;
+    assert_eq!((s, view), (StatusCode::OK, both.clone()), "the same again");
+    let (s, view) = a.checked(Method::GET, rule, uri, None).await;
+    assert_eq!((s, view), (StatusCode::OK, both));
+    let rule_set: Vec<_> = store
+        .audit_latest(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind == AuditKind::AddressRuleSet)
+        .collect();
+    assert_eq!(rule_set.len(), 1, "the same rule again recorded nothing");
+    assert_eq!(rule_set[0].record.actor, "admin:ops");
+    assert_eq!(rule_set[0].record.subject.as_deref(), Some("newcomer"));
+    assert_eq!(
+        rule_set[0].record.detail.as_deref(),
+        Some("for addresses at corp.example, lab.example (was: an address anywhere)")
+    );
+    let (s, view) = a.checked(Method::DELETE, rule, uri, None).await;
+    assert_eq!(
+        (s, view),
+        (
+            StatusCode::OK,
+            json!({"domains": ["corp.example", "lab.example"]})
+        )
+    );
+
     let nobody = "/admin/api/users/nobody/address-rule";
     let (s, _) = a.checked(Method::GET, rule, nobody, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = a.checked(Method::DELETE, rule, nobody, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let corp = Some(json!({"domains": ["corp.example"]}));
+    let (s, _) = a.checked(Method::PUT, rule, nobody, corp).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let lifted: Vec<_> = store
         .audit_latest(10)
@@ -235,7 +283,7 @@ async fn signup_links_are_made_listed_and_removed_through_the_api_as_documented(
         .into_iter()
         .filter(|e| e.record.kind == AuditKind::AddressRuleLifted)
         .collect();
-    assert_eq!(lifted.len(), 1);
+    assert_eq!(lifted.len(), 2, "the link's rule, then the administrator's");
     assert_eq!(lifted[0].record.actor, "admin:ops");
     let (s, listed) = a.checked(Method::GET, links, links, None).await;
     assert_eq!(s, StatusCode::OK);
@@ -507,6 +555,7 @@ async fn the_documents_examples_are_accepted_as_they_stand(db: Database) {
             "Claims",
             "Claims",
             "Claims",
+            "NewAddressRule",
             "NewClient",
             "NewGroup",
             "NewSignupLink",

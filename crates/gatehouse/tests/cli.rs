@@ -1267,6 +1267,7 @@ fn every_command_works_on_postgresql() {
 
 /// Grace made her account with a link for corp.example; `user lift-address-rule` lets her sign in
 /// with an address anywhere, recorded with the link's domains; run again, there is no rule.
+/// `user set-address-rule` gives her one again, recorded with what it replaced.
 #[tokio::test]
 async fn an_address_rule_is_lifted_from_the_cli() {
     let db = Database::fresh(Backend::Sqlite).await.unwrap();
@@ -1326,6 +1327,54 @@ async fn an_address_rule_is_lifted_from_the_cli() {
     refused(
         &gatehouse(&db.url, &["user", "lift-address-rule", "nobody"], None),
         "not found",
+    );
+
+    // An administrator gives her a rule again, then another; the same one again changes nothing.
+    let set = |domains: &[&str]| {
+        let mut args = vec!["user", "set-address-rule", "grace"];
+        for d in domains {
+            args.extend(["--domain", d]);
+        }
+        gatehouse(&db.url, &args, None)
+    };
+    assert_eq!(
+        ok(&set(&["Lab.Example"])),
+        "grace: signs in only with a confirmed address at lab.example now\n"
+    );
+    assert_eq!(
+        ok(&set(&["corp.example", "lab.example"])),
+        "grace: signs in only with a confirmed address at corp.example, lab.example now (was: \
+         at lab.example)\n"
+    );
+    assert_eq!(
+        ok(&set(&["lab.example", "corp.example"])),
+        "grace: signs in only with a confirmed address at corp.example, lab.example already\n"
+    );
+    let tail = ok(&gatehouse(&db.url, &["audit", "tail", "-n", "1"], None));
+    assert!(
+        tail.contains("admin.user.address_rule_set")
+            && tail.contains("for addresses at corp.example, lab.example (was: lab.example)"),
+        "{tail}"
+    );
+    refused(&set(&["localhost"]), "not an address domain");
+    refused(&set(&[]), "--domain");
+    refused(
+        &gatehouse(
+            &db.url,
+            &[
+                "user",
+                "set-address-rule",
+                "nobody",
+                "--domain",
+                "corp.example",
+            ],
+            None,
+        ),
+        "not found",
+    );
+    assert_eq!(
+        store.address_rule("grace-id").await.unwrap(),
+        ["corp.example", "lab.example"]
     );
 }
 

@@ -1057,10 +1057,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
     let (admin, _) = administrator(&f).await;
     let html = page_as(&f, &admin, "/admin/users/carol").await;
     assert!(
-        html.contains(
-            "made with a sign-up link for corp.example: signs in to applications only with a \
-             confirmed address there"
-        ),
+        html.contains("signs in to applications only with a confirmed address at corp.example"),
         "{html}"
     );
     // Her own account page says so too.
@@ -1130,7 +1127,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         html.contains("They sign in to applications with an address anywhere now."),
         "{html}"
     );
-    assert!(!html.contains("made with a sign-up link for"), "{html}");
+    assert!(!html.contains("id=\"address-rule\""), "{html}");
     assert!(!html.contains("lift_address_rule"), "{html}");
     let r = get_as(&f, &session, &authorize_uri("web", "")).await;
     assert!(
@@ -1148,6 +1145,123 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
         Some("for addresses at corp.example")
     );
     assert_eq!(lifted[0].record.subject.as_deref(), Some("carol"));
+}
+
+/// Ada's account, made without a link, signs in anywhere until an administrator keeps it to
+/// corp.example on her page: then her address elsewhere gives applications nothing until she
+/// gives one there and it is confirmed. What the form refuses is shown again as typed, and
+/// changes nothing; the same rule again records nothing.
+async fn an_administrator_keeps_an_account_to_some_domains(db: Database) {
+    let f = fixture_on(db).await;
+    common::add_user(f.state.store.as_ref(), "grace").await;
+    let (admin, _) = administrator(&f).await;
+    let r = post_login(&f, &authorize_uri("web", ""), "grace", PASSWORD).await;
+    assert!(location(&r).contains_key("code"), "no rule yet");
+    let session = cookies(&r);
+
+    let set = |domains: &'static str| {
+        let (f, admin) = (&f, &admin);
+        async move {
+            let html = page_as(f, admin, "/admin/users/grace").await;
+            let fields = [
+                ("csrf", hidden_input(&html, "csrf")),
+                ("action", "set_address_rule".to_owned()),
+                ("domains", domains.to_owned()),
+            ];
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_form_as(f, admin, "/admin/users/grace", &fields).await
+        }
+    };
+    let rule_records = || async {
+        let log = f.state.store.audit_latest(50).await.unwrap();
+        log.into_iter()
+            .filter(|e| e.record.kind == AuditKind::AddressRuleSet)
+            .collect::<Vec<_>>()
+    };
+    for (typed, why) in [
+        (
+            "localhost",
+            "&quot;localhost&quot; is not an address domain",
+        ),
+        (" , ", "Name at least one address domain"),
+        (
+            "corp.example 192.0.2.1",
+            "&quot;192.0.2.1&quot; is not an address domain",
+        ),
+    ] {
+        let r = set(typed).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{typed}");
+        let html = body_text(r).await;
+        assert!(html.contains(why), "{typed}: {html}");
+        assert!(
+            html.contains(&format!("value=\"{typed}\"")),
+            "shown as typed: {html}"
+        );
+    }
+    let grace = user(&*f.state.store, "grace").await;
+    assert!(
+        f.state
+            .store
+            .address_rule(&grace.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        rule_records().await.is_empty(),
+        "nothing refused is recorded"
+    );
+
+    let html = body_text(set("Corp.Example, lab.example").await).await;
+    assert!(
+        html.contains(
+            "They sign in to applications only with a confirmed address at corp.example, \
+             lab.example now."
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "signs in to applications only with a confirmed address at corp.example, lab.example"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"corp.example lab.example\""),
+        "the field shows the rule: {html}"
+    );
+    let html = body_text(set("lab.example corp.example").await).await;
+    assert!(html.contains("Nothing was changed."), "{html}");
+    let records = rule_records().await;
+    assert_eq!(records.len(), 1, "the same rule again records nothing");
+    assert_eq!(records[0].record.subject.as_deref(), Some("grace"));
+    assert_eq!(
+        records[0].record.detail.as_deref(),
+        Some("for addresses at corp.example, lab.example (was: an address anywhere)")
+    );
+
+    // Her address is elsewhere: the sign-in asks her for one at the domains, no code.
+    let r = get_as(&f, &session, &authorize_uri("web", "")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("Yours is not at one of them: give one that is on your account page"),
+        "{html}"
+    );
+    let silent = get_as(&f, &session, &authorize_uri("web", "&prompt=none")).await;
+    assert_eq!(location(&silent)["error"], "interaction_required");
+    set_address(&f, "grace", "grace@lab.example", false).await;
+    let r = get_as(&f, &session, &authorize_uri("web", "")).await;
+    assert!(
+        body_text(r).await.contains("Confirm your email address"),
+        "unconfirmed there"
+    );
+    confirm_address(&f, "grace").await;
+    let r = get_as(&f, &session, &authorize_uri("web", "")).await;
+    assert!(
+        location(&r).contains_key("code"),
+        "confirmed at lab.example"
+    );
 }
 
 /// An issuer that is an IP address offers no passkey on a sign-up link's page, and begins no
@@ -1172,6 +1286,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_signup_link_refuses_what_it_must,
     an_address_typed_first_does_not_keep_its_owner_out,
     a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there,
+    an_administrator_keeps_an_account_to_some_domains,
     a_removed_link_makes_no_account,
     only_an_administrator_makes_links_and_within_bounds,
     sign_ups_from_one_address_are_limited,

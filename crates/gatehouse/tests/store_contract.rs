@@ -2804,12 +2804,6 @@ async fn a_signup_link_makes_no_more_accounts_than_it_allows(db: Database) {
     }
 }
 
-/// A sign-up with a passkey in place of a password makes the account with that passkey and no
-/// password, in one transaction; a passkey registered already (another account's, or one a
-/// sign-up made a moment before) makes none and counts nothing, and of a burst of sign-ups
-/// with one passkey, through links of their own, one makes an account (or, with an account
-/// page adding it at that moment, one of them has it). A sign-up's ceremony is
-/// kept with no account and taken once, as its own kind.
 /// A link for addresses at some domains: the store decides the address too (an address
 /// elsewhere makes nothing and counts nothing), keeps the domains with the link, and gives the
 /// account it makes their rule; other accounts have none.
@@ -2906,6 +2900,71 @@ async fn a_signup_link_for_a_domain_gives_its_accounts_its_rule(db: Database) {
     assert_eq!(s.audit_latest(1).await.unwrap(), before);
 }
 
+/// An administrator gives an account an address rule: the store reads the rule it had, keeps
+/// the new one and records both in one transaction; the same rule again records nothing; of
+/// eight administrators at once, each reads the rule the one before kept, so the records tell
+/// one history; an account that does not exist gets none.
+async fn an_administrator_gives_an_account_an_address_rule(db: Database) {
+    let f = open(db).await;
+    let s = f.store.clone();
+    s.create_user(user("ada")).await.unwrap();
+    let ada = common::user(s.as_ref(), "ada").await;
+    let record = || AuditRecord::new(NOW, AuditKind::AddressRuleSet, "cli").subject(Some("ada"));
+    let corp = vec!["corp.example".to_owned()];
+    let set = |domains: Vec<String>| {
+        let (s, id) = (s.clone(), ada.id.clone());
+        async move { s.set_address_rule(&id, domains, record()).await.unwrap() }
+    };
+    assert!(set(corp.clone()).await.is_empty(), "no rule before");
+    assert_eq!(s.address_rule(&ada.id).await.unwrap(), corp);
+    let rule_records = || async {
+        s.audit_latest(50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.record.kind == AuditKind::AddressRuleSet)
+            .map(|e| e.record.detail.unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rule_records().await,
+        ["for addresses at corp.example (was: an address anywhere)"]
+    );
+    assert_eq!(set(corp.clone()).await, corp, "the same rule again");
+    assert_eq!(rule_records().await.len(), 1, "changes and records nothing");
+
+    let sets: Vec<_> = (0..8)
+        .map(|i| tokio::spawn(set(vec![format!("d{i}.example")])))
+        .collect();
+    let mut befores = Vec::new();
+    for set in sets {
+        befores.push(set.await.unwrap());
+    }
+    let last = s.address_rule(&ada.id).await.unwrap();
+    // Each rule kept but the last was replaced by exactly one other, and the first replaced
+    // corp.example: read in the transaction that replaced it, never twice.
+    let mut replaced: Vec<Vec<String>> = (0..8)
+        .map(|i| vec![format!("d{i}.example")])
+        .filter(|kept| *kept != last)
+        .chain([corp.clone()])
+        .collect();
+    replaced.sort();
+    befores.sort();
+    assert_eq!(befores, replaced);
+    assert_eq!(rule_records().await.len(), 9, "each change recorded once");
+
+    let nobody = s.set_address_rule("nobody", corp.clone(), record()).await;
+    assert!(matches!(nobody, Err(StoreError::NotFound(_))), "{nobody:?}");
+    assert!(s.address_rule("nobody").await.unwrap().is_empty());
+    assert_eq!(rule_records().await.len(), 9, "nothing recorded for nobody");
+}
+
+/// A sign-up with a passkey in place of a password makes the account with that passkey and no
+/// password, in one transaction; a passkey registered already (another account's, or one a
+/// sign-up made a moment before) makes none and counts nothing, and of a burst of sign-ups
+/// with one passkey, through links of their own, one makes an account (or, with an account
+/// page adding it at that moment, one of them has it). A sign-up's ceremony is
+/// kept with no account and taken once, as its own kind.
 async fn a_signup_with_a_passkey_makes_the_account_with_it(db: Database) {
     use gatehouse::auth::signup::{self, LinkSpec};
     use gatehouse::model::{Challenge, ChallengeKind, SignedUp};
@@ -3947,6 +4006,7 @@ on_both_backends!(();
     a_passkey_link_adds_a_passkey_and_signs_the_person_out,
     a_signup_link_makes_no_more_accounts_than_it_allows,
     a_signup_link_for_a_domain_gives_its_accounts_its_rule,
+    an_administrator_gives_an_account_an_address_rule,
     a_signup_with_a_passkey_makes_the_account_with_it,
     second_factors_are_spent_once_and_enrolled_once,
     introspection_sees_only_active_tokens,

@@ -52,6 +52,15 @@ fn invalid(why: impl Into<Refusal>) -> AdminError {
     AdminError::Invalid(why.into())
 }
 
+/// What giving a user an address rule did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressRuleSet {
+    /// The domains of the rule they had; none: no rule.
+    pub before: Vec<String>,
+    /// The domains of their rule now, as kept (lower-case ASCII, each once, sorted).
+    pub domains: Vec<String>,
+}
+
 /// A user to create.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -386,6 +395,29 @@ impl<'a> Admin<'a> {
         let user = self.user(username).await?;
         let record = self.record(AuditKind::AddressRuleLifted, &user.username, None, None);
         Ok(self.store.lift_address_rule(&user.id, record).await?)
+    }
+
+    /// Lets the user sign in to applications only with a confirmed address at one of
+    /// `domains` (`auth::signup::rule_domains`), as a sign-up link for those domains would
+    /// have: the rule they had is replaced, audited with both, read in the same transaction.
+    /// The same rule again changes and records nothing.
+    ///
+    /// # Errors
+    /// `Invalid` for no domain, one that is not a domain name or too many; `NotFound` when no
+    /// user has that name; a store failure.
+    pub async fn set_address_rule(
+        &self,
+        username: &str,
+        domains: &[String],
+    ) -> Result<AddressRuleSet, AdminError> {
+        let domains = crate::auth::signup::rule_domains(domains).map_err(invalid)?;
+        let user = self.user(username).await?;
+        let record = self.record(AuditKind::AddressRuleSet, &user.username, None, None);
+        let before = self
+            .store
+            .set_address_rule(&user.id, domains.clone(), record)
+            .await?;
+        Ok(AddressRuleSet { before, domains })
     }
 
     /// What second factors the user has (never a secret).

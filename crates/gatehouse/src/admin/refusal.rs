@@ -79,6 +79,8 @@ pub enum Refusal {
     // Sign-up links.
     #[error(transparent)]
     SignupLink(#[from] crate::auth::signup::LinkProblem),
+    #[error(transparent)]
+    AddressRule(#[from] crate::auth::signup::RuleProblem),
 
     // Custom claims.
     #[error(transparent)]

@@ -58,8 +58,17 @@ pub enum LinkProblem {
     Note,
     /// More than [`MAX_GROUPS`] groups.
     Groups,
-    /// A domain that is not a domain name (this one), or more than [`MAX_DOMAINS`].
-    Domains(String),
+    /// A domain that is not a domain name, or too many.
+    Domains(DomainProblem),
+}
+
+/// Why the address domains typed for a link or a rule were refused (`address_domains`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainProblem {
+    /// This one is not a domain name.
+    NotADomain(String),
+    /// More than [`MAX_DOMAINS`].
+    TooMany,
 }
 
 impl std::fmt::Display for LinkProblem {
@@ -77,19 +86,23 @@ impl std::fmt::Display for LinkProblem {
                     "a sign-up link puts people in at most {MAX_GROUPS} groups"
                 )
             }
-            LinkProblem::Domains(domain) if domain.is_empty() => write!(
+            LinkProblem::Domains(DomainProblem::TooMany) => write!(
                 f,
                 "a sign-up link is limited to at most {MAX_DOMAINS} address domains"
             ),
-            LinkProblem::Domains(domain) => write!(
-                f,
-                "{domain:?} is not an address domain: give a domain name such as corp.example"
-            ),
+            LinkProblem::Domains(DomainProblem::NotADomain(domain)) => not_a_domain(f, domain),
         }
     }
 }
 
 impl std::error::Error for LinkProblem {}
+
+fn not_a_domain(f: &mut std::fmt::Formatter<'_>, domain: &str) -> std::fmt::Result {
+    write!(
+        f,
+        "{domain:?} is not an address domain: give a domain name such as corp.example"
+    )
+}
 
 /// The link `spec` asks for, made by `actor` at `now`, known by `id` and kept by its secret's
 /// hash; its note trimmed, its groups each named once.
@@ -123,7 +136,7 @@ pub fn new_link(
     if groups.len() > MAX_GROUPS {
         return Err(LinkProblem::Groups);
     }
-    let domains = address_domains(&spec.domains)?;
+    let domains = address_domains(&spec.domains).map_err(LinkProblem::Domains)?;
     Ok(SignupLink {
         id,
         secret_hash,
@@ -143,20 +156,20 @@ pub fn new_link(
 /// (an internationalised name in its `xn--` form, as `url::Host` gives it), each once, sorted.
 ///
 /// # Errors
-/// `LinkProblem::Domains`: the first that is not a domain name, or none named (too many).
-pub fn address_domains(typed: &[String]) -> Result<Vec<String>, LinkProblem> {
+/// The first that is not a domain name, or too many.
+pub fn address_domains(typed: &[String]) -> Result<Vec<String>, DomainProblem> {
     let mut domains = Vec::with_capacity(typed.len());
     for domain in typed {
         let bare = domain.trim().trim_start_matches('@');
         match domain_of(bare) {
             Some(ascii) if ascii.contains('.') => domains.push(ascii),
-            _ => return Err(LinkProblem::Domains(domain.clone())),
+            _ => return Err(DomainProblem::NotADomain(domain.clone())),
         }
     }
     domains.sort();
     domains.dedup();
     if domains.len() > MAX_DOMAINS {
-        return Err(LinkProblem::Domains(String::new()));
+        return Err(DomainProblem::TooMany);
     }
     Ok(domains)
 }
@@ -171,6 +184,17 @@ fn domain_of(name: &str) -> Option<String> {
         url::Host::Domain(ascii) => Some(ascii.trim_end_matches('.').to_owned()),
         url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
     }
+}
+
+/// The domains typed in one field of a form, separated by spaces or commas, as
+/// `address_domains` and `rule_domains` take them.
+pub fn typed_domains(field: &str) -> Vec<String> {
+    field
+        .split([' ', ','])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The domains a store's column keeps (`address_domains`' list, joined by spaces).
@@ -195,6 +219,67 @@ pub fn address_fits(domains: &[String], email: &str) -> bool {
 /// `None` when there were none: nothing was lifted and nothing is recorded.
 pub fn rule_lifted(domains: &[String], audit: AuditRecord) -> Option<AuditRecord> {
     (!domains.is_empty()).then(|| audit.detail(format!("for addresses at {}", domains.join(", "))))
+}
+
+/// Why an administrator's address rule for an account was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleProblem {
+    /// No domain named: a rule needs one (lifting it is how an account signs in with an
+    /// address anywhere).
+    NoDomain,
+    /// A domain that is not a domain name, or too many.
+    Domains(DomainProblem),
+}
+
+impl std::fmt::Display for RuleProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuleProblem::NoDomain => write!(
+                f,
+                "name at least one address domain (to let them sign in with an address \
+                 anywhere, lift the rule)"
+            ),
+            RuleProblem::Domains(DomainProblem::NotADomain(domain)) => not_a_domain(f, domain),
+            RuleProblem::Domains(DomainProblem::TooMany) => write!(
+                f,
+                "an address rule names at most {MAX_DOMAINS} address domains"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RuleProblem {}
+
+/// The domains an administrator typed for an account's address rule, kept as a link keeps
+/// them (`address_domains`): at least one.
+///
+/// # Errors
+/// What is wrong with them.
+pub fn rule_domains(typed: &[String]) -> Result<Vec<String>, RuleProblem> {
+    let domains = address_domains(typed).map_err(RuleProblem::Domains)?;
+    if domains.is_empty() {
+        return Err(RuleProblem::NoDomain);
+    }
+    Ok(domains)
+}
+
+/// The record of an administrator giving an account the address rule `domains` (as
+/// `rule_domains` keeps them) where the store read `before` (none: no rule), in the
+/// transaction that keeps it: `audit` naming both. `None` when the rule is already that one:
+/// nothing changes and nothing is recorded.
+pub fn rule_set(before: &[String], domains: &[String], audit: AuditRecord) -> Option<AuditRecord> {
+    if before == domains {
+        return None;
+    }
+    let was = if before.is_empty() {
+        "an address anywhere".to_owned()
+    } else {
+        before.join(", ")
+    };
+    Some(audit.detail(format!(
+        "for addresses at {} (was: {was})",
+        domains.join(", ")
+    )))
 }
 
 /// Whether the link (as the store read it, `None`: there is none) may make one more account at
@@ -464,7 +549,7 @@ mod tests {
     #[test]
     fn a_link_keeps_domain_names_in_ascii_lower_case_each_once() {
         let too_many: Vec<String> = (0..=MAX_DOMAINS).map(|i| format!("d{i}.example")).collect();
-        type Kept = Result<Vec<String>, LinkProblem>;
+        type Kept = Result<Vec<String>, DomainProblem>;
         let cases: &[(Vec<String>, Kept)] = &[
             (vec![], Ok(vec![])),
             (
@@ -478,33 +563,33 @@ mod tests {
             (strings(&["corp.example."]), Ok(strings(&["corp.example"]))),
             (
                 strings(&["localhost"]),
-                Err(LinkProblem::Domains("localhost".into())),
+                Err(DomainProblem::NotADomain("localhost".into())),
             ),
             (
                 strings(&["192.0.2.1"]),
-                Err(LinkProblem::Domains("192.0.2.1".into())),
+                Err(DomainProblem::NotADomain("192.0.2.1".into())),
             ),
             (
                 strings(&["[::1]"]),
-                Err(LinkProblem::Domains("[::1]".into())),
+                Err(DomainProblem::NotADomain("[::1]".into())),
             ),
             (
                 strings(&["corp.example:443"]),
-                Err(LinkProblem::Domains("corp.example:443".into())),
+                Err(DomainProblem::NotADomain("corp.example:443".into())),
             ),
             (
                 strings(&["corp.example/x"]),
-                Err(LinkProblem::Domains("corp.example/x".into())),
+                Err(DomainProblem::NotADomain("corp.example/x".into())),
             ),
             (
                 strings(&["a b.example"]),
-                Err(LinkProblem::Domains("a b.example".into())),
+                Err(DomainProblem::NotADomain("a b.example".into())),
             ),
             (
                 strings(&["", "corp.example"]),
-                Err(LinkProblem::Domains(String::new())),
+                Err(DomainProblem::NotADomain(String::new())),
             ),
-            (too_many.clone(), Err(LinkProblem::Domains(String::new()))),
+            (too_many.clone(), Err(DomainProblem::TooMany)),
         ];
         for (typed, want) in cases {
             assert_eq!(&address_domains(typed), want, "{typed:?}");
@@ -526,6 +611,76 @@ mod tests {
             Some("for addresses at corp.example, lab.example")
         );
         assert_eq!(record.subject.as_deref(), Some("carol"));
+    }
+
+    #[test]
+    fn a_rule_names_at_least_one_domain_kept_as_a_link_keeps_them() {
+        let too_many: Vec<String> = (0..=MAX_DOMAINS).map(|i| format!("d{i}.example")).collect();
+        type Kept = Result<Vec<String>, RuleProblem>;
+        let cases: &[(Vec<String>, Kept)] = &[
+            (vec![], Err(RuleProblem::NoDomain)),
+            (
+                strings(&[" @Corp.Example", "lab.example", "corp.example"]),
+                Ok(strings(&["corp.example", "lab.example"])),
+            ),
+            (
+                strings(&["localhost"]),
+                Err(RuleProblem::Domains(DomainProblem::NotADomain(
+                    "localhost".into(),
+                ))),
+            ),
+            (
+                strings(&["corp.example", ""]),
+                Err(RuleProblem::Domains(DomainProblem::NotADomain(
+                    String::new(),
+                ))),
+            ),
+            (too_many, Err(RuleProblem::Domains(DomainProblem::TooMany))),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(&rule_domains(typed), want, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn domains_typed_in_one_field_are_split_at_spaces_and_commas() {
+        assert_eq!(
+            typed_domains(" corp.example, lab.example,,\tx.example "),
+            ["corp.example", "lab.example", "x.example"]
+        );
+        assert!(typed_domains(" , ").is_empty());
+    }
+
+    #[test]
+    fn a_rule_set_is_recorded_with_what_it_was_and_the_same_rule_is_not() {
+        use crate::model::AuditKind;
+        let audit =
+            || AuditRecord::new(NOW, AuditKind::AddressRuleSet, "cli").subject(Some("carol"));
+        let corp = strings(&["corp.example"]);
+        let both = strings(&["corp.example", "lab.example"]);
+        assert_eq!(rule_set(&corp, &corp, audit()), None);
+        let cases: &[(&[String], &[String], &str)] = &[
+            (
+                &[],
+                &corp,
+                "for addresses at corp.example (was: an address anywhere)",
+            ),
+            (
+                &corp,
+                &both,
+                "for addresses at corp.example, lab.example (was: corp.example)",
+            ),
+            (
+                &both,
+                &corp,
+                "for addresses at corp.example (was: corp.example, lab.example)",
+            ),
+        ];
+        for (before, after, detail) in cases {
+            let record = rule_set(before, after, audit()).unwrap();
+            assert_eq!(record.detail.as_deref(), Some(*detail));
+            assert_eq!(record.subject.as_deref(), Some("carol"));
+        }
     }
 
     #[test]

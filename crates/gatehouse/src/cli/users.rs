@@ -110,9 +110,20 @@ pub enum UserCommand {
         /// The user, by username
         username: String,
     },
-    /// Let a user whose account a sign-up link for some domains made sign in to applications
-    /// with an address anywhere (confirmed where an application requires it): the link's rule
-    /// is lifted
+    /// Let a user sign in to applications only with a confirmed address at these domains, as a
+    /// sign-up link for them would have: the rule they had, if any, is replaced. Until their
+    /// address is a confirmed one there, applications get nothing from their account
+    SetAddressRule {
+        /// The user, by username
+        username: String,
+        /// A domain their address may be at (repeat for several; a subdomain is another
+        /// domain)
+        #[arg(long = "domain", value_name = "DOMAIN", required = true)]
+        domains: Vec<String>,
+    },
+    /// Let a user whose account has an address rule (a sign-up link's for some domains, or an
+    /// administrator's) sign in to applications with an address anywhere (confirmed where an
+    /// application requires it): the rule is lifted
     LiftAddressRule {
         /// The user, by username
         username: String,
@@ -355,6 +366,20 @@ pub(super) async fn user(
                     println!("{username}: was not paused; their failed attempts are forgotten")
                 }
                 (None, false) => println!("{username}: no failed attempts to forget"),
+            }
+        }
+        UserCommand::SetAddressRule { username, domains } => {
+            let set = admin.set_address_rule(&username, &domains).await?;
+            let now = set.domains.join(", ");
+            if set.before == set.domains {
+                println!("{username}: signs in only with a confirmed address at {now} already");
+            } else if set.before.is_empty() {
+                println!("{username}: signs in only with a confirmed address at {now} now");
+            } else {
+                println!(
+                    "{username}: signs in only with a confirmed address at {now} now (was: at {})",
+                    set.before.join(", ")
+                );
             }
         }
         UserCommand::LiftAddressRule { username } => {

@@ -341,6 +341,19 @@ pub(super) struct PersonForm {
     name: String,
     #[serde(default)]
     email: String,
+    /// The domains of their address rule, separated by spaces or commas.
+    #[serde(default)]
+    domains: String,
+}
+
+/// What a refused form of the person page sent, shown again in its field so that nothing
+/// typed is lost.
+#[derive(Clone, Copy, Default)]
+enum Typed<'a> {
+    #[default]
+    Nothing,
+    Claims(&'a str),
+    Domains(&'a str),
 }
 
 /// POST /admin/users/{username}: one of the person page's buttons.
@@ -410,6 +423,21 @@ pub(super) async fn act(
             .lift_address_rule(&target.username)
             .await
             .map(|_| t.done_address_rule_lifted.to_owned()),
+        "set_address_rule" => {
+            let domains = crate::auth::signup::typed_domains(&form.domains);
+            match ops.set_address_rule(&target.username, &domains).await {
+                Ok(set) if set.before == set.domains => {
+                    Ok(state.look.text.account.profile_unchanged.to_owned())
+                }
+                Ok(set) => Ok((t.done_address_rule_set)(&set.domains.join(", "))),
+                Err(AdminError::Invalid(why)) => {
+                    let error = (t.refusal)(&why);
+                    let refused = (Some(error.as_str()), Typed::Domains(&form.domains));
+                    return show_person_with(&state, &admin, &username, None, refused).await;
+                }
+                Err(e) => Err(e),
+            }
+        }
         "reset_factors" => ops
             .reset_factors(&target.username)
             .await
@@ -499,7 +527,7 @@ pub(super) async fn act(
             match set_claims(&ops, &owner, &form.claims, t).await {
                 Ok(()) => Ok(t.done_claims.to_owned()),
                 Err(ClaimsRefused::Because(why)) => {
-                    let refused = (Some(why.as_str()), Some(form.claims.as_str()));
+                    let refused = (Some(why.as_str()), Typed::Claims(&form.claims));
                     return show_person_with(&state, &admin, &username, None, refused).await;
                 }
                 Err(ClaimsRefused::Failed(e)) => Err(e),
@@ -606,17 +634,16 @@ async fn show_person(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
-    show_person_with(state, admin, username, notice, (error, None)).await
+    show_person_with(state, admin, username, notice, (error, Typed::Nothing)).await
 }
 
-/// As [`show_person`], the claims field showing `claims_sent` when the claims sent were
-/// refused (for `error`), so that nothing typed is lost.
+/// As [`show_person`], the field of the form refused (for `error`) showing what it sent.
 async fn show_person_with(
     state: &AppState,
     admin: &Administrator,
     username: &str,
     notice: Option<&str>,
-    (error, claims_sent): (Option<&str>, Option<&str>),
+    (error, typed): (Option<&str>, Typed<'_>),
 ) -> Response {
     let ops = admin.ops(state, Peer(None, None));
     let user = match ops.user(username).await {
@@ -651,7 +678,14 @@ async fn show_person_with(
         notice,
         error,
         own: user.id == admin.user.id,
-        claims: &claims_sent.map_or_else(|| claims_shown(&claims), str::to_owned),
+        claims: &match typed {
+            Typed::Claims(sent) => sent.to_owned(),
+            _ => claims_shown(&claims),
+        },
+        domains_typed: &match typed {
+            Typed::Domains(sent) => sent.to_owned(),
+            _ => domains.join(" "),
+        },
         languages: &state.looks.names(),
         language: state.persons_look(&user).map(|look| look.text.language),
         passkey_link: crate::auth::email_links::may_make_passkey_link(

@@ -87,6 +87,10 @@ named! {
         /// An administrator let a person whose account a sign-up link for some domains made
         /// sign in with an address anywhere (the domains, in the detail).
         AddressRuleLifted = "admin.user.address_rule_lifted",
+        /// An administrator gave a person's account an address rule: it signs in to
+        /// applications only with a confirmed address at its domains (named in the detail,
+        /// with what it was).
+        AddressRuleSet = "admin.user.address_rule_set",
         /// An administrator made a password reset link to hand to a person themselves (no
         /// mail goes out).
         ResetLinkMade = "admin.user.reset_link_made",
@@ -166,6 +170,7 @@ impl AuditKind {
         AuditKind::FactorsReset,
         AuditKind::UserUnlocked,
         AuditKind::AddressRuleLifted,
+        AuditKind::AddressRuleSet,
         AuditKind::ResetLinkMade,
         AuditKind::PasskeyLinkMade,
     ];

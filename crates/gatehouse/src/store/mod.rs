@@ -886,6 +886,17 @@ pub trait SignupLinks: Send + Sync {
         user_id: &str,
         audit: AuditRecord,
     ) -> StoreResult<Vec<String>>;
+    /// Gives the account `user_id` the address rule `domains` (as
+    /// `auth::signup::rule_domains` keeps them), in one transaction: reads the rule it had,
+    /// keeps the new one and writes `audit` naming both (`auth::signup::rule_set`). The domains
+    /// it had (none: no rule); no change and no record when the rule was already that one.
+    /// `NotFound` (and nothing written) when there is no such account.
+    async fn set_address_rule(
+        &self,
+        user_id: &str,
+        domains: Vec<String>,
+        audit: AuditRecord,
+    ) -> StoreResult<Vec<String>>;
 }
 
 /// Everything gatehouse stores.

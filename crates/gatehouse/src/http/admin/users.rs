@@ -20,7 +20,11 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user, remove_user))
         .routes(routes!(list_sessions, end_sessions))
         .routes(routes!(get_lockout, unlock))
-        .routes(routes!(get_address_rule, lift_address_rule))
+        .routes(routes!(
+            get_address_rule,
+            set_address_rule,
+            lift_address_rule
+        ))
         .routes(routes!(list_consents))
         .routes(routes!(get_factors, reset_factors))
         .routes(routes!(make_passkey_link))
@@ -135,8 +139,22 @@ pub(super) struct LockoutView {
 /// The domains a user signs in to applications with a confirmed address at.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(super) struct AddressRuleView {
-    /// Those of the sign-up link that made their account, in lower-case ASCII; empty: they
-    /// have no such rule (any address, confirmed or not, as each application requires).
+    /// Those of the sign-up link that made their account, or an administrator's, in lower-case
+    /// ASCII; empty: they have no such rule (any address, confirmed or not, as each
+    /// application requires).
+    pub domains: Vec<String>,
+}
+
+/// The address rule to give a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"domains": ["corp.example"]}))]
+pub(super) struct NewAddressRule {
+    /// The domains they sign in to applications with a confirmed address at, at least one:
+    /// each a domain name with at least one dot, not an IP address and with no port or path (a
+    /// leading `@` is dropped; kept in lower case, an internationalised name in its `xn--`
+    /// form; a subdomain is another domain), else `400`.
+    #[schema(min_items = 1, max_items = 16)]
     pub domains: Vec<String>,
 }
 
@@ -404,7 +422,7 @@ async fn unlock(
 #[utoipa::path(get, path = "/users/{username}/address-rule", tag = "users",
     params(("username" = String, Path, description = "The username")),
     responses(
-        (status = 200, description = "The domains they sign in to applications with a confirmed address at (a sign-up link's for some domains); none: no such rule", body = AddressRuleView),
+        (status = 200, description = "The domains they sign in to applications with a confirmed address at (a sign-up link's for some domains, or an administrator's); none: no such rule", body = AddressRuleView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
@@ -419,6 +437,33 @@ async fn get_address_rule(
     let user = admin.user(&username).await?;
     let domains = admin.address_rule(&user).await?;
     Ok(Json(AddressRuleView { domains }))
+}
+
+#[utoipa::path(put, path = "/users/{username}/address-rule", tag = "users",
+    request_body = NewAddressRule,
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "They sign in to applications only with a confirmed address at these domains now, whatever rule they had (audited as admin.user.address_rule_set, naming both; the same rule again changes and records nothing)", body = AddressRuleView),
+        (status = 400, description = "No domain, one that is not a domain name, or more than 16", body = ErrorBody),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn set_address_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+    body: Result<JsonObject<NewAddressRule>, ApiError>,
+) -> ApiResult<Json<AddressRuleView>> {
+    let JsonObject(new) = body?;
+    let set = caller
+        .admin(&state)
+        .set_address_rule(&username, &new.domains)
+        .await?;
+    Ok(Json(AddressRuleView {
+        domains: set.domains,
+    }))
 }
 
 #[utoipa::path(delete, path = "/users/{username}/address-rule", tag = "users",

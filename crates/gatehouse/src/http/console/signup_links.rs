@@ -102,12 +102,7 @@ pub(in crate::http) async fn change_signup_links(
                 days: number(&form.days),
                 note: form.note.clone(),
                 groups: form.groups.clone(),
-                domains: form
-                    .domains
-                    .split([' ', ','])
-                    .filter(|d| !d.trim().is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                domains: crate::auth::signup::typed_domains(&form.domains),
             };
             match ops.make_signup_link(spec).await {
                 Ok((secret, link)) => {

@@ -611,8 +611,12 @@ pub(in crate::http) struct ConsoleText {
     /// Beside the account's state: failed attempts keep them from signing in until then.
     pub paused_until: fn(&str) -> String,
     /// The account signs in to applications only with a confirmed address at these domains
-    /// (those of the sign-up link that made it).
+    /// (those of the sign-up link that made it, or an administrator's).
     pub address_rule: fn(&str) -> String,
+    /// The field of the domains of the account's address rule, what it does, and its button.
+    pub address_rule_label: &'static str,
+    pub address_rule_help: &'static str,
+    pub set_address_rule: &'static str,
     /// The button that lets them sign in again at once.
     pub unlock: &'static str,
     /// The button that lifts their account's address rule.
@@ -650,6 +654,8 @@ pub(in crate::http) struct ConsoleText {
     /// Asked to let them in when the wait had ended meanwhile.
     pub done_not_paused: &'static str,
     pub done_address_rule_lifted: &'static str,
+    /// The rule is set (its domains).
+    pub done_address_rule_set: fn(&str) -> String,
     pub done_confirmed: &'static str,
     pub done_unconfirmed: &'static str,
     pub done_reset_sent: fn(&str) -> String,
@@ -1568,11 +1574,13 @@ pub(in crate::http) static ENGLISH: Text = Text {
         reset_factors: "Remove the authenticator app and passkeys",
         paused_until: |at| format!("cannot sign in until {at} after failed attempts"),
         address_rule: |domains| {
-            format!(
-                "made with a sign-up link for {domains}: signs in to applications only with a \
-                 confirmed address there"
-            )
+            format!("signs in to applications only with a confirmed address at {domains}")
         },
+        address_rule_label: "Sign in to applications only with a confirmed address at",
+        address_rule_help: "Domains, separated by spaces or commas. Until their address is a \
+                            confirmed one at one of them, applications get nothing from this \
+                            account: they are asked to confirm it, or to give one there.",
+        set_address_rule: "Keep to these domains",
         unlock: "Let them sign in again now",
         lift_address_rule: "Let them sign in with an address anywhere",
         confirm_email: "Mark the address confirmed",
@@ -1632,6 +1640,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
         done_unlocked: "They can sign in again now: their failed attempts are forgotten.",
         done_not_paused: "They could already sign in; their failed attempts are forgotten.",
         done_address_rule_lifted: "They sign in to applications with an address anywhere now.",
+        done_address_rule_set: |domains| {
+            format!("They sign in to applications only with a confirmed address at {domains} now.")
+        },
         done_confirmed: "The address is marked confirmed.",
         done_unconfirmed: "The address is marked not confirmed.",
         done_reset_sent: |email| format!("A password reset link is on its way to {email}."),
@@ -2091,6 +2102,9 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::FactorsReset => "Second factors removed by an administrator",
         K::UserUnlocked => "Allowed to sign in again by an administrator, after failed attempts",
         K::AddressRuleLifted => "Allowed by an administrator to sign in with an address anywhere",
+        K::AddressRuleSet => {
+            "Kept by an administrator to sign in with a confirmed address at some domains"
+        }
         K::UserCreated => "Account created",
         K::UserDisabled => "Account disabled",
         K::UserEnabled => "Account enabled",

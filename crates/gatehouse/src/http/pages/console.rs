@@ -212,8 +212,10 @@ pub(in crate::http) struct PersonView<'a> {
     /// Until when their failed attempts keep them from signing in, if they do now.
     pub paused_until: Option<crate::clock::UnixTime>,
     /// The domains their account signs in to applications with a confirmed address at (its
-    /// sign-up link's); empty: no such rule.
+    /// sign-up link's, or an administrator's); empty: no such rule.
     pub address_domains: &'a [String],
+    /// What the address rule's field shows: those domains, or what was sent and refused.
+    pub domains_typed: &'a str,
 }
 
 /// One person: their account, and what an administrator can do to it.
@@ -366,6 +368,16 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                     autocomplete="off" aria-describedby="person-email-help" value=(u.email);
                 p #person-email-help .muted { (t.name_and_address_help) }
                 button type="submit" .secondary { (t.save_name_and_address) }
+            }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(base.csrf);
+                input type="hidden" name="action" value="set_address_rule";
+                label for="person-domains" { (t.address_rule_label) }
+                input #person-domains name="domains" maxlength="1024" autocomplete="off"
+                    spellcheck="false" placeholder="corp.example"
+                    aria-describedby="person-domains-help" value=(v.domains_typed);
+                p #person-domains-help .muted { (t.address_rule_help) }
+                button type="submit" .secondary { (t.set_address_rule) }
             }
             @if v.languages.len() > 1 {
                 form method="post" action=(action) {

@@ -307,7 +307,11 @@ impl SignupLinks for PgStore {
         with_retrying_transaction(&self.pool, |c| {
             let (user_id, audit) = (user_id.to_owned(), audit.clone());
             Box::pin(async move {
-                // Deleted as read: of administrators lifting it at once, one finds it.
+                // Deleted as read: of administrators lifting it at once, one finds it. The
+                // account is locked first, as `set_address_rule` locks it, so that a rule set
+                // at the same moment is either lifted or kept whole, never recorded as lifted
+                // and kept.
+                lock_account(&mut *c, &user_id).await?;
                 let domains: Option<String> = sqlx::query_scalar(
                     "DELETE FROM address_rule WHERE user_id = $1 RETURNING domains",
                 )
@@ -324,4 +328,52 @@ impl SignupLinks for PgStore {
         .await
         .map_err(db_error)
     }
+
+    async fn set_address_rule(
+        &self,
+        user_id: &str,
+        domains: Vec<String>,
+        audit: AuditRecord,
+    ) -> StoreResult<Vec<String>> {
+        let before = with_retrying_transaction(&self.pool, |c| {
+            let (user_id, domains, audit) = (user_id.to_owned(), domains.clone(), audit.clone());
+            Box::pin(async move {
+                // Administrators setting it at once wait for each other here, so each reads
+                // the rule the one before kept.
+                if !lock_account(&mut *c, &user_id).await? {
+                    return Ok(None);
+                }
+                let before: Option<String> =
+                    sqlx::query_scalar("SELECT domains FROM address_rule WHERE user_id = $1")
+                        .bind(&user_id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                let before = signup::domains_from_column(&before.unwrap_or_default());
+                if let Some(record) = signup::rule_set(&before, &domains, audit) {
+                    sqlx::query(
+                        "INSERT INTO address_rule (user_id, domains) VALUES ($1, $2)
+                         ON CONFLICT (user_id) DO UPDATE SET domains = excluded.domains",
+                    )
+                    .bind(&user_id)
+                    .bind(domains.join(" "))
+                    .execute(&mut *c)
+                    .await?;
+                    insert_audit(&mut *c, &record).await?;
+                }
+                Ok(Some(before))
+            })
+        })
+        .await
+        .map_err(db_error)?;
+        before.ok_or_else(|| StoreError::NotFound(Named::UserId(user_id.to_owned())))
+    }
+}
+
+/// Locks the account `user_id` for a change of its address rule; whether it exists.
+async fn lock_account(c: &mut PgConnection, user_id: &str) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query("SELECT 1 FROM user_account WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(user_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok(found.is_some())
 }

@@ -230,4 +230,34 @@ impl SignupLinks for SqliteStore {
         })
         .await
     }
+
+    async fn set_address_rule(
+        &self,
+        user_id: &str,
+        domains: Vec<String>,
+        audit: AuditRecord,
+    ) -> StoreResult<Vec<String>> {
+        let user = user_id.to_owned();
+        let before = self
+            .write(move |tx| {
+                let exists = tx
+                    .prepare_cached("SELECT 1 FROM user_account WHERE id = ?1")?
+                    .exists([&user])?;
+                if !exists {
+                    return Ok(None);
+                }
+                let before = rule_of(tx, &user)?;
+                if let Some(record) = signup::rule_set(&before, &domains, audit.clone()) {
+                    tx.prepare_cached(
+                        "INSERT INTO address_rule (user_id, domains) VALUES (?1, ?2)
+                         ON CONFLICT (user_id) DO UPDATE SET domains = excluded.domains",
+                    )?
+                    .execute(params![user, domains.join(" ")])?;
+                    insert_audit(tx, &record)?;
+                }
+                Ok(Some(before))
+            })
+            .await?;
+        before.ok_or_else(|| StoreError::NotFound(Named::UserId(user_id.to_owned())))
+    }
 }

@@ -679,10 +679,15 @@ pub(in crate::http) static GERMAN: Text = Text {
         paused_until: |at| format!("nach Fehlversuchen bis {at} keine Anmeldung möglich"),
         address_rule: |domains| {
             format!(
-                "mit einem Registrierungslink für {domains} angelegt: meldet sich bei Anwendungen \
-                 nur mit einer bestätigten Adresse dort an"
+                "meldet sich bei Anwendungen nur mit einer bestätigten Adresse bei {domains} an"
             )
         },
+        address_rule_label: "Bei Anwendungen nur mit einer bestätigten Adresse anmelden bei",
+        address_rule_help: "Domains, getrennt durch Leerzeichen oder Kommas. Solange die \
+                            Adresse keine bestätigte bei einer davon ist, erhalten Anwendungen \
+                            nichts von diesem Konto: es wird gebeten, sie zu bestätigen oder \
+                            eine dort anzugeben.",
+        set_address_rule: "Auf diese Domains festlegen",
         unlock: "Jetzt wieder anmelden lassen",
         lift_address_rule: "Mit einer Adresse überall anmelden lassen",
         confirm_email: "Adresse als bestätigt markieren",
@@ -751,6 +756,12 @@ pub(in crate::http) static GERMAN: Text = Text {
         done_not_paused: "Die Anmeldung war schon möglich; die Fehlversuche sind vergessen.",
         done_address_rule_lifted: "Die Anmeldung bei Anwendungen ist jetzt mit einer Adresse \
                                    überall möglich.",
+        done_address_rule_set: |domains| {
+            format!(
+                "Die Anmeldung bei Anwendungen ist jetzt nur mit einer bestätigten Adresse bei \
+                 {domains} möglich."
+            )
+        },
         done_confirmed: "Die Adresse ist als bestätigt markiert.",
         done_unconfirmed: "Die Adresse ist als nicht bestätigt markiert.",
         done_reset_sent: |email| {
@@ -1345,6 +1356,10 @@ fn german_event(kind: AuditKind) -> &'static str {
         }
         K::AddressRuleLifted => {
             "Von der Administration zur Anmeldung mit einer Adresse überall zugelassen"
+        }
+        K::AddressRuleSet => {
+            "Von der Administration auf die Anmeldung mit einer bestätigten Adresse bei \
+             bestimmten Domains festgelegt"
         }
         K::UserCreated => "Konto angelegt",
         K::UserDisabled => "Konto deaktiviert",

@@ -5,7 +5,9 @@ use crate::admin::{
     MAX_CLIENT_ID, MAX_DESCRIPTION, MAX_DISPLAY_NAME, MAX_NAME, MAX_PICTURE, MAX_SECRET_OVERLAP,
     MIN_SECRET_LENGTH, NameField, PageLink, Refusal,
 };
-use crate::auth::signup::{LinkProblem, MAX_DAYS, MAX_DOMAINS, MAX_GROUPS, MAX_NOTE, MAX_USES};
+use crate::auth::signup::{
+    DomainProblem, LinkProblem, MAX_DAYS, MAX_DOMAINS, MAX_GROUPS, MAX_NOTE, MAX_USES, RuleProblem,
+};
 use crate::auth::username::{MAX_CHARS, UsernameError};
 use crate::branding::{LogoProblem, MAX_LOGO_BYTES};
 use crate::model::{GroupNameProblem, MAX_GROUP_NAME, Named};
@@ -51,6 +53,7 @@ pub(super) fn refusal(why: &Refusal) -> String {
                 .to_owned()
         }
         R::SignupLink(problem) => signup_link(problem),
+        R::AddressRule(problem) => address_rule(problem),
         R::Claims(problem) => custom_claims(problem),
         R::TooManyToRemove => {
             format!("Entfernen Sie höchstens {MAX_CUSTOM_CLAIMS} Claims auf einmal.")
@@ -204,14 +207,30 @@ fn signup_link(problem: &LinkProblem) -> String {
         LinkProblem::Groups => {
             format!("Ein Registrierungslink fügt Personen höchstens {MAX_GROUPS} Gruppen hinzu.")
         }
-        LinkProblem::Domains(domain) if domain.is_empty() => {
+        LinkProblem::Domains(DomainProblem::TooMany) => {
             format!("Ein Registrierungslink gilt für höchstens {MAX_DOMAINS} Adress-Domains.")
         }
-        LinkProblem::Domains(domain) => format!(
-            "{} ist keine Adress-Domain: geben Sie einen Domainnamen wie corp.example an.",
-            quoted(domain)
-        ),
+        LinkProblem::Domains(DomainProblem::NotADomain(domain)) => not_a_domain(domain),
     }
+}
+
+fn address_rule(problem: &RuleProblem) -> String {
+    match problem {
+        RuleProblem::NoDomain => "Nennen Sie mindestens eine Adress-Domain (für die Anmeldung mit \
+                                  einer Adresse überall heben Sie die Regel auf)."
+            .to_owned(),
+        RuleProblem::Domains(DomainProblem::NotADomain(domain)) => not_a_domain(domain),
+        RuleProblem::Domains(DomainProblem::TooMany) => {
+            format!("Eine Adressregel nennt höchstens {MAX_DOMAINS} Adress-Domains.")
+        }
+    }
+}
+
+fn not_a_domain(domain: &str) -> String {
+    format!(
+        "{} ist keine Adress-Domain: geben Sie einen Domainnamen wie corp.example an.",
+        quoted(domain)
+    )
 }
 
 fn username(e: &UsernameError) -> String {
