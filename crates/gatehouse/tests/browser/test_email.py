@@ -335,8 +335,7 @@ def test_an_account_from_a_link_for_a_domain_signs_in_once_its_address_there_is_
         sign_in_as_administrator(admin, server)
         admin.goto(f"{server.issuer}/admin/users/{newcomer}")
         expect(admin.locator("#address-rule")).to_have_text(
-            "made with a sign-up link for corp.example: signs in to applications only with a "
-            "confirmed address there")
+            "signs in to applications only with a confirmed address at corp.example")
         admin.get_by_role("button", name="Let them sign in with an address anywhere").click()
         expect(admin.get_by_role("status")).to_have_text(
             "They sign in to applications with an address anywhere now.")
@@ -346,6 +345,66 @@ def test_an_account_from_a_link_for_a_domain_signs_in_once_its_address_there_is_
     # The person goes on with the same sign-in.
     page.get_by_role("link", name="Continue to plain-app").click()
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {newcomer}")
+    assert page.url.startswith(plain_app.base), page.url
+
+
+def test_an_administrator_keeps_a_person_to_their_organisations_domain(browser_page, browser,
+                                                                       server, sink, plain_app):
+    page = browser_page
+    person = server.add_user("kept")
+    start(page, plain_app)
+    fill_login(page, person)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {person}")
+
+    # An administrator, in a browser of their own, keeps them to corp.example.
+    admin = browser.new_context().new_page()
+    try:
+        sign_in_as_administrator(admin, server)
+        admin.goto(f"{server.issuer}/admin/users/{person}")
+        domains = admin.get_by_label("Sign in to applications only with a confirmed address at")
+        domains.fill("corp.example localhost")
+        admin.get_by_role("button", name="Keep to these domains").click()
+        expect(admin.get_by_role("alert")).to_have_text(
+            '"localhost" is not an address domain: give a domain name such as corp.example.')
+        expect(domains).to_have_value("corp.example localhost")
+        expect(admin.locator("#address-rule")).to_have_count(0)
+        domains.fill("Corp.Example")
+        admin.get_by_role("button", name="Keep to these domains").click()
+        expect(admin.get_by_role("status")).to_have_text(
+            "They sign in to applications only with a confirmed address at corp.example now.")
+        expect(admin.locator("#address-rule")).to_have_text(
+            "signs in to applications only with a confirmed address at corp.example")
+        expect(domains).to_have_value("corp.example")
+    finally:
+        admin.context.close()
+
+    # Their next sign-in to the application, in the same browser, asks for an address there.
+    start(page, plain_app)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email address")
+    expect(page.locator("#account-domains")).to_have_text(
+        "Your account signs in to applications only with a confirmed address at corp.example.")
+    expect(page.locator("main")).to_contain_text(
+        "Yours is not at one of them: give one that is on your account page, then confirm it.")
+    assert page.url.startswith(server.issuer), page.url
+
+    # They give one there on their account page, in another tab, and confirm it.
+    account = page.context.new_page()
+    account.goto(f"{server.issuer}/account")
+    address = account.get_by_label("Email address")
+    address.clear()
+    address.fill(f"{person}@corp.example")
+    account.get_by_role("button", name="Save", exact=True).click()
+    expect(account.get_by_role("status")).to_have_text("Your profile is saved.")
+    account.close()
+    to, _ = sink.next()
+    assert to == [f"{person}@example.com"], "the old address is told"
+    page.get_by_role("link", name="Continue to plain-app").click()
+    page.get_by_role("button", name="Email me a confirmation link").click()
+    to, message = sink.next()
+    assert to == [f"{person}@corp.example"], to
+    confirm_in_another_tab(page, server, message)
+    page.get_by_role("link", name="Continue to plain-app").click()
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {person}")
     assert page.url.startswith(plain_app.base), page.url
 
 
