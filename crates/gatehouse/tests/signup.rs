@@ -217,6 +217,19 @@ async fn set_address(f: &Fixture, username: &str, email: &str, verified: bool) {
         .unwrap();
 }
 
+/// Signing in to `web` in the browser `session` gives no code: the page asks for an address at
+/// the account's domains, and offers no link to mail to the one it has.
+async fn asked_for_an_address_there(f: &Fixture, session: &str) {
+    let r = get_as(f, session, &authorize_uri("web", "")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("Yours is not at one of them: give one that is on your account page"),
+        "{html}"
+    );
+    assert!(!html.contains("Email me a confirmation link"), "{html}");
+}
+
 async fn password_works(f: &Fixture, username: &str, password: &str) -> bool {
     let r = post_login(f, &authorize_uri("web", ""), username, password).await;
     r.status() == StatusCode::SEE_OTHER
@@ -1083,14 +1096,7 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
 
     // An address elsewhere, even confirmed, holds her back again: she gives one at the domain.
     set_address(&f, "carol", "carol@example.com", true).await;
-    let r = get_as(&f, &session, &authorize_uri("web", "")).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let html = body_text(r).await;
-    assert!(
-        html.contains("Yours is not at one of them: give one that is on your account page"),
-        "{html}"
-    );
-    assert!(!html.contains("Email me a confirmation link"), "{html}");
+    asked_for_an_address_there(&f, &session).await;
 
     // Unconfirmed there, the form of the page shown before mails nothing to it: the sign-in
     // says what it needs.
@@ -1241,13 +1247,7 @@ async fn an_administrator_keeps_an_account_to_some_domains(db: Database) {
     );
 
     // Her address is elsewhere: the sign-in asks her for one at the domains, no code.
-    let r = get_as(&f, &session, &authorize_uri("web", "")).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let html = body_text(r).await;
-    assert!(
-        html.contains("Yours is not at one of them: give one that is on your account page"),
-        "{html}"
-    );
+    asked_for_an_address_there(&f, &session).await;
     let silent = get_as(&f, &session, &authorize_uri("web", "&prompt=none")).await;
     assert_eq!(location(&silent)["error"], "interaction_required");
     set_address(&f, "grace", "grace@lab.example", false).await;
