@@ -1070,6 +1070,10 @@ async fn a_link_for_a_domain_makes_accounts_that_sign_in_once_confirmed_there(db
     let (admin, _) = administrator(&f).await;
     let html = page_as(&f, &admin, "/admin/users/carol").await;
     assert!(
+        !html.contains("This server sends no mail"),
+        "mail goes out here"
+    );
+    assert!(
         html.contains("signs in to applications only with a confirmed address at corp.example"),
         "{html}"
     );
@@ -1236,6 +1240,11 @@ async fn an_administrator_keeps_an_account_to_some_domains(db: Database) {
         html.contains("value=\"corp.example lab.example\""),
         "the field shows the rule: {html}"
     );
+    // No mail goes out from this server: the field says who confirms such an address.
+    let no_mail = "This server sends no mail, so no confirmation link: each such account waits \
+                   until an administrator marks its address confirmed.";
+    assert!(html.contains(no_mail), "{html}");
+    assert!(links_page(&f, &admin).await.contains(no_mail));
     let html = body_text(set("lab.example corp.example").await).await;
     assert!(html.contains("Nothing was changed."), "{html}");
     let records = rule_records().await;

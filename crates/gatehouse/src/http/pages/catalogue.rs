@@ -617,6 +617,9 @@ pub(in crate::http) struct ConsoleText {
     pub address_rule_label: &'static str,
     pub address_rule_help: &'static str,
     pub set_address_rule: &'static str,
+    /// After the help of a field of address domains (a sign-up link's, an account's rule),
+    /// where no mail goes out.
+    pub domains_without_mail: &'static str,
     /// The button that lets them sign in again at once.
     pub unlock: &'static str,
     /// The button that lifts their account's address rule.
@@ -1581,6 +1584,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
                             confirmed one at one of them, applications get nothing from this \
                             account: they are asked to confirm it, or to give one there.",
         set_address_rule: "Keep to these domains",
+        domains_without_mail: "This server sends no mail, so no confirmation link: each such \
+                               account waits until an administrator marks its address \
+                               confirmed.",
         unlock: "Let them sign in again now",
         lift_address_rule: "Let them sign in with an address anywhere",
         confirm_email: "Mark the address confirmed",

@@ -373,10 +373,13 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 input type="hidden" name="csrf" value=(base.csrf);
                 input type="hidden" name="action" value="set_address_rule";
                 label for="person-domains" { (t.address_rule_label) }
-                input #person-domains name="domains" maxlength="1024" autocomplete="off"
-                    spellcheck="false" placeholder="corp.example"
+                input #person-domains name="domains" autocomplete="off" autocapitalize="none"
+                    maxlength="1000" spellcheck="false" placeholder="corp.example"
                     aria-describedby="person-domains-help" value=(v.domains_typed);
-                p #person-domains-help .muted { (t.address_rule_help) }
+                p #person-domains-help .muted {
+                    (t.address_rule_help)
+                    @if !look.mail { " " (t.domains_without_mail) }
+                }
                 button type="submit" .secondary { (t.set_address_rule) }
             }
             @if v.languages.len() > 1 {
@@ -546,7 +549,10 @@ pub(in crate::http) fn signup_links(
                 input #signup-domains name="domains" autocomplete="off" autocapitalize="none"
                     maxlength="1000" placeholder="corp.example"
                     aria-describedby="signup-domains-help";
-                p #signup-domains-help .muted { (t.domains_help) }
+                p #signup-domains-help .muted {
+                    (t.domains_help)
+                    @if !look.mail { " " (look.text.console.domains_without_mail) }
+                }
                 button type="submit" { (t.make) }
             }
         } @else {

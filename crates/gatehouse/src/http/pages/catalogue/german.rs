@@ -688,6 +688,9 @@ pub(in crate::http) static GERMAN: Text = Text {
                             nichts von diesem Konto: es wird gebeten, sie zu bestätigen oder \
                             eine dort anzugeben.",
         set_address_rule: "Auf diese Domains festlegen",
+        domains_without_mail: "Dieser Server versendet keine E-Mails, also keinen \
+                               Bestätigungslink: jedes solche Konto wartet, bis die \
+                               Administration seine Adresse als bestätigt markiert.",
         unlock: "Jetzt wieder anmelden lassen",
         lift_address_rule: "Mit einer Adresse überall anmelden lassen",
         confirm_email: "Adresse als bestätigt markieren",
