@@ -178,7 +178,7 @@ pub enum ClientCommand {
 #[derive(Debug, clap::Args)]
 pub struct ClientDisplayArgs {
     /// The name people see on the sign-in and consent pages (default: the client id)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     display_name: Option<String>,
     /// An https URL of the application's logo
     #[arg(long)]

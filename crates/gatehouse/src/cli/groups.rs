@@ -15,7 +15,7 @@ pub enum GroupCommand {
         /// letter or digit; applications see it in the groups claim
         name: String,
         /// What the group is for, for people
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         description: Option<String>,
         /// What its members must prove to sign in anywhere: password (the default), two_factor
         /// or passkey
@@ -36,6 +36,7 @@ pub enum GroupCommand {
         /// The group, by name
         name: String,
         /// The new description (none: remove it)
+        #[arg(allow_hyphen_values = true)]
         description: Option<String>,
     },
     /// Set what a group's members must prove to sign in anywhere (the strictest of their

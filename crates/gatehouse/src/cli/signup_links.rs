@@ -27,7 +27,7 @@ pub enum SignupLinkCommand {
         #[arg(long = "domain", value_name = "DOMAIN")]
         domains: Vec<String>,
         /// Whom it is for, for the administrators who list the links later
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
         note: String,
         /// The issuer URL the server is reached at (as `serve --issuer`): the link is below it
         #[arg(long, env = "GATEHOUSE_ISSUER")]

@@ -25,7 +25,7 @@ pub enum UserCommand {
         #[arg(long)]
         email_verified: bool,
         /// The display name (the name claim)
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         name: Option<String>,
         #[command(flatten)]
         profile: ProfileArgs,
@@ -50,7 +50,7 @@ pub enum UserCommand {
         #[arg(long)]
         email_unverified: bool,
         /// The display name
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         name: Option<String>,
         #[command(flatten)]
         profile: ProfileArgs,
@@ -167,10 +167,10 @@ pub enum UserCommand {
 #[derive(Debug, clap::Args)]
 pub struct ProfileArgs {
     /// The given_name claim
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     given_name: Option<String>,
     /// The family_name claim
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     family_name: Option<String>,
     /// A BCP 47 language tag, such as en-GB (the locale claim; pages and mail speak it to
     /// the person when they speak a language that matches it)
