@@ -178,6 +178,12 @@ pub struct ServeArgs {
     /// first administrator with the CLI (`group add`, `group add-member`)
     #[arg(long, env = "GATEHOUSE_ADMIN_GROUP", default_value = DEFAULT_ADMIN_GROUP)]
     pub admin_group: String,
+
+    /// Let people remove their own accounts from their account page (after a recent sign-in,
+    /// typing their username to confirm; administrators excepted: another removes theirs). Off
+    /// unless given: administrators remove accounts
+    #[arg(long, env = "GATEHOUSE_ACCOUNT_REMOVAL")]
+    pub account_removal: bool,
 }
 
 /// The group of administrators when the operator names none.
@@ -235,6 +241,8 @@ pub struct Config {
     pub sign_in_notices: bool,
     /// Whose members may use the administration pages.
     pub admin_group: String,
+    /// Whether people may remove their own accounts (`auth::own_removal`).
+    pub account_removal: bool,
     /// Whether DPoP proofs must carry a current server nonce (`oidc::dpop::nonce`).
     pub dpop_nonce: bool,
 }
@@ -420,6 +428,7 @@ impl Config {
             mail,
             sign_in_notices: !args.no_sign_in_notices,
             admin_group: args.admin_group.clone(),
+            account_removal: args.account_removal,
             dpop_nonce: args.dpop_nonce,
         })
     }

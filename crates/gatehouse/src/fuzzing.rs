@@ -313,6 +313,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         no_sign_in_notices: false,
         dpop_nonce: false,
         admin_group: crate::config::DEFAULT_ADMIN_GROUP.to_owned(),
+        account_removal: false,
     };
     let config = Config::from_args(&args).expect("a configuration");
     let state = server::prepare(Arc::clone(&store), config, Arc::new(SystemClock))

@@ -663,7 +663,145 @@ async fn activity_of(f: &Fixture, username: &str) -> Vec<gatehouse::model::Audit
         .unwrap()
 }
 
+/// Where the deployment lets people (`serve --account-removal`), Grace removes her own account
+/// from her account page: only after a recent sign-in and typing her username, which a slip
+/// does not; then she is signed out, her tokens stop working, her username no longer signs in
+/// and the audit log keeps the record. An administrator is told to ask another. Without the
+/// setting the page offers nothing and the form is refused.
+async fn a_person_removes_their_own_account_where_the_deployment_lets_them(db: Database) {
+    let f = fixture_with(db, |args| args.account_removal = true).await;
+    add_user(f.state.store.as_ref(), "grace").await;
+    let grace = account_sign_in(&f, "grace").await;
+    let elsewhere = account_sign_in(&f, "grace").await;
+    let html = account_page(&f, &grace).await;
+    assert!(
+        html.contains("<h2 id=\"remove\">Remove your account</h2>"),
+        "{html}"
+    );
+    let csrf = hidden_input(&html, "csrf");
+    let remove = |cookies: &str, typed: &str| {
+        let fields = [
+            ("csrf", csrf.clone()),
+            ("action", "remove_account".to_owned()),
+            ("confirm", typed.to_owned()),
+        ];
+        let (f, cookies) = (&f, cookies.to_owned());
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            account_post(f, &cookies, &fields).await
+        }
+    };
+    for typed in ["", "Grace", "ada", "grace x"] {
+        let r = remove(&grace, typed).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{typed:?}");
+        let html = body_text(r).await;
+        assert!(
+            html.contains("Type your username, grace, to confirm. Your account is not removed."),
+            "{typed:?}: {html}"
+        );
+        assert!(password_works(&f, "grace", PASSWORD).await, "{typed:?}");
+    }
+    // A sign-in that is not recent is asked to sign in again first.
+    f.clock.advance(11 * 60);
+    let r = remove(&grace, "grace").await;
+    let html = body_text(r).await;
+    assert!(html.contains("Sign in again first"), "{html}");
+    assert!(password_works(&f, "grace", PASSWORD).await);
+
+    let grace = account_sign_in(&f, "grace").await;
+    let csrf = hidden_input(&account_page(&f, &grace).await, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "remove_account"),
+        ("confirm", " grace "),
+    ];
+    let r = account_post(&f, &grace, &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let set: Vec<&str> = r
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with("gatehouse_session=;") && c.contains("Max-Age=0")),
+        "the session cookie is removed: {set:?}"
+    );
+    let html = body_text(r).await;
+    assert!(html.contains("<h1>Your account is removed</h1>"), "{html}");
+    assert!(
+        f.state
+            .store
+            .user_by_username("grace")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!password_works(&f, "grace", PASSWORD).await);
+    assert!(!signed_in(&f, &elsewhere).await, "signed out everywhere");
+    let removed: Vec<_> = f
+        .state
+        .store
+        .audit_latest(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.kind == AuditKind::AccountRemoved)
+        .collect();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].record.subject.as_deref(), Some("grace"));
+    assert!(removed[0].record.actor.starts_with("user:"), "by herself");
+
+    // Ada administers the server: she is told to ask another administrator.
+    let ada = administrator_signed_in(&f, "ada").await;
+    let html = account_page(&f, &ada).await;
+    assert!(
+        html.contains("You administer this server: another administrator removes your account"),
+        "{html}"
+    );
+    assert!(!html.contains("remove_account"), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "remove_account"),
+        ("confirm", "ada"),
+    ];
+    assert_eq!(
+        account_post(&f, &ada, &fields).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert!(password_works(&f, "ada", PASSWORD).await);
+}
+
+/// Without `--account-removal`, the page offers no removal and the form is refused.
+async fn without_the_setting_no_one_removes_their_own_account(db: Database) {
+    let f = fixture_on(db).await;
+    let ada = account_sign_in(&f, "ada").await;
+    let html = account_page(&f, &ada).await;
+    assert!(!html.contains("Remove your account"), "{html}");
+    let csrf = hidden_input(&html, "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("action", "remove_account"),
+        ("confirm", "ada"),
+    ];
+    let r = account_post(&f, &ada, &fields).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        f.state
+            .store
+            .user_by_username("ada")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(password_works(&f, "ada", PASSWORD).await);
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    a_person_removes_their_own_account_where_the_deployment_lets_them,
+    without_the_setting_no_one_removes_their_own_account,
     a_new_password_needs_the_current_one_and_signs_out_every_other_session,
     guessing_the_current_password_is_throttled_like_a_sign_in,
     sessions_are_listed_and_signed_out_one_by_one_or_all_at_once,

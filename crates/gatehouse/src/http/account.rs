@@ -129,6 +129,9 @@ pub(super) struct AccountForm {
     /// The language chosen (a tag the page offers), or empty for the browser's.
     #[serde(default)]
     language: String,
+    /// Their username as typed to confirm the removal of their account.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// What the page says above its sections, or in one of them.
@@ -238,6 +241,7 @@ pub(super) async fn act(
     };
     match form.action.as_str() {
         "save_profile" => save_profile(&state, jar, &session, &user, &form, record).await,
+        "remove_account" => remove_account(&state, jar, &session, &user, &form, record).await,
         // An app's code is asked for after a password: without one it would never be asked.
         "setup_app" if user.password_hash.is_some() => {
             enrol_page(&state, jar, &session, &user, &totp::new_secret(), None).await
@@ -353,6 +357,78 @@ pub(super) async fn act(
             pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
         }
     }
+}
+
+/// Removes the person's own account, where the deployment lets people and they typed their
+/// username to confirm (`auth::own_removal`): as an administrator's removal does, their
+/// sessions end first (each application told), then everything of theirs goes but the audit
+/// records; recorded as `account.removed`. The browser's session cookie goes with it.
+async fn remove_account(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    form: &AccountForm,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    use crate::auth::own_removal::{self, Offer, Refused};
+    let t = &state.look.text;
+    let administrator = match super::console::is_administrator(state, user).await {
+        Ok(a) => a,
+        Err(e) => return failed(state, e),
+    };
+    let offer = own_removal::offer(state.config.account_removal, administrator);
+    match own_removal::decide(offer, &form.confirm, &user.username) {
+        Ok(()) => {}
+        Err(Refused::NotOffered(Offer::AskAnotherAdministrator)) => {
+            let error = t.account.remove_ask_another_administrator;
+            return show(
+                state,
+                jar,
+                session,
+                user,
+                Shown::error(Section::Removal, error),
+            )
+            .await;
+        }
+        Err(Refused::NotConfirmed) => {
+            let error = (t.account.remove_not_confirmed)(&user.username);
+            return show(
+                state,
+                jar,
+                session,
+                user,
+                Shown::error(Section::Removal, &error),
+            )
+            .await;
+        }
+        Err(Refused::NotOffered(_)) => {
+            let t = &t.errors;
+            let page = pages::ErrorPage::new(t.account_form_incomplete)
+                .link(t.back_to_account, "account".to_owned());
+            return pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look));
+        }
+    }
+    let now = state.now();
+    match state
+        .store
+        .remove_user(&user.username, now, Some(record(AuditKind::AccountRemoved)))
+        .await
+    {
+        // Removed meanwhile (by an administrator, or this form sent twice): it is gone all the
+        // same.
+        Ok(_) | Err(StoreError::NotFound(_)) => {}
+        Err(e) => return failed(state, store_error(e)),
+    }
+    let names = state.config.cookie_names();
+    let jar = jar.remove(crate::auth::session::cookie(
+        names.session,
+        String::new(),
+        state.config.secure_cookies,
+        None,
+    ));
+    let html = pages::account_removed(&state.look);
+    (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
 
 /// A new name or email address. A new address is not confirmed (`email_verified` false) until
@@ -881,6 +957,10 @@ async fn account_page(
         languages: &state.looks.names(),
         language: state.persons_look(user).map(|look| look.text.language),
         address_domains: &address_domains,
+        removal: crate::auth::own_removal::offer(
+            state.config.account_removal,
+            administration.is_some(),
+        ),
     };
     Ok(pages::account(&state.look, &view))
 }

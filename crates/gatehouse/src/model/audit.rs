@@ -50,6 +50,9 @@ named! {
         InvitationAccepted = "account.invitation_accepted",
         /// A person made their own account with a sign-up link (which, in the detail).
         SignedUp = "account.signed_up",
+        /// A person removed their own account from their account page (`serve
+        /// --account-removal`).
+        AccountRemoved = "account.removed",
         Logout = "logout",
         /// A back-channel logout notice was given up: the client refused it or could not be
         /// reached for a day.

@@ -76,6 +76,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         no_sign_in_notices: false,
         dpop_nonce: false,
         admin_group: gatehouse::config::DEFAULT_ADMIN_GROUP.to_owned(),
+        account_removal: false,
     }
 }
 

@@ -1,11 +1,12 @@
 //! The account page: the applications the signed-in person may open, their profile, password,
-//! passkeys, two-step verification, sessions, the applications they allowed, and their recent
-//! activity.
+//! passkeys, two-step verification, sessions, the applications they allowed, their recent
+//! activity and, where the deployment lets people, removing their account.
 
 use maud::{Markup, html};
 
 use super::signin::new_passkey_fields;
 use super::{Look, Width, alert, browser_words, day, moment, notice, page, passkey_script};
+use crate::auth::own_removal::Offer;
 use crate::auth::ways_in::{self, Removal, WaysIn};
 use crate::model::{
     Amr, AppLink, AuditEvent, Consent, CustomClaims, Factors, PasskeyView, Session, User,
@@ -49,8 +50,10 @@ pub(in crate::http) struct AccountView<'a> {
     /// The one of them the person's account names (its `locale`), if one does.
     pub language: Option<&'static str>,
     /// The domains their account signs in to applications with a confirmed address at (its
-    /// sign-up link's); empty: no such rule.
+    /// sign-up link's, or an administrator's); empty: no such rule.
     pub address_domains: &'a [String],
+    /// What the page offers about removing their own account.
+    pub removal: crate::auth::own_removal::Offer,
 }
 
 /// A section of the account page, which an error belongs to.
@@ -58,6 +61,7 @@ pub(in crate::http) struct AccountView<'a> {
 pub(in crate::http) enum Section {
     Profile,
     Password,
+    Removal,
 }
 
 /// The person's own page.
@@ -81,6 +85,7 @@ pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
             a href="#sessions" { (t.sessions) }
             a href="#apps" { (t.apps) }
             a href="#activity" { (t.activity) }
+            @if v.removal != Offer::Off { a href="#remove" { (t.remove_section) } }
         }
         (notice(v.notice))
         @if !v.applications.is_empty() {
@@ -105,8 +110,47 @@ pub(in crate::http) fn account(look: &Look, v: &AccountView<'_>) -> String {
         (given_claims(look, v.custom))
         h2 #activity { (t.activity) }
         (activity_section(look, v))
+        @if v.removal != Offer::Off {
+            h2 #remove { (t.remove_section) }
+            (removal_section(look, v, error(Section::Removal)))
+        }
     };
     page(look, t.title, Width::Wide, body)
+}
+
+/// Removing their own account, where the deployment lets people (`auth::own_removal`).
+fn removal_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Markup {
+    let t = &look.text.account;
+    if v.removal == Offer::AskAnotherAdministrator {
+        return html! { p.muted { (t.remove_ask_another_administrator) } };
+    }
+    if !v.recent {
+        return html! {
+            p { (t.remove_what) }
+            (sign_in_again(look, v))
+        };
+    }
+    html! {
+        (alert(error))
+        (form(v, "remove_account", html! {
+            p #remove-what { (t.remove_what) }
+            label for="remove-confirm" { ((t.remove_type_to_confirm)(&v.user.username)) }
+            input #remove-confirm name="confirm" required autocomplete="off"
+                autocapitalize="none" spellcheck="false" aria-describedby="remove-what";
+            button type="submit" .secondary { (t.remove_button) }
+        }))
+    }
+}
+
+/// The page once a person removed their own account.
+pub(in crate::http) fn account_removed(look: &Look) -> String {
+    let t = &look.text.account;
+    page(
+        look,
+        t.removed_title,
+        Width::Narrow,
+        html! { h1 { (t.removed_title) } p { (t.removed_text) } },
+    )
 }
 
 /// A form of the account page that does `action`, with `fields` and a submit button.

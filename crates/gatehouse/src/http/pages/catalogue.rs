@@ -389,6 +389,18 @@ pub(in crate::http) struct AccountText {
     pub not_recent: &'static str,
     pub sign_in_again: &'static str,
     pub sign_in_again_first: &'static str,
+    /// Removing one's own account (`serve --account-removal`): the section, what it does, the
+    /// confirmation's label (their username), the button; an administrator is told to ask
+    /// another; what typed was not their username.
+    pub remove_section: &'static str,
+    pub remove_what: &'static str,
+    pub remove_type_to_confirm: fn(&str) -> String,
+    pub remove_button: &'static str,
+    pub remove_ask_another_administrator: &'static str,
+    pub remove_not_confirmed: fn(&str) -> String,
+    /// The page once it is removed.
+    pub removed_title: &'static str,
+    pub removed_text: &'static str,
     pub name_label: &'static str,
     pub email_label: &'static str,
     pub email_verified: &'static str,
@@ -1151,6 +1163,21 @@ pub(in crate::http) static ENGLISH: Text = Text {
         not_recent: "To change this, sign in again: your last sign-in was more than 10 minutes \
                      ago.",
         sign_in_again: "Sign in again",
+        remove_section: "Remove your account",
+        remove_what: "Removing your account signs you out everywhere (each application you \
+                      signed in to is told) and removes your password, second factors, \
+                      passkeys, sessions and the access you gave applications. It cannot be \
+                      undone: to come back, you would need a new account.",
+        remove_type_to_confirm: |username| format!("Type {username} to confirm"),
+        remove_button: "Remove my account",
+        remove_ask_another_administrator: "You administer this server: another administrator \
+                                           removes your account, on the administration pages.",
+        remove_not_confirmed: |username| {
+            format!("Type your username, {username}, to confirm. Your account is not removed.")
+        },
+        removed_title: "Your account is removed",
+        removed_text: "You are signed out everywhere, and nothing of yours is kept here but the \
+                       record that you removed it. You can close this window.",
         sign_in_again_first: "Sign in again first: your last sign-in was more than 10 minutes \
                               ago.",
         name_label: "Name",
@@ -2117,6 +2144,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::EmailConfirmed => "Email address confirmed",
         K::InvitationAccepted => "Password chosen from the invitation",
         K::SignedUp => "Account made with a sign-up link",
+        K::AccountRemoved => "Account removed by its person",
         K::ConsoleRefused => "Refused an administration page",
         K::PasswordReset => "Password reset by email",
         K::ResetLinkMade => "An administrator made a password reset link",

@@ -11,7 +11,7 @@ mod email;
 mod grants;
 mod signin;
 
-pub(super) use account::{AccountView, Section, account};
+pub(super) use account::{AccountView, Section, account, account_removed};
 pub(super) use console::{
     AuditFilters, ClientPage, ConsoleBase, NewPerson, PersonView, audit as console_audit,
     client as console_client, client_secret as console_client_secret, clients as console_clients,

@@ -299,6 +299,27 @@ pub(in crate::http) static GERMAN: Text = Text {
         not_recent: "Um das zu ändern, melden Sie sich erneut an: Ihre letzte Anmeldung ist \
                      mehr als 10 Minuten her.",
         sign_in_again: "Erneut anmelden",
+        remove_section: "Konto entfernen",
+        remove_what: "Wenn Sie Ihr Konto entfernen, werden Sie überall abgemeldet (jede \
+                      Anwendung, bei der Sie angemeldet waren, erfährt es), und Ihr Passwort, \
+                      Ihre zweiten Faktoren, Passkeys, Sitzungen und die Zugriffe, die Sie \
+                      Anwendungen gegeben haben, werden entfernt. Das lässt sich nicht \
+                      rückgängig machen: Um zurückzukommen, bräuchten Sie ein neues Konto.",
+        remove_type_to_confirm: |username| format!("Geben Sie zur Bestätigung {username} ein"),
+        remove_button: "Mein Konto entfernen",
+        remove_ask_another_administrator: "Sie verwalten diesen Server: Ihr Konto entfernt eine \
+                                           andere Person aus der Administration, auf den \
+                                           Administrationsseiten.",
+        remove_not_confirmed: |username| {
+            format!(
+                "Geben Sie zur Bestätigung Ihren Benutzernamen {username} ein. Ihr Konto ist \
+                 nicht entfernt."
+            )
+        },
+        removed_title: "Ihr Konto ist entfernt",
+        removed_text: "Sie sind überall abgemeldet, und von Ihnen bleibt hier nichts außer dem \
+                       Eintrag, dass Sie Ihr Konto entfernt haben. Sie können dieses Fenster \
+                       schließen.",
         sign_in_again_first: "Melden Sie sich zuerst erneut an: Ihre letzte Anmeldung ist mehr \
                               als 10 Minuten her.",
         name_label: "Name",
@@ -1370,6 +1391,7 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::EmailConfirmed => "E-Mail-Adresse bestätigt",
         K::InvitationAccepted => "Passwort über die Einladung gewählt",
         K::SignedUp => "Konto mit einem Registrierungslink angelegt",
+        K::AccountRemoved => "Konto von seiner Person entfernt",
         K::ConsoleRefused => "Von einer Administrationsseite abgewiesen",
         K::PasswordReset => "Passwort per E-Mail zurückgesetzt",
         K::ResetLinkMade => {
