@@ -1,7 +1,8 @@
 """The account page in a browser, as a person uses it: changing their password (the other
 browser is signed out, this one stays), their profile, where they are signed in, the
-applications they allowed (withdrawn, and asked for again), and their recent activity; and a
-deployment's branding (name, logo, accent colour) on every page, readable at 390 px."""
+applications they allowed (withdrawn, and asked for again), their recent activity, and
+removing their own account where the deployment lets them; and a deployment's branding (name,
+logo, accent colour) on every page, readable at 390 px."""
 
 import tempfile
 import urllib.request
@@ -163,6 +164,48 @@ def test_a_person_changes_their_name_and_address(browser_page, gatehouse, user):
     expect(page.locator("#email-help")).to_contain_text("Not confirmed")
     listed = next(line for line in gatehouse.cli("user", "list").splitlines() if user in line)
     assert f"{user}@example.org" in listed and "Grace Hopper" in listed, listed
+
+
+@pytest.fixture(scope="module")
+def removable():
+    """A server that lets people remove their own accounts, and an application on another
+    origin."""
+    with tempfile.TemporaryDirectory() as directory:
+        server = Gatehouse(directory, "--account-removal")
+        rp = RelyingParty("Team wiki")
+        server.add_client(rp, "team-wiki", first_party=True)
+        yield server, rp
+        rp.close()
+        server.stop()
+
+
+def test_a_person_removes_their_own_account(browser_page, removable):
+    page = browser_page
+    server, wiki = removable
+    person = server.add_user("leaving")
+    start(page, wiki)
+    fill_login(page, person)
+    expect(page.get_by_role("heading")).to_have_text(f"Signed in as {person}")
+
+    page.goto(f"{server.issuer}/account")
+    page.get_by_role("link", name="Remove your account").click()
+    expect(page.get_by_role("heading", name="Remove your account")).to_be_visible()
+    confirm = page.get_by_label(f"Type {person} to confirm")
+    confirm.fill(person.upper())
+    page.get_by_role("button", name="Remove my account").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        f"Type your username, {person}, to confirm. Your account is not removed.")
+    page.get_by_label(f"Type {person} to confirm").fill(person)
+    page.get_by_role("button", name="Remove my account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account is removed")
+
+    # Signed out here, and their username signs in nowhere any more.
+    page.goto(f"{server.issuer}/account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    start(page, wiki)
+    fill_login(page, person)
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    assert person not in server.cli("user", "list")
 
 
 def write_logo(path: str, size: int):
