@@ -18,6 +18,7 @@ use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
 use common::{PASSWORD, add_user, hidden_input, user};
+use gatehouse::clock::Clock as _;
 use gatehouse::model::{AuditKind, ClaimOwner, ClaimsChange, UserChange};
 
 const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
@@ -774,6 +775,61 @@ async fn a_person_removes_their_own_account_where_the_deployment_lets_them(db: D
     assert!(password_works(&f, "ada", PASSWORD).await);
 }
 
+/// Ada downloads what her account holds: a JSON file, kept by no cache, with her profile, her
+/// sessions and her activity, and none of Grace's; no password hash, no session id; without a
+/// recent sign-in (the page shows as much without one). A forged form downloads nothing.
+async fn a_person_downloads_what_their_account_holds(db: Database) {
+    let f = fixture_on(db).await;
+    add_user(f.state.store.as_ref(), "grace").await;
+    let _ = account_sign_in(&f, "grace").await;
+    let ada = account_sign_in(&f, "ada").await;
+    // Past a recent sign-in, within the idle timeout.
+    f.clock.advance(11 * 60);
+    let csrf = hidden_input(&account_page(&f, &ada).await, "csrf");
+    let r = account_post(&f, &ada, &[("csrf", &csrf), ("action", "download_data")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let header = |name| r.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header(header::CONTENT_TYPE), "application/json");
+    assert_eq!(
+        header(header::CONTENT_DISPOSITION),
+        "attachment; filename=\"account.json\""
+    );
+    assert_eq!(header(header::CACHE_CONTROL), "no-store");
+    let text = body_text(r).await;
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["account"]["username"], "ada");
+    assert_eq!(doc["account"]["email"], "ada@example.com");
+    assert_eq!(doc["account"]["has_password"], true);
+    let ada_user = user(&*f.state.store, "ada").await;
+    let now = f.clock.now();
+    let sessions = f.state.store.sessions(&ada_user.id, now).await.unwrap();
+    assert_eq!(doc["sessions"].as_array().unwrap().len(), sessions.len());
+    let activity = doc["activity"].as_array().unwrap();
+    assert!(
+        activity
+            .iter()
+            .any(|e| e["what"] == "login.succeeded" && e["by"] == "you"),
+        "{doc:#}"
+    );
+    for secret in [
+        ada_user.password_hash.clone().unwrap(),
+        sessions[0].id_hash.clone(),
+        ada_user.id.clone(),
+        "grace".to_owned(),
+    ] {
+        assert!(!text.contains(&secret), "{secret} in {text}");
+    }
+
+    let r = account_post(&f, &ada, &[("csrf", "forged"), ("action", "download_data")]).await;
+    assert_ne!(
+        r.headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap()),
+        Some("application/json")
+    );
+    assert!(!body_text(r).await.contains("\"username\""));
+}
+
 /// Without `--account-removal`, the page offers no removal and the form is refused.
 async fn without_the_setting_no_one_removes_their_own_account(db: Database) {
     let f = fixture_on(db).await;
@@ -801,6 +857,7 @@ async fn without_the_setting_no_one_removes_their_own_account(db: Database) {
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_removes_their_own_account_where_the_deployment_lets_them,
+    a_person_downloads_what_their_account_holds,
     without_the_setting_no_one_removes_their_own_account,
     a_new_password_needs_the_current_one_and_signs_out_every_other_session,
     guessing_the_current_password_is_throttled_like_a_sign_in,

@@ -35,8 +35,8 @@ use crate::auth::passwords::{self, PasswordError};
 use crate::auth::{recovery, totp};
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditKind, AuditRecord, AuthPolicy, EmailPurpose, EndedFrom, PasskeyRemoval, PasskeyView,
-    Session, TotpFactor, User, UserChange, UserEdit,
+    AuditKind, AuditRecord, AuthPolicy, Consent, EmailPurpose, EndedFrom, PasskeyRemoval,
+    PasskeyView, Session, TotpFactor, User, UserChange, UserEdit,
 };
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
@@ -203,6 +203,13 @@ pub(super) async fn act(
         "sign_in_again" => {
             return login_page(&state, jar, &user.username, None, StatusCode::OK).await;
         }
+        // What the page shows, and more of the activity: no recent sign-in, as for the page.
+        "download_data" => {
+            return match own_data(&state, &user).await {
+                Ok(response) => response,
+                Err(e) => failed(&state, e),
+            };
+        }
         "change_password" => {
             return change_password(&state, jar, peer.clone(), &session, &user, &form, record)
                 .await;
@@ -357,6 +364,78 @@ pub(super) async fn act(
             pages::respond(StatusCode::BAD_REQUEST, page.render(&state.look))
         }
     }
+}
+
+/// What the person's account holds, as a JSON file to download (`auth::own_data`).
+async fn own_data(state: &AppState, user: &User) -> Result<Response, OAuthError> {
+    use crate::auth::own_data::{self, MAX_ACTIVITY, OwnData};
+    let now = state.now();
+    let store = &state.store;
+    let groups: Vec<String> = store
+        .user_groups(&user.id)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    let factors = store.factors(&user.id).await.map_err(store_error)?;
+    let sessions = store.sessions(&user.id, now).await.map_err(store_error)?;
+    let consents = allowed_apps(state, user).await?;
+    let claims = crate::oidc::claims::custom(
+        &store
+            .claims_to_release(&user.id)
+            .await
+            .map_err(store_error)?,
+    );
+    let activity = store
+        .audit_about(&user.username, AuditKind::PERSONAL, MAX_ACTIVITY)
+        .await
+        .map_err(store_error)?;
+    let address_domains = store.address_rule(&user.id).await.map_err(store_error)?;
+    let data = OwnData {
+        user,
+        groups: &groups,
+        address_domains: &address_domains,
+        factors: &factors,
+        sessions: &sessions,
+        consents: &consents,
+        claims: &claims,
+        activity: &activity,
+    };
+    let document = own_data::document(&data, &state.config.issuer, now);
+    let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
+    let headers = [
+        (
+            axum::http::header::CONTENT_TYPE,
+            "application/json".to_owned(),
+        ),
+        (
+            axum::http::header::CONTENT_DISPOSITION,
+            // Not the username, which may be other than ASCII: a header holds ASCII only.
+            "attachment; filename=\"account.json\"".to_owned(),
+        ),
+        (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+    ];
+    Ok((StatusCode::OK, headers, body).into_response())
+}
+
+/// What the person allowed applications, with each application's name (its id where the
+/// application is gone).
+async fn allowed_apps(state: &AppState, user: &User) -> Result<Vec<(Consent, String)>, OAuthError> {
+    let store = &state.store;
+    let mut apps = Vec::new();
+    for consent in store.consents(&user.id).await.map_err(store_error)? {
+        let name = match store
+            .client(&consent.client_id)
+            .await
+            .map_err(store_error)?
+        {
+            Some(c) => c.display_name().to_owned(),
+            None => consent.client_id.clone(),
+        };
+        apps.push((consent, name));
+    }
+    Ok(apps)
 }
 
 /// Removes the person's own account, where the deployment lets people and they typed their
@@ -910,18 +989,7 @@ async fn account_page(
     // This browser's first, then the others, newest first (the store's order).
     sessions.sort_by_key(|s| s.id_hash != session.id_hash);
     let applications = store.applications_of(&user.id).await.map_err(store_error)?;
-    let mut apps = Vec::new();
-    for consent in store.consents(&user.id).await.map_err(store_error)? {
-        let name = match store
-            .client(&consent.client_id)
-            .await
-            .map_err(store_error)?
-        {
-            Some(c) => c.display_name().to_owned(),
-            None => consent.client_id.clone(),
-        };
-        apps.push((consent, name));
-    }
+    let apps = allowed_apps(state, user).await?;
     let custom = crate::oidc::claims::custom(
         &store
             .claims_to_release(&user.id)

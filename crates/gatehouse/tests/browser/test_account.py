@@ -4,6 +4,7 @@ applications they allowed (withdrawn, and asked for again), their recent activit
 removing their own account where the deployment lets them; and a deployment's branding (name,
 logo, accent colour) on every page, readable at 390 px."""
 
+import json
 import tempfile
 import urllib.request
 
@@ -179,7 +180,7 @@ def removable():
         server.stop()
 
 
-def test_a_person_removes_their_own_account(browser_page, removable):
+def test_a_person_downloads_their_data_then_removes_their_account(browser_page, removable):
     page = browser_page
     server, wiki = removable
     person = server.add_user("leaving")
@@ -188,6 +189,18 @@ def test_a_person_removes_their_own_account(browser_page, removable):
     expect(page.get_by_role("heading")).to_have_text(f"Signed in as {person}")
 
     page.goto(f"{server.issuer}/account")
+    # First they keep a copy of what the account holds.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download your data").click()
+    assert download.value.suggested_filename == "account.json"
+    with open(download.value.path()) as f:
+        held = json.load(f)
+    assert held["account"]["username"] == person, held
+    assert len(held["sessions"]) == 1, held
+    assert any(e["what"] == "login.succeeded" and e["by"] == "you"
+               for e in held["activity"]), held
+    assert "$argon2" not in json.dumps(held)
+
     page.get_by_role("link", name="Remove your account").click()
     expect(page.get_by_role("heading", name="Remove your account")).to_be_visible()
     confirm = page.get_by_label(f"Type {person} to confirm")

@@ -560,8 +560,14 @@ fn given_claims(look: &Look, custom: &CustomClaims) -> Markup {
 
 fn activity_section(look: &Look, v: &AccountView<'_>) -> Markup {
     let t = &look.text.account;
+    let download = html! {
+        p #download-help .muted { (t.download_help) }
+        (form(v, "download_data", html! {
+            button type="submit" .secondary aria-describedby="download-help" { (t.download) }
+        }))
+    };
     if v.activity.is_empty() {
-        return html! { p.muted { (t.no_activity) } };
+        return html! { p.muted { (t.no_activity) } (download) };
     }
     html! {
         table.list aria-label=(t.recent_activity) {
@@ -583,6 +589,7 @@ fn activity_section(look: &Look, v: &AccountView<'_>) -> Markup {
             }
         }
         p.muted { (t.activity_help) }
+        (download)
     }
 }
 

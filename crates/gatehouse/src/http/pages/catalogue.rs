@@ -392,6 +392,9 @@ pub(in crate::http) struct AccountText {
     /// Removing one's own account (`serve --account-removal`): the section, what it does, the
     /// confirmation's label (their username), the button; an administrator is told to ask
     /// another; what typed was not their username.
+    /// Downloading what the account holds: the button, and what the file holds.
+    pub download: &'static str,
+    pub download_help: &'static str,
     pub remove_section: &'static str,
     pub remove_what: &'static str,
     pub remove_type_to_confirm: fn(&str) -> String,
@@ -1163,6 +1166,11 @@ pub(in crate::http) static ENGLISH: Text = Text {
         not_recent: "To change this, sign in again: your last sign-in was more than 10 minutes \
                      ago.",
         sign_in_again: "Sign in again",
+        download: "Download your data",
+        download_help: "Everything this server keeps about you that this page shows, and more \
+                        of your activity, as a JSON file: your profile, groups, two-step \
+                        verification, sessions, the applications you allowed and your \
+                        activity. No password or secret is in it.",
         remove_section: "Remove your account",
         remove_what: "Removing your account signs you out everywhere (each application you \
                       signed in to is told) and removes your password, second factors, \

@@ -299,6 +299,12 @@ pub(in crate::http) static GERMAN: Text = Text {
         not_recent: "Um das zu ändern, melden Sie sich erneut an: Ihre letzte Anmeldung ist \
                      mehr als 10 Minuten her.",
         sign_in_again: "Erneut anmelden",
+        download: "Ihre Daten herunterladen",
+        download_help: "Alles, was dieser Server über Sie speichert und diese Seite zeigt, und \
+                        mehr von Ihren Aktivitäten, als JSON-Datei: Ihr Profil, Ihre Gruppen, \
+                        die Bestätigung in zwei Schritten, Ihre Sitzungen, die Anwendungen, \
+                        denen Sie Zugriff gegeben haben, und Ihre Aktivitäten. Kein Passwort \
+                        und kein Geheimnis ist darin.",
         remove_section: "Konto entfernen",
         remove_what: "Wenn Sie Ihr Konto entfernen, werden Sie überall abgemeldet (jede \
                       Anwendung, bei der Sie angemeldet waren, erfährt es), und Ihr Passwort, \
