@@ -129,6 +129,64 @@ async fn an_administrator_lets_a_paused_person_sign_in_again(db: Database) {
     );
 }
 
+/// Bob's page lists what he allowed applications; an administrator withdraws one (recorded
+/// with the application), which leaves Ada's consent to it as it was; a stale form withdraws
+/// nothing and says so.
+async fn an_administrator_withdraws_what_a_person_allowed_an_application(db: Database) {
+    let (f, ada) = with_admin(db).await;
+    let store = f.state.store.as_ref();
+    common::add_third_party_client(store, "partner").await;
+    let bob = common::user(store, "bob").await;
+    let ada_user = common::user(store, "ada").await;
+    for id in [&bob.id, &ada_user.id] {
+        store
+            .grant_consent(id, "partner", "openid email", T0, None)
+            .await
+            .unwrap();
+    }
+    let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
+    assert!(html.contains("Applications bob allowed"), "{html}");
+    assert!(html.contains("openid email · since"), "{html}");
+    let withdraw = |html: &str| {
+        let fields = [
+            ("csrf", hidden_input(html, "csrf")),
+            ("action", "withdraw_consent".into()),
+            ("client_id", "partner".into()),
+        ];
+        let (f, ada) = (&f, &ada);
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            body_text(post_form_as(f, ada, "/admin/users/bob", &fields).await).await
+        }
+    };
+    let done = withdraw(&html).await;
+    assert!(
+        done.contains("no longer has what they allowed: its tokens for them stop working"),
+        "{done}"
+    );
+    assert!(!done.contains("openid email · since"), "{done}");
+    assert!(store.consent(&bob.id, "partner").await.unwrap().is_none());
+    assert!(
+        store
+            .consent(&ada_user.id, "partner")
+            .await
+            .unwrap()
+            .is_some(),
+        "another person's consent stays"
+    );
+    let revoked = records(&f, "admin.consent").await;
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0].record.subject.as_deref(), Some("bob"));
+    assert_eq!(revoked[0].record.client_id.as_deref(), Some("partner"));
+    // The same form again: nothing left to withdraw.
+    let again = withdraw(&html).await;
+    assert!(
+        again.contains("They had allowed that application nothing (any more)."),
+        "{again}"
+    );
+    assert_eq!(records(&f, "admin.consent").await.len(), 1);
+}
+
 /// A person's page says whether they have a password, and when nothing signs them in.
 async fn a_persons_page_says_how_they_sign_in(db: Database) {
     let (f, ada) = with_admin(db).await;
@@ -1403,6 +1461,7 @@ async fn an_application_with_keys_is_registered_and_its_keys_replaced(db: Databa
 
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_persons_page_says_how_they_sign_in,
+    an_administrator_withdraws_what_a_person_allowed_an_application,
     an_administrator_lets_a_paused_person_sign_in_again,
     an_administrator_changes_a_persons_name_and_address,
     an_administrator_removes_an_account_once_its_name_is_typed,

@@ -380,7 +380,9 @@ async fn own_data(state: &AppState, user: &User) -> Result<Response, OAuthError>
         .collect();
     let factors = store.factors(&user.id).await.map_err(store_error)?;
     let sessions = store.sessions(&user.id, now).await.map_err(store_error)?;
-    let consents = allowed_apps(state, user).await?;
+    let consents = allowed_apps(store.as_ref(), &user.id)
+        .await
+        .map_err(store_error)?;
     let claims = crate::oidc::claims::custom(
         &store
             .claims_to_release(&user.id)
@@ -421,15 +423,13 @@ async fn own_data(state: &AppState, user: &User) -> Result<Response, OAuthError>
 
 /// What the person allowed applications, with each application's name (its id where the
 /// application is gone).
-async fn allowed_apps(state: &AppState, user: &User) -> Result<Vec<(Consent, String)>, OAuthError> {
-    let store = &state.store;
+pub(super) async fn allowed_apps(
+    store: &dyn crate::store::Store,
+    user_id: &str,
+) -> Result<Vec<(Consent, String)>, StoreError> {
     let mut apps = Vec::new();
-    for consent in store.consents(&user.id).await.map_err(store_error)? {
-        let name = match store
-            .client(&consent.client_id)
-            .await
-            .map_err(store_error)?
-        {
+    for consent in store.consents(user_id).await? {
+        let name = match store.client(&consent.client_id).await? {
             Some(c) => c.display_name().to_owned(),
             None => consent.client_id.clone(),
         };
@@ -989,7 +989,9 @@ async fn account_page(
     // This browser's first, then the others, newest first (the store's order).
     sessions.sort_by_key(|s| s.id_hash != session.id_hash);
     let applications = store.applications_of(&user.id).await.map_err(store_error)?;
-    let apps = allowed_apps(state, user).await?;
+    let apps = allowed_apps(store.as_ref(), &user.id)
+        .await
+        .map_err(store_error)?;
     let custom = crate::oidc::claims::custom(
         &store
             .claims_to_release(&user.id)

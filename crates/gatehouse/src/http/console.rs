@@ -344,6 +344,9 @@ pub(super) struct PersonForm {
     /// The domains of their address rule, separated by spaces or commas.
     #[serde(default)]
     domains: String,
+    /// The application whose access to withdraw.
+    #[serde(default)]
+    client_id: String,
 }
 
 /// What a refused form of the person page sent, shown again in its field so that nothing
@@ -435,6 +438,18 @@ pub(super) async fn act(
                     let refused = (Some(error.as_str()), Typed::Domains(&form.domains));
                     return show_person_with(&state, &admin, &username, None, refused).await;
                 }
+                Err(e) => Err(e),
+            }
+        }
+        "withdraw_consent" => {
+            let name = match state.store.client(&form.client_id).await {
+                Ok(Some(c)) => c.display_name().to_owned(),
+                Ok(None) => form.client_id.chars().take(128).collect(),
+                Err(e) => return failed(&state, store_error(e)),
+            };
+            match ops.revoke_consent(&target.username, &form.client_id).await {
+                Ok(()) => Ok((t.done_withdrawn)(&name)),
+                Err(AdminError::Store(StoreError::NotFound(_))) => Ok(t.no_such_consent.to_owned()),
                 Err(e) => Err(e),
             }
         }
@@ -660,9 +675,10 @@ async fn show_person_with(
             .await?
             .unwrap_or_default();
         let domains = store.address_rule(&user.id).await?;
-        Ok::<_, crate::store::StoreError>((groups, factors, sessions, claims, domains))
+        let consents = super::account::allowed_apps(store.as_ref(), &user.id).await?;
+        Ok::<_, crate::store::StoreError>((groups, factors, sessions, claims, domains, consents))
     };
-    let (groups, factors, sessions, claims, domains) = match loaded.await {
+    let (groups, factors, sessions, claims, domains, consents) = match loaded.await {
         Ok(l) => l,
         Err(e) => return failed(state, store_error(e)),
     };
@@ -695,6 +711,7 @@ async fn show_person_with(
         .is_ok(),
         paused_until,
         address_domains: &domains,
+        consents: &consents,
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

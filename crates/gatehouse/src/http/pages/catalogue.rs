@@ -672,6 +672,16 @@ pub(in crate::http) struct ConsoleText {
     /// Asked to let them in when the wait had ended meanwhile.
     pub done_not_paused: &'static str,
     pub done_address_rule_lifted: &'static str,
+    /// The applications a person allowed: the heading (their username), none, each one's
+    /// scope and since when, the button that withdraws one (and its label naming it), and
+    /// what is said once it is withdrawn (its name); none found to withdraw.
+    pub apps_of: fn(&str) -> String,
+    pub allowed_none: &'static str,
+    pub allowed_since: fn(&str, &str) -> String,
+    pub withdraw: &'static str,
+    pub withdraw_from: fn(&str) -> String,
+    pub done_withdrawn: fn(&str) -> String,
+    pub no_such_consent: &'static str,
     /// The rule is set (its domains).
     pub done_address_rule_set: fn(&str) -> String,
     pub done_confirmed: &'static str,
@@ -1681,6 +1691,19 @@ pub(in crate::http) static ENGLISH: Text = Text {
         done_unlocked: "They can sign in again now: their failed attempts are forgotten.",
         done_not_paused: "They could already sign in; their failed attempts are forgotten.",
         done_address_rule_lifted: "They sign in to applications with an address anywhere now.",
+        apps_of: |username| format!("Applications {username} allowed"),
+        allowed_none: "None. Applications of your own (first-party) ask nothing, so they are \
+                       not listed.",
+        allowed_since: |scope, at| format!("{scope} · since {at}"),
+        withdraw: "Withdraw",
+        withdraw_from: |name| format!("Withdraw what they allowed {name}"),
+        done_withdrawn: |name| {
+            format!(
+                "{name} no longer has what they allowed: its tokens for them stop working, and \
+                 it asks them again next time."
+            )
+        },
+        no_such_consent: "They had allowed that application nothing (any more).",
         done_address_rule_set: |domains| {
             format!("They sign in to applications only with a confirmed address at {domains} now.")
         },

@@ -216,6 +216,8 @@ pub(in crate::http) struct PersonView<'a> {
     pub address_domains: &'a [String],
     /// What the address rule's field shows: those domains, or what was sent and refused.
     pub domains_typed: &'a str,
+    /// What they allowed applications, with each application's name.
+    pub consents: &'a [(crate::model::Consent, String)],
 }
 
 /// One person: their account, and what an administrator can do to it.
@@ -312,6 +314,32 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                     tr {
                         td {
                             (super::account::session_lines(look, s, &(t.session_since)(&moment(s.auth_time))))
+                        }
+                    }
+                }
+            }
+        }
+        h2 { ((t.apps_of)(&u.username)) }
+        @if v.consents.is_empty() {
+            p.muted { (t.allowed_none) }
+        } @else {
+            table.list #allowed aria-label=((t.apps_of)(&u.username)) {
+                @for (c, name) in v.consents {
+                    tr {
+                        td {
+                            (name) br;
+                            span.muted { ((t.allowed_since)(&c.scope, &moment(c.granted_at))) }
+                        }
+                        td {
+                            @if base.recent {
+                                form method="post" action=(action) {
+                                    input type="hidden" name="csrf" value=(base.csrf);
+                                    input type="hidden" name="action" value="withdraw_consent";
+                                    input type="hidden" name="client_id" value=(c.client_id);
+                                    button type="submit" .secondary
+                                        aria-label=((t.withdraw_from)(name)) { (t.withdraw) }
+                                }
+                            }
                         }
                     }
                 }

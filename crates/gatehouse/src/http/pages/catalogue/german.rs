@@ -786,6 +786,19 @@ pub(in crate::http) static GERMAN: Text = Text {
         done_not_paused: "Die Anmeldung war schon möglich; die Fehlversuche sind vergessen.",
         done_address_rule_lifted: "Die Anmeldung bei Anwendungen ist jetzt mit einer Adresse \
                                    überall möglich.",
+        apps_of: |username| format!("Anwendungen, denen {username} Zugriff gegeben hat"),
+        allowed_none: "Keine. Eigene Anwendungen (first-party) fragen nicht, deshalb stehen sie \
+                       nicht hier.",
+        allowed_since: |scope, at| format!("{scope} · seit {at}"),
+        withdraw: "Entziehen",
+        withdraw_from: |name| format!("Den Zugriff von {name} entziehen"),
+        done_withdrawn: |name| {
+            format!(
+                "{name} hat den Zugriff nicht mehr: ihre Tokens für diese Person gelten nicht \
+                 mehr, und sie fragt beim nächsten Mal erneut."
+            )
+        },
+        no_such_consent: "Dieser Anwendung war kein Zugriff (mehr) gegeben.",
         done_address_rule_set: |domains| {
             format!(
                 "Die Anmeldung bei Anwendungen ist jetzt nur mit einer bestätigten Adresse bei \
