@@ -161,7 +161,7 @@ async fn an_administrator_withdraws_what_a_person_allowed_an_application(db: Dat
     };
     let done = withdraw(&html).await;
     assert!(
-        done.contains("no longer has what they allowed: its tokens for them stop working"),
+        done.contains("partner no longer has access to their account: its tokens for them"),
         "{done}"
     );
     assert!(!done.contains("openid email · since"), "{done}");

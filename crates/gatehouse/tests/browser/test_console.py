@@ -37,6 +37,35 @@ def cannot_sign_in(browser, gatehouse, username):
     other.context.close()
 
 
+def test_an_administrator_withdraws_what_a_person_allowed_an_application(
+        browser_page, browser, gatehouse, third_party):
+    page = browser_page
+    person = gatehouse.add_user("allowing")
+    start(page, third_party)
+    fill_login(page, person)
+    page.get_by_role("button", name="Allow").click()
+    expect(page.locator("body")).to_contain_text("Signed in as")
+
+    admin = browser.new_context().new_page()
+    try:
+        sign_in_as_administrator(admin, gatehouse)
+        admin.goto(f"{gatehouse.issuer}/admin/users/{person}")
+        allowed = admin.get_by_role("table", name=f"Applications {person} allowed")
+        expect(allowed).to_contain_text("photo-printer")
+        allowed.get_by_role("button", name="Withdraw access of photo-printer").click()
+        expect(admin.get_by_role("status")).to_have_text(
+            "photo-printer no longer has access to their account: its tokens for them stop "
+            "working, and it asks them again next time.")
+        expect(admin.get_by_role("table", name=f"Applications {person} allowed")).to_have_count(0)
+    finally:
+        admin.context.close()
+    assert "admin.consent.revoked" in gatehouse.cli("audit", "tail", "-n", "20")
+
+    # The application asks the person again.
+    start(page, third_party)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Allow access?")
+
+
 def test_an_administrator_disables_an_account_and_finds_it_in_the_audit_log(
         browser_page, browser, gatehouse):
     page = browser_page

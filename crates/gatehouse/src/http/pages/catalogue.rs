@@ -1696,11 +1696,11 @@ pub(in crate::http) static ENGLISH: Text = Text {
                        not listed.",
         allowed_since: |scope, at| format!("{scope} · since {at}"),
         withdraw: "Withdraw",
-        withdraw_from: |name| format!("Withdraw what they allowed {name}"),
+        withdraw_from: |name| format!("Withdraw access of {name}"),
         done_withdrawn: |name| {
             format!(
-                "{name} no longer has what they allowed: its tokens for them stop working, and \
-                 it asks them again next time."
+                "{name} no longer has access to their account: its tokens for them stop \
+                 working, and it asks them again next time."
             )
         },
         no_such_consent: "They had allowed that application nothing (any more).",

@@ -794,8 +794,8 @@ pub(in crate::http) static GERMAN: Text = Text {
         withdraw_from: |name| format!("Den Zugriff von {name} entziehen"),
         done_withdrawn: |name| {
             format!(
-                "{name} hat den Zugriff nicht mehr: ihre Tokens für diese Person gelten nicht \
-                 mehr, und sie fragt beim nächsten Mal erneut."
+                "{name} hat keinen Zugriff mehr auf das Konto: ihre Tokens für diese Person \
+                 gelten nicht mehr, und sie fragt beim nächsten Mal erneut."
             )
         },
         no_such_consent: "Dieser Anwendung war kein Zugriff (mehr) gegeben.",
