@@ -35,8 +35,8 @@ use crate::auth::passwords::{self, PasswordError};
 use crate::auth::{recovery, totp};
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditKind, AuditRecord, AuthPolicy, Consent, EmailPurpose, EndedFrom, PasskeyRemoval,
-    PasskeyView, Session, TotpFactor, User, UserChange, UserEdit,
+    AuditEvent, AuditKind, AuditRecord, AuthPolicy, Consent, CustomClaims, EmailPurpose, EndedFrom,
+    Factors, PasskeyRemoval, PasskeyView, Session, TotpFactor, User, UserChange, UserEdit,
 };
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
@@ -370,39 +370,24 @@ pub(super) async fn act(
 async fn own_data(state: &AppState, user: &User) -> Result<Response, OAuthError> {
     use crate::auth::own_data::{self, MAX_ACTIVITY, OwnData};
     let now = state.now();
-    let store = &state.store;
-    let groups: Vec<String> = store
+    let groups: Vec<String> = state
+        .store
         .user_groups(&user.id)
         .await
         .map_err(store_error)?
         .into_iter()
         .map(|g| g.name)
         .collect();
-    let factors = store.factors(&user.id).await.map_err(store_error)?;
-    let sessions = store.sessions(&user.id, now).await.map_err(store_error)?;
-    let consents = allowed_apps(store.as_ref(), &user.id)
-        .await
-        .map_err(store_error)?;
-    let claims = crate::oidc::claims::custom(
-        &store
-            .claims_to_release(&user.id)
-            .await
-            .map_err(store_error)?,
-    );
-    let activity = store
-        .audit_about(&user.username, AuditKind::PERSONAL, MAX_ACTIVITY)
-        .await
-        .map_err(store_error)?;
-    let address_domains = store.address_rule(&user.id).await.map_err(store_error)?;
+    let held = Held::read(state, user, MAX_ACTIVITY).await?;
     let data = OwnData {
         user,
         groups: &groups,
-        address_domains: &address_domains,
-        factors: &factors,
-        sessions: &sessions,
-        consents: &consents,
-        claims: &claims,
-        activity: &activity,
+        address_domains: &held.address_domains,
+        factors: &held.factors,
+        sessions: &held.sessions,
+        consents: &held.consents,
+        claims: &held.claims,
+        activity: &held.activity,
     };
     let document = own_data::document(&data, &state.config.issuer, now);
     let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
@@ -419,6 +404,44 @@ async fn own_data(state: &AppState, user: &User) -> Result<Response, OAuthError>
         (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
     ];
     Ok((StatusCode::OK, headers, body).into_response())
+}
+
+/// What the account page and the download of the account's data both read of the person.
+struct Held {
+    factors: Factors,
+    /// Their live sessions, newest first.
+    sessions: Vec<Session>,
+    consents: Vec<(Consent, String)>,
+    /// The custom claims applications are told (`oidc::claims::custom`).
+    claims: CustomClaims,
+    /// Records of their activity, newest first.
+    activity: Vec<AuditEvent>,
+    address_domains: Vec<String>,
+}
+
+impl Held {
+    /// Reads it, with at most `activity` records.
+    async fn read(state: &AppState, user: &User, activity: usize) -> Result<Held, OAuthError> {
+        let store = &state.store;
+        let now = state.now();
+        let claims = store
+            .claims_to_release(&user.id)
+            .await
+            .map_err(store_error)?;
+        Ok(Held {
+            factors: store.factors(&user.id).await.map_err(store_error)?,
+            sessions: store.sessions(&user.id, now).await.map_err(store_error)?,
+            consents: allowed_apps(store.as_ref(), &user.id)
+                .await
+                .map_err(store_error)?,
+            claims: crate::oidc::claims::custom(&claims),
+            activity: store
+                .audit_about(&user.username, AuditKind::PERSONAL, activity)
+                .await
+                .map_err(store_error)?,
+            address_domains: store.address_rule(&user.id).await.map_err(store_error)?,
+        })
+    }
 }
 
 /// What the person allowed applications, with each application's name (its id where the
@@ -968,7 +991,14 @@ async fn account_page(
 ) -> Result<String, OAuthError> {
     let now = state.now();
     let store = &state.store;
-    let factors = store.factors(&user.id).await.map_err(store_error)?;
+    let Held {
+        factors,
+        mut sessions,
+        consents: apps,
+        claims: custom,
+        activity,
+        address_domains,
+    } = Held::read(state, user, ACTIVITY_SHOWN).await?;
     let required = signin::required_of(state, user, AuthPolicy::Password).await?;
     let key = state.form_key().await.map_err(store_error)?;
     let csrf = forms::issue(
@@ -985,27 +1015,12 @@ async fn account_page(
         }
         Err(_) => None,
     };
-    let mut sessions = store.sessions(&user.id, now).await.map_err(store_error)?;
     // This browser's first, then the others, newest first (the store's order).
     sessions.sort_by_key(|s| s.id_hash != session.id_hash);
     let applications = store.applications_of(&user.id).await.map_err(store_error)?;
-    let apps = allowed_apps(store.as_ref(), &user.id)
-        .await
-        .map_err(store_error)?;
-    let custom = crate::oidc::claims::custom(
-        &store
-            .claims_to_release(&user.id)
-            .await
-            .map_err(store_error)?,
-    );
-    let activity = store
-        .audit_about(&user.username, AuditKind::PERSONAL, ACTIVITY_SHOWN)
-        .await
-        .map_err(store_error)?;
     let administration = super::console::is_administrator(state, user)
         .await?
         .then(|| state.config.endpoint("/admin"));
-    let address_domains = store.address_rule(&user.id).await.map_err(store_error)?;
     let view = pages::AccountView {
         user,
         factors: &factors,
