@@ -377,7 +377,8 @@ impl<'a> Admin<'a> {
     }
 
     /// The domains the user signs in to applications with a confirmed address at (those of
-    /// the sign-up link that made their account); none when they have no such rule.
+    /// the sign-up link that made their account, or an administrator's); none when they have
+    /// no such rule.
     ///
     /// # Errors
     /// A store failure.
@@ -386,8 +387,8 @@ impl<'a> Admin<'a> {
     }
 
     /// Lets the user sign in to applications with an address anywhere: lifts the rule their
-    /// sign-up link gave their account, audited with its domains, read in the same
-    /// transaction. The domains lifted; none (and no record) when there was no rule.
+    /// sign-up link or an administrator gave their account, audited with its domains, read in
+    /// the same transaction. The domains lifted; none (and no record) when there was no rule.
     ///
     /// # Errors
     /// `NotFound` when no user has that name; a store failure.

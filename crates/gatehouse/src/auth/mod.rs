@@ -1,6 +1,7 @@
 //! Accounts: usernames, password hashing and strength, second factors (authenticator apps,
 //! recovery codes), passkeys and the policy that asks for them, which of them a person may
-//! take away, downloading and removing one's own account, login sessions, form tokens and brute-force protection.
+//! take away, downloading and removing one's own account, login sessions, form tokens and
+//! brute-force protection.
 
 pub mod browsers;
 pub mod email_links;

@@ -351,9 +351,8 @@ pub(super) struct PersonForm {
 
 /// What a refused form of the person page sent, shown again in its field so that nothing
 /// typed is lost.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 enum Typed<'a> {
-    #[default]
     Nothing,
     Claims(&'a str),
     Domains(&'a str),

@@ -87,8 +87,9 @@ named! {
         /// An administrator let a person whose failed attempts had paused their sign-ins sign
         /// in again at once (`auth::throttle::person_keys` forgotten).
         UserUnlocked = "admin.user.unlocked",
-        /// An administrator let a person whose account a sign-up link for some domains made
-        /// sign in with an address anywhere (the domains, in the detail).
+        /// An administrator let a person whose account had an address rule (a sign-up link's
+        /// for some domains, or an administrator's) sign in with an address anywhere (the
+        /// domains, in the detail).
         AddressRuleLifted = "admin.user.address_rule_lifted",
         /// An administrator gave a person's account an address rule: it signs in to
         /// applications only with a confirmed address at its domains (named in the detail,

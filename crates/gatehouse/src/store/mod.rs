@@ -875,7 +875,8 @@ pub trait SignupLinks: Send + Sync {
         audit: AuditRecord,
     ) -> StoreResult<SignedUp>;
     /// The domains the account `user_id` signs in to applications with a confirmed address at
-    /// (those of the sign-up link that made it); empty when it has no such rule.
+    /// (those of the sign-up link that made it, or an administrator's); empty when it has no
+    /// such rule.
     async fn address_rule(&self, user_id: &str) -> StoreResult<Vec<String>>;
     /// Lifts the address rule of the account `user_id`, in one transaction: reads its domains,
     /// deletes them and writes `audit` naming them (`auth::signup::rule_lifted`). The domains

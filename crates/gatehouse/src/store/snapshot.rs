@@ -89,7 +89,8 @@ pub struct Snapshot {
     #[serde(default)]
     pub client_logos: Vec<ClientLogoRow>,
     /// The accounts that sign in to applications only with a confirmed address at some
-    /// domains (those of the sign-up link that made them); absent before version 18.
+    /// domains (those of the sign-up link that made them, or an administrator's); absent
+    /// before version 18.
     #[serde(default)]
     pub address_rules: Vec<AddressRuleRow>,
     /// The key refresh tokens of the family format are authenticated with

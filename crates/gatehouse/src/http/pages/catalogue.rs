@@ -389,12 +389,12 @@ pub(in crate::http) struct AccountText {
     pub not_recent: &'static str,
     pub sign_in_again: &'static str,
     pub sign_in_again_first: &'static str,
-    /// Removing one's own account (`serve --account-removal`): the section, what it does, the
-    /// confirmation's label (their username), the button; an administrator is told to ask
-    /// another; what typed was not their username.
     /// Downloading what the account holds: the button, and what the file holds.
     pub download: &'static str,
     pub download_help: &'static str,
+    /// Removing one's own account (`serve --account-removal`): the section, what it does, the
+    /// confirmation's label (their username), the button; an administrator is told to ask
+    /// another; what typed was not their username.
     pub remove_section: &'static str,
     pub remove_what: &'static str,
     pub remove_type_to_confirm: fn(&str) -> String,
@@ -1194,8 +1194,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
             format!("Type your username, {username}, to confirm. Your account is not removed.")
         },
         removed_title: "Your account is removed",
-        removed_text: "You are signed out everywhere, and nothing of yours is kept here but the \
-                       record that you removed it. You can close this window.",
+        removed_text: "You are signed out everywhere, and nothing of your account is kept here \
+                       but the audit log's records of what happened to it. You can close this \
+                       window.",
         sign_in_again_first: "Sign in again first: your last sign-in was more than 10 minutes \
                               ago.",
         name_label: "Name",

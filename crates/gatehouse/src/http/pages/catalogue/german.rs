@@ -323,9 +323,9 @@ pub(in crate::http) static GERMAN: Text = Text {
             )
         },
         removed_title: "Ihr Konto ist entfernt",
-        removed_text: "Sie sind überall abgemeldet, und von Ihnen bleibt hier nichts außer dem \
-                       Eintrag, dass Sie Ihr Konto entfernt haben. Sie können dieses Fenster \
-                       schließen.",
+        removed_text: "Sie sind überall abgemeldet, und von Ihrem Konto bleibt hier nichts außer \
+                       den Einträgen im Audit-Log darüber, was mit ihm geschah. Sie können \
+                       dieses Fenster schließen.",
         sign_in_again_first: "Melden Sie sich zuerst erneut an: Ihre letzte Anmeldung ist mehr \
                               als 10 Minuten her.",
         name_label: "Name",
