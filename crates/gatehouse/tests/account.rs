@@ -754,6 +754,48 @@ async fn a_person_removes_their_own_account_where_the_deployment_lets_them(db: D
     assert_eq!(removed[0].record.subject.as_deref(), Some("grace"));
     assert!(removed[0].record.actor.starts_with("user:"), "by herself");
 
+    // Carol sends the form eight times at once: her account goes once, with one record.
+    add_user(f.state.store.as_ref(), "carol").await;
+    let carol = account_sign_in(&f, "carol").await;
+    let csrf = hidden_input(&account_page(&f, &carol).await, "csrf");
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("action", "remove_account"),
+            ("confirm", "carol"),
+        ];
+        let request = form("/account")
+            .header(header::COOKIE, &carol)
+            .body(axum::body::Body::from(encode(&fields)))
+            .unwrap();
+        let app = gatehouse::app(f.state.clone());
+        burst.spawn(async move {
+            use tower::ServiceExt as _;
+            app.oneshot(request).await.unwrap().status()
+        });
+    }
+    // Each is answered: the account removed, or (once it is) the sign-in page.
+    let answers = burst.join_all().await;
+    assert!(answers.iter().all(|s| *s == StatusCode::OK), "{answers:?}");
+    assert!(
+        f.state
+            .store
+            .user_by_username("carol")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let removed = f.state.store.audit_latest(50).await.unwrap();
+    let carols: Vec<_> = removed
+        .iter()
+        .filter(|e| {
+            e.record.kind == AuditKind::AccountRemoved
+                && e.record.subject.as_deref() == Some("carol")
+        })
+        .collect();
+    assert_eq!(carols.len(), 1, "one removal, one record");
+
     // Ada administers the server: she is told to ask another administrator.
     let ada = administrator_signed_in(&f, "ada").await;
     let html = account_page(&f, &ada).await;
