@@ -392,6 +392,42 @@ async fn a_passkey_link_is_made_through_the_api_as_documented(db: Database) {
 
 /// Ada's wrong passwords pause her sign-ins; the API says until when and lets her in again
 /// at once, as documented.
+/// An administrator reads what gatehouse holds about Ada, as she would download it: her
+/// profile and her activity, no secret, and reading it writes no record.
+async fn a_persons_data_is_read_through_the_api_as_documented(db: Database) {
+    let a = admin(db).await;
+    let login = authorize_uri("web", "");
+    let r = post_login(&a.f, &login, "ada", common::PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let records = a.f.state.store.audit_latest(1000).await.unwrap().len();
+    let data = "/admin/api/users/{username}/data";
+    let (s, doc) = a
+        .checked(Method::GET, data, "/admin/api/users/ada/data", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["account"]["username"], "ada");
+    assert_eq!(doc["issuer"], "http://127.0.0.1:8080");
+    assert!(
+        doc["activity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"] == "login.succeeded" && e["by"] == "you"),
+        "{doc:#}"
+    );
+    let ada = common::user(a.f.state.store.as_ref(), "ada").await;
+    assert!(!doc.to_string().contains(&ada.password_hash.unwrap()));
+    assert_eq!(
+        a.f.state.store.audit_latest(1000).await.unwrap().len(),
+        records,
+        "reading writes no record"
+    );
+    let (s, _) = a
+        .checked(Method::GET, data, "/admin/api/users/nobody/data", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
 async fn a_paused_person_is_let_in_again_through_the_api_as_documented(db: Database) {
     let a = admin(db).await;
     let lockout = "/admin/api/users/{username}/lockout";
@@ -2185,6 +2221,7 @@ async fn pairwise_subjects_are_set_through_the_api_as_documented(db: Database) {
 }
 
 on_both_backends!(();
+    a_persons_data_is_read_through_the_api_as_documented,
     a_paused_person_is_let_in_again_through_the_api_as_documented,
     pairwise_subjects_are_set_through_the_api_as_documented,
     a_browser_s_oversized_user_agent_is_kept_bounded,

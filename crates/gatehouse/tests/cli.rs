@@ -1350,6 +1350,40 @@ async fn an_address_rule_is_lifted_from_the_cli() {
         "not found",
     );
 
+    // Her data, as she would download it, for answering her request for it.
+    let data = ok(&gatehouse(
+        &db.url,
+        &[
+            "user",
+            "data",
+            "grace",
+            "--issuer",
+            "https://id.example.com/",
+        ],
+        None,
+    ));
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["account"]["username"], "grace");
+    assert_eq!(data["issuer"], "https://id.example.com");
+    assert_eq!(
+        data["account"]["sign_in_only_with_a_confirmed_address_at"],
+        serde_json::json!([])
+    );
+    refused(
+        &gatehouse(
+            &db.url,
+            &[
+                "user",
+                "data",
+                "nobody",
+                "--issuer",
+                "https://id.example.com",
+            ],
+            None,
+        ),
+        "not found",
+    );
+
     // An administrator gives her a rule again, then another; the same one again changes nothing.
     let set = |domains: &[&str]| {
         let mut args = vec!["user", "set-address-rule", "grace"];

@@ -5,6 +5,7 @@
 mod claims;
 mod clients;
 mod groups;
+pub mod person_data;
 mod profile;
 mod refusal;
 mod signup;

@@ -153,6 +153,16 @@ pub enum UserCommand {
         #[command(flatten)]
         change: ClaimArgs,
     },
+    /// Print what gatehouse holds about a user as JSON, as they download it from their account
+    /// page (their profile, groups, two-step verification, sessions, the applications they
+    /// allowed and their recent activity; no secret): for answering their request for it
+    Data {
+        /// The user, by username
+        username: String,
+        /// The issuer URL the server is reached at (as `serve --issuer`), named in the file
+        #[arg(long, env = "GATEHOUSE_ISSUER")]
+        issuer: url::Url,
+    },
     /// List what a user allowed third-party clients, or withdraw it
     Consents {
         /// The user, by username
@@ -459,6 +469,14 @@ pub(super) async fn user(
                 "give it to {username} yourself, over a channel you trust: whoever opens it can \
                  add a passkey to the account, once, within {hours} hours, and sign in with it; \
                  every session of the account is then signed out. It is shown only now."
+            );
+        }
+        UserCommand::Data { username, issuer } => {
+            let issuer = issuer.as_str().trim_end_matches('/');
+            let data = admin.person_data(&username, issuer).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&data).unwrap_or_default()
             );
         }
         UserCommand::Consents { username, revoke } => match revoke {

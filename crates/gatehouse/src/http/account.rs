@@ -30,13 +30,15 @@ use super::pages::Section;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::admin;
+use crate::admin::person_data::Held;
 use crate::auth::forms::{self, Purpose};
+use crate::auth::own_data::MAX_ACTIVITY;
 use crate::auth::passwords::{self, PasswordError};
 use crate::auth::{recovery, totp};
 use crate::clock::UnixTime;
 use crate::model::{
-    AuditEvent, AuditKind, AuditRecord, AuthPolicy, Consent, CustomClaims, EmailPurpose, EndedFrom,
-    Factors, PasskeyRemoval, PasskeyView, Session, TotpFactor, User, UserChange, UserEdit,
+    AuditKind, AuditRecord, AuthPolicy, EmailPurpose, EndedFrom, PasskeyRemoval, PasskeyView,
+    Session, TotpFactor, User, UserChange, UserEdit,
 };
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Refusal;
@@ -368,28 +370,11 @@ pub(super) async fn act(
 
 /// What the person's account holds, as a JSON file to download (`auth::own_data`).
 async fn own_data(state: &AppState, user: &User) -> Result<Response, OAuthError> {
-    use crate::auth::own_data::{self, MAX_ACTIVITY, OwnData};
     let now = state.now();
-    let groups: Vec<String> = state
-        .store
-        .user_groups(&user.id)
+    let held = Held::read(state.store.as_ref(), user, now, MAX_ACTIVITY)
         .await
-        .map_err(store_error)?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
-    let held = Held::read(state, user, MAX_ACTIVITY).await?;
-    let data = OwnData {
-        user,
-        groups: &groups,
-        address_domains: &held.address_domains,
-        factors: &held.factors,
-        sessions: &held.sessions,
-        consents: &held.consents,
-        claims: &held.claims,
-        activity: &held.activity,
-    };
-    let document = own_data::document(&data, &state.config.issuer, now);
+        .map_err(store_error)?;
+    let document = held.document(user, &state.config.issuer, now);
     let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
     let headers = [
         (
@@ -404,61 +389,6 @@ async fn own_data(state: &AppState, user: &User) -> Result<Response, OAuthError>
         (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
     ];
     Ok((StatusCode::OK, headers, body).into_response())
-}
-
-/// What the account page and the download of the account's data both read of the person.
-struct Held {
-    factors: Factors,
-    /// Their live sessions, newest first.
-    sessions: Vec<Session>,
-    consents: Vec<(Consent, String)>,
-    /// The custom claims applications are told (`oidc::claims::custom`).
-    claims: CustomClaims,
-    /// Records of their activity, newest first.
-    activity: Vec<AuditEvent>,
-    address_domains: Vec<String>,
-}
-
-impl Held {
-    /// Reads it, with at most `activity` records.
-    async fn read(state: &AppState, user: &User, activity: usize) -> Result<Held, OAuthError> {
-        let store = &state.store;
-        let now = state.now();
-        let claims = store
-            .claims_to_release(&user.id)
-            .await
-            .map_err(store_error)?;
-        Ok(Held {
-            factors: store.factors(&user.id).await.map_err(store_error)?,
-            sessions: store.sessions(&user.id, now).await.map_err(store_error)?,
-            consents: allowed_apps(store.as_ref(), &user.id)
-                .await
-                .map_err(store_error)?,
-            claims: crate::oidc::claims::custom(&claims),
-            activity: store
-                .audit_about(&user.username, AuditKind::PERSONAL, activity)
-                .await
-                .map_err(store_error)?,
-            address_domains: store.address_rule(&user.id).await.map_err(store_error)?,
-        })
-    }
-}
-
-/// What the person allowed applications, with each application's name (its id where the
-/// application is gone).
-pub(super) async fn allowed_apps(
-    store: &dyn crate::store::Store,
-    user_id: &str,
-) -> Result<Vec<(Consent, String)>, StoreError> {
-    let mut apps = Vec::new();
-    for consent in store.consents(user_id).await? {
-        let name = match store.client(&consent.client_id).await? {
-            Some(c) => c.display_name().to_owned(),
-            None => consent.client_id.clone(),
-        };
-        apps.push((consent, name));
-    }
-    Ok(apps)
 }
 
 /// Removes the person's own account, where the deployment lets people and they typed their
@@ -998,7 +928,10 @@ async fn account_page(
         claims: custom,
         activity,
         address_domains,
-    } = Held::read(state, user, ACTIVITY_SHOWN).await?;
+        ..
+    } = Held::read(store.as_ref(), user, now, ACTIVITY_SHOWN)
+        .await
+        .map_err(store_error)?;
     let required = signin::required_of(state, user, AuthPolicy::Password).await?;
     let key = state.form_key().await.map_err(store_error)?;
     let csrf = forms::issue(

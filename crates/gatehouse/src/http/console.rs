@@ -674,7 +674,7 @@ async fn show_person_with(
             .await?
             .unwrap_or_default();
         let domains = store.address_rule(&user.id).await?;
-        let consents = super::account::allowed_apps(store.as_ref(), &user.id).await?;
+        let consents = crate::admin::person_data::allowed_apps(store.as_ref(), &user.id).await?;
         Ok::<_, crate::store::StoreError>((groups, factors, sessions, claims, domains, consents))
     };
     let (groups, factors, sessions, claims, domains, consents) = match loaded.await {

@@ -26,6 +26,7 @@ pub(super) fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             lift_address_rule
         ))
         .routes(routes!(list_consents))
+        .routes(routes!(person_data))
         .routes(routes!(get_factors, reset_factors))
         .routes(routes!(make_passkey_link))
         .routes(routes!(revoke_consent))
@@ -599,6 +600,26 @@ async fn list_consents(
     let user = caller.admin(&state).user(&username).await?;
     let consents = state.store.consents(&user.id).await?;
     Ok(Json(consents.into_iter().map(ConsentView::from).collect()))
+}
+
+#[utoipa::path(get, path = "/users/{username}/data", tag = "users",
+    params(("username" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "What gatehouse holds about the user, as they download it from their account page (their profile, groups, address rule, released claims, two-step verification, sessions, the applications they allowed and up to 1,000 records of their activity; no secret): for answering their request for it. Reading it changes nothing", body = Object),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin scope", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("admin_token" = [])))]
+async fn person_data(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let admin = caller.admin(&state);
+    Ok(Json(
+        admin.person_data(&username, &state.config.issuer).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/users/{username}/consents/{client_id}", tag = "users",

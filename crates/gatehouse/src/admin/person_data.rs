@@ -1,0 +1,102 @@
+//! What gatehouse holds about a person, read from the store for their account page, for the
+//! file they download of it, and for an administrator answering a request for it
+//! (`auth::own_data` makes the file).
+
+use serde_json::Value;
+
+use super::{Admin, AdminError};
+use crate::auth::own_data::{self, MAX_ACTIVITY, OwnData};
+use crate::clock::UnixTime;
+use crate::model::{AuditEvent, AuditKind, Consent, CustomClaims, Factors, Session, User};
+use crate::store::{Store, StoreResult};
+
+/// What the store holds about a person, as the account page and the file of their data show it.
+#[derive(Debug, Clone)]
+pub struct Held {
+    /// The groups they are in, by name.
+    pub groups: Vec<String>,
+    pub factors: Factors,
+    /// Their live sessions, newest first.
+    pub sessions: Vec<Session>,
+    /// What they allowed applications, with each application's name.
+    pub consents: Vec<(Consent, String)>,
+    /// The custom claims applications are told (`oidc::claims::custom`).
+    pub claims: CustomClaims,
+    /// Records of their activity (the personal kinds), newest first.
+    pub activity: Vec<AuditEvent>,
+    /// The domains of their address rule; none: no rule.
+    pub address_domains: Vec<String>,
+}
+
+impl Held {
+    /// Reads what the store holds about `user` at `now`, with at most `activity` records.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn read(
+        store: &dyn Store,
+        user: &User,
+        now: UnixTime,
+        activity: usize,
+    ) -> StoreResult<Held> {
+        let groups = store.user_groups(&user.id).await?;
+        let claims = store.claims_to_release(&user.id).await?;
+        Ok(Held {
+            groups: groups.into_iter().map(|g| g.name).collect(),
+            factors: store.factors(&user.id).await?,
+            sessions: store.sessions(&user.id, now).await?,
+            consents: allowed_apps(store, &user.id).await?,
+            claims: crate::oidc::claims::custom(&claims),
+            activity: store
+                .audit_about(&user.username, AuditKind::PERSONAL, activity)
+                .await?,
+            address_domains: store.address_rule(&user.id).await?,
+        })
+    }
+
+    /// The file of `user`'s data this holds, as downloaded at `now` from `issuer`.
+    pub fn document(&self, user: &User, issuer: &str, now: UnixTime) -> Value {
+        let data = OwnData {
+            user,
+            groups: &self.groups,
+            address_domains: &self.address_domains,
+            factors: &self.factors,
+            sessions: &self.sessions,
+            consents: &self.consents,
+            claims: &self.claims,
+            activity: &self.activity,
+        };
+        own_data::document(&data, issuer, now)
+    }
+}
+
+/// What the person `user_id` allowed applications, with each application's name (its id
+/// where the application is gone).
+///
+/// # Errors
+/// A store failure.
+pub async fn allowed_apps(store: &dyn Store, user_id: &str) -> StoreResult<Vec<(Consent, String)>> {
+    let mut apps = Vec::new();
+    for consent in store.consents(user_id).await? {
+        let name = match store.client(&consent.client_id).await? {
+            Some(c) => c.display_name().to_owned(),
+            None => consent.client_id.clone(),
+        };
+        apps.push((consent, name));
+    }
+    Ok(apps)
+}
+
+impl Admin<'_> {
+    /// The file of the person's data (`auth::own_data`), as they would download it from
+    /// `issuer`: for an administrator answering their request for it (a person who cannot sign
+    /// in, say). Reading it changes nothing and writes no record.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that name; a store failure.
+    pub async fn person_data(&self, username: &str, issuer: &str) -> Result<Value, AdminError> {
+        let user = self.user(username).await?;
+        let held = Held::read(self.store, &user, self.now, MAX_ACTIVITY).await?;
+        Ok(held.document(&user, issuer, self.now))
+    }
+}
