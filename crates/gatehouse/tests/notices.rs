@@ -1,8 +1,10 @@
 //! Security notices, through the router with a fixed clock and a real SMTP sink: a person is
 //! mailed when their password, second factors, passkeys or address change (the old address told
 //! of a new one), or a browser new to them signs in, in their language, saying when, from where and what to do; an administrator's
-//! change says so; what changes nothing, or is not a way in, mails nobody; a notice waits while
-//! the mail server is down and is given up after a day, and without a mail server it is swept.
+//! change says so; what changes nothing, or is not a way in, mails nobody; a removed account
+//! is told after it is gone, in the language it had, the notices it was waiting for dropped; a
+//! notice waits while the mail server is down and is given up after a day, and without a mail
+//! server it is swept.
 
 #![allow(
     clippy::unwrap_used,
@@ -22,11 +24,13 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
-use common::smtp::{Received, Sink, with_mail, with_smtp};
-use common::{PASSWORD, hidden_input, user};
+use common::smtp::{Received, Sink, with_mail, with_mail_where, with_smtp};
+use common::{PASSWORD, add_user, hidden_input, user};
 use gatehouse::admin::Admin;
 use gatehouse::auth::notices::NOTICE_TTL;
-use gatehouse::model::{AuditKind, AuditRecord, Profile, TotpFactor, UserChange};
+use gatehouse::model::{
+    AuditKind, AuditRecord, Farewell, NoticeKind, Profile, TotpFactor, UserChange,
+};
 
 const NEW_PASSWORD: &str = "plum orbit lantern vivid kettle";
 /// Where the fixture's person changes things from.
@@ -221,16 +225,7 @@ async fn an_administrators_change_says_who_made_it(db: Database) {
 /// A notice speaks its person's language as their account says when it is sent.
 async fn a_notice_speaks_its_persons_language(db: Database) {
     let (f, mut sink) = with_mail(db).await;
-    let store = f.state.store.as_ref();
-    let ada = user(store, "ada").await;
-    let german = UserChange::SetProfile {
-        name: ada.name.clone(),
-        profile: Profile {
-            locale: Some("de-AT".into()),
-            ..ada.profile.clone()
-        },
-    };
-    store.update_user("ada", german, T0, None).await.unwrap();
+    speaks_german(&f, "ada").await;
     admin(&f)
         .set_password(&f.state.passwords, "ada", NEW_PASSWORD.into())
         .await
@@ -379,6 +374,133 @@ async fn sign_in_notices_can_be_turned_off(db: Database) {
     assert_eq!(notices_queued(&f).await, 1, "a new password is still told");
 }
 
+/// Sets `username`'s language to German (as spoken in Austria).
+async fn speaks_german(f: &Fixture, username: &str) {
+    let store = f.state.store.as_ref();
+    let person = user(store, username).await;
+    let german = UserChange::SetProfile {
+        name: person.name.clone(),
+        profile: Profile {
+            locale: Some("de-AT".into()),
+            ..person.profile.clone()
+        },
+    };
+    store.update_user(username, german, T0, None).await.unwrap();
+}
+
+/// An administrator removes ada's account: she is told at the address it had, after it is
+/// gone, in the language it spoke, with nothing to open there.
+async fn an_account_an_administrator_removes_is_told_after_it_is_gone(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    speaks_german(&f, "ada").await;
+    admin(&f).remove_user("ada").await.unwrap();
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Ihr Konto bei Gatehouse wurde entfernt")
+    );
+    says(&mail, "Hallo ada,");
+    says(
+        &mail,
+        "die Administration hat Ihr Konto bei Gatehouse entfernt",
+    );
+    says(&mail, "fragen Sie die Administration nach dem Grund");
+    says(&mail, "Wann: 2027-01-15 08:00 UTC");
+    assert!(
+        !mail.text().contains("http"),
+        "no page of an account that is gone"
+    );
+    nothing_more(&mut sink).await;
+    notices_hold(&f, "", 0).await;
+}
+
+/// A person who removes their own account is told, so that one who did not do it hears of
+/// it; someone removed while disabled, or without an address, is told nothing.
+async fn a_person_who_removes_their_account_is_told(db: Database) {
+    let (f, mut sink) = with_mail_where(db, |args| args.account_removal = true).await;
+    let store = f.state.store.as_ref();
+    add_user(store, "grace").await;
+    let cookies = account_sign_in(&f, "grace").await;
+    let csrf = hidden_input(&account_page(&f, &cookies).await, "csrf");
+    let r = account_post_from(
+        &f,
+        &cookies,
+        &[
+            ("csrf", &csrf),
+            ("action", "remove_account"),
+            ("confirm", "grace"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["grace@example.com"]);
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("Your Gatehouse account was removed")
+    );
+    says(&mail, "Hello grace,");
+    says(
+        &mail,
+        "your Gatehouse account was removed on its account page",
+    );
+    says(&mail, "From: 192.0.2.1");
+    says(&mail, "If it was not, someone was signed in as you");
+    assert!(
+        !mail.text().contains("http"),
+        "no page of an account that is gone"
+    );
+    nothing_more(&mut sink).await;
+
+    admin(&f).set_disabled("ada", true).await.unwrap();
+    admin(&f).remove_user("ada").await.unwrap();
+    add_user(store, "hal").await;
+    let no_address = UserChange::SetEmail {
+        email: String::new(),
+        verified: false,
+    };
+    store
+        .update_user("hal", no_address, T0, None)
+        .await
+        .unwrap();
+    admin(&f).remove_user("hal").await.unwrap();
+    nothing_more(&mut sink).await;
+    assert_eq!(notices_queued(&f).await, 0);
+}
+
+/// Notices still waiting for an account are dropped with it: the removal's own notice, which
+/// keeps the name and language the account had, is the one that waits.
+async fn a_removal_drops_the_notices_waiting_for_the_account(db: Database) {
+    let f = fixture_on(db).await;
+    speaks_german(&f, "ada").await;
+    admin(&f)
+        .set_password(&f.state.passwords, "ada", NEW_PASSWORD.into())
+        .await
+        .unwrap();
+    assert_eq!(notices_queued(&f).await, 1);
+    let ada = user(f.state.store.as_ref(), "ada").await;
+    admin(&f).remove_user("ada").await.unwrap();
+    let waiting = f.state.store.claim_notices(T0, 10).await.unwrap();
+    let [removal] = waiting.as_slice() else {
+        panic!("one notice waits: {waiting:?}");
+    };
+    assert_eq!(removal.notice.kind, NoticeKind::RemovedByAdministrator);
+    assert_eq!(removal.notice.user_id, ada.id);
+    assert_eq!(removal.notice.to, "ada@example.com");
+    assert_eq!(
+        removal.notice.farewell,
+        Some(Farewell {
+            username: "ada".into(),
+            locale: Some("de-AT".into()),
+        })
+    );
+    assert_eq!(
+        (removal.username.as_str(), removal.locale.as_deref()),
+        ("ada", Some("de-AT"))
+    );
+}
+
 /// Tokens, a new name, a language: the account page and the audit log show them; nobody is
 /// mailed, and the hot path queues nothing.
 async fn what_is_not_a_way_in_mails_nobody(db: Database) {
@@ -492,4 +614,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_notice_is_retried_for_a_day_then_given_up,
     without_mail_notices_are_swept,
     a_disabled_account_is_told_nothing,
+    an_account_an_administrator_removes_is_told_after_it_is_gone,
+    a_person_who_removes_their_account_is_told,
+    a_removal_drops_the_notices_waiting_for_the_account,
 );

@@ -7,9 +7,11 @@
 //! an old one, and a person of the old release is told of a change to their account.
 //!
 //! Earlier releases are rebuilt here as they shipped: their migrations, then rows written with
-//! the columns every release has: the previous release (before sign-up links for addresses at
-//! some domains: SQLite 1-32, PostgreSQL 1-33), whose links are for any address and whose
-//! accounts have no rule of their own; the one before applications could require a confirmed
+//! the columns every release has: the previous release (before a security notice could
+//! outlive its account: SQLite 1-33, PostgreSQL 1-34), whose notice a sender had claimed waits
+//! through the upgrade, and whose removed person is told of the removal; the one before
+//! sign-up links for addresses at some domains (SQLite 1-32, PostgreSQL 1-33), whose links are
+//! for any address and whose accounts have no rule of their own; the one before applications could require a confirmed
 //! address (SQLite 1-31, PostgreSQL 1-32), whose clients require none until told; the one
 //! before kept sessions (SQLite 1-30, PostgreSQL 1-31), whose sessions are ordinary ones and
 //! whose people can then ask to be kept signed in; the one before applications' logos (SQLite 1-29, PostgreSQL 1-30), whose client
@@ -96,6 +98,12 @@ const OLD_SIGNUP_LINK: &str = "old-signup-link-secret";
 /// A passkey ceremony in progress on the account page when the previous release stopped.
 const OLD_CEREMONY: &str = "old-passkey-ceremony";
 
+/// A security notice to Ada that a sender of the previous release had claimed and not yet
+/// sent when it stopped (its lease ends at ?4), in the columns every release with notices has.
+const OLD_NOTICE: &str = "INSERT INTO security_notice
+      (user_id, kind, recipient, detail, ip, created_at, expires_at, attempts, next_attempt_at)
+    VALUES (?1, 'password_set', 'ada@example.com', NULL, '198.51.100.9', ?2, ?3, 1, ?4)";
+
 async fn old() -> Old {
     let family_key = gatehouse::oidc::family_token::FamilyKey::new(&FAMILY_SECRET);
     Old {
@@ -178,9 +186,12 @@ enum ReleaseBefore {
     KeptSessions,
     /// Before applications could require a confirmed address, with kept sessions.
     ConfirmedAddresses,
-    /// Before sign-up links for addresses at some domains: the previous release, with
-    /// applications that require a confirmed address.
+    /// Before sign-up links for addresses at some domains, with applications that require a
+    /// confirmed address.
     SignupDomains,
+    /// Before a security notice could outlive its account (the removal's): the previous
+    /// release, with sign-up links for addresses at some domains.
+    RemovalNotices,
 }
 
 impl ReleaseBefore {
@@ -213,6 +224,7 @@ impl ReleaseBefore {
             ReleaseBefore::KeptSessions => 30,
             ReleaseBefore::ConfirmedAddresses => 31,
             ReleaseBefore::SignupDomains => 32,
+            ReleaseBefore::RemovalNotices => 33,
         }
     }
 
@@ -246,6 +258,7 @@ impl ReleaseBefore {
             ReleaseBefore::KeptSessions => 31,
             ReleaseBefore::ConfirmedAddresses => 32,
             ReleaseBefore::SignupDomains => 33,
+            ReleaseBefore::RemovalNotices => 34,
         }
     }
 
@@ -277,7 +290,14 @@ impl ReleaseBefore {
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
+                | ReleaseBefore::RemovalNotices
         )
+    }
+
+    /// Whether it queued security notices (an earlier release's notice then waits through the
+    /// upgrade).
+    fn has_security_notices(self) -> bool {
+        self.sqlite_migrations() >= 24
     }
 
     /// Whether its families kept the expiry of their last access token (it set it with each
@@ -295,6 +315,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
+                | ReleaseBefore::RemovalNotices
         )
     }
 
@@ -320,6 +341,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
+                | ReleaseBefore::RemovalNotices
         )
     }
 
@@ -348,6 +370,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
+                | ReleaseBefore::RemovalNotices
         )
     }
 
@@ -360,6 +383,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::KeptSessions
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
+                | ReleaseBefore::RemovalNotices
         )
     }
 }
@@ -399,6 +423,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0030_application_logos.sql"),
         include_str!("../migrations/sqlite/0031_kept_sessions.sql"),
         include_str!("../migrations/sqlite/0032_confirmed_addresses.sql"),
+        include_str!("../migrations/sqlite/0033_signup_domains.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -469,6 +494,13 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
     })
     .await
     .unwrap();
+    if release.has_security_notices() {
+        file.write(move |tx| {
+            tx.execute(OLD_NOTICE, params![user_id, T0 - 5, T0 + 86_400, T0 + 3600])
+        })
+        .await
+        .unwrap();
+    }
     if release.has_groups() {
         let key = old.key.clone();
         file.write(move |tx| {
@@ -650,6 +682,16 @@ async fn previous_postgres(db: &Database, old: &Old, release: ReleaseBefore) {
             q = q.bind(b);
         }
         q.execute(&pool).await.unwrap();
+    }
+    if release.has_security_notices() {
+        sqlx::query(sqlx::AssertSqlSafe(OLD_NOTICE.replace('?', "$")))
+            .bind(old.user_id)
+            .bind(T0 - 5)
+            .bind(T0 + 86_400)
+            .bind(T0 + 3600)
+            .execute(&pool)
+            .await
+            .unwrap();
     }
     if release.has_signup_links() {
         sqlx::query(
@@ -1344,10 +1386,53 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         told.iter()
             .all(|q| q.notice.user_id == old.user_id && q.notice.to == "ada@example.com")
     );
+    // The notice the old release's sender had claimed waited through the upgrade, and is
+    // claimed again once its lease ends.
+    let later = s.claim_notices(T0 + 3600, 64).await.unwrap();
+    let old_notice = later
+        .iter()
+        .find(|q| q.notice.kind == NoticeKind::PasswordSet);
+    assert_eq!(
+        old_notice.map(|q| (q.username.as_str(), q.notice.ip.as_deref())),
+        release
+            .has_security_notices()
+            .then_some(("Ada", Some("198.51.100.9"))),
+        "{later:?}"
+    );
+    // ... and once her account is removed, the notices waiting for it are dropped, and she is
+    // told of the removal, the notice keeping her name as the account had it.
+    admin.remove_user("Ada").await.unwrap();
+    let told = s.claim_notices(T0 + 7200, 64).await.unwrap();
+    let [removal] = told.as_slice() else {
+        panic!("only the removal is told: {told:?}");
+    };
+    assert_eq!(removal.notice.kind, NoticeKind::RemovedByAdministrator);
+    assert_eq!(
+        (removal.username.as_str(), removal.notice.to.as_str()),
+        ("Ada", "ada@example.com")
+    );
 }
 
 #[tokio::test]
 async fn sqlite_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::RemovalNotices,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::RemovalNotices,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_signup_domains() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
         ReleaseBefore::SignupDomains,
@@ -1356,7 +1441,7 @@ async fn sqlite_of_the_previous_release() {
 }
 
 #[tokio::test]
-async fn postgres_of_the_previous_release() {
+async fn postgres_of_the_release_before_signup_domains() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::SignupDomains,

@@ -6,11 +6,13 @@
 //! A notice is decided where its change is made, in the same transaction: from the change's
 //! audit record ([`for_record`]), for a new address from the change itself
 //! ([`for_new_address`]), where the old address is still known, and for a sign-in from a
-//! browser new to the person where the session is opened ([`for_sign_in`]). The words are
-//! chosen when it is sent (`mail::run`), in the person's language then.
+//! browser new to the person where the session is opened ([`for_sign_in`]), and for the
+//! removal of the account from its record and the account as it was a moment before
+//! ([`for_removal`]): that one is sent after the account is gone, keeping what its words need.
+//! The words are chosen when it is sent (`mail::run`), in the person's language then.
 
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, Factors, Notice, NoticeKind, Session};
+use crate::model::{AuditKind, AuditRecord, Factors, Farewell, Notice, NoticeKind, Session};
 
 /// How long a notice is tried: news older than a day is given up (and, without a mail
 /// server, swept unsent).
@@ -55,6 +57,30 @@ pub struct Addressee {
 pub fn for_record(record: &AuditRecord, person: &Addressee) -> Option<Notice> {
     let kind = kind_for(record.kind)?;
     tell(person, kind, None, record.ip.clone(), record.at)
+}
+
+/// The notice removing an account calls for, by its record's kind: the person removed it
+/// themselves, or an administrator did.
+pub fn removal_kind(kind: AuditKind) -> Option<NoticeKind> {
+    match kind {
+        AuditKind::AccountRemoved => Some(NoticeKind::AccountRemoved),
+        AuditKind::UserRemoved => Some(NoticeKind::RemovedByAdministrator),
+        _ => None,
+    }
+}
+
+/// The notice the removal of `person`'s account, recorded by `record`, calls for: to the
+/// address the account had, sent after it is gone and so keeping `farewell` (its username
+/// and language) for its words. None for a record of another kind, an account without an
+/// address, or a disabled one, as for every notice: an account an administrator disabled
+/// first is one whose person was already told, or need not be.
+pub fn for_removal(record: &AuditRecord, person: &Addressee, farewell: Farewell) -> Option<Notice> {
+    let kind = removal_kind(record.kind)?;
+    let notice = tell(person, kind, None, record.ip.clone(), record.at)?;
+    Some(Notice {
+        farewell: Some(farewell),
+        ..notice
+    })
 }
 
 /// Whether an administrator's removal of a person's second factors, which found `had`, is
@@ -126,6 +152,7 @@ fn tell(
         ip,
         at,
         expires_at: at + NOTICE_TTL,
+        farewell: None,
     })
 }
 
@@ -179,6 +206,7 @@ mod tests {
                     ip: Some("203.0.113.7".into()),
                     at: 1_000,
                     expires_at: 1_000 + NOTICE_TTL,
+                    farewell: None,
                 })
             );
         }
@@ -192,11 +220,16 @@ mod tests {
             assert_eq!(addressee(&record(*kind)), None, "{kind:?}");
             assert_eq!(for_record(&record(*kind), &alice()), None, "{kind:?}");
         }
-        // Each notice but the new address's and the new browser's comes from one record's
-        // kind.
+        // Each notice but the new address's, the new browser's and a removal's comes from one
+        // record's kind.
         for notice in NoticeKind::ALL {
             let from_records = told.iter().filter(|(_, n)| n == notice).count();
-            let apart = [NoticeKind::AddressChanged, NoticeKind::NewSignIn];
+            let apart = [
+                NoticeKind::AddressChanged,
+                NoticeKind::NewSignIn,
+                NoticeKind::AccountRemoved,
+                NoticeKind::RemovedByAdministrator,
+            ];
             let expected = usize::from(!apart.contains(notice));
             assert_eq!(from_records, expected, "{notice:?}");
         }
@@ -217,6 +250,60 @@ mod tests {
         assert_eq!(for_record(&changed, &disabled), None);
         let nameless = AuditRecord::new(1_000, AuditKind::PasswordSet, "cli");
         assert_eq!(addressee(&nameless), None, "a record naming nobody");
+    }
+
+    #[test]
+    fn a_removed_account_is_told_at_the_address_it_had_keeping_its_name_and_language() {
+        let farewell = || Farewell {
+            username: "alice".into(),
+            locale: Some("de".into()),
+        };
+        let removals = [
+            (AuditKind::AccountRemoved, NoticeKind::AccountRemoved, false),
+            (
+                AuditKind::UserRemoved,
+                NoticeKind::RemovedByAdministrator,
+                true,
+            ),
+        ];
+        for (audit, kind, by_administrator) in removals {
+            assert_eq!(removal_kind(audit), Some(kind));
+            assert_eq!(kind.by_administrator(), by_administrator, "{kind:?}");
+            assert_eq!(
+                for_removal(&record(audit), &alice(), farewell()),
+                Some(Notice {
+                    user_id: "u1".into(),
+                    kind,
+                    to: "alice@example.com".into(),
+                    detail: None,
+                    ip: Some("203.0.113.7".into()),
+                    at: 1_000,
+                    expires_at: 1_000 + NOTICE_TTL,
+                    farewell: Some(farewell()),
+                })
+            );
+            // Not through the records' path, which loads the person by name: the account
+            // is gone when the record is written.
+            assert_eq!(kind_for(audit), None, "{audit:?}");
+            let no_address = Addressee {
+                email: String::new(),
+                ..alice()
+            };
+            let disabled = Addressee {
+                disabled: true,
+                ..alice()
+            };
+            assert_eq!(for_removal(&record(audit), &no_address, farewell()), None);
+            assert_eq!(for_removal(&record(audit), &disabled, farewell()), None);
+        }
+        // No other record removes an account.
+        for kind in AuditKind::ALL {
+            if removals.iter().any(|(k, _, _)| k == kind) {
+                continue;
+            }
+            assert_eq!(removal_kind(*kind), None, "{kind:?}");
+            assert_eq!(for_removal(&record(*kind), &alice(), farewell()), None);
+        }
     }
 
     #[test]

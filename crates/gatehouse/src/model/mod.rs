@@ -38,7 +38,7 @@ pub use group::{
 };
 pub use key::{Retirement, SigningAlg, SigningKey};
 pub use naming::Named;
-pub use notice::{Notice, NoticeKind, QueuedNotice};
+pub use notice::{Farewell, Notice, NoticeKind, QueuedNotice};
 pub use passkey::{Challenge, ChallengeKind, PasskeyRemoval, PasskeyView, StoredPasskey};
 pub use session::{EndedFrom, LoggedOut, LogoutNotice, Session};
 pub use signup::{NoSignup, SignedUp, SignupLink};

@@ -36,6 +36,10 @@ named! {
         /// Someone signed in as them from a browser that had not signed in as them before (its
         /// `User-Agent` in the detail).
         NewSignIn = "new_sign_in",
+        /// They removed their own account (`serve --account-removal`): told after it is gone.
+        AccountRemoved = "account_removed",
+        /// An administrator removed their account: told after it is gone.
+        RemovedByAdministrator = "removed_by_administrator",
     }
 }
 
@@ -43,7 +47,10 @@ impl NoticeKind {
     /// Whether an administrator made the change (not the person, nor someone signed in as
     /// them): the notice then says to ask them, not to secure the account.
     pub fn by_administrator(self) -> bool {
-        matches!(self, NoticeKind::PasswordSet | NoticeKind::FactorsReset)
+        matches!(
+            self,
+            NoticeKind::PasswordSet | NoticeKind::FactorsReset | NoticeKind::RemovedByAdministrator
+        )
     }
 }
 
@@ -65,6 +72,17 @@ pub struct Notice {
     pub at: UnixTime,
     /// Sending it after this would be news too old to act on: it is given up.
     pub expires_at: UnixTime,
+    /// For a notice sent after its account is gone (its removal): what its words need of the
+    /// account, kept with it. `None`: read from the account when it is sent.
+    pub farewell: Option<Farewell>,
+}
+
+/// What a notice that outlives its account keeps of it: the name it greets and the language
+/// it speaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Farewell {
+    pub username: String,
+    pub locale: Option<String>,
 }
 
 /// A notice waiting in the outbox, with what its words need of its person as they are now.

@@ -169,9 +169,10 @@ pub trait Directory: Send + Sync {
     /// memberships, second factors, passkeys, claims, links and notices waiting for them), in
     /// one transaction: first their sessions end as `end_user_sessions` ends them, so each
     /// application told of a sign-in is told it ended (the notices outlive the account), then
-    /// the account goes, then `audit` is written (its detail ending with what was ended).
-    /// Audit records about them stay. `NotFound` (and nothing written) when there is no such
-    /// user.
+    /// the account goes, then `audit` is written (its detail ending with what was ended), with
+    /// the notice it calls for (`notices::for_removal`: the person told at the address the
+    /// account had, after it is gone). Audit records about them stay. `NotFound` (and nothing
+    /// written) when there is no such user.
     async fn remove_user(
         &self,
         username: &str,

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import PASSWORD, Gatehouse, described, free_port
+from mail_sink import MailSink
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
 
@@ -169,20 +170,23 @@ def test_a_person_changes_their_name_and_address(browser_page, gatehouse, user):
 
 @pytest.fixture(scope="module")
 def removable():
-    """A server that lets people remove their own accounts, and an application on another
-    origin."""
+    """A server that lets people remove their own accounts and mails them, an application on
+    another origin, and the mailbox."""
+    sink = MailSink()
     with tempfile.TemporaryDirectory() as directory:
-        server = Gatehouse(directory, "--account-removal")
+        server = Gatehouse(directory, "--account-removal", "--smtp-url", sink.url,
+                           "--mail-from", "Gatehouse <id@example.com>")
         rp = RelyingParty("Team wiki")
         server.add_client(rp, "team-wiki", first_party=True)
-        yield server, rp
+        yield server, rp, sink
         rp.close()
         server.stop()
+    sink.stop()
 
 
 def test_a_person_downloads_their_data_then_removes_their_account(browser_page, removable):
     page = browser_page
-    server, wiki = removable
+    server, wiki, sink = removable
     person = server.add_user("leaving")
     start(page, wiki)
     fill_login(page, person)
@@ -219,6 +223,15 @@ def test_a_person_downloads_their_data_then_removes_their_account(browser_page, 
     fill_login(page, person)
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
     assert person not in server.cli("user", "list")
+    # They are told by mail, at the address the account had, so that one who did not do it
+    # hears of it.
+    to, notice = sink.next()
+    assert to == [f"{person}@example.com"], to
+    assert notice["Subject"] == "Your Gatehouse account was removed"
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert f"Hello {person}," in text, text
+    assert "was removed on its account page" in text, text
+    assert "someone was signed in as you: tell your administrator" in text, text
 
 
 def write_logo(path: str, size: int):

@@ -160,11 +160,31 @@ pub async fn with_smtp_speaking(
     url: &str,
     language: &str,
 ) -> Fixture {
+    let language = language.to_owned();
+    with_smtp_where(db, url, |args| args.language = language).await
+}
+
+/// As [`with_mail`], with `adjust` made to the settings `serve` is given.
+pub async fn with_mail_where(
+    db: super::backend::Database,
+    adjust: impl FnOnce(&mut gatehouse::config::ServeArgs),
+) -> (Fixture, Sink) {
+    let sink = Sink::start().await;
+    let f = with_smtp_where(db, &sink.url, adjust).await;
+    (f, sink)
+}
+
+/// As [`with_smtp`], with `adjust` made to the settings `serve` is given.
+async fn with_smtp_where(
+    db: super::backend::Database,
+    url: &str,
+    adjust: impl FnOnce(&mut gatehouse::config::ServeArgs),
+) -> Fixture {
     let url = url.to_owned();
     let f = fixture_with(db, |args| {
         args.smtp_url = Some(url);
         args.mail_from = Some("Gatehouse <id@example.com>".into());
-        args.language = language.to_owned();
+        adjust(args);
     })
     .await;
     let s = &f.state;

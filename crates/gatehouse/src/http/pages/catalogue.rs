@@ -1453,6 +1453,9 @@ pub(in crate::http) static ENGLISH: Text = Text {
             }
             NoticeKind::AddressChanged => format!("Your {product} email address was changed"),
             NoticeKind::NewSignIn => format!("A new sign-in to your {product} account"),
+            NoticeKind::AccountRemoved | NoticeKind::RemovedByAdministrator => {
+                format!("Your {product} account was removed")
+            }
         },
         notice_body: |f| {
             let product = f.product;
@@ -1510,6 +1513,16 @@ pub(in crate::http) static ENGLISH: Text = Text {
                     "someone signed in to your {product} account from a browser that had not \
                      signed in as you before."
                 ),
+                NoticeKind::AccountRemoved => format!(
+                    "your {product} account was removed on its account page, and everything it \
+                     held with it: every session of it is signed out, and no application can \
+                     use it any more."
+                ),
+                NoticeKind::RemovedByAdministrator => format!(
+                    "an administrator removed your {product} account, and everything it held \
+                     with it: every session of it is signed out, and no application can use it \
+                     any more."
+                ),
                 NoticeKind::AddressChanged => match f.new_address {
                     Some(new) => format!(
                         "the email address of your {product} account was changed to {new}. Mail \
@@ -1526,7 +1539,13 @@ pub(in crate::http) static ENGLISH: Text = Text {
                 Some(browser) => format!("{from}Browser: {browser}\n"),
                 None => from,
             };
-            let advice = if f.kind.by_administrator() {
+            let advice = if f.kind == NoticeKind::RemovedByAdministrator {
+                "If you did not expect this, ask your administrator why.".to_owned()
+            } else if f.kind == NoticeKind::AccountRemoved {
+                "If this was you, there is nothing to do. If it was not, someone was signed in \
+                 as you: tell your administrator at once."
+                    .to_owned()
+            } else if f.kind.by_administrator() {
                 format!(
                     "If you did not expect this, ask your administrator why.\n\n\
                      Your account's recent activity:\n{}",

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, Row};
 
 use super::audit::insert_outcome_audit;
 use super::client_cache::Lookup;
-use super::outbox::{addressee, queue_notice};
+use super::outbox::{addressee, leaving, queue_notice};
 use super::rows::{client_from, user_from};
 use super::sessions::log_out_user;
 use super::transaction::with_retrying_transaction;
@@ -434,12 +434,26 @@ impl Directory for PgStore {
                 let Some(user_id) = locked_user_id(&mut *c, &username).await? else {
                     return Ok(None);
                 };
+                let person = leaving(&mut *c, &user_id).await?;
                 let out = log_out_user(&mut *c, &user_id, now, RevokeReason::UserRemoved).await?;
+                // Notices still waiting are news of an account that is gone: the removal's
+                // own notice tells what there is to tell.
+                sqlx::query("DELETE FROM security_notice WHERE user_id = $1")
+                    .bind(&user_id)
+                    .execute(&mut *c)
+                    .await?;
                 sqlx::query("DELETE FROM user_account WHERE id = $1")
                     .bind(&user_id)
                     .execute(&mut *c)
                     .await?;
-                insert_outcome_audit(&mut *c, audit.map(|r| r.ended(&out))).await?;
+                let record = audit.map(|r| r.ended(&out));
+                insert_outcome_audit(&mut *c, record.clone()).await?;
+                let told = record.zip(person).and_then(|(r, (person, farewell))| {
+                    notices::for_removal(&r, &person, farewell)
+                });
+                if let Some(notice) = told {
+                    queue_notice(&mut *c, &notice).await?;
+                }
                 Ok(Some(out))
             })
         })

@@ -184,6 +184,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "signup domains",
         include_str!("../../../migrations/postgres/0034_signup_domains.sql"),
     ),
+    (
+        35,
+        "removal notices",
+        include_str!("../../../migrations/postgres/0035_removal_notices.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

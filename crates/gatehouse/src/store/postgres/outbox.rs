@@ -13,7 +13,7 @@ use super::{PgStore, db_error};
 use crate::auth::notices::Addressee;
 use crate::clock::UnixTime;
 use crate::mail;
-use crate::model::{AuditRecord, LogoutNotice, Mail, Notice, QueuedMail, QueuedNotice};
+use crate::model::{AuditRecord, Farewell, LogoutNotice, Mail, Notice, QueuedMail, QueuedNotice};
 use crate::oidc::backchannel::{self, LEASE, Settlement};
 use crate::store::columns::notice_columns;
 use crate::store::{LogoutOutbox, MailOutbox, StoreResult, Whom};
@@ -177,8 +177,12 @@ impl MailOutbox for PgStore {
                      FOR UPDATE SKIP LOCKED)
                  RETURNING *)
              SELECT n.id, n.user_id, n.kind, n.recipient, n.detail, n.ip, n.created_at,
-                    n.expires_at, n.attempts, u.username, u.locale
-             FROM claimed n JOIN user_account u ON u.id = n.user_id
+                    n.expires_at, n.attempts,
+                    COALESCE(n.username, u.username),
+                    CASE WHEN n.username IS NULL THEN u.locale ELSE n.locale END,
+                    n.username IS NOT NULL
+             FROM claimed n LEFT JOIN user_account u ON u.id = n.user_id
+             WHERE n.username IS NOT NULL OR u.id IS NOT NULL
              ORDER BY n.id",
         )
         .bind(now)
@@ -234,12 +238,36 @@ pub(super) async fn addressee(
     }))
 }
 
+/// The person whose account `user_id` is about to be removed, as a notice of the removal
+/// needs them (`notices::for_removal`), in the caller's transaction.
+pub(super) async fn leaving(
+    c: &mut PgConnection,
+    user_id: &str,
+) -> Result<Option<(Addressee, Farewell)>, sqlx::Error> {
+    let row: Option<(String, String, bool, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, email, disabled, username, locale FROM user_account WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(|(user_id, email, disabled, username, locale)| {
+        let person = Addressee {
+            user_id,
+            email,
+            disabled,
+        };
+        (person, Farewell { username, locale })
+    }))
+}
+
 /// Queues `notice` in the caller's transaction, due at once.
 pub(super) async fn queue_notice(c: &mut PgConnection, notice: &Notice) -> Result<(), sqlx::Error> {
+    let farewell = notice.farewell.as_ref();
     sqlx::query(
         "INSERT INTO security_notice
-           (user_id, kind, recipient, detail, ip, created_at, expires_at, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
+           (user_id, kind, recipient, detail, ip, created_at, expires_at, next_attempt_at,
+            username, locale)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, $9)",
     )
     .bind(&notice.user_id)
     .bind(notice.kind)
@@ -248,6 +276,8 @@ pub(super) async fn queue_notice(c: &mut PgConnection, notice: &Notice) -> Resul
     .bind(&notice.ip)
     .bind(notice.at)
     .bind(notice.expires_at)
+    .bind(farewell.map(|f| &f.username))
+    .bind(farewell.and_then(|f| f.locale.as_ref()))
     .execute(c)
     .await?;
     Ok(())
@@ -255,6 +285,11 @@ pub(super) async fn queue_notice(c: &mut PgConnection, notice: &Notice) -> Resul
 
 fn queued_notice_from(r: &PgRow) -> Result<QueuedNotice, sqlx::Error> {
     use sqlx::Row as _;
+    let (username, locale): (String, Option<String>) = (r.try_get(9)?, r.try_get(10)?);
+    let farewell = r.try_get::<bool, _>(11)?.then(|| Farewell {
+        username: username.clone(),
+        locale: locale.clone(),
+    });
     Ok(QueuedNotice {
         id: r.try_get(0)?,
         notice: Notice {
@@ -265,9 +300,10 @@ fn queued_notice_from(r: &PgRow) -> Result<QueuedNotice, sqlx::Error> {
             ip: r.try_get(5)?,
             at: r.try_get(6)?,
             expires_at: r.try_get(7)?,
+            farewell,
         },
         attempts: u32::try_from(r.try_get::<i64, _>(8)?).unwrap_or(u32::MAX),
-        username: r.try_get(9)?,
-        locale: r.try_get(10)?,
+        username,
+        locale,
     })
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection, OptionalExtension, params};
 
 use super::audit::insert_outcome_audit;
-use super::outbox::{addressee, queue_notice};
+use super::outbox::{addressee, leaving, queue_notice};
 use super::rows::{client_from, json_list, user_from};
 use super::sessions::log_out_user;
 use super::{SqliteStore, conflict_as};
@@ -360,10 +360,22 @@ impl Directory for SqliteStore {
         audit: Option<AuditRecord>,
     ) -> StoreResult<LoggedOut> {
         self.on_user(username, move |tx, user_id| {
+            let person = leaving(tx, user_id)?;
             let out = log_out_user(tx, user_id, now, RevokeReason::UserRemoved)?;
+            // Notices still waiting are news of an account that is gone: the removal's own
+            // notice tells what there is to tell.
+            tx.prepare_cached("DELETE FROM security_notice WHERE user_id = ?1")?
+                .execute([user_id])?;
             tx.prepare_cached("DELETE FROM user_account WHERE id = ?1")?
                 .execute([user_id])?;
-            insert_outcome_audit(tx, audit.clone().map(|r| r.ended(&out)).as_ref())?;
+            let record = audit.clone().map(|r| r.ended(&out));
+            insert_outcome_audit(tx, record.as_ref())?;
+            let told = record
+                .zip(person)
+                .and_then(|(r, (person, farewell))| notices::for_removal(&r, &person, farewell));
+            if let Some(notice) = told {
+                queue_notice(tx, &notice)?;
+            }
             Ok(out)
         })
         .await

@@ -11,7 +11,7 @@ use super::rows::notice_from;
 use crate::auth::notices::Addressee;
 use crate::clock::UnixTime;
 use crate::mail;
-use crate::model::{AuditRecord, LogoutNotice, Mail, Notice, QueuedMail, QueuedNotice};
+use crate::model::{AuditRecord, Farewell, LogoutNotice, Mail, Notice, QueuedMail, QueuedNotice};
 use crate::oidc::backchannel::{self, LEASE, Settlement};
 use crate::store::columns::notice_columns;
 use crate::store::{LogoutOutbox, MailOutbox, StoreResult, Whom};
@@ -175,9 +175,13 @@ impl MailOutbox for SqliteStore {
             let queued = tx
                 .prepare_cached(
                     "SELECT n.id, n.user_id, n.kind, n.recipient, n.detail, n.ip, n.created_at,
-                            n.expires_at, n.attempts, u.username, u.locale
-                     FROM security_notice n JOIN user_account u ON u.id = n.user_id
+                            n.expires_at, n.attempts,
+                            COALESCE(n.username, u.username),
+                            CASE WHEN n.username IS NULL THEN u.locale ELSE n.locale END,
+                            n.username IS NOT NULL
+                     FROM security_notice n LEFT JOIN user_account u ON u.id = n.user_id
                      WHERE n.next_attempt_at <= ?1
+                       AND (n.username IS NOT NULL OR u.id IS NOT NULL)
                      ORDER BY n.next_attempt_at, n.id LIMIT ?2",
                 )?
                 .query_map(params![now, limit], queued_notice_from)?
@@ -232,12 +236,38 @@ pub(super) fn addressee(tx: &Connection, whom: Whom<'_>) -> rusqlite::Result<Opt
         .optional()
 }
 
+/// The person whose account `user_id` is about to be removed, as a notice of the removal
+/// needs them (`notices::for_removal`), in the caller's transaction.
+pub(super) fn leaving(
+    tx: &Connection,
+    user_id: &str,
+) -> rusqlite::Result<Option<(Addressee, Farewell)>> {
+    tx.prepare_cached(
+        "SELECT id, email, disabled, username, locale FROM user_account WHERE id = ?1",
+    )?
+    .query_row([user_id], |r| {
+        let person = Addressee {
+            user_id: r.get(0)?,
+            email: r.get(1)?,
+            disabled: r.get(2)?,
+        };
+        let farewell = Farewell {
+            username: r.get(3)?,
+            locale: r.get(4)?,
+        };
+        Ok((person, farewell))
+    })
+    .optional()
+}
+
 /// Queues `notice` in the caller's transaction, due at once.
 pub(super) fn queue_notice(tx: &Connection, notice: &Notice) -> rusqlite::Result<usize> {
+    let farewell = notice.farewell.as_ref();
     tx.prepare_cached(
         "INSERT INTO security_notice
-           (user_id, kind, recipient, detail, ip, created_at, expires_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
+           (user_id, kind, recipient, detail, ip, created_at, expires_at, next_attempt_at,
+            username, locale)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?8, ?9)",
     )?
     .execute(params![
         notice.user_id,
@@ -246,11 +276,18 @@ pub(super) fn queue_notice(tx: &Connection, notice: &Notice) -> rusqlite::Result
         notice.detail,
         notice.ip,
         notice.at,
-        notice.expires_at
+        notice.expires_at,
+        farewell.map(|f| &f.username),
+        farewell.and_then(|f| f.locale.as_ref())
     ])
 }
 
 fn queued_notice_from(r: &Row<'_>) -> rusqlite::Result<QueuedNotice> {
+    let (username, locale): (String, Option<String>) = (r.get(9)?, r.get(10)?);
+    let farewell = r.get::<_, bool>(11)?.then(|| Farewell {
+        username: username.clone(),
+        locale: locale.clone(),
+    });
     Ok(QueuedNotice {
         id: r.get(0)?,
         notice: Notice {
@@ -261,9 +298,10 @@ fn queued_notice_from(r: &Row<'_>) -> rusqlite::Result<QueuedNotice> {
             ip: r.get(5)?,
             at: r.get(6)?,
             expires_at: r.get(7)?,
+            farewell,
         },
         attempts: r.get(8)?,
-        username: r.get(9)?,
-        locale: r.get(10)?,
+        username,
+        locale,
     })
 }

@@ -623,6 +623,9 @@ pub(in crate::http) static GERMAN: Text = Text {
                 format!("Ihre E-Mail-Adresse bei {product} wurde geändert")
             }
             NoticeKind::NewSignIn => format!("Neue Anmeldung an Ihrem Konto bei {product}"),
+            NoticeKind::AccountRemoved | NoticeKind::RemovedByAdministrator => {
+                format!("Ihr Konto bei {product} wurde entfernt")
+            }
         },
         notice_body: german_notice,
     },
@@ -1262,7 +1265,6 @@ pub(in crate::http) static GERMAN: Text = Text {
     },
 };
 
-/// What an audit record of a person's own account says, in German.
 /// The text of a security notice, in German.
 fn german_notice(f: &NoticeFacts<'_>) -> String {
     let product = f.product;
@@ -1322,6 +1324,16 @@ fn german_notice(f: &NoticeFacts<'_>) -> String {
             "jemand hat sich an Ihrem Konto bei {product} mit einem Browser angemeldet, mit dem \
              Sie sich zuvor noch nicht angemeldet hatten."
         ),
+        NoticeKind::AccountRemoved => format!(
+            "Ihr Konto bei {product} wurde auf seiner Kontoseite entfernt, mit allem, was es \
+             enthielt: Alle seine Sitzungen sind abgemeldet, und keine Anwendung kann es mehr \
+             verwenden."
+        ),
+        NoticeKind::RemovedByAdministrator => format!(
+            "die Administration hat Ihr Konto bei {product} entfernt, mit allem, was es \
+             enthielt: Alle seine Sitzungen sind abgemeldet, und keine Anwendung kann es mehr \
+             verwenden."
+        ),
         NoticeKind::AddressChanged => match f.new_address {
             Some(new) => format!(
                 "die E-Mail-Adresse Ihres Kontos bei {product} wurde in {new} geändert. E-Mails \
@@ -1339,7 +1351,13 @@ fn german_notice(f: &NoticeFacts<'_>) -> String {
         Some(browser) => format!("{from}Browser: {browser}\n"),
         None => from,
     };
-    let advice = if f.kind.by_administrator() {
+    let advice = if f.kind == NoticeKind::RemovedByAdministrator {
+        "Haben Sie das nicht erwartet, fragen Sie die Administration nach dem Grund.".to_owned()
+    } else if f.kind == NoticeKind::AccountRemoved {
+        "Waren Sie das, ist nichts zu tun. Waren Sie es nicht, war jemand anderes als Sie \
+         angemeldet: Sagen Sie es sofort der Administration."
+            .to_owned()
+    } else if f.kind.by_administrator() {
         format!(
             "Haben Sie das nicht erwartet, fragen Sie die Administration nach dem Grund.\n\n\
              Die letzten Aktivitäten Ihres Kontos:\n{}",
