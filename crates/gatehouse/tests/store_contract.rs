@@ -3812,6 +3812,18 @@ async fn an_account_removed_at_once_is_removed_once_with_everything_of_it(db: Da
         .collect();
     assert_eq!(removals.len(), 1);
     assert_eq!(removals[0].record.subject.as_deref(), Some("carol"));
+    // Carol is told once, at the address the account had.
+    let told = s.claim_notices(NOW + 1, 10).await.unwrap();
+    let told: Vec<_> = told
+        .iter()
+        .map(|q| (q.notice.kind, q.notice.to.as_str(), q.username.as_str()))
+        .collect();
+    let carols = (
+        gatehouse::model::NoticeKind::RemovedByAdministrator,
+        carol.email.as_str(),
+        "carol",
+    );
+    assert_eq!(told, [carols]);
 
     assert!(s.user_by_username("carol").await.unwrap().is_none());
     let gone = |t: String| async move { s.introspect(&p(&t), NOW + 2).await.unwrap().is_none() };
