@@ -765,10 +765,7 @@ async fn a_person_removes_their_own_account_where_the_deployment_lets_them(db: D
             ("action", "remove_account"),
             ("confirm", "carol"),
         ];
-        let request = form("/account")
-            .header(header::COOKIE, &carol)
-            .body(axum::body::Body::from(encode(&fields)))
-            .unwrap();
+        let request = form_as(&carol, "/account", &fields);
         let app = gatehouse::app(f.state.clone());
         burst.spawn(async move {
             use tower::ServiceExt as _;

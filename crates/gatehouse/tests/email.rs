@@ -812,19 +812,7 @@ async fn administrator(f: &Fixture) -> (String, String) {
 }
 
 async fn add_person(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
-    admin_post(f, cookies, "/admin", fields).await
-}
-
-/// A form of the administration pages at `path`, sent with the administrator's cookies.
-async fn admin_post(f: &Fixture, cookies: &str, path: &str, fields: &[(&str, &str)]) -> Response {
-    send(
-        f,
-        form(path)
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(fields)))
-            .unwrap(),
-    )
-    .await
+    post_form_as(f, cookies, "/admin", fields).await
 }
 
 async fn an_invited_person_chooses_their_password_by_the_mailed_link(db: Database) {
@@ -928,7 +916,7 @@ async fn without_mail_an_administrator_hands_over_a_reset_link(db: Database) {
     let make = || {
         let fields = [("csrf", csrf.as_str()), ("action", "reset_link")];
         let (f, cookies) = (&f, cookies.clone());
-        async move { admin_post(f, &cookies, "/admin/users/dave", &fields).await }
+        async move { post_form_as(f, &cookies, "/admin/users/dave", &fields).await }
     };
     let r = make().await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -999,7 +987,7 @@ async fn with_mail_no_link_is_shown_to_an_administrator(db: Database) {
     let (cookies, csrf) = administrator(&f).await;
     add_user(f.state.store.as_ref(), "dave").await;
     let fields = [("csrf", csrf.as_str()), ("action", "reset_link")];
-    let r = admin_post(&f, &cookies, "/admin/users/dave", &fields).await;
+    let r = post_form_as(&f, &cookies, "/admin/users/dave", &fields).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(!body_text(r).await.contains("reset?token="));
 }

@@ -42,10 +42,7 @@ const FIREFOX_ON_WINDOWS: &str =
 
 /// Posts the account page's form with `fields`, from [`FROM`].
 async fn account_post_from(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
-    let mut request = form("/account")
-        .header(header::COOKIE, cookies)
-        .body(Body::from(encode(fields)))
-        .unwrap();
+    let mut request = form_as(cookies, "/account", fields);
     request
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::from((FROM, 40000))));

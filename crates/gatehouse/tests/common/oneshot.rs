@@ -369,6 +369,14 @@ pub async fn account_sign_in(f: &Fixture, username: &str) -> String {
     format!("{form_cookie}; {}", cookies(&r))
 }
 
+/// The request posting the form `fields` to `path` from a browser holding `cookies`.
+pub fn form_as(cookies: &str, path: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    form(path)
+        .header(header::COOKIE, cookies)
+        .body(Body::from(encode(fields)))
+        .unwrap()
+}
+
 /// The form `fields` posted to `path` from a browser holding `cookies`, whatever it answers.
 pub async fn post_form_as(
     f: &Fixture,
@@ -376,14 +384,7 @@ pub async fn post_form_as(
     path: &str,
     fields: &[(&str, &str)],
 ) -> Response {
-    send(
-        f,
-        form(path)
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(fields)))
-            .unwrap(),
-    )
-    .await
+    send(f, form_as(cookies, path, fields)).await
 }
 
 /// `path` from a browser holding `cookies`, whatever it answers.
@@ -419,12 +420,5 @@ pub async fn account_page(f: &Fixture, cookies: &str) -> String {
 
 /// Posts the account page's form with `fields`.
 pub async fn account_post(f: &Fixture, cookies: &str, fields: &[(&str, &str)]) -> Response {
-    send(
-        f,
-        form("/account")
-            .header(header::COOKIE, cookies)
-            .body(Body::from(encode(fields)))
-            .unwrap(),
-    )
-    .await
+    post_form_as(f, cookies, "/account", fields).await
 }
