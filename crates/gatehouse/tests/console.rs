@@ -663,6 +663,10 @@ async fn an_administrator_removes_an_account_once_its_name_is_typed(db: Database
     let html = body_text(get_as(&f, &ada, "/admin/users/bob").await).await;
     assert!(html.contains("Remove the account"), "{html}");
     assert!(html.contains("Type bob to confirm"), "{html}");
+    assert!(
+        !html.contains("is told by mail"),
+        "no mail goes out: {html}"
+    );
     let own = body_text(get_as(&f, &ada, "/admin/users/ada").await).await;
     assert!(!own.contains("Remove the account"), "{own}");
     let csrf = hidden_input(&html, "csrf");

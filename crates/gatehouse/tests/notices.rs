@@ -412,6 +412,40 @@ async fn an_account_an_administrator_removes_is_told_after_it_is_gone(db: Databa
     notices_hold(&f, "", 0).await;
 }
 
+/// The administration page says, before an administrator removes an account, that its person
+/// is told and at which address; the removal made there tells them. A disabled account is
+/// removed quietly, and its page says nothing of a mail.
+async fn the_administration_page_says_a_removal_is_told(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let store = f.state.store.as_ref();
+    add_user(store, "grace").await;
+    add_user(store, "hal").await;
+    let ada = administrator_signed_in(&f, "ada").await;
+    let html = page_as(&f, &ada, "/admin/users/grace").await;
+    assert!(
+        html.contains("grace is told by mail at grace@example.com."),
+        "{html}"
+    );
+    let fields = [
+        ("csrf", hidden_input(&html, "csrf")),
+        ("action", "remove".to_owned()),
+        ("confirm", "grace".to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = post_form_as(&f, &ada, "/admin/users/grace", &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["grace@example.com"]);
+    says(&mail, "an administrator removed your Gatehouse account");
+    says(&mail, "ask your administrator why");
+    nothing_more(&mut sink).await;
+
+    admin(&f).set_disabled("hal", true).await.unwrap();
+    let html = page_as(&f, &ada, "/admin/users/hal").await;
+    assert!(html.contains("Remove the account"), "{html}");
+    assert!(!html.contains("is told by mail"), "{html}");
+}
+
 /// A person who removes their own account is told, so that one who did not do it hears of
 /// it; someone removed while disabled, or without an address, is told nothing.
 async fn a_person_who_removes_their_account_is_told(db: Database) {
@@ -614,4 +648,5 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     an_account_an_administrator_removes_is_told_after_it_is_gone,
     a_person_who_removes_their_account_is_told,
     a_removal_drops_the_notices_waiting_for_the_account,
+    the_administration_page_says_a_removal_is_told,
 );

@@ -12,7 +12,7 @@
 //! The words are chosen when it is sent (`mail::run`), in the person's language then.
 
 use crate::clock::UnixTime;
-use crate::model::{AuditKind, AuditRecord, Factors, Farewell, Notice, NoticeKind, Session};
+use crate::model::{AuditKind, AuditRecord, Factors, Farewell, Notice, NoticeKind, Session, User};
 
 /// How long a notice is tried: news older than a day is given up (and, without a mail
 /// server, swept unsent).
@@ -49,6 +49,25 @@ pub struct Addressee {
     pub user_id: String,
     pub email: String,
     pub disabled: bool,
+}
+
+impl Addressee {
+    /// `user` as a notice needs them.
+    pub fn of(user: &User) -> Self {
+        Addressee {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            disabled: user.disabled,
+        }
+    }
+}
+
+/// The address a notice to `person` goes to (theirs, trimmed): none for an account without
+/// one, or a disabled account (nobody signs in to it to act on the news). The administration
+/// page says so before an administrator removes an account.
+pub fn address_told(person: &Addressee) -> Option<&str> {
+    let to = person.email.trim();
+    (!to.is_empty() && !person.disabled).then_some(to)
 }
 
 /// The notice `record` calls for to `person` (the one it names, loaded in its transaction):
@@ -140,10 +159,7 @@ fn tell(
     ip: Option<String>,
     at: UnixTime,
 ) -> Option<Notice> {
-    let to = person.email.trim();
-    if to.is_empty() || person.disabled {
-        return None;
-    }
+    let to = address_told(person)?;
     Some(Notice {
         user_id: person.user_id.clone(),
         kind,

@@ -35,6 +35,7 @@ use crate::admin::{
     NewUser, search_users,
 };
 use crate::auth::forms::{self, Purpose};
+use crate::auth::notices;
 use crate::keyring::Rotation;
 use crate::model::{
     AuditKind, AuditQuery, AuditRecord, ClaimOwner, ClaimsChange, CustomClaims, EmailPurpose,
@@ -685,6 +686,7 @@ async fn show_person_with(
         Ok(until) => until,
         Err(e) => return admin_failed(state, e),
     };
+    let addressee = notices::Addressee::of(&user);
     let view = PersonView {
         user: &user,
         groups: &groups,
@@ -711,6 +713,10 @@ async fn show_person_with(
         paused_until,
         address_domains: &domains,
         consents: &consents,
+        removal_told: state
+            .mailer
+            .as_ref()
+            .and_then(|_| notices::address_told(&addressee)),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

@@ -408,6 +408,26 @@ def test_an_administrator_keeps_a_person_to_their_organisations_domain(browser_p
     assert page.url.startswith(plain_app.base), page.url
 
 
+def test_a_person_whose_account_an_administrator_removes_is_told(browser_page, server, sink):
+    page = browser_page
+    person = server.add_user("removed")
+    sign_in_as_administrator(page, server)
+    page.goto(f"{server.issuer}/admin/users/{person}")
+    expect(page.locator("main")).to_contain_text(
+        f"{person} is told by mail at {person}@example.com. To remove an account without "
+        "telling its person, disable it first.")
+    page.get_by_label(f"Type {person} to confirm").fill(person)
+    page.get_by_role("button", name="Remove the account").click()
+    expect(page.get_by_role("status")).to_have_text(f"{person}'s account is removed.")
+    to, notice = sink.next()
+    assert to == [f"{person}@example.com"], to
+    assert notice["Subject"] == "Your Gatehouse account was removed"
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert f"Hello {person}," in text, text
+    assert "an administrator removed your Gatehouse account" in text, text
+    assert "ask your administrator why" in text, text
+
+
 def test_an_administrator_invites_a_person_who_chooses_their_password(browser_page, browser,
                                                                       server, sink):
     page = browser_page

@@ -693,6 +693,8 @@ pub(in crate::http) struct ConsoleText {
     /// what is said once it is done, and why one's own cannot be.
     pub remove_person: &'static str,
     pub remove_person_what: fn(&str) -> String,
+    /// That the person is told by mail: username, address.
+    pub remove_person_told: fn(&str, &str) -> String,
     pub done_person_removed: fn(&str) -> String,
     pub cannot_remove_self: &'static str,
     /// Changing a person's name and address: what a new address means, the button, and what
@@ -1741,6 +1743,12 @@ pub(in crate::http) static ENGLISH: Text = Text {
                  second factors, passkeys and claims. It cannot be undone; the audit log keeps \
                  its records of them. To stop them signing in for now, disable the account \
                  instead."
+            )
+        },
+        remove_person_told: |username, address| {
+            format!(
+                "{username} is told by mail at {address}. To remove an account without telling \
+                 its person, disable it first."
             )
         },
         done_person_removed: |username| format!("{username}'s account is removed."),

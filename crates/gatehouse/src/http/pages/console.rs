@@ -218,6 +218,9 @@ pub(in crate::http) struct PersonView<'a> {
     pub domains_typed: &'a str,
     /// What they allowed applications, with each application's name.
     pub consents: &'a [(crate::model::Consent, String)],
+    /// The address removing their account tells them at, when mail goes out
+    /// (`auth::notices::address_told`).
+    pub removal_told: Option<&'a str>,
 }
 
 /// One person: their account, and what an administrator can do to it.
@@ -437,6 +440,9 @@ pub(in crate::http) fn person(look: &Look, base: &ConsoleBase<'_>, v: &PersonVie
                 input type="hidden" name="csrf" value=(base.csrf);
                 input type="hidden" name="action" value="remove";
                 p { ((t.remove_person_what)(&u.username)) }
+                @if let Some(to) = v.removal_told {
+                    p { ((t.remove_person_told)(&u.username, to)) }
+                }
                 label for="confirm" { ((t.type_to_confirm)(&u.username)) }
                 input #confirm name="confirm" required autocomplete="off";
                 button type="submit" .secondary { (t.remove_person) }

@@ -829,6 +829,12 @@ pub(in crate::http) static GERMAN: Text = Text {
                  deaktivieren Sie das Konto stattdessen."
             )
         },
+        remove_person_told: |username, address| {
+            format!(
+                "{username} erfährt es per E-Mail an {address}. Um ein Konto zu entfernen, ohne \
+                 dass die Person es erfährt, deaktivieren Sie es zuerst."
+            )
+        },
         done_person_removed: |username| format!("Das Konto von {username} ist entfernt."),
         cannot_remove_self: "Ihr eigenes Konto können Sie hier nicht entfernen: Das kann eine \
                              andere Person aus der Administration oder die Kommandozeile.",
