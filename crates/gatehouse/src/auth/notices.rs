@@ -264,6 +264,14 @@ mod tests {
         };
         assert_eq!(for_record(&changed, &no_address), None);
         assert_eq!(for_record(&changed, &disabled), None);
+        assert_eq!(address_told(&alice()), Some("alice@example.com"));
+        let spaced = Addressee {
+            email: " alice@example.com ".into(),
+            ..alice()
+        };
+        assert_eq!(address_told(&spaced), Some("alice@example.com"));
+        assert_eq!(address_told(&no_address), None);
+        assert_eq!(address_told(&disabled), None);
         let nameless = AuditRecord::new(1_000, AuditKind::PasswordSet, "cli");
         assert_eq!(addressee(&nameless), None, "a record naming nobody");
     }
