@@ -91,8 +91,8 @@ pub fn removal_kind(kind: AuditKind) -> Option<NoticeKind> {
 /// The notice the removal of `person`'s account, recorded by `record`, calls for: to the
 /// address the account had, sent after it is gone and so keeping `farewell` (its username
 /// and language) for its words. None for a record of another kind, an account without an
-/// address, or a disabled one, as for every notice: an account an administrator disabled
-/// first is one whose person was already told, or need not be.
+/// address, or a disabled one, as for every notice: disabling an account first removes it
+/// quietly.
 pub fn for_removal(record: &AuditRecord, person: &Addressee, farewell: Farewell) -> Option<Notice> {
     let kind = removal_kind(record.kind)?;
     let notice = tell(person, kind, None, record.ip.clone(), record.at)?;
