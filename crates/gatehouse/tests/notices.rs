@@ -184,6 +184,21 @@ async fn an_administrators_change_says_who_made_it(db: Database) {
     says(&mail, "an administrator set a new password");
     says(&mail, "ask your administrator why");
     assert!(!mail.text().contains("From:"), "no request made it");
+    // Where an administrator works from is not told, though their request came from there.
+    let at_work = Admin::new(
+        f.state.store.as_ref(),
+        "user:someone",
+        Some(std::net::IpAddr::from(FROM)),
+        gatehouse::clock::Clock::now(&f.clock),
+    );
+    at_work
+        .set_password(passwords, "ada", "quiet harbour maple violet engine".into())
+        .await
+        .unwrap();
+    let mail = sink.next().await;
+    says(&mail, "an administrator set a new password");
+    assert!(!mail.text().contains("From:"), "{}", mail.text());
+    assert!(!mail.text().contains("192.0.2.1"), "{}", mail.text());
 
     // Removing second factors she does not have changes nothing, and tells nothing.
     admin(&f).reset_factors("ada").await.unwrap();

@@ -152,6 +152,10 @@ pub fn for_sign_in(person: &Addressee, browsers: Browsers, session: &Session) ->
     )
 }
 
+/// The notice of `kind` to `person`, if they have an address that is told. It names the
+/// address the change came from, `ip`, unless an administrator made it: where an
+/// administrator works from is not the person's business (the notice says an administrator
+/// did it, and whom to ask).
 fn tell(
     person: &Addressee,
     kind: NoticeKind,
@@ -165,7 +169,7 @@ fn tell(
         kind,
         to: to.to_owned(),
         detail,
-        ip,
+        ip: ip.filter(|_| !kind.by_administrator()),
         at,
         expires_at: at + NOTICE_TTL,
         farewell: None,
@@ -209,6 +213,7 @@ mod tests {
             (AuditKind::RecoveryCodeUsed, NoticeKind::RecoveryCodeUsed),
             (AuditKind::FactorsReset, NoticeKind::FactorsReset),
         ];
+        let by_administrators = [NoticeKind::PasswordSet, NoticeKind::FactorsReset];
         for (audit, notice) in told {
             assert_eq!(kind_for(audit), Some(notice), "{audit:?}");
             assert_eq!(addressee(&record(audit)), Some("alice"));
@@ -219,7 +224,8 @@ mod tests {
                     kind: notice,
                     to: "alice@example.com".into(),
                     detail: None,
-                    ip: Some("203.0.113.7".into()),
+                    // An administrator's address is not told.
+                    ip: Some("203.0.113.7".into()).filter(|_| !by_administrators.contains(&notice)),
                     at: 1_000,
                     expires_at: 1_000 + NOTICE_TTL,
                     farewell: None,
@@ -300,7 +306,7 @@ mod tests {
                     kind,
                     to: "alice@example.com".into(),
                     detail: None,
-                    ip: Some("203.0.113.7".into()),
+                    ip: Some("203.0.113.7".into()).filter(|_| !by_administrator),
                     at: 1_000,
                     expires_at: 1_000 + NOTICE_TTL,
                     farewell: Some(farewell()),
