@@ -732,6 +732,10 @@ async fn a_person_removes_their_own_account_where_the_deployment_lets_them(db: D
     let html = body_text(r).await;
     assert!(html.contains("<h1>Your account is removed</h1>"), "{html}");
     assert!(
+        !html.contains("A mail telling of it"),
+        "no mail goes out: {html}"
+    );
+    assert!(
         f.state
             .store
             .user_by_username("grace")

@@ -480,6 +480,11 @@ async fn a_person_who_removes_their_account_is_told(db: Database) {
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
+    let html = body_text(r).await;
+    assert!(
+        html.contains("A mail telling of it is on its way to grace@example.com."),
+        "{html}"
+    );
     let mail = sink.next().await;
     assert_eq!(mail.to, ["grace@example.com"]);
     assert_eq!(

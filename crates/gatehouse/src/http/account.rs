@@ -442,6 +442,7 @@ async fn remove_account(
         }
     }
     let now = state.now();
+    let told = super::email::notice_address(state, user);
     match state
         .store
         .remove_user(&user.username, now, Some(record(AuditKind::AccountRemoved)))
@@ -459,7 +460,7 @@ async fn remove_account(
         state.config.secure_cookies,
         None,
     ));
-    let html = pages::account_removed(&state.look);
+    let html = pages::account_removed(&state.look, told.as_deref());
     (jar, pages::respond(StatusCode::OK, html)).into_response()
 }
 

@@ -35,7 +35,6 @@ use crate::admin::{
     NewUser, search_users,
 };
 use crate::auth::forms::{self, Purpose};
-use crate::auth::notices;
 use crate::keyring::Rotation;
 use crate::model::{
     AuditKind, AuditQuery, AuditRecord, ClaimOwner, ClaimsChange, CustomClaims, EmailPurpose,
@@ -686,7 +685,7 @@ async fn show_person_with(
         Ok(until) => until,
         Err(e) => return admin_failed(state, e),
     };
-    let addressee = notices::Addressee::of(&user);
+    let removal_told = super::email::notice_address(state, &user);
     let view = PersonView {
         user: &user,
         groups: &groups,
@@ -713,10 +712,7 @@ async fn show_person_with(
         paused_until,
         address_domains: &domains,
         consents: &consents,
-        removal_told: state
-            .mailer
-            .as_ref()
-            .and_then(|_| notices::address_told(&addressee)),
+        removal_told: removal_told.as_deref(),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

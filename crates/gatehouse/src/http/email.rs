@@ -522,6 +522,14 @@ fn message(state: &AppState, user: &User, purpose: EmailPurpose, link: &str) -> 
     }
 }
 
+/// The address a notice to `user` goes to now, where mail goes out
+/// (`auth::notices::address_told`): what the pages say before and after a removal.
+pub(super) fn notice_address(state: &AppState, user: &User) -> Option<String> {
+    state.mailer.as_ref()?;
+    let person = crate::auth::notices::Addressee::of(user);
+    crate::auth::notices::address_told(&person).map(str::to_owned)
+}
+
 /// The words of security notices (`mail::NoticeWords`), for the mail sender: each in its
 /// person's language as their account says now, else the deployment's.
 pub fn notice_words(state: &AppState) -> crate::mail::NoticeWords {

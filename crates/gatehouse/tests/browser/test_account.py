@@ -215,6 +215,8 @@ def test_a_person_downloads_their_data_then_removes_their_account(browser_page, 
     page.get_by_label(f"Type {person} to confirm").fill(person)
     page.get_by_role("button", name="Remove my account").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account is removed")
+    expect(page.locator("main")).to_contain_text(
+        f"A mail telling of it is on its way to {person}@example.com.")
 
     # Signed out here, and their username signs in nowhere any more.
     page.goto(f"{server.issuer}/account")

@@ -142,15 +142,18 @@ fn removal_section(look: &Look, v: &AccountView<'_>, error: Option<&str>) -> Mar
     }
 }
 
-/// The page once a person removed their own account.
-pub(in crate::http) fn account_removed(look: &Look) -> String {
+/// The page once a person removed their own account, and the address a mail telling of it
+/// goes to, if one does.
+pub(in crate::http) fn account_removed(look: &Look, told: Option<&str>) -> String {
     let t = &look.text.account;
-    page(
-        look,
-        t.removed_title,
-        Width::Narrow,
-        html! { h1 { (t.removed_title) } p { (t.removed_text) } },
-    )
+    let body = html! {
+        h1 { (t.removed_title) }
+        p { (t.removed_text) }
+        @if let Some(address) = told {
+            p { ((t.removed_told)(address)) }
+        }
+    };
+    page(look, t.removed_title, Width::Narrow, body)
 }
 
 /// A form of the account page that does `action`, with `fields` and a submit button.

@@ -404,6 +404,8 @@ pub(in crate::http) struct AccountText {
     /// The page once it is removed.
     pub removed_title: &'static str,
     pub removed_text: &'static str,
+    /// That a mail telling of it is on its way: the address.
+    pub removed_told: fn(&str) -> String,
     pub name_label: &'static str,
     pub email_label: &'static str,
     pub email_verified: &'static str,
@@ -1199,6 +1201,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         removed_text: "You are signed out everywhere, and nothing of your account is kept here \
                        but the audit log's records of what happened to it. You can close this \
                        window.",
+        removed_told: |address| format!("A mail telling of it is on its way to {address}."),
         sign_in_again_first: "Sign in again first: your last sign-in was more than 10 minutes \
                               ago.",
         name_label: "Name",

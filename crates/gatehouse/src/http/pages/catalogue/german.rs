@@ -326,6 +326,7 @@ pub(in crate::http) static GERMAN: Text = Text {
         removed_text: "Sie sind überall abgemeldet, und von Ihrem Konto bleibt hier nichts außer \
                        den Einträgen im Audit-Log darüber, was mit ihm geschah. Sie können \
                        dieses Fenster schließen.",
+        removed_told: |address| format!("Eine E-Mail darüber ist unterwegs an {address}."),
         sign_in_again_first: "Melden Sie sich zuerst erneut an: Ihre letzte Anmeldung ist mehr \
                               als 10 Minuten her.",
         name_label: "Name",
