@@ -71,7 +71,8 @@ pub enum UserCommand {
     },
     /// Remove a user's account and everything of theirs (sessions, tokens, consents, group
     /// memberships, second factors, passkeys, claims); the applications they signed in to are
-    /// told their sessions ended, and the audit log keeps its records of them
+    /// told their sessions ended, and the audit log keeps its records of them. Where the
+    /// server sends mail, they are told at the address the account had, unless it is disabled
     Remove {
         /// The user, by username
         username: String,
