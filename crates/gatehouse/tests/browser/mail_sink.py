@@ -33,6 +33,13 @@ class MailSink:
         """The next message: its recipients and the parsed message."""
         return self.received.get(timeout=timeout)
 
+    def next_to(self, address: str, subject: str, timeout: float = 10) -> str:
+        """The next message, which must go to `address` alone with `subject`: its text."""
+        to, message = self.next(timeout)
+        assert to == [address], to
+        assert message["Subject"] == subject, message["Subject"]
+        return message.get_body(preferencelist=("plain",)).get_content()
+
     @staticmethod
     def link(message, prefix: str) -> str:
         text = message.get_body(preferencelist=("plain",)).get_content()
