@@ -364,6 +364,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         access_token_claims: vec!["preferred_username".into(), "email".into()],
         pairwise_sector: None,
         require_confirmed_address: false,
+        // So that the fuzzer's `resource` parameters reach the rules that take one.
+        resources: vec!["https://api.example/".into()],
     };
     // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the
     // JWT verification of /userinfo, introspection and revocation; refresh tokens and the
@@ -458,6 +460,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         session_id_hash: Some(tokens::hash(&session)),
         expires_at: now + 86400,
         dpop_jkt: None,
+        // Its tokens' requests may narrow this, or ask for more and be refused.
+        resources: vec!["https://api.example/".into()],
     };
     // One code is redeemed now for live tokens; the other waits for the fuzzer.
     let (first, second) = (tokens::generate(), tokens::generate());

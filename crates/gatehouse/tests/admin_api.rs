@@ -1123,6 +1123,53 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
             .starts_with("access token claim \"scope\""),
         "{refused}"
     );
+    // The APIs its tokens may be for: none by default, set (a repeated one kept once), and
+    // a URI that cannot be a resource indicator refused with what is wrong.
+    assert_eq!(changed["resources"], json!([]), "none by default");
+    let (s, changed) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/app",
+            Some(json!({"resources": ["https://api.example/", "urn:x", "https://api.example/"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        changed["resources"],
+        json!(["https://api.example/", "urn:x"])
+    );
+    for (resources, said) in [
+        (json!(["https://api.example/#top"]), "has a fragment"),
+        (json!(["api.example"]), "is not an absolute URI"),
+        (
+            json!((0..17).map(|i| format!("urn:r:{i}")).collect::<Vec<_>>()),
+            "at most 16 resources",
+        ),
+    ] {
+        let (s, refused) = a
+            .checked(
+                Method::PATCH,
+                one,
+                "/admin/api/clients/app",
+                Some(json!({ "resources": resources })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{resources}");
+        assert!(
+            refused["error_description"]
+                .as_str()
+                .unwrap()
+                .contains(said),
+            "{refused}"
+        );
+    }
+    let app = a.f.state.store.client("app").await.unwrap().unwrap();
+    assert_eq!(
+        app.resources,
+        ["https://api.example/", "urn:x"],
+        "as it was"
+    );
 
     for body in [
         json!({"client_id": "bad", "redirect_uris": ["https://x.example/cb#frag"]}),

@@ -279,6 +279,26 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     let spa = server.store.client("spa").await.unwrap().unwrap();
     assert!(spa.access_token_claims.is_empty());
 
+    // The APIs its tokens may be for: registered, refused when one cannot be, cleared.
+    ok(&access_claims(&[
+        "--resource",
+        "https://api.example/",
+        "--resource",
+        "urn:example:billing",
+    ]));
+    let spa = server.store.client("spa").await.unwrap().unwrap();
+    assert_eq!(
+        spa.resources,
+        ["https://api.example/", "urn:example:billing"]
+    );
+    refused(
+        &access_claims(&["--resource", "https://api.example/#x"]),
+        "has a fragment",
+    );
+    ok(&access_claims(&["--clear", "resources"]));
+    let spa = server.store.client("spa").await.unwrap().unwrap();
+    assert!(spa.resources.is_empty());
+
     // Pairwise subjects: the spa's loopback redirect names no host of its own, so it needs a
     // sector, and is told so; a client on one host takes that host.
     refused(

@@ -963,6 +963,7 @@ fn settings<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, 
         ("post_logout_redirect_uris", ""),
         ("backchannel_logout_uri", ""),
         ("access_token_claims", ""),
+        ("resources", ""),
         ("scopes", "openid"),
         ("scopes", "profile"),
         ("grant_types", "authorization_code"),
@@ -1100,6 +1101,10 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         ("require_dpop", "yes"),
         ("require_confirmed_address", "yes"),
         ("access_token_claims", " email, department  groups "),
+        (
+            "resources",
+            "https://api.example/v1\r\n\r\n urn:example:billing ",
+        ),
     ];
     let (status, html) = post(changed.clone()).await;
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -1129,12 +1134,22 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
     assert!(after.dpop_bound_access_tokens);
     assert!(after.require_confirmed_address);
     assert_eq!(after.access_token_claims, ["email", "department", "groups"]);
+    assert_eq!(
+        after.resources,
+        ["https://api.example/v1", "urn:example:billing"]
+    );
     let page = body_text(get_as(&f, &ada, "/admin/clients/reports").await).await;
     assert!(
         page.contains(
             r#"aria-describedby="access-token-claims-help" value="email department groups""#
         ),
         "the form shows them: {page}"
+    );
+    assert!(
+        page.contains(
+            "aria-describedby=\"resources-help\">https://api.example/v1\nurn:example:billing</textarea>"
+        ),
+        "the form shows them, one a line: {page}"
     );
     assert!(
         page.contains(r#"name="require_par" value="yes" checked"#),
@@ -1159,7 +1174,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
             "fields=redirect_uris,post_logout_redirect_uris,scopes,grant_types,display_name,\
              id_token_signed_response_alg,access_token_format,auth_policy,\
              require_pushed_authorization_requests,dpop_bound_access_tokens,\
-             require_confirmed_address,access_token_claims"
+             require_confirmed_address,access_token_claims,resources"
         ),
         "only what changed is named"
     );
@@ -1176,6 +1191,11 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         html.contains("Access token claim &quot;scope&quot;"),
         "{html}"
     );
+    assert_eq!(store.client("reports").await.unwrap().unwrap(), after);
+    // So is an API that cannot be a resource indicator.
+    let (status, html) = post(vec![("resources", "https://api.example/#top")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
+    assert!(html.contains("has a fragment"), "{html}");
     assert_eq!(store.client("reports").await.unwrap().unwrap(), after);
 
     // Only an administrator, with their own form.

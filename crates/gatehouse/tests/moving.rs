@@ -13,7 +13,7 @@ mod common;
 
 use common::backend::{Backend, Database};
 use common::cli::{gatehouse, ok, refused};
-use common::{TestServer, add_client, add_user, sign_in, user};
+use common::{Browser, TestServer, add_client, add_user, sign_in, sign_in_asking, user};
 
 /// Verifies `id_token`'s signature with the key `jwks` publishes under its `kid`.
 fn verifies(id_token: &str, jwks: &serde_json::Value, audience: &str) -> bool {
@@ -43,6 +43,28 @@ async fn jwks(server: &TestServer) -> serde_json::Value {
         .await
         .unwrap()
 }
+
+/// Whom `token`, an access token of `web`, is for, as introspection says (its `aud`).
+async fn audience(
+    server: &TestServer,
+    secret: &str,
+    token: &serde_json::Value,
+) -> serde_json::Value {
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/introspect", server.base))
+        .basic_auth("web", Some(secret))
+        .form(&[("token", token.as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["active"], true, "{r}");
+    r["aud"].clone()
+}
+
+const ORDERS: &str = "https://orders.example/";
 
 async fn refresh(server: &TestServer, secret: &str, token: &str) -> serde_json::Value {
     let r = reqwest::Client::new()
@@ -157,6 +179,24 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         None,
     ));
     let before = sign_in(&a, "web", &secret, "ada").await;
+    // A sign-in for the web app's API: its grant and its token are for that API.
+    ok(&gatehouse(
+        &a.db_url(),
+        &["client", "update", "web", "--resource", ORDERS],
+        None,
+    ));
+    let for_orders = sign_in_asking(
+        &Browser::default(),
+        &a.base,
+        ("web", &secret),
+        "ada",
+        "&resource=https%3A%2F%2Forders.example%2F",
+    )
+    .await;
+    assert_eq!(
+        audience(&a, &secret, &for_orders["access_token"]).await,
+        ORDERS
+    );
     let id_token = before["id_token"].as_str().unwrap().to_owned();
     let pairwise_sub = subject_of(&id_token);
     assert_ne!(pairwise_sub, ada.id);
@@ -316,14 +356,15 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     }
     let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
     assert!(
-        out.contains("imported 3 users, 2 groups, 3 clients, 3 signing keys, 2 token families"),
+        out.contains("imported 3 users, 2 groups, 3 clients, 3 signing keys, 3 token families"),
         "{out}"
     );
 
-    // Bob was told of his app, his passkey and his password's removal where they were made;
-    // the records of that move, not the news: nobody is told again.
+    // Bob was told of his app, his passkey and his password's removal where they were made,
+    // Ada of her sign-in from a second browser (for the API); the records of that move, not
+    // the news: nobody is told again.
     let told = "SELECT count(*) FROM security_notice";
-    assert_eq!(a.db.count(told).await, 3);
+    assert_eq!(a.db.count(told).await, 4);
     assert_eq!(pg.count(told).await, 0, "imported records tell nobody");
 
     let b = TestServer::start_on(pg).await;
@@ -332,6 +373,14 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         "old ID tokens verify against the new JWKS"
     );
     let rotated = refresh(&b, &secret, before["refresh_token"].as_str().unwrap()).await;
+    // The API a token and a grant are for moves with them.
+    assert_eq!(
+        audience(&b, &secret, &for_orders["access_token"]).await,
+        ORDERS
+    );
+    let next = refresh(&b, &secret, for_orders["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(audience(&b, &secret, &next["access_token"]).await, ORDERS);
+    assert_eq!(audience(&b, &secret, &rotated["access_token"]).await, "web");
     // The same password signs in, and the web app knows Ada by the same pairwise sub.
     let after = sign_in(&b, "web", &secret, "ada").await;
     assert_eq!(
@@ -463,6 +512,9 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "admin.group.member_added",
             "admin.client.updated",
             "admin.client.created",
+            "admin.client.updated",
+            "login.succeeded",
+            "token.issued",
             "admin.client.updated",
             "login.succeeded",
             "token.issued",

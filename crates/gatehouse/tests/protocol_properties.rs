@@ -240,6 +240,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             jwks_uri: None,
             access_token_claims: vec![],
             pairwise_sector: None,
+            resources: vec![],
         },
         None,
     )
@@ -258,6 +259,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         session_id_hash: None,
         expires_at: T0 + 60,
         dpop_jkt: None,
+        resources: vec![],
     })
     .await
     .unwrap();
@@ -266,6 +268,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
         dpop_jkt: None,
+        resources: vec![],
     };
     let key = family_key();
     let first_token = key.mint(FAMILY, None);
@@ -310,7 +313,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                     .rotate_refresh_token(
                         &Presented::new(&presented, &key),
                         "app",
-                        None,
+                        Default::default(),
                         new_tokens(&next, now),
                         now,
                         None,
@@ -359,6 +362,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                         Outcome::Retried(sealed)
                     }
                     Rotated::ScopeExceeded => panic!("no scope was requested"),
+                    Rotated::TargetExceeded => panic!("no resource was requested"),
                     Rotated::Denied => panic!("the client names no groups"),
                 };
                 assert_eq!(outcome, expected, "step {step}: {op:?}");

@@ -89,6 +89,7 @@ fn client(id: &str) -> Client {
         access_token_claims: vec![],
         pairwise_sector: None,
         require_confirmed_address: false,
+        resources: vec![],
     }
 }
 
@@ -108,6 +109,7 @@ fn a_code(code: &str, client_id: &str, user_id: &str, scope: &str) -> Authorizat
         session_id_hash: None,
         expires_at: NOW + 60,
         dpop_jkt: None,
+        resources: vec![],
     }
 }
 
@@ -177,6 +179,7 @@ async fn issued(s: &dyn Store, username: &str, client_id: &str) -> User {
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
         dpop_jkt: None,
+        resources: vec![],
     };
     let tokens_for = |t: &str| format!("{t}-{username}-{client_id}");
     let redeemed = s
@@ -235,7 +238,7 @@ async fn introspection_sees_only_active_tokens(db: Database) {
         .rotate_refresh_token(
             &h("r1", "alice", "app"),
             "app",
-            None,
+            Default::default(),
             next_tokens("r1-alice-app", "a2", "r2"),
             NOW + 1,
             None,
@@ -274,6 +277,7 @@ async fn client_tokens_are_introspected_and_revoked_by_their_client_only(db: Dat
             scope: "admin".into(),
             created_at: NOW,
             expires_at: NOW + 600,
+            resources: vec![],
         },
         vec![],
         issued.clone(),
@@ -356,7 +360,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_only_for_its_client(db:
         .rotate_refresh_token(
             &h("r1", "alice", "app"),
             "app",
-            None,
+            Default::default(),
             next_tokens("r1-alice-app", "a2", "r2"),
             NOW,
             None,
@@ -455,6 +459,7 @@ async fn issued_for_existing(s: &dyn Store, u: &User, client_id: &str) {
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
         dpop_jkt: None,
+        resources: vec![],
     };
     let t = |k: &str| format!("{k}-{}-{client_id}", u.username);
     let r = s
@@ -554,6 +559,7 @@ async fn redeemed_in_session(s: &dyn Store, u: &User, session: &str, scope: &str
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
         dpop_jkt: None,
+        resources: vec![],
     };
     let redeemed = s
         .redeem_authorization_code(
@@ -581,7 +587,7 @@ async fn rotate(s: &dyn Store, refresh: &str, next: &str, now: i64) -> Rotated {
     s.rotate_refresh_token(
         &p(refresh),
         "app",
-        None,
+        Default::default(),
         next_tokens(refresh, &format!("a-{next}"), next),
         now,
         None,
@@ -944,7 +950,7 @@ async fn a_grants_one_time_jwts_are_taken_with_it(db: Database) {
     let alice = issued(s, "alice", "app").await;
     let rotate = async |from: &str, next: &str, once| {
         let tokens = taking(next_tokens(from, &format!("a-{next}"), next), once);
-        s.rotate_refresh_token(&p(from), "app", None, tokens, NOW, None)
+        s.rotate_refresh_token(&p(from), "app", Default::default(), tokens, NOW, None)
             .await
             .unwrap()
     };
@@ -983,6 +989,7 @@ async fn a_grants_one_time_jwts_are_taken_with_it(db: Database) {
             redirect_uri: Some("https://app.example/cb".into()),
             code_verifier: None,
             dpop_jkt: None,
+            resources: vec![],
         };
         let tokens = taking(new_tokens("a-c", "r-c"), once);
         s.redeem_authorization_code(&tokens::hash("code-2"), request, tokens, NOW, None)
@@ -1002,6 +1009,7 @@ async fn a_grants_one_time_jwts_are_taken_with_it(db: Database) {
         scope: "admin".into(),
         created_at: NOW,
         expires_at: NOW + 600,
+        resources: vec![],
     };
     let record = AuditRecord::new(NOW, AuditKind::TokenIssued, "client:app").client("app");
     let stored = s.create_client_token(token(), vec![proof("p6")], record.clone());
@@ -1029,7 +1037,7 @@ async fn a_burst_of_rotations_each_with_its_proof_is_decided_on_the_token(db: Da
         let (store, presented) = (Arc::clone(&f.store), presented.clone());
         rotating.spawn(async move {
             store
-                .rotate_refresh_token(&presented, "app", None, tokens, NOW, None)
+                .rotate_refresh_token(&presented, "app", Default::default(), tokens, NOW, None)
                 .await
                 .unwrap()
         });
@@ -1107,6 +1115,7 @@ async fn dpop_requirements_and_bound_codes_are_kept(db: Database) {
             redirect_uri: Some("https://app.example/cb".into()),
             code_verifier: None,
             dpop_jkt: proved.map(str::to_owned),
+            resources: vec![],
         };
         let tokens = new_tokens(&format!("a-{n}"), &format!("r-{n}"));
         async move {
@@ -1889,7 +1898,7 @@ async fn a_refresh_is_audited_in_its_own_transaction(db: Database) {
     let ip = Some("192.0.2.9".parse().unwrap());
     let r1 = h("r1", "alice", "app");
     let rotate = |presented: Presented, t: NewTokens| async move {
-        s.rotate_refresh_token(&presented, "app", None, t, NOW + 1, ip)
+        s.rotate_refresh_token(&presented, "app", Default::default(), t, NOW + 1, ip)
             .await
             .unwrap()
             .unwrap()
@@ -2083,7 +2092,14 @@ async fn a_family_is_kept_while_an_access_token_of_it_is_valid(db: Database) {
         ..next_tokens("r1-alice-app", "a2", "r2")
     };
     let rotated = s
-        .rotate_refresh_token(&h("r1", "alice", "app"), "app", None, outliving, NOW, None)
+        .rotate_refresh_token(
+            &h("r1", "alice", "app"),
+            "app",
+            Default::default(),
+            outliving,
+            NOW,
+            None,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -2099,6 +2115,7 @@ async fn a_family_is_kept_while_an_access_token_of_it_is_valid(db: Database) {
         redirect_uri: Some("https://app.example/cb".into()),
         code_verifier: None,
         dpop_jkt: None,
+        resources: vec![],
     };
     let access_only = NewTokens {
         refresh_token_hash: None,
@@ -2152,7 +2169,7 @@ async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: D
     };
     let r1 = h("r1", "alice", "app");
     let rotate = async |t: NewTokens, now| {
-        s.rotate_refresh_token(&r1, "app", None, t, now, None)
+        s.rotate_refresh_token(&r1, "app", Default::default(), t, now, None)
             .await
             .unwrap()
             .unwrap()
@@ -2186,7 +2203,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
         s.rotate_refresh_token(
             &h("r1", "alice", "app"),
             "app",
-            None,
+            Default::default(),
             next_tokens("r1-alice-app", "a2", "r2"),
             NOW + 1,
             None
@@ -2226,7 +2243,7 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
         s.rotate_refresh_token(
             &h("r1", "alice", "app"),
             "app",
-            None,
+            Default::default(),
             next_tokens("r1-alice-app", "a3", "r3"),
             NOW + 3,
             None
@@ -4085,7 +4102,7 @@ async fn on_postgres_a_rotation_rewrites_its_family_in_place() {
             ..next_tokens(&from, &access, &refresh)
         };
         let rotated = s
-            .rotate_refresh_token(&p(&from), "app", None, next, NOW + i, None)
+            .rotate_refresh_token(&p(&from), "app", Default::default(), next, NOW + i, None)
             .await
             .unwrap()
             .unwrap();

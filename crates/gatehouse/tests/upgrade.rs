@@ -189,9 +189,11 @@ enum ReleaseBefore {
     /// Before sign-up links for addresses at some domains, with applications that require a
     /// confirmed address.
     SignupDomains,
-    /// Before a security notice could outlive its account (the removal's): the previous
-    /// release, with sign-up links for addresses at some domains.
+    /// Before a security notice could outlive its account (the removal's), with sign-up links
+    /// for addresses at some domains.
     RemovalNotices,
+    /// Before resource indicators: the previous release, with removal notices.
+    ResourceIndicators,
 }
 
 impl ReleaseBefore {
@@ -225,6 +227,7 @@ impl ReleaseBefore {
             ReleaseBefore::ConfirmedAddresses => 31,
             ReleaseBefore::SignupDomains => 32,
             ReleaseBefore::RemovalNotices => 33,
+            ReleaseBefore::ResourceIndicators => 34,
         }
     }
 
@@ -259,6 +262,7 @@ impl ReleaseBefore {
             ReleaseBefore::ConfirmedAddresses => 32,
             ReleaseBefore::SignupDomains => 33,
             ReleaseBefore::RemovalNotices => 34,
+            ReleaseBefore::ResourceIndicators => 35,
         }
     }
 
@@ -291,6 +295,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
+                | ReleaseBefore::ResourceIndicators
         )
     }
 
@@ -316,6 +321,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
+                | ReleaseBefore::ResourceIndicators
         )
     }
 
@@ -342,6 +348,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
+                | ReleaseBefore::ResourceIndicators
         )
     }
 
@@ -371,6 +378,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
+                | ReleaseBefore::ResourceIndicators
         )
     }
 
@@ -384,6 +392,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::ConfirmedAddresses
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
+                | ReleaseBefore::ResourceIndicators
         )
     }
 }
@@ -424,6 +433,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0031_kept_sessions.sql"),
         include_str!("../migrations/sqlite/0032_confirmed_addresses.sql"),
         include_str!("../migrations/sqlite/0033_signup_domains.sql"),
+        include_str!("../migrations/sqlite/0034_removal_notices.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -1005,7 +1015,7 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             once: vec![],
         };
         let retry = async |at| {
-            s.rotate_refresh_token(&rotated, "web", None, again.clone(), at, None)
+            s.rotate_refresh_token(&rotated, "web", Default::default(), again.clone(), at, None)
                 .await
                 .unwrap()
                 .unwrap()
@@ -1032,12 +1042,13 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     assert_eq!(session.amr, gatehouse::model::Amr::PASSWORD);
     assert_eq!((session.user_agent, session.ip), (None, None));
     assert!(!session.kept, "no earlier release kept a session");
-    assert!(
-        s.introspect(&Presented::by_hash(tokens::hash(ACCESS)), T0)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    // A token of an earlier release is for its client: it was issued for no resource.
+    let old_access = s
+        .introspect(&Presented::by_hash(tokens::hash(ACCESS)), T0)
+        .await
+        .unwrap()
+        .expect("the old access token still works");
+    assert!(old_access.resources.is_empty(), "{old_access:?}");
     // The sweep keeps a family while an access token of it is valid, even one with no refresh
     // token: the upgrade gave each family the expiry of its last access token.
     s.purge_expired(T0).await.unwrap();
@@ -1063,7 +1074,14 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     };
     let r2 = key.mint(&family, None);
     let rotated = s
-        .rotate_refresh_token(&legacy, "web", None, fresh(&family, "a2", &r2), T0, None)
+        .rotate_refresh_token(
+            &legacy,
+            "web",
+            Default::default(),
+            fresh(&family, "a2", &r2),
+            T0,
+            None,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -1071,11 +1089,16 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         panic!("{rotated:?}")
     };
     assert_eq!(grant.amr, gatehouse::model::Amr::PASSWORD);
+    assert!(
+        grant.resources.is_empty(),
+        "an old grant covers no resource"
+    );
     let request = CodeRequest {
         client_id: "web".into(),
         redirect_uri: Some(REDIRECT.into()),
         code_verifier: None,
         dpop_jkt: None,
+        resources: vec![],
     };
     let new_family = tokens::new_id();
     let r3 = key.mint(&new_family, None);
@@ -1103,7 +1126,14 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
     // The old token, rotated, is still known: presented again, it is reuse, and its family's
     // current token ends with it.
     let reused = s
-        .rotate_refresh_token(&legacy, "web", None, fresh(&family, "a4", "r4"), T0, None)
+        .rotate_refresh_token(
+            &legacy,
+            "web",
+            Default::default(),
+            fresh(&family, "a4", "r4"),
+            T0,
+            None,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -1417,13 +1447,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::RemovalNotices,
+        ReleaseBefore::ResourceIndicators,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::ResourceIndicators,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_removal_notices() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::RemovalNotices,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_removal_notices() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::RemovalNotices,
@@ -1919,7 +1967,7 @@ async fn on_postgres_an_old_refresh_token_racing_its_familys_revocation_is_refus
     let store = s.clone();
     let rotation = tokio::spawn(async move {
         store
-            .rotate_refresh_token(&legacy, "web", None, next, T0, None)
+            .rotate_refresh_token(&legacy, "web", Default::default(), next, T0, None)
             .await
     });
     // Until the rotation waits for the family's row.

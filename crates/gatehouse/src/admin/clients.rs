@@ -10,7 +10,7 @@ use crate::model::{
     GrantType, Named, PreviousSecret, SigningAlg, SubjectType,
 };
 use crate::oidc::claims::ChosenFor;
-use crate::oidc::{redirect, scope, subject, tokens};
+use crate::oidc::{redirect, resource, scope, subject, tokens};
 
 /// Shortest client secret accepted from an operator: with fewer than 32 characters it would not
 /// be safe to store it under a fast hash like the generated ones.
@@ -141,6 +141,13 @@ pub struct NewClient {
     /// 9068), and in introspection's answer for either format (RFC 7662). Default: none.
     #[serde(default)]
     pub access_token_claims: Vec<String>,
+    /// The APIs its access tokens may be for (resource indicators, RFC 8707): absolute URIs
+    /// without a fragment, such as `https://api.example.com/`, at most 16, which the client
+    /// names with the `resource` parameter; an access token's `aud` is then the resources it is
+    /// for. Default: none (its tokens are for the client itself, `aud` its id).
+    #[serde(default)]
+    #[schema(max_items = 16)]
+    pub resources: Vec<String>,
     /// `public` (the default): its `sub` for a person is the person's id, as every client's
     /// is. `pairwise` (OpenID Connect Core §8.1): an id of its sector alone, which no client
     /// of another sector can match with its own, nor with the person's id.
@@ -239,6 +246,11 @@ pub struct ClientPatch {
     /// Those issued before stay as they are.
     #[serde(default)]
     pub access_token_claims: Option<Vec<String>>,
+    /// The APIs its access tokens may be for from now on; `[]`: none. Tokens and grants made
+    /// before keep the resources they were given.
+    #[serde(default)]
+    #[schema(max_items = 16)]
+    pub resources: Option<Vec<String>>,
     /// Which `sub` it is given from now on. Every `sub` it was given before changes: its
     /// people are new people to it.
     #[serde(default)]
@@ -408,6 +420,12 @@ impl Admin<'_> {
             &mut c.access_token_claims,
             patch.access_token_claims,
             "access_token_claims",
+            &mut changed,
+        );
+        set(
+            &mut c.resources,
+            patch.resources.map(each_once),
+            "resources",
             &mut changed,
         );
         if patch.subject_type.is_some() || patch.sector_identifier.is_some() {
@@ -670,6 +688,17 @@ fn grant_types(names: &[String]) -> Result<Vec<GrantType>, AdminError> {
         .collect()
 }
 
+/// Each of `values` once, in the order first named: a resource listed twice is one.
+fn each_once(values: Vec<String>) -> Vec<String> {
+    let mut once: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        if !once.contains(&v) {
+            once.push(v);
+        }
+    }
+    once
+}
+
 /// The scopes named, or the default when none are.
 fn scopes(names: Vec<String>) -> Vec<String> {
     if names.is_empty() {
@@ -727,6 +756,14 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
         && let Some(problem) = crate::oidc::backchannel::uri_problem(uri)
     {
         return Err(invalid(Refusal::BackchannelUri(uri.clone(), problem)));
+    }
+    for uri in &c.resources {
+        if let Some(problem) = resource::problem(uri) {
+            return Err(invalid(Refusal::Resource(uri.clone(), problem)));
+        }
+    }
+    if c.resources.len() > resource::MOST {
+        return Err(invalid(Refusal::TooManyResources));
     }
     check_display(&c.display)
 }
@@ -834,6 +871,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         access_token_claims: new.access_token_claims,
         pairwise_sector,
         require_confirmed_address: new.require_confirmed_address,
+        resources: each_once(new.resources),
     };
     check_client_id(&client.client_id)?;
     check_client(&client)?;

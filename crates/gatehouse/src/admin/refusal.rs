@@ -9,6 +9,7 @@ use crate::oidc::backchannel::UriProblem;
 use crate::oidc::claims::{self, ChosenClaimsProblem, CustomClaimsProblem};
 use crate::oidc::client_assertion::KeysProblem;
 use crate::oidc::redirect::RegistrationProblem;
+use crate::oidc::resource;
 use crate::oidc::scope;
 use crate::oidc::subject::SectorProblem;
 
@@ -117,6 +118,10 @@ pub enum Refusal {
     ChosenClaims(#[from] ChosenClaimsProblem),
     #[error("back-channel logout URI {0:?} refused: {1}")]
     BackchannelUri(String, UriProblem),
+    #[error("the resource {0:?} {1}")]
+    Resource(String, resource::Problem),
+    #[error("a client is registered with at most {most} resources", most = resource::MOST)]
+    TooManyResources,
     #[error(
         "a display name is 1 to {MAX_DISPLAY_NAME} characters, without control or invisible \
          characters"

@@ -101,6 +101,8 @@ pub struct ClientView {
     pub require_confirmed_address: bool,
     /// Which scoped claims its access tokens carry (and introspection says); empty: none.
     pub access_token_claims: Vec<String>,
+    /// The APIs its access tokens may be for (resource indicators); empty: none.
+    pub resources: Vec<String>,
     /// Which `sub` it is given for a person: the person's id (`public`) or one of its sector
     /// alone (`pairwise`).
     pub subject_type: SubjectType,
@@ -133,6 +135,7 @@ impl ClientView {
             access_token_format: c.access_token_format,
             auth_policy: c.auth_policy,
             access_token_claims: c.access_token_claims,
+            resources: c.resources,
             sector_identifier: c.pairwise_sector,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,

@@ -207,6 +207,11 @@ pub struct ClientDisplayArgs {
     /// in introspection's answer; without it, none
     #[arg(long = "access-token-claim", value_name = "CLAIM")]
     access_token_claims: Vec<String>,
+    /// An API its access tokens may be for (a resource indicator, RFC 8707: an absolute URI
+    /// such as https://api.example.com/; repeat for several): the client names it with the
+    /// `resource` parameter, and the token's `aud` is then that API; without it, none
+    #[arg(long = "resource", value_name = "URI")]
+    resources: Vec<String>,
     /// What a sign-in must prove to use it: password (the default), two_factor (an
     /// authenticator app's code or a passkey too; people without either set up an app when they
     /// next sign in) or passkey (a passkey; people without one add one when they next sign in)
@@ -237,6 +242,8 @@ pub enum ClientField {
     AccessTokenClaims,
     /// It is no longer told of logouts
     BackchannelLogoutUri,
+    /// Its access tokens may be for no API but itself again
+    Resources,
 }
 
 /// A JWK Set from a file, as JSON; `admin` checks what it holds.
@@ -294,6 +301,7 @@ pub(super) async fn client(
                 backchannel_logout_uri: display.backchannel_logout_uri,
                 access_token_format: display.access_token_format.unwrap_or_default(),
                 access_token_claims: display.access_token_claims,
+                resources: display.resources,
                 auth_policy: display.auth_policy.unwrap_or_default(),
                 jwks: jwks.as_deref().map(read_jwks).transpose()?,
                 jwks_uri,
@@ -435,6 +443,11 @@ pub(super) async fn client(
                     Some(Vec::new())
                 } else {
                     given(display.access_token_claims)
+                },
+                resources: if clear.contains(&ClientField::Resources) {
+                    Some(Vec::new())
+                } else {
+                    given(display.resources)
                 },
                 subject_type: display.subject_type,
                 sector_identifier: display.sector,

@@ -1088,6 +1088,7 @@ async fn issue_code(
         session_id_hash: Some(session.id_hash.clone()),
         expires_at: now + state.config.code_ttl,
         dpop_jkt: request.dpop_jkt.clone(),
+        resources: request.resources.clone(),
     };
     if let Err(e) = state.store.create_authorization_code(stored).await {
         return refuse(state, redirect_error(request, store_error(e)));

@@ -38,6 +38,16 @@ impl Form {
         }
     }
 
+    /// Every value of a parameter that may be repeated, such as `resource` (RFC 8707 §2), in
+    /// the order sent.
+    pub(super) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     /// Every parameter, in the order sent.
     pub(super) fn pairs(&self) -> &[(String, String)] {
         &self.0

@@ -1058,6 +1058,9 @@ pub(super) struct ClientForm {
     /// Claim names, separated by spaces (or commas).
     #[serde(default)]
     access_token_claims: String,
+    /// One resource a line.
+    #[serde(default)]
+    resources: String,
     /// The scopes ticked.
     #[serde(default)]
     scopes: Vec<String>,
@@ -1127,6 +1130,7 @@ impl ClientForm {
                     .map(str::to_owned)
                     .collect(),
             ),
+            resources: Some(uri_lines(&self.resources)),
             id_token_signed_response_alg: Some(alg),
             backchannel_logout_uri: Some(Some(self.backchannel_logout_uri.clone())),
             access_token_format: Some(access_token_format),

@@ -32,7 +32,7 @@ use crate::model::{
     Session, User,
 };
 use crate::oidc::authorize::{AddressCheck, AddressOf};
-use crate::oidc::{OAuthError, authorize, device, grant, scope, tokens};
+use crate::oidc::{OAuthError, authorize, device, grant, resource, scope, tokens};
 
 /// Device sign-ins one address may start at once, then one more every [`STARTS_PERIOD`]: each
 /// stores a request for ten minutes, and a public client's id is no secret. A household or an
@@ -63,6 +63,7 @@ async fn start(
     let (client, form) = client_auth::authenticated(state, headers, body).await?;
     grant::permitted(&client, GrantType::DeviceCode)?;
     let scope = authorize::user_scopes(form.get("scope")?.unwrap_or(""), &client)?.join(" ");
+    let resources = resource::requested(&form.all("resource"), &client.resources)?;
     // Counted only for requests that would store one: nothing else costs a write.
     if let Err(wait) = state.device_starts.admit(peer.0) {
         metrics::counter!("gatehouse_device_authorizations_limited_total").increment(1);
@@ -87,6 +88,7 @@ async fn start(
                 interval: device::INTERVAL,
                 last_polled_at: None,
                 answer: DeviceAnswer::Pending,
+                resources: resources.clone(),
             })
             .await?;
         if created {

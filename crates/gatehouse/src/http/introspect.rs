@@ -12,7 +12,8 @@ use super::client_auth;
 use super::error::{TokenError, no_store};
 use super::{AppState, Peer};
 use crate::model::TokenKind;
-use crate::oidc::{OAuthError, claims, dpop};
+use crate::oidc::keys::Audience;
+use crate::oidc::{OAuthError, claims, dpop, resource};
 
 /// POST /introspect
 pub(super) async fn introspect(
@@ -58,7 +59,8 @@ async fn introspection(
         "exp": info.expires_at,
         "iat": info.issued_at,
         "iss": state.config.issuer,
-        "aud": info.client_id,
+        // The APIs an access token is for (RFC 8707), or its client.
+        "aud": Audience::of(resource::audience(&info.client_id, &info.resources)),
     });
     // What the token says of its binding is believed: the store found it by the hash of the
     // whole token (or of its signed jti).

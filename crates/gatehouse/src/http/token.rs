@@ -13,7 +13,7 @@ use super::error::{TokenError, internal, no_store};
 use super::{AppState, Peer};
 use crate::model::{
     AccessTokenFormat, Client, ClientToken, CodeRequest, CustomClaims, Grant, GrantType, NewTokens,
-    OneTime, Polled, Redeemed, RetryCopy, Rotated, User,
+    OneTime, Polled, Redeemed, RefreshAsk, RetryCopy, Rotated, User,
 };
 use crate::oidc::claims::{self, IdTokenClaims};
 use crate::oidc::dpop::{self, Proof};
@@ -21,7 +21,7 @@ use crate::oidc::error::invalid_request;
 use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit;
 use crate::oidc::retry::Successor;
-use crate::oidc::{OAuthError, access_token, grant, scope, tokens};
+use crate::oidc::{OAuthError, access_token, grant, resource, scope, tokens};
 
 /// POST /token
 pub(super) async fn token(
@@ -125,7 +125,7 @@ async fn issue_access(
     state: &AppState,
     client: &Client,
     user: Option<&User>,
-    scope: &str,
+    (scope, resources): (&str, &[String]),
     (access, issued_at, expires_at): (String, i64, i64),
 ) -> Result<String, TokenError> {
     if client.access_token_format == AccessTokenFormat::Opaque {
@@ -152,6 +152,7 @@ async fn issue_access(
         jti: &access,
         issued_at,
         expires_at,
+        resources,
     });
     sign(state, client, access_token::TOKEN_TYPE, claims).await
 }
@@ -230,6 +231,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
         redirect_uri: form.get("redirect_uri")?.map(str::to_owned),
         code_verifier: form.get("code_verifier")?.map(str::to_owned),
         dpop_jkt: cx.proof.map(|p| p.jkt.clone()),
+        resources: resource::asked(&form.all("resource"))?,
     };
     let now = state.now();
     let (access, refresh, stored) = new_tokens(cx, tokens::new_id(), now).await?;
@@ -248,6 +250,7 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
         )
         .into()),
         Redeemed::Denied => Err(no_access()),
+        Redeemed::OutOfTarget => Err(beyond_grant()),
         Redeemed::Replayed => {
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
             metrics::counter!("gatehouse_code_replays_total").increment(1);
@@ -272,7 +275,7 @@ async fn signed_in(
         state,
         client,
         Some(&grant.user),
-        &grant.scope,
+        (&grant.scope, &grant.resources),
         (access, now, expires_at),
     )
     .await?;
@@ -302,6 +305,15 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
         ..
     } = cx;
     let code = form.require("device_code")?;
+    // The device authorization request named the APIs; its first tokens are for all of them,
+    // and a refresh may narrow that.
+    if !form.all("resource").iter().all(String::is_empty) {
+        return Err(OAuthError::InvalidTarget(
+            "name the resources in the device authorization request; a refresh may narrow them"
+                .into(),
+        )
+        .into());
+    }
     let now = state.now();
     let (access, refresh, stored) = new_tokens(cx, tokens::new_id(), now).await?;
     let polled = state
@@ -359,6 +371,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             Some(scope::normalize(s))
         }
     };
+    let resources = resource::asked(&form.all("resource"))?;
     // A refresh token bound to a DPoP key is used only with a proof of that key. What it says
     // of its binding is believed because the store finds it by the hash of the whole token.
     dpop::refresh_with(dpop::binding(presented), cx.proof.map(|p| p.jkt.as_str()))
@@ -399,7 +412,10 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         .rotate_refresh_token(
             &presented,
             &client.client_id,
-            requested,
+            RefreshAsk {
+                scope: requested,
+                resources,
+            },
             stored,
             now,
             cx.peer.0,
@@ -415,7 +431,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
                 state,
                 client,
                 Some(&grant.user),
-                &grant.scope,
+                (&grant.scope, &grant.resources),
                 (access, now, expires_at),
             )
             .await?;
@@ -460,7 +476,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
                     state,
                     &jwt,
                     Some(&grant.user),
-                    &scope,
+                    (&scope, &grant.resources),
                     (successor.access_token, times.0, times.1),
                 )
                 .await?
@@ -484,6 +500,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             "the requested scope exceeds the granted scope".into(),
         )
         .into()),
+        Rotated::TargetExceeded => Err(beyond_grant()),
         Rotated::Reused => {
             tracing::warn!(client_id = %client.client_id, "refresh token reused; its family is revoked");
             metrics::counter!("gatehouse_refresh_reuse_detected_total").increment(1);
@@ -505,6 +522,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
         ..
     } = cx;
     let granted = grant::client_credentials::decide(client, form.get("scope")?)?;
+    let resources = resource::requested(&form.all("resource"), &client.resources)?;
     let now = state.now();
     let access = dpop::bind(tokens::new_access_token(), cx.proof.map(|p| p.jkt.as_str()));
     let token_type = token_type(&access);
@@ -518,6 +536,7 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
                 scope: granted.clone(),
                 created_at: now,
                 expires_at,
+                resources: resources.clone(),
             },
             cx.once.to_vec(),
             audit::client_token_issued(
@@ -527,10 +546,18 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
                     ip: cx.peer.0,
                 },
                 &granted,
+                &resources,
             ),
         )
         .await??;
-    let access = issue_access(state, client, None, &granted, (access, now, expires_at)).await?;
+    let access = issue_access(
+        state,
+        client,
+        None,
+        (&granted, &resources),
+        (access, now, expires_at),
+    )
+    .await?;
     count_issued("client_credentials");
     Ok(no_store(
         Json(serde_json::json!({
@@ -549,6 +576,14 @@ async fn client_credentials(cx: Context<'_>) -> Result<Response, TokenError> {
 fn no_access() -> TokenError {
     OAuthError::InvalidGrant(
         "the user may not use this application; an administrator can give access".into(),
+    )
+    .into()
+}
+
+/// The refusal of a token request naming a resource its grant does not cover (RFC 8707 §2.2).
+fn beyond_grant() -> TokenError {
+    OAuthError::InvalidTarget(
+        "a resource asked for is not one the grant covers: ask for it when signing in".into(),
     )
     .into()
 }

@@ -131,6 +131,11 @@ pub struct Client {
     /// trusts the address without checking the claim.
     #[serde(default)]
     pub require_confirmed_address: bool,
+    /// The APIs its access tokens may be for (resource indicators, RFC 8707, `oidc::resource`):
+    /// absolute URIs it names with the `resource` parameter. None by default: its tokens are
+    /// then for the client itself (`aud` is its id), and a `resource` is refused.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// A client's public keys (a JWK Set), as `oidc::client_assertion::keys` checked them: each
@@ -287,6 +292,7 @@ impl Client {
             access_token_claims: vec![],
             pairwise_sector: None,
             require_confirmed_address: false,
+            resources: vec![],
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct DeviceAuthorization {
     pub interval: i64,
     pub last_polled_at: Option<UnixTime>,
     pub answer: DeviceAnswer,
+    /// The APIs the grant is to cover (`resource`, RFC 8707), each registered for the client.
+    pub resources: Vec<String>,
 }
 
 /// What the person said on the verification page.

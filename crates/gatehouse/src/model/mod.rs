@@ -44,8 +44,8 @@ pub use session::{EndedFrom, LoggedOut, LogoutNotice, Session};
 pub use signup::{NoSignup, SignedUp, SignupLink};
 pub use token::{
     AccessGrant, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens, OneTime,
-    OneTimeKind, Redeemed, RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
-    UsedBefore,
+    OneTimeKind, Redeemed, RefreshAsk, RetryCopy, Revocation, RevokeReason, Rotated, TokenInfo,
+    TokenKind, UsedBefore,
 };
 pub use user::{Profile, User, UserChange, UserEdit, UserSearch};
 

@@ -46,6 +46,8 @@ pub struct AuthorizationCode {
     /// The thumbprint of the DPoP key the authorization request named (`dpop_jkt`, RFC 9449
     /// §10): the code is redeemed only with a proof of that key.
     pub dpop_jkt: Option<String>,
+    /// The APIs the grant covers (`resource`, RFC 8707 §2.1): what its tokens may be for.
+    pub resources: Vec<String>,
 }
 
 /// What the token request says about the code it presents (RFC 6749 §4.1.3, RFC 7636 §4.6).
@@ -60,6 +62,20 @@ pub struct CodeRequest {
     /// The thumbprint of the key of the request's DPoP proof, if it carried one: must be the
     /// code's `dpop_jkt` when it has one.
     pub dpop_jkt: Option<String>,
+    /// The APIs the access token is to be for (`resource`, RFC 8707 §2.2), as read
+    /// (`oidc::resource::asked`): within those of the code (`oidc::resource::narrowed`);
+    /// none: all of them.
+    pub resources: Vec<String>,
+}
+
+/// What a refresh request asks for, beyond its token (RFC 6749 §6, RFC 8707 §2.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshAsk {
+    /// A narrower scope for the new tokens, syntax-checked and normalised by the caller.
+    pub scope: Option<String>,
+    /// The APIs the new access token is to be for, read by `oidc::resource::asked`; none: all
+    /// the grant covers.
+    pub resources: Vec<String>,
 }
 
 /// Tokens to store when a grant succeeds: only their hashes.
@@ -130,6 +146,9 @@ pub struct Grant {
     /// signed in to it (told by back-channel logout when it ends), and the ID token names it
     /// (`sid`). `None` on refresh.
     pub session_id_hash: Option<String>,
+    /// The APIs the new access token is for (RFC 8707), within those the grant covers; none:
+    /// its client (`oidc::resource::audience`).
+    pub resources: Vec<String>,
 }
 
 /// The outcome of redeeming an authorization code.
@@ -144,6 +163,9 @@ pub enum Redeemed {
     Denied,
     /// Used before: the tokens issued from it have now been revoked (RFC 6749 §4.1.2).
     Replayed,
+    /// The request named a resource the code does not cover (RFC 8707 §2.2). Nothing
+    /// changed: the code can still be redeemed.
+    OutOfTarget,
 }
 
 /// The outcome of rotating a refresh token.
@@ -156,6 +178,9 @@ pub enum Rotated {
     Invalid,
     /// The requested scope is not within the token's scope (RFC 6749 §6). Nothing changed.
     ScopeExceeded,
+    /// The request named a resource the family's grant does not cover (RFC 8707 §2.2).
+    /// Nothing changed.
+    TargetExceeded,
     /// The user may not use the client (any more). Nothing changed.
     Denied,
     /// Already rotated: its whole family is now revoked (RFC 9700 §4.14.2).
@@ -172,6 +197,8 @@ pub struct AccessGrant {
     pub client_id: String,
     pub scope: String,
     pub expires_at: UnixTime,
+    /// The APIs it is for (RFC 8707); none: its client.
+    pub resources: Vec<String>,
 }
 
 /// An access token of the `client_credentials` grant (RFC 6749 §4.4): it acts for the client.
@@ -182,6 +209,8 @@ pub struct ClientToken {
     pub scope: String,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    /// The APIs it is for (RFC 8707); none: its client.
+    pub resources: Vec<String>,
 }
 
 /// Which kind of token a hash named.
@@ -211,6 +240,9 @@ pub struct TokenInfo {
     pub user: Option<User>,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
+    /// For an access token, the APIs it is for (RFC 8707); none: its client. None for a
+    /// refresh token.
+    pub resources: Vec<String>,
 }
 
 /// The outcome of revoking a token.

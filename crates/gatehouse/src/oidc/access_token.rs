@@ -10,19 +10,20 @@ use jsonwebtoken::jwk::JwkSet;
 use serde::{Deserialize, Serialize};
 
 use super::family_token::Presented;
-use super::{keys, tokens};
+use super::keys::{self, Audience};
+use super::{resource, tokens};
 use crate::clock::UnixTime;
 
 /// The `typ` header (RFC 9068 §2.1).
 pub const TOKEN_TYPE: &str = "at+jwt";
 
-/// The claims (RFC 9068 §2.2). `aud` is the client: gatehouse has no resource indicators, and
-/// an API behind one client checks for that client's id.
+/// The claims (RFC 9068 §2.2). `aud` is the APIs the token is for (resource indicators, RFC
+/// 8707, `oidc::resource`), or its client's id when it is for none (§3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
     pub exp: UnixTime,
-    pub aud: String,
+    pub aud: Audience,
     /// The user, or the client itself for `client_credentials` (§2.2).
     pub sub: String,
     pub client_id: String,
@@ -64,6 +65,8 @@ pub struct Issue<'a> {
     /// The token's id: its random part, and the thumbprint of the DPoP key it is bound to if
     /// it is (`oidc::dpop::bind`).
     pub jti: &'a str,
+    /// The APIs it is for (RFC 8707); none: its client.
+    pub resources: &'a [String],
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
 }
@@ -73,7 +76,7 @@ pub fn claims(i: &Issue<'_>) -> AccessClaims {
     AccessClaims {
         iss: i.issuer.to_owned(),
         exp: i.expires_at,
-        aud: i.client_id.to_owned(),
+        aud: Audience::of(resource::audience(i.client_id, i.resources)),
         sub: i.subject.unwrap_or(i.client_id).to_owned(),
         client_id: i.client_id.to_owned(),
         iat: i.issued_at,
@@ -152,6 +155,7 @@ mod tests {
             jti: "j1",
             issued_at: NOW,
             expires_at: NOW + 600,
+            resources: &[],
         }
     }
 
@@ -172,6 +176,34 @@ mod tests {
         own.subject = None;
         let c = claims(&own);
         assert_eq!((c.sub.as_str(), c.groups), ("api-client", None));
+    }
+
+    #[test]
+    fn a_token_for_apis_is_for_them_and_not_its_client() {
+        let one = ["https://api.example/".to_owned()];
+        let c = claims(&Issue {
+            resources: &one,
+            ..issue("openid", &[])
+        });
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            json["aud"], "https://api.example/",
+            "one audience is a string"
+        );
+        assert_eq!(json["client_id"], "api-client");
+        let two = ["https://api.example/".to_owned(), "urn:orders".to_owned()];
+        let c = claims(&Issue {
+            resources: &two,
+            ..issue("openid", &[])
+        });
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            json["aud"],
+            serde_json::json!(["https://api.example/", "urn:orders"])
+        );
+        // Read back as a resource server would (and as /userinfo does), the same claims.
+        let back: AccessClaims = serde_json::from_value(json).unwrap();
+        assert_eq!(back, c);
     }
 
     #[test]

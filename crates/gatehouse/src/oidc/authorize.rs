@@ -11,7 +11,7 @@ use super::OAuthError;
 use super::claims_request::{self, ClaimsRequest};
 use super::error::invalid_request;
 use super::keys::Hint;
-use super::{pkce, redirect, scope};
+use super::{pkce, redirect, resource, scope};
 use crate::auth::policy;
 use crate::model::{AuthPolicy, Client, GrantType};
 
@@ -26,6 +26,11 @@ impl Params {
             map.entry(k).or_default().push(v);
         }
         Params(map)
+    }
+
+    /// Every value of a parameter that may be repeated, such as `resource` (RFC 8707 §2).
+    pub fn all(&self, name: &str) -> &[String] {
+        self.0.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// RFC 6749 §3.1: parameters must not be repeated; empty ones count as absent.
@@ -133,6 +138,9 @@ pub struct AuthorizeRequest {
     /// The languages the application says the person prefers (`ui_locales`), as the pages
     /// may take them ([`ui_locales`]).
     pub ui_locales: Vec<String>,
+    /// The APIs the grant is to cover (`resource`, RFC 8707 §2), each registered for the
+    /// client (`oidc::resource::requested`): kept with the code.
+    pub resources: Vec<String>,
 }
 
 /// The most languages of a `ui_locales` kept: pages look at no more.
@@ -408,6 +416,7 @@ fn rest(
         ));
     }
     let scopes = user_scopes(params.one("scope")?.unwrap_or(""), client)?;
+    let resources = resource::requested(params.all("resource"), &client.resources)?;
 
     let challenge = params.one("code_challenge")?;
     let method = params.one("code_challenge_method")?;
@@ -499,6 +508,7 @@ fn rest(
         id_token_hint: params.one("id_token_hint")?.map(str::to_owned),
         dpop_jkt: dpop_jkt.map(str::to_owned),
         ui_locales: ui_locales(params.one("ui_locales")?),
+        resources,
     })
 }
 

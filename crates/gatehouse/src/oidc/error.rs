@@ -20,6 +20,9 @@ pub enum OAuthError {
     UnsupportedResponseType(String),
     /// RFC 6749 §5.2 / §4.1.2.1.
     InvalidScope(String),
+    /// RFC 8707 §2: a `resource` is malformed, not one the client may ask for, or not within
+    /// the grant.
+    InvalidTarget(String),
     /// RFC 6749 §4.1.2.1: the user or the server refused.
     AccessDenied(String),
     /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must log in.
@@ -72,6 +75,7 @@ impl OAuthError {
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
             OAuthError::UnsupportedResponseType(_) => "unsupported_response_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::InvalidTarget(_) => "invalid_target",
             OAuthError::AccessDenied(_) => "access_denied",
             OAuthError::LoginRequired(_) => "login_required",
             OAuthError::ConsentRequired(_) => "consent_required",
@@ -102,6 +106,7 @@ impl OAuthError {
             | OAuthError::UnsupportedGrantType(d)
             | OAuthError::UnsupportedResponseType(d)
             | OAuthError::InvalidScope(d)
+            | OAuthError::InvalidTarget(d)
             | OAuthError::AccessDenied(d)
             | OAuthError::LoginRequired(d)
             | OAuthError::ConsentRequired(d)

@@ -58,6 +58,32 @@ pub struct Hint {
     pub audiences: Vec<String>,
 }
 
+/// A JWT's `aud` (RFC 7519 §4.1.3): one audience as a string, several as an array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// `audiences` as a JWT says them: a string when there is one.
+    pub fn of(mut audiences: Vec<String>) -> Audience {
+        match audiences.len() {
+            1 => Audience::One(audiences.remove(0)),
+            _ => Audience::Many(audiences),
+        }
+    }
+
+    /// Every audience named.
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            Audience::One(a) => vec![a],
+            Audience::Many(v) => v,
+        }
+    }
+}
+
 /// Verifies an `id_token_hint` against the published keys and the issuer. An expired token is
 /// still a good hint (RP-Initiated Logout §2: the OP should accept it), so only the signature,
 /// `iss`, `sub` and `aud` are checked.
@@ -66,24 +92,14 @@ pub struct Hint {
 /// A malformed token, an unknown key, a bad signature, or a wrong issuer or subject.
 pub fn verify_hint(token: &str, jwks: &JwkSet, issuer: &str) -> Result<Hint, HintError> {
     #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Audience {
-        One(String),
-        Many(Vec<String>),
-    }
-    #[derive(Deserialize)]
     struct Claims {
         sub: String,
         aud: Audience,
     }
     let data = verify::<Claims>(token, jwks, issuer, &["iss", "sub", "aud"])?;
-    let audiences = match data.claims.aud {
-        Audience::One(a) => vec![a],
-        Audience::Many(v) => v,
-    };
     Ok(Hint {
         sub: data.claims.sub,
-        audiences,
+        audiences: data.claims.aud.into_vec(),
     })
 }
 

@@ -20,6 +20,7 @@ pub mod par;
 pub mod pkce;
 pub mod redirect;
 pub mod request_object;
+pub mod resource;
 pub mod retry;
 pub mod scope;
 pub mod subject;

@@ -162,6 +162,16 @@ pub fn judge(
                 "a request object cannot hold a {name} of its own"
             )));
         }
+        // RFC 8707: a request may name several resources, as an array here.
+        if let (Value::Array(values), "resource") = (value, name.as_str()) {
+            for v in values {
+                let Value::String(uri) = v else {
+                    return Err(invalid("the request object's resource must be strings"));
+                };
+                params.push((name.clone(), uri.clone()));
+            }
+            continue;
+        }
         let value = match value {
             Value::String(s) => s.clone(),
             Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
@@ -238,6 +248,30 @@ mod tests {
                 "{alg:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_request_objects_resources_are_a_string_or_an_array_of_strings() {
+        let resources = |c: &Value| {
+            judge(c.as_object().unwrap(), "app", &audiences(ISSUER), NOW).map(|params| {
+                params
+                    .into_iter()
+                    .filter(|(name, _)| name == "resource")
+                    .map(|(_, value)| value)
+                    .collect::<Vec<_>>()
+            })
+        };
+        let mut c = claims();
+        c["resource"] = json!(["https://a.example/", "urn:b"]);
+        assert_eq!(resources(&c).unwrap(), ["https://a.example/", "urn:b"]);
+        c["resource"] = json!("urn:b");
+        assert_eq!(resources(&c).unwrap(), ["urn:b"]);
+        c["resource"] = json!(["urn:b", 7]);
+        assert!(resources(&c).is_err());
+        // No other parameter is taken as an array.
+        let mut c = claims();
+        c["scope"] = json!(["openid"]);
+        assert!(resources(&c).is_err());
     }
 
     #[test]

@@ -34,7 +34,7 @@ macro_rules! client_columns {
          backchannel_logout_uri, access_token_format, auth_policy, jwks, \
          require_pushed_authorization_requests, jwks_uri, require_signed_request_object, \
          dpop_bound_access_tokens, access_token_claims, pairwise_sector, \
-         require_confirmed_address"
+         require_confirmed_address, resources"
     };
 }
 
@@ -81,8 +81,8 @@ macro_rules! audit_purge_batch {
 
 /// A user's token in `$table` that is active: the hash matches parameter `$hash`, it has not
 /// expired at parameter `$now`, it is `$current` (not revoked, not rotated), its family
-/// stands and its user is enabled (RFC 7662 §2.2). Selects scope, issue time, expiry, client
-/// and the user's columns. The one place this rule is written; each backend passes its own
+/// stands and its user is enabled (RFC 7662 §2.2). Selects scope, issue time, expiry, client,
+/// the user's columns and `$resources` (the APIs the token is for). The one place this rule is written; each backend passes its own
 /// placeholders.
 ///
 /// `family` form: the current refresh token of the family format (`oidc::family_token`) of
@@ -92,7 +92,7 @@ macro_rules! active_user_token {
         concat!(
             "SELECT f.refresh_scope, f.refresh_created_at, f.refresh_expires_at, f.client_id, ",
             $crate::store::columns::user_columns!(),
-            " FROM token_family f JOIN user_account u ON u.id = f.user_id
+            ", NULL FROM token_family f JOIN user_account u ON u.id = f.user_id
               WHERE f.id = ",
             $id,
             " AND f.refresh_hash = ",
@@ -102,10 +102,12 @@ macro_rules! active_user_token {
             " AND f.revoked_at IS NULL AND NOT u.disabled"
         )
     };
-    ($table:literal, $current:literal, $hash:literal, $now:literal) => {
+    ($table:literal, $resources:literal, $current:literal, $hash:literal, $now:literal) => {
         concat!(
             "SELECT t.scope, t.created_at, t.expires_at, f.client_id, ",
             $crate::store::columns::user_columns!(),
+            ", ",
+            $resources,
             " FROM ",
             $table,
             " t JOIN token_family f ON f.id = t.family_id
@@ -216,7 +218,7 @@ macro_rules! notice_columns {
 macro_rules! device_columns {
     () => {
         "d.device_code_hash, d.user_code_hash, d.client_id, d.scope, d.created_at, d.expires_at, \
-         d.poll_interval, d.last_polled_at, d.answer, d.user_id, d.auth_time, d.amr"
+         d.poll_interval, d.last_polled_at, d.answer, d.user_id, d.auth_time, d.amr, d.resources"
     };
 }
 
@@ -233,7 +235,7 @@ macro_rules! refresh_family_columns {
             $crate::store::columns::may_use_client!("f.client_id", "f.user_id"),
             ", f.session_id_hash IS NULL OR s.expires_at > ",
             $now,
-            ", f.amr"
+            ", f.amr, f.resources"
         )
     };
 }
@@ -248,7 +250,7 @@ macro_rules! family_token_columns {
 }
 
 /// How many columns `refresh_family_columns!` names.
-pub(crate) const REFRESH_FAMILY_FIELDS: usize = 7 + USER_FIELDS;
+pub(crate) const REFRESH_FAMILY_FIELDS: usize = 8 + USER_FIELDS;
 
 /// The columns of `family_token_columns!`, as read.
 pub(crate) type FamilyTokenColumns = (
@@ -295,7 +297,7 @@ pub(crate) use {
 pub(crate) const SESSION_FIELDS: usize = 9;
 
 /// How many columns `device_columns!` names.
-pub(crate) const DEVICE_FIELDS: usize = 12;
+pub(crate) const DEVICE_FIELDS: usize = 13;
 
 /// How many columns `user_columns!` names: where the next column starts after them.
 pub(crate) const USER_FIELDS: usize = 13;

@@ -24,8 +24,8 @@ use crate::model::{
     ClientToken, CodeRequest, Consent, CustomClaims, DeviceAnswer, DeviceAuthorization,
     EmailPurpose, EmailToken, EndedFrom, Factors, Group, GroupChange, LoggedOut, LogoutNotice,
     Mail, Named, NewTokens, OneTime, PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed,
-    Retirement, Revocation, Rotated, Session, SignedUp, SigningKey, SignupLink, StoredPasskey,
-    TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    RefreshAsk, Retirement, Revocation, Rotated, Session, SignedUp, SigningKey, SignupLink,
+    StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -414,8 +414,8 @@ pub trait Grants: Send + Sync {
         ip: Option<IpAddr>,
     ) -> StoreResult<Result<Redeemed, UsedBefore>>;
     /// Loads the refresh token inside one transaction, lets
-    /// `oidc::grant::refresh_token::decide` judge it (`scope`, when given, is the narrower
-    /// scope asked for, syntax-checked by the caller), and applies the decision: rotate and
+    /// `oidc::grant::refresh_token::decide` judge it with what the request `asked` for, and
+    /// applies the decision: rotate and
     /// store the new tokens, revoke the family on reuse, or change nothing. The outcome's
     /// audit record (`oidc::grant::audit::refresh`, the request from `ip`) is written in the
     /// same transaction: one writer job, and no change without its record. The request's
@@ -431,7 +431,7 @@ pub trait Grants: Send + Sync {
         &self,
         presented: &Presented,
         client_id: &str,
-        scope: Option<String>,
+        asked: RefreshAsk,
         tokens: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,

@@ -35,8 +35,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// client with pairwise subjects; version 13 had no sign-up links; version 14 had no
 /// application logos; version 15 had no kept sessions; version 16 had no client that required
 /// a confirmed address; version 17 had no sign-up links for addresses at some domains, and no
-/// account kept such a link's rule.
-pub const VERSION: u32 = 18;
+/// account kept such a link's rule; version 18 had no resource indicators (no client's
+/// resources, and no grant, family or token for any).
+pub const VERSION: u32 = 19;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -263,6 +264,9 @@ pub struct ClientRow {
     /// Absent before version 17 (then false).
     #[serde(default)]
     pub require_confirmed_address: bool,
+    /// Absent before version 19 (then none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 impl From<ClientRow> for Client {
@@ -291,6 +295,7 @@ impl From<ClientRow> for Client {
             access_token_claims: c.access_token_claims,
             pairwise_sector: c.pairwise_sector,
             require_confirmed_address: c.require_confirmed_address,
+            resources: c.resources,
         }
     }
 }
@@ -370,6 +375,7 @@ impl From<Client> for ClientRow {
             access_token_claims: c.access_token_claims,
             pairwise_sector: c.pairwise_sector,
             require_confirmed_address: c.require_confirmed_address,
+            resources: c.resources,
         }
     }
 }
@@ -503,6 +509,10 @@ pub struct FamilyRow {
     /// exported: a retry across the move counts as reuse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh: Option<FamilyRefreshRow>,
+    /// The APIs its grant covers, separated by spaces (`oidc::resource::column`); absent
+    /// before version 19 (then none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<String>,
 }
 
 /// A family's current refresh token: its hash, scope, issue time and expiry.
@@ -712,6 +722,10 @@ pub struct TokenRow {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub ended_at: Option<UnixTime>,
+    /// For an access token, the APIs it is for, separated by spaces; absent before version
+    /// 19 and for a refresh token (then none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -723,6 +737,9 @@ pub struct ClientTokenRow {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// The APIs it is for, separated by spaces; absent before version 19 (then none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

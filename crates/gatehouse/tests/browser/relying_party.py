@@ -228,7 +228,7 @@ class RelyingParty:
             "code_challenge_method": "S256",
         }
         for extra in ("prompt", "max_age", "acr_values", "response_mode", "login_hint",
-                      "ui_locales", "claims"):
+                      "ui_locales", "claims", "resource"):
             if extra in query:
                 params[extra] = query[extra]
         session = h._session()
@@ -310,6 +310,8 @@ class RelyingParty:
         # And what its API would read from the access token alone, when it is a JWT.
         access = tokens["access_token"]
         token_department = _claims(access).get("department", "") if access.count(".") == 2 else ""
+        # And whom that token is for (its `aud`): an API checks that it names the API.
+        token_audience = _claims(access).get("aud", "") if access.count(".") == 2 else ""
         claims = {**claims, **info}
         cookie = secrets.token_urlsafe(16)
         with self.lock:
@@ -323,6 +325,7 @@ class RelyingParty:
                 f"<p id=groups>{html.escape(' '.join(id_groups))}</p>"
                 f"<p id=department>{html.escape(str(id_department))}</p>"
                 f"<p id=token-department>{html.escape(str(token_department))}</p>"
+                f"<p id=token-audience>{html.escape(json.dumps(token_audience))}</p>"
                 f"<p id=method>{query.get('method', 'GET')}</p>"
                 f"<p id=sub>{html.escape(claims['sub'])}</p>"
                 '<a href="/logout?hint=1">Sign out</a>',

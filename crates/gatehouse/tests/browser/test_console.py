@@ -267,6 +267,53 @@ def test_an_administrator_gives_a_person_a_claim_that_an_application_reads(
         rp.close()
 
 
+def test_an_administrator_registers_the_api_an_applications_tokens_are_for(
+        browser_page, browser, gatehouse):
+    """An application on another origin asks for a token for its API (a resource
+    indicator): refused until the administrator registers that API on the application's page,
+    then the token it gets says it is for that API, which is what the API checks."""
+    page = browser_page
+    person = gatehouse.add_user("api-user")
+    rp = RelyingParty("Orders")
+    api = "https://orders.example/api"
+    try:
+        client_id = f"orders-{person[-8:]}"
+        gatehouse.add_client(rp, client_id, first_party=True,
+                             extra=("--access-token-format", "jwt"))
+        sign_in_as_administrator(page, gatehouse)
+        other = browser.new_context().new_page()
+        start(other, rp, resource="https%3A%2F%2Forders.example%2Fapi")
+        expect(other.get_by_role("heading")).to_have_text("Sign-in failed")
+        expect(other.locator("#error")).to_have_text("invalid_target")
+        other.context.close()
+
+        page.goto(f"{gatehouse.issuer}/admin/clients/{client_id}")
+        field = page.get_by_label("APIs its access tokens may be for")
+        expect(field).to_have_value("")
+        field.fill(f"{api}#orders")
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_role("alert")).to_contain_text("has a fragment")
+        field.fill(f"{api}\nurn:example:billing")
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_role("status")).to_have_text("The settings are saved.")
+        expect(field).to_have_value(f"{api}\nurn:example:billing")
+
+        other = browser.new_context().new_page()
+        start(other, rp, resource="https%3A%2F%2Forders.example%2Fapi")
+        fill_login(other, person)
+        expect(other.get_by_role("heading")).to_have_text(f"Signed in as {person}")
+        expect(other.locator("#token-audience")).to_have_text(f'"{api}"')
+        other.context.close()
+        # Without a resource, its token is for the application itself, as before.
+        other = browser.new_context().new_page()
+        start(other, rp)
+        fill_login(other, person)
+        expect(other.locator("#token-audience")).to_have_text(f'"{client_id}"')
+        other.context.close()
+    finally:
+        rp.close()
+
+
 def test_an_administrator_registers_an_application_and_sees_its_secret_once(browser_page,
                                                                            gatehouse):
     page = browser_page

@@ -291,6 +291,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         access_token_claims: vec![],
         pairwise_sector: None,
         require_confirmed_address: false,
+        resources: vec![],
     }
 }
 
@@ -407,9 +408,20 @@ pub async fn sign_in_at(
     secret: &str,
     username: &str,
 ) -> HashMap<String, serde_json::Value> {
+    sign_in_asking(browser, base, (client_id, secret), username, "").await
+}
+
+/// Like `sign_in_at`, the authorization request ending with `more` (`&name=value…`, encoded).
+pub async fn sign_in_asking(
+    browser: &Browser,
+    base: &str,
+    (client_id, secret): (&str, &str),
+    username: &str,
+    more: &str,
+) -> HashMap<String, serde_json::Value> {
     let (verifier, challenge) = pkce();
     let url = format!(
-        "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
+        "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}&scope=openid%20profile&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256{more}"
     );
     let redirect = browser.authorize(base, &url, username, PASSWORD).await;
     let params = location_params(&redirect);

@@ -804,6 +804,8 @@ pub(in crate::http) struct ConsoleText {
     pub backchannel_help: &'static str,
     pub access_token_claims: &'static str,
     pub access_token_claims_help: &'static str,
+    pub resources: &'static str,
+    pub resources_help: &'static str,
     pub scopes: &'static str,
     /// What a scope lets an application ask for.
     pub scope: fn(&str) -> &'static str,
@@ -1916,6 +1918,11 @@ pub(in crate::http) static ENGLISH: Text = Text {
                                    claims it carries (email, groups, a custom claim's name…), \
                                    separated by spaces, each only when the person granted its \
                                    scope. Also in introspection's answer. Empty for none.",
+        resources: "APIs its access tokens may be for",
+        resources_help: "One per line (resource indicators, such as https://api.example.com/): \
+                         the application names one with the resource parameter, and the \
+                         access token says it is for that API (aud). Empty: its tokens are \
+                         for the application itself.",
         scopes: "What it may ask for",
         scope: |s| match s {
             "openid" => "openid: who the person is (an ID token)",

@@ -1087,6 +1087,10 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
                 spellcheck="false" aria-describedby="access-token-claims-help"
                 value=(client.access_token_claims.join(" "));
             p #access-token-claims-help .muted { (t.access_token_claims_help) }
+            label for="resources" { (t.resources) }
+            textarea #resources name="resources" rows="2" spellcheck="false"
+                aria-describedby="resources-help" { (lines(&client.resources)) }
+            p #resources-help .muted { (t.resources_help) }
             fieldset {
                 legend { (t.scopes) }
                 @for s in scope::SUPPORTED {

@@ -29,15 +29,27 @@ pub fn issued(r: &Requester<'_>, grant: &Grant, how: &str) -> AuditRecord {
     r.record(AuditKind::TokenIssued, format!("user:{}", grant.user.id))
         .subject(Some(&grant.user.username))
         .detail(format!(
-            "grant={how} scope={} family={}",
-            grant.scope, grant.family_id
+            "grant={how} scope={} family={}{}",
+            grant.scope,
+            grant.family_id,
+            for_resources(&grant.resources)
         ))
 }
 
-/// A token a client asked for itself (client credentials), with the scope granted.
-pub fn client_token_issued(r: &Requester<'_>, scope: &str) -> AuditRecord {
+/// A token a client asked for itself (client credentials), with the scope granted and the
+/// APIs it is for.
+pub fn client_token_issued(r: &Requester<'_>, scope: &str, resources: &[String]) -> AuditRecord {
     r.record(AuditKind::TokenIssued, format!("client:{}", r.client_id))
-        .detail(format!("grant=client_credentials scope={scope}"))
+        .detail(format!(
+            "grant=client_credentials scope={scope}{}",
+            for_resources(resources)
+        ))
+}
+
+/// The APIs an access token is for (RFC 8707), as a record's detail ends: ` resource=URI` for
+/// each; nothing for a token for its client.
+fn for_resources(resources: &[String]) -> String {
+    resources.iter().map(|r| format!(" resource={r}")).collect()
 }
 
 /// Tokens refused because the person may no longer use the client (its groups).
@@ -68,7 +80,7 @@ pub fn redemption(outcome: &Redeemed, r: &Requester<'_>) -> Option<AuditRecord> 
         Redeemed::Issued(grant) => Some(issued(r, grant, "authorization_code")),
         Redeemed::Denied => Some(denied(r)),
         Redeemed::Replayed => Some(code_replayed(r)),
-        Redeemed::Invalid => None,
+        Redeemed::Invalid | Redeemed::OutOfTarget => None,
     }
 }
 
@@ -95,7 +107,10 @@ pub fn refresh(outcome: &Rotated, r: &Requester<'_>) -> Option<AuditRecord> {
         Rotated::Issued(grant) => Some(issued(r, grant, "refresh_token")),
         Rotated::Denied => Some(denied(r)),
         Rotated::Reused => Some(reuse_detected(r)),
-        Rotated::Invalid | Rotated::ScopeExceeded | Rotated::Retried { .. } => None,
+        Rotated::Invalid
+        | Rotated::ScopeExceeded
+        | Rotated::TargetExceeded
+        | Rotated::Retried { .. } => None,
     }
 }
 
@@ -135,6 +150,7 @@ mod tests {
                 amr: crate::model::Amr::PASSWORD,
                 family_id: "f2".into(),
                 session_id_hash: None,
+                resources: vec![],
             })
         };
         let detail = |a: Option<AuditRecord>| a.and_then(|a| a.detail);
@@ -146,6 +162,18 @@ mod tests {
             detail(poll(&Polled::Issued(grant()), &r)).as_deref(),
             Some("grant=device_code scope=openid family=f2")
         );
+        let for_apis = Box::new(Grant {
+            resources: vec!["urn:a".into(), "https://b.example/?x=1".into()],
+            ..*grant()
+        });
+        assert_eq!(
+            detail(redemption(&Redeemed::Issued(for_apis), &r)).as_deref(),
+            Some(
+                "grant=authorization_code scope=openid family=f2 resource=urn:a \
+                 resource=https://b.example/?x=1"
+            )
+        );
+        assert!(redemption(&Redeemed::OutOfTarget, &r).is_none());
         let kind = |a: Option<AuditRecord>| a.map(|a| a.kind);
         assert_eq!(
             kind(redemption(&Redeemed::Denied, &r)),
@@ -215,6 +243,7 @@ mod tests {
             amr: crate::model::Amr::PASSWORD,
             family_id: "f1".into(),
             session_id_hash: None,
+            resources: vec![],
         };
         let issued = refresh(&Rotated::Issued(Box::new(grant)), &r).unwrap();
         assert_eq!(
@@ -235,6 +264,7 @@ mod tests {
             (Rotated::Reused, Some(AuditKind::TokenReuseDetected)),
             (Rotated::Invalid, None),
             (Rotated::ScopeExceeded, None),
+            (Rotated::TargetExceeded, None),
             (
                 Rotated::Retried {
                     sealed: vec![1],

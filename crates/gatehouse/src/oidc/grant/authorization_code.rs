@@ -2,7 +2,7 @@
 
 use crate::clock::UnixTime;
 use crate::model::{AuthorizationCode, CodeRequest, Grant, User};
-use crate::oidc::{pkce, scope};
+use crate::oidc::{pkce, resource, scope};
 
 /// What the store read about a presented code, in the transaction that will apply the
 /// decision (locked against concurrent redemptions where the backend needs it).
@@ -31,6 +31,8 @@ pub struct NewFamily {
     pub amr: crate::model::Amr,
     /// The session the family ends with; `None` when it outlives it (`offline_access`).
     pub session_id_hash: Option<String>,
+    /// The APIs the grant covers (RFC 8707): what each refresh may ask tokens for.
+    pub resources: Vec<String>,
 }
 
 /// What to do with a presented code.
@@ -48,6 +50,8 @@ pub enum Redemption {
     Denied,
     /// Revoke the family the first redemption created, if it still exists.
     Replayed { family: Option<String> },
+    /// Change nothing: the request named a resource the code does not cover.
+    OutOfTarget,
 }
 
 /// Decides a redemption. `family_id` is the id the new family gets if one is issued.
@@ -95,6 +99,10 @@ pub fn decide(
     if !access_allowed {
         return Redemption::Denied;
     }
+    // RFC 8707 §2.2: a token request may narrow the code's resources, never widen them.
+    let Some(resources) = resource::narrowed(&request.resources, &code.resources) else {
+        return Redemption::OutOfTarget;
+    };
     // Even tokens that outlive the session (offline_access) were issued in it: the client is
     // signed in to it, and is told when it ends.
     let signed_in = code.session_id_hash;
@@ -109,6 +117,7 @@ pub fn decide(
         auth_time: code.auth_time,
         amr: code.amr,
         session_id_hash,
+        resources: code.resources,
     };
     let grant = Box::new(Grant {
         user,
@@ -119,6 +128,7 @@ pub fn decide(
         amr: family.amr,
         family_id: family.id.clone(),
         session_id_hash: signed_in,
+        resources,
     });
     Redemption::Issue { family, grant }
 }
@@ -147,6 +157,7 @@ mod tests {
                 session_id_hash: Some("s".into()),
                 expires_at: NOW + 60,
                 dpop_jkt: None,
+                resources: vec![],
             },
             used: false,
             family_id: None,
@@ -161,6 +172,7 @@ mod tests {
             redirect_uri: Some("https://app.example/cb".into()),
             code_verifier: Some(VERIFIER.into()),
             dpop_jkt: None,
+            resources: vec![],
         }
     }
 
@@ -183,6 +195,7 @@ mod tests {
                 auth_time: NOW - 30,
                 amr: crate::model::Amr::PASSWORD,
                 session_id_hash: Some("s".into()),
+                resources: vec![],
             }
         );
         assert_eq!(
@@ -279,6 +292,49 @@ mod tests {
         assert!(matches!(
             decide_with(Some(row()), &q),
             Redemption::Issue { .. }
+        ));
+    }
+
+    #[test]
+    fn a_token_request_narrows_the_codes_resources_and_never_widens_them() {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut r = row();
+        r.code.resources = strings(&["urn:a", "urn:b"]);
+        let issued = |q: &CodeRequest| match decide_with(Some(r.clone()), q) {
+            Redemption::Issue { family, grant } => Some((family.resources, grant.resources)),
+            _ => None,
+        };
+        let mut q = request();
+        assert_eq!(
+            issued(&q),
+            Some((strings(&["urn:a", "urn:b"]), strings(&["urn:a", "urn:b"]))),
+            "all of them when the request names none"
+        );
+        q.resources = strings(&["urn:b"]);
+        assert_eq!(
+            issued(&q),
+            Some((strings(&["urn:a", "urn:b"]), strings(&["urn:b"]))),
+            "the family keeps the whole grant for its refreshes"
+        );
+        for wider in [&["urn:c"][..], &["urn:a", "urn:c"]] {
+            q.resources = strings(wider);
+            assert_eq!(
+                decide_with(Some(r.clone()), &q),
+                Redemption::OutOfTarget,
+                "{wider:?}"
+            );
+        }
+        q.resources = strings(&["urn:a"]);
+        assert_eq!(
+            decide_with(Some(row()), &q),
+            Redemption::OutOfTarget,
+            "a code for no resource gives none"
+        );
+        // A used code is a replay, whatever the request names.
+        r.used = true;
+        assert!(matches!(
+            decide_with(Some(r), &q),
+            Redemption::Replayed { .. }
         ));
     }
 

@@ -118,7 +118,10 @@ pub fn decide(row: Option<DeviceRow>, client_id: &str, family_id: String, now: U
                 auth_time,
                 amr,
                 session_id_hash: None,
+                resources: a.resources.clone(),
             };
+            // Its first access token is for all the APIs the request named; a refresh may
+            // narrow that.
             let grant = Box::new(Grant {
                 user,
                 client_id: family.client_id.clone(),
@@ -128,6 +131,7 @@ pub fn decide(row: Option<DeviceRow>, client_id: &str, family_id: String, now: U
                 amr,
                 family_id: family.id.clone(),
                 session_id_hash: None,
+                resources: a.resources,
             });
             Poll::Issue { family, grant }
         }
@@ -153,6 +157,7 @@ mod tests {
                 interval: 5,
                 last_polled_at: Some(NOW - 5),
                 answer,
+                resources: vec!["urn:tv-api".into()],
             },
             user: approved.then(User::example),
             access_allowed: true,
@@ -186,9 +191,15 @@ mod tests {
                 auth_time: NOW - 100,
                 amr: crate::model::Amr::PASSWORD,
                 session_id_hash: None,
+                resources: vec!["urn:tv-api".into()],
             }
         );
         assert_eq!(grant.scope, "openid offline_access");
+        assert_eq!(
+            grant.resources,
+            ["urn:tv-api"],
+            "for every API the request named"
+        );
         assert_eq!(grant.session_id_hash, None);
         assert_eq!(grant.user.id, "u1");
     }

@@ -2,7 +2,7 @@
 
 use crate::clock::UnixTime;
 use crate::model::{Grant, User};
-use crate::oidc::scope;
+use crate::oidc::{resource, scope};
 
 /// What the store read about a presented refresh token and its family, in the transaction
 /// that will apply the decision (locked against concurrent rotations where the backend needs
@@ -32,6 +32,8 @@ pub struct RefreshRow {
     pub access_allowed: bool,
     /// For a rotated token, the answer its rotation gave, while it is kept for a retry.
     pub retry: Option<RetryRow>,
+    /// The APIs the family's grant covers (RFC 8707): what a refresh may ask tokens for.
+    pub resources: Vec<String>,
 }
 
 /// The answer a rotation gave, kept for a retry of the same request
@@ -131,6 +133,9 @@ pub struct RefreshRequest<'a> {
     pub client_id: &'a str,
     /// A narrower scope for the new tokens, if asked for.
     pub scope: Option<&'a str>,
+    /// The APIs the new access token is to be for (`resource`, RFC 8707 §2.2), as read
+    /// (`oidc::resource::asked`): within those of the grant; none: all of them.
+    pub resources: &'a [String],
 }
 
 /// What to do with a presented refresh token.
@@ -142,6 +147,8 @@ pub enum Rotation {
     Invalid,
     /// Change nothing: the requested scope is not within the token's.
     ScopeExceeded,
+    /// Change nothing: the request named a resource the family's grant does not cover.
+    TargetExceeded,
     /// Change nothing: the user may not use this client (any more). The family stays, so
     /// giving the access back lets it refresh again.
     Denied,
@@ -205,6 +212,10 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
         Some(requested) => scope::normalize(requested),
         None => row.scope,
     };
+    // RFC 8707 §2.2: each refresh may narrow the grant's resources, never widen them.
+    let Some(resources) = resource::narrowed(request.resources, &row.resources) else {
+        return Rotation::TargetExceeded;
+    };
     Rotation::Issue(Box::new(Grant {
         user: row.user,
         client_id: row.client_id,
@@ -214,6 +225,7 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
         amr: row.amr,
         family_id: row.family_id,
         session_id_hash: None,
+        resources,
     }))
 }
 
@@ -238,12 +250,14 @@ mod tests {
             session_alive: true,
             access_allowed: true,
             retry: None,
+            resources: vec![],
         }
     }
 
     const APP: RefreshRequest<'static> = RefreshRequest {
         client_id: "app",
         scope: None,
+        resources: &[],
     };
 
     #[test]
@@ -332,6 +346,7 @@ mod tests {
                 RefreshRequest {
                     client_id: "app",
                     scope: Some("openid"),
+                    resources: &[],
                 },
                 reuse.clone(),
             ),
@@ -344,6 +359,7 @@ mod tests {
                 RefreshRequest {
                     client_id: "app",
                     scope: Some("email  openid"),
+                    resources: &[],
                 },
                 Rotation::Replay {
                     sealed: vec![1, 2, 3],
@@ -365,6 +381,7 @@ mod tests {
                 RefreshRequest {
                     client_id: "other",
                     scope: None,
+                    resources: &[],
                 },
                 Rotation::Invalid,
             ),
@@ -413,6 +430,7 @@ mod tests {
                 RefreshRequest {
                     client_id: "other",
                     scope: None,
+                    resources: &[],
                 },
                 Rotation::Invalid,
             ),
@@ -422,6 +440,7 @@ mod tests {
                 RefreshRequest {
                     client_id: "other",
                     scope: None,
+                    resources: &[],
                 },
                 Rotation::Invalid,
             ),
@@ -480,6 +499,7 @@ mod tests {
                 RefreshRequest {
                     client_id: "app",
                     scope: Some("openid profile"),
+                    resources: &[],
                 },
                 Rotation::ScopeExceeded,
             ),
@@ -490,6 +510,51 @@ mod tests {
             assert_eq!(decide(Some(r), request, NOW), expected, "{name}");
         }
         assert_eq!(decide(None, APP, NOW), Rotation::Invalid, "unknown token");
+    }
+
+    #[test]
+    fn a_refresh_narrows_the_grants_resources_and_never_widens_them() {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let granted = || RefreshRow {
+            resources: strings(&["urn:a", "urn:b"]),
+            ..row()
+        };
+        let for_resources = |asked: &[String]| {
+            let request = RefreshRequest {
+                resources: asked,
+                ..APP
+            };
+            match decide(Some(granted()), request, NOW) {
+                Rotation::Issue(grant) => Ok(grant.resources),
+                other => Err(other),
+            }
+        };
+        assert_eq!(for_resources(&[]), Ok(strings(&["urn:a", "urn:b"])));
+        assert_eq!(for_resources(&strings(&["urn:b"])), Ok(strings(&["urn:b"])));
+        assert_eq!(
+            for_resources(&strings(&["urn:b", "urn:c"])),
+            Err(Rotation::TargetExceeded)
+        );
+        let none = RefreshRequest {
+            resources: &[],
+            ..APP
+        };
+        let Rotation::Issue(grant) = decide(Some(row()), none, NOW) else {
+            panic!("not issued");
+        };
+        assert!(grant.resources.is_empty(), "a grant for no resource");
+        // A rotated token is reuse, whatever the request names.
+        let mut rotated = granted();
+        rotated.rotated = true;
+        let wider = strings(&["urn:c"]);
+        let request = RefreshRequest {
+            resources: &wider,
+            ..APP
+        };
+        assert_eq!(
+            decide(Some(rotated), request, NOW),
+            Rotation::Reuse { family: "f".into() }
+        );
     }
 
     fn stored(hash: &str, scope: &str) -> StoredToken {

@@ -64,8 +64,8 @@ impl DeviceGrants for PgStore {
         let inserted = sqlx::query(
             "INSERT INTO device_authorization
              (device_code_hash, user_code_hash, client_id, scope, created_at, expires_at,
-              poll_interval)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+              poll_interval, resources)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT DO NOTHING",
         )
         .bind(&a.device_code_hash)
@@ -75,6 +75,7 @@ impl DeviceGrants for PgStore {
         .bind(a.created_at)
         .bind(a.expires_at)
         .bind(a.interval)
+        .bind(crate::oidc::resource::column(&a.resources))
         .execute(&self.pool)
         .await
         .map_err(db_error)?;
@@ -191,7 +192,7 @@ impl DeviceGrants for PgStore {
                 }
                 if let Poll::Issue { family, grant } = &decision {
                     insert_family(c, family, now).await?;
-                    insert_tokens(c, &family.id, &grant.scope, &new, now).await?;
+                    insert_tokens(c, grant, &new, now).await?;
                 }
                 let polled = Polled::from(decision);
                 let requester = Requester {

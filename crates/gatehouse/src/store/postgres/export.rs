@@ -176,11 +176,12 @@ impl PgStore {
             Option<String>,
             Option<i64>,
             Option<i64>,
+            Option<String>,
         );
         let token_families = sqlx::query_as::<_, Family>(
             "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
                     session_id_hash, amr, refresh_hash, refresh_scope, refresh_created_at,
-                    refresh_expires_at
+                    refresh_expires_at, resources
              FROM token_family ORDER BY created_at, id",
         )
         .fetch_all(&mut *c)
@@ -203,6 +204,7 @@ impl PgStore {
                 refresh_scope,
                 refresh_created_at,
                 refresh_expires_at,
+                resources,
             )| FamilyRow {
                 id,
                 client_id,
@@ -220,21 +222,34 @@ impl PgStore {
                     refresh_created_at,
                     refresh_expires_at,
                 ),
+                resources,
             },
         )
         .collect();
-        type Token = (String, String, String, i64, i64, Option<i64>);
+        type Token = (
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<String>,
+        );
         let token_row =
-            |(token_hash, family_id, scope, created_at, expires_at, ended_at): Token| TokenRow {
-                token_hash,
-                family_id,
-                scope,
-                created_at,
-                expires_at,
-                ended_at,
+            |(token_hash, family_id, scope, created_at, expires_at, ended_at, resources): Token| {
+                TokenRow {
+                    token_hash,
+                    family_id,
+                    scope,
+                    created_at,
+                    expires_at,
+                    ended_at,
+                    resources,
+                }
             };
         let refresh_tokens = sqlx::query_as::<_, Token>(
-            "SELECT token_hash, family_id, scope, created_at, expires_at, rotated_at
+            "SELECT token_hash, family_id, scope, created_at, expires_at, rotated_at,
+                    CAST(NULL AS TEXT)
              FROM refresh_token ORDER BY created_at, token_hash",
         )
         .fetch_all(&mut *c)
@@ -244,7 +259,7 @@ impl PgStore {
         .map(token_row)
         .collect();
         let access_tokens = sqlx::query_as::<_, Token>(
-            "SELECT token_hash, family_id, scope, created_at, expires_at, revoked_at
+            "SELECT token_hash, family_id, scope, created_at, expires_at, revoked_at, resources
              FROM access_token ORDER BY created_at, token_hash",
         )
         .fetch_all(&mut *c)
@@ -254,7 +269,7 @@ impl PgStore {
         .map(token_row)
         .collect();
         let client_tokens = sqlx::query_as::<_, Token>(
-            "SELECT token_hash, client_id, scope, created_at, expires_at, revoked_at
+            "SELECT token_hash, client_id, scope, created_at, expires_at, revoked_at, resources
              FROM client_token ORDER BY created_at, token_hash",
         )
         .fetch_all(&mut *c)
@@ -262,13 +277,16 @@ impl PgStore {
         .map_err(db_error)?
         .into_iter()
         .map(
-            |(token_hash, client_id, scope, created_at, expires_at, revoked_at)| ClientTokenRow {
-                token_hash,
-                client_id,
-                scope,
-                created_at,
-                expires_at,
-                revoked_at,
+            |(token_hash, client_id, scope, created_at, expires_at, revoked_at, resources)| {
+                ClientTokenRow {
+                    token_hash,
+                    client_id,
+                    scope,
+                    created_at,
+                    expires_at,
+                    revoked_at,
+                    resources,
+                }
             },
         )
         .collect();
@@ -604,8 +622,8 @@ impl PgStore {
                 let refresh = f.refresh.as_ref();
                 sqlx::query(
                     "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash, amr,
-                                               refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                               refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at, resources)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(&f.id)
                 .bind(&f.client_id)
@@ -621,6 +639,7 @@ impl PgStore {
                 .bind(refresh.map(|r| &r.scope))
                 .bind(refresh.map(|r| r.created_at))
                 .bind(refresh.map(|r| r.expires_at))
+                .bind(&f.resources)
                 .execute(&mut *c)
                 .await?;
             }
@@ -635,29 +654,34 @@ impl PgStore {
                 .execute(&mut *c)
                 .await?;
             }
-            for (insert, rows) in [
-                (
+            for t in &s.refresh_tokens {
+                sqlx::query(
                     "INSERT INTO refresh_token (token_hash, family_id, scope, created_at, expires_at, rotated_at)
                      VALUES ($1, $2, $3, $4, $5, $6)",
-                    &s.refresh_tokens,
-                ),
-                (
-                    "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at, revoked_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                    &s.access_tokens,
-                ),
-            ] {
-                for t in rows {
-                    sqlx::query(insert)
-                        .bind(&t.token_hash)
-                        .bind(&t.family_id)
-                        .bind(&t.scope)
-                        .bind(t.created_at)
-                        .bind(t.expires_at)
-                        .bind(t.ended_at)
-                        .execute(&mut *c)
-                        .await?;
-                }
+                )
+                .bind(&t.token_hash)
+                .bind(&t.family_id)
+                .bind(&t.scope)
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .bind(t.ended_at)
+                .execute(&mut *c)
+                .await?;
+            }
+            for t in &s.access_tokens {
+                sqlx::query(
+                    "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at, revoked_at, resources)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&t.token_hash)
+                .bind(&t.family_id)
+                .bind(&t.scope)
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .bind(t.ended_at)
+                .bind(&t.resources)
+                .execute(&mut *c)
+                .await?;
             }
             // Each family keeps the expiry of its last access token, which the sweep reads
             // instead of its tokens (migration 24's statement).
@@ -670,8 +694,8 @@ impl PgStore {
             .await?;
             for t in &s.client_tokens {
                 sqlx::query(
-                    "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at, revoked_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at, revoked_at, resources)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&t.token_hash)
                 .bind(&t.client_id)
@@ -679,6 +703,7 @@ impl PgStore {
                 .bind(t.created_at)
                 .bind(t.expires_at)
                 .bind(t.revoked_at)
+                .bind(&t.resources)
                 .execute(&mut *c)
                 .await?;
             }

@@ -14,8 +14,9 @@ use super::transaction::{is_retryable, with_retrying_transaction};
 use super::{PgStore, db_error};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, OneTime,
-    Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind, UsedBefore,
+    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens,
+    OneTime, Redeemed, RefreshAsk, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    UsedBefore,
 };
 use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit::{self, Requester};
@@ -23,6 +24,7 @@ use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemptio
 use crate::oidc::grant::refresh_token::{
     self, FamilyTokens, PresentedState, RefreshRequest, RefreshRow, RetryRow, Rotation, StoredToken,
 };
+use crate::oidc::resource;
 use crate::store::columns::{
     REFRESH_FAMILY_FIELDS, USER_FIELDS, active_user_token, family_tokens, may_use_client,
     refresh_family_columns, user_columns,
@@ -49,14 +51,13 @@ pub(super) async fn revoke_family(
 /// Stores the access token, and the refresh token as its new family's first one.
 pub(super) async fn insert_tokens(
     c: &mut PgConnection,
-    family_id: &str,
-    scope: &str,
+    grant: &Grant,
     tokens: &NewTokens,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let stored = store_tokens(
         c,
-        (family_id, scope),
+        (&grant.family_id, &grant.scope, &grant.resources),
         tokens,
         now,
         Replacing::Nothing,
@@ -88,7 +89,7 @@ enum Replacing<'a> {
 /// (a concurrent one rotated or revoked it meanwhile).
 async fn store_tokens(
     c: &mut PgConnection,
-    (family_id, scope): (&str, &str),
+    (family_id, scope, resources): (&str, &str, &[String]),
     tokens: &NewTokens,
     now: UnixTime,
     replacing: Replacing<'_>,
@@ -135,8 +136,9 @@ async fn store_tokens(
          ), stored AS (
              SELECT id FROM f UNION ALL SELECT id FROM without_refresh
          ), access AS (
-             INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at)
-             SELECT $8, id, $3, $4, $9 FROM stored
+             INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at,
+                                       resources)
+             SELECT $8, id, $3, $4, $9, $23 FROM stored
          ), kept AS (
              INSERT INTO token_retry (family_id, previous_hash, previous_scope,
                                       previous_expires_at, retry_sealed, retry_until)
@@ -178,15 +180,26 @@ async fn store_tokens(
     .bind(taking)
     .bind(once_keys)
     .bind(once_until)
+    .bind(resource::column(resources))
     .fetch_one(&mut *c)
     .await?;
     Ok(first_not_taken(once, &taken).map(|()| stored > 0))
 }
 
-const ACTIVE_ACCESS_TOKEN: &str =
-    active_user_token!("access_token", "t.revoked_at IS NULL", "$1", "$2");
-const ACTIVE_REFRESH_TOKEN: &str =
-    active_user_token!("refresh_token", "t.rotated_at IS NULL", "$1", "$2");
+const ACTIVE_ACCESS_TOKEN: &str = active_user_token!(
+    "access_token",
+    "t.resources",
+    "t.revoked_at IS NULL",
+    "$1",
+    "$2"
+);
+const ACTIVE_REFRESH_TOKEN: &str = active_user_token!(
+    "refresh_token",
+    "CAST(NULL AS TEXT)",
+    "t.rotated_at IS NULL",
+    "$1",
+    "$2"
+);
 const ACTIVE_FAMILY_REFRESH_TOKEN: &str = active_user_token!(family "$1", "$2", "$3");
 
 /// A token `sql` finds by `keys` (its hash or, for the family format, its family and hash),
@@ -214,6 +227,7 @@ async fn active_user_token(
                 expires_at: r.try_get(2)?,
                 client_id: r.try_get(3)?,
                 user: Some(user_from(&r, 4)?),
+                resources: resource::split(r.try_get::<Option<&str>, _>(4 + USER_FIELDS)?),
             })
         })
         .transpose()
@@ -229,7 +243,8 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
         user_columns!(),
         ", ",
         may_use_client!("c.client_id", "c.user_id"),
-        ", c.amr, c.dpop_jkt FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+        ", c.amr, c.dpop_jkt, c.resources
+         FROM authorization_code c JOIN user_account u ON u.id = c.user_id
          WHERE c.code_hash = $1
          FOR UPDATE OF c"
     ))
@@ -251,6 +266,7 @@ async fn lock_code(c: &mut PgConnection, code_hash: &str) -> Result<Option<CodeR
                 expires_at: r.try_get(8)?,
                 session_id_hash: r.try_get(11)?,
                 dpop_jkt: r.try_get(14 + USER_FIELDS)?,
+                resources: resource::split(r.try_get::<Option<&str>, _>(15 + USER_FIELDS)?),
             },
             used: r.try_get(9)?,
             family_id: r.try_get(10)?,
@@ -285,6 +301,7 @@ fn refresh_row(
             .try_get::<Option<bool>, _>(5 + USER_FIELDS)?
             .unwrap_or(false),
         amr: Amr::from_stored(r.try_get::<&str, _>(6 + USER_FIELDS)?),
+        resources: resource::split(r.try_get::<Option<&str>, _>(7 + USER_FIELDS)?),
     })
 }
 
@@ -491,8 +508,8 @@ pub(super) async fn insert_family(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-                                   session_id_hash, amr)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                   session_id_hash, amr, resources)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&family.id)
     .bind(&family.client_id)
@@ -502,6 +519,7 @@ pub(super) async fn insert_family(
     .bind(now)
     .bind(&family.session_id_hash)
     .bind(family.amr.stored())
+    .bind(resource::column(&family.resources))
     .execute(c)
     .await?;
     Ok(())
@@ -549,14 +567,14 @@ async fn rotate_current(
         Rotation::Issue(grant) if grant.family_id == new.family_id => grant,
         _ => return undecided,
     };
-    let scope = grant.scope.clone();
+    let (scope, resources) = (grant.scope.clone(), grant.resources.clone());
     let rotated = Rotated::Issued(grant);
     let record = audit::refresh(&rotated, requester);
     let replacing = Replacing::Current(&current);
     let taking = Some(request.client_id);
     let stored = store_tokens(
         &mut c,
-        (family, &scope),
+        (family, &scope, &resources),
         new,
         now,
         replacing,
@@ -577,8 +595,8 @@ impl Grants for PgStore {
         sqlx::query(
             "INSERT INTO authorization_code
              (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-              expires_at, session_id_hash, amr, dpop_jkt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+              expires_at, session_id_hash, amr, dpop_jkt, resources)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&code.code_hash)
         .bind(&code.client_id)
@@ -592,6 +610,7 @@ impl Grants for PgStore {
         .bind(&code.session_id_hash)
         .bind(code.amr.stored())
         .bind(&code.dpop_jkt)
+        .bind(resource::column(&code.resources))
         .execute(&self.pool)
         .await
         .map_err(db_error)?;
@@ -617,7 +636,7 @@ impl Grants for PgStore {
                     match authorization_code::decide(row, &request, new.family_id.clone(), now) {
                         Redemption::Issue { family, grant } => {
                             insert_family(c, &family, now).await?;
-                            insert_tokens(c, &family.id, &grant.scope, &new, now).await?;
+                            insert_tokens(c, &grant, &new, now).await?;
                             sqlx::query(
                                 "UPDATE authorization_code SET used_at = $2, family_id = $3
                              WHERE code_hash = $1",
@@ -645,6 +664,7 @@ impl Grants for PgStore {
                         }
                         Redemption::Invalid => Redeemed::Invalid,
                         Redemption::Denied => Redeemed::Denied,
+                        Redemption::OutOfTarget => Redeemed::OutOfTarget,
                         Redemption::Replayed { family } => {
                             if let Some(family) = family {
                                 revoke_family(c, &family, now, RevokeReason::CodeReplayed).await?;
@@ -669,7 +689,7 @@ impl Grants for PgStore {
         &self,
         presented: &Presented,
         client_id: &str,
-        scope: Option<String>,
+        asked: RefreshAsk,
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
@@ -678,7 +698,8 @@ impl Grants for PgStore {
         if let Some(family) = &presented.family_id {
             let request = RefreshRequest {
                 client_id,
-                scope: scope.as_deref(),
+                scope: asked.scope.as_deref(),
+                resources: &asked.resources,
             };
             let requester = Requester {
                 at: now,
@@ -703,10 +724,10 @@ impl Grants for PgStore {
             }
         }
         with_retrying_transaction(&self.pool, |c| {
-            let (presented, client_id, scope, new) = (
+            let (presented, client_id, asked, new) = (
                 presented.clone(),
                 client_id.to_owned(),
-                scope.clone(),
+                asked.clone(),
                 new.clone(),
             );
             Box::pin(async move {
@@ -724,7 +745,8 @@ impl Grants for PgStore {
                 };
                 let request = RefreshRequest {
                     client_id: &client_id,
-                    scope: scope.as_deref(),
+                    scope: asked.scope.as_deref(),
+                    resources: &asked.resources,
                 };
                 let requester = Requester {
                     at: now,
@@ -759,12 +781,16 @@ impl Grants for PgStore {
                             .execute(&mut *c)
                             .await?;
                         }
-                        let (family, scope) = (grant.family_id.clone(), grant.scope.clone());
+                        let (family, scope, resources) = (
+                            grant.family_id.clone(),
+                            grant.scope.clone(),
+                            grant.resources.clone(),
+                        );
                         let rotated = Rotated::Issued(grant);
                         let record = audit::refresh(&rotated, &requester);
                         let stored = store_tokens(
                             c,
-                            (&family, &scope),
+                            (&family, &scope, &resources),
                             &new,
                             now,
                             replacing,
@@ -783,6 +809,7 @@ impl Grants for PgStore {
                     }
                     Rotation::Invalid => (Rotated::Invalid, false),
                     Rotation::ScopeExceeded => (Rotated::ScopeExceeded, false),
+                    Rotation::TargetExceeded => (Rotated::TargetExceeded, false),
                     Rotation::Denied => (Rotated::Denied, false),
                     Rotation::Reuse { family } => {
                         revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
@@ -831,6 +858,7 @@ impl Grants for PgStore {
                 client_id: t.client_id,
                 scope: t.scope,
                 expires_at: t.expires_at,
+                resources: t.resources,
             })
         }))
     }
@@ -850,14 +878,16 @@ impl Grants for PgStore {
             return Ok(Err(used));
         }
         sqlx::query(
-            "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at,
+                                       resources)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&t.token_hash)
         .bind(&t.client_id)
         .bind(&t.scope)
         .bind(t.created_at)
         .bind(t.expires_at)
+        .bind(resource::column(&t.resources))
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
@@ -912,7 +942,7 @@ impl Grants for PgStore {
                 return Ok(Some(t));
             }
             sqlx::query(
-                "SELECT scope, created_at, expires_at, client_id FROM client_token
+                "SELECT scope, created_at, expires_at, client_id, resources FROM client_token
                  WHERE token_hash = $1 AND expires_at > $2 AND revoked_at IS NULL",
             )
             .bind(token_hash)
@@ -927,6 +957,7 @@ impl Grants for PgStore {
                     expires_at: r.try_get(2)?,
                     client_id: r.try_get(3)?,
                     user: None,
+                    resources: resource::split(r.try_get::<Option<&str>, _>(4)?),
                 })
             })
             .transpose()

@@ -189,6 +189,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "removal notices",
         include_str!("../../../migrations/postgres/0035_removal_notices.sql"),
     ),
+    (
+        36,
+        "resource indicators",
+        include_str!("../../../migrations/postgres/0036_resource_indicators.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

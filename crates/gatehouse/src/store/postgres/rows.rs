@@ -74,6 +74,7 @@ pub(super) fn device_from(r: &PgRow, at: usize) -> Result<DeviceAuthorization, s
         interval: r.try_get(at + 6)?,
         last_polled_at: r.try_get(at + 7)?,
         answer,
+        resources: crate::oidc::resource::split(r.try_get::<Option<&str>, _>(at + 12)?),
     })
 }
 
@@ -137,6 +138,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         access_token_claims: r.try_get::<Option<Vec<String>>, _>(23)?.unwrap_or_default(),
         pairwise_sector: r.try_get(24)?,
         require_confirmed_address: r.try_get(25)?,
+        resources: r.try_get::<Option<Vec<String>>, _>(26)?.unwrap_or_default(),
     })
 }
 

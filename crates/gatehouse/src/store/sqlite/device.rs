@@ -56,8 +56,8 @@ impl DeviceGrants for SqliteStore {
                 tx.prepare_cached(
                     "INSERT INTO device_authorization
                      (device_code_hash, user_code_hash, client_id, scope, created_at, expires_at,
-                      poll_interval)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      poll_interval, resources)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     a.device_code_hash,
@@ -66,7 +66,8 @@ impl DeviceGrants for SqliteStore {
                     a.scope,
                     a.created_at,
                     a.expires_at,
-                    a.interval
+                    a.interval,
+                    crate::oidc::resource::column(&a.resources)
                 ])
             })
             .await;
@@ -166,7 +167,7 @@ impl DeviceGrants for SqliteStore {
             }
             if let Poll::Issue { family, grant } = &decision {
                 insert_family(tx, family, now)?;
-                insert_tokens(tx, &family.id, &grant.scope, &new, now)?;
+                insert_tokens(tx, grant, &new, now)?;
             }
             let polled = Polled::from(decision);
             let requester = Requester {

@@ -61,6 +61,7 @@ impl SqliteStore {
                     created_at: r.get(3)?,
                     expires_at: r.get(4)?,
                     ended_at: r.get(5)?,
+                    resources: r.get(6)?,
                 })
             };
             let mut kept = Vec::new();
@@ -150,7 +151,7 @@ impl SqliteStore {
                     c,
                     "SELECT id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason,
                             session_id_hash, amr, refresh_hash, refresh_scope, refresh_created_at,
-                            refresh_expires_at
+                            refresh_expires_at, resources
                      FROM token_family ORDER BY created_at, id",
                     |r| {
                         Ok(FamilyRow {
@@ -170,24 +171,28 @@ impl SqliteStore {
                                 r.get(12)?,
                                 r.get(13)?,
                             ),
+                            resources: r.get(14)?,
                         })
                     },
                 )?,
                 refresh_tokens: all(
                     c,
-                    "SELECT token_hash, family_id, scope, created_at, expires_at, rotated_at
+                    "SELECT token_hash, family_id, scope, created_at, expires_at, rotated_at,
+                            CAST(NULL AS TEXT)
                      FROM refresh_token ORDER BY created_at, token_hash",
                     token,
                 )?,
                 access_tokens: all(
                     c,
-                    "SELECT token_hash, family_id, scope, created_at, expires_at, revoked_at
+                    "SELECT token_hash, family_id, scope, created_at, expires_at, revoked_at,
+                            resources
                      FROM access_token ORDER BY created_at, token_hash",
                     token,
                 )?,
                 client_tokens: all(
                     c,
-                    "SELECT token_hash, client_id, scope, created_at, expires_at, revoked_at
+                    "SELECT token_hash, client_id, scope, created_at, expires_at, revoked_at,
+                            resources
                      FROM client_token ORDER BY created_at, token_hash",
                     |r| {
                         Ok(ClientTokenRow {
@@ -197,6 +202,7 @@ impl SqliteStore {
                             created_at: r.get(3)?,
                             expires_at: r.get(4)?,
                             revoked_at: r.get(5)?,
+                            resources: r.get(6)?,
                         })
                     },
                 )?,
@@ -414,10 +420,11 @@ impl SqliteStore {
                     let refresh = f.refresh.as_ref();
                     tx.execute(
                         "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at, revoked_at, revoked_reason, session_id_hash, amr,
-                                                   refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                                   refresh_hash, refresh_scope, refresh_created_at, refresh_expires_at, resources)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                         params![f.id, f.client_id, f.user_id, f.nonce, f.auth_time, f.created_at, f.revoked_at, f.revoked_reason, f.session_id_hash, f.amr,
-                                refresh.map(|r| &r.token_hash), refresh.map(|r| &r.scope), refresh.map(|r| r.created_at), refresh.map(|r| r.expires_at)],
+                                refresh.map(|r| &r.token_hash), refresh.map(|r| &r.scope), refresh.map(|r| r.created_at), refresh.map(|r| r.expires_at),
+                                f.resources],
                     )?;
                 }
                 for (name, key) in &secrets {
@@ -427,27 +434,26 @@ impl SqliteStore {
                         params![name, key, s.exported_at],
                     )?;
                 }
-                for (table, ended, rows) in [
-                    ("refresh_token", "rotated_at", &s.refresh_tokens),
-                    ("access_token", "revoked_at", &s.access_tokens),
-                ] {
-                    let sql = format!(
-                        "INSERT INTO {table} (token_hash, family_id, scope, created_at, expires_at, {ended})
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                    );
-                    for t in rows {
-                        tx.execute(
-                            &sql,
-                            params![t.token_hash, t.family_id, t.scope, t.created_at, t.expires_at, t.ended_at],
-                        )?;
-                    }
+                for t in &s.refresh_tokens {
+                    tx.execute(
+                        "INSERT INTO refresh_token (token_hash, family_id, scope, created_at, expires_at, rotated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![t.token_hash, t.family_id, t.scope, t.created_at, t.expires_at, t.ended_at],
+                    )?;
+                }
+                for t in &s.access_tokens {
+                    tx.execute(
+                        "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at, revoked_at, resources)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![t.token_hash, t.family_id, t.scope, t.created_at, t.expires_at, t.ended_at, t.resources],
+                    )?;
                 }
                 tx.execute(LAST_ACCESS_EXPIRY, [])?;
                 for t in &s.client_tokens {
                     tx.execute(
-                        "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at, revoked_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![t.token_hash, t.client_id, t.scope, t.created_at, t.expires_at, t.revoked_at],
+                        "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at, revoked_at, resources)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![t.token_hash, t.client_id, t.scope, t.created_at, t.expires_at, t.revoked_at, t.resources],
                     )?;
                 }
                 for x in &s.session_clients {

@@ -11,8 +11,9 @@ use super::directory::take_once;
 use super::rows::user_from;
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, NewTokens, OneTime,
-    Redeemed, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind, UsedBefore,
+    AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens,
+    OneTime, Redeemed, RefreshAsk, Revocation, RevokeReason, Rotated, TokenInfo, TokenKind,
+    UsedBefore,
 };
 use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit::{self, Requester};
@@ -20,6 +21,7 @@ use crate::oidc::grant::authorization_code::{self, CodeRow, NewFamily, Redemptio
 use crate::oidc::grant::refresh_token::{
     self, PresentedState, RefreshRequest, RefreshRow, RetryRow, Rotation,
 };
+use crate::oidc::resource;
 use crate::store::columns::{
     REFRESH_FAMILY_FIELDS, USER_FIELDS, active_user_token, family_token_columns, family_tokens,
     may_use_client, refresh_family_columns, user_columns,
@@ -44,28 +46,35 @@ pub(super) fn revoke_family(
 /// tokens, which lets the sweep know when none is left (their table has no index by family).
 pub(super) fn insert_tokens(
     tx: &Connection,
-    family_id: &str,
-    scope: &str,
+    grant: &Grant,
     tokens: &NewTokens,
     now: UnixTime,
 ) -> rusqlite::Result<()> {
-    store_tokens(tx, family_id, scope, tokens, now, false)
+    store_tokens(tx, grant, tokens, now, false)
 }
 
 /// As [`insert_tokens`]; `keep_previous`: the family's current token is the one this rotation
 /// replaces, kept with the answer in `tokens.retry` for a retry (`oidc::retry`).
 fn store_tokens(
     tx: &Connection,
-    family_id: &str,
-    scope: &str,
+    grant: &Grant,
     tokens: &NewTokens,
     now: UnixTime,
     keep_previous: bool,
 ) -> rusqlite::Result<()> {
+    let (family_id, scope) = (&grant.family_id, &grant.scope);
     tx.prepare_cached(
-        "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO access_token (token_hash, family_id, scope, created_at, expires_at, resources)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![tokens.access_token_hash, family_id, scope, now, tokens.access_expires_at])?;
+    .execute(params![
+        tokens.access_token_hash,
+        family_id,
+        scope,
+        now,
+        tokens.access_expires_at,
+        resource::column(&grant.resources)
+    ])?;
     let Some(refresh) = &tokens.refresh_token_hash else {
         tx.prepare_cached(
             "UPDATE token_family SET access_expires_at = max(coalesce(access_expires_at, ?2), ?2)
@@ -101,10 +110,20 @@ fn store_tokens(
     Ok(())
 }
 
-const ACTIVE_ACCESS_TOKEN: &str =
-    active_user_token!("access_token", "t.revoked_at IS NULL", "?1", "?3");
-const ACTIVE_REFRESH_TOKEN: &str =
-    active_user_token!("refresh_token", "t.rotated_at IS NULL", "?1", "?3");
+const ACTIVE_ACCESS_TOKEN: &str = active_user_token!(
+    "access_token",
+    "t.resources",
+    "t.revoked_at IS NULL",
+    "?1",
+    "?3"
+);
+const ACTIVE_REFRESH_TOKEN: &str = active_user_token!(
+    "refresh_token",
+    "CAST(NULL AS TEXT)",
+    "t.rotated_at IS NULL",
+    "?1",
+    "?3"
+);
 const ACTIVE_FAMILY_REFRESH_TOKEN: &str = active_user_token!(family "?1", "?2", "?3");
 
 /// A token `sql` finds by `keys` (its hash and, for the family format, its family; `?3` is
@@ -125,6 +144,7 @@ fn active_user_token(
                 expires_at: r.get(2)?,
                 client_id: r.get(3)?,
                 user: Some(user_from(r, 4)?),
+                resources: resource::split(r.get::<_, Option<String>>(4 + USER_FIELDS)?.as_deref()),
             })
         })
         .optional()
@@ -139,7 +159,8 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
         user_columns!(),
         ", ",
         may_use_client!("c.client_id", "c.user_id"),
-        ", c.amr, c.dpop_jkt FROM authorization_code c JOIN user_account u ON u.id = c.user_id
+        ", c.amr, c.dpop_jkt, c.resources
+         FROM authorization_code c JOIN user_account u ON u.id = c.user_id
          WHERE c.code_hash = ?1"
     ))?
     .query_row([code_hash], |r| {
@@ -157,6 +178,9 @@ fn load_code(tx: &Connection, code_hash: &str) -> rusqlite::Result<Option<CodeRo
                 expires_at: r.get(8)?,
                 session_id_hash: r.get(11)?,
                 dpop_jkt: r.get(14 + USER_FIELDS)?,
+                resources: resource::split(
+                    r.get::<_, Option<String>>(15 + USER_FIELDS)?.as_deref(),
+                ),
             },
             used: r.get(9)?,
             family_id: r.get(10)?,
@@ -189,6 +213,7 @@ fn refresh_row(
         // NULL when the session row is gone: not alive.
         session_alive: r.get::<_, Option<bool>>(5 + USER_FIELDS)?.unwrap_or(false),
         amr: Amr::from_stored(&r.get::<_, String>(6 + USER_FIELDS)?),
+        resources: resource::split(r.get::<_, Option<String>>(7 + USER_FIELDS)?.as_deref()),
     })
 }
 
@@ -283,8 +308,8 @@ pub(super) fn insert_family(
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO token_family (id, client_id, user_id, nonce, auth_time, created_at,
-                                   session_id_hash, amr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                   session_id_hash, amr, resources)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         family.id,
@@ -294,7 +319,8 @@ pub(super) fn insert_family(
         family.auth_time,
         now,
         family.session_id_hash,
-        family.amr.stored()
+        family.amr.stored(),
+        resource::column(&family.resources)
     ])?;
     Ok(())
 }
@@ -306,8 +332,8 @@ impl Grants for SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO authorization_code
                  (code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-                  expires_at, session_id_hash, amr, dpop_jkt)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                  expires_at, session_id_hash, amr, dpop_jkt, resources)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 code.code_hash,
@@ -321,7 +347,8 @@ impl Grants for SqliteStore {
                 code.expires_at,
                 code.session_id_hash,
                 code.amr.stored(),
-                code.dpop_jkt
+                code.dpop_jkt,
+                resource::column(&code.resources)
             ])
         })
         .await?;
@@ -345,7 +372,7 @@ impl Grants for SqliteStore {
             let redeemed = match authorization_code::decide(row, &request, new.family_id.clone(), now) {
                 Redemption::Issue { family, grant } => {
                     insert_family(tx, &family, now)?;
-                    insert_tokens(tx, &family.id, &grant.scope, &new, now)?;
+                    insert_tokens(tx, &grant, &new, now)?;
                     tx.prepare_cached(
                         "UPDATE authorization_code SET used_at = ?2, family_id = ?3 WHERE code_hash = ?1",
                     )?
@@ -362,6 +389,7 @@ impl Grants for SqliteStore {
                 }
                 Redemption::Invalid => Redeemed::Invalid,
                 Redemption::Denied => Redeemed::Denied,
+                Redemption::OutOfTarget => Redeemed::OutOfTarget,
                 Redemption::Replayed { family } => {
                     if let Some(family) = family {
                         revoke_family(tx, &family, now, RevokeReason::CodeReplayed)?;
@@ -379,7 +407,7 @@ impl Grants for SqliteStore {
         &self,
         presented: &Presented,
         client_id: &str,
-        scope: Option<String>,
+        asked: RefreshAsk,
         new: NewTokens,
         now: UnixTime,
         ip: Option<IpAddr>,
@@ -395,7 +423,8 @@ impl Grants for SqliteStore {
             };
             let request = RefreshRequest {
                 client_id: &client_id,
-                scope: scope.as_deref(),
+                scope: asked.scope.as_deref(),
+                resources: &asked.resources,
             };
             let rotated = apply_rotation(
                 tx,
@@ -445,6 +474,7 @@ impl Grants for SqliteStore {
                     client_id: t.client_id,
                     scope: t.scope,
                     expires_at: t.expires_at,
+                    resources: t.resources,
                 })
             }))
         })
@@ -463,15 +493,17 @@ impl Grants for SqliteStore {
             }
             insert_audit(tx, &record)?;
             tx.prepare_cached(
-                "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO client_token (token_hash, client_id, scope, created_at, expires_at,
+                                           resources)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 token.token_hash,
                 token.client_id,
                 token.scope,
                 token.created_at,
-                token.expires_at
+                token.expires_at,
+                resource::column(&token.resources)
             ])?;
             Ok(Ok(()))
         })
@@ -515,7 +547,7 @@ impl Grants for SqliteStore {
                 return Ok(Some(t));
             }
             c.prepare_cached(
-                "SELECT scope, created_at, expires_at, client_id FROM client_token
+                "SELECT scope, created_at, expires_at, client_id, resources FROM client_token
                  WHERE token_hash = ?1 AND expires_at > ?2 AND revoked_at IS NULL",
             )?
             .query_row(params![token_hash, now], |r| {
@@ -526,6 +558,7 @@ impl Grants for SqliteStore {
                     expires_at: r.get(2)?,
                     client_id: r.get(3)?,
                     user: None,
+                    resources: resource::split(r.get::<_, Option<String>>(4)?.as_deref()),
                 })
             })
             .optional()
@@ -735,11 +768,12 @@ fn apply_rotation(
                 ])?;
             }
             let keep_previous = presented.family_id.is_some();
-            store_tokens(tx, &grant.family_id, &grant.scope, new, now, keep_previous)?;
+            store_tokens(tx, &grant, new, now, keep_previous)?;
             Ok(Rotated::Issued(grant))
         }
         Rotation::Invalid => Ok(Rotated::Invalid),
         Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
+        Rotation::TargetExceeded => Ok(Rotated::TargetExceeded),
         Rotation::Denied => Ok(Rotated::Denied),
         Rotation::Reuse { family } => {
             revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;

@@ -72,6 +72,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0032_confirmed_addresses.sql"),
     include_str!("../../../migrations/sqlite/0033_signup_domains.sql"),
     include_str!("../../../migrations/sqlite/0034_removal_notices.sql"),
+    include_str!("../../../migrations/sqlite/0035_resource_indicators.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

@@ -89,6 +89,7 @@ pub(super) fn device_from(row: &Row<'_>, at: usize) -> rusqlite::Result<DeviceAu
         interval: row.get(at + 6)?,
         last_polled_at: row.get(at + 7)?,
         answer,
+        resources: crate::oidc::resource::split(row.get::<_, Option<String>>(at + 12)?.as_deref()),
     })
 }
 
@@ -156,6 +157,11 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             .unwrap_or_default(),
         pairwise_sector: row.get(24)?,
         require_confirmed_address: row.get(25)?,
+        resources: row
+            .get::<_, Option<String>>(26)?
+            .map(parse_list)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 

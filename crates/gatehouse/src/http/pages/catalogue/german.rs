@@ -1010,6 +1010,11 @@ pub(in crate::http) static GERMAN: Text = Text {
                                    eigenen Claims …), durch Leerzeichen getrennt, jeder nur, \
                                    wenn die Person seinen Scope gewährt hat. Auch in der \
                                    Antwort der Introspection. Leer für keine.",
+        resources: "APIs, für die ihre Access Tokens sein dürfen",
+        resources_help: "Eine pro Zeile (Ressourcen-Indikatoren wie \
+                         https://api.example.com/): Die Anwendung nennt eine mit dem Parameter \
+                         resource, und das Access Token sagt, dass es für diese API ist (aud). \
+                         Leer: Ihre Tokens sind für die Anwendung selbst.",
         scopes: "Was sie anfragen darf",
         scope: |s| match s {
             "openid" => "openid: wer die Person ist (ein ID-Token)",

@@ -20,6 +20,7 @@ use crate::oidc::client_assertion::{
     ALGORITHMS, KeyNamed, KeysProblem, MAX_KEYS, MAX_KEYS_JSON, MIN_RSA_BITS,
 };
 use crate::oidc::redirect::RegistrationProblem;
+use crate::oidc::resource;
 use crate::oidc::scope;
 use crate::oidc::subject::{MAX_SECTOR, SectorProblem};
 
@@ -104,6 +105,23 @@ pub(super) fn refusal(why: &Refusal) -> String {
             "Die Back-Channel-Logout-URI {} wird abgelehnt: {}.",
             quoted(uri),
             uri_problem(*problem)
+        ),
+        R::Resource(uri, problem) => format!(
+            "Die Ressource {} wird abgelehnt: {}.",
+            quoted(uri),
+            match problem {
+                resource::Problem::NotAbsolute => {
+                    "Sie ist keine absolute URI (wie https://api.example.com/) von höchstens \
+                     1024 Bytes"
+                }
+                resource::Problem::Fragment => {
+                    "Sie hat ein Fragment (#…), das ein Ressourcen-Indikator nicht haben darf"
+                }
+            }
+        ),
+        R::TooManyResources => format!(
+            "Eine Anwendung hat höchstens {} Ressourcen.",
+            resource::MOST
         ),
         R::DisplayName => format!(
             "Ein Anzeigename hat 1 bis {MAX_DISPLAY_NAME} Zeichen, ohne Steuerzeichen oder \
@@ -548,6 +566,11 @@ mod tests {
             ]
             .map(R::Sector),
         );
+        all.extend(
+            [resource::Problem::NotAbsolute, resource::Problem::Fragment]
+                .map(|p| R::Resource("x:y#z".into(), p)),
+        );
+        all.push(R::TooManyResources);
         all
     }
 
@@ -564,7 +587,11 @@ mod tests {
             assert!(!german.contains(".."), "{german}");
             assert_ne!(german.to_lowercase(), english.to_lowercase());
             // What it holds of the request is said as it was sent.
-            if let R::RedirectUri(uri, _) | R::JwksUri(uri, _) | R::BackchannelUri(uri, _) = &why {
+            if let R::RedirectUri(uri, _)
+            | R::JwksUri(uri, _)
+            | R::BackchannelUri(uri, _)
+            | R::Resource(uri, _) = &why
+            {
                 assert!(german.contains(&format!("„{uri}“")), "{german}");
             }
         }

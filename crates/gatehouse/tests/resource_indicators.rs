@@ -1,0 +1,281 @@
+//! Resource indicators (RFC 8707): a client registered with the APIs its tokens may be for
+//! names them with `resource` at `/authorize`, and at the token endpoint for one token; the
+//! access token's `aud` (a JWT's, and introspection's) is then those APIs. A token request
+//! narrows the grant, never widens it; an API the client is not registered with is refused.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    reason = "a test: a failed unwrap is the failure, at its line"
+)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::backend::Database;
+use common::*;
+use gatehouse::model::{AccessTokenFormat, GrantType};
+use gatehouse::store::Store;
+use serde_json::Value;
+
+const ORDERS: &str = "https://orders.example/api";
+const BILLING: &str = "urn:example:billing";
+const ELSEWHERE: &str = "https://elsewhere.example/";
+
+/// Makes `client_id` take JWT access tokens for the two APIs.
+async fn for_apis(store: &dyn Store, client_id: &str) {
+    let mut c = store.client(client_id).await.unwrap().unwrap();
+    c.access_token_format = AccessTokenFormat::Jwt;
+    c.resources = vec![ORDERS.into(), BILLING.into()];
+    c.grant_types.push(GrantType::ClientCredentials);
+    store.update_client(c, None).await.unwrap();
+}
+
+async fn post(base: &str, path: &str, secret: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .basic_auth("api", Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A sign-in of `ada` to `api` whose authorization request names `resources`, and the code
+/// exchange naming `at_token`: the token endpoint's status and answer.
+async fn sign_in_for(
+    server: &TestServer,
+    secret: &str,
+    resources: &[&str],
+    at_token: &[&str],
+) -> (u16, HashMap<String, Value>) {
+    let base = &server.base;
+    let (verifier, challenge) = pkce();
+    let named: String = resources
+        .iter()
+        .map(|r| format!("&resource={}", urlencoding(r)))
+        .collect();
+    let url = format!(
+        "{base}/authorize?response_type=code&client_id=api&redirect_uri={REDIRECT}&scope=openid%20offline_access&state=s&code_challenge={challenge}&code_challenge_method=S256{named}"
+    );
+    let redirect = Browser::default()
+        .authorize(base, &url, "ada", PASSWORD)
+        .await;
+    let params = location_params(&redirect);
+    let code = params.get("code").expect("a code").clone();
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    form.extend(at_token.iter().map(|r| ("resource", *r)));
+    let r = post(base, "/token", secret, &form).await;
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn audience(token: &Value) -> Value {
+    let token = token.as_str().unwrap();
+    let payload = token.split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["aud"].clone()
+}
+
+async fn introspected_audience(base: &str, secret: &str, token: &Value) -> Value {
+    let r: Value = post(
+        base,
+        "/introspect",
+        secret,
+        &[("token", token.as_str().unwrap())],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r["active"], true, "{r}");
+    r["aud"].clone()
+}
+
+async fn an_access_token_is_for_the_apis_its_request_named(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    let secret = add_client(s, "api").await;
+    for_apis(s, "api").await;
+    let base = &server.base;
+
+    // Both APIs asked for at sign-in; the token for both, checked offline as an API would.
+    let (status, tokens) = sign_in_for(&server, &secret, &[ORDERS, BILLING], &[]).await;
+    assert_eq!(status, 200, "{tokens:?}");
+    let access = &tokens["access_token"];
+    assert_eq!(audience(access), serde_json::json!([ORDERS, BILLING]));
+    verify_jwt(base, access.as_str().unwrap(), "at+jwt", ORDERS, &["aud"]).await;
+    assert_eq!(
+        introspected_audience(base, &secret, access).await,
+        serde_json::json!([ORDERS, BILLING])
+    );
+
+    // A refresh narrows the token to one API, and the next one is for both again.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let r = post(
+        base,
+        "/token",
+        &secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("resource", BILLING),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let narrowed: HashMap<String, Value> = r.json().await.unwrap();
+    assert_eq!(audience(&narrowed["access_token"]), BILLING);
+    assert_eq!(
+        introspected_audience(base, &secret, &narrowed["access_token"]).await,
+        BILLING
+    );
+    // Widening at a refresh is refused, and the token is not used up by it.
+    let next = narrowed["refresh_token"].as_str().unwrap();
+    let r = post(
+        base,
+        "/token",
+        &secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", next),
+            ("resource", ELSEWHERE),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let error: Value = r.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_target", "{error}");
+    let r = post(
+        base,
+        "/token",
+        &secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", next)],
+    )
+    .await;
+    assert_eq!(r.status(), 200, "the refused request rotated nothing");
+    let again: HashMap<String, Value> = r.json().await.unwrap();
+    assert_eq!(
+        audience(&again["access_token"]),
+        serde_json::json!([ORDERS, BILLING])
+    );
+    server.stop().await;
+}
+
+async fn a_code_is_exchanged_for_fewer_apis_never_more(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    let secret = add_client(s, "api").await;
+    for_apis(s, "api").await;
+
+    let (status, tokens) = sign_in_for(&server, &secret, &[ORDERS, BILLING], &[ORDERS]).await;
+    assert_eq!(status, 200, "{tokens:?}");
+    assert_eq!(audience(&tokens["access_token"]), ORDERS);
+
+    // A code for one API, exchanged for another the client may have: refused.
+    let (status, error) = sign_in_for(&server, &secret, &[ORDERS], &[BILLING]).await;
+    assert_eq!(
+        (status, &error["error"]),
+        (400, &Value::from("invalid_target"))
+    );
+
+    // No resource asked for: the token is for the client, as without resource indicators.
+    let (status, tokens) = sign_in_for(&server, &secret, &[], &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(audience(&tokens["access_token"]), "api");
+    server.stop().await;
+}
+
+async fn an_api_the_client_is_not_registered_with_is_refused_at_authorize(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    add_client(s, "api").await;
+    for_apis(s, "api").await;
+    let base = &server.base;
+    let (_, challenge) = pkce();
+    for (resource, why) in [
+        (ELSEWHERE, "not registered"),
+        ("https://orders.example/api#x", "a fragment"),
+        ("orders", "not an absolute URI"),
+    ] {
+        let url = format!(
+            "{base}/authorize?response_type=code&client_id=api&redirect_uri={REDIRECT}&scope=openid&state=s&code_challenge={challenge}&code_challenge_method=S256&resource={}",
+            urlencoding(resource)
+        );
+        let r = Browser::default().http.get(&url).send().await.unwrap();
+        assert!(r.status().is_redirection(), "{why}: {}", r.status());
+        let params = location_params(&r);
+        assert_eq!(
+            params.get("error").map(String::as_str),
+            Some("invalid_target"),
+            "{why}: {params:?}"
+        );
+        assert_eq!(params.get("state").map(String::as_str), Some("s"));
+    }
+    server.stop().await;
+}
+
+async fn a_service_asks_for_a_token_for_one_of_its_apis(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    let secret = add_client(s, "api").await;
+    for_apis(s, "api").await;
+    let base = &server.base;
+    let r = post(
+        base,
+        "/token",
+        &secret,
+        &[("grant_type", "client_credentials"), ("resource", BILLING)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    assert_eq!(audience(&tokens["access_token"]), BILLING);
+    assert_eq!(
+        introspected_audience(base, &secret, &tokens["access_token"]).await,
+        BILLING
+    );
+    let r = post(
+        base,
+        "/token",
+        &secret,
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", ELSEWHERE),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let error: Value = r.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_target");
+    // More resources than any request may name: refused before anything is looked up.
+    let many: Vec<String> = (0..=16).map(|i| format!("urn:r:{i}")).collect();
+    let mut form = vec![("grant_type", "client_credentials")];
+    form.extend(many.iter().map(|r| ("resource", r.as_str())));
+    let r = post(base, "/token", &secret, &form).await;
+    assert_eq!(r.status(), 400);
+    server.stop().await;
+}
+
+on_both_backends!((flavor = "multi_thread", worker_threads = 4);
+    an_access_token_is_for_the_apis_its_request_named,
+    a_code_is_exchanged_for_fewer_apis_never_more,
+    an_api_the_client_is_not_registered_with_is_refused_at_authorize,
+    a_service_asks_for_a_token_for_one_of_its_apis,
+);
