@@ -5,7 +5,9 @@ build).
 
 Every test that uses `browser` (or `browser_page`) runs once in each browser; a test that needs
 what only one of them offers (Chromium's DevTools protocol, for a virtual authenticator) says
-so with `@pytest.mark.browsers("chromium")`.
+so with `@pytest.mark.browsers("chromium")`, and a module whose pages are the server's alone,
+the same in every browser, may say it for all its tests (`pytestmark`), naming both browsers
+on the tests where the browser's own part shows.
 
 The gatehouse binary is GATEHOUSE_BIN, or target/debug/gatehouse of this workspace (built by
 `cargo test` or `cargo build -p gatehouse`). Chromium is CHROMIUM, or /usr/bin/chromium;

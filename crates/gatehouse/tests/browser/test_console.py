@@ -14,6 +14,11 @@ from conftest import ROOT, Gatehouse, Watched, described
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
 
+# The administration pages are forms the server renders and checks, the same in every
+# browser: they run in Chromium, and in Firefox too where a browser's own part shows (a file
+# upload, a confirmation typed before a button works, a page refused).
+pytestmark = pytest.mark.browsers("chromium")
+
 
 def sign_in_as_administrator(page, server, login=fill_login) -> str:
     """A new administrator (the first one is made with the command line, as an operator
@@ -174,6 +179,7 @@ def test_an_administrator_sets_a_persons_language_and_they_are_answered_in_it(
     other.context.close()
 
 
+@pytest.mark.browsers("chromium", "firefox")
 def test_the_pages_are_not_for_everyone(browser_page, gatehouse, user):
     page = browser_page
     page.goto(f"{gatehouse.issuer}/account")
@@ -414,6 +420,7 @@ def test_an_administrator_changes_a_persons_name_and_address(browser_page, gateh
                                               f"patricia.{person}@example.com"), mine
 
 
+@pytest.mark.browsers("chromium", "firefox")
 def test_an_administrator_removes_an_account_once_its_name_is_typed(browser_page, browser,
                                                                       gatehouse):
     page = browser_page
@@ -568,6 +575,7 @@ def logo_shown(page, width: int = 64):
         arg=width)
 
 
+@pytest.mark.browsers("chromium", "firefox")
 def test_an_administrator_gives_an_application_a_logo_people_see_where_they_sign_in(
         browser_page, browser, gatehouse, tmp_path):
     """The administrator uploads an image as the application's logo (a file that is no image

@@ -24,6 +24,11 @@ from test_console import sign_in_as_administrator
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
 
+# What a mail says and where its link leads is the server's, the same in every browser: these
+# run in Chromium, and in Firefox too where the browser's part matters (a link opened in it,
+# the cookie that tells one browser from another).
+pytestmark = pytest.mark.browsers("chromium")
+
 NEW_PASSWORD = "plum orbit lantern vivid kettle"
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
           "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
@@ -45,6 +50,7 @@ def server(sink):
         server.stop()
 
 
+@pytest.mark.browsers("chromium", "firefox")
 def test_a_forgotten_password_is_reset_by_the_mailed_link(browser_page, server, sink):
     page = browser_page
     user = server.add_user()
@@ -142,6 +148,7 @@ def new_sign_in_mail(sink, user):
     return notice, text
 
 
+@pytest.mark.browsers("chromium", "firefox")
 def test_a_sign_in_from_another_browser_is_told_by_mail(browser_page, browser, server, sink):
     """The laptop the person always uses is no news; a phone that never signed in as them is,
     in their mailbox, saying when, with which browser and what to do; the laptop again is
@@ -191,6 +198,7 @@ def test_a_browser_signed_out_from_the_phone_is_news_when_it_signs_in_again(
     phone.context.close()
 
 
+@pytest.mark.browsers("chromium", "firefox")
 def test_a_person_confirms_their_address(browser_page, server, sink):
     page = browser_page
     user = server.add_user()
