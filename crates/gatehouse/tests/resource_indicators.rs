@@ -273,9 +273,80 @@ async fn a_service_asks_for_a_token_for_one_of_its_apis(db: Database) {
     server.stop().await;
 }
 
+async fn a_pushed_request_names_its_apis_as_the_browser_never_sees_them(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    let secret = add_client(s, "api").await;
+    for_apis(s, "api").await;
+    let base = &server.base;
+    let (verifier, challenge) = pkce();
+    let pushed = |resource: &'static str| {
+        let (secret, challenge) = (secret.clone(), challenge.clone());
+        async move {
+            post(
+                base,
+                "/par",
+                &secret,
+                &[
+                    ("response_type", "code"),
+                    ("redirect_uri", REDIRECT),
+                    ("scope", "openid"),
+                    ("state", "s"),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                    ("resource", ORDERS),
+                    ("resource", resource),
+                ],
+            )
+            .await
+        }
+    };
+    // One the client is not registered with is refused when pushed, as /par answers.
+    let refused = pushed(ELSEWHERE).await;
+    assert_eq!(refused.status(), 400);
+    let error: Value = refused.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_target", "{error}");
+
+    let r = pushed(BILLING).await;
+    assert_eq!(r.status(), 201);
+    let request_uri = r.json::<Value>().await.unwrap()["request_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!(
+        "{base}/authorize?client_id=api&request_uri={}",
+        urlencoding(&request_uri)
+    );
+    let redirect = Browser::default()
+        .authorize(base, &url, "ada", PASSWORD)
+        .await;
+    let code = location_params(&redirect)["code"].clone();
+    let r = post(
+        base,
+        "/token",
+        &secret,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    assert_eq!(
+        audience(&tokens["access_token"]),
+        serde_json::json!([ORDERS, BILLING])
+    );
+    server.stop().await;
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     an_access_token_is_for_the_apis_its_request_named,
     a_code_is_exchanged_for_fewer_apis_never_more,
     an_api_the_client_is_not_registered_with_is_refused_at_authorize,
     a_service_asks_for_a_token_for_one_of_its_apis,
+    a_pushed_request_names_its_apis_as_the_browser_never_sees_them,
 );
