@@ -456,6 +456,34 @@ async fn another_clients_device_code_and_bad_requests_are_refused(db: Database) 
         error_of(&poll(&server.base, "radio", device_code).await),
         "invalid_grant"
     );
+    // A poll naming an API is refused (the device request names them), and uses nothing up;
+    // so is a device request naming an API tv is not registered with.
+    let named = post(
+        &server.base,
+        "/token",
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", "tv"),
+            ("device_code", device_code),
+            ("resource", "https://api.example/"),
+        ],
+    )
+    .await;
+    assert_eq!((named.0, error_of(&named)), (400, "invalid_target"));
+    let unregistered = post(
+        &server.base,
+        "/device_authorization",
+        &[
+            ("client_id", "tv"),
+            ("scope", "openid"),
+            ("resource", "https://api.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (unregistered.0, error_of(&unregistered)),
+        (400, "invalid_target")
+    );
     let mine = poll(&server.base, "tv", device_code).await;
     assert_eq!(mine.0, 200, "{}", mine.1);
     assert!(mine.1["refresh_token"].is_string());
