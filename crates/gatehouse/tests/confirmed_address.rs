@@ -21,7 +21,7 @@ use common::backend::Database;
 use common::oneshot::*;
 use common::smtp::with_mail;
 use common::{PASSWORD, add_third_party_client, add_user, hidden_input, user};
-use gatehouse::model::{AuditKind, UserChange};
+use gatehouse::model::{AuditKind, AuditRecord, UserChange};
 
 /// Makes `client_id` require a confirmed address, or not.
 async fn require(f: &Fixture, client_id: &str, required: bool) {
@@ -211,8 +211,89 @@ async fn without_mail_the_person_is_told_whom_to_ask(db: Database) {
     assert!(location(&r).contains_key("code"));
 }
 
+/// Sets ada's address, confirmed or not, as an administrator (or her account page) would.
+async fn ada_address(f: &Fixture, email: &str, verified: bool) {
+    let change = UserChange::SetEmail {
+        email: email.to_owned(),
+        verified,
+    };
+    let store = &f.state.store;
+    store.update_user("ada", change, T0, None).await.unwrap();
+}
+
+/// `/userinfo` with `access`: its status and, refused, the error the header names.
+async fn userinfo(f: &Fixture, access: &str) -> (StatusCode, String) {
+    let request = axum::http::Request::get("/userinfo")
+        .header(header::AUTHORIZATION, format!("Bearer {access}"))
+        .body(Body::empty())
+        .unwrap();
+    let r = send(f, request).await;
+    let challenge = r
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status(), challenge)
+}
+
+/// The rules hold after the sign-in too. An application that requires a confirmed address
+/// gets no new tokens and nothing from `/userinfo` for a person whose address changed since
+/// they signed in (a new address is unconfirmed), though the tokens it holds were issued for a
+/// confirmed one; nothing is used up, so once the new address is confirmed the same refresh
+/// token works. An account given domains of its own after the sign-in holds every application
+/// back the same way until its address is a confirmed one there.
+async fn an_address_changed_after_the_sign_in_gives_the_application_nothing_more(db: Database) {
+    let f = fixture_on(db).await;
+    require(&f, "web", true).await;
+    ada_address(&f, "ada@example.com", true).await;
+    let (access, refresh, _) = tokens_for_ada(&f).await;
+    assert_eq!(userinfo(&f, &access).await.0, StatusCode::OK);
+
+    ada_address(&f, "ada@elsewhere.example", false).await;
+    let r = refresh_at_web(&f, &refresh).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body = json(r).await;
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("confirm their email address"),
+        "{body}"
+    );
+    let (status, challenge) = userinfo(&f, &access).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+
+    // Confirmed: the refresh token refused a moment ago works, and so does `/userinfo`, which
+    // tells the new address.
+    ada_address(&f, "ada@elsewhere.example", true).await;
+    assert_eq!(userinfo(&f, &access).await.0, StatusCode::OK);
+    let r = refresh_at_web(&f, &refresh).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let refresh = json(r).await["refresh_token"].as_str().unwrap().to_owned();
+
+    // An application that does not require it is held back by an address rule of the
+    // account's own, set after the sign-in, at a domain the address is not at.
+    require(&f, "web", false).await;
+    let ada = user(&*f.state.store, "ada").await;
+    let record = AuditRecord::new(T0, AuditKind::AddressRuleSet, "cli").subject(Some("ada"));
+    let domains = vec!["example.com".to_owned()];
+    let store = &f.state.store;
+    store
+        .set_address_rule(&ada.id, domains, record)
+        .await
+        .unwrap();
+    let r = refresh_at_web(&f, &refresh).await;
+    assert_eq!(json(r).await["error"], "invalid_grant");
+    assert_eq!(userinfo(&f, &access).await.0, StatusCode::UNAUTHORIZED);
+    ada_address(&f, "ada@example.com", true).await;
+    assert_eq!(refresh_at_web(&f, &refresh).await.status(), StatusCode::OK);
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_confirms_their_address_before_the_application_gets_anything,
     a_consent_given_on_a_page_shown_before_the_rule_gives_nothing,
     without_mail_the_person_is_told_whom_to_ask,
+    an_address_changed_after_the_sign_in_gives_the_application_nothing_more,
 );

@@ -573,11 +573,7 @@ async fn unconfirmed_address(
         Ok(domains) => domains,
         Err(e) => return Some(refuse(state, redirect_error(request, store_error(e)))),
     };
-    let of = AddressOf {
-        email: &user.email,
-        confirmed: user.email_verified,
-        account_domains: &domains,
-    };
+    let of = AddressOf::of(user, &domains);
     let may_ask = !request.prompt.none;
     let change = match authorize::address_check(request.require_confirmed_address, of, may_ask) {
         AddressCheck::GoOn => return None,

@@ -576,11 +576,7 @@ async fn held_for_address(
         .address_rule(&user.id)
         .await
         .map_err(store_error)?;
-    let of = AddressOf {
-        email: &user.email,
-        confirmed: user.email_verified,
-        account_domains: &domains,
-    };
+    let of = AddressOf::of(user, &domains);
     let t = &state.look.text;
     Ok(
         match authorize::address_check(client.require_confirmed_address, of, true) {

@@ -21,7 +21,7 @@ use crate::oidc::error::invalid_request;
 use crate::oidc::family_token::Presented;
 use crate::oidc::grant::audit;
 use crate::oidc::retry::Successor;
-use crate::oidc::{OAuthError, access_token, grant, resource, scope, tokens};
+use crate::oidc::{OAuthError, access_token, authorize, grant, resource, scope, tokens};
 
 /// POST /token
 pub(super) async fn token(
@@ -496,6 +496,10 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         )
         .into()),
         Rotated::Denied => Err(no_access()),
+        // Signing in again asks the person to confirm it (`authorize::address_check`).
+        Rotated::Unconfirmed => {
+            Err(OAuthError::InvalidGrant(authorize::CONFIRM_AGAIN.into()).into())
+        }
         Rotated::ScopeExceeded => Err(OAuthError::InvalidScope(
             "the requested scope exceeds the granted scope".into(),
         )

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{ResourceError, access_token};
+use crate::oidc::authorize::{AddressOf, CONFIRM_AGAIN, address_still_holds};
 use crate::oidc::{OAuthError, claims, scope};
 
 pub(super) async fn userinfo(
@@ -63,6 +64,14 @@ async fn claims_for(
             "the access token is invalid, expired or revoked".into(),
         ))
     })?;
+    // The address rules hold here as at sign-in and at each refresh: an address changed since
+    // the token was issued, or a rule set since, is not told to an application that trusts it
+    // (`authorize::address_check`, nobody to ask).
+    let account_domains = state.store.address_rule(&grant.user.id).await?;
+    let of = AddressOf::of(&grant.user, &account_domains);
+    if !address_still_holds(client.require_confirmed_address, of) {
+        return Err(refuse(OAuthError::InvalidToken(CONFIRM_AGAIN.into())));
+    }
     let sub = state.subject_of(&client, &grant.user.id).await?;
     Ok(claims::userinfo(
         &sub,

@@ -183,6 +183,9 @@ pub enum Rotated {
     TargetExceeded,
     /// The user may not use the client (any more). Nothing changed.
     Denied,
+    /// The client requires a confirmed address, or the account one at its domains, and the
+    /// person's is not (any more). Nothing changed.
+    Unconfirmed,
     /// Already rotated: its whole family is now revoked (RFC 9700 §4.14.2).
     Reused,
     /// Already rotated by the same request moments ago: the answer it got, `sealed`, with

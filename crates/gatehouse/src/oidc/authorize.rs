@@ -13,7 +13,7 @@ use super::error::invalid_request;
 use super::keys::Hint;
 use super::{pkce, redirect, resource, scope};
 use crate::auth::policy;
-use crate::model::{AuthPolicy, Client, GrantType};
+use crate::model::{AuthPolicy, Client, GrantType, User};
 
 /// The query parameters of `/authorize`, each kept as given (repeated ones flagged).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -561,6 +561,29 @@ pub struct AddressOf<'a> {
     /// The domains their account signs in to applications with a confirmed address at (its
     /// sign-up link's, `auth::signup::address_fits`); empty: no such rule.
     pub account_domains: &'a [String],
+}
+
+impl<'a> AddressOf<'a> {
+    /// `user`'s address, their account's rule being `account_domains`.
+    pub fn of(user: &'a User, account_domains: &'a [String]) -> Self {
+        AddressOf {
+            email: &user.email,
+            confirmed: user.email_verified,
+            account_domains,
+        }
+    }
+}
+
+/// What a token request or `/userinfo` is told where [`address_still_holds`] does not.
+pub const CONFIRM_AGAIN: &str =
+    "the user must confirm their email address first; signing in again asks them to";
+
+/// Whether the address rules still let a client that was given tokens for a person with the
+/// address `of` be given more (a refresh, `/userinfo`): [`address_check`] with nobody to ask.
+/// An address changed since the sign-in, or a rule set since, holds the client back until the
+/// person confirms it.
+pub fn address_still_holds(client_requires: bool, of: AddressOf<'_>) -> bool {
+    address_check(client_requires, of, false) == AddressCheck::GoOn
 }
 
 /// Whether a person with the address `of` may go on to a client that requires a confirmed

@@ -225,7 +225,9 @@ macro_rules! device_columns {
 /// What a refresh decision (`oidc::grant::refresh_token::RefreshRow`) reads of a token's
 /// family `f`, joined to `user_account u` and, left, `session s`: its client, nonce and sign-in
 /// time, whether it is revoked, the user's columns, whether they may use the client, whether
-/// the session lives at `$now`, and how they signed in; [`REFRESH_FAMILY_FIELDS`] of them.
+/// the session lives at `$now`, how they signed in, the grant's resources, whether the client
+/// requires a confirmed address and the account's address rule; [`REFRESH_FAMILY_FIELDS`] of
+/// them.
 macro_rules! refresh_family_columns {
     ($now:literal) => {
         concat!(
@@ -235,7 +237,9 @@ macro_rules! refresh_family_columns {
             $crate::store::columns::may_use_client!("f.client_id", "f.user_id"),
             ", f.session_id_hash IS NULL OR s.expires_at > ",
             $now,
-            ", f.amr, f.resources"
+            ", f.amr, f.resources,
+             (SELECT c.require_confirmed_address FROM client c WHERE c.client_id = f.client_id),
+             (SELECT a.domains FROM address_rule a WHERE a.user_id = f.user_id)"
         )
     };
 }
@@ -250,7 +254,7 @@ macro_rules! family_token_columns {
 }
 
 /// How many columns `refresh_family_columns!` names.
-pub(crate) const REFRESH_FAMILY_FIELDS: usize = 8 + USER_FIELDS;
+pub(crate) const REFRESH_FAMILY_FIELDS: usize = 10 + USER_FIELDS;
 
 /// The columns of `family_token_columns!`, as read.
 pub(crate) type FamilyTokenColumns = (

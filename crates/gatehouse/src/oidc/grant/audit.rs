@@ -108,6 +108,7 @@ pub fn refresh(outcome: &Rotated, r: &Requester<'_>) -> Option<AuditRecord> {
         Rotated::Denied => Some(denied(r)),
         Rotated::Reused => Some(reuse_detected(r)),
         Rotated::Invalid
+        | Rotated::Unconfirmed
         | Rotated::ScopeExceeded
         | Rotated::TargetExceeded
         | Rotated::Retried { .. } => None,

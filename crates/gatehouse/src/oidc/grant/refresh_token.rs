@@ -2,6 +2,7 @@
 
 use crate::clock::UnixTime;
 use crate::model::{Grant, User};
+use crate::oidc::authorize::{AddressOf, address_still_holds};
 use crate::oidc::{resource, scope};
 
 /// What the store read about a presented refresh token and its family, in the transaction
@@ -34,6 +35,11 @@ pub struct RefreshRow {
     pub retry: Option<RetryRow>,
     /// The APIs the family's grant covers (RFC 8707): what a refresh may ask tokens for.
     pub resources: Vec<String>,
+    /// Whether the client requires a confirmed address (`require_confirmed_address`).
+    pub client_requires_confirmed_address: bool,
+    /// The domains the person's account signs in to applications with a confirmed address at
+    /// (its address rule); empty: none.
+    pub account_domains: Vec<String>,
 }
 
 /// The answer a rotation gave, kept for a retry of the same request
@@ -152,6 +158,11 @@ pub enum Rotation {
     /// Change nothing: the user may not use this client (any more). The family stays, so
     /// giving the access back lets it refresh again.
     Denied,
+    /// Change nothing: the client requires a confirmed address, or the account one at its
+    /// domains, and the person's address is not that (any more): changed since they signed in,
+    /// or the rule set since. The family stays, so once the address is confirmed it refreshes
+    /// again.
+    Unconfirmed,
     /// Revoke the family: a rotated token came back, so it leaked.
     Reuse { family: String },
     /// Change nothing: the request is a retry of the one that rotated the token, within the
@@ -198,6 +209,13 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
     }
     if !row.access_allowed {
         return Rotation::Denied;
+    }
+    // The address rules hold at each refresh as at sign-in (`authorize::address_still_holds`):
+    // a new access token would otherwise read at `/userinfo` an address nobody confirmed, for
+    // an application that trusts it.
+    let of = AddressOf::of(&row.user, &row.account_domains);
+    if !address_still_holds(row.client_requires_confirmed_address, of) {
+        return Rotation::Unconfirmed;
     }
     if let Some(retry) = replay {
         return Rotation::Replay {
@@ -251,6 +269,8 @@ mod tests {
             access_allowed: true,
             retry: None,
             resources: vec![],
+            client_requires_confirmed_address: false,
+            account_domains: vec![],
         }
     }
 
@@ -483,6 +503,46 @@ mod tests {
                 APP,
                 Rotation::Denied,
             ),
+            (
+                "the client requires a confirmed address, and it is not",
+                |r| r.client_requires_confirmed_address = true,
+                APP,
+                Rotation::Unconfirmed,
+            ),
+            (
+                "the account's domains, its address unconfirmed",
+                |r| r.account_domains = vec!["example.com".into()],
+                APP,
+                Rotation::Unconfirmed,
+            ),
+            (
+                "the account's domains, its address confirmed elsewhere",
+                |r| {
+                    r.account_domains = vec!["example.org".into()];
+                    r.user.email_verified = true;
+                },
+                APP,
+                Rotation::Unconfirmed,
+            ),
+            (
+                "a retry once the address is unconfirmed",
+                |r| {
+                    retried(r);
+                    r.client_requires_confirmed_address = true;
+                },
+                APP,
+                Rotation::Unconfirmed,
+            ),
+            // Reuse is news whatever the address.
+            (
+                "unconfirmed, rotated",
+                |r| {
+                    r.client_requires_confirmed_address = true;
+                    r.rotated = true;
+                },
+                APP,
+                reuse.clone(),
+            ),
             // Reuse is news whoever may use the client now.
             (
                 "outside the groups, rotated",
@@ -510,6 +570,35 @@ mod tests {
             assert_eq!(decide(Some(r), request, NOW), expected, "{name}");
         }
         assert_eq!(decide(None, APP, NOW), Rotation::Invalid, "unknown token");
+    }
+
+    #[test]
+    fn a_confirmed_address_where_one_is_required_refreshes() {
+        type Change = fn(&mut RefreshRow);
+        let cases: [(&str, Change); 3] = [
+            ("no rule, unconfirmed", |_| {}),
+            ("the client requires one", |r| {
+                r.client_requires_confirmed_address = true;
+                r.user.email_verified = true;
+            }),
+            ("the account's domains, at one of them", |r| {
+                r.account_domains = vec!["example.org".into(), "example.com".into()];
+                r.user.email_verified = true;
+            }),
+        ];
+        for (name, change) in cases {
+            let mut r = row();
+            change(&mut r);
+            let outcome = decide(Some(r.clone()), APP, NOW);
+            assert!(matches!(outcome, Rotation::Issue(_)), "{name}: {outcome:?}");
+            // A retry is answered as the first request was, under the same rules.
+            retried(&mut r);
+            let outcome = decide(Some(r), APP, NOW);
+            assert!(
+                matches!(outcome, Rotation::Replay { .. }),
+                "{name}: {outcome:?}"
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::directory::{first_not_taken, once_columns, take_once, take_once_sql};
 use super::rows::user_from;
 use super::transaction::{is_retryable, with_retrying_transaction};
 use super::{PgStore, db_error};
+use crate::auth::signup;
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens,
@@ -302,6 +303,14 @@ fn refresh_row(
             .unwrap_or(false),
         amr: Amr::from_stored(r.try_get::<&str, _>(6 + USER_FIELDS)?),
         resources: resource::split(r.try_get::<Option<&str>, _>(7 + USER_FIELDS)?),
+        // NULL when the client is gone: its family is refused as another client's anyway.
+        client_requires_confirmed_address: r
+            .try_get::<Option<bool>, _>(8 + USER_FIELDS)?
+            .unwrap_or(false),
+        account_domains: signup::domains_from_column(
+            r.try_get::<Option<&str>, _>(9 + USER_FIELDS)?
+                .unwrap_or_default(),
+        ),
     })
 }
 
@@ -811,6 +820,7 @@ impl Grants for PgStore {
                     Rotation::ScopeExceeded => (Rotated::ScopeExceeded, false),
                     Rotation::TargetExceeded => (Rotated::TargetExceeded, false),
                     Rotation::Denied => (Rotated::Denied, false),
+                    Rotation::Unconfirmed => (Rotated::Unconfirmed, false),
                     Rotation::Reuse { family } => {
                         revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
                         (Rotated::Reused, false)

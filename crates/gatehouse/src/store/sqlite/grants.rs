@@ -9,6 +9,7 @@ use super::SqliteStore;
 use super::audit::{insert_audit, insert_outcome_audit};
 use super::directory::take_once;
 use super::rows::user_from;
+use crate::auth::signup;
 use crate::clock::UnixTime;
 use crate::model::{
     AccessGrant, Amr, AuditRecord, AuthorizationCode, ClientToken, CodeRequest, Grant, NewTokens,
@@ -214,6 +215,14 @@ fn refresh_row(
         session_alive: r.get::<_, Option<bool>>(5 + USER_FIELDS)?.unwrap_or(false),
         amr: Amr::from_stored(&r.get::<_, String>(6 + USER_FIELDS)?),
         resources: resource::split(r.get::<_, Option<String>>(7 + USER_FIELDS)?.as_deref()),
+        // NULL when the client is gone: its family is refused as another client's anyway.
+        client_requires_confirmed_address: r
+            .get::<_, Option<bool>>(8 + USER_FIELDS)?
+            .unwrap_or(false),
+        account_domains: signup::domains_from_column(
+            &r.get::<_, Option<String>>(9 + USER_FIELDS)?
+                .unwrap_or_default(),
+        ),
     })
 }
 
@@ -775,6 +784,7 @@ fn apply_rotation(
         Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
         Rotation::TargetExceeded => Ok(Rotated::TargetExceeded),
         Rotation::Denied => Ok(Rotated::Denied),
+        Rotation::Unconfirmed => Ok(Rotated::Unconfirmed),
         Rotation::Reuse { family } => {
             revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;
             Ok(Rotated::Reused)
