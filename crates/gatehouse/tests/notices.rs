@@ -369,6 +369,38 @@ async fn a_browser_signed_out_from_elsewhere_is_new_again(db: Database) {
     nothing_more(&mut sink).await;
 }
 
+/// Every session of the person ended at once (here an administrator's *End all sessions*; a
+/// new password, disabling, a passkey link or a removed password do the same) forgets every
+/// browser they signed in from, as a thief's may be one: the first to sign in afterwards is
+/// news to nobody, each other one is told.
+async fn signed_out_everywhere_every_browser_is_new_again(db: Database) {
+    let (f, mut sink) = with_mail(db).await;
+    let laptop = account_sign_in(&f, "ada").await;
+    let phone = account_sign_in(&f, "ada").await;
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("A new sign-in to your Gatehouse account")
+    );
+    nothing_more(&mut sink).await;
+
+    let out = admin(&f).logout("ada").await.unwrap();
+    assert_eq!(out.sessions, 2);
+    assert_eq!(f.db.count("SELECT count(*) FROM known_browser").await, 0);
+
+    f.clock.advance(60);
+    sign_in_again(&f, &phone).await;
+    nothing_more(&mut sink).await;
+    sign_in_again(&f, &laptop).await;
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("A new sign-in to your Gatehouse account")
+    );
+    says(&mail, "from a browser that had not signed in as you before");
+    nothing_more(&mut sink).await;
+}
+
 /// An operator whose people sign in from browsers that forget their cookies turns sign-in
 /// notices off: browsers are then neither remembered nor given an id, and nobody is told of
 /// one; the other notices go out as before.
@@ -657,6 +689,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_is_told_when_their_password_changes,
     a_sign_in_from_a_new_browser_is_told,
     a_browser_signed_out_from_elsewhere_is_new_again,
+    signed_out_everywhere_every_browser_is_new_again,
     sign_in_notices_can_be_turned_off,
     the_old_address_is_told_of_a_new_one,
     an_administrators_change_says_who_made_it,

@@ -73,8 +73,10 @@ async fn remember_browser(
     Ok(())
 }
 
-/// Ends every session of the user (telling the clients signed in to them) and revokes every
-/// token family they hold.
+/// Ends every session of the user (telling the clients signed in to them), revokes every
+/// token family they hold and forgets every browser they signed in from: whoever was signed
+/// in as them is out, and a browser of theirs signing in again is news (but for the first,
+/// which is news to nobody, `notices::for_sign_in`).
 pub(super) async fn log_out_user(
     c: &mut PgConnection,
     user_id: &str,
@@ -101,6 +103,10 @@ pub(super) async fn log_out_user(
         .execute(&mut *c)
         .await?
         .rows_affected();
+    sqlx::query("DELETE FROM known_browser WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
     let token_families = sqlx::query(
         "UPDATE token_family SET revoked_at = $2, revoked_reason = $3
          WHERE user_id = $1 AND revoked_at IS NULL",

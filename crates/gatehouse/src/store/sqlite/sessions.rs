@@ -61,8 +61,10 @@ fn remember_browser(
     Ok(())
 }
 
-/// Ends every session of the user (telling the clients signed in to them) and revokes every
-/// token family they hold.
+/// Ends every session of the user (telling the clients signed in to them), revokes every
+/// token family they hold and forgets every browser they signed in from: whoever was signed
+/// in as them is out, and a browser of theirs signing in again is news (but for the first,
+/// which is news to nobody, `notices::for_sign_in`).
 pub(super) fn log_out_user(
     tx: &Connection,
     user_id: &str,
@@ -77,6 +79,8 @@ pub(super) fn log_out_user(
     .execute(params![user_id, now])?;
     let sessions = tx
         .prepare_cached("DELETE FROM session WHERE user_id = ?1")?
+        .execute([user_id])?;
+    tx.prepare_cached("DELETE FROM known_browser WHERE user_id = ?1")?
         .execute([user_id])?;
     let token_families = tx
         .prepare_cached(
