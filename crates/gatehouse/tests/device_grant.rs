@@ -1010,7 +1010,52 @@ async fn a_device_app_that_requires_two_factors_has_the_person_enrol_one(db: Dat
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
 }
 
+/// A device request naming an API the device's application is registered with: the page that
+/// asks the person to allow the device names it, and the device gets its token once allowed.
+async fn the_device_page_names_the_apis_the_request_is_for(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    tv(s).await;
+    let mut c = s.client("tv").await.unwrap().unwrap();
+    c.resources = vec!["https://api.example/".into(), "urn:example:other".into()];
+    s.update_client(c, None).await.unwrap();
+    let base = &server.base;
+    let (status, codes) = post(
+        base,
+        "/device_authorization",
+        &[
+            ("client_id", "tv"),
+            ("scope", "openid"),
+            ("resource", "https://api.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{codes}");
+    let link = codes["verification_uri_complete"].as_str().unwrap();
+    let (browser, page) = sign_in_for(base, link, "ada").await;
+    assert!(page.contains("Sign in on your device?"), "{page}");
+    let listed = page
+        .find("And act for you at these services:")
+        .expect(&page);
+    assert!(
+        page[listed..].contains("<code>https://api.example/</code>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("urn:example:other"),
+        "only what it names: {page}"
+    );
+    let (status, _) = answer(&browser, base, &page, "allow").await;
+    assert_eq!(status, 200);
+    let device_code = codes["device_code"].as_str().unwrap();
+    let tokens = poll(base, "tv", device_code).await;
+    assert_eq!(tokens.0, 200, "{}", tokens.1);
+    server.stop().await;
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
+    the_device_page_names_the_apis_the_request_is_for,
     a_device_app_that_requires_two_factors_has_the_person_enrol_one,
     a_device_signs_in_with_a_real_client_once_the_person_allows_it,
     polling_too_fast_is_told_to_slow_down_and_the_interval_grows,

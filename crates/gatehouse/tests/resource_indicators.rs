@@ -343,10 +343,55 @@ async fn a_pushed_request_names_its_apis_as_the_browser_never_sees_them(db: Data
     server.stop().await;
 }
 
+/// Someone else's application asks the person's consent: the page names the APIs its request
+/// is for, as registered, below what its scopes let it see; a request for none names none.
+async fn the_consent_page_names_the_apis_the_request_is_for(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    add_third_party_client(s, "shop").await;
+    let mut c = s.client("shop").await.unwrap().unwrap();
+    c.resources = vec![ORDERS.into(), BILLING.into()];
+    s.update_client(c, None).await.unwrap();
+    let base = &server.base;
+    let consent_page = |named: &'static str| async move {
+        let (_, challenge) = pkce();
+        let url = format!(
+            "{base}/authorize?response_type=code&client_id=shop&redirect_uri={REDIRECT}&scope=openid%20email&state=s&code_challenge={challenge}&code_challenge_method=S256{named}"
+        );
+        let r = Browser::default()
+            .authorize(base, &url, "ada", PASSWORD)
+            .await;
+        assert_eq!(r.status(), 200, "the consent page");
+        r.text().await.unwrap()
+    };
+
+    let html = consent_page("&resource=urn%3Aexample%3Abilling").await;
+    assert!(html.contains("See your email address"), "{html}");
+    let listed = html
+        .find("And act for you at these services:")
+        .expect(&html);
+    assert!(
+        html[listed..].contains(&format!("<code>{BILLING}</code>")),
+        "{html}"
+    );
+    assert!(
+        !html.contains(ORDERS),
+        "only what the request names: {html}"
+    );
+
+    let html = consent_page("").await;
+    assert!(html.contains("See your email address"), "{html}");
+    assert!(!html.contains("these services"), "{html}");
+    assert!(!html.contains(BILLING), "{html}");
+    server.stop().await;
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     an_access_token_is_for_the_apis_its_request_named,
     a_code_is_exchanged_for_fewer_apis_never_more,
     an_api_the_client_is_not_registered_with_is_refused_at_authorize,
     a_service_asks_for_a_token_for_one_of_its_apis,
     a_pushed_request_names_its_apis_as_the_browser_never_sees_them,
+    the_consent_page_names_the_apis_the_request_is_for,
 );

@@ -552,7 +552,10 @@ pub(super) async fn signed_in(
         logo.as_deref(),
         query,
         &csrf,
-        &scopes,
+        pages::Asked {
+            scopes: &scopes,
+            resources: &request.resources,
+        },
     );
     let page = pages::respond_with_form_target(StatusCode::OK, html, Some(&request.redirect_uri));
     (jar, page).into_response()

@@ -352,7 +352,10 @@ async fn look_up(
         client.display_name(),
         logo.as_deref(),
         &shown,
-        &scopes,
+        pages::Asked {
+            scopes: &scopes,
+            resources: &authorization.resources,
+        },
         &csrf,
         &code,
     );

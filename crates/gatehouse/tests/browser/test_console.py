@@ -276,15 +276,16 @@ def test_an_administrator_gives_a_person_a_claim_that_an_application_reads(
 def test_an_administrator_registers_the_api_an_applications_tokens_are_for(
         browser_page, browser, gatehouse):
     """An application on another origin asks for a token for its API (a resource
-    indicator): refused until the administrator registers that API on the application's page,
-    then the token it gets says it is for that API, which is what the API checks."""
+    indicator): refused until the administrator registers that API on the application's page;
+    then the person's consent page names the API, and the token it gets says it is for that
+    API, which is what the API checks."""
     page = browser_page
     person = gatehouse.add_user("api-user")
     rp = RelyingParty("Orders")
     api = "https://orders.example/api"
     try:
         client_id = f"orders-{person[-8:]}"
-        gatehouse.add_client(rp, client_id, first_party=True,
+        gatehouse.add_client(rp, client_id, first_party=False,
                              extra=("--access-token-format", "jwt"))
         sign_in_as_administrator(page, gatehouse)
         other = browser.new_context().new_page()
@@ -307,10 +308,15 @@ def test_an_administrator_registers_the_api_an_applications_tokens_are_for(
         other = browser.new_context().new_page()
         start(other, rp, resource="https%3A%2F%2Forders.example%2Fapi")
         fill_login(other, person)
+        expect(other.get_by_role("heading")).to_have_text("Allow access?")
+        expect(other.get_by_text("And act for you at these services:")).to_be_visible()
+        expect(other.locator("#asked-resources li")).to_have_text([api])
+        other.get_by_role("button", name="Allow").click()
         expect(other.get_by_role("heading")).to_have_text(f"Signed in as {person}")
         expect(other.locator("#token-audience")).to_have_text(f'"{api}"')
         other.context.close()
-        # Without a resource, its token is for the application itself, as before.
+        # Without a resource, its token is for the application itself, as before (the consent
+        # given covers its scopes: not asked again).
         other = browser.new_context().new_page()
         start(other, rp)
         fill_login(other, person)

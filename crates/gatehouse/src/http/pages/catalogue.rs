@@ -293,6 +293,8 @@ pub(in crate::http) struct ConsentText {
     pub email: &'static str,
     pub groups: &'static str,
     pub offline_access: &'static str,
+    /// Before the APIs a request names (resource indicators), listed as registered.
+    pub at_these_services: &'static str,
 }
 
 impl ConsentText {
@@ -1082,6 +1084,7 @@ pub(in crate::http) static ENGLISH: Text = Text {
         email: "See your email address",
         groups: "See which groups you are in",
         offline_access: "Stay signed in when you are away",
+        at_these_services: "And act for you at these services:",
     },
     device: DeviceText {
         entry_title: "Connect a device",

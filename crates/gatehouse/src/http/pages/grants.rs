@@ -5,6 +5,13 @@ use maud::{Markup, html};
 
 use super::{Look, Width, alert, app_logo, notice, page};
 
+/// What an application asks of a person: the scopes, and the APIs (resource indicators,
+/// RFC 8707) it would use what it is given with.
+pub(in crate::http) struct Asked<'a> {
+    pub scopes: &'a [&'a str],
+    pub resources: &'a [String],
+}
+
 /// The consent page: what the client asks for, and a form to allow or deny it.
 pub(in crate::http) fn consent(
     look: &Look,
@@ -12,14 +19,14 @@ pub(in crate::http) fn consent(
     logo: Option<&str>,
     request: &str,
     csrf: &str,
-    scopes: &[&str],
+    asked: Asked<'_>,
 ) -> String {
     let t = &look.text.consent;
     let body = html! {
         (app_logo(logo))
         h1 { (t.title) }
         p { ((t.would_like_to)(client)) }
-        (scope_list(look, scopes))
+        (asked_list(look, asked))
         form method="post" action="consent" {
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="request" value=(request);
@@ -30,12 +37,23 @@ pub(in crate::http) fn consent(
     page(look, t.title, Width::Narrow, body)
 }
 
-/// What scopes let a client see, in words a person understands.
-fn scope_list(look: &Look, scopes: &[&str]) -> Markup {
+/// What scopes let a client see, in words a person understands, then the APIs it would act
+/// for them at, as registered for it (an address the person may recognise, or not: they are
+/// shown as they are).
+fn asked_list(look: &Look, asked: Asked<'_>) -> Markup {
+    let t = &look.text.consent;
     html! {
         ul {
-            @for s in scopes {
-                li { (look.text.consent.describe_scope(s)) }
+            @for s in asked.scopes {
+                li { (t.describe_scope(s)) }
+            }
+        }
+        @if !asked.resources.is_empty() {
+            p { (t.at_these_services) }
+            ul #asked-resources {
+                @for r in asked.resources {
+                    li { code { (r) } }
+                }
             }
         }
     }
@@ -75,7 +93,7 @@ pub(in crate::http) fn device_confirm(
     client: &str,
     logo: Option<&str>,
     code: &str,
-    scopes: &[&str],
+    asked: Asked<'_>,
     csrf: &str,
     user_code: &str,
 ) -> String {
@@ -85,7 +103,7 @@ pub(in crate::http) fn device_confirm(
         h1 { (t.confirm_title) }
         p { ((t.confirm_check)(client, code)) }
         p { (t.it_will_be_able_to) }
-        (scope_list(look, scopes))
+        (asked_list(look, asked))
         p.muted { (t.phishing_warning) }
         form method="post" action="device/answer" {
             input type="hidden" name="csrf" value=(csrf);

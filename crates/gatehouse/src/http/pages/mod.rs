@@ -26,7 +26,7 @@ pub(super) use email::{
     signup_form, welcome_done_with_passkey,
 };
 pub(super) use grants::{
-    ConfirmAddress, confirm_address, consent, device_confirm, device_done, device_entry,
+    Asked, ConfirmAddress, confirm_address, consent, device_confirm, device_done, device_entry,
     logout_confirm, no_access, signed_out,
 };
 pub(super) use signin::{

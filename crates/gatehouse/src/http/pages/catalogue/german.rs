@@ -190,6 +190,7 @@ pub(in crate::http) static GERMAN: Text = Text {
         email: "Ihre E-Mail-Adresse sehen",
         groups: "Sehen, in welchen Gruppen Sie sind",
         offline_access: "Angemeldet bleiben, während Sie nicht da sind",
+        at_these_services: "Und bei diesen Diensten in Ihrem Namen handeln:",
     },
     device: DeviceText {
         entry_title: "Ein Gerät verbinden",
