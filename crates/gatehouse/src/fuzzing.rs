@@ -366,6 +366,8 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         require_confirmed_address: false,
         // So that the fuzzer's `resource` parameters reach the rules that take one.
         resources: vec!["https://api.example/".into()],
+        // The fuzzer's clients introspect with their own credentials: their own tokens.
+        introspects: vec![],
     };
     // The first-party client takes JWT access tokens, so the fuzzer's bearer tokens reach the
     // JWT verification of /userinfo, introspection and revocation; refresh tokens and the

@@ -1170,6 +1170,62 @@ async fn clients_are_managed_through_the_api_as_documented(db: Database) {
         ["https://api.example/", "urn:x"],
         "as it was"
     );
+    // The APIs a client answers for (it introspects the access tokens issued for them): none
+    // by default; none for a public client, which cannot introspect; for a confidential one,
+    // each once, checked as resources are.
+    assert_eq!(changed["introspects"], json!([]), "none by default");
+    let (s, refused) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/app",
+            Some(json!({"introspects": ["https://api.example/"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("a public client cannot introspect tokens"),
+        "{refused}"
+    );
+    let (s, api) = a
+        .checked(
+            Method::PATCH,
+            one,
+            "/admin/api/clients/shop",
+            Some(json!({"introspects": ["https://api.example/", "https://api.example/"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(api["introspects"], json!(["https://api.example/"]));
+    for (introspects, said) in [
+        (json!(["https://api.example/#top"]), "has a fragment"),
+        (
+            json!((0..17).map(|i| format!("urn:r:{i}")).collect::<Vec<_>>()),
+            "at most 16 APIs",
+        ),
+    ] {
+        let (s, refused) = a
+            .checked(
+                Method::PATCH,
+                one,
+                "/admin/api/clients/shop",
+                Some(json!({ "introspects": introspects })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{introspects}");
+        assert!(
+            refused["error_description"]
+                .as_str()
+                .unwrap()
+                .contains(said),
+            "{refused}"
+        );
+    }
+    let shop = a.f.state.store.client("shop").await.unwrap().unwrap();
+    assert_eq!(shop.introspects, ["https://api.example/"], "as it was");
 
     for body in [
         json!({"client_id": "bad", "redirect_uris": ["https://x.example/cb#frag"]}),

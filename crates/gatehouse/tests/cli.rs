@@ -299,6 +299,28 @@ async fn users_and_clients_are_managed_from_the_cli_while_the_server_runs() {
     let spa = server.store.client("spa").await.unwrap().unwrap();
     assert!(spa.resources.is_empty());
 
+    // The APIs a client answers for (it introspects the tokens issued for them): not the
+    // public spa's; the confidential web's, each checked, cleared.
+    refused(
+        &access_claims(&["--introspects", "https://api.example/"]),
+        "a public client cannot introspect tokens",
+    );
+    let web_api = |args: &[&str]| {
+        let mut all = vec!["client", "update", "web"];
+        all.extend_from_slice(args);
+        gatehouse(db, &all, None)
+    };
+    ok(&web_api(&["--introspects", "https://api.example/"]));
+    let web = server.store.client("web").await.unwrap().unwrap();
+    assert_eq!(web.introspects, ["https://api.example/"]);
+    refused(
+        &web_api(&["--introspects", "api.example"]),
+        "is not an absolute URI",
+    );
+    ok(&web_api(&["--clear", "introspects"]));
+    let web = server.store.client("web").await.unwrap().unwrap();
+    assert!(web.introspects.is_empty());
+
     // Pairwise subjects: the spa's loopback redirect names no host of its own, so it needs a
     // sector, and is told so; a client on one host takes that host.
     refused(

@@ -964,6 +964,7 @@ fn settings<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, 
         ("backchannel_logout_uri", ""),
         ("access_token_claims", ""),
         ("resources", ""),
+        ("introspects", ""),
         ("scopes", "openid"),
         ("scopes", "profile"),
         ("grant_types", "authorization_code"),
@@ -1105,6 +1106,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
             "resources",
             "https://api.example/v1\r\n\r\n urn:example:billing ",
         ),
+        ("introspects", "https://reports.example/api"),
     ];
     let (status, html) = post(changed.clone()).await;
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -1138,6 +1140,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         after.resources,
         ["https://api.example/v1", "urn:example:billing"]
     );
+    assert_eq!(after.introspects, ["https://reports.example/api"]);
     let page = body_text(get_as(&f, &ada, "/admin/clients/reports").await).await;
     assert!(
         page.contains(
@@ -1150,6 +1153,12 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
             "aria-describedby=\"resources-help\">https://api.example/v1\nurn:example:billing</textarea>"
         ),
         "the form shows them, one a line: {page}"
+    );
+    assert!(
+        page.contains(
+            "aria-describedby=\"introspects-help\">https://reports.example/api</textarea>"
+        ),
+        "the form shows it: {page}"
     );
     assert!(
         page.contains(r#"name="require_par" value="yes" checked"#),
@@ -1174,7 +1183,7 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
             "fields=redirect_uris,post_logout_redirect_uris,scopes,grant_types,display_name,\
              id_token_signed_response_alg,access_token_format,auth_policy,\
              require_pushed_authorization_requests,dpop_bound_access_tokens,\
-             require_confirmed_address,access_token_claims,resources"
+             require_confirmed_address,access_token_claims,resources,introspects"
         ),
         "only what changed is named"
     );

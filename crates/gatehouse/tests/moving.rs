@@ -197,6 +197,8 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         audience(&a, &secret, &for_orders["access_token"]).await,
         ORDERS
     );
+    // The API's own registration, which introspects the tokens issued for it.
+    let orders_secret = common::cli::add_client(&a.db_url(), "orders", &["--introspects", ORDERS]);
     let id_token = before["id_token"].as_str().unwrap().to_owned();
     let pairwise_sub = subject_of(&id_token);
     assert_ne!(pairwise_sub, ada.id);
@@ -356,7 +358,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     }
     let out = ok(&gatehouse(&pg.url, &["import", file_arg], None));
     assert!(
-        out.contains("imported 3 users, 2 groups, 3 clients, 3 signing keys, 3 token families"),
+        out.contains("imported 3 users, 2 groups, 4 clients, 3 signing keys, 3 token families"),
         "{out}"
     );
 
@@ -380,6 +382,22 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     );
     let next = refresh(&b, &secret, for_orders["refresh_token"].as_str().unwrap()).await;
     assert_eq!(audience(&b, &secret, &next["access_token"]).await, ORDERS);
+    // ... and so does the API's registration: it introspects that token on the new backend.
+    let told: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/introspect", b.base))
+        .basic_auth("orders", Some(&orders_secret))
+        .form(&[("token", next["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&told["active"], &told["client_id"]),
+        (&true.into(), &"web".into()),
+        "{told}"
+    );
     assert_eq!(audience(&b, &secret, &rotated["access_token"]).await, "web");
     // The same password signs in, and the web app knows Ada by the same pairwise sub.
     let after = sign_in(&b, "web", &secret, "ada").await;
@@ -518,6 +536,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
             "admin.client.updated",
             "login.succeeded",
             "token.issued",
+            "admin.client.created",
             "admin.client.updated",
             "login.succeeded",
             "token.issued",

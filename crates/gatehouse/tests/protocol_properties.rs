@@ -241,6 +241,7 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
             access_token_claims: vec![],
             pairwise_sector: None,
             resources: vec![],
+            introspects: vec![],
         },
         None,
     )

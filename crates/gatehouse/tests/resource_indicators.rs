@@ -387,6 +387,110 @@ async fn the_consent_page_names_the_apis_the_request_is_for(db: Database) {
     server.stop().await;
 }
 
+/// Introspection (RFC 7662) of `token` by the client `id` with `secret`.
+async fn introspect_as(base: &str, id: &str, secret: &str, token: &Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth(id, Some(secret))
+        .form(&[("token", token.as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// An API registered as a client of its own that answers for `ORDERS` introspects the opaque
+/// access tokens another application was issued for it, and learns what that application's
+/// token says (its client, its audience, the person as the application knows them); a token
+/// of the application's for another API, for the application itself, or a refresh token, is
+/// unknown to it, as any token of another client is to a client that answers for no API.
+async fn an_api_introspects_the_access_tokens_issued_for_it(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    let secret = add_client(s, "api").await;
+    let mut c = s.client("api").await.unwrap().unwrap();
+    c.resources = vec![ORDERS.into(), BILLING.into()];
+    s.update_client(c, None).await.unwrap();
+    let orders_secret = add_service_client(s, "orders", &["openid"]).await;
+    let mut c = s.client("orders").await.unwrap().unwrap();
+    c.introspects = vec![ORDERS.into()];
+    s.update_client(c, None).await.unwrap();
+    let other_secret = add_service_client(s, "other", &["openid"]).await;
+    let base = &server.base;
+
+    let (status, tokens) = sign_in_for(&server, &secret, &[ORDERS, BILLING], &[]).await;
+    assert_eq!(status, 200, "{tokens:?}");
+    let access = &tokens["access_token"];
+    assert!(
+        access.as_str().unwrap().split('.').count() < 3,
+        "opaque, not a JWT"
+    );
+    let own = introspect_as(base, "api", &secret, access).await;
+    let told = introspect_as(base, "orders", &orders_secret, access).await;
+    assert_eq!(told["active"], true, "{told}");
+    assert_eq!(told["client_id"], "api");
+    assert_eq!(told["aud"], serde_json::json!([ORDERS, BILLING]));
+    assert_eq!(told["username"], "ada");
+    for same in ["sub", "scope", "exp", "iat", "token_type"] {
+        assert_eq!(told[same], own[same], "{same}: {told} against {own}");
+    }
+    // A client that answers for no API, or for another, learns nothing.
+    let other = introspect_as(base, "other", &other_secret, access).await;
+    assert_eq!(other, serde_json::json!({ "active": false }));
+
+    // Narrowed to billing, the token is none of the orders API's business; nor is the
+    // refresh token, whatever its grant covers.
+    let refresh = tokens["refresh_token"].clone();
+    let r = post(
+        base,
+        "/token",
+        &secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str().unwrap()),
+            ("resource", BILLING),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let narrowed: Value = r.json().await.unwrap();
+    let billing = &narrowed["access_token"];
+    assert_eq!(
+        introspect_as(base, "api", &secret, billing).await["active"],
+        true
+    );
+    let told = introspect_as(base, "orders", &orders_secret, billing).await;
+    assert_eq!(told, serde_json::json!({ "active": false }));
+    let next_refresh = &narrowed["refresh_token"];
+    let told = introspect_as(base, "orders", &orders_secret, next_refresh).await;
+    assert_eq!(told, serde_json::json!({ "active": false }));
+    assert_eq!(
+        introspect_as(base, "api", &secret, next_refresh).await["active"],
+        true
+    );
+
+    // A token for the application itself (no resource named) is not the API's either.
+    let (_, plain) = sign_in_for(&server, &secret, &[], &[]).await;
+    let told = introspect_as(base, "orders", &orders_secret, &plain["access_token"]).await;
+    assert_eq!(told, serde_json::json!({ "active": false }));
+
+    // Revoked by its application, the token is inactive for the API too.
+    let r = post(
+        base,
+        "/revoke",
+        &secret,
+        &[("token", access.as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let told = introspect_as(base, "orders", &orders_secret, access).await;
+    assert_eq!(told, serde_json::json!({ "active": false }));
+    server.stop().await;
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     an_access_token_is_for_the_apis_its_request_named,
     a_code_is_exchanged_for_fewer_apis_never_more,
@@ -394,4 +498,5 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     a_service_asks_for_a_token_for_one_of_its_apis,
     a_pushed_request_names_its_apis_as_the_browser_never_sees_them,
     the_consent_page_names_the_apis_the_request_is_for,
+    an_api_introspects_the_access_tokens_issued_for_it,
 );

@@ -90,6 +90,7 @@ fn client(id: &str) -> Client {
         pairwise_sector: None,
         require_confirmed_address: false,
         resources: vec![],
+        introspects: vec![],
     }
 }
 

@@ -192,8 +192,11 @@ enum ReleaseBefore {
     /// Before a security notice could outlive its account (the removal's), with sign-up links
     /// for addresses at some domains.
     RemovalNotices,
-    /// Before resource indicators: the previous release, with removal notices.
+    /// Before resource indicators, with removal notices.
     ResourceIndicators,
+    /// Before clients answered for APIs (introspecting the tokens issued for them): the
+    /// previous release, with resource indicators.
+    ApiIntrospection,
 }
 
 impl ReleaseBefore {
@@ -228,6 +231,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignupDomains => 32,
             ReleaseBefore::RemovalNotices => 33,
             ReleaseBefore::ResourceIndicators => 34,
+            ReleaseBefore::ApiIntrospection => 35,
         }
     }
 
@@ -263,6 +267,7 @@ impl ReleaseBefore {
             ReleaseBefore::SignupDomains => 33,
             ReleaseBefore::RemovalNotices => 34,
             ReleaseBefore::ResourceIndicators => 35,
+            ReleaseBefore::ApiIntrospection => 36,
         }
     }
 
@@ -296,6 +301,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
                 | ReleaseBefore::ResourceIndicators
+                | ReleaseBefore::ApiIntrospection
         )
     }
 
@@ -322,6 +328,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
                 | ReleaseBefore::ResourceIndicators
+                | ReleaseBefore::ApiIntrospection
         )
     }
 
@@ -349,6 +356,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
                 | ReleaseBefore::ResourceIndicators
+                | ReleaseBefore::ApiIntrospection
         )
     }
 
@@ -379,6 +387,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
                 | ReleaseBefore::ResourceIndicators
+                | ReleaseBefore::ApiIntrospection
         )
     }
 
@@ -393,6 +402,7 @@ impl ReleaseBefore {
                 | ReleaseBefore::SignupDomains
                 | ReleaseBefore::RemovalNotices
                 | ReleaseBefore::ResourceIndicators
+                | ReleaseBefore::ApiIntrospection
         )
     }
 }
@@ -434,6 +444,7 @@ async fn previous_sqlite(db: &Database, old: &Old, release: ReleaseBefore) {
         include_str!("../migrations/sqlite/0032_confirmed_addresses.sql"),
         include_str!("../migrations/sqlite/0033_signup_domains.sql"),
         include_str!("../migrations/sqlite/0034_removal_notices.sql"),
+        include_str!("../migrations/sqlite/0035_resource_indicators.sql"),
     ];
     let migrations = &all[..release.sqlite_migrations()];
     let file = onewriter::Db::open(&path, onewriter::Options::new().migrations(migrations))
@@ -874,6 +885,8 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         ),
         ("client_secret_basic", false)
     );
+    // It answers for no API: it introspects its own tokens only, as before.
+    assert!(web.introspects.is_empty(), "{web:?}");
     let signing = gatehouse::oidc::keys::generate(gatehouse::model::SigningAlg::Es256, T0).unwrap();
     let new = gatehouse::admin::NewClient {
         client_id: "signed".into(),
@@ -1447,13 +1460,31 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
 async fn sqlite_of_the_previous_release() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Sqlite,
-        ReleaseBefore::ResourceIndicators,
+        ReleaseBefore::ApiIntrospection,
     )
     .await;
 }
 
 #[tokio::test]
 async fn postgres_of_the_previous_release() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Postgres,
+        ReleaseBefore::ApiIntrospection,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_of_the_release_before_resource_indicators() {
+    a_database_of_an_earlier_release_upgrades_in_place(
+        Backend::Sqlite,
+        ReleaseBefore::ResourceIndicators,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_of_the_release_before_resource_indicators() {
     a_database_of_an_earlier_release_upgrades_in_place(
         Backend::Postgres,
         ReleaseBefore::ResourceIndicators,

@@ -148,6 +148,13 @@ pub struct NewClient {
     #[serde(default)]
     #[schema(max_items = 16)]
     pub resources: Vec<String>,
+    /// The APIs it answers for: absolute URIs, as other clients' `resources` name them, at
+    /// most 16. It may introspect (RFC 7662) an access token issued to any client for one of
+    /// them, which is how an API checks the opaque tokens applications send it. Only for a
+    /// client with a secret or keys. Default: none (it introspects its own tokens only).
+    #[serde(default)]
+    #[schema(max_items = 16)]
+    pub introspects: Vec<String>,
     /// `public` (the default): its `sub` for a person is the person's id, as every client's
     /// is. `pairwise` (OpenID Connect Core §8.1): an id of its sector alone, which no client
     /// of another sector can match with its own, nor with the person's id.
@@ -251,6 +258,11 @@ pub struct ClientPatch {
     #[serde(default)]
     #[schema(max_items = 16)]
     pub resources: Option<Vec<String>>,
+    /// The APIs it answers for from now on (it introspects the access tokens issued for
+    /// them); `[]`: none.
+    #[serde(default)]
+    #[schema(max_items = 16)]
+    pub introspects: Option<Vec<String>>,
     /// Which `sub` it is given from now on. Every `sub` it was given before changes: its
     /// people are new people to it.
     #[serde(default)]
@@ -426,6 +438,12 @@ impl Admin<'_> {
             &mut c.resources,
             patch.resources.map(each_once),
             "resources",
+            &mut changed,
+        );
+        set(
+            &mut c.introspects,
+            patch.introspects.map(each_once),
+            "introspects",
             &mut changed,
         );
         if patch.subject_type.is_some() || patch.sector_identifier.is_some() {
@@ -765,6 +783,17 @@ fn check_client(c: &Client) -> Result<(), AdminError> {
     if c.resources.len() > resource::MOST {
         return Err(invalid(Refusal::TooManyResources));
     }
+    for uri in &c.introspects {
+        if let Some(problem) = resource::problem(uri) {
+            return Err(invalid(Refusal::Resource(uri.clone(), problem)));
+        }
+    }
+    if c.introspects.len() > resource::MOST {
+        return Err(invalid(Refusal::TooManyIntrospected));
+    }
+    if !c.introspects.is_empty() && c.is_public() {
+        return Err(invalid(Refusal::PublicIntrospects));
+    }
     check_display(&c.display)
 }
 
@@ -872,6 +901,7 @@ fn client_from(new: NewClient, now: UnixTime) -> Result<(Client, Option<String>)
         pairwise_sector,
         require_confirmed_address: new.require_confirmed_address,
         resources: each_once(new.resources),
+        introspects: each_once(new.introspects),
     };
     check_client_id(&client.client_id)?;
     check_client(&client)?;

@@ -122,6 +122,13 @@ pub enum Refusal {
     Resource(String, resource::Problem),
     #[error("a client is registered with at most {most} resources", most = resource::MOST)]
     TooManyResources,
+    #[error("a client answers for at most {most} APIs", most = resource::MOST)]
+    TooManyIntrospected,
+    #[error(
+        "a public client cannot introspect tokens: only a client with a secret or keys answers \
+         for an API"
+    )]
+    PublicIntrospects,
     #[error(
         "a display name is 1 to {MAX_DISPLAY_NAME} characters, without control or invisible \
          characters"

@@ -103,6 +103,8 @@ pub struct ClientView {
     pub access_token_claims: Vec<String>,
     /// The APIs its access tokens may be for (resource indicators); empty: none.
     pub resources: Vec<String>,
+    /// The APIs it answers for: it introspects the access tokens issued for them; empty: none.
+    pub introspects: Vec<String>,
     /// Which `sub` it is given for a person: the person's id (`public`) or one of its sector
     /// alone (`pairwise`).
     pub subject_type: SubjectType,
@@ -136,6 +138,7 @@ impl ClientView {
             auth_policy: c.auth_policy,
             access_token_claims: c.access_token_claims,
             resources: c.resources,
+            introspects: c.introspects,
             sector_identifier: c.pairwise_sector,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,

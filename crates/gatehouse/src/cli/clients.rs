@@ -212,6 +212,12 @@ pub struct ClientDisplayArgs {
     /// `resource` parameter, and the token's `aud` is then that API; without it, none
     #[arg(long = "resource", value_name = "URI")]
     resources: Vec<String>,
+    /// An API this client answers for (an absolute URI, as other clients name it with
+    /// --resource; repeat for several): it may introspect the access tokens issued to any
+    /// client for it, which is how an API checks opaque tokens; a client with a secret or
+    /// keys only; without it, it introspects its own tokens only
+    #[arg(long = "introspects", value_name = "URI")]
+    introspects: Vec<String>,
     /// What a sign-in must prove to use it: password (the default), two_factor (an
     /// authenticator app's code or a passkey too; people without either set up an app when they
     /// next sign in) or passkey (a passkey; people without one add one when they next sign in)
@@ -244,6 +250,8 @@ pub enum ClientField {
     BackchannelLogoutUri,
     /// Its access tokens may be for no API but itself again
     Resources,
+    /// It introspects its own tokens only again
+    Introspects,
 }
 
 /// A JWK Set from a file, as JSON; `admin` checks what it holds.
@@ -302,6 +310,7 @@ pub(super) async fn client(
                 access_token_format: display.access_token_format.unwrap_or_default(),
                 access_token_claims: display.access_token_claims,
                 resources: display.resources,
+                introspects: display.introspects,
                 auth_policy: display.auth_policy.unwrap_or_default(),
                 jwks: jwks.as_deref().map(read_jwks).transpose()?,
                 jwks_uri,
@@ -448,6 +457,11 @@ pub(super) async fn client(
                     Some(Vec::new())
                 } else {
                     given(display.resources)
+                },
+                introspects: if clear.contains(&ClientField::Introspects) {
+                    Some(Vec::new())
+                } else {
+                    given(display.introspects)
                 },
                 subject_type: display.subject_type,
                 sector_identifier: display.sector,

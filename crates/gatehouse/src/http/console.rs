@@ -1061,6 +1061,9 @@ pub(super) struct ClientForm {
     /// One resource a line.
     #[serde(default)]
     resources: String,
+    /// One API a line.
+    #[serde(default)]
+    introspects: String,
     /// The scopes ticked.
     #[serde(default)]
     scopes: Vec<String>,
@@ -1131,6 +1134,7 @@ impl ClientForm {
                     .collect(),
             ),
             resources: Some(uri_lines(&self.resources)),
+            introspects: Some(uri_lines(&self.introspects)),
             id_token_signed_response_alg: Some(alg),
             backchannel_logout_uri: Some(Some(self.backchannel_logout_uri.clone())),
             access_token_format: Some(access_token_format),

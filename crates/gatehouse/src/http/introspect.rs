@@ -1,6 +1,7 @@
 //! `/introspect` (RFC 7662) and `/revoke` (RFC 7009): a client asks about, or withdraws, a
-//! token it holds. Both require client authentication, and a client only ever sees or
-//! touches its own tokens: another client's token is answered exactly like an unknown one.
+//! token it holds. Both require client authentication, and a client only ever touches its own
+//! tokens and sees its own, or the access tokens issued for the APIs it answers for
+//! (`resource::may_introspect`): any other token is answered exactly like an unknown one.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -43,14 +44,31 @@ async fn introspection(
     let token = form.require("token")?;
     let now = state.now();
     let key = state.presented_token_key(token).await?;
-    let info = state
-        .store
-        .introspect(&key, now)
-        .await?
-        .filter(|t| t.client_id == client.client_id);
-    let Some(info) = info else {
+    let inactive = || {
         // RFC 7662 §2.2: nothing more than this for an inactive token.
-        return Ok(serde_json::json!({ "active": false }));
+        Ok(serde_json::json!({ "active": false }))
+    };
+    let info = state.store.introspect(&key, now).await?.filter(|t| {
+        let token = resource::Introspected {
+            client_id: &t.client_id,
+            access: t.kind == TokenKind::Access,
+            resources: &t.resources,
+        };
+        resource::may_introspect(&client.client_id, &client.introspects, token)
+    });
+    let Some(info) = info else {
+        return inactive();
+    };
+    // What is said of the person is what the token's own client is told (its `sub`, its
+    // claims), whoever asks: an API introspecting an application's token learns what that
+    // application's JWT access token would carry.
+    let owner = if info.client_id == client.client_id {
+        client
+    } else {
+        match state.store.client(&info.client_id).await? {
+            Some(owner) => owner,
+            None => return inactive(),
+        }
     };
     let mut body = serde_json::json!({
         "active": true,
@@ -79,10 +97,10 @@ async fn introspection(
     }
     match &info.user {
         Some(user) => {
-            // The person as this client knows them (`oidc::subject`); a client with pairwise
-            // subjects learns their username only where its scopes release it.
-            body["sub"] = state.subject_of(&client, &user.id).await?.into();
-            if client.pairwise_sector.is_none()
+            // The person as the token's client knows them (`oidc::subject`); a client with
+            // pairwise subjects learns their username only where its scopes release it.
+            body["sub"] = state.subject_of(&owner, &user.id).await?.into();
+            if owner.pairwise_sector.is_none()
                 || claims::releases(&info.scope, "preferred_username")
             {
                 body["username"] = user.username.clone().into();
@@ -90,9 +108,9 @@ async fn introspection(
             // What the client's access tokens carry about the user (RFC 7662 §2.2), as its
             // JWT access tokens do; a member above is never replaced.
             if info.kind == TokenKind::Access
-                && claims::access_token_wants_claims(&client.access_token_claims, &info.scope)
+                && claims::access_token_wants_claims(&owner.access_token_claims, &info.scope)
             {
-                let (_, identity) = super::token::about(state, &client, user, &info.scope).await?;
+                let (_, identity) = super::token::about(state, &owner, user, &info.scope).await?;
                 if let Some(members) = body.as_object_mut() {
                     for (name, value) in identity {
                         members.entry(name).or_insert(value);

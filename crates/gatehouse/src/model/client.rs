@@ -136,6 +136,11 @@ pub struct Client {
     /// then for the client itself (`aud` is its id), and a `resource` is refused.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// The APIs it answers for (`oidc::resource::may_introspect`): absolute URIs, as clients'
+    /// resources name them. It may introspect an access token issued to any client for one of
+    /// them. None by default: it introspects its own tokens only.
+    #[serde(default)]
+    pub introspects: Vec<String>,
 }
 
 /// A client's public keys (a JWK Set), as `oidc::client_assertion::keys` checked them: each
@@ -293,6 +298,7 @@ impl Client {
             pairwise_sector: None,
             require_confirmed_address: false,
             resources: vec![],
+            introspects: vec![],
         }
     }
 }

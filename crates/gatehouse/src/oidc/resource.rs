@@ -122,6 +122,25 @@ pub fn audience(client_id: &str, resources: &[String]) -> Vec<String> {
     }
 }
 
+/// A token as introspection sees it: the client it was issued to, whether it is an access
+/// token, and the APIs it is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Introspected<'a> {
+    pub client_id: &'a str,
+    pub access: bool,
+    pub resources: &'a [String],
+}
+
+/// Whether the client `caller`, answering for the APIs `answers_for` (`Client::introspects`),
+/// may be told what `token` is (RFC 7662 §2.1 leaves it to the server): a token of its own,
+/// of any kind; an access token issued to another client for one of those APIs, which is how
+/// an API checks the opaque tokens applications send it. Anything else is answered as an
+/// unknown token is (`active: false`), so a client learns nothing of others' tokens.
+pub fn may_introspect(caller: &str, answers_for: &[String], token: Introspected<'_>) -> bool {
+    caller == token.client_id
+        || (token.access && token.resources.iter().any(|r| answers_for.contains(r)))
+}
+
 /// How the store keeps a set of resources in one text column: separated by spaces, which no
 /// resource has ([`problem`]); NULL for none.
 pub fn column(resources: &[String]) -> Option<String> {
@@ -148,6 +167,64 @@ mod tests {
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn an_api_introspects_the_access_tokens_for_it_and_a_client_its_own() {
+        let orders = strings(&["https://orders.example/"]);
+        let token = |client_id, access, resources| Introspected {
+            client_id,
+            access,
+            resources,
+        };
+        let for_orders = strings(&["urn:billing", "https://orders.example/"]);
+        let for_billing = strings(&["urn:billing"]);
+        let cases = [
+            ("its own access token", "api", token("api", true, &[]), true),
+            (
+                "its own refresh token",
+                "api",
+                token("api", false, &[]),
+                true,
+            ),
+            (
+                "another's access token for its API",
+                "orders",
+                token("shop", true, &for_orders),
+                true,
+            ),
+            (
+                "another's token for another API",
+                "orders",
+                token("shop", true, &for_billing),
+                false,
+            ),
+            (
+                "another's token for itself (no API)",
+                "orders",
+                token("shop", true, &[]),
+                false,
+            ),
+            (
+                "another's refresh token, whatever it covers",
+                "orders",
+                token("shop", false, &for_orders),
+                false,
+            ),
+        ];
+        for (name, caller, t, expected) in cases {
+            assert_eq!(may_introspect(caller, &orders, t), expected, "{name}");
+        }
+        // A client that answers for no API introspects its own tokens only.
+        let t = token("shop", true, &for_orders);
+        assert!(!may_introspect("orders", &[], t));
+        // Compared as registered: another spelling of the URI is another API.
+        let t = token("shop", true, &for_orders);
+        assert!(!may_introspect(
+            "orders",
+            &strings(&["https://orders.example"]),
+            t
+        ));
     }
 
     #[test]

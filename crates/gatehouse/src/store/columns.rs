@@ -34,7 +34,7 @@ macro_rules! client_columns {
          backchannel_logout_uri, access_token_format, auth_policy, jwks, \
          require_pushed_authorization_requests, jwks_uri, require_signed_request_object, \
          dpop_bound_access_tokens, access_token_claims, pairwise_sector, \
-         require_confirmed_address, resources"
+         require_confirmed_address, resources, introspects"
     };
 }
 

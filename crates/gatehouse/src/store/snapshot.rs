@@ -36,8 +36,9 @@ pub const FORMAT: &str = "gatehouse-export";
 /// application logos; version 15 had no kept sessions; version 16 had no client that required
 /// a confirmed address; version 17 had no sign-up links for addresses at some domains, and no
 /// account kept such a link's rule; version 18 had no resource indicators (no client's
-/// resources, and no grant, family or token for any).
-pub const VERSION: u32 = 19;
+/// resources, and no grant, family or token for any); version 19 had no client that
+/// introspected the tokens of the APIs it answers for.
+pub const VERSION: u32 = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -267,6 +268,9 @@ pub struct ClientRow {
     /// Absent before version 19 (then none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// Absent before version 20 (then none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introspects: Vec<String>,
 }
 
 impl From<ClientRow> for Client {
@@ -296,6 +300,7 @@ impl From<ClientRow> for Client {
             pairwise_sector: c.pairwise_sector,
             require_confirmed_address: c.require_confirmed_address,
             resources: c.resources,
+            introspects: c.introspects,
         }
     }
 }
@@ -376,6 +381,7 @@ impl From<Client> for ClientRow {
             pairwise_sector: c.pairwise_sector,
             require_confirmed_address: c.require_confirmed_address,
             resources: c.resources,
+            introspects: c.introspects,
         }
     }
 }

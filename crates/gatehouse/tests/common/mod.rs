@@ -292,6 +292,7 @@ fn client(client_id: &str, secret_hash: Option<String>) -> Client {
         pairwise_sector: None,
         require_confirmed_address: false,
         resources: vec![],
+        introspects: vec![],
     }
 }
 

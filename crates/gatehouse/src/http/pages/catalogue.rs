@@ -808,6 +808,8 @@ pub(in crate::http) struct ConsoleText {
     pub access_token_claims_help: &'static str,
     pub resources: &'static str,
     pub resources_help: &'static str,
+    pub introspects: &'static str,
+    pub introspects_help: &'static str,
     pub scopes: &'static str,
     /// What a scope lets an application ask for.
     pub scope: fn(&str) -> &'static str,
@@ -1926,6 +1928,11 @@ pub(in crate::http) static ENGLISH: Text = Text {
                          the application names one with the resource parameter, and the \
                          access token says it is for that API (aud). Empty: its tokens are \
                          for the application itself.",
+        introspects: "APIs it answers for",
+        introspects_help: "One per line, as other applications name them: this one (the API's \
+                           own registration, with a secret) may introspect the access tokens \
+                           issued for them, to check the opaque tokens sent to it. Empty: it \
+                           introspects its own tokens only.",
         scopes: "What it may ask for",
         scope: |s| match s {
             "openid" => "openid: who the person is (an ID token)",

@@ -230,7 +230,7 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-           $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+           $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
     ))
     .bind(&c.client_id)
     .bind(&c.secret_hash)
@@ -259,11 +259,12 @@ pub(super) async fn insert_client<'e, E: sqlx::PgExecutor<'e>>(
     .bind(&c.pairwise_sector)
     .bind(c.require_confirmed_address)
     .bind(stored_claims(&c.resources))
+    .bind(stored_claims(&c.introspects))
     .execute(executor)
     .await
 }
 
-/// A client's access token claims or resources as stored: none is NULL.
+/// A client's access token claims, resources or introspected APIs as stored: none is NULL.
 fn stored_claims(claims: &[String]) -> Option<&[String]> {
     (!claims.is_empty()).then_some(claims)
 }
@@ -524,7 +525,8 @@ impl Directory for PgStore {
                          require_pushed_authorization_requests = $19, jwks_uri = $20,
                          require_signed_request_object = $21, dpop_bound_access_tokens = $22,
                          access_token_claims = $23, pairwise_sector = $24,
-                         require_confirmed_address = $25, resources = $26
+                         require_confirmed_address = $25, resources = $26,
+                         introspects = $27
                      WHERE client_id = $1",
                 )
                 .bind(&c.client_id)
@@ -553,6 +555,7 @@ impl Directory for PgStore {
                 .bind(&c.pairwise_sector)
                 .bind(c.require_confirmed_address)
                 .bind(stored_claims(&c.resources))
+                .bind(stored_claims(&c.introspects))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

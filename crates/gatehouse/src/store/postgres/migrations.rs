@@ -194,6 +194,11 @@ static SOURCES: &[(i64, &str, &str)] = &[
         "resource indicators",
         include_str!("../../../migrations/postgres/0036_resource_indicators.sql"),
     ),
+    (
+        37,
+        "api introspection",
+        include_str!("../../../migrations/postgres/0037_api_introspection.sql"),
+    ),
 ];
 
 /// The migrator for [`SOURCES`], each migration in a transaction of its own.

@@ -139,6 +139,7 @@ pub(super) fn client_from(r: &PgRow) -> Result<Client, sqlx::Error> {
         pairwise_sector: r.try_get(24)?,
         require_confirmed_address: r.try_get(25)?,
         resources: r.try_get::<Option<Vec<String>>, _>(26)?.unwrap_or_default(),
+        introspects: r.try_get::<Option<Vec<String>>, _>(27)?.unwrap_or_default(),
     })
 }
 

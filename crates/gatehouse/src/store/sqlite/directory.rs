@@ -174,7 +174,7 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         "INSERT INTO client (",
         client_columns!(),
         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-           ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
+           ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
     ))?
     .execute(params![
         c.client_id,
@@ -204,10 +204,11 @@ pub(super) fn insert_client(tx: &Connection, c: &Client) -> rusqlite::Result<usi
         c.pairwise_sector,
         c.require_confirmed_address,
         stored_claims(&c.resources),
+        stored_claims(&c.introspects),
     ])
 }
 
-/// A client's access token claims or resources as stored: none is NULL.
+/// A client's access token claims, resources or introspected APIs as stored: none is NULL.
 fn stored_claims(claims: &[String]) -> Option<String> {
     (!claims.is_empty()).then(|| json_list(claims))
 }
@@ -437,7 +438,8 @@ impl Directory for SqliteStore {
                          require_pushed_authorization_requests = ?19, jwks_uri = ?20,
                          require_signed_request_object = ?21, dpop_bound_access_tokens = ?22,
                          access_token_claims = ?23, pairwise_sector = ?24,
-                         require_confirmed_address = ?25, resources = ?26
+                         require_confirmed_address = ?25, resources = ?26,
+                         introspects = ?27
                      WHERE client_id = ?1",
                     )?
                     .execute(params![
@@ -467,6 +469,7 @@ impl Directory for SqliteStore {
                         c.pairwise_sector,
                         c.require_confirmed_address,
                         stored_claims(&c.resources),
+                        stored_claims(&c.introspects),
                     ])?;
                 if changed > 0 {
                     insert_outcome_audit(tx, audit.as_ref())?;

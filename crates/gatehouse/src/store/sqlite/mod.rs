@@ -73,6 +73,7 @@ pub(super) static MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0033_signup_domains.sql"),
     include_str!("../../../migrations/sqlite/0034_removal_notices.sql"),
     include_str!("../../../migrations/sqlite/0035_resource_indicators.sql"),
+    include_str!("../../../migrations/sqlite/0036_api_introspection.sql"),
 ];
 
 /// How many users of an earlier release are given their look-alike key at a time.

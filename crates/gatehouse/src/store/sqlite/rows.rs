@@ -162,6 +162,11 @@ pub(super) fn client_from(row: &Row<'_>) -> rusqlite::Result<Client> {
             .map(parse_list)
             .transpose()?
             .unwrap_or_default(),
+        introspects: row
+            .get::<_, Option<String>>(27)?
+            .map(parse_list)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 

@@ -1016,6 +1016,12 @@ pub(in crate::http) static GERMAN: Text = Text {
                          https://api.example.com/): Die Anwendung nennt eine mit dem Parameter \
                          resource, und das Access Token sagt, dass es für diese API ist (aud). \
                          Leer: Ihre Tokens sind für die Anwendung selbst.",
+        introspects: "APIs, für die sie steht",
+        introspects_help: "Eine pro Zeile, wie andere Anwendungen sie nennen: Diese (die \
+                           eigene Registrierung der API, mit Geheimnis) darf die Access Tokens \
+                           prüfen (Introspection), die für sie ausgestellt wurden, um die \
+                           undurchsichtigen Tokens zu prüfen, die sie erhält. Leer: Sie prüft \
+                           nur ihre eigenen Tokens.",
         scopes: "Was sie anfragen darf",
         scope: |s| match s {
             "openid" => "openid: wer die Person ist (ein ID-Token)",

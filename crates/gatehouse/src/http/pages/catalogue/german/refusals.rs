@@ -123,6 +123,13 @@ pub(super) fn refusal(why: &Refusal) -> String {
             "Eine Anwendung hat höchstens {} Ressourcen.",
             resource::MOST
         ),
+        R::TooManyIntrospected => format!(
+            "Eine Anwendung steht für höchstens {} APIs.",
+            resource::MOST
+        ),
+        R::PublicIntrospects => "Eine öffentliche Anwendung kann keine Tokens prüfen: Nur eine \
+                                 Anwendung mit Geheimnis oder Schlüsseln steht für eine API."
+            .to_owned(),
         R::DisplayName => format!(
             "Ein Anzeigename hat 1 bis {MAX_DISPLAY_NAME} Zeichen, ohne Steuerzeichen oder \
              unsichtbare Zeichen."
@@ -570,7 +577,11 @@ mod tests {
             [resource::Problem::NotAbsolute, resource::Problem::Fragment]
                 .map(|p| R::Resource("x:y#z".into(), p)),
         );
-        all.push(R::TooManyResources);
+        all.extend([
+            R::TooManyResources,
+            R::TooManyIntrospected,
+            R::PublicIntrospects,
+        ]);
         all
     }
 
