@@ -88,6 +88,16 @@ async fn nothing_more(sink: &mut Sink) {
     );
 }
 
+/// The next mail, which tells of a sign-in from a browser new to the person.
+async fn new_sign_in_told(sink: &mut Sink) -> Received {
+    let mail = sink.next().await;
+    assert_eq!(
+        mail.subject().as_deref(),
+        Some("A new sign-in to your Gatehouse account")
+    );
+    mail
+}
+
 fn says(mail: &Received, words: &str) {
     let text = mail.text();
     assert!(text.contains(words), "{words:?} not in {text}");
@@ -330,11 +340,7 @@ async fn a_browser_signed_out_from_elsewhere_is_new_again(db: Database) {
     let (f, mut sink) = with_mail(db).await;
     let laptop = account_sign_in(&f, "ada").await;
     let phone = account_sign_in(&f, "ada").await;
-    let mail = sink.next().await;
-    assert_eq!(
-        mail.subject().as_deref(),
-        Some("A new sign-in to your Gatehouse account")
-    );
+    new_sign_in_told(&mut sink).await;
     nothing_more(&mut sink).await;
 
     // From the phone's account page, the laptop's session is signed out: the page says what
@@ -358,11 +364,7 @@ async fn a_browser_signed_out_from_elsewhere_is_new_again(db: Database) {
     sign_in_again(&f, &phone).await;
     nothing_more(&mut sink).await;
     sign_in_again(&f, &laptop).await;
-    let mail = sink.next().await;
-    assert_eq!(
-        mail.subject().as_deref(),
-        Some("A new sign-in to your Gatehouse account")
-    );
+    let mail = new_sign_in_told(&mut sink).await;
     says(&mail, "from a browser that had not signed in as you before");
     // Its session replaced by that sign-in (ended from itself), it stays known.
     sign_in_again(&f, &laptop).await;
@@ -377,11 +379,7 @@ async fn signed_out_everywhere_every_browser_is_new_again(db: Database) {
     let (f, mut sink) = with_mail(db).await;
     let laptop = account_sign_in(&f, "ada").await;
     let phone = account_sign_in(&f, "ada").await;
-    let mail = sink.next().await;
-    assert_eq!(
-        mail.subject().as_deref(),
-        Some("A new sign-in to your Gatehouse account")
-    );
+    new_sign_in_told(&mut sink).await;
     nothing_more(&mut sink).await;
 
     let out = admin(&f).logout("ada").await.unwrap();
@@ -392,11 +390,7 @@ async fn signed_out_everywhere_every_browser_is_new_again(db: Database) {
     sign_in_again(&f, &phone).await;
     nothing_more(&mut sink).await;
     sign_in_again(&f, &laptop).await;
-    let mail = sink.next().await;
-    assert_eq!(
-        mail.subject().as_deref(),
-        Some("A new sign-in to your Gatehouse account")
-    );
+    let mail = new_sign_in_told(&mut sink).await;
     says(&mail, "from a browser that had not signed in as you before");
     nothing_more(&mut sink).await;
 }
@@ -594,11 +588,7 @@ async fn what_is_not_a_way_in_mails_nobody(db: Database) {
     let r = refresh_at_web(&f, &refresh).await;
     assert_eq!(r.status(), StatusCode::OK);
     // (tokens_for_ada signed in from a browser of its own.)
-    let mail = sink.next().await;
-    assert_eq!(
-        mail.subject().as_deref(),
-        Some("A new sign-in to your Gatehouse account")
-    );
+    new_sign_in_told(&mut sink).await;
     let r = account_post_from(
         &f,
         &cookies,

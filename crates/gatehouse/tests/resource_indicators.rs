@@ -90,17 +90,22 @@ fn audience(token: &Value) -> Value {
     serde_json::from_slice::<Value>(&bytes).unwrap()["aud"].clone()
 }
 
+/// Introspection (RFC 7662) of `token` by the client `id` with `secret`.
+async fn introspect_as(base: &str, id: &str, secret: &str, token: &Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth(id, Some(secret))
+        .form(&[("token", token.as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn introspected_audience(base: &str, secret: &str, token: &Value) -> Value {
-    let r: Value = post(
-        base,
-        "/introspect",
-        secret,
-        &[("token", token.as_str().unwrap())],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let r = introspect_as(base, "api", secret, token).await;
     assert_eq!(r["active"], true, "{r}");
     r["aud"].clone()
 }
@@ -385,20 +390,6 @@ async fn the_consent_page_names_the_apis_the_request_is_for(db: Database) {
     assert!(!html.contains("these services"), "{html}");
     assert!(!html.contains(BILLING), "{html}");
     server.stop().await;
-}
-
-/// Introspection (RFC 7662) of `token` by the client `id` with `secret`.
-async fn introspect_as(base: &str, id: &str, secret: &str, token: &Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{base}/introspect"))
-        .basic_auth(id, Some(secret))
-        .form(&[("token", token.as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 /// An API registered as a client of its own that answers for `ORDERS` introspects the opaque
