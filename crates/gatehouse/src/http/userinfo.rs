@@ -66,7 +66,7 @@ async fn claims_for(
     })?;
     // The address rules hold here as at sign-in and at each refresh: an address changed since
     // the token was issued, or a rule set since, is not told to an application that trusts it
-    // (`authorize::address_check`, nobody to ask).
+    // (`authorize::address_still_holds`).
     let account_domains = state.store.address_rule(&grant.user.id).await?;
     let of = AddressOf::of(&grant.user, &account_domains);
     if !address_still_holds(client.require_confirmed_address, of) {
