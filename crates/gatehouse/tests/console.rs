@@ -1160,6 +1160,10 @@ async fn an_applications_settings_are_changed_as_a_whole_and_checked(db: Databas
         ),
         "the form shows it: {page}"
     );
+    // A public application answers for no API: its page does not offer it.
+    let spa = body_text(get_as(&f, &ada, "/admin/clients/spa").await).await;
+    assert!(spa.contains("APIs its access tokens may be for"), "{spa}");
+    assert!(!spa.contains("APIs it answers for"), "{spa}");
     assert!(
         page.contains(r#"name="require_par" value="yes" checked"#),
         "the form shows it: {page}"

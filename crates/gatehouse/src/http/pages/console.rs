@@ -1091,10 +1091,13 @@ fn client_settings(look: &Look, base: &ConsoleBase<'_>, client: &Client) -> Mark
             textarea #resources name="resources" rows="2" spellcheck="false"
                 aria-describedby="resources-help" { (lines(&client.resources)) }
             p #resources-help .muted { (t.resources_help) }
-            label for="introspects" { (t.introspects) }
-            textarea #introspects name="introspects" rows="2" spellcheck="false"
-                aria-describedby="introspects-help" { (lines(&client.introspects)) }
-            p #introspects-help .muted { (t.introspects_help) }
+            // Only a client that authenticates answers for an API (`Refusal::PublicIntrospects`).
+            @if !client.is_public() {
+                label for="introspects" { (t.introspects) }
+                textarea #introspects name="introspects" rows="2" spellcheck="false"
+                    aria-describedby="introspects-help" { (lines(&client.introspects)) }
+                p #introspects-help .muted { (t.introspects_help) }
+            }
             fieldset {
                 legend { (t.scopes) }
                 @for s in scope::SUPPORTED {
