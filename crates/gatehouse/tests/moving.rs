@@ -50,27 +50,9 @@ async fn audience(
     secret: &str,
     token: &serde_json::Value,
 ) -> serde_json::Value {
-    let r = introspect_as(server, ("web", secret), token).await;
+    let r = common::introspect(&server.base, ("web", secret), token).await;
     assert_eq!(r["active"], true, "{r}");
     r["aud"].clone()
-}
-
-/// What introspection tells the client `id` with `secret` of `token`.
-async fn introspect_as(
-    server: &TestServer,
-    (id, secret): (&str, &str),
-    token: &serde_json::Value,
-) -> serde_json::Value {
-    reqwest::Client::new()
-        .post(format!("{}/introspect", server.base))
-        .basic_auth(id, Some(secret))
-        .form(&[("token", token.as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 const ORDERS: &str = "https://orders.example/";
@@ -392,7 +374,7 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     let next = refresh(&b, &secret, for_orders["refresh_token"].as_str().unwrap()).await;
     assert_eq!(audience(&b, &secret, &next["access_token"]).await, ORDERS);
     // ... and so does the API's registration: it introspects that token on the new backend.
-    let told = introspect_as(&b, ("orders", &orders_secret), &next["access_token"]).await;
+    let told = common::introspect(&b.base, ("orders", &orders_secret), &next["access_token"]).await;
     assert_eq!(
         (&told["active"], &told["client_id"]),
         (&true.into(), &"web".into()),

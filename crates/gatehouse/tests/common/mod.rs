@@ -490,3 +490,21 @@ pub async fn refresh_status(base: &str, client_id: &str, secret: &str, token: &s
         .status()
         .as_u16()
 }
+
+/// What introspection (RFC 7662) tells the client `client_id` with `secret` of `token`.
+pub async fn introspect(
+    base: &str,
+    (client_id, secret): (&str, &str),
+    token: &serde_json::Value,
+) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("token", token.as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
