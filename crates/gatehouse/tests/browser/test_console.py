@@ -322,6 +322,22 @@ def test_an_administrator_registers_the_api_an_applications_tokens_are_for(
         fill_login(other, person)
         expect(other.locator("#token-audience")).to_have_text(f'"{client_id}"')
         other.context.close()
+
+        # The API's own registration answers for it: the administrator names the API on its
+        # page (a public application's page does not offer it).
+        api_client = f"orders-api-{person[-8:]}"
+        gatehouse.cli("client", "add", "--client-id", api_client,
+                      "--grant-type", "client_credentials")
+        page.goto(f"{gatehouse.issuer}/admin/clients/{api_client}")
+        answers = page.get_by_label("APIs it answers for")
+        expect(answers).to_have_value("")
+        answers.fill(api)
+        page.get_by_role("button", name="Save the settings").click()
+        expect(page.get_by_role("status")).to_have_text("The settings are saved.")
+        expect(answers).to_have_value(api)
+        listed = json.loads(gatehouse.cli("client", "list", "--json"))
+        registered = next(c for c in listed if c["client_id"] == api_client)
+        assert registered["introspects"] == [api], registered
     finally:
         rp.close()
 

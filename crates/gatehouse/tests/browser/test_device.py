@@ -138,3 +138,28 @@ def test_a_mangled_link_still_opens_the_page(browser_page, gatehouse, device_cli
     page.get_by_label("Code").fill(device["user_code"])
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading")).to_have_text("Sign in on your device?")
+
+
+def test_a_device_asking_for_an_api_names_it_on_the_page(browser_page, gatehouse, user):
+    """A device that asks for a token for an API its application is registered with: the page
+    that asks the person to allow it names that API under what it will be able to do."""
+    page = browser_page
+    api = "https://media.example/api"
+    client_id = f"media-box-{secrets.token_hex(3)}"
+    gatehouse.cli("client", "add", "--client-id", client_id, "--public", "--display-name", "Media box",
+                  "--grant-type", "device_code", "--resource", api,
+                  "--resource", "urn:example:elsewhere")
+    status, device = post(f"{gatehouse.issuer}/device_authorization",
+                          {"client_id": client_id, "scope": "openid", "resource": api})
+    assert status == 200, device
+
+    # The link carries the code: signing in leads straight to the question.
+    page.goto(device["verification_uri_complete"])
+    fill_login(page, user)
+    expect(page.get_by_role("heading")).to_have_text("Sign in on your device?")
+    expect(page.get_by_text("And act for you at these services:")).to_be_visible()
+    expect(page.locator("#asked-resources li")).to_have_text([api])
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("heading")).to_have_text("Your device is signed in")
+    status, tokens = poll(gatehouse, client_id, device["device_code"])
+    assert status == 200, tokens
