@@ -302,16 +302,7 @@ async fn a_confidential_client_gets_bound_access_tokens_and_sees_the_binding(db:
     let access = field(&tokens, "access_token").to_owned();
     let refresh_token = field(&tokens, "refresh_token").to_owned();
     // Introspection names the key (RFC 9449 §6.2).
-    let introspected: Value = reqwest::Client::new()
-        .post(format!("{base}/introspect"))
-        .basic_auth("web", Some(&secret))
-        .form(&[("token", access.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let introspected = common::introspect(&base, ("web", &secret), &access).await;
     assert_eq!(introspected["active"], true);
     assert_eq!(introspected["token_type"], "DPoP");
     assert_eq!(introspected["cnf"], json!({ "jkt": key.thumbprint() }));

@@ -257,19 +257,6 @@ async fn choose_access_token_claims(store: &dyn Store, client_id: &str, claims: 
     store.update_client(c, None).await.unwrap();
 }
 
-async fn introspected(base: &str, (client_id, secret): (&str, &str), token: &str) -> Value {
-    reqwest::Client::new()
-        .post(format!("{base}/introspect"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn an_api_reads_the_claims_its_client_chose_in_the_token_and_introspection(db: Database) {
     let server = TestServer::start_on(db).await;
     let s = server.store.as_ref();
@@ -285,7 +272,7 @@ async fn an_api_reads_the_claims_its_client_chose_in_the_token_and_introspection
     for absent in ["department", "preferred_username", "email"] {
         assert_eq!(claims.get(absent), None, "{absent}: {claims}");
     }
-    let answer = introspected(&server.base, ("api", &secret), access).await;
+    let answer = introspect(&server.base, ("api", &secret), access).await;
     assert_eq!(answer.get("department"), None, "{answer}");
 
     // Chosen: what the granted scopes (`openid profile`) release, and nothing they do not
@@ -298,7 +285,7 @@ async fn an_api_reads_the_claims_its_client_chose_in_the_token_and_introspection
     assert_eq!(claims["preferred_username"], "ada");
     assert_eq!(claims.get("email"), None, "the email scope was not granted");
     assert_eq!(claims["scope"], "openid profile");
-    let answer = introspected(&server.base, ("api", &secret), access).await;
+    let answer = introspect(&server.base, ("api", &secret), access).await;
     assert_eq!(answer["active"], true);
     assert_eq!(answer["department"], "research", "{answer}");
     assert_eq!(answer["preferred_username"], "ada");
@@ -322,12 +309,12 @@ async fn an_api_reads_the_claims_its_client_chose_in_the_token_and_introspection
         2,
         "an opaque token, not a JWT: {access}"
     );
-    let answer = introspected(&server.base, ("web", &web_secret), access).await;
+    let answer = introspect(&server.base, ("web", &web_secret), access).await;
     assert_eq!(answer["department"], "engineering", "{answer}");
     assert_eq!(answer["username"], "ada");
     // A refresh token's introspection says only what it always did.
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let answer = introspected(&server.base, ("web", &web_secret), refresh).await;
+    let answer = introspect(&server.base, ("web", &web_secret), refresh).await;
     assert_eq!(answer["active"], true);
     assert_eq!(answer.get("department"), None, "{answer}");
     server.stop().await;

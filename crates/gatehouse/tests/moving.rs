@@ -50,7 +50,7 @@ async fn audience(
     secret: &str,
     token: &serde_json::Value,
 ) -> serde_json::Value {
-    let r = common::introspect(&server.base, ("web", secret), token).await;
+    let r = common::introspect(&server.base, ("web", secret), token.as_str().unwrap()).await;
     assert_eq!(r["active"], true, "{r}");
     r["aud"].clone()
 }
@@ -374,7 +374,12 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
     let next = refresh(&b, &secret, for_orders["refresh_token"].as_str().unwrap()).await;
     assert_eq!(audience(&b, &secret, &next["access_token"]).await, ORDERS);
     // ... and so does the API's registration: it introspects that token on the new backend.
-    let told = common::introspect(&b.base, ("orders", &orders_secret), &next["access_token"]).await;
+    let told = common::introspect(
+        &b.base,
+        ("orders", &orders_secret),
+        next["access_token"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(
         (&told["active"], &told["client_id"]),
         (&true.into(), &"web".into()),

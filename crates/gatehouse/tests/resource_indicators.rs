@@ -91,7 +91,7 @@ fn audience(token: &Value) -> Value {
 }
 
 async fn introspected_audience(base: &str, secret: &str, token: &Value) -> Value {
-    let r = introspect(base, ("api", secret), token).await;
+    let r = introspect(base, ("api", secret), token.as_str().unwrap()).await;
     assert_eq!(r["active"], true, "{r}");
     r["aud"].clone()
 }
@@ -405,8 +405,8 @@ async fn an_api_introspects_the_access_tokens_issued_for_it(db: Database) {
         access.as_str().unwrap().split('.').count() < 3,
         "opaque, not a JWT"
     );
-    let own = introspect(base, ("api", &secret), access).await;
-    let told = introspect(base, ("orders", &orders_secret), access).await;
+    let own = introspect(base, ("api", &secret), access.as_str().unwrap()).await;
+    let told = introspect(base, ("orders", &orders_secret), access.as_str().unwrap()).await;
     assert_eq!(told["active"], true, "{told}");
     assert_eq!(told["client_id"], "api");
     assert_eq!(told["aud"], serde_json::json!([ORDERS, BILLING]));
@@ -415,7 +415,7 @@ async fn an_api_introspects_the_access_tokens_issued_for_it(db: Database) {
         assert_eq!(told[same], own[same], "{same}: {told} against {own}");
     }
     // A client that answers for no API, or for another, learns nothing.
-    let other = introspect(base, ("other", &other_secret), access).await;
+    let other = introspect(base, ("other", &other_secret), access.as_str().unwrap()).await;
     assert_eq!(other, serde_json::json!({ "active": false }));
 
     // Narrowed to billing, the token is none of the orders API's business; nor is the
@@ -436,22 +436,32 @@ async fn an_api_introspects_the_access_tokens_issued_for_it(db: Database) {
     let narrowed: Value = r.json().await.unwrap();
     let billing = &narrowed["access_token"];
     assert_eq!(
-        introspect(base, ("api", &secret), billing).await["active"],
+        introspect(base, ("api", &secret), billing.as_str().unwrap()).await["active"],
         true
     );
-    let told = introspect(base, ("orders", &orders_secret), billing).await;
+    let told = introspect(base, ("orders", &orders_secret), billing.as_str().unwrap()).await;
     assert_eq!(told, serde_json::json!({ "active": false }));
     let next_refresh = &narrowed["refresh_token"];
-    let told = introspect(base, ("orders", &orders_secret), next_refresh).await;
+    let told = introspect(
+        base,
+        ("orders", &orders_secret),
+        next_refresh.as_str().unwrap(),
+    )
+    .await;
     assert_eq!(told, serde_json::json!({ "active": false }));
     assert_eq!(
-        introspect(base, ("api", &secret), next_refresh).await["active"],
+        introspect(base, ("api", &secret), next_refresh.as_str().unwrap()).await["active"],
         true
     );
 
     // A token for the application itself (no resource named) is not the API's either.
     let (_, plain) = sign_in_for(&server, &secret, &[], &[]).await;
-    let told = introspect(base, ("orders", &orders_secret), &plain["access_token"]).await;
+    let told = introspect(
+        base,
+        ("orders", &orders_secret),
+        plain["access_token"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(told, serde_json::json!({ "active": false }));
 
     // Revoked by its application, the token is inactive for the API too.
@@ -463,7 +473,7 @@ async fn an_api_introspects_the_access_tokens_issued_for_it(db: Database) {
     )
     .await;
     assert_eq!(r.status(), 200);
-    let told = introspect(base, ("orders", &orders_secret), access).await;
+    let told = introspect(base, ("orders", &orders_secret), access.as_str().unwrap()).await;
     assert_eq!(told, serde_json::json!({ "active": false }));
     server.stop().await;
 }

@@ -495,12 +495,12 @@ pub async fn refresh_status(base: &str, client_id: &str, secret: &str, token: &s
 pub async fn introspect(
     base: &str,
     (client_id, secret): (&str, &str),
-    token: &serde_json::Value,
+    token: &str,
 ) -> serde_json::Value {
     reqwest::Client::new()
         .post(format!("{base}/introspect"))
         .basic_auth(client_id, Some(secret))
-        .form(&[("token", token.as_str().unwrap())])
+        .form(&[("token", token)])
         .send()
         .await
         .unwrap()
