@@ -478,8 +478,65 @@ async fn an_api_introspects_the_access_tokens_issued_for_it(db: Database) {
     server.stop().await;
 }
 
+async fn a_retried_refresh_is_answered_again_only_for_the_same_apis(db: Database) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    let secret = add_client(s, "api").await;
+    for_apis(s, "api").await;
+    let base = &server.base;
+    let (status, tokens) = sign_in_for(&server, &secret, &[ORDERS, BILLING], &[]).await;
+    assert_eq!(status, 200, "{tokens:?}");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let refresh_for = async |resources: &[&str]| {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh)];
+        form.extend(resources.iter().map(|r| ("resource", *r)));
+        post(base, "/token", &secret, &form).await
+    };
+
+    // The first request narrows the token to billing.
+    let r = refresh_for(&[BILLING]).await;
+    assert_eq!(r.status(), 200);
+    let first: HashMap<String, Value> = r.json().await.unwrap();
+    assert_eq!(audience(&first["access_token"]), BILLING);
+
+    // Retried within the window for orders, or for both: the billing token is not handed
+    // out for them, and nothing is revoked.
+    for other in [&[ORDERS][..], &[], &[BILLING, ORDERS]] {
+        let r = refresh_for(other).await;
+        assert_eq!(r.status(), 400, "a retry naming {other:?}");
+        let error: Value = r.json().await.unwrap();
+        assert_eq!(error["error"], "invalid_grant", "{error}");
+    }
+    // The same request again gets the same answer.
+    let r = refresh_for(&[BILLING]).await;
+    assert_eq!(r.status(), 200);
+    let again: HashMap<String, Value> = r.json().await.unwrap();
+    assert_eq!(again["access_token"], first["access_token"]);
+    assert_eq!(again["refresh_token"], first["refresh_token"]);
+
+    // The family lives on: the new refresh token asks for orders.
+    let next = first["refresh_token"].as_str().unwrap();
+    let r = post(
+        base,
+        "/token",
+        &secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", next),
+            ("resource", ORDERS),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let later: HashMap<String, Value> = r.json().await.unwrap();
+    assert_eq!(audience(&later["access_token"]), ORDERS);
+    server.stop().await;
+}
+
 on_both_backends!((flavor = "multi_thread", worker_threads = 4);
     an_access_token_is_for_the_apis_its_request_named,
+    a_retried_refresh_is_answered_again_only_for_the_same_apis,
     a_code_is_exchanged_for_fewer_apis_never_more,
     an_api_the_client_is_not_registered_with_is_refused_at_authorize,
     a_service_asks_for_a_token_for_one_of_its_apis,

@@ -400,6 +400,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             access_expires_at: stored.access_expires_at,
             access_jwt: client.access_token_format == AccessTokenFormat::Jwt,
             access_issued_at: now,
+            resources: resources.clone(),
         };
         let key = state.retry_key().await?;
         stored.retry = Some(RetryCopy {
@@ -414,7 +415,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             &client.client_id,
             RefreshAsk {
                 scope: requested,
-                resources,
+                resources: resources.clone(),
             },
             stored,
             now,
@@ -455,6 +456,15 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
                     internal("a kept refresh answer does not open with the retry key").into(),
                 );
             };
+            // The first answer's access token is for the APIs the first request named: a
+            // retry naming others is not given it. Nothing changes: the new refresh token
+            // the first request got is still the one to use.
+            if !successor.repeats(&resources) {
+                return Err(OAuthError::InvalidGrant(
+                    "the refresh token was already used by a request naming other resources; a retry of it must name the same ones".into(),
+                )
+                .into());
+            }
             metrics::counter!("gatehouse_refresh_retries_total").increment(1);
             let expires_in = (successor.access_expires_at - now).max(0);
             let token_type = token_type(&successor.access_token);

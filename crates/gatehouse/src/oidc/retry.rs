@@ -29,6 +29,20 @@ pub struct Successor {
     pub access_jwt: bool,
     #[serde(default)]
     pub access_issued_at: UnixTime,
+    /// The resources the request named (RFC 8707, as `oidc::resource::asked` read them):
+    /// a retry gets this answer only when it names the same ones ([`Successor::repeats`]).
+    /// An answer kept by an earlier release names none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
+
+impl Successor {
+    /// Whether a request naming the resources `asked` repeats the one this answered: the
+    /// same resources, in any order. A request for another API is a new request, and this
+    /// answer's access token is not for it.
+    pub fn repeats(&self, asked: &[String]) -> bool {
+        self.resources.len() == asked.len() && asked.iter().all(|r| self.resources.contains(r))
+    }
 }
 
 /// The key that seals successors.
@@ -105,7 +119,43 @@ mod tests {
             access_expires_at: 1_000_600,
             access_jwt: false,
             access_issued_at: 1_000_000,
+            resources: vec![],
         }
+    }
+
+    #[test]
+    fn a_retry_repeats_a_request_only_for_the_same_resources() {
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let for_ab = Successor {
+            resources: strings(&["urn:a", "urn:b"]),
+            ..successor()
+        };
+        let cases: &[(&str, &Successor, &[&str], bool)] = &[
+            ("neither names any", &successor(), &[], true),
+            ("the same two", &for_ab, &["urn:a", "urn:b"], true),
+            (
+                "the same two in another order",
+                &for_ab,
+                &["urn:b", "urn:a"],
+                true,
+            ),
+            ("one of the two", &for_ab, &["urn:a"], false),
+            ("none, after two", &for_ab, &[], false),
+            ("one, after none", &successor(), &["urn:a"], false),
+            ("another one", &for_ab, &["urn:a", "urn:c"], false),
+            ("one more", &for_ab, &["urn:a", "urn:b", "urn:c"], false),
+        ];
+        for (case, answered, asked, repeats) in cases {
+            assert_eq!(answered.repeats(&strings(asked)), *repeats, "{case}");
+        }
+    }
+
+    #[test]
+    fn an_answer_kept_by_an_earlier_release_names_no_resources() {
+        let earlier = r#"{"access_token":"a","refresh_token":"r","access_expires_at":5}"#;
+        let read: Successor = serde_json::from_str(earlier).unwrap();
+        assert!(read.repeats(&[]));
+        assert!(!read.repeats(&["urn:a".to_owned()]));
     }
 
     #[test]
