@@ -911,13 +911,12 @@ async fn a_user_is_logged_out_and_consents_withdrawn_from_the_cli_and_the_audit_
     assert_eq!(first, tail_lines[1]);
 }
 
-#[test]
-fn serve_starts_on_an_empty_database_and_answers_discovery() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("fresh.db").display());
+/// Starts `serve` on `db`: the lines it printed before it listened, and the address it
+/// listens on. The server runs until the returned guard is dropped.
+fn serve_printing(db: &str) -> (Killed, Vec<String>, String) {
     let mut child = Killed(
         Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-            .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--database-url", db, "serve", "--listen", "127.0.0.1:0"])
             .env("GATEHOUSE_LOG", "info")
             .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
@@ -926,23 +925,52 @@ fn serve_starts_on_an_empty_database_and_answers_discovery() {
             .unwrap(),
     );
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let (mut hint, mut settings) = (false, None);
-    let addr = loop {
+    let mut printed = Vec::new();
+    loop {
         let line = lines.next().expect("serve printed its address").unwrap();
-        assert!(!line.contains('\u{1b}'), "no colours into a pipe: {line:?}");
-        // The hint names the program as started, which works as pasted (no PATH needed).
-        hint |= line.contains(&format!(
-            "{} --database-url",
-            env!("CARGO_BIN_EXE_gatehouse")
-        )) && line.contains("user add");
-        if line.contains("configuration: ") {
-            settings = Some(line.clone());
-        }
         if let Some(rest) = line.strip_prefix("gatehouse listening on http://") {
-            break rest.split_whitespace().next().unwrap().to_owned();
+            let addr = rest.split_whitespace().next().unwrap().to_owned();
+            return (child, printed, addr);
         }
+        printed.push(line);
+    }
+}
+
+#[test]
+fn serve_starts_on_an_empty_database_and_answers_discovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let (_child, printed, addr) = serve_printing(&db);
+    for line in &printed {
+        assert!(!line.contains('\u{1b}'), "no colours into a pipe: {line:?}");
+    }
+    // The hints name the program as started, which works as pasted (no PATH needed).
+    let me = format!("{} --database-url {db}", env!("CARGO_BIN_EXE_gatehouse"));
+    let pasted = |command: &str| {
+        printed
+            .iter()
+            .any(|l| l.trim() == format!("{me} {command}"))
     };
-    assert!(hint, "the first start says how to add a user and a client");
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains(&format!("{me} user add --username alice"))),
+        "the first start says how to add a user: {printed:#?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains(&format!("{me} client add --client-id my-app"))),
+        "and a client: {printed:#?}"
+    );
+    assert!(
+        pasted("group add admins") && pasted("group add-member admins alice"),
+        "and how to make them an administrator: {printed:#?}"
+    );
+    let settings = printed
+        .iter()
+        .find(|l| l.contains("configuration: "))
+        .cloned();
     let settings = settings.expect("the effective configuration is logged at start");
     for name in [
         "issuer=http://127.0.0.1:",
@@ -983,6 +1011,87 @@ fn serve_starts_on_an_empty_database_and_answers_discovery() {
     for alg in ["RS256", "ES256", "EdDSA"] {
         assert!(algs.contains(&alg), "{alg} in {algs:?}");
     }
+}
+
+#[test]
+fn serve_says_what_is_left_to_do_until_someone_administers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("first-hour.db").display());
+    let me = format!("{} --database-url {db}", env!("CARGO_BIN_EXE_gatehouse"));
+    let hints = |printed: &[String]| -> Vec<String> {
+        printed
+            .iter()
+            .filter(|l| {
+                l.starts_with("gatehouse is empty")
+                    || l.starts_with("Nobody may")
+                    || l.starts_with("  ")
+            })
+            .cloned()
+            .collect()
+    };
+    assert!(
+        gatehouse(
+            &db,
+            &[
+                "user",
+                "add",
+                "--username",
+                "bob",
+                "--email",
+                "bob@example.com"
+            ],
+            Some("glacier umbrella quantum tulip")
+        )
+        .status
+        .success()
+    );
+    assert!(
+        gatehouse(
+            &db,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "web",
+                "--redirect-uri",
+                "https://app.example/cb"
+            ],
+            None
+        )
+        .status
+        .success()
+    );
+    // A user and a client: what is left is an administrator, named after the first person.
+    let (server, printed, _) = serve_printing(&db);
+    assert_eq!(
+        hints(&printed),
+        [
+            "Nobody may use the administration pages (/admin) yet: they are for the members of the group \"admins\". Make someone an administrator with, for example:".to_owned(),
+            format!("  {me} group add admins"),
+            format!("  {me} group add-member admins bob"),
+        ]
+    );
+    drop(server);
+    // The group made, its first member is what is left.
+    assert!(
+        gatehouse(&db, &["group", "add", "admins"], None)
+            .status
+            .success()
+    );
+    let (server, printed, _) = serve_printing(&db);
+    assert_eq!(
+        hints(&printed)[1..],
+        [format!("  {me} group add-member admins bob")]
+    );
+    drop(server);
+    // Nothing left: nothing said.
+    assert!(
+        gatehouse(&db, &["group", "add-member", "admins", "bob"], None)
+            .status
+            .success()
+    );
+    let (_server, printed, _) = serve_printing(&db);
+    assert_eq!(hints(&printed), Vec::<String>::new(), "{printed:#?}");
 }
 
 #[test]

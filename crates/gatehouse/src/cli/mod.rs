@@ -348,17 +348,8 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format);
     let (listener, config) = crate::server::bind(args).await?;
     let store = open(url).await?;
-    if store.users_after(None, 1).await?.is_empty() || store.list_clients().await?.is_empty() {
-        // The program as it was started (`target/release/gatehouse` under `cargo run`), so the
-        // commands work as pasted from the same directory, on the PATH or not.
-        let me = std::env::args()
-            .next()
-            .unwrap_or_else(|| "gatehouse".to_owned());
-        println!(
-            "gatehouse is empty. Add a user and a client with, for example:\n  \
-             echo 'glacier umbrella quantum tulip' | {me} --database-url {url} user add --username alice --email alice@example.com\n  \
-             {me} --database-url {url} client add --client-id my-app --redirect-uri http://localhost:3000/callback --first-party"
-        );
+    if let Some(hint) = first_steps(store.as_ref(), url, &config.admin_group).await? {
+        println!("{hint}");
     }
     let state = crate::server::prepare(store, config, Arc::new(SystemClock)).await?;
     let listen = listener.local_addr()?;
@@ -378,6 +369,46 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         state.config.issuer
     );
     crate::server::run(listener, state, shutdown_signal()).await
+}
+
+/// What is still to do before gatehouse is of use, as commands to paste: adding a user and a
+/// client to an empty database, and making someone an administrator while the administration
+/// group has no members. `None` once there is nothing to say.
+async fn first_steps(
+    store: &dyn Store,
+    url: &str,
+    admin_group: &str,
+) -> anyhow::Result<Option<String>> {
+    // The program as it was started (`target/release/gatehouse` under `cargo run`), so the
+    // commands work as pasted from the same directory, on the PATH or not. A password in the
+    // database URL is not printed: the output may well be kept in a log.
+    let me = std::env::args()
+        .next()
+        .unwrap_or_else(|| "gatehouse".to_owned());
+    let me = format!("{me} --database-url {}", without_password(url));
+    let mut steps = Vec::new();
+    let first_user = store.users_after(None, 1).await?.into_iter().next();
+    if first_user.is_none() || store.list_clients().await?.is_empty() {
+        steps.push(format!(
+            "gatehouse is empty. Add a user and a client with, for example:\n  \
+             echo 'glacier umbrella quantum tulip' | {me} user add --username alice --email alice@example.com\n  \
+             {me} client add --client-id my-app --redirect-uri http://localhost:3000/callback --first-party"
+        ));
+    }
+    let members = store.members(admin_group, None, 1).await?;
+    if members.as_ref().is_none_or(Vec::is_empty) {
+        let who = first_user.map_or_else(|| "alice".to_owned(), |u| u.username);
+        let add_group = match members {
+            None => format!("{me} group add {admin_group}\n  "),
+            Some(_) => String::new(),
+        };
+        steps.push(format!(
+            "Nobody may use the administration pages (/admin) yet: they are for the members of \
+             the group {admin_group:?}. Make someone an administrator with, for example:\n  \
+             {add_group}{me} group add-member {admin_group} {who}"
+        ));
+    }
+    Ok((!steps.is_empty()).then(|| steps.join("\n")))
 }
 
 /// Rows under a header, each column as wide as its widest cell, two spaces apart; the last
