@@ -45,17 +45,32 @@ async fn records(f: &Fixture, prefix: &str) -> Vec<gatehouse::model::AuditEvent>
 
 async fn only_administrators_get_in(db: Database) {
     let (f, ada) = with_admin(db).await;
-    let r = send(&f, get("/admin")).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "signed out: to sign in");
-    assert!(
-        r.headers()[header::LOCATION]
-            .to_str()
-            .unwrap()
-            .ends_with("/account")
-    );
+    // Every page, whether or not what it names exists.
+    let pages = [
+        "/admin",
+        "/admin/audit",
+        "/admin/users/ada",
+        "/admin/groups",
+        "/admin/groups/nobody-made-this",
+        "/admin/clients",
+        "/admin/clients/app",
+        "/admin/keys",
+        "/admin/signup-links",
+    ];
+    for path in pages {
+        let r = send(&f, get(path)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "signed out: to sign in");
+        assert!(
+            r.headers()[header::LOCATION]
+                .to_str()
+                .unwrap()
+                .ends_with("/account"),
+            "{path}"
+        );
+    }
 
     let bob = account_sign_in(&f, "bob").await;
-    for path in ["/admin", "/admin/audit", "/admin/users/ada"] {
+    for path in pages {
         let r = get_as(&f, &bob, path).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
         assert!(
@@ -67,7 +82,7 @@ async fn only_administrators_get_in(db: Database) {
     let r = post_form_as(&f, &bob, "/admin/users/ada", &[("action", "disable")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let refused = records(&f, "admin.console_refused").await;
-    assert_eq!(refused.len(), 4);
+    assert_eq!(refused.len(), pages.len() + 1);
     assert!(
         refused
             .iter()

@@ -14,8 +14,9 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Path, Query};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
@@ -52,8 +53,10 @@ const MEMBERS_SHOWN: usize = 200;
 /// Audit records on one page.
 const RECORDS_SHOWN: usize = 50;
 
-/// An administrator, signed in, and their form token.
-struct Administrator {
+/// An administrator, signed in, and their form token. As a handler's argument, only an
+/// administrator gets past it: anyone else gets [`administrator`]'s answer, and the handler
+/// does not run.
+pub(super) struct Administrator {
     session: Session,
     user: User,
     csrf: String,
@@ -76,6 +79,17 @@ impl Administrator {
             csrf: &self.csrf,
             recent: state.now() - self.session.auth_time <= RECENT,
         }
+    }
+}
+
+impl FromRequestParts<AppState> for Administrator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &AppState) -> Result<Self, Response> {
+        let Ok(Localized(state)) = Localized::from_request_parts(parts, shared).await;
+        let Ok(peer) = Peer::from_request_parts(parts, shared).await;
+        let jar = CookieJar::from_headers(&parts.headers);
+        administrator(&state, &jar, peer).await
     }
 }
 
@@ -173,14 +187,9 @@ pub(super) struct PeopleQuery {
 /// GET /admin: people, found by username, name or address.
 pub(super) async fn people(
     Localized(state): Localized,
-    peer: Peer,
-    jar: CookieJar,
+    admin: Administrator,
     Query(query): Query<PeopleQuery>,
 ) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let q: String = query.q.trim().chars().take(254).collect();
     people_page(&state, &admin, &q, &NewPerson::default(), StatusCode::OK).await
 }
@@ -311,14 +320,9 @@ pub(super) async fn add_person(
 /// GET /admin/users/{username}: one person.
 pub(super) async fn person(
     Localized(state): Localized,
-    peer: Peer,
-    jar: CookieJar,
+    admin: Administrator,
     Path(username): Path<String>,
 ) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     show_person(&state, &admin, &username, None, None).await
 }
 
@@ -724,11 +728,7 @@ async fn show_person_with(
 }
 
 /// GET /admin/groups: the groups, with how many members each has.
-pub(super) async fn groups(Localized(state): Localized, peer: Peer, jar: CookieJar) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub(super) async fn groups(Localized(state): Localized, admin: Administrator) -> Response {
     groups_page(&state, &admin, None, None, StatusCode::OK).await
 }
 
@@ -823,14 +823,9 @@ pub(super) async fn add_group(
 /// GET /admin/groups/{name}: one group.
 pub(super) async fn group(
     Localized(state): Localized,
-    peer: Peer,
-    jar: CookieJar,
+    admin: Administrator,
     Path(name): Path<String>,
 ) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     show_group(&state, &admin, &name, None, None).await
 }
 
@@ -972,11 +967,7 @@ async fn show_group_with(
 }
 
 /// GET /admin/clients: the applications.
-pub(super) async fn clients(Localized(state): Localized, peer: Peer, jar: CookieJar) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub(super) async fn clients(Localized(state): Localized, admin: Administrator) -> Response {
     clients_page(&state, &admin, None, None, StatusCode::OK).await
 }
 
@@ -1220,14 +1211,9 @@ pub(super) async fn add_client(
 /// GET /admin/clients/{client_id}: one application.
 pub(super) async fn client(
     Localized(state): Localized,
-    peer: Peer,
-    jar: CookieJar,
+    admin: Administrator,
     Path(client_id): Path<String>,
 ) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     show_client(&state, &admin, &client_id, None, None).await
 }
 
@@ -1457,11 +1443,7 @@ async fn show_client(
 }
 
 /// GET /admin/keys: the signing keys.
-pub(super) async fn keys(Localized(state): Localized, peer: Peer, jar: CookieJar) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub(super) async fn keys(Localized(state): Localized, admin: Administrator) -> Response {
     keys_page(&state, &admin, None, None, StatusCode::OK).await
 }
 
@@ -1554,14 +1536,9 @@ pub(super) struct AuditParams {
 /// GET /admin/audit: the audit log, newest first, filtered, a page at a time.
 pub(super) async fn audit(
     Localized(state): Localized,
-    peer: Peer,
-    jar: CookieJar,
+    admin: Administrator,
     Query(params): Query<AuditParams>,
 ) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let given = |s: &str| {
         let s: String = s.trim().chars().take(254).collect();
         (!s.is_empty()).then_some(s)

@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
-use super::{Administrator, admin_failed, administrator, failed, sent_by_administrator};
+use super::{Administrator, admin_failed, failed, sent_by_administrator};
 use crate::admin::AdminError;
 use crate::auth::signup::{self, LinkSpec};
 use crate::http::error::store_error;
@@ -16,13 +16,8 @@ use crate::store::StoreError;
 /// GET /admin/signup-links: the links, newest first, and the form that makes one.
 pub(in crate::http) async fn signup_links(
     Localized(state): Localized,
-    peer: Peer,
-    jar: CookieJar,
+    admin: Administrator,
 ) -> Response {
-    let admin = match administrator(&state, &jar, peer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     links_page(&state, &admin, (None, None), StatusCode::OK).await
 }
 
