@@ -43,6 +43,13 @@ async fn post(base: &str, path: &str, secret: &str, form: &[(&str, &str)]) -> re
         .unwrap()
 }
 
+/// `api` refreshes `token`, naming `resources`: the token endpoint's answer.
+async fn refresh(base: &str, secret: &str, token: &str, resources: &[&str]) -> reqwest::Response {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    form.extend(resources.iter().map(|r| ("resource", *r)));
+    post(base, "/token", secret, &form).await
+}
+
 /// A sign-in of `ada` to `api` whose authorization request names `resources`, and the code
 /// exchange naming `at_token`: the token endpoint's status and answer.
 async fn sign_in_for(
@@ -116,18 +123,8 @@ async fn an_access_token_is_for_the_apis_its_request_named(db: Database) {
     );
 
     // A refresh narrows the token to one API, and the next one is for both again.
-    let refresh = tokens["refresh_token"].as_str().unwrap();
-    let r = post(
-        base,
-        "/token",
-        &secret,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("resource", BILLING),
-        ],
-    )
-    .await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let r = refresh(base, &secret, first, &[BILLING]).await;
     assert_eq!(r.status(), 200);
     let narrowed: HashMap<String, Value> = r.json().await.unwrap();
     assert_eq!(audience(&narrowed["access_token"]), BILLING);
@@ -137,27 +134,11 @@ async fn an_access_token_is_for_the_apis_its_request_named(db: Database) {
     );
     // Widening at a refresh is refused, and the token is not used up by it.
     let next = narrowed["refresh_token"].as_str().unwrap();
-    let r = post(
-        base,
-        "/token",
-        &secret,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", next),
-            ("resource", ELSEWHERE),
-        ],
-    )
-    .await;
+    let r = refresh(base, &secret, next, &[ELSEWHERE]).await;
     assert_eq!(r.status(), 400);
     let error: Value = r.json().await.unwrap();
     assert_eq!(error["error"], "invalid_target", "{error}");
-    let r = post(
-        base,
-        "/token",
-        &secret,
-        &[("grant_type", "refresh_token"), ("refresh_token", next)],
-    )
-    .await;
+    let r = refresh(base, &secret, next, &[]).await;
     assert_eq!(r.status(), 200, "the refused request rotated nothing");
     let again: HashMap<String, Value> = r.json().await.unwrap();
     assert_eq!(
@@ -420,18 +401,8 @@ async fn an_api_introspects_the_access_tokens_issued_for_it(db: Database) {
 
     // Narrowed to billing, the token is none of the orders API's business; nor is the
     // refresh token, whatever its grant covers.
-    let refresh = tokens["refresh_token"].clone();
-    let r = post(
-        base,
-        "/token",
-        &secret,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh.as_str().unwrap()),
-            ("resource", BILLING),
-        ],
-    )
-    .await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let r = refresh(base, &secret, first, &[BILLING]).await;
     assert_eq!(r.status(), 200);
     let narrowed: Value = r.json().await.unwrap();
     let billing = &narrowed["access_token"];
@@ -487,12 +458,8 @@ async fn a_retried_refresh_is_answered_again_only_for_the_same_apis(db: Database
     let base = &server.base;
     let (status, tokens) = sign_in_for(&server, &secret, &[ORDERS, BILLING], &[]).await;
     assert_eq!(status, 200, "{tokens:?}");
-    let refresh = tokens["refresh_token"].as_str().unwrap();
-    let refresh_for = async |resources: &[&str]| {
-        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh)];
-        form.extend(resources.iter().map(|r| ("resource", *r)));
-        post(base, "/token", &secret, &form).await
-    };
+    let token = tokens["refresh_token"].as_str().unwrap();
+    let refresh_for = async |resources: &[&str]| refresh(base, &secret, token, resources).await;
 
     // The first request narrows the token to billing.
     let r = refresh_for(&[BILLING]).await;
@@ -517,17 +484,7 @@ async fn a_retried_refresh_is_answered_again_only_for_the_same_apis(db: Database
 
     // The family lives on: the new refresh token asks for orders.
     let next = first["refresh_token"].as_str().unwrap();
-    let r = post(
-        base,
-        "/token",
-        &secret,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", next),
-            ("resource", ORDERS),
-        ],
-    )
-    .await;
+    let r = refresh(base, &secret, next, &[ORDERS]).await;
     assert_eq!(r.status(), 200);
     let later: HashMap<String, Value> = r.json().await.unwrap();
     assert_eq!(audience(&later["access_token"]), ORDERS);
