@@ -33,6 +33,17 @@ async fn for_apis(store: &dyn Store, client_id: &str) {
     store.update_client(c, None).await.unwrap();
 }
 
+/// A server with `ada`, and the client `api` taking JWT access tokens for the two APIs: the
+/// server and the client's secret.
+async fn ada_and_api(db: Database) -> (TestServer, String) {
+    let server = TestServer::start_on(db).await;
+    let s = server.store.as_ref();
+    add_user(s, "ada").await;
+    let secret = add_client(s, "api").await;
+    for_apis(s, "api").await;
+    (server, secret)
+}
+
 async fn post(base: &str, path: &str, secret: &str, form: &[(&str, &str)]) -> reqwest::Response {
     reqwest::Client::new()
         .post(format!("{base}{path}"))
@@ -104,11 +115,7 @@ async fn introspected_audience(base: &str, secret: &str, token: &Value) -> Value
 }
 
 async fn an_access_token_is_for_the_apis_its_request_named(db: Database) {
-    let server = TestServer::start_on(db).await;
-    let s = server.store.as_ref();
-    add_user(s, "ada").await;
-    let secret = add_client(s, "api").await;
-    for_apis(s, "api").await;
+    let (server, secret) = ada_and_api(db).await;
     let base = &server.base;
 
     // Both APIs asked for at sign-in; the token for both, checked offline as an API would.
@@ -149,11 +156,7 @@ async fn an_access_token_is_for_the_apis_its_request_named(db: Database) {
 }
 
 async fn a_code_is_exchanged_for_fewer_apis_never_more(db: Database) {
-    let server = TestServer::start_on(db).await;
-    let s = server.store.as_ref();
-    add_user(s, "ada").await;
-    let secret = add_client(s, "api").await;
-    for_apis(s, "api").await;
+    let (server, secret) = ada_and_api(db).await;
 
     let (status, tokens) = sign_in_for(&server, &secret, &[ORDERS, BILLING], &[ORDERS]).await;
     assert_eq!(status, 200, "{tokens:?}");
@@ -174,11 +177,7 @@ async fn a_code_is_exchanged_for_fewer_apis_never_more(db: Database) {
 }
 
 async fn an_api_the_client_is_not_registered_with_is_refused_at_authorize(db: Database) {
-    let server = TestServer::start_on(db).await;
-    let s = server.store.as_ref();
-    add_user(s, "ada").await;
-    add_client(s, "api").await;
-    for_apis(s, "api").await;
+    let (server, _) = ada_and_api(db).await;
     let base = &server.base;
     let (_, challenge) = pkce();
     for (resource, why) in [
@@ -246,11 +245,7 @@ async fn a_service_asks_for_a_token_for_one_of_its_apis(db: Database) {
 }
 
 async fn a_pushed_request_names_its_apis_as_the_browser_never_sees_them(db: Database) {
-    let server = TestServer::start_on(db).await;
-    let s = server.store.as_ref();
-    add_user(s, "ada").await;
-    let secret = add_client(s, "api").await;
-    for_apis(s, "api").await;
+    let (server, secret) = ada_and_api(db).await;
     let base = &server.base;
     let (verifier, challenge) = pkce();
     let pushed = |resource: &'static str| {
@@ -450,11 +445,7 @@ async fn an_api_introspects_the_access_tokens_issued_for_it(db: Database) {
 }
 
 async fn a_retried_refresh_is_answered_again_only_for_the_same_apis(db: Database) {
-    let server = TestServer::start_on(db).await;
-    let s = server.store.as_ref();
-    add_user(s, "ada").await;
-    let secret = add_client(s, "api").await;
-    for_apis(s, "api").await;
+    let (server, secret) = ada_and_api(db).await;
     let base = &server.base;
     let (status, tokens) = sign_in_for(&server, &secret, &[ORDERS, BILLING], &[]).await;
     assert_eq!(status, 200, "{tokens:?}");
