@@ -1095,6 +1095,31 @@ fn serve_says_what_is_left_to_do_until_someone_administers_it() {
 }
 
 #[test]
+fn serve_prints_no_database_password() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(db) = rt.block_on(Database::fresh(Backend::Postgres)) else {
+        return;
+    };
+    // The test server trusts every local connection, so any password connects.
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_password(Some("s3cret-password")).unwrap();
+    let (_server, printed, _) = serve_printing(url.as_str());
+    assert!(
+        printed.iter().any(|l| l.contains("gatehouse is empty")),
+        "the hints were printed: {printed:#?}"
+    );
+    for line in &printed {
+        assert!(!line.contains("s3cret-password"), "{line}");
+    }
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains(":***@") && l.contains("user add")),
+        "the commands name the database, its password left out: {printed:#?}"
+    );
+}
+
+#[test]
 fn every_command_works_on_postgresql() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let Some(db) = rt.block_on(Database::fresh(Backend::Postgres)) else {
