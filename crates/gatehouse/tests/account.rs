@@ -17,7 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use common::backend::Database;
 use common::oneshot::*;
-use common::{PASSWORD, add_user, hidden_input, user};
+use common::{PASSWORD, REDIRECT, add_user, hidden_input, user};
 use gatehouse::clock::Clock as _;
 use gatehouse::model::{AuditKind, ClaimOwner, ClaimsChange, UserChange};
 
@@ -655,6 +655,50 @@ async fn a_persons_activity_names_the_browser_of_each_sign_in(db: Database) {
     );
 }
 
+/// When a used refresh token or code of Ada's comes back, the application's sign-in is ended,
+/// by its request, not hers: her activity says so, and Bob's, signed in to the same
+/// application, does not.
+async fn a_person_sees_when_a_used_token_of_theirs_ended_an_applications_sign_in(db: Database) {
+    let f = fixture_on(db).await;
+    add_user(f.state.store.as_ref(), "bob").await;
+    let (_, first, _) = tokens_for_ada(&f).await;
+    let next = json(refresh_at_web(&f, &first).await).await;
+    let next = next["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh_at_web(&f, next).await.status(), StatusCode::OK);
+    let reused = refresh_at_web(&f, &first).await;
+    assert_eq!(reused.status(), StatusCode::BAD_REQUEST);
+    let code = code(&f, "web").await;
+    let redeem = || exchange(&f, &code, CHALLENGE_VERIFIER, REDIRECT);
+    assert_eq!(redeem().await.status(), StatusCode::OK);
+    assert_eq!(redeem().await.status(), StatusCode::BAD_REQUEST);
+
+    let kinds = |events: Vec<gatehouse::model::AuditEvent>| {
+        events.iter().map(|e| e.record.kind).collect::<Vec<_>>()
+    };
+    let hers = kinds(activity_of(&f, "ada").await);
+    for kind in [AuditKind::TokenReuseDetected, AuditKind::CodeReplayed] {
+        assert_eq!(hers.iter().filter(|k| **k == kind).count(), 1, "{hers:?}");
+    }
+    let html = account_page(&f, &account_sign_in(&f, "ada").await).await;
+    let (_, activity) = html.split_once(r#"id="activity""#).unwrap();
+    for said in [
+        "An application's sign-in was ended: a used token came back",
+        "An application's sign-in was ended: a used sign-in code came back",
+    ] {
+        assert_eq!(activity.matches(said).count(), 1, "{said}: {activity}");
+    }
+
+    let bob = post_login(&f, &authorize_uri("web", ""), "bob", PASSWORD).await;
+    let his_code = &location(&bob)["code"];
+    let his_tokens = exchange(&f, his_code, CHALLENGE_VERIFIER, REDIRECT).await;
+    assert_eq!(his_tokens.status(), StatusCode::OK);
+    let his = kinds(activity_of(&f, "bob").await);
+    assert!(
+        !his.contains(&AuditKind::TokenReuseDetected) && !his.contains(&AuditKind::CodeReplayed),
+        "{his:?}"
+    );
+}
+
 /// What `username`'s account page lists as their activity, newest first.
 async fn activity_of(f: &Fixture, username: &str) -> Vec<gatehouse::model::AuditEvent> {
     f.state
@@ -910,6 +954,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_profile_is_saved_whole_or_not_at_all,
     a_person_sees_their_own_activity_and_no_one_elses,
     a_persons_activity_names_the_browser_of_each_sign_in,
+    a_person_sees_when_a_used_token_of_theirs_ended_an_applications_sign_in,
     a_person_opens_the_applications_they_may_use_from_their_account_page,
     a_person_sees_the_claims_applications_are_told_and_no_one_elses,
     a_forged_account_form_changes_nothing,

@@ -355,6 +355,18 @@ async fn taking_someone_out_of_the_group_stops_their_code_and_refreshes(db: Data
             .unwrap()
             .contains("may not use this application")
     );
+    // Both refusals are the application's doing, about Ada: among the records about her.
+    let refusals = s
+        .audit_about("ada", &[gatehouse::model::AuditKind::AccessDenied], 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        refusals
+            .iter()
+            .map(|e| e.record.actor.as_str())
+            .collect::<Vec<_>>(),
+        ["client:web", "client:web"]
+    );
 
     // Back in the group: the same refresh token works (a refusal changed nothing).
     s.add_member("staff", &ada, T0, None).await.unwrap();

@@ -357,14 +357,14 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                 let outcome = match got {
                     Rotated::Issued(_) => Outcome::Issued,
                     Rotated::Invalid => Outcome::Invalid,
-                    Rotated::Reused => Outcome::Reused,
+                    Rotated::Reused { .. } => Outcome::Reused,
                     Rotated::Retried { sealed, scope } => {
                         assert_eq!(scope, "openid", "step {step}");
                         Outcome::Retried(sealed)
                     }
                     Rotated::ScopeExceeded => panic!("no scope was requested"),
                     Rotated::TargetExceeded => panic!("no resource was requested"),
-                    Rotated::Denied => panic!("the client names no groups"),
+                    Rotated::Denied { .. } => panic!("the client names no groups"),
                     Rotated::Unconfirmed => panic!("the client requires no confirmed address"),
                 };
                 assert_eq!(outcome, expected, "step {step}: {op:?}");

@@ -1052,7 +1052,7 @@ async fn a_burst_of_rotations_each_with_its_proof_is_decided_on_the_token(db: Da
     assert!(
         outcomes.iter().all(|o| matches!(
             o,
-            Ok(Rotated::Issued(_) | Rotated::Reused | Rotated::Invalid)
+            Ok(Rotated::Issued(_) | Rotated::Reused { .. } | Rotated::Invalid)
         )),
         "{outcomes:?}"
     );
@@ -1914,7 +1914,9 @@ async fn a_refresh_is_audited_in_its_own_transaction(db: Database) {
     );
     assert_eq!(
         rotate(r1, next_tokens("r1-alice-app", "a4", "r4")).await,
-        Rotated::Reused
+        Rotated::Reused {
+            username: "alice".into()
+        }
     );
     let records: Vec<AuditRecord> = s
         .audit_since(before, 100)
@@ -2191,7 +2193,9 @@ async fn a_kept_retry_answer_is_given_back_in_its_window_and_cleared_after(db: D
     // Cleared: the same presentation, even at a time inside the old window, is reuse.
     assert_eq!(
         rotate(next_tokens("r1-alice-app", "a4", "r4"), NOW + 1).await,
-        Rotated::Reused
+        Rotated::Reused {
+            username: "alice".into()
+        }
     );
 }
 
@@ -2252,7 +2256,9 @@ async fn purging_runs_in_batches_until_done_and_keeps_reuse_detection(db: Databa
         .await
         .unwrap()
         .unwrap(),
-        Rotated::Reused
+        Rotated::Reused {
+            username: "alice".into()
+        }
     );
     assert!(s.introspect(&p("r2"), NOW + 3).await.unwrap().is_none());
 }
@@ -4177,7 +4183,7 @@ async fn on_postgres_a_rotation_racing_a_change_to_its_family_issues_nothing() {
         let rotated = rotation.await.unwrap();
         let expected = match change {
             // Neither the family's token nor the one before it: reuse.
-            "rotated" => matches!(rotated, Rotated::Reused),
+            "rotated" => matches!(rotated, Rotated::Reused { .. }),
             _ => matches!(rotated, Rotated::Invalid),
         };
         assert!(expected, "{change}: {rotated:?}");

@@ -1041,7 +1041,12 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         assert_eq!(retry(T0 + 1).await, answer);
         assert_eq!(s.forget_retry_answers(T0 + 2).await.unwrap(), 0);
         assert_eq!(s.forget_retry_answers(T0 + 3).await.unwrap(), 1);
-        assert_eq!(retry(T0 + 3).await, Rotated::Reused);
+        assert_eq!(
+            retry(T0 + 3).await,
+            Rotated::Reused {
+                username: "Ada".into()
+            }
+        );
         let current = Presented::new(&old.current, &key);
         assert!(s.introspect(&current, T0 + 3).await.unwrap().is_none());
     }
@@ -1150,7 +1155,12 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(reused, Rotated::Reused);
+    assert_eq!(
+        reused,
+        Rotated::Reused {
+            username: "Ada".into()
+        }
+    );
     assert!(!active(r2).await);
     assert!(active(r3).await);
 

@@ -249,9 +249,9 @@ async fn authorization_code(cx: Context<'_>) -> Result<Response, TokenError> {
             "the code is invalid, expired, or does not match this client, redirect_uri or code_verifier".into(),
         )
         .into()),
-        Redeemed::Denied => Err(no_access()),
+        Redeemed::Denied { .. } => Err(no_access()),
         Redeemed::OutOfTarget => Err(beyond_grant()),
-        Redeemed::Replayed => {
+        Redeemed::Replayed { .. } => {
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
             metrics::counter!("gatehouse_code_replays_total").increment(1);
             Err(OAuthError::InvalidGrant("the code was already used; the tokens issued with it are revoked".into()).into())
@@ -339,7 +339,7 @@ async fn device_code(cx: Context<'_>) -> Result<Response, TokenError> {
         Polled::Denied => {
             Err(OAuthError::AccessDenied("the user refused the device's request".into()).into())
         }
-        Polled::NoAccess => Err(OAuthError::AccessDenied(
+        Polled::NoAccess { .. } => Err(OAuthError::AccessDenied(
             "the user may not use this application; an administrator can give access".into(),
         )
         .into()),
@@ -505,7 +505,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
             "the refresh token is invalid, expired or revoked".into(),
         )
         .into()),
-        Rotated::Denied => Err(no_access()),
+        Rotated::Denied { .. } => Err(no_access()),
         // Signing in again asks the person to confirm it (`authorize::address_check`).
         Rotated::Unconfirmed => {
             Err(OAuthError::InvalidGrant(authorize::CONFIRM_AGAIN.into()).into())
@@ -515,7 +515,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         )
         .into()),
         Rotated::TargetExceeded => Err(beyond_grant()),
-        Rotated::Reused => {
+        Rotated::Reused { .. } => {
             tracing::warn!(client_id = %client.client_id, "refresh token reused; its family is revoked");
             metrics::counter!("gatehouse_refresh_reuse_detected_total").increment(1);
             Err(OAuthError::InvalidGrant(

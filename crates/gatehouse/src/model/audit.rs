@@ -163,6 +163,7 @@ impl AuditKind {
         AuditKind::DeviceApproved,
         AuditKind::DeviceDenied,
         AuditKind::TokenReuseDetected,
+        AuditKind::CodeReplayed,
         AuditKind::UserCreated,
         AuditKind::UserDisabled,
         AuditKind::UserEnabled,

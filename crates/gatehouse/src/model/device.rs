@@ -49,9 +49,9 @@ pub enum Polled {
     SlowDown { interval: i64 },
     /// `access_denied`: the person refused. The authorization is gone.
     Denied,
-    /// The person is not (any more) in a group that may use the client. The authorization is
-    /// gone.
-    NoAccess,
+    /// The person who approved, `username`, is not (any more) in a group that may use the
+    /// client. The authorization is gone.
+    NoAccess { username: String },
     /// `expired_token`.
     Expired,
     /// Unknown, already used, or another client's: `invalid_grant`.

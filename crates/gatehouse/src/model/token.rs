@@ -159,10 +159,11 @@ pub enum Redeemed {
     /// Unknown, expired, issued to another client, for another redirect URI, with a wrong PKCE
     /// verifier, or its user is disabled. Nothing changed.
     Invalid,
-    /// The user may not use the client (any more). Nothing changed.
-    Denied,
-    /// Used before: the tokens issued from it have now been revoked (RFC 6749 §4.1.2).
-    Replayed,
+    /// The user, `username`, may not use the client (any more). Nothing changed.
+    Denied { username: String },
+    /// Used before: the tokens issued from it to `username` have now been revoked (RFC 6749
+    /// §4.1.2).
+    Replayed { username: String },
     /// The request named a resource the code does not cover (RFC 8707 §2.2). Nothing
     /// changed: the code can still be redeemed.
     OutOfTarget,
@@ -181,13 +182,13 @@ pub enum Rotated {
     /// The request named a resource the family's grant does not cover (RFC 8707 §2.2).
     /// Nothing changed.
     TargetExceeded,
-    /// The user may not use the client (any more). Nothing changed.
-    Denied,
+    /// The user, `username`, may not use the client (any more). Nothing changed.
+    Denied { username: String },
     /// The client requires a confirmed address, or the account one at its domains, and the
     /// person's is not (any more). Nothing changed.
     Unconfirmed,
-    /// Already rotated: its whole family is now revoked (RFC 9700 §4.14.2).
-    Reused,
+    /// Already rotated: its whole family, `username`'s, is now revoked (RFC 9700 §4.14.2).
+    Reused { username: String },
     /// Already rotated by the same request moments ago: the answer it got, `sealed`, with
     /// the `scope` of its tokens. Nothing changed.
     Retried { sealed: Vec<u8>, scope: String },

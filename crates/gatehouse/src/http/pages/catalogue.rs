@@ -2209,6 +2209,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::PasswordRemoved => "Password removed: signs in with a passkey",
         K::ProfileUpdated | K::ProfileChanged => "Profile changed",
         K::EmailSet => "Email address changed",
+        K::UserClaimsSet => "What your administrators give you to tell applications changed",
         K::UserLoggedOut => "Signed out everywhere by an administrator",
         K::SessionsEnded => "Signed out other sessions",
         K::FactorsReset => "Second factors removed by an administrator",
@@ -2231,6 +2232,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::EmailSent => "A link was sent to your email address",
         K::EmailUndelivered => "A link could not be sent to your email address",
         K::TokenReuseDetected => "An application's sign-in was ended: a used token came back",
+        K::CodeReplayed => "An application's sign-in was ended: a used sign-in code came back",
         other => other.as_str(),
     }
 }
@@ -2348,6 +2350,16 @@ mod tests {
         header.push_str("de");
         assert_eq!(Ranges::of(&header).wanted.len(), MOST_RANGES);
         assert_eq!(negotiate(Some(&header), &["en", "de"], "en"), "en");
+    }
+
+    #[test]
+    fn every_catalogue_says_each_kind_of_a_persons_activity_in_words() {
+        for catalogue in CATALOGUES {
+            for kind in AuditKind::PERSONAL {
+                let said = (catalogue.account.event)(*kind);
+                assert_ne!(said, kind.as_str(), "{} {kind:?}", catalogue.language);
+            }
+        }
     }
 
     #[test]

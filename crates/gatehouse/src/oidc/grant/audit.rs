@@ -52,24 +52,32 @@ fn for_resources(resources: &[String]) -> String {
     resources.iter().map(|r| format!(" resource={r}")).collect()
 }
 
-/// Tokens refused because the person may no longer use the client (its groups).
-pub fn denied(r: &Requester<'_>) -> AuditRecord {
+// The refusals below are the client's doing (whoever holds its credentials and the token),
+// about a person: the record names them, `username`, as its subject, so it is among the
+// records about them (`AuditKind::PERSONAL`) and found by their name.
+
+/// Tokens refused because `username` may no longer use the client (its groups).
+pub fn denied(r: &Requester<'_>, username: &str) -> AuditRecord {
     r.record(AuditKind::AccessDenied, format!("client:{}", r.client_id))
+        .subject(Some(username))
         .detail("a token was refused: the user is not in a group that may use this client")
 }
 
-/// A rotated refresh token presented again: its family is revoked.
-pub fn reuse_detected(r: &Requester<'_>) -> AuditRecord {
+/// A rotated refresh token of `username`'s presented again: its family is revoked.
+pub fn reuse_detected(r: &Requester<'_>, username: &str) -> AuditRecord {
     r.record(
         AuditKind::TokenReuseDetected,
         format!("client:{}", r.client_id),
     )
+    .subject(Some(username))
     .detail("a rotated refresh token was presented; its family is revoked")
 }
 
-/// A used authorization code presented again: the tokens issued with it are revoked.
-pub fn code_replayed(r: &Requester<'_>) -> AuditRecord {
+/// A used authorization code presented again: the tokens issued with it to `username` are
+/// revoked.
+pub fn code_replayed(r: &Requester<'_>, username: &str) -> AuditRecord {
     r.record(AuditKind::CodeReplayed, format!("client:{}", r.client_id))
+        .subject(Some(username))
         .detail("the tokens issued with it are revoked")
 }
 
@@ -78,8 +86,8 @@ pub fn code_replayed(r: &Requester<'_>) -> AuditRecord {
 pub fn redemption(outcome: &Redeemed, r: &Requester<'_>) -> Option<AuditRecord> {
     match outcome {
         Redeemed::Issued(grant) => Some(issued(r, grant, "authorization_code")),
-        Redeemed::Denied => Some(denied(r)),
-        Redeemed::Replayed => Some(code_replayed(r)),
+        Redeemed::Denied { username } => Some(denied(r, username)),
+        Redeemed::Replayed { username } => Some(code_replayed(r, username)),
         Redeemed::Invalid | Redeemed::OutOfTarget => None,
     }
 }
@@ -90,7 +98,7 @@ pub fn redemption(outcome: &Redeemed, r: &Requester<'_>) -> Option<AuditRecord> 
 pub fn poll(outcome: &Polled, r: &Requester<'_>) -> Option<AuditRecord> {
     match outcome {
         Polled::Issued(grant) => Some(issued(r, grant, "device_code")),
-        Polled::NoAccess => Some(denied(r)),
+        Polled::NoAccess { username } => Some(denied(r, username)),
         Polled::Pending
         | Polled::SlowDown { .. }
         | Polled::Denied
@@ -105,8 +113,8 @@ pub fn poll(outcome: &Polled, r: &Requester<'_>) -> Option<AuditRecord> {
 pub fn refresh(outcome: &Rotated, r: &Requester<'_>) -> Option<AuditRecord> {
     match outcome {
         Rotated::Issued(grant) => Some(issued(r, grant, "refresh_token")),
-        Rotated::Denied => Some(denied(r)),
-        Rotated::Reused => Some(reuse_detected(r)),
+        Rotated::Denied { username } => Some(denied(r, username)),
+        Rotated::Reused { username } => Some(reuse_detected(r, username)),
         Rotated::Invalid
         | Rotated::Unconfirmed
         | Rotated::ScopeExceeded
@@ -176,18 +184,23 @@ mod tests {
         );
         assert!(redemption(&Redeemed::OutOfTarget, &r).is_none());
         let kind = |a: Option<AuditRecord>| a.map(|a| a.kind);
+        // A refusal and a replay name the client as who did it, and whose code it was.
+        let about =
+            |a: Option<AuditRecord>| a.map(|a| (a.kind, a.actor, a.subject.unwrap_or_default()));
+        let alice = || "alice".to_owned();
+        let by_tv = |kind| Some((kind, "client:tv".to_owned(), alice()));
         assert_eq!(
-            kind(redemption(&Redeemed::Denied, &r)),
-            Some(AuditKind::AccessDenied)
+            about(redemption(&Redeemed::Denied { username: alice() }, &r)),
+            by_tv(AuditKind::AccessDenied)
         );
         assert_eq!(
-            kind(redemption(&Redeemed::Replayed, &r)),
-            Some(AuditKind::CodeReplayed)
+            about(redemption(&Redeemed::Replayed { username: alice() }, &r)),
+            by_tv(AuditKind::CodeReplayed)
         );
         assert_eq!(kind(redemption(&Redeemed::Invalid, &r)), None);
         assert_eq!(
-            kind(poll(&Polled::NoAccess, &r)),
-            Some(AuditKind::AccessDenied)
+            about(poll(&Polled::NoAccess { username: alice() }, &r)),
+            by_tv(AuditKind::AccessDenied)
         );
         for quiet in [
             Polled::Pending,
@@ -260,9 +273,17 @@ mod tests {
                 user_agent: None,
             }
         );
+        let alice = || "alice".to_owned();
         let kinds = [
-            (Rotated::Denied, Some(AuditKind::AccessDenied)),
-            (Rotated::Reused, Some(AuditKind::TokenReuseDetected)),
+            (
+                Rotated::Denied { username: alice() },
+                Some(AuditKind::AccessDenied),
+            ),
+            (
+                Rotated::Reused { username: alice() },
+                Some(AuditKind::TokenReuseDetected),
+            ),
+            (Rotated::Unconfirmed, None),
             (Rotated::Invalid, None),
             (Rotated::ScopeExceeded, None),
             (Rotated::TargetExceeded, None),
@@ -279,8 +300,8 @@ mod tests {
             assert_eq!(record.as_ref().map(|a| a.kind), kind, "{outcome:?}");
             if let Some(a) = record {
                 assert_eq!(
-                    (a.actor.as_str(), a.ip.as_deref()),
-                    ("client:app", Some("192.0.2.7"))
+                    (a.actor.as_str(), a.subject.as_deref(), a.ip.as_deref()),
+                    ("client:app", Some("alice"), Some("192.0.2.7"))
                 );
             }
         }

@@ -46,10 +46,13 @@ pub enum Redemption {
     },
     /// Change nothing.
     Invalid,
-    /// Change nothing: the user may not use this client (any more).
-    Denied,
-    /// Revoke the family the first redemption created, if it still exists.
-    Replayed { family: Option<String> },
+    /// Change nothing: the user, `username`, may not use this client (any more).
+    Denied { username: String },
+    /// Revoke the family the first redemption created for `username`, if it still exists.
+    Replayed {
+        family: Option<String>,
+        username: String,
+    },
     /// Change nothing: the request named a resource the code does not cover.
     OutOfTarget,
 }
@@ -76,6 +79,7 @@ pub fn decide(
     if used {
         return Redemption::Replayed {
             family: first_family,
+            username: user.username,
         };
     }
     let redirect_ok = request.redirect_uri.as_deref() == Some(code.redirect_uri.as_str());
@@ -97,7 +101,9 @@ pub fn decide(
         return Redemption::Invalid;
     }
     if !access_allowed {
-        return Redemption::Denied;
+        return Redemption::Denied {
+            username: user.username,
+        };
     }
     // RFC 8707 §2.2: a token request may narrow the code's resources, never widen them.
     let Some(resources) = resource::narrowed(&request.resources, &code.resources) else {
@@ -263,7 +269,12 @@ mod tests {
     fn a_user_outside_the_clients_groups_is_denied_but_a_replay_still_revokes() {
         let mut r = row();
         r.access_allowed = false;
-        assert_eq!(decide_with(Some(r.clone()), &request()), Redemption::Denied);
+        assert_eq!(
+            decide_with(Some(r.clone()), &request()),
+            Redemption::Denied {
+                username: "alice".into()
+            }
+        );
         let mut q = request();
         q.client_id = "other".into();
         assert_eq!(
@@ -276,7 +287,8 @@ mod tests {
         assert_eq!(
             decide_with(Some(r), &request()),
             Redemption::Replayed {
-                family: Some("f1".into())
+                family: Some("f1".into()),
+                username: "alice".into()
             }
         );
     }
@@ -357,13 +369,17 @@ mod tests {
         assert_eq!(
             decide_with(Some(r.clone()), &q),
             Redemption::Replayed {
-                family: Some("f1".into())
+                family: Some("f1".into()),
+                username: "alice".into()
             }
         );
         r.family_id = None;
         assert_eq!(
             decide_with(Some(r), &request()),
-            Redemption::Replayed { family: None },
+            Redemption::Replayed {
+                family: None,
+                username: "alice".into()
+            },
             "the family is gone (expired and purged): nothing left to revoke"
         );
     }

@@ -30,8 +30,8 @@ pub enum Poll {
     SlowDown { interval: i64 },
     /// Delete the authorization: the person refused.
     Denied,
-    /// Delete the authorization: the person may not use the client.
-    NoAccess,
+    /// Delete the authorization: the person, `username`, may not use the client.
+    NoAccess { username: String },
     /// Change nothing (the sweep removes it).
     Expired,
     /// Change nothing.
@@ -41,7 +41,10 @@ pub enum Poll {
 impl Poll {
     /// Whether the authorization is used up: delete it.
     pub fn consumes(&self) -> bool {
-        matches!(self, Poll::Issue { .. } | Poll::Denied | Poll::NoAccess)
+        matches!(
+            self,
+            Poll::Issue { .. } | Poll::Denied | Poll::NoAccess { .. }
+        )
     }
 
     /// The poll to record, if any: `Some(None)` the time only, `Some(Some(interval))` the time
@@ -63,7 +66,7 @@ impl From<Poll> for Polled {
             Poll::Pending => Polled::Pending,
             Poll::SlowDown { interval } => Polled::SlowDown { interval },
             Poll::Denied => Polled::Denied,
-            Poll::NoAccess => Polled::NoAccess,
+            Poll::NoAccess { username } => Polled::NoAccess { username },
             Poll::Expired => Polled::Expired,
             Poll::Invalid => Polled::Invalid,
         }
@@ -108,7 +111,9 @@ pub fn decide(row: Option<DeviceRow>, client_id: &str, family_id: String, now: U
                 return Poll::Invalid;
             };
             if !access_allowed {
-                return Poll::NoAccess;
+                return Poll::NoAccess {
+                    username: user.username,
+                };
             }
             let family = NewFamily {
                 id: family_id,
@@ -232,7 +237,14 @@ mod tests {
                 Poll::SlowDown { interval: 15 },
             ),
             ("denied", row(DeviceAnswer::Denied), "tv", Poll::Denied),
-            ("no access", no_access, "tv", Poll::NoAccess),
+            (
+                "no access",
+                no_access,
+                "tv",
+                Poll::NoAccess {
+                    username: "alice".into(),
+                },
+            ),
             ("disabled user", disabled, "tv", Poll::Invalid),
             ("user deleted", gone, "tv", Poll::Invalid),
             (

@@ -156,15 +156,15 @@ pub enum Rotation {
     /// Change nothing: the request named a resource the family's grant does not cover.
     TargetExceeded,
     /// Change nothing: the user may not use this client (any more). The family stays, so
-    /// giving the access back lets it refresh again.
-    Denied,
+    /// giving the access back lets it refresh again. `username` is whose family it is.
+    Denied { username: String },
     /// Change nothing: the client requires a confirmed address, or the account one at its
     /// domains, and the person's address is not that (any more): changed since they signed in,
     /// or the rule set since. The family stays, so once the address is confirmed it refreshes
     /// again.
     Unconfirmed,
-    /// Revoke the family: a rotated token came back, so it leaked.
-    Reuse { family: String },
+    /// Revoke the family, `username`'s: a rotated token came back, so it leaked.
+    Reuse { family: String, username: String },
     /// Change nothing: the request is a retry of the one that rotated the token, within the
     /// window and before the new refresh token was used. It gets the same answer, `sealed`
     /// with its `scope`, so concurrent requests with one token all succeed, without a second
@@ -200,6 +200,7 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
         (true, _) => {
             return Rotation::Reuse {
                 family: row.family_id,
+                username: row.user.username,
             };
         }
     };
@@ -208,7 +209,9 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
         return Rotation::Invalid;
     }
     if !row.access_allowed {
-        return Rotation::Denied;
+        return Rotation::Denied {
+            username: row.user.username,
+        };
     }
     // The address rules hold at each refresh as at sign-in (`authorize::address_still_holds`):
     // a new access token would otherwise read at `/userinfo` an address nobody confirmed, for
@@ -326,7 +329,10 @@ mod tests {
             RefreshRequest<'static>,
             Rotation,
         );
-        let reuse = Rotation::Reuse { family: "f".into() };
+        let reuse = Rotation::Reuse {
+            family: "f".into(),
+            username: "alice".into(),
+        };
         let replay = Rotation::Replay {
             sealed: vec![1, 2, 3],
             scope: "openid email offline_access".into(),
@@ -430,7 +436,9 @@ mod tests {
                     r.access_allowed = false;
                 },
                 APP,
-                Rotation::Denied,
+                Rotation::Denied {
+                    username: "alice".into(),
+                },
             ),
             ("rotated before", |r| r.rotated = true, APP, reuse.clone()),
             // A rotated token is reuse even once expired or when its user is disabled: the
@@ -501,7 +509,9 @@ mod tests {
                 "outside the client's groups",
                 |r| r.access_allowed = false,
                 APP,
-                Rotation::Denied,
+                Rotation::Denied {
+                    username: "alice".into(),
+                },
             ),
             (
                 "the client requires a confirmed address, and it is not",
@@ -642,7 +652,10 @@ mod tests {
         };
         assert_eq!(
             decide(Some(rotated), request, NOW),
-            Rotation::Reuse { family: "f".into() }
+            Rotation::Reuse {
+                family: "f".into(),
+                username: "alice".into(),
+            }
         );
     }
 
@@ -682,7 +695,10 @@ mod tests {
             };
             decide(Some(row), request, NOW)
         };
-        let reuse = Rotation::Reuse { family: "f".into() };
+        let reuse = Rotation::Reuse {
+            family: "f".into(),
+            username: "alice".into(),
+        };
         let Rotation::Issue(grant) = judged(&family(), "g3", APP) else {
             panic!("the current token does not rotate");
         };

@@ -672,13 +672,13 @@ impl Grants for PgStore {
                             Redeemed::Issued(grant)
                         }
                         Redemption::Invalid => Redeemed::Invalid,
-                        Redemption::Denied => Redeemed::Denied,
+                        Redemption::Denied { username } => Redeemed::Denied { username },
                         Redemption::OutOfTarget => Redeemed::OutOfTarget,
-                        Redemption::Replayed { family } => {
+                        Redemption::Replayed { family, username } => {
                             if let Some(family) = family {
                                 revoke_family(c, &family, now, RevokeReason::CodeReplayed).await?;
                             }
-                            Redeemed::Replayed
+                            Redeemed::Replayed { username }
                         }
                     };
                 let requester = Requester {
@@ -819,11 +819,11 @@ impl Grants for PgStore {
                     Rotation::Invalid => (Rotated::Invalid, false),
                     Rotation::ScopeExceeded => (Rotated::ScopeExceeded, false),
                     Rotation::TargetExceeded => (Rotated::TargetExceeded, false),
-                    Rotation::Denied => (Rotated::Denied, false),
+                    Rotation::Denied { username } => (Rotated::Denied { username }, false),
                     Rotation::Unconfirmed => (Rotated::Unconfirmed, false),
-                    Rotation::Reuse { family } => {
+                    Rotation::Reuse { family, username } => {
                         revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
-                        (Rotated::Reused, false)
+                        (Rotated::Reused { username }, false)
                     }
                     Rotation::Replay { sealed, scope } => {
                         (Rotated::Retried { sealed, scope }, false)

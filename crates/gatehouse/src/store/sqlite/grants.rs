@@ -397,13 +397,13 @@ impl Grants for SqliteStore {
                     Redeemed::Issued(grant)
                 }
                 Redemption::Invalid => Redeemed::Invalid,
-                Redemption::Denied => Redeemed::Denied,
+                Redemption::Denied { username } => Redeemed::Denied { username },
                 Redemption::OutOfTarget => Redeemed::OutOfTarget,
-                Redemption::Replayed { family } => {
+                Redemption::Replayed { family, username } => {
                     if let Some(family) = family {
                         revoke_family(tx, &family, now, RevokeReason::CodeReplayed)?;
                     }
-                    Redeemed::Replayed
+                    Redeemed::Replayed { username }
                 }
             };
             insert_outcome_audit(tx, audit::redemption(&redeemed, &Requester { at: now, client_id: &request.client_id, ip }).as_ref())?;
@@ -783,11 +783,11 @@ fn apply_rotation(
         Rotation::Invalid => Ok(Rotated::Invalid),
         Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
         Rotation::TargetExceeded => Ok(Rotated::TargetExceeded),
-        Rotation::Denied => Ok(Rotated::Denied),
+        Rotation::Denied { username } => Ok(Rotated::Denied { username }),
         Rotation::Unconfirmed => Ok(Rotated::Unconfirmed),
-        Rotation::Reuse { family } => {
+        Rotation::Reuse { family, username } => {
             revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;
-            Ok(Rotated::Reused)
+            Ok(Rotated::Reused { username })
         }
         Rotation::Replay { sealed, scope } => Ok(Rotated::Retried { sealed, scope }),
     }

@@ -1428,6 +1428,9 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::PasswordRemoved => "Passwort entfernt: Anmeldung mit einem Passkey",
         K::ProfileUpdated | K::ProfileChanged => "Profil geändert",
         K::EmailSet => "E-Mail-Adresse geändert",
+        K::UserClaimsSet => {
+            "Die Angaben, die Ihre Administration für Sie einträgt, wurden geändert"
+        }
         K::UserLoggedOut => "Von der Administration überall abgemeldet",
         K::SessionsEnded => "Andere Sitzungen abgemeldet",
         K::FactorsReset => "Zweite Faktoren von der Administration entfernt",
@@ -1460,6 +1463,10 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::EmailUndelivered => "Ein Link konnte nicht an Ihre E-Mail-Adresse geschickt werden",
         K::TokenReuseDetected => {
             "Eine Anmeldung bei einer Anwendung wurde beendet: ein verwendetes Token kam zurück"
+        }
+        K::CodeReplayed => {
+            "Eine Anmeldung bei einer Anwendung wurde beendet: ein verwendeter Anmeldecode kam \
+             zurück"
         }
         other => other.as_str(),
     }
