@@ -365,7 +365,9 @@ async fn rotation_follows_the_model(backend: Backend, ops: &[Op]) {
                     Rotated::ScopeExceeded => panic!("no scope was requested"),
                     Rotated::TargetExceeded => panic!("no resource was requested"),
                     Rotated::Denied { .. } => panic!("the client names no groups"),
-                    Rotated::Unconfirmed => panic!("the client requires no confirmed address"),
+                    Rotated::Unconfirmed { .. } => {
+                        panic!("the client requires no confirmed address")
+                    }
                 };
                 assert_eq!(outcome, expected, "step {step}: {op:?}");
             }

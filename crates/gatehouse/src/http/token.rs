@@ -507,7 +507,7 @@ async fn refresh_token(cx: Context<'_>) -> Result<Response, TokenError> {
         .into()),
         Rotated::Denied { .. } => Err(no_access()),
         // Signing in again asks the person to confirm it (`authorize::address_check`).
-        Rotated::Unconfirmed => {
+        Rotated::Unconfirmed { .. } => {
             Err(OAuthError::InvalidGrant(authorize::CONFIRM_AGAIN.into()).into())
         }
         Rotated::ScopeExceeded => Err(OAuthError::InvalidScope(

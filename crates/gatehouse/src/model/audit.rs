@@ -61,6 +61,9 @@ named! {
         ConsentDenied = "consent.denied",
         /// A user outside a client's groups tried to use it.
         AccessDenied = "access.denied",
+        /// A refresh was refused: its client requires a confirmed address (or the account one
+        /// at its domains), and the person's is not that (any more).
+        AccessUnconfirmed = "access.address_unconfirmed",
         /// A person allowed a device to sign in (RFC 8628).
         DeviceApproved = "device.approved",
         /// A person refused a device's sign-in.
@@ -160,6 +163,7 @@ impl AuditKind {
         AuditKind::ConsentDenied,
         AuditKind::ConsentRevoked,
         AuditKind::AccessDenied,
+        AuditKind::AccessUnconfirmed,
         AuditKind::DeviceApproved,
         AuditKind::DeviceDenied,
         AuditKind::TokenReuseDetected,

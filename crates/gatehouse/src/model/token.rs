@@ -185,8 +185,8 @@ pub enum Rotated {
     /// The user, `username`, may not use the client (any more). Nothing changed.
     Denied { username: String },
     /// The client requires a confirmed address, or the account one at its domains, and the
-    /// person's is not (any more). Nothing changed.
-    Unconfirmed,
+    /// person's, `username`'s, is not (any more). Nothing changed.
+    Unconfirmed { username: String },
     /// Already rotated: its whole family, `username`'s, is now revoked (RFC 9700 §4.14.2).
     Reused { username: String },
     /// Already rotated by the same request moments ago: the answer it got, `sealed`, with

@@ -2202,6 +2202,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::ConsentDenied => "Denied an application",
         K::ConsentRevoked | K::ConsentWithdrawn => "Withdrew an application's access",
         K::AccessDenied => "Refused an application: not in its groups",
+        K::AccessUnconfirmed => "Refused an application: it needs a confirmed email address",
         K::DeviceApproved => "Signed in a device",
         K::DeviceDenied => "Denied a device",
         K::PasswordSet => "Password set by an administrator",

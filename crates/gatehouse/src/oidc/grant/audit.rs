@@ -63,6 +63,20 @@ pub fn denied(r: &Requester<'_>, username: &str) -> AuditRecord {
         .detail("a token was refused: the user is not in a group that may use this client")
 }
 
+/// Tokens refused because the client requires a confirmed address (or one at the account's
+/// domains) and `username`'s is not.
+pub fn unconfirmed(r: &Requester<'_>, username: &str) -> AuditRecord {
+    r.record(
+        AuditKind::AccessUnconfirmed,
+        format!("client:{}", r.client_id),
+    )
+    .subject(Some(username))
+    .detail(
+        "a token was refused: the client requires a confirmed address, or the account one at \
+         its domains, and the user's is not",
+    )
+}
+
 /// A rotated refresh token of `username`'s presented again: its family is revoked.
 pub fn reuse_detected(r: &Requester<'_>, username: &str) -> AuditRecord {
     r.record(
@@ -108,15 +122,15 @@ pub fn poll(outcome: &Polled, r: &Requester<'_>) -> Option<AuditRecord> {
 }
 
 /// The record of a refresh's outcome, if it is one the log keeps: an issue, a refusal for lack
-/// of access, a reuse. Invalid tokens, scopes too wide and retries of one request are not
-/// audited (they change nothing, and a retry was audited when it was first answered).
+/// of access or of a confirmed address, a reuse. Invalid tokens, scopes too wide and retries
+/// of one request are not audited (they change nothing, and a retry was audited when it was first answered).
 pub fn refresh(outcome: &Rotated, r: &Requester<'_>) -> Option<AuditRecord> {
     match outcome {
         Rotated::Issued(grant) => Some(issued(r, grant, "refresh_token")),
         Rotated::Denied { username } => Some(denied(r, username)),
+        Rotated::Unconfirmed { username } => Some(unconfirmed(r, username)),
         Rotated::Reused { username } => Some(reuse_detected(r, username)),
         Rotated::Invalid
-        | Rotated::Unconfirmed
         | Rotated::ScopeExceeded
         | Rotated::TargetExceeded
         | Rotated::Retried { .. } => None,
@@ -283,7 +297,10 @@ mod tests {
                 Rotated::Reused { username: alice() },
                 Some(AuditKind::TokenReuseDetected),
             ),
-            (Rotated::Unconfirmed, None),
+            (
+                Rotated::Unconfirmed { username: alice() },
+                Some(AuditKind::AccessUnconfirmed),
+            ),
             (Rotated::Invalid, None),
             (Rotated::ScopeExceeded, None),
             (Rotated::TargetExceeded, None),

@@ -161,8 +161,8 @@ pub enum Rotation {
     /// Change nothing: the client requires a confirmed address, or the account one at its
     /// domains, and the person's address is not that (any more): changed since they signed in,
     /// or the rule set since. The family stays, so once the address is confirmed it refreshes
-    /// again.
-    Unconfirmed,
+    /// again. `username` is whose family it is.
+    Unconfirmed { username: String },
     /// Revoke the family, `username`'s: a rotated token came back, so it leaked.
     Reuse { family: String, username: String },
     /// Change nothing: the request is a retry of the one that rotated the token, within the
@@ -218,7 +218,9 @@ pub fn decide(row: Option<RefreshRow>, request: RefreshRequest<'_>, now: UnixTim
     // an application that trusts it.
     let of = AddressOf::of(&row.user, &row.account_domains);
     if !address_still_holds(row.client_requires_confirmed_address, of) {
-        return Rotation::Unconfirmed;
+        return Rotation::Unconfirmed {
+            username: row.user.username,
+        };
     }
     if let Some(retry) = replay {
         return Rotation::Replay {
@@ -517,13 +519,17 @@ mod tests {
                 "the client requires a confirmed address, and it is not",
                 |r| r.client_requires_confirmed_address = true,
                 APP,
-                Rotation::Unconfirmed,
+                Rotation::Unconfirmed {
+                    username: "alice".into(),
+                },
             ),
             (
                 "the account's domains, its address unconfirmed",
                 |r| r.account_domains = vec!["example.com".into()],
                 APP,
-                Rotation::Unconfirmed,
+                Rotation::Unconfirmed {
+                    username: "alice".into(),
+                },
             ),
             (
                 "the account's domains, its address confirmed elsewhere",
@@ -532,7 +538,9 @@ mod tests {
                     r.user.email_verified = true;
                 },
                 APP,
-                Rotation::Unconfirmed,
+                Rotation::Unconfirmed {
+                    username: "alice".into(),
+                },
             ),
             (
                 "a retry once the address is unconfirmed",
@@ -541,7 +549,9 @@ mod tests {
                     r.client_requires_confirmed_address = true;
                 },
                 APP,
-                Rotation::Unconfirmed,
+                Rotation::Unconfirmed {
+                    username: "alice".into(),
+                },
             ),
             // Reuse is news whatever the address.
             (

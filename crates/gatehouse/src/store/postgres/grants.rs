@@ -820,7 +820,9 @@ impl Grants for PgStore {
                     Rotation::ScopeExceeded => (Rotated::ScopeExceeded, false),
                     Rotation::TargetExceeded => (Rotated::TargetExceeded, false),
                     Rotation::Denied { username } => (Rotated::Denied { username }, false),
-                    Rotation::Unconfirmed => (Rotated::Unconfirmed, false),
+                    Rotation::Unconfirmed { username } => {
+                        (Rotated::Unconfirmed { username }, false)
+                    }
                     Rotation::Reuse { family, username } => {
                         revoke_family(c, &family, now, RevokeReason::RefreshReused).await?;
                         (Rotated::Reused { username }, false)

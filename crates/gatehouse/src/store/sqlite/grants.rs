@@ -784,7 +784,7 @@ fn apply_rotation(
         Rotation::ScopeExceeded => Ok(Rotated::ScopeExceeded),
         Rotation::TargetExceeded => Ok(Rotated::TargetExceeded),
         Rotation::Denied { username } => Ok(Rotated::Denied { username }),
-        Rotation::Unconfirmed => Ok(Rotated::Unconfirmed),
+        Rotation::Unconfirmed { username } => Ok(Rotated::Unconfirmed { username }),
         Rotation::Reuse { family, username } => {
             revoke_family(tx, &family, now, RevokeReason::RefreshReused)?;
             Ok(Rotated::Reused { username })

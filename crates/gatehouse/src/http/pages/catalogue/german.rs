@@ -1421,6 +1421,9 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::ConsentDenied => "Einer Anwendung Zugriff verweigert",
         K::ConsentRevoked | K::ConsentWithdrawn => "Zugriff einer Anwendung widerrufen",
         K::AccessDenied => "Von einer Anwendung abgewiesen: nicht in ihren Gruppen",
+        K::AccessUnconfirmed => {
+            "Von einer Anwendung abgewiesen: sie braucht eine bestätigte E-Mail-Adresse"
+        }
         K::DeviceApproved => "Ein Gerät angemeldet",
         K::DeviceDenied => "Ein Gerät abgelehnt",
         K::PasswordSet => "Passwort von der Administration festgelegt",
