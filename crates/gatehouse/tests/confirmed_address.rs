@@ -291,15 +291,8 @@ async fn an_address_changed_after_the_sign_in_gives_the_application_nothing_more
     assert_eq!(refresh_at_web(&f, &refresh).await.status(), StatusCode::OK);
 
     // Each refusal is in the log, the application's doing, about Ada: she sees why.
-    let refusals = store
-        .audit_about("ada", &[AuditKind::AccessUnconfirmed], 10)
-        .await
-        .unwrap();
     assert_eq!(
-        refusals
-            .iter()
-            .map(|e| e.record.actor.as_str())
-            .collect::<Vec<_>>(),
+        actors_about(&f, "ada", AuditKind::AccessUnconfirmed).await,
         ["client:web", "client:web"]
     );
     let html = account_page(&f, &account_sign_in(&f, "ada").await).await;

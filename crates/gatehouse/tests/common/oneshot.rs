@@ -302,6 +302,20 @@ pub async fn post_as(
     .await
 }
 
+/// Who did what the audit records of `kind` about `username` say, newest first.
+pub async fn actors_about(
+    f: &Fixture,
+    username: &str,
+    kind: gatehouse::model::AuditKind,
+) -> Vec<String> {
+    let records = f.state.store.audit_about(username, &[kind], 50).await;
+    records
+        .unwrap()
+        .into_iter()
+        .map(|e| e.record.actor)
+        .collect()
+}
+
 /// `web` presents `refresh_token` at the token endpoint.
 pub async fn refresh_at_web(f: &Fixture, refresh_token: &str) -> Response {
     post_as(
