@@ -699,11 +699,63 @@ async fn a_person_sees_when_a_used_token_of_theirs_ended_an_applications_sign_in
     );
 }
 
+/// A name is free again once its account is removed, and the audit log keeps the records
+/// about the person who had it. Someone given the name later sees none of them: not on their
+/// account page, not in their data's download; the records stay in the log.
+async fn a_new_account_with_a_removed_persons_name_sees_none_of_their_activity(db: Database) {
+    let f = fixture_on(db).await;
+    let store = f.state.store.as_ref();
+    add_user(store, "grace").await;
+    let from = Browser {
+        from: Some([198, 51, 100, 4]),
+        ..Browser::default()
+    };
+    let uri = authorize_uri("web", "");
+    let r = post_login_from(&f, &uri, "grace", PASSWORD, from).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let admin = |at| gatehouse::admin::Admin::new(store, "cli", None, at);
+    admin(T0).remove_user("grace").await.unwrap();
+
+    f.clock.advance(60);
+    let passwords = gatehouse::auth::passwords::Passwords::new(1);
+    let email = "grace.hopper@example.org".to_owned();
+    let new = gatehouse::admin::NewUser::new("grace".into(), email, PASSWORD.into());
+    admin(T0 + 60).add_user(&passwords, new).await.unwrap();
+    let cookies = account_sign_in(&f, "grace").await;
+    let html = account_page(&f, &cookies).await;
+    let (_, activity) = html.split_once(r#"id="activity""#).unwrap();
+    assert!(!activity.contains("198.51.100.4"), "{activity}");
+    assert_eq!(activity.matches("Signed in").count(), 1, "{activity}");
+    let r = account_post(
+        &f,
+        &cookies,
+        &[
+            ("csrf", &hidden_input(&html, "csrf")),
+            ("action", "download_data"),
+        ],
+    )
+    .await;
+    let download: serde_json::Value = serde_json::from_str(&body_text(r).await).unwrap();
+    let kinds: Vec<&str> = download["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["login.succeeded", "admin.user.created"]);
+    let log = store.audit_latest(50).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.record.ip.as_deref() == Some("198.51.100.4")),
+        "the log keeps what the earlier Grace did"
+    );
+}
+
 /// What `username`'s account page lists as their activity, newest first.
 async fn activity_of(f: &Fixture, username: &str) -> Vec<gatehouse::model::AuditEvent> {
     f.state
         .store
-        .audit_about(username, AuditKind::PERSONAL, 20)
+        .audit_about(username, 0, AuditKind::PERSONAL, 20)
         .await
         .unwrap()
 }
@@ -955,6 +1007,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_sees_their_own_activity_and_no_one_elses,
     a_persons_activity_names_the_browser_of_each_sign_in,
     a_person_sees_when_a_used_token_of_theirs_ended_an_applications_sign_in,
+    a_new_account_with_a_removed_persons_name_sees_none_of_their_activity,
     a_person_opens_the_applications_they_may_use_from_their_account_page,
     a_person_sees_the_claims_applications_are_told_and_no_one_elses,
     a_forged_account_form_changes_nothing,

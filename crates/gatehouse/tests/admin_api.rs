@@ -380,7 +380,7 @@ async fn a_passkey_link_is_made_through_the_api_as_documented(db: Database) {
     let made =
         a.f.state
             .store
-            .audit_about("ada", gatehouse::model::AuditKind::PERSONAL, 20)
+            .audit_about("ada", 0, gatehouse::model::AuditKind::PERSONAL, 20)
             .await
             .unwrap()
             .into_iter()

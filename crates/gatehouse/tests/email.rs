@@ -192,7 +192,7 @@ async fn a_forgotten_password_is_reset_once_by_the_mailed_link(db: Database) {
     let kinds: Vec<AuditKind> = f
         .state
         .store
-        .audit_about("ada", AuditKind::PERSONAL, 50)
+        .audit_about("ada", 0, AuditKind::PERSONAL, 50)
         .await
         .unwrap()
         .into_iter()
@@ -860,7 +860,7 @@ async fn an_invited_person_chooses_their_password_by_the_mailed_link(db: Databas
     let created = f
         .state
         .store
-        .audit_about("carol", AuditKind::PERSONAL, 10)
+        .audit_about("carol", 0, AuditKind::PERSONAL, 10)
         .await
         .unwrap();
     let ada = user(&*f.state.store, "ada").await;

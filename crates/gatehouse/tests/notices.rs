@@ -637,7 +637,7 @@ async fn a_notice_is_retried_for_a_day_then_given_up(db: Database) {
     let given_up = f
         .state
         .store
-        .audit_about("ada", &[AuditKind::EmailUndelivered], 10)
+        .audit_about("ada", 0, &[AuditKind::EmailUndelivered], 10)
         .await
         .unwrap();
     assert_eq!(given_up.len(), 1, "{given_up:?}");

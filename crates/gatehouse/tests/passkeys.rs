@@ -918,7 +918,7 @@ async fn without_mail_an_administrator_hands_over_a_passkey_link(db: Database) {
 
     let ada = user(store, "ada").await;
     let made = store
-        .audit_about("dave", AuditKind::PERSONAL, 20)
+        .audit_about("dave", 0, AuditKind::PERSONAL, 20)
         .await
         .unwrap()
         .into_iter()

@@ -29,7 +29,9 @@ pub struct Held {
 }
 
 impl Held {
-    /// Reads what the store holds about `user` at `now`, with at most `activity` records.
+    /// Reads what the store holds about `user` at `now`, with at most `activity` records: of
+    /// what was done since their account was made. A name is free again once its account is
+    /// removed, and the log keeps the records about whoever had it: those are not theirs.
     ///
     /// # Errors
     /// A store failure.
@@ -48,7 +50,12 @@ impl Held {
             consents: allowed_apps(store, &user.id).await?,
             claims: crate::oidc::claims::custom(&claims),
             activity: store
-                .audit_about(&user.username, AuditKind::PERSONAL, activity)
+                .audit_about(
+                    &user.username,
+                    user.created_at,
+                    AuditKind::PERSONAL,
+                    activity,
+                )
                 .await?,
             address_domains: store.address_rule(&user.id).await?,
         })

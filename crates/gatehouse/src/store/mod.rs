@@ -803,11 +803,13 @@ pub trait Audit: Send + Sync {
     async fn audit_latest(&self, limit: usize) -> StoreResult<Vec<AuditEvent>>;
     /// The records `query` asks for, newest first.
     async fn audit_query(&self, query: AuditQuery) -> StoreResult<Vec<AuditEvent>>;
-    /// The newest `limit` records about `subject` (a username) of the given kinds, newest
-    /// first: a person's own activity (`AuditKind::PERSONAL`).
+    /// The newest `limit` records about `subject` (a username) of the given kinds written at
+    /// or after `since`, newest first: a person's own activity (`AuditKind::PERSONAL`), since
+    /// their account was made (`admin::person_data`).
     async fn audit_about(
         &self,
         subject: &str,
+        since: UnixTime,
         kinds: &[AuditKind],
         limit: usize,
     ) -> StoreResult<Vec<AuditEvent>>;

@@ -308,7 +308,7 @@ pub async fn actors_about(
     username: &str,
     kind: gatehouse::model::AuditKind,
 ) -> Vec<String> {
-    let records = f.state.store.audit_about(username, &[kind], 50).await;
+    let records = f.state.store.audit_about(username, 0, &[kind], 50).await;
     records
         .unwrap()
         .into_iter()

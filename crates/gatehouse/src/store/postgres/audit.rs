@@ -133,6 +133,7 @@ impl Audit for PgStore {
     async fn audit_about(
         &self,
         subject: &str,
+        since: UnixTime,
         kinds: &[AuditKind],
         limit: usize,
     ) -> StoreResult<Vec<AuditEvent>> {
@@ -140,12 +141,13 @@ impl Audit for PgStore {
         sqlx::query(concat!(
             "SELECT ",
             audit_columns!(),
-            " FROM audit_event WHERE subject = $1 AND kind = ANY($2)
+            " FROM audit_event WHERE subject = $1 AND kind = ANY($2) AND at >= $4
               ORDER BY id DESC LIMIT $3"
         ))
         .bind(subject)
         .bind(kinds)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(since)
         .fetch_all(&self.pool)
         .await
         .and_then(|rows| rows.iter().map(audit_from).collect())

@@ -128,6 +128,7 @@ impl Audit for SqliteStore {
     async fn audit_about(
         &self,
         subject: &str,
+        since: UnixTime,
         kinds: &[AuditKind],
         limit: usize,
     ) -> StoreResult<Vec<AuditEvent>> {
@@ -139,10 +140,10 @@ impl Audit for SqliteStore {
                 "SELECT ",
                 audit_columns!(),
                 " FROM audit_event
-                  WHERE subject = ?1 AND kind IN (SELECT value FROM json_each(?2))
+                  WHERE subject = ?1 AND kind IN (SELECT value FROM json_each(?2)) AND at >= ?4
                   ORDER BY id DESC LIMIT ?3"
             ))?
-            .query_map(params![subject, kinds, limit], audit_from)?
+            .query_map(params![subject, kinds, limit, since], audit_from)?
             .collect()
         })
         .await
