@@ -81,8 +81,28 @@ async fn only_administrators_get_in(db: Database) {
     }
     let r = post_form_as(&f, &bob, "/admin/users/ada", &[("action", "disable")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Every form, whatever its body: the sender is asked who they are before it is read.
+    let forms = [
+        "/admin",
+        "/admin/users/ada",
+        "/admin/groups",
+        "/admin/groups/nobody-made-this",
+        "/admin/clients",
+        "/admin/clients/app",
+        "/admin/clients/app/logo",
+        "/admin/keys",
+        "/admin/signup-links",
+    ];
+    for path in forms {
+        let body = || Body::from("csrf=forged&not+a+field");
+        let r = send(&f, form(path).body(body()).unwrap()).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path} signed out");
+        let as_bob = form(path).header(header::COOKIE, &bob);
+        let r = send(&f, as_bob.body(body()).unwrap()).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
     let refused = records(&f, "admin.console_refused").await;
-    assert_eq!(refused.len(), pages.len() + 1);
+    assert_eq!(refused.len(), pages.len() + 1 + forms.len());
     assert!(
         refused
             .iter()

@@ -13,8 +13,8 @@ mod signup_links;
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::multipart::Multipart;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -145,27 +145,81 @@ async fn administrator(
     Ok(admin)
 }
 
-/// The administrator who sent a form with token `csrf` (bound to their session), or the
-/// answer for anyone else and for a form that is not theirs.
-async fn sent_by_administrator(
-    state: &AppState,
-    jar: &CookieJar,
-    peer: Peer,
-    csrf: &str,
-) -> Result<Administrator, Response> {
-    let admin = administrator(state, jar, peer).await?;
-    let key = state
-        .form_key()
-        .await
-        .map_err(|e| failed(state, store_error(e)))?;
-    let purpose = Purpose::Admin {
-        session: &admin.session.id_hash,
+/// A form of the administration pages, which carries the token of the session it was made
+/// for.
+pub(super) trait AdminForm {
+    fn csrf(&self) -> &str;
+}
+
+/// The forms of this module: each carries its token in its `csrf` field.
+macro_rules! admin_forms {
+    ($($form:ty),*) => {
+        $(impl AdminForm for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
     };
-    if !forms::verify(&key, purpose, csrf, state.now()) {
-        let restart = Some(state.config.endpoint("/admin"));
-        return Err(pages::expired_form(&state.look, restart));
+}
+admin_forms!(
+    NewPersonForm,
+    PersonForm,
+    GroupForm,
+    ClientForm,
+    LogoForm,
+    KeysForm
+);
+
+impl<T: AdminForm> AdminForm for Form<T> {
+    fn csrf(&self) -> &str {
+        self.0.csrf()
     }
-    Ok(admin)
+}
+
+impl<T: AdminForm> AdminForm for axum_extra::extract::Form<T> {
+    fn csrf(&self) -> &str {
+        self.0.csrf()
+    }
+}
+
+/// A form an administrator sent, read by `F` (`Form`, `axum_extra`'s `Form`, [`LogoForm`]). As
+/// a handler's argument, only an administrator's form with the token of their session gets
+/// past it: anyone else gets [`administrator`]'s answer before the body is read, a body that
+/// is not such a form `F`'s answer, and a form whose token is not theirs (forged, expired, of
+/// another session) the page that says so. The handler does not run.
+pub(super) struct Sent<F> {
+    admin: Administrator,
+    form: F,
+}
+
+impl<F> FromRequest<AppState> for Sent<F>
+where
+    F: FromRequest<AppState> + AdminForm + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, shared: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(Localized(state)) = Localized::from_request_parts(&mut parts, shared).await;
+        let Ok(peer) = Peer::from_request_parts(&mut parts, shared).await;
+        let jar = CookieJar::from_headers(&parts.headers);
+        let admin = administrator(&state, &jar, peer).await?;
+        let form = F::from_request(Request::from_parts(parts, body), shared)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let key = state
+            .form_key()
+            .await
+            .map_err(|e| failed(&state, store_error(e)))?;
+        let purpose = Purpose::Admin {
+            session: &admin.session.id_hash,
+        };
+        if !forms::verify(&key, purpose, form.csrf(), state.now()) {
+            let restart = Some(state.config.endpoint("/admin"));
+            return Err(pages::expired_form(&state.look, restart));
+        }
+        Ok(Sent { admin, form })
+    }
 }
 
 /// Whether `user` may use the administration pages (for the account page's link).
@@ -242,13 +296,11 @@ pub(super) struct NewPersonForm {
 pub(super) async fn add_person(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
-    Form(form): Form<NewPersonForm>,
+    Sent {
+        admin,
+        form: Form(form),
+    }: Sent<Form<NewPersonForm>>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let t = &state.look.text.console;
     let refused = |error: String| {
         let form = &form;
@@ -366,14 +418,12 @@ enum Typed<'a> {
 pub(super) async fn act(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
     Path(username): Path<String>,
-    Form(form): Form<PersonForm>,
+    Sent {
+        admin,
+        form: Form(form),
+    }: Sent<Form<PersonForm>>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let t = &state.look.text.console;
     if !admin.base(&state).recent {
         return show_person(&state, &admin, &username, None, Some(t.not_recent)).await;
@@ -781,13 +831,11 @@ pub(super) struct GroupForm {
 pub(super) async fn add_group(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
-    Form(form): Form<GroupForm>,
+    Sent {
+        admin,
+        form: Form(form),
+    }: Sent<Form<GroupForm>>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let t = &state.look.text.console;
     if !admin.base(&state).recent {
         return groups_page(
@@ -834,14 +882,12 @@ pub(super) async fn group(
 pub(super) async fn change_group(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
     Path(name): Path<String>,
-    Form(form): Form<GroupForm>,
+    Sent {
+        admin,
+        form: Form(form),
+    }: Sent<Form<GroupForm>>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let t = &state.look.text.console;
     if !admin.base(&state).recent {
         return show_group(&state, &admin, &name, None, Some(t.not_recent)).await;
@@ -1149,13 +1195,11 @@ impl ClientForm {
 pub(super) async fn add_client(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
-    axum_extra::extract::Form(form): axum_extra::extract::Form<ClientForm>,
+    Sent {
+        admin,
+        form: axum_extra::extract::Form(form),
+    }: Sent<axum_extra::extract::Form<ClientForm>>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let t = &state.look.text.console;
     let refused = |why: String| {
         let (state, admin) = (&state, &admin);
@@ -1222,14 +1266,12 @@ pub(super) async fn client(
 pub(super) async fn change_client(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
     Path(client_id): Path<String>,
-    axum_extra::extract::Form(form): axum_extra::extract::Form<ClientForm>,
+    Sent {
+        admin,
+        form: axum_extra::extract::Form(form),
+    }: Sent<axum_extra::extract::Form<ClientForm>>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let t = &state.look.text.console;
     if !admin.base(&state).recent {
         return show_client(&state, &admin, &client_id, None, Some(t.not_recent)).await;
@@ -1325,7 +1367,7 @@ pub(super) async fn change_client(
 
 /// What the logo form sends (`multipart/form-data`, for its file).
 #[derive(Default)]
-struct LogoForm {
+pub(super) struct LogoForm {
     csrf: String,
     action: String,
     image: Option<Vec<u8>>,
@@ -1349,26 +1391,30 @@ impl LogoForm {
     }
 }
 
+impl FromRequest<AppState> for LogoForm {
+    type Rejection = Response;
+
+    /// The form, or the page that says it is incomplete.
+    async fn from_request(request: Request, shared: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(Localized(state)) = Localized::from_request_parts(&mut parts, shared).await;
+        let request = Request::from_parts(parts, body);
+        let form = match Multipart::from_request(request, shared).await {
+            Ok(m) => LogoForm::read(m).await,
+            Err(_) => None,
+        };
+        form.ok_or_else(|| incomplete(&state, "/admin/clients"))
+    }
+}
+
 /// POST /admin/clients/{client_id}/logo: gives the client the image sent as its logo
 /// (`action=logo`), or takes its logo away (`action=remove`).
 pub(super) async fn set_client_logo(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
     Path(client_id): Path<String>,
-    multipart: Result<Multipart, MultipartRejection>,
+    Sent { admin, form }: Sent<LogoForm>,
 ) -> Response {
-    let form = match multipart {
-        Ok(m) => LogoForm::read(m).await,
-        Err(_) => None,
-    };
-    let Some(form) = form else {
-        return incomplete(&state, "/admin/clients");
-    };
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let t = &state.look.text.console;
     if !admin.base(&state).recent {
         return show_client(&state, &admin, &client_id, None, Some(t.not_recent)).await;
@@ -1477,13 +1523,11 @@ pub(super) struct KeysForm {
 pub(super) async fn rotate_keys(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
-    Form(form): Form<KeysForm>,
+    Sent {
+        admin,
+        form: Form(form),
+    }: Sent<Form<KeysForm>>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let t = &state.look.text.console;
     if !admin.base(&state).recent {
         return keys_page(

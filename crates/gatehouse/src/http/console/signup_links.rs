@@ -3,10 +3,9 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
-use super::{Administrator, admin_failed, failed, sent_by_administrator};
+use super::{AdminForm, Administrator, Sent, admin_failed, failed};
 use crate::admin::AdminError;
 use crate::auth::signup::{self, LinkSpec};
 use crate::http::error::store_error;
@@ -67,18 +66,22 @@ pub(in crate::http) struct LinksForm {
     id: String,
 }
 
+impl AdminForm for LinksForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// POST /admin/signup-links: makes a link (`action=make`, then shows it once) or removes one
 /// (`action=remove`).
 pub(in crate::http) async fn change_signup_links(
     Localized(state): Localized,
     peer: Peer,
-    jar: CookieJar,
-    axum_extra::extract::Form(form): axum_extra::extract::Form<LinksForm>,
+    Sent {
+        admin,
+        form: axum_extra::extract::Form(form),
+    }: Sent<axum_extra::extract::Form<LinksForm>>,
 ) -> Response {
-    let admin = match sent_by_administrator(&state, &jar, peer.clone(), &form.csrf).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let console = &state.look.text.console;
     let refused = |error: String| {
         let (state, admin) = (&state, &admin);
