@@ -2210,7 +2210,7 @@ fn english_event(kind: AuditKind) -> &'static str {
         K::PasswordRemoved => "Password removed: signs in with a passkey",
         K::ProfileUpdated | K::ProfileChanged => "Profile changed",
         K::EmailSet => "Email address changed",
-        K::UserClaimsSet => "What your administrators give you to tell applications changed",
+        K::UserClaimsSet => "Your administrators changed what they give you",
         K::UserLoggedOut => "Signed out everywhere by an administrator",
         K::SessionsEnded => "Signed out other sessions",
         K::FactorsReset => "Second factors removed by an administrator",

@@ -123,7 +123,8 @@ pub fn poll(outcome: &Polled, r: &Requester<'_>) -> Option<AuditRecord> {
 
 /// The record of a refresh's outcome, if it is one the log keeps: an issue, a refusal for lack
 /// of access or of a confirmed address, a reuse. Invalid tokens, scopes too wide and retries
-/// of one request are not audited (they change nothing, and a retry was audited when it was first answered).
+/// of one request are not audited (they change nothing, and a retry was audited when it was
+/// first answered).
 pub fn refresh(outcome: &Rotated, r: &Requester<'_>) -> Option<AuditRecord> {
     match outcome {
         Rotated::Issued(grant) => Some(issued(r, grant, "refresh_token")),

@@ -1431,9 +1431,7 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::PasswordRemoved => "Passwort entfernt: Anmeldung mit einem Passkey",
         K::ProfileUpdated | K::ProfileChanged => "Profil geändert",
         K::EmailSet => "E-Mail-Adresse geändert",
-        K::UserClaimsSet => {
-            "Die Angaben, die Ihre Administration für Sie einträgt, wurden geändert"
-        }
+        K::UserClaimsSet => "Ihre Administration hat geändert, was sie für Sie einträgt",
         K::UserLoggedOut => "Von der Administration überall abgemeldet",
         K::SessionsEnded => "Andere Sitzungen abgemeldet",
         K::FactorsReset => "Zweite Faktoren von der Administration entfernt",
