@@ -1452,6 +1452,17 @@ async fn a_database_of_an_earlier_release_upgrades_in_place(
             .then_some(("Ada", Some("198.51.100.9"))),
         "{later:?}"
     );
+    // Its mail says an administrator set her password, and not where they work from, though
+    // the old release kept the address with it.
+    if let Some(old_notice) = old_notice {
+        let mail = gatehouse::http::notice_words(&f.state)(old_notice);
+        assert!(
+            mail.body.contains("an administrator set a new password"),
+            "{}",
+            mail.body
+        );
+        assert!(!mail.body.contains("198.51.100.9"), "{}", mail.body);
+    }
     // ... and once her account is removed, the notices waiting for it are dropped, and she is
     // told of the removal, the notice keeping her name as the account had it.
     admin.remove_user("Ada").await.unwrap();

@@ -152,10 +152,17 @@ pub fn for_sign_in(person: &Addressee, browsers: Browsers, session: &Session) ->
     )
 }
 
-/// The notice of `kind` to `person`, if they have an address that is told. It names the
-/// address the change came from, `ip`, unless an administrator made it: where an
-/// administrator works from is not the person's business (the notice says an administrator
-/// did it, and whom to ask).
+/// The address the change a notice of `kind` tells came from, as its mail names it: `ip`,
+/// unless an administrator made the change. Where an administrator works from is not the
+/// person's business (the notice says an administrator did it, and whom to ask). Asked when a
+/// notice is decided and again when its mail is worded, for a notice an earlier release
+/// queued with the address.
+pub fn address_named(kind: NoticeKind, ip: Option<&str>) -> Option<&str> {
+    ip.filter(|_| !kind.by_administrator())
+}
+
+/// The notice of `kind` to `person`, if they have an address that is told, naming the address
+/// the change came from as [`address_named`] says.
 fn tell(
     person: &Addressee,
     kind: NoticeKind,
@@ -169,7 +176,7 @@ fn tell(
         kind,
         to: to.to_owned(),
         detail,
-        ip: ip.filter(|_| !kind.by_administrator()),
+        ip: address_named(kind, ip.as_deref()).map(str::to_owned),
         at,
         expires_at: at + NOTICE_TTL,
         farewell: None,

@@ -556,7 +556,7 @@ fn notice_message(state: &AppState, queued: &QueuedNotice) -> Mail {
         username: &queued.username,
         kind: n.kind,
         when: pages::moment(n.at),
-        from: n.ip.as_deref(),
+        from: crate::auth::notices::address_named(n.kind, n.ip.as_deref()),
         browser: (n.kind == NoticeKind::NewSignIn)
             .then(|| pages::browser_words(&look, n.detail.as_deref()))
             .flatten(),
