@@ -17,6 +17,9 @@ Pages (all GET):
   /callback               the redirect URI: redeems the code, or shows the error it got
                           (also POST, for response_mode=form_post)
   /logout?hint=0|1        starts an RP-initiated logout
+  /refresh?oldest=1       refreshes its tokens with the refresh token it holds ("Refreshed", or
+                          "Refresh refused" and the error); oldest=1 sends the first one it
+                          used instead, as someone holding a copy of an old token would
   /bye                    the post-logout redirect URI
 """
 
@@ -154,6 +157,7 @@ class RelyingParty:
                     "/callback": rp._callback,
                     "/logout": rp._logout,
                     "/bye": rp._bye,
+                    "/refresh": rp._refresh,
                 }.get(url.path)
                 if route is None:
                     self._page(404, "Not found", "<h1>Not found</h1>")
@@ -315,7 +319,9 @@ class RelyingParty:
         claims = {**claims, **info}
         cookie = secrets.token_urlsafe(16)
         with self.lock:
-            self.sessions[cookie] = {"claims": claims, "id_token": tokens["id_token"]}
+            self.sessions[cookie] = {"claims": claims, "id_token": tokens["id_token"],
+                                     "refresh_token": tokens.get("refresh_token"),
+                                     "used_refresh_tokens": []}
         name = claims.get("preferred_username", claims["sub"])
         h._page(200, "Signed in",
                 f"<h1>Signed in as {html.escape(name)}</h1>"
@@ -341,6 +347,28 @@ class RelyingParty:
             params["client_id"] = self.client_id
         h._redirect(f"{self.issuer}/logout?{urllib.parse.urlencode(params)}",
                     headers=[("Set-Cookie", "rp_session=; Path=/; Max-Age=0")])
+
+    def _refresh(self, h, query):
+        session = h._session()
+        if session is None or session["refresh_token"] is None:
+            h._page(400, "No refresh token", "<h1>No refresh token</h1>")
+            return
+        used = session["used_refresh_tokens"]
+        token = used[0] if query.get("oldest") == "1" and used else session["refresh_token"]
+        request = self._authenticated(f"{self.issuer}/token", {
+            "grant_type": "refresh_token", "refresh_token": token})
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=self.tls) as r:
+                tokens = json.load(r)
+        except urllib.error.HTTPError as e:
+            error = json.load(e).get("error", str(e.code))
+            h._page(200, "Refresh refused",
+                    f"<h1>Refresh refused</h1><p id=error>{html.escape(error)}</p>")
+            return
+        with self.lock:
+            used.append(session["refresh_token"])
+            session["refresh_token"] = tokens["refresh_token"]
+        h._page(200, "Refreshed", "<h1>Refreshed</h1>")
 
     def _bye(self, h, query):
         h._page(200, "Signed out",

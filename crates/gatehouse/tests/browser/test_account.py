@@ -74,6 +74,38 @@ def test_a_new_password_signs_out_the_other_browser_and_keeps_this_one(
     expect(activity).to_contain_text(f"{named} · from 127.0.0.1")
 
 
+def test_a_person_sees_that_a_used_token_of_theirs_ended_an_applications_sign_in(
+        browser_page, first_party, gatehouse, user):
+    """A copy of a refresh token the application used two refreshes ago comes back (as a
+    thief's would; the one just used is a retry's, answered again): gatehouse ends that
+    sign-in of the application's, and the person reads on their account page that it did."""
+    page = browser_page
+    start(page, first_party, scope="openid%20profile%20offline_access")
+    fill_login(page, user)
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(f"Signed in as {user}")
+    for _ in range(2):
+        page.goto(f"{first_party.base}/refresh")
+        expect(heading).to_have_text("Refreshed")
+
+    page.goto(f"{first_party.base}/refresh?oldest=1")
+    expect(heading).to_have_text("Refresh refused")
+    expect(page.locator("#error")).to_have_text("invalid_grant")
+    # The token the application holds now ended with it.
+    page.goto(f"{first_party.base}/refresh")
+    expect(page.locator("#error")).to_have_text("invalid_grant")
+
+    page.goto(f"{gatehouse.issuer}/account")
+    expect(heading).to_have_text("Your account")
+    activity = page.get_by_role("table", name="Your recent activity")
+    ended = activity.get_by_role("row").filter(
+        has_text="An application's sign-in was ended: a used token came back")
+    expect(ended).to_have_count(1)
+    # Which application, and where the token came back from.
+    expect(ended).to_contain_text("team-wiki")
+    expect(ended).to_contain_text("from 127.0.0.1")
+
+
 def test_a_person_signs_out_another_browser_from_their_list(browser_page, browser, gatehouse,
                                                             user):
     page = browser_page
