@@ -969,6 +969,54 @@ async fn a_person_downloads_what_their_account_holds(db: Database) {
     assert!(!body_text(r).await.contains("\"username\""));
 }
 
+/// What an administrator did to Ada's account is in her activity, on her page and in her
+/// data's file, without the address they did it from (nor their browser): where an
+/// administrator works from is not hers to know, as her notices do not say it either. The
+/// log keeps it.
+async fn a_person_sees_what_an_administrator_did_but_not_where_from(db: Database) {
+    const AT_WORK: &str = "192.0.2.77";
+    let f = fixture_on(db).await;
+    let store = f.state.store.as_ref();
+    let grace = add_user(store, "grace").await;
+    let admin = gatehouse::admin::Admin::new(
+        store,
+        format!("user:{}", grace.id),
+        AT_WORK.parse().ok(),
+        f.clock.now(),
+    );
+    admin
+        .set_address_rule("ada", &["example.com".to_owned()])
+        .await
+        .unwrap();
+    let ada = account_sign_in(&f, "ada").await;
+
+    let html = account_page(&f, &ada).await;
+    let (_, activity) = html.split_once(r#"id="activity""#).unwrap();
+    let said = "Kept by an administrator to sign in with a confirmed address at some domains";
+    assert!(activity.contains(said), "{activity}");
+    assert!(!activity.contains(AT_WORK), "{activity}");
+
+    let csrf = hidden_input(&html, "csrf");
+    let r = account_post(&f, &ada, &[("csrf", &csrf), ("action", "download_data")]).await;
+    let doc: serde_json::Value = serde_json::from_str(&body_text(r).await).unwrap();
+    let records = doc["activity"].as_array().unwrap();
+    let by_administrator = records
+        .iter()
+        .find(|e| e["what"] == AuditKind::AddressRuleSet.as_str())
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert_eq!(by_administrator["by"], "an administrator");
+    assert!(by_administrator["from"].is_null(), "{doc:#}");
+    assert!(!doc.to_string().contains(AT_WORK), "{doc:#}");
+
+    let log = store.audit_latest(20).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.record.kind == AuditKind::AddressRuleSet
+                && e.record.ip.as_deref() == Some(AT_WORK)),
+        "the log keeps where the administrator worked from"
+    );
+}
+
 /// Without `--account-removal`, the page offers no removal and the form is refused.
 async fn without_the_setting_no_one_removes_their_own_account(db: Database) {
     let f = fixture_on(db).await;
@@ -997,6 +1045,7 @@ async fn without_the_setting_no_one_removes_their_own_account(db: Database) {
 on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_removes_their_own_account_where_the_deployment_lets_them,
     a_person_downloads_what_their_account_holds,
+    a_person_sees_what_an_administrator_did_but_not_where_from,
     without_the_setting_no_one_removes_their_own_account,
     a_new_password_needs_the_current_one_and_signs_out_every_other_session,
     guessing_the_current_password_is_throttled_like_a_sign_in,

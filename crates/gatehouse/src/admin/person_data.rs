@@ -22,7 +22,8 @@ pub struct Held {
     pub consents: Vec<(Consent, String)>,
     /// The custom claims applications are told (`oidc::claims::custom`).
     pub claims: CustomClaims,
-    /// Records of their activity (the personal kinds), newest first.
+    /// Records of their activity (the personal kinds), newest first, as they are shown them
+    /// (`own_data::as_shown`).
     pub activity: Vec<AuditEvent>,
     /// The domains of their address rule; none: no rule.
     pub address_domains: Vec<String>,
@@ -31,7 +32,8 @@ pub struct Held {
 impl Held {
     /// Reads what the store holds about `user` at `now`, with at most `activity` records: of
     /// what was done since their account was made. A name is free again once its account is
-    /// removed, and the log keeps the records about whoever had it: those are not theirs.
+    /// removed, and the log keeps the records about whoever had it: those are not theirs. Of
+    /// what an administrator did, the records say neither browser nor address.
     ///
     /// # Errors
     /// A store failure.
@@ -56,7 +58,10 @@ impl Held {
                     AuditKind::PERSONAL,
                     activity,
                 )
-                .await?,
+                .await?
+                .into_iter()
+                .map(|event| own_data::as_shown(event, &user.id))
+                .collect(),
             address_domains: store.address_rule(&user.id).await?,
         })
     }

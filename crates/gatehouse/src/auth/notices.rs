@@ -154,9 +154,10 @@ pub fn for_sign_in(person: &Addressee, browsers: Browsers, session: &Session) ->
 
 /// The address the change a notice of `kind` tells came from, as its mail names it: `ip`,
 /// unless an administrator made the change. Where an administrator works from is not the
-/// person's business (the notice says an administrator did it, and whom to ask). Asked when a
-/// notice is decided and again when its mail is worded, for a notice an earlier release
-/// queued with the address.
+/// person's business (the notice says an administrator did it, and whom to ask; their
+/// account page does not show it either, `auth::own_data::as_shown`). Asked when a notice is
+/// decided and again when its mail is worded, for a notice an earlier release queued with the
+/// address.
 pub fn address_named(kind: NoticeKind, ip: Option<&str>) -> Option<&str> {
     ip.filter(|_| !kind.by_administrator())
 }

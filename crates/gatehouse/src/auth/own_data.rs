@@ -89,17 +89,57 @@ pub fn document(d: &OwnData<'_>, issuer: &str, now: UnixTime) -> Value {
     })
 }
 
-/// Who did what a record says, as its person reads it: they themselves, an administrator
-/// (on the command line, the API or the administration pages), an application, or someone
-/// who was not signed in (a failed sign-in with their name); never an internal id.
-fn by(actor: &str, own_id: &str) -> &'static str {
-    match actor.split_once(':') {
-        Some(("user", id)) if id == own_id => "you",
-        Some(("user" | "admin", _)) => "an administrator",
-        Some(("client", _)) => "an application",
-        _ if actor == "cli" => "an administrator",
-        _ => "someone not signed in",
+/// Who did what a record says, as its person reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// They themselves.
+    You,
+    /// An administrator, on the command line, the API or the administration pages.
+    Administrator,
+    /// An application, with its credentials (a token it sent, say).
+    Application,
+    /// Someone who was not signed in (a failed sign-in with their name, say).
+    NotSignedIn,
+}
+
+impl By {
+    /// Who `actor` is to the person whose id is `own_id`.
+    pub fn of(actor: &str, own_id: &str) -> By {
+        match actor.split_once(':') {
+            Some(("user", id)) if id == own_id => By::You,
+            Some(("user" | "admin", _)) => By::Administrator,
+            Some(("client", _)) => By::Application,
+            _ if actor == "cli" => By::Administrator,
+            _ => By::NotSignedIn,
+        }
     }
+
+    /// As the file of their data says it; never an internal id.
+    fn words(self) -> &'static str {
+        match self {
+            By::You => "you",
+            By::Administrator => "an administrator",
+            By::Application => "an application",
+            By::NotSignedIn => "someone not signed in",
+        }
+    }
+}
+
+fn by(actor: &str, own_id: &str) -> &'static str {
+    By::of(actor, own_id).words()
+}
+
+/// A record about the person whose id is `own_id` as they are shown it, on their account page
+/// and in their data's file: with the browser and the address it was done from, unless an
+/// administrator did it. Where an administrator works from is not the person's business, as
+/// their security notices do not say it either (`auth::notices::address_named`): the record
+/// says an administrator did it, and whom to ask is theirs to know.
+pub fn as_shown(mut event: AuditEvent, own_id: &str) -> AuditEvent {
+    if By::of(&event.record.actor, own_id) == By::Administrator {
+        event.record.ip = None;
+        event.record.user_agent = None;
+    }
+    event
 }
 
 #[cfg(test)]
@@ -121,6 +161,44 @@ mod tests {
         ];
         for (actor, said) in cases {
             assert_eq!(by(actor, "me"), said, "{actor}");
+        }
+    }
+
+    #[test]
+    fn where_an_administrator_works_from_is_not_shown_to_the_person() {
+        const FIREFOX: &str =
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        let cases = [
+            ("user:me", true),
+            ("user:another", false),
+            ("admin:ops-client", false),
+            ("cli", false),
+            ("client:wiki", true),
+            ("anonymous", true),
+        ];
+        for (actor, from_shown) in cases {
+            let record = AuditRecord::new(NOW, AuditKind::PasswordSet, actor)
+                .subject(Some("grace"))
+                .ip("192.0.2.7".parse().ok())
+                .browser(Some(FIREFOX));
+            let shown = as_shown(
+                AuditEvent {
+                    id: 1,
+                    record: record.clone(),
+                },
+                "me",
+            )
+            .record;
+            let expected = if from_shown {
+                record
+            } else {
+                AuditRecord {
+                    ip: None,
+                    user_agent: None,
+                    ..record
+                }
+            };
+            assert_eq!(shown, expected, "{actor}");
         }
     }
 
