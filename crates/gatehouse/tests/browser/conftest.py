@@ -276,6 +276,15 @@ class Watched:
                 if m.startswith(("error", "pageerror")) and "Failed to load resource" not in m]
 
 
+def accessibility_problems(page) -> list:
+    """What axe-core (Deque's rules: WCAG 2 A and AA, and its best practices) finds wrong with
+    `page` as it is now, one line each: the rule, what it asks, and where on the page."""
+    from axe_playwright_python.sync_playwright import Axe
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+            for v in found]
+
+
 @pytest.fixture
 def browser_page(browser, request):
     """A new browser profile (no cookies) and its page, checked for console problems."""

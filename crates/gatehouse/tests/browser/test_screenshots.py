@@ -1,5 +1,5 @@
 """The main pages as people and administrators see them, on a desktop and on a phone: each is opened, checked for
-its heading, and photographed. The pictures go to target/browser-screenshots/pages, or to the
+its heading and with axe-core (as `test_accessibility.py` does), and photographed. The pictures go to target/browser-screenshots/pages, or to the
 directory GATEHOUSE_SCREENSHOTS names (docs/screenshots refreshes the committed ones:
 `GATEHOUSE_SCREENSHOTS=docs/screenshots scripts/browser-tests -k screenshots`)."""
 
@@ -10,7 +10,7 @@ import tempfile
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, ROOT, Gatehouse, free_port
+from conftest import PASSWORD, ROOT, Gatehouse, accessibility_problems, free_port
 from mail_sink import MailSink
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
@@ -68,6 +68,7 @@ def test_the_main_pages(browser, server, shots, size):
 
     def shoot(name, heading):
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        assert accessibility_problems(page) == [], f"on the page “{heading}”"
         page.screenshot(path=str(shots / f"{name}-{size}.png"), full_page=True)
 
     start(page, server.rp)
