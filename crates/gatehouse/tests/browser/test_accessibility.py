@@ -4,7 +4,8 @@ wrong password said), the consent page, setting up two-step verification, a devi
 account page, the pages of a sign-in link that does not work, of an address that is not
 there and of a password reset without mail, the sign-in page in German, and each administration page. A label
 missing from a field, text too faint to read, a heading out of order or a page without its
-language fails the test, with what axe says and where."""
+language fails the test, with what axe says and where. And a sign-in made with the keyboard
+alone, in Chromium and Firefox."""
 
 import pytest
 from playwright.sync_api import expect
@@ -96,3 +97,44 @@ def test_the_administration_pages_are_accessible(browser_page, gatehouse, first_
     ]:
         page.goto(f"{gatehouse.issuer}{path}")
         accessible(page, heading)
+
+
+def focused(page) -> dict:
+    """The element that has the keyboard's focus: its role or tag, its name, and its outline."""
+    return page.evaluate("""() => {
+        const e = document.activeElement;
+        const style = getComputedStyle(e);
+        return {tag: e.tagName.toLowerCase(), text: (e.innerText || e.value || '').trim(),
+                outline: style.outlineStyle, width: parseFloat(style.outlineWidth)};
+    }""")
+
+
+def tab_to(page, tag: str, text: str, most: int = 20) -> dict:
+    """Presses Tab until the `tag` saying `text` has the focus (at most `most` times); what has it."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        if (now["tag"], now["text"]) == (tag, text):
+            return now
+    raise AssertionError(f"{most} presses of Tab never reached the {tag} “{text}”")
+
+
+@pytest.mark.browsers("chromium", "firefox")
+def test_a_person_signs_in_and_allows_an_application_with_the_keyboard_alone(
+        browser_page, third_party, user):
+    """No mouse: the username field has the focus, Tab moves on, Enter sends; on the consent
+    page Tab reaches *Allow*, which shows that it has the focus."""
+    from conftest import PASSWORD
+    page = browser_page
+    start(page, third_party)
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type(user)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Allow access?")
+    allow = tab_to(page, "button", "Allow")
+    assert (allow["outline"], allow["width"]) == ("solid", 3), allow
+    page.keyboard.press("Enter")
+    expect(page.locator("body")).to_contain_text(f"Signed in as {user}")
