@@ -713,6 +713,9 @@ async fn a_new_account_with_a_removed_persons_name_sees_none_of_their_activity(d
     let uri = authorize_uri("web", "");
     let r = post_login_from(&f, &uri, "grace", PASSWORD, from).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let code = &location(&r)["code"];
+    let tokens = exchange(&f, code, CHALLENGE_VERIFIER, REDIRECT).await;
+    assert_eq!(tokens.status(), StatusCode::OK);
     let admin = |at| gatehouse::admin::Admin::new(store, "cli", None, at);
     admin(T0).remove_user("grace").await.unwrap();
 
@@ -743,6 +746,11 @@ async fn a_new_account_with_a_removed_persons_name_sees_none_of_their_activity(d
         .map(|e| e["what"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["login.succeeded", "admin.user.created"]);
+    // Nor the applications given the earlier Grace's data.
+    assert_eq!(
+        download["tokens_issued_to_applications"],
+        serde_json::json!([])
+    );
     let log = store.audit_latest(50).await.unwrap();
     assert!(
         log.iter()
@@ -921,6 +929,14 @@ async fn a_person_downloads_what_their_account_holds(db: Database) {
     let f = fixture_on(db).await;
     add_user(f.state.store.as_ref(), "grace").await;
     let _ = account_sign_in(&f, "grace").await;
+    // An application is given tokens for each of them: for Ada, a sign-in's and a refresh's.
+    let graces = post_login(&f, &authorize_uri("web", ""), "grace", PASSWORD).await;
+    let code = &location(&graces)["code"];
+    let r = exchange(&f, code, CHALLENGE_VERIFIER, REDIRECT).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, refresh, _) = tokens_for_ada(&f).await;
+    f.clock.advance(60);
+    assert_eq!(refresh_at_web(&f, &refresh).await.status(), StatusCode::OK);
     let ada = account_sign_in(&f, "ada").await;
     // Past a recent sign-in, within the idle timeout.
     f.clock.advance(11 * 60);
@@ -948,6 +964,19 @@ async fn a_person_downloads_what_their_account_holds(db: Database) {
         activity
             .iter()
             .any(|e| e["what"] == "login.succeeded" && e["by"] == "you"),
+        "{doc:#}"
+    );
+    // Which applications were given her data, and when: hers alone, not Grace's.
+    let web = f.state.store.client("web").await.unwrap().unwrap();
+    assert_eq!(
+        doc["tokens_issued_to_applications"],
+        serde_json::json!([{
+            "client_id": "web",
+            "name": web.display_name(),
+            "first_at": gatehouse::clock::rfc3339(T0),
+            "last_at": gatehouse::clock::rfc3339(T0 + 60),
+            "times": 2,
+        }]),
         "{doc:#}"
     );
     for secret in [

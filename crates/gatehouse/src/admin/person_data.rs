@@ -65,21 +65,49 @@ impl Held {
             address_domains: store.address_rule(&user.id).await?,
         })
     }
+}
 
-    /// The file of `user`'s data this holds, as downloaded at `now` from `issuer`.
-    pub fn document(&self, user: &User, issuer: &str, now: UnixTime) -> Value {
-        let data = OwnData {
-            user,
-            groups: &self.groups,
-            address_domains: &self.address_domains,
-            factors: &self.factors,
-            sessions: &self.sessions,
-            consents: &self.consents,
-            claims: &self.claims,
-            activity: &self.activity,
-        };
-        own_data::document(&data, issuer, now)
+/// The file of `user`'s data (`auth::own_data`), as they download it at `now` from `issuer`:
+/// what their account page shows, more of their activity, and the applications given tokens
+/// for them.
+///
+/// # Errors
+/// A store failure.
+pub async fn file(
+    store: &dyn Store,
+    user: &User,
+    issuer: &str,
+    now: UnixTime,
+) -> StoreResult<Value> {
+    let held = Held::read(store, user, now, MAX_ACTIVITY).await?;
+    let mut tokens_issued = Vec::new();
+    for issued in store
+        .tokens_issued_about(&user.username, user.created_at)
+        .await?
+    {
+        let name = app_name(store, &issued.client_id).await?;
+        tokens_issued.push((issued, name));
     }
+    let data = OwnData {
+        user,
+        groups: &held.groups,
+        address_domains: &held.address_domains,
+        factors: &held.factors,
+        sessions: &held.sessions,
+        consents: &held.consents,
+        claims: &held.claims,
+        activity: &held.activity,
+        tokens_issued: &tokens_issued,
+    };
+    Ok(own_data::document(&data, issuer, now))
+}
+
+/// The name of the application `client_id` as a person is shown it: its id where it is gone.
+async fn app_name(store: &dyn Store, client_id: &str) -> StoreResult<String> {
+    Ok(match store.client(client_id).await? {
+        Some(c) => c.display_name().to_owned(),
+        None => client_id.to_owned(),
+    })
 }
 
 /// What the person `user_id` allowed applications, with each application's name (its id
@@ -90,10 +118,7 @@ impl Held {
 pub async fn allowed_apps(store: &dyn Store, user_id: &str) -> StoreResult<Vec<(Consent, String)>> {
     let mut apps = Vec::new();
     for consent in store.consents(user_id).await? {
-        let name = match store.client(&consent.client_id).await? {
-            Some(c) => c.display_name().to_owned(),
-            None => consent.client_id.clone(),
-        };
+        let name = app_name(store, &consent.client_id).await?;
         apps.push((consent, name));
     }
     Ok(apps)
@@ -108,7 +133,6 @@ impl Admin<'_> {
     /// `NotFound` when no user has that name; a store failure.
     pub async fn person_data(&self, username: &str, issuer: &str) -> Result<Value, AdminError> {
         let user = self.user(username).await?;
-        let held = Held::read(self.store, &user, self.now, MAX_ACTIVITY).await?;
-        Ok(held.document(&user, issuer, self.now))
+        Ok(file(self.store, &user, issuer, self.now).await?)
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::clock::{UnixTime, rfc3339};
-use crate::model::{AuditEvent, Consent, CustomClaims, Factors, Session, User};
+use crate::model::{AuditEvent, Consent, CustomClaims, Factors, Session, TokensIssued, User};
 
 /// The most records of their activity a download holds, newest first (the audit log's
 /// retention bounds how far back they go).
@@ -28,6 +28,9 @@ pub struct OwnData<'a> {
     pub claims: &'a CustomClaims,
     /// Records of their activity, newest first, at most [`MAX_ACTIVITY`].
     pub activity: &'a [AuditEvent],
+    /// The applications given tokens for them, with each application's name, the latest
+    /// first.
+    pub tokens_issued: &'a [(TokensIssued, String)],
 }
 
 /// The document a person downloads at `now` from the server `issuer`.
@@ -76,6 +79,13 @@ pub fn document(d: &OwnData<'_>, issuer: &str, now: UnixTime) -> Value {
             "name": name,
             "scope": c.scope,
             "allowed_at": at(c.granted_at),
+        })).collect::<Vec<_>>(),
+        "tokens_issued_to_applications": d.tokens_issued.iter().map(|(t, name)| json!({
+            "client_id": t.client_id,
+            "name": name,
+            "first_at": at(t.first_at),
+            "last_at": at(t.last_at),
+            "times": t.times,
         })).collect::<Vec<_>>(),
         "activity": d.activity.iter().map(|e| json!({
             "at": at(e.record.at),
@@ -259,6 +269,15 @@ mod tests {
             consents: &[(consent, "Team wiki".to_owned())],
             claims: &claims,
             activity: &activity,
+            tokens_issued: &[(
+                TokensIssued {
+                    client_id: "wiki".into(),
+                    first_at: NOW - 7200,
+                    last_at: NOW - 60,
+                    times: 12,
+                },
+                "Team wiki".to_owned(),
+            )],
         };
         let doc = document(&data, "https://id.example.com", NOW);
         let cases: &[(&str, Value)] = &[
@@ -283,6 +302,17 @@ mod tests {
             ("/activity/0/what", json!("login.succeeded")),
             ("/activity/0/detail", json!("amr=pwd otp")),
             ("/activity/0/by", json!("you")),
+            ("/tokens_issued_to_applications/0/client_id", json!("wiki")),
+            ("/tokens_issued_to_applications/0/name", json!("Team wiki")),
+            (
+                "/tokens_issued_to_applications/0/first_at",
+                json!("2027-01-15T06:00:00Z"),
+            ),
+            (
+                "/tokens_issued_to_applications/0/last_at",
+                json!("2027-01-15T07:59:00Z"),
+            ),
+            ("/tokens_issued_to_applications/0/times", json!(12)),
         ];
         for (pointer, want) in cases {
             assert_eq!(doc.pointer(pointer), Some(want), "{pointer} in {doc:#}");

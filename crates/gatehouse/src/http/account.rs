@@ -30,9 +30,8 @@ use super::pages::Section;
 use super::signin::{self, Continuation, Destination, SignIn};
 use super::{AppState, Peer, pages};
 use crate::admin;
-use crate::admin::person_data::Held;
+use crate::admin::person_data::{self, Held};
 use crate::auth::forms::{self, Purpose};
-use crate::auth::own_data::MAX_ACTIVITY;
 use crate::auth::passwords::{self, PasswordError};
 use crate::auth::{recovery, totp};
 use crate::clock::UnixTime;
@@ -371,10 +370,9 @@ pub(super) async fn act(
 /// What the person's account holds, as a JSON file to download (`auth::own_data`).
 async fn own_data(state: &AppState, user: &User) -> Result<Response, OAuthError> {
     let now = state.now();
-    let held = Held::read(state.store.as_ref(), user, now, MAX_ACTIVITY)
+    let document = person_data::file(state.store.as_ref(), user, &state.config.issuer, now)
         .await
         .map_err(store_error)?;
-    let document = held.document(user, &state.config.issuer, now);
     let body = serde_json::to_vec_pretty(&document).unwrap_or_default();
     let headers = [
         (

@@ -263,6 +263,19 @@ impl AuditRecord {
     }
 }
 
+/// The tokens issued to one application for a person, as the audit log's records of them
+/// (`token.issued`) count them: which applications were given the person's data, and when.
+/// As far back as the log keeps those records (`serve --token-audit-retention-days`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokensIssued {
+    pub client_id: String,
+    /// The first and the last time, of the records kept.
+    pub first_at: UnixTime,
+    pub last_at: UnixTime,
+    /// How many times: a sign-in's code, each refresh, a device's tokens.
+    pub times: u64,
+}
+
 /// Which audit records to read, newest first: each filter given must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {

@@ -22,7 +22,7 @@ mod signup;
 mod token;
 mod user;
 
-pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
+pub use audit::{AuditEvent, AuditKind, AuditQuery, AuditRecord, TokensIssued};
 pub use claim::{ClaimOwner, ClaimsChange, ClaimsToRelease, CustomClaims};
 pub use client::{
     AccessTokenFormat, AppLink, Client, ClientAuthMethod, ClientDisplay, ClientKeys, ClientLogo,

@@ -52,6 +52,23 @@ macro_rules! audit_columns {
     };
 }
 
+/// The tokens issued to applications for parameter `$subject` at or after parameter `$since`,
+/// by application, the latest first: client id, first and last time, how many (the records'
+/// index by subject and kind, migration `account_and_email`).
+macro_rules! tokens_issued_about {
+    ($subject:literal, $since:literal) => {
+        concat!(
+            "SELECT client_id, min(at), max(at), count(*) FROM audit_event
+              WHERE subject = ",
+            $subject,
+            " AND kind = 'token.issued' AND at >= ",
+            $since,
+            " AND client_id IS NOT NULL
+              GROUP BY client_id ORDER BY max(at) DESC, client_id"
+        )
+    };
+}
+
 /// One batch of an audit sweep: deletes the records written before parameter `$before`,
 /// oldest first, at most parameter `$limit` of them: `tokens`, the records of tokens issued
 /// (`token.issued`); `others`, every other kind. Each reads one of two partial indexes by time
@@ -294,7 +311,7 @@ pub(crate) use {
     active_user_token, audit_columns, audit_purge_batch, claims_to_release, client_columns,
     device_columns, family_token_columns, forget_browser_of_session, group_columns,
     insert_logout_notices, may_use_client, notice_columns, refresh_family_columns, session_columns,
-    user_columns,
+    tokens_issued_about, user_columns,
 };
 
 /// How many columns `session_columns!` names: where the next column starts after them.

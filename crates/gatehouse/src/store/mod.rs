@@ -25,7 +25,7 @@ use crate::model::{
     EmailPurpose, EmailToken, EndedFrom, Factors, Group, GroupChange, LoggedOut, LogoutNotice,
     Mail, Named, NewTokens, OneTime, PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed,
     RefreshAsk, Retirement, Revocation, Rotated, Session, SignedUp, SigningKey, SignupLink,
-    StoredPasskey, TokenInfo, TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    StoredPasskey, TokenInfo, TokensIssued, TotpFactor, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -813,6 +813,14 @@ pub trait Audit: Send + Sync {
         kinds: &[AuditKind],
         limit: usize,
     ) -> StoreResult<Vec<AuditEvent>>;
+    /// The tokens issued to applications for `subject` (a username) at or after `since`, by
+    /// application, from the records of them (`token.issued`), the latest first: for the
+    /// person's data (`admin::person_data`).
+    async fn tokens_issued_about(
+        &self,
+        subject: &str,
+        since: UnixTime,
+    ) -> StoreResult<Vec<TokensIssued>>;
     /// Deletes the records written before `before`, oldest first, at most a purge batch per
     /// transaction so requests interleave with a long sweep; returns how many. Ids are never
     /// reused, so a reader following the log by id is not confused.

@@ -8,8 +8,8 @@ use super::transaction::with_retrying_transaction;
 use super::{PgStore, db_error};
 use crate::auth::notices;
 use crate::clock::UnixTime;
-use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
-use crate::store::columns::{audit_columns, audit_purge_batch};
+use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord, TokensIssued};
+use crate::store::columns::{audit_columns, audit_purge_batch, tokens_issued_about};
 use crate::store::{Audit, StoreResult, Whom};
 
 /// Appends `e` to the audit log, in the caller's transaction, with the security notice its
@@ -152,6 +152,31 @@ impl Audit for PgStore {
         .await
         .and_then(|rows| rows.iter().map(audit_from).collect())
         .map_err(db_error)
+    }
+
+    async fn tokens_issued_about(
+        &self,
+        subject: &str,
+        since: UnixTime,
+    ) -> StoreResult<Vec<TokensIssued>> {
+        let rows = sqlx::query(tokens_issued_about!("$1", "$2"))
+            .bind(subject)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                use sqlx::Row as _;
+                Ok(TokensIssued {
+                    client_id: r.try_get(0)?,
+                    first_at: r.try_get(1)?,
+                    last_at: r.try_get(2)?,
+                    times: u64::try_from(r.try_get::<i64, _>(3)?).unwrap_or(0),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db_error)
     }
 
     async fn purge_audit(&self, before: UnixTime) -> StoreResult<usize> {

@@ -9,8 +9,8 @@ use super::outbox::{addressee, queue_notice};
 use super::rows::audit_from;
 use crate::auth::notices;
 use crate::clock::UnixTime;
-use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord};
-use crate::store::columns::{audit_columns, audit_purge_batch};
+use crate::model::{AuditEvent, AuditKind, AuditQuery, AuditRecord, TokensIssued};
+use crate::store::columns::{audit_columns, audit_purge_batch, tokens_issued_about};
 use crate::store::{Audit, StoreResult, Whom};
 
 /// Appends `e` to the audit log, in the caller's transaction, with the security notice its
@@ -145,6 +145,27 @@ impl Audit for SqliteStore {
             ))?
             .query_map(params![subject, kinds, limit, since], audit_from)?
             .collect()
+        })
+        .await
+    }
+
+    async fn tokens_issued_about(
+        &self,
+        subject: &str,
+        since: UnixTime,
+    ) -> StoreResult<Vec<TokensIssued>> {
+        let subject = subject.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(tokens_issued_about!("?1", "?2"))?
+                .query_map(params![subject, since], |r| {
+                    Ok(TokensIssued {
+                        client_id: r.get(0)?,
+                        first_at: r.get(1)?,
+                        last_at: r.get(2)?,
+                        times: r.get(3)?,
+                    })
+                })?
+                .collect()
         })
         .await
     }
