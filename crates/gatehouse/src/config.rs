@@ -88,6 +88,12 @@ pub struct ServeArgs {
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// Seconds browsers are told to reach gatehouse only over https (Strict-Transport-Security,
+    /// on every answer when the issuer is https; an http issuer is never sent it); 0 sends none
+    /// (where a proxy in front sends its own, say)
+    #[arg(long, env = "GATEHOUSE_HSTS_MAX_AGE", default_value_t = DEFAULT_HSTS_MAX_AGE)]
+    pub hsts_max_age: u32,
+
     /// Log lines as human-readable text or as one JSON object per line
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -222,6 +228,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The `Strict-Transport-Security` every answer carries (`--hsts-max-age`), for an https
+    /// issuer only; `None`: none.
+    pub hsts: Option<String>,
     pub password_hash_concurrency: usize,
     /// A request that takes longer is answered 408 rather than held open.
     pub request_timeout: std::time::Duration,
@@ -289,6 +298,18 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 pub const DEFAULT_TOKEN_AUDIT_RETENTION_DAYS: u32 = 30;
 /// The longest retry window allowed.
 pub const MAX_REFRESH_RETRY_WINDOW: i64 = 60;
+/// How long browsers keep to https by default: a year, as browsers' preload lists ask, so a
+/// person who typed the address once is never sent to a page an attacker on the network
+/// serves over plain http in gatehouse's name.
+pub const DEFAULT_HSTS_MAX_AGE: u32 = 365 * 86_400;
+
+/// The `Strict-Transport-Security` value for `issuer` with `max_age` seconds: none for an
+/// http issuer (development on this machine, or a test network), whose browsers it would keep
+/// from every other plain http server on the same host, nor for 0. Without
+/// `includeSubDomains`: other hosts of the domain are not gatehouse's to decide.
+fn hsts_for(issuer: &url::Url, max_age: u32) -> Option<String> {
+    (issuer.scheme() == "https" && max_age > 0).then(|| format!("max-age={max_age}"))
+}
 
 /// What the audit sweep deletes: records from before `all` (`None`: none), and records of
 /// tokens issued from before `tokens_issued` (`None`: none beyond those `all` takes).
@@ -410,6 +431,7 @@ impl Config {
             secure_cookies,
             trust_forwarded_for: args.trust_forwarded_for,
             trusted_proxies: args.trusted_proxies.clone(),
+            hsts: hsts_for(&issuer, args.hsts_max_age),
             password_hash_concurrency: args
                 .password_hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -502,6 +524,10 @@ impl Config {
         vec![
             ("issuer", self.issuer.clone()),
             ("secure cookies", self.secure_cookies.to_string()),
+            (
+                "strict transport security",
+                self.hsts.clone().unwrap_or_else(|| "none".to_owned()),
+            ),
             ("access token ttl", format!("{}s", self.access_token_ttl)),
             ("id token ttl", format!("{}s", self.id_token_ttl)),
             ("refresh token ttl", format!("{}s", self.refresh_token_ttl)),
@@ -775,6 +801,28 @@ mod tests {
         let c = config(&["--issuer", "https://sso.example/"]).unwrap();
         assert_eq!(c.issuer, "https://sso.example", "no trailing slash");
         assert!(c.secure_cookies);
+    }
+
+    #[test]
+    fn browsers_are_told_to_keep_to_https_only_by_an_https_issuer() {
+        let hsts = |args: &[&str]| config(args).unwrap().hsts;
+        assert_eq!(
+            hsts(&["--issuer", "https://sso.example"]).as_deref(),
+            Some("max-age=31536000")
+        );
+        assert_eq!(
+            hsts(&["--issuer", "https://sso.example", "--hsts-max-age", "600"]).as_deref(),
+            Some("max-age=600")
+        );
+        assert_eq!(
+            hsts(&["--issuer", "https://sso.example", "--hsts-max-age", "0"]),
+            None
+        );
+        for issuer in ["http://localhost:8080", "http://127.0.0.1:8080"] {
+            assert_eq!(hsts(&["--issuer", issuer]), None, "{issuer}");
+        }
+        let insecure = ["--issuer", "http://sso.lan", "--insecure-http-issuer"];
+        assert_eq!(hsts(&insecure), None);
     }
 
     #[test]

@@ -297,6 +297,7 @@ async fn setup(url: &str) -> (AppState, Known, JwkSet) {
         log_format: LogFormat::Pretty,
         trust_forwarded_for: true,
         trusted_proxies: vec![],
+        hsts_max_age: crate::config::DEFAULT_HSTS_MAX_AGE,
         password_hash_concurrency: Some(1),
         request_timeout: 30,
         login_lockout_after: 10,

@@ -676,3 +676,52 @@ async fn an_exhausted_postgresql_pool_answers_503_and_recovers() {
     assert_eq!(ready.status(), 200, "it serves again");
     server.stop().await;
 }
+
+/// Behind its TLS proxy (an https issuer), every answer tells browsers to reach gatehouse only
+/// over https for a year: pages, a page that is not there, a refused request, discovery,
+/// health; the setting changes how long, 0 none. On an http issuer (this machine) nothing does,
+/// which would keep the browser from every other plain http server on the host.
+#[tokio::test]
+async fn browsers_are_told_to_keep_to_https_by_an_https_issuer() {
+    use axum::http::header::STRICT_TRANSPORT_SECURITY;
+    use common::backend::Backend;
+    use common::oneshot::{fixture, fixture_with, get, send};
+    const PATHS: [&str; 5] = [
+        "/account",
+        "/nowhere",
+        "/authorize?client_id=nobody",
+        "/.well-known/openid-configuration",
+        "/healthz",
+    ];
+    let on_https = |max_age: u32| {
+        move |args: &mut gatehouse::config::ServeArgs| {
+            args.issuer = Some("https://sso.example".parse().unwrap());
+            args.hsts_max_age = max_age;
+        }
+    };
+    for (max_age, told) in [
+        (
+            gatehouse::config::DEFAULT_HSTS_MAX_AGE,
+            Some("max-age=31536000"),
+        ),
+        (600, Some("max-age=600")),
+        (0, None),
+    ] {
+        let db = Database::fresh(Backend::Sqlite).await.unwrap();
+        let f = fixture_with(db, on_https(max_age)).await;
+        for path in PATHS {
+            let r = send(&f, get(path)).await;
+            let hsts = r.headers().get(STRICT_TRANSPORT_SECURITY);
+            assert_eq!(hsts.map(|v| v.to_str().unwrap()), told, "{path}");
+        }
+    }
+    let f = fixture().await;
+    assert!(f.state.config.issuer.starts_with("http://"));
+    for path in PATHS {
+        let r = send(&f, get(path)).await;
+        assert!(
+            r.headers().get(STRICT_TRANSPORT_SECURITY).is_none(),
+            "{path}"
+        );
+    }
+}

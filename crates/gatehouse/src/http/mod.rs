@@ -769,6 +769,11 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 /// The whole application, without a socket: tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
     let request_timeout = state.config.request_timeout;
+    let hsts = state
+        .config
+        .hsts
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok());
     let (admin_api, openapi) = admin::router().split_for_parts();
     let openapi = Arc::new(openapi);
     // What a browser application calls from its own origin (`cors`); nothing else.
@@ -925,6 +930,12 @@ pub fn app(state: AppState) -> Router {
             request_timeout,
         ))
         .route_layer(axum::middleware::from_fn(ops::track))
+        // Browsers keep to https for the deployment's issuer, whatever answered (a page, an
+        // error, a redirect, the API).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &axum::response::Response| hsts.clone(),
+        ))
         // Outermost first: every request gets an id (kept if a proxy set one), every log line
         // inside its span carries it, and the response echoes it.
         .layer(PropagateRequestIdLayer::x_request_id())

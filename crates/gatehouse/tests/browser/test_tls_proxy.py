@@ -149,8 +149,11 @@ def test_a_person_signs_in_through_the_tls_proxy_with_host_only_secure_cookies(
     for cookie in cookies.values():
         assert cookie["secure"] and cookie["httpOnly"], cookie
         assert cookie["path"] == "/" and cookie["domain"] == "localhost", cookie
-    # Discovery, through the proxy, names the https endpoints.
-    page.goto(f"{server.issuer}/.well-known/openid-configuration")
+    # Discovery, through the proxy, names the https endpoints; and, as every answer on an
+    # https issuer does, tells the browser to keep to https for a year.
+    response = page.goto(f"{server.issuer}/.well-known/openid-configuration")
+    assert response.headers.get("strict-transport-security") == "max-age=31536000", \
+        response.headers
     document = json.loads(page.locator("body").inner_text())
     assert document["issuer"] == server.issuer
     assert document["token_endpoint"] == f"{server.issuer}/token"

@@ -60,6 +60,7 @@ pub fn serve_args(listen: SocketAddr) -> ServeArgs {
         log_format: gatehouse::config::LogFormat::Pretty,
         trust_forwarded_for: false,
         trusted_proxies: vec![],
+        hsts_max_age: gatehouse::config::DEFAULT_HSTS_MAX_AGE,
         password_hash_concurrency: Some(2),
         request_timeout: 30,
         login_lockout_after: 10,
