@@ -680,10 +680,11 @@ async fn an_exhausted_postgresql_pool_answers_503_and_recovers() {
 /// Behind its TLS proxy (an https issuer), every answer tells browsers to reach gatehouse only
 /// over https for a year: pages, a page that is not there, a refused request, discovery,
 /// health; the setting changes how long, 0 none. On an http issuer (this machine) nothing does,
-/// which would keep the browser from every other plain http server on the host.
+/// which would keep the browser from every other plain http server on the host. Every answer,
+/// on either, tells browsers not to read it as another type than it says (`nosniff`).
 #[tokio::test]
-async fn browsers_are_told_to_keep_to_https_by_an_https_issuer() {
-    use axum::http::header::STRICT_TRANSPORT_SECURITY;
+async fn browsers_are_told_to_keep_to_https_by_an_https_issuer_and_never_to_sniff() {
+    use axum::http::header::{STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
     use common::backend::Backend;
     use common::oneshot::{fixture, fixture_with, get, send};
     const PATHS: [&str; 5] = [
@@ -713,6 +714,7 @@ async fn browsers_are_told_to_keep_to_https_by_an_https_issuer() {
             let r = send(&f, get(path)).await;
             let hsts = r.headers().get(STRICT_TRANSPORT_SECURITY);
             assert_eq!(hsts.map(|v| v.to_str().unwrap()), told, "{path}");
+            assert_eq!(r.headers()[X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
         }
     }
     let f = fixture().await;
@@ -723,5 +725,6 @@ async fn browsers_are_told_to_keep_to_https_by_an_https_issuer() {
             r.headers().get(STRICT_TRANSPORT_SECURITY).is_none(),
             "{path}"
         );
+        assert_eq!(r.headers()[X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
     }
 }

@@ -931,10 +931,15 @@ pub fn app(state: AppState) -> Router {
         ))
         .route_layer(axum::middleware::from_fn(ops::track))
         // Browsers keep to https for the deployment's issuer, whatever answered (a page, an
-        // error, a redirect, the API).
+        // error, a redirect, the API), and read every answer as the type it says it is (a
+        // JSON answer that echoes input is never run as a page or a script).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
             move |_: &axum::response::Response| hsts.clone(),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         ))
         // Outermost first: every request gets an id (kept if a proxy set one), every log line
         // inside its span carries it, and the response echoes it.
