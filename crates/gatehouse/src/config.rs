@@ -298,9 +298,9 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 pub const DEFAULT_TOKEN_AUDIT_RETENTION_DAYS: u32 = 30;
 /// The longest retry window allowed.
 pub const MAX_REFRESH_RETRY_WINDOW: i64 = 60;
-/// How long browsers keep to https by default: a year, as browsers' preload lists ask, so a
-/// person who typed the address once is never sent to a page an attacker on the network
-/// serves over plain http in gatehouse's name.
+/// How long browsers keep to https by default: a year, so that a person who reached gatehouse
+/// once is not sent, for a long while after, to a page an attacker on the network serves over
+/// plain http in gatehouse's name.
 pub const DEFAULT_HSTS_MAX_AGE: u32 = 365 * 86_400;
 
 /// The `Strict-Transport-Security` value for `issuer` with `max_age` seconds: none for an
