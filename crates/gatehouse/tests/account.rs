@@ -1046,6 +1046,85 @@ async fn a_person_sees_what_an_administrator_did_but_not_where_from(db: Database
     );
 }
 
+/// Tokens `username` gets from `web` with `offline_access`: they stay when the session ends.
+async fn offline_tokens(f: &Fixture, username: &str) -> String {
+    let uri = authorize_uri("web", "").replace("scope=openid", "scope=openid%20offline_access");
+    let r = post_login(f, &uri, username, PASSWORD).await;
+    let tokens = json(exchange(f, &location(&r)["code"], CHALLENGE_VERIFIER, REDIRECT).await).await;
+    tokens["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// An application given `offline_access` stays signed in when Ada signs out of her sessions:
+/// her page lists it, and she signs it out there. Its tokens stop working (those tied to her
+/// session too), hers alone: Bob's of the same application go on. A forged form, or one naming
+/// an application with nothing of hers, ends nothing and records nothing.
+async fn a_person_signs_out_an_application_that_stays_signed_in(db: Database) {
+    let f = fixture_on(db).await;
+    let store = f.state.store.as_ref();
+    add_user(store, "bob").await;
+    let bobs = offline_tokens(&f, "bob").await;
+    let hers = offline_tokens(&f, "ada").await;
+    // Tokens tied to a session are not listed: they end with it.
+    let (_, session_bound, _) = tokens_for_ada(&f).await;
+    let ada = account_sign_in(&f, "ada").await;
+    let html = account_page(&f, &ada).await;
+    let (_, staying) = html.split_once(r#"id="staying""#).unwrap();
+    let (staying, _) = staying.split_once("</table>").unwrap();
+    let web = store.client("web").await.unwrap().unwrap();
+    let name = web.display_name();
+    assert_eq!(staying.matches("<tr>").count(), 1, "{staying}");
+    assert!(
+        staying.contains(&format!("Sign out of {name}")),
+        "{staying}"
+    );
+
+    let csrf = hidden_input(&html, "csrf");
+    let sign_out = |csrf: String, client_id: &'static str| {
+        let (f, ada) = (&f, ada.clone());
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("action", "sign_out_application"),
+                ("client_id", client_id),
+            ];
+            account_post(f, &ada, &fields).await
+        }
+    };
+    let signed_out = || async {
+        let kinds = [AuditKind::ApplicationSignedOut];
+        store.audit_about("ada", 0, &kinds, 10).await.unwrap().len()
+    };
+    let forged = sign_out("forged".into(), "web").await;
+    assert_ne!(forged.status(), StatusCode::OK);
+    let none = sign_out(csrf.clone(), "spa").await;
+    assert!(
+        body_text(none)
+            .await
+            .contains("That application was signed out already.")
+    );
+    assert_eq!(signed_out().await, 0);
+    // Her token still works, as the next one does until she signs the application out.
+    let hers = json(refresh_at_web(&f, &hers).await).await;
+    let hers = hers["refresh_token"].as_str().unwrap().to_owned();
+    let r = sign_out(csrf, "web").await;
+    let page = body_text(r).await;
+    assert!(
+        page.contains(&format!("{name} is signed out of your account.")),
+        "{page}"
+    );
+    assert!(!page.contains(r#"id="staying""#), "{page}");
+    for token in [&hers, &session_bound] {
+        assert_eq!(
+            refresh_at_web(&f, token).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(refresh_at_web(&f, &bobs).await.status(), StatusCode::OK);
+    assert_eq!(signed_out().await, 1);
+    // Her session in this browser goes on.
+    assert!(signed_in(&f, &ada).await);
+}
+
 /// Without `--account-removal`, the page offers no removal and the form is refused.
 async fn without_the_setting_no_one_removes_their_own_account(db: Database) {
     let f = fixture_on(db).await;
@@ -1075,6 +1154,7 @@ on_both_backends!((flavor = "multi_thread", worker_threads = 2);
     a_person_removes_their_own_account_where_the_deployment_lets_them,
     a_person_downloads_what_their_account_holds,
     a_person_sees_what_an_administrator_did_but_not_where_from,
+    a_person_signs_out_an_application_that_stays_signed_in,
     without_the_setting_no_one_removes_their_own_account,
     a_new_password_needs_the_current_one_and_signs_out_every_other_session,
     guessing_the_current_password_is_throttled_like_a_sign_in,

@@ -7,7 +7,9 @@ use serde_json::Value;
 use super::{Admin, AdminError};
 use crate::auth::own_data::{self, MAX_ACTIVITY, OwnData};
 use crate::clock::UnixTime;
-use crate::model::{AuditEvent, AuditKind, Consent, CustomClaims, Factors, Session, User};
+use crate::model::{
+    AuditEvent, AuditKind, Consent, CustomClaims, Factors, Session, StaysSignedIn, User,
+};
 use crate::store::{Store, StoreResult};
 
 /// What the store holds about a person, as the account page and the file of their data show it.
@@ -20,6 +22,8 @@ pub struct Held {
     pub sessions: Vec<Session>,
     /// What they allowed applications, with each application's name.
     pub consents: Vec<(Consent, String)>,
+    /// The applications that stay signed in when they sign out, with each one's name.
+    pub staying: Vec<(StaysSignedIn, String)>,
     /// The custom claims applications are told (`oidc::claims::custom`).
     pub claims: CustomClaims,
     /// Records of their activity (the personal kinds), newest first, as they are shown them
@@ -50,6 +54,7 @@ impl Held {
             factors: store.factors(&user.id).await?,
             sessions: store.sessions(&user.id, now).await?,
             consents: allowed_apps(store, &user.id).await?,
+            staying: staying_apps(store, &user.id, now).await?,
             claims: crate::oidc::claims::custom(&claims),
             activity: store
                 .audit_about(
@@ -103,11 +108,32 @@ pub async fn file(
 }
 
 /// The name of the application `client_id` as a person is shown it: its id where it is gone.
-async fn app_name(store: &dyn Store, client_id: &str) -> StoreResult<String> {
+///
+/// # Errors
+/// A store failure.
+pub async fn app_name(store: &dyn Store, client_id: &str) -> StoreResult<String> {
     Ok(match store.client(client_id).await? {
         Some(c) => c.display_name().to_owned(),
         None => client_id.to_owned(),
     })
+}
+
+/// The applications that stay signed in as the person `user_id` at `now`, with each one's
+/// name.
+///
+/// # Errors
+/// A store failure.
+pub async fn staying_apps(
+    store: &dyn Store,
+    user_id: &str,
+    now: UnixTime,
+) -> StoreResult<Vec<(StaysSignedIn, String)>> {
+    let mut apps = Vec::new();
+    for app in store.staying_signed_in(user_id, now).await? {
+        let name = app_name(store, &app.client_id).await?;
+        apps.push((app, name));
+    }
+    Ok(apps)
 }
 
 /// What the person `user_id` allowed applications, with each application's name (its id

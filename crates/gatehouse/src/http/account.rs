@@ -224,6 +224,10 @@ pub(super) async fn act(
         "withdraw_consent" => {
             return withdraw(&state, jar, &session, &user, &form.client_id, record).await;
         }
+        "sign_out_application" => {
+            return sign_out_application(&state, jar, &session, &user, &form.client_id, record)
+                .await;
+        }
         "save_language" => {
             return save_language(&state, jar, &session, &user, &form, record).await;
         }
@@ -866,12 +870,39 @@ async fn withdraw(
         }
         Err(e) => return failed(state, store_error(e)),
     }
-    let name = match state.store.client(client_id).await {
-        Ok(Some(c)) => c.display_name().to_owned(),
-        Ok(None) => client_id.to_owned(),
+    let name = match person_data::app_name(state.store.as_ref(), client_id).await {
+        Ok(name) => name,
         Err(e) => return failed(state, store_error(e)),
     };
     let notice = (t.withdrawn)(&name);
+    show(state, jar, session, user, Shown::notice(&notice)).await
+}
+
+/// Signs the application `client_id` out of the person's account: every token it holds for
+/// them is revoked, whether or not it stays signed in when they sign out. Another person's
+/// tokens are not theirs to end: the store looks only among the person's own.
+async fn sign_out_application(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    user: &User,
+    client_id: &str,
+    record: impl Fn(AuditKind) -> AuditRecord,
+) -> Response {
+    let t = &state.look.text.account;
+    let audit = record(AuditKind::ApplicationSignedOut).client(client_id);
+    let ended = state
+        .store
+        .sign_out_application(&user.id, client_id, state.now(), audit)
+        .await;
+    let notice = match ended {
+        Ok(0) => t.app_signed_out_already.to_owned(),
+        Ok(_) => match person_data::app_name(state.store.as_ref(), client_id).await {
+            Ok(name) => (t.app_signed_out)(&name),
+            Err(e) => return failed(state, store_error(e)),
+        },
+        Err(e) => return failed(state, store_error(e)),
+    };
     show(state, jar, session, user, Shown::notice(&notice)).await
 }
 
@@ -924,6 +955,7 @@ async fn account_page(
         factors,
         mut sessions,
         consents: apps,
+        staying,
         claims: custom,
         activity,
         address_domains,
@@ -968,6 +1000,7 @@ async fn account_page(
         applications: &applications,
         issuer: &state.config.issuer,
         apps: &apps,
+        staying: &staying,
         custom: &custom,
         activity: &activity,
         administration: administration.as_deref(),

@@ -38,6 +38,9 @@ named! {
         SessionsEnded = "account.sessions_ended",
         /// A person withdrew an application's access from their account page.
         ConsentWithdrawn = "account.consent_withdrawn",
+        /// The person signed an application out on their account page: every token it held
+        /// for them was revoked.
+        ApplicationSignedOut = "account.application_signed_out",
         /// A person confirmed their email address by the link sent to it.
         EmailConfirmed = "account.email_confirmed",
         /// A person set a new password by the link sent to their address.
@@ -152,6 +155,7 @@ impl AuditKind {
         AuditKind::ProfileChanged,
         AuditKind::SessionsEnded,
         AuditKind::ConsentWithdrawn,
+        AuditKind::ApplicationSignedOut,
         AuditKind::EmailConfirmed,
         AuditKind::PasswordReset,
         AuditKind::EmailSent,

@@ -28,7 +28,7 @@ pub use client::{
     AccessTokenFormat, AppLink, Client, ClientAuthMethod, ClientDisplay, ClientKeys, ClientLogo,
     GrantType, PreviousSecret, SubjectType,
 };
-pub use consent::Consent;
+pub use consent::{Consent, StaysSignedIn};
 pub use device::{DeviceAnswer, DeviceAuthorization, Polled};
 pub use email::{EmailPurpose, EmailToken, Mail, QueuedMail};
 pub use factor::{Amr, AuthPolicy, Factors, SecondFactorKind, TotpFactor};

@@ -22,6 +22,8 @@ named! {
         /// A passkey was added with a link an administrator sent: whoever holds what the
         /// person lost is signed out.
         PasskeyLinkUsed = "passkey link used",
+        /// The person signed the application out on their account page.
+        SignedOutByPerson = "signed out by its person",
     }
 }
 

@@ -52,6 +52,42 @@ macro_rules! audit_columns {
     };
 }
 
+/// The applications that stay signed in as user `$user` (`model::StaysSignedIn`): its token
+/// families tied to no session, not revoked, whose refresh token has not expired at `$now`,
+/// by application: client id, first issue, last use; the one used last first.
+macro_rules! staying_signed_in {
+    ($user:literal, $now:literal) => {
+        concat!(
+            "SELECT client_id, min(created_at), max(coalesce(refresh_created_at, created_at))
+               FROM token_family
+              WHERE user_id = ",
+            $user,
+            " AND session_id_hash IS NULL AND revoked_at IS NULL AND refresh_expires_at > ",
+            $now,
+            " GROUP BY client_id
+              ORDER BY max(coalesce(refresh_created_at, created_at)) DESC, client_id"
+        )
+    };
+}
+
+/// Revokes every token family client `$client` holds for user `$user`, at `$now` for reason
+/// `$reason`: an application signed out by its person.
+macro_rules! sign_out_application {
+    ($user:literal, $client:literal, $now:literal, $reason:literal) => {
+        concat!(
+            "UPDATE token_family SET revoked_at = ",
+            $now,
+            ", revoked_reason = ",
+            $reason,
+            " WHERE user_id = ",
+            $user,
+            " AND client_id = ",
+            $client,
+            " AND revoked_at IS NULL"
+        )
+    };
+}
+
 /// The tokens issued to applications for parameter `$subject` at or after parameter `$since`,
 /// by application, the latest first: client id, first and last time, how many (the records'
 /// index by subject and kind, migration `account_and_email`).
@@ -311,7 +347,7 @@ pub(crate) use {
     active_user_token, audit_columns, audit_purge_batch, claims_to_release, client_columns,
     device_columns, family_token_columns, forget_browser_of_session, group_columns,
     insert_logout_notices, may_use_client, notice_columns, refresh_family_columns, session_columns,
-    tokens_issued_about, user_columns,
+    sign_out_application, staying_signed_in, tokens_issued_about, user_columns,
 };
 
 /// How many columns `session_columns!` names: where the next column starts after them.

@@ -25,7 +25,8 @@ use crate::model::{
     EmailPurpose, EmailToken, EndedFrom, Factors, Group, GroupChange, LoggedOut, LogoutNotice,
     Mail, Named, NewTokens, OneTime, PasskeyRemoval, Polled, QueuedMail, QueuedNotice, Redeemed,
     RefreshAsk, Retirement, Revocation, Rotated, Session, SignedUp, SigningKey, SignupLink,
-    StoredPasskey, TokenInfo, TokensIssued, TotpFactor, UsedBefore, User, UserChange, UserEdit,
+    StaysSignedIn, StoredPasskey, TokenInfo, TokensIssued, TotpFactor, UsedBefore, User,
+    UserChange, UserEdit,
 };
 use crate::oidc::backchannel::Settlement;
 use crate::oidc::family_token::Presented;
@@ -245,6 +246,23 @@ pub trait Directory: Send + Sync {
         audit: Option<AuditRecord>,
     ) -> StoreResult<()>;
     async fn consents(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
+    /// The applications that stay signed in as the user when they sign out of their sessions
+    /// (`StaysSignedIn`), at `now`, the one used last first.
+    async fn staying_signed_in(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Vec<StaysSignedIn>>;
+    /// Signs the client out of the user's account: revokes every token family it holds for
+    /// them, tied to a session or not, with `audit` in the same transaction when there was
+    /// one; how many. Its consent, if any, stays.
+    async fn sign_out_application(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<usize>;
     /// Withdraws the consent and revokes every token family the client holds for the user,
     /// with `audit` in the same transaction. `NotFound` (and no record) when there was no
     /// consent.

@@ -1,6 +1,7 @@
 """The account page in a browser, as a person uses it: changing their password (the other
 browser is signed out, this one stays), their profile, where they are signed in, the
-applications they allowed (withdrawn, and asked for again), their recent activity, and
+applications they allowed (withdrawn, and asked for again), an application that stays signed
+in (signed out), their recent activity, and
 removing their own account where the deployment lets them; and a deployment's branding (name,
 logo, accent colour) on every page, readable at 390 px."""
 
@@ -11,7 +12,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, Gatehouse, described, free_port
+from conftest import PASSWORD, Gatehouse, accessibility_problems, described, free_port
 from mail_sink import MailSink
 from relying_party import RelyingParty
 from test_sign_in import fill_login, start
@@ -104,6 +105,33 @@ def test_a_person_sees_that_a_used_token_of_theirs_ended_an_applications_sign_in
     # Which application, and where the token came back from.
     expect(ended).to_contain_text("team-wiki")
     expect(ended).to_contain_text("from 127.0.0.1")
+
+
+def test_a_person_signs_out_an_application_that_stays_signed_in(
+        browser_page, first_party, gatehouse, user):
+    """An application given `offline_access` keeps the person signed in when they sign out of
+    their sessions: their account page lists it, and signs it out; its next refresh is
+    refused."""
+    page = browser_page
+    start(page, first_party, scope="openid%20profile%20offline_access")
+    fill_login(page, user)
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(f"Signed in as {user}")
+
+    page.goto(f"{gatehouse.issuer}/account")
+    staying = page.get_by_role("table", name="Applications that stay signed in")
+    expect(staying.get_by_role("row")).to_have_count(1)
+    expect(staying).to_contain_text("team-wiki")
+    assert accessibility_problems(page) == []
+    staying.get_by_role("button", name="Sign out of team-wiki").click()
+    expect(page.get_by_role("status")).to_have_text("team-wiki is signed out of your account.")
+    expect(page.get_by_role("table", name="Applications that stay signed in")).to_have_count(0)
+    expect(page.get_by_role("table", name="Your recent activity")).to_contain_text(
+        "Signed an application out")
+
+    page.goto(f"{first_party.base}/refresh")
+    expect(heading).to_have_text("Refresh refused")
+    expect(page.locator("#error")).to_have_text("invalid_grant")
 
 
 def test_a_person_signs_out_another_browser_from_their_list(browser_page, browser, gatehouse,

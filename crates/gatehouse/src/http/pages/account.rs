@@ -9,7 +9,8 @@ use super::{Look, Width, alert, browser_words, day, moment, notice, page, passke
 use crate::auth::own_removal::Offer;
 use crate::auth::ways_in::{self, Removal, WaysIn};
 use crate::model::{
-    Amr, AppLink, AuditEvent, Consent, CustomClaims, Factors, PasskeyView, Session, User,
+    Amr, AppLink, AuditEvent, Consent, CustomClaims, Factors, PasskeyView, Session, StaysSignedIn,
+    User,
 };
 
 /// What the account page shows.
@@ -38,6 +39,8 @@ pub(in crate::http) struct AccountView<'a> {
     pub issuer: &'a str,
     /// The applications the person allowed, with their names.
     pub apps: &'a [(Consent, String)],
+    /// The applications that stay signed in when they sign out, with their names.
+    pub staying: &'a [(StaysSignedIn, String)],
     /// The custom claims released about the person (their own and their groups',
     /// `oidc::claims::custom`): what applications that see their profile are told.
     pub custom: &'a CustomClaims,
@@ -472,6 +475,39 @@ fn sessions_section(look: &Look, v: &AccountView<'_>) -> Markup {
             }
         } @else {
             p.muted { (t.no_other_sessions) }
+        }
+        (staying_section(look, v))
+    }
+}
+
+/// The applications that stay signed in when the person signs out of their sessions (those
+/// given `offline_access`), each with a button that signs it out; nothing when there are none.
+fn staying_section(look: &Look, v: &AccountView<'_>) -> Markup {
+    let t = &look.text.account;
+    if v.staying.is_empty() {
+        return html! {};
+    }
+    html! {
+        h3 #staying { (t.staying) }
+        p #staying-help .muted { (t.staying_help) }
+        table.list aria-labelledby="staying" aria-describedby="staying-help" {
+            @for (app, name) in v.staying {
+                tr {
+                    td {
+                        strong { (name) } br;
+                        span.muted { ((t.staying_since)(&day(app.since), &day(app.last_used))) }
+                    }
+                    td {
+                        (form(v, "sign_out_application", html! {
+                            input type="hidden" name="client_id" value=(app.client_id);
+                            button type="submit" .secondary
+                                aria-label=((t.sign_out_app_named)(name)) {
+                                (t.sign_out)
+                            }
+                        }))
+                    }
+                }
+            }
         }
     }
 }

@@ -17,10 +17,12 @@ use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
     AuditRecord, Client, ClientKeys, ClientLogo, Consent, LoggedOut, Named, OneTime, RevokeReason,
-    UsedBefore, User, UserChange, UserEdit,
+    StaysSignedIn, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
-use crate::store::columns::{NO_PASSWORD, client_columns, user_columns};
+use crate::store::columns::{
+    NO_PASSWORD, client_columns, sign_out_application, staying_signed_in, user_columns,
+};
 use crate::store::{Directory, StoreError, StoreResult, Whom, found};
 
 /// The statement that takes one-time JWTs (`Directory::take_once`): those of the client
@@ -736,6 +738,58 @@ impl Directory for PgStore {
                 })
                 .collect()
         })
+        .map_err(db_error)
+    }
+
+    async fn staying_signed_in(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Vec<StaysSignedIn>> {
+        sqlx::query(staying_signed_in!("$1", "$2"))
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(StaysSignedIn {
+                            client_id: r.try_get(0)?,
+                            since: r.try_get(1)?,
+                            last_used: r.try_get(2)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(db_error)
+    }
+
+    async fn sign_out_application(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<usize> {
+        with_retrying_transaction(&self.pool, |c| {
+            let (uid, cid, audit) = (user_id.to_owned(), client_id.to_owned(), audit.clone());
+            Box::pin(async move {
+                let ended = sqlx::query(sign_out_application!("$1", "$2", "$3", "$4"))
+                    .bind(&uid)
+                    .bind(&cid)
+                    .bind(now)
+                    .bind(RevokeReason::SignedOutByPerson)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                if ended > 0 {
+                    insert_outcome_audit(&mut *c, Some(audit)).await?;
+                }
+                Ok(usize::try_from(ended).unwrap_or(usize::MAX))
+            })
+        })
+        .await
         .map_err(db_error)
     }
 

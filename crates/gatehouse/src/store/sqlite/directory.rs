@@ -13,10 +13,12 @@ use crate::auth::username;
 use crate::clock::UnixTime;
 use crate::model::{
     AuditRecord, Client, ClientKeys, ClientLogo, Consent, LoggedOut, Named, OneTime, RevokeReason,
-    UsedBefore, User, UserChange, UserEdit,
+    StaysSignedIn, UsedBefore, User, UserChange, UserEdit,
 };
 use crate::oidc::scope;
-use crate::store::columns::{NO_PASSWORD, client_columns, user_columns};
+use crate::store::columns::{
+    NO_PASSWORD, client_columns, sign_out_application, staying_signed_in, user_columns,
+};
 use crate::store::{Directory, StoreError, StoreResult, Whom, found};
 
 /// Gives the client `logo`, given at `at`, in place of the one it had.
@@ -622,6 +624,46 @@ impl Directory for SqliteStore {
                 })
             })?
             .collect()
+        })
+        .await
+    }
+
+    async fn staying_signed_in(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Vec<StaysSignedIn>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(staying_signed_in!("?1", "?2"))?
+                .query_map(params![user_id, now], |r| {
+                    Ok(StaysSignedIn {
+                        client_id: r.get(0)?,
+                        since: r.get(1)?,
+                        last_used: r.get(2)?,
+                    })
+                })?
+                .collect()
+        })
+        .await
+    }
+
+    async fn sign_out_application(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+        audit: AuditRecord,
+    ) -> StoreResult<usize> {
+        let (uid, cid) = (user_id.to_owned(), client_id.to_owned());
+        self.write(move |tx| {
+            let ended = tx
+                .prepare_cached(sign_out_application!("?1", "?2", "?3", "?4"))?
+                .execute(params![uid, cid, now, RevokeReason::SignedOutByPerson])?;
+            if ended > 0 {
+                insert_outcome_audit(tx, Some(&audit))?;
+            }
+            Ok(ended)
         })
         .await
     }

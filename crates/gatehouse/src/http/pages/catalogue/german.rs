@@ -457,6 +457,13 @@ pub(in crate::http) static GERMAN: Text = Text {
             1 => "Ihre andere Sitzung ist abgemeldet.".to_owned(),
             n => format!("Ihre {n} anderen Sitzungen sind abgemeldet."),
         },
+        staying: "Anwendungen, die angemeldet bleiben",
+        staying_help: "Diese Anwendungen bleiben angemeldet, wenn Sie Ihre Sitzungen abmelden, \
+                       bis Sie sie hier abmelden (oder ein neues Passwort wählen).",
+        staying_since: |since, used| format!("angemeldet am {since}, zuletzt genutzt am {used}"),
+        sign_out_app_named: |app| format!("{app} abmelden"),
+        app_signed_out: |app| format!("{app} ist von Ihrem Konto abgemeldet."),
+        app_signed_out_already: "Diese Anwendung war schon abgemeldet.",
         no_apps: "Sie haben noch keiner Anwendung erlaubt, Ihr Konto zu sehen.",
         apps_you_allowed: "Anwendungen, denen Sie Zugriff erlaubt haben",
         given_claims: "Von Ihrer Administration für Sie eingetragen",
@@ -1420,6 +1427,7 @@ fn german_event(kind: AuditKind) -> &'static str {
         K::ConsentGranted => "Einer Anwendung Zugriff erlaubt",
         K::ConsentDenied => "Einer Anwendung Zugriff verweigert",
         K::ConsentRevoked | K::ConsentWithdrawn => "Zugriff einer Anwendung widerrufen",
+        K::ApplicationSignedOut => "Eine Anwendung abgemeldet",
         K::AccessDenied => "Von einer Anwendung abgewiesen: nicht in ihren Gruppen",
         K::AccessUnconfirmed => {
             "Von einer Anwendung abgewiesen: sie braucht eine bestätigte E-Mail-Adresse"
