@@ -1079,6 +1079,13 @@ async fn a_person_signs_out_an_application_that_stays_signed_in(db: Database) {
     );
 
     let csrf = hidden_input(&html, "csrf");
+    // Her data's file says so too.
+    let fields = [("csrf", csrf.as_str()), ("action", "download_data")];
+    let file = body_text(account_post(&f, &ada, &fields).await).await;
+    let file: serde_json::Value = serde_json::from_str(&file).unwrap();
+    let staying_apps = file["applications_that_stay_signed_in"].as_array().unwrap();
+    assert_eq!(staying_apps.len(), 1, "{file:#}");
+    assert_eq!(staying_apps[0]["client_id"], "web", "{file:#}");
     let sign_out = |csrf: String, client_id: &'static str| {
         let (f, ada) = (&f, ada.clone());
         async move {

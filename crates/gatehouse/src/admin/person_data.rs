@@ -73,8 +73,8 @@ impl Held {
 }
 
 /// The file of `user`'s data (`auth::own_data`), as they download it at `now` from `issuer`:
-/// what their account page shows, more of their activity, and the applications given tokens
-/// for them.
+/// what their account page shows (the applications that stay signed in included), more of
+/// their activity, and the applications given tokens for them.
 ///
 /// # Errors
 /// A store failure.
@@ -100,6 +100,7 @@ pub async fn file(
         factors: &held.factors,
         sessions: &held.sessions,
         consents: &held.consents,
+        staying: &held.staying,
         claims: &held.claims,
         activity: &held.activity,
         tokens_issued: &tokens_issued,

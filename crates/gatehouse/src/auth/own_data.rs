@@ -5,7 +5,9 @@
 use serde_json::{Value, json};
 
 use crate::clock::{UnixTime, rfc3339};
-use crate::model::{AuditEvent, Consent, CustomClaims, Factors, Session, TokensIssued, User};
+use crate::model::{
+    AuditEvent, Consent, CustomClaims, Factors, Session, StaysSignedIn, TokensIssued, User,
+};
 
 /// The most records of their activity a download holds, newest first (the audit log's
 /// retention bounds how far back they go).
@@ -24,6 +26,8 @@ pub struct OwnData<'a> {
     pub sessions: &'a [Session],
     /// What they allowed applications, with each application's name.
     pub consents: &'a [(Consent, String)],
+    /// The applications that stay signed in when they sign out, with each one's name.
+    pub staying: &'a [(StaysSignedIn, String)],
     /// The custom claims applications that see their profile are told.
     pub claims: &'a CustomClaims,
     /// Records of their activity, newest first, at most [`MAX_ACTIVITY`].
@@ -79,6 +83,12 @@ pub fn document(d: &OwnData<'_>, issuer: &str, now: UnixTime) -> Value {
             "name": name,
             "scope": c.scope,
             "allowed_at": at(c.granted_at),
+        })).collect::<Vec<_>>(),
+        "applications_that_stay_signed_in": d.staying.iter().map(|(s, name)| json!({
+            "client_id": s.client_id,
+            "name": name,
+            "signed_in_at": at(s.since),
+            "last_used_at": at(s.last_used),
         })).collect::<Vec<_>>(),
         "tokens_issued_to_applications": d.tokens_issued.iter().map(|(t, name)| json!({
             "client_id": t.client_id,
@@ -267,6 +277,14 @@ mod tests {
             factors: &factors,
             sessions: &[session],
             consents: &[(consent, "Team wiki".to_owned())],
+            staying: &[(
+                StaysSignedIn {
+                    client_id: "cli".into(),
+                    since: NOW - 86_400,
+                    last_used: NOW - 600,
+                },
+                "Command line".to_owned(),
+            )],
             claims: &claims,
             activity: &activity,
             tokens_issued: &[(
@@ -302,6 +320,22 @@ mod tests {
             ("/activity/0/what", json!("login.succeeded")),
             ("/activity/0/detail", json!("amr=pwd otp")),
             ("/activity/0/by", json!("you")),
+            (
+                "/applications_that_stay_signed_in/0/client_id",
+                json!("cli"),
+            ),
+            (
+                "/applications_that_stay_signed_in/0/name",
+                json!("Command line"),
+            ),
+            (
+                "/applications_that_stay_signed_in/0/signed_in_at",
+                json!("2027-01-14T08:00:00Z"),
+            ),
+            (
+                "/applications_that_stay_signed_in/0/last_used_at",
+                json!("2027-01-15T07:50:00Z"),
+            ),
             ("/tokens_issued_to_applications/0/client_id", json!("wiki")),
             ("/tokens_issued_to_applications/0/name", json!("Team wiki")),
             (

@@ -2,10 +2,10 @@
 accessibility rules: WCAG 2 A and AA, and its best practices) as it is shown: signing in (and a
 wrong password said), the consent page, setting up two-step verification, a device's code, the
 account page, the pages of a sign-in link that does not work, of an address that is not
-there and of a password reset without mail, the sign-in page in German, and each administration page. A label
-missing from a field, text too faint to read, a heading out of order or a page without its
-language fails the test, with what axe says and where. And a sign-in made with the keyboard
-alone, in Chromium and Firefox."""
+there and of a password reset without mail, the sign-in page in German, and each
+administration page. A label missing from a field, text too faint to read, a heading out of
+order or a page without its language fails the test, with what axe says and where. And a
+sign-in made with the keyboard alone, in Chromium and Firefox."""
 
 import pytest
 from playwright.sync_api import expect
