@@ -441,6 +441,20 @@ def test_an_administrator_changes_a_persons_name_and_address(browser_page, gateh
     assert (mine["name"], mine["email"]) == ("Patricia Example",
                                               f"patricia.{person}@example.com"), mine
 
+    # The person reads what the administrator changed, but not where they work from: their
+    # own sign-in, from the same address, says it.
+    theirs = page.context.browser.new_context().new_page()
+    theirs.goto(f"{gatehouse.issuer}/account")
+    fill_login(theirs, person)
+    activity = theirs.get_by_role("table", name="Your recent activity")
+    for by_administrator in ("Profile changed", "Email address changed"):
+        row = activity.get_by_role("row").filter(has_text=by_administrator)
+        expect(row).to_have_count(1)
+        expect(row).not_to_contain_text("127.0.0.1")
+    signed_in = activity.get_by_role("row").filter(has_text="Signed in")
+    expect(signed_in).to_contain_text("from 127.0.0.1")
+    theirs.context.close()
+
 
 @pytest.mark.browsers("chromium", "firefox")
 def test_an_administrator_removes_an_account_once_its_name_is_typed(browser_page, browser,
