@@ -176,6 +176,9 @@ async fn a_deployment_moves_from_sqlite_to_postgresql_and_back() {
         &["client", "update", "web", "--resource", ORDERS],
         None,
     ));
+    // The server has the client kept from the sign-in above; another process's change (the
+    // CLI's) is used within a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let for_orders = sign_in_asking(
         &Browser::default(),
         &a.base,

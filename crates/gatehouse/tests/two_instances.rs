@@ -401,17 +401,6 @@ async fn a_client_changed_elsewhere_is_not_kept_by_either_process() {
         return;
     };
     let first = add_client(d.store.as_ref(), "web").await;
-    let introspect = |base: String, secret: String| async move {
-        reqwest::Client::new()
-            .post(format!("{base}/introspect"))
-            .basic_auth("web", Some(secret))
-            .form(&[("token", "x")])
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
     // Until both processes answer `status` to `secret`, for at most five seconds.
     let until_both = |secret: String, status: u16| {
         let bases = [d.a.base.clone(), d.b.base.clone()];
@@ -419,7 +408,7 @@ async fn a_client_changed_elsewhere_is_not_kept_by_either_process() {
             for base in bases {
                 let mut got = 0;
                 for _ in 0..50 {
-                    got = introspect(base.clone(), secret.clone()).await;
+                    got = common::secret_status(&base, "web", &secret).await;
                     if got == status {
                         break;
                     }

@@ -310,6 +310,15 @@ enum ScopeName {
 }
 
 impl Admin<'_> {
+    /// The client as stored, to change it: `NotFound` when there is none.
+    async fn stored_client(&self, client_id: &str) -> Result<Client, AdminError> {
+        let client = self.store.client_as_stored(client_id).await?;
+        let client = client.ok_or_else(|| {
+            crate::store::StoreError::NotFound(Named::Client(client_id.to_owned()))
+        })?;
+        Ok(client)
+    }
+
     /// Changes a registered client: its id, secret, consents and tokens stay. Checked as a
     /// whole, like a registration, before anything changes; audited with the fields whose
     /// value changed (a patch that changes nothing is not audited).
@@ -322,9 +331,7 @@ impl Admin<'_> {
         client_id: &str,
         patch: ClientPatch,
     ) -> Result<Client, AdminError> {
-        let mut client = self.store.client(client_id).await?.ok_or_else(|| {
-            crate::store::StoreError::NotFound(Named::Client(client_id.to_owned()))
-        })?;
+        let mut client = self.stored_client(client_id).await?;
         let mut changed = Vec::new();
         let c = &mut client;
         set(
@@ -491,9 +498,7 @@ impl Admin<'_> {
         if !(0..=MAX_SECRET_OVERLAP).contains(&overlap) {
             return Err(invalid(Refusal::Overlap));
         }
-        let mut client = self.store.client(client_id).await?.ok_or_else(|| {
-            crate::store::StoreError::NotFound(Named::Client(client_id.to_owned()))
-        })?;
+        let mut client = self.stored_client(client_id).await?;
         let Some(old) = client.secret_hash.take() else {
             return Err(invalid(if client.signs_with_keys() {
                 Refusal::NoSecretWithKeys

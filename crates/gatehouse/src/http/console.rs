@@ -1450,7 +1450,7 @@ async fn show_client(
 ) -> Response {
     let store = &state.store;
     let loaded = async {
-        let client = store.client(client_id).await?;
+        let client = store.client_as_stored(client_id).await?;
         let access = store.client_access(client_id).await?;
         let groups = store.list_groups().await?;
         let logo = store.client_logo_version(client_id).await?;

@@ -4,6 +4,7 @@
 //! the trait itself (`redeem_authorization_code`, `rotate_refresh_token`): the reads that decide
 //! the write happen inside the same transaction, so two requests can never both win.
 
+mod client_cache;
 mod columns;
 pub mod postgres;
 pub mod snapshot;
@@ -195,7 +196,14 @@ pub trait Directory: Send + Sync {
     /// Registers the client, with `audit` in the same transaction. `Conflict` when its id is
     /// taken.
     async fn create_client(&self, client: Client, audit: Option<AuditRecord>) -> StoreResult<()>;
+    /// The client, as a request uses it: it may be the one kept in memory, which a change made
+    /// through this store replaces at once and one made elsewhere (another process, the CLI)
+    /// within moments (`store::client_cache`).
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// The client as stored now, never the one kept: what an administrator is shown, and what
+    /// a change is made from, so that it does not write back a value another process has just
+    /// changed.
+    async fn client_as_stored(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// Replaces every field of the client but its id and creation time: its consents, tokens
     /// and access groups stay; `audit` is written in the same transaction. `NotFound` (and no

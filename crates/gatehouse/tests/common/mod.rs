@@ -492,6 +492,21 @@ pub async fn refresh_status(base: &str, client_id: &str, secret: &str, token: &s
         .as_u16()
 }
 
+/// The status of an introspection (RFC 7662) as client `client_id` with `secret`: whether the
+/// server takes the secret (200) or not (401).
+#[allow(dead_code, reason = "not every test binary checks a secret")]
+pub async fn secret_status(base: &str, client_id: &str, secret: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// What introspection (RFC 7662) tells the client `client_id` with `secret` of `token`.
 pub async fn introspect(
     base: &str,

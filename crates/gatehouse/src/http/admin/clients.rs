@@ -299,7 +299,7 @@ async fn get_client(
 ) -> ApiResult<Json<ClientView>> {
     let client = state
         .store
-        .client(&client_id)
+        .client_as_stored(&client_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(crate::model::Named::Client(client_id.clone())))?;
     let logo = state.store.client_logo_version(&client_id).await?;

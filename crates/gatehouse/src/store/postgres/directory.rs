@@ -1,12 +1,9 @@
 //! Users, clients and consents.
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 
 use super::audit::insert_outcome_audit;
-use super::client_cache::Lookup;
 use super::outbox::{addressee, leaving, queue_notice};
 use super::rows::{client_from, user_from};
 use super::sessions::log_out_user;
@@ -481,11 +478,13 @@ impl Directory for PgStore {
     }
 
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let ticket = match self.clients.lookup(client_id, Instant::now()) {
-            Lookup::Kept(client) => return Ok(Some(*client)),
-            Lookup::Read(ticket) => ticket,
-        };
-        let client = sqlx::query(concat!(
+        self.clients
+            .client(client_id, || self.client_as_stored(client_id))
+            .await
+    }
+
+    async fn client_as_stored(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
             " FROM client WHERE client_id = $1"
@@ -494,11 +493,7 @@ impl Directory for PgStore {
         .fetch_optional(&self.pool)
         .await
         .and_then(|r| r.map(|r| client_from(&r)).transpose())
-        .map_err(db_error)?;
-        if let Some(c) = &client {
-            self.clients.keep(c, ticket, Instant::now());
-        }
-        Ok(client)
+        .map_err(db_error)
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {

@@ -102,7 +102,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        let clients = Arc::new(client_cache::ClientCache::default());
+        let clients = Arc::new(client_cache::ClientCache::while_heard());
         let listening = client_cache::listen(pool.clone(), Arc::clone(&clients));
         let store = PgStore {
             pool,

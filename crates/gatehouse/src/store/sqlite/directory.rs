@@ -398,14 +398,20 @@ impl Directory for SqliteStore {
     }
 
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let client_id = client_id.to_owned();
+        self.clients
+            .client(client_id, || self.client_as_stored(client_id))
+            .await
+    }
+
+    async fn client_as_stored(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let id = client_id.to_owned();
         self.read(move |c| {
             c.prepare_cached(concat!(
                 "SELECT ",
                 client_columns!(),
                 " FROM client WHERE client_id = ?1"
             ))?
-            .query_row([client_id], client_from)
+            .query_row([id], client_from)
             .optional()
         })
         .await
@@ -478,8 +484,10 @@ impl Directory for SqliteStore {
                 }
                 Ok(changed)
             })
-            .await?;
-        found(changed, || Named::Client(client_id.clone()))
+            .await;
+        // Forgotten whatever the answer: a write whose answer was lost may have committed.
+        self.clients.forget(&client_id);
+        found(changed?, || Named::Client(client_id.clone()))
     }
 
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()> {
@@ -492,8 +500,9 @@ impl Directory for SqliteStore {
                 }
                 Ok(changed)
             })
-            .await?;
-        found(changed, || Named::Client(client_id.to_owned()))
+            .await;
+        self.clients.forget(client_id);
+        found(changed?, || Named::Client(client_id.to_owned()))
     }
 
     async fn set_client_logo(

@@ -31,6 +31,7 @@ use async_trait::async_trait;
 use onewriter::rusqlite::{self, Connection};
 use onewriter::{Db, Options, Synchronous};
 
+use super::client_cache::{ClientCache, SQLITE_KEPT_FOR};
 use super::snapshot::Snapshot;
 use super::{EngineMetric, Store, StoreError, StoreResult};
 use crate::auth::username;
@@ -85,6 +86,8 @@ pub(super) const DEADLINE: Duration = Duration::from_secs(5);
 
 pub struct SqliteStore {
     db: Db,
+    /// The clients kept between requests (`store::client_cache`).
+    clients: ClientCache,
 }
 
 impl SqliteStore {
@@ -102,6 +105,7 @@ impl SqliteStore {
         let db = Db::open(path, options).await.map_err(engine_error)?;
         let store = SqliteStore {
             db: db.with_deadline(DEADLINE),
+            clients: ClientCache::for_at_most(SQLITE_KEPT_FOR),
         };
         store.fill_look_alike_keys().await?;
         Ok(store)
