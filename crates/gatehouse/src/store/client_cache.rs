@@ -107,13 +107,16 @@ impl ClientCache {
     where
         F: Future<Output = StoreResult<Option<Client>>>,
     {
-        let ticket = match self.lookup(client_id, Instant::now()) {
+        let asked = Instant::now();
+        let ticket = match self.lookup(client_id, asked) {
             Lookup::Kept(client) => return Ok(Some(*client)),
             Lookup::Read(ticket) => ticket,
         };
         let client = read().await?;
         if let Some(c) = &client {
-            self.keep(c, ticket, Instant::now());
+            // Kept from before the read: what it read is no older than that, so a change it
+            // missed is not used more than `kept_for` after its commit.
+            self.keep(c, ticket, asked);
         }
         Ok(client)
     }
