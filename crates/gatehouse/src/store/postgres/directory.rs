@@ -563,10 +563,11 @@ impl Directory for PgStore {
             })
         })
         .await
-        .map_err(db_error)?;
-        // Heard from the trigger too, a moment later.
+        .map_err(db_error);
+        // Forgotten whatever the answer, as on SQLite (a write whose answer was lost may have
+        // committed); heard from the trigger too, a moment later.
         self.clients.forget(&c.client_id);
-        found(changed, || Named::Client(c.client_id.clone()))
+        found(changed?, || Named::Client(c.client_id.clone()))
     }
 
     async fn remove_client(&self, client_id: &str, audit: Option<AuditRecord>) -> StoreResult<()> {
@@ -585,9 +586,9 @@ impl Directory for PgStore {
             })
         })
         .await
-        .map_err(db_error)?;
+        .map_err(db_error);
         self.clients.forget(client_id);
-        found(removed, || Named::Client(client_id.to_owned()))
+        found(removed?, || Named::Client(client_id.to_owned()))
     }
 
     async fn set_client_logo(
