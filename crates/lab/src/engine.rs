@@ -31,6 +31,8 @@ pub struct EngineSummary {
     pub wal_handover_max_ms: f64,
     /// Handovers the writer stopped waiting for after its patience.
     pub wal_handovers_cut_short: u64,
+    /// Handovers that could not copy or truncate every frame: a read still used them.
+    pub wal_handovers_incomplete: u64,
     pub busy_waits: u64,
 }
 
@@ -60,6 +62,8 @@ impl EngineSummary {
             wal_handover_max_ms: ms("onewriter_wal_handover_max_seconds"),
             wal_handovers_cut_short: value("onewriter_wal_handovers_cut_short_total").unwrap_or(0.0)
                 as u64,
+            wal_handovers_incomplete: value("onewriter_wal_handovers_incomplete_total")
+                .unwrap_or(0.0) as u64,
             busy_waits: value("onewriter_busy_waits_total").unwrap_or(0.0) as u64,
         })
     }
@@ -83,6 +87,7 @@ impl EngineSummary {
             wal_handover_total_ms: ms(s.handover_time),
             wal_handover_max_ms: ms(s.handover_max),
             wal_handovers_cut_short: s.handovers_cut_short,
+            wal_handovers_incomplete: s.handovers_incomplete,
             busy_waits: s.busy_waits,
         }
     }
@@ -111,6 +116,7 @@ impl EngineSummary {
             wal_handover_total_ms: total(|e| e.wal_handover_total_ms),
             wal_handover_max_ms: longest(|e| e.wal_handover_max_ms),
             wal_handovers_cut_short: sum(|e| e.wal_handovers_cut_short),
+            wal_handovers_incomplete: sum(|e| e.wal_handovers_incomplete),
             busy_waits: sum(|e| e.busy_waits),
         })
     }
@@ -119,8 +125,8 @@ impl EngineSummary {
         format!(
             "{} writes in {} commits (batch p50 {:.0}, max {:.0}) and {} syncs ({:.1} ms in all, \
              longest {:.1} ms); write wait p99 {:.1} ms, max {:.1} ms; longest write {:.1} ms; \
-             {} checkpoints; {} WAL handovers ({:.1} ms in all, longest {:.1} ms, {} cut short); \
-             {} busy waits",
+             {} checkpoints; {} WAL handovers ({:.1} ms in all, longest {:.1} ms, {} cut short, \
+             {} incomplete); {} busy waits",
             self.writes,
             self.commits,
             self.batch_p50,
@@ -136,6 +142,7 @@ impl EngineSummary {
             self.wal_handover_total_ms,
             self.wal_handover_max_ms,
             self.wal_handovers_cut_short,
+            self.wal_handovers_incomplete,
             self.busy_waits
         )
     }
@@ -166,6 +173,7 @@ onewriter_wal_handovers_total 3
 onewriter_wal_handover_seconds_total 0.012
 onewriter_wal_handover_max_seconds 0.005
 onewriter_wal_handovers_cut_short_total 1
+onewriter_wal_handovers_incomplete_total 1
 onewriter_busy_waits_total 2
 ";
         let e = EngineSummary::from_metrics(text).expect("onewriter figures");
@@ -173,8 +181,8 @@ onewriter_busy_waits_total 2
             e.line(),
             "5000 writes in 100 commits (batch p50 48, max 128) and 90 syncs (45.0 ms in all, \
              longest 2.1 ms); write wait p99 0.4 ms, max 3.0 ms; longest write 2.0 ms; 7 \
-             checkpoints; 3 WAL handovers (12.0 ms in all, longest 5.0 ms, 1 cut short); 2 busy \
-             waits"
+             checkpoints; 3 WAL handovers (12.0 ms in all, longest 5.0 ms, 1 cut short, 1 \
+             incomplete); 2 busy waits"
         );
         assert!(EngineSummary::from_metrics("http_requests_total 10\n").is_none());
     }

@@ -18,13 +18,22 @@
 //!   in-flight reads (new ones read the database file), so the WAL stays bounded. It is a
 //!   handover, not a race for the lock: the writer never fights its own checkpointer, and a
 //!   failed attempt backs off. The writer's pause is bounded too: while the WAL is under twice
-//!   its bound it waits at most [`HANDOVER_PATIENCE`], and a slower checkpoint (a slow sync)
-//!   finishes in the background while it commits again. With NORMAL, most of what a handover
-//!   waits for was the checkpoint's sync of the WAL, which the kernel had not yet written; the
-//!   sync thread now flushes it as it grows (the `syncer` module).
+//!   its bound it waits at most [`HANDOVER_PATIENCE`], a `TRUNCATE` tried within that wait
+//!   gives up when the writer stops waiting (it holds the write lock while it waits), and a
+//!   slower checkpoint (a slow sync) finishes in the background while it commits again. With
+//!   NORMAL, most of what a handover waits for was the checkpoint's sync of the WAL, which the
+//!   kernel had not yet written; the sync thread now flushes it as it grows (the `syncer`
+//!   module).
+//! - A read that lasts longer than a `TRUNCATE` waits for it ([`TRUNCATE_PATIENCE`]: a report,
+//!   a backup of a large file) holds frames that no checkpoint can copy, so the WAL grows past
+//!   its bound until the read ends. Another handover meanwhile would stall the writer and
+//!   change nothing, so after one that could not finish the writer asks for the next only once
+//!   a background checkpoint has copied past the frames held (the read has ended), or after
+//!   [`HELD_BACKOFF`]. Each such handover is counted (`Stats::handovers_incomplete`).
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -48,6 +57,16 @@ pub(crate) const GROWING_SPACING: Duration = Duration::from_millis(10);
 /// How long the writer waits after a `TRUNCATE` checkpoint gave up (a long read) before it
 /// asks for another.
 pub(crate) const TRUNCATE_BACKOFF: Duration = Duration::from_secs(1);
+
+/// After a handover that a read kept from copying every frame, the writer asks for the next
+/// one only once a background checkpoint has copied past the frames that read held (it has
+/// ended), or after this long: each handover while the read lasts would stall the writer for
+/// [`TRUNCATE_PATIENCE`] and leave the WAL as it was.
+pub(crate) const HELD_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The least time a handover's fallback `TRUNCATE` is given to wait for reads, within the
+/// writer's patience; with less left, it is not tried.
+const FALLBACK_LEAST: Duration = Duration::from_millis(2);
 
 /// The longest the writer pauses for a handover while the WAL is under twice its bound. A
 /// handover that takes longer (a slow sync of the database file) goes on in the background,
@@ -84,8 +103,9 @@ enum Request {
     /// The WAL is getting large: copy what can be copied now, without blocking anyone.
     Growing,
     /// The WAL reached its bound and the writer waits, between transactions, for this
-    /// checkpoint; the answer says whether every frame was copied.
-    Handover(Mode, flume::Sender<bool>),
+    /// checkpoint, until the deadline if it has one; the answer says whether every frame was
+    /// copied.
+    Handover(Mode, Option<Instant>, flume::Sender<bool>),
 }
 
 /// The checkpoint a handover asks for.
@@ -101,6 +121,9 @@ pub(crate) enum Mode {
 pub(crate) struct Checkpointer {
     requests: Option<flume::Sender<Request>>,
     thread: Option<JoinHandle<()>>,
+    /// Frames copied into the database by the last checkpoint that answered (SQLite's count
+    /// for the WAL as it then was), or -1 since [`Self::forget_backfilled`].
+    backfilled: Arc<AtomicI64>,
 }
 
 impl Checkpointer {
@@ -115,13 +138,30 @@ impl Checkpointer {
         // request waits for room.
         let (requests, rx) = flume::bounded(1);
         let interval = options.idle_checkpoint_interval;
+        let backfilled = Arc::new(AtomicI64::new(-1));
         let thread = std::thread::Builder::new()
             .name("onewriter-checkpointer".into())
-            .spawn(move || run(conn, rx, interval, shared))?;
+            .spawn({
+                let backfilled = Arc::clone(&backfilled);
+                move || run(conn, rx, interval, &shared, &backfilled)
+            })?;
         Ok(Checkpointer {
             requests: Some(requests),
             thread: Some(thread),
+            backfilled,
         })
+    }
+
+    /// Frames the last checkpoint had copied into the database, or -1 if none answered since
+    /// [`Self::forget_backfilled`].
+    pub(crate) fn backfilled(&self) -> i64 {
+        self.backfilled.load(Ordering::Acquire)
+    }
+
+    /// Forgets what the checkpoints so far copied: [`Self::backfilled`] then tells only of
+    /// later ones.
+    pub(crate) fn forget_backfilled(&self) {
+        self.backfilled.store(-1, Ordering::Release);
     }
 
     /// Tells the checkpointer the writer is idle; never blocks.
@@ -146,14 +186,14 @@ impl Checkpointer {
             return Handover::Incomplete;
         };
         let (done_tx, done_rx) = flume::bounded(1);
-        let request = Request::Handover(mode, done_tx);
-        let answer = match patience {
+        let deadline = patience.map(|p| Instant::now() + p);
+        let request = Request::Handover(mode, deadline, done_tx);
+        let answer = match deadline {
             None => match tx.send(request) {
                 Ok(()) => done_rx.recv().ok(),
                 Err(_) => Some(false),
             },
-            Some(patience) => {
-                let deadline = Instant::now() + patience;
+            Some(deadline) => {
                 match tx.send_deadline(request, deadline) {
                     Ok(()) => match done_rx.recv_deadline(deadline) {
                         Ok(done) => Some(done),
@@ -182,7 +222,13 @@ impl Checkpointer {
     }
 }
 
-fn run(conn: Connection, rx: flume::Receiver<Request>, interval: Duration, shared: Arc<Shared>) {
+fn run(
+    conn: Connection,
+    rx: flume::Receiver<Request>,
+    interval: Duration,
+    shared: &Shared,
+    backfilled: &AtomicI64,
+) {
     let mut last_passive: Option<Instant> = None;
     let count = |done: bool| {
         if done {
@@ -199,28 +245,28 @@ fn run(conn: Connection, rx: flume::Receiver<Request>, interval: Duration, share
             // Let a burst of writes run on before copying pages that are about to change
             // again; a handover cuts the wait short.
             match wait_out(&rx, last + spacing) {
-                Some(Request::Handover(mode, done)) => request = Request::Handover(mode, done),
+                Some(handover @ Request::Handover(..)) => request = handover,
                 Some(_) => {}
                 None => return,
             }
         }
         match request {
-            Request::Handover(mode, done) => {
+            Request::Handover(mode, deadline, done) => {
                 let complete = match mode {
                     // A passive checkpoint cannot copy frames a reader still uses; TRUNCATE
-                    // waits for such readers. Not once the writer stopped waiting: it is
-                    // committing again, and TRUNCATE would hold it up.
+                    // waits for such readers, holding the write lock. Only for as long as the
+                    // writer waits: once it commits again, TRUNCATE would hold it up.
                     Mode::Passive => {
-                        checkpoint(&conn, "PASSIVE")
-                            || (!done.is_disconnected() && checkpoint(&conn, "TRUNCATE"))
+                        checkpoint(&conn, "PASSIVE", backfilled)
+                            || fallback_truncate(&conn, deadline, &done, backfilled)
                     }
-                    Mode::Truncate => checkpoint(&conn, "TRUNCATE"),
+                    Mode::Truncate => checkpoint(&conn, "TRUNCATE", backfilled),
                 };
                 count(complete);
                 let _ = done.send(complete);
             }
             Request::Idle | Request::Growing => {
-                count(checkpoint(&conn, "PASSIVE"));
+                count(checkpoint(&conn, "PASSIVE", backfilled));
                 last_passive = Some(Instant::now());
             }
         }
@@ -244,9 +290,44 @@ fn wait_out(rx: &flume::Receiver<Request>, until: Instant) -> Option<Request> {
     }
 }
 
+/// After a passive handover that could not copy every frame: a `TRUNCATE`, which waits for
+/// the reads that hold them, for as long as the writer still waits (its deadline, less a
+/// margin for the answer) and [`TRUNCATE_PATIENCE`] at most; not tried when the writer
+/// stopped waiting or is about to.
+fn fallback_truncate(
+    conn: &Connection,
+    deadline: Option<Instant>,
+    done: &flume::Sender<bool>,
+    backfilled: &AtomicI64,
+) -> bool {
+    let wait = match deadline {
+        None => TRUNCATE_PATIENCE,
+        Some(d) => d
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(FALLBACK_LEAST)
+            .min(TRUNCATE_PATIENCE),
+    };
+    if done.is_disconnected() || wait < FALLBACK_LEAST {
+        return false;
+    }
+    if wait == TRUNCATE_PATIENCE {
+        return checkpoint(conn, "TRUNCATE", backfilled);
+    }
+    let set = |d| {
+        if let Err(e) = conn.busy_timeout(d) {
+            tracing::warn!(error = %e, "onewriter: the checkpointer's busy timeout not set");
+        }
+    };
+    set(wait);
+    let complete = checkpoint(conn, "TRUNCATE", backfilled);
+    set(TRUNCATE_PATIENCE);
+    complete
+}
+
 /// Runs one checkpoint; returns whether it copied every frame in the WAL. A checkpoint that
-/// had to give up waiting for a lock, or failed, copied less.
-fn checkpoint(conn: &Connection, mode: &str) -> bool {
+/// had to give up waiting for a lock, or failed, copied less. Records in `backfilled` how many
+/// frames the WAL had copied into the database when it answered.
+fn checkpoint(conn: &Connection, mode: &str, backfilled: &AtomicI64) -> bool {
     let sql = format!("PRAGMA wal_checkpoint({mode})");
     let result = conn.query_row(&sql, [], |r| {
         Ok((
@@ -256,7 +337,10 @@ fn checkpoint(conn: &Connection, mode: &str) -> bool {
         ))
     });
     match result {
-        Ok((busy, log, checkpointed)) => busy == 0 && log == checkpointed,
+        Ok((busy, log, checkpointed)) => {
+            backfilled.store(checkpointed, Ordering::Release);
+            busy == 0 && log == checkpointed
+        }
         Err(e) if crate::error::is_busy(&e) => false,
         Err(e) => {
             tracing::warn!(error = %e, mode, "onewriter: checkpoint failed");

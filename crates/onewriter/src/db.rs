@@ -332,6 +332,7 @@ impl Db {
             handover_time: Duration::from_micros(stats::load(&c.handover_micros)),
             handover_max: Duration::from_micros(stats::load(&c.handover_max_micros)),
             handovers_cut_short: stats::load(&c.handovers_cut_short),
+            handovers_incomplete: stats::load(&c.handovers_incomplete),
             syncs: stats::load(&c.syncs),
             sync_time: Duration::from_micros(stats::load(&c.sync_micros)),
             sync_max: Duration::from_micros(stats::load(&c.sync_max_micros)),

@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::checkpoint::Handover;
+
 /// A snapshot of the engine's statistics since it was opened.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -63,6 +65,12 @@ pub struct Stats {
     /// Handovers the writer stopped waiting for after its patience (20 ms, while the WAL is
     /// under twice its bound); their checkpoints went on in the background.
     pub handovers_cut_short: u64,
+    /// Handovers whose checkpoint could not copy every frame, or could not truncate the WAL,
+    /// because a read still used them (a truncating handover waits 200 ms for in-flight
+    /// reads), or because the checkpoint failed. The WAL then grows past its bound until a
+    /// later handover completes, tried a second later. A count that keeps rising under a steady
+    /// write load means reads (or a backup) that last longer than that.
+    pub handovers_incomplete: u64,
     /// Syncs of the WAL by the sync thread. With [`Synchronous::Full`], commits divided by
     /// syncs is how many commits one sync covered. With [`Synchronous::Normal`], nobody waits
     /// for them: the WAL is flushed in the background each time it grows by a sixteenth of
@@ -134,6 +142,7 @@ pub(crate) struct Counters {
     pub(crate) handover_micros: AtomicU64,
     pub(crate) handover_max_micros: AtomicU64,
     pub(crate) handovers_cut_short: AtomicU64,
+    pub(crate) handovers_incomplete: AtomicU64,
     pub(crate) syncs: AtomicU64,
     pub(crate) sync_micros: AtomicU64,
     pub(crate) sync_max_micros: AtomicU64,
@@ -145,11 +154,15 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// One handover that paused the writer for `d`; `cut_short` when it stopped waiting.
-    pub(crate) fn handover(&self, d: Duration, cut_short: bool) {
+    /// One handover that paused the writer for `d` and ended with `outcome`.
+    pub(crate) fn handover(&self, d: Duration, outcome: Handover) {
         let us = micros(d);
         Counters::add(&self.handovers, 1);
-        Counters::add(&self.handovers_cut_short, u64::from(cut_short));
+        match outcome {
+            Handover::Complete => {}
+            Handover::Incomplete => Counters::add(&self.handovers_incomplete, 1),
+            Handover::CutShort => Counters::add(&self.handovers_cut_short, 1),
+        }
         Counters::add(&self.handover_micros, us);
         self.handover_max_micros.fetch_max(us, Ordering::Relaxed);
     }

@@ -27,7 +27,8 @@ use rusqlite::hooks::Wal;
 use rusqlite::{Connection, Statement};
 
 use crate::checkpoint::{
-    self, Checkpointer, GROWING_SPACING, HANDOVER_RETRY, Handover, Mode, TRUNCATE_BACKOFF,
+    self, Checkpointer, GROWING_SPACING, HANDOVER_RETRY, HELD_BACKOFF, Handover, Mode,
+    TRUNCATE_BACKOFF,
 };
 use crate::connection::{JOB_SAVEPOINT, TxnGuard};
 use crate::db::Shared;
@@ -116,6 +117,11 @@ struct WalWatch {
     frames_at_handover: c_int,
     /// Whether the WAL started over since the last handover (a commit reported fewer frames).
     restarted: bool,
+    /// After a handover a read kept from copying every frame: the WAL's size then, and when.
+    /// The next handover waits until a checkpoint has copied that far (the read has ended) or
+    /// the WAL started over, and [`TRUNCATE_BACKOFF`] has passed; or until [`HELD_BACKOFF`]
+    /// has.
+    held: Option<(c_int, Instant)>,
     /// No "growing" hint to the checkpointer before this moment: it would not act on one
     /// sooner, and each hint wakes its thread.
     growing_hint_not_before: Instant,
@@ -189,6 +195,7 @@ impl Writer {
             handover_not_before: Instant::now(),
             frames_at_handover: c_int::MAX,
             restarted: true,
+            held: None,
             growing_hint_not_before: Instant::now(),
             flushed_at: 0,
         };
@@ -582,6 +589,13 @@ impl Writer {
         if frames < wal.frames_at_handover {
             wal.restarted = true;
         }
+        if let Some((held_at, since)) = wal.held
+            && (frames < held_at || self.checkpointer.backfilled() >= i64::from(held_at))
+        {
+            // The read that held those frames has ended, or the WAL started over.
+            wal.held = None;
+            wal.handover_not_before = since + TRUNCATE_BACKOFF;
+        }
         self.flush_ahead(frames, wal);
         if frames >= self.wal_limit_frames && Instant::now() >= wal.handover_not_before {
             // If the WAL did not start over after the last handover, a reader held an old
@@ -594,16 +608,19 @@ impl Writer {
             let patience = checkpoint::patience(frames, self.wal_limit_frames, mode);
             let paused = Instant::now();
             let outcome = self.checkpointer.handover(mode, patience);
-            self.shared
-                .counters
-                .handover(paused.elapsed(), outcome == Handover::CutShort);
+            self.shared.counters.handover(paused.elapsed(), outcome);
             match outcome {
                 Handover::Complete => {
                     wal.frames_at_handover = frames;
                     wal.restarted = false;
                 }
                 Handover::Incomplete => {
-                    wal.handover_not_before = Instant::now() + TRUNCATE_BACKOFF;
+                    // Background checkpoints (the WAL is past a quarter of its bound) tell
+                    // when the read that held the frames is gone.
+                    let now = Instant::now();
+                    self.checkpointer.forget_backfilled();
+                    wal.held = Some((frames, now));
+                    wal.handover_not_before = now + HELD_BACKOFF;
                 }
                 Handover::CutShort => {
                     wal.handover_not_before = Instant::now() + HANDOVER_RETRY;

@@ -74,13 +74,14 @@ async fn under_endless_reads_the_wal_stays_bounded() {
         reads > 1000,
         "the reads must overlap the writes: only {reads}"
     );
-    // Each transaction appends at least two pages: without checkpoints the WAL would pass
-    // 6000 * 2 * 4 KiB = 48 MiB.
-    assert!(
-        largest < 8 * LIMIT,
-        "the WAL grew to {largest} bytes with a bound of {LIMIT}"
-    );
     let stats = db.stats();
+    // Each transaction appends at least two pages: without checkpoints the WAL would pass
+    // 6000 * 2 * 4 KiB = 48 MiB. Unless a read starved of CPU held its snapshot past a
+    // truncating handover's patience (counted, and tested on its own below), the bound held.
+    assert!(
+        largest < 8 * LIMIT || stats.handovers_incomplete > 0,
+        "the WAL grew to {largest} bytes with a bound of {LIMIT}: {stats:?}"
+    );
     assert!(stats.checkpoints > 0);
     // The bound was reached and handed over, and the pauses are accounted for.
     assert!(stats.handovers > 0, "{stats:?}");
@@ -90,6 +91,98 @@ async fn under_endless_reads_the_wal_stays_bounded() {
     // wal-index header take the write lock for a moment.)
     assert_eq!(stats.busy_timeouts, 0);
     assert_eq!(stats.write_errors, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_read_holding_the_wal_neither_stalls_the_writer_nor_keeps_the_wal_growing_after_it()
+{
+    let t = temp_path();
+    const LIMIT: u64 = 64 * 1024;
+    let db = open_bank(
+        &t.path,
+        Options::new().readers(1).max_batch(1).wal_size_limit(LIMIT),
+        4,
+    )
+    .await;
+    let insert = |db: &Db, i: i64| {
+        let db = db.clone();
+        async move {
+            db.write(move |tx| {
+                tx.execute(
+                    "INSERT INTO ledger (account, amount, note) VALUES (?1, 1, ?2)",
+                    (i % 4 + 1, "x".repeat(200)),
+                )
+            })
+            .await
+            .unwrap();
+        }
+    };
+    let mut i = 0;
+    while i < 10 {
+        insert(&db, i).await;
+        i += 1;
+    }
+    // A read that keeps its snapshot (a statement stepped, not finished) until it is let go:
+    // a report, or a backup of a large file.
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let long_read = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.read(move |c| {
+                let mut stmt = c.prepare("SELECT id FROM ledger")?;
+                let mut rows = stmt.query([])?;
+                rows.next()?;
+                held_tx.send(()).unwrap();
+                let _ = release_rx.recv_timeout(Duration::from_secs(60));
+                Ok::<_, rusqlite::Error>(())
+            })
+            .await
+            .unwrap();
+        }
+    });
+    held_rx.recv().unwrap();
+    // Writes go on while it lasts, long past the 200 ms a truncating handover waits for reads
+    // and the second after which one that gave up is tried again.
+    let held_since = std::time::Instant::now();
+    while i < 410 || held_since.elapsed() < Duration::from_millis(2500) {
+        insert(&db, i).await;
+        i += 1;
+        if i >= 410 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let held = db.stats();
+    assert!(wal_len(&t.path) > 2 * LIMIT, "the read held the WAL");
+    // One handover met the read and could not finish; none after it while the read lasted,
+    // and none held the write lock past the writer's patience.
+    assert_eq!(held.handovers_incomplete, 1, "{held:?}");
+    assert_eq!(held.handovers_cut_short, 0, "{held:?}");
+    assert_eq!(held.busy_waits, 0, "{held:?}");
+    release_tx.send(()).unwrap();
+    long_read.await.unwrap();
+    // Once the read has ended, a background checkpoint copies what it held, and the next
+    // handover lets the WAL start over: a thousand writes more, each of at least two pages,
+    // would otherwise grow it by 8 MiB.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while db.stats().handovers == held.handovers {
+        assert!(std::time::Instant::now() < deadline, "{:?}", db.stats());
+        insert(&db, i).await;
+        i += 1;
+    }
+    let at_release = wal_len(&t.path);
+    for _ in 0..1000 {
+        insert(&db, i).await;
+        i += 1;
+    }
+    let after = db.stats();
+    assert_eq!(after.handovers_incomplete, 1, "{after:?}");
+    assert!(
+        wal_len(&t.path) < at_release + 4 * 1024 * 1024,
+        "the WAL kept growing after the read: {} bytes, {at_release} when it ended; {after:?}",
+        wal_len(&t.path)
+    );
+    assert_eq!(after.write_errors, 0);
 }
 
 #[tokio::test]

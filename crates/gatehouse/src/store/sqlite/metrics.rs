@@ -129,6 +129,11 @@ impl SqliteStore {
                 "WAL handovers the writer stopped waiting for, their checkpoints going on in the background",
                 s.handovers_cut_short as f64,
             ),
+            gauge(
+                "onewriter_wal_handovers_incomplete_total",
+                "WAL handovers that could not copy or truncate every frame, a read still using them: the WAL grows past its limit until one completes",
+                s.handovers_incomplete as f64,
+            ),
         ];
         out.extend(quantiles(
             "onewriter_batch_size",
