@@ -190,6 +190,9 @@ pub async fn run(
         path: path.clone(),
         sync: setting.sync,
     };
+    let long_read = (setting.workload == Workload::BesideLongRead)
+        .then(|| workload::hold_a_read(&path))
+        .transpose()?;
     let started = Instant::now();
     let mut engine = None;
     let (tally, unfinished) = match scenario.kind {
@@ -214,6 +217,7 @@ pub async fn run(
             result
         }
     };
+    drop(long_read);
     let seconds = started
         .elapsed()
         .as_secs_f64()

@@ -20,13 +20,17 @@ pub enum Workload {
     Mixed,
     /// Point reads only.
     Read,
+    /// Read-modify-write while another connection holds one read transaction open for the
+    /// whole run, as a backup of a large file or a long report does: no checkpoint can copy
+    /// the frames it holds, so the WAL grows, and what each engine does about it shows.
+    BesideLongRead,
 }
 
 impl Workload {
     /// Whether the next operation is a write, given a uniform draw in `0..100`.
     pub fn is_write(self, draw: u32) -> bool {
         match self {
-            Workload::Rmw => true,
+            Workload::Rmw | Workload::BesideLongRead => true,
             Workload::Mixed => draw < 20,
             Workload::Read => false,
         }
@@ -39,6 +43,7 @@ impl fmt::Display for Workload {
             Workload::Rmw => "rmw",
             Workload::Mixed => "mixed",
             Workload::Read => "read",
+            Workload::BesideLongRead => "beside-long-read",
         })
     }
 }
@@ -98,6 +103,16 @@ pub fn rmw_immediate(conn: &mut rusqlite::Connection, account: i64) -> rusqlite:
 pub fn read(conn: &rusqlite::Connection, account: i64) -> rusqlite::Result<i64> {
     conn.prepare_cached(SELECT_BALANCE)?
         .query_row([account], |r| r.get(0))
+}
+
+/// For [`Workload::BesideLongRead`]: a connection of its own (as another process's would be)
+/// that has begun a read transaction on `path` and keeps it, with its snapshot, until dropped.
+pub fn hold_a_read(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch("BEGIN")?;
+    // A deferred transaction takes its snapshot at its first read.
+    conn.query_row("SELECT count(*) FROM ledger", [], |r| r.get::<_, i64>(0))?;
+    Ok(conn)
 }
 
 /// Creates the database every scenario starts from: WAL mode, the accounts at balance 0, an
@@ -264,6 +279,36 @@ mod tests {
                 "{code:?} {message}"
             );
         }
+    }
+
+    #[test]
+    fn a_held_read_keeps_every_checkpoint_from_copying_what_was_written_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("held.db");
+        seed(&path).unwrap();
+        let count = |held: &rusqlite::Connection| -> i64 {
+            held.query_row("SELECT count(*) FROM ledger", [], |r| r.get(0))
+                .unwrap()
+        };
+        let held = hold_a_read(&path).unwrap();
+        let mut writer = rusqlite::Connection::open(&path).unwrap();
+        for account in 1..=50 {
+            rmw_immediate(&mut writer, account).unwrap();
+        }
+        let (busy, log, copied): (i64, i64, i64) = writer
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert!(log > 0 && copied < log, "{busy} {log} {copied}");
+        assert_eq!(count(&held), 0, "the held read still sees its snapshot");
+        drop(held);
+        let (_, log, copied): (i64, i64, i64) = writer
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(copied, log, "once it ends, everything can be copied");
     }
 
     #[test]
