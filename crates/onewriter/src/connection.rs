@@ -57,6 +57,15 @@ fn apply_pragmas(conn: &Connection, role: Role, options: &Options) -> Result<(),
         // call for each page: some 11% of a refresh-heavy server's CPU, measured with perf.
         // The sub-journal holds at most the pages one batch touches.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // A WAL that a long read made grow past its bound keeps that size on disk when it
+        // starts over; SQLite cuts the file back to this at the first commit after it does.
+        // Twice the bound, which the WAL stays under without such a read (see `checkpoint`).
+        let cut_back_to = options.wal_size_limit.saturating_mul(2);
+        conn.query_row(
+            &format!("PRAGMA journal_size_limit = {cut_back_to}"),
+            [],
+            |_| Ok(()),
+        )?;
     } else {
         // Readers and the checkpointer let SQLite wait for the rare locks they need.
         conn.busy_timeout(options.busy_timeout)?;
