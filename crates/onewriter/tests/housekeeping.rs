@@ -17,6 +17,18 @@ use common::{integrity_check, open_bank, temp_path, totals};
 use onewriter::rusqlite::{self, Connection};
 use onewriter::{Db, Error, Options};
 
+/// One write of a ledger row with a 200-byte note to `account`: at least two pages of WAL.
+async fn append_note(db: &Db, account: i64) {
+    db.write(move |tx| {
+        tx.execute(
+            "INSERT INTO ledger (account, amount, note) VALUES (?1, 1, ?2)",
+            (account, "x".repeat(200)),
+        )
+    })
+    .await
+    .unwrap();
+}
+
 fn wal_len(path: &std::path::Path) -> u64 {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
@@ -55,14 +67,7 @@ async fn under_endless_reads_the_wal_stays_bounded() {
     let mut largest = 0;
     let writes = 6000;
     for i in 0..writes {
-        db.write(move |tx| {
-            tx.execute(
-                "INSERT INTO ledger (account, amount, note) VALUES (?1, 1, ?2)",
-                (i % 64 + 1, "x".repeat(200)),
-            )
-        })
-        .await
-        .unwrap();
+        append_note(&db, i % 64 + 1).await;
         largest = largest.max(wal_len(&t.path));
     }
     stop.store(true, Ordering::Relaxed);
@@ -104,22 +109,9 @@ async fn a_long_read_holding_the_wal_neither_stalls_the_writer_nor_keeps_the_wal
         4,
     )
     .await;
-    let insert = |db: &Db, i: i64| {
-        let db = db.clone();
-        async move {
-            db.write(move |tx| {
-                tx.execute(
-                    "INSERT INTO ledger (account, amount, note) VALUES (?1, 1, ?2)",
-                    (i % 4 + 1, "x".repeat(200)),
-                )
-            })
-            .await
-            .unwrap();
-        }
-    };
     let mut i = 0;
     while i < 10 {
-        insert(&db, i).await;
+        append_note(&db, i % 4 + 1).await;
         i += 1;
     }
     // A read that keeps its snapshot (a statement stepped, not finished) until it is let go:
@@ -146,7 +138,7 @@ async fn a_long_read_holding_the_wal_neither_stalls_the_writer_nor_keeps_the_wal
     // and the second after which one that gave up is tried again.
     let held_since = std::time::Instant::now();
     while i < 410 || held_since.elapsed() < Duration::from_millis(2500) {
-        insert(&db, i).await;
+        append_note(&db, i % 4 + 1).await;
         i += 1;
         if i >= 410 {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -167,12 +159,12 @@ async fn a_long_read_holding_the_wal_neither_stalls_the_writer_nor_keeps_the_wal
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while db.stats().handovers == held.handovers {
         assert!(std::time::Instant::now() < deadline, "{:?}", db.stats());
-        insert(&db, i).await;
+        append_note(&db, i % 4 + 1).await;
         i += 1;
     }
     let at_release = wal_len(&t.path);
     for _ in 0..1000 {
-        insert(&db, i).await;
+        append_note(&db, i % 4 + 1).await;
         i += 1;
     }
     let after = db.stats();
