@@ -68,8 +68,10 @@ pub struct Stats {
     /// Handovers whose checkpoint could not copy every frame, or could not truncate the WAL,
     /// because a read still used them (a truncating handover waits 200 ms for in-flight
     /// reads), or because the checkpoint failed. The WAL then grows past its bound until a
-    /// later handover completes, tried a second later. A count that keeps rising under a steady
-    /// write load means reads (or a backup) that last longer than that.
+    /// later handover completes: the writer asks for the next once a background checkpoint
+    /// has copied past the frames that were held (the read has ended), or after 10 s. A count
+    /// that keeps rising under a steady write load means reads (or a backup) that last longer
+    /// than 200 ms.
     pub handovers_incomplete: u64,
     /// Syncs of the WAL by the sync thread. With [`Synchronous::Full`], commits divided by
     /// syncs is how many commits one sync covered. With [`Synchronous::Normal`], nobody waits
