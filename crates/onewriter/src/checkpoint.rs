@@ -29,7 +29,9 @@
 //!   its bound until the read ends. Another handover meanwhile would stall the writer and
 //!   change nothing, so after one that could not finish the writer asks for the next only once
 //!   a background checkpoint has copied past the frames held (the read has ended), or after
-//!   [`HELD_BACKOFF`]. Each such handover is counted (`Stats::handovers_incomplete`).
+//!   [`HELD_BACKOFF`]; those background checkpoints run at most every
+//!   [`HELD_PROBE_SPACING`] meanwhile. Each such handover is counted
+//!   (`Stats::handovers_incomplete`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -63,6 +65,10 @@ pub(crate) const TRUNCATE_BACKOFF: Duration = Duration::from_secs(1);
 /// ended), or after this long: each handover while the read lasts would stall the writer for
 /// [`TRUNCATE_PATIENCE`] and leave the WAL as it was.
 pub(crate) const HELD_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Least time between two background checkpoints while a read holds the WAL: each only tells
+/// whether the read has ended, at a cost that grows with the WAL.
+pub(crate) const HELD_PROBE_SPACING: Duration = Duration::from_millis(100);
 
 /// The least time a handover's fallback `TRUNCATE` is given to wait for reads, within the
 /// writer's patience; with less left, it is not tried.

@@ -27,8 +27,8 @@ use rusqlite::hooks::Wal;
 use rusqlite::{Connection, Statement};
 
 use crate::checkpoint::{
-    self, Checkpointer, GROWING_SPACING, HANDOVER_RETRY, HELD_BACKOFF, Handover, Mode,
-    TRUNCATE_BACKOFF,
+    self, Checkpointer, GROWING_SPACING, HANDOVER_RETRY, HELD_BACKOFF, HELD_PROBE_SPACING,
+    Handover, Mode, TRUNCATE_BACKOFF,
 };
 use crate::connection::{JOB_SAVEPOINT, TxnGuard};
 use crate::db::Shared;
@@ -630,7 +630,15 @@ impl Writer {
             let now = Instant::now();
             if now >= wal.growing_hint_not_before {
                 self.checkpointer.growing();
-                wal.growing_hint_not_before = now + GROWING_SPACING;
+                // While a read holds the WAL, a checkpoint copies nothing: it only tells when
+                // the read has ended, and it may first sort every frame of the WAL to find
+                // that out (SQLite does, when the read began on a WAL copied to its end).
+                let spacing = if wal.held.is_some() {
+                    HELD_PROBE_SPACING
+                } else {
+                    GROWING_SPACING
+                };
+                wal.growing_hint_not_before = now + spacing;
             }
         } else if self.rx.is_empty() {
             self.checkpointer.idle();
