@@ -613,6 +613,8 @@ impl Writer {
                 Handover::Complete => {
                     wal.frames_at_handover = frames;
                     wal.restarted = false;
+                    // Whatever read held frames before, none does now.
+                    wal.held = None;
                 }
                 Handover::Incomplete => {
                     // Background checkpoints (the WAL is past a quarter of its bound) tell
